@@ -1,2 +1,18 @@
-// Public entry point: every public name is re-exported here explicitly.
-export const PACKAGE_STATUS = 'scaffold' as const;
+// Public entry point of @chronik/raft-grpc. The transport itself (issue: Raft across real
+// processes) builds on these generated wire types and the RaftTransport service definition.
+export {
+  Batch,
+  BatchAck,
+  ConfState,
+  Entry,
+  EntryType,
+  GroupMessage,
+  Heartbeat,
+  RaftMessage,
+  RaftTransportClient,
+  RaftTransportService,
+  SnapshotChunk,
+  SnapshotMetadata,
+  SnapshotResult,
+} from './generated/raft.js';
+export type { RaftTransportServer } from './generated/raft.js';
