@@ -1,7 +1,62 @@
-/** Placeholder until the broker lands: says so, and exits non-zero. */
+// The chronik-server program: parse the command line, start the broker, stop it on SIGTERM/SIGINT.
+import { randomUUID } from 'node:crypto';
+import { Broker } from './broker.js';
+import { parseCommandLine } from './cli.js';
+import { errorMessage, isServerError } from './errors.js';
+import { createLogger } from './logger.js';
+
+/** Runs the program; resolves with the process exit code once the broker has stopped. */
 export async function main(argv: readonly string[]): Promise<number> {
-  process.stderr.write(
-    `chronik-server: the broker is not built yet (args: ${argv.join(' ') || 'none'}); see README.md for status\n`,
-  );
-  return 1;
+  const parsed = parseCommandLine(argv);
+  if (parsed.kind === 'exit') {
+    if (parsed.stdout) process.stdout.write(parsed.stdout);
+    if (parsed.stderr) process.stderr.write(parsed.stderr);
+    return parsed.exitCode;
+  }
+  const config = parsed.config;
+  if (config.mode === 'raft-cluster') {
+    process.stderr.write(
+      'chronik-server: the raft-cluster mode is not implemented yet (issue 9); run without it for a single-node broker\n',
+    );
+    return 3;
+  }
+  const logger = createLogger(config.logLevel);
+  const broker = new Broker(config, { logger, randomId: randomUUID, processMetrics: true });
+  try {
+    await broker.start();
+  } catch (e) {
+    logger.error({ err: errorMessage(e), code: isServerError(e) ? e.code : undefined }, 'startup failed');
+    process.stderr.write(`chronik-server: ${errorMessage(e)}\n`);
+    await broker.stop().catch(() => undefined);
+    return 1;
+  }
+  const code = await new Promise<number>((resolve) => {
+    let stopping = false;
+    const onSignal = (signal: NodeJS.Signals): void => {
+      if (stopping) {
+        logger.warn({ signal }, 'second signal: exiting now');
+        process.exit(130);
+      }
+      stopping = true;
+      logger.info({ signal }, 'shutting down');
+      // Whatever happens, the process is gone within a few seconds.
+      setTimeout(() => {
+        logger.error({}, 'shutdown took too long: exiting');
+        process.exit(1);
+      }, config.shutdownTimeoutMs + 3000).unref();
+      broker.stop().then(
+        () => resolve(0),
+        (e: unknown) => {
+          logger.error({ err: errorMessage(e) }, 'shutdown failed');
+          resolve(1);
+        },
+      );
+    };
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+  });
+  logger.info({ exitCode: code }, 'stopped');
+  // Nothing should keep the loop alive now; if something does, do not hang.
+  setTimeout(() => process.exit(code), 1000).unref();
+  return code;
 }

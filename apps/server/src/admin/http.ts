@@ -1,0 +1,88 @@
+// The admin HTTP listener (node:http): GET /health, /v1/cluster, /v1/partitions (JSON, camelCase)
+// and /metrics (Prometheus text). Read-only; anything else is 404/405.
+import http from 'node:http';
+import { ServerError, ServerErrorCode, errorMessage } from '../errors.js';
+import type { Logger } from '../logger.js';
+import { silentLogger } from '../logger.js';
+import type { ServerMetrics } from '../metrics.js';
+
+export interface AdminSource {
+  health(): { status: 'ok' | 'starting' | 'stopping'; nodeId: number };
+  cluster(): unknown;
+  partitions(): unknown;
+}
+
+export class AdminListener {
+  private readonly server: http.Server;
+  private readonly logger: Logger;
+
+  constructor(
+    private readonly host: string,
+    private readonly port: number,
+    private readonly source: AdminSource,
+    private readonly metrics: ServerMetrics,
+    logger?: Logger,
+  ) {
+    this.logger = logger ?? silentLogger;
+    this.server = http.createServer((req, res) => {
+      this.route(req, res).catch((e: unknown) => {
+        this.logger.error({ err: errorMessage(e), url: req.url }, 'admin request failed');
+        if (!res.headersSent) this.json(res, 500, { error: errorMessage(e) });
+        else res.destroy();
+      });
+    });
+    this.server.keepAliveTimeout = 5000;
+    this.server.requestTimeout = 10_000;
+  }
+
+  listen(): Promise<number> {
+    return new Promise((resolve, reject) => {
+      const onError = (e: NodeJS.ErrnoException): void => {
+        const code = e.code === 'EADDRINUSE' ? ServerErrorCode.PORT_IN_USE : ServerErrorCode.LISTEN_FAILED;
+        const what = e.code === 'EADDRINUSE' ? 'is already in use' : `cannot be bound: ${errorMessage(e)}`;
+        reject(new ServerError(code, `admin port ${this.host}:${this.port} ${what}`, { cause: e }));
+      };
+      this.server.once('error', onError);
+      this.server.listen(this.port, this.host, () => {
+        this.server.off('error', onError);
+        const addr = this.server.address();
+        resolve(typeof addr === 'object' && addr !== null ? addr.port : this.port);
+      });
+    });
+  }
+
+  close(): Promise<void> {
+    return new Promise((resolve) => {
+      this.server.close(() => resolve());
+      this.server.closeAllConnections();
+    });
+  }
+
+  private json(res: http.ServerResponse, status: number, body: unknown): void {
+    const text = JSON.stringify(body, (_k, v: unknown) => (typeof v === 'bigint' ? Number(v) : v), 2);
+    res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) });
+    res.end(text);
+  }
+
+  private async route(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const routes = ['/health', '/v1/cluster', '/v1/partitions', '/metrics'];
+    if (!routes.includes(url.pathname)) return this.json(res, 404, { error: `no route ${url.pathname}` });
+    if (req.method !== 'GET' && req.method !== 'HEAD') return this.json(res, 405, { error: 'only GET' });
+    switch (url.pathname) {
+      case '/health': {
+        const h = this.source.health();
+        return this.json(res, h.status === 'ok' ? 200 : 503, h);
+      }
+      case '/v1/cluster':
+        return this.json(res, 200, this.source.cluster());
+      case '/v1/partitions':
+        return this.json(res, 200, this.source.partitions());
+      default: {
+        const text = await this.metrics.registry.metrics();
+        res.writeHead(200, { 'content-type': this.metrics.registry.contentType });
+        res.end(text);
+      }
+    }
+  }
+}

@@ -1,0 +1,140 @@
+// The broker: data directory, cluster, handlers, Kafka listener and admin listener, started and
+// stopped in order. main() wraps it with the command line and signals; tests start it in-process.
+import type { ServerConfig } from './config.js';
+import type { DataDirHandle } from './datadir.js';
+import { openDataDir } from './datadir.js';
+import { AdminListener } from './admin/http.js';
+import { errorMessage } from './errors.js';
+import type { Logger } from './logger.js';
+import { silentLogger } from './logger.js';
+import { ServerMetrics } from './metrics.js';
+import type { FrameDispatcher } from './net/connection.js';
+import { KafkaListener } from './net/server.js';
+
+export interface BrokerDeps {
+  logger?: Logger;
+  randomId: () => string;
+  /** Collect Node process metrics (off in tests that run several brokers). */
+  processMetrics?: boolean;
+}
+
+/** What the broker needs from the part that answers requests (the handler layer). */
+export interface BrokerServices {
+  dispatcher: FrameDispatcher;
+  admin: { cluster(): unknown; partitions(): unknown };
+  /** Flushes and closes storage. */
+  close(): Promise<void>;
+}
+
+export type ServicesFactory = (ctx: {
+  config: ServerConfig;
+  dataDir: DataDirHandle;
+  logger: Logger;
+  metrics: ServerMetrics;
+  advertised: () => { host: string; port: number };
+}) => Promise<BrokerServices>;
+
+export class Broker {
+  readonly metrics: ServerMetrics;
+  private readonly logger: Logger;
+  private dataDir: DataDirHandle | undefined;
+  private services: BrokerServices | undefined;
+  private kafka: KafkaListener | undefined;
+  private admin: AdminListener | undefined;
+  private state: 'new' | 'starting' | 'ok' | 'stopping' | 'stopped' = 'new';
+  private kafkaPortBound = 0;
+  private adminPortBound = -1;
+
+  constructor(
+    readonly config: ServerConfig,
+    private readonly deps: BrokerDeps,
+    private readonly servicesFactory?: ServicesFactory,
+  ) {
+    this.logger = deps.logger ?? silentLogger;
+    this.metrics = new ServerMetrics({ processMetrics: deps.processMetrics ?? false });
+  }
+
+  get kafkaPort(): number {
+    return this.kafkaPortBound;
+  }
+  get adminPort(): number {
+    return this.adminPortBound;
+  }
+
+  /** The address clients are told: the advertised host, and the bound port when the configured one was 0. */
+  advertised(): { host: string; port: number } {
+    const port = this.config.advertisedPort === 0 || this.config.advertisedPort === this.config.kafkaPort ? this.kafkaPortBound || this.config.advertisedPort : this.config.advertisedPort;
+    return { host: this.config.advertisedHost, port };
+  }
+
+  async start(): Promise<void> {
+    if (this.state !== 'new') throw new Error('Broker.start called twice');
+    this.state = 'starting';
+    const c = this.config;
+    this.dataDir = openDataDir(c.dataDir, c.nodeId, this.deps.randomId);
+    this.logger.info({ dataDir: this.dataDir.path, nodeId: c.nodeId }, 'data directory ready');
+    const factory = this.servicesFactory ?? (await import('./services.js')).createStandaloneServices;
+    this.services = await factory({
+      config: c,
+      dataDir: this.dataDir,
+      logger: this.logger,
+      metrics: this.metrics,
+      advertised: () => this.advertised(),
+    });
+    const metrics = this.metrics;
+    this.kafka = new KafkaListener({
+      host: c.listenHost,
+      port: c.kafkaPort,
+      limits: c.limits,
+      dispatcher: this.services.dispatcher,
+      logger: this.logger.child({ component: 'net' }),
+      hooks: {
+        onFrame: (n) => metrics.bytesIn.inc(n + 4),
+        onResponse: (n) => metrics.bytesOut.inc(n),
+        onClose: () => metrics.connections.set(this.kafka?.connectionCount ?? 0),
+      },
+    });
+    this.kafkaPortBound = await this.kafka.listen();
+    if (c.adminPort >= 0) {
+      const services = this.services;
+      this.admin = new AdminListener(
+        c.adminHost,
+        c.adminPort,
+        {
+          health: () => ({ status: this.state === 'ok' ? 'ok' : this.state === 'stopping' ? 'stopping' : 'starting', nodeId: c.nodeId }),
+          cluster: () => services.admin.cluster(),
+          partitions: () => services.admin.partitions(),
+        },
+        this.metrics,
+        this.logger.child({ component: 'admin' }),
+      );
+      this.adminPortBound = await this.admin.listen();
+    }
+    this.state = 'ok';
+    this.logger.info(
+      { kafkaPort: this.kafkaPortBound, adminPort: this.adminPortBound, advertised: this.advertised(), mode: c.mode },
+      'chronik-server started',
+    );
+  }
+
+  /** Stops accepting, finishes in-flight requests, syncs and closes storage, releases the data directory. */
+  async stop(): Promise<void> {
+    if (this.state === 'stopped' || this.state === 'stopping') return;
+    this.state = 'stopping';
+    const errors: unknown[] = [];
+    const step = async (what: string, f: () => Promise<void>): Promise<void> => {
+      try {
+        await f();
+      } catch (e) {
+        errors.push(e);
+        this.logger.error({ err: errorMessage(e) }, `shutdown: ${what} failed`);
+      }
+    };
+    if (this.kafka) await step('Kafka listener', () => (this.kafka as KafkaListener).close(this.config.shutdownTimeoutMs));
+    if (this.admin) await step('admin listener', () => (this.admin as AdminListener).close());
+    if (this.services) await step('storage', () => (this.services as BrokerServices).close());
+    this.dataDir?.release();
+    this.state = 'stopped';
+    if (errors.length > 0) throw errors[0];
+  }
+}

@@ -1,0 +1,147 @@
+// The server's configuration: one validated object built from the command line / environment.
+import { ServerError, ServerErrorCode } from './errors.js';
+import type { LogLevel } from './logger.js';
+import { LOG_LEVELS } from './logger.js';
+
+/** Limits of the network layer. Every queue and buffer has one. */
+export interface NetworkLimits {
+  /** A request frame larger than this closes the connection (Kafka's socket.request.max.bytes). */
+  maxRequestBytes: number;
+  /** Requests being processed or waiting for their turn to be answered, per connection. */
+  maxInFlightRequestsPerConnection: number;
+  /** Request plus unsent response bytes per connection before the socket is paused. */
+  maxBufferedBytesPerConnection: number;
+  /** Request bytes in flight over all connections before every socket is paused. */
+  maxGlobalInFlightBytes: number;
+  /** A connection with nothing in flight and no traffic for this long is closed. */
+  idleTimeoutMs: number;
+  /** Open connections; beyond it new ones are closed at once. */
+  maxConnections: number;
+}
+
+/** Broker-wide defaults of topics and the log (Kafka's broker configs of the same names). */
+export interface BrokerDefaults {
+  autoCreateTopicsEnable: boolean;
+  numPartitions: number;
+  defaultReplicationFactor: number;
+  /** Flush (fsync) once this many messages are unflushed; 1 = every write. Undefined = only by time/acks. */
+  logFlushIntervalMessages: number | undefined;
+  /** Flush at least this often (ms) for data written with acks<all. */
+  logFlushIntervalMs: number;
+  logRetentionMs: number;
+  logRetentionBytes: number;
+  logSegmentBytes: number;
+  retentionCheckIntervalMs: number;
+  /** Internal topic for committed offsets (consumer groups). */
+  offsetsTopicNumPartitions: number;
+  messageMaxBytes: number;
+}
+
+export type ServerMode = 'standalone' | 'raft-cluster';
+
+export interface RaftClusterOptions {
+  raftAddr: string;
+  peers: ReadonlyArray<{ nodeId: number; host: string; port: number }>;
+  bootstrap: boolean;
+}
+
+export interface ServerConfig {
+  mode: ServerMode;
+  nodeId: number;
+  /** Address the Kafka listener binds. */
+  listenHost: string;
+  kafkaPort: number;
+  /** Host name clients are told to connect to (Metadata, FindCoordinator). */
+  advertisedHost: string;
+  /** Port clients are told; defaults to kafkaPort. */
+  advertisedPort: number;
+  adminHost: string;
+  /** 0 picks a free port; -1 disables the admin listener. */
+  adminPort: number;
+  dataDir: string;
+  logLevel: LogLevel;
+  limits: NetworkLimits;
+  broker: BrokerDefaults;
+  /** How long a graceful shutdown waits for in-flight requests before closing connections. */
+  shutdownTimeoutMs: number;
+  raft: RaftClusterOptions | undefined;
+}
+
+export const DEFAULT_LIMITS: NetworkLimits = {
+  maxRequestBytes: 100 * 1024 * 1024,
+  maxInFlightRequestsPerConnection: 64,
+  maxBufferedBytesPerConnection: 64 * 1024 * 1024,
+  maxGlobalInFlightBytes: 512 * 1024 * 1024,
+  idleTimeoutMs: 600_000,
+  maxConnections: 10_000,
+};
+
+export const DEFAULT_BROKER: BrokerDefaults = {
+  autoCreateTopicsEnable: true,
+  numPartitions: 1,
+  defaultReplicationFactor: 1,
+  logFlushIntervalMessages: undefined,
+  logFlushIntervalMs: 1000,
+  logRetentionMs: 7 * 24 * 3600 * 1000,
+  logRetentionBytes: -1,
+  logSegmentBytes: 128 * 1024 * 1024,
+  retentionCheckIntervalMs: 60_000,
+  offsetsTopicNumPartitions: 50,
+  messageMaxBytes: 1024 * 1024 + 12,
+};
+
+export const DEFAULT_CONFIG: ServerConfig = {
+  mode: 'standalone',
+  nodeId: 1,
+  listenHost: '0.0.0.0',
+  kafkaPort: 9092,
+  advertisedHost: 'localhost',
+  advertisedPort: 9092,
+  adminHost: '0.0.0.0',
+  adminPort: 6092,
+  dataDir: './data',
+  logLevel: 'info',
+  limits: DEFAULT_LIMITS,
+  broker: DEFAULT_BROKER,
+  shutdownTimeoutMs: 5000,
+  raft: undefined,
+};
+
+function invalid(message: string): never {
+  throw new ServerError(ServerErrorCode.INVALID_CONFIG, message);
+}
+
+function checkInt(name: string, v: number, min: number, max: number): void {
+  if (!Number.isInteger(v) || v < min || v > max) invalid(`${name} must be an integer in [${min}, ${max}], got ${v}`);
+}
+
+/** Checks every field; throws INVALID_CONFIG naming the first bad one. */
+export function validateConfig(c: ServerConfig): ServerConfig {
+  checkInt('--node-id', c.nodeId, 0, 2 ** 31 - 1);
+  checkInt('--kafka-port', c.kafkaPort, 0, 65535);
+  checkInt('advertised port', c.advertisedPort, 0, 65535);
+  checkInt('--admin-port', c.adminPort, -1, 65535);
+  if (c.advertisedHost.trim() === '') invalid('--advertised-addr must not be empty');
+  if (c.dataDir.trim() === '') invalid('--data-dir must not be empty');
+  if (!(LOG_LEVELS as readonly string[]).includes(c.logLevel)) invalid(`--log-level must be one of ${LOG_LEVELS.join(', ')}`);
+  const l = c.limits;
+  checkInt('max request bytes', l.maxRequestBytes, 1024, 2 ** 31 - 1);
+  checkInt('max in-flight requests per connection', l.maxInFlightRequestsPerConnection, 1, 100_000);
+  checkInt('max buffered bytes per connection', l.maxBufferedBytesPerConnection, 1024, 2 ** 40);
+  checkInt('max global in-flight bytes', l.maxGlobalInFlightBytes, 1024, 2 ** 40);
+  checkInt('idle timeout ms', l.idleTimeoutMs, 0, 2 ** 31 - 1);
+  checkInt('max connections', l.maxConnections, 1, 1_000_000);
+  const b = c.broker;
+  checkInt('num.partitions', b.numPartitions, 1, 100_000);
+  checkInt('default.replication.factor', b.defaultReplicationFactor, 1, 32);
+  if (b.logFlushIntervalMessages !== undefined) checkInt('log.flush.interval.messages', b.logFlushIntervalMessages, 1, 2 ** 53 - 1);
+  checkInt('log.flush.interval.ms', b.logFlushIntervalMs, 0, 2 ** 31 - 1);
+  checkInt('log.retention.ms', b.logRetentionMs, -1, 2 ** 53 - 1);
+  checkInt('log.retention.bytes', b.logRetentionBytes, -1, 2 ** 53 - 1);
+  checkInt('log.segment.bytes', b.logSegmentBytes, 1024 * 1024, 2 ** 31 - 1);
+  checkInt('retention check interval ms', b.retentionCheckIntervalMs, 10, 2 ** 31 - 1);
+  checkInt('offsets.topic.num.partitions', b.offsetsTopicNumPartitions, 1, 1000);
+  checkInt('message.max.bytes', b.messageMaxBytes, 1024, 2 ** 31 - 1);
+  checkInt('shutdown timeout ms', c.shutdownTimeoutMs, 0, 600_000);
+  return c;
+}

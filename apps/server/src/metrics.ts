@@ -1,0 +1,42 @@
+// Prometheus metrics (prom-client), on a registry of our own so tests can run several brokers.
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export class ServerMetrics {
+  readonly registry = new Registry();
+  readonly connections = new Gauge({ name: 'chronik_connections', help: 'Open Kafka connections', registers: [this.registry] });
+  readonly requests = new Counter({
+    name: 'chronik_requests_total',
+    help: 'Kafka requests handled, by API and error outcome',
+    labelNames: ['api', 'outcome'] as const,
+    registers: [this.registry],
+  });
+  readonly requestSeconds = new Histogram({
+    name: 'chronik_request_duration_seconds',
+    help: 'Time from decoding a request to its response being ready',
+    labelNames: ['api'] as const,
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [this.registry],
+  });
+  readonly bytesIn = new Counter({ name: 'chronik_network_in_bytes_total', help: 'Request bytes received', registers: [this.registry] });
+  readonly bytesOut = new Counter({ name: 'chronik_network_out_bytes_total', help: 'Response bytes sent', registers: [this.registry] });
+  readonly producedBytes = new Counter({
+    name: 'chronik_produced_bytes_total',
+    help: 'Record batch bytes appended',
+    registers: [this.registry],
+  });
+  readonly producedRecords = new Counter({
+    name: 'chronik_produced_records_total',
+    help: 'Records appended',
+    registers: [this.registry],
+  });
+  readonly malformedFrames = new Counter({
+    name: 'chronik_closed_connections_total',
+    help: 'Connections closed by the broker, by reason',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+
+  constructor(options: { processMetrics?: boolean } = {}) {
+    if (options.processMetrics === true) collectDefaultMetrics({ register: this.registry, prefix: 'chronik_' });
+  }
+}

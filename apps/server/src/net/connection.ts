@@ -1,0 +1,254 @@
+// One client connection: frames in, responses out strictly in request order.
+//
+// - Many requests may be in flight; each gets a slot in arrival order and responses leave in
+//   that order even when later ones finish first. A slot answered with `null` (acks=0 produce)
+//   sends nothing and does not hold back the ones after it.
+// - Back-pressure: the socket is paused while this connection has too many requests in flight,
+//   too many request + unsent response bytes, or the process-wide in-flight byte budget is used
+//   up; it resumes when those drop. Memory per connection stays bounded however fast a client sends.
+// - A malformed or oversized frame, or a request the dispatcher cannot answer, closes this
+//   connection only (with a log line).
+// - Idle connections (nothing in flight, no traffic for idleTimeoutMs) are closed.
+import type { Socket } from 'node:net';
+import type { NetworkLimits } from '../config.js';
+import { errorMessage, isServerError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import { FrameDecoder, frameHeader } from './frame.js';
+
+export interface ConnectionInfo {
+  readonly id: number;
+  readonly remoteAddress: string;
+}
+
+/** The response to one request: its bytes (without the size prefix), or null for "no response". */
+export type ResponseBody = Uint8Array | readonly Uint8Array[] | null;
+
+export interface FrameDispatcher {
+  /** Rejects only when no answer is possible; the connection is then closed. */
+  dispatch(frame: Buffer, conn: ConnectionInfo): Promise<ResponseBody> | ResponseBody;
+}
+
+/** The process-wide budget of request bytes in flight. */
+export class InFlightBudget {
+  private used = 0;
+  private readonly waiters = new Set<() => void>();
+  constructor(readonly limitBytes: number) {}
+  get usedBytes(): number {
+    return this.used;
+  }
+  exhausted(): boolean {
+    return this.used >= this.limitBytes;
+  }
+  acquire(n: number): void {
+    this.used += n;
+  }
+  release(n: number): void {
+    this.used -= n;
+    if (!this.exhausted() && this.waiters.size > 0) {
+      const ws = [...this.waiters];
+      this.waiters.clear();
+      for (const w of ws) w();
+    }
+  }
+  wait(resume: () => void): void {
+    this.waiters.add(resume);
+  }
+  cancel(resume: () => void): void {
+    this.waiters.delete(resume);
+  }
+}
+
+interface Slot {
+  done: boolean;
+  response: ResponseBody;
+  requestBytes: number;
+}
+
+export interface ConnectionHooks {
+  onFrame?(bytes: number): void;
+  onResponse?(bytes: number): void;
+  onClose?(conn: Connection): void;
+}
+
+export class Connection implements ConnectionInfo {
+  readonly remoteAddress: string;
+  private readonly decoder: FrameDecoder;
+  private readonly slots: Slot[] = [];
+  private requestBytesInFlight = 0;
+  private paused = false;
+  private closed = false;
+  private draining = false;
+  private drainWaiters: Array<() => void> = [];
+  private readonly resumeFromBudget = (): void => this.pump();
+
+  constructor(
+    readonly id: number,
+    private readonly socket: Socket,
+    private readonly dispatcher: FrameDispatcher,
+    private readonly limits: NetworkLimits,
+    private readonly budget: InFlightBudget,
+    private readonly logger: Logger,
+    private readonly hooks: ConnectionHooks = {},
+  ) {
+    this.remoteAddress = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
+    this.decoder = new FrameDecoder(limits.maxRequestBytes);
+    socket.setNoDelay(true);
+    if (limits.idleTimeoutMs > 0) socket.setTimeout(limits.idleTimeoutMs);
+    socket.on('data', (chunk: Buffer) => {
+      this.decoder.push(chunk);
+      this.pump();
+    });
+    socket.on('drain', () => this.pump());
+    socket.on('timeout', () => {
+      if (this.slots.length === 0) {
+        this.logger.info({ conn: this.id, remote: this.remoteAddress }, 'closing idle connection');
+        this.destroy();
+      }
+    });
+    socket.on('error', (e) => this.logger.debug({ conn: this.id, err: errorMessage(e) }, 'socket error'));
+    socket.on('close', () => this.onClosed());
+  }
+
+  get inFlight(): number {
+    return this.slots.length;
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /** Bytes this connection holds: undecoded input, requests in flight, unsent output. */
+  get bufferedBytes(): number {
+    return this.decoder.bufferedBytes + this.requestBytesInFlight + this.socket.writableLength;
+  }
+
+  private overLimit(): boolean {
+    return (
+      this.slots.length >= this.limits.maxInFlightRequestsPerConnection ||
+      this.requestBytesInFlight + this.socket.writableLength >= this.limits.maxBufferedBytesPerConnection ||
+      this.budget.exhausted()
+    );
+  }
+
+  /** Takes frames off the decoder while the limits allow; pauses the socket otherwise. */
+  private pump(): void {
+    if (this.closed) return;
+    while (!this.draining) {
+      if (this.overLimit()) break;
+      let frame: Buffer | undefined;
+      try {
+        frame = this.decoder.next();
+      } catch (e) {
+        this.logger.warn({ conn: this.id, remote: this.remoteAddress, err: errorMessage(e) }, 'malformed frame: closing connection');
+        this.destroy();
+        return;
+      }
+      if (frame === undefined) break;
+      this.accept(frame);
+    }
+    const stop = this.draining || this.overLimit() || this.decoder.bufferedBytes >= this.limits.maxRequestBytes + 4;
+    if (stop && !this.paused) {
+      this.paused = true;
+      this.socket.pause();
+      if (this.budget.exhausted()) this.budget.wait(this.resumeFromBudget);
+    } else if (!stop && this.paused) {
+      this.paused = false;
+      this.budget.cancel(this.resumeFromBudget);
+      this.socket.resume();
+    } else if (stop && this.budget.exhausted()) {
+      this.budget.wait(this.resumeFromBudget);
+    }
+  }
+
+  private accept(frame: Buffer): void {
+    const slot: Slot = { done: false, response: null, requestBytes: frame.length };
+    this.slots.push(slot);
+    this.requestBytesInFlight += frame.length;
+    this.budget.acquire(frame.length);
+    this.hooks.onFrame?.(frame.length);
+    let result: Promise<ResponseBody> | ResponseBody;
+    try {
+      result = this.dispatcher.dispatch(frame, this);
+    } catch (e) {
+      this.fail(e);
+      return;
+    }
+    if (result instanceof Promise) {
+      result.then(
+        (r) => this.complete(slot, r),
+        (e: unknown) => this.fail(e),
+      );
+    } else {
+      this.complete(slot, result);
+    }
+  }
+
+  private fail(e: unknown): void {
+    const level = isServerError(e) ? 'warn' : 'error';
+    this.logger[level]({ conn: this.id, remote: this.remoteAddress, err: errorMessage(e) }, 'cannot answer request: closing connection');
+    this.destroy();
+  }
+
+  private complete(slot: Slot, response: ResponseBody): void {
+    slot.done = true;
+    slot.response = response;
+    this.requestBytesInFlight -= slot.requestBytes;
+    this.budget.release(slot.requestBytes);
+    slot.requestBytes = 0;
+    if (this.closed) return;
+    this.flush();
+    this.pump();
+  }
+
+  private flush(): void {
+    let wrote = false;
+    while (this.slots.length > 0 && this.slots[0]?.done === true) {
+      const slot = this.slots.shift() as Slot;
+      const r = slot.response;
+      if (r === null) continue;
+      const chunks: readonly Uint8Array[] = r instanceof Uint8Array ? [r] : r;
+      let total = 0;
+      for (const c of chunks) total += c.length;
+      if (!wrote) this.socket.cork();
+      wrote = true;
+      this.socket.write(frameHeader(total));
+      for (const c of chunks) if (c.length > 0) this.socket.write(c);
+      this.hooks.onResponse?.(total + 4);
+    }
+    if (wrote) this.socket.uncork();
+    if (this.slots.length === 0 && this.drainWaiters.length > 0) {
+      const ws = this.drainWaiters;
+      this.drainWaiters = [];
+      for (const w of ws) w();
+    }
+  }
+
+  /** Stops reading new requests and resolves when every accepted request has been answered. */
+  drain(): Promise<void> {
+    this.draining = true;
+    this.pump();
+    if (this.slots.length === 0 || this.closed) return Promise.resolve();
+    return new Promise((resolve) => this.drainWaiters.push(resolve));
+  }
+
+  /** Flushes what was written and closes. */
+  end(): void {
+    if (!this.closed) this.socket.end();
+  }
+
+  destroy(): void {
+    if (!this.closed) this.socket.destroy();
+    this.onClosed();
+  }
+
+  private onClosed(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.budget.cancel(this.resumeFromBudget);
+    // Dispatches still running finish on their own; complete() returns their bytes to the budget.
+    const ws = this.drainWaiters;
+    this.drainWaiters = [];
+    for (const w of ws) w();
+    this.hooks.onClose?.(this);
+  }
+}

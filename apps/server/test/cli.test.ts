@@ -1,0 +1,78 @@
+import { parseCommandLine, parseHostPort, parsePeers } from '../src/cli.js';
+
+function run(argv: string[]) {
+  const r = parseCommandLine(argv);
+  if (r.kind !== 'run') throw new Error(`expected a config, got exit ${r.exitCode}: ${r.stderr}`);
+  return r.config;
+}
+
+describe('command line', () => {
+  test('no arguments: standalone on 9092, data in ./data, admin on 6092', () => {
+    const c = run([]);
+    expect(c).toMatchObject({ mode: 'standalone', kafkaPort: 9092, advertisedHost: 'localhost', advertisedPort: 9092, nodeId: 1, dataDir: './data', adminPort: 6092, logLevel: 'info' });
+  });
+
+  test('flags and the standalone command', () => {
+    const c = run(['--kafka-port', '19092', '--advertised-addr', 'broker.example:29092', '--node-id', '7', '--data-dir', '/tmp/x', '--admin-port', '-1', '--log-level', 'debug', 'standalone']);
+    expect(c).toMatchObject({ kafkaPort: 19092, advertisedHost: 'broker.example', advertisedPort: 29092, nodeId: 7, dataDir: '/tmp/x', adminPort: -1, logLevel: 'debug' });
+  });
+
+  test('environment equivalents', () => {
+    process.env['CHRONIK_KAFKA_PORT'] = '19999';
+    process.env['CHRONIK_NODE_ID'] = '4';
+    try {
+      expect(run([])).toMatchObject({ kafkaPort: 19999, nodeId: 4, advertisedPort: 19999 });
+      expect(run(['--kafka-port', '1234']).kafkaPort).toBe(1234);
+    } finally {
+      delete process.env['CHRONIK_KAFKA_PORT'];
+      delete process.env['CHRONIK_NODE_ID'];
+    }
+  });
+
+  test.each([
+    [['--kafka-port', 'abc'], /kafka-port: "abc" is not an integer/],
+    [['--kafka-port', '70000'], /kafka-port: 70000 is out of range/],
+    [['--node-id', '-3'], /node-id/],
+    [['--log-level', 'loud'], /log-level|Invalid values/],
+    [['--nope'], /Unknown argument/],
+    [['--advertised-addr', 'a:b:c'], /advertised-addr/],
+    [['raft-cluster'], /needs --raft-addr/],
+    [['raft-cluster', '--raft-addr', 'x:1', '--peers', '2@h'], /needs a port/],
+  ])('bad value %j is a clear error with exit code 2', (argv, pattern) => {
+    const r = parseCommandLine(argv);
+    expect(r.kind).toBe('exit');
+    if (r.kind === 'exit') {
+      expect(r.exitCode).toBe(2);
+      expect(r.stderr).toMatch(pattern);
+    }
+  });
+
+  test('--help prints usage and exits 0', () => {
+    const r = parseCommandLine(['--help']);
+    expect(r).toMatchObject({ kind: 'exit', exitCode: 0 });
+    if (r.kind === 'exit') {
+      expect(r.stdout).toContain('--kafka-port');
+      expect(r.stdout).toContain('raft-cluster');
+      expect(r.stdout).toContain('CHRONIK_KAFKA_PORT');
+    }
+  });
+
+  test('raft-cluster is parsed (the mode itself is issue 9)', () => {
+    const c = run(['--node-id', '1', 'raft-cluster', '--raft-addr', '0.0.0.0:9192', '--peers', '2@localhost:9193,3@localhost:9194', '--bootstrap']);
+    expect(c.mode).toBe('raft-cluster');
+    expect(c.raft).toEqual({
+      raftAddr: '0.0.0.0:9192',
+      bootstrap: true,
+      peers: [
+        { nodeId: 2, host: 'localhost', port: 9193 },
+        { nodeId: 3, host: 'localhost', port: 9194 },
+      ],
+    });
+  });
+
+  test('host:port helpers', () => {
+    expect(parseHostPort('x', '[::1]:9000', 1)).toEqual({ host: '::1', port: 9000 });
+    expect(parseHostPort('x', 'h', 5)).toEqual({ host: 'h', port: 5 });
+    expect(() => parsePeers('2@a:1,2@b:2')).toThrow(/appears twice/);
+  });
+});
