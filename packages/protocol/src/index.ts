@@ -43,6 +43,7 @@ export {
 export * from './generated/index.js';
 
 // --- records (owned by the record-batch work) ---
+// Varints (compact lengths, tagged fields, records).
 export type { VarintCursor } from './varint.js';
 export {
   MAX_VARINT_BYTES,
@@ -64,6 +65,67 @@ export {
   writeVarlong,
   writeVarlongNumber,
 } from './varint.js';
+// Record batches (magic 2): header, CRC, broker-side rewrite, records, builder, control batches.
 export type { RecordsErrorCode } from './records/errors.js';
 export { RecordsError, RecordsErrorCodes, isRecordsError } from './records/errors.js';
+export type {
+  BatchAssignment,
+  RecordBatchHeader,
+  RecordBatchSlice,
+  SplitBatchesOptions,
+  ValidateBatchOptions,
+} from './records/batch.js';
+export {
+  BatchAttribute,
+  BatchField,
+  CompressionType,
+  DEFAULT_MAX_BATCHES,
+  DEFAULT_MAX_RECORD_COUNT,
+  LOG_OVERHEAD_BYTES,
+  MIN_BATCH_LENGTH,
+  MIN_RECORD_BYTES,
+  RECORD_BATCH_HEADER_BYTES,
+  RECORD_BATCH_MAGIC,
+  TimestampType,
+  assignRecordBatch,
+  computeRecordBatchCrc,
+  readRecordBatchHeader,
+  recordBatchCrcMatches,
+  recordBatchLastOffset,
+  setRecordBatchBaseOffset,
+  setRecordBatchMaxTimestamp,
+  setRecordBatchPartitionLeaderEpoch,
+  splitRecordBatches,
+  validateRecordBatch,
+} from './records/batch.js';
+export type { DecodeRecordsOptions, RecordEntry, RecordEntryInput, RecordHeader } from './records/record.js';
+export { DEFAULT_MAX_HEADERS_PER_RECORD, decodeRecordEntries, sizeOfRecordEntry, writeRecordEntry } from './records/record.js';
+export type {
+  BuildRecordBatchOptions,
+  DecodeRecordBatchOptions,
+  DecodedRecord,
+  DecodedRecordBatch,
+  RecordInput,
+} from './records/builder.js';
+export { buildRecordBatch, decodeRecordBatch } from './records/builder.js';
+export type { BuildControlBatchOptions, ControlRecordKey, EndTxnMarker } from './records/control.js';
+export {
+  ControlRecordType,
+  buildControlBatch,
+  decodeControlRecordKey,
+  decodeEndTxnMarker,
+  encodeControlRecordKey,
+  encodeEndTxnMarker,
+} from './records/control.js';
+export type { LegacyMessage } from './records/legacy.js';
+export { DEFAULT_MAX_LEGACY_MESSAGES, decodeLegacyMessageSet, isLegacyMessageSet } from './records/legacy.js';
+// Compression codecs, bounded on decompression.
+export type { CompressOptions, DecompressOptions } from './records/compression.js';
+export {
+  DEFAULT_MAX_DECOMPRESSED_BYTES,
+  XERIAL_BLOCK_BYTES,
+  compressRecords,
+  compressionName,
+  decompressRecords,
+} from './records/compression.js';
 // --- end records ---
