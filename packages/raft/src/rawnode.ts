@@ -1,0 +1,246 @@
+// RawNode: the public, synchronous driver of one Raft group member. The caller owns the loop:
+// tick() on its timer, step() for each received message, propose()/readIndex() for clients,
+// and handles each Ready in the order its documentation prescribes before calling advance().
+import { validateConfig } from './config.js';
+import type { Config } from './config.js';
+import { confChangeAsV2, encodeConfChange } from './confchange.js';
+import { RaftError, RaftErrorCode } from './errors.js';
+import { Raft } from './internal/raft.js';
+import { EntryType, MessageType, StateType, localMessageTypes, newMessage } from './types.js';
+import type {
+  ConfChange,
+  ConfChangeV2,
+  ConfState,
+  Entry,
+  HardState,
+  Message,
+  ProgressStatus,
+  Ready,
+  SoftState,
+  Status,
+} from './types.js';
+
+const noEntries: readonly Entry[] = Object.freeze([]);
+const noMessages: readonly Message[] = Object.freeze([]);
+
+/** Where a successful proposal landed in the leader's log (it is committed once applied entries reach it). */
+export interface ProposalResult {
+  readonly index: number;
+  readonly term: number;
+}
+
+export class RawNode {
+  private readonly raft: Raft;
+  private prevSoftState: SoftState;
+  private prevHardState: HardState;
+  /** The Ready handed out and not yet advanced. */
+  private pending: Ready | null = null;
+
+  /** Throws RaftError InvalidConfig for a bad option, or a storage error while loading the initial state. */
+  constructor(config: Config) {
+    this.raft = new Raft(validateConfig(config));
+    this.prevSoftState = this.raft.softState();
+    this.prevHardState = this.raft.hardState();
+  }
+
+  /** Advances the logical clock by one tick (election and heartbeat timers count ticks). */
+  tick(): void {
+    this.raft.tick();
+  }
+
+  /** Starts an election now (pre-vote first when enabled). */
+  campaign(): void {
+    this.raft.step(newMessage({ type: MessageType.MsgHup, from: this.raft.id }));
+  }
+
+  /**
+   * Proposes `data` as a new entry. Only the leader accepts: a follower or candidate throws RaftError
+   * NotLeader with `leaderId` set to the known leader (0 if none). A leader throws ProposalDropped when a
+   * leadership transfer is in progress or the uncommitted limit is reached. Returns the entry's index and term.
+   */
+  propose(data: Uint8Array): ProposalResult {
+    return this.proposeEntry(EntryType.Normal, data);
+  }
+
+  /**
+   * Proposes a membership change. Throws like propose(), and ProposalDropped while another change is
+   * pending (not yet applied), or when the change does not fit the joint state (leave a joint
+   * configuration with an empty ConfChangeV2 before starting another change).
+   */
+  proposeConfChange(cc: ConfChange | ConfChangeV2): ProposalResult {
+    const { type, data } = encodeConfChange(cc);
+    return this.proposeEntry(type, data);
+  }
+
+  private proposeEntry(type: EntryType, data: Uint8Array): ProposalResult {
+    const r = this.raft;
+    r.step(newMessage({ type: MessageType.MsgProp, from: r.id, entries: [{ term: 0, index: 0, type, data }] }));
+    const index = r.raftLog.lastIndex();
+    return { index, term: r.term };
+  }
+
+  /**
+   * Feeds a message received from a peer. Local-only kinds (MsgHup, MsgBeat, ...) and proposals are
+   * rejected with RaftError InvalidMessage; so are messages addressed to another node.
+   * Messages from unknown peers and stale messages are ignored.
+   */
+  step(m: Message): void {
+    if (localMessageTypes.has(m.type)) {
+      throw new RaftError(RaftErrorCode.InvalidMessage, `${m.type} is local: use the RawNode method instead of step()`);
+    }
+    if (m.type === MessageType.MsgProp) {
+      throw new RaftError(RaftErrorCode.InvalidMessage, 'proposals are not forwarded: call propose() on the leader');
+    }
+    if (m.to !== this.raft.id) {
+      throw new RaftError(RaftErrorCode.InvalidMessage, `message for node ${m.to} delivered to node ${this.raft.id}`);
+    }
+    this.raft.step(m);
+  }
+
+  /**
+   * Requests a linearizable read. `ctx` (non-empty, unique per request) comes back in
+   * Ready.readStates with the index to wait for: once applied >= index, reading the state machine is
+   * linearizable. A follower forwards the request to its leader; without a known leader it throws
+   * NotLeader. The answer may never come (leader change): time out and retry in the caller.
+   */
+  readIndex(ctx: Uint8Array): void {
+    if (ctx.byteLength === 0) throw new RaftError(RaftErrorCode.InvalidMessage, 'readIndex needs a non-empty request context');
+    this.raft.step(newMessage({ type: MessageType.MsgReadIndex, from: this.raft.id, context: ctx }));
+  }
+
+  /**
+   * Asks the leader to hand leadership to `transferee`: it brings the transferee up to date and sends it
+   * MsgTimeoutNow; proposals are refused meanwhile; abandoned after an election timeout. On a follower
+   * the request is forwarded to the leader; without a known leader it throws NotLeader.
+   */
+  transferLeadership(transferee: number): void {
+    const r = this.raft;
+    if (r.state !== StateType.Leader && r.lead === 0) {
+      throw new RaftError(RaftErrorCode.NotLeader, `node ${r.id} knows no leader to transfer leadership from`, { leaderId: 0 });
+    }
+    r.step(newMessage({ type: MessageType.MsgTransferLeader, from: transferee }));
+  }
+
+  /** The transport failed to reach `id`: the leader stops pipelining to it and probes instead. */
+  reportUnreachable(id: number): void {
+    this.raft.step(newMessage({ type: MessageType.MsgUnreachable, from: id }));
+  }
+
+  /** Reports whether the snapshot last sent to `id` was delivered (ok) or failed. */
+  reportSnapshot(id: number, ok: boolean): void {
+    this.raft.step(newMessage({ type: MessageType.MsgSnapStatus, from: id, reject: !ok }));
+  }
+
+  /**
+   * Applies a committed conf change entry's change to the membership; call it while applying the entry
+   * (decode the entry with decodeConfChange). Returns the new configuration, to record with the state.
+   */
+  applyConfChange(cc: ConfChange | ConfChangeV2): ConfState {
+    return this.raft.applyConfChange(confChangeAsV2(cc));
+  }
+
+  /** Whether ready() has anything to hand out. Cheap: no allocation. */
+  hasReady(): boolean {
+    const r = this.raft;
+    if (this.pending !== null) return false;
+    if (r.msgs.length > 0) return true;
+    const log = r.raftLog;
+    if (log.unstable.entries.length > 0 || log.unstable.snapshot !== null) return true;
+    if (log.hasNextCommittedEnts()) return true;
+    if (r.readStates.length > 0) return true;
+    if (r.lead !== this.prevSoftState.lead || r.state !== this.prevSoftState.raftState) return true;
+    const hs = this.prevHardState;
+    return r.term !== hs.term || r.vote !== hs.vote || log.committed !== hs.commit;
+  }
+
+  /**
+   * Returns the work to do; handle it as the Ready type documents and call advance() before the next
+   * ready(). Throws InvariantViolated if the previous Ready was not advanced.
+   */
+  ready(): Ready {
+    if (this.pending !== null) throw new RaftError(RaftErrorCode.InvariantViolated, 'ready() called again before advance()');
+    const r = this.raft;
+    const log = r.raftLog;
+    const ss = r.softState();
+    const softState = ss.lead !== this.prevSoftState.lead || ss.raftState !== this.prevSoftState.raftState ? ss : null;
+    const phs = this.prevHardState;
+    const changedHs = r.term !== phs.term || r.vote !== phs.vote || log.committed !== phs.commit;
+    const hardState = changedHs ? r.hardState() : null;
+    const entries = log.unstable.entries.length > 0 ? log.unstable.entries.slice() : noEntries;
+    const snapshot = log.unstable.snapshot;
+    const committedEntries = log.nextCommittedEnts();
+    if (committedEntries.length > 0) log.acceptApplying((committedEntries[committedEntries.length - 1] as Entry).index);
+    const messages = r.msgs.length > 0 ? r.msgs : noMessages;
+    if (r.msgs.length > 0) r.msgs = [];
+    const readStates = r.readStates;
+    if (readStates.length > 0) r.readStates = [];
+    const mustSync = entries.length > 0 || snapshot !== null || (hardState !== null && (hardState.term !== phs.term || hardState.vote !== phs.vote));
+    const rd: Ready = { softState, hardState, readStates, entries, snapshot, committedEntries, messages, mustSync };
+    this.pending = rd;
+    return rd;
+  }
+
+  /**
+   * Acknowledges the last Ready: its snapshot and entries are persisted, its messages sent and its
+   * committed entries applied. Throws InvariantViolated if storage does not hold the Ready's entries
+   * (they must be durable before the messages that depend on them are sent).
+   */
+  advance(): void {
+    const rd = this.pending;
+    if (rd === null) throw new RaftError(RaftErrorCode.InvariantViolated, 'advance() without a pending Ready');
+    const r = this.raft;
+    const storage = r.cfg.storage;
+    if (rd.snapshot !== null) {
+      const idx = rd.snapshot.metadata.index;
+      if (storage.firstIndex() - 1 < idx || storage.term(idx) !== rd.snapshot.metadata.term) {
+        throw new RaftError(RaftErrorCode.InvariantViolated, `advance(): Ready.snapshot at ${idx} was not applied to storage`);
+      }
+    }
+    const last = rd.entries[rd.entries.length - 1];
+    if (last !== undefined) {
+      let stored = -1;
+      if (storage.lastIndex() >= last.index) stored = storage.term(last.index);
+      if (stored !== last.term) {
+        throw new RaftError(RaftErrorCode.InvariantViolated, `advance(): Ready.entries up to ${last.index} (term ${last.term}) are not in storage`);
+      }
+    }
+    this.pending = null;
+    if (rd.softState !== null) this.prevSoftState = rd.softState;
+    if (rd.hardState !== null) this.prevHardState = rd.hardState;
+    if (rd.snapshot !== null) {
+      r.raftLog.stableSnapTo(rd.snapshot.metadata.index);
+      r.raftLog.appliedTo(Math.max(r.raftLog.applied, rd.snapshot.metadata.index));
+    }
+    if (last !== undefined) r.raftLog.stableTo(last.index, last.term);
+    const lastCommitted = rd.committedEntries[rd.committedEntries.length - 1];
+    if (lastCommitted !== undefined) {
+      r.reduceUncommittedSize(rd.committedEntries);
+      r.appliedTo(lastCommitted.index);
+    }
+    r.raftLog.assertInvariants();
+  }
+
+  /** A snapshot of the node's state, for monitoring. */
+  status(): Status {
+    const r = this.raft;
+    let progress: Map<number, ProgressStatus> | null = null;
+    if (r.state === StateType.Leader) {
+      progress = new Map();
+      for (const [id, pr] of r.trk.progress) progress.set(id, pr.status());
+    }
+    return {
+      id: r.id,
+      hardState: r.hardState(),
+      softState: r.softState(),
+      applied: r.raftLog.applied,
+      progress,
+      leadTransferee: r.leadTransferee,
+      config: r.trk.confState(),
+    };
+  }
+
+  /** The node's id. */
+  get id(): number {
+    return this.raft.id;
+  }
+}
