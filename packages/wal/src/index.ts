@@ -1,2 +1,13 @@
-// Public entry point: every public name is re-exported here explicitly.
-export const PACKAGE_STATUS = 'scaffold' as const;
+// Public entry point of @chronik/wal: every public name is re-exported here explicitly.
+export { WalError, WalErrorCode, isWalError } from './errors.js';
+export type { WalErrorDetails } from './errors.js';
+export { silentLogger, systemClock, systemTimers } from './env.js';
+export type { Clock, Logger, TimerHandle, Timers } from './env.js';
+export { nodeFileSystem } from './fs.js';
+export type { FileSystem, OpenFlags, WalFile } from './fs.js';
+export { MemFileSystem } from './memfs.js';
+export type { MemFsFaultOp } from './memfs.js';
+export { GroupCommitter } from './committer.js';
+export type { Flushable, GroupCommitterOptions, SyncPolicy } from './committer.js';
+export { Wal } from './wal.js';
+export type { RecoverySummary, WalOptions, WalRecord, WalRecordInput } from './wal.js';

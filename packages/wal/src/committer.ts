@@ -1,0 +1,142 @@
+/**
+ * Group commit: many logs (one per Raft group / partition) share one flush cycle. A cycle
+ * fdatasyncs every log that asked for durability since the previous cycle, each once, in
+ * parallel, and then resolves all of their waiters.
+ */
+import { WalError, WalErrorCode } from './errors.js';
+import { type Logger, type Timers, silentLogger, systemTimers } from './env.js';
+
+/** Something the committer can make durable (a log, a state file). */
+export interface Flushable {
+  /** Makes everything written so far durable. Called at most once at a time per target. */
+  flushDurable(): Promise<void>;
+}
+
+/**
+ * When to fsync:
+ * - `batch` (default): a cycle starts as soon as one is requested and none is running; requests
+ *   that arrive during a cycle form the next batch.
+ * - `interval`: a cycle runs at most every `intervalMs`; waiters wait up to that long.
+ * - `unsafe-none`: never fsync; sync() resolves at once. Data acknowledged this way can be lost
+ *   on power loss. For tests and benchmarks only.
+ */
+export type SyncPolicy = { kind: 'batch' } | { kind: 'interval'; intervalMs: number } | { kind: 'unsafe-none' };
+
+export interface GroupCommitterOptions {
+  readonly policy?: SyncPolicy;
+  /** Bound on requests waiting for a cycle; more are rejected with Overloaded. Default 100 000. */
+  readonly maxWaiters?: number;
+  readonly timers?: Timers;
+  readonly logger?: Logger;
+}
+
+interface Deferred {
+  readonly promise: Promise<void>;
+  resolve(): void;
+  reject(e: unknown): void;
+}
+
+function deferred(): Deferred {
+  let resolve!: () => void;
+  let reject!: (e: unknown) => void;
+  const promise = new Promise<void>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  // A result nobody awaits must not raise an unhandled rejection.
+  promise.catch(() => {});
+  return { promise, resolve, reject };
+}
+
+interface Batch {
+  /** One result per target, so one failing log never fails the others. */
+  readonly targets: Map<Flushable, Deferred>;
+  waiters: number;
+}
+
+export class GroupCommitter {
+  readonly policy: SyncPolicy;
+  private readonly maxWaiters: number;
+  private readonly timers: Timers;
+  private readonly logger: Logger;
+  private next: Batch | undefined;
+  private running = false;
+  private timer: unknown;
+  private closed = false;
+  /** Number of completed flush cycles (observability, tests). */
+  cycles = 0;
+
+  constructor(options: GroupCommitterOptions = {}) {
+    this.policy = options.policy ?? { kind: 'batch' };
+    if (this.policy.kind === 'interval' && !(this.policy.intervalMs > 0)) {
+      throw new WalError(WalErrorCode.InvalidArgument, 'interval policy needs intervalMs > 0');
+    }
+    this.maxWaiters = options.maxWaiters ?? 100_000;
+    this.timers = options.timers ?? systemTimers;
+    this.logger = options.logger ?? silentLogger;
+  }
+
+  /** Resolves once `target` has been flushed by a cycle that started after this call. */
+  requestSync(target: Flushable): Promise<void> {
+    if (this.closed) return Promise.reject(new WalError(WalErrorCode.Closed, 'group committer is closed'));
+    if (this.policy.kind === 'unsafe-none') return Promise.resolve();
+    const batch = (this.next ??= { targets: new Map(), waiters: 0 });
+    if (batch.waiters >= this.maxWaiters) {
+      return Promise.reject(new WalError(WalErrorCode.Overloaded, `more than ${this.maxWaiters} sync waiters`));
+    }
+    batch.waiters++;
+    let d = batch.targets.get(target);
+    if (!d) {
+      d = deferred();
+      batch.targets.set(target, d);
+    }
+    this.schedule();
+    return d.promise;
+  }
+
+  private schedule(): void {
+    if (this.running || !this.next) return;
+    if (this.policy.kind === 'interval') {
+      if (this.timer === undefined) {
+        this.timer = this.timers.setTimeout(() => {
+          this.timer = undefined;
+          this.startCycle();
+        }, this.policy.intervalMs);
+      }
+      return;
+    }
+    this.startCycle();
+  }
+
+  private startCycle(): void {
+    if (this.running || !this.next) return;
+    const batch = this.next;
+    this.next = undefined;
+    this.running = true;
+    const entries = [...batch.targets];
+    void Promise.allSettled(entries.map(([t]) => t.flushDurable())).then((results) => {
+      this.running = false;
+      this.cycles++;
+      results.forEach((r, i) => {
+        const d = entries[i]![1];
+        if (r.status === 'fulfilled') {
+          d.resolve();
+        } else {
+          this.logger.error('wal flush failed', { error: String(r.reason) });
+          d.reject(r.reason);
+        }
+      });
+      this.schedule();
+    });
+  }
+
+  /** Rejects future requests; waiters of cycles already requested still settle. */
+  close(): void {
+    this.closed = true;
+    if (this.timer !== undefined) {
+      this.timers.clearTimeout(this.timer);
+      this.timer = undefined;
+      this.startCycle();
+    }
+  }
+}

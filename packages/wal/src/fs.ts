@@ -1,0 +1,183 @@
+/**
+ * The file system seam. Every byte this package reads or writes goes through a FileSystem,
+ * so tests (and the Raft simulation) can run on a simulated disk that loses or tears unsynced
+ * writes on a crash. `nodeFileSystem` is the real one, on `node:fs`.
+ */
+import * as fs from 'node:fs';
+import * as fsp from 'node:fs/promises';
+
+/**
+ * How to open a file: `r` read only, `r+` read/write an existing file, `w` create or truncate
+ * (read/write), `wx` create (read/write), failing if it exists.
+ */
+export type OpenFlags = 'r' | 'r+' | 'w' | 'wx';
+
+export interface WalFile {
+  /** Writes all of `data` at `position` (positional, never appends implicitly). */
+  write(data: Uint8Array, position: number): Promise<void>;
+  /** Reads up to `length` bytes at `position` into `buffer[offset..]`; returns the count read (0 at end of file). */
+  read(buffer: Uint8Array, offset: number, length: number, position: number): Promise<number>;
+  /** Synchronous read, for callers with a synchronous contract (Raft storage). */
+  readSync(buffer: Uint8Array, offset: number, length: number, position: number): number;
+  truncate(size: number): Promise<void>;
+  /** fdatasync: the data (and the size) are durable when it resolves. */
+  datasync(): Promise<void>;
+  /** fsync: data and all metadata. */
+  sync(): Promise<void>;
+  size(): Promise<number>;
+  close(): Promise<void>;
+  closeSync(): void;
+}
+
+export interface FileSystem {
+  open(path: string, flags: OpenFlags): Promise<WalFile>;
+  /** Synchronous open, read only. */
+  openSync(path: string, flags: 'r'): WalFile;
+  /** File names (not paths) in `dir`. */
+  readdir(dir: string): Promise<string[]>;
+  /** Creates `dir` and its parents if missing. */
+  mkdir(dir: string): Promise<void>;
+  rename(from: string, to: string): Promise<void>;
+  unlink(path: string): Promise<void>;
+  /** Size of a file, or undefined if it does not exist. */
+  stat(path: string): Promise<{ size: number } | undefined>;
+  /** Makes the directory's entries (creations, renames, removals) durable. */
+  fsyncDir(dir: string): Promise<void>;
+}
+
+class NodeFile implements WalFile {
+  constructor(private readonly handle: fsp.FileHandle) {}
+
+  async write(data: Uint8Array, position: number): Promise<void> {
+    let done = 0;
+    while (done < data.length) {
+      const { bytesWritten } = await this.handle.write(data, done, data.length - done, position + done);
+      if (bytesWritten <= 0) throw new Error(`short write at ${position + done}`);
+      done += bytesWritten;
+    }
+  }
+
+  async read(buffer: Uint8Array, offset: number, length: number, position: number): Promise<number> {
+    let done = 0;
+    while (done < length) {
+      const { bytesRead } = await this.handle.read(buffer, offset + done, length - done, position + done);
+      if (bytesRead === 0) break;
+      done += bytesRead;
+    }
+    return done;
+  }
+
+  readSync(buffer: Uint8Array, offset: number, length: number, position: number): number {
+    let done = 0;
+    while (done < length) {
+      const n = fs.readSync(this.handle.fd, buffer, offset + done, length - done, position + done);
+      if (n === 0) break;
+      done += n;
+    }
+    return done;
+  }
+
+  truncate(size: number): Promise<void> {
+    return this.handle.truncate(size);
+  }
+
+  datasync(): Promise<void> {
+    return this.handle.datasync();
+  }
+
+  sync(): Promise<void> {
+    return this.handle.sync();
+  }
+
+  async size(): Promise<number> {
+    return (await this.handle.stat()).size;
+  }
+
+  close(): Promise<void> {
+    return this.handle.close();
+  }
+
+  closeSync(): void {
+    // FileHandle has no synchronous close; closing the descriptor directly is safe once no
+    // operation is in flight, which the callers guarantee.
+    fs.closeSync(this.handle.fd);
+  }
+}
+
+class SyncNodeFile implements WalFile {
+  constructor(private readonly fd: number) {}
+  write(): Promise<void> {
+    return Promise.reject(new Error('file opened read only'));
+  }
+  read(buffer: Uint8Array, offset: number, length: number, position: number): Promise<number> {
+    return Promise.resolve(this.readSync(buffer, offset, length, position));
+  }
+  readSync(buffer: Uint8Array, offset: number, length: number, position: number): number {
+    let done = 0;
+    while (done < length) {
+      const n = fs.readSync(this.fd, buffer, offset + done, length - done, position + done);
+      if (n === 0) break;
+      done += n;
+    }
+    return done;
+  }
+  truncate(): Promise<void> {
+    return Promise.reject(new Error('file opened read only'));
+  }
+  datasync(): Promise<void> {
+    return Promise.resolve();
+  }
+  sync(): Promise<void> {
+    return Promise.resolve();
+  }
+  size(): Promise<number> {
+    return Promise.resolve(fs.fstatSync(this.fd).size);
+  }
+  close(): Promise<void> {
+    this.closeSync();
+    return Promise.resolve();
+  }
+  closeSync(): void {
+    fs.closeSync(this.fd);
+  }
+}
+
+/** The real file system. */
+export const nodeFileSystem: FileSystem = {
+  async open(path, flags) {
+    // Writers also read (the active segment serves reads), so 'w'/'wx' open read/write.
+    return new NodeFile(await fsp.open(path, flags === 'w' ? 'w+' : flags === 'wx' ? 'wx+' : flags));
+  },
+  openSync(path, flags) {
+    return new SyncNodeFile(fs.openSync(path, flags));
+  },
+  readdir(dir) {
+    return fsp.readdir(dir);
+  },
+  async mkdir(dir) {
+    await fsp.mkdir(dir, { recursive: true });
+  },
+  rename(from, to) {
+    return fsp.rename(from, to);
+  },
+  unlink(path) {
+    return fsp.unlink(path);
+  },
+  async stat(path) {
+    try {
+      const s = await fsp.stat(path);
+      return { size: s.size };
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw e;
+    }
+  },
+  async fsyncDir(dir) {
+    const h = await fsp.open(dir, 'r');
+    try {
+      await h.sync();
+    } finally {
+      await h.close();
+    }
+  },
+};
