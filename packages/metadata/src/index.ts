@@ -1,2 +1,81 @@
 // Public entry point: every public name is re-exported here explicitly.
-export const PACKAGE_STATUS = 'scaffold' as const;
+export { MetadataError, MetadataErrorCode, KAFKA_ERROR_NUMBERS, isMetadataError } from './errors.js';
+export { METADATA_LIMITS } from './limits.js';
+export {
+  MAX_TOPIC_NAME_LENGTH,
+  CONSUMER_OFFSETS_TOPIC,
+  TRANSACTION_STATE_TOPIC,
+  INTERNAL_TOPICS,
+  topicNameProblem,
+  validateTopicName,
+  collisionKey,
+  isInternalTopic,
+} from './topic-names.js';
+export { topicIdFromBytes, topicIdToBytes, isValidTopicId } from './topic-id.js';
+export {
+  ConfigType,
+  ConfigSource,
+  AlterConfigOp,
+  MAX_CONFIG_VALUE_LENGTH,
+  TOPIC_CONFIGS,
+  DYNAMIC_BROKER_CONFIG_NAMES,
+  topicConfigDefinition,
+  brokerConfigDefinition,
+  validateConfigValue,
+  validateTopicConfig,
+  validateBrokerConfig,
+  parseList,
+  alterConfigMap,
+} from './configs.js';
+export type { TopicConfigDefinition, ConfigAlteration, ConfigSynonym, ConfigDescription } from './configs.js';
+export type {
+  BrokerInfo,
+  PartitionInfo,
+  TopicInfo,
+  ProducerIdBlock,
+  ConfigEntry,
+  InitClusterCommand,
+  RegisterBrokerCommand,
+  UnregisterBrokerCommand,
+  FenceBrokerCommand,
+  CreateTopicCommand,
+  DeleteTopicCommand,
+  CreatePartitionsCommand,
+  AssignReplicasCommand,
+  ChangeLeaderCommand,
+  ChangeIsrCommand,
+  AlterTopicConfigsCommand,
+  AlterBrokerConfigsCommand,
+  AllocateProducerIdsCommand,
+  MetadataCommand,
+  MetadataCommandType,
+  MetadataChange,
+  MetadataChangeType,
+} from './types.js';
+export { COMMAND_FORMAT_VERSIONS, encodeCommand, decodeCommand } from './codec.js';
+export { rackAlternatedOrder, assignReplicas, chooseStartIndex } from './assignment.js';
+export type { AssignmentBroker, AssignReplicasInput } from './assignment.js';
+export { javaStringHashCode, coordinatorPartition } from './coordinator.js';
+export type { MetadataView } from './view.js';
+export { MetadataStateMachine, SNAPSHOT_FORMAT_VERSION } from './state-machine.js';
+export type { MetadataStateMachineOptions, MetadataLogger, ApplyResult } from './state-machine.js';
+export type { FeedEvent, FeedListener } from './internal/feed.js';
+export { describeTopicConfigs, describeBrokerConfigs, effectiveTopicConfigs, findCoordinator } from './queries.js';
+export type { DescribeConfigsOptions, CoordinatorKeyType, CoordinatorLookup } from './queries.js';
+export {
+  prepareCreateTopics,
+  prepareCreateTopic,
+  prepareConsumerOffsetsTopic,
+  prepareDeleteTopic,
+  prepareCreatePartitions,
+  prepareAlterTopicConfigs,
+  prepareAlterBrokerConfigs,
+} from './prepare.js';
+export type {
+  PrepareResult,
+  CreateTopicRequest,
+  PrepareCreateTopicsOptions,
+  CreateTopicPrepared,
+  InternalTopicOptions,
+  CreatePartitionsRequest,
+} from './prepare.js';

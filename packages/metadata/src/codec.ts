@@ -1,0 +1,189 @@
+import { Packr } from 'msgpackr';
+import type { AlterConfigOp, ConfigAlteration } from './configs.js';
+import { MetadataError } from './errors.js';
+import { canonicalize, Reader } from './internal/reader.js';
+import { METADATA_LIMITS as L } from './limits.js';
+import type { ConfigEntry, MetadataCommand, MetadataCommandType } from './types.js';
+
+/**
+ * Wire format of a command: one msgpack map (msgpackr records, definitions inline, so every
+ * encoding decodes on its own) with keys sorted: `t` the command type, `v` its format version,
+ * and the command's fields. Format-versioning rule: a command's fields never change meaning
+ * within a version; adding, removing or reinterpreting a field makes a new version, and the
+ * decoder keeps reading every older version (upgrading it to the current in-memory shape).
+ * Committed fixtures (test/fixtures/commands.json) prove each old encoding still decodes.
+ */
+export const COMMAND_FORMAT_VERSIONS: Readonly<Record<MetadataCommandType, number>> = {
+  initCluster: 1,
+  registerBroker: 1,
+  unregisterBroker: 1,
+  fenceBroker: 1,
+  createTopic: 1,
+  deleteTopic: 1,
+  createPartitions: 1,
+  assignReplicas: 1,
+  changeLeader: 1,
+  changeIsr: 1,
+  alterTopicConfigs: 1,
+  alterBrokerConfigs: 1,
+  allocateProducerIds: 1,
+};
+
+// useRecords with no shared structures: each encoding carries its record definitions, and the
+// instance keeps no state between calls, so the bytes depend only on the value.
+const packr = new Packr({ useRecords: true, moreTypes: false, bundleStrings: false });
+
+/** msgpack-encodes a plain value with sorted keys (deterministic). */
+export function packCanonical(value: unknown): Uint8Array {
+  const buf = packr.pack(canonicalize(value));
+  return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
+}
+
+/** Decodes msgpack bytes; throws MetadataError with the given code when they are malformed. */
+export function unpack(bytes: Uint8Array, what: string, errorCode: 'INVALID_REQUEST' | 'UNKNOWN_SERVER_ERROR'): unknown {
+  try {
+    return packr.unpack(bytes);
+  } catch (cause) {
+    throw new MetadataError(errorCode, `${what}: malformed msgpack`, { cause });
+  }
+}
+
+function alterationsToWire(alterations: readonly ConfigAlteration[]): unknown[] {
+  return alterations.map((a) => ({ name: a.name, op: a.op, value: a.value }));
+}
+
+/** Encodes a command at its current format version. */
+export function encodeCommand(command: MetadataCommand): Uint8Array {
+  const version = COMMAND_FORMAT_VERSIONS[command.type];
+  let fields: Record<string, unknown>;
+  switch (command.type) {
+    case 'createTopic':
+      fields = { ...command, assignments: command.assignments.map((r) => [...r]), configs: command.configs.map((c) => ({ name: c.name, value: c.value })) };
+      break;
+    case 'createPartitions':
+      fields = { ...command, assignments: command.assignments.map((r) => [...r]) };
+      break;
+    case 'alterTopicConfigs':
+    case 'alterBrokerConfigs':
+      fields = { ...command, alterations: alterationsToWire(command.alterations) };
+      break;
+    default:
+      fields = { ...command };
+  }
+  delete fields['type'];
+  const bytes = packCanonical({ ...fields, t: command.type, v: version });
+  if (bytes.length > L.maxCommandBytes) {
+    throw new MetadataError('POLICY_VIOLATION', `Command of ${bytes.length} bytes exceeds the ${L.maxCommandBytes}-byte limit`);
+  }
+  return bytes;
+}
+
+const MAX_ID = L.maxInt32;
+const S = L.maxStringLength;
+
+function readAlterations(r: Reader): ConfigAlteration[] {
+  return r.objects('alterations', L.maxConfigAlterations).map((a) => ({
+    name: a.str('name', S),
+    op: a.int('op', 0, 3) as AlterConfigOp,
+    value: a.nullableStr('value', S * 4),
+  }));
+}
+
+function readConfigs(r: Reader): ConfigEntry[] {
+  return r.objects('configs', L.maxConfigAlterations).map((c) => ({ name: c.str('name', S), value: c.str('value', S * 4) }));
+}
+
+function readAssignments(r: Reader): number[][] {
+  return r.intMatrix('assignments', L.maxPartitionsPerTopic, L.maxReplicationFactor, 0, MAX_ID);
+}
+
+/**
+ * Decodes a command. Throws MetadataError: INVALID_REQUEST when the bytes are malformed (every
+ * node agrees, so the command is rejected), UNSUPPORTED_VERSION when the command type or version
+ * is newer than this code knows (this node cannot apply it and must not continue).
+ */
+export function decodeCommand(bytes: Uint8Array): MetadataCommand {
+  if (bytes.length > L.maxCommandBytes) {
+    throw new MetadataError('INVALID_REQUEST', `Command of ${bytes.length} bytes exceeds the ${L.maxCommandBytes}-byte limit`);
+  }
+  const r = Reader.of(unpack(bytes, 'command', 'INVALID_REQUEST'), 'command');
+  const type = r.str('t', 64);
+  const version = r.int('v', 0, MAX_ID);
+  const known = (COMMAND_FORMAT_VERSIONS as Record<string, number>)[type];
+  if (known === undefined) throw new MetadataError('UNSUPPORTED_VERSION', `Unknown metadata command type ${JSON.stringify(type)}`);
+  if (version < 1 || version > known) {
+    throw new MetadataError('UNSUPPORTED_VERSION', `Metadata command ${type} has format version ${version}; this node reads 1..${known}`);
+  }
+  switch (type as MetadataCommandType) {
+    case 'initCluster':
+      return { type: 'initCluster', clusterId: r.str('clusterId', S) };
+    case 'registerBroker':
+      return {
+        type: 'registerBroker',
+        brokerId: r.int('brokerId', 0, MAX_ID),
+        host: r.str('host', S),
+        port: r.int('port', 0, 65535),
+        rack: r.nullableStr('rack', S),
+        raftAddress: r.str('raftAddress', S),
+        incarnation: r.str('incarnation', S),
+      };
+    case 'unregisterBroker':
+      return { type: 'unregisterBroker', brokerId: r.int('brokerId', 0, MAX_ID) };
+    case 'fenceBroker':
+      return { type: 'fenceBroker', brokerId: r.int('brokerId', 0, MAX_ID), brokerEpoch: r.int('brokerEpoch', -1, Number.MAX_SAFE_INTEGER), fenced: r.bool('fenced') };
+    case 'createTopic':
+      return {
+        type: 'createTopic',
+        name: r.str('name', S),
+        topicId: r.str('topicId', 64),
+        assignments: readAssignments(r),
+        configs: readConfigs(r),
+        internal: r.bool('internal'),
+      };
+    case 'deleteTopic':
+      return { type: 'deleteTopic', name: r.str('name', S), topicId: r.str('topicId', 64) };
+    case 'createPartitions':
+      return {
+        type: 'createPartitions',
+        name: r.str('name', S),
+        topicId: r.str('topicId', 64),
+        expectedCurrentCount: r.int('expectedCurrentCount', 0, MAX_ID),
+        assignments: readAssignments(r),
+      };
+    case 'assignReplicas':
+      return {
+        type: 'assignReplicas',
+        topicId: r.str('topicId', 64),
+        partition: r.int('partition', 0, MAX_ID),
+        replicas: r.intArray('replicas', L.maxReplicationFactor, 0, MAX_ID),
+      };
+    case 'changeLeader':
+      return {
+        type: 'changeLeader',
+        topicId: r.str('topicId', 64),
+        partition: r.int('partition', 0, MAX_ID),
+        leader: r.int('leader', -1, MAX_ID),
+        leaderEpoch: r.int('leaderEpoch', 0, MAX_ID),
+        isr: r.intArray('isr', L.maxReplicationFactor, 0, MAX_ID),
+      };
+    case 'changeIsr':
+      return {
+        type: 'changeIsr',
+        topicId: r.str('topicId', 64),
+        partition: r.int('partition', 0, MAX_ID),
+        leaderEpoch: r.int('leaderEpoch', 0, MAX_ID),
+        isr: r.intArray('isr', L.maxReplicationFactor, 0, MAX_ID),
+      };
+    case 'alterTopicConfigs':
+      return { type: 'alterTopicConfigs', name: r.str('name', S), topicId: r.str('topicId', 64), alterations: readAlterations(r), replace: r.bool('replace') };
+    case 'alterBrokerConfigs':
+      return { type: 'alterBrokerConfigs', brokerId: r.nullableInt('brokerId', 0, MAX_ID), alterations: readAlterations(r), replace: r.bool('replace') };
+    case 'allocateProducerIds':
+      return {
+        type: 'allocateProducerIds',
+        brokerId: r.int('brokerId', 0, MAX_ID),
+        brokerEpoch: r.int('brokerEpoch', -1, Number.MAX_SAFE_INTEGER),
+        count: r.int('count', 1, L.maxProducerIdBlock),
+      };
+  }
+}

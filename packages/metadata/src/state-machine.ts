@@ -1,0 +1,696 @@
+import { decodeCommand, encodeCommand, packCanonical, unpack } from './codec.js';
+import { alterConfigMap, brokerConfigDefinition, topicConfigDefinition, validateTopicConfig } from './configs.js';
+import type { ConfigDescription } from './configs.js';
+import { isMetadataError, MetadataError } from './errors.js';
+import { describeBrokerConfigs, describeTopicConfigs, effectiveTopicConfigs, findCoordinator } from './queries.js';
+import type { CoordinatorKeyType, CoordinatorLookup, DescribeConfigsOptions } from './queries.js';
+import { ChangeFeed } from './internal/feed.js';
+import type { FeedEvent, FeedListener } from './internal/feed.js';
+import { Reader } from './internal/reader.js';
+import { METADATA_LIMITS as L } from './limits.js';
+import { isValidTopicId } from './topic-id.js';
+import { collisionKey, isInternalTopic, topicNameProblem } from './topic-names.js';
+import type {
+  AllocateProducerIdsCommand,
+  AlterBrokerConfigsCommand,
+  AlterTopicConfigsCommand,
+  AssignReplicasCommand,
+  BrokerInfo,
+  ChangeIsrCommand,
+  ChangeLeaderCommand,
+  CreatePartitionsCommand,
+  CreateTopicCommand,
+  DeleteTopicCommand,
+  FenceBrokerCommand,
+  InitClusterCommand,
+  MetadataChange,
+  MetadataCommand,
+  PartitionInfo,
+  RegisterBrokerCommand,
+  TopicInfo,
+  UnregisterBrokerCommand,
+} from './types.js';
+import type { MetadataView } from './view.js';
+
+/** Injected logger; the state machine never writes anywhere else. Defaults to silent. */
+export interface MetadataLogger {
+  debug(msg: string, fields?: Record<string, unknown>): void;
+  info(msg: string, fields?: Record<string, unknown>): void;
+  warn(msg: string, fields?: Record<string, unknown>): void;
+  error(msg: string, fields?: Record<string, unknown>): void;
+}
+
+const silentLogger: MetadataLogger = { debug() {}, info() {}, warn() {}, error() {} };
+
+export interface MetadataStateMachineOptions {
+  /** Change events kept for `changesSince`/`subscribe`; a reader further behind must resync. Default 10,000. */
+  readonly maxRetainedChanges?: number;
+  /** Concurrent subscribers. Default 64. */
+  readonly maxSubscribers?: number;
+  readonly logger?: MetadataLogger;
+}
+
+/** The outcome of applying one log entry. A rejected command changed nothing but the applied index. */
+export type ApplyResult =
+  | { readonly ok: true; readonly index: number; readonly command: MetadataCommand | null; readonly changes: readonly MetadataChange[] }
+  | { readonly ok: false; readonly index: number; readonly command: MetadataCommand | null; readonly error: MetadataError };
+
+/** Version of the snapshot encoding (see README: format versioning). */
+export const SNAPSHOT_FORMAT_VERSION = 1;
+
+const EMPTY_CONFIGS: Readonly<Record<string, string>> = Object.freeze({});
+
+function sortedRecord(map: ReadonlyMap<string, string>): Readonly<Record<string, string>> {
+  const out: Record<string, string> = {};
+  for (const key of [...map.keys()].sort()) out[key] = map.get(key) as string;
+  return Object.freeze(out);
+}
+
+function freezePartition(p: PartitionInfo): PartitionInfo {
+  return Object.freeze({ ...p, replicas: Object.freeze([...p.replicas]), isr: Object.freeze([...p.isr]) });
+}
+
+function freezeTopic(t: TopicInfo): TopicInfo {
+  return Object.freeze({ ...t, partitions: Object.freeze([...t.partitions]) });
+}
+
+function sameArray(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((v, i) => v === b[i]);
+}
+
+function fail(code: ConstructorParameters<typeof MetadataError>[0], message: string): never {
+  throw new MetadataError(code, message);
+}
+
+/** Mutable state. Maps are iterated only after sorting. */
+class State {
+  clusterId: string | null = null;
+  brokers = new Map<number, BrokerInfo>();
+  topics = new Map<string, TopicInfo>();
+  namesById = new Map<string, string>();
+  collisions = new Map<string, string>();
+  /** Key: '' for the cluster-wide default, otherwise the broker id in decimal. */
+  brokerConfigs = new Map<string, Readonly<Record<string, string>>>();
+  nextProducerId = 0;
+  totalPartitions = 0;
+}
+
+function brokerConfigScope(brokerId: number | null): string {
+  return brokerId === null ? '' : String(brokerId);
+}
+
+/**
+ * The replicated metadata state machine. `apply` is deterministic: it reads no clock, no
+ * randomness, and iterates maps only in sorted order, so every node applying the same log reaches
+ * the same state, and `snapshot()` of equal states is byte-identical.
+ */
+export class MetadataStateMachine implements MetadataView {
+  private state = new State();
+  private applied = 0;
+  private readonly feed: ChangeFeed;
+  private readonly logger: MetadataLogger;
+
+  constructor(options: MetadataStateMachineOptions = {}) {
+    this.logger = options.logger ?? silentLogger;
+    this.feed = new ChangeFeed(options.maxRetainedChanges ?? 10_000, options.maxSubscribers ?? 64, this.logger);
+  }
+
+  /** A state machine restored from a snapshot. */
+  static fromSnapshot(bytes: Uint8Array, options: MetadataStateMachineOptions = {}): MetadataStateMachine {
+    const sm = new MetadataStateMachine(options);
+    sm.restore(bytes);
+    return sm;
+  }
+
+  get appliedIndex(): number {
+    return this.applied;
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Apply
+  // ------------------------------------------------------------------------------------------
+
+  /**
+   * Applies the log entry at `index` (which must be above `appliedIndex`; gaps are allowed for
+   * entries that are not metadata commands). Empty data is a no-op entry. Returns the effect or
+   * the rejection; a rejected command changes nothing except the applied index.
+   * Throws MetadataError UNSUPPORTED_VERSION — without applying — when the command was written by
+   * newer code than this (the node must stop applying rather than diverge), and
+   * UNKNOWN_SERVER_ERROR when `index` is not above `appliedIndex`.
+   */
+  apply(index: number, data: Uint8Array): ApplyResult {
+    if (!Number.isSafeInteger(index) || index <= this.applied) {
+      throw new MetadataError('UNKNOWN_SERVER_ERROR', `Entry ${index} is not above the applied index ${this.applied}`);
+    }
+    if (data.length === 0) {
+      this.applied = index;
+      this.feed.advance(index);
+      return { ok: true, index, command: null, changes: [] };
+    }
+    let command: MetadataCommand;
+    try {
+      command = decodeCommand(data);
+    } catch (e) {
+      if (isMetadataError(e, 'UNSUPPORTED_VERSION')) throw e;
+      if (!isMetadataError(e)) throw e;
+      this.applied = index;
+      this.feed.advance(index);
+      return { ok: false, index, command: null, error: e };
+    }
+    const changes: MetadataChange[] = [];
+    try {
+      this.execute(index, command, changes);
+    } catch (e) {
+      if (!isMetadataError(e)) throw e;
+      // Handlers validate before mutating, so nothing changed.
+      this.applied = index;
+      this.feed.advance(index);
+      return { ok: false, index, command, error: e };
+    }
+    this.applied = index;
+    this.feed.publish(index, changes);
+    return { ok: true, index, command, changes };
+  }
+
+  /** Encodes and applies a command (the same path as a replicated entry). */
+  applyCommand(index: number, command: MetadataCommand): ApplyResult {
+    let bytes: Uint8Array;
+    try {
+      bytes = encodeCommand(command);
+    } catch (e) {
+      if (!isMetadataError(e)) throw e;
+      // Not encodable (e.g. a string over a limit): rejected like a malformed entry.
+      this.apply(index, new Uint8Array(0));
+      return { ok: false, index, command, error: e };
+    }
+    return this.apply(index, bytes);
+  }
+
+  private execute(index: number, c: MetadataCommand, out: MetadataChange[]): void {
+    switch (c.type) {
+      case 'initCluster':
+        return this.initCluster(index, c, out);
+      case 'registerBroker':
+        return this.registerBroker(index, c, out);
+      case 'unregisterBroker':
+        return this.unregisterBroker(index, c, out);
+      case 'fenceBroker':
+        return this.fenceBroker(index, c, out);
+      case 'createTopic':
+        return this.createTopic(index, c, out);
+      case 'deleteTopic':
+        return this.deleteTopic(index, c, out);
+      case 'createPartitions':
+        return this.createPartitions(index, c, out);
+      case 'assignReplicas':
+        return this.assignReplicas(index, c, out);
+      case 'changeLeader':
+        return this.changeLeader(index, c, out);
+      case 'changeIsr':
+        return this.changeIsr(index, c, out);
+      case 'alterTopicConfigs':
+        return this.alterTopicConfigs(index, c, out);
+      case 'alterBrokerConfigs':
+        return this.alterBrokerConfigs(index, c, out);
+      case 'allocateProducerIds':
+        return this.allocateProducerIds(index, c, out);
+    }
+  }
+
+  private initCluster(index: number, c: InitClusterCommand, out: MetadataChange[]): void {
+    if (c.clusterId.length === 0) fail('INVALID_REQUEST', 'The cluster id must not be empty');
+    const s = this.state;
+    if (s.clusterId === c.clusterId) return;
+    if (s.clusterId !== null) fail('INCONSISTENT_CLUSTER_ID', `The cluster id is ${s.clusterId}, not ${c.clusterId}`);
+    s.clusterId = c.clusterId;
+    out.push({ type: 'clusterInitialized', index, clusterId: c.clusterId });
+  }
+
+  private registerBroker(index: number, c: RegisterBrokerCommand, out: MetadataChange[]): void {
+    const s = this.state;
+    if (c.host.length === 0) fail('INVALID_REQUEST', 'The broker host must not be empty');
+    if (c.port < 1 || c.port > 65535) fail('INVALID_REQUEST', `Invalid broker port ${c.port}`);
+    if (c.raftAddress.length === 0) fail('INVALID_REQUEST', 'The broker Raft address must not be empty');
+    if (c.incarnation.length === 0) fail('INVALID_REQUEST', 'The broker incarnation must not be empty');
+    if (c.rack !== null && c.rack.length === 0) fail('INVALID_REQUEST', 'The rack must be null or non-empty');
+    const existing = s.brokers.get(c.brokerId);
+    for (const other of [...s.brokers.values()].sort((a, b) => a.brokerId - b.brokerId)) {
+      if (other.brokerId !== c.brokerId && other.host === c.host && other.port === c.port) {
+        fail('DUPLICATE_BROKER_REGISTRATION', `Broker ${other.brokerId} is already registered at ${c.host}:${c.port}`);
+      }
+    }
+    if (existing === undefined && s.brokers.size >= L.maxBrokers) {
+      fail('POLICY_VIOLATION', `The cluster already has the maximum of ${L.maxBrokers} brokers`);
+    }
+    if (existing !== undefined && existing.incarnation === c.incarnation) {
+      const same = existing.host === c.host && existing.port === c.port && existing.rack === c.rack && existing.raftAddress === c.raftAddress;
+      if (same) return;
+      fail('DUPLICATE_BROKER_REGISTRATION', `Broker ${c.brokerId} incarnation ${c.incarnation} is already registered with other endpoints`);
+    }
+    const broker: BrokerInfo = Object.freeze({
+      brokerId: c.brokerId,
+      host: c.host,
+      port: c.port,
+      rack: c.rack,
+      raftAddress: c.raftAddress,
+      incarnation: c.incarnation,
+      brokerEpoch: index,
+      fenced: false,
+    });
+    s.brokers.set(c.brokerId, broker);
+    out.push({ type: 'brokerRegistered', index, broker });
+  }
+
+  private unregisterBroker(index: number, c: UnregisterBrokerCommand, out: MetadataChange[]): void {
+    if (!this.state.brokers.has(c.brokerId)) fail('BROKER_ID_NOT_REGISTERED', `Broker ${c.brokerId} is not registered`);
+    this.state.brokers.delete(c.brokerId);
+    out.push({ type: 'brokerUnregistered', index, brokerId: c.brokerId });
+  }
+
+  private fenceBroker(index: number, c: FenceBrokerCommand, out: MetadataChange[]): void {
+    const existing = this.state.brokers.get(c.brokerId);
+    if (existing === undefined) fail('BROKER_ID_NOT_REGISTERED', `Broker ${c.brokerId} is not registered`);
+    if (c.brokerEpoch !== -1 && c.brokerEpoch !== existing.brokerEpoch) {
+      fail('STALE_BROKER_EPOCH', `Broker ${c.brokerId} has epoch ${existing.brokerEpoch}, not ${c.brokerEpoch}`);
+    }
+    if (existing.fenced === c.fenced) return;
+    const broker = Object.freeze({ ...existing, fenced: c.fenced });
+    this.state.brokers.set(c.brokerId, broker);
+    out.push({ type: 'brokerFenced', index, broker });
+  }
+
+  /** Checks replica lists against the registered brokers; throws INVALID_REPLICA_ASSIGNMENT. */
+  private checkReplicaLists(lists: readonly (readonly number[])[], replicationFactor: number | null, firstPartition: number): void {
+    const rf = replicationFactor ?? lists[0]?.length ?? 0;
+    lists.forEach((replicas, i) => {
+      const p = firstPartition + i;
+      if (replicas.length === 0) fail('INVALID_REPLICA_ASSIGNMENT', `Partition ${p} has an empty replica list`);
+      if (replicas.length !== rf) {
+        fail('INVALID_REPLICA_ASSIGNMENT', `Partition ${p} has ${replicas.length} replicas; all partitions must have the same number of replicas (${rf})`);
+      }
+      if (new Set(replicas).size !== replicas.length) {
+        fail('INVALID_REPLICA_ASSIGNMENT', `Duplicate brokers not allowed in the replica assignment of partition ${p}: ${replicas.join(', ')}`);
+      }
+      for (const b of replicas) {
+        if (!this.state.brokers.has(b)) fail('INVALID_REPLICA_ASSIGNMENT', `The replica assignment of partition ${p} contains broker ${b}, which is not registered`);
+      }
+    });
+  }
+
+  private createTopic(index: number, c: CreateTopicCommand, out: MetadataChange[]): void {
+    const s = this.state;
+    const problem = topicNameProblem(c.name);
+    if (problem !== null) fail('INVALID_TOPIC_EXCEPTION', problem);
+    if (isInternalTopic(c.name) !== c.internal) {
+      fail('INVALID_REQUEST', c.internal ? `${c.name} is not an internal topic` : `Topic name ${c.name} is reserved for internal use`);
+    }
+    if (!isValidTopicId(c.topicId)) fail('INVALID_REQUEST', `Invalid topic id ${c.topicId}`);
+    if (s.topics.has(c.name)) fail('TOPIC_ALREADY_EXISTS', `Topic '${c.name}' already exists.`);
+    const collides = s.collisions.get(collisionKey(c.name));
+    if (collides !== undefined) fail('INVALID_TOPIC_EXCEPTION', `Topic '${c.name}' collides with existing topic: ${collides}`);
+    if (s.namesById.has(c.topicId)) fail('INVALID_REQUEST', `Topic id ${c.topicId} is already in use`);
+    if (c.assignments.length === 0) fail('INVALID_PARTITIONS', 'Number of partitions was set to an invalid non-positive value.');
+    if (c.assignments.length > L.maxPartitionsPerTopic) {
+      fail('INVALID_PARTITIONS', `Number of partitions ${c.assignments.length} exceeds the limit of ${L.maxPartitionsPerTopic}`);
+    }
+    if (s.totalPartitions + c.assignments.length > L.maxTotalPartitions) {
+      fail('POLICY_VIOLATION', `Creating ${c.assignments.length} partitions would exceed the cluster's limit of ${L.maxTotalPartitions} partitions`);
+    }
+    this.checkReplicaLists(c.assignments, null, 0);
+    const configs = new Map<string, string>();
+    for (const entry of c.configs) {
+      if (configs.has(entry.name)) fail('INVALID_REQUEST', `Duplicate config key ${entry.name}`);
+      configs.set(entry.name, validateTopicConfig(entry.name, entry.value));
+    }
+    const partitions = c.assignments.map((replicas, partition) =>
+      freezePartition({ partition, replicas, leader: -1, leaderEpoch: -1, isr: [...replicas].sort((a, b) => a - b), partitionEpoch: 0 }),
+    );
+    const topic = freezeTopic({ name: c.name, topicId: c.topicId, internal: c.internal, partitions, configs: sortedRecord(configs) });
+    s.topics.set(c.name, topic);
+    s.namesById.set(c.topicId, c.name);
+    s.collisions.set(collisionKey(c.name), c.name);
+    s.totalPartitions += partitions.length;
+    out.push({ type: 'topicCreated', index, topic });
+  }
+
+  /** The topic named `name` whose id is `topicId`; throws UNKNOWN_TOPIC_OR_PARTITION / UNKNOWN_TOPIC_ID. */
+  private namedTopic(name: string, topicId: string): TopicInfo {
+    const topic = this.state.topics.get(name);
+    if (topic === undefined) fail('UNKNOWN_TOPIC_OR_PARTITION', `This server does not host this topic: ${name}`);
+    if (topic.topicId !== topicId) fail('UNKNOWN_TOPIC_ID', `Topic ${name} has id ${topic.topicId}, not ${topicId}`);
+    return topic;
+  }
+
+  private partitionOf(topicId: string, partition: number): { topic: TopicInfo; current: PartitionInfo } {
+    const name = this.state.namesById.get(topicId);
+    if (name === undefined) fail('UNKNOWN_TOPIC_ID', `Unknown topic id ${topicId}`);
+    const topic = this.state.topics.get(name) as TopicInfo;
+    const current = topic.partitions[partition];
+    if (current === undefined) fail('UNKNOWN_TOPIC_OR_PARTITION', `Topic ${name} has no partition ${partition}`);
+    return { topic, current };
+  }
+
+  private replacePartition(topic: TopicInfo, next: PartitionInfo): TopicInfo {
+    const partitions = [...topic.partitions];
+    partitions[next.partition] = next;
+    const updated = freezeTopic({ ...topic, partitions });
+    this.state.topics.set(topic.name, updated);
+    return updated;
+  }
+
+  private deleteTopic(index: number, c: DeleteTopicCommand, out: MetadataChange[]): void {
+    const topic = this.namedTopic(c.name, c.topicId);
+    const s = this.state;
+    s.topics.delete(c.name);
+    s.namesById.delete(c.topicId);
+    s.collisions.delete(collisionKey(c.name));
+    s.totalPartitions -= topic.partitions.length;
+    out.push({ type: 'topicDeleted', index, name: c.name, topicId: c.topicId, partitions: topic.partitions });
+  }
+
+  private createPartitions(index: number, c: CreatePartitionsCommand, out: MetadataChange[]): void {
+    const topic = this.namedTopic(c.name, c.topicId);
+    const current = topic.partitions.length;
+    if (c.expectedCurrentCount !== current) {
+      fail('INVALID_PARTITIONS', `Topic ${c.name} has ${current} partitions, not the ${c.expectedCurrentCount} the request was prepared for`);
+    }
+    if (c.assignments.length === 0) fail('INVALID_PARTITIONS', `Topic already has ${current} partitions.`);
+    if (current + c.assignments.length > L.maxPartitionsPerTopic) {
+      fail('INVALID_PARTITIONS', `Number of partitions ${current + c.assignments.length} exceeds the limit of ${L.maxPartitionsPerTopic}`);
+    }
+    if (this.state.totalPartitions + c.assignments.length > L.maxTotalPartitions) {
+      fail('POLICY_VIOLATION', `Creating ${c.assignments.length} partitions would exceed the cluster's limit of ${L.maxTotalPartitions} partitions`);
+    }
+    this.checkReplicaLists(c.assignments, topic.partitions[0]?.replicas.length ?? null, current);
+    const added = c.assignments.map((replicas, i) =>
+      freezePartition({ partition: current + i, replicas, leader: -1, leaderEpoch: -1, isr: [...replicas].sort((a, b) => a - b), partitionEpoch: 0 }),
+    );
+    this.state.topics.set(c.name, freezeTopic({ ...topic, partitions: [...topic.partitions, ...added] }));
+    this.state.totalPartitions += added.length;
+    out.push({ type: 'partitionsCreated', index, name: c.name, topicId: c.topicId, partitions: added });
+  }
+
+  private assignReplicas(index: number, c: AssignReplicasCommand, out: MetadataChange[]): void {
+    const { topic, current } = this.partitionOf(c.topicId, c.partition);
+    this.checkReplicaLists([c.replicas], c.replicas.length, c.partition);
+    if (sameArray(current.replicas, c.replicas)) return;
+    const members = new Set(c.replicas);
+    const next = freezePartition({
+      partition: c.partition,
+      replicas: c.replicas,
+      leader: members.has(current.leader) ? current.leader : -1,
+      leaderEpoch: current.leaderEpoch,
+      isr: current.isr.filter((b) => members.has(b)),
+      partitionEpoch: current.partitionEpoch + 1,
+    });
+    this.replacePartition(topic, next);
+    out.push({ type: 'partitionChanged', index, name: topic.name, topicId: topic.topicId, reason: 'replicas', previous: current, partition: next });
+  }
+
+  /** Validates a reported ISR (subset of the replicas, no duplicates, holds the leader); returns it sorted. */
+  private checkIsr(current: PartitionInfo, leader: number, isr: readonly number[]): number[] {
+    if (new Set(isr).size !== isr.length) fail('INVALID_REQUEST', `Duplicate brokers in the ISR ${isr.join(', ')}`);
+    for (const b of isr) {
+      if (!current.replicas.includes(b)) fail('INELIGIBLE_REPLICA', `Broker ${b} is not a replica of partition ${current.partition}`);
+    }
+    if (leader !== -1 && !isr.includes(leader)) fail('INVALID_REQUEST', `The leader ${leader} must be in the ISR`);
+    return [...isr].sort((a, b) => a - b);
+  }
+
+  private changeLeader(index: number, c: ChangeLeaderCommand, out: MetadataChange[]): void {
+    const { topic, current } = this.partitionOf(c.topicId, c.partition);
+    if (c.leaderEpoch < current.leaderEpoch) {
+      fail('FENCED_LEADER_EPOCH', `Leader epoch ${c.leaderEpoch} is older than the current ${current.leaderEpoch}`);
+    }
+    if (c.leader !== -1 && !current.replicas.includes(c.leader)) {
+      fail('INELIGIBLE_REPLICA', `Broker ${c.leader} is not a replica of ${topic.name}-${c.partition}`);
+    }
+    if (c.leaderEpoch === current.leaderEpoch && c.leader !== current.leader) {
+      fail('FENCED_LEADER_EPOCH', `Epoch ${c.leaderEpoch} already has leader ${current.leader}`);
+    }
+    const isr = this.checkIsr(current, c.leader, c.isr);
+    if (c.leaderEpoch === current.leaderEpoch && sameArray(isr, current.isr)) return;
+    const next = freezePartition({ ...current, leader: c.leader, leaderEpoch: c.leaderEpoch, isr, partitionEpoch: current.partitionEpoch + 1 });
+    this.replacePartition(topic, next);
+    const reason = c.leaderEpoch === current.leaderEpoch ? 'isr' : 'leader';
+    out.push({ type: 'partitionChanged', index, name: topic.name, topicId: topic.topicId, reason, previous: current, partition: next });
+  }
+
+  private changeIsr(index: number, c: ChangeIsrCommand, out: MetadataChange[]): void {
+    const { topic, current } = this.partitionOf(c.topicId, c.partition);
+    if (c.leaderEpoch < current.leaderEpoch) {
+      fail('FENCED_LEADER_EPOCH', `Leader epoch ${c.leaderEpoch} is older than the current ${current.leaderEpoch}`);
+    }
+    if (c.leaderEpoch > current.leaderEpoch) {
+      fail('UNKNOWN_LEADER_EPOCH', `Leader epoch ${c.leaderEpoch} is newer than the current ${current.leaderEpoch}`);
+    }
+    const isr = this.checkIsr(current, current.leader, c.isr);
+    if (sameArray(isr, current.isr)) return;
+    const next = freezePartition({ ...current, isr, partitionEpoch: current.partitionEpoch + 1 });
+    this.replacePartition(topic, next);
+    out.push({ type: 'partitionChanged', index, name: topic.name, topicId: topic.topicId, reason: 'isr', previous: current, partition: next });
+  }
+
+  private alterTopicConfigs(index: number, c: AlterTopicConfigsCommand, out: MetadataChange[]): void {
+    const topic = this.namedTopic(c.name, c.topicId);
+    const currentMap = new Map(Object.entries(topic.configs));
+    const next = sortedRecord(alterConfigMap(currentMap, c.alterations, c.replace, topicConfigDefinition, 'topic'));
+    if (JSON.stringify(next) === JSON.stringify(topic.configs)) return;
+    this.state.topics.set(c.name, freezeTopic({ ...topic, configs: next }));
+    out.push({ type: 'topicConfigChanged', index, name: c.name, topicId: c.topicId, configs: next });
+  }
+
+  private alterBrokerConfigs(index: number, c: AlterBrokerConfigsCommand, out: MetadataChange[]): void {
+    const scope = brokerConfigScope(c.brokerId);
+    const current = this.state.brokerConfigs.get(scope) ?? EMPTY_CONFIGS;
+    const next = sortedRecord(alterConfigMap(new Map(Object.entries(current)), c.alterations, c.replace, brokerConfigDefinition, 'broker'));
+    if (JSON.stringify(next) === JSON.stringify(current)) return;
+    if (Object.keys(next).length === 0) this.state.brokerConfigs.delete(scope);
+    else this.state.brokerConfigs.set(scope, next);
+    out.push({ type: 'brokerConfigChanged', index, brokerId: c.brokerId, configs: next });
+  }
+
+  private allocateProducerIds(index: number, c: AllocateProducerIdsCommand, out: MetadataChange[]): void {
+    const broker = this.state.brokers.get(c.brokerId);
+    if (broker === undefined) fail('BROKER_ID_NOT_REGISTERED', `Broker ${c.brokerId} is not registered`);
+    if (c.brokerEpoch !== -1 && c.brokerEpoch !== broker.brokerEpoch) {
+      fail('STALE_BROKER_EPOCH', `Broker ${c.brokerId} has epoch ${broker.brokerEpoch}, not ${c.brokerEpoch}`);
+    }
+    const first = this.state.nextProducerId;
+    if (first + c.count > Number.MAX_SAFE_INTEGER) fail('UNKNOWN_SERVER_ERROR', 'The producer id space is exhausted');
+    this.state.nextProducerId = first + c.count;
+    out.push({ type: 'producerIdsAllocated', index, block: Object.freeze({ brokerId: c.brokerId, firstProducerId: first, count: c.count }) });
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Queries (MetadataView)
+  // ------------------------------------------------------------------------------------------
+
+  clusterId(): string | null {
+    return this.state.clusterId;
+  }
+
+  brokers(): readonly BrokerInfo[] {
+    return [...this.state.brokers.values()].sort((a, b) => a.brokerId - b.brokerId);
+  }
+
+  liveBrokers(): readonly BrokerInfo[] {
+    return this.brokers().filter((b) => !b.fenced);
+  }
+
+  broker(brokerId: number): BrokerInfo | undefined {
+    return this.state.brokers.get(brokerId);
+  }
+
+  topics(): readonly TopicInfo[] {
+    return [...this.state.topics.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  }
+
+  topic(name: string): TopicInfo | undefined {
+    return this.state.topics.get(name);
+  }
+
+  topicById(topicId: string): TopicInfo | undefined {
+    const name = this.state.namesById.get(topicId);
+    return name === undefined ? undefined : this.state.topics.get(name);
+  }
+
+  partition(name: string, partition: number): PartitionInfo | undefined {
+    return this.state.topics.get(name)?.partitions[partition];
+  }
+
+  collidingTopic(name: string): string | undefined {
+    const other = this.state.collisions.get(collisionKey(name));
+    return other === name ? undefined : other;
+  }
+
+  totalPartitionCount(): number {
+    return this.state.totalPartitions;
+  }
+
+  brokerConfigOverrides(brokerId: number | null): Readonly<Record<string, string>> {
+    return this.state.brokerConfigs.get(brokerConfigScope(brokerId)) ?? EMPTY_CONFIGS;
+  }
+
+  nextProducerId(): number {
+    return this.state.nextProducerId;
+  }
+
+  /** DescribeConfigs for a topic (see `describeTopicConfigs`). Throws UNKNOWN_TOPIC_OR_PARTITION. */
+  describeTopicConfigs(name: string, options: DescribeConfigsOptions = {}): ConfigDescription[] {
+    return describeTopicConfigs(this, name, options);
+  }
+
+  /** DescribeConfigs for a broker, or (null) the cluster-wide dynamic defaults. */
+  describeBrokerConfigs(brokerId: number | null, options: Omit<DescribeConfigsOptions, 'brokerId'> = {}): ConfigDescription[] {
+    return describeBrokerConfigs(this, brokerId, options);
+  }
+
+  /** The effective value of every config of a topic. Throws UNKNOWN_TOPIC_OR_PARTITION. */
+  effectiveTopicConfigs(name: string, options: Pick<DescribeConfigsOptions, 'brokerId' | 'staticBrokerConfigs'> = {}): Record<string, string> {
+    return effectiveTopicConfigs(this, name, options);
+  }
+
+  /** FindCoordinator for a group or transactional id (see `findCoordinator`). */
+  findCoordinator(key: string, keyType: CoordinatorKeyType, partitionCount: number): CoordinatorLookup {
+    return findCoordinator(this, key, keyType, partitionCount);
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Change feed
+  // ------------------------------------------------------------------------------------------
+
+  /**
+   * The changes of entries after `afterIndex`, oldest first, or `{ type: 'resync' }` when some of
+   * them are no longer retained (the reader rebuilds from the queries or a snapshot, then continues
+   * from `appliedIndex`). `maxChanges` pages at entry boundaries: `upToIndex` says through which
+   * index the answer is complete.
+   */
+  changesSince(afterIndex: number, maxChanges?: number): FeedEvent {
+    return this.feed.since(afterIndex, this.applied, maxChanges);
+  }
+
+  /**
+   * Calls `listener` (synchronously) with the changes after `afterIndex` that are already retained
+   * — or a resync signal — and then after every applied entry that changed something, and with a
+   * resync signal after `restore`. Returns the function that unsubscribes. A listener that throws
+   * is logged and kept. Throws POLICY_VIOLATION beyond `maxSubscribers`.
+   */
+  subscribe(afterIndex: number, listener: FeedListener): () => void {
+    return this.feed.subscribe(afterIndex, this.applied, listener);
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Snapshot
+  // ------------------------------------------------------------------------------------------
+
+  /** The whole state at `appliedIndex` (msgpack); equal states give identical bytes. */
+  snapshot(): Uint8Array {
+    const s = this.state;
+    const pairs = (r: Readonly<Record<string, string>>): string[][] => Object.keys(r).sort().map((k) => [k, r[k] as string]);
+    return packCanonical({
+      format: SNAPSHOT_FORMAT_VERSION,
+      appliedIndex: this.applied,
+      clusterId: s.clusterId,
+      nextProducerId: s.nextProducerId,
+      brokers: this.brokers().map((b) => ({
+        brokerId: b.brokerId,
+        host: b.host,
+        port: b.port,
+        rack: b.rack,
+        raftAddress: b.raftAddress,
+        incarnation: b.incarnation,
+        brokerEpoch: b.brokerEpoch,
+        fenced: b.fenced,
+      })),
+      topics: this.topics().map((t) => ({
+        name: t.name,
+        topicId: t.topicId,
+        internal: t.internal,
+        configs: pairs(t.configs),
+        partitions: t.partitions.map((p) => [[...p.replicas], p.leader, p.leaderEpoch, [...p.isr], p.partitionEpoch]),
+      })),
+      brokerConfigs: [...s.brokerConfigs.keys()].sort().map((scope) => ({
+        brokerId: scope === '' ? null : Number(scope),
+        configs: pairs(s.brokerConfigs.get(scope) as Readonly<Record<string, string>>),
+      })),
+    });
+  }
+
+  /**
+   * Replaces the whole state with a snapshot's. Throws MetadataError (UNKNOWN_SERVER_ERROR for a
+   * corrupt snapshot, UNSUPPORTED_VERSION for a newer format) and then leaves the state unchanged.
+   * Subscribers receive a resync signal.
+   */
+  restore(bytes: Uint8Array): void {
+    const { state, appliedIndex } = decodeSnapshot(bytes);
+    this.state = state;
+    this.applied = appliedIndex;
+    this.feed.reset(appliedIndex);
+  }
+}
+
+function decodeSnapshot(bytes: Uint8Array): { state: State; appliedIndex: number } {
+  const code = 'UNKNOWN_SERVER_ERROR';
+  const r = Reader.of(unpack(bytes, 'snapshot', code), 'snapshot', code);
+  const format = r.int('format', 0, L.maxInt32);
+  if (format !== SNAPSHOT_FORMAT_VERSION) {
+    throw new MetadataError('UNSUPPORTED_VERSION', `Snapshot format ${format}; this node reads ${SNAPSHOT_FORMAT_VERSION}`);
+  }
+  const S = L.maxStringLength;
+  const state = new State();
+  const appliedIndex = r.int('appliedIndex', 0, Number.MAX_SAFE_INTEGER);
+  state.clusterId = r.nullableStr('clusterId', S);
+  state.nextProducerId = r.int('nextProducerId', 0, Number.MAX_SAFE_INTEGER);
+  const readPairs = (p: Reader): Readonly<Record<string, string>> => {
+    const map = new Map<string, string>();
+    p.array('configs', L.maxConfigAlterations * 4).forEach((pair, i) => {
+      if (!Array.isArray(pair) || pair.length !== 2 || typeof pair[0] !== 'string' || typeof pair[1] !== 'string') p.fail(`configs[${i}]`, 'expected [key, value]');
+      map.set(pair[0], pair[1]);
+    });
+    return sortedRecord(map);
+  };
+  for (const b of r.objects('brokers', L.maxBrokers)) {
+    const broker: BrokerInfo = Object.freeze({
+      brokerId: b.int('brokerId', 0, L.maxInt32),
+      host: b.str('host', S),
+      port: b.int('port', 0, 65535),
+      rack: b.nullableStr('rack', S),
+      raftAddress: b.str('raftAddress', S),
+      incarnation: b.str('incarnation', S),
+      brokerEpoch: b.int('brokerEpoch', 0, Number.MAX_SAFE_INTEGER),
+      fenced: b.bool('fenced'),
+    });
+    state.brokers.set(broker.brokerId, broker);
+  }
+  for (const t of r.objects('topics', L.maxTotalPartitions)) {
+    const name = t.str('name', S);
+    const topicId = t.str('topicId', 64);
+    if (topicNameProblem(name) !== null || !isValidTopicId(topicId) || state.topics.has(name)) t.fail('name', `invalid or duplicate topic ${name}`);
+    const partitions = t.array('partitions', L.maxPartitionsPerTopic).map((row, partition) => {
+      const ok = Array.isArray(row) && row.length === 5;
+      const [replicas, leader, leaderEpoch, isr, partitionEpoch] = ok ? (row as unknown[]) : [];
+      const ints = (v: unknown): v is number[] => Array.isArray(v) && v.every((x) => Number.isSafeInteger(x));
+      if (!ok || !ints(replicas) || !ints(isr) || !Number.isSafeInteger(leader) || !Number.isSafeInteger(leaderEpoch) || !Number.isSafeInteger(partitionEpoch)) {
+        t.fail(`partitions[${partition}]`, 'malformed partition');
+      }
+      return freezePartition({
+        partition,
+        replicas: replicas as number[],
+        leader: leader as number,
+        leaderEpoch: leaderEpoch as number,
+        isr: isr as number[],
+        partitionEpoch: partitionEpoch as number,
+      });
+    });
+    const topic = freezeTopic({ name, topicId, internal: t.bool('internal'), partitions, configs: readPairs(t) });
+    state.topics.set(name, topic);
+    state.namesById.set(topicId, name);
+    state.collisions.set(collisionKey(name), name);
+    state.totalPartitions += partitions.length;
+  }
+  for (const c of r.objects('brokerConfigs', L.maxBrokers + 1)) {
+    state.brokerConfigs.set(brokerConfigScope(c.nullableInt('brokerId', 0, L.maxInt32)), readPairs(c));
+  }
+  return { state, appliedIndex };
+}

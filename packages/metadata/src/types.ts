@@ -1,0 +1,216 @@
+import type { ConfigAlteration } from './configs.js';
+
+/** A registered broker (node) as the metadata state knows it. */
+export interface BrokerInfo {
+  readonly brokerId: number;
+  /** Advertised Kafka host. */
+  readonly host: string;
+  /** Advertised Kafka port. */
+  readonly port: number;
+  readonly rack: string | null;
+  /** Address the node's Raft transport listens on, as peers reach it (host:port). */
+  readonly raftAddress: string;
+  /** Identifies one run of the broker process; a new incarnation re-registers. */
+  readonly incarnation: string;
+  /** The metadata log index of the registration that created this incarnation (Kafka's broker epoch). */
+  readonly brokerEpoch: number;
+  /** A fenced broker is registered but not live: it gets no new replicas. */
+  readonly fenced: boolean;
+}
+
+/** One partition's replica set and leadership. Immutable: a change replaces the object. */
+export interface PartitionInfo {
+  readonly partition: number;
+  /** Assigned replicas; the first is the preferred leader. */
+  readonly replicas: readonly number[];
+  /** The current leader as reported by the partition's Raft group, or -1 while none is known. */
+  readonly leader: number;
+  /** The leader epoch (the partition group's term), -1 until a leader was reported. */
+  readonly leaderEpoch: number;
+  /** In-sync replicas, sorted by broker id. */
+  readonly isr: readonly number[];
+  /** Bumped on every change of this partition's record. */
+  readonly partitionEpoch: number;
+}
+
+/** A topic with its partitions and its config overrides. Immutable: a change replaces the object. */
+export interface TopicInfo {
+  readonly name: string;
+  /** UUID string (lowercase, 8-4-4-4-12 hex), chosen by the proposer. */
+  readonly topicId: string;
+  /** Internal topics (`__consumer_offsets`, `__transaction_state`) are created by the broker. */
+  readonly internal: boolean;
+  readonly partitions: readonly PartitionInfo[];
+  /** Topic-level config overrides (DYNAMIC_TOPIC_CONFIG), keys sorted. */
+  readonly configs: Readonly<Record<string, string>>;
+}
+
+/** A block of producer ids handed to one broker: `firstProducerId .. firstProducerId + count - 1`. */
+export interface ProducerIdBlock {
+  readonly brokerId: number;
+  readonly firstProducerId: number;
+  readonly count: number;
+}
+
+/** A config key/value pair as carried in a command. */
+export interface ConfigEntry {
+  readonly name: string;
+  readonly value: string;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Commands. Each is one entry of the metadata Raft log. The proposer computes everything that is
+// not a function of the state (topic ids, assignments), so applying is deterministic.
+// ---------------------------------------------------------------------------------------------
+
+/** Sets the cluster id once; later commands with the same id are no-ops, another id is rejected. */
+export interface InitClusterCommand {
+  readonly type: 'initCluster';
+  readonly clusterId: string;
+}
+
+export interface RegisterBrokerCommand {
+  readonly type: 'registerBroker';
+  readonly brokerId: number;
+  readonly host: string;
+  readonly port: number;
+  readonly rack: string | null;
+  readonly raftAddress: string;
+  readonly incarnation: string;
+}
+
+export interface UnregisterBrokerCommand {
+  readonly type: 'unregisterBroker';
+  readonly brokerId: number;
+}
+
+/** Marks a broker fenced (not live) or unfenced. `brokerEpoch` -1 matches any epoch. */
+export interface FenceBrokerCommand {
+  readonly type: 'fenceBroker';
+  readonly brokerId: number;
+  readonly brokerEpoch: number;
+  readonly fenced: boolean;
+}
+
+export interface CreateTopicCommand {
+  readonly type: 'createTopic';
+  readonly name: string;
+  readonly topicId: string;
+  /** Replicas of partition i at index i (leader first); computed by the proposer. */
+  readonly assignments: readonly (readonly number[])[];
+  readonly configs: readonly ConfigEntry[];
+  readonly internal: boolean;
+}
+
+export interface DeleteTopicCommand {
+  readonly type: 'deleteTopic';
+  readonly name: string;
+  readonly topicId: string;
+}
+
+/** Adds partitions `current .. current + assignments.length - 1` to a topic. */
+export interface CreatePartitionsCommand {
+  readonly type: 'createPartitions';
+  readonly name: string;
+  readonly topicId: string;
+  /** The partition count the proposer saw; the command is rejected if the topic changed meanwhile. */
+  readonly expectedCurrentCount: number;
+  readonly assignments: readonly (readonly number[])[];
+}
+
+/** Replaces one partition's replica set (reassignment). */
+export interface AssignReplicasCommand {
+  readonly type: 'assignReplicas';
+  readonly topicId: string;
+  readonly partition: number;
+  readonly replicas: readonly number[];
+}
+
+/** Reported by a partition group that elected `leader` in term `leaderEpoch`. */
+export interface ChangeLeaderCommand {
+  readonly type: 'changeLeader';
+  readonly topicId: string;
+  readonly partition: number;
+  readonly leader: number;
+  readonly leaderEpoch: number;
+  readonly isr: readonly number[];
+}
+
+/** Reported by a partition leader whose in-sync set changed within its epoch. */
+export interface ChangeIsrCommand {
+  readonly type: 'changeIsr';
+  readonly topicId: string;
+  readonly partition: number;
+  readonly leaderEpoch: number;
+  readonly isr: readonly number[];
+}
+
+export interface AlterTopicConfigsCommand {
+  readonly type: 'alterTopicConfigs';
+  readonly name: string;
+  readonly topicId: string;
+  readonly alterations: readonly ConfigAlteration[];
+  /** true: legacy AlterConfigs (the result holds exactly the SET entries); false: incremental. */
+  readonly replace: boolean;
+}
+
+export interface AlterBrokerConfigsCommand {
+  readonly type: 'alterBrokerConfigs';
+  /** null: the cluster-wide default for all brokers (DYNAMIC_DEFAULT_BROKER_CONFIG). */
+  readonly brokerId: number | null;
+  readonly alterations: readonly ConfigAlteration[];
+  readonly replace: boolean;
+}
+
+export interface AllocateProducerIdsCommand {
+  readonly type: 'allocateProducerIds';
+  readonly brokerId: number;
+  /** The requesting broker's epoch; -1 matches any. */
+  readonly brokerEpoch: number;
+  readonly count: number;
+}
+
+export type MetadataCommand =
+  | InitClusterCommand
+  | RegisterBrokerCommand
+  | UnregisterBrokerCommand
+  | FenceBrokerCommand
+  | CreateTopicCommand
+  | DeleteTopicCommand
+  | CreatePartitionsCommand
+  | AssignReplicasCommand
+  | ChangeLeaderCommand
+  | ChangeIsrCommand
+  | AlterTopicConfigsCommand
+  | AlterBrokerConfigsCommand
+  | AllocateProducerIdsCommand;
+
+export type MetadataCommandType = MetadataCommand['type'];
+
+// ---------------------------------------------------------------------------------------------
+// Change events (the change feed). Each carries the log index of the command that caused it.
+// ---------------------------------------------------------------------------------------------
+
+export type MetadataChange =
+  | { readonly type: 'clusterInitialized'; readonly index: number; readonly clusterId: string }
+  | { readonly type: 'brokerRegistered'; readonly index: number; readonly broker: BrokerInfo }
+  | { readonly type: 'brokerUnregistered'; readonly index: number; readonly brokerId: number }
+  | { readonly type: 'brokerFenced'; readonly index: number; readonly broker: BrokerInfo }
+  | { readonly type: 'topicCreated'; readonly index: number; readonly topic: TopicInfo }
+  | { readonly type: 'topicDeleted'; readonly index: number; readonly name: string; readonly topicId: string; readonly partitions: readonly PartitionInfo[] }
+  | { readonly type: 'partitionsCreated'; readonly index: number; readonly name: string; readonly topicId: string; readonly partitions: readonly PartitionInfo[] }
+  | {
+      readonly type: 'partitionChanged';
+      readonly index: number;
+      readonly name: string;
+      readonly topicId: string;
+      /** What changed: the replica set, the leader (and epoch), or only the ISR. */
+      readonly reason: 'replicas' | 'leader' | 'isr';
+      readonly previous: PartitionInfo;
+      readonly partition: PartitionInfo;
+    }
+  | { readonly type: 'topicConfigChanged'; readonly index: number; readonly name: string; readonly topicId: string; readonly configs: Readonly<Record<string, string>> }
+  | { readonly type: 'brokerConfigChanged'; readonly index: number; readonly brokerId: number | null; readonly configs: Readonly<Record<string, string>> }
+  | { readonly type: 'producerIdsAllocated'; readonly index: number; readonly block: ProducerIdBlock };
+
+export type MetadataChangeType = MetadataChange['type'];
