@@ -10,11 +10,13 @@
 //   xerial framing (magic 0x82 "SNAPPY" 0x00, two int32 versions, then int32-length-prefixed raw
 //   blocks of up to 32 KiB). Decompression detects the xerial magic; compression writes xerial by
 //   default, as the Java client does (every client reads it), or raw on request.
-// - lz4: the LZ4 frame format (magic 0x184D2204). The bare block format breaks librdkafka.
+// - lz4: the LZ4 frame format (magic 0x184D2204). The bare block format breaks librdkafka. lz4-napi
+//   writes frames with independent 4 MiB blocks, which librdkafka, the Java client and kafkajs-lz4
+//   read; frames are decoded here block by block to bound the output.
 // - zstd: one or more zstd frames.
 
 import { gunzipSync, gzipSync } from 'node:zlib';
-import { compressFrameSync, decompressFrameSync } from 'lz4-napi';
+import { compressFrameSync, uncompressSync } from 'lz4-napi';
 import { compressSync as snappyCompressSync, uncompressSync as snappyUncompressSync } from 'snappy';
 import { compress as zstdCompress } from 'zstd-napi';
 import zstdBinding from 'zstd-napi/binding.js';
@@ -204,15 +206,20 @@ function xerialCompress(data: Buffer): Buffer {
 const LZ4_FRAME_MAGIC = 0x184d2204;
 const LZ4_SKIPPABLE_MASK = 0xfffffff0;
 const LZ4_SKIPPABLE_MAGIC = 0x184d2a50;
+const LZ4_WINDOW_BYTES = 64 * 1024;
 
 /**
- * Walks the LZ4 frames in `data` (header, block sizes, checksums flags) without decompressing, and
- * returns an upper bound of the decompressed size: the sum of each block's maximum size (stored
- * blocks count their exact size). Encoders fill every block but the last, so the bound is close.
+ * Decodes the LZ4 frames in `data` block by block, so the output can be bounded exactly: each
+ * compressed block is decoded with a capacity of min(block maximum, bytes left under `maxBytes`);
+ * a block that does not fit is retried once at the block maximum (at most 4 MiB) to tell "too large"
+ * from "corrupt". Linked blocks (B.Indep = 0) get the previous 64 KiB of output as dictionary.
+ * Header and content checksums are not verified here: the batch CRC-32C covers these bytes.
  */
-function lz4DecompressedBound(data: Buffer): number {
+function lz4Decompress(data: Buffer, maxBytes: number): Buffer {
+  const out: Buffer[] = [];
+  let produced = 0;
   let pos = 0;
-  let bound = 0;
+  const prefix = Buffer.allocUnsafe(4);
   while (pos < data.length) {
     if (data.length - pos < 4) throw corrupt('lz4', `frame magic truncated at ${pos}`);
     const magic = data.readUInt32LE(pos);
@@ -228,15 +235,22 @@ function lz4DecompressedBound(data: Buffer): number {
     const flg = data[pos + 4]!;
     const bd = data[pos + 5]!;
     if (flg >> 6 !== 1) throw corrupt('lz4', `unsupported frame version ${flg >> 6}`);
+    const independent = (flg & 0x20) !== 0;
     const blockChecksum = (flg & 0x10) !== 0;
     const contentSize = (flg & 0x08) !== 0;
     const contentChecksum = (flg & 0x04) !== 0;
     const dictId = (flg & 0x01) !== 0;
+    if (dictId) throw corrupt('lz4', 'frames with a dictionary id are not supported');
     const blockSizeId = (bd >> 4) & 0x07;
     if (blockSizeId < 4) throw corrupt('lz4', `invalid block size id ${blockSizeId}`);
     const blockMax = 1 << (8 + 2 * blockSizeId);
-    pos += 6 + (contentSize ? 8 : 0) + (dictId ? 4 : 0) + 1; // magic, FLG, BD, [size], [dict], HC
-    if (pos > data.length) throw corrupt('lz4', 'frame header truncated');
+    if (contentSize) {
+      if (data.length - pos < 14) throw corrupt('lz4', 'frame header truncated');
+      const announced = Number(data.readBigUInt64LE(pos + 6));
+      if (produced + announced > maxBytes) throw tooLarge('lz4', produced + announced, maxBytes);
+    }
+    pos += 6 + (contentSize ? 8 : 0) + 1; // magic, FLG, BD, [content size], header checksum
+    let history: Buffer | null = null; // up to the last 64 KiB of this frame's output, for linked blocks
     for (;;) {
       if (data.length - pos < 4) throw corrupt('lz4', `block size truncated at ${pos}`);
       const word = data.readUInt32LE(pos);
@@ -245,27 +259,45 @@ function lz4DecompressedBound(data: Buffer): number {
       const stored = (word & 0x80000000) !== 0;
       const size = word & 0x7fffffff;
       if (size > blockMax) throw corrupt('lz4', `block of ${size} bytes exceeds the frame's ${blockMax}-byte maximum`);
+      if (size + (blockChecksum ? 4 : 0) > data.length - pos) throw corrupt('lz4', 'block truncated');
+      const block = data.subarray(pos, pos + size);
       pos += size + (blockChecksum ? 4 : 0);
-      if (pos > data.length) throw corrupt('lz4', 'block truncated');
-      bound += stored ? size : blockMax;
+      let decoded: Buffer;
+      if (stored) {
+        if (produced + size > maxBytes) throw tooLarge('lz4', `more than ${maxBytes}`, maxBytes);
+        decoded = block;
+      } else {
+        const budget = Math.min(blockMax, maxBytes - produced);
+        const dict = history ?? undefined;
+        const attempt = (capacity: number): Buffer | null => {
+          prefix.writeUInt32LE(capacity, 0);
+          try {
+            return uncompressSync(Buffer.concat([prefix, block]), dict);
+          } catch {
+            return null;
+          }
+        };
+        const result = attempt(budget);
+        if (result === null) {
+          if (budget < blockMax && attempt(blockMax) !== null) throw tooLarge('lz4', `more than ${maxBytes}`, maxBytes);
+          throw corrupt('lz4', `block at ${pos - size} does not decode`);
+        }
+        decoded = result;
+      }
+      produced += decoded.length;
+      out.push(decoded);
+      if (!independent) {
+        // Linked blocks may refer to up to 64 KiB of earlier output of the same frame.
+        history = decoded.length >= LZ4_WINDOW_BYTES || history === null ? decoded : Buffer.concat([history, decoded]);
+        if (history.length > LZ4_WINDOW_BYTES) history = history.subarray(history.length - LZ4_WINDOW_BYTES);
+      }
     }
-    pos += contentChecksum ? 4 : 0;
-    if (pos > data.length) throw corrupt('lz4', 'content checksum truncated');
+    if (contentChecksum) {
+      if (data.length - pos < 4) throw corrupt('lz4', 'content checksum truncated');
+      pos += 4;
+    }
   }
-  return bound;
-}
-
-function lz4Decompress(data: Buffer, maxBytes: number): Buffer {
-  const bound = lz4DecompressedBound(data);
-  if (bound > maxBytes) throw tooLarge('lz4', `up to ${bound}`, maxBytes);
-  let out: Buffer;
-  try {
-    out = decompressFrameSync(data);
-  } catch (e) {
-    throw corrupt('lz4', e);
-  }
-  if (out.length > maxBytes) throw tooLarge('lz4', out.length, maxBytes);
-  return out;
+  return out.length === 1 ? out[0]! : Buffer.concat(out, produced);
 }
 
 // ---------------------------------------------------------------------------------------------- zstd
@@ -304,11 +336,13 @@ function zstdDecompress(data: Buffer, maxBytes: number): Buffer {
   const chunks: Buffer[] = [];
   let produced = 0;
   let input = data;
+  let pending = 1; // decompressStream's return: 0 once a frame is complete and flushed
   try {
     while (input.length > 0) {
       const room = Math.min(ZSTD_STREAM_CHUNK_BYTES, maxBytes - produced + 1);
       const chunk = Buffer.allocUnsafe(Math.max(room, 1));
-      const [, dstProduced, srcConsumed] = dctx.decompressStream(chunk, input);
+      const [hint, dstProduced, srcConsumed] = dctx.decompressStream(chunk, input);
+      pending = hint;
       if (dstProduced === 0 && srcConsumed === 0) throw corrupt('zstd', 'decoder made no progress (truncated frame)');
       produced += dstProduced;
       if (produced > maxBytes) throw tooLarge('zstd', `more than ${maxBytes}`, maxBytes);
@@ -316,17 +350,15 @@ function zstdDecompress(data: Buffer, maxBytes: number): Buffer {
       input = input.subarray(srcConsumed);
     }
     // Flush whatever the decoder still holds for the last frame.
-    for (;;) {
+    while (pending !== 0) {
       const room = Math.min(ZSTD_STREAM_CHUNK_BYTES, maxBytes - produced + 1);
       const chunk = Buffer.allocUnsafe(Math.max(room, 1));
-      const [remaining, dstProduced] = dctx.decompressStream(chunk, Buffer.alloc(0));
+      const [hint, dstProduced] = dctx.decompressStream(chunk, Buffer.alloc(0));
+      pending = hint;
       produced += dstProduced;
       if (produced > maxBytes) throw tooLarge('zstd', `more than ${maxBytes}`, maxBytes);
       chunks.push(chunk.subarray(0, dstProduced));
-      if (dstProduced === 0) {
-        if (remaining !== 0) throw corrupt('zstd', 'frame is truncated');
-        break;
-      }
+      if (dstProduced === 0 && pending !== 0) throw corrupt('zstd', 'frame is truncated');
     }
   } catch (e) {
     if (e instanceof RecordsError) throw e;
