@@ -97,11 +97,22 @@ export class MemoryStorage implements StorageUnderTest {
   private snap: Snapshot;
   private ents: Entry[];
 
-  /** `confState` bootstraps a new group: the configuration in effect before any entry. */
+  /**
+   * Without options: an empty log (a node that joins an existing group; the leader sends it a snapshot).
+   * With `confState`: bootstraps a founding member of a new group. The configuration is recorded as a
+   * snapshot at index 1, term 1 with empty data (the state machine's initial, empty state), so every
+   * founding member starts with the same committed log prefix, and a node joining later (empty log) is
+   * caught up with that snapshot and then learns every later membership change from the log.
+   */
   constructor(options: { confState?: ConfState } = {}) {
-    const confState = options.confState ?? emptyConfState();
-    this.snap = { metadata: { index: 0, term: 0, confState }, data: new Uint8Array(0) };
-    this.ents = [{ term: 0, index: 0, type: EntryType.Normal, data: new Uint8Array(0) }];
+    const confState = options.confState;
+    if (confState === undefined) {
+      this.snap = { metadata: { index: 0, term: 0, confState: emptyConfState() }, data: new Uint8Array(0) };
+      this.ents = [{ term: 0, index: 0, type: EntryType.Normal, data: new Uint8Array(0) }];
+    } else {
+      this.snap = { metadata: { index: 1, term: 1, confState }, data: new Uint8Array(0) };
+      this.ents = [{ term: 1, index: 1, type: EntryType.Normal, data: new Uint8Array(0) }];
+    }
   }
 
   initialState(): { hardState: HardState; confState: ConfState } {

@@ -554,12 +554,9 @@ export class Raft {
       this.becomeFollower(this.term + 1, 0);
       return false;
     }
-    const inConfig =
-      confState.voters.includes(this.id) || confState.learners.includes(this.id) || confState.votersOutgoing.includes(this.id);
-    if (!inConfig) {
-      this.logger.warn('ignoring a snapshot whose configuration does not contain this node', { id: this.id, index });
-      return false;
-    }
+    // A snapshot whose configuration lacks this node is still installed: the node was added after the
+    // application took that snapshot, and its addition follows in the log. Until a configuration that
+    // contains it is applied, it is not promotable: it never campaigns and never counts in a quorum.
     if (this.raftLog.matchTerm(index, term)) {
       // We already have the snapshot's entries: fast-forward the commit index instead.
       this.raftLog.commitTo(index);
@@ -569,7 +566,7 @@ export class Raft {
     this.trk.progress.clear();
     const r = restoreConfig(this.trk, confState, this.raftLog.lastIndex());
     this.switchToConfig(r);
-    (this.trk.progress.get(this.id) as Progress).maybeUpdate(index);
+    this.trk.progress.get(this.id)?.maybeUpdate(index);
     return true;
   }
 
