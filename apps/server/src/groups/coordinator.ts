@@ -1,0 +1,1216 @@
+// The group coordinator: Kafka's classic group protocol (JoinGroup, SyncGroup, Heartbeat,
+// LeaveGroup, DescribeGroups, ListGroups, DeleteGroups) and committed offsets (OffsetCommit,
+// OffsetFetch, OffsetDelete), as a deterministic library: no sockets, time and timers come from an
+// injected GroupScheduler, storage from an injected OffsetLog.
+//
+// State machine (Kafka's GroupCoordinator, whose behaviour this follows case by case):
+//
+//   Empty ──join──▶ PreparingRebalance ──all joined / rebalance timeout──▶ CompletingRebalance
+//     ▲                  ▲      │ (no member left)                              │ leader's SyncGroup
+//     └──────────────────┼──────┘                                               ▼ written durably
+//                        └───── join of a new member / leave / session expiry ── Stable
+//   any ──DeleteGroups (Empty only), offsets expired, partition unloaded──▶ Dead
+//
+// - A group's coordinator is partition abs(javaHashCode(groupId)) % numPartitions of
+//   __consumer_offsets; requests for a group whose partition is not loaded here get NOT_COORDINATOR,
+//   COORDINATOR_LOAD_IN_PROGRESS while it loads.
+// - Durability: the leader's assignment (group metadata), offset commits and deletions are records
+//   appended through the OffsetLog; the request is answered only once the append is durable, and
+//   the in-memory state changes only then. loadPartition() rebuilds everything from the log.
+// - Protocol metadata and assignments are opaque bytes: the clients' assignors (range,
+//   round-robin, cooperative-sticky, ...) work unchanged.
+import { randomUUID } from 'node:crypto';
+import type { Logger } from '../logger.js';
+import { silentLogger } from '../logger.js';
+import { CONSUMER_PROTOCOL_TYPE } from './consumer-protocol.js';
+import { GroupError, GroupErrorCode, appendErrorToKafka, type GroupKafkaError } from './errors.js';
+import { EMPTY_BYTES, Group, Member } from './group.js';
+import type { OffsetLog } from './offset-log.js';
+import { partitionForGroup } from './partitioning.js';
+import type { CommittedOffset, EncodedRecord, OffsetsTopicRecord, StoredGroup } from './records.js';
+import { decodeRecord, encodeRecord } from './records.js';
+import type { GroupScheduler } from './scheduler.js';
+import { systemScheduler } from './scheduler.js';
+import type {
+  DeleteGroupResult,
+  DescribedGroup,
+  FetchedOffset,
+  GroupProtocol,
+  GroupState,
+  HeartbeatRequest,
+  JoinGroupRequest,
+  JoinGroupResult,
+  LeaveGroupRequest,
+  LeaveGroupResult,
+  ListGroupsRequest,
+  ListGroupsResult,
+  OffsetCommitRequest,
+  OffsetCommitResult,
+  OffsetDeleteRequest,
+  OffsetDeleteResult,
+  OffsetFetchRequest,
+  OffsetFetchResult,
+  PartitionResult,
+  SyncGroupRequest,
+  SyncGroupResult,
+  TopicPartitionsResult,
+} from './types.js';
+
+export interface GroupCoordinatorConfig {
+  /** offsets.topic.num.partitions. */
+  numPartitions: number;
+  /** group.min.session.timeout.ms / group.max.session.timeout.ms. */
+  minSessionTimeoutMs: number;
+  maxSessionTimeoutMs: number;
+  /** group.initial.rebalance.delay.ms: how long a new group waits for more members. */
+  initialRebalanceDelayMs: number;
+  /** group.max.size: members per group (also bounds members waiting for their id). */
+  maxGroupSize: number;
+  /** Groups held by this coordinator (a new one beyond it is refused with GROUP_MAX_SIZE_REACHED). */
+  maxGroups: number;
+  /** Committed offsets per group (beyond it commits get INVALID_COMMIT_OFFSET_SIZE). */
+  maxOffsetsPerGroup: number;
+  /** offset.metadata.max.bytes. */
+  maxOffsetMetadataBytes: number;
+  /** Bytes of one member's metadata for one protocol, and of one assignment. */
+  maxProtocolMetadataBytes: number;
+  /** Protocols one member may offer. */
+  maxProtocolsPerMember: number;
+  /** UTF-8 bytes of a group id, member id, instance id, client id, protocol type or name. */
+  maxIdBytes: number;
+  /** offsets.retention.ms. */
+  offsetsRetentionMs: number;
+  /** offsets.retention.check.interval.ms. */
+  offsetsRetentionCheckIntervalMs: number;
+  /** How long a member that joined a rebalance may wait for its answer before it is dropped. */
+  newMemberJoinTimeoutMs: number;
+}
+
+export const DEFAULT_GROUP_CONFIG: GroupCoordinatorConfig = {
+  numPartitions: 50,
+  minSessionTimeoutMs: 6000,
+  maxSessionTimeoutMs: 1_800_000,
+  initialRebalanceDelayMs: 3000,
+  maxGroupSize: 10_000,
+  maxGroups: 100_000,
+  maxOffsetsPerGroup: 100_000,
+  maxOffsetMetadataBytes: 4096,
+  maxProtocolMetadataBytes: 1024 * 1024,
+  maxProtocolsPerMember: 64,
+  maxIdBytes: 4096,
+  offsetsRetentionMs: 7 * 24 * 3600 * 1000,
+  offsetsRetentionCheckIntervalMs: 600_000,
+  newMemberJoinTimeoutMs: 300_000,
+};
+
+export interface GroupCoordinatorOptions {
+  offsetLog: OffsetLog;
+  scheduler?: GroupScheduler;
+  config?: Partial<GroupCoordinatorConfig>;
+  logger?: Logger;
+  /** Member ids are `${clientId}-${newUuid()}`. */
+  newUuid?: () => string;
+}
+
+type PartitionStatus = { state: 'loading' | 'active'; epoch: number };
+
+function joinError(memberId: string, errorCode: GroupKafkaError): JoinGroupResult {
+  return { errorCode, generationId: -1, protocolType: null, protocolName: null, leader: '', skipAssignment: false, memberId, members: [] };
+}
+
+function syncError(errorCode: GroupKafkaError): SyncGroupResult {
+  return { errorCode, protocolType: null, protocolName: null, assignment: EMPTY_BYTES };
+}
+
+function utf8Bytes(s: string): number {
+  return Buffer.byteLength(s, 'utf8');
+}
+
+export class GroupCoordinator {
+  readonly config: GroupCoordinatorConfig;
+  private readonly log: OffsetLog;
+  private readonly scheduler: GroupScheduler;
+  private readonly logger: Logger;
+  private readonly newUuid: () => string;
+  private readonly groups = new Map<string, Group>();
+  private readonly partitions = new Map<number, PartitionStatus>();
+  private loadEpoch = 0;
+  private expiryTimer: ReturnType<GroupScheduler['setTimer']> | undefined;
+  private closed = false;
+
+  constructor(options: GroupCoordinatorOptions) {
+    this.config = { ...DEFAULT_GROUP_CONFIG, ...options.config };
+    const c = this.config;
+    for (const [k, v] of Object.entries(c)) {
+      if (!Number.isInteger(v) || v < 0) throw new GroupError(GroupErrorCode.INVALID_CONFIG, `group coordinator: ${k} must be a non-negative integer, got ${String(v)}`);
+    }
+    if (c.numPartitions < 1) throw new GroupError(GroupErrorCode.INVALID_CONFIG, 'group coordinator: numPartitions must be at least 1');
+    if (c.minSessionTimeoutMs > c.maxSessionTimeoutMs) throw new GroupError(GroupErrorCode.INVALID_CONFIG, 'group coordinator: minSessionTimeoutMs > maxSessionTimeoutMs');
+    this.log = options.offsetLog;
+    this.scheduler = options.scheduler ?? systemScheduler;
+    this.logger = options.logger ?? silentLogger;
+    this.newUuid = options.newUuid ?? randomUUID;
+    this.scheduleExpiry();
+  }
+
+  // ---- partitions (coordinator ownership) ---------------------------------------------------
+
+  partitionFor(groupId: string): number {
+    return partitionForGroup(groupId, this.config.numPartitions);
+  }
+
+  /** Whether this coordinator currently serves (has loaded) the partition of `groupId`. */
+  isCoordinatorFor(groupId: string): boolean {
+    return this.partitions.get(this.partitionFor(groupId))?.state === 'active';
+  }
+
+  /** Partitions loaded or loading. */
+  ownedPartitions(): number[] {
+    return [...this.partitions.keys()].sort((a, b) => a - b);
+  }
+
+  /**
+   * Becomes coordinator of `partition`: reads it from its start and rebuilds its groups and
+   * offsets. Requests for its groups get COORDINATOR_LOAD_IN_PROGRESS meanwhile. Resolves when
+   * the partition is served; rejects (and leaves it unowned) if the read fails or an unload or
+   * newer load intervened (LOAD_ABORTED).
+   */
+  async loadPartition(partition: number): Promise<void> {
+    this.checkOpen();
+    if (!Number.isInteger(partition) || partition < 0 || partition >= this.config.numPartitions) {
+      throw new GroupError(GroupErrorCode.INVALID_CONFIG, `__consumer_offsets partition ${partition} out of range`);
+    }
+    if (this.partitions.has(partition)) this.unloadPartition(partition);
+    const epoch = ++this.loadEpoch;
+    this.partitions.set(partition, { state: 'loading', epoch });
+    const offsets = new Map<string, Map<string, { topic: string; partition: number; value: CommittedOffset }>>();
+    const stored = new Map<string, StoredGroup | null>();
+    let records = 0;
+    try {
+      for await (const r of this.log.readAll(partition)) {
+        if (this.partitions.get(partition)?.epoch !== epoch) throw new GroupError(GroupErrorCode.LOAD_ABORTED, `load of partition ${partition} superseded`);
+        records++;
+        const rec = decodeRecord(r.key, r.value);
+        if (rec.type === 'offset') {
+          let g = offsets.get(rec.groupId);
+          if (g === undefined) {
+            g = new Map();
+            offsets.set(rec.groupId, g);
+          }
+          const k = `${rec.topic}\0${rec.partition}`;
+          if (rec.value === null) g.delete(k);
+          else g.set(k, { topic: rec.topic, partition: rec.partition, value: rec.value });
+        } else {
+          stored.set(rec.groupId, rec.value);
+        }
+      }
+    } catch (e) {
+      if (this.partitions.get(partition)?.epoch === epoch) this.partitions.delete(partition);
+      throw e instanceof GroupError ? e : new GroupError(GroupErrorCode.OFFSET_LOG_FAILED, `reading __consumer_offsets-${partition} failed`, { cause: e });
+    }
+    if (this.partitions.get(partition)?.epoch !== epoch) throw new GroupError(GroupErrorCode.LOAD_ABORTED, `load of partition ${partition} superseded`);
+    const now = this.scheduler.now();
+    const ids = new Set([...offsets.keys(), ...stored.keys()]);
+    let loaded = 0;
+    for (const groupId of ids) {
+      const meta = stored.get(groupId);
+      const groupOffsets = offsets.get(groupId);
+      if (meta === null && (groupOffsets === undefined || groupOffsets.size === 0)) continue; // deleted
+      if (meta === undefined && (groupOffsets === undefined || groupOffsets.size === 0)) continue;
+      const group = new Group(groupId, partition, meta?.currentStateTimestampMs ?? now);
+      if (meta) {
+        group.protocolType = meta.protocolType === '' ? null : meta.protocolType;
+        group.generationId = meta.generationId;
+        group.protocolName = meta.protocolName;
+        for (const m of meta.members) {
+          const protocols: GroupProtocol[] = meta.protocolName === null ? [] : [{ name: meta.protocolName, metadata: m.subscription }];
+          const member = new Member(m.memberId, m.groupInstanceId, m.clientId, m.clientHost, m.rebalanceTimeoutMs, m.sessionTimeoutMs, meta.protocolType, protocols);
+          member.assignment = m.assignment;
+          group.add(member, undefined);
+        }
+        if (meta.leaderId !== null && group.has(meta.leaderId)) group.leaderId = meta.leaderId;
+        if (group.size > 0 && group.protocolName !== null) {
+          group.state = 'Stable';
+          group.subscribedTopics = group.computeSubscribedTopics();
+        } else {
+          // A group persisted with members but no protocol cannot be resumed: members rejoin.
+          for (const id of [...group.members.keys()]) group.remove(id);
+        }
+      }
+      for (const o of groupOffsets?.values() ?? []) group.setOffset(o.topic, o.partition, o.value);
+      this.groups.set(groupId, group);
+      for (const m of group.members.values()) this.scheduleHeartbeat(group, m);
+      loaded++;
+    }
+    this.partitions.set(partition, { state: 'active', epoch });
+    this.logger.info({ partition, records, groups: loaded }, 'loaded __consumer_offsets partition');
+  }
+
+  /**
+   * Stops coordinating `partition` (its leadership moved): its groups are dropped from memory and
+   * every request waiting on them is answered NOT_COORDINATOR, so clients look the coordinator up again.
+   */
+  unloadPartition(partition: number): void {
+    if (!this.partitions.delete(partition)) return;
+    for (const group of [...this.groups.values()]) {
+      if (group.partition !== partition) continue;
+      this.dropGroup(group, 'NOT_COORDINATOR');
+    }
+    this.logger.info({ partition }, 'unloaded __consumer_offsets partition');
+  }
+
+  /** Cancels every timer and answers every waiting request NOT_COORDINATOR. */
+  close(): void {
+    if (this.closed) return;
+    for (const p of [...this.partitions.keys()]) this.unloadPartition(p);
+    this.expiryTimer?.cancel();
+    this.closed = true;
+  }
+
+  private checkOpen(): void {
+    if (this.closed) throw new GroupError(GroupErrorCode.CLOSED, 'group coordinator is closed');
+  }
+
+  private dropGroup(group: Group, error: GroupKafkaError): void {
+    group.joinTimer?.cancel();
+    group.syncTimer?.cancel();
+    for (const t of group.pendingMembers.values()) t.cancel();
+    group.pendingMembers.clear();
+    for (const m of group.members.values()) {
+      m.heartbeatTimer?.cancel();
+      const jc = m.joinCallback;
+      group.setJoinCallback(m, undefined);
+      jc?.(joinError(m.memberId, error));
+      const sc = m.syncCallback;
+      m.syncCallback = undefined;
+      sc?.(syncError(error));
+    }
+    if (!group.is('Dead')) group.transitionTo('Dead', this.scheduler.now());
+    if (this.groups.get(group.groupId) === group) this.groups.delete(group.groupId);
+  }
+
+  /** The error for a request on `groupId` before looking at the group, or undefined. */
+  private coordinatorError(groupId: string, allowEmptyId: boolean): GroupKafkaError | undefined {
+    if (this.closed) return 'NOT_COORDINATOR';
+    if ((!allowEmptyId && groupId === '') || utf8Bytes(groupId) > this.config.maxIdBytes) return 'INVALID_GROUP_ID';
+    const status = this.partitions.get(this.partitionFor(groupId));
+    if (status === undefined) return 'NOT_COORDINATOR';
+    if (status.state === 'loading') return 'COORDINATOR_LOAD_IN_PROGRESS';
+    return undefined;
+  }
+
+  /** Groups currently in memory (any state but Dead). */
+  groupCount(): number {
+    return this.groups.size;
+  }
+
+  /** The group's state, for diagnostics and tests; undefined if not held here. */
+  groupState(groupId: string): GroupState | undefined {
+    return this.groups.get(groupId)?.state;
+  }
+
+  /** Read-only view of one group for diagnostics and tests. */
+  inspect(groupId: string):
+    | { state: GroupState; generationId: number; protocolType: string | null; protocolName: string | null; leaderId: string | null; members: string[]; pendingMembers: string[]; offsets: number }
+    | undefined {
+    const g = this.groups.get(groupId);
+    if (g === undefined) return undefined;
+    return {
+      state: g.state,
+      generationId: g.generationId,
+      protocolType: g.protocolType,
+      protocolName: g.protocolName,
+      leaderId: g.leaderId,
+      members: [...g.members.keys()],
+      pendingMembers: [...g.pendingMembers.keys()],
+      offsets: g.offsetCount,
+    };
+  }
+
+  private getOrCreateGroup(groupId: string, create: boolean): Group | GroupKafkaError | undefined {
+    const existing = this.groups.get(groupId);
+    if (existing !== undefined || !create) return existing;
+    if (this.groups.size >= this.config.maxGroups) return 'GROUP_MAX_SIZE_REACHED';
+    const g = new Group(groupId, this.partitionFor(groupId), this.scheduler.now());
+    this.groups.set(groupId, g);
+    return g;
+  }
+
+  private validateCurrentMember(group: Group, memberId: string, groupInstanceId: string | null): GroupKafkaError | undefined {
+    if (groupInstanceId !== null && group.isStaticMemberFenced(groupInstanceId, memberId)) return 'FENCED_INSTANCE_ID';
+    if (!group.has(memberId)) return 'UNKNOWN_MEMBER_ID';
+    return undefined;
+  }
+
+  // ---- JoinGroup ----------------------------------------------------------------------------
+
+  joinGroup(req: JoinGroupRequest): Promise<JoinGroupResult> {
+    return new Promise((resolve) => {
+      try {
+        this.handleJoin(req, resolve);
+      } catch (e) {
+        this.logger.error({ err: e, groupId: req.groupId }, 'JoinGroup failed');
+        resolve(joinError(req.memberId, 'UNKNOWN_SERVER_ERROR'));
+      }
+    });
+  }
+
+  private invalidJoin(req: JoinGroupRequest): GroupKafkaError | undefined {
+    const c = this.config;
+    if (req.sessionTimeoutMs < c.minSessionTimeoutMs || req.sessionTimeoutMs > c.maxSessionTimeoutMs) return 'INVALID_SESSION_TIMEOUT';
+    if (req.rebalanceTimeoutMs < 0) return 'INVALID_REQUEST';
+    for (const s of [req.memberId, req.clientId, req.clientHost, req.protocolType, req.groupInstanceId ?? '']) {
+      if (utf8Bytes(s) > c.maxIdBytes) return 'INVALID_REQUEST';
+    }
+    if (req.protocols.length > c.maxProtocolsPerMember) return 'INVALID_REQUEST';
+    for (const p of req.protocols) {
+      if (utf8Bytes(p.name) > c.maxIdBytes || p.metadata.length > c.maxProtocolMetadataBytes) return 'INVALID_REQUEST';
+    }
+    if (req.groupInstanceId === '') return 'INVALID_REQUEST';
+    return undefined;
+  }
+
+  private handleJoin(req: JoinGroupRequest, respond: (r: JoinGroupResult) => void): void {
+    const err = this.coordinatorError(req.groupId, false) ?? this.invalidJoin(req);
+    if (err !== undefined) return respond(joinError(req.memberId, err));
+    const isUnknownMember = req.memberId === '';
+    const found = this.getOrCreateGroup(req.groupId, isUnknownMember);
+    if (found === undefined) return respond(joinError(req.memberId, 'UNKNOWN_MEMBER_ID'));
+    if (typeof found === 'string') return respond(joinError(req.memberId, found));
+    const group = found;
+    if (!this.acceptJoiningMember(group, req.memberId)) {
+      const existing = group.members.get(req.memberId);
+      if (existing !== undefined) this.removeMemberAndUpdateGroup(group, existing, 'group is over its maximum size');
+      respond(joinError('', 'GROUP_MAX_SIZE_REACHED'));
+    } else if (isUnknownMember) {
+      this.doNewMemberJoin(group, req, respond);
+    } else {
+      this.doCurrentMemberJoin(group, req, respond);
+    }
+    if (group.is('PreparingRebalance')) this.maybeCompleteJoin(group);
+    if (group.is('Empty') && group.size === 0 && group.offsetCount === 0 && group.pendingMembers.size === 0 && group.generationId === 0 && group.protocolType === null) {
+      // A group created by this request that admitted nobody is not kept.
+      if (this.groups.get(group.groupId) === group) this.groups.delete(group.groupId);
+    }
+  }
+
+  private acceptJoiningMember(group: Group, memberId: string): boolean {
+    const max = this.config.maxGroupSize;
+    switch (group.state) {
+      case 'Empty':
+      case 'Dead':
+        return memberId !== '' || group.pendingMembers.size < max;
+      case 'PreparingRebalance': {
+        const m = group.members.get(memberId);
+        if (m?.joinCallback !== undefined) return true;
+        return group.numAwaitingJoin < max && (memberId !== '' || group.pendingMembers.size < max);
+      }
+      case 'CompletingRebalance':
+      case 'Stable':
+        return group.has(memberId) || (group.size < max && (memberId !== '' || group.pendingMembers.size < max));
+    }
+  }
+
+  private doNewMemberJoin(group: Group, req: JoinGroupRequest, respond: (r: JoinGroupResult) => void): void {
+    if (group.is('Dead')) return respond(joinError('', 'COORDINATOR_NOT_AVAILABLE'));
+    if (!group.supportsProtocols(req.protocolType, req.protocols)) return respond(joinError('', 'INCONSISTENT_GROUP_PROTOCOL'));
+    const newMemberId = `${req.clientId}-${this.newUuid()}`;
+    if (req.groupInstanceId !== null) {
+      this.doStaticMemberJoin(group, req, newMemberId, respond);
+    } else if (req.requireKnownMemberId) {
+      const timer = this.scheduler.setTimer(req.sessionTimeoutMs, () => this.onExpirePendingMember(group, newMemberId));
+      group.pendingMembers.set(newMemberId, timer);
+      respond(joinError(newMemberId, 'MEMBER_ID_REQUIRED'));
+    } else {
+      this.addMemberAndRebalance(group, req, newMemberId, respond);
+    }
+  }
+
+  private doStaticMemberJoin(group: Group, req: JoinGroupRequest, newMemberId: string, respond: (r: JoinGroupResult) => void): void {
+    const instanceId = req.groupInstanceId ?? '';
+    const oldMemberId = group.staticMembers.get(instanceId);
+    if (oldMemberId === undefined) {
+      this.addMemberAndRebalance(group, req, newMemberId, respond);
+      return;
+    }
+    // A known static member restarted: it takes over its old member id without a rebalance when
+    // nothing changed. Whatever the old id was waiting for is answered FENCED_INSTANCE_ID.
+    const oldLeader = group.leaderId;
+    const oldMember = group.members.get(oldMemberId);
+    if (oldMember === undefined) throw new Error(`static member ${instanceId} maps to missing ${oldMemberId}`);
+    const oldProtocols = oldMember.protocols;
+    const oldRebalanceTimeoutMs = oldMember.rebalanceTimeoutMs;
+    const oldSessionTimeoutMs = oldMember.sessionTimeoutMs;
+    const oldJoin = oldMember.joinCallback;
+    group.setJoinCallback(oldMember, undefined);
+    oldJoin?.(joinError(oldMemberId, 'FENCED_INSTANCE_ID'));
+    const oldSync = oldMember.syncCallback;
+    oldMember.syncCallback = undefined;
+    oldSync?.(syncError('FENCED_INSTANCE_ID'));
+    const member = group.replaceStaticMember(instanceId, oldMemberId, newMemberId);
+    member.clientId = req.clientId;
+    member.clientHost = req.clientHost;
+    group.updateMember(member, req.protocols, req.rebalanceTimeoutMs, req.sessionTimeoutMs);
+    this.scheduleHeartbeat(group, member);
+    switch (group.state) {
+      case 'Stable': {
+        const selected = group.selectProtocol();
+        if (group.protocolName !== selected) {
+          group.setJoinCallback(member, respond);
+          this.maybePrepareRebalance(group, `static member ${instanceId} rejoined with other protocols`);
+          return;
+        }
+        // Persist the new member id, then answer with the current generation. An old client (<v9)
+        // is told the old leader id so that it does not run a trivial assignment that a Stable group
+        // would never hand out; a v9 leader is told it leads but must skip the assignment.
+        const generationId = group.generationId;
+        void this.storeGroup(group, undefined).then((error) => {
+          if (error !== 'NONE') {
+            if (this.groups.get(group.groupId) === group && group.members.get(newMemberId) === member) {
+              group.replaceStaticMember(instanceId, newMemberId, oldMemberId);
+              group.updateMember(member, oldProtocols, oldRebalanceTimeoutMs, oldSessionTimeoutMs);
+              this.scheduleHeartbeat(group, member);
+            }
+            respond(joinError('', error));
+            return;
+          }
+          if (group.generationId !== generationId || group.members.get(newMemberId) !== member) {
+            // The group moved on while writing: the member rejoins.
+            respond(joinError(newMemberId, 'REBALANCE_IN_PROGRESS'));
+            return;
+          }
+          const isLeader = group.isLeader(newMemberId);
+          const skip = isLeader && req.supportsSkipAssignment;
+          respond({
+            errorCode: 'NONE',
+            generationId: group.generationId,
+            protocolType: group.protocolType,
+            protocolName: group.protocolName,
+            leader: req.supportsSkipAssignment ? (group.leaderId ?? '') : (oldLeader ?? ''),
+            skipAssignment: skip,
+            memberId: newMemberId,
+            members: skip ? this.currentMemberMetadata(group) : [],
+          });
+        });
+        return;
+      }
+      case 'CompletingRebalance':
+        // The leader may already be assigning with the old id: rebalance so the new id gets a share.
+        group.setJoinCallback(member, respond);
+        this.prepareRebalance(group, `static member ${instanceId} rejoined during CompletingRebalance`);
+        return;
+      case 'PreparingRebalance':
+        group.setJoinCallback(member, respond);
+        return;
+      case 'Empty':
+      case 'Dead':
+        throw new Error(`group ${group.groupId} in ${group.state} has static member ${instanceId}`);
+    }
+  }
+
+  private doCurrentMemberJoin(group: Group, req: JoinGroupRequest, respond: (r: JoinGroupResult) => void): void {
+    const memberId = req.memberId;
+    if (group.is('Dead')) return respond(joinError(memberId, 'COORDINATOR_NOT_AVAILABLE'));
+    if (!group.supportsProtocols(req.protocolType, req.protocols)) return respond(joinError(memberId, 'INCONSISTENT_GROUP_PROTOCOL'));
+    if (group.pendingMembers.has(memberId)) {
+      if (req.groupInstanceId !== null) return respond(joinError(memberId, 'UNKNOWN_MEMBER_ID'));
+      this.addMemberAndRebalance(group, req, memberId, respond);
+      return;
+    }
+    const memberError = this.validateCurrentMember(group, memberId, req.groupInstanceId);
+    if (memberError !== undefined) return respond(joinError(memberId, memberError));
+    const member = group.members.get(memberId);
+    if (member === undefined) return respond(joinError(memberId, 'UNKNOWN_MEMBER_ID'));
+    member.clientId = req.clientId;
+    member.clientHost = req.clientHost;
+    switch (group.state) {
+      case 'PreparingRebalance':
+        this.updateMemberAndRebalance(group, member, req, respond);
+        return;
+      case 'CompletingRebalance':
+        if (member.matches(req.protocols)) {
+          // A retried JoinGroup of this generation: answer it again.
+          respond(this.joinResult(group, member));
+        } else {
+          this.updateMemberAndRebalance(group, member, req, respond);
+        }
+        return;
+      case 'Stable':
+        if (group.isLeader(memberId) || !member.matches(req.protocols)) {
+          // The leader rejoining (e.g. its subscription changed) or new metadata: rebalance.
+          this.updateMemberAndRebalance(group, member, req, respond);
+        } else {
+          respond(this.joinResult(group, member));
+        }
+        return;
+      case 'Empty':
+      case 'Dead':
+        respond(joinError(memberId, 'UNKNOWN_MEMBER_ID'));
+    }
+  }
+
+  private joinResult(group: Group, member: Member): JoinGroupResult {
+    const isLeader = group.isLeader(member.memberId);
+    return {
+      errorCode: 'NONE',
+      generationId: group.generationId,
+      protocolType: group.protocolType,
+      protocolName: group.protocolName,
+      leader: group.leaderId ?? '',
+      skipAssignment: false,
+      memberId: member.memberId,
+      members: isLeader ? this.currentMemberMetadata(group) : [],
+    };
+  }
+
+  private currentMemberMetadata(group: Group): JoinGroupResult['members'] {
+    const protocol = group.protocolName ?? '';
+    return [...group.members.values()].map((m) => ({ memberId: m.memberId, groupInstanceId: m.groupInstanceId, metadata: m.metadataFor(protocol) }));
+  }
+
+  private addMemberAndRebalance(group: Group, req: JoinGroupRequest, memberId: string, respond: (r: JoinGroupResult) => void): void {
+    const member = new Member(memberId, req.groupInstanceId, req.clientId, req.clientHost, req.rebalanceTimeoutMs, req.sessionTimeoutMs, req.protocolType, req.protocols);
+    member.isNew = true;
+    if (group.is('PreparingRebalance') && group.generationId === 0) group.newMemberAdded = true;
+    group.add(member, respond);
+    // A new member that never gets its answer (its client went away) is dropped after this long.
+    this.scheduleHeartbeat(group, member, this.config.newMemberJoinTimeoutMs);
+    this.maybePrepareRebalance(group, `adding new member ${memberId}`);
+  }
+
+  private updateMemberAndRebalance(group: Group, member: Member, req: JoinGroupRequest, respond: (r: JoinGroupResult) => void): void {
+    group.updateMember(member, req.protocols, req.rebalanceTimeoutMs, req.sessionTimeoutMs);
+    const previous = member.joinCallback;
+    group.setJoinCallback(member, respond);
+    if (previous !== undefined) previous(joinError(member.memberId, 'REBALANCE_IN_PROGRESS'));
+    this.maybePrepareRebalance(group, `updating metadata of member ${member.memberId}`);
+  }
+
+  private maybePrepareRebalance(group: Group, reason: string): void {
+    if (group.is('Stable') || group.is('CompletingRebalance') || group.is('Empty')) this.prepareRebalance(group, reason);
+  }
+
+  private prepareRebalance(group: Group, reason: string): void {
+    if (group.is('CompletingRebalance')) this.resetAndPropagateAssignmentError(group, 'REBALANCE_IN_PROGRESS');
+    group.syncTimer?.cancel();
+    group.syncTimer = undefined;
+    group.pendingSyncMembers.clear();
+    group.joinTimer?.cancel();
+    const wasEmpty = group.is('Empty');
+    group.transitionTo('PreparingRebalance', this.scheduler.now());
+    this.logger.info({ groupId: group.groupId, generationId: group.generationId, reason }, 'preparing to rebalance group');
+    const initialDelay = this.config.initialRebalanceDelayMs;
+    if (wasEmpty && initialDelay > 0) {
+      const delay = Math.min(initialDelay, group.rebalanceTimeoutMs);
+      this.scheduleInitialJoin(group, delay, Math.max(group.rebalanceTimeoutMs - delay, 0));
+    } else {
+      group.initialDelayActive = false;
+      group.joinTimer = this.scheduler.setTimer(group.rebalanceTimeoutMs, () => this.onCompleteJoin(group));
+      this.maybeCompleteJoin(group);
+    }
+  }
+
+  /** group.initial.rebalance.delay.ms: wait, and keep waiting while new members arrive, up to the rebalance timeout. */
+  private scheduleInitialJoin(group: Group, delayMs: number, remainingMs: number): void {
+    group.initialDelayActive = true;
+    group.newMemberAdded = false;
+    group.joinTimer = this.scheduler.setTimer(delayMs, () => {
+      if (!group.is('PreparingRebalance')) return;
+      if (group.newMemberAdded && remainingMs > 0) {
+        const delay = Math.min(this.config.initialRebalanceDelayMs, remainingMs);
+        this.scheduleInitialJoin(group, delay, Math.max(remainingMs - delay, 0));
+      } else {
+        group.initialDelayActive = false;
+        this.onCompleteJoin(group);
+      }
+    });
+  }
+
+  private maybeCompleteJoin(group: Group): void {
+    if (group.is('PreparingRebalance') && !group.initialDelayActive && group.hasAllMembersJoined()) this.onCompleteJoin(group);
+  }
+
+  private onCompleteJoin(group: Group): void {
+    if (!group.is('PreparingRebalance') || this.groups.get(group.groupId) !== group) return;
+    group.joinTimer?.cancel();
+    group.joinTimer = undefined;
+    group.initialDelayActive = false;
+    // Dynamic members that did not rejoin in time are out; static ones stay until their session expires.
+    for (const m of [...group.members.values()]) {
+      if (m.joinCallback === undefined && m.groupInstanceId === null) this.evictMember(group, m, 'UNKNOWN_MEMBER_ID');
+    }
+    if (!group.maybeElectNewJoinedLeader() && group.size > 0) {
+      // Only static members that have not rejoined remain: wait for them another rebalance timeout.
+      group.joinTimer = this.scheduler.setTimer(group.rebalanceTimeoutMs, () => this.onCompleteJoin(group));
+      return;
+    }
+    const now = this.scheduler.now();
+    group.generationId++;
+    if (group.size === 0) {
+      group.protocolName = null;
+      group.subscribedTopics = null;
+      group.transitionTo('Empty', now);
+      this.logger.info({ groupId: group.groupId, generationId: group.generationId }, 'group is now empty');
+      void this.storeGroup(group, undefined).then((error) => {
+        if (error !== 'NONE') this.logger.warn({ groupId: group.groupId, error }, 'failed to write metadata of the empty group');
+      });
+      return;
+    }
+    group.protocolName = group.selectProtocol();
+    group.subscribedTopics = group.computeSubscribedTopics();
+    group.transitionTo('CompletingRebalance', now);
+    this.logger.info(
+      { groupId: group.groupId, generationId: group.generationId, protocol: group.protocolName, members: group.size },
+      'rebalance: members joined, waiting for the leader\'s assignment',
+    );
+    for (const m of group.members.values()) {
+      const cb = m.joinCallback;
+      if (cb === undefined) continue;
+      const result = this.joinResult(group, m);
+      group.setJoinCallback(m, undefined);
+      m.isNew = false;
+      cb(result);
+      this.scheduleHeartbeat(group, m);
+    }
+    // Members that do not send SyncGroup within the rebalance timeout are removed.
+    for (const id of group.members.keys()) group.pendingSyncMembers.add(id);
+    const generationId = group.generationId;
+    group.syncTimer?.cancel();
+    group.syncTimer = this.scheduler.setTimer(group.rebalanceTimeoutMs, () => this.onExpirePendingSync(group, generationId));
+  }
+
+  private onExpirePendingSync(group: Group, generationId: number): void {
+    if (generationId !== group.generationId || this.groups.get(group.groupId) !== group) return;
+    if (!(group.is('CompletingRebalance') || group.is('Stable')) || group.pendingSyncMembers.size === 0) return;
+    const missing = [...group.pendingSyncMembers];
+    for (const id of missing) {
+      const m = group.members.get(id);
+      if (m !== undefined) this.evictMember(group, m, 'UNKNOWN_MEMBER_ID');
+    }
+    this.prepareRebalance(group, `members ${missing.join(', ')} did not send SyncGroup in time`);
+  }
+
+  // ---- SyncGroup ----------------------------------------------------------------------------
+
+  syncGroup(req: SyncGroupRequest): Promise<SyncGroupResult> {
+    return new Promise((resolve) => {
+      try {
+        this.handleSync(req, resolve);
+      } catch (e) {
+        this.logger.error({ err: e, groupId: req.groupId }, 'SyncGroup failed');
+        resolve(syncError('UNKNOWN_SERVER_ERROR'));
+      }
+    });
+  }
+
+  private handleSync(req: SyncGroupRequest, respond: (r: SyncGroupResult) => void): void {
+    const err = this.coordinatorError(req.groupId, false);
+    if (err !== undefined) return respond(syncError(err));
+    const group = this.groups.get(req.groupId);
+    if (group === undefined) return respond(syncError('UNKNOWN_MEMBER_ID'));
+    if (group.is('Dead')) return respond(syncError('COORDINATOR_NOT_AVAILABLE'));
+    const memberError = this.validateCurrentMember(group, req.memberId, req.groupInstanceId);
+    if (memberError !== undefined) return respond(syncError(memberError));
+    if (req.generationId !== group.generationId) return respond(syncError('ILLEGAL_GENERATION'));
+    if (req.protocolType !== null && req.protocolType !== group.protocolType) return respond(syncError('INCONSISTENT_GROUP_PROTOCOL'));
+    if (req.protocolName !== null && req.protocolName !== group.protocolName) return respond(syncError('INCONSISTENT_GROUP_PROTOCOL'));
+    for (const a of req.assignments) {
+      if (a.assignment.length > this.config.maxProtocolMetadataBytes) return respond(syncError('INVALID_REQUEST'));
+    }
+    const member = group.members.get(req.memberId);
+    if (member === undefined) return respond(syncError('UNKNOWN_MEMBER_ID'));
+    switch (group.state) {
+      case 'Empty':
+        return respond(syncError('UNKNOWN_MEMBER_ID'));
+      case 'PreparingRebalance':
+        return respond(syncError('REBALANCE_IN_PROGRESS'));
+      case 'CompletingRebalance': {
+        const previous = member.syncCallback;
+        member.syncCallback = respond;
+        previous?.(syncError('REBALANCE_IN_PROGRESS'));
+        group.pendingSyncMembers.delete(req.memberId);
+        if (group.isLeader(req.memberId)) {
+          const assignments = new Map<string, Uint8Array>();
+          for (const a of req.assignments) if (group.has(a.memberId)) assignments.set(a.memberId, a.assignment);
+          const generationId = group.generationId;
+          void this.storeGroup(group, assignments).then((error) => {
+            if (!(group.is('CompletingRebalance') && group.generationId === generationId && this.groups.get(group.groupId) === group)) return;
+            if (error !== 'NONE') {
+              this.resetAndPropagateAssignmentError(group, error);
+              this.maybePrepareRebalance(group, `failed to write the assignment: ${error}`);
+              return;
+            }
+            for (const m of group.members.values()) m.assignment = assignments.get(m.memberId) ?? EMPTY_BYTES;
+            this.propagateAssignment(group, 'NONE');
+            group.transitionTo('Stable', this.scheduler.now());
+            this.logger.info({ groupId: group.groupId, generationId }, 'group is stable');
+          });
+        }
+        return;
+      }
+      case 'Stable':
+        group.pendingSyncMembers.delete(req.memberId);
+        respond({ errorCode: 'NONE', protocolType: group.protocolType, protocolName: group.protocolName, assignment: member.assignment });
+        this.scheduleHeartbeat(group, member);
+        return;
+      case 'Dead':
+        return respond(syncError('COORDINATOR_NOT_AVAILABLE'));
+    }
+  }
+
+  private resetAndPropagateAssignmentError(group: Group, error: GroupKafkaError): void {
+    for (const m of group.members.values()) m.assignment = EMPTY_BYTES;
+    this.propagateAssignment(group, error);
+  }
+
+  private propagateAssignment(group: Group, error: GroupKafkaError): void {
+    for (const m of group.members.values()) {
+      const cb = m.syncCallback;
+      if (cb === undefined) continue;
+      m.syncCallback = undefined;
+      cb(
+        error === 'NONE'
+          ? { errorCode: 'NONE', protocolType: group.protocolType, protocolName: group.protocolName, assignment: m.assignment }
+          : syncError(error),
+      );
+      this.scheduleHeartbeat(group, m);
+    }
+  }
+
+  // ---- Heartbeat and session expiry ---------------------------------------------------------
+
+  heartbeat(req: HeartbeatRequest): GroupKafkaError {
+    const err = this.coordinatorError(req.groupId, false);
+    if (err !== undefined) return err;
+    const group = this.groups.get(req.groupId);
+    if (group === undefined) return 'UNKNOWN_MEMBER_ID';
+    if (group.is('Dead')) return 'COORDINATOR_NOT_AVAILABLE';
+    const memberError = this.validateCurrentMember(group, req.memberId, req.groupInstanceId);
+    if (memberError !== undefined) return memberError;
+    if (req.generationId !== group.generationId) return 'ILLEGAL_GENERATION';
+    const member = group.members.get(req.memberId);
+    if (member === undefined || group.is('Empty')) return 'UNKNOWN_MEMBER_ID';
+    this.scheduleHeartbeat(group, member);
+    return group.is('PreparingRebalance') ? 'REBALANCE_IN_PROGRESS' : 'NONE';
+  }
+
+  private scheduleHeartbeat(group: Group, member: Member, timeoutMs = member.sessionTimeoutMs): void {
+    member.heartbeatTimer?.cancel();
+    const timer = this.scheduler.setTimer(timeoutMs, () => {
+      if (member.heartbeatTimer !== timer) return;
+      member.heartbeatTimer = undefined;
+      this.onExpireHeartbeat(group, member);
+    });
+    member.heartbeatTimer = timer;
+  }
+
+  private onExpireHeartbeat(group: Group, member: Member): void {
+    if (group.is('Dead') || group.members.get(member.memberId) !== member) return;
+    if (member.expiryExempt) return; // waiting for its join/sync answer: rescheduled when answered
+    this.logger.info({ groupId: group.groupId, memberId: member.memberId }, 'member session expired');
+    this.removeMemberAndUpdateGroup(group, member, `session of member ${member.memberId} expired`);
+  }
+
+  private onExpirePendingMember(group: Group, memberId: string): void {
+    if (!group.pendingMembers.delete(memberId)) return;
+    if (group.is('PreparingRebalance')) this.maybeCompleteJoin(group);
+  }
+
+  /** Removes a member and answers whatever it was waiting for with `error`. */
+  private evictMember(group: Group, member: Member, error: GroupKafkaError): void {
+    member.heartbeatTimer?.cancel();
+    member.heartbeatTimer = undefined;
+    const jc = member.joinCallback;
+    const sc = member.syncCallback;
+    member.syncCallback = undefined;
+    group.remove(member.memberId);
+    jc?.(joinError(member.memberId, error));
+    sc?.(syncError(error));
+  }
+
+  private removeMemberAndUpdateGroup(group: Group, member: Member, reason: string): void {
+    this.evictMember(group, member, 'UNKNOWN_MEMBER_ID');
+    switch (group.state) {
+      case 'Dead':
+      case 'Empty':
+        return;
+      case 'Stable':
+      case 'CompletingRebalance':
+        this.maybePrepareRebalance(group, reason);
+        return;
+      case 'PreparingRebalance':
+        this.maybeCompleteJoin(group);
+        return;
+    }
+  }
+
+  // ---- LeaveGroup ---------------------------------------------------------------------------
+
+  leaveGroup(req: LeaveGroupRequest): LeaveGroupResult {
+    const err = this.coordinatorError(req.groupId, false);
+    const each = (e: GroupKafkaError): LeaveGroupResult['members'] =>
+      req.members.map((m) => ({ memberId: m.memberId, groupInstanceId: m.groupInstanceId, errorCode: e }));
+    if (err !== undefined) return { errorCode: err, members: each(err) };
+    const group = this.groups.get(req.groupId);
+    if (group === undefined) return { errorCode: 'NONE', members: each('UNKNOWN_MEMBER_ID') };
+    if (group.is('Dead')) return { errorCode: 'COORDINATOR_NOT_AVAILABLE', members: each('COORDINATOR_NOT_AVAILABLE') };
+    const results: LeaveGroupResult['members'] = [];
+    for (const leaving of req.members) {
+      let error: GroupKafkaError = 'NONE';
+      if (leaving.memberId === '') {
+        const current = leaving.groupInstanceId === null ? undefined : group.staticMembers.get(leaving.groupInstanceId);
+        const member = current === undefined ? undefined : group.members.get(current);
+        if (member === undefined) error = 'UNKNOWN_MEMBER_ID';
+        else this.removeMemberAndUpdateGroup(group, member, `static member ${leaving.groupInstanceId ?? ''} removed (LeaveGroup)`);
+      } else if (group.pendingMembers.has(leaving.memberId)) {
+        group.pendingMembers.get(leaving.memberId)?.cancel();
+        group.pendingMembers.delete(leaving.memberId);
+        if (group.is('PreparingRebalance')) this.maybeCompleteJoin(group);
+      } else {
+        const memberError = this.validateCurrentMember(group, leaving.memberId, leaving.groupInstanceId);
+        const member = group.members.get(leaving.memberId);
+        if (memberError !== undefined) error = memberError;
+        else if (member !== undefined) this.removeMemberAndUpdateGroup(group, member, `member ${leaving.memberId} left (${leaving.reason ?? 'no reason given'})`);
+      }
+      results.push({ memberId: leaving.memberId, groupInstanceId: leaving.groupInstanceId, errorCode: error });
+    }
+    return { errorCode: 'NONE', members: results };
+  }
+
+  // ---- DescribeGroups, ListGroups, DeleteGroups ---------------------------------------------
+
+  describeGroups(groupIds: readonly string[]): DescribedGroup[] {
+    return groupIds.map((groupId) => {
+      const err = this.coordinatorError(groupId, true);
+      if (err !== undefined) return { groupId, errorCode: err, state: '', protocolType: '', protocolData: '', members: [] };
+      const g = this.groups.get(groupId);
+      if (g === undefined || g.is('Dead')) return { groupId, errorCode: 'NONE', state: 'Dead', protocolType: '', protocolData: '', members: [] };
+      const stable = g.is('Stable');
+      const protocol = g.protocolName ?? '';
+      return {
+        groupId,
+        errorCode: 'NONE',
+        state: g.state,
+        protocolType: g.protocolType ?? '',
+        protocolData: stable ? protocol : '',
+        members: [...g.members.values()].map((m) => ({
+          memberId: m.memberId,
+          groupInstanceId: m.groupInstanceId,
+          clientId: m.clientId,
+          clientHost: m.clientHost,
+          metadata: stable ? m.metadataFor(protocol) : EMPTY_BYTES,
+          assignment: stable ? m.assignment : EMPTY_BYTES,
+        })),
+      };
+    });
+  }
+
+  listGroups(req: ListGroupsRequest): ListGroupsResult {
+    const states = new Set(req.statesFilter.map((s) => s.toLowerCase()));
+    const types = new Set(req.typesFilter.map((s) => s.toLowerCase()));
+    if (types.size > 0 && !types.has('classic')) return { errorCode: 'NONE', groups: [] };
+    const groups = [...this.groups.values()]
+      .filter((g) => !g.is('Dead') && this.partitions.get(g.partition)?.state === 'active')
+      .filter((g) => states.size === 0 || states.has(g.state.toLowerCase()))
+      .map((g) => ({ groupId: g.groupId, protocolType: g.protocolType ?? '', state: g.state, groupType: 'classic' as const }));
+    const loading = [...this.partitions.values()].some((p) => p.state === 'loading');
+    return { errorCode: loading ? 'COORDINATOR_LOAD_IN_PROGRESS' : 'NONE', groups };
+  }
+
+  /** Deletes empty groups and their offsets (tombstones written durably before the answer). */
+  async deleteGroups(groupIds: readonly string[]): Promise<DeleteGroupResult[]> {
+    const results: DeleteGroupResult[] = [];
+    const byPartition = new Map<number, { records: OffsetsTopicRecord[]; results: DeleteGroupResult[] }>();
+    for (const groupId of groupIds) {
+      const err = this.coordinatorError(groupId, true);
+      const result: DeleteGroupResult = { groupId, errorCode: 'NONE' };
+      results.push(result);
+      if (err !== undefined) {
+        result.errorCode = err;
+        continue;
+      }
+      const g = this.groups.get(groupId);
+      if (g === undefined || g.is('Dead')) {
+        result.errorCode = 'GROUP_ID_NOT_FOUND';
+        continue;
+      }
+      if (!g.is('Empty')) {
+        result.errorCode = 'NON_EMPTY_GROUP';
+        continue;
+      }
+      const records: OffsetsTopicRecord[] = g.allOffsets().map((o) => ({ type: 'offset', groupId, topic: o.topic, partition: o.partition, value: null }));
+      records.push({ type: 'group', groupId, value: null });
+      this.dropGroup(g, 'NOT_COORDINATOR');
+      let batch = byPartition.get(g.partition);
+      if (batch === undefined) {
+        batch = { records: [], results: [] };
+        byPartition.set(g.partition, batch);
+      }
+      batch.records.push(...records);
+      batch.results.push(result);
+    }
+    await Promise.all(
+      [...byPartition].map(async ([partition, batch]) => {
+        const error = await this.append(partition, batch.records, false);
+        for (const r of batch.results) r.errorCode = error;
+      }),
+    );
+    return results;
+  }
+
+  // ---- offsets ------------------------------------------------------------------------------
+
+  /** Commits offsets; answers each partition once its record is durable. */
+  async commitOffsets(req: OffsetCommitRequest): Promise<OffsetCommitResult> {
+    const all = (e: GroupKafkaError): OffsetCommitResult => ({
+      topics: req.topics.map((t) => ({ name: t.name, partitions: t.partitions.map((p) => ({ partitionIndex: p.partitionIndex, errorCode: e })) })),
+    });
+    const err = this.coordinatorError(req.groupId, true);
+    if (err !== undefined) return all(err);
+    let group = this.groups.get(req.groupId);
+    if (group === undefined) {
+      // Only a commit from outside group management may create a group.
+      if (req.generationId >= 0) return all('ILLEGAL_GENERATION');
+      const created = this.getOrCreateGroup(req.groupId, true);
+      if (typeof created === 'string' || created === undefined) return all('INVALID_COMMIT_OFFSET_SIZE');
+      group = created;
+    }
+    if (group.is('Dead')) return all('COORDINATOR_NOT_AVAILABLE');
+    let member: Member | undefined;
+    if (req.generationId >= 0 || req.memberId !== '' || req.groupInstanceId !== null) {
+      const memberError = this.validateCurrentMember(group, req.memberId, req.groupInstanceId);
+      if (memberError !== undefined) return all(memberError);
+      if (req.generationId !== group.generationId) return all('ILLEGAL_GENERATION');
+      member = group.members.get(req.memberId);
+    } else if (!group.is('Empty')) {
+      // While the group has members, only they may commit.
+      return all('UNKNOWN_MEMBER_ID');
+    }
+    if (group.is('CompletingRebalance')) return all('REBALANCE_IN_PROGRESS');
+    if (member !== undefined) this.scheduleHeartbeat(group, member);
+
+    const now = this.scheduler.now();
+    const results: TopicPartitionsResult[] = [];
+    const toWrite: Array<{ topic: string; partition: number; value: CommittedOffset; result: PartitionResult }> = [];
+    let newKeys = 0;
+    for (const t of req.topics) {
+      const tr: TopicPartitionsResult = { name: t.name, partitions: [] };
+      results.push(tr);
+      for (const p of t.partitions) {
+        const pr: PartitionResult = { partitionIndex: p.partitionIndex, errorCode: 'NONE' };
+        tr.partitions.push(pr);
+        const metadata = p.committedMetadata ?? '';
+        if (utf8Bytes(metadata) > this.config.maxOffsetMetadataBytes) {
+          pr.errorCode = 'OFFSET_METADATA_TOO_LARGE';
+          continue;
+        }
+        if (utf8Bytes(t.name) > 32767 || p.partitionIndex < 0) {
+          pr.errorCode = 'UNKNOWN_TOPIC_OR_PARTITION';
+          continue;
+        }
+        if (group.getOffset(t.name, p.partitionIndex) === undefined) {
+          if (group.offsetCount + newKeys >= this.config.maxOffsetsPerGroup) {
+            pr.errorCode = 'INVALID_COMMIT_OFFSET_SIZE';
+            continue;
+          }
+          newKeys++;
+        }
+        const commitTimestampMs = p.commitTimestampMs >= 0 ? p.commitTimestampMs : now;
+        toWrite.push({
+          topic: t.name,
+          partition: p.partitionIndex,
+          result: pr,
+          value: {
+            offset: p.committedOffset,
+            leaderEpoch: p.committedLeaderEpoch,
+            metadata,
+            commitTimestampMs,
+            expireTimestampMs: req.retentionTimeMs >= 0 ? commitTimestampMs + req.retentionTimeMs : null,
+          },
+        });
+      }
+    }
+    if (toWrite.length === 0) return { topics: results };
+    for (const w of toWrite) group.addPendingCommit(w.topic, w.partition, 1);
+    const error = await this.append(
+      group.partition,
+      toWrite.map((w) => ({ type: 'offset', groupId: req.groupId, topic: w.topic, partition: w.partition, value: w.value })),
+      true,
+    );
+    for (const w of toWrite) {
+      group.addPendingCommit(w.topic, w.partition, -1);
+      w.result.errorCode = error;
+      if (error === 'NONE' && this.groups.get(req.groupId) === group && !group.is('Dead')) group.setOffset(w.topic, w.partition, w.value);
+    }
+    return { topics: results };
+  }
+
+  fetchOffsets(req: OffsetFetchRequest): OffsetFetchResult {
+    const err = this.coordinatorError(req.groupId, true);
+    const missing = (partitionIndex: number, errorCode: GroupKafkaError): FetchedOffset => ({
+      partitionIndex,
+      committedOffset: -1n,
+      committedLeaderEpoch: -1,
+      metadata: '',
+      errorCode,
+    });
+    if (err !== undefined) {
+      return {
+        groupId: req.groupId,
+        errorCode: err,
+        topics: (req.topics ?? []).map((t) => ({ name: t.name, partitions: t.partitionIndexes.map((p) => missing(p, err)) })),
+      };
+    }
+    const group = this.groups.get(req.groupId);
+    const live = group !== undefined && !group.is('Dead') ? group : undefined;
+    const one = (topic: string, partition: number): FetchedOffset => {
+      if (live === undefined) return missing(partition, 'NONE');
+      if (req.requireStable && live.hasPendingCommit(topic, partition)) return missing(partition, 'UNSTABLE_OFFSET_COMMIT');
+      const o = live.getOffset(topic, partition);
+      if (o === undefined) return missing(partition, 'NONE');
+      return { partitionIndex: partition, committedOffset: o.offset, committedLeaderEpoch: o.leaderEpoch, metadata: o.metadata, errorCode: 'NONE' };
+    };
+    if (req.topics === null) {
+      const topics: OffsetFetchResult['topics'] = [];
+      for (const [name, parts] of live?.offsets ?? []) {
+        topics.push({ name, partitions: [...parts.keys()].sort((a, b) => a - b).map((p) => one(name, p)) });
+      }
+      return { groupId: req.groupId, errorCode: 'NONE', topics };
+    }
+    return {
+      groupId: req.groupId,
+      errorCode: 'NONE',
+      topics: req.topics.map((t) => ({ name: t.name, partitions: t.partitionIndexes.map((p) => one(t.name, p)) })),
+    };
+  }
+
+  /** OffsetDelete (KIP-496): removes offsets of topics the group does not consume. */
+  async deleteOffsets(req: OffsetDeleteRequest): Promise<OffsetDeleteResult> {
+    const topicsWith = (f: (topic: string) => GroupKafkaError): TopicPartitionsResult[] =>
+      req.topics.map((t) => ({ name: t.name, partitions: t.partitionIndexes.map((p) => ({ partitionIndex: p, errorCode: f(t.name) })) }));
+    const err = this.coordinatorError(req.groupId, false);
+    if (err !== undefined) return { errorCode: err, topics: [] };
+    const group = this.groups.get(req.groupId);
+    if (group === undefined || group.is('Dead')) return { errorCode: 'GROUP_ID_NOT_FOUND', topics: [] };
+    let subscribed: (topic: string) => boolean;
+    if (group.is('Empty')) subscribed = () => false;
+    else if (group.protocolType === CONSUMER_PROTOCOL_TYPE) subscribed = (t) => group.isSubscribedToTopic(t);
+    else return { errorCode: 'NON_EMPTY_GROUP', topics: [] };
+    const records: OffsetsTopicRecord[] = [];
+    for (const t of req.topics) {
+      if (subscribed(t.name)) continue;
+      for (const p of t.partitionIndexes) {
+        if (group.getOffset(t.name, p) !== undefined) records.push({ type: 'offset', groupId: req.groupId, topic: t.name, partition: p, value: null });
+      }
+    }
+    const error = records.length === 0 ? 'NONE' : await this.append(group.partition, records, true);
+    if (error === 'NONE') for (const r of records) if (r.type === 'offset') group.deleteOffset(r.topic, r.partition);
+    return { errorCode: 'NONE', topics: topicsWith((t) => (subscribed(t) ? 'GROUP_SUBSCRIBED_TO_TOPIC' : error)) };
+  }
+
+  // ---- expiry -------------------------------------------------------------------------------
+
+  private scheduleExpiry(): void {
+    this.expiryTimer = this.scheduler.setTimer(this.config.offsetsRetentionCheckIntervalMs, () => {
+      if (this.closed) return;
+      void this.expireOffsets().finally(() => {
+        if (!this.closed) this.scheduleExpiry();
+      });
+    });
+  }
+
+  /**
+   * Drops expired offsets (Kafka's rules): an explicit expire timestamp wins; otherwise an offset
+   * expires offsetsRetentionMs after the group became Empty (consumer groups), or after its commit
+   * (groups without a protocol type, i.e. standalone consumers; and unsubscribed topics of a Stable
+   * consumer group). Empty groups left without offsets become Dead and are deleted.
+   * Runs on a timer every offsetsRetentionCheckIntervalMs; returns the number of offsets removed.
+   */
+  async expireOffsets(): Promise<number> {
+    const now = this.scheduler.now();
+    const retention = this.config.offsetsRetentionMs;
+    const byPartition = new Map<number, OffsetsTopicRecord[]>();
+    const removals: Array<() => void> = [];
+    let removed = 0;
+    for (const g of this.groups.values()) {
+      if (this.partitions.get(g.partition)?.state !== 'active' || g.is('Dead')) continue;
+      let base: ((o: CommittedOffset) => number) | undefined;
+      let spare: ReadonlySet<string> = new Set();
+      if (g.protocolType !== null && g.is('Empty')) base = () => g.stateTimestampMs;
+      else if (g.protocolType === CONSUMER_PROTOCOL_TYPE && g.is('Stable') && g.subscribedTopics !== null) {
+        base = (o) => o.commitTimestampMs;
+        spare = g.subscribedTopics;
+      } else if (g.protocolType === null) base = (o) => o.commitTimestampMs;
+      if (base === undefined) continue;
+      const baseOf = base;
+      const expired = g.allOffsets().filter(({ topic, partition, value }) => {
+        if (spare.has(topic) || g.hasPendingCommit(topic, partition)) return false;
+        return value.expireTimestampMs !== null ? now >= value.expireTimestampMs : now - baseOf(value) >= retention;
+      });
+      const records: OffsetsTopicRecord[] = expired.map((o) => ({ type: 'offset', groupId: g.groupId, topic: o.topic, partition: o.partition, value: null }));
+      const becomesDead = g.is('Empty') && expired.length === g.offsetCount && g.pendingOffsetCommits.size === 0 && g.pendingMembers.size === 0;
+      if (becomesDead) records.push({ type: 'group', groupId: g.groupId, value: null });
+      if (records.length === 0) continue;
+      removed += expired.length;
+      let list = byPartition.get(g.partition);
+      if (list === undefined) {
+        list = [];
+        byPartition.set(g.partition, list);
+      }
+      list.push(...records);
+      removals.push(() => {
+        if (this.groups.get(g.groupId) !== g) return;
+        for (const o of expired) g.deleteOffset(o.topic, o.partition);
+        if (becomesDead && g.is('Empty') && g.offsetCount === 0) this.dropGroup(g, 'NOT_COORDINATOR');
+      });
+    }
+    if (byPartition.size === 0) return 0;
+    // Apply in memory first (Kafka does too): a failed write only means the tombstones are written again later.
+    for (const r of removals) r();
+    await Promise.all([...byPartition].map(([p, records]) => this.append(p, records, true)));
+    if (removed > 0) this.logger.info({ removed }, 'expired committed offsets');
+    return removed;
+  }
+
+  // ---- storage ------------------------------------------------------------------------------
+
+  private async append(partition: number, records: readonly OffsetsTopicRecord[], forOffsets: boolean): Promise<GroupKafkaError> {
+    let encoded: EncodedRecord[];
+    try {
+      encoded = records.map(encodeRecord);
+    } catch (e) {
+      this.logger.warn({ err: e, partition }, 'cannot encode __consumer_offsets records');
+      return forOffsets ? 'INVALID_COMMIT_OFFSET_SIZE' : 'UNKNOWN_SERVER_ERROR';
+    }
+    try {
+      await this.log.append(partition, encoded);
+      return 'NONE';
+    } catch (e) {
+      this.logger.warn({ err: e, partition }, 'append to __consumer_offsets failed');
+      return appendErrorToKafka(e, forOffsets);
+    }
+  }
+
+  /** Writes the group's metadata (with these assignments, or the current ones). */
+  private storeGroup(group: Group, assignments: ReadonlyMap<string, Uint8Array> | undefined): Promise<GroupKafkaError> {
+    const protocol = group.protocolName;
+    const stored: StoredGroup = {
+      protocolType: group.protocolType ?? '',
+      generationId: group.generationId,
+      protocolName: protocol,
+      leaderId: group.leaderId,
+      currentStateTimestampMs: group.stateTimestampMs,
+      members: [...group.members.values()].map((m) => ({
+        memberId: m.memberId,
+        groupInstanceId: m.groupInstanceId,
+        clientId: m.clientId,
+        clientHost: m.clientHost,
+        rebalanceTimeoutMs: m.rebalanceTimeoutMs,
+        sessionTimeoutMs: m.sessionTimeoutMs,
+        subscription: protocol === null ? EMPTY_BYTES : m.metadataFor(protocol),
+        assignment: assignments === undefined ? m.assignment : (assignments.get(m.memberId) ?? EMPTY_BYTES),
+      })),
+    };
+    return this.append(group.partition, [{ type: 'group', groupId: group.groupId, value: stored }], false);
+  }
+}

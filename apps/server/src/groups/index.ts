@@ -1,0 +1,18 @@
+// The group coordinator and committed offsets (the classic consumer-group protocol).
+// The server wires a GroupCoordinator with an OffsetLog on __consumer_offsets; the handlers of
+// JoinGroup, SyncGroup, Heartbeat, LeaveGroup, OffsetCommit, OffsetFetch, DescribeGroups,
+// ListGroups, DeleteGroups and OffsetDelete call it.
+export { GroupCoordinator, DEFAULT_GROUP_CONFIG } from './coordinator.js';
+export type { GroupCoordinatorConfig, GroupCoordinatorOptions } from './coordinator.js';
+export { GroupError, GroupErrorCode, GROUP_KAFKA_ERRORS, isGroupError, appendErrorToKafka } from './errors.js';
+export type { GroupKafkaError } from './errors.js';
+export { InMemoryOffsetLog } from './offset-log.js';
+export type { OffsetLog } from './offset-log.js';
+export { CONSUMER_OFFSETS_TOPIC, javaStringHashCode, kafkaAbs, partitionForGroup } from './partitioning.js';
+export { ManualScheduler, systemScheduler } from './scheduler.js';
+export type { GroupScheduler, TimerHandle } from './scheduler.js';
+export { decodeRecord, encodeRecord } from './records.js';
+export type { CommittedOffset, EncodedRecord, OffsetsTopicRecord, StoredGroup, StoredMember } from './records.js';
+export { CONSUMER_PROTOCOL_TYPE, subscribedTopics } from './consumer-protocol.js';
+export { GROUP_STATES } from './types.js';
+export type * from './types.js';

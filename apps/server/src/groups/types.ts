@@ -1,0 +1,208 @@
+// Requests and answers of the group coordinator, independent of the wire codec: the handlers
+// translate each API version's fields into these and back.
+import type { GroupKafkaError } from './errors.js';
+
+export const GROUP_STATES = ['Empty', 'PreparingRebalance', 'CompletingRebalance', 'Stable', 'Dead'] as const;
+export type GroupState = (typeof GROUP_STATES)[number];
+
+export interface GroupProtocol {
+  name: string;
+  /** Opaque to the coordinator (the client's subscription); handed to the leader as is. */
+  metadata: Uint8Array;
+}
+
+export interface JoinGroupRequest {
+  groupId: string;
+  /** '' for a member joining the first time. */
+  memberId: string;
+  /** group.instance.id of a static member (v5+), else null. */
+  groupInstanceId: string | null;
+  clientId: string;
+  clientHost: string;
+  sessionTimeoutMs: number;
+  /** v0 has none: pass the session timeout, as Kafka does. */
+  rebalanceTimeoutMs: number;
+  protocolType: string;
+  protocols: readonly GroupProtocol[];
+  /** v4+: a new dynamic member first gets MEMBER_ID_REQUIRED with its id, then joins with it. */
+  requireKnownMemberId: boolean;
+  /** v9+: a static leader rejoining a stable group is told to skip the assignment (KIP-814). */
+  supportsSkipAssignment: boolean;
+  reason?: string | null;
+}
+
+export interface JoinGroupMember {
+  memberId: string;
+  groupInstanceId: string | null;
+  metadata: Uint8Array;
+}
+
+export interface JoinGroupResult {
+  errorCode: GroupKafkaError;
+  generationId: number;
+  protocolType: string | null;
+  protocolName: string | null;
+  leader: string;
+  skipAssignment: boolean;
+  memberId: string;
+  /** Filled for the leader only: every member with its metadata for the selected protocol. */
+  members: JoinGroupMember[];
+}
+
+export interface SyncGroupRequest {
+  groupId: string;
+  generationId: number;
+  memberId: string;
+  groupInstanceId: string | null;
+  /** v5+, else null. */
+  protocolType: string | null;
+  /** v5+, else null. */
+  protocolName: string | null;
+  /** From the leader: each member's assignment (opaque). Followers send none. */
+  assignments: ReadonlyArray<{ memberId: string; assignment: Uint8Array }>;
+}
+
+export interface SyncGroupResult {
+  errorCode: GroupKafkaError;
+  protocolType: string | null;
+  protocolName: string | null;
+  assignment: Uint8Array;
+}
+
+export interface HeartbeatRequest {
+  groupId: string;
+  generationId: number;
+  memberId: string;
+  groupInstanceId: string | null;
+}
+
+export interface LeavingMember {
+  /** '' with a groupInstanceId removes that static member (admin removal). */
+  memberId: string;
+  groupInstanceId: string | null;
+  reason?: string | null;
+}
+
+export interface LeaveGroupRequest {
+  groupId: string;
+  members: readonly LeavingMember[];
+}
+
+export interface LeaveGroupResult {
+  errorCode: GroupKafkaError;
+  members: Array<{ memberId: string; groupInstanceId: string | null; errorCode: GroupKafkaError }>;
+}
+
+export interface DescribedMember {
+  memberId: string;
+  groupInstanceId: string | null;
+  clientId: string;
+  clientHost: string;
+  /** The member's metadata for the selected protocol (Stable groups only; else empty). */
+  metadata: Uint8Array;
+  /** Stable groups only; else empty. */
+  assignment: Uint8Array;
+}
+
+export interface DescribedGroup {
+  groupId: string;
+  errorCode: GroupKafkaError;
+  /** 'Dead' for a group that does not exist, '' with an error. */
+  state: GroupState | '';
+  protocolType: string;
+  /** The selected protocol (Stable groups only; else ''). */
+  protocolData: string;
+  members: DescribedMember[];
+}
+
+export interface ListedGroup {
+  groupId: string;
+  protocolType: string;
+  state: GroupState;
+  groupType: 'classic';
+}
+
+export interface ListGroupsRequest {
+  /** v4+: only groups in these states (case-insensitive); empty = all. */
+  statesFilter: readonly string[];
+  /** v5+: only groups of these types (case-insensitive); empty = all. We have only 'classic'. */
+  typesFilter: readonly string[];
+}
+
+export interface ListGroupsResult {
+  errorCode: GroupKafkaError;
+  groups: ListedGroup[];
+}
+
+export interface OffsetCommitPartition {
+  partitionIndex: number;
+  committedOffset: bigint;
+  /** v6+, else -1. */
+  committedLeaderEpoch: number;
+  /** v1 only: an explicit commit time, or -1 for "now". */
+  commitTimestampMs: number;
+  committedMetadata: string | null;
+}
+
+export interface OffsetCommitRequest {
+  groupId: string;
+  /** -1 for a commit from outside group management (simple consumer, admin). */
+  generationId: number;
+  memberId: string;
+  groupInstanceId: string | null;
+  /** v2–v4: keep the offsets this long, or -1 for the broker's retention. */
+  retentionTimeMs: number;
+  topics: ReadonlyArray<{ name: string; partitions: readonly OffsetCommitPartition[] }>;
+}
+
+export interface PartitionResult {
+  partitionIndex: number;
+  errorCode: GroupKafkaError;
+}
+
+export interface TopicPartitionsResult {
+  name: string;
+  partitions: PartitionResult[];
+}
+
+export interface OffsetCommitResult {
+  topics: TopicPartitionsResult[];
+}
+
+export interface OffsetFetchRequest {
+  groupId: string;
+  /** null = every committed offset of the group (v2+). */
+  topics: ReadonlyArray<{ name: string; partitionIndexes: readonly number[] }> | null;
+  /** v7+: answer UNSTABLE_OFFSET_COMMIT for a partition whose commit is still being written. */
+  requireStable: boolean;
+}
+
+export interface FetchedOffset {
+  partitionIndex: number;
+  /** -1 when nothing is committed. */
+  committedOffset: bigint;
+  committedLeaderEpoch: number;
+  metadata: string | null;
+  errorCode: GroupKafkaError;
+}
+
+export interface OffsetFetchResult {
+  groupId: string;
+  errorCode: GroupKafkaError;
+  topics: Array<{ name: string; partitions: FetchedOffset[] }>;
+}
+
+export interface OffsetDeleteRequest {
+  groupId: string;
+  topics: ReadonlyArray<{ name: string; partitionIndexes: readonly number[] }>;
+}
+
+export interface OffsetDeleteResult {
+  errorCode: GroupKafkaError;
+  topics: TopicPartitionsResult[];
+}
+
+export interface DeleteGroupResult {
+  groupId: string;
+  errorCode: GroupKafkaError;
+}
