@@ -31,7 +31,7 @@ export const COMMAND_FORMAT_VERSIONS: Readonly<Record<MetadataCommandType, numbe
 
 // useRecords with no shared structures: each encoding carries its record definitions, and the
 // instance keeps no state between calls, so the bytes depend only on the value.
-const packr = new Packr({ useRecords: true, moreTypes: false, bundleStrings: false });
+const packr = new Packr({ useRecords: true, mapsAsObjects: true, moreTypes: false, bundleStrings: false });
 
 /** msgpack-encodes a plain value with sorted keys (deterministic). */
 export function packCanonical(value: unknown): Uint8Array {

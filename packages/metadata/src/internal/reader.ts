@@ -13,7 +13,7 @@ export class Reader {
   ) {}
 
   static of(value: unknown, what: string, errorCode: MetadataErrorCode = 'INVALID_REQUEST'): Reader {
-    if (typeof value !== 'object' || value === null || Array.isArray(value) || value instanceof Uint8Array) {
+    if (typeof value !== 'object' || value === null || Object.getPrototypeOf(value) !== Object.prototype) {
       throw new MetadataError(errorCode, `${what}: expected a map`);
     }
     return new Reader(value as Record<string, unknown>, what, errorCode);
