@@ -22,6 +22,8 @@ export interface BrokerDeps {
 export interface BrokerServices {
   dispatcher: FrameDispatcher;
   admin: { cluster(): unknown; partitions(): unknown };
+  /** Called first on shutdown: long polls return so in-flight requests finish quickly. */
+  beginShutdown(): void;
   /** Flushes and closes storage. */
   close(): Promise<void>;
 }
@@ -73,20 +75,23 @@ export class Broker {
     const c = this.config;
     this.dataDir = openDataDir(c.dataDir, c.nodeId, this.deps.randomId);
     this.logger.info({ dataDir: this.dataDir.path, nodeId: c.nodeId }, 'data directory ready');
-    const factory = this.servicesFactory ?? (await import('./services.js')).createStandaloneServices;
-    this.services = await factory({
-      config: c,
-      dataDir: this.dataDir,
-      logger: this.logger,
-      metrics: this.metrics,
-      advertised: () => this.advertised(),
+    // Bind first (the advertised port may be the one the OS picked), then open storage; requests
+    // that arrive in between wait for the services.
+    let ready!: (s: BrokerServices) => void;
+    let failed!: (e: unknown) => void;
+    const servicesReady = new Promise<BrokerServices>((res, rej) => {
+      ready = res;
+      failed = rej;
     });
+    servicesReady.catch(() => undefined);
     const metrics = this.metrics;
     this.kafka = new KafkaListener({
       host: c.listenHost,
       port: c.kafkaPort,
       limits: c.limits,
-      dispatcher: this.services.dispatcher,
+      dispatcher: {
+        dispatch: (frame, conn) => (this.services ? this.services.dispatcher.dispatch(frame, conn) : servicesReady.then((s) => s.dispatcher.dispatch(frame, conn))),
+      },
       logger: this.logger.child({ component: 'net' }),
       hooks: {
         onFrame: (n) => metrics.bytesIn.inc(n + 4),
@@ -95,6 +100,20 @@ export class Broker {
       },
     });
     this.kafkaPortBound = await this.kafka.listen();
+    try {
+      const factory = this.servicesFactory ?? (await import('./services.js')).createStandaloneServices;
+      this.services = await factory({
+        config: c,
+        dataDir: this.dataDir,
+        logger: this.logger,
+        metrics: this.metrics,
+        advertised: () => this.advertised(),
+      });
+      ready(this.services);
+    } catch (e) {
+      failed(e);
+      throw e;
+    }
     if (c.adminPort >= 0) {
       const services = this.services;
       this.admin = new AdminListener(
@@ -130,6 +149,7 @@ export class Broker {
         this.logger.error({ err: errorMessage(e) }, `shutdown: ${what} failed`);
       }
     };
+    this.services?.beginShutdown();
     if (this.kafka) await step('Kafka listener', () => (this.kafka as KafkaListener).close(this.config.shutdownTimeoutMs));
     if (this.admin) await step('admin listener', () => (this.admin as AdminListener).close());
     if (this.services) await step('storage', () => (this.services as BrokerServices).close());

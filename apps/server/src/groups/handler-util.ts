@@ -1,0 +1,31 @@
+// Small conversions the consumer-group handlers share.
+import { ErrorCode } from '../protocol.js';
+import type { GroupKafkaError } from './errors.js';
+
+const codes = ErrorCode as Readonly<Record<string, number>>;
+
+/** The wire error code of a coordinator answer. */
+export function groupErrorCode(name: GroupKafkaError): number {
+  const code = codes[name];
+  if (code === undefined) throw new Error(`Kafka error ${name} is missing from the protocol error table`);
+  return code;
+}
+
+/** A Buffer view of the bytes (no copy). */
+export function asBuffer(b: Uint8Array): Buffer {
+  return Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength);
+}
+
+/**
+ * A private copy of request bytes the coordinator keeps (protocol metadata, assignments): decoded
+ * fields may be views into the whole request frame, which must not stay alive with them.
+ */
+export function ownedBytes(b: Uint8Array): Uint8Array {
+  return new Uint8Array(b);
+}
+
+/** Kafka's client host: "/" and the peer address without its port. */
+export function clientHostOf(remoteAddress: string): string {
+  const i = remoteAddress.lastIndexOf(':');
+  return `/${i > 0 ? remoteAddress.slice(0, i) : remoteAddress}`;
+}

@@ -1,0 +1,54 @@
+// CreateTopics (key 19), v0–v7. Validates and creates each topic through the cluster (name rules,
+// partition count, replication factor against live brokers, explicit assignments, config keys
+// and values, with Kafka's error codes and messages). validate_only (v1+) checks without creating.
+// v5+ answers the partition count, replication factor and the effective configs; v7+ the topic id.
+// cleanup.policy=compact is rejected with INVALID_CONFIG (logs are not compacted).
+import { ApiKey, ErrorCode } from '../protocol.js';
+import { errorCodeOf, errorMessageOf } from './errors.js';
+import { defineHandler } from './types.js';
+
+export const createTopicsHandler = defineHandler({
+  apiKey: ApiKey.CreateTopics,
+  minVersion: 0,
+  maxVersion: 7,
+  async handle(req, ctx) {
+    const v = ctx.apiVersion;
+    const seen = new Set<string>();
+    const duplicates = new Set<string>();
+    for (const t of req.topics) (seen.has(t.name) ? duplicates : seen).add(t.name);
+    const specs = req.topics.filter((t) => !duplicates.has(t.name));
+    const outcomes = await ctx.deps.cluster.createTopics(
+      specs.map((t) => ({
+        name: t.name,
+        numPartitions: t.numPartitions,
+        replicationFactor: t.replicationFactor,
+        assignments: [...t.assignments].sort((a, b) => a.partitionIndex - b.partitionIndex).map((a) => a.brokerIds),
+        configs: t.configs.map((c) => ({ name: c.name, value: c.value })),
+      })),
+      v >= 1 && req.validateOnly,
+    );
+    const topics = outcomes.map((o) => ({
+      name: o.name,
+      topicId: v >= 7 && o.error === null ? o.topicId : '00000000-0000-0000-0000-000000000000',
+      errorCode: o.error === null ? ErrorCode.NONE : errorCodeOf(o.error),
+      errorMessage: v >= 1 && o.error !== null ? errorMessageOf(o.error) : null,
+      topicConfigErrorCode: ErrorCode.NONE,
+      numPartitions: v >= 5 ? o.numPartitions : -1,
+      replicationFactor: v >= 5 ? o.replicationFactor : -1,
+      configs: v >= 5 ? o.configs.map((c) => ({ name: c.name, value: c.value, readOnly: c.readOnly, configSource: c.source, isSensitive: c.isSensitive })) : [],
+    }));
+    for (const name of duplicates) {
+      topics.push({
+        name,
+        topicId: '00000000-0000-0000-0000-000000000000',
+        errorCode: ErrorCode.INVALID_REQUEST,
+        errorMessage: v >= 1 ? `Create topics request from client contains multiple entries for topic ${name}` : null,
+        topicConfigErrorCode: ErrorCode.NONE,
+        numPartitions: -1,
+        replicationFactor: -1,
+        configs: [],
+      });
+    }
+    return { throttleTimeMs: 0, topics };
+  },
+});

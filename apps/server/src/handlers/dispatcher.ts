@@ -1,0 +1,123 @@
+// Frame → header → handler → response bytes.
+//
+// - Header versions come from the codec (`readRequestHeader`, `writeResponseHeader`: the ApiVersions
+//   response header is always v0).
+// - ApiVersions at a version we do not support: an ApiVersions v0 body with UNSUPPORTED_VERSION and
+//   our ranges, which is how librdkafka and the Java client learn to retry with a version we have.
+// - A known API key that no handler serves, or a version outside the handler's range: the default
+//   response of that API with its top-level error code set to UNSUPPORTED_VERSION when the response
+//   has one; otherwise (no way to express the error) the connection is closed with a log line.
+// - An unknown API key or a body that does not decode: the connection is closed (as Kafka does),
+//   never the process.
+import { errorMessage } from '../errors.js';
+import type { ConnectionInfo, FrameDispatcher, ResponseBody } from '../net/connection.js';
+import type { ApiSchemaInfo } from '../protocol.js';
+import {
+  ApiKey,
+  ErrorCode,
+  ProtocolError,
+  Reader,
+  Writer,
+  apiInfo,
+  decodeRequest,
+  defaultResponseFor,
+  encodeResponse,
+  peekRequestIds,
+  readRequestHeader,
+  supportedApiVersions,
+  writeResponseHeader,
+} from '../protocol.js';
+import type { AnyHandler, HandlerDeps, HandlerTable, RequestContext } from './types.js';
+
+export function buildHandlerTable(handlers: readonly AnyHandler[]): HandlerTable {
+  const byKey = new Map<number, AnyHandler>();
+  for (const h of handlers) {
+    if (byKey.has(h.apiKey)) throw new Error(`two handlers for API key ${h.apiKey}`);
+    if (apiInfo(h.apiKey) === undefined) throw new Error(`handler for API key ${h.apiKey}, which the codec does not know`);
+    byKey.set(h.apiKey, h);
+  }
+  const advertised = supportedApiVersions
+    .map((s) => {
+      const h = byKey.get(s.apiKey);
+      return h === undefined ? undefined : { apiKey: s.apiKey, minVersion: Math.max(h.minVersion, s.minVersion), maxVersion: Math.min(h.maxVersion, s.maxVersion) };
+    })
+    .filter((r): r is { apiKey: number; minVersion: number; maxVersion: number } => r !== undefined && r.minVersion <= r.maxVersion)
+    .sort((a, b) => a.apiKey - b.apiKey);
+  const byKeyRange = new Map(advertised.map((r) => [r.apiKey, r]));
+  return { get: (k) => byKey.get(k), advertised: () => advertised, range: (k) => byKeyRange.get(k) };
+}
+
+export class KafkaDispatcher implements FrameDispatcher {
+  constructor(
+    private readonly deps: HandlerDeps,
+    private readonly table: HandlerTable,
+  ) {}
+
+  dispatch(frame: Buffer, conn: ConnectionInfo): Promise<ResponseBody> | ResponseBody {
+    const { apiKey, apiVersion, correlationId } = peekRequestIds(frame);
+    const range = this.table.range(apiKey);
+    const supported = range !== undefined && apiVersion >= range.minVersion && apiVersion <= range.maxVersion;
+    if (apiKey === ApiKey.ApiVersions && !supported) return this.apiVersionsFallback(correlationId);
+    const schema = apiInfo(apiKey);
+    if (schema === undefined) {
+      throw new ProtocolError('UnknownApiKey', `unknown API key ${apiKey} (correlation id ${correlationId})`);
+    }
+    const reader = new Reader(frame);
+    const header = readRequestHeader(reader);
+    const ctx: RequestContext = { apiKey, apiVersion, correlationId, clientId: header.clientId, conn, deps: this.deps };
+    const handler = this.table.get(apiKey);
+    if (!supported || handler === undefined) return this.unsupported(schema, ctx);
+    const request = decodeRequest(apiKey, apiVersion, reader);
+    const started = this.deps.nowMs();
+    const finish = (response: unknown): ResponseBody => {
+      this.deps.metrics.requests.inc({ api: schema.name, outcome: 'ok' });
+      this.deps.metrics.requestSeconds.observe({ api: schema.name }, (this.deps.nowMs() - started) / 1000);
+      return response === null ? null : this.encode(ctx, response);
+    };
+    const result = handler.handle(request, ctx) as unknown;
+    if (result instanceof Promise) {
+      return result.then(finish, (e: unknown) => {
+        this.deps.metrics.requests.inc({ api: schema.name, outcome: 'error' });
+        throw e;
+      });
+    }
+    return finish(result);
+  }
+
+  private encode(ctx: RequestContext, response: unknown): ResponseBody {
+    const w = new Writer();
+    writeResponseHeader(ctx.correlationId, ctx.apiKey, ctx.apiVersion, w);
+    encodeResponse(ctx.apiKey as never, ctx.apiVersion, response as never, w);
+    return w.chunks();
+  }
+
+  /** ApiVersions v0 with UNSUPPORTED_VERSION and our ranges (header v0). */
+  private apiVersionsFallback(correlationId: number): ResponseBody {
+    this.deps.metrics.requests.inc({ api: 'ApiVersions', outcome: 'unsupported' });
+    const body = defaultResponseFor(ApiKey.ApiVersions) ?? {};
+    body['errorCode'] = ErrorCode.UNSUPPORTED_VERSION;
+    body['apiKeys'] = this.table.advertised().map((r) => ({ apiKey: r.apiKey, minVersion: r.minVersion, maxVersion: r.maxVersion }));
+    const w = new Writer();
+    writeResponseHeader(correlationId, ApiKey.ApiVersions, 0, w);
+    encodeResponse(ApiKey.ApiVersions, 0, body as never, w);
+    return w.chunks();
+  }
+
+  /** An API or version we do not serve: answer UNSUPPORTED_VERSION where the response can say so. */
+  private unsupported(schema: ApiSchemaInfo, ctx: RequestContext): ResponseBody {
+    this.deps.metrics.requests.inc({ api: schema.name, outcome: 'unsupported' });
+    const body = defaultResponseFor(schema.apiKey);
+    if (body !== undefined && 'errorCode' in body && ctx.apiVersion >= schema.minVersion && ctx.apiVersion <= schema.maxVersion) {
+      body['errorCode'] = ErrorCode.UNSUPPORTED_VERSION;
+      try {
+        return this.encode(ctx, body);
+      } catch (e) {
+        this.deps.logger.debug({ api: schema.name, err: errorMessage(e) }, 'cannot encode an error response');
+      }
+    }
+    throw new ProtocolError(
+      'UnsupportedVersion',
+      `${schema.name} v${ctx.apiVersion} is not served by this broker and its response cannot carry an error (client ${ctx.clientId ?? '?'})`,
+    );
+  }
+}

@@ -1,0 +1,136 @@
+// Fetch (key 1), v4–v16. Reads whole record batches as stored, up to the high watermark (and the
+// last stable offset for read_committed, which equals it: no transactions), within
+// partition_max_bytes and the response's max_bytes — the first batch is always returned whole even
+// when larger (KIP-74), so a consumer never stalls on a big batch. Long polling: when fewer than
+// min_bytes are available the request waits up to max_wait_ms and wakes as soon as any of its
+// partitions gets data (or the broker shuts down). Topic ids (v13+) are resolved; unknown ids get
+// UNKNOWN_TOPIC_ID. Incremental fetch sessions (KIP-227) are not kept: session id 0 tells the
+// client to send full requests. Replica fetches (replica_id >= 0) are not served here.
+import type { ReadResult } from '../cluster/cluster.js';
+import { ApiKey, ErrorCode } from '../protocol.js';
+import { errorCodeOf } from './errors.js';
+import { defineHandler } from './types.js';
+
+const ZERO_UUID = '00000000-0000-0000-0000-000000000000';
+const EMPTY = Buffer.alloc(0);
+
+interface Slot {
+  topic: string;
+  topicId: string;
+  partition: number;
+  fetchOffset: bigint;
+  partitionMaxBytes: number;
+  currentLeaderEpoch: number;
+  /** Resolved topic name, or undefined when unknown. */
+  name: string | undefined;
+}
+
+export const fetchHandler = defineHandler({
+  apiKey: ApiKey.Fetch,
+  minVersion: 4,
+  maxVersion: 16,
+  async handle(req, ctx) {
+    const { cluster } = ctx.deps;
+    const v = ctx.apiVersion;
+    const slots: Slot[] = [];
+    for (const t of req.topics) {
+      const name = v >= 13 ? cluster.topicById(t.topicId)?.name : t.topic;
+      for (const p of t.partitions) {
+        slots.push({
+          topic: t.topic,
+          topicId: t.topicId,
+          partition: p.partition,
+          fetchOffset: p.fetchOffset,
+          partitionMaxBytes: p.partitionMaxBytes,
+          currentLeaderEpoch: v >= 9 ? p.currentLeaderEpoch : -1,
+          name,
+        });
+      }
+    }
+    const isolationLevel = req.isolationLevel === 1 ? 1 : 0;
+    const maxBytes = req.maxBytes > 0 ? req.maxBytes : 0x7fffffff;
+    const deadline = ctx.deps.nowMs() + Math.max(0, req.maxWaitMs);
+
+    type Outcome = { slot: Slot; result?: ReadResult; error?: number };
+    const readAll = async (): Promise<{ outcomes: Outcome[]; bytes: number }> => {
+      const outcomes: Outcome[] = [];
+      let bytes = 0;
+      for (const slot of slots) {
+        if (slot.name === undefined) {
+          outcomes.push({ slot, error: v >= 13 ? ErrorCode.UNKNOWN_TOPIC_ID : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION });
+          continue;
+        }
+        const budget = bytes === 0 ? slot.partitionMaxBytes : Math.min(slot.partitionMaxBytes, maxBytes - bytes);
+        if (budget <= 0) {
+          outcomes.push({ slot });
+          continue;
+        }
+        try {
+          const result = await cluster.read({
+            topic: slot.name,
+            partition: slot.partition,
+            fetchOffset: slot.fetchOffset,
+            maxBytes: budget,
+            isolationLevel,
+            currentLeaderEpoch: slot.currentLeaderEpoch,
+          });
+          bytes += result.bytes;
+          outcomes.push({ slot, result });
+        } catch (e) {
+          outcomes.push({ slot, error: errorCodeOf(e) });
+        }
+      }
+      return { outcomes, bytes };
+    };
+
+    let { outcomes, bytes } = await readAll();
+    const hasError = outcomes.some((o) => o.error !== undefined);
+    while (!hasError && bytes < Math.max(1, req.minBytes) && ctx.deps.nowMs() < deadline && !ctx.deps.shutdown.aborted) {
+      const waitMs = deadline - ctx.deps.nowMs();
+      const known = slots.filter((s) => s.name !== undefined).map((s) => ({ topic: s.name as string, partition: s.partition }));
+      await new Promise<void>((resolve) => {
+        const done = (): void => {
+          clearTimeout(timer);
+          cancel();
+          ctx.deps.shutdown.removeEventListener('abort', done);
+          resolve();
+        };
+        const timer = setTimeout(done, waitMs);
+        const cancel = cluster.watch(known, done);
+        ctx.deps.shutdown.addEventListener('abort', done);
+      });
+      ({ outcomes, bytes } = await readAll());
+    }
+
+    const byTopic = new Map<string, { topic: string; topicId: string; partitions: Array<Record<string, unknown>> }>();
+    for (const o of outcomes) {
+      const key = v >= 13 ? o.slot.topicId : o.slot.topic;
+      let entry = byTopic.get(key);
+      if (!entry) {
+        entry = { topic: v >= 13 ? '' : o.slot.topic, topicId: v >= 13 ? o.slot.topicId : ZERO_UUID, partitions: [] };
+        byTopic.set(key, entry);
+      }
+      const r = o.result;
+      entry.partitions.push({
+        partitionIndex: o.slot.partition,
+        errorCode: o.error ?? ErrorCode.NONE,
+        highWatermark: r?.highWatermark ?? -1n,
+        lastStableOffset: r?.lastStableOffset ?? -1n,
+        logStartOffset: r?.logStartOffset ?? -1n,
+        divergingEpoch: { epoch: -1, endOffset: -1n },
+        currentLeader: { leaderId: -1, leaderEpoch: -1 },
+        snapshotId: { endOffset: -1n, epoch: -1 },
+        abortedTransactions: isolationLevel === 1 ? [] : null,
+        preferredReadReplica: -1,
+        records: r === undefined || r.chunks.length === 0 ? EMPTY : r.chunks.length === 1 ? (r.chunks[0] as Buffer) : Buffer.concat(r.chunks as Buffer[], r.bytes),
+      });
+    }
+    return {
+      throttleTimeMs: 0,
+      errorCode: ErrorCode.NONE,
+      sessionId: 0,
+      responses: [...byTopic.values()] as never,
+      nodeEndpoints: [],
+    };
+  },
+});

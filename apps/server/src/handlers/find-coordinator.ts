@@ -1,0 +1,42 @@
+// FindCoordinator (key 10), v0–v6. Group keys (key_type 0) map to the leader of partition
+// hash(group) mod N of __consumer_offsets (created on first use); in standalone that is this node.
+// Transaction keys (key_type 1) answer this node. v4+ batches keys (coordinator_keys) and answers
+// one coordinator per key; v0–v3 answer the single key at the top level.
+import { ApiKey, ErrorCode } from '../protocol.js';
+import { errorCodeOf, errorMessageOf } from './errors.js';
+import { defineHandler } from './types.js';
+
+export const findCoordinatorHandler = defineHandler({
+  apiKey: ApiKey.FindCoordinator,
+  minVersion: 0,
+  maxVersion: 6,
+  async handle(req, ctx) {
+    const { cluster } = ctx.deps;
+    const keyType = ctx.apiVersion >= 1 ? req.keyType : 0;
+    const lookup = async (key: string) => {
+      if (keyType !== 0 && keyType !== 1) {
+        return { key, nodeId: -1, host: '', port: -1, errorCode: ErrorCode.INVALID_REQUEST, errorMessage: `unknown key type ${keyType}` };
+      }
+      try {
+        const b = await cluster.findCoordinator(keyType, key);
+        return { key, nodeId: b.nodeId, host: b.host, port: b.port, errorCode: ErrorCode.NONE, errorMessage: null };
+      } catch (e) {
+        return { key, nodeId: -1, host: '', port: -1, errorCode: errorCodeOf(e), errorMessage: errorMessageOf(e) };
+      }
+    };
+    if (ctx.apiVersion >= 4) {
+      const coordinators = await Promise.all(req.coordinatorKeys.map(lookup));
+      return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, errorMessage: null, nodeId: -1, host: '', port: -1, coordinators };
+    }
+    const c = await lookup(req.key);
+    return {
+      throttleTimeMs: 0,
+      errorCode: c.errorCode,
+      errorMessage: ctx.apiVersion >= 1 ? c.errorMessage : null,
+      nodeId: c.nodeId,
+      host: c.host,
+      port: c.port,
+      coordinators: [],
+    };
+  },
+});

@@ -1,0 +1,46 @@
+// JoinGroup (key 11), v0–v9: the classic group protocol's join, answered by the group coordinator
+// (apps/server/src/groups). v0 has no rebalance timeout (the session timeout is used, as Kafka
+// does); v4+ new dynamic members first get MEMBER_ID_REQUIRED with their id; v5+ static members
+// (group.instance.id); v7+ protocol type in the response and a nullable protocol name; v8 reason;
+// v9 skip_assignment for a static leader rejoining a stable group (KIP-814). The answer may wait
+// for the whole rebalance (up to the rebalance timeout).
+import { ApiKey } from '../protocol.js';
+import type { GroupCoordinator } from '../groups/coordinator.js';
+import { asBuffer, clientHostOf, groupErrorCode, ownedBytes } from '../groups/handler-util.js';
+import { defineHandler } from './types.js';
+
+export function createJoinGroupHandler(groups: GroupCoordinator) {
+  return defineHandler({
+    apiKey: ApiKey.JoinGroup,
+    minVersion: 0,
+    maxVersion: 9,
+    async handle(req, ctx) {
+      const v = ctx.apiVersion;
+      const r = await groups.joinGroup({
+        groupId: req.groupId,
+        memberId: req.memberId,
+        groupInstanceId: v >= 5 ? req.groupInstanceId : null,
+        clientId: ctx.clientId ?? '',
+        clientHost: clientHostOf(ctx.conn.remoteAddress),
+        sessionTimeoutMs: req.sessionTimeoutMs,
+        rebalanceTimeoutMs: v >= 1 && req.rebalanceTimeoutMs >= 0 ? req.rebalanceTimeoutMs : req.sessionTimeoutMs,
+        protocolType: req.protocolType,
+        protocols: req.protocols.map((p) => ({ name: p.name, metadata: ownedBytes(p.metadata) })),
+        requireKnownMemberId: v >= 4,
+        supportsSkipAssignment: v >= 9,
+        reason: v >= 8 ? req.reason : null,
+      });
+      return {
+        throttleTimeMs: 0,
+        errorCode: groupErrorCode(r.errorCode),
+        generationId: r.generationId,
+        protocolType: r.protocolType,
+        protocolName: v >= 7 ? r.protocolName : (r.protocolName ?? ''),
+        leader: r.leader,
+        skipAssignment: r.skipAssignment,
+        memberId: r.memberId,
+        members: r.members.map((m) => ({ memberId: m.memberId, groupInstanceId: m.groupInstanceId, metadata: asBuffer(m.metadata) })),
+      };
+    },
+  });
+}

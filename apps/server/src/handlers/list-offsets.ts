@@ -1,0 +1,36 @@
+// ListOffsets (key 2), v1–v9. Per partition: latest (-1: the high watermark, or the last stable
+// offset for read_committed), earliest (-2: the log start offset), max timestamp (-3, v7+: the
+// record with the largest timestamp), earliest-local (-4, v8+: same as earliest, no tiered
+// storage), or the first offset whose record timestamp is >= the given one (-1/-1 when none).
+// current_leader_epoch (v4+) is checked (FENCED_LEADER_EPOCH / UNKNOWN_LEADER_EPOCH). v0's
+// max_num_offsets/old_style_offsets form is not served (no client in use sends it).
+import { ApiKey, ErrorCode } from '../protocol.js';
+import { errorCodeOf } from './errors.js';
+import { defineHandler } from './types.js';
+
+export const listOffsetsHandler = defineHandler({
+  apiKey: ApiKey.ListOffsets,
+  minVersion: 1,
+  maxVersion: 9,
+  async handle(req, ctx) {
+    const { cluster } = ctx.deps;
+    const isolation = ctx.apiVersion >= 2 && req.isolationLevel === 1 ? 1 : 0;
+    const topics = await Promise.all(
+      req.topics.map(async (t) => ({
+        name: t.name,
+        partitions: await Promise.all(
+          t.partitions.map(async (p) => {
+            const base = { partitionIndex: p.partitionIndex, errorCode: ErrorCode.NONE, oldStyleOffsets: [], timestamp: -1n, offset: -1n, leaderEpoch: -1 };
+            try {
+              const r = await cluster.listOffset({ topic: t.name, partition: p.partitionIndex }, p.timestamp, isolation, ctx.apiVersion >= 4 ? p.currentLeaderEpoch : -1);
+              return { ...base, timestamp: r.timestamp, offset: r.offset, leaderEpoch: ctx.apiVersion >= 4 ? r.leaderEpoch : -1 };
+            } catch (e) {
+              return { ...base, errorCode: errorCodeOf(e) };
+            }
+          }),
+        ),
+      })),
+    );
+    return { throttleTimeMs: 0, topics };
+  },
+});

@@ -1,0 +1,80 @@
+// Metadata (key 3), v0–v12. Brokers, controller, cluster id, and topics with partitions, leaders,
+// leader epochs (v7+), replicas, ISR and topic ids (v10+). Topics requested by id (v12+) are
+// resolved; unknown ids get UNKNOWN_TOPIC_ID. Missing topics are auto-created when the broker has
+// auto.create.topics.enable and the request allows it (always before v4), with the broker's default
+// partition count and replication factor. v0: an empty topic list means all topics; v1+: null means
+// all and an empty list none. Authorized operations are not computed (left at "not requested").
+import type { TopicView } from '../cluster/cluster.js';
+import { ClusterError } from '../cluster/cluster.js';
+import { ApiKey, ErrorCode } from '../protocol.js';
+import { errorCodeOf, kafkaCode } from './errors.js';
+import { defineHandler } from './types.js';
+import { topicNameProblemOf } from './util.js';
+
+const ZERO_UUID = '00000000-0000-0000-0000-000000000000';
+
+export const metadataHandler = defineHandler({
+  apiKey: ApiKey.Metadata,
+  minVersion: 0,
+  maxVersion: 12,
+  async handle(req, ctx) {
+    const { cluster } = ctx.deps;
+    const v = ctx.apiVersion;
+    const all = req.topics === null || (v === 0 && req.topics.length === 0);
+    const errors = new Map<string, number>();
+    let wanted: Array<{ name: string | null; topicId: string }> = [];
+    if (!all && req.topics !== null) wanted = req.topics.map((t) => ({ name: t.name, topicId: t.topicId }));
+    const allowAuto = v < 4 || req.allowAutoTopicCreation;
+    if (!all && allowAuto && cluster.autoCreateEnabled()) {
+      const missing = wanted
+        .map((t) => t.name)
+        .filter((n): n is string => n !== null && n !== '' && cluster.topic(n) === undefined && topicNameProblemOf(n) === null);
+      if (missing.length > 0) {
+        const created = await cluster.autoCreateTopics(missing);
+        for (const [name, err] of created) if (err !== null) errors.set(name, errorCodeOf(err));
+      }
+    }
+    const topicEntry = (t: TopicView) => ({
+      errorCode: ErrorCode.NONE,
+      name: t.name,
+      topicId: v >= 10 ? t.topicId : ZERO_UUID,
+      isInternal: t.internal,
+      partitions: t.partitions.map((p) => ({
+        errorCode: p.leaderId < 0 ? ErrorCode.LEADER_NOT_AVAILABLE : ErrorCode.NONE,
+        partitionIndex: p.partition,
+        leaderId: p.leaderId,
+        leaderEpoch: p.leaderEpoch,
+        replicaNodes: [...p.replicas],
+        isrNodes: [...p.isr],
+        offlineReplicas: [...p.offlineReplicas],
+      })),
+      topicAuthorizedOperations: -2147483648,
+    });
+    const errorEntry = (name: string | null, topicId: string, errorCode: number) => ({
+      errorCode,
+      name,
+      topicId,
+      isInternal: false,
+      partitions: [],
+      topicAuthorizedOperations: -2147483648,
+    });
+    const topics = all
+      ? cluster.topics().map(topicEntry)
+      : wanted.map((w) => {
+          const t = w.name !== null && w.name !== '' ? cluster.topic(w.name) : cluster.topicById(w.topicId);
+          if (t) return topicEntry(t);
+          if (w.name === null || w.name === '') return errorEntry(null, w.topicId, ErrorCode.UNKNOWN_TOPIC_ID);
+          const problem = topicNameProblemOf(w.name);
+          if (problem !== null) return errorEntry(w.name, ZERO_UUID, ErrorCode.INVALID_TOPIC_EXCEPTION);
+          return errorEntry(w.name, ZERO_UUID, errors.get(w.name) ?? kafkaCode(new ClusterError('UNKNOWN_TOPIC_OR_PARTITION').code));
+        });
+    return {
+      throttleTimeMs: 0,
+      brokers: cluster.brokers().map((b) => ({ nodeId: b.nodeId, host: b.host, port: b.port, rack: b.rack })),
+      clusterId: cluster.clusterId(),
+      controllerId: cluster.controllerId(),
+      topics,
+      clusterAuthorizedOperations: -2147483648,
+    };
+  },
+});

@@ -1,0 +1,32 @@
+// OffsetForLeaderEpoch (key 23), v0–v4. For each partition, the end offset of the requested
+// leader epoch (the start offset of the next epoch, or the log end offset for the latest), which
+// consumers use to detect log truncation after a leader change. current_leader_epoch (v2+) is
+// checked. Unknown epochs older than the log give (-1, -1), as Kafka does.
+import { ApiKey, ErrorCode } from '../protocol.js';
+import { errorCodeOf } from './errors.js';
+import { defineHandler } from './types.js';
+
+export const offsetForLeaderEpochHandler = defineHandler({
+  apiKey: ApiKey.OffsetForLeaderEpoch,
+  minVersion: 0,
+  maxVersion: 4,
+  async handle(req, ctx) {
+    const { cluster } = ctx.deps;
+    const topics = await Promise.all(
+      req.topics.map(async (t) => ({
+        topic: t.topic,
+        partitions: await Promise.all(
+          t.partitions.map(async (p) => {
+            try {
+              const r = await cluster.offsetForLeaderEpoch({ topic: t.topic, partition: p.partition }, p.leaderEpoch, ctx.apiVersion >= 2 ? p.currentLeaderEpoch : -1);
+              return { errorCode: ErrorCode.NONE, partition: p.partition, leaderEpoch: ctx.apiVersion >= 1 ? r.leaderEpoch : -1, endOffset: r.endOffset };
+            } catch (e) {
+              return { errorCode: errorCodeOf(e), partition: p.partition, leaderEpoch: -1, endOffset: -1n };
+            }
+          }),
+        ),
+      })),
+    );
+    return { throttleTimeMs: 0, topics };
+  },
+});

@@ -1,0 +1,79 @@
+// Produce (key 0), v3–v11 (record batches, magic 2; v0–v2 carry legacy message sets, which
+// clients of this decade no longer send). acks: 0 (no response at all: the connection answers
+// nothing, later responses are not held back), 1 (answered once the leader wrote the batch), -1
+// (answered once it is fsync'd). Each partition's batches are validated (CRC-32C, header), offsets
+// assigned, and idempotent duplicates answered with the original offset. Missing topics are
+// auto-created when auto.create.topics.enable is on. Partition errors carry error_message (v8+);
+// NOT_LEADER_OR_FOLLOWER carries the current leader and its endpoint (v10+, KIP-951).
+// Transactional produce is not supported (TRANSACTIONAL_ID_AUTHORIZATION_FAILED).
+import type { Acks } from '../cluster/cluster.js';
+import { ApiKey, ErrorCode, readRecordBatchHeader } from '../protocol.js';
+import { errorCodeOf, errorMessageOf } from './errors.js';
+import { defineHandler } from './types.js';
+import { topicNameProblemOf } from './util.js';
+
+export const produceHandler = defineHandler({
+  apiKey: ApiKey.Produce,
+  minVersion: 3,
+  maxVersion: 11,
+  async handle(req, ctx) {
+    const { cluster, metrics, logger } = ctx.deps;
+    const v = ctx.apiVersion;
+    const acks = req.acks;
+    const validAcks = acks === 0 || acks === 1 || acks === -1;
+    const transactional = req.transactionalId !== null;
+    if (validAcks && !transactional && cluster.autoCreateEnabled()) {
+      const missing = req.topicData.map((t) => t.name).filter((n) => cluster.topic(n) === undefined && topicNameProblemOf(n) === null);
+      if (missing.length > 0) await cluster.autoCreateTopics(missing);
+    }
+    const leaderEndpoints = new Map<number, { nodeId: number; host: string; port: number; rack: string | null }>();
+    const responses = await Promise.all(
+      req.topicData.map(async (t) => ({
+        name: t.name,
+        partitionResponses: await Promise.all(
+          t.partitionData.map(async (p) => {
+            const base = {
+              index: p.index,
+              errorCode: ErrorCode.NONE,
+              baseOffset: -1n,
+              logAppendTimeMs: -1n,
+              logStartOffset: -1n,
+              recordErrors: [],
+              errorMessage: null as string | null,
+              currentLeader: { leaderId: -1, leaderEpoch: -1 },
+            };
+            const fail = (code: number, message: string | null) => ({ ...base, errorCode: code, errorMessage: v >= 8 ? message : null });
+            if (!validAcks) return fail(ErrorCode.INVALID_REQUIRED_ACKS, `acks must be -1, 0 or 1, got ${acks}`);
+            if (transactional) return fail(ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED, 'transactions are not supported by this broker');
+            if (p.records === null || p.records.length === 0) return fail(ErrorCode.CORRUPT_MESSAGE, 'no records');
+            try {
+              const r = await cluster.append({ topic: t.name, partition: p.index }, p.records, acks as Acks, req.timeoutMs);
+              metrics.producedBytes.inc(p.records.length);
+              try {
+                metrics.producedRecords.inc(readRecordBatchHeader(p.records, 0).recordCount);
+              } catch {
+                // counted bytes only
+              }
+              return { ...base, baseOffset: r.baseOffset, logAppendTimeMs: r.logAppendTimeMs, logStartOffset: r.logStartOffset };
+            } catch (e) {
+              const code = errorCodeOf(e);
+              if (code === ErrorCode.UNKNOWN_SERVER_ERROR) logger.error({ topic: t.name, partition: p.index, err: errorMessageOf(e) }, 'produce failed');
+              const out = fail(code, errorMessageOf(e));
+              if (code === ErrorCode.NOT_LEADER_OR_FOLLOWER && v >= 10) {
+                const part = cluster.topic(t.name)?.partitions[p.index];
+                if (part) {
+                  out.currentLeader = { leaderId: part.leaderId, leaderEpoch: part.leaderEpoch };
+                  const b = cluster.brokers().find((x) => x.nodeId === part.leaderId);
+                  if (b) leaderEndpoints.set(b.nodeId, b);
+                }
+              }
+              return out;
+            }
+          }),
+        ),
+      })),
+    );
+    if (acks === 0) return null;
+    return { responses, throttleTimeMs: 0, nodeEndpoints: v >= 10 ? [...leaderEndpoints.values()] : [] };
+  },
+});

@@ -1,0 +1,35 @@
+// SyncGroup (key 14), v0–v5: the leader hands in the assignment, every member gets its share.
+// A follower's answer waits until the leader's assignment is written to __consumer_offsets.
+// v3+ group.instance.id; v5+ protocol type and name are checked against the group's
+// (INCONSISTENT_GROUP_PROTOCOL) and returned.
+import { ApiKey } from '../protocol.js';
+import type { GroupCoordinator } from '../groups/coordinator.js';
+import { asBuffer, groupErrorCode, ownedBytes } from '../groups/handler-util.js';
+import { defineHandler } from './types.js';
+
+export function createSyncGroupHandler(groups: GroupCoordinator) {
+  return defineHandler({
+    apiKey: ApiKey.SyncGroup,
+    minVersion: 0,
+    maxVersion: 5,
+    async handle(req, ctx) {
+      const v = ctx.apiVersion;
+      const r = await groups.syncGroup({
+        groupId: req.groupId,
+        generationId: req.generationId,
+        memberId: req.memberId,
+        groupInstanceId: v >= 3 ? req.groupInstanceId : null,
+        protocolType: v >= 5 ? req.protocolType : null,
+        protocolName: v >= 5 ? req.protocolName : null,
+        assignments: req.assignments.map((a) => ({ memberId: a.memberId, assignment: ownedBytes(a.assignment) })),
+      });
+      return {
+        throttleTimeMs: 0,
+        errorCode: groupErrorCode(r.errorCode),
+        protocolType: r.protocolType,
+        protocolName: r.protocolName,
+        assignment: asBuffer(r.assignment),
+      };
+    },
+  });
+}

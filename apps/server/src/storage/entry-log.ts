@@ -1,0 +1,93 @@
+// The storage seam under a partition: an append-only log of entries (one Kafka record batch each)
+// addressed by a dense index. The production implementation sits on @chronik/wal (wal-entry-log.ts);
+// MemoryEntryLog is the reference used by tests.
+//
+// Contract:
+// - `append` assigns indexes nextIndex(), nextIndex()+1, … synchronously at call time, in call order,
+//   and resolves once the bytes are written (not necessarily durable).
+// - `sync` resolves when everything appended before the call is durable (group commit: concurrent
+//   callers share one fsync).
+// - `read(from, to, maxBytes)` returns entries [from, to) in order, stopping before maxBytes would be
+//   exceeded but always returning at least one entry when from < to.
+// - `truncatePrefix(i)` drops entries below i; implementations may keep some (whole segments), so
+//   `firstIndex()` may stay below i.
+export interface EntryLog {
+  firstIndex(): number;
+  nextIndex(): number;
+  append(entries: ReadonlyArray<{ data: Buffer; timestampMs: number }>): Promise<void>;
+  sync(): Promise<void>;
+  read(fromIndex: number, toIndex: number, maxBytes: number): Promise<Buffer[]>;
+  truncatePrefix(firstKept: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface EntryLogFactory {
+  /** Opens (or creates) the log in `dir`. */
+  open(dir: string): Promise<EntryLog>;
+  /** Removes the log in `dir` and everything in it. */
+  remove(dir: string): Promise<void>;
+}
+
+export class MemoryEntryLog implements EntryLog {
+  private entries: Buffer[] = [];
+  private first = 0;
+  syncs = 0;
+  closed = false;
+  appendHook: (() => Promise<void>) | undefined;
+
+  firstIndex(): number {
+    return this.first;
+  }
+  nextIndex(): number {
+    return this.first + this.entries.length;
+  }
+  async append(entries: ReadonlyArray<{ data: Buffer; timestampMs: number }>): Promise<void> {
+    for (const e of entries) this.entries.push(Buffer.from(e.data));
+    if (this.appendHook) await this.appendHook();
+  }
+  async sync(): Promise<void> {
+    this.syncs++;
+    await Promise.resolve();
+  }
+  async read(fromIndex: number, toIndex: number, maxBytes: number): Promise<Buffer[]> {
+    await Promise.resolve();
+    const out: Buffer[] = [];
+    let bytes = 0;
+    for (let i = Math.max(fromIndex, this.first); i < Math.min(toIndex, this.nextIndex()); i++) {
+      const e = this.entries[i - this.first] as Buffer;
+      if (out.length > 0 && bytes + e.length > maxBytes) break;
+      out.push(e);
+      bytes += e.length;
+    }
+    return out;
+  }
+  async truncatePrefix(firstKept: number): Promise<void> {
+    await Promise.resolve();
+    const n = Math.min(Math.max(0, firstKept - this.first), this.entries.length);
+    this.entries = this.entries.slice(n);
+    this.first += n;
+  }
+  async close(): Promise<void> {
+    this.closed = true;
+    await Promise.resolve();
+  }
+}
+
+/** Memory logs that survive close/reopen within a process (for restart tests). */
+export class MemoryEntryLogFactory implements EntryLogFactory {
+  readonly logs = new Map<string, MemoryEntryLog>();
+  async open(dir: string): Promise<EntryLog> {
+    await Promise.resolve();
+    let log = this.logs.get(dir);
+    if (!log) {
+      log = new MemoryEntryLog();
+      this.logs.set(dir, log);
+    }
+    log.closed = false;
+    return log;
+  }
+  async remove(dir: string): Promise<void> {
+    await Promise.resolve();
+    this.logs.delete(dir);
+  }
+}

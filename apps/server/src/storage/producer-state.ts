@@ -1,0 +1,125 @@
+// Idempotent-producer state of one partition: per producer id, its epoch and the last five batches
+// (first/last sequence and offsets), as Kafka keeps. Derived from batch headers only, so the same
+// code rebuilds it from the log on recovery.
+import { ClusterError } from '../cluster/cluster.js';
+import type { ProducerStateView } from '../cluster/cluster.js';
+import type { RecordBatchHeader } from '../protocol.js';
+
+/** Batches remembered per producer (Kafka: 5, the max in-flight requests of an idempotent producer). */
+export const BATCHES_PER_PRODUCER = 5;
+
+interface BatchSeq {
+  firstSeq: number;
+  lastSeq: number;
+  baseOffset: bigint;
+  lastOffset: bigint;
+}
+
+interface ProducerEntry {
+  epoch: number;
+  batches: BatchSeq[];
+  lastTimestamp: bigint;
+  /** Order of last update, for eviction. */
+  touched: number;
+}
+
+export type SequenceCheck = { kind: 'append' } | { kind: 'duplicate'; baseOffset: bigint };
+
+const INT32_MAX = 2147483647;
+
+function nextSeq(seq: number, count: number): number {
+  // Sequences wrap from Int32.MAX to 0.
+  const n = seq + count;
+  return n > INT32_MAX ? n - INT32_MAX - 1 : n;
+}
+
+export class ProducerStateTable {
+  private readonly producers = new Map<bigint, ProducerEntry>();
+  private clock = 0;
+
+  constructor(private readonly maxProducers = 100_000) {}
+
+  get size(): number {
+    return this.producers.size;
+  }
+
+  /**
+   * Decides what to do with a batch before it is appended: append it, answer it as a duplicate of
+   * an earlier batch, or reject it (INVALID_PRODUCER_EPOCH, OUT_OF_ORDER_SEQUENCE_NUMBER).
+   */
+  check(h: RecordBatchHeader): SequenceCheck {
+    if (h.producerId < 0n || h.isControl) return { kind: 'append' };
+    const e = this.producers.get(h.producerId);
+    const lastSeq = h.baseSequence + h.lastOffsetDelta;
+    if (e === undefined) return { kind: 'append' }; // unknown (new, or state expired): accept
+    if (h.producerEpoch < e.epoch) {
+      throw new ClusterError('INVALID_PRODUCER_EPOCH', `producer ${h.producerId} epoch ${h.producerEpoch} is older than ${e.epoch}`);
+    }
+    if (h.producerEpoch > e.epoch) {
+      if (h.baseSequence !== 0) {
+        throw new ClusterError('OUT_OF_ORDER_SEQUENCE_NUMBER', `producer ${h.producerId} started epoch ${h.producerEpoch} at sequence ${h.baseSequence}, not 0`);
+      }
+      return { kind: 'append' };
+    }
+    if (h.baseSequence < 0) return { kind: 'append' };
+    for (const b of e.batches) {
+      if (b.firstSeq === h.baseSequence && b.lastSeq === lastSeq) return { kind: 'duplicate', baseOffset: b.baseOffset };
+    }
+    const last = e.batches[e.batches.length - 1];
+    if (last !== undefined && h.baseSequence !== nextSeq(last.lastSeq, 1)) {
+      throw new ClusterError(
+        'OUT_OF_ORDER_SEQUENCE_NUMBER',
+        `producer ${h.producerId}: expected sequence ${nextSeq(last.lastSeq, 1)}, got ${h.baseSequence}`,
+      );
+    }
+    return { kind: 'append' };
+  }
+
+  /** Records an appended batch (header with its assigned base offset). */
+  update(h: RecordBatchHeader, baseOffset: bigint): void {
+    if (h.producerId < 0n || h.isControl) return;
+    let e = this.producers.get(h.producerId);
+    if (e === undefined || h.producerEpoch > e.epoch) {
+      e = { epoch: h.producerEpoch, batches: [], lastTimestamp: h.maxTimestamp, touched: 0 };
+      this.producers.set(h.producerId, e);
+    }
+    e.touched = ++this.clock;
+    e.lastTimestamp = h.maxTimestamp;
+    if (h.baseSequence >= 0) {
+      e.batches.push({
+        firstSeq: h.baseSequence,
+        lastSeq: nextSeq(h.baseSequence, h.lastOffsetDelta),
+        baseOffset,
+        lastOffset: baseOffset + BigInt(h.lastOffsetDelta),
+      });
+      if (e.batches.length > BATCHES_PER_PRODUCER) e.batches.shift();
+    }
+    if (this.producers.size > this.maxProducers) this.evictOldest();
+  }
+
+  private evictOldest(): void {
+    let oldest: bigint | undefined;
+    let t = Infinity;
+    for (const [id, e] of this.producers) {
+      if (e.touched < t) {
+        t = e.touched;
+        oldest = id;
+      }
+    }
+    if (oldest !== undefined) this.producers.delete(oldest);
+  }
+
+  describe(): ProducerStateView[] {
+    return [...this.producers.entries()].map(([producerId, e]) => {
+      const last = e.batches[e.batches.length - 1];
+      return {
+        producerId,
+        producerEpoch: e.epoch,
+        lastSequence: last?.lastSeq ?? -1,
+        lastTimestamp: e.lastTimestamp,
+        coordinatorEpoch: -1,
+        currentTxnStartOffset: -1n,
+      };
+    });
+  }
+}

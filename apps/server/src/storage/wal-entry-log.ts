@@ -1,0 +1,70 @@
+// EntryLog on @chronik/wal: one Wal per partition directory, all sharing one GroupCommitter so that
+// acks=all appends of every partition share fsyncs (group commit).
+import fs from 'node:fs';
+import { GroupCommitter, Wal } from '@chronik/wal';
+import type { Logger } from '../logger.js';
+import type { EntryLog, EntryLogFactory } from './entry-log.js';
+
+export interface WalEntryLogOptions {
+  maxSegmentBytes: number;
+  maxRecordBytes: number;
+  logger: Logger;
+}
+
+class WalEntryLog implements EntryLog {
+  constructor(private readonly wal: Wal) {}
+  firstIndex(): number {
+    return this.wal.firstIndex();
+  }
+  nextIndex(): number {
+    return this.wal.lastIndex() + 1;
+  }
+  async append(entries: ReadonlyArray<{ data: Buffer; timestampMs: number }>): Promise<void> {
+    await this.wal.append(entries.map((e) => (e.timestampMs >= 0 ? { payload: e.data, timestampMs: e.timestampMs } : { payload: e.data })));
+  }
+  sync(): Promise<void> {
+    return this.wal.sync();
+  }
+  async read(fromIndex: number, toIndex: number, maxBytes: number): Promise<Buffer[]> {
+    const from = Math.max(fromIndex, this.wal.firstIndex());
+    if (from >= toIndex) return [];
+    return (await this.wal.read(from, toIndex, maxBytes)).map((r) => r.payload);
+  }
+  truncatePrefix(firstKept: number): Promise<void> {
+    const next = this.nextIndex();
+    return firstKept >= next ? this.wal.reset(next) : this.wal.truncatePrefix(firstKept);
+  }
+  close(): Promise<void> {
+    return this.wal.close();
+  }
+}
+
+export class WalEntryLogFactory implements EntryLogFactory {
+  readonly committer: GroupCommitter;
+  constructor(private readonly options: WalEntryLogOptions) {
+    this.committer = new GroupCommitter({ policy: { kind: 'batch' } });
+  }
+  async open(dir: string): Promise<EntryLog> {
+    const logger = this.options.logger;
+    const wal = await Wal.open({
+      dir,
+      committer: this.committer,
+      maxSegmentBytes: Math.max(this.options.maxSegmentBytes, this.options.maxRecordBytes + 4096),
+      maxRecordBytes: this.options.maxRecordBytes,
+      verify: 'tail',
+      logger: {
+        debug: (msg: string, fields?: Record<string, unknown>) => logger.debug({ ...fields, dir }, msg),
+        info: (msg: string, fields?: Record<string, unknown>) => logger.info({ ...fields, dir }, msg),
+        warn: (msg: string, fields?: Record<string, unknown>) => logger.warn({ ...fields, dir }, msg),
+        error: (msg: string, fields?: Record<string, unknown>) => logger.error({ ...fields, dir }, msg),
+      },
+    });
+    return new WalEntryLog(wal);
+  }
+  async remove(dir: string): Promise<void> {
+    await fs.promises.rm(dir, { recursive: true, force: true });
+  }
+  close(): void {
+    this.committer.close();
+  }
+}
