@@ -760,6 +760,9 @@ function stepLeader(r: Raft, m: Message): void {
     case MessageType.MsgHeartbeatResp: {
       pr.recentActive = true;
       pr.msgAppFlowPaused = false;
+      // A full window with the follower alive means appends were lost: free one slot so that the next
+      // append goes out; the follower's rejection of it (if any) moves us back to probing.
+      if (pr.state === ProgressState.Replicate && pr.inflights.full()) pr.inflights.freeFirstOne();
       if (pr.match < r.raftLog.lastIndex() || pr.state === ProgressState.Probe) r.maybeSendAppend(m.from, true);
       if (r.cfg.readOnlyOption !== ReadOnlyOption.Safe || m.context.byteLength === 0) return;
       const acks = r.readOnly.recvAck(m.from, m.context);

@@ -63,6 +63,11 @@ export class Inflights {
     this.start = this.count === 0 ? 0 : idx;
   }
 
+  /** Frees the oldest in-flight message (its answer is presumed lost). */
+  freeFirstOne(): void {
+    if (this.count > 0) this.freeLE(this.indexes[this.start] as number);
+  }
+
   full(): boolean {
     return this.count === this.capacity || (this.maxBytes !== 0 && this.bytes >= this.maxBytes);
   }
