@@ -16,3 +16,13 @@ export {
   SnapshotResult,
 } from './generated/raft.js';
 export type { RaftTransportServer } from './generated/raft.js';
+export { GrpcTransport, defaultTransportLimits } from './transport.js';
+export type {
+  GrpcTransportOptions,
+  PeerStats,
+  Timers,
+  TransportHandler,
+  TransportLimits,
+} from './transport.js';
+export { TransportError, TransportErrorCode } from './errors.js';
+export { messageFromWire, messageToWire, messageTypeFromWire, messageTypeToWire } from './codec.js';

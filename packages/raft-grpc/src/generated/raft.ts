@@ -60,7 +60,8 @@ export interface SnapshotMetadata {
 }
 
 /**
- * One Raft message of one group. `type` is the numeric value of @chronik/raft's MessageType.
+ * One Raft message of one group. `type` is the wire code of @chronik/raft's MessageType, numbered as
+ * etcd numbers raftpb.MessageType (see packages/raft-grpc/src/codec.ts).
  * A MsgSnap carries only the snapshot metadata here; its data follows on the snapshot stream.
  */
 export interface RaftMessage {

@@ -1,0 +1,580 @@
+// GrpcTransport: carries the messages of every Raft group between chronik-server nodes.
+//
+// Behaviour:
+// - one long-lived bidirectional gRPC stream per destination node, opened lazily on the first send
+//   and reopened with exponential backoff after a failure; every message is tagged with its group id;
+// - sends are queued per peer and flushed once per event-loop turn as one Batch, so all heartbeats a
+//   host produces in one tick travel together in the batch's compact `heartbeats` list;
+// - queues are bounded in messages and bytes: when a peer is slow or dead, new messages are dropped
+//   (Raft retransmits) and memory stays bounded; in-flight batches are bounded by the peer's acks;
+// - snapshots travel on their own client stream in CRC-checked chunks of bounded size, one at a time
+//   per (peer, group); the outcome is reported through onSnapshotStatus;
+// - received garbage (undecodable frames, unknown types, batches for another node) ends that stream
+//   only; nothing a peer sends can stop the process or block other peers.
+import { crc32c } from '@node-rs/crc32';
+import { Server, ServerCredentials, credentials } from '@grpc/grpc-js';
+import type {
+  ClientDuplexStream,
+  ServerDuplexStream,
+  ServerReadableStream,
+  sendUnaryData,
+} from '@grpc/grpc-js';
+import { MessageType, silentLogger } from '@chronik/raft';
+import type { Logger, Message } from '@chronik/raft';
+import { messageFromWire, messageToWire } from './codec.js';
+import { TransportError } from './errors.js';
+import { RaftTransportClient, RaftTransportService } from './generated/raft.js';
+import type {
+  Batch,
+  BatchAck,
+  GroupMessage,
+  Heartbeat,
+  RaftTransportServer,
+  SnapshotChunk,
+  SnapshotResult,
+} from './generated/raft.js';
+
+export interface TransportHandler {
+  /** A message for one of this node's groups, in the order the peer sent it. Must not throw. */
+  onMessage(groupId: number, message: Message): void;
+  /** The stream to a peer failed; the host reports the peer unreachable to the groups that use it. */
+  onPeerUnreachable?(nodeId: number): void;
+  /** The outcome of a snapshot this node sent (the host calls RawNode.reportSnapshot). */
+  onSnapshotStatus?(groupId: number, to: number, ok: boolean): void;
+}
+
+export interface Timers {
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+export interface TransportLimits {
+  /** Messages queued for one peer before new ones are dropped. */
+  maxQueuedMessages: number;
+  /** Bytes (entry payloads plus a fixed overhead per message) queued for one peer before new ones are dropped. */
+  maxQueuedBytes: number;
+  /** Upper bound of one Batch's payload bytes (a single larger message still goes alone). */
+  maxBatchBytes: number;
+  /** Batches written to one peer and not yet acknowledged. */
+  maxInflightBatches: number;
+  /** Size of one snapshot chunk. */
+  snapshotChunkBytes: number;
+  /** Largest snapshot this node accepts. */
+  maxSnapshotBytes: number;
+  /** Snapshot transfers in flight to one peer. */
+  maxInflightSnapshotsPerPeer: number;
+  reconnectBackoffMinMs: number;
+  reconnectBackoffMaxMs: number;
+}
+
+export const defaultTransportLimits: TransportLimits = {
+  maxQueuedMessages: 8192,
+  maxQueuedBytes: 64 * 1024 * 1024,
+  maxBatchBytes: 4 * 1024 * 1024,
+  maxInflightBatches: 64,
+  snapshotChunkBytes: 1024 * 1024,
+  maxSnapshotBytes: 1024 * 1024 * 1024,
+  maxInflightSnapshotsPerPeer: 2,
+  reconnectBackoffMinMs: 50,
+  reconnectBackoffMaxMs: 2000,
+};
+
+export interface GrpcTransportOptions {
+  nodeId: number;
+  /** host:port to listen on, e.g. "0.0.0.0:9192"; port 0 picks a free port. */
+  listenAddress: string;
+  /** The address of a peer (host:port), or undefined when unknown. Asked on every (re)connect. */
+  peerAddress(nodeId: number): string | undefined;
+  handler: TransportHandler;
+  logger?: Logger;
+  limits?: Partial<TransportLimits>;
+  timers?: Timers;
+  /** Wall clock for reconnect backoff; injectable for tests. */
+  nowMs?: () => number;
+}
+
+export interface PeerStats {
+  nodeId: number;
+  connected: boolean;
+  queuedMessages: number;
+  queuedBytes: number;
+  sentBatches: number;
+  ackedBatches: number;
+  droppedMessages: number;
+}
+
+const MESSAGE_OVERHEAD_BYTES = 64;
+const GRPC_MAX_MESSAGE_BYTES = 128 * 1024 * 1024;
+
+interface Queued {
+  groupId: number;
+  message: Message;
+  bytes: number;
+}
+
+function messageBytes(m: Message): number {
+  let n = MESSAGE_OVERHEAD_BYTES + m.context.length;
+  for (const e of m.entries) n += e.data.length + 24;
+  return n;
+}
+
+function isPlainHeartbeat(m: Message): boolean {
+  return (
+    (m.type === MessageType.MsgHeartbeat || m.type === MessageType.MsgHeartbeatResp) && m.entries.length === 0
+  );
+}
+
+class Peer {
+  queue: Queued[] = [];
+  queueHead = 0;
+  queuedBytes = 0;
+  client: RaftTransportClient | null = null;
+  call: ClientDuplexStream<Batch, BatchAck> | null = null;
+  writable = true;
+  sentBatches = 0;
+  ackedBatches = 0;
+  droppedMessages = 0;
+  flushScheduled = false;
+  failures = 0;
+  retryAtMs = 0;
+  retryTimer: unknown = null;
+  snapshotsInFlight = new Set<number>();
+
+  constructor(readonly nodeId: number) {}
+
+  get queuedMessages(): number {
+    return this.queue.length - this.queueHead;
+  }
+}
+
+export class GrpcTransport {
+  private readonly nodeId: number;
+  private readonly limits: TransportLimits;
+  private readonly logger: Logger;
+  private readonly timers: Timers;
+  private readonly handler: TransportHandler;
+  private readonly nowMs: () => number;
+  private readonly server = new Server({
+    'grpc.max_receive_message_length': GRPC_MAX_MESSAGE_BYTES,
+    'grpc.max_send_message_length': GRPC_MAX_MESSAGE_BYTES,
+  });
+  private readonly peers = new Map<number, Peer>();
+  private readonly inbound = new Set<ServerDuplexStream<Batch, BatchAck>>();
+  private closed = false;
+  private boundPort = 0;
+
+  constructor(private readonly opts: GrpcTransportOptions) {
+    this.nodeId = opts.nodeId;
+    this.limits = { ...defaultTransportLimits, ...opts.limits };
+    this.logger = opts.logger ?? silentLogger;
+    this.handler = opts.handler;
+    this.nowMs = opts.nowMs ?? Date.now;
+    this.timers = opts.timers ?? {
+      setTimeout: (fn, ms) => setTimeout(fn, ms),
+      clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
+    };
+    const impl: RaftTransportServer = {
+      stream: (call) => this.serveStream(call),
+      installSnapshot: (call, callback) => this.serveSnapshot(call, callback),
+    };
+    this.server.addService(RaftTransportService, impl);
+  }
+
+  /** Binds the listener; resolves with the bound port. */
+  start(): Promise<number> {
+    return new Promise((resolve, reject) => {
+      this.server.bindAsync(this.opts.listenAddress, ServerCredentials.createInsecure(), (err, port) => {
+        if (err) {
+          reject(
+            new TransportError('Listen', `cannot listen on ${this.opts.listenAddress}: ${err.message}`, {
+              cause: err,
+            }),
+          );
+          return;
+        }
+        this.boundPort = port;
+        resolve(port);
+      });
+    });
+  }
+
+  get port(): number {
+    return this.boundPort;
+  }
+
+  /**
+   * Queues a message for its destination (message.to). Returns false when it was dropped because the
+   * peer's queue is full or its address is unknown; Raft recovers from dropped messages by retrying.
+   * A MsgSnap with snapshot data goes through the snapshot stream.
+   */
+  send(groupId: number, message: Message): boolean {
+    if (this.closed) return false;
+    if (message.to === this.nodeId)
+      throw new TransportError('InvalidMessage', 'a node does not send messages to itself');
+    if (message.type === MessageType.MsgSnap && message.snapshot) {
+      return this.sendSnapshot(groupId, message);
+    }
+    const peer = this.peer(message.to);
+    const bytes = messageBytes(message);
+    if (
+      peer.queuedMessages >= this.limits.maxQueuedMessages ||
+      peer.queuedBytes + bytes > this.limits.maxQueuedBytes
+    ) {
+      peer.droppedMessages++;
+      return false;
+    }
+    peer.queue.push({ groupId, message, bytes });
+    peer.queuedBytes += bytes;
+    this.scheduleFlush(peer);
+    return true;
+  }
+
+  stats(): PeerStats[] {
+    return [...this.peers.values()].map((p) => ({
+      nodeId: p.nodeId,
+      connected: p.call !== null,
+      queuedMessages: p.queuedMessages,
+      queuedBytes: p.queuedBytes,
+      sentBatches: p.sentBatches,
+      ackedBatches: p.ackedBatches,
+      droppedMessages: p.droppedMessages,
+    }));
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const peer of this.peers.values()) {
+      if (peer.retryTimer !== null) this.timers.clearTimeout(peer.retryTimer);
+      peer.call?.cancel();
+      peer.client?.close();
+      peer.queue = [];
+      peer.queueHead = 0;
+      peer.queuedBytes = 0;
+    }
+    for (const call of this.inbound) call.end();
+    await new Promise<void>((resolve) => {
+      this.server.tryShutdown(() => resolve());
+      this.timers.setTimeout(() => {
+        this.server.forceShutdown();
+        resolve();
+      }, 1000);
+    });
+  }
+
+  private peer(nodeId: number): Peer {
+    let p = this.peers.get(nodeId);
+    if (!p) {
+      p = new Peer(nodeId);
+      this.peers.set(nodeId, p);
+    }
+    return p;
+  }
+
+  private scheduleFlush(peer: Peer): void {
+    if (peer.flushScheduled) return;
+    peer.flushScheduled = true;
+    setImmediate(() => {
+      peer.flushScheduled = false;
+      this.flush(peer);
+    });
+  }
+
+  private connect(peer: Peer, nowMs: number): boolean {
+    if (peer.call) return true;
+    if (nowMs < peer.retryAtMs) {
+      if (peer.retryTimer === null) {
+        peer.retryTimer = this.timers.setTimeout(() => {
+          peer.retryTimer = null;
+          this.flush(peer);
+        }, peer.retryAtMs - nowMs);
+      }
+      return false;
+    }
+    const address = this.opts.peerAddress(peer.nodeId);
+    if (address === undefined) {
+      this.dropQueue(peer);
+      return false;
+    }
+    if (!peer.client) {
+      peer.client = new RaftTransportClient(address, credentials.createInsecure(), {
+        'grpc.max_receive_message_length': GRPC_MAX_MESSAGE_BYTES,
+        'grpc.max_send_message_length': GRPC_MAX_MESSAGE_BYTES,
+        'grpc.keepalive_time_ms': 10_000,
+        'grpc.keepalive_timeout_ms': 5_000,
+        'grpc.initial_reconnect_backoff_ms': this.limits.reconnectBackoffMinMs,
+        'grpc.max_reconnect_backoff_ms': this.limits.reconnectBackoffMaxMs,
+      });
+    }
+    const call = peer.client.stream();
+    peer.call = call;
+    peer.writable = true;
+    peer.sentBatches = 0;
+    peer.ackedBatches = 0;
+    call.on('data', (ack: BatchAck) => {
+      if (peer.call !== call) return;
+      peer.ackedBatches = ack.received;
+      if (peer.failures > 0) peer.failures = 0;
+      this.flush(peer);
+    });
+    call.on('error', (err: Error) => this.fail(peer, call, err));
+    call.on('end', () => this.fail(peer, call, new Error('stream ended by peer')));
+    return true;
+  }
+
+  private fail(peer: Peer, call: ClientDuplexStream<Batch, BatchAck>, err: Error): void {
+    if (peer.call !== call) return;
+    peer.call = null;
+    peer.failures++;
+    const backoffMs = Math.min(
+      this.limits.reconnectBackoffMaxMs,
+      this.limits.reconnectBackoffMinMs * 2 ** Math.min(peer.failures - 1, 16),
+    );
+    peer.retryAtMs = this.nowMs() + backoffMs;
+    // A dead peer gets no backlog: what was queued is stale by the time it returns, and Raft resends.
+    this.dropQueue(peer);
+    // Reset the channel too, so that the next connect resolves the peer's address afresh.
+    peer.client?.close();
+    peer.client = null;
+    if (!this.closed) {
+      this.logger.debug('raft peer stream failed', { peer: peer.nodeId, error: err.message, backoffMs });
+      this.handler.onPeerUnreachable?.(peer.nodeId);
+    }
+  }
+
+  private dropQueue(peer: Peer): void {
+    peer.droppedMessages += peer.queuedMessages;
+    peer.queue = [];
+    peer.queueHead = 0;
+    peer.queuedBytes = 0;
+  }
+
+  private flush(peer: Peer): void {
+    if (this.closed || peer.queuedMessages === 0) return;
+    if (!this.connect(peer, this.nowMs())) return;
+    const call = peer.call;
+    while (
+      call &&
+      peer.queuedMessages > 0 &&
+      peer.writable &&
+      peer.sentBatches - peer.ackedBatches < this.limits.maxInflightBatches
+    ) {
+      const messages: GroupMessage[] = [];
+      const heartbeats: Heartbeat[] = [];
+      let bytes = 0;
+      while (peer.queueHead < peer.queue.length) {
+        const q = peer.queue[peer.queueHead]!;
+        if (bytes > 0 && bytes + q.bytes > this.limits.maxBatchBytes) break;
+        peer.queueHead++;
+        peer.queuedBytes -= q.bytes;
+        bytes += q.bytes;
+        const m = q.message;
+        if (isPlainHeartbeat(m)) {
+          heartbeats.push({
+            groupId: q.groupId,
+            term: m.term,
+            commit: m.commit,
+            context: m.context as Buffer,
+            response: m.type === MessageType.MsgHeartbeatResp,
+          });
+        } else {
+          messages.push({ groupId: q.groupId, message: messageToWire(m) });
+        }
+      }
+      if (peer.queueHead === peer.queue.length) {
+        peer.queue = [];
+        peer.queueHead = 0;
+      }
+      peer.sentBatches++;
+      const ok = call.write({ fromNode: this.nodeId, toNode: peer.nodeId, messages, heartbeats });
+      if (!ok) {
+        peer.writable = false;
+        call.once('drain', () => {
+          peer.writable = true;
+          this.flush(peer);
+        });
+      }
+    }
+  }
+
+  private sendSnapshot(groupId: number, message: Message): boolean {
+    const snapshot = message.snapshot!;
+    const peer = this.peer(message.to);
+    if (
+      peer.snapshotsInFlight.has(groupId) ||
+      peer.snapshotsInFlight.size >= this.limits.maxInflightSnapshotsPerPeer
+    ) {
+      return false;
+    }
+    const address = this.opts.peerAddress(peer.nodeId);
+    if (address === undefined) return false;
+    peer.snapshotsInFlight.add(groupId);
+    const report = (ok: boolean, why?: string): void => {
+      peer.snapshotsInFlight.delete(groupId);
+      if (!ok)
+        this.logger.warn('raft snapshot send failed', { peer: peer.nodeId, group: groupId, error: why });
+      if (!this.closed) this.handler.onSnapshotStatus?.(groupId, peer.nodeId, ok);
+    };
+    const client = new RaftTransportClient(address, credentials.createInsecure(), {
+      'grpc.max_send_message_length': GRPC_MAX_MESSAGE_BYTES,
+    });
+    const call = client.installSnapshot((err, result) => {
+      client.close();
+      if (err) report(false, err.message);
+      else report(result?.accepted === true, result?.error);
+    });
+    const data = Buffer.from(snapshot.data.buffer, snapshot.data.byteOffset, snapshot.data.byteLength);
+    const crc = crc32c(data);
+    const wire = messageToWire(message);
+    const chunkBytes = this.limits.snapshotChunkBytes;
+    let offset = 0;
+    const writeChunks = (): void => {
+      while (true) {
+        const end = Math.min(offset + chunkBytes, data.length);
+        const last = end === data.length;
+        const chunk: SnapshotChunk = {
+          groupId,
+          fromNode: this.nodeId,
+          toNode: peer.nodeId,
+          message: offset === 0 ? wire : undefined,
+          offset,
+          data: data.subarray(offset, end),
+          last,
+          crc32c: last ? crc : 0,
+        };
+        offset = end;
+        const ok = call.write(chunk);
+        if (last) {
+          call.end();
+          return;
+        }
+        if (!ok) {
+          call.once('drain', writeChunks);
+          return;
+        }
+      }
+    };
+    call.on('error', () => undefined); // reported through the callback
+    writeChunks();
+    return true;
+  }
+
+  private serveStream(call: ServerDuplexStream<Batch, BatchAck>): void {
+    this.inbound.add(call);
+    let received = 0;
+    call.on('data', (batch: Batch) => {
+      if (batch.toNode !== this.nodeId) {
+        this.logger.warn('raft batch for another node refused', { to: batch.toNode, from: batch.fromNode });
+        call.destroy(new Error(`this is node ${this.nodeId}, not ${batch.toNode}`));
+        return;
+      }
+      received++;
+      for (const gm of batch.messages) {
+        if (!gm.message) continue;
+        let m: Message;
+        try {
+          m = messageFromWire(gm.message);
+        } catch (e) {
+          this.logger.warn('raft message refused', { from: batch.fromNode, error: (e as Error).message });
+          continue;
+        }
+        if (m.to !== this.nodeId) continue;
+        this.deliver(gm.groupId, m);
+      }
+      for (const hb of batch.heartbeats) {
+        this.deliver(hb.groupId, {
+          type: hb.response ? MessageType.MsgHeartbeatResp : MessageType.MsgHeartbeat,
+          to: this.nodeId,
+          from: batch.fromNode,
+          term: hb.term,
+          logTerm: 0,
+          index: 0,
+          entries: [],
+          commit: hb.commit,
+          snapshot: null,
+          reject: false,
+          rejectHint: 0,
+          context: hb.context,
+        });
+      }
+      call.write({ received });
+    });
+    const done = (): void => {
+      this.inbound.delete(call);
+    };
+    call.on('end', () => {
+      done();
+      call.end();
+    });
+    call.on('error', done);
+    call.on('close', done);
+  }
+
+  private deliver(groupId: number, m: Message): void {
+    try {
+      this.handler.onMessage(groupId, m);
+    } catch (e) {
+      this.logger.error('raft message handler threw', { group: groupId, error: (e as Error).message });
+    }
+  }
+
+  private serveSnapshot(
+    call: ServerReadableStream<SnapshotChunk, SnapshotResult>,
+    callback: sendUnaryData<SnapshotResult>,
+  ): void {
+    const parts: Buffer[] = [];
+    let size = 0;
+    let first: SnapshotChunk | null = null;
+    let finished = false;
+    const finish = (result: SnapshotResult): void => {
+      if (finished) return;
+      finished = true;
+      callback(null, result);
+    };
+    call.on('data', (chunk: SnapshotChunk) => {
+      if (finished) return;
+      if (first === null) {
+        if (!chunk.message || chunk.offset !== 0 || chunk.toNode !== this.nodeId) {
+          finish({
+            accepted: false,
+            error: 'first snapshot chunk must carry the message at offset 0 for this node',
+          });
+          call.destroy();
+          return;
+        }
+        first = chunk;
+      } else if (chunk.groupId !== first.groupId || chunk.offset !== size) {
+        finish({
+          accepted: false,
+          error: `snapshot chunk out of order at offset ${chunk.offset}, expected ${size}`,
+        });
+        call.destroy();
+        return;
+      }
+      size += chunk.data.length;
+      if (size > this.limits.maxSnapshotBytes) {
+        finish({ accepted: false, error: `snapshot larger than ${this.limits.maxSnapshotBytes} bytes` });
+        call.destroy();
+        return;
+      }
+      parts.push(chunk.data);
+      if (!chunk.last) return;
+      const data = Buffer.concat(parts, size);
+      if (crc32c(data) !== chunk.crc32c) {
+        finish({ accepted: false, error: 'snapshot checksum mismatch' });
+        return;
+      }
+      let m: Message;
+      try {
+        m = messageFromWire(first.message!, data);
+      } catch (e) {
+        finish({ accepted: false, error: (e as Error).message });
+        return;
+      }
+      this.deliver(first.groupId, m);
+      finish({ accepted: true, error: '' });
+    });
+    call.on('end', () => finish({ accepted: false, error: 'snapshot stream ended before its last chunk' }));
+    call.on('error', () => finish({ accepted: false, error: 'snapshot stream failed' }));
+  }
+}
