@@ -1,0 +1,233 @@
+#!/usr/bin/env node
+// Captures the raw request frames real Kafka clients send, as golden-bytes fixtures for the codec tests.
+//
+//   pnpm --filter @chronik/protocol capture        (builds first; needs kcat and python3-confluent-kafka)
+//
+// A tiny broker on a free loopback port answers ApiVersions, Metadata and Produce with this package's
+// own codec (dist/), records every request frame, and runs three clients against it: kafkajs
+// (in-process), kcat (metadata listing and a produce), confluent-kafka-python (a produce) and
+// @platformatic/kafka (in-process; flexible versions only). Each
+// client's frames go to test/fixtures/<client>.json with the hex bytes and the values the client was
+// asked to send (client id, topic, acks, record value), which the tests check after decoding.
+// The committed fixtures are what the tests use; re-run this only to refresh them.
+
+import { Buffer } from 'node:buffer';
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import process from 'node:process';
+import { fileURLToPath } from 'node:url';
+import * as P from '../dist/index.js';
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const OUT = path.resolve(HERE, '..', 'test', 'fixtures');
+const TOPIC = 'fixture-topic';
+const VALUE = 'fixture-value';
+const KEY = 'fixture-key';
+const TIMEOUT_MS = 20_000;
+
+function apiName(key) {
+  return P.apiInfo(key)?.name ?? `api${key}`;
+}
+
+/** Starts the capture broker; `frames` collects { apiKey, apiVersion, hex } per connection's client id. */
+function startBroker(frames) {
+  const server = net.createServer((socket) => {
+    const decoder = new P.FrameDecoder();
+    socket.on('error', () => socket.destroy());
+    socket.on('data', (chunk) => {
+      let list;
+      try {
+        list = decoder.push(chunk);
+      } catch {
+        socket.destroy();
+        return;
+      }
+      for (const frame of list) {
+        const ids = P.peekRequestIds(frame);
+        frames.push({ apiKey: ids.apiKey, apiVersion: ids.apiVersion, api: apiName(ids.apiKey), hex: frame.toString('hex') });
+        const reply = answer(frame, ids, server.address().port);
+        if (reply) socket.write(Buffer.concat(reply));
+      }
+    });
+  });
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
+}
+
+const ADVERTISED = [P.ApiKey.Produce, P.ApiKey.Metadata, P.ApiKey.ApiVersions];
+
+function answer(frame, ids, port) {
+  const { apiKey, apiVersion, correlationId } = ids;
+  if (apiKey === P.ApiKey.ApiVersions) {
+    const apiKeys = P.supportedApiVersions
+      .filter((a) => ADVERTISED.includes(a.apiKey))
+      .map((a) => ({ apiKey: a.apiKey, minVersion: a.minVersion, maxVersion: a.maxVersion }));
+    if (!P.isSupportedVersion(apiKey, apiVersion)) {
+      // ApiVersions fallback: answer v0 with UNSUPPORTED_VERSION and our range.
+      return P.encodeResponseFrame(P.ApiKey.ApiVersions, 0, correlationId, {
+        ...P.defaultApiVersionsResponse(),
+        errorCode: P.ErrorCode.UNSUPPORTED_VERSION,
+        apiKeys,
+      });
+    }
+    return P.encodeResponseFrame(apiKey, apiVersion, correlationId, { ...P.defaultApiVersionsResponse(), apiKeys });
+  }
+  const { body } = P.decodeRequestFrame(frame);
+  if (apiKey === P.ApiKey.Metadata) {
+    const names = body.topics === null || body.topics.length === 0 ? [TOPIC] : body.topics.map((t) => t.name ?? TOPIC);
+    return P.encodeResponseFrame(apiKey, apiVersion, correlationId, {
+      ...P.defaultMetadataResponse(),
+      brokers: [{ nodeId: 1, host: '127.0.0.1', port, rack: null }],
+      clusterId: 'fixture-cluster',
+      controllerId: 1,
+      topics: names.map((name) => ({
+        ...P.defaultMetadataResponseTopic(),
+        name,
+        topicId: '0f5e2d8c-1b3a-4c5d-8e7f-9a0b1c2d3e4f',
+        partitions: [
+          { ...P.defaultMetadataResponsePartition(), partitionIndex: 0, leaderId: 1, leaderEpoch: 0, replicaNodes: [1], isrNodes: [1] },
+        ],
+      })),
+    });
+  }
+  if (apiKey === P.ApiKey.Produce) {
+    if (body.acks === 0) return null;
+    return P.encodeResponseFrame(apiKey, apiVersion, correlationId, {
+      ...P.defaultProduceResponse(),
+      responses: body.topicData.map((t) => ({
+        ...P.defaultProduceResponseTopicProduceResponse(),
+        name: t.name,
+        partitionResponses: t.partitionData.map((p) => ({ ...P.defaultProduceResponsePartitionProduceResponse(), index: p.index, baseOffset: 0n })),
+      })),
+    });
+  }
+  return null;
+}
+
+function run(cmd, args, options = {}) {
+  return new Promise((resolve) => {
+    const child = execFile(cmd, args, { timeout: TIMEOUT_MS, ...options }, (error, stdout, stderr) => resolve({ error, stdout, stderr }));
+    if (options.input !== undefined) {
+      child.stdin.end(options.input);
+    }
+  });
+}
+
+async function withBroker(fn) {
+  const frames = [];
+  const server = await startBroker(frames);
+  const port = server.address().port;
+  try {
+    await fn(port);
+  } finally {
+    await new Promise((resolve) => server.close(() => resolve()));
+  }
+  // Let sockets close.
+  return frames;
+}
+
+async function captureKafkajs() {
+  const { Kafka, logLevel } = await import('kafkajs');
+  const clientId = 'chronik-fixture-kafkajs';
+  const frames = await withBroker(async (port) => {
+    const kafka = new Kafka({ clientId, brokers: [`127.0.0.1:${port}`], logLevel: logLevel.NOTHING, retry: { retries: 1 } });
+    const producer = kafka.producer({ allowAutoTopicCreation: false });
+    await producer.connect();
+    await producer.send({ topic: TOPIC, acks: -1, timeout: 30000, messages: [{ key: KEY, value: VALUE }] });
+    await producer.disconnect();
+  });
+  return { client: 'kafkajs', clientId, version: (await import('kafkajs/package.json', { with: { type: 'json' } })).default.version, acks: -1, frames };
+}
+
+async function captureKcat() {
+  const clientId = 'chronik-fixture-kcat';
+  const list = await withBroker(async (port) => {
+    const r = await run('kcat', ['-b', `127.0.0.1:${port}`, '-L', '-m', '10', '-X', `client.id=${clientId}`]);
+    if (r.error) throw new Error(`kcat -L failed: ${r.stderr}`);
+  });
+  const produce = await withBroker(async (port) => {
+    const r = await run(
+      'kcat',
+      ['-b', `127.0.0.1:${port}`, '-P', '-t', TOPIC, '-p', '0', '-K', ':', '-X', `client.id=${clientId}`, '-X', 'acks=all', '-X', 'linger.ms=0'],
+      { input: `${KEY}:${VALUE}\n` },
+    );
+    if (r.error) throw new Error(`kcat -P failed: ${r.stderr}`);
+  });
+  const v = await run('kcat', ['-V']);
+  return { client: 'kcat', clientId, softwareName: 'librdkafka', version: (v.stdout.match(/librdkafka version ([^\s]+)/) ?? [])[1] ?? 'unknown', acks: -1, frames: [...list, ...produce] };
+}
+
+async function capturePython() {
+  const clientId = 'chronik-fixture-python';
+  let version = 'unknown';
+  const frames = await withBroker(async (port) => {
+    const script = [
+      'import confluent_kafka, sys',
+      `p = confluent_kafka.Producer({"bootstrap.servers": "127.0.0.1:${port}", "client.id": "${clientId}", "acks": "1", "linger.ms": 0})`,
+      `p.produce("${TOPIC}", value=b"${VALUE}", key=b"${KEY}", partition=0)`,
+      'left = p.flush(15)',
+      'print(confluent_kafka.version()[0], confluent_kafka.libversion()[0])',
+      'sys.exit(1 if left else 0)',
+    ].join('\n');
+    const r = await run('/usr/bin/python3', ['-c', script]);
+    if (r.error) throw new Error(`confluent-kafka-python failed: ${r.stderr}`);
+    version = r.stdout.trim();
+  });
+  return { client: 'confluent-kafka-python', clientId, softwareName: 'confluent-kafka-python', version, acks: 1, frames };
+}
+
+async function capturePlatformatic() {
+  const { Producer, stringSerializers } = await import('@platformatic/kafka');
+  const clientId = 'chronik-fixture-platformatic';
+  const frames = await withBroker(async (port) => {
+    const producer = new Producer({
+      clientId,
+      bootstrapBrokers: [`127.0.0.1:${port}`],
+      serializers: stringSerializers,
+      idempotent: false,
+      acks: -1,
+      retries: 0,
+    });
+    try {
+      await producer.send({ messages: [{ topic: TOPIC, key: KEY, value: VALUE, partition: 0 }], acks: -1 });
+    } finally {
+      await producer.close();
+    }
+  });
+  const version = JSON.parse(fs.readFileSync(path.resolve(HERE, '..', 'node_modules', '@platformatic', 'kafka', 'package.json'), 'utf8')).version;
+  return { client: 'platformatic-kafka', clientId, softwareName: 'platformatic-kafka', version, acks: -1, frames };
+}
+
+function expectations(capture, frame) {
+  const e = { 'header.clientId': capture.clientId };
+  if (frame.apiKey === P.ApiKey.ApiVersions && frame.apiVersion >= 3) e['body.clientSoftwareName'] = capture.softwareName;
+  if (frame.apiKey === P.ApiKey.Produce) {
+    e['body.acks'] = capture.acks;
+    e['body.topicData.0.name'] = TOPIC;
+    e['body.topicData.0.partitionData.0.index'] = 0;
+  }
+  return e;
+}
+
+async function main() {
+  fs.mkdirSync(OUT, { recursive: true });
+  for (const capture of [captureKafkajs, captureKcat, capturePython, capturePlatformatic]) {
+    const c = await capture();
+    const frames = c.frames.map((f) => ({ ...f, expect: expectations(c, f), recordsContain: f.apiKey === P.ApiKey.Produce ? VALUE : undefined }));
+    const file = path.join(OUT, `${c.client}.json`);
+    const doc = {
+      about: 'Request frames (without the length prefix) captured from a real client by scripts/capture-fixtures.mjs.',
+      client: c.client,
+      clientVersion: c.version,
+      frames,
+    };
+    fs.writeFileSync(file, JSON.stringify(doc, null, 2) + '\n');
+    process.stdout.write(`${c.client}: ${frames.map((f) => `${f.api} v${f.apiVersion}`).join(', ')} -> ${path.relative(process.cwd(), file)}\n`);
+  }
+}
+
+main().catch((e) => {
+  process.stderr.write(`${e.stack ?? e}\n`);
+  process.exit(1);
+});
