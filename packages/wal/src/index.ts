@@ -11,3 +11,5 @@ export { GroupCommitter } from './committer.js';
 export type { Flushable, GroupCommitterOptions, SyncPolicy } from './committer.js';
 export { Wal } from './wal.js';
 export type { RecoverySummary, WalOptions, WalRecord, WalRecordInput } from './wal.js';
+export { RaftLogStorage } from './raft-storage.js';
+export type { RaftLogStorageOptions, RaftRecoveryInfo } from './raft-storage.js';

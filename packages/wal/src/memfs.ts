@@ -298,6 +298,7 @@ export class MemFileSystem implements FileSystem {
 
   /** Replaces a file's content and makes it durable (test helper for fault injection). */
   writeFileNow(p: string, data: Uint8Array): void {
+    void this.mkdir(path.posix.dirname(path.posix.resolve('/', p)));
     const { dir, name } = this.split(p);
     let inode = dir.entries.get(name);
     if (!inode) {

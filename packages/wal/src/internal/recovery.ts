@@ -433,9 +433,11 @@ export async function recover(opts: RecoveryOptions): Promise<Recovered> {
             const msg = `bad record (${reason}) after index ${seg.lastIndex}${follows ? ', followed by valid records' : ''}`;
             if (opts.onCorruption !== 'truncate') throw corruption(segPath, position, msg);
             corruptionTruncated = true;
-            await copyBroken(file, segPath, position, fileSize);
-            await file.truncate(position);
-            await file.datasync();
+            // A middle segment was opened read only; it becomes the last one, open for writing.
+            const wf = isLast ? file : await fsys.open(segPath, 'r+');
+            await copyBroken(wf, segPath, position, fileSize);
+            await wf.truncate(position);
+            await wf.datasync();
             bytesCut += fileSize - position;
             actions.push(`${msg} in ${segPath}: cut at byte ${position} (onCorruption=truncate)`);
             logger.error('wal: corruption repaired by truncation', { dir, file: segPath, position, reason });
@@ -443,10 +445,9 @@ export async function recover(opts: RecoveryOptions): Promise<Recovered> {
               seg.size = position;
               segments.push(seg);
               await setAside(firsts.slice(i + 1));
-              // This segment becomes the last one: reopen it for writing below.
               await file.close();
               keepOpen = true;
-              seg.writer = new SharedFile(await fsys.open(segPath, 'r+'));
+              seg.writer = new SharedFile(wf);
               await unlinkIfExists(fsys, seg.indexPath);
               break;
             }
