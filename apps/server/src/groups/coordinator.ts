@@ -137,6 +137,7 @@ export class GroupCoordinator {
   private loadEpoch = 0;
   private expiryTimer: ReturnType<GroupScheduler['setTimer']> | undefined;
   private closed = false;
+  private expiring = false;
 
   constructor(options: GroupCoordinatorOptions) {
     this.config = { ...DEFAULT_GROUP_CONFIG, ...options.config };
@@ -1113,9 +1114,14 @@ export class GroupCoordinator {
   private scheduleExpiry(): void {
     this.expiryTimer = this.scheduler.setTimer(this.config.offsetsRetentionCheckIntervalMs, () => {
       if (this.closed) return;
-      void this.expireOffsets().finally(() => {
-        if (!this.closed) this.scheduleExpiry();
-      });
+      this.scheduleExpiry();
+      if (this.expiring) return; // the previous run is still writing its tombstones
+      this.expiring = true;
+      void this.expireOffsets()
+        .catch((e: unknown) => this.logger.warn({ err: e }, 'offset expiry failed'))
+        .finally(() => {
+          this.expiring = false;
+        });
     });
   }
 

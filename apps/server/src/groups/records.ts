@@ -105,7 +105,7 @@ class Writer {
     return this;
   }
   done(): Uint8Array {
-    return Uint8Array.prototype.slice.call(this.buf, 0, this.pos);
+    return new Uint8Array(this.buf.subarray(0, this.pos));
   }
 }
 
@@ -158,7 +158,7 @@ class Reader {
     const n = this.int32();
     if (n < 0) return new Uint8Array(0);
     this.need(n);
-    const b = Uint8Array.prototype.slice.call(this.view, this.pos, this.pos + n);
+    const b = new Uint8Array(this.view.subarray(this.pos, this.pos + n));
     this.pos += n;
     return b;
   }

@@ -1,4 +1,4 @@
-// Fetch (key 1), v4–v16. Reads whole record batches as stored, up to the high watermark (and the
+// Fetch (key 1), v4–v17. Reads whole record batches as stored, up to the high watermark (and the
 // last stable offset for read_committed, which equals it: no transactions), within
 // partition_max_bytes and the response's max_bytes — the first batch is always returned whole even
 // when larger (KIP-74), so a consumer never stalls on a big batch. Long polling: when fewer than
@@ -28,7 +28,7 @@ interface Slot {
 export const fetchHandler = defineHandler({
   apiKey: ApiKey.Fetch,
   minVersion: 4,
-  maxVersion: 16,
+  maxVersion: 17,
   async handle(req, ctx) {
     const { cluster } = ctx.deps;
     const v = ctx.apiVersion;

@@ -1,4 +1,4 @@
-// ListOffsets (key 2), v1–v9. Per partition: latest (-1: the high watermark, or the last stable
+// ListOffsets (key 2), v1–v10. Per partition: latest (-1: the high watermark, or the last stable
 // offset for read_committed), earliest (-2: the log start offset), max timestamp (-3, v7+: the
 // record with the largest timestamp), earliest-local (-4, v8+: same as earliest, no tiered
 // storage), or the first offset whose record timestamp is >= the given one (-1/-1 when none).
@@ -11,7 +11,7 @@ import { defineHandler } from './types.js';
 export const listOffsetsHandler = defineHandler({
   apiKey: ApiKey.ListOffsets,
   minVersion: 1,
-  maxVersion: 9,
+  maxVersion: 10,
   async handle(req, ctx) {
     const { cluster } = ctx.deps;
     const isolation = ctx.apiVersion >= 2 && req.isolationLevel === 1 ? 1 : 0;

@@ -3,7 +3,15 @@
 // `defineHandler({...})` with its header comment, and add it here (or pass it in `extra`, as the
 // consumer-group handlers do).
 import { buildHandlerTable } from './dispatcher.js';
+import { alterConfigsHandler } from './alter-configs.js';
 import { apiVersionsHandler } from './api-versions.js';
+import { createPartitionsHandler } from './create-partitions.js';
+import { deleteRecordsHandler } from './delete-records.js';
+import { describeClusterHandler } from './describe-cluster.js';
+import { describeConfigsHandler } from './describe-configs.js';
+import { describeLogDirsHandler } from './describe-log-dirs.js';
+import { describeTopicPartitionsHandler } from './describe-topic-partitions.js';
+import { incrementalAlterConfigsHandler } from './incremental-alter-configs.js';
 import { createTopicsHandler } from './create-topics.js';
 import { deleteTopicsHandler } from './delete-topics.js';
 import { describeProducersHandler } from './describe-producers.js';
@@ -28,6 +36,14 @@ export const CORE_HANDLERS: readonly AnyHandler[] = [
   initProducerIdHandler,
   offsetForLeaderEpochHandler,
   describeProducersHandler,
+  createPartitionsHandler,
+  deleteRecordsHandler,
+  describeConfigsHandler,
+  alterConfigsHandler,
+  incrementalAlterConfigsHandler,
+  describeClusterHandler,
+  describeLogDirsHandler,
+  describeTopicPartitionsHandler,
 ];
 
 /** The broker's table: the core handlers plus `extra` (e.g. the consumer-group handlers). */

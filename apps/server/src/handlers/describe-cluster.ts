@@ -1,0 +1,25 @@
+// DescribeCluster (key 60), v0–v1. Cluster id, controller and brokers. Only the broker endpoint
+// type (1) is served; asking for controllers (2, v1+) is UNSUPPORTED_ENDPOINT_TYPE, as a broker
+// answers. Authorized operations are not computed.
+import { ApiKey, ErrorCode } from '../protocol.js';
+import { defineHandler } from './types.js';
+
+export const describeClusterHandler = defineHandler({
+  apiKey: ApiKey.DescribeCluster,
+  minVersion: 0,
+  maxVersion: 1,
+  handle(req, ctx) {
+    const { cluster } = ctx.deps;
+    const endpointType = ctx.apiVersion >= 1 ? req.endpointType : 1;
+    const base = { throttleTimeMs: 0, endpointType, clusterId: cluster.clusterId(), controllerId: cluster.controllerId(), clusterAuthorizedOperations: -2147483648 };
+    if (endpointType !== 1) {
+      return { ...base, errorCode: ErrorCode.UNSUPPORTED_ENDPOINT_TYPE, errorMessage: 'only broker endpoints are served', brokers: [] };
+    }
+    return {
+      ...base,
+      errorCode: ErrorCode.NONE,
+      errorMessage: null,
+      brokers: cluster.brokers().map((b) => ({ brokerId: b.nodeId, host: b.host, port: b.port, rack: b.rack })),
+    };
+  },
+});

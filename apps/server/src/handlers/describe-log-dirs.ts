@@ -1,0 +1,31 @@
+// DescribeLogDirs (key 35), v0–v4. The data directory with the size of each (requested, or every
+// when topics is null) partition's log; total and usable bytes of its file system (v4+).
+import { ApiKey, ErrorCode } from '../protocol.js';
+import { defineHandler } from './types.js';
+import { groupBy } from './util.js';
+
+export const describeLogDirsHandler = defineHandler({
+  apiKey: ApiKey.DescribeLogDirs,
+  minVersion: 0,
+  maxVersion: 4,
+  handle(req, ctx) {
+    const wanted = req.topics === null ? null : new Map(req.topics.map((t) => [t.topic, new Set(t.partitions)]));
+    return {
+      throttleTimeMs: 0,
+      errorCode: ErrorCode.NONE,
+      results: ctx.deps.cluster.logDirs().map((d) => {
+        const parts = d.partitions.filter((p) => wanted === null || wanted.get(p.topic)?.has(p.partition) === true);
+        return {
+          errorCode: ErrorCode.NONE,
+          logDir: d.path,
+          topics: [...groupBy(parts, (p) => p.topic)].map(([name, ps]) => ({
+            name,
+            partitions: ps.map((p) => ({ partitionIndex: p.partition, partitionSize: BigInt(p.sizeBytes), offsetLag: p.offsetLag, isFutureKey: false })),
+          })),
+          totalBytes: d.totalBytes,
+          usableBytes: d.usableBytes,
+        };
+      }),
+    };
+  },
+});

@@ -1,0 +1,30 @@
+// IncrementalAlterConfigs (key 44), v0–v1. SET, DELETE, APPEND and SUBTRACT (list configs) per
+// key, on topic and broker resources; validate_only checks without applying. Values are
+// validated with Kafka's rules and errors; cleanup.policy=compact is rejected (INVALID_CONFIG).
+import { ApiKey, ErrorCode } from '../protocol.js';
+import { errorCodeOf, errorMessageOf } from './errors.js';
+import { defineHandler } from './types.js';
+
+export const incrementalAlterConfigsHandler = defineHandler({
+  apiKey: ApiKey.IncrementalAlterConfigs,
+  minVersion: 0,
+  maxVersion: 1,
+  async handle(req, ctx) {
+    const responses = [];
+    for (const r of req.resources) {
+      try {
+        await ctx.deps.cluster.alterConfigs(
+          r.resourceType,
+          r.resourceName,
+          r.configs.map((c) => ({ name: c.name, op: c.configOperation, value: c.value })),
+          false,
+          req.validateOnly,
+        );
+        responses.push({ errorCode: ErrorCode.NONE, errorMessage: null, resourceType: r.resourceType, resourceName: r.resourceName });
+      } catch (e) {
+        responses.push({ errorCode: errorCodeOf(e), errorMessage: errorMessageOf(e), resourceType: r.resourceType, resourceName: r.resourceName });
+      }
+    }
+    return { throttleTimeMs: 0, responses };
+  },
+});

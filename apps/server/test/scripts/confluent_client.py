@@ -1,0 +1,74 @@
+"""confluent-kafka-python (librdkafka) against chronik-server: admin, idempotent producer, group-less consumer.
+
+Usage: python3 confluent_client.py BOOTSTRAP COMMAND [ARGS]; prints one JSON line with the result.
+"""
+import json
+import sys
+
+from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
+from confluent_kafka.admin import AdminClient, NewTopic
+
+bootstrap, command = sys.argv[1], sys.argv[2]
+
+
+def out(obj):
+    print(json.dumps(obj), flush=True)
+
+
+if command == "admin":
+    topic = sys.argv[3]
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    result = {}
+    for t, f in admin.create_topics([NewTopic(topic, num_partitions=3, replication_factor=1)], operation_timeout=10).items():
+        f.result()
+        result["created"] = t
+    try:
+        for t, f in admin.create_topics([NewTopic(topic, num_partitions=3, replication_factor=1)]).items():
+            f.result()
+        result["duplicate"] = "accepted"
+    except KafkaException as e:
+        result["duplicate"] = e.args[0].name()
+    md = admin.list_topics(timeout=10)
+    result["partitions"] = len(md.topics[topic].partitions)
+    for t, f in admin.delete_topics([topic], operation_timeout=10).items():
+        f.result()
+    result["after_delete"] = topic in admin.list_topics(timeout=10).topics
+    out(result)
+elif command == "produce":
+    topic, count = sys.argv[3], int(sys.argv[4])
+    p = Producer({"bootstrap.servers": bootstrap, "enable.idempotence": True, "acks": "all", "linger.ms": 5, "compression.type": "lz4"})
+    delivered, errors = [], []
+
+    def cb(err, msg):
+        if err is not None:
+            errors.append(str(err))
+        else:
+            delivered.append([msg.partition(), msg.offset(), msg.value().decode()])
+
+    for i in range(count):
+        p.produce(topic, key=f"k{i % 10}", value=f"value-{i}", on_delivery=cb)
+        if i % 1000 == 0:
+            p.poll(0)
+    remaining = p.flush(30)
+    out({"delivered": len(delivered), "errors": errors[:5], "remaining": remaining, "offsets": delivered})
+elif command == "consume":
+    topic, partitions = sys.argv[3], int(sys.argv[4])
+    c = Consumer({"bootstrap.servers": bootstrap, "group.id": "unused-assign-only", "enable.auto.commit": False, "auto.offset.reset": "earliest"})
+    c.assign([TopicPartition(topic, p, 0) for p in range(partitions)])
+    values, idle = [], 0
+    while idle < 20:
+        m = c.poll(0.25)
+        if m is None:
+            idle += 1
+            continue
+        if m.error():
+            if m.error().code() == -191:  # partition EOF
+                continue
+            out({"error": str(m.error())})
+            sys.exit(1)
+        idle = 0
+        values.append(m.value().decode())
+    c.close()
+    out({"values": values})
+else:
+    raise SystemExit(f"unknown command {command}")
