@@ -1,0 +1,690 @@
+// RaftHost: runs many Raft groups in one process.
+//
+// One timer ticks every group; one transport carries every group's messages; every group's log
+// is a RaftLogStorage on its own Wal, and all of them share one GroupCommitter, so one flush
+// cycle fsyncs the entries and hard states of every group that has work.
+//
+// Each cycle handles the Ready of every group that has one, in the order the durability rules
+// prescribe (DESIGN.md, "Durability order"):
+//   1. append entries, hard state and any received snapshot to the group's storage (in memory);
+//   2. wait until all of that is durable (one shared group-commit fsync);
+//   3. send the messages, which may depend on what was just persisted;
+//   4. apply committed entries to the group's state machine (restore a snapshot first);
+//   5. advance.
+// Only one cycle runs at a time; inputs that arrive meanwhile (messages, proposals, ticks) are
+// stepped into the groups at once and handled by the next cycle, so fsyncs are shared naturally.
+import path from 'node:path';
+import {
+  EntryType,
+  RaftError,
+  RaftErrorCode,
+  RawNode,
+  StateType,
+  confChangeOfEntry,
+  isRaftError,
+  silentLogger,
+} from '@chronik/raft';
+import type {
+  ConfChange,
+  ConfChangeV2,
+  ConfState,
+  Entry,
+  Logger,
+  Message,
+  Ready,
+  Rng,
+  SnapshotMetadata,
+  Status,
+} from '@chronik/raft';
+import { GroupCommitter, RaftLogStorage } from '@chronik/wal';
+import type { FileSystem, SyncPolicy } from '@chronik/wal';
+import { HostError } from './errors.js';
+
+/** A group's application state, driven by committed entries. */
+export interface StateMachine {
+  /**
+   * Applies one committed normal entry (empty entries, the leaders' no-ops, are applied too so
+   * that indexes stay contiguous). Deterministic: the same entries give the same state on every
+   * node. The returned value settles the proposal of that entry on the node that proposed it.
+   */
+  apply(entry: Entry): unknown;
+  /** The state as of the last applied entry, serialized. */
+  snapshot(): Uint8Array;
+  /** Replaces the whole state with a snapshot's. */
+  restore(data: Uint8Array, metadata: SnapshotMetadata): void;
+  /** Called after a membership change was applied. */
+  onConfChange?(confState: ConfState): void;
+  /** Called when this node's role or the known leader changes. */
+  onRoleChange?(role: StateType, leaderId: number, term: number): void;
+}
+
+/** What the host needs of a transport (GrpcTransport fits; tests may use an in-memory one). */
+export interface HostTransport {
+  send(groupId: number, message: Message): boolean;
+}
+
+export interface Scheduler {
+  setInterval(fn: () => void, ms: number): unknown;
+  clearInterval(handle: unknown): void;
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+const systemScheduler: Scheduler = {
+  setInterval: (fn, ms) => setInterval(fn, ms),
+  clearInterval: (h) => clearInterval(h as NodeJS.Timeout),
+  setTimeout: (fn, ms) => setTimeout(fn, ms),
+  clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
+};
+
+export interface RaftHostOptions {
+  nodeId: number;
+  /** Folder holding one sub-folder per group (`group-<id>`). */
+  dataDir: string;
+  transport?: HostTransport;
+  logger?: Logger;
+  /** Election jitter; seed it for reproducible runs. */
+  rng?: Rng;
+  fs?: FileSystem;
+  scheduler?: Scheduler;
+  /** Group commit policy shared by all groups. Default: fsync every cycle. */
+  syncPolicy?: SyncPolicy;
+  /** Period of the shared tick. Default 100 ms. */
+  tickMs?: number;
+  /** Ticks without a leader's word before a follower campaigns (randomized up to twice this). Default 10. */
+  electionTicks?: number;
+  /** Ticks between a leader's heartbeats. Default 1. */
+  heartbeatTicks?: number;
+  /** Default time a proposal may wait for its commit. Default 10 000 ms. */
+  proposalTimeoutMs?: number;
+  /** Proposals waiting for their commit, per group; more are refused. Default 10 000. */
+  maxPendingProposals?: number;
+  /** Largest entry data accepted by propose(). Default 8 MiB. */
+  maxProposalBytes?: number;
+}
+
+export interface GroupOptions {
+  groupId: number;
+  stateMachine: StateMachine;
+  /**
+   * The voters of a new group. Used only when the group's folder holds no state: with existing
+   * data, the stored configuration wins.
+   */
+  bootstrapVoters?: readonly number[];
+  /** Take a snapshot and compact the log after this many applied entries. Default 10 000. */
+  snapshotEveryEntries?: number;
+  /** Entries kept in the log behind a snapshot, so slow followers can catch up without one. Default 1 000. */
+  keepEntriesAfterSnapshot?: number;
+  preVote?: boolean;
+  checkQuorum?: boolean;
+}
+
+export interface ProposalOutcome {
+  index: number;
+  term: number;
+  result: unknown;
+}
+
+export interface GroupStatus {
+  groupId: number;
+  role: StateType;
+  leaderId: number;
+  term: number;
+  vote: number;
+  commitIndex: number;
+  appliedIndex: number;
+  firstIndex: number;
+  lastIndex: number;
+  snapshotIndex: number;
+  voters: readonly number[];
+  learners: readonly number[];
+}
+
+interface Pending {
+  term: number;
+  resolve(o: ProposalOutcome): void;
+  reject(e: unknown): void;
+  timer: unknown;
+}
+
+interface ReadWaiter {
+  resolve(index: number): void;
+  reject(e: unknown): void;
+  timer: unknown;
+}
+
+class Group {
+  pending = new Map<number, Pending>();
+  reads = new Map<string, ReadWaiter>();
+  /** Read barriers confirmed by a quorum, waiting for this node to apply up to their index. */
+  appliedWaiters: { index: number; w: ReadWaiter }[] = [];
+  nextReadId = 1;
+  applied: number;
+  snapshotIndex: number;
+  role: StateType = StateType.Follower;
+  leaderId = 0;
+  term = 0;
+  confState: ConfState;
+  closed = false;
+
+  constructor(
+    readonly id: number,
+    readonly node: RawNode,
+    readonly storage: RaftLogStorage,
+    readonly sm: StateMachine,
+    readonly opts: Required<Pick<GroupOptions, 'snapshotEveryEntries' | 'keepEntriesAfterSnapshot'>>,
+    applied: number,
+    confState: ConfState,
+  ) {
+    this.applied = applied;
+    this.snapshotIndex = applied;
+    this.confState = confState;
+  }
+}
+
+export class RaftHost {
+  readonly nodeId: number;
+  private readonly groups = new Map<number, Group>();
+  private readonly committer: GroupCommitter;
+  private readonly logger: Logger;
+  private readonly scheduler: Scheduler;
+  private readonly opts: Required<
+    Pick<
+      RaftHostOptions,
+      | 'tickMs'
+      | 'electionTicks'
+      | 'heartbeatTicks'
+      | 'proposalTimeoutMs'
+      | 'maxPendingProposals'
+      | 'maxProposalBytes'
+    >
+  >;
+  private transport: HostTransport | null;
+  private ticker: unknown = null;
+  private cycleRunning = false;
+  private cycleRequested = false;
+  private closed = false;
+  private cycleError: unknown = null;
+
+  constructor(private readonly options: RaftHostOptions) {
+    this.nodeId = options.nodeId;
+    this.logger = options.logger ?? silentLogger;
+    this.scheduler = options.scheduler ?? systemScheduler;
+    this.transport = options.transport ?? null;
+    this.committer = new GroupCommitter({
+      policy: options.syncPolicy ?? { kind: 'batch' },
+      logger: this.logger,
+    });
+    this.opts = {
+      tickMs: options.tickMs ?? 100,
+      electionTicks: options.electionTicks ?? 10,
+      heartbeatTicks: options.heartbeatTicks ?? 1,
+      proposalTimeoutMs: options.proposalTimeoutMs ?? 10_000,
+      maxPendingProposals: options.maxPendingProposals ?? 10_000,
+      maxProposalBytes: options.maxProposalBytes ?? 8 * 1024 * 1024,
+    };
+    if (!Number.isInteger(this.nodeId) || this.nodeId <= 0) {
+      throw new HostError('InvalidArgument', `node id must be a positive integer, got ${this.nodeId}`);
+    }
+  }
+
+  /** Sets the transport (it is usually built after the host, because it delivers into it). */
+  setTransport(transport: HostTransport): void {
+    this.transport = transport;
+  }
+
+  /** Starts the shared tick. Groups may be opened before or after. */
+  start(): void {
+    if (this.ticker !== null || this.closed) return;
+    this.ticker = this.scheduler.setInterval(() => this.tick(), this.opts.tickMs);
+  }
+
+  /** Opens (recovering) or creates a group. */
+  async openGroup(g: GroupOptions): Promise<void> {
+    if (this.closed) throw new HostError('Closed', 'host is closed');
+    if (this.groups.has(g.groupId))
+      throw new HostError('InvalidArgument', `group ${g.groupId} is already open`);
+    const dir = path.join(this.options.dataDir, `group-${g.groupId}`);
+    const voters = g.bootstrapVoters ?? [];
+    const storage = await RaftLogStorage.open({
+      dir,
+      committer: this.committer,
+      logger: this.logger,
+      ...(this.options.fs ? { fs: this.options.fs } : {}),
+      ...(voters.length > 0
+        ? {
+            bootstrap: {
+              confState: {
+                voters: [...voters],
+                learners: [],
+                votersOutgoing: [],
+                learnersNext: [],
+                autoLeave: false,
+              },
+            },
+          }
+        : {}),
+    });
+    const initial = storage.initialState();
+    const info = storage.recovery;
+    // The state machine starts from the latest snapshot; entries after it are re-applied from the log.
+    let applied = 0;
+    const snap = storage.snapshot();
+    if (snap.metadata.index > 0) {
+      g.stateMachine.restore(snap.data, snap.metadata);
+      applied = snap.metadata.index;
+    }
+    this.logger.info(
+      `recovered raft group=${g.groupId} entries=${info.entries} term=${initial.hardState.term} vote=${initial.hardState.vote} commit=${initial.hardState.commit} snapshot=${snap.metadata.index}`,
+      {
+        group: g.groupId,
+        firstIndex: info.firstIndex,
+        lastIndex: info.lastIndex,
+        voters: initial.confState.voters,
+      },
+    );
+    const node = new RawNode({
+      id: this.nodeId,
+      storage,
+      electionTick: this.opts.electionTicks,
+      heartbeatTick: this.opts.heartbeatTicks,
+      applied,
+      preVote: g.preVote ?? true,
+      checkQuorum: g.checkQuorum ?? true,
+      logger: this.logger,
+      ...(this.options.rng ? { rng: this.options.rng } : {}),
+    });
+    const group = new Group(
+      g.groupId,
+      node,
+      storage,
+      g.stateMachine,
+      {
+        snapshotEveryEntries: g.snapshotEveryEntries ?? 10_000,
+        keepEntriesAfterSnapshot: g.keepEntriesAfterSnapshot ?? 1_000,
+      },
+      applied,
+      initial.confState,
+    );
+    this.groups.set(g.groupId, group);
+    this.requestCycle();
+  }
+
+  /** Closes one group (its storage is synced and closed; pending proposals fail). */
+  async closeGroup(groupId: number): Promise<void> {
+    const g = this.groups.get(groupId);
+    if (!g) return;
+    this.groups.delete(groupId);
+    g.closed = true;
+    this.failPending(g, new HostError('Closed', `group ${groupId} closed`));
+    await g.storage.close();
+  }
+
+  hasGroup(groupId: number): boolean {
+    return this.groups.has(groupId);
+  }
+
+  groupIds(): number[] {
+    return [...this.groups.keys()];
+  }
+
+  /** Delivers a message from the transport. Unknown groups are ignored (they may not be open yet). */
+  receive(groupId: number, message: Message): void {
+    const g = this.groups.get(groupId);
+    if (!g || this.closed) return;
+    try {
+      g.node.step(message);
+    } catch (e) {
+      if (!isRaftError(e)) throw e;
+      this.logger.debug('raft message refused', { group: groupId, type: message.type, error: e.message });
+      return;
+    }
+    this.requestCycle();
+  }
+
+  /** Tells every group that a peer could not be reached (the transport saw its stream fail). */
+  peerUnreachable(nodeId: number): void {
+    for (const g of this.groups.values()) g.node.reportUnreachable(nodeId);
+  }
+
+  /** Reports a snapshot transfer's outcome to its group. */
+  snapshotStatus(groupId: number, to: number, ok: boolean): void {
+    this.groups.get(groupId)?.node.reportSnapshot(to, ok);
+    this.requestCycle();
+  }
+
+  /**
+   * Proposes an entry; settles when it is applied on this node (with the state machine's result),
+   * or fails with RaftError NotLeader (carrying the leader hint), ProposalDropped, or HostError
+   * Timeout. A follower never crashes on a proposal.
+   */
+  propose(
+    groupId: number,
+    data: Uint8Array,
+    timeoutMs = this.opts.proposalTimeoutMs,
+  ): Promise<ProposalOutcome> {
+    const g = this.group(groupId);
+    if (data.length > this.opts.maxProposalBytes) {
+      return Promise.reject(
+        new HostError('TooLarge', `proposal of ${data.length} bytes exceeds ${this.opts.maxProposalBytes}`),
+      );
+    }
+    if (g.pending.size >= this.opts.maxPendingProposals) {
+      return Promise.reject(
+        new HostError('Overloaded', `group ${groupId} has ${g.pending.size} proposals waiting`),
+      );
+    }
+    let at: { index: number; term: number };
+    try {
+      at = g.node.propose(data);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return this.track(g, at, timeoutMs);
+  }
+
+  /** Proposes a membership change; settles when it is applied. */
+  proposeConfChange(
+    groupId: number,
+    cc: ConfChange | ConfChangeV2,
+    timeoutMs = this.opts.proposalTimeoutMs,
+  ): Promise<ProposalOutcome> {
+    const g = this.group(groupId);
+    let at: { index: number; term: number };
+    try {
+      at = g.node.proposeConfChange(cc);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return this.track(g, at, timeoutMs);
+  }
+
+  /**
+   * A linearizable read barrier: resolves with an index once this node has applied at least the
+   * commit index that a quorum confirmed after the call (Raft's ReadIndex). Reads of the state
+   * machine made after it resolves are linearizable.
+   */
+  readIndex(groupId: number, timeoutMs = this.opts.proposalTimeoutMs): Promise<number> {
+    const g = this.group(groupId);
+    if (g.role !== StateType.Leader) {
+      return Promise.reject(
+        new RaftError(RaftErrorCode.NotLeader, 'not the leader', { leaderId: g.leaderId }),
+      );
+    }
+    const id = `${this.nodeId}:${g.nextReadId++}`;
+    return new Promise<number>((resolve, reject) => {
+      const timer = this.scheduler.setTimeout(() => {
+        g.reads.delete(id);
+        reject(new HostError('Timeout', `read index of group ${groupId} timed out`));
+      }, timeoutMs);
+      g.reads.set(id, { resolve, reject, timer });
+      g.node.readIndex(new TextEncoder().encode(id));
+      this.requestCycle();
+    });
+  }
+
+  transferLeadership(groupId: number, to: number): void {
+    this.group(groupId).node.transferLeadership(to);
+    this.requestCycle();
+  }
+
+  /** Starts an election in a group now (used when a node should lead without waiting). */
+  campaign(groupId: number): void {
+    this.group(groupId).node.campaign();
+    this.requestCycle();
+  }
+
+  status(groupId: number): GroupStatus {
+    const g = this.group(groupId);
+    const s: Status = g.node.status();
+    return {
+      groupId,
+      role: s.softState.raftState,
+      leaderId: s.softState.lead,
+      term: s.hardState.term,
+      vote: s.hardState.vote,
+      commitIndex: s.hardState.commit,
+      appliedIndex: g.applied,
+      firstIndex: g.storage.firstIndex(),
+      lastIndex: g.storage.lastIndex(),
+      snapshotIndex: g.snapshotIndex,
+      voters: s.config.voters,
+      learners: s.config.learners,
+    };
+  }
+
+  /** Stops ticking, waits for the running cycle, syncs and closes every group's storage. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.ticker !== null) this.scheduler.clearInterval(this.ticker);
+    while (this.cycleRunning) await new Promise<void>((r) => setImmediate(r));
+    for (const g of this.groups.values()) {
+      g.closed = true;
+      this.failPending(g, new HostError('Closed', 'host is closed'));
+      await g.storage.close();
+    }
+    this.groups.clear();
+    await this.committer.close();
+  }
+
+  private group(groupId: number): Group {
+    const g = this.groups.get(groupId);
+    if (!g) throw new HostError('UnknownGroup', `group ${groupId} is not open on node ${this.nodeId}`);
+    return g;
+  }
+
+  private track(g: Group, at: { index: number; term: number }, timeoutMs: number): Promise<ProposalOutcome> {
+    this.requestCycle();
+    return new Promise<ProposalOutcome>((resolve, reject) => {
+      const timer = this.scheduler.setTimeout(() => {
+        if (g.pending.get(at.index)?.timer === timer) g.pending.delete(at.index);
+        reject(
+          new HostError(
+            'Timeout',
+            `proposal at index ${at.index} of group ${g.id} not applied within ${timeoutMs} ms`,
+          ),
+        );
+      }, timeoutMs);
+      // An older proposal at the same index was overwritten by a new leader: it can never apply.
+      const prior = g.pending.get(at.index);
+      if (prior) {
+        this.scheduler.clearTimeout(prior.timer);
+        prior.reject(
+          new RaftError(RaftErrorCode.ProposalDropped, `entry ${at.index} was replaced by term ${at.term}`),
+        );
+      }
+      g.pending.set(at.index, { term: at.term, resolve, reject, timer });
+    });
+  }
+
+  private failPending(g: Group, e: unknown): void {
+    for (const p of g.pending.values()) {
+      this.scheduler.clearTimeout(p.timer);
+      p.reject(e);
+    }
+    g.pending.clear();
+    for (const r of g.reads.values()) {
+      this.scheduler.clearTimeout(r.timer);
+      r.reject(e);
+    }
+    g.reads.clear();
+  }
+
+  private tick(): void {
+    for (const g of this.groups.values()) g.node.tick();
+    this.requestCycle();
+  }
+
+  private requestCycle(): void {
+    if (this.closed) return;
+    this.cycleRequested = true;
+    if (this.cycleRunning) return;
+    this.cycleRunning = true;
+    setImmediate(() => {
+      this.runCycles().catch((e: unknown) => {
+        // A storage failure (disk full, I/O error) leaves Raft state unknown: stop this host's
+        // progress rather than acknowledge anything that may not be durable.
+        this.cycleError = e;
+        this.logger.error('raft host cycle failed; the host stops processing', {
+          error: (e as Error).message,
+        });
+      });
+    });
+  }
+
+  /** The last error that stopped the host, or null. */
+  get failure(): unknown {
+    return this.cycleError;
+  }
+
+  private async runCycles(): Promise<void> {
+    try {
+      while (this.cycleRequested && !this.closed && this.cycleError === null) {
+        this.cycleRequested = false;
+        await this.cycle();
+      }
+    } finally {
+      this.cycleRunning = false;
+    }
+  }
+
+  private async cycle(): Promise<void> {
+    const work: { g: Group; rd: Ready }[] = [];
+    for (const g of this.groups.values()) {
+      if (!g.node.hasReady()) continue;
+      const rd = g.node.ready();
+      // 1. Persist in memory, in order: snapshot, entries, hard state.
+      if (rd.snapshot) g.storage.applySnapshot(rd.snapshot);
+      if (rd.entries.length > 0) g.storage.append(rd.entries);
+      if (rd.hardState) g.storage.setHardState(rd.hardState);
+      work.push({ g, rd });
+    }
+    if (work.length === 0) return;
+    // 2. One shared fsync for every group that wrote something.
+    await Promise.all(
+      work
+        .filter(({ rd }) => rd.snapshot || rd.entries.length > 0 || rd.hardState)
+        .map(({ g }) => g.storage.sync()),
+    );
+    for (const { g, rd } of work) {
+      if (g.closed) continue;
+      // 3. Messages go out only now that what they depend on is durable.
+      if (this.transport) {
+        for (const m of rd.messages) this.transport.send(g.id, m);
+      }
+      if (rd.softState) {
+        const prevRole = g.role;
+        g.role = rd.softState.raftState;
+        g.leaderId = rd.softState.lead;
+        g.term = rd.hardState?.term ?? g.node.status().hardState.term;
+        if (prevRole === StateType.Leader && g.role !== StateType.Leader) {
+          for (const r of g.reads.values()) {
+            this.scheduler.clearTimeout(r.timer);
+            r.reject(new RaftError(RaftErrorCode.NotLeader, 'lost leadership', { leaderId: g.leaderId }));
+          }
+          g.reads.clear();
+        }
+        g.sm.onRoleChange?.(g.role, g.leaderId, g.term);
+      }
+      // 4. Apply: a received snapshot replaces the state, then committed entries follow it.
+      if (rd.snapshot && rd.snapshot.metadata.index > g.applied) {
+        g.sm.restore(rd.snapshot.data, rd.snapshot.metadata);
+        g.applied = rd.snapshot.metadata.index;
+        g.snapshotIndex = rd.snapshot.metadata.index;
+        g.confState = rd.snapshot.metadata.confState;
+        for (const [index, p] of g.pending) {
+          if (index <= g.applied) {
+            g.pending.delete(index);
+            this.scheduler.clearTimeout(p.timer);
+            p.reject(
+              new RaftError(
+                RaftErrorCode.ProposalDropped,
+                `entry ${index} was covered by a snapshot; its outcome is unknown here`,
+              ),
+            );
+          }
+        }
+      }
+      for (const e of rd.committedEntries) this.applyEntry(g, e);
+      for (const rs of rd.readStates) {
+        const id = new TextDecoder().decode(rs.requestCtx);
+        const w = g.reads.get(id);
+        if (!w) continue;
+        g.reads.delete(id);
+        this.scheduler.clearTimeout(w.timer);
+        // ReadIndex: the read may proceed once the state machine has applied rs.index.
+        if (g.applied >= rs.index) w.resolve(rs.index);
+        else g.appliedWaiters.push({ index: rs.index, w });
+      }
+      // 5. Advance.
+      g.node.advance();
+      this.maybeSnapshot(g);
+    }
+    // Applying and advancing may have made more work ready (e.g. the next committed entries).
+    if (work.some(({ g }) => !g.closed && g.node.hasReady())) this.cycleRequested = true;
+  }
+
+  private applyEntry(g: Group, e: Entry): void {
+    if (e.index <= g.applied) return;
+    let result: unknown = undefined;
+    let error: unknown = null;
+    if (e.type === EntryType.Normal) {
+      try {
+        result = g.sm.apply(e);
+      } catch (err) {
+        // A deterministic rejection by the state machine is the entry's outcome, not a host failure.
+        error = err;
+      }
+    } else {
+      const cc = confChangeOfEntry(e);
+      if (cc) {
+        g.confState = g.node.applyConfChange(cc);
+        g.sm.onConfChange?.(g.confState);
+        this.logger.info('raft membership changed', {
+          group: g.id,
+          voters: g.confState.voters,
+          learners: g.confState.learners,
+        });
+      }
+    }
+    g.applied = e.index;
+    const p = g.pending.get(e.index);
+    if (p) {
+      g.pending.delete(e.index);
+      this.scheduler.clearTimeout(p.timer);
+      if (p.term !== e.term) {
+        p.reject(
+          new RaftError(RaftErrorCode.ProposalDropped, `entry ${e.index} was replaced by term ${e.term}`),
+        );
+      } else if (error !== null) {
+        p.reject(error);
+      } else {
+        p.resolve({ index: e.index, term: e.term, result });
+      }
+    }
+    if (g.appliedWaiters.length > 0) {
+      g.appliedWaiters = g.appliedWaiters.filter(({ index, w }) => {
+        if (index > g.applied) return true;
+        w.resolve(index);
+        return false;
+      });
+    }
+  }
+
+  private maybeSnapshot(g: Group): void {
+    if (g.applied - g.snapshotIndex < g.opts.snapshotEveryEntries) return;
+    const data = g.sm.snapshot();
+    g.storage.createSnapshot(g.applied, g.confState, data);
+    g.snapshotIndex = g.applied;
+    const compactTo = g.applied - g.opts.keepEntriesAfterSnapshot;
+    if (compactTo > g.storage.firstIndex()) g.storage.compact(compactTo);
+    this.logger.debug('raft snapshot taken', {
+      group: g.id,
+      index: g.applied,
+      bytes: data.length,
+      compactTo,
+    });
+    this.requestCycle();
+  }
+}

@@ -1,0 +1,12 @@
+// Public entry point of @chronik/raft-host.
+export { RaftHost } from './host.js';
+export type {
+  GroupOptions,
+  GroupStatus,
+  HostTransport,
+  ProposalOutcome,
+  RaftHostOptions,
+  Scheduler,
+  StateMachine,
+} from './host.js';
+export { HostError, HostErrorCode } from './errors.js';

@@ -1,0 +1,167 @@
+// Three RaftHosts in one process on real WAL files, joined by an in-memory transport that can cut nodes off.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { RaftErrorCode, StateType, isRaftError } from '@chronik/raft';
+import type { Logger, Message } from '@chronik/raft';
+import { RaftHost } from '../src/index.js';
+import type { HostTransport } from '../src/index.js';
+import { KvStateMachine } from './kv.js';
+
+const GROUP = 1;
+const enc = (s: string): Uint8Array => Buffer.from(s);
+
+class Net {
+  hosts = new Map<number, RaftHost>();
+  down = new Set<number>();
+  transport(from: number): HostTransport {
+    return {
+      send: (groupId: number, m: Message) => {
+        if (this.down.has(from) || this.down.has(m.to)) return false;
+        const to = this.hosts.get(m.to);
+        if (!to) return false;
+        setImmediate(() => {
+          if (!this.down.has(from) && !this.down.has(m.to)) to.receive(groupId, m);
+        });
+        return true;
+      },
+    };
+  }
+}
+
+interface Node {
+  id: number;
+  host: RaftHost;
+  kv: KvStateMachine;
+  logs: string[];
+}
+
+describe('RaftHost', () => {
+  let root: string;
+  let net: Net;
+  let nodes: Node[];
+
+  async function startNode(id: number, opts: { snapshotEveryEntries?: number } = {}): Promise<Node> {
+    const logs: string[] = [];
+    const logger: Logger = {
+      debug() {},
+      info: (msg) => logs.push(msg),
+      warn: (msg) => logs.push(msg),
+      error: (msg) => logs.push(msg),
+    };
+    const host = new RaftHost({
+      nodeId: id,
+      dataDir: path.join(root, `n${id}`),
+      tickMs: 10,
+      logger,
+      transport: net.transport(id),
+    });
+    const kv = new KvStateMachine();
+    net.hosts.set(id, host);
+    await host.openGroup({
+      groupId: GROUP,
+      stateMachine: kv,
+      bootstrapVoters: [1, 2, 3],
+      snapshotEveryEntries: opts.snapshotEveryEntries ?? 10_000,
+      keepEntriesAfterSnapshot: 5,
+    });
+    host.start();
+    return { id, host, kv, logs };
+  }
+
+  async function leader(timeoutMs = 10_000): Promise<Node> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const l = nodes.find(
+        (n) =>
+          !net.down.has(n.id) && n.host.hasGroup(GROUP) && n.host.status(GROUP).role === StateType.Leader,
+      );
+      if (l) return l;
+      if (Date.now() > deadline) throw new Error('no leader elected');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+
+  async function until(pred: () => boolean, timeoutMs = 10_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!pred()) {
+      if (Date.now() > deadline) throw new Error('condition not reached');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+
+  beforeEach(async () => {
+    root = mkdtempSync(path.join(tmpdir(), 'chronik-host-'));
+    net = new Net();
+    nodes = [];
+    for (const id of [1, 2, 3]) nodes.push(await startNode(id));
+  });
+
+  afterEach(async () => {
+    await Promise.all(nodes.map((n) => n.host.close()));
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  it('elects a leader, replicates proposals to every node, and applies them in order', async () => {
+    const l = await leader();
+    const results = await Promise.all(
+      Array.from({ length: 50 }, (_, i) => l.host.propose(GROUP, enc(`k${i}=v${i}`))),
+    );
+    expect(results.map((r) => r.result)).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
+    await until(() => nodes.every((n) => n.kv.log.length === 50));
+    for (const n of nodes) expect(n.kv.log).toEqual(l.kv.log);
+  });
+
+  it('answers a proposal on a follower with NotLeader carrying the leader, without crashing', async () => {
+    const l = await leader();
+    await l.host.propose(GROUP, enc('a=1'));
+    const f = nodes.find((n) => n !== l)!;
+    await until(() => f.host.status(GROUP).leaderId === l.id);
+    const err = await f.host.propose(GROUP, enc('b=2')).catch((e: unknown) => e);
+    expect(isRaftError(err, RaftErrorCode.NotLeader)).toBe(true);
+    expect((err as { leaderId: number }).leaderId).toBe(l.id);
+    await l.host.propose(GROUP, enc('c=3'));
+  });
+
+  it('restarts every node from disk with terms, votes and committed entries intact', async () => {
+    const l = await leader();
+    for (let i = 0; i < 20; i++) await l.host.propose(GROUP, enc(`k${i}=${i}`));
+    await until(() => nodes.every((n) => n.kv.log.length === 20));
+    const before = nodes.map((n) => n.host.status(GROUP));
+    await Promise.all(nodes.map((n) => n.host.close()));
+    net = new Net();
+    nodes = [];
+    for (const id of [1, 2, 3]) nodes.push(await startNode(id));
+    for (const [i, n] of nodes.entries()) {
+      const s = n.host.status(GROUP);
+      expect(s.term).toBeGreaterThanOrEqual(before[i]!.term);
+      expect(
+        n.logs.some((line) =>
+          /^recovered raft group=1 entries=\d+ term=\d+ vote=\d+ commit=\d+ snapshot=\d+$/.test(line),
+        ),
+      ).toBe(true);
+    }
+    const l2 = await leader();
+    await l2.host.propose(GROUP, enc('after=restart'));
+    await until(() => nodes.every((n) => n.kv.log.length === 21));
+    for (const n of nodes)
+      expect(n.kv.log.slice(0, 20)).toEqual(Array.from({ length: 20 }, (_, i) => `k${i}=${i}`));
+  });
+
+  it('brings a follower that fell behind a compaction back by snapshot', async () => {
+    await Promise.all(nodes.map((n) => n.host.close()));
+    net = new Net();
+    rmSync(root, { recursive: true, force: true });
+    nodes = [];
+    for (const id of [1, 2, 3]) nodes.push(await startNode(id, { snapshotEveryEntries: 20 }));
+    const l = await leader();
+    const lagging = nodes.find((n) => n !== l)!;
+    net.down.add(lagging.id);
+    for (let i = 0; i < 100; i++) await l.host.propose(GROUP, enc(`k${i}=${i}`));
+    expect(l.host.status(GROUP).firstIndex).toBeGreaterThan(lagging.host.status(GROUP).lastIndex + 1);
+    net.down.delete(lagging.id);
+    await until(() => lagging.kv.log.length === 100, 15_000);
+    expect(lagging.kv.restores).toBeGreaterThan(0);
+    expect(lagging.kv.data.get('k99')).toBe('99');
+  });
+});
