@@ -163,6 +163,20 @@ function buildMessage(schema) {
 
   const root = { name, ts: name, rawFields: schema.fields, fields: [], root: true };
   root.fields = schema.fields.map((f) => field(f, name));
+  // The reader bounds an array's element count by the bytes that remain, which is only sound when every
+  // element takes at least one byte. Refuse schemas where a struct element could be empty.
+  const inRange = (r, v) => r !== null && v >= r.lo && v <= r.hi;
+  for (const s of [root, ...structs.values()]) {
+    for (const f of s.fields) {
+      if (!f.isArray || !f.struct) continue;
+      for (let v = valid.lo; v <= valid.hi; v++) {
+        if (!inRange(f.versions, v) || inRange(flexible, v)) continue;
+        if (!f.struct.fields.some((x) => !x.tagged && inRange(x.versions, v))) {
+          throw new Error(`${name}.${f.name}: elements of ${f.struct.name} take no bytes in version ${v}; the reader's array bound needs a guard`);
+        }
+      }
+    }
+  }
   return {
     name,
     kind: schema.type,
