@@ -66,6 +66,7 @@ export {
   prepareCreateTopics,
   prepareCreateTopic,
   prepareConsumerOffsetsTopic,
+  prepareTransactionStateTopic,
   prepareDeleteTopic,
   prepareCreatePartitions,
   prepareAlterTopicConfigs,

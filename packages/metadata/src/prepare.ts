@@ -5,7 +5,7 @@ import type { ConfigAlteration } from './configs.js';
 import { isMetadataError, MetadataError } from './errors.js';
 import { METADATA_LIMITS as L } from './limits.js';
 import { isValidTopicId } from './topic-id.js';
-import { collisionKey, CONSUMER_OFFSETS_TOPIC, isInternalTopic, topicNameProblem } from './topic-names.js';
+import { collisionKey, CONSUMER_OFFSETS_TOPIC, isInternalTopic, topicNameProblem, TRANSACTION_STATE_TOPIC } from './topic-names.js';
 import type {
   AlterBrokerConfigsCommand,
   AlterTopicConfigsCommand,
@@ -221,13 +221,32 @@ export function prepareCreateTopic(view: MetadataView, request: CreateTopicReque
 }
 
 export interface InternalTopicOptions {
-  /** `offsets.topic.num.partitions` (Kafka's default: 50). */
+  /** `offsets.topic.num.partitions` / `transaction.state.log.num.partitions` (Kafka's defaults: 50). */
   readonly partitionCount: number;
-  /** `offsets.topic.replication.factor` (Kafka's default: 3); capped at the number of live brokers. */
+  /** `offsets.topic.replication.factor` / `transaction.state.log.replication.factor` (Kafka's defaults: 3); capped at the number of live brokers. */
   readonly replicationFactor: number;
   readonly newTopicId: () => string;
-  /** `offsets.topic.segment.bytes` (Kafka's default: 104857600). */
+  /** `offsets.topic.segment.bytes` / `transaction.state.log.segment.bytes` (Kafka's defaults: 104857600). */
   readonly segmentBytes?: number;
+}
+
+function prepareInternalTopic(view: MetadataView, name: string, compressionType: string, options: InternalTopicOptions): PrepareResult<CreateTopicCommand> {
+  const live = view.liveBrokers().length;
+  const rf = Math.max(1, Math.min(options.replicationFactor, live));
+  return prepareCreateTopic(
+    view,
+    {
+      name,
+      numPartitions: options.partitionCount,
+      replicationFactor: rf,
+      configs: [
+        { name: 'cleanup.policy', value: 'compact' },
+        { name: 'compression.type', value: compressionType },
+        { name: 'segment.bytes', value: String(options.segmentBytes ?? 104857600) },
+      ],
+    },
+    { defaultPartitions: options.partitionCount, defaultReplicationFactor: rf, newTopicId: options.newTopicId, allowInternal: true },
+  );
 }
 
 /**
@@ -235,22 +254,12 @@ export interface InternalTopicOptions {
  * needs a coordinator): compacted, producer compression, the given partition count.
  */
 export function prepareConsumerOffsetsTopic(view: MetadataView, options: InternalTopicOptions): PrepareResult<CreateTopicCommand> {
-  const live = view.liveBrokers().length;
-  const rf = Math.max(1, Math.min(options.replicationFactor, live));
-  return prepareCreateTopic(
-    view,
-    {
-      name: CONSUMER_OFFSETS_TOPIC,
-      numPartitions: options.partitionCount,
-      replicationFactor: rf,
-      configs: [
-        { name: 'cleanup.policy', value: 'compact' },
-        { name: 'compression.type', value: 'producer' },
-        { name: 'segment.bytes', value: String(options.segmentBytes ?? 104857600) },
-      ],
-    },
-    { defaultPartitions: options.partitionCount, defaultReplicationFactor: rf, newTopicId: options.newTopicId, allowInternal: true },
-  );
+  return prepareInternalTopic(view, CONSUMER_OFFSETS_TOPIC, 'producer', options);
+}
+
+/** The createTopic command for `__transaction_state`: compacted, uncompressed, the given partition count. */
+export function prepareTransactionStateTopic(view: MetadataView, options: InternalTopicOptions): PrepareResult<CreateTopicCommand> {
+  return prepareInternalTopic(view, TRANSACTION_STATE_TOPIC, 'uncompressed', options);
 }
 
 /** DeleteTopics for one topic, by name or (DeleteTopics v6+) by id. */

@@ -144,7 +144,6 @@ export class MetadataStateMachine implements MetadataView {
     }
     if (data.length === 0) {
       this.applied = index;
-      this.feed.advance(index);
       return { ok: true, index, command: null, changes: [] };
     }
     let command: MetadataCommand;
@@ -154,7 +153,6 @@ export class MetadataStateMachine implements MetadataView {
       if (isMetadataError(e, 'UNSUPPORTED_VERSION')) throw e;
       if (!isMetadataError(e)) throw e;
       this.applied = index;
-      this.feed.advance(index);
       return { ok: false, index, command: null, error: e };
     }
     const changes: MetadataChange[] = [];
@@ -164,7 +162,6 @@ export class MetadataStateMachine implements MetadataView {
       if (!isMetadataError(e)) throw e;
       // Handlers validate before mutating, so nothing changed.
       this.applied = index;
-      this.feed.advance(index);
       return { ok: false, index, command, error: e };
     }
     this.applied = index;

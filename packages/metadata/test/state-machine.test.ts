@@ -9,6 +9,8 @@ import {
   isValidTopicId,
   javaStringHashCode,
   prepareConsumerOffsetsTopic,
+  prepareDeleteTopic,
+  prepareTransactionStateTopic,
   prepareCreateTopic,
   topicIdFromBytes,
   topicIdToBytes,
@@ -308,6 +310,13 @@ describe('coordinator', () => {
     n.ok({ type: 'changeLeader', topicId: prepared.command.topicId, partition: p, leader, leaderEpoch: 1, isr: [leader] });
     expect(n.sm.findCoordinator('group-1', 'group', 50)).toMatchObject({ ok: true, topic: '__consumer_offsets', partition: p, leaderId: leader, broker: { brokerId: leader } });
     expect(n.sm.findCoordinator('txn-1', 'transaction', 50)).toMatchObject({ ok: false, topic: '__transaction_state', topicExists: false });
+    const txn = prepareTransactionStateTopic(n.sm, { partitionCount: 4, replicationFactor: 1, newTopicId: n.newTopicId });
+    if (!txn.ok) throw txn.error;
+    n.ok(txn.command);
+    expect(n.sm.topic('__transaction_state')).toMatchObject({ internal: true, configs: { 'cleanup.policy': 'compact', 'compression.type': 'uncompressed' } });
+    expect(n.sm.findCoordinator('txn-1', 'transaction', 50)).toMatchObject({ ok: false, topicExists: true, partition: coordinatorPartition('txn-1', 4) });
+    expect(prepareDeleteTopic(n.sm, { name: '__transaction_state' })).toMatchObject({ ok: false, error: { code: 'INVALID_REQUEST' } });
+    expect(prepareDeleteTopic(n.sm, { name: '__transaction_state' }, { allowInternal: true }).ok).toBe(true);
     // Clients may not create or delete it.
     const byClient = prepareCreateTopic(n.sm, { name: '__transaction_state', numPartitions: 1, replicationFactor: 1 }, { defaultPartitions: 1, defaultReplicationFactor: 1, newTopicId: n.newTopicId });
     expect(!byClient.ok && byClient.error.code).toBe('INVALID_REQUEST');

@@ -39,9 +39,6 @@ export class ChangeFeed {
     if (!Number.isInteger(maxRetained) || maxRetained < 1) throw new RangeError('maxRetainedChanges must be a positive integer');
   }
 
-  /** An entry that changed nothing was applied. */
-  advance(_index: number): void {}
-
   publish(index: number, changes: readonly MetadataChange[]): void {
     if (changes.length === 0) return;
     for (const change of changes) this.buffer.push(change);
