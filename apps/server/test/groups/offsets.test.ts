@@ -195,19 +195,22 @@ describe('offset retention', () => {
     await h.coordinator.commitOffsets(commit('s', [['t', 0, 1n]]));
     const j = await stableOne(h);
     await h.coordinator.commitOffsets(commit('g', [['t1', 0, 1n]], { generationId: j.generationId, memberId: j.memberId }));
-    h.clock.advance(50_000);
-    for (let i = 0; i < 5; i++) {
-      h.clock.advance(9_000);
+    const step = async (ms: number) => {
+      h.clock.advance(ms);
       h.coordinator.heartbeat({ groupId: 'g', generationId: j.generationId, memberId: j.memberId, groupInstanceId: null });
-    }
-    h.clock.advance(5_000); // t = 100 s: the standalone offset expires, the consumer group's does not (it has members)
-    await settle();
+      await settle();
+    };
+    for (let i = 0; i < 19; i++) await step(5_000);
+    expect(h.coordinator.inspect('s')?.offsets).toBe(1);
+    await step(5_000); // t = 100 s: the standalone offset expires, the consumer group's does not (it has members)
     expect(h.coordinator.groupState('s')).toBeUndefined();
     expect(h.coordinator.inspect('g')?.offsets).toBe(1);
     h.coordinator.leaveGroup({ groupId: 'g', members: [{ memberId: j.memberId, groupInstanceId: null }] });
     await settle();
-    h.clock.advance(95_000);
-    await settle();
+    for (let i = 0; i < 9; i++) {
+      h.clock.advance(10_000);
+      await settle();
+    }
     expect(h.coordinator.inspect('g')?.offsets).toBe(1);
     h.clock.advance(10_000);
     await settle();
