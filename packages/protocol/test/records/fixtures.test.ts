@@ -14,6 +14,8 @@ import {
 } from '../../src/records/batch.js';
 import { buildRecordBatch, decodeRecordBatch } from '../../src/records/builder.js';
 import { compressionName, decompressRecords } from '../../src/records/compression.js';
+import fc from 'fast-check';
+import { RecordsError } from '../../src/records/errors.js';
 import { expectRecordsError } from './helpers.js';
 
 interface Meta {
@@ -91,5 +93,37 @@ describe(`record batches from kcat (librdkafka ${meta.librdkafka})`, () => {
       const plain = decompressRecords(codec, body(name), { maxBytes: 4096 });
       expectRecordsError(() => decompressRecords(codec, body(name), { maxBytes: plain.length - 1 }), 'TooLarge');
     }
+  });
+
+  test('fuzz: mutated real batches give a decode or a RecordsError, never anything else', () => {
+    const batches = codecs.map((c) => readFileSync(join(dir, meta.captures[compressionName(c)]!.records)));
+    fc.assert(
+      fc.property(
+        fc.nat({ max: batches.length - 1 }),
+        fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 6 }),
+        fc.nat({ max: 40 }),
+        fc.boolean(),
+        (which, edits, cut, fixCrc) => {
+          const original = batches[which]!;
+          const bad = Buffer.from(original.subarray(0, Math.max(0, original.length - cut)));
+          for (const [pos, byte] of edits) if (bad.length > 0) bad[pos % bad.length] = byte;
+          if (fixCrc && bad.length >= 61) {
+            try {
+              bad.writeUInt32BE(computeRecordBatchCrc(bad), BatchField.crc);
+            } catch {
+              // a batchLength past the end: leave the CRC
+            }
+          }
+          for (const run of [() => splitRecordBatches(bad).map((b) => decodeRecordBatch(b.bytes, { maxDecompressedBytes: 1 << 20 })), () => decodeRecordBatch(bad, { checkCrc: false, maxDecompressedBytes: 1 << 20 })]) {
+            try {
+              run();
+            } catch (e) {
+              if (!(e instanceof RecordsError)) throw e;
+            }
+          }
+        },
+      ),
+      { numRuns: 1000 },
+    );
   });
 });
