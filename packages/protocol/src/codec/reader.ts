@@ -47,13 +47,19 @@ export class Reader {
     return this.buf.readInt8(this.need(1, 'int8'));
   }
   int16(): number {
-    return this.buf.readInt16BE(this.need(2, 'int16'));
+    const o = this.need(2, 'int16');
+    const b = this.buf;
+    return ((b[o]! << 24) | (b[o + 1]! << 16)) >> 16;
   }
   uint16(): number {
-    return this.buf.readUInt16BE(this.need(2, 'uint16'));
+    const o = this.need(2, 'uint16');
+    const b = this.buf;
+    return (b[o]! << 8) | b[o + 1]!;
   }
   int32(): number {
-    return this.buf.readInt32BE(this.need(4, 'int32'));
+    const o = this.need(4, 'int32');
+    const b = this.buf;
+    return (b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!;
   }
   uint32(): number {
     return this.buf.readUInt32BE(this.need(4, 'uint32'));

@@ -68,6 +68,26 @@ export class Writer {
     return Buffer.concat(this.done, this.doneBytes);
   }
 
+  private put16(v: number): void {
+    this.ensure(2);
+    const b = this.buf;
+    const p = this.pos;
+    b[p] = v >>> 8;
+    b[p + 1] = v;
+    this.pos = p + 2;
+  }
+
+  private put32(v: number): void {
+    this.ensure(4);
+    const b = this.buf;
+    const p = this.pos;
+    b[p] = v >>> 24;
+    b[p + 1] = v >>> 16;
+    b[p + 2] = v >>> 8;
+    b[p + 3] = v;
+    this.pos = p + 4;
+  }
+
   int8(v: number): void {
     if (v << 24 >> 24 !== v) throw invalid('int8', v);
     this.ensure(1);
@@ -75,23 +95,19 @@ export class Writer {
   }
   int16(v: number): void {
     if (v << 16 >> 16 !== v) throw invalid('int16', v);
-    this.ensure(2);
-    this.pos = this.buf.writeInt16BE(v, this.pos);
+    this.put16(v);
   }
   uint16(v: number): void {
     if ((v & 0xffff) !== v) throw invalid('uint16', v);
-    this.ensure(2);
-    this.pos = this.buf.writeUInt16BE(v, this.pos);
+    this.put16(v);
   }
   int32(v: number): void {
     if ((v | 0) !== v) throw invalid('int32', v);
-    this.ensure(4);
-    this.pos = this.buf.writeInt32BE(v, this.pos);
+    this.put32(v);
   }
   uint32(v: number): void {
     if (v >>> 0 !== v) throw invalid('uint32', v);
-    this.ensure(4);
-    this.pos = this.buf.writeUInt32BE(v, this.pos);
+    this.put32(v);
   }
   int64(v: bigint): void {
     if (typeof v !== 'bigint' || BigInt.asIntN(64, v) !== v) throw invalid('int64', v);
@@ -149,11 +165,32 @@ export class Writer {
       return;
     }
     if (typeof s !== 'string') throw invalid('string', s);
+    if (s.length < 64 && this.ascii(s, compact)) return;
     const n = Buffer.byteLength(s, 'utf8');
     if (!compact && n > 0x7fff) throw invalid(`string of ${n} bytes (max 32767)`, s);
     this.len(n, compact, true);
     this.ensure(n);
     this.pos += this.buf.write(s, this.pos, n, 'utf8');
+  }
+
+  /** Fast path for short ASCII strings: writes length and bytes in one pass; false when not ASCII. */
+  private ascii(s: string, compact: boolean): boolean {
+    const n = s.length;
+    this.ensure(n + 2);
+    const b = this.buf;
+    let p = this.pos + (compact ? 1 : 2);
+    for (let i = 0; i < n; i++) {
+      const c = s.charCodeAt(i);
+      if (c >= 0x80) return false;
+      b[p++] = c;
+    }
+    if (compact) b[this.pos] = n + 1;
+    else {
+      b[this.pos] = n >>> 8;
+      b[this.pos + 1] = n;
+    }
+    this.pos = p;
+    return true;
   }
 
   bytes(b: Buffer, compact: boolean): void {
