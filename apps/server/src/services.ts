@@ -6,6 +6,9 @@ import { LocalCluster } from './cluster/local-cluster.js';
 import { KafkaDispatcher } from './handlers/dispatcher.js';
 import { createHandlerTable } from './handlers/table.js';
 import type { AnyHandler, HandlerDeps } from './handlers/types.js';
+import { startGroupServices } from './groups/service.js';
+import type { Logger } from './logger.js';
+import type { ServerConfig } from './config.js';
 import type { EntryLogFactory } from './storage/entry-log.js';
 import { WalEntryLogFactory } from './storage/wal-entry-log.js';
 
@@ -18,7 +21,17 @@ export interface StandaloneOptions {
   /** Handlers added to the core table (consumer groups). */
   extraHandlers?: readonly AnyHandler[];
   nowMs?: () => number;
+  /**
+   * Consumer groups (src/groups): started once the cluster is open; their handlers join the table
+   * and `close` runs before the cluster closes. Default: the group coordinator on __consumer_offsets.
+   * `null`: no group APIs.
+   */
+  groups?: GroupsFactory | null;
 }
+
+export type GroupsFactory = (ctx: { cluster: Cluster; config: ServerConfig; logger: Logger }) => Promise<{ handlers: readonly AnyHandler[]; close(): void | Promise<void> }>;
+
+const defaultGroups: GroupsFactory = ({ cluster, config, logger }) => startGroupServices({ cluster, config, logger });
 
 export function standaloneServices(options: StandaloneOptions = {}): ServicesFactory {
   return async ({ config, dataDir, logger, metrics, advertised }) => {
@@ -32,8 +45,17 @@ export function standaloneServices(options: StandaloneOptions = {}): ServicesFac
       entryLogs: options.entryLogs ?? (walFactory as WalEntryLogFactory),
       advertised,
     });
+    const groupsFactory = options.groups === undefined ? defaultGroups : options.groups;
+    let groups: Awaited<ReturnType<GroupsFactory>> | undefined;
+    try {
+      groups = groupsFactory === null ? undefined : await groupsFactory({ cluster, config, logger: logger.child({ component: 'groups' }) });
+    } catch (e) {
+      await cluster.close();
+      walFactory?.close();
+      throw e;
+    }
     const shutdown = new AbortController();
-    const table = createHandlerTable(options.extraHandlers ?? []);
+    const table = createHandlerTable([...(options.extraHandlers ?? []), ...(groups?.handlers ?? [])]);
     const deps: HandlerDeps = { cluster, config, logger: logger.child({ component: 'kafka' }), metrics, nowMs, shutdown: shutdown.signal, table: () => table };
     return {
       dispatcher: new KafkaDispatcher(deps, table),
@@ -41,6 +63,7 @@ export function standaloneServices(options: StandaloneOptions = {}): ServicesFac
       beginShutdown: () => shutdown.abort(),
       close: async () => {
         shutdown.abort();
+        await groups?.close();
         await cluster.close();
         walFactory?.close();
       },
