@@ -229,4 +229,22 @@ describe('raft-kv-node processes', () => {
     const all = await converged(51);
     expect(all[0]!.slice(0, 50)).toEqual(Array.from({ length: 50 }, (_, i) => `a${i}=${i}`));
   }, 90_000);
+
+  it('brings a follower that was down while the log was compacted past it back by a snapshot over gRPC', async () => {
+    await leader();
+    for (let i = 0; i < 10; i++) expect(await propose(`s${i}=${i}`)).toBe(true);
+    await converged(10);
+    const l = await leader();
+    const lagging = procs.find((p) => p !== l)!;
+    await kill(lagging);
+    // snapshot-every is 200 with 10 entries kept: 450 more entries compact the log well past it.
+    for (let i = 10; i < 460; i++) expect(await propose(`s${i}=${i}`)).toBe(true);
+    const ls = (await http(l, 'GET', '/status')).json as { firstIndex: number; snapshotIndex: number };
+    expect(ls.snapshotIndex).toBeGreaterThan(200);
+    start(lagging);
+    const all = await converged(460, 30_000);
+    expect(all[0]).toEqual(Array.from({ length: 460 }, (_, i) => `s${i}=${i}`));
+    const st = (await status(lagging))!;
+    expect(st.appliedIndex).toBeGreaterThan(ls.firstIndex);
+  }, 120_000);
 });
