@@ -130,6 +130,10 @@ function outcome(sm: MetadataStateMachine, entry: { index: number; data: Uint8Ar
   return r.ok ? `ok:${r.changes.length}` : r.error.code;
 }
 
+/** `METADATA_PROPERTY_RUNS_FACTOR=50 pnpm test:soak` runs the properties much longer. */
+const factor = Math.max(1, Number(process.env['METADATA_PROPERTY_RUNS_FACTOR'] ?? '1'));
+const runs = (n: number): number => Math.round(n * factor);
+
 describe('determinism', () => {
   test('property: two instances applying the same log reach identical states and byte-identical snapshots', () => {
     fc.assert(
@@ -142,7 +146,7 @@ describe('determinism', () => {
         expect(Buffer.from(b.snapshot()).equals(Buffer.from(a.snapshot()))).toBe(true);
         expect(stateOf(b)).toEqual(stateOf(a));
       }),
-      { numRuns: 150 },
+      { numRuns: runs(150) },
     );
   });
 
@@ -187,7 +191,7 @@ describe('determinism', () => {
           }
         }
       }),
-      { numRuns: 100 },
+      { numRuns: runs(100) },
     );
   });
 
@@ -209,7 +213,7 @@ describe('determinism', () => {
         expect(Buffer.from(restored.snapshot()).equals(Buffer.from(straight.snapshot()))).toBe(true);
         expect(stateOf(restored)).toEqual(stateOf(straight));
       }),
-      { numRuns: 100 },
+      { numRuns: runs(100) },
     );
   });
 
@@ -237,7 +241,7 @@ describe('determinism', () => {
         };
         expect(Buffer.from(build(order)).equals(Buffer.from(build([0, 1, 2, 3, 4])))).toBe(true);
       }),
-      { numRuns: 60 },
+      { numRuns: runs(60) },
     );
   });
 });

@@ -187,6 +187,9 @@ describe('change feed', () => {
     expect(n.sm.changesSince(1).type).toBe('changes');
     n.createTopic('c', 1, 1);
     expect(n.sm.changesSince(1)).toEqual({ type: 'resync', appliedIndex: 6 });
+    const late: FeedEvent[] = [];
+    n.sm.subscribe(0, (e) => late.push(e));
+    expect(late).toEqual([{ type: 'resync', appliedIndex: 6 }]);
     const tail = n.sm.changesSince(2);
     expect(tail.type === 'changes' && tail.changes.map((c) => c.type)).toEqual(['brokerRegistered', 'topicCreated', 'topicCreated', 'topicCreated']);
   });

@@ -170,6 +170,12 @@ describe('CreateTopics validation (prepare) and the same rejection at apply', ()
     });
   });
 
+  test('legal names at the boundaries are accepted', () => {
+    const { node } = cluster();
+    for (const name of ['x'.repeat(249), 'a-b_c.D9', '...', '_', '-']) node.createTopic(name, 1, 1);
+    expect(node.sm.topic('x'.repeat(249))).toBeDefined();
+  });
+
   test('duplicate names inside one request are each rejected', () => {
     const { node } = cluster();
     const r = prepareCreateTopics(

@@ -41,6 +41,8 @@ export class ChangeFeed {
 
   publish(index: number, changes: readonly MetadataChange[]): void {
     if (changes.length === 0) return;
+    Object.freeze(changes);
+    for (const change of changes) Object.freeze(change);
     for (const change of changes) this.buffer.push(change);
     while (this.buffer.length - this.head > this.maxRetained) {
       const dropped = this.buffer[this.head] as MetadataChange;
