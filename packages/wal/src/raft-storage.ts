@@ -30,7 +30,7 @@ import { type Clock, type Logger, silentLogger } from './env.js';
 import { WalError, WalErrorCode } from './errors.js';
 import { type FileSystem, type WalFile, nodeFileSystem } from './fs.js';
 import { crc, readU64, writeU64 } from './internal/format.js';
-import { Wal, type RecoverySummary } from './wal.js';
+import { Wal, defaultMaxRecordBytes, type RecoverySummary } from './wal.js';
 
 export interface RaftLogStorageOptions {
   readonly dir: string;
@@ -42,7 +42,7 @@ export interface RaftLogStorageOptions {
   readonly syncPolicy?: SyncPolicy;
   /** Bound on the entry data kept in memory (recent entries; older ones are read from disk). Default 32 MiB. */
   readonly maxCacheBytes?: number;
-  /** Largest entry accepted. Default 16 MiB. */
+  /** Largest entry data accepted. Default 16 MiB (less if a segment cannot hold that). */
   readonly maxEntryBytes?: number;
   /** Largest snapshot accepted or loaded. Default 1 GiB. */
   readonly maxSnapshotBytes?: number;
@@ -261,7 +261,7 @@ export class RaftLogStorage implements StorageUnderTest {
     this.committer = committer;
     this.ownCommitter = opts.committer === undefined;
     this.maxCacheBytes = opts.maxCacheBytes ?? 32 << 20;
-    this.maxEntryBytes = opts.maxEntryBytes ?? 16 << 20;
+    this.maxEntryBytes = opts.maxEntryBytes ?? defaultMaxRecordBytes(opts.maxSegmentBytes ?? 64 << 20) - ENTRY_HEADER_BYTES;
     this.maxSnapshotBytes = opts.maxSnapshotBytes ?? 1 << 30;
     this.hardState = st.hardState;
     this.snap = { metadata: { index: st.snapIndex, term: st.snapTerm, confState: st.confState }, data: snapData };
@@ -278,7 +278,7 @@ export class RaftLogStorage implements StorageUnderTest {
     const logger = options.logger ?? silentLogger;
     const committer = options.committer ?? new GroupCommitter({ policy: options.syncPolicy ?? { kind: 'batch' }, logger });
     await fsys.mkdir(options.dir);
-    const maxEntryBytes = options.maxEntryBytes ?? 16 << 20;
+    const maxEntryBytes = options.maxEntryBytes ?? defaultMaxRecordBytes(options.maxSegmentBytes ?? 64 << 20) - ENTRY_HEADER_BYTES;
 
     // 1. The state file (created durably on first open).
     const statePath = path.join(options.dir, 'state');

@@ -41,7 +41,7 @@ export interface WalOptions {
   readonly maxSegmentBytes?: number;
   /** Roll to a new segment when the active one is older than this (checked on append). Default: never. */
   readonly maxSegmentAgeMs?: number;
-  /** Largest payload accepted (and trusted when read back). Default 16 MiB. */
+  /** Largest payload accepted (and trusted when read back). Default 16 MiB, or less if a segment cannot hold that. */
   readonly maxRecordBytes?: number;
   /** Bytes accepted by append() but not yet written; more is rejected with Overloaded. Default 64 MiB. */
   readonly maxPendingBytes?: number;
@@ -122,6 +122,11 @@ interface ReadRequest {
 type ReadPlan<T> = Generator<ReadRequest, T, Buffer>;
 
 const MAX_WRITE_BYTES = 8 << 20;
+
+/** 16 MiB, or the most one segment can hold. */
+export function defaultMaxRecordBytes(maxSegmentBytes: number): number {
+  return Math.max(0, Math.min(16 << 20, maxSegmentBytes - SEGMENT_HEADER_BYTES - RECORD_HEADER_BYTES));
+}
 const MIN_READ_CHUNK = 16 << 10;
 const MAX_READ_CHUNK = 1 << 20;
 
@@ -170,7 +175,7 @@ export class Wal implements Flushable {
       new GroupCommitter({ policy: options.syncPolicy ?? { kind: 'batch' }, logger: this.logger });
     this.maxSegmentBytes = options.maxSegmentBytes ?? 64 << 20;
     this.maxSegmentAgeMs = options.maxSegmentAgeMs ?? Number.POSITIVE_INFINITY;
-    this.maxRecordBytes = options.maxRecordBytes ?? 16 << 20;
+    this.maxRecordBytes = options.maxRecordBytes ?? defaultMaxRecordBytes(this.maxSegmentBytes);
     this.maxPendingBytes = options.maxPendingBytes ?? 64 << 20;
     this.maxPendingAppends = options.maxPendingAppends ?? 100_000;
     this.indexIntervalBytes = options.indexIntervalBytes ?? 4096;
@@ -187,8 +192,8 @@ export class Wal implements Flushable {
   /** Opens (creating if needed) the log in `options.dir`, running recovery. */
   static async open(options: WalOptions): Promise<Wal> {
     const fsys = options.fs ?? nodeFileSystem;
-    const maxRecordBytes = options.maxRecordBytes ?? 16 << 20;
     const maxSegmentBytes = options.maxSegmentBytes ?? 64 << 20;
+    const maxRecordBytes = options.maxRecordBytes ?? defaultMaxRecordBytes(maxSegmentBytes);
     const initialIndex = options.initialIndex ?? 1;
     if (!Number.isSafeInteger(initialIndex) || initialIndex < 1) {
       throw new WalError(WalErrorCode.InvalidArgument, `initialIndex must be a positive integer, got ${initialIndex}`);

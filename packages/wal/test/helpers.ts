@@ -16,7 +16,18 @@ export function seededRng(seed: number): () => number {
 }
 
 /** The payload every test writes for `index`: length and bytes derived from the index. */
+const payloadCache = new Map<string, Buffer>();
+
 export function payloadFor(index: number, maxLen = 300): Buffer {
+  const key = `${index}/${maxLen}`;
+  const hit = payloadCache.get(key);
+  if (hit) return hit;
+  const b = makePayload(index, maxLen);
+  if (payloadCache.size < 100_000) payloadCache.set(key, b);
+  return b;
+}
+
+function makePayload(index: number, maxLen: number): Buffer {
   const rng = seededRng(index * 7919 + 17);
   const len = 1 + Math.floor(rng() * maxLen);
   const b = Buffer.alloc(len);

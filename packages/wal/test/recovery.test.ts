@@ -88,7 +88,11 @@ describe('torn tail of the last segment → cut back to the last good record, ke
         expect(logger.lines.some((l) => l.level === 'warn' && l.msg === 'wal: cut torn tail')).toBe(true);
       }
       expect(logger.lines.filter((l) => l.msg === 'wal recovered').length).toBe(1);
-      // Carry on: append, sync, reopen.
+      // Carry on: append, sync, reopen (for a sample of the offsets, to keep the run short).
+      if (!boundary && cut % 7 !== 0) {
+        await wal.close();
+        continue;
+      }
       await wal.append([{ payload: payloadFor(expectedLast + 1) }]);
       await wal.sync();
       await wal.close();
