@@ -14,6 +14,7 @@ import {
   decodeRequestFrame,
   decodeResponse,
   encodeRequest,
+  encodeResponse,
   frameChunks,
   peekRequestIds,
   writeRequestHeader,
@@ -22,7 +23,9 @@ import type { KnownApiKey } from '../src/index.js';
 import { loadMessages, messageArb, versionsOf } from './support/schemas.js';
 
 const RUNS = Number(process.env['CHRONIK_FUZZ_RUNS'] ?? 300);
-const requests = loadMessages().filter((m) => m.type === 'request');
+const messages = loadMessages();
+const requests = messages.filter((m) => m.type === 'request');
+const responses = messages.filter((m) => m.type === 'response');
 
 const fixtureFrames: Buffer[] = [];
 const fixtureDir = path.join(__dirname, 'fixtures');
@@ -45,6 +48,16 @@ const generatedFrame = fc
   });
 
 const source = fixtureFrames.length > 0 ? fc.oneof(generatedFrame, fc.constantFrom(...fixtureFrames)) : generatedFrame;
+
+/** A valid response body of a random API and version, with the key and version it belongs to. */
+const generatedResponse = fc
+  .constantFrom(...responses.flatMap((m) => versionsOf(m).map((v) => [m, v] as const)))
+  .chain(([m, v]) => messageArb(m, v, { maxArray: 2, maxDepth: 3 }).map((body) => ({ key: m.apiKey! as KnownApiKey, v, body })))
+  .map(({ key, v, body }) => {
+    const w = new Writer();
+    encodeResponse(key, v, body as never, w);
+    return { key, v, bytes: w.toBuffer() };
+  });
 
 type Mutation =
   | { kind: 'set'; at: number; value: number }
@@ -106,6 +119,15 @@ describe('fuzz: mutated frames', () => {
         const key = payload.length >= 2 ? payload.readInt16BE(0) : 0;
         const info = apiInfo(key);
         if (info) for (let v = info.minVersion; v <= info.maxVersion; v++) onlyTyped(() => decodeResponse(key, v, new Reader(bytes)));
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
+  it('only ever produce ProtocolError from the response decoders on mutated responses', () => {
+    fc.assert(
+      fc.property(generatedResponse, fc.array(mutation, { minLength: 1, maxLength: 4 }), ({ key, v, bytes }, ms) => {
+        onlyTyped(() => decodeResponse(key, v, new Reader(mutate(bytes, ms))));
       }),
       { numRuns: RUNS },
     );
