@@ -262,6 +262,16 @@ export class MetadataStateMachine implements MetadataView {
     if (!this.state.brokers.has(c.brokerId)) fail('BROKER_ID_NOT_REGISTERED', `Broker ${c.brokerId} is not registered`);
     this.state.brokers.delete(c.brokerId);
     out.push({ type: 'brokerUnregistered', index, brokerId: c.brokerId });
+    // Clients cannot reach a leader that is gone: clear it (epoch kept) until its group reports again.
+    for (const topic of this.topics()) {
+      let updated = topic;
+      for (const current of topic.partitions) {
+        if (current.leader !== c.brokerId) continue;
+        const next = freezePartition({ ...current, leader: -1, partitionEpoch: current.partitionEpoch + 1 });
+        updated = this.replacePartition(updated, next);
+        out.push({ type: 'partitionChanged', index, name: topic.name, topicId: topic.topicId, reason: 'leader', previous: current, partition: next });
+      }
+    }
   }
 
   private fenceBroker(index: number, c: FenceBrokerCommand, out: MetadataChange[]): void {
@@ -422,14 +432,16 @@ export class MetadataStateMachine implements MetadataView {
     if (c.leader !== -1 && !current.replicas.includes(c.leader)) {
       fail('INELIGIBLE_REPLICA', `Broker ${c.leader} is not a replica of ${topic.name}-${c.partition}`);
     }
-    if (c.leaderEpoch === current.leaderEpoch && c.leader !== current.leader) {
+    // One leader per term: within the current epoch only the same leader may report (or any, once
+    // the leader was cleared because its broker left).
+    if (c.leaderEpoch === current.leaderEpoch && c.leader !== current.leader && current.leader !== -1) {
       fail('FENCED_LEADER_EPOCH', `Epoch ${c.leaderEpoch} already has leader ${current.leader}`);
     }
     const isr = this.checkIsr(current, c.leader, c.isr);
     if (c.leaderEpoch === current.leaderEpoch && sameArray(isr, current.isr)) return;
     const next = freezePartition({ ...current, leader: c.leader, leaderEpoch: c.leaderEpoch, isr, partitionEpoch: current.partitionEpoch + 1 });
     this.replacePartition(topic, next);
-    const reason = c.leaderEpoch === current.leaderEpoch ? 'isr' : 'leader';
+    const reason = c.leaderEpoch === current.leaderEpoch && c.leader === current.leader ? 'isr' : 'leader';
     out.push({ type: 'partitionChanged', index, name: topic.name, topicId: topic.topicId, reason, previous: current, partition: next });
   }
 

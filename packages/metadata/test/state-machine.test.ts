@@ -91,6 +91,23 @@ describe('apply', () => {
     expect(n.sm.partition('t', 0)?.leaderEpoch).toBe(4);
   });
 
+  test('unregistering a broker clears the leaderships it held, until the group reports again', () => {
+    const n = new Node();
+    n.registerBrokers([1, 2, 3]);
+    const { topicId } = n.createTopic('t', 3, 2);
+    const led = n.sm.topic('t')?.partitions.filter((p) => p.replicas.includes(2)) ?? [];
+    for (const p of led) n.ok({ type: 'changeLeader', topicId, partition: p.partition, leader: 2, leaderEpoch: 3, isr: [2] });
+    const r = n.ok({ type: 'unregisterBroker', brokerId: 2 });
+    const changed = r.ok ? r.changes.filter((c) => c.type === 'partitionChanged') : [];
+    expect(changed).toHaveLength(led.length);
+    for (const p of led) expect(n.sm.partition('t', p.partition)).toMatchObject({ leader: -1, leaderEpoch: 3 });
+    // Another replica elected in the same term can report it (no other leader is known for the term).
+    const p = led[0]?.partition as number;
+    const other = n.sm.partition('t', p)?.replicas.find((b) => b !== 2) as number;
+    n.ok({ type: 'changeLeader', topicId, partition: p, leader: other, leaderEpoch: 3, isr: [other] });
+    expect(n.sm.partition('t', p)?.leader).toBe(other);
+  });
+
   test('producer id blocks are consecutive and never overlap', () => {
     const n = new Node();
     n.registerBrokers([1, 2]);
