@@ -167,6 +167,14 @@ export class PartitionLog {
    * idempotent producer are answered with the original offsets and not appended again.
    */
   append(records: Buffer, acks: Acks, leaderEpoch: number): Promise<AppendResult> {
+    try {
+      return this.appendNow(records, acks, leaderEpoch);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  private appendNow(records: Buffer, acks: Acks, leaderEpoch: number): Promise<AppendResult> {
     if (this.closed) return Promise.reject(new ClusterError('NOT_LEADER_OR_FOLLOWER', 'partition is closed'));
     const slices = splitRecordBatches(records);
     if (slices.length === 0) return Promise.reject(new ClusterError('CORRUPT_MESSAGE', 'produce request without record batches'));

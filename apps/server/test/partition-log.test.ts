@@ -1,0 +1,159 @@
+// PartitionLog on the in-memory EntryLog: offsets, reads, idempotence, recovery, retention,
+// DeleteRecords, ListOffsets and OffsetForLeaderEpoch.
+import fs from 'node:fs';
+import { buildRecordBatch } from '@chronik/protocol';
+import { ClusterError } from '../src/cluster/cluster.js';
+import { silentLogger } from '../src/logger.js';
+import { MemoryEntryLog } from '../src/storage/entry-log.js';
+import type { PartitionLogConfig } from '../src/storage/partition-log.js';
+import { PartitionLog } from '../src/storage/partition-log.js';
+import { tempDir } from './helpers/server.js';
+
+const CONFIG: PartitionLogConfig = { logAppendTime: false, maxMessageBytes: 1 << 20, retentionMs: -1, retentionBytes: -1, flushMessages: undefined, flushMs: 1000 };
+
+let dir: string;
+let now = 1_700_000_000_000;
+beforeEach(() => {
+  dir = tempDir('chronik-plog-');
+  now = 1_700_000_000_000;
+});
+afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+function open(log: MemoryEntryLog, config: Partial<PartitionLogConfig> = {}): Promise<PartitionLog> {
+  return PartitionLog.open({ topic: 't', partition: 0, dir, log, config: { ...CONFIG, ...config }, logger: silentLogger, nowMs: () => now });
+}
+
+function batch(n: number, opts: { ts?: bigint; producerId?: bigint; epoch?: number; seq?: number; prefix?: string } = {}): Buffer {
+  return buildRecordBatch({
+    records: Array.from({ length: n }, (_, i) => ({ value: Buffer.from(`${opts.prefix ?? 'v'}${i}`), timestampMs: (opts.ts ?? 1000n) + BigInt(i) })),
+    ...(opts.producerId !== undefined ? { producerId: opts.producerId, producerEpoch: opts.epoch ?? 0, baseSequence: opts.seq ?? 0 } : {}),
+  });
+}
+
+async function codeOf(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+    return 'ok';
+  } catch (e) {
+    return e instanceof ClusterError ? e.code : `other: ${String(e)}`;
+  }
+}
+
+describe('PartitionLog', () => {
+  test('assigns dense offsets, advances the high watermark, reads from the middle of a batch', async () => {
+    const log = new MemoryEntryLog();
+    const p = await open(log);
+    expect((await p.append(batch(3), 1, 0)).baseOffset).toBe(0n);
+    expect((await p.append(batch(2), 1, 0)).baseOffset).toBe(3n);
+    expect(p.highWatermark).toBe(5n);
+    const r = await p.read(4n, 1 << 20);
+    expect(r.chunks).toHaveLength(1); // the batch holding offset 4 (base 3)
+    expect(r.chunks[0]?.readBigInt64BE(0)).toBe(3n);
+    const all = await p.read(0n, 1);
+    expect(all.chunks).toHaveLength(1); // first batch whole even over maxBytes
+    expect(await p.read(5n, 100)).toMatchObject({ bytes: 0 });
+    expect(await codeOf(p.read(6n, 100))).toBe('OFFSET_OUT_OF_RANGE');
+  });
+
+  test('acks=all syncs; acks=1 does not (until flush.messages)', async () => {
+    const log = new MemoryEntryLog();
+    const p = await open(log, { flushMessages: 5 });
+    await p.append(batch(2), 1, 0);
+    expect(log.syncs).toBe(0);
+    await p.append(batch(1), -1, 0);
+    expect(log.syncs).toBe(1);
+    await p.append(batch(5), 1, 0); // reaches flush.messages
+    expect(log.syncs).toBe(2);
+  });
+
+  test('idempotent producer: duplicates answered with the original offset, gaps and old epochs rejected', async () => {
+    const log = new MemoryEntryLog();
+    const p = await open(log);
+    expect((await p.append(batch(2, { producerId: 7n, seq: 0 }), 1, 0)).baseOffset).toBe(0n);
+    expect((await p.append(batch(2, { producerId: 7n, seq: 2 }), 1, 0)).baseOffset).toBe(2n);
+    expect((await p.append(batch(2, { producerId: 7n, seq: 0 }), 1, 0)).baseOffset).toBe(0n); // duplicate
+    expect(p.logEndOffset).toBe(4n);
+    expect(await codeOf(p.append(batch(1, { producerId: 7n, seq: 9 }), 1, 0))).toBe('OUT_OF_ORDER_SEQUENCE_NUMBER');
+    expect(await codeOf(p.append(batch(1, { producerId: 7n, epoch: 1, seq: 0 }), 1, 0))).toBe('ok'); // new epoch
+    expect(await codeOf(p.append(batch(1, { producerId: 7n, epoch: 0, seq: 4 }), 1, 0))).toBe('INVALID_PRODUCER_EPOCH');
+    expect(p.describeProducers()).toEqual([expect.objectContaining({ producerId: 7n, producerEpoch: 1, lastSequence: 0 })]);
+  });
+
+  test('recovery rebuilds offsets, the index and producer state from the log', async () => {
+    const log = new MemoryEntryLog();
+    const p = await open(log);
+    await p.append(batch(3, { producerId: 9n, seq: 0 }), 1, 0);
+    await p.append(batch(4), 1, 0);
+    await p.close();
+    const q = await open(log);
+    expect(q.logEndOffset).toBe(7n);
+    expect(q.highWatermark).toBe(7n);
+    expect((await q.append(batch(3, { producerId: 9n, seq: 0 }), 1, 0)).baseOffset).toBe(0n); // still a duplicate
+    expect((await q.append(batch(1), 1, 0)).baseOffset).toBe(7n);
+  });
+
+  test('a batch larger than max.message.bytes is MESSAGE_TOO_LARGE', async () => {
+    const p = await open(new MemoryEntryLog(), { maxMessageBytes: 100 });
+    expect(await codeOf(p.append(batch(20), 1, 0))).toBe('MESSAGE_TOO_LARGE');
+    expect(p.logEndOffset).toBe(0n);
+  });
+
+  test('DeleteRecords moves the log start offset durably; reads below it are out of range', async () => {
+    const log = new MemoryEntryLog();
+    const p = await open(log);
+    for (let i = 0; i < 5; i++) await p.append(batch(2), 1, 0);
+    expect(await p.deleteRecords(3n)).toBe(3n);
+    expect(await codeOf(p.read(2n, 100))).toBe('OFFSET_OUT_OF_RANGE');
+    expect(log.firstIndex()).toBe(1); // the batch [0,1] is gone, [2,3] stays (it holds offset 3)
+    expect(await codeOf(p.deleteRecords(11n))).toBe('OFFSET_OUT_OF_RANGE');
+    await p.close();
+    const q = await open(log);
+    expect(q.logStartOffset).toBe(3n);
+    expect((await q.listOffset(-2n)).offset).toBe(3n);
+  });
+
+  test('retention by size and by time drops whole batches from the front', async () => {
+    const log = new MemoryEntryLog();
+    const p = await open(log, { retentionBytes: 400 });
+    for (let i = 0; i < 10; i++) await p.append(batch(3, { ts: BigInt(now - 10_000 + i) }), 1, 0);
+    const before = p.sizeBytes();
+    expect(await p.enforceRetention(now)).toBeGreaterThan(0);
+    expect(p.sizeBytes()).toBeLessThanOrEqual(400);
+    expect(p.sizeBytes()).toBeLessThan(before);
+    p.config = { ...p.config, retentionBytes: -1, retentionMs: 5000 };
+    now += 60_000;
+    await p.enforceRetention(now);
+    expect(p.logStartOffset).toBe(30n);
+    expect(p.logEndOffset).toBe(30n);
+  });
+
+  test('ListOffsets: latest, earliest, by timestamp, max timestamp; OffsetForLeaderEpoch', async () => {
+    const p = await open(new MemoryEntryLog());
+    await p.append(batch(3, { ts: 100n }), 1, 0); // offsets 0..2, ts 100..102
+    await p.append(batch(3, { ts: 500n }), 1, 2); // offsets 3..5, ts 500..502, epoch 2
+    await p.append(batch(2, { ts: 200n }), 1, 2); // offsets 6..7
+    expect((await p.listOffset(-1n)).offset).toBe(8n);
+    expect((await p.listOffset(-2n)).offset).toBe(0n);
+    expect(await p.listOffset(101n)).toMatchObject({ offset: 1n, timestamp: 101n });
+    expect(await p.listOffset(300n)).toMatchObject({ offset: 3n, timestamp: 500n });
+    expect(await p.listOffset(-3n)).toMatchObject({ offset: 5n, timestamp: 502n });
+    expect((await p.listOffset(9999n)).offset).toBe(-1n);
+    expect(p.offsetForLeaderEpoch(0)).toEqual({ leaderEpoch: 0, endOffset: 3n });
+    expect(p.offsetForLeaderEpoch(1)).toEqual({ leaderEpoch: 0, endOffset: 3n });
+    expect(p.offsetForLeaderEpoch(2)).toEqual({ leaderEpoch: 2, endOffset: 8n });
+  });
+
+  test('LogAppendTime topics stamp the broker time', async () => {
+    const p = await open(new MemoryEntryLog(), { logAppendTime: true });
+    const r = await p.append(batch(2, { ts: 5n }), 1, 0);
+    expect(r.logAppendTimeMs).toBe(BigInt(now));
+    expect(await p.listOffset(-3n)).toMatchObject({ timestamp: BigInt(now) });
+  });
+
+  test('watch wakes on append', async () => {
+    const p = await open(new MemoryEntryLog());
+    const woke = new Promise<void>((resolve) => p.watch(resolve));
+    await p.append(batch(1), 1, 0);
+    await expect(woke).resolves.toBeUndefined();
+  });
+});
