@@ -11,7 +11,7 @@ export {
   collisionKey,
   isInternalTopic,
 } from './topic-names.js';
-export { topicIdFromBytes, topicIdToBytes, isValidTopicId } from './topic-id.js';
+export { topicIdFromBytes, topicIdToBytes, isValidTopicId, clusterIdFromBytes } from './topic-id.js';
 export {
   ConfigType,
   ConfigSource,

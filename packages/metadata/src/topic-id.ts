@@ -24,3 +24,12 @@ export function topicIdToBytes(topicId: string): Uint8Array {
 export function isValidTopicId(topicId: string): boolean {
   return UUID_RE.test(topicId) && !RESERVED.has(topicId);
 }
+
+/**
+ * A Kafka-style cluster id from 16 random bytes (the proposer's injected randomness): the UUID's
+ * URL-safe base64 without padding, 22 characters, as `kafka-storage random-uuid` prints.
+ */
+export function clusterIdFromBytes(bytes: Uint8Array): string {
+  if (bytes.length !== 16) throw new MetadataError('INVALID_REQUEST', `A cluster id is made from 16 bytes, got ${bytes.length}`);
+  return Buffer.from(bytes).toString('base64url');
+}

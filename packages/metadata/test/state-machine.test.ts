@@ -1,5 +1,6 @@
 import {
   AlterConfigOp,
+  clusterIdFromBytes,
   ConfigSource,
   ConfigType,
   MetadataStateMachine,
@@ -354,5 +355,8 @@ describe('topic ids', () => {
     expect(isValidTopicId('00000000-0000-0000-0000-000000000001')).toBe(false);
     expect(isValidTopicId('ABCDEF00-0000-0000-0000-000000000001')).toBe(false);
     expect(() => topicIdFromBytes(new Uint8Array(3))).toThrow();
+    const clusterId = clusterIdFromBytes(bytes);
+    expect(clusterId).toHaveLength(22);
+    expect(Buffer.from(clusterId, 'base64url')).toEqual(Buffer.from(bytes));
   });
 });
