@@ -125,7 +125,7 @@ describe('broker protocol behaviour', () => {
   test('a corrupt batch (bad CRC) is CORRUPT_MESSAGE and nothing is appended', async () => {
     const c = await RawClient.connect(ctx.broker.kafkaPort);
     const b = batch(['x', 'y']);
-    b[b.length - 1] ^= 0xff;
+    b.writeUInt8(b.readUInt8(b.length - 1) ^ 0xff, b.length - 1);
     const r = await c.request(ApiKey.Produce, 7, produceBody('corrupt', b, 1));
     expect(r.responses[0]?.partitionResponses[0]?.errorCode).toBe(ErrorCode.CORRUPT_MESSAGE);
     const offsets = await c.request(ApiKey.ListOffsets, 5, { replicaId: -1, isolationLevel: 0, topics: [{ name: 'corrupt', partitions: [{ partitionIndex: 0, currentLeaderEpoch: -1, timestamp: -1n, maxNumOffsets: 1 }] }], timeoutMs: 0 });
