@@ -26,7 +26,7 @@ export const findCoordinatorHandler = defineHandler({
     };
     if (ctx.apiVersion >= 4) {
       const coordinators = await Promise.all(req.coordinatorKeys.map(lookup));
-      return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, errorMessage: null, nodeId: -1, host: '', port: -1, coordinators };
+      return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, errorMessage: null, nodeId: 0, host: '', port: 0, coordinators }; // v4+: the top-level fields do not exist and must stay at their defaults
     }
     const c = await lookup(req.key);
     return {
