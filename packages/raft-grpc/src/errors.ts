@@ -9,6 +9,8 @@ export const TransportErrorCode = {
   SnapshotFailed: 'SnapshotFailed',
   /** The transport is closed. */
   Closed: 'Closed',
+  /** A call to a peer failed (down, unreachable, deadline). */
+  Unreachable: 'Unreachable',
   /** Binding the listener failed. */
   Listen: 'Listen',
 } as const;

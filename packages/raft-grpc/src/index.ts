@@ -14,9 +14,11 @@ export {
   SnapshotChunk,
   SnapshotMetadata,
   SnapshotResult,
+  ProposeRequest,
+  ProposeResponse,
 } from './generated/raft.js';
 export type { RaftTransportServer } from './generated/raft.js';
-export { GrpcTransport, defaultTransportLimits } from './transport.js';
+export { ForwardedProposalError, GrpcTransport, defaultTransportLimits } from './transport.js';
 export type {
   GrpcTransportOptions,
   PeerStats,

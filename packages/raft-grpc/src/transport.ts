@@ -12,7 +12,7 @@
 // - received garbage (undecodable frames, unknown types, batches for another node) ends that stream
 //   only; nothing a peer sends can stop the process or block other peers.
 import { crc32c } from '@node-rs/crc32';
-import { Server, ServerCredentials, credentials } from '@grpc/grpc-js';
+import { Metadata, Server, ServerCredentials, credentials } from '@grpc/grpc-js';
 import type {
   ClientDuplexStream,
   ServerDuplexStream,
@@ -41,6 +41,23 @@ export interface TransportHandler {
   onPeerUnreachable?(nodeId: number): void;
   /** The outcome of a snapshot this node sent (the host calls RawNode.reportSnapshot). */
   onSnapshotStatus?(groupId: number, to: number, ok: boolean): void;
+  /**
+   * A proposal forwarded by another node. Resolves with where the entry was applied on this node;
+   * rejects with an error carrying `code` (and `leaderId` for NotLeader), which the caller receives.
+   */
+  onPropose?(groupId: number, data: Uint8Array, timeoutMs: number): Promise<{ index: number; term: number }>;
+}
+
+/** A forwarded proposal that failed on the remote node: `code` is the remote error's code. */
+export class ForwardedProposalError extends Error {
+  override readonly name = 'ForwardedProposalError';
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly leaderId: number,
+  ) {
+    super(message);
+  }
 }
 
 export interface Timers {
@@ -65,6 +82,8 @@ export interface TransportLimits {
   maxInflightSnapshotsPerPeer: number;
   reconnectBackoffMinMs: number;
   reconnectBackoffMaxMs: number;
+  /** Forwarded proposals waiting for their answer. */
+  maxForwardsInFlight: number;
 }
 
 export const defaultTransportLimits: TransportLimits = {
@@ -77,6 +96,7 @@ export const defaultTransportLimits: TransportLimits = {
   maxInflightSnapshotsPerPeer: 2,
   reconnectBackoffMinMs: 50,
   reconnectBackoffMaxMs: 2000,
+  maxForwardsInFlight: 10_000,
 };
 
 export interface GrpcTransportOptions {
@@ -160,6 +180,8 @@ export class GrpcTransport {
   });
   private readonly peers = new Map<number, Peer>();
   private readonly inbound = new Set<ServerDuplexStream<Batch, BatchAck>>();
+  private readonly forwardClients = new Map<number, { address: string; client: RaftTransportClient }>();
+  private forwardsInFlight = 0;
   private closed = false;
   private boundPort = 0;
 
@@ -176,6 +198,34 @@ export class GrpcTransport {
     const impl: RaftTransportServer = {
       stream: (call) => this.serveStream(call),
       installSnapshot: (call, callback) => this.serveSnapshot(call, callback),
+      propose: (call, callback) => {
+        const { groupId, data, timeoutMs } = call.request;
+        const onPropose = this.handler.onPropose;
+        if (!onPropose) {
+          callback(null, {
+            index: 0,
+            term: 0,
+            errorCode: 'Unsupported',
+            errorMessage: 'this node takes no forwarded proposals',
+            leaderId: 0,
+          });
+          return;
+        }
+        onPropose(groupId, data, Math.min(timeoutMs || 10_000, 60_000)).then(
+          (r) =>
+            callback(null, { index: r.index, term: r.term, errorCode: '', errorMessage: '', leaderId: 0 }),
+          (e: unknown) => {
+            const err = e as { code?: unknown; message?: unknown; leaderId?: unknown };
+            callback(null, {
+              index: 0,
+              term: 0,
+              errorCode: typeof err.code === 'string' ? err.code : 'Internal',
+              errorMessage: typeof err.message === 'string' ? err.message : String(e),
+              leaderId: typeof err.leaderId === 'number' ? err.leaderId : 0,
+            });
+          },
+        );
+      },
     };
     this.server.addService(RaftTransportService, impl);
   }
@@ -229,6 +279,59 @@ export class GrpcTransport {
     return true;
   }
 
+  /**
+   * Forwards a proposal to another node (normally the group's leader) and resolves once it was
+   * applied there. Fails with ForwardedProposalError (the remote error's code and leader hint) or
+   * TransportError (unknown peer, too many forwards in flight, the call failed).
+   */
+  forwardProposal(
+    toNode: number,
+    groupId: number,
+    data: Uint8Array,
+    timeoutMs: number,
+  ): Promise<{ index: number; term: number }> {
+    if (this.closed) return Promise.reject(new TransportError('Closed', 'transport is closed'));
+    if (this.forwardsInFlight >= this.limits.maxForwardsInFlight) {
+      return Promise.reject(
+        new TransportError('QueueFull', `${this.forwardsInFlight} forwarded proposals in flight`),
+      );
+    }
+    const address = this.opts.peerAddress(toNode);
+    if (address === undefined)
+      return Promise.reject(new TransportError('UnknownPeer', `no address for node ${toNode}`));
+    let entry = this.forwardClients.get(toNode);
+    if (!entry || entry.address !== address) {
+      entry?.client.close();
+      entry = {
+        address,
+        client: new RaftTransportClient(address, credentials.createInsecure(), {
+          'grpc.max_send_message_length': GRPC_MAX_MESSAGE_BYTES,
+        }),
+      };
+      this.forwardClients.set(toNode, entry);
+    }
+    this.forwardsInFlight++;
+    return new Promise<{ index: number; term: number }>((resolve, reject) => {
+      entry.client.propose(
+        { groupId, data: Buffer.from(data.buffer, data.byteOffset, data.byteLength), timeoutMs },
+        new Metadata(),
+        { deadline: new Date(this.nowMs() + timeoutMs + 1000) },
+        (err, res) => {
+          this.forwardsInFlight--;
+          if (err)
+            reject(
+              new TransportError('Unreachable', `forward to node ${toNode} failed: ${err.message}`, {
+                cause: err,
+              }),
+            );
+          else if (res.errorCode !== '')
+            reject(new ForwardedProposalError(res.errorCode, res.errorMessage, res.leaderId));
+          else resolve({ index: res.index, term: res.term });
+        },
+      );
+    });
+  }
+
   stats(): PeerStats[] {
     return [...this.peers.values()].map((p) => ({
       nodeId: p.nodeId,
@@ -253,6 +356,8 @@ export class GrpcTransport {
       peer.queuedBytes = 0;
     }
     for (const call of this.inbound) call.end();
+    for (const { client } of this.forwardClients.values()) client.close();
+    this.forwardClients.clear();
     await new Promise<void>((resolve) => {
       this.server.tryShutdown(() => resolve());
       this.timers.setTimeout(() => {

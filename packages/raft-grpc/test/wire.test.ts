@@ -50,6 +50,15 @@ describe('RaftTransport wire types', () => {
       installSnapshot(_call, callback) {
         callback(null, { accepted: false, error: 'not in this test' });
       },
+      propose(_call, callback) {
+        callback(null, {
+          index: 0,
+          term: 0,
+          errorCode: 'Unsupported',
+          errorMessage: 'not in this test',
+          leaderId: 0,
+        });
+      },
     };
     const server = new Server();
     server.addService(RaftTransportService, impl);

@@ -61,6 +61,13 @@ export interface StateMachine {
 /** What the host needs of a transport (GrpcTransport fits; tests may use an in-memory one). */
 export interface HostTransport {
   send(groupId: number, message: Message): boolean;
+  /** Proposes on another node and resolves once applied there (GrpcTransport.forwardProposal). */
+  forwardProposal?(
+    toNode: number,
+    groupId: number,
+    data: Uint8Array,
+    timeoutMs: number,
+  ): Promise<{ index: number; term: number }>;
 }
 
 export interface Scheduler {
@@ -166,6 +173,9 @@ class Group {
   term = 0;
   confState: ConfState;
   closed = false;
+  /** Forwarded proposals in flight; while any are, results of applied entries are kept briefly. */
+  forwarding = 0;
+  recentResults = new Map<number, { term: number; result: unknown; error: unknown }>();
 
   constructor(
     readonly id: number,
@@ -379,6 +389,74 @@ export class RaftHost {
       at = g.node.propose(data);
     } catch (e) {
       return Promise.reject(e);
+    }
+    return this.track(g, at, timeoutMs);
+  }
+
+  /**
+   * Proposes on this node if it leads the group, else forwards the proposal to the leader through
+   * the transport; settles once the entry is applied on this node too (so a caller reads its own
+   * write here), with this node's state machine result. Follows leader hints a bounded number of
+   * times within the timeout.
+   */
+  async proposeOrForward(
+    groupId: number,
+    data: Uint8Array,
+    timeoutMs = this.opts.proposalTimeoutMs,
+  ): Promise<ProposalOutcome> {
+    const g = this.group(groupId);
+    const deadline = performance.now() + timeoutMs;
+    let lastError: unknown = new HostError(
+      'Timeout',
+      `no leader for group ${groupId} within ${timeoutMs} ms`,
+    );
+    for (let attempt = 0; attempt < 8; attempt++) {
+      const remaining = Math.max(1, Math.round(deadline - performance.now()));
+      if (attempt > 0 && remaining <= 1) break;
+      let leaderId: number;
+      try {
+        return await this.propose(groupId, data, remaining);
+      } catch (e) {
+        if (!isRaftError(e, RaftErrorCode.NotLeader) || !this.transport?.forwardProposal) throw e;
+        lastError = e;
+        leaderId = e.leaderId;
+      }
+      if (leaderId === 0 || leaderId === this.nodeId) {
+        await new Promise<void>((r) => this.scheduler.setTimeout(r, this.opts.tickMs));
+        continue;
+      }
+      g.forwarding++;
+      try {
+        const at = await this.transport.forwardProposal(leaderId, groupId, data, remaining);
+        return await this.localOutcome(g, at, Math.max(1, Math.round(deadline - performance.now())));
+      } catch (e) {
+        const code = (e as { code?: unknown }).code;
+        if (code !== RaftErrorCode.NotLeader && code !== 'Unreachable') throw e;
+        lastError = e;
+        await new Promise<void>((r) => this.scheduler.setTimeout(r, this.opts.tickMs));
+      } finally {
+        g.forwarding--;
+        if (g.forwarding === 0) g.recentResults.clear();
+      }
+    }
+    throw lastError;
+  }
+
+  /** Waits until this node has applied the entry at `at` and returns its local result. */
+  private localOutcome(
+    g: Group,
+    at: { index: number; term: number },
+    timeoutMs: number,
+  ): Promise<ProposalOutcome> {
+    if (g.applied >= at.index) {
+      const r = g.recentResults.get(at.index);
+      if (r && r.term !== at.term) {
+        return Promise.reject(
+          new RaftError(RaftErrorCode.ProposalDropped, `entry ${at.index} was replaced by term ${r.term}`),
+        );
+      }
+      if (r?.error) return Promise.reject(r.error);
+      return Promise.resolve({ index: at.index, term: at.term, result: r?.result });
     }
     return this.track(g, at, timeoutMs);
   }
@@ -649,6 +727,10 @@ export class RaftHost {
       }
     }
     g.applied = e.index;
+    if (g.forwarding > 0) {
+      g.recentResults.set(e.index, { term: e.term, result, error });
+      if (g.recentResults.size > 4096) g.recentResults.delete(g.recentResults.keys().next().value!);
+    }
     const p = g.pending.get(e.index);
     if (p) {
       g.pending.delete(e.index);

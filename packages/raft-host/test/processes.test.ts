@@ -200,6 +200,20 @@ describe('raft-kv-node processes', () => {
     expect(acked.length).toBeGreaterThanOrEqual(100);
   }, 120_000);
 
+  it('forwards a proposal made on a follower to the leader and answers once it is applied locally', async () => {
+    const l = await leader();
+    const f = procs.find((p) => p !== l)!;
+    for (let i = 0; i < 20; i++) {
+      const r = await http(f, 'POST', '/propose?forward=1', `f${i}=${i}`);
+      expect(r.status).toBe(200);
+      // Read-your-writes on the follower: the entry is applied there when the answer comes.
+      const log = (await http(f, 'GET', '/log')).json as string[];
+      expect(log[log.length - 1]).toBe(`f${i}=${i}`);
+    }
+    const all = await converged(20);
+    expect(all[0]).toEqual(Array.from({ length: 20 }, (_, i) => `f${i}=${i}`));
+  }, 60_000);
+
   it('recovers every node after all are killed, keeping terms and votes, even with a torn WAL tail', async () => {
     await leader();
     for (let i = 0; i < 50; i++) expect(await propose(`a${i}=${i}`)).toBe(true);

@@ -5,25 +5,27 @@
 // source: raft.proto
 
 /* eslint-disable */
-import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
+import { BinaryReader, BinaryWriter } from '@bufbuild/protobuf/wire';
 import {
   type CallOptions,
   type ChannelCredentials,
   Client,
   type ClientDuplexStream,
   type ClientOptions,
+  type ClientUnaryCall,
   type ClientWritableStream,
   type handleBidiStreamingCall,
   type handleClientStreamingCall,
+  type handleUnaryCall,
   makeGenericClientConstructor,
   type Metadata,
   type ServiceError,
   type UntypedServiceImplementation,
-} from "@grpc/grpc-js";
+} from '@grpc/grpc-js';
 
-export const protobufPackage = "chronik.raft.v1";
+export const protobufPackage = 'chronik.raft.v1';
 
-export const protobufFileName = "raft.proto";
+export const protobufFileName = 'raft.proto';
 
 /**
  * Wire format of the Raft transport between chronik-server nodes.
@@ -124,6 +126,25 @@ export interface SnapshotResult {
   error: string;
 }
 
+/** A proposal forwarded by a node that does not lead the group to the node it believes leads it. */
+export interface ProposeRequest {
+  groupId: number;
+  data: Buffer;
+  timeoutMs: number;
+}
+
+/**
+ * The forwarded proposal's outcome: where it was applied, or why not. error_code is a
+ * RaftError or HostError code ("NotLeader" carries leader_id); empty on success.
+ */
+export interface ProposeResponse {
+  index: number;
+  term: number;
+  errorCode: string;
+  errorMessage: string;
+  leaderId: number;
+}
+
 function createBaseEntry(): Entry {
   return { term: 0, index: 0, type: 0, data: Buffer.alloc(0) };
 }
@@ -149,7 +170,7 @@ export const Entry: MessageFns<Entry> = {
     const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
-      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
     }
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
@@ -247,7 +268,7 @@ export const ConfState: MessageFns<ConfState> = {
     const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
-      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
     }
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
@@ -371,7 +392,7 @@ export const SnapshotMetadata: MessageFns<SnapshotMetadata> = {
     const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
-      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
     }
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
@@ -479,7 +500,7 @@ export const RaftMessage: MessageFns<RaftMessage> = {
     const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
-      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
     }
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
@@ -616,7 +637,7 @@ export const GroupMessage: MessageFns<GroupMessage> = {
     const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
-      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
     }
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
@@ -682,7 +703,7 @@ export const Heartbeat: MessageFns<Heartbeat> = {
     const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
-      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
     }
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
@@ -769,7 +790,7 @@ export const Batch: MessageFns<Batch> = {
     const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
-      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
     }
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
@@ -839,7 +860,7 @@ export const BatchAck: MessageFns<BatchAck> = {
     const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
-      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
     }
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
@@ -915,7 +936,7 @@ export const SnapshotChunk: MessageFns<SnapshotChunk> = {
     const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
-      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
     }
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
@@ -1002,7 +1023,7 @@ export const SnapshotChunk: MessageFns<SnapshotChunk> = {
 };
 
 function createBaseSnapshotResult(): SnapshotResult {
-  return { accepted: false, error: "" };
+  return { accepted: false, error: '' };
 }
 
 export const SnapshotResult: MessageFns<SnapshotResult> = {
@@ -1010,7 +1031,7 @@ export const SnapshotResult: MessageFns<SnapshotResult> = {
     if (message.accepted !== false) {
       writer.uint32(8).bool(message.accepted);
     }
-    if (message.error !== "") {
+    if (message.error !== '') {
       writer.uint32(18).string(message.error);
     }
     return writer;
@@ -1020,7 +1041,7 @@ export const SnapshotResult: MessageFns<SnapshotResult> = {
     const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
-      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
     }
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
@@ -1058,11 +1079,169 @@ export const SnapshotResult: MessageFns<SnapshotResult> = {
   },
 };
 
+function createBaseProposeRequest(): ProposeRequest {
+  return { groupId: 0, data: Buffer.alloc(0), timeoutMs: 0 };
+}
+
+export const ProposeRequest: MessageFns<ProposeRequest> = {
+  encode(message: ProposeRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.groupId !== 0) {
+      writer.uint32(8).uint64(message.groupId);
+    }
+    if (message.data.length !== 0) {
+      writer.uint32(18).bytes(message.data);
+    }
+    if (message.timeoutMs !== 0) {
+      writer.uint32(24).uint32(message.timeoutMs);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ProposeRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseProposeRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.groupId = longToNumber(reader.uint64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.data = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.timeoutMs = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseProposeResponse(): ProposeResponse {
+  return { index: 0, term: 0, errorCode: '', errorMessage: '', leaderId: 0 };
+}
+
+export const ProposeResponse: MessageFns<ProposeResponse> = {
+  encode(message: ProposeResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.index !== 0) {
+      writer.uint32(8).uint64(message.index);
+    }
+    if (message.term !== 0) {
+      writer.uint32(16).uint64(message.term);
+    }
+    if (message.errorCode !== '') {
+      writer.uint32(26).string(message.errorCode);
+    }
+    if (message.errorMessage !== '') {
+      writer.uint32(34).string(message.errorMessage);
+    }
+    if (message.leaderId !== 0) {
+      writer.uint32(40).uint64(message.leaderId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ProposeResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseProposeResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.index = longToNumber(reader.uint64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.term = longToNumber(reader.uint64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.errorCode = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.errorMessage = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.leaderId = longToNumber(reader.uint64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
 export type RaftTransportService = typeof RaftTransportService;
 export const RaftTransportService = {
   /** Messages from the caller to the callee; the callee acknowledges batches as it takes them. */
   stream: {
-    path: "/chronik.raft.v1.RaftTransport/Stream" as const,
+    path: '/chronik.raft.v1.RaftTransport/Stream' as const,
     requestStream: true as const,
     responseStream: true as const,
     requestSerialize: (value: Batch): Buffer => Buffer.from(Batch.encode(value).finish()),
@@ -1072,13 +1251,24 @@ export const RaftTransportService = {
   },
   /** One snapshot, in order, in chunks of bounded size. */
   installSnapshot: {
-    path: "/chronik.raft.v1.RaftTransport/InstallSnapshot" as const,
+    path: '/chronik.raft.v1.RaftTransport/InstallSnapshot' as const,
     requestStream: true as const,
     responseStream: false as const,
     requestSerialize: (value: SnapshotChunk): Buffer => Buffer.from(SnapshotChunk.encode(value).finish()),
     requestDeserialize: (value: Buffer): SnapshotChunk => SnapshotChunk.decode(value),
     responseSerialize: (value: SnapshotResult): Buffer => Buffer.from(SnapshotResult.encode(value).finish()),
     responseDeserialize: (value: Buffer): SnapshotResult => SnapshotResult.decode(value),
+  },
+  /** Proposes on the callee, which answers once the entry is applied there (or fails). */
+  propose: {
+    path: '/chronik.raft.v1.RaftTransport/Propose' as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ProposeRequest): Buffer => Buffer.from(ProposeRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ProposeRequest => ProposeRequest.decode(value),
+    responseSerialize: (value: ProposeResponse): Buffer =>
+      Buffer.from(ProposeResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ProposeResponse => ProposeResponse.decode(value),
   },
 } as const;
 
@@ -1087,6 +1277,8 @@ export interface RaftTransportServer extends UntypedServiceImplementation {
   stream: handleBidiStreamingCall<Batch, BatchAck>;
   /** One snapshot, in order, in chunks of bounded size. */
   installSnapshot: handleClientStreamingCall<SnapshotChunk, SnapshotResult>;
+  /** Proposes on the callee, which answers once the entry is applied there (or fails). */
+  propose: handleUnaryCall<ProposeRequest, ProposeResponse>;
 }
 
 export interface RaftTransportClient extends Client {
@@ -1111,13 +1303,33 @@ export interface RaftTransportClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: SnapshotResult) => void,
   ): ClientWritableStream<SnapshotChunk>;
+  /** Proposes on the callee, which answers once the entry is applied there (or fails). */
+  propose(
+    request: ProposeRequest,
+    callback: (error: ServiceError | null, response: ProposeResponse) => void,
+  ): ClientUnaryCall;
+  propose(
+    request: ProposeRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ProposeResponse) => void,
+  ): ClientUnaryCall;
+  propose(
+    request: ProposeRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ProposeResponse) => void,
+  ): ClientUnaryCall;
 }
 
 export const RaftTransportClient = makeGenericClientConstructor(
   RaftTransportService,
-  "chronik.raft.v1.RaftTransport",
+  'chronik.raft.v1.RaftTransport',
 ) as unknown as {
-  new (address: string, credentials: ChannelCredentials, options?: Partial<ClientOptions>): RaftTransportClient;
+  new (
+    address: string,
+    credentials: ChannelCredentials,
+    options?: Partial<ClientOptions>,
+  ): RaftTransportClient;
   service: typeof RaftTransportService;
   serviceName: string;
 };
@@ -1125,10 +1337,10 @@ export const RaftTransportClient = makeGenericClientConstructor(
 function longToNumber(int64: { toString(): string }): number {
   const num = globalThis.Number(int64.toString());
   if (num > globalThis.Number.MAX_SAFE_INTEGER) {
-    throw new globalThis.Error("Value is larger than Number.MAX_SAFE_INTEGER");
+    throw new globalThis.Error('Value is larger than Number.MAX_SAFE_INTEGER');
   }
   if (num < globalThis.Number.MIN_SAFE_INTEGER) {
-    throw new globalThis.Error("Value is smaller than Number.MIN_SAFE_INTEGER");
+    throw new globalThis.Error('Value is smaller than Number.MIN_SAFE_INTEGER');
   }
   return num;
 }
