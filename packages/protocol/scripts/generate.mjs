@@ -272,7 +272,7 @@ function isDefaultExpr(f, x) {
   }
   if (f.struct) {
     if (d === 'null') return `${x} === null`;
-    return `deepEqual(${x}, ${d})`;
+    return `isDefault${f.struct.ts}(${x})`;
   }
   return `${x} === ${d}`;
 }
@@ -398,6 +398,14 @@ function emitMessage(msg, imports) {
     lines.push(`export function default${T}(): ${T} {`);
     lines.push(`  return { ${fields.map((f) => `${f.ts}: ${defaultExpr(f)}`).join(', ')} };`);
     lines.push('}', '');
+    // default check (structs held by a non-array field: written as tagged or checked when absent)
+    if (needsIsDefault.has(s)) {
+      const parts = fields.map((f) => isDefaultExpr(f, `o.${f.ts}`));
+      if (hasFlex) parts.push('(o._unknownTaggedFields === undefined || o._unknownTaggedFields.length === 0)');
+      lines.push(`function isDefault${T}(o: ${T}): boolean {`);
+      lines.push(`  return ${parts.length ? parts.join(' && ') : 'true'};`);
+      lines.push('}', '');
+    }
     // reader
     const regular = fields.filter((f) => !f.tagged);
     const tagged = fields.filter((f) => f.tagged && cond(f.tagged, c) !== 'false');
@@ -475,6 +483,8 @@ function emitMessage(msg, imports) {
     lines.push('}', '');
   }
 
+  const needsIsDefault = new Set();
+  for (const s of [msg.root, ...msg.structs]) for (const f of s.fields) if (f.struct && !f.isArray) needsIsDefault.add(f.struct);
   for (const s of msg.structs) emitStruct(s);
   emitStruct(msg.root);
   const N = msg.name;

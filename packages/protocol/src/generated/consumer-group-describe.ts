@@ -194,6 +194,10 @@ export function defaultConsumerGroupDescribeResponseAssignment(): ConsumerGroupD
   return { topicPartitions: [] };
 }
 
+function isDefaultConsumerGroupDescribeResponseAssignment(o: ConsumerGroupDescribeResponseAssignment): boolean {
+  return (o.topicPartitions !== null && o.topicPartitions.length === 0) && (o._unknownTaggedFields === undefined || o._unknownTaggedFields.length === 0);
+}
+
 function readConsumerGroupDescribeResponseAssignment(r: Reader, v: number): ConsumerGroupDescribeResponseAssignment {
   const flex = true;
   const o: ConsumerGroupDescribeResponseAssignment = {

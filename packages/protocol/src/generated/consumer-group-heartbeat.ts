@@ -135,6 +135,10 @@ export function defaultConsumerGroupHeartbeatResponseAssignment(): ConsumerGroup
   return { topicPartitions: [] };
 }
 
+function isDefaultConsumerGroupHeartbeatResponseAssignment(o: ConsumerGroupHeartbeatResponseAssignment): boolean {
+  return (o.topicPartitions !== null && o.topicPartitions.length === 0) && (o._unknownTaggedFields === undefined || o._unknownTaggedFields.length === 0);
+}
+
 function readConsumerGroupHeartbeatResponseAssignment(r: Reader, v: number): ConsumerGroupHeartbeatResponseAssignment {
   const flex = true;
   const o: ConsumerGroupHeartbeatResponseAssignment = {

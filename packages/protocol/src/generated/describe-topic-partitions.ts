@@ -49,6 +49,10 @@ export function defaultDescribeTopicPartitionsRequestCursor(): DescribeTopicPart
   return { topicName: '', partitionIndex: 0 };
 }
 
+function isDefaultDescribeTopicPartitionsRequestCursor(o: DescribeTopicPartitionsRequestCursor): boolean {
+  return o.topicName === '' && o.partitionIndex === 0 && (o._unknownTaggedFields === undefined || o._unknownTaggedFields.length === 0);
+}
+
 function readDescribeTopicPartitionsRequestCursor(r: Reader, v: number): DescribeTopicPartitionsRequestCursor {
   const flex = true;
   const o: DescribeTopicPartitionsRequestCursor = {
@@ -246,6 +250,10 @@ export interface DescribeTopicPartitionsResponseCursor {
 /** A DescribeTopicPartitionsResponseCursor with every field at its default value. */
 export function defaultDescribeTopicPartitionsResponseCursor(): DescribeTopicPartitionsResponseCursor {
   return { topicName: '', partitionIndex: 0 };
+}
+
+function isDefaultDescribeTopicPartitionsResponseCursor(o: DescribeTopicPartitionsResponseCursor): boolean {
+  return o.topicName === '' && o.partitionIndex === 0 && (o._unknownTaggedFields === undefined || o._unknownTaggedFields.length === 0);
 }
 
 function readDescribeTopicPartitionsResponseCursor(r: Reader, v: number): DescribeTopicPartitionsResponseCursor {

@@ -3,7 +3,7 @@
 import type { Reader } from '../codec/reader.js';
 import type { TaggedField } from '../codec/reader.js';
 import type { Writer } from '../codec/writer.js';
-import { ZERO_UUID, checkVersion, deepEqual, unsupportedField } from '../codec/helpers.js';
+import { ZERO_UUID, checkVersion, unsupportedField } from '../codec/helpers.js';
 
 export interface FetchSnapshotRequestTopicSnapshot {
   /** The name of the topic to fetch (versions 0+; entity topicName) */
@@ -109,6 +109,10 @@ export interface FetchSnapshotRequestSnapshotId {
 /** A FetchSnapshotRequestSnapshotId with every field at its default value. */
 export function defaultFetchSnapshotRequestSnapshotId(): FetchSnapshotRequestSnapshotId {
   return { endOffset: 0n, epoch: 0 };
+}
+
+function isDefaultFetchSnapshotRequestSnapshotId(o: FetchSnapshotRequestSnapshotId): boolean {
+  return o.endOffset === 0n && o.epoch === 0 && (o._unknownTaggedFields === undefined || o._unknownTaggedFields.length === 0);
 }
 
 function readFetchSnapshotRequestSnapshotId(r: Reader, v: number): FetchSnapshotRequestSnapshotId {
@@ -292,10 +296,10 @@ function writeFetchSnapshotResponsePartitionSnapshot(w: Writer, v: number, o: Fe
   w.int64(o.size);
   w.int64(o.position);
   w.nbytes(o.unalignedRecords, true, false);
-  if (!(flex) && !(deepEqual(o.currentLeader, defaultFetchSnapshotResponseLeaderIdAndEpoch()))) throw unsupportedField('FetchSnapshotResponsePartitionSnapshot', 'CurrentLeader', v);
+  if (!(flex) && !(isDefaultFetchSnapshotResponseLeaderIdAndEpoch(o.currentLeader))) throw unsupportedField('FetchSnapshotResponsePartitionSnapshot', 'CurrentLeader', v);
   if (flex) {
     w.beginTags();
-    if (!(deepEqual(o.currentLeader, defaultFetchSnapshotResponseLeaderIdAndEpoch()))) w.tag(0, (w) => writeFetchSnapshotResponseLeaderIdAndEpoch(w, v, o.currentLeader));
+    if (!(isDefaultFetchSnapshotResponseLeaderIdAndEpoch(o.currentLeader))) w.tag(0, (w) => writeFetchSnapshotResponseLeaderIdAndEpoch(w, v, o.currentLeader));
     w.endTags(o._unknownTaggedFields);
   }
 }
@@ -312,6 +316,10 @@ export interface FetchSnapshotResponseSnapshotId {
 /** A FetchSnapshotResponseSnapshotId with every field at its default value. */
 export function defaultFetchSnapshotResponseSnapshotId(): FetchSnapshotResponseSnapshotId {
   return { endOffset: 0n, epoch: 0 };
+}
+
+function isDefaultFetchSnapshotResponseSnapshotId(o: FetchSnapshotResponseSnapshotId): boolean {
+  return o.endOffset === 0n && o.epoch === 0 && (o._unknownTaggedFields === undefined || o._unknownTaggedFields.length === 0);
 }
 
 function readFetchSnapshotResponseSnapshotId(r: Reader, v: number): FetchSnapshotResponseSnapshotId {
@@ -346,6 +354,10 @@ export interface FetchSnapshotResponseLeaderIdAndEpoch {
 /** A FetchSnapshotResponseLeaderIdAndEpoch with every field at its default value. */
 export function defaultFetchSnapshotResponseLeaderIdAndEpoch(): FetchSnapshotResponseLeaderIdAndEpoch {
   return { leaderId: 0, leaderEpoch: 0 };
+}
+
+function isDefaultFetchSnapshotResponseLeaderIdAndEpoch(o: FetchSnapshotResponseLeaderIdAndEpoch): boolean {
+  return o.leaderId === 0 && o.leaderEpoch === 0 && (o._unknownTaggedFields === undefined || o._unknownTaggedFields.length === 0);
 }
 
 function readFetchSnapshotResponseLeaderIdAndEpoch(r: Reader, v: number): FetchSnapshotResponseLeaderIdAndEpoch {

@@ -3,7 +3,7 @@
 import type { Reader } from '../codec/reader.js';
 import type { TaggedField } from '../codec/reader.js';
 import type { Writer } from '../codec/writer.js';
-import { ZERO_UUID, checkNoTags, checkVersion, deepEqual, rdInt32, unsupportedField, wrInt32 } from '../codec/helpers.js';
+import { ZERO_UUID, checkNoTags, checkVersion, rdInt32, unsupportedField, wrInt32 } from '../codec/helpers.js';
 
 export interface FetchRequestReplicaState {
   /** The replica ID of the follower, or -1 if this request is from a consumer. (versions 15+; default "-1"; entity brokerId) */
@@ -17,6 +17,10 @@ export interface FetchRequestReplicaState {
 /** A FetchRequestReplicaState with every field at its default value. */
 export function defaultFetchRequestReplicaState(): FetchRequestReplicaState {
   return { replicaId: -1, replicaEpoch: -1n };
+}
+
+function isDefaultFetchRequestReplicaState(o: FetchRequestReplicaState): boolean {
+  return o.replicaId === -1 && o.replicaEpoch === -1n && (o._unknownTaggedFields === undefined || o._unknownTaggedFields.length === 0);
 }
 
 function readFetchRequestReplicaState(r: Reader, v: number): FetchRequestReplicaState {
@@ -307,11 +311,11 @@ function writeFetchRequest(w: Writer, v: number, o: FetchRequest): void {
   if (v >= 11) {
     w.string(o.rackId, flex);
   }
-  if (!(flex && v >= 15) && !(deepEqual(o.replicaState, defaultFetchRequestReplicaState()))) throw unsupportedField('FetchRequest', 'ReplicaState', v);
+  if (!(flex && v >= 15) && !(isDefaultFetchRequestReplicaState(o.replicaState))) throw unsupportedField('FetchRequest', 'ReplicaState', v);
   if (flex) {
     w.beginTags();
     if (v >= 12 && !(o.clusterId === null)) w.tag(0, (w) => w.nstring(o.clusterId, true, v >= 12));
-    if (v >= 15 && !(deepEqual(o.replicaState, defaultFetchRequestReplicaState()))) w.tag(1, (w) => writeFetchRequestReplicaState(w, v, o.replicaState));
+    if (v >= 15 && !(isDefaultFetchRequestReplicaState(o.replicaState))) w.tag(1, (w) => writeFetchRequestReplicaState(w, v, o.replicaState));
     w.endTags(o._unknownTaggedFields);
   }
   else checkNoTags(o._unknownTaggedFields, 'FetchRequest', v);
@@ -465,14 +469,14 @@ function writeFetchResponsePartitionData(w: Writer, v: number, o: FetchResponseP
   }
   else if (!(o.preferredReadReplica === -1)) throw unsupportedField('FetchResponsePartitionData', 'PreferredReadReplica', v);
   w.nbytes(o.records, flex, true);
-  if (!(flex && v >= 12) && !(deepEqual(o.divergingEpoch, defaultFetchResponseEpochEndOffset()))) throw unsupportedField('FetchResponsePartitionData', 'DivergingEpoch', v);
-  if (!(flex && v >= 12) && !(deepEqual(o.currentLeader, defaultFetchResponseLeaderIdAndEpoch()))) throw unsupportedField('FetchResponsePartitionData', 'CurrentLeader', v);
-  if (!(flex && v >= 12) && !(deepEqual(o.snapshotId, defaultFetchResponseSnapshotId()))) throw unsupportedField('FetchResponsePartitionData', 'SnapshotId', v);
+  if (!(flex && v >= 12) && !(isDefaultFetchResponseEpochEndOffset(o.divergingEpoch))) throw unsupportedField('FetchResponsePartitionData', 'DivergingEpoch', v);
+  if (!(flex && v >= 12) && !(isDefaultFetchResponseLeaderIdAndEpoch(o.currentLeader))) throw unsupportedField('FetchResponsePartitionData', 'CurrentLeader', v);
+  if (!(flex && v >= 12) && !(isDefaultFetchResponseSnapshotId(o.snapshotId))) throw unsupportedField('FetchResponsePartitionData', 'SnapshotId', v);
   if (flex) {
     w.beginTags();
-    if (v >= 12 && !(deepEqual(o.divergingEpoch, defaultFetchResponseEpochEndOffset()))) w.tag(0, (w) => writeFetchResponseEpochEndOffset(w, v, o.divergingEpoch));
-    if (v >= 12 && !(deepEqual(o.currentLeader, defaultFetchResponseLeaderIdAndEpoch()))) w.tag(1, (w) => writeFetchResponseLeaderIdAndEpoch(w, v, o.currentLeader));
-    if (v >= 12 && !(deepEqual(o.snapshotId, defaultFetchResponseSnapshotId()))) w.tag(2, (w) => writeFetchResponseSnapshotId(w, v, o.snapshotId));
+    if (v >= 12 && !(isDefaultFetchResponseEpochEndOffset(o.divergingEpoch))) w.tag(0, (w) => writeFetchResponseEpochEndOffset(w, v, o.divergingEpoch));
+    if (v >= 12 && !(isDefaultFetchResponseLeaderIdAndEpoch(o.currentLeader))) w.tag(1, (w) => writeFetchResponseLeaderIdAndEpoch(w, v, o.currentLeader));
+    if (v >= 12 && !(isDefaultFetchResponseSnapshotId(o.snapshotId))) w.tag(2, (w) => writeFetchResponseSnapshotId(w, v, o.snapshotId));
     w.endTags(o._unknownTaggedFields);
   }
   else checkNoTags(o._unknownTaggedFields, 'FetchResponsePartitionData', v);
@@ -490,6 +494,10 @@ export interface FetchResponseEpochEndOffset {
 /** A FetchResponseEpochEndOffset with every field at its default value. */
 export function defaultFetchResponseEpochEndOffset(): FetchResponseEpochEndOffset {
   return { epoch: -1, endOffset: -1n };
+}
+
+function isDefaultFetchResponseEpochEndOffset(o: FetchResponseEpochEndOffset): boolean {
+  return o.epoch === -1 && o.endOffset === -1n && (o._unknownTaggedFields === undefined || o._unknownTaggedFields.length === 0);
 }
 
 function readFetchResponseEpochEndOffset(r: Reader, v: number): FetchResponseEpochEndOffset {
@@ -533,6 +541,10 @@ export function defaultFetchResponseLeaderIdAndEpoch(): FetchResponseLeaderIdAnd
   return { leaderId: -1, leaderEpoch: -1 };
 }
 
+function isDefaultFetchResponseLeaderIdAndEpoch(o: FetchResponseLeaderIdAndEpoch): boolean {
+  return o.leaderId === -1 && o.leaderEpoch === -1 && (o._unknownTaggedFields === undefined || o._unknownTaggedFields.length === 0);
+}
+
 function readFetchResponseLeaderIdAndEpoch(r: Reader, v: number): FetchResponseLeaderIdAndEpoch {
   const flex = v >= 12;
   const o: FetchResponseLeaderIdAndEpoch = {
@@ -572,6 +584,10 @@ export interface FetchResponseSnapshotId {
 /** A FetchResponseSnapshotId with every field at its default value. */
 export function defaultFetchResponseSnapshotId(): FetchResponseSnapshotId {
   return { endOffset: -1n, epoch: -1 };
+}
+
+function isDefaultFetchResponseSnapshotId(o: FetchResponseSnapshotId): boolean {
+  return o.endOffset === -1n && o.epoch === -1 && (o._unknownTaggedFields === undefined || o._unknownTaggedFields.length === 0);
 }
 
 function readFetchResponseSnapshotId(r: Reader, v: number): FetchResponseSnapshotId {

@@ -3,7 +3,7 @@
 import type { Reader } from '../codec/reader.js';
 import type { TaggedField } from '../codec/reader.js';
 import type { Writer } from '../codec/writer.js';
-import { checkNoTags, checkVersion, deepEqual, unsupportedField } from '../codec/helpers.js';
+import { checkNoTags, checkVersion, unsupportedField } from '../codec/helpers.js';
 
 export interface ProduceRequestTopicProduceData {
   /** The topic name. (versions 0+; map key; entity topicName) */
@@ -242,10 +242,10 @@ function writeProduceResponsePartitionProduceResponse(w: Writer, v: number, o: P
   if (v >= 8) {
     w.nstring(o.errorMessage, flex, v >= 8);
   }
-  if (!(flex && v >= 10) && !(deepEqual(o.currentLeader, defaultProduceResponseLeaderIdAndEpoch()))) throw unsupportedField('ProduceResponsePartitionProduceResponse', 'CurrentLeader', v);
+  if (!(flex && v >= 10) && !(isDefaultProduceResponseLeaderIdAndEpoch(o.currentLeader))) throw unsupportedField('ProduceResponsePartitionProduceResponse', 'CurrentLeader', v);
   if (flex) {
     w.beginTags();
-    if (v >= 10 && !(deepEqual(o.currentLeader, defaultProduceResponseLeaderIdAndEpoch()))) w.tag(0, (w) => writeProduceResponseLeaderIdAndEpoch(w, v, o.currentLeader));
+    if (v >= 10 && !(isDefaultProduceResponseLeaderIdAndEpoch(o.currentLeader))) w.tag(0, (w) => writeProduceResponseLeaderIdAndEpoch(w, v, o.currentLeader));
     w.endTags(o._unknownTaggedFields);
   }
   else checkNoTags(o._unknownTaggedFields, 'ProduceResponsePartitionProduceResponse', v);
@@ -304,6 +304,10 @@ export interface ProduceResponseLeaderIdAndEpoch {
 /** A ProduceResponseLeaderIdAndEpoch with every field at its default value. */
 export function defaultProduceResponseLeaderIdAndEpoch(): ProduceResponseLeaderIdAndEpoch {
   return { leaderId: -1, leaderEpoch: -1 };
+}
+
+function isDefaultProduceResponseLeaderIdAndEpoch(o: ProduceResponseLeaderIdAndEpoch): boolean {
+  return o.leaderId === -1 && o.leaderEpoch === -1 && (o._unknownTaggedFields === undefined || o._unknownTaggedFields.length === 0);
 }
 
 function readProduceResponseLeaderIdAndEpoch(r: Reader, v: number): ProduceResponseLeaderIdAndEpoch {

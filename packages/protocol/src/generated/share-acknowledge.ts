@@ -258,6 +258,10 @@ export function defaultShareAcknowledgeResponseLeaderIdAndEpoch(): ShareAcknowle
   return { leaderId: 0, leaderEpoch: 0 };
 }
 
+function isDefaultShareAcknowledgeResponseLeaderIdAndEpoch(o: ShareAcknowledgeResponseLeaderIdAndEpoch): boolean {
+  return o.leaderId === 0 && o.leaderEpoch === 0 && (o._unknownTaggedFields === undefined || o._unknownTaggedFields.length === 0);
+}
+
 function readShareAcknowledgeResponseLeaderIdAndEpoch(r: Reader, v: number): ShareAcknowledgeResponseLeaderIdAndEpoch {
   const flex = true;
   const o: ShareAcknowledgeResponseLeaderIdAndEpoch = {

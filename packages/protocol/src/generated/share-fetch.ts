@@ -328,6 +328,10 @@ export function defaultShareFetchResponseLeaderIdAndEpoch(): ShareFetchResponseL
   return { leaderId: 0, leaderEpoch: 0 };
 }
 
+function isDefaultShareFetchResponseLeaderIdAndEpoch(o: ShareFetchResponseLeaderIdAndEpoch): boolean {
+  return o.leaderId === 0 && o.leaderEpoch === 0 && (o._unknownTaggedFields === undefined || o._unknownTaggedFields.length === 0);
+}
+
 function readShareFetchResponseLeaderIdAndEpoch(r: Reader, v: number): ShareFetchResponseLeaderIdAndEpoch {
   const flex = true;
   const o: ShareFetchResponseLeaderIdAndEpoch = {

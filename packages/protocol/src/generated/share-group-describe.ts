@@ -182,6 +182,10 @@ export function defaultShareGroupDescribeResponseAssignment(): ShareGroupDescrib
   return { topicPartitions: [] };
 }
 
+function isDefaultShareGroupDescribeResponseAssignment(o: ShareGroupDescribeResponseAssignment): boolean {
+  return (o.topicPartitions !== null && o.topicPartitions.length === 0) && (o._unknownTaggedFields === undefined || o._unknownTaggedFields.length === 0);
+}
+
 function readShareGroupDescribeResponseAssignment(r: Reader, v: number): ShareGroupDescribeResponseAssignment {
   const flex = true;
   const o: ShareGroupDescribeResponseAssignment = {

@@ -78,6 +78,10 @@ export function defaultShareGroupHeartbeatResponseAssignment(): ShareGroupHeartb
   return { topicPartitions: [] };
 }
 
+function isDefaultShareGroupHeartbeatResponseAssignment(o: ShareGroupHeartbeatResponseAssignment): boolean {
+  return (o.topicPartitions !== null && o.topicPartitions.length === 0) && (o._unknownTaggedFields === undefined || o._unknownTaggedFields.length === 0);
+}
+
 function readShareGroupHeartbeatResponseAssignment(r: Reader, v: number): ShareGroupHeartbeatResponseAssignment {
   const flex = true;
   const o: ShareGroupHeartbeatResponseAssignment = {

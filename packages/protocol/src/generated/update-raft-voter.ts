@@ -3,7 +3,7 @@
 import type { Reader } from '../codec/reader.js';
 import type { TaggedField } from '../codec/reader.js';
 import type { Writer } from '../codec/writer.js';
-import { ZERO_UUID, checkVersion, deepEqual, unsupportedField } from '../codec/helpers.js';
+import { ZERO_UUID, checkVersion, unsupportedField } from '../codec/helpers.js';
 
 export interface UpdateRaftVoterRequestListener {
   /** The name of the endpoint (versions 0+; map key) */
@@ -55,6 +55,10 @@ export interface UpdateRaftVoterRequestKRaftVersionFeature {
 /** A UpdateRaftVoterRequestKRaftVersionFeature with every field at its default value. */
 export function defaultUpdateRaftVoterRequestKRaftVersionFeature(): UpdateRaftVoterRequestKRaftVersionFeature {
   return { minSupportedVersion: 0, maxSupportedVersion: 0 };
+}
+
+function isDefaultUpdateRaftVoterRequestKRaftVersionFeature(o: UpdateRaftVoterRequestKRaftVersionFeature): boolean {
+  return o.minSupportedVersion === 0 && o.maxSupportedVersion === 0 && (o._unknownTaggedFields === undefined || o._unknownTaggedFields.length === 0);
 }
 
 function readUpdateRaftVoterRequestKRaftVersionFeature(r: Reader, v: number): UpdateRaftVoterRequestKRaftVersionFeature {
@@ -160,6 +164,10 @@ export function defaultUpdateRaftVoterResponseCurrentLeader(): UpdateRaftVoterRe
   return { leaderId: -1, leaderEpoch: -1, host: '', port: 0 };
 }
 
+function isDefaultUpdateRaftVoterResponseCurrentLeader(o: UpdateRaftVoterResponseCurrentLeader): boolean {
+  return o.leaderId === -1 && o.leaderEpoch === -1 && o.host === '' && o.port === 0 && (o._unknownTaggedFields === undefined || o._unknownTaggedFields.length === 0);
+}
+
 function readUpdateRaftVoterResponseCurrentLeader(r: Reader, v: number): UpdateRaftVoterResponseCurrentLeader {
   const flex = true;
   const o: UpdateRaftVoterResponseCurrentLeader = {
@@ -226,10 +234,10 @@ function writeUpdateRaftVoterResponse(w: Writer, v: number, o: UpdateRaftVoterRe
   const flex = true;
   w.int32(o.throttleTimeMs);
   w.int16(o.errorCode);
-  if (!(flex) && !(deepEqual(o.currentLeader, defaultUpdateRaftVoterResponseCurrentLeader()))) throw unsupportedField('UpdateRaftVoterResponse', 'CurrentLeader', v);
+  if (!(flex) && !(isDefaultUpdateRaftVoterResponseCurrentLeader(o.currentLeader))) throw unsupportedField('UpdateRaftVoterResponse', 'CurrentLeader', v);
   if (flex) {
     w.beginTags();
-    if (!(deepEqual(o.currentLeader, defaultUpdateRaftVoterResponseCurrentLeader()))) w.tag(0, (w) => writeUpdateRaftVoterResponseCurrentLeader(w, v, o.currentLeader));
+    if (!(isDefaultUpdateRaftVoterResponseCurrentLeader(o.currentLeader))) w.tag(0, (w) => writeUpdateRaftVoterResponseCurrentLeader(w, v, o.currentLeader));
     w.endTags(o._unknownTaggedFields);
   }
 }

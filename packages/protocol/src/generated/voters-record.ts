@@ -99,6 +99,10 @@ export function defaultVotersRecordKRaftVersionFeature(): VotersRecordKRaftVersi
   return { minSupportedVersion: 0, maxSupportedVersion: 0 };
 }
 
+function isDefaultVotersRecordKRaftVersionFeature(o: VotersRecordKRaftVersionFeature): boolean {
+  return o.minSupportedVersion === 0 && o.maxSupportedVersion === 0 && (o._unknownTaggedFields === undefined || o._unknownTaggedFields.length === 0);
+}
+
 function readVotersRecordKRaftVersionFeature(r: Reader, v: number): VotersRecordKRaftVersionFeature {
   const flex = true;
   const o: VotersRecordKRaftVersionFeature = {
