@@ -143,6 +143,7 @@ export class RawNode {
   hasReady(): boolean {
     const r = this.raft;
     if (this.pending !== null) return false;
+    if (r.proposalsPending) return true;
     if (r.msgs.length > 0) return true;
     const log = r.raftLog;
     if (log.unstable.entries.length > 0 || log.unstable.snapshot !== null) return true;
@@ -160,6 +161,7 @@ export class RawNode {
   ready(): Ready {
     if (this.pending !== null) throw new RaftError(RaftErrorCode.InvariantViolated, 'ready() called again before advance()');
     const r = this.raft;
+    r.flushProposals();
     const log = r.raftLog;
     const ss = r.softState();
     const softState = ss.lead !== this.prevSoftState.lead || ss.raftState !== this.prevSoftState.raftState ? ss : null;

@@ -21,6 +21,7 @@ type CampaignType = typeof CampaignPreElection | typeof CampaignElection | typeo
 /** Context of a MsgVote sent because of a leadership transfer: it bypasses the receivers' leader lease. */
 const transferContext = new Uint8Array([0x54, 0x52, 0x41, 0x4e, 0x53, 0x46, 0x45, 0x52]); // "TRANSFER"
 const emptyBytes = new Uint8Array(0);
+const noEntries: readonly Entry[] = Object.freeze([]);
 
 function isTransferContext(ctx: Uint8Array): boolean {
   if (ctx.byteLength !== transferContext.byteLength) return false;
@@ -67,6 +68,8 @@ export class Raft {
   /** Payload bytes of uncommitted entries appended by this leader (bounded by maxUncommittedEntriesBytes). */
   uncommittedSize = 0;
   readOnly = new ReadOnly();
+  /** Proposals were appended since the last broadcast (leader only); see flushProposals. */
+  proposalsPending = false;
   /** Reads that arrived before this leader committed an entry of its term; answered after that commit. */
   pendingReadIndexMessages: Message[] = [];
   /** Ticks since the last election timeout reset (followers/candidates) or check-quorum round (leader). */
@@ -136,7 +139,20 @@ export class Raft {
       // Forwarded transfer / read requests carry no term: the leader accepts them at any term.
       if (t !== MessageType.MsgReadIndex && t !== MessageType.MsgTransferLeader) term = this.term;
     }
-    this.msgs.push(newMessage({ ...f, from: this.id, term }));
+    this.msgs.push({
+      type: t,
+      to: f.to,
+      from: this.id,
+      term,
+      logTerm: f.logTerm ?? 0,
+      index: f.index ?? 0,
+      entries: f.entries ?? noEntries,
+      commit: f.commit ?? 0,
+      snapshot: f.snapshot ?? null,
+      reject: f.reject ?? false,
+      rejectHint: f.rejectHint ?? 0,
+      context: f.context ?? emptyBytes,
+    });
   }
 
   /** Sends a MsgApp (or MsgSnap) to `to` if its flow control allows. Returns whether something was sent. */
@@ -193,6 +209,13 @@ export class Raft {
     // Never tell a follower to commit beyond what it is known to hold.
     const commit = Math.min(pr.match, this.raftLog.committed);
     this.send({ type: MessageType.MsgHeartbeat, to, commit, context: ctx });
+  }
+
+  /** Sends the appends for proposals made since the last call (RawNode calls it before building a Ready). */
+  flushProposals(): void {
+    if (!this.proposalsPending) return;
+    this.proposalsPending = false;
+    if (this.state === StateType.Leader) this.bcastAppend();
   }
 
   bcastAppend(): void {
@@ -687,7 +710,9 @@ export class Raft {
             `uncommitted entries exceed maxUncommittedEntriesBytes (${this.cfg.maxUncommittedEntriesBytes})`,
           );
         }
-        this.bcastAppend();
+        // Batching: the appends go out when the caller next asks for a Ready, carrying every
+        // proposal made since (flushProposals).
+        this.proposalsPending = true;
         return true;
       }
       case MessageType.MsgReadIndex:

@@ -204,17 +204,6 @@ export type VoteResult = (typeof VoteResult)[keyof typeof VoteResult];
 
 const scratch: number[] = [];
 
-/** The index a majority of `voters` has reached (Number.MAX_SAFE_INTEGER for an empty config, so joint min() ignores it). */
-export function majorityCommitted(voters: ReadonlySet<number>, matchOf: (id: number) => number): number {
-  const n = voters.size;
-  if (n === 0) return Number.MAX_SAFE_INTEGER;
-  scratch.length = 0;
-  for (const id of voters) scratch.push(matchOf(id));
-  scratch.sort((a, b) => a - b);
-  // With n voters sorted ascending, a majority (n >> 1) + 1 has at least scratch[n - majority].
-  return scratch[n - ((n >> 1) + 1)] as number;
-}
-
 export function majorityVoteResult(voters: ReadonlySet<number>, votes: ReadonlyMap<number, boolean>): VoteResult {
   if (voters.size === 0) return VoteResult.Won; // an empty config wins every vote (joint-config convention)
   let yes = 0;
@@ -293,11 +282,32 @@ export class ProgressTracker {
 
   /** The highest index committed by the (joint) quorum of voters. Learners never count. */
   committed(): number {
-    const matchOf = (id: number): number => this.progress.get(id)?.match ?? 0;
-    const a = majorityCommitted(this.config.incoming, matchOf);
-    const b = majorityCommitted(this.config.outgoing, matchOf);
+    const a = this.majorityCommitted(this.config.incoming);
+    const b = this.config.outgoing.size === 0 ? Number.MAX_SAFE_INTEGER : this.majorityCommitted(this.config.outgoing);
     const c = Math.min(a, b);
     return c === Number.MAX_SAFE_INTEGER ? 0 : c;
+  }
+
+  /** The index a majority of `voters` has reached (MAX_SAFE_INTEGER for an empty set). Allocation-free. */
+  private majorityCommitted(voters: ReadonlySet<number>): number {
+    const n = voters.size;
+    if (n === 0) return Number.MAX_SAFE_INTEGER;
+    if (n === 1) {
+      for (const id of voters) return this.progress.get(id)?.match ?? 0;
+    }
+    scratch.length = 0;
+    for (const id of voters) scratch.push(this.progress.get(id)?.match ?? 0);
+    // Insertion sort: voter sets are small.
+    for (let i = 1; i < n; i++) {
+      const v = scratch[i] as number;
+      let j = i - 1;
+      while (j >= 0 && (scratch[j] as number) > v) {
+        scratch[j + 1] = scratch[j] as number;
+        j--;
+      }
+      scratch[j + 1] = v;
+    }
+    return scratch[n - ((n >> 1) + 1)] as number;
   }
 
   /** Whether the voters heard from recently form a quorum (check-quorum). */
