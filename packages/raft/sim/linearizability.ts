@@ -121,7 +121,9 @@ function checkPartition<S, I, O>(
       events.push({ time: op.return, isCall: false, opIndex: i });
     }
   });
-  events.sort((a, b) => a.time - b.time || (a.isCall === b.isCall ? a.opIndex - b.opIndex : a.isCall ? -1 : 1));
+  events.sort(
+    (a, b) => a.time - b.time || (a.isCall === b.isCall ? a.opIndex - b.opIndex : a.isCall ? -1 : 1),
+  );
 
   const head: Node = { opIndex: -1, isCall: false, prev: null, next: null, match: null };
   const calls: (Node | undefined)[] = new Array<Node | undefined>(ops.length);
@@ -271,7 +273,11 @@ export const kvModel: Model<string | null, KvInput, KvOutput> = {
   describe(op) {
     const i = op.input;
     const what =
-      i.kind === 'put' ? `put(${i.key}=${i.value})` : i.kind === 'get' ? `get(${i.key})` : `cas(${i.key}: ${String(i.expected)}→${i.value})`;
+      i.kind === 'put'
+        ? `put(${i.key}=${i.value})`
+        : i.kind === 'get'
+          ? `get(${i.key})`
+          : `cas(${i.key}: ${String(i.expected)}→${i.value})`;
     const out = op.return === undefined ? '?' : JSON.stringify(op.output);
     return `c${op.clientId} ${what} -> ${out} [${op.call}, ${op.return ?? '∞'}]`;
   },
@@ -281,8 +287,21 @@ export const kvModel: Model<string | null, KvInput, KvOutput> = {
 // Recording a history as it happens.
 
 export type HistoryEvent<I, O> =
-  | { readonly type: 'invoke'; readonly id: number; readonly clientId: number; readonly input: I; readonly seq: number; readonly timeMs: number }
-  | { readonly type: 'ok'; readonly id: number; readonly output: O; readonly seq: number; readonly timeMs: number }
+  | {
+      readonly type: 'invoke';
+      readonly id: number;
+      readonly clientId: number;
+      readonly input: I;
+      readonly seq: number;
+      readonly timeMs: number;
+    }
+  | {
+      readonly type: 'ok';
+      readonly id: number;
+      readonly output: O;
+      readonly seq: number;
+      readonly timeMs: number;
+    }
   | { readonly type: 'fail'; readonly id: number; readonly seq: number; readonly timeMs: number }
   | { readonly type: 'info'; readonly id: number; readonly seq: number; readonly timeMs: number };
 
@@ -338,14 +357,18 @@ export class HistoryRecorder<I, O> {
   }
 
   private push(e: HistoryEvent<I, O>): void {
-    if (this.events.length >= this.maxEvents) throw new RangeError(`history: more than ${this.maxEvents} events`);
+    if (this.events.length >= this.maxEvents)
+      throw new RangeError(`history: more than ${this.maxEvents} events`);
     this.events.push(e);
   }
 }
 
 /** Pair invocations with completions: ok → returned operation, fail → dropped, info/pending → no return. */
 export function historyToOperations<I, O>(events: readonly HistoryEvent<I, O>[]): Operation<I, O>[] {
-  const byId = new Map<number, { clientId: number; input: I; call: number; return?: number; output?: O; failed?: boolean }>();
+  const byId = new Map<
+    number,
+    { clientId: number; input: I; call: number; return?: number; output?: O; failed?: boolean }
+  >();
   const order: number[] = [];
   for (const e of events) {
     if (e.type === 'invoke') {
@@ -368,7 +391,13 @@ export function historyToOperations<I, O>(events: readonly HistoryEvent<I, O>[])
     out.push(
       op.return === undefined
         ? { clientId: op.clientId, input: op.input, call: op.call }
-        : { clientId: op.clientId, input: op.input, call: op.call, return: op.return, output: op.output as O },
+        : {
+            clientId: op.clientId,
+            input: op.input,
+            call: op.call,
+            return: op.return,
+            output: op.output as O,
+          },
     );
   }
   return out;

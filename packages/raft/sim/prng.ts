@@ -45,7 +45,8 @@ export class Prng {
 
   /** An integer in [0, n); n must be a positive integer below 2^32. */
   int(n: number): number {
-    if (!(n >= 1 && n <= 0x1_0000_0000 && Number.isInteger(n))) throw new RangeError(`Prng.int: bad bound ${n}`);
+    if (!(n >= 1 && n <= 0x1_0000_0000 && Number.isInteger(n)))
+      throw new RangeError(`Prng.int: bad bound ${n}`);
     return Math.floor(this.next() * n);
   }
 

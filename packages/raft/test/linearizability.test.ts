@@ -13,7 +13,9 @@ import {
 type Op = Operation<KvInput, KvOutput>;
 
 const put = (clientId: number, key: string, value: string, call: number, ret?: number): Op =>
-  ret === undefined ? { clientId, input: { kind: 'put', key, value }, call } : { clientId, input: { kind: 'put', key, value }, call, return: ret, output: null };
+  ret === undefined
+    ? { clientId, input: { kind: 'put', key, value }, call }
+    : { clientId, input: { kind: 'put', key, value }, call, return: ret, output: null };
 const get = (clientId: number, key: string, value: string | null, call: number, ret: number): Op => ({
   clientId,
   input: { kind: 'get', key },
@@ -21,7 +23,15 @@ const get = (clientId: number, key: string, value: string | null, call: number, 
   return: ret,
   output: { value },
 });
-const cas = (clientId: number, key: string, expected: string | null, value: string, swapped: boolean | undefined, call: number, ret?: number): Op =>
+const cas = (
+  clientId: number,
+  key: string,
+  expected: string | null,
+  value: string,
+  swapped: boolean | undefined,
+  call: number,
+  ret?: number,
+): Op =>
   ret === undefined || swapped === undefined
     ? { clientId, input: { kind: 'cas', key, expected, value }, call }
     : { clientId, input: { kind: 'cas', key, expected, value }, call, return: ret, output: { swapped } };
@@ -48,7 +58,9 @@ describe('linearizability checker (WGL) on known histories', () => {
 
   it('rejects a stale read after a newer read (both concurrent with the write)', () => {
     // put(a) spans [0, 10]; one read sees "a" and finishes; a later read sees the old value.
-    expect(outcome([put(1, 'x', 'a', 0, 10), get(2, 'x', 'a', 1, 2), get(3, 'x', null, 3, 4)])).toBe('illegal');
+    expect(outcome([put(1, 'x', 'a', 0, 10), get(2, 'x', 'a', 1, 2), get(3, 'x', null, 3, 4)])).toBe(
+      'illegal',
+    );
   });
 
   it('rejects a value that was never written', () => {
@@ -83,15 +95,36 @@ describe('linearizability checker (WGL) on known histories', () => {
   it('checks compare-and-set results against the state', () => {
     // Two concurrent CAS from null: exactly one may succeed.
     expect(outcome([cas(1, 'x', null, 'a', true, 0, 5), cas(2, 'x', null, 'b', true, 1, 6)])).toBe('illegal');
-    expect(outcome([cas(1, 'x', null, 'a', true, 0, 5), cas(2, 'x', null, 'b', false, 1, 6), get(3, 'x', 'a', 7, 8)])).toBe('ok');
-    expect(outcome([cas(1, 'x', null, 'a', true, 0, 5), cas(2, 'x', null, 'b', false, 1, 6), get(3, 'x', 'b', 7, 8)])).toBe('illegal');
+    expect(
+      outcome([
+        cas(1, 'x', null, 'a', true, 0, 5),
+        cas(2, 'x', null, 'b', false, 1, 6),
+        get(3, 'x', 'a', 7, 8),
+      ]),
+    ).toBe('ok');
+    expect(
+      outcome([
+        cas(1, 'x', null, 'a', true, 0, 5),
+        cas(2, 'x', null, 'b', false, 1, 6),
+        get(3, 'x', 'b', 7, 8),
+      ]),
+    ).toBe('illegal');
     // A CAS with unknown outcome still follows the state deterministically if it took effect.
-    expect(outcome([put(1, 'x', 'p', 0, 1), cas(2, 'x', 'q', 'r', undefined, 2), get(3, 'x', 'r', 3, 4)])).toBe('illegal');
-    expect(outcome([put(1, 'x', 'q', 0, 1), cas(2, 'x', 'q', 'r', undefined, 2), get(3, 'x', 'r', 3, 4)])).toBe('ok');
+    expect(
+      outcome([put(1, 'x', 'p', 0, 1), cas(2, 'x', 'q', 'r', undefined, 2), get(3, 'x', 'r', 3, 4)]),
+    ).toBe('illegal');
+    expect(
+      outcome([put(1, 'x', 'q', 0, 1), cas(2, 'x', 'q', 'r', undefined, 2), get(3, 'x', 'r', 3, 4)]),
+    ).toBe('ok');
   });
 
   it('checks keys independently and reports the failing key', () => {
-    const h = [put(1, 'x', 'a', 0, 1), put(1, 'y', 'b', 2, 3), get(2, 'x', 'a', 4, 5), get(2, 'y', null, 6, 7)];
+    const h = [
+      put(1, 'x', 'a', 0, 1),
+      put(1, 'y', 'b', 2, 3),
+      get(2, 'x', 'a', 4, 5),
+      get(2, 'y', null, 6, 7),
+    ];
     const r = checkOperations(kvModel, h);
     expect(r.outcome).toBe('illegal');
     expect(r.failingPartition?.every((op) => op.input.key === 'y')).toBe(true);
@@ -190,7 +223,8 @@ describe('linearizability checker agrees with brute force', () => {
           const call = r.start * n * 2 + i;
           const ret = (r.start + r.length) * n * 2 + n + i;
           if (r.kind === 'put') return put(i, 'x', `${r.value}`, call, r.unknown ? undefined : ret);
-          if (r.kind === 'cas') return cas(i, 'x', r.expected, r.value, r.unknown ? undefined : r.swapped, call, ret);
+          if (r.kind === 'cas')
+            return cas(i, 'x', r.expected, r.value, r.unknown ? undefined : r.swapped, call, ret);
           return get(i, 'x', r.observed, call, ret);
         });
         const expected = bruteForce(ops) ? 'ok' : 'illegal';
