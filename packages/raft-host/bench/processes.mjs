@@ -70,7 +70,9 @@ async function cluster(groups) {
           .map((s) => s.groupId),
       );
       if (led.size === groups) break;
-    } catch {}
+    } catch {
+      // not up yet
+    }
     if (Date.now() > deadline) throw new Error('groups did not elect leaders');
     await new Promise((r) => setTimeout(r, 200));
   }

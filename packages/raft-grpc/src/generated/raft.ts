@@ -5,7 +5,7 @@
 // source: raft.proto
 
 /* eslint-disable */
-import { BinaryReader, BinaryWriter } from '@bufbuild/protobuf/wire';
+import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
 import {
   type CallOptions,
   type ChannelCredentials,
@@ -21,11 +21,11 @@ import {
   type Metadata,
   type ServiceError,
   type UntypedServiceImplementation,
-} from '@grpc/grpc-js';
+} from "@grpc/grpc-js";
 
-export const protobufPackage = 'chronik.raft.v1';
+export const protobufPackage = "chronik.raft.v1";
 
-export const protobufFileName = 'raft.proto';
+export const protobufFileName = "raft.proto";
 
 /**
  * Wire format of the Raft transport between chronik-server nodes.
@@ -170,7 +170,7 @@ export const Entry: MessageFns<Entry> = {
     const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
-      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
     }
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
@@ -268,7 +268,7 @@ export const ConfState: MessageFns<ConfState> = {
     const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
-      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
     }
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
@@ -392,7 +392,7 @@ export const SnapshotMetadata: MessageFns<SnapshotMetadata> = {
     const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
-      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
     }
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
@@ -500,7 +500,7 @@ export const RaftMessage: MessageFns<RaftMessage> = {
     const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
-      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
     }
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
@@ -637,7 +637,7 @@ export const GroupMessage: MessageFns<GroupMessage> = {
     const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
-      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
     }
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
@@ -703,7 +703,7 @@ export const Heartbeat: MessageFns<Heartbeat> = {
     const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
-      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
     }
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
@@ -790,7 +790,7 @@ export const Batch: MessageFns<Batch> = {
     const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
-      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
     }
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
@@ -860,7 +860,7 @@ export const BatchAck: MessageFns<BatchAck> = {
     const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
-      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
     }
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
@@ -936,7 +936,7 @@ export const SnapshotChunk: MessageFns<SnapshotChunk> = {
     const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
-      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
     }
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
@@ -1023,7 +1023,7 @@ export const SnapshotChunk: MessageFns<SnapshotChunk> = {
 };
 
 function createBaseSnapshotResult(): SnapshotResult {
-  return { accepted: false, error: '' };
+  return { accepted: false, error: "" };
 }
 
 export const SnapshotResult: MessageFns<SnapshotResult> = {
@@ -1031,7 +1031,7 @@ export const SnapshotResult: MessageFns<SnapshotResult> = {
     if (message.accepted !== false) {
       writer.uint32(8).bool(message.accepted);
     }
-    if (message.error !== '') {
+    if (message.error !== "") {
       writer.uint32(18).string(message.error);
     }
     return writer;
@@ -1041,7 +1041,7 @@ export const SnapshotResult: MessageFns<SnapshotResult> = {
     const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
-      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
     }
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
@@ -1101,7 +1101,7 @@ export const ProposeRequest: MessageFns<ProposeRequest> = {
     const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
-      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
     }
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
@@ -1148,7 +1148,7 @@ export const ProposeRequest: MessageFns<ProposeRequest> = {
 };
 
 function createBaseProposeResponse(): ProposeResponse {
-  return { index: 0, term: 0, errorCode: '', errorMessage: '', leaderId: 0 };
+  return { index: 0, term: 0, errorCode: "", errorMessage: "", leaderId: 0 };
 }
 
 export const ProposeResponse: MessageFns<ProposeResponse> = {
@@ -1159,10 +1159,10 @@ export const ProposeResponse: MessageFns<ProposeResponse> = {
     if (message.term !== 0) {
       writer.uint32(16).uint64(message.term);
     }
-    if (message.errorCode !== '') {
+    if (message.errorCode !== "") {
       writer.uint32(26).string(message.errorCode);
     }
-    if (message.errorMessage !== '') {
+    if (message.errorMessage !== "") {
       writer.uint32(34).string(message.errorMessage);
     }
     if (message.leaderId !== 0) {
@@ -1175,7 +1175,7 @@ export const ProposeResponse: MessageFns<ProposeResponse> = {
     const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
-      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
     }
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
@@ -1241,7 +1241,7 @@ export type RaftTransportService = typeof RaftTransportService;
 export const RaftTransportService = {
   /** Messages from the caller to the callee; the callee acknowledges batches as it takes them. */
   stream: {
-    path: '/chronik.raft.v1.RaftTransport/Stream' as const,
+    path: "/chronik.raft.v1.RaftTransport/Stream" as const,
     requestStream: true as const,
     responseStream: true as const,
     requestSerialize: (value: Batch): Buffer => Buffer.from(Batch.encode(value).finish()),
@@ -1251,7 +1251,7 @@ export const RaftTransportService = {
   },
   /** One snapshot, in order, in chunks of bounded size. */
   installSnapshot: {
-    path: '/chronik.raft.v1.RaftTransport/InstallSnapshot' as const,
+    path: "/chronik.raft.v1.RaftTransport/InstallSnapshot" as const,
     requestStream: true as const,
     responseStream: false as const,
     requestSerialize: (value: SnapshotChunk): Buffer => Buffer.from(SnapshotChunk.encode(value).finish()),
@@ -1261,13 +1261,12 @@ export const RaftTransportService = {
   },
   /** Proposes on the callee, which answers once the entry is applied there (or fails). */
   propose: {
-    path: '/chronik.raft.v1.RaftTransport/Propose' as const,
+    path: "/chronik.raft.v1.RaftTransport/Propose" as const,
     requestStream: false as const,
     responseStream: false as const,
     requestSerialize: (value: ProposeRequest): Buffer => Buffer.from(ProposeRequest.encode(value).finish()),
     requestDeserialize: (value: Buffer): ProposeRequest => ProposeRequest.decode(value),
-    responseSerialize: (value: ProposeResponse): Buffer =>
-      Buffer.from(ProposeResponse.encode(value).finish()),
+    responseSerialize: (value: ProposeResponse): Buffer => Buffer.from(ProposeResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ProposeResponse => ProposeResponse.decode(value),
   },
 } as const;
@@ -1323,13 +1322,9 @@ export interface RaftTransportClient extends Client {
 
 export const RaftTransportClient = makeGenericClientConstructor(
   RaftTransportService,
-  'chronik.raft.v1.RaftTransport',
+  "chronik.raft.v1.RaftTransport",
 ) as unknown as {
-  new (
-    address: string,
-    credentials: ChannelCredentials,
-    options?: Partial<ClientOptions>,
-  ): RaftTransportClient;
+  new (address: string, credentials: ChannelCredentials, options?: Partial<ClientOptions>): RaftTransportClient;
   service: typeof RaftTransportService;
   serviceName: string;
 };
@@ -1337,10 +1332,10 @@ export const RaftTransportClient = makeGenericClientConstructor(
 function longToNumber(int64: { toString(): string }): number {
   const num = globalThis.Number(int64.toString());
   if (num > globalThis.Number.MAX_SAFE_INTEGER) {
-    throw new globalThis.Error('Value is larger than Number.MAX_SAFE_INTEGER');
+    throw new globalThis.Error("Value is larger than Number.MAX_SAFE_INTEGER");
   }
   if (num < globalThis.Number.MIN_SAFE_INTEGER) {
-    throw new globalThis.Error('Value is smaller than Number.MIN_SAFE_INTEGER');
+    throw new globalThis.Error("Value is smaller than Number.MIN_SAFE_INTEGER");
   }
   return num;
 }
