@@ -61,8 +61,11 @@ export function parsePeers(raw: string): Array<{ nodeId: number; host: string; p
 function buildParser(argv: readonly string[]) {
   return yargs([...argv])
     .scriptName('chronik-server')
-    .usage('$0 [options] [standalone | raft-cluster ...]\n\nA Kafka-wire-compatible broker; with no command it runs one node.')
-    .epilogue('Every option can also be set in the environment: --kafka-port is CHRONIK_KAFKA_PORT, and so on.')
+    .usage('$0 [options] [standalone | raft-cluster ...]')
+    .epilogue(
+      'A Kafka-wire-compatible broker; with no command it runs one node (standalone).\n' +
+        'Every option can also be set in the environment: --kafka-port is CHRONIK_KAFKA_PORT, and so on.',
+    )
     .env('CHRONIK')
     .command(['standalone', '$0'], 'run a single-node broker (the default)')
     .command('raft-cluster', 'run as one node of a Raft-replicated cluster (not implemented yet)', (y) =>
