@@ -556,8 +556,10 @@ function emitRegistry(apis) {
   L.push('  readonly requestFlexibleFrom: number;');
   L.push('  /** First flexible response version, or -1 when no version is flexible. */');
   L.push('  readonly responseFlexibleFrom: number;');
-  L.push('  /** The highest version is still under development in Apache Kafka. */');
+  L.push('  /** The highest version is still under development in Apache Kafka (brokers do not advertise it by default). */');
   L.push('  readonly latestVersionUnstable: boolean;');
+  L.push('  /** The highest stable version: maxVersion, or maxVersion - 1 when the latest is unstable (below minVersion: none). */');
+  L.push('  readonly maxStableVersion: number;');
   L.push('  /** Listeners that serve the API in Apache Kafka (broker, controller, zkBroker). */');
   L.push('  readonly listeners: readonly string[];');
   L.push('  readonly decodeRequest: (r: Reader, version: number) => unknown;');
@@ -577,7 +579,9 @@ function emitRegistry(apis) {
     L.push(`    maxVersion: ${max},`);
     L.push(`    requestFlexibleFrom: ${a.req.flexible ? a.req.flexible.lo : -1},`);
     L.push(`    responseFlexibleFrom: ${a.res.flexible ? a.res.flexible.lo : -1},`);
-    L.push(`    latestVersionUnstable: ${a.req.latestVersionUnstable || a.res.latestVersionUnstable},`);
+    const unstable = a.req.latestVersionUnstable || a.res.latestVersionUnstable;
+    L.push(`    latestVersionUnstable: ${unstable},`);
+    L.push(`    maxStableVersion: ${unstable ? max - 1 : max},`);
     L.push(`    listeners: ${JSON.stringify(a.req.listeners ?? [])},`);
     L.push(`    decodeRequest: decode${a.req.name},`);
     L.push(`    encodeRequest: encode${a.req.name},`);

@@ -194,6 +194,9 @@ describe('registry', () => {
       expect(info.requestFlexibleFrom).toBe(range(req.flexibleVersions)?.lo ?? -1);
     }
     expect(supportedApiVersions.length).toBe(API_SCHEMAS.length);
+    const endTxn = API_SCHEMAS.find((a) => a.apiKey === ApiKey.EndTxn)!;
+    expect(endTxn.maxStableVersion).toBe(endTxn.latestVersionUnstable ? endTxn.maxVersion - 1 : endTxn.maxVersion);
+    expect(API_SCHEMAS.find((a) => a.apiKey === ApiKey.Produce)!.maxStableVersion).toBe(11);
     expect(ApiKey.Produce).toBe(0);
     expect(ApiKey.DescribeTopicPartitions).toBe(75);
   });
