@@ -65,7 +65,7 @@ async function walCase({ recordBytes, logs, writersPerLog }) {
 const fmt = (n, d = 1) => n.toFixed(d).padStart(10);
 
 async function main() {
-  console.log(`@chronik/wal benchmark: ${seconds}s per case, directory ${root} (node ${process.version}, ${os.cpus().length} cpus)`);
+  console.log(`@chronik/wal benchmark: ${seconds}s per case, directory ${root} (node ${process.version}, ${os.cpus().length} cpus, UV_THREADPOOL_SIZE=${process.env.UV_THREADPOOL_SIZE ?? 4})`);
   const raw = {};
   for (const bs of [1024, 65536]) {
     raw[bs] = { dsync: ddTimed(bs, 'oflag=dsync'), fdatasync: ddTimed(bs, 'conv=fdatasync') };

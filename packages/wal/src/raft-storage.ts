@@ -361,8 +361,9 @@ export class RaftLogStorage implements StorageUnderTest {
       if (d === 0 || term === this.dummyTerm) await wal.truncatePrefix(d + 1);
       else await wal.reset(d + 1); // the log does not match the snapshot: discard it
     }
-    // Load terms and cache recent entries.
+    // Load terms and cache recent entries (everything on disk may be evicted from memory).
     const last = wal.lastIndex();
+    this.writtenUpTo = last;
     for (let i = d + 1; i <= last; ) {
       const recs = wal.readSync(i, last + 1, 8 << 20);
       for (const r of recs) {
@@ -372,7 +373,6 @@ export class RaftLogStorage implements StorageUnderTest {
       }
       i += recs.length;
     }
-    this.writtenUpTo = last;
     let commitClamped = false;
     let hs = this.hardState;
     if (hs.commit > last) {

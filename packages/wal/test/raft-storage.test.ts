@@ -236,6 +236,23 @@ describe('RaftLogStorage', () => {
     }
   });
 
+  test('memory stays bounded: older entries are read back from disk, also after a restart', async () => {
+    const mem = new MemFileSystem();
+    const opts = { dir: '/c', fs: mem, maxCacheBytes: 1000, maxSegmentBytes: 4096 };
+    const s = await RaftLogStorage.open(opts);
+    for (let i = 1; i <= 200; i++) s.append([ent(i, 1 + Math.floor(i / 30), String(i).padStart(100, '.'))]);
+    await s.sync();
+    expect(s.cachedBytes()).toBeLessThanOrEqual(1000);
+    const all = s.entries(1, 201, Number.MAX_SAFE_INTEGER);
+    expect(all.map((e) => Buffer.from(e.data).toString().replace(/^\.+/, ''))).toEqual(Array.from({ length: 200 }, (_, k) => String(k + 1)));
+    await s.close();
+    const again = await RaftLogStorage.open(opts);
+    expect(again.cachedBytes()).toBeLessThanOrEqual(1000);
+    expect(again.term(100)).toBe(4);
+    expect(again.entries(5, 201, 350).map((e) => e.index)).toEqual([5, 6, 7]);
+    await again.close();
+  });
+
   test('errors are RaftError for range checks', async () => {
     const s = await RaftLogStorage.open({ dir: '/e', fs: new MemFileSystem() });
     s.append([ent(1, 1)]);

@@ -499,7 +499,10 @@ export async function recover(opts: RecoveryOptions): Promise<Recovered> {
   const head = segments[0];
   if (head && head.firstIndex > startIndex) {
     const msg = `the log should start at index ${startIndex} but its first segment starts at ${head.firstIndex}`;
-    if (opts.onCorruption !== 'truncate') throw corruption(head.path, 0, msg);
+    if (opts.onCorruption !== 'truncate') {
+      for (const s of segments) s.writer?.retire();
+      throw corruption(head.path, 0, msg);
+    }
     corruptionTruncated = true;
     actions.push(msg);
     startIndex = head.firstIndex;
