@@ -1,4 +1,3 @@
-/* global process, console, Buffer */
 // Benchmark: MB/s and appends/s of @chronik/wal with fsync per batch (group commit), for 1 KiB
 // and 64 KiB appends, 1 and 100 logs, beside dd with O_DSYNC / fdatasync on the same disk in
 // the same run. Not a test: run with `pnpm --filter @chronik/wal bench` (builds first).
