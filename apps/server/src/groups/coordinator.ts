@@ -84,6 +84,13 @@ export interface GroupCoordinatorConfig {
   offsetsRetentionCheckIntervalMs: number;
   /** How long a member that joined a rebalance may wait for its answer before it is dropped. */
   newMemberJoinTimeoutMs: number;
+  /**
+   * Snapshot a partition (rewrite its live records, then drop the older prefix) once this many
+   * records were appended since its last snapshot, and at least twice as many as it then held.
+   */
+  compactionMinRecords: number;
+  /** Records per append (writes waiting behind one append are merged up to this many). */
+  maxRecordsPerAppend: number;
 }
 
 export const DEFAULT_GROUP_CONFIG: GroupCoordinatorConfig = {
@@ -101,6 +108,8 @@ export const DEFAULT_GROUP_CONFIG: GroupCoordinatorConfig = {
   offsetsRetentionMs: 7 * 24 * 3600 * 1000,
   offsetsRetentionCheckIntervalMs: 600_000,
   newMemberJoinTimeoutMs: 300_000,
+  compactionMinRecords: 10_000,
+  maxRecordsPerAppend: 10_000,
 };
 
 export interface GroupCoordinatorOptions {
@@ -113,6 +122,28 @@ export interface GroupCoordinatorOptions {
 }
 
 type PartitionStatus = { state: 'loading' | 'active'; epoch: number };
+
+interface PendingWrite {
+  records: EncodedRecord[];
+  forOffsets: boolean;
+  /** Runs synchronously once the records are durable, before any later write or snapshot starts. */
+  onDurable: (() => void) | undefined;
+  resolve: (error: GroupKafkaError) => void;
+}
+
+/**
+ * The write path of one partition: one append in flight at a time (so the log order is the
+ * order of completion in memory), writes queued behind it merged into the next append.
+ */
+interface PartitionWriter {
+  readonly partition: number;
+  readonly epoch: number;
+  queue: PendingWrite[];
+  busy: boolean;
+  snapshotQueued: boolean;
+  appendedSinceSnapshot: number;
+  liveAtSnapshot: number;
+}
 
 function joinError(memberId: string, errorCode: GroupKafkaError): JoinGroupResult {
   return { errorCode, generationId: -1, protocolType: null, protocolName: null, leader: '', skipAssignment: false, memberId, members: [] };
@@ -134,6 +165,7 @@ export class GroupCoordinator {
   private readonly newUuid: () => string;
   private readonly groups = new Map<string, Group>();
   private readonly partitions = new Map<number, PartitionStatus>();
+  private readonly writers = new Map<number, PartitionWriter>();
   private loadEpoch = 0;
   private expiryTimer: ReturnType<GroupScheduler['setTimer']> | undefined;
   private closed = false;
@@ -220,6 +252,7 @@ export class GroupCoordinator {
       if (meta === undefined && (groupOffsets === undefined || groupOffsets.size === 0)) continue;
       const group = new Group(groupId, partition, meta?.currentStateTimestampMs ?? now);
       if (meta) {
+        group.lastStored = meta;
         group.protocolType = meta.protocolType === '' ? null : meta.protocolType;
         group.generationId = meta.generationId;
         group.protocolName = meta.protocolName;
@@ -244,6 +277,11 @@ export class GroupCoordinator {
       loaded++;
     }
     this.partitions.set(partition, { state: 'active', epoch });
+    const writer: PartitionWriter = { partition, epoch, queue: [], busy: false, snapshotQueued: false, appendedSinceSnapshot: records, liveAtSnapshot: 0 };
+    writer.liveAtSnapshot = this.liveRecords(partition);
+    this.writers.set(partition, writer);
+    this.maybeQueueSnapshot(writer);
+    this.kick(writer);
     this.logger.info({ partition, records, groups: loaded }, 'loaded __consumer_offsets partition');
   }
 
@@ -253,6 +291,9 @@ export class GroupCoordinator {
    */
   unloadPartition(partition: number): void {
     if (!this.partitions.delete(partition)) return;
+    const writer = this.writers.get(partition);
+    this.writers.delete(partition);
+    for (const w of writer?.queue.splice(0) ?? []) w.resolve('NOT_COORDINATOR');
     for (const group of [...this.groups.values()]) {
       if (group.partition !== partition) continue;
       this.dropGroup(group, 'NOT_COORDINATOR');
@@ -1033,15 +1074,19 @@ export class GroupCoordinator {
     }
     if (toWrite.length === 0) return { topics: results };
     for (const w of toWrite) group.addPendingCommit(w.topic, w.partition, 1);
+    const target = group;
     const error = await this.append(
       group.partition,
       toWrite.map((w) => ({ type: 'offset', groupId: req.groupId, topic: w.topic, partition: w.partition, value: w.value })),
       true,
+      () => {
+        if (this.groups.get(req.groupId) !== target || target.is('Dead')) return;
+        for (const w of toWrite) target.setOffset(w.topic, w.partition, w.value);
+      },
     );
     for (const w of toWrite) {
       group.addPendingCommit(w.topic, w.partition, -1);
       w.result.errorCode = error;
-      if (error === 'NONE' && this.groups.get(req.groupId) === group && !group.is('Dead')) group.setOffset(w.topic, w.partition, w.value);
     }
     return { topics: results };
   }
@@ -1104,8 +1149,12 @@ export class GroupCoordinator {
         if (group.getOffset(t.name, p) !== undefined) records.push({ type: 'offset', groupId: req.groupId, topic: t.name, partition: p, value: null });
       }
     }
-    const error = records.length === 0 ? 'NONE' : await this.append(group.partition, records, true);
-    if (error === 'NONE') for (const r of records) if (r.type === 'offset') group.deleteOffset(r.topic, r.partition);
+    const error =
+      records.length === 0
+        ? 'NONE'
+        : await this.append(group.partition, records, true, () => {
+            for (const r of records) if (r.type === 'offset') group.deleteOffset(r.topic, r.partition);
+          });
     return { errorCode: 'NONE', topics: topicsWith((t) => (subscribed(t) ? 'GROUP_SUBSCRIBED_TO_TOPIC' : error)) };
   }
 
@@ -1180,20 +1229,117 @@ export class GroupCoordinator {
 
   // ---- storage ------------------------------------------------------------------------------
 
-  private async append(partition: number, records: readonly OffsetsTopicRecord[], forOffsets: boolean): Promise<GroupKafkaError> {
+  /**
+   * Queues records for the partition's log; resolves with NONE once durable (after `onDurable`
+   * ran), or with the Kafka error the failure maps to.
+   */
+  private append(partition: number, records: readonly OffsetsTopicRecord[], forOffsets: boolean, onDurable?: () => void): Promise<GroupKafkaError> {
     let encoded: EncodedRecord[];
     try {
       encoded = records.map(encodeRecord);
     } catch (e) {
       this.logger.warn({ err: e, partition }, 'cannot encode __consumer_offsets records');
-      return forOffsets ? 'INVALID_COMMIT_OFFSET_SIZE' : 'UNKNOWN_SERVER_ERROR';
+      return Promise.resolve(forOffsets ? 'INVALID_COMMIT_OFFSET_SIZE' : 'UNKNOWN_SERVER_ERROR');
     }
+    const writer = this.writers.get(partition);
+    if (writer === undefined) return Promise.resolve('NOT_COORDINATOR');
+    return new Promise((resolve) => {
+      writer.queue.push({ records: encoded, forOffsets, onDurable, resolve });
+      this.kick(writer);
+    });
+  }
+
+  /** Starts the next append (or snapshot) of the partition if none is in flight. */
+  private kick(w: PartitionWriter): void {
+    if (w.busy || this.writers.get(w.partition) !== w) return;
+    if (w.snapshotQueued) {
+      w.busy = true;
+      w.snapshotQueued = false;
+      void this.snapshot(w).finally(() => {
+        w.busy = false;
+        this.kick(w);
+      });
+      return;
+    }
+    if (w.queue.length === 0) return;
+    const batch: PendingWrite[] = [];
+    let count = 0;
+    for (let next = w.queue[0]; next !== undefined; next = w.queue[0]) {
+      if (batch.length > 0 && count + next.records.length > this.config.maxRecordsPerAppend) break;
+      batch.push(next);
+      w.queue.shift();
+      count += next.records.length;
+    }
+    w.busy = true;
+    this.log
+      .append(
+        w.partition,
+        batch.flatMap((b) => b.records),
+      )
+      .then(
+        () => {
+          w.appendedSinceSnapshot += count;
+          for (const b of batch) {
+            try {
+              b.onDurable?.();
+            } catch (e) {
+              this.logger.error({ err: e, partition: w.partition }, 'applying a durable write failed');
+            }
+          }
+          for (const b of batch) b.resolve('NONE');
+          this.maybeQueueSnapshot(w);
+        },
+        (e: unknown) => {
+          this.logger.warn({ err: e, partition: w.partition }, 'append to __consumer_offsets failed');
+          for (const b of batch) b.resolve(appendErrorToKafka(e, b.forOffsets));
+        },
+      )
+      .finally(() => {
+        w.busy = false;
+        this.kick(w);
+      });
+  }
+
+  private maybeQueueSnapshot(w: PartitionWriter): void {
+    if (w.appendedSinceSnapshot >= Math.max(this.config.compactionMinRecords, 2 * w.liveAtSnapshot)) w.snapshotQueued = true;
+  }
+
+  /** Records a snapshot of the partition would hold (one per stored group and per offset). */
+  private liveRecords(partition: number): number {
+    let n = 0;
+    for (const g of this.groups.values()) if (g.partition === partition) n += g.offsetCount + (g.lastStored !== null ? 1 : 0);
+    return n;
+  }
+
+  /**
+   * Compaction of `__consumer_offsets` by snapshot: with no other write in flight, the live state
+   * of the partition (each group's last stored metadata and every committed offset, exactly what
+   * a replay of the log yields) is appended again, and the log prefix before it is dropped. A crash
+   * in between leaves the old prefix, which the re-stated records supersede on replay.
+   */
+  private async snapshot(w: PartitionWriter): Promise<void> {
+    const records: OffsetsTopicRecord[] = [];
+    for (const g of this.groups.values()) {
+      if (g.partition !== w.partition || g.is('Dead')) continue;
+      if (g.lastStored !== null) records.push({ type: 'group', groupId: g.groupId, value: g.lastStored });
+      for (const o of g.allOffsets()) records.push({ type: 'offset', groupId: g.groupId, topic: o.topic, partition: o.partition, value: o.value });
+    }
+    // With nothing live, one harmless tombstone (of the empty group id) marks where the log may start.
+    if (records.length === 0) records.push({ type: 'group', groupId: '', value: null });
+    w.appendedSinceSnapshot = 0;
     try {
-      await this.log.append(partition, encoded);
-      return 'NONE';
+      const encoded = records.map(encodeRecord);
+      let start: bigint | undefined;
+      for (let i = 0; i < encoded.length; i += this.config.maxRecordsPerAppend) {
+        const base = await this.log.append(w.partition, encoded.slice(i, i + this.config.maxRecordsPerAppend));
+        start ??= base;
+        if (this.writers.get(w.partition) !== w) return;
+      }
+      if (start !== undefined) await this.log.truncateBefore(w.partition, start);
+      w.liveAtSnapshot = records.length;
+      this.logger.info({ partition: w.partition, records: records.length, logStart: String(start) }, 'compacted __consumer_offsets partition');
     } catch (e) {
-      this.logger.warn({ err: e, partition }, 'append to __consumer_offsets failed');
-      return appendErrorToKafka(e, forOffsets);
+      this.logger.warn({ err: e, partition: w.partition }, 'snapshot of __consumer_offsets partition failed; the log keeps its prefix');
     }
   }
 
@@ -1217,6 +1363,8 @@ export class GroupCoordinator {
         assignment: assignments === undefined ? m.assignment : (assignments.get(m.memberId) ?? EMPTY_BYTES),
       })),
     };
-    return this.append(group.partition, [{ type: 'group', groupId: group.groupId, value: stored }], false);
+    return this.append(group.partition, [{ type: 'group', groupId: group.groupId, value: stored }], false, () => {
+      if (this.groups.get(group.groupId) === group) group.lastStored = stored;
+    });
   }
 }

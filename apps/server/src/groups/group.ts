@@ -6,7 +6,7 @@
 //   leaderId is null  <=>  members is empty
 //   staticMembers maps each member's groupInstanceId to its memberId, and nothing else
 //   state Empty  =>  members is empty;  state Stable/CompletingRebalance  =>  protocolName != null
-import type { CommittedOffset } from './records.js';
+import type { CommittedOffset, StoredGroup } from './records.js';
 import type { TimerHandle } from './scheduler.js';
 import type { GroupProtocol, GroupState, JoinGroupResult, SyncGroupResult } from './types.js';
 import { CONSUMER_PROTOCOL_TYPE, subscribedTopics } from './consumer-protocol.js';
@@ -96,6 +96,8 @@ export class Group {
   /** topic → partition → committed offset. */
   readonly offsets = new Map<string, Map<number, CommittedOffset>>();
   offsetCount = 0;
+  /** The group metadata last written durably (what the log says), or null if none was. */
+  lastStored: StoredGroup | null = null;
   /** "topic\0partition" → commits of it being written. */
   readonly pendingOffsetCommits = new Map<string, number>();
 

@@ -85,8 +85,8 @@ export class ClusterOffsetLog implements OffsetLog {
     return { topic: CONSUMER_OFFSETS_TOPIC, partition };
   }
 
-  async append(partition: number, records: readonly EncodedRecord[]): Promise<void> {
-    if (records.length === 0) return;
+  async append(partition: number, records: readonly EncodedRecord[]): Promise<bigint> {
+    if (records.length === 0) throw new GroupError(GroupErrorCode.OFFSET_LOG_FAILED, 'an append needs at least one record');
     const batch = buildRecordBatch({
       records: records.map((r) => ({ key: asBuffer(r.key), value: r.value === null ? null : asBuffer(r.value) })),
       now: this.nowMs,
@@ -100,7 +100,15 @@ export class ClusterOffsetLog implements OffsetLog {
       }
     }
     try {
-      await this.cluster.append(this.tp(partition), batch, -1, this.appendTimeoutMs);
+      return (await this.cluster.append(this.tp(partition), batch, -1, this.appendTimeoutMs)).baseOffset;
+    } catch (e) {
+      throw appendError(e, partition);
+    }
+  }
+
+  async truncateBefore(partition: number, offset: bigint): Promise<void> {
+    try {
+      await this.cluster.deleteRecords(this.tp(partition), offset, this.appendTimeoutMs);
     } catch (e) {
       throw appendError(e, partition);
     }

@@ -152,7 +152,7 @@ describe('durability: reload from __consumer_offsets', () => {
     const h = await harness({}, log);
     await h.coordinator.commitOffsets(commit('a', [['t', 0, 1n]]));
     const p = h.coordinator.partitionFor('a');
-    log.partitions.get(p)?.push({ key: new Uint8Array([0, 9, 0, 0]), value: null });
+    log.inject(p, { key: new Uint8Array([0, 9, 0, 0]), value: null });
     h.coordinator.unloadPartition(p);
     await expect(h.coordinator.loadPartition(p)).rejects.toMatchObject({ code: 'CORRUPT_RECORD' });
     expect(h.coordinator.fetchOffsets({ groupId: 'a', topics: null, requireStable: false }).errorCode).toBe('NOT_COORDINATOR');

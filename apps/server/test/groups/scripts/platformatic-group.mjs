@@ -1,4 +1,3 @@
-/* global console, process, setTimeout, clearTimeout */
 // @platformatic/kafka 1.35 (ESM only, flexible versions only) consuming in a group against
 // chronik-server: produce, consume everything in group GROUP and commit, produce more, and a new
 // consumer of the same group resumes from the committed offsets.
