@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import { buildRecordBatch } from '@chronik/protocol';
 import { ClusterError } from '../src/cluster/cluster.js';
 import { silentLogger } from '../src/logger.js';
+import { BatchCache } from '../src/storage/batch-cache.js';
 import { MemoryEntryLog } from '../src/storage/entry-log.js';
 import type { PartitionLogConfig } from '../src/storage/partition-log.js';
 import { PartitionLog } from '../src/storage/partition-log.js';
@@ -19,8 +20,8 @@ beforeEach(() => {
 });
 afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-function open(log: MemoryEntryLog, config: Partial<PartitionLogConfig> = {}): Promise<PartitionLog> {
-  return PartitionLog.open({ topic: 't', partition: 0, dir, log, config: { ...CONFIG, ...config }, logger: silentLogger, nowMs: () => now });
+function open(log: MemoryEntryLog, config: Partial<PartitionLogConfig> = {}, cache?: BatchCache): Promise<PartitionLog> {
+  return PartitionLog.open({ topic: 't', partition: 0, dir, log, config: { ...CONFIG, ...config }, logger: silentLogger, nowMs: () => now, ...(cache ? { cache } : {}) });
 }
 
 function batch(n: number, opts: { ts?: bigint; producerId?: bigint; epoch?: number; seq?: number; prefix?: string } = {}): Buffer {
@@ -53,6 +54,33 @@ describe('PartitionLog', () => {
     expect(all.chunks).toHaveLength(1); // first batch whole even over maxBytes
     expect(await p.read(5n, 100)).toMatchObject({ bytes: 0 });
     expect(await codeOf(p.read(6n, 100))).toBe('OFFSET_OUT_OF_RANGE');
+  });
+
+  test('reads from the log when the shared cache holds nothing, honouring maxBytes', async () => {
+    const log = new MemoryEntryLog();
+    const cache = new BatchCache(1);
+    const p = await open(log, {}, cache);
+    const sizes: number[] = [];
+    for (let i = 0; i < 6; i++) {
+      const b = batch(3, { prefix: `b${i}-` });
+      sizes.push(b.length);
+      await p.append(b, 1, 0);
+    }
+    expect(cache.sizeBytes).toBe(0);
+    const all = await p.read(0n, 1 << 20);
+    expect(all.chunks.map((c) => c.readBigInt64BE(0))).toEqual([0n, 3n, 6n, 9n, 12n, 15n]);
+    const two = await p.read(4n, (sizes[1] ?? 0) + (sizes[2] ?? 0));
+    expect(two.chunks.map((c) => c.readBigInt64BE(0))).toEqual([3n, 6n]);
+    const one = await p.read(7n, 1);
+    expect(one.chunks.map((c) => c.readBigInt64BE(0))).toEqual([6n]);
+  });
+
+  test('the shared cache stays within its budget', async () => {
+    const cache = new BatchCache(1000);
+    const p = await open(new MemoryEntryLog(), {}, cache);
+    for (let i = 0; i < 50; i++) await p.append(batch(5), 1, 0);
+    expect(cache.sizeBytes).toBeLessThanOrEqual(1000);
+    expect((await p.read(0n, 1 << 20)).chunks).toHaveLength(50);
   });
 
   test('acks=all syncs; acks=1 does not (until flush.messages)', async () => {

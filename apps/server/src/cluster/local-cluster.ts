@@ -24,6 +24,7 @@ import {
 import type { ServerConfig } from '../config.js';
 import { writeFileAtomic } from '../datadir.js';
 import type { Logger } from '../logger.js';
+import { BatchCache } from '../storage/batch-cache.js';
 import type { EntryLogFactory } from '../storage/entry-log.js';
 import type { PartitionLogConfig } from '../storage/partition-log.js';
 import { PartitionLog } from '../storage/partition-log.js';
@@ -59,6 +60,8 @@ export interface LocalClusterOptions {
   nowMs: () => number;
   entryLogs: EntryLogFactory;
   advertised: () => { host: string; port: number };
+  /** Bytes of recent batches kept in memory for all partitions together (default 64 MiB). */
+  cacheBytes?: number;
   /** Producer ids taken from the metadata state per allocation. */
   producerIdBlockSize?: number;
 }
@@ -106,9 +109,11 @@ export class LocalCluster implements Cluster {
   private flushTimer: NodeJS.Timeout | undefined;
   private retentionTimer: NodeJS.Timeout | undefined;
   private closed = false;
+  private readonly cache: BatchCache;
 
   private constructor(private readonly o: LocalClusterOptions) {
     this.nodeId = o.config.nodeId;
+    this.cache = new BatchCache(o.cacheBytes ?? 64 * 1024 * 1024);
     this.metaDir = path.join(o.dataDir, 'metadata');
     this.partitionsDir = path.join(o.dataDir, 'partitions');
     fs.mkdirSync(this.metaDir, { recursive: true });
@@ -210,6 +215,7 @@ export class LocalCluster implements Cluster {
           config: this.partitionConfig(t.name),
           logger: this.o.logger,
           nowMs: this.o.nowMs,
+          cache: this.cache,
         });
         this.partitions.set(k, pl);
       }

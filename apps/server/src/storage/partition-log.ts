@@ -15,6 +15,7 @@ import type { Logger } from '../logger.js';
 import type { RecordBatchHeader } from '../protocol.js';
 import { assignRecordBatch, decodeRecordBatch, readRecordBatchHeader, splitRecordBatches, TimestampType, validateRecordBatch } from '../protocol.js';
 import type { EntryLog } from './entry-log.js';
+import { BatchCache } from './batch-cache.js';
 import { ProducerStateTable } from './producer-state.js';
 
 export interface PartitionLogConfig {
@@ -40,8 +41,6 @@ interface BatchMeta {
 }
 
 const CHECKPOINT_FILE = 'log-start-offset';
-/** Bytes of recent batches kept in memory so tailing consumers never hit the disk. */
-const TAIL_CACHE_BYTES = 8 * 1024 * 1024;
 /** Entries read per step during recovery. */
 const RECOVERY_READ_BYTES = 4 * 1024 * 1024;
 
@@ -52,8 +51,7 @@ export class PartitionLog {
   private logStart = 0n;
   private readonly epochs: Array<{ epoch: number; startOffset: bigint }> = [];
   readonly producers = new ProducerStateTable();
-  private readonly cache = new Map<number, Buffer>();
-  private cacheBytes = 0;
+  private readonly cacheOwner: number;
   private unflushedMessages = 0;
   private lastSyncMs = 0;
   private readonly watchers = new Set<() => void>();
@@ -70,7 +68,10 @@ export class PartitionLog {
     public config: PartitionLogConfig,
     private readonly logger: Logger,
     private readonly nowMs: () => number,
-  ) {}
+    private readonly cache: BatchCache,
+  ) {
+    this.cacheOwner = cache.owner();
+  }
 
   static async open(args: {
     topic: string;
@@ -80,8 +81,10 @@ export class PartitionLog {
     config: PartitionLogConfig;
     logger: Logger;
     nowMs: () => number;
+    /** Shared cache of recent batches (default: a private 8 MiB one). */
+    cache?: BatchCache;
   }): Promise<PartitionLog> {
-    const p = new PartitionLog(args.topic, args.partition, args.dir, args.log, args.config, args.logger, args.nowMs);
+    const p = new PartitionLog(args.topic, args.partition, args.dir, args.log, args.config, args.logger, args.nowMs, args.cache ?? new BatchCache(8 * 1024 * 1024));
     await p.recover();
     return p;
   }
@@ -153,13 +156,10 @@ export class PartitionLog {
   }
 
   private remember(entryIndex: number, data: Buffer): void {
-    this.cache.set(entryIndex, data);
-    this.cacheBytes += data.length;
-    while (this.cacheBytes > TAIL_CACHE_BYTES && this.cache.size > 1) {
-      const [k, v] = this.cache.entries().next().value as [number, Buffer];
-      this.cache.delete(k);
-      this.cacheBytes -= v.length;
-    }
+    // A batch is a view into its request frame; keep a copy when the frame is much larger, so the
+    // cache's byte budget is what it really holds.
+    const keep = data.byteLength * 2 < data.buffer.byteLength ? Buffer.from(data) : data;
+    this.cache.set(this.cacheOwner, entryIndex, keep);
   }
 
   /**
@@ -297,7 +297,7 @@ export class PartitionLog {
     while (i < to) {
       const meta = this.batches[i] as BatchMeta;
       if (out.length > 0 && bytes + meta.bytes > maxBytes) break;
-      const cached = this.cache.get(meta.entryIndex);
+      const cached = this.cache.get(this.cacheOwner, meta.entryIndex);
       if (cached !== undefined) {
         out.push(cached);
         bytes += cached.length;
@@ -307,7 +307,7 @@ export class PartitionLog {
       // Read a run of uncached batches from the log in one call.
       let j = i;
       let runBytes = 0;
-      while (j < to && !this.cache.has((this.batches[j] as BatchMeta).entryIndex) && (j === i || bytes + runBytes + (this.batches[j] as BatchMeta).bytes <= maxBytes)) {
+      while (j < to && !this.cache.has(this.cacheOwner, (this.batches[j] as BatchMeta).entryIndex) && (j === i || bytes + runBytes + (this.batches[j] as BatchMeta).bytes <= maxBytes)) {
         runBytes += (this.batches[j] as BatchMeta).bytes;
         j++;
       }
@@ -414,13 +414,7 @@ export class PartitionLog {
     while (n < this.batches.length && (this.batches[n] as BatchMeta).lastOffset < offset) n++;
     if (n === 0) return;
     const dropped = this.batches.splice(0, n);
-    for (const d of dropped) {
-      const c = this.cache.get(d.entryIndex);
-      if (c) {
-        this.cache.delete(d.entryIndex);
-        this.cacheBytes -= c.length;
-      }
-    }
+    for (const d of dropped) this.cache.delete(this.cacheOwner, d.entryIndex);
     const firstKept = this.batches[0]?.entryIndex ?? this.log.nextIndex();
     await this.log.truncatePrefix(firstKept);
   }

@@ -1,4 +1,3 @@
-/* global console, process */
 // @platformatic/kafka 1.35 (ESM only, flexible versions only) against chronik-server.
 // Usage: node platformatic-client.mjs BOOTSTRAP TOPIC COUNT — prints one JSON line.
 import { Admin, Producer, Consumer, stringSerializers } from '@platformatic/kafka';
