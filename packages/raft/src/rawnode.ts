@@ -192,16 +192,17 @@ export class RawNode {
     if (rd === null) throw new RaftError(RaftErrorCode.InvariantViolated, 'advance() without a pending Ready');
     const r = this.raft;
     const storage = r.cfg.storage;
+    // The caller may have compacted past these indexes meanwhile; then they were certainly persisted.
+    const compactedTo = storage.firstIndex() - 1;
     if (rd.snapshot !== null) {
       const idx = rd.snapshot.metadata.index;
-      if (storage.firstIndex() - 1 < idx || storage.term(idx) !== rd.snapshot.metadata.term) {
+      if (compactedTo < idx || (compactedTo === idx && storage.term(idx) !== rd.snapshot.metadata.term)) {
         throw new RaftError(RaftErrorCode.InvariantViolated, `advance(): Ready.snapshot at ${idx} was not applied to storage`);
       }
     }
     const last = rd.entries[rd.entries.length - 1];
-    if (last !== undefined) {
-      let stored = -1;
-      if (storage.lastIndex() >= last.index) stored = storage.term(last.index);
+    if (last !== undefined && last.index >= compactedTo) {
+      const stored = storage.lastIndex() >= last.index ? storage.term(last.index) : -1;
       if (stored !== last.term) {
         throw new RaftError(RaftErrorCode.InvariantViolated, `advance(): Ready.entries up to ${last.index} (term ${last.term}) are not in storage`);
       }

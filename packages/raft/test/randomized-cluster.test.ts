@@ -1,7 +1,7 @@
 // A short randomized run of whole clusters (the long, configurable simulation lives in sim/):
 // random ticks, proposals, message loss, duplication, reordering, partitions, crashes with restarts,
 // snapshots and compaction; safety invariants checked after every step.
-import { MemoryStorage, RaftError, RawNode, confChangeOfEntry, seededRng } from '../src/index.js';
+import { ConfChangeTransition, ConfChangeType, MemoryStorage, RaftError, RawNode, confChangeOfEntry, seededRng } from '../src/index.js';
 import type { ConfState, Message } from '../src/index.js';
 
 interface Node {
@@ -14,11 +14,20 @@ interface Node {
   confState: ConfState;
 }
 
-function run(seed: number, n: number, steps: number, prevote: boolean, checkQuorum: boolean): { commits: number; leaders: number } {
+function run(
+  seed: number,
+  n: number,
+  steps: number,
+  prevote: boolean,
+  checkQuorum: boolean,
+  membership = false,
+): { commits: number; leaders: number; confChanges: number } {
   const rnd = seededRng(seed);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)] as T;
-  const ids = Array.from({ length: n }, (_, i) => i + 1);
-  const cs: ConfState = { voters: ids, learners: [], votersOutgoing: [], learnersNext: [], autoLeave: false };
+  // With membership changes, nodes n+1 and n+2 start outside the group with empty logs.
+  const ids = Array.from({ length: membership ? n + 2 : n }, (_, i) => i + 1);
+  const founders = ids.slice(0, n);
+  const cs: ConfState = { voters: founders, learners: [], votersOutgoing: [], learnersNext: [], autoLeave: false };
   const nodes = new Map<number, Node>();
   const make = (nd: Node): RawNode =>
     new RawNode({
@@ -35,7 +44,9 @@ function run(seed: number, n: number, steps: number, prevote: boolean, checkQuor
       applied: nd.applied,
     });
   for (const id of ids) {
-    const nd: Node = { id, storage: new MemoryStorage({ confState: cs }), raw: null, applied: 1, history: new Map(), confState: cs };
+    const founder = founders.includes(id);
+    const storage = founder ? new MemoryStorage({ confState: cs }) : new MemoryStorage();
+    const nd: Node = { id, storage, raw: null, applied: storage.firstIndex() - 1, history: new Map(), confState: storage.initialState().confState };
     nd.raw = make(nd);
     nodes.set(id, nd);
   }
@@ -44,6 +55,7 @@ function run(seed: number, n: number, steps: number, prevote: boolean, checkQuor
   const committed = new Map<number, string>(); // index -> "term/index" ever applied anywhere
   let partition: Set<number> | null = null;
   let commits = 0;
+  let confChanges = 0;
 
   const handleReady = (nd: Node): void => {
     const raw = nd.raw;
@@ -67,7 +79,10 @@ function run(seed: number, n: number, steps: number, prevote: boolean, checkQuor
         if (prev === undefined) commits++;
         committed.set(e.index, key);
         const cc = confChangeOfEntry(e);
-        if (cc !== null) nd.confState = raw.applyConfChange(cc);
+        if (cc !== null) {
+          nd.confState = raw.applyConfChange(cc);
+          if (nd.id === 1) confChanges++;
+        }
       }
       raw.advance();
     }
@@ -95,13 +110,30 @@ function run(seed: number, n: number, steps: number, prevote: boolean, checkQuor
       } catch (e) {
         if (!(e instanceof RaftError)) throw e;
       }
+    } else if (membership && r < 0.615) {
+      const nd = nodes.get(pick(ids)) as Node;
+      const target = pick(ids);
+      const type = pick([ConfChangeType.AddNode, ConfChangeType.AddLearnerNode, ConfChangeType.RemoveNode]);
+      try {
+        if (rnd() < 0.5) {
+          nd.raw?.proposeConfChange({ type, nodeId: target, context: new Uint8Array(0) });
+        } else {
+          const other = pick(ids);
+          const type2 = pick([ConfChangeType.AddNode, ConfChangeType.AddLearnerNode, ConfChangeType.RemoveNode]);
+          const changes = rnd() < 0.2 ? [] : [{ type, nodeId: target }, { type: type2, nodeId: other }];
+          nd.raw?.proposeConfChange({ transition: pick([ConfChangeTransition.Auto, ConfChangeTransition.JointExplicit]), changes, context: new Uint8Array(0) });
+        }
+      } catch (e) {
+        if (!(e instanceof RaftError)) throw e;
+      }
     } else if (r < 0.62) {
       // crash and restart: memory lost, storage kept
       const nd = nodes.get(pick(ids)) as Node;
       for (const m of inflight) if (m.type === 'MsgSnap' && (m.to === nd.id || m.from === nd.id)) nodes.get(m.from)?.raw?.reportSnapshot(m.to, false);
       inflight = inflight.filter((m) => m.to !== nd.id && !(m.type === 'MsgSnap' && m.from === nd.id));
-      nd.applied = nd.storage.firstIndex() - 1;
-      nd.confState = nd.storage.initialState().confState;
+      // The state machine restarts from the latest snapshot (which may be newer than the compaction point).
+      nd.applied = nd.storage.snapshot().metadata.index;
+      nd.confState = nd.storage.snapshot().metadata.confState;
       nd.raw = make(nd);
     } else if (r < 0.64) {
       partition = rnd() < 0.5 ? null : new Set(ids.filter(() => rnd() < 0.5));
@@ -168,6 +200,13 @@ function run(seed: number, n: number, steps: number, prevote: boolean, checkQuor
     }
     checkLeaders();
     const leader = [...nodes.values()].find((nd) => nd.raw?.status().softState.raftState === 'Leader');
+    if (leader !== undefined && leader.raw?.status().config.votersOutgoing.length && !leader.raw.status().config.autoLeave) {
+      try {
+        leader.raw.proposeConfChange({ transition: ConfChangeTransition.Auto, changes: [], context: new Uint8Array(0) });
+      } catch (e) {
+        if (!(e instanceof RaftError)) throw e;
+      }
+    }
     // A proposal can be lost with its leader's term: propose again now and then until one commits.
     if (leader !== undefined && (!proposed || step % 50 === 49)) {
       try {
@@ -177,8 +216,13 @@ function run(seed: number, n: number, steps: number, prevote: boolean, checkQuor
         if (!(e instanceof RaftError)) throw e;
       }
     }
-    if (proposed && [...nodes.values()].every((nd) => [...committed.values()].some((v) => v.endsWith('/final')) && nd.applied === Math.max(...[...committed.keys()]))) {
-      return { commits, leaders: leaderOfTerm.size };
+    const members = leader === undefined ? [] : [...nodes.values()].filter((nd) => {
+      const c = leader.raw?.status().config;
+      return c !== undefined && (c.voters.includes(nd.id) || c.learners.includes(nd.id) || c.votersOutgoing.includes(nd.id));
+    });
+    const max = Math.max(...[...committed.keys()]);
+    if (proposed && [...committed.values()].some((v) => v.endsWith('/final')) && members.every((nd) => nd.applied === max)) {
+      return { commits, leaders: leaderOfTerm.size, confChanges };
     }
   }
   const dump = [...nodes.values()].map((nd) => {
@@ -197,6 +241,16 @@ describe('randomized clusters keep Raft safety and recover liveness after healin
     const r = run(seed, n, 1500, prevote, checkQuorum);
     expect(r.commits).toBeGreaterThan(10);
     expect(r.leaders).toBeGreaterThan(0);
+  });
+});
+
+describe('randomized clusters with membership changes (learners, joint consensus, removals, joining nodes)', () => {
+  const seeds = Number(process.env['RAFT_RANDOM_SEEDS'] ?? '6');
+  const cases: [number, number, boolean][] = [];
+  for (let seed = 1; seed <= seeds; seed++) cases.push([1000 + seed, seed % 2 === 0 ? 5 : 3, seed % 3 !== 0]);
+  it.each(cases)('seed %i, %i founders, prevote=%s', (seed, n, prevote) => {
+    const r = run(seed, n, 1500, prevote, true, true);
+    expect(r.commits).toBeGreaterThan(10);
   });
 });
 

@@ -596,15 +596,15 @@ export class Raft {
   // ---- configuration -------------------------------------------------------------------------
 
   applyConfChange(cc: ConfChangeV2): ConfState {
+    return this.switchToConfig(this.computeConfChange(cc));
+  }
+
+  /** The configuration `cc` leads to from the current one; throws RaftError InvalidMessage if it is invalid. */
+  private computeConfChange(cc: ConfChangeV2): ChangeResult {
     const changer = new Changer(this.trk, this.raftLog.lastIndex());
-    let r: ChangeResult;
-    if (leaveJointOf(cc)) {
-      r = changer.leaveJoint();
-    } else {
-      const { useJoint, autoLeave } = enterJointOf(cc);
-      r = useJoint ? changer.enterJoint(autoLeave, cc.changes) : changer.simple(cc.changes);
-    }
-    return this.switchToConfig(r);
+    if (leaveJointOf(cc)) return changer.leaveJoint();
+    const { useJoint, autoLeave } = enterJointOf(cc);
+    return useJoint ? changer.enterJoint(autoLeave, cc.changes) : changer.simple(cc.changes);
   }
 
   private switchToConfig(r: ChangeResult): ConfState {
@@ -665,6 +665,13 @@ export class Raft {
     else if (alreadyJoint && !wantsLeaveJoint) refused = 'must transition out of the joint configuration first';
     else if (!alreadyJoint && wantsLeaveJoint) refused = 'not in a joint configuration';
     if (refused !== '') throw new RaftError(RaftErrorCode.ProposalDropped, `conf change refused: ${refused}`);
+    // With one change pending at a time, the configuration it will be applied to is the current one:
+    // validate it now, so that a committed conf change entry is always applicable.
+    try {
+      this.computeConfChange(v2);
+    } catch (e) {
+      throw new RaftError(RaftErrorCode.ProposalDropped, `conf change refused: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+    }
     this.pendingConfIndex = index;
   }
 
