@@ -3,10 +3,12 @@
 //
 //   pnpm --filter @chronik/protocol capture        (builds first; needs kcat and python3-confluent-kafka)
 //
-// A tiny broker on a free loopback port answers ApiVersions, Metadata and Produce with this package's
-// own codec (dist/), records every request frame, and runs three clients against it: kafkajs
-// (in-process), kcat (metadata listing and a produce), confluent-kafka-python (a produce) and
-// @platformatic/kafka (in-process; flexible versions only). Each
+// A tiny broker on a free loopback port answers ApiVersions, Metadata, Produce and just enough of the
+// group and fetch APIs (an empty partition) with this package's own codec (dist/), records every
+// request frame, and runs clients against it: kafkajs (in-process producer and group consumer), kcat
+// (metadata listing, a produce, a partition consume), confluent-kafka-python (a produce) and
+// @platformatic/kafka (in-process producer and group consumer; flexible versions only). Consumers
+// repeat Fetch in a loop: only the first frame of each (API, version) of a consumer run is kept. Each
 // client's frames go to test/fixtures/<client>.json with the hex bytes and the values the client was
 // asked to send (client id, topic, acks, record value), which the tests check after decoding.
 // The committed fixtures are what the tests use; re-run this only to refresh them.
@@ -17,6 +19,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import process from 'node:process';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import * as P from '../dist/index.js';
 
@@ -25,6 +28,7 @@ const OUT = path.resolve(HERE, '..', 'test', 'fixtures');
 const TOPIC = 'fixture-topic';
 const VALUE = 'fixture-value';
 const KEY = 'fixture-key';
+const GROUP = 'fixture-group';
 const TIMEOUT_MS = 20_000;
 
 function apiName(key) {
@@ -47,22 +51,44 @@ function startBroker(frames) {
       for (const frame of list) {
         const ids = P.peekRequestIds(frame);
         frames.push({ apiKey: ids.apiKey, apiVersion: ids.apiVersion, api: apiName(ids.apiKey), hex: frame.toString('hex') });
-        const reply = answer(frame, ids, server.address().port);
-        if (reply) socket.write(Buffer.concat(reply));
+        try {
+          const reply = answer(frame, ids, server.address().port);
+          if (reply) socket.write(Buffer.concat(reply));
+        } catch (e) {
+          process.stderr.write(`capture broker: cannot answer ${apiName(ids.apiKey)} v${ids.apiVersion}: ${e.message}\n`);
+          socket.destroy();
+        }
       }
     });
   });
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
 }
 
-const ADVERTISED = [P.ApiKey.Produce, P.ApiKey.Metadata, P.ApiKey.ApiVersions];
+const ADVERTISED = [
+  P.ApiKey.Produce,
+  P.ApiKey.Fetch,
+  P.ApiKey.ListOffsets,
+  P.ApiKey.Metadata,
+  P.ApiKey.OffsetCommit,
+  P.ApiKey.OffsetFetch,
+  P.ApiKey.FindCoordinator,
+  P.ApiKey.JoinGroup,
+  P.ApiKey.Heartbeat,
+  P.ApiKey.LeaveGroup,
+  P.ApiKey.SyncGroup,
+  P.ApiKey.ApiVersions,
+];
+const TOPIC_ID = '0f5e2d8c-1b3a-4c5d-8e7f-9a0b1c2d3e4f';
+const MEMBER_ID = 'fixture-member-1';
 
 function answer(frame, ids, port) {
   const { apiKey, apiVersion, correlationId } = ids;
   if (apiKey === P.ApiKey.ApiVersions) {
-    const apiKeys = P.supportedApiVersions
-      .filter((a) => ADVERTISED.includes(a.apiKey))
-      .map((a) => ({ apiKey: a.apiKey, minVersion: a.minVersion, maxVersion: a.maxVersion }));
+    const apiKeys = P.API_SCHEMAS.filter((a) => ADVERTISED.includes(a.apiKey)).map((a) => ({
+      apiKey: a.apiKey,
+      minVersion: a.minVersion,
+      maxVersion: a.maxStableVersion,
+    }));
     if (!P.isSupportedVersion(apiKey, apiVersion)) {
       // ApiVersions fallback: answer v0 with UNSUPPORTED_VERSION and our range.
       return P.encodeResponseFrame(P.ApiKey.ApiVersions, 0, correlationId, {
@@ -84,7 +110,7 @@ function answer(frame, ids, port) {
       topics: names.map((name) => ({
         ...P.defaultMetadataResponseTopic(),
         name,
-        topicId: '0f5e2d8c-1b3a-4c5d-8e7f-9a0b1c2d3e4f',
+        topicId: TOPIC_ID,
         partitions: [
           { ...P.defaultMetadataResponsePartition(), partitionIndex: 0, leaderId: 1, leaderEpoch: 0, replicaNodes: [1], isrNodes: [1] },
         ],
@@ -102,7 +128,119 @@ function answer(frame, ids, port) {
       })),
     });
   }
-  return null;
+  return answerConsumer(apiKey, apiVersion, correlationId, body, port);
+}
+
+/** Just enough of a group coordinator and fetch path for a consumer to join, fetch and leave. */
+function answerConsumer(apiKey, apiVersion, correlationId, body, port) {
+  const reply = (b) => P.encodeResponseFrame(apiKey, apiVersion, correlationId, b);
+  switch (apiKey) {
+    case P.ApiKey.FindCoordinator:
+      if (apiVersion < 4) return reply({ ...P.defaultFindCoordinatorResponse(), nodeId: 1, host: '127.0.0.1', port });
+      return reply({
+        ...P.defaultFindCoordinatorResponse(),
+        coordinators: body.coordinatorKeys.map((key) => ({ ...P.defaultFindCoordinatorResponseCoordinator(), key, nodeId: 1, host: '127.0.0.1', port })),
+      });
+    case P.ApiKey.JoinGroup: {
+      const protocol = body.protocols[0];
+      return reply({
+        ...P.defaultJoinGroupResponse(),
+        generationId: 1,
+        protocolType: body.protocolType,
+        protocolName: protocol?.name ?? null,
+        leader: MEMBER_ID,
+        memberId: MEMBER_ID,
+        members: [{ memberId: MEMBER_ID, groupInstanceId: body.groupInstanceId, metadata: protocol?.metadata ?? Buffer.alloc(0) }],
+      });
+    }
+    case P.ApiKey.SyncGroup: {
+      const mine = body.assignments.find((a) => a.memberId === MEMBER_ID);
+      return reply({
+        ...P.defaultSyncGroupResponse(),
+        protocolType: body.protocolType,
+        protocolName: body.protocolName,
+        assignment: mine?.assignment ?? Buffer.alloc(0),
+      });
+    }
+    case P.ApiKey.Heartbeat:
+      return reply(P.defaultHeartbeatResponse());
+    case P.ApiKey.LeaveGroup:
+      return reply({
+        ...P.defaultLeaveGroupResponse(),
+        members: body.members.map((m) => ({ ...P.defaultLeaveGroupResponseMemberResponse(), memberId: m.memberId, groupInstanceId: m.groupInstanceId })),
+      });
+    case P.ApiKey.OffsetFetch: {
+      const partitions = (topics, make) =>
+        (topics ?? []).map((t) => ({ name: t.name, partitions: t.partitionIndexes.map((i) => ({ ...make(), partitionIndex: i, committedOffset: -1n })) }));
+      return reply({
+        ...P.defaultOffsetFetchResponse(),
+        topics: partitions(body.topics, P.defaultOffsetFetchResponsePartition),
+        groups: body.groups.map((g) => ({
+          ...P.defaultOffsetFetchResponseGroup(),
+          groupId: g.groupId,
+          topics: partitions(g.topics, P.defaultOffsetFetchResponsePartitions),
+        })),
+      });
+    }
+    case P.ApiKey.OffsetCommit:
+      return reply({
+        ...P.defaultOffsetCommitResponse(),
+        topics: body.topics.map((t) => ({ name: t.name, partitions: t.partitions.map((p) => ({ partitionIndex: p.partitionIndex, errorCode: 0 })) })),
+      });
+    case P.ApiKey.ListOffsets:
+      return reply({
+        ...P.defaultListOffsetsResponse(),
+        topics: body.topics.map((t) => ({
+          name: t.name,
+          partitions: t.partitions.map((p) => ({
+            ...P.defaultListOffsetsResponseListOffsetsPartitionResponse(),
+            partitionIndex: p.partitionIndex,
+            oldStyleOffsets: apiVersion === 0 ? [0n] : [],
+            timestamp: -1n,
+            offset: 0n,
+          })),
+        })),
+      });
+    case P.ApiKey.Fetch:
+      // An empty partition at its end: consumers see no records, kcat -e stops.
+      return reply({
+        ...P.defaultFetchResponse(),
+        responses: body.topics.map((t) => ({
+          topic: t.topic,
+          topicId: t.topicId,
+          partitions: t.partitions.map((p) => ({
+            ...P.defaultFetchResponsePartitionData(),
+            partitionIndex: p.partition,
+            highWatermark: 0n,
+            lastStableOffset: 0n,
+            logStartOffset: 0n,
+            records: Buffer.alloc(0),
+          })),
+        })),
+      });
+    default:
+      return null;
+  }
+}
+
+/** Resolves when `frames` holds a request of `apiKey`, or after `timeoutMs`. */
+async function waitFor(frames, apiKey, timeoutMs = 10_000) {
+  const start = Date.now();
+  while (!frames.some((f) => f.apiKey === apiKey) && Date.now() - start < timeoutMs) {
+    await sleep(50);
+  }
+  if (!frames.some((f) => f.apiKey === apiKey)) throw new Error(`no ${apiName(apiKey)} request within ${timeoutMs} ms`);
+}
+
+/** Keeps at most `max` frames per (API, version): consumers repeat Fetch and Heartbeat in a loop. */
+function dedupe(frames, max = 1) {
+  const seen = new Map();
+  return frames.filter((f) => {
+    const k = `${f.apiKey}/${f.apiVersion}`;
+    const n = seen.get(k) ?? 0;
+    seen.set(k, n + 1);
+    return n < max;
+  });
 }
 
 function run(cmd, args, options = {}) {
@@ -118,9 +256,15 @@ async function withBroker(fn) {
   const frames = [];
   const server = await startBroker(frames);
   const port = server.address().port;
+  const sockets = new Set();
+  server.on('connection', (c) => {
+    sockets.add(c);
+    c.on('close', () => sockets.delete(c));
+  });
   try {
-    await fn(port);
+    await fn(port, frames);
   } finally {
+    for (const c of sockets) c.destroy();
     await new Promise((resolve) => server.close(() => resolve()));
   }
   // Let sockets close.
@@ -137,6 +281,16 @@ async function captureKafkajs() {
     await producer.send({ topic: TOPIC, acks: -1, timeout: 30000, messages: [{ key: KEY, value: VALUE }] });
     await producer.disconnect();
   });
+  const consumerFrames = await withBroker(async (port, seen) => {
+    const kafka = new Kafka({ clientId, brokers: [`127.0.0.1:${port}`], logLevel: logLevel.NOTHING, retry: { retries: 1 } });
+    const consumer = kafka.consumer({ groupId: GROUP, maxWaitTimeInMs: 100 });
+    await consumer.connect();
+    await consumer.subscribe({ topic: TOPIC, fromBeginning: true });
+    await consumer.run({ eachMessage: async () => {} });
+    await waitFor(seen, P.ApiKey.Fetch);
+    await consumer.disconnect();
+  });
+  frames.push(...dedupe(consumerFrames));
   return { client: 'kafkajs', clientId, version: (await import('kafkajs/package.json', { with: { type: 'json' } })).default.version, acks: -1, frames };
 }
 
@@ -154,8 +308,12 @@ async function captureKcat() {
     );
     if (r.error) throw new Error(`kcat -P failed: ${r.stderr}`);
   });
+  const consume = await withBroker(async (port) => {
+    const r = await run('kcat', ['-b', `127.0.0.1:${port}`, '-C', '-t', TOPIC, '-p', '0', '-o', 'beginning', '-e', '-X', `client.id=${clientId}`]);
+    if (r.error) throw new Error(`kcat -C failed: ${r.stderr}`);
+  });
   const v = await run('kcat', ['-V']);
-  return { client: 'kcat', clientId, softwareName: 'librdkafka', version: (v.stdout.match(/librdkafka version ([^\s]+)/) ?? [])[1] ?? 'unknown', acks: -1, frames: [...list, ...produce] };
+  return { client: 'kcat', clientId, softwareName: 'librdkafka', version: (v.stdout.match(/librdkafka version ([^\s]+)/) ?? [])[1] ?? 'unknown', acks: -1, frames: [...list, ...produce, ...dedupe(consume)] };
 }
 
 async function capturePython() {
@@ -195,6 +353,17 @@ async function capturePlatformatic() {
       await producer.close();
     }
   });
+  const consumerFrames = await withBroker(async (port, seen) => {
+    const { Consumer, stringDeserializers } = await import('@platformatic/kafka');
+    const consumer = new Consumer({ groupId: GROUP, clientId, bootstrapBrokers: [`127.0.0.1:${port}`], deserializers: stringDeserializers, maxWaitTime: 100, retries: 0 });
+    const stream = await consumer.consume({ topics: [TOPIC], mode: 'earliest' });
+    stream.on('data', () => {});
+    stream.on('error', () => {});
+    await waitFor(seen, P.ApiKey.Fetch);
+    await stream.close();
+    await consumer.close(true);
+  });
+  frames.push(...dedupe(consumerFrames));
   const version = JSON.parse(fs.readFileSync(path.resolve(HERE, '..', 'node_modules', '@platformatic', 'kafka', 'package.json'), 'utf8')).version;
   return { client: 'platformatic-kafka', clientId, softwareName: 'platformatic-kafka', version, acks: -1, frames };
 }
@@ -202,10 +371,39 @@ async function capturePlatformatic() {
 function expectations(capture, frame) {
   const e = { 'header.clientId': capture.clientId };
   if (frame.apiKey === P.ApiKey.ApiVersions && frame.apiVersion >= 3) e['body.clientSoftwareName'] = capture.softwareName;
-  if (frame.apiKey === P.ApiKey.Produce) {
-    e['body.acks'] = capture.acks;
-    e['body.topicData.0.name'] = TOPIC;
-    e['body.topicData.0.partitionData.0.index'] = 0;
+  const v = frame.apiVersion;
+  switch (frame.apiKey) {
+    case P.ApiKey.Produce:
+      e['body.acks'] = capture.acks;
+      e['body.topicData.0.name'] = TOPIC;
+      e['body.topicData.0.partitionData.0.index'] = 0;
+      break;
+    case P.ApiKey.FindCoordinator:
+      e[v < 4 ? 'body.key' : 'body.coordinatorKeys.0'] = GROUP;
+      break;
+    case P.ApiKey.JoinGroup:
+      e['body.groupId'] = GROUP;
+      e['body.protocolType'] = 'consumer';
+      break;
+    case P.ApiKey.SyncGroup:
+    case P.ApiKey.LeaveGroup:
+    case P.ApiKey.Heartbeat:
+      e['body.groupId'] = GROUP;
+      break;
+    case P.ApiKey.OffsetFetch:
+      e[v < 8 ? 'body.groupId' : 'body.groups.0.groupId'] = GROUP;
+      break;
+    case P.ApiKey.ListOffsets:
+      e['body.topics.0.name'] = TOPIC;
+      e['body.topics.0.partitions.0.partitionIndex'] = 0;
+      break;
+    case P.ApiKey.Fetch:
+      e[v < 13 ? 'body.topics.0.topic' : 'body.topics.0.topicId'] = v < 13 ? TOPIC : TOPIC_ID;
+      e['body.topics.0.partitions.0.partition'] = 0;
+      e['body.topics.0.partitions.0.fetchOffset'] = '0n';
+      break;
+    default:
+      break;
   }
   return e;
 }
