@@ -79,6 +79,45 @@ describe('kafkajs against chronik-server', () => {
     await admin2.disconnect();
   });
 
+  test('admin: configs, partitions, delete records, offsets by timestamp', async () => {
+    const kafka = client(server);
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      await admin.createTopics({ topics: [{ topic: 'cfg', numPartitions: 1, configEntries: [{ name: 'retention.ms', value: '3600000' }] }] });
+      const described = await admin.describeConfigs({ includeSynonyms: false, resources: [{ type: 2, name: 'cfg' }] });
+      const entries = described.resources[0]?.configEntries ?? [];
+      expect(entries.find((e) => e.configName === 'retention.ms')?.configValue).toBe('3600000');
+      expect(entries.find((e) => e.configName === 'cleanup.policy')?.configValue).toBe('delete');
+      await admin.alterConfigs({ validateOnly: false, resources: [{ type: 2, name: 'cfg', configEntries: [{ name: 'message.timestamp.type', value: 'LogAppendTime' }] }] });
+      const after = await admin.describeConfigs({ includeSynonyms: false, resources: [{ type: 2, name: 'cfg', configNames: ['message.timestamp.type', 'retention.ms'] }] });
+      const values = Object.fromEntries((after.resources[0]?.configEntries ?? []).map((e) => [e.configName, e.configValue]));
+      expect(values).toEqual({ 'message.timestamp.type': 'LogAppendTime', 'retention.ms': '604800000' }); // legacy AlterConfigs replaces
+      await expect(
+        admin.alterConfigs({ validateOnly: false, resources: [{ type: 2, name: 'cfg', configEntries: [{ name: 'retention.ms', value: 'soon' }] }] }),
+      ).rejects.toThrow();
+      await expect(admin.createTopics({ topics: [{ topic: 'compacted', configEntries: [{ name: 'cleanup.policy', value: 'compact' }] }] })).rejects.toHaveProperty('errors.0.type', 'INVALID_CONFIG');
+
+      await admin.createPartitions({ topicPartitions: [{ topic: 'cfg', count: 3 }] });
+      const md = await admin.fetchTopicMetadata({ topics: ['cfg'] });
+      expect(md.topics[0]?.partitions).toHaveLength(3);
+
+      const producer = kafka.producer();
+      await producer.connect();
+      for (let i = 0; i < 5; i++) await producer.send({ topic: 'cfg', messages: [{ value: `d${i}`, partition: 0 }] });
+      await producer.disconnect();
+      await admin.deleteTopicRecords({ topic: 'cfg', partitions: [{ partition: 0, offset: '3' }] });
+      const offsets = await admin.fetchTopicOffsets('cfg');
+      expect(offsets.find((o) => o.partition === 0)).toMatchObject({ low: '3', high: '5' });
+      const byTime = await admin.fetchTopicOffsetsByTimestamp('cfg', 0);
+      expect(byTime.find((o) => o.partition === 0)?.offset).toBe('3');
+      const later = await admin.fetchTopicOffsetsByTimestamp('cfg', Date.now() + 3_600_000);
+      expect(later.find((o) => o.partition === 0)?.offset).toBe('5'); // none that late: kafkajs answers the end
+    } finally {
+      await admin.disconnect();
+    }
+  });
+
   test('auto-creation on produce and metadata', async () => {
     const producer = client(server).producer();
     await producer.connect();
