@@ -6,7 +6,8 @@
 // A tiny broker on a free loopback port answers ApiVersions, Metadata, Produce and just enough of the
 // group and fetch APIs (an empty partition) with this package's own codec (dist/), records every
 // request frame, and runs clients against it: kafkajs (in-process producer and group consumer), kcat
-// (metadata listing, a produce, a partition consume), confluent-kafka-python (a produce) and
+// (metadata listing, a produce, a partition consume), confluent-kafka-python (a produce and a group
+// consumer) and
 // @platformatic/kafka (in-process producer and group consumer; flexible versions only). Consumers
 // repeat Fetch in a loop: only the first frame of each (API, version) of a consumer run is kept. Each
 // client's frames go to test/fixtures/<client>.json with the hex bytes and the values the client was
@@ -332,6 +333,20 @@ async function capturePython() {
     if (r.error) throw new Error(`confluent-kafka-python failed: ${r.stderr}`);
     version = r.stdout.trim();
   });
+  const consumerFrames = await withBroker(async (port) => {
+    const script = [
+      'import confluent_kafka, time',
+      `c = confluent_kafka.Consumer({"bootstrap.servers": "127.0.0.1:${port}", "client.id": "${clientId}", "group.id": "${GROUP}", "auto.offset.reset": "earliest", "fetch.wait.max.ms": 100})`,
+      `c.subscribe(["${TOPIC}"])`,
+      'end = time.time() + 4',
+      'while time.time() < end:',
+      '    c.poll(0.2)',
+      'c.close()',
+    ].join('\n');
+    const r = await run('/usr/bin/python3', ['-c', script]);
+    if (r.error) throw new Error(`confluent-kafka-python consumer failed: ${r.stderr}`);
+  });
+  frames.push(...dedupe(consumerFrames));
   return { client: 'confluent-kafka-python', clientId, softwareName: 'confluent-kafka-python', version, acks: 1, frames };
 }
 
