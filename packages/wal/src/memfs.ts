@@ -4,7 +4,9 @@
  * directory, the entries made durable by fsyncDir and the creations/renames/removals since.
  * `crash(rng)` replaces the state with what a disk could hold after a power loss: durable data
  * plus a random prefix of the unsynced operations, the last one possibly torn at a random byte.
- * Synced data is never lost or changed. Every operation completes synchronously (the returned
+ * Synced data is never lost or changed. The crashed MemFileSystem is dead (every operation on it
+ * or its open files fails, as if its process had died); `crash` returns a new one on the same disk
+ * for the "restarted" process. Every operation completes synchronously (the returned
  * promises are already settled), so a simulation driven by a seed replays exactly.
  */
 import * as path from 'node:path';
@@ -72,11 +74,11 @@ class MemFile implements WalFile {
     private readonly fsys: MemFileSystem,
     private readonly inode: Inode,
     private readonly writable: boolean,
-    private readonly generation: number,
   ) {}
 
   private check(write = false): void {
-    if (this.closed || this.generation !== this.fsys.generation) throw errnoError('EBADF', 'file is closed');
+    if (this.fsys.isDead) throw errnoError('EIO', 'the simulated machine crashed');
+    if (this.closed) throw errnoError('EBADF', 'file is closed');
     if (write && !this.writable) throw errnoError('EBADF', 'file opened read only');
   }
 
@@ -157,16 +159,34 @@ class MemFile implements WalFile {
 /** Operations that `failNext` can make fail once with EIO. */
 export type MemFsFaultOp = 'write' | 'datasync';
 
+/** The simulated disk's contents, shared by the MemFileSystem of each "boot". */
+class MemDisk {
+  readonly dirs = new Map<string, Dir>([['/', new Dir()]]);
+}
+
 export class MemFileSystem implements FileSystem {
-  private readonly dirs = new Map<string, Dir>();
-  /** Bumped by crash(): handles opened before a crash are dead. */
-  generation = 0;
+  private readonly disk: MemDisk;
+  private dead = false;
   /** How many file syncs ran (for tests of group commit). */
   syncCount = 0;
   private readonly faults = new Map<MemFsFaultOp, number>();
 
-  constructor() {
-    this.dirs.set('/', new Dir());
+  /** A new, empty disk. */
+  constructor();
+  /** @internal */
+  constructor(disk: MemDisk);
+  constructor(disk?: MemDisk) {
+    this.disk = disk ?? new MemDisk();
+  }
+
+  private get dirs(): Map<string, Dir> {
+    if (this.dead) throw errnoError('EIO', 'the simulated machine crashed');
+    return this.disk.dirs;
+  }
+
+  /** True once crash() was called on this instance. */
+  get isDead(): boolean {
+    return this.dead;
   }
 
   /** Makes the `count`-th next operation of this kind fail with EIO (1 = the next one). */
@@ -218,10 +238,11 @@ export class MemFileSystem implements FileSystem {
       inode.truncate(0);
       inode.unsynced.push({ kind: 'truncate', size: 0 });
     }
-    return new MemFile(this, inode, flags !== 'r', this.generation);
+    return new MemFile(this, inode, flags !== 'r');
   }
 
   readdir(dir: string): Promise<string[]> {
+    if (this.dead) return Promise.reject(errnoError('EIO', 'the simulated machine crashed'));
     const d = this.dirs.get(path.posix.resolve('/', dir));
     if (!d) return Promise.reject(errnoError('ENOENT', dir));
     const names = [...d.entries.keys()];
@@ -233,6 +254,7 @@ export class MemFileSystem implements FileSystem {
 
   /** Directories are durable as soon as they are created (a simplification). */
   mkdir(dir: string): Promise<void> {
+    if (this.dead) return Promise.reject(errnoError('EIO', 'the simulated machine crashed'));
     let cur = path.posix.resolve('/', dir);
     const chain: string[] = [];
     while (cur !== '/' && !this.dirs.has(cur)) {
@@ -271,6 +293,7 @@ export class MemFileSystem implements FileSystem {
   }
 
   stat(p: string): Promise<{ size: number } | undefined> {
+    if (this.dead) return Promise.reject(errnoError('EIO', 'the simulated machine crashed'));
     try {
       const { dir, name } = this.split(p);
       const inode = dir.entries.get(name);
@@ -281,6 +304,7 @@ export class MemFileSystem implements FileSystem {
   }
 
   fsyncDir(dir: string): Promise<void> {
+    if (this.dead) return Promise.reject(errnoError('EIO', 'the simulated machine crashed'));
     const d = this.dirs.get(path.posix.resolve('/', dir));
     if (!d) return Promise.reject(errnoError('ENOENT', dir));
     d.durable = new Map(d.entries);
@@ -317,9 +341,9 @@ export class MemFileSystem implements FileSystem {
    * byte; each directory keeps its durable entries plus a random prefix of its unsynced changes.
    * `rng` decides everything, so a seed replays exactly. `keepAllProbability` (default 0.25) is
    * the chance that a file or directory keeps all of its unsynced operations (the OS had flushed them).
+   * Returns the file system of the restarted machine; this one is dead from now on.
    */
-  crash(rng: Rng, keepAllProbability = 0.25): void {
-    this.generation++;
+  crash(rng: Rng, keepAllProbability = 0.25): MemFileSystem {
     const inodes = new Set<Inode>();
     for (const d of this.dirs.values()) {
       for (const i of d.entries.values()) inodes.add(i);
@@ -358,5 +382,7 @@ export class MemFileSystem implements FileSystem {
       d.durable = new Map(entries);
       d.unsynced = [];
     }
+    this.dead = true;
+    return new MemFileSystem(this.disk);
   }
 }

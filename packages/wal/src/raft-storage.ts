@@ -241,6 +241,13 @@ export class RaftLogStorage implements StorageUnderTest {
   /** Bumped whenever the in-memory log is cut, so a late write completion cannot overstate writtenUpTo. */
   private generation = 0;
   private stateDirty = false;
+  /**
+   * The snapshot and compaction point as the disk queue has reached them. State writes use these,
+   * not the in-memory values, so the state never names a snapshot file or a compaction point that
+   * the queued operations before it have not made durable yet.
+   */
+  private queuedSnap: { index: number; term: number; confState: ConfState };
+  private queuedCompact: { index: number; term: number };
   private chain: Promise<void> = Promise.resolve();
   private failure: Error | undefined;
   private closed = false;
@@ -267,6 +274,8 @@ export class RaftLogStorage implements StorageUnderTest {
     this.snap = { metadata: { index: st.snapIndex, term: st.snapTerm, confState: st.confState }, data: snapData };
     this.dummyIndex = st.compactIndex;
     this.dummyTerm = st.compactTerm;
+    this.queuedSnap = { index: st.snapIndex, term: st.snapTerm, confState: st.confState };
+    this.queuedCompact = { index: st.compactIndex, term: st.compactTerm };
     this.last = this.dummyIndex;
     this.cacheStart = this.dummyIndex + 1;
     this.writtenUpTo = this.dummyIndex;
@@ -536,6 +545,7 @@ export class RaftLogStorage implements StorageUnderTest {
     this.snap = snap;
     this.enqueue(async () => {
       await writeSnapshotFile(this.fs, this.dir, snap);
+      this.queuedSnap = snap.metadata;
       await this.writeState();
       await removeStaleSnapshots(this.fs, this.dir, snap.metadata.index, snap.metadata.term);
     });
@@ -567,6 +577,8 @@ export class RaftLogStorage implements StorageUnderTest {
     const next = snap.metadata.index + 1;
     this.enqueue(async () => {
       await writeSnapshotFile(this.fs, this.dir, snap);
+      this.queuedSnap = snap.metadata;
+      this.queuedCompact = { index: snap.metadata.index, term: snap.metadata.term };
       await this.writeState();
       await this.wal.reset(next);
       await removeStaleSnapshots(this.fs, this.dir, snap.metadata.index, snap.metadata.term);
@@ -600,6 +612,7 @@ export class RaftLogStorage implements StorageUnderTest {
       this.cacheStart = compactIndex + 1;
     }
     this.enqueue(async () => {
+      this.queuedCompact = { index: compactIndex, term };
       await this.writeState();
       await this.wal.truncatePrefix(compactIndex + 1);
     });
@@ -662,11 +675,11 @@ export class RaftLogStorage implements StorageUnderTest {
     this.stateDirty = false;
     await this.stateFile.write({
       hardState: this.hardState,
-      snapIndex: this.snap.metadata.index,
-      snapTerm: this.snap.metadata.term,
-      confState: this.snap.metadata.confState,
-      compactIndex: this.dummyIndex,
-      compactTerm: this.dummyTerm,
+      snapIndex: this.queuedSnap.index,
+      snapTerm: this.queuedSnap.term,
+      confState: this.queuedSnap.confState,
+      compactIndex: this.queuedCompact.index,
+      compactTerm: this.queuedCompact.term,
     });
   }
 

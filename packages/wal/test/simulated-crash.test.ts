@@ -21,8 +21,8 @@ const stats = { cut: 0, lost: 0 };
 
 async function runSeed(seed: number): Promise<void> {
   const rng = seededRng(seed);
-  const mem = new MemFileSystem();
-  const opts = { dir: DIR, fs: mem, maxSegmentBytes: 2048 + Math.floor(rng() * 4096), maxRecordBytes: 1024, indexIntervalBytes: 256 };
+  let mem = new MemFileSystem();
+  const opts = { dir: DIR, maxSegmentBytes: 2048 + Math.floor(rng() * 4096), maxRecordBytes: 1024, indexIntervalBytes: 256 };
   // The model: what the log holds at each index (latest write), and what is known durable.
   const model = new Map<number, Buffer>();
   let durable = 0; // every index <= durable must survive, with model content
@@ -30,7 +30,7 @@ async function runSeed(seed: number): Promise<void> {
   let generation = 0;
   for (let round = 0; round < 6; round++) {
     generation++;
-    const wal = await Wal.open(opts);
+    const wal = await Wal.open({ ...opts, fs: mem });
     // Check what recovered.
     const last = wal.lastIndex();
     stats.cut += wal.recovery.bytesCut;
@@ -80,7 +80,7 @@ async function runSeed(seed: number): Promise<void> {
     }
     // Crash with some writes possibly still in flight.
     if (rng() < 0.5) await Promise.allSettled(inflight);
-    mem.crash(rng);
+    mem = mem.crash(rng);
     await Promise.allSettled(inflight);
   }
 }
