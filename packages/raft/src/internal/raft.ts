@@ -215,7 +215,9 @@ export class Raft {
   flushProposals(): void {
     if (!this.proposalsPending) return;
     this.proposalsPending = false;
-    if (this.state === StateType.Leader) this.bcastAppend();
+    if (this.state !== StateType.Leader) return;
+    // Followers that already received the new entries (an acknowledgement triggered an append) get nothing.
+    for (const id of this.trk.progress.keys()) if (id !== this.id) this.maybeSendAppend(id, false);
   }
 
   bcastAppend(): void {
