@@ -96,9 +96,9 @@ export class Broker {
       hooks: {
         onFrame: (n) => metrics.bytesIn.inc(n + 4),
         onResponse: (n) => metrics.bytesOut.inc(n),
-        onClose: () => metrics.connections.set(this.kafka?.connectionCount ?? 0),
       },
     });
+    metrics.connectionCount = () => this.kafka?.connectionCount ?? 0;
     this.kafkaPortBound = await this.kafka.listen();
     try {
       const factory = this.servicesFactory ?? (await import('./services.js')).createStandaloneServices;

@@ -3,7 +3,14 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 
 export class ServerMetrics {
   readonly registry = new Registry();
-  readonly connections = new Gauge({ name: 'chronik_connections', help: 'Open Kafka connections', registers: [this.registry] });
+  /** Set by the broker: reports the open connection count when scraped. */
+  connectionCount: () => number = () => 0;
+  readonly connections: Gauge = new Gauge({
+    name: 'chronik_connections',
+    help: 'Open Kafka connections',
+    registers: [this.registry],
+    collect: (): void => this.connections.set(this.connectionCount()),
+  });
   readonly requests = new Counter({
     name: 'chronik_requests_total',
     help: 'Kafka requests handled, by API and error outcome',

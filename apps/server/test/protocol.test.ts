@@ -122,6 +122,20 @@ describe('broker protocol behaviour', () => {
     c.close();
   });
 
+  test('legacy Produce v2 gets UNSUPPORTED_FOR_MESSAGE_FORMAT per partition; ListOffsets v0 answers old-style offsets', async () => {
+    const c = await RawClient.connect(ctx.broker.kafkaPort);
+    // a magic-1 message set: offset, size, crc, magic 1, ...
+    const legacy = Buffer.alloc(12 + 22);
+    legacy.writeInt32BE(22, 8);
+    legacy.writeInt8(1, 16);
+    const r = await c.request(ApiKey.Produce, 2, produceBody('legacy', legacy, 1));
+    expect(r.responses[0]?.partitionResponses[0]?.errorCode).toBe(ErrorCode.UNSUPPORTED_FOR_MESSAGE_FORMAT);
+    await c.request(ApiKey.Produce, 3, produceBody('legacy', batch(['a', 'b']), 1));
+    const o = await c.request(ApiKey.ListOffsets, 0, { replicaId: -1, isolationLevel: 0, topics: [{ name: 'legacy', partitions: [{ partitionIndex: 0, currentLeaderEpoch: -1, timestamp: -1n, maxNumOffsets: 1 }] }], timeoutMs: 0 });
+    expect(o.topics[0]?.partitions[0]?.oldStyleOffsets).toEqual([2n]);
+    c.close();
+  });
+
   test('a corrupt batch (bad CRC) is CORRUPT_MESSAGE and nothing is appended', async () => {
     const c = await RawClient.connect(ctx.broker.kafkaPort);
     const b = batch(['x', 'y']);
@@ -142,8 +156,11 @@ describe('broker protocol behaviour', () => {
     expect(cluster).toMatchObject({ nodeId: 1, mode: 'standalone', metadataGroup: { leaderId: 1, voters: [1] } });
     const parts = (await (await fetch(`${base}/v1/partitions`)).json()) as Array<Record<string, unknown>>;
     expect(parts.find((p) => p['topic'] === 'poll')).toMatchObject({ partition: 0, role: 'leader', leader: 1, highWatermark: 1, logEndOffset: 1, logStartOffset: 0, replicas: [1], isr: [1] });
+    const open = await RawClient.connect(ctx.broker.kafkaPort);
     const metrics = await (await fetch(`${base}/metrics`)).text();
+    open.close();
     expect(metrics).toMatch(/chronik_requests_total\{api="Produce",outcome="ok"\} \d+/);
+    expect(metrics).toMatch(/chronik_connections [1-9]/);
     expect((await fetch(`${base}/nope`)).status).toBe(404);
   });
 });

@@ -2,15 +2,15 @@
 // offset for read_committed), earliest (-2: the log start offset), max timestamp (-3, v7+: the
 // record with the largest timestamp), earliest-local (-4, v8+: same as earliest, no tiered
 // storage), or the first offset whose record timestamp is >= the given one (-1/-1 when none).
-// current_leader_epoch (v4+) is checked (FENCED_LEADER_EPOCH / UNKNOWN_LEADER_EPOCH). v0's
-// max_num_offsets/old_style_offsets form is not served (no client in use sends it).
+// current_leader_epoch (v4+) is checked (FENCED_LEADER_EPOCH / UNKNOWN_LEADER_EPOCH). v0 answers
+// in old_style_offsets (at most max_num_offsets of them; here the one offset found).
 import { ApiKey, ErrorCode } from '../protocol.js';
 import { errorCodeOf } from './errors.js';
 import { defineHandler } from './types.js';
 
 export const listOffsetsHandler = defineHandler({
   apiKey: ApiKey.ListOffsets,
-  minVersion: 1,
+  minVersion: 0,
   maxVersion: 10,
   async handle(req, ctx) {
     const { cluster } = ctx.deps;
@@ -23,6 +23,7 @@ export const listOffsetsHandler = defineHandler({
             const base = { partitionIndex: p.partitionIndex, errorCode: ErrorCode.NONE, oldStyleOffsets: [], timestamp: -1n, offset: -1n, leaderEpoch: -1 };
             try {
               const r = await cluster.listOffset({ topic: t.name, partition: p.partitionIndex }, p.timestamp, isolation, ctx.apiVersion >= 4 ? p.currentLeaderEpoch : -1);
+              if (ctx.apiVersion === 0) return { ...base, oldStyleOffsets: r.offset >= 0n && p.maxNumOffsets > 0 ? [r.offset] : [] };
               return { ...base, timestamp: r.timestamp, offset: r.offset, leaderEpoch: ctx.apiVersion >= 4 ? r.leaderEpoch : -1 };
             } catch (e) {
               return { ...base, errorCode: errorCodeOf(e) };

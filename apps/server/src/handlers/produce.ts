@@ -1,5 +1,5 @@
-// Produce (key 0), v3–v11 (record batches, magic 2; v0–v2 carry legacy message sets, which
-// clients of this decade no longer send). acks: 0 (no response at all: the connection answers
+// Produce (key 0), v0–v11. Record batches (magic 2) only: the legacy message sets of v0–v2 (and
+// magic 0/1 in any version) are answered per partition with UNSUPPORTED_FOR_MESSAGE_FORMAT. acks: 0 (no response at all: the connection answers
 // nothing, later responses are not held back), 1 (answered once the leader wrote the batch), -1
 // (answered once it is fsync'd). Each partition's batches are validated (CRC-32C, header), offsets
 // assigned, and idempotent duplicates answered with the original offset. Missing topics are
@@ -14,7 +14,7 @@ import { topicNameProblemOf } from './util.js';
 
 export const produceHandler = defineHandler({
   apiKey: ApiKey.Produce,
-  minVersion: 3,
+  minVersion: 0,
   maxVersion: 11,
   async handle(req, ctx) {
     const { cluster, metrics, logger } = ctx.deps;
