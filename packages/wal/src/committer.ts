@@ -14,8 +14,9 @@ export interface Flushable {
 
 /**
  * When to fsync:
- * - `batch` (default): a cycle starts as soon as one is requested and none is running; requests
- *   that arrive during a cycle form the next batch.
+ * - `batch` (default): a cycle starts as soon as one is requested and none is running (deferred to
+ *   the end of the current event-loop turn, so the requests of one turn share it); requests that
+ *   arrive during a cycle form the next batch.
  * - `interval`: a cycle runs at most every `intervalMs`; waiters wait up to that long.
  * - `unsafe-none`: never fsync; sync() resolves at once. Data acknowledged this way can be lost
  *   on power loss. For tests and benchmarks only.
@@ -27,6 +28,11 @@ export interface GroupCommitterOptions {
   /** Bound on requests waiting for a cycle; more are rejected with Overloaded. Default 100 000. */
   readonly maxWaiters?: number;
   readonly timers?: Timers;
+  /**
+   * Runs `fn` once the current turn's synchronous work and promise callbacks are done. Default
+   * `setImmediate`; a deterministic simulation injects its own scheduler.
+   */
+  readonly defer?: (fn: () => void) => void;
   readonly logger?: Logger;
 }
 
@@ -62,6 +68,8 @@ export class GroupCommitter {
   private next: Batch | undefined;
   private running = false;
   private timer: unknown;
+  private deferred = false;
+  private readonly defer: (fn: () => void) => void;
   private closed = false;
   /** Number of completed flush cycles (observability, tests). */
   cycles = 0;
@@ -74,6 +82,7 @@ export class GroupCommitter {
     this.maxWaiters = options.maxWaiters ?? 100_000;
     this.timers = options.timers ?? systemTimers;
     this.logger = options.logger ?? silentLogger;
+    this.defer = options.defer ?? ((fn) => void setImmediate(fn));
   }
 
   /** Resolves once `target` has been flushed by a cycle that started after this call. */
@@ -105,7 +114,13 @@ export class GroupCommitter {
       }
       return;
     }
-    this.startCycle();
+    if (!this.deferred) {
+      this.deferred = true;
+      this.defer(() => {
+        this.deferred = false;
+        this.startCycle();
+      });
+    }
   }
 
   private startCycle(): void {
@@ -117,6 +132,7 @@ export class GroupCommitter {
     void Promise.allSettled(entries.map(([t]) => t.flushDurable())).then((results) => {
       this.running = false;
       this.cycles++;
+      const more = this.next !== undefined;
       results.forEach((r, i) => {
         const d = entries[i]![1];
         if (r.status === 'fulfilled') {
@@ -126,7 +142,8 @@ export class GroupCommitter {
           d.reject(r.reason);
         }
       });
-      this.schedule();
+      // Requests that arrived during the cycle were gathered already: start the next one now.
+      if (more) this.startCycle();
     });
   }
 

@@ -181,6 +181,7 @@ function decodeStateSlot(b: Buffer): { seq: number; state: PersistedState } | un
 class StateFile implements Flushable {
   /** Slot holding the last durable state; writes go to the other one. */
   private durableSlot: 0 | 1;
+  private pendingSlot: 0 | 1 | undefined;
   private seq: number;
   constructor(
     private readonly file: WalFile,
@@ -192,13 +193,23 @@ class StateFile implements Flushable {
     this.seq = seq;
   }
 
-  /** Writes `state` into the non-durable slot and waits until it is durable. */
-  async write(state: PersistedState): Promise<void> {
+  /** Writes `state` into the slot that does not hold the last durable state (not synced yet). */
+  async writeSlot(state: PersistedState): Promise<void> {
     const slot = this.durableSlot === 0 ? 1 : 0;
     this.seq++;
     await this.file.write(encodeStateSlot(state, this.seq), slot * STATE_SLOT_BYTES);
+    this.pendingSlot = slot;
+  }
+
+  /** Syncs the last written slot through the committer; it then becomes the durable one. */
+  async makeDurable(): Promise<void> {
+    const slot = this.pendingSlot;
+    if (slot === undefined) return;
     await this.committer.requestSync(this);
-    this.durableSlot = slot;
+    if (this.pendingSlot === slot) {
+      this.durableSlot = slot;
+      this.pendingSlot = undefined;
+    }
   }
 
   flushDurable(): Promise<void> {
@@ -625,8 +636,11 @@ export class RaftLogStorage implements StorageUnderTest {
   sync(): Promise<void> {
     if (this.failure) return Promise.reject(this.failure);
     const p = this.enqueueAndWait(async () => {
+      // Write the state slot while the log's writes finish, then ask for both fsyncs at once so
+      // they share one group-commit cycle.
       const dirty = this.stateDirty;
-      await Promise.all([this.wal.sync(), dirty ? this.writeState() : Promise.resolve()]);
+      await Promise.all([this.wal.whenWritten(), dirty ? this.writeStateSlot() : Promise.resolve()]);
+      await Promise.all([this.wal.sync(), dirty ? this.stateFile.makeDurable() : Promise.resolve()]);
     });
     return p.then(() => {
       if (this.failure) throw this.failure;
@@ -672,8 +686,13 @@ export class RaftLogStorage implements StorageUnderTest {
   }
 
   private async writeState(): Promise<void> {
+    await this.writeStateSlot();
+    await this.stateFile.makeDurable();
+  }
+
+  private async writeStateSlot(): Promise<void> {
     this.stateDirty = false;
-    await this.stateFile.write({
+    await this.stateFile.writeSlot({
       hardState: this.hardState,
       snapIndex: this.queuedSnap.index,
       snapTerm: this.queuedSnap.term,

@@ -306,6 +306,11 @@ export class Wal implements Flushable {
     if (this.failure) throw this.failure;
   }
 
+  /** Resolves when everything appended so far is written to the OS (not necessarily durable). */
+  whenWritten(): Promise<void> {
+    return this.barrier();
+  }
+
   /** @internal Called by the committer: fdatasync the active segment. */
   async flushDurable(): Promise<void> {
     if (this.failure) throw this.failure;

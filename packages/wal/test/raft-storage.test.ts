@@ -174,9 +174,9 @@ describe('RaftLogStorage', () => {
     const before = committer.cycles;
     const syncsBefore = mem.syncCount;
     await Promise.all(groups.map((s) => s.sync()));
-    // One fdatasync per log and per state file, in a few shared cycles (not one cycle per group).
+    // One fdatasync per log and per state file, all in one shared cycle.
     expect(mem.syncCount - syncsBefore).toBe(40);
-    expect(committer.cycles - before).toBeLessThan(10);
+    expect(committer.cycles - before).toBe(1);
     for (const s of groups) await s.close();
   });
 

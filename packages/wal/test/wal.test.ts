@@ -227,7 +227,7 @@ describe('group commit', () => {
     const cyclesBefore = committer.cycles;
     await Promise.all(logs.map((w) => w.sync()));
     expect(mem.syncCount - before).toBe(10);
-    expect(committer.cycles - cyclesBefore).toBeLessThanOrEqual(2);
+    expect(committer.cycles - cyclesBefore).toBe(1);
     for (const w of logs) expect(w.durableIndex()).toBe(w.lastIndex());
     // Nothing dirty: no more fsyncs.
     await Promise.all(logs.map((w) => w.sync()));
