@@ -10,6 +10,7 @@
  * phase checks liveness and the client history is checked for linearizability.
  */
 import {
+  ConfChangeTransition,
   ConfChangeType,
   EntryType,
   MemoryStorage,
@@ -21,7 +22,16 @@ import {
   decodeConfChange,
   isRaftError,
 } from '../src/index.js';
-import type { ConfState, Entry, HardState, Logger, Message, Ready } from '../src/index.js';
+import type {
+  ConfChange,
+  ConfChangeV2,
+  ConfState,
+  Entry,
+  HardState,
+  Logger,
+  Message,
+  Ready,
+} from '../src/index.js';
 import { KvStateMachine, decodeCommand, encodeCommand } from './kv.js';
 import { HistoryRecorder, checkOperations, kvModel } from './linearizability.js';
 import type { CheckOutcome, KvInput, KvOutput } from './linearizability.js';
@@ -128,6 +138,8 @@ export interface SimStats {
   committedIndex: number;
   snapshotsApplied: number;
   confChanges: number;
+  /** Conf changes applied that entered a joint configuration. */
+  jointConfigs: number;
   transfers: number;
   opsOk: number;
   opsFail: number;
@@ -313,6 +325,8 @@ export class Simulation {
   /** Entries known committed, by index. */
   private readonly committed = new Map<number, Entry>();
   private highestCommitted = 0;
+  /** The index of the last membership change the "operator" acted on. */
+  private confActedIndex = 0;
   private readonly stats: SimStats;
   private readonly probes = new Map<number, number>();
   private probeApplied: Map<number, Set<number>> = new Map();
@@ -343,6 +357,7 @@ export class Simulation {
       committedIndex: 0,
       snapshotsApplied: 0,
       confChanges: 0,
+      jointConfigs: 0,
       transfers: 0,
       opsOk: 0,
       opsFail: 0,
@@ -634,19 +649,29 @@ export class Simulation {
         );
       }
       this.stats.confChanges++;
+      if (n.confState.votersOutgoing.length > 0) this.stats.jointConfigs++;
       this.log(`n${n.id} conf ${JSON.stringify(n.confState)}`);
-      // Like an operator (or Chronik's replica manager), stop a node once its removal is applied
-      // anywhere: a removed node that never learns of its removal would otherwise keep campaigning.
-      const conf = n.confState;
-      for (const other of this.nodes) {
-        const member =
-          conf.voters.includes(other.id) ||
-          conf.learners.includes(other.id) ||
-          conf.votersOutgoing.includes(other.id);
-        if (!member && !other.removed) {
-          this.log(`n${other.id} removed from the configuration (applied on n${n.id}): stopping it`);
-          other.removed = true;
-          this.crash(other, 'removed');
+      // Like an operator (or Chronik's replica manager), act once on each committed membership
+      // change, when the first node applies it: stop a removed node (one that never learns of its
+      // removal would otherwise keep campaigning) and start a node that is added back, from its
+      // disk. Replays of older changes (a restarted node catching up) are ignored.
+      if (e.index > this.confActedIndex) {
+        this.confActedIndex = e.index;
+        const conf = n.confState;
+        for (const other of this.nodes) {
+          const member =
+            conf.voters.includes(other.id) ||
+            conf.learners.includes(other.id) ||
+            conf.votersOutgoing.includes(other.id);
+          if (!member && !other.removed) {
+            this.log(`n${other.id} removed from the configuration (applied on n${n.id}): stopping it`);
+            other.removed = true;
+            this.crash(other, 'removed');
+          } else if (member && other.removed) {
+            this.log(`n${other.id} added back to the configuration (applied on n${n.id}): starting it`);
+            other.removed = false;
+            this.queue.push(this.now + this.faultRng.range(1, 100), { kind: 'restart', node: other.id });
+          }
         }
       }
       return;
@@ -1010,40 +1035,51 @@ export class Simulation {
   private changeMembership(): void {
     const r = this.faultRng;
     const leader = this.nodes.find((n) => n.alive && n.raw && n.raftState === StateType.Leader);
-    if (!leader) return;
+    if (!leader?.raw) return;
     const conf = leader.confState;
+    if (conf.votersOutgoing.length > 0) return; // joint: the core leaves it on its own (autoLeave)
     const voters = conf.voters;
-    const stopped = this.nodes.filter((n) => n.removed);
-    let cc: { type: (typeof ConfChangeType)[keyof typeof ConfChangeType]; nodeId: number } | null = null;
-    if (stopped.length > 0 && r.chance(0.7)) {
-      // Bring a removed node back: as a learner first, then promote it once it is a learner.
-      const back = r.pick(stopped);
-      cc = {
-        type: conf.learners.includes(back.id) ? ConfChangeType.AddNode : ConfChangeType.AddLearnerNode,
-        nodeId: back.id,
-      };
-    } else if (voters.length > 3 || (voters.length === 3 && this.ids.length === 3 && r.chance(0.3))) {
-      cc = { type: ConfChangeType.RemoveNode, nodeId: r.pick(voters) };
+    const learners = conf.learners;
+    const stopped = this.nodes.filter((n) => n.removed && !learners.includes(n.id) && !voters.includes(n.id));
+    const minVoters = this.ids.length === 3 ? 2 : 3;
+    let cc: ConfChange | ConfChangeV2 | null = null;
+    const single = (type: ConfChangeType, nodeId: number): ConfChange => ({
+      type,
+      nodeId,
+      context: new Uint8Array(0),
+    });
+    if (learners.length > 0 && r.chance(0.6)) {
+      const learner = r.pick(learners);
+      if (voters.length >= minVoters + 1 && r.chance(0.5)) {
+        // Replace a voter by the learner in one joint-consensus step (left automatically).
+        const out = r.pick(voters.filter((v) => v !== learner));
+        cc = {
+          transition: ConfChangeTransition.Auto,
+          changes: [
+            { type: ConfChangeType.AddNode, nodeId: learner },
+            { type: ConfChangeType.RemoveNode, nodeId: out },
+          ],
+          context: new Uint8Array(0),
+        };
+      } else cc = single(ConfChangeType.AddNode, learner); // promote
+    } else if (stopped.length > 0 && r.chance(0.7)) {
+      cc = single(ConfChangeType.AddLearnerNode, r.pick(stopped).id); // bring a removed node back
+    } else if (voters.length > minVoters) {
+      cc = single(ConfChangeType.RemoveNode, r.pick(voters)); // possibly the leader itself
     }
     if (!cc) return;
-    this.log(`propose conf change ${cc.type} n${cc.nodeId} at n${leader.id}`);
-    const change = cc;
+    this.log(`propose conf change ${JSON.stringify(cc)} at n${leader.id}`);
     try {
-      leader.raw?.proposeConfChange({ type: change.type, nodeId: change.nodeId, context: new Uint8Array(0) });
+      leader.raw.proposeConfChange(cc);
     } catch (e) {
-      if (!isRaftError(e))
+      if (!isRaftError(e)) {
         throw new SimViolation(
           'core-exception',
           `proposeConfChange threw ${(e as Error).stack ?? String(e)}`,
         );
+      }
       this.log(`conf change refused: ${e.code}`);
       return;
-    }
-    // A removed node that is being added back restarts from its disk.
-    const target = this.node(change.nodeId);
-    if (change.type === ConfChangeType.AddLearnerNode && target.removed) {
-      target.removed = false;
-      this.queue.push(this.now + r.range(1, 100), { kind: 'restart', node: target.id });
     }
     this.pump(leader);
   }

@@ -49,6 +49,13 @@ describe('deterministic simulation', () => {
     expect(failures(sweep(500, 509, 4000, params))).toEqual([]);
   });
 
+  it('changes membership (add learner, promote, remove, joint replace) while clients run', () => {
+    const results = sweep(700, 719, 4000, { confChangeRate: 0.3, compactEvery: 20 });
+    expect(failures(results)).toEqual([]);
+    expect(results.reduce((a, r) => a + r.stats.confChanges, 0)).toBeGreaterThan(100);
+    expect(results.reduce((a, r) => a + r.stats.jointConfigs, 0)).toBeGreaterThan(0);
+  });
+
   it('replays a seed exactly', () => {
     const a = runSeed({ seed: 424242, steps: 3000, verbose: true });
     const b = runSeed({ seed: 424242, steps: 3000, verbose: true });
