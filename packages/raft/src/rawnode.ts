@@ -22,6 +22,7 @@ import type {
 
 const noEntries: readonly Entry[] = Object.freeze([]);
 const noMessages: readonly Message[] = Object.freeze([]);
+const knownTypes: ReadonlySet<string> = new Set(Object.values(MessageType));
 
 /** Where a successful proposal landed in the leader's log (it is committed once applied entries reach it). */
 export interface ProposalResult {
@@ -93,6 +94,11 @@ export class RawNode {
     }
     if (m.to !== this.raft.id) {
       throw new RaftError(RaftErrorCode.InvalidMessage, `message for node ${m.to} delivered to node ${this.raft.id}`);
+    }
+    if (!knownTypes.has(m.type)) throw new RaftError(RaftErrorCode.InvalidMessage, `unknown message type ${String(m.type)}`);
+    // Only forwarded requests travel without a term; anything else with term 0 would bypass the term rules.
+    if (m.term === 0 && m.type !== MessageType.MsgReadIndex && m.type !== MessageType.MsgTransferLeader) {
+      throw new RaftError(RaftErrorCode.InvalidMessage, `${m.type} from ${m.from} carries no term`);
     }
     this.raft.step(m);
   }

@@ -68,6 +68,8 @@ describe('the RawNode contract', () => {
       expect(code(() => n.raw.step(newMessage({ type: t, from: 2, to: 1, term: 1 })))).toBe('InvalidMessage');
     }
     expect(code(() => n.raw.step(msg(MessageType.MsgHeartbeat, { from: 2, to: 3, term: 1 })))).toBe('InvalidMessage');
+    expect(code(() => n.raw.step(msg(MessageType.MsgApp, { from: 2, to: 1, term: 0, entries: [] })))).toBe('InvalidMessage');
+    expect(code(() => n.raw.step(msg('MsgBogus' as MessageType, { from: 2, to: 1, term: 1 })))).toBe('InvalidMessage');
     expect(state(n)).toBe('Follower');
   });
 
