@@ -108,13 +108,14 @@ export class Raft {
   }
 
   private loadState(hs: HardState): void {
-    if (hs.commit < this.raftLog.committed || hs.commit > this.raftLog.lastIndex()) {
+    if (hs.commit > this.raftLog.lastIndex()) {
       throw new RaftError(
         RaftErrorCode.InvariantViolated,
-        `hard state commit ${hs.commit} is out of range [${this.raftLog.committed}, ${this.raftLog.lastIndex()}]`,
+        `hard state commit ${hs.commit} is beyond the last index ${this.raftLog.lastIndex()}: committed entries were lost`,
       );
     }
-    this.raftLog.committed = hs.commit;
+    // A commit index below the snapshot (firstIndex() - 1, committed by definition) is simply stale.
+    this.raftLog.committed = Math.max(this.raftLog.committed, hs.commit);
     this.term = hs.term;
     this.vote = hs.vote;
   }
