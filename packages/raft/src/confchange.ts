@@ -25,7 +25,11 @@ export function isConfChangeV2(cc: ConfChange | ConfChangeV2): cc is ConfChangeV
 /** The V2 form of a one-at-a-time change. */
 export function confChangeAsV2(cc: ConfChange | ConfChangeV2): ConfChangeV2 {
   if (isConfChangeV2(cc)) return cc;
-  return { transition: ConfChangeTransition.Auto, changes: [{ type: cc.type, nodeId: cc.nodeId }], context: cc.context };
+  return {
+    transition: ConfChangeTransition.Auto,
+    changes: [{ type: cc.type, nodeId: cc.nodeId }],
+    context: cc.context,
+  };
 }
 
 function code<T>(list: readonly T[], v: T, what: string): number {
@@ -35,13 +39,17 @@ function code<T>(list: readonly T[], v: T, what: string): number {
 }
 
 function checkNodeId(id: number): void {
-  if (!Number.isSafeInteger(id) || id < 0) throw new RaftError(RaftErrorCode.InvalidMessage, `invalid node id ${String(id)}`);
+  if (!Number.isSafeInteger(id) || id < 0)
+    throw new RaftError(RaftErrorCode.InvalidMessage, `invalid node id ${String(id)}`);
 }
 
 /** Encodes a conf change as entry data; returns the entry type to use with it. */
 export function encodeConfChange(cc: ConfChange | ConfChangeV2): { type: EntryType; data: Uint8Array } {
-  const changes: readonly ConfChangeSingle[] = isConfChangeV2(cc) ? cc.changes : [{ type: cc.type, nodeId: cc.nodeId }];
-  if (changes.length > MAX_CONF_CHANGES) throw new RaftError(RaftErrorCode.InvalidMessage, `more than ${MAX_CONF_CHANGES} changes`);
+  const changes: readonly ConfChangeSingle[] = isConfChangeV2(cc)
+    ? cc.changes
+    : [{ type: cc.type, nodeId: cc.nodeId }];
+  if (changes.length > MAX_CONF_CHANGES)
+    throw new RaftError(RaftErrorCode.InvalidMessage, `more than ${MAX_CONF_CHANGES} changes`);
   const v2 = isConfChangeV2(cc);
   const size = 1 + (v2 ? 1 + 4 : 0) + changes.length * 9 + 4 + cc.context.byteLength;
   const out = new Uint8Array(size);
@@ -68,7 +76,8 @@ export function encodeConfChange(cc: ConfChange | ConfChangeV2): { type: EntryTy
 /** Decodes the data of a ConfChange / ConfChangeV2 entry. Throws RaftError InvalidMessage on malformed data. */
 export function decodeConfChange(data: Uint8Array): ConfChange | ConfChangeV2 {
   const dv = new DataView(data.buffer, data.byteOffset, data.byteLength);
-  const malformed = (): RaftError => new RaftError(RaftErrorCode.InvalidMessage, 'malformed conf change entry');
+  const malformed = (): RaftError =>
+    new RaftError(RaftErrorCode.InvalidMessage, 'malformed conf change entry');
   try {
     let o = 0;
     const kind = dv.getUint8(o++);

@@ -69,12 +69,14 @@ function invalid(message: string): RaftError {
 }
 
 function positiveInt(name: string, v: number): number {
-  if (!Number.isSafeInteger(v) || v <= 0) throw invalid(`${name} must be a positive integer, got ${String(v)}`);
+  if (!Number.isSafeInteger(v) || v <= 0)
+    throw invalid(`${name} must be a positive integer, got ${String(v)}`);
   return v;
 }
 
 function nonNegativeInt(name: string, v: number): number {
-  if (!Number.isSafeInteger(v) || v < 0) throw invalid(`${name} must be a non-negative integer, got ${String(v)}`);
+  if (!Number.isSafeInteger(v) || v < 0)
+    throw invalid(`${name} must be a non-negative integer, got ${String(v)}`);
   return v;
 }
 
@@ -84,12 +86,15 @@ export function validateConfig(c: Config): ResolvedConfig {
   if (c.storage === undefined || c.storage === null) throw invalid('storage is required');
   const heartbeatTick = positiveInt('heartbeatTick', c.heartbeatTick);
   const electionTick = positiveInt('electionTick', c.electionTick);
-  if (electionTick <= heartbeatTick) throw invalid(`electionTick (${electionTick}) must be greater than heartbeatTick (${heartbeatTick})`);
+  if (electionTick <= heartbeatTick)
+    throw invalid(`electionTick (${electionTick}) must be greater than heartbeatTick (${heartbeatTick})`);
   const maxInflightMsgs = positiveInt('maxInflightMsgs', c.maxInflightMsgs ?? 256);
   const maxSizePerMsgBytes = positiveInt('maxSizePerMsgBytes', c.maxSizePerMsgBytes ?? MiB);
   const maxInflightBytes = nonNegativeInt('maxInflightBytes', c.maxInflightBytes ?? 32 * MiB);
   if (maxInflightBytes !== 0 && maxInflightBytes < maxSizePerMsgBytes) {
-    throw invalid(`maxInflightBytes (${maxInflightBytes}) must be 0 or at least maxSizePerMsgBytes (${maxSizePerMsgBytes})`);
+    throw invalid(
+      `maxInflightBytes (${maxInflightBytes}) must be 0 or at least maxSizePerMsgBytes (${maxSizePerMsgBytes})`,
+    );
   }
   const readOnlyOption = c.readOnlyOption ?? ReadOnlyOption.Safe;
   if (readOnlyOption !== ReadOnlyOption.Safe && readOnlyOption !== ReadOnlyOption.LeaseBased) {
@@ -97,9 +102,12 @@ export function validateConfig(c: Config): ResolvedConfig {
   }
   const checkQuorum = c.checkQuorum ?? false;
   if (readOnlyOption === ReadOnlyOption.LeaseBased && !checkQuorum) {
-    throw invalid('readOnlyOption LeaseBased requires checkQuorum: a lease is only safe when a leader steps down on losing its quorum');
+    throw invalid(
+      'readOnlyOption LeaseBased requires checkQuorum: a lease is only safe when a leader steps down on losing its quorum',
+    );
   }
-  if (c.rng !== undefined && typeof c.rng !== 'function') throw invalid('rng must be a function returning [0, 1)');
+  if (c.rng !== undefined && typeof c.rng !== 'function')
+    throw invalid('rng must be a function returning [0, 1)');
   return {
     id,
     storage: c.storage,
@@ -113,8 +121,14 @@ export function validateConfig(c: Config): ResolvedConfig {
     maxSizePerMsgBytes,
     maxInflightMsgs,
     maxInflightBytes,
-    maxUncommittedEntriesBytes: positiveInt('maxUncommittedEntriesBytes', c.maxUncommittedEntriesBytes ?? 64 * MiB),
-    maxCommittedSizePerReadyBytes: positiveInt('maxCommittedSizePerReadyBytes', c.maxCommittedSizePerReadyBytes ?? 64 * MiB),
+    maxUncommittedEntriesBytes: positiveInt(
+      'maxUncommittedEntriesBytes',
+      c.maxUncommittedEntriesBytes ?? 64 * MiB,
+    ),
+    maxCommittedSizePerReadyBytes: positiveInt(
+      'maxCommittedSizePerReadyBytes',
+      c.maxCommittedSizePerReadyBytes ?? 64 * MiB,
+    ),
     readOnlyOption,
     maxPendingReadIndex: positiveInt('maxPendingReadIndex', c.maxPendingReadIndex ?? 4096),
   };

@@ -29,7 +29,9 @@ function throwsCode(fn: () => unknown, code: RaftErrorCode, what: string): void 
     fn();
   } catch (e) {
     if (e instanceof RaftError && e.code === code) return;
-    fail(`${what}: expected RaftError ${code}, got ${e instanceof Error ? `${e.name} ${(e as { code?: string }).code ?? ''} ${e.message}` : String(e)}`);
+    fail(
+      `${what}: expected RaftError ${code}, got ${e instanceof Error ? `${e.name} ${(e as { code?: string }).code ?? ''} ${e.message}` : String(e)}`,
+    );
   }
   fail(`${what}: expected RaftError ${code}, nothing was thrown`);
 }
@@ -48,7 +50,13 @@ function text(e: Entry): string {
   return String.fromCharCode(...e.data);
 }
 
-const conf: ConfState = { voters: [1, 2, 3], learners: [4], votersOutgoing: [], learnersNext: [], autoLeave: false };
+const conf: ConfState = {
+  voters: [1, 2, 3],
+  learners: [4],
+  votersOutgoing: [],
+  learnersNext: [],
+  autoLeave: false,
+};
 const big = 1 << 30;
 
 /** Returns the storage conformance cases; see StorageConformanceCase. */
@@ -77,7 +85,11 @@ export function storageConformanceCases(): StorageConformanceCase[] {
         const es = s.entries(1, 4, big);
         eq(ids(es), ['1/1', '2/1', '3/2'], 'entries');
         eq(es.map(text), ['a', 'bb', 'ccc'], 'data');
-        eq(es.map((e) => e.type), [EntryType.Normal, EntryType.Normal, EntryType.Normal], 'types');
+        eq(
+          es.map((e) => e.type),
+          [EntryType.Normal, EntryType.Normal, EntryType.Normal],
+          'types',
+        );
         eq(ids(s.entries(2, 3, big)), ['2/1'], 'entries(2, 3)');
       },
     },
@@ -202,9 +214,21 @@ export function storageConformanceCases(): StorageConformanceCase[] {
         const s = make();
         s.append([ent(1, 1), ent(2, 1), ent(3, 1)]);
         s.createSnapshot(2, undefined, new Uint8Array(0));
-        throwsCode(() => s.createSnapshot(2, undefined, new Uint8Array(0)), 'SnapshotOutOfDate', 'createSnapshot(2) twice');
-        throwsCode(() => s.createSnapshot(1, undefined, new Uint8Array(0)), 'SnapshotOutOfDate', 'createSnapshot(1) after 2');
-        throwsCode(() => s.createSnapshot(4, undefined, new Uint8Array(0)), 'Unavailable', 'createSnapshot(4) beyond last index 3');
+        throwsCode(
+          () => s.createSnapshot(2, undefined, new Uint8Array(0)),
+          'SnapshotOutOfDate',
+          'createSnapshot(2) twice',
+        );
+        throwsCode(
+          () => s.createSnapshot(1, undefined, new Uint8Array(0)),
+          'SnapshotOutOfDate',
+          'createSnapshot(1) after 2',
+        );
+        throwsCode(
+          () => s.createSnapshot(4, undefined, new Uint8Array(0)),
+          'Unavailable',
+          'createSnapshot(4) beyond last index 3',
+        );
       },
     },
     {
@@ -243,12 +267,14 @@ export function storageConformanceCases(): StorageConformanceCase[] {
         const s = make();
         s.applySnapshot({ metadata: { index: 5, term: 2, confState: conf }, data: new Uint8Array(0) });
         throwsCode(
-          () => s.applySnapshot({ metadata: { index: 5, term: 2, confState: conf }, data: new Uint8Array(0) }),
+          () =>
+            s.applySnapshot({ metadata: { index: 5, term: 2, confState: conf }, data: new Uint8Array(0) }),
           'SnapshotOutOfDate',
           'same snapshot twice',
         );
         throwsCode(
-          () => s.applySnapshot({ metadata: { index: 3, term: 2, confState: conf }, data: new Uint8Array(0) }),
+          () =>
+            s.applySnapshot({ metadata: { index: 3, term: 2, confState: conf }, data: new Uint8Array(0) }),
           'SnapshotOutOfDate',
           'older snapshot',
         );
@@ -285,8 +311,16 @@ export function storageConformanceCases(): StorageConformanceCase[] {
           { index: 2, term: 1, type: EntryType.ConfChange, data: new Uint8Array([1, 2]) },
           { index: 3, term: 1, type: EntryType.ConfChangeV2, data: new Uint8Array([3]) },
         ]);
-        eq(s.entries(1, 4, big).map((e) => e.type), [EntryType.Normal, EntryType.ConfChange, EntryType.ConfChangeV2], 'types');
-        eq(s.entries(2, 3, big).map((e) => [...e.data]), [[1, 2]], 'data');
+        eq(
+          s.entries(1, 4, big).map((e) => e.type),
+          [EntryType.Normal, EntryType.ConfChange, EntryType.ConfChangeV2],
+          'types',
+        );
+        eq(
+          s.entries(2, 3, big).map((e) => [...e.data]),
+          [[1, 2]],
+          'data',
+        );
       },
     },
   ];

@@ -75,7 +75,9 @@ export class RawNode {
 
   private proposeEntry(type: EntryType, data: Uint8Array): ProposalResult {
     const r = this.raft;
-    r.step(newMessage({ type: MessageType.MsgProp, from: r.id, entries: [{ term: 0, index: 0, type, data }] }));
+    r.step(
+      newMessage({ type: MessageType.MsgProp, from: r.id, entries: [{ term: 0, index: 0, type, data }] }),
+    );
     const index = r.raftLog.lastIndex();
     return { index, term: r.term };
   }
@@ -87,15 +89,25 @@ export class RawNode {
    */
   step(m: Message): void {
     if (localMessageTypes.has(m.type)) {
-      throw new RaftError(RaftErrorCode.InvalidMessage, `${m.type} is local: use the RawNode method instead of step()`);
+      throw new RaftError(
+        RaftErrorCode.InvalidMessage,
+        `${m.type} is local: use the RawNode method instead of step()`,
+      );
     }
     if (m.type === MessageType.MsgProp) {
-      throw new RaftError(RaftErrorCode.InvalidMessage, 'proposals are not forwarded: call propose() on the leader');
+      throw new RaftError(
+        RaftErrorCode.InvalidMessage,
+        'proposals are not forwarded: call propose() on the leader',
+      );
     }
     if (m.to !== this.raft.id) {
-      throw new RaftError(RaftErrorCode.InvalidMessage, `message for node ${m.to} delivered to node ${this.raft.id}`);
+      throw new RaftError(
+        RaftErrorCode.InvalidMessage,
+        `message for node ${m.to} delivered to node ${this.raft.id}`,
+      );
     }
-    if (!knownTypes.has(m.type)) throw new RaftError(RaftErrorCode.InvalidMessage, `unknown message type ${String(m.type)}`);
+    if (!knownTypes.has(m.type))
+      throw new RaftError(RaftErrorCode.InvalidMessage, `unknown message type ${String(m.type)}`);
     // Only forwarded requests travel without a term; anything else with term 0 would bypass the term rules.
     if (m.term === 0 && m.type !== MessageType.MsgReadIndex && m.type !== MessageType.MsgTransferLeader) {
       throw new RaftError(RaftErrorCode.InvalidMessage, `${m.type} from ${m.from} carries no term`);
@@ -110,7 +122,8 @@ export class RawNode {
    * NotLeader. The answer may never come (leader change): time out and retry in the caller.
    */
   readIndex(ctx: Uint8Array): void {
-    if (ctx.byteLength === 0) throw new RaftError(RaftErrorCode.InvalidMessage, 'readIndex needs a non-empty request context');
+    if (ctx.byteLength === 0)
+      throw new RaftError(RaftErrorCode.InvalidMessage, 'readIndex needs a non-empty request context');
     this.raft.step(newMessage({ type: MessageType.MsgReadIndex, from: this.raft.id, context: ctx }));
   }
 
@@ -122,7 +135,11 @@ export class RawNode {
   transferLeadership(transferee: number): void {
     const r = this.raft;
     if (r.state !== StateType.Leader && r.lead === 0) {
-      throw new RaftError(RaftErrorCode.NotLeader, `node ${r.id} knows no leader to transfer leadership from`, { leaderId: 0 });
+      throw new RaftError(
+        RaftErrorCode.NotLeader,
+        `node ${r.id} knows no leader to transfer leadership from`,
+        { leaderId: 0 },
+      );
     }
     r.step(newMessage({ type: MessageType.MsgTransferLeader, from: transferee }));
   }
@@ -165,25 +182,40 @@ export class RawNode {
    * ready(). Throws InvariantViolated if the previous Ready was not advanced.
    */
   ready(): Ready {
-    if (this.pending !== null) throw new RaftError(RaftErrorCode.InvariantViolated, 'ready() called again before advance()');
+    if (this.pending !== null)
+      throw new RaftError(RaftErrorCode.InvariantViolated, 'ready() called again before advance()');
     const r = this.raft;
     r.flushProposals();
     const log = r.raftLog;
     const ss = r.softState();
-    const softState = ss.lead !== this.prevSoftState.lead || ss.raftState !== this.prevSoftState.raftState ? ss : null;
+    const softState =
+      ss.lead !== this.prevSoftState.lead || ss.raftState !== this.prevSoftState.raftState ? ss : null;
     const phs = this.prevHardState;
     const changedHs = r.term !== phs.term || r.vote !== phs.vote || log.committed !== phs.commit;
     const hardState = changedHs ? r.hardState() : null;
     const entries = log.unstable.entries.length > 0 ? log.unstable.entries.slice() : noEntries;
     const snapshot = log.unstable.snapshot;
     const committedEntries = log.nextCommittedEnts();
-    if (committedEntries.length > 0) log.acceptApplying((committedEntries[committedEntries.length - 1] as Entry).index);
+    if (committedEntries.length > 0)
+      log.acceptApplying((committedEntries[committedEntries.length - 1] as Entry).index);
     const messages = r.msgs.length > 0 ? r.msgs : noMessages;
     if (r.msgs.length > 0) r.msgs = [];
     const readStates = r.readStates;
     if (readStates.length > 0) r.readStates = [];
-    const mustSync = entries.length > 0 || snapshot !== null || (hardState !== null && (hardState.term !== phs.term || hardState.vote !== phs.vote));
-    const rd: Ready = { softState, hardState, readStates, entries, snapshot, committedEntries, messages, mustSync };
+    const mustSync =
+      entries.length > 0 ||
+      snapshot !== null ||
+      (hardState !== null && (hardState.term !== phs.term || hardState.vote !== phs.vote));
+    const rd: Ready = {
+      softState,
+      hardState,
+      readStates,
+      entries,
+      snapshot,
+      committedEntries,
+      messages,
+      mustSync,
+    };
     this.pending = rd;
     return rd;
   }
@@ -195,7 +227,8 @@ export class RawNode {
    */
   advance(): void {
     const rd = this.pending;
-    if (rd === null) throw new RaftError(RaftErrorCode.InvariantViolated, 'advance() without a pending Ready');
+    if (rd === null)
+      throw new RaftError(RaftErrorCode.InvariantViolated, 'advance() without a pending Ready');
     const r = this.raft;
     const storage = r.cfg.storage;
     // The caller may have compacted past these indexes meanwhile; then they were certainly persisted.
@@ -203,14 +236,20 @@ export class RawNode {
     if (rd.snapshot !== null) {
       const idx = rd.snapshot.metadata.index;
       if (compactedTo < idx || (compactedTo === idx && storage.term(idx) !== rd.snapshot.metadata.term)) {
-        throw new RaftError(RaftErrorCode.InvariantViolated, `advance(): Ready.snapshot at ${idx} was not applied to storage`);
+        throw new RaftError(
+          RaftErrorCode.InvariantViolated,
+          `advance(): Ready.snapshot at ${idx} was not applied to storage`,
+        );
       }
     }
     const last = rd.entries[rd.entries.length - 1];
     if (last !== undefined && last.index >= compactedTo) {
       const stored = storage.lastIndex() >= last.index ? storage.term(last.index) : -1;
       if (stored !== last.term) {
-        throw new RaftError(RaftErrorCode.InvariantViolated, `advance(): Ready.entries up to ${last.index} (term ${last.term}) are not in storage`);
+        throw new RaftError(
+          RaftErrorCode.InvariantViolated,
+          `advance(): Ready.entries up to ${last.index} (term ${last.term}) are not in storage`,
+        );
       }
     }
     this.pending = null;

@@ -129,17 +129,24 @@ export class MemoryStorage implements StorageUnderTest {
 
   entries(lo: number, hi: number, maxBytes: number): Entry[] {
     const offset = this.offset();
-    if (lo <= offset) throw new RaftError(RaftErrorCode.Compacted, `entries(${lo}) below first index ${offset + 1}`);
-    if (hi > this.lastIndex() + 1) throw new RaftError(RaftErrorCode.Unavailable, `entries(.., ${hi}) beyond last index ${this.lastIndex()}`);
+    if (lo <= offset)
+      throw new RaftError(RaftErrorCode.Compacted, `entries(${lo}) below first index ${offset + 1}`);
+    if (hi > this.lastIndex() + 1)
+      throw new RaftError(
+        RaftErrorCode.Unavailable,
+        `entries(.., ${hi}) beyond last index ${this.lastIndex()}`,
+      );
     if (lo > hi) throw new RaftError(RaftErrorCode.InvariantViolated, `entries(${lo}, ${hi}): lo > hi`);
     return limitSize(this.ents.slice(lo - offset, hi - offset), maxBytes);
   }
 
   term(index: number): number {
     const offset = this.offset();
-    if (index < offset) throw new RaftError(RaftErrorCode.Compacted, `term(${index}) below snapshot index ${offset}`);
+    if (index < offset)
+      throw new RaftError(RaftErrorCode.Compacted, `term(${index}) below snapshot index ${offset}`);
     const e = this.ents[index - offset];
-    if (e === undefined) throw new RaftError(RaftErrorCode.Unavailable, `term(${index}) beyond last index ${this.lastIndex()}`);
+    if (e === undefined)
+      throw new RaftError(RaftErrorCode.Unavailable, `term(${index}) beyond last index ${this.lastIndex()}`);
     return e.term;
   }
 
@@ -158,19 +165,37 @@ export class MemoryStorage implements StorageUnderTest {
   applySnapshot(snap: Snapshot): void {
     const cur = this.snap.metadata.index;
     if (snap.metadata.index <= cur) {
-      throw new RaftError(RaftErrorCode.SnapshotOutOfDate, `snapshot at ${snap.metadata.index} is not newer than ${cur}`);
+      throw new RaftError(
+        RaftErrorCode.SnapshotOutOfDate,
+        `snapshot at ${snap.metadata.index} is not newer than ${cur}`,
+      );
     }
     this.snap = snap;
-    this.ents = [{ term: snap.metadata.term, index: snap.metadata.index, type: EntryType.Normal, data: new Uint8Array(0) }];
+    this.ents = [
+      {
+        term: snap.metadata.term,
+        index: snap.metadata.index,
+        type: EntryType.Normal,
+        data: new Uint8Array(0),
+      },
+    ];
   }
 
   createSnapshot(index: number, confState: ConfState | undefined, data: Uint8Array): Snapshot {
     if (index <= this.snap.metadata.index) {
-      throw new RaftError(RaftErrorCode.SnapshotOutOfDate, `snapshot at ${index} is not newer than ${this.snap.metadata.index}`);
+      throw new RaftError(
+        RaftErrorCode.SnapshotOutOfDate,
+        `snapshot at ${index} is not newer than ${this.snap.metadata.index}`,
+      );
     }
-    if (index > this.lastIndex()) throw new RaftError(RaftErrorCode.Unavailable, `snapshot at ${index} beyond last index ${this.lastIndex()}`);
+    if (index > this.lastIndex())
+      throw new RaftError(
+        RaftErrorCode.Unavailable,
+        `snapshot at ${index} beyond last index ${this.lastIndex()}`,
+      );
     const offset = this.offset();
-    if (index < offset) throw new RaftError(RaftErrorCode.Compacted, `snapshot at ${index} below compacted index ${offset}`);
+    if (index < offset)
+      throw new RaftError(RaftErrorCode.Compacted, `snapshot at ${index} below compacted index ${offset}`);
     const term = (this.ents[index - offset] as Entry).term;
     this.snap = { metadata: { index, term, confState: confState ?? this.snap.metadata.confState }, data };
     return this.snap;
@@ -178,8 +203,13 @@ export class MemoryStorage implements StorageUnderTest {
 
   compact(compactIndex: number): void {
     const offset = this.offset();
-    if (compactIndex <= offset) throw new RaftError(RaftErrorCode.Compacted, `compact(${compactIndex}) at or below ${offset}`);
-    if (compactIndex > this.lastIndex()) throw new RaftError(RaftErrorCode.Unavailable, `compact(${compactIndex}) beyond last index ${this.lastIndex()}`);
+    if (compactIndex <= offset)
+      throw new RaftError(RaftErrorCode.Compacted, `compact(${compactIndex}) at or below ${offset}`);
+    if (compactIndex > this.lastIndex())
+      throw new RaftError(
+        RaftErrorCode.Unavailable,
+        `compact(${compactIndex}) beyond last index ${this.lastIndex()}`,
+      );
     const i = compactIndex - offset;
     const head = this.ents[i] as Entry;
     const rest = this.ents.slice(i + 1);
@@ -197,7 +227,10 @@ export class MemoryStorage implements StorageUnderTest {
     const start = (ents[0] as Entry).index;
     const offset = this.offset();
     if (start > this.lastIndex() + 1) {
-      throw new RaftError(RaftErrorCode.InvariantViolated, `append at ${start} leaves a gap after last index ${this.lastIndex()}`);
+      throw new RaftError(
+        RaftErrorCode.InvariantViolated,
+        `append at ${start} leaves a gap after last index ${this.lastIndex()}`,
+      );
     }
     this.ents.length = start - offset;
     for (const e of ents) this.ents.push(e);

@@ -26,7 +26,10 @@ process.stdout.write(JSON.stringify(out));
 `;
 
 function lintAll(cases: readonly Case[]): string[][] {
-  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script, JSON.stringify(cases)], { cwd: root, encoding: 'utf8' });
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script, JSON.stringify(cases)], {
+    cwd: root,
+    encoding: 'utf8',
+  });
   if (r.status !== 0) throw new Error(`eslint failed: ${r.stderr}`);
   return JSON.parse(r.stdout) as string[][];
 }
@@ -37,7 +40,11 @@ const rejected: [string, string, string][] = [
   ['Math.random()', 'export const r = Math.random();\n', 'no-restricted-properties'],
   ['setTimeout', 'setTimeout(() => undefined, 1);\n', 'no-restricted-globals'],
   ['process', 'export const e = process.env;\n', 'no-restricted-globals'],
-  ['node:fs', "import { readFileSync } from 'node:fs';\nexport const f = readFileSync;\n", 'no-restricted-imports'],
+  [
+    'node:fs',
+    "import { readFileSync } from 'node:fs';\nexport const f = readFileSync;\n",
+    'no-restricted-imports',
+  ],
   ['net', "import net from 'net';\nexport const n = net;\n", 'no-restricted-imports'],
 ];
 
@@ -51,9 +58,12 @@ describe('determinism lint rules', () => {
     ]);
   });
 
-  it.each(rejected.map((c, i) => [...c, i] as const))('rejects %s inside packages/raft/src', (_name, _code, rule, i) => {
-    expect(results[i]).toContain(rule);
-  });
+  it.each(rejected.map((c, i) => [...c, i] as const))(
+    'rejects %s inside packages/raft/src',
+    (_name, _code, rule, i) => {
+      expect(results[i]).toContain(rule);
+    },
+  );
 
   it('accepts the same call outside the Raft core', () => {
     expect(results[rejected.length]).toEqual([]);

@@ -57,19 +57,34 @@ describe('configuration', () => {
   });
 
   it('accepts lease-based reads with checkQuorum', () => {
-    expect(validateConfig({ ...base, readOnlyOption: 'LeaseBased', checkQuorum: true }).readOnlyOption).toBe('LeaseBased');
+    expect(validateConfig({ ...base, readOnlyOption: 'LeaseBased', checkQuorum: true }).readOnlyOption).toBe(
+      'LeaseBased',
+    );
   });
 });
 
 describe('the RawNode contract', () => {
   it('step() refuses local message kinds, proposals and messages for another node', () => {
     const n = unitNode(1, storageWith([1, 2, 3]));
-    for (const t of [MessageType.MsgHup, MessageType.MsgBeat, MessageType.MsgUnreachable, MessageType.MsgSnapStatus, MessageType.MsgCheckQuorum, MessageType.MsgProp]) {
+    for (const t of [
+      MessageType.MsgHup,
+      MessageType.MsgBeat,
+      MessageType.MsgUnreachable,
+      MessageType.MsgSnapStatus,
+      MessageType.MsgCheckQuorum,
+      MessageType.MsgProp,
+    ]) {
       expect(code(() => n.raw.step(newMessage({ type: t, from: 2, to: 1, term: 1 })))).toBe('InvalidMessage');
     }
-    expect(code(() => n.raw.step(msg(MessageType.MsgHeartbeat, { from: 2, to: 3, term: 1 })))).toBe('InvalidMessage');
-    expect(code(() => n.raw.step(msg(MessageType.MsgApp, { from: 2, to: 1, term: 0, entries: [] })))).toBe('InvalidMessage');
-    expect(code(() => n.raw.step(msg('MsgBogus' as MessageType, { from: 2, to: 1, term: 1 })))).toBe('InvalidMessage');
+    expect(code(() => n.raw.step(msg(MessageType.MsgHeartbeat, { from: 2, to: 3, term: 1 })))).toBe(
+      'InvalidMessage',
+    );
+    expect(code(() => n.raw.step(msg(MessageType.MsgApp, { from: 2, to: 1, term: 0, entries: [] })))).toBe(
+      'InvalidMessage',
+    );
+    expect(code(() => n.raw.step(msg('MsgBogus' as MessageType, { from: 2, to: 1, term: 1 })))).toBe(
+      'InvalidMessage',
+    );
     expect(state(n)).toBe('Follower');
   });
 
@@ -190,8 +205,18 @@ describe('membership changes', () => {
   it('one change at a time: a second proposal is dropped until the first is applied', () => {
     const c = new Cluster([1, 2, 3]);
     c.elect(1);
-    c.get(1).node.proposeConfChange({ type: ConfChangeType.AddLearnerNode, nodeId: 4, context: new Uint8Array(0) });
-    expect(code(() => c.get(1).node.proposeConfChange({ type: ConfChangeType.AddNode, nodeId: 5, context: new Uint8Array(0) }))).toBe('ProposalDropped');
+    c.get(1).node.proposeConfChange({
+      type: ConfChangeType.AddLearnerNode,
+      nodeId: 4,
+      context: new Uint8Array(0),
+    });
+    expect(
+      code(() =>
+        c
+          .get(1)
+          .node.proposeConfChange({ type: ConfChangeType.AddNode, nodeId: 5, context: new Uint8Array(0) }),
+      ),
+    ).toBe('ProposalDropped');
     c.settle();
     expect(c.get(1).confState?.learners).toEqual([4]);
     c.get(1).node.proposeConfChange({ type: ConfChangeType.AddNode, nodeId: 5, context: new Uint8Array(0) });
@@ -207,8 +232,18 @@ describe('membership changes', () => {
     });
     c.settle();
     expect(c.get(1).confState).toMatchObject({ voters: [1, 2], votersOutgoing: [1, 2, 3], autoLeave: false });
-    expect(code(() => c.get(1).node.proposeConfChange({ type: ConfChangeType.AddNode, nodeId: 4, context: new Uint8Array(0) }))).toBe('ProposalDropped');
-    c.get(1).node.proposeConfChange({ transition: ConfChangeTransition.Auto, changes: [], context: new Uint8Array(0) });
+    expect(
+      code(() =>
+        c
+          .get(1)
+          .node.proposeConfChange({ type: ConfChangeType.AddNode, nodeId: 4, context: new Uint8Array(0) }),
+      ),
+    ).toBe('ProposalDropped');
+    c.get(1).node.proposeConfChange({
+      transition: ConfChangeTransition.Auto,
+      changes: [],
+      context: new Uint8Array(0),
+    });
     c.settle();
     expect(c.get(1).confState).toMatchObject({ voters: [1, 2], votersOutgoing: [] });
     expect(c.get(2).confState).toMatchObject({ voters: [1, 2], votersOutgoing: [] });
@@ -217,7 +252,17 @@ describe('membership changes', () => {
   it('leaving a joint configuration that does not exist is refused', () => {
     const c = new Cluster([1, 2, 3]);
     c.elect(1);
-    expect(code(() => c.get(1).node.proposeConfChange({ transition: ConfChangeTransition.Auto, changes: [], context: new Uint8Array(0) }))).toBe('ProposalDropped');
+    expect(
+      code(() =>
+        c
+          .get(1)
+          .node.proposeConfChange({
+            transition: ConfChangeTransition.Auto,
+            changes: [],
+            context: new Uint8Array(0),
+          }),
+      ),
+    ).toBe('ProposalDropped');
   });
 
   it('a simple change of more than one voter is refused when applied', () => {
@@ -252,13 +297,21 @@ describe('membership changes', () => {
       context: new Uint8Array(0),
     });
     expect(cs).toMatchObject({ voters: [1, 2], votersOutgoing: [1, 2, 3], learnersNext: [3], learners: [] });
-    const after = n.raw.applyConfChange({ transition: ConfChangeTransition.Auto, changes: [], context: new Uint8Array(0) });
+    const after = n.raw.applyConfChange({
+      transition: ConfChangeTransition.Auto,
+      changes: [],
+      context: new Uint8Array(0),
+    });
     expect(after).toMatchObject({ voters: [1, 2], votersOutgoing: [], learners: [3], learnersNext: [] });
   });
 
   it('removing every voter is refused', () => {
     const n = unitNode(1, storageWith([1]));
-    expect(code(() => n.raw.applyConfChange({ type: ConfChangeType.RemoveNode, nodeId: 1, context: new Uint8Array(0) }))).toBe('InvalidMessage');
+    expect(
+      code(() =>
+        n.raw.applyConfChange({ type: ConfChangeType.RemoveNode, nodeId: 1, context: new Uint8Array(0) }),
+      ),
+    ).toBe('InvalidMessage');
   });
 
   it('a learner never campaigns and is never asked for its vote', () => {
@@ -273,7 +326,11 @@ describe('membership changes', () => {
   it('a removed follower stops campaigning', () => {
     const c = new Cluster([1, 2, 3]);
     c.elect(1);
-    c.get(1).node.proposeConfChange({ type: ConfChangeType.RemoveNode, nodeId: 3, context: new Uint8Array(0) });
+    c.get(1).node.proposeConfChange({
+      type: ConfChangeType.RemoveNode,
+      nodeId: 3,
+      context: new Uint8Array(0),
+    });
     c.settle();
     expect(c.get(3).confState?.voters).toEqual([1, 2]);
     c.isolate(3);
@@ -287,7 +344,11 @@ describe('conf change encoding', () => {
     const v1 = { type: ConfChangeType.AddLearnerNode, nodeId: 7, context: Buffer.from('addr:7') };
     const e1 = encodeConfChange(v1);
     expect(e1.type).toBe(1);
-    expect(decodeConfChange(e1.data)).toEqual({ type: 'AddLearnerNode', nodeId: 7, context: new Uint8Array(Buffer.from('addr:7')) });
+    expect(decodeConfChange(e1.data)).toEqual({
+      type: 'AddLearnerNode',
+      nodeId: 7,
+      context: new Uint8Array(Buffer.from('addr:7')),
+    });
     const v2 = {
       transition: ConfChangeTransition.JointImplicit,
       changes: [
@@ -354,7 +415,11 @@ describe('replication flow control and failure reports', () => {
     c.isolate(3);
     for (let i = 0; i < 5; i++) c.propose(1, `e${i}`);
     const leader = c.get(1);
-    leader.storage.createSnapshot(leader.storage.lastIndex(), leader.confState ?? undefined, new Uint8Array(0));
+    leader.storage.createSnapshot(
+      leader.storage.lastIndex(),
+      leader.confState ?? undefined,
+      new Uint8Array(0),
+    );
     leader.storage.compact(leader.storage.lastIndex());
     c.heal();
     const sent: Message[] = [];
@@ -437,7 +502,9 @@ describe('ReadIndex', () => {
     n.raw.step(msg(MessageType.MsgAppResp, { from: 2, to: 1, term: term(n), index: 2 }));
     const out = drain(n);
     expect(out.filter((m) => m.type === 'MsgHeartbeat').length).toBe(2);
-    n.raw.step(msg(MessageType.MsgHeartbeatResp, { from: 2, to: 1, term: term(n), context: Buffer.from('r') }));
+    n.raw.step(
+      msg(MessageType.MsgHeartbeatResp, { from: 2, to: 1, term: term(n), context: Buffer.from('r') }),
+    );
     const rd = n.raw.ready();
     expect(rd.readStates.map((r) => r.index)).toEqual([2]);
     expect(rd.committedEntries.map((e) => e.index)).toEqual([]);

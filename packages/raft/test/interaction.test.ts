@@ -45,13 +45,18 @@ function parse(text: string): Block[] {
 function render(blocks: readonly Block[], actual: readonly string[]): string {
   const parts: string[] = [];
   blocks.forEach((b, k) => {
-    const text = [...b.comments, b.command, '----', ...(actual[k] === '' ? [] : [actual[k] as string])].join('\n');
+    const text = [...b.comments, b.command, '----', ...(actual[k] === '' ? [] : [actual[k] as string])].join(
+      '\n',
+    );
     parts.push(text);
   });
   return `${parts.join('\n\n')}\n`;
 }
 
-const files = fs.readdirSync(dir).filter((f) => f.endsWith('.txt')).sort();
+const files = fs
+  .readdirSync(dir)
+  .filter((f) => f.endsWith('.txt'))
+  .sort();
 
 describe('scenario scripts (testdata/*.txt)', () => {
   it('has scripts', () => {
@@ -68,7 +73,9 @@ describe('scenario scripts (testdata/*.txt)', () => {
         const got = env.handle(parseCommand(b.command));
         actual.push(got);
         if (!rewrite && got !== b.expected) {
-          throw new Error(`${f}:${b.line}: ${b.command}\n--- expected\n${b.expected}\n--- actual\n${got}\n(RAFT_REWRITE=1 regenerates on purpose)`);
+          throw new Error(
+            `${f}:${b.line}: ${b.command}\n--- expected\n${b.expected}\n--- actual\n${got}\n(RAFT_REWRITE=1 regenerates on purpose)`,
+          );
         }
       }
       if (rewrite) fs.writeFileSync(file, render(blocks, actual));

@@ -1,6 +1,12 @@
 // Unit tests of the core's building blocks: the inflight window, follower progress, quorum
 // counting (simple and joint), the unstable log and pending reads.
-import { Inflights, Progress, ProgressTracker, VoteResult, majorityVoteResult } from '../src/internal/tracker.js';
+import {
+  Inflights,
+  Progress,
+  ProgressTracker,
+  VoteResult,
+  majorityVoteResult,
+} from '../src/internal/tracker.js';
 import { RaftLog, Unstable } from '../src/internal/log.js';
 import { ReadOnly } from '../src/internal/readonly.js';
 import { MemoryStorage, newMessage, silentLogger } from '../src/index.js';
@@ -120,14 +126,42 @@ describe('quorums', () => {
     [[1, 2, 3, 4], { 1: true, 2: true }, VoteResult.Pending],
     [[], {}, VoteResult.Won],
   ])('votes of %j: %j -> %s', (voters, votes, want) => {
-    expect(majorityVoteResult(new Set(voters), new Map(Object.entries(votes).map(([k, v]) => [Number(k), v])))).toBe(want);
+    expect(
+      majorityVoteResult(new Set(voters), new Map(Object.entries(votes).map(([k, v]) => [Number(k), v]))),
+    ).toBe(want);
   });
 
   it('a joint vote needs both majorities', () => {
     const t = tracker([1, 2, 3], [3, 4, 5], {});
-    expect(t.voteResultOf(new Map([[1, true], [2, true], [3, true]]))).toBe(VoteResult.Pending);
-    expect(t.voteResultOf(new Map([[1, true], [2, true], [3, true], [4, true]]))).toBe(VoteResult.Won);
-    expect(t.voteResultOf(new Map([[1, true], [2, true], [4, false], [5, false]]))).toBe(VoteResult.Lost);
+    expect(
+      t.voteResultOf(
+        new Map([
+          [1, true],
+          [2, true],
+          [3, true],
+        ]),
+      ),
+    ).toBe(VoteResult.Pending);
+    expect(
+      t.voteResultOf(
+        new Map([
+          [1, true],
+          [2, true],
+          [3, true],
+          [4, true],
+        ]),
+      ),
+    ).toBe(VoteResult.Won);
+    expect(
+      t.voteResultOf(
+        new Map([
+          [1, true],
+          [2, true],
+          [4, false],
+          [5, false],
+        ]),
+      ),
+    ).toBe(VoteResult.Lost);
   });
 });
 

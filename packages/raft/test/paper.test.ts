@@ -30,13 +30,18 @@ class Net {
     return this.nodes.get(id) as UnitNode;
   }
   /** Delivers until quiet; messages from or to nodes outside `up`, or rejected by `allow`, are dropped. */
-  run(up: number[], allow: (m: Message) => boolean = () => true, rewrite: (m: Message) => Message = (m) => m): void {
+  run(
+    up: number[],
+    allow: (m: Message) => boolean = () => true,
+    rewrite: (m: Message) => Message = (m) => m,
+  ): void {
     for (let round = 0; round < 200; round++) {
       for (const id of up) this.queue.push(...drain(this.n(id)));
       if (this.queue.length === 0) return;
       const batch = this.queue;
       this.queue = [];
-      for (const m of batch) if (up.includes(m.to) && up.includes(m.from) && allow(m)) this.n(m.to).raw.step(rewrite(m));
+      for (const m of batch)
+        if (up.includes(m.to) && up.includes(m.from) && allow(m)) this.n(m.to).raw.step(rewrite(m));
     }
     throw new Error('no quiescence');
   }
@@ -44,30 +49,46 @@ class Net {
   restart(id: number): void {
     const old = this.n(id);
     const applied = old.applied.length > 0 ? (old.applied[old.applied.length - 1]?.index ?? 0) : 0;
-    const fresh = unitNode(id, old.storage, { applied: Math.max(applied, old.storage.firstIndex() - 1), maxSizePerMsgBytes: 1 });
+    const fresh = unitNode(id, old.storage, {
+      applied: Math.max(applied, old.storage.firstIndex() - 1),
+      maxSizePerMsgBytes: 1,
+    });
     fresh.applied = old.applied;
     this.nodes.set(id, fresh);
   }
 }
 
 describe('Figure 2, rules for all servers (Reference: section 5.1)', () => {
-  it.each(['Follower', 'Candidate', 'Leader'])('a %s that sees a higher term adopts it and becomes a follower', (role) => {
-    const n = unitNode(1, storageWith([1, 2, 3]));
-    if (role === 'Candidate') n.raw.campaign();
-    if (role === 'Leader') makeLeader(n, [2, 3]);
-    drain(n);
-    expect(state(n)).toBe(role);
-    const t = term(n);
-    n.raw.step(msg(MessageType.MsgApp, { from: 2, to: 1, term: t + 1, index: 1, logTerm: 1 }));
-    drain(n);
-    expect(term(n)).toBe(t + 1);
-    expect(state(n)).toBe('Follower');
-    expect(n.raw.status().softState.lead).toBe(2);
-  });
+  it.each(['Follower', 'Candidate', 'Leader'])(
+    'a %s that sees a higher term adopts it and becomes a follower',
+    (role) => {
+      const n = unitNode(1, storageWith([1, 2, 3]));
+      if (role === 'Candidate') n.raw.campaign();
+      if (role === 'Leader') makeLeader(n, [2, 3]);
+      drain(n);
+      expect(state(n)).toBe(role);
+      const t = term(n);
+      n.raw.step(msg(MessageType.MsgApp, { from: 2, to: 1, term: t + 1, index: 1, logTerm: 1 }));
+      drain(n);
+      expect(term(n)).toBe(t + 1);
+      expect(state(n)).toBe('Follower');
+      expect(n.raw.status().softState.lead).toBe(2);
+    },
+  );
 
   it('a request with a stale term is rejected and changes nothing', () => {
     const n = unitNode(1, storageWith([1, 2, 3], [], { term: 2, vote: 0, commit: 1 }));
-    n.raw.step(msg(MessageType.MsgApp, { from: 2, to: 1, term: 1, index: 1, logTerm: 1, entries: [ent(1, 2, 'x')], commit: 2 }));
+    n.raw.step(
+      msg(MessageType.MsgApp, {
+        from: 2,
+        to: 1,
+        term: 1,
+        index: 1,
+        logTerm: 1,
+        entries: [ent(1, 2, 'x')],
+        commit: 2,
+      }),
+    );
     const out = drain(n);
     expect(out).toEqual([]);
     expect(logOf(n)).toEqual([]);
@@ -117,17 +138,20 @@ describe('leader election (Reference: section 5.2)', () => {
     [3, { 2: false, 3: false }, 'Follower'],
     [5, { 2: false, 3: false, 4: false }, 'Follower'],
     [5, { 2: true, 3: false, 4: false, 5: false }, 'Follower'],
-  ])('election safety: a candidate of a %i-node cluster with votes %j ends as %s (majority wins, at most one leader per term)', (size, votes, want) => {
-    const ids = Array.from({ length: size }, (_, i) => i + 1);
-    const n = unitNode(1, storageWith(ids));
-    n.raw.campaign();
-    drain(n);
-    for (const [id, granted] of Object.entries(votes)) {
-      n.raw.step(msg(MessageType.MsgVoteResp, { from: Number(id), to: 1, term: 1, reject: !granted }));
-    }
-    drain(n);
-    expect(state(n)).toBe(want);
-  });
+  ])(
+    'election safety: a candidate of a %i-node cluster with votes %j ends as %s (majority wins, at most one leader per term)',
+    (size, votes, want) => {
+      const ids = Array.from({ length: size }, (_, i) => i + 1);
+      const n = unitNode(1, storageWith(ids));
+      n.raw.campaign();
+      drain(n);
+      for (const [id, granted] of Object.entries(votes)) {
+        n.raw.step(msg(MessageType.MsgVoteResp, { from: Number(id), to: 1, term: 1, reject: !granted }));
+      }
+      drain(n);
+      expect(state(n)).toBe(want);
+    },
+  );
 
   it.each<[number, number, boolean]>([
     [0, 2, true],
@@ -136,23 +160,31 @@ describe('leader election (Reference: section 5.2)', () => {
     [3, 3, true],
     [2, 3, false],
     [3, 2, false],
-  ])('each server votes for at most one candidate per term, first come first served (voted for %i, candidate %i, granted %s)', (vote, candidate, granted) => {
-    const n = unitNode(1, storageWith([1, 2, 3], [], { term: 1, vote, commit: 1 }));
-    n.raw.step(msg(MessageType.MsgVote, { from: candidate, to: 1, term: 1, index: 1, logTerm: 1 }));
-    const out = drain(n);
-    expect(out.map((m) => [m.type, m.to, m.reject])).toEqual([['MsgVoteResp', candidate, !granted]]);
-    expect(n.storage.initialState().hardState.vote).toBe(granted ? candidate : vote);
-  });
+  ])(
+    'each server votes for at most one candidate per term, first come first served (voted for %i, candidate %i, granted %s)',
+    (vote, candidate, granted) => {
+      const n = unitNode(1, storageWith([1, 2, 3], [], { term: 1, vote, commit: 1 }));
+      n.raw.step(msg(MessageType.MsgVote, { from: candidate, to: 1, term: 1, index: 1, logTerm: 1 }));
+      const out = drain(n);
+      expect(out.map((m) => [m.type, m.to, m.reject])).toEqual([['MsgVoteResp', candidate, !granted]]);
+      expect(n.storage.initialState().hardState.vote).toBe(granted ? candidate : vote);
+    },
+  );
 
-  it.each([1, 2])('a candidate receiving AppendEntries from a leader of term >= its own (+%i - 1) returns to follower', (delta) => {
-    const n = unitNode(1, storageWith([1, 2, 3]));
-    n.raw.campaign();
-    drain(n);
-    n.raw.step(msg(MessageType.MsgApp, { from: 2, to: 1, term: term(n) + delta - 1, index: 1, logTerm: 1 }));
-    drain(n);
-    expect(state(n)).toBe('Follower');
-    expect(n.raw.status().softState.lead).toBe(2);
-  });
+  it.each([1, 2])(
+    'a candidate receiving AppendEntries from a leader of term >= its own (+%i - 1) returns to follower',
+    (delta) => {
+      const n = unitNode(1, storageWith([1, 2, 3]));
+      n.raw.campaign();
+      drain(n);
+      n.raw.step(
+        msg(MessageType.MsgApp, { from: 2, to: 1, term: term(n) + delta - 1, index: 1, logTerm: 1 }),
+      );
+      drain(n);
+      expect(state(n)).toBe('Follower');
+      expect(n.raw.status().softState.lead).toBe(2);
+    },
+  );
 
   it('a candidate without a winner starts a new election (new term) after another timeout', () => {
     const n = unitNode(1, storageWith([1, 2, 3]));
@@ -222,7 +254,17 @@ describe('log replication (Reference: section 5.3)', () => {
 
   it('a follower applies entries once the leader commit index it learns covers them', () => {
     const n = unitNode(2, storageWith([1, 2, 3]));
-    n.raw.step(msg(MessageType.MsgApp, { from: 1, to: 2, term: 1, index: 1, logTerm: 1, entries: [ent(1, 2, 'a'), ent(1, 3, 'b')], commit: 2 }));
+    n.raw.step(
+      msg(MessageType.MsgApp, {
+        from: 1,
+        to: 2,
+        term: 1,
+        index: 1,
+        logTerm: 1,
+        entries: [ent(1, 2, 'a'), ent(1, 3, 'b')],
+        commit: 2,
+      }),
+    );
     drain(n);
     expect(n.applied.map((e) => e.index)).toEqual([2]);
     n.raw.step(msg(MessageType.MsgHeartbeat, { from: 1, to: 2, term: 1, commit: 3 }));
@@ -238,26 +280,49 @@ describe('log replication (Reference: section 5.3)', () => {
     [3, 3, true, 3],
     [3, 4, true, 3],
     [2, 4, true, 3],
-  ])('log matching: AppendEntries with previous entry (term %i, index %i) is rejected=%s when the follower lacks that entry', (logTerm, index, reject, hint) => {
-    const n = unitNode(2, storageWith([1, 2, 3], [1, 2], { term: 2, vote: 0, commit: 1 }));
-    n.raw.step(msg(MessageType.MsgApp, { from: 1, to: 2, term: 2, index, logTerm, commit: 1 }));
-    const out = drain(n);
-    expect(out).toHaveLength(1);
-    const m = out[0] as Message;
-    expect([m.type, m.reject]).toEqual(['MsgAppResp', reject]);
-    if (reject) expect(m.rejectHint).toBeLessThanOrEqual(hint);
-  });
+  ])(
+    'log matching: AppendEntries with previous entry (term %i, index %i) is rejected=%s when the follower lacks that entry',
+    (logTerm, index, reject, hint) => {
+      const n = unitNode(2, storageWith([1, 2, 3], [1, 2], { term: 2, vote: 0, commit: 1 }));
+      n.raw.step(msg(MessageType.MsgApp, { from: 1, to: 2, term: 2, index, logTerm, commit: 1 }));
+      const out = drain(n);
+      expect(out).toHaveLength(1);
+      const m = out[0] as Message;
+      expect([m.type, m.reject]).toEqual(['MsgAppResp', reject]);
+      if (reject) expect(m.rejectHint).toBeLessThanOrEqual(hint);
+    },
+  );
 
   it.each<[string, number, number, [number, number][], string[]]>([
     ['appends after a matching prefix', 3, 2, [[3, 4]], ['1/2', '2/3', '3/4']],
     ['replaces a conflicting entry and everything after it', 2, 1, [[3, 3]], ['1/2', '3/3']],
-    ['replaces from the first conflict only', 1, 1, [[1, 2], [3, 3], [3, 4]], ['1/2', '3/3', '3/4']],
+    [
+      'replaces from the first conflict only',
+      1,
+      1,
+      [
+        [1, 2],
+        [3, 3],
+        [3, 4],
+      ],
+      ['1/2', '3/3', '3/4'],
+    ],
     ['keeps entries the message repeats, and later ones it does not mention', 1, 1, [[1, 2]], ['1/2', '2/3']],
   ])('a follower %s (Figure 2, AppendEntries rules 3 and 4)', (_name, index, logTerm, entries, want) => {
     const n = unitNode(2, storageWith([1, 2, 3], [1, 2], { term: 3, vote: 0, commit: 1 }));
     const leaderTerm = 3;
     const lt = index === 3 ? 2 : logTerm;
-    n.raw.step(msg(MessageType.MsgApp, { from: 1, to: 2, term: leaderTerm, index, logTerm: lt, entries: entries.map(([t, i]) => ent(t, i)), commit: 1 }));
+    n.raw.step(
+      msg(MessageType.MsgApp, {
+        from: 1,
+        to: 2,
+        term: leaderTerm,
+        index,
+        logTerm: lt,
+        entries: entries.map(([t, i]) => ent(t, i)),
+        commit: 1,
+      }),
+    );
     drain(n);
     expect(logOf(n)).toEqual(want);
   });
@@ -302,12 +367,15 @@ describe('safety (Reference: section 5.4)', () => {
     [[1, 2], 2, 2, false],
     [[1, 2], 2, 3, true],
     [[1, 2], 3, 1, true],
-  ])('election restriction (5.4.1): a voter with log %j grants a candidate at (term %i, index %i): %s', (log, logTerm, index, granted) => {
-    const n = unitNode(1, storageWith([1, 2, 3], log, { term: 3, vote: 0, commit: 1 }));
-    n.raw.step(msg(MessageType.MsgVote, { from: 2, to: 1, term: 4, index, logTerm }));
-    const out = drain(n);
-    expect(out.map((m) => [m.type, m.reject])).toEqual([['MsgVoteResp', !granted]]);
-  });
+  ])(
+    'election restriction (5.4.1): a voter with log %j grants a candidate at (term %i, index %i): %s',
+    (log, logTerm, index, granted) => {
+      const n = unitNode(1, storageWith([1, 2, 3], log, { term: 3, vote: 0, commit: 1 }));
+      n.raw.step(msg(MessageType.MsgVote, { from: 2, to: 1, term: 4, index, logTerm }));
+      const out = drain(n);
+      expect(out.map((m) => [m.type, m.reject])).toEqual([['MsgVoteResp', !granted]]);
+    },
+  );
 
   it('leader completeness: a node missing committed entries cannot be elected; the new leader holds every committed entry', () => {
     const net = new Net([1, 2, 3, 4, 5]);
@@ -375,7 +443,9 @@ describe('safety (Reference: section 5.4)', () => {
     net.run([2, 3, 4, 5]);
     for (const id of [2, 3, 4, 5]) expect(logOf(net.n(id))[1]).toBe('2/3');
     // Had S1 counted replicas of 1/3 as committed, state machine safety would now be broken.
-    const applied3 = [2, 3, 4, 5].map((id) => net.n(id).applied.find((e) => e.index === 3)).map((e) => (e === undefined ? null : `${e.term}/${e.index}`));
+    const applied3 = [2, 3, 4, 5]
+      .map((id) => net.n(id).applied.find((e) => e.index === 3))
+      .map((e) => (e === undefined ? null : `${e.term}/${e.index}`));
     expect(applied3.every((x) => x === '2/3')).toBe(true);
   });
 
@@ -402,7 +472,9 @@ describe('safety (Reference: section 5.4)', () => {
       for (const id of all) for (let t = 0; t < 2; t++) net.n(id).raw.tick();
       net.run(all);
     }
-    const seqs = all.map((id) => net.n(id).applied.map((e) => `${e.term}/${e.index}/${Buffer.from(e.data).toString()}`));
+    const seqs = all.map((id) =>
+      net.n(id).applied.map((e) => `${e.term}/${e.index}/${Buffer.from(e.data).toString()}`),
+    );
     const longest = seqs.reduce((a, b) => (a.length >= b.length ? a : b));
     for (const s of seqs) expect(longest.slice(0, s.length)).toEqual(s);
     expect(longest.length).toBeGreaterThan(5);
@@ -429,4 +501,3 @@ describe('safety (Reference: section 5.4)', () => {
     }
   });
 });
-

@@ -1,7 +1,15 @@
 // A short randomized run of whole clusters (the long, configurable simulation lives in sim/):
 // random ticks, proposals, message loss, duplication, reordering, partitions, crashes with restarts,
 // snapshots and compaction; safety invariants checked after every step.
-import { ConfChangeTransition, ConfChangeType, MemoryStorage, RaftError, RawNode, confChangeOfEntry, seededRng } from '../src/index.js';
+import {
+  ConfChangeTransition,
+  ConfChangeType,
+  MemoryStorage,
+  RaftError,
+  RawNode,
+  confChangeOfEntry,
+  seededRng,
+} from '../src/index.js';
 import type { ConfState, Message } from '../src/index.js';
 
 interface Node {
@@ -27,7 +35,13 @@ function run(
   // With membership changes, nodes n+1 and n+2 start outside the group with empty logs.
   const ids = Array.from({ length: membership ? n + 2 : n }, (_, i) => i + 1);
   const founders = ids.slice(0, n);
-  const cs: ConfState = { voters: founders, learners: [], votersOutgoing: [], learnersNext: [], autoLeave: false };
+  const cs: ConfState = {
+    voters: founders,
+    learners: [],
+    votersOutgoing: [],
+    learnersNext: [],
+    autoLeave: false,
+  };
   const nodes = new Map<number, Node>();
   const make = (nd: Node): RawNode =>
     new RawNode({
@@ -46,7 +60,14 @@ function run(
   for (const id of ids) {
     const founder = founders.includes(id);
     const storage = founder ? new MemoryStorage({ confState: cs }) : new MemoryStorage();
-    const nd: Node = { id, storage, raw: null, applied: storage.firstIndex() - 1, history: new Map(), confState: storage.initialState().confState };
+    const nd: Node = {
+      id,
+      storage,
+      raw: null,
+      applied: storage.firstIndex() - 1,
+      history: new Map(),
+      confState: storage.initialState().confState,
+    };
     nd.raw = make(nd);
     nodes.set(id, nd);
   }
@@ -71,11 +92,15 @@ function run(
         nd.confState = rd.snapshot.metadata.confState;
       }
       for (const e of rd.committedEntries) {
-        if (e.index !== nd.applied + 1) throw new Error(`seed ${seed}: node ${nd.id} applied ${e.index} after ${nd.applied}`);
+        if (e.index !== nd.applied + 1)
+          throw new Error(`seed ${seed}: node ${nd.id} applied ${e.index} after ${nd.applied}`);
         nd.applied = e.index;
         const key = `${e.term}/${e.index}/${Buffer.from(e.data).toString()}`;
         const prev = committed.get(e.index);
-        if (prev !== undefined && prev !== key) throw new Error(`seed ${seed}: state machine safety: index ${e.index} applied as ${prev} and ${key}`);
+        if (prev !== undefined && prev !== key)
+          throw new Error(
+            `seed ${seed}: state machine safety: index ${e.index} applied as ${prev} and ${key}`,
+          );
         if (prev === undefined) commits++;
         committed.set(e.index, key);
         const cc = confChangeOfEntry(e);
@@ -94,7 +119,10 @@ function run(
       const st = nd.raw.status();
       if (st.softState.raftState !== 'Leader') continue;
       const other = leaderOfTerm.get(st.hardState.term);
-      if (other !== undefined && other !== nd.id) throw new Error(`seed ${seed}: election safety: ${other} and ${nd.id} lead term ${st.hardState.term}`);
+      if (other !== undefined && other !== nd.id)
+        throw new Error(
+          `seed ${seed}: election safety: ${other} and ${nd.id} lead term ${st.hardState.term}`,
+        );
       leaderOfTerm.set(st.hardState.term, nd.id);
     }
   };
@@ -119,9 +147,23 @@ function run(
           nd.raw?.proposeConfChange({ type, nodeId: target, context: new Uint8Array(0) });
         } else {
           const other = pick(ids);
-          const type2 = pick([ConfChangeType.AddNode, ConfChangeType.AddLearnerNode, ConfChangeType.RemoveNode]);
-          const changes = rnd() < 0.2 ? [] : [{ type, nodeId: target }, { type: type2, nodeId: other }];
-          nd.raw?.proposeConfChange({ transition: pick([ConfChangeTransition.Auto, ConfChangeTransition.JointExplicit]), changes, context: new Uint8Array(0) });
+          const type2 = pick([
+            ConfChangeType.AddNode,
+            ConfChangeType.AddLearnerNode,
+            ConfChangeType.RemoveNode,
+          ]);
+          const changes =
+            rnd() < 0.2
+              ? []
+              : [
+                  { type, nodeId: target },
+                  { type: type2, nodeId: other },
+                ];
+          nd.raw?.proposeConfChange({
+            transition: pick([ConfChangeTransition.Auto, ConfChangeTransition.JointExplicit]),
+            changes,
+            context: new Uint8Array(0),
+          });
         }
       } catch (e) {
         if (!(e instanceof RaftError)) throw e;
@@ -129,7 +171,9 @@ function run(
     } else if (r < 0.62) {
       // crash and restart: memory lost, storage kept
       const nd = nodes.get(pick(ids)) as Node;
-      for (const m of inflight) if (m.type === 'MsgSnap' && (m.to === nd.id || m.from === nd.id)) nodes.get(m.from)?.raw?.reportSnapshot(m.to, false);
+      for (const m of inflight)
+        if (m.type === 'MsgSnap' && (m.to === nd.id || m.from === nd.id))
+          nodes.get(m.from)?.raw?.reportSnapshot(m.to, false);
       inflight = inflight.filter((m) => m.to !== nd.id && !(m.type === 'MsgSnap' && m.from === nd.id));
       // The state machine restarts from the latest snapshot (which may be newer than the compaction point).
       nd.applied = nd.storage.snapshot().metadata.index;
@@ -200,9 +244,17 @@ function run(
     }
     checkLeaders();
     const leader = [...nodes.values()].find((nd) => nd.raw?.status().softState.raftState === 'Leader');
-    if (leader !== undefined && leader.raw?.status().config.votersOutgoing.length && !leader.raw.status().config.autoLeave) {
+    if (
+      leader !== undefined &&
+      leader.raw?.status().config.votersOutgoing.length &&
+      !leader.raw.status().config.autoLeave
+    ) {
       try {
-        leader.raw.proposeConfChange({ transition: ConfChangeTransition.Auto, changes: [], context: new Uint8Array(0) });
+        leader.raw.proposeConfChange({
+          transition: ConfChangeTransition.Auto,
+          changes: [],
+          context: new Uint8Array(0),
+        });
       } catch (e) {
         if (!(e instanceof RaftError)) throw e;
       }
@@ -216,12 +268,22 @@ function run(
         if (!(e instanceof RaftError)) throw e;
       }
     }
-    const members = leader === undefined ? [] : [...nodes.values()].filter((nd) => {
-      const c = leader.raw?.status().config;
-      return c !== undefined && (c.voters.includes(nd.id) || c.learners.includes(nd.id) || c.votersOutgoing.includes(nd.id));
-    });
+    const members =
+      leader === undefined
+        ? []
+        : [...nodes.values()].filter((nd) => {
+            const c = leader.raw?.status().config;
+            return (
+              c !== undefined &&
+              (c.voters.includes(nd.id) || c.learners.includes(nd.id) || c.votersOutgoing.includes(nd.id))
+            );
+          });
     const max = Math.max(...[...committed.keys()]);
-    if (proposed && [...committed.values()].some((v) => v.endsWith('/final')) && members.every((nd) => nd.applied === max)) {
+    if (
+      proposed &&
+      [...committed.values()].some((v) => v.endsWith('/final')) &&
+      members.every((nd) => nd.applied === max)
+    ) {
       return { commits, leaders: leaderOfTerm.size, confChanges };
     }
   }
@@ -229,16 +291,19 @@ function run(
     const st = nd.raw?.status();
     return `${nd.id}: ${st?.softState.raftState} term=${st?.hardState.term} lead=${st?.softState.lead} commit=${st?.hardState.commit} applied=${nd.applied} last=${nd.storage.lastIndex()} first=${nd.storage.firstIndex()} progress=${JSON.stringify([...(st?.progress ?? new Map())])}`;
   });
-  throw new Error(`seed ${seed}: liveness: proposed=${String(proposed)} max=${Math.max(...committed.keys())}\n${dump.join('\n')}\n`);
+  throw new Error(
+    `seed ${seed}: liveness: proposed=${String(proposed)} max=${Math.max(...committed.keys())}\n${dump.join('\n')}\n`,
+  );
 }
 
 describe('randomized clusters keep Raft safety and recover liveness after healing', () => {
   const cases: [number, number, boolean, boolean][] = [];
   // RAFT_RANDOM_SEEDS=500 runs more seeds (slow; not the default).
   const seeds = Number(process.env['RAFT_RANDOM_SEEDS'] ?? '6');
-  for (let seed = 1; seed <= seeds; seed++) cases.push([seed, seed % 2 === 0 ? 5 : 3, seed % 3 !== 0, seed % 2 === 1]);
+  for (let seed = 1; seed <= seeds; seed++)
+    cases.push([seed, seed % 2 === 0 ? 5 : 3, seed % 3 !== 0, seed % 2 === 1]);
   it.each(cases)('seed %i, %i nodes, prevote=%s, checkQuorum=%s', (seed, n, prevote, checkQuorum) => {
-    const r = run(seed, n, 1500, prevote, checkQuorum);
+    const r = run(seed, n, Number(process.env['RAFT_RANDOM_STEPS'] ?? '1500'), prevote, checkQuorum);
     expect(r.commits).toBeGreaterThan(10);
     expect(r.leaders).toBeGreaterThan(0);
   });
@@ -249,8 +314,7 @@ describe('randomized clusters with membership changes (learners, joint consensus
   const cases: [number, number, boolean][] = [];
   for (let seed = 1; seed <= seeds; seed++) cases.push([1000 + seed, seed % 2 === 0 ? 5 : 3, seed % 3 !== 0]);
   it.each(cases)('seed %i, %i founders, prevote=%s', (seed, n, prevote) => {
-    const r = run(seed, n, 1500, prevote, true, true);
+    const r = run(seed, n, Number(process.env['RAFT_RANDOM_STEPS'] ?? '1500'), prevote, true, true);
     expect(r.commits).toBeGreaterThan(10);
   });
 });
-

@@ -7,6 +7,8 @@ describe('smoke', () => {
     c.propose(1, 'a');
     c.propose(1, 'b');
     for (const id of [1, 2, 3]) expect(c.get(id).appliedData()).toEqual(['a', 'b']);
-    expect(() => c.get(2).node.propose(Buffer.from('x'))).toThrow(expect.objectContaining({ code: 'NotLeader', leaderId: 1 }));
+    expect(() => c.get(2).node.propose(Buffer.from('x'))).toThrow(
+      expect.objectContaining({ code: 'NotLeader', leaderId: 1 }),
+    );
   });
 });

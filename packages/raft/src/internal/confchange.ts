@@ -159,11 +159,13 @@ export class Changer {
     }
     for (const id of c.learnersNext) {
       if (!c.outgoing.has(id)) throw bad(`${id} is in learnersNext but not an outgoing voter`);
-      if ((r.progress.get(id) as Progress).isLearner) throw bad(`${id} is in learnersNext but already a learner`);
+      if ((r.progress.get(id) as Progress).isLearner)
+        throw bad(`${id} is in learnersNext but already a learner`);
     }
     for (const id of c.learners) {
       if (c.incoming.has(id) || c.outgoing.has(id)) throw bad(`${id} is both a learner and a voter`);
-      if (!(r.progress.get(id) as Progress).isLearner) throw bad(`${id} is a learner without the learner flag`);
+      if (!(r.progress.get(id) as Progress).isLearner)
+        throw bad(`${id} is a learner without the learner flag`);
     }
     if (c.outgoing.size === 0 && c.autoLeave) throw bad('autoLeave set outside a joint configuration');
   }

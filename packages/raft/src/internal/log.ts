@@ -170,7 +170,10 @@ export class RaftLog {
     const ci = this.findConflict(ents);
     if (ci !== 0) {
       if (ci <= this.committed) {
-        throw new RaftError(RaftErrorCode.InvariantViolated, `entry ${ci} conflicts with committed entry (committed ${this.committed})`);
+        throw new RaftError(
+          RaftErrorCode.InvariantViolated,
+          `entry ${ci} conflicts with committed entry (committed ${this.committed})`,
+        );
       }
       this.append(ents.slice(ci - index - 1));
     }
@@ -184,7 +187,10 @@ export class RaftLog {
     if (ents.length === 0) return this.lastIndex();
     const after = (ents[0] as Entry).index - 1;
     if (after < this.committed) {
-      throw new RaftError(RaftErrorCode.InvariantViolated, `append after ${after} is below committed ${this.committed}`);
+      throw new RaftError(
+        RaftErrorCode.InvariantViolated,
+        `append after ${after} is below committed ${this.committed}`,
+      );
     }
     this.unstable.truncateAndAppend(ents);
     return this.lastIndex();
@@ -198,7 +204,11 @@ export class RaftLog {
     for (const e of ents) {
       if (!this.matchTerm(e.index, e.term)) {
         if (e.index <= this.lastIndex()) {
-          this.logger.debug('found conflict', { index: e.index, term: e.term, existingTerm: this.termOrZero(e.index) });
+          this.logger.debug('found conflict', {
+            index: e.index,
+            term: e.term,
+            existingTerm: this.termOrZero(e.index),
+          });
         }
         return e.index;
       }
@@ -244,7 +254,10 @@ export class RaftLog {
   commitTo(tocommit: number): void {
     if (tocommit <= this.committed) return;
     if (tocommit > this.lastIndex()) {
-      throw new RaftError(RaftErrorCode.InvariantViolated, `commit ${tocommit} beyond last index ${this.lastIndex()}: the log is corrupt, truncated or lost`);
+      throw new RaftError(
+        RaftErrorCode.InvariantViolated,
+        `commit ${tocommit} beyond last index ${this.lastIndex()}: the log is corrupt, truncated or lost`,
+      );
     }
     this.committed = tocommit;
   }
@@ -256,7 +269,10 @@ export class RaftLog {
   appliedTo(i: number): void {
     if (i === 0) return;
     if (i > this.committed || i < this.applied) {
-      throw new RaftError(RaftErrorCode.InvariantViolated, `applied ${i} outside [${this.applied}, ${this.committed}]`);
+      throw new RaftError(
+        RaftErrorCode.InvariantViolated,
+        `applied ${i} outside [${this.applied}, ${this.committed}]`,
+      );
     }
     this.applied = i;
     if (this.applying < i) this.applying = i;
@@ -295,7 +311,11 @@ export class RaftLog {
     if (lo === hi) return [];
     const first = this.firstIndex();
     if (lo < first) throw new RaftError(RaftErrorCode.Compacted, `slice(${lo}) below first index ${first}`);
-    if (hi > this.lastIndex() + 1) throw new RaftError(RaftErrorCode.Unavailable, `slice(.., ${hi}) beyond last index ${this.lastIndex()}`);
+    if (hi > this.lastIndex() + 1)
+      throw new RaftError(
+        RaftErrorCode.Unavailable,
+        `slice(.., ${hi}) beyond last index ${this.lastIndex()}`,
+      );
     const uOff = this.unstable.offset;
     let ents: Entry[] = [];
     if (lo < uOff) {

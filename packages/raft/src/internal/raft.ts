@@ -1,11 +1,29 @@
 // The Raft algorithm as a state machine: step(message) and tick() in, messages and log changes out.
 // Each role installs its own step and tick functions (becomeFollower / becomeCandidate / ...).
 import type { ResolvedConfig } from '../config.js';
-import { confChangeAsV2, decodeConfChange, encodeConfChange, enterJointOf, isConfChangeV2, leaveJointOf } from '../confchange.js';
+import {
+  confChangeAsV2,
+  decodeConfChange,
+  encodeConfChange,
+  enterJointOf,
+  isConfChangeV2,
+  leaveJointOf,
+} from '../confchange.js';
 import { RaftError, RaftErrorCode, isRaftError } from '../errors.js';
 import { entrySizeBytes } from '../storage.js';
 import { EntryType, MessageType, ProgressState, ReadOnlyOption, StateType, newMessage } from '../types.js';
-import type { ConfChangeV2, ConfState, Entry, HardState, Logger, Message, ReadState, Rng, Snapshot, SoftState } from '../types.js';
+import type {
+  ConfChangeV2,
+  ConfState,
+  Entry,
+  HardState,
+  Logger,
+  Message,
+  ReadState,
+  Rng,
+  Snapshot,
+  SoftState,
+} from '../types.js';
 import { Changer, restoreConfig } from './confchange.js';
 import type { ChangeResult } from './confchange.js';
 import { RaftLog } from './log.js';
@@ -133,7 +151,12 @@ export class Raft {
   send(f: MessageFields): void {
     let term = f.term ?? 0;
     const t = f.type;
-    if (t === MessageType.MsgVote || t === MessageType.MsgVoteResp || t === MessageType.MsgPreVote || t === MessageType.MsgPreVoteResp) {
+    if (
+      t === MessageType.MsgVote ||
+      t === MessageType.MsgVoteResp ||
+      t === MessageType.MsgPreVote ||
+      t === MessageType.MsgPreVoteResp
+    ) {
       if (term === 0) throw new RaftError(RaftErrorCode.InvariantViolated, `term must be set for ${t}`);
     } else {
       if (term !== 0) throw new RaftError(RaftErrorCode.InvariantViolated, `term must not be set for ${t}`);
@@ -166,7 +189,10 @@ export class Raft {
     const prevTerm = log.termOrZero(prevIndex);
     let ents: Entry[];
     try {
-      ents = pr.state === ProgressState.Replicate || pr.state === ProgressState.Probe ? log.entriesFrom(pr.next, this.cfg.maxSizePerMsgBytes) : [];
+      ents =
+        pr.state === ProgressState.Replicate || pr.state === ProgressState.Probe
+          ? log.entriesFrom(pr.next, this.cfg.maxSizePerMsgBytes)
+          : [];
     } catch (e) {
       if (isRaftError(e, RaftErrorCode.Compacted)) return this.maybeSendSnapshot(to, pr);
       throw e;
@@ -178,7 +204,14 @@ export class Raft {
     if (ents.length === 0 && !sendIfEmpty) return false;
     let bytes = 0;
     for (const e of ents) bytes += entrySizeBytes(e);
-    this.send({ type: MessageType.MsgApp, to, index: prevIndex, logTerm: prevTerm, entries: ents, commit: log.committed });
+    this.send({
+      type: MessageType.MsgApp,
+      to,
+      index: prevIndex,
+      logTerm: prevTerm,
+      entries: ents,
+      commit: log.committed,
+    });
     pr.sentEntries(ents.length, bytes, pr.next);
     return true;
   }
@@ -198,7 +231,11 @@ export class Raft {
       }
       throw e;
     }
-    if (snap.metadata.index === 0) throw new RaftError(RaftErrorCode.InvariantViolated, 'need a non-empty snapshot to catch up a follower');
+    if (snap.metadata.index === 0)
+      throw new RaftError(
+        RaftErrorCode.InvariantViolated,
+        'need a non-empty snapshot to catch up a follower',
+      );
     this.logger.debug('sending snapshot', { to, index: snap.metadata.index, term: snap.metadata.term });
     pr.becomeSnapshot(snap.metadata.index);
     this.send({ type: MessageType.MsgSnap, to, snapshot: snap });
@@ -236,7 +273,12 @@ export class Raft {
   private appendEntry(es: readonly Entry[]): boolean {
     const li = this.raftLog.lastIndex();
     const size = payloadBytes(es);
-    if (this.uncommittedSize > 0 && size > 0 && this.uncommittedSize + size > this.cfg.maxUncommittedEntriesBytes) return false;
+    if (
+      this.uncommittedSize > 0 &&
+      size > 0 &&
+      this.uncommittedSize + size > this.cfg.maxUncommittedEntriesBytes
+    )
+      return false;
     const stamped: Entry[] = new Array<Entry>(es.length);
     for (let i = 0; i < es.length; i++) {
       const e = es[i] as Entry;
@@ -259,7 +301,12 @@ export class Raft {
   /** Advances the commit index to what a quorum of voters holds, if that entry is from this term (section 5.4.2). */
   maybeCommit(): boolean {
     const committed = this.raftLog.maybeCommit(this.trk.committed(), this.term);
-    if (committed && this.state === StateType.Leader && this.pendingReadIndexMessages.length > 0 && this.committedEntryInCurrentTerm()) {
+    if (
+      committed &&
+      this.state === StateType.Leader &&
+      this.pendingReadIndexMessages.length > 0 &&
+      this.committedEntryInCurrentTerm()
+    ) {
       const pending = this.pendingReadIndexMessages;
       this.pendingReadIndexMessages = [];
       for (const m of pending) this.sendMsgReadIndexResponse(m);
@@ -327,7 +374,8 @@ export class Raft {
   }
 
   becomeCandidate(): void {
-    if (this.state === StateType.Leader) throw new RaftError(RaftErrorCode.InvariantViolated, 'invalid transition leader -> candidate');
+    if (this.state === StateType.Leader)
+      throw new RaftError(RaftErrorCode.InvariantViolated, 'invalid transition leader -> candidate');
     this.stepFn = stepCandidate;
     this.reset(this.term + 1);
     this.tickFn = this.tickElectionBound;
@@ -337,7 +385,8 @@ export class Raft {
   }
 
   becomePreCandidate(): void {
-    if (this.state === StateType.Leader) throw new RaftError(RaftErrorCode.InvariantViolated, 'invalid transition leader -> pre-candidate');
+    if (this.state === StateType.Leader)
+      throw new RaftError(RaftErrorCode.InvariantViolated, 'invalid transition leader -> pre-candidate');
     // Pre-vote changes neither term nor vote: a partitioned node cannot inflate the cluster's term.
     this.stepFn = stepCandidate;
     this.trk.resetVotes();
@@ -348,7 +397,8 @@ export class Raft {
   }
 
   becomeLeader(): void {
-    if (this.state === StateType.Follower) throw new RaftError(RaftErrorCode.InvariantViolated, 'invalid transition follower -> leader');
+    if (this.state === StateType.Follower)
+      throw new RaftError(RaftErrorCode.InvariantViolated, 'invalid transition follower -> leader');
     this.stepFn = stepLeader;
     this.reset(this.term);
     this.tickFn = this.tickHeartbeatBound;
@@ -479,10 +529,15 @@ export class Raft {
     } else if (m.term > this.term) {
       if (m.type === MessageType.MsgVote || m.type === MessageType.MsgPreVote) {
         const force = isTransferContext(m.context);
-        const inLease = this.cfg.checkQuorum && this.lead !== 0 && this.electionElapsed < this.cfg.electionTick;
+        const inLease =
+          this.cfg.checkQuorum && this.lead !== 0 && this.electionElapsed < this.cfg.electionTick;
         if (!force && inLease) {
           // We heard from a leader within the minimum election timeout: do not let this candidate disrupt it (thesis 4.2.3).
-          this.logger.debug('ignoring vote request within the leader lease', { id: this.id, from: m.from, term: m.term });
+          this.logger.debug('ignoring vote request within the leader lease', {
+            id: this.id,
+            from: m.from,
+            term: m.term,
+          });
           return;
         }
       }
@@ -490,13 +545,20 @@ export class Raft {
         // Never change our term in response to a pre-vote.
       } else if (m.type === MessageType.MsgPreVoteResp && !m.reject) {
         // We will bump our term when a quorum grants the pre-vote; a rejection at a higher term is handled below.
-      } else if (m.type === MessageType.MsgApp || m.type === MessageType.MsgHeartbeat || m.type === MessageType.MsgSnap) {
+      } else if (
+        m.type === MessageType.MsgApp ||
+        m.type === MessageType.MsgHeartbeat ||
+        m.type === MessageType.MsgSnap
+      ) {
         this.becomeFollower(m.term, m.from);
       } else {
         this.becomeFollower(m.term, 0);
       }
     } else if (m.term < this.term) {
-      if ((this.cfg.checkQuorum || this.cfg.preVote) && (m.type === MessageType.MsgHeartbeat || m.type === MessageType.MsgApp)) {
+      if (
+        (this.cfg.checkQuorum || this.cfg.preVote) &&
+        (m.type === MessageType.MsgHeartbeat || m.type === MessageType.MsgApp)
+      ) {
         // A stale leader (maybe cut off, then healed) learns our term from this and steps down; without it,
         // with check-quorum or pre-vote, nodes with a higher term could ignore it forever.
         this.send({ type: MessageType.MsgAppResp, to: m.from });
@@ -549,7 +611,14 @@ export class Raft {
     // Reject, with a hint: the largest index <= m.index whose term is <= m.logTerm, so the leader
     // skips a whole term of mismatching entries per round trip.
     const hint = log.findConflictByTerm(Math.min(m.index, log.lastIndex()), m.logTerm);
-    this.send({ type: MessageType.MsgAppResp, to: m.from, index: m.index, reject: true, rejectHint: hint.index, logTerm: hint.term });
+    this.send({
+      type: MessageType.MsgAppResp,
+      to: m.from,
+      index: m.index,
+      reject: true,
+      rejectHint: hint.index,
+      logTerm: hint.term,
+    });
   }
 
   handleHeartbeat(m: Message): void {
@@ -618,7 +687,10 @@ export class Raft {
     this.isLearner = pr !== undefined && pr.isLearner;
     if ((pr === undefined || this.isLearner) && this.state === StateType.Leader) {
       // This leader was removed or demoted: it stops leading; the remaining voters elect a new leader.
-      this.logger.info('leader removed from the configuration: stepping down', { id: this.id, term: this.term });
+      this.logger.info('leader removed from the configuration: stepping down', {
+        id: this.id,
+        term: this.term,
+      });
       this.becomeFollower(this.term, 0);
       return cs;
     }
@@ -638,7 +710,10 @@ export class Raft {
   sendMsgReadIndexResponse(m: Message): void {
     if (this.cfg.readOnlyOption === ReadOnlyOption.Safe) {
       if (this.readOnly.queue.length >= this.cfg.maxPendingReadIndex) {
-        throw new RaftError(RaftErrorCode.ProposalDropped, `more than ${this.cfg.maxPendingReadIndex} pending read requests`);
+        throw new RaftError(
+          RaftErrorCode.ProposalDropped,
+          `more than ${this.cfg.maxPendingReadIndex} pending read requests`,
+        );
       }
       if (!this.readOnly.addRequest(this.raftLog.committed, m)) return;
       this.readOnly.recvAck(this.id, m.context);
@@ -664,8 +739,10 @@ export class Raft {
     const alreadyJoint = this.trk.isJoint();
     const wantsLeaveJoint = isConfChangeV2(cc) && leaveJointOf(v2);
     let refused = '';
-    if (alreadyPending) refused = `possible unapplied conf change at index ${this.pendingConfIndex} (applied to ${this.raftLog.applied})`;
-    else if (alreadyJoint && !wantsLeaveJoint) refused = 'must transition out of the joint configuration first';
+    if (alreadyPending)
+      refused = `possible unapplied conf change at index ${this.pendingConfIndex} (applied to ${this.raftLog.applied})`;
+    else if (alreadyJoint && !wantsLeaveJoint)
+      refused = 'must transition out of the joint configuration first';
     else if (!alreadyJoint && wantsLeaveJoint) refused = 'not in a joint configuration';
     if (refused !== '') throw new RaftError(RaftErrorCode.ProposalDropped, `conf change refused: ${refused}`);
     // With one change pending at a time, the configuration it will be applied to is the current one:
@@ -673,7 +750,11 @@ export class Raft {
     try {
       this.computeConfChange(v2);
     } catch (e) {
-      throw new RaftError(RaftErrorCode.ProposalDropped, `conf change refused: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+      throw new RaftError(
+        RaftErrorCode.ProposalDropped,
+        `conf change refused: ${e instanceof Error ? e.message : String(e)}`,
+        { cause: e },
+      );
     }
     this.pendingConfIndex = index;
   }
@@ -687,7 +768,10 @@ export class Raft {
         return true;
       case MessageType.MsgCheckQuorum:
         if (!this.trk.quorumActive()) {
-          this.logger.warn('stepping down: no quorum heard within an election timeout', { id: this.id, term: this.term });
+          this.logger.warn('stepping down: no quorum heard within an election timeout', {
+            id: this.id,
+            term: this.term,
+          });
           this.becomeFollower(this.term, 0);
         }
         for (const [id, pr] of this.trk.progress) if (id !== this.id) pr.recentActive = false;
@@ -695,10 +779,16 @@ export class Raft {
       case MessageType.MsgProp: {
         if (m.entries.length === 0) throw new RaftError(RaftErrorCode.InvariantViolated, 'empty proposal');
         if (!this.trk.progress.has(this.id)) {
-          throw new RaftError(RaftErrorCode.ProposalDropped, 'this leader was removed from the configuration');
+          throw new RaftError(
+            RaftErrorCode.ProposalDropped,
+            'this leader was removed from the configuration',
+          );
         }
         if (this.leadTransferee !== 0) {
-          throw new RaftError(RaftErrorCode.ProposalDropped, `leadership is being transferred to ${this.leadTransferee}`);
+          throw new RaftError(
+            RaftErrorCode.ProposalDropped,
+            `leadership is being transferred to ${this.leadTransferee}`,
+          );
         }
         const base = this.raftLog.lastIndex();
         const savedPending = this.pendingConfIndex;
@@ -731,7 +821,10 @@ export class Raft {
         } else if (!this.committedEntryInCurrentTerm()) {
           // The leader's commit index is only known to be current once it committed an entry of its term (thesis 6.4).
           if (this.pendingReadIndexMessages.length >= this.cfg.maxPendingReadIndex) {
-            throw new RaftError(RaftErrorCode.ProposalDropped, `more than ${this.cfg.maxPendingReadIndex} pending read requests`);
+            throw new RaftError(
+              RaftErrorCode.ProposalDropped,
+              `more than ${this.cfg.maxPendingReadIndex} pending read requests`,
+            );
           }
           this.pendingReadIndexMessages.push(m);
         } else {
@@ -798,7 +891,8 @@ function stepLeader(r: Raft, m: Message): void {
       // A full window with the follower alive means appends were lost: free one slot so that the next
       // append goes out; the follower's rejection of it (if any) moves us back to probing.
       if (pr.state === ProgressState.Replicate && pr.inflights.full()) pr.inflights.freeFirstOne();
-      if (pr.match < r.raftLog.lastIndex() || pr.state === ProgressState.Probe) r.maybeSendAppend(m.from, true);
+      if (pr.match < r.raftLog.lastIndex() || pr.state === ProgressState.Probe)
+        r.maybeSendAppend(m.from, true);
       if (r.cfg.readOnlyOption !== ReadOnlyOption.Safe || m.context.byteLength === 0) return;
       const acks = r.readOnly.recvAck(m.from, m.context);
       if (acks === null || r.trk.voteResultOf(acks) !== VoteResult.Won) return;
@@ -844,10 +938,13 @@ function sendTimeoutNow(r: Raft, to: number): void {
 }
 
 function stepCandidate(r: Raft, m: Message): void {
-  const myVoteResp = r.state === StateType.PreCandidate ? MessageType.MsgPreVoteResp : MessageType.MsgVoteResp;
+  const myVoteResp =
+    r.state === StateType.PreCandidate ? MessageType.MsgPreVoteResp : MessageType.MsgVoteResp;
   switch (m.type) {
     case MessageType.MsgProp:
-      throw new RaftError(RaftErrorCode.NotLeader, `node ${r.id} is a ${r.state}: no leader to propose to`, { leaderId: 0 });
+      throw new RaftError(RaftErrorCode.NotLeader, `node ${r.id} is a ${r.state}: no leader to propose to`, {
+        leaderId: 0,
+      });
     case MessageType.MsgApp:
       r.becomeFollower(m.term, m.from);
       r.handleAppendEntries(m);
@@ -862,7 +959,9 @@ function stepCandidate(r: Raft, m: Message): void {
       return;
     case MessageType.MsgReadIndex:
       if (m.from !== r.id) return; // a stale forward from a node that thinks we lead: it times out and retries
-      throw new RaftError(RaftErrorCode.NotLeader, `node ${r.id} is a ${r.state}: no leader to read from`, { leaderId: 0 });
+      throw new RaftError(RaftErrorCode.NotLeader, `node ${r.id} is a ${r.state}: no leader to read from`, {
+        leaderId: 0,
+      });
     case myVoteResp: {
       const result = r.poll(m.from, m.type, !m.reject);
       if (result === VoteResult.Won) {
@@ -888,7 +987,9 @@ function stepFollower(r: Raft, m: Message): void {
     case MessageType.MsgProp:
       throw new RaftError(
         RaftErrorCode.NotLeader,
-        r.lead === 0 ? `node ${r.id} is a follower and knows no leader` : `node ${r.id} is a follower; the leader is ${r.lead}`,
+        r.lead === 0
+          ? `node ${r.id} is a follower and knows no leader`
+          : `node ${r.id} is a follower; the leader is ${r.lead}`,
         { leaderId: r.lead },
       );
     case MessageType.MsgApp:
@@ -921,7 +1022,9 @@ function stepFollower(r: Raft, m: Message): void {
     case MessageType.MsgReadIndex:
       if (m.from !== r.id) return; // a stale forward from a node that thinks we lead
       if (r.lead === 0) {
-        throw new RaftError(RaftErrorCode.NotLeader, `node ${r.id} knows no leader to read from`, { leaderId: 0 });
+        throw new RaftError(RaftErrorCode.NotLeader, `node ${r.id} knows no leader to read from`, {
+          leaderId: 0,
+        });
       }
       r.msgs.push(newMessage({ ...m, to: r.lead, from: r.id, term: 0 }));
       return;
@@ -932,4 +1035,3 @@ function stepFollower(r: Raft, m: Message): void {
       return;
   }
 }
-

@@ -31,7 +31,8 @@ export class Inflights {
   }
 
   add(index: number, bytes: number): void {
-    if (this.full()) throw new RaftError(RaftErrorCode.InvariantViolated, 'cannot add into a full inflights window');
+    if (this.full())
+      throw new RaftError(RaftErrorCode.InvariantViolated, 'cannot add into a full inflights window');
     let at = this.start + this.count;
     if (at >= this.capacity) at -= this.capacity;
     // The ring grows lazily, so idle followers with large windows cost nothing.
@@ -204,7 +205,10 @@ export type VoteResult = (typeof VoteResult)[keyof typeof VoteResult];
 
 const scratch: number[] = [];
 
-export function majorityVoteResult(voters: ReadonlySet<number>, votes: ReadonlyMap<number, boolean>): VoteResult {
+export function majorityVoteResult(
+  voters: ReadonlySet<number>,
+  votes: ReadonlyMap<number, boolean>,
+): VoteResult {
   if (voters.size === 0) return VoteResult.Won; // an empty config wins every vote (joint-config convention)
   let yes = 0;
   let missing = 0;
@@ -240,7 +244,13 @@ export function cloneConfig(c: TrackerConfig): TrackerConfig {
 }
 
 export function emptyTrackerConfig(): TrackerConfig {
-  return { incoming: new Set(), outgoing: new Set(), learners: new Set(), learnersNext: new Set(), autoLeave: false };
+  return {
+    incoming: new Set(),
+    outgoing: new Set(),
+    learners: new Set(),
+    learnersNext: new Set(),
+    autoLeave: false,
+  };
 }
 
 const sorted = (s: ReadonlySet<number>): number[] => [...s].sort((a, b) => a - b);
@@ -283,7 +293,10 @@ export class ProgressTracker {
   /** The highest index committed by the (joint) quorum of voters. Learners never count. */
   committed(): number {
     const a = this.majorityCommitted(this.config.incoming);
-    const b = this.config.outgoing.size === 0 ? Number.MAX_SAFE_INTEGER : this.majorityCommitted(this.config.outgoing);
+    const b =
+      this.config.outgoing.size === 0
+        ? Number.MAX_SAFE_INTEGER
+        : this.majorityCommitted(this.config.outgoing);
     const c = Math.min(a, b);
     return c === Number.MAX_SAFE_INTEGER ? 0 : c;
   }

@@ -33,7 +33,8 @@ export function parseCommand(line: string): Command {
   return { name, args, kv };
 }
 
-const ids = (s: string | undefined): number[] => (s === undefined || s === '' ? [] : s.split(',').map(Number));
+const ids = (s: string | undefined): number[] =>
+  s === undefined || s === '' ? [] : s.split(',').map(Number);
 
 class EnvNode {
   node: RawNode | null;
@@ -71,7 +72,10 @@ export class InteractionEnv {
     try {
       this.dispatch(c);
     } catch (e) {
-      if (e instanceof RaftError) this.out.push(`error: ${e.code}${e.code === 'NotLeader' ? ` (leader ${e.leaderId})` : ''}: ${e.message}`);
+      if (e instanceof RaftError)
+        this.out.push(
+          `error: ${e.code}${e.code === 'NotLeader' ? ` (leader ${e.leaderId})` : ''}: ${e.message}`,
+        );
       else throw e;
     }
     return this.out.join('\n');
@@ -196,8 +200,15 @@ export class InteractionEnv {
             continue;
           }
           const st = n.node.status();
-          const role = st.config.voters.includes(id) || st.config.votersOutgoing.includes(id) ? 'Voter' : st.config.learners.includes(id) ? 'Learner' : 'None';
-          this.out.push(`${id}: ${st.softState.raftState} (${role}) Term:${st.hardState.term} Lead:${st.softState.lead} Commit:${st.hardState.commit} Applied:${st.applied}`);
+          const role =
+            st.config.voters.includes(id) || st.config.votersOutgoing.includes(id)
+              ? 'Voter'
+              : st.config.learners.includes(id)
+                ? 'Learner'
+                : 'None';
+          this.out.push(
+            `${id}: ${st.softState.raftState} (${role}) Term:${st.hardState.term} Lead:${st.softState.lead} Commit:${st.hardState.commit} Applied:${st.applied}`,
+          );
         }
         return;
       case 'status': {
@@ -224,7 +235,9 @@ export class InteractionEnv {
         n.node = null;
         n.pending = null;
         this.inbox.set(n.id, []);
-        this.out.push(`${n.id} crashed: unpersisted state lost; persisted ${fmtHardState(n.storage.initialState().hardState)} last index ${n.storage.lastIndex()}`);
+        this.out.push(
+          `${n.id} crashed: unpersisted state lost; persisted ${fmtHardState(n.storage.initialState().hardState)} last index ${n.storage.lastIndex()}`,
+        );
         return;
       }
       case 'restart': {
@@ -259,7 +272,9 @@ export class InteractionEnv {
       case 'compact': {
         const n = this.node(Number(c.args[0]));
         n.storage.compact(Number(c.args[1]));
-        this.out.push(`first index ${n.storage.firstIndex()}, term(${n.storage.firstIndex() - 1}) = ${n.storage.term(n.storage.firstIndex() - 1)}`);
+        this.out.push(
+          `first index ${n.storage.firstIndex()}, term(${n.storage.firstIndex() - 1}) = ${n.storage.term(n.storage.firstIndex() - 1)}`,
+        );
         return;
       }
       default:
@@ -269,7 +284,11 @@ export class InteractionEnv {
 
   private addNodes(c: Command): void {
     const count = Number(c.args[0]);
-    const cs: ConfState = { ...emptyConfState(), voters: ids(c.kv.get('voters')), learners: ids(c.kv.get('learners')) };
+    const cs: ConfState = {
+      ...emptyConfState(),
+      voters: ids(c.kv.get('voters')),
+      learners: ids(c.kv.get('learners')),
+    };
     const empty = c.kv.get('empty') === 'true';
     // jitter=3:0.5 makes node 3's randomized election timeout electionTick * 1.5; the default 0 makes it electionTick.
     const jitter = new Map<number, number>();
@@ -309,7 +328,13 @@ export class InteractionEnv {
     const changes: ConfChangeSingle[] = [];
     for (const [k, v] of c.kv) {
       const type =
-        k === 'add' ? ConfChangeType.AddNode : k === 'remove' ? ConfChangeType.RemoveNode : k === 'learner' ? ConfChangeType.AddLearnerNode : null;
+        k === 'add'
+          ? ConfChangeType.AddNode
+          : k === 'remove'
+            ? ConfChangeType.RemoveNode
+            : k === 'learner'
+              ? ConfChangeType.AddLearnerNode
+              : null;
       if (type === null) continue;
       for (const id of ids(v)) changes.push({ type, nodeId: id });
     }
@@ -321,7 +346,11 @@ export class InteractionEnv {
     } else {
       const t = c.kv.get('transition') ?? 'Auto';
       const transition =
-        t === 'JointExplicit' ? ConfChangeTransition.JointExplicit : t === 'JointImplicit' ? ConfChangeTransition.JointImplicit : ConfChangeTransition.Auto;
+        t === 'JointExplicit'
+          ? ConfChangeTransition.JointExplicit
+          : t === 'JointImplicit'
+            ? ConfChangeTransition.JointImplicit
+            : ConfChangeTransition.Auto;
       r = n.raw.proposeConfChange({ transition, changes, context: new Uint8Array(0) });
     }
     this.out.push(`ok: index ${r.index} term ${r.term}`);
@@ -332,8 +361,11 @@ export class InteractionEnv {
     const s = n.storage;
     const first = s.firstIndex();
     const last = s.lastIndex();
-    this.out.push(`stored: first ${first} last ${last}, term(${first - 1}) = ${s.term(first - 1)}, ${fmtHardState(s.initialState().hardState)}`);
-    if (last >= first) for (const e of s.entries(first, last + 1, Number.MAX_SAFE_INTEGER)) this.out.push(fmtEntry(e));
+    this.out.push(
+      `stored: first ${first} last ${last}, term(${first - 1}) = ${s.term(first - 1)}, ${fmtHardState(s.initialState().hardState)}`,
+    );
+    if (last >= first)
+      for (const e of s.entries(first, last + 1, Number.MAX_SAFE_INTEGER)) this.out.push(fmtEntry(e));
   }
 
   /** Handles node id's Ready completely, in the documented order. */

@@ -8,7 +8,8 @@ export function fmtData(d: Uint8Array): string {
 }
 
 export function fmtEntry(e: Entry): string {
-  if (e.type === EntryType.Normal) return `${e.term}/${e.index} Normal${e.data.byteLength > 0 ? ` ${fmtData(e.data)}` : ''}`;
+  if (e.type === EntryType.Normal)
+    return `${e.term}/${e.index} Normal${e.data.byteLength > 0 ? ` ${fmtData(e.data)}` : ''}`;
   const cc = confChangeOfEntry(e);
   if (cc === null) return `${e.term}/${e.index} ?`;
   if (isConfChangeV2(cc)) {
@@ -78,6 +79,7 @@ export function fmtReady(rd: Ready): string[] {
   if (rd.snapshot !== null) out.push(`Snapshot ${fmtSnapshot(rd.snapshot)}`);
   if (rd.committedEntries.length > 0) out.push('CommittedEntries:', ...rd.committedEntries.map(fmtEntry));
   if (rd.messages.length > 0) out.push('Messages:', ...rd.messages.map(fmtMessage));
-  if (rd.readStates.length > 0) out.push('ReadStates:', ...rd.readStates.map((r) => `Index:${r.index} Context:${fmtData(r.requestCtx)}`));
+  if (rd.readStates.length > 0)
+    out.push('ReadStates:', ...rd.readStates.map((r) => `Index:${r.index} Context:${fmtData(r.requestCtx)}`));
   return out;
 }

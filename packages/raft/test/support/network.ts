@@ -1,12 +1,6 @@
 // A tiny in-process cluster for unit tests: RawNodes over MemoryStorage, messages delivered by
 // hand, every Ready handled in the documented order (persist, then send, then apply, then advance).
-import {
-  EntryType,
-  MemoryStorage,
-  RawNode,
-  confChangeOfEntry,
-  seededRng,
-} from '../../src/index.js';
+import { EntryType, MemoryStorage, RawNode, confChangeOfEntry, seededRng } from '../../src/index.js';
 import type { Config, ConfState, Entry, Message, ReadState } from '../../src/index.js';
 
 export type NodeOptions = Partial<Omit<Config, 'id' | 'storage'>>;
@@ -35,7 +29,10 @@ export class TestNode {
       heartbeatTick: 1,
       rng: seededRng(this.id),
       ...this.options,
-      applied: this.applied.length > 0 ? (this.applied[this.applied.length - 1] as Entry).index : Math.max(0, this.storage.firstIndex() - 1),
+      applied:
+        this.applied.length > 0
+          ? (this.applied[this.applied.length - 1] as Entry).index
+          : Math.max(0, this.storage.firstIndex() - 1),
     });
   }
 
@@ -65,7 +62,9 @@ export class TestNode {
   }
 
   appliedData(): string[] {
-    return this.applied.filter((e) => e.type === EntryType.Normal && e.data.byteLength > 0).map((e) => Buffer.from(e.data).toString());
+    return this.applied
+      .filter((e) => e.type === EntryType.Normal && e.data.byteLength > 0)
+      .map((e) => Buffer.from(e.data).toString());
   }
 }
 
@@ -79,7 +78,8 @@ export class Cluster {
 
   constructor(voters: number[], options: NodeOptions = {}, learners: number[] = []) {
     const cs: ConfState = { voters, learners, votersOutgoing: [], learnersNext: [], autoLeave: false };
-    for (const id of [...voters, ...learners]) this.nodes.set(id, new TestNode(id, new MemoryStorage({ confState: cs }), options));
+    for (const id of [...voters, ...learners])
+      this.nodes.set(id, new TestNode(id, new MemoryStorage({ confState: cs }), options));
   }
 
   get(id: number): TestNode {
@@ -138,11 +138,13 @@ export class Cluster {
     this.get(id).node.campaign();
     this.settle();
     const st = this.get(id).node.status();
-    if (st.softState.raftState !== 'Leader') throw new Error(`node ${id} did not become leader (${st.softState.raftState})`);
+    if (st.softState.raftState !== 'Leader')
+      throw new Error(`node ${id} did not become leader (${st.softState.raftState})`);
   }
 
   leader(): number {
-    for (const [id, n] of this.nodes) if (!this.down.has(id) && n.node.status().softState.raftState === 'Leader') return id;
+    for (const [id, n] of this.nodes)
+      if (!this.down.has(id) && n.node.status().softState.raftState === 'Leader') return id;
     return 0;
   }
 

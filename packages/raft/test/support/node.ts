@@ -24,7 +24,11 @@ export interface UnitNode {
   applied: Entry[];
 }
 
-export function unitNode(id: number, storage: MemoryStorage, options: Partial<Omit<Config, 'id' | 'storage'>> = {}): UnitNode {
+export function unitNode(
+  id: number,
+  storage: MemoryStorage,
+  options: Partial<Omit<Config, 'id' | 'storage'>> = {},
+): UnitNode {
   const raw = new RawNode({ id, storage, electionTick: 10, heartbeatTick: 1, rng: () => 0, ...options });
   return { raw, storage, applied: [] };
 }
@@ -55,7 +59,9 @@ export function msg(type: MessageType, fields: Partial<Message> & { from: number
 export function logOf(n: UnitNode): string[] {
   const s = n.storage;
   if (s.lastIndex() < s.firstIndex()) return [];
-  return s.entries(s.firstIndex(), s.lastIndex() + 1, Number.MAX_SAFE_INTEGER).map((e) => `${e.term}/${e.index}`);
+  return s
+    .entries(s.firstIndex(), s.lastIndex() + 1, Number.MAX_SAFE_INTEGER)
+    .map((e) => `${e.term}/${e.index}`);
 }
 
 export function state(n: UnitNode): string {
