@@ -123,6 +123,9 @@ type ReadPlan<T> = Generator<ReadRequest, T, Buffer>;
 
 const MAX_WRITE_BYTES = 8 << 20;
 
+/** Directories with an open Wal, per file system: a second open in the same process is refused. */
+const openDirs = new WeakMap<FileSystem, Set<string>>();
+
 /** 16 MiB, or the most one segment can hold. */
 export function defaultMaxRecordBytes(maxSegmentBytes: number): number {
   return Math.max(0, Math.min(16 << 20, maxSegmentBytes - SEGMENT_HEADER_BYTES - RECORD_HEADER_BYTES));
@@ -202,6 +205,23 @@ export class Wal implements Flushable {
       throw new WalError(WalErrorCode.InvalidArgument, 'maxSegmentBytes must hold at least one record of maxRecordBytes');
     }
     if (maxRecordBytes > 0x7fffffff) throw new WalError(WalErrorCode.InvalidArgument, 'maxRecordBytes must be < 2 GiB');
+    const key = path.resolve(options.dir);
+    let dirs = openDirs.get(fsys);
+    if (!dirs) {
+      dirs = new Set();
+      openDirs.set(fsys, dirs);
+    }
+    if (dirs.has(key)) throw new WalError(WalErrorCode.InvalidArgument, `a Wal is already open on ${options.dir} in this process`);
+    dirs.add(key);
+    try {
+      return await Wal.openUnlocked(options, fsys, maxRecordBytes, initialIndex);
+    } catch (e) {
+      dirs.delete(key);
+      throw e;
+    }
+  }
+
+  private static async openUnlocked(options: WalOptions, fsys: FileSystem, maxRecordBytes: number, initialIndex: number): Promise<Wal> {
     const rec = await recover({
       fs: fsys,
       dir: options.dir,
@@ -418,6 +438,7 @@ export class Wal implements Flushable {
     for (const r of this.readers.values()) r.retire();
     this.readers.clear();
     if (this.ownCommitter) this.committer.close();
+    openDirs.get(this.fs)?.delete(path.resolve(this.dir));
   }
 
   // ---- internals -------------------------------------------------------------------------
@@ -725,6 +746,8 @@ export class Wal implements Flushable {
     let index = from;
     const chunk = Math.min(MAX_READ_CHUNK, Math.max(MIN_READ_CHUNK, maxBytes + RECORD_HEADER_BYTES));
     while (index < end) {
+      // A prefix truncation may have run while an asynchronous read was in progress.
+      if (index < this.first) throw new WalError(WalErrorCode.Compacted, `index ${index} is below the first index ${this.first}`);
       const seg = this.segmentFor(index);
       if (!seg) throw new WalError(WalErrorCode.Unavailable, `index ${index} is in no segment`);
       const file = this.fileFor(seg);

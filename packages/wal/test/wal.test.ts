@@ -217,6 +217,15 @@ describe.each(backends)('Wal on %s', (_name, mk) => {
   });
 });
 
+test('a second Wal on the same directory in one process is refused until the first is closed', async () => {
+  const mem = new MemFileSystem();
+  const a = await Wal.open({ dir: '/x', fs: mem });
+  await expect(Wal.open({ dir: '/x/', fs: mem })).rejects.toMatchObject({ code: WalErrorCode.InvalidArgument });
+  await a.close();
+  const b = await Wal.open({ dir: '/x', fs: mem });
+  await b.close();
+});
+
 describe('group commit', () => {
   test('one flush cycle syncs many logs, one fdatasync each', async () => {
     const mem = new MemFileSystem();
