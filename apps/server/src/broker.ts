@@ -65,7 +65,10 @@ export class Broker {
 
   /** The address clients are told: the advertised host, and the bound port when the configured one was 0. */
   advertised(): { host: string; port: number } {
-    const port = this.config.advertisedPort === 0 || this.config.advertisedPort === this.config.kafkaPort ? this.kafkaPortBound || this.config.advertisedPort : this.config.advertisedPort;
+    const port =
+      this.config.advertisedPort === 0 || this.config.advertisedPort === this.config.kafkaPort
+        ? this.kafkaPortBound || this.config.advertisedPort
+        : this.config.advertisedPort;
     return { host: this.config.advertisedHost, port };
   }
 
@@ -90,7 +93,10 @@ export class Broker {
       port: c.kafkaPort,
       limits: c.limits,
       dispatcher: {
-        dispatch: (frame, conn) => (this.services ? this.services.dispatcher.dispatch(frame, conn) : servicesReady.then((s) => s.dispatcher.dispatch(frame, conn))),
+        dispatch: (frame, conn) =>
+          this.services
+            ? this.services.dispatcher.dispatch(frame, conn)
+            : servicesReady.then((s) => s.dispatcher.dispatch(frame, conn)),
       },
       logger: this.logger.child({ component: 'net' }),
       hooks: {
@@ -120,7 +126,10 @@ export class Broker {
         c.adminHost,
         c.adminPort,
         {
-          health: () => ({ status: this.state === 'ok' ? 'ok' : this.state === 'stopping' ? 'stopping' : 'starting', nodeId: c.nodeId }),
+          health: () => ({
+            status: this.state === 'ok' ? 'ok' : this.state === 'stopping' ? 'stopping' : 'starting',
+            nodeId: c.nodeId,
+          }),
           cluster: () => services.admin.cluster(),
           partitions: () => services.admin.partitions(),
         },
@@ -131,7 +140,12 @@ export class Broker {
     }
     this.state = 'ok';
     this.logger.info(
-      { kafkaPort: this.kafkaPortBound, adminPort: this.adminPortBound, advertised: this.advertised(), mode: c.mode },
+      {
+        kafkaPort: this.kafkaPortBound,
+        adminPort: this.adminPortBound,
+        advertised: this.advertised(),
+        mode: c.mode,
+      },
       'chronik-server started',
     );
   }
@@ -150,7 +164,8 @@ export class Broker {
       }
     };
     this.services?.beginShutdown();
-    if (this.kafka) await step('Kafka listener', () => (this.kafka as KafkaListener).close(this.config.shutdownTimeoutMs));
+    if (this.kafka)
+      await step('Kafka listener', () => (this.kafka as KafkaListener).close(this.config.shutdownTimeoutMs));
     if (this.admin) await step('admin listener', () => (this.admin as AdminListener).close());
     if (this.services) await step('storage', () => (this.services as BrokerServices).close());
     this.dataDir?.release();

@@ -12,8 +12,7 @@ import { ServerError, ServerErrorCode, errorMessage } from './errors.js';
 import { LOG_LEVELS, type LogLevel } from './logger.js';
 
 export type CommandLineResult =
-  | { kind: 'run'; config: ServerConfig }
-  | { kind: 'exit'; exitCode: number; stdout: string; stderr: string };
+  { kind: 'run'; config: ServerConfig } | { kind: 'exit'; exitCode: number; stdout: string; stderr: string };
 
 function bad(message: string): never {
   throw new ServerError(ServerErrorCode.INVALID_CONFIG, message);
@@ -32,21 +31,29 @@ function optInt(name: string, raw: unknown, min: number, max: number): number | 
 }
 
 /** "host" or "host:port" (IPv6 in brackets: "[::1]:9092"). */
-export function parseHostPort(name: string, raw: string, defaultPort: number): { host: string; port: number } {
+export function parseHostPort(
+  name: string,
+  raw: string,
+  defaultPort: number,
+): { host: string; port: number } {
   const s = raw.trim();
   if (s === '') bad(`--${name} must not be empty`);
   const v6 = /^\[([^\]]+)\](?::(\d+))?$/.exec(s);
   if (v6) return { host: v6[1] ?? '', port: v6[2] === undefined ? defaultPort : int(name, v6[2], 1, 65535) };
   const parts = s.split(':');
   if (parts.length === 1) return { host: s, port: defaultPort };
-  if (parts.length === 2 && parts[0] !== '') return { host: parts[0] ?? '', port: int(name, parts[1], 1, 65535) };
+  if (parts.length === 2 && parts[0] !== '')
+    return { host: parts[0] ?? '', port: int(name, parts[1], 1, 65535) };
   return bad(`--${name}: "${raw}" is not host or host:port`);
 }
 
 /** "2@localhost:9193,3@localhost:9194" */
 export function parsePeers(raw: string): Array<{ nodeId: number; host: string; port: number }> {
   const peers: Array<{ nodeId: number; host: string; port: number }> = [];
-  for (const item of raw.split(',').map((p) => p.trim()).filter((p) => p !== '')) {
+  for (const item of raw
+    .split(',')
+    .map((p) => p.trim())
+    .filter((p) => p !== '')) {
     const at = item.indexOf('@');
     if (at <= 0) bad(`--peers: "${item}" is not id@host:port`);
     const nodeId = int('peers', item.slice(0, at), 0, 2 ** 31 - 1);
@@ -68,30 +75,98 @@ function buildParser(argv: readonly string[]) {
     )
     .env('CHRONIK')
     .command(['standalone', '$0'], 'run a single-node broker (the default)')
-    .command('raft-cluster', 'run as one node of a Raft-replicated cluster (not implemented yet)', (y) =>
+    .command('raft-cluster', 'run as one node of a Raft-replicated cluster', (y) =>
       y
         .option('raft-addr', { type: 'string', describe: 'address the Raft gRPC listener binds (host:port)' })
         .option('peers', { type: 'string', describe: 'the other voters: "2@host:9193,3@host:9194"' })
-        .option('bootstrap', { type: 'boolean', default: false, describe: 'form a new cluster from the voters' }),
+        .option('bootstrap', {
+          type: 'boolean',
+          default: false,
+          describe: 'form a new cluster from the voters',
+        }),
     )
     .options({
-      'kafka-port': { type: 'string', default: String(DEFAULT_CONFIG.kafkaPort), describe: 'Kafka listener port (0 = any free port)' },
-      'listen-addr': { type: 'string', default: DEFAULT_CONFIG.listenHost, describe: 'address the Kafka and admin listeners bind' },
-      'advertised-addr': { type: 'string', default: DEFAULT_CONFIG.advertisedHost, describe: 'host (or host:port) clients are told to connect to' },
-      'node-id': { type: 'string', default: String(DEFAULT_CONFIG.nodeId), describe: 'this broker\'s id' },
-      'data-dir': { type: 'string', default: DEFAULT_CONFIG.dataDir, describe: 'where logs and metadata live' },
-      'admin-port': { type: 'string', default: String(DEFAULT_CONFIG.adminPort), describe: 'admin HTTP port (0 = any free port, -1 = off)' },
-      'log-level': { type: 'string', default: DEFAULT_CONFIG.logLevel, choices: [...LOG_LEVELS], describe: 'log level (JSON logs on stdout)' },
-      'auto-create-topics': { type: 'boolean', default: DEFAULT_BROKER.autoCreateTopicsEnable, describe: 'auto.create.topics.enable' },
-      'num-partitions': { type: 'string', default: String(DEFAULT_BROKER.numPartitions), describe: 'partitions of auto-created topics' },
-      'default-replication-factor': { type: 'string', default: String(DEFAULT_BROKER.defaultReplicationFactor), describe: 'replication factor of auto-created topics' },
-      'flush-interval-ms': { type: 'string', default: String(DEFAULT_BROKER.logFlushIntervalMs), describe: 'log.flush.interval.ms: fsync acks<all data at least this often' },
-      'flush-interval-messages': { type: 'string', describe: 'log.flush.interval.messages: fsync after this many messages (1 = every write)' },
-      'retention-ms': { type: 'string', default: String(DEFAULT_BROKER.logRetentionMs), describe: 'log.retention.ms (-1 = keep forever)' },
-      'retention-bytes': { type: 'string', default: String(DEFAULT_BROKER.logRetentionBytes), describe: 'log.retention.bytes per partition (-1 = no limit)' },
-      'segment-bytes': { type: 'string', default: String(DEFAULT_BROKER.logSegmentBytes), describe: 'log.segment.bytes' },
-      'max-request-bytes': { type: 'string', default: String(DEFAULT_LIMITS.maxRequestBytes), describe: 'largest accepted request frame' },
-      'offsets-topic-partitions': { type: 'string', default: String(DEFAULT_BROKER.offsetsTopicNumPartitions), describe: 'offsets.topic.num.partitions' },
+      'kafka-port': {
+        type: 'string',
+        default: String(DEFAULT_CONFIG.kafkaPort),
+        describe: 'Kafka listener port (0 = any free port)',
+      },
+      'listen-addr': {
+        type: 'string',
+        default: DEFAULT_CONFIG.listenHost,
+        describe: 'address the Kafka and admin listeners bind',
+      },
+      'advertised-addr': {
+        type: 'string',
+        default: DEFAULT_CONFIG.advertisedHost,
+        describe: 'host (or host:port) clients are told to connect to',
+      },
+      'node-id': { type: 'string', default: String(DEFAULT_CONFIG.nodeId), describe: "this broker's id" },
+      'data-dir': {
+        type: 'string',
+        default: DEFAULT_CONFIG.dataDir,
+        describe: 'where logs and metadata live',
+      },
+      'admin-port': {
+        type: 'string',
+        default: String(DEFAULT_CONFIG.adminPort),
+        describe: 'admin HTTP port (0 = any free port, -1 = off)',
+      },
+      'log-level': {
+        type: 'string',
+        default: DEFAULT_CONFIG.logLevel,
+        choices: [...LOG_LEVELS],
+        describe: 'log level (JSON logs on stdout)',
+      },
+      'auto-create-topics': {
+        type: 'boolean',
+        default: DEFAULT_BROKER.autoCreateTopicsEnable,
+        describe: 'auto.create.topics.enable',
+      },
+      'num-partitions': {
+        type: 'string',
+        default: String(DEFAULT_BROKER.numPartitions),
+        describe: 'partitions of auto-created topics',
+      },
+      'default-replication-factor': {
+        type: 'string',
+        default: String(DEFAULT_BROKER.defaultReplicationFactor),
+        describe: 'replication factor of auto-created topics',
+      },
+      'flush-interval-ms': {
+        type: 'string',
+        default: String(DEFAULT_BROKER.logFlushIntervalMs),
+        describe: 'log.flush.interval.ms: fsync acks<all data at least this often',
+      },
+      'flush-interval-messages': {
+        type: 'string',
+        describe: 'log.flush.interval.messages: fsync after this many messages (1 = every write)',
+      },
+      'retention-ms': {
+        type: 'string',
+        default: String(DEFAULT_BROKER.logRetentionMs),
+        describe: 'log.retention.ms (-1 = keep forever)',
+      },
+      'retention-bytes': {
+        type: 'string',
+        default: String(DEFAULT_BROKER.logRetentionBytes),
+        describe: 'log.retention.bytes per partition (-1 = no limit)',
+      },
+      'segment-bytes': {
+        type: 'string',
+        default: String(DEFAULT_BROKER.logSegmentBytes),
+        describe: 'log.segment.bytes',
+      },
+      'max-request-bytes': {
+        type: 'string',
+        default: String(DEFAULT_LIMITS.maxRequestBytes),
+        describe: 'largest accepted request frame',
+      },
+      'offsets-topic-partitions': {
+        type: 'string',
+        default: String(DEFAULT_BROKER.offsetsTopicNumPartitions),
+        describe: 'offsets.topic.num.partitions',
+      },
     })
     .strict()
     .strictCommands()
@@ -115,7 +190,12 @@ function toConfig(a: Args): ServerConfig {
     parseHostPort('raft-addr', raftAddr, 0);
     raft = { raftAddr, peers: parsePeers(String(a['peers'] ?? '')), bootstrap: a['bootstrap'] === true };
   }
-  const flushMessages = optInt('flush-interval-messages', a['flush-interval-messages'], 1, Number.MAX_SAFE_INTEGER);
+  const flushMessages = optInt(
+    'flush-interval-messages',
+    a['flush-interval-messages'],
+    1,
+    Number.MAX_SAFE_INTEGER,
+  );
   const config: ServerConfig = {
     ...DEFAULT_CONFIG,
     mode: command === 'raft-cluster' ? 'raft-cluster' : 'standalone',
@@ -128,7 +208,10 @@ function toConfig(a: Args): ServerConfig {
     adminPort: int('admin-port', a['admin-port'], -1, 65535),
     dataDir: String(a['data-dir']),
     logLevel: String(a['log-level']) as LogLevel,
-    limits: { ...DEFAULT_LIMITS, maxRequestBytes: int('max-request-bytes', a['max-request-bytes'], 1024, 2 ** 31 - 1) },
+    limits: {
+      ...DEFAULT_LIMITS,
+      maxRequestBytes: int('max-request-bytes', a['max-request-bytes'], 1024, 2 ** 31 - 1),
+    },
     broker: {
       ...DEFAULT_BROKER,
       autoCreateTopicsEnable: a['auto-create-topics'] !== false,
@@ -157,7 +240,12 @@ export function parseCommandLine(argv: readonly string[]): CommandLineResult {
     output = out;
   });
   if (parseError) {
-    return { kind: 'exit', exitCode: 2, stdout: '', stderr: `chronik-server: ${parseError.message}\nRun chronik-server --help for usage.\n` };
+    return {
+      kind: 'exit',
+      exitCode: 2,
+      stdout: '',
+      stderr: `chronik-server: ${parseError.message}\nRun chronik-server --help for usage.\n`,
+    };
   }
   if (parsed === undefined || parsed['help'] === true) {
     return { kind: 'exit', exitCode: 0, stdout: output.endsWith('\n') ? output : `${output}\n`, stderr: '' };
@@ -165,6 +253,11 @@ export function parseCommandLine(argv: readonly string[]): CommandLineResult {
   try {
     return { kind: 'run', config: toConfig(parsed) };
   } catch (e) {
-    return { kind: 'exit', exitCode: 2, stdout: '', stderr: `chronik-server: ${errorMessage(e)}\nRun chronik-server --help for usage.\n` };
+    return {
+      kind: 'exit',
+      exitCode: 2,
+      stdout: '',
+      stderr: `chronik-server: ${errorMessage(e)}\nRun chronik-server --help for usage.\n`,
+    };
   }
 }

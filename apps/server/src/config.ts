@@ -112,7 +112,8 @@ function invalid(message: string): never {
 }
 
 function checkInt(name: string, v: number, min: number, max: number): void {
-  if (!Number.isInteger(v) || v < min || v > max) invalid(`${name} must be an integer in [${min}, ${max}], got ${v}`);
+  if (!Number.isInteger(v) || v < min || v > max)
+    invalid(`${name} must be an integer in [${min}, ${max}], got ${v}`);
 }
 
 /** Checks every field; throws INVALID_CONFIG naming the first bad one. */
@@ -123,7 +124,8 @@ export function validateConfig(c: ServerConfig): ServerConfig {
   checkInt('--admin-port', c.adminPort, -1, 65535);
   if (c.advertisedHost.trim() === '') invalid('--advertised-addr must not be empty');
   if (c.dataDir.trim() === '') invalid('--data-dir must not be empty');
-  if (!(LOG_LEVELS as readonly string[]).includes(c.logLevel)) invalid(`--log-level must be one of ${LOG_LEVELS.join(', ')}`);
+  if (!(LOG_LEVELS as readonly string[]).includes(c.logLevel))
+    invalid(`--log-level must be one of ${LOG_LEVELS.join(', ')}`);
   const l = c.limits;
   checkInt('max request bytes', l.maxRequestBytes, 1024, 2 ** 31 - 1);
   checkInt('max in-flight requests per connection', l.maxInFlightRequestsPerConnection, 1, 100_000);
@@ -134,7 +136,8 @@ export function validateConfig(c: ServerConfig): ServerConfig {
   const b = c.broker;
   checkInt('num.partitions', b.numPartitions, 1, 100_000);
   checkInt('default.replication.factor', b.defaultReplicationFactor, 1, 32);
-  if (b.logFlushIntervalMessages !== undefined) checkInt('log.flush.interval.messages', b.logFlushIntervalMessages, 1, 2 ** 53 - 1);
+  if (b.logFlushIntervalMessages !== undefined)
+    checkInt('log.flush.interval.messages', b.logFlushIntervalMessages, 1, 2 ** 53 - 1);
   checkInt('log.flush.interval.ms', b.logFlushIntervalMs, 0, 2 ** 31 - 1);
   checkInt('log.retention.ms', b.logRetentionMs, -1, 2 ** 53 - 1);
   checkInt('log.retention.bytes', b.logRetentionBytes, -1, 2 ** 53 - 1);

@@ -46,7 +46,11 @@ function takeLock(dir: string): string {
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
       if (code !== 'EEXIST') {
-        throw new ServerError(ServerErrorCode.DATA_DIR_UNWRITABLE, `cannot create lock file ${lockPath}: ${errorMessage(e)}`, { cause: e });
+        throw new ServerError(
+          ServerErrorCode.DATA_DIR_UNWRITABLE,
+          `cannot create lock file ${lockPath}: ${errorMessage(e)}`,
+          { cause: e },
+        );
       }
     }
     let owner = NaN;
@@ -116,7 +120,11 @@ export function openDataDir(dir: string, nodeId: number, randomId: () => string)
     fs.mkdirSync(abs, { recursive: true });
     fs.accessSync(abs, fs.constants.W_OK | fs.constants.R_OK);
   } catch (e) {
-    throw new ServerError(ServerErrorCode.DATA_DIR_UNWRITABLE, `data directory ${abs} is not writable: ${errorMessage(e)}`, { cause: e });
+    throw new ServerError(
+      ServerErrorCode.DATA_DIR_UNWRITABLE,
+      `data directory ${abs} is not writable: ${errorMessage(e)}`,
+      { cause: e },
+    );
   }
   const lockPath = takeLock(abs);
   let released = false;
@@ -137,7 +145,10 @@ export function openDataDir(dir: string, nodeId: number, randomId: () => string)
         );
       }
       if (meta.version !== META_VERSION) {
-        throw new ServerError(ServerErrorCode.DATA_DIR_CORRUPT, `data directory ${abs} has format version ${meta.version}; this build reads ${META_VERSION}`);
+        throw new ServerError(
+          ServerErrorCode.DATA_DIR_CORRUPT,
+          `data directory ${abs} has format version ${meta.version}; this build reads ${META_VERSION}`,
+        );
       }
     } else {
       meta = { nodeId, version: META_VERSION, directoryId: randomId() };

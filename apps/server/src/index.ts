@@ -5,7 +5,13 @@ export type { BrokerDeps, BrokerServices, ServicesFactory } from './broker.js';
 export { parseCommandLine, parseHostPort, parsePeers } from './cli.js';
 export type { CommandLineResult } from './cli.js';
 export { DEFAULT_BROKER, DEFAULT_CONFIG, DEFAULT_LIMITS, validateConfig } from './config.js';
-export type { BrokerDefaults, NetworkLimits, RaftClusterOptions, ServerConfig, ServerMode } from './config.js';
+export type {
+  BrokerDefaults,
+  NetworkLimits,
+  RaftClusterOptions,
+  ServerConfig,
+  ServerMode,
+} from './config.js';
 export { openDataDir, writeFileAtomic, fsyncDir, LOCK_FILE, META_FILE } from './datadir.js';
 export type { DataDirHandle, DataDirMeta } from './datadir.js';
 export { ServerError, ServerErrorCode, isServerError } from './errors.js';

@@ -14,14 +14,12 @@ export async function main(argv: readonly string[]): Promise<number> {
     return parsed.exitCode;
   }
   const config = parsed.config;
-  if (config.mode === 'raft-cluster') {
-    process.stderr.write(
-      'chronik-server: the raft-cluster mode is not implemented yet (issue 9); run without it for a single-node broker\n',
-    );
-    return 3;
-  }
   const logger = createLogger(config.logLevel);
-  const broker = new Broker(config, { logger, randomId: randomUUID, processMetrics: true });
+  const services =
+    config.mode === 'raft-cluster'
+      ? (await import('./cluster/raft/services.js')).createRaftClusterServices
+      : undefined;
+  const broker = new Broker(config, { logger, randomId: randomUUID, processMetrics: true }, services);
   try {
     await broker.start();
   } catch (e) {

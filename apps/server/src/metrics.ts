@@ -24,8 +24,16 @@ export class ServerMetrics {
     buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     registers: [this.registry],
   });
-  readonly bytesIn = new Counter({ name: 'chronik_network_in_bytes_total', help: 'Request bytes received', registers: [this.registry] });
-  readonly bytesOut = new Counter({ name: 'chronik_network_out_bytes_total', help: 'Response bytes sent', registers: [this.registry] });
+  readonly bytesIn = new Counter({
+    name: 'chronik_network_in_bytes_total',
+    help: 'Request bytes received',
+    registers: [this.registry],
+  });
+  readonly bytesOut = new Counter({
+    name: 'chronik_network_out_bytes_total',
+    help: 'Response bytes sent',
+    registers: [this.registry],
+  });
   readonly producedBytes = new Counter({
     name: 'chronik_produced_bytes_total',
     help: 'Record batch bytes appended',
@@ -44,6 +52,7 @@ export class ServerMetrics {
   });
 
   constructor(options: { processMetrics?: boolean } = {}) {
-    if (options.processMetrics === true) collectDefaultMetrics({ register: this.registry, prefix: 'chronik_' });
+    if (options.processMetrics === true)
+      collectDefaultMetrics({ register: this.registry, prefix: 'chronik_' });
   }
 }

@@ -32,7 +32,13 @@ export {
   RECORD_BATCH_HEADER_BYTES,
   TimestampType,
 } from '@chronik/protocol';
-export type { ApiRequestByKey, ApiResponseByKey, ApiSchemaInfo, ErrorCodeName, RecordBatchHeader } from '@chronik/protocol';
+export type {
+  ApiRequestByKey,
+  ApiResponseByKey,
+  ApiSchemaInfo,
+  ErrorCodeName,
+  RecordBatchHeader,
+} from '@chronik/protocol';
 
 const defaultMakers = new Map<number, () => Record<string, unknown>>();
 for (const s of API_SCHEMAS) {

@@ -29,14 +29,27 @@ export interface StandaloneOptions {
   groups?: GroupsFactory | null;
 }
 
-export type GroupsFactory = (ctx: { cluster: Cluster; config: ServerConfig; logger: Logger }) => Promise<{ handlers: readonly AnyHandler[]; close(): void | Promise<void> }>;
+export type GroupsFactory = (ctx: {
+  cluster: Cluster;
+  config: ServerConfig;
+  logger: Logger;
+}) => Promise<{ handlers: readonly AnyHandler[]; close(): void | Promise<void> }>;
 
-const defaultGroups: GroupsFactory = ({ cluster, config, logger }) => startGroupServices({ cluster, config, logger });
+const defaultGroups: GroupsFactory = ({ cluster, config, logger }) =>
+  startGroupServices({ cluster, config, logger });
 
 export function standaloneServices(options: StandaloneOptions = {}): ServicesFactory {
   return async ({ config, dataDir, logger, metrics, advertised }) => {
     const nowMs = options.nowMs ?? Date.now;
-    const walFactory = options.entryLogs === undefined ? new WalEntryLogFactory({ maxSegmentBytes: config.broker.logSegmentBytes, maxRecordBytes: MAX_BATCH_BYTES, logger: logger.child({ component: 'wal' }) }) : undefined;
+    const walFactory =
+      options.entryLogs === undefined
+        ? new WalEntryLogFactory({
+            maxSegmentBytes: config.broker.logSegmentBytes,
+            maxRecordBytes: MAX_BATCH_BYTES,
+            maxPendingBytes: config.limits.maxGlobalInFlightBytes + config.limits.maxRequestBytes,
+            logger: logger.child({ component: 'wal' }),
+          })
+        : undefined;
     const cluster: Cluster = await LocalCluster.open({
       config,
       dataDir: dataDir.path,
@@ -48,7 +61,10 @@ export function standaloneServices(options: StandaloneOptions = {}): ServicesFac
     const groupsFactory = options.groups === undefined ? defaultGroups : options.groups;
     let groups: Awaited<ReturnType<GroupsFactory>> | undefined;
     try {
-      groups = groupsFactory === null ? undefined : await groupsFactory({ cluster, config, logger: logger.child({ component: 'groups' }) });
+      groups =
+        groupsFactory === null
+          ? undefined
+          : await groupsFactory({ cluster, config, logger: logger.child({ component: 'groups' }) });
     } catch (e) {
       await cluster.close();
       walFactory?.close();
@@ -56,7 +72,15 @@ export function standaloneServices(options: StandaloneOptions = {}): ServicesFac
     }
     const shutdown = new AbortController();
     const table = createHandlerTable([...(options.extraHandlers ?? []), ...(groups?.handlers ?? [])]);
-    const deps: HandlerDeps = { cluster, config, logger: logger.child({ component: 'kafka' }), metrics, nowMs, shutdown: shutdown.signal, table: () => table };
+    const deps: HandlerDeps = {
+      cluster,
+      config,
+      logger: logger.child({ component: 'kafka' }),
+      metrics,
+      nowMs,
+      shutdown: shutdown.signal,
+      table: () => table,
+    };
     return {
       dispatcher: new KafkaDispatcher(deps, table),
       admin: { cluster: () => cluster.status(), partitions: () => cluster.partitionStatuses() },

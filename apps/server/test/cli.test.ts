@@ -9,12 +9,43 @@ function run(argv: string[]) {
 describe('command line', () => {
   test('no arguments: standalone on 9092, data in ./data, admin on 6092', () => {
     const c = run([]);
-    expect(c).toMatchObject({ mode: 'standalone', kafkaPort: 9092, advertisedHost: 'localhost', advertisedPort: 9092, nodeId: 1, dataDir: './data', adminPort: 6092, logLevel: 'info' });
+    expect(c).toMatchObject({
+      mode: 'standalone',
+      kafkaPort: 9092,
+      advertisedHost: 'localhost',
+      advertisedPort: 9092,
+      nodeId: 1,
+      dataDir: './data',
+      adminPort: 6092,
+      logLevel: 'info',
+    });
   });
 
   test('flags and the standalone command', () => {
-    const c = run(['--kafka-port', '19092', '--advertised-addr', 'broker.example:29092', '--node-id', '7', '--data-dir', '/tmp/x', '--admin-port', '-1', '--log-level', 'debug', 'standalone']);
-    expect(c).toMatchObject({ kafkaPort: 19092, advertisedHost: 'broker.example', advertisedPort: 29092, nodeId: 7, dataDir: '/tmp/x', adminPort: -1, logLevel: 'debug' });
+    const c = run([
+      '--kafka-port',
+      '19092',
+      '--advertised-addr',
+      'broker.example:29092',
+      '--node-id',
+      '7',
+      '--data-dir',
+      '/tmp/x',
+      '--admin-port',
+      '-1',
+      '--log-level',
+      'debug',
+      'standalone',
+    ]);
+    expect(c).toMatchObject({
+      kafkaPort: 19092,
+      advertisedHost: 'broker.example',
+      advertisedPort: 29092,
+      nodeId: 7,
+      dataDir: '/tmp/x',
+      adminPort: -1,
+      logLevel: 'debug',
+    });
   });
 
   test('environment equivalents', () => {
@@ -58,7 +89,16 @@ describe('command line', () => {
   });
 
   test('raft-cluster is parsed (the mode itself is issue 9)', () => {
-    const c = run(['--node-id', '1', 'raft-cluster', '--raft-addr', '0.0.0.0:9192', '--peers', '2@localhost:9193,3@localhost:9194', '--bootstrap']);
+    const c = run([
+      '--node-id',
+      '1',
+      'raft-cluster',
+      '--raft-addr',
+      '0.0.0.0:9192',
+      '--peers',
+      '2@localhost:9193,3@localhost:9194',
+      '--bootstrap',
+    ]);
     expect(c.mode).toBe('raft-cluster');
     expect(c.raft).toEqual({
       raftAddr: '0.0.0.0:9192',

@@ -3,7 +3,13 @@
 // server must still answer. Seeded (CHRONIK_FUZZ_SEED); the seed is printed on failure.
 import net from 'node:net';
 import fs from 'node:fs';
-import { ApiKey, buildRecordBatch, defaultMetadataRequest, defaultProduceRequest, encodeRequestFrame } from '@chronik/protocol';
+import {
+  ApiKey,
+  buildRecordBatch,
+  defaultMetadataRequest,
+  defaultProduceRequest,
+  encodeRequestFrame,
+} from '@chronik/protocol';
 import { Kafka, logLevel } from 'kafkajs';
 import { consumeWithKcat } from './helpers/kcat.js';
 import type { ServerProcess } from './helpers/server.js';
@@ -35,12 +41,37 @@ afterAll(async () => {
 
 function validFrames(): Buffer[] {
   const batch = buildRecordBatch({ records: [{ value: Buffer.from('fuzz') }], timestampMs: 1n });
-  const produce = { ...defaultProduceRequest(), acks: 1, timeoutMs: 1000, topicData: [{ name: 'fuzz-target', partitionData: [{ index: 0, records: batch }] }] };
+  const produce = {
+    ...defaultProduceRequest(),
+    acks: 1,
+    timeoutMs: 1000,
+    topicData: [{ name: 'fuzz-target', partitionData: [{ index: 0, records: batch }] }],
+  };
   return [
-    Buffer.concat(encodeRequestFrame({ requestApiKey: ApiKey.ApiVersions, requestApiVersion: 3, correlationId: 1, clientId: 'f' }, { clientSoftwareName: 'f', clientSoftwareVersion: '1' })),
-    Buffer.concat(encodeRequestFrame({ requestApiKey: ApiKey.Metadata, requestApiVersion: 12, correlationId: 2, clientId: 'f' }, { ...defaultMetadataRequest(), topics: null })),
-    Buffer.concat(encodeRequestFrame({ requestApiKey: ApiKey.Produce, requestApiVersion: 9, correlationId: 3, clientId: 'f' }, produce)),
-    Buffer.concat(encodeRequestFrame({ requestApiKey: ApiKey.Produce, requestApiVersion: 3, correlationId: 4, clientId: null }, produce)),
+    Buffer.concat(
+      encodeRequestFrame(
+        { requestApiKey: ApiKey.ApiVersions, requestApiVersion: 3, correlationId: 1, clientId: 'f' },
+        { clientSoftwareName: 'f', clientSoftwareVersion: '1' },
+      ),
+    ),
+    Buffer.concat(
+      encodeRequestFrame(
+        { requestApiKey: ApiKey.Metadata, requestApiVersion: 12, correlationId: 2, clientId: 'f' },
+        { ...defaultMetadataRequest(), topics: null },
+      ),
+    ),
+    Buffer.concat(
+      encodeRequestFrame(
+        { requestApiKey: ApiKey.Produce, requestApiVersion: 9, correlationId: 3, clientId: 'f' },
+        produce,
+      ),
+    ),
+    Buffer.concat(
+      encodeRequestFrame(
+        { requestApiKey: ApiKey.Produce, requestApiVersion: 3, correlationId: 4, clientId: null },
+        produce,
+      ),
+    ),
   ];
 }
 
@@ -104,7 +135,12 @@ async function throwFrame(port: number, data: Buffer): Promise<void> {
 
 test(`malformed and random frames never disturb a producing client (seed ${SEED})`, async () => {
   const r = rng(SEED);
-  const kafka = new Kafka({ clientId: 'fuzz-victim', brokers: [server.bootstrap], logLevel: logLevel.NOTHING, retry: { retries: 0 } });
+  const kafka = new Kafka({
+    clientId: 'fuzz-victim',
+    brokers: [server.bootstrap],
+    logLevel: logLevel.NOTHING,
+    retry: { retries: 0 },
+  });
   // No retries: any error the broker causes surfaces here.
   const producer = kafka.producer({ maxInFlightRequests: 1 });
   await producer.connect();

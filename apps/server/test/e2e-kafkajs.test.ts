@@ -20,7 +20,12 @@ afterAll(async () => {
 });
 
 function client(s: ServerProcess): Kafka {
-  return new Kafka({ clientId: 'e2e', brokers: [s.bootstrap], logLevel: logLevel.NOTHING, retry: { retries: 3 } });
+  return new Kafka({
+    clientId: 'e2e',
+    brokers: [s.bootstrap],
+    logLevel: logLevel.NOTHING,
+    retry: { retries: 3 },
+  });
 }
 
 describe('kafkajs against chronik-server', () => {
@@ -28,7 +33,9 @@ describe('kafkajs against chronik-server', () => {
     const admin = client(server).admin();
     await admin.connect();
     try {
-      expect(await admin.createTopics({ topics: [{ topic: 'admin-a', numPartitions: 3 }, { topic: 'admin-b' }] })).toBe(true);
+      expect(
+        await admin.createTopics({ topics: [{ topic: 'admin-a', numPartitions: 3 }, { topic: 'admin-b' }] }),
+      ).toBe(true);
       expect(await admin.createTopics({ topics: [{ topic: 'admin-a', numPartitions: 3 }] })).toBe(false); // exists
       const topics = await admin.listTopics();
       expect(topics).toEqual(expect.arrayContaining(['admin-a', 'admin-b']));
@@ -52,7 +59,10 @@ describe('kafkajs against chronik-server', () => {
     await producer.connect();
     const sent: string[] = [];
     for (let i = 0; i < 20; i++) {
-      const messages = Array.from({ length: 5 }, (_, j) => ({ key: `k${(i * 5 + j) % 7}`, value: `v${i * 5 + j}` }));
+      const messages = Array.from({ length: 5 }, (_, j) => ({
+        key: `k${(i * 5 + j) % 7}`,
+        value: `v${i * 5 + j}`,
+      }));
       await producer.send({ topic: 'orders', acks: -1, messages });
       sent.push(...messages.map((m) => m.value));
     }
@@ -69,7 +79,10 @@ describe('kafkajs against chronik-server', () => {
     expect(after.map((m) => m.value).sort()).toEqual([...sent].sort());
     // offsets per partition are dense from 0
     for (const p of [0, 1]) {
-      const offs = after.filter((m) => m.partition === p).map((m) => Number(m.offset)).sort((a, b) => a - b);
+      const offs = after
+        .filter((m) => m.partition === p)
+        .map((m) => Number(m.offset))
+        .sort((a, b) => a - b);
       expect(offs).toEqual(offs.map((_, i) => i));
     }
     const admin2 = kafka2.admin();
@@ -84,19 +97,47 @@ describe('kafkajs against chronik-server', () => {
     const admin = kafka.admin();
     await admin.connect();
     try {
-      await admin.createTopics({ topics: [{ topic: 'cfg', numPartitions: 1, configEntries: [{ name: 'retention.ms', value: '3600000' }] }] });
-      const described = await admin.describeConfigs({ includeSynonyms: false, resources: [{ type: 2, name: 'cfg' }] });
+      await admin.createTopics({
+        topics: [
+          { topic: 'cfg', numPartitions: 1, configEntries: [{ name: 'retention.ms', value: '3600000' }] },
+        ],
+      });
+      const described = await admin.describeConfigs({
+        includeSynonyms: false,
+        resources: [{ type: 2, name: 'cfg' }],
+      });
       const entries = described.resources[0]?.configEntries ?? [];
       expect(entries.find((e) => e.configName === 'retention.ms')?.configValue).toBe('3600000');
       expect(entries.find((e) => e.configName === 'cleanup.policy')?.configValue).toBe('delete');
-      await admin.alterConfigs({ validateOnly: false, resources: [{ type: 2, name: 'cfg', configEntries: [{ name: 'message.timestamp.type', value: 'LogAppendTime' }] }] });
-      const after = await admin.describeConfigs({ includeSynonyms: false, resources: [{ type: 2, name: 'cfg', configNames: ['message.timestamp.type', 'retention.ms'] }] });
-      const values = Object.fromEntries((after.resources[0]?.configEntries ?? []).map((e) => [e.configName, e.configValue]));
+      await admin.alterConfigs({
+        validateOnly: false,
+        resources: [
+          {
+            type: 2,
+            name: 'cfg',
+            configEntries: [{ name: 'message.timestamp.type', value: 'LogAppendTime' }],
+          },
+        ],
+      });
+      const after = await admin.describeConfigs({
+        includeSynonyms: false,
+        resources: [{ type: 2, name: 'cfg', configNames: ['message.timestamp.type', 'retention.ms'] }],
+      });
+      const values = Object.fromEntries(
+        (after.resources[0]?.configEntries ?? []).map((e) => [e.configName, e.configValue]),
+      );
       expect(values).toEqual({ 'message.timestamp.type': 'LogAppendTime', 'retention.ms': '604800000' }); // legacy AlterConfigs replaces
       await expect(
-        admin.alterConfigs({ validateOnly: false, resources: [{ type: 2, name: 'cfg', configEntries: [{ name: 'retention.ms', value: 'soon' }] }] }),
+        admin.alterConfigs({
+          validateOnly: false,
+          resources: [{ type: 2, name: 'cfg', configEntries: [{ name: 'retention.ms', value: 'soon' }] }],
+        }),
       ).rejects.toThrow();
-      await expect(admin.createTopics({ topics: [{ topic: 'compacted', configEntries: [{ name: 'cleanup.policy', value: 'compact' }] }] })).rejects.toHaveProperty('errors.0.type', 'INVALID_CONFIG');
+      await expect(
+        admin.createTopics({
+          topics: [{ topic: 'compacted', configEntries: [{ name: 'cleanup.policy', value: 'compact' }] }],
+        }),
+      ).rejects.toHaveProperty('errors.0.type', 'INVALID_CONFIG');
 
       await admin.createPartitions({ topicPartitions: [{ topic: 'cfg', count: 3 }] });
       const md = await admin.fetchTopicMetadata({ topics: ['cfg'] });
@@ -104,7 +145,8 @@ describe('kafkajs against chronik-server', () => {
 
       const producer = kafka.producer();
       await producer.connect();
-      for (let i = 0; i < 5; i++) await producer.send({ topic: 'cfg', messages: [{ value: `d${i}`, partition: 0 }] });
+      for (let i = 0; i < 5; i++)
+        await producer.send({ topic: 'cfg', messages: [{ value: `d${i}`, partition: 0 }] });
       await producer.disconnect();
       await admin.deleteTopicRecords({ topic: 'cfg', partitions: [{ partition: 0, offset: '3' }] });
       const offsets = await admin.fetchTopicOffsets('cfg');

@@ -17,7 +17,10 @@ describe('kcat against chronik-server', () => {
   test.each(['none', 'gzip', 'snappy', 'lz4', 'zstd'])('produce and consume with -z %s', async (codec) => {
     const topic = `kcat-${codec}`;
     const lines = Array.from({ length: 200 }, (_, i) => `${codec}-message-${i}-${'x'.repeat(i % 50)}`);
-    const p = await kcat(['-b', server.bootstrap, '-P', '-t', topic, '-z', codec, '-X', 'acks=all', '-X', 'linger.ms=5'], `${lines.join('\n')}\n`);
+    const p = await kcat(
+      ['-b', server.bootstrap, '-P', '-t', topic, '-z', codec, '-X', 'acks=all', '-X', 'linger.ms=5'],
+      `${lines.join('\n')}\n`,
+    );
     expect(p.stderr).toBe('');
     expect(p.code).toBe(0);
     const got = await consumeWithKcat(server.bootstrap, topic);
@@ -30,13 +33,30 @@ describe('kcat against chronik-server', () => {
     const r = await kcat(['-b', server.bootstrap, '-L']);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain(`broker 1 at 127.0.0.1:${server.kafkaPort} (controller)`);
-    expect(r.stdout).toMatch(/topic "listed-topic" with 1 partitions:\n\s+partition 0, leader 1, replicas: 1, isrs: 1/);
+    expect(r.stdout).toMatch(
+      /topic "listed-topic" with 1 partitions:\n\s+partition 0, leader 1, replicas: 1, isrs: 1/,
+    );
   });
 
   test('keys, headers and an offset in the middle', async () => {
-    const r = await kcat(['-b', server.bootstrap, '-P', '-t', 'keyed', '-K', ':', '-H', 'h1=v1'], 'k1:v1\nk2:v2\nk3:v3\n');
+    const r = await kcat(
+      ['-b', server.bootstrap, '-P', '-t', 'keyed', '-K', ':', '-H', 'h1=v1'],
+      'k1:v1\nk2:v2\nk3:v3\n',
+    );
     expect(r.code).toBe(0);
-    const c = await kcat(['-b', server.bootstrap, '-C', '-t', 'keyed', '-o', '1', '-e', '-q', '-f', '%k=%s %h\n']);
+    const c = await kcat([
+      '-b',
+      server.bootstrap,
+      '-C',
+      '-t',
+      'keyed',
+      '-o',
+      '1',
+      '-e',
+      '-q',
+      '-f',
+      '%k=%s %h\n',
+    ]);
     expect(c.stdout).toBe('k2=v2 h1=v1\nk3=v3 h1=v1\n');
   });
 });

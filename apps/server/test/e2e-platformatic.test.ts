@@ -18,7 +18,10 @@ afterAll(async () => {
 
 function run(args: string[]): Promise<Record<string, unknown>> {
   return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, [path.join(__dirname, 'scripts', 'platformatic-client.mjs'), ...args], { cwd: path.join(__dirname, '..'), stdio: ['ignore', 'pipe', 'pipe'] });
+    const p = spawn(process.execPath, [path.join(__dirname, 'scripts', 'platformatic-client.mjs'), ...args], {
+      cwd: path.join(__dirname, '..'),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     p.stdout.on('data', (c: Buffer) => (stdout += c.toString()));

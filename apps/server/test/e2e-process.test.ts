@@ -24,9 +24,9 @@ describe('chronik-server process', () => {
     const bad = runBin(['--node-id', 'x']);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('--node-id: "x" is not an integer');
-    const raft = runBin(['raft-cluster', '--raft-addr', '0.0.0.0:9192', '--peers', '2@localhost:9193']);
-    expect(raft.code).toBe(3);
-    expect(raft.stderr).toContain('not implemented yet');
+    const raft = runBin(['raft-cluster', '--peers', '2@localhost:9193']);
+    expect(raft.code).toBe(2);
+    expect(raft.stderr).toContain('raft-cluster needs --raft-addr');
   });
 
   test('a data directory in use, one of another node id, and a taken port are refused clearly', async () => {
@@ -36,7 +36,16 @@ describe('chronik-server process', () => {
       const locked = runBin(['--kafka-port', '0', '--admin-port', '-1', '--data-dir', dir]);
       expect(locked.code).toBe(1);
       expect(locked.stderr).toContain('is in use by another chronik-server process');
-      const taken = runBin(['--kafka-port', String(s.kafkaPort), '--listen-addr', '127.0.0.1', '--admin-port', '-1', '--data-dir', tempDir()]);
+      const taken = runBin([
+        '--kafka-port',
+        String(s.kafkaPort),
+        '--listen-addr',
+        '127.0.0.1',
+        '--admin-port',
+        '-1',
+        '--data-dir',
+        tempDir(),
+      ]);
       expect(taken.code).toBe(1);
       expect(taken.stderr).toMatch(/Kafka port 127\.0\.0\.1:\d+ is already in use/);
     } finally {
@@ -57,7 +66,20 @@ describe('chronik-server process', () => {
       maxWaitMs: 30_000,
       minBytes: 1,
       maxBytes: 1 << 20,
-      topics: [{ topic: 'lp', topicId: '00000000-0000-0000-0000-000000000000', partitions: [{ ...defaultFetchRequestFetchPartition(), partition: 0, fetchOffset: 1n, partitionMaxBytes: 1 << 20 }] }],
+      topics: [
+        {
+          topic: 'lp',
+          topicId: '00000000-0000-0000-0000-000000000000',
+          partitions: [
+            {
+              ...defaultFetchRequestFetchPartition(),
+              partition: 0,
+              fetchOffset: 1n,
+              partitionMaxBytes: 1 << 20,
+            },
+          ],
+        },
+      ],
     });
     await new Promise((r) => setTimeout(r, 200));
     const started = Date.now();

@@ -40,7 +40,12 @@ afterAll(async () => {
 describe('confluent-kafka-python against chronik-server', () => {
   test('admin: create, duplicate, list, delete', async () => {
     const r = await python([server.bootstrap, 'admin', 'py-admin']);
-    expect(r).toEqual({ created: 'py-admin', duplicate: 'TOPIC_ALREADY_EXISTS', partitions: 3, after_delete: false });
+    expect(r).toEqual({
+      created: 'py-admin',
+      duplicate: 'TOPIC_ALREADY_EXISTS',
+      partitions: 3,
+      after_delete: false,
+    });
   });
 
   test('idempotent producer (acks=all, lz4), then a restart, then everything is read back', async () => {

@@ -42,7 +42,12 @@ class TestDispatcher implements FrameDispatcher {
 
 async function start(limits: Partial<NetworkLimits> = {}) {
   const dispatcher = new TestDispatcher();
-  const listener = new KafkaListener({ host: '127.0.0.1', port: 0, limits: { ...DEFAULT_LIMITS, ...limits }, dispatcher });
+  const listener = new KafkaListener({
+    host: '127.0.0.1',
+    port: 0,
+    limits: { ...DEFAULT_LIMITS, ...limits },
+    dispatcher,
+  });
   const port = await listener.listen();
   return { dispatcher, listener, port };
 }
@@ -55,7 +60,11 @@ function connect(port: number): Promise<net.Socket> {
 }
 
 /** Collects response ids until `count` arrived or the socket closed. */
-function readIds(s: net.Socket, count: number, timeoutMs = 5000): Promise<{ ids: number[]; closed: boolean }> {
+function readIds(
+  s: net.Socket,
+  count: number,
+  timeoutMs = 5000,
+): Promise<{ ids: number[]; closed: boolean }> {
   return new Promise((resolve) => {
     const dec = new FrameDecoder(1 << 20);
     const ids: number[] = [];
@@ -175,7 +184,12 @@ describe('network layer', () => {
 
   test('a taken port is PORT_IN_USE', async () => {
     const { listener, port } = await start();
-    const other = new KafkaListener({ host: '127.0.0.1', port, limits: DEFAULT_LIMITS, dispatcher: new TestDispatcher() });
+    const other = new KafkaListener({
+      host: '127.0.0.1',
+      port,
+      limits: DEFAULT_LIMITS,
+      dispatcher: new TestDispatcher(),
+    });
     await expect(other.listen()).rejects.toMatchObject({ code: 'PORT_IN_USE' });
     await listener.close(100);
   });

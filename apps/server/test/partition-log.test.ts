@@ -10,7 +10,14 @@ import type { PartitionLogConfig } from '../src/storage/partition-log.js';
 import { PartitionLog } from '../src/storage/partition-log.js';
 import { tempDir } from './helpers/server.js';
 
-const CONFIG: PartitionLogConfig = { logAppendTime: false, maxMessageBytes: 1 << 20, retentionMs: -1, retentionBytes: -1, flushMessages: undefined, flushMs: 1000 };
+const CONFIG: PartitionLogConfig = {
+  logAppendTime: false,
+  maxMessageBytes: 1 << 20,
+  retentionMs: -1,
+  retentionBytes: -1,
+  flushMessages: undefined,
+  flushMs: 1000,
+};
 
 let dir: string;
 let now = 1_700_000_000_000;
@@ -20,14 +27,35 @@ beforeEach(() => {
 });
 afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-function open(log: MemoryEntryLog, config: Partial<PartitionLogConfig> = {}, cache?: BatchCache): Promise<PartitionLog> {
-  return PartitionLog.open({ topic: 't', partition: 0, dir, log, config: { ...CONFIG, ...config }, logger: silentLogger, nowMs: () => now, ...(cache ? { cache } : {}) });
+function open(
+  log: MemoryEntryLog,
+  config: Partial<PartitionLogConfig> = {},
+  cache?: BatchCache,
+): Promise<PartitionLog> {
+  return PartitionLog.open({
+    topic: 't',
+    partition: 0,
+    dir,
+    log,
+    config: { ...CONFIG, ...config },
+    logger: silentLogger,
+    nowMs: () => now,
+    ...(cache ? { cache } : {}),
+  });
 }
 
-function batch(n: number, opts: { ts?: bigint; producerId?: bigint; epoch?: number; seq?: number; prefix?: string } = {}): Buffer {
+function batch(
+  n: number,
+  opts: { ts?: bigint; producerId?: bigint; epoch?: number; seq?: number; prefix?: string } = {},
+): Buffer {
   return buildRecordBatch({
-    records: Array.from({ length: n }, (_, i) => ({ value: Buffer.from(`${opts.prefix ?? 'v'}${i}`), timestampMs: (opts.ts ?? 1000n) + BigInt(i) })),
-    ...(opts.producerId !== undefined ? { producerId: opts.producerId, producerEpoch: opts.epoch ?? 0, baseSequence: opts.seq ?? 0 } : {}),
+    records: Array.from({ length: n }, (_, i) => ({
+      value: Buffer.from(`${opts.prefix ?? 'v'}${i}`),
+      timestampMs: (opts.ts ?? 1000n) + BigInt(i),
+    })),
+    ...(opts.producerId !== undefined
+      ? { producerId: opts.producerId, producerEpoch: opts.epoch ?? 0, baseSequence: opts.seq ?? 0 }
+      : {}),
   });
 }
 
@@ -101,10 +129,16 @@ describe('PartitionLog', () => {
     expect((await p.append(batch(2, { producerId: 7n, seq: 2 }), 1, 0)).baseOffset).toBe(2n);
     expect((await p.append(batch(2, { producerId: 7n, seq: 0 }), 1, 0)).baseOffset).toBe(0n); // duplicate
     expect(p.logEndOffset).toBe(4n);
-    expect(await codeOf(p.append(batch(1, { producerId: 7n, seq: 9 }), 1, 0))).toBe('OUT_OF_ORDER_SEQUENCE_NUMBER');
+    expect(await codeOf(p.append(batch(1, { producerId: 7n, seq: 9 }), 1, 0))).toBe(
+      'OUT_OF_ORDER_SEQUENCE_NUMBER',
+    );
     expect(await codeOf(p.append(batch(1, { producerId: 7n, epoch: 1, seq: 0 }), 1, 0))).toBe('ok'); // new epoch
-    expect(await codeOf(p.append(batch(1, { producerId: 7n, epoch: 0, seq: 4 }), 1, 0))).toBe('INVALID_PRODUCER_EPOCH');
-    expect(p.describeProducers()).toEqual([expect.objectContaining({ producerId: 7n, producerEpoch: 1, lastSequence: 0 })]);
+    expect(await codeOf(p.append(batch(1, { producerId: 7n, epoch: 0, seq: 4 }), 1, 0))).toBe(
+      'INVALID_PRODUCER_EPOCH',
+    );
+    expect(p.describeProducers()).toEqual([
+      expect.objectContaining({ producerId: 7n, producerEpoch: 1, lastSequence: 0 }),
+    ]);
   });
 
   test('recovery rebuilds offsets, the index and producer state from the log', async () => {

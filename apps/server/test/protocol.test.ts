@@ -1,7 +1,14 @@
 // Protocol-level behaviour of the broker, with raw frames: ApiVersions (and its v0 fallback),
 // unsupported versions, unknown API keys, acks=0, pipelining order, and the admin HTTP API.
 import net from 'node:net';
-import { ApiKey, ErrorCode, buildRecordBatch, decodeRecordBatch, defaultMetadataRequest, defaultProduceRequest } from '@chronik/protocol';
+import {
+  ApiKey,
+  ErrorCode,
+  buildRecordBatch,
+  decodeRecordBatch,
+  defaultMetadataRequest,
+  defaultProduceRequest,
+} from '@chronik/protocol';
 import { startBroker, removeDir } from './helpers/broker.js';
 import { RawClient } from './helpers/raw-client.js';
 
@@ -15,23 +22,47 @@ afterAll(async () => {
 });
 
 function batch(values: string[]): Buffer {
-  return buildRecordBatch({ records: values.map((v) => ({ value: Buffer.from(v) })), timestampMs: 1_700_000_000_000n });
+  return buildRecordBatch({
+    records: values.map((v) => ({ value: Buffer.from(v) })),
+    timestampMs: 1_700_000_000_000n,
+  });
 }
 
 function produceBody(topic: string, records: Buffer, acks: number) {
-  return { ...defaultProduceRequest(), acks, timeoutMs: 5000, topicData: [{ name: topic, partitionData: [{ index: 0, records }] }] };
+  return {
+    ...defaultProduceRequest(),
+    acks,
+    timeoutMs: 5000,
+    topicData: [{ name: topic, partitionData: [{ index: 0, records }] }],
+  };
 }
 
 describe('broker protocol behaviour', () => {
   test.each([0, 1, 2, 3, 4])('ApiVersions v%i lists the handler table', async (v) => {
     const c = await RawClient.connect(ctx.broker.kafkaPort);
-    const r = await c.request(ApiKey.ApiVersions, v, { clientSoftwareName: 'raw', clientSoftwareVersion: '1' });
+    const r = await c.request(ApiKey.ApiVersions, v, {
+      clientSoftwareName: 'raw',
+      clientSoftwareVersion: '1',
+    });
     expect(r.errorCode).toBe(0);
     const keys = r.apiKeys.map((k) => k.apiKey);
-    for (const k of [ApiKey.Produce, ApiKey.Fetch, ApiKey.Metadata, ApiKey.ApiVersions, ApiKey.CreateTopics, ApiKey.FindCoordinator, ApiKey.InitProducerId, ApiKey.DescribeConfigs]) {
+    for (const k of [
+      ApiKey.Produce,
+      ApiKey.Fetch,
+      ApiKey.Metadata,
+      ApiKey.ApiVersions,
+      ApiKey.CreateTopics,
+      ApiKey.FindCoordinator,
+      ApiKey.InitProducerId,
+      ApiKey.DescribeConfigs,
+    ]) {
       expect(keys).toContain(k);
     }
-    expect(r.apiKeys.find((k) => k.apiKey === ApiKey.ApiVersions)).toEqual({ apiKey: 18, minVersion: 0, maxVersion: 4 });
+    expect(r.apiKeys.find((k) => k.apiKey === ApiKey.ApiVersions)).toEqual({
+      apiKey: 18,
+      minVersion: 0,
+      maxVersion: 4,
+    });
     c.close();
   });
 
@@ -61,7 +92,15 @@ describe('broker protocol behaviour', () => {
   test('a version outside a handler range answers UNSUPPORTED_VERSION where the response can say so', async () => {
     const c = await RawClient.connect(ctx.broker.kafkaPort);
     // InitProducerId is served; DescribeAcls (29) has no handler: its response has a top-level error code
-    const r = await c.request(ApiKey.DescribeAcls, 1, { resourceTypeFilter: 1, resourceNameFilter: null, patternTypeFilter: 3, principalFilter: null, hostFilter: null, operation: 1, permissionType: 1 });
+    const r = await c.request(ApiKey.DescribeAcls, 1, {
+      resourceTypeFilter: 1,
+      resourceNameFilter: null,
+      patternTypeFilter: 3,
+      principalFilter: null,
+      hostFilter: null,
+      operation: 1,
+      permissionType: 1,
+    });
     expect(r.errorCode).toBe(ErrorCode.UNSUPPORTED_VERSION);
     // the connection is still usable
     const m = await c.request(ApiKey.Metadata, 1, { ...defaultMetadataRequest(), topics: [] });
@@ -76,13 +115,20 @@ describe('broker protocol behaviour', () => {
     expect(await bad.nextFrame(3000)).toBeUndefined();
     expect(bad.closed).toBe(true);
     const good = await RawClient.connect(ctx.broker.kafkaPort);
-    expect((await good.request(ApiKey.ApiVersions, 0, { clientSoftwareName: '', clientSoftwareVersion: '' })).errorCode).toBe(0);
+    expect(
+      (await good.request(ApiKey.ApiVersions, 0, { clientSoftwareName: '', clientSoftwareVersion: '' }))
+        .errorCode,
+    ).toBe(0);
     good.close();
   });
 
   test('acks=0 gets no response, and the next response is not held back', async () => {
     const c = await RawClient.connect(ctx.broker.kafkaPort);
-    await c.request(ApiKey.Metadata, 9, { ...defaultMetadataRequest(), topics: [{ topicId: '00000000-0000-0000-0000-000000000000', name: 'acks0' }], allowAutoTopicCreation: true });
+    await c.request(ApiKey.Metadata, 9, {
+      ...defaultMetadataRequest(),
+      topics: [{ topicId: '00000000-0000-0000-0000-000000000000', name: 'acks0' }],
+      allowAutoTopicCreation: true,
+    });
     c.send(ApiKey.Produce, 9, produceBody('acks0', batch(['fire', 'and', 'forget']), 0));
     const r = await c.request(ApiKey.Produce, 9, produceBody('acks0', batch(['answered']), 1));
     expect(r.responses[0]?.partitionResponses[0]).toMatchObject({ errorCode: 0, baseOffset: 3n });
@@ -91,7 +137,11 @@ describe('broker protocol behaviour', () => {
 
   test('pipelined requests are answered in order; fetch long-poll wakes on produce', async () => {
     const c = await RawClient.connect(ctx.broker.kafkaPort);
-    await c.request(ApiKey.CreateTopics, 7, { topics: [{ name: 'poll', numPartitions: 1, replicationFactor: 1, assignments: [], configs: [] }], timeoutMs: 5000, validateOnly: false });
+    await c.request(ApiKey.CreateTopics, 7, {
+      topics: [{ name: 'poll', numPartitions: 1, replicationFactor: 1, assignments: [], configs: [] }],
+      timeoutMs: 5000,
+      validateOnly: false,
+    });
     const fetchBody = {
       clusterId: null,
       replicaId: -1,
@@ -102,7 +152,23 @@ describe('broker protocol behaviour', () => {
       isolationLevel: 0,
       sessionId: 0,
       sessionEpoch: -1,
-      topics: [{ topic: 'poll', topicId: '00000000-0000-0000-0000-000000000000', partitions: [{ partition: 0, currentLeaderEpoch: -1, fetchOffset: 0n, lastFetchedEpoch: -1, logStartOffset: -1n, partitionMaxBytes: 1 << 20, replicaDirectoryId: '00000000-0000-0000-0000-000000000000' }] }],
+      topics: [
+        {
+          topic: 'poll',
+          topicId: '00000000-0000-0000-0000-000000000000',
+          partitions: [
+            {
+              partition: 0,
+              currentLeaderEpoch: -1,
+              fetchOffset: 0n,
+              lastFetchedEpoch: -1,
+              logStartOffset: -1n,
+              partitionMaxBytes: 1 << 20,
+              replicaDirectoryId: '00000000-0000-0000-0000-000000000000',
+            },
+          ],
+        },
+      ],
       forgottenTopicsData: [],
       rackId: '',
     };
@@ -131,7 +197,17 @@ describe('broker protocol behaviour', () => {
     const r = await c.request(ApiKey.Produce, 2, produceBody('legacy', legacy, 1));
     expect(r.responses[0]?.partitionResponses[0]?.errorCode).toBe(ErrorCode.UNSUPPORTED_FOR_MESSAGE_FORMAT);
     await c.request(ApiKey.Produce, 3, produceBody('legacy', batch(['a', 'b']), 1));
-    const o = await c.request(ApiKey.ListOffsets, 0, { replicaId: -1, isolationLevel: 0, topics: [{ name: 'legacy', partitions: [{ partitionIndex: 0, currentLeaderEpoch: -1, timestamp: -1n, maxNumOffsets: 1 }] }], timeoutMs: 0 });
+    const o = await c.request(ApiKey.ListOffsets, 0, {
+      replicaId: -1,
+      isolationLevel: 0,
+      topics: [
+        {
+          name: 'legacy',
+          partitions: [{ partitionIndex: 0, currentLeaderEpoch: -1, timestamp: -1n, maxNumOffsets: 1 }],
+        },
+      ],
+      timeoutMs: 0,
+    });
     expect(o.topics[0]?.partitions[0]?.oldStyleOffsets).toEqual([2n]);
     c.close();
   });
@@ -142,7 +218,17 @@ describe('broker protocol behaviour', () => {
     b.writeUInt8(b.readUInt8(b.length - 1) ^ 0xff, b.length - 1);
     const r = await c.request(ApiKey.Produce, 7, produceBody('corrupt', b, 1));
     expect(r.responses[0]?.partitionResponses[0]?.errorCode).toBe(ErrorCode.CORRUPT_MESSAGE);
-    const offsets = await c.request(ApiKey.ListOffsets, 5, { replicaId: -1, isolationLevel: 0, topics: [{ name: 'corrupt', partitions: [{ partitionIndex: 0, currentLeaderEpoch: -1, timestamp: -1n, maxNumOffsets: 1 }] }], timeoutMs: 0 });
+    const offsets = await c.request(ApiKey.ListOffsets, 5, {
+      replicaId: -1,
+      isolationLevel: 0,
+      topics: [
+        {
+          name: 'corrupt',
+          partitions: [{ partitionIndex: 0, currentLeaderEpoch: -1, timestamp: -1n, maxNumOffsets: 1 }],
+        },
+      ],
+      timeoutMs: 0,
+    });
     expect(offsets.topics[0]?.partitions[0]?.offset).toBe(0n);
     c.close();
   });
@@ -153,9 +239,22 @@ describe('broker protocol behaviour', () => {
     expect(health.status).toBe(200);
     expect(await health.json()).toEqual({ status: 'ok', nodeId: 1 });
     const cluster = (await (await fetch(`${base}/v1/cluster`)).json()) as Record<string, unknown>;
-    expect(cluster).toMatchObject({ nodeId: 1, mode: 'standalone', metadataGroup: { leaderId: 1, voters: [1] } });
+    expect(cluster).toMatchObject({
+      nodeId: 1,
+      mode: 'standalone',
+      metadataGroup: { leaderId: 1, voters: [1] },
+    });
     const parts = (await (await fetch(`${base}/v1/partitions`)).json()) as Array<Record<string, unknown>>;
-    expect(parts.find((p) => p['topic'] === 'poll')).toMatchObject({ partition: 0, role: 'leader', leader: 1, highWatermark: 1, logEndOffset: 1, logStartOffset: 0, replicas: [1], isr: [1] });
+    expect(parts.find((p) => p['topic'] === 'poll')).toMatchObject({
+      partition: 0,
+      role: 'leader',
+      leader: 1,
+      highWatermark: 1,
+      logEndOffset: 1,
+      logStartOffset: 0,
+      replicas: [1],
+      isr: [1],
+    });
     const open = await RawClient.connect(ctx.broker.kafkaPort);
     const metrics = await (await fetch(`${base}/metrics`)).text();
     open.close();

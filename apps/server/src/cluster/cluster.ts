@@ -174,7 +174,13 @@ export interface ClusterStatus {
   clusterId: string;
   controllerId: number;
   brokers: readonly BrokerEndpoint[];
-  metadataGroup: { leaderId: number; term: number; commitIndex: number; appliedIndex: number; voters: readonly number[] };
+  metadataGroup: {
+    leaderId: number;
+    term: number;
+    commitIndex: number;
+    appliedIndex: number;
+    voters: readonly number[];
+  };
 }
 
 export interface PartitionStatus {
@@ -211,23 +217,54 @@ export interface Cluster {
   read(req: ReadRequest): Promise<ReadResult>;
   /** Calls `onData` (at most once) when any of the partitions gets new readable data; returns a cancel. */
   watch(tps: readonly TopicPartition[], onData: () => void): () => void;
-  listOffset(tp: TopicPartition, timestamp: bigint, isolationLevel: IsolationLevel, currentLeaderEpoch: number): Promise<ListOffsetResult>;
+  listOffset(
+    tp: TopicPartition,
+    timestamp: bigint,
+    isolationLevel: IsolationLevel,
+    currentLeaderEpoch: number,
+  ): Promise<ListOffsetResult>;
   /** Moves the log start offset forward; offset -1 means the high watermark. Resolves with the new low watermark. */
   deleteRecords(tp: TopicPartition, offset: bigint, timeoutMs: number): Promise<bigint>;
-  offsetForLeaderEpoch(tp: TopicPartition, leaderEpoch: number, currentLeaderEpoch: number): Promise<{ leaderEpoch: number; endOffset: bigint }>;
+  offsetForLeaderEpoch(
+    tp: TopicPartition,
+    leaderEpoch: number,
+    currentLeaderEpoch: number,
+  ): Promise<{ leaderEpoch: number; endOffset: bigint }>;
   describeProducers(tp: TopicPartition): readonly ProducerStateView[];
   logDirs(): readonly LogDirView[];
 
   // --- metadata proposals ---
   createTopics(specs: readonly CreateTopicSpec[], validateOnly: boolean): Promise<CreateTopicOutcome[]>;
-  deleteTopics(refs: ReadonlyArray<{ name: string | null; topicId: string | null }>): Promise<DeleteTopicOutcome[]>;
-  createPartitions(specs: readonly CreatePartitionsSpec[], validateOnly: boolean): Promise<Array<{ name: string; error: ClusterError | null }>>;
-  describeConfigs(resourceType: number, resourceName: string, keys: readonly string[] | null, includeSynonyms: boolean, includeDocumentation: boolean): ConfigEntryView[];
-  alterConfigs(resourceType: number, resourceName: string, alterations: readonly ConfigAlterationSpec[], replace: boolean, validateOnly: boolean): Promise<void>;
+  deleteTopics(
+    refs: ReadonlyArray<{ name: string | null; topicId: string | null }>,
+  ): Promise<DeleteTopicOutcome[]>;
+  createPartitions(
+    specs: readonly CreatePartitionsSpec[],
+    validateOnly: boolean,
+  ): Promise<Array<{ name: string; error: ClusterError | null }>>;
+  describeConfigs(
+    resourceType: number,
+    resourceName: string,
+    keys: readonly string[] | null,
+    includeSynonyms: boolean,
+    includeDocumentation: boolean,
+  ): ConfigEntryView[];
+  alterConfigs(
+    resourceType: number,
+    resourceName: string,
+    alterations: readonly ConfigAlterationSpec[],
+    replace: boolean,
+    validateOnly: boolean,
+  ): Promise<void>;
 
   // --- producers and coordinators ---
   /** A new producer id (idempotent producers), or a bumped epoch when producerId/epoch are given. */
-  initProducerId(req: { transactionalId: string | null; transactionTimeoutMs: number; producerId: bigint; producerEpoch: number }): Promise<{ producerId: bigint; producerEpoch: number }>;
+  initProducerId(req: {
+    transactionalId: string | null;
+    transactionTimeoutMs: number;
+    producerId: bigint;
+    producerEpoch: number;
+  }): Promise<{ producerId: bigint; producerEpoch: number }>;
   /** keyType 0 = group, 1 = transaction. The broker that coordinates `key`. */
   findCoordinator(keyType: number, key: string): Promise<BrokerEndpoint>;
 

@@ -8,7 +8,14 @@
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import type { ConfigAlteration, ConfigDescription, MetadataChange, MetadataCommand, PartitionInfo, TopicInfo } from '@chronik/metadata';
+import type {
+  ConfigAlteration,
+  ConfigDescription,
+  MetadataChange,
+  MetadataCommand,
+  PartitionInfo,
+  TopicInfo,
+} from '@chronik/metadata';
 import {
   CONSUMER_OFFSETS_TOPIC,
   MetadataStateMachine,
@@ -75,9 +82,17 @@ function toClusterError(e: unknown): ClusterError {
   return new ClusterError('UNKNOWN_SERVER_ERROR', e instanceof Error ? e.message : String(e), { cause: e });
 }
 
-function compactProblem(configs: ReadonlyArray<{ name: string; value: string | null; op?: number }>): string | null {
+function compactProblem(
+  configs: ReadonlyArray<{ name: string; value: string | null; op?: number }>,
+): string | null {
   for (const c of configs) {
-    if ((c.name === 'cleanup.policy' || c.name === 'log.cleanup.policy') && c.value !== null && c.op !== 1 && c.op !== 3 && c.value.includes('compact')) {
+    if (
+      (c.name === 'cleanup.policy' || c.name === 'log.cleanup.policy') &&
+      c.value !== null &&
+      c.op !== 1 &&
+      c.op !== 3 &&
+      c.value.includes('compact')
+    ) {
       return 'cleanup.policy=compact is not supported by this broker: Chronik does not compact logs (use cleanup.policy=delete)';
     }
   }
@@ -119,7 +134,9 @@ export class LocalCluster implements Cluster {
     fs.mkdirSync(this.metaDir, { recursive: true });
     fs.mkdirSync(this.partitionsDir, { recursive: true });
     const snapshot = path.join(this.metaDir, SNAPSHOT_FILE);
-    this.sm = fs.existsSync(snapshot) ? MetadataStateMachine.fromSnapshot(fs.readFileSync(snapshot)) : new MetadataStateMachine();
+    this.sm = fs.existsSync(snapshot)
+      ? MetadataStateMachine.fromSnapshot(fs.readFileSync(snapshot))
+      : new MetadataStateMachine();
   }
 
   static async open(o: LocalClusterOptions): Promise<LocalCluster> {
@@ -134,7 +151,10 @@ export class LocalCluster implements Cluster {
 
   private async start(): Promise<void> {
     if (this.sm.clusterId() === null) {
-      this.apply({ type: 'initCluster', clusterId: topicIdFromBytes(randomBytes(16)).replace(/-/g, '').slice(0, 22) });
+      this.apply({
+        type: 'initCluster',
+        clusterId: topicIdFromBytes(randomBytes(16)).replace(/-/g, '').slice(0, 22),
+      });
     }
     const adv = this.o.advertised();
     this.apply({
@@ -148,7 +168,10 @@ export class LocalCluster implements Cluster {
     });
     for (const t of this.sm.topics()) await this.openTopic(t, t.partitions);
     const b = this.o.config.broker;
-    this.flushTimer = setInterval(() => void this.flushDue(), Math.max(10, Math.min(100, b.logFlushIntervalMs)));
+    this.flushTimer = setInterval(
+      () => void this.flushDue(),
+      Math.max(10, Math.min(100, b.logFlushIntervalMs)),
+    );
     this.flushTimer.unref();
     this.retentionTimer = setInterval(() => void this.enforceRetention(), b.retentionCheckIntervalMs);
     this.retentionTimer.unref();
@@ -220,7 +243,14 @@ export class LocalCluster implements Cluster {
         this.partitions.set(k, pl);
       }
       if (p.leader !== this.nodeId || p.leaderEpoch < 0) {
-        this.apply({ type: 'changeLeader', topicId: t.topicId, partition: p.partition, leader: this.nodeId, leaderEpoch: Math.max(0, p.leaderEpoch), isr: [this.nodeId] });
+        this.apply({
+          type: 'changeLeader',
+          topicId: t.topicId,
+          partition: p.partition,
+          leader: this.nodeId,
+          leaderEpoch: Math.max(0, p.leaderEpoch),
+          isr: [this.nodeId],
+        });
       }
     }
   }
@@ -234,19 +264,26 @@ export class LocalCluster implements Cluster {
       'message.max.bytes': String(b.messageMaxBytes),
       'log.flush.interval.ms': String(b.logFlushIntervalMs),
     };
-    if (b.logFlushIntervalMessages !== undefined) s['log.flush.interval.messages'] = String(b.logFlushIntervalMessages);
+    if (b.logFlushIntervalMessages !== undefined)
+      s['log.flush.interval.messages'] = String(b.logFlushIntervalMessages);
     return s;
   }
 
   private partitionConfig(topic: string): PartitionLogConfig {
-    const e = this.sm.effectiveTopicConfigs(topic, { brokerId: this.nodeId, staticBrokerConfigs: this.staticBrokerConfigs() });
+    const e = this.sm.effectiveTopicConfigs(topic, {
+      brokerId: this.nodeId,
+      staticBrokerConfigs: this.staticBrokerConfigs(),
+    });
     const num = (k: string, dflt: number): number => {
       const v = e[k];
       if (v === undefined) return dflt;
       const n = BigInt(v);
       return n >= BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(n);
     };
-    const flushMessages = e['flush.messages'] === undefined || BigInt(e['flush.messages']) >= LONG_MAX ? undefined : num('flush.messages', 1);
+    const flushMessages =
+      e['flush.messages'] === undefined || BigInt(e['flush.messages']) >= LONG_MAX
+        ? undefined
+        : num('flush.messages', 1);
     return {
       logAppendTime: e['message.timestamp.type'] === 'LogAppendTime',
       maxMessageBytes: num('max.message.bytes', this.o.config.broker.messageMaxBytes),
@@ -273,7 +310,10 @@ export class LocalCluster implements Cluster {
       try {
         await p.maybeFlush(now);
       } catch (e) {
-        this.o.logger.error({ topic: p.topic, partition: p.partition, err: e instanceof Error ? e.message : String(e) }, 'flush failed');
+        this.o.logger.error(
+          { topic: p.topic, partition: p.partition, err: e instanceof Error ? e.message : String(e) },
+          'flush failed',
+        );
       }
     }
   }
@@ -289,7 +329,10 @@ export class LocalCluster implements Cluster {
         try {
           await log.enforceRetention(now);
         } catch (e) {
-          this.o.logger.error({ topic: t.name, partition: p.partition, err: e instanceof Error ? e.message : String(e) }, 'retention failed');
+          this.o.logger.error(
+            { topic: t.name, partition: p.partition, err: e instanceof Error ? e.message : String(e) },
+            'retention failed',
+          );
         }
       }
     }
@@ -304,7 +347,9 @@ export class LocalCluster implements Cluster {
     return this.nodeId;
   }
   brokers(): readonly BrokerEndpoint[] {
-    return this.sm.liveBrokers().map((b) => ({ nodeId: b.brokerId, host: b.host, port: b.port, rack: b.rack }));
+    return this.sm
+      .liveBrokers()
+      .map((b) => ({ nodeId: b.brokerId, host: b.host, port: b.port, rack: b.rack }));
   }
   private view(t: TopicInfo): TopicView {
     return {
@@ -312,9 +357,14 @@ export class LocalCluster implements Cluster {
       topicId: t.topicId,
       internal: t.internal,
       configs: t.configs,
-      partitions: t.partitions.map(
-        (p): PartitionView => ({ partition: p.partition, leaderId: p.leader, leaderEpoch: p.leaderEpoch, replicas: p.replicas, isr: p.isr, offlineReplicas: [] }),
-      ),
+      partitions: t.partitions.map((p): PartitionView => ({
+        partition: p.partition,
+        leaderId: p.leader,
+        leaderEpoch: p.leaderEpoch,
+        replicas: p.replicas,
+        isr: p.isr,
+        offlineReplicas: [],
+      })),
     };
   }
   topics(): readonly TopicView[] {
@@ -337,10 +387,17 @@ export class LocalCluster implements Cluster {
     const missing = [...new Set(names)].filter((n) => this.sm.topic(n) === undefined);
     if (missing.length === 0) return out;
     const outcomes = await this.createTopics(
-      missing.map((name) => ({ name, numPartitions: -1, replicationFactor: -1, assignments: [], configs: [] })),
+      missing.map((name) => ({
+        name,
+        numPartitions: -1,
+        replicationFactor: -1,
+        assignments: [],
+        configs: [],
+      })),
       false,
     );
-    for (const o of outcomes) out.set(o.name, o.error !== null && o.error.code !== 'TOPIC_ALREADY_EXISTS' ? o.error : null);
+    for (const o of outcomes)
+      out.set(o.name, o.error !== null && o.error.code !== 'TOPIC_ALREADY_EXISTS' ? o.error : null);
     if (outcomes.length > 0) this.o.logger.info({ topics: missing }, 'auto-created topics');
     return out;
   }
@@ -351,15 +408,28 @@ export class LocalCluster implements Cluster {
     const t = this.sm.topic(tp.topic);
     const info = t?.partitions[tp.partition];
     const log = t && info ? this.partitions.get(this.key(t.topicId, tp.partition)) : undefined;
-    if (!t || !info || !log) throw new ClusterError('UNKNOWN_TOPIC_OR_PARTITION', `unknown partition ${tp.topic}-${tp.partition}`);
-    if (info.leader !== this.nodeId) throw new ClusterError('NOT_LEADER_OR_FOLLOWER', `${tp.topic}-${tp.partition} is led by ${info.leader}`);
+    if (!t || !info || !log)
+      throw new ClusterError('UNKNOWN_TOPIC_OR_PARTITION', `unknown partition ${tp.topic}-${tp.partition}`);
+    if (info.leader !== this.nodeId)
+      throw new ClusterError(
+        'NOT_LEADER_OR_FOLLOWER',
+        `${tp.topic}-${tp.partition} is led by ${info.leader}`,
+      );
     return { log, info };
   }
 
   private checkEpoch(info: PartitionInfo, currentLeaderEpoch: number): void {
     if (currentLeaderEpoch < 0) return;
-    if (currentLeaderEpoch > info.leaderEpoch) throw new ClusterError('UNKNOWN_LEADER_EPOCH', `leader epoch ${currentLeaderEpoch} is newer than ${info.leaderEpoch}`);
-    if (currentLeaderEpoch < info.leaderEpoch) throw new ClusterError('FENCED_LEADER_EPOCH', `leader epoch ${currentLeaderEpoch} is older than ${info.leaderEpoch}`);
+    if (currentLeaderEpoch > info.leaderEpoch)
+      throw new ClusterError(
+        'UNKNOWN_LEADER_EPOCH',
+        `leader epoch ${currentLeaderEpoch} is newer than ${info.leaderEpoch}`,
+      );
+    if (currentLeaderEpoch < info.leaderEpoch)
+      throw new ClusterError(
+        'FENCED_LEADER_EPOCH',
+        `leader epoch ${currentLeaderEpoch} is older than ${info.leaderEpoch}`,
+      );
   }
 
   append(tp: TopicPartition, records: Buffer, acks: Acks, _timeoutMs: number): Promise<AppendResult> {
@@ -397,7 +467,12 @@ export class LocalCluster implements Cluster {
     };
   }
 
-  async listOffset(tp: TopicPartition, timestamp: bigint, _isolationLevel: IsolationLevel, currentLeaderEpoch: number): Promise<ListOffsetResult> {
+  async listOffset(
+    tp: TopicPartition,
+    timestamp: bigint,
+    _isolationLevel: IsolationLevel,
+    currentLeaderEpoch: number,
+  ): Promise<ListOffsetResult> {
     const { log, info } = this.partitionLog(tp);
     this.checkEpoch(info, currentLeaderEpoch);
     return log.listOffset(timestamp);
@@ -408,7 +483,11 @@ export class LocalCluster implements Cluster {
     return log.deleteRecords(offset);
   }
 
-  async offsetForLeaderEpoch(tp: TopicPartition, leaderEpoch: number, currentLeaderEpoch: number): Promise<{ leaderEpoch: number; endOffset: bigint }> {
+  async offsetForLeaderEpoch(
+    tp: TopicPartition,
+    leaderEpoch: number,
+    currentLeaderEpoch: number,
+  ): Promise<{ leaderEpoch: number; endOffset: bigint }> {
     const { log, info } = this.partitionLog(tp);
     this.checkEpoch(info, currentLeaderEpoch);
     return log.offsetForLeaderEpoch(leaderEpoch);
@@ -428,7 +507,12 @@ export class LocalCluster implements Cluster {
     } catch {
       // not available on this platform
     }
-    const partitions = [...this.partitions.values()].map((p) => ({ topic: p.topic, partition: p.partition, sizeBytes: p.sizeBytes(), offsetLag: 0n }));
+    const partitions = [...this.partitions.values()].map((p) => ({
+      topic: p.topic,
+      partition: p.partition,
+      sizeBytes: p.sizeBytes(),
+      offsetLag: 0n,
+    }));
     return [{ path: this.o.dataDir, partitions, totalBytes, usableBytes }];
   }
 
@@ -446,14 +530,25 @@ export class LocalCluster implements Cluster {
           assignments: s.assignments.map((brokerIds, partition) => ({ partition, brokerIds })),
           configs: s.configs,
         })),
-        { defaultPartitions: b.numPartitions, defaultReplicationFactor: b.defaultReplicationFactor, newTopicId: () => topicIdFromBytes(randomBytes(16)) },
+        {
+          defaultPartitions: b.numPartitions,
+          defaultReplicationFactor: b.defaultReplicationFactor,
+          newTopicId: () => topicIdFromBytes(randomBytes(16)),
+        },
       );
       const out: CreateTopicOutcome[] = [];
       for (let i = 0; i < prepared.length; i++) {
         const p = prepared[i] as (typeof prepared)[number];
         const spec = specs[i] as CreateTopicSpec;
         const fail = (error: ClusterError): void => {
-          out.push({ name: p.name, error, topicId: '00000000-0000-0000-0000-000000000000', numPartitions: -1, replicationFactor: -1, configs: [] });
+          out.push({
+            name: p.name,
+            error,
+            topicId: '00000000-0000-0000-0000-000000000000',
+            numPartitions: -1,
+            replicationFactor: -1,
+            configs: [],
+          });
         };
         if (!p.result.ok) {
           fail(toClusterError(p.result.error));
@@ -468,13 +563,32 @@ export class LocalCluster implements Cluster {
         const numPartitions = cmd.assignments.length;
         const replicationFactor = cmd.assignments[0]?.length ?? 0;
         if (validateOnly) {
-          out.push({ name: p.name, error: null, topicId: '00000000-0000-0000-0000-000000000000', numPartitions, replicationFactor, configs: [] });
+          out.push({
+            name: p.name,
+            error: null,
+            topicId: '00000000-0000-0000-0000-000000000000',
+            numPartitions,
+            replicationFactor,
+            configs: [],
+          });
           continue;
         }
         try {
           await this.react(this.apply(cmd));
-          const configs = this.sm.describeTopicConfigs(p.name, { brokerId: this.nodeId, staticBrokerConfigs: this.staticBrokerConfigs() }).map(viewOfConfig);
-          out.push({ name: p.name, error: null, topicId: cmd.topicId, numPartitions, replicationFactor, configs });
+          const configs = this.sm
+            .describeTopicConfigs(p.name, {
+              brokerId: this.nodeId,
+              staticBrokerConfigs: this.staticBrokerConfigs(),
+            })
+            .map(viewOfConfig);
+          out.push({
+            name: p.name,
+            error: null,
+            topicId: cmd.topicId,
+            numPartitions,
+            replicationFactor,
+            configs,
+          });
         } catch (e) {
           fail(toClusterError(e));
         }
@@ -483,32 +597,50 @@ export class LocalCluster implements Cluster {
     });
   }
 
-  deleteTopics(refs: ReadonlyArray<{ name: string | null; topicId: string | null }>): Promise<DeleteTopicOutcome[]> {
+  deleteTopics(
+    refs: ReadonlyArray<{ name: string | null; topicId: string | null }>,
+  ): Promise<DeleteTopicOutcome[]> {
     return this.propose(async () => {
       const out: DeleteTopicOutcome[] = [];
       for (const ref of refs) {
-        const target = ref.name !== null && ref.name !== '' ? { name: ref.name } : { topicId: ref.topicId ?? '' };
+        const target =
+          ref.name !== null && ref.name !== '' ? { name: ref.name } : { topicId: ref.topicId ?? '' };
         const prepared = prepareDeleteTopic(this.sm, target);
         if (!prepared.ok) {
-          out.push({ name: ref.name, topicId: ref.topicId ?? '00000000-0000-0000-0000-000000000000', error: toClusterError(prepared.error) });
+          out.push({
+            name: ref.name,
+            topicId: ref.topicId ?? '00000000-0000-0000-0000-000000000000',
+            error: toClusterError(prepared.error),
+          });
           continue;
         }
         try {
           await this.react(this.apply(prepared.command));
           out.push({ name: prepared.command.name, topicId: prepared.command.topicId, error: null });
         } catch (e) {
-          out.push({ name: ref.name, topicId: ref.topicId ?? '00000000-0000-0000-0000-000000000000', error: toClusterError(e) });
+          out.push({
+            name: ref.name,
+            topicId: ref.topicId ?? '00000000-0000-0000-0000-000000000000',
+            error: toClusterError(e),
+          });
         }
       }
       return out;
     });
   }
 
-  createPartitions(specs: readonly CreatePartitionsSpec[], validateOnly: boolean): Promise<Array<{ name: string; error: ClusterError | null }>> {
+  createPartitions(
+    specs: readonly CreatePartitionsSpec[],
+    validateOnly: boolean,
+  ): Promise<Array<{ name: string; error: ClusterError | null }>> {
     return this.propose(async () => {
       const out: Array<{ name: string; error: ClusterError | null }> = [];
       for (const s of specs) {
-        const prepared = prepareCreatePartitions(this.sm, { name: s.name, count: s.count, assignments: s.assignments });
+        const prepared = prepareCreatePartitions(this.sm, {
+          name: s.name,
+          count: s.count,
+          assignments: s.assignments,
+        });
         if (!prepared.ok) {
           out.push({ name: s.name, error: toClusterError(prepared.error) });
           continue;
@@ -526,17 +658,27 @@ export class LocalCluster implements Cluster {
 
   private brokerTarget(resourceName: string): number | null {
     if (resourceName === '') return null;
-    if (!/^\d+$/.test(resourceName)) throw new ClusterError('INVALID_REQUEST', `invalid broker id "${resourceName}"`);
+    if (!/^\d+$/.test(resourceName))
+      throw new ClusterError('INVALID_REQUEST', `invalid broker id "${resourceName}"`);
     const id = Number(resourceName);
-    if (id !== this.nodeId) throw new ClusterError('INVALID_REQUEST', `broker ${id} is not this broker (${this.nodeId})`);
+    if (id !== this.nodeId)
+      throw new ClusterError('INVALID_REQUEST', `broker ${id} is not this broker (${this.nodeId})`);
     return id;
   }
 
-  describeConfigs(resourceType: number, resourceName: string, keys: readonly string[] | null, includeSynonyms: boolean, _includeDocumentation: boolean): ConfigEntryView[] {
+  describeConfigs(
+    resourceType: number,
+    resourceName: string,
+    keys: readonly string[] | null,
+    includeSynonyms: boolean,
+    _includeDocumentation: boolean,
+  ): ConfigEntryView[] {
     try {
       const options = { staticBrokerConfigs: this.staticBrokerConfigs(), keys, includeSynonyms };
       if (resourceType === ConfigResourceType.TOPIC) {
-        return this.sm.describeTopicConfigs(resourceName, { ...options, brokerId: this.nodeId }).map(viewOfConfig);
+        return this.sm
+          .describeTopicConfigs(resourceName, { ...options, brokerId: this.nodeId })
+          .map(viewOfConfig);
       }
       if (resourceType === ConfigResourceType.BROKER) {
         return this.sm.describeBrokerConfigs(this.brokerTarget(resourceName), options).map(viewOfConfig);
@@ -548,15 +690,32 @@ export class LocalCluster implements Cluster {
     }
   }
 
-  alterConfigs(resourceType: number, resourceName: string, alterations: readonly ConfigAlterationSpec[], replace: boolean, validateOnly: boolean): Promise<void> {
+  alterConfigs(
+    resourceType: number,
+    resourceName: string,
+    alterations: readonly ConfigAlterationSpec[],
+    replace: boolean,
+    validateOnly: boolean,
+  ): Promise<void> {
     return this.propose(async () => {
       const problem = compactProblem(alterations);
       if (problem !== null) throw new ClusterError('INVALID_CONFIG', problem);
-      const alts = alterations.map((a): ConfigAlteration => ({ name: a.name, op: a.op as ConfigAlteration['op'], value: a.value }));
+      const alts = alterations.map((a): ConfigAlteration => ({
+        name: a.name,
+        op: a.op as ConfigAlteration['op'],
+        value: a.value,
+      }));
       let prepared;
-      if (resourceType === ConfigResourceType.TOPIC) prepared = prepareAlterTopicConfigs(this.sm, { name: resourceName, alterations: alts, replace });
-      else if (resourceType === ConfigResourceType.BROKER) prepared = prepareAlterBrokerConfigs(this.sm, { brokerId: this.brokerTarget(resourceName), alterations: alts, replace });
-      else throw new ClusterError('INVALID_REQUEST', `config resource type ${resourceType} cannot be altered`);
+      if (resourceType === ConfigResourceType.TOPIC)
+        prepared = prepareAlterTopicConfigs(this.sm, { name: resourceName, alterations: alts, replace });
+      else if (resourceType === ConfigResourceType.BROKER)
+        prepared = prepareAlterBrokerConfigs(this.sm, {
+          brokerId: this.brokerTarget(resourceName),
+          alterations: alts,
+          replace,
+        });
+      else
+        throw new ClusterError('INVALID_REQUEST', `config resource type ${resourceType} cannot be altered`);
       if (!prepared.ok) throw toClusterError(prepared.error);
       if (!validateOnly) await this.react(this.apply(prepared.command));
     });
@@ -564,10 +723,18 @@ export class LocalCluster implements Cluster {
 
   // ---------------------------------------------------------------- producers, coordinators
 
-  initProducerId(req: { transactionalId: string | null; transactionTimeoutMs: number; producerId: bigint; producerEpoch: number }): Promise<{ producerId: bigint; producerEpoch: number }> {
+  initProducerId(req: {
+    transactionalId: string | null;
+    transactionTimeoutMs: number;
+    producerId: bigint;
+    producerEpoch: number;
+  }): Promise<{ producerId: bigint; producerEpoch: number }> {
     return this.propose(async () => {
       if (req.transactionalId !== null) {
-        throw new ClusterError('TRANSACTIONAL_ID_AUTHORIZATION_FAILED', 'transactions are not supported by this broker yet');
+        throw new ClusterError(
+          'TRANSACTIONAL_ID_AUTHORIZATION_FAILED',
+          'transactions are not supported by this broker yet',
+        );
       }
       if (req.producerId >= 0n && req.producerEpoch >= 0 && req.producerEpoch < 32766) {
         // KIP-360: an idempotent producer bumps its epoch after an error and keeps its id.
@@ -575,9 +742,15 @@ export class LocalCluster implements Cluster {
       }
       if (this.producerIds.next >= this.producerIds.end) {
         const size = this.o.producerIdBlockSize ?? 1000;
-        const changes = this.apply({ type: 'allocateProducerIds', brokerId: this.nodeId, brokerEpoch: -1, count: size });
+        const changes = this.apply({
+          type: 'allocateProducerIds',
+          brokerId: this.nodeId,
+          brokerEpoch: -1,
+          count: size,
+        });
         const ch = changes.find((c) => c.type === 'producerIdsAllocated');
-        if (ch === undefined || ch.type !== 'producerIdsAllocated') throw new ClusterError('UNKNOWN_SERVER_ERROR', 'no producer id block was allocated');
+        if (ch === undefined || ch.type !== 'producerIdsAllocated')
+          throw new ClusterError('UNKNOWN_SERVER_ERROR', 'no producer id block was allocated');
         this.producerIds = { next: ch.block.firstProducerId, end: ch.block.firstProducerId + ch.block.count };
       }
       const id = this.producerIds.next++;
@@ -587,12 +760,18 @@ export class LocalCluster implements Cluster {
 
   async findCoordinator(keyType: number, key: string): Promise<BrokerEndpoint> {
     const self = this.brokers().find((b) => b.nodeId === this.nodeId);
-    if (self === undefined) throw new ClusterError('COORDINATOR_NOT_AVAILABLE', 'this broker is not registered');
+    if (self === undefined)
+      throw new ClusterError('COORDINATOR_NOT_AVAILABLE', 'this broker is not registered');
     if (keyType !== 0) return self; // transactions: this node (transactions themselves are not supported yet)
     await this.ensureOffsetsTopic();
     const lookup = this.sm.findCoordinator(key, 'group', this.o.config.broker.offsetsTopicNumPartitions);
     if (!lookup.ok) throw toClusterError(lookup.error);
-    return { nodeId: lookup.broker.brokerId, host: lookup.broker.host, port: lookup.broker.port, rack: lookup.broker.rack };
+    return {
+      nodeId: lookup.broker.brokerId,
+      host: lookup.broker.host,
+      port: lookup.broker.port,
+      rack: lookup.broker.rack,
+    };
   }
 
   /** Creates `__consumer_offsets` the first time a group needs a coordinator. */
@@ -607,7 +786,10 @@ export class LocalCluster implements Cluster {
       });
       if (!prepared.ok) throw toClusterError(prepared.error);
       await this.react(this.apply(prepared.command));
-      this.o.logger.info({ partitions: this.o.config.broker.offsetsTopicNumPartitions }, `created ${CONSUMER_OFFSETS_TOPIC}`);
+      this.o.logger.info(
+        { partitions: this.o.config.broker.offsetsTopicNumPartitions },
+        `created ${CONSUMER_OFFSETS_TOPIC}`,
+      );
     });
   }
 
@@ -620,7 +802,13 @@ export class LocalCluster implements Cluster {
       clusterId: this.clusterId(),
       controllerId: this.nodeId,
       brokers: this.brokers(),
-      metadataGroup: { leaderId: this.nodeId, term: 1, commitIndex: this.sm.appliedIndex, appliedIndex: this.sm.appliedIndex, voters: [this.nodeId] },
+      metadataGroup: {
+        leaderId: this.nodeId,
+        term: 1,
+        commitIndex: this.sm.appliedIndex,
+        appliedIndex: this.sm.appliedIndex,
+        voters: [this.nodeId],
+      },
     };
   }
 

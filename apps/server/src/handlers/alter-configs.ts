@@ -14,10 +14,26 @@ export const alterConfigsHandler = defineHandler({
     const responses = [];
     for (const r of req.resources) {
       try {
-        await ctx.deps.cluster.alterConfigs(r.resourceType, r.resourceName, r.configs.map((c) => ({ name: c.name, op: 0, value: c.value })), true, req.validateOnly);
-        responses.push({ errorCode: ErrorCode.NONE, errorMessage: null, resourceType: r.resourceType, resourceName: r.resourceName });
+        await ctx.deps.cluster.alterConfigs(
+          r.resourceType,
+          r.resourceName,
+          r.configs.map((c) => ({ name: c.name, op: 0, value: c.value })),
+          true,
+          req.validateOnly,
+        );
+        responses.push({
+          errorCode: ErrorCode.NONE,
+          errorMessage: null,
+          resourceType: r.resourceType,
+          resourceName: r.resourceName,
+        });
       } catch (e) {
-        responses.push({ errorCode: errorCodeOf(e), errorMessage: errorMessageOf(e), resourceType: r.resourceType, resourceName: r.resourceName });
+        responses.push({
+          errorCode: errorCodeOf(e),
+          errorMessage: errorMessageOf(e),
+          resourceType: r.resourceType,
+          resourceName: r.resourceName,
+        });
       }
     }
     return { throttleTimeMs: 0, responses };

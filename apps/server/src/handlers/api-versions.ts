@@ -12,11 +12,17 @@ export const apiVersionsHandler = defineHandler({
   maxVersion: 4,
   handle(req, ctx) {
     if (ctx.apiVersion >= 3) {
-      ctx.deps.logger.debug({ client: req.clientSoftwareName, version: req.clientSoftwareVersion, conn: ctx.conn.id }, 'client software');
+      ctx.deps.logger.debug(
+        { client: req.clientSoftwareName, version: req.clientSoftwareVersion, conn: ctx.conn.id },
+        'client software',
+      );
     }
     return {
       errorCode: ErrorCode.NONE,
-      apiKeys: ctx.deps.table().advertised().map((r) => ({ apiKey: r.apiKey, minVersion: r.minVersion, maxVersion: r.maxVersion })),
+      apiKeys: ctx.deps
+        .table()
+        .advertised()
+        .map((r) => ({ apiKey: r.apiKey, minVersion: r.minVersion, maxVersion: r.maxVersion })),
       throttleTimeMs: 0,
       supportedFeatures: [],
       finalizedFeaturesEpoch: -1n,

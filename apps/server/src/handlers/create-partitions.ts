@@ -11,7 +11,11 @@ export const createPartitionsHandler = defineHandler({
   maxVersion: 3,
   async handle(req, ctx) {
     const outcomes = await ctx.deps.cluster.createPartitions(
-      req.topics.map((t) => ({ name: t.name, count: t.count, assignments: t.assignments === null ? null : t.assignments.map((a) => a.brokerIds) })),
+      req.topics.map((t) => ({
+        name: t.name,
+        count: t.count,
+        assignments: t.assignments === null ? null : t.assignments.map((a) => a.brokerIds),
+      })),
       req.validateOnly,
     );
     return {

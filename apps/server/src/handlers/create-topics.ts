@@ -22,7 +22,9 @@ export const createTopicsHandler = defineHandler({
         name: t.name,
         numPartitions: t.numPartitions,
         replicationFactor: t.replicationFactor,
-        assignments: [...t.assignments].sort((a, b) => a.partitionIndex - b.partitionIndex).map((a) => a.brokerIds),
+        assignments: [...t.assignments]
+          .sort((a, b) => a.partitionIndex - b.partitionIndex)
+          .map((a) => a.brokerIds),
         configs: t.configs.map((c) => ({ name: c.name, value: c.value })),
       })),
       v >= 1 && req.validateOnly,
@@ -35,14 +37,24 @@ export const createTopicsHandler = defineHandler({
       topicConfigErrorCode: ErrorCode.NONE,
       numPartitions: v >= 5 ? o.numPartitions : -1,
       replicationFactor: v >= 5 ? o.replicationFactor : -1,
-      configs: v >= 5 ? o.configs.map((c) => ({ name: c.name, value: c.value, readOnly: c.readOnly, configSource: c.source, isSensitive: c.isSensitive })) : [],
+      configs:
+        v >= 5
+          ? o.configs.map((c) => ({
+              name: c.name,
+              value: c.value,
+              readOnly: c.readOnly,
+              configSource: c.source,
+              isSensitive: c.isSensitive,
+            }))
+          : [],
     }));
     for (const name of duplicates) {
       topics.push({
         name,
         topicId: '00000000-0000-0000-0000-000000000000',
         errorCode: ErrorCode.INVALID_REQUEST,
-        errorMessage: v >= 1 ? `Create topics request from client contains multiple entries for topic ${name}` : null,
+        errorMessage:
+          v >= 1 ? `Create topics request from client contains multiple entries for topic ${name}` : null,
         topicConfigErrorCode: ErrorCode.NONE,
         numPartitions: -1,
         replicationFactor: -1,

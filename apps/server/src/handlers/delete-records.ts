@@ -16,7 +16,11 @@ export const deleteRecordsHandler = defineHandler({
         partitions: await Promise.all(
           t.partitions.map(async (p) => {
             try {
-              const lowWatermark = await ctx.deps.cluster.deleteRecords({ topic: t.name, partition: p.partitionIndex }, p.offset, req.timeoutMs);
+              const lowWatermark = await ctx.deps.cluster.deleteRecords(
+                { topic: t.name, partition: p.partitionIndex },
+                p.offset,
+                req.timeoutMs,
+              );
               return { partitionIndex: p.partitionIndex, lowWatermark, errorCode: ErrorCode.NONE };
             } catch (e) {
               return { partitionIndex: p.partitionIndex, lowWatermark: -1n, errorCode: errorCodeOf(e) };

@@ -12,7 +12,10 @@ export const deleteTopicsHandler = defineHandler({
   maxVersion: 6,
   async handle(req, ctx) {
     const v = ctx.apiVersion;
-    const refs = v >= 6 ? req.topics.map((t) => ({ name: t.name, topicId: t.topicId === ZERO_UUID ? null : t.topicId })) : req.topicNames.map((name) => ({ name, topicId: null }));
+    const refs =
+      v >= 6
+        ? req.topics.map((t) => ({ name: t.name, topicId: t.topicId === ZERO_UUID ? null : t.topicId }))
+        : req.topicNames.map((name) => ({ name, topicId: null }));
     const outcomes = await ctx.deps.cluster.deleteTopics(refs);
     return {
       throttleTimeMs: 0,

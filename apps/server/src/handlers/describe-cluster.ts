@@ -11,15 +11,28 @@ export const describeClusterHandler = defineHandler({
   handle(req, ctx) {
     const { cluster } = ctx.deps;
     const endpointType = ctx.apiVersion >= 1 ? req.endpointType : 1;
-    const base = { throttleTimeMs: 0, endpointType, clusterId: cluster.clusterId(), controllerId: cluster.controllerId(), clusterAuthorizedOperations: -2147483648 };
+    const base = {
+      throttleTimeMs: 0,
+      endpointType,
+      clusterId: cluster.clusterId(),
+      controllerId: cluster.controllerId(),
+      clusterAuthorizedOperations: -2147483648,
+    };
     if (endpointType !== 1) {
-      return { ...base, errorCode: ErrorCode.UNSUPPORTED_ENDPOINT_TYPE, errorMessage: 'only broker endpoints are served', brokers: [] };
+      return {
+        ...base,
+        errorCode: ErrorCode.UNSUPPORTED_ENDPOINT_TYPE,
+        errorMessage: 'only broker endpoints are served',
+        brokers: [],
+      };
     }
     return {
       ...base,
       errorCode: ErrorCode.NONE,
       errorMessage: null,
-      brokers: cluster.brokers().map((b) => ({ brokerId: b.nodeId, host: b.host, port: b.port, rack: b.rack })),
+      brokers: cluster
+        .brokers()
+        .map((b) => ({ brokerId: b.nodeId, host: b.host, port: b.port, rack: b.rack })),
     };
   },
 });

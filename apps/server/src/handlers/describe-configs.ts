@@ -18,7 +18,13 @@ export const describeConfigsHandler = defineHandler({
       throttleTimeMs: 0,
       results: req.resources.map((r) => {
         try {
-          const entries = ctx.deps.cluster.describeConfigs(r.resourceType, r.resourceName, r.configurationKeys, includeSynonyms, includeDocs);
+          const entries = ctx.deps.cluster.describeConfigs(
+            r.resourceType,
+            r.resourceName,
+            r.configurationKeys,
+            includeSynonyms,
+            includeDocs,
+          );
           return {
             errorCode: ErrorCode.NONE,
             errorMessage: null,
@@ -31,13 +37,21 @@ export const describeConfigsHandler = defineHandler({
               isDefault: v === 0 ? e.isDefault : false,
               configSource: v >= 1 ? e.source : -1,
               isSensitive: e.isSensitive,
-              synonyms: includeSynonyms ? e.synonyms.map((s) => ({ name: s.name, value: s.value, source: s.source })) : [],
+              synonyms: includeSynonyms
+                ? e.synonyms.map((s) => ({ name: s.name, value: s.value, source: s.source }))
+                : [],
               configType: v >= 3 ? e.configType : 0,
               documentation: includeDocs ? e.documentation : null,
             })),
           };
         } catch (e) {
-          return { errorCode: errorCodeOf(e), errorMessage: errorMessageOf(e), resourceType: r.resourceType, resourceName: r.resourceName, configs: [] };
+          return {
+            errorCode: errorCodeOf(e),
+            errorMessage: errorMessageOf(e),
+            resourceType: r.resourceType,
+            resourceName: r.resourceName,
+            configs: [],
+          };
         }
       }),
     };

@@ -9,18 +9,26 @@ export const describeLogDirsHandler = defineHandler({
   minVersion: 0,
   maxVersion: 4,
   handle(req, ctx) {
-    const wanted = req.topics === null ? null : new Map(req.topics.map((t) => [t.topic, new Set(t.partitions)]));
+    const wanted =
+      req.topics === null ? null : new Map(req.topics.map((t) => [t.topic, new Set(t.partitions)]));
     return {
       throttleTimeMs: 0,
       errorCode: ErrorCode.NONE,
       results: ctx.deps.cluster.logDirs().map((d) => {
-        const parts = d.partitions.filter((p) => wanted === null || wanted.get(p.topic)?.has(p.partition) === true);
+        const parts = d.partitions.filter(
+          (p) => wanted === null || wanted.get(p.topic)?.has(p.partition) === true,
+        );
         return {
           errorCode: ErrorCode.NONE,
           logDir: d.path,
           topics: [...groupBy(parts, (p) => p.topic)].map(([name, ps]) => ({
             name,
-            partitions: ps.map((p) => ({ partitionIndex: p.partition, partitionSize: BigInt(p.sizeBytes), offsetLag: p.offsetLag, isFutureKey: false })),
+            partitions: ps.map((p) => ({
+              partitionIndex: p.partition,
+              partitionSize: BigInt(p.sizeBytes),
+              offsetLag: p.offsetLag,
+              isFutureKey: false,
+            })),
           })),
           totalBytes: d.totalBytes,
           usableBytes: d.usableBytes,

@@ -16,10 +16,17 @@ export const describeProducersHandler = defineHandler({
         name: t.name,
         partitions: t.partitionIndexes.map((partitionIndex) => {
           try {
-            const activeProducers = cluster.describeProducers({ topic: t.name, partition: partitionIndex }).map((p) => ({ ...p }));
+            const activeProducers = cluster
+              .describeProducers({ topic: t.name, partition: partitionIndex })
+              .map((p) => ({ ...p }));
             return { partitionIndex, errorCode: ErrorCode.NONE, errorMessage: null, activeProducers };
           } catch (e) {
-            return { partitionIndex, errorCode: errorCodeOf(e), errorMessage: errorMessageOf(e), activeProducers: [] };
+            return {
+              partitionIndex,
+              errorCode: errorCodeOf(e),
+              errorMessage: errorMessageOf(e),
+              activeProducers: [],
+            };
           }
         }),
       })),

@@ -14,8 +14,13 @@ export const describeTopicPartitionsHandler = defineHandler({
   maxVersion: 0,
   handle(req, ctx) {
     const { cluster } = ctx.deps;
-    const limit = Math.max(1, Math.min(req.responsePartitionLimit > 0 ? req.responsePartitionLimit : MAX_PARTITIONS, MAX_PARTITIONS));
-    const names = (req.topics.length === 0 ? cluster.topics().map((t) => t.name) : req.topics.map((t) => t.name)).sort();
+    const limit = Math.max(
+      1,
+      Math.min(req.responsePartitionLimit > 0 ? req.responsePartitionLimit : MAX_PARTITIONS, MAX_PARTITIONS),
+    );
+    const names = (
+      req.topics.length === 0 ? cluster.topics().map((t) => t.name) : req.topics.map((t) => t.name)
+    ).sort();
     const cursor = req.cursor;
     const topics = [];
     let budget = limit;
@@ -24,7 +29,14 @@ export const describeTopicPartitionsHandler = defineHandler({
       if (cursor !== null && name < cursor.topicName) continue;
       const t: TopicView | undefined = cluster.topic(name);
       if (t === undefined) {
-        topics.push({ errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, name, topicId: ZERO_UUID, isInternal: false, partitions: [], topicAuthorizedOperations: -2147483648 });
+        topics.push({
+          errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+          name,
+          topicId: ZERO_UUID,
+          isInternal: false,
+          partitions: [],
+          topicAuthorizedOperations: -2147483648,
+        });
         continue;
       }
       const start = cursor !== null && name === cursor.topicName ? cursor.partitionIndex : 0;
@@ -54,7 +66,10 @@ export const describeTopicPartitionsHandler = defineHandler({
         topicAuthorizedOperations: -2147483648,
       });
       if (taken.length < parts.length) {
-        nextCursor = { topicName: name, partitionIndex: (taken[taken.length - 1]?.partition ?? start - 1) + 1 };
+        nextCursor = {
+          topicName: name,
+          partitionIndex: (taken[taken.length - 1]?.partition ?? start - 1) + 1,
+        };
         break;
       }
     }

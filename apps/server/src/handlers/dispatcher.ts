@@ -33,15 +33,25 @@ export function buildHandlerTable(handlers: readonly AnyHandler[]): HandlerTable
   const byKey = new Map<number, AnyHandler>();
   for (const h of handlers) {
     if (byKey.has(h.apiKey)) throw new Error(`two handlers for API key ${h.apiKey}`);
-    if (apiInfo(h.apiKey) === undefined) throw new Error(`handler for API key ${h.apiKey}, which the codec does not know`);
+    if (apiInfo(h.apiKey) === undefined)
+      throw new Error(`handler for API key ${h.apiKey}, which the codec does not know`);
     byKey.set(h.apiKey, h);
   }
   const advertised = supportedApiVersions
     .map((s) => {
       const h = byKey.get(s.apiKey);
-      return h === undefined ? undefined : { apiKey: s.apiKey, minVersion: Math.max(h.minVersion, s.minVersion), maxVersion: Math.min(h.maxVersion, s.maxVersion) };
+      return h === undefined
+        ? undefined
+        : {
+            apiKey: s.apiKey,
+            minVersion: Math.max(h.minVersion, s.minVersion),
+            maxVersion: Math.min(h.maxVersion, s.maxVersion),
+          };
     })
-    .filter((r): r is { apiKey: number; minVersion: number; maxVersion: number } => r !== undefined && r.minVersion <= r.maxVersion)
+    .filter(
+      (r): r is { apiKey: number; minVersion: number; maxVersion: number } =>
+        r !== undefined && r.minVersion <= r.maxVersion,
+    )
     .sort((a, b) => a.apiKey - b.apiKey);
   const byKeyRange = new Map(advertised.map((r) => [r.apiKey, r]));
   return { get: (k) => byKey.get(k), advertised: () => advertised, range: (k) => byKeyRange.get(k) };
@@ -64,7 +74,14 @@ export class KafkaDispatcher implements FrameDispatcher {
     }
     const reader = new Reader(frame);
     const header = readRequestHeader(reader);
-    const ctx: RequestContext = { apiKey, apiVersion, correlationId, clientId: header.clientId, conn, deps: this.deps };
+    const ctx: RequestContext = {
+      apiKey,
+      apiVersion,
+      correlationId,
+      clientId: header.clientId,
+      conn,
+      deps: this.deps,
+    };
     const handler = this.table.get(apiKey);
     if (!supported || handler === undefined) return this.unsupported(schema, ctx);
     const request = decodeRequest(apiKey, apiVersion, reader);
@@ -96,7 +113,9 @@ export class KafkaDispatcher implements FrameDispatcher {
     this.deps.metrics.requests.inc({ api: 'ApiVersions', outcome: 'unsupported' });
     const body = defaultResponseFor(ApiKey.ApiVersions) ?? {};
     body['errorCode'] = ErrorCode.UNSUPPORTED_VERSION;
-    body['apiKeys'] = this.table.advertised().map((r) => ({ apiKey: r.apiKey, minVersion: r.minVersion, maxVersion: r.maxVersion }));
+    body['apiKeys'] = this.table
+      .advertised()
+      .map((r) => ({ apiKey: r.apiKey, minVersion: r.minVersion, maxVersion: r.maxVersion }));
     const w = new Writer();
     writeResponseHeader(correlationId, ApiKey.ApiVersions, 0, w);
     encodeResponse(ApiKey.ApiVersions, 0, body as never, w);
@@ -107,7 +126,12 @@ export class KafkaDispatcher implements FrameDispatcher {
   private unsupported(schema: ApiSchemaInfo, ctx: RequestContext): ResponseBody {
     this.deps.metrics.requests.inc({ api: schema.name, outcome: 'unsupported' });
     const body = defaultResponseFor(schema.apiKey);
-    if (body !== undefined && 'errorCode' in body && ctx.apiVersion >= schema.minVersion && ctx.apiVersion <= schema.maxVersion) {
+    if (
+      body !== undefined &&
+      'errorCode' in body &&
+      ctx.apiVersion >= schema.minVersion &&
+      ctx.apiVersion <= schema.maxVersion
+    ) {
       body['errorCode'] = ErrorCode.UNSUPPORTED_VERSION;
       try {
         return this.encode(ctx, body);

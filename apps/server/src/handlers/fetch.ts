@@ -57,10 +57,14 @@ export const fetchHandler = defineHandler({
       let bytes = 0;
       for (const slot of slots) {
         if (slot.name === undefined) {
-          outcomes.push({ slot, error: v >= 13 ? ErrorCode.UNKNOWN_TOPIC_ID : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION });
+          outcomes.push({
+            slot,
+            error: v >= 13 ? ErrorCode.UNKNOWN_TOPIC_ID : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+          });
           continue;
         }
-        const budget = bytes === 0 ? slot.partitionMaxBytes : Math.min(slot.partitionMaxBytes, maxBytes - bytes);
+        const budget =
+          bytes === 0 ? slot.partitionMaxBytes : Math.min(slot.partitionMaxBytes, maxBytes - bytes);
         if (budget <= 0) {
           outcomes.push({ slot });
           continue;
@@ -85,9 +89,16 @@ export const fetchHandler = defineHandler({
 
     let { outcomes, bytes } = await readAll();
     const hasError = outcomes.some((o) => o.error !== undefined);
-    while (!hasError && bytes < Math.max(1, req.minBytes) && ctx.deps.nowMs() < deadline && !ctx.deps.shutdown.aborted) {
+    while (
+      !hasError &&
+      bytes < Math.max(1, req.minBytes) &&
+      ctx.deps.nowMs() < deadline &&
+      !ctx.deps.shutdown.aborted
+    ) {
       const waitMs = deadline - ctx.deps.nowMs();
-      const known = slots.filter((s) => s.name !== undefined).map((s) => ({ topic: s.name as string, partition: s.partition }));
+      const known = slots
+        .filter((s) => s.name !== undefined)
+        .map((s) => ({ topic: s.name as string, partition: s.partition }));
       await new Promise<void>((resolve) => {
         const done = (): void => {
           clearTimeout(timer);
@@ -102,12 +113,19 @@ export const fetchHandler = defineHandler({
       ({ outcomes, bytes } = await readAll());
     }
 
-    const byTopic = new Map<string, { topic: string; topicId: string; partitions: Array<Record<string, unknown>> }>();
+    const byTopic = new Map<
+      string,
+      { topic: string; topicId: string; partitions: Array<Record<string, unknown>> }
+    >();
     for (const o of outcomes) {
       const key = v >= 13 ? o.slot.topicId : o.slot.topic;
       let entry = byTopic.get(key);
       if (!entry) {
-        entry = { topic: v >= 13 ? '' : o.slot.topic, topicId: v >= 13 ? o.slot.topicId : ZERO_UUID, partitions: [] };
+        entry = {
+          topic: v >= 13 ? '' : o.slot.topic,
+          topicId: v >= 13 ? o.slot.topicId : ZERO_UUID,
+          partitions: [],
+        };
         byTopic.set(key, entry);
       }
       const r = o.result;
@@ -122,7 +140,12 @@ export const fetchHandler = defineHandler({
         snapshotId: { endOffset: -1n, epoch: -1 },
         abortedTransactions: isolationLevel === 1 ? [] : null,
         preferredReadReplica: -1,
-        records: r === undefined || r.chunks.length === 0 ? EMPTY : r.chunks.length === 1 ? (r.chunks[0] as Buffer) : Buffer.concat(r.chunks as Buffer[], r.bytes),
+        records:
+          r === undefined || r.chunks.length === 0
+            ? EMPTY
+            : r.chunks.length === 1
+              ? (r.chunks[0] as Buffer)
+              : Buffer.concat(r.chunks as Buffer[], r.bytes),
       });
     }
     return {

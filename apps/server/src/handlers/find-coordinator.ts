@@ -15,18 +15,47 @@ export const findCoordinatorHandler = defineHandler({
     const keyType = ctx.apiVersion >= 1 ? req.keyType : 0;
     const lookup = async (key: string) => {
       if (keyType !== 0 && keyType !== 1) {
-        return { key, nodeId: -1, host: '', port: -1, errorCode: ErrorCode.INVALID_REQUEST, errorMessage: `unknown key type ${keyType}` };
+        return {
+          key,
+          nodeId: -1,
+          host: '',
+          port: -1,
+          errorCode: ErrorCode.INVALID_REQUEST,
+          errorMessage: `unknown key type ${keyType}`,
+        };
       }
       try {
         const b = await cluster.findCoordinator(keyType, key);
-        return { key, nodeId: b.nodeId, host: b.host, port: b.port, errorCode: ErrorCode.NONE, errorMessage: null };
+        return {
+          key,
+          nodeId: b.nodeId,
+          host: b.host,
+          port: b.port,
+          errorCode: ErrorCode.NONE,
+          errorMessage: null,
+        };
       } catch (e) {
-        return { key, nodeId: -1, host: '', port: -1, errorCode: errorCodeOf(e), errorMessage: errorMessageOf(e) };
+        return {
+          key,
+          nodeId: -1,
+          host: '',
+          port: -1,
+          errorCode: errorCodeOf(e),
+          errorMessage: errorMessageOf(e),
+        };
       }
     };
     if (ctx.apiVersion >= 4) {
       const coordinators = await Promise.all(req.coordinatorKeys.map(lookup));
-      return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, errorMessage: null, nodeId: 0, host: '', port: 0, coordinators }; // v4+: the top-level fields do not exist and must stay at their defaults
+      return {
+        throttleTimeMs: 0,
+        errorCode: ErrorCode.NONE,
+        errorMessage: null,
+        nodeId: 0,
+        host: '',
+        port: 0,
+        coordinators,
+      }; // v4+: the top-level fields do not exist and must stay at their defaults
     }
     const c = await lookup(req.key);
     return {

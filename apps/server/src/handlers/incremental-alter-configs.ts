@@ -20,9 +20,19 @@ export const incrementalAlterConfigsHandler = defineHandler({
           false,
           req.validateOnly,
         );
-        responses.push({ errorCode: ErrorCode.NONE, errorMessage: null, resourceType: r.resourceType, resourceName: r.resourceName });
+        responses.push({
+          errorCode: ErrorCode.NONE,
+          errorMessage: null,
+          resourceType: r.resourceType,
+          resourceName: r.resourceName,
+        });
       } catch (e) {
-        responses.push({ errorCode: errorCodeOf(e), errorMessage: errorMessageOf(e), resourceType: r.resourceType, resourceName: r.resourceName });
+        responses.push({
+          errorCode: errorCodeOf(e),
+          errorMessage: errorMessageOf(e),
+          resourceType: r.resourceType,
+          resourceName: r.resourceName,
+        });
       }
     }
     return { throttleTimeMs: 0, responses };

@@ -18,7 +18,12 @@ export const initProducerIdHandler = defineHandler({
         producerId: ctx.apiVersion >= 3 ? req.producerId : -1n,
         producerEpoch: ctx.apiVersion >= 3 ? req.producerEpoch : -1,
       });
-      return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, producerId: r.producerId, producerEpoch: r.producerEpoch };
+      return {
+        throttleTimeMs: 0,
+        errorCode: ErrorCode.NONE,
+        producerId: r.producerId,
+        producerEpoch: r.producerEpoch,
+      };
     } catch (e) {
       return { throttleTimeMs: 0, errorCode: errorCodeOf(e), producerId: -1n, producerEpoch: -1 };
     }

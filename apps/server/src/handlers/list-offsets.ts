@@ -20,11 +20,29 @@ export const listOffsetsHandler = defineHandler({
         name: t.name,
         partitions: await Promise.all(
           t.partitions.map(async (p) => {
-            const base = { partitionIndex: p.partitionIndex, errorCode: ErrorCode.NONE, oldStyleOffsets: [], timestamp: -1n, offset: -1n, leaderEpoch: -1 };
+            const base = {
+              partitionIndex: p.partitionIndex,
+              errorCode: ErrorCode.NONE,
+              oldStyleOffsets: [],
+              timestamp: -1n,
+              offset: -1n,
+              leaderEpoch: -1,
+            };
             try {
-              const r = await cluster.listOffset({ topic: t.name, partition: p.partitionIndex }, p.timestamp, isolation, ctx.apiVersion >= 4 ? p.currentLeaderEpoch : -1);
-              if (ctx.apiVersion === 0) return { ...base, oldStyleOffsets: r.offset >= 0n && p.maxNumOffsets > 0 ? [r.offset] : [] };
-              return { ...base, timestamp: r.timestamp, offset: r.offset, leaderEpoch: ctx.apiVersion >= 4 ? r.leaderEpoch : -1 };
+              const r = await cluster.listOffset(
+                { topic: t.name, partition: p.partitionIndex },
+                p.timestamp,
+                isolation,
+                ctx.apiVersion >= 4 ? p.currentLeaderEpoch : -1,
+              );
+              if (ctx.apiVersion === 0)
+                return { ...base, oldStyleOffsets: r.offset >= 0n && p.maxNumOffsets > 0 ? [r.offset] : [] };
+              return {
+                ...base,
+                timestamp: r.timestamp,
+                offset: r.offset,
+                leaderEpoch: ctx.apiVersion >= 4 ? r.leaderEpoch : -1,
+              };
             } catch (e) {
               return { ...base, errorCode: errorCodeOf(e) };
             }

@@ -28,7 +28,10 @@ export const metadataHandler = defineHandler({
     if (!all && allowAuto && cluster.autoCreateEnabled()) {
       const missing = wanted
         .map((t) => t.name)
-        .filter((n): n is string => n !== null && n !== '' && cluster.topic(n) === undefined && topicNameProblemOf(n) === null);
+        .filter(
+          (n): n is string =>
+            n !== null && n !== '' && cluster.topic(n) === undefined && topicNameProblemOf(n) === null,
+        );
       if (missing.length > 0) {
         const created = await cluster.autoCreateTopics(missing);
         for (const [name, err] of created) if (err !== null) errors.set(name, errorCodeOf(err));
@@ -63,10 +66,15 @@ export const metadataHandler = defineHandler({
       : wanted.map((w) => {
           const t = w.name !== null && w.name !== '' ? cluster.topic(w.name) : cluster.topicById(w.topicId);
           if (t) return topicEntry(t);
-          if (w.name === null || w.name === '') return errorEntry(null, w.topicId, ErrorCode.UNKNOWN_TOPIC_ID);
+          if (w.name === null || w.name === '')
+            return errorEntry(null, w.topicId, ErrorCode.UNKNOWN_TOPIC_ID);
           const problem = topicNameProblemOf(w.name);
           if (problem !== null) return errorEntry(w.name, ZERO_UUID, ErrorCode.INVALID_TOPIC_EXCEPTION);
-          return errorEntry(w.name, ZERO_UUID, errors.get(w.name) ?? kafkaCode(new ClusterError('UNKNOWN_TOPIC_OR_PARTITION').code));
+          return errorEntry(
+            w.name,
+            ZERO_UUID,
+            errors.get(w.name) ?? kafkaCode(new ClusterError('UNKNOWN_TOPIC_OR_PARTITION').code),
+          );
         });
     return {
       throttleTimeMs: 0,

@@ -18,8 +18,17 @@ export const offsetForLeaderEpochHandler = defineHandler({
         partitions: await Promise.all(
           t.partitions.map(async (p) => {
             try {
-              const r = await cluster.offsetForLeaderEpoch({ topic: t.topic, partition: p.partition }, p.leaderEpoch, ctx.apiVersion >= 2 ? p.currentLeaderEpoch : -1);
-              return { errorCode: ErrorCode.NONE, partition: p.partition, leaderEpoch: ctx.apiVersion >= 1 ? r.leaderEpoch : -1, endOffset: r.endOffset };
+              const r = await cluster.offsetForLeaderEpoch(
+                { topic: t.topic, partition: p.partition },
+                p.leaderEpoch,
+                ctx.apiVersion >= 2 ? p.currentLeaderEpoch : -1,
+              );
+              return {
+                errorCode: ErrorCode.NONE,
+                partition: p.partition,
+                leaderEpoch: ctx.apiVersion >= 1 ? r.leaderEpoch : -1,
+                endOffset: r.endOffset,
+              };
             } catch (e) {
               return { errorCode: errorCodeOf(e), partition: p.partition, leaderEpoch: -1, endOffset: -1n };
             }

@@ -23,10 +23,15 @@ export const produceHandler = defineHandler({
     const validAcks = acks === 0 || acks === 1 || acks === -1;
     const transactional = req.transactionalId !== null;
     if (validAcks && !transactional && cluster.autoCreateEnabled()) {
-      const missing = req.topicData.map((t) => t.name).filter((n) => cluster.topic(n) === undefined && topicNameProblemOf(n) === null);
+      const missing = req.topicData
+        .map((t) => t.name)
+        .filter((n) => cluster.topic(n) === undefined && topicNameProblemOf(n) === null);
       if (missing.length > 0) await cluster.autoCreateTopics(missing);
     }
-    const leaderEndpoints = new Map<number, { nodeId: number; host: string; port: number; rack: string | null }>();
+    const leaderEndpoints = new Map<
+      number,
+      { nodeId: number; host: string; port: number; rack: string | null }
+    >();
     const responses = await Promise.all(
       req.topicData.map(async (t) => ({
         name: t.name,
@@ -42,22 +47,43 @@ export const produceHandler = defineHandler({
               errorMessage: null as string | null,
               currentLeader: { leaderId: -1, leaderEpoch: -1 },
             };
-            const fail = (code: number, message: string | null) => ({ ...base, errorCode: code, errorMessage: v >= 8 ? message : null });
-            if (!validAcks) return fail(ErrorCode.INVALID_REQUIRED_ACKS, `acks must be -1, 0 or 1, got ${acks}`);
-            if (transactional) return fail(ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED, 'transactions are not supported by this broker');
-            if (p.records === null || p.records.length === 0) return fail(ErrorCode.CORRUPT_MESSAGE, 'no records');
+            const fail = (code: number, message: string | null) => ({
+              ...base,
+              errorCode: code,
+              errorMessage: v >= 8 ? message : null,
+            });
+            if (!validAcks)
+              return fail(ErrorCode.INVALID_REQUIRED_ACKS, `acks must be -1, 0 or 1, got ${acks}`);
+            if (transactional)
+              return fail(
+                ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED,
+                'transactions are not supported by this broker',
+              );
+            if (p.records === null || p.records.length === 0)
+              return fail(ErrorCode.CORRUPT_MESSAGE, 'no records');
             try {
-              const r = await cluster.append({ topic: t.name, partition: p.index }, p.records, acks as Acks, req.timeoutMs);
+              const r = await cluster.append(
+                { topic: t.name, partition: p.index },
+                p.records,
+                acks as Acks,
+                req.timeoutMs,
+              );
               metrics.producedBytes.inc(p.records.length);
               try {
                 metrics.producedRecords.inc(readRecordBatchHeader(p.records, 0).recordCount);
               } catch {
                 // counted bytes only
               }
-              return { ...base, baseOffset: r.baseOffset, logAppendTimeMs: r.logAppendTimeMs, logStartOffset: r.logStartOffset };
+              return {
+                ...base,
+                baseOffset: r.baseOffset,
+                logAppendTimeMs: r.logAppendTimeMs,
+                logStartOffset: r.logStartOffset,
+              };
             } catch (e) {
               const code = errorCodeOf(e);
-              if (code === ErrorCode.UNKNOWN_SERVER_ERROR) logger.error({ topic: t.name, partition: p.index, err: errorMessageOf(e) }, 'produce failed');
+              if (code === ErrorCode.UNKNOWN_SERVER_ERROR)
+                logger.error({ topic: t.name, partition: p.index, err: errorMessageOf(e) }, 'produce failed');
               const out = fail(code, errorMessageOf(e));
               if (code === ErrorCode.NOT_LEADER_OR_FOLLOWER && v >= 10) {
                 const part = cluster.topic(t.name)?.partitions[p.index];

@@ -39,7 +39,10 @@ export interface Handler<K extends ApiKeyNum> {
   readonly minVersion: number;
   readonly maxVersion: number;
   /** The response, or null when the protocol says no response is sent (Produce with acks=0). */
-  handle(request: ApiRequestByKey[K], ctx: RequestContext): Promise<ApiResponseByKey[K] | null> | ApiResponseByKey[K] | null;
+  handle(
+    request: ApiRequestByKey[K],
+    ctx: RequestContext,
+  ): Promise<ApiResponseByKey[K] | null> | ApiResponseByKey[K] | null;
 }
 
 // A handler of some API key, as stored in the table.

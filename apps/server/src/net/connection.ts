@@ -139,14 +139,18 @@ export class Connection implements ConnectionInfo {
       try {
         frame = this.decoder.next();
       } catch (e) {
-        this.logger.warn({ conn: this.id, remote: this.remoteAddress, err: errorMessage(e) }, 'malformed frame: closing connection');
+        this.logger.warn(
+          { conn: this.id, remote: this.remoteAddress, err: errorMessage(e) },
+          'malformed frame: closing connection',
+        );
         this.destroy();
         return;
       }
       if (frame === undefined) break;
       this.accept(frame);
     }
-    const stop = this.draining || this.overLimit() || this.decoder.bufferedBytes >= this.limits.maxRequestBytes + 4;
+    const stop =
+      this.draining || this.overLimit() || this.decoder.bufferedBytes >= this.limits.maxRequestBytes + 4;
     if (stop && !this.paused) {
       this.paused = true;
       this.socket.pause();
@@ -185,7 +189,10 @@ export class Connection implements ConnectionInfo {
 
   private fail(e: unknown): void {
     const level = isServerError(e) ? 'warn' : 'error';
-    this.logger[level]({ conn: this.id, remote: this.remoteAddress, err: errorMessage(e) }, 'cannot answer request: closing connection');
+    this.logger[level](
+      { conn: this.id, remote: this.remoteAddress, err: errorMessage(e) },
+      'cannot answer request: closing connection',
+    );
     this.destroy();
   }
 

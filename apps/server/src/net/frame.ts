@@ -27,7 +27,10 @@ export class FrameDecoder {
       const size = this.take(4).readInt32BE(0);
       if (size < 0) throw new ServerError(ServerErrorCode.MALFORMED_FRAME, `negative frame size ${size}`);
       if (size > this.maxFrameBytes) {
-        throw new ServerError(ServerErrorCode.REQUEST_TOO_LARGE, `frame of ${size} bytes exceeds the limit of ${this.maxFrameBytes}`);
+        throw new ServerError(
+          ServerErrorCode.REQUEST_TOO_LARGE,
+          `frame of ${size} bytes exceeds the limit of ${this.maxFrameBytes}`,
+        );
       }
       this.need = size;
     }

@@ -47,7 +47,9 @@ export class KafkaListener {
       const onError = (e: NodeJS.ErrnoException): void => {
         const code = e.code === 'EADDRINUSE' ? ServerErrorCode.PORT_IN_USE : ServerErrorCode.LISTEN_FAILED;
         const what = e.code === 'EADDRINUSE' ? 'is already in use' : `cannot be bound: ${errorMessage(e)}`;
-        reject(new ServerError(code, `Kafka port ${this.options.host}:${this.options.port} ${what}`, { cause: e }));
+        reject(
+          new ServerError(code, `Kafka port ${this.options.host}:${this.options.port} ${what}`, { cause: e }),
+        );
       };
       this.server.once('error', onError);
       this.server.listen(this.options.port, this.options.host, () => {
@@ -66,13 +68,21 @@ export class KafkaListener {
       return;
     }
     const userHooks = this.options.hooks ?? {};
-    const conn = new Connection(this.nextId++, socket, this.options.dispatcher, this.options.limits, this.budget, this.logger, {
-      ...userHooks,
-      onClose: (c) => {
-        this.connections.delete(c);
-        userHooks.onClose?.(c);
+    const conn = new Connection(
+      this.nextId++,
+      socket,
+      this.options.dispatcher,
+      this.options.limits,
+      this.budget,
+      this.logger,
+      {
+        ...userHooks,
+        onClose: (c) => {
+          this.connections.delete(c);
+          userHooks.onClose?.(c);
+        },
       },
-    });
+    );
     this.connections.add(conn);
     this.logger.debug({ conn: conn.id, remote: conn.remoteAddress }, 'connection opened');
   }
@@ -91,7 +101,11 @@ export class KafkaListener {
     });
     const r = await Promise.race([drained.then(() => 'ok' as const), timeout]);
     if (timer) clearTimeout(timer);
-    if (r === 'timeout') this.logger.warn({ open: this.connections.size }, 'shutdown: in-flight requests did not finish in time');
+    if (r === 'timeout')
+      this.logger.warn(
+        { open: this.connections.size },
+        'shutdown: in-flight requests did not finish in time',
+      );
     for (const c of [...this.connections]) {
       if (r === 'ok') c.end();
       else c.destroy();

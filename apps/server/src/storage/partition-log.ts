@@ -8,12 +8,25 @@
 // In one node the high watermark is the log end offset of what has been written.
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Acks, AppendResult, ListOffsetResult, ProducerStateView, ReadResult } from '../cluster/cluster.js';
+import type {
+  Acks,
+  AppendResult,
+  ListOffsetResult,
+  ProducerStateView,
+  ReadResult,
+} from '../cluster/cluster.js';
 import { ClusterError, ListOffsetsTimestamp } from '../cluster/cluster.js';
 import { writeFileAtomic } from '../datadir.js';
 import type { Logger } from '../logger.js';
 import type { RecordBatchHeader } from '../protocol.js';
-import { assignRecordBatch, decodeRecordBatch, readRecordBatchHeader, splitRecordBatches, TimestampType, validateRecordBatch } from '../protocol.js';
+import {
+  assignRecordBatch,
+  decodeRecordBatch,
+  readRecordBatchHeader,
+  splitRecordBatches,
+  TimestampType,
+  validateRecordBatch,
+} from '../protocol.js';
 import type { EntryLog } from './entry-log.js';
 import { BatchCache } from './batch-cache.js';
 import { ProducerStateTable } from './producer-state.js';
@@ -84,7 +97,16 @@ export class PartitionLog {
     /** Shared cache of recent batches (default: a private 8 MiB one). */
     cache?: BatchCache;
   }): Promise<PartitionLog> {
-    const p = new PartitionLog(args.topic, args.partition, args.dir, args.log, args.config, args.logger, args.nowMs, args.cache ?? new BatchCache(8 * 1024 * 1024));
+    const p = new PartitionLog(
+      args.topic,
+      args.partition,
+      args.dir,
+      args.log,
+      args.config,
+      args.logger,
+      args.nowMs,
+      args.cache ?? new BatchCache(8 * 1024 * 1024),
+    );
     await p.recover();
     return p;
   }
@@ -128,7 +150,16 @@ export class PartitionLog {
     this.hw = this.nextOffset;
     this.lastSyncMs = this.nowMs();
     if (this.batches.length > 0) {
-      this.logger.info({ topic: this.topic, partition: this.partition, batches: this.batches.length, logStartOffset: String(this.logStart), logEndOffset: String(this.nextOffset) }, 'partition recovered');
+      this.logger.info(
+        {
+          topic: this.topic,
+          partition: this.partition,
+          batches: this.batches.length,
+          logStartOffset: String(this.logStart),
+          logEndOffset: String(this.nextOffset),
+        },
+        'partition recovered',
+      );
     }
   }
 
@@ -148,11 +179,20 @@ export class PartitionLog {
 
   private index(h: RecordBatchHeader, entryIndex: number, bytes: number): void {
     const lastOffset = h.baseOffset + BigInt(h.lastOffsetDelta);
-    this.batches.push({ entryIndex, baseOffset: h.baseOffset, lastOffset, maxTimestamp: h.maxTimestamp, epoch: h.partitionLeaderEpoch, bytes });
+    this.batches.push({
+      entryIndex,
+      baseOffset: h.baseOffset,
+      lastOffset,
+      maxTimestamp: h.maxTimestamp,
+      epoch: h.partitionLeaderEpoch,
+      bytes,
+    });
     this.nextOffset = lastOffset + 1n;
     const lastEpoch = this.epochs[this.epochs.length - 1];
-    if (lastEpoch === undefined || h.partitionLeaderEpoch > lastEpoch.epoch) this.epochs.push({ epoch: h.partitionLeaderEpoch, startOffset: h.baseOffset });
-    if (h.maxTimestamp > this.maxTimestampSeen.timestamp) this.maxTimestampSeen = { timestamp: h.maxTimestamp, baseOffset: h.baseOffset };
+    if (lastEpoch === undefined || h.partitionLeaderEpoch > lastEpoch.epoch)
+      this.epochs.push({ epoch: h.partitionLeaderEpoch, startOffset: h.baseOffset });
+    if (h.maxTimestamp > this.maxTimestampSeen.timestamp)
+      this.maxTimestampSeen = { timestamp: h.maxTimestamp, baseOffset: h.baseOffset };
   }
 
   private remember(entryIndex: number, data: Buffer): void {
@@ -177,11 +217,17 @@ export class PartitionLog {
   private appendNow(records: Buffer, acks: Acks, leaderEpoch: number): Promise<AppendResult> {
     if (this.closed) return Promise.reject(new ClusterError('NOT_LEADER_OR_FOLLOWER', 'partition is closed'));
     const slices = splitRecordBatches(records);
-    if (slices.length === 0) return Promise.reject(new ClusterError('CORRUPT_MESSAGE', 'produce request without record batches'));
+    if (slices.length === 0)
+      return Promise.reject(new ClusterError('CORRUPT_MESSAGE', 'produce request without record batches'));
     const headers: RecordBatchHeader[] = [];
     for (const s of slices) {
       if (s.bytes.length > this.config.maxMessageBytes) {
-        return Promise.reject(new ClusterError('MESSAGE_TOO_LARGE', `record batch of ${s.bytes.length} bytes exceeds max.message.bytes ${this.config.maxMessageBytes}`));
+        return Promise.reject(
+          new ClusterError(
+            'MESSAGE_TOO_LARGE',
+            `record batch of ${s.bytes.length} bytes exceeds max.message.bytes ${this.config.maxMessageBytes}`,
+          ),
+        );
       }
       headers.push(validateRecordBatch(s.bytes));
     }
@@ -189,7 +235,11 @@ export class PartitionLog {
     const checks = headers.map((h) => this.producers.check(h));
     const firstCheck = checks[0];
     if (firstCheck !== undefined && firstCheck.kind === 'duplicate' && checks.length === 1) {
-      return Promise.resolve({ baseOffset: firstCheck.baseOffset, logAppendTimeMs: -1n, logStartOffset: this.logStart });
+      return Promise.resolve({
+        baseOffset: firstCheck.baseOffset,
+        logAppendTimeMs: -1n,
+        logStartOffset: this.logStart,
+      });
     }
     const now = BigInt(this.nowMs());
     const entries: Array<{ data: Buffer; timestampMs: number }> = [];
@@ -209,7 +259,9 @@ export class PartitionLog {
         ...h,
         baseOffset: next,
         partitionLeaderEpoch: leaderEpoch,
-        ...(this.config.logAppendTime ? { maxTimestamp: now, timestampType: TimestampType.LogAppendTime } : {}),
+        ...(this.config.logAppendTime
+          ? { maxTimestamp: now, timestampType: TimestampType.LogAppendTime }
+          : {}),
       };
       assigned.push(a);
       entries.push({ data, timestampMs: a.maxTimestamp >= 0n ? Number(a.maxTimestamp) : -1 });
@@ -218,18 +270,29 @@ export class PartitionLog {
     }
     if (entries.length === 0) {
       const dup = checks.find((c) => c.kind === 'duplicate');
-      return Promise.resolve({ baseOffset: dup?.kind === 'duplicate' ? dup.baseOffset : -1n, logAppendTimeMs: -1n, logStartOffset: this.logStart });
+      return Promise.resolve({
+        baseOffset: dup?.kind === 'duplicate' ? dup.baseOffset : -1n,
+        logAppendTimeMs: -1n,
+        logStartOffset: this.logStart,
+      });
     }
     // The log assigns entry indexes synchronously; only when it accepted the entries does the
     // partition state change (a rejected append — overload, closed log — leaves it untouched).
     const firstEntry = this.log.nextIndex();
     const written = this.log.append(entries);
     if (this.log.nextIndex() !== firstEntry + entries.length) {
-      return written.then(() => {
-        throw new ClusterError('NOT_ENOUGH_REPLICAS', 'the log did not accept the append');
-      }, (e: unknown) => {
-        throw new ClusterError('REQUEST_TIMED_OUT', `the log rejected the append: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
-      });
+      return written.then(
+        () => {
+          throw new ClusterError('NOT_ENOUGH_REPLICAS', 'the log did not accept the append');
+        },
+        (e: unknown) => {
+          throw new ClusterError(
+            'REQUEST_TIMED_OUT',
+            `the log rejected the append: ${e instanceof Error ? e.message : String(e)}`,
+            { cause: e },
+          );
+        },
+      );
     }
     for (let k = 0; k < assigned.length; k++) {
       const a = assigned[k] as RecordBatchHeader;
@@ -247,8 +310,13 @@ export class PartitionLog {
       this.unflushedMessages += count;
       this.wake();
       const flushMessages = this.config.flushMessages;
-      if (acks === -1 || (flushMessages !== undefined && this.unflushedMessages >= flushMessages)) await this.sync();
-      return { baseOffset, logAppendTimeMs: this.config.logAppendTime ? now : -1n, logStartOffset: this.logStart };
+      if (acks === -1 || (flushMessages !== undefined && this.unflushedMessages >= flushMessages))
+        await this.sync();
+      return {
+        baseOffset,
+        logAppendTimeMs: this.config.logAppendTime ? now : -1n,
+        logStartOffset: this.logStart,
+      };
     });
   }
 
@@ -307,12 +375,20 @@ export class PartitionLog {
       // Read a run of uncached batches from the log in one call.
       let j = i;
       let runBytes = 0;
-      while (j < to && !this.cache.has(this.cacheOwner, (this.batches[j] as BatchMeta).entryIndex) && (j === i || bytes + runBytes + (this.batches[j] as BatchMeta).bytes <= maxBytes)) {
+      while (
+        j < to &&
+        !this.cache.has(this.cacheOwner, (this.batches[j] as BatchMeta).entryIndex) &&
+        (j === i || bytes + runBytes + (this.batches[j] as BatchMeta).bytes <= maxBytes)
+      ) {
         runBytes += (this.batches[j] as BatchMeta).bytes;
         j++;
       }
       const first = (this.batches[i] as BatchMeta).entryIndex;
-      const got = await this.log.read(first, (this.batches[j - 1] as BatchMeta).entryIndex + 1, Math.max(1, maxBytes - bytes));
+      const got = await this.log.read(
+        first,
+        (this.batches[j - 1] as BatchMeta).entryIndex + 1,
+        Math.max(1, maxBytes - bytes),
+      );
       if (got.length === 0) break;
       for (const g of got) {
         out.push(g);
@@ -326,9 +402,17 @@ export class PartitionLog {
 
   /** Whole batches from fetchOffset up to the high watermark, within maxBytes (first batch always whole). */
   async read(fetchOffset: bigint, maxBytes: number): Promise<ReadResult> {
-    const base = { highWatermark: this.hw, lastStableOffset: this.hw, logStartOffset: this.logStart, leaderEpoch: this.latestEpoch };
+    const base = {
+      highWatermark: this.hw,
+      lastStableOffset: this.hw,
+      logStartOffset: this.logStart,
+      leaderEpoch: this.latestEpoch,
+    };
     if (fetchOffset < this.logStart || fetchOffset > this.hw) {
-      throw new ClusterError('OFFSET_OUT_OF_RANGE', `offset ${fetchOffset} is outside [${this.logStart}, ${this.hw}]`);
+      throw new ClusterError(
+        'OFFSET_OUT_OF_RANGE',
+        `offset ${fetchOffset} is outside [${this.logStart}, ${this.hw}]`,
+      );
     }
     if (fetchOffset === this.hw) return { ...base, chunks: [], bytes: 0 };
     const from = this.findBatch(fetchOffset);
@@ -342,17 +426,26 @@ export class PartitionLog {
 
   async listOffset(timestamp: bigint): Promise<ListOffsetResult> {
     const epoch = this.latestEpoch;
-    if (timestamp === ListOffsetsTimestamp.LATEST) return { offset: this.hw, timestamp: -1n, leaderEpoch: epoch };
+    if (timestamp === ListOffsetsTimestamp.LATEST)
+      return { offset: this.hw, timestamp: -1n, leaderEpoch: epoch };
     if (timestamp === ListOffsetsTimestamp.EARLIEST || timestamp === ListOffsetsTimestamp.EARLIEST_LOCAL) {
       return { offset: this.logStart, timestamp: -1n, leaderEpoch: this.epochAt(this.logStart) };
     }
     if (timestamp === ListOffsetsTimestamp.MAX_TIMESTAMP) {
-      if (this.batches.length === 0 || this.maxTimestampSeen.baseOffset < this.logStart) return { offset: -1n, timestamp: -1n, leaderEpoch: -1 };
+      if (this.batches.length === 0 || this.maxTimestampSeen.baseOffset < this.logStart)
+        return { offset: -1n, timestamp: -1n, leaderEpoch: -1 };
       const i = this.findBatch(this.maxTimestampSeen.baseOffset);
       const found = await this.recordAtOrAfter(i, this.maxTimestampSeen.timestamp, true);
-      return found ?? { offset: this.maxTimestampSeen.baseOffset, timestamp: this.maxTimestampSeen.timestamp, leaderEpoch: this.epochAt(this.maxTimestampSeen.baseOffset) };
+      return (
+        found ?? {
+          offset: this.maxTimestampSeen.baseOffset,
+          timestamp: this.maxTimestampSeen.timestamp,
+          leaderEpoch: this.epochAt(this.maxTimestampSeen.baseOffset),
+        }
+      );
     }
-    if (timestamp < 0n) throw new ClusterError('INVALID_REQUEST', `unsupported ListOffsets timestamp ${timestamp}`);
+    if (timestamp < 0n)
+      throw new ClusterError('INVALID_REQUEST', `unsupported ListOffsets timestamp ${timestamp}`);
     for (let i = this.findBatch(this.logStart); i < this.batches.length; i++) {
       const b = this.batches[i] as BatchMeta;
       if (b.baseOffset >= this.hw) break;
@@ -365,7 +458,11 @@ export class PartitionLog {
   }
 
   /** The first record of batch i with timestamp >= ts (or == ts when exact). */
-  private async recordAtOrAfter(i: number, ts: bigint, exact: boolean): Promise<ListOffsetResult | undefined> {
+  private async recordAtOrAfter(
+    i: number,
+    ts: bigint,
+    exact: boolean,
+  ): Promise<ListOffsetResult | undefined> {
     const b = this.batches[i] as BatchMeta;
     const [data] = await this.entries(i, i + 1, b.bytes);
     if (data === undefined) return undefined;
@@ -391,7 +488,8 @@ export class PartitionLog {
     if (latest === undefined) return { leaderEpoch: epoch, endOffset: this.nextOffset };
     if (epoch >= latest.epoch) return { leaderEpoch: latest.epoch, endOffset: this.nextOffset };
     let found = -1;
-    for (let k = 0; k < this.epochs.length; k++) if ((this.epochs[k] as { epoch: number }).epoch <= epoch) found = k;
+    for (let k = 0; k < this.epochs.length; k++)
+      if ((this.epochs[k] as { epoch: number }).epoch <= epoch) found = k;
     if (found < 0) return { leaderEpoch: -1, endOffset: -1n };
     const next = this.epochs[found + 1] as { startOffset: bigint };
     return { leaderEpoch: (this.epochs[found] as { epoch: number }).epoch, endOffset: next.startOffset };
@@ -400,7 +498,11 @@ export class PartitionLog {
   /** DeleteRecords: moves the log start offset to `offset` (-1: the high watermark). */
   async deleteRecords(offset: bigint): Promise<bigint> {
     const target = offset === -1n ? this.hw : offset;
-    if (target < 0n || target > this.hw) throw new ClusterError('OFFSET_OUT_OF_RANGE', `offset ${offset} is beyond the high watermark ${this.hw}`);
+    if (target < 0n || target > this.hw)
+      throw new ClusterError(
+        'OFFSET_OUT_OF_RANGE',
+        `offset ${offset} is beyond the high watermark ${this.hw}`,
+      );
     if (target > this.logStart) {
       this.logStart = target;
       this.writeCheckpoint();
@@ -441,7 +543,10 @@ export class PartitionLog {
       this.writeCheckpoint();
     }
     await this.dropBatchesBelow(newStart);
-    this.logger.info({ topic: this.topic, partition: this.partition, batches: n, logStartOffset: String(this.logStart) }, 'retention dropped batches');
+    this.logger.info(
+      { topic: this.topic, partition: this.partition, batches: n, logStartOffset: String(this.logStart) },
+      'retention dropped batches',
+    );
     return n;
   }
 

@@ -53,17 +53,24 @@ export class ProducerStateTable {
     const lastSeq = h.baseSequence + h.lastOffsetDelta;
     if (e === undefined) return { kind: 'append' }; // unknown (new, or state expired): accept
     if (h.producerEpoch < e.epoch) {
-      throw new ClusterError('INVALID_PRODUCER_EPOCH', `producer ${h.producerId} epoch ${h.producerEpoch} is older than ${e.epoch}`);
+      throw new ClusterError(
+        'INVALID_PRODUCER_EPOCH',
+        `producer ${h.producerId} epoch ${h.producerEpoch} is older than ${e.epoch}`,
+      );
     }
     if (h.producerEpoch > e.epoch) {
       if (h.baseSequence !== 0) {
-        throw new ClusterError('OUT_OF_ORDER_SEQUENCE_NUMBER', `producer ${h.producerId} started epoch ${h.producerEpoch} at sequence ${h.baseSequence}, not 0`);
+        throw new ClusterError(
+          'OUT_OF_ORDER_SEQUENCE_NUMBER',
+          `producer ${h.producerId} started epoch ${h.producerEpoch} at sequence ${h.baseSequence}, not 0`,
+        );
       }
       return { kind: 'append' };
     }
     if (h.baseSequence < 0) return { kind: 'append' };
     for (const b of e.batches) {
-      if (b.firstSeq === h.baseSequence && b.lastSeq === lastSeq) return { kind: 'duplicate', baseOffset: b.baseOffset };
+      if (b.firstSeq === h.baseSequence && b.lastSeq === lastSeq)
+        return { kind: 'duplicate', baseOffset: b.baseOffset };
     }
     const last = e.batches[e.batches.length - 1];
     if (last !== undefined && h.baseSequence !== nextSeq(last.lastSeq, 1)) {

@@ -8,6 +8,11 @@ import type { EntryLog, EntryLogFactory } from './entry-log.js';
 export interface WalEntryLogOptions {
   maxSegmentBytes: number;
   maxRecordBytes: number;
+  /**
+   * Bytes a log accepts before they are written. Set above the network's global in-flight budget,
+   * so back-pressure comes from the network layer (paused sockets), not from append errors.
+   */
+  maxPendingBytes: number;
   logger: Logger;
 }
 
@@ -20,7 +25,11 @@ class WalEntryLog implements EntryLog {
     return this.wal.lastIndex() + 1;
   }
   async append(entries: ReadonlyArray<{ data: Buffer; timestampMs: number }>): Promise<void> {
-    await this.wal.append(entries.map((e) => (e.timestampMs >= 0 ? { payload: e.data, timestampMs: e.timestampMs } : { payload: e.data })));
+    await this.wal.append(
+      entries.map((e) =>
+        e.timestampMs >= 0 ? { payload: e.data, timestampMs: e.timestampMs } : { payload: e.data },
+      ),
+    );
   }
   sync(): Promise<void> {
     return this.wal.sync();
@@ -51,6 +60,7 @@ export class WalEntryLogFactory implements EntryLogFactory {
       committer: this.committer,
       maxSegmentBytes: Math.max(this.options.maxSegmentBytes, this.options.maxRecordBytes + 4096),
       maxRecordBytes: this.options.maxRecordBytes,
+      maxPendingBytes: this.options.maxPendingBytes,
       verify: 'tail',
       logger: {
         debug: (msg: string, fields?: Record<string, unknown>) => logger.debug({ ...fields, dir }, msg),

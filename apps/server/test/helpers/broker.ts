@@ -9,7 +9,11 @@ import { standaloneServices } from '../../src/services.js';
 import { tempDir } from './server.js';
 
 export async function startBroker(
-  overrides: { broker?: Partial<ServerConfig['broker']>; limits?: Partial<ServerConfig['limits']>; dataDir?: string } = {},
+  overrides: {
+    broker?: Partial<ServerConfig['broker']>;
+    limits?: Partial<ServerConfig['limits']>;
+    dataDir?: string;
+  } = {},
   services: StandaloneOptions = {},
 ): Promise<{ broker: Broker; dataDir: string; stop(): Promise<void> }> {
   const dataDir = overrides.dataDir ?? tempDir();

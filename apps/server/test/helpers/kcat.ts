@@ -24,8 +24,23 @@ export function kcat(args: string[], input?: string, timeoutMs = 30_000): Promis
 }
 
 /** Every record of a topic (all partitions) as "partition offset key value" lines, read to the end. */
-export async function consumeWithKcat(bootstrap: string, topic: string): Promise<Array<{ partition: number; offset: number; key: string; value: string }>> {
-  const r = await kcat(['-b', bootstrap, '-C', '-t', topic, '-o', 'beginning', '-e', '-q', '-f', '%p\t%o\t%k\t%s\n']);
+export async function consumeWithKcat(
+  bootstrap: string,
+  topic: string,
+): Promise<Array<{ partition: number; offset: number; key: string; value: string }>> {
+  const r = await kcat([
+    '-b',
+    bootstrap,
+    '-C',
+    '-t',
+    topic,
+    '-o',
+    'beginning',
+    '-e',
+    '-q',
+    '-f',
+    '%p\t%o\t%k\t%s\n',
+  ]);
   if (r.code !== 0) throw new Error(`kcat failed (${r.code}): ${r.stderr}`);
   return r.stdout
     .split('\n')

@@ -38,7 +38,11 @@ export class RawClient {
   /** Sends a request without waiting; returns its correlation id. */
   send<K extends KnownApiKey>(apiKey: K, version: number, body: ApiRequestByKey[K]): number {
     const correlationId = this.correlation++;
-    for (const c of encodeRequestFrame({ requestApiKey: apiKey, requestApiVersion: version, correlationId, clientId: 'raw-test' }, body)) this.socket.write(c);
+    for (const c of encodeRequestFrame(
+      { requestApiKey: apiKey, requestApiVersion: version, correlationId, clientId: 'raw-test' },
+      body,
+    ))
+      this.socket.write(c);
     return correlationId;
   }
 
@@ -57,12 +61,20 @@ export class RawClient {
     return this.frames.shift();
   }
 
-  async request<K extends KnownApiKey>(apiKey: K, version: number, body: ApiRequestByKey[K]): Promise<ApiResponseByKey[K]> {
+  async request<K extends KnownApiKey>(
+    apiKey: K,
+    version: number,
+    body: ApiRequestByKey[K],
+  ): Promise<ApiResponseByKey[K]> {
     const id = this.send(apiKey, version, body);
     const frame = await this.nextFrame();
-    if (frame === undefined) throw new Error(`no response to API ${apiKey} v${version} (connection ${this.closed ? 'closed' : 'open'})`);
+    if (frame === undefined)
+      throw new Error(
+        `no response to API ${apiKey} v${version} (connection ${this.closed ? 'closed' : 'open'})`,
+      );
     const { header, body: res } = decodeResponseFrame(apiKey, version, frame);
-    if (header.correlationId !== id) throw new Error(`correlation id ${header.correlationId}, expected ${id}`);
+    if (header.correlationId !== id)
+      throw new Error(`correlation id ${header.correlationId}, expected ${id}`);
     return res;
   }
 

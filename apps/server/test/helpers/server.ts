@@ -26,15 +26,33 @@ export function tempDir(prefix = 'chronik-test-'): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
 }
 
-export async function startServer(options: { dataDir?: string; args?: string[]; kafkaPort?: number } = {}): Promise<ServerProcess> {
+export async function startServer(
+  options: { dataDir?: string; args?: string[]; kafkaPort?: number } = {},
+): Promise<ServerProcess> {
   const dataDir = options.dataDir ?? tempDir();
-  const args = [BIN, '--kafka-port', String(options.kafkaPort ?? 0), '--admin-port', '0', '--listen-addr', '127.0.0.1', '--advertised-addr', '127.0.0.1', '--data-dir', dataDir, ...(options.args ?? [])];
+  const args = [
+    BIN,
+    '--kafka-port',
+    String(options.kafkaPort ?? 0),
+    '--admin-port',
+    '0',
+    '--listen-addr',
+    '127.0.0.1',
+    '--advertised-addr',
+    '127.0.0.1',
+    '--data-dir',
+    dataDir,
+    ...(options.args ?? []),
+  ];
   const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env } });
   const logs: string[] = [];
   const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
   const started = await new Promise<{ kafkaPort: number; adminPort: number }>((resolve, reject) => {
     let buf = '';
-    const timer = setTimeout(() => reject(new Error(`server did not start in time:\n${logs.join('\n')}`)), 20_000);
+    const timer = setTimeout(
+      () => reject(new Error(`server did not start in time:\n${logs.join('\n')}`)),
+      20_000,
+    );
     proc.stdout?.on('data', (c: Buffer) => {
       buf += c.toString();
       let i: number;

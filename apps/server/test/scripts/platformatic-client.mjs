@@ -9,18 +9,30 @@ const admin = new Admin({ clientId: 'plt-admin', bootstrapBrokers: [bootstrap] }
 try {
   await admin.createTopics({ topics: [topic], partitions: 2, replicas: 1 });
   const md = await admin.metadata({ topics: [topic] });
-  result.partitions = md.topics.get(topic)?.partitionsCount ?? md.topics.get(topic)?.partitions?.length ?? null;
-  const producer = new Producer({ clientId: 'plt-producer', bootstrapBrokers: [bootstrap], serializers: stringSerializers, idempotent: true, acks: -1 });
+  result.partitions =
+    md.topics.get(topic)?.partitionsCount ?? md.topics.get(topic)?.partitions?.length ?? null;
+  const producer = new Producer({
+    clientId: 'plt-producer',
+    bootstrapBrokers: [bootstrap],
+    serializers: stringSerializers,
+    idempotent: true,
+    acks: -1,
+  });
   let sent = 0;
   for (let i = 0; i < count; i += 10) {
     const messages = [];
-    for (let j = i; j < Math.min(count, i + 10); j++) messages.push({ topic, key: `k${j}`, value: `plt-${j}`, partition: j % 2 });
+    for (let j = i; j < Math.min(count, i + 10); j++)
+      messages.push({ topic, key: `k${j}`, value: `plt-${j}`, partition: j % 2 });
     await producer.send({ messages });
     sent += messages.length;
   }
   await producer.close();
   result.sent = sent;
-  const consumer = new Consumer({ groupId: 'plt-unused', clientId: 'plt-consumer', bootstrapBrokers: [bootstrap] });
+  const consumer = new Consumer({
+    groupId: 'plt-unused',
+    clientId: 'plt-consumer',
+    bootstrapBrokers: [bootstrap],
+  });
   const offsets = await consumer.listOffsets({ topics: [topic] });
   result.latest = [...offsets.get(topic)].map(Number);
   await consumer.close();
