@@ -20,7 +20,12 @@ function dd(blockBytes, flag, maxBytes) {
   execFileSync('dd', args, { stdio: ['ignore', 'ignore', 'pipe'] });
   const secs = Number(process.hrtime.bigint() - t0) / 1e9;
   fs.rmSync(file, { force: true });
-  return { mbps: (count * blockBytes) / secs / 1e6, opsPerSec: count / secs, secs, args: args.slice(2).join(' ') };
+  return {
+    mbps: (count * blockBytes) / secs / 1e6,
+    opsPerSec: count / secs,
+    secs,
+    args: args.slice(2).join(' '),
+  };
 }
 
 /** Doubles the dd run until it lasts at least half of `seconds` (capped at 1 GiB). */
@@ -36,7 +41,9 @@ function ddTimed(blockBytes, flag) {
 async function walCase({ recordBytes, logs, writersPerLog }) {
   const dir = fs.mkdtempSync(path.join(root, 'wal-'));
   const committer = new GroupCommitter({ policy: { kind: 'batch' } });
-  const wals = await Promise.all(Array.from({ length: logs }, (_, i) => Wal.open({ dir: path.join(dir, String(i)), committer })));
+  const wals = await Promise.all(
+    Array.from({ length: logs }, (_, i) => Wal.open({ dir: path.join(dir, String(i)), committer })),
+  );
   const payload = Buffer.alloc(recordBytes, 0x5a);
   let appends = 0;
   const deadline = Date.now() + seconds * 1000;
@@ -58,13 +65,19 @@ async function walCase({ recordBytes, logs, writersPerLog }) {
   for (const w of wals) await w.close();
   committer.close();
   fs.rmSync(dir, { recursive: true, force: true });
-  return { mbps: (appends * recordBytes) / secs / 1e6, appendsPerSec: appends / secs, fsyncCyclesPerSec: cycles / secs };
+  return {
+    mbps: (appends * recordBytes) / secs / 1e6,
+    appendsPerSec: appends / secs,
+    fsyncCyclesPerSec: cycles / secs,
+  };
 }
 
 const fmt = (n, d = 1) => n.toFixed(d).padStart(10);
 
 async function main() {
-  console.log(`@chronik/wal benchmark: ${seconds}s per case, directory ${root} (node ${process.version}, ${os.cpus().length} cpus, UV_THREADPOOL_SIZE=${process.env.UV_THREADPOOL_SIZE ?? 4})`);
+  console.log(
+    `@chronik/wal benchmark: ${seconds}s per case, directory ${root} (node ${process.version}, ${os.cpus().length} cpus, UV_THREADPOOL_SIZE=${process.env.UV_THREADPOOL_SIZE ?? 4})`,
+  );
   const raw = {};
   for (const bs of [1024, 65536]) {
     raw[bs] = { dsync: ddTimed(bs, 'oflag=dsync'), fdatasync: ddTimed(bs, 'conv=fdatasync') };
@@ -74,7 +87,9 @@ async function main() {
   for (const bs of [1024, 65536]) {
     for (const mode of ['dsync', 'fdatasync']) {
       const r = raw[bs][mode];
-      console.log(`  ${String(bs / 1024).padStart(3)} KiB  ${(mode === 'dsync' ? 'oflag=dsync' : 'conv=fdatasync').padEnd(15)}${fmt(r.mbps)}${fmt(r.opsPerSec, 0)}`);
+      console.log(
+        `  ${String(bs / 1024).padStart(3)} KiB  ${(mode === 'dsync' ? 'oflag=dsync' : 'conv=fdatasync').padEnd(15)}${fmt(r.mbps)}${fmt(r.opsPerSec, 0)}`,
+      );
     }
   }
   const cases = [
@@ -86,7 +101,9 @@ async function main() {
     { recordBytes: 65536, logs: 100, writersPerLog: 1 },
   ];
   console.log('\nwal, every append acknowledged after a group-committed fdatasync (policy batch):');
-  console.log('  record   logs  writers/log      MB/s   appends/s  fsync cycles/s  vs dd dsync  vs dd fdatasync');
+  console.log(
+    '  record   logs  writers/log      MB/s   appends/s  fsync cycles/s  vs dd dsync  vs dd fdatasync',
+  );
   for (const c of cases) {
     const r = await walCase(c);
     const pct = (x) => `${((r.mbps / x.mbps) * 100).toFixed(0)}%`.padStart(12);
@@ -94,8 +111,12 @@ async function main() {
       `  ${String(c.recordBytes / 1024).padStart(3)} KiB ${String(c.logs).padStart(6)} ${String(c.writersPerLog).padStart(12)}${fmt(r.mbps)}${fmt(r.appendsPerSec, 0)}${fmt(r.fsyncCyclesPerSec, 0)}    ${pct(raw[c.recordBytes].dsync)} ${pct(raw[c.recordBytes].fdatasync)}`,
     );
   }
-  console.log('\n"vs dd dsync": wal MB/s over dd MB/s writing the same block size with O_DSYNC (every write durable, like one');
-  console.log('append per fsync). "vs dd fdatasync": over dd streaming the same blocks with one fdatasync at the end (the');
+  console.log(
+    '\n"vs dd dsync": wal MB/s over dd MB/s writing the same block size with O_DSYNC (every write durable, like one',
+  );
+  console.log(
+    'append per fsync). "vs dd fdatasync": over dd streaming the same blocks with one fdatasync at the end (the',
+  );
   console.log("disk's raw sequential bandwidth, an upper bound for any fsync'd log).");
   console.log('Target (issue 4): >= 70% at 64 KiB with group commit.');
 }

@@ -21,7 +21,8 @@ export interface Flushable {
  * - `unsafe-none`: never fsync; sync() resolves at once. Data acknowledged this way can be lost
  *   on power loss. For tests and benchmarks only.
  */
-export type SyncPolicy = { kind: 'batch' } | { kind: 'interval'; intervalMs: number } | { kind: 'unsafe-none' };
+export type SyncPolicy =
+  { kind: 'batch' } | { kind: 'interval'; intervalMs: number } | { kind: 'unsafe-none' };
 
 export interface GroupCommitterOptions {
   readonly policy?: SyncPolicy;
@@ -91,7 +92,9 @@ export class GroupCommitter {
     if (this.policy.kind === 'unsafe-none') return Promise.resolve();
     const batch = (this.next ??= { targets: new Map(), waiters: 0 });
     if (batch.waiters >= this.maxWaiters) {
-      return Promise.reject(new WalError(WalErrorCode.Overloaded, `more than ${this.maxWaiters} sync waiters`));
+      return Promise.reject(
+        new WalError(WalErrorCode.Overloaded, `more than ${this.maxWaiters} sync waiters`),
+      );
     }
     batch.waiters++;
     let d = batch.targets.get(target);

@@ -247,7 +247,8 @@ export class MemFileSystem implements FileSystem {
     if (!d) return Promise.reject(errnoError('ENOENT', dir));
     const names = [...d.entries.keys()];
     for (const sub of this.dirs.keys()) {
-      if (sub !== '/' && path.posix.dirname(sub) === path.posix.resolve('/', dir)) names.push(path.posix.basename(sub));
+      if (sub !== '/' && path.posix.dirname(sub) === path.posix.resolve('/', dir))
+        names.push(path.posix.basename(sub));
     }
     return Promise.resolve(names.sort());
   }

@@ -103,13 +103,20 @@ function encodeEntry(e: Entry): Buffer {
 
 function decodeEntry(index: number, payload: Buffer, file: string): Entry {
   if (payload.length < ENTRY_HEADER_BYTES || payload.readUInt8(0) !== 1) {
-    throw new WalError(WalErrorCode.Corruption, `raft entry ${index} in ${file} has an unknown encoding`, { file });
+    throw new WalError(WalErrorCode.Corruption, `raft entry ${index} in ${file} has an unknown encoding`, {
+      file,
+    });
   }
   const type = payload.readUInt8(1);
   if (type !== EntryType.Normal && type !== EntryType.ConfChange && type !== EntryType.ConfChangeV2) {
     throw new WalError(WalErrorCode.Corruption, `raft entry ${index} has unknown type ${type}`, { file });
   }
-  return { index, term: readU64(payload, 4), type, data: new Uint8Array(payload.subarray(ENTRY_HEADER_BYTES)) };
+  return {
+    index,
+    term: readU64(payload, 4),
+    type,
+    data: new Uint8Array(payload.subarray(ENTRY_HEADER_BYTES)),
+  };
 }
 
 function snapshotFileName(index: number, term: number): string {
@@ -130,7 +137,8 @@ function encodeStateSlot(s: PersistedState, seq: number): Buffer {
     }),
     'utf8',
   );
-  if (json.length > STATE_SLOT_BYTES - 32) throw new WalError(WalErrorCode.InvalidArgument, 'raft state too large for a state slot');
+  if (json.length > STATE_SLOT_BYTES - 32)
+    throw new WalError(WalErrorCode.InvalidArgument, 'raft state too large for a state slot');
   const b = Buffer.alloc(32 + json.length);
   STATE_MAGIC.copy(b, 0);
   b.writeUInt32LE(1, 8);
@@ -279,10 +287,14 @@ export class RaftLogStorage implements StorageUnderTest {
     this.committer = committer;
     this.ownCommitter = opts.committer === undefined;
     this.maxCacheBytes = opts.maxCacheBytes ?? 32 << 20;
-    this.maxEntryBytes = opts.maxEntryBytes ?? defaultMaxRecordBytes(opts.maxSegmentBytes ?? 64 << 20) - ENTRY_HEADER_BYTES;
+    this.maxEntryBytes =
+      opts.maxEntryBytes ?? defaultMaxRecordBytes(opts.maxSegmentBytes ?? 64 << 20) - ENTRY_HEADER_BYTES;
     this.maxSnapshotBytes = opts.maxSnapshotBytes ?? 1 << 30;
     this.hardState = st.hardState;
-    this.snap = { metadata: { index: st.snapIndex, term: st.snapTerm, confState: st.confState }, data: snapData };
+    this.snap = {
+      metadata: { index: st.snapIndex, term: st.snapTerm, confState: st.confState },
+      data: snapData,
+    };
     this.dummyIndex = st.compactIndex;
     this.dummyTerm = st.compactTerm;
     this.queuedSnap = { index: st.snapIndex, term: st.snapTerm, confState: st.confState };
@@ -296,9 +308,12 @@ export class RaftLogStorage implements StorageUnderTest {
   static async open(options: RaftLogStorageOptions): Promise<RaftLogStorage> {
     const fsys = options.fs ?? nodeFileSystem;
     const logger = options.logger ?? silentLogger;
-    const committer = options.committer ?? new GroupCommitter({ policy: options.syncPolicy ?? { kind: 'batch' }, logger });
+    const committer =
+      options.committer ?? new GroupCommitter({ policy: options.syncPolicy ?? { kind: 'batch' }, logger });
     await fsys.mkdir(options.dir);
-    const maxEntryBytes = options.maxEntryBytes ?? defaultMaxRecordBytes(options.maxSegmentBytes ?? 64 << 20) - ENTRY_HEADER_BYTES;
+    const maxEntryBytes =
+      options.maxEntryBytes ??
+      defaultMaxRecordBytes(options.maxSegmentBytes ?? 64 << 20) - ENTRY_HEADER_BYTES;
 
     // 1. The state file (created durably on first open).
     const statePath = path.join(options.dir, 'state');
@@ -315,7 +330,11 @@ export class RaftLogStorage implements StorageUnderTest {
         compactIndex: boot ? 1 : 0,
         compactTerm: boot ? 1 : 0,
       };
-      if (boot) await writeSnapshotFile(fsys, options.dir, { metadata: { index: 1, term: 1, confState: boot.confState }, data: snapData });
+      if (boot)
+        await writeSnapshotFile(fsys, options.dir, {
+          metadata: { index: 1, term: 1, confState: boot.confState },
+          data: snapData,
+        });
       const tmp = `${statePath}.tmp`;
       const f = await fsys.open(tmp, 'w');
       await f.write(encodeStateSlot(st, 1), 0);
@@ -333,7 +352,10 @@ export class RaftLogStorage implements StorageUnderTest {
       const best = a && b ? (a.seq >= b.seq ? 0 : 1) : a ? 0 : b ? 1 : undefined;
       if (best === undefined) {
         await f.close();
-        throw new WalError(WalErrorCode.Corruption, `no valid slot in raft state file ${statePath}`, { file: statePath, position: 0 });
+        throw new WalError(WalErrorCode.Corruption, `no valid slot in raft state file ${statePath}`, {
+          file: statePath,
+          position: 0,
+        });
       }
       const chosen = (best === 0 ? a : b)!;
       st = chosen.state;
@@ -345,16 +367,22 @@ export class RaftLogStorage implements StorageUnderTest {
     await removeStaleSnapshots(fsys, options.dir, st.snapIndex, st.snapTerm);
 
     // 2. The log.
-    const wal = await Wal.open({
-      dir: path.join(options.dir, 'log'),
-      fs: fsys,
-      logger,
-      committer,
-      maxRecordBytes: maxEntryBytes + ENTRY_HEADER_BYTES,
-      ...(options.clock ? { clock: options.clock } : {}),
-      ...(options.maxSegmentBytes !== undefined ? { maxSegmentBytes: options.maxSegmentBytes } : {}),
-      ...(options.onCorruption ? { onCorruption: options.onCorruption } : {}),
-    });
+    let wal: Wal;
+    try {
+      wal = await Wal.open({
+        dir: path.join(options.dir, 'log'),
+        fs: fsys,
+        logger,
+        committer,
+        maxRecordBytes: maxEntryBytes + ENTRY_HEADER_BYTES,
+        ...(options.clock ? { clock: options.clock } : {}),
+        ...(options.maxSegmentBytes !== undefined ? { maxSegmentBytes: options.maxSegmentBytes } : {}),
+        ...(options.onCorruption ? { onCorruption: options.onCorruption } : {}),
+      });
+    } catch (e) {
+      await stateFile.close().catch(() => {});
+      throw e;
+    }
     const s = new RaftLogStorage(options, wal, stateFile, committer, st, snapData);
     await s.recoverLog();
     return s;
@@ -384,7 +412,7 @@ export class RaftLogStorage implements StorageUnderTest {
     // Load terms and cache recent entries (everything on disk may be evicted from memory).
     const last = wal.lastIndex();
     this.writtenUpTo = last;
-    for (let i = d + 1; i <= last; ) {
+    for (let i = d + 1; i <= last;) {
       const recs = wal.readSync(i, last + 1, 8 << 20);
       for (const r of recs) {
         const e = decodeEntry(r.index, r.payload, this.dir);
@@ -398,7 +426,11 @@ export class RaftLogStorage implements StorageUnderTest {
     if (hs.commit > last) {
       // The hard state reached disk in a cycle whose entries did not: nothing was acknowledged for
       // them (messages are sent only after sync() resolves), so lowering commit is safe.
-      this.logger.warn('raft storage: commit index above the recovered log, lowered', { dir: this.dir, commit: hs.commit, lastIndex: last });
+      this.logger.warn('raft storage: commit index above the recovered log, lowered', {
+        dir: this.dir,
+        commit: hs.commit,
+        lastIndex: last,
+      });
       hs = { ...hs, commit: last };
       commitClamped = true;
     }
@@ -437,16 +469,19 @@ export class RaftLogStorage implements StorageUnderTest {
   }
 
   entries(lo: number, hi: number, maxBytes: number): Entry[] {
-    if (lo <= this.dummyIndex) throw new RaftError(RaftErrorCode.Compacted, `entries(${lo}) below first index ${this.dummyIndex + 1}`);
-    if (hi > this.last + 1) throw new RaftError(RaftErrorCode.Unavailable, `entries(.., ${hi}) beyond last index ${this.last}`);
+    if (lo <= this.dummyIndex)
+      throw new RaftError(RaftErrorCode.Compacted, `entries(${lo}) below first index ${this.dummyIndex + 1}`);
+    if (hi > this.last + 1)
+      throw new RaftError(RaftErrorCode.Unavailable, `entries(.., ${hi}) beyond last index ${this.last}`);
     if (lo > hi) throw new RaftError(RaftErrorCode.InvariantViolated, `entries(${lo}, ${hi}): lo > hi`);
     if (lo === hi) return [];
     const out: Entry[] = [];
     if (lo < this.cacheStart) {
       const upTo = Math.min(hi, this.cacheStart);
-      for (let i = lo; i < upTo; ) {
+      for (let i = lo; i < upTo;) {
         const recs = this.wal.readSync(i, upTo, Math.max(0, maxBytes));
-        if (recs.length === 0) throw new RaftError(RaftErrorCode.Unavailable, `entry ${i} is not readable from the log`);
+        if (recs.length === 0)
+          throw new RaftError(RaftErrorCode.Unavailable, `entry ${i} is not readable from the log`);
         for (const r of recs) out.push(decodeEntry(r.index, r.payload, this.dir));
         i += recs.length;
         if (i < upTo) return limitSize(out, maxBytes); // the byte budget stopped the read
@@ -457,8 +492,10 @@ export class RaftLogStorage implements StorageUnderTest {
   }
 
   term(index: number): number {
-    if (index < this.dummyIndex) throw new RaftError(RaftErrorCode.Compacted, `term(${index}) below ${this.dummyIndex}`);
-    if (index > this.last) throw new RaftError(RaftErrorCode.Unavailable, `term(${index}) beyond last index ${this.last}`);
+    if (index < this.dummyIndex)
+      throw new RaftError(RaftErrorCode.Compacted, `term(${index}) below ${this.dummyIndex}`);
+    if (index > this.last)
+      throw new RaftError(RaftErrorCode.Unavailable, `term(${index}) beyond last index ${this.last}`);
     if (index === this.dummyIndex) return this.dummyTerm;
     let lo = 0;
     let hi = this.runStart.length - 1;
@@ -498,13 +535,20 @@ export class RaftLogStorage implements StorageUnderTest {
     const ents = first > entries[0]!.index ? entries.slice(first - entries[0]!.index) : entries;
     const start = ents[0]!.index;
     if (start > this.last + 1) {
-      throw new RaftError(RaftErrorCode.InvariantViolated, `append at ${start} leaves a gap after last index ${this.last}`);
+      throw new RaftError(
+        RaftErrorCode.InvariantViolated,
+        `append at ${start} leaves a gap after last index ${this.last}`,
+      );
     }
     for (let k = 0; k < ents.length; k++) {
       const e = ents[k]!;
-      if (e.index !== start + k) throw new RaftError(RaftErrorCode.InvariantViolated, `entries are not contiguous at ${e.index}`);
+      if (e.index !== start + k)
+        throw new RaftError(RaftErrorCode.InvariantViolated, `entries are not contiguous at ${e.index}`);
       if (e.data.length > this.maxEntryBytes) {
-        throw new WalError(WalErrorCode.RecordTooLarge, `entry ${e.index} of ${e.data.length} bytes exceeds maxEntryBytes ${this.maxEntryBytes}`);
+        throw new WalError(
+          WalErrorCode.RecordTooLarge,
+          `entry ${e.index} of ${e.data.length} bytes exceeds maxEntryBytes ${this.maxEntryBytes}`,
+        );
       }
     }
     if (start <= this.last) {
@@ -518,7 +562,12 @@ export class RaftLogStorage implements StorageUnderTest {
     const lastIdx = ents[ents.length - 1]!.index;
     this.enqueue(() => {
       if (this.wal.lastIndex() + 1 !== start) {
-        return Promise.reject(new WalError(WalErrorCode.InvalidArgument, `log at ${this.wal.lastIndex()} cannot take entry ${start}`));
+        return Promise.reject(
+          new WalError(
+            WalErrorCode.InvalidArgument,
+            `log at ${this.wal.lastIndex()} cannot take entry ${start}`,
+          ),
+        );
       }
       // Not awaited: the Wal keeps the order, sync() waits for the write.
       const p = this.wal.append(records).then(() => {
@@ -547,12 +596,27 @@ export class RaftLogStorage implements StorageUnderTest {
   createSnapshot(index: number, confState: ConfState | undefined, data: Uint8Array): Snapshot {
     this.checkWritable();
     if (index <= this.snap.metadata.index) {
-      throw new RaftError(RaftErrorCode.SnapshotOutOfDate, `snapshot at ${index} is not newer than ${this.snap.metadata.index}`);
+      throw new RaftError(
+        RaftErrorCode.SnapshotOutOfDate,
+        `snapshot at ${index} is not newer than ${this.snap.metadata.index}`,
+      );
     }
-    if (index > this.last) throw new RaftError(RaftErrorCode.Unavailable, `snapshot at ${index} beyond last index ${this.last}`);
-    if (index < this.dummyIndex) throw new RaftError(RaftErrorCode.Compacted, `snapshot at ${index} below compacted index ${this.dummyIndex}`);
-    if (data.length > this.maxSnapshotBytes) throw new WalError(WalErrorCode.RecordTooLarge, `snapshot of ${data.length} bytes exceeds maxSnapshotBytes`);
-    const snap: Snapshot = { metadata: { index, term: this.term(index), confState: confState ?? this.snap.metadata.confState }, data };
+    if (index > this.last)
+      throw new RaftError(RaftErrorCode.Unavailable, `snapshot at ${index} beyond last index ${this.last}`);
+    if (index < this.dummyIndex)
+      throw new RaftError(
+        RaftErrorCode.Compacted,
+        `snapshot at ${index} below compacted index ${this.dummyIndex}`,
+      );
+    if (data.length > this.maxSnapshotBytes)
+      throw new WalError(
+        WalErrorCode.RecordTooLarge,
+        `snapshot of ${data.length} bytes exceeds maxSnapshotBytes`,
+      );
+    const snap: Snapshot = {
+      metadata: { index, term: this.term(index), confState: confState ?? this.snap.metadata.confState },
+      data,
+    };
     this.snap = snap;
     this.enqueue(async () => {
       await writeSnapshotFile(this.fs, this.dir, snap);
@@ -571,9 +635,16 @@ export class RaftLogStorage implements StorageUnderTest {
     this.checkWritable();
     const cur = this.snap.metadata.index;
     if (snap.metadata.index <= cur) {
-      throw new RaftError(RaftErrorCode.SnapshotOutOfDate, `snapshot at ${snap.metadata.index} is not newer than ${cur}`);
+      throw new RaftError(
+        RaftErrorCode.SnapshotOutOfDate,
+        `snapshot at ${snap.metadata.index} is not newer than ${cur}`,
+      );
     }
-    if (snap.data.length > this.maxSnapshotBytes) throw new WalError(WalErrorCode.RecordTooLarge, `snapshot of ${snap.data.length} bytes exceeds maxSnapshotBytes`);
+    if (snap.data.length > this.maxSnapshotBytes)
+      throw new WalError(
+        WalErrorCode.RecordTooLarge,
+        `snapshot of ${snap.data.length} bytes exceeds maxSnapshotBytes`,
+      );
     this.snap = snap;
     this.generation++;
     this.dummyIndex = snap.metadata.index;
@@ -602,8 +673,13 @@ export class RaftLogStorage implements StorageUnderTest {
    */
   compact(compactIndex: number): void {
     this.checkWritable();
-    if (compactIndex <= this.dummyIndex) throw new RaftError(RaftErrorCode.Compacted, `compact(${compactIndex}) at or below ${this.dummyIndex}`);
-    if (compactIndex > this.last) throw new RaftError(RaftErrorCode.Unavailable, `compact(${compactIndex}) beyond last index ${this.last}`);
+    if (compactIndex <= this.dummyIndex)
+      throw new RaftError(RaftErrorCode.Compacted, `compact(${compactIndex}) at or below ${this.dummyIndex}`);
+    if (compactIndex > this.last)
+      throw new RaftError(
+        RaftErrorCode.Unavailable,
+        `compact(${compactIndex}) beyond last index ${this.last}`,
+      );
     const term = this.term(compactIndex);
     this.dummyIndex = compactIndex;
     this.dummyTerm = term;
@@ -736,7 +812,11 @@ export class RaftLogStorage implements StorageUnderTest {
   /** Evicts the oldest cached entries that are already readable from the Wal. */
   private evict(): void {
     let drop = 0;
-    while (this.cacheBytes > this.maxCacheBytes && drop < this.cache.length && this.cacheStart + drop <= this.writtenUpTo) {
+    while (
+      this.cacheBytes > this.maxCacheBytes &&
+      drop < this.cache.length &&
+      this.cacheStart + drop <= this.writtenUpTo
+    ) {
       this.cacheBytes -= this.cache[drop]!.data.length;
       drop++;
     }
@@ -774,20 +854,29 @@ async function writeSnapshotFile(fsys: FileSystem, dir: string, snap: Snapshot):
   await fsys.fsyncDir(dir);
 }
 
-async function readSnapshotFile(fsys: FileSystem, dir: string, st: PersistedState, maxBytes: number): Promise<Uint8Array> {
+async function readSnapshotFile(
+  fsys: FileSystem,
+  dir: string,
+  st: PersistedState,
+  maxBytes: number,
+): Promise<Uint8Array> {
   const p = path.join(dir, snapshotFileName(st.snapIndex, st.snapTerm));
-  const bad = (what: string): WalError => new WalError(WalErrorCode.Corruption, `snapshot file ${p}: ${what}`, { file: p, position: 0 });
+  const bad = (what: string): WalError =>
+    new WalError(WalErrorCode.Corruption, `snapshot file ${p}: ${what}`, { file: p, position: 0 });
   const size = (await fsys.stat(p))?.size;
   if (size === undefined) throw bad('missing');
   const f = await fsys.open(p, 'r');
   try {
     const h = Buffer.alloc(SNAP_HEADER_BYTES);
     if ((await f.read(h, 0, SNAP_HEADER_BYTES, 0)) !== SNAP_HEADER_BYTES) throw bad('short header');
-    if (!h.subarray(0, 8).equals(SNAP_MAGIC) || h.readUInt32LE(52) !== crc(h.subarray(0, 52))) throw bad('bad header');
+    if (!h.subarray(0, 8).equals(SNAP_MAGIC) || h.readUInt32LE(52) !== crc(h.subarray(0, 52)))
+      throw bad('bad header');
     const metaLen = h.readUInt32LE(32);
     const dataLen = readU64(h, 36);
-    if (readU64(h, 16) !== st.snapIndex || readU64(h, 24) !== st.snapTerm) throw bad('index/term do not match the state');
-    if (dataLen < 0 || dataLen > maxBytes || SNAP_HEADER_BYTES + metaLen + dataLen !== size) throw bad('bad length');
+    if (readU64(h, 16) !== st.snapIndex || readU64(h, 24) !== st.snapTerm)
+      throw bad('index/term do not match the state');
+    if (dataLen < 0 || dataLen > maxBytes || SNAP_HEADER_BYTES + metaLen + dataLen !== size)
+      throw bad('bad length');
     const body = Buffer.alloc(metaLen + dataLen);
     if ((await f.read(body, 0, body.length, SNAP_HEADER_BYTES)) !== body.length) throw bad('short body');
     if (crc(body) !== h.readUInt32LE(44)) throw bad('CRC mismatch');
@@ -797,10 +886,19 @@ async function readSnapshotFile(fsys: FileSystem, dir: string, st: PersistedStat
   }
 }
 
-async function removeStaleSnapshots(fsys: FileSystem, dir: string, index: number, term: number): Promise<void> {
+async function removeStaleSnapshots(
+  fsys: FileSystem,
+  dir: string,
+  index: number,
+  term: number,
+): Promise<void> {
   const keep = snapshotFileName(index, term);
   for (const name of await fsys.readdir(dir)) {
-    if ((SNAP_NAME.test(name) && name !== keep) || (name.startsWith('snapshot-') && name.endsWith('.tmp')) || name === 'state.tmp') {
+    if (
+      (SNAP_NAME.test(name) && name !== keep) ||
+      (name.startsWith('snapshot-') && name.endsWith('.tmp')) ||
+      name === 'state.tmp'
+    ) {
       await fsys.unlink(path.join(dir, name)).catch(() => {});
     }
   }

@@ -167,7 +167,12 @@ export class Wal implements Flushable {
   private written: number;
   private durable: number;
 
-  private constructor(options: WalOptions, segments: Segment[], startIndex: number, recovery: RecoverySummary) {
+  private constructor(
+    options: WalOptions,
+    segments: Segment[],
+    startIndex: number,
+    recovery: RecoverySummary,
+  ) {
     this.dir = options.dir;
     this.fs = options.fs ?? nodeFileSystem;
     this.clock = options.clock ?? systemClock;
@@ -199,19 +204,30 @@ export class Wal implements Flushable {
     const maxRecordBytes = options.maxRecordBytes ?? defaultMaxRecordBytes(maxSegmentBytes);
     const initialIndex = options.initialIndex ?? 1;
     if (!Number.isSafeInteger(initialIndex) || initialIndex < 1) {
-      throw new WalError(WalErrorCode.InvalidArgument, `initialIndex must be a positive integer, got ${initialIndex}`);
+      throw new WalError(
+        WalErrorCode.InvalidArgument,
+        `initialIndex must be a positive integer, got ${initialIndex}`,
+      );
     }
     if (maxSegmentBytes < SEGMENT_HEADER_BYTES + RECORD_HEADER_BYTES + maxRecordBytes) {
-      throw new WalError(WalErrorCode.InvalidArgument, 'maxSegmentBytes must hold at least one record of maxRecordBytes');
+      throw new WalError(
+        WalErrorCode.InvalidArgument,
+        'maxSegmentBytes must hold at least one record of maxRecordBytes',
+      );
     }
-    if (maxRecordBytes > 0x7fffffff) throw new WalError(WalErrorCode.InvalidArgument, 'maxRecordBytes must be < 2 GiB');
+    if (maxRecordBytes > 0x7fffffff)
+      throw new WalError(WalErrorCode.InvalidArgument, 'maxRecordBytes must be < 2 GiB');
     const key = path.resolve(options.dir);
     let dirs = openDirs.get(fsys);
     if (!dirs) {
       dirs = new Set();
       openDirs.set(fsys, dirs);
     }
-    if (dirs.has(key)) throw new WalError(WalErrorCode.InvalidArgument, `a Wal is already open on ${options.dir} in this process`);
+    if (dirs.has(key))
+      throw new WalError(
+        WalErrorCode.InvalidArgument,
+        `a Wal is already open on ${options.dir} in this process`,
+      );
     dirs.add(key);
     try {
       return await Wal.openUnlocked(options, fsys, maxRecordBytes, initialIndex);
@@ -221,7 +237,12 @@ export class Wal implements Flushable {
     }
   }
 
-  private static async openUnlocked(options: WalOptions, fsys: FileSystem, maxRecordBytes: number, initialIndex: number): Promise<Wal> {
+  private static async openUnlocked(
+    options: WalOptions,
+    fsys: FileSystem,
+    maxRecordBytes: number,
+    initialIndex: number,
+  ): Promise<Wal> {
     const rec = await recover({
       fs: fsys,
       dir: options.dir,
@@ -281,12 +302,19 @@ export class Wal implements Flushable {
       let total = 0;
       for (const r of records) {
         if (r.payload.length > this.maxRecordBytes) {
-          throw new WalError(WalErrorCode.RecordTooLarge, `record of ${r.payload.length} bytes exceeds maxRecordBytes ${this.maxRecordBytes}`);
+          throw new WalError(
+            WalErrorCode.RecordTooLarge,
+            `record of ${r.payload.length} bytes exceeds maxRecordBytes ${this.maxRecordBytes}`,
+          );
         }
         const type = r.type ?? 0;
-        if (!Number.isInteger(type) || type < 0 || type > 255) throw new WalError(WalErrorCode.InvalidArgument, `record type ${type} not in 0..255`);
+        if (!Number.isInteger(type) || type < 0 || type > 255)
+          throw new WalError(WalErrorCode.InvalidArgument, `record type ${type} not in 0..255`);
         if (r.timestampMs !== undefined && (!Number.isSafeInteger(r.timestampMs) || r.timestampMs < 0)) {
-          throw new WalError(WalErrorCode.InvalidArgument, `timestampMs ${r.timestampMs} is not a non-negative integer`);
+          throw new WalError(
+            WalErrorCode.InvalidArgument,
+            `timestampMs ${r.timestampMs} is not a non-negative integer`,
+          );
         }
         total += RECORD_HEADER_BYTES + r.payload.length;
       }
@@ -358,7 +386,10 @@ export class Wal implements Flushable {
     try {
       this.checkWritable();
       if (!Number.isSafeInteger(afterIndex) || afterIndex < this.first - 1) {
-        throw new WalError(WalErrorCode.InvalidArgument, `truncateSuffix(${afterIndex}) below the first index ${this.first}`);
+        throw new WalError(
+          WalErrorCode.InvalidArgument,
+          `truncateSuffix(${afterIndex}) below the first index ${this.first}`,
+        );
       }
       if (afterIndex >= this.next - 1) return this.barrier();
       this.next = afterIndex + 1;
@@ -376,7 +407,10 @@ export class Wal implements Flushable {
     try {
       this.checkWritable();
       if (!Number.isSafeInteger(beforeIndex) || beforeIndex > this.next) {
-        throw new WalError(WalErrorCode.InvalidArgument, `truncatePrefix(${beforeIndex}) past lastIndex + 1 = ${this.next}; use reset()`);
+        throw new WalError(
+          WalErrorCode.InvalidArgument,
+          `truncatePrefix(${beforeIndex}) past lastIndex + 1 = ${this.next}; use reset()`,
+        );
       }
       if (beforeIndex <= this.first) return this.barrier();
       this.first = beforeIndex;
@@ -390,7 +424,8 @@ export class Wal implements Flushable {
   reset(nextIndex: number): Promise<void> {
     try {
       this.checkWritable();
-      if (!Number.isSafeInteger(nextIndex) || nextIndex < 1) throw new WalError(WalErrorCode.InvalidArgument, `reset(${nextIndex})`);
+      if (!Number.isSafeInteger(nextIndex) || nextIndex < 1)
+        throw new WalError(WalErrorCode.InvalidArgument, `reset(${nextIndex})`);
       this.first = nextIndex;
       this.next = nextIndex;
       return this.task(() => this.doReset(nextIndex));
@@ -457,7 +492,9 @@ export class Wal implements Flushable {
       this.failure =
         e instanceof WalError && e.code !== WalErrorCode.Io
           ? e
-          : new WalError(WalErrorCode.Io, `wal ${this.dir}: ${what} failed; the log accepts no more writes`, { cause: e });
+          : new WalError(WalErrorCode.Io, `wal ${this.dir}: ${what} failed; the log accepts no more writes`, {
+              cause: e,
+            });
       this.logger.error('wal failed', { dir: this.dir, op: what, error: String(e) });
     }
     return this.failure;
@@ -503,7 +540,9 @@ export class Wal implements Flushable {
             await head.run();
             head.d.resolve();
           } catch (e) {
-            head.d.reject(e instanceof WalError && e.code !== WalErrorCode.Io ? e : this.fail(e, 'truncation'));
+            head.d.reject(
+              e instanceof WalError && e.code !== WalErrorCode.Io ? e : this.fail(e, 'truncation'),
+            );
           }
           continue;
         }
@@ -556,7 +595,9 @@ export class Wal implements Flushable {
         const hasRecords = seg !== undefined && (seg.recordCount > 0 || notes.length > 0);
         if (
           !seg?.writer ||
-          (hasRecords && (seg.size + chunkBytes + frame > this.maxSegmentBytes || now - seg.createdAtMs >= this.maxSegmentAgeMs))
+          (hasRecords &&
+            (seg.size + chunkBytes + frame > this.maxSegmentBytes ||
+              now - seg.createdAtMs >= this.maxSegmentAgeMs))
         ) {
           await flush();
           await this.roll(index, now);
@@ -583,7 +624,10 @@ export class Wal implements Flushable {
       try {
         await writeIndexFile(this.fs, old);
       } catch (e) {
-        this.logger.warn('wal: could not write index file (it is rebuilt on open)', { file: old.indexPath, error: String(e) });
+        this.logger.warn('wal: could not write index file (it is rebuilt on open)', {
+          file: old.indexPath,
+          error: String(e),
+        });
       }
     }
     const seg = new Segment(
@@ -653,7 +697,11 @@ export class Wal implements Flushable {
   private async doTruncateSuffix(afterIndex: number): Promise<void> {
     this.truncations++;
     // Remove whole segments from the end, one durable step at a time, so a crash leaves a prefix.
-    for (let s = this.segments[this.segments.length - 1]; s && s.firstIndex > afterIndex; s = this.segments[this.segments.length - 1]) {
+    for (
+      let s = this.segments[this.segments.length - 1];
+      s && s.firstIndex > afterIndex;
+      s = this.segments[this.segments.length - 1]
+    ) {
       this.segments.pop();
       await this.removeSegment(s, true);
     }
@@ -733,13 +781,18 @@ export class Wal implements Flushable {
   }
 
   private corrupt(seg: Segment, position: number, what: string): WalError {
-    return new WalError(WalErrorCode.Corruption, `${what} in ${seg.path} at byte ${position}`, { file: seg.path, position });
+    return new WalError(WalErrorCode.Corruption, `${what} in ${seg.path} at byte ${position}`, {
+      file: seg.path,
+      position,
+    });
   }
 
   private *readPlan(from: number, to: number, maxBytes: number): ReadPlan<WalRecord[]> {
     this.checkOpen();
-    if (!Number.isSafeInteger(from) || !Number.isSafeInteger(to)) throw new WalError(WalErrorCode.InvalidArgument, 'read range must be integers');
-    if (from < this.first) throw new WalError(WalErrorCode.Compacted, `index ${from} is below the first index ${this.first}`);
+    if (!Number.isSafeInteger(from) || !Number.isSafeInteger(to))
+      throw new WalError(WalErrorCode.InvalidArgument, 'read range must be integers');
+    if (from < this.first)
+      throw new WalError(WalErrorCode.Compacted, `index ${from} is below the first index ${this.first}`);
     const end = Math.min(to, this.written + 1);
     const out: WalRecord[] = [];
     let bytes = 0;
@@ -747,7 +800,8 @@ export class Wal implements Flushable {
     const chunk = Math.min(MAX_READ_CHUNK, Math.max(MIN_READ_CHUNK, maxBytes + RECORD_HEADER_BYTES));
     while (index < end) {
       // A prefix truncation may have run while an asynchronous read was in progress.
-      if (index < this.first) throw new WalError(WalErrorCode.Compacted, `index ${index} is below the first index ${this.first}`);
+      if (index < this.first)
+        throw new WalError(WalErrorCode.Compacted, `index ${index} is below the first index ${this.first}`);
       const seg = this.segmentFor(index);
       if (!seg) throw new WalError(WalErrorCode.Unavailable, `index ${index} is in no segment`);
       const file = this.fileFor(seg);
@@ -765,18 +819,27 @@ export class Wal implements Flushable {
             bufPos = pos;
           }
           const dec = decodeRecordHeader(buf, pos - bufPos, segEnd - pos, this.maxRecordBytes);
-          if (!dec.ok) throw this.corrupt(seg, pos, `bad record header (${dec.reason}) where index ${expect} was expected`);
+          if (!dec.ok)
+            throw this.corrupt(
+              seg,
+              pos,
+              `bad record header (${dec.reason}) where index ${expect} was expected`,
+            );
           const h = dec.header;
           const total = RECORD_HEADER_BYTES + h.payloadBytes;
-          if (h.index !== expect || pos + total > segEnd) throw this.corrupt(seg, pos, `record ${h.index} where index ${expect} was expected`);
+          if (h.index !== expect || pos + total > segEnd)
+            throw this.corrupt(seg, pos, `record ${h.index} where index ${expect} was expected`);
           if (expect >= index) {
             if (out.length > 0 && bytes + h.payloadBytes > maxBytes) return out;
             if (pos + total > bufPos + buf.length) {
               buf = yield { file, position: pos, length: Math.min(segEnd - pos, Math.max(total, chunk)) };
               bufPos = pos;
             }
-            const payload = Buffer.from(buf.subarray(pos - bufPos + RECORD_HEADER_BYTES, pos - bufPos + total));
-            if (crc(payload) !== h.payloadCrc) throw this.corrupt(seg, pos, `payload CRC mismatch at index ${expect}`);
+            const payload = Buffer.from(
+              buf.subarray(pos - bufPos + RECORD_HEADER_BYTES, pos - bufPos + total),
+            );
+            if (crc(payload) !== h.payloadCrc)
+              throw this.corrupt(seg, pos, `payload CRC mismatch at index ${expect}`);
             out.push({ index: expect, type: h.type, timestampMs: h.timestampMs, payload });
             bytes += h.payloadBytes;
             index++;
@@ -800,7 +863,8 @@ export class Wal implements Flushable {
       for (let expect = entry.index; expect < index; expect++) {
         const buf = yield { file, position: pos, length: RECORD_HEADER_BYTES };
         const dec = decodeRecordHeader(buf, 0, seg.size - pos, this.maxRecordBytes);
-        if (!dec.ok || dec.header.index !== expect) throw this.corrupt(seg, pos, `bad record header where index ${expect} was expected`);
+        if (!dec.ok || dec.header.index !== expect)
+          throw this.corrupt(seg, pos, `bad record header where index ${expect} was expected`);
         pos += RECORD_HEADER_BYTES + dec.header.payloadBytes;
       }
       return pos;
@@ -829,8 +893,10 @@ export class Wal implements Flushable {
         for (let expect = start.index; expect <= seg.lastIndex; expect++) {
           const buf = yield { file, position: pos, length: RECORD_HEADER_BYTES };
           const dec = decodeRecordHeader(buf, 0, segEnd - pos, this.maxRecordBytes);
-          if (!dec.ok || dec.header.index !== expect) throw this.corrupt(seg, pos, `bad record header where index ${expect} was expected`);
-          if (expect >= this.first && dec.header.timestampMs !== undefined && dec.header.timestampMs >= ts) return expect;
+          if (!dec.ok || dec.header.index !== expect)
+            throw this.corrupt(seg, pos, `bad record header where index ${expect} was expected`);
+          if (expect >= this.first && dec.header.timestampMs !== undefined && dec.header.timestampMs >= ts)
+            return expect;
           pos += RECORD_HEADER_BYTES + dec.header.payloadBytes;
         }
       } finally {

@@ -32,7 +32,12 @@ interface Run {
 }
 
 /** Runs the child until it has reported `minSynced` syncs plus a random delay, then kill -9s it. */
-function runAndKill(mode: 'wal' | 'raft', dir: string, extraDelayMs: number, minSynced: number): Promise<Run> {
+function runAndKill(
+  mode: 'wal' | 'raft',
+  dir: string,
+  extraDelayMs: number,
+  minSynced: number,
+): Promise<Run> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [CHILD, mode, dir], { stdio: ['ignore', 'pipe', 'pipe'] });
     const run: Run = { lastSynced: -1, lastTerm: 0, lines: 0 };
@@ -51,7 +56,8 @@ function runAndKill(mode: 'wal' | 'raft', dir: string, extraDelayMs: number, min
           run.lastSynced = Number(m[1]);
           if (m[2] !== undefined) run.lastTerm = Number(m[2]);
           run.lines++;
-          if (run.lines === minSynced && !killTimer) killTimer = setTimeout(() => child.kill('SIGKILL'), extraDelayMs);
+          if (run.lines === minSynced && !killTimer)
+            killTimer = setTimeout(() => child.kill('SIGKILL'), extraDelayMs);
         }
       }
     });
@@ -61,67 +67,85 @@ function runAndKill(mode: 'wal' | 'raft', dir: string, extraDelayMs: number, min
       clearTimeout(watchdog);
       if (killTimer) clearTimeout(killTimer);
       if (signal !== 'SIGKILL') reject(new Error(`child exited on its own (code ${code}): ${stderr}`));
-      else if (run.lines < minSynced) reject(new Error(`child was killed before reporting ${minSynced} syncs: ${stderr}`));
+      else if (run.lines < minSynced)
+        reject(new Error(`child was killed before reporting ${minSynced} syncs: ${stderr}`));
       else resolve(run);
     });
   });
 }
 
 beforeAll(() => {
-  if (!fs.existsSync(DIST)) throw new Error(`${DIST} is missing: run \`pnpm --filter @chronik/wal build\` first (turbo's test task does)`);
+  if (!fs.existsSync(DIST))
+    throw new Error(
+      `${DIST} is missing: run \`pnpm --filter @chronik/wal build\` first (turbo's test task does)`,
+    );
 });
 
-test(`Wal: kill -9 at random moments never loses a synced record nor leaves garbage (${ITERATIONS} iterations)`, async () => {
-  const rng = seededRng(SEED);
-  const dir = path.join(tempDir(), 'wal');
-  let reported = 0;
-  for (let it = 0; it < ITERATIONS; it++) {
-    const run = await runAndKill('wal', dir, Math.floor(rng() * 60), 1 + Math.floor(rng() * 20));
-    reported = Math.max(reported, run.lastSynced);
-    const wal = await Wal.open({ dir, maxSegmentBytes: 256 << 10 });
-    try {
-      const last = wal.lastIndex();
-      if (last < reported) throw new Error(`iteration ${it} (seed ${SEED}): synced index ${reported} reported, log ends at ${last}`);
-      for (let i = 1; i <= last; ) {
-        const recs = await wal.read(i, last + 1, 4 << 20);
-        for (const r of recs) {
-          if (!r.payload.equals(payloadOf(r.index))) throw new Error(`iteration ${it} (seed ${SEED}): record ${r.index} is garbage`);
+test(
+  `Wal: kill -9 at random moments never loses a synced record nor leaves garbage (${ITERATIONS} iterations)`,
+  async () => {
+    const rng = seededRng(SEED);
+    const dir = path.join(tempDir(), 'wal');
+    let reported = 0;
+    for (let it = 0; it < ITERATIONS; it++) {
+      const run = await runAndKill('wal', dir, Math.floor(rng() * 60), 1 + Math.floor(rng() * 20));
+      reported = Math.max(reported, run.lastSynced);
+      const wal = await Wal.open({ dir, maxSegmentBytes: 256 << 10 });
+      try {
+        const last = wal.lastIndex();
+        if (last < reported)
+          throw new Error(
+            `iteration ${it} (seed ${SEED}): synced index ${reported} reported, log ends at ${last}`,
+          );
+        for (let i = 1; i <= last;) {
+          const recs = await wal.read(i, last + 1, 4 << 20);
+          for (const r of recs) {
+            if (!r.payload.equals(payloadOf(r.index)))
+              throw new Error(`iteration ${it} (seed ${SEED}): record ${r.index} is garbage`);
+          }
+          i += recs.length;
         }
-        i += recs.length;
+        reported = last; // everything recovered is made durable by open()
+      } finally {
+        await wal.close();
       }
-      reported = last; // everything recovered is made durable by open()
-    } finally {
-      await wal.close();
     }
-  }
-}, 120_000 + ITERATIONS * 15_000);
+  },
+  120_000 + ITERATIONS * 15_000,
+);
 
-test(`RaftLogStorage: kill -9 keeps synced entries and hard state (${ITERATIONS} iterations)`, async () => {
-  const rng = seededRng(SEED + 1);
-  const dir = path.join(tempDir(), 'raft');
-  let reported = 0;
-  let reportedTerm = 0;
-  for (let it = 0; it < ITERATIONS; it++) {
-    const run = await runAndKill('raft', dir, Math.floor(rng() * 60), 1 + Math.floor(rng() * 20));
-    reported = Math.max(reported, run.lastSynced);
-    reportedTerm = Math.max(reportedTerm, run.lastTerm);
-    const s = await RaftLogStorage.open({ dir, maxSegmentBytes: 256 << 10 });
-    try {
-      const last = s.lastIndex();
-      if (last < reported) throw new Error(`iteration ${it}: synced entry ${reported} reported, log ends at ${last}`);
-      expect(s.initialState().hardState.term).toBeGreaterThanOrEqual(reportedTerm);
-      expect(s.initialState().hardState.commit).toBeLessThanOrEqual(last);
-      for (let i = 1; i <= last; ) {
-        const es = s.entries(i, last + 1, 4 << 20);
-        for (const e of es) {
-          expect(e.term).toBe(1 + Math.floor(e.index / 50));
-          if (!Buffer.from(e.data).equals(payloadOf(e.index))) throw new Error(`iteration ${it}: entry ${e.index} is garbage`);
+test(
+  `RaftLogStorage: kill -9 keeps synced entries and hard state (${ITERATIONS} iterations)`,
+  async () => {
+    const rng = seededRng(SEED + 1);
+    const dir = path.join(tempDir(), 'raft');
+    let reported = 0;
+    let reportedTerm = 0;
+    for (let it = 0; it < ITERATIONS; it++) {
+      const run = await runAndKill('raft', dir, Math.floor(rng() * 60), 1 + Math.floor(rng() * 20));
+      reported = Math.max(reported, run.lastSynced);
+      reportedTerm = Math.max(reportedTerm, run.lastTerm);
+      const s = await RaftLogStorage.open({ dir, maxSegmentBytes: 256 << 10 });
+      try {
+        const last = s.lastIndex();
+        if (last < reported)
+          throw new Error(`iteration ${it}: synced entry ${reported} reported, log ends at ${last}`);
+        expect(s.initialState().hardState.term).toBeGreaterThanOrEqual(reportedTerm);
+        expect(s.initialState().hardState.commit).toBeLessThanOrEqual(last);
+        for (let i = 1; i <= last;) {
+          const es = s.entries(i, last + 1, 4 << 20);
+          for (const e of es) {
+            expect(e.term).toBe(1 + Math.floor(e.index / 50));
+            if (!Buffer.from(e.data).equals(payloadOf(e.index)))
+              throw new Error(`iteration ${it}: entry ${e.index} is garbage`);
+          }
+          i += es.length;
         }
-        i += es.length;
+        reported = last;
+      } finally {
+        await s.close();
       }
-      reported = last;
-    } finally {
-      await s.close();
     }
-  }
-}, 120_000 + ITERATIONS * 15_000);
+  },
+  120_000 + ITERATIONS * 15_000,
+);

@@ -7,7 +7,13 @@ import { captureLogger, removeTempDirs, seededRng, tempDir } from './helpers.js'
 
 afterAll(removeTempDirs);
 
-const conf: ConfState = { voters: [1, 2, 3], learners: [], votersOutgoing: [], learnersNext: [], autoLeave: false };
+const conf: ConfState = {
+  voters: [1, 2, 3],
+  learners: [],
+  votersOutgoing: [],
+  learnersNext: [],
+  autoLeave: false,
+};
 
 function ent(index: number, term: number, text = `e${index}t${term}`): Entry {
   return { index, term, type: EntryType.Normal, data: Buffer.from(text) };
@@ -24,10 +30,17 @@ function view(s: StorageUnderTest): unknown {
     first,
     last,
     terms,
-    entries: s.entries(first, last + 1, Number.MAX_SAFE_INTEGER).map((e) => [e.index, e.term, e.type, Buffer.from(e.data).toString('hex')]),
+    entries: s
+      .entries(first, last + 1, Number.MAX_SAFE_INTEGER)
+      .map((e) => [e.index, e.term, e.type, Buffer.from(e.data).toString('hex')]),
     hardState: s.initialState().hardState,
     confState: s.initialState().confState,
-    snapshot: [snap.metadata.index, snap.metadata.term, Buffer.from(snap.data).toString('hex'), snap.metadata.confState],
+    snapshot: [
+      snap.metadata.index,
+      snap.metadata.term,
+      Buffer.from(snap.data).toString('hex'),
+      snap.metadata.confState,
+    ],
   };
 }
 
@@ -36,34 +49,43 @@ const backends: [string, () => { fs: FileSystem; dir: string }][] = [
   ['node fs', () => ({ fs: nodeFileSystem, dir: path.join(tempDir(), 'g1') })],
 ];
 
-describe.each(backends)('@chronik/raft storage conformance suite on RaftLogStorage (%s), then restart', (_name, mk) => {
-  for (const c of storageConformanceCases()) {
-    test(c.name, async () => {
-      const { fs: fsys, dir } = mk();
-      const s = await RaftLogStorage.open({ dir, fs: fsys, maxCacheBytes: 8 });
-      let made = 0;
-      await c.run(() => {
-        made++;
-        if (made > 1) throw new Error('the case asked for a second storage');
-        return s;
+describe.each(backends)(
+  '@chronik/raft storage conformance suite on RaftLogStorage (%s), then restart',
+  (_name, mk) => {
+    for (const c of storageConformanceCases()) {
+      test(c.name, async () => {
+        const { fs: fsys, dir } = mk();
+        const s = await RaftLogStorage.open({ dir, fs: fsys, maxCacheBytes: 8 });
+        let made = 0;
+        await c.run(() => {
+          made++;
+          if (made > 1) throw new Error('the case asked for a second storage');
+          return s;
+        });
+        // Everything it did must survive a restart.
+        await s.sync();
+        const before = view(s);
+        await s.close();
+        const again = await RaftLogStorage.open({ dir, fs: fsys });
+        expect(view(again)).toEqual(before);
+        await again.close();
       });
-      // Everything it did must survive a restart.
-      await s.sync();
-      const before = view(s);
-      await s.close();
-      const again = await RaftLogStorage.open({ dir, fs: fsys });
-      expect(view(again)).toEqual(before);
-      await again.close();
-    });
-  }
-});
+    }
+  },
+);
 
 describe('RaftLogStorage', () => {
   test('behaves like MemoryStorage under random operations, and survives restarts', async () => {
     const rng = seededRng(42);
     const mem = new MemFileSystem();
     const dir = '/raft/rand';
-    let s = await RaftLogStorage.open({ dir, fs: mem, maxCacheBytes: 200, maxSegmentBytes: 2048, maxEntryBytes: 512 });
+    let s = await RaftLogStorage.open({
+      dir,
+      fs: mem,
+      maxCacheBytes: 200,
+      maxSegmentBytes: 2048,
+      maxEntryBytes: 512,
+    });
     const ref = new MemoryStorage();
     let term = 1;
     for (let step = 0; step < 600; step++) {
@@ -72,15 +94,24 @@ describe('RaftLogStorage', () => {
         const start = Math.max(ref.firstIndex(), ref.lastIndex() + 1 - Math.floor(rng() * 3));
         if (rng() < 0.1) term++;
         const n = 1 + Math.floor(rng() * 4);
-        const es = Array.from({ length: n }, (_, k) => ent(start + k, term, `s${step}k${k}`.repeat(1 + Math.floor(rng() * 10))));
+        const es = Array.from({ length: n }, (_, k) =>
+          ent(start + k, term, `s${step}k${k}`.repeat(1 + Math.floor(rng() * 10))),
+        );
         ref.append(es);
         s.append(es);
       } else if (x < 0.65) {
-        const hs = { term, vote: Math.floor(rng() * 4), commit: Math.min(ref.lastIndex(), Math.floor(rng() * (ref.lastIndex() + 1))) };
+        const hs = {
+          term,
+          vote: Math.floor(rng() * 4),
+          commit: Math.min(ref.lastIndex(), Math.floor(rng() * (ref.lastIndex() + 1))),
+        };
         ref.setHardState(hs);
         s.setHardState(hs);
       } else if (x < 0.72 && ref.lastIndex() > ref.snapshot().metadata.index) {
-        const idx = ref.snapshot().metadata.index + 1 + Math.floor(rng() * (ref.lastIndex() - ref.snapshot().metadata.index));
+        const idx =
+          ref.snapshot().metadata.index +
+          1 +
+          Math.floor(rng() * (ref.lastIndex() - ref.snapshot().metadata.index));
         if (idx >= ref.firstIndex() - 1 && idx > ref.snapshot().metadata.index) {
           ref.createSnapshot(idx, conf, Buffer.from(`snap${idx}`));
           s.createSnapshot(idx, conf, Buffer.from(`snap${idx}`));
@@ -89,7 +120,10 @@ describe('RaftLogStorage', () => {
         ref.compact(ref.snapshot().metadata.index);
         s.compact(ref.snapshot().metadata.index);
       } else if (x < 0.82) {
-        const snap = { metadata: { index: ref.lastIndex() + 1 + Math.floor(rng() * 5), term: term + 1, confState: conf }, data: Buffer.from(`inst${step}`) };
+        const snap = {
+          metadata: { index: ref.lastIndex() + 1 + Math.floor(rng() * 5), term: term + 1, confState: conf },
+          data: Buffer.from(`inst${step}`),
+        };
         term++;
         ref.applySnapshot(snap);
         s.applySnapshot(snap);
@@ -98,7 +132,13 @@ describe('RaftLogStorage', () => {
       } else {
         await s.sync();
         await s.close();
-        s = await RaftLogStorage.open({ dir, fs: mem, maxCacheBytes: 200, maxSegmentBytes: 2048, maxEntryBytes: 512 });
+        s = await RaftLogStorage.open({
+          dir,
+          fs: mem,
+          maxCacheBytes: 200,
+          maxSegmentBytes: 2048,
+          maxEntryBytes: 512,
+        });
       }
       expect(view(s)).toEqual(view(ref));
     }
@@ -139,7 +179,11 @@ describe('RaftLogStorage', () => {
     expect(again.lastIndex()).toBe(5);
     expect(Buffer.from(again.snapshot().data).toString()).toBe('state@3');
     expect(again.initialState().confState.voters).toEqual([1, 2, 3]);
-    expect(again.recovery).toMatchObject({ entries: 2, snapshotIndex: 3, hardState: { term: 3, vote: 2, commit: 4 } });
+    expect(again.recovery).toMatchObject({
+      entries: 2,
+      snapshotIndex: 3,
+      hardState: { term: 3, vote: 2, commit: 4 },
+    });
     expect(logger.lines.some((l) => l.msg === 'raft storage recovered')).toBe(true);
     await again.close();
   });
@@ -164,7 +208,9 @@ describe('RaftLogStorage', () => {
   test('many groups share one group-commit cycle', async () => {
     const mem = new MemFileSystem();
     const committer = new GroupCommitter();
-    const groups = await Promise.all(Array.from({ length: 20 }, (_, g) => RaftLogStorage.open({ dir: `/n/${g}`, fs: mem, committer })));
+    const groups = await Promise.all(
+      Array.from({ length: 20 }, (_, g) => RaftLogStorage.open({ dir: `/n/${g}`, fs: mem, committer })),
+    );
     for (const [g, s] of groups.entries()) s.append([ent(1, 1, `g${g}`)]);
     await Promise.all(groups.map((s) => s.sync())); // creates each log's first segment
     for (const [g, s] of groups.entries()) {
@@ -197,14 +243,21 @@ describe('RaftLogStorage', () => {
       let mem = new MemFileSystem();
       const dir = '/sim';
       const opts = { dir, maxSegmentBytes: 1024, maxEntryBytes: 256 };
-      let durable = { last: 0, terms: new Map<number, number>(), hs: { term: 0, vote: 0, commit: 0 }, snapIndex: 0, snapData: '' };
+      let durable = {
+        last: 0,
+        terms: new Map<number, number>(),
+        hs: { term: 0, vote: 0, commit: 0 },
+        snapIndex: 0,
+        snapData: '',
+      };
       let term = 1;
       let truncations = 0;
       for (let round = 0; round < 5; round++) {
         const s = await RaftLogStorage.open({ ...opts, fs: mem });
         // Every synced entry is there (unless compacted), with its term; hard state at least as new.
         expect(s.lastIndex()).toBeGreaterThanOrEqual(durable.last);
-        for (const [i, t] of durable.terms) if (i >= s.firstIndex() && i <= durable.last) expect(s.term(i)).toBe(t);
+        for (const [i, t] of durable.terms)
+          if (i >= s.firstIndex() && i <= durable.last) expect(s.term(i)).toBe(t);
         expect(s.initialState().hardState.term).toBeGreaterThanOrEqual(durable.hs.term);
         expect(s.snapshot().metadata.index).toBeGreaterThanOrEqual(durable.snapIndex);
         if (s.snapshot().metadata.index > 0 && s.snapshot().metadata.index === durable.snapIndex) {
@@ -223,7 +276,9 @@ describe('RaftLogStorage', () => {
               durable = { ...durable, last: Math.min(durable.last, start - 1) };
             }
             if (rng() < 0.2) term++;
-            const es = Array.from({ length: 1 + Math.floor(rng() * 3) }, (_, j) => ent(start + j, term, 'x'.repeat(Math.floor(rng() * 200))));
+            const es = Array.from({ length: 1 + Math.floor(rng() * 3) }, (_, j) =>
+              ent(start + j, term, 'x'.repeat(Math.floor(rng() * 200))),
+            );
             s.append(es);
           } else if (x < 0.6) {
             s.setHardState({ term, vote: 1, commit: Math.floor(rng() * (s.lastIndex() + 1)) });
@@ -237,7 +292,10 @@ describe('RaftLogStorage', () => {
             const idx = s.lastIndex() + 1 + Math.floor(rng() * 3);
             truncations++;
             durable = { ...durable, last: Math.min(durable.last, s.firstIndex() - 1) };
-            s.applySnapshot({ metadata: { index: idx, term, confState: conf }, data: Buffer.from(`installed@${idx}`) });
+            s.applySnapshot({
+              metadata: { index: idx, term, confState: conf },
+              data: Buffer.from(`installed@${idx}`),
+            });
           } else {
             const last = s.lastIndex();
             const terms = new Map<number, number>();
@@ -268,7 +326,9 @@ describe('RaftLogStorage', () => {
     await s.sync();
     expect(s.cachedBytes()).toBeLessThanOrEqual(1000);
     const all = s.entries(1, 201, Number.MAX_SAFE_INTEGER);
-    expect(all.map((e) => Buffer.from(e.data).toString().replace(/^\.+/, ''))).toEqual(Array.from({ length: 200 }, (_, k) => String(k + 1)));
+    expect(all.map((e) => Buffer.from(e.data).toString().replace(/^\.+/, ''))).toEqual(
+      Array.from({ length: 200 }, (_, k) => String(k + 1)),
+    );
     await s.close();
     const again = await RaftLogStorage.open(opts);
     expect(again.cachedBytes()).toBeLessThanOrEqual(1000);

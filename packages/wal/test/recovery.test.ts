@@ -33,7 +33,8 @@ async function build(n: number, maxSegmentBytes = 4096): Promise<{ mem: MemFileS
 function recordOffsets(data: Uint8Array): number[] {
   const b = Buffer.from(data);
   const out: number[] = [];
-  for (let pos = SEG_HEADER; pos + REC_HEADER <= b.length; pos += REC_HEADER + b.readUInt32LE(pos)) out.push(pos);
+  for (let pos = SEG_HEADER; pos + REC_HEADER <= b.length; pos += REC_HEADER + b.readUInt32LE(pos))
+    out.push(pos);
   return out;
 }
 
@@ -84,7 +85,11 @@ describe('torn tail of the last segment → cut back to the last good record, ke
       expect(wal.recovery.brokenFiles.length).toBe(boundary ? 0 : 1);
       if (!boundary) {
         const broken = m.readFileNow(wal.recovery.brokenFiles[0]!);
-        expect(Buffer.from(broken).equals(Buffer.from(original.subarray(cut >= lastStart ? lastStart : secondLast, cut)))).toBe(true);
+        expect(
+          Buffer.from(broken).equals(
+            Buffer.from(original.subarray(cut >= lastStart ? lastStart : secondLast, cut)),
+          ),
+        ).toBe(true);
         expect(logger.lines.some((l) => l.level === 'warn' && l.msg === 'wal: cut torn tail')).toBe(true);
       }
       expect(logger.lines.filter((l) => l.msg === 'wal recovered').length).toBe(1);
@@ -106,7 +111,10 @@ describe('torn tail of the last segment → cut back to the last good record, ke
 
   test.each([
     ['zero-filled tail (preallocated space)', (len: number) => Buffer.alloc(len)],
-    ['garbage tail', (len: number) => Buffer.from(Array.from({ length: len }, (_, i) => (i * 131 + 7) & 0xff))],
+    [
+      'garbage tail',
+      (len: number) => Buffer.from(Array.from({ length: len }, (_, i) => (i * 131 + 7) & 0xff)),
+    ],
   ])('%s', async (_name, tail) => {
     const { mem, segments } = await build(40);
     const last = segments[segments.length - 1]!;
@@ -141,7 +149,7 @@ describe('last segment empty or shorter than its header → removed', () => {
   ])('%s', async (_name, keep) => {
     const { mem, segments } = await build(40);
     const last = segments[segments.length - 1]!;
-    const prevLastIndex = 40 - (recordOffsets(mem.readFileNow(last)).length);
+    const prevLastIndex = 40 - recordOffsets(mem.readFileNow(last)).length;
     mem.writeFileNow(last, mem.readFileNow(last).subarray(0, keep));
     const wal = await open(mem);
     expect(wal.recovery.segmentsRemoved).toBe(1);
@@ -306,7 +314,9 @@ describe('housekeeping', () => {
     flip(data, victim + REC_HEADER, 1);
     mem.writeFileNow(segments[0]!, data);
     const wal = await open(mem, { verify: 'tail' });
-    expect(() => wal.readSync(1, 10, 1 << 20)).toThrow(expect.objectContaining({ code: WalErrorCode.Corruption, file: segments[0] }));
+    expect(() => wal.readSync(1, 10, 1 << 20)).toThrow(
+      expect.objectContaining({ code: WalErrorCode.Corruption, file: segments[0] }),
+    );
     await wal.close();
   });
 
@@ -316,7 +326,13 @@ describe('housekeeping', () => {
     const wal = await open(mem, { logger });
     const lines = logger.lines.filter((l) => l.msg === 'wal recovered');
     expect(lines.length).toBe(1);
-    expect(lines[0]!.fields).toMatchObject({ dir: DIR, records: 30, lastIndex: 30, firstIndex: 1, bytesCut: 0 });
+    expect(lines[0]!.fields).toMatchObject({
+      dir: DIR,
+      records: 30,
+      lastIndex: 30,
+      firstIndex: 1,
+      bytesCut: 0,
+    });
     await wal.close();
   });
 });

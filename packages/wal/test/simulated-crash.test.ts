@@ -22,7 +22,12 @@ const stats = { cut: 0, lost: 0 };
 async function runSeed(seed: number): Promise<void> {
   const rng = seededRng(seed);
   let mem = new MemFileSystem();
-  const opts = { dir: DIR, maxSegmentBytes: 2048 + Math.floor(rng() * 4096), maxRecordBytes: 1024, indexIntervalBytes: 256 };
+  const opts = {
+    dir: DIR,
+    maxSegmentBytes: 2048 + Math.floor(rng() * 4096),
+    maxRecordBytes: 1024,
+    indexIntervalBytes: 256,
+  };
   // The model: what the log holds at each index (latest write), and what is known durable.
   const model = new Map<number, Buffer>();
   let durable = 0; // every index <= durable must survive, with model content
@@ -42,7 +47,8 @@ async function runSeed(seed: number): Promise<void> {
       expect(recs.length).toBe(last - first + 1);
       for (const r of recs) {
         const want = model.get(r.index);
-        if (!want || !want.equals(r.payload)) throw new Error(`seed ${seed}: index ${r.index} holds bytes that were never written there`);
+        if (!want || !want.equals(r.payload))
+          throw new Error(`seed ${seed}: index ${r.index} holds bytes that were never written there`);
       }
     }
     // The model keeps only what survived.

@@ -1,6 +1,13 @@
 import * as path from 'node:path';
 import * as fs from 'node:fs';
-import { GroupCommitter, MemFileSystem, Wal, WalErrorCode, isWalError, nodeFileSystem } from '../src/index.js';
+import {
+  GroupCommitter,
+  MemFileSystem,
+  Wal,
+  WalErrorCode,
+  isWalError,
+  nodeFileSystem,
+} from '../src/index.js';
 import type { FileSystem } from '../src/index.js';
 import { payloadFor, removeTempDirs, tempDir } from './helpers.js';
 
@@ -36,7 +43,9 @@ describe.each(backends)('Wal on %s', (_name, mk) => {
     await wal.sync();
     expect(wal.durableIndex()).toBe(100);
     expectRange(wal, 1, 100);
-    expect((await wal.read(10, 20, 1 << 20)).map((r) => r.index)).toEqual([10, 11, 12, 13, 14, 15, 16, 17, 18, 19]);
+    expect((await wal.read(10, 20, 1 << 20)).map((r) => r.index)).toEqual([
+      10, 11, 12, 13, 14, 15, 16, 17, 18, 19,
+    ]);
     await wal.close();
     const again = await Wal.open({ dir, fs: fsys });
     expect(again.recovery.records).toBe(100);
@@ -47,7 +56,13 @@ describe.each(backends)('Wal on %s', (_name, mk) => {
 
   test('rotates by size, reads across segments, keeps index files of sealed segments', async () => {
     const { fs: fsys, dir } = mk();
-    const wal = await Wal.open({ dir, fs: fsys, maxSegmentBytes: 8192, maxRecordBytes: 1000, indexIntervalBytes: 512 });
+    const wal = await Wal.open({
+      dir,
+      fs: fsys,
+      maxSegmentBytes: 8192,
+      maxRecordBytes: 1000,
+      indexIntervalBytes: 512,
+    });
     for (let i = 1; i <= 400; i += 10) await appendRange(wal, i, i + 9);
     await wal.sync();
     expect(wal.segmentCount()).toBeGreaterThan(5);
@@ -57,7 +72,13 @@ describe.each(backends)('Wal on %s', (_name, mk) => {
     expect(names.filter((n) => n.endsWith('.index')).length).toBe(wal.segmentCount() - 1);
     expect(names).toContain('00000000000000000001.log');
     await wal.close();
-    const again = await Wal.open({ dir, fs: fsys, maxSegmentBytes: 8192, maxRecordBytes: 1000, verify: 'tail' });
+    const again = await Wal.open({
+      dir,
+      fs: fsys,
+      maxSegmentBytes: 8192,
+      maxRecordBytes: 1000,
+      verify: 'tail',
+    });
     expectRange(again, 1, 400);
     expect(again.recovery.indexesRebuilt).toBe(0);
     await again.close();
@@ -74,7 +95,10 @@ describe.each(backends)('Wal on %s', (_name, mk) => {
     now += 31_000;
     await appendRange(wal, 11, 12);
     expect(wal.segmentCount()).toBe(2);
-    expect((await fsys.readdir(dir)).filter((n) => n.endsWith('.log'))).toEqual(['00000000000000000001.log', '00000000000000000011.log']);
+    expect((await fsys.readdir(dir)).filter((n) => n.endsWith('.log'))).toEqual([
+      '00000000000000000001.log',
+      '00000000000000000011.log',
+    ]);
     expectRange(wal, 1, 12);
     await wal.close();
   });
@@ -82,7 +106,11 @@ describe.each(backends)('Wal on %s', (_name, mk) => {
   test('byte budget: at least one record, then stops before exceeding maxBytes', async () => {
     const { fs: fsys, dir } = mk();
     const wal = await Wal.open({ dir, fs: fsys });
-    await wal.append([{ payload: Buffer.alloc(100) }, { payload: Buffer.alloc(100) }, { payload: Buffer.alloc(100) }]);
+    await wal.append([
+      { payload: Buffer.alloc(100) },
+      { payload: Buffer.alloc(100) },
+      { payload: Buffer.alloc(100) },
+    ]);
     expect(wal.readSync(1, 4, 10).length).toBe(1);
     expect(wal.readSync(1, 4, 200).length).toBe(2);
     expect(wal.readSync(1, 4, 299).length).toBe(2);
@@ -127,7 +155,9 @@ describe.each(backends)('Wal on %s', (_name, mk) => {
     await wal.truncatePrefix(120);
     expect(wal.firstIndex()).toBe(120);
     expect(wal.segmentCount()).toBeLessThan(segs);
-    expect(() => wal.readSync(119, 121, 1000)).toThrow(expect.objectContaining({ code: WalErrorCode.Compacted }));
+    expect(() => wal.readSync(119, 121, 1000)).toThrow(
+      expect.objectContaining({ code: WalErrorCode.Compacted }),
+    );
     expectRange(wal, 120, 200);
     await wal.truncatePrefix(201);
     expect(wal.segmentCount()).toBe(0);
@@ -162,7 +192,13 @@ describe.each(backends)('Wal on %s', (_name, mk) => {
 
   test('findIndexByTimestamp uses the time index', async () => {
     const { fs: fsys, dir } = mk();
-    const wal = await Wal.open({ dir, fs: fsys, maxSegmentBytes: 4096, maxRecordBytes: 1000, indexIntervalBytes: 256 });
+    const wal = await Wal.open({
+      dir,
+      fs: fsys,
+      maxSegmentBytes: 4096,
+      maxRecordBytes: 1000,
+      indexIntervalBytes: 256,
+    });
     await appendRange(wal, 1, 300); // timestamps 1000 + 10 i
     expect(await wal.findIndexByTimestamp(0)).toBe(1);
     expect(await wal.findIndexByTimestamp(1010)).toBe(1);
@@ -175,7 +211,13 @@ describe.each(backends)('Wal on %s', (_name, mk) => {
 
   test('reads from any segment while appends, rotations and truncations go on', async () => {
     const { fs: fsys, dir } = mk();
-    const wal = await Wal.open({ dir, fs: fsys, maxSegmentBytes: 4096, maxRecordBytes: 1000, indexIntervalBytes: 300 });
+    const wal = await Wal.open({
+      dir,
+      fs: fsys,
+      maxSegmentBytes: 4096,
+      maxRecordBytes: 1000,
+      indexIntervalBytes: 300,
+    });
     const pending: Promise<unknown>[] = [];
     let checked = 0;
     for (let round = 0; round < 40; round++) {
@@ -185,7 +227,7 @@ describe.each(backends)('Wal on %s', (_name, mk) => {
       // Whatever is written so far reads back intact, from any segment, sync or async.
       const w = wal.writtenIndex();
       if (w >= 1) {
-        const lo = 1 + (round * 7) % w;
+        const lo = 1 + ((round * 7) % w);
         const got = await wal.read(lo, w + 1, 1 << 20);
         for (const r of got) expect(r.payload.equals(payloadFor(r.index))).toBe(true);
         expect(got[0]!.index).toBe(lo);
@@ -206,21 +248,37 @@ describe.each(backends)('Wal on %s', (_name, mk) => {
 
   test('limits: record size, pending bytes', async () => {
     const { fs: fsys, dir } = mk();
-    const wal = await Wal.open({ dir, fs: fsys, maxRecordBytes: 100, maxSegmentBytes: 4096, maxPendingBytes: 1000 });
-    await expect(wal.append([{ payload: Buffer.alloc(101) }])).rejects.toMatchObject({ code: WalErrorCode.RecordTooLarge });
+    const wal = await Wal.open({
+      dir,
+      fs: fsys,
+      maxRecordBytes: 100,
+      maxSegmentBytes: 4096,
+      maxPendingBytes: 1000,
+    });
+    await expect(wal.append([{ payload: Buffer.alloc(101) }])).rejects.toMatchObject({
+      code: WalErrorCode.RecordTooLarge,
+    });
     const first = wal.append([{ payload: Buffer.alloc(100) }]);
-    const results = await Promise.allSettled(Array.from({ length: 20 }, () => wal.append([{ payload: Buffer.alloc(100) }])));
+    const results = await Promise.allSettled(
+      Array.from({ length: 20 }, () => wal.append([{ payload: Buffer.alloc(100) }])),
+    );
     await first;
-    expect(results.some((r) => r.status === 'rejected' && isWalError(r.reason, WalErrorCode.Overloaded))).toBe(true);
+    expect(
+      results.some((r) => r.status === 'rejected' && isWalError(r.reason, WalErrorCode.Overloaded)),
+    ).toBe(true);
     await wal.close();
-    await expect(wal.append([{ payload: Buffer.alloc(1) }])).rejects.toMatchObject({ code: WalErrorCode.Closed });
+    await expect(wal.append([{ payload: Buffer.alloc(1) }])).rejects.toMatchObject({
+      code: WalErrorCode.Closed,
+    });
   });
 });
 
 test('a second Wal on the same directory in one process is refused until the first is closed', async () => {
   const mem = new MemFileSystem();
   const a = await Wal.open({ dir: '/x', fs: mem });
-  await expect(Wal.open({ dir: '/x/', fs: mem })).rejects.toMatchObject({ code: WalErrorCode.InvalidArgument });
+  await expect(Wal.open({ dir: '/x/', fs: mem })).rejects.toMatchObject({
+    code: WalErrorCode.InvalidArgument,
+  });
   await a.close();
   const b = await Wal.open({ dir: '/x', fs: mem });
   await b.close();
@@ -230,7 +288,9 @@ describe('group commit', () => {
   test('one flush cycle syncs many logs, one fdatasync each', async () => {
     const mem = new MemFileSystem();
     const committer = new GroupCommitter();
-    const logs = await Promise.all(Array.from({ length: 10 }, (_, i) => Wal.open({ dir: `/d/${i}`, fs: mem, committer })));
+    const logs = await Promise.all(
+      Array.from({ length: 10 }, (_, i) => Wal.open({ dir: `/d/${i}`, fs: mem, committer })),
+    );
     for (const [i, w] of logs.entries()) await appendRange(w, 1, 3 + i);
     const before = mem.syncCount;
     const cyclesBefore = committer.cycles;
@@ -283,7 +343,9 @@ describe('group commit', () => {
     expect(rejected.length).toBe(1);
     expect((rejected[0] as PromiseRejectedResult).reason).toMatchObject({ code: WalErrorCode.Io });
     const failed = results[0]!.status === 'rejected' ? a : b;
-    await expect(failed.append([{ payload: Buffer.alloc(1) }])).rejects.toMatchObject({ code: WalErrorCode.Io });
+    await expect(failed.append([{ payload: Buffer.alloc(1) }])).rejects.toMatchObject({
+      code: WalErrorCode.Io,
+    });
   });
 });
 

@@ -148,8 +148,14 @@ export type RecordHeaderResult =
  * header's start to the end of the file; the payload length is checked against it and against
  * maxRecordBytes before anything is allocated.
  */
-export function decodeRecordHeader(b: Buffer, offset: number, remaining: number, maxRecordBytes: number): RecordHeaderResult {
-  if (remaining < RECORD_HEADER_BYTES || b.length - offset < RECORD_HEADER_BYTES) return { ok: false, reason: 'short-header' };
+export function decodeRecordHeader(
+  b: Buffer,
+  offset: number,
+  remaining: number,
+  maxRecordBytes: number,
+): RecordHeaderResult {
+  if (remaining < RECORD_HEADER_BYTES || b.length - offset < RECORD_HEADER_BYTES)
+    return { ok: false, reason: 'short-header' };
   const h = b.subarray(offset, offset + RECORD_HEADER_BYTES);
   if (isZero(h)) return { ok: false, reason: 'zero' };
   if (h.readUInt32LE(28) !== crc(h.subarray(0, 28))) return { ok: false, reason: 'bad-header-crc' };
@@ -220,7 +226,11 @@ export function decodeIndexFile(b: Buffer): IndexFile | undefined {
   if (b.readUInt32LE(end) !== crc(b.subarray(0, end))) return undefined;
   const entries: IndexEntry[] = [];
   for (let o = 48; o < end; o += 24) {
-    entries.push({ index: readU64(b, o), position: readU64(b, o + 8), maxTimestampBeforeMs: readU64(b, o + 16) - 1 });
+    entries.push({
+      index: readU64(b, o),
+      position: readU64(b, o + 8),
+      maxTimestampBeforeMs: readU64(b, o + 16) - 1,
+    });
   }
   return {
     segmentBytes: readU64(b, 16),

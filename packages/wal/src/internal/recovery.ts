@@ -106,7 +106,12 @@ class ChunkReader {
   }
 }
 
-async function scanRecords(file: WalFile, fileSize: number, seg: Segment, opts: RecoveryOptions): Promise<ScanResult> {
+async function scanRecords(
+  file: WalFile,
+  fileSize: number,
+  seg: Segment,
+  opts: RecoveryOptions,
+): Promise<ScanResult> {
   const r = new ChunkReader(file, fileSize);
   let pos = SEGMENT_HEADER_BYTES;
   while (pos < fileSize) {
@@ -119,7 +124,8 @@ async function scanRecords(file: WalFile, fileSize: number, seg: Segment, opts: 
     if (header.index !== seg.lastIndex + 1) return { end: pos, bad: { position: pos, reason: 'bad-index' } };
     const p = await r.at(pos, total);
     const payload = p.buf.subarray(p.off + RECORD_HEADER_BYTES, p.off + total);
-    if (crc(payload) !== header.payloadCrc) return { end: pos, bad: { position: pos, reason: 'bad-payload-crc' } };
+    if (crc(payload) !== header.payloadCrc)
+      return { end: pos, bad: { position: pos, reason: 'bad-payload-crc' } };
     seg.noteRecord(header.index, pos, header.timestampMs, opts.indexIntervalBytes);
     pos += total;
   }
@@ -171,7 +177,12 @@ export async function writeIndexFile(fsys: FileSystem, seg: Segment): Promise<vo
   await fsys.rename(tmp, seg.indexPath);
 }
 
-async function tryLoadIndex(fsys: FileSystem, seg: Segment, fileSize: number, expectedLast: number | undefined): Promise<boolean> {
+async function tryLoadIndex(
+  fsys: FileSystem,
+  seg: Segment,
+  fileSize: number,
+  expectedLast: number | undefined,
+): Promise<boolean> {
   const st = await fsys.stat(seg.indexPath);
   if (!st || st.size > 64 << 20) return false;
   const f = await fsys.open(seg.indexPath, 'r');
@@ -184,7 +195,8 @@ async function tryLoadIndex(fsys: FileSystem, seg: Segment, fileSize: number, ex
     await f.close();
   }
   const idx = decodeIndexFile(data);
-  if (!idx || idx.segmentBytes !== fileSize || idx.recordCount !== idx.lastIndex - seg.firstIndex + 1) return false;
+  if (!idx || idx.segmentBytes !== fileSize || idx.recordCount !== idx.lastIndex - seg.firstIndex + 1)
+    return false;
   if (expectedLast !== undefined && idx.lastIndex !== expectedLast) return false;
   const first = idx.entries[0];
   if (!first || first.index !== seg.firstIndex || first.position !== SEGMENT_HEADER_BYTES) return false;
@@ -197,7 +209,9 @@ async function tryLoadIndex(fsys: FileSystem, seg: Segment, fileSize: number, ex
 
 async function indexIsCurrent(fsys: FileSystem, seg: Segment, fileSize: number): Promise<boolean> {
   const probe = new Segment(seg.firstIndex, seg.createdAtMs, seg.path, seg.indexPath, fileSize);
-  return (await tryLoadIndex(fsys, probe, fileSize, seg.lastIndex)) && probe.sparse.length === seg.sparse.length;
+  return (
+    (await tryLoadIndex(fsys, probe, fileSize, seg.lastIndex)) && probe.sparse.length === seg.sparse.length
+  );
 }
 
 async function unlinkIfExists(fsys: FileSystem, p: string): Promise<boolean> {
@@ -280,7 +294,13 @@ export async function recover(opts: RecoveryOptions): Promise<Recovered> {
   }
 
   const mkSeg = (first: number, createdAtMs: number, size: number): Segment =>
-    new Segment(first, createdAtMs, path.join(dir, segmentFileName(first)), path.join(dir, indexFileName(first)), size);
+    new Segment(
+      first,
+      createdAtMs,
+      path.join(dir, segmentFileName(first)),
+      path.join(dir, indexFileName(first)),
+      size,
+    );
 
   const removeSegmentFiles = async (first: number, why: string): Promise<void> => {
     await fsys.unlink(path.join(dir, segmentFileName(first)));
@@ -298,7 +318,7 @@ export async function recover(opts: RecoveryOptions): Promise<Recovered> {
     const out = await fsys.open(brokenPath, 'w');
     try {
       const chunk = Buffer.allocUnsafe(Math.min(Math.max(n, 1), SCAN_CHUNK_BYTES));
-      for (let done = 0; done < n; ) {
+      for (let done = 0; done < n;) {
         const got = await file.read(chunk, 0, Math.min(chunk.length, n - done), from + done);
         if (got === 0) break;
         await out.write(chunk.subarray(0, got), done);
@@ -325,7 +345,9 @@ export async function recover(opts: RecoveryOptions): Promise<Recovered> {
     }
     if (firsts.length > 0) {
       await fsys.fsyncDir(dir);
-      actions.push(`set aside ${firsts.length} later segment(s) as .broken after a corruption (onCorruption=truncate)`);
+      actions.push(
+        `set aside ${firsts.length} later segment(s) as .broken after a corruption (onCorruption=truncate)`,
+      );
     }
   };
 
@@ -367,7 +389,10 @@ export async function recover(opts: RecoveryOptions): Promise<Recovered> {
         // Case: the last segment is shorter than its header or its header was never written → remove it.
         if (isLast && (hdr.reason === 'short' || (hdr.reason === 'zero' && isZeroFile(fileSize)))) {
           await file.close().catch(() => {});
-          await removeSegmentFiles(first, `last segment shorter than its header or never written (${fileSize} bytes)`);
+          await removeSegmentFiles(
+            first,
+            `last segment shorter than its header or never written (${fileSize} bytes)`,
+          );
           keepOpen = true; // already closed
           break;
         }
@@ -376,7 +401,10 @@ export async function recover(opts: RecoveryOptions): Promise<Recovered> {
           const got = await file.read(rest, 0, rest.length, 0);
           if (isZero(rest.subarray(0, got)) && got === fileSize) {
             await file.close().catch(() => {});
-            await removeSegmentFiles(first, `last segment is all zeros (${fileSize} bytes): created, never written`);
+            await removeSegmentFiles(
+              first,
+              `last segment is all zeros (${fileSize} bytes): created, never written`,
+            );
             keepOpen = true;
             break;
           }
@@ -405,20 +433,25 @@ export async function recover(opts: RecoveryOptions): Promise<Recovered> {
       const seg = mkSeg(first, hdr.header.createdAtMs, fileSize);
       const nextFirst = firsts[i + 1];
       const loaded =
-        !isLast && opts.verify === 'tail' && (await tryLoadIndex(fsys, seg, fileSize, nextFirst === undefined ? undefined : nextFirst - 1));
+        !isLast &&
+        opts.verify === 'tail' &&
+        (await tryLoadIndex(fsys, seg, fileSize, nextFirst === undefined ? undefined : nextFirst - 1));
       if (!loaded) {
         const scan = await scanRecords(file, fileSize, seg, opts);
         if (scan.bad) {
           const { position, reason } = scan.bad;
           const follows =
-            isLast && (await validRecordFollows(file, fileSize, position, seg.lastIndex, opts.maxRecordBytes));
+            isLast &&
+            (await validRecordFollows(file, fileSize, position, seg.lastIndex, opts.maxRecordBytes));
           if (isLast && !follows) {
             // Case: torn tail of the last segment (short header, short payload, bad CRC, zeros) → cut it.
             await copyBroken(file, segPath, position, fileSize);
             await file.truncate(position);
             await file.datasync();
             bytesCut += fileSize - position;
-            actions.push(`cut torn tail of ${segmentFileName(first)} at byte ${position} (${reason}, ${fileSize - position} bytes)`);
+            actions.push(
+              `cut torn tail of ${segmentFileName(first)} at byte ${position} (${reason}, ${fileSize - position} bytes)`,
+            );
             logger.warn('wal: cut torn tail', {
               dir,
               file: segPath,
@@ -486,7 +519,11 @@ export async function recover(opts: RecoveryOptions): Promise<Recovered> {
 
   // Case: the last segment(s) wholly below the durable first index → remove.
   let startIndex = metaStart ?? segments[0]?.firstIndex ?? opts.initialIndex;
-  while (metaStart !== undefined && segments.length > 0 && segments[segments.length - 1]!.lastIndex < metaStart) {
+  while (
+    metaStart !== undefined &&
+    segments.length > 0 &&
+    segments[segments.length - 1]!.lastIndex < metaStart
+  ) {
     const s = segments.pop()!;
     s.writer?.retire();
     await removeSegmentFiles(s.firstIndex, `below the first index ${metaStart}`);
@@ -525,7 +562,11 @@ export async function recover(opts: RecoveryOptions): Promise<Recovered> {
     corruptionTruncated,
     actions,
   };
-  logger.info('wal recovered', { ...summary, brokenFiles: brokenFiles.join(','), actions: actions.join('; ') });
+  logger.info('wal recovered', {
+    ...summary,
+    brokenFiles: brokenFiles.join(','),
+    actions: actions.join('; '),
+  });
   return { segments, startIndex, summary };
 
   function isZeroFile(size: number): boolean {
