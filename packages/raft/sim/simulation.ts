@@ -116,6 +116,8 @@ export interface InjectedBugs {
   forgetVote?: boolean;
   /** Send a Ready's messages before its fsync completes (a crash then loses what they acknowledged). */
   sendBeforeFsync?: boolean;
+  /** A disk that loses acknowledged entries past the commit index on restart. */
+  loseUncommittedTail?: boolean;
 }
 
 export interface Violation {
@@ -201,7 +203,7 @@ export function drawParams(rng: Prng): SimParams {
     readRatio: rng.pick([0.2, 0.5, 0.8]),
     casRatio: rng.pick([0, 0.2, 0.4]),
     opTimeoutMs: rng.pick([200, 500, 1500]),
-    faultIntervalMs: 100,
+    faultIntervalMs: rng.pick([25, 50, 100]),
   };
 }
 
@@ -242,7 +244,7 @@ interface SimNode {
   /** What the core reads: written when a Ready is taken (the page cache). */
   storage: MemoryStorage;
   /** What survives a crash: written when the fsync of a Ready completes. */
-  readonly disk: MemoryStorage;
+  disk: MemoryStorage;
   kv: KvStateMachine;
   confState: ConfState;
   /** The Ready taken and written to `storage`, waiting for its fsync. */
@@ -324,6 +326,12 @@ export class Simulation {
   private readonly votesGranted = new Map<string, number>();
   /** Entries known committed, by index. */
   private readonly committed = new Map<number, Entry>();
+  /**
+   * For each committed index, the smallest term of a node seen holding it committed: the entry was
+   * committed by a leader of this term or an earlier one (a follower learns the commit index from
+   * the leader of its own term).
+   */
+  private readonly committedByTerm = new Map<number, number>();
   private highestCommitted = 0;
   /** The index of the last membership change the "operator" acted on. */
   private confActedIndex = 0;
@@ -558,6 +566,7 @@ export class Simulation {
       n.hardState = rd.hardState;
     }
     this.checkCommitted(n, rd, prevCommit);
+    if (rd.softState?.raftState === StateType.Leader) this.checkLeaderCompleteness(n);
     n.inflight = rd;
     if (this.options.inject?.sendBeforeFsync) for (const m of rd.messages) this.send(n, m);
     const hasWrite = rd.snapshot !== null || rd.entries.length > 0 || rd.hardState !== null;
@@ -771,8 +780,22 @@ export class Simulation {
     }
   }
 
+  /** A copy of `disk` without the entries after its commit index (a disk that lost synced data). */
+  private withoutUncommittedTail(disk: MemoryStorage): MemoryStorage {
+    const snap = disk.snapshot();
+    const hs = disk.initialState().hardState;
+    const out = new MemoryStorage();
+    if (snap.metadata.index > 0) out.applySnapshot(snap);
+    const last = Math.min(disk.lastIndex(), Math.max(hs.commit, snap.metadata.index));
+    if (last >= disk.firstIndex())
+      out.append(disk.entries(disk.firstIndex(), last + 1, Number.MAX_SAFE_INTEGER));
+    out.setHardState(hs);
+    return out;
+  }
+
   private restart(n: SimNode): void {
     if (n.alive || n.removed) return;
+    if (this.options.inject?.loseUncommittedTail) n.disk = this.withoutUncommittedTail(n.disk);
     // Rebuild the page cache from the disk: everything not durable is gone.
     const snap = n.disk.snapshot();
     const storage = new MemoryStorage();
@@ -897,12 +920,40 @@ export class Simulation {
     for (const e of ents) this.recordCommitted(n, e, 'committed');
   }
 
+  /**
+   * Leader completeness (Raft paper section 5.4): a leader of term T holds every entry committed
+   * in an earlier term. (A leader of an older term may still be elected late, by delayed votes, and
+   * legitimately lack newer entries: only entries committed before its term are required.)
+   */
+  private checkLeaderCompleteness(n: SimNode): void {
+    const term = n.hardState.term;
+    const first = n.storage.firstIndex();
+    const last = n.storage.lastIndex();
+    for (let i = Math.max(first, 1); i <= this.highestCommitted; i++) {
+      const c = this.committed.get(i);
+      const by = this.committedByTerm.get(i);
+      if (c === undefined || by === undefined || by >= term) continue;
+      const have = i <= last ? n.storage.term(i) : -1;
+      if (have !== c.term) {
+        throw new SimViolation(
+          'leader-completeness',
+          `n${n.id} became leader of term ${term} without index ${i} (term ${c.term}, committed by term ${by}); it holds ${have === -1 ? 'nothing' : `term ${have}`} there`,
+        );
+      }
+    }
+  }
+
   private recordCommitted(n: SimNode, e: Entry, what: string): void {
     const c = this.committed.get(e.index);
+    const term = n.hardState.term;
     if (c === undefined) {
       this.committed.set(e.index, e);
+      this.committedByTerm.set(e.index, term);
       if (e.index > this.highestCommitted) this.highestCommitted = e.index;
-    } else if (c.term !== e.term || !sameBytes(c.data, e.data)) {
+    } else if (term < (this.committedByTerm.get(e.index) ?? Infinity)) {
+      this.committedByTerm.set(e.index, term);
+    }
+    if (c !== undefined && (c.term !== e.term || !sameBytes(c.data, e.data))) {
       throw new SimViolation(
         'divergent-commit',
         `n${n.id} ${what} index ${e.index} term ${e.term}, but term ${c.term} was committed there`,

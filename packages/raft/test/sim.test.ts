@@ -156,4 +156,28 @@ describe('the simulation catches bugs injected into the harness', () => {
       (kind === 'core-exception' && /beyond last index/.test(message));
     expect({ kind, detected }).toEqual({ kind, detected: true });
   });
+
+  it('a disk that loses acknowledged entries breaks leader completeness or the log', () => {
+    const r = firstViolation(
+      { loseUncommittedTail: true },
+      {
+        nodeCount: 3,
+        crashRate: 0.3,
+        maxDown: 1,
+        restartMaxMs: 100,
+        partitionRate: 0.1,
+        clients: 5,
+        readRatio: 0.2,
+      },
+      20,
+      4000,
+    );
+    const kind = r?.violation?.kind ?? 'none';
+    const detected =
+      ['leader-completeness', 'divergent-commit', 'committed-overwritten', 'not-linearizable'].includes(
+        kind,
+      ) ||
+      (kind === 'core-exception' && /beyond last index/.test(r?.violation?.message ?? ''));
+    expect({ kind, detected }).toEqual({ kind, detected: true });
+  });
 });
