@@ -166,7 +166,7 @@ export class RawNode {
   hasReady(): boolean {
     const r = this.raft;
     if (this.pending !== null) return false;
-    if (r.proposalsPending) return true;
+    if (r.proposalsPending || r.readsPending) return true;
     if (r.msgs.length > 0) return true;
     const log = r.raftLog;
     if (log.unstable.entries.length > 0 || log.unstable.snapshot !== null) return true;
@@ -185,7 +185,7 @@ export class RawNode {
     if (this.pending !== null)
       throw new RaftError(RaftErrorCode.InvariantViolated, 'ready() called again before advance()');
     const r = this.raft;
-    r.flushProposals();
+    r.flush();
     const log = r.raftLog;
     const ss = r.softState();
     const softState =

@@ -86,8 +86,10 @@ export class Raft {
   /** Payload bytes of uncommitted entries appended by this leader (bounded by maxUncommittedEntriesBytes). */
   uncommittedSize = 0;
   readOnly = new ReadOnly();
-  /** Proposals were appended since the last broadcast (leader only); see flushProposals. */
+  /** Proposals were appended since the last broadcast (leader only); see flush. */
   proposalsPending = false;
+  /** Safe reads arrived since the last heartbeat round (leader only); see flush. */
+  readsPending = false;
   /** Reads that arrived before this leader committed an entry of its term; answered after that commit. */
   pendingReadIndexMessages: Message[] = [];
   /** Ticks since the last election timeout reset (followers/candidates) or check-quorum round (leader). */
@@ -249,13 +251,26 @@ export class Raft {
     this.send({ type: MessageType.MsgHeartbeat, to, commit, context: ctx });
   }
 
-  /** Sends the appends for proposals made since the last call (RawNode calls it before building a Ready). */
-  flushProposals(): void {
-    if (!this.proposalsPending) return;
-    this.proposalsPending = false;
-    if (this.state !== StateType.Leader) return;
-    // Followers that already received the new entries (an acknowledgement triggered an append) get nothing.
-    for (const id of this.trk.progress.keys()) if (id !== this.id) this.maybeSendAppend(id, false);
+  /**
+   * Sends what proposals and read requests made since the last call need (RawNode calls it before
+   * building a Ready): one append per follower carrying every new entry, and one heartbeat round
+   * confirming leadership for every pending read.
+   */
+  flush(): void {
+    if (this.state !== StateType.Leader) {
+      this.proposalsPending = false;
+      this.readsPending = false;
+      return;
+    }
+    if (this.proposalsPending) {
+      this.proposalsPending = false;
+      // Followers that already received the new entries (an acknowledgement triggered an append) get nothing.
+      for (const id of this.trk.progress.keys()) if (id !== this.id) this.maybeSendAppend(id, false);
+    }
+    if (this.readsPending) {
+      this.readsPending = false;
+      this.bcastHeartbeat(null); // carries the latest pending request's context, which acknowledges all earlier ones
+    }
   }
 
   bcastAppend(): void {
@@ -717,7 +732,7 @@ export class Raft {
       }
       if (!this.readOnly.addRequest(this.raftLog.committed, m)) return;
       this.readOnly.recvAck(this.id, m.context);
-      this.bcastHeartbeat(m.context);
+      this.readsPending = true;
     } else {
       this.responseToReadIndexReq(m, this.raftLog.committed);
     }
@@ -811,7 +826,7 @@ export class Raft {
           );
         }
         // Batching: the appends go out when the caller next asks for a Ready, carrying every
-        // proposal made since (flushProposals).
+        // proposal made since (flush).
         this.proposalsPending = true;
         return true;
       }
