@@ -212,6 +212,56 @@ describe('broker protocol behaviour', () => {
     c.close();
   });
 
+  test('Fetch max_bytes: only the first partition with data may exceed it', async () => {
+    const c = await RawClient.connect(ctx.broker.kafkaPort);
+    await c.request(ApiKey.CreateTopics, 7, {
+      topics: [{ name: 'two', numPartitions: 2, replicationFactor: 1, assignments: [], configs: [] }],
+      timeoutMs: 5000,
+      validateOnly: false,
+    });
+    for (const partition of [0, 1]) {
+      const body = {
+        ...defaultProduceRequest(),
+        acks: 1,
+        timeoutMs: 5000,
+        topicData: [
+          { name: 'two', partitionData: [{ index: partition, records: batch(['x'.repeat(500)]) }] },
+        ],
+      };
+      await c.request(ApiKey.Produce, 9, body);
+    }
+    const part = (partition: number) => ({
+      partition,
+      currentLeaderEpoch: -1,
+      fetchOffset: 0n,
+      lastFetchedEpoch: -1,
+      logStartOffset: -1n,
+      partitionMaxBytes: 1 << 20,
+      replicaDirectoryId: '00000000-0000-0000-0000-000000000000',
+    });
+    const f = await c.request(ApiKey.Fetch, 11, {
+      clusterId: null,
+      replicaId: -1,
+      replicaState: { replicaId: -1, replicaEpoch: -1n },
+      maxWaitMs: 0,
+      minBytes: 1,
+      maxBytes: 10,
+      isolationLevel: 0,
+      sessionId: 0,
+      sessionEpoch: -1,
+      topics: [
+        { topic: 'two', topicId: '00000000-0000-0000-0000-000000000000', partitions: [part(0), part(1)] },
+      ],
+      forgottenTopicsData: [],
+      rackId: '',
+    });
+    const [p0, p1] = f.responses[0]?.partitions ?? [];
+    expect(p0?.records?.length).toBeGreaterThan(500);
+    expect(p1?.records?.length ?? 0).toBe(0);
+    expect(p1?.highWatermark).toBe(1n);
+    c.close();
+  });
+
   test('a corrupt batch (bad CRC) is CORRUPT_MESSAGE and nothing is appended', async () => {
     const c = await RawClient.connect(ctx.broker.kafkaPort);
     const b = batch(['x', 'y']);

@@ -78,6 +78,11 @@ export const fetchHandler = defineHandler({
             isolationLevel,
             currentLeaderEpoch: slot.currentLeaderEpoch,
           });
+          if (bytes > 0 && result.bytes > budget) {
+            // Only the first partition with data may exceed the budget (KIP-74): leave this one for the next fetch.
+            outcomes.push({ slot, result: { ...result, chunks: [], bytes: 0 } });
+            continue;
+          }
           bytes += result.bytes;
           outcomes.push({ slot, result });
         } catch (e) {
