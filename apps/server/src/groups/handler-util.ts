@@ -29,3 +29,26 @@ export function clientHostOf(remoteAddress: string): string {
   const i = remoteAddress.lastIndexOf(':');
   return `/${i > 0 ? remoteAddress.slice(0, i) : remoteAddress}`;
 }
+
+/**
+ * The coordinator's answer, or `onShutdown()` as soon as the broker begins shutting down: a
+ * JoinGroup or SyncGroup may wait for a whole rebalance, and must not hold the shutdown up. The
+ * client looks the coordinator up again (NOT_COORDINATOR) and rejoins after the restart.
+ */
+export function untilShutdown<T>(answer: Promise<T>, signal: AbortSignal, onShutdown: () => T): Promise<T> {
+  if (signal.aborted) return Promise.resolve(onShutdown());
+  return new Promise<T>((resolve, reject) => {
+    const abort = (): void => resolve(onShutdown());
+    signal.addEventListener('abort', abort, { once: true });
+    answer.then(
+      (v) => {
+        signal.removeEventListener('abort', abort);
+        resolve(v);
+      },
+      (e: unknown) => {
+        signal.removeEventListener('abort', abort);
+        reject(e instanceof Error ? e : new Error(String(e)));
+      },
+    );
+  });
+}

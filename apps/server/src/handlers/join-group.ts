@@ -3,10 +3,11 @@
 // does); v4+ new dynamic members first get MEMBER_ID_REQUIRED with their id; v5+ static members
 // (group.instance.id); v7+ protocol type in the response and a nullable protocol name; v8 reason;
 // v9 skip_assignment for a static leader rejoining a stable group (KIP-814). The answer may wait
-// for the whole rebalance (up to the rebalance timeout).
+// for the whole rebalance (up to the rebalance timeout); a broker shutting down answers a waiting
+// JoinGroup NOT_COORDINATOR at once.
 import { ApiKey } from '../protocol.js';
 import type { GroupCoordinator } from '../groups/coordinator.js';
-import { asBuffer, clientHostOf, groupErrorCode, ownedBytes } from '../groups/handler-util.js';
+import { asBuffer, clientHostOf, groupErrorCode, ownedBytes, untilShutdown } from '../groups/handler-util.js';
 import { defineHandler } from './types.js';
 
 export function createJoinGroupHandler(groups: GroupCoordinator) {
@@ -16,7 +17,7 @@ export function createJoinGroupHandler(groups: GroupCoordinator) {
     maxVersion: 9,
     async handle(req, ctx) {
       const v = ctx.apiVersion;
-      const r = await groups.joinGroup({
+      const pending = groups.joinGroup({
         groupId: req.groupId,
         memberId: req.memberId,
         groupInstanceId: v >= 5 ? req.groupInstanceId : null,
@@ -30,6 +31,16 @@ export function createJoinGroupHandler(groups: GroupCoordinator) {
         supportsSkipAssignment: v >= 9,
         reason: v >= 8 ? req.reason : null,
       });
+      const r = await untilShutdown(pending, ctx.deps.shutdown, () => ({
+        errorCode: 'NOT_COORDINATOR' as const,
+        generationId: -1,
+        protocolType: null,
+        protocolName: null,
+        leader: '',
+        skipAssignment: false,
+        memberId: req.memberId,
+        members: [],
+      }));
       return {
         throttleTimeMs: 0,
         errorCode: groupErrorCode(r.errorCode),

@@ -1,10 +1,11 @@
 // SyncGroup (key 14), v0–v5: the leader hands in the assignment, every member gets its share.
 // A follower's answer waits until the leader's assignment is written to __consumer_offsets.
 // v3+ group.instance.id; v5+ protocol type and name are checked against the group's
-// (INCONSISTENT_GROUP_PROTOCOL) and returned.
+// (INCONSISTENT_GROUP_PROTOCOL) and returned. A broker shutting down answers a waiting SyncGroup
+// NOT_COORDINATOR at once.
 import { ApiKey } from '../protocol.js';
 import type { GroupCoordinator } from '../groups/coordinator.js';
-import { asBuffer, groupErrorCode, ownedBytes } from '../groups/handler-util.js';
+import { asBuffer, groupErrorCode, ownedBytes, untilShutdown } from '../groups/handler-util.js';
 import { defineHandler } from './types.js';
 
 export function createSyncGroupHandler(groups: GroupCoordinator) {
@@ -14,7 +15,7 @@ export function createSyncGroupHandler(groups: GroupCoordinator) {
     maxVersion: 5,
     async handle(req, ctx) {
       const v = ctx.apiVersion;
-      const r = await groups.syncGroup({
+      const pending = groups.syncGroup({
         groupId: req.groupId,
         generationId: req.generationId,
         memberId: req.memberId,
@@ -23,6 +24,7 @@ export function createSyncGroupHandler(groups: GroupCoordinator) {
         protocolName: v >= 5 ? req.protocolName : null,
         assignments: req.assignments.map((a) => ({ memberId: a.memberId, assignment: ownedBytes(a.assignment) })),
       });
+      const r = await untilShutdown(pending, ctx.deps.shutdown, () => ({ errorCode: 'NOT_COORDINATOR' as const, protocolType: null, protocolName: null, assignment: new Uint8Array(0) }));
       return {
         throttleTimeMs: 0,
         errorCode: groupErrorCode(r.errorCode),

@@ -1,0 +1,38 @@
+// A broker shutting down answers a JoinGroup that waits for a rebalance at once (NOT_COORDINATOR)
+// instead of holding the shutdown until the rebalance would end.
+import { ApiKey, decodeResponseFrame } from '@chronik/protocol';
+import { startGroupServices } from '../../src/groups/service.js';
+import { removeDir, startBroker } from '../helpers/broker.js';
+import { RawClient } from '../helpers/raw-client.js';
+import { subscription } from './helpers.js';
+
+it('answers a waiting JoinGroup NOT_COORDINATOR when the broker stops', async () => {
+  const b = await startBroker({}, { groups: (ctx) => startGroupServices({ ...ctx, groupConfig: { initialRebalanceDelayMs: 60_000 } }) });
+  try {
+    const c = await RawClient.connect(b.broker.kafkaPort);
+    const id = c.send(ApiKey.JoinGroup, 3, {
+      groupId: 'slow',
+      sessionTimeoutMs: 10_000,
+      rebalanceTimeoutMs: 120_000,
+      memberId: '',
+      groupInstanceId: null,
+      protocolType: 'consumer',
+      protocols: [{ name: 'range', metadata: Buffer.from(subscription(['t'])) }],
+      reason: null,
+    });
+    expect(await c.nextFrame(300)).toBeUndefined(); // waiting for the initial rebalance delay
+    const started = Date.now();
+    const stopping = b.stop();
+    const frame = await c.nextFrame(5000);
+    expect(frame).toBeDefined();
+    const { header, body } = decodeResponseFrame(ApiKey.JoinGroup, 3, frame ?? Buffer.alloc(0));
+    expect(header.correlationId).toBe(id);
+    expect(body.errorCode).toBe(16); // NOT_COORDINATOR
+    await stopping;
+    expect(Date.now() - started).toBeLessThan(3000);
+    c.close();
+  } finally {
+    await b.stop();
+    removeDir(b.dataDir);
+  }
+});
