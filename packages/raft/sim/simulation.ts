@@ -877,15 +877,7 @@ export class Simulation {
       if (m.from !== n.id) throw new SimViolation('bad-message', `n${n.id} sends a message from ${m.from}`);
       if (leaderOnly.has(m.type)) this.noteLeader(n.id, m.term, m.type);
       if (m.type === MessageType.MsgVoteResp && !m.reject) {
-        const key = `${n.id}:${m.term}`;
-        const prior = this.votesGranted.get(key);
-        if (prior !== undefined && prior !== m.to) {
-          throw new SimViolation(
-            'double-vote',
-            `n${n.id} granted its term-${m.term} vote to ${prior} and to ${m.to}`,
-          );
-        }
-        this.votesGranted.set(key, m.to);
+        // (Grants are recorded when sent, after the fsync: see send().)
         const hs = rd.hardState ?? prev;
         if (hs.term !== m.term || hs.vote !== m.to) {
           throw new SimViolation(
@@ -966,6 +958,19 @@ export class Simulation {
 
   private send(from: SimNode, m: Message): void {
     this.stats.messagesSent++;
+    if (m.type === MessageType.MsgVoteResp && !m.reject) {
+      // Election safety rests on this: a vote, once granted (sent), is never granted to another
+      // candidate in the same term, across crashes and restarts.
+      const key = `${from.id}:${m.term}`;
+      const prior = this.votesGranted.get(key);
+      if (prior !== undefined && prior !== m.to) {
+        throw new SimViolation(
+          'double-vote',
+          `n${from.id} granted its term-${m.term} vote to ${prior} and to ${m.to}`,
+        );
+      }
+      this.votesGranted.set(key, m.to);
+    }
     if (m.to < 1 || m.to > this.ids.length)
       throw new SimViolation('bad-message', `n${from.id} sends to unknown node ${m.to}`);
     if (!this.healed && this.netRng.chance(this.params.dropRate)) {
