@@ -1,0 +1,217 @@
+// A 3-node chronik-server raft cluster of real processes (apps/server/bin/chronik-server, the built
+// program) on free loopback ports with temp data directories. Each node keeps its ports across
+// restarts, so clients and peers find it again.
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+
+export const BIN = path.resolve(__dirname, '..', '..', 'bin', 'chronik-server');
+
+export interface ClusterNode {
+  id: number;
+  kafkaPort: number;
+  raftPort: number;
+  adminPort: number;
+  dataDir: string;
+  proc: ChildProcess | undefined;
+  exited: Promise<void> | undefined;
+  logs: string[];
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+/** Polls `f` until it returns a value other than undefined (or throws the last error at the deadline). */
+export async function waitFor<T>(what: string, f: () => Promise<T | undefined> | T | undefined, timeoutMs = 30_000, everyMs = 100): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await f();
+      if (v !== undefined) return v;
+    } catch (e) {
+      last = e;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    await sleep(everyMs);
+  }
+}
+
+export function getJson<T>(port: number, p: string): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const req = http.get({ host: '127.0.0.1', port, path: p, timeout: 3000 }, (res) => {
+      let body = '';
+      res.on('data', (c: Buffer) => (body += c.toString()));
+      res.on('end', () => {
+        try {
+          resolve(JSON.parse(body) as T);
+        } catch (e) {
+          reject(e instanceof Error ? e : new Error(String(e)));
+        }
+      });
+    });
+    req.on('error', reject);
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+  });
+}
+
+export interface ClusterJson {
+  nodeId: number;
+  brokers: Array<{ nodeId: number }>;
+  metadataGroup: { leaderId: number; term: number; commitIndex: number; appliedIndex: number; voters: number[] };
+}
+
+export interface PartitionJson {
+  topic: string;
+  partition: number;
+  role: 'leader' | 'follower';
+  leader: number;
+  leaderEpoch: number;
+  highWatermark: string | number;
+  logEndOffset: string | number;
+  logStartOffset: string | number;
+  replicas: number[];
+  isr: number[];
+}
+
+export class TestCluster {
+  readonly nodes: ClusterNode[] = [];
+  private readonly root: string;
+
+  private constructor(readonly extraArgs: string[]) {
+    this.root = fs.mkdtempSync(path.join(os.tmpdir(), 'chronik-cluster-'));
+  }
+
+  static async create(size = 3, extraArgs: string[] = ['--offsets-topic-partitions', '3']): Promise<TestCluster> {
+    const c = new TestCluster(extraArgs);
+    for (let id = 1; id <= size; id++) {
+      c.nodes.push({ id, kafkaPort: await freePort(), raftPort: await freePort(), adminPort: await freePort(), dataDir: path.join(c.root, `node${id}`), proc: undefined, exited: undefined, logs: [] });
+    }
+    return c;
+  }
+
+  node(id: number): ClusterNode {
+    const n = this.nodes.find((x) => x.id === id);
+    if (!n) throw new Error(`no node ${id}`);
+    return n;
+  }
+
+  brokers(ids: readonly number[] = this.nodes.map((n) => n.id)): string[] {
+    return ids.map((id) => `127.0.0.1:${this.node(id).kafkaPort}`);
+  }
+
+  start(id: number): void {
+    const n = this.node(id);
+    if (n.proc) throw new Error(`node ${id} is running`);
+    const peers = this.nodes.filter((m) => m.id !== id).map((m) => `${m.id}@127.0.0.1:${m.raftPort}`).join(',');
+    const args = [
+      BIN,
+      '--kafka-port', String(n.kafkaPort),
+      '--listen-addr', '127.0.0.1',
+      '--advertised-addr', '127.0.0.1',
+      '--node-id', String(id),
+      '--data-dir', n.dataDir,
+      '--admin-port', String(n.adminPort),
+      '--log-level', 'info',
+      ...this.extraArgs,
+      'raft-cluster',
+      '--raft-addr', `127.0.0.1:${n.raftPort}`,
+      '--peers', peers,
+      '--bootstrap',
+    ];
+    const env: NodeJS.ProcessEnv = {};
+    for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('CHRONIK_')) env[k] = v;
+    const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
+    n.proc = proc;
+    n.exited = new Promise((resolve) => proc.once('exit', () => resolve()));
+    const keep = (c: Buffer): void => {
+      for (const line of c.toString().split('\n')) if (line !== '') n.logs.push(line);
+      if (n.logs.length > 5000) n.logs.splice(0, n.logs.length - 5000);
+    };
+    proc.stdout?.on('data', keep);
+    proc.stderr?.on('data', keep);
+  }
+
+  async kill(id: number): Promise<void> {
+    const n = this.node(id);
+    if (!n.proc) return;
+    n.proc.kill('SIGKILL');
+    await n.exited;
+    n.proc = undefined;
+  }
+
+  async stop(id: number): Promise<void> {
+    const n = this.node(id);
+    if (!n.proc) return;
+    n.proc.kill('SIGTERM');
+    const t = setTimeout(() => n.proc?.kill('SIGKILL'), 15_000);
+    await n.exited;
+    clearTimeout(t);
+    n.proc = undefined;
+  }
+
+  async admin<T>(id: number, p: string): Promise<T> {
+    return getJson<T>(this.node(id).adminPort, p);
+  }
+
+  /** Waits until every running node sees one metadata leader and `brokers` registered brokers. */
+  async waitForMetadata(brokers = this.nodes.length, timeoutMs = 30_000): Promise<number> {
+    return waitFor(
+      'metadata leader and broker registrations',
+      async () => {
+        const views = await Promise.all(this.nodes.filter((n) => n.proc).map((n) => this.admin<ClusterJson>(n.id, '/v1/cluster')));
+        const leaders = new Set(views.map((v) => v.metadataGroup.leaderId));
+        const [leader] = [...leaders];
+        if (leaders.size !== 1 || leader === undefined || leader <= 0) return undefined;
+        if (views.some((v) => v.brokers.length < brokers)) return undefined;
+        return leader;
+      },
+      timeoutMs,
+    );
+  }
+
+  /** Partition statuses of `topic` on node `id`. */
+  async partitions(id: number, topic: string): Promise<PartitionJson[]> {
+    return (await this.admin<PartitionJson[]>(id, '/v1/partitions')).filter((p) => p.topic === topic);
+  }
+
+  /** Waits until partition `p` of `topic` has a Raft leader that every running replica agrees on. */
+  async waitForLeader(topic: string, p: number, timeoutMs = 30_000): Promise<number> {
+    return waitFor(
+      `a leader of ${topic}-${p}`,
+      async () => {
+        const views = (await Promise.all(this.nodes.filter((n) => n.proc).map((n) => this.partitions(n.id, topic)))).flat().filter((x) => x.partition === p);
+        const lead = views.find((v) => v.role === 'leader');
+        if (lead === undefined) return undefined;
+        if (views.some((v) => v.leader !== lead.leader)) return undefined;
+        return lead.leader;
+      },
+      timeoutMs,
+    );
+  }
+
+  dumpLogs(lines = 40): string {
+    return this.nodes.map((n) => `--- node ${n.id}\n${n.logs.slice(-lines).join('\n')}`).join('\n');
+  }
+
+  async destroy(): Promise<void> {
+    await Promise.all(this.nodes.map((n) => this.kill(n.id)));
+    fs.rmSync(this.root, { recursive: true, force: true });
+  }
+}
