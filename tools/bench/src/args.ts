@@ -1,0 +1,135 @@
+// Command line of chronik-bench. Pure: argv in, options (or a help/usage outcome) out.
+import { BenchError } from './errors.js';
+
+export interface BenchOptions {
+  /** The regression-check plan: a few headline scenarios, under 2 minutes. */
+  quick: boolean;
+  /** Where the report and charts go (default: <repo>/docs/benchmarks). */
+  outDir: string | undefined;
+  /** Parent directory for broker data, JetStream stores and the disk test (default: the OS temp dir). */
+  dataDir: string | undefined;
+  /** Multiplies every run's message count (default 1). */
+  scale: number;
+  /** Requests in flight per connection for the project's own generator. */
+  inFlight: number;
+  /** Which parts to run. */
+  jetstream: boolean;
+  cluster: boolean;
+  kcat: boolean;
+  hardware: boolean;
+  /** Report file name inside outDir (default README.md for the full plan, quick.md for --quick). */
+  reportName: string | undefined;
+}
+
+export type ParsedArgs = { kind: 'run'; options: BenchOptions } | { kind: 'help'; text: string };
+
+export const USAGE = `chronik-bench [options]
+
+Measures Chronik (standalone and 3-node raft-cluster) beside NATS JetStream (R1 and R3) and the
+machine's own limits (disk, loopback), in one run, and writes a Markdown report and SVG charts.
+
+Options:
+  --quick             the regression plan: headline scenarios only, under 2 minutes
+  --out DIR           where the report and charts go (default: <repo>/docs/benchmarks)
+  --data-dir DIR      parent of the brokers' data and the disk test (default: the OS temp dir)
+  --scale X           multiply every run's message count by X (default 1; e.g. 0.25 or 4)
+  --in-flight N       Produce requests in flight per connection, own generator (default 16)
+  --report-name NAME  report file name (default README.md, or quick.md with --quick)
+  --no-jetstream      skip NATS JetStream
+  --no-cluster        skip the 3-node scenarios
+  --no-kcat           skip the librdkafka (kcat) runs
+  --no-hardware       skip the disk and loopback measurements
+  -h, --help          this text
+`;
+
+function number(flag: string, raw: string | undefined, min: number, max: number, integer: boolean): number {
+  if (raw === undefined || raw === '') throw new BenchError('BadArgument', `${flag} needs a value`);
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n < min || n > max || (integer && !Number.isInteger(n))) {
+    throw new BenchError('BadArgument', `${flag}: "${raw}" is not ${integer ? 'an integer' : 'a number'} in ${min}..${max}`);
+  }
+  return n;
+}
+
+/** Parses chronik-bench's arguments (`--flag value` or `--flag=value`). Throws BenchError('BadArgument'). */
+export function parseArgs(argv: readonly string[]): ParsedArgs {
+  const o: BenchOptions = {
+    quick: false,
+    outDir: undefined,
+    dataDir: undefined,
+    scale: 1,
+    inFlight: 16,
+    jetstream: true,
+    cluster: true,
+    kcat: true,
+    hardware: true,
+    reportName: undefined,
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === '--') continue; // pnpm/turbo may pass a separator through
+    const eq = arg.indexOf('=');
+    const flag = arg.startsWith('--') && eq > 0 ? arg.slice(0, eq) : arg;
+    const inline = arg.startsWith('--') && eq > 0 ? arg.slice(eq + 1) : undefined;
+    const value = (): string | undefined => {
+      if (inline !== undefined) return inline;
+      i++;
+      return argv[i];
+    };
+    const noValue = (): void => {
+      if (inline !== undefined) throw new BenchError('BadArgument', `${flag} takes no value`);
+    };
+    switch (flag) {
+      case '-h':
+      case '--help':
+        return { kind: 'help', text: USAGE };
+      case '--quick':
+        noValue();
+        o.quick = true;
+        break;
+      case '--out': {
+        const v = value();
+        if (v === undefined || v === '') throw new BenchError('BadArgument', '--out needs a directory');
+        o.outDir = v;
+        break;
+      }
+      case '--data-dir': {
+        const v = value();
+        if (v === undefined || v === '') throw new BenchError('BadArgument', '--data-dir needs a directory');
+        o.dataDir = v;
+        break;
+      }
+      case '--report-name': {
+        const v = value();
+        if (v === undefined || !/^[\w.-]+\.md$/.test(v)) throw new BenchError('BadArgument', '--report-name needs a file name ending in .md');
+        o.reportName = v;
+        break;
+      }
+      case '--scale':
+        o.scale = number('--scale', value(), 0.001, 1000, false);
+        break;
+      case '--in-flight':
+        o.inFlight = number('--in-flight', value(), 1, 1024, true);
+        break;
+      case '--no-jetstream':
+        noValue();
+        o.jetstream = false;
+        break;
+      case '--no-cluster':
+        noValue();
+        o.cluster = false;
+        break;
+      case '--no-kcat':
+        noValue();
+        o.kcat = false;
+        break;
+      case '--no-hardware':
+        noValue();
+        o.hardware = false;
+        break;
+      default:
+        throw new BenchError('BadArgument', `unknown argument "${arg}" (see --help)`);
+    }
+  }
+  return { kind: 'run', options: o };
+}

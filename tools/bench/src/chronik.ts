@@ -1,0 +1,165 @@
+// Starting and stopping Chronik for a benchmark: one standalone broker, or a 3-node raft-cluster
+// whose absence (the mode not built yet, or nodes that never elect leaders) is reported as "not
+// available" with the reason instead of failing the run.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { errorMessage } from './errors.js';
+import { KafkaConnection, createTopic, waitForLeaders } from './kafka.js';
+import type { BrokerAddress } from './kafka.js';
+import { Service, freePort, sleep } from './procs.js';
+
+export interface ChronikDeployment {
+  kind: 'standalone' | 'cluster';
+  bootstrap: BrokerAddress;
+  /** Every broker's address (one for standalone, three for the cluster). */
+  brokers: BrokerAddress[];
+  /** The exact command lines used to start it. */
+  commands: string[];
+  replicationFactor: number;
+  services: Service[];
+  stop(): Promise<void>;
+}
+
+export type StartOutcome = { ok: true; deployment: ChronikDeployment } | { ok: false; reason: string; commands: string[] };
+
+const quote = (a: string): string => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`);
+export const commandLine = (cmd: string, args: readonly string[]): string => [cmd, ...args].map(quote).join(' ');
+
+/** Polls until the broker answers Metadata, the process exits, or the time runs out. */
+async function waitReady(service: Service, address: BrokerAddress, timeoutMs: number): Promise<string | null> {
+  const deadline = Date.now() + timeoutMs;
+  let last = '';
+  while (Date.now() < deadline) {
+    if (!service.running) return `${service.name} exited with code ${service.exitCode}: ${service.tail(3) || '(no output)'}`;
+    try {
+      const c = await KafkaConnection.connect(address, 2000);
+      c.close();
+      return null;
+    } catch (e) {
+      last = errorMessage(e);
+    }
+    await sleep(100);
+  }
+  return `${service.name} did not accept connections within ${timeoutMs} ms (${last})`;
+}
+
+function commonArgs(nodeId: number, kafkaPort: number, dataDir: string): string[] {
+  return [
+    '--node-id',
+    String(nodeId),
+    '--kafka-port',
+    String(kafkaPort),
+    '--listen-addr',
+    '127.0.0.1',
+    '--advertised-addr',
+    '127.0.0.1',
+    '--admin-port',
+    '-1',
+    '--data-dir',
+    dataDir,
+    '--log-level',
+    'warn',
+  ];
+}
+
+/** Starts one standalone broker with its data under `parentDir`. */
+export async function startStandalone(serverBin: string, parentDir: string): Promise<StartOutcome> {
+  const port = await freePort();
+  const dataDir = fs.mkdtempSync(path.join(parentDir, 'chronik-standalone-'));
+  const args = [serverBin, ...commonArgs(1, port, dataDir), 'standalone'];
+  const commands = [commandLine('node', args)];
+  const svc = Service.start('chronik-server', process.execPath, args);
+  const address = { host: '127.0.0.1', port };
+  const problem = await waitReady(svc, address, 30_000);
+  const stop = async (): Promise<void> => {
+    await svc.stop();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  };
+  if (problem !== null) {
+    await stop();
+    return { ok: false, reason: problem, commands };
+  }
+  return { ok: true, deployment: { kind: 'standalone', bootstrap: address, brokers: [address], commands, replicationFactor: 1, services: [svc], stop } };
+}
+
+/**
+ * Starts a 3-node raft-cluster (`raft-cluster --raft-addr ... --peers ... --bootstrap` on every node)
+ * and checks that it can elect partition leaders for a probe topic with replication factor 3.
+ * Anything short of that is "not available", with the reason.
+ */
+export async function startCluster(serverBin: string, parentDir: string, readyTimeoutMs = 60_000): Promise<StartOutcome> {
+  const ids = [1, 2, 3];
+  const kafkaPorts: number[] = [];
+  const raftPorts: number[] = [];
+  for (const _ of ids) {
+    kafkaPorts.push(await freePort());
+    raftPorts.push(await freePort());
+  }
+  const root = fs.mkdtempSync(path.join(parentDir, 'chronik-cluster-'));
+  const services: Service[] = [];
+  const commands: string[] = [];
+  for (const [i, id] of ids.entries()) {
+    const peers = ids
+      .filter((p) => p !== id)
+      .map((p) => `${p}@127.0.0.1:${raftPorts[p - 1]}`)
+      .join(',');
+    const args = [
+      serverBin,
+      ...commonArgs(id, kafkaPorts[i]!, path.join(root, `node${id}`)),
+      'raft-cluster',
+      '--raft-addr',
+      `127.0.0.1:${raftPorts[i]}`,
+      '--peers',
+      peers,
+      '--bootstrap',
+    ];
+    commands.push(commandLine('node', args));
+    services.push(Service.start(`chronik-server node ${id}`, process.execPath, args));
+  }
+  const brokers = kafkaPorts.map((port) => ({ host: '127.0.0.1', port }));
+  const stop = async (): Promise<void> => {
+    await Promise.all(services.map((s) => s.stop()));
+    fs.rmSync(root, { recursive: true, force: true });
+  };
+  const deadline = Date.now() + readyTimeoutMs;
+  for (const [i, svc] of services.entries()) {
+    const problem = await waitReady(svc, brokers[i]!, Math.max(1000, deadline - Date.now()));
+    if (problem !== null) {
+      await stop();
+      return { ok: false, reason: problem, commands };
+    }
+  }
+  // Ready means: a replicated topic gets leaders on every partition.
+  let lastProblem = '';
+  while (Date.now() < deadline) {
+    const dead = services.find((s) => !s.running);
+    if (dead !== undefined) {
+      lastProblem = `${dead.name} exited with code ${dead.exitCode}: ${dead.tail(3)}`;
+      break;
+    }
+    let conn: KafkaConnection | undefined;
+    try {
+      conn = await KafkaConnection.connect(brokers[0]!, 2000);
+      await createTopic(conn, '__chronik_bench_probe', 3, 3);
+      await waitForLeaders(conn, '__chronik_bench_probe', 3, Math.max(1000, deadline - Date.now()));
+      conn.close();
+      return { ok: true, deployment: { kind: 'cluster', bootstrap: brokers[0]!, brokers, commands, replicationFactor: 3, services, stop } };
+    } catch (e) {
+      lastProblem = errorMessage(e);
+      if (/TOPIC_ALREADY_EXISTS/.test(lastProblem)) {
+        try {
+          await waitForLeaders(conn!, '__chronik_bench_probe', 3, Math.max(1000, deadline - Date.now()));
+          conn?.close();
+          return { ok: true, deployment: { kind: 'cluster', bootstrap: brokers[0]!, brokers, commands, replicationFactor: 3, services, stop } };
+        } catch (e2) {
+          lastProblem = errorMessage(e2);
+        }
+      }
+    } finally {
+      conn?.close();
+    }
+    await sleep(500);
+  }
+  await stop();
+  return { ok: false, reason: `the 3-node cluster did not become ready: ${lastProblem}`, commands };
+}

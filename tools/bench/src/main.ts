@@ -1,0 +1,51 @@
+// chronik-bench: parse the command line, run the benchmark, write the report and charts.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { parseArgs } from './args.js';
+import { errorMessage, isBenchError } from './errors.js';
+import { renderReport } from './report.js';
+import { runBenchmark } from './runner.js';
+
+/** The repository root: the nearest parent of `from` holding pnpm-workspace.yaml. */
+export function findRepoRoot(from: string): string {
+  let dir = path.resolve(from);
+  for (;;) {
+    if (fs.existsSync(path.join(dir, 'pnpm-workspace.yaml'))) return dir;
+    const up = path.dirname(dir);
+    if (up === dir) throw new Error(`no pnpm-workspace.yaml above ${from}`);
+    dir = up;
+  }
+}
+
+/** Runs the program; resolves with the exit code. `packageDir` is tools/bench. */
+export async function main(argv: readonly string[], packageDir: string): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs(argv);
+  } catch (e) {
+    process.stderr.write(`chronik-bench: ${errorMessage(e)}\n`);
+    return isBenchError(e) && e.code === 'BadArgument' ? 2 : 1;
+  }
+  if (parsed.kind === 'help') {
+    process.stdout.write(parsed.text);
+    return 0;
+  }
+  const options = parsed.options;
+  const root = findRepoRoot(packageDir);
+  const serverBin = path.join(root, 'apps', 'server', 'bin', 'chronik-server');
+  const outDir = path.resolve(options.outDir ?? path.join(root, 'docs', 'benchmarks'));
+  const reportName = options.reportName ?? (options.quick ? 'quick.md' : 'README.md');
+  const invocation = `pnpm --filter @chronik/bench bench${argv.length > 0 ? ` ${argv.filter((a) => a !== '--').join(' ')}` : ''}`;
+  const t0 = Date.now();
+  const log = (line: string): void => void process.stderr.write(`[${((Date.now() - t0) / 1000).toFixed(1).padStart(6)} s] ${line}\n`);
+  log(`chronik-bench ${options.quick ? '--quick ' : ''}→ ${path.join(outDir, reportName)}`);
+  const run = await runBenchmark({ options, packageDir, serverBin, invocation, log });
+  const prefix = options.quick ? 'quick-' : '';
+  const { markdown, charts } = renderReport(run, prefix);
+  fs.mkdirSync(outDir, { recursive: true });
+  fs.writeFileSync(path.join(outDir, reportName), markdown);
+  for (const c of charts) fs.writeFileSync(path.join(outDir, c.file), c.svg);
+  fs.writeFileSync(path.join(outDir, `${prefix}results.json`), JSON.stringify(run, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2) + '\n');
+  log(`wrote ${path.join(outDir, reportName)} and ${charts.length} charts in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+  return 0;
+}

@@ -1,0 +1,148 @@
+// Child processes: spawn with bounded output capture, run to completion with a time limit, free
+// ports, tool detection.
+import { spawn, spawnSync } from 'node:child_process';
+import type { ChildProcess, SpawnOptions } from 'node:child_process';
+import * as net from 'node:net';
+import { BenchError } from './errors.js';
+
+/** Keeps the last `maxBytes` of a stream's output. */
+export class TailBuffer {
+  private chunks: Buffer[] = [];
+  private bytes = 0;
+  constructor(private readonly maxBytes = 64 * 1024) {}
+  push(chunk: Buffer): void {
+    this.chunks.push(chunk);
+    this.bytes += chunk.length;
+    while (this.bytes > this.maxBytes && this.chunks.length > 1) this.bytes -= this.chunks.shift()!.length;
+  }
+  text(): string {
+    return Buffer.concat(this.chunks).toString('utf8');
+  }
+}
+
+export interface RunResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+  seconds: number;
+}
+
+/** Runs a command to completion (killed after `timeoutMs`); never throws for a non-zero exit. */
+export function run(
+  cmd: string,
+  args: readonly string[],
+  options: { timeoutMs?: number; env?: NodeJS.ProcessEnv; cwd?: string; onStdoutLine?: (line: string) => void; maxOutputBytes?: number } = {},
+): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    const spawnOptions: SpawnOptions = { stdio: ['ignore', 'pipe', 'pipe'] };
+    if (options.env !== undefined) spawnOptions.env = options.env;
+    if (options.cwd !== undefined) spawnOptions.cwd = options.cwd;
+    const t0 = process.hrtime.bigint();
+    const child = spawn(cmd, [...args], spawnOptions);
+    const out = new TailBuffer(options.maxOutputBytes ?? 1024 * 1024);
+    const err = new TailBuffer(64 * 1024);
+    let partial = '';
+    child.stdout!.on('data', (c: Buffer) => {
+      if (options.onStdoutLine !== undefined) {
+        const text = partial + c.toString('utf8');
+        const lines = text.split('\n');
+        partial = lines.pop()!;
+        for (const l of lines) options.onStdoutLine(l);
+      } else {
+        out.push(c);
+      }
+    });
+    child.stderr!.on('data', (c: Buffer) => err.push(c));
+    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 300_000);
+    child.on('error', (e) => {
+      clearTimeout(timer);
+      reject(new BenchError('ProcessFailed', `${cmd}: ${e.message}`, { cause: e }));
+    });
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      if (partial !== '' && options.onStdoutLine !== undefined) options.onStdoutLine(partial);
+      resolve({ code, signal, stdout: out.text(), stderr: err.text(), seconds: Number(process.hrtime.bigint() - t0) / 1e9 });
+    });
+  });
+}
+
+/** A long-running child (a broker) with its output's tail kept for error messages. */
+export class Service {
+  readonly output = new TailBuffer(64 * 1024);
+  private exited: Promise<number | null>;
+  exitCode: number | null | undefined = undefined;
+
+  constructor(
+    readonly name: string,
+    readonly child: ChildProcess,
+  ) {
+    child.stdout?.on('data', (c: Buffer) => this.output.push(c));
+    child.stderr?.on('data', (c: Buffer) => this.output.push(c));
+    this.exited = new Promise((resolve) => {
+      child.on('exit', (code) => {
+        this.exitCode = code;
+        resolve(code);
+      });
+      child.on('error', () => {
+        this.exitCode = -1;
+        resolve(-1);
+      });
+    });
+  }
+
+  static start(name: string, cmd: string, args: readonly string[], env?: NodeJS.ProcessEnv): Service {
+    const child = spawn(cmd, [...args], { stdio: ['ignore', 'pipe', 'pipe'], env: env ?? process.env });
+    return new Service(name, child);
+  }
+
+  get running(): boolean {
+    return this.exitCode === undefined;
+  }
+
+  /** The last lines of output, for error messages. */
+  tail(lines = 5): string {
+    return this.output.text().trim().split('\n').slice(-lines).join('\n');
+  }
+
+  /** SIGTERM, then SIGKILL after `graceMs`. */
+  async stop(graceMs = 8000): Promise<void> {
+    if (!this.running) return;
+    this.child.kill('SIGTERM');
+    const timer = setTimeout(() => this.child.kill('SIGKILL'), graceMs);
+    await this.exited;
+    clearTimeout(timer);
+  }
+}
+
+/** A TCP port that was free a moment ago on 127.0.0.1. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      const port = typeof addr === 'object' && addr !== null ? addr.port : 0;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** The path of a program on PATH (also sbin directories), or undefined. */
+export function which(program: string): string | undefined {
+  const path = [process.env['PATH'] ?? '', '/usr/sbin', '/sbin', '/usr/local/sbin'].join(':');
+  const r = spawnSync('sh', ['-c', `command -v ${program}`], { env: { ...process.env, PATH: path }, encoding: 'utf8' });
+  const out = r.stdout.trim();
+  return r.status === 0 && out !== '' ? out : undefined;
+}
+
+/** The first line of a program's version output that mentions a version, or undefined. */
+export function versionOf(cmd: string, args: readonly string[]): string | undefined {
+  const r = spawnSync(cmd, [...args], { encoding: 'utf8', timeout: 10_000 });
+  if (r.error !== undefined) return undefined;
+  const lines = `${r.stdout ?? ''}${r.stderr ?? ''}`.trim().split('\n');
+  const line = lines.find((l) => /\d+\.\d+/.test(l)) ?? lines[0];
+  return line === undefined || line === '' ? undefined : line.trim();
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

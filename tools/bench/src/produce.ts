@@ -1,0 +1,268 @@
+// The project's own produce load generator: pipelined Produce requests built with
+// @chronik/protocol (generated request codec + buildRecordBatch) over raw TCP sockets, one per
+// partition leader, many requests in flight.
+//
+// - Max mode (no rate): each request carries one batch per partition the broker leads, sized to
+//   about `requestBytes`; the batches are built once and re-sent with fresh correlation ids (the
+//   broker assigns offsets by rewriting the base offset). Latency = request written → response.
+// - Fixed-rate mode: an open-loop schedule, in ticks of `tickMs`; the records due in a tick go into
+//   one fresh request per leader (round-robin over partitions), and each record's latency is
+//   measured from its intended send time, so a stall shows up in the percentiles instead of
+//   silently lowering the offered load (no coordinated omission).
+import { ApiKey, ErrorCode, buildRecordBatch, decodeResponseFrame } from '@chronik/protocol';
+import type { ProduceRequest } from '@chronik/protocol';
+import { BenchError, errorMessage } from './errors.js';
+import { KafkaConnection, PRODUCE_VERSION, errorName, prebuildRequest, waitForLeaders } from './kafka.js';
+import type { BrokerAddress, PrebuiltRequest } from './kafka.js';
+import { LatencyHistogram, throughput } from './stats.js';
+
+export interface ProduceSpec {
+  bootstrap: BrokerAddress;
+  topic: string;
+  partitions: number;
+  recordBytes: number;
+  /** 1 or -1 (all). */
+  acks: 1 | -1;
+  /** Records to send in total. */
+  records: number;
+  /** Requests in flight per connection (default 16). */
+  inFlight?: number;
+  /** Target request size in max mode (default 256 KiB). */
+  requestBytes?: number;
+  /** Records per second; undefined = as fast as the window allows. */
+  ratePerSec?: number;
+  tickMs?: number;
+  /** Whole run limit (default 120 s). */
+  timeoutMs?: number;
+}
+
+/** The outcome of one load run, the same shape for every system and client. */
+export interface LoadResult {
+  ok: boolean;
+  msgs: number;
+  /** Payload bytes (records × record size), not wire bytes. */
+  bytes: number;
+  seconds: number;
+  msgPerSec: number;
+  mbPerSec: number;
+  p50Ms?: number;
+  p99Ms?: number;
+  p999Ms?: number;
+  maxMs?: number;
+  errors: number;
+  /** The offered load was above what the system could take (fixed-rate runs). */
+  saturated?: boolean;
+  error?: string;
+}
+
+const MAX_SCHEDULE_LAG_MS = 2000;
+
+interface Leader {
+  conn: KafkaConnection;
+  partitions: number[];
+}
+
+async function openLeaders(spec: ProduceSpec): Promise<{ leaders: Leader[]; close: () => void }> {
+  const boot = await KafkaConnection.connect(spec.bootstrap);
+  try {
+    const layout = await waitForLeaders(boot, spec.topic, spec.partitions, 30_000);
+    const byNode = new Map<number, number[]>();
+    layout.leaders.forEach((node, p) => byNode.set(node, [...(byNode.get(node) ?? []), p]));
+    const leaders: Leader[] = [];
+    for (const [node, partitions] of byNode) {
+      const addr = layout.brokers.get(node)!;
+      leaders.push({ conn: await KafkaConnection.connect(addr), partitions });
+    }
+    return { leaders, close: () => leaders.forEach((l) => l.conn.close()) };
+  } finally {
+    boot.close();
+  }
+}
+
+function produceBody(spec: ProduceSpec, batches: { partition: number; batch: Buffer }[]): ProduceRequest {
+  return {
+    transactionalId: null,
+    acks: spec.acks,
+    timeoutMs: 30_000,
+    topicData: [{ name: spec.topic, partitionData: batches.map((b) => ({ index: b.partition, records: b.batch })) }],
+  };
+}
+
+/** Counts the records a Produce response failed, and remembers the first error. */
+function checkResponse(frame: Buffer, recordsPerPartition: (p: number) => number, onError: (msg: string) => void): number {
+  const res = decodeResponseFrame(ApiKey.Produce, PRODUCE_VERSION, frame).body;
+  let failed = 0;
+  for (const t of res.responses) {
+    for (const p of t.partitionResponses) {
+      if (p.errorCode !== ErrorCode.NONE) {
+        failed += recordsPerPartition(p.index);
+        onError(`partition ${p.index}: ${errorName(p.errorCode)}${p.errorMessage ? ` ${p.errorMessage}` : ''}`);
+      }
+    }
+  }
+  return failed;
+}
+
+function values(recordBytes: number, variants: number): Buffer[] {
+  return Array.from({ length: variants }, (_, v) => {
+    const b = Buffer.allocUnsafe(recordBytes);
+    for (let i = 0; i < recordBytes; i++) b[i] = 97 + ((i + v * 7) % 26);
+    return b;
+  });
+}
+
+function result(hist: LatencyHistogram, msgs: number, recordBytes: number, seconds: number, errors: number, firstError: string | undefined, saturated = false): LoadResult {
+  const t = throughput(msgs, recordBytes, seconds);
+  const r: LoadResult = {
+    ok: errors === 0 && !saturated && firstError === undefined,
+    msgs,
+    bytes: msgs * recordBytes,
+    seconds,
+    msgPerSec: t.msgPerSec,
+    mbPerSec: t.mbPerSec,
+    p50Ms: hist.percentileMs(0.5),
+    p99Ms: hist.percentileMs(0.99),
+    p999Ms: hist.percentileMs(0.999),
+    maxMs: hist.maxMs,
+    errors,
+  };
+  if (saturated) r.saturated = true;
+  if (firstError !== undefined) r.error = firstError;
+  return r;
+}
+
+/** Runs one produce load (max or fixed rate) against a topic that already exists. */
+export async function runProduce(spec: ProduceSpec): Promise<LoadResult> {
+  if (!(spec.records > 0) || !(spec.recordBytes > 0)) throw new BenchError('BadArgument', 'records and recordBytes must be positive');
+  const { leaders, close } = await openLeaders(spec);
+  try {
+    return spec.ratePerSec === undefined ? await maxRun(spec, leaders) : await fixedRateRun(spec, leaders, spec.ratePerSec);
+  } finally {
+    close();
+  }
+}
+
+async function maxRun(spec: ProduceSpec, leaders: Leader[]): Promise<LoadResult> {
+  const inFlight = spec.inFlight ?? 16;
+  const requestBytes = spec.requestBytes ?? 256 * 1024;
+  const hist = new LatencyHistogram();
+  const vals = values(spec.recordBytes, 4);
+  let claimed = 0;
+  let acked = 0;
+  let errors = 0;
+  let firstError: string | undefined;
+  const deadline = Date.now() + (spec.timeoutMs ?? 120_000);
+  const t0 = process.hrtime.bigint();
+  await Promise.all(
+    leaders.map(async (leader) => {
+      const perBatch = Math.max(1, Math.floor(requestBytes / leader.partitions.length / spec.recordBytes));
+      const templates: PrebuiltRequest[] = vals.map((value) =>
+        prebuildRequest(
+          ApiKey.Produce,
+          PRODUCE_VERSION,
+          produceBody(
+            spec,
+            leader.partitions.map((partition) => ({
+              partition,
+              batch: buildRecordBatch({ records: Array.from({ length: perBatch }, () => ({ value })) }),
+            })),
+          ),
+        ),
+      );
+      const perRequest = perBatch * leader.partitions.length;
+      let n = 0;
+      const worker = async (): Promise<void> => {
+        while (claimed < spec.records && errors === 0 && Date.now() < deadline) {
+          claimed += perRequest;
+          const sent = process.hrtime.bigint();
+          const frame = await leader.conn.sendPrebuilt(templates[n++ % templates.length]!);
+          const ms = Number(process.hrtime.bigint() - sent) / 1e6;
+          const failed = checkResponse(frame, () => perBatch, (m) => (firstError ??= m));
+          errors += failed;
+          acked += perRequest - failed;
+          hist.record(ms, perRequest - failed);
+        }
+      };
+      await Promise.all(Array.from({ length: inFlight }, worker));
+    }),
+  ).catch((e: unknown) => {
+    firstError ??= errorMessage(e);
+    errors++;
+  });
+  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+  if (claimed < spec.records && firstError === undefined) firstError = `timed out after ${acked} of ${spec.records} records`;
+  return result(hist, acked, spec.recordBytes, seconds, errors, firstError);
+}
+
+async function fixedRateRun(spec: ProduceSpec, leaders: Leader[], ratePerSec: number): Promise<LoadResult> {
+  if (!(ratePerSec > 0)) throw new BenchError('BadArgument', `rate must be positive, got ${ratePerSec}`);
+  const inFlight = spec.inFlight ?? 16;
+  const tickMs = spec.tickMs ?? 1;
+  const maxPerRequest = Math.max(1, Math.floor((spec.requestBytes ?? 1024 * 1024) / spec.recordBytes));
+  const hist = new LatencyHistogram();
+  const value = values(spec.recordBytes, 1)[0]!;
+  const leaderOf: Leader[] = [];
+  for (const l of leaders) for (const p of l.partitions) leaderOf[p] = l;
+  const msPerRecord = 1000 / ratePerSec;
+  let sent = 0;
+  let acked = 0;
+  let errors = 0;
+  let firstError: string | undefined;
+  let saturated = false;
+  const outstanding = new Set<Promise<void>>();
+  const deadline = Date.now() + (spec.timeoutMs ?? 120_000);
+  const start = performance.now();
+
+  const send = (leader: Leader, records: number[]): void => {
+    const byPartition = new Map<number, number>();
+    for (const k of records) byPartition.set(k % spec.partitions, (byPartition.get(k % spec.partitions) ?? 0) + 1);
+    const batches = [...byPartition].map(([partition, count]) => ({
+      partition,
+      batch: buildRecordBatch({ records: Array.from({ length: count }, () => ({ value })) }),
+    }));
+    const req = prebuildRequest(ApiKey.Produce, PRODUCE_VERSION, produceBody(spec, batches));
+    const p = leader.conn.sendPrebuilt(req).then(
+      (frame) => {
+        const now = performance.now();
+        const failed = checkResponse(frame, (q) => byPartition.get(q) ?? 0, (m) => (firstError ??= m));
+        errors += failed;
+        acked += records.length - failed;
+        if (failed === 0) for (const k of records) hist.record(now - (start + k * msPerRecord));
+      },
+      (e: unknown) => {
+        errors += records.length;
+        firstError ??= errorMessage(e);
+      },
+    );
+    outstanding.add(p);
+    void p.finally(() => outstanding.delete(p));
+  };
+
+  while (sent < spec.records) {
+    const now = performance.now();
+    const due = Math.min(spec.records, Math.floor((now - start) / msPerRecord) + 1);
+    if ((due - sent) * msPerRecord > MAX_SCHEDULE_LAG_MS || Date.now() > deadline || errors > 0) {
+      saturated = errors === 0;
+      break;
+    }
+    // Group the due records by leader; a leader whose window is full keeps its records queued.
+    while (sent < due) {
+      const take = Math.min(due - sent, maxPerRequest);
+      const groups = new Map<Leader, number[]>();
+      for (let k = sent; k < sent + take; k++) {
+        const l = leaderOf[k % spec.partitions]!;
+        const g = groups.get(l);
+        if (g === undefined) groups.set(l, [k]);
+        else g.push(k);
+      }
+      if ([...groups.keys()].some((l) => l.conn.inFlight >= inFlight)) break;
+      for (const [l, ks] of groups) send(l, ks);
+      sent += take;
+    }
+    await new Promise((r) => setTimeout(r, tickMs));
+  }
+  await Promise.all([...outstanding]);
+  const seconds = (performance.now() - start) / 1000;
+  if (saturated) firstError ??= `offered load of ${Math.round(ratePerSec)} msg/s is above capacity (fell more than ${MAX_SCHEDULE_LAG_MS / 1000} s behind)`;
+  return result(hist, acked, spec.recordBytes, seconds, errors, firstError, saturated);
+}

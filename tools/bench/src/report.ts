@@ -1,0 +1,395 @@
+// The report: Markdown tables and SVG charts from one BenchRun. Pure.
+import { fmt, fmtBytes, fmtMs, fmtPercent, fmtRatio, markdownTable } from './markdown.js';
+import { caseLabel } from './plan.js';
+import type { Acks } from './plan.js';
+import type { BenchRun, ClientId, ScenarioKind, ScenarioResult, SystemId } from './results.js';
+import { CLIENT_LABELS, SYSTEM_LABELS } from './results.js';
+import { barChart, lineChart } from './svg.js';
+
+export interface Chart {
+  file: string;
+  svg: string;
+}
+
+interface Query {
+  system: SystemId;
+  client?: ClientId;
+  kind: ScenarioKind;
+  recordBytes: number;
+  partitions: number;
+  acks?: Acks;
+}
+
+export function findScenario(run: BenchRun, q: Query): ScenarioResult | undefined {
+  return run.scenarios.find(
+    (s) =>
+      s.system === q.system &&
+      s.kind === q.kind &&
+      s.recordBytes === q.recordBytes &&
+      s.partitions === q.partitions &&
+      (q.client === undefined || s.client === q.client) &&
+      (q.acks === undefined || s.acks === q.acks),
+  );
+}
+
+/** A result only when the run completed without errors (a failed run never counts as a number). */
+function good(s: ScenarioResult | undefined): ScenarioResult['result'] {
+  return s?.result !== undefined && s.result.ok ? s.result : undefined;
+}
+
+/** "–", a number, or why not. */
+function cell(s: ScenarioResult | undefined, value: (r: NonNullable<ScenarioResult['result']>) => string): string {
+  if (s === undefined) return '–';
+  if (s.unavailable !== undefined) return 'not available';
+  if (s.result === undefined) return '–';
+  if (!s.result.ok) return `failed${s.result.error ? ` (${s.result.error.slice(0, 80)})` : ''}`;
+  return value(s.result);
+}
+
+export type TargetStatus = 'met' | 'not met' | 'not available';
+
+export interface TargetRow {
+  target: string;
+  measured: string;
+  reference: string;
+  ratio: string;
+  status: TargetStatus;
+}
+
+export function diskReference(run: BenchRun): { name: string; mbPerSec: number } | undefined {
+  const d = run.disk.find((x) => x.name.includes('fdatasync at end') && Number.isFinite(x.mbPerSec));
+  return d === undefined ? undefined : { name: d.name, mbPerSec: d.mbPerSec };
+}
+
+/** The issue's targets, each with its measured ratio and an honest status. */
+export function evaluateTargets(run: BenchRun): TargetRow[] {
+  const rows: TargetRow[] = [];
+  const ratioRow = (target: string, a: number | undefined, b: number | undefined, need: number, aText: string, bText: string, lowerIsBetter = false): TargetRow => {
+    if (a === undefined || b === undefined || !Number.isFinite(a) || !Number.isFinite(b) || b === 0) {
+      return { target, measured: aText, reference: bText, ratio: '–', status: 'not available' };
+    }
+    const ratio = a / b;
+    const met = lowerIsBetter ? a <= b : ratio >= need;
+    return { target, measured: aText, reference: bText, ratio: lowerIsBetter ? `${ratio.toFixed(2)}×` : fmtRatio(a, b), status: met ? 'met' : 'not met' };
+  };
+  const c1 = good(findScenario(run, { system: 'chronik-1', client: 'own', kind: 'produce', recordBytes: 1024, partitions: 1, acks: 1 }));
+  const j1 = good(findScenario(run, { system: 'jetstream-r1', kind: 'produce', recordBytes: 1024, partitions: 1 }));
+  rows.push(
+    ratioRow(
+      '1 node, 1 KiB, acks=1: ≥ 3× JetStream R1 msg/s',
+      c1?.msgPerSec,
+      j1?.msgPerSec,
+      3,
+      c1 ? `${fmt(c1.msgPerSec)} msg/s` : unavailableText(run, 'chronik-1'),
+      j1 ? `${fmt(j1.msgPerSec)} msg/s` : unavailableText(run, 'jetstream-r1'),
+    ),
+  );
+  const disk = diskReference(run);
+  const diskRow = ratioRow(
+    '1 node, 1 KiB, acks=1: ≥ 50% of the disk’s sequential write bandwidth',
+    c1?.mbPerSec,
+    disk?.mbPerSec,
+    0.5,
+    c1 ? `${fmt(c1.mbPerSec, 1)} MB/s` : unavailableText(run, 'chronik-1'),
+    disk ? `${fmt(disk.mbPerSec, 1)} MB/s (${disk.name})` : 'not measured',
+  );
+  if (diskRow.status !== 'not available') diskRow.ratio = fmtPercent(c1?.mbPerSec, disk?.mbPerSec);
+  rows.push(diskRow);
+  const c3 = good(findScenario(run, { system: 'chronik-3', client: 'own', kind: 'produce', recordBytes: 1024, partitions: 1, acks: -1 }));
+  const j3 = good(findScenario(run, { system: 'jetstream-r3', kind: 'produce', recordBytes: 1024, partitions: 1 }));
+  rows.push(
+    ratioRow(
+      '3 nodes, 1 KiB, acks=all: ≥ 3× JetStream R3 msg/s',
+      c3?.msgPerSec,
+      j3?.msgPerSec,
+      3,
+      c3 ? `${fmt(c3.msgPerSec)} msg/s` : unavailableText(run, 'chronik-3'),
+      j3 ? `${fmt(j3.msgPerSec)} msg/s` : unavailableText(run, 'jetstream-r3'),
+    ),
+  );
+  const half = (sys: SystemId): ScenarioResult | undefined =>
+    run.scenarios.find((s) => s.system === sys && s.kind === 'latency' && s.offeredPerSec !== undefined && isHalf(run, s));
+  const lc = half('chronik-1');
+  const lj = half('jetstream-r1');
+  const lcr = good(lc) ?? (lc?.result?.saturated === true ? lc.result : undefined);
+  const ljr = lj?.result !== undefined && lj.unavailable === undefined ? lj.result : undefined;
+  rows.push(
+    ratioRow(
+      'p99 at half of max load ≤ JetStream’s p99 at the same offered load',
+      lcr?.p99Ms,
+      ljr?.p99Ms,
+      1,
+      lcr ? `${fmtMs(lcr.p99Ms)} ms at ${fmt(lc?.offeredPerSec)} msg/s${lcr.saturated ? ' (saturated)' : ''}` : unavailableText(run, 'chronik-1'),
+      ljr ? `${fmtMs(ljr.p99Ms)} ms${ljr.saturated ? ' (JetStream saturated)' : ''}` : unavailableText(run, 'jetstream-r1'),
+      true,
+    ),
+  );
+  return rows;
+}
+
+function isHalf(run: BenchRun, s: ScenarioResult): boolean {
+  const all = run.scenarios.filter((x) => x.system === s.system && x.kind === 'latency' && x.offeredPerSec !== undefined);
+  const max = findScenario(run, { system: 'chronik-1', client: 'own', kind: 'produce', recordBytes: 1024, partitions: 1, acks: 1 })?.result?.msgPerSec;
+  if (max === undefined || all.length === 0) return false;
+  const closest = all.reduce((a, b) => (Math.abs(a.offeredPerSec! - max / 2) <= Math.abs(b.offeredPerSec! - max / 2) ? a : b));
+  return closest === s;
+}
+
+function unavailableText(run: BenchRun, system: SystemId): string {
+  const d = run.deployments.find((x) => x.system === system);
+  if (d !== undefined && !d.available) return `not available: ${d.reason ?? ''}`.trim();
+  return 'not measured';
+}
+
+const acksText = (a: Acks): string => (a === -1 ? 'all' : '1');
+
+function produceTable(run: BenchRun, chronik: SystemId, jet: SystemId): string {
+  const keys = new Map<string, ScenarioResult>();
+  for (const s of run.scenarios) {
+    if (s.kind === 'produce' && (s.system === chronik || s.system === jet)) {
+      const k = `${s.recordBytes}/${s.partitions}/${s.system === chronik ? s.acks : 'x'}`;
+      if (s.system === chronik && !keys.has(k)) keys.set(k, s);
+    }
+  }
+  const rows: string[][] = [];
+  const sorted = [...keys.values()].sort((a, b) => a.recordBytes - b.recordBytes || a.partitions - b.partitions || b.acks - a.acks);
+  for (const s of sorted) {
+    const own = findScenario(run, { system: chronik, client: 'own', kind: 'produce', recordBytes: s.recordBytes, partitions: s.partitions, acks: s.acks });
+    const kc = findScenario(run, { system: chronik, client: 'kcat', kind: 'produce', recordBytes: s.recordBytes, partitions: s.partitions, acks: s.acks });
+    const js = findScenario(run, { system: jet, kind: 'produce', recordBytes: s.recordBytes, partitions: s.partitions });
+    rows.push([
+      fmtBytes(s.recordBytes),
+      String(s.partitions),
+      acksText(s.acks),
+      cell(own, (r) => fmt(r.msgPerSec)),
+      cell(own, (r) => fmt(r.mbPerSec, 1)),
+      cell(own, (r) => `${fmtMs(r.p50Ms)} / ${fmtMs(r.p99Ms)} / ${fmtMs(r.p999Ms)}`),
+      cell(kc, (r) => `${fmt(r.msgPerSec)} (${fmt(r.mbPerSec, 1)} MB/s)`),
+      cell(js, (r) => fmt(r.msgPerSec)),
+      cell(js, (r) => `${fmtMs(r.p50Ms)} / ${fmtMs(r.p99Ms)} / ${fmtMs(r.p999Ms)}`),
+      fmtRatio(good(own)?.msgPerSec, good(js)?.msgPerSec),
+    ]);
+  }
+  if (rows.length === 0) return '_No runs._';
+  return markdownTable(
+    ['record', 'partitions / streams', 'acks', 'Chronik msg/s', 'Chronik MB/s', 'Chronik p50 / p99 / p999 ms', 'Chronik via kcat msg/s', `${SYSTEM_LABELS[jet]} msg/s`, `${SYSTEM_LABELS[jet]} p50 / p99 / p999 ms`, `Chronik / ${SYSTEM_LABELS[jet]}`],
+    rows,
+    ['left', 'right', 'left', 'right', 'right', 'right', 'right', 'right', 'right', 'right'],
+  );
+}
+
+function throughputChart(run: BenchRun, chronik: SystemId, jet: SystemId, title: string): string | undefined {
+  const cases = run.scenarios
+    .filter((s) => s.system === chronik && s.kind === 'produce' && s.client === 'own')
+    .sort((a, b) => a.recordBytes - b.recordBytes || a.partitions - b.partitions || b.acks - a.acks);
+  if (cases.length === 0) return undefined;
+  const value = (s: ScenarioResult | undefined): number | undefined => good(s)?.msgPerSec;
+  return barChart({
+    title,
+    yLabel: 'messages per second',
+    categories: cases.map((c) => caseLabel(c)),
+    series: [
+      { name: `${SYSTEM_LABELS[chronik]} (own generator)`, values: cases.map((c) => value(c)) },
+      { name: `${SYSTEM_LABELS[chronik]} (kcat)`, values: cases.map((c) => value(findScenario(run, { ...c, system: chronik, client: 'kcat', kind: 'produce' }))) },
+      { name: SYSTEM_LABELS[jet], values: cases.map((c) => value(findScenario(run, { system: jet, kind: 'produce', recordBytes: c.recordBytes, partitions: c.partitions }))) },
+    ],
+  });
+}
+
+function latencyChart(run: BenchRun): string | undefined {
+  const series = [];
+  for (const sys of ['chronik-1', 'jetstream-r1'] as const) {
+    const runs = run.scenarios.filter((s) => s.system === sys && s.kind === 'latency' && s.result !== undefined && s.offeredPerSec !== undefined);
+    if (runs.length === 0) continue;
+    for (const [q, key, colorIndex] of [
+      ['p50', 'p50Ms', 0],
+      ['p99', 'p99Ms', 1],
+      ['p999', 'p999Ms', 3],
+    ] as const) {
+      series.push({
+        name: `${SYSTEM_LABELS[sys]} ${q}`,
+        colorIndex,
+        dashed: sys === 'jetstream-r1',
+        points: runs.map((s) => ({ x: s.offeredPerSec!, y: s.result![key] ?? Number.NaN })),
+      });
+    }
+  }
+  if (series.length === 0) return undefined;
+  return lineChart({ title: 'Produce latency vs offered load (1 KiB, 1 partition / stream, acks=1; dashed: JetStream R1)', xLabel: 'offered load, messages per second', yLabel: 'latency, ms (log scale)', series, logY: true });
+}
+
+function limitsChart(run: BenchRun): string | undefined {
+  const cats: string[] = [];
+  const vals: (number | undefined)[] = [];
+  for (const d of run.disk) {
+    cats.push(d.name.replace('sequential write, ', 'disk, '));
+    vals.push(Number.isFinite(d.mbPerSec) ? d.mbPerSec : undefined);
+  }
+  if (run.loopback !== undefined) {
+    cats.push('loopback TCP');
+    vals.push(Number.isFinite(run.loopback.mbPerSec) ? run.loopback.mbPerSec : undefined);
+  }
+  const c1 = good(findScenario(run, { system: 'chronik-1', client: 'own', kind: 'produce', recordBytes: 1024, partitions: 1, acks: 1 }));
+  const j1 = good(findScenario(run, { system: 'jetstream-r1', kind: 'produce', recordBytes: 1024, partitions: 1 }));
+  cats.push('Chronik 1 KiB acks=1', 'JetStream R1 1 KiB');
+  vals.push(c1?.mbPerSec, j1?.mbPerSec);
+  if (vals.every((v) => v === undefined)) return undefined;
+  return barChart({ title: 'Physical limits beside the brokers (MB/s)', yLabel: 'MB/s', categories: cats, series: [{ name: 'MB/s', values: vals }] });
+}
+
+/** Renders the report (Markdown) and its charts; chart files are referenced by relative name. */
+export function renderReport(run: BenchRun, chartPrefix = ''): { markdown: string; charts: Chart[] } {
+  const charts: Chart[] = [];
+  const md: string[] = [];
+  const m = run.machine;
+  md.push(`# Chronik benchmark${run.quick ? ' (quick)' : ''}`);
+  md.push('');
+  md.push(
+    `Run ${run.startedAt} → ${run.finishedAt} with \`${run.invocation}\`. Everything below was measured in this one run, on this one machine: Chronik, NATS JetStream and the hardware's own limits, one after the other.`,
+  );
+  md.push('');
+  md.push(
+    `> **Read ratios, not absolute numbers.** The machine is shared: other engineers' builds and tests were running during this run (load average ${m.loadAverageAtStart.map((x) => x.toFixed(1)).join(', ')} at the start, ${run.loadAverageAtEnd.map((x) => x.toFixed(1)).join(', ')} at the end, on ${m.cores} cores). Absolute rates are lower and noisier than on an idle machine; the systems were measured back to back under the same conditions, so their ratios hold better than their absolute values.`,
+  );
+  for (const n of run.notes) {
+    md.push('');
+    md.push(`> ${n}`);
+  }
+  md.push('');
+  md.push('## Machine');
+  md.push('');
+  md.push(
+    markdownTable(
+      ['what', 'value'],
+      [
+        ['CPU', `${m.cores} × ${m.cpuModel}`],
+        ['memory', `${m.memoryGiB.toFixed(1)} GiB`],
+        ['disk', m.disk],
+        ['kernel', m.kernel],
+        ['Node.js', m.node],
+        ...Object.entries(m.tools).map(([k, v]) => [k, v]),
+      ],
+    ),
+  );
+  md.push('');
+  md.push('## Targets');
+  md.push('');
+  md.push(
+    markdownTable(
+      ['target', 'Chronik', 'reference', 'ratio', 'status'],
+      evaluateTargets(run).map((t) => [t.target, t.measured, t.reference, t.ratio, t.status === 'met' ? '**met**' : t.status === 'not met' ? '**not met**' : 'not available']),
+    ),
+  );
+  md.push('');
+  md.push('## Availability');
+  md.push('');
+  md.push(
+    markdownTable(
+      ['system', 'status'],
+      run.deployments.map((d) => [SYSTEM_LABELS[d.system], d.available ? 'ran' : `not available: ${d.reason ?? ''}`]),
+    ),
+  );
+  md.push('');
+  md.push('## Physical limits (same run)');
+  md.push('');
+  const c1 = good(findScenario(run, { system: 'chronik-1', client: 'own', kind: 'produce', recordBytes: 1024, partitions: 1, acks: 1 }));
+  const limitRows = run.disk.map((d) => [d.name, d.error ? `failed: ${d.error}` : fmt(d.mbPerSec, 1), fmtPercent(c1?.mbPerSec, d.mbPerSec)]);
+  if (run.loopback !== undefined) limitRows.push(['loopback TCP (Node socket pump, 1 MiB writes)', run.loopback.error ? `failed: ${run.loopback.error}` : fmt(run.loopback.mbPerSec, 1), fmtPercent(c1?.mbPerSec, run.loopback.mbPerSec)]);
+  md.push(limitRows.length === 0 ? '_Not measured (--no-hardware)._' : markdownTable(['measurement', 'MB/s', 'Chronik 1 node, 1 KiB, acks=1 as a fraction'], limitRows, ['left', 'right', 'right']));
+  const lc = limitsChart(run);
+  if (lc !== undefined) {
+    charts.push({ file: `${chartPrefix}limits.svg`, svg: lc });
+    md.push('');
+    md.push(`![physical limits](${chartPrefix}limits.svg)`);
+  }
+  md.push('');
+  md.push('## Produce throughput, single node');
+  md.push('');
+  md.push(produceTable(run, 'chronik-1', 'jetstream-r1'));
+  const t1 = throughputChart(run, 'chronik-1', 'jetstream-r1', 'Produce throughput, single node (msg/s)');
+  if (t1 !== undefined) {
+    charts.push({ file: `${chartPrefix}throughput-1-node.svg`, svg: t1 });
+    md.push('');
+    md.push(`![throughput, single node](${chartPrefix}throughput-1-node.svg)`);
+  }
+  md.push('');
+  md.push('## Produce throughput, 3 nodes');
+  md.push('');
+  md.push(produceTable(run, 'chronik-3', 'jetstream-r3'));
+  const t3 = throughputChart(run, 'chronik-3', 'jetstream-r3', 'Produce throughput, 3 nodes (msg/s)');
+  if (t3 !== undefined) {
+    charts.push({ file: `${chartPrefix}throughput-3-nodes.svg`, svg: t3 });
+    md.push('');
+    md.push(`![throughput, 3 nodes](${chartPrefix}throughput-3-nodes.svg)`);
+  }
+  md.push('');
+  md.push('## Consume from the start of a long log');
+  md.push('');
+  const consumeRows = run.scenarios
+    .filter((s) => s.kind === 'consume')
+    .map((s) => [SYSTEM_LABELS[s.system], CLIENT_LABELS[s.client], caseLabel({ recordBytes: s.recordBytes, partitions: s.partitions }), fmt(s.records), cell(s, (r) => fmt(r.msgPerSec)), cell(s, (r) => fmt(r.mbPerSec, 1))]);
+  md.push(consumeRows.length === 0 ? '_No runs._' : markdownTable(['system', 'client', 'log', 'records', 'msg/s', 'MB/s'], consumeRows, ['left', 'left', 'left', 'right', 'right', 'right']));
+  md.push('');
+  md.push('## Latency at a fixed offered load');
+  md.push('');
+  const latRows = run.scenarios
+    .filter((s) => s.kind === 'latency')
+    .sort((a, b) => (a.offeredPerSec ?? 0) - (b.offeredPerSec ?? 0) || a.system.localeCompare(b.system))
+    .map((s) => [
+      fmt(s.offeredPerSec),
+      SYSTEM_LABELS[s.system],
+      s.unavailable !== undefined ? 'not available' : s.result === undefined ? '–' : `${fmt(s.result.msgPerSec)}${s.result.saturated ? ' (saturated)' : ''}`,
+      s.result && s.unavailable === undefined ? fmtMs(s.result.p50Ms) : '–',
+      s.result && s.unavailable === undefined ? fmtMs(s.result.p99Ms) : '–',
+      s.result && s.unavailable === undefined ? fmtMs(s.result.p999Ms) : '–',
+      s.result && s.unavailable === undefined ? fmtMs(s.result.maxMs) : '–',
+    ]);
+  md.push(
+    latRows.length === 0
+      ? '_No runs._'
+      : markdownTable(['offered msg/s', 'system', 'achieved msg/s', 'p50 ms', 'p99 ms', 'p999 ms', 'max ms'], latRows, ['right', 'left', 'right', 'right', 'right', 'right', 'right']),
+  );
+  const lchart = latencyChart(run);
+  if (lchart !== undefined) {
+    charts.push({ file: `${chartPrefix}latency-vs-load.svg`, svg: lchart });
+    md.push('');
+    md.push(`![latency vs offered load](${chartPrefix}latency-vs-load.svg)`);
+  }
+  md.push('');
+  md.push('## Method');
+  md.push('');
+  md.push(
+    [
+      '- **Chronik, own generator**: pipelined Produce v9 requests built with `@chronik/protocol` (`buildRecordBatch` + the generated request codec) on one TCP connection per partition leader, up to the configured number of requests in flight; each request carries one uncompressed batch per partition (about 256 KiB per request). Latency = request written → response read, weighted by the records in the request.',
+      '- **Chronik via kcat**: librdkafka produces the same records from a prepared file (`-l`, one record per line) with the batching settings shown in the commands; wall time of the kcat process. kcat reports no latency.',
+      '- **JetStream**: the Go program `tools/bench/jetstream/main.go` (nats.go from Debian) with `PublishAsync` and a bounded window of outstanding publishes; one file-backed stream per partition; latency = publish call → PubAck. JetStream acknowledges a publish once the message is stored (R1) or stored on a majority (R3); like Chronik acks=1, it does not fsync each message.',
+      '- **Fixed-rate runs**: an open-loop schedule in 1 ms ticks at a fraction of Chronik’s measured maximum (1 KiB, 1 partition, acks=1); both systems get the same offered load in msg/s, and each message’s latency counts from its intended send time, so a stall shows up in the percentiles (no coordinated omission). A run that falls more than 2 s behind is marked saturated.',
+      '- **Consume**: the own Fetch loop (one Fetch in flight per leader, counting records from batch headers) and kcat `-C -e` read the long log from offset 0; JetStream uses pull consumers (batches of 1000, AckNone). The log was just written, so it is mostly in the page cache for both systems.',
+      '- **Percentiles** are nearest-rank over every message (Chronik side from a log-linear histogram, ≤ 0.8 % relative error; JetStream side exact). MB/s counts payload bytes (records × record size), 1 MB = 10^6 bytes.',
+      '- A run that reported any error counts as **failed** and never as a number; a system that could not start is **not available**.',
+    ].join('\n'),
+  );
+  md.push('');
+  md.push('## Exact commands');
+  md.push('');
+  md.push('```sh');
+  md.push(`# benchmark\n${run.invocation}`);
+  for (const c of run.setupCommands) md.push(c);
+  for (const d of run.deployments) {
+    md.push(`# ${SYSTEM_LABELS[d.system]}${d.available ? '' : ' (not available)'}`);
+    for (const c of d.commands) md.push(c);
+  }
+  md.push('# hardware');
+  for (const d of run.disk) md.push(d.command);
+  if (run.loopback !== undefined) md.push(`# ${run.loopback.command}`);
+  md.push('# load');
+  const seen = new Set<string>();
+  for (const s of run.scenarios) {
+    if (s.command === undefined || seen.has(s.command)) continue;
+    seen.add(s.command);
+    md.push(s.command);
+  }
+  md.push('```');
+  md.push('');
+  return { markdown: md.join('\n'), charts };
+}

@@ -1,0 +1,61 @@
+// The data one benchmark run produces; the report is a pure function of it.
+import type { DiskResult, MachineInfo } from './hardware.js';
+import type { Acks } from './plan.js';
+import type { LoadResult } from './produce.js';
+
+export type SystemId = 'chronik-1' | 'chronik-3' | 'jetstream-r1' | 'jetstream-r3';
+export type ClientId = 'own' | 'kcat' | 'jsbench';
+export type ScenarioKind = 'produce' | 'consume' | 'latency';
+
+export const SYSTEM_LABELS: Record<SystemId, string> = {
+  'chronik-1': 'Chronik, 1 node',
+  'chronik-3': 'Chronik, 3 nodes',
+  'jetstream-r1': 'JetStream R1',
+  'jetstream-r3': 'JetStream R3',
+};
+
+export const CLIENT_LABELS: Record<ClientId, string> = {
+  own: 'own generator (@chronik/protocol)',
+  kcat: 'librdkafka (kcat)',
+  jsbench: 'Go program on nats.go (tools/bench/jetstream)',
+};
+
+export interface ScenarioResult {
+  system: SystemId;
+  client: ClientId;
+  kind: ScenarioKind;
+  recordBytes: number;
+  partitions: number;
+  acks: Acks;
+  records: number;
+  /** Fixed-rate runs: the offered load in msg/s. */
+  offeredPerSec?: number;
+  result?: LoadResult;
+  /** Set when the scenario could not run: the system is not available. */
+  unavailable?: string;
+  command?: string;
+}
+
+export interface DeploymentStatus {
+  system: SystemId;
+  available: boolean;
+  reason?: string;
+  commands: string[];
+}
+
+export interface BenchRun {
+  startedAt: string;
+  finishedAt: string;
+  quick: boolean;
+  /** The command that started the run, as typed. */
+  invocation: string;
+  machine: MachineInfo;
+  loadAverageAtEnd: number[];
+  disk: DiskResult[];
+  loopback?: { mbPerSec: number; command: string; error?: string };
+  deployments: DeploymentStatus[];
+  scenarios: ScenarioResult[];
+  /** Extra commands (builds, file preparation). */
+  setupCommands: string[];
+  notes: string[];
+}

@@ -1,0 +1,302 @@
+// Orchestration: start each system, run its scenarios, stop it; measure the hardware; hand the
+// BenchRun to the report. Systems run one after the other so they never compete with each other.
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { BenchOptions } from './args.js';
+import { startCluster, startStandalone } from './chronik.js';
+import type { ChronikDeployment } from './chronik.js';
+import { runFetchConsume } from './consume.js';
+import { errorMessage } from './errors.js';
+import { machineInfo, measureDisk, measureLoopback } from './hardware.js';
+import { prepareJetStream, runDriver, startJetStream, JETSTREAM_DEBIAN_PACKAGES } from './jetstream.js';
+import type { JetStreamTools } from './jetstream.js';
+import { KafkaConnection, createTopic, deleteTopic } from './kafka.js';
+import { kcatConsume, kcatProduce, prepareRecordFile } from './kcat.js';
+import type { Plan, ProduceCase } from './plan.js';
+import { buildPlan, caseLabel } from './plan.js';
+import { runProduce } from './produce.js';
+import type { LoadResult } from './produce.js';
+import { which } from './procs.js';
+import type { BenchRun, DeploymentStatus, ScenarioResult, SystemId } from './results.js';
+
+export interface RunnerContext {
+  options: BenchOptions;
+  /** tools/bench (for the Go source and the build cache). */
+  packageDir: string;
+  /** apps/server/bin/chronik-server */
+  serverBin: string;
+  invocation: string;
+  log: (line: string) => void;
+}
+
+function summary(r: LoadResult | undefined): string {
+  if (r === undefined) return 'no result';
+  const lat = r.p99Ms !== undefined && Number.isFinite(r.p99Ms) ? `, p50 ${r.p50Ms?.toFixed(2)} p99 ${r.p99Ms.toFixed(2)} ms` : '';
+  return `${r.ok ? '' : 'FAILED '}${Math.round(r.msgPerSec)} msg/s, ${r.mbPerSec.toFixed(1)} MB/s${lat}${r.error ? ` (${r.error})` : ''}`;
+}
+
+export async function runBenchmark(ctx: RunnerContext): Promise<BenchRun> {
+  const { options, log } = ctx;
+  const plan: Plan = buildPlan(options.quick, options.scale);
+  const startedAt = new Date().toISOString();
+  const workDir = fs.mkdtempSync(path.join(options.dataDir ?? os.tmpdir(), 'chronik-bench-'));
+  const scenarios: ScenarioResult[] = [];
+  const deployments: DeploymentStatus[] = [];
+  const setupCommands: string[] = [];
+  const notes: string[] = [];
+  const machine = machineInfo(workDir);
+  const run: BenchRun = {
+    startedAt,
+    finishedAt: '',
+    quick: options.quick,
+    invocation: ctx.invocation,
+    machine,
+    loadAverageAtEnd: [],
+    disk: [],
+    deployments,
+    scenarios,
+    setupCommands,
+    notes,
+  };
+  const record = (s: ScenarioResult): void => {
+    scenarios.push(s);
+    log(`  ${s.system} ${s.kind} ${s.client} ${caseLabel(s)}${s.offeredPerSec ? ` @ ${Math.round(s.offeredPerSec)} msg/s` : ''}: ${s.unavailable ? `not available (${s.unavailable})` : summary(s.result)}`);
+  };
+  try {
+    if (options.hardware) {
+      log('hardware: disk and loopback');
+      run.disk = await measureDisk(workDir, plan.diskBytes);
+      for (const d of run.disk) log(`  ${d.name}: ${d.mbPerSec.toFixed(1)} MB/s${d.error ? ` (${d.error})` : ''}`);
+      run.loopback = await measureLoopback(plan.loopbackSeconds);
+      log(`  loopback: ${run.loopback.mbPerSec.toFixed(1)} MB/s`);
+    }
+
+    // Chronik, single node.
+    log('chronik: standalone');
+    let chronikMax: number | undefined;
+    const single = await startStandalone(ctx.serverBin, workDir);
+    deployments.push({ system: 'chronik-1', available: single.ok, ...(single.ok ? {} : { reason: single.reason }), commands: single.ok ? single.deployment.commands : single.commands });
+    if (single.ok) {
+      try {
+        chronikMax = await chronikScenarios(ctx, plan, single.deployment, 'chronik-1', plan.produce, workDir, record, setupCommands);
+      } finally {
+        await single.deployment.stop();
+      }
+    } else {
+      log(`  not available: ${single.reason}`);
+    }
+
+    // JetStream R1 (and the tools for R3).
+    let js: JetStreamTools | undefined;
+    let jsProblem: string | undefined;
+    if (options.jetstream) {
+      const prep = await prepareJetStream(ctx.packageDir, path.join(ctx.packageDir, '.cache'));
+      if (prep.ok) {
+        js = prep.tools;
+        setupCommands.push(`# JetStream driver\n${prep.tools.buildCommand}`);
+      } else jsProblem = prep.reason;
+    } else jsProblem = 'skipped (--no-jetstream)';
+    await jetstreamScenarios(ctx, plan, js, jsProblem, 1, plan.jetstreamR1, chronikMax, workDir, deployments, record);
+
+    // Chronik, 3 nodes.
+    if (options.cluster) {
+      log('chronik: 3-node raft-cluster');
+      const cluster = await startCluster(ctx.serverBin, workDir, options.quick ? 45_000 : 90_000);
+      deployments.push({ system: 'chronik-3', available: cluster.ok, ...(cluster.ok ? {} : { reason: cluster.reason }), commands: cluster.ok ? cluster.deployment.commands : cluster.commands });
+      if (cluster.ok) {
+        try {
+          await chronikScenarios(ctx, plan, cluster.deployment, 'chronik-3', plan.clusterProduce, workDir, record, setupCommands);
+        } finally {
+          await cluster.deployment.stop();
+        }
+      } else {
+        log(`  not available: ${cluster.reason}`);
+        for (const c of plan.clusterProduce) record({ system: 'chronik-3', client: 'own', kind: 'produce', ...c, unavailable: cluster.reason });
+      }
+    } else {
+      deployments.push({ system: 'chronik-3', available: false, reason: 'skipped (--no-cluster)', commands: [] });
+    }
+    await jetstreamScenarios(ctx, plan, js, options.cluster ? jsProblem : 'skipped (--no-cluster)', 3, plan.jetstreamR3, undefined, workDir, deployments, record);
+    if (jsProblem !== undefined && options.jetstream) notes.push(`JetStream was not available (${jsProblem}). Install the Debian packages \`${JETSTREAM_DEBIAN_PACKAGES}\` to measure it.`);
+  } finally {
+    fs.rmSync(workDir, { recursive: true, force: true });
+  }
+  run.finishedAt = new Date().toISOString();
+  run.loadAverageAtEnd = os.loadavg();
+  return run;
+}
+
+let topicSeq = 0;
+
+/** Runs the Chronik scenarios against a started deployment; returns the max 1 KiB acks=1 1 p rate. */
+async function chronikScenarios(
+  ctx: RunnerContext,
+  plan: Plan,
+  d: ChronikDeployment,
+  system: SystemId,
+  cases: ProduceCase[],
+  workDir: string,
+  record: (s: ScenarioResult) => void,
+  setupCommands: string[],
+): Promise<number | undefined> {
+  const admin = await KafkaConnection.connect(d.bootstrap);
+  const inFlight = ctx.options.inFlight;
+  let max: number | undefined;
+  let longTopic: string | undefined;
+  const newTopic = async (c: { partitions: number }): Promise<string> => {
+    const name = `bench-${process.pid}-${++topicSeq}`;
+    await createTopic(admin, name, c.partitions, d.replicationFactor);
+    return name;
+  };
+  const ownCommand = (topic: string, c: ProduceCase, rate?: number): string =>
+    `# own generator: Produce v9 to ${topic} (${c.partitions} partitions, RF ${d.replicationFactor}), ${c.records} records of ${c.recordBytes} B, acks=${c.acks === -1 ? 'all' : '1'}, ${inFlight} requests in flight${rate ? `, fixed rate ${Math.round(rate)} msg/s in 1 ms ticks` : ', ~256 KiB per request'}`;
+  try {
+    for (const c of cases) {
+      let topic: string | undefined;
+      try {
+        topic = await newTopic(c);
+        const result = await runProduce({ bootstrap: d.bootstrap, topic, partitions: c.partitions, recordBytes: c.recordBytes, acks: c.acks, records: c.records, inFlight });
+        record({ system, client: 'own', kind: 'produce', ...c, result, command: ownCommand(topic, c) });
+        if (c === plan.longLog && system === 'chronik-1') {
+          longTopic = topic;
+          if (result.ok) max = result.msgPerSec;
+          continue; // kept for the consume runs
+        }
+      } catch (e) {
+        record({ system, client: 'own', kind: 'produce', ...c, result: failed(errorMessage(e)) });
+      }
+      if (topic !== undefined) await deleteTopic(admin, topic);
+    }
+    if (system === 'chronik-1') {
+      // Consume the long log from its start: own Fetch loop, then librdkafka.
+      if (longTopic !== undefined) {
+        const c = plan.longLog;
+        try {
+          const result = await runFetchConsume({ bootstrap: d.bootstrap, topic: longTopic, partitions: c.partitions, recordBytes: c.recordBytes, records: c.records });
+          record({ system, client: 'own', kind: 'consume', ...c, result, command: `# own Fetch v12 loop from offset 0 of ${longTopic}` });
+        } catch (e) {
+          record({ system, client: 'own', kind: 'consume', ...c, result: failed(errorMessage(e)) });
+        }
+        if (ctx.options.kcat && which('kcat') !== undefined) {
+          const r = await kcatConsume(d.bootstrap, longTopic, c.recordBytes, c.records);
+          record({ system, client: 'kcat', kind: 'consume', ...c, result: r.result, command: r.command });
+        }
+        await deleteTopic(admin, longTopic);
+      }
+      // librdkafka produce from prepared files.
+      if (ctx.options.kcat && which('kcat') !== undefined) {
+        for (const c of plan.kcat) {
+          const file = path.join(workDir, `records-${c.recordBytes}-${c.records}.txt`);
+          if (!fs.existsSync(file)) {
+            prepareRecordFile(file, c.recordBytes, c.records);
+            setupCommands.push(`# ${path.basename(file)}: ${c.records} lines of ${c.recordBytes} letters (written by the benchmark)`);
+          }
+          let topic: string | undefined;
+          try {
+            topic = await newTopic(c);
+            const r = await kcatProduce(d.bootstrap, topic, file, c.recordBytes, c.records, c.acks);
+            record({ system, client: 'kcat', kind: 'produce', ...c, result: r.result, command: r.command });
+          } catch (e) {
+            record({ system, client: 'kcat', kind: 'produce', ...c, result: failed(errorMessage(e)) });
+          }
+          if (topic !== undefined) await deleteTopic(admin, topic);
+        }
+        for (const f of fs.readdirSync(workDir)) if (f.startsWith('records-')) fs.rmSync(path.join(workDir, f), { force: true });
+      }
+      // Fixed-rate latency runs at fractions of the measured max.
+      if (max !== undefined) {
+        for (const fraction of plan.latencyFractions) {
+          const rate = max * fraction;
+          const c: ProduceCase = { recordBytes: 1024, partitions: 1, acks: 1, records: Math.max(100, Math.round(rate * plan.latencySeconds)) };
+          let topic: string | undefined;
+          try {
+            topic = await newTopic(c);
+            const result = await runProduce({ bootstrap: d.bootstrap, topic, partitions: 1, recordBytes: 1024, acks: 1, records: c.records, inFlight, ratePerSec: rate });
+            record({ system, client: 'own', kind: 'latency', ...c, offeredPerSec: rate, result, command: ownCommand(topic, c, rate) });
+          } catch (e) {
+            record({ system, client: 'own', kind: 'latency', ...c, offeredPerSec: rate, result: failed(errorMessage(e)) });
+          }
+          if (topic !== undefined) await deleteTopic(admin, topic);
+        }
+      }
+    }
+  } finally {
+    admin.close();
+  }
+  void setupCommands;
+  return max;
+}
+
+async function jetstreamScenarios(
+  ctx: RunnerContext,
+  plan: Plan,
+  tools: JetStreamTools | undefined,
+  problem: string | undefined,
+  replicas: 1 | 3,
+  cases: ProduceCase[],
+  chronikMax: number | undefined,
+  workDir: string,
+  deployments: DeploymentStatus[],
+  record: (s: ScenarioResult) => void,
+): Promise<void> {
+  const system: SystemId = replicas === 1 ? 'jetstream-r1' : 'jetstream-r3';
+  const { log } = ctx;
+  log(`jetstream: R${replicas}`);
+  const unavailable = (reason: string): void => {
+    log(`  not available: ${reason}`);
+    for (const c of cases) record({ system, client: 'jsbench', kind: 'produce', ...c, unavailable: reason });
+  };
+  if (tools === undefined) {
+    deployments.push({ system, available: false, reason: problem ?? 'not available', commands: [] });
+    unavailable(problem ?? 'not available');
+    return;
+  }
+  const started = await startJetStream(tools, workDir, replicas);
+  if (!started.ok) {
+    deployments.push({ system, available: false, reason: started.reason, commands: started.commands });
+    unavailable(started.reason);
+    return;
+  }
+  const d = started.deployment;
+  deployments.push({ system, available: true, commands: d.commands });
+  let seq = 0;
+  try {
+    for (const c of cases) {
+      const prefix = `b${++seq}`;
+      const setup = await runDriver(tools, d, { mode: 'setup', streams: c.partitions, prefix, timeoutS: 60 });
+      if (!setup.result.ok) {
+        record({ system, client: 'jsbench', kind: 'produce', ...c, result: setup.result, command: setup.command });
+        if (seq === 1) {
+          // The first stream could not be created: the deployment does not work.
+          deployments[deployments.length - 1] = { system, available: false, reason: `stream creation failed: ${setup.result.error ?? ''}`, commands: d.commands };
+        }
+        continue;
+      }
+      const pub = await runDriver(tools, d, { mode: 'pub', streams: c.partitions, prefix, recordBytes: c.recordBytes, count: c.records, maxPending: 4096 });
+      record({ system, client: 'jsbench', kind: 'produce', ...c, result: pub.result, command: pub.command });
+      if (c === plan.longLog && replicas === 1 && pub.result.ok) {
+        const sub = await runDriver(tools, d, { mode: 'sub', streams: c.partitions, prefix, recordBytes: c.recordBytes, count: c.records });
+        record({ system, client: 'jsbench', kind: 'consume', ...c, result: sub.result, command: sub.command });
+      }
+      await runDriver(tools, d, { mode: 'delete', streams: c.partitions, prefix });
+    }
+    if (replicas === 1 && chronikMax !== undefined) {
+      for (const fraction of plan.latencyFractions) {
+        const rate = chronikMax * fraction;
+        const c: ProduceCase = { recordBytes: 1024, partitions: 1, acks: 1, records: Math.max(100, Math.round(rate * plan.latencySeconds)) };
+        const prefix = `l${++seq}`;
+        await runDriver(tools, d, { mode: 'setup', streams: 1, prefix, timeoutS: 60 });
+        const pub = await runDriver(tools, d, { mode: 'pub', streams: 1, prefix, recordBytes: 1024, count: c.records, ratePerSec: rate, maxPending: 4096 });
+        record({ system, client: 'jsbench', kind: 'latency', ...c, offeredPerSec: rate, result: pub.result, command: pub.command });
+        await runDriver(tools, d, { mode: 'delete', streams: 1, prefix });
+      }
+    }
+  } finally {
+    await d.stop();
+  }
+}
+
+function failed(error: string): LoadResult {
+  return { ok: false, msgs: 0, bytes: 0, seconds: 0, msgPerSec: Number.NaN, mbPerSec: Number.NaN, errors: 1, error };
+}

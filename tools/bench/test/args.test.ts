@@ -1,0 +1,64 @@
+import { BenchError, USAGE, parseArgs } from '../src/index.js';
+
+describe('parseArgs', () => {
+  it('defaults to the full plan with every part on', () => {
+    const r = parseArgs([]);
+    expect(r).toEqual({
+      kind: 'run',
+      options: {
+        quick: false,
+        outDir: undefined,
+        dataDir: undefined,
+        scale: 1,
+        inFlight: 16,
+        jetstream: true,
+        cluster: true,
+        kcat: true,
+        hardware: true,
+        reportName: undefined,
+      },
+    });
+  });
+
+  it('reads flags in both --flag value and --flag=value forms, and skips a bare --', () => {
+    const r = parseArgs(['--', '--quick', '--out', '/tmp/x', '--scale=0.5', '--in-flight', '4', '--no-jetstream', '--no-cluster', '--no-kcat', '--no-hardware', '--data-dir=/d', '--report-name', 'a.md']);
+    if (r.kind !== 'run') throw new Error('expected run');
+    expect(r.options).toEqual({
+      quick: true,
+      outDir: '/tmp/x',
+      dataDir: '/d',
+      scale: 0.5,
+      inFlight: 4,
+      jetstream: false,
+      cluster: false,
+      kcat: false,
+      hardware: false,
+      reportName: 'a.md',
+    });
+  });
+
+  it('answers --help and -h with the usage text', () => {
+    expect(parseArgs(['--quick', '--help'])).toEqual({ kind: 'help', text: USAGE });
+    expect(parseArgs(['-h']).kind).toBe('help');
+  });
+
+  it.each([
+    [['--bogus'], /unknown argument/],
+    [['--scale'], /needs a value/],
+    [['--scale', 'abc'], /not a number/],
+    [['--scale', '0'], /not a number in/],
+    [['--in-flight', '2.5'], /not an integer/],
+    [['--in-flight', '0'], /not an integer in 1\.\.1024/],
+    [['--quick=yes'], /takes no value/],
+    [['--out'], /needs a directory/],
+    [['--report-name', '../x.md'], /file name/],
+  ])('rejects %j', (argv, message) => {
+    expect(() => parseArgs(argv)).toThrow(message);
+    try {
+      parseArgs(argv);
+    } catch (e) {
+      expect(e).toBeInstanceOf(BenchError);
+      expect((e as BenchError).code).toBe('BadArgument');
+    }
+  });
+});

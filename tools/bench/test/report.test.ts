@@ -1,0 +1,124 @@
+import { buildPlan, caseLabel, evaluateTargets, recordsFor, renderReport } from '../src/index.js';
+import type { BenchRun, LoadResult, ScenarioResult } from '../src/index.js';
+
+function load(msgPerSec: number, recordBytes = 1024, p99Ms = 5): LoadResult {
+  return { ok: true, msgs: 1000, bytes: 1000 * recordBytes, seconds: 1000 / msgPerSec, msgPerSec, mbPerSec: (msgPerSec * recordBytes) / 1e6, p50Ms: 1, p99Ms, p999Ms: p99Ms * 2, maxMs: p99Ms * 3, errors: 0 };
+}
+
+function fixture(overrides: Partial<BenchRun> = {}): BenchRun {
+  const s = (x: Partial<ScenarioResult> & Pick<ScenarioResult, 'system' | 'client' | 'kind'>): ScenarioResult => ({ recordBytes: 1024, partitions: 1, acks: 1, records: 1000, ...x });
+  return {
+    startedAt: '2026-01-01T00:00:00.000Z',
+    finishedAt: '2026-01-01T00:01:00.000Z',
+    quick: true,
+    invocation: 'pnpm --filter @chronik/bench bench --quick',
+    machine: { cpuModel: 'Test CPU', cores: 2, memoryGiB: 24, kernel: 'Linux', disk: '/dev/vda ext4', loadAverageAtStart: [1, 2, 3], node: 'v20', tools: { kcat: '1.7.1' } },
+    loadAverageAtEnd: [4, 5, 6],
+    disk: [
+      { name: 'sequential write, buffered + fdatasync at end', mbPerSec: 400, command: 'fio a' },
+      { name: 'sequential write, O_DIRECT, no fsync', mbPerSec: 800, command: 'fio b' },
+    ],
+    loopback: { mbPerSec: 2000, command: 'pump' },
+    deployments: [
+      { system: 'chronik-1', available: true, commands: ['node chronik-server standalone'] },
+      { system: 'jetstream-r1', available: true, commands: ['nats-server -c n1.conf'] },
+      { system: 'chronik-3', available: false, reason: 'raft-cluster mode is not implemented yet', commands: ['node chronik-server raft-cluster'] },
+      { system: 'jetstream-r3', available: true, commands: ['nats-server -c n1.conf'] },
+    ],
+    scenarios: [
+      s({ system: 'chronik-1', client: 'own', kind: 'produce', result: load(300_000), command: '# own generator' }),
+      s({ system: 'chronik-1', client: 'kcat', kind: 'produce', result: load(150_000), command: 'kcat -P ...' }),
+      s({ system: 'jetstream-r1', client: 'jsbench', kind: 'produce', result: load(50_000), command: 'jsbench -mode pub' }),
+      s({ system: 'chronik-3', client: 'own', kind: 'produce', acks: -1, unavailable: 'raft-cluster mode is not implemented yet' }),
+      s({ system: 'jetstream-r3', client: 'jsbench', kind: 'produce', acks: -1, result: load(20_000) }),
+      s({ system: 'chronik-1', client: 'own', kind: 'consume', result: load(400_000) }),
+      s({ system: 'chronik-1', client: 'own', kind: 'latency', offeredPerSec: 150_000, result: load(150_000, 1024, 4) }),
+      s({ system: 'jetstream-r1', client: 'jsbench', kind: 'latency', offeredPerSec: 150_000, result: { ...load(40_000, 1024, 900), ok: false, saturated: true, error: 'above capacity' } }),
+    ],
+    setupCommands: ['go build ...'],
+    notes: [],
+    ...overrides,
+  };
+}
+
+describe('evaluateTargets', () => {
+  it('computes each ratio and says met, not met or not available', () => {
+    const rows = evaluateTargets(fixture());
+    expect(rows.map((r) => [r.ratio, r.status])).toEqual([
+      ['6.00×', 'met'], // 300k vs 50k msg/s
+      ['77%', 'met'], // 307.2 MB/s of 400 MB/s
+      ['–', 'not available'], // no 3-node cluster
+      ['0.00×', 'met'], // 4 ms vs a saturated JetStream's 900 ms
+    ]);
+    expect(rows[2]!.measured).toContain('not available: raft-cluster mode is not implemented yet');
+  });
+
+  it('says not met when a ratio falls short, and never counts a failed run', () => {
+    const run = fixture();
+    run.scenarios[0] = { ...run.scenarios[0]!, result: load(100_000) };
+    const rows = evaluateTargets(run);
+    expect(rows[0]!.status).toBe('not met'); // 2×
+    expect(rows[1]!.status).toBe('not met'); // 102 MB/s of 400
+    run.scenarios[2] = { ...run.scenarios[2]!, result: { ...load(50_000), ok: false, error: 'boom' } };
+    expect(evaluateTargets(run)[0]!.status).toBe('not available');
+  });
+});
+
+describe('renderReport', () => {
+  const { markdown, charts } = renderReport(fixture(), 'quick-');
+
+  it('states the machine, the load caveat, the targets and availability', () => {
+    expect(markdown).toContain('# Chronik benchmark (quick)');
+    expect(markdown).toContain('| CPU | 2 × Test CPU |');
+    expect(markdown).toContain('load average 1.0, 2.0, 3.0 at the start');
+    expect(markdown).toContain('| 1 node, 1 KiB, acks=1: ≥ 3× JetStream R1 msg/s | 300,000 msg/s | 50,000 msg/s | 6.00× | **met** |');
+    expect(markdown).toContain('| Chronik, 3 nodes | not available: raft-cluster mode is not implemented yet |');
+  });
+
+  it('puts Chronik beside JetStream with the ratio, and the hardware fractions', () => {
+    expect(markdown).toMatch(/\| 1 KiB \| 1 \| 1 \| 300,000 \| 307\.2 \| 1\.00 \/ 5\.00 \/ 10\.0 \| 150,000 \(153\.6 MB\/s\) \| 50,000 \| .* \| 6\.00× \|/);
+    expect(markdown).toContain('| sequential write, buffered + fdatasync at end | 400.0 | 77% |');
+    expect(markdown).toContain('| 1 KiB | 1 | all | not available |');
+    expect(markdown).toContain('150,000 | JetStream R1 | 40,000 (saturated)');
+  });
+
+  it('lists every exact command once', () => {
+    expect(markdown).toContain('node chronik-server standalone');
+    expect(markdown).toContain('kcat -P ...');
+    expect(markdown).toContain('go build ...');
+    expect(markdown.split('jsbench -mode pub').length).toBe(2);
+  });
+
+  it('writes the charts it links', () => {
+    expect(charts.map((c) => c.file).sort()).toEqual(['quick-latency-vs-load.svg', 'quick-limits.svg', 'quick-throughput-1-node.svg', 'quick-throughput-3-nodes.svg']);
+    for (const c of charts) {
+      expect(markdown).toContain(`](${c.file})`);
+      expect(c.svg).toContain('<svg');
+    }
+  });
+});
+
+describe('plan', () => {
+  it('quick plan keeps to the headline scenarios', () => {
+    const p = buildPlan(true);
+    expect(p.produce.map(caseLabel)).toEqual(['1 KiB, 1 p, acks=1', '1 KiB, 1 p, acks=all', '1 KiB, 12 p, acks=1']);
+    expect(p.clusterProduce.map(caseLabel)).toEqual(['1 KiB, 1 p, acks=all']);
+    expect(p.latencyFractions).toEqual([0.5]);
+    expect(p.produce[0]).toBe(p.longLog);
+  });
+  it('full plan covers every size, partition count and acks, with the same counts for JetStream', () => {
+    const p = buildPlan(false);
+    expect(p.produce).toHaveLength(12);
+    expect(new Set(p.produce.map((c) => c.recordBytes))).toEqual(new Set([256, 1024, 16384]));
+    for (const j of p.jetstreamR1) {
+      const c = p.produce.find((x) => x.recordBytes === j.recordBytes && x.partitions === j.partitions && x.acks === 1)!;
+      expect(j.records).toBe(c.records);
+    }
+    expect(p.latencyFractions).toContain(0.5);
+  });
+  it('scales counts, never below 1000 records', () => {
+    expect(buildPlan(true, 2).produce[1]!.records).toBe(2 * buildPlan(true).produce[1]!.records);
+    expect(recordsFor(10, 1024)).toBe(1000);
+    expect(() => buildPlan(true, 0)).toThrow(RangeError);
+  });
+});
