@@ -4,7 +4,9 @@
  */
 import { MemFileSystem, Wal, WalErrorCode, isWalError } from '../src/index.js';
 import type { WalError } from '../src/index.js';
-import { captureLogger, payloadFor } from './helpers.js';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { captureLogger, payloadFor, removeTempDirs, tempDir } from './helpers.js';
 
 const DIR = '/wal';
 const SEG_HEADER = 40;
@@ -334,5 +336,55 @@ describe('housekeeping', () => {
       bytesCut: 0,
     });
     await wal.close();
+  });
+});
+
+describe('on the real file system', () => {
+  afterAll(removeTempDirs);
+
+  async function buildReal(n: number): Promise<{ dir: string; segments: string[] }> {
+    const dir = path.join(tempDir(), 'wal');
+    const wal = await Wal.open({ dir, maxSegmentBytes: 4096, maxRecordBytes: 1000 });
+    for (let i = 1; i <= n; i++) await wal.append([{ payload: payloadFor(i) }]);
+    await wal.sync();
+    await wal.close();
+    const segments = fs
+      .readdirSync(dir)
+      .filter((f) => f.endsWith('.log'))
+      .sort()
+      .map((f) => path.join(dir, f));
+    return { dir, segments };
+  }
+
+  test('a torn and zero-filled tail is cut and kept in a .broken file', async () => {
+    const { dir, segments } = await buildReal(60);
+    const last = segments[segments.length - 1]!;
+    const data = fs.readFileSync(last);
+    const offsets = recordOffsets(data);
+    const cut = offsets[offsets.length - 1]! + 10;
+    fs.writeFileSync(last, Buffer.concat([data.subarray(0, cut), Buffer.alloc(5000)]));
+    const wal = await Wal.open({ dir, maxSegmentBytes: 4096, maxRecordBytes: 1000 });
+    expect(wal.lastIndex()).toBe(59);
+    expect(wal.recovery.bytesCut).toBe(10 + 5000);
+    expect(fs.statSync(last).size).toBe(offsets[offsets.length - 1]);
+    expect(fs.readFileSync(wal.recovery.brokenFiles[0]!).length).toBe(5010);
+    checkAll(wal, 59);
+    await wal.close();
+  });
+
+  test('a bit flip in a middle segment refuses to open', async () => {
+    const { dir, segments } = await buildReal(80);
+    const middle = segments[1]!;
+    const data = fs.readFileSync(middle);
+    flip(data, recordOffsets(data)[1]! + REC_HEADER, 0x02);
+    fs.writeFileSync(middle, data);
+    let err: unknown;
+    try {
+      await Wal.open({ dir, maxSegmentBytes: 4096, maxRecordBytes: 1000 });
+    } catch (e) {
+      err = e;
+    }
+    expect(isWalError(err, WalErrorCode.Corruption)).toBe(true);
+    expect((err as WalError).file).toBe(middle);
   });
 });
