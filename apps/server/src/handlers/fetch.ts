@@ -63,12 +63,11 @@ export const fetchHandler = defineHandler({
           });
           continue;
         }
+        // Read even when the response is full: the partition still reports its watermarks.
         const budget =
-          bytes === 0 ? slot.partitionMaxBytes : Math.min(slot.partitionMaxBytes, maxBytes - bytes);
-        if (budget <= 0) {
-          outcomes.push({ slot });
-          continue;
-        }
+          bytes === 0
+            ? slot.partitionMaxBytes
+            : Math.max(1, Math.min(slot.partitionMaxBytes, maxBytes - bytes));
         try {
           const result = await cluster.read({
             topic: slot.name,
