@@ -311,6 +311,7 @@ export class RaftLogStorage implements StorageUnderTest {
     const committer =
       options.committer ?? new GroupCommitter({ policy: options.syncPolicy ?? { kind: 'batch' }, logger });
     await fsys.mkdir(options.dir);
+    await fsys.fsyncDir(path.dirname(options.dir));
     const maxEntryBytes =
       options.maxEntryBytes ??
       defaultMaxRecordBytes(options.maxSegmentBytes ?? 64 << 20) - ENTRY_HEADER_BYTES;

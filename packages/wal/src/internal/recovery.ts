@@ -244,6 +244,8 @@ export async function recover(opts: RecoveryOptions): Promise<Recovered> {
     );
 
   await fsys.mkdir(dir);
+  // A newly created directory is durable only once its parent is synced.
+  await fsys.fsyncDir(path.dirname(dir));
   const names = await fsys.readdir(dir);
 
   // Case: leftover temp files from an interrupted rotation, truncation or meta write → remove.
