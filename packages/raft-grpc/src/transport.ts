@@ -359,11 +359,14 @@ export class GrpcTransport {
     for (const { client } of this.forwardClients.values()) client.close();
     this.forwardClients.clear();
     await new Promise<void>((resolve) => {
-      this.server.tryShutdown(() => resolve());
-      this.timers.setTimeout(() => {
+      const force = this.timers.setTimeout(() => {
         this.server.forceShutdown();
         resolve();
       }, 1000);
+      this.server.tryShutdown(() => {
+        this.timers.clearTimeout(force);
+        resolve();
+      });
     });
   }
 
