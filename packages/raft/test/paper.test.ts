@@ -76,7 +76,7 @@ describe('Figure 2, rules for all servers (Reference: section 5.1)', () => {
     },
   );
 
-  it('a request with a stale term is rejected and changes nothing', () => {
+  it('a request with a stale term is rejected: nothing changes and the answer carries the newer term', () => {
     const n = unitNode(1, storageWith([1, 2, 3], [], { term: 2, vote: 0, commit: 1 }));
     n.raw.step(
       msg(MessageType.MsgApp, {
@@ -90,7 +90,10 @@ describe('Figure 2, rules for all servers (Reference: section 5.1)', () => {
       }),
     );
     const out = drain(n);
-    expect(out).toEqual([]);
+    // The stale leader learns the current term from the answer and steps down.
+    expect(out.map((m) => [m.type, m.to, m.term, m.reject, m.index])).toEqual([
+      ['MsgAppResp', 2, 2, false, 0],
+    ]);
     expect(logOf(n)).toEqual([]);
     expect(term(n)).toBe(2);
   });

@@ -289,7 +289,7 @@ function run(
   }
   const dump = [...nodes.values()].map((nd) => {
     const st = nd.raw?.status();
-    return `${nd.id}: ${st?.softState.raftState} term=${st?.hardState.term} lead=${st?.softState.lead} commit=${st?.hardState.commit} applied=${nd.applied} last=${nd.storage.lastIndex()} first=${nd.storage.firstIndex()} progress=${JSON.stringify([...(st?.progress ?? new Map())])}`;
+    return `${nd.id}: conf=${JSON.stringify(st?.config)} elapsed? ${st?.softState.raftState} term=${st?.hardState.term} lead=${st?.softState.lead} commit=${st?.hardState.commit} applied=${nd.applied} last=${nd.storage.lastIndex()} first=${nd.storage.firstIndex()} progress=${JSON.stringify([...(st?.progress ?? new Map())])}`;
   });
   throw new Error(
     `seed ${seed}: liveness: proposed=${String(proposed)} max=${Math.max(...committed.keys())}\n${dump.join('\n')}\n`,

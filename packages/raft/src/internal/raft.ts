@@ -302,7 +302,7 @@ export class Raft {
     this.uncommittedSize += size;
     const last = this.raftLog.append(stamped);
     // The leader counts its own entry at once: it is persisted before any message that carries it is sent.
-    (this.trk.progress.get(this.id) as Progress).maybeUpdate(last);
+    this.trk.progress.get(this.id)?.maybeUpdate(last);
     this.maybeCommit();
     return true;
   }
@@ -525,8 +525,9 @@ export class Raft {
     if (this.electionElapsed >= this.cfg.electionTick) {
       this.electionElapsed = 0;
       if (this.cfg.checkQuorum) this.step(newMessage({ type: MessageType.MsgCheckQuorum, from: this.id }));
-      // A transfer that has not finished within an election timeout is abandoned.
+      // A transfer that has not finished within an election timeout is abandoned (a removed leader retries).
       if (this.state === StateType.Leader && this.leadTransferee !== 0) this.leadTransferee = 0;
+      if (this.leaderRemoved()) this.handOver();
     }
     if (this.state !== StateType.Leader) return;
     if (this.heartbeatElapsed >= this.cfg.heartbeatTick) {
@@ -570,12 +571,9 @@ export class Raft {
         this.becomeFollower(m.term, 0);
       }
     } else if (m.term < this.term) {
-      if (
-        (this.cfg.checkQuorum || this.cfg.preVote) &&
-        (m.type === MessageType.MsgHeartbeat || m.type === MessageType.MsgApp)
-      ) {
-        // A stale leader (maybe cut off, then healed) learns our term from this and steps down; without it,
-        // with check-quorum or pre-vote, nodes with a higher term could ignore it forever.
+      if (m.type === MessageType.MsgHeartbeat || m.type === MessageType.MsgApp) {
+        // A stale leader (cut off and healed, or removed and handing over) learns our term from this and
+        // steps down; with check-quorum or pre-vote nothing else would ever tell it.
         this.send({ type: MessageType.MsgAppResp, to: m.from });
       } else if (m.type === MessageType.MsgPreVote) {
         this.send({ type: MessageType.MsgPreVoteResp, to: m.from, term: this.term, reject: true });
@@ -682,6 +680,47 @@ export class Raft {
 
   // ---- configuration -------------------------------------------------------------------------
 
+  /** True on a leader that the applied configuration no longer counts as a voter. */
+  leaderRemoved(): boolean {
+    const pr = this.trk.progress.get(this.id);
+    return this.state === StateType.Leader && (pr === undefined || pr.isLearner);
+  }
+
+  /**
+   * A leader that was removed (or demoted to learner) cannot lead the new configuration, yet stepping
+   * down at once could strand it: the remaining voters may not know that the change committed, and
+   * without this node's vote they could not elect anyone. So it stays in charge just long enough to
+   * hand over: it keeps replicating (refusing proposals) and transfers leadership to the most up-to-date
+   * voter of the new configuration, retrying each election timeout until a new leader deposes it.
+   */
+  handOver(): void {
+    let target = 0;
+    let best = -1;
+    for (const id of [...this.trk.config.incoming].sort((a, b) => a - b)) {
+      const p = this.trk.progress.get(id);
+      if (id === this.id || p === undefined || p.isLearner) continue;
+      if (p.match > best) {
+        best = p.match;
+        target = id;
+      }
+    }
+    if (target === 0) {
+      this.logger.warn('removed leader has no voter to hand over to: stepping down', { id: this.id });
+      this.becomeFollower(this.term, 0);
+      return;
+    }
+    this.logger.info('leader removed from the configuration: handing over', {
+      id: this.id,
+      term: this.term,
+      to: target,
+    });
+    this.leadTransferee = target;
+    this.electionElapsed = 0;
+    this.bcastAppend(); // every remaining member learns the commit index
+    const pr = this.trk.progress.get(target) as Progress;
+    if (pr.match === this.raftLog.lastIndex()) this.send({ type: MessageType.MsgTimeoutNow, to: target });
+  }
+
   applyConfChange(cc: ConfChangeV2): ConfState {
     return this.switchToConfig(this.computeConfChange(cc));
   }
@@ -700,13 +739,8 @@ export class Raft {
     const cs = this.trk.confState();
     const pr = this.trk.progress.get(this.id);
     this.isLearner = pr !== undefined && pr.isLearner;
-    if ((pr === undefined || this.isLearner) && this.state === StateType.Leader) {
-      // This leader was removed or demoted: it stops leading; the remaining voters elect a new leader.
-      this.logger.info('leader removed from the configuration: stepping down', {
-        id: this.id,
-        term: this.term,
-      });
-      this.becomeFollower(this.term, 0);
+    if (this.state === StateType.Leader && (pr === undefined || this.isLearner)) {
+      this.handOver();
       return cs;
     }
     if (this.state !== StateType.Leader || cs.voters.length === 0) return cs;
@@ -793,10 +827,10 @@ export class Raft {
         return true;
       case MessageType.MsgProp: {
         if (m.entries.length === 0) throw new RaftError(RaftErrorCode.InvariantViolated, 'empty proposal');
-        if (!this.trk.progress.has(this.id)) {
+        if (this.leaderRemoved()) {
           throw new RaftError(
             RaftErrorCode.ProposalDropped,
-            'this leader was removed from the configuration',
+            'this leader was removed from the configuration and is handing over',
           );
         }
         if (this.leadTransferee !== 0) {
