@@ -15,7 +15,11 @@ import type { FileSystem, OpenFlags, WalFile } from './fs.js';
 type Rng = () => number;
 
 type FileOp = { kind: 'write'; position: number; data: Uint8Array } | { kind: 'truncate'; size: number };
-type DirOp = { kind: 'link'; name: string; inode: Inode } | { kind: 'unlink'; name: string };
+type DirOp =
+  | { kind: 'link'; name: string; inode: Inode }
+  | { kind: 'unlink'; name: string }
+  /** A rename inside one directory is atomic: after a crash either name holds the file, never neither. */
+  | { kind: 'rename'; from: string; to: string; inode: Inode };
 
 class Inode {
   data = new Uint8Array(0);
@@ -273,9 +277,13 @@ export class MemFileSystem implements FileSystem {
       const inode = a.dir.entries.get(a.name);
       if (!inode) throw errnoError('ENOENT', from);
       a.dir.entries.delete(a.name);
-      a.dir.unsynced.push({ kind: 'unlink', name: a.name });
       b.dir.entries.set(b.name, inode);
-      b.dir.unsynced.push({ kind: 'link', name: b.name, inode });
+      if (a.dir === b.dir) {
+        a.dir.unsynced.push({ kind: 'rename', from: a.name, to: b.name, inode });
+      } else {
+        a.dir.unsynced.push({ kind: 'unlink', name: a.name });
+        b.dir.unsynced.push({ kind: 'link', name: b.name, inode });
+      }
       return Promise.resolve();
     } catch (e) {
       return Promise.reject(e);
@@ -376,8 +384,14 @@ export class MemFileSystem implements FileSystem {
       const entries = new Map(d.durable);
       for (let k = 0; k < keep; k++) {
         const op = d.unsynced[k]!;
-        if (op.kind === 'link') entries.set(op.name, op.inode);
-        else entries.delete(op.name);
+        if (op.kind === 'link') {
+          entries.set(op.name, op.inode);
+        } else if (op.kind === 'unlink') {
+          entries.delete(op.name);
+        } else {
+          entries.delete(op.from);
+          entries.set(op.to, op.inode);
+        }
       }
       d.entries = entries;
       d.durable = new Map(entries);

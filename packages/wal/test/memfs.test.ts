@@ -1,0 +1,56 @@
+import { MemFileSystem } from '../src/index.js';
+import { seededRng } from './helpers.js';
+
+describe('MemFileSystem (the simulated disk)', () => {
+  test('synced data survives every crash; unsynced data is a torn prefix or gone; names need fsyncDir', async () => {
+    let sawTorn = false;
+    let sawLostName = false;
+    for (let seed = 1; seed <= 200; seed++) {
+      const fsys = new MemFileSystem();
+      await fsys.mkdir('/d');
+      const f = await fsys.open('/d/a', 'w');
+      await f.write(Buffer.from('synced-'), 0);
+      await f.datasync();
+      await fsys.fsyncDir('/d');
+      await f.write(Buffer.from('unsynced-bytes'), 7);
+      const g = await fsys.open('/d/b', 'w');
+      await g.write(Buffer.from('b'), 0);
+      await g.datasync(); // data synced, but its name is not
+      const after = fsys.crash(seededRng(seed));
+      const a = Buffer.from(after.readFileNow('/d/a')).toString();
+      expect(a.startsWith('synced-')).toBe(true);
+      expect('synced-unsynced-bytes'.startsWith(a)).toBe(true);
+      if (a.length > 7 && a.length < 21) sawTorn = true;
+      if (!(await after.stat('/d/b'))) sawLostName = true;
+      // The crashed instance and its files are dead.
+      await expect(f.write(Buffer.from('x'), 0)).rejects.toThrow(/crashed/);
+      await expect(fsys.readdir('/d')).rejects.toThrow(/crashed/);
+    }
+    expect(sawTorn).toBe(true);
+    expect(sawLostName).toBe(true);
+  });
+
+  test('a rename inside a directory is atomic across a crash', async () => {
+    for (let seed = 1; seed <= 100; seed++) {
+      const fsys = new MemFileSystem();
+      await fsys.mkdir('/d');
+      const f = await fsys.open('/d/x.tmp', 'w');
+      await f.write(Buffer.from('new'), 0);
+      await f.datasync();
+      await fsys.fsyncDir('/d');
+      await fsys.rename('/d/x.tmp', '/d/x');
+      const after = fsys.crash(seededRng(seed));
+      const names = await after.readdir('/d');
+      expect(names.length).toBe(1);
+      expect(['x', 'x.tmp']).toContain(names[0]);
+    }
+  });
+
+  test('injected EIO', async () => {
+    const fsys = new MemFileSystem();
+    const f = await fsys.open('/a', 'w');
+    fsys.failNext('datasync');
+    await expect(f.datasync()).rejects.toMatchObject({ code: 'EIO' });
+    await expect(f.datasync()).resolves.toBeUndefined();
+  });
+});
