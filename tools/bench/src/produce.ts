@@ -198,7 +198,8 @@ async function fixedRateRun(spec: ProduceSpec, leaders: Leader[], ratePerSec: nu
   if (!(ratePerSec > 0)) throw new BenchError('BadArgument', `rate must be positive, got ${ratePerSec}`);
   const inFlight = spec.inFlight ?? 16;
   const tickMs = spec.tickMs ?? 1;
-  const maxPerRequest = Math.max(1, Math.floor((spec.requestBytes ?? 1024 * 1024) / spec.recordBytes));
+  // A backlog is sent in requests of at most ~256 KiB, well under the broker's 1 MiB max.message.bytes.
+  const maxPerRequest = Math.max(1, Math.floor((spec.requestBytes ?? 256 * 1024) / spec.recordBytes));
   const hist = new LatencyHistogram();
   const value = values(spec.recordBytes, 1)[0]!;
   const leaderOf: Leader[] = [];
