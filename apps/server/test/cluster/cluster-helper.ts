@@ -139,7 +139,12 @@ export class TestCluster {
     for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('CHRONIK_')) env[k] = v;
     const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
     n.proc = proc;
-    n.exited = new Promise((resolve) => proc.once('exit', () => resolve()));
+    n.exited = new Promise((resolve) =>
+      proc.once('exit', (code, signal) => {
+        n.logs.push(`[test] node ${id} exited: code ${code} signal ${signal}`);
+        resolve();
+      }),
+    );
     const keep = (c: Buffer): void => {
       for (const line of c.toString().split('\n')) if (line !== '') n.logs.push(line);
       if (n.logs.length > 5000) n.logs.splice(0, n.logs.length - 5000);
@@ -172,6 +177,19 @@ export class TestCluster {
 
   /** Waits until every running node sees one metadata leader and `brokers` registered brokers. */
   async waitForMetadata(brokers = this.nodes.length, timeoutMs = 30_000): Promise<number> {
+    return this.withLogs(() => this.waitForMetadataQuiet(brokers, timeoutMs));
+  }
+
+  /** Runs `f`; on failure, the error carries the nodes' recent log lines. */
+  async withLogs<T>(f: () => Promise<T>): Promise<T> {
+    try {
+      return await f();
+    } catch (e) {
+      throw new Error(`${e instanceof Error ? e.message : String(e)}\n${this.dumpLogs(25)}`, { cause: e });
+    }
+  }
+
+  private async waitForMetadataQuiet(brokers: number, timeoutMs: number): Promise<number> {
     return waitFor(
       'metadata leader and broker registrations',
       async () => {
