@@ -28,7 +28,7 @@ interface FakeBroker {
   close(): Promise<void>;
 }
 
-async function fakeBroker(partitions: number, failWith = ErrorCode.NONE): Promise<FakeBroker> {
+async function fakeBroker(partitions: number, failWith: number = ErrorCode.NONE): Promise<FakeBroker> {
   const state = { records: new Map<number, number>(), maxInFlight: 0, produceRequests: 0 };
   const sockets = new Set<net.Socket>();
   let port = 0;
