@@ -29,6 +29,7 @@ import {
 } from '../protocol.js';
 import type { EntryLog } from './entry-log.js';
 import { BatchCache } from './batch-cache.js';
+import { BatchIndex } from './batch-index.js';
 import { ProducerStateTable } from './producer-state.js';
 
 export interface PartitionLogConfig {
@@ -44,21 +45,12 @@ export interface PartitionLogConfig {
   flushMs: number;
 }
 
-interface BatchMeta {
-  entryIndex: number;
-  baseOffset: bigint;
-  lastOffset: bigint;
-  maxTimestamp: bigint;
-  epoch: number;
-  bytes: number;
-}
-
 const CHECKPOINT_FILE = 'log-start-offset';
 /** Entries read per step during recovery. */
 const RECOVERY_READ_BYTES = 4 * 1024 * 1024;
 
 export class PartitionLog {
-  private readonly batches: BatchMeta[] = [];
+  private readonly batches = new BatchIndex();
   private nextOffset = 0n;
   private hw = 0n;
   private logStart = 0n;
@@ -125,9 +117,7 @@ export class PartitionLog {
   }
   /** Bytes of the batches in the log (what retention.bytes counts). */
   sizeBytes(): number {
-    let total = 0;
-    for (const b of this.batches) total += b.bytes;
-    return total;
+    return this.batches.totalBytes;
   }
 
   private async recover(): Promise<void> {
@@ -144,7 +134,7 @@ export class PartitionLog {
         i++;
       }
     }
-    const first = this.batches[0];
+    const first = this.batches.length > 0 ? this.batches.at(0) : undefined;
     this.logStart = first ? (checkpoint > first.baseOffset ? checkpoint : first.baseOffset) : checkpoint;
     if (this.batches.length === 0) this.nextOffset = checkpoint;
     this.hw = this.nextOffset;
@@ -347,15 +337,7 @@ export class PartitionLog {
   }
 
   private findBatch(offset: bigint): number {
-    // First batch whose lastOffset >= offset.
-    let lo = 0;
-    let hi = this.batches.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if ((this.batches[mid] as BatchMeta).lastOffset < offset) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
+    return this.batches.findByOffset(offset);
   }
 
   private async entries(from: number, to: number, maxBytes: number): Promise<Buffer[]> {
@@ -363,9 +345,9 @@ export class PartitionLog {
     let bytes = 0;
     let i = from;
     while (i < to) {
-      const meta = this.batches[i] as BatchMeta;
-      if (out.length > 0 && bytes + meta.bytes > maxBytes) break;
-      const cached = this.cache.get(this.cacheOwner, meta.entryIndex);
+      const metaBytes = this.batches.bytesAt(i);
+      if (out.length > 0 && bytes + metaBytes > maxBytes) break;
+      const cached = this.cache.get(this.cacheOwner, this.batches.entryIndexAt(i));
       if (cached !== undefined) {
         out.push(cached);
         bytes += cached.length;
@@ -377,16 +359,16 @@ export class PartitionLog {
       let runBytes = 0;
       while (
         j < to &&
-        !this.cache.has(this.cacheOwner, (this.batches[j] as BatchMeta).entryIndex) &&
-        (j === i || bytes + runBytes + (this.batches[j] as BatchMeta).bytes <= maxBytes)
+        !this.cache.has(this.cacheOwner, this.batches.entryIndexAt(j)) &&
+        (j === i || bytes + runBytes + this.batches.bytesAt(j) <= maxBytes)
       ) {
-        runBytes += (this.batches[j] as BatchMeta).bytes;
+        runBytes += this.batches.bytesAt(j);
         j++;
       }
-      const first = (this.batches[i] as BatchMeta).entryIndex;
+      const first = this.batches.entryIndexAt(i);
       const got = await this.log.read(
         first,
-        (this.batches[j - 1] as BatchMeta).entryIndex + 1,
+        this.batches.entryIndexAt(j - 1) + 1,
         Math.max(1, maxBytes - bytes),
       );
       if (got.length === 0) break;
@@ -416,8 +398,8 @@ export class PartitionLog {
     }
     if (fetchOffset === this.hw) return { ...base, chunks: [], bytes: 0 };
     const from = this.findBatch(fetchOffset);
-    let to = from;
-    while (to < this.batches.length && (this.batches[to] as BatchMeta).baseOffset < this.hw) to++;
+    // The high watermark is always at a batch boundary: the batches before it are those whose last offset is below it.
+    const to = this.findBatch(this.hw);
     const chunks = await this.entries(from, to, maxBytes);
     let bytes = 0;
     for (const c of chunks) bytes += c.length;
@@ -447,7 +429,7 @@ export class PartitionLog {
     if (timestamp < 0n)
       throw new ClusterError('INVALID_REQUEST', `unsupported ListOffsets timestamp ${timestamp}`);
     for (let i = this.findBatch(this.logStart); i < this.batches.length; i++) {
-      const b = this.batches[i] as BatchMeta;
+      const b = this.batches.at(i);
       if (b.baseOffset >= this.hw) break;
       if (b.maxTimestamp >= timestamp) {
         const found = await this.recordAtOrAfter(i, timestamp, false);
@@ -463,7 +445,7 @@ export class PartitionLog {
     ts: bigint,
     exact: boolean,
   ): Promise<ListOffsetResult | undefined> {
-    const b = this.batches[i] as BatchMeta;
+    const b = this.batches.at(i);
     const [data] = await this.entries(i, i + 1, b.bytes);
     if (data === undefined) return undefined;
     const decoded = decodeRecordBatch(data);
@@ -512,12 +494,10 @@ export class PartitionLog {
   }
 
   private async dropBatchesBelow(offset: bigint): Promise<void> {
-    let n = 0;
-    while (n < this.batches.length && (this.batches[n] as BatchMeta).lastOffset < offset) n++;
+    const n = this.findBatch(offset);
     if (n === 0) return;
-    const dropped = this.batches.splice(0, n);
-    for (const d of dropped) this.cache.delete(this.cacheOwner, d.entryIndex);
-    const firstKept = this.batches[0]?.entryIndex ?? this.log.nextIndex();
+    for (const entryIndex of this.batches.dropFront(n)) this.cache.delete(this.cacheOwner, entryIndex);
+    const firstKept = this.batches.length > 0 ? this.batches.entryIndexAt(0) : this.log.nextIndex();
     await this.log.truncatePrefix(firstKept);
   }
 
@@ -525,19 +505,19 @@ export class PartitionLog {
   async enforceRetention(nowMs: number): Promise<number> {
     const { retentionMs, retentionBytes } = this.config;
     let n = 0;
-    let total = 0;
-    for (const b of this.batches) total += b.bytes;
+    let total = this.batches.totalBytes;
+    const hw = Number(this.hw);
     while (n < this.batches.length) {
-      const b = this.batches[n] as BatchMeta;
-      if (b.lastOffset >= this.hw) break;
-      const tooOld = retentionMs >= 0 && b.maxTimestamp >= 0n && Number(b.maxTimestamp) < nowMs - retentionMs;
+      if (this.batches.lastOffsetAt(n) >= hw) break;
+      const ts = this.batches.maxTimestampAt(n);
+      const tooOld = retentionMs >= 0 && ts >= 0 && ts < nowMs - retentionMs;
       const tooBig = retentionBytes >= 0 && total > retentionBytes;
       if (!tooOld && !tooBig) break;
-      total -= b.bytes;
+      total -= this.batches.bytesAt(n);
       n++;
     }
     if (n === 0) return 0;
-    const newStart = (this.batches[n - 1] as BatchMeta).lastOffset + 1n;
+    const newStart = BigInt(this.batches.lastOffsetAt(n - 1)) + 1n;
     if (newStart > this.logStart) {
       this.logStart = newStart;
       this.writeCheckpoint();
