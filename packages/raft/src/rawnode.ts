@@ -222,8 +222,8 @@ export class RawNode {
 
   /**
    * Acknowledges the last Ready: its snapshot and entries are persisted, its messages sent and its
-   * committed entries applied. Throws InvariantViolated if storage does not hold the Ready's entries
-   * (they must be durable before the messages that depend on them are sent).
+   * committed entries applied. Throws InvariantViolated if storage does not hold the Ready's entries,
+   * snapshot or new term/vote (they must be durable before the messages that depend on them are sent).
    */
   advance(): void {
     const rd = this.pending;
@@ -249,6 +249,17 @@ export class RawNode {
         throw new RaftError(
           RaftErrorCode.InvariantViolated,
           `advance(): Ready.entries up to ${last.index} (term ${last.term}) are not in storage`,
+        );
+      }
+    }
+    const hs = rd.hardState;
+    if (hs !== null && (hs.term !== this.prevHardState.term || hs.vote !== this.prevHardState.vote)) {
+      // A new term or vote is what a MsgVoteResp in this Ready promises: it must be durable (rare, so cheap).
+      const stored = storage.initialState().hardState;
+      if (stored.term !== hs.term || stored.vote !== hs.vote) {
+        throw new RaftError(
+          RaftErrorCode.InvariantViolated,
+          `advance(): Ready.hardState (term ${hs.term}, vote ${hs.vote}) is not in storage (term ${stored.term}, vote ${stored.vote})`,
         );
       }
     }
