@@ -166,7 +166,7 @@ describe('the simulation catches bugs injected into the harness', () => {
         maxDelayMs: 40,
         partitionRate: 0.02,
       },
-      40,
+      100,
       4000,
     );
     expect(r?.violation?.kind).toBe('double-vote');
