@@ -91,9 +91,10 @@ describe('the RawNode contract', () => {
   it('ready() twice without advance(), and advance() without ready(), are refused', () => {
     const n = unitNode(1, storageWith([1, 2, 3]));
     n.raw.campaign();
-    n.raw.ready();
+    const rd = n.raw.ready();
     expect(n.raw.hasReady()).toBe(false);
     expect(code(() => n.raw.ready())).toBe('InvariantViolated');
+    if (rd.hardState !== null) n.storage.setHardState(rd.hardState);
     n.raw.advance();
     expect(code(() => n.raw.advance())).toBe('InvariantViolated');
   });
