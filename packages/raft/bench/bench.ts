@@ -65,6 +65,7 @@ class Cluster {
   /** Proposers whose proposal was applied and who propose again. */
   private ready: number[] = [];
   private stopped = false;
+  private readonly payloads: Uint8Array[] = [];
 
   constructor(private readonly payloadBytes: number) {
     const confState: ConfState = {
@@ -128,7 +129,10 @@ class Cluster {
             n.applied = e.index;
             if (n === this.leader && e.data.byteLength >= 8) {
               this.committedProposals++;
-              this.ready.push(new DataView(e.data.buffer, e.data.byteOffset, e.data.byteLength).getUint32(0));
+              const d = e.data;
+              this.ready.push(
+                (((d[0] ?? 0) << 24) | ((d[1] ?? 0) << 16) | ((d[2] ?? 0) << 8) | (d[3] ?? 0)) >>> 0,
+              );
             }
           }
           n.raw.advance();
@@ -157,8 +161,13 @@ class Cluster {
 
   propose(proposer: number): void {
     if (this.stopped) return;
-    const data = new Uint8Array(this.payloadBytes);
-    new DataView(data.buffer).setUint32(0, proposer);
+    // One payload per proposer, reused: entry data is never mutated once proposed.
+    let data = this.payloads[proposer];
+    if (data === undefined) {
+      data = new Uint8Array(this.payloadBytes);
+      new DataView(data.buffer).setUint32(0, proposer);
+      this.payloads[proposer] = data;
+    }
     this.leader.raw.propose(data);
   }
 
