@@ -226,16 +226,20 @@ describe('RaftLogStorage', () => {
     for (const s of groups) await s.close();
   });
 
-  test('simulated power loss at random moments: synced entries and hard state always come back', async () => {
-    const seeds = Math.max(1, Math.floor(Number(process.env.CHRONIK_WAL_SIM_SEEDS ?? 40) / 2));
-    for (let seed = 1; seed <= seeds; seed++) {
-      try {
-        await runRaftSeed(seed);
-      } catch (e) {
-        throw new Error(`seed ${seed} failed: ${(e as Error).message}`, { cause: e });
+  test(
+    'simulated power loss at random moments: synced entries and hard state always come back',
+    async () => {
+      const seeds = Math.max(1, Math.floor(Number(process.env.CHRONIK_WAL_SIM_SEEDS ?? 40) / 2));
+      for (let seed = 1; seed <= seeds; seed++) {
+        try {
+          await runRaftSeed(seed);
+        } catch (e) {
+          throw new Error(`seed ${seed} failed: ${(e as Error).message}`, { cause: e });
+        }
       }
-    }
-  });
+    },
+    30_000 + Number(process.env.CHRONIK_WAL_SIM_SEEDS ?? 40) * 500,
+  );
 
   async function runRaftSeed(seed: number): Promise<void> {
     {
