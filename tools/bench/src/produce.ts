@@ -32,6 +32,8 @@ export interface ProduceSpec {
   /** Records per second; undefined = as fast as the window allows. */
   ratePerSec?: number;
   tickMs?: number;
+  /** Fixed-rate runs stop as saturated when this far behind schedule (default 2 s). */
+  maxScheduleLagMs?: number;
   /** Whole run limit (default 120 s). */
   timeoutMs?: number;
 }
@@ -198,6 +200,7 @@ async function fixedRateRun(spec: ProduceSpec, leaders: Leader[], ratePerSec: nu
   if (!(ratePerSec > 0)) throw new BenchError('BadArgument', `rate must be positive, got ${ratePerSec}`);
   const inFlight = spec.inFlight ?? 16;
   const tickMs = spec.tickMs ?? 1;
+  const maxLagMs = spec.maxScheduleLagMs ?? MAX_SCHEDULE_LAG_MS;
   // A backlog is sent in requests of at most ~256 KiB, well under the broker's 1 MiB max.message.bytes.
   const maxPerRequest = Math.max(1, Math.floor((spec.requestBytes ?? 256 * 1024) / spec.recordBytes));
   const hist = new LatencyHistogram();
@@ -242,7 +245,7 @@ async function fixedRateRun(spec: ProduceSpec, leaders: Leader[], ratePerSec: nu
   while (sent < spec.records) {
     const now = performance.now();
     const due = Math.min(spec.records, Math.floor((now - start) / msPerRecord) + 1);
-    if ((due - sent) * msPerRecord > MAX_SCHEDULE_LAG_MS || Date.now() > deadline || errors > 0) {
+    if ((due - sent) * msPerRecord > maxLagMs || Date.now() > deadline || errors > 0) {
       saturated = errors === 0;
       break;
     }
@@ -264,6 +267,6 @@ async function fixedRateRun(spec: ProduceSpec, leaders: Leader[], ratePerSec: nu
   }
   await Promise.all([...outstanding]);
   const seconds = (performance.now() - start) / 1000;
-  if (saturated) firstError ??= `offered load of ${Math.round(ratePerSec)} msg/s is above capacity (fell more than ${MAX_SCHEDULE_LAG_MS / 1000} s behind)`;
+  if (saturated) firstError ??= `offered load of ${Math.round(ratePerSec)} msg/s is above capacity (fell more than ${maxLagMs / 1000} s behind)`;
   return result(hist, acked, spec.recordBytes, seconds, errors, firstError, saturated);
 }
