@@ -1,13 +1,14 @@
 // PartitionLog on the in-memory EntryLog: offsets, reads, idempotence, recovery, retention,
 // DeleteRecords, ListOffsets and OffsetForLeaderEpoch.
 import fs from 'node:fs';
-import { buildRecordBatch } from '@chronik/protocol';
+import { buildRecordBatch, readRecordBatchHeader } from '@chronik/protocol';
 import { ClusterError } from '../src/cluster/cluster.js';
 import { silentLogger } from '../src/logger.js';
 import { BatchCache } from '../src/storage/batch-cache.js';
 import { MemoryEntryLog } from '../src/storage/entry-log.js';
 import type { PartitionLogConfig } from '../src/storage/partition-log.js';
 import { PartitionLog } from '../src/storage/partition-log.js';
+import { ProducerStateTable } from '../src/storage/producer-state.js';
 import { tempDir } from './helpers/server.js';
 
 const CONFIG: PartitionLogConfig = {
@@ -217,5 +218,26 @@ describe('PartitionLog', () => {
     const woke = new Promise<void>((resolve) => p.watch(resolve));
     await p.append(batch(1), 1, 0);
     await expect(woke).resolves.toBeUndefined();
+  });
+});
+
+describe('ProducerStateTable', () => {
+  test('evicts the producer updated longest ago when full', () => {
+    const t = new ProducerStateTable(2);
+    const h = (producerId: bigint, baseSequence: number) =>
+      readRecordBatchHeader(
+        buildRecordBatch({ records: [{ value: null }], producerId, producerEpoch: 0, baseSequence }),
+      );
+    t.update(h(1n, 0), 0n);
+    t.update(h(2n, 0), 1n);
+    t.update(h(1n, 1), 2n); // 1 is now the most recent
+    t.update(h(3n, 0), 3n); // evicts 2
+    expect(
+      t
+        .describe()
+        .map((p) => p.producerId)
+        .sort(),
+    ).toEqual([1n, 3n]);
+    expect(t.check(h(1n, 1))).toEqual({ kind: 'duplicate', baseOffset: 2n });
   });
 });

@@ -19,8 +19,6 @@ interface ProducerEntry {
   epoch: number;
   batches: BatchSeq[];
   lastTimestamp: bigint;
-  /** Order of last update, for eviction. */
-  touched: number;
 }
 
 export type SequenceCheck = { kind: 'append' } | { kind: 'duplicate'; baseOffset: bigint };
@@ -34,8 +32,8 @@ function nextSeq(seq: number, count: number): number {
 }
 
 export class ProducerStateTable {
+  /** In order of last update (an update moves the entry to the end): the first is evicted first. */
   private readonly producers = new Map<bigint, ProducerEntry>();
-  private clock = 0;
 
   constructor(private readonly maxProducers = 100_000) {}
 
@@ -86,11 +84,10 @@ export class ProducerStateTable {
   update(h: RecordBatchHeader, baseOffset: bigint): void {
     if (h.producerId < 0n || h.isControl) return;
     let e = this.producers.get(h.producerId);
-    if (e === undefined || h.producerEpoch > e.epoch) {
-      e = { epoch: h.producerEpoch, batches: [], lastTimestamp: h.maxTimestamp, touched: 0 };
-      this.producers.set(h.producerId, e);
-    }
-    e.touched = ++this.clock;
+    if (e === undefined || h.producerEpoch > e.epoch)
+      e = { epoch: h.producerEpoch, batches: [], lastTimestamp: h.maxTimestamp };
+    this.producers.delete(h.producerId);
+    this.producers.set(h.producerId, e);
     e.lastTimestamp = h.maxTimestamp;
     if (h.baseSequence >= 0) {
       e.batches.push({
@@ -105,15 +102,8 @@ export class ProducerStateTable {
   }
 
   private evictOldest(): void {
-    let oldest: bigint | undefined;
-    let t = Infinity;
-    for (const [id, e] of this.producers) {
-      if (e.touched < t) {
-        t = e.touched;
-        oldest = id;
-      }
-    }
-    if (oldest !== undefined) this.producers.delete(oldest);
+    const oldest = this.producers.keys().next();
+    if (oldest.done !== true) this.producers.delete(oldest.value);
   }
 
   describe(): ProducerStateView[] {
