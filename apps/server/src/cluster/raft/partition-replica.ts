@@ -138,6 +138,10 @@ export class PartitionReplica implements StateMachine {
   private inflight: InflightBatch[] = [];
   private pendingProposals = 0;
   private closed = false;
+  /** When this node last became leader (ms). */
+  leaderSinceMs = 0;
+  /** A leadership transfer started here: appends are refused until then (no proposal may be dropped). */
+  private transferUntilMs = 0;
 
   constructor(private readonly o: PartitionReplicaOptions) {
     this.topic = o.topic;
@@ -247,6 +251,8 @@ export class PartitionReplica implements StateMachine {
   /** Rebuilds the leader's cursor and in-flight idempotent batches from its log's uncommitted tail. */
   private becomeLeader(term: number): void {
     this.leaderTerm = term;
+    this.leaderSinceMs = this.o.nowMs();
+    this.transferUntilMs = 0;
     this.leaderReady = false;
     this.cursor = this.hw;
     this.inflight = [];
@@ -275,8 +281,24 @@ export class PartitionReplica implements StateMachine {
 
   // ------------------------------------------------------------------ leader: produce
 
+  /**
+   * Hands leadership to `to` (the preferred replica). Raft refuses proposals while the transfer runs
+   * (at most an election timeout, `windowMs`); appends are refused here for that long so that no
+   * proposal is dropped after its offsets were assigned.
+   */
+  transferLeadership(to: number, windowMs: number): void {
+    if (!this.isLeader()) return;
+    this.transferUntilMs = this.o.nowMs() + windowMs;
+    this.o.host.transferLeadership(this.groupId, to);
+  }
+
+  get transferring(): boolean {
+    return this.transferUntilMs > this.o.nowMs();
+  }
+
   private checkLeader(): void {
     if (!this.isLeader()) throw new ClusterError('NOT_LEADER_OR_FOLLOWER', `${this.topic}-${this.partition} is led by ${this.leaderId}`);
+    if (this.transferring) throw new ClusterError('NOT_LEADER_OR_FOLLOWER', `${this.topic}-${this.partition}: leadership is moving to the preferred replica`);
     const st = this.o.host.status(this.groupId);
     if (st.role !== StateType.Leader || st.term !== this.leaderTerm) {
       throw new ClusterError('NOT_LEADER_OR_FOLLOWER', `${this.topic}-${this.partition}: leadership is changing`);

@@ -86,6 +86,10 @@ const ZERO_UUID = '00000000-0000-0000-0000-000000000000';
 const LONG_MAX = 9223372036854775807n;
 /** Retry period of background metadata proposals (broker registration, leader reports). */
 const RETRY_MS = 500;
+/** Period of the preferred-leader check. */
+const REBALANCE_EVERY_MS = 2000;
+/** A preferred replica must have answered steadily this long before leadership moves back to it. */
+const PREFERRED_STABLE_MS = 10_000;
 
 function toClusterError(e: unknown): ClusterError {
   if (e instanceof ClusterError) return e;
@@ -149,6 +153,10 @@ export class RaftCluster implements Cluster {
   private readonly timers = new Set<NodeJS.Timeout>();
   private unsubscribe: (() => void) | undefined;
   private closed = false;
+  /** Peer liveness from the transport's acknowledged batches (heartbeats flow every tick). */
+  private readonly peerLiveness = new Map<number, { acked: number; lastProgressMs: number; aliveSinceMs: number }>();
+  private readonly tickMs: number;
+  private readonly electionTicks: number;
 
   private constructor(private readonly o: RaftClusterOptions) {
     const raft = o.config.raft;
@@ -160,13 +168,15 @@ export class RaftCluster implements Cluster {
     this.metadataTimeoutMs = o.metadataTimeoutMs ?? 10_000;
     for (const p of raft.peers) this.peers.set(p.nodeId, `${p.host}:${p.port}`);
     this.voters = [this.nodeId, ...raft.peers.map((p) => p.nodeId)].sort((a, b) => a - b);
+    this.tickMs = o.tickMs ?? 100;
+    this.electionTicks = o.electionTicks ?? 10;
     const rl = raftLogger(o.logger.child({ component: 'raft' }));
     this.host = new RaftHost({
       nodeId: this.nodeId,
       dataDir: path.join(o.dataDir, 'raft'),
       logger: rl,
-      tickMs: o.tickMs ?? 100,
-      electionTicks: o.electionTicks ?? 10,
+      tickMs: this.tickMs,
+      electionTicks: this.electionTicks,
       maxPendingProposals: 100_000,
       maxProposalBytes: 64 * 1024 * 1024,
     });
@@ -224,6 +234,56 @@ export class RaftCluster implements Cluster {
     });
     this.host.start();
     this.background('register', () => this.register());
+    this.scheduleRebalance();
+  }
+
+  // ---------------------------------------------------------------- preferred leaders
+
+  private scheduleRebalance(): void {
+    this.later(() => {
+      try {
+        this.rebalance();
+      } catch (e) {
+        this.logger.warn({ err: e instanceof Error ? e.message : String(e) }, 'preferred leader check failed');
+      }
+      this.scheduleRebalance();
+    }, REBALANCE_EVERY_MS);
+  }
+
+  private updatePeerLiveness(now: number): void {
+    for (const s of this.transport.stats()) {
+      const prev = this.peerLiveness.get(s.nodeId);
+      if (prev === undefined) {
+        this.peerLiveness.set(s.nodeId, { acked: s.ackedBatches, lastProgressMs: s.ackedBatches > 0 ? now : 0, aliveSinceMs: now });
+        continue;
+      }
+      if (s.ackedBatches > prev.acked) {
+        if (now - prev.lastProgressMs > REBALANCE_EVERY_MS * 2) prev.aliveSinceMs = now;
+        prev.lastProgressMs = now;
+        prev.acked = s.ackedBatches;
+      }
+    }
+  }
+
+  /**
+   * Preferred leaders (the first replica) are restored by leadership transfer when they are back:
+   * a leader hands a partition to its preferred replica once that node has answered steadily for
+   * PREFERRED_STABLE_MS, at most one partition per round, so leaders stay spread over the nodes.
+   */
+  private rebalance(): void {
+    const now = this.o.nowMs();
+    this.updatePeerLiveness(now);
+    for (const r of this.replicas.values()) {
+      if (!r.isLeader() || !r.leaderReady || r.transferring) continue;
+      const preferred = r.replicas[0];
+      if (preferred === undefined || preferred === this.nodeId || !r.replicas.includes(preferred)) continue;
+      const live = this.peerLiveness.get(preferred);
+      if (live === undefined || now - live.lastProgressMs > REBALANCE_EVERY_MS * 2 || now - live.aliveSinceMs < PREFERRED_STABLE_MS) continue;
+      if (now - r.leaderSinceMs < PREFERRED_STABLE_MS) continue;
+      this.logger.info({ topic: r.topic, partition: r.partition, to: preferred }, 'moving partition leadership back to its preferred replica');
+      r.transferLeadership(preferred, this.tickMs * this.electionTicks * 2 + 500);
+      return;
+    }
   }
 
   private applyMetadata(e: Entry): ApplyResult {
