@@ -15,6 +15,9 @@ import { consumeWithKcat } from './helpers/kcat.js';
 import type { ServerProcess } from './helpers/server.js';
 import { startServer } from './helpers/server.js';
 
+// Real processes and clients on a shared, loaded machine: generous per-test time.
+jest.setTimeout(120_000);
+
 process.env['KAFKAJS_NO_PARTITIONER_WARNING'] = '1';
 const SEED = Number(process.env['CHRONIK_FUZZ_SEED'] ?? Date.now() % 1_000_000);
 const ROUNDS = Number(process.env['CHRONIK_FUZZ_ROUNDS'] ?? 300);

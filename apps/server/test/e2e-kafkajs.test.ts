@@ -5,6 +5,9 @@ import type { ServerProcess } from './helpers/server.js';
 import { startServer, tempDir } from './helpers/server.js';
 import { consumeWithKcat } from './helpers/kcat.js';
 
+// Real processes and clients on a shared, loaded machine: generous per-test time.
+jest.setTimeout(120_000);
+
 process.env['KAFKAJS_NO_PARTITIONER_WARNING'] = '1';
 
 let server: ServerProcess;

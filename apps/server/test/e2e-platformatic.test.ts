@@ -7,6 +7,9 @@ import { consumeWithKcat } from './helpers/kcat.js';
 import type { ServerProcess } from './helpers/server.js';
 import { startServer } from './helpers/server.js';
 
+// Real processes and clients on a shared, loaded machine: generous per-test time.
+jest.setTimeout(120_000);
+
 let server: ServerProcess;
 beforeAll(async () => {
   server = await startServer();

@@ -9,6 +9,9 @@ import { consumeWithKcat, kcat } from './helpers/kcat.js';
 import { RawClient } from './helpers/raw-client.js';
 import { BIN, startServer, tempDir } from './helpers/server.js';
 
+// Real processes and clients on a shared, loaded machine: generous per-test time.
+jest.setTimeout(120_000);
+
 process.env['KAFKAJS_NO_PARTITIONER_WARNING'] = '1';
 
 function runBin(args: string[]): { code: number | null; stdout: string; stderr: string } {

@@ -6,6 +6,9 @@ import path from 'node:path';
 import type { ServerProcess } from './helpers/server.js';
 import { startServer } from './helpers/server.js';
 
+// Real processes and clients on a shared, loaded machine: generous per-test time.
+jest.setTimeout(120_000);
+
 const SCRIPT = path.join(__dirname, 'scripts', 'confluent_client.py');
 
 function python(args: string[], timeoutMs = 60_000): Promise<Record<string, unknown>> {
