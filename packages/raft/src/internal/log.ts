@@ -320,7 +320,8 @@ export class RaftLog {
     let ents: Entry[] = [];
     if (lo < uOff) {
       const stored = this.storage.entries(lo, Math.min(hi, uOff), maxBytes);
-      if (stored.length < Math.min(hi, uOff) - lo) return stored; // the budget ran out inside storage
+      // Storage applied the budget already; stop if it ran out there or nothing unstable is wanted.
+      if (stored.length < Math.min(hi, uOff) - lo || hi <= uOff) return stored;
       ents = stored;
     }
     if (hi > uOff) {

@@ -303,7 +303,9 @@ export class Raft {
     const last = this.raftLog.append(stamped);
     // The leader counts its own entry at once: it is persisted before any message that carries it is sent.
     this.trk.progress.get(this.id)?.maybeUpdate(last);
-    this.maybeCommit();
+    // The leader's match is the highest of all, so raising it can move a majority only in a
+    // configuration (or joint half) of one voter.
+    if (this.trk.config.incoming.size === 1 || this.trk.config.outgoing.size === 1) this.maybeCommit();
     return true;
   }
 
