@@ -6,7 +6,8 @@
  *
  * Prints one line per failing seed (the seed replays exactly) and exits 1 on any violation.
  * Options: --seeds A..B | --seed S, --steps N (default 5000), --verbose (trace of one seed),
- * --all (also print passing seeds), --nodes 3|5, --stop-on-failure.
+ * --all (also print passing seeds), --nodes 3|5, --params '{"name":value,...}' (override drawn
+ * parameters, see SimParams in simulation.ts), --stop-on-failure.
  */
 import { formatResult, runSeed } from './simulation.js';
 import type { SimParams } from './simulation.js';
@@ -23,7 +24,7 @@ interface CliArgs {
 
 function usage(msg: string): never {
   process.stderr.write(
-    `sim: ${msg}\nusage: sim [--seeds A..B | --seed S] [--steps N] [--verbose] [--all] [--nodes 3|5] [--stop-on-failure]\n`,
+    `sim: ${msg}\nusage: sim [--seeds A..B | --seed S] [--steps N] [--verbose] [--all] [--nodes 3|5] [--params JSON] [--stop-on-failure]\n`,
   );
   process.exit(2);
 }
@@ -70,6 +71,19 @@ function parseArgs(argv: readonly string[]): CliArgs {
         const n = parseIntArg(next(), '--nodes');
         if (n < 1 || n > 9) usage('--nodes must be between 1 and 9');
         a.params.nodeCount = n;
+        break;
+      }
+      case '--params': {
+        // Override drawn parameters, e.g. --params '{"leaseReads":true,"transferRate":0}'.
+        const v = next() ?? '';
+        try {
+          const parsed = JSON.parse(v) as unknown;
+          if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+            throw new Error('not an object');
+          a.params = { ...a.params, ...(parsed as Partial<SimParams>) };
+        } catch (e) {
+          usage(`--params expects a JSON object of simulation parameters: ${(e as Error).message}`);
+        }
         break;
       }
       case '--verbose':

@@ -879,7 +879,9 @@ export class Simulation {
       if (m.type === MessageType.MsgVoteResp && !m.reject) {
         // (Grants are recorded when sent, after the fsync: see send().)
         const hs = rd.hardState ?? prev;
-        if (hs.term !== m.term || hs.vote !== m.to) {
+        // The durable hard state must rule out another vote in that term: either it records this
+        // vote, or it is already in a later term (a Ready can carry a grant and a later term change).
+        if (hs.term < m.term || (hs.term === m.term && hs.vote !== m.to)) {
           throw new SimViolation(
             'vote-not-persisted',
             `n${n.id} grants term-${m.term} vote to ${m.to} but its hard state is ${JSON.stringify(hs)}`,
