@@ -179,12 +179,20 @@ export class LocalCluster implements Cluster {
 
   // ---------------------------------------------------------------- metadata application
 
-  /** Applies one command to the state machine and persists the state; throws on rejection. */
-  private apply(command: MetadataCommand): readonly MetadataChange[] {
+  /**
+   * Applies one command to the state machine and (unless `persist` is false) persists the state;
+   * throws on rejection. Only commands whose effect is re-derived on start (leadership of this
+   * node's partitions) skip persisting; their caller persists once for the batch.
+   */
+  private apply(command: MetadataCommand, persist = true): readonly MetadataChange[] {
     const r = this.sm.applyCommand(this.sm.appliedIndex + 1, command);
     if (!r.ok) throw toClusterError(r.error);
-    writeFileAtomic(path.join(this.metaDir, SNAPSHOT_FILE), this.sm.snapshot());
+    if (persist) this.persist();
     return r.changes;
+  }
+
+  private persist(): void {
+    writeFileAtomic(path.join(this.metaDir, SNAPSHOT_FILE), this.sm.snapshot());
   }
 
   /** Serializes metadata proposals (and the partition work they cause). */
@@ -225,6 +233,7 @@ export class LocalCluster implements Cluster {
   }
 
   private async openTopic(t: TopicInfo, parts: readonly PartitionInfo[]): Promise<void> {
+    let led = 0;
     for (const p of parts) {
       const k = this.key(t.topicId, p.partition);
       if (!this.partitions.has(k)) {
@@ -243,16 +252,21 @@ export class LocalCluster implements Cluster {
         this.partitions.set(k, pl);
       }
       if (p.leader !== this.nodeId || p.leaderEpoch < 0) {
-        this.apply({
-          type: 'changeLeader',
-          topicId: t.topicId,
-          partition: p.partition,
-          leader: this.nodeId,
-          leaderEpoch: Math.max(0, p.leaderEpoch),
-          isr: [this.nodeId],
-        });
+        this.apply(
+          {
+            type: 'changeLeader',
+            topicId: t.topicId,
+            partition: p.partition,
+            leader: this.nodeId,
+            leaderEpoch: Math.max(0, p.leaderEpoch),
+            isr: [this.nodeId],
+          },
+          false,
+        );
+        led++;
       }
     }
+    if (led > 0) this.persist();
   }
 
   private staticBrokerConfigs(): Record<string, string> {
