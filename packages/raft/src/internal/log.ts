@@ -236,6 +236,7 @@ export class RaftLog {
 
   hasNextCommittedEnts(): boolean {
     if (this.unstable.snapshot !== null) return false; // apply the snapshot first
+    if (this.committed <= this.applying) return false; // the common, idle case: no storage call
     return this.committed > Math.max(this.applying, this.firstIndex() - 1);
   }
 
