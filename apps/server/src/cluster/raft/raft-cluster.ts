@@ -94,7 +94,9 @@ const PREFERRED_STABLE_MS = 10_000;
 function toClusterError(e: unknown): ClusterError {
   if (e instanceof ClusterError) return e;
   if (isMetadataError(e)) return new ClusterError(e.code, e.message, { cause: e });
-  return proposalError(e, 'metadata proposal');
+  const c = proposalError(e, 'metadata proposal');
+  // No reachable metadata leader: Kafka's retriable answer for admin requests is NOT_CONTROLLER.
+  return c.code === 'NOT_LEADER_OR_FOLLOWER' ? new ClusterError('NOT_CONTROLLER', c.message, { cause: e }) : c;
 }
 
 function compactProblem(configs: ReadonlyArray<{ name: string; value: string | null; op?: number }>): string | null {
@@ -803,7 +805,11 @@ export class RaftCluster implements Cluster {
     const self = this.brokers().find((b) => b.nodeId === this.nodeId);
     if (self === undefined) throw new ClusterError('COORDINATOR_NOT_AVAILABLE', 'this broker is not registered yet');
     if (keyType !== 0) return self;
-    await this.ensureOffsetsTopic();
+    try {
+      await this.ensureOffsetsTopic();
+    } catch (e) {
+      throw new ClusterError('COORDINATOR_NOT_AVAILABLE', `creating ${CONSUMER_OFFSETS_TOPIC} failed: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+    }
     const n = this.o.config.broker.offsetsTopicNumPartitions;
     const lookup = this.sm.findCoordinator(key, 'group', n);
     if (!lookup.ok) throw toClusterError(lookup.error);
