@@ -369,6 +369,18 @@ export class GroupCoordinator {
     };
   }
 
+  /** Violations of the groups' invariants (tests assert this stays empty). */
+  invariantViolations(): string[] {
+    const v: string[] = [];
+    for (const [id, g] of this.groups) {
+      if (g.groupId !== id) v.push(`group ${g.groupId} stored as ${id}`);
+      if (g.is('Dead')) v.push(`group ${id} is Dead but still held`);
+      if (!this.partitions.has(g.partition)) v.push(`group ${id} on unowned partition ${g.partition}`);
+      v.push(...g.invariantViolations());
+    }
+    return v;
+  }
+
   private getOrCreateGroup(groupId: string, create: boolean): Group | GroupKafkaError | undefined {
     const existing = this.groups.get(groupId);
     if (existing !== undefined || !create) return existing;
@@ -456,7 +468,9 @@ export class GroupCoordinator {
   private doNewMemberJoin(group: Group, req: JoinGroupRequest, respond: (r: JoinGroupResult) => void): void {
     if (group.is('Dead')) return respond(joinError('', 'COORDINATOR_NOT_AVAILABLE'));
     if (!group.supportsProtocols(req.protocolType, req.protocols)) return respond(joinError('', 'INCONSISTENT_GROUP_PROTOCOL'));
-    const newMemberId = `${req.clientId}-${this.newUuid()}`;
+    let newMemberId = `${req.clientId}-${this.newUuid()}`;
+    for (let i = 0; i < 10 && (group.has(newMemberId) || group.pendingMembers.has(newMemberId)); i++) newMemberId = `${req.clientId}-${this.newUuid()}`;
+    if (group.has(newMemberId) || group.pendingMembers.has(newMemberId)) return respond(joinError('', 'UNKNOWN_SERVER_ERROR'));
     if (req.groupInstanceId !== null) {
       this.doStaticMemberJoin(group, req, newMemberId, respond);
     } else if (req.requireKnownMemberId) {

@@ -275,6 +275,29 @@ export class Group {
     return topics;
   }
 
+  /** Violations of the invariants stated at the top of this file (empty when all hold). */
+  invariantViolations(): string[] {
+    const v: string[] = [];
+    let awaiting = 0;
+    for (const m of this.members.values()) if (m.joinCallback !== undefined) awaiting++;
+    if (awaiting !== this.numAwaitingJoin) v.push(`numAwaitingJoin ${this.numAwaitingJoin} != ${awaiting}`);
+    if ((this.leaderId === null) !== (this.members.size === 0)) v.push(`leader ${String(this.leaderId)} with ${this.members.size} members`);
+    if (this.leaderId !== null && !this.members.has(this.leaderId)) v.push(`leader ${this.leaderId} is not a member`);
+    for (const [instance, id] of this.staticMembers) {
+      if (this.members.get(id)?.groupInstanceId !== instance) v.push(`static ${instance} maps to ${id}, which is not that member`);
+    }
+    for (const m of this.members.values()) {
+      if (m.groupInstanceId !== null && this.staticMembers.get(m.groupInstanceId) !== m.memberId) v.push(`member ${m.memberId} missing from the static map`);
+    }
+    if (this.is('Empty') && this.members.size > 0) v.push(`Empty with ${this.members.size} members`);
+    if ((this.is('Stable') || this.is('CompletingRebalance')) && (this.protocolName === null || this.members.size === 0)) v.push(`${this.state} without protocol or members`);
+    for (const id of this.pendingSyncMembers) if (!this.members.has(id)) v.push(`pending sync ${id} is not a member`);
+    let offsets = 0;
+    for (const t of this.offsets.values()) offsets += t.size;
+    if (offsets !== this.offsetCount) v.push(`offsetCount ${this.offsetCount} != ${offsets}`);
+    return v.map((x) => `group ${this.groupId}: ${x}`);
+  }
+
   isSubscribedToTopic(topic: string): boolean {
     return this.subscribedTopics?.has(topic) ?? false;
   }

@@ -8,12 +8,18 @@ export interface Harness {
   log: InMemoryOffsetLog;
 }
 
-export async function harness(config: Partial<GroupCoordinatorConfig> = {}, log = new InMemoryOffsetLog(), clock = new ManualScheduler()): Promise<Harness> {
+/** Ids "uuid1", "uuid2", ... counted per harness unless `newUuid` is shared (restarts on one log). */
+export async function harness(
+  config: Partial<GroupCoordinatorConfig> = {},
+  log = new InMemoryOffsetLog(),
+  clock = new ManualScheduler(),
+  newUuid?: () => string,
+): Promise<Harness> {
   let n = 0;
   const coordinator = new GroupCoordinator({
     offsetLog: log,
     scheduler: clock,
-    newUuid: () => `uuid${++n}`,
+    newUuid: newUuid ?? (() => `uuid${++n}`),
     config: { numPartitions: 4, initialRebalanceDelayMs: 0, minSessionTimeoutMs: 1000, ...config },
   });
   for (let p = 0; p < coordinator.config.numPartitions; p++) await coordinator.loadPartition(p);
