@@ -18,10 +18,19 @@ export interface MachineInfo {
   disk: string;
   loadAverageAtStart: number[];
   node: string;
+  /** The Chronik source measured: git commit, "+ uncommitted changes" when the tree is dirty. */
+  chronikRevision: string;
   tools: Record<string, string>;
 }
 
-export function machineInfo(dataDir: string): MachineInfo {
+function gitRevision(repoDir: string): string {
+  const rev = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: repoDir, encoding: 'utf8' });
+  if (rev.status !== 0) return 'unknown';
+  const dirty = spawnSync('git', ['status', '--porcelain', '--untracked-files=no'], { cwd: repoDir, encoding: 'utf8' });
+  return `${rev.stdout.trim()}${dirty.stdout.trim() !== '' ? ' + uncommitted changes in the working tree' : ''}`;
+}
+
+export function machineInfo(dataDir: string, repoDir: string): MachineInfo {
   const cpus = os.cpus();
   const mount = spawnSync('findmnt', ['-no', 'SOURCE,FSTYPE,SIZE', '-T', dataDir], { encoding: 'utf8' }).stdout?.trim() ?? '';
   const source = mount.split(/\s+/)[0] ?? '';
@@ -44,6 +53,7 @@ export function machineInfo(dataDir: string): MachineInfo {
     disk: `${mount || 'unknown'}${rota === '0' ? ' (non-rotational)' : rota === '1' ? ' (rotational)' : ''}, data under ${dataDir}`,
     loadAverageAtStart: os.loadavg(),
     node: process.version,
+    chronikRevision: gitRevision(repoDir),
     tools,
   };
 }

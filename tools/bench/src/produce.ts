@@ -9,6 +9,7 @@
 //   one fresh request per leader (round-robin over partitions), and each record's latency is
 //   measured from its intended send time, so a stall shows up in the percentiles instead of
 //   silently lowering the offered load (no coordinated omission).
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { ApiKey, ErrorCode, buildRecordBatch, decodeResponseFrame } from '@chronik/protocol';
 import type { ProduceRequest } from '@chronik/protocol';
 import { BenchError, errorMessage } from './errors.js';
@@ -54,6 +55,11 @@ export interface LoadResult {
   errors: number;
   /** The offered load was above what the system could take (fixed-rate runs). */
   saturated?: boolean;
+  /**
+   * Fixed-rate runs of the own generator: p99 of the generator's own event-loop delay, in ms. A
+   * large value means the load generator, not the broker, was late (the machine was busy).
+   */
+  generatorLagP99Ms?: number;
   error?: string;
 }
 
@@ -215,6 +221,8 @@ async function fixedRateRun(spec: ProduceSpec, leaders: Leader[], ratePerSec: nu
   let saturated = false;
   const outstanding = new Set<Promise<void>>();
   const deadline = Date.now() + (spec.timeoutMs ?? 120_000);
+  const lag = monitorEventLoopDelay({ resolution: 1 });
+  lag.enable();
   const start = performance.now();
 
   const send = (leader: Leader, records: number[]): void => {
@@ -267,6 +275,10 @@ async function fixedRateRun(spec: ProduceSpec, leaders: Leader[], ratePerSec: nu
   }
   await Promise.all([...outstanding]);
   const seconds = (performance.now() - start) / 1000;
+  lag.disable();
   if (saturated) firstError ??= `offered load of ${Math.round(ratePerSec)} msg/s is above capacity (fell more than ${maxLagMs / 1000} s behind)`;
-  return result(hist, acked, spec.recordBytes, seconds, errors, firstError, saturated);
+  const r = result(hist, acked, spec.recordBytes, seconds, errors, firstError, saturated);
+  // The delay histogram (ns) includes the 1 ms resolution timer itself.
+  r.generatorLagP99Ms = lag.percentile(99) / 1e6;
+  return r;
 }

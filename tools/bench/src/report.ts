@@ -251,6 +251,10 @@ export function renderReport(run: BenchRun, chartPrefix = ''): { markdown: strin
   md.push(
     `> **Read ratios, not absolute numbers.** The machine is shared: other engineers' builds and tests were running during this run (load average ${m.loadAverageAtStart.map((x) => x.toFixed(1)).join(', ')} at the start, ${run.loadAverageAtEnd.map((x) => x.toFixed(1)).join(', ')} at the end, on ${m.cores} cores). Absolute rates are lower and noisier than on an idle machine; the systems were measured back to back under the same conditions, so their ratios hold better than their absolute values.`,
   );
+  if (run.quick) {
+    md.push('');
+    md.push('> This is the `--quick` regression plan: each run lasts about a second, so single numbers swing by tens of percent from run to run on this machine. The full plan (`docs/benchmarks/README.md`) runs longer.');
+  }
   for (const n of run.notes) {
     md.push('');
     md.push(`> ${n}`);
@@ -266,6 +270,7 @@ export function renderReport(run: BenchRun, chartPrefix = ''): { markdown: strin
         ['memory', `${m.memoryGiB.toFixed(1)} GiB`],
         ['disk', m.disk],
         ['kernel', m.kernel],
+        ['Chronik source', m.chronikRevision ?? 'unknown'],
         ['Node.js', m.node],
         ...Object.entries(m.tools).map(([k, v]) => [k, v]),
       ],
@@ -306,6 +311,8 @@ export function renderReport(run: BenchRun, chartPrefix = ''): { markdown: strin
   md.push('## Produce throughput, single node');
   md.push('');
   md.push(produceTable(run, 'chronik-1', 'jetstream-r1'));
+  md.push('');
+  md.push('JetStream has one acknowledgement mode per replication factor, so its number is repeated on the acks=1 and acks=all rows. Latency columns are under full load (a deep pipeline), not at a fixed rate.');
   const t1 = throughputChart(run, 'chronik-1', 'jetstream-r1', 'Produce throughput, single node (msg/s)');
   if (t1 !== undefined) {
     charts.push({ file: `${chartPrefix}throughput-1-node.svg`, svg: t1 });
@@ -343,12 +350,15 @@ export function renderReport(run: BenchRun, chartPrefix = ''): { markdown: strin
       s.result && s.unavailable === undefined ? fmtMs(s.result.p99Ms) : '–',
       s.result && s.unavailable === undefined ? fmtMs(s.result.p999Ms) : '–',
       s.result && s.unavailable === undefined ? fmtMs(s.result.maxMs) : '–',
+      s.result?.generatorLagP99Ms !== undefined ? fmtMs(s.result.generatorLagP99Ms) : '–',
     ]);
   md.push(
     latRows.length === 0
       ? '_No runs._'
-      : markdownTable(['offered msg/s', 'system', 'achieved msg/s', 'p50 ms', 'p99 ms', 'p999 ms', 'max ms'], latRows, ['right', 'left', 'right', 'right', 'right', 'right', 'right']),
+      : markdownTable(['offered msg/s', 'system', 'achieved msg/s', 'p50 ms', 'p99 ms', 'p999 ms', 'max ms', 'own generator’s event-loop delay p99 ms'], latRows, ['right', 'left', 'right', 'right', 'right', 'right', 'right', 'right']),
   );
+  md.push('');
+  md.push('The last column checks the load generator itself: the p99 of its event-loop delay during the run (1 ms timer resolution included). When it is close to Chronik’s p99, the tail was the generator’s host being busy, not the broker.');
   const lchart = latencyChart(run);
   if (lchart !== undefined) {
     charts.push({ file: `${chartPrefix}latency-vs-load.svg`, svg: lchart });

@@ -45,7 +45,7 @@ export async function runBenchmark(ctx: RunnerContext): Promise<BenchRun> {
   const deployments: DeploymentStatus[] = [];
   const setupCommands: string[] = [];
   const notes: string[] = [];
-  const machine = machineInfo(workDir);
+  const machine = machineInfo(workDir, path.dirname(path.dirname(path.dirname(ctx.serverBin))));
   const run: BenchRun = {
     startedAt,
     finishedAt: '',

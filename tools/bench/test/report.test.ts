@@ -12,7 +12,7 @@ function fixture(overrides: Partial<BenchRun> = {}): BenchRun {
     finishedAt: '2026-01-01T00:01:00.000Z',
     quick: true,
     invocation: 'pnpm --filter @chronik/bench bench --quick',
-    machine: { cpuModel: 'Test CPU', cores: 2, memoryGiB: 24, kernel: 'Linux', disk: '/dev/vda ext4', loadAverageAtStart: [1, 2, 3], node: 'v20', tools: { kcat: '1.7.1' } },
+    machine: { cpuModel: 'Test CPU', cores: 2, memoryGiB: 24, kernel: 'Linux', disk: '/dev/vda ext4', loadAverageAtStart: [1, 2, 3], node: 'v20', chronikRevision: 'abc1234', tools: { kcat: '1.7.1' } },
     loadAverageAtEnd: [4, 5, 6],
     disk: [
       { name: 'sequential write, buffered + fdatasync at end', mbPerSec: 400, command: 'fio a' },
@@ -32,7 +32,7 @@ function fixture(overrides: Partial<BenchRun> = {}): BenchRun {
       s({ system: 'chronik-3', client: 'own', kind: 'produce', acks: -1, unavailable: 'raft-cluster mode is not implemented yet' }),
       s({ system: 'jetstream-r3', client: 'jsbench', kind: 'produce', acks: -1, result: load(20_000) }),
       s({ system: 'chronik-1', client: 'own', kind: 'consume', result: load(400_000) }),
-      s({ system: 'chronik-1', client: 'own', kind: 'latency', offeredPerSec: 150_000, result: load(150_000, 1024, 4) }),
+      s({ system: 'chronik-1', client: 'own', kind: 'latency', offeredPerSec: 150_000, result: { ...load(150_000, 1024, 4), generatorLagP99Ms: 1.25 } }),
       s({ system: 'jetstream-r1', client: 'jsbench', kind: 'latency', offeredPerSec: 150_000, result: { ...load(40_000, 1024, 900), ok: false, saturated: true, error: 'above capacity' } }),
     ],
     setupCommands: ['go build ...'],
@@ -70,6 +70,8 @@ describe('renderReport', () => {
   it('states the machine, the load caveat, the targets and availability', () => {
     expect(markdown).toContain('# Chronik benchmark (quick)');
     expect(markdown).toContain('| CPU | 2 × Test CPU |');
+    expect(markdown).toContain('| Chronik source | abc1234 |');
+    expect(markdown).toContain('`--quick` regression plan');
     expect(markdown).toContain('load average 1.0, 2.0, 3.0 at the start');
     expect(markdown).toContain('| 1 node, 1 KiB, acks=1: ≥ 3× JetStream R1 msg/s | 300,000 msg/s | 50,000 msg/s | 6.00× | **met** |');
     expect(markdown).toContain('| Chronik, 3 nodes | not available: raft-cluster mode is not implemented yet |');
@@ -80,6 +82,7 @@ describe('renderReport', () => {
     expect(markdown).toContain('| sequential write, buffered + fdatasync at end | 400.0 | 77% |');
     expect(markdown).toContain('| 1 KiB | 1 | all | not available |');
     expect(markdown).toContain('150,000 | JetStream R1 | 40,000 (saturated)');
+    expect(markdown).toContain('| 150,000 | Chronik, 1 node | 150,000 | 1.00 | 4.00 | 8.00 | 12.0 | 1.25 |');
   });
 
   it('lists every exact command once', () => {
