@@ -163,6 +163,21 @@ describe('network layer', () => {
     await listener.close(1000);
   });
 
+  test('partial frames reserve the global budget; a frame that started always finishes', async () => {
+    const { listener, port } = await start({ maxGlobalInFlightBytes: 4096 });
+    const socks = await Promise.all([connect(port), connect(port), connect(port)]);
+    const results = socks.map((s) => readIds(s, 1));
+    const full = socks.map((_, i) => frame(i + 1, 0, false, 2993)); // 3000-byte bodies
+    for (const [i, s] of socks.entries()) s.write((full[i] as Buffer).subarray(0, 1000));
+    await new Promise((r) => setTimeout(r, 100));
+    expect(listener.inFlightBytes).toBe(3000); // one reservation; the others wait for budget
+    for (const [i, s] of socks.entries()) s.write((full[i] as Buffer).subarray(1000));
+    for (const [i, r] of results.entries()) expect((await r).ids).toEqual([i + 1]);
+    expect(listener.inFlightBytes).toBe(0);
+    for (const s of socks) s.destroy();
+    await listener.close(1000);
+  });
+
   test('idle connections are closed', async () => {
     const { listener, port } = await start({ idleTimeoutMs: 100 });
     const s = await connect(port);

@@ -39,6 +39,10 @@ export class InFlightBudget {
   exhausted(): boolean {
     return this.used >= this.limitBytes;
   }
+  /** A frame of `n` bytes may start: it fits, or nothing else is in flight (one oversized frame at a time). */
+  canReserve(n: number): boolean {
+    return this.used === 0 || this.used + n <= this.limitBytes;
+  }
   acquire(n: number): void {
     this.used += n;
   }
@@ -58,6 +62,9 @@ export class InFlightBudget {
   }
 }
 
+/** Bytes read beyond the frame being received before the socket is paused. */
+const READ_AHEAD_BYTES = 64 * 1024;
+
 interface Slot {
   done: boolean;
   response: ResponseBody;
@@ -75,6 +82,9 @@ export class Connection implements ConnectionInfo {
   private readonly decoder: FrameDecoder;
   private readonly slots: Slot[] = [];
   private requestBytesInFlight = 0;
+  /** Budget held for the frame being received (reserved when its size prefix arrives). */
+  private reserved: number | undefined;
+  private waitingForBudget = false;
   private paused = false;
   private closed = false;
   private draining = false;
@@ -125,18 +135,32 @@ export class Connection implements ConnectionInfo {
   private overLimit(): boolean {
     return (
       this.slots.length >= this.limits.maxInFlightRequestsPerConnection ||
-      this.requestBytesInFlight + this.socket.writableLength >= this.limits.maxBufferedBytesPerConnection ||
-      this.budget.exhausted()
+      this.requestBytesInFlight + this.socket.writableLength >= this.limits.maxBufferedBytesPerConnection
     );
   }
 
-  /** Takes frames off the decoder while the limits allow; pauses the socket otherwise. */
+  /**
+   * Takes frames off the decoder while the limits allow; pauses the socket otherwise. The global
+   * budget is reserved for a whole frame as soon as its size prefix arrives, and the socket is read
+   * at most READ_AHEAD_BYTES beyond the reserved frame, so memory held by partial frames is bounded
+   * too, and a frame that started always has the budget to finish (no deadlock between connections).
+   */
   private pump(): void {
     if (this.closed) return;
-    while (!this.draining) {
-      if (this.overLimit()) break;
+    this.waitingForBudget = false;
+    while (!this.draining && !this.overLimit()) {
       let frame: Buffer | undefined;
       try {
+        const size = this.decoder.peekSize();
+        if (size === undefined) break;
+        if (this.reserved === undefined) {
+          if (!this.budget.canReserve(size)) {
+            this.waitingForBudget = true;
+            break;
+          }
+          this.budget.acquire(size);
+          this.reserved = size;
+        }
         frame = this.decoder.next();
       } catch (e) {
         this.logger.warn(
@@ -147,28 +171,28 @@ export class Connection implements ConnectionInfo {
         return;
       }
       if (frame === undefined) break;
-      this.accept(frame);
+      const reserved = this.reserved ?? 0;
+      this.reserved = undefined;
+      this.accept(frame, reserved);
     }
+    const readAhead = (this.reserved ?? 0) + 4 + READ_AHEAD_BYTES;
     const stop =
-      this.draining || this.overLimit() || this.decoder.bufferedBytes >= this.limits.maxRequestBytes + 4;
+      this.draining || this.overLimit() || this.waitingForBudget || this.decoder.bufferedBytes >= readAhead;
+    if (this.waitingForBudget) this.budget.wait(this.resumeFromBudget);
     if (stop && !this.paused) {
       this.paused = true;
       this.socket.pause();
-      if (this.budget.exhausted()) this.budget.wait(this.resumeFromBudget);
     } else if (!stop && this.paused) {
       this.paused = false;
       this.budget.cancel(this.resumeFromBudget);
       this.socket.resume();
-    } else if (stop && this.budget.exhausted()) {
-      this.budget.wait(this.resumeFromBudget);
     }
   }
 
-  private accept(frame: Buffer): void {
-    const slot: Slot = { done: false, response: null, requestBytes: frame.length };
+  private accept(frame: Buffer, reserved: number): void {
+    const slot: Slot = { done: false, response: null, requestBytes: reserved };
     this.slots.push(slot);
-    this.requestBytesInFlight += frame.length;
-    this.budget.acquire(frame.length);
+    this.requestBytesInFlight += reserved;
     this.hooks.onFrame?.(frame.length);
     let result: Promise<ResponseBody> | ResponseBody;
     try {
@@ -252,6 +276,10 @@ export class Connection implements ConnectionInfo {
     if (this.closed) return;
     this.closed = true;
     this.budget.cancel(this.resumeFromBudget);
+    if (this.reserved !== undefined) {
+      this.budget.release(this.reserved);
+      this.reserved = undefined;
+    }
     // Dispatches still running finish on their own; complete() returns their bytes to the budget.
     const ws = this.drainWaiters;
     this.drainWaiters = [];

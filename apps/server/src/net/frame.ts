@@ -20,19 +20,40 @@ export class FrameDecoder {
     this.buffered += chunk.length;
   }
 
+  /**
+   * The size of the next frame once its prefix has arrived (without consuming anything), or
+   * undefined. Throws MALFORMED_FRAME / REQUEST_TOO_LARGE.
+   */
+  peekSize(): number | undefined {
+    if (this.need >= 0) return this.need;
+    if (this.buffered < 4) return undefined;
+    const prefix = Buffer.allocUnsafe(4);
+    let off = 0;
+    for (const c of this.chunks) {
+      const k = Math.min(c.length, 4 - off);
+      c.copy(prefix, off, 0, k);
+      off += k;
+      if (off === 4) break;
+    }
+    return this.check(prefix.readInt32BE(0));
+  }
+
+  private check(size: number): number {
+    if (size < 0) throw new ServerError(ServerErrorCode.MALFORMED_FRAME, `negative frame size ${size}`);
+    if (size > this.maxFrameBytes) {
+      throw new ServerError(
+        ServerErrorCode.REQUEST_TOO_LARGE,
+        `frame of ${size} bytes exceeds the limit of ${this.maxFrameBytes}`,
+      );
+    }
+    return size;
+  }
+
   /** The next complete frame (without its prefix), or undefined. Throws MALFORMED_FRAME / REQUEST_TOO_LARGE. */
   next(): Buffer | undefined {
     if (this.need < 0) {
       if (this.buffered < 4) return undefined;
-      const size = this.take(4).readInt32BE(0);
-      if (size < 0) throw new ServerError(ServerErrorCode.MALFORMED_FRAME, `negative frame size ${size}`);
-      if (size > this.maxFrameBytes) {
-        throw new ServerError(
-          ServerErrorCode.REQUEST_TOO_LARGE,
-          `frame of ${size} bytes exceeds the limit of ${this.maxFrameBytes}`,
-        );
-      }
-      this.need = size;
+      this.need = this.check(this.take(4).readInt32BE(0));
     }
     if (this.buffered < this.need) return undefined;
     const frame = this.take(this.need);
