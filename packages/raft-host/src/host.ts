@@ -126,6 +126,16 @@ export interface GroupOptions {
   checkQuorum?: boolean;
 }
 
+/** A read-only view of a group's Raft log. */
+export interface GroupLog {
+  /** Entries in [lo, hi), at least one when lo < hi, stopping before maxBytes would be exceeded. */
+  entries(lo: number, hi: number, maxBytes: number): Entry[];
+  /** The term of the entry at index (firstIndex() - 1 <= index <= lastIndex()). */
+  term(index: number): number;
+  firstIndex(): number;
+  lastIndex(): number;
+}
+
 export interface ProposalOutcome {
   index: number;
   term: number;
@@ -328,6 +338,15 @@ export class RaftHost {
     g.closed = true;
     this.failPending(g, new HostError('Closed', `group ${groupId} closed`));
     await g.storage.close();
+  }
+
+  /**
+   * Read-only access to a group's log (for state machines whose data is the log itself, such as a
+   * Kafka partition): entries by index range and byte budget, and the range held. Answers come from
+   * the group's storage: recent entries from memory, older ones by synchronous reads.
+   */
+  log(groupId: number): GroupLog | undefined {
+    return this.groups.get(groupId)?.storage;
   }
 
   hasGroup(groupId: number): boolean {

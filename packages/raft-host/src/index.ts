@@ -1,6 +1,7 @@
 // Public entry point of @chronik/raft-host.
 export { RaftHost } from './host.js';
 export type {
+  GroupLog,
   GroupOptions,
   GroupStatus,
   HostTransport,
