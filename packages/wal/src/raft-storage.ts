@@ -46,6 +46,11 @@ export interface RaftLogStorageOptions {
   readonly maxEntryBytes?: number;
   /** Largest snapshot accepted or loaded. Default 1 GiB. */
   readonly maxSnapshotBytes?: number;
+  /**
+   * Entry bytes queued for writing before appends wait for earlier writes (back-pressure inside the
+   * disk queue; entries stay readable from memory meanwhile). Default 64 MiB.
+   */
+  readonly maxPendingWriteBytes?: number;
   /** Wal segment size. Default 64 MiB. */
   readonly maxSegmentBytes?: number;
   /** Operator option passed to the Wal: cut at a corruption instead of refusing to open. */
@@ -378,6 +383,9 @@ export class RaftLogStorage implements StorageUnderTest {
         maxRecordBytes: maxEntryBytes + ENTRY_HEADER_BYTES,
         ...(options.clock ? { clock: options.clock } : {}),
         ...(options.maxSegmentBytes !== undefined ? { maxSegmentBytes: options.maxSegmentBytes } : {}),
+        ...(options.maxPendingWriteBytes !== undefined
+          ? { maxPendingBytes: options.maxPendingWriteBytes }
+          : {}),
         ...(options.onCorruption ? { onCorruption: options.onCorruption } : {}),
       });
     } catch (e) {
@@ -561,13 +569,20 @@ export class RaftLogStorage implements StorageUnderTest {
     const records = ents.map((e) => ({ payload: encodeEntry(e), type: ENTRY_RECORD_TYPE }));
     const gen = this.generation;
     const lastIdx = ents[ents.length - 1]!.index;
-    this.enqueue(() => {
+    const bytes = records.reduce((n, r) => n + r.payload.length + 64, 0);
+    this.enqueue(async () => {
+      // Back-pressure instead of Overloaded: let earlier writes land before queuing more than the
+      // Wal's pending-bytes limit (the entries stay readable from memory meanwhile).
+      if (
+        this.wal.pendingWriteBytes() > 0 &&
+        this.wal.pendingWriteBytes() + bytes > this.wal.pendingWriteLimit()
+      ) {
+        await this.wal.whenWritten();
+      }
       if (this.wal.lastIndex() + 1 !== start) {
-        return Promise.reject(
-          new WalError(
-            WalErrorCode.InvalidArgument,
-            `log at ${this.wal.lastIndex()} cannot take entry ${start}`,
-          ),
+        throw new WalError(
+          WalErrorCode.InvalidArgument,
+          `log at ${this.wal.lastIndex()} cannot take entry ${start}`,
         );
       }
       // Not awaited: the Wal keeps the order, sync() waits for the write.
@@ -578,7 +593,6 @@ export class RaftLogStorage implements StorageUnderTest {
         }
       });
       p.catch((e: unknown) => this.setFailure(e));
-      return Promise.resolve();
     });
     this.evict();
   }

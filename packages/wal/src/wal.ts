@@ -358,6 +358,16 @@ export class Wal implements Flushable {
     if (this.failure) throw this.failure;
   }
 
+  /** Bytes accepted by append() and not yet written; append() rejects with Overloaded past maxPendingBytes. */
+  pendingWriteBytes(): number {
+    return this.pendingBytes;
+  }
+
+  /** The pending-bytes limit (maxPendingBytes). */
+  pendingWriteLimit(): number {
+    return this.maxPendingBytes;
+  }
+
   /** Resolves when everything appended so far is written to the OS (not necessarily durable). */
   whenWritten(): Promise<void> {
     return this.barrier();

@@ -341,6 +341,14 @@ describe('RaftLogStorage', () => {
     await again.close();
   });
 
+  test('a burst larger than the write queue limit waits instead of failing', async () => {
+    const s = await RaftLogStorage.open({ dir: path.join(tempDir(), 'burst'), maxPendingWriteBytes: 4096 });
+    for (let i = 1; i <= 100; i++) s.append([ent(i, 1, 'y'.repeat(1000))]);
+    await s.sync();
+    expect(s.entries(1, 101, Number.MAX_SAFE_INTEGER).length).toBe(100);
+    await s.close();
+  });
+
   test('errors are RaftError for range checks', async () => {
     const s = await RaftLogStorage.open({ dir: '/e', fs: new MemFileSystem() });
     s.append([ent(1, 1)]);
