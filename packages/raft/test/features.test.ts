@@ -255,13 +255,11 @@ describe('membership changes', () => {
     c.elect(1);
     expect(
       code(() =>
-        c
-          .get(1)
-          .node.proposeConfChange({
-            transition: ConfChangeTransition.Auto,
-            changes: [],
-            context: new Uint8Array(0),
-          }),
+        c.get(1).node.proposeConfChange({
+          transition: ConfChangeTransition.Auto,
+          changes: [],
+          context: new Uint8Array(0),
+        }),
       ),
     ).toBe('ProposalDropped');
   });
@@ -519,5 +517,53 @@ describe('ReadIndex', () => {
     c.get(1).node.readIndex(Buffer.from('a'));
     c.get(1).node.readIndex(Buffer.from('b'));
     expect(code(() => c.get(1).node.readIndex(Buffer.from('c')))).toBe('ProposalDropped');
+  });
+});
+
+describe('more flow control', () => {
+  it('limits in-flight bytes per follower (maxInflightBytes)', () => {
+    const c = new Cluster([1, 2], { maxSizePerMsgBytes: 100, maxInflightBytes: 200, maxInflightMsgs: 100 });
+    c.elect(1);
+    const leader = c.get(1);
+    // Each proposal leaves in its own append (one Ready each); 84 bytes per entry (68 data + 16).
+    for (let i = 0; i < 5; i++) {
+      leader.node.propose(Buffer.alloc(68, i));
+      c.collect();
+    }
+    const pr = leader.node.status().progress?.get(2);
+    expect(pr?.inflightMsgs).toBe(3); // 84 + 84 < 200, the third reaches 252 >= 200: full
+    expect(pr?.inflightBytes).toBe(252);
+    c.settle();
+    expect(c.get(2).appliedData()).toHaveLength(5);
+  });
+});
+
+describe('snapshots that are temporarily unavailable', () => {
+  it('the leader retries later instead of failing', () => {
+    const c = new Cluster([1, 2, 3]);
+    c.elect(1);
+    c.isolate(3);
+    for (let i = 0; i < 3; i++) c.propose(1, `e${i}`);
+    const leader = c.get(1);
+    leader.storage.createSnapshot(
+      leader.storage.lastIndex(),
+      leader.confState ?? undefined,
+      new Uint8Array(0),
+    );
+    leader.storage.compact(leader.storage.lastIndex());
+    let unavailable = 2;
+    const original = leader.storage.snapshot.bind(leader.storage);
+    leader.storage.snapshot = () => {
+      if (unavailable > 0) {
+        unavailable--;
+        throw new RaftError('SnapshotTemporarilyUnavailable', 'building');
+      }
+      return original();
+    };
+    c.heal();
+    c.tick([1], 6);
+    expect(unavailable).toBe(0);
+    expect(c.get(3).storage.snapshot().metadata.index).toBe(leader.storage.snapshot().metadata.index);
+    expect(c.get(3).node.status().hardState.commit).toBe(leader.node.status().hardState.commit);
   });
 });
