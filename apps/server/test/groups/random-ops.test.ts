@@ -1,8 +1,9 @@
 // Random sequences of group operations (joins, syncs, heartbeats, leaves, commits, time passing,
 // coordinator restarts) from four clients — two dynamic, two static — under a fake clock. After
 // every step the coordinator's invariants hold, and across the run: nobody ever receives another
-// client's assignment, everyone in a generation is told the same protocol, and the generation a
-// client sees never goes backwards.
+// client's assignment, everyone in a generation is told the same protocol, the generation a client
+// sees never goes backwards, a replaced static member's old id is fenced, and a restart (with
+// compaction running) gives back every acknowledged commit.
 import fc from 'fast-check';
 import { InMemoryOffsetLog, ManualScheduler } from '../../src/groups/index.js';
 import type { JoinGroupResult } from '../../src/groups/index.js';
@@ -20,6 +21,7 @@ type Op =
 const opArb: fc.Arbitrary<Op> = fc.oneof(
   { weight: 30, arbitrary: fc.record({ kind: fc.constant('act' as const), client: fc.integer({ min: 0, max: 3 }), alt: fc.constant(false) }) },
   { weight: 3, arbitrary: fc.record({ kind: fc.constantFrom('join' as const, 'sync' as const, 'heartbeat' as const, 'leave' as const, 'commit' as const), client: fc.integer({ min: 0, max: 3 }), alt: fc.boolean() }) },
+  { weight: 6, arbitrary: fc.record({ kind: fc.constant('commit' as const), client: fc.integer({ min: 0, max: 3 }), alt: fc.constant(false) }) },
   { weight: 6, arbitrary: fc.record({ kind: fc.constant('advance' as const), ms: fc.constantFrom(100, 600, 1000, 3000) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('advance' as const), ms: fc.constantFrom(11_000, 31_000) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('restart' as const) }) },
@@ -43,7 +45,7 @@ interface Client {
 }
 
 /** What the runs reached, so that the test cannot pass by never getting anywhere. */
-const reached = { stable: 0, assignments: 0, restartsWithMembers: 0, fenced: 0 };
+const reached = { stable: 0, assignments: 0, restartsWithMembers: 0, fenced: 0, offsetsChecked: 0 };
 
 async function run(ops: Op[]): Promise<void> {
   const log = new InMemoryOffsetLog();
@@ -65,6 +67,9 @@ async function run(ops: Op[]): Promise<void> {
     zombie: undefined,
   }));
   const protocolOfGeneration = new Map<number, string>();
+  /** partition → the offset of the last acknowledged commit (what a reload must give back). */
+  const acked = new Map<number, bigint>();
+  let commitSeq = 0n;
   const problems: string[] = [];
   const check = (): void => {
     const v = h.coordinator.invariantViolations();
@@ -95,6 +100,12 @@ async function run(ops: Op[]): Promise<void> {
       // so the reloaded group may be at an older generation (as on a Kafka coordinator failover);
       // members of the lost generation are unknown to it. Generations only move forward from there.
       const loaded = h.coordinator.inspect('rg')?.generationId ?? 0;
+      // nothing acknowledged is lost: every partition has its last acknowledged commit
+      for (const [partition, offset] of acked) {
+        const got = h.coordinator.fetchOffsets({ groupId: 'rg', topics: [{ name: 't', partitionIndexes: [partition] }], requireStable: false }).topics[0]?.partitions[0]?.committedOffset;
+        if (got !== offset) problems.push(`after a restart partition ${partition} has ${String(got)}, acknowledged ${offset}`);
+        else reached.offsetsChecked++;
+      }
       for (const c of clients) c.maxGeneration = Math.min(c.maxGeneration, loaded);
       for (const g of [...protocolOfGeneration.keys()]) if (g > loaded) protocolOfGeneration.delete(g);
     } else {
@@ -170,16 +181,23 @@ async function run(ops: Op[]): Promise<void> {
             c.next = 'join';
           }
           break;
-        case 'commit':
-          void h.coordinator.commitOffsets({
-            groupId,
-            generationId: c.memberId === '' ? -1 : c.generationId,
-            memberId: c.memberId,
-            groupInstanceId: c.memberId === '' ? null : c.instanceId,
-            retentionTimeMs: -1,
-            topics: [{ name: 't', partitions: [{ partitionIndex: op.client, committedOffset: BigInt(op.client * 100 + c.generationId), committedLeaderEpoch: -1, commitTimestampMs: -1, committedMetadata: null }] }],
-          });
+        case 'commit': {
+          const offset = ++commitSeq;
+          const partitionIndex = op.client;
+          void h.coordinator
+            .commitOffsets({
+              groupId,
+              generationId: c.memberId === '' ? -1 : c.generationId,
+              memberId: c.memberId,
+              groupInstanceId: c.memberId === '' ? null : c.instanceId,
+              retentionTimeMs: -1,
+              topics: [{ name: 't', partitions: [{ partitionIndex, committedOffset: offset, committedLeaderEpoch: -1, commitTimestampMs: -1, committedMetadata: null }] }],
+            })
+            .then((r) => {
+              if (r.topics[0]?.partitions[0]?.errorCode === 'NONE') acked.set(partitionIndex, offset);
+            });
           break;
+        }
       }
     }
     await settle();
@@ -204,4 +222,5 @@ it('keeps its invariants under random operations', async () => {
   expect(reached.assignments).toBeGreaterThan(10);
   expect(reached.restartsWithMembers).toBeGreaterThan(3);
   expect(reached.fenced).toBeGreaterThan(0);
+  expect(reached.offsetsChecked).toBeGreaterThan(3);
 });
