@@ -48,15 +48,22 @@ function argsOf(n) {
     .map((m) => `${m}@localhost:${raftBase + m - 1}`)
     .join(',');
   return [
-    '--kafka-port', String(kafkaBase + n - 1),
-    '--advertised-addr', 'localhost',
-    '--node-id', String(n),
-    '--data-dir', path.join(base, `node${n}`),
-    '--admin-port', String(adminBase + n - 1),
+    '--kafka-port',
+    String(kafkaBase + n - 1),
+    '--advertised-addr',
+    'localhost',
+    '--node-id',
+    String(n),
+    '--data-dir',
+    path.join(base, `node${n}`),
+    '--admin-port',
+    String(adminBase + n - 1),
     ...extra,
     'raft-cluster',
-    '--raft-addr', `0.0.0.0:${raftBase + n - 1}`,
-    '--peers', peers,
+    '--raft-addr',
+    `0.0.0.0:${raftBase + n - 1}`,
+    '--peers',
+    peers,
     '--bootstrap',
   ];
 }
@@ -71,7 +78,9 @@ function start(n) {
   const child = spawn(process.execPath, [bin, ...argsOf(n)], { detached: true, stdio: ['ignore', log, log] });
   child.unref();
   fs.writeFileSync(pidFile(n), `${child.pid}\n`);
-  console.log(`node ${n} started (pid ${child.pid}): kafka localhost:${kafkaBase + n - 1}, admin http://localhost:${adminBase + n - 1}`);
+  console.log(
+    `node ${n} started (pid ${child.pid}): kafka localhost:${kafkaBase + n - 1}, admin http://localhost:${adminBase + n - 1}`,
+  );
 }
 
 async function waitExit(pid, ms) {
@@ -146,7 +155,9 @@ switch (cmd) {
       const meta = c?.metadataGroup;
       console.log(
         `node ${n}: ${pid === undefined ? 'down' : `pid ${pid}`}` +
-          (meta ? `, metadata leader ${meta.leaderId} term ${meta.term} commit ${meta.commitIndex} applied ${meta.appliedIndex}, brokers ${(c.brokers ?? []).map((b) => b.nodeId).join(',')}` : ''),
+          (meta
+            ? `, metadata leader ${meta.leaderId} term ${meta.term} commit ${meta.commitIndex} applied ${meta.appliedIndex}, brokers ${(c.brokers ?? []).map((b) => b.nodeId).join(',')}`
+            : ''),
       );
     }
     break;

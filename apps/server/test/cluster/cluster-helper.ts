@@ -38,7 +38,12 @@ export function sleep(ms: number): Promise<void> {
 }
 
 /** Polls `f` until it returns a value other than undefined (or throws the last error at the deadline). */
-export async function waitFor<T>(what: string, f: () => Promise<T | undefined> | T | undefined, timeoutMs = 30_000, everyMs = 100): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  f: () => Promise<T | undefined> | T | undefined,
+  timeoutMs = 30_000,
+  everyMs = 100,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
@@ -48,7 +53,8 @@ export async function waitFor<T>(what: string, f: () => Promise<T | undefined> |
     } catch (e) {
       last = e;
     }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    if (Date.now() > deadline)
+      throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
     await sleep(everyMs);
   }
 }
@@ -74,7 +80,13 @@ export function getJson<T>(port: number, p: string): Promise<T> {
 export interface ClusterJson {
   nodeId: number;
   brokers: Array<{ nodeId: number }>;
-  metadataGroup: { leaderId: number; term: number; commitIndex: number; appliedIndex: number; voters: number[] };
+  metadataGroup: {
+    leaderId: number;
+    term: number;
+    commitIndex: number;
+    appliedIndex: number;
+    voters: number[];
+  };
 }
 
 export interface PartitionJson {
@@ -98,10 +110,22 @@ export class TestCluster {
     this.root = fs.mkdtempSync(path.join(os.tmpdir(), 'chronik-cluster-'));
   }
 
-  static async create(size = 3, extraArgs: string[] = ['--offsets-topic-partitions', '3']): Promise<TestCluster> {
+  static async create(
+    size = 3,
+    extraArgs: string[] = ['--offsets-topic-partitions', '3'],
+  ): Promise<TestCluster> {
     const c = new TestCluster(extraArgs);
     for (let id = 1; id <= size; id++) {
-      c.nodes.push({ id, kafkaPort: await freePort(), raftPort: await freePort(), adminPort: await freePort(), dataDir: path.join(c.root, `node${id}`), proc: undefined, exited: undefined, logs: [] });
+      c.nodes.push({
+        id,
+        kafkaPort: await freePort(),
+        raftPort: await freePort(),
+        adminPort: await freePort(),
+        dataDir: path.join(c.root, `node${id}`),
+        proc: undefined,
+        exited: undefined,
+        logs: [],
+      });
     }
     return c;
   }
@@ -119,20 +143,32 @@ export class TestCluster {
   start(id: number): void {
     const n = this.node(id);
     if (n.proc) throw new Error(`node ${id} is running`);
-    const peers = this.nodes.filter((m) => m.id !== id).map((m) => `${m.id}@127.0.0.1:${m.raftPort}`).join(',');
+    const peers = this.nodes
+      .filter((m) => m.id !== id)
+      .map((m) => `${m.id}@127.0.0.1:${m.raftPort}`)
+      .join(',');
     const args = [
       BIN,
-      '--kafka-port', String(n.kafkaPort),
-      '--listen-addr', '127.0.0.1',
-      '--advertised-addr', '127.0.0.1',
-      '--node-id', String(id),
-      '--data-dir', n.dataDir,
-      '--admin-port', String(n.adminPort),
-      '--log-level', 'info',
+      '--kafka-port',
+      String(n.kafkaPort),
+      '--listen-addr',
+      '127.0.0.1',
+      '--advertised-addr',
+      '127.0.0.1',
+      '--node-id',
+      String(id),
+      '--data-dir',
+      n.dataDir,
+      '--admin-port',
+      String(n.adminPort),
+      '--log-level',
+      'info',
       ...this.extraArgs,
       'raft-cluster',
-      '--raft-addr', `127.0.0.1:${n.raftPort}`,
-      '--peers', peers,
+      '--raft-addr',
+      `127.0.0.1:${n.raftPort}`,
+      '--peers',
+      peers,
       '--bootstrap',
     ];
     const env: NodeJS.ProcessEnv = {};
@@ -193,7 +229,9 @@ export class TestCluster {
     return waitFor(
       'metadata leader and broker registrations',
       async () => {
-        const views = await Promise.all(this.nodes.filter((n) => n.proc).map((n) => this.admin<ClusterJson>(n.id, '/v1/cluster')));
+        const views = await Promise.all(
+          this.nodes.filter((n) => n.proc).map((n) => this.admin<ClusterJson>(n.id, '/v1/cluster')),
+        );
         const leaders = new Set(views.map((v) => v.metadataGroup.leaderId));
         const [leader] = [...leaders];
         if (leaders.size !== 1 || leader === undefined || leader <= 0) return undefined;
@@ -214,7 +252,11 @@ export class TestCluster {
     return waitFor(
       `a leader of ${topic}-${p}`,
       async () => {
-        const views = (await Promise.all(this.nodes.filter((n) => n.proc).map((n) => this.partitions(n.id, topic)))).flat().filter((x) => x.partition === p);
+        const views = (
+          await Promise.all(this.nodes.filter((n) => n.proc).map((n) => this.partitions(n.id, topic)))
+        )
+          .flat()
+          .filter((x) => x.partition === p);
         const lead = views.find((v) => v.role === 'leader');
         if (lead === undefined) return undefined;
         if (views.some((v) => v.leader !== lead.leader)) return undefined;

@@ -27,16 +27,26 @@ afterAll(async () => {
 });
 
 function kafka(brokers: string[]): Kafka {
-  return new Kafka({ clientId: 'cluster-test', brokers, logLevel: logLevel.NOTHING, retry: { initialRetryTime: 100, retries: 20 } });
+  return new Kafka({
+    clientId: 'cluster-test',
+    brokers,
+    logLevel: logLevel.NOTHING,
+    retry: { initialRetryTime: 100, retries: 20 },
+  });
 }
 
 function batch(values: string[]): Buffer {
-  return buildRecordBatch({ records: values.map((v) => ({ value: Buffer.from(v) })), timestampMs: BigInt(Date.now()) });
+  return buildRecordBatch({
+    records: values.map((v) => ({ value: Buffer.from(v) })),
+    timestampMs: BigInt(Date.now()),
+  });
 }
 
 describe('raft cluster', () => {
   test('admin /v1/cluster: one metadata leader, voters, applied state on every node', async () => {
-    const views = await Promise.all([1, 2, 3].map((id) => cluster.admin<ClusterJson & { mode: string }>(id, '/v1/cluster')));
+    const views = await Promise.all(
+      [1, 2, 3].map((id) => cluster.admin<ClusterJson & { mode: string }>(id, '/v1/cluster')),
+    );
     for (const [i, v] of views.entries()) {
       expect(v.nodeId).toBe(i + 1);
       expect(v.mode).toBe('raft-cluster');
@@ -52,29 +62,54 @@ describe('raft cluster', () => {
     const admin = kafka(cluster.brokers([2])).admin();
     await admin.connect();
     try {
-      expect(await admin.createTopics({ topics: [{ topic: 'assign', numPartitions: 3, replicationFactor: 3 }], waitForLeaders: true })).toBe(true);
+      expect(
+        await admin.createTopics({
+          topics: [{ topic: 'assign', numPartitions: 3, replicationFactor: 3 }],
+          waitForLeaders: true,
+        }),
+      ).toBe(true);
     } finally {
       await admin.disconnect();
     }
     for (let p = 0; p < 3; p++) await cluster.waitForLeader('assign', p);
     // Metadata (Kafka protocol) from each node converges to the same answer.
-    const answers = await waitFor('converged metadata on all nodes', async () => {
-      const out: string[] = [];
-      for (const id of [1, 2, 3]) {
-        const a = kafka(cluster.brokers([id])).admin();
-        await a.connect();
-        try {
-          const md = await a.fetchTopicMetadata({ topics: ['assign'] });
-          const parts = (md.topics[0]?.partitions ?? []).map((p) => ({ p: p.partitionId, leader: p.leader, replicas: p.replicas, isr: [...p.isr].sort() })).sort((x, y) => x.p - y.p);
-          if (parts.some((p) => p.leader < 0)) return undefined;
-          out.push(JSON.stringify(parts));
-        } finally {
-          await a.disconnect();
+    const answers = await waitFor(
+      'converged metadata on all nodes',
+      async () => {
+        const out: string[] = [];
+        for (const id of [1, 2, 3]) {
+          const a = kafka(cluster.brokers([id])).admin();
+          await a.connect();
+          try {
+            const md = await a.fetchTopicMetadata({ topics: ['assign'] });
+            const parts = (md.topics[0]?.partitions ?? [])
+              .map((p) => ({
+                p: p.partitionId,
+                leader: p.leader,
+                replicas: p.replicas,
+                isr: [...p.isr].sort(),
+              }))
+              .sort((x, y) => x.p - y.p);
+            if (parts.some((p) => p.leader < 0)) return undefined;
+            out.push(JSON.stringify(parts));
+          } finally {
+            await a.disconnect();
+          }
         }
-      }
-      return new Set(out).size === 1 ? out : undefined;
-    });
-    const parts = JSON.parse(answers[0] as string) as Array<{ p: number; leader: number; replicas: number[]; isr: number[] }>;
+        if (new Set(out).size !== 1) return undefined;
+        // Leaders start on the preferred replicas (and move back there if an election went elsewhere).
+        const leaders = (JSON.parse(out[0] as string) as Array<{ leader: number }>).map((p) => p.leader);
+        return new Set(leaders).size === 3 ? out : undefined;
+      },
+      45_000,
+      300,
+    );
+    const parts = JSON.parse(answers[0] as string) as Array<{
+      p: number;
+      leader: number;
+      replicas: number[];
+      isr: number[];
+    }>;
     expect(parts).toHaveLength(3);
     for (const p of parts) {
       expect([...p.replicas].sort()).toEqual([1, 2, 3]);
@@ -88,13 +123,23 @@ describe('raft cluster', () => {
       expect(s.replicas).toHaveLength(3);
       expect(s.leaderEpoch).toBeGreaterThan(0);
     }
-    expect(statuses.filter((s) => s.role === 'leader').map((s) => s.partition).sort()).toEqual([0, 1, 2]);
+    expect(
+      statuses
+        .filter((s) => s.role === 'leader')
+        .map((s) => s.partition)
+        .sort(),
+    ).toEqual([0, 1, 2]);
   });
 
   test('routing: produce on the leader succeeds; on a follower NOT_LEADER_OR_FOLLOWER names the leader (KIP-951)', async () => {
     const leader = await cluster.waitForLeader('assign', 0);
     const follower = [1, 2, 3].find((id) => id !== leader) as number;
-    const produce = (records: Buffer) => ({ ...defaultProduceRequest(), acks: -1, timeoutMs: 5000, topicData: [{ name: 'assign', partitionData: [{ index: 0, records }] }] });
+    const produce = (records: Buffer) => ({
+      ...defaultProduceRequest(),
+      acks: -1,
+      timeoutMs: 5000,
+      topicData: [{ name: 'assign', partitionData: [{ index: 0, records }] }],
+    });
     const onLeader = await RawClient.connect(cluster.node(leader).kafkaPort);
     const onFollower = await RawClient.connect(cluster.node(follower).kafkaPort);
     try {
@@ -125,7 +170,10 @@ describe('raft cluster', () => {
     const sent: string[] = [];
     try {
       for (let i = 0; i < 6; i++) {
-        const messages = Array.from({ length: 50 }, (_, j) => ({ key: `k${(i * 50 + j) % 7}`, value: `v${i * 50 + j}` }));
+        const messages = Array.from({ length: 50 }, (_, j) => ({
+          key: `k${(i * 50 + j) % 7}`,
+          value: `v${i * 50 + j}`,
+        }));
         await producer.send({ topic: 'assign', acks: -1, messages });
         sent.push(...messages.map((m) => m.value));
       }
@@ -133,13 +181,21 @@ describe('raft cluster', () => {
       await producer.disconnect();
     }
     for (const id of [1, 2, 3]) {
-      const consumer = kafka(cluster.brokers([id])).consumer({ groupId: `readers-${id}`, sessionTimeout: 10_000, heartbeatInterval: 500 });
+      const consumer = kafka(cluster.brokers([id])).consumer({
+        groupId: `readers-${id}`,
+        sessionTimeout: 10_000,
+        heartbeatInterval: 500,
+      });
       await consumer.connect();
       const seen = new Set<string>();
       try {
         await consumer.subscribe({ topic: 'assign', fromBeginning: true });
         await new Promise<void>((resolve, reject) => {
-          const t = setTimeout(() => reject(new Error(`node ${id}: read ${seen.size} of ${sent.length}\n${cluster.dumpLogs(10)}`)), 60_000);
+          const t = setTimeout(
+            () =>
+              reject(new Error(`node ${id}: read ${seen.size} of ${sent.length}\n${cluster.dumpLogs(10)}`)),
+            60_000,
+          );
           void consumer.run({
             eachMessage: async ({ message }) => {
               const v = message.value?.toString() ?? '';
@@ -160,16 +216,23 @@ describe('raft cluster', () => {
 
   test('admin /v1/partitions: high watermark and log end offset agree across replicas once replicated', async () => {
     await waitFor('replicas caught up', async () => {
-      const all = (await Promise.all([1, 2, 3].map((id) => cluster.admin<PartitionJson[]>(id, '/v1/partitions')))).flat().filter((p) => p.topic === 'assign');
+      const all = (
+        await Promise.all([1, 2, 3].map((id) => cluster.admin<PartitionJson[]>(id, '/v1/partitions')))
+      )
+        .flat()
+        .filter((p) => p.topic === 'assign');
       for (let p = 0; p < 3; p++) {
         const hws = new Set(all.filter((x) => x.partition === p).map((x) => String(x.highWatermark)));
         if (hws.size !== 1) return undefined;
       }
       return true;
     });
-    const leaderView = (await Promise.all([1, 2, 3].map((id) => cluster.partitions(id, 'assign')))).flat().filter((p) => p.role === 'leader');
+    const leaderView = (await Promise.all([1, 2, 3].map((id) => cluster.partitions(id, 'assign'))))
+      .flat()
+      .filter((p) => p.role === 'leader');
     const total = leaderView.reduce((s, p) => s + Number(p.highWatermark), 0);
     expect(total).toBe(302); // 300 from kafkajs + 2 raw
-    for (const p of leaderView) expect(Number(p.logEndOffset)).toBeGreaterThanOrEqual(Number(p.highWatermark));
+    for (const p of leaderView)
+      expect(Number(p.logEndOffset)).toBeGreaterThanOrEqual(Number(p.highWatermark));
   });
 });

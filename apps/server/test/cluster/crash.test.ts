@@ -25,14 +25,24 @@ afterAll(async () => {
 });
 
 function kafka(brokers: string[]): Kafka {
-  return new Kafka({ clientId: 'crash-test', brokers, logLevel: logLevel.NOTHING, connectionTimeout: 1000, requestTimeout: 5000, retry: { initialRetryTime: 100, maxRetryTime: 1000, retries: 30 } });
+  return new Kafka({
+    clientId: 'crash-test',
+    brokers,
+    logLevel: logLevel.NOTHING,
+    connectionTimeout: 1000,
+    requestTimeout: 5000,
+    retry: { initialRetryTime: 100, maxRetryTime: 1000, retries: 30 },
+  });
 }
 
 async function createTopic(name: string, partitions: number): Promise<void> {
   const admin = kafka(cluster.brokers()).admin();
   await admin.connect();
   try {
-    await admin.createTopics({ topics: [{ topic: name, numPartitions: partitions, replicationFactor: 3 }], waitForLeaders: true });
+    await admin.createTopics({
+      topics: [{ topic: name, numPartitions: partitions, replicationFactor: 3 }],
+      waitForLeaders: true,
+    });
   } finally {
     await admin.disconnect();
   }
@@ -40,15 +50,27 @@ async function createTopic(name: string, partitions: number): Promise<void> {
 }
 
 /** Reads `topic` from the beginning through `bootstrap` until `expected` values were seen (or times out); values per partition in offset order. */
-async function readAll(bootstrap: string[], topic: string, expected: number, group: string): Promise<Map<number, string[]>> {
-  const consumer = kafka(bootstrap).consumer({ groupId: group, sessionTimeout: 10_000, heartbeatInterval: 500 });
+async function readAll(
+  bootstrap: string[],
+  topic: string,
+  expected: number,
+  group: string,
+): Promise<Map<number, string[]>> {
+  const consumer = kafka(bootstrap).consumer({
+    groupId: group,
+    sessionTimeout: 10_000,
+    heartbeatInterval: 500,
+  });
   const out = new Map<number, string[]>();
   let count = 0;
   await consumer.connect();
   try {
     await consumer.subscribe({ topic, fromBeginning: true });
     await new Promise<void>((resolve, reject) => {
-      const t = setTimeout(() => reject(new Error(`read ${count} of ${expected} from ${topic}\n${cluster.dumpLogs(15)}`)), 60_000);
+      const t = setTimeout(
+        () => reject(new Error(`read ${count} of ${expected} from ${topic}\n${cluster.dumpLogs(15)}`)),
+        60_000,
+      );
       void consumer.run({
         eachMessage: async ({ partition, message }) => {
           const list = out.get(partition) ?? [];
@@ -96,7 +118,11 @@ describe('raft cluster crashes', () => {
     await producer.connect();
     try {
       for (let i = 0; i < 10; i++) {
-        await producer.send({ topic: 'fc', acks: -1, messages: Array.from({ length: 20 }, (_, j) => ({ value: `fc-${i * 20 + j}` })) });
+        await producer.send({
+          topic: 'fc',
+          acks: -1,
+          messages: Array.from({ length: 20 }, (_, j) => ({ value: `fc-${i * 20 + j}` })),
+        });
       }
     } finally {
       await producer.disconnect();
@@ -141,7 +167,9 @@ describe('raft cluster crashes', () => {
     const newLeader = await cluster.waitForLeader('lc', 0);
     expect(newLeader).not.toBe(leader);
     // Unavailability (kill to first acknowledged produce), for the record; the target is a benchmark, not a test.
-    process.stdout.write(`leader crash: first acks=all produce ${firstAckAfterKill - killedAt} ms after kill -9\n`);
+    process.stdout.write(
+      `leader crash: first acks=all produce ${firstAckAfterKill - killedAt} ms after kill -9\n`,
+    );
     cluster.start(leader);
     await waitCaughtUp('lc', 0, [1, 2, 3]);
     const old = await partitionOn(leader, 'lc', 0);
@@ -156,7 +184,11 @@ describe('raft cluster crashes', () => {
     // The preferred replica (first in the assignment) gets its leadership back once it is steadily up.
     const preferred = (await partitionOn(newLeader, 'lc', 0))?.replicas[0] as number;
     await cluster.withLogs(() =>
-      waitFor(`leadership of lc-0 back on preferred replica ${preferred}`, async () => ((await partitionOn(preferred, 'lc', 0))?.role === 'leader' ? true : undefined), 40_000),
+      waitFor(
+        `leadership of lc-0 back on preferred replica ${preferred}`,
+        async () => ((await partitionOn(preferred, 'lc', 0))?.role === 'leader' ? true : undefined),
+        40_000,
+      ),
     );
   });
 
@@ -167,7 +199,10 @@ describe('raft cluster crashes', () => {
     const sent: string[] = [];
     try {
       for (let i = 0; i < 6; i++) {
-        const messages = Array.from({ length: 50 }, (_, j) => ({ key: `key-${(i * 50 + j) % 11}`, value: `p-${i * 50 + j}` }));
+        const messages = Array.from({ length: 50 }, (_, j) => ({
+          key: `key-${(i * 50 + j) % 11}`,
+          value: `p-${i * 50 + j}`,
+        }));
         await producer.send({ topic: 'persist', acks: -1, messages });
         sent.push(...messages.map((m) => m.value));
       }
@@ -181,10 +216,13 @@ describe('raft cluster crashes', () => {
     const after = await Promise.all([1, 2, 3].map((id) => cluster.admin<ClusterJson>(id, '/v1/cluster')));
     for (let i = 0; i < 3; i++) {
       expect(after[i]?.metadataGroup.term).toBeGreaterThanOrEqual(before[i]?.metadataGroup.term ?? 0);
-      expect(after[i]?.metadataGroup.commitIndex).toBeGreaterThanOrEqual(before[i]?.metadataGroup.commitIndex ?? 0);
+      expect(after[i]?.metadataGroup.commitIndex).toBeGreaterThanOrEqual(
+        before[i]?.metadataGroup.commitIndex ?? 0,
+      );
     }
     // Every node logged what it recovered.
-    for (const n of cluster.nodes) expect(n.logs.some((l) => l.includes('recovered raft group=1 '))).toBe(true);
+    for (const n of cluster.nodes)
+      expect(n.logs.some((l) => l.includes('recovered raft group=1 '))).toBe(true);
     for (let p = 0; p < 3; p++) await cluster.waitForLeader('persist', p, 45_000);
     const read = await readAll(cluster.brokers([1]), 'persist', sent.length, 'persist-readers');
     const all = [...read.values()].flat();

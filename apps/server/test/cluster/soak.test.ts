@@ -26,15 +26,29 @@ run('raft cluster crash loop', () => {
   });
 
   test(`${ITERATIONS} crashes under continuous produce`, async () => {
-    const k = new Kafka({ clientId: 'soak', brokers: cluster.brokers(), logLevel: logLevel.NOTHING, connectionTimeout: 1000, requestTimeout: 5000, retry: { initialRetryTime: 100, maxRetryTime: 1000, retries: 30 } });
+    const k = new Kafka({
+      clientId: 'soak',
+      brokers: cluster.brokers(),
+      logLevel: logLevel.NOTHING,
+      connectionTimeout: 1000,
+      requestTimeout: 5000,
+      retry: { initialRetryTime: 100, maxRetryTime: 1000, retries: 30 },
+    });
     const admin = k.admin();
     await admin.connect();
-    await admin.createTopics({ topics: [{ topic: 'soak', numPartitions: 3, replicationFactor: 3 }], waitForLeaders: true });
+    await admin.createTopics({
+      topics: [{ topic: 'soak', numPartitions: 3, replicationFactor: 3 }],
+      waitForLeaders: true,
+    });
     await admin.disconnect();
     for (let p = 0; p < 3; p++) await cluster.waitForLeader('soak', p);
     const producer = k.producer({ idempotent: true, maxInFlightRequests: 1 });
     await producer.connect();
-    const acked = new Map<number, string[]>([[0, []], [1, []], [2, []]]);
+    const acked = new Map<number, string[]>([
+      [0, []],
+      [1, []],
+      [2, []],
+    ]);
     let stop = false;
     let seq = 0;
     const producing = (async () => {
@@ -60,7 +74,11 @@ run('raft cluster crash loop', () => {
           'replicas caught up',
           async () => {
             const views = (await Promise.all([1, 2, 3].map((id) => cluster.partitions(id, 'soak')))).flat();
-            for (let q = 0; q < 3; q++) if (new Set(views.filter((v) => v.partition === q).map((v) => String(v.highWatermark))).size !== 1) return undefined;
+            for (let q = 0; q < 3; q++)
+              if (
+                new Set(views.filter((v) => v.partition === q).map((v) => String(v.highWatermark))).size !== 1
+              )
+                return undefined;
             return views.length === 9 ? true : undefined;
           },
           60_000,

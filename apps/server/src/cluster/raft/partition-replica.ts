@@ -31,7 +31,13 @@ import type { Acks, AppendResult, ListOffsetResult, ProducerStateView, ReadResul
 import { ClusterError, ListOffsetsTimestamp } from '../cluster.js';
 import type { Logger } from '../../logger.js';
 import type { RecordBatchHeader } from '../../protocol.js';
-import { assignRecordBatch, decodeRecordBatch, readRecordBatchHeader, splitRecordBatches, validateRecordBatch } from '../../protocol.js';
+import {
+  assignRecordBatch,
+  decodeRecordBatch,
+  readRecordBatchHeader,
+  splitRecordBatches,
+  validateRecordBatch,
+} from '../../protocol.js';
 import { ProducerStateTable } from '../../storage/producer-state.js';
 import { groupLog } from './host-internals.js';
 
@@ -94,13 +100,19 @@ export function proposalError(e: unknown, what: string): ClusterError {
   if (e instanceof ClusterError) return e;
   const code = (e as { code?: unknown }).code;
   const msg = `${what}: ${e instanceof Error ? e.message : String(e)}`;
-  if (isRaftError(e, RaftErrorCode.NotLeader) || code === RaftErrorCode.ProposalDropped || code === 'NotLeader') {
+  if (
+    isRaftError(e, RaftErrorCode.NotLeader) ||
+    code === RaftErrorCode.ProposalDropped ||
+    code === 'NotLeader'
+  ) {
     return new ClusterError('NOT_LEADER_OR_FOLLOWER', msg, { cause: e });
   }
-  if (code === 'Timeout' || code === 'Unreachable') return new ClusterError('REQUEST_TIMED_OUT', msg, { cause: e });
+  if (code === 'Timeout' || code === 'Unreachable')
+    return new ClusterError('REQUEST_TIMED_OUT', msg, { cause: e });
   if (code === 'Overloaded') return new ClusterError('REQUEST_TIMED_OUT', msg, { cause: e });
   if (code === 'TooLarge') return new ClusterError('MESSAGE_TOO_LARGE', msg, { cause: e });
-  if (code === 'Closed' || code === 'UnknownGroup') return new ClusterError('NOT_LEADER_OR_FOLLOWER', msg, { cause: e });
+  if (code === 'Closed' || code === 'UnknownGroup')
+    return new ClusterError('NOT_LEADER_OR_FOLLOWER', msg, { cause: e });
   return new ClusterError('UNKNOWN_SERVER_ERROR', msg, { cause: e });
 }
 
@@ -176,21 +188,44 @@ export class PartitionReplica implements StateMachine {
       } else {
         const h = readRecordBatchHeader(buf, 0);
         if (h.baseOffset !== this.hw && this.batches.length > 0) {
-          this.o.logger.error({ topic: this.topic, partition: this.partition, expected: String(this.hw), got: String(h.baseOffset), index: entry.index }, 'partition log: batch offset does not follow the high watermark');
+          this.o.logger.error(
+            {
+              topic: this.topic,
+              partition: this.partition,
+              expected: String(this.hw),
+              got: String(h.baseOffset),
+              index: entry.index,
+            },
+            'partition log: batch offset does not follow the high watermark',
+          );
         }
         const lastOffset = h.baseOffset + BigInt(h.lastOffsetDelta);
-        this.batches.push({ raftIndex: entry.index, baseOffset: h.baseOffset, lastOffset, maxTimestamp: h.maxTimestamp, epoch: h.partitionLeaderEpoch });
+        this.batches.push({
+          raftIndex: entry.index,
+          baseOffset: h.baseOffset,
+          lastOffset,
+          maxTimestamp: h.maxTimestamp,
+          epoch: h.partitionLeaderEpoch,
+        });
         const lastEpoch = this.epochs[this.epochs.length - 1];
-        if (lastEpoch === undefined || h.partitionLeaderEpoch > lastEpoch.epoch) this.epochs.push({ epoch: h.partitionLeaderEpoch, startOffset: h.baseOffset });
-        if (h.maxTimestamp > this.maxTimestampSeen.timestamp) this.maxTimestampSeen = { timestamp: h.maxTimestamp, baseOffset: h.baseOffset };
+        if (lastEpoch === undefined || h.partitionLeaderEpoch > lastEpoch.epoch)
+          this.epochs.push({ epoch: h.partitionLeaderEpoch, startOffset: h.baseOffset });
+        if (h.maxTimestamp > this.maxTimestampSeen.timestamp)
+          this.maxTimestampSeen = { timestamp: h.maxTimestamp, baseOffset: h.baseOffset };
         if (lastOffset + 1n > this.hw) this.hw = lastOffset + 1n;
         this.producers.update(h, h.baseOffset);
         result = h.baseOffset;
         this.wake();
       }
     }
-    while (this.inflight.length > 0 && (this.inflight[0] as InflightBatch).raftIndex <= entry.index) this.inflight.shift();
-    if (this.role === StateType.Leader && !this.leaderReady && entry.term === this.term && this.leaderTerm === this.term) {
+    while (this.inflight.length > 0 && (this.inflight[0] as InflightBatch).raftIndex <= entry.index)
+      this.inflight.shift();
+    if (
+      this.role === StateType.Leader &&
+      !this.leaderReady &&
+      entry.term === this.term &&
+      this.leaderTerm === this.term
+    ) {
       this.leaderReady = true;
       queueMicrotask(() => {
         if (this.leaderReady && !this.closed) this.o.onLeaderReady(this);
@@ -211,7 +246,10 @@ export class PartitionReplica implements StateMachine {
       }
       return this.logStart;
     }
-    this.o.logger.warn({ topic: this.topic, partition: this.partition, kind: buf[1] }, 'unknown partition control entry ignored');
+    this.o.logger.warn(
+      { topic: this.topic, partition: this.partition, kind: buf[1] },
+      'unknown partition control entry ignored',
+    );
     return undefined;
   }
 
@@ -225,12 +263,18 @@ export class PartitionReplica implements StateMachine {
     this.appliedIndex = metadata.index;
     // The bootstrap snapshot (the initial voters) carries no data: nothing to restore.
     if (data.length === 0 && this.batches.length === 0) return;
-    const s = data.length > 0 ? (JSON.parse(Buffer.from(data).toString('utf8')) as { hw?: string; logStart?: string }) : {};
+    const s =
+      data.length > 0
+        ? (JSON.parse(Buffer.from(data).toString('utf8')) as { hw?: string; logStart?: string })
+        : {};
     this.batches.length = 0;
     this.hw = BigInt(s.hw ?? '0');
     this.logStart = this.hw;
     this.appliedIndex = metadata.index;
-    this.o.logger.warn({ topic: this.topic, partition: this.partition, index: metadata.index }, 'partition restored from a snapshot: earlier batches are not readable here');
+    this.o.logger.warn(
+      { topic: this.topic, partition: this.partition, index: metadata.index },
+      'partition restored from a snapshot: earlier batches are not readable here',
+    );
   }
 
   onRoleChange(role: StateType, leaderId: number, term: number): void {
@@ -269,14 +313,29 @@ export class PartitionReplica implements StateMachine {
             const next = h.baseOffset + BigInt(h.lastOffsetDelta) + 1n;
             if (next > this.cursor) this.cursor = next;
             if (h.producerId >= 0n && !h.isControl && h.baseSequence >= 0) {
-              this.inflight.push({ raftIndex: e.index, producerId: h.producerId, producerEpoch: h.producerEpoch, firstSeq: h.baseSequence, lastSeq: nextSeq(h.baseSequence, h.lastOffsetDelta) });
+              this.inflight.push({
+                raftIndex: e.index,
+                producerId: h.producerId,
+                producerEpoch: h.producerEpoch,
+                firstSeq: h.baseSequence,
+                lastSeq: nextSeq(h.baseSequence, h.lastOffsetDelta),
+              });
             }
           }
         }
         i += entries.length;
       }
     }
-    this.o.logger.info({ topic: this.topic, partition: this.partition, term, nextOffset: String(this.cursor), highWatermark: String(this.hw) }, 'partition leader elected');
+    this.o.logger.info(
+      {
+        topic: this.topic,
+        partition: this.partition,
+        term,
+        nextOffset: String(this.cursor),
+        highWatermark: String(this.hw),
+      },
+      'partition leader elected',
+    );
   }
 
   // ------------------------------------------------------------------ leader: produce
@@ -297,16 +356,29 @@ export class PartitionReplica implements StateMachine {
   }
 
   private checkLeader(): void {
-    if (!this.isLeader()) throw new ClusterError('NOT_LEADER_OR_FOLLOWER', `${this.topic}-${this.partition} is led by ${this.leaderId}`);
-    if (this.transferring) throw new ClusterError('NOT_LEADER_OR_FOLLOWER', `${this.topic}-${this.partition}: leadership is moving to the preferred replica`);
+    if (!this.isLeader())
+      throw new ClusterError(
+        'NOT_LEADER_OR_FOLLOWER',
+        `${this.topic}-${this.partition} is led by ${this.leaderId}`,
+      );
+    if (this.transferring)
+      throw new ClusterError(
+        'NOT_LEADER_OR_FOLLOWER',
+        `${this.topic}-${this.partition}: leadership is moving to the preferred replica`,
+      );
     const st = this.o.host.status(this.groupId);
     if (st.role !== StateType.Leader || st.term !== this.leaderTerm) {
-      throw new ClusterError('NOT_LEADER_OR_FOLLOWER', `${this.topic}-${this.partition}: leadership is changing`);
+      throw new ClusterError(
+        'NOT_LEADER_OR_FOLLOWER',
+        `${this.topic}-${this.partition}: leadership is changing`,
+      );
     }
   }
 
   /** Decides an idempotent batch: append it, answer it as a duplicate, or throw the Kafka error. */
-  private sequenceCheck(h: RecordBatchHeader): { kind: 'append' } | { kind: 'duplicate'; baseOffset: bigint } {
+  private sequenceCheck(
+    h: RecordBatchHeader,
+  ): { kind: 'append' } | { kind: 'duplicate'; baseOffset: bigint } {
     if (h.producerId < 0n || h.isControl) return { kind: 'append' };
     let last: InflightBatch | undefined;
     const lastSeq = nextSeq(h.baseSequence, h.lastOffsetDelta);
@@ -315,20 +387,34 @@ export class PartitionReplica implements StateMachine {
       if (f.producerEpoch === h.producerEpoch && f.firstSeq === h.baseSequence && f.lastSeq === lastSeq) {
         // A retry of a batch still being replicated: the producer retries again and then meets the
         // applied duplicate, answered with its offset.
-        throw new ClusterError('NOT_ENOUGH_REPLICAS', `producer ${h.producerId}: batch ${h.baseSequence} is still being replicated`);
+        throw new ClusterError(
+          'NOT_ENOUGH_REPLICAS',
+          `producer ${h.producerId}: batch ${h.baseSequence} is still being replicated`,
+        );
       }
       last = f;
     }
     if (last === undefined) return this.producers.check(h);
-    if (h.producerEpoch < last.producerEpoch) throw new ClusterError('INVALID_PRODUCER_EPOCH', `producer ${h.producerId} epoch ${h.producerEpoch} is older than ${last.producerEpoch}`);
+    if (h.producerEpoch < last.producerEpoch)
+      throw new ClusterError(
+        'INVALID_PRODUCER_EPOCH',
+        `producer ${h.producerId} epoch ${h.producerEpoch} is older than ${last.producerEpoch}`,
+      );
     if (h.producerEpoch > last.producerEpoch) {
-      if (h.baseSequence !== 0) throw new ClusterError('OUT_OF_ORDER_SEQUENCE_NUMBER', `producer ${h.producerId} started epoch ${h.producerEpoch} at sequence ${h.baseSequence}, not 0`);
+      if (h.baseSequence !== 0)
+        throw new ClusterError(
+          'OUT_OF_ORDER_SEQUENCE_NUMBER',
+          `producer ${h.producerId} started epoch ${h.producerEpoch} at sequence ${h.baseSequence}, not 0`,
+        );
       return { kind: 'append' };
     }
     if (h.baseSequence === nextSeq(last.lastSeq, 1)) return { kind: 'append' };
     const applied = this.producers.check(h);
     if (applied.kind === 'duplicate') return applied;
-    throw new ClusterError('OUT_OF_ORDER_SEQUENCE_NUMBER', `producer ${h.producerId}: expected sequence ${nextSeq(last.lastSeq, 1)}, got ${h.baseSequence}`);
+    throw new ClusterError(
+      'OUT_OF_ORDER_SEQUENCE_NUMBER',
+      `producer ${h.producerId}: expected sequence ${nextSeq(last.lastSeq, 1)}, got ${h.baseSequence}`,
+    );
   }
 
   /**
@@ -338,16 +424,24 @@ export class PartitionReplica implements StateMachine {
   async append(records: Buffer, _acks: Acks, timeoutMs: number): Promise<AppendResult> {
     this.checkLeader();
     const slices = splitRecordBatches(records);
-    if (slices.length === 0) throw new ClusterError('CORRUPT_MESSAGE', 'produce request without record batches');
+    if (slices.length === 0)
+      throw new ClusterError('CORRUPT_MESSAGE', 'produce request without record batches');
     const headers: RecordBatchHeader[] = [];
     for (const s of slices) {
       if (s.bytes.length > this.config.maxMessageBytes) {
-        throw new ClusterError('MESSAGE_TOO_LARGE', `record batch of ${s.bytes.length} bytes exceeds max.message.bytes ${this.config.maxMessageBytes}`);
+        throw new ClusterError(
+          'MESSAGE_TOO_LARGE',
+          `record batch of ${s.bytes.length} bytes exceeds max.message.bytes ${this.config.maxMessageBytes}`,
+        );
       }
       headers.push(validateRecordBatch(s.bytes));
     }
     const max = this.o.maxPendingProposals ?? 10_000;
-    if (this.pendingProposals + slices.length > max) throw new ClusterError('REQUEST_TIMED_OUT', `${this.topic}-${this.partition}: ${this.pendingProposals} proposals are waiting`);
+    if (this.pendingProposals + slices.length > max)
+      throw new ClusterError(
+        'REQUEST_TIMED_OUT',
+        `${this.topic}-${this.partition}: ${this.pendingProposals} proposals are waiting`,
+      );
     const checks = headers.map((h) => this.sequenceCheck(h));
     const now = BigInt(this.o.nowMs());
     const proposals: Array<Promise<unknown>> = [];
@@ -386,11 +480,21 @@ export class PartitionReplica implements StateMachine {
     } catch (e) {
       throw proposalError(e, `produce to ${this.topic}-${this.partition}`);
     }
-    return { baseOffset: firstOffset ?? -1n, logAppendTimeMs: this.config.logAppendTime ? now : -1n, logStartOffset: this.logStart };
+    return {
+      baseOffset: firstOffset ?? -1n,
+      logAppendTimeMs: this.config.logAppendTime ? now : -1n,
+      logStartOffset: this.logStart,
+    };
   }
 
   private trackInflight(h: RecordBatchHeader, done: Promise<unknown>): void {
-    const f: InflightBatch = { raftIndex: Number.MAX_SAFE_INTEGER, producerId: h.producerId, producerEpoch: h.producerEpoch, firstSeq: h.baseSequence, lastSeq: nextSeq(h.baseSequence, h.lastOffsetDelta) };
+    const f: InflightBatch = {
+      raftIndex: Number.MAX_SAFE_INTEGER,
+      producerId: h.producerId,
+      producerEpoch: h.producerEpoch,
+      firstSeq: h.baseSequence,
+      lastSeq: nextSeq(h.baseSequence, h.lastOffsetDelta),
+    };
     this.inflight.push(f);
     const drop = (): void => {
       const i = this.inflight.indexOf(f);
@@ -403,7 +507,11 @@ export class PartitionReplica implements StateMachine {
   async deleteRecords(offset: bigint, timeoutMs: number): Promise<bigint> {
     this.checkLeader();
     const target = offset === -1n ? this.hw : offset;
-    if (target < 0n || target > this.hw) throw new ClusterError('OFFSET_OUT_OF_RANGE', `offset ${offset} is beyond the high watermark ${this.hw}`);
+    if (target < 0n || target > this.hw)
+      throw new ClusterError(
+        'OFFSET_OUT_OF_RANGE',
+        `offset ${offset} is beyond the high watermark ${this.hw}`,
+      );
     if (target <= this.logStart) return this.logStart;
     const cmd = Buffer.alloc(10);
     cmd[0] = CONTROL_PREFIX;
@@ -471,9 +579,17 @@ export class PartitionReplica implements StateMachine {
   }
 
   read(fetchOffset: bigint, maxBytes: number): ReadResult {
-    const base = { highWatermark: this.hw, lastStableOffset: this.hw, logStartOffset: this.logStart, leaderEpoch: this.term };
+    const base = {
+      highWatermark: this.hw,
+      lastStableOffset: this.hw,
+      logStartOffset: this.logStart,
+      leaderEpoch: this.term,
+    };
     if (fetchOffset < this.logStart || fetchOffset > this.hw) {
-      throw new ClusterError('OFFSET_OUT_OF_RANGE', `offset ${fetchOffset} is outside [${this.logStart}, ${this.hw}]`);
+      throw new ClusterError(
+        'OFFSET_OUT_OF_RANGE',
+        `offset ${fetchOffset} is outside [${this.logStart}, ${this.hw}]`,
+      );
     }
     if (fetchOffset === this.hw) return { ...base, chunks: [], bytes: 0 };
     const from = this.findBatch(fetchOffset);
@@ -487,16 +603,25 @@ export class PartitionReplica implements StateMachine {
 
   listOffset(timestamp: bigint): ListOffsetResult {
     const epoch = this.term;
-    if (timestamp === ListOffsetsTimestamp.LATEST) return { offset: this.hw, timestamp: -1n, leaderEpoch: epoch };
+    if (timestamp === ListOffsetsTimestamp.LATEST)
+      return { offset: this.hw, timestamp: -1n, leaderEpoch: epoch };
     if (timestamp === ListOffsetsTimestamp.EARLIEST || timestamp === ListOffsetsTimestamp.EARLIEST_LOCAL) {
       return { offset: this.logStart, timestamp: -1n, leaderEpoch: this.epochAt(this.logStart) };
     }
     if (timestamp === ListOffsetsTimestamp.MAX_TIMESTAMP) {
-      if (this.batches.length === 0 || this.maxTimestampSeen.baseOffset < this.logStart) return { offset: -1n, timestamp: -1n, leaderEpoch: -1 };
+      if (this.batches.length === 0 || this.maxTimestampSeen.baseOffset < this.logStart)
+        return { offset: -1n, timestamp: -1n, leaderEpoch: -1 };
       const i = this.findBatch(this.maxTimestampSeen.baseOffset);
-      return this.recordAtOrAfter(i, this.maxTimestampSeen.timestamp, true) ?? { offset: this.maxTimestampSeen.baseOffset, timestamp: this.maxTimestampSeen.timestamp, leaderEpoch: this.epochAt(this.maxTimestampSeen.baseOffset) };
+      return (
+        this.recordAtOrAfter(i, this.maxTimestampSeen.timestamp, true) ?? {
+          offset: this.maxTimestampSeen.baseOffset,
+          timestamp: this.maxTimestampSeen.timestamp,
+          leaderEpoch: this.epochAt(this.maxTimestampSeen.baseOffset),
+        }
+      );
     }
-    if (timestamp < 0n) throw new ClusterError('INVALID_REQUEST', `unsupported ListOffsets timestamp ${timestamp}`);
+    if (timestamp < 0n)
+      throw new ClusterError('INVALID_REQUEST', `unsupported ListOffsets timestamp ${timestamp}`);
     for (let i = this.findBatch(this.logStart); i < this.batches.length; i++) {
       const b = this.batches[i] as BatchMeta;
       if (b.maxTimestamp >= timestamp) {
@@ -514,7 +639,8 @@ export class PartitionReplica implements StateMachine {
     if (data === undefined) return undefined;
     for (const r of decodeRecordBatch(data).records) {
       if (r.offset < this.logStart) continue;
-      if (exact ? r.timestampMs === ts : r.timestampMs >= ts) return { offset: r.offset, timestamp: r.timestampMs, leaderEpoch: b.epoch };
+      if (exact ? r.timestampMs === ts : r.timestampMs >= ts)
+        return { offset: r.offset, timestamp: r.timestampMs, leaderEpoch: b.epoch };
     }
     return undefined;
   }
@@ -528,12 +654,17 @@ export class PartitionReplica implements StateMachine {
   /** Kafka's OffsetForLeaderEpoch on the leader: the end offset of `epoch`. */
   offsetForLeaderEpoch(epoch: number): { leaderEpoch: number; endOffset: bigint } {
     const latest = this.latestEpoch();
-    if (epoch >= this.term || (latest >= 0 && epoch >= latest)) return { leaderEpoch: Math.max(this.term, latest), endOffset: this.hw };
+    if (epoch >= this.term || (latest >= 0 && epoch >= latest))
+      return { leaderEpoch: Math.max(this.term, latest), endOffset: this.hw };
     let found = -1;
-    for (let k = 0; k < this.epochs.length; k++) if ((this.epochs[k] as { epoch: number }).epoch <= epoch) found = k;
+    for (let k = 0; k < this.epochs.length; k++)
+      if ((this.epochs[k] as { epoch: number }).epoch <= epoch) found = k;
     if (found < 0) return { leaderEpoch: -1, endOffset: -1n };
     const next = this.epochs[found + 1] as { startOffset: bigint } | undefined;
-    return { leaderEpoch: (this.epochs[found] as { epoch: number }).epoch, endOffset: next?.startOffset ?? this.hw };
+    return {
+      leaderEpoch: (this.epochs[found] as { epoch: number }).epoch,
+      endOffset: next?.startOffset ?? this.hw,
+    };
   }
 
   describeProducers(): ProducerStateView[] {

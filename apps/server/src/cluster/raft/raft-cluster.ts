@@ -15,7 +15,14 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import type { ConfigAlteration, ConfigDescription, MetadataChange, MetadataCommand, PartitionInfo, TopicInfo } from '@chronik/metadata';
+import type {
+  ConfigAlteration,
+  ConfigDescription,
+  MetadataChange,
+  MetadataCommand,
+  PartitionInfo,
+  TopicInfo,
+} from '@chronik/metadata';
 import {
   CONSUMER_OFFSETS_TOPIC,
   MetadataStateMachine,
@@ -96,12 +103,22 @@ function toClusterError(e: unknown): ClusterError {
   if (isMetadataError(e)) return new ClusterError(e.code, e.message, { cause: e });
   const c = proposalError(e, 'metadata proposal');
   // No reachable metadata leader: Kafka's retriable answer for admin requests is NOT_CONTROLLER.
-  return c.code === 'NOT_LEADER_OR_FOLLOWER' ? new ClusterError('NOT_CONTROLLER', c.message, { cause: e }) : c;
+  return c.code === 'NOT_LEADER_OR_FOLLOWER'
+    ? new ClusterError('NOT_CONTROLLER', c.message, { cause: e })
+    : c;
 }
 
-function compactProblem(configs: ReadonlyArray<{ name: string; value: string | null; op?: number }>): string | null {
+function compactProblem(
+  configs: ReadonlyArray<{ name: string; value: string | null; op?: number }>,
+): string | null {
   for (const c of configs) {
-    if ((c.name === 'cleanup.policy' || c.name === 'log.cleanup.policy') && c.value !== null && c.op !== 1 && c.op !== 3 && c.value.includes('compact')) {
+    if (
+      (c.name === 'cleanup.policy' || c.name === 'log.cleanup.policy') &&
+      c.value !== null &&
+      c.op !== 1 &&
+      c.op !== 3 &&
+      c.value.includes('compact')
+    ) {
       return 'cleanup.policy=compact is not supported by this broker: Chronik does not compact logs (use cleanup.policy=delete)';
     }
   }
@@ -123,7 +140,12 @@ function viewOfConfig(d: ConfigDescription): ConfigEntryView {
 }
 
 /** Adapts the server's pino-style logger to @chronik/raft's (message first). */
-function raftLogger(l: Logger): { debug(m: string, f?: Record<string, unknown>): void; info(m: string, f?: Record<string, unknown>): void; warn(m: string, f?: Record<string, unknown>): void; error(m: string, f?: Record<string, unknown>): void } {
+function raftLogger(l: Logger): {
+  debug(m: string, f?: Record<string, unknown>): void;
+  info(m: string, f?: Record<string, unknown>): void;
+  warn(m: string, f?: Record<string, unknown>): void;
+  error(m: string, f?: Record<string, unknown>): void;
+} {
   return {
     debug: (m, f) => l.debug(f ?? {}, m),
     info: (m, f) => l.info(f ?? {}, m),
@@ -156,16 +178,22 @@ export class RaftCluster implements Cluster {
   private unsubscribe: (() => void) | undefined;
   private closed = false;
   /** Peer liveness from the transport's acknowledged batches (heartbeats flow every tick). */
-  private readonly peerLiveness = new Map<number, { acked: number; lastProgressMs: number; aliveSinceMs: number }>();
+  private readonly peerLiveness = new Map<
+    number,
+    { acked: number; lastProgressMs: number; aliveSinceMs: number }
+  >();
   private readonly tickMs: number;
   private readonly electionTicks: number;
 
   private constructor(private readonly o: RaftClusterOptions) {
     const raft = o.config.raft;
-    if (raft === undefined) throw new ClusterError('INVALID_CONFIG', 'raft-cluster mode needs --raft-addr and --peers');
+    if (raft === undefined)
+      throw new ClusterError('INVALID_CONFIG', 'raft-cluster mode needs --raft-addr and --peers');
     this.nodeId = o.config.nodeId;
-    if (this.nodeId <= 0) throw new ClusterError('INVALID_CONFIG', `raft-cluster needs a positive --node-id, got ${this.nodeId}`);
-    if (raft.peers.some((p) => p.nodeId === this.nodeId)) throw new ClusterError('INVALID_CONFIG', `--peers lists this node's own id ${this.nodeId}`);
+    if (this.nodeId <= 0)
+      throw new ClusterError('INVALID_CONFIG', `raft-cluster needs a positive --node-id, got ${this.nodeId}`);
+    if (raft.peers.some((p) => p.nodeId === this.nodeId))
+      throw new ClusterError('INVALID_CONFIG', `--peers lists this node's own id ${this.nodeId}`);
     this.logger = o.logger;
     this.metadataTimeoutMs = o.metadataTimeoutMs ?? 10_000;
     for (const p of raft.peers) this.peers.set(p.nodeId, `${p.host}:${p.port}`);
@@ -246,7 +274,10 @@ export class RaftCluster implements Cluster {
       try {
         this.rebalance();
       } catch (e) {
-        this.logger.warn({ err: e instanceof Error ? e.message : String(e) }, 'preferred leader check failed');
+        this.logger.warn(
+          { err: e instanceof Error ? e.message : String(e) },
+          'preferred leader check failed',
+        );
       }
       this.scheduleRebalance();
     }, REBALANCE_EVERY_MS);
@@ -256,7 +287,11 @@ export class RaftCluster implements Cluster {
     for (const s of this.transport.stats()) {
       const prev = this.peerLiveness.get(s.nodeId);
       if (prev === undefined) {
-        this.peerLiveness.set(s.nodeId, { acked: s.ackedBatches, lastProgressMs: s.ackedBatches > 0 ? now : 0, aliveSinceMs: now });
+        this.peerLiveness.set(s.nodeId, {
+          acked: s.ackedBatches,
+          lastProgressMs: s.ackedBatches > 0 ? now : 0,
+          aliveSinceMs: now,
+        });
         continue;
       }
       if (s.ackedBatches > prev.acked) {
@@ -280,9 +315,17 @@ export class RaftCluster implements Cluster {
       const preferred = r.replicas[0];
       if (preferred === undefined || preferred === this.nodeId || !r.replicas.includes(preferred)) continue;
       const live = this.peerLiveness.get(preferred);
-      if (live === undefined || now - live.lastProgressMs > REBALANCE_EVERY_MS * 2 || now - live.aliveSinceMs < PREFERRED_STABLE_MS) continue;
+      if (
+        live === undefined ||
+        now - live.lastProgressMs > REBALANCE_EVERY_MS * 2 ||
+        now - live.aliveSinceMs < PREFERRED_STABLE_MS
+      )
+        continue;
       if (now - r.leaderSinceMs < PREFERRED_STABLE_MS) continue;
-      this.logger.info({ topic: r.topic, partition: r.partition, to: preferred }, 'moving partition leadership back to its preferred replica');
+      this.logger.info(
+        { topic: r.topic, partition: r.partition, to: preferred },
+        'moving partition leadership back to its preferred replica',
+      );
       r.transferLeadership(preferred, this.tickMs * this.electionTicks * 2 + 500);
       return;
     }
@@ -290,7 +333,11 @@ export class RaftCluster implements Cluster {
 
   private applyMetadata(e: Entry): ApplyResult {
     const r = this.sm.apply(e.index, e.data);
-    if (!r.ok) this.logger.debug({ index: e.index, code: r.error.code, err: r.error.message }, 'metadata command rejected');
+    if (!r.ok)
+      this.logger.debug(
+        { index: e.index, code: r.error.code, err: r.error.message },
+        'metadata command rejected',
+      );
     return r;
   }
 
@@ -303,7 +350,10 @@ export class RaftCluster implements Cluster {
           if (!done) this.later(run, RETRY_MS);
         },
         (e: unknown) => {
-          this.logger.debug({ task: what, err: e instanceof Error ? e.message : String(e) }, 'background metadata task will retry');
+          this.logger.debug(
+            { task: what, err: e instanceof Error ? e.message : String(e) },
+            'background metadata task will retry',
+          );
           this.later(run, RETRY_MS);
         },
       );
@@ -322,7 +372,10 @@ export class RaftCluster implements Cluster {
   }
 
   /** Proposes a metadata command on the metadata leader; resolves with this node's apply result. */
-  private async proposeMetadata(command: MetadataCommand, timeoutMs = this.metadataTimeoutMs): Promise<ApplyResult> {
+  private async proposeMetadata(
+    command: MetadataCommand,
+    timeoutMs = this.metadataTimeoutMs,
+  ): Promise<ApplyResult> {
     let out;
     try {
       out = await this.host.proposeOrForward(METADATA_GROUP_ID, encodeCommand(command), timeoutMs);
@@ -330,7 +383,8 @@ export class RaftCluster implements Cluster {
       throw toClusterError(e);
     }
     const r = out.result as ApplyResult | undefined;
-    if (r === undefined) throw new ClusterError('UNKNOWN_SERVER_ERROR', 'metadata entry applied without a result');
+    if (r === undefined)
+      throw new ClusterError('UNKNOWN_SERVER_ERROR', 'metadata entry applied without a result');
     return r;
   }
 
@@ -342,7 +396,10 @@ export class RaftCluster implements Cluster {
 
   private async register(): Promise<boolean> {
     if (this.sm.clusterId() === null) {
-      const r = await this.proposeMetadata({ type: 'initCluster', clusterId: clusterIdFromBytes(randomBytes(16)) });
+      const r = await this.proposeMetadata({
+        type: 'initCluster',
+        clusterId: clusterIdFromBytes(randomBytes(16)),
+      });
       if (!r.ok && r.error.code !== 'INCONSISTENT_CLUSTER_ID') throw r.error;
     }
     const adv = this.o.advertised();
@@ -382,7 +439,10 @@ export class RaftCluster implements Cluster {
       try {
         await this.reconcile();
       } catch (e) {
-        this.logger.error({ err: e instanceof Error ? e.message : String(e) }, 'opening partition replicas failed');
+        this.logger.error(
+          { err: e instanceof Error ? e.message : String(e) },
+          'opening partition replicas failed',
+        );
       }
     });
   }
@@ -409,7 +469,10 @@ export class RaftCluster implements Cluster {
         const owner = this.groupOwners.get(gid);
         const k = this.key(t.topicId, p.partition);
         if (owner !== undefined && owner !== k) {
-          this.logger.error({ topic: t.name, partition: p.partition, groupId: gid, other: owner }, 'partition group id collision: this replica is not opened');
+          this.logger.error(
+            { topic: t.name, partition: p.partition, groupId: gid, other: owner },
+            'partition group id collision: this replica is not opened',
+          );
           continue;
         }
         await this.openReplica(t, p, gid);
@@ -457,7 +520,8 @@ export class RaftCluster implements Cluster {
     if (r.isLeader()) this.emitLeadership(r, false);
     r.close();
     await this.host.closeGroup(gid);
-    if (removeData) fs.rmSync(path.join(this.o.dataDir, 'raft', `group-${gid}`), { recursive: true, force: true });
+    if (removeData)
+      fs.rmSync(path.join(this.o.dataDir, 'raft', `group-${gid}`), { recursive: true, force: true });
   }
 
   private onLeaderReady(r: PartitionReplica): void {
@@ -472,7 +536,14 @@ export class RaftCluster implements Cluster {
       if (p.leaderEpoch > term) return true;
       const status = this.host.status(r.groupId);
       const isr = status.voters.filter((v) => p.replicas.includes(v));
-      const res = await this.proposeMetadata({ type: 'changeLeader', topicId: r.topicId, partition: r.partition, leader: this.nodeId, leaderEpoch: term, isr: isr.length > 0 ? isr : [this.nodeId] });
+      const res = await this.proposeMetadata({
+        type: 'changeLeader',
+        topicId: r.topicId,
+        partition: r.partition,
+        leader: this.nodeId,
+        leaderEpoch: term,
+        isr: isr.length > 0 ? isr : [this.nodeId],
+      });
       if (!res.ok) {
         if (res.error.code === 'FENCED_LEADER_EPOCH') return true;
         throw res.error;
@@ -506,17 +577,22 @@ export class RaftCluster implements Cluster {
       'message.max.bytes': String(b.messageMaxBytes),
       'log.flush.interval.ms': String(b.logFlushIntervalMs),
     };
-    if (b.logFlushIntervalMessages !== undefined) s['log.flush.interval.messages'] = String(b.logFlushIntervalMessages);
+    if (b.logFlushIntervalMessages !== undefined)
+      s['log.flush.interval.messages'] = String(b.logFlushIntervalMessages);
     return s;
   }
 
   private replicaConfig(topic: string): ReplicaConfig {
-    const e = this.sm.effectiveTopicConfigs(topic, { brokerId: this.nodeId, staticBrokerConfigs: this.staticBrokerConfigs() });
+    const e = this.sm.effectiveTopicConfigs(topic, {
+      brokerId: this.nodeId,
+      staticBrokerConfigs: this.staticBrokerConfigs(),
+    });
     const raw = e['max.message.bytes'];
     let maxMessageBytes = this.o.config.broker.messageMaxBytes;
     if (raw !== undefined) {
       const n = BigInt(raw);
-      maxMessageBytes = n >= LONG_MAX || n > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(n);
+      maxMessageBytes =
+        n >= LONG_MAX || n > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(n);
     }
     return { logAppendTime: e['message.timestamp.type'] === 'LogAppendTime', maxMessageBytes };
   }
@@ -537,7 +613,9 @@ export class RaftCluster implements Cluster {
     return s !== undefined && s.leaderId > 0 ? s.leaderId : -1;
   }
   brokers(): readonly BrokerEndpoint[] {
-    return this.sm.liveBrokers().map((b) => ({ nodeId: b.brokerId, host: b.host, port: b.port, rack: b.rack }));
+    return this.sm
+      .liveBrokers()
+      .map((b) => ({ nodeId: b.brokerId, host: b.host, port: b.port, rack: b.rack }));
   }
 
   /** The metadata view, with what local Raft groups know that the metadata has not caught up with yet. */
@@ -555,7 +633,14 @@ export class RaftCluster implements Cluster {
           leaderId = r.leaderId;
           leaderEpoch = r.term;
         }
-        return { partition: p.partition, leaderId, leaderEpoch, replicas: p.replicas, isr: p.isr, offlineReplicas: [] };
+        return {
+          partition: p.partition,
+          leaderId,
+          leaderEpoch,
+          replicas: p.replicas,
+          isr: p.isr,
+          offlineReplicas: [],
+        };
       }),
     };
   }
@@ -579,10 +664,17 @@ export class RaftCluster implements Cluster {
     const missing = [...new Set(names)].filter((n) => this.sm.topic(n) === undefined);
     if (missing.length === 0) return out;
     const outcomes = await this.createTopics(
-      missing.map((name) => ({ name, numPartitions: -1, replicationFactor: -1, assignments: [], configs: [] })),
+      missing.map((name) => ({
+        name,
+        numPartitions: -1,
+        replicationFactor: -1,
+        assignments: [],
+        configs: [],
+      })),
       false,
     );
-    for (const o of outcomes) out.set(o.name, o.error !== null && o.error.code !== 'TOPIC_ALREADY_EXISTS' ? o.error : null);
+    for (const o of outcomes)
+      out.set(o.name, o.error !== null && o.error.code !== 'TOPIC_ALREADY_EXISTS' ? o.error : null);
     return out;
   }
 
@@ -591,7 +683,8 @@ export class RaftCluster implements Cluster {
   private replica(tp: TopicPartition): { replica: PartitionReplica; info: PartitionInfo } {
     const t = this.sm.topic(tp.topic);
     const info = t?.partitions[tp.partition];
-    if (!t || !info) throw new ClusterError('UNKNOWN_TOPIC_OR_PARTITION', `unknown partition ${tp.topic}-${tp.partition}`);
+    if (!t || !info)
+      throw new ClusterError('UNKNOWN_TOPIC_OR_PARTITION', `unknown partition ${tp.topic}-${tp.partition}`);
     const replica = this.replicas.get(partitionGroupId(t.topicId, tp.partition));
     if (replica === undefined || !replica.isLeader()) {
       const leader = replica !== undefined && replica.leaderId > 0 ? replica.leaderId : info.leader;
@@ -602,8 +695,16 @@ export class RaftCluster implements Cluster {
 
   private checkEpoch(replica: PartitionReplica, currentLeaderEpoch: number): void {
     if (currentLeaderEpoch < 0) return;
-    if (currentLeaderEpoch > replica.term) throw new ClusterError('UNKNOWN_LEADER_EPOCH', `leader epoch ${currentLeaderEpoch} is newer than ${replica.term}`);
-    if (currentLeaderEpoch < replica.term) throw new ClusterError('FENCED_LEADER_EPOCH', `leader epoch ${currentLeaderEpoch} is older than ${replica.term}`);
+    if (currentLeaderEpoch > replica.term)
+      throw new ClusterError(
+        'UNKNOWN_LEADER_EPOCH',
+        `leader epoch ${currentLeaderEpoch} is newer than ${replica.term}`,
+      );
+    if (currentLeaderEpoch < replica.term)
+      throw new ClusterError(
+        'FENCED_LEADER_EPOCH',
+        `leader epoch ${currentLeaderEpoch} is older than ${replica.term}`,
+      );
   }
 
   append(tp: TopicPartition, records: Buffer, acks: Acks, timeoutMs: number): Promise<AppendResult> {
@@ -641,7 +742,12 @@ export class RaftCluster implements Cluster {
     };
   }
 
-  async listOffset(tp: TopicPartition, timestamp: bigint, _isolationLevel: IsolationLevel, currentLeaderEpoch: number): Promise<ListOffsetResult> {
+  async listOffset(
+    tp: TopicPartition,
+    timestamp: bigint,
+    _isolationLevel: IsolationLevel,
+    currentLeaderEpoch: number,
+  ): Promise<ListOffsetResult> {
     const { replica } = this.replica(tp);
     this.checkEpoch(replica, currentLeaderEpoch);
     return replica.listOffset(timestamp);
@@ -652,7 +758,11 @@ export class RaftCluster implements Cluster {
     return replica.deleteRecords(offset, Math.max(1000, timeoutMs));
   }
 
-  async offsetForLeaderEpoch(tp: TopicPartition, leaderEpoch: number, currentLeaderEpoch: number): Promise<{ leaderEpoch: number; endOffset: bigint }> {
+  async offsetForLeaderEpoch(
+    tp: TopicPartition,
+    leaderEpoch: number,
+    currentLeaderEpoch: number,
+  ): Promise<{ leaderEpoch: number; endOffset: bigint }> {
     const { replica } = this.replica(tp);
     this.checkEpoch(replica, currentLeaderEpoch);
     return replica.offsetForLeaderEpoch(leaderEpoch);
@@ -672,13 +782,21 @@ export class RaftCluster implements Cluster {
     } catch {
       // not available on this platform
     }
-    const partitions = [...this.replicas.values()].map((r) => ({ topic: r.topic, partition: r.partition, sizeBytes: dirBytes(path.join(this.o.dataDir, 'raft', `group-${r.groupId}`)), offsetLag: 0n }));
+    const partitions = [...this.replicas.values()].map((r) => ({
+      topic: r.topic,
+      partition: r.partition,
+      sizeBytes: dirBytes(path.join(this.o.dataDir, 'raft', `group-${r.groupId}`)),
+      offsetLag: 0n,
+    }));
     return [{ path: this.o.dataDir, partitions, totalBytes, usableBytes }];
   }
 
   // ---------------------------------------------------------------- metadata proposals
 
-  async createTopics(specs: readonly CreateTopicSpec[], validateOnly: boolean): Promise<CreateTopicOutcome[]> {
+  async createTopics(
+    specs: readonly CreateTopicSpec[],
+    validateOnly: boolean,
+  ): Promise<CreateTopicOutcome[]> {
     const b = this.o.config.broker;
     const prepared = prepareCreateTopics(
       this.sm,
@@ -689,23 +807,54 @@ export class RaftCluster implements Cluster {
         assignments: s.assignments.map((brokerIds, partition) => ({ partition, brokerIds })),
         configs: s.configs,
       })),
-      { defaultPartitions: b.numPartitions, defaultReplicationFactor: b.defaultReplicationFactor, newTopicId: () => topicIdFromBytes(randomBytes(16)) },
+      {
+        defaultPartitions: b.numPartitions,
+        defaultReplicationFactor: b.defaultReplicationFactor,
+        newTopicId: () => topicIdFromBytes(randomBytes(16)),
+      },
     );
     return Promise.all(
       prepared.map(async (p, i): Promise<CreateTopicOutcome> => {
         const spec = specs[i] as CreateTopicSpec;
-        const fail = (error: ClusterError): CreateTopicOutcome => ({ name: p.name, error, topicId: ZERO_UUID, numPartitions: -1, replicationFactor: -1, configs: [] });
+        const fail = (error: ClusterError): CreateTopicOutcome => ({
+          name: p.name,
+          error,
+          topicId: ZERO_UUID,
+          numPartitions: -1,
+          replicationFactor: -1,
+          configs: [],
+        });
         if (!p.result.ok) return fail(toClusterError(p.result.error));
         const problem = compactProblem(spec.configs);
         if (problem !== null) return fail(new ClusterError('INVALID_CONFIG', problem));
         const cmd = p.result.command;
         const numPartitions = cmd.assignments.length;
         const replicationFactor = cmd.assignments[0]?.length ?? 0;
-        if (validateOnly) return { name: p.name, error: null, topicId: ZERO_UUID, numPartitions, replicationFactor, configs: [] };
+        if (validateOnly)
+          return {
+            name: p.name,
+            error: null,
+            topicId: ZERO_UUID,
+            numPartitions,
+            replicationFactor,
+            configs: [],
+          };
         try {
           await this.proposeOk(cmd);
-          const configs = this.sm.describeTopicConfigs(p.name, { brokerId: this.nodeId, staticBrokerConfigs: this.staticBrokerConfigs() }).map(viewOfConfig);
-          return { name: p.name, error: null, topicId: cmd.topicId, numPartitions, replicationFactor, configs };
+          const configs = this.sm
+            .describeTopicConfigs(p.name, {
+              brokerId: this.nodeId,
+              staticBrokerConfigs: this.staticBrokerConfigs(),
+            })
+            .map(viewOfConfig);
+          return {
+            name: p.name,
+            error: null,
+            topicId: cmd.topicId,
+            numPartitions,
+            replicationFactor,
+            configs,
+          };
         } catch (e) {
           return fail(toClusterError(e));
         }
@@ -713,12 +862,16 @@ export class RaftCluster implements Cluster {
     );
   }
 
-  async deleteTopics(refs: ReadonlyArray<{ name: string | null; topicId: string | null }>): Promise<DeleteTopicOutcome[]> {
+  async deleteTopics(
+    refs: ReadonlyArray<{ name: string | null; topicId: string | null }>,
+  ): Promise<DeleteTopicOutcome[]> {
     return Promise.all(
       refs.map(async (ref): Promise<DeleteTopicOutcome> => {
-        const target = ref.name !== null && ref.name !== '' ? { name: ref.name } : { topicId: ref.topicId ?? '' };
+        const target =
+          ref.name !== null && ref.name !== '' ? { name: ref.name } : { topicId: ref.topicId ?? '' };
         const prepared = prepareDeleteTopic(this.sm, target);
-        if (!prepared.ok) return { name: ref.name, topicId: ref.topicId ?? ZERO_UUID, error: toClusterError(prepared.error) };
+        if (!prepared.ok)
+          return { name: ref.name, topicId: ref.topicId ?? ZERO_UUID, error: toClusterError(prepared.error) };
         try {
           await this.proposeOk(prepared.command);
           return { name: prepared.command.name, topicId: prepared.command.topicId, error: null };
@@ -729,10 +882,17 @@ export class RaftCluster implements Cluster {
     );
   }
 
-  async createPartitions(specs: readonly CreatePartitionsSpec[], validateOnly: boolean): Promise<Array<{ name: string; error: ClusterError | null }>> {
+  async createPartitions(
+    specs: readonly CreatePartitionsSpec[],
+    validateOnly: boolean,
+  ): Promise<Array<{ name: string; error: ClusterError | null }>> {
     const out: Array<{ name: string; error: ClusterError | null }> = [];
     for (const s of specs) {
-      const prepared = prepareCreatePartitions(this.sm, { name: s.name, count: s.count, assignments: s.assignments });
+      const prepared = prepareCreatePartitions(this.sm, {
+        name: s.name,
+        count: s.count,
+        assignments: s.assignments,
+      });
       if (!prepared.ok) {
         out.push({ name: s.name, error: toClusterError(prepared.error) });
         continue;
@@ -749,17 +909,29 @@ export class RaftCluster implements Cluster {
 
   private brokerTarget(resourceName: string): number | null {
     if (resourceName === '') return null;
-    if (!/^\d+$/.test(resourceName)) throw new ClusterError('INVALID_REQUEST', `invalid broker id "${resourceName}"`);
+    if (!/^\d+$/.test(resourceName))
+      throw new ClusterError('INVALID_REQUEST', `invalid broker id "${resourceName}"`);
     const id = Number(resourceName);
-    if (this.sm.broker(id) === undefined && id !== this.nodeId) throw new ClusterError('INVALID_REQUEST', `broker ${id} is not registered`);
+    if (this.sm.broker(id) === undefined && id !== this.nodeId)
+      throw new ClusterError('INVALID_REQUEST', `broker ${id} is not registered`);
     return id;
   }
 
-  describeConfigs(resourceType: number, resourceName: string, keys: readonly string[] | null, includeSynonyms: boolean, _includeDocumentation: boolean): ConfigEntryView[] {
+  describeConfigs(
+    resourceType: number,
+    resourceName: string,
+    keys: readonly string[] | null,
+    includeSynonyms: boolean,
+    _includeDocumentation: boolean,
+  ): ConfigEntryView[] {
     try {
       const options = { staticBrokerConfigs: this.staticBrokerConfigs(), keys, includeSynonyms };
-      if (resourceType === ConfigResourceType.TOPIC) return this.sm.describeTopicConfigs(resourceName, { ...options, brokerId: this.nodeId }).map(viewOfConfig);
-      if (resourceType === ConfigResourceType.BROKER) return this.sm.describeBrokerConfigs(this.brokerTarget(resourceName), options).map(viewOfConfig);
+      if (resourceType === ConfigResourceType.TOPIC)
+        return this.sm
+          .describeTopicConfigs(resourceName, { ...options, brokerId: this.nodeId })
+          .map(viewOfConfig);
+      if (resourceType === ConfigResourceType.BROKER)
+        return this.sm.describeBrokerConfigs(this.brokerTarget(resourceName), options).map(viewOfConfig);
       if (resourceType === ConfigResourceType.BROKER_LOGGER) return [];
       throw new ClusterError('INVALID_REQUEST', `unsupported config resource type ${resourceType}`);
     } catch (e) {
@@ -767,13 +939,29 @@ export class RaftCluster implements Cluster {
     }
   }
 
-  async alterConfigs(resourceType: number, resourceName: string, alterations: readonly ConfigAlterationSpec[], replace: boolean, validateOnly: boolean): Promise<void> {
+  async alterConfigs(
+    resourceType: number,
+    resourceName: string,
+    alterations: readonly ConfigAlterationSpec[],
+    replace: boolean,
+    validateOnly: boolean,
+  ): Promise<void> {
     const problem = compactProblem(alterations);
     if (problem !== null) throw new ClusterError('INVALID_CONFIG', problem);
-    const alts = alterations.map((a): ConfigAlteration => ({ name: a.name, op: a.op as ConfigAlteration['op'], value: a.value }));
+    const alts = alterations.map((a): ConfigAlteration => ({
+      name: a.name,
+      op: a.op as ConfigAlteration['op'],
+      value: a.value,
+    }));
     let prepared;
-    if (resourceType === ConfigResourceType.TOPIC) prepared = prepareAlterTopicConfigs(this.sm, { name: resourceName, alterations: alts, replace });
-    else if (resourceType === ConfigResourceType.BROKER) prepared = prepareAlterBrokerConfigs(this.sm, { brokerId: this.brokerTarget(resourceName), alterations: alts, replace });
+    if (resourceType === ConfigResourceType.TOPIC)
+      prepared = prepareAlterTopicConfigs(this.sm, { name: resourceName, alterations: alts, replace });
+    else if (resourceType === ConfigResourceType.BROKER)
+      prepared = prepareAlterBrokerConfigs(this.sm, {
+        brokerId: this.brokerTarget(resourceName),
+        alterations: alts,
+        replace,
+      });
     else throw new ClusterError('INVALID_REQUEST', `config resource type ${resourceType} cannot be altered`);
     if (!prepared.ok) throw toClusterError(prepared.error);
     if (!validateOnly) await this.proposeOk(prepared.command);
@@ -781,18 +969,34 @@ export class RaftCluster implements Cluster {
 
   // ---------------------------------------------------------------- producers, coordinators
 
-  initProducerId(req: { transactionalId: string | null; transactionTimeoutMs: number; producerId: bigint; producerEpoch: number }): Promise<{ producerId: bigint; producerEpoch: number }> {
+  initProducerId(req: {
+    transactionalId: string | null;
+    transactionTimeoutMs: number;
+    producerId: bigint;
+    producerEpoch: number;
+  }): Promise<{ producerId: bigint; producerEpoch: number }> {
     if (req.transactionalId !== null) {
-      return Promise.reject(new ClusterError('TRANSACTIONAL_ID_AUTHORIZATION_FAILED', 'transactions are not supported by this broker yet'));
+      return Promise.reject(
+        new ClusterError(
+          'TRANSACTIONAL_ID_AUTHORIZATION_FAILED',
+          'transactions are not supported by this broker yet',
+        ),
+      );
     }
     if (req.producerId >= 0n && req.producerEpoch >= 0 && req.producerEpoch < 32766) {
       return Promise.resolve({ producerId: req.producerId, producerEpoch: req.producerEpoch + 1 });
     }
     const run = this.producerIdLock.then(async () => {
       if (this.producerIds.next >= this.producerIds.end) {
-        const changes = await this.proposeOk({ type: 'allocateProducerIds', brokerId: this.nodeId, brokerEpoch: -1, count: this.o.producerIdBlockSize ?? 1000 });
+        const changes = await this.proposeOk({
+          type: 'allocateProducerIds',
+          brokerId: this.nodeId,
+          brokerEpoch: -1,
+          count: this.o.producerIdBlockSize ?? 1000,
+        });
         const ch = changes.find((c) => c.type === 'producerIdsAllocated');
-        if (ch === undefined || ch.type !== 'producerIdsAllocated') throw new ClusterError('UNKNOWN_SERVER_ERROR', 'no producer id block was allocated');
+        if (ch === undefined || ch.type !== 'producerIdsAllocated')
+          throw new ClusterError('UNKNOWN_SERVER_ERROR', 'no producer id block was allocated');
         this.producerIds = { next: ch.block.firstProducerId, end: ch.block.firstProducerId + ch.block.count };
       }
       return { producerId: BigInt(this.producerIds.next++), producerEpoch: 0 };
@@ -803,17 +1007,27 @@ export class RaftCluster implements Cluster {
 
   async findCoordinator(keyType: number, key: string): Promise<BrokerEndpoint> {
     const self = this.brokers().find((b) => b.nodeId === this.nodeId);
-    if (self === undefined) throw new ClusterError('COORDINATOR_NOT_AVAILABLE', 'this broker is not registered yet');
+    if (self === undefined)
+      throw new ClusterError('COORDINATOR_NOT_AVAILABLE', 'this broker is not registered yet');
     if (keyType !== 0) return self;
     try {
       await this.ensureOffsetsTopic();
     } catch (e) {
-      throw new ClusterError('COORDINATOR_NOT_AVAILABLE', `creating ${CONSUMER_OFFSETS_TOPIC} failed: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+      throw new ClusterError(
+        'COORDINATOR_NOT_AVAILABLE',
+        `creating ${CONSUMER_OFFSETS_TOPIC} failed: ${e instanceof Error ? e.message : String(e)}`,
+        { cause: e },
+      );
     }
     const n = this.o.config.broker.offsetsTopicNumPartitions;
     const lookup = this.sm.findCoordinator(key, 'group', n);
     if (!lookup.ok) throw toClusterError(lookup.error);
-    return { nodeId: lookup.broker.brokerId, host: lookup.broker.host, port: lookup.broker.port, rack: lookup.broker.rack };
+    return {
+      nodeId: lookup.broker.brokerId,
+      host: lookup.broker.host,
+      port: lookup.broker.port,
+      rack: lookup.broker.rack,
+    };
   }
 
   private async ensureOffsetsTopic(): Promise<void> {

@@ -18,7 +18,11 @@ export interface RaftClusterServicesOptions {
   electionTicks?: number;
 }
 
-function startCoordinator(cluster: RaftCluster, config: ServerConfig, logger: Logger): { coordinator: GroupCoordinator; stop(): void } {
+function startCoordinator(
+  cluster: RaftCluster,
+  config: ServerConfig,
+  logger: Logger,
+): { coordinator: GroupCoordinator; stop(): void } {
   const coordinator = new GroupCoordinator({
     offsetLog: new ClusterOffsetLog(cluster),
     logger,
@@ -28,7 +32,10 @@ function startCoordinator(cluster: RaftCluster, config: ServerConfig, logger: Lo
     if (topic !== CONSUMER_OFFSETS_TOPIC || partition >= coordinator.config.numPartitions) return;
     if (leader) {
       coordinator.loadPartition(partition).catch((e: unknown) => {
-        logger.warn({ partition, err: e instanceof Error ? e.message : String(e) }, 'loading a __consumer_offsets partition failed');
+        logger.warn(
+          { partition, err: e instanceof Error ? e.message : String(e) },
+          'loading a __consumer_offsets partition failed',
+        );
       });
     } else {
       coordinator.unloadPartition(partition);
@@ -64,7 +71,15 @@ export function raftClusterServices(options: RaftClusterServicesOptions = {}): S
     }
     const shutdown = new AbortController();
     const table = createHandlerTable(createGroupHandlers(groups.coordinator));
-    const deps: HandlerDeps = { cluster, config, logger: logger.child({ component: 'kafka' }), metrics, nowMs, shutdown: shutdown.signal, table: () => table };
+    const deps: HandlerDeps = {
+      cluster,
+      config,
+      logger: logger.child({ component: 'kafka' }),
+      metrics,
+      nowMs,
+      shutdown: shutdown.signal,
+      table: () => table,
+    };
     return {
       dispatcher: new KafkaDispatcher(deps, table),
       admin: { cluster: () => cluster.status(), partitions: () => cluster.partitionStatuses() },
