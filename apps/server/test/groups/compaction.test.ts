@@ -3,7 +3,11 @@
 // reload cannot tell from the full history.
 import { InMemoryOffsetLog } from '../../src/groups/index.js';
 import type { OffsetCommitRequest } from '../../src/groups/index.js';
-import { assign, harness, joinReq, settle, track } from './helpers.js';
+import { assign, harness, joinReq, settle, track, takeViolations } from './helpers.js';
+
+afterEach(() => {
+  expect(takeViolations()).toEqual([]);
+});
 
 function commit(groupId: string, partition: number, offset: bigint): OffsetCommitRequest {
   return {

@@ -1,7 +1,11 @@
 // The classic group state machine under a fake clock: joins, rebalances, sync ordering, session
 // expiry, static membership, leaving, generation errors, protocol selection and limits.
 import { GroupCoordinator, InMemoryOffsetLog, ManualScheduler } from '../../src/groups/index.js';
-import { assign, harness, joinReq, joinWithId, settle, subscription, track } from './helpers.js';
+import { assign, harness, joinReq, joinWithId, settle, subscription, track, takeViolations } from './helpers.js';
+
+afterEach(() => {
+  expect(takeViolations()).toEqual([]);
+});
 
 describe('JoinGroup', () => {
   it('gives a v4+ dynamic member its id with MEMBER_ID_REQUIRED, then makes it leader of generation 1', async () => {

@@ -8,6 +8,15 @@ export interface Harness {
   log: InMemoryOffsetLog;
 }
 
+const created: GroupCoordinator[] = [];
+
+/** Invariant violations of every coordinator created since the last call (for afterEach). */
+export function takeViolations(): string[] {
+  const v = created.flatMap((c) => c.invariantViolations());
+  created.length = 0;
+  return v;
+}
+
 /** Ids "uuid1", "uuid2", ... counted per harness unless `newUuid` is shared (restarts on one log). */
 export async function harness(
   config: Partial<GroupCoordinatorConfig> = {},
@@ -23,6 +32,7 @@ export async function harness(
     config: { numPartitions: 4, initialRebalanceDelayMs: 0, minSessionTimeoutMs: 1000, ...config },
   });
   for (let p = 0; p < coordinator.config.numPartitions; p++) await coordinator.loadPartition(p);
+  created.push(coordinator);
   return { coordinator, clock, log };
 }
 

@@ -3,7 +3,11 @@
 // reloaded on a new coordinator), failed writes, and retention.
 import { GroupError, GroupErrorCode, InMemoryOffsetLog } from '../../src/groups/index.js';
 import type { OffsetCommitRequest } from '../../src/groups/index.js';
-import { assign, harness, joinReq, settle, subscription, track } from './helpers.js';
+import { assign, harness, joinReq, settle, subscription, track, takeViolations } from './helpers.js';
+
+afterEach(() => {
+  expect(takeViolations()).toEqual([]);
+});
 
 function commit(groupId: string, offsets: Array<[string, number, bigint]>, over: Partial<OffsetCommitRequest> = {}): OffsetCommitRequest {
   const topics = new Map<string, OffsetCommitRequest['topics'][number]['partitions'][number][]>();
