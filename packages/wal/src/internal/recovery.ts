@@ -148,6 +148,8 @@ async function validRecordFollows(
   const buf = Buffer.allocUnsafe(len);
   const got = await file.read(buf, 0, len, from);
   for (let o = 1; o + RECORD_HEADER_BYTES <= got; o++) {
+    // Cheap filters before any CRC: flags <= 1 and the reserved bytes are zero in every valid header.
+    if (buf[o + 5]! > 1 || buf[o + 6] !== 0 || buf[o + 7] !== 0) continue;
     if (buf[o] === 0 && buf[o + 28] === 0 && isZero(buf.subarray(o, o + RECORD_HEADER_BYTES))) continue;
     const dec = decodeRecordHeader(buf, o, fileSize - from - o, maxRecordBytes);
     if (!dec.ok || dec.header.index <= afterIndex) continue;
