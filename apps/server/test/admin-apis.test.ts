@@ -1,0 +1,287 @@
+// The admin and producer-state APIs at the wire level: DescribeCluster, DescribeLogDirs,
+// DescribeTopicPartitions (with a cursor), IncrementalAlterConfigs, DescribeConfigs synonyms,
+// InitProducerId + DescribeProducers, OffsetForLeaderEpoch, FindCoordinator v3 and v4 (batched),
+// CreatePartitions validate-only, CreateTopics validate-only.
+import { ApiKey, ErrorCode, buildRecordBatch, defaultProduceRequest } from '@chronik/protocol';
+import { removeDir, startBroker } from './helpers/broker.js';
+import { RawClient } from './helpers/raw-client.js';
+
+let ctx: Awaited<ReturnType<typeof startBroker>>;
+let c: RawClient;
+beforeAll(async () => {
+  ctx = await startBroker();
+  c = await RawClient.connect(ctx.broker.kafkaPort);
+  await c.request(ApiKey.CreateTopics, 7, {
+    topics: [
+      { name: 'a', numPartitions: 3, replicationFactor: 1, assignments: [], configs: [] },
+      {
+        name: 'b',
+        numPartitions: 2,
+        replicationFactor: 1,
+        assignments: [],
+        configs: [{ name: 'retention.ms', value: '1000' }],
+      },
+    ],
+    timeoutMs: 5000,
+    validateOnly: false,
+  });
+});
+afterAll(async () => {
+  c.close();
+  await ctx.stop();
+  removeDir(ctx.dataDir);
+});
+
+test('DescribeCluster', async () => {
+  const r = await c.request(ApiKey.DescribeCluster, 1, {
+    includeClusterAuthorizedOperations: false,
+    endpointType: 1,
+  });
+  expect(r).toMatchObject({
+    errorCode: 0,
+    controllerId: 1,
+    brokers: [{ brokerId: 1, host: '127.0.0.1', port: ctx.broker.kafkaPort }],
+  });
+  expect(r.clusterId.length).toBeGreaterThan(0);
+  const ctl = await c.request(ApiKey.DescribeCluster, 1, {
+    includeClusterAuthorizedOperations: false,
+    endpointType: 2,
+  });
+  expect(ctl.errorCode).toBe(ErrorCode.UNSUPPORTED_ENDPOINT_TYPE);
+});
+
+test('DescribeTopicPartitions pages with a cursor', async () => {
+  const first = await c.request(ApiKey.DescribeTopicPartitions, 0, {
+    topics: [{ name: 'a' }, { name: 'b' }, { name: 'nope' }],
+    responsePartitionLimit: 4,
+    cursor: null,
+  });
+  expect(first.topics.map((t) => [t.name, t.partitions.map((p) => p.partitionIndex)])).toEqual([
+    ['a', [0, 1, 2]],
+    ['b', [0]],
+  ]);
+  expect(first.nextCursor).toEqual({ topicName: 'b', partitionIndex: 1 });
+  const next = await c.request(ApiKey.DescribeTopicPartitions, 0, {
+    topics: [{ name: 'a' }, { name: 'b' }, { name: 'nope' }],
+    responsePartitionLimit: 4,
+    cursor: first.nextCursor,
+  });
+  expect(next.topics.map((t) => [t.name, t.errorCode, t.partitions.map((p) => p.partitionIndex)])).toEqual([
+    ['b', 0, [1]],
+    ['nope', ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, []],
+  ]);
+  expect(next.nextCursor).toBeNull();
+});
+
+test('IncrementalAlterConfigs and DescribeConfigs with synonyms', async () => {
+  const set = await c.request(ApiKey.IncrementalAlterConfigs, 1, {
+    resources: [
+      {
+        resourceType: 2,
+        resourceName: 'a',
+        configs: [{ name: 'retention.bytes', configOperation: 0, value: '123456' }],
+      },
+    ],
+    validateOnly: false,
+  });
+  expect(set.responses[0]?.errorCode).toBe(0);
+  const bad = await c.request(ApiKey.IncrementalAlterConfigs, 1, {
+    resources: [
+      {
+        resourceType: 2,
+        resourceName: 'a',
+        configs: [{ name: 'cleanup.policy', configOperation: 0, value: 'compact' }],
+      },
+    ],
+    validateOnly: false,
+  });
+  expect(bad.responses[0]?.errorCode).toBe(ErrorCode.INVALID_CONFIG);
+  expect(bad.responses[0]?.errorMessage).toContain('compact');
+  const unknown = await c.request(ApiKey.IncrementalAlterConfigs, 1, {
+    resources: [
+      {
+        resourceType: 2,
+        resourceName: 'a',
+        configs: [{ name: 'no.such.config', configOperation: 0, value: '1' }],
+      },
+    ],
+    validateOnly: false,
+  });
+  expect(unknown.responses[0]?.errorCode).toBe(ErrorCode.INVALID_CONFIG);
+  const d = await c.request(ApiKey.DescribeConfigs, 4, {
+    resources: [
+      { resourceType: 2, resourceName: 'a', configurationKeys: ['retention.bytes', 'retention.ms'] },
+    ],
+    includeSynonyms: true,
+    includeDocumentation: true,
+  });
+  const byName = Object.fromEntries((d.results[0]?.configs ?? []).map((e) => [e.name, e]));
+  expect(byName['retention.bytes']).toMatchObject({ value: '123456', configSource: 1 });
+  expect(byName['retention.ms']).toMatchObject({ value: '604800000', configSource: 4 }); // static broker config (command line)
+  expect(byName['retention.ms']?.synonyms.map((s) => s.name)).toContain('log.retention.ms');
+  expect(byName['retention.ms']?.documentation).toBeTruthy();
+  const broker = await c.request(ApiKey.DescribeConfigs, 4, {
+    resources: [{ resourceType: 4, resourceName: '1', configurationKeys: null }],
+    includeSynonyms: false,
+    includeDocumentation: false,
+  });
+  expect(broker.results[0]?.errorCode).toBe(0);
+  expect(broker.results[0]?.configs.length).toBeGreaterThan(5);
+});
+
+test('InitProducerId, idempotent produce, DescribeProducers, epoch bump', async () => {
+  const init = await c.request(ApiKey.InitProducerId, 4, {
+    transactionalId: null,
+    transactionTimeoutMs: 60000,
+    producerId: -1n,
+    producerEpoch: -1,
+  });
+  expect(init.errorCode).toBe(0);
+  expect(init.producerId).toBeGreaterThanOrEqual(0n);
+  const second = await c.request(ApiKey.InitProducerId, 4, {
+    transactionalId: null,
+    transactionTimeoutMs: 60000,
+    producerId: -1n,
+    producerEpoch: -1,
+  });
+  expect(second.producerId).not.toBe(init.producerId);
+  const records = buildRecordBatch({
+    records: [{ value: Buffer.from('i') }, { value: Buffer.from('j') }],
+    producerId: init.producerId,
+    producerEpoch: 0,
+    baseSequence: 0,
+  });
+  const produce = (b: Buffer) =>
+    c.request(ApiKey.Produce, 9, {
+      ...defaultProduceRequest(),
+      acks: -1,
+      timeoutMs: 5000,
+      topicData: [{ name: 'a', partitionData: [{ index: 1, records: b }] }],
+    });
+  expect((await produce(Buffer.from(records))).responses[0]?.partitionResponses[0]).toMatchObject({
+    errorCode: 0,
+    baseOffset: 0n,
+  });
+  expect((await produce(Buffer.from(records))).responses[0]?.partitionResponses[0]).toMatchObject({
+    errorCode: 0,
+    baseOffset: 0n,
+  }); // duplicate
+  const gap = buildRecordBatch({
+    records: [{ value: Buffer.from('k') }],
+    producerId: init.producerId,
+    producerEpoch: 0,
+    baseSequence: 5,
+  });
+  expect((await produce(gap)).responses[0]?.partitionResponses[0]?.errorCode).toBe(
+    ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER,
+  );
+  const dp = await c.request(ApiKey.DescribeProducers, 0, {
+    topics: [{ name: 'a', partitionIndexes: [1, 7] }],
+  });
+  expect(dp.topics[0]?.partitions[0]?.activeProducers).toEqual([
+    expect.objectContaining({ producerId: init.producerId, producerEpoch: 0, lastSequence: 1 }),
+  ]);
+  expect(dp.topics[0]?.partitions[1]?.errorCode).toBe(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+  const bump = await c.request(ApiKey.InitProducerId, 4, {
+    transactionalId: null,
+    transactionTimeoutMs: 60000,
+    producerId: init.producerId,
+    producerEpoch: 0,
+  });
+  expect(bump).toMatchObject({ errorCode: 0, producerId: init.producerId, producerEpoch: 1 });
+  const txn = await c.request(ApiKey.InitProducerId, 4, {
+    transactionalId: 'tx',
+    transactionTimeoutMs: 60000,
+    producerId: -1n,
+    producerEpoch: -1,
+  });
+  expect(txn.errorCode).not.toBe(0);
+});
+
+test('OffsetForLeaderEpoch', async () => {
+  const r = await c.request(ApiKey.OffsetForLeaderEpoch, 4, {
+    replicaId: -1,
+    topics: [
+      {
+        topic: 'a',
+        partitions: [
+          { partition: 1, currentLeaderEpoch: 0, leaderEpoch: 0 },
+          { partition: 2, currentLeaderEpoch: 5, leaderEpoch: 0 },
+        ],
+      },
+    ],
+  });
+  expect(r.topics[0]?.partitions[0]).toMatchObject({ errorCode: 0, leaderEpoch: 0, endOffset: 2n });
+  expect(r.topics[0]?.partitions[1]?.errorCode).toBe(ErrorCode.UNKNOWN_LEADER_EPOCH);
+});
+
+test('FindCoordinator v3 and batched v4 answer this broker', async () => {
+  const v3 = await c.request(ApiKey.FindCoordinator, 3, { key: 'group-x', keyType: 0, coordinatorKeys: [] });
+  expect(v3).toMatchObject({ errorCode: 0, nodeId: 1, host: '127.0.0.1', port: ctx.broker.kafkaPort });
+  const v4 = await c.request(ApiKey.FindCoordinator, 4, {
+    key: '',
+    keyType: 0,
+    coordinatorKeys: ['g1', 'g2'],
+  });
+  expect(v4.coordinators.map((k) => [k.key, k.nodeId, k.errorCode])).toEqual([
+    ['g1', 1, 0],
+    ['g2', 1, 0],
+  ]);
+});
+
+test('DescribeLogDirs, DeleteRecords, validate-only CreateTopics and CreatePartitions', async () => {
+  const logs = await c.request(ApiKey.DescribeLogDirs, 4, { topics: [{ topic: 'a', partitions: [1] }] });
+  const dir = logs.results[0];
+  expect(dir?.logDir).toBe(ctx.dataDir);
+  expect(dir?.topics).toEqual([{ name: 'a', partitions: [expect.objectContaining({ partitionIndex: 1 })] }]);
+  expect(dir?.topics[0]?.partitions[0]?.partitionSize).toBeGreaterThan(0n);
+  const del = await c.request(ApiKey.DeleteRecords, 2, {
+    topics: [
+      {
+        name: 'a',
+        partitions: [
+          { partitionIndex: 1, offset: -1n },
+          { partitionIndex: 2, offset: 10n },
+        ],
+      },
+    ],
+    timeoutMs: 1000,
+  });
+  expect(del.topics[0]?.partitions.map((p) => [p.lowWatermark, p.errorCode])).toEqual([
+    [2n, 0],
+    [-1n, ErrorCode.OFFSET_OUT_OF_RANGE],
+  ]);
+  const vt = await c.request(ApiKey.CreateTopics, 7, {
+    topics: [{ name: 'maybe', numPartitions: 4, replicationFactor: 1, assignments: [], configs: [] }],
+    timeoutMs: 1000,
+    validateOnly: true,
+  });
+  expect(vt.topics[0]).toMatchObject({ errorCode: 0, numPartitions: 4 });
+  const rf = await c.request(ApiKey.CreateTopics, 7, {
+    topics: [{ name: 'rf3', numPartitions: 1, replicationFactor: 3, assignments: [], configs: [] }],
+    timeoutMs: 1000,
+    validateOnly: false,
+  });
+  expect(rf.topics[0]?.errorCode).toBe(ErrorCode.INVALID_REPLICATION_FACTOR);
+  const vp = await c.request(ApiKey.CreatePartitions, 3, {
+    topics: [{ name: 'b', count: 5, assignments: null }],
+    timeoutMs: 1000,
+    validateOnly: true,
+  });
+  expect(vp.results[0]?.errorCode).toBe(0);
+  const fewer = await c.request(ApiKey.CreatePartitions, 3, {
+    topics: [{ name: 'b', count: 1, assignments: null }],
+    timeoutMs: 1000,
+    validateOnly: false,
+  });
+  expect(fewer.results[0]?.errorCode).toBe(ErrorCode.INVALID_PARTITIONS);
+  const md = await c.request(ApiKey.DescribeTopicPartitions, 0, {
+    topics: [{ name: 'b' }, { name: 'maybe' }],
+    responsePartitionLimit: 100,
+    cursor: null,
+  });
+  expect(md.topics.map((t) => [t.name, t.partitions.length])).toEqual([
+    ['b', 2],
+    ['maybe', 0],
+  ]);
+});
