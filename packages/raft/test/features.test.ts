@@ -517,6 +517,9 @@ describe('ReadIndex', () => {
     c.get(1).node.readIndex(Buffer.from('a'));
     c.get(1).node.readIndex(Buffer.from('b'));
     expect(code(() => c.get(1).node.readIndex(Buffer.from('c')))).toBe('ProposalDropped');
+    // A request forwarded by a follower beyond the limit is dropped, not thrown at the transport.
+    const fwd = msg(MessageType.MsgReadIndex, { from: 2, to: 1, term: 0, context: Buffer.from('d') });
+    expect(code(() => c.get(1).node.step(fwd))).toBe('none');
   });
 });
 

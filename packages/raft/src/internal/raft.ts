@@ -326,7 +326,8 @@ export class Raft {
     ) {
       const pending = this.pendingReadIndexMessages;
       this.pendingReadIndexMessages = [];
-      for (const m of pending) this.sendMsgReadIndexResponse(m);
+      // Released inside another message's handling: a refusal must not throw here.
+      for (const m of pending) this.sendMsgReadIndexResponse(m, false);
     }
     return committed;
   }
@@ -758,13 +759,11 @@ export class Raft {
 
   // ---- reads ---------------------------------------------------------------------------------
 
-  sendMsgReadIndexResponse(m: Message): void {
+  sendMsgReadIndexResponse(m: Message, mayThrow = true): void {
     if (this.cfg.readOnlyOption === ReadOnlyOption.Safe) {
       if (this.readOnly.queue.length >= this.cfg.maxPendingReadIndex) {
-        throw new RaftError(
-          RaftErrorCode.ProposalDropped,
-          `more than ${this.cfg.maxPendingReadIndex} pending read requests`,
-        );
+        this.refuseRead(m, mayThrow);
+        return;
       }
       if (!this.readOnly.addRequest(this.raftLog.committed, m)) return;
       this.readOnly.recvAck(this.id, m.context);
@@ -772,6 +771,17 @@ export class Raft {
     } else {
       this.responseToReadIndexReq(m, this.raftLog.committed);
     }
+  }
+
+  /** Too many pending reads: a local caller gets ProposalDropped; a forwarded request is dropped (the follower's caller times out). */
+  private refuseRead(m: Message, mayThrow: boolean): void {
+    if (mayThrow && (m.from === this.id || m.from === 0)) {
+      throw new RaftError(
+        RaftErrorCode.ProposalDropped,
+        `more than ${this.cfg.maxPendingReadIndex} pending read requests`,
+      );
+    }
+    this.logger.debug('dropping a read request: too many pending', { from: m.from });
   }
 
   responseToReadIndexReq(req: Message, readIndex: number): void {
@@ -872,10 +882,8 @@ export class Raft {
         } else if (!this.committedEntryInCurrentTerm()) {
           // The leader's commit index is only known to be current once it committed an entry of its term (thesis 6.4).
           if (this.pendingReadIndexMessages.length >= this.cfg.maxPendingReadIndex) {
-            throw new RaftError(
-              RaftErrorCode.ProposalDropped,
-              `more than ${this.cfg.maxPendingReadIndex} pending read requests`,
-            );
+            this.refuseRead(m, true);
+            return true;
           }
           this.pendingReadIndexMessages.push(m);
         } else {
