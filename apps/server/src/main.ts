@@ -15,6 +15,18 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
   const config = parsed.config;
   const logger = createLogger(config.logLevel);
+  // A stray rejection is a bug to log, not a reason to drop every client; an exception that escaped
+  // to the event loop leaves state unknown, so the process stops (the WAL recovers on restart).
+  process.on('unhandledRejection', (reason) => {
+    logger.error(
+      { err: reason instanceof Error ? (reason.stack ?? reason.message) : String(reason) },
+      'unhandled rejection',
+    );
+  });
+  process.on('uncaughtException', (e) => {
+    logger.error({ err: e.stack ?? e.message }, 'uncaught exception: exiting');
+    process.exit(70);
+  });
   const services =
     config.mode === 'raft-cluster'
       ? (await import('./cluster/raft/services.js')).createRaftClusterServices
