@@ -162,6 +162,12 @@ export function createGroupHandlers(coordinator: GroupCoordinator): AnyHandler[]
 export interface GroupServices {
   coordinator: GroupCoordinator;
   handlers: AnyHandler[];
+  /**
+   * Loads the `__consumer_offsets` partitions this node now leads and unloads those it no longer
+   * leads (cluster mode: leadership moves). Runs every `leadershipCheckIntervalMs` by itself; the
+   * broker may also call it when it learns of a leadership change. Resolves when the loads finish.
+   */
+  reconcile(): Promise<void>;
   /** Stops timers and answers waiting group requests (NOT_COORDINATOR). Call before closing the cluster. */
   close(): void;
 }
@@ -174,6 +180,21 @@ export interface GroupServicesOptions {
   /** Overrides of the coordinator's settings (offsets.topic.num.partitions comes from `config`). */
   groupConfig?: Partial<GroupCoordinatorConfig>;
   offsetLog?: OffsetLog;
+  /** How often leadership of `__consumer_offsets` partitions is checked (default 1000 ms; 0 = never). */
+  leadershipCheckIntervalMs?: number;
+}
+
+/**
+ * Which `__consumer_offsets` partitions this node should coordinate: those it leads; before the
+ * topic exists, all of them in standalone mode (the topic will be created here) and none in a cluster.
+ */
+export function partitionsToCoordinate(cluster: Cluster, numPartitions: number): number[] {
+  const topic = cluster.topic(CONSUMER_OFFSETS_TOPIC);
+  const out: number[] = [];
+  for (let p = 0; p < numPartitions; p++) {
+    if (topic === undefined ? cluster.status().mode === 'standalone' : topic.partitions[p]?.leaderId === cluster.nodeId) out.push(p);
+  }
+  return out;
 }
 
 /**
@@ -191,18 +212,59 @@ export async function startGroupServices(options: GroupServicesOptions): Promise
     logger,
     config: { ...options.groupConfig, numPartitions: config.broker.offsetsTopicNumPartitions },
   });
-  const topic = cluster.topic(CONSUMER_OFFSETS_TOPIC);
-  const mine: number[] = [];
-  for (let p = 0; p < coordinator.config.numPartitions; p++) {
-    const leader = topic?.partitions[p]?.leaderId;
-    if (topic === undefined || leader === undefined || leader === cluster.nodeId) mine.push(p);
-  }
-  try {
-    await Promise.all(mine.map((p) => coordinator.loadPartition(p)));
-  } catch (e) {
-    coordinator.close();
-    throw e;
-  }
-  logger.info({ partitions: mine.length, groups: coordinator.groupCount() }, 'group coordinator ready');
-  return { coordinator, handlers: createGroupHandlers(coordinator), close: () => coordinator.close() };
+  const loading = new Set<number>();
+  /** Partitions whose load failed, and when: retried after `retryFailedLoadMs`. */
+  const failedAt = new Map<number, number>();
+  const retryFailedLoadMs = 30_000;
+  let closed = false;
+  const reconcile = async (): Promise<void> => {
+    if (closed) return;
+    const want = new Set(partitionsToCoordinate(cluster, coordinator.config.numPartitions));
+    for (const p of coordinator.ownedPartitions()) {
+      if (!want.has(p) && !loading.has(p)) coordinator.unloadPartition(p);
+    }
+    const now = scheduler.now();
+    const owned = new Set(coordinator.ownedPartitions());
+    const toLoad = [...want].filter((p) => !loading.has(p) && !owned.has(p) && now - (failedAt.get(p) ?? -Infinity) >= retryFailedLoadMs);
+    await Promise.all(
+      toLoad.map(async (p) => {
+        loading.add(p);
+        try {
+          await coordinator.loadPartition(p);
+          failedAt.delete(p);
+        } catch (e) {
+          // One unreadable partition leaves its groups without a coordinator (NOT_COORDINATOR),
+          // never the broker down; it is retried later.
+          failedAt.set(p, scheduler.now());
+          logger.error({ err: e, partition: p }, `cannot load ${CONSUMER_OFFSETS_TOPIC} partition; its groups have no coordinator until it loads`);
+        } finally {
+          loading.delete(p);
+        }
+      }),
+    );
+  };
+  await reconcile();
+  let timer: ReturnType<GroupScheduler['setTimer']> | undefined;
+  const intervalMs = options.leadershipCheckIntervalMs ?? 1000;
+  const tick = (): void => {
+    timer = scheduler.setTimer(intervalMs, () => {
+      if (closed) return;
+      reconcile().then(tick, (e: unknown) => {
+        logger.warn({ err: e }, 'loading __consumer_offsets partitions failed; retrying');
+        tick();
+      });
+    });
+  };
+  if (intervalMs > 0) tick();
+  logger.info({ partitions: coordinator.ownedPartitions().length, groups: coordinator.groupCount() }, 'group coordinator ready');
+  return {
+    coordinator,
+    handlers: createGroupHandlers(coordinator),
+    reconcile,
+    close: () => {
+      closed = true;
+      timer?.cancel();
+      coordinator.close();
+    },
+  };
 }
