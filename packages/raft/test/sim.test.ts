@@ -104,6 +104,18 @@ describe('deterministic simulation', () => {
     expect(results.every((r) => r.stats.linearizability === 'ok')).toBe(true);
   });
 
+  it('lets nodes with an empty disk join (learner, then voter) and catch up from snapshots', () => {
+    const results = sweep(800, 819, 4000, {
+      confChangeRate: 0.3,
+      spares: 2,
+      preVote: true,
+      compactEvery: 10,
+    });
+    expect(failures(results)).toEqual([]);
+    expect(results.reduce((a, r) => a + r.stats.sparesJoined, 0)).toBeGreaterThan(10);
+    expect(results.reduce((a, r) => a + r.stats.snapshotsApplied, 0)).toBeGreaterThan(10);
+  });
+
   it('replays a seed exactly', () => {
     const a = runSeed({ seed: 424242, steps: 3000, verbose: true });
     const b = runSeed({ seed: 424242, steps: 3000, verbose: true });
