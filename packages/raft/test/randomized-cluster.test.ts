@@ -29,7 +29,7 @@ function run(
   prevote: boolean,
   checkQuorum: boolean,
   membership = false,
-): { commits: number; leaders: number; confChanges: number } {
+): { commits: number; leaders: number; confChanges: number; readsServed: number } {
   const rnd = seededRng(seed);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)] as T;
   // With membership changes, nodes n+1 and n+2 start outside the group with empty logs.
@@ -77,6 +77,11 @@ function run(
   let partition: Set<number> | null = null;
   let commits = 0;
   let confChanges = 0;
+  // Linearizable reads: a read must see every entry committed anywhere before it was issued.
+  let maxCommitSeen = 0;
+  let readsServed = 0;
+  const pendingReads = new Map<string, { node: number; minIndex: number }>();
+  const served = new Set<string>();
 
   const handleReady = (nd: Node): void => {
     const raw = nd.raw;
@@ -90,6 +95,22 @@ function run(
       if (rd.snapshot !== null) {
         nd.applied = rd.snapshot.metadata.index;
         nd.confState = rd.snapshot.metadata.confState;
+      }
+      if (rd.hardState !== null) maxCommitSeen = Math.max(maxCommitSeen, rd.hardState.commit);
+      for (const rs of rd.readStates) {
+        const key = Buffer.from(rs.requestCtx).toString();
+        const want = pendingReads.get(key);
+        if (served.has(key)) continue; // the network duplicated the request or the answer
+        if (want === undefined || want.node !== nd.id)
+          throw new Error(`seed ${seed}: unexpected read state ${key} on ${nd.id}`);
+        served.add(key);
+        if (rs.index < want.minIndex) {
+          throw new Error(
+            `seed ${seed}: linearizability: read ${key} at index ${rs.index} misses commits up to ${want.minIndex}`,
+          );
+        }
+        pendingReads.delete(key);
+        readsServed++;
       }
       for (const e of rd.committedEntries) {
         if (e.index !== nd.applied + 1)
@@ -131,6 +152,15 @@ function run(
     const r = rnd();
     if (r < 0.45) {
       for (const nd of nodes.values()) nd.raw?.tick();
+    } else if (r < 0.53) {
+      const nd = nodes.get(pick(ids)) as Node;
+      const key = `read-${step}`;
+      try {
+        nd.raw?.readIndex(Buffer.from(key));
+        pendingReads.set(key, { node: nd.id, minIndex: maxCommitSeen });
+      } catch (e) {
+        if (!(e instanceof RaftError)) throw e;
+      }
     } else if (r < 0.6) {
       const nd = nodes.get(pick(ids)) as Node;
       try {
@@ -284,7 +314,7 @@ function run(
       [...committed.values()].some((v) => v.endsWith('/final')) &&
       members.every((nd) => nd.applied === max)
     ) {
-      return { commits, leaders: leaderOfTerm.size, confChanges };
+      return { commits, leaders: leaderOfTerm.size, confChanges, readsServed };
     }
   }
   const dump = [...nodes.values()].map((nd) => {
