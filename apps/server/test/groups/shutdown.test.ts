@@ -29,7 +29,7 @@ it('answers a waiting JoinGroup NOT_COORDINATOR when the broker stops', async ()
     expect(header.correlationId).toBe(id);
     expect(body.errorCode).toBe(16); // NOT_COORDINATOR
     await stopping;
-    expect(Date.now() - started).toBeLessThan(3000);
+    expect(Date.now() - started).toBeLessThan(10_000); // (without the early answer the listener would have cut the connection unanswered)
     c.close();
   } finally {
     await b.stop();
