@@ -1,6 +1,7 @@
 // PartitionLog on the in-memory EntryLog: offsets, reads, idempotence, recovery, retention,
 // DeleteRecords, ListOffsets and OffsetForLeaderEpoch.
 import fs from 'node:fs';
+import path from 'node:path';
 import { buildRecordBatch, readRecordBatchHeader } from '@chronik/protocol';
 import { ClusterError } from '../src/cluster/cluster.js';
 import { silentLogger } from '../src/logger.js';
@@ -153,6 +154,34 @@ describe('PartitionLog', () => {
     expect(q.highWatermark).toBe(7n);
     expect((await q.append(batch(3, { producerId: 9n, seq: 0 }), 1, 0)).baseOffset).toBe(0n); // still a duplicate
     expect((await q.append(batch(1), 1, 0)).baseOffset).toBe(7n);
+  });
+
+  test('a clean close leaves an index snapshot that the next open uses once; a stale one is ignored', async () => {
+    const log = new MemoryEntryLog();
+    const p = await open(log);
+    await p.append(batch(3, { producerId: 4n, seq: 0, ts: 50n }), 1, 0);
+    await p.append(batch(2, { ts: 70n }), 1, 3);
+    await p.deleteRecords(3n);
+    await p.close();
+    const snap = path.join(dir, 'index.snapshot');
+    expect(fs.existsSync(snap)).toBe(true);
+    const q = await open(log);
+    expect(fs.existsSync(snap)).toBe(false); // used once
+    expect([q.logStartOffset, q.logEndOffset, q.sizeBytes()]).toEqual([3n, 5n, p.sizeBytes()]);
+    expect((await q.append(batch(3, { producerId: 4n, seq: 0 }), 1, 0)).baseOffset).toBe(0n); // duplicate still known
+    expect(q.offsetForLeaderEpoch(0)).toEqual({ leaderEpoch: 0, endOffset: 3n });
+    expect(await q.listOffset(-3n)).toMatchObject({ offset: 4n, timestamp: 71n });
+    expect((await q.read(3n, 1 << 20)).chunks).toHaveLength(1);
+    await q.close();
+    // the log moved on after the snapshot (a crash after more appends): the snapshot is ignored
+    const saved = fs.readFileSync(snap);
+    const r = await open(log);
+    await r.append(batch(1), 1, 3); // no close: as if killed
+    fs.writeFileSync(snap, saved); // a snapshot older than the log
+    const fresh = await open(log);
+    expect(fresh.logEndOffset).toBe(6n);
+    expect((await fresh.read(5n, 100)).chunks).toHaveLength(1);
+    expect(fs.existsSync(snap)).toBe(false);
   });
 
   test('a batch larger than max.message.bytes is MESSAGE_TOO_LARGE', async () => {

@@ -15,12 +15,12 @@ export interface BatchMeta {
 const INITIAL_CAPACITY = 64;
 
 export class BatchIndex {
-  private base = new Float64Array(INITIAL_CAPACITY);
-  private last = new Float64Array(INITIAL_CAPACITY);
-  private entry = new Float64Array(INITIAL_CAPACITY);
-  private ts = new Float64Array(INITIAL_CAPACITY);
-  private epochs = new Int32Array(INITIAL_CAPACITY);
-  private sizes = new Int32Array(INITIAL_CAPACITY);
+  private base: Float64Array = new Float64Array(INITIAL_CAPACITY);
+  private last: Float64Array = new Float64Array(INITIAL_CAPACITY);
+  private entry: Float64Array = new Float64Array(INITIAL_CAPACITY);
+  private ts: Float64Array = new Float64Array(INITIAL_CAPACITY);
+  private epochs: Int32Array = new Int32Array(INITIAL_CAPACITY);
+  private sizes: Int32Array = new Int32Array(INITIAL_CAPACITY);
   private start = 0;
   private end = 0;
   private total = 0;
@@ -119,5 +119,55 @@ export class BatchIndex {
       this.end = 0;
     }
     return dropped;
+  }
+
+  /** The rows as bytes (for the clean-shutdown snapshot): count, then each column. */
+  toBuffer(): Buffer {
+    const n = this.length;
+    const out = Buffer.alloc(4 + n * 44);
+    out.writeUInt32BE(n, 0);
+    let off = 4;
+    const put = (a: Float64Array | Int32Array): void => {
+      const view = a.subarray(this.start, this.end);
+      const bytes = Buffer.from(view.buffer, view.byteOffset, view.byteLength);
+      bytes.copy(out, off);
+      off += bytes.length;
+    };
+    put(this.base);
+    put(this.last);
+    put(this.entry);
+    put(this.ts);
+    put(this.epochs);
+    put(this.sizes);
+    return out;
+  }
+
+  static fromBuffer(b: Buffer): BatchIndex {
+    const n = b.readUInt32BE(0);
+    if (b.length !== 4 + n * 44)
+      throw new Error(`batch index of ${n} rows needs ${4 + n * 44} bytes, got ${b.length}`);
+    const idx = new BatchIndex();
+    let off = 4;
+    const f64 = (): Float64Array => {
+      const a = new Float64Array(Math.max(n, INITIAL_CAPACITY));
+      a.set(new Float64Array(b.buffer.slice(b.byteOffset + off, b.byteOffset + off + n * 8)));
+      off += n * 8;
+      return a;
+    };
+    const i32 = (): Int32Array => {
+      const a = new Int32Array(Math.max(n, INITIAL_CAPACITY));
+      a.set(new Int32Array(b.buffer.slice(b.byteOffset + off, b.byteOffset + off + n * 4)));
+      off += n * 4;
+      return a;
+    };
+    idx.base = f64();
+    idx.last = f64();
+    idx.entry = f64();
+    idx.ts = f64();
+    idx.epochs = i32();
+    idx.sizes = i32();
+    idx.end = n;
+    for (let i = 0; i < n; i++) idx.total += idx.sizes[i] as number;
+    return idx;
   }
 }

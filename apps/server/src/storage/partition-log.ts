@@ -46,11 +46,14 @@ export interface PartitionLogConfig {
 }
 
 const CHECKPOINT_FILE = 'log-start-offset';
+/** Written on clean shutdown; lets the next start skip reading the whole log. */
+const SNAPSHOT_FILE = 'index.snapshot';
+const SNAPSHOT_MAGIC = 'CHRKIDX1';
 /** Entries read per step during recovery. */
 const RECOVERY_READ_BYTES = 4 * 1024 * 1024;
 
 export class PartitionLog {
-  private readonly batches = new BatchIndex();
+  private batches = new BatchIndex();
   private nextOffset = 0n;
   private hw = 0n;
   private logStart = 0n;
@@ -120,9 +123,75 @@ export class PartitionLog {
     return this.batches.totalBytes;
   }
 
+  /**
+   * Loads the clean-shutdown snapshot when it describes exactly this log (same next entry index;
+   * entries dropped from the front since are dropped from the index too), then removes it, so a
+   * later crash never meets a stale one. Anything else: the log is read from the start.
+   */
+  private loadSnapshot(): boolean {
+    const file = path.join(this.dir, SNAPSHOT_FILE);
+    let raw: Buffer;
+    try {
+      raw = fs.readFileSync(file);
+    } catch {
+      return false;
+    }
+    try {
+      fs.rmSync(file, { force: true });
+      if (raw.subarray(0, 8).toString('latin1') !== SNAPSHOT_MAGIC) throw new Error('bad magic');
+      const jsonBytes = raw.readUInt32BE(8);
+      const meta = JSON.parse(raw.subarray(12, 12 + jsonBytes).toString('utf8')) as {
+        nextIndex: number;
+        nextOffset: string;
+        epochs: Array<[number, string]>;
+        maxTs: [string, string];
+        producers: unknown;
+      };
+      if (meta.nextIndex !== this.log.nextIndex()) return false;
+      const batches = BatchIndex.fromBuffer(raw.subarray(12 + jsonBytes));
+      let stale = 0;
+      while (stale < batches.length && batches.entryIndexAt(stale) < this.log.firstIndex()) stale++;
+      batches.dropFront(stale);
+      this.producers.load(meta.producers);
+      this.batches = batches;
+      this.nextOffset = BigInt(meta.nextOffset);
+      this.epochs.length = 0;
+      for (const [epoch, start] of meta.epochs) this.epochs.push({ epoch, startOffset: BigInt(start) });
+      this.maxTimestampSeen = { timestamp: BigInt(meta.maxTs[0]), baseOffset: BigInt(meta.maxTs[1]) };
+      return true;
+    } catch (e) {
+      this.logger.warn(
+        { topic: this.topic, partition: this.partition, err: e instanceof Error ? e.message : String(e) },
+        'ignoring unreadable index snapshot',
+      );
+      this.batches = new BatchIndex();
+      this.producers.load([]);
+      this.epochs.length = 0;
+      this.nextOffset = 0n;
+      return false;
+    }
+  }
+
+  private writeSnapshot(): void {
+    const json = Buffer.from(
+      JSON.stringify({
+        nextIndex: this.log.nextIndex(),
+        nextOffset: String(this.nextOffset),
+        epochs: this.epochs.map((e) => [e.epoch, String(e.startOffset)]),
+        maxTs: [String(this.maxTimestampSeen.timestamp), String(this.maxTimestampSeen.baseOffset)],
+        producers: this.producers.toJSON(),
+      }),
+    );
+    const head = Buffer.alloc(12);
+    head.write(SNAPSHOT_MAGIC, 0, 'latin1');
+    head.writeUInt32BE(json.length, 8);
+    writeFileAtomic(path.join(this.dir, SNAPSHOT_FILE), Buffer.concat([head, json, this.batches.toBuffer()]));
+  }
+
   private async recover(): Promise<void> {
     const checkpoint = this.readCheckpoint();
-    let i = this.log.firstIndex();
+    const fromSnapshot = this.loadSnapshot();
+    let i = fromSnapshot ? this.log.nextIndex() : this.log.firstIndex();
     const end = this.log.nextIndex();
     while (i < end) {
       const entries = await this.log.read(i, end, RECOVERY_READ_BYTES);
@@ -147,6 +216,7 @@ export class PartitionLog {
           batches: this.batches.length,
           logStartOffset: String(this.logStart),
           logEndOffset: String(this.nextOffset),
+          from: fromSnapshot ? 'snapshot' : 'log',
         },
         'partition recovered',
       );
@@ -539,6 +609,15 @@ export class PartitionLog {
     this.closed = true;
     await this.tail;
     await this.log.sync();
+    try {
+      fs.mkdirSync(this.dir, { recursive: true });
+      this.writeSnapshot();
+    } catch (e) {
+      this.logger.warn(
+        { topic: this.topic, partition: this.partition, err: e instanceof Error ? e.message : String(e) },
+        'could not write the index snapshot',
+      );
+    }
     await this.log.close();
     this.wake();
   }

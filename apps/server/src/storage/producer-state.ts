@@ -119,4 +119,37 @@ export class ProducerStateTable {
       };
     });
   }
+
+  /** Plain data for the clean-shutdown snapshot (bigints as strings). */
+  toJSON(): unknown {
+    return [...this.producers.entries()].map(([id, e]) => ({
+      id: String(id),
+      epoch: e.epoch,
+      ts: String(e.lastTimestamp),
+      batches: e.batches.map((b) => [b.firstSeq, b.lastSeq, String(b.baseOffset), String(b.lastOffset)]),
+    }));
+  }
+
+  /** Replaces the state with a `toJSON()` value; throws on malformed input. */
+  load(data: unknown): void {
+    if (!Array.isArray(data)) throw new Error('producer state is not an array');
+    this.producers.clear();
+    for (const p of data as Array<{
+      id: string;
+      epoch: number;
+      ts: string;
+      batches: Array<[number, number, string, string]>;
+    }>) {
+      this.producers.set(BigInt(p.id), {
+        epoch: p.epoch,
+        lastTimestamp: BigInt(p.ts),
+        batches: p.batches.map(([firstSeq, lastSeq, base, last]) => ({
+          firstSeq,
+          lastSeq,
+          baseOffset: BigInt(base),
+          lastOffset: BigInt(last),
+        })),
+      });
+    }
+  }
 }
