@@ -152,6 +152,12 @@ function run(
     const r = rnd();
     if (r < 0.45) {
       for (const nd of nodes.values()) nd.raw?.tick();
+    } else if (r < 0.505) {
+      try {
+        (nodes.get(pick(ids)) as Node).raw?.transferLeadership(pick(ids));
+      } catch (e) {
+        if (!(e instanceof RaftError)) throw e;
+      }
     } else if (r < 0.53) {
       const nd = nodes.get(pick(ids)) as Node;
       const key = `read-${step}`;
