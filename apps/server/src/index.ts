@@ -23,3 +23,45 @@ export { Connection, InFlightBudget } from './net/connection.js';
 export type { ConnectionInfo, FrameDispatcher, ResponseBody } from './net/connection.js';
 export { FrameDecoder } from './net/frame.js';
 export { AdminListener } from './admin/http.js';
+export { ClusterError, isClusterError, ListOffsetsTimestamp, ConfigResourceType } from './cluster/cluster.js';
+export type {
+  Acks,
+  AppendResult,
+  BrokerEndpoint,
+  Cluster,
+  ClusterStatus,
+  ConfigAlterationSpec,
+  ConfigEntryView,
+  CreatePartitionsSpec,
+  CreateTopicOutcome,
+  CreateTopicSpec,
+  DeleteTopicOutcome,
+  IsolationLevel,
+  ListOffsetResult,
+  LogDirView,
+  PartitionStatus,
+  PartitionView,
+  ProducerStateView,
+  ReadRequest,
+  ReadResult,
+  TopicPartition,
+  TopicView,
+} from './cluster/cluster.js';
+export { LocalCluster } from './cluster/local-cluster.js';
+export type { LocalClusterOptions } from './cluster/local-cluster.js';
+export { standaloneServices, createStandaloneServices, MAX_BATCH_BYTES } from './services.js';
+export type { StandaloneOptions, GroupsFactory } from './services.js';
+export { KafkaDispatcher, buildHandlerTable } from './handlers/dispatcher.js';
+export { CORE_HANDLERS, createHandlerTable } from './handlers/table.js';
+export { defineHandler } from './handlers/types.js';
+export type { AnyHandler, Handler, HandlerDeps, HandlerTable, RequestContext } from './handlers/types.js';
+export { errorCodeOf } from './handlers/errors.js';
+export { PartitionLog } from './storage/partition-log.js';
+export type { PartitionLogConfig } from './storage/partition-log.js';
+export { MemoryEntryLog, MemoryEntryLogFactory } from './storage/entry-log.js';
+export type { EntryLog, EntryLogFactory } from './storage/entry-log.js';
+export { WalEntryLogFactory } from './storage/wal-entry-log.js';
+export { BatchCache } from './storage/batch-cache.js';
+export { BatchIndex } from './storage/batch-index.js';
+export type { BatchMeta } from './storage/batch-index.js';
+export { ProducerStateTable } from './storage/producer-state.js';
