@@ -19,6 +19,8 @@ export interface BenchOptions {
   hardware: boolean;
   /** Report file name inside outDir (default README.md for the full plan, quick.md for --quick). */
   reportName: string | undefined;
+  /** Re-render the report from a saved results.json instead of measuring. */
+  render: string | undefined;
 }
 
 export type ParsedArgs = { kind: 'run'; options: BenchOptions } | { kind: 'help'; text: string };
@@ -35,6 +37,7 @@ Options:
   --scale X           multiply every run's message count by X (default 1; e.g. 0.25 or 4)
   --in-flight N       Produce requests in flight per connection, own generator (default 16)
   --report-name NAME  report file name (default README.md, or quick.md with --quick)
+  --render FILE       measure nothing: re-render the report and charts from a saved results.json
   --no-jetstream      skip NATS JetStream
   --no-cluster        skip the 3-node scenarios
   --no-kcat           skip the librdkafka (kcat) runs
@@ -64,6 +67,7 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
     kcat: true,
     hardware: true,
     reportName: undefined,
+    render: undefined,
   };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
@@ -103,6 +107,12 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
         const v = value();
         if (v === undefined || !/^[\w.-]+\.md$/.test(v)) throw new BenchError('BadArgument', '--report-name needs a file name ending in .md');
         o.reportName = v;
+        break;
+      }
+      case '--render': {
+        const v = value();
+        if (v === undefined || v === '') throw new BenchError('BadArgument', '--render needs a results.json file');
+        o.render = v;
         break;
       }
       case '--scale':

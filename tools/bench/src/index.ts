@@ -14,7 +14,7 @@ export { PARTITION_COUNTS, RECORD_SIZES, buildPlan, caseLabel, recordsFor } from
 export type { BenchRun, ClientId, DeploymentStatus, ScenarioKind, ScenarioResult, SystemId } from './results.js';
 export { CLIENT_LABELS, SYSTEM_LABELS } from './results.js';
 export type { Chart, TargetRow, TargetStatus } from './report.js';
-export { diskReference, evaluateTargets, findScenario, renderReport } from './report.js';
+export { diskReference, evaluateTargets, fellBehind, findScenario, renderReport } from './report.js';
 export type { LoadResult, ProduceSpec } from './produce.js';
 export { runProduce } from './produce.js';
 export type { ConsumeSpec } from './consume.js';

@@ -4,7 +4,12 @@ import * as path from 'node:path';
 import { parseArgs } from './args.js';
 import { errorMessage, isBenchError } from './errors.js';
 import { renderReport } from './report.js';
+import type { BenchRun } from './results.js';
 import { runBenchmark } from './runner.js';
+
+function readQuickFlag(file: string): boolean {
+  return (JSON.parse(fs.readFileSync(file, 'utf8')) as { quick?: unknown }).quick === true;
+}
 
 /** The repository root: the nearest parent of `from` holding pnpm-workspace.yaml. */
 export function findRepoRoot(from: string): string {
@@ -34,18 +39,28 @@ export async function main(argv: readonly string[], packageDir: string): Promise
   const root = findRepoRoot(packageDir);
   const serverBin = path.join(root, 'apps', 'server', 'bin', 'chronik-server');
   const outDir = path.resolve(options.outDir ?? path.join(root, 'docs', 'benchmarks'));
-  const reportName = options.reportName ?? (options.quick ? 'quick.md' : 'README.md');
+  const quick = options.render !== undefined ? readQuickFlag(options.render) : options.quick;
+  const reportName = options.reportName ?? (quick ? 'quick.md' : 'README.md');
   const invocation = `pnpm --filter @chronik/bench bench${argv.length > 0 ? ` ${argv.filter((a) => a !== '--').join(' ')}` : ''}`;
   const t0 = Date.now();
   const log = (line: string): void => void process.stderr.write(`[${((Date.now() - t0) / 1000).toFixed(1).padStart(6)} s] ${line}\n`);
   log(`chronik-bench ${options.quick ? '--quick ' : ''}→ ${path.join(outDir, reportName)}`);
-  const run = await runBenchmark({ options, packageDir, serverBin, invocation, log });
+  let run: BenchRun;
+  if (options.render !== undefined) {
+    // Saved results keep NaN as null; numbers come back as NaN so every format shows "–".
+    run = JSON.parse(fs.readFileSync(options.render, 'utf8'), (_k, v: unknown) => (v === null ? Number.NaN : v)) as BenchRun;
+    options.quick = run.quick;
+  } else {
+    run = await runBenchmark({ options, packageDir, serverBin, invocation, log });
+  }
   const prefix = options.quick ? 'quick-' : '';
   const { markdown, charts } = renderReport(run, prefix);
   fs.mkdirSync(outDir, { recursive: true });
   fs.writeFileSync(path.join(outDir, reportName), markdown);
   for (const c of charts) fs.writeFileSync(path.join(outDir, c.file), c.svg);
-  fs.writeFileSync(path.join(outDir, `${prefix}results.json`), JSON.stringify(run, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2) + '\n');
+  if (options.render === undefined) {
+    fs.writeFileSync(path.join(outDir, `${prefix}results.json`), JSON.stringify(run, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2) + '\n');
+  }
   log(`wrote ${path.join(outDir, reportName)} and ${charts.length} charts in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
   return 0;
 }

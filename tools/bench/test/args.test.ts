@@ -16,12 +16,13 @@ describe('parseArgs', () => {
         kcat: true,
         hardware: true,
         reportName: undefined,
+        render: undefined,
       },
     });
   });
 
   it('reads flags in both --flag value and --flag=value forms, and skips a bare --', () => {
-    const r = parseArgs(['--', '--quick', '--out', '/tmp/x', '--scale=0.5', '--in-flight', '4', '--no-jetstream', '--no-cluster', '--no-kcat', '--no-hardware', '--data-dir=/d', '--report-name', 'a.md']);
+    const r = parseArgs(['--', '--quick', '--out', '/tmp/x', '--scale=0.5', '--in-flight', '4', '--no-jetstream', '--no-cluster', '--no-kcat', '--no-hardware', '--data-dir=/d', '--report-name', 'a.md', '--render', 'r.json']);
     if (r.kind !== 'run') throw new Error('expected run');
     expect(r.options).toEqual({
       quick: true,
@@ -34,6 +35,7 @@ describe('parseArgs', () => {
       kcat: false,
       hardware: false,
       reportName: 'a.md',
+      render: 'r.json',
     });
   });
 
@@ -51,6 +53,7 @@ describe('parseArgs', () => {
     [['--in-flight', '0'], /not an integer in 1\.\.1024/],
     [['--quick=yes'], /takes no value/],
     [['--out'], /needs a directory/],
+    [['--render'], /results\.json/],
     [['--report-name', '../x.md'], /file name/],
   ])('rejects %j', (argv, message) => {
     expect(() => parseArgs(argv)).toThrow(message);

@@ -1,4 +1,4 @@
-import { buildPlan, caseLabel, evaluateTargets, recordsFor, renderReport } from '../src/index.js';
+import { buildPlan, caseLabel, evaluateTargets, fellBehind, recordsFor, renderReport } from '../src/index.js';
 import type { BenchRun, LoadResult, ScenarioResult } from '../src/index.js';
 
 function load(msgPerSec: number, recordBytes = 1024, p99Ms = 5): LoadResult {
@@ -48,7 +48,7 @@ describe('evaluateTargets', () => {
       ['6.00×', 'met'], // 300k vs 50k msg/s
       ['77%', 'met'], // 307.2 MB/s of 400 MB/s
       ['–', 'not available'], // no 3-node cluster
-      ['0.00×', 'met'], // 4 ms vs a saturated JetStream's 900 ms
+      ['0.00×', 'met'], // 4 ms vs 900 ms of a JetStream that fell behind
     ]);
     expect(rows[2]!.measured).toContain('not available: raft-cluster mode is not implemented yet');
   });
@@ -61,6 +61,12 @@ describe('evaluateTargets', () => {
     expect(rows[1]!.status).toBe('not met'); // 102 MB/s of 400
     run.scenarios[2] = { ...run.scenarios[2]!, result: { ...load(50_000), ok: false, error: 'boom' } };
     expect(evaluateTargets(run)[0]!.status).toBe('not available');
+  });
+
+  it('calls the latency target inconclusive when Chronik itself fell behind at half load', () => {
+    const run = fixture();
+    run.scenarios[6] = { ...run.scenarios[6]!, result: load(100_000, 1024, 4) }; // 100k of 150k offered
+    expect(evaluateTargets(run)[3]!.status).toBe('inconclusive');
   });
 });
 
@@ -81,7 +87,7 @@ describe('renderReport', () => {
     expect(markdown).toMatch(/\| 1 KiB \| 1 \| 1 \| 300,000 \| 307\.2 \| 1\.00 \/ 5\.00 \/ 10\.0 \| 150,000 \(153\.6 MB\/s\) \| 50,000 \| .* \| 6\.00× \|/);
     expect(markdown).toContain('| sequential write, buffered + fdatasync at end | 400.0 | 77% |');
     expect(markdown).toContain('| 1 KiB | 1 | all | not available |');
-    expect(markdown).toContain('150,000 | JetStream R1 | 40,000 (saturated)');
+    expect(markdown).toContain('150,000 | JetStream R1 | 40,000 (fell behind)');
     expect(markdown).toContain('| 150,000 | Chronik, 1 node | 150,000 | 1.00 | 4.00 | 8.00 | 12.0 | 1.25 |');
   });
 
@@ -123,5 +129,15 @@ describe('plan', () => {
     expect(buildPlan(true, 2).produce[1]!.records).toBe(2 * buildPlan(true).produce[1]!.records);
     expect(recordsFor(10, 1024)).toBe(1000);
     expect(() => buildPlan(true, 0)).toThrow(RangeError);
+  });
+});
+
+describe('fellBehind', () => {
+  it('flags fixed-rate runs that delivered under 90% of the offered load or were saturated', () => {
+    const base = { system: 'chronik-1' as const, client: 'own' as const, kind: 'latency' as const, recordBytes: 1024, partitions: 1, acks: 1 as const, records: 1 };
+    expect(fellBehind({ ...base, offeredPerSec: 1000, result: load(950) })).toBe(false);
+    expect(fellBehind({ ...base, offeredPerSec: 1000, result: load(850) })).toBe(true);
+    expect(fellBehind({ ...base, offeredPerSec: 1000, result: { ...load(1000), saturated: true } })).toBe(true);
+    expect(fellBehind({ ...base, result: load(10) })).toBe(false);
   });
 });
