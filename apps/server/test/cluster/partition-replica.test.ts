@@ -1,0 +1,163 @@
+// PartitionReplica on a real RaftHost (one voter, WAL in a temp dir): offsets assigned by the leader
+// one entry per batch, the high watermark, reads and ListOffsets through the offset → Raft index
+// index, idempotent duplicates and sequence errors, DeleteRecords, and the index rebuilt from the
+// Raft log after a restart.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { buildRecordBatch, decodeRecordBatch, readRecordBatchHeader } from '@chronik/protocol';
+import { RaftHost } from '@chronik/raft-host';
+import { PartitionReplica } from '../../src/cluster/raft/partition-replica.js';
+import { partitionGroupId } from '../../src/cluster/raft/group-ids.js';
+import { silentLogger } from '../../src/logger.js';
+
+jest.setTimeout(30_000);
+
+const GROUP = partitionGroupId('7b0e6c3a-7a43-4e0e-9a43-2a8e1f0c1d11', 0);
+
+interface Node {
+  host: RaftHost;
+  replica: PartitionReplica;
+  ready: Promise<void>;
+}
+
+async function open(dir: string): Promise<Node> {
+  const host = new RaftHost({ nodeId: 1, dataDir: dir, tickMs: 10, electionTicks: 5 });
+  let readyResolve!: () => void;
+  const ready = new Promise<void>((r) => (readyResolve = r));
+  const replica = new PartitionReplica({
+    topic: 't',
+    topicId: '7b0e6c3a-7a43-4e0e-9a43-2a8e1f0c1d11',
+    partition: 0,
+    groupId: GROUP,
+    nodeId: 1,
+    host,
+    config: { logAppendTime: false, maxMessageBytes: 1024 * 1024 },
+    logger: silentLogger,
+    nowMs: Date.now,
+    onLeaderReady: () => readyResolve(),
+    onLeaderLost: () => undefined,
+  });
+  replica.replicas = [1];
+  await host.openGroup({
+    groupId: GROUP,
+    stateMachine: replica,
+    bootstrapVoters: [1],
+    snapshotEveryEntries: Number.MAX_SAFE_INTEGER,
+  });
+  host.start();
+  return { host, replica, ready };
+}
+
+function batch(values: string[], producer?: { id: bigint; epoch: number; seq: number }): Buffer {
+  return buildRecordBatch({
+    records: values.map((v) => ({ value: Buffer.from(v) })),
+    timestampMs: 1_700_000_000_000n,
+    ...(producer
+      ? { producerId: producer.id, producerEpoch: producer.epoch, baseSequence: producer.seq }
+      : {}),
+  });
+}
+
+function values(chunks: readonly Buffer[]): string[] {
+  return chunks.flatMap((c) => decodeRecordBatch(c).records.map((r) => r.value?.toString() ?? ''));
+}
+
+let dir: string;
+beforeEach(() => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'chronik-replica-'));
+});
+afterEach(() => {
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+test('the leader assigns offsets per batch; reads stop at the high watermark; restart rebuilds the index', async () => {
+  const a = await open(dir);
+  await a.ready;
+  expect(a.replica.isLeader()).toBe(true);
+  const r1 = await a.replica.append(batch(['a', 'b', 'c']), -1, 5000);
+  const r2 = await a.replica.append(Buffer.concat([batch(['d']), batch(['e', 'f'])]), -1, 5000);
+  expect(r1.baseOffset).toBe(0n);
+  expect(r2.baseOffset).toBe(3n);
+  expect(a.replica.highWatermark).toBe(6n);
+  expect(a.replica.batchCount()).toBe(3);
+  const all = a.replica.read(0n, 1024 * 1024);
+  expect(values(all.chunks)).toEqual(['a', 'b', 'c', 'd', 'e', 'f']);
+  expect(all.leaderEpoch).toBeGreaterThan(0);
+  expect(readRecordBatchHeader(all.chunks[0] as Buffer, 0).partitionLeaderEpoch).toBe(a.replica.term);
+  // From the middle of a batch: the whole batch comes back (Kafka semantics).
+  expect(values(a.replica.read(4n, 1024 * 1024).chunks)).toEqual(['e', 'f']);
+  // Byte budget: the first batch is returned whole even when larger.
+  expect(a.replica.read(0n, 1).chunks).toHaveLength(1);
+  expect(a.replica.read(6n, 1024).chunks).toHaveLength(0);
+  expect(() => a.replica.read(7n, 1024)).toThrow(expect.objectContaining({ code: 'OFFSET_OUT_OF_RANGE' }));
+  expect(a.replica.listOffset(-1n).offset).toBe(6n);
+  expect(a.replica.listOffset(-2n).offset).toBe(0n);
+  expect(a.replica.listOffset(1_700_000_000_000n).offset).toBe(0n);
+  expect(a.replica.offsetForLeaderEpoch(a.replica.term).endOffset).toBe(6n);
+  // DeleteRecords replicates a new log start offset.
+  expect(await a.replica.deleteRecords(3n, 5000)).toBe(3n);
+  expect(a.replica.listOffset(-2n).offset).toBe(3n);
+  expect(() => a.replica.read(1n, 1024)).toThrow(expect.objectContaining({ code: 'OFFSET_OUT_OF_RANGE' }));
+  const termBefore = a.replica.term;
+  await a.host.close();
+
+  const b = await open(dir);
+  await b.ready;
+  expect(b.replica.term).toBeGreaterThan(termBefore);
+  expect(b.replica.highWatermark).toBe(6n);
+  expect(b.replica.logStartOffset).toBe(3n);
+  expect(values(b.replica.read(3n, 1024 * 1024).chunks)).toEqual(['d', 'e', 'f']);
+  const r3 = await b.replica.append(batch(['g']), -1, 5000);
+  expect(r3.baseOffset).toBe(6n);
+  expect(readRecordBatchHeader(b.replica.read(6n, 1024).chunks[0] as Buffer, 0).partitionLeaderEpoch).toBe(
+    b.replica.term,
+  );
+  // The leader epoch cache spans both terms.
+  expect(b.replica.offsetForLeaderEpoch(termBefore)).toEqual({ leaderEpoch: termBefore, endOffset: 6n });
+  await b.host.close();
+});
+
+test('idempotent producers: duplicates get the original offset, gaps and old epochs are refused, state survives restart', async () => {
+  const a = await open(dir);
+  await a.ready;
+  const p = { id: 42n, epoch: 0, seq: 0 };
+  expect((await a.replica.append(batch(['x0', 'x1'], p), -1, 5000)).baseOffset).toBe(0n);
+  expect((await a.replica.append(batch(['x2'], { ...p, seq: 2 }), -1, 5000)).baseOffset).toBe(2n);
+  // A retry of an acknowledged batch: the original offset, nothing appended.
+  expect((await a.replica.append(batch(['x2'], { ...p, seq: 2 }), -1, 5000)).baseOffset).toBe(2n);
+  expect(a.replica.highWatermark).toBe(3n);
+  await expect(a.replica.append(batch(['x9'], { ...p, seq: 9 }), -1, 5000)).rejects.toMatchObject({
+    code: 'OUT_OF_ORDER_SEQUENCE_NUMBER',
+  });
+  // Pipelined batches of one producer (not yet applied when the next is checked).
+  const [q1, q2] = await Promise.all([
+    a.replica.append(batch(['x3'], { ...p, seq: 3 }), -1, 5000),
+    a.replica.append(batch(['x4'], { ...p, seq: 4 }), -1, 5000),
+  ]);
+  expect([q1.baseOffset, q2.baseOffset]).toEqual([3n, 4n]);
+  await a.replica.append(batch(['y0'], { ...p, epoch: 1, seq: 0 }), -1, 5000);
+  await expect(a.replica.append(batch(['old'], { ...p, epoch: 0, seq: 5 }), -1, 5000)).rejects.toMatchObject({
+    code: 'INVALID_PRODUCER_EPOCH',
+  });
+  expect(a.replica.describeProducers()).toEqual([
+    expect.objectContaining({ producerId: 42n, producerEpoch: 1, lastSequence: 0 }),
+  ]);
+  await a.host.close();
+
+  const b = await open(dir);
+  await b.ready;
+  expect((await b.replica.append(batch(['y0'], { ...p, epoch: 1, seq: 0 }), -1, 5000)).baseOffset).toBe(5n);
+  expect(b.replica.highWatermark).toBe(6n);
+  await b.host.close();
+});
+
+test('a follower (or a closed replica) refuses appends and reads with NOT_LEADER_OR_FOLLOWER', async () => {
+  const a = await open(dir);
+  await a.ready;
+  a.replica.close();
+  await expect(a.replica.append(batch(['z']), -1, 5000)).rejects.toMatchObject({
+    code: 'NOT_LEADER_OR_FOLLOWER',
+  });
+  await a.host.close();
+});
