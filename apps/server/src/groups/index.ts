@@ -8,7 +8,7 @@ export { GroupError, GroupErrorCode, GROUP_KAFKA_ERRORS, isGroupError, appendErr
 export type { GroupKafkaError } from './errors.js';
 export { InMemoryOffsetLog } from './offset-log.js';
 export type { OffsetLog } from './offset-log.js';
-export { CONSUMER_OFFSETS_TOPIC, javaStringHashCode, kafkaAbs, partitionForGroup } from './partitioning.js';
+export { CONSUMER_OFFSETS_TOPIC, javaStringHashCode, partitionForGroup } from './partitioning.js';
 export { ManualScheduler, systemScheduler } from './scheduler.js';
 export type { GroupScheduler, TimerHandle } from './scheduler.js';
 export { decodeRecord, encodeRecord } from './records.js';
