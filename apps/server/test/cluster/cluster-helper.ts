@@ -22,15 +22,25 @@ export interface ClusterNode {
   logs: string[];
 }
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+function canListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
     const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
+    s.once('error', () => resolve(false));
+    s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
   });
+}
+
+/**
+ * A port that is free now, chosen below the kernel's ephemeral range (32768+): a node keeps its ports
+ * across restarts, and a port from the ephemeral range could meanwhile be taken as the local port of
+ * some client connection, so the restarted node could not bind it.
+ */
+export async function freePort(): Promise<number> {
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const port = 20_000 + Math.floor(Math.random() * 12_000);
+    if (await canListen(port)) return port;
+  }
+  throw new Error('no free port found in 20000-32000');
 }
 
 export function sleep(ms: number): Promise<void> {
