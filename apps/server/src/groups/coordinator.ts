@@ -91,6 +91,13 @@ export interface GroupCoordinatorConfig {
   compactionMinRecords: number;
   /** Records per append (writes waiting behind one append are merged up to this many). */
   maxRecordsPerAppend: number;
+  /** Writes waiting per partition; beyond it a write is refused at once (COORDINATOR_NOT_AVAILABLE, retriable). */
+  maxQueuedWritesPerPartition: number;
+  /**
+   * An append not durable after this long is answered COORDINATOR_NOT_AVAILABLE (retriable); if it
+   * completes later, its records still take effect in memory, as they did in the log.
+   */
+  appendTimeoutMs: number;
 }
 
 export const DEFAULT_GROUP_CONFIG: GroupCoordinatorConfig = {
@@ -110,6 +117,8 @@ export const DEFAULT_GROUP_CONFIG: GroupCoordinatorConfig = {
   newMemberJoinTimeoutMs: 300_000,
   compactionMinRecords: 10_000,
   maxRecordsPerAppend: 10_000,
+  maxQueuedWritesPerPartition: 10_000,
+  appendTimeoutMs: 30_000,
 };
 
 export interface GroupCoordinatorOptions {
@@ -1257,6 +1266,10 @@ export class GroupCoordinator {
     }
     const writer = this.writers.get(partition);
     if (writer === undefined) return Promise.resolve('NOT_COORDINATOR');
+    if (writer.queue.length >= this.config.maxQueuedWritesPerPartition) {
+      this.logger.warn({ partition, queued: writer.queue.length }, '__consumer_offsets write queue is full');
+      return Promise.resolve('COORDINATOR_NOT_AVAILABLE');
+    }
     return new Promise((resolve) => {
       writer.queue.push({ records: encoded, forOffsets, onDurable, resolve });
       this.kick(writer);
@@ -1285,6 +1298,16 @@ export class GroupCoordinator {
       count += next.records.length;
     }
     w.busy = true;
+    let answered = false;
+    const answer = (f: (b: PendingWrite) => void): void => {
+      if (answered) return;
+      answered = true;
+      for (const b of batch) f(b);
+    };
+    const timeout = this.scheduler.setTimer(this.config.appendTimeoutMs, () => {
+      this.logger.warn({ partition: w.partition, timeoutMs: this.config.appendTimeoutMs }, 'append to __consumer_offsets is taking too long');
+      answer((b) => b.resolve('COORDINATOR_NOT_AVAILABLE'));
+    });
     this.log
       .append(
         w.partition,
@@ -1300,15 +1323,16 @@ export class GroupCoordinator {
               this.logger.error({ err: e, partition: w.partition }, 'applying a durable write failed');
             }
           }
-          for (const b of batch) b.resolve('NONE');
+          answer((b) => b.resolve('NONE'));
           this.maybeQueueSnapshot(w);
         },
         (e: unknown) => {
           this.logger.warn({ err: e, partition: w.partition }, 'append to __consumer_offsets failed');
-          for (const b of batch) b.resolve(appendErrorToKafka(e, b.forOffsets));
+          answer((b) => b.resolve(appendErrorToKafka(e, b.forOffsets)));
         },
       )
       .finally(() => {
+        timeout.cancel();
         w.busy = false;
         this.kick(w);
       });

@@ -81,3 +81,30 @@ it('a partition with nothing live compacts to a single marker record', async () 
   const h2 = await harness({ numPartitions: 1 }, log, h.clock);
   expect(h2.coordinator.groupCount()).toBe(0);
 });
+
+it('an append that takes too long is answered COORDINATOR_NOT_AVAILABLE, and still takes effect when it lands', async () => {
+  const h = await harness({ numPartitions: 1, appendTimeoutMs: 5_000 });
+  h.log.hold();
+  const c = track(h.coordinator.commitOffsets(commit('s', 0, 9n)));
+  h.clock.advance(5_000);
+  await settle();
+  expect(c.result?.topics[0]?.partitions[0]?.errorCode).toBe('COORDINATOR_NOT_AVAILABLE');
+  h.log.release();
+  await settle();
+  expect(h.coordinator.fetchOffsets({ groupId: 's', topics: null, requireStable: false }).topics[0]?.partitions[0]?.committedOffset).toBe(9n);
+});
+
+it('bounds the writes waiting behind a slow append', async () => {
+  const h = await harness({ numPartitions: 1, maxQueuedWritesPerPartition: 3 });
+  h.log.hold();
+  const all = [1n, 2n, 3n, 4n, 5n].map((o) => track(h.coordinator.commitOffsets(commit('s', 0, o))));
+  await settle();
+  // one in flight, three queued, the fifth refused at once
+  expect(all.map((t) => t.result?.topics[0]?.partitions[0]?.errorCode)).toEqual([undefined, undefined, undefined, undefined, 'COORDINATOR_NOT_AVAILABLE']);
+  h.log.release();
+  h.log.hold();
+  await settle();
+  h.log.release();
+  await settle();
+  expect(all.slice(0, 4).map((t) => t.result?.topics[0]?.partitions[0]?.errorCode)).toEqual(['NONE', 'NONE', 'NONE', 'NONE']);
+});
