@@ -570,3 +570,26 @@ describe('snapshots that are temporarily unavailable', () => {
     expect(c.get(3).node.status().hardState.commit).toBe(leader.node.status().hardState.commit);
   });
 });
+
+describe('a removed leader', () => {
+  it('hands over, and refuses proposals and reads while it does', () => {
+    const c = new Cluster([1, 2, 3]);
+    c.elect(1);
+    c.get(1).node.proposeConfChange({
+      type: ConfChangeType.RemoveNode,
+      nodeId: 1,
+      context: new Uint8Array(0),
+    });
+    c.settle();
+    expect(c.leader()).not.toBe(0);
+    expect(c.get(2).node.status().softState.raftState).toBe('Leader');
+    expect(c.get(2).node.status().hardState.term).toBe(2);
+    if (c.get(1).node.status().softState.raftState === 'Leader') {
+      expect(code(() => c.get(1).node.readIndex(Buffer.from('r')))).toBe('ProposalDropped');
+      expect(code(() => c.get(1).node.propose(Buffer.from('p')))).toBe('ProposalDropped');
+    }
+    c.tick([1, 2, 3], 3);
+    expect(c.get(1).node.status().softState.raftState).toBe('Follower');
+    expect(code(() => c.get(1).node.propose(Buffer.from('p')))).toBe('NotLeader');
+  });
+});

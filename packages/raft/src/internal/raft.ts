@@ -90,6 +90,8 @@ export class Raft {
   proposalsPending = false;
   /** Safe reads arrived since the last heartbeat round (leader only); see flush. */
   readsPending = false;
+  /** A MsgTimeoutNow of this term arrived while conf changes were unapplied; campaign once they are. */
+  transferCampaignPending = false;
   /** Reads that arrived before this leader committed an entry of its term; answered after that commit. */
   pendingReadIndexMessages: Message[] = [];
   /** Ticks since the last election timeout reset (followers/candidates) or check-quorum round (leader). */
@@ -340,6 +342,14 @@ export class Raft {
   appliedTo(index: number): void {
     const old = this.raftLog.applied;
     this.raftLog.appliedTo(Math.max(old, index));
+    if (
+      this.transferCampaignPending &&
+      this.state === StateType.Follower &&
+      !this.hasUnappliedConfChanges()
+    ) {
+      this.transferCampaignPending = false;
+      this.hup(CampaignTransfer);
+    }
     if (this.trk.config.autoLeave && index >= this.pendingConfIndex && this.state === StateType.Leader) {
       // The joint configuration committed and was applied: propose leaving it (thesis 4.3).
       const { type, data } = encodeConfChange({ transition: 'Auto', changes: [], context: emptyBytes });
@@ -357,6 +367,7 @@ export class Raft {
     if (this.term !== term) {
       this.term = term;
       this.vote = 0;
+      this.transferCampaignPending = false;
     }
     this.lead = 0;
     this.electionElapsed = 0;
@@ -460,6 +471,15 @@ export class Raft {
       return;
     }
     if (this.hasUnappliedConfChanges()) {
+      if (t === CampaignTransfer) {
+        // The leader asked us to take over, typically right after a membership change that we have not
+        // applied yet: campaign as soon as it is applied (appliedTo), still in this term.
+        this.transferCampaignPending = true;
+        this.logger.info('transfer campaign deferred until committed conf changes are applied', {
+          id: this.id,
+        });
+        return;
+      }
       this.logger.warn('committed but unapplied conf changes: not campaigning', { id: this.id });
       return;
     }
@@ -877,7 +897,10 @@ export class Raft {
         return true;
       }
       case MessageType.MsgReadIndex:
-        if (this.trk.isSingleton()) {
+        if (this.leaderRemoved()) {
+          // Handing over: the new configuration may already have elected a leader with newer commits.
+          this.refuseRead(m, true);
+        } else if (this.trk.isSingleton() && this.trk.config.incoming.has(this.id)) {
           this.responseToReadIndexReq(m, this.raftLog.committed);
         } else if (!this.committedEntryInCurrentTerm()) {
           // The leader's commit index is only known to be current once it committed an entry of its term (thesis 6.4).
