@@ -58,6 +58,9 @@ function argsOf(n) {
     path.join(base, `node${n}`),
     '--admin-port',
     String(adminBase + n - 1),
+    // Auto-created topics (and __consumer_offsets) replicated on all three nodes; CLUSTER_ARGS may override.
+    '--default-replication-factor',
+    '3',
     ...extra,
     'raft-cluster',
     '--raft-addr',
