@@ -58,7 +58,7 @@ function argsOf(n) {
     path.join(base, `node${n}`),
     '--admin-port',
     String(adminBase + n - 1),
-    // Auto-created topics (and __consumer_offsets) replicated on all three nodes; CLUSTER_ARGS may override.
+    // Auto-created topics replicated on all three nodes (do not repeat this option in CLUSTER_ARGS).
     '--default-replication-factor',
     '3',
     ...extra,
