@@ -94,8 +94,8 @@ export interface GroupCoordinatorConfig {
   /** Writes waiting per partition; beyond it a write is refused at once (COORDINATOR_NOT_AVAILABLE, retriable). */
   maxQueuedWritesPerPartition: number;
   /**
-   * An append not durable after this long is answered COORDINATOR_NOT_AVAILABLE (retriable); if it
-   * completes later, its records still take effect in memory, as they did in the log.
+   * A write not durable this long after it was queued is answered COORDINATOR_NOT_AVAILABLE
+   * (retriable); if it lands later, its records still take effect in memory, as they did in the log.
    */
   appendTimeoutMs: number;
 }
@@ -1271,7 +1271,20 @@ export class GroupCoordinator {
       return Promise.resolve('COORDINATOR_NOT_AVAILABLE');
     }
     return new Promise((resolve) => {
-      writer.queue.push({ records: encoded, forOffsets, onDurable, resolve });
+      // Answered once: when durable, when it fails, or (whichever is first) after appendTimeoutMs
+      // in the queue or in flight; a write answered by the timeout still takes effect if it lands.
+      let answered = false;
+      const timer = this.scheduler.setTimer(this.config.appendTimeoutMs, () => {
+        this.logger.warn({ partition, timeoutMs: this.config.appendTimeoutMs }, 'write to __consumer_offsets is taking too long');
+        once('COORDINATOR_NOT_AVAILABLE');
+      });
+      const once = (error: GroupKafkaError): void => {
+        if (answered) return;
+        answered = true;
+        timer.cancel();
+        resolve(error);
+      };
+      writer.queue.push({ records: encoded, forOffsets, onDurable, resolve: once });
       this.kick(writer);
     });
   }
@@ -1298,16 +1311,6 @@ export class GroupCoordinator {
       count += next.records.length;
     }
     w.busy = true;
-    let answered = false;
-    const answer = (f: (b: PendingWrite) => void): void => {
-      if (answered) return;
-      answered = true;
-      for (const b of batch) f(b);
-    };
-    const timeout = this.scheduler.setTimer(this.config.appendTimeoutMs, () => {
-      this.logger.warn({ partition: w.partition, timeoutMs: this.config.appendTimeoutMs }, 'append to __consumer_offsets is taking too long');
-      answer((b) => b.resolve('COORDINATOR_NOT_AVAILABLE'));
-    });
     this.log
       .append(
         w.partition,
@@ -1323,16 +1326,15 @@ export class GroupCoordinator {
               this.logger.error({ err: e, partition: w.partition }, 'applying a durable write failed');
             }
           }
-          answer((b) => b.resolve('NONE'));
+          for (const b of batch) b.resolve('NONE');
           this.maybeQueueSnapshot(w);
         },
         (e: unknown) => {
           this.logger.warn({ err: e, partition: w.partition }, 'append to __consumer_offsets failed');
-          answer((b) => b.resolve(appendErrorToKafka(e, b.forOffsets)));
+          for (const b of batch) b.resolve(appendErrorToKafka(e, b.forOffsets));
         },
       )
       .finally(() => {
-        timeout.cancel();
         w.busy = false;
         this.kick(w);
       });
