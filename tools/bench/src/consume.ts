@@ -33,7 +33,6 @@ export async function runFetchConsume(spec: ConsumeSpec): Promise<LoadResult> {
   layout.leaders.forEach((node, p) => byNode.set(node, [...(byNode.get(node) ?? []), p]));
   const deadline = Date.now() + (spec.timeoutMs ?? 120_000);
   let total = 0;
-  let wireBytes = 0;
   const t0 = process.hrtime.bigint();
   await Promise.all(
     [...byNode].map(async ([node, partitions]) => {
@@ -73,7 +72,6 @@ export async function runFetchConsume(spec: ConsumeSpec): Promise<LoadResult> {
             for (const p of t.partitions) {
               if (p.errorCode !== ErrorCode.NONE) throw new BenchError('BrokerError', `fetch partition ${p.partitionIndex}: ${errorName(p.errorCode)}`);
               if (p.records === null || p.records.length === 0) continue;
-              wireBytes += p.records.length;
               const from = offsets.get(p.partitionIndex)!;
               for (const b of splitRecordBatches(p.records, { allowPartialTail: true })) {
                 const next = b.header.baseOffset + BigInt(b.header.lastOffsetDelta) + 1n;
@@ -93,6 +91,5 @@ export async function runFetchConsume(spec: ConsumeSpec): Promise<LoadResult> {
   );
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
   const t = throughput(total, spec.recordBytes, seconds);
-  void wireBytes;
   return { ok: total >= spec.records, msgs: total, bytes: total * spec.recordBytes, seconds, msgPerSec: t.msgPerSec, mbPerSec: t.mbPerSec, errors: 0 };
 }

@@ -224,7 +224,6 @@ async function chronikScenarios(
   } finally {
     admin.close();
   }
-  void setupCommands;
   return max;
 }
 
