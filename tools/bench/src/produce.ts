@@ -60,6 +60,8 @@ export interface LoadResult {
    * large value means the load generator, not the broker, was late (the machine was busy).
    */
   generatorLagP99Ms?: number;
+  /** Max-mode runs: how often partition leaders moved and the run re-routed (as a client does). */
+  leaderMoves?: number;
   error?: string;
 }
 
@@ -96,19 +98,35 @@ function produceBody(spec: ProduceSpec, batches: { partition: number; batch: Buf
   };
 }
 
-/** Counts the records a Produce response failed, and remembers the first error. */
-function checkResponse(frame: Buffer, recordsPerPartition: (p: number) => number, onError: (msg: string) => void): number {
+/** Errors a Kafka producer retries after refreshing metadata (the partition's leader moved). */
+const RETRIABLE = new Set<number>([
+  ErrorCode.LEADER_NOT_AVAILABLE,
+  ErrorCode.NOT_LEADER_OR_FOLLOWER,
+  ErrorCode.REQUEST_TIMED_OUT,
+  ErrorCode.NOT_ENOUGH_REPLICAS,
+  ErrorCode.NOT_ENOUGH_REPLICAS_AFTER_APPEND,
+]);
+
+/**
+ * Counts the records a Produce response failed: `failed` for errors that end the run (the first is
+ * remembered), `retriable` for leader moves a client retries.
+ */
+function checkResponse(frame: Buffer, recordsPerPartition: (p: number) => number, onError: (msg: string) => void): { failed: number; retriable: number } {
   const res = decodeResponseFrame(ApiKey.Produce, PRODUCE_VERSION, frame).body;
   let failed = 0;
+  let retriable = 0;
   for (const t of res.responses) {
     for (const p of t.partitionResponses) {
-      if (p.errorCode !== ErrorCode.NONE) {
+      if (p.errorCode === ErrorCode.NONE) continue;
+      if (RETRIABLE.has(p.errorCode)) {
+        retriable += recordsPerPartition(p.index);
+      } else {
         failed += recordsPerPartition(p.index);
         onError(`partition ${p.index}: ${errorName(p.errorCode)}${p.errorMessage ? ` ${p.errorMessage}` : ''}`);
       }
     }
   }
-  return failed;
+  return { failed, retriable };
 }
 
 function values(recordBytes: number, variants: number): Buffer[] {
@@ -142,15 +160,24 @@ function result(hist: LatencyHistogram, msgs: number, recordBytes: number, secon
 /** Runs one produce load (max or fixed rate) against a topic that already exists. */
 export async function runProduce(spec: ProduceSpec): Promise<LoadResult> {
   if (!(spec.records > 0) || !(spec.recordBytes > 0)) throw new BenchError('BadArgument', 'records and recordBytes must be positive');
+  if (spec.ratePerSec === undefined) return maxRun(spec);
   const { leaders, close } = await openLeaders(spec);
   try {
-    return spec.ratePerSec === undefined ? await maxRun(spec, leaders) : await fixedRateRun(spec, leaders, spec.ratePerSec);
+    return await fixedRateRun(spec, leaders, spec.ratePerSec);
   } finally {
     close();
   }
 }
 
-async function maxRun(spec: ProduceSpec, leaders: Leader[]): Promise<LoadResult> {
+/** Leader moves a max-mode run follows (metadata refresh, then on) before it gives up. */
+const MAX_LEADER_MOVES = 20;
+
+/**
+ * Max mode. When a partition's leader moves (NOT_LEADER_OR_FOLLOWER and the like), the run does
+ * what a Kafka client does: refresh metadata, reconnect to the new leaders and send the rejected
+ * records again; the time spent counts in the throughput. Any other error ends the run as failed.
+ */
+async function maxRun(spec: ProduceSpec): Promise<LoadResult> {
   const inFlight = spec.inFlight ?? 16;
   const requestBytes = spec.requestBytes ?? 256 * 1024;
   const hist = new LatencyHistogram();
@@ -158,48 +185,71 @@ async function maxRun(spec: ProduceSpec, leaders: Leader[]): Promise<LoadResult>
   let claimed = 0;
   let acked = 0;
   let errors = 0;
+  let leaderMoves = 0;
   let firstError: string | undefined;
   const deadline = Date.now() + (spec.timeoutMs ?? 120_000);
   const t0 = process.hrtime.bigint();
-  await Promise.all(
-    leaders.map(async (leader) => {
-      const perBatch = Math.max(1, Math.floor(requestBytes / leader.partitions.length / spec.recordBytes));
-      const templates: PrebuiltRequest[] = vals.map((value) =>
-        prebuildRequest(
-          ApiKey.Produce,
-          PRODUCE_VERSION,
-          produceBody(
-            spec,
-            leader.partitions.map((partition) => ({
-              partition,
-              batch: buildRecordBatch({ records: Array.from({ length: perBatch }, () => ({ value })) }),
-            })),
-          ),
-        ),
+  while (acked < spec.records && errors === 0 && firstError === undefined && Date.now() < deadline) {
+    if (leaderMoves > MAX_LEADER_MOVES) {
+      firstError = `partition leaders moved more than ${MAX_LEADER_MOVES} times`;
+      break;
+    }
+    let moved = false;
+    claimed = acked; // records rejected by a moved leader are sent again
+    let opened: { leaders: Leader[]; close: () => void } | undefined;
+    try {
+      opened = await openLeaders(spec);
+      const leaders = opened.leaders;
+      await Promise.all(
+        leaders.map(async (leader) => {
+          const perBatch = Math.max(1, Math.floor(requestBytes / leader.partitions.length / spec.recordBytes));
+          const templates: PrebuiltRequest[] = vals.map((value) =>
+            prebuildRequest(
+              ApiKey.Produce,
+              PRODUCE_VERSION,
+              produceBody(
+                spec,
+                leader.partitions.map((partition) => ({
+                  partition,
+                  batch: buildRecordBatch({ records: Array.from({ length: perBatch }, () => ({ value })) }),
+                })),
+              ),
+            ),
+          );
+          const perRequest = perBatch * leader.partitions.length;
+          let n = 0;
+          const worker = async (): Promise<void> => {
+            while (claimed < spec.records && errors === 0 && !moved && Date.now() < deadline) {
+              claimed += perRequest;
+              const sent = process.hrtime.bigint();
+              const frame = await leader.conn.sendPrebuilt(templates[n++ % templates.length]!);
+              const ms = Number(process.hrtime.bigint() - sent) / 1e6;
+              const { failed, retriable } = checkResponse(frame, () => perBatch, (m) => (firstError ??= m));
+              errors += failed;
+              acked += perRequest - failed - retriable;
+              hist.record(ms, perRequest - failed - retriable);
+              if (retriable > 0) moved = true;
+            }
+          };
+          await Promise.all(Array.from({ length: inFlight }, worker));
+        }),
       );
-      const perRequest = perBatch * leader.partitions.length;
-      let n = 0;
-      const worker = async (): Promise<void> => {
-        while (claimed < spec.records && errors === 0 && Date.now() < deadline) {
-          claimed += perRequest;
-          const sent = process.hrtime.bigint();
-          const frame = await leader.conn.sendPrebuilt(templates[n++ % templates.length]!);
-          const ms = Number(process.hrtime.bigint() - sent) / 1e6;
-          const failed = checkResponse(frame, () => perBatch, (m) => (firstError ??= m));
-          errors += failed;
-          acked += perRequest - failed;
-          hist.record(ms, perRequest - failed);
-        }
-      };
-      await Promise.all(Array.from({ length: inFlight }, worker));
-    }),
-  ).catch((e: unknown) => {
-    firstError ??= errorMessage(e);
-    errors++;
-  });
+    } catch (e) {
+      firstError ??= errorMessage(e);
+      errors++;
+    } finally {
+      opened?.close();
+    }
+    if (moved && errors === 0) {
+      leaderMoves++;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-  if (claimed < spec.records && firstError === undefined) firstError = `timed out after ${acked} of ${spec.records} records`;
-  return result(hist, acked, spec.recordBytes, seconds, errors, firstError);
+  if (acked < spec.records && firstError === undefined) firstError = `timed out after ${acked} of ${spec.records} records`;
+  const r = result(hist, acked, spec.recordBytes, seconds, errors, firstError);
+  if (leaderMoves > 0) r.leaderMoves = leaderMoves;
+  return r;
 }
 
 async function fixedRateRun(spec: ProduceSpec, leaders: Leader[], ratePerSec: number): Promise<LoadResult> {
@@ -236,10 +286,12 @@ async function fixedRateRun(spec: ProduceSpec, leaders: Leader[], ratePerSec: nu
     const p = leader.conn.sendPrebuilt(req).then(
       (frame) => {
         const now = performance.now();
-        const failed = checkResponse(frame, (q) => byPartition.get(q) ?? 0, (m) => (firstError ??= m));
-        errors += failed;
-        acked += records.length - failed;
-        if (failed === 0) for (const k of records) hist.record(now - (start + k * msPerRecord));
+        const { failed, retriable } = checkResponse(frame, (q) => byPartition.get(q) ?? 0, (m) => (firstError ??= m));
+        // Fixed-rate runs do not re-route: a moved leader fails the run like any other error.
+        if (retriable > 0) firstError ??= 'a partition leader moved during a fixed-rate run';
+        errors += failed + retriable;
+        acked += records.length - failed - retriable;
+        if (failed + retriable === 0) for (const k of records) hist.record(now - (start + k * msPerRecord));
       },
       (e: unknown) => {
         errors += records.length;

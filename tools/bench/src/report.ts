@@ -170,7 +170,7 @@ function produceTable(run: BenchRun, chronik: SystemId, jet: SystemId): string {
       fmtBytes(s.recordBytes),
       String(s.partitions),
       acksText(s.acks),
-      cell(own, (r) => fmt(r.msgPerSec)),
+      cell(own, (r) => `${fmt(r.msgPerSec)}${r.leaderMoves ? ` (${r.leaderMoves} leader move${r.leaderMoves === 1 ? '' : 's'} followed)` : ''}`),
       cell(own, (r) => fmt(r.mbPerSec, 1), false),
       cell(own, (r) => `${fmtMs(r.p50Ms)} / ${fmtMs(r.p99Ms)} / ${fmtMs(r.p999Ms)}`, false),
       cell(kc, (r) => `${fmt(r.msgPerSec)} (${fmt(r.mbPerSec, 1)} MB/s)`),
@@ -385,7 +385,7 @@ export function renderReport(run: BenchRun, chartPrefix = ''): { markdown: strin
       '- **Fixed-rate runs**: an open-loop schedule in 1 ms ticks at a fraction of Chronik’s measured maximum (1 KiB, 1 partition, acks=1); both systems get the same offered load in msg/s, and each message’s latency counts from its intended send time, so a stall shows up in the percentiles (no coordinated omission). A run that delivers less than 90 % of the offered rate, or falls more than 2 s behind, is marked “fell behind”: the offered load was above what the system sustained at that moment.',
       '- **Consume**: the own Fetch loop (one Fetch in flight per leader, counting records from batch headers) and kcat `-C -e` read the long log from offset 0; JetStream uses pull consumers (batches of 1000, AckNone). The log was just written, so it is mostly in the page cache for both systems.',
       '- **Percentiles** are nearest-rank over every message (Chronik side from a log-linear histogram, ≤ 0.8 % relative error; JetStream side exact). MB/s counts payload bytes (records × record size), 1 MB = 10^6 bytes.',
-      '- A run that reported any error counts as **failed** and never as a number; a system that could not start is **not available**.',
+      '- A run that reported any error counts as **failed** and never as a number; a system that could not start is **not available**. When a partition leader moves during a max-rate run (NOT_LEADER_OR_FOLLOWER and the like), the own generator does what a Kafka client does — refresh metadata, reconnect, send the rejected records again — and the table says how often; the time it takes counts.',
     ].join('\n'),
   );
   md.push('');

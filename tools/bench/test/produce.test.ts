@@ -28,7 +28,7 @@ interface FakeBroker {
   close(): Promise<void>;
 }
 
-async function fakeBroker(partitions: number, failWith: number = ErrorCode.NONE): Promise<FakeBroker> {
+async function fakeBroker(partitions: number, failWith: number = ErrorCode.NONE, failFirst = Number.MAX_SAFE_INTEGER): Promise<FakeBroker> {
   const state = { records: new Map<number, number>(), maxInFlight: 0, produceRequests: 0 };
   const sockets = new Set<net.Socket>();
   let port = 0;
@@ -57,13 +57,14 @@ async function fakeBroker(partitions: number, failWith: number = ErrorCode.NONE)
         } else if (header.requestApiKey === ApiKey.Produce) {
           state.produceRequests++;
           const req = body as ProduceRequest;
+          const code = state.produceRequests <= failFirst ? failWith : ErrorCode.NONE;
           const responses = req.topicData.map((t) => ({
             name: t.name,
             partitionResponses: t.partitionData.map((p) => {
               let n = 0;
               for (const b of splitRecordBatches(p.records!)) n += validateRecordBatch(b.bytes, { checkCrc: true }).recordCount;
-              if (failWith === ErrorCode.NONE) state.records.set(p.index, (state.records.get(p.index) ?? 0) + n);
-              return { ...defaultProduceResponsePartitionProduceResponse(), index: p.index, errorCode: failWith };
+              if (code === ErrorCode.NONE) state.records.set(p.index, (state.records.get(p.index) ?? 0) + n);
+              return { ...defaultProduceResponsePartitionProduceResponse(), index: p.index, errorCode: code };
             }),
           }));
           chunks = encodeResponseFrame(ApiKey.Produce, header.requestApiVersion, header.correlationId, { ...defaultProduceResponse(), responses });
@@ -139,12 +140,39 @@ describe('runProduce against a fake broker', () => {
   });
 
   it('counts a partition error as a failure and names it', async () => {
-    const broker = await fakeBroker(1, ErrorCode.NOT_LEADER_OR_FOLLOWER);
+    const broker = await fakeBroker(1, ErrorCode.CORRUPT_MESSAGE);
     try {
       const r = await runProduce({ bootstrap: { host: '127.0.0.1', port: broker.port }, topic: 't', partitions: 1, recordBytes: 100, acks: 1, records: 500 });
       expect(r.ok).toBe(false);
       expect(r.errors).toBeGreaterThan(0);
-      expect(r.error).toContain('NOT_LEADER_OR_FOLLOWER');
+      expect(r.error).toContain('CORRUPT_MESSAGE');
+    } finally {
+      await broker.close();
+    }
+  });
+
+  it('follows a leader move as a client does: refresh, reconnect, send the rejected records again', async () => {
+    const broker = await fakeBroker(2, ErrorCode.NOT_LEADER_OR_FOLLOWER, 3);
+    try {
+      const r = await runProduce({ bootstrap: { host: '127.0.0.1', port: broker.port }, topic: 't', partitions: 2, recordBytes: 512, acks: -1, records: 2000, inFlight: 4, requestBytes: 32 * 1024 });
+      expect(r.error).toBeUndefined();
+      expect(r.ok).toBe(true);
+      expect(r.leaderMoves).toBeGreaterThanOrEqual(1);
+      expect(r.msgs).toBeGreaterThanOrEqual(2000);
+      // Nothing rejected is counted, nothing accepted is lost.
+      expect(total(broker.records)).toBe(r.msgs);
+    } finally {
+      await broker.close();
+    }
+  });
+
+  it('gives up when leaders keep moving', async () => {
+    const broker = await fakeBroker(1, ErrorCode.NOT_LEADER_OR_FOLLOWER);
+    try {
+      const r = await runProduce({ bootstrap: { host: '127.0.0.1', port: broker.port }, topic: 't', partitions: 1, recordBytes: 100, acks: 1, records: 500 });
+      expect(r.ok).toBe(false);
+      expect(r.error).toMatch(/moved more than 20 times/);
+      expect(total(broker.records)).toBe(0);
     } finally {
       await broker.close();
     }
