@@ -214,6 +214,52 @@ describe('raft cluster', () => {
     }
   });
 
+  test('metadata changes on any node: CreatePartitions, AlterConfigs, DeleteTopics', async () => {
+    const on = async <T>(id: number, f: (a: ReturnType<Kafka['admin']>) => Promise<T>): Promise<T> => {
+      const a = kafka(cluster.brokers([id])).admin();
+      await a.connect();
+      try {
+        return await f(a);
+      } finally {
+        await a.disconnect();
+      }
+    };
+    await on(1, (a) =>
+      a.createTopics({
+        topics: [{ topic: 'meta', numPartitions: 1, replicationFactor: 3 }],
+        waitForLeaders: true,
+      }),
+    );
+    await on(2, (a) => a.createPartitions({ topicPartitions: [{ topic: 'meta', count: 2 }] }));
+    await cluster.waitForLeader('meta', 1);
+    for (const id of [1, 2, 3])
+      expect((await cluster.partitions(id, 'meta')).map((p) => p.partition)).toEqual([0, 1]);
+    await on(3, (a) =>
+      a.alterConfigs({
+        validateOnly: false,
+        resources: [{ type: 2, name: 'meta', configEntries: [{ name: 'retention.ms', value: '123456' }] }],
+      }),
+    );
+    for (const id of [1, 2, 3]) {
+      const described = await waitFor(`retention.ms on node ${id}`, () =>
+        on(id, async (a) => {
+          const r = await a.describeConfigs({
+            includeSynonyms: false,
+            resources: [{ type: 2, name: 'meta', configNames: ['retention.ms'] }],
+          });
+          const v = r.resources[0]?.configEntries.find((e) => e.configName === 'retention.ms')?.configValue;
+          return v === '123456' ? v : undefined;
+        }),
+      );
+      expect(described).toBe('123456');
+    }
+    await on(2, (a) => a.deleteTopics({ topics: ['meta'] }));
+    await waitFor('meta gone from every node', async () => {
+      const left = (await Promise.all([1, 2, 3].map((id) => cluster.partitions(id, 'meta')))).flat();
+      return left.length === 0 ? true : undefined;
+    });
+  });
+
   test('admin /v1/partitions: high watermark and log end offset agree across replicas once replicated', async () => {
     await waitFor('replicas caught up', async () => {
       const all = (
