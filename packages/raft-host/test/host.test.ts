@@ -2,7 +2,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { RaftErrorCode, StateType, isRaftError } from '@chronik/raft';
+import { ConfChangeType, RaftErrorCode, StateType, isRaftError } from '@chronik/raft';
 import type { Logger, Message } from '@chronik/raft';
 import { RaftHost } from '../src/index.js';
 import type { HostTransport } from '../src/index.js';
@@ -41,7 +41,10 @@ describe('RaftHost', () => {
   let net: Net;
   let nodes: Node[];
 
-  async function startNode(id: number, opts: { snapshotEveryEntries?: number } = {}): Promise<Node> {
+  async function startNode(
+    id: number,
+    opts: { snapshotEveryEntries?: number; bootstrapVoters?: number[] } = {},
+  ): Promise<Node> {
     const logs: string[] = [];
     const logger: Logger = {
       debug() {},
@@ -61,7 +64,7 @@ describe('RaftHost', () => {
     await host.openGroup({
       groupId: GROUP,
       stateMachine: kv,
-      bootstrapVoters: [1, 2, 3],
+      bootstrapVoters: opts.bootstrapVoters ?? [1, 2, 3],
       snapshotEveryEntries: opts.snapshotEveryEntries ?? 10_000,
       keepEntriesAfterSnapshot: 5,
     });
@@ -163,5 +166,34 @@ describe('RaftHost', () => {
     await until(() => lagging.kv.log.length === 100, 15_000);
     expect(lagging.kv.restores).toBeGreaterThan(0);
     expect(lagging.kv.data.get('k99')).toBe('99');
+  });
+
+  it('adds a node and removes another at run time through configuration changes', async () => {
+    const l = await leader();
+    for (let i = 0; i < 10; i++) await l.host.propose(GROUP, enc(`k${i}=${i}`));
+    // A new node starts with an empty folder and no configuration: it waits to be contacted.
+    const n4 = await startNode(4, { bootstrapVoters: [] });
+    nodes.push(n4);
+    await l.host.proposeConfChange(GROUP, {
+      type: ConfChangeType.AddNode,
+      nodeId: 4,
+      context: new Uint8Array(0),
+    });
+    await until(() => n4.kv.log.length === 10);
+    expect(n4.host.status(GROUP).voters).toEqual([1, 2, 3, 4]);
+    // Remove a follower; the three that remain keep committing.
+    const victim = nodes.find((n) => n !== l && n !== n4)!;
+    await l.host.proposeConfChange(GROUP, {
+      type: ConfChangeType.RemoveNode,
+      nodeId: victim.id,
+      context: new Uint8Array(0),
+    });
+    await until(() => l.host.status(GROUP).voters.length === 3);
+    net.down.add(victim.id);
+    const l2 = await leader();
+    await l2.host.propose(GROUP, enc('after=membership'));
+    const remaining = nodes.filter((n) => n !== victim);
+    await until(() => remaining.every((n) => n.kv.log.length === 11));
+    for (const n of remaining) expect(n.host.status(GROUP).voters).not.toContain(victim.id);
   });
 });
