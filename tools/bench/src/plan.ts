@@ -59,7 +59,7 @@ export function buildPlan(quick: boolean, scale = 1): Plan {
       longLog,
       latencyFractions: [0.5],
       latencySeconds: 4 * Math.min(1, scale),
-      diskBytes: 128 * 1024 * 1024,
+      diskBytes: 512 * 1024 * 1024,
       loopbackSeconds: 1,
     };
   }
