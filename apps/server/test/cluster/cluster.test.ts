@@ -90,7 +90,7 @@ describe('raft cluster', () => {
                 isr: [...p.isr].sort(),
               }))
               .sort((x, y) => x.p - y.p);
-            if (parts.some((p) => p.leader < 0)) return undefined;
+            if (parts.some((p) => p.leader < 0 || p.isr.length !== 3)) return undefined;
             out.push(JSON.stringify(parts));
           } finally {
             await a.disconnect();

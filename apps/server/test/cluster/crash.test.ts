@@ -129,8 +129,21 @@ describe('raft cluster crashes', () => {
     }
     const lv = await partitionOn(leader, 'fc', 0);
     expect(Number(lv?.highWatermark)).toBe(200);
+    // The leader drops the unreachable follower from the ISR (reported through the metadata group)...
+    await cluster.withLogs(() =>
+      waitFor('ISR without the killed follower', async () => {
+        const isr = (await partitionOn(leader, 'fc', 0))?.isr ?? [];
+        return isr.length === 2 && !isr.includes(follower) ? true : undefined;
+      }),
+    );
     cluster.start(follower);
     await waitCaughtUp('fc', 0, [1, 2, 3]);
+    // ...and takes it back once it answers again.
+    await cluster.withLogs(() =>
+      waitFor('ISR with the restarted follower', async () =>
+        (await partitionOn(follower, 'fc', 0))?.isr.length === 3 ? true : undefined,
+      ),
+    );
     const fv = await partitionOn(follower, 'fc', 0);
     expect(fv?.role).toBe('follower');
     expect(Number(fv?.highWatermark)).toBe(200);

@@ -184,6 +184,8 @@ export class RaftCluster implements Cluster {
   >();
   private readonly tickMs: number;
   private readonly electionTicks: number;
+  /** Partition groups with a changeIsr proposal in flight. */
+  private readonly isrReporting = new Set<number>();
 
   private constructor(private readonly o: RaftClusterOptions) {
     const raft = o.config.raft;
@@ -310,6 +312,7 @@ export class RaftCluster implements Cluster {
   private rebalance(): void {
     const now = this.o.nowMs();
     this.updatePeerLiveness(now);
+    this.reportIsr(now);
     for (const r of this.replicas.values()) {
       if (!r.isLeader() || !r.leaderReady || r.transferring) continue;
       const preferred = r.replicas[0];
@@ -416,6 +419,50 @@ export class RaftCluster implements Cluster {
     this.registered = true;
     this.logger.info({ host: adv.host, port: adv.port }, 'broker registered in the cluster metadata');
     return true;
+  }
+
+  /** Whether `nodeId` answered this node's Raft traffic recently. */
+  private peerAlive(nodeId: number, now: number): boolean {
+    if (nodeId === this.nodeId) return true;
+    const live = this.peerLiveness.get(nodeId);
+    return live !== undefined && now - live.lastProgressMs <= REBALANCE_EVERY_MS * 2;
+  }
+
+  /**
+   * ISR as the leader sees it: itself and the replicas whose nodes answer its Raft traffic (the
+   * host exposes no per-follower match index yet, so "in sync" means "reachable"; a follower that
+   * comes back re-enters at once, while Raft still catches it up). Changes go to the metadata group
+   * as changeIsr, at most one proposal per partition in flight.
+   */
+  private reportIsr(now: number): void {
+    for (const r of this.replicas.values()) {
+      if (!r.isLeader() || !r.leaderReady || this.isrReporting.has(r.groupId)) continue;
+      const p = this.sm.topicById(r.topicId)?.partitions[r.partition];
+      if (p === undefined || p.leader !== this.nodeId || p.leaderEpoch !== r.term) continue;
+      const isr = p.replicas.filter((id) => this.peerAlive(id, now));
+      const current = [...p.isr].sort((a, b) => a - b).join(',');
+      if ([...isr].sort((a, b) => a - b).join(',') === current) continue;
+      this.isrReporting.add(r.groupId);
+      this.proposeMetadata({
+        type: 'changeIsr',
+        topicId: r.topicId,
+        partition: r.partition,
+        leaderEpoch: r.term,
+        isr,
+      })
+        .then(
+          (res) => {
+            if (res.ok)
+              this.logger.info({ topic: r.topic, partition: r.partition, isr }, 'partition ISR changed');
+          },
+          (e: unknown) =>
+            this.logger.debug(
+              { err: e instanceof Error ? e.message : String(e) },
+              'ISR report failed; retried later',
+            ),
+        )
+        .finally(() => this.isrReporting.delete(r.groupId));
+    }
   }
 
   // ---------------------------------------------------------------- partition replicas
