@@ -187,6 +187,12 @@ function produceTable(run: BenchRun, chronik: SystemId, jet: SystemId): string {
   );
 }
 
+/** Drops series that have no number at all (e.g. kcat on the cluster), keeping at least one. */
+function withData<T extends { values: readonly (number | undefined)[] }>(series: T[]): T[] {
+  const kept = series.filter((x) => x.values.some((v) => v !== undefined && Number.isFinite(v)));
+  return kept.length > 0 ? kept : series.slice(0, 1);
+}
+
 function throughputChart(run: BenchRun, chronik: SystemId, jet: SystemId, title: string): string | undefined {
   const cases = run.scenarios
     .filter((s) => s.system === chronik && s.kind === 'produce' && s.client === 'own')
@@ -197,11 +203,11 @@ function throughputChart(run: BenchRun, chronik: SystemId, jet: SystemId, title:
     title,
     yLabel: 'messages per second',
     categories: cases.map((c) => caseLabel(c)),
-    series: [
-      { name: `${SYSTEM_LABELS[chronik]} (own generator)`, values: cases.map((c) => value(c)) },
-      { name: `${SYSTEM_LABELS[chronik]} (kcat)`, values: cases.map((c) => value(findScenario(run, { ...c, system: chronik, client: 'kcat', kind: 'produce' }))) },
-      { name: SYSTEM_LABELS[jet], values: cases.map((c) => value(findScenario(run, { system: jet, kind: 'produce', recordBytes: c.recordBytes, partitions: c.partitions }))) },
-    ],
+    series: withData([
+      { name: `${SYSTEM_LABELS[chronik]} (own generator)`, colorIndex: 0, values: cases.map((c) => value(c)) },
+      { name: `${SYSTEM_LABELS[chronik]} (kcat)`, colorIndex: 1, values: cases.map((c) => value(findScenario(run, { ...c, system: chronik, client: 'kcat', kind: 'produce' }))) },
+      { name: SYSTEM_LABELS[jet], colorIndex: 2, values: cases.map((c) => value(findScenario(run, { system: jet, kind: 'produce', recordBytes: c.recordBytes, partitions: c.partitions }))) },
+    ]),
   });
 }
 

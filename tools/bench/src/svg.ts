@@ -41,6 +41,8 @@ export function shortNumber(v: number): string {
 
 export interface BarSeries {
   name: string;
+  /** Palette index (default: the series' position), so a system keeps its colour across charts. */
+  colorIndex?: number;
   /** One value per category; undefined draws "n/a". */
   values: readonly (number | undefined)[];
 }
@@ -57,8 +59,11 @@ export interface BarChartSpec {
 /** A grouped bar chart: one group per category, one bar per series. */
 export function barChart(spec: BarChartSpec): string {
   const width = spec.width ?? 860;
-  const height = spec.height ?? 420;
-  const m = { top: 48, right: 20, bottom: 92, left: 76 };
+  const groupsForWrap = Math.max(1, spec.categories.length);
+  const labelChars = Math.max(6, Math.floor((width - 96) / groupsForWrap / 6.2));
+  const labelLines = Math.max(1, ...spec.categories.map((c) => wrapLabel(c, labelChars).length));
+  const m = { top: 48, right: 20, bottom: 64 + 13 * labelLines, left: 76 };
+  const height = spec.height ?? 330 + m.bottom;
   const plotW = width - m.left - m.right;
   const plotH = height - m.top - m.bottom;
   const all = spec.series.flatMap((s) => s.values.filter((v): v is number => v !== undefined && Number.isFinite(v)));
@@ -93,18 +98,27 @@ export function barChart(spec: BarChartSpec): string {
       }
       const h = Math.max(0, m.top + plotH - y(v));
       out.push(
-        `<rect x="${x.toFixed(1)}" y="${y(v).toFixed(1)}" width="${(barW - 2).toFixed(1)}" height="${h.toFixed(1)}" fill="${PALETTE[si % PALETTE.length]}"><title>${escapeXml(`${s.name}, ${cat}: ${shortNumber(v)}`)}</title></rect>`,
+        `<rect x="${x.toFixed(1)}" y="${y(v).toFixed(1)}" width="${(barW - 2).toFixed(1)}" height="${h.toFixed(1)}" fill="${PALETTE[(s.colorIndex ?? si) % PALETTE.length]}"><title>${escapeXml(`${s.name}, ${cat}: ${shortNumber(v)}`)}</title></rect>`,
       );
       out.push(`<text x="${(x + barW / 2 - 1).toFixed(1)}" y="${(y(v) - 3).toFixed(1)}" text-anchor="middle" font-size="9">${shortNumber(v)}</text>`);
     });
     const cx = (m.left + ci * groupW + groupW / 2).toFixed(1);
-    const lines = wrapLabel(cat, Math.max(6, Math.floor(groupW / 6.2)));
+    const lines = wrapLabel(cat, labelChars);
     out.push(
       `<text x="${cx}" y="${m.top + plotH + 16}" text-anchor="middle" font-size="11">${lines.map((l, i) => `<tspan x="${cx}" dy="${i === 0 ? 0 : 13}">${escapeXml(l)}</tspan>`).join('')}</text>`,
     );
   });
   out.push(`<line x1="${m.left}" x2="${m.left + plotW}" y1="${m.top + plotH}" y2="${m.top + plotH}" stroke="#333"/>`);
-  legend(out, spec.series.map((s) => s.name), m.left, height - 36, plotW, false);
+  legend(
+    out,
+    spec.series.map((s) => s.name),
+    m.left,
+    height - 36,
+    plotW,
+    false,
+    [],
+    spec.series.map((s, i) => s.colorIndex ?? i),
+  );
   out.push('</svg>');
   return out.join('\n') + '\n';
 }
