@@ -1071,7 +1071,16 @@ export class Simulation {
         const target = r.pick(this.ids.filter((id) => id !== leader.id));
         this.stats.transfers++;
         this.log(`transfer leadership n${leader.id} -> n${target}`);
-        this.guard(leader, 'transferLeadership', (raw) => raw.transferLeadership(target));
+        this.guard(leader, 'transferLeadership', (raw) => {
+          try {
+            raw.transferLeadership(target);
+          } catch (e) {
+            // The harness's role is the one of the last Ready taken: the node may have stepped down since
+            // (a Ready in flight) and know no leader yet, which the core reports with NotLeader.
+            if (!isRaftError(e, RaftErrorCode.NotLeader)) throw e;
+            this.log(`n${leader.id} transferLeadership refused: ${(e as Error).message}`);
+          }
+        });
         this.pump(leader);
       }
     }

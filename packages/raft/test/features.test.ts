@@ -489,6 +489,136 @@ describe('check-quorum leases', () => {
   });
 });
 
+describe('stale vote requests', () => {
+  it('a MsgVote of a lower term is rejected with the current term, and the candidate adopts it', () => {
+    // Node 2 is at term 5 and ignores nothing else: the candidate must learn the term from the reply,
+    // or it campaigns forever at terms nobody answers (a livelock without pre-vote).
+    const n = unitNode(2, storageWith([1, 2, 3], [], { term: 5, vote: 0, commit: 1 }));
+    n.raw.step(msg(MessageType.MsgVote, { from: 1, to: 2, term: 3, index: 1, logTerm: 1 }));
+    const out = drain(n);
+    expect(out.map((m) => [m.type, m.to, m.term, m.reject])).toEqual([['MsgVoteResp', 1, 5, true]]);
+    expect(term(n)).toBe(5);
+    expect(n.raw.status().hardState.vote).toBe(0);
+
+    const cand = unitNode(1, storageWith([1, 2, 3], [], { term: 2, vote: 0, commit: 1 }));
+    cand.raw.campaign();
+    drain(cand);
+    expect(state(cand)).toBe('Candidate');
+    cand.raw.step(out[0] as Message);
+    expect(state(cand)).toBe('Follower');
+    expect(term(cand)).toBe(5);
+  });
+
+  it('does not disturb a leader under check-quorum and pre-vote', () => {
+    const c = new Cluster([1, 2, 3], { checkQuorum: true, preVote: true });
+    c.elect(1);
+    c.get(1).node.transferLeadership(2);
+    c.settle();
+    expect(c.get(2).node.status().softState.raftState).toBe('Leader');
+    expect(c.get(2).node.status().hardState.term).toBe(2);
+    const replies: Message[] = [];
+    for (const id of [1, 2]) {
+      c.get(id).node.step(msg(MessageType.MsgVote, { from: 3, to: id, term: 1, index: 1, logTerm: 1 }));
+      c.get(id).node.step(msg(MessageType.MsgPreVote, { from: 3, to: id, term: 2, index: 1, logTerm: 1 }));
+      replies.push(
+        ...c
+          .get(id)
+          .drain()
+          .filter((m) => m.type === 'MsgVoteResp'),
+      );
+    }
+    expect(replies.map((m) => [m.from, m.term, m.reject])).toEqual([
+      [1, 2, true],
+      [2, 2, true],
+    ]);
+    c.queue.push(...replies);
+    c.settle();
+    c.tick(undefined, 3);
+    for (const id of [1, 2, 3]) expect(c.get(id).node.status().hardState.term).toBe(2);
+    expect(c.get(2).node.status().softState.raftState).toBe('Leader');
+  });
+});
+
+describe('lease-based reads', () => {
+  const lease = { checkQuorum: true, readOnlyOption: 'LeaseBased' as const };
+  const heartbeats = (out: Message[]): number => out.filter((m) => m.type === 'MsgHeartbeat').length;
+
+  function leaderWithLease(): Cluster {
+    const c = new Cluster([1, 2, 3], lease);
+    c.elect(1);
+    c.tick([1]); // a heartbeat round, acknowledged by both followers
+    return c;
+  }
+
+  it('are answered at once while a quorum acknowledged a heartbeat sent fewer than electionTick - 1 ticks ago', () => {
+    const c = leaderWithLease();
+    const l = c.get(1);
+    l.node.readIndex(Buffer.from('a'));
+    expect(heartbeats(l.drain())).toBe(0);
+    expect(l.readStates.map((r) => Buffer.from(r.requestCtx).toString())).toEqual(['a']);
+  });
+
+  it('fall back to a heartbeat round once the lease has run out', () => {
+    const c = leaderWithLease();
+    c.isolate(1);
+    const l = c.get(1);
+    c.tick([1], 8);
+    l.node.readIndex(Buffer.from('in'));
+    l.drain();
+    expect(l.readStates.length).toBe(1);
+    c.tick([1], 1);
+    l.node.readIndex(Buffer.from('out'));
+    const out = l.drain();
+    expect(l.readStates.length).toBe(1);
+    expect(
+      out.filter((m) => m.type === 'MsgHeartbeat' && Buffer.from(m.context).toString() === 'out').length,
+    ).toBe(2);
+    // The heartbeat round answers it once the followers are reachable again.
+    c.heal();
+    c.queue.push(...out);
+    c.settle();
+    expect(l.readStates.map((r) => Buffer.from(r.requestCtx).toString())).toEqual(['in', 'out']);
+  });
+
+  it('date an acknowledgement from when its heartbeat was sent, not from when the answer arrived', () => {
+    const c = leaderWithLease();
+    const l = c.get(1);
+    l.node.tick();
+    const hbs = l.drain().filter((m) => m.type === 'MsgHeartbeat');
+    expect(hbs.length).toBe(2);
+    for (let i = 0; i < 9; i++) {
+      l.node.tick();
+      l.drain(); // these heartbeats are lost
+    }
+    // The followers answer the old heartbeat only now: 9 ticks after it was sent, no lease.
+    for (const hb of hbs) c.deliver(hb);
+    for (const id of [2, 3]) for (const m of c.get(id).drain()) c.deliver(m);
+    l.node.readIndex(Buffer.from('late'));
+    l.drain();
+    expect(l.readStates).toEqual([]);
+  });
+
+  it('are not served from the lease once a leadership transfer started', () => {
+    const c = leaderWithLease();
+    const l = c.get(1);
+    c.isolate(3);
+    l.node.transferLeadership(2);
+    const out = l.drain();
+    expect(out.map((m) => [m.type, m.to])).toContainEqual(['MsgTimeoutNow', 2]);
+    l.node.readIndex(Buffer.from('x'));
+    expect(heartbeats(l.drain())).toBe(2);
+    expect(l.readStates).toEqual([]);
+    // Even after the transfer is abandoned the MsgTimeoutNow may still arrive: no lease for the rest of the term.
+    c.cut.add('1-2');
+    c.tick([1], 10);
+    expect(l.node.status().softState.raftState).toBe('Leader');
+    c.heal();
+    c.tick([1], 1);
+    l.node.readIndex(Buffer.from('y'));
+    expect(heartbeats(l.drain())).toBe(2);
+  });
+});
+
 describe('ReadIndex', () => {
   it('a new leader answers reads only after committing an entry of its term', () => {
     const n = unitNode(1, storageWith([1, 2, 3], [], { term: 1, vote: 0, commit: 1 }));

@@ -98,6 +98,17 @@ export class Raft {
   electionElapsed = 0;
   /** Ticks since the last heartbeat (leader only). */
   heartbeatElapsed = 0;
+  /**
+   * Ticks since this node started, plus one (0 means "never"). LeaseBased heartbeats carry the value at
+   * which they were sent and followers echo it, so the leader knows when each follower's election timer
+   * was reset at the latest (see leaseValid).
+   */
+  tickCount = 1;
+  /**
+   * This leader sent a MsgTimeoutNow in its term: the transferee may campaign at any later moment and
+   * voters then ignore their lease, so lease reads are off for the rest of the term.
+   */
+  leaseRevoked = false;
   randomizedElectionTimeout = 0;
   readonly cfg: ResolvedConfig;
   readonly logger: Logger;
@@ -250,7 +261,8 @@ export class Raft {
     const pr = this.trk.progress.get(to) as Progress;
     // Never tell a follower to commit beyond what it is known to hold.
     const commit = Math.min(pr.match, this.raftLog.committed);
-    this.send({ type: MessageType.MsgHeartbeat, to, commit, context: ctx });
+    const index = this.cfg.readOnlyOption === ReadOnlyOption.LeaseBased ? this.tickCount : 0;
+    this.send({ type: MessageType.MsgHeartbeat, to, commit, context: ctx, index });
   }
 
   /**
@@ -374,6 +386,7 @@ export class Raft {
     this.heartbeatElapsed = 0;
     this.resetRandomizedElectionTimeout();
     this.leadTransferee = 0;
+    this.leaseRevoked = false;
     this.trk.resetVotes();
     const last = this.raftLog.lastIndex();
     for (const [id, pr] of this.trk.progress) {
@@ -528,6 +541,7 @@ export class Raft {
   // ---- ticks ---------------------------------------------------------------------------------
 
   tick(): void {
+    this.tickCount++;
     this.tickFn();
   }
 
@@ -598,8 +612,12 @@ export class Raft {
         // A stale leader (cut off and healed, or removed and handing over) learns our term from this and
         // steps down; with check-quorum or pre-vote nothing else would ever tell it.
         this.send({ type: MessageType.MsgAppResp, to: m.from });
-      } else if (m.type === MessageType.MsgPreVote) {
-        this.send({ type: MessageType.MsgPreVoteResp, to: m.from, term: this.term, reject: true });
+      } else if (m.type === MessageType.MsgPreVote || m.type === MessageType.MsgVote) {
+        // Reject with our term (section 5.1: the candidate updates its term and steps down). Without this a
+        // candidate that never hears from us otherwise (we do not count it as a peer, or we are not a
+        // leader) keeps campaigning at terms we ignore, and neither of us can ever win. It changes nothing
+        // on our side, so it cannot disrupt a leader.
+        this.send({ type: voteRespType(m.type), to: m.from, term: this.term, reject: true });
       }
       return;
     }
@@ -659,7 +677,8 @@ export class Raft {
 
   handleHeartbeat(m: Message): void {
     this.raftLog.commitTo(m.commit);
-    this.send({ type: MessageType.MsgHeartbeatResp, to: m.from, context: m.context });
+    // Echo the leader's send tick (LeaseBased): it dates the reset of our election timer.
+    this.send({ type: MessageType.MsgHeartbeatResp, to: m.from, context: m.context, index: m.index });
   }
 
   handleSnapshot(m: Message): void {
@@ -741,7 +760,7 @@ export class Raft {
     this.electionElapsed = 0;
     this.bcastAppend(); // every remaining member learns the commit index
     const pr = this.trk.progress.get(target) as Progress;
-    if (pr.match === this.raftLog.lastIndex()) this.send({ type: MessageType.MsgTimeoutNow, to: target });
+    if (pr.match === this.raftLog.lastIndex()) this.sendTimeoutNow(target);
   }
 
   applyConfChange(cc: ConfChangeV2): ConfState {
@@ -779,8 +798,35 @@ export class Raft {
 
   // ---- reads ---------------------------------------------------------------------------------
 
+  sendTimeoutNow(to: number): void {
+    this.leaseRevoked = true;
+    this.send({ type: MessageType.MsgTimeoutNow, to });
+  }
+
+  /**
+   * Whether this leader may answer a read from its lease (LeaseBased). A follower's election timer was
+   * reset no earlier than the leader sent the heartbeat it acknowledged (tick S), and the follower
+   * neither votes for another candidate (check-quorum) nor campaigns until electionTick of its own ticks
+   * have passed — at least electionTick - 1 tick periods after S, its first tick possibly coming at
+   * once. Any quorum that elects another leader contains one of the acknowledging quorum, so no other
+   * leader can exist (nor have committed anything) while, on the leader's clock, fewer than
+   * electionTick - 1 ticks have passed since the quorum's S; counting ticks, that is
+   * `tickCount - S < electionTick - 1` (the current tick period is still running). This assumes every
+   * node's tick has the same period (bounded clock drift must be absorbed by a larger electionTick).
+   * A pending or attempted leadership transfer voids the lease: the transferee's election bypasses it.
+   */
+  leaseValid(): boolean {
+    if (this.leadTransferee !== 0 || this.leaseRevoked) return false;
+    const self = this.trk.progress.get(this.id);
+    if (self === undefined || self.isLearner) return false;
+    self.leaseAckTick = this.tickCount;
+    const since = this.trk.quorumLeaseAckTick();
+    return since > 0 && this.tickCount - since < this.cfg.electionTick - 1;
+  }
+
   sendMsgReadIndexResponse(m: Message, mayThrow = true): void {
-    if (this.cfg.readOnlyOption === ReadOnlyOption.Safe) {
+    if (this.cfg.readOnlyOption === ReadOnlyOption.Safe || !this.leaseValid()) {
+      // Safe ReadIndex, also for LeaseBased when the lease cannot be trusted right now.
       if (this.readOnly.queue.length >= this.cfg.maxPendingReadIndex) {
         this.refuseRead(m, mayThrow);
         return;
@@ -962,7 +1008,7 @@ function stepLeader(r: Raft, m: Message): void {
         }
         if (m.from === r.leadTransferee && pr.match === r.raftLog.lastIndex()) {
           r.logger.info('sending MsgTimeoutNow: the transferee caught up', { to: m.from });
-          sendTimeoutNow(r, m.from);
+          r.sendTimeoutNow(m.from);
         }
       }
       return;
@@ -975,7 +1021,11 @@ function stepLeader(r: Raft, m: Message): void {
       if (pr.state === ProgressState.Replicate && pr.inflights.full()) pr.inflights.freeFirstOne();
       if (pr.match < r.raftLog.lastIndex() || pr.state === ProgressState.Probe)
         r.maybeSendAppend(m.from, true);
-      if (r.cfg.readOnlyOption !== ReadOnlyOption.Safe || m.context.byteLength === 0) return;
+      if (m.index > 0 && r.cfg.readOnlyOption === ReadOnlyOption.LeaseBased) {
+        // A response dates from the heartbeat it answers (never from the future).
+        pr.leaseAckTick = Math.max(pr.leaseAckTick, Math.min(m.index, r.tickCount));
+      }
+      if (m.context.byteLength === 0) return;
       const acks = r.readOnly.recvAck(m.from, m.context);
       if (acks === null || r.trk.voteResultOf(acks) !== VoteResult.Won) return;
       for (const rs of r.readOnly.advance(m.context)) r.responseToReadIndexReq(rs.req, rs.index);
@@ -1006,17 +1056,13 @@ function stepLeader(r: Raft, m: Message): void {
       // The transfer must finish within an election timeout (tickHeartbeat abandons it).
       r.electionElapsed = 0;
       r.leadTransferee = transferee;
-      if (pr.match === r.raftLog.lastIndex()) sendTimeoutNow(r, transferee);
+      if (pr.match === r.raftLog.lastIndex()) r.sendTimeoutNow(transferee);
       else r.maybeSendAppend(transferee, true);
       return;
     }
     default:
       return;
   }
-}
-
-function sendTimeoutNow(r: Raft, to: number): void {
-  r.send({ type: MessageType.MsgTimeoutNow, to });
 }
 
 function stepCandidate(r: Raft, m: Message): void {

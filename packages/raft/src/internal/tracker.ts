@@ -89,6 +89,8 @@ export class Progress {
   state: ProgressState = ProgressState.Probe;
   /** The snapshot index being sent while in Snapshot state. */
   pendingSnapshot = 0;
+  /** LeaseBased: the leader's tick at which it sent the latest heartbeat this peer acknowledged (0: none). */
+  leaseAckTick = 0;
   /** Heard from since the last check-quorum round; true for new peers. */
   recentActive = true;
   /** Probe state: one MsgApp was sent and its answer is awaited (or a heartbeat interval passes). */
@@ -205,6 +207,11 @@ export type VoteResult = (typeof VoteResult)[keyof typeof VoteResult];
 
 const scratch: number[] = [];
 
+function valueOf(pr: Progress | undefined, lease: boolean): number {
+  if (pr === undefined) return 0;
+  return lease ? pr.leaseAckTick : pr.match;
+}
+
 export function majorityVoteResult(
   voters: ReadonlySet<number>,
   votes: ReadonlyMap<number, boolean>,
@@ -292,24 +299,36 @@ export class ProgressTracker {
 
   /** The highest index committed by the (joint) quorum of voters. Learners never count. */
   committed(): number {
-    const a = this.majorityCommitted(this.config.incoming);
+    return this.jointQuorumValue(false);
+  }
+
+  /**
+   * The highest leader tick such that a (joint) quorum of voters acknowledged a heartbeat sent at or
+   * after it (0 when no quorum did). The leader's own entry must be set by the caller.
+   */
+  quorumLeaseAckTick(): number {
+    return this.jointQuorumValue(true);
+  }
+
+  private jointQuorumValue(lease: boolean): number {
+    const a = this.majorityCommitted(this.config.incoming, lease);
     const b =
       this.config.outgoing.size === 0
         ? Number.MAX_SAFE_INTEGER
-        : this.majorityCommitted(this.config.outgoing);
+        : this.majorityCommitted(this.config.outgoing, lease);
     const c = Math.min(a, b);
     return c === Number.MAX_SAFE_INTEGER ? 0 : c;
   }
 
   /** The index a majority of `voters` has reached (MAX_SAFE_INTEGER for an empty set). Allocation-free. */
-  private majorityCommitted(voters: ReadonlySet<number>): number {
+  private majorityCommitted(voters: ReadonlySet<number>, lease: boolean): number {
     const n = voters.size;
     if (n === 0) return Number.MAX_SAFE_INTEGER;
     if (n === 1) {
-      for (const id of voters) return this.progress.get(id)?.match ?? 0;
+      for (const id of voters) return valueOf(this.progress.get(id), lease);
     }
     scratch.length = 0;
-    for (const id of voters) scratch.push(this.progress.get(id)?.match ?? 0);
+    for (const id of voters) scratch.push(valueOf(this.progress.get(id), lease));
     // Insertion sort: voter sets are small.
     for (let i = 1; i < n; i++) {
       const v = scratch[i] as number;

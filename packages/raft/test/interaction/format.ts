@@ -57,6 +57,10 @@ export function fmtMessage(m: Message): string {
       break;
     case 'MsgHeartbeat':
       s += ` Commit:${m.commit}`;
+      if (m.index > 0) s += ` Tick:${m.index}`; // LeaseBased: the leader's tick when it was sent
+      break;
+    case 'MsgHeartbeatResp':
+      if (m.index > 0) s += ` Tick:${m.index}`;
       break;
     case 'MsgSnap':
       if (m.snapshot !== null) s += ` Snapshot: ${fmtSnapshot(m.snapshot)}`;
