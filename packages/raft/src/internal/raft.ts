@@ -109,6 +109,13 @@ export class Raft {
    * voters then ignore their lease, so lease reads are off for the rest of the term.
    */
   leaseRevoked = false;
+  /**
+   * LeaseBased: this voter restarted as a member of a group (a non-zero term). It may have acknowledged
+   * a leader's heartbeat just before it crashed, so until an election timeout passes (or its role or
+   * term changes) it ignores vote requests as if it had heard from a leader: the leader's lease counts
+   * on it.
+   */
+  restartLease = false;
   randomizedElectionTimeout = 0;
   readonly cfg: ResolvedConfig;
   readonly logger: Logger;
@@ -129,6 +136,8 @@ export class Raft {
     if (hardState.term !== 0 || hardState.vote !== 0 || hardState.commit !== 0) this.loadState(hardState);
     if (cfg.applied > 0) this.raftLog.appliedTo(cfg.applied);
     this.becomeFollower(this.term, 0);
+    this.restartLease =
+      cfg.checkQuorum && cfg.readOnlyOption === ReadOnlyOption.LeaseBased && hardState.term > 0;
     this.raftLog.assertInvariants();
     this.logger.info('raft node started', {
       id: this.id,
@@ -387,6 +396,7 @@ export class Raft {
     this.resetRandomizedElectionTimeout();
     this.leadTransferee = 0;
     this.leaseRevoked = false;
+    this.restartLease = false;
     this.trk.resetVotes();
     const last = this.raftLog.lastIndex();
     for (const [id, pr] of this.trk.progress) {
@@ -550,6 +560,7 @@ export class Raft {
 
   private tickElection(): void {
     this.electionElapsed++;
+    if (this.electionElapsed >= this.cfg.electionTick) this.restartLease = false;
     if (this.electionElapsed >= this.randomizedElectionTimeout && this.promotable()) {
       this.electionElapsed = 0;
       this.step(newMessage({ type: MessageType.MsgHup, from: this.id }));
@@ -583,7 +594,9 @@ export class Raft {
       if (m.type === MessageType.MsgVote || m.type === MessageType.MsgPreVote) {
         const force = isTransferContext(m.context);
         const inLease =
-          this.cfg.checkQuorum && this.lead !== 0 && this.electionElapsed < this.cfg.electionTick;
+          this.cfg.checkQuorum &&
+          (this.lead !== 0 || this.restartLease) &&
+          this.electionElapsed < this.cfg.electionTick;
         if (!force && inLease) {
           // We heard from a leader within the minimum election timeout: do not let this candidate disrupt it (thesis 4.2.3).
           this.logger.debug('ignoring vote request within the leader lease', {
