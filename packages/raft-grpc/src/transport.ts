@@ -484,6 +484,7 @@ export class GrpcTransport {
             commit: m.commit,
             context: m.context as Buffer,
             response: m.type === MessageType.MsgHeartbeatResp,
+            index: m.index,
           });
         } else {
           messages.push({ groupId: q.groupId, message: messageToWire(m) });
@@ -596,7 +597,7 @@ export class GrpcTransport {
           from: batch.fromNode,
           term: hb.term,
           logTerm: 0,
-          index: 0,
+          index: hb.index,
           entries: [],
           commit: hb.commit,
           snapshot: null,

@@ -154,7 +154,7 @@ describe('GrpcTransport', () => {
       expect(a.transport.send(i % 5, app(1, 3, i))).toBe(true);
     }
     for (let g = 0; g < 100; g++) {
-      a.transport.send(g, newMessage({ type: MessageType.MsgHeartbeat, from: 1, to: 2, term: 4, commit: g }));
+      a.transport.send(g, newMessage({ type: MessageType.MsgHeartbeat, from: 1, to: 2, term: 4, commit: g, index: 1000 + g }));
     }
     await b.until(() => b.received.length === 300);
     await c.until(() => c.received.length === 200);
@@ -163,8 +163,8 @@ describe('GrpcTransport', () => {
     expect(apps.every((r) => r.groupId === r.message.index % 7)).toBe(true);
     expect(Buffer.from(apps[5]!.message.entries[0]!.data).toString()).toBe('x');
     const hbs = b.received.filter((r) => r.message.type === MessageType.MsgHeartbeat);
-    expect(hbs.map((r) => [r.groupId, r.message.commit, r.message.from, r.message.to])).toEqual(
-      Array.from({ length: 100 }, (_, g) => [g, g, 1, 2]),
+    expect(hbs.map((r) => [r.groupId, r.message.commit, r.message.from, r.message.to, r.message.index])).toEqual(
+      Array.from({ length: 100 }, (_, g) => [g, g, 1, 2, 1000 + g]),
     );
     // Everything queued in one turn of the event loop went out in very few batches.
     const stats = a.transport.stats().find((s) => s.nodeId === 2)!;

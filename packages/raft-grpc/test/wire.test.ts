@@ -28,7 +28,7 @@ describe('RaftTransport wire types', () => {
           },
         },
       ],
-      heartbeats: [{ groupId: 8, term: 2, commit: 10, context: Buffer.alloc(0), response: false }],
+      heartbeats: [{ groupId: 8, term: 2, commit: 10, context: Buffer.alloc(0), response: false, index: 0 }],
     };
     const bytes = Batch.encode(batch).finish();
     const decoded = Batch.decode(bytes);
@@ -83,7 +83,7 @@ describe('RaftTransport wire types', () => {
           fromNode: 1,
           toNode: 2,
           messages: [],
-          heartbeats: [{ groupId: i, term: 1, commit: i, context: Buffer.alloc(0), response: false }],
+          heartbeats: [{ groupId: i, term: 1, commit: i, context: Buffer.alloc(0), response: false, index: 0 }],
         });
       await done;
       call.end();

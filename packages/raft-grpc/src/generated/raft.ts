@@ -93,6 +93,8 @@ export interface Heartbeat {
   commit: number;
   context: Buffer;
   response: boolean;
+  /** The leader's tick when it sent the heartbeat, echoed in the response (lease-based reads). */
+  index: number;
 }
 
 /** What one node sends another in one flush of its send queue. */
@@ -676,7 +678,7 @@ export const GroupMessage: MessageFns<GroupMessage> = {
 };
 
 function createBaseHeartbeat(): Heartbeat {
-  return { groupId: 0, term: 0, commit: 0, context: Buffer.alloc(0), response: false };
+  return { groupId: 0, term: 0, commit: 0, context: Buffer.alloc(0), response: false, index: 0 };
 }
 
 export const Heartbeat: MessageFns<Heartbeat> = {
@@ -695,6 +697,9 @@ export const Heartbeat: MessageFns<Heartbeat> = {
     }
     if (message.response !== false) {
       writer.uint32(40).bool(message.response);
+    }
+    if (message.index !== 0) {
+      writer.uint32(48).uint64(message.index);
     }
     return writer;
   },
@@ -750,6 +755,14 @@ export const Heartbeat: MessageFns<Heartbeat> = {
             }
 
             message.response = reader.bool();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.index = longToNumber(reader.uint64());
             continue;
           }
         }
