@@ -136,6 +136,15 @@ export interface GroupLog {
   lastIndex(): number;
 }
 
+export interface ProposeOptions {
+  /**
+   * Called once the entry is durable in this node's own log (appended and fsync'd), before it is
+   * committed: the point at which Kafka answers acks=1. Not called if the entry never reaches this
+   * node's disk (leadership lost first); the returned promise settles either way.
+   */
+  onPersisted?(): void;
+}
+
 export interface ProposalOutcome {
   index: number;
   term: number;
@@ -183,6 +192,8 @@ class Group {
   term = 0;
   confState: ConfState;
   closed = false;
+  /** Proposals that asked to hear when their entry is durable in this node's log, by index. */
+  persistWaiters = new Map<number, { term: number; notify(): void }>();
   /** Forwarded proposals in flight; while any are, results of applied entries are kept briefly. */
   forwarding = 0;
   recentResults = new Map<number, { term: number; result: unknown; error: unknown }>();
@@ -391,6 +402,7 @@ export class RaftHost {
     groupId: number,
     data: Uint8Array,
     timeoutMs = this.opts.proposalTimeoutMs,
+    options: ProposeOptions = {},
   ): Promise<ProposalOutcome> {
     const g = this.group(groupId);
     if (data.length > this.opts.maxProposalBytes) {
@@ -409,6 +421,7 @@ export class RaftHost {
     } catch (e) {
       return Promise.reject(e);
     }
+    if (options.onPersisted) g.persistWaiters.set(at.index, { term: at.term, notify: options.onPersisted });
     return this.track(g, at, timeoutMs);
   }
 
@@ -576,6 +589,7 @@ export class RaftHost {
     return new Promise<ProposalOutcome>((resolve, reject) => {
       const timer = this.scheduler.setTimeout(() => {
         if (g.pending.get(at.index)?.timer === timer) g.pending.delete(at.index);
+        if (g.persistWaiters.get(at.index)?.term === at.term) g.persistWaiters.delete(at.index);
         reject(
           new HostError(
             'Timeout',
@@ -596,6 +610,7 @@ export class RaftHost {
   }
 
   private failPending(g: Group, e: unknown): void {
+    g.persistWaiters.clear();
     for (const p of g.pending.values()) {
       this.scheduler.clearTimeout(p.timer);
       p.reject(e);
@@ -666,6 +681,15 @@ export class RaftHost {
     );
     for (const { g, rd } of work) {
       if (g.closed) continue;
+      // The entries of this Ready are durable in this node's log now (acks=1 on a Kafka leader).
+      if (g.persistWaiters.size > 0) {
+        for (const e of rd.entries) {
+          const w = g.persistWaiters.get(e.index);
+          if (!w) continue;
+          g.persistWaiters.delete(e.index);
+          if (w.term === e.term) w.notify();
+        }
+      }
       // 3. Messages go out only now that what they depend on is durable.
       if (this.transport) {
         for (const m of rd.messages) this.transport.send(g.id, m);
@@ -746,6 +770,7 @@ export class RaftHost {
       }
     }
     g.applied = e.index;
+    if (g.persistWaiters.size > 0) g.persistWaiters.delete(e.index);
     if (g.forwarding > 0) {
       g.recentResults.set(e.index, { term: e.term, result, error });
       if (g.recentResults.size > 4096) g.recentResults.delete(g.recentResults.keys().next().value!);

@@ -6,6 +6,7 @@ export type {
   GroupStatus,
   HostTransport,
   ProposalOutcome,
+  ProposeOptions,
   RaftHostOptions,
   Scheduler,
   StateMachine,

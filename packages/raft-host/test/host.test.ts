@@ -196,4 +196,22 @@ describe('RaftHost', () => {
     await until(() => remaining.every((n) => n.kv.log.length === 11));
     for (const n of remaining) expect(n.host.status(GROUP).voters).not.toContain(victim.id);
   });
+
+  it('tells a proposer when its entry is durable in the leader log, before and without a commit', async () => {
+    const l = await leader();
+    const order: string[] = [];
+    await l.host
+      .propose(GROUP, enc('a=1'), 5000, { onPersisted: () => order.push('persisted') })
+      .then(() => order.push('applied'));
+    expect(order).toEqual(['persisted', 'applied']);
+    // With both followers cut off the entry cannot commit, but it is durable on the leader.
+    for (const n of nodes) if (n !== l) net.down.add(n.id);
+    let persisted = false;
+    const outcome = l.host
+      .propose(GROUP, enc('b=2'), 500, { onPersisted: () => (persisted = true) })
+      .catch((e: unknown) => e);
+    await until(() => persisted);
+    expect(await outcome).toMatchObject({ code: 'Timeout' });
+    expect(l.kv.log).toEqual(['a=1']);
+  });
 });
