@@ -161,3 +161,21 @@ test('a follower (or a closed replica) refuses appends and reads with NOT_LEADER
   });
   await a.host.close();
 });
+
+test('acks=1 answers once the batch is durable in the leader log; acks=all once it is applied', async () => {
+  const a = await open(dir);
+  await a.ready;
+  const r1 = await a.replica.append(batch(['p', 'q']), 1, 5000);
+  expect(r1.baseOffset).toBe(0n);
+  const r2 = await a.replica.append(batch(['r']), -1, 5000);
+  expect(r2.baseOffset).toBe(2n);
+  // acks=all returned after applying, which in one log also covers the acks=1 batch before it.
+  expect(a.replica.highWatermark).toBe(3n);
+  expect(values(a.replica.read(0n, 1024 * 1024).chunks)).toEqual(['p', 'q', 'r']);
+  await a.host.close();
+  // Both survive a restart: acks=1 was answered only after the batch was fsync'd.
+  const b = await open(dir);
+  await b.ready;
+  expect(values(b.replica.read(0n, 1024 * 1024).chunks)).toEqual(['p', 'q', 'r']);
+  await b.host.close();
+});

@@ -20,8 +20,8 @@
 //   updated as batches apply on every node; the leader also tracks batches it proposed that have not
 //   applied yet, rebuilt from its log's uncommitted tail when it becomes leader.
 //
-// Acks: acks=all and acks=1 both resolve when the entry is applied here (committed by a majority):
-// RaftHost has no hook yet for "durable in the leader's own log", so acks=1 is as strong as acks=all.
+// Acks: acks=all resolves when the entry is applied here (committed by a majority, fsync'd on each);
+// acks=1 when it is durable in this leader's own log (RaftHost's onPersisted), before the commit.
 // Partition groups never snapshot or compact: the log is the data (retention is not implemented in
 // raft-cluster mode; DeleteRecords only moves the log start offset).
 import { RaftErrorCode, StateType, isRaftError } from '@chronik/raft';
@@ -421,7 +421,7 @@ export class PartitionReplica implements StateMachine {
    * Proposes the batches of one Produce partition (one Raft entry per batch) and resolves when the
    * last is committed and applied here.
    */
-  async append(records: Buffer, _acks: Acks, timeoutMs: number): Promise<AppendResult> {
+  async append(records: Buffer, acks: Acks, timeoutMs: number): Promise<AppendResult> {
     this.checkLeader();
     const slices = splitRecordBatches(records);
     if (slices.length === 0)
@@ -445,6 +445,9 @@ export class PartitionReplica implements StateMachine {
     const checks = headers.map((h) => this.sequenceCheck(h));
     const now = BigInt(this.o.nowMs());
     const proposals: Array<Promise<unknown>> = [];
+    // acks=1 (and acks=0, which sends no answer): done once each batch is durable in this leader's
+    // log; a batch that applies first (it cannot without being durable here) or fails settles it too.
+    const durable: Array<Promise<unknown>> = [];
     let firstOffset: bigint | undefined;
     for (let k = 0; k < slices.length; k++) {
       const c = checks[k] as (typeof checks)[number];
@@ -461,7 +464,9 @@ export class PartitionReplica implements StateMachine {
       });
       // Synchronous from the leadership check to here: the entry lands in this leader's log right
       // after the previous one, so its offsets follow the last batch in the log.
-      const p = this.o.host.propose(this.groupId, data, timeoutMs);
+      let onPersisted: (() => void) | undefined;
+      const persisted = acks === -1 ? undefined : new Promise<void>((resolve) => (onPersisted = resolve));
+      const p = this.o.host.propose(this.groupId, data, timeoutMs, onPersisted ? { onPersisted } : {});
       this.cursor = baseOffset + BigInt(h.lastOffsetDelta) + 1n;
       firstOffset ??= baseOffset;
       this.pendingProposals++;
@@ -469,6 +474,7 @@ export class PartitionReplica implements StateMachine {
         this.pendingProposals--;
       });
       proposals.push(tracked);
+      if (persisted) durable.push(Promise.race([persisted, tracked]));
       if (h.producerId >= 0n && !h.isControl && h.baseSequence >= 0) {
         // The index is not known synchronously; the host assigns the next one. Use +Infinity until it
         // is applied (pruned by producer id match below).
@@ -476,7 +482,7 @@ export class PartitionReplica implements StateMachine {
       }
     }
     try {
-      await Promise.all(proposals);
+      await Promise.all(acks === -1 ? proposals : durable);
     } catch (e) {
       throw proposalError(e, `produce to ${this.topic}-${this.partition}`);
     }
