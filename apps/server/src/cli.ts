@@ -130,8 +130,7 @@ function buildParser(argv: readonly string[]) {
       },
       'default-replication-factor': {
         type: 'string',
-        default: String(DEFAULT_BROKER.defaultReplicationFactor),
-        describe: 'replication factor of auto-created topics',
+        describe: `replication factor of auto-created topics [default: ${DEFAULT_BROKER.defaultReplicationFactor}; raft-cluster: min(3, live brokers)]`,
       },
       'flush-interval-ms': {
         type: 'string',
@@ -196,6 +195,8 @@ function toConfig(a: Args): ServerConfig {
     1,
     Number.MAX_SAFE_INTEGER,
   );
+  // Not defaulted by yargs: the raft-cluster mode picks its own default when the flag is absent.
+  const replicationFactor = optInt('default-replication-factor', a['default-replication-factor'], 1, 32);
   const config: ServerConfig = {
     ...DEFAULT_CONFIG,
     mode: command === 'raft-cluster' ? 'raft-cluster' : 'standalone',
@@ -216,7 +217,8 @@ function toConfig(a: Args): ServerConfig {
       ...DEFAULT_BROKER,
       autoCreateTopicsEnable: a['auto-create-topics'] !== false,
       numPartitions: int('num-partitions', a['num-partitions'], 1, 100_000),
-      defaultReplicationFactor: int('default-replication-factor', a['default-replication-factor'], 1, 32),
+      defaultReplicationFactor: replicationFactor ?? DEFAULT_BROKER.defaultReplicationFactor,
+      defaultReplicationFactorExplicit: replicationFactor !== undefined,
       logFlushIntervalMs: int('flush-interval-ms', a['flush-interval-ms'], 0, 2 ** 31 - 1),
       logFlushIntervalMessages: flushMessages,
       logRetentionMs: int('retention-ms', a['retention-ms'], -1, Number.MAX_SAFE_INTEGER),

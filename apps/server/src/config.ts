@@ -23,7 +23,13 @@ export interface NetworkLimits {
 export interface BrokerDefaults {
   autoCreateTopicsEnable: boolean;
   numPartitions: number;
+  /** `default.replication.factor`: replicas of auto-created topics and of CreateTopics with -1. */
   defaultReplicationFactor: number;
+  /**
+   * Whether `defaultReplicationFactor` was given explicitly (flag or environment). When it was not,
+   * the raft-cluster mode uses min(3, live brokers) instead; standalone always uses the value.
+   */
+  defaultReplicationFactorExplicit: boolean;
   /** Flush (fsync) once this many messages are unflushed; 1 = every write. Undefined = only by time/acks. */
   logFlushIntervalMessages: number | undefined;
   /** Flush at least this often (ms) for data written with acks<all. */
@@ -80,6 +86,7 @@ export const DEFAULT_BROKER: BrokerDefaults = {
   autoCreateTopicsEnable: true,
   numPartitions: 1,
   defaultReplicationFactor: 1,
+  defaultReplicationFactorExplicit: false,
   logFlushIntervalMessages: undefined,
   logFlushIntervalMs: 1000,
   logRetentionMs: 7 * 24 * 3600 * 1000,

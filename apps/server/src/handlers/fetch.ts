@@ -6,9 +6,12 @@
 // partitions gets data (or the broker shuts down). Topic ids (v13+) are resolved; unknown ids get
 // UNKNOWN_TOPIC_ID. Incremental fetch sessions (KIP-227) are not kept: session id 0 tells the
 // client to send full requests. Replica fetches (replica_id >= 0) are not served here.
+// NOT_LEADER_OR_FOLLOWER and FENCED_LEADER_EPOCH carry the partition's current leader (v12+) and the
+// response the endpoints of those leaders (v16+, KIP-951).
 import type { ReadResult } from '../cluster/cluster.js';
 import { ApiKey, ErrorCode } from '../protocol.js';
 import { errorCodeOf } from './errors.js';
+import { LeaderHints, needsLeaderHint } from './leader-hints.js';
 import { defineHandler } from './types.js';
 
 const ZERO_UUID = '00000000-0000-0000-0000-000000000000';
@@ -117,6 +120,7 @@ export const fetchHandler = defineHandler({
       ({ outcomes, bytes } = await readAll());
     }
 
+    const hints = new LeaderHints(cluster);
     const byTopic = new Map<
       string,
       { topic: string; topicId: string; partitions: Array<Record<string, unknown>> }
@@ -133,6 +137,10 @@ export const fetchHandler = defineHandler({
         byTopic.set(key, entry);
       }
       const r = o.result;
+      const currentLeader =
+        v >= 12 && o.error !== undefined && needsLeaderHint(o.error) && o.slot.name !== undefined
+          ? hints.leaderOf(o.slot.name, o.slot.partition)
+          : { leaderId: -1, leaderEpoch: -1 };
       entry.partitions.push({
         partitionIndex: o.slot.partition,
         errorCode: o.error ?? ErrorCode.NONE,
@@ -140,7 +148,7 @@ export const fetchHandler = defineHandler({
         lastStableOffset: r?.lastStableOffset ?? -1n,
         logStartOffset: r?.logStartOffset ?? -1n,
         divergingEpoch: { epoch: -1, endOffset: -1n },
-        currentLeader: { leaderId: -1, leaderEpoch: -1 },
+        currentLeader,
         snapshotId: { endOffset: -1n, epoch: -1 },
         abortedTransactions: isolationLevel === 1 ? [] : null,
         preferredReadReplica: -1,
@@ -157,7 +165,7 @@ export const fetchHandler = defineHandler({
       errorCode: ErrorCode.NONE,
       sessionId: 0,
       responses: [...byTopic.values()] as never,
-      nodeEndpoints: [],
+      nodeEndpoints: v >= 16 ? hints.endpoints() : [],
     };
   },
 });

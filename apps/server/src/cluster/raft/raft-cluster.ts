@@ -41,7 +41,7 @@ import type { ApplyResult } from '@chronik/metadata';
 import type { Entry } from '@chronik/raft';
 import { GrpcTransport } from '@chronik/raft-grpc';
 import { RaftHost } from '@chronik/raft-host';
-import type { ServerConfig } from '../../config.js';
+import type { BrokerDefaults, ServerConfig } from '../../config.js';
 import type { Logger } from '../../logger.js';
 import type {
   Acks,
@@ -97,6 +97,18 @@ const RETRY_MS = 500;
 const REBALANCE_EVERY_MS = 2000;
 /** A preferred replica must have answered steadily this long before leadership moves back to it. */
 const PREFERRED_STABLE_MS = 10_000;
+
+/** Most replicas a topic gets by default in a cluster (Kafka clusters usually set default.replication.factor=3). */
+export const CLUSTER_DEFAULT_REPLICATION_FACTOR = 3;
+
+/**
+ * `default.replication.factor` in raft-cluster mode: the configured value when it was given
+ * explicitly, otherwise min(3, live brokers) (at least 1).
+ */
+export function clusterDefaultReplicationFactor(broker: BrokerDefaults, liveBrokers: number): number {
+  if (broker.defaultReplicationFactorExplicit) return broker.defaultReplicationFactor;
+  return Math.max(1, Math.min(CLUSTER_DEFAULT_REPLICATION_FACTOR, liveBrokers));
+}
 
 function toClusterError(e: unknown): ClusterError {
   if (e instanceof ClusterError) return e;
@@ -856,7 +868,7 @@ export class RaftCluster implements Cluster {
       })),
       {
         defaultPartitions: b.numPartitions,
-        defaultReplicationFactor: b.defaultReplicationFactor,
+        defaultReplicationFactor: clusterDefaultReplicationFactor(b, this.sm.liveBrokers().length),
         newTopicId: () => topicIdFromBytes(randomBytes(16)),
       },
     );
