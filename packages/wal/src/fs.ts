@@ -15,6 +15,11 @@ export type OpenFlags = 'r' | 'r+' | 'w' | 'wx';
 export interface WalFile {
   /** Writes all of `data` at `position` (positional, never appends implicitly). */
   write(data: Uint8Array, position: number): Promise<void>;
+  /**
+   * The same write, synchronously on the calling thread (no thread-pool hand-off). Optional: a
+   * file without it is always written with `write`.
+   */
+  writeSync?(data: Uint8Array, position: number): void;
   /** Reads up to `length` bytes at `position` into `buffer[offset..]`; returns the count read (0 at end of file). */
   read(buffer: Uint8Array, offset: number, length: number, position: number): Promise<number>;
   /** Synchronous read, for callers with a synchronous contract (Raft storage). */
@@ -54,6 +59,15 @@ class NodeFile implements WalFile {
       const { bytesWritten } = await this.handle.write(data, done, data.length - done, position + done);
       if (bytesWritten <= 0) throw new Error(`short write at ${position + done}`);
       done += bytesWritten;
+    }
+  }
+
+  writeSync(data: Uint8Array, position: number): void {
+    let done = 0;
+    while (done < data.length) {
+      const n = fs.writeSync(this.handle.fd, data, done, data.length - done, position + done);
+      if (n <= 0) throw new Error(`short write at ${position + done}`);
+      done += n;
     }
   }
 

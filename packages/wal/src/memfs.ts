@@ -88,15 +88,19 @@ class MemFile implements WalFile {
 
   write(data: Uint8Array, position: number): Promise<void> {
     try {
-      this.check(true);
-      this.fsys.maybeFail('write');
-      const copy = data.slice();
-      this.inode.write(copy, position);
-      this.inode.unsynced.push({ kind: 'write', position, data: copy });
+      this.writeSync(data, position);
       return Promise.resolve();
     } catch (e) {
       return Promise.reject(e);
     }
+  }
+
+  writeSync(data: Uint8Array, position: number): void {
+    this.check(true);
+    this.fsys.maybeFail('write');
+    const copy = data.slice();
+    this.inode.write(copy, position);
+    this.inode.unsynced.push({ kind: 'write', position, data: copy });
   }
 
   read(buffer: Uint8Array, offset: number, length: number, position: number): Promise<number> {

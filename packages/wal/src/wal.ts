@@ -67,6 +67,14 @@ export interface WalOptions {
   readonly initialIndex?: number;
   /** Upper bound on the bytes copied into a `.broken` file. Default 16 MiB. */
   readonly maxBrokenCopyBytes?: number;
+  /**
+   * Write appended records with a synchronous write on the calling thread (when the file system
+   * offers `writeSync`) instead of handing each write to libuv's thread pool. Cuts two thread
+   * hand-offs per append, which is most of an append's latency on a busy machine; the price is
+   * that the event loop is blocked while the OS copies the bytes into its page cache (at most
+   * 8 MiB per write). Durability is unchanged: `sync()` still fdatasyncs. Default false.
+   */
+  readonly inlineWrites?: boolean;
 }
 
 export interface WalRecordInput {
@@ -153,6 +161,7 @@ export class Wal implements Flushable {
   private readonly maxPendingAppends: number;
   private readonly indexIntervalBytes: number;
   private readonly maxOpenReadFiles: number;
+  private readonly inlineWrites: boolean;
 
   private readonly segments: Segment[];
   private readonly readers = new Map<Segment, SharedFile>();
@@ -192,6 +201,7 @@ export class Wal implements Flushable {
     this.maxPendingAppends = options.maxPendingAppends ?? 100_000;
     this.indexIntervalBytes = options.indexIntervalBytes ?? 32 * 1024;
     this.maxOpenReadFiles = options.maxOpenReadFiles ?? 16;
+    this.inlineWrites = options.inlineWrites ?? false;
     this.segments = segments;
     this.recovery = recovery;
     this.first = startIndex;
@@ -592,7 +602,9 @@ export class Wal implements Flushable {
       if (chunkBytes === 0) return;
       const seg = this.segments[this.segments.length - 1]!;
       const data = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, chunkBytes);
-      await seg.writer!.file.write(data, seg.size);
+      const file = seg.writer!.file;
+      if (this.inlineWrites && file.writeSync) file.writeSync(data, seg.size);
+      else await file.write(data, seg.size);
       for (const n of notes) seg.noteRecord(n.index, n.position, n.ts, this.indexIntervalBytes);
       seg.size += chunkBytes;
       this.written = seg.lastIndex;

@@ -360,3 +360,45 @@ test('real directory layout: zero-padded names, meta, no temp files left', async
   expect(names.every((n) => /^\d{20}\.(log|index)$/.test(n) || n === 'wal.meta')).toBe(true);
   expect(names).toContain('wal.meta');
 });
+
+describe.each(backends)('Wal with inlineWrites on %s', (_name, mk) => {
+  test('appends are written synchronously, rotate, survive a reopen', async () => {
+    const { fs: fsys, dir } = mk();
+    const wal = await Wal.open({
+      dir,
+      fs: fsys,
+      inlineWrites: true,
+      maxSegmentBytes: 8192,
+      maxRecordBytes: 1000,
+    });
+    await appendRange(wal, 1, 1); // creates the first segment (asynchronously)
+    const p = appendRange(wal, 2, 5);
+    // The write happened inside append() itself: no thread-pool round trip.
+    expect(wal.writtenIndex()).toBe(5);
+    await p;
+    for (let i = 6; i <= 300; i += 10) await appendRange(wal, i, i + 9);
+    expect(wal.segmentCount()).toBeGreaterThan(3);
+    await wal.sync();
+    expect(wal.durableIndex()).toBe(305);
+    expectRange(wal, 1, 305);
+    await wal.close();
+    const again = await Wal.open({ dir, fs: fsys, inlineWrites: true });
+    expect(again.lastIndex()).toBe(305);
+    expectRange(again, 1, 305);
+    await again.close();
+  });
+});
+
+test('an inline write that fails rejects the append with Io and stops the log', async () => {
+  const mem = new MemFileSystem();
+  const wal = await Wal.open({ dir: '/data/wal', fs: mem, inlineWrites: true });
+  await appendRange(wal, 1, 3);
+  mem.failNext('write');
+  const err = await appendRange(wal, 4, 4).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(isWalError(err) && err.code === WalErrorCode.Io).toBe(true);
+  await expect(appendRange(wal, 5, 5)).rejects.toMatchObject({ code: WalErrorCode.Io });
+  await wal.close();
+});
