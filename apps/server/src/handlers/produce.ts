@@ -9,6 +9,7 @@
 import type { Acks } from '../cluster/cluster.js';
 import { ApiKey, ErrorCode, readRecordBatchHeader } from '../protocol.js';
 import { errorCodeOf, errorMessageOf } from './errors.js';
+import { LeaderHints, needsLeaderHint } from './leader-hints.js';
 import { defineHandler } from './types.js';
 import { topicNameProblemOf } from './util.js';
 
@@ -28,10 +29,7 @@ export const produceHandler = defineHandler({
         .filter((n) => cluster.topic(n) === undefined && topicNameProblemOf(n) === null);
       if (missing.length > 0) await cluster.autoCreateTopics(missing);
     }
-    const leaderEndpoints = new Map<
-      number,
-      { nodeId: number; host: string; port: number; rack: string | null }
-    >();
+    const hints = new LeaderHints(cluster);
     const responses = await Promise.all(
       req.topicData.map(async (t) => ({
         name: t.name,
@@ -85,14 +83,7 @@ export const produceHandler = defineHandler({
               if (code === ErrorCode.UNKNOWN_SERVER_ERROR)
                 logger.error({ topic: t.name, partition: p.index, err: errorMessageOf(e) }, 'produce failed');
               const out = fail(code, errorMessageOf(e));
-              if (code === ErrorCode.NOT_LEADER_OR_FOLLOWER && v >= 10) {
-                const part = cluster.topic(t.name)?.partitions[p.index];
-                if (part) {
-                  out.currentLeader = { leaderId: part.leaderId, leaderEpoch: part.leaderEpoch };
-                  const b = cluster.brokers().find((x) => x.nodeId === part.leaderId);
-                  if (b) leaderEndpoints.set(b.nodeId, b);
-                }
-              }
+              if (v >= 10 && needsLeaderHint(code)) out.currentLeader = hints.leaderOf(t.name, p.index);
               return out;
             }
           }),
@@ -100,6 +91,6 @@ export const produceHandler = defineHandler({
       })),
     );
     if (acks === 0) return null;
-    return { responses, throttleTimeMs: 0, nodeEndpoints: v >= 10 ? [...leaderEndpoints.values()] : [] };
+    return { responses, throttleTimeMs: 0, nodeEndpoints: v >= 10 ? hints.endpoints() : [] };
   },
 });
