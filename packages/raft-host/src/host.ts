@@ -108,6 +108,10 @@ export interface RaftHostOptions {
   maxPendingProposals?: number;
   /** Largest entry data accepted by propose(). Default 8 MiB. */
   maxProposalBytes?: number;
+  /** WAL segment size of every group's log (compaction deletes whole segments). Default: the WAL's (64 MiB). */
+  maxSegmentBytes?: number;
+  /** Recent entry data each group keeps in memory. Default: the WAL storage's (32 MiB). */
+  maxCacheBytesPerGroup?: number;
 }
 
 export interface GroupOptions {
@@ -282,6 +286,12 @@ export class RaftHost {
       committer: this.committer,
       logger: this.logger,
       ...(this.options.fs ? { fs: this.options.fs } : {}),
+      ...(this.options.maxSegmentBytes !== undefined
+        ? { maxSegmentBytes: this.options.maxSegmentBytes }
+        : {}),
+      ...(this.options.maxCacheBytesPerGroup !== undefined
+        ? { maxCacheBytes: this.options.maxCacheBytesPerGroup }
+        : {}),
       ...(voters.length > 0
         ? {
             bootstrap: {

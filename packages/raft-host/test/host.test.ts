@@ -1,11 +1,11 @@
 // Three RaftHosts in one process on real WAL files, joined by an in-memory transport that can cut nodes off.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ConfChangeType, RaftErrorCode, StateType, isRaftError } from '@chronik/raft';
 import type { Logger, Message } from '@chronik/raft';
 import { RaftHost } from '../src/index.js';
-import type { HostTransport } from '../src/index.js';
+import type { HostTransport, StateMachine } from '../src/index.js';
 import { KvStateMachine } from './kv.js';
 
 const GROUP = 1;
@@ -214,4 +214,63 @@ describe('RaftHost', () => {
     expect(await outcome).toMatchObject({ code: 'Timeout' });
     expect(l.kv.log).toEqual(['a=1']);
   });
+
+  it('keeps disk use bounded while writes go on: snapshots compact the log and drop whole segments', async () => {
+    await Promise.all(nodes.map((n) => n.host.close()));
+    rmSync(root, { recursive: true, force: true });
+    net = new Net();
+    nodes = [];
+    const small = async (id: number): Promise<Node> => {
+      const host = new RaftHost({
+        nodeId: id,
+        dataDir: path.join(root, `n${id}`),
+        tickMs: 10,
+        transport: net.transport(id),
+        maxSegmentBytes: 64 * 1024,
+      });
+      // A state that does not grow with the writes (a counter), so disk use is the log's alone.
+      let count = 0;
+      const counter: StateMachine = {
+        apply: () => ++count,
+        snapshot: () => Buffer.from(String(count)),
+        restore: (d) => {
+          count = d.length > 0 ? Number(Buffer.from(d).toString()) : 0;
+        },
+      };
+      const kv = new KvStateMachine();
+      net.hosts.set(id, host);
+      await host.openGroup({
+        groupId: GROUP,
+        stateMachine: counter,
+        bootstrapVoters: [1, 2, 3],
+        snapshotEveryEntries: 100,
+        keepEntriesAfterSnapshot: 10,
+      });
+      host.start();
+      return { id, host, kv, logs: [] };
+    };
+    for (const id of [1, 2, 3]) nodes.push(await small(id));
+    const l = await leader();
+    const value = 'x'.repeat(1024);
+    const sizes: number[] = [];
+    for (let round = 0; round < 4; round++) {
+      await Promise.all(
+        Array.from({ length: 250 }, (_, i) => l.host.propose(GROUP, enc(`k${round}-${i}=${value}`))),
+      );
+      sizes.push(dirBytes(path.join(root, `n${l.id}`)));
+    }
+    // 1000 entries of ~1 KiB were written, about 1 MiB; the log keeps only the tail after the last snapshot.
+    expect(l.host.status(GROUP).firstIndex).toBeGreaterThan(800);
+    expect(Math.max(...sizes)).toBeLessThan(600 * 1024);
+    expect(sizes[3]!).toBeLessThan(sizes[0]! * 2);
+  });
 });
+
+function dirBytes(dir: string): number {
+  let total = 0;
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, e.name);
+    total += e.isDirectory() ? dirBytes(p) : statSync(p).size;
+  }
+  return total;
+}
