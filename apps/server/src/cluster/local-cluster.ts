@@ -10,7 +10,6 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type {
   ConfigAlteration,
-  ConfigDescription,
   MetadataChange,
   MetadataCommand,
   PartitionInfo,
@@ -59,6 +58,7 @@ import type {
   TopicView,
 } from './cluster.js';
 import { ClusterError, ConfigResourceType } from './cluster.js';
+import { compactProblem, viewOfConfig } from './metadata-views.js';
 
 export interface LocalClusterOptions {
   config: ServerConfig;
@@ -80,37 +80,6 @@ function toClusterError(e: unknown): ClusterError {
   if (e instanceof ClusterError) return e;
   if (isMetadataError(e)) return new ClusterError(e.code, e.message, { cause: e });
   return new ClusterError('UNKNOWN_SERVER_ERROR', e instanceof Error ? e.message : String(e), { cause: e });
-}
-
-function compactProblem(
-  configs: ReadonlyArray<{ name: string; value: string | null; op?: number }>,
-): string | null {
-  for (const c of configs) {
-    if (
-      (c.name === 'cleanup.policy' || c.name === 'log.cleanup.policy') &&
-      c.value !== null &&
-      c.op !== 1 &&
-      c.op !== 3 &&
-      c.value.includes('compact')
-    ) {
-      return 'cleanup.policy=compact is not supported by this broker: Chronik does not compact logs (use cleanup.policy=delete)';
-    }
-  }
-  return null;
-}
-
-function viewOfConfig(d: ConfigDescription): ConfigEntryView {
-  return {
-    name: d.name,
-    value: d.value,
-    readOnly: d.readOnly,
-    source: d.source,
-    isDefault: d.isDefault,
-    isSensitive: d.isSensitive,
-    configType: d.configType,
-    documentation: d.documentation,
-    synonyms: d.synonyms.map((s) => ({ name: s.name, value: s.value, source: s.source })),
-  };
 }
 
 export class LocalCluster implements Cluster {

@@ -17,7 +17,6 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type {
   ConfigAlteration,
-  ConfigDescription,
   MetadataChange,
   MetadataCommand,
   PartitionInfo,
@@ -67,6 +66,7 @@ import type {
   TopicView,
 } from '../cluster.js';
 import { ClusterError, ConfigResourceType } from '../cluster.js';
+import { compactProblem, viewOfConfig } from '../metadata-views.js';
 import { METADATA_GROUP_ID, partitionGroupId } from './group-ids.js';
 import type { ReplicaConfig } from './partition-replica.js';
 import { PartitionReplica, proposalError } from './partition-replica.js';
@@ -118,37 +118,6 @@ function toClusterError(e: unknown): ClusterError {
   return c.code === 'NOT_LEADER_OR_FOLLOWER'
     ? new ClusterError('NOT_CONTROLLER', c.message, { cause: e })
     : c;
-}
-
-function compactProblem(
-  configs: ReadonlyArray<{ name: string; value: string | null; op?: number }>,
-): string | null {
-  for (const c of configs) {
-    if (
-      (c.name === 'cleanup.policy' || c.name === 'log.cleanup.policy') &&
-      c.value !== null &&
-      c.op !== 1 &&
-      c.op !== 3 &&
-      c.value.includes('compact')
-    ) {
-      return 'cleanup.policy=compact is not supported by this broker: Chronik does not compact logs (use cleanup.policy=delete)';
-    }
-  }
-  return null;
-}
-
-function viewOfConfig(d: ConfigDescription): ConfigEntryView {
-  return {
-    name: d.name,
-    value: d.value,
-    readOnly: d.readOnly,
-    source: d.source,
-    isDefault: d.isDefault,
-    isSensitive: d.isSensitive,
-    configType: d.configType,
-    documentation: d.documentation,
-    synonyms: d.synonyms.map((s) => ({ name: s.name, value: s.value, source: s.source })),
-  };
 }
 
 /** Adapts the server's pino-style logger to @chronik/raft's (message first). */
