@@ -56,7 +56,34 @@ export interface StateMachine {
   onConfChange?(confState: ConfState): void;
   /** Called when this node's role or the known leader changes. */
   onRoleChange?(role: StateType, leaderId: number, term: number): void;
+  /**
+   * With `snapshotPolicy: 'stateMachine'`: asked after every cycle in which the group did work.
+   * Returns a point the log may be compacted to — `data` is the state as of `index` (an applied
+   * index), everything after it must be rebuildable from the entries after `index` — or undefined
+   * (the usual answer; keep it cheap). The host records the snapshot at `index` with the membership
+   * as of `index` and compacts the log to exactly `index`, so entries `index + 1…` stay in the log,
+   * are re-applied after a restart, and reach a follower that installs the snapshot by normal
+   * replication.
+   */
+  snapshotPoint?(): SnapshotPoint | undefined;
 }
+
+/** A snapshot a state machine offers (see StateMachine.snapshotPoint). */
+export interface SnapshotPoint {
+  /** An applied index, above the group's current snapshot index. */
+  index: number;
+  /** The state machine's state as of `index` (what restore() receives). */
+  data: Uint8Array;
+}
+
+/**
+ * When a group takes snapshots:
+ * - `applied` (default): every `snapshotEveryEntries` applied entries, at the applied index, from
+ *   `StateMachine.snapshot()`; the log keeps `keepEntriesAfterSnapshot` entries behind it.
+ * - `stateMachine`: only when `StateMachine.snapshotPoint()` offers one, and the log is compacted to
+ *   exactly that point (for state machines whose data is the log itself, such as a Kafka partition).
+ */
+export type SnapshotPolicy = 'applied' | 'stateMachine';
 
 /** What the host needs of a transport (GrpcTransport fits; tests may use an in-memory one). */
 export interface HostTransport {
@@ -126,6 +153,14 @@ export interface GroupOptions {
   snapshotEveryEntries?: number;
   /** Entries kept in the log behind a snapshot, so slow followers can catch up without one. Default 1 000. */
   keepEntriesAfterSnapshot?: number;
+  /** Who decides the snapshot points (see SnapshotPolicy). Default 'applied'. */
+  snapshotPolicy?: SnapshotPolicy;
+  /**
+   * WAL segment size of this group's log (compaction frees disk in whole segments). Default: the
+   * host's `maxSegmentBytes`. The largest entry the group accepts is min(16 MiB, this − 4 KiB, the
+   * host's `maxProposalBytes`).
+   */
+  maxSegmentBytes?: number;
   preVote?: boolean;
   checkQuorum?: boolean;
 }
@@ -155,6 +190,23 @@ export interface ProposalOutcome {
   result: unknown;
 }
 
+/** A leader's view of one voter or learner (its own entry included). */
+export interface PeerProgress {
+  nodeId: number;
+  /** Highest index known to be in that node's log. */
+  match: number;
+  /** Next index the leader sends it. */
+  next: number;
+  /** 'Probe' | 'Replicate' | 'Snapshot'. */
+  state: string;
+  isLearner: boolean;
+  /**
+   * The node answered within the last election timeout (always true for this node; refreshed
+   * every election timeout when checkQuorum is on).
+   */
+  recentActive: boolean;
+}
+
 export interface GroupStatus {
   groupId: number;
   role: StateType;
@@ -168,6 +220,10 @@ export interface GroupStatus {
   snapshotIndex: number;
   voters: readonly number[];
   learners: readonly number[];
+  /** Largest entry data propose() accepts for this group. */
+  maxEntryBytes: number;
+  /** Per-node replication progress, on the leader only (empty elsewhere). */
+  progress: readonly PeerProgress[];
 }
 
 interface Pending {
@@ -201,13 +257,20 @@ class Group {
   /** Forwarded proposals in flight; while any are, results of applied entries are kept briefly. */
   forwarding = 0;
   recentResults = new Map<number, { term: number; result: unknown; error: unknown }>();
+  /**
+   * Membership changes applied after the latest snapshot, in index order (for the membership as of
+   * a state-machine-chosen snapshot point below the applied index).
+   */
+  confHistory: { index: number; confState: ConfState }[] = [];
 
   constructor(
     readonly id: number,
     readonly node: RawNode,
     readonly storage: RaftLogStorage,
     readonly sm: StateMachine,
-    readonly opts: Required<Pick<GroupOptions, 'snapshotEveryEntries' | 'keepEntriesAfterSnapshot'>>,
+    readonly opts: Required<
+      Pick<GroupOptions, 'snapshotEveryEntries' | 'keepEntriesAfterSnapshot' | 'snapshotPolicy'>
+    > & { maxEntryBytes: number },
     applied: number,
     confState: ConfState,
   ) {
@@ -215,7 +278,22 @@ class Group {
     this.snapshotIndex = applied;
     this.confState = confState;
   }
+
+  /** The membership as of `index` (at or above the snapshot index, at or below the applied one). */
+  confStateAsOf(index: number): ConfState {
+    let cs = this.storage.snapshot().metadata.confState;
+    for (const h of this.confHistory) {
+      if (h.index > index) break;
+      cs = h.confState;
+    }
+    return cs;
+  }
 }
+
+/** The WAL's own limit on a record is min(16 MiB, segment − headers); 4 KiB covers the headers. */
+const SEGMENT_HEADROOM_BYTES = 4096;
+const MAX_ENTRY_BYTES = 16 * 1024 * 1024;
+const DEFAULT_SEGMENT_BYTES = 64 * 1024 * 1024;
 
 export class RaftHost {
   readonly nodeId: number;
@@ -281,14 +359,18 @@ export class RaftHost {
       throw new HostError('InvalidArgument', `group ${g.groupId} is already open`);
     const dir = path.join(this.options.dataDir, `group-${g.groupId}`);
     const voters = g.bootstrapVoters ?? [];
+    const segmentBytes = g.maxSegmentBytes ?? this.options.maxSegmentBytes ?? DEFAULT_SEGMENT_BYTES;
+    if (!Number.isSafeInteger(segmentBytes) || segmentBytes < 2 * SEGMENT_HEADROOM_BYTES) {
+      throw new HostError('InvalidArgument', `maxSegmentBytes ${segmentBytes} is too small`);
+    }
+    const maxEntryBytes = Math.min(MAX_ENTRY_BYTES, segmentBytes - SEGMENT_HEADROOM_BYTES);
     const storage = await RaftLogStorage.open({
       dir,
       committer: this.committer,
       logger: this.logger,
+      maxSegmentBytes: segmentBytes,
+      maxEntryBytes,
       ...(this.options.fs ? { fs: this.options.fs } : {}),
-      ...(this.options.maxSegmentBytes !== undefined
-        ? { maxSegmentBytes: this.options.maxSegmentBytes }
-        : {}),
       ...(this.options.maxCacheBytesPerGroup !== undefined
         ? { maxCacheBytes: this.options.maxCacheBytesPerGroup }
         : {}),
@@ -343,6 +425,8 @@ export class RaftHost {
       {
         snapshotEveryEntries: g.snapshotEveryEntries ?? 10_000,
         keepEntriesAfterSnapshot: g.keepEntriesAfterSnapshot ?? 1_000,
+        snapshotPolicy: g.snapshotPolicy ?? 'applied',
+        maxEntryBytes: Math.min(maxEntryBytes, this.opts.maxProposalBytes),
       },
       applied,
       initial.confState,
@@ -415,9 +499,9 @@ export class RaftHost {
     options: ProposeOptions = {},
   ): Promise<ProposalOutcome> {
     const g = this.group(groupId);
-    if (data.length > this.opts.maxProposalBytes) {
+    if (data.length > g.opts.maxEntryBytes) {
       return Promise.reject(
-        new HostError('TooLarge', `proposal of ${data.length} bytes exceeds ${this.opts.maxProposalBytes}`),
+        new HostError('TooLarge', `proposal of ${data.length} bytes exceeds ${g.opts.maxEntryBytes}`),
       );
     }
     if (g.pending.size >= this.opts.maxPendingProposals) {
@@ -570,6 +654,18 @@ export class RaftHost {
       snapshotIndex: g.snapshotIndex,
       voters: s.config.voters,
       learners: s.config.learners,
+      maxEntryBytes: g.opts.maxEntryBytes,
+      progress:
+        s.progress === null
+          ? []
+          : [...s.progress].map(([nodeId, p]) => ({
+              nodeId,
+              match: p.match,
+              next: p.next,
+              state: p.state,
+              isLearner: p.isLearner,
+              recentActive: nodeId === this.nodeId || p.recentActive,
+            })),
     };
   }
 
@@ -724,6 +820,7 @@ export class RaftHost {
         g.applied = rd.snapshot.metadata.index;
         g.snapshotIndex = rd.snapshot.metadata.index;
         g.confState = rd.snapshot.metadata.confState;
+        g.confHistory = [];
         for (const [index, p] of g.pending) {
           if (index <= g.applied) {
             g.pending.delete(index);
@@ -771,6 +868,7 @@ export class RaftHost {
       const cc = confChangeOfEntry(e);
       if (cc) {
         g.confState = g.node.applyConfChange(cc);
+        g.confHistory.push({ index: e.index, confState: g.confState });
         g.sm.onConfChange?.(g.confState);
         this.logger.info('raft membership changed', {
           group: g.id,
@@ -809,10 +907,15 @@ export class RaftHost {
   }
 
   private maybeSnapshot(g: Group): void {
+    if (g.opts.snapshotPolicy === 'stateMachine') {
+      this.snapshotAtStateMachinePoint(g);
+      return;
+    }
     if (g.applied - g.snapshotIndex < g.opts.snapshotEveryEntries) return;
     const data = g.sm.snapshot();
     g.storage.createSnapshot(g.applied, g.confState, data);
     g.snapshotIndex = g.applied;
+    g.confHistory = [];
     const compactTo = g.applied - g.opts.keepEntriesAfterSnapshot;
     if (compactTo > g.storage.firstIndex()) g.storage.compact(compactTo);
     this.logger.debug('raft snapshot taken', {
@@ -820,6 +923,37 @@ export class RaftHost {
       index: g.applied,
       bytes: data.length,
       compactTo,
+    });
+    this.requestCycle();
+  }
+
+  /**
+   * The state machine chose the point: snapshot there (with the membership as of that index) and
+   * compact the log to exactly that index, so every entry after it stays in the log.
+   */
+  private snapshotAtStateMachinePoint(g: Group): void {
+    const p = g.sm.snapshotPoint?.();
+    if (p === undefined) return;
+    const firstIndex = g.storage.firstIndex();
+    if (p.index <= g.snapshotIndex || p.index > g.applied || p.index < firstIndex - 1) {
+      this.logger.warn('raft snapshot point refused', {
+        group: g.id,
+        index: p.index,
+        snapshotIndex: g.snapshotIndex,
+        applied: g.applied,
+        firstIndex,
+      });
+      return;
+    }
+    g.storage.createSnapshot(p.index, g.confStateAsOf(p.index), p.data);
+    g.snapshotIndex = p.index;
+    g.confHistory = g.confHistory.filter((h) => h.index > p.index);
+    if (p.index >= firstIndex) g.storage.compact(p.index);
+    this.logger.debug('raft snapshot taken at the state machine point', {
+      group: g.id,
+      index: p.index,
+      bytes: p.data.length,
+      applied: g.applied,
     });
     this.requestCycle();
   }

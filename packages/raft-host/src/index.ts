@@ -4,11 +4,14 @@ export type {
   GroupLog,
   GroupOptions,
   GroupStatus,
+  PeerProgress,
   HostTransport,
   ProposalOutcome,
   ProposeOptions,
   RaftHostOptions,
   Scheduler,
+  SnapshotPoint,
+  SnapshotPolicy,
   StateMachine,
 } from './host.js';
 export { HostError, HostErrorCode } from './errors.js';
