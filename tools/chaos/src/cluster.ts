@@ -1,0 +1,324 @@
+// A chronik-server raft cluster of real processes on loopback, with a LinkProxy on every directed
+// Raft link: node i's `--peers` entry for node j points at proxy (i→j), which forwards to j's Raft
+// port. Nodes keep their ports across restarts.
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
+import path from 'node:path';
+import { ChaosError } from './errors.js';
+import { LinkProxy } from './proxy.js';
+import type { LinkMode } from './proxy.js';
+import type { Rng } from './rng.js';
+
+export type NodeState = 'running' | 'paused' | 'down';
+
+export interface ChaosNode {
+  id: number;
+  kafkaPort: number;
+  raftPort: number;
+  adminPort: number;
+  dataDir: string;
+  logFile: string;
+  proc: ChildProcess | undefined;
+  exited: Promise<void> | undefined;
+  state: NodeState;
+  starts: number;
+}
+
+export interface ClusterView {
+  nodeId: number;
+  brokers: Array<{ nodeId: number }>;
+  metadataGroup: { leaderId: number; term: number; commitIndex: number; appliedIndex: number; voters: number[] };
+}
+
+export interface ReplicaView {
+  topic: string;
+  partition: number;
+  role: string;
+  leader: number;
+  leaderEpoch: number;
+  highWatermark: string | number;
+  logEndOffset: string | number;
+  logStartOffset: string | number;
+  replicas: number[];
+  isr: number[];
+}
+
+export interface ClusterOptions {
+  size: number;
+  /** The chronik-server program (apps/server/bin/chronik-server). */
+  bin: string;
+  /** Data directories go below here. */
+  dataRoot: string;
+  /** Node logs (node-N.log) go here. */
+  logDir: string;
+  /** Extra chronik-server options before `raft-cluster`. */
+  extraArgs: readonly string[];
+  /** Randomness for the proxies' jitter and flaky resets. */
+  rng: Rng;
+}
+
+function canListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.createServer();
+    s.once('error', () => resolve(false));
+    s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
+  });
+}
+
+const taken = new Set<number>();
+
+/**
+ * A free port below the kernel's ephemeral range (32768+): a node keeps its ports across restarts,
+ * and an ephemeral port could meanwhile become some client connection's local port.
+ */
+export async function freePort(): Promise<number> {
+  for (let attempt = 0; attempt < 500; attempt++) {
+    const port = 20_000 + Math.floor(Math.random() * 12_000);
+    if (taken.has(port)) continue;
+    if (await canListen(port)) {
+      taken.add(port);
+      return port;
+    }
+  }
+  throw new ChaosError('ProcessFailed', 'no free port found in 20000-32000');
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+/** Waits for `p` at most `ms`; what is left running is abandoned (its result ignored). */
+export async function bounded<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
+  let t: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([p, new Promise<undefined>((r) => (t = setTimeout(() => r(undefined), ms)))]);
+  } finally {
+    clearTimeout(t);
+  }
+}
+
+export function getJson<T>(port: number, p: string, timeoutMs = 3000): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const req = http.get({ host: '127.0.0.1', port, path: p, timeout: timeoutMs }, (res) => {
+      let body = '';
+      res.on('data', (c: Buffer) => (body += c.toString()));
+      res.on('end', () => {
+        try {
+          resolve(JSON.parse(body) as T);
+        } catch (e) {
+          reject(new ChaosError('BadResponse', `GET ${p} on port ${port}: not JSON`, { cause: e }));
+        }
+      });
+    });
+    req.on('error', reject);
+    req.on('timeout', () => req.destroy(new ChaosError('Timeout', `GET ${p} on port ${port} timed out`)));
+  });
+}
+
+export class ChaosCluster {
+  readonly nodes: ChaosNode[] = [];
+  readonly proxies = new Map<string, LinkProxy>();
+
+  private constructor(private readonly opts: ClusterOptions) {}
+
+  static async create(opts: ClusterOptions): Promise<ChaosCluster> {
+    const c = new ChaosCluster(opts);
+    fs.mkdirSync(opts.logDir, { recursive: true });
+    for (let id = 1; id <= opts.size; id++) {
+      c.nodes.push({
+        id,
+        kafkaPort: await freePort(),
+        raftPort: await freePort(),
+        adminPort: await freePort(),
+        dataDir: path.join(opts.dataRoot, `node${id}`),
+        logFile: path.join(opts.logDir, `node-${id}.log`),
+        proc: undefined,
+        exited: undefined,
+        state: 'down',
+        starts: 0,
+      });
+    }
+    for (const a of c.nodes)
+      for (const b of c.nodes) {
+        if (a.id === b.id) continue;
+        const proxy = new LinkProxy(a.id, b.id, b.raftPort, opts.rng);
+        await proxy.listen(await freePort());
+        c.proxies.set(`${a.id}->${b.id}`, proxy);
+      }
+    return c;
+  }
+
+  get ids(): number[] {
+    return this.nodes.map((n) => n.id);
+  }
+
+  node(id: number): ChaosNode {
+    const n = this.nodes.find((x) => x.id === id);
+    if (!n) throw new ChaosError('BadArgument', `no node ${id}`);
+    return n;
+  }
+
+  link(from: number, to: number): LinkProxy {
+    const p = this.proxies.get(`${from}->${to}`);
+    if (!p) throw new ChaosError('BadArgument', `no link ${from}->${to}`);
+    return p;
+  }
+
+  /** Kafka bootstrap addresses of the given nodes (default: all). */
+  brokers(ids: readonly number[] = this.ids): string[] {
+    return ids.map((id) => `127.0.0.1:${this.node(id).kafkaPort}`);
+  }
+
+  start(id: number): void {
+    const n = this.node(id);
+    if (n.proc) throw new ChaosError('BadArgument', `node ${id} is running`);
+    const peers = this.nodes
+      .filter((m) => m.id !== id)
+      .map((m) => `${m.id}@127.0.0.1:${this.link(id, m.id).port}`)
+      .join(',');
+    const args = [
+      this.opts.bin,
+      '--kafka-port',
+      String(n.kafkaPort),
+      '--listen-addr',
+      '127.0.0.1',
+      '--advertised-addr',
+      '127.0.0.1',
+      '--node-id',
+      String(id),
+      '--data-dir',
+      n.dataDir,
+      '--admin-port',
+      String(n.adminPort),
+      ...this.opts.extraArgs,
+      'raft-cluster',
+      '--raft-addr',
+      `127.0.0.1:${n.raftPort}`,
+      '--peers',
+      peers,
+      '--bootstrap',
+    ];
+    const env: NodeJS.ProcessEnv = {};
+    for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('CHRONIK_')) env[k] = v;
+    const fd = fs.openSync(n.logFile, 'a');
+    fs.writeSync(fd, `--- [chaos] start #${n.starts + 1} of node ${id} at ${new Date().toISOString()}\n`);
+    const proc = spawn(process.execPath, args, { stdio: ['ignore', fd, fd], env });
+    fs.closeSync(fd);
+    n.proc = proc;
+    n.state = 'running';
+    n.starts++;
+    n.exited = new Promise((resolve) =>
+      proc.once('exit', (code, signal) => {
+        try {
+          fs.appendFileSync(n.logFile, `--- [chaos] node ${id} exited: code ${code} signal ${signal}\n`);
+        } catch {
+          // the log directory may be gone at teardown
+        }
+        if (n.proc === proc) {
+          n.proc = undefined;
+          n.state = 'down';
+        }
+        resolve();
+      }),
+    );
+  }
+
+  /** kill -9 and wait for the exit. */
+  async kill(id: number): Promise<void> {
+    const n = this.node(id);
+    const proc = n.proc;
+    if (!proc) return;
+    proc.kill('SIGKILL');
+    await n.exited;
+    n.proc = undefined;
+    n.state = 'down';
+  }
+
+  /** SIGTERM, then SIGKILL after `graceMs`. */
+  async stop(id: number, graceMs = 15_000): Promise<void> {
+    const n = this.node(id);
+    const proc = n.proc;
+    if (!proc) return;
+    if (n.state === 'paused') proc.kill('SIGCONT');
+    proc.kill('SIGTERM');
+    const t = setTimeout(() => proc.kill('SIGKILL'), graceMs);
+    await n.exited;
+    clearTimeout(t);
+    n.proc = undefined;
+    n.state = 'down';
+  }
+
+  pause(id: number): void {
+    const n = this.node(id);
+    if (!n.proc || n.state !== 'running') return;
+    n.proc.kill('SIGSTOP');
+    n.state = 'paused';
+  }
+
+  resume(id: number): void {
+    const n = this.node(id);
+    if (!n.proc || n.state !== 'paused') return;
+    n.proc.kill('SIGCONT');
+    n.state = 'running';
+  }
+
+  setLinks(links: ReadonlyArray<readonly [number, number]>, mode: LinkMode): void {
+    for (const [a, b] of links) this.link(a, b).setMode(mode);
+  }
+
+  /** Every link back to `up` (held connections reset). */
+  healNetwork(): void {
+    for (const p of this.proxies.values()) p.setMode({ kind: 'up' });
+  }
+
+  running(): number[] {
+    return this.nodes.filter((n) => n.state === 'running').map((n) => n.id);
+  }
+
+  admin<T>(id: number, p: string, timeoutMs = 3000): Promise<T> {
+    return getJson<T>(this.node(id).adminPort, p, timeoutMs);
+  }
+
+  clusterView(id: number): Promise<ClusterView> {
+    return this.admin<ClusterView>(id, '/v1/cluster');
+  }
+
+  replicas(id: number): Promise<ReplicaView[]> {
+    return this.admin<ReplicaView[]>(id, '/v1/partitions');
+  }
+
+  /** The leader of topic-partition as its running replicas report it (undefined when unknown). */
+  async leaderOf(topic: string, partition: number): Promise<number | undefined> {
+    for (const id of this.running()) {
+      try {
+        const r = (await this.replicas(id)).find((x) => x.topic === topic && x.partition === partition);
+        if (r?.role === 'leader') return id;
+      } catch {
+        // a node that does not answer is skipped
+      }
+    }
+    return undefined;
+  }
+
+  /** The metadata group leader as some running node reports it. */
+  async metadataLeader(): Promise<number | undefined> {
+    for (const id of this.running()) {
+      try {
+        const v = await this.clusterView(id);
+        if (v.metadataGroup.leaderId > 0) return v.metadataGroup.leaderId;
+      } catch {
+        // skipped
+      }
+    }
+    return undefined;
+  }
+
+  async destroy(): Promise<void> {
+    for (const n of this.nodes) if (n.proc && n.state === 'paused') n.proc.kill('SIGCONT');
+    await Promise.all(this.nodes.map((n) => this.kill(n.id)));
+    await Promise.all([...this.proxies.values()].map((p) => p.close()));
+  }
+}

@@ -1,0 +1,141 @@
+// The recorded history of a run: every client operation with its invocation and completion time
+// (ms since the run started) and outcome, and every fault. Written as JSON lines as it happens and
+// kept in memory for the checker.
+import fs from 'node:fs';
+
+/** ok: it happened; fail: it certainly did not; info: unknown (it may or may not have happened). */
+export type Outcome = 'ok' | 'fail' | 'info';
+
+interface Timed {
+  invokeMs: number;
+  completeMs: number;
+  outcome: Outcome;
+  error?: string;
+}
+
+export interface SendOp extends Timed {
+  f: 'send';
+  process: string;
+  topic: string;
+  partition: number;
+  value: string;
+  acks: 'all' | '1';
+  idempotent: boolean;
+  /** The offset the broker acknowledged (ok only). */
+  offset?: number;
+}
+
+export interface PollOp extends Timed {
+  f: 'poll';
+  process: string;
+  topic: string;
+  partition: number;
+  offsets: number[];
+  values: string[];
+}
+
+export interface CommitOp extends Timed {
+  f: 'commit';
+  process: string;
+  group: string;
+  topic: string;
+  partition: number;
+  /** The committed offset: the next one to read. */
+  offset: number;
+}
+
+/** A consumer (re)joined its group and got these partitions. */
+export interface AssignOp extends Timed {
+  f: 'assign';
+  process: string;
+  topic: string;
+  partitions: number[];
+}
+
+/** An observation of the group's committed offsets (OffsetFetch). */
+export interface CommittedOp extends Timed {
+  f: 'committed';
+  process: string;
+  group: string;
+  topic: string;
+  offsets: Record<string, number>;
+}
+
+export interface TopicOp extends Timed {
+  f: 'create-topic' | 'delete-topic';
+  process: string;
+  topic: string;
+}
+
+export interface FaultOp extends Timed {
+  f: 'fault';
+  process: 'nemesis';
+  /** Index of the fault in the schedule. */
+  index: number;
+  kind: string;
+  /** Nodes the fault was applied to (resolved at run time). */
+  nodes: number[];
+  description: string;
+  /** When the fault was healed (ms since start; completeMs is when it was applied). */
+  healedMs?: number;
+}
+
+export type Op = SendOp | PollOp | CommitOp | AssignOp | CommittedOp | TopicOp | FaultOp;
+
+export class History {
+  readonly ops: Op[] = [];
+  private fd: number | undefined;
+  readonly startMs: number;
+
+  constructor(
+    file: string | undefined,
+    private readonly clock: () => number = Date.now,
+  ) {
+    this.startMs = clock();
+    if (file !== undefined) {
+      this.fd = fs.openSync(file, 'w');
+      fs.writeSync(this.fd, `${JSON.stringify({ f: 'start', wallClock: new Date(this.startMs).toISOString() })}\n`);
+    }
+  }
+
+  /** Milliseconds since the run started. */
+  now(): number {
+    return this.clock() - this.startMs;
+  }
+
+  add<T extends Op>(op: T): T {
+    this.ops.push(op);
+    if (this.fd !== undefined) fs.writeSync(this.fd, `${JSON.stringify(op)}\n`);
+    return op;
+  }
+
+  /** Rewrites an op already added (e.g. a fault's heal time) by appending its final form. */
+  update(op: Op): void {
+    if (this.fd !== undefined) fs.writeSync(this.fd, `${JSON.stringify({ ...op, update: true })}\n`);
+  }
+
+  close(): void {
+    if (this.fd !== undefined) fs.closeSync(this.fd);
+    this.fd = undefined;
+  }
+}
+
+/** Reads a history file back (later versions of an updated op replace earlier ones). */
+export function readHistory(file: string): Op[] {
+  const ops: Op[] = [];
+  const faults = new Map<number, number>();
+  for (const line of fs.readFileSync(file, 'utf8').split('\n')) {
+    if (line.trim() === '') continue;
+    const o = JSON.parse(line) as Op | { f: 'start' } | (FaultOp & { update: true });
+    if (o.f === 'start') continue;
+    if ('update' in o && o.f === 'fault') {
+      const i = faults.get(o.index);
+      const { update: _u, ...rest } = o;
+      if (i !== undefined) ops[i] = rest;
+      continue;
+    }
+    if (o.f === 'fault') faults.set(o.index, ops.length);
+    ops.push(o);
+  }
+  return ops;
+}

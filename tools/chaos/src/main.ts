@@ -1,0 +1,61 @@
+// chronik-chaos: one or more seeded runs; prints each seed and a summary; exit code 1 when any run
+// found a safety violation (or broke), 2 on bad arguments.
+import fs from 'node:fs';
+import path from 'node:path';
+import { USAGE, parseArgs } from './args.js';
+import type { CliOptions } from './args.js';
+import { errorMessage } from './errors.js';
+import type { RunReport } from './report.js';
+import { summaryMarkdown } from './report.js';
+import { DEFAULT_RUN_OPTIONS, runChaos } from './run.js';
+
+export async function main(argv: readonly string[], repoRoot: string): Promise<number> {
+  let cli: CliOptions;
+  try {
+    cli = parseArgs(argv);
+  } catch (e) {
+    console.error(errorMessage(e));
+    return 2;
+  }
+  if (cli.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  // Client libraries may reject promises nobody awaits during faults; they must not end the run.
+  process.on('unhandledRejection', (e) => console.error(`chaos: unhandled rejection (ignored): ${errorMessage(e)}`));
+  const outDir = path.resolve(cli.outDir ?? path.join(repoRoot, '.tmp', 'chaos'));
+  const firstSeed = cli.seed ?? Math.floor(Math.random() * 2 ** 31);
+  const reports: RunReport[] = [];
+  for (let i = 0; i < cli.runs; i++) {
+    const seed = firstSeed + i;
+    console.log(`chaos: run ${i + 1}/${cli.runs}, seed ${seed}`);
+    const r = await runChaos({
+      ...DEFAULT_RUN_OPTIONS,
+      seed,
+      durationMs: cli.durationMs,
+      nodes: cli.nodes,
+      faults: cli.faults,
+      outDir,
+      serverBin: path.join(repoRoot, 'apps', 'server', 'bin', 'chronik-server'),
+      partitions: cli.partitions ?? cli.nodes,
+      keepData: cli.keepData,
+      log: (line) => console.log(line),
+    });
+    reports.push(r);
+    const failed = r.outcome.checks.filter((c) => c.count > 0);
+    console.log(
+      `chaos: seed ${seed}: ${r.valid ? 'VALID' : 'INVALID'}${r.error ? ` (${r.error})` : ''}; longest unavailability ${(r.outcome.longestUnavailabilityMs / 1000).toFixed(1)} s; ` +
+        `${failed.map((c) => `${c.name}=${c.count}${c.safety ? '' : ' (reported)'}`).join(', ') || 'no findings'}; report ${path.join(r.outDir, 'report.md')}`,
+    );
+    for (const c of failed) if (c.safety) for (const d of c.details.slice(0, 5)) console.log(`  ${c.name}: ${d}`);
+  }
+  if (reports.length > 1) {
+    const md = summaryMarkdown(reports);
+    fs.writeFileSync(path.join(outDir, 'summary.md'), md);
+    fs.writeFileSync(path.join(outDir, 'summary.json'), `${JSON.stringify(reports.map((r) => ({ seed: r.seed, valid: r.valid, error: r.error, nodes: r.nodes, longestUnavailabilityMs: r.outcome.longestUnavailabilityMs, checks: r.outcome.checks.map((c) => ({ name: c.name, count: c.count })) })), null, 1)}\n`);
+    console.log(md);
+  }
+  const invalid = reports.filter((r) => !r.valid).map((r) => r.seed);
+  if (invalid.length > 0) console.log(`chaos: INVALID seeds: ${invalid.join(', ')}`);
+  return invalid.length > 0 ? 1 : 0;
+}

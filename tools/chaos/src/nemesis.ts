@@ -1,0 +1,285 @@
+// The fault schedule (a pure function of the seed and the options) and its execution against a
+// ChaosCluster. The schedule fixes the kinds, times, durations, parameters and target roles of the
+// faults; which node plays a role (e.g. "the leader of partition 1") is resolved when the fault
+// starts, from the cluster's own answers.
+import type { ChaosCluster } from './cluster.js';
+import { sleep } from './cluster.js';
+import type { FaultOp, History } from './history.js';
+import type { Rng } from './rng.js';
+
+export const FAULT_KINDS = ['kill', 'pause', 'partition', 'delay', 'flaky', 'combined'] as const;
+export type FaultKind = (typeof FAULT_KINDS)[number];
+
+export type TargetRole = 'partition-leader' | 'partition-follower' | 'metadata-leader' | 'any';
+
+export interface PlannedFault {
+  index: number;
+  kind: FaultKind;
+  /** Offset from the workload's start. */
+  startMs: number;
+  /** How long the fault holds before it heals. */
+  holdMs: number;
+  role: TargetRole;
+  /** Which partition's leader/follower (mod the partition count), and which candidate (mod their number). */
+  pick: number;
+  /** partition/combined: how many nodes end up on the minority side (≥ 1, < half). */
+  isolate: number;
+  /** partition/combined: reset connections or silently drop bytes. */
+  linkMode: 'cut' | 'blackhole';
+  /** delay/flaky: added latency. */
+  delayMs: number;
+  jitterMs: number;
+  /** flaky: chance a chunk resets its connection. */
+  resetProbability: number;
+  /** combined: the process fault applied to a second node besides the partition. */
+  second: 'kill' | 'pause';
+}
+
+export interface ScheduleOptions {
+  durationMs: number;
+  faults: readonly FaultKind[];
+  nodes: number;
+  /** Quiet time at the start before the first fault. */
+  warmupMs: number;
+  holdMinMs: number;
+  holdMaxMs: number;
+  quietMinMs: number;
+  quietMaxMs: number;
+}
+
+export const DEFAULT_SCHEDULE_TIMING = {
+  warmupMs: 5_000,
+  holdMinMs: 3_000,
+  holdMaxMs: 8_000,
+  quietMinMs: 4_000,
+  quietMaxMs: 9_000,
+} as const;
+
+/**
+ * Faults follow each other (the next starts after the previous healed and a quiet period); the kinds
+ * come in rounds, each round a shuffle of all enabled kinds, so every kind appears once the run is
+ * long enough. The last fault heals at least 1 s before the end.
+ */
+export function planSchedule(rng: Rng, o: ScheduleOptions): PlannedFault[] {
+  const out: PlannedFault[] = [];
+  if (o.faults.length === 0) return out;
+  const roles: TargetRole[] = ['partition-leader', 'partition-leader', 'partition-follower', 'metadata-leader', 'any'];
+  const maxIsolate = Math.max(1, Math.floor((o.nodes - 1) / 2));
+  let t = o.warmupMs;
+  for (;;) {
+    for (const kind of rng.shuffle(o.faults)) {
+      const holdMs = rng.int(o.holdMinMs, o.holdMaxMs);
+      if (t + holdMs > o.durationMs - 1_000) return out;
+      out.push({
+        index: out.length,
+        kind,
+        startMs: t,
+        holdMs,
+        role: rng.pick(roles),
+        pick: rng.int(0, 1_000_000),
+        isolate: rng.int(1, maxIsolate),
+        linkMode: rng.chance(0.5) ? 'cut' : 'blackhole',
+        delayMs: rng.int(50, 400),
+        jitterMs: rng.int(0, 100),
+        resetProbability: rng.int(2, 20) / 100,
+        second: rng.chance(0.5) ? 'kill' : 'pause',
+      });
+      t += holdMs + rng.int(o.quietMinMs, o.quietMaxMs);
+    }
+  }
+}
+
+export interface NemesisContext {
+  cluster: ChaosCluster;
+  history: History;
+  topic: string;
+  partitions: number;
+  log: (line: string) => void;
+}
+
+/** The node playing `role` now (falls back to any running node). */
+async function resolveTarget(ctx: NemesisContext, f: PlannedFault): Promise<number> {
+  const { cluster } = ctx;
+  const running = cluster.running();
+  const fallback = running.length > 0 ? (running[f.pick % running.length] as number) : 1;
+  const partition = f.pick % ctx.partitions;
+  switch (f.role) {
+    case 'partition-leader':
+      return (await cluster.leaderOf(ctx.topic, partition)) ?? fallback;
+    case 'partition-follower': {
+      const leader = await cluster.leaderOf(ctx.topic, partition);
+      const others = running.filter((id) => id !== leader);
+      return others.length > 0 ? (others[Math.floor(f.pick / 7) % others.length] as number) : fallback;
+    }
+    case 'metadata-leader': {
+      const l = await cluster.metadataLeader();
+      return l !== undefined && running.includes(l) ? l : fallback;
+    }
+    case 'any':
+      return fallback;
+  }
+}
+
+/** Directed links between the two sides. */
+function between(a: readonly number[], b: readonly number[]): Array<[number, number]> {
+  const out: Array<[number, number]> = [];
+  for (const x of a)
+    for (const y of b) {
+      out.push([x, y]);
+      out.push([y, x]);
+    }
+  return out;
+}
+
+function linksOf(cluster: ChaosCluster, id: number): Array<[number, number]> {
+  return between(
+    [id],
+    cluster.ids.filter((x) => x !== id),
+  );
+}
+
+/** Applies one fault; returns the healing action and what was done. */
+async function apply(
+  ctx: NemesisContext,
+  f: PlannedFault,
+): Promise<{ nodes: number[]; description: string; heal: () => Promise<void> }> {
+  const { cluster } = ctx;
+  const target = await resolveTarget(ctx, f);
+  const ids = cluster.ids;
+  const isolateSide = (): number[] => {
+    const rest = ids.filter((x) => x !== target);
+    const extra = rest.slice(f.pick % rest.length).concat(rest.slice(0, f.pick % rest.length));
+    return [target, ...extra.slice(0, f.isolate - 1)].sort((a, b) => a - b);
+  };
+  switch (f.kind) {
+    case 'kill':
+      await cluster.kill(target);
+      return {
+        nodes: [target],
+        description: `kill -9 node ${target} (${f.role}), restart after ${f.holdMs} ms`,
+        heal: async () => cluster.start(target),
+      };
+    case 'pause':
+      cluster.pause(target);
+      return {
+        nodes: [target],
+        description: `SIGSTOP node ${target} (${f.role}) for ${f.holdMs} ms`,
+        heal: async () => cluster.resume(target),
+      };
+    case 'partition': {
+      const side = isolateSide();
+      const other = ids.filter((x) => !side.includes(x));
+      cluster.setLinks(between(side, other), { kind: f.linkMode });
+      return {
+        nodes: side,
+        description: `partition [${side.join(',')}] | [${other.join(',')}] (${f.linkMode}, around ${f.role}) for ${f.holdMs} ms`,
+        heal: async () => cluster.healNetwork(),
+      };
+    }
+    case 'delay':
+      cluster.setLinks(linksOf(cluster, target), { kind: 'delay', delayMs: f.delayMs, jitterMs: f.jitterMs });
+      return {
+        nodes: [target],
+        description: `delay every Raft link of node ${target} (${f.role}) by ${f.delayMs}+${f.jitterMs} ms for ${f.holdMs} ms`,
+        heal: async () => cluster.healNetwork(),
+      };
+    case 'flaky':
+      cluster.setLinks(linksOf(cluster, target), {
+        kind: 'flaky',
+        resetProbability: f.resetProbability,
+        delayMs: Math.floor(f.delayMs / 4),
+      });
+      return {
+        nodes: [target],
+        description: `flaky Raft links of node ${target} (${f.role}): reset chance ${f.resetProbability} per chunk for ${f.holdMs} ms`,
+        heal: async () => cluster.healNetwork(),
+      };
+    case 'combined': {
+      const side = isolateSide();
+      const other = ids.filter((x) => !side.includes(x));
+      cluster.setLinks(between(side, other), { kind: f.linkMode });
+      const victim = other[f.pick % other.length] as number;
+      if (f.second === 'kill') await cluster.kill(victim);
+      else cluster.pause(victim);
+      return {
+        nodes: [...side, victim],
+        description: `partition [${side.join(',')}] | [${other.join(',')}] (${f.linkMode}) + ${f.second} node ${victim} for ${f.holdMs} ms`,
+        heal: async () => {
+          cluster.healNetwork();
+          if (f.second === 'kill') cluster.start(victim);
+          else cluster.resume(victim);
+        },
+      };
+    }
+  }
+}
+
+export class Nemesis {
+  private stopped = false;
+  private pendingHeal: (() => Promise<void>) | undefined;
+  readonly faultOps: FaultOp[] = [];
+
+  constructor(
+    private readonly ctx: NemesisContext,
+    private readonly schedule: readonly PlannedFault[],
+  ) {}
+
+  /** Runs the schedule (times relative to now); resolves when it is done or stopped. */
+  async run(): Promise<void> {
+    const { history, log } = this.ctx;
+    const t0 = Date.now();
+    for (const f of this.schedule) {
+      const wait = f.startMs - (Date.now() - t0);
+      if (wait > 0) await this.sleepUnlessStopped(wait);
+      if (this.stopped) return;
+      const invokeMs = history.now();
+      const applied = await apply(this.ctx, f);
+      this.pendingHeal = applied.heal;
+      const op = history.add<FaultOp>({
+        f: 'fault',
+        process: 'nemesis',
+        index: f.index,
+        kind: f.kind,
+        nodes: applied.nodes,
+        description: applied.description,
+        invokeMs,
+        completeMs: history.now(),
+        outcome: 'ok',
+      });
+      this.faultOps.push(op);
+      log(`[${(op.completeMs / 1000).toFixed(1)}s] fault ${f.index}: ${applied.description}`);
+      await this.sleepUnlessStopped(f.holdMs);
+      await this.healNow();
+      op.healedMs = history.now();
+      history.update(op);
+      log(`[${(op.healedMs / 1000).toFixed(1)}s] healed fault ${f.index}`);
+    }
+  }
+
+  /** Stops the schedule early; the running fault (if any) is healed by `run` or `healAll`. */
+  stop(): void {
+    this.stopped = true;
+  }
+
+  private async healNow(): Promise<void> {
+    const h = this.pendingHeal;
+    this.pendingHeal = undefined;
+    if (h) await h();
+  }
+
+  /** Heals everything: the pending fault, every link, every paused or dead node. */
+  async healAll(): Promise<void> {
+    await this.healNow();
+    const { cluster } = this.ctx;
+    cluster.healNetwork();
+    for (const n of cluster.nodes) {
+      if (n.state === 'paused') cluster.resume(n.id);
+      else if (n.state === 'down') cluster.start(n.id);
+    }
+  }
+
+  private async sleepUnlessStopped(ms: number): Promise<void> {
+    const until = Date.now() + ms;
+    while (!this.stopped && Date.now() < until) await sleep(Math.min(200, until - Date.now()));
+  }
+}

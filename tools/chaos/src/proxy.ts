@@ -1,0 +1,184 @@
+// A TCP proxy for one directed Raft link (node i dialing node j). The harness points node i's
+// `--peers` entry for j at this proxy, so it can cut, black-hole, delay or disturb that link.
+//
+// Modes:
+// - up: bytes pass through;
+// - cut: every open connection is reset and new ones are reset at once (a refused/closed link);
+// - blackhole: connections stay open but nothing passes (a silent partition; the peers notice only
+//   through their own timeouts). Leaving this mode resets the held connections, since bytes were lost
+//   in the middle of a stream;
+// - delay: every chunk is delivered `delayMs` (+ up to `jitterMs`) late, in order;
+// - flaky: each chunk resets its connection with probability `resetProbability` (TCP cannot lose
+//   bytes without breaking the stream, so "lossy" means connections that keep breaking), with delay.
+import net from 'node:net';
+import type { Rng } from './rng.js';
+
+export type LinkMode =
+  | { kind: 'up' }
+  | { kind: 'cut' }
+  | { kind: 'blackhole' }
+  | { kind: 'delay'; delayMs: number; jitterMs: number }
+  | { kind: 'flaky'; resetProbability: number; delayMs: number };
+
+/** Bytes one direction of one connection may hold back (delay queue) before the connection is reset. */
+const MAX_QUEUED_BYTES = 64 * 1024 * 1024;
+
+interface Pair {
+  client: net.Socket;
+  upstream: net.Socket;
+}
+
+export interface LinkStats {
+  connections: number;
+  resets: number;
+  bytesForwarded: number;
+  bytesDropped: number;
+}
+
+export class LinkProxy {
+  private server: net.Server | undefined;
+  private readonly pairs = new Set<Pair>();
+  private modeValue: LinkMode = { kind: 'up' };
+  readonly stats: LinkStats = { connections: 0, resets: 0, bytesForwarded: 0, bytesDropped: 0 };
+  port = 0;
+
+  /**
+   * @param from the dialing node; @param to the node dialed; @param targetPort that node's Raft port;
+   * @param rng randomness for jitter and flaky resets (not the schedule's: link timing is not replayed).
+   */
+  constructor(
+    readonly from: number,
+    readonly to: number,
+    private readonly targetPort: number,
+    private readonly rng: Rng,
+  ) {}
+
+  get mode(): LinkMode {
+    return this.modeValue;
+  }
+
+  async listen(port = 0): Promise<number> {
+    const server = net.createServer((c) => this.accept(c));
+    this.server = server;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, '127.0.0.1', () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    const addr = server.address();
+    this.port = typeof addr === 'object' && addr !== null ? addr.port : port;
+    return this.port;
+  }
+
+  setMode(mode: LinkMode): void {
+    const was = this.modeValue.kind;
+    this.modeValue = mode;
+    if (mode.kind === 'cut' || (was === 'blackhole' && mode.kind !== 'blackhole')) this.resetAll();
+  }
+
+  resetAll(): void {
+    for (const p of [...this.pairs]) this.reset(p);
+  }
+
+  async close(): Promise<void> {
+    this.resetAll();
+    const server = this.server;
+    this.server = undefined;
+    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+
+  private accept(client: net.Socket): void {
+    this.stats.connections++;
+    if (this.modeValue.kind === 'cut') {
+      this.stats.resets++;
+      client.resetAndDestroy();
+      return;
+    }
+    const upstream = net.connect(this.targetPort, '127.0.0.1');
+    const pair: Pair = { client, upstream };
+    this.pairs.add(pair);
+    client.setNoDelay(true);
+    upstream.setNoDelay(true);
+    const end = (): void => {
+      if (!this.pairs.delete(pair)) return;
+      client.destroy();
+      upstream.destroy();
+    };
+    client.on('error', end);
+    upstream.on('error', end);
+    client.on('close', end);
+    upstream.on('close', end);
+    this.pipe(pair, client, upstream);
+    this.pipe(pair, upstream, client);
+  }
+
+  private reset(pair: Pair): void {
+    if (!this.pairs.delete(pair)) return;
+    this.stats.resets++;
+    if (!pair.client.destroyed) pair.client.resetAndDestroy();
+    if (!pair.upstream.destroyed) pair.upstream.resetAndDestroy();
+  }
+
+  private pipe(pair: Pair, src: net.Socket, dst: net.Socket): void {
+    let queuedBytes = 0;
+    let lastDueMs = 0;
+    src.on('data', (chunk: Buffer) => {
+      const mode = this.modeValue;
+      switch (mode.kind) {
+        case 'up':
+          if (queuedBytes === 0) {
+            this.stats.bytesForwarded += chunk.length;
+            dst.write(chunk);
+            return;
+          }
+          {
+            // Still draining a delay queue: stay in order behind it.
+            const dueMs = Math.max(Date.now(), lastDueMs);
+            lastDueMs = dueMs;
+            queuedBytes += chunk.length;
+            this.later(pair, dst, chunk, dueMs - Date.now(), (n) => (queuedBytes += n));
+          }
+          return;
+        case 'cut':
+          this.reset(pair);
+          return;
+        case 'blackhole':
+          this.stats.bytesDropped += chunk.length;
+          return;
+        case 'flaky':
+        case 'delay': {
+          if (mode.kind === 'flaky' && this.rng.chance(mode.resetProbability)) {
+            // a surviving chunk is delayed as in `delay`
+            this.stats.bytesDropped += chunk.length;
+            this.reset(pair);
+            return;
+          }
+          const jitter = mode.kind === 'delay' ? this.rng.int(0, mode.jitterMs) : 0;
+          const dueMs = Math.max(Date.now() + mode.delayMs + jitter, lastDueMs);
+          lastDueMs = dueMs;
+          queuedBytes += chunk.length;
+          if (queuedBytes > MAX_QUEUED_BYTES) {
+            this.reset(pair);
+            return;
+          }
+          this.later(pair, dst, chunk, dueMs - Date.now(), (n) => (queuedBytes += n));
+          return;
+        }
+      }
+    });
+  }
+
+  private later(pair: Pair, dst: net.Socket, chunk: Buffer, waitMs: number, account: (n: number) => void): void {
+    setTimeout(
+      () => {
+        account(-chunk.length);
+        if (!this.pairs.has(pair) || dst.destroyed) return;
+        this.stats.bytesForwarded += chunk.length;
+        dst.write(chunk);
+      },
+      Math.max(0, waitMs),
+    );
+  }
+}

@@ -1,0 +1,370 @@
+// The client side of a run, with kafkajs: producers (acks=all and acks=1, idempotent or not) each
+// sending unique values "<writer>-<seq>" to explicit partitions; consumers in one group that commit
+// after every batch; an observer of the group's committed offsets; and a topic churner that creates
+// and deletes topics while faults happen. Every operation lands in the history.
+import { Kafka, logLevel } from 'kafkajs';
+import type { Admin, Consumer, Producer } from 'kafkajs';
+import { bounded, sleep } from './cluster.js';
+import { errorMessage } from './errors.js';
+import type { History, Outcome } from './history.js';
+
+export interface WriterSpec {
+  id: string;
+  acks: 'all' | '1';
+  idempotent: boolean;
+}
+
+export const DEFAULT_WRITERS: readonly WriterSpec[] = [
+  { id: 'wi1', acks: 'all', idempotent: true },
+  { id: 'wi2', acks: 'all', idempotent: true },
+  { id: 'wa', acks: 'all', idempotent: false },
+  { id: 'w1', acks: '1', idempotent: false },
+];
+
+export interface WorkloadOptions {
+  brokers: string[];
+  topic: string;
+  partitions: number;
+  replicationFactor: number;
+  writers: readonly WriterSpec[];
+  /** Sends per second per writer at most. */
+  writerRatePerSec: number;
+  consumers: number;
+  group: string;
+  /** Create + produce + delete a topic this often (0: never). */
+  churnEveryMs: number;
+  committedPollMs: number;
+  history: History;
+  log: (line: string) => void;
+}
+
+/** Produce timeout the broker is asked to respect (acks=all), and the client's request timeout. */
+const PRODUCE_TIMEOUT_MS = 5_000;
+const REQUEST_TIMEOUT_MS = 8_000;
+/** Churn topics that will never be read back, so their sends are only counted. */
+export const CHURN_PREFIX = 'chaos-churn-';
+
+export function kafkaClient(brokers: string[], clientId: string): Kafka {
+  return new Kafka({
+    clientId,
+    brokers,
+    logLevel: logLevel.NOTHING,
+    connectionTimeout: 2_000,
+    requestTimeout: REQUEST_TIMEOUT_MS,
+    retry: { initialRetryTime: 200, maxRetryTime: 1_000, retries: 3 },
+  });
+}
+
+function describeError(e: unknown): string {
+  let msg = errorMessage(e);
+  let c: unknown = e instanceof Error ? (e as Error & { originalError?: unknown }).originalError ?? e.cause : undefined;
+  for (let depth = 0; c !== undefined && depth < 3; depth++) {
+    msg += ` <- ${errorMessage(c)}`;
+    c = c instanceof Error ? (c as Error & { originalError?: unknown }).originalError ?? c.cause : undefined;
+  }
+  return msg.slice(0, 300);
+}
+
+export async function createTopic(
+  kafka: Kafka,
+  topic: string,
+  partitions: number,
+  replicationFactor: number,
+): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    await admin.createTopics({
+      topics: [{ topic, numPartitions: partitions, replicationFactor }],
+      waitForLeaders: true,
+      timeout: 20_000,
+    });
+  } finally {
+    await bounded(admin.disconnect(), 3_000);
+  }
+}
+
+export class Workload {
+  private stopped = false;
+  private consumersStopped = false;
+  private readonly tasks: Array<Promise<void>> = [];
+  private readonly consumerTasks: Array<Promise<void>> = [];
+  private readonly consumers: Consumer[] = [];
+  private readonly opts: WorkloadOptions;
+
+  constructor(opts: WorkloadOptions) {
+    this.opts = opts;
+  }
+
+  startWriters(): void {
+    for (const w of this.opts.writers) this.tasks.push(this.runWriter(w));
+  }
+
+  async startConsumers(): Promise<void> {
+    for (let i = 0; i < this.opts.consumers; i++) await this.startConsumer(`c${i + 1}`);
+    this.consumerTasks.push(this.runCommittedObserver());
+  }
+
+  startChurn(): void {
+    if (this.opts.churnEveryMs > 0) this.tasks.push(this.runChurn());
+  }
+
+  /** Stops the writers and the churner (they finish their operation in flight). */
+  async stopWriters(): Promise<void> {
+    this.stopped = true;
+    await Promise.all(this.tasks);
+  }
+
+  /** Stops the consumers and the committed-offsets observer. */
+  async stopConsumers(): Promise<void> {
+    this.consumersStopped = true;
+    await Promise.all(this.consumers.map((c) => bounded(c.disconnect(), 15_000)));
+    await Promise.all(this.consumerTasks);
+  }
+
+  private async runWriter(w: WriterSpec): Promise<void> {
+    const { history } = this.opts;
+    const kafka = kafkaClient(this.opts.brokers, `chaos-${w.id}`);
+    let producer: Producer | undefined;
+    let seq = 0;
+    const minGapMs = 1000 / this.opts.writerRatePerSec;
+    while (!this.stopped) {
+      const started = Date.now();
+      const partition = seq % this.opts.partitions;
+      const value = `${w.id}-${seq}`;
+      seq++;
+      const invokeMs = history.now();
+      let outcome: Outcome = 'ok';
+      let offset: number | undefined;
+      let error: string | undefined;
+      try {
+        if (producer === undefined) {
+          const p = kafka.producer(
+            w.idempotent ? { idempotent: true, maxInFlightRequests: 1 } : { allowAutoTopicCreation: false },
+          );
+          try {
+            await p.connect();
+          } catch (e) {
+            void bounded(p.disconnect(), 1_000);
+            outcome = 'fail';
+            throw e;
+          }
+          producer = p;
+        }
+        const res = await producer.send({
+          topic: this.opts.topic,
+          acks: w.acks === 'all' ? -1 : 1,
+          timeout: PRODUCE_TIMEOUT_MS,
+          messages: [{ partition, value }],
+        });
+        const meta = res.find((r) => r.partition === partition);
+        if (meta?.baseOffset !== undefined) offset = Number(meta.baseOffset);
+      } catch (e) {
+        if (outcome === 'ok') outcome = 'info';
+        error = describeError(e);
+        // An idempotent producer whose send failed may have lost its sequence: start a new one (a new
+        // producer id). Values are never resent, so a duplicate stays a duplicate.
+        if (w.idempotent && producer !== undefined) {
+          void bounded(producer.disconnect(), 2_000);
+          producer = undefined;
+        }
+      }
+      history.add({
+        f: 'send',
+        process: w.id,
+        topic: this.opts.topic,
+        partition,
+        value,
+        acks: w.acks,
+        idempotent: w.idempotent,
+        invokeMs,
+        completeMs: history.now(),
+        outcome,
+        ...(offset !== undefined ? { offset } : {}),
+        ...(error !== undefined ? { error } : {}),
+      });
+      const waitMs = minGapMs - (Date.now() - started);
+      if (outcome !== 'ok') await sleep(100);
+      else if (waitMs > 0) await sleep(waitMs);
+    }
+    if (producer) await bounded(producer.disconnect(), 5_000);
+  }
+
+  private async startConsumer(id: string): Promise<void> {
+    const { history, topic, group } = this.opts;
+    const kafka = kafkaClient(this.opts.brokers, `chaos-${id}`);
+    const consumer = kafka.consumer({
+      groupId: group,
+      sessionTimeout: 15_000,
+      rebalanceTimeout: 20_000,
+      heartbeatInterval: 1_000,
+      maxWaitTimeInMs: 500,
+      retry: { initialRetryTime: 200, maxRetryTime: 2_000, retries: 10 },
+    });
+    this.consumers.push(consumer);
+    consumer.on(consumer.events.GROUP_JOIN, (e) => {
+      const now = history.now();
+      const partitions = (e.payload.memberAssignment[topic] ?? []).slice().sort((a, b) => a - b);
+      history.add({ f: 'assign', process: id, topic, partitions, invokeMs: now, completeMs: now, outcome: 'ok' });
+    });
+    consumer.on(consumer.events.CRASH, (e) => {
+      const now = history.now();
+      history.add({
+        f: 'assign',
+        process: id,
+        topic,
+        partitions: [],
+        invokeMs: now,
+        completeMs: now,
+        outcome: 'info',
+        error: `crash: ${describeError(e.payload.error)}`,
+      });
+    });
+    await consumer.connect();
+    await consumer.subscribe({ topic, fromBeginning: true });
+    await consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
+        if (batch.messages.length === 0 || !isRunning() || isStale()) return;
+        const now = history.now();
+        const offsets = batch.messages.map((m) => Number(m.offset));
+        history.add({
+          f: 'poll',
+          process: id,
+          topic,
+          partition: batch.partition,
+          offsets,
+          values: batch.messages.map((m) => m.value?.toString() ?? ''),
+          invokeMs: now,
+          completeMs: now,
+          outcome: 'ok',
+        });
+        for (const m of batch.messages) resolveOffset(m.offset);
+        const next = (offsets[offsets.length - 1] ?? 0) + 1;
+        const invokeMs = history.now();
+        let outcome: Outcome = 'ok';
+        let error: string | undefined;
+        try {
+          await consumer.commitOffsets([{ topic, partition: batch.partition, offset: String(next) }]);
+        } catch (e) {
+          outcome = 'info';
+          error = describeError(e);
+        }
+        history.add({
+          f: 'commit',
+          process: id,
+          group,
+          topic,
+          partition: batch.partition,
+          offset: next,
+          invokeMs,
+          completeMs: history.now(),
+          outcome,
+          ...(error !== undefined ? { error } : {}),
+        });
+        await heartbeat().catch(() => undefined);
+      },
+    });
+  }
+
+  private async runCommittedObserver(): Promise<void> {
+    const { history, topic, group } = this.opts;
+    const kafka = kafkaClient(this.opts.brokers, 'chaos-observer');
+    let admin: Admin | undefined;
+    while (!this.consumersStopped) {
+      const invokeMs = history.now();
+      try {
+        if (admin === undefined) {
+          const a = kafka.admin();
+          await a.connect();
+          admin = a;
+        }
+        const res = await admin.fetchOffsets({ groupId: group, topics: [topic] });
+        const offsets: Record<string, number> = {};
+        for (const t of res)
+          for (const p of t.partitions) if (Number(p.offset) >= 0) offsets[String(p.partition)] = Number(p.offset);
+        history.add({ f: 'committed', process: 'observer', group, topic, offsets, invokeMs, completeMs: history.now(), outcome: 'ok' });
+      } catch (e) {
+        history.add({
+          f: 'committed',
+          process: 'observer',
+          group,
+          topic,
+          offsets: {},
+          invokeMs,
+          completeMs: history.now(),
+          outcome: 'info',
+          error: describeError(e),
+        });
+        if (admin) void bounded(admin.disconnect(), 2_000);
+        admin = undefined;
+      }
+      await sleep(this.opts.committedPollMs);
+    }
+    if (admin) await bounded(admin.disconnect(), 3_000);
+  }
+
+  private async runChurn(): Promise<void> {
+    const { history } = this.opts;
+    const kafka = kafkaClient(this.opts.brokers, 'chaos-churn');
+    let k = 0;
+    await sleep(this.opts.churnEveryMs / 2);
+    while (!this.stopped) {
+      const topic = `${CHURN_PREFIX}${k++}`;
+      const created = await this.topicOp(kafka, 'create-topic', topic);
+      if (created === 'ok') {
+        const producer = kafka.producer({ allowAutoTopicCreation: false });
+        try {
+          await producer.connect();
+          for (let i = 0; i < 3; i++) {
+            const invokeMs = history.now();
+            const value = `churn${k - 1}-${i}`;
+            try {
+              const res = await producer.send({ topic, acks: -1, timeout: PRODUCE_TIMEOUT_MS, messages: [{ partition: 0, value }] });
+              const off = res[0]?.baseOffset;
+              history.add({ f: 'send', process: 'churn', topic, partition: 0, value, acks: 'all', idempotent: false, invokeMs, completeMs: history.now(), outcome: 'ok', ...(off !== undefined ? { offset: Number(off) } : {}) });
+            } catch (e) {
+              history.add({ f: 'send', process: 'churn', topic, partition: 0, value, acks: 'all', idempotent: false, invokeMs, completeMs: history.now(), outcome: 'info', error: describeError(e) });
+            }
+          }
+        } catch {
+          // connect failed: nothing sent
+        } finally {
+          await bounded(producer.disconnect(), 3_000);
+        }
+      }
+      // Delete whatever may exist (a create that timed out may still have happened).
+      if (created !== 'fail') await this.topicOp(kafka, 'delete-topic', topic);
+      const left = this.opts.churnEveryMs;
+      for (let waited = 0; waited < left && !this.stopped; waited += 250) await sleep(250);
+    }
+  }
+
+  private async topicOp(kafka: Kafka, f: 'create-topic' | 'delete-topic', topic: string): Promise<Outcome> {
+    const { history } = this.opts;
+    const invokeMs = history.now();
+    const admin = kafka.admin();
+    let outcome: Outcome = 'ok';
+    let error: string | undefined;
+    try {
+      await admin.connect();
+      if (f === 'create-topic') {
+        await admin.createTopics({
+          topics: [{ topic, numPartitions: 1, replicationFactor: this.opts.replicationFactor }],
+          waitForLeaders: true,
+          timeout: 10_000,
+        });
+      } else {
+        await admin.deleteTopics({ topics: [topic], timeout: 10_000 });
+      }
+    } catch (e) {
+      outcome = 'info';
+      error = describeError(e);
+    } finally {
+      await bounded(admin.disconnect(), 3_000);
+    }
+    history.add({ f, process: 'churn', topic, invokeMs, completeMs: history.now(), outcome, ...(error !== undefined ? { error } : {}) });
+    return outcome;
+  }
+}

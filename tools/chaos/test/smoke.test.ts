@@ -1,0 +1,44 @@
+// The CI smoke run: a real 3-node cluster behind link proxies, ~25 s of the full workload with one
+// kill -9 and one network partition (a seeded schedule), healed, converged, read back and checked.
+// Long runs: `pnpm chaos --runs 20 --duration 120s` (see docs/chaos/README.md).
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { DEFAULT_RUN_OPTIONS, runChaos } from '../src/run.js';
+
+jest.setTimeout(300_000);
+
+const root = path.resolve(__dirname, '..', '..', '..');
+
+test('smoke: kill + partition on 3 nodes, no safety violation', async () => {
+  const outDir = fs.mkdtempSync(path.join(os.tmpdir(), 'chronik-chaos-smoke-'));
+  const lines: string[] = [];
+  const report = await runChaos({
+    ...DEFAULT_RUN_OPTIONS,
+    seed: 20_261_126,
+    durationMs: 25_000,
+    nodes: 3,
+    faults: ['kill', 'partition'],
+    outDir,
+    serverBin: path.join(root, 'apps', 'server', 'bin', 'chronik-server'),
+    partitions: 3,
+    writerRatePerSec: 20,
+    churnEveryMs: 6_000,
+    convergeTimeoutMs: 90_000,
+    scheduleTiming: { warmupMs: 3_000, holdMinMs: 3_000, holdMaxMs: 5_000, quietMinMs: 4_000, quietMaxMs: 6_000 },
+    log: (l) => lines.push(l),
+  });
+  const summary = `${lines.join('\n')}\n${JSON.stringify(report.outcome.checks.filter((c) => c.count > 0), null, 1)}\nfiles in ${report.outDir}`;
+  expect({ error: report.error, summary }).toEqual({ error: undefined, summary });
+  expect(report.timeline.map((t) => t.kind).sort()).toEqual(['kill', 'partition']);
+  expect({ converged: report.converged, summary }).toEqual({ converged: true, summary });
+  const ackedAll = Object.entries(report.outcome.stats.sends)
+    .filter(([k]) => k.startsWith('acks=all'))
+    .reduce((n, [, v]) => n + v.ok, 0);
+  expect(ackedAll).toBeGreaterThan(50);
+  expect(report.outcome.stats.finalRecords).toBeGreaterThanOrEqual(ackedAll);
+  expect(report.outcome.stats.polls).toBeGreaterThan(0);
+  for (const f of ['history.jsonl', 'report.json', 'report.md', 'chart.svg']) expect(fs.existsSync(path.join(report.outDir, f))).toBe(true);
+  expect({ valid: report.valid, summary }).toEqual({ valid: true, summary });
+  fs.rmSync(outDir, { recursive: true, force: true });
+});
