@@ -20,6 +20,13 @@ export interface WalFile {
    * file without it is always written with `write`.
    */
   writeSync?(data: Uint8Array, position: number): void;
+  /**
+   * Writes `chunks` back to back starting at `position`, without joining them first (a vectored
+   * write). Optional: a file without it gets the chunks joined into one buffer and `write`.
+   */
+  writev?(chunks: readonly Uint8Array[], position: number): Promise<void>;
+  /** The vectored write, synchronously on the calling thread. Optional, like `writeSync`. */
+  writevSync?(chunks: readonly Uint8Array[], position: number): void;
   /** Reads up to `length` bytes at `position` into `buffer[offset..]`; returns the count read (0 at end of file). */
   read(buffer: Uint8Array, offset: number, length: number, position: number): Promise<number>;
   /** Synchronous read, for callers with a synchronous contract (Raft storage). */
@@ -50,6 +57,30 @@ export interface FileSystem {
   fsyncDir(dir: string): Promise<void>;
 }
 
+/** Buffers per writev(2) call (Linux IOV_MAX). */
+const MAX_IOVECS = 1024;
+
+/** The chunks left after the first `n` bytes of `chunks` were written. */
+function skipBytes(chunks: readonly Uint8Array[], n: number): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  let left = n;
+  for (const c of chunks) {
+    if (left >= c.length) {
+      left -= c.length;
+      continue;
+    }
+    out.push(left > 0 ? c.subarray(left) : c);
+    left = 0;
+  }
+  return out;
+}
+
+function totalBytes(chunks: readonly Uint8Array[]): number {
+  let n = 0;
+  for (const c of chunks) n += c.length;
+  return n;
+}
+
 class NodeFile implements WalFile {
   constructor(private readonly handle: fsp.FileHandle) {}
 
@@ -68,6 +99,30 @@ class NodeFile implements WalFile {
       const n = fs.writeSync(this.handle.fd, data, done, data.length - done, position + done);
       if (n <= 0) throw new Error(`short write at ${position + done}`);
       done += n;
+    }
+  }
+
+  async writev(chunks: readonly Uint8Array[], position: number): Promise<void> {
+    let rest: readonly Uint8Array[] = chunks.filter((c) => c.length > 0);
+    let pos = position;
+    while (rest.length > 0) {
+      const part = rest.length > MAX_IOVECS ? rest.slice(0, MAX_IOVECS) : rest;
+      const { bytesWritten } = await this.handle.writev(part, pos);
+      if (bytesWritten <= 0) throw new Error(`short write at ${pos}`);
+      pos += bytesWritten;
+      rest = bytesWritten === totalBytes(part) ? rest.slice(part.length) : skipBytes(rest, bytesWritten);
+    }
+  }
+
+  writevSync(chunks: readonly Uint8Array[], position: number): void {
+    let rest: readonly Uint8Array[] = chunks.filter((c) => c.length > 0);
+    let pos = position;
+    while (rest.length > 0) {
+      const part = rest.length > MAX_IOVECS ? rest.slice(0, MAX_IOVECS) : rest;
+      const n = fs.writevSync(this.handle.fd, part, pos);
+      if (n <= 0) throw new Error(`short write at ${pos}`);
+      pos += n;
+      rest = n === totalBytes(part) ? rest.slice(part.length) : skipBytes(rest, n);
     }
   }
 

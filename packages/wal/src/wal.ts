@@ -17,7 +17,7 @@ import {
   crc,
   decodeRecordHeader,
   encodeMeta,
-  encodeRecord,
+  encodeRecordHeader,
   encodeSegmentHeader,
   indexFileName,
   segmentFileName,
@@ -78,6 +78,10 @@ export interface WalOptions {
 }
 
 export interface WalRecordInput {
+  /**
+   * The record's bytes. They are written from this memory, not copied: do not modify them until
+   * the append() promise settles.
+   */
   readonly payload: Uint8Array;
   /** Caller-defined record type, 0..255. Default 0. */
   readonly type?: number;
@@ -110,8 +114,12 @@ function deferred<T>(): Deferred<T> {
 
 interface AppendOp {
   readonly kind: 'append';
-  readonly buf: Buffer;
-  readonly sizes: number[];
+  /** The records' headers, RECORD_HEADER_BYTES each. */
+  readonly headers: Buffer;
+  /** The callers' payloads, written from their memory (not copied). */
+  readonly payloads: Uint8Array[];
+  /** Headers and payloads together: what this op adds to the file. */
+  readonly bytes: number;
   readonly timestamps: (number | undefined)[];
   readonly firstIndex: number;
   readonly d: Deferred<number>;
@@ -304,7 +312,8 @@ export class Wal implements Flushable {
    * Appends records, assigning them the next indexes at once (lastIndex() reflects them on
    * return). Resolves with the last index once the bytes are written to the OS — not yet durable:
    * call sync(). Rejects with RecordTooLarge, InvalidArgument, Overloaded (back off and retry),
-   * Closed, or the Io error that stopped the log.
+   * Closed, or the Io error that stopped the log. The payloads are referenced, not copied, until
+   * the promise settles (only the 32-byte record headers are encoded here).
    */
   append(records: readonly WalRecordInput[]): Promise<number> {
     try {
@@ -335,21 +344,30 @@ export class Wal implements Flushable {
       if (this.pendingBytes > 0 && this.pendingBytes + total > this.maxPendingBytes) {
         throw new WalError(WalErrorCode.Overloaded, `more than ${this.maxPendingBytes} bytes pending`);
       }
-      const buf = Buffer.allocUnsafe(total);
-      const sizes: number[] = [];
-      const timestamps: (number | undefined)[] = [];
+      // Only the headers are encoded here; the payloads are written from the caller's memory.
+      const headers = Buffer.allocUnsafe(records.length * RECORD_HEADER_BYTES);
+      const payloads: Uint8Array[] = new Array<Uint8Array>(records.length);
+      const timestamps: (number | undefined)[] = new Array<number | undefined>(records.length);
       const firstIndex = this.next;
-      let off = 0;
-      records.forEach((r, k) => {
-        const n = encodeRecord(buf, off, firstIndex + k, r.type ?? 0, r.timestampMs, r.payload);
-        sizes.push(n);
-        timestamps.push(r.timestampMs);
-        off += n;
-      });
+      for (let k = 0; k < records.length; k++) {
+        const r = records[k]!;
+        const p = r.payload;
+        encodeRecordHeader(
+          headers,
+          k * RECORD_HEADER_BYTES,
+          firstIndex + k,
+          r.type ?? 0,
+          r.timestampMs,
+          p.length,
+          crc(p),
+        );
+        payloads[k] = p;
+        timestamps[k] = r.timestampMs;
+      }
       this.next += records.length;
       this.pendingBytes += total;
       const d = deferred<number>();
-      this.enqueue({ kind: 'append', buf, sizes, timestamps, firstIndex, d });
+      this.enqueue({ kind: 'append', headers, payloads, bytes: total, timestamps, firstIndex, d });
       return d.promise;
     } catch (e) {
       return Promise.reject(e);
@@ -554,7 +572,7 @@ export class Wal implements Flushable {
         const head = this.queue[0]!;
         if (this.failure) {
           this.queue.shift();
-          if (head.kind === 'append') this.pendingBytes -= head.buf.length;
+          if (head.kind === 'append') this.pendingBytes -= head.bytes;
           head.d.reject(this.failure);
           continue;
         }
@@ -573,15 +591,15 @@ export class Wal implements Flushable {
         const batch: AppendOp[] = [];
         let bytes = 0;
         for (let op = this.queue[0]; op?.kind === 'append'; op = this.queue[0]) {
-          if (batch.length > 0 && bytes + op.buf.length > MAX_WRITE_BYTES) break;
+          if (batch.length > 0 && bytes + op.bytes > MAX_WRITE_BYTES) break;
           batch.push(op);
-          bytes += op.buf.length;
+          bytes += op.bytes;
           this.queue.shift();
         }
         try {
           await this.writeAppends(batch);
           this.pendingBytes -= bytes;
-          for (const op of batch) op.d.resolve(op.firstIndex + op.sizes.length - 1);
+          for (const op of batch) op.d.resolve(op.firstIndex + op.payloads.length - 1);
         } catch (e) {
           this.pendingBytes -= bytes;
           const err = this.fail(e, 'write');
@@ -595,16 +613,22 @@ export class Wal implements Flushable {
 
   private async writeAppends(batch: readonly AppendOp[]): Promise<void> {
     const now = this.clock.nowMs();
-    let chunks: Buffer[] = [];
+    let chunks: Uint8Array[] = [];
     let chunkBytes = 0;
     let notes: { index: number; position: number; ts: number | undefined }[] = [];
     const flush = async (): Promise<void> => {
       if (chunkBytes === 0) return;
       const seg = this.segments[this.segments.length - 1]!;
-      const data = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, chunkBytes);
       const file = seg.writer!.file;
-      if (this.inlineWrites && file.writeSync) file.writeSync(data, seg.size);
-      else await file.write(data, seg.size);
+      // One vectored write of headers and payloads where the file system offers it; otherwise
+      // the chunks are joined into one buffer first.
+      if (this.inlineWrites && file.writevSync) file.writevSync(chunks, seg.size);
+      else if (!this.inlineWrites && file.writev) await file.writev(chunks, seg.size);
+      else {
+        const data = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, chunkBytes);
+        if (this.inlineWrites && file.writeSync) file.writeSync(data, seg.size);
+        else await file.write(data, seg.size);
+      }
       for (const n of notes) seg.noteRecord(n.index, n.position, n.ts, this.indexIntervalBytes);
       seg.size += chunkBytes;
       this.written = seg.lastIndex;
@@ -613,9 +637,9 @@ export class Wal implements Flushable {
       notes = [];
     };
     for (const op of batch) {
-      let off = 0;
-      for (let k = 0; k < op.sizes.length; k++) {
-        const frame = op.sizes[k]!;
+      for (let k = 0; k < op.payloads.length; k++) {
+        const payload = op.payloads[k]!;
+        const frame = RECORD_HEADER_BYTES + payload.length;
         const index = op.firstIndex + k;
         let seg = this.segments[this.segments.length - 1];
         const hasRecords = seg !== undefined && (seg.recordCount > 0 || notes.length > 0);
@@ -630,9 +654,9 @@ export class Wal implements Flushable {
           seg = this.segments[this.segments.length - 1]!;
         }
         notes.push({ index, position: seg.size + chunkBytes, ts: op.timestamps[k] });
-        chunks.push(op.buf.subarray(off, off + frame));
+        chunks.push(op.headers.subarray(k * RECORD_HEADER_BYTES, (k + 1) * RECORD_HEADER_BYTES));
+        if (payload.length > 0) chunks.push(payload);
         chunkBytes += frame;
-        off += frame;
       }
     }
     await flush();

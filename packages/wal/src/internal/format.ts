@@ -118,25 +118,27 @@ export interface RecordHeader {
   readonly payloadCrc: number;
 }
 
-/** Writes a framed record (header + payload) into `out` at `offset`; returns the bytes written. */
-export function encodeRecord(
+/**
+ * Writes the 32-byte header of a record whose payload has `payloadBytes` bytes and CRC-32C
+ * `payloadCrc` into `out` at `offset` (the payload itself follows it on disk).
+ */
+export function encodeRecordHeader(
   out: Buffer,
   offset: number,
   index: number,
   type: number,
   timestampMs: number | undefined,
-  payload: Uint8Array,
-): number {
-  out.writeUInt32LE(payload.length, offset);
+  payloadBytes: number,
+  payloadCrc: number,
+): void {
+  out.writeUInt32LE(payloadBytes, offset);
   out.writeUInt8(type, offset + 4);
   out.writeUInt8(timestampMs === undefined ? 0 : FLAG_HAS_TIMESTAMP, offset + 5);
   out.writeUInt16LE(0, offset + 6);
   writeU64(out, index, offset + 8);
   writeU64(out, timestampMs ?? 0, offset + 16);
-  out.writeUInt32LE(crc(payload), offset + 24);
+  out.writeUInt32LE(payloadCrc, offset + 24);
   out.writeUInt32LE(crc(out.subarray(offset, offset + 28)), offset + 28);
-  out.set(payload, offset + RECORD_HEADER_BYTES);
-  return RECORD_HEADER_BYTES + payload.length;
 }
 
 export type RecordHeaderResult =
