@@ -12,6 +12,8 @@ export interface CliOptions {
   outDir: string | undefined;
   partitions: number | undefined;
   keepData: boolean;
+  /** chronik-server program to test (default: the repository's apps/server/bin/chronik-server). */
+  serverBin: string | undefined;
   help: boolean;
 }
 
@@ -23,6 +25,7 @@ export const USAGE = `usage: chronik-chaos [options]
   --runs N          run N seeds one after the other (default 1)
   --partitions N    partitions of the workload topic (default: the node count)
   --out DIR         output directory (default .tmp/chaos under the repository)
+  --server PATH     the chronik-server program (default apps/server/bin/chronik-server)
   --keep-data       keep the nodes' data directories (always kept when a run is invalid)
   --help`;
 
@@ -51,6 +54,7 @@ export function parseArgs(argv: readonly string[]): CliOptions {
     outDir: undefined,
     partitions: undefined,
     keepData: false,
+    serverBin: undefined,
     help: false,
   };
   for (let i = 0; i < argv.length; i++) {
@@ -89,6 +93,9 @@ export function parseArgs(argv: readonly string[]): CliOptions {
       }
       case '--out':
         o.outDir = value();
+        break;
+      case '--server':
+        o.serverBin = value();
         break;
       case '--keep-data':
         o.keepData = true;

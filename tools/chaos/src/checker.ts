@@ -2,6 +2,7 @@
 // Names follow Jepsen's Kafka workload (lost-write, duplicate, inconsistent-offsets, nonmonotonic-poll,
 // poll-skip) plus Chronik's own (committed-offsets-regress, replicas-identical, ...).
 import type { CommittedOp, FaultOp, Op, PollOp, SendOp, TopicOp } from './history.js';
+import type { ReplicaLogComparison } from './replica-logs.js';
 
 export interface ReadRecord {
   offset: number;
@@ -43,6 +44,8 @@ export interface CheckInput {
   topicsPresent: readonly string[];
   /** A send slower than this counts as unavailable in the unavailability windows. */
   slowMs: number;
+  /** The offline comparison of the stopped replicas' Raft logs (absent: not done). */
+  replicaLogs?: ReplicaLogComparison;
 }
 
 export interface CheckResult {
@@ -117,6 +120,7 @@ export function check(input: CheckInput): CheckOutcome {
     replicas: new Check('replicas-identical', true),
     finalRead: new Check('final-read-complete', true),
     deleted: new Check('deleted-topic-gone', true),
+    replicaLogs: new Check('replica-logs-identical', true),
   };
 
   // The final log: per partition offset → value, from the first complete read; every read is
@@ -268,6 +272,13 @@ export function check(input: CheckInput): CheckOutcome {
       const b = r.records.map((x) => `${x.offset}=${x.value}`).join(',');
       if (a !== b) checks.replicas.add(`partition ${p}: final read via ${first.via} (${first.records.length} records) differs from the read via ${r.via} (${r.records.length})`);
     }
+  }
+
+  // The stopped replicas' Raft logs agree up to the smallest commit index.
+  if (input.replicaLogs) {
+    for (const m of input.replicaLogs.mismatches) checks.replicaLogs.add(m);
+    for (let i = input.replicaLogs.mismatches.length; i < input.replicaLogs.mismatchCount; i++) checks.replicaLogs.add('(more differing entries)');
+    for (const e of input.replicaLogs.errors) checks.replicaLogs.add(`unreadable: ${e}`);
   }
 
   // Topics whose deletion was acknowledged are gone everywhere.

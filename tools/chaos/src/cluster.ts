@@ -118,6 +118,14 @@ export function getJson<T>(port: number, p: string, timeoutMs = 3000): Promise<T
   });
 }
 
+/** Clusters not yet destroyed, so a signal handler can kill their processes (`killAllClusters`). */
+const live = new Set<ChaosCluster>();
+
+/** SIGKILLs every node of every live cluster at once (for signal handlers: synchronous). */
+export function killAllClusters(): void {
+  for (const c of live) for (const n of c.nodes) n.proc?.kill('SIGKILL');
+}
+
 export class ChaosCluster {
   readonly nodes: ChaosNode[] = [];
   readonly proxies = new Map<string, LinkProxy>();
@@ -126,6 +134,7 @@ export class ChaosCluster {
 
   static async create(opts: ClusterOptions): Promise<ChaosCluster> {
     const c = new ChaosCluster(opts);
+    live.add(c);
     fs.mkdirSync(opts.logDir, { recursive: true });
     for (let id = 1; id <= opts.size; id++) {
       c.nodes.push({
@@ -317,6 +326,7 @@ export class ChaosCluster {
   }
 
   async destroy(): Promise<void> {
+    live.delete(this);
     for (const n of this.nodes) if (n.proc && n.state === 'paused') n.proc.kill('SIGCONT');
     await Promise.all(this.nodes.map((n) => this.kill(n.id)));
     await Promise.all([...this.proxies.values()].map((p) => p.close()));

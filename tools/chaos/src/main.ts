@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { USAGE, parseArgs } from './args.js';
 import type { CliOptions } from './args.js';
+import { killAllClusters } from './cluster.js';
 import { errorMessage } from './errors.js';
 import type { RunReport } from './report.js';
 import { summaryMarkdown } from './report.js';
@@ -23,6 +24,12 @@ export async function main(argv: readonly string[], repoRoot: string): Promise<n
   }
   // Client libraries may reject promises nobody awaits during faults; they must not end the run.
   process.on('unhandledRejection', (e) => console.error(`chaos: unhandled rejection (ignored): ${errorMessage(e)}`));
+  for (const sig of ['SIGINT', 'SIGTERM'] as const)
+    process.once(sig, () => {
+      console.error(`chaos: ${sig}: killing the cluster's processes`);
+      killAllClusters();
+      process.exit(130);
+    });
   const outDir = path.resolve(cli.outDir ?? path.join(repoRoot, '.tmp', 'chaos'));
   const firstSeed = cli.seed ?? Math.floor(Math.random() * 2 ** 31);
   const reports: RunReport[] = [];
@@ -36,7 +43,7 @@ export async function main(argv: readonly string[], repoRoot: string): Promise<n
       nodes: cli.nodes,
       faults: cli.faults,
       outDir,
-      serverBin: path.join(repoRoot, 'apps', 'server', 'bin', 'chronik-server'),
+      serverBin: path.resolve(cli.serverBin ?? path.join(repoRoot, 'apps', 'server', 'bin', 'chronik-server')),
       partitions: cli.partitions ?? cli.nodes,
       keepData: cli.keepData,
       log: (line) => console.log(line),

@@ -16,6 +16,8 @@ export interface RunReport {
   timeline: Array<{ index: number; kind: string; description: string; appliedMs: number; healedMs: number | undefined; unavailabilityMs: number }>;
   converged: boolean;
   convergeMs: number;
+  /** The offline comparison of the stopped replicas' Raft logs. */
+  replicaLogs?: { groups: number; entriesCompared: number; mismatches: number; errors: number };
   outcome: CheckOutcome;
   /** Safety holds (every safety check found nothing). */
   valid: boolean;
@@ -36,6 +38,8 @@ export function reportMarkdown(r: RunReport): string {
   lines.push(`Replay: \`pnpm chaos --seed ${r.seed} --duration ${Math.round(r.durationMs / 1000)}s --nodes ${r.nodes} --faults ${r.faultKinds.join(',')}\`.`);
   if (r.error) lines.push('', `**The run broke:** ${r.error}`);
   lines.push('', `Replicas converged after healing: ${r.converged ? `yes, in ${ms(r.convergeMs)}` : 'NO'}. Longest unavailability (acks=all): **${ms(o.longestUnavailabilityMs)}**.`);
+  if (r.replicaLogs)
+    lines.push('', `Raft logs compared offline after a clean stop: ${r.replicaLogs.groups} groups, ${r.replicaLogs.entriesCompared} committed entries, ${r.replicaLogs.mismatches} differ, ${r.replicaLogs.errors} unreadable.`);
   lines.push('', '## Checks', '', '| check | safety | count | examples |', '| --- | --- | ---: | --- |');
   for (const c of o.checks)
     lines.push(`| ${c.name} | ${c.safety ? 'yes' : 'no (reported)'} | ${c.count} | ${c.details.slice(0, 3).map((d) => d.replace(/\|/g, '/')).join('<br>')} |`);

@@ -10,6 +10,7 @@ import { ChaosCluster, bounded, sleep } from './cluster.js';
 import type { ReplicaView } from './cluster.js';
 import { ChaosError, errorMessage } from './errors.js';
 import { readPartition } from './final-read.js';
+import { compareReplicaLogs } from './replica-logs.js';
 import { History } from './history.js';
 import type { CommittedOp } from './history.js';
 import type { FaultKind, PlannedFault, ScheduleOptions } from './nemesis.js';
@@ -277,6 +278,13 @@ export async function runChaos(o: RunOptions): Promise<RunReport> {
     const finalState = await snapshot(cluster).catch(() => last);
     const topicsPresent = [...new Set(finalState.map((s) => s.topic))];
     history.close();
+    // Stop every node cleanly and compare the Raft logs on disk.
+    await Promise.all(cluster.ids.map((id) => cluster.stop(id)));
+    const scratch = fs.mkdtempSync(path.join(os.tmpdir(), `chronik-chaos-logs-${o.seed}-`));
+    const replicaLogs = await compareReplicaLogs(new Map(cluster.nodes.map((n) => [n.id, n.dataDir])), scratch);
+    fs.rmSync(scratch, { recursive: true, force: true });
+    report.replicaLogs = { groups: replicaLogs.groups, entriesCompared: replicaLogs.entriesCompared, mismatches: replicaLogs.mismatchCount, errors: replicaLogs.errors.length };
+    o.log(`chaos: replica logs: ${replicaLogs.groups} groups, ${replicaLogs.entriesCompared} committed entries compared, ${replicaLogs.mismatchCount} differ, ${replicaLogs.errors.length} unreadable`);
     const outcome = check({
       ops: history.ops,
       topic: TOPIC,
@@ -286,6 +294,7 @@ export async function runChaos(o: RunOptions): Promise<RunReport> {
       converged: report.converged,
       topicsPresent,
       slowMs: o.slowMs,
+      replicaLogs,
     });
     report.outcome = outcome;
     report.valid = outcome.valid;
