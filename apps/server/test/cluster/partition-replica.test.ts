@@ -1,13 +1,15 @@
 // PartitionReplica on a real RaftHost (one voter, WAL in a temp dir): offsets assigned by the leader
 // one entry per batch, the high watermark, reads and ListOffsets through the offset → Raft index
 // index, idempotent duplicates and sequence errors, DeleteRecords, and the index rebuilt from the
-// Raft log after a restart.
+// Raft log after a restart; retention compacting the log at a checkpoint, and the restart from that
+// snapshot (state restored, later batches re-applied from the log).
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { buildRecordBatch, decodeRecordBatch, readRecordBatchHeader } from '@chronik/protocol';
 import { RaftHost } from '@chronik/raft-host';
 import { PartitionReplica } from '../../src/cluster/raft/partition-replica.js';
+import type { ReplicaConfig } from '../../src/cluster/raft/partition-replica.js';
 import { partitionGroupId } from '../../src/cluster/raft/group-ids.js';
 import { silentLogger } from '../../src/logger.js';
 
@@ -21,7 +23,10 @@ interface Node {
   ready: Promise<void>;
 }
 
-async function open(dir: string): Promise<Node> {
+async function open(
+  dir: string,
+  o: { config?: Partial<ReplicaConfig>; segmentBytes?: number; checkpointEveryBytes?: number } = {},
+): Promise<Node> {
   const host = new RaftHost({ nodeId: 1, dataDir: dir, tickMs: 10, electionTicks: 5 });
   let readyResolve!: () => void;
   const ready = new Promise<void>((r) => (readyResolve = r));
@@ -32,8 +37,15 @@ async function open(dir: string): Promise<Node> {
     groupId: GROUP,
     nodeId: 1,
     host,
-    config: { logAppendTime: false, maxMessageBytes: 1024 * 1024 },
+    config: {
+      logAppendTime: false,
+      maxMessageBytes: 1024 * 1024,
+      retentionMs: -1,
+      retentionBytes: -1,
+      ...o.config,
+    },
     logger: silentLogger,
+    ...(o.checkpointEveryBytes !== undefined ? { checkpointEveryBytes: o.checkpointEveryBytes } : {}),
     nowMs: Date.now,
     onLeaderReady: () => readyResolve(),
     onLeaderLost: () => undefined,
@@ -43,7 +55,8 @@ async function open(dir: string): Promise<Node> {
     groupId: GROUP,
     stateMachine: replica,
     bootstrapVoters: [1],
-    snapshotEveryEntries: Number.MAX_SAFE_INTEGER,
+    snapshotPolicy: 'stateMachine',
+    ...(o.segmentBytes !== undefined ? { maxSegmentBytes: o.segmentBytes } : {}),
   });
   host.start();
   return { host, replica, ready };
@@ -177,5 +190,95 @@ test('acks=1 answers once the batch is durable in the leader log; acks=all once 
   const b = await open(dir);
   await b.ready;
   expect(values(b.replica.read(0n, 1024 * 1024).chunks)).toEqual(['p', 'q', 'r']);
+  await b.host.close();
+});
+
+async function until(pred: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!pred()) {
+    if (Date.now() > deadline) throw new Error('condition not reached');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+function dirBytes(d: string): number {
+  let total = 0;
+  for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+    const p = path.join(d, e.name);
+    total += e.isDirectory() ? dirBytes(p) : fs.statSync(p).size;
+  }
+  return total;
+}
+
+test('retention.bytes: the leader moves the log start, the log is compacted at a checkpoint, and a restart restores it', async () => {
+  const opts = {
+    config: { retentionBytes: 40 * 1024 },
+    segmentBytes: 32 * 1024,
+    checkpointEveryBytes: 8 * 1024,
+  };
+  const a = await open(dir, opts);
+  await a.ready;
+  const p = { id: 7n, epoch: 0, seq: 0 };
+  const pad = 'x'.repeat(1000);
+  for (let i = 0; i < 300; i++) await a.replica.append(batch([`v${i}:${pad}`], { ...p, seq: i }), -1, 5000);
+  const sizeBefore = dirBytes(dir);
+  a.replica.enforceRetention(Date.now(), 5000);
+  await until(() => a.replica.logStartOffset > 0n && a.host.status(GROUP).snapshotIndex > 1);
+  const start = a.replica.logStartOffset;
+  // About 40 KiB of ~1 KiB batches stay; everything below the log start is gone.
+  expect(Number(start)).toBeGreaterThan(250);
+  expect(Number(start)).toBeLessThan(270);
+  const st = a.host.status(GROUP);
+  expect(st.firstIndex).toBe(st.snapshotIndex + 1);
+  const kept = (r: PartitionReplica): string[] =>
+    values(r.read(start, 16 * 1024 * 1024).chunks).map((v) => v.split(':')[0] as string);
+  const expected = Array.from({ length: 300 - Number(start) }, (_, k) => `v${Number(start) + k}`);
+  expect(kept(a.replica)).toEqual(expected);
+  expect(() => a.replica.read(start - 1n, 1024)).toThrow(
+    expect.objectContaining({ code: 'OFFSET_OUT_OF_RANGE' }),
+  );
+  await until(() => dirBytes(dir) < sizeBefore / 2);
+  await a.host.close();
+
+  const b = await open(dir, opts);
+  await b.ready;
+  expect(b.replica.highWatermark).toBe(300n);
+  expect(b.replica.logStartOffset).toBe(start);
+  expect(b.replica.listOffset(-2n).offset).toBe(start);
+  expect(kept(b.replica)).toEqual(expected);
+  // Producer state came back from the snapshot plus the batches after it: a retry of the last
+  // acknowledged batch is a duplicate, the next sequence appends.
+  expect((await b.replica.append(batch([`v299:${pad}`], { ...p, seq: 299 }), -1, 5000)).baseOffset).toBe(
+    299n,
+  );
+  expect((await b.replica.append(batch(['v300'], { ...p, seq: 300 }), -1, 5000)).baseOffset).toBe(300n);
+  await expect(b.replica.append(batch(['gap'], { ...p, seq: 305 }), -1, 5000)).rejects.toMatchObject({
+    code: 'OUT_OF_ORDER_SEQUENCE_NUMBER',
+  });
+  await b.host.close();
+});
+
+test('retention.ms expires every old batch: the log start reaches the high watermark and appends continue after it', async () => {
+  const opts = { config: { retentionMs: 60_000 }, segmentBytes: 32 * 1024, checkpointEveryBytes: 8 * 1024 };
+  const a = await open(dir, opts);
+  await a.ready;
+  // batch() stamps records in 2023: older than retention.ms.
+  for (let i = 0; i < 100; i++) await a.replica.append(batch([`old${i}:${'y'.repeat(500)}`]), -1, 5000);
+  expect(a.replica.retentionTarget(Date.now())).toBe(100n);
+  a.replica.enforceRetention(Date.now(), 5000);
+  await until(() => a.replica.logStartOffset === 100n && a.host.status(GROUP).snapshotIndex > 1);
+  expect(a.replica.batchCount()).toBe(0);
+  expect(a.replica.read(100n, 1024).chunks).toHaveLength(0);
+  const fresh = buildRecordBatch({
+    records: [{ value: Buffer.from('new') }],
+    timestampMs: BigInt(Date.now()),
+  });
+  expect((await a.replica.append(fresh, -1, 5000)).baseOffset).toBe(100n);
+  expect(a.replica.retentionTarget(Date.now())).toBeUndefined();
+  await a.host.close();
+  const b = await open(dir, opts);
+  await b.ready;
+  expect(b.replica.logStartOffset).toBe(100n);
+  expect(values(b.replica.read(100n, 1024).chunks)).toEqual(['new']);
   await b.host.close();
 });

@@ -22,11 +22,23 @@
 //
 // Acks: acks=all resolves when the entry is applied here (committed by a majority, fsync'd on each);
 // acks=1 when it is durable in this leader's own log (RaftHost's onPersisted), before the commit.
-// Partition groups never snapshot or compact: the log is the data (retention is not implemented in
-// raft-cluster mode; DeleteRecords only moves the log start offset).
+//
+// Snapshots and compaction (the group runs with RaftHost's snapshotPolicy 'stateMachine'): the log
+// is the data, so a snapshot must never stand in for batches that are still wanted. Every replica
+// keeps cheap checkpoints of its small state (next offset, log start, producer state, leader epochs,
+// the max timestamp) at applied indexes, every `checkpointEveryBytes` of log or
+// CHECKPOINT_EVERY_ENTRIES entries, in a bounded ring. When the log start offset moves (DeleteRecords
+// or retention, both a replicated `0xFF 0x01` control entry, so every replica has the same log start)
+// the replica offers, through snapshotPoint(), the newest checkpoint below the Raft index of the first
+// batch still kept; the host records it as the snapshot and compacts the log to exactly that index.
+// Every batch at or above the log start stays in the log: a restart restores the checkpoint and
+// re-applies the entries after it (rebuilding the offset index), and a follower whose next entry was
+// compacted away installs the checkpoint and receives the rest by normal replication.
+// Retention (retention.ms / retention.bytes, the standalone semantics: whole batches from the front,
+// never past the high watermark) is evaluated by the leader, which proposes the new log start.
 import { RaftErrorCode, StateType, isRaftError } from '@chronik/raft';
 import type { Entry, SnapshotMetadata } from '@chronik/raft';
-import type { RaftHost, StateMachine } from '@chronik/raft-host';
+import type { GroupStatus, RaftHost, StateMachine } from '@chronik/raft-host';
 import type { Acks, AppendResult, ListOffsetResult, ProducerStateView, ReadResult } from '../cluster.js';
 import { ClusterError, ListOffsetsTimestamp } from '../cluster.js';
 import type { Logger } from '../../logger.js';
@@ -44,6 +56,10 @@ import { groupLog } from './host-internals.js';
 export interface ReplicaConfig {
   logAppendTime: boolean;
   maxMessageBytes: number;
+  /** retention.ms; -1: no limit. */
+  retentionMs: number;
+  /** retention.bytes; -1: no limit. */
+  retentionBytes: number;
 }
 
 export interface PartitionReplicaOptions {
@@ -62,6 +78,8 @@ export interface PartitionReplicaOptions {
   onLeaderLost(replica: PartitionReplica): void;
   /** Proposals waiting for their commit; more are refused with REQUEST_TIMED_OUT. Default 10,000. */
   maxPendingProposals?: number;
+  /** Log bytes between checkpoints of the small state (the compaction granularity). Default 4 MiB. */
+  checkpointEveryBytes?: number;
 }
 
 interface BatchMeta {
@@ -70,6 +88,22 @@ interface BatchMeta {
   lastOffset: bigint;
   maxTimestamp: bigint;
   epoch: number;
+  bytes: number;
+}
+
+/** The small state of a partition as of a Raft index: what a snapshot of the group holds. */
+interface Checkpoint {
+  index: number;
+  data: Uint8Array;
+}
+
+interface CheckpointState {
+  v: 1;
+  hw: string;
+  logStart: string;
+  epochs: Array<[number, string]>;
+  maxTs: [string, string];
+  producers: unknown;
 }
 
 interface InflightBatch {
@@ -85,6 +119,14 @@ const CONTROL_LOG_START = 0x01;
 const INT32_MAX = 2147483647;
 /** Bytes read from the Raft log per step when the leader rebuilds its view of the uncommitted tail. */
 const TAIL_READ_BYTES = 16 * 1024 * 1024;
+/** A checkpoint at least every this many applied entries (and every checkpointEveryBytes). */
+const CHECKPOINT_EVERY_ENTRIES = 10_000;
+/** Checkpoints kept; when more are taken, interior ones are thinned out (the oldest stays). */
+const MAX_CHECKPOINTS = 32;
+/** Batches a retention check looks at per partition per call (bounded work per tick). */
+const RETENTION_SCAN_BATCHES = 100_000;
+/** Leader epochs remembered (older ones are dropped first). */
+const MAX_EPOCHS = 10_000;
 
 function nextSeq(seq: number, count: number): number {
   const n = seq + count;
@@ -116,6 +158,15 @@ export function proposalError(e: unknown, what: string): ClusterError {
   return new ClusterError('UNKNOWN_SERVER_ERROR', msg, { cause: e });
 }
 
+/** The control entry that moves the log start offset: 0xFF 0x01 <int64 offset>. */
+function logStartCommand(offset: bigint): Buffer {
+  const cmd = Buffer.alloc(10);
+  cmd[0] = CONTROL_PREFIX;
+  cmd[1] = CONTROL_LOG_START;
+  cmd.writeBigInt64BE(offset, 2);
+  return cmd;
+}
+
 export class PartitionReplica implements StateMachine {
   readonly topic: string;
   readonly topicId: string;
@@ -134,6 +185,16 @@ export class PartitionReplica implements StateMachine {
   private readonly producers = new ProducerStateTable();
   private maxTimestampSeen: { timestamp: bigint; baseOffset: bigint } = { timestamp: -1n, baseOffset: -1n };
   private readonly watchers = new Set<() => void>();
+  /** Bytes of the indexed batches (what retention.bytes counts). */
+  private indexedBytes = 0;
+  private checkpoints: Checkpoint[] = [];
+  private bytesSinceCheckpoint = 0;
+  private entriesSinceCheckpoint = 0;
+  /** Raft index of the first entry still wanted (the first batch kept) after the log start moved. */
+  private compactBelow = 0;
+  /** The last snapshot point offered to the host. */
+  private offeredIndex = 0;
+  private retentionInFlight = false;
 
   // Raft role as last reported by the host.
   role: StateType = StateType.Follower;
@@ -184,7 +245,7 @@ export class PartitionReplica implements StateMachine {
     if (entry.data.length > 0) {
       const buf = asBuffer(entry.data);
       if (buf[0] === CONTROL_PREFIX) {
-        result = this.applyControl(buf);
+        result = this.applyControl(buf, entry.index);
       } else {
         const h = readRecordBatchHeader(buf, 0);
         if (h.baseOffset !== this.hw && this.batches.length > 0) {
@@ -200,16 +261,24 @@ export class PartitionReplica implements StateMachine {
           );
         }
         const lastOffset = h.baseOffset + BigInt(h.lastOffsetDelta);
-        this.batches.push({
-          raftIndex: entry.index,
-          baseOffset: h.baseOffset,
-          lastOffset,
-          maxTimestamp: h.maxTimestamp,
-          epoch: h.partitionLeaderEpoch,
-        });
+        // After a snapshot restore, the entries between the checkpoint and the first batch kept are
+        // re-applied for their state only: batches wholly below the log start are not indexed.
+        if (lastOffset >= this.logStart) {
+          this.batches.push({
+            raftIndex: entry.index,
+            baseOffset: h.baseOffset,
+            lastOffset,
+            maxTimestamp: h.maxTimestamp,
+            epoch: h.partitionLeaderEpoch,
+            bytes: entry.data.length,
+          });
+          this.indexedBytes += entry.data.length;
+        }
         const lastEpoch = this.epochs[this.epochs.length - 1];
-        if (lastEpoch === undefined || h.partitionLeaderEpoch > lastEpoch.epoch)
+        if (lastEpoch === undefined || h.partitionLeaderEpoch > lastEpoch.epoch) {
           this.epochs.push({ epoch: h.partitionLeaderEpoch, startOffset: h.baseOffset });
+          if (this.epochs.length > MAX_EPOCHS) this.epochs.shift();
+        }
         if (h.maxTimestamp > this.maxTimestampSeen.timestamp)
           this.maxTimestampSeen = { timestamp: h.maxTimestamp, baseOffset: h.baseOffset };
         if (lastOffset + 1n > this.hw) this.hw = lastOffset + 1n;
@@ -220,6 +289,13 @@ export class PartitionReplica implements StateMachine {
     }
     while (this.inflight.length > 0 && (this.inflight[0] as InflightBatch).raftIndex <= entry.index)
       this.inflight.shift();
+    this.bytesSinceCheckpoint += entry.data.length;
+    this.entriesSinceCheckpoint++;
+    if (
+      this.bytesSinceCheckpoint >= (this.o.checkpointEveryBytes ?? 4 * 1024 * 1024) ||
+      this.entriesSinceCheckpoint >= CHECKPOINT_EVERY_ENTRIES
+    )
+      this.takeCheckpoint(entry.index);
     if (
       this.role === StateType.Leader &&
       !this.leaderReady &&
@@ -234,15 +310,20 @@ export class PartitionReplica implements StateMachine {
     return result;
   }
 
-  private applyControl(buf: Buffer): unknown {
+  private applyControl(buf: Buffer, index: number): unknown {
     if (buf.length >= 10 && buf[1] === CONTROL_LOG_START) {
       const target = buf.readBigInt64BE(2);
       const bounded = target > this.hw ? this.hw : target;
       if (bounded > this.logStart) {
         this.logStart = bounded;
         let n = 0;
-        while (n < this.batches.length && (this.batches[n] as BatchMeta).lastOffset < bounded) n++;
+        while (n < this.batches.length && (this.batches[n] as BatchMeta).lastOffset < bounded) {
+          this.indexedBytes -= (this.batches[n] as BatchMeta).bytes;
+          n++;
+        }
         if (n > 0) this.batches.splice(0, n);
+        // Everything before the first batch kept may go from the log (at a checkpoint below it).
+        this.compactBelow = this.batches[0]?.raftIndex ?? index + 1;
       }
       return this.logStart;
     }
@@ -253,28 +334,114 @@ export class PartitionReplica implements StateMachine {
     return undefined;
   }
 
-  snapshot(): Uint8Array {
-    // Partition groups are opened with snapshots off (the log is the data); this is what a snapshot
-    // would need to restart from if one were ever taken.
-    return Buffer.from(JSON.stringify({ hw: String(this.hw), logStart: String(this.logStart) }));
+  /** The small state as of the last applied entry (batches are not in it: they stay in the log). */
+  private serializeState(): Uint8Array {
+    const s: CheckpointState = {
+      v: 1,
+      hw: String(this.hw),
+      logStart: String(this.logStart),
+      epochs: this.epochs.map((e) => [e.epoch, String(e.startOffset)]),
+      maxTs: [String(this.maxTimestampSeen.timestamp), String(this.maxTimestampSeen.baseOffset)],
+      producers: this.producers.toJSON(),
+    };
+    return Buffer.from(JSON.stringify(s));
   }
 
+  private takeCheckpoint(index: number): void {
+    this.bytesSinceCheckpoint = 0;
+    this.entriesSinceCheckpoint = 0;
+    this.checkpoints.push({ index, data: this.serializeState() });
+    if (this.checkpoints.length <= MAX_CHECKPOINTS) return;
+    // Thin out: drop the interior checkpoint whose neighbours are closest, so the remaining ones
+    // stay spread over the log (the oldest is kept: it is what the next compaction may need).
+    let drop = 1;
+    let best = Number.MAX_SAFE_INTEGER;
+    for (let k = 1; k < this.checkpoints.length - 1; k++) {
+      const gap =
+        (this.checkpoints[k + 1] as Checkpoint).index - (this.checkpoints[k - 1] as Checkpoint).index;
+      if (gap < best) {
+        best = gap;
+        drop = k;
+      }
+    }
+    this.checkpoints.splice(drop, 1);
+  }
+
+  /** The state as of the last applied entry (RaftHost asks only under the 'applied' policy). */
+  snapshot(): Uint8Array {
+    return this.serializeState();
+  }
+
+  /**
+   * RaftHost's question after each cycle (snapshotPolicy 'stateMachine'): once the log start moved,
+   * the newest checkpoint below the first batch kept, at which the log may be compacted.
+   */
+  snapshotPoint(): { index: number; data: Uint8Array } | undefined {
+    if (this.compactBelow <= this.offeredIndex + 1 || this.checkpoints.length === 0) return undefined;
+    let best: Checkpoint | undefined;
+    for (const c of this.checkpoints) {
+      if (c.index >= this.compactBelow) break;
+      best = c;
+    }
+    if (best === undefined || best.index <= this.offeredIndex) return undefined;
+    const at = best.index;
+    this.offeredIndex = at;
+    this.checkpoints = this.checkpoints.filter((c) => c.index > at);
+    this.o.logger.debug(
+      { topic: this.topic, partition: this.partition, index: at, firstKept: this.compactBelow },
+      'partition log compacted at a checkpoint',
+    );
+    return best;
+  }
+
+  /**
+   * Replaces the state with a checkpoint's (on open from the group's latest snapshot, or when the
+   * leader sent one). The batches from the checkpoint on are re-applied from the log afterwards,
+   * which rebuilds the offset index.
+   */
   restore(data: Uint8Array, metadata: SnapshotMetadata): void {
     this.appliedIndex = metadata.index;
-    // The bootstrap snapshot (the initial voters) carries no data: nothing to restore.
-    if (data.length === 0 && this.batches.length === 0) return;
-    const s =
-      data.length > 0
-        ? (JSON.parse(Buffer.from(data).toString('utf8')) as { hw?: string; logStart?: string })
-        : {};
     this.batches.length = 0;
-    this.hw = BigInt(s.hw ?? '0');
-    this.logStart = this.hw;
-    this.appliedIndex = metadata.index;
-    this.o.logger.warn(
-      { topic: this.topic, partition: this.partition, index: metadata.index },
-      'partition restored from a snapshot: earlier batches are not readable here',
+    this.indexedBytes = 0;
+    this.checkpoints = [];
+    this.bytesSinceCheckpoint = 0;
+    this.entriesSinceCheckpoint = 0;
+    this.compactBelow = 0;
+    this.offeredIndex = metadata.index;
+    this.epochs.length = 0;
+    this.inflight = [];
+    if (data.length === 0) {
+      // The bootstrap snapshot (the initial voters) carries no data: an empty partition.
+      this.hw = 0n;
+      this.logStart = 0n;
+      this.maxTimestampSeen = { timestamp: -1n, baseOffset: -1n };
+      this.producers.load([]);
+      return;
+    }
+    const s = JSON.parse(Buffer.from(data).toString('utf8')) as Partial<CheckpointState>;
+    if (s.v !== 1 || s.hw === undefined || s.logStart === undefined)
+      throw new ClusterError(
+        'UNKNOWN_SERVER_ERROR',
+        `unknown partition snapshot format at ${metadata.index}`,
+      );
+    this.hw = BigInt(s.hw);
+    this.logStart = BigInt(s.logStart);
+    for (const [epoch, start] of s.epochs ?? []) this.epochs.push({ epoch, startOffset: BigInt(start) });
+    const [ts, base] = s.maxTs ?? ['-1', '-1'];
+    this.maxTimestampSeen = { timestamp: BigInt(ts), baseOffset: BigInt(base) };
+    this.producers.load(s.producers ?? []);
+    if (this.cursor < this.hw) this.cursor = this.hw;
+    this.o.logger.info(
+      {
+        topic: this.topic,
+        partition: this.partition,
+        index: metadata.index,
+        nextOffset: s.hw,
+        logStartOffset: s.logStart,
+      },
+      'partition state restored from a snapshot; later batches follow from the log',
     );
+    this.wake();
   }
 
   onRoleChange(role: StateType, leaderId: number, term: number): void {
@@ -355,7 +522,8 @@ export class PartitionReplica implements StateMachine {
     return this.transferUntilMs > this.o.nowMs();
   }
 
-  private checkLeader(): void {
+  /** Throws NOT_LEADER_OR_FOLLOWER unless this node leads and may append; returns the group status. */
+  private checkLeader(): GroupStatus {
     if (!this.isLeader())
       throw new ClusterError(
         'NOT_LEADER_OR_FOLLOWER',
@@ -373,6 +541,7 @@ export class PartitionReplica implements StateMachine {
         `${this.topic}-${this.partition}: leadership is changing`,
       );
     }
+    return st;
   }
 
   /** Decides an idempotent batch: append it, answer it as a duplicate, or throw the Kafka error. */
@@ -422,7 +591,7 @@ export class PartitionReplica implements StateMachine {
    * last is committed and applied here.
    */
   async append(records: Buffer, acks: Acks, timeoutMs: number): Promise<AppendResult> {
-    this.checkLeader();
+    const { maxEntryBytes } = this.checkLeader();
     const slices = splitRecordBatches(records);
     if (slices.length === 0)
       throw new ClusterError('CORRUPT_MESSAGE', 'produce request without record batches');
@@ -432,6 +601,12 @@ export class PartitionReplica implements StateMachine {
         throw new ClusterError(
           'MESSAGE_TOO_LARGE',
           `record batch of ${s.bytes.length} bytes exceeds max.message.bytes ${this.config.maxMessageBytes}`,
+        );
+      }
+      if (s.bytes.length > maxEntryBytes) {
+        throw new ClusterError(
+          'MESSAGE_TOO_LARGE',
+          `record batch of ${s.bytes.length} bytes exceeds this partition log's entry limit ${maxEntryBytes}`,
         );
       }
       headers.push(validateRecordBatch(s.bytes));
@@ -519,16 +694,65 @@ export class PartitionReplica implements StateMachine {
         `offset ${offset} is beyond the high watermark ${this.hw}`,
       );
     if (target <= this.logStart) return this.logStart;
-    const cmd = Buffer.alloc(10);
-    cmd[0] = CONTROL_PREFIX;
-    cmd[1] = CONTROL_LOG_START;
-    cmd.writeBigInt64BE(target, 2);
     try {
-      await this.o.host.propose(this.groupId, cmd, timeoutMs);
+      await this.o.host.propose(this.groupId, logStartCommand(target), timeoutMs);
     } catch (e) {
       throw proposalError(e, `delete records of ${this.topic}-${this.partition}`);
     }
     return this.logStart;
+  }
+
+  /**
+   * The log start offset retention asks for now (retention.ms, retention.bytes; whole batches from
+   * the front, never past the high watermark, at most RETENTION_SCAN_BATCHES looked at), or
+   * undefined when nothing expires.
+   */
+  retentionTarget(nowMs: number): bigint | undefined {
+    const { retentionMs, retentionBytes } = this.config;
+    if (retentionMs < 0 && retentionBytes < 0) return undefined;
+    let total = this.indexedBytes;
+    let n = 0;
+    const limit = Math.min(this.batches.length, RETENTION_SCAN_BATCHES);
+    while (n < limit) {
+      const b = this.batches[n] as BatchMeta;
+      if (b.lastOffset >= this.hw) break;
+      const tooOld = retentionMs >= 0 && b.maxTimestamp >= 0n && b.maxTimestamp < BigInt(nowMs - retentionMs);
+      const tooBig = retentionBytes >= 0 && total > retentionBytes;
+      if (!tooOld && !tooBig) break;
+      total -= b.bytes;
+      n++;
+    }
+    if (n === 0) return undefined;
+    const target = (this.batches[n - 1] as BatchMeta).lastOffset + 1n;
+    return target > this.logStart ? target : undefined;
+  }
+
+  /**
+   * On the leader: proposes the log start offset retention asks for, as the replicated control
+   * entry DeleteRecords uses (one proposal in flight per partition). Never throws.
+   */
+  enforceRetention(nowMs: number, timeoutMs: number): void {
+    if (!this.isLeader() || !this.leaderReady || this.retentionInFlight || this.transferring) return;
+    const target = this.retentionTarget(nowMs);
+    if (target === undefined) return;
+    this.retentionInFlight = true;
+    this.o.host
+      .propose(this.groupId, logStartCommand(target), timeoutMs)
+      .then(
+        () =>
+          this.o.logger.info(
+            { topic: this.topic, partition: this.partition, logStartOffset: String(this.logStart) },
+            'retention moved the log start offset',
+          ),
+        (e: unknown) =>
+          this.o.logger.debug(
+            { topic: this.topic, partition: this.partition, err: e instanceof Error ? e.message : String(e) },
+            'retention proposal failed; retried on the next check',
+          ),
+      )
+      .finally(() => {
+        this.retentionInFlight = false;
+      });
   }
 
   // ------------------------------------------------------------------ reads (leader)

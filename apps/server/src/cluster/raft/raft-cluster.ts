@@ -68,6 +68,7 @@ import type {
 import { ClusterError, ConfigResourceType } from '../cluster.js';
 import { compactProblem, viewOfConfig } from '../metadata-views.js';
 import { METADATA_GROUP_ID, partitionGroupId } from './group-ids.js';
+import { IsrTracker } from './isr.js';
 import type { ReplicaConfig } from './partition-replica.js';
 import { PartitionReplica, proposalError } from './partition-replica.js';
 
@@ -83,6 +84,11 @@ export interface RaftClusterOptions {
   electionTicks?: number;
   /** Time a metadata proposal may take (forwarding included). Default 10 s. */
   metadataTimeoutMs?: number;
+  /**
+   * A follower not caught up to its leader's log end within this long leaves the ISR (Kafka's
+   * replica.lag.time.max.ms). Default 10 s.
+   */
+  replicaLagMaxMs?: number;
   producerIdBlockSize?: number;
 }
 
@@ -97,6 +103,15 @@ const RETRY_MS = 500;
 const REBALANCE_EVERY_MS = 2000;
 /** A preferred replica must have answered steadily this long before leadership moves back to it. */
 const PREFERRED_STABLE_MS = 10_000;
+/** Partition WAL segments: bounds around the topic's segment.bytes (see partitionSegmentBytes). */
+const MIN_PARTITION_SEGMENT_BYTES = 256 * 1024;
+const MAX_PARTITION_SEGMENT_BYTES = 64 * 1024 * 1024;
+/** RaftHost's largest entry (a batch is one entry). */
+const MAX_ENTRY_BYTES = 16 * 1024 * 1024;
+/** Retention is checked at least this often (the check is O(1) per partition when nothing expires). */
+const RETENTION_CHECK_MAX_MS = 1000;
+/** Period of the ISR check on partition leaders. */
+const ISR_CHECK_MS = 500;
 
 /** Most replicas a topic gets by default in a cluster (Kafka clusters usually set default.replication.factor=3). */
 export const CLUSTER_DEFAULT_REPLICATION_FACTOR = 3;
@@ -167,6 +182,7 @@ export class RaftCluster implements Cluster {
   private readonly electionTicks: number;
   /** Partition groups with a changeIsr proposal in flight. */
   private readonly isrReporting = new Set<number>();
+  private readonly isr: IsrTracker;
 
   private constructor(private readonly o: RaftClusterOptions) {
     const raft = o.config.raft;
@@ -183,6 +199,10 @@ export class RaftCluster implements Cluster {
     this.voters = [this.nodeId, ...raft.peers.map((p) => p.nodeId)].sort((a, b) => a - b);
     this.tickMs = o.tickMs ?? 100;
     this.electionTicks = o.electionTicks ?? 10;
+    this.isr = new IsrTracker({
+      maxLagMs: o.replicaLagMaxMs ?? 10_000,
+      activeWindowMs: Math.max(3000, 3 * this.tickMs * this.electionTicks),
+    });
     const rl = raftLogger(o.logger.child({ component: 'raft' }));
     this.host = new RaftHost({
       nodeId: this.nodeId,
@@ -248,6 +268,46 @@ export class RaftCluster implements Cluster {
     this.host.start();
     this.background('register', () => this.register());
     this.scheduleRebalance();
+    this.scheduleIsrCheck();
+    this.scheduleRetention();
+  }
+
+  // ---------------------------------------------------------------- ISR and retention
+
+  private scheduleIsrCheck(): void {
+    this.later(() => {
+      try {
+        const now = this.o.nowMs();
+        this.updatePeerLiveness(now);
+        this.reportIsr(now);
+      } catch (e) {
+        this.logger.warn({ err: e instanceof Error ? e.message : String(e) }, 'ISR check failed');
+      }
+      this.scheduleIsrCheck();
+    }, ISR_CHECK_MS);
+  }
+
+  /**
+   * Retention on the partitions this node leads: each leader proposes the log start offset that
+   * retention.ms / retention.bytes ask for (PartitionReplica.enforceRetention); every replica then
+   * compacts its log at a checkpoint below it.
+   */
+  private scheduleRetention(): void {
+    const every = Math.min(this.o.config.broker.retentionCheckIntervalMs, RETENTION_CHECK_MAX_MS);
+    this.later(() => {
+      const now = this.o.nowMs();
+      for (const r of this.replicas.values()) {
+        try {
+          r.enforceRetention(now, this.metadataTimeoutMs);
+        } catch (e) {
+          this.logger.warn(
+            { topic: r.topic, partition: r.partition, err: e instanceof Error ? e.message : String(e) },
+            'retention check failed',
+          );
+        }
+      }
+      this.scheduleRetention();
+    }, every);
   }
 
   // ---------------------------------------------------------------- preferred leaders
@@ -293,7 +353,6 @@ export class RaftCluster implements Cluster {
   private rebalance(): void {
     const now = this.o.nowMs();
     this.updatePeerLiveness(now);
-    this.reportIsr(now);
     for (const r of this.replicas.values()) {
       if (!r.isLeader() || !r.leaderReady || r.transferring) continue;
       const preferred = r.replicas[0];
@@ -410,17 +469,34 @@ export class RaftCluster implements Cluster {
   }
 
   /**
-   * ISR as the leader sees it: itself and the replicas whose nodes answer its Raft traffic (the
-   * host exposes no per-follower match index yet, so "in sync" means "reachable"; a follower that
-   * comes back re-enters at once, while Raft still catches it up). Changes go to the metadata group
-   * as changeIsr, at most one proposal per partition in flight.
+   * ISR as the leader sees it (isr.ts): itself and the followers that were caught up to its log end
+   * within replicaLagMaxMs and answer its Raft traffic; a follower outside the ISR joins once its log
+   * holds everything committed. Changes go to the metadata group as changeIsr, at most one proposal
+   * per partition in flight.
    */
   private reportIsr(now: number): void {
     for (const r of this.replicas.values()) {
-      if (!r.isLeader() || !r.leaderReady || this.isrReporting.has(r.groupId)) continue;
+      if (!r.isLeader() || !r.leaderReady) {
+        this.isr.forget(r.groupId);
+        continue;
+      }
+      if (this.isrReporting.has(r.groupId)) continue;
       const p = this.sm.topicById(r.topicId)?.partitions[r.partition];
       if (p === undefined || p.leader !== this.nodeId || p.leaderEpoch !== r.term) continue;
-      const isr = p.replicas.filter((id) => this.peerAlive(id, now));
+      const st = this.host.status(r.groupId);
+      if (st.term !== r.term) continue;
+      const isr = this.isr.update({
+        groupId: r.groupId,
+        term: r.term,
+        nowMs: now,
+        leaderId: this.nodeId,
+        lastIndex: st.lastIndex,
+        commitIndex: st.commitIndex,
+        progress: st.progress,
+        replicas: p.replicas,
+        currentIsr: p.isr,
+        reachable: (id) => this.peerAlive(id, now),
+      });
       const current = [...p.isr].sort((a, b) => a - b).join(',');
       if ([...isr].sort((a, b) => a - b).join(',') === current) continue;
       this.isrReporting.add(r.groupId);
@@ -509,6 +585,8 @@ export class RaftCluster implements Cluster {
   }
 
   private async openReplica(t: TopicInfo, p: PartitionInfo, gid: number): Promise<void> {
+    const config = this.replicaConfig(t.name);
+    const segmentBytes = this.partitionSegmentBytes(t.name, config.maxMessageBytes);
     const replica = new PartitionReplica({
       topic: t.name,
       topicId: t.topicId,
@@ -516,9 +594,12 @@ export class RaftCluster implements Cluster {
       groupId: gid,
       nodeId: this.nodeId,
       host: this.host,
-      config: this.replicaConfig(t.name),
+      config,
       logger: this.logger,
       nowMs: this.o.nowMs,
+      // A few checkpoints per WAL segment, so compaction can free each segment soon after retention
+      // passes it.
+      checkpointEveryBytes: Math.max(64 * 1024, Math.floor(segmentBytes / 4)),
       onLeaderReady: (r) => this.onLeaderReady(r),
       onLeaderLost: (r) => this.emitLeadership(r, false),
     });
@@ -530,8 +611,10 @@ export class RaftCluster implements Cluster {
       groupId: gid,
       stateMachine: replica,
       bootstrapVoters: [...p.replicas].sort((a, b) => a - b),
-      // The log is the partition's data: never snapshot or compact it.
-      snapshotEveryEntries: Number.MAX_SAFE_INTEGER,
+      // The log is the partition's data: the replica chooses the snapshot points (checkpoints below
+      // its log start offset) and the log is compacted exactly to them.
+      snapshotPolicy: 'stateMachine',
+      maxSegmentBytes: segmentBytes,
     });
     // The preferred replica (first in the list) campaigns at once for a new group, so leaders
     // start spread as the assignment intended; the election timeout covers the rest.
@@ -544,6 +627,7 @@ export class RaftCluster implements Cluster {
 
   private async closeReplica(gid: number, r: PartitionReplica, removeData: boolean): Promise<void> {
     this.replicas.delete(gid);
+    this.isr.forget(gid);
     this.groupOwners.delete(gid);
     if (r.isLeader()) this.emitLeadership(r, false);
     r.close();
@@ -610,19 +694,44 @@ export class RaftCluster implements Cluster {
     return s;
   }
 
-  private replicaConfig(topic: string): ReplicaConfig {
-    const e = this.sm.effectiveTopicConfigs(topic, {
+  private topicConfigs(topic: string): Record<string, string> {
+    return this.sm.effectiveTopicConfigs(topic, {
       brokerId: this.nodeId,
       staticBrokerConfigs: this.staticBrokerConfigs(),
     });
-    const raw = e['max.message.bytes'];
-    let maxMessageBytes = this.o.config.broker.messageMaxBytes;
-    if (raw !== undefined) {
-      const n = BigInt(raw);
-      maxMessageBytes =
-        n >= LONG_MAX || n > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(n);
-    }
-    return { logAppendTime: e['message.timestamp.type'] === 'LogAppendTime', maxMessageBytes };
+  }
+
+  private replicaConfig(topic: string): ReplicaConfig {
+    const e = this.topicConfigs(topic);
+    return {
+      logAppendTime: e['message.timestamp.type'] === 'LogAppendTime',
+      maxMessageBytes: configNumber(e, 'max.message.bytes', this.o.config.broker.messageMaxBytes),
+      retentionMs: configNumber(e, 'retention.ms', -1),
+      retentionBytes: configNumber(e, 'retention.bytes', -1),
+    };
+  }
+
+  /**
+   * WAL segment size of a partition group: the topic's segment.bytes (compaction frees whole
+   * segments, so retention frees disk at that granularity), at least what one batch of
+   * max.message.bytes needs plus room, at least MIN_PARTITION_SEGMENT_BYTES, at most
+   * MAX_PARTITION_SEGMENT_BYTES. Fixed when the group opens (a later segment.bytes change applies
+   * when the node restarts).
+   */
+  private partitionSegmentBytes(topic: string, maxMessageBytes: number): number {
+    const segmentBytes = configNumber(
+      this.topicConfigs(topic),
+      'segment.bytes',
+      this.o.config.broker.logSegmentBytes,
+    );
+    return Math.min(
+      MAX_PARTITION_SEGMENT_BYTES,
+      Math.max(
+        segmentBytes,
+        MIN_PARTITION_SEGMENT_BYTES,
+        Math.min(maxMessageBytes, MAX_ENTRY_BYTES) + 64 * 1024,
+      ),
+    );
   }
 
   private refreshConfigs(): void {
@@ -1132,6 +1241,15 @@ export class RaftCluster implements Cluster {
     await this.host.close();
     await this.transport.close();
   }
+}
+
+/** A numeric topic config (LONG values above 2^53 read as Number.MAX_SAFE_INTEGER). */
+function configNumber(e: Record<string, string>, key: string, dflt: number): number {
+  const v = e[key];
+  if (v === undefined) return dflt;
+  const n = BigInt(v);
+  if (n >= LONG_MAX || n > BigInt(Number.MAX_SAFE_INTEGER)) return Number.MAX_SAFE_INTEGER;
+  return Number(n);
 }
 
 function dirBytes(dir: string): number {
