@@ -79,6 +79,9 @@ export interface CheckOutcome {
     commits: { ok: number; info: number };
     finalRecords: number;
     churn: { created: number; deleted: number; failed: number };
+    /** Longest time the consumer group polled nothing while writers were acknowledging records. */
+    longestPollGapMs: number;
+    longestPollGapAtMs: number;
   };
 }
 
@@ -293,6 +296,7 @@ export function check(input: CheckInput): CheckOutcome {
     polls: polls.length,
     commits: { ok: 0, info: 0 },
     finalRecords: [...finalLog.values()].reduce((n, l) => n + l.size, 0),
+    ...pollGap(polls, sends),
     churn: {
       created: topicOps.filter((t) => t.f === 'create-topic' && t.outcome === 'ok').length,
       deleted: topicOps.filter((t) => t.f === 'delete-topic' && t.outcome === 'ok').length,
@@ -360,4 +364,22 @@ export function unavailabilityWindows(ops: readonly Op[], topic: string, slowMs:
       partition,
     };
   });
+}
+
+/** The longest span without a poll, between the first poll and the last acknowledged send. */
+function pollGap(polls: readonly PollOp[], sends: readonly SendOp[]): { longestPollGapMs: number; longestPollGapAtMs: number } {
+  const times = polls.map((p) => p.completeMs).sort((a, b) => a - b);
+  const lastAck = sends.reduce((m, s) => (s.outcome === 'ok' ? Math.max(m, s.completeMs) : m), 0);
+  let best = 0;
+  let at = 0;
+  for (let i = 0; i < times.length; i++) {
+    const from = times[i] as number;
+    if (from > lastAck) break;
+    const to = Math.min(times[i + 1] ?? lastAck, lastAck);
+    if (to - from > best) {
+      best = to - from;
+      at = from;
+    }
+  }
+  return { longestPollGapMs: best, longestPollGapAtMs: at };
 }

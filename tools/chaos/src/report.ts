@@ -37,7 +37,7 @@ export function reportMarkdown(r: RunReport): string {
   lines.push(`${r.nodes} nodes, ${ms(r.durationMs)} of faults (${r.faultKinds.join(', ')}), topic \`${r.topic}\` with ${r.partitions} partitions; started ${r.startedAt}, took ${ms(r.elapsedMs)}.`);
   lines.push(`Replay: \`pnpm chaos --seed ${r.seed} --duration ${Math.round(r.durationMs / 1000)}s --nodes ${r.nodes} --faults ${r.faultKinds.join(',')}\`.`);
   if (r.error) lines.push('', `**The run broke:** ${r.error}`);
-  lines.push('', `Replicas converged after healing: ${r.converged ? `yes, in ${ms(r.convergeMs)}` : 'NO'}. Longest unavailability (acks=all): **${ms(o.longestUnavailabilityMs)}**.`);
+  lines.push('', `Replicas converged after healing: ${r.converged ? `yes, in ${ms(r.convergeMs)}` : 'NO'}. Longest unavailability (acks=all): **${ms(o.longestUnavailabilityMs)}**. Longest consumer-group stall (no poll while writes were acknowledged): ${ms(o.stats.longestPollGapMs)} from ${ms(o.stats.longestPollGapAtMs)}.`);
   if (r.replicaLogs)
     lines.push('', `Raft logs compared offline after a clean stop: ${r.replicaLogs.groups} groups, ${r.replicaLogs.entriesCompared} committed entries, ${r.replicaLogs.mismatches} differ, ${r.replicaLogs.errors} unreadable.`);
   lines.push('', '## Checks', '', '| check | safety | count | examples |', '| --- | --- | ---: | --- |');
@@ -57,15 +57,15 @@ export function summaryMarkdown(reports: readonly RunReport[]): string {
   const bad = reports.filter((r) => !r.valid);
   lines.push(`# Chaos runs: ${reports.length - bad.length} of ${reports.length} valid`, '');
   const names = reports[0]?.outcome.checks.map((c) => c.name) ?? [];
-  lines.push(`| seed | nodes | valid | faults | ${names.join(' | ')} | longest unavailability | acked acks=all | converged |`);
-  lines.push(`| ---: | ---: | --- | ---: | ${names.map(() => '---:').join(' | ')} | ---: | ---: | --- |`);
+  lines.push(`| seed | nodes | valid | faults | ${names.join(' | ')} | longest unavailability | longest consumer stall | acked acks=all | converged |`);
+  lines.push(`| ---: | ---: | --- | ---: | ${names.map(() => '---:').join(' | ')} | ---: | ---: | ---: | --- |`);
   for (const r of reports) {
     const counts = names.map((n) => String(r.outcome.checks.find((c) => c.name === n)?.count ?? '–'));
     const ackedAll = Object.entries(r.outcome.stats.sends)
       .filter(([k]) => k.startsWith('acks=all'))
       .reduce((n, [, v]) => n + v.ok, 0);
     lines.push(
-      `| ${r.seed} | ${r.nodes} | ${r.valid ? 'yes' : `**NO**${r.error ? ` (${r.error.slice(0, 80)})` : ''}`} | ${r.timeline.length} | ${counts.join(' | ')} | ${ms(r.outcome.longestUnavailabilityMs)} | ${ackedAll} | ${r.converged ? `yes (${ms(r.convergeMs)})` : 'NO'} |`,
+      `| ${r.seed} | ${r.nodes} | ${r.valid ? 'yes' : `**NO**${r.error ? ` (${r.error.slice(0, 80)})` : ''}`} | ${r.timeline.length} | ${counts.join(' | ')} | ${ms(r.outcome.longestUnavailabilityMs)} | ${ms(r.outcome.stats.longestPollGapMs)} | ${ackedAll} | ${r.converged ? `yes (${ms(r.convergeMs)})` : 'NO'} |`,
     );
   }
   const longest = reports.reduce((m, r) => Math.max(m, r.outcome.longestUnavailabilityMs), 0);

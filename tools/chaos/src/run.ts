@@ -18,7 +18,7 @@ import { DEFAULT_SCHEDULE_TIMING, Nemesis, planSchedule } from './nemesis.js';
 import type { RunReport } from './report.js';
 import { reportMarkdown } from './report.js';
 import { createRng } from './rng.js';
-import { chartSvg, seriesOf } from './svg.js';
+import { runChartSvg } from './svg.js';
 import type { WriterSpec } from './workload.js';
 import { DEFAULT_WRITERS, Workload, createTopic, kafkaClient } from './workload.js';
 
@@ -168,7 +168,7 @@ export async function runChaos(o: RunOptions): Promise<RunReport> {
       unavailability: [],
       longestUnavailabilityMs: 0,
       valid: false,
-      stats: { sends: {}, polls: 0, commits: { ok: 0, info: 0 }, finalRecords: 0, churn: { created: 0, deleted: 0, failed: 0 } },
+      stats: { sends: {}, polls: 0, commits: { ok: 0, info: 0 }, finalRecords: 0, churn: { created: 0, deleted: 0, failed: 0 }, longestPollGapMs: 0, longestPollGapAtMs: 0 },
     },
     valid: false,
     outDir,
@@ -306,7 +306,7 @@ export async function runChaos(o: RunOptions): Promise<RunReport> {
       healedMs: u.healedMs,
       unavailabilityMs: u.windowMs,
     }));
-    fs.writeFileSync(path.join(outDir, 'final-reads.json'), `${JSON.stringify(finalReads.map((r) => ({ ...r, records: r.records.length })), null, 1)}\n`);
+    fs.writeFileSync(path.join(outDir, 'final-reads.json'), `${JSON.stringify(finalReads)}\n`);
     fs.writeFileSync(path.join(outDir, 'replicas.json'), `${JSON.stringify(finalState, null, 1)}\n`);
   } catch (e) {
     report.error = errorMessage(e);
@@ -325,7 +325,7 @@ export async function runChaos(o: RunOptions): Promise<RunReport> {
   report.elapsedMs = Date.now() - started;
   const endMs = history.ops.reduce((m, x) => Math.max(m, x.completeMs), 0) + 2_000;
   const bands = history.ops.filter((x) => x.f === 'fault').map((f) => ({ label: `${f.index}:${f.kind}`, fromMs: f.completeMs, toMs: f.healedMs ?? f.completeMs }));
-  fs.writeFileSync(path.join(outDir, 'chart.svg'), chartSvg(`seed ${o.seed}: sends and polls per second (faults shaded)`, seriesOf(history.ops, TOPIC, endMs), bands, endMs));
+  fs.writeFileSync(path.join(outDir, 'chart.svg'), runChartSvg(`seed ${o.seed}: ${o.nodes} nodes, faults shaded`, history.ops, TOPIC, bands, endMs));
   fs.writeFileSync(path.join(outDir, 'report.json'), `${JSON.stringify(report, null, 2)}\n`);
   fs.writeFileSync(path.join(outDir, 'report.md'), reportMarkdown(report));
   return report;

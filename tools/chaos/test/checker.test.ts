@@ -176,3 +176,11 @@ describe('unavailabilityWindows', () => {
     expect(unavailabilityWindows([fault, s(1100, 5, true)], T, 1000)[0]?.windowMs).toBe(0);
   });
 });
+
+test('the longest consumer stall is measured between polls while writes were acknowledged', () => {
+  const poll = (at: number): Op => ({ f: 'poll', process: 'c1', topic: T, partition: 0, offsets: [0], values: ['wi-0'], invokeMs: at, completeMs: at, outcome: 'ok' });
+  const ops: Op[] = [send('wi-0', 0, 0, { completeMs: 10_000 }), poll(1000), poll(2000), poll(7000), poll(7500)];
+  const r = check(input(ops, [read(0, ['wi-0'])], replicas(0, 1)));
+  expect(r.stats.longestPollGapMs).toBe(5000);
+  expect(r.stats.longestPollGapAtMs).toBe(2000);
+});

@@ -1,7 +1,7 @@
 import type { Op } from '../src/history.js';
 import { reportMarkdown, summaryMarkdown } from '../src/report.js';
 import type { RunReport } from '../src/report.js';
-import { chartSvg, seriesOf } from '../src/svg.js';
+import { chartSvg, runChartSvg, seriesOf } from '../src/svg.js';
 
 const ops: Op[] = [
   { f: 'send', process: 'wa', topic: 't', partition: 0, value: 'wa-0', acks: 'all', idempotent: false, invokeMs: 100, completeMs: 200, outcome: 'ok', offset: 0 },
@@ -16,11 +16,13 @@ test('per-second series and a well-formed chart', () => {
     [0, 1, 0],
     [0, 0, 1],
   ]);
-  const svg = chartSvg('a <title>', s, [{ label: '0:kill', fromMs: 500, toMs: 1500 }], 3000);
+  const svg = chartSvg('a <title>', [{ title: 'top', series: s.slice(0, 2) }, { title: 'bottom', series: s.slice(2) }], [{ label: '0:kill', fromMs: 500, toMs: 1500 }], 3000);
   expect(svg.startsWith('<svg')).toBe(true);
   expect(svg).toContain('a &lt;title&gt;');
   expect(svg).toContain('0:kill');
   expect((svg.match(/<polyline/g) ?? []).length).toBe(3);
+  expect(svg).toContain('bottom');
+  expect(runChartSvg('t', ops, 't', [], 3000)).toContain('records polled per second');
 });
 
 test('markdown report and summary name every check', () => {
@@ -31,7 +33,7 @@ test('markdown report and summary name every check', () => {
     outcome: {
       checks: [{ name: 'lost-write', safety: true, count: 1, details: ['wa-1 | missing'] }],
       unavailability: [], longestUnavailabilityMs: 1500, valid: false,
-      stats: { sends: { 'acks=all': { ok: 5, info: 1, fail: 0 } }, polls: 1, commits: { ok: 1, info: 0 }, finalRecords: 4, churn: { created: 0, deleted: 0, failed: 0 } },
+      stats: { sends: { 'acks=all': { ok: 5, info: 1, fail: 0 } }, polls: 1, commits: { ok: 1, info: 0 }, finalRecords: 4, churn: { created: 0, deleted: 0, failed: 0 }, longestPollGapMs: 0, longestPollGapAtMs: 0 },
     },
   };
   const md = reportMarkdown(r);
