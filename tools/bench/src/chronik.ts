@@ -3,10 +3,20 @@
 // available" with the reason instead of failing the run.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { errorMessage } from './errors.js';
+import { BenchError, errorMessage } from './errors.js';
 import { KafkaConnection, createTopic, waitForLeaders } from './kafka.js';
 import type { BrokerAddress } from './kafka.js';
 import { Service, freePort, sleep } from './procs.js';
+
+/** One node of a deployment: its command line (to restart it) and its current process. */
+export interface ChronikNode {
+  nodeId: number;
+  kafka: BrokerAddress;
+  /** HTTP admin API port (GET /v1/partitions), or undefined when disabled. */
+  adminPort: number | undefined;
+  args: string[];
+  service: Service;
+}
 
 export interface ChronikDeployment {
   kind: 'standalone' | 'cluster';
@@ -16,7 +26,11 @@ export interface ChronikDeployment {
   /** The exact command lines used to start it. */
   commands: string[];
   replicationFactor: number;
-  services: Service[];
+  nodes: ChronikNode[];
+  /** SIGKILL of one node (kill -9); resolves once it has exited. */
+  kill(nodeId: number): Promise<void>;
+  /** Starts a killed or stopped node again with its original command line and data. */
+  restart(nodeId: number): void;
   stop(): Promise<void>;
 }
 
@@ -43,7 +57,7 @@ async function waitReady(service: Service, address: BrokerAddress, timeoutMs: nu
   return `${service.name} did not accept connections within ${timeoutMs} ms (${last})`;
 }
 
-function commonArgs(nodeId: number, kafkaPort: number, dataDir: string): string[] {
+function commonArgs(nodeId: number, kafkaPort: number, dataDir: string, adminPort = -1): string[] {
   return [
     '--node-id',
     String(nodeId),
@@ -54,7 +68,7 @@ function commonArgs(nodeId: number, kafkaPort: number, dataDir: string): string[
     '--advertised-addr',
     '127.0.0.1',
     '--admin-port',
-    '-1',
+    String(adminPort),
     '--data-dir',
     dataDir,
     '--log-level',
@@ -71,15 +85,37 @@ export async function startStandalone(serverBin: string, parentDir: string): Pro
   const svc = Service.start('chronik-server', process.execPath, args);
   const address = { host: '127.0.0.1', port };
   const problem = await waitReady(svc, address, 30_000);
+  const node: ChronikNode = { nodeId: 1, kafka: address, adminPort: undefined, args, service: svc };
   const stop = async (): Promise<void> => {
-    await svc.stop();
+    await node.service.stop();
     fs.rmSync(dataDir, { recursive: true, force: true });
   };
   if (problem !== null) {
     await stop();
     return { ok: false, reason: problem, commands };
   }
-  return { ok: true, deployment: { kind: 'standalone', bootstrap: address, brokers: [address], commands, replicationFactor: 1, services: [svc], stop } };
+  return { ok: true, deployment: { kind: 'standalone', bootstrap: address, brokers: [address], commands, replicationFactor: 1, ...nodeControl([node]), stop } };
+}
+
+/** kill/restart of the nodes of a deployment. */
+function nodeControl(nodes: ChronikNode[]): Pick<ChronikDeployment, 'nodes' | 'kill' | 'restart'> {
+  const find = (nodeId: number): ChronikNode => {
+    const n = nodes.find((x) => x.nodeId === nodeId);
+    if (n === undefined) throw new BenchError('BadArgument', `no node ${nodeId}`);
+    return n;
+  };
+  return {
+    nodes,
+    kill: async (nodeId) => {
+      const n = find(nodeId);
+      await n.service.kill();
+    },
+    restart: (nodeId) => {
+      const n = find(nodeId);
+      if (n.service.running) throw new BenchError('ProcessFailed', `node ${nodeId} is still running`);
+      n.service = Service.start(`chronik-server node ${nodeId}`, process.execPath, n.args);
+    },
+  };
 }
 
 /**
@@ -91,12 +127,14 @@ export async function startCluster(serverBin: string, parentDir: string, readyTi
   const ids = [1, 2, 3];
   const kafkaPorts: number[] = [];
   const raftPorts: number[] = [];
+  const adminPorts: number[] = [];
   for (const _ of ids) {
     kafkaPorts.push(await freePort());
     raftPorts.push(await freePort());
+    adminPorts.push(await freePort());
   }
   const root = fs.mkdtempSync(path.join(parentDir, 'chronik-cluster-'));
-  const services: Service[] = [];
+  const nodes: ChronikNode[] = [];
   const commands: string[] = [];
   for (const [i, id] of ids.entries()) {
     const peers = ids
@@ -105,7 +143,7 @@ export async function startCluster(serverBin: string, parentDir: string, readyTi
       .join(',');
     const args = [
       serverBin,
-      ...commonArgs(id, kafkaPorts[i]!, path.join(root, `node${id}`)),
+      ...commonArgs(id, kafkaPorts[i]!, path.join(root, `node${id}`), adminPorts[i]!),
       'raft-cluster',
       '--raft-addr',
       `127.0.0.1:${raftPorts[i]}`,
@@ -114,11 +152,13 @@ export async function startCluster(serverBin: string, parentDir: string, readyTi
       '--bootstrap',
     ];
     commands.push(commandLine('node', args));
-    services.push(Service.start(`chronik-server node ${id}`, process.execPath, args));
+    const service = Service.start(`chronik-server node ${id}`, process.execPath, args);
+    nodes.push({ nodeId: id, kafka: { host: '127.0.0.1', port: kafkaPorts[i]! }, adminPort: adminPorts[i]!, args, service });
   }
-  const brokers = kafkaPorts.map((port) => ({ host: '127.0.0.1', port }));
+  const brokers = nodes.map((n) => n.kafka);
+  const services = nodes.map((n) => n.service);
   const stop = async (): Promise<void> => {
-    await Promise.all(services.map((s) => s.stop()));
+    await Promise.all(nodes.map((n) => n.service.stop()));
     fs.rmSync(root, { recursive: true, force: true });
   };
   const deadline = Date.now() + readyTimeoutMs;
@@ -143,14 +183,14 @@ export async function startCluster(serverBin: string, parentDir: string, readyTi
       await createTopic(conn, '__chronik_bench_probe', 3, 3);
       await waitForLeaders(conn, '__chronik_bench_probe', 3, Math.max(1000, deadline - Date.now()));
       conn.close();
-      return { ok: true, deployment: { kind: 'cluster', bootstrap: brokers[0]!, brokers, commands, replicationFactor: 3, services, stop } };
+      return { ok: true, deployment: { kind: 'cluster', bootstrap: brokers[0]!, brokers, commands, replicationFactor: 3, ...nodeControl(nodes), stop } };
     } catch (e) {
       lastProblem = errorMessage(e);
       if (/TOPIC_ALREADY_EXISTS/.test(lastProblem)) {
         try {
           await waitForLeaders(conn!, '__chronik_bench_probe', 3, Math.max(1000, deadline - Date.now()));
           conn?.close();
-          return { ok: true, deployment: { kind: 'cluster', bootstrap: brokers[0]!, brokers, commands, replicationFactor: 3, services, stop } };
+          return { ok: true, deployment: { kind: 'cluster', bootstrap: brokers[0]!, brokers, commands, replicationFactor: 3, ...nodeControl(nodes), stop } };
         } catch (e2) {
           lastProblem = errorMessage(e2);
         }

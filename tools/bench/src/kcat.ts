@@ -40,8 +40,10 @@ export interface KcatRun {
   command: string;
 }
 
-export async function kcatProduce(broker: BrokerAddress, topic: string, file: string, recordBytes: number, count: number, acks: 1 | -1): Promise<KcatRun> {
-  const args = ['-P', '-b', `${broker.host}:${broker.port}`, '-t', topic, '-l', '-X', `acks=${acks === -1 ? 'all' : '1'}`];
+const brokerList = (b: BrokerAddress | readonly BrokerAddress[]): string => (Array.isArray(b) ? b : [b as BrokerAddress]).map((x) => `${x.host}:${x.port}`).join(',');
+
+export async function kcatProduce(brokers: BrokerAddress | readonly BrokerAddress[], topic: string, file: string, recordBytes: number, count: number, acks: 1 | -1): Promise<KcatRun> {
+  const args = ['-P', '-b', brokerList(brokers), '-t', topic, '-l', '-X', `acks=${acks === -1 ? 'all' : '1'}`];
   for (const s of KCAT_PRODUCE_SETTINGS) args.push('-X', s);
   args.push(file);
   // -l takes the file as the last argument.

@@ -17,6 +17,15 @@ export interface Plan {
   clusterProduce: ProduceCase[];
   /** librdkafka (kcat) produce runs on the single node. */
   kcat: ProduceCase[];
+  /** librdkafka (kcat) produce runs on the 3-node cluster (bootstrap: all three nodes). */
+  clusterKcat: ProduceCase[];
+  /**
+   * Issue 9's throughput target on the 3-node cluster: librdkafka with per-message latency (Python
+   * driver), RF 3, acks=all, 256 B; a max run and a run at the target's fixed rate.
+   */
+  issue9: Issue9Plan;
+  /** Leader kills in the failover scenario (issue 9's unavailability target). */
+  failoverKills: number;
   /** JetStream runs: same sizes, counts and stream counts (= partitions) as the Chronik ones. */
   jetstreamR1: ProduceCase[];
   jetstreamR3: ProduceCase[];
@@ -24,10 +33,30 @@ export interface Plan {
   longLog: ProduceCase;
   /** Fixed-rate latency runs as fractions of Chronik's measured max (1 KiB, acks=1, 1 partition). */
   latencyFractions: number[];
+  /** The same on the 3-node cluster: fractions of its 1 KiB, 1 partition, acks=all max; beside JetStream R3. */
+  clusterLatencyFractions: number[];
   latencySeconds: number;
   diskBytes: number;
   loopbackSeconds: number;
 }
+
+export interface Issue9Plan {
+  /** The max run (msg/s; its latency includes the client's queue). */
+  max: ProduceCase;
+  /** Offered load of the fixed-rate run: the target, 165,000 msg/s. */
+  targetPerSec: number;
+  /** Target p99 at that load. */
+  targetP99Ms: number;
+  rateSeconds: number;
+}
+
+/** Issue 9: ≥ 165,000 msg/s with p99 under 50 ms (3 nodes, RF 3, acks=all, 256 B, librdkafka). */
+export const ISSUE9_TARGET_PER_SEC = 165_000;
+export const ISSUE9_TARGET_P99_MS = 50;
+/** Issue 9: a partition is writable again within 2 s of its leader's kill -9. */
+export const ISSUE9_FAILOVER_TARGET_MS = 2000;
+/** Partitions of the issue 9 throughput topic: one leader per node. */
+export const ISSUE9_PARTITIONS = 3;
 
 export const RECORD_SIZES = [256, 1024, 16 * 1024] as const;
 export const PARTITION_COUNTS = [1, 12] as const;
@@ -48,16 +77,26 @@ export function buildPlan(quick: boolean, scale = 1): Plan {
     records: recordsFor(bytes, recordBytes),
   });
   const longLog = c(1024, 1, 1, longLogBytes);
+  const issue9 = (seconds: number): Issue9Plan => ({
+    max: { recordBytes: 256, partitions: ISSUE9_PARTITIONS, acks: -1, records: Math.max(10_000, Math.round(ISSUE9_TARGET_PER_SEC * seconds * scale)) },
+    targetPerSec: ISSUE9_TARGET_PER_SEC,
+    targetP99Ms: ISSUE9_TARGET_P99_MS,
+    rateSeconds: seconds * Math.min(1, scale),
+  });
   if (quick) {
     return {
       quick,
       produce: [longLog, c(1024, 1, -1), c(1024, 12, 1)],
       clusterProduce: [c(1024, 1, -1)],
       kcat: [c(1024, 1, 1)],
+      clusterKcat: [c(1024, 1, -1)],
+      issue9: issue9(2),
+      failoverKills: 3,
       jetstreamR1: [longLog, c(1024, 12, 1)],
       jetstreamR3: [c(1024, 1, -1)],
       longLog,
       latencyFractions: [0.5],
+      clusterLatencyFractions: [0.5],
       latencySeconds: 4 * Math.min(1, scale),
       diskBytes: 512 * 1024 * 1024,
       loopbackSeconds: 1,
@@ -78,10 +117,14 @@ export function buildPlan(quick: boolean, scale = 1): Plan {
     produce,
     clusterProduce: produce.map((p) => (p === longLog ? c(1024, 1, 1) : p)),
     kcat: [...RECORD_SIZES.flatMap((s) => [c(s, 1, 1), c(s, 1, -1)]), c(1024, 12, 1)],
+    clusterKcat: [...RECORD_SIZES.map((s) => c(s, 1, -1)), c(1024, 1, 1), c(1024, 12, -1)],
+    issue9: issue9(8),
+    failoverKills: 5,
     jetstreamR1: streams,
     jetstreamR3: streams.map((p) => (p === longLog ? c(1024, 1, -1) : { ...p, acks: -1 as const })),
     longLog,
     latencyFractions: [0.1, 0.25, 0.5, 0.75, 0.9],
+    clusterLatencyFractions: [0.25, 0.5, 0.75],
     latencySeconds: 8 * Math.min(1, scale),
     diskBytes: 1024 * 1024 * 1024,
     loopbackSeconds: 3,

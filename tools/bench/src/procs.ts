@@ -105,6 +105,18 @@ export class Service {
     return this.output.text().trim().split('\n').slice(-lines).join('\n');
   }
 
+  /** SIGKILL (kill -9); resolves once the process has exited. */
+  async kill(): Promise<void> {
+    if (!this.running) return;
+    this.child.kill('SIGKILL');
+    await this.exited;
+  }
+
+  /** The process id (undefined when the spawn failed). */
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
   /** SIGTERM, then SIGKILL after `graceMs`. */
   async stop(graceMs = 8000): Promise<void> {
     if (!this.running) return;

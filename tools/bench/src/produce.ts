@@ -60,6 +60,8 @@ export interface LoadResult {
    * large value means the load generator, not the broker, was late (the machine was busy).
    */
   generatorLagP99Ms?: number;
+  /** librdkafka driver: the client process's CPU time (its threads included), in seconds. */
+  clientCpuSeconds?: number;
   /** Max-mode runs: how often partition leaders moved and the run re-routed (as a client does). */
   leaderMoves?: number;
   error?: string;

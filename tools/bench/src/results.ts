@@ -1,10 +1,11 @@
 // The data one benchmark run produces; the report is a pure function of it.
+import type { FailoverResult } from './failover.js';
 import type { DiskResult, MachineInfo } from './hardware.js';
 import type { Acks } from './plan.js';
 import type { LoadResult } from './produce.js';
 
 export type SystemId = 'chronik-1' | 'chronik-3' | 'jetstream-r1' | 'jetstream-r3';
-export type ClientId = 'own' | 'kcat' | 'jsbench';
+export type ClientId = 'own' | 'kcat' | 'librdkafka' | 'jsbench';
 export type ScenarioKind = 'produce' | 'consume' | 'latency';
 
 export const SYSTEM_LABELS: Record<SystemId, string> = {
@@ -17,6 +18,7 @@ export const SYSTEM_LABELS: Record<SystemId, string> = {
 export const CLIENT_LABELS: Record<ClientId, string> = {
   own: 'own generator (@chronik/protocol)',
   kcat: 'librdkafka (kcat)',
+  librdkafka: 'librdkafka (confluent-kafka-python, tools/bench/librdkafka)',
   jsbench: 'Go program on nats.go (tools/bench/jetstream)',
 };
 
@@ -55,6 +57,12 @@ export interface BenchRun {
   loopback?: { mbPerSec: number; command: string; error?: string };
   deployments: DeploymentStatus[];
   scenarios: ScenarioResult[];
+  /** Leader failover on the 3-node cluster (issue 9); absent when not run. */
+  failover?: FailoverResult;
+  /** Why the failover scenario did not run, when it did not. */
+  failoverUnavailable?: string;
+  /** Why the librdkafka (Python) runs did not happen, when they did not. */
+  librdkafkaUnavailable?: string;
   /** Extra commands (builds, file preparation). */
   setupCommands: string[];
   notes: string[];

@@ -11,9 +11,11 @@ import { errorMessage } from './errors.js';
 import { machineInfo, measureDisk, measureLoopback } from './hardware.js';
 import { prepareJetStream, runDriver, startJetStream, JETSTREAM_DEBIAN_PACKAGES } from './jetstream.js';
 import type { JetStreamTools } from './jetstream.js';
-import { KafkaConnection, createTopic, deleteTopic } from './kafka.js';
+import { KafkaConnection, createTopic, deleteTopic, waitForLeaders } from './kafka.js';
+import { runFailover } from './failover.js';
+import { librdkafkaProduce, prepareLibrdkafka } from './librdkafka.js';
 import { kcatConsume, kcatProduce, prepareRecordFile } from './kcat.js';
-import type { Plan, ProduceCase } from './plan.js';
+import type { Acks, Plan, ProduceCase } from './plan.js';
 import { buildPlan, caseLabel } from './plan.js';
 import { runProduce } from './produce.js';
 import type { LoadResult } from './produce.js';
@@ -79,7 +81,7 @@ export async function runBenchmark(ctx: RunnerContext): Promise<BenchRun> {
     deployments.push({ system: 'chronik-1', available: single.ok, ...(single.ok ? {} : { reason: single.reason }), commands: single.ok ? single.deployment.commands : single.commands });
     if (single.ok) {
       try {
-        chronikMax = await chronikScenarios(ctx, plan, single.deployment, 'chronik-1', plan.produce, workDir, record, setupCommands);
+        chronikMax = await chronikScenarios(ctx, plan, single.deployment, 'chronik-1', plan.produce, workDir, record, setupCommands, run);
       } finally {
         await single.deployment.stop();
       }
@@ -97,27 +99,30 @@ export async function runBenchmark(ctx: RunnerContext): Promise<BenchRun> {
         setupCommands.push(`# JetStream driver\n${prep.tools.buildCommand}`);
       } else jsProblem = prep.reason;
     } else jsProblem = 'skipped (--no-jetstream)';
-    await jetstreamScenarios(ctx, plan, js, jsProblem, 1, plan.jetstreamR1, chronikMax, workDir, deployments, record);
+    await jetstreamScenarios(ctx, plan, js, jsProblem, 1, plan.jetstreamR1, chronikMax, plan.latencyFractions, workDir, deployments, record);
 
     // Chronik, 3 nodes.
+    let clusterMax: number | undefined;
     if (options.cluster) {
       log('chronik: 3-node raft-cluster');
       const cluster = await startCluster(ctx.serverBin, workDir, options.quick ? 45_000 : 90_000);
       deployments.push({ system: 'chronik-3', available: cluster.ok, ...(cluster.ok ? {} : { reason: cluster.reason }), commands: cluster.ok ? cluster.deployment.commands : cluster.commands });
       if (cluster.ok) {
         try {
-          await chronikScenarios(ctx, plan, cluster.deployment, 'chronik-3', plan.clusterProduce, workDir, record, setupCommands);
+          clusterMax = await chronikScenarios(ctx, plan, cluster.deployment, 'chronik-3', plan.clusterProduce, workDir, record, setupCommands, run);
         } finally {
           await cluster.deployment.stop();
         }
       } else {
         log(`  not available: ${cluster.reason}`);
         for (const c of plan.clusterProduce) record({ system: 'chronik-3', client: 'own', kind: 'produce', ...c, unavailable: cluster.reason });
+        run.failoverUnavailable = cluster.reason;
       }
     } else {
+      run.failoverUnavailable = 'skipped (--no-cluster)';
       deployments.push({ system: 'chronik-3', available: false, reason: 'skipped (--no-cluster)', commands: [] });
     }
-    await jetstreamScenarios(ctx, plan, js, options.cluster ? jsProblem : 'skipped (--no-cluster)', 3, plan.jetstreamR3, undefined, workDir, deployments, record);
+    await jetstreamScenarios(ctx, plan, js, options.cluster ? jsProblem : 'skipped (--no-cluster)', 3, plan.jetstreamR3, clusterMax, plan.clusterLatencyFractions, workDir, deployments, record);
     if (jsProblem !== undefined && options.jetstream) notes.push(`JetStream was not available (${jsProblem}). Install the Debian packages \`${JETSTREAM_DEBIAN_PACKAGES}\` to measure it.`);
   } finally {
     fs.rmSync(workDir, { recursive: true, force: true });
@@ -129,7 +134,10 @@ export async function runBenchmark(ctx: RunnerContext): Promise<BenchRun> {
 
 let topicSeq = 0;
 
-/** Runs the Chronik scenarios against a started deployment; returns the max 1 KiB acks=1 1 p rate. */
+/**
+ * Runs the Chronik scenarios against a started deployment; returns the max rate the fixed-rate runs
+ * were based on (single node: 1 KiB, 1 p, acks=1; cluster: 1 KiB, 1 p, acks=all).
+ */
 async function chronikScenarios(
   ctx: RunnerContext,
   plan: Plan,
@@ -139,7 +147,9 @@ async function chronikScenarios(
   workDir: string,
   record: (s: ScenarioResult) => void,
   setupCommands: string[],
+  run: BenchRun,
 ): Promise<number | undefined> {
+  const scenarios = run.scenarios;
   const admin = await KafkaConnection.connect(d.bootstrap);
   const inFlight = ctx.options.inFlight;
   let max: number | undefined;
@@ -184,42 +194,54 @@ async function chronikScenarios(
         }
         await deleteTopic(admin, longTopic);
       }
-      // librdkafka produce from prepared files.
-      if (ctx.options.kcat && which('kcat') !== undefined) {
-        for (const c of plan.kcat) {
-          const file = path.join(workDir, `records-${c.recordBytes}-${c.records}.txt`);
-          if (!fs.existsSync(file)) {
-            prepareRecordFile(file, c.recordBytes, c.records);
-            setupCommands.push(`# ${path.basename(file)}: ${c.records} lines of ${c.recordBytes} letters (written by the benchmark)`);
-          }
-          let topic: string | undefined;
-          try {
-            topic = await newTopic(c);
-            const r = await kcatProduce(d.bootstrap, topic, file, c.recordBytes, c.records, c.acks);
-            record({ system, client: 'kcat', kind: 'produce', ...c, result: r.result, command: r.command });
-          } catch (e) {
-            record({ system, client: 'kcat', kind: 'produce', ...c, result: failed(errorMessage(e)) });
-          }
-          if (topic !== undefined) await deleteTopic(admin, topic);
+    }
+    // librdkafka produce from prepared files (the cluster: bootstrap with all three nodes).
+    const kcatCases = system === 'chronik-1' ? plan.kcat : plan.clusterKcat;
+    if (ctx.options.kcat && which('kcat') !== undefined) {
+      for (const c of kcatCases) {
+        const file = path.join(workDir, `records-${c.recordBytes}-${c.records}.txt`);
+        if (!fs.existsSync(file)) {
+          prepareRecordFile(file, c.recordBytes, c.records);
+          setupCommands.push(`# ${path.basename(file)}: ${c.records} lines of ${c.recordBytes} letters (written by the benchmark)`);
         }
-        for (const f of fs.readdirSync(workDir)) if (f.startsWith('records-')) fs.rmSync(path.join(workDir, f), { force: true });
-      }
-      // Fixed-rate latency runs at fractions of the measured max.
-      if (max !== undefined) {
-        for (const fraction of plan.latencyFractions) {
-          const rate = max * fraction;
-          const c: ProduceCase = { recordBytes: 1024, partitions: 1, acks: 1, records: Math.max(100, Math.round(rate * plan.latencySeconds)) };
-          let topic: string | undefined;
-          try {
-            topic = await newTopic(c);
-            const result = await runProduce({ bootstrap: d.bootstrap, topic, partitions: 1, recordBytes: 1024, acks: 1, records: c.records, inFlight, ratePerSec: rate });
-            record({ system, client: 'own', kind: 'latency', ...c, offeredPerSec: rate, result, command: ownCommand(topic, c, rate) });
-          } catch (e) {
-            record({ system, client: 'own', kind: 'latency', ...c, offeredPerSec: rate, result: failed(errorMessage(e)) });
-          }
-          if (topic !== undefined) await deleteTopic(admin, topic);
+        let topic: string | undefined;
+        try {
+          topic = await newTopic(c);
+          await waitForLeaders(admin, topic, c.partitions, 30_000);
+          const r = await kcatProduce(system === 'chronik-1' ? d.bootstrap : d.brokers, topic, file, c.recordBytes, c.records, c.acks);
+          record({ system, client: 'kcat', kind: 'produce', ...c, result: r.result, command: r.command });
+        } catch (e) {
+          record({ system, client: 'kcat', kind: 'produce', ...c, result: failed(errorMessage(e)) });
         }
+        if (topic !== undefined) await deleteTopic(admin, topic);
       }
+      for (const f of fs.readdirSync(workDir)) if (f.startsWith('records-')) fs.rmSync(path.join(workDir, f), { force: true });
+    }
+    // Fixed-rate latency runs at fractions of the measured max: single node 1 KiB acks=1; the
+    // cluster 1 KiB acks=all (its target case), 1 partition.
+    const latencyAcks: Acks = system === 'chronik-1' ? 1 : -1;
+    if (system === 'chronik-3') {
+      const s = scenarios.find((x) => x.system === 'chronik-3' && x.client === 'own' && x.kind === 'produce' && x.recordBytes === 1024 && x.partitions === 1 && x.acks === -1);
+      if (s?.result?.ok === true) max = s.result.msgPerSec;
+    }
+    if (max !== undefined) {
+      for (const fraction of system === 'chronik-1' ? plan.latencyFractions : plan.clusterLatencyFractions) {
+        const rate = max * fraction;
+        const c: ProduceCase = { recordBytes: 1024, partitions: 1, acks: latencyAcks, records: Math.max(100, Math.round(rate * plan.latencySeconds)) };
+        let topic: string | undefined;
+        try {
+          topic = await newTopic(c);
+          const result = await runProduce({ bootstrap: d.bootstrap, topic, partitions: 1, recordBytes: 1024, acks: latencyAcks, records: c.records, inFlight, ratePerSec: rate });
+          record({ system, client: 'own', kind: 'latency', ...c, offeredPerSec: rate, result, command: ownCommand(topic, c, rate) });
+        } catch (e) {
+          record({ system, client: 'own', kind: 'latency', ...c, offeredPerSec: rate, result: failed(errorMessage(e)) });
+        }
+        if (topic !== undefined) await deleteTopic(admin, topic);
+      }
+    }
+    if (system === 'chronik-3') {
+      await issue9Throughput(ctx, plan, d, admin, newTopic, record, run);
+      await failoverScenario(ctx, plan, d, admin, newTopic, run);
     }
   } finally {
     admin.close();
@@ -235,6 +257,7 @@ async function jetstreamScenarios(
   replicas: 1 | 3,
   cases: ProduceCase[],
   chronikMax: number | undefined,
+  latencyFractions: readonly number[],
   workDir: string,
   deployments: DeploymentStatus[],
   record: (s: ScenarioResult) => void,
@@ -280,10 +303,11 @@ async function jetstreamScenarios(
       }
       await runDriver(tools, d, { mode: 'delete', streams: c.partitions, prefix });
     }
-    if (replicas === 1 && chronikMax !== undefined) {
-      for (const fraction of plan.latencyFractions) {
+    if (chronikMax !== undefined) {
+      // The same offered loads as Chronik's fixed-rate runs (R1: the single node's, acks=1; R3: the cluster's, acks=all).
+      for (const fraction of latencyFractions) {
         const rate = chronikMax * fraction;
-        const c: ProduceCase = { recordBytes: 1024, partitions: 1, acks: 1, records: Math.max(100, Math.round(rate * plan.latencySeconds)) };
+        const c: ProduceCase = { recordBytes: 1024, partitions: 1, acks: replicas === 1 ? 1 : -1, records: Math.max(100, Math.round(rate * plan.latencySeconds)) };
         const prefix = `l${++seq}`;
         await runDriver(tools, d, { mode: 'setup', streams: 1, prefix, timeoutS: 60 });
         const pub = await runDriver(tools, d, { mode: 'pub', streams: 1, prefix, recordBytes: 1024, count: c.records, ratePerSec: rate, maxPending: 4096 });
@@ -298,4 +322,64 @@ async function jetstreamScenarios(
 
 function failed(error: string): LoadResult {
   return { ok: false, msgs: 0, bytes: 0, seconds: 0, msgPerSec: Number.NaN, mbPerSec: Number.NaN, errors: 1, error };
+}
+
+/**
+ * Issue 9's throughput target: librdkafka (Python driver, per-message latency) against the cluster,
+ * RF 3, acks=all, 256 B: a max run, then a run at the target's fixed rate (165,000 msg/s).
+ */
+async function issue9Throughput(
+  ctx: RunnerContext,
+  plan: Plan,
+  d: ChronikDeployment,
+  admin: KafkaConnection,
+  newTopic: (c: { partitions: number }) => Promise<string>,
+  record: (s: ScenarioResult) => void,
+  run: BenchRun,
+): Promise<void> {
+  const prep = prepareLibrdkafka(ctx.packageDir);
+  if (!prep.ok) {
+    run.librdkafkaUnavailable = prep.reason;
+    ctx.log(`  librdkafka driver not available: ${prep.reason}`);
+    return;
+  }
+  run.machine.tools['confluent-kafka-python'] = prep.tools.version;
+  const c = plan.issue9.max;
+  const rateCase: ProduceCase = { ...c, records: Math.max(1000, Math.round(plan.issue9.targetPerSec * plan.issue9.rateSeconds)) };
+  for (const [kind, cs, rate] of [
+    ['produce', c, undefined],
+    ['latency', rateCase, plan.issue9.targetPerSec],
+  ] as const) {
+    let topic: string | undefined;
+    try {
+      topic = await newTopic(cs);
+      await waitForLeaders(admin, topic, cs.partitions, 30_000);
+      const r = await librdkafkaProduce(prep.tools, { brokers: d.brokers, topic, recordBytes: cs.recordBytes, records: cs.records, acks: cs.acks, ...(rate !== undefined ? { ratePerSec: rate } : {}) });
+      record({ system: 'chronik-3', client: 'librdkafka', kind, ...cs, ...(rate !== undefined ? { offeredPerSec: rate } : {}), result: r.result, command: r.command });
+    } catch (e) {
+      record({ system: 'chronik-3', client: 'librdkafka', kind, ...cs, ...(rate !== undefined ? { offeredPerSec: rate } : {}), result: failed(errorMessage(e)) });
+    }
+    if (topic !== undefined) await deleteTopic(admin, topic);
+  }
+}
+
+/** Issue 9's unavailability target: kill -9 of the partition leader under acks=all load, repeated. */
+async function failoverScenario(
+  ctx: RunnerContext,
+  plan: Plan,
+  d: ChronikDeployment,
+  admin: KafkaConnection,
+  newTopic: (c: { partitions: number }) => Promise<string>,
+  run: BenchRun,
+): Promise<void> {
+  let topic: string;
+  try {
+    topic = await newTopic({ partitions: 1 });
+    await waitForLeaders(admin, topic, 1, 30_000);
+  } catch (e) {
+    run.failoverUnavailable = `could not create the failover topic: ${errorMessage(e)}`;
+    return;
+  }
+  ctx.log(`  failover: ${plan.failoverKills} kills of the leader of ${topic}`);
+  run.failover = await runFailover({ deployment: d, topic, kills: plan.failoverKills, log: ctx.log });
 }

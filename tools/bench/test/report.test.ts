@@ -1,5 +1,5 @@
-import { buildPlan, caseLabel, evaluateTargets, fellBehind, recordsFor, renderReport } from '../src/index.js';
-import type { BenchRun, LoadResult, ScenarioResult } from '../src/index.js';
+import { ISSUE9_TARGET_PER_SEC, buildPlan, caseLabel, evaluateTargets, failoverStats, fellBehind, recordsFor, renderReport } from '../src/index.js';
+import type { BenchRun, FailoverKill, FailoverResult, LoadResult, ScenarioResult } from '../src/index.js';
 
 function load(msgPerSec: number, recordBytes = 1024, p99Ms = 5): LoadResult {
   return { ok: true, msgs: 1000, bytes: 1000 * recordBytes, seconds: 1000 / msgPerSec, msgPerSec, mbPerSec: (msgPerSec * recordBytes) / 1e6, p50Ms: 1, p99Ms, p999Ms: p99Ms * 2, maxMs: p99Ms * 3, errors: 0 };
@@ -50,8 +50,13 @@ describe('evaluateTargets', () => {
       ['77%', 'met'], // 307.2 MB/s of 400 MB/s
       ['–', 'not available'], // no 3-node cluster
       ['0.00×', 'met'], // 4 ms vs 900 ms of a JetStream that fell behind
+      ['–', 'not available'], // 3-node latency: no cluster
+      ['–', 'not available'], // issue 9 throughput
+      ['–', 'not available'], // issue 9 p99
+      ['–', 'not available'], // issue 9 failover
     ]);
     expect(rows[2]!.measured).toContain('not available: raft-cluster mode is not implemented yet');
+    expect(rows.map((r) => r.target.slice(0, 4))).toEqual(['#11:', '#11:', '#11:', '#11:', '#11:', '#9: ', '#9: ', '#9: ']);
   });
 
   it('says not met when a ratio falls short, and never counts a failed run', () => {
@@ -81,7 +86,7 @@ describe('renderReport', () => {
     expect(markdown).toContain('| Chronik source | abc1234 |');
     expect(markdown).toContain('`--quick` regression plan');
     expect(markdown).toContain('load average 1.0, 2.0, 3.0 at the start');
-    expect(markdown).toContain('| 1 node, 1 KiB, acks=1: ≥ 3× JetStream R1 msg/s | 300,000 msg/s | 50,000 msg/s | 6.00× | **met** |');
+    expect(markdown).toContain('| #11: 1 node, 1 KiB, acks=1: ≥ 3× JetStream R1 msg/s | 300,000 msg/s | 50,000 msg/s | 6.00× | **met** |');
     expect(markdown).toContain('| Chronik, 3 nodes | not available: raft-cluster mode is not implemented yet |');
   });
 
@@ -90,8 +95,8 @@ describe('renderReport', () => {
     expect(markdown).toContain('| sequential write, buffered + fdatasync at end | 400.0 | 77% |');
     expect(markdown).toContain('| 1 KiB | 1 | all | not available |');
     expect(markdown).toContain('| 1 KiB | 12 | all | 90,000 (2 leader moves followed) |');
-    expect(markdown).toContain('150,000 | JetStream R1 | 40,000 (fell behind)');
-    expect(markdown).toContain('| 150,000 | Chronik, 1 node | 150,000 | 1.00 | 4.00 | 8.00 | 12.0 | 1.25 |');
+    expect(markdown).toContain('150,000 | JetStream R1, 1 KiB, 1 p, acks=1 | 40,000 (fell behind)');
+    expect(markdown).toContain('| 150,000 | Chronik, 1 node, 1 KiB, 1 p, acks=1 | 150,000 | 1.00 | 4.00 | 8.00 | 12.0 | 1.25 |');
   });
 
   it('lists every exact command once', () => {
@@ -110,12 +115,112 @@ describe('renderReport', () => {
   });
 });
 
+/** The fixture with a working 3-node cluster: own, kcat, librdkafka and failover results. */
+function clusterFixture(opts: { issue9Max?: number; issue9P99?: number; issue9Achieved?: number; unavailable?: number[] } = {}): BenchRun {
+  const run = fixture();
+  const s = (x: Partial<ScenarioResult> & Pick<ScenarioResult, 'system' | 'client' | 'kind'>): ScenarioResult => ({ recordBytes: 1024, partitions: 1, acks: -1, records: 1000, ...x });
+  run.deployments[2] = { system: 'chronik-3', available: true, commands: ['node chronik-server raft-cluster'] };
+  run.scenarios = run.scenarios.filter((x) => x.system !== 'chronik-3');
+  run.scenarios.push(
+    s({ system: 'chronik-3', client: 'own', kind: 'produce', result: load(80_000) }),
+    s({ system: 'chronik-3', client: 'kcat', kind: 'produce', result: load(70_000), command: 'kcat -P -b a,b,c' }),
+    s({ system: 'chronik-3', client: 'own', kind: 'latency', offeredPerSec: 40_000, result: load(40_000, 1024, 30) }),
+    s({ system: 'jetstream-r3', client: 'jsbench', kind: 'latency', offeredPerSec: 40_000, result: load(40_000, 1024, 60) }),
+    s({ system: 'chronik-3', client: 'librdkafka', kind: 'produce', recordBytes: 256, partitions: 3, result: load(opts.issue9Max ?? 170_000, 256, 900) }),
+    s({
+      system: 'chronik-3',
+      client: 'librdkafka',
+      kind: 'latency',
+      recordBytes: 256,
+      partitions: 3,
+      offeredPerSec: ISSUE9_TARGET_PER_SEC,
+      result: { ...load(opts.issue9Achieved ?? 164_000, 256, opts.issue9P99 ?? 20), clientCpuSeconds: 1.5 },
+    }),
+  );
+  const kills: FailoverKill[] = (opts.unavailable ?? [1200, 1500, 1900]).map((u, i) => ({
+    killedNode: (i % 3) + 1,
+    epochBefore: i + 1,
+    newLeader: ((i + 1) % 3) + 1,
+    unavailableMs: u,
+    lastOkBeforeKillMs: 3,
+    rejoinedMs: 3000,
+    caughtUpMs: 3500 + i,
+    inIsrMs: 3600,
+    restartToCaughtUpMs: 2000,
+  }));
+  const failover: FailoverResult = { ok: true, topic: 't', recordBytes: 256, recordsPerRequest: 16, kills, ackedRecords: 5000, failedAttempts: { 'connect ECONNREFUSED': 40 }, otherLeaderMoves: 1, otherMaxGapMs: 150, command: '# failover: kill -9' };
+  run.failover = failover;
+  return run;
+}
+
+describe('cluster and issue 9 targets', () => {
+  it('compares the 3-node p99 at half load with JetStream R3, and states the issue 9 targets', () => {
+    const rows = evaluateTargets(clusterFixture());
+    expect(rows.slice(4).map((r) => [r.ratio, r.status])).toEqual([
+      ['0.50×', 'met'], // 30 ms vs JetStream R3's 60 ms at 40,000 msg/s (half of 80,000)
+      ['1.03×', 'met'], // 170,000 of 165,000 msg/s
+      ['0.40×', 'met'], // p99 20 of 50 ms, 164,000 ≥ 95 % of 165,000 delivered
+      ['0.95×', 'met'], // max 1900 of 2000 ms
+    ]);
+    expect(rows[7]!.measured).toBe('1200 / 1500 / 1900 ms (min / median / max of 3 kills)');
+  });
+
+  it('says not met when the rate, the p99, the sustained load or one kill misses', () => {
+    expect(evaluateTargets(clusterFixture({ issue9Max: 120_000 }))[5]!.status).toBe('not met');
+    expect(evaluateTargets(clusterFixture({ issue9P99: 80 }))[6]!.status).toBe('not met');
+    const behind = evaluateTargets(clusterFixture({ issue9Achieved: 100_000 }))[6]!;
+    expect(behind.status).toBe('not met');
+    expect(behind.measured).toContain('fell behind');
+    expect(evaluateTargets(clusterFixture({ unavailable: [900, 2100, 1000] }))[7]!.status).toBe('not met');
+  });
+
+  it('counts a kill that never recovered as not met', () => {
+    const run = clusterFixture();
+    const k = run.failover!.kills[1]!;
+    delete k.unavailableMs;
+    k.error = 'no successful acks=all produce within 30000 ms of the kill';
+    const row = evaluateTargets(run)[7]!;
+    expect(row.status).toBe('not met');
+    expect(row.measured).toContain('a kill did not recover');
+  });
+
+  it('renders the failover, issue 9 and 3-node latency sections', () => {
+    const { markdown, charts } = renderReport(clusterFixture());
+    expect(markdown).toContain('## Leader failover (issue 9)');
+    expect(markdown).toContain('| 1 | 1 | 2 | 3.00 | **1200** | 3000 | 3500 | 3600 | 2000 |');
+    expect(markdown).toContain('| max |  |  |  | **1900** |');
+    expect(markdown).toContain('40 × connect ECONNREFUSED');
+    expect(markdown).toContain('| fixed rate (target load) | 3 | 165,000 | 164,000 |');
+    expect(markdown).toContain('1.5 s (');
+    expect(markdown).toContain('| 1 KiB | 1 | all | 80,000 | 81.9 | 1.00 / 5.00 / 10.0 | 70,000 (71.7 MB/s) |');
+    expect(markdown).not.toContain('| 256 B | 3 | all |'); // the librdkafka target runs stay out of the kcat/own table
+    expect(markdown).toContain('# failover: kill -9');
+    expect(charts.map((c) => c.file)).toContain('latency-vs-load-3-nodes.svg');
+  });
+
+  it('failoverStats gives min, median and max of the kills that have the value', () => {
+    const kills: FailoverKill[] = [
+      { killedNode: 1, epochBefore: 1, unavailableMs: 1300 },
+      { killedNode: 2, epochBefore: 2 },
+      { killedNode: 3, epochBefore: 3, unavailableMs: 1700 },
+      { killedNode: 1, epochBefore: 4, unavailableMs: 1400 },
+    ];
+    expect(failoverStats(kills, 'unavailableMs')).toEqual({ min: 1300, median: 1400, max: 1700, n: 3 });
+    expect(failoverStats(kills, 'caughtUpMs')).toBeUndefined();
+  });
+});
+
 describe('plan', () => {
   it('quick plan keeps to the headline scenarios', () => {
     const p = buildPlan(true);
     expect(p.produce.map(caseLabel)).toEqual(['1 KiB, 1 p, acks=1', '1 KiB, 1 p, acks=all', '1 KiB, 12 p, acks=1']);
     expect(p.clusterProduce.map(caseLabel)).toEqual(['1 KiB, 1 p, acks=all']);
     expect(p.latencyFractions).toEqual([0.5]);
+    expect(p.clusterLatencyFractions).toEqual([0.5]);
+    expect(p.clusterKcat.map(caseLabel)).toEqual(['1 KiB, 1 p, acks=all']);
+    expect(caseLabel(p.issue9.max)).toBe('256 B, 3 p, acks=all');
+    expect(p.issue9.targetPerSec).toBe(165_000);
+    expect(p.failoverKills).toBe(3);
     expect(p.produce[0]).toBe(p.longLog);
   });
   it('full plan covers every size, partition count and acks, with the same counts for JetStream', () => {
@@ -127,6 +232,9 @@ describe('plan', () => {
       expect(j.records).toBe(c.records);
     }
     expect(p.latencyFractions).toContain(0.5);
+    expect(p.clusterLatencyFractions).toContain(0.5);
+    expect(p.failoverKills).toBe(5);
+    expect(p.clusterKcat.every((c) => p.produce.some((x) => x.recordBytes === c.recordBytes && x.partitions === c.partitions && x.records === c.records))).toBe(true);
   });
   it('scales counts, never below 1000 records', () => {
     expect(buildPlan(true, 2).produce[1]!.records).toBe(2 * buildPlan(true).produce[1]!.records);

@@ -1,0 +1,121 @@
+// librdkafka with per-message latency: the Python driver librdkafka/produce.py on Debian's
+// confluent-kafka-python (python3-confluent-kafka). kcat gives librdkafka's throughput but no
+// latency; this driver reads each message's delivery report (max mode: librdkafka's own
+// produce() → ack latency; fixed-rate mode: from the intended send time). Missing Python or module
+// makes these runs "not available"; the benchmark installs nothing.
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { commandLine } from './chronik.js';
+import type { BrokerAddress } from './kafka.js';
+import { KCAT_PRODUCE_SETTINGS } from './kcat.js';
+import type { LoadResult } from './produce.js';
+import { run, which } from './procs.js';
+import { throughput } from './stats.js';
+
+export const LIBRDKAFKA_DEBIAN_PACKAGES = 'python3 python3-confluent-kafka';
+
+export interface LibrdkafkaTools {
+  python: string;
+  script: string;
+  /** confluent-kafka-python and librdkafka versions. */
+  version: string;
+}
+
+/** Finds a python3 with confluent_kafka (Debian's /usr/bin/python3 first). */
+export function prepareLibrdkafka(packageDir: string): { ok: true; tools: LibrdkafkaTools } | { ok: false; reason: string } {
+  const script = path.join(packageDir, 'librdkafka', 'produce.py');
+  const candidates = ['/usr/bin/python3', which('python3')].filter((x): x is string => x !== undefined && fs.existsSync(x));
+  for (const python of [...new Set(candidates)]) {
+    const r = spawnSync(python, ['-c', 'import confluent_kafka as c; print(c.version()[0], c.libversion()[0])'], { encoding: 'utf8', timeout: 20_000 });
+    if (r.status === 0) {
+      const [py, lib] = r.stdout.trim().split(' ');
+      return { ok: true, tools: { python, script, version: `confluent-kafka-python ${py}, librdkafka ${lib}` } };
+    }
+  }
+  return { ok: false, reason: `no python3 with the confluent_kafka module (Debian: apt-get install ${LIBRDKAFKA_DEBIAN_PACKAGES})` };
+}
+
+interface DriverOutput {
+  msgs: number;
+  sent: number;
+  errors: number;
+  seconds: number;
+  p50Ms: number | null;
+  p99Ms: number | null;
+  p999Ms: number | null;
+  maxMs: number | null;
+  cpuSeconds: number;
+  saturated: boolean;
+  error: string | null;
+}
+
+export interface LibrdkafkaProduceSpec {
+  brokers: readonly BrokerAddress[];
+  topic: string;
+  recordBytes: number;
+  records: number;
+  acks: 1 | -1;
+  /** Messages per second (fixed-rate mode); undefined = max. */
+  ratePerSec?: number;
+  timeoutS?: number;
+}
+
+/** Runs the Python driver once; never throws for a failed run (the result says failed). */
+export async function librdkafkaProduce(tools: LibrdkafkaTools, spec: LibrdkafkaProduceSpec): Promise<{ result: LoadResult; command: string }> {
+  const timeoutS = spec.timeoutS ?? 120;
+  const args = [
+    tools.script,
+    '--bootstrap',
+    spec.brokers.map((b) => `${b.host}:${b.port}`).join(','),
+    '--topic',
+    spec.topic,
+    '--count',
+    String(spec.records),
+    '--size',
+    String(spec.recordBytes),
+    '--acks',
+    spec.acks === -1 ? 'all' : '1',
+    '--timeout',
+    String(timeoutS),
+  ];
+  if (spec.ratePerSec !== undefined) args.push('--rate', String(Math.round(spec.ratePerSec)));
+  for (const s of KCAT_PRODUCE_SETTINGS) args.push('-X', s);
+  const command = commandLine(tools.python, args);
+  const r = await run(tools.python, args, { timeoutMs: (timeoutS + 30) * 1000 });
+  let out: DriverOutput | undefined;
+  try {
+    out = JSON.parse(r.stdout.trim().split('\n').pop() ?? '') as DriverOutput;
+  } catch {
+    out = undefined;
+  }
+  if (out === undefined) {
+    const error = `driver exited ${r.code}: ${r.stderr.trim().split('\n').slice(-2).join(' ')}`;
+    return { result: { ok: false, msgs: 0, bytes: 0, seconds: r.seconds, msgPerSec: Number.NaN, mbPerSec: Number.NaN, errors: 1, error }, command };
+  }
+  const t = throughput(out.msgs, spec.recordBytes, out.seconds);
+  const num = (x: number | null): number => (x === null ? Number.NaN : x);
+  const result: LoadResult = {
+    ok: out.errors === 0 && !out.saturated && out.msgs === spec.records,
+    msgs: out.msgs,
+    bytes: out.msgs * spec.recordBytes,
+    seconds: out.seconds,
+    msgPerSec: t.msgPerSec,
+    mbPerSec: t.mbPerSec,
+    p50Ms: num(out.p50Ms),
+    p99Ms: num(out.p99Ms),
+    p999Ms: num(out.p999Ms),
+    maxMs: num(out.maxMs),
+    errors: out.errors,
+    clientCpuSeconds: out.cpuSeconds,
+  };
+  if (out.saturated) {
+    result.saturated = true;
+    result.error = `offered load of ${Math.round(spec.ratePerSec ?? 0)} msg/s is above capacity (fell more than 2 s behind)`;
+  } else if (out.error !== null) {
+    result.error = out.error;
+  } else if (out.msgs !== spec.records) {
+    result.error = `${out.msgs} of ${spec.records} records acknowledged`;
+  }
+  return { result, command };
+}
