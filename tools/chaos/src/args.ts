@@ -59,7 +59,9 @@ export function parseArgs(argv: readonly string[]): CliOptions {
   };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i] as string;
-    const [flag, inline] = a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
+    const [flag, inline] = a.includes('=')
+      ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)]
+      : [a, undefined];
     const value = (): string => {
       if (inline !== undefined) return inline;
       const v = argv[++i];
@@ -72,7 +74,8 @@ export function parseArgs(argv: readonly string[]): CliOptions {
         break;
       case '--duration':
         o.durationMs = parseDuration(value());
-        if (o.durationMs < 5_000 || o.durationMs > 24 * 3600_000) throw new ChaosError('BadArgument', '--duration must be between 5s and 24h');
+        if (o.durationMs < 5_000 || o.durationMs > 24 * 3600_000)
+          throw new ChaosError('BadArgument', '--duration must be between 5s and 24h');
         break;
       case '--nodes':
         o.nodes = int('nodes', value(), 3, 7);
@@ -84,7 +87,10 @@ export function parseArgs(argv: readonly string[]): CliOptions {
         o.partitions = int('partitions', value(), 1, 64);
         break;
       case '--faults': {
-        const list = value().split(',').map((x) => x.trim()).filter((x) => x !== '');
+        const list = value()
+          .split(',')
+          .map((x) => x.trim())
+          .filter((x) => x !== '');
         for (const f of list)
           if (!(FAULT_KINDS as readonly string[]).includes(f))
             throw new ChaosError('BadArgument', `unknown fault "${f}" (known: ${FAULT_KINDS.join(', ')})`);

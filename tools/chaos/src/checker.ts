@@ -133,23 +133,31 @@ export function check(input: CheckInput): CheckOutcome {
     const reads = input.finalReads.filter((r) => r.partition === p);
     const good = reads.filter((r) => r.complete);
     if (good.length === 0) {
-      checks.finalRead.add(`partition ${p}: no complete final read (${reads.map((r) => `${r.via}: ${r.error ?? 'incomplete'}`).join('; ') || 'none'})`);
+      checks.finalRead.add(
+        `partition ${p}: no complete final read (${reads.map((r) => `${r.via}: ${r.error ?? 'incomplete'}`).join('; ') || 'none'})`,
+      );
       continue;
     }
     const log = new Map<number, string>();
     for (const r of (good[0] as FinalRead).records) log.set(r.offset, r.value);
     finalLog.set(p, log);
     // The read must be gap-free from the log start to the high watermark the replicas report.
-    const leaderState = input.replicas.find((s) => s.topic === topic && s.partition === p && s.role === 'leader');
+    const leaderState = input.replicas.find(
+      (s) => s.topic === topic && s.partition === p && s.role === 'leader',
+    );
     if (leaderState) {
       for (let o = leaderState.logStartOffset; o < leaderState.highWatermark; o++)
         if (!log.has(o)) {
-          checks.finalRead.add(`partition ${p}: offset ${o} below the high watermark ${leaderState.highWatermark} missing from the final read`);
+          checks.finalRead.add(
+            `partition ${p}: offset ${o} below the high watermark ${leaderState.highWatermark} missing from the final read`,
+          );
           break;
         }
       const beyond = [...log.keys()].filter((o) => o >= leaderState.highWatermark);
       if (beyond.length > 0)
-        checks.finalRead.add(`partition ${p}: final read returned offsets ≥ high watermark ${leaderState.highWatermark}: ${beyond.slice(0, 5).join(',')}`);
+        checks.finalRead.add(
+          `partition ${p}: final read returned offsets ≥ high watermark ${leaderState.highWatermark}: ${beyond.slice(0, 5).join(',')}`,
+        );
     }
   }
 
@@ -162,19 +170,26 @@ export function check(input: CheckInput): CheckOutcome {
     if (!m) seen.set(k, (m = new Map()));
     if (!m.has(v)) m.set(v, source);
   };
-  for (const r of input.finalReads) for (const rec of r.records) note(r.partition, rec.offset, rec.value, `final read via ${r.via}`);
+  for (const r of input.finalReads)
+    for (const rec of r.records) note(r.partition, rec.offset, rec.value, `final read via ${r.via}`);
   for (const pl of polls)
-    pl.offsets.forEach((o, i) => note(pl.partition, o, pl.values[i] ?? '', `poll by ${pl.process} at ${pl.completeMs} ms`));
+    pl.offsets.forEach((o, i) =>
+      note(pl.partition, o, pl.values[i] ?? '', `poll by ${pl.process} at ${pl.completeMs} ms`),
+    );
   for (const s of sends)
     if (s.outcome === 'ok' && s.offset !== undefined) {
       if (s.acks === 'all') note(s.partition, s.offset, s.value, `ack of ${s.process} at ${s.completeMs} ms`);
       else {
         const v = finalLog.get(s.partition)?.get(s.offset);
-        if (v !== undefined && v !== s.value) checks.acks1Reused.add(`${s.value} acked (acks=1) at ${s.partition}:${s.offset}, which now holds ${v}`);
+        if (v !== undefined && v !== s.value)
+          checks.acks1Reused.add(
+            `${s.value} acked (acks=1) at ${s.partition}:${s.offset}, which now holds ${v}`,
+          );
       }
     }
   for (const [k, m] of seen)
-    if (m.size > 1) checks.inconsistent.add(`${k}: ${[...m].map(([v, src]) => `${v} (${src})`).join(' vs ')}`);
+    if (m.size > 1)
+      checks.inconsistent.add(`${k}: ${[...m].map(([v, src]) => `${v} (${src})`).join(' vs ')}`);
 
   // The values every writer attempted, to tell unexpected values apart.
   const attempted = new Map<string, SendOp>();
@@ -191,7 +206,10 @@ export function check(input: CheckInput): CheckOutcome {
     }
   for (const pl of polls)
     pl.values.forEach((v, i) => {
-      if (!attempted.has(v)) checks.unexpected.add(`poll by ${pl.process} read ${v} at ${pl.partition}:${pl.offsets[i]}, which no writer sent`);
+      if (!attempted.has(v))
+        checks.unexpected.add(
+          `poll by ${pl.process} read ${v} at ${pl.partition}:${pl.offsets[i]}, which no writer sent`,
+        );
     });
   for (const s of sends) {
     if (s.outcome !== 'ok' || !finalLog.has(s.partition)) continue;
@@ -222,12 +240,17 @@ export function check(input: CheckInput): CheckOutcome {
     const log = finalLog.get(o.partition);
     for (const off of o.offsets) {
       if (prev !== undefined) {
-        if (off <= prev) checks.nonmonotonic.add(`${o.process} read ${o.partition}:${off} after ${o.partition}:${prev} (at ${o.completeMs} ms)`);
+        if (off <= prev)
+          checks.nonmonotonic.add(
+            `${o.process} read ${o.partition}:${off} after ${o.partition}:${prev} (at ${o.completeMs} ms)`,
+          );
         else if (off > prev + 1 && log !== undefined) {
           const skipped: number[] = [];
           for (let x = prev + 1; x < off && skipped.length < 5; x++) if (log.has(x)) skipped.push(x);
           if (skipped.length > 0)
-            checks.skip.add(`${o.process} jumped from ${o.partition}:${prev} to ${o.partition}:${off} (at ${o.completeMs} ms), skipping ${skipped.join(',')}`);
+            checks.skip.add(
+              `${o.process} jumped from ${o.partition}:${prev} to ${o.partition}:${off} (at ${o.completeMs} ms), skipping ${skipped.join(',')}`,
+            );
         }
       }
       prev = off;
@@ -242,28 +265,41 @@ export function check(input: CheckInput): CheckOutcome {
     for (const [p, off] of Object.entries((o as CommittedOp).offsets)) {
       const prev = committedSeen.get(p);
       if (prev !== undefined && off < prev.offset)
-        checks.committed.add(`partition ${p}: committed offset ${off} at ${o.completeMs} ms after ${prev.offset} at ${prev.at} ms`);
+        checks.committed.add(
+          `partition ${p}: committed offset ${off} at ${o.completeMs} ms after ${prev.offset} at ${prev.at} ms`,
+        );
       if (prev === undefined || off >= prev.offset) committedSeen.set(p, { offset: off, at: o.completeMs });
     }
     for (const [p, off] of Object.entries((o as CommittedOp).offsets)) {
-      const hw = input.replicas.find((s) => s.topic === topic && s.partition === Number(p) && s.role === 'leader')?.highWatermark;
-      if (hw !== undefined && off > hw) checks.committed.add(`partition ${p}: committed offset ${off} beyond the final high watermark ${hw}`);
+      const hw = input.replicas.find(
+        (s) => s.topic === topic && s.partition === Number(p) && s.role === 'leader',
+      )?.highWatermark;
+      if (hw !== undefined && off > hw)
+        checks.committed.add(`partition ${p}: committed offset ${off} beyond the final high watermark ${hw}`);
     }
   }
 
   // Replicas identical once healed.
-  if (!input.converged) checks.replicas.add('replicas did not converge (leader, epoch, high watermark, log end) before the deadline');
+  if (!input.converged)
+    checks.replicas.add(
+      'replicas did not converge (leader, epoch, high watermark, log end) before the deadline',
+    );
   for (let p = 0; p < input.partitions; p++) {
     const states = input.replicas.filter((s) => s.topic === topic && s.partition === p);
     if (states.length === 0) {
       checks.replicas.add(`partition ${p}: no replica reported`);
       continue;
     }
-    const fields = (s: ReplicaState): string => `hw ${s.highWatermark} leo ${s.logEndOffset} start ${s.logStartOffset} epoch ${s.leaderEpoch} leader ${s.leader}`;
+    const fields = (s: ReplicaState): string =>
+      `hw ${s.highWatermark} leo ${s.logEndOffset} start ${s.logStartOffset} epoch ${s.leaderEpoch} leader ${s.leader}`;
     const distinct = new Set(states.map(fields));
-    if (distinct.size > 1) checks.replicas.add(`partition ${p}: ${states.map((s) => `node ${s.node}: ${fields(s)}`).join('; ')}`);
+    if (distinct.size > 1)
+      checks.replicas.add(`partition ${p}: ${states.map((s) => `node ${s.node}: ${fields(s)}`).join('; ')}`);
     for (const s of states)
-      if (s.logEndOffset !== s.highWatermark) checks.replicas.add(`partition ${p} on node ${s.node}: log end ${s.logEndOffset} ≠ high watermark ${s.highWatermark} after healing`);
+      if (s.logEndOffset !== s.highWatermark)
+        checks.replicas.add(
+          `partition ${p} on node ${s.node}: log end ${s.logEndOffset} ≠ high watermark ${s.highWatermark} after healing`,
+        );
   }
   // Every complete final read of a partition is the same log.
   for (let p = 0; p < input.partitions; p++) {
@@ -273,14 +309,18 @@ export function check(input: CheckInput): CheckOutcome {
       if (first === undefined) break;
       const a = first.records.map((x) => `${x.offset}=${x.value}`).join(',');
       const b = r.records.map((x) => `${x.offset}=${x.value}`).join(',');
-      if (a !== b) checks.replicas.add(`partition ${p}: final read via ${first.via} (${first.records.length} records) differs from the read via ${r.via} (${r.records.length})`);
+      if (a !== b)
+        checks.replicas.add(
+          `partition ${p}: final read via ${first.via} (${first.records.length} records) differs from the read via ${r.via} (${r.records.length})`,
+        );
     }
   }
 
   // The stopped replicas' Raft logs agree up to the smallest commit index.
   if (input.replicaLogs) {
     for (const m of input.replicaLogs.mismatches) checks.replicaLogs.add(m);
-    for (let i = input.replicaLogs.mismatches.length; i < input.replicaLogs.mismatchCount; i++) checks.replicaLogs.add('(more differing entries)');
+    for (let i = input.replicaLogs.mismatches.length; i < input.replicaLogs.mismatchCount; i++)
+      checks.replicaLogs.add('(more differing entries)');
     for (const e of input.replicaLogs.errors) checks.replicaLogs.add(`unreadable: ${e}`);
   }
 
@@ -288,7 +328,9 @@ export function check(input: CheckInput): CheckOutcome {
   const topicOps = ops.filter((o): o is TopicOp => o.f === 'create-topic' || o.f === 'delete-topic');
   for (const t of topicOps)
     if (t.f === 'delete-topic' && t.outcome === 'ok' && input.topicsPresent.includes(t.topic))
-      checks.deleted.add(`${t.topic}: deletion acknowledged at ${t.completeMs} ms, still has replicas after healing`);
+      checks.deleted.add(
+        `${t.topic}: deletion acknowledged at ${t.completeMs} ms, still has replicas after healing`,
+      );
 
   const unavailability = unavailabilityWindows(ops, topic, input.slowMs);
   const stats: CheckOutcome['stats'] = {
@@ -367,7 +409,10 @@ export function unavailabilityWindows(ops: readonly Op[], topic: string, slowMs:
 }
 
 /** The longest span without a poll, between the first poll and the last acknowledged send. */
-function pollGap(polls: readonly PollOp[], sends: readonly SendOp[]): { longestPollGapMs: number; longestPollGapAtMs: number } {
+function pollGap(
+  polls: readonly PollOp[],
+  sends: readonly SendOp[],
+): { longestPollGapMs: number; longestPollGapAtMs: number } {
   const times = polls.map((p) => p.completeMs).sort((a, b) => a - b);
   const lastAck = sends.reduce((m, s) => (s.outcome === 'ok' ? Math.max(m, s.completeMs) : m), 0);
   let best = 0;

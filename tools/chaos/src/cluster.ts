@@ -30,7 +30,13 @@ export interface ChaosNode {
 export interface ClusterView {
   nodeId: number;
   brokers: Array<{ nodeId: number }>;
-  metadataGroup: { leaderId: number; term: number; commitIndex: number; appliedIndex: number; voters: number[] };
+  metadataGroup: {
+    leaderId: number;
+    term: number;
+    commitIndex: number;
+    appliedIndex: number;
+    voters: number[];
+  };
 }
 
 export interface ReplicaView {

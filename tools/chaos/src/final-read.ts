@@ -18,8 +18,23 @@ export interface FinalReadOptions {
 export function readPartition(o: FinalReadOptions): Promise<FinalRead> {
   return new Promise((resolve) => {
     const args = [
-      '-C', '-b', o.bootstrap, '-t', o.topic, '-p', String(o.partition), '-o', 'beginning', '-e', '-q',
-      '-f', '%o %s\\n', '-X', 'fetch.wait.max.ms=100', '-X', 'topic.metadata.refresh.interval.ms=1000',
+      '-C',
+      '-b',
+      o.bootstrap,
+      '-t',
+      o.topic,
+      '-p',
+      String(o.partition),
+      '-o',
+      'beginning',
+      '-e',
+      '-q',
+      '-f',
+      '%o %s\\n',
+      '-X',
+      'fetch.wait.max.ms=100',
+      '-X',
+      'topic.metadata.refresh.interval.ms=1000',
     ];
     const proc = spawn(o.kcat, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     const records: ReadRecord[] = [];
@@ -46,13 +61,23 @@ export function readPartition(o: FinalReadOptions): Promise<FinalRead> {
     });
     const done = (complete: boolean, error?: string): void => {
       clearTimeout(timer);
-      resolve({ via: o.bootstrap, partition: o.partition, records, complete, ...(error !== undefined ? { error } : {}) });
+      resolve({
+        via: o.bootstrap,
+        partition: o.partition,
+        records,
+        complete,
+        ...(error !== undefined ? { error } : {}),
+      });
     };
     proc.on('error', (e) => done(false, `kcat: ${errorMessage(e)}`));
     proc.on('close', (code, signal) => {
       if (overflow) done(false, `more than ${o.maxRecords} records`);
       else if (code === 0) done(true);
-      else done(false, `kcat exited with ${code ?? signal}${signal === 'SIGKILL' ? ' (timed out)' : ''}: ${stderr.trim().slice(0, 300)}`);
+      else
+        done(
+          false,
+          `kcat exited with ${code ?? signal}${signal === 'SIGKILL' ? ' (timed out)' : ''}: ${stderr.trim().slice(0, 300)}`,
+        );
     });
   });
 }

@@ -94,7 +94,10 @@ export class History {
     this.startMs = clock();
     if (file !== undefined) {
       this.fd = fs.openSync(file, 'w');
-      fs.writeSync(this.fd, `${JSON.stringify({ f: 'start', wallClock: new Date(this.startMs).toISOString() })}\n`);
+      fs.writeSync(
+        this.fd,
+        `${JSON.stringify({ f: 'start', wallClock: new Date(this.startMs).toISOString() })}\n`,
+      );
     }
   }
 

@@ -1,7 +1,15 @@
 export { parseArgs, parseDuration, USAGE } from './args.js';
 export type { CliOptions } from './args.js';
 export { check, unavailabilityWindows } from './checker.js';
-export type { CheckInput, CheckOutcome, CheckResult, FinalRead, ReadRecord, ReplicaState, Unavailability } from './checker.js';
+export type {
+  CheckInput,
+  CheckOutcome,
+  CheckResult,
+  FinalRead,
+  ReadRecord,
+  ReplicaState,
+  Unavailability,
+} from './checker.js';
 export { ChaosCluster, bounded, freePort, getJson, killAllClusters, sleep } from './cluster.js';
 export type { ChaosNode, ClusterOptions, ClusterView, NodeState, ReplicaView } from './cluster.js';
 export { ChaosError, ChaosErrorCodes, errorMessage } from './errors.js';
@@ -9,7 +17,17 @@ export type { ChaosErrorCode } from './errors.js';
 export { readPartition } from './final-read.js';
 export type { FinalReadOptions } from './final-read.js';
 export { History, readHistory } from './history.js';
-export type { AssignOp, CommitOp, CommittedOp, FaultOp, Op, Outcome, PollOp, SendOp, TopicOp } from './history.js';
+export type {
+  AssignOp,
+  CommitOp,
+  CommittedOp,
+  FaultOp,
+  Op,
+  Outcome,
+  PollOp,
+  SendOp,
+  TopicOp,
+} from './history.js';
 export { main } from './main.js';
 export { DEFAULT_SCHEDULE_TIMING, FAULT_KINDS, Nemesis, planSchedule } from './nemesis.js';
 export type { FaultKind, NemesisContext, PlannedFault, ScheduleOptions, TargetRole } from './nemesis.js';

@@ -23,7 +23,9 @@ export async function main(argv: readonly string[], repoRoot: string): Promise<n
     return 0;
   }
   // Client libraries may reject promises nobody awaits during faults; they must not end the run.
-  process.on('unhandledRejection', (e) => console.error(`chaos: unhandled rejection (ignored): ${errorMessage(e)}`));
+  process.on('unhandledRejection', (e) =>
+    console.error(`chaos: unhandled rejection (ignored): ${errorMessage(e)}`),
+  );
   for (const sig of ['SIGINT', 'SIGTERM'] as const)
     process.once(sig, () => {
       console.error(`chaos: ${sig}: killing the cluster's processes`);
@@ -43,7 +45,9 @@ export async function main(argv: readonly string[], repoRoot: string): Promise<n
       nodes: cli.nodes,
       faults: cli.faults,
       outDir,
-      serverBin: path.resolve(cli.serverBin ?? path.join(repoRoot, 'apps', 'server', 'bin', 'chronik-server')),
+      serverBin: path.resolve(
+        cli.serverBin ?? path.join(repoRoot, 'apps', 'server', 'bin', 'chronik-server'),
+      ),
       partitions: cli.partitions ?? cli.nodes,
       keepData: cli.keepData,
       log: (line) => console.log(line),
@@ -54,12 +58,27 @@ export async function main(argv: readonly string[], repoRoot: string): Promise<n
       `chaos: seed ${seed}: ${r.valid ? 'VALID' : 'INVALID'}${r.error ? ` (${r.error})` : ''}; longest unavailability ${(r.outcome.longestUnavailabilityMs / 1000).toFixed(1)} s; ` +
         `${failed.map((c) => `${c.name}=${c.count}${c.safety ? '' : ' (reported)'}`).join(', ') || 'no findings'}; report ${path.join(r.outDir, 'report.md')}`,
     );
-    for (const c of failed) if (c.safety) for (const d of c.details.slice(0, 5)) console.log(`  ${c.name}: ${d}`);
+    for (const c of failed)
+      if (c.safety) for (const d of c.details.slice(0, 5)) console.log(`  ${c.name}: ${d}`);
   }
   if (reports.length > 1) {
     const md = summaryMarkdown(reports);
     fs.writeFileSync(path.join(outDir, 'summary.md'), md);
-    fs.writeFileSync(path.join(outDir, 'summary.json'), `${JSON.stringify(reports.map((r) => ({ seed: r.seed, valid: r.valid, error: r.error, nodes: r.nodes, longestUnavailabilityMs: r.outcome.longestUnavailabilityMs, checks: r.outcome.checks.map((c) => ({ name: c.name, count: c.count })) })), null, 1)}\n`);
+    fs.writeFileSync(
+      path.join(outDir, 'summary.json'),
+      `${JSON.stringify(
+        reports.map((r) => ({
+          seed: r.seed,
+          valid: r.valid,
+          error: r.error,
+          nodes: r.nodes,
+          longestUnavailabilityMs: r.outcome.longestUnavailabilityMs,
+          checks: r.outcome.checks.map((c) => ({ name: c.name, count: c.count })),
+        })),
+        null,
+        1,
+      )}\n`,
+    );
     console.log(md);
   }
   const invalid = reports.filter((r) => !r.valid).map((r) => r.seed);

@@ -63,7 +63,13 @@ export const DEFAULT_SCHEDULE_TIMING = {
 export function planSchedule(rng: Rng, o: ScheduleOptions): PlannedFault[] {
   const out: PlannedFault[] = [];
   if (o.faults.length === 0) return out;
-  const roles: TargetRole[] = ['partition-leader', 'partition-leader', 'partition-follower', 'metadata-leader', 'any'];
+  const roles: TargetRole[] = [
+    'partition-leader',
+    'partition-leader',
+    'partition-follower',
+    'metadata-leader',
+    'any',
+  ];
   const maxIsolate = Math.max(1, Math.floor((o.nodes - 1) / 2));
   let t = o.warmupMs;
   for (;;) {

@@ -170,7 +170,13 @@ export class LinkProxy {
     });
   }
 
-  private later(pair: Pair, dst: net.Socket, chunk: Buffer, waitMs: number, account: (n: number) => void): void {
+  private later(
+    pair: Pair,
+    dst: net.Socket,
+    chunk: Buffer,
+    waitMs: number,
+    account: (n: number) => void,
+  ): void {
     setTimeout(
       () => {
         account(-chunk.length);

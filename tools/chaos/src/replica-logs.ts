@@ -26,8 +26,17 @@ const MAX_DETAILS = 20;
 type Storage = Awaited<ReturnType<typeof RaftLogStorage.open>>;
 
 /** `dataDirs`: node id → that node's --data-dir (the node stopped); `scratch`: an empty directory to copy into. */
-export async function compareReplicaLogs(dataDirs: ReadonlyMap<number, string>, scratch: string): Promise<ReplicaLogComparison> {
-  const out: ReplicaLogComparison = { groups: 0, entriesCompared: 0, mismatches: [], mismatchCount: 0, errors: [] };
+export async function compareReplicaLogs(
+  dataDirs: ReadonlyMap<number, string>,
+  scratch: string,
+): Promise<ReplicaLogComparison> {
+  const out: ReplicaLogComparison = {
+    groups: 0,
+    entriesCompared: 0,
+    mismatches: [],
+    mismatchCount: 0,
+    errors: [],
+  };
   const byGroup = new Map<string, number[]>();
   for (const [node, dir] of dataDirs) {
     const raft = path.join(dir, 'raft');
@@ -53,15 +62,20 @@ export async function compareReplicaLogs(dataDirs: ReadonlyMap<number, string>, 
         const copy = path.join(scratch, `node${node}`, group);
         fs.cpSync(src, copy, { recursive: true });
         try {
-          open.push({ node, s: await RaftLogStorage.open({ dir: copy, syncPolicy: { kind: 'unsafe-none' } }) });
+          open.push({
+            node,
+            s: await RaftLogStorage.open({ dir: copy, syncPolicy: { kind: 'unsafe-none' } }),
+          });
         } catch (e) {
           out.errors.push(`${group} on node ${node}: ${errorMessage(e)}`);
         }
       }
       if (open.length < 2) continue;
-      const commit = Math.min(...open.map((o) => Math.min(o.s.initialState().hardState.commit, o.s.lastIndex())));
+      const commit = Math.min(
+        ...open.map((o) => Math.min(o.s.initialState().hardState.commit, o.s.lastIndex())),
+      );
       const first = Math.max(...open.map((o) => o.s.firstIndex()));
-      for (let lo = first; lo <= commit; ) {
+      for (let lo = first; lo <= commit;) {
         const hi = Math.min(commit + 1, lo + PAGE_ENTRIES);
         const pages = open.map((o) => o.s.entries(lo, hi, PAGE_BYTES));
         const n = Math.min(...pages.map((p) => p.length));
@@ -70,8 +84,14 @@ export async function compareReplicaLogs(dataDirs: ReadonlyMap<number, string>, 
           const ref = pages[0]![i]!;
           for (let k = 1; k < pages.length; k++) {
             const e = pages[k]![i]!;
-            if (e.term !== ref.term || e.type !== ref.type || Buffer.compare(Buffer.from(e.data), Buffer.from(ref.data)) !== 0)
-              mismatch(`${group} index ${ref.index}: node ${open[0]!.node} has term ${ref.term} (${ref.data.length} bytes), node ${open[k]!.node} term ${e.term} (${e.data.length} bytes)`);
+            if (
+              e.term !== ref.term ||
+              e.type !== ref.type ||
+              Buffer.compare(Buffer.from(e.data), Buffer.from(ref.data)) !== 0
+            )
+              mismatch(
+                `${group} index ${ref.index}: node ${open[0]!.node} has term ${ref.term} (${ref.data.length} bytes), node ${open[k]!.node} term ${e.term} (${e.data.length} bytes)`,
+              );
           }
           out.entriesCompared++;
         }

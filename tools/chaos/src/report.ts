@@ -13,7 +13,14 @@ export interface RunReport {
   /** Wall time of the whole run, set-up and checking included. */
   elapsedMs: number;
   schedule: PlannedFault[];
-  timeline: Array<{ index: number; kind: string; description: string; appliedMs: number; healedMs: number | undefined; unavailabilityMs: number }>;
+  timeline: Array<{
+    index: number;
+    kind: string;
+    description: string;
+    appliedMs: number;
+    healedMs: number | undefined;
+    unavailabilityMs: number;
+  }>;
   converged: boolean;
   convergeMs: number;
   /** The offline comparison of the stopped replicas' Raft logs. */
@@ -34,20 +41,54 @@ export function reportMarkdown(r: RunReport): string {
   const lines: string[] = [];
   lines.push(`# Chaos run, seed ${r.seed}: ${r.valid ? 'valid' : 'INVALID'}`);
   lines.push('');
-  lines.push(`${r.nodes} nodes, ${ms(r.durationMs)} of faults (${r.faultKinds.join(', ')}), topic \`${r.topic}\` with ${r.partitions} partitions; started ${r.startedAt}, took ${ms(r.elapsedMs)}.`);
-  lines.push(`Replay: \`pnpm chaos --seed ${r.seed} --duration ${Math.round(r.durationMs / 1000)}s --nodes ${r.nodes} --faults ${r.faultKinds.join(',')}\`.`);
+  lines.push(
+    `${r.nodes} nodes, ${ms(r.durationMs)} of faults (${r.faultKinds.join(', ')}), topic \`${r.topic}\` with ${r.partitions} partitions; started ${r.startedAt}, took ${ms(r.elapsedMs)}.`,
+  );
+  lines.push(
+    `Replay: \`pnpm chaos --seed ${r.seed} --duration ${Math.round(r.durationMs / 1000)}s --nodes ${r.nodes} --faults ${r.faultKinds.join(',')}\`.`,
+  );
   if (r.error) lines.push('', `**The run broke:** ${r.error}`);
-  lines.push('', `Replicas converged after healing: ${r.converged ? `yes, in ${ms(r.convergeMs)}` : 'NO'}. Longest unavailability (acks=all): **${ms(o.longestUnavailabilityMs)}**. Longest consumer-group stall (no poll while writes were acknowledged): ${ms(o.stats.longestPollGapMs)} from ${ms(o.stats.longestPollGapAtMs)}.`);
+  lines.push(
+    '',
+    `Replicas converged after healing: ${r.converged ? `yes, in ${ms(r.convergeMs)}` : 'NO'}. Longest unavailability (acks=all): **${ms(o.longestUnavailabilityMs)}**. Longest consumer-group stall (no poll while writes were acknowledged): ${ms(o.stats.longestPollGapMs)} from ${ms(o.stats.longestPollGapAtMs)}.`,
+  );
   if (r.replicaLogs)
-    lines.push('', `Raft logs compared offline after a clean stop: ${r.replicaLogs.groups} groups, ${r.replicaLogs.entriesCompared} committed entries, ${r.replicaLogs.mismatches} differ, ${r.replicaLogs.errors} unreadable.`);
+    lines.push(
+      '',
+      `Raft logs compared offline after a clean stop: ${r.replicaLogs.groups} groups, ${r.replicaLogs.entriesCompared} committed entries, ${r.replicaLogs.mismatches} differ, ${r.replicaLogs.errors} unreadable.`,
+    );
   lines.push('', '## Checks', '', '| check | safety | count | examples |', '| --- | --- | ---: | --- |');
   for (const c of o.checks)
-    lines.push(`| ${c.name} | ${c.safety ? 'yes' : 'no (reported)'} | ${c.count} | ${c.details.slice(0, 3).map((d) => d.replace(/\|/g, '/')).join('<br>')} |`);
-  lines.push('', '## Operations', '', '| sends | ok | info (unknown) | fail |', '| --- | ---: | ---: | ---: |');
-  for (const [k, v] of Object.entries(o.stats.sends)) lines.push(`| ${k} | ${v.ok} | ${v.info} | ${v.fail} |`);
-  lines.push('', `Polls: ${o.stats.polls}; commits ok ${o.stats.commits.ok}, unknown ${o.stats.commits.info}; records in the final read: ${o.stats.finalRecords}; churn topics created ${o.stats.churn.created}, deleted ${o.stats.churn.deleted}, failed/unknown ops ${o.stats.churn.failed}.`);
-  lines.push('', '## Fault timeline', '', '| # | applied | healed | fault | unavailability |', '| ---: | ---: | ---: | --- | ---: |');
-  for (const t of r.timeline) lines.push(`| ${t.index} | ${ms(t.appliedMs)} | ${ms(t.healedMs)} | ${t.description} | ${ms(t.unavailabilityMs)} |`);
+    lines.push(
+      `| ${c.name} | ${c.safety ? 'yes' : 'no (reported)'} | ${c.count} | ${c.details
+        .slice(0, 3)
+        .map((d) => d.replace(/\|/g, '/'))
+        .join('<br>')} |`,
+    );
+  lines.push(
+    '',
+    '## Operations',
+    '',
+    '| sends | ok | info (unknown) | fail |',
+    '| --- | ---: | ---: | ---: |',
+  );
+  for (const [k, v] of Object.entries(o.stats.sends))
+    lines.push(`| ${k} | ${v.ok} | ${v.info} | ${v.fail} |`);
+  lines.push(
+    '',
+    `Polls: ${o.stats.polls}; commits ok ${o.stats.commits.ok}, unknown ${o.stats.commits.info}; records in the final read: ${o.stats.finalRecords}; churn topics created ${o.stats.churn.created}, deleted ${o.stats.churn.deleted}, failed/unknown ops ${o.stats.churn.failed}.`,
+  );
+  lines.push(
+    '',
+    '## Fault timeline',
+    '',
+    '| # | applied | healed | fault | unavailability |',
+    '| ---: | ---: | ---: | --- | ---: |',
+  );
+  for (const t of r.timeline)
+    lines.push(
+      `| ${t.index} | ${ms(t.appliedMs)} | ${ms(t.healedMs)} | ${t.description} | ${ms(t.unavailabilityMs)} |`,
+    );
   lines.push('', '![throughput and errors](chart.svg)', '');
   return lines.join('\n');
 }
@@ -57,8 +98,12 @@ export function summaryMarkdown(reports: readonly RunReport[]): string {
   const bad = reports.filter((r) => !r.valid);
   lines.push(`# Chaos runs: ${reports.length - bad.length} of ${reports.length} valid`, '');
   const names = reports[0]?.outcome.checks.map((c) => c.name) ?? [];
-  lines.push(`| seed | nodes | valid | faults | ${names.join(' | ')} | longest unavailability | longest consumer stall | acked acks=all | converged |`);
-  lines.push(`| ---: | ---: | --- | ---: | ${names.map(() => '---:').join(' | ')} | ---: | ---: | ---: | --- |`);
+  lines.push(
+    `| seed | nodes | valid | faults | ${names.join(' | ')} | longest unavailability | longest consumer stall | acked acks=all | converged |`,
+  );
+  lines.push(
+    `| ---: | ---: | --- | ---: | ${names.map(() => '---:').join(' | ')} | ---: | ---: | ---: | --- |`,
+  );
   for (const r of reports) {
     const counts = names.map((n) => String(r.outcome.checks.find((c) => c.name === n)?.count ?? '–'));
     const ackedAll = Object.entries(r.outcome.stats.sends)

@@ -45,7 +45,9 @@ export interface RunOptions {
   /** A send slower than this counts as unavailable. */
   slowMs: number;
   /** Overrides of the schedule's timing (tests). */
-  scheduleTiming?: Partial<Pick<ScheduleOptions, 'warmupMs' | 'holdMinMs' | 'holdMaxMs' | 'quietMinMs' | 'quietMaxMs'>>;
+  scheduleTiming?: Partial<
+    Pick<ScheduleOptions, 'warmupMs' | 'holdMinMs' | 'holdMaxMs' | 'quietMinMs' | 'quietMaxMs'>
+  >;
   log: (line: string) => void;
 }
 
@@ -82,7 +84,12 @@ function toState(node: number, r: ReplicaView): ReplicaState {
   };
 }
 
-async function waitFor<T>(what: string, f: () => Promise<T | undefined>, timeoutMs: number, everyMs = 500): Promise<T> {
+async function waitFor<T>(
+  what: string,
+  f: () => Promise<T | undefined>,
+  timeoutMs: number,
+  everyMs = 500,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
@@ -93,18 +100,29 @@ async function waitFor<T>(what: string, f: () => Promise<T | undefined>, timeout
       last = e;
     }
     if (Date.now() > deadline)
-      throw new ChaosError('Timeout', `timed out waiting for ${what}${last ? `: ${errorMessage(last)}` : ''}`, { cause: last });
+      throw new ChaosError(
+        'Timeout',
+        `timed out waiting for ${what}${last ? `: ${errorMessage(last)}` : ''}`,
+        { cause: last },
+      );
     await sleep(everyMs);
   }
 }
 
 /** Every node's replicas (all nodes must answer). */
 async function snapshot(cluster: ChaosCluster): Promise<ReplicaState[]> {
-  const views = await Promise.all(cluster.ids.map(async (id) => (await cluster.replicas(id)).map((r) => toState(id, r))));
+  const views = await Promise.all(
+    cluster.ids.map(async (id) => (await cluster.replicas(id)).map((r) => toState(id, r))),
+  );
   return views.flat();
 }
 
-function agreed(states: readonly ReplicaState[], topic: string, partitions: number, replicasOf: Map<number, number[]>): boolean {
+function agreed(
+  states: readonly ReplicaState[],
+  topic: string,
+  partitions: number,
+  replicasOf: Map<number, number[]>,
+): boolean {
   for (let p = 0; p < partitions; p++) {
     const s = states.filter((x) => x.topic === topic && x.partition === p);
     const expected = replicasOf.get(p) ?? [];
@@ -129,7 +147,8 @@ export async function runChaos(o: RunOptions): Promise<RunReport> {
   const outDir = path.join(o.outDir, `seed-${o.seed}`);
   fs.rmSync(outDir, { recursive: true, force: true });
   fs.mkdirSync(outDir, { recursive: true });
-  if (!fs.existsSync(o.serverBin)) throw new ChaosError('ProcessFailed', `no chronik-server at ${o.serverBin}: build it first`);
+  if (!fs.existsSync(o.serverBin))
+    throw new ChaosError('ProcessFailed', `no chronik-server at ${o.serverBin}: build it first`);
   const dataRoot = fs.mkdtempSync(path.join(os.tmpdir(), `chronik-chaos-${o.seed}-`));
   const rf = Math.min(3, o.nodes);
   const schedule: PlannedFault[] = planSchedule(createRng(o.seed), {
@@ -140,14 +159,23 @@ export async function runChaos(o: RunOptions): Promise<RunReport> {
     ...o.scheduleTiming,
   });
   fs.writeFileSync(path.join(outDir, 'schedule.json'), `${JSON.stringify(schedule, null, 2)}\n`);
-  o.log(`chaos: seed ${o.seed}, ${o.nodes} nodes, ${o.durationMs / 1000} s, faults ${o.faults.join(',')}: ${schedule.length} planned; output in ${outDir}`);
+  o.log(
+    `chaos: seed ${o.seed}, ${o.nodes} nodes, ${o.durationMs / 1000} s, faults ${o.faults.join(',')}: ${schedule.length} planned; output in ${outDir}`,
+  );
   const history = new History(path.join(outDir, 'history.jsonl'));
   const cluster = await ChaosCluster.create({
     size: o.nodes,
     bin: o.serverBin,
     dataRoot,
     logDir: outDir,
-    extraArgs: ['--offsets-topic-partitions', '3', '--default-replication-factor', String(rf), '--log-level', 'info'],
+    extraArgs: [
+      '--offsets-topic-partitions',
+      '3',
+      '--default-replication-factor',
+      String(rf),
+      '--log-level',
+      'info',
+    ],
     rng: createRng(o.seed ^ 0x5eed),
   });
   const report: RunReport = {
@@ -168,7 +196,15 @@ export async function runChaos(o: RunOptions): Promise<RunReport> {
       unavailability: [],
       longestUnavailabilityMs: 0,
       valid: false,
-      stats: { sends: {}, polls: 0, commits: { ok: 0, info: 0 }, finalRecords: 0, churn: { created: 0, deleted: 0, failed: 0 }, longestPollGapMs: 0, longestPollGapAtMs: 0 },
+      stats: {
+        sends: {},
+        polls: 0,
+        commits: { ok: 0, info: 0 },
+        finalRecords: 0,
+        churn: { created: 0, deleted: 0, failed: 0 },
+        longestPollGapMs: 0,
+        longestPollGapAtMs: 0,
+      },
     },
     valid: false,
     outDir,
@@ -196,7 +232,10 @@ export async function runChaos(o: RunOptions): Promise<RunReport> {
         for (let p = 0; p < o.partitions; p++) {
           const lead = s.find((x) => x.topic === TOPIC && x.partition === p && x.role === 'leader');
           if (!lead) return undefined;
-          replicasOf.set(p, s.filter((x) => x.topic === TOPIC && x.partition === p).map((x) => x.node));
+          replicasOf.set(
+            p,
+            s.filter((x) => x.topic === TOPIC && x.partition === p).map((x) => x.node),
+          );
         }
         return true;
       },
@@ -221,7 +260,10 @@ export async function runChaos(o: RunOptions): Promise<RunReport> {
     await workload.startConsumers();
     workload.startWriters();
     workload.startChurn();
-    const nemesis = new Nemesis({ cluster, history, topic: TOPIC, partitions: o.partitions, log: o.log }, schedule);
+    const nemesis = new Nemesis(
+      { cluster, history, topic: TOPIC, partitions: o.partitions, log: o.log },
+      schedule,
+    );
     const nemesisDone = nemesis.run();
     await sleep(o.durationMs);
     nemesis.stop();
@@ -255,13 +297,17 @@ export async function runChaos(o: RunOptions): Promise<RunReport> {
       last = await snapshot(cluster).catch(() => last);
     }
     report.convergeMs = Date.now() - convergeStart;
-    o.log(`chaos: replicas ${report.converged ? 'converged' : 'did NOT converge'} in ${(report.convergeMs / 1000).toFixed(1)} s`);
+    o.log(
+      `chaos: replicas ${report.converged ? 'converged' : 'did NOT converge'} in ${(report.convergeMs / 1000).toFixed(1)} s`,
+    );
 
     // Let the consumers catch up to the high watermarks (bounded), then stop them.
     const hw = new Map<number, number>();
     for (const s of last) if (s.topic === TOPIC && s.role === 'leader') hw.set(s.partition, s.highWatermark);
     const caughtUp = (): boolean => {
-      const c = [...history.ops].reverse().find((x): x is CommittedOp => x.f === 'committed' && x.outcome === 'ok');
+      const c = [...history.ops]
+        .reverse()
+        .find((x): x is CommittedOp => x.f === 'committed' && x.outcome === 'ok');
       return c !== undefined && [...hw].every(([p, h]) => (c.offsets[String(p)] ?? 0) >= h);
     };
     for (let i = 0; i < 60 && !caughtUp(); i++) await sleep(500);
@@ -273,7 +319,16 @@ export async function runChaos(o: RunOptions): Promise<RunReport> {
     for (let p = 0; p < o.partitions; p++)
       for (const via of [brokers[p % brokers.length], brokers[(p + 1) % brokers.length]]) {
         if (via === undefined) continue;
-        finalReads.push(await readPartition({ kcat: o.kcat, bootstrap: via, topic: TOPIC, partition: p, timeoutMs: 90_000, maxRecords: 2_000_000 }));
+        finalReads.push(
+          await readPartition({
+            kcat: o.kcat,
+            bootstrap: via,
+            topic: TOPIC,
+            partition: p,
+            timeoutMs: 90_000,
+            maxRecords: 2_000_000,
+          }),
+        );
       }
     const finalState = await snapshot(cluster).catch(() => last);
     const topicsPresent = [...new Set(finalState.map((s) => s.topic))];
@@ -281,10 +336,20 @@ export async function runChaos(o: RunOptions): Promise<RunReport> {
     // Stop every node cleanly and compare the Raft logs on disk.
     await Promise.all(cluster.ids.map((id) => cluster.stop(id)));
     const scratch = fs.mkdtempSync(path.join(os.tmpdir(), `chronik-chaos-logs-${o.seed}-`));
-    const replicaLogs = await compareReplicaLogs(new Map(cluster.nodes.map((n) => [n.id, n.dataDir])), scratch);
+    const replicaLogs = await compareReplicaLogs(
+      new Map(cluster.nodes.map((n) => [n.id, n.dataDir])),
+      scratch,
+    );
     fs.rmSync(scratch, { recursive: true, force: true });
-    report.replicaLogs = { groups: replicaLogs.groups, entriesCompared: replicaLogs.entriesCompared, mismatches: replicaLogs.mismatchCount, errors: replicaLogs.errors.length };
-    o.log(`chaos: replica logs: ${replicaLogs.groups} groups, ${replicaLogs.entriesCompared} committed entries compared, ${replicaLogs.mismatchCount} differ, ${replicaLogs.errors.length} unreadable`);
+    report.replicaLogs = {
+      groups: replicaLogs.groups,
+      entriesCompared: replicaLogs.entriesCompared,
+      mismatches: replicaLogs.mismatchCount,
+      errors: replicaLogs.errors.length,
+    };
+    o.log(
+      `chaos: replica logs: ${replicaLogs.groups} groups, ${replicaLogs.entriesCompared} committed entries compared, ${replicaLogs.mismatchCount} differ, ${replicaLogs.errors.length} unreadable`,
+    );
     const outcome = check({
       ops: history.ops,
       topic: TOPIC,
@@ -324,8 +389,13 @@ export async function runChaos(o: RunOptions): Promise<RunReport> {
   }
   report.elapsedMs = Date.now() - started;
   const endMs = history.ops.reduce((m, x) => Math.max(m, x.completeMs), 0) + 2_000;
-  const bands = history.ops.filter((x) => x.f === 'fault').map((f) => ({ label: `${f.index}:${f.kind}`, fromMs: f.completeMs, toMs: f.healedMs ?? f.completeMs }));
-  fs.writeFileSync(path.join(outDir, 'chart.svg'), runChartSvg(`seed ${o.seed}: ${o.nodes} nodes, faults shaded`, history.ops, TOPIC, bands, endMs));
+  const bands = history.ops
+    .filter((x) => x.f === 'fault')
+    .map((f) => ({ label: `${f.index}:${f.kind}`, fromMs: f.completeMs, toMs: f.healedMs ?? f.completeMs }));
+  fs.writeFileSync(
+    path.join(outDir, 'chart.svg'),
+    runChartSvg(`seed ${o.seed}: ${o.nodes} nodes, faults shaded`, history.ops, TOPIC, bands, endMs),
+  );
   fs.writeFileSync(path.join(outDir, 'report.json'), `${JSON.stringify(report, null, 2)}\n`);
   fs.writeFileSync(path.join(outDir, 'report.md'), reportMarkdown(report));
   return report;

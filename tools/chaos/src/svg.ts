@@ -44,7 +44,12 @@ export interface Panel {
 }
 
 /** Stacked panels (each with its own y scale) over one time axis; faults shaded in every panel. */
-export function chartSvg(title: string, panels: readonly Panel[], bands: readonly Band[], endMs: number): string {
+export function chartSvg(
+  title: string,
+  panels: readonly Panel[],
+  bands: readonly Band[],
+  endMs: number,
+): string {
   const W = 960;
   const left = 56;
   const right = 16;
@@ -57,7 +62,9 @@ export function chartSvg(title: string, panels: readonly Panel[], bands: readonl
   const x = (s: number): number => left + (s / endS) * pw;
   const stepS = endS > 600 ? 60 : endS > 120 ? 20 : endS > 40 ? 10 : 5;
   const out: string[] = [];
-  out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="11">`);
+  out.push(
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="11">`,
+  );
   out.push(`<rect width="${W}" height="${H}" fill="white"/>`);
   out.push(`<text x="${left}" y="20" font-size="14" font-weight="bold">${esc(title)}</text>`);
   panels.forEach((panel, pi) => {
@@ -71,17 +78,26 @@ export function chartSvg(title: string, panels: readonly Panel[], bands: readonl
     for (const b of bands) {
       const x0 = x(b.fromMs / 1000);
       const x1 = Math.max(x0 + 1, x(b.toMs / 1000));
-      out.push(`<rect x="${x0.toFixed(1)}" y="${py + 14}" width="${(x1 - x0).toFixed(1)}" height="${ph}" fill="#ff7f0e" fill-opacity="0.15"/>`);
-      if (pi === 0) out.push(`<text x="${(x0 + 2).toFixed(1)}" y="${py + 26}" fill="#b35600">${esc(b.label)}</text>`);
+      out.push(
+        `<rect x="${x0.toFixed(1)}" y="${py + 14}" width="${(x1 - x0).toFixed(1)}" height="${ph}" fill="#ff7f0e" fill-opacity="0.15"/>`,
+      );
+      if (pi === 0)
+        out.push(`<text x="${(x0 + 2).toFixed(1)}" y="${py + 26}" fill="#b35600">${esc(b.label)}</text>`);
     }
     for (let i = 0; i <= 4; i++) {
       const v = (niceMax * i) / 4;
-      out.push(`<line x1="${left}" x2="${left + pw}" y1="${y(v).toFixed(1)}" y2="${y(v).toFixed(1)}" stroke="#ddd"/>`);
-      out.push(`<text x="${left - 6}" y="${(y(v) + 4).toFixed(1)}" text-anchor="end">${Number(v.toPrecision(3))}</text>`);
+      out.push(
+        `<line x1="${left}" x2="${left + pw}" y1="${y(v).toFixed(1)}" y2="${y(v).toFixed(1)}" stroke="#ddd"/>`,
+      );
+      out.push(
+        `<text x="${left - 6}" y="${(y(v) + 4).toFixed(1)}" text-anchor="end">${Number(v.toPrecision(3))}</text>`,
+      );
     }
     for (let s = 0; s <= endS; s += stepS)
       out.push(`<text x="${x(s).toFixed(1)}" y="${py + 14 + ph + 14}" text-anchor="middle">${s}s</text>`);
-    out.push(`<line x1="${left}" x2="${left + pw}" y1="${py + 14 + ph}" y2="${py + 14 + ph}" stroke="#333"/>`);
+    out.push(
+      `<line x1="${left}" x2="${left + pw}" y1="${py + 14 + ph}" y2="${py + 14 + ph}" stroke="#333"/>`,
+    );
     out.push(`<line x1="${left}" x2="${left}" y1="${py + 14}" y2="${py + 14 + ph}" stroke="#333"/>`);
     for (const s of panel.series) {
       const pts = s.values.map((v, i) => `${x(i + 0.5).toFixed(1)},${y(v).toFixed(1)}`).join(' ');
@@ -94,14 +110,30 @@ export function chartSvg(title: string, panels: readonly Panel[], bands: readonl
     out.push(`<rect x="${lx}" y="${H - 22}" width="12" height="3" fill="${s.color}"/>`);
     out.push(`<text x="${lx + 16}" y="${H - 17}">${esc(s.name)}</text>`);
   });
-  out.push(`<rect x="${left + all.length * 200}" y="${H - 27}" width="12" height="12" fill="#ff7f0e" fill-opacity="0.3"/>`);
+  out.push(
+    `<rect x="${left + all.length * 200}" y="${H - 27}" width="12" height="12" fill="#ff7f0e" fill-opacity="0.3"/>`,
+  );
   out.push(`<text x="${left + all.length * 200 + 16}" y="${H - 17}">fault (index:kind)</text>`);
   out.push('</svg>');
   return `${out.join('\n')}\n`;
 }
 
 /** The run's chart: sends (acknowledged, failed/unknown) above, records polled below. */
-export function runChartSvg(title: string, ops: readonly Op[], topic: string, bands: readonly Band[], endMs: number): string {
+export function runChartSvg(
+  title: string,
+  ops: readonly Op[],
+  topic: string,
+  bands: readonly Band[],
+  endMs: number,
+): string {
   const [ok, bad, polled] = seriesOf(ops, topic, endMs) as [Series, Series, Series];
-  return chartSvg(title, [{ title: 'sends per second', series: [ok, bad] }, { title: 'records polled per second (consumer group)', series: [polled] }], bands, endMs);
+  return chartSvg(
+    title,
+    [
+      { title: 'sends per second', series: [ok, bad] },
+      { title: 'records polled per second (consumer group)', series: [polled] },
+    ],
+    bands,
+    endMs,
+  );
 }

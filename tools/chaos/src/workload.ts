@@ -57,10 +57,12 @@ export function kafkaClient(brokers: string[], clientId: string): Kafka {
 
 function describeError(e: unknown): string {
   let msg = errorMessage(e);
-  let c: unknown = e instanceof Error ? (e as Error & { originalError?: unknown }).originalError ?? e.cause : undefined;
+  let c: unknown =
+    e instanceof Error ? ((e as Error & { originalError?: unknown }).originalError ?? e.cause) : undefined;
   for (let depth = 0; c !== undefined && depth < 3; depth++) {
     msg += ` <- ${errorMessage(c)}`;
-    c = c instanceof Error ? (c as Error & { originalError?: unknown }).originalError ?? c.cause : undefined;
+    c =
+      c instanceof Error ? ((c as Error & { originalError?: unknown }).originalError ?? c.cause) : undefined;
   }
   return msg.slice(0, 300);
 }
@@ -205,7 +207,15 @@ export class Workload {
     consumer.on(consumer.events.GROUP_JOIN, (e) => {
       const now = history.now();
       const partitions = (e.payload.memberAssignment[topic] ?? []).slice().sort((a, b) => a - b);
-      history.add({ f: 'assign', process: id, topic, partitions, invokeMs: now, completeMs: now, outcome: 'ok' });
+      history.add({
+        f: 'assign',
+        process: id,
+        topic,
+        partitions,
+        invokeMs: now,
+        completeMs: now,
+        outcome: 'ok',
+      });
     });
     consumer.on(consumer.events.CRASH, (e) => {
       const now = history.now();
@@ -283,8 +293,18 @@ export class Workload {
         const res = await admin.fetchOffsets({ groupId: group, topics: [topic] });
         const offsets: Record<string, number> = {};
         for (const t of res)
-          for (const p of t.partitions) if (Number(p.offset) >= 0) offsets[String(p.partition)] = Number(p.offset);
-        history.add({ f: 'committed', process: 'observer', group, topic, offsets, invokeMs, completeMs: history.now(), outcome: 'ok' });
+          for (const p of t.partitions)
+            if (Number(p.offset) >= 0) offsets[String(p.partition)] = Number(p.offset);
+        history.add({
+          f: 'committed',
+          process: 'observer',
+          group,
+          topic,
+          offsets,
+          invokeMs,
+          completeMs: history.now(),
+          outcome: 'ok',
+        });
       } catch (e) {
         history.add({
           f: 'committed',
@@ -321,11 +341,40 @@ export class Workload {
             const invokeMs = history.now();
             const value = `churn${k - 1}-${i}`;
             try {
-              const res = await producer.send({ topic, acks: -1, timeout: PRODUCE_TIMEOUT_MS, messages: [{ partition: 0, value }] });
+              const res = await producer.send({
+                topic,
+                acks: -1,
+                timeout: PRODUCE_TIMEOUT_MS,
+                messages: [{ partition: 0, value }],
+              });
               const off = res[0]?.baseOffset;
-              history.add({ f: 'send', process: 'churn', topic, partition: 0, value, acks: 'all', idempotent: false, invokeMs, completeMs: history.now(), outcome: 'ok', ...(off !== undefined ? { offset: Number(off) } : {}) });
+              history.add({
+                f: 'send',
+                process: 'churn',
+                topic,
+                partition: 0,
+                value,
+                acks: 'all',
+                idempotent: false,
+                invokeMs,
+                completeMs: history.now(),
+                outcome: 'ok',
+                ...(off !== undefined ? { offset: Number(off) } : {}),
+              });
             } catch (e) {
-              history.add({ f: 'send', process: 'churn', topic, partition: 0, value, acks: 'all', idempotent: false, invokeMs, completeMs: history.now(), outcome: 'info', error: describeError(e) });
+              history.add({
+                f: 'send',
+                process: 'churn',
+                topic,
+                partition: 0,
+                value,
+                acks: 'all',
+                idempotent: false,
+                invokeMs,
+                completeMs: history.now(),
+                outcome: 'info',
+                error: describeError(e),
+              });
             }
           }
         } catch {
@@ -364,7 +413,15 @@ export class Workload {
     } finally {
       await bounded(admin.disconnect(), 3_000);
     }
-    history.add({ f, process: 'churn', topic, invokeMs, completeMs: history.now(), outcome, ...(error !== undefined ? { error } : {}) });
+    history.add({
+      f,
+      process: 'churn',
+      topic,
+      invokeMs,
+      completeMs: history.now(),
+      outcome,
+      ...(error !== undefined ? { error } : {}),
+    });
     return outcome;
   }
 }

@@ -34,7 +34,9 @@ async function proxy(): Promise<LinkProxy> {
   return p;
 }
 
-function connect(port: number): Promise<{ socket: net.Socket; received: () => string; closed: Promise<void> }> {
+function connect(
+  port: number,
+): Promise<{ socket: net.Socket; received: () => string; closed: Promise<void> }> {
   return new Promise((resolve, reject) => {
     let data = '';
     const socket = net.connect(port, '127.0.0.1');

@@ -16,8 +16,16 @@ afterEach(() => {
   fs.rmSync(root, { recursive: true, force: true });
 });
 
-async function writeLog(node: number, group: string, entries: Array<[term: number, data: string]>, commit: number): Promise<void> {
-  const s = await RaftLogStorage.open({ dir: path.join(root, `node${node}`, 'raft', group), syncPolicy: { kind: 'unsafe-none' } });
+async function writeLog(
+  node: number,
+  group: string,
+  entries: Array<[term: number, data: string]>,
+  commit: number,
+): Promise<void> {
+  const s = await RaftLogStorage.open({
+    dir: path.join(root, `node${node}`, 'raft', group),
+    syncPolicy: { kind: 'unsafe-none' },
+  });
   s.append(entries.map(([term, data], i) => ({ term, index: i + 1, type: 0, data: Buffer.from(data) })));
   s.setHardState({ term: Math.max(...entries.map(([t]) => t)), vote: 0, commit });
   await s.sync();
@@ -27,9 +35,37 @@ async function writeLog(node: number, group: string, entries: Array<[term: numbe
 const dirs = (): Map<number, string> => new Map([1, 2, 3].map((n) => [n, path.join(root, `node${n}`)]));
 
 test('identical committed prefixes; different uncommitted tails are fine', async () => {
-  await writeLog(1, 'group-7', [[1, 'a'], [1, 'b'], [2, 'c']], 3);
-  await writeLog(2, 'group-7', [[1, 'a'], [1, 'b'], [2, 'c'], [3, 'x']], 3);
-  await writeLog(3, 'group-7', [[1, 'a'], [1, 'b'], [2, 'y']], 2);
+  await writeLog(
+    1,
+    'group-7',
+    [
+      [1, 'a'],
+      [1, 'b'],
+      [2, 'c'],
+    ],
+    3,
+  );
+  await writeLog(
+    2,
+    'group-7',
+    [
+      [1, 'a'],
+      [1, 'b'],
+      [2, 'c'],
+      [3, 'x'],
+    ],
+    3,
+  );
+  await writeLog(
+    3,
+    'group-7',
+    [
+      [1, 'a'],
+      [1, 'b'],
+      [2, 'y'],
+    ],
+    2,
+  );
   await writeLog(1, 'group-9', [[1, 'only here']], 1);
   const scratch = fs.mkdtempSync(path.join(root, 'scratch-'));
   const r = await compareReplicaLogs(dirs(), scratch);
@@ -37,9 +73,36 @@ test('identical committed prefixes; different uncommitted tails are fine', async
 });
 
 test('a committed entry that differs is reported', async () => {
-  await writeLog(1, 'group-7', [[1, 'a'], [1, 'b'], [2, 'c']], 3);
-  await writeLog(2, 'group-7', [[1, 'a'], [1, 'B'], [2, 'c']], 3);
-  await writeLog(3, 'group-7', [[1, 'a'], [1, 'b'], [3, 'c']], 3);
+  await writeLog(
+    1,
+    'group-7',
+    [
+      [1, 'a'],
+      [1, 'b'],
+      [2, 'c'],
+    ],
+    3,
+  );
+  await writeLog(
+    2,
+    'group-7',
+    [
+      [1, 'a'],
+      [1, 'B'],
+      [2, 'c'],
+    ],
+    3,
+  );
+  await writeLog(
+    3,
+    'group-7',
+    [
+      [1, 'a'],
+      [1, 'b'],
+      [3, 'c'],
+    ],
+    3,
+  );
   const r = await compareReplicaLogs(dirs(), fs.mkdtempSync(path.join(root, 'scratch-')));
   expect(r.mismatchCount).toBe(2);
   expect(r.mismatches.join('\n')).toMatch(/group-7 index 2: node 1 has term 1 .* node 2 term 1/);

@@ -36,7 +36,9 @@ describe('planSchedule', () => {
       const s = planSchedule(createRng(seed), opts);
       for (let i = 1; i < s.length; i++) {
         const prev = s[i - 1]!;
-        expect(s[i]!.startMs).toBeGreaterThanOrEqual(prev.startMs + prev.holdMs + DEFAULT_SCHEDULE_TIMING.quietMinMs);
+        expect(s[i]!.startMs).toBeGreaterThanOrEqual(
+          prev.startMs + prev.holdMs + DEFAULT_SCHEDULE_TIMING.quietMinMs,
+        );
       }
       const last = s[s.length - 1]!;
       expect(last.startMs + last.holdMs).toBeLessThanOrEqual(opts.durationMs - 1000);
@@ -59,14 +61,35 @@ describe('planSchedule', () => {
 
 describe('parseArgs', () => {
   test('options and durations', () => {
-    const o = parseArgs(['--seed', '5', '--duration', '2m', '--nodes=5', '--faults', 'kill,pause', '--runs', '3', '--out', '/tmp/x']);
-    expect(o).toMatchObject({ seed: 5, durationMs: 120_000, nodes: 5, faults: ['kill', 'pause'], runs: 3, outDir: '/tmp/x' });
+    const o = parseArgs([
+      '--seed',
+      '5',
+      '--duration',
+      '2m',
+      '--nodes=5',
+      '--faults',
+      'kill,pause',
+      '--runs',
+      '3',
+      '--out',
+      '/tmp/x',
+    ]);
+    expect(o).toMatchObject({
+      seed: 5,
+      durationMs: 120_000,
+      nodes: 5,
+      faults: ['kill', 'pause'],
+      runs: 3,
+      outDir: '/tmp/x',
+    });
     expect(parseDuration('90000ms')).toBe(90_000);
     expect(parseDuration('60')).toBe(60_000);
   });
 
   test('bad input is a typed error', () => {
-    expect(() => parseArgs(['--faults', 'kill,meteor'])).toThrow(expect.objectContaining({ code: 'BadArgument' }));
+    expect(() => parseArgs(['--faults', 'kill,meteor'])).toThrow(
+      expect.objectContaining({ code: 'BadArgument' }),
+    );
     expect(() => parseArgs(['--nodes', '2'])).toThrow(/nodes/);
     expect(() => parseArgs(['--duration', 'soon'])).toThrow(/duration/);
     expect(() => parseArgs(['--what'])).toThrow(/unknown argument/);

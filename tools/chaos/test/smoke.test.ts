@@ -25,10 +25,20 @@ test('smoke: kill + partition on 3 nodes, no safety violation', async () => {
     writerRatePerSec: 20,
     churnEveryMs: 6_000,
     convergeTimeoutMs: 90_000,
-    scheduleTiming: { warmupMs: 3_000, holdMinMs: 3_000, holdMaxMs: 5_000, quietMinMs: 4_000, quietMaxMs: 6_000 },
+    scheduleTiming: {
+      warmupMs: 3_000,
+      holdMinMs: 3_000,
+      holdMaxMs: 5_000,
+      quietMinMs: 4_000,
+      quietMaxMs: 6_000,
+    },
     log: (l) => lines.push(l),
   });
-  const summary = `${lines.join('\n')}\n${JSON.stringify(report.outcome.checks.filter((c) => c.count > 0), null, 1)}\nfiles in ${report.outDir}`;
+  const summary = `${lines.join('\n')}\n${JSON.stringify(
+    report.outcome.checks.filter((c) => c.count > 0),
+    null,
+    1,
+  )}\nfiles in ${report.outDir}`;
   expect({ error: report.error, summary }).toEqual({ error: undefined, summary });
   expect(report.timeline.map((t) => t.kind).sort()).toEqual(['kill', 'partition']);
   expect({ converged: report.converged, summary }).toEqual({ converged: true, summary });
@@ -38,7 +48,8 @@ test('smoke: kill + partition on 3 nodes, no safety violation', async () => {
   expect(ackedAll).toBeGreaterThan(50);
   expect(report.outcome.stats.finalRecords).toBeGreaterThanOrEqual(ackedAll);
   expect(report.outcome.stats.polls).toBeGreaterThan(0);
-  for (const f of ['history.jsonl', 'report.json', 'report.md', 'chart.svg']) expect(fs.existsSync(path.join(report.outDir, f))).toBe(true);
+  for (const f of ['history.jsonl', 'report.json', 'report.md', 'chart.svg'])
+    expect(fs.existsSync(path.join(report.outDir, f))).toBe(true);
   expect({ valid: report.valid, summary }).toEqual({ valid: true, summary });
   fs.rmSync(outDir, { recursive: true, force: true });
 });
