@@ -61,6 +61,8 @@ export interface FailoverKill {
   killedNode: number;
   /** Leader epoch before the kill. */
   epochBefore: number;
+  /** Kill → a surviving node reports itself leader with a higher leader epoch (admin API, polled every 10 ms). */
+  electedMs?: number;
   /** The node that answered the first successful produce after the kill. */
   newLeader?: number;
   /** Kill → first successful acks=all produce sent after the kill. */
@@ -308,7 +310,21 @@ export async function runFailover(spec: FailoverSpec): Promise<FailoverResult> {
       await d.kill(victim);
       const last = prober.lastSuccessBefore(tKill);
       if (last !== undefined) kill.lastOkBeforeKillMs = tKill - last.ackedAt;
+      // Meanwhile: when did a survivor become leader (the election), as opposed to produce working again?
+      let waiting = true;
+      const election = (async (): Promise<void> => {
+        while (waiting && now() - tKill < recoveryMs) {
+          const l = leaderOf(await statuses(d, spec.topic));
+          if (l !== undefined && l.leader !== victim && l.leaderEpoch > leader.leaderEpoch) {
+            kill.electedMs = now() - tKill;
+            return;
+          }
+          await sleep(10);
+        }
+      })();
       const first = await until(recoveryMs, () => Promise.resolve(prober.firstSuccessSentAfter(tKill)), 5);
+      waiting = false;
+      await election;
       if (first === undefined) {
         kill.error = `no successful acks=all produce within ${recoveryMs} ms of the kill`;
         windows.push({ from: tKill, to: now() });
@@ -336,7 +352,7 @@ export async function runFailover(spec: FailoverSpec): Promise<FailoverResult> {
         kill.error = `node ${victim} did not ${kill.rejoinedMs === undefined ? 'rejoin' : kill.caughtUpMs === undefined ? 'catch up' : 'return to the ISR'} within ${Math.max(recoveryMs, 60_000)} ms of its restart`;
         break;
       }
-      log(`  failover ${k + 1}/${spec.kills}: killed node ${victim}, produce ok again after ${kill.unavailableMs.toFixed(0)} ms (leader ${first.node}), caught up after ${kill.caughtUpMs?.toFixed(0)} ms`);
+      log(`  failover ${k + 1}/${spec.kills}: killed node ${victim}, new leader elected after ${kill.electedMs?.toFixed(0) ?? '?'} ms, produce ok again after ${kill.unavailableMs.toFixed(0)} ms (leader ${first.node}), caught up after ${kill.caughtUpMs?.toFixed(0)} ms`);
       await sleep(spec.settleMs ?? 1000);
     }
     result.ok = result.kills.length === spec.kills && result.kills.every((x) => x.error === undefined);
@@ -378,7 +394,7 @@ async function until<T>(timeoutMs: number, check: () => Promise<T | undefined>, 
 }
 
 /** min / median / max of the kills' values of one field (only kills that have it). */
-export function failoverStats(kills: readonly FailoverKill[], field: 'unavailableMs' | 'rejoinedMs' | 'caughtUpMs' | 'inIsrMs' | 'restartToCaughtUpMs'): { min: number; median: number; max: number; n: number } | undefined {
+export function failoverStats(kills: readonly FailoverKill[], field: 'unavailableMs' | 'electedMs' | 'rejoinedMs' | 'caughtUpMs' | 'inIsrMs' | 'restartToCaughtUpMs'): { min: number; median: number; max: number; n: number } | undefined {
   const v = kills.map((k) => k[field]).filter((x): x is number => x !== undefined && Number.isFinite(x));
   if (v.length === 0) return undefined;
   return { min: Math.min(...v), median: median(v), max: Math.max(...v), n: v.length };

@@ -464,7 +464,7 @@ export function renderReport(run: BenchRun, chartPrefix = ''): { markdown: strin
       '- **JetStream**: the Go program `tools/bench/jetstream/main.go` (nats.go from Debian) with `PublishAsync` and a bounded window of outstanding publishes; one file-backed stream per partition; latency = publish call → PubAck. JetStream acknowledges a publish once the message is stored (R1) or stored on a majority (R3); like Chronik acks=1, it does not fsync each message.',
       '- **Fixed-rate runs**: an open-loop schedule in 1 ms ticks at a fraction of Chronik’s measured maximum (1 KiB, 1 partition, acks=1); both systems get the same offered load in msg/s, and each message’s latency counts from its intended send time, so a stall shows up in the percentiles (no coordinated omission). A run that delivers less than 90 % of the offered rate, or falls more than 2 s behind, is marked “fell behind”: the offered load was above what the system sustained at that moment.',
       '- **librdkafka with latency** (issue 9 target): `tools/bench/librdkafka/produce.py` on confluent-kafka-python drives librdkafka with the same `-X` settings as kcat, bootstrapped with all three nodes, a topic with one partition per node; the max run reports librdkafka’s own per-message latency (`produce()` call → acknowledgement, so it includes the time a message waited in the client’s queue under full load), the fixed-rate run counts each message from its intended send time (1 ms ticks, open loop). The client’s CPU time is shown so that a client-bound run is recognisable: Python’s `produce()` loop and librdkafka’s threads share the 2 cores with the three brokers.',
-      '- **Leader failover** (issue 9 target): a prober sends acks=all Produce requests (16 × 256 B, one in flight) to partition 0 of a 1-partition RF 3 topic, following the leader the way a Kafka client does (on a connection error, a timeout or NOT_LEADER_OR_FOLLOWER: Metadata from any node that answers, reconnect, retry after 20 ms). The leader is found with `GET /v1/partitions` on the admin API, killed with SIGKILL, and the time to the first successful acks=all produce *sent after the kill* is the unavailability (it includes the election and the time until Metadata names the new leader). Once produce works again the old leader is started with its old data; “rejoined” = it reports the partition as a follower of the current leader, “caught up” = its log end offset reached the leader’s high watermark read just before, “in ISR” = the leader lists it in the ISR (the leader may never have dropped it). The next kill waits until the partition has three in-sync replicas again.',
+      '- **Leader failover** (issue 9 target): a prober sends acks=all Produce requests (16 × 256 B, one in flight) to partition 0 of a 1-partition RF 3 topic, following the leader the way a Kafka client does (on a connection error, a timeout or NOT_LEADER_OR_FOLLOWER: Metadata from any node that answers, reconnect, retry after 20 ms). The leader is found with `GET /v1/partitions` on the admin API, killed with SIGKILL, and the time to the first successful acks=all produce *sent after the kill* is the unavailability (it includes the election and the time until Metadata names the new leader). “Elected” is when a surviving node’s admin API first reports itself leader with a higher leader epoch (polled every 10 ms); the rest of the unavailability is the time until Metadata names the new leader and the client reaches it. Once produce works again the old leader is started with its old data; “rejoined” = it reports the partition as a follower of the current leader, “caught up” = its log end offset reached the leader’s high watermark read just before, “in ISR” = the leader lists it in the ISR (the leader may never have dropped it). The next kill waits until the partition has three in-sync replicas again.',
       '- **Consume**: the own Fetch loop (one Fetch in flight per leader, counting records from batch headers) and kcat `-C -e` read the long log from offset 0; JetStream uses pull consumers (batches of 1000, AckNone). The log was just written, so it is mostly in the page cache for both systems.',
       '- **Disk**: 1 MiB sequential writes to a file next to the brokers’ data (512 MiB with `--quick`, 1 GiB otherwise). On a virtual disk the host may absorb writes in its own cache, so the smaller quick test can read high; the “fdatasync every 1 MiB” row is the floor a log that syncs often would meet.',
       '- **Percentiles** are nearest-rank over every message (Chronik side from a log-linear histogram, ≤ 0.8 % relative error; JetStream side exact). MB/s counts payload bytes (records × record size), 1 MB = 10^6 bytes.',
@@ -536,6 +536,7 @@ function failoverSection(run: BenchRun): string {
     String(k.killedNode),
     k.newLeader !== undefined ? String(k.newLeader) : '–',
     ms(k.lastOkBeforeKillMs),
+    ms(k.electedMs),
     k.unavailableMs !== undefined ? `**${fmtMs(k.unavailableMs)}**` : `failed (${k.error ?? 'no produce'})`,
     ms(k.rejoinedMs),
     ms(k.caughtUpMs),
@@ -551,12 +552,12 @@ function failoverSection(run: BenchRun): string {
       const st = failoverStats(fo.kills, field);
       return st === undefined ? '–' : fmtMs(st[f]);
     };
-    rows.push([label, '', '', '', `**${v('unavailableMs')}**`, v('rejoinedMs'), v('caughtUpMs'), v('inIsrMs'), v('restartToCaughtUpMs')]);
+    rows.push([label, '', '', '', v('electedMs'), `**${v('unavailableMs')}**`, v('rejoinedMs'), v('caughtUpMs'), v('inIsrMs'), v('restartToCaughtUpMs')]);
   }
   const table = markdownTable(
-    ['kill', 'killed leader', 'new leader', 'last ok produce before kill, ms', 'kill → first acks=all produce ok, ms', 'kill → old leader rejoined, ms', 'kill → caught up, ms', 'kill → back in ISR, ms', 'restart → caught up, ms'],
+    ['kill', 'killed leader', 'new leader', 'last ok produce before kill, ms', 'kill → new leader elected, ms', 'kill → first acks=all produce ok, ms', 'kill → old leader rejoined, ms', 'kill → caught up, ms', 'kill → back in ISR, ms', 'restart → caught up, ms'],
     rows,
-    ['left', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right'],
+    ['left', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right'],
   );
   const reasons = Object.entries(fo.failedAttempts)
     .sort((a, b) => b[1] - a[1])

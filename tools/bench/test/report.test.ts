@@ -143,6 +143,7 @@ function clusterFixture(opts: { issue9Max?: number; issue9P99?: number; issue9Ac
     newLeader: ((i + 1) % 3) + 1,
     unavailableMs: u,
     lastOkBeforeKillMs: 3,
+    electedMs: u - 200,
     rejoinedMs: 3000,
     caughtUpMs: 3500 + i,
     inIsrMs: 3600,
@@ -187,8 +188,8 @@ describe('cluster and issue 9 targets', () => {
   it('renders the failover, issue 9 and 3-node latency sections', () => {
     const { markdown, charts } = renderReport(clusterFixture());
     expect(markdown).toContain('## Leader failover (issue 9)');
-    expect(markdown).toContain('| 1 | 1 | 2 | 3.00 | **1200** | 3000 | 3500 | 3600 | 2000 |');
-    expect(markdown).toContain('| max |  |  |  | **1900** |');
+    expect(markdown).toContain('| 1 | 1 | 2 | 3.00 | 1000 | **1200** | 3000 | 3500 | 3600 | 2000 |');
+    expect(markdown).toContain('| max |  |  |  | 1700 | **1900** |');
     expect(markdown).toContain('40 × connect ECONNREFUSED');
     expect(markdown).toContain('| fixed rate (target load) | 3 | 165,000 | 164,000 |');
     expect(markdown).toContain('1.5 s (');
