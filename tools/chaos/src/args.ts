@@ -14,6 +14,8 @@ export interface CliOptions {
   keepData: boolean;
   /** chronik-server program to test (default: the repository's apps/server/bin/chronik-server). */
   serverBin: string | undefined;
+  /** Summarize the runs in this directory instead of running. */
+  summarize: string | undefined;
   help: boolean;
 }
 
@@ -26,6 +28,7 @@ export const USAGE = `usage: chronik-chaos [options]
   --partitions N    partitions of the workload topic (default: the node count)
   --out DIR         output directory (default .tmp/chaos under the repository)
   --server PATH     the chronik-server program (default apps/server/bin/chronik-server)
+  --summarize DIR   write DIR/summary.md from the runs in DIR (and redraw their charts); no run
   --keep-data       keep the nodes' data directories (always kept when a run is invalid)
   --help`;
 
@@ -55,6 +58,7 @@ export function parseArgs(argv: readonly string[]): CliOptions {
     partitions: undefined,
     keepData: false,
     serverBin: undefined,
+    summarize: undefined,
     help: false,
   };
   for (let i = 0; i < argv.length; i++) {
@@ -102,6 +106,9 @@ export function parseArgs(argv: readonly string[]): CliOptions {
         break;
       case '--server':
         o.serverBin = value();
+        break;
+      case '--summarize':
+        o.summarize = value();
         break;
       case '--keep-data':
         o.keepData = true;

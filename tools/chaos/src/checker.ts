@@ -408,8 +408,8 @@ export function unavailabilityWindows(ops: readonly Op[], topic: string, slowMs:
   });
 }
 
-/** The longest span without a poll, between the first poll and the last acknowledged send. */
-function pollGap(
+/** The longest span without a poll, between the first poll and the last acknowledged send (of the given topic's ops). */
+export function pollGap(
   polls: readonly PollOp[],
   sends: readonly SendOp[],
 ): { longestPollGapMs: number; longestPollGapAtMs: number } {

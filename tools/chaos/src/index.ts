@@ -1,6 +1,6 @@
 export { parseArgs, parseDuration, USAGE } from './args.js';
 export type { CliOptions } from './args.js';
-export { check, unavailabilityWindows } from './checker.js';
+export { check, pollGap, unavailabilityWindows } from './checker.js';
 export type {
   CheckInput,
   CheckOutcome,
@@ -28,7 +28,7 @@ export type {
   SendOp,
   TopicOp,
 } from './history.js';
-export { main } from './main.js';
+export { main, summarizeDir, writeSummary } from './main.js';
 export { DEFAULT_SCHEDULE_TIMING, FAULT_KINDS, Nemesis, planSchedule } from './nemesis.js';
 export type { FaultKind, NemesisContext, PlannedFault, ScheduleOptions, TargetRole } from './nemesis.js';
 export { LinkProxy } from './proxy.js';

@@ -8,6 +8,10 @@ import { killAllClusters } from './cluster.js';
 import { errorMessage } from './errors.js';
 import type { RunReport } from './report.js';
 import { summaryMarkdown } from './report.js';
+import { readHistory } from './history.js';
+import type { PollOp, SendOp } from './history.js';
+import { pollGap } from './checker.js';
+import { runChartSvg } from './svg.js';
 import { DEFAULT_RUN_OPTIONS, runChaos } from './run.js';
 
 export async function main(argv: readonly string[], repoRoot: string): Promise<number> {
@@ -17,6 +21,10 @@ export async function main(argv: readonly string[], repoRoot: string): Promise<n
   } catch (e) {
     console.error(errorMessage(e));
     return 2;
+  }
+  if (cli.summarize !== undefined) {
+    console.log(summarizeDir(path.resolve(cli.summarize)));
+    return 0;
   }
   if (cli.help) {
     console.log(USAGE);
@@ -61,27 +69,69 @@ export async function main(argv: readonly string[], repoRoot: string): Promise<n
     for (const c of failed)
       if (c.safety) for (const d of c.details.slice(0, 5)) console.log(`  ${c.name}: ${d}`);
   }
-  if (reports.length > 1) {
-    const md = summaryMarkdown(reports);
-    fs.writeFileSync(path.join(outDir, 'summary.md'), md);
-    fs.writeFileSync(
-      path.join(outDir, 'summary.json'),
-      `${JSON.stringify(
-        reports.map((r) => ({
-          seed: r.seed,
-          valid: r.valid,
-          error: r.error,
-          nodes: r.nodes,
-          longestUnavailabilityMs: r.outcome.longestUnavailabilityMs,
-          checks: r.outcome.checks.map((c) => ({ name: c.name, count: c.count })),
-        })),
-        null,
-        1,
-      )}\n`,
-    );
-    console.log(md);
-  }
+  if (reports.length > 1) console.log(writeSummary(reports, outDir));
   const invalid = reports.filter((r) => !r.valid).map((r) => r.seed);
   if (invalid.length > 0) console.log(`chaos: INVALID seeds: ${invalid.join(', ')}`);
   return invalid.length > 0 ? 1 : 0;
+}
+
+/** Writes summary.md and summary.json for `reports` into `dir`; returns the Markdown. */
+export function writeSummary(reports: readonly RunReport[], dir: string): string {
+  const md = summaryMarkdown(reports);
+  fs.writeFileSync(path.join(dir, 'summary.md'), md);
+  fs.writeFileSync(
+    path.join(dir, 'summary.json'),
+    `${JSON.stringify(
+      reports.map((r) => ({
+        seed: r.seed,
+        valid: r.valid,
+        error: r.error,
+        nodes: r.nodes,
+        longestUnavailabilityMs: r.outcome.longestUnavailabilityMs,
+        longestPollGapMs: r.outcome.stats.longestPollGapMs,
+        checks: r.outcome.checks.map((c) => ({ name: c.name, count: c.count })),
+      })),
+      null,
+      1,
+    )}\n`,
+  );
+  return md;
+}
+
+/**
+ * Summarizes the runs already in `dir` (every seed-N/report.json) and redraws their charts from
+ * their histories with the current renderer.
+ */
+export function summarizeDir(dir: string): string {
+  const reports: RunReport[] = [];
+  for (const name of fs.readdirSync(dir).sort()) {
+    const file = path.join(dir, name, 'report.json');
+    if (!name.startsWith('seed-') || !fs.existsSync(file)) continue;
+    const r = JSON.parse(fs.readFileSync(file, 'utf8')) as RunReport;
+    reports.push(r);
+    const hist = path.join(dir, name, 'history.jsonl');
+    if (fs.existsSync(hist)) {
+      const ops = readHistory(hist);
+      if (r.outcome.stats.longestPollGapMs === undefined)
+        Object.assign(
+          r.outcome.stats,
+          pollGap(
+            ops.filter((o): o is PollOp => o.f === 'poll' && o.topic === r.topic),
+            ops.filter((o): o is SendOp => o.f === 'send' && o.topic === r.topic),
+          ),
+        );
+      const endMs = ops.reduce((m, x) => Math.max(m, x.completeMs), 0) + 2_000;
+      const bands = ops.flatMap((f) =>
+        f.f === 'fault'
+          ? [{ label: `${f.index}:${f.kind}`, fromMs: f.completeMs, toMs: f.healedMs ?? f.completeMs }]
+          : [],
+      );
+      fs.writeFileSync(
+        path.join(dir, name, 'chart.svg'),
+        runChartSvg(`seed ${r.seed}: ${r.nodes} nodes, faults shaded`, ops, r.topic, bands, endMs),
+      );
+    }
+  }
+  reports.sort((a, b) => a.seed - b.seed);
+  return writeSummary(reports, dir);
 }

@@ -110,7 +110,7 @@ export function summaryMarkdown(reports: readonly RunReport[]): string {
       .filter(([k]) => k.startsWith('acks=all'))
       .reduce((n, [, v]) => n + v.ok, 0);
     lines.push(
-      `| ${r.seed} | ${r.nodes} | ${r.valid ? 'yes' : `**NO**${r.error ? ` (${r.error.slice(0, 80)})` : ''}`} | ${r.timeline.length} | ${counts.join(' | ')} | ${ms(r.outcome.longestUnavailabilityMs)} | ${ms(r.outcome.stats.longestPollGapMs)} | ${ackedAll} | ${r.converged ? `yes (${ms(r.convergeMs)})` : 'NO'} |`,
+      `| ${r.seed} | ${r.nodes} | ${r.valid ? 'yes' : `**NO**${r.error ? ` (${r.error.slice(0, 80)})` : ''}`} | ${r.timeline.length} | ${counts.join(' | ')} | ${ms(r.outcome.longestUnavailabilityMs)} | ${ms(r.outcome.stats.longestPollGapMs)} | ${ackedAll} | ${r.replicaLogs?.entriesCompared ?? '–'} | ${r.converged ? `yes (${ms(r.convergeMs)})` : 'NO'} |`,
     );
   }
   const longest = reports.reduce((m, r) => Math.max(m, r.outcome.longestUnavailabilityMs), 0);
