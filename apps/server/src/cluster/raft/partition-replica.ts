@@ -123,6 +123,8 @@ const TAIL_READ_BYTES = 16 * 1024 * 1024;
 const CHECKPOINT_EVERY_ENTRIES = 10_000;
 /** Checkpoints kept; when more are taken, interior ones are thinned out (the oldest stays). */
 const MAX_CHECKPOINTS = 32;
+/** Bytes of checkpoints kept per replica (large producer state): thinned down to two beyond it. */
+const MAX_CHECKPOINT_BYTES = 32 * 1024 * 1024;
 /** Batches a retention check looks at per partition per call (bounded work per tick). */
 const RETENTION_SCAN_BATCHES = 100_000;
 /** Leader epochs remembered (older ones are dropped first). */
@@ -188,6 +190,7 @@ export class PartitionReplica implements StateMachine {
   /** Bytes of the indexed batches (what retention.bytes counts). */
   private indexedBytes = 0;
   private checkpoints: Checkpoint[] = [];
+  private checkpointBytes = 0;
   private bytesSinceCheckpoint = 0;
   private entriesSinceCheckpoint = 0;
   /** Raft index of the first entry still wanted (the first batch kept) after the log start moved. */
@@ -350,21 +353,28 @@ export class PartitionReplica implements StateMachine {
   private takeCheckpoint(index: number): void {
     this.bytesSinceCheckpoint = 0;
     this.entriesSinceCheckpoint = 0;
-    this.checkpoints.push({ index, data: this.serializeState() });
-    if (this.checkpoints.length <= MAX_CHECKPOINTS) return;
-    // Thin out: drop the interior checkpoint whose neighbours are closest, so the remaining ones
-    // stay spread over the log (the oldest is kept: it is what the next compaction may need).
-    let drop = 1;
-    let best = Number.MAX_SAFE_INTEGER;
-    for (let k = 1; k < this.checkpoints.length - 1; k++) {
-      const gap =
-        (this.checkpoints[k + 1] as Checkpoint).index - (this.checkpoints[k - 1] as Checkpoint).index;
-      if (gap < best) {
-        best = gap;
-        drop = k;
+    const data = this.serializeState();
+    this.checkpoints.push({ index, data });
+    this.checkpointBytes += data.length;
+    while (
+      this.checkpoints.length > 2 &&
+      (this.checkpoints.length > MAX_CHECKPOINTS || this.checkpointBytes > MAX_CHECKPOINT_BYTES)
+    ) {
+      // Thin out: drop the interior checkpoint whose neighbours are closest, so the remaining ones
+      // stay spread over the log (the oldest is kept: it is what the next compaction may need).
+      let drop = 1;
+      let best = Number.MAX_SAFE_INTEGER;
+      for (let k = 1; k < this.checkpoints.length - 1; k++) {
+        const gap =
+          (this.checkpoints[k + 1] as Checkpoint).index - (this.checkpoints[k - 1] as Checkpoint).index;
+        if (gap < best) {
+          best = gap;
+          drop = k;
+        }
       }
+      const [gone] = this.checkpoints.splice(drop, 1);
+      this.checkpointBytes -= gone?.data.length ?? 0;
     }
-    this.checkpoints.splice(drop, 1);
   }
 
   /** The state as of the last applied entry (RaftHost asks only under the 'applied' policy). */
@@ -387,6 +397,7 @@ export class PartitionReplica implements StateMachine {
     const at = best.index;
     this.offeredIndex = at;
     this.checkpoints = this.checkpoints.filter((c) => c.index > at);
+    this.checkpointBytes = this.checkpoints.reduce((n, c) => n + c.data.length, 0);
     this.o.logger.debug(
       { topic: this.topic, partition: this.partition, index: at, firstKept: this.compactBelow },
       'partition log compacted at a checkpoint',
@@ -404,6 +415,7 @@ export class PartitionReplica implements StateMachine {
     this.batches.length = 0;
     this.indexedBytes = 0;
     this.checkpoints = [];
+    this.checkpointBytes = 0;
     this.bytesSinceCheckpoint = 0;
     this.entriesSinceCheckpoint = 0;
     this.compactBelow = 0;

@@ -703,11 +703,13 @@ export class RaftCluster implements Cluster {
 
   private replicaConfig(topic: string): ReplicaConfig {
     const e = this.topicConfigs(topic);
+    // Compacted internal topics (__consumer_offsets) keep their data, as in standalone.
+    const keep = this.sm.topic(topic)?.internal === true || (e['cleanup.policy'] ?? '').includes('compact');
     return {
       logAppendTime: e['message.timestamp.type'] === 'LogAppendTime',
       maxMessageBytes: configNumber(e, 'max.message.bytes', this.o.config.broker.messageMaxBytes),
-      retentionMs: configNumber(e, 'retention.ms', -1),
-      retentionBytes: configNumber(e, 'retention.bytes', -1),
+      retentionMs: keep ? -1 : configNumber(e, 'retention.ms', -1),
+      retentionBytes: keep ? -1 : configNumber(e, 'retention.bytes', -1),
     };
   }
 
