@@ -10,6 +10,7 @@ import { MemoryEntryLog } from '../src/storage/entry-log.js';
 import type { PartitionLogConfig } from '../src/storage/partition-log.js';
 import { PartitionLog } from '../src/storage/partition-log.js';
 import { ProducerStateTable } from '../src/storage/producer-state.js';
+import { WalEntryLogFactory } from '../src/storage/wal-entry-log.js';
 import { tempDir } from './helpers/server.js';
 
 const CONFIG: PartitionLogConfig = {
@@ -241,6 +242,52 @@ describe('PartitionLog', () => {
     expect(r.logAppendTimeMs).toBe(BigInt(now));
     expect(await p.listOffset(-3n)).toMatchObject({ timestamp: BigInt(now) });
   });
+
+  test.each([false, true])(
+    'on the WAL (logAppendTime %s): batches are stored under their derived checksums and read back after a reopen',
+    async (logAppendTime) => {
+      const factory = new WalEntryLogFactory({
+        maxSegmentBytes: 1 << 20,
+        maxRecordBytes: 1 << 20,
+        maxPendingBytes: 1 << 24,
+        logger: silentLogger,
+      });
+      const logDir = path.join(dir, 'wal');
+      try {
+        const p = await PartitionLog.open({
+          topic: 't',
+          partition: 0,
+          dir,
+          log: await factory.open(logDir),
+          config: { ...CONFIG, logAppendTime },
+          logger: silentLogger,
+          nowMs: () => now,
+        });
+        const sent = [batch(3), Buffer.concat([batch(2, { prefix: 'x' }), batch(4, { prefix: 'y' })])];
+        for (const b of sent) await p.append(b, 1, 7);
+        await p.close();
+        // A fresh open reads every entry back from the files, checking each entry's CRC-32C.
+        fs.rmSync(path.join(dir, 'index.snapshot'), { force: true });
+        const q = await PartitionLog.open({
+          topic: 't',
+          partition: 0,
+          dir,
+          log: await factory.open(logDir),
+          config: { ...CONFIG, logAppendTime },
+          logger: silentLogger,
+          nowMs: () => now,
+          cache: new BatchCache(0),
+        });
+        expect(q.logEndOffset).toBe(9n);
+        const read = await q.read(0n, 1 << 20);
+        expect(read.chunks.map((c) => readRecordBatchHeader(c, 0).baseOffset)).toEqual([0n, 3n, 5n]);
+        expect(read.chunks.every((c) => readRecordBatchHeader(c, 0).partitionLeaderEpoch === 7)).toBe(true);
+        await q.close();
+      } finally {
+        factory.close();
+      }
+    },
+  );
 
   test('watch wakes on append', async () => {
     const p = await open(new MemoryEntryLog());

@@ -87,6 +87,12 @@ export interface WalRecordInput {
   readonly type?: number;
   /** Optional timestamp (ms, non-negative integer) indexed for findIndexByTimestamp. */
   readonly timestampMs?: number;
+  /**
+   * The payload's CRC-32C, when the caller already has it (e.g. derived from a checksum it just
+   * verified), so the bytes are not read once more. Trusted as given: a wrong value makes the
+   * record fail its check when read (Corruption). Default: computed here.
+   */
+  readonly payloadCrc?: number;
 }
 
 export interface WalRecord {
@@ -333,6 +339,11 @@ export class Wal implements Flushable {
         const type = r.type ?? 0;
         if (!Number.isInteger(type) || type < 0 || type > 255)
           throw new WalError(WalErrorCode.InvalidArgument, `record type ${type} not in 0..255`);
+        if (
+          r.payloadCrc !== undefined &&
+          (!Number.isInteger(r.payloadCrc) || r.payloadCrc < 0 || r.payloadCrc > 0xffffffff)
+        )
+          throw new WalError(WalErrorCode.InvalidArgument, `payloadCrc ${r.payloadCrc} is not a uint32`);
         if (r.timestampMs !== undefined && (!Number.isSafeInteger(r.timestampMs) || r.timestampMs < 0)) {
           throw new WalError(
             WalErrorCode.InvalidArgument,
@@ -359,7 +370,7 @@ export class Wal implements Flushable {
           r.type ?? 0,
           r.timestampMs,
           p.length,
-          crc(p),
+          r.payloadCrc ?? crc(p),
         );
         payloads[k] = p;
         timestamps[k] = r.timestampMs;

@@ -1,5 +1,6 @@
 import * as path from 'node:path';
 import * as fs from 'node:fs';
+import { crc32c } from '@node-rs/crc32';
 import {
   GroupCommitter,
   MemFileSystem,
@@ -400,5 +401,22 @@ test('an inline write that fails rejects the append with Io and stops the log', 
   );
   expect(isWalError(err) && err.code === WalErrorCode.Io).toBe(true);
   await expect(appendRange(wal, 5, 5)).rejects.toMatchObject({ code: WalErrorCode.Io });
+  await wal.close();
+});
+
+test('a caller-supplied payloadCrc is stored as given: right, the record reads back; wrong, the read reports Corruption', async () => {
+  const mem = new MemFileSystem();
+  const wal = await Wal.open({ dir: '/data/wal', fs: mem });
+  const good = payloadFor(1);
+  const goodCrc = crc32c(good) >>> 0;
+  await wal.append([{ payload: good, payloadCrc: goodCrc }]);
+  expect(wal.readSync(1, 2, 1 << 20)[0]!.payload.equals(good)).toBe(true);
+  await wal.append([{ payload: payloadFor(2), payloadCrc: (goodCrc ^ 1) >>> 0 }]);
+  expect(() => wal.readSync(2, 3, 1 << 20)).toThrow(
+    expect.objectContaining({ code: WalErrorCode.Corruption }),
+  );
+  await expect(wal.append([{ payload: good, payloadCrc: -1 }])).rejects.toMatchObject({
+    code: WalErrorCode.InvalidArgument,
+  });
   await wal.close();
 });

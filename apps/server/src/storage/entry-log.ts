@@ -11,10 +11,23 @@
 //   exceeded but always returning at least one entry when from < to.
 // - `truncatePrefix(i)` drops entries below i; implementations may keep some (whole segments), so
 //   `firstIndex()` may stay below i.
+import { crc32cOf } from './crc32c.js';
+
+/**
+ * One entry to append. `data` is referenced, not copied, until append() settles. `crc`, when
+ * given, is the CRC-32C of `data` (the caller derived it from a checksum it verified), so the log
+ * need not read the bytes again; implementations may ignore it.
+ */
+export interface EntryInput {
+  data: Buffer;
+  timestampMs: number;
+  crc?: number;
+}
+
 export interface EntryLog {
   firstIndex(): number;
   nextIndex(): number;
-  append(entries: ReadonlyArray<{ data: Buffer; timestampMs: number }>): Promise<void>;
+  append(entries: readonly EntryInput[]): Promise<void>;
   sync(): Promise<void>;
   read(fromIndex: number, toIndex: number, maxBytes: number): Promise<Buffer[]>;
   truncatePrefix(firstKept: number): Promise<void>;
@@ -41,7 +54,12 @@ export class MemoryEntryLog implements EntryLog {
   nextIndex(): number {
     return this.first + this.entries.length;
   }
-  async append(entries: ReadonlyArray<{ data: Buffer; timestampMs: number }>): Promise<void> {
+  async append(entries: readonly EntryInput[]): Promise<void> {
+    // The reference checks what a real log would trust.
+    for (const e of entries) {
+      if (e.crc !== undefined && e.crc !== crc32cOf(e.data))
+        throw new Error(`MemoryEntryLog: entry crc ${e.crc} does not match its data`);
+    }
     for (const e of entries) this.entries.push(Buffer.from(e.data));
     if (this.appendHook) await this.appendHook();
   }

@@ -27,8 +27,9 @@ import {
   TimestampType,
   validateRecordBatch,
 } from '../protocol.js';
-import type { EntryLog } from './entry-log.js';
+import type { EntryInput, EntryLog } from './entry-log.js';
 import { BatchCache } from './batch-cache.js';
+import { crc32cCombine, crc32cOf } from './crc32c.js';
 import { BatchIndex } from './batch-index.js';
 import { ProducerStateTable } from './producer-state.js';
 
@@ -49,6 +50,25 @@ const CHECKPOINT_FILE = 'log-start-offset';
 /** Written on clean shutdown; lets the next start skip reading the whole log. */
 const SNAPSHOT_FILE = 'index.snapshot';
 const SNAPSHOT_MAGIC = 'CHRKIDX1';
+/**
+ * A record batch's Kafka CRC covers its bytes from `attributes` (offset 21) to the end; the 21
+ * bytes before (base offset, batch length, partition leader epoch, magic, crc) are not covered.
+ */
+const BATCH_CRC_START = 21;
+
+/**
+ * The CRC-32C of a whole (assigned) batch, as its log entry's checksum: the CRC of the 21-byte
+ * prefix combined with the batch's own CRC, which was verified on arrival (or recomputed when the
+ * broker stamped log-append time) — the batch's bytes are not read a second time.
+ */
+function entryCrcOf(batch: Buffer): number {
+  return crc32cCombine(
+    crc32cOf(batch, 0, BATCH_CRC_START),
+    batch.readUInt32BE(17),
+    batch.length - BATCH_CRC_START,
+  );
+}
+
 /** Entries read per step during recovery. */
 const RECOVERY_READ_BYTES = 4 * 1024 * 1024;
 
@@ -302,7 +322,7 @@ export class PartitionLog {
       });
     }
     const now = BigInt(this.nowMs());
-    const entries: Array<{ data: Buffer; timestampMs: number }> = [];
+    const entries: EntryInput[] = [];
     const assigned: RecordBatchHeader[] = [];
     let next = this.nextOffset;
     let count = 0;
@@ -324,7 +344,11 @@ export class PartitionLog {
           : {}),
       };
       assigned.push(a);
-      entries.push({ data, timestampMs: a.maxTimestamp >= 0n ? Number(a.maxTimestamp) : -1 });
+      entries.push({
+        data,
+        timestampMs: a.maxTimestamp >= 0n ? Number(a.maxTimestamp) : -1,
+        crc: entryCrcOf(data),
+      });
       next += BigInt(h.lastOffsetDelta) + 1n;
       count += h.recordCount;
     }

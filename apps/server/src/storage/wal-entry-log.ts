@@ -2,8 +2,9 @@
 // acks=all appends of every partition share fsyncs (group commit).
 import fs from 'node:fs';
 import { GroupCommitter, Wal } from '@chronik/wal';
+import type { WalRecordInput } from '@chronik/wal';
 import type { Logger } from '../logger.js';
-import type { EntryLog, EntryLogFactory } from './entry-log.js';
+import type { EntryInput, EntryLog, EntryLogFactory } from './entry-log.js';
 
 export interface WalEntryLogOptions {
   maxSegmentBytes: number;
@@ -24,12 +25,16 @@ class WalEntryLog implements EntryLog {
   nextIndex(): number {
     return this.wal.lastIndex() + 1;
   }
-  async append(entries: ReadonlyArray<{ data: Buffer; timestampMs: number }>): Promise<void> {
-    await this.wal.append(
-      entries.map((e) =>
-        e.timestampMs >= 0 ? { payload: e.data, timestampMs: e.timestampMs } : { payload: e.data },
-      ),
-    );
+  async append(entries: readonly EntryInput[]): Promise<void> {
+    const records: WalRecordInput[] = new Array<WalRecordInput>(entries.length);
+    for (let k = 0; k < entries.length; k++) {
+      const e = entries[k] as EntryInput;
+      const r: { payload: Buffer; timestampMs?: number; payloadCrc?: number } = { payload: e.data };
+      if (e.timestampMs >= 0) r.timestampMs = e.timestampMs;
+      if (e.crc !== undefined) r.payloadCrc = e.crc;
+      records[k] = r;
+    }
+    await this.wal.append(records);
   }
   sync(): Promise<void> {
     return this.wal.sync();
