@@ -362,12 +362,13 @@ export function check(input: CheckInput): CheckOutcome {
 }
 
 /**
- * For each fault: the longest span, over acks=all writers and partitions, from the first bad send
- * (failed, unknown, or slower than `slowMs`) invoked between this fault and the next one, to the
- * completion of the first good send to that partition by that writer after the last bad one.
+ * For each fault: the longest span, over acks=all writers and partitions, that a writer could not
+ * write a partition. A span is a run of consecutive bad sends on one (writer, partition) stream
+ * (failed, unknown, or slower than `slowMs`), from the first one's invocation to the completion of
+ * the next good send; it belongs to the latest fault applied before its first bad send completed.
  */
 export function unavailabilityWindows(ops: readonly Op[], topic: string, slowMs: number): Unavailability[] {
-  const faults = ops.filter((o): o is FaultOp => o.f === 'fault').sort((a, b) => a.completeMs - b.completeMs);
+  const faults = ops.filter((o): o is FaultOp => o.f === 'fault').sort((a, b) => a.invokeMs - b.invokeMs);
   const streams = new Map<string, SendOp[]>();
   for (const o of ops)
     if (o.f === 'send' && o.topic === topic && o.acks === 'all') {
@@ -377,35 +378,39 @@ export function unavailabilityWindows(ops: readonly Op[], topic: string, slowMs:
       streams.set(k, list);
     }
   const bad = (s: SendOp): boolean => s.outcome !== 'ok' || s.completeMs - s.invokeMs > slowMs;
-  return faults.map((f, i) => {
-    const from = f.invokeMs;
-    const to = faults[i + 1]?.invokeMs ?? Number.POSITIVE_INFINITY;
-    let windowMs = 0;
-    let partition: number | undefined;
-    for (const list of streams.values()) {
-      const inPeriod = list.filter((s) => s.invokeMs >= from && s.invokeMs < to);
-      const bads = inPeriod.filter(bad);
-      const firstBad = bads[0];
-      if (firstBad === undefined) continue;
-      const lastBadEnd = bads.reduce((m, s) => Math.max(m, s.completeMs), 0);
-      const recovery = list.find((s) => s.invokeMs >= lastBadEnd && !bad(s));
-      const end = recovery?.completeMs ?? lastBadEnd;
-      const w = end - firstBad.invokeMs;
-      if (w > windowMs) {
-        windowMs = w;
-        partition = firstBad.partition;
+  const out: Unavailability[] = faults.map((f) => ({
+    faultIndex: f.index,
+    kind: f.kind,
+    description: f.description,
+    appliedMs: f.completeMs,
+    healedMs: f.healedMs,
+    windowMs: 0,
+    partition: undefined,
+  }));
+  const owner = (atMs: number): number => {
+    let k = -1;
+    for (let i = 0; i < faults.length && (faults[i] as FaultOp).invokeMs <= atMs; i++) k = i;
+    return k;
+  };
+  for (const list of streams.values()) {
+    list.sort((a, b) => a.invokeMs - b.invokeMs);
+    for (let i = 0; i < list.length; i++) {
+      const first = list[i] as SendOp;
+      if (!bad(first)) continue;
+      let j = i;
+      while (j < list.length && bad(list[j] as SendOp)) j++;
+      const lastBad = list[j - 1] as SendOp;
+      const end = j < list.length ? (list[j] as SendOp).completeMs : lastBad.completeMs;
+      const k = owner(first.completeMs);
+      const u = out[k];
+      if (u !== undefined && end - first.invokeMs > u.windowMs) {
+        u.windowMs = end - first.invokeMs;
+        u.partition = first.partition;
       }
+      i = j;
     }
-    return {
-      faultIndex: f.index,
-      kind: f.kind,
-      description: f.description,
-      appliedMs: f.completeMs,
-      healedMs: f.healedMs,
-      windowMs,
-      partition,
-    };
-  });
+  }
+  return out;
 }
 
 /** The longest span without a poll, between the first poll and the last acknowledged send (of the given topic's ops). */

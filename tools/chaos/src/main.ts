@@ -7,10 +7,10 @@ import type { CliOptions } from './args.js';
 import { killAllClusters } from './cluster.js';
 import { errorMessage } from './errors.js';
 import type { RunReport } from './report.js';
-import { summaryMarkdown } from './report.js';
+import { reportMarkdown, summaryMarkdown } from './report.js';
 import { readHistory } from './history.js';
 import type { PollOp, SendOp } from './history.js';
-import { pollGap } from './checker.js';
+import { pollGap, unavailabilityWindows } from './checker.js';
 import { runChartSvg } from './svg.js';
 import { DEFAULT_RUN_OPTIONS, runChaos } from './run.js';
 
@@ -112,6 +112,19 @@ export function summarizeDir(dir: string): string {
     const hist = path.join(dir, name, 'history.jsonl');
     if (fs.existsSync(hist)) {
       const ops = readHistory(hist);
+      // Recompute the unavailability windows with the current definition.
+      const windows = unavailabilityWindows(ops, r.topic, DEFAULT_RUN_OPTIONS.slowMs);
+      r.outcome.unavailability = windows;
+      r.outcome.longestUnavailabilityMs = windows.reduce((m, u) => Math.max(m, u.windowMs), 0);
+      r.timeline = windows.map((u) => ({
+        index: u.faultIndex,
+        kind: u.kind,
+        description: u.description,
+        appliedMs: u.appliedMs,
+        healedMs: u.healedMs,
+        unavailabilityMs: u.windowMs,
+      }));
+      fs.writeFileSync(path.join(dir, name, 'report.md'), reportMarkdown(r));
       if (r.outcome.stats.longestPollGapMs === undefined)
         Object.assign(
           r.outcome.stats,

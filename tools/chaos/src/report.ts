@@ -87,7 +87,7 @@ export function reportMarkdown(r: RunReport): string {
   );
   for (const t of r.timeline)
     lines.push(
-      `| ${t.index} | ${ms(t.appliedMs)} | ${ms(t.healedMs)} | ${t.description} | ${ms(t.unavailabilityMs)} |`,
+      `| ${t.index} | ${ms(t.appliedMs)} | ${ms(t.healedMs)} | ${t.description.replace(/\|/g, '\\|')} | ${ms(t.unavailabilityMs)} |`,
     );
   lines.push('', '![throughput and errors](chart.svg)', '');
   return lines.join('\n');

@@ -270,27 +270,28 @@ describe('check', () => {
 });
 
 describe('unavailabilityWindows', () => {
-  test('from the first bad send after a fault to the next good one on that stream', () => {
-    const fault: Op = {
-      f: 'fault',
-      process: 'nemesis',
-      index: 0,
-      kind: 'kill',
-      nodes: [1],
-      description: 'kill',
-      invokeMs: 1000,
-      completeMs: 1010,
-      outcome: 'ok',
-      healedMs: 5000,
-    };
-    const s = (at: number, dur: number, ok: boolean, partition = 0): SendOp => ({
-      ...send(`wa-${at}`, partition, ok ? at : undefined),
-      invokeMs: at,
-      completeMs: at + dur,
-    });
+  const fault = (index: number, at: number): Op => ({
+    f: 'fault',
+    process: 'nemesis',
+    index,
+    kind: 'kill',
+    nodes: [1],
+    description: 'kill',
+    invokeMs: at,
+    completeMs: at + 10,
+    outcome: 'ok',
+    healedMs: at + 4000,
+  });
+  const s = (at: number, dur: number, ok: boolean, partition = 0): SendOp => ({
+    ...send(`wa-${at}`, partition, ok ? at : undefined),
+    invokeMs: at,
+    completeMs: at + dur,
+  });
+
+  test('from the first bad send of a run to the next good one on that stream', () => {
     const ops: Op[] = [
       s(900, 5, true),
-      fault,
+      fault(0, 1000),
       s(1100, 3000, false),
       s(4200, 1500, true),
       s(5800, 10, true),
@@ -299,7 +300,22 @@ describe('unavailabilityWindows', () => {
     const [u] = unavailabilityWindows(ops, T, 1000);
     expect(u?.windowMs).toBe(5810 - 1100);
     expect(u?.partition).toBe(0);
-    expect(unavailabilityWindows([fault, s(1100, 5, true)], T, 1000)[0]?.windowMs).toBe(0);
+    expect(unavailabilityWindows([fault(0, 1000), s(1100, 5, true)], T, 1000)[0]?.windowMs).toBe(0);
+  });
+
+  test('separate runs are separate windows; a send in flight when a fault hits belongs to that fault', () => {
+    const ops: Op[] = [
+      fault(0, 1000),
+      s(1100, 500, false),
+      s(1700, 5, true),
+      s(2000, 5, true),
+      s(9000, 3000, true), // slow: in flight when fault 1 hits
+      fault(1, 9100),
+      s(12_100, 5, true),
+    ];
+    const [u0, u1] = unavailabilityWindows(ops, T, 1000);
+    expect(u0?.windowMs).toBe(1705 - 1100);
+    expect(u1?.windowMs).toBe(12_105 - 9000);
   });
 });
 
