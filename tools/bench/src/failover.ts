@@ -15,7 +15,7 @@ import { BenchError, errorMessage } from './errors.js';
 import { KafkaConnection, PRODUCE_VERSION, errorName, prebuildRequest, topicLayout } from './kafka.js';
 import type { BrokerAddress } from './kafka.js';
 import { sleep } from './procs.js';
-import { median } from './stats.js';
+import { median, percentileOfSorted } from './stats.js';
 
 /** One replica as GET /v1/partitions reports it. */
 export interface AdminPartition {
@@ -73,7 +73,9 @@ export interface FailoverKill {
   rejoinedMs?: number;
   /** Kill → the restarted node's log end offset reached the leader's high watermark (sampled just before). */
   caughtUpMs?: number;
-  /** Kill → the leader lists the restarted node in the ISR again. */
+  /** Kill → the leader's ISR no longer lists the killed node (undefined: never seen out of it). */
+  leftIsrMs?: number;
+  /** Kill → the leader lists the restarted node in the ISR again (only when it was seen out of it). */
   inIsrMs?: number;
   /** Restart → caught up (the process start is part of it). */
   restartToCaughtUpMs?: number;
@@ -94,6 +96,8 @@ export interface FailoverResult {
   otherLeaderMoves: number;
   /** The longest gap between successful produces outside the kill windows. */
   otherMaxGapMs?: number;
+  /** The prober's acks=all request latency (sent → acknowledged) outside the kill windows: a light-load figure. */
+  steadyLatencyMs?: { p50: number; p99: number; max: number; n: number };
   error?: string;
   command: string;
 }
@@ -315,6 +319,7 @@ export async function runFailover(spec: FailoverSpec): Promise<FailoverResult> {
       const election = (async (): Promise<void> => {
         while (waiting && now() - tKill < recoveryMs) {
           const l = leaderOf(await statuses(d, spec.topic));
+          if (l !== undefined && !l.isr.includes(victim)) kill.leftIsrMs ??= now() - tKill;
           if (l !== undefined && l.leader !== victim && l.leaderEpoch > leader.leaderEpoch) {
             kill.electedMs = now() - tKill;
             return;
@@ -344,8 +349,11 @@ export async function runFailover(spec: FailoverSpec): Promise<FailoverResult> {
         const t = now();
         if (mine !== undefined && mine.role === 'follower' && l !== undefined && mine.leader === l.leader) kill.rejoinedMs ??= t - tKill;
         if (l !== undefined && mine !== undefined && kill.rejoinedMs !== undefined && mine.logEndOffset >= l.highWatermark) kill.caughtUpMs ??= t - tKill;
-        if (l !== undefined && l.isr.includes(victim) && kill.rejoinedMs !== undefined) kill.inIsrMs ??= t - tKill;
-        return kill.caughtUpMs !== undefined && kill.inIsrMs !== undefined ? true : undefined;
+        if (l !== undefined && !l.isr.includes(victim)) kill.leftIsrMs ??= t - tKill;
+        if (l !== undefined && l.isr.includes(victim) && kill.leftIsrMs !== undefined) kill.inIsrMs ??= t - tKill;
+        // Done once caught up and in the ISR (again, or still: the leader may not have dropped it).
+        const inIsr = l !== undefined && l.isr.includes(victim);
+        return kill.caughtUpMs !== undefined && inIsr ? true : undefined;
       }, 50);
       if (kill.caughtUpMs !== undefined) kill.restartToCaughtUpMs = kill.caughtUpMs - (tRestart - tKill);
       if (caught === undefined) {
@@ -373,6 +381,13 @@ export async function runFailover(spec: FailoverSpec): Promise<FailoverResult> {
     if (a.node !== b.node && !inWindow(b.ackedAt)) result.otherLeaderMoves++;
   }
   if (ss.length > 1) result.otherMaxGapMs = maxGap;
+  const steady = ss
+    .filter((x) => !windows.some((w) => x.sentAt <= w.to && x.ackedAt >= w.from))
+    .map((x) => x.ackedAt - x.sentAt)
+    .sort((a, b) => a - b);
+  if (steady.length > 0) {
+    result.steadyLatencyMs = { p50: percentileOfSorted(steady, 0.5), p99: percentileOfSorted(steady, 0.99), max: steady[steady.length - 1]!, n: steady.length };
+  }
   result.ackedRecords = prober.acked;
   Object.assign(result.failedAttempts, prober.failures);
   if (result.error === undefined) {

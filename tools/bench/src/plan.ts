@@ -91,7 +91,7 @@ export function buildPlan(quick: boolean, scale = 1): Plan {
       kcat: [c(1024, 1, 1)],
       clusterKcat: [c(1024, 1, -1)],
       issue9: issue9(2),
-      failoverKills: 3,
+      failoverKills: 2,
       jetstreamR1: [longLog, c(1024, 12, 1)],
       jetstreamR3: [c(1024, 1, -1)],
       longLog,
