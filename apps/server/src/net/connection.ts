@@ -62,6 +62,9 @@ export class InFlightBudget {
   }
 }
 
+/** Responses up to this size (prefix included) are joined into one buffer (Node's Buffer pool serves below 4 KiB). */
+const SMALL_RESPONSE_BYTES = 4095;
+
 /** Bytes read beyond the frame being received before the socket is paused. */
 const READ_AHEAD_BYTES = 64 * 1024;
 
@@ -242,8 +245,22 @@ export class Connection implements ConnectionInfo {
       for (const c of chunks) total += c.length;
       if (!wrote) this.socket.cork();
       wrote = true;
-      this.socket.write(frameHeader(total));
-      for (const c of chunks) if (c.length > 0) this.socket.write(c);
+      if (total + 4 <= SMALL_RESPONSE_BYTES) {
+        // Small responses (most of them: Produce, Heartbeat, …) go out as one buffer from Node's
+        // pool: one write instead of one per chunk.
+        const out = Buffer.allocUnsafe(total + 4);
+        out.writeInt32BE(total, 0);
+        let off = 4;
+        for (const c of chunks) {
+          out.set(c, off);
+          off += c.length;
+        }
+        this.socket.write(out);
+      } else {
+        // Large ones (Fetch) keep their chunks, which are views of stored batches: no copy.
+        this.socket.write(frameHeader(total));
+        for (const c of chunks) if (c.length > 0) this.socket.write(c);
+      }
       this.hooks.onResponse?.(total + 4);
     }
     if (wrote) this.socket.uncork();

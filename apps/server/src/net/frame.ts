@@ -1,5 +1,6 @@
 // Length-prefixed Kafka frames: a 4-byte big-endian size, then that many bytes.
-// The decoder keeps the received chunks in a list and copies each frame once.
+// The decoder keeps the received chunks in a list; a frame inside one chunk is a view of it, a
+// frame spanning chunks is copied once into its own buffer.
 import { ServerError, ServerErrorCode } from '../errors.js';
 
 export class FrameDecoder {
@@ -27,15 +28,16 @@ export class FrameDecoder {
   peekSize(): number | undefined {
     if (this.need >= 0) return this.need;
     if (this.buffered < 4) return undefined;
-    const prefix = Buffer.allocUnsafe(4);
-    let off = 0;
+    const first = this.chunks[0] as Buffer;
+    if (first.length >= 4) return this.check(first.readInt32BE(0));
+    // The prefix spans chunks: assemble it byte by byte (no allocation).
+    let size = 0;
+    let got = 0;
     for (const c of this.chunks) {
-      const k = Math.min(c.length, 4 - off);
-      c.copy(prefix, off, 0, k);
-      off += k;
-      if (off === 4) break;
+      for (let i = 0; i < c.length && got < 4; i++, got++) size = (size << 8) | (c[i] as number);
+      if (got === 4) break;
     }
-    return this.check(prefix.readInt32BE(0));
+    return this.check(size);
   }
 
   private check(size: number): number {
@@ -52,13 +54,31 @@ export class FrameDecoder {
   /** The next complete frame (without its prefix), or undefined. Throws MALFORMED_FRAME / REQUEST_TOO_LARGE. */
   next(): Buffer | undefined {
     if (this.need < 0) {
-      if (this.buffered < 4) return undefined;
-      this.need = this.check(this.take(4).readInt32BE(0));
+      const size = this.peekSize();
+      if (size === undefined) return undefined;
+      this.skip(4);
+      this.need = size;
     }
     if (this.buffered < this.need) return undefined;
     const frame = this.take(this.need);
     this.need = -1;
     return frame;
+  }
+
+  /** Drops n buffered bytes (n <= buffered). */
+  private skip(n: number): void {
+    let left = n;
+    while (left > 0) {
+      const c = this.chunks[0] as Buffer;
+      if (c.length <= left) {
+        this.chunks.shift();
+        left -= c.length;
+      } else {
+        this.chunks[0] = c.subarray(left);
+        left = 0;
+      }
+    }
+    this.buffered -= n;
   }
 
   private take(n: number): Buffer {
@@ -68,8 +88,9 @@ export class FrameDecoder {
       if (first.length === n) this.chunks.shift();
       else this.chunks[0] = first.subarray(n);
       this.buffered -= n;
-      // A frame that shares memory with a big chunk would keep it alive; copy small slices.
-      return n === 0 ? Buffer.alloc(0) : out;
+      // A view, no copy: it keeps the chunk (at most one socket read, 64 KiB) alive while the
+      // request is in flight; whoever keeps batches longer (the batch cache) copies small ones.
+      return out;
     }
     const out = Buffer.allocUnsafe(n);
     let off = 0;
