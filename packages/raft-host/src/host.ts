@@ -945,7 +945,18 @@ export class RaftHost {
       });
       return;
     }
-    g.storage.createSnapshot(p.index, g.confStateAsOf(p.index), p.data);
+    try {
+      g.storage.createSnapshot(p.index, g.confStateAsOf(p.index), p.data);
+    } catch (e) {
+      // Refused before anything changed (e.g. larger than the storage's snapshot limit): the log
+      // simply stays uncompacted.
+      this.logger.error('raft snapshot at the state machine point failed', {
+        group: g.id,
+        index: p.index,
+        error: (e as Error).message,
+      });
+      return;
+    }
     g.snapshotIndex = p.index;
     g.confHistory = g.confHistory.filter((h) => h.index > p.index);
     if (p.index >= firstIndex) g.storage.compact(p.index);

@@ -1254,14 +1254,17 @@ function configNumber(e: Record<string, string>, key: string, dflt: number): num
   return Number(n);
 }
 
-function dirBytes(dir: string): number {
+/** Bytes of the files under `dir` (a group folder: state, snapshot, log/ segments), two levels deep. */
+function dirBytes(dir: string, depth = 2): number {
   let total = 0;
   try {
     for (const f of fs.readdirSync(dir, { withFileTypes: true })) {
-      if (f.isFile()) total += fs.statSync(path.join(dir, f.name)).size;
+      const p = path.join(dir, f.name);
+      if (f.isFile()) total += fs.statSync(p).size;
+      else if (f.isDirectory() && depth > 1) total += dirBytes(p, depth - 1);
     }
   } catch {
-    // missing
+    // missing, or removed meanwhile (a compacted segment)
   }
   return total;
 }
