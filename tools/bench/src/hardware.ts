@@ -103,6 +103,42 @@ export async function measureDisk(dir: string, bytes: number): Promise<DiskResul
   return out;
 }
 
+export interface FsyncLatency {
+  /** fdatasync latency percentiles (fio's clat of the sync calls), ms. */
+  p50Ms: number;
+  p99Ms: number;
+  syncs: number;
+  command: string;
+  error?: string;
+}
+
+/**
+ * Latency of one small write + fdatasync (4 KiB writes, each followed by fdatasync, for `seconds`):
+ * the floor under every replicated acknowledgement, which waits for at least one fsync on the
+ * leader and one on a follower. fio only; undefined without it.
+ */
+export async function measureFsyncLatency(dir: string, seconds: number): Promise<FsyncLatency | undefined> {
+  if (which('fio') === undefined) return undefined;
+  const file = path.join(dir, 'chronik-bench-fsync.bin');
+  const args = ['--name=fsynclat', `--filename=${file}`, '--rw=write', '--bs=4k', '--size=64M', '--ioengine=psync', '--fdatasync=1', `--runtime=${seconds}`, '--time_based', '--output-format=json'];
+  const command = commandLine('fio', args);
+  try {
+    const r = await run('fio', args, { timeoutMs: (seconds + 60) * 1000 });
+    const json = JSON.parse(r.stdout.slice(r.stdout.indexOf('{'))) as { jobs: { write?: { total_ios?: number }; sync?: { lat_ns?: { percentile?: Record<string, number> } } }[] };
+    const sync = json.jobs[0]?.sync;
+    const pct = sync?.lat_ns?.percentile;
+    const p50 = pct?.['50.000000'];
+    const p99 = pct?.['99.000000'];
+    if (p50 === undefined || p99 === undefined) throw new Error('fio reported no sync latency percentiles');
+    // One fdatasync per write (fio's sync.total_ios reads 0 in some versions).
+    return { p50Ms: p50 / 1e6, p99Ms: p99 / 1e6, syncs: json.jobs[0]?.write?.total_ios ?? 0, command };
+  } catch (e) {
+    return { p50Ms: Number.NaN, p99Ms: Number.NaN, syncs: 0, command, error: errorMessage(e) };
+  } finally {
+    fs.rmSync(file, { force: true });
+  }
+}
+
 const SINK = `
 const net = require('node:net');
 let bytes = 0, first = 0n;

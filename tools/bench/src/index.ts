@@ -27,4 +27,6 @@ export type { LibrdkafkaProduceSpec, LibrdkafkaTools } from './librdkafka.js';
 export { librdkafkaProduce, prepareLibrdkafka } from './librdkafka.js';
 export type { ChronikDeployment, ChronikNode } from './chronik.js';
 export { startCluster, startStandalone } from './chronik.js';
+export type { DiskResult, FsyncLatency, MachineInfo } from './hardware.js';
+export { measureFsyncLatency } from './hardware.js';
 export { findRepoRoot, main } from './main.js';

@@ -376,6 +376,15 @@ export function renderReport(run: BenchRun, chartPrefix = ''): { markdown: strin
   const limitRows = run.disk.map((d) => [d.name, d.error ? `failed: ${d.error}` : fmt(d.mbPerSec, 1), fmtPercent(c1?.mbPerSec, d.mbPerSec)]);
   if (run.loopback !== undefined) limitRows.push(['loopback TCP (Node socket pump, 1 MiB writes)', run.loopback.error ? `failed: ${run.loopback.error}` : fmt(run.loopback.mbPerSec, 1), fmtPercent(c1?.mbPerSec, run.loopback.mbPerSec)]);
   md.push(limitRows.length === 0 ? '_Not measured (--no-hardware)._' : markdownTable(['measurement', 'MB/s', 'Chronik 1 node, 1 KiB, acks=1 as a fraction'], limitRows, ['left', 'right', 'right']));
+  if (run.fsyncLatency !== undefined) {
+    const f = run.fsyncLatency;
+    md.push('');
+    md.push(
+      f.error !== undefined
+        ? `Latency of a 4 KiB write + fdatasync: failed (${f.error}).`
+        : `Latency of a 4 KiB write + fdatasync on the same disk: p50 ${fmtMs(f.p50Ms)} ms, p99 ${fmtMs(f.p99Ms)} ms (${fmt(f.syncs)} syncs). An acks=all acknowledgement on 3 nodes waits for at least two of these in sequence (the leader’s and a follower’s log).`,
+    );
+  }
   const lc = limitsChart(run);
   if (lc !== undefined) {
     charts.push({ file: `${chartPrefix}limits.svg`, svg: lc });
@@ -483,6 +492,7 @@ export function renderReport(run: BenchRun, chartPrefix = ''): { markdown: strin
   }
   md.push('# hardware');
   for (const d of run.disk) md.push(d.command);
+  if (run.fsyncLatency !== undefined) md.push(run.fsyncLatency.command);
   if (run.loopback !== undefined) md.push(`# ${run.loopback.command}`);
   md.push('# load');
   const seen = new Set<string>();

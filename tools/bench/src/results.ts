@@ -1,6 +1,6 @@
 // The data one benchmark run produces; the report is a pure function of it.
 import type { FailoverResult } from './failover.js';
-import type { DiskResult, MachineInfo } from './hardware.js';
+import type { DiskResult, FsyncLatency, MachineInfo } from './hardware.js';
 import type { Acks } from './plan.js';
 import type { LoadResult } from './produce.js';
 
@@ -54,6 +54,8 @@ export interface BenchRun {
   machine: MachineInfo;
   loadAverageAtEnd: number[];
   disk: DiskResult[];
+  /** Latency of a 4 KiB write + fdatasync (fio only). */
+  fsyncLatency?: FsyncLatency;
   loopback?: { mbPerSec: number; command: string; error?: string };
   deployments: DeploymentStatus[];
   scenarios: ScenarioResult[];

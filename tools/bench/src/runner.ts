@@ -8,7 +8,7 @@ import { startCluster, startStandalone } from './chronik.js';
 import type { ChronikDeployment } from './chronik.js';
 import { runFetchConsume } from './consume.js';
 import { errorMessage } from './errors.js';
-import { machineInfo, measureDisk, measureLoopback } from './hardware.js';
+import { machineInfo, measureDisk, measureFsyncLatency, measureLoopback } from './hardware.js';
 import { prepareJetStream, runDriver, startJetStream, JETSTREAM_DEBIAN_PACKAGES } from './jetstream.js';
 import type { JetStreamTools } from './jetstream.js';
 import { KafkaConnection, createTopic, deleteTopic, waitForLeaders } from './kafka.js';
@@ -70,6 +70,11 @@ export async function runBenchmark(ctx: RunnerContext): Promise<BenchRun> {
       log('hardware: disk and loopback');
       run.disk = await measureDisk(workDir, plan.diskBytes);
       for (const d of run.disk) log(`  ${d.name}: ${d.mbPerSec.toFixed(1)} MB/s${d.error ? ` (${d.error})` : ''}`);
+      const fl = await measureFsyncLatency(workDir, options.quick ? 1 : 3);
+      if (fl !== undefined) {
+        run.fsyncLatency = fl;
+        log(`  4 KiB write + fdatasync: p50 ${fl.p50Ms.toFixed(2)} ms, p99 ${fl.p99Ms.toFixed(2)} ms${fl.error ? ` (${fl.error})` : ''}`);
+      }
       run.loopback = await measureLoopback(plan.loopbackSeconds);
       log(`  loopback: ${run.loopback.mbPerSec.toFixed(1)} MB/s`);
     }

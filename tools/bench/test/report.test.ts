@@ -19,6 +19,7 @@ function fixture(overrides: Partial<BenchRun> = {}): BenchRun {
       { name: 'sequential write, O_DIRECT, no fsync', mbPerSec: 800, command: 'fio b' },
     ],
     loopback: { mbPerSec: 2000, command: 'pump' },
+    fsyncLatency: { p50Ms: 1.25, p99Ms: 6.5, syncs: 800, command: 'fio --name=fsynclat' },
     deployments: [
       { system: 'chronik-1', available: true, commands: ['node chronik-server standalone'] },
       { system: 'jetstream-r1', available: true, commands: ['nats-server -c n1.conf'] },
@@ -93,6 +94,8 @@ describe('renderReport', () => {
   it('puts Chronik beside JetStream with the ratio, and the hardware fractions', () => {
     expect(markdown).toMatch(/\| 1 KiB \| 1 \| 1 \| 300,000 \| 307\.2 \| 1\.00 \/ 5\.00 \/ 10\.0 \| 150,000 \(153\.6 MB\/s\) \| 50,000 \| .* \| 6\.00× \|/);
     expect(markdown).toContain('| sequential write, buffered + fdatasync at end | 400.0 | 77% |');
+    expect(markdown).toContain('4 KiB write + fdatasync on the same disk: p50 1.25 ms, p99 6.50 ms (800 syncs)');
+    expect(markdown).toContain('fio --name=fsynclat');
     expect(markdown).toContain('| 1 KiB | 1 | all | not available |');
     expect(markdown).toContain('| 1 KiB | 12 | all | 90,000 (2 leader moves followed) |');
     expect(markdown).toContain('150,000 | JetStream R1, 1 KiB, 1 p, acks=1 | 40,000 (fell behind)');
