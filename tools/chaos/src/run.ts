@@ -256,6 +256,7 @@ export async function runChaos(o: RunOptions): Promise<RunReport> {
       committedPollMs: 2_000,
       history,
       log: o.log,
+      clientLogFile: path.join(outDir, 'clients.log'),
     });
     await workload.startConsumers();
     workload.startWriters();

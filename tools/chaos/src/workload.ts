@@ -2,6 +2,7 @@
 // sending unique values "<writer>-<seq>" to explicit partitions; consumers in one group that commit
 // after every batch; an observer of the group's committed offsets; and a topic churner that creates
 // and deletes topics while faults happen. Every operation lands in the history.
+import fs from 'node:fs';
 import { Kafka, logLevel } from 'kafkajs';
 import type { Admin, Consumer, Producer } from 'kafkajs';
 import { bounded, sleep } from './cluster.js';
@@ -36,7 +37,11 @@ export interface WorkloadOptions {
   committedPollMs: number;
   history: History;
   log: (line: string) => void;
+  /** kafkajs warnings and errors go here (JSON lines), when given. */
+  clientLogFile?: string;
 }
+
+const clientLogBytes = new Map<string, number>();
 
 /** Produce timeout the broker is asked to respect (acks=all), and the client's request timeout. */
 const PRODUCE_TIMEOUT_MS = 5_000;
@@ -44,15 +49,52 @@ const REQUEST_TIMEOUT_MS = 8_000;
 /** Churn topics that will never be read back, so their sends are only counted. */
 export const CHURN_PREFIX = 'chaos-churn-';
 
-export function kafkaClient(brokers: string[], clientId: string): Kafka {
+/** Most bytes of client log one run writes (kafkajs warnings and errors); the rest is dropped. */
+const MAX_CLIENT_LOG_BYTES = 50 * 1024 * 1024;
+
+/**
+ * A kafkajs client; with `logFile`, its warnings and errors go there as JSON lines (shared by all
+ * clients of a run, bounded by MAX_CLIENT_LOG_BYTES).
+ */
+export function kafkaClient(brokers: string[], clientId: string, logFile?: string): Kafka {
+  let written = 0;
   return new Kafka({
     clientId,
     brokers,
-    logLevel: logLevel.NOTHING,
+    ...(logFile !== undefined
+      ? {
+          logLevel: logLevel.WARN,
+          logCreator: () => (entry) => {
+            const line = `${JSON.stringify({ client: clientId, level: entry.level, ns: entry.namespace, ...entry.log })}\n`;
+            clientLogBytes.set(logFile, (written = (clientLogBytes.get(logFile) ?? 0) + line.length));
+            if (written <= MAX_CLIENT_LOG_BYTES) fs.appendFileSync(logFile, line);
+          },
+        }
+      : { logLevel: logLevel.NOTHING }),
     connectionTimeout: 2_000,
     requestTimeout: REQUEST_TIMEOUT_MS,
     retry: { initialRetryTime: 200, maxRetryTime: 1_000, retries: 3 },
   });
+}
+
+/** kafkajs protocol errors after which a consumer must find its coordinator and rejoin. */
+const REJOIN_ERRORS = new Set([
+  'NOT_COORDINATOR_FOR_GROUP',
+  'REBALANCE_IN_PROGRESS',
+  'ILLEGAL_GENERATION',
+  'UNKNOWN_MEMBER_ID',
+  'GROUP_COORDINATOR_NOT_AVAILABLE',
+]);
+
+function needsRejoin(e: unknown): boolean {
+  // kafkajs wraps the last protocol error of exhausted retries (originalError) or in `cause`.
+  let c: unknown = e;
+  for (let depth = 0; c !== undefined && c !== null && depth < 4; depth++) {
+    const type = (c as { type?: unknown }).type;
+    if (typeof type === 'string' && REJOIN_ERRORS.has(type)) return true;
+    c = (c as { originalError?: unknown; cause?: unknown }).originalError ?? (c as { cause?: unknown }).cause;
+  }
+  return false;
 }
 
 function describeError(e: unknown): string {
@@ -126,7 +168,7 @@ export class Workload {
 
   private async runWriter(w: WriterSpec): Promise<void> {
     const { history } = this.opts;
-    const kafka = kafkaClient(this.opts.brokers, `chaos-${w.id}`);
+    const kafka = kafkaClient(this.opts.brokers, `chaos-${w.id}`, this.opts.clientLogFile);
     let producer: Producer | undefined;
     let seq = 0;
     const minGapMs = 1000 / this.opts.writerRatePerSec;
@@ -194,14 +236,16 @@ export class Workload {
 
   private async startConsumer(id: string): Promise<void> {
     const { history, topic, group } = this.opts;
-    const kafka = kafkaClient(this.opts.brokers, `chaos-${id}`);
+    const kafka = kafkaClient(this.opts.brokers, `chaos-${id}`, this.opts.clientLogFile);
     const consumer = kafka.consumer({
       groupId: group,
       sessionTimeout: 15_000,
       rebalanceTimeout: 20_000,
       heartbeatInterval: 1_000,
       maxWaitTimeInMs: 500,
-      retry: { initialRetryTime: 200, maxRetryTime: 2_000, retries: 10 },
+      // Few retries: kafkajs retries an OffsetCommit against the coordinator it knows; only a rejoin
+      // (after the error reaches the runner) finds the new one.
+      retry: { initialRetryTime: 200, maxRetryTime: 1_000, retries: 3 },
     });
     this.consumers.push(consumer);
     consumer.on(consumer.events.GROUP_JOIN, (e) => {
@@ -255,11 +299,13 @@ export class Workload {
         const invokeMs = history.now();
         let outcome: Outcome = 'ok';
         let error: string | undefined;
+        let rejoin: unknown;
         try {
           await consumer.commitOffsets([{ topic, partition: batch.partition, offset: String(next) }]);
         } catch (e) {
           outcome = 'info';
           error = describeError(e);
+          if (needsRejoin(e)) rejoin = e;
         }
         history.add({
           f: 'commit',
@@ -273,14 +319,23 @@ export class Workload {
           outcome,
           ...(error !== undefined ? { error } : {}),
         });
-        await heartbeat().catch(() => undefined);
+        // The group's own errors go back to kafkajs, which then finds the coordinator again and
+        // rejoins (recorded as an `assign`); swallowing them would keep the consumer talking to an
+        // old coordinator until its session expires. Other errors are only recorded: kafkajs would
+        // redeliver the batch without a rejoin.
+        if (rejoin !== undefined) throw rejoin;
+        try {
+          await heartbeat();
+        } catch (e) {
+          if (needsRejoin(e)) throw e;
+        }
       },
     });
   }
 
   private async runCommittedObserver(): Promise<void> {
     const { history, topic, group } = this.opts;
-    const kafka = kafkaClient(this.opts.brokers, 'chaos-observer');
+    const kafka = kafkaClient(this.opts.brokers, 'chaos-observer', this.opts.clientLogFile);
     let admin: Admin | undefined;
     while (!this.consumersStopped) {
       const invokeMs = history.now();
@@ -327,7 +382,7 @@ export class Workload {
 
   private async runChurn(): Promise<void> {
     const { history } = this.opts;
-    const kafka = kafkaClient(this.opts.brokers, 'chaos-churn');
+    const kafka = kafkaClient(this.opts.brokers, 'chaos-churn', this.opts.clientLogFile);
     let k = 0;
     await sleep(this.opts.churnEveryMs / 2);
     while (!this.stopped) {
