@@ -357,7 +357,7 @@ export function renderReport(run: BenchRun, chartPrefix = ''): { markdown: strin
   md.push(
     markdownTable(
       ['target', 'Chronik', 'reference', 'ratio', 'status'],
-      evaluateTargets(run).map((t) => [t.target, t.measured, t.reference, t.ratio, t.status === 'met' || t.status === 'not met' ? `**${t.status}**` : t.status]),
+      evaluateTargets(run).map((t) => [t.target, t.measured, t.reference, t.ratio, `**${t.status}**`]),
     ),
   );
   md.push('');
