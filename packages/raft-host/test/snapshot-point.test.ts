@@ -1,11 +1,11 @@
 // State-machine-chosen snapshot points (snapshotPolicy 'stateMachine'), as a Kafka partition uses
 // them: the log is the data, the state machine holds only small state plus an index into the log,
 // and the log is compacted exactly to a checkpoint below the first record still wanted.
-import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { StateType } from '@chronik/raft';
-import type { Entry, Message, SnapshotMetadata } from '@chronik/raft';
+import { ConfChangeType, StateType } from '@chronik/raft';
+import type { ConfState, Entry, Message, SnapshotMetadata } from '@chronik/raft';
 import { RaftHost } from '../src/index.js';
 import type { HostTransport, SnapshotPoint, StateMachine } from '../src/index.js';
 
@@ -133,6 +133,21 @@ function dirBytes(dir: string): number {
   return total;
 }
 
+/** The membership recorded in a group folder's snapshot file (header: u32 meta length at 32; meta JSON at 56). */
+function snapshotConfState(groupDir: string): { index: number; confState: ConfState } {
+  // The newest one (the previous file is removed only after the new one is in place).
+  const name = readdirSync(groupDir)
+    .filter((f) => /^snapshot-\d+-\d+\.snap$/.test(f))
+    .sort()
+    .pop()!;
+  const b = readFileSync(path.join(groupDir, name));
+  const metaBytes = b.readUInt32LE(32);
+  return {
+    index: Number(/^snapshot-(\d+)-/.exec(name)![1]),
+    confState: JSON.parse(b.subarray(56, 56 + metaBytes).toString()) as ConfState,
+  };
+}
+
 describe('RaftHost with state-machine snapshot points', () => {
   let root: string;
   let net: Net;
@@ -257,5 +272,33 @@ describe('RaftHost with state-machine snapshot points', () => {
     const max = l.host.status(GROUP).maxEntryBytes;
     expect(max).toBeLessThan(32 * 1024);
     await expect(l.host.propose(GROUP, Buffer.alloc(max + 1))).rejects.toMatchObject({ code: 'TooLarge' });
+  });
+
+  it('records the membership as of the snapshot point, not as of the applied index', async () => {
+    const l = await leader();
+    for (let i = 0; i < 25; i++) await l.host.propose(GROUP, Buffer.from(`rec:${i}`));
+    const changeAt = (
+      await l.host.proposeConfChange(GROUP, {
+        type: ConfChangeType.AddLearnerNode,
+        nodeId: 4,
+        context: new Uint8Array(0),
+      })
+    ).index;
+    for (let i = 25; i < 50; i++) await l.host.propose(GROUP, Buffer.from(`rec:${i}`));
+    expect(l.host.status(GROUP).learners).toEqual([4]);
+    const groupDir = path.join(root, `n${l.id}`, `group-${GROUP}`);
+    // A point before the learner was added: the snapshot must not name it.
+    await l.host.propose(GROUP, Buffer.from('trim:12'));
+    await until(() => l.host.status(GROUP).snapshotIndex > 1);
+    await until(() => snapshotConfState(groupDir).index > 1);
+    const early = snapshotConfState(groupDir);
+    expect(early.index).toBeLessThan(changeAt);
+    expect(early.confState.voters).toEqual([1, 2, 3]);
+    expect(early.confState.learners).toEqual([]);
+    // A point after it: now it does.
+    await l.host.propose(GROUP, Buffer.from('trim:45'));
+    await until(() => snapshotConfState(groupDir).index > changeAt);
+    expect(snapshotConfState(groupDir).confState.learners).toEqual([4]);
+    expect(l.host.status(GROUP).firstIndex).toBe(l.host.status(GROUP).snapshotIndex + 1);
   });
 });
