@@ -443,13 +443,13 @@ export function renderReport(run: BenchRun, chartPrefix = ''): { markdown: strin
   );
   md.push('');
   md.push('The last column checks the load generator itself: the p99 of its event-loop delay during the run (1 ms timer resolution included). When it is close to Chronik’s p99, the tail was the generator’s host being busy, not the broker.');
-  const lchart = latencyChart(run, 'chronik-1', 'jetstream-r1', 'Produce latency vs offered load, single node (1 KiB, 1 partition / stream, acks=1; dashed: JetStream R1)');
+  const lchart = latencyChart(run, 'chronik-1', 'jetstream-r1', 'Produce latency vs offered load, 1 node (1 KiB, 1 p, acks=1; dashed: JetStream R1)');
   if (lchart !== undefined) {
     charts.push({ file: `${chartPrefix}latency-vs-load.svg`, svg: lchart });
     md.push('');
     md.push(`![latency vs offered load, single node](${chartPrefix}latency-vs-load.svg)`);
   }
-  const lchart3 = latencyChart(run, 'chronik-3', 'jetstream-r3', 'Produce latency vs offered load, 3 nodes (1 KiB, 1 partition / stream, acks=all; dashed: JetStream R3)');
+  const lchart3 = latencyChart(run, 'chronik-3', 'jetstream-r3', 'Produce latency vs offered load, 3 nodes (1 KiB, 1 p, acks=all; dashed: JetStream R3)');
   if (lchart3 !== undefined) {
     charts.push({ file: `${chartPrefix}latency-vs-load-3-nodes.svg`, svg: lchart3 });
     md.push('');
