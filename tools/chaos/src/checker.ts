@@ -117,6 +117,7 @@ export function check(input: CheckInput): CheckOutcome {
     inconsistent: new Check('inconsistent-offsets', true),
     acks1Reused: new Check('acks1-offset-reused', false),
     unexpected: new Check('unexpected-value', true),
+    failedVisible: new Check('failed-write-visible', true),
     nonmonotonic: new Check('nonmonotonic-poll', true),
     skip: new Check('poll-skip', true),
     committed: new Check('committed-offsets-regress', true),
@@ -212,6 +213,13 @@ export function check(input: CheckInput): CheckOutcome {
         );
     });
   for (const s of sends) {
+    if (s.outcome === 'fail' && where.has(s.value))
+      checks.failedVisible.add(
+        `${s.value} (${s.process}) failed for certain at ${s.completeMs} ms but is at ${where
+          .get(s.value)
+          ?.map(([p, o]) => `${p}:${o}`)
+          .join(', ')}`,
+      );
     if (s.outcome !== 'ok' || !finalLog.has(s.partition)) continue;
     if (!where.has(s.value)) {
       const d = `${s.value} (${s.process}, acks=${s.acks}, partition ${s.partition}, offset ${s.offset ?? '?'}, acked ${s.invokeMs}-${s.completeMs} ms) missing from the final read`;

@@ -158,6 +158,14 @@ describe('check', () => {
     expect(r.valid).toBe(true);
   });
 
+  test('failed-write-visible: a send that certainly failed must not be read', () => {
+    const ops: Op[] = [...clean, { ...send('wa-1', 0, undefined), outcome: 'fail' }];
+    expect(check(input(ops, [read(0, ['wi-0', 'wa-0', 'w1-0'])], replicas(0, 3))).valid).toBe(true);
+    const r = check(input(ops, [read(0, ['wi-0', 'wa-0', 'w1-0', 'wa-1'])], replicas(0, 4)));
+    expect(count(r, 'failed-write-visible')).toBe(1);
+    expect(r.valid).toBe(false);
+  });
+
   test('unexpected-value: a value no writer sent', () => {
     const r = check(input(clean, [read(0, ['wi-0', 'wa-0', 'w1-0', 'ghost'])], replicas(0, 4)));
     expect(count(r, 'unexpected-value')).toBe(1);
