@@ -8,7 +8,7 @@
 //   rate   the same generator open-loop at a fixed rate (1 ms ticks): p50/p99 from intended send time
 //
 //   node apps/server/bench/produce-ab.mjs [--server PATH] [--label L] [--kcat 300000] [--max 300000]
-//        [--rates 36000,73000] [--secs 5] [--node-args "--import=apps/server/bench/gc-preload.mjs"]
+//        [--partitions 1 (max runs)] [--rates 36000,73000] [--secs 5] [--node-args "--import=apps/server/bench/gc-preload.mjs"]
 //
 // For an A/B comparison, keep a copy of the baseline's built runtime (apps/server and packages/*
 // with their dist/ and node_modules/, plus a link to the root node_modules) and alternate runs of
@@ -80,9 +80,9 @@ const server = await startServer();
 const bootstrap = { host: '127.0.0.1', port: server.port };
 const admin = await gen.KafkaConnection.connect(bootstrap);
 let topics = 0;
-async function freshTopic() {
+async function freshTopic(partitions = 1) {
   const t = `ab${topics++}`;
-  await gen.createTopic(admin, t, 1, 1);
+  await gen.createTopic(admin, t, partitions, 1);
   return t;
 }
 async function measure(what, run, extra = {}) {

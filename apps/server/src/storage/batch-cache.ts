@@ -1,13 +1,21 @@
 // Recent record batches kept in memory, shared by every partition under one byte budget, so that
 // tailing consumers are served without reading the disk while memory stays bounded however many
 // partitions there are. Oldest-inserted entries are evicted first.
+//
+// A cached batch is usually a view into the request frame it arrived in (no copy). What counts
+// against the budget is the memory kept alive: each underlying buffer once, whole, for as long as
+// any cached view of it remains — so several partitions' batches from one request share one frame,
+// and a view never holds more memory than the budget says.
 export class BatchCache {
   private readonly entries = new Map<string, Buffer>();
+  /** Cached views per underlying buffer. */
+  private readonly views = new Map<ArrayBufferLike, number>();
   private bytes = 0;
   private nextOwner = 1;
 
   constructor(readonly maxBytes: number) {}
 
+  /** Memory the cached batches keep alive (their underlying buffers, each counted once). */
   get sizeBytes(): number {
     return this.bytes;
   }
@@ -25,18 +33,19 @@ export class BatchCache {
     return this.entries.has(`${owner}:${index}`);
   }
 
+  /** Caches `data` (kept as given: pass a copy if its buffer is much larger than it). */
   set(owner: number, index: number, data: Buffer): void {
-    if (data.length > this.maxBytes) return;
+    if (data.buffer.byteLength > this.maxBytes) return;
     const key = `${owner}:${index}`;
     const old = this.entries.get(key);
-    if (old) this.bytes -= old.length;
+    if (old) this.unpin(old);
     this.entries.set(key, data);
-    this.bytes += data.length;
+    this.pin(data);
     while (this.bytes > this.maxBytes) {
       const first = this.entries.entries().next().value as [string, Buffer] | undefined;
       if (first === undefined) break;
       this.entries.delete(first[0]);
-      this.bytes -= first[1].length;
+      this.unpin(first[1]);
     }
   }
 
@@ -45,7 +54,23 @@ export class BatchCache {
     const old = this.entries.get(key);
     if (old) {
       this.entries.delete(key);
-      this.bytes -= old.length;
+      this.unpin(old);
+    }
+  }
+
+  private pin(data: Buffer): void {
+    const n = this.views.get(data.buffer) ?? 0;
+    if (n === 0) this.bytes += data.buffer.byteLength;
+    this.views.set(data.buffer, n + 1);
+  }
+
+  private unpin(data: Buffer): void {
+    const n = this.views.get(data.buffer) ?? 0;
+    if (n <= 1) {
+      this.views.delete(data.buffer);
+      this.bytes -= data.buffer.byteLength;
+    } else {
+      this.views.set(data.buffer, n - 1);
     }
   }
 }
