@@ -315,9 +315,9 @@ export async function runFailover(spec: FailoverSpec): Promise<FailoverResult> {
       const last = prober.lastSuccessBefore(tKill);
       if (last !== undefined) kill.lastOkBeforeKillMs = tKill - last.ackedAt;
       // Meanwhile: when did a survivor become leader (the election), as opposed to produce working again?
-      let waiting = true;
+      let stopAt = tKill + recoveryMs;
       const election = (async (): Promise<void> => {
-        while (waiting && now() - tKill < recoveryMs) {
+        while (now() < stopAt) {
           const l = leaderOf(await statuses(d, spec.topic));
           if (l !== undefined && !l.isr.includes(victim)) kill.leftIsrMs ??= now() - tKill;
           if (l !== undefined && l.leader !== victim && l.leaderEpoch > leader.leaderEpoch) {
@@ -328,7 +328,8 @@ export async function runFailover(spec: FailoverSpec): Promise<FailoverResult> {
         }
       })();
       const first = await until(recoveryMs, () => Promise.resolve(prober.firstSuccessSentAfter(tKill)), 5);
-      waiting = false;
+      // The watcher may be between two polls: give it a moment to see the new leader.
+      stopAt = Math.min(stopAt, now() + 2000);
       await election;
       if (first === undefined) {
         kill.error = `no successful acks=all produce within ${recoveryMs} ms of the kill`;
