@@ -265,18 +265,27 @@ describe('RaftHost', () => {
     };
     const value = 'x'.repeat(1024);
     const sizes: number[] = [];
-    for (let round = 0; round < 4; round++) {
+    const ROUNDS = 8;
+    for (let round = 0; round < ROUNDS; round++) {
       await Promise.all(
         Array.from({ length: 250 }, (_, i) => proposeRetrying(enc(`k${round}-${i}=${value}`))),
       );
+      // Snapshots follow the applied index within a cycle or two; measure once the leader's log
+      // start has caught up with the writes (at most one snapshot interval plus the kept tail behind).
       const l = await leader();
+      const deadline = Date.now() + 5_000;
+      for (;;) {
+        const st = l.host.status(GROUP);
+        if (st.lastIndex - st.firstIndex <= 100 + 10 + 50 || Date.now() > deadline) break;
+        await new Promise((r) => setTimeout(r, 20));
+      }
       sizes.push(dirBytes(path.join(root, `n${l.id}`)));
     }
     const l = await leader();
-    // 1000 entries of ~1 KiB were written, about 1 MiB; the log keeps only the tail after the last snapshot.
-    expect(l.host.status(GROUP).firstIndex).toBeGreaterThan(800);
+    // 2000 entries of ~1 KiB were written, about 2 MiB; the log keeps only the tail after the last
+    // snapshot, in 64 KiB segments: every measurement stays far below what was written.
+    expect(l.host.status(GROUP).firstIndex).toBeGreaterThan(ROUNDS * 250 - 200);
     expect(Math.max(...sizes)).toBeLessThan(600 * 1024);
-    expect(sizes[3]!).toBeLessThan(sizes[0]! * 2);
   });
 });
 
