@@ -124,7 +124,6 @@ export function summarizeDir(dir: string): string {
         healedMs: u.healedMs,
         unavailabilityMs: u.windowMs,
       }));
-      fs.writeFileSync(path.join(dir, name, 'report.md'), reportMarkdown(r));
       if (r.outcome.stats.longestPollGapMs === undefined)
         Object.assign(
           r.outcome.stats,
@@ -133,6 +132,8 @@ export function summarizeDir(dir: string): string {
             ops.filter((o): o is SendOp => o.f === 'send' && o.topic === r.topic),
           ),
         );
+      fs.writeFileSync(path.join(dir, name, 'report.md'), reportMarkdown(r));
+      fs.writeFileSync(file, `${JSON.stringify(r, null, 2)}\n`);
       const endMs = ops.reduce((m, x) => Math.max(m, x.completeMs), 0) + 2_000;
       const bands = ops.flatMap((f) =>
         f.f === 'fault'
