@@ -83,6 +83,19 @@ function buildParser(argv: readonly string[]) {
           type: 'boolean',
           default: false,
           describe: 'form a new cluster from the voters',
+        })
+        .option('raft-tick-ms', {
+          type: 'string',
+          describe: 'period of the Raft tick in ms; heartbeats go out every tick [default: 100]',
+        })
+        .option('raft-election-ticks', {
+          type: 'string',
+          describe:
+            'metadata group: ticks without a leader before a follower campaigns (randomized up to twice) [default: 10]',
+        })
+        .option('raft-partition-election-ticks', {
+          type: 'string',
+          describe: 'the same for partition groups (failover time after a leader dies) [default: 7]',
         }),
     )
     .options({
@@ -188,6 +201,27 @@ function toConfig(a: Args): ServerConfig {
     if (typeof raftAddr !== 'string' || raftAddr === '') bad('raft-cluster needs --raft-addr host:port');
     parseHostPort('raft-addr', raftAddr, 0);
     raft = { raftAddr, peers: parsePeers(String(a['peers'] ?? '')), bootstrap: a['bootstrap'] === true };
+    // Timing: a tick of 10 ms–10 s; election timeouts of at least 3 ticks (a heartbeat every tick)
+    // and at least 300 ms, so a loaded machine's pauses do not depose healthy leaders.
+    const tickMs = optInt('raft-tick-ms', a['raft-tick-ms'], 10, 10_000);
+    const electionTicks = optInt('raft-election-ticks', a['raft-election-ticks'], 3, 1000);
+    const partitionElectionTicks = optInt(
+      'raft-partition-election-ticks',
+      a['raft-partition-election-ticks'],
+      3,
+      1000,
+    );
+    const effectiveTickMs = tickMs ?? 100;
+    for (const [name, ticks] of [
+      ['raft-election-ticks', electionTicks ?? 10],
+      ['raft-partition-election-ticks', partitionElectionTicks ?? 7],
+    ] as const) {
+      if (ticks * effectiveTickMs < 300)
+        bad(`--${name}: ${ticks} ticks of ${effectiveTickMs} ms is an election timeout under 300 ms`);
+    }
+    if (tickMs !== undefined) raft.tickMs = tickMs;
+    if (electionTicks !== undefined) raft.electionTicks = electionTicks;
+    if (partitionElectionTicks !== undefined) raft.partitionElectionTicks = partitionElectionTicks;
   }
   const flushMessages = optInt(
     'flush-interval-messages',

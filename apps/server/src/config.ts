@@ -49,6 +49,12 @@ export interface RaftClusterOptions {
   raftAddr: string;
   peers: ReadonlyArray<{ nodeId: number; host: string; port: number }>;
   bootstrap: boolean;
+  /** Period of the shared Raft tick (--raft-tick-ms). Default 100. */
+  tickMs?: number;
+  /** Election timeout of the metadata group in ticks, randomized up to twice (--raft-election-ticks). Default 10. */
+  electionTicks?: number;
+  /** Election timeout of partition groups in ticks (--raft-partition-election-ticks). Default RAFT_PARTITION_ELECTION_TICKS. */
+  partitionElectionTicks?: number;
 }
 
 export interface ServerConfig {

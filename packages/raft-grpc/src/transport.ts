@@ -12,27 +12,65 @@
 // - received garbage (undecodable frames, unknown types, batches for another node) ends that stream
 //   only; nothing a peer sends can stop the process or block other peers.
 import { crc32c } from '@node-rs/crc32';
-import { Metadata, Server, ServerCredentials, credentials } from '@grpc/grpc-js';
+import {
+  Metadata,
+  Server,
+  ServerCredentials,
+  credentials,
+  makeGenericClientConstructor,
+} from '@grpc/grpc-js';
 import type {
+  CallOptions,
+  ChannelCredentials,
   ClientDuplexStream,
+  ClientOptions,
   ServerDuplexStream,
   ServerReadableStream,
+  UntypedServiceImplementation,
+  handleBidiStreamingCall,
   sendUnaryData,
 } from '@grpc/grpc-js';
 import { MessageType, silentLogger } from '@chronik/raft';
 import type { Logger, Message } from '@chronik/raft';
+import { decodeBatch, encodeBatch } from './batch-codec.js';
+import type { BatchItem, IncomingBatch, OutgoingBatch } from './batch-codec.js';
 import { messageFromWire, messageToWire } from './codec.js';
 import { TransportError } from './errors.js';
 import { RaftTransportClient, RaftTransportService } from './generated/raft.js';
-import type {
-  Batch,
-  BatchAck,
-  GroupMessage,
-  Heartbeat,
-  RaftTransportServer,
-  SnapshotChunk,
-  SnapshotResult,
-} from './generated/raft.js';
+import type { BatchAck, RaftTransportServer, SnapshotChunk, SnapshotResult } from './generated/raft.js';
+
+/**
+ * The RaftTransport service with the Stream method's Batch encoded and decoded by batch-codec.ts
+ * (the same protobuf bytes as the generated codec, without its copies); the other methods use the
+ * generated codec.
+ */
+const FastTransportService = {
+  ...RaftTransportService,
+  stream: {
+    ...RaftTransportService.stream,
+    requestSerialize: (value: OutgoingBatch): Buffer => encodeBatch(value),
+    requestDeserialize: (value: Buffer): IncomingBatch => decodeBatch(value),
+  },
+} as const;
+
+/** The generated client, with `stream()` taking OutgoingBatch. */
+type FastTransportClient = Omit<RaftTransportClient, 'stream'> & {
+  stream(metadata?: Metadata, options?: Partial<CallOptions>): ClientDuplexStream<OutgoingBatch, BatchAck>;
+};
+const FastTransportClient = makeGenericClientConstructor(
+  FastTransportService,
+  'chronik.raft.v1.RaftTransport',
+) as unknown as new (
+  address: string,
+  credentials: ChannelCredentials,
+  options?: Partial<ClientOptions>,
+) => FastTransportClient;
+
+interface FastTransportServer {
+  stream: handleBidiStreamingCall<IncomingBatch, BatchAck>;
+  installSnapshot: RaftTransportServer['installSnapshot'];
+  propose: RaftTransportServer['propose'];
+}
 
 export interface TransportHandler {
   /** A message for one of this node's groups, in the order the peer sent it. Must not throw. */
@@ -84,6 +122,8 @@ export interface TransportLimits {
   reconnectBackoffMaxMs: number;
   /** Forwarded proposals waiting for their answer. */
   maxForwardsInFlight: number;
+  /** HTTP/2 receive window (connection and stream) of incoming Raft streams. */
+  receiveWindowBytes: number;
 }
 
 export const defaultTransportLimits: TransportLimits = {
@@ -97,7 +137,14 @@ export const defaultTransportLimits: TransportLimits = {
   reconnectBackoffMinMs: 50,
   reconnectBackoffMaxMs: 2000,
   maxForwardsInFlight: 10_000,
+  receiveWindowBytes: 16 * 1024 * 1024,
 };
+
+/** What widenReceiveWindow needs of a Node Http2Session. */
+interface Http2SessionLike {
+  setLocalWindowSize(bytes: number): void;
+  settings(s: { initialWindowSize: number }): void;
+}
 
 export interface GrpcTransportOptions {
   nodeId: number;
@@ -126,9 +173,7 @@ export interface PeerStats {
 const MESSAGE_OVERHEAD_BYTES = 64;
 const GRPC_MAX_MESSAGE_BYTES = 128 * 1024 * 1024;
 
-interface Queued {
-  groupId: number;
-  message: Message;
+interface Queued extends BatchItem {
   bytes: number;
 }
 
@@ -138,18 +183,12 @@ function messageBytes(m: Message): number {
   return n;
 }
 
-function isPlainHeartbeat(m: Message): boolean {
-  return (
-    (m.type === MessageType.MsgHeartbeat || m.type === MessageType.MsgHeartbeatResp) && m.entries.length === 0
-  );
-}
-
 class Peer {
   queue: Queued[] = [];
   queueHead = 0;
   queuedBytes = 0;
-  client: RaftTransportClient | null = null;
-  call: ClientDuplexStream<Batch, BatchAck> | null = null;
+  client: FastTransportClient | null = null;
+  call: ClientDuplexStream<OutgoingBatch, BatchAck> | null = null;
   writable = true;
   sentBatches = 0;
   ackedBatches = 0;
@@ -179,9 +218,10 @@ export class GrpcTransport {
     'grpc.max_send_message_length': GRPC_MAX_MESSAGE_BYTES,
   });
   private readonly peers = new Map<number, Peer>();
-  private readonly inbound = new Set<ServerDuplexStream<Batch, BatchAck>>();
+  private readonly inbound = new Set<ServerDuplexStream<IncomingBatch, BatchAck>>();
   private readonly forwardClients = new Map<number, { address: string; client: RaftTransportClient }>();
   private forwardsInFlight = 0;
+  private readonly widened = new WeakSet<object>();
   private closed = false;
   private boundPort = 0;
 
@@ -195,7 +235,7 @@ export class GrpcTransport {
       setTimeout: (fn, ms) => setTimeout(fn, ms),
       clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
     };
-    const impl: RaftTransportServer = {
+    const impl: FastTransportServer = {
       stream: (call) => this.serveStream(call),
       installSnapshot: (call, callback) => this.serveSnapshot(call, callback),
       propose: (call, callback) => {
@@ -227,7 +267,7 @@ export class GrpcTransport {
         );
       },
     };
-    this.server.addService(RaftTransportService, impl);
+    this.server.addService(FastTransportService, impl as unknown as UntypedServiceImplementation);
   }
 
   /** Binds the listener; resolves with the bound port. */
@@ -405,7 +445,7 @@ export class GrpcTransport {
       return false;
     }
     if (!peer.client) {
-      peer.client = new RaftTransportClient(address, credentials.createInsecure(), {
+      peer.client = new FastTransportClient(address, credentials.createInsecure(), {
         'grpc.max_receive_message_length': GRPC_MAX_MESSAGE_BYTES,
         'grpc.max_send_message_length': GRPC_MAX_MESSAGE_BYTES,
         'grpc.keepalive_time_ms': 10_000,
@@ -430,7 +470,7 @@ export class GrpcTransport {
     return true;
   }
 
-  private fail(peer: Peer, call: ClientDuplexStream<Batch, BatchAck>, err: Error): void {
+  private fail(peer: Peer, call: ClientDuplexStream<OutgoingBatch, BatchAck>, err: Error): void {
     if (peer.call !== call) return;
     peer.call = null;
     peer.failures++;
@@ -467,8 +507,7 @@ export class GrpcTransport {
       peer.writable &&
       peer.sentBatches - peer.ackedBatches < this.limits.maxInflightBatches
     ) {
-      const messages: GroupMessage[] = [];
-      const heartbeats: Heartbeat[] = [];
+      const start = peer.queueHead;
       let bytes = 0;
       while (peer.queueHead < peer.queue.length) {
         const q = peer.queue[peer.queueHead]!;
@@ -476,26 +515,18 @@ export class GrpcTransport {
         peer.queueHead++;
         peer.queuedBytes -= q.bytes;
         bytes += q.bytes;
-        const m = q.message;
-        if (isPlainHeartbeat(m)) {
-          heartbeats.push({
-            groupId: q.groupId,
-            term: m.term,
-            commit: m.commit,
-            context: m.context as Buffer,
-            response: m.type === MessageType.MsgHeartbeatResp,
-            index: m.index,
-          });
-        } else {
-          messages.push({ groupId: q.groupId, message: messageToWire(m) });
-        }
       }
+      const items: BatchItem[] =
+        start === 0 && peer.queueHead === peer.queue.length
+          ? peer.queue
+          : peer.queue.slice(start, peer.queueHead);
       if (peer.queueHead === peer.queue.length) {
         peer.queue = [];
         peer.queueHead = 0;
       }
       peer.sentBatches++;
-      const ok = call.write({ fromNode: this.nodeId, toNode: peer.nodeId, messages, heartbeats });
+      // Encoded synchronously by write() (batch-codec.ts): the messages are not kept.
+      const ok = call.write({ fromNode: this.nodeId, toNode: peer.nodeId, items });
       if (!ok) {
         peer.writable = false;
         call.once('drain', () => {
@@ -568,43 +599,24 @@ export class GrpcTransport {
     return true;
   }
 
-  private serveStream(call: ServerDuplexStream<Batch, BatchAck>): void {
+  private serveStream(call: ServerDuplexStream<IncomingBatch, BatchAck>): void {
     this.inbound.add(call);
+    this.widenReceiveWindow(call);
     let received = 0;
-    call.on('data', (batch: Batch) => {
+    call.on('data', (batch: IncomingBatch) => {
       if (batch.toNode !== this.nodeId) {
         this.logger.warn('raft batch for another node refused', { to: batch.toNode, from: batch.fromNode });
         call.destroy(new Error(`this is node ${this.nodeId}, not ${batch.toNode}`));
         return;
       }
       received++;
-      for (const gm of batch.messages) {
-        if (!gm.message) continue;
-        let m: Message;
-        try {
-          m = messageFromWire(gm.message);
-        } catch (e) {
-          this.logger.warn('raft message refused', { from: batch.fromNode, error: (e as Error).message });
+      for (const item of batch.items) {
+        if ('error' in item) {
+          this.logger.warn('raft message refused', { from: batch.fromNode, error: item.error });
           continue;
         }
-        if (m.to !== this.nodeId) continue;
-        this.deliver(gm.groupId, m);
-      }
-      for (const hb of batch.heartbeats) {
-        this.deliver(hb.groupId, {
-          type: hb.response ? MessageType.MsgHeartbeatResp : MessageType.MsgHeartbeat,
-          to: this.nodeId,
-          from: batch.fromNode,
-          term: hb.term,
-          logTerm: 0,
-          index: hb.index,
-          entries: [],
-          commit: hb.commit,
-          snapshot: null,
-          reject: false,
-          rejectHint: 0,
-          context: hb.context,
-        });
+        if (item.message.to !== this.nodeId) continue;
+        this.deliver(item.groupId, item.message);
       }
       call.write({ received });
     });
@@ -617,6 +629,36 @@ export class GrpcTransport {
     });
     call.on('error', done);
     call.on('close', done);
+  }
+
+  /**
+   * HTTP/2 flow control: grpc-js servers keep Node's default 64 KiB receive windows, so a peer
+   * streaming entries at several MB/s waits for a WINDOW_UPDATE (one turn of this node's event
+   * loop) every 64 KiB, and heartbeats queue behind that. The connection and stream windows are
+   * widened to `receiveWindowBytes` once per connection (what is in flight stays bounded by the
+   * sender's maxInflightBatches × maxBatchBytes). grpc-js exposes no option for it on the server,
+   * so the session is reached through the call's internals; when that fails, defaults stay.
+   */
+  private widenReceiveWindow(call: ServerDuplexStream<IncomingBatch, BatchAck>): void {
+    const bytes = this.limits.receiveWindowBytes;
+    if (bytes <= 65_535) return;
+    try {
+      let c: unknown = (call as unknown as { call?: unknown }).call;
+      for (let depth = 0; depth < 4 && c !== null && typeof c === 'object'; depth++) {
+        const stream = (c as { stream?: { session?: Http2SessionLike } }).stream;
+        const session = stream?.session;
+        if (session !== undefined) {
+          if (this.widened.has(session)) return;
+          this.widened.add(session);
+          session.setLocalWindowSize(bytes);
+          session.settings({ initialWindowSize: Math.min(bytes, 2 ** 31 - 1) });
+          return;
+        }
+        c = (c as { nextCall?: unknown }).nextCall;
+      }
+    } catch (e) {
+      this.logger.debug('raft stream receive window left at the default', { error: (e as Error).message });
+    }
   }
 
   private deliver(groupId: number, m: Message): void {

@@ -16,6 +16,7 @@
 import path from 'node:path';
 import {
   EntryType,
+  MessageType,
   RaftError,
   RaftErrorCode,
   RawNode,
@@ -29,6 +30,7 @@ import type {
   ConfChangeV2,
   ConfState,
   Entry,
+  HardState,
   Logger,
   Message,
   Ready,
@@ -139,6 +141,14 @@ export interface RaftHostOptions {
   maxSegmentBytes?: number;
   /** Recent entry data each group keeps in memory. Default: the WAL storage's (32 MiB). */
   maxCacheBytesPerGroup?: number;
+  /**
+   * A hard state that differs from the stored one only in its commit index is written (and
+   * fsync'd) at most once per this many ticks; term and vote changes are always written before
+   * anything that depends on them is sent. Default 10. The commit index is volatile in Raft: after
+   * a restart a node learns it again from the leader (or, alone, by committing an entry of its
+   * new term), so a stored one that lags only means fewer entries re-applied at start.
+   */
+  commitPersistTicks?: number;
 }
 
 export interface GroupOptions {
@@ -161,6 +171,14 @@ export interface GroupOptions {
    * host's `maxProposalBytes`).
    */
   maxSegmentBytes?: number;
+  /**
+   * This group's election timeout in ticks (randomized up to twice this); default the host's
+   * `electionTicks`. A shorter one fails over faster (Kafka partitions), a longer one rides out
+   * stalls (the metadata group).
+   */
+  electionTicks?: number;
+  /** Ticks between this group's heartbeats; default the host's `heartbeatTicks`. */
+  heartbeatTicks?: number;
   preVote?: boolean;
   checkQuorum?: boolean;
 }
@@ -257,6 +275,12 @@ class Group {
   /** Forwarded proposals in flight; while any are, results of applied entries are kept briefly. */
   forwarding = 0;
   recentResults = new Map<number, { term: number; result: unknown; error: unknown }>();
+  /** The hard state last handed to storage. */
+  storedHardState: HardState;
+  /** A newer hard state differing from the stored one only in its commit index, not written yet. */
+  unstoredCommit: HardState | null = null;
+  /** Ticks since the stored hard state's commit index was last brought up to date. */
+  ticksSinceCommitStored = 0;
   /**
    * Membership changes applied after the latest snapshot, in index order (for the membership as of
    * a state-machine-chosen snapshot point below the applied index).
@@ -273,7 +297,9 @@ class Group {
     > & { maxEntryBytes: number },
     applied: number,
     confState: ConfState,
+    hardState: HardState,
   ) {
+    this.storedHardState = hardState;
     this.applied = applied;
     this.snapshotIndex = applied;
     this.confState = confState;
@@ -310,6 +336,7 @@ export class RaftHost {
       | 'proposalTimeoutMs'
       | 'maxPendingProposals'
       | 'maxProposalBytes'
+      | 'commitPersistTicks'
     >
   >;
   private transport: HostTransport | null;
@@ -335,6 +362,7 @@ export class RaftHost {
       proposalTimeoutMs: options.proposalTimeoutMs ?? 10_000,
       maxPendingProposals: options.maxPendingProposals ?? 10_000,
       maxProposalBytes: options.maxProposalBytes ?? 8 * 1024 * 1024,
+      commitPersistTicks: options.commitPersistTicks ?? 10,
     };
     if (!Number.isInteger(this.nodeId) || this.nodeId <= 0) {
       throw new HostError('InvalidArgument', `node id must be a positive integer, got ${this.nodeId}`);
@@ -409,8 +437,8 @@ export class RaftHost {
     const node = new RawNode({
       id: this.nodeId,
       storage,
-      electionTick: this.opts.electionTicks,
-      heartbeatTick: this.opts.heartbeatTicks,
+      electionTick: g.electionTicks ?? this.opts.electionTicks,
+      heartbeatTick: g.heartbeatTicks ?? this.opts.heartbeatTicks,
       applied,
       preVote: g.preVote ?? true,
       checkQuorum: g.checkQuorum ?? true,
@@ -430,6 +458,7 @@ export class RaftHost {
       },
       applied,
       initial.confState,
+      initial.hardState,
     );
     this.groups.set(g.groupId, group);
     this.requestCycle();
@@ -442,6 +471,7 @@ export class RaftHost {
     this.groups.delete(groupId);
     g.closed = true;
     this.failPending(g, new HostError('Closed', `group ${groupId} closed`));
+    await this.storeCommit(g);
     await g.storage.close();
   }
 
@@ -678,6 +708,7 @@ export class RaftHost {
     for (const g of this.groups.values()) {
       g.closed = true;
       this.failPending(g, new HostError('Closed', 'host is closed'));
+      await this.storeCommit(g);
       await g.storage.close();
     }
     this.groups.clear();
@@ -730,8 +761,54 @@ export class RaftHost {
   }
 
   private tick(): void {
-    for (const g of this.groups.values()) g.node.tick();
+    for (const g of this.groups.values()) {
+      g.node.tick();
+      g.ticksSinceCommitStored++;
+    }
     this.requestCycle();
+  }
+
+  /** Writes a commit index held back by the cycle (close, closeGroup). Failures are logged. */
+  private async storeCommit(g: Group): Promise<void> {
+    const hs = g.unstoredCommit;
+    if (hs === null || this.cycleError !== null) return;
+    g.unstoredCommit = null;
+    try {
+      g.storage.setHardState(hs);
+      g.storedHardState = hs;
+      await g.storage.sync();
+    } catch (e) {
+      this.logger.warn('raft commit index not stored at close', {
+        group: g.id,
+        error: (e as Error).message,
+      });
+    }
+  }
+
+  /**
+   * Hands a Ready's hard state to storage when it must be durable before the Ready's messages go
+   * out (term or vote changed), or when the stored commit index is older than commitPersistTicks;
+   * a commit-only change is otherwise kept back (etcd's MustSync: the commit index needs no fsync).
+   * Returns whether storage got a write.
+   */
+  private storeHardState(g: Group, hs: HardState | null): boolean {
+    const prev = g.storedHardState;
+    const next = hs ?? g.unstoredCommit;
+    if (next === null) return false;
+    const mustSync = next.term !== prev.term || next.vote !== prev.vote;
+    if (!mustSync && g.ticksSinceCommitStored < this.opts.commitPersistTicks) {
+      if (next.commit !== prev.commit) g.unstoredCommit = next;
+      return false;
+    }
+    if (!mustSync && next.commit === prev.commit) {
+      g.unstoredCommit = null;
+      return false;
+    }
+    g.storage.setHardState(next);
+    g.storedHardState = next;
+    g.unstoredCommit = null;
+    g.ticksSinceCommitStored = 0;
+    return true;
   }
 
   private requestCycle(): void {
@@ -768,24 +845,50 @@ export class RaftHost {
   }
 
   private async cycle(): Promise<void> {
-    const work: { g: Group; rd: Ready }[] = [];
+    const written: { g: Group; rd: Ready; heartbeatsSent: boolean }[] = [];
+    const unwritten: { g: Group; rd: Ready }[] = [];
+    const syncs: Promise<void>[] = [];
     for (const g of this.groups.values()) {
-      if (!g.node.hasReady()) continue;
+      if (!g.node.hasReady()) {
+        // A commit index held back by earlier cycles is written once it is old enough.
+        if (
+          g.unstoredCommit !== null &&
+          g.ticksSinceCommitStored >= this.opts.commitPersistTicks &&
+          this.storeHardState(g, null)
+        )
+          syncs.push(g.storage.sync());
+        continue;
+      }
       const rd = g.node.ready();
-      // 1. Persist in memory, in order: snapshot, entries, hard state.
+      const termOrVote =
+        rd.hardState !== null &&
+        (rd.hardState.term !== g.storedHardState.term || rd.hardState.vote !== g.storedHardState.vote);
+      // 1. Persist in memory, in order: snapshot, entries, hard state (a change of the commit
+      //    index alone may be held back: storeHardState).
       if (rd.snapshot) g.storage.applySnapshot(rd.snapshot);
       if (rd.entries.length > 0) g.storage.append(rd.entries);
-      if (rd.hardState) g.storage.setHardState(rd.hardState);
-      work.push({ g, rd });
+      const wroteHardState = this.storeHardState(g, rd.hardState);
+      if (rd.snapshot || rd.entries.length > 0 || wroteHardState) {
+        syncs.push(g.storage.sync());
+        written.push({ g, rd, heartbeatsSent: !termOrVote && this.transport !== null });
+        // Heartbeats and their responses carry nothing that waits for this write (the term is
+        // already durable unless it changes in this very Ready): they go out now, so a slow
+        // fsync does not look like a dead leader or follower.
+        if (!termOrVote && this.transport) {
+          for (const m of rd.messages)
+            if (m.type === MessageType.MsgHeartbeat || m.type === MessageType.MsgHeartbeatResp)
+              this.transport.send(g.id, m);
+        }
+      } else {
+        unwritten.push({ g, rd });
+      }
     }
-    if (work.length === 0) return;
+    // A group that wrote nothing in this cycle has nothing to wait for: everything its messages
+    // and committed entries depend on became durable in an earlier cycle.
+    for (const { g, rd } of unwritten) this.finishReady(g, rd, false);
     // 2. One shared fsync for every group that wrote something.
-    await Promise.all(
-      work
-        .filter(({ rd }) => rd.snapshot || rd.entries.length > 0 || rd.hardState)
-        .map(({ g }) => g.storage.sync()),
-    );
-    for (const { g, rd } of work) {
+    if (syncs.length > 0) await Promise.all(syncs);
+    for (const { g, rd, heartbeatsSent } of written) {
       if (g.closed) continue;
       // The entries of this Ready are durable in this node's log now (acks=1 on a Kafka leader).
       if (g.persistWaiters.size > 0) {
@@ -796,61 +899,81 @@ export class RaftHost {
           if (w.term === e.term) w.notify();
         }
       }
-      // 3. Messages go out only now that what they depend on is durable.
-      if (this.transport) {
-        for (const m of rd.messages) this.transport.send(g.id, m);
-      }
-      if (rd.softState) {
-        const prevRole = g.role;
-        g.role = rd.softState.raftState;
-        g.leaderId = rd.softState.lead;
-        g.term = rd.hardState?.term ?? g.node.status().hardState.term;
-        if (prevRole === StateType.Leader && g.role !== StateType.Leader) {
-          for (const r of g.reads.values()) {
-            this.scheduler.clearTimeout(r.timer);
-            r.reject(new RaftError(RaftErrorCode.NotLeader, 'lost leadership', { leaderId: g.leaderId }));
-          }
-          g.reads.clear();
-        }
-        g.sm.onRoleChange?.(g.role, g.leaderId, g.term);
-      }
-      // 4. Apply: a received snapshot replaces the state, then committed entries follow it.
-      if (rd.snapshot && rd.snapshot.metadata.index > g.applied) {
-        g.sm.restore(rd.snapshot.data, rd.snapshot.metadata);
-        g.applied = rd.snapshot.metadata.index;
-        g.snapshotIndex = rd.snapshot.metadata.index;
-        g.confState = rd.snapshot.metadata.confState;
-        g.confHistory = [];
-        for (const [index, p] of g.pending) {
-          if (index <= g.applied) {
-            g.pending.delete(index);
-            this.scheduler.clearTimeout(p.timer);
-            p.reject(
-              new RaftError(
-                RaftErrorCode.ProposalDropped,
-                `entry ${index} was covered by a snapshot; its outcome is unknown here`,
-              ),
-            );
-          }
-        }
-      }
-      for (const e of rd.committedEntries) this.applyEntry(g, e);
-      for (const rs of rd.readStates) {
-        const id = new TextDecoder().decode(rs.requestCtx);
-        const w = g.reads.get(id);
-        if (!w) continue;
-        g.reads.delete(id);
-        this.scheduler.clearTimeout(w.timer);
-        // ReadIndex: the read may proceed once the state machine has applied rs.index.
-        if (g.applied >= rs.index) w.resolve(rs.index);
-        else g.appliedWaiters.push({ index: rs.index, w });
-      }
-      // 5. Advance.
-      g.node.advance();
-      this.maybeSnapshot(g);
+      this.finishReady(g, rd, heartbeatsSent);
     }
     // Applying and advancing may have made more work ready (e.g. the next committed entries).
-    if (work.some(({ g }) => !g.closed && g.node.hasReady())) this.cycleRequested = true;
+    if (
+      written.some(({ g }) => !g.closed && g.node.hasReady()) ||
+      unwritten.some(({ g }) => !g.closed && g.node.hasReady())
+    )
+      this.cycleRequested = true;
+  }
+
+  /**
+   * Steps 3–5 of a Ready whose writes are durable: send its messages (without the heartbeats
+   * already sent), apply, advance.
+   */
+  private finishReady(g: Group, rd: Ready, heartbeatsSent: boolean): void {
+    if (g.closed) return;
+    // 3. Messages go out only now that what they depend on is durable.
+    if (this.transport) {
+      for (const m of rd.messages) {
+        if (
+          heartbeatsSent &&
+          (m.type === MessageType.MsgHeartbeat || m.type === MessageType.MsgHeartbeatResp)
+        )
+          continue;
+        this.transport.send(g.id, m);
+      }
+    }
+    if (rd.softState) {
+      const prevRole = g.role;
+      g.role = rd.softState.raftState;
+      g.leaderId = rd.softState.lead;
+      g.term = rd.hardState?.term ?? g.node.status().hardState.term;
+      if (prevRole === StateType.Leader && g.role !== StateType.Leader) {
+        for (const r of g.reads.values()) {
+          this.scheduler.clearTimeout(r.timer);
+          r.reject(new RaftError(RaftErrorCode.NotLeader, 'lost leadership', { leaderId: g.leaderId }));
+        }
+        g.reads.clear();
+      }
+      g.sm.onRoleChange?.(g.role, g.leaderId, g.term);
+    }
+    // 4. Apply: a received snapshot replaces the state, then committed entries follow it.
+    if (rd.snapshot && rd.snapshot.metadata.index > g.applied) {
+      g.sm.restore(rd.snapshot.data, rd.snapshot.metadata);
+      g.applied = rd.snapshot.metadata.index;
+      g.snapshotIndex = rd.snapshot.metadata.index;
+      g.confState = rd.snapshot.metadata.confState;
+      g.confHistory = [];
+      for (const [index, p] of g.pending) {
+        if (index <= g.applied) {
+          g.pending.delete(index);
+          this.scheduler.clearTimeout(p.timer);
+          p.reject(
+            new RaftError(
+              RaftErrorCode.ProposalDropped,
+              `entry ${index} was covered by a snapshot; its outcome is unknown here`,
+            ),
+          );
+        }
+      }
+    }
+    for (const e of rd.committedEntries) this.applyEntry(g, e);
+    for (const rs of rd.readStates) {
+      const id = new TextDecoder().decode(rs.requestCtx);
+      const w = g.reads.get(id);
+      if (!w) continue;
+      g.reads.delete(id);
+      this.scheduler.clearTimeout(w.timer);
+      // ReadIndex: the read may proceed once the state machine has applied rs.index.
+      if (g.applied >= rs.index) w.resolve(rs.index);
+      else g.appliedWaiters.push({ index: rs.index, w });
+    }
+    // 5. Advance.
+    g.node.advance();
+    this.maybeSnapshot(g);
   }
 
   private applyEntry(g: Group, e: Entry): void {

@@ -78,10 +78,15 @@ export interface RaftClusterOptions {
   logger: Logger;
   nowMs: () => number;
   advertised: () => { host: string; port: number };
-  /** Period of the shared Raft tick. Default 100 ms. */
+  /** Period of the shared Raft tick. Default: the config's `raft.tickMs`, else 100 ms. */
   tickMs?: number;
-  /** Ticks before a follower without a leader campaigns (randomized up to twice). Default 10. */
+  /**
+   * Ticks before a follower of the metadata group without a leader campaigns (randomized up to
+   * twice). Default: the config's `raft.electionTicks`, else 10.
+   */
   electionTicks?: number;
+  /** The same for partition groups. Default: the config's `raft.partitionElectionTicks`, else PARTITION_ELECTION_TICKS. */
+  partitionElectionTicks?: number;
   /** Time a metadata proposal may take (forwarding included). Default 10 s. */
   metadataTimeoutMs?: number;
   /**
@@ -112,6 +117,18 @@ const MAX_ENTRY_BYTES = 16 * 1024 * 1024;
 const RETENTION_CHECK_MAX_MS = 1000;
 /** Period of the ISR check on partition leaders. */
 const ISR_CHECK_MS = 500;
+
+/** Default period of the shared Raft tick (ms). */
+export const RAFT_TICK_MS = 100;
+/** Default election timeout of the metadata group, in ticks (randomized up to twice). */
+export const METADATA_ELECTION_TICKS = 10;
+/**
+ * Default election timeout of partition groups, in ticks: with 100 ms ticks a follower campaigns
+ * 0.7–1.4 s after the last word of its leader (heartbeats every tick), so a killed leader's
+ * partitions take produce again well within 2 s; pre-vote and check-quorum keep a follower that
+ * merely missed heartbeats from deposing a live leader.
+ */
+export const PARTITION_ELECTION_TICKS = 7;
 
 /** Most replicas a topic gets by default in a cluster (Kafka clusters usually set default.replication.factor=3). */
 export const CLUSTER_DEFAULT_REPLICATION_FACTOR = 3;
@@ -180,6 +197,7 @@ export class RaftCluster implements Cluster {
   >();
   private readonly tickMs: number;
   private readonly electionTicks: number;
+  private readonly partitionElectionTicks: number;
   /** Partition groups with a changeIsr proposal in flight. */
   private readonly isrReporting = new Set<number>();
   private readonly isr: IsrTracker;
@@ -197,8 +215,10 @@ export class RaftCluster implements Cluster {
     this.metadataTimeoutMs = o.metadataTimeoutMs ?? 10_000;
     for (const p of raft.peers) this.peers.set(p.nodeId, `${p.host}:${p.port}`);
     this.voters = [this.nodeId, ...raft.peers.map((p) => p.nodeId)].sort((a, b) => a - b);
-    this.tickMs = o.tickMs ?? 100;
-    this.electionTicks = o.electionTicks ?? 10;
+    this.tickMs = o.tickMs ?? raft.tickMs ?? RAFT_TICK_MS;
+    this.electionTicks = o.electionTicks ?? raft.electionTicks ?? METADATA_ELECTION_TICKS;
+    this.partitionElectionTicks =
+      o.partitionElectionTicks ?? raft.partitionElectionTicks ?? PARTITION_ELECTION_TICKS;
     this.isr = new IsrTracker({
       maxLagMs: o.replicaLagMaxMs ?? 10_000,
       activeWindowMs: Math.max(3000, 3 * this.tickMs * this.electionTicks),
@@ -369,7 +389,7 @@ export class RaftCluster implements Cluster {
         { topic: r.topic, partition: r.partition, to: preferred },
         'moving partition leadership back to its preferred replica',
       );
-      r.transferLeadership(preferred, this.tickMs * this.electionTicks * 2 + 500);
+      r.transferLeadership(preferred, this.tickMs * this.partitionElectionTicks * 2 + 500);
       return;
     }
   }
@@ -615,6 +635,7 @@ export class RaftCluster implements Cluster {
       // its log start offset) and the log is compacted exactly to them.
       snapshotPolicy: 'stateMachine',
       maxSegmentBytes: segmentBytes,
+      electionTicks: this.partitionElectionTicks,
     });
     // The preferred replica (first in the list) campaigns at once for a new group, so leaders
     // start spread as the assignment intended; the election timeout covers the rest.
