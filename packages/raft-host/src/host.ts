@@ -272,6 +272,10 @@ class Group {
   closed = false;
   /** Proposals that asked to hear when their entry is durable in this node's log, by index. */
   persistWaiters = new Map<number, { term: number; notify(): void }>();
+  /** Last index of this node's log known durable (entries synced in a finished cycle). */
+  persistedIndex = 0;
+  /** The Ready whose soft state was last taken (applyRoleChange runs once per Ready). */
+  roleReady: Ready | null = null;
   /** Forwarded proposals in flight; while any are, results of applied entries are kept briefly. */
   forwarding = 0;
   recentResults = new Map<number, { term: number; result: unknown; error: unknown }>();
@@ -460,6 +464,7 @@ export class RaftHost {
       initial.confState,
       initial.hardState,
     );
+    group.persistedIndex = storage.lastIndex();
     this.groups.set(g.groupId, group);
     this.requestCycle();
   }
@@ -871,6 +876,22 @@ export class RaftHost {
       if (rd.snapshot || rd.entries.length > 0 || wroteHardState) {
         syncs.push(g.storage.sync());
         written.push({ g, rd, heartbeatsSent: !termOrVote && this.transport !== null });
+        // Committed entries that were durable here before this cycle (below the entries it
+        // writes) are applied now: a leader under load then answers acks=all without waiting for
+        // the fsync of the entries proposed since.
+        if (!rd.snapshot && rd.committedEntries.length > 0) {
+          const bound = Math.min(
+            g.persistedIndex,
+            rd.entries.length > 0 ? (rd.entries[0] as Entry).index - 1 : Number.MAX_SAFE_INTEGER,
+          );
+          if ((rd.committedEntries[0] as Entry).index <= bound) {
+            this.applyRoleChange(g, rd);
+            for (const e of rd.committedEntries) {
+              if (e.index > bound) break;
+              this.applyEntry(g, e);
+            }
+          }
+        }
         // Heartbeats and their responses carry nothing that waits for this write (the term is
         // already durable unless it changes in this very Ready): they go out now, so a slow
         // fsync does not look like a dead leader or follower.
@@ -890,6 +911,9 @@ export class RaftHost {
     if (syncs.length > 0) await Promise.all(syncs);
     for (const { g, rd, heartbeatsSent } of written) {
       if (g.closed) continue;
+      const last = rd.entries[rd.entries.length - 1];
+      if (last !== undefined) g.persistedIndex = last.index;
+      else if (rd.snapshot) g.persistedIndex = Math.max(g.persistedIndex, rd.snapshot.metadata.index);
       // The entries of this Ready are durable in this node's log now (acks=1 on a Kafka leader).
       if (g.persistWaiters.size > 0) {
         for (const e of rd.entries) {
@@ -926,20 +950,7 @@ export class RaftHost {
         this.transport.send(g.id, m);
       }
     }
-    if (rd.softState) {
-      const prevRole = g.role;
-      g.role = rd.softState.raftState;
-      g.leaderId = rd.softState.lead;
-      g.term = rd.hardState?.term ?? g.node.status().hardState.term;
-      if (prevRole === StateType.Leader && g.role !== StateType.Leader) {
-        for (const r of g.reads.values()) {
-          this.scheduler.clearTimeout(r.timer);
-          r.reject(new RaftError(RaftErrorCode.NotLeader, 'lost leadership', { leaderId: g.leaderId }));
-        }
-        g.reads.clear();
-      }
-      g.sm.onRoleChange?.(g.role, g.leaderId, g.term);
-    }
+    this.applyRoleChange(g, rd);
     // 4. Apply: a received snapshot replaces the state, then committed entries follow it.
     if (rd.snapshot && rd.snapshot.metadata.index > g.applied) {
       g.sm.restore(rd.snapshot.data, rd.snapshot.metadata);
@@ -974,6 +985,24 @@ export class RaftHost {
     // 5. Advance.
     g.node.advance();
     this.maybeSnapshot(g);
+  }
+
+  /** Takes a Ready's soft state (role, leader) once, before any of its entries is applied. */
+  private applyRoleChange(g: Group, rd: Ready): void {
+    if (!rd.softState || g.roleReady === rd) return;
+    g.roleReady = rd;
+    const prevRole = g.role;
+    g.role = rd.softState.raftState;
+    g.leaderId = rd.softState.lead;
+    g.term = rd.hardState?.term ?? g.node.status().hardState.term;
+    if (prevRole === StateType.Leader && g.role !== StateType.Leader) {
+      for (const r of g.reads.values()) {
+        this.scheduler.clearTimeout(r.timer);
+        r.reject(new RaftError(RaftErrorCode.NotLeader, 'lost leadership', { leaderId: g.leaderId }));
+      }
+      g.reads.clear();
+    }
+    g.sm.onRoleChange?.(g.role, g.leaderId, g.term);
   }
 
   private applyEntry(g: Group, e: Entry): void {
