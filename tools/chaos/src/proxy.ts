@@ -31,7 +31,12 @@ interface Pair {
 export interface LinkStats {
   connections: number;
   resets: number;
+  /** Both directions. */
   bytesForwarded: number;
+  /** From the dialing node to the node dialed (requests). */
+  bytesForwardedOut: number;
+  /** Back to the dialing node (responses, acks). */
+  bytesForwardedBack: number;
   bytesDropped: number;
 }
 
@@ -39,7 +44,14 @@ export class LinkProxy {
   private server: net.Server | undefined;
   private readonly pairs = new Set<Pair>();
   private modeValue: LinkMode = { kind: 'up' };
-  readonly stats: LinkStats = { connections: 0, resets: 0, bytesForwarded: 0, bytesDropped: 0 };
+  readonly stats: LinkStats = {
+    connections: 0,
+    resets: 0,
+    bytesForwarded: 0,
+    bytesForwardedOut: 0,
+    bytesForwardedBack: 0,
+    bytesDropped: 0,
+  };
   port = 0;
 
   /**
@@ -52,6 +64,11 @@ export class LinkProxy {
     private readonly targetPort: number,
     private readonly rng: Rng,
   ) {}
+
+  /** Connections being relayed now. */
+  get openConnections(): number {
+    return this.pairs.size;
+  }
 
   get mode(): LinkMode {
     return this.modeValue;
@@ -110,8 +127,8 @@ export class LinkProxy {
     upstream.on('error', end);
     client.on('close', end);
     upstream.on('close', end);
-    this.pipe(pair, client, upstream);
-    this.pipe(pair, upstream, client);
+    this.pipe(pair, client, upstream, 'out');
+    this.pipe(pair, upstream, client, 'back');
   }
 
   private reset(pair: Pair): void {
@@ -121,7 +138,13 @@ export class LinkProxy {
     if (!pair.upstream.destroyed) pair.upstream.resetAndDestroy();
   }
 
-  private pipe(pair: Pair, src: net.Socket, dst: net.Socket): void {
+  private count(dir: 'out' | 'back', n: number): void {
+    this.stats.bytesForwarded += n;
+    if (dir === 'out') this.stats.bytesForwardedOut += n;
+    else this.stats.bytesForwardedBack += n;
+  }
+
+  private pipe(pair: Pair, src: net.Socket, dst: net.Socket, dir: 'out' | 'back'): void {
     let queuedBytes = 0;
     let lastDueMs = 0;
     src.on('data', (chunk: Buffer) => {
@@ -129,7 +152,7 @@ export class LinkProxy {
       switch (mode.kind) {
         case 'up':
           if (queuedBytes === 0) {
-            this.stats.bytesForwarded += chunk.length;
+            this.count(dir, chunk.length);
             dst.write(chunk);
             return;
           }
@@ -138,7 +161,7 @@ export class LinkProxy {
             const dueMs = Math.max(Date.now(), lastDueMs);
             lastDueMs = dueMs;
             queuedBytes += chunk.length;
-            this.later(pair, dst, chunk, dueMs - Date.now(), (n) => (queuedBytes += n));
+            this.later(pair, dst, chunk, dueMs - Date.now(), (n) => (queuedBytes += n), dir);
           }
           return;
         case 'cut':
@@ -163,7 +186,7 @@ export class LinkProxy {
             this.reset(pair);
             return;
           }
-          this.later(pair, dst, chunk, dueMs - Date.now(), (n) => (queuedBytes += n));
+          this.later(pair, dst, chunk, dueMs - Date.now(), (n) => (queuedBytes += n), dir);
           return;
         }
       }
@@ -176,12 +199,13 @@ export class LinkProxy {
     chunk: Buffer,
     waitMs: number,
     account: (n: number) => void,
+    dir: 'out' | 'back',
   ): void {
     setTimeout(
       () => {
         account(-chunk.length);
         if (!this.pairs.has(pair) || dst.destroyed) return;
-        this.stats.bytesForwarded += chunk.length;
+        this.count(dir, chunk.length);
         dst.write(chunk);
       },
       Math.max(0, waitMs),

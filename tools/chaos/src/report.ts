@@ -28,6 +28,20 @@ export interface RunReport {
   outcome: CheckOutcome;
   /** Safety holds (every safety check found nothing). */
   valid: boolean;
+  /** The Raft link proxies' counters at the end (`from->to`). */
+  links?: Record<
+    string,
+    {
+      connections: number;
+      resets: number;
+      bytesForwarded: number;
+      bytesDropped: number;
+      open: number;
+      mode: string;
+    }
+  >;
+  /** When the replicas did not converge: bytes each link carried in 12 s after the deadline. */
+  linksAtDeadline?: string[];
   /** Where the history, report, chart and node logs are. */
   outDir: string;
   /** Set when the run itself broke (cluster never formed, ...): then `valid` is false. */
@@ -56,6 +70,13 @@ export function reportMarkdown(r: RunReport): string {
     lines.push(
       '',
       `Raft logs compared offline after a clean stop: ${r.replicaLogs.groups} groups, ${r.replicaLogs.entriesCompared} committed entries, ${r.replicaLogs.mismatches} differ, ${r.replicaLogs.errors} unreadable.`,
+    );
+  if (r.linksAtDeadline)
+    lines.push(
+      '',
+      'Raft links after the convergence deadline (proxy counters):',
+      '',
+      ...r.linksAtDeadline.map((l) => `- ${l}`),
     );
   lines.push('', '## Checks', '', '| check | safety | count | examples |', '| --- | --- | ---: | --- |');
   for (const c of o.checks)

@@ -10,6 +10,7 @@ import { ChaosCluster, bounded, sleep } from './cluster.js';
 import type { ReplicaView } from './cluster.js';
 import { ChaosError, errorMessage } from './errors.js';
 import { readPartition } from './final-read.js';
+import type { LinkStats } from './proxy.js';
 import { compareReplicaLogs } from './replica-logs.js';
 import { History } from './history.js';
 import type { CommittedOp } from './history.js';
@@ -140,6 +141,13 @@ function agreed(
         return false;
   }
   return true;
+}
+
+/** Every proxy's counters (`from->to`). */
+function linkStats(cluster: ChaosCluster): Record<string, LinkStats & { open: number; mode: string }> {
+  const out: Record<string, LinkStats & { open: number; mode: string }> = {};
+  for (const [k, p] of cluster.proxies) out[k] = { ...p.stats, open: p.openConnections, mode: p.mode.kind };
+  return out;
 }
 
 export async function runChaos(o: RunOptions): Promise<RunReport> {
@@ -295,6 +303,16 @@ export async function runChaos(o: RunOptions): Promise<RunReport> {
       report.converged = true;
     } catch (e) {
       o.log(`chaos: ${errorMessage(e)}`);
+      // Which links still carry bytes: two samples of the proxies' counters 12 s apart (longer than gRPC's 10 s keepalive).
+      const before = linkStats(cluster);
+      await sleep(12_000);
+      const after = linkStats(cluster);
+      const flow = Object.entries(after).map(
+        ([k, v]) =>
+          `${k}: ${v.connections} conns, ${v.open} open, +${v.bytesForwardedOut - (before[k]?.bytesForwardedOut ?? 0)} B out, +${v.bytesForwardedBack - (before[k]?.bytesForwardedBack ?? 0)} B back in 12 s`,
+      );
+      o.log(`chaos: links after the deadline: ${flow.join('; ')}`);
+      report.linksAtDeadline = flow;
       last = await snapshot(cluster).catch(() => last);
     }
     report.convergeMs = Date.now() - convergeStart;
@@ -373,6 +391,7 @@ export async function runChaos(o: RunOptions): Promise<RunReport> {
       unavailabilityMs: u.windowMs,
     }));
     fs.writeFileSync(path.join(outDir, 'final-reads.json'), `${JSON.stringify(finalReads)}\n`);
+    report.links = linkStats(cluster);
     fs.writeFileSync(path.join(outDir, 'replicas.json'), `${JSON.stringify(finalState, null, 1)}\n`);
   } catch (e) {
     report.error = errorMessage(e);
