@@ -280,6 +280,9 @@ export class RaftCluster implements Cluster {
       bootstrapVoters: bootstrap ? this.voters : [],
       snapshotEveryEntries: 10_000,
       keepEntriesAfterSnapshot: 1_000,
+      // Metadata is small and rare: every commit is stored, so a restarted node knows every topic
+      // and broker at once, before a leader is elected (partition groups store theirs lazily).
+      commitPersistTicks: 0,
     });
     this.unsubscribe = this.sm.subscribe(0, (ev) => {
       if (ev.type === 'changes') this.onMetadataChanges(ev.changes);
@@ -792,6 +795,12 @@ export class RaftCluster implements Cluster {
         if (r !== undefined && r.term > leaderEpoch && r.leaderId > 0) {
           leaderId = r.leaderId;
           leaderEpoch = r.term;
+        } else if (r !== undefined && leaderId === this.nodeId && !r.isLeader()) {
+          // The metadata still names this node, but its replica has stepped down (check-quorum
+          // while cut off, or a pause): never send clients back here. Name the leader the group
+          // knows, or none (LEADER_NOT_AVAILABLE) so that clients ask another broker.
+          leaderId = r.leaderId > 0 && r.leaderId !== this.nodeId ? r.leaderId : -1;
+          leaderEpoch = Math.max(leaderEpoch, r.term);
         }
         return {
           partition: p.partition,

@@ -1,0 +1,110 @@
+// A partition leader cut off from its followers steps down (check-quorum); from then on its
+// Metadata answers must not keep naming it leader, or clients that refresh metadata from it come
+// straight back and loop on NOT_LEADER_OR_FOLLOWER until the cut heals (chaos finding 1). The
+// followers are paused with SIGSTOP, which cuts the leader off while its Kafka port stays reachable.
+import { ApiKey, ErrorCode, defaultMetadataRequest, defaultMetadataRequestTopic } from '@chronik/protocol';
+import { Kafka, logLevel } from 'kafkajs';
+import { RawClient } from '../helpers/raw-client.js';
+import { TestCluster, waitFor } from './cluster-helper.js';
+
+jest.setTimeout(120_000);
+
+let cluster: TestCluster;
+const paused: number[] = [];
+
+/** Partition 0 of `cut` in a Metadata (v12) answer. */
+async function partitionMetadata(client: RawClient) {
+  const res = await client.request(ApiKey.Metadata, 12, {
+    ...defaultMetadataRequest(),
+    allowAutoTopicCreation: false,
+    topics: [{ ...defaultMetadataRequestTopic(), name: 'cut' }],
+  });
+  const p = res.topics[0]?.partitions[0];
+  if (p === undefined) throw new Error('no partition 0 in the Metadata answer');
+  return p;
+}
+
+async function leaderNamedBy(id: number): Promise<number> {
+  const c = await RawClient.connect(cluster.node(id).kafkaPort);
+  try {
+    return (await partitionMetadata(c)).leaderId;
+  } finally {
+    c.close();
+  }
+}
+
+beforeAll(async () => {
+  cluster = await TestCluster.create(3);
+  for (const id of [1, 2, 3]) cluster.start(id);
+  await cluster.waitForMetadata(3);
+});
+
+afterAll(async () => {
+  for (const id of paused) cluster.node(id).proc?.kill('SIGCONT');
+  await cluster?.destroy();
+});
+
+test('a leader cut off from its followers stops naming itself leader in Metadata', async () => {
+  const admin = new Kafka({
+    clientId: 'isolated-leader-test',
+    brokers: cluster.brokers(),
+    logLevel: logLevel.NOTHING,
+    retry: { initialRetryTime: 100, retries: 20 },
+  }).admin();
+  await admin.connect();
+  try {
+    await admin.createTopics({ topics: [{ topic: 'cut', numPartitions: 1, replicationFactor: 3 }] });
+  } finally {
+    await admin.disconnect();
+  }
+  const leader = await cluster.waitForLeader('cut', 0);
+  const client = await RawClient.connect(cluster.node(leader).kafkaPort);
+  const metadata = () => partitionMetadata(client);
+  try {
+    // Before the cut, the leader names itself, in Metadata as in the admin API.
+    await waitFor(
+      'Metadata names the leader',
+      async () => ((await metadata()).leaderId === leader ? true : undefined),
+      30_000,
+    );
+
+    for (const id of [1, 2, 3].filter((i) => i !== leader)) {
+      cluster.node(id).proc?.kill('SIGSTOP');
+      paused.push(id);
+    }
+    // Check-quorum makes the replica step down within an election timeout or two; Metadata must
+    // follow: no leader (LEADER_NOT_AVAILABLE), never this node again while it is cut off.
+    const stale = await waitFor(
+      'the cut-off node stops naming itself leader',
+      async () => {
+        const role = (await cluster.partitions(leader, 'cut'))[0]?.role;
+        if (role === 'leader') return undefined;
+        return metadata();
+      },
+      30_000,
+      200,
+    );
+    expect(stale.leaderId).not.toBe(leader);
+    expect(stale.leaderId).toBe(-1);
+    expect(stale.errorCode).toBe(ErrorCode.LEADER_NOT_AVAILABLE);
+    // And it stays that way while the cut lasts.
+    for (let i = 0; i < 5; i++) {
+      expect((await metadata()).leaderId).not.toBe(leader);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  } finally {
+    for (const id of paused.splice(0)) cluster.node(id).proc?.kill('SIGCONT');
+    client.close();
+  }
+  // Healed: a leader is elected again and every node's Metadata names it.
+  const after = await cluster.waitForLeader('cut', 0);
+  await waitFor(
+    'every node names the new leader',
+    async () => {
+      const named = await Promise.all([1, 2, 3].map(leaderNamedBy));
+      return named.every((n) => n === after) ? true : undefined;
+    },
+    30_000,
+    200,
+  );
+});
