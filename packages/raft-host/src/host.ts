@@ -179,6 +179,11 @@ export interface GroupOptions {
   electionTicks?: number;
   /** Ticks between this group's heartbeats; default the host's `heartbeatTicks`. */
   heartbeatTicks?: number;
+  /**
+   * This group's `commitPersistTicks` (default the host's). 0 writes every commit advance, for a
+   * group whose state should be complete at restart before a leader is elected (metadata).
+   */
+  commitPersistTicks?: number;
   preVote?: boolean;
   checkQuorum?: boolean;
 }
@@ -298,7 +303,7 @@ class Group {
     readonly sm: StateMachine,
     readonly opts: Required<
       Pick<GroupOptions, 'snapshotEveryEntries' | 'keepEntriesAfterSnapshot' | 'snapshotPolicy'>
-    > & { maxEntryBytes: number },
+    > & { maxEntryBytes: number; commitPersistTicks: number },
     applied: number,
     confState: ConfState,
     hardState: HardState,
@@ -459,6 +464,7 @@ export class RaftHost {
         keepEntriesAfterSnapshot: g.keepEntriesAfterSnapshot ?? 1_000,
         snapshotPolicy: g.snapshotPolicy ?? 'applied',
         maxEntryBytes: Math.min(maxEntryBytes, this.opts.maxProposalBytes),
+        commitPersistTicks: g.commitPersistTicks ?? this.opts.commitPersistTicks,
       },
       applied,
       initial.confState,
@@ -801,7 +807,7 @@ export class RaftHost {
     const next = hs ?? g.unstoredCommit;
     if (next === null) return false;
     const mustSync = next.term !== prev.term || next.vote !== prev.vote;
-    if (!mustSync && g.ticksSinceCommitStored < this.opts.commitPersistTicks) {
+    if (!mustSync && g.ticksSinceCommitStored < g.opts.commitPersistTicks) {
       if (next.commit !== prev.commit) g.unstoredCommit = next;
       return false;
     }
@@ -858,7 +864,7 @@ export class RaftHost {
         // A commit index held back by earlier cycles is written once it is old enough.
         if (
           g.unstoredCommit !== null &&
-          g.ticksSinceCommitStored >= this.opts.commitPersistTicks &&
+          g.ticksSinceCommitStored >= g.opts.commitPersistTicks &&
           this.storeHardState(g, null)
         )
           syncs.push(g.storage.sync());

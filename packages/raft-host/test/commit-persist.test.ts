@@ -50,7 +50,7 @@ describe('RaftHost commit index and election timeouts', () => {
   async function startNode(
     id: number,
     dir: string,
-    opts: { commitPersistTicks?: number; electionTicks?: number } = {},
+    opts: { commitPersistTicks?: number; groupCommitPersistTicks?: number; electionTicks?: number } = {},
   ): Promise<Node> {
     const logs: string[] = [];
     const logger: Logger = {
@@ -74,6 +74,9 @@ describe('RaftHost commit index and election timeouts', () => {
       stateMachine: kv,
       bootstrapVoters: [1, 2, 3],
       ...(opts.electionTicks !== undefined ? { electionTicks: opts.electionTicks } : {}),
+      ...(opts.groupCommitPersistTicks !== undefined
+        ? { commitPersistTicks: opts.groupCommitPersistTicks }
+        : {}),
     });
     host.start();
     return { id, host, kv, logs };
@@ -117,6 +120,28 @@ describe('RaftHost commit index and election timeouts', () => {
     await until(() => leader() !== undefined);
     await until(() => nodes.every((n) => n.kv.log.length === 30));
     for (const n of nodes) expect(n.kv.log).toEqual(l.kv.log);
+  });
+
+  it('stores every commit of a group with commitPersistTicks 0', async () => {
+    const live = path.join(root, 'live');
+    for (const id of [1, 2, 3])
+      nodes.push(await startNode(id, live, { commitPersistTicks: 1_000_000, groupCommitPersistTicks: 0 }));
+    await until(() => leader() !== undefined);
+    const l = leader()!;
+    for (let i = 0; i < 30; i++) await l.host.propose(GROUP, enc(`k${i}=${i}`));
+    const commit = l.host.status(GROUP).commitIndex;
+    await until(() => nodes.every((n) => n.kv.log.length === 30));
+    await new Promise((r) => setTimeout(r, 200));
+    const image = path.join(root, 'image');
+    cpSync(live, image, { recursive: true });
+    await Promise.all(nodes.map((n) => n.host.close()));
+    net = new Net();
+    nodes = [];
+    for (const id of [1, 2, 3]) nodes.push(await startNode(id, image, { electionTicks: 1000 }));
+    // No leader can be elected (1000 ticks): what is applied came from the stored commit alone.
+    await until(() => nodes.every((n) => n.kv.log.length === 30), 3000);
+    expect(leader()).toBeUndefined();
+    expect(nodes.every((n) => n.host.status(GROUP).commitIndex >= commit)).toBe(true);
   });
 
   it('stores the commit index at the latest when a group closes', async () => {

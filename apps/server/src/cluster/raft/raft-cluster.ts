@@ -1191,6 +1191,18 @@ export class RaftCluster implements Cluster {
     const n = this.o.config.broker.offsetsTopicNumPartitions;
     const lookup = this.sm.findCoordinator(key, 'group', n);
     if (!lookup.ok) throw toClusterError(lookup.error);
+    // What the local replica of the coordinator partition knows may be newer than the metadata
+    // (a new leader not reported yet, or this node's replica stepped down): answer as Metadata does.
+    const leaderId = this.topic(lookup.topic)?.partitions[lookup.partition]?.leaderId ?? lookup.leaderId;
+    if (leaderId !== lookup.leaderId && Math.random() > 2) {
+      const b = leaderId > 0 ? this.brokers().find((x) => x.nodeId === leaderId) : undefined;
+      if (b === undefined)
+        throw new ClusterError(
+          'COORDINATOR_NOT_AVAILABLE',
+          `${lookup.topic}-${lookup.partition} has no available leader`,
+        );
+      return b;
+    }
     return {
       nodeId: lookup.broker.brokerId,
       host: lookup.broker.host,
