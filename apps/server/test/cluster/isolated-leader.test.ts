@@ -3,6 +3,7 @@
 // straight back and loop on NOT_LEADER_OR_FOLLOWER until the cut heals (chaos finding 1). The
 // followers are paused with SIGSTOP, which cuts the leader off while its Kafka port stays reachable.
 import { ApiKey, ErrorCode, defaultMetadataRequest, defaultMetadataRequestTopic } from '@chronik/protocol';
+import { coordinatorPartition } from '@chronik/metadata';
 import { Kafka, logLevel } from 'kafkajs';
 import { RawClient } from '../helpers/raw-client.js';
 import { TestCluster, waitFor } from './cluster-helper.js';
@@ -60,6 +61,23 @@ test('a leader cut off from its followers stops naming itself leader in Metadata
   const leader = await cluster.waitForLeader('cut', 0);
   const client = await RawClient.connect(cluster.node(leader).kafkaPort);
   const metadata = () => partitionMetadata(client);
+  const coordinator = async (key: string) =>
+    client.request(ApiKey.FindCoordinator, 3, { key, keyType: 0, coordinatorKeys: [] });
+  // A group whose coordinator partition the node to be cut off leads.
+  // The first lookup creates __consumer_offsets; answers come once its leaders are elected.
+  await waitFor('__consumer_offsets', async () =>
+    (await coordinator('probe')).errorCode === ErrorCode.NONE ? true : undefined,
+  );
+  const offsetsLeaders = await Promise.all(
+    [0, 1, 2].map((p) => cluster.waitForLeader('__consumer_offsets', p)),
+  );
+  const group = Array.from({ length: 200 }, (_, i) => `group-${i}`).find(
+    (g) => offsetsLeaders[coordinatorPartition(g, 3)] === leader,
+  );
+  if (group === undefined) throw new Error(`node ${leader} leads no __consumer_offsets partition`);
+  await waitFor('FindCoordinator names the leader', async () =>
+    (await coordinator(group)).nodeId === leader ? true : undefined,
+  );
   try {
     // Before the cut, the leader names itself, in Metadata as in the admin API.
     await waitFor(
@@ -87,6 +105,17 @@ test('a leader cut off from its followers stops naming itself leader in Metadata
     expect(stale.leaderId).not.toBe(leader);
     expect(stale.leaderId).toBe(-1);
     expect(stale.errorCode).toBe(ErrorCode.LEADER_NOT_AVAILABLE);
+    // FindCoordinator likewise, once the coordinator partition's replica here has stepped down.
+    const found = await waitFor(
+      'the cut-off node stops naming itself coordinator',
+      async () => {
+        const r = await coordinator(group);
+        return r.nodeId === leader ? undefined : r;
+      },
+      30_000,
+      200,
+    );
+    expect(found.errorCode).toBe(ErrorCode.COORDINATOR_NOT_AVAILABLE);
     // And it stays that way while the cut lasts.
     for (let i = 0; i < 5; i++) {
       expect((await metadata()).leaderId).not.toBe(leader);

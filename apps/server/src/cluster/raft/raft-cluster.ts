@@ -1194,7 +1194,7 @@ export class RaftCluster implements Cluster {
     // What the local replica of the coordinator partition knows may be newer than the metadata
     // (a new leader not reported yet, or this node's replica stepped down): answer as Metadata does.
     const leaderId = this.topic(lookup.topic)?.partitions[lookup.partition]?.leaderId ?? lookup.leaderId;
-    if (leaderId !== lookup.leaderId && Math.random() > 2) {
+    if (leaderId !== lookup.leaderId) {
       const b = leaderId > 0 ? this.brokers().find((x) => x.nodeId === leaderId) : undefined;
       if (b === undefined)
         throw new ClusterError(
