@@ -124,6 +124,12 @@ export interface TransportLimits {
   maxForwardsInFlight: number;
   /** HTTP/2 receive window (connection and stream) of incoming Raft streams. */
   receiveWindowBytes: number;
+  /**
+   * A stream with batches unacknowledged (or writes not draining) and no progress for this long is
+   * reset and reopened: a connection that stalls without failing (a half-open link, a peer that
+   * stopped reading) must not silence a peer for good. Checked whenever a message is sent to it.
+   */
+  stallTimeoutMs: number;
 }
 
 export const defaultTransportLimits: TransportLimits = {
@@ -138,6 +144,7 @@ export const defaultTransportLimits: TransportLimits = {
   reconnectBackoffMaxMs: 2000,
   maxForwardsInFlight: 10_000,
   receiveWindowBytes: 16 * 1024 * 1024,
+  stallTimeoutMs: 5000,
 };
 
 /** What widenReceiveWindow needs of a Node Http2Session. */
@@ -168,6 +175,8 @@ export interface PeerStats {
   sentBatches: number;
   ackedBatches: number;
   droppedMessages: number;
+  /** Streams reset because they stopped making progress (stallTimeoutMs). */
+  stalls: number;
 }
 
 const MESSAGE_OVERHEAD_BYTES = 64;
@@ -192,6 +201,9 @@ class Peer {
   writable = true;
   sentBatches = 0;
   ackedBatches = 0;
+  /** When the stream last made progress: opened, an ack, a drain, or a batch sent with none outstanding. */
+  progressAtMs = 0;
+  stalls = 0;
   droppedMessages = 0;
   flushScheduled = false;
   failures = 0;
@@ -305,6 +317,7 @@ export class GrpcTransport {
       return this.sendSnapshot(groupId, message);
     }
     const peer = this.peer(message.to);
+    this.checkStall(peer);
     const bytes = messageBytes(message);
     if (
       peer.queuedMessages >= this.limits.maxQueuedMessages ||
@@ -381,6 +394,7 @@ export class GrpcTransport {
       sentBatches: p.sentBatches,
       ackedBatches: p.ackedBatches,
       droppedMessages: p.droppedMessages,
+      stalls: p.stalls,
     }));
   }
 
@@ -459,9 +473,11 @@ export class GrpcTransport {
     peer.writable = true;
     peer.sentBatches = 0;
     peer.ackedBatches = 0;
+    peer.progressAtMs = nowMs;
     call.on('data', (ack: BatchAck) => {
       if (peer.call !== call) return;
       peer.ackedBatches = ack.received;
+      peer.progressAtMs = this.nowMs();
       if (peer.failures > 0) peer.failures = 0;
       this.flush(peer);
     });
@@ -488,6 +504,23 @@ export class GrpcTransport {
       this.logger.debug('raft peer stream failed', { peer: peer.nodeId, error: err.message, backoffMs });
       this.handler.onPeerUnreachable?.(peer.nodeId);
     }
+  }
+
+  /** Resets a stream that has work outstanding and made no progress for stallTimeoutMs. */
+  private checkStall(peer: Peer): void {
+    const call = peer.call;
+    if (call === null || (peer.sentBatches === peer.ackedBatches && peer.writable)) return;
+    const idleMs = this.nowMs() - peer.progressAtMs;
+    if (idleMs < this.limits.stallTimeoutMs) return;
+    peer.stalls++;
+    this.logger.warn('raft peer stream stalled; reopening it', {
+      peer: peer.nodeId,
+      unacked: peer.sentBatches - peer.ackedBatches,
+      writable: peer.writable,
+      idleMs,
+    });
+    this.fail(peer, call, new Error(`stream stalled for ${idleMs} ms`));
+    call.cancel();
   }
 
   private dropQueue(peer: Peer): void {
@@ -524,6 +557,7 @@ export class GrpcTransport {
         peer.queue = [];
         peer.queueHead = 0;
       }
+      if (peer.sentBatches === peer.ackedBatches) peer.progressAtMs = this.nowMs();
       peer.sentBatches++;
       // Encoded synchronously by write() (batch-codec.ts): the messages are not kept.
       const ok = call.write({ fromNode: this.nodeId, toNode: peer.nodeId, items });
@@ -531,6 +565,7 @@ export class GrpcTransport {
         peer.writable = false;
         call.once('drain', () => {
           peer.writable = true;
+          peer.progressAtMs = this.nowMs();
           this.flush(peer);
         });
       }

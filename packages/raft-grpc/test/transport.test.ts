@@ -154,7 +154,10 @@ describe('GrpcTransport', () => {
       expect(a.transport.send(i % 5, app(1, 3, i))).toBe(true);
     }
     for (let g = 0; g < 100; g++) {
-      a.transport.send(g, newMessage({ type: MessageType.MsgHeartbeat, from: 1, to: 2, term: 4, commit: g, index: 1000 + g }));
+      a.transport.send(
+        g,
+        newMessage({ type: MessageType.MsgHeartbeat, from: 1, to: 2, term: 4, commit: g, index: 1000 + g }),
+      );
     }
     await b.until(() => b.received.length === 300);
     await c.until(() => c.received.length === 200);
@@ -163,9 +166,9 @@ describe('GrpcTransport', () => {
     expect(apps.every((r) => r.groupId === r.message.index % 7)).toBe(true);
     expect(Buffer.from(apps[5]!.message.entries[0]!.data).toString()).toBe('x');
     const hbs = b.received.filter((r) => r.message.type === MessageType.MsgHeartbeat);
-    expect(hbs.map((r) => [r.groupId, r.message.commit, r.message.from, r.message.to, r.message.index])).toEqual(
-      Array.from({ length: 100 }, (_, g) => [g, g, 1, 2, 1000 + g]),
-    );
+    expect(
+      hbs.map((r) => [r.groupId, r.message.commit, r.message.from, r.message.to, r.message.index]),
+    ).toEqual(Array.from({ length: 100 }, (_, g) => [g, g, 1, 2, 1000 + g]));
     // Everything queued in one turn of the event loop went out in very few batches.
     const stats = a.transport.stats().find((s) => s.nodeId === 2)!;
     expect(stats.sentBatches).toBeLessThanOrEqual(3);
@@ -224,6 +227,50 @@ describe('GrpcTransport', () => {
       return b.received.length > 0;
     });
     expect(b.received[0]!.message.from).toBe(1);
+  });
+
+  it('reopens a stream that stops making progress without failing (acks never come back)', async () => {
+    const addresses = new Map<number, string>();
+    const a = new Node(1, addresses, { maxInflightBatches: 2, stallTimeoutMs: 300 });
+    const b = new Node(2, addresses);
+    nodes = [a, b];
+    addresses.set(1, `127.0.0.1:${await a.transport.start()}`);
+    const bPort = await b.transport.start();
+    // A proxy in front of B whose first connection forwards A→B but swallows everything B→A: the
+    // TCP connection stays up, B hears A, and A never sees an acknowledgement.
+    let connections = 0;
+    const sockets: net.Socket[] = [];
+    const proxy = net.createServer((client) => {
+      const first = connections++ === 0;
+      const upstream = net.connect(bPort, '127.0.0.1');
+      sockets.push(client, upstream);
+      client.pipe(upstream);
+      if (!first) upstream.pipe(client);
+      else upstream.on('data', () => undefined);
+      const close = (): void => {
+        client.destroy();
+        upstream.destroy();
+      };
+      client.on('error', close);
+      upstream.on('error', close);
+      client.on('close', close);
+      upstream.on('close', close);
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    addresses.set(2, `127.0.0.1:${(proxy.address() as net.AddressInfo).port}`);
+    try {
+      // Raft keeps sending (heartbeats every tick); so does this loop, until the late messages arrive.
+      let index = 0;
+      await b.until(() => {
+        a.transport.send(1, app(1, 2, ++index));
+        return a.transport.stats()[0]!.stalls > 0 && b.received.some((r) => r.message.index > index - 5);
+      });
+      expect(connections).toBeGreaterThanOrEqual(2);
+      expect(a.unreachable).toContain(2);
+    } finally {
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((resolve) => proxy.close(() => resolve()));
+    }
   });
 
   it('sends a snapshot in checksummed chunks and reports the outcome', async () => {
