@@ -993,13 +993,21 @@ export class RaftHost {
     this.maybeSnapshot(g);
   }
 
-  /** Takes a Ready's soft state (role, leader) once, before any of its entries is applied. */
+  /**
+   * Takes a Ready's soft state (role, leader) and term once, before any of its entries is applied.
+   * A new term alone counts too: a follower that missed an election and then hears the same leader
+   * at a newer term gets no soft state, but its leader epoch changed.
+   */
   private applyRoleChange(g: Group, rd: Ready): void {
-    if (!rd.softState || g.roleReady === rd) return;
+    if (g.roleReady === rd) return;
+    const term = rd.hardState?.term ?? g.term;
+    if (!rd.softState && term === g.term) return;
     g.roleReady = rd;
     const prevRole = g.role;
-    g.role = rd.softState.raftState;
-    g.leaderId = rd.softState.lead;
+    if (rd.softState) {
+      g.role = rd.softState.raftState;
+      g.leaderId = rd.softState.lead;
+    }
     g.term = rd.hardState?.term ?? g.node.status().hardState.term;
     if (prevRole === StateType.Leader && g.role !== StateType.Leader) {
       for (const r of g.reads.values()) {

@@ -43,7 +43,7 @@ describe('RaftHost', () => {
 
   async function startNode(
     id: number,
-    opts: { snapshotEveryEntries?: number; bootstrapVoters?: number[] } = {},
+    opts: { snapshotEveryEntries?: number; bootstrapVoters?: number[]; electionTicks?: number } = {},
   ): Promise<Node> {
     const logs: string[] = [];
     const logger: Logger = {
@@ -67,6 +67,7 @@ describe('RaftHost', () => {
       bootstrapVoters: opts.bootstrapVoters ?? [1, 2, 3],
       snapshotEveryEntries: opts.snapshotEveryEntries ?? 10_000,
       keepEntriesAfterSnapshot: 5,
+      ...(opts.electionTicks !== undefined ? { electionTicks: opts.electionTicks } : {}),
     });
     host.start();
     return { id, host, kv, logs };
@@ -113,6 +114,34 @@ describe('RaftHost', () => {
     expect(results.map((r) => r.result)).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
     await until(() => nodes.every((n) => n.kv.log.length === 50));
     for (const n of nodes) expect(n.kv.log).toEqual(l.kv.log);
+  });
+
+  it("tells a follower's state machine of a new term when the leader and its role stay the same", async () => {
+    const l = await leader();
+    await l.host.propose(GROUP, enc('a=1'));
+    const [old, m] = nodes.filter((n) => n !== l) as [Node, Node];
+    // x never times out here (so it never changes role on its own) and misses an election.
+    await old.host.close();
+    const x = await startNode(old.id, { electionTicks: 1000 });
+    nodes = nodes.map((n) => (n === old ? x : n));
+    await until(() => x.host.status(GROUP).leaderId === l.id && m.host.status(GROUP).leaderId === l.id);
+    const terms: number[] = [];
+    (x.kv as StateMachine).onRoleChange = (_role, _leaderId, term) => {
+      terms.push(term);
+    };
+    const t0 = l.host.status(GROUP).term;
+    // Leadership goes to m and back to l while x hears nothing; x then hears l again at a newer
+    // term, still a follower of the same leader: its Ready has a new hard state but no soft state.
+    net.down.add(x.id);
+    l.host.transferLeadership(GROUP, m.id);
+    await until(() => m.host.status(GROUP).role === StateType.Leader);
+    m.host.transferLeadership(GROUP, l.id);
+    await until(() => l.host.status(GROUP).role === StateType.Leader && l.host.status(GROUP).term >= t0 + 2);
+    const t2 = l.host.status(GROUP).term;
+    net.down.delete(x.id);
+    await until(() => x.host.status(GROUP).term === t2);
+    expect(x.host.status(GROUP).leaderId).toBe(l.id);
+    await until(() => terms.includes(t2), 2_000);
   });
 
   it('answers a proposal on a follower with NotLeader carrying the leader, without crashing', async () => {
