@@ -144,24 +144,61 @@ export class LinkProxy {
     else this.stats.bytesForwardedBack += n;
   }
 
+  /**
+   * One direction of one connection. Delayed chunks wait in a FIFO with one timer for its head, so
+   * they leave in the order they came (separate timers with equal due times may fire out of order,
+   * which would corrupt the stream).
+   */
   private pipe(pair: Pair, src: net.Socket, dst: net.Socket, dir: 'out' | 'back'): void {
+    const queue: Array<{ dueMs: number; chunk: Buffer }> = [];
+    let head = 0;
     let queuedBytes = 0;
     let lastDueMs = 0;
+    let timer: NodeJS.Timeout | undefined;
+    const drain = (): void => {
+      timer = undefined;
+      if (!this.pairs.has(pair) || dst.destroyed) {
+        queue.length = 0;
+        head = 0;
+        queuedBytes = 0;
+        return;
+      }
+      const now = Date.now();
+      while (head < queue.length && (queue[head] as { dueMs: number }).dueMs <= now) {
+        const { chunk } = queue[head] as { chunk: Buffer };
+        head++;
+        queuedBytes -= chunk.length;
+        this.count(dir, chunk.length);
+        dst.write(chunk);
+      }
+      if (head === queue.length) {
+        queue.length = 0;
+        head = 0;
+      } else arm();
+    };
+    const arm = (): void => {
+      if (timer !== undefined || head >= queue.length) return;
+      timer = setTimeout(drain, Math.max(0, (queue[head] as { dueMs: number }).dueMs - Date.now()));
+    };
+    const enqueue = (chunk: Buffer, dueMs: number): void => {
+      lastDueMs = Math.max(dueMs, lastDueMs);
+      queue.push({ dueMs: lastDueMs, chunk });
+      queuedBytes += chunk.length;
+      if (queuedBytes > MAX_QUEUED_BYTES) {
+        this.reset(pair);
+        return;
+      }
+      arm();
+    };
     src.on('data', (chunk: Buffer) => {
       const mode = this.modeValue;
       switch (mode.kind) {
         case 'up':
-          if (queuedBytes === 0) {
+          // Still draining a delay queue: stay in order behind it.
+          if (head < queue.length) enqueue(chunk, Date.now());
+          else {
             this.count(dir, chunk.length);
             dst.write(chunk);
-            return;
-          }
-          {
-            // Still draining a delay queue: stay in order behind it.
-            const dueMs = Math.max(Date.now(), lastDueMs);
-            lastDueMs = dueMs;
-            queuedBytes += chunk.length;
-            this.later(pair, dst, chunk, dueMs - Date.now(), (n) => (queuedBytes += n), dir);
           }
           return;
         case 'cut':
@@ -171,44 +208,17 @@ export class LinkProxy {
           this.stats.bytesDropped += chunk.length;
           return;
         case 'flaky':
-        case 'delay': {
-          if (mode.kind === 'flaky' && this.rng.chance(mode.resetProbability)) {
-            // a surviving chunk is delayed as in `delay`
+          if (this.rng.chance(mode.resetProbability)) {
             this.stats.bytesDropped += chunk.length;
             this.reset(pair);
             return;
           }
-          const jitter = mode.kind === 'delay' ? this.rng.int(0, mode.jitterMs) : 0;
-          const dueMs = Math.max(Date.now() + mode.delayMs + jitter, lastDueMs);
-          lastDueMs = dueMs;
-          queuedBytes += chunk.length;
-          if (queuedBytes > MAX_QUEUED_BYTES) {
-            this.reset(pair);
-            return;
-          }
-          this.later(pair, dst, chunk, dueMs - Date.now(), (n) => (queuedBytes += n), dir);
+          enqueue(chunk, Date.now() + mode.delayMs);
           return;
-        }
+        case 'delay':
+          enqueue(chunk, Date.now() + mode.delayMs + this.rng.int(0, mode.jitterMs));
+          return;
       }
     });
-  }
-
-  private later(
-    pair: Pair,
-    dst: net.Socket,
-    chunk: Buffer,
-    waitMs: number,
-    account: (n: number) => void,
-    dir: 'out' | 'back',
-  ): void {
-    setTimeout(
-      () => {
-        account(-chunk.length);
-        if (!this.pairs.has(pair) || dst.destroyed) return;
-        this.count(dir, chunk.length);
-        dst.write(chunk);
-      },
-      Math.max(0, waitMs),
-    );
   }
 }

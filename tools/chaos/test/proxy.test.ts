@@ -119,3 +119,19 @@ test('flaky: with certain loss every connection breaks on its first bytes', asyn
   await c.closed;
   expect(c.received()).toBe('');
 });
+
+test('delay with jitter keeps a long stream of small chunks in order', async () => {
+  const p = await proxy();
+  p.setMode({ kind: 'delay', delayMs: 20, jitterMs: 30 });
+  const c = await connect(p.port);
+  let sent = '';
+  for (let i = 0; i < 400; i++) {
+    const piece = `${i},`;
+    sent += piece;
+    c.socket.write(piece);
+    if (i % 40 === 0) await new Promise((r) => setTimeout(r, 3));
+  }
+  expect(await until(() => c.received().length >= sent.length, 5000)).toBe(true);
+  expect(c.received()).toBe(sent);
+  p.setMode({ kind: 'up' });
+});
