@@ -31,7 +31,13 @@ export async function main(argv: readonly string[]): Promise<number> {
     config.mode === 'raft-cluster'
       ? (await import('./cluster/raft/services.js')).createRaftClusterServices
       : undefined;
-  const broker = new Broker(config, { logger, randomId: randomUUID, processMetrics: true }, services);
+  // V8 counts the request bytes held outside the JS heap against a small heap: without a larger
+  // growing factor, produce load triggers a full GC about every 100 ms (p99 0.38x with it: README).
+  const broker = new Broker(
+    config,
+    { logger, randomId: randomUUID, processMetrics: true, heapGrowingPercent: 400 },
+    services,
+  );
   try {
     await broker.start();
   } catch (e) {
