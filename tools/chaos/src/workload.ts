@@ -42,6 +42,8 @@ export interface WorkloadOptions {
 }
 
 const clientLogBytes = new Map<string, number>();
+/** Consumers replaced after kafkajs gave up on them, per run. */
+const MAX_CONSUMER_RESTARTS = 50;
 
 /** Produce timeout the broker is asked to respect (acks=all), and the client's request timeout. */
 const PRODUCE_TIMEOUT_MS = 5_000;
@@ -86,15 +88,16 @@ const REJOIN_ERRORS = new Set([
   'GROUP_COORDINATOR_NOT_AVAILABLE',
 ]);
 
-function needsRejoin(e: unknown): boolean {
+/** The protocol error after which a consumer must rejoin (unwrapping kafkajs's retry wrappers), if any. */
+function rejoinError(e: unknown): unknown {
   // kafkajs wraps the last protocol error of exhausted retries (originalError) or in `cause`.
   let c: unknown = e;
   for (let depth = 0; c !== undefined && c !== null && depth < 4; depth++) {
     const type = (c as { type?: unknown }).type;
-    if (typeof type === 'string' && REJOIN_ERRORS.has(type)) return true;
+    if (typeof type === 'string' && REJOIN_ERRORS.has(type)) return c;
     c = (c as { originalError?: unknown; cause?: unknown }).originalError ?? (c as { cause?: unknown }).cause;
   }
-  return false;
+  return undefined;
 }
 
 function describeError(e: unknown): string {
@@ -131,6 +134,7 @@ export async function createTopic(
 export class Workload {
   private stopped = false;
   private consumersStopped = false;
+  private consumerRestarts = 0;
   private readonly tasks: Array<Promise<void>> = [];
   private readonly consumerTasks: Array<Promise<void>> = [];
   private readonly consumers: Consumer[] = [];
@@ -271,8 +275,18 @@ export class Workload {
         invokeMs: now,
         completeMs: now,
         outcome: 'info',
-        error: `crash: ${describeError(e.payload.error)}`,
+        error: `crash: ${describeError(e.payload.error)}${e.payload.restart ? '' : ' (not restarted by kafkajs: replaced)'}`,
       });
+      // kafkajs stops a consumer for good after a non-retriable error; replace it (bounded).
+      if (!e.payload.restart && !this.consumersStopped && this.consumerRestarts < MAX_CONSUMER_RESTARTS) {
+        this.consumerRestarts++;
+        void bounded(consumer.disconnect(), 5_000).then(async () => {
+          const i = this.consumers.indexOf(consumer);
+          if (i >= 0) this.consumers.splice(i, 1);
+          await sleep(1_000);
+          if (!this.consumersStopped) await this.startConsumer(id).catch(() => undefined);
+        });
+      }
     });
     await consumer.connect();
     await consumer.subscribe({ topic, fromBeginning: true });
@@ -305,7 +319,7 @@ export class Workload {
         } catch (e) {
           outcome = 'info';
           error = describeError(e);
-          if (needsRejoin(e)) rejoin = e;
+          rejoin = rejoinError(e);
         }
         history.add({
           f: 'commit',
@@ -327,7 +341,8 @@ export class Workload {
         try {
           await heartbeat();
         } catch (e) {
-          if (needsRejoin(e)) throw e;
+          const r = rejoinError(e);
+          if (r !== undefined) throw r;
         }
       },
     });
