@@ -2,7 +2,14 @@
 // Metadata answers must not keep naming it leader, or clients that refresh metadata from it come
 // straight back and loop on NOT_LEADER_OR_FOLLOWER until the cut heals (chaos finding 1). The
 // followers are paused with SIGSTOP, which cuts the leader off while its Kafka port stays reachable.
-import { ApiKey, ErrorCode, defaultMetadataRequest, defaultMetadataRequestTopic } from '@chronik/protocol';
+import {
+  ApiKey,
+  ErrorCode,
+  buildRecordBatch,
+  defaultMetadataRequest,
+  defaultMetadataRequestTopic,
+  defaultProduceRequest,
+} from '@chronik/protocol';
 import { coordinatorPartition } from '@chronik/metadata';
 import { Kafka, logLevel } from 'kafkajs';
 import { RawClient } from '../helpers/raw-client.js';
@@ -90,6 +97,28 @@ test('a leader cut off from its followers stops naming itself leader in Metadata
       cluster.node(id).proc?.kill('SIGSTOP');
       paused.push(id);
     }
+    // An acks=all produce sent now cannot commit; once the leader steps down it is answered
+    // NOT_LEADER_OR_FOLLOWER (within RawClient's 5 s), not held for as long as the cut lasts.
+    const produced = await client.request(ApiKey.Produce, 9, {
+      ...defaultProduceRequest(),
+      acks: -1,
+      timeoutMs: 30_000,
+      topicData: [
+        {
+          name: 'cut',
+          partitionData: [
+            {
+              index: 0,
+              records: buildRecordBatch({
+                records: [{ value: Buffer.from('cut-off') }],
+                timestampMs: BigInt(Date.now()),
+              }),
+            },
+          ],
+        },
+      ],
+    });
+    expect(produced.responses[0]?.partitionResponses[0]?.errorCode).toBe(ErrorCode.NOT_LEADER_OR_FOLLOWER);
     // Check-quorum makes the replica step down within an election timeout or two; Metadata must
     // follow: no leader (LEADER_NOT_AVAILABLE), never this node again while it is cut off.
     const stale = await waitFor(
