@@ -60,6 +60,18 @@ test('a slow but progressing follower stays while it reaches some recent log end
   }
 });
 
+test('under continuous writes a returning follower joins once it holds what was committed at the previous check', () => {
+  const t = new IsrTracker({ maxLagMs: 10_000, activeWindowMs: 3000 });
+  // The follower always trails the current commit index by the entries in flight.
+  expect(t.update(input(0, 1000, 990, [pr(1, 1000), pr(2, 995), pr(3, 400)], [1, 2]))).toEqual([1, 2]);
+  // Still far behind what was committed 500 ms ago: out.
+  expect(t.update(input(500, 1100, 1090, [pr(1, 1100), pr(2, 1095), pr(3, 900)], [1, 2]))).toEqual([1, 2]);
+  // Past the previous check's commit index (1090) though not the current one (1190): in.
+  expect(t.update(input(1000, 1200, 1190, [pr(1, 1200), pr(2, 1195), pr(3, 1150)], [1, 2]))).toEqual([
+    1, 2, 3,
+  ]);
+});
+
 test('a returning follower joins only once its log holds everything committed', () => {
   const t = new IsrTracker({ maxLagMs: 10_000, activeWindowMs: 3000 });
   expect(t.update(input(0, 100, 100, [pr(1, 100), pr(2, 100), pr(3, 40)], [1, 2]))).toEqual([1, 2]);

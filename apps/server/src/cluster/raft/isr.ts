@@ -1,8 +1,10 @@
 // In-sync replicas of the partitions this node leads (Kafka's replica.lag.time.max.ms idea, on Raft
 // progress): a follower stays in the ISR while it has been caught up to the leader's log end at some
 // point within the last `maxLagMs` and keeps answering; a follower outside the ISR (a new leader's
-// laggard, or one that crashed and came back) joins only once its log holds everything committed
-// (match index >= the leader's commit index) and it is answering.
+// laggard, or one that crashed and came back) joins once its log holds everything that was committed
+// as of the previous check (match index >= that commit index; Kafka's "fetch offset reached the high
+// watermark") and it is answering. Comparing with the commit index of this very moment would keep a
+// caught-up follower out under continuous writes, where it always trails by the entries in flight.
 //
 // "Caught up at time t" is measured with samples of the leader's last index: each check records
 // (now, lastIndex); a follower whose match index reaches a sample's lastIndex was caught up to the
@@ -45,7 +47,7 @@ export interface IsrTrackerOptions {
 
 interface GroupTrack {
   term: number;
-  samples: Array<{ atMs: number; lastIndex: number }>;
+  samples: Array<{ atMs: number; lastIndex: number; commitIndex: number }>;
   caughtUpMs: Map<number, number>;
   activeMs: Map<number, number>;
 }
@@ -76,12 +78,17 @@ export class IsrTracker {
       }
       this.groups.set(i.groupId, g);
     }
-    g.samples.push({ atMs: i.nowMs, lastIndex: i.lastIndex });
+    g.samples.push({ atMs: i.nowMs, lastIndex: i.lastIndex, commitIndex: i.commitIndex });
     while (
       g.samples.length > MAX_SAMPLES ||
       (g.samples.length > 1 && i.nowMs - (g.samples[0] as { atMs: number }).atMs > this.maxLagMs)
     )
       g.samples.shift();
+    // The commit index a follower outside the ISR must reach: the previous check's (or this one's).
+    const joinIndex =
+      g.samples.length > 1
+        ? (g.samples[g.samples.length - 2] as { commitIndex: number }).commitIndex
+        : i.commitIndex;
     const isr: number[] = [];
     for (const id of i.replicas) {
       if (id === i.leaderId) {
@@ -105,7 +112,7 @@ export class IsrTracker {
       if (!answering) continue;
       if (i.currentIsr.includes(id)) {
         if (i.nowMs - caught <= this.maxLagMs) isr.push(id);
-      } else if (p.match >= i.commitIndex) {
+      } else if (p.match >= joinIndex) {
         g.caughtUpMs.set(id, i.nowMs);
         isr.push(id);
       }
