@@ -58,7 +58,7 @@ import type {
   TopicView,
 } from './cluster.js';
 import { ClusterError, ConfigResourceType } from './cluster.js';
-import { compactProblem, viewOfConfig } from './metadata-views.js';
+import { checkLeaderEpoch, compactProblem, diskSpace, viewOfConfig } from './metadata-views.js';
 
 export interface LocalClusterOptions {
   config: ServerConfig;
@@ -401,20 +401,6 @@ export class LocalCluster implements Cluster {
     return { log, info };
   }
 
-  private checkEpoch(info: PartitionInfo, currentLeaderEpoch: number): void {
-    if (currentLeaderEpoch < 0) return;
-    if (currentLeaderEpoch > info.leaderEpoch)
-      throw new ClusterError(
-        'UNKNOWN_LEADER_EPOCH',
-        `leader epoch ${currentLeaderEpoch} is newer than ${info.leaderEpoch}`,
-      );
-    if (currentLeaderEpoch < info.leaderEpoch)
-      throw new ClusterError(
-        'FENCED_LEADER_EPOCH',
-        `leader epoch ${currentLeaderEpoch} is older than ${info.leaderEpoch}`,
-      );
-  }
-
   append(tp: TopicPartition, records: Buffer, acks: Acks, _timeoutMs: number): Promise<AppendResult> {
     try {
       const { log, info } = this.partitionLog(tp);
@@ -426,7 +412,7 @@ export class LocalCluster implements Cluster {
 
   async read(req: ReadRequest): Promise<ReadResult> {
     const { log, info } = this.partitionLog(req);
-    this.checkEpoch(info, req.currentLeaderEpoch);
+    checkLeaderEpoch(req.currentLeaderEpoch, info.leaderEpoch);
     return log.read(req.fetchOffset, req.maxBytes);
   }
 
@@ -457,7 +443,7 @@ export class LocalCluster implements Cluster {
     currentLeaderEpoch: number,
   ): Promise<ListOffsetResult> {
     const { log, info } = this.partitionLog(tp);
-    this.checkEpoch(info, currentLeaderEpoch);
+    checkLeaderEpoch(currentLeaderEpoch, info.leaderEpoch);
     return log.listOffset(timestamp);
   }
 
@@ -472,7 +458,7 @@ export class LocalCluster implements Cluster {
     currentLeaderEpoch: number,
   ): Promise<{ leaderEpoch: number; endOffset: bigint }> {
     const { log, info } = this.partitionLog(tp);
-    this.checkEpoch(info, currentLeaderEpoch);
+    checkLeaderEpoch(currentLeaderEpoch, info.leaderEpoch);
     return log.offsetForLeaderEpoch(leaderEpoch);
   }
 
@@ -481,15 +467,7 @@ export class LocalCluster implements Cluster {
   }
 
   logDirs(): readonly LogDirView[] {
-    let totalBytes = -1n;
-    let usableBytes = -1n;
-    try {
-      const s = fs.statfsSync(this.o.dataDir);
-      totalBytes = BigInt(s.blocks) * BigInt(s.bsize);
-      usableBytes = BigInt(s.bavail) * BigInt(s.bsize);
-    } catch {
-      // not available on this platform
-    }
+    const { totalBytes, usableBytes } = diskSpace(this.o.dataDir);
     const partitions = [...this.partitions.values()].map((p) => ({
       topic: p.topic,
       partition: p.partition,

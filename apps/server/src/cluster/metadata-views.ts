@@ -1,6 +1,37 @@
-// Pieces both Cluster implementations (LocalCluster and RaftCluster) build from @chronik/metadata.
+// Pieces both Cluster implementations (LocalCluster and RaftCluster) share: views built from
+// @chronik/metadata, the leader-epoch check, the data directory's disk usage.
+import fs from 'node:fs';
 import type { ConfigDescription } from '@chronik/metadata';
+import { ClusterError } from './cluster.js';
 import type { ConfigEntryView } from './cluster.js';
+
+/** KIP-320: a request's current leader epoch against this leader's (-1: not checked). */
+export function checkLeaderEpoch(currentLeaderEpoch: number, leaderEpoch: number): void {
+  if (currentLeaderEpoch < 0) return;
+  if (currentLeaderEpoch > leaderEpoch)
+    throw new ClusterError(
+      'UNKNOWN_LEADER_EPOCH',
+      `leader epoch ${currentLeaderEpoch} is newer than ${leaderEpoch}`,
+    );
+  if (currentLeaderEpoch < leaderEpoch)
+    throw new ClusterError(
+      'FENCED_LEADER_EPOCH',
+      `leader epoch ${currentLeaderEpoch} is older than ${leaderEpoch}`,
+    );
+}
+
+/** Total and usable bytes of the file system holding `dir` (-1 each where statfs is unavailable). */
+export function diskSpace(dir: string): { totalBytes: bigint; usableBytes: bigint } {
+  try {
+    const s = fs.statfsSync(dir);
+    return {
+      totalBytes: BigInt(s.blocks) * BigInt(s.bsize),
+      usableBytes: BigInt(s.bavail) * BigInt(s.bsize),
+    };
+  } catch {
+    return { totalBytes: -1n, usableBytes: -1n };
+  }
+}
 
 /**
  * A reason to refuse configs that ask for log compaction, which Chronik does not implement (Kafka

@@ -66,7 +66,7 @@ import type {
   TopicView,
 } from '../cluster.js';
 import { ClusterError, ConfigResourceType } from '../cluster.js';
-import { compactProblem, viewOfConfig } from '../metadata-views.js';
+import { checkLeaderEpoch, compactProblem, diskSpace, viewOfConfig } from '../metadata-views.js';
 import { METADATA_GROUP_ID, partitionGroupId } from './group-ids.js';
 import { IsrTracker } from './isr.js';
 import type { ReplicaConfig } from './partition-replica.js';
@@ -862,20 +862,6 @@ export class RaftCluster implements Cluster {
     return { replica, info };
   }
 
-  private checkEpoch(replica: PartitionReplica, currentLeaderEpoch: number): void {
-    if (currentLeaderEpoch < 0) return;
-    if (currentLeaderEpoch > replica.term)
-      throw new ClusterError(
-        'UNKNOWN_LEADER_EPOCH',
-        `leader epoch ${currentLeaderEpoch} is newer than ${replica.term}`,
-      );
-    if (currentLeaderEpoch < replica.term)
-      throw new ClusterError(
-        'FENCED_LEADER_EPOCH',
-        `leader epoch ${currentLeaderEpoch} is older than ${replica.term}`,
-      );
-  }
-
   append(tp: TopicPartition, records: Buffer, acks: Acks, timeoutMs: number): Promise<AppendResult> {
     try {
       const { replica } = this.replica(tp);
@@ -887,7 +873,7 @@ export class RaftCluster implements Cluster {
 
   async read(req: ReadRequest): Promise<ReadResult> {
     const { replica } = this.replica(req);
-    this.checkEpoch(replica, req.currentLeaderEpoch);
+    checkLeaderEpoch(req.currentLeaderEpoch, replica.term);
     return replica.read(req.fetchOffset, req.maxBytes);
   }
 
@@ -918,7 +904,7 @@ export class RaftCluster implements Cluster {
     currentLeaderEpoch: number,
   ): Promise<ListOffsetResult> {
     const { replica } = this.replica(tp);
-    this.checkEpoch(replica, currentLeaderEpoch);
+    checkLeaderEpoch(currentLeaderEpoch, replica.term);
     return replica.listOffset(timestamp);
   }
 
@@ -933,7 +919,7 @@ export class RaftCluster implements Cluster {
     currentLeaderEpoch: number,
   ): Promise<{ leaderEpoch: number; endOffset: bigint }> {
     const { replica } = this.replica(tp);
-    this.checkEpoch(replica, currentLeaderEpoch);
+    checkLeaderEpoch(currentLeaderEpoch, replica.term);
     return replica.offsetForLeaderEpoch(leaderEpoch);
   }
 
@@ -942,15 +928,7 @@ export class RaftCluster implements Cluster {
   }
 
   logDirs(): readonly LogDirView[] {
-    let totalBytes = -1n;
-    let usableBytes = -1n;
-    try {
-      const s = fs.statfsSync(this.o.dataDir);
-      totalBytes = BigInt(s.blocks) * BigInt(s.bsize);
-      usableBytes = BigInt(s.bavail) * BigInt(s.bsize);
-    } catch {
-      // not available on this platform
-    }
+    const { totalBytes, usableBytes } = diskSpace(this.o.dataDir);
     const partitions = [...this.replicas.values()].map((r) => ({
       topic: r.topic,
       partition: r.partition,
