@@ -140,6 +140,14 @@ export class TestCluster {
     return c;
   }
 
+  /** A cluster of `size` nodes, all started at once, once every node's Metadata lists them all. */
+  static async started(size = 3, extraArgs?: string[]): Promise<TestCluster> {
+    const c = await TestCluster.create(size, extraArgs);
+    for (const n of c.nodes) c.start(n.id);
+    await c.waitForMetadata(size);
+    return c;
+  }
+
   node(id: number): ClusterNode {
     const n = this.nodes.find((x) => x.id === id);
     if (!n) throw new Error(`no node ${id}`);

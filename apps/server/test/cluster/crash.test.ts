@@ -15,9 +15,7 @@ jest.setTimeout(150_000);
 let cluster: TestCluster;
 
 beforeAll(async () => {
-  cluster = await TestCluster.create(3);
-  for (const id of [1, 2, 3]) cluster.start(id);
-  await cluster.waitForMetadata(3);
+  cluster = await TestCluster.started(3);
 });
 
 afterAll(async () => {

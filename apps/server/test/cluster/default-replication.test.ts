@@ -10,9 +10,7 @@ const ZERO_UUID = '00000000-0000-0000-0000-000000000000';
 let cluster: TestCluster;
 
 beforeAll(async () => {
-  cluster = await TestCluster.create(3);
-  for (const id of [1, 2, 3]) cluster.start(id);
-  await cluster.waitForMetadata(3);
+  cluster = await TestCluster.started(3);
 });
 
 afterAll(async () => {

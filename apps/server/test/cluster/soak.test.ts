@@ -17,9 +17,7 @@ jest.setTimeout(Math.max(60_000, ITERATIONS * 60_000));
 run('raft cluster crash loop', () => {
   let cluster: TestCluster;
   beforeAll(async () => {
-    cluster = await TestCluster.create(3);
-    for (const id of [1, 2, 3]) cluster.start(id);
-    await cluster.waitForMetadata(3);
+    cluster = await TestCluster.started(3);
   });
   afterAll(async () => {
     await cluster?.destroy();

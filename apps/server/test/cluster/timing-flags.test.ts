@@ -42,7 +42,10 @@ describe('raft-cluster timing flags', () => {
     [['--raft-tick-ms', 'fast'], /raft-tick-ms: "fast" is not an integer/],
     [['--raft-election-ticks', '2'], /raft-election-ticks: 2 is out of range/],
     [['--raft-partition-election-ticks', '4', '--raft-tick-ms', '50'], /election timeout under 300 ms/],
-    [['--raft-tick-ms', '40', '--raft-election-ticks', '10'], /raft-partition-election-ticks: 7 ticks of 40 ms/],
+    [
+      ['--raft-tick-ms', '40', '--raft-election-ticks', '10'],
+      /raft-partition-election-ticks: 7 ticks of 40 ms/,
+    ],
   ])('refuses %j', (extra, message) => {
     const r = run(extra);
     expect(r.kind).toBe('exit');
