@@ -1,6 +1,7 @@
 // Standalone services: LocalCluster on WAL-backed partition logs, the handler table and the
 // dispatcher, wired with explicit dependencies.
-import type { ServicesFactory } from './broker.js';
+import type { BrokerServices, ServicesFactory } from './broker.js';
+import type { ServerMetrics } from './metrics.js';
 import type { Cluster } from './cluster/cluster.js';
 import { LocalCluster } from './cluster/local-cluster.js';
 import { KafkaDispatcher } from './handlers/dispatcher.js';
@@ -70,28 +71,55 @@ export function standaloneServices(options: StandaloneOptions = {}): ServicesFac
       walFactory?.close();
       throw e;
     }
-    const shutdown = new AbortController();
-    const table = createHandlerTable([...(options.extraHandlers ?? []), ...(groups?.handlers ?? [])]);
-    const deps: HandlerDeps = {
+    return brokerServices({
       cluster,
       config,
-      logger: logger.child({ component: 'kafka' }),
+      logger,
       metrics,
       nowMs,
-      shutdown: shutdown.signal,
-      table: () => table,
-    };
-    return {
-      dispatcher: new KafkaDispatcher(deps, table),
-      admin: { cluster: () => cluster.status(), partitions: () => cluster.partitionStatuses() },
-      beginShutdown: () => shutdown.abort(),
+      handlers: [...(options.extraHandlers ?? []), ...(groups?.handlers ?? [])],
       close: async () => {
-        shutdown.abort();
         await groups?.close();
         await cluster.close();
         walFactory?.close();
       },
-    };
+    });
+  };
+}
+
+/**
+ * What a Broker runs on, in either mode: the handler table over `cluster` (the standard handlers plus
+ * `handlers`), its dispatcher, the admin views and shutdown. `close` releases what the mode opened,
+ * after long polls were told to return.
+ */
+export function brokerServices(o: {
+  cluster: Cluster;
+  config: ServerConfig;
+  logger: Logger;
+  metrics: ServerMetrics;
+  nowMs: () => number;
+  handlers: readonly AnyHandler[];
+  close(): Promise<void>;
+}): BrokerServices {
+  const shutdown = new AbortController();
+  const table = createHandlerTable([...o.handlers]);
+  const deps: HandlerDeps = {
+    cluster: o.cluster,
+    config: o.config,
+    logger: o.logger.child({ component: 'kafka' }),
+    metrics: o.metrics,
+    nowMs: o.nowMs,
+    shutdown: shutdown.signal,
+    table: () => table,
+  };
+  return {
+    dispatcher: new KafkaDispatcher(deps, table),
+    admin: { cluster: () => o.cluster.status(), partitions: () => o.cluster.partitionStatuses() },
+    beginShutdown: () => shutdown.abort(),
+    close: async () => {
+      shutdown.abort();
+      await o.close();
+    },
   };
 }
 

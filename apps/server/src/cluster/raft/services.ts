@@ -6,10 +6,8 @@ import type { ServerConfig } from '../../config.js';
 import { GroupCoordinator } from '../../groups/coordinator.js';
 import { CONSUMER_OFFSETS_TOPIC } from '../../groups/partitioning.js';
 import { ClusterOffsetLog, createGroupHandlers } from '../../groups/service.js';
-import { KafkaDispatcher } from '../../handlers/dispatcher.js';
-import { createHandlerTable } from '../../handlers/table.js';
-import type { HandlerDeps } from '../../handlers/types.js';
 import type { Logger } from '../../logger.js';
+import { brokerServices } from '../../services.js';
 import { RaftCluster } from './raft-cluster.js';
 
 export interface RaftClusterServicesOptions {
@@ -69,27 +67,18 @@ export function raftClusterServices(options: RaftClusterServicesOptions = {}): S
       await cluster.close();
       throw e;
     }
-    const shutdown = new AbortController();
-    const table = createHandlerTable(createGroupHandlers(groups.coordinator));
-    const deps: HandlerDeps = {
+    return brokerServices({
       cluster,
       config,
-      logger: logger.child({ component: 'kafka' }),
+      logger,
       metrics,
       nowMs,
-      shutdown: shutdown.signal,
-      table: () => table,
-    };
-    return {
-      dispatcher: new KafkaDispatcher(deps, table),
-      admin: { cluster: () => cluster.status(), partitions: () => cluster.partitionStatuses() },
-      beginShutdown: () => shutdown.abort(),
+      handlers: createGroupHandlers(groups.coordinator),
       close: async () => {
-        shutdown.abort();
         groups.stop();
         await cluster.close();
       },
-    };
+    });
   };
 }
 
