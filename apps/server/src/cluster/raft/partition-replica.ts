@@ -213,8 +213,11 @@ export class PartitionReplica implements StateMachine {
   /** Idempotent batches proposed (or found in the log tail) that have not applied yet, by raft index. */
   private inflight: InflightBatch[] = [];
   private pendingProposals = 0;
-  /** Produce requests waiting for their batches; answered NOT_LEADER_OR_FOLLOWER if leadership is lost. */
-  private readonly appendWaiters = new Set<(e: ClusterError) => void>();
+  /**
+   * Rejected with NOT_LEADER_OR_FOLLOWER when this node's leadership ends; the produce requests of
+   * that leadership race it (see endLeadership). Null while not leading.
+   */
+  private leadership: { ended: Promise<never>; end(e: ClusterError): void } | null = null;
   private closed = false;
   /** When this node last became leader (ms). */
   leaderSinceMs = 0;
@@ -469,31 +472,36 @@ export class PartitionReplica implements StateMachine {
       this.leaderReady = false;
       this.leaderTerm = -1;
       this.inflight = [];
-      this.failAppendWaiters();
+      this.endLeadership();
       this.o.onLeaderLost(this);
     }
   }
 
   /**
-   * A leader that stepped down (or moved to a new term) answers the produce requests still waiting
-   * with NOT_LEADER_OR_FOLLOWER at once, as Kafka does, instead of holding them until the entries'
-   * fate is known — a cut-off leader would hold them for as long as the cut lasts. Their outcome is
+   * A leader that stepped down answers the produce requests still waiting with
+   * NOT_LEADER_OR_FOLLOWER at once, as Kafka does, instead of holding them until the entries' fate
+   * is known — a cut-off leader would hold them for as long as the cut lasts. Their outcome is
    * unknown to the client: the batches may still commit under the next leader (an idempotent
    * producer's retry is then answered as a duplicate).
    */
-  private failAppendWaiters(): void {
-    if (this.appendWaiters.size === 0) return;
-    const e = new ClusterError(
-      'NOT_LEADER_OR_FOLLOWER',
-      `${this.topic}-${this.partition}: leadership lost while the batch was being replicated`,
+  private endLeadership(): void {
+    this.leadership?.end(
+      new ClusterError(
+        'NOT_LEADER_OR_FOLLOWER',
+        `${this.topic}-${this.partition}: leadership lost while the batch was being replicated`,
+      ),
     );
-    const waiters = [...this.appendWaiters];
-    this.appendWaiters.clear();
-    for (const w of waiters) w(e);
+    this.leadership = null;
   }
 
   /** Rebuilds the leader's cursor and in-flight idempotent batches from its log's uncommitted tail. */
   private becomeLeader(term: number): void {
+    if (this.leadership === null) {
+      let end!: (e: ClusterError) => void;
+      const ended = new Promise<never>((_, reject) => (end = reject));
+      ended.catch(() => undefined); // rejected whether or not a request is waiting
+      this.leadership = { ended, end };
+    }
     this.leaderTerm = term;
     this.leaderSinceMs = this.o.nowMs();
     this.transferUntilMs = 0;
@@ -689,15 +697,11 @@ export class PartitionReplica implements StateMachine {
         this.trackInflight(h, tracked);
       }
     }
-    let lost!: (e: ClusterError) => void;
-    const leadershipLost = new Promise<never>((_, reject) => (lost = reject));
-    this.appendWaiters.add(lost);
+    const done = Promise.all(acks === -1 ? proposals : durable);
     try {
-      await Promise.race([Promise.all(acks === -1 ? proposals : durable), leadershipLost]);
+      await (this.leadership ? Promise.race([done, this.leadership.ended]) : done);
     } catch (e) {
       throw proposalError(e, `produce to ${this.topic}-${this.partition}`);
-    } finally {
-      this.appendWaiters.delete(lost);
     }
     return {
       baseOffset: firstOffset ?? -1n,
