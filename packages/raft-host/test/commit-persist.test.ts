@@ -5,27 +5,12 @@ import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { StateType } from '@chronik/raft';
-import type { Logger, Message } from '@chronik/raft';
 import { RaftHost } from '../src/index.js';
-import type { HostTransport } from '../src/index.js';
 import { KvStateMachine } from './kv.js';
+import { MemNet, linesLogger, until } from './mem-net.js';
 
 const GROUP = 1;
 const enc = (s: string): Uint8Array => Buffer.from(s);
-
-class Net {
-  hosts = new Map<number, RaftHost>();
-  transport(): HostTransport {
-    return {
-      send: (groupId: number, m: Message) => {
-        const to = this.hosts.get(m.to);
-        if (!to) return false;
-        setImmediate(() => to.receive(groupId, m));
-        return true;
-      },
-    };
-  }
-}
 
 interface Node {
   id: number;
@@ -34,17 +19,9 @@ interface Node {
   logs: string[];
 }
 
-async function until(pred: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!pred()) {
-    if (Date.now() > deadline) throw new Error('condition not reached');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
 describe('RaftHost commit index and election timeouts', () => {
   let root: string;
-  let net: Net;
+  let net: MemNet;
   let nodes: Node[];
 
   async function startNode(
@@ -53,18 +30,13 @@ describe('RaftHost commit index and election timeouts', () => {
     opts: { commitPersistTicks?: number; groupCommitPersistTicks?: number; electionTicks?: number } = {},
   ): Promise<Node> {
     const logs: string[] = [];
-    const logger: Logger = {
-      debug() {},
-      info: (msg) => logs.push(msg),
-      warn: (msg) => logs.push(msg),
-      error: (msg) => logs.push(msg),
-    };
+    const logger = linesLogger(logs);
     const host = new RaftHost({
       nodeId: id,
       dataDir: path.join(dir, `n${id}`),
       tickMs: 10,
       logger,
-      transport: net.transport(),
+      transport: net.transport(id),
       ...(opts.commitPersistTicks !== undefined ? { commitPersistTicks: opts.commitPersistTicks } : {}),
     });
     const kv = new KvStateMachine();
@@ -88,7 +60,7 @@ describe('RaftHost commit index and election timeouts', () => {
 
   beforeEach(() => {
     root = mkdtempSync(path.join(tmpdir(), 'chronik-commit-'));
-    net = new Net();
+    net = new MemNet();
     nodes = [];
   });
 
@@ -109,7 +81,7 @@ describe('RaftHost commit index and election timeouts', () => {
     const image = path.join(root, 'image');
     cpSync(live, image, { recursive: true });
     await Promise.all(nodes.map((n) => n.host.close()));
-    net = new Net();
+    net = new MemNet();
     nodes = [];
     for (const id of [1, 2, 3]) nodes.push(await startNode(id, image));
     const recovered = nodes.map((n) => {
@@ -135,7 +107,7 @@ describe('RaftHost commit index and election timeouts', () => {
     const image = path.join(root, 'image');
     cpSync(live, image, { recursive: true });
     await Promise.all(nodes.map((n) => n.host.close()));
-    net = new Net();
+    net = new MemNet();
     nodes = [];
     for (const id of [1, 2, 3]) nodes.push(await startNode(id, image, { electionTicks: 1000 }));
     // No leader can be elected (1000 ticks): what is applied came from the stored commit alone.
@@ -155,7 +127,7 @@ describe('RaftHost commit index and election timeouts', () => {
     );
     const commit = l.host.status(GROUP).commitIndex;
     await Promise.all(nodes.map((n) => n.host.close()));
-    net = new Net();
+    net = new MemNet();
     nodes = [];
     for (const id of [1, 2, 3]) nodes.push(await startNode(id, live));
     for (const n of nodes) {
@@ -171,7 +143,7 @@ describe('RaftHost commit index and election timeouts', () => {
     await new Promise((r) => setTimeout(r, 1000));
     expect(leader()).toBeUndefined();
     await Promise.all(nodes.map((n) => n.host.close()));
-    net = new Net();
+    net = new MemNet();
     nodes = [];
     for (const id of [1, 2, 3]) nodes.push(await startNode(id, live, { electionTicks: 5 }));
     await until(() => leader() !== undefined, 3000);

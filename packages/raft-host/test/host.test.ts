@@ -3,31 +3,13 @@ import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ConfChangeType, RaftErrorCode, StateType, isRaftError } from '@chronik/raft';
-import type { Logger, Message } from '@chronik/raft';
 import { RaftHost } from '../src/index.js';
-import type { HostTransport, StateMachine } from '../src/index.js';
+import type { StateMachine } from '../src/index.js';
 import { KvStateMachine } from './kv.js';
+import { MemNet, linesLogger, until } from './mem-net.js';
 
 const GROUP = 1;
 const enc = (s: string): Uint8Array => Buffer.from(s);
-
-class Net {
-  hosts = new Map<number, RaftHost>();
-  down = new Set<number>();
-  transport(from: number): HostTransport {
-    return {
-      send: (groupId: number, m: Message) => {
-        if (this.down.has(from) || this.down.has(m.to)) return false;
-        const to = this.hosts.get(m.to);
-        if (!to) return false;
-        setImmediate(() => {
-          if (!this.down.has(from) && !this.down.has(m.to)) to.receive(groupId, m);
-        });
-        return true;
-      },
-    };
-  }
-}
 
 interface Node {
   id: number;
@@ -38,7 +20,7 @@ interface Node {
 
 describe('RaftHost', () => {
   let root: string;
-  let net: Net;
+  let net: MemNet;
   let nodes: Node[];
 
   async function startNode(
@@ -46,12 +28,7 @@ describe('RaftHost', () => {
     opts: { snapshotEveryEntries?: number; bootstrapVoters?: number[]; electionTicks?: number } = {},
   ): Promise<Node> {
     const logs: string[] = [];
-    const logger: Logger = {
-      debug() {},
-      info: (msg) => logs.push(msg),
-      warn: (msg) => logs.push(msg),
-      error: (msg) => logs.push(msg),
-    };
+    const logger = linesLogger(logs);
     const host = new RaftHost({
       nodeId: id,
       dataDir: path.join(root, `n${id}`),
@@ -86,17 +63,9 @@ describe('RaftHost', () => {
     }
   }
 
-  async function until(pred: () => boolean, timeoutMs = 10_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (!pred()) {
-      if (Date.now() > deadline) throw new Error('condition not reached');
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  }
-
   beforeEach(async () => {
     root = mkdtempSync(path.join(tmpdir(), 'chronik-host-'));
-    net = new Net();
+    net = new MemNet();
     nodes = [];
     for (const id of [1, 2, 3]) nodes.push(await startNode(id));
   });
@@ -161,7 +130,7 @@ describe('RaftHost', () => {
     await until(() => nodes.every((n) => n.kv.log.length === 20));
     const before = nodes.map((n) => n.host.status(GROUP));
     await Promise.all(nodes.map((n) => n.host.close()));
-    net = new Net();
+    net = new MemNet();
     nodes = [];
     for (const id of [1, 2, 3]) nodes.push(await startNode(id));
     for (const [i, n] of nodes.entries()) {
@@ -182,7 +151,7 @@ describe('RaftHost', () => {
 
   it('brings a follower that fell behind a compaction back by snapshot', async () => {
     await Promise.all(nodes.map((n) => n.host.close()));
-    net = new Net();
+    net = new MemNet();
     rmSync(root, { recursive: true, force: true });
     nodes = [];
     for (const id of [1, 2, 3]) nodes.push(await startNode(id, { snapshotEveryEntries: 20 }));
@@ -247,7 +216,7 @@ describe('RaftHost', () => {
   it('keeps disk use bounded while writes go on: snapshots compact the log and drop whole segments', async () => {
     await Promise.all(nodes.map((n) => n.host.close()));
     rmSync(root, { recursive: true, force: true });
-    net = new Net();
+    net = new MemNet();
     nodes = [];
     const small = async (id: number): Promise<Node> => {
       const host = new RaftHost({

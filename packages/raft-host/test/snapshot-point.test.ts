@@ -5,29 +5,12 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:f
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ConfChangeType, StateType } from '@chronik/raft';
-import type { ConfState, Entry, Message, SnapshotMetadata } from '@chronik/raft';
+import type { ConfState, Entry, SnapshotMetadata } from '@chronik/raft';
 import { RaftHost } from '../src/index.js';
-import type { HostTransport, SnapshotPoint, StateMachine } from '../src/index.js';
+import type { SnapshotPoint, StateMachine } from '../src/index.js';
+import { MemNet, until } from './mem-net.js';
 
 const GROUP = 7;
-
-class Net {
-  hosts = new Map<number, RaftHost>();
-  down = new Set<number>();
-  transport(from: number): HostTransport {
-    return {
-      send: (groupId: number, m: Message) => {
-        if (this.down.has(from) || this.down.has(m.to)) return false;
-        const to = this.hosts.get(m.to);
-        if (!to) return false;
-        setImmediate(() => {
-          if (!this.down.has(from) && !this.down.has(m.to)) to.receive(groupId, m);
-        });
-        return true;
-      },
-    };
-  }
-}
 
 /**
  * A miniature partition: entries `rec:<payload>` get consecutive offsets; `trim:<offset>` moves the
@@ -150,7 +133,7 @@ function snapshotConfState(groupDir: string): { index: number; confState: ConfSt
 
 describe('RaftHost with state-machine snapshot points', () => {
   let root: string;
-  let net: Net;
+  let net: MemNet;
   let nodes: Node[];
 
   async function startNode(id: number): Promise<Node> {
@@ -173,20 +156,12 @@ describe('RaftHost with state-machine snapshot points', () => {
     return { id, host, sm };
   }
 
-  async function until(pred: () => boolean, timeoutMs = 15_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (!pred()) {
-      if (Date.now() > deadline) throw new Error('condition not reached');
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  }
-
   async function leader(): Promise<Node> {
     let found: Node | undefined;
     await until(() => {
       found = nodes.find((n) => !net.down.has(n.id) && n.host.status(GROUP).role === StateType.Leader);
       return found !== undefined;
-    });
+    }, 15_000);
     return found!;
   }
 
@@ -194,7 +169,7 @@ describe('RaftHost with state-machine snapshot points', () => {
 
   beforeEach(async () => {
     root = mkdtempSync(path.join(tmpdir(), 'chronik-snappoint-'));
-    net = new Net();
+    net = new MemNet();
     nodes = [];
     for (const id of [1, 2, 3]) nodes.push(await startNode(id));
   });
@@ -208,7 +183,7 @@ describe('RaftHost with state-machine snapshot points', () => {
     const l = await leader();
     const lagging = nodes.find((n) => n !== l)!;
     await l.host.propose(GROUP, Buffer.from(`rec:${payload(0)}`));
-    await until(() => lagging.sm.next === 1);
+    await until(() => lagging.sm.next === 1, 15_000);
     net.down.add(lagging.id);
     for (let i = 1; i < 300; i++) await l.host.propose(GROUP, Buffer.from(`rec:${payload(i)}`));
     const sizeBefore = dirBytes(path.join(root, `n${l.id}`));
@@ -216,7 +191,7 @@ describe('RaftHost with state-machine snapshot points', () => {
     expect(l.host.status(GROUP).snapshotIndex).toBeLessThanOrEqual(1);
     await l.host.propose(GROUP, Buffer.from('trim:250'));
     const keepFrom = l.sm.index[0]!;
-    await until(() => l.host.status(GROUP).snapshotIndex > 1);
+    await until(() => l.host.status(GROUP).snapshotIndex > 1, 15_000);
     const st = l.host.status(GROUP);
     // Aligned: the snapshot is the compaction point, below the first record kept, and close to it.
     expect(st.firstIndex).toBe(st.snapshotIndex + 1);
@@ -224,30 +199,30 @@ describe('RaftHost with state-machine snapshot points', () => {
     expect(keepFrom - st.snapshotIndex).toBeLessThanOrEqual(10);
     expect(l.sm.read(250)).toEqual(Array.from({ length: 50 }, (_, k) => payload(250 + k)));
     // Compaction reaches the disk asynchronously (whole WAL segments are deleted after the state).
-    await until(() => dirBytes(path.join(root, `n${l.id}`)) < sizeBefore / 2);
+    await until(() => dirBytes(path.join(root, `n${l.id}`)) < sizeBefore / 2, 15_000);
     // The lagging follower's next entry is gone from the leader's log: it installs the snapshot and
     // receives every entry after it by normal replication.
     expect(st.firstIndex).toBeGreaterThan(lagging.host.status(GROUP).lastIndex + 1);
     net.down.delete(lagging.id);
-    await until(() => lagging.sm.next === 300 && lagging.sm.logStart === 250);
+    await until(() => lagging.sm.next === 300 && lagging.sm.logStart === 250, 15_000);
     expect(lagging.sm.restores).toBeGreaterThan(0);
     expect(lagging.sm.read(250)).toEqual(l.sm.read(250));
     expect(lagging.host.status(GROUP).firstIndex).toBe(st.firstIndex);
     expect(() => lagging.sm.read(249)).toThrow(/below the log start/);
     // Restart every node: snapshot restore, then the entries after it are re-applied from the log.
     await Promise.all(nodes.map((n) => n.host.close()));
-    net = new Net();
+    net = new MemNet();
     nodes = [];
     for (const id of [1, 2, 3]) nodes.push(await startNode(id));
     for (const n of nodes) {
       expect(n.sm.restores).toBe(1);
-      await until(() => n.sm.next === 300);
+      await until(() => n.sm.next === 300, 15_000);
       expect(n.sm.logStart).toBe(250);
       expect(n.sm.read(250)).toEqual(Array.from({ length: 50 }, (_, k) => payload(250 + k)));
     }
     const l2 = await leader();
     await l2.host.propose(GROUP, Buffer.from(`rec:${payload(300)}`));
-    await until(() => nodes.every((n) => n.sm.next === 301));
+    await until(() => nodes.every((n) => n.sm.next === 301), 15_000);
     for (const n of nodes) expect(n.sm.read(299)).toEqual([payload(299), payload(300)]);
   });
 
@@ -255,7 +230,10 @@ describe('RaftHost with state-machine snapshot points', () => {
     const l = await leader();
     for (let i = 0; i < 5; i++) await l.host.propose(GROUP, Buffer.from(`rec:${payload(i)}`));
     const f = nodes.find((n) => n !== l)!;
-    await until(() => l.host.status(GROUP).progress.every((p) => p.match === l.host.status(GROUP).lastIndex));
+    await until(
+      () => l.host.status(GROUP).progress.every((p) => p.match === l.host.status(GROUP).lastIndex),
+      15_000,
+    );
     expect(
       l.host
         .status(GROUP)
@@ -268,7 +246,7 @@ describe('RaftHost with state-machine snapshot points', () => {
     const p = l.host.status(GROUP).progress.find((x) => x.nodeId === f.id)!;
     expect(p.match).toBeLessThan(l.host.status(GROUP).lastIndex);
     // recentActive drops within an election timeout or two (checkQuorum).
-    await until(() => !l.host.status(GROUP).progress.find((x) => x.nodeId === f.id)!.recentActive);
+    await until(() => !l.host.status(GROUP).progress.find((x) => x.nodeId === f.id)!.recentActive, 15_000);
     const max = l.host.status(GROUP).maxEntryBytes;
     expect(max).toBeLessThan(32 * 1024);
     await expect(l.host.propose(GROUP, Buffer.alloc(max + 1))).rejects.toMatchObject({ code: 'TooLarge' });
@@ -289,15 +267,15 @@ describe('RaftHost with state-machine snapshot points', () => {
     const groupDir = path.join(root, `n${l.id}`, `group-${GROUP}`);
     // A point before the learner was added: the snapshot must not name it.
     await l.host.propose(GROUP, Buffer.from('trim:12'));
-    await until(() => l.host.status(GROUP).snapshotIndex > 1);
-    await until(() => snapshotConfState(groupDir).index > 1);
+    await until(() => l.host.status(GROUP).snapshotIndex > 1, 15_000);
+    await until(() => snapshotConfState(groupDir).index > 1, 15_000);
     const early = snapshotConfState(groupDir);
     expect(early.index).toBeLessThan(changeAt);
     expect(early.confState.voters).toEqual([1, 2, 3]);
     expect(early.confState.learners).toEqual([]);
     // A point after it: now it does.
     await l.host.propose(GROUP, Buffer.from('trim:45'));
-    await until(() => snapshotConfState(groupDir).index > changeAt);
+    await until(() => snapshotConfState(groupDir).index > changeAt, 15_000);
     expect(snapshotConfState(groupDir).confState.learners).toEqual([4]);
     expect(l.host.status(GROUP).firstIndex).toBe(l.host.status(GROUP).snapshotIndex + 1);
   });
