@@ -408,8 +408,17 @@ export class Workload {
         try {
           await producer.connect();
           for (let i = 0; i < 3; i++) {
-            const invokeMs = history.now();
             const value = `churn${k - 1}-${i}`;
+            const op = {
+              f: 'send',
+              process: 'churn',
+              topic,
+              partition: 0,
+              value,
+              acks: 'all',
+              idempotent: false,
+              invokeMs: history.now(),
+            } as const;
             try {
               const res = await producer.send({
                 topic,
@@ -419,32 +428,13 @@ export class Workload {
               });
               const off = res[0]?.baseOffset;
               history.add({
-                f: 'send',
-                process: 'churn',
-                topic,
-                partition: 0,
-                value,
-                acks: 'all',
-                idempotent: false,
-                invokeMs,
+                ...op,
                 completeMs: history.now(),
                 outcome: 'ok',
                 ...(off !== undefined ? { offset: Number(off) } : {}),
               });
             } catch (e) {
-              history.add({
-                f: 'send',
-                process: 'churn',
-                topic,
-                partition: 0,
-                value,
-                acks: 'all',
-                idempotent: false,
-                invokeMs,
-                completeMs: history.now(),
-                outcome: 'info',
-                error: describeError(e),
-              });
+              history.add({ ...op, completeMs: history.now(), outcome: 'info', error: describeError(e) });
             }
           }
         } catch {
