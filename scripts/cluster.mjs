@@ -15,6 +15,7 @@
 //   CLUSTER_DIR   base directory (default ./data)
 //   CLUSTER_KAFKA_BASE, CLUSTER_RAFT_BASE, CLUSTER_ADMIN_BASE   port of node 1 (default 9092, 9192, 6092)
 //   CLUSTER_ARGS  extra chronik-server options (e.g. "--offsets-topic-partitions 3")
+//   CLUSTER_NODE_ARGS  extra node options (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof")
 // Build first: pnpm --filter @chronik/server... build
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -29,6 +30,7 @@ const kafkaBase = Number(process.env.CLUSTER_KAFKA_BASE ?? 9092);
 const raftBase = Number(process.env.CLUSTER_RAFT_BASE ?? 9192);
 const adminBase = Number(process.env.CLUSTER_ADMIN_BASE ?? 6092);
 const extra = (process.env.CLUSTER_ARGS ?? '').split(/\s+/).filter(Boolean);
+const nodeArgs = (process.env.CLUSTER_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
 const NODES = [1, 2, 3];
 
 const pidFile = (n) => path.join(base, `node${n}.pid`);
@@ -78,7 +80,10 @@ function start(n) {
   }
   fs.mkdirSync(base, { recursive: true });
   const log = fs.openSync(path.join(base, `node${n}.log`), 'a');
-  const child = spawn(process.execPath, [bin, ...argsOf(n)], { detached: true, stdio: ['ignore', log, log] });
+  const child = spawn(process.execPath, [...nodeArgs, bin, ...argsOf(n)], {
+    detached: true,
+    stdio: ['ignore', log, log],
+  });
   child.unref();
   fs.writeFileSync(pidFile(n), `${child.pid}\n`);
   console.log(

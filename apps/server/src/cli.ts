@@ -150,6 +150,11 @@ function buildParser(argv: readonly string[]) {
         default: String(DEFAULT_BROKER.logFlushIntervalMs),
         describe: 'log.flush.interval.ms: fsync acks<all data at least this often',
       },
+      'flush-background-bytes': {
+        type: 'string',
+        default: String(DEFAULT_BROKER.logFlushBackgroundBytes),
+        describe: 'fsync a partition in the background once this many bytes are unflushed (0 = off)',
+      },
       'flush-interval-messages': {
         type: 'string',
         describe: 'log.flush.interval.messages: fsync after this many messages (1 = every write)',
@@ -254,6 +259,12 @@ function toConfig(a: Args): ServerConfig {
       defaultReplicationFactor: replicationFactor ?? DEFAULT_BROKER.defaultReplicationFactor,
       defaultReplicationFactorExplicit: replicationFactor !== undefined,
       logFlushIntervalMs: int('flush-interval-ms', a['flush-interval-ms'], 0, 2 ** 31 - 1),
+      logFlushBackgroundBytes: int(
+        'flush-background-bytes',
+        a['flush-background-bytes'],
+        0,
+        Number.MAX_SAFE_INTEGER,
+      ),
       logFlushIntervalMessages: flushMessages,
       logRetentionMs: int('retention-ms', a['retention-ms'], -1, Number.MAX_SAFE_INTEGER),
       logRetentionBytes: int('retention-bytes', a['retention-bytes'], -1, Number.MAX_SAFE_INTEGER),

@@ -34,6 +34,12 @@ export interface BrokerDefaults {
   logFlushIntervalMessages: number | undefined;
   /** Flush at least this often (ms) for data written with acks<all. */
   logFlushIntervalMs: number;
+  /**
+   * A partition with this many unflushed bytes starts an fsync in the background (acks<all
+   * produces do not wait for it); 0 = only by time/count. Bounds how much one fsync has to write,
+   * and with it how long appends that meet it wait.
+   */
+  logFlushBackgroundBytes: number;
   logRetentionMs: number;
   logRetentionBytes: number;
   logSegmentBytes: number;
@@ -95,6 +101,7 @@ export const DEFAULT_BROKER: BrokerDefaults = {
   defaultReplicationFactorExplicit: false,
   logFlushIntervalMessages: undefined,
   logFlushIntervalMs: 1000,
+  logFlushBackgroundBytes: 4 * 1024 * 1024,
   logRetentionMs: 7 * 24 * 3600 * 1000,
   logRetentionBytes: -1,
   logSegmentBytes: 128 * 1024 * 1024,
@@ -152,6 +159,7 @@ export function validateConfig(c: ServerConfig): ServerConfig {
   if (b.logFlushIntervalMessages !== undefined)
     checkInt('log.flush.interval.messages', b.logFlushIntervalMessages, 1, 2 ** 53 - 1);
   checkInt('log.flush.interval.ms', b.logFlushIntervalMs, 0, 2 ** 31 - 1);
+  checkInt('flush background bytes', b.logFlushBackgroundBytes, 0, 2 ** 53 - 1);
   checkInt('log.retention.ms', b.logRetentionMs, -1, 2 ** 53 - 1);
   checkInt('log.retention.bytes', b.logRetentionBytes, -1, 2 ** 53 - 1);
   checkInt('log.segment.bytes', b.logSegmentBytes, 1024 * 1024, 2 ** 31 - 1);

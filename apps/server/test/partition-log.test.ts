@@ -125,6 +125,39 @@ describe('PartitionLog', () => {
     expect(log.syncs).toBe(2);
   });
 
+  test('acks=1 past flushBackgroundBytes starts one background sync that the produce does not wait for', async () => {
+    class HeldSyncLog extends MemoryEntryLog {
+      release: (() => void) | null = null;
+      override async sync(): Promise<void> {
+        await new Promise<void>((r) => (this.release = r));
+        await super.sync();
+      }
+    }
+    const log = new HeldSyncLog();
+    const p = await open(log, { flushBackgroundBytes: 200 });
+    await p.append(batch(1), 1, 0); // below the threshold
+    expect(log.release).toBeNull();
+    await p.append(batch(10), 1, 0); // past it: a sync starts; the produce is answered anyway
+    expect(log.release).not.toBeNull();
+    expect(log.syncs).toBe(0);
+    const first = log.release;
+    await p.append(batch(10), 1, 0); // a sync is in progress: no second one
+    expect(log.release).toBe(first);
+    first?.();
+    await new Promise((r) => setImmediate(r));
+    expect(log.syncs).toBe(1);
+    log.release = null;
+    await p.append(batch(1), 1, 0); // what the first sync did not cover is still over the threshold
+    const second = log.release as (() => void) | null;
+    expect(second).not.toBeNull();
+    second?.();
+    await new Promise((r) => setImmediate(r));
+    expect(log.syncs).toBe(2);
+    log.release = null;
+    await p.append(batch(1), 1, 0); // everything synced: below the threshold again
+    expect(log.release).toBeNull();
+  });
+
   test('idempotent producer: duplicates answered with the original offset, gaps and old epochs rejected', async () => {
     const log = new MemoryEntryLog();
     const p = await open(log);

@@ -274,6 +274,7 @@ export class LocalCluster implements Cluster {
       retentionBytes: num('retention.bytes', -1),
       flushMessages,
       flushMs: num('flush.ms', this.o.config.broker.logFlushIntervalMs),
+      flushBackgroundBytes: this.o.config.broker.logFlushBackgroundBytes || undefined,
     };
   }
 

@@ -44,6 +44,12 @@ export interface PartitionLogConfig {
   flushMessages: number | undefined;
   /** Sync unflushed data at least this often. */
   flushMs: number;
+  /**
+   * Start a background sync (not awaited by the produce) once this many bytes are unflushed;
+   * undefined: never by size. Keeps each fdatasync small: appends that meet a large one in
+   * progress wait for it, so flushing a second of data at once stalls producers for tens of ms.
+   */
+  flushBackgroundBytes?: number | undefined;
 }
 
 const CHECKPOINT_FILE = 'log-start-offset';
@@ -84,6 +90,8 @@ export class PartitionLog {
   readonly producers = new ProducerStateTable();
   private readonly cacheOwner: number;
   private unflushedMessages = 0;
+  private unflushedBytes = 0;
+  private backgroundSync: Promise<void> | null = null;
   private lastSyncMs = 0;
   private readonly watchers = new Set<() => void>();
   /** Serializes appends: offsets are assigned in the order writes complete. */
@@ -330,6 +338,7 @@ export class PartitionLog {
     const assigned: RecordBatchHeader[] = [];
     let next = this.nextOffset;
     let count = 0;
+    let bytes = 0;
     for (let k = 0; k < slices.length; k++) {
       const s = slices[k] as (typeof slices)[number];
       const h = headers[k] as RecordBatchHeader;
@@ -355,6 +364,7 @@ export class PartitionLog {
       });
       next += BigInt(h.lastOffsetDelta) + 1n;
       count += h.recordCount;
+      bytes += data.length;
     }
     if (entries.length === 0) {
       const dup = checks.find((c) => c.kind === 'duplicate');
@@ -396,10 +406,12 @@ export class PartitionLog {
     return step.then(async () => {
       if (lastOffset > this.hw) this.hw = lastOffset;
       this.unflushedMessages += count;
+      this.unflushedBytes += bytes;
       this.wake();
       const flushMessages = this.config.flushMessages;
       if (acks === -1 || (flushMessages !== undefined && this.unflushedMessages >= flushMessages))
         await this.sync();
+      else this.maybeBackgroundSync();
       return {
         baseOffset,
         logAppendTimeMs: this.config.logAppendTime ? now : -1n,
@@ -411,9 +423,27 @@ export class PartitionLog {
   /** Makes everything written durable (shares the fsync with concurrent callers). */
   async sync(): Promise<void> {
     const pending = this.unflushedMessages;
+    const pendingBytes = this.unflushedBytes;
     this.lastSyncMs = this.nowMs();
     await this.log.sync();
     this.unflushedMessages = Math.max(0, this.unflushedMessages - pending);
+    this.unflushedBytes = Math.max(0, this.unflushedBytes - pendingBytes);
+  }
+
+  /** One background sync at a time once flushBackgroundBytes are unflushed; failures are logged (the log then refuses appends). */
+  private maybeBackgroundSync(): void {
+    const limit = this.config.flushBackgroundBytes;
+    if (limit === undefined || this.unflushedBytes < limit || this.backgroundSync !== null) return;
+    this.backgroundSync = this.sync()
+      .catch((e: unknown) => {
+        this.logger.warn(
+          { topic: this.topic, partition: this.partition, err: e instanceof Error ? e.message : String(e) },
+          'background flush failed',
+        );
+      })
+      .finally(() => {
+        this.backgroundSync = null;
+      });
   }
 
   /** Syncs when flush.ms has passed with unflushed data. Called by the LogManager timer. */
