@@ -24,6 +24,11 @@ export interface Plan {
    * driver), RF 3, acks=all, 256 B; a max run and a run at the target's fixed rate.
    */
   issue9: Issue9Plan;
+  /**
+   * Issue 8's latency target on the single node: librdkafka at a fixed rate of half the 150 MB/s
+   * target (1 KiB, acks=1, 1 partition), once per linger.ms setting.
+   */
+  issue8: Issue8Plan;
   /** Leader kills in the failover scenario (issue 9's unavailability target). */
   failoverKills: number;
   /** JetStream runs: same sizes, counts and stream counts (= partitions) as the Chronik ones. */
@@ -49,6 +54,19 @@ export interface Issue9Plan {
   targetP99Ms: number;
   rateSeconds: number;
 }
+
+export interface Issue8Plan {
+  ratePerSec: number;
+  seconds: number;
+  /** librdkafka linger.ms of each run; the first is the target's. */
+  lingersMs: number[];
+}
+
+/** Issue 8: ≥ 150 MB/s of 1 KiB records at acks=1 (1 MB = 10^6 bytes)… */
+export const ISSUE8_TARGET_MB_PER_SEC = 150;
+/** …and a p99 produce latency under 10 ms at half that rate. */
+export const ISSUE8_TARGET_P99_MS = 10;
+export const ISSUE8_LATENCY_PER_SEC = Math.round((ISSUE8_TARGET_MB_PER_SEC / 2) * 1e6 / 1024);
 
 /** Issue 9: ≥ 165,000 msg/s with p99 under 50 ms (3 nodes, RF 3, acks=all, 256 B, librdkafka). */
 export const ISSUE9_TARGET_PER_SEC = 165_000;
@@ -83,6 +101,7 @@ export function buildPlan(quick: boolean, scale = 1): Plan {
     targetP99Ms: ISSUE9_TARGET_P99_MS,
     rateSeconds: seconds * Math.min(1, scale),
   });
+  const issue8 = (seconds: number): Issue8Plan => ({ ratePerSec: ISSUE8_LATENCY_PER_SEC, seconds: seconds * Math.min(1, scale), lingersMs: [1, 5] });
   if (quick) {
     return {
       quick,
@@ -91,6 +110,7 @@ export function buildPlan(quick: boolean, scale = 1): Plan {
       kcat: [c(1024, 1, 1)],
       clusterKcat: [c(1024, 1, -1)],
       issue9: issue9(2),
+      issue8: issue8(4),
       failoverKills: 2,
       jetstreamR1: [longLog, c(1024, 12, 1)],
       jetstreamR3: [c(1024, 1, -1)],
@@ -119,6 +139,7 @@ export function buildPlan(quick: boolean, scale = 1): Plan {
     kcat: [...RECORD_SIZES.flatMap((s) => [c(s, 1, 1), c(s, 1, -1)]), c(1024, 12, 1)],
     clusterKcat: [...RECORD_SIZES.map((s) => c(s, 1, -1)), c(1024, 1, 1), c(1024, 12, -1)],
     issue9: issue9(8),
+    issue8: issue8(8),
     failoverKills: 5,
     jetstreamR1: streams,
     jetstreamR3: streams.map((p) => (p === longLog ? c(1024, 1, -1) : { ...p, acks: -1 as const })),

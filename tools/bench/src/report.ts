@@ -1,7 +1,7 @@
 // The report: Markdown tables and SVG charts from one BenchRun. Pure.
 import { fmt, fmtBytes, fmtMs, fmtPercent, fmtRatio, markdownTable } from './markdown.js';
 import { failoverStats } from './failover.js';
-import { ISSUE9_FAILOVER_TARGET_MS, ISSUE9_TARGET_P99_MS, ISSUE9_TARGET_PER_SEC, caseLabel } from './plan.js';
+import { ISSUE8_LATENCY_PER_SEC, ISSUE8_TARGET_MB_PER_SEC, ISSUE8_TARGET_P99_MS, ISSUE9_FAILOVER_TARGET_MS, ISSUE9_TARGET_P99_MS, ISSUE9_TARGET_PER_SEC, caseLabel } from './plan.js';
 import type { Acks } from './plan.js';
 import type { BenchRun, ClientId, ScenarioKind, ScenarioResult, SystemId } from './results.js';
 import { CLIENT_LABELS, SYSTEM_LABELS } from './results.js';
@@ -120,8 +120,72 @@ export function evaluateTargets(run: BenchRun): TargetRow[] {
   );
   rows.push(latencyTarget(run, 'chronik-1', 'jetstream-r1', '#11: 1 node, 1 KiB, acks=1: p99 at half of max load ≤ JetStream R1’s p99 at the same offered load'));
   rows.push(latencyTarget(run, 'chronik-3', 'jetstream-r3', '#11: 3 nodes, 1 KiB, acks=all: p99 at half of max load ≤ JetStream R3’s p99 at the same offered load'));
+  rows.push(...issue8Targets(run));
   rows.push(...issue9Targets(run));
   return rows;
+}
+
+/** Issue 8's runs: librdkafka at a fixed rate on the single node, one per linger.ms. */
+function issue8Runs(run: BenchRun): ScenarioResult[] {
+  return run.scenarios.filter((s) => s.system === 'chronik-1' && s.client === 'librdkafka' && s.kind === 'latency');
+}
+
+/** Issue 8's targets: kcat 1 KiB acks=1 MB/s, and the librdkafka p99 at half of that target rate. */
+function issue8Targets(run: BenchRun): TargetRow[] {
+  const rows: TargetRow[] = [];
+  const kc = good(findScenario(run, { system: 'chronik-1', client: 'kcat', kind: 'produce', recordBytes: 1024, partitions: 1, acks: 1 }));
+  const tputTarget = `#8: 1 node, 1 KiB, acks=1, librdkafka (kcat): ≥ ${ISSUE8_TARGET_MB_PER_SEC} MB/s`;
+  rows.push(
+    kc === undefined
+      ? { target: tputTarget, measured: unavailableText(run, 'chronik-1'), reference: `${ISSUE8_TARGET_MB_PER_SEC} MB/s`, ratio: '–', status: 'not available' }
+      : { target: tputTarget, measured: `${fmt(kc.mbPerSec, 1)} MB/s`, reference: `${ISSUE8_TARGET_MB_PER_SEC} MB/s`, ratio: fmtRatio(kc.mbPerSec, ISSUE8_TARGET_MB_PER_SEC), status: kc.mbPerSec >= ISSUE8_TARGET_MB_PER_SEC ? 'met' : 'not met' },
+  );
+  const first = issue8Runs(run)[0];
+  const fr = first?.result;
+  const p99Target = `#8: … p99 < ${ISSUE8_TARGET_P99_MS} ms at half that rate (${fmt(ISSUE8_LATENCY_PER_SEC)} msg/s, librdkafka, ${first?.settings?.join(', ') ?? 'linger.ms=1'})`;
+  if (first === undefined || fr === undefined || first.unavailable !== undefined || (!fr.ok && !fellBehind(first)) || fr.p99Ms === undefined || !Number.isFinite(fr.p99Ms)) {
+    const na = run.librdkafkaUnavailable !== undefined ? `not available: ${run.librdkafkaUnavailable}` : unavailableText(run, 'chronik-1');
+    rows.push({ target: p99Target, measured: fr !== undefined ? `failed (${fr.error ?? 'error'})` : na, reference: `${ISSUE8_TARGET_P99_MS} ms`, ratio: '–', status: 'not available' });
+  } else {
+    const sustained = !fellBehind(first) && fr.saturated !== true;
+    rows.push({
+      target: p99Target,
+      measured: `p99 ${fmtMs(fr.p99Ms)} ms, ${fmt(fr.msgPerSec)} msg/s achieved${sustained ? '' : ' (fell behind)'}`,
+      reference: `${ISSUE8_TARGET_P99_MS} ms`,
+      ratio: `${(fr.p99Ms / ISSUE8_TARGET_P99_MS).toFixed(2)}×`,
+      status: sustained && fr.p99Ms < ISSUE8_TARGET_P99_MS ? 'met' : 'not met',
+    });
+  }
+  return rows;
+}
+
+function issue8Section(run: BenchRun): string {
+  const rows = issue8Runs(run);
+  if (rows.length === 0) {
+    return `_Not measured${run.librdkafkaUnavailable !== undefined ? `: ${run.librdkafkaUnavailable}` : ''}._`;
+  }
+  const table = markdownTable(
+    ['client settings', 'offered msg/s', 'achieved msg/s', 'MB/s', 'p50 ms', 'p99 ms', 'p999 ms', 'max ms', 'client CPU'],
+    rows.map((s) => {
+      const r = s.result;
+      const ok = r !== undefined && s.unavailable === undefined && (r.ok || fellBehind(s));
+      return [
+        s.settings?.join(', ') ?? '–',
+        s.offeredPerSec !== undefined ? fmt(s.offeredPerSec) : '–',
+        ok ? `${fmt(r.msgPerSec)}${fellBehind(s) ? ' (fell behind)' : ''}` : cell(s, (x) => fmt(x.msgPerSec)),
+        ok ? fmt(r.mbPerSec, 1) : '–',
+        ok ? fmtMs(r.p50Ms) : '–',
+        ok ? fmtMs(r.p99Ms) : '–',
+        ok ? fmtMs(r.p999Ms) : '–',
+        ok ? fmtMs(r.maxMs) : '–',
+        r?.clientCpuSeconds !== undefined && r.seconds > 0 ? `${fmt(r.clientCpuSeconds, 1)} s (${fmtPercent(r.clientCpuSeconds, r.seconds)} of one core)` : '–',
+      ];
+    }),
+    ['left', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right'],
+  );
+  return `${table}
+
+Target (issue 8): p99 produce latency under ${ISSUE8_TARGET_P99_MS} ms at half of ${ISSUE8_TARGET_MB_PER_SEC} MB/s (1 KiB records, acks=1, one partition), with a librdkafka producer. Each message counts from its intended send time (1 ms ticks, open loop), so the time it waits in librdkafka's batch (linger.ms) is part of it: the first row uses linger.ms=1, a latency-oriented setting; the second librdkafka's default linger.ms=5, for reference. The other settings are the kcat ones.`;
 }
 
 /** The max each system pair's fixed-rate runs were based on. */
@@ -456,6 +520,10 @@ export function renderReport(run: BenchRun, chartPrefix = ''): { markdown: strin
     md.push(`![latency vs offered load, 3 nodes](${chartPrefix}latency-vs-load-3-nodes.svg)`);
   }
   md.push('');
+  md.push(`## Issue 8 latency target: 1 node, 1 KiB, acks=1, librdkafka at ${fmt(ISSUE8_LATENCY_PER_SEC)} msg/s`);
+  md.push('');
+  md.push(issue8Section(run));
+  md.push('');
   md.push(`## Issue 9 throughput target: 3 nodes, RF 3, acks=all, 256 B, librdkafka`);
   md.push('');
   md.push(issue9Section(run));
@@ -472,7 +540,7 @@ export function renderReport(run: BenchRun, chartPrefix = ''): { markdown: strin
       '- **Chronik via kcat**: librdkafka produces the same records from a prepared file (`-l`, one record per line) with the batching settings shown in the commands; wall time of the kcat process. kcat reports no latency.',
       '- **JetStream**: the Go program `tools/bench/jetstream/main.go` (nats.go from Debian) with `PublishAsync` and a bounded window of outstanding publishes; one file-backed stream per partition; latency = publish call → PubAck. JetStream acknowledges a publish once the message is stored (R1) or stored on a majority (R3); like Chronik acks=1, it does not fsync each message.',
       '- **Fixed-rate runs**: an open-loop schedule in 1 ms ticks at a fraction of Chronik’s measured maximum (1 KiB, 1 partition, acks=1); both systems get the same offered load in msg/s, and each message’s latency counts from its intended send time, so a stall shows up in the percentiles (no coordinated omission). A run that delivers less than 90 % of the offered rate, or falls more than 2 s behind, is marked “fell behind”: the offered load was above what the system sustained at that moment.',
-      '- **librdkafka with latency** (issue 9 target): `tools/bench/librdkafka/produce.py` on confluent-kafka-python drives librdkafka with the same `-X` settings as kcat, bootstrapped with all three nodes, a topic with one partition per node; the max run reports librdkafka’s own per-message latency (`produce()` call → acknowledgement, so it includes the time a message waited in the client’s queue under full load), the fixed-rate run counts each message from its intended send time (1 ms ticks, open loop). The client’s CPU time is shown so that a client-bound run is recognisable: Python’s `produce()` loop and librdkafka’s threads share the 2 cores with the three brokers.',
+      '- **librdkafka with latency** (issue 8 and 9 targets): `tools/bench/librdkafka/produce.c`, a C program on librdkafka (built by the benchmark against Debian’s librdkafka-dev; without a C compiler, `produce.py` on confluent-kafka-python does the same at a higher client CPU cost), drives librdkafka with the same `-X` settings as kcat (issue 8: linger.ms as shown), bootstrapped with every node; issue 9 uses a topic with one partition per node. The max run reports librdkafka’s own per-message latency (`produce()` call → acknowledgement, so it includes the time a message waited in the client’s queue under full load), the fixed-rate runs count each message from its intended send time (1 ms ticks, open loop). The client’s CPU time is shown so that a client-bound run is recognisable: the driver and librdkafka’s threads share the 2 cores with the brokers.',
       '- **Leader failover** (issue 9 target): a prober sends acks=all Produce requests (16 × 256 B, one in flight) to partition 0 of a 1-partition RF 3 topic, following the leader the way a Kafka client does (on a connection error, a timeout or NOT_LEADER_OR_FOLLOWER: Metadata from any node that answers, reconnect, retry after 20 ms). The leader is found with `GET /v1/partitions` on the admin API, killed with SIGKILL, and the time to the first successful acks=all produce *sent after the kill* is the unavailability (it includes the election and the time until Metadata names the new leader). “Elected” is when a surviving node’s admin API first reports itself leader with a higher leader epoch (polled every 10 ms); the rest of the unavailability is the time until Metadata names the new leader and the client reaches it. Once produce works again the old leader is started with its old data; “rejoined” = it reports the partition as a follower of the current leader, “caught up” = its log end offset reached the leader’s high watermark read just before, “back in ISR” = the leader lists it in the ISR again after it was seen out of it (“never left” when the leader had not dropped it by the time it was back). The next kill waits until the partition has three in-sync replicas again.',
       '- **Consume**: the own Fetch loop (one Fetch in flight per leader, counting records from batch headers) and kcat `-C -e` read the long log from offset 0; JetStream uses pull consumers (batches of 1000, AckNone). The log was just written, so it is mostly in the page cache for both systems.',
       '- **Disk**: 1 MiB sequential writes to a file next to the brokers’ data (512 MiB with `--quick`, 1 GiB otherwise). On a virtual disk the host may absorb writes in its own cache, so the smaller quick test can read high; the “fdatasync every 1 MiB” row is the floor a log that syncs often would meet.',

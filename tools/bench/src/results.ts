@@ -18,7 +18,7 @@ export const SYSTEM_LABELS: Record<SystemId, string> = {
 export const CLIENT_LABELS: Record<ClientId, string> = {
   own: 'own generator (@chronik/protocol)',
   kcat: 'librdkafka (kcat)',
-  librdkafka: 'librdkafka (confluent-kafka-python, tools/bench/librdkafka)',
+  librdkafka: 'librdkafka with per-message latency (tools/bench/librdkafka: C driver, or confluent-kafka-python)',
   jsbench: 'Go program on nats.go (tools/bench/jetstream)',
 };
 
@@ -32,6 +32,8 @@ export interface ScenarioResult {
   records: number;
   /** Fixed-rate runs: the offered load in msg/s. */
   offeredPerSec?: number;
+  /** librdkafka settings that differ from the usual ones (e.g. linger.ms=1). */
+  settings?: string[];
   result?: LoadResult;
   /** Set when the scenario could not run: the system is not available. */
   unavailable?: string;
@@ -63,7 +65,7 @@ export interface BenchRun {
   failover?: FailoverResult;
   /** Why the failover scenario did not run, when it did not. */
   failoverUnavailable?: string;
-  /** Why the librdkafka (Python) runs did not happen, when they did not. */
+  /** Why the librdkafka driver runs did not happen, when they did not. */
   librdkafkaUnavailable?: string;
   /** Extra commands (builds, file preparation). */
   setupCommands: string[];

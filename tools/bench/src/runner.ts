@@ -13,6 +13,7 @@ import { prepareJetStream, runDriver, startJetStream, JETSTREAM_DEBIAN_PACKAGES 
 import type { JetStreamTools } from './jetstream.js';
 import { KafkaConnection, createTopic, deleteTopic, waitForLeaders } from './kafka.js';
 import { runFailover } from './failover.js';
+import type { LibrdkafkaTools } from './librdkafka.js';
 import { librdkafkaProduce, prepareLibrdkafka } from './librdkafka.js';
 import { kcatConsume, kcatProduce, prepareRecordFile } from './kcat.js';
 import type { Acks, Plan, ProduceCase } from './plan.js';
@@ -244,6 +245,7 @@ async function chronikScenarios(
         if (topic !== undefined) await deleteTopic(admin, topic);
       }
     }
+    if (system === 'chronik-1') await issue8Latency(ctx, plan, d, admin, newTopic, record, run);
     if (system === 'chronik-3') {
       await issue9Throughput(ctx, plan, d, admin, newTopic, record, run);
       await failoverScenario(ctx, plan, d, admin, newTopic, run);
@@ -329,8 +331,56 @@ function failed(error: string): LoadResult {
   return { ok: false, msgs: 0, bytes: 0, seconds: 0, msgPerSec: Number.NaN, mbPerSec: Number.NaN, errors: 1, error };
 }
 
+/** The librdkafka driver, prepared once per run (undefined: not available, the reason is in run). */
+function librdkafkaTools(ctx: RunnerContext, run: BenchRun): LibrdkafkaTools | undefined {
+  if (run.librdkafkaUnavailable !== undefined) return undefined;
+  const prep = prepareLibrdkafka(ctx.packageDir, path.join(ctx.packageDir, '.cache'));
+  if (!prep.ok) {
+    run.librdkafkaUnavailable = prep.reason;
+    ctx.log(`  librdkafka driver not available: ${prep.reason}`);
+    return undefined;
+  }
+  if (run.machine.tools['librdkafka driver'] === undefined) {
+    run.machine.tools['librdkafka driver'] = prep.tools.version;
+    if (prep.tools.buildCommand !== undefined) run.setupCommands.push(`# librdkafka driver\n${prep.tools.buildCommand}`);
+  }
+  return prep.tools;
+}
+
 /**
- * Issue 9's throughput target: librdkafka (Python driver, per-message latency) against the cluster,
+ * Issue 8's latency target: librdkafka at a fixed rate of half the 150 MB/s target on the single
+ * node (1 KiB, acks=1, 1 partition), with each linger.ms of the plan.
+ */
+async function issue8Latency(
+  ctx: RunnerContext,
+  plan: Plan,
+  d: ChronikDeployment,
+  admin: KafkaConnection,
+  newTopic: (c: { partitions: number }) => Promise<string>,
+  record: (s: ScenarioResult) => void,
+  run: BenchRun,
+): Promise<void> {
+  const tools = librdkafkaTools(ctx, run);
+  if (tools === undefined) return;
+  const rate = plan.issue8.ratePerSec;
+  const c: ProduceCase = { recordBytes: 1024, partitions: 1, acks: 1, records: Math.max(1000, Math.round(rate * plan.issue8.seconds)) };
+  for (const linger of plan.issue8.lingersMs) {
+    const settings = [`linger.ms=${linger}`];
+    let topic: string | undefined;
+    try {
+      topic = await newTopic(c);
+      await waitForLeaders(admin, topic, c.partitions, 30_000);
+      const r = await librdkafkaProduce(tools, { brokers: d.brokers, topic, recordBytes: c.recordBytes, records: c.records, acks: c.acks, ratePerSec: rate, settings });
+      record({ system: 'chronik-1', client: 'librdkafka', kind: 'latency', ...c, offeredPerSec: rate, settings, result: r.result, command: r.command });
+    } catch (e) {
+      record({ system: 'chronik-1', client: 'librdkafka', kind: 'latency', ...c, offeredPerSec: rate, settings, result: failed(errorMessage(e)) });
+    }
+    if (topic !== undefined) await deleteTopic(admin, topic);
+  }
+}
+
+/**
+ * Issue 9's throughput target: librdkafka (C or Python driver, per-message latency) against the cluster,
  * RF 3, acks=all, 256 B: a max run, then a run at the target's fixed rate (165,000 msg/s).
  */
 async function issue9Throughput(
@@ -342,13 +392,8 @@ async function issue9Throughput(
   record: (s: ScenarioResult) => void,
   run: BenchRun,
 ): Promise<void> {
-  const prep = prepareLibrdkafka(ctx.packageDir);
-  if (!prep.ok) {
-    run.librdkafkaUnavailable = prep.reason;
-    ctx.log(`  librdkafka driver not available: ${prep.reason}`);
-    return;
-  }
-  run.machine.tools['confluent-kafka-python'] = prep.tools.version;
+  const tools = librdkafkaTools(ctx, run);
+  if (tools === undefined) return;
   const c = plan.issue9.max;
   const rateCase: ProduceCase = { ...c, records: Math.max(1000, Math.round(plan.issue9.targetPerSec * plan.issue9.rateSeconds)) };
   for (const [kind, cs, rate] of [
@@ -359,7 +404,7 @@ async function issue9Throughput(
     try {
       topic = await newTopic(cs);
       await waitForLeaders(admin, topic, cs.partitions, 30_000);
-      const r = await librdkafkaProduce(prep.tools, { brokers: d.brokers, topic, recordBytes: cs.recordBytes, records: cs.records, acks: cs.acks, ...(rate !== undefined ? { ratePerSec: rate } : {}) });
+      const r = await librdkafkaProduce(tools, { brokers: d.brokers, topic, recordBytes: cs.recordBytes, records: cs.records, acks: cs.acks, ...(rate !== undefined ? { ratePerSec: rate } : {}) });
       record({ system: 'chronik-3', client: 'librdkafka', kind, ...cs, ...(rate !== undefined ? { offeredPerSec: rate } : {}), result: r.result, command: r.command });
     } catch (e) {
       record({ system: 'chronik-3', client: 'librdkafka', kind, ...cs, ...(rate !== undefined ? { offeredPerSec: rate } : {}), result: failed(errorMessage(e)) });

@@ -1,4 +1,4 @@
-import { ISSUE9_TARGET_PER_SEC, buildPlan, caseLabel, evaluateTargets, failoverStats, fellBehind, recordsFor, renderReport } from '../src/index.js';
+import { ISSUE8_LATENCY_PER_SEC, ISSUE9_TARGET_PER_SEC, buildPlan, caseLabel, evaluateTargets, failoverStats, fellBehind, recordsFor, renderReport } from '../src/index.js';
 import type { BenchRun, FailoverKill, FailoverResult, LoadResult, ScenarioResult } from '../src/index.js';
 
 function load(msgPerSec: number, recordBytes = 1024, p99Ms = 5): LoadResult {
@@ -52,12 +52,14 @@ describe('evaluateTargets', () => {
       ['–', 'not available'], // no 3-node cluster
       ['0.00×', 'met'], // 4 ms vs 900 ms of a JetStream that fell behind
       ['–', 'not available'], // 3-node latency: no cluster
+      ['1.02×', 'met'], // issue 8: kcat 153.6 of 150 MB/s
+      ['–', 'not available'], // issue 8 p99: no librdkafka latency run
       ['–', 'not available'], // issue 9 throughput
       ['–', 'not available'], // issue 9 p99
       ['–', 'not available'], // issue 9 failover
     ]);
     expect(rows[2]!.measured).toContain('not available: raft-cluster mode is not implemented yet');
-    expect(rows.map((r) => r.target.slice(0, 4))).toEqual(['#11:', '#11:', '#11:', '#11:', '#11:', '#9: ', '#9: ', '#9: ']);
+    expect(rows.map((r) => r.target.slice(0, 4))).toEqual(['#11:', '#11:', '#11:', '#11:', '#11:', '#8: ', '#8: ', '#9: ', '#9: ', '#9: ']);
   });
 
   it('says not met when a ratio falls short, and never counts a failed run', () => {
@@ -118,6 +120,43 @@ describe('renderReport', () => {
   });
 });
 
+describe('issue 8 targets', () => {
+  const withLatency = (p99Linger1: number, achieved = ISSUE8_LATENCY_PER_SEC): BenchRun => {
+    const run = fixture();
+    const s = (settings: string[], p99: number, msgPerSec: number): ScenarioResult => ({
+      system: 'chronik-1',
+      client: 'librdkafka',
+      kind: 'latency',
+      recordBytes: 1024,
+      partitions: 1,
+      acks: 1,
+      records: 1000,
+      offeredPerSec: ISSUE8_LATENCY_PER_SEC,
+      settings,
+      result: { ...load(msgPerSec, 1024, p99), clientCpuSeconds: 0.5 },
+    });
+    run.scenarios.push(s(['linger.ms=1'], p99Linger1, achieved), s(['linger.ms=5'], 11, ISSUE8_LATENCY_PER_SEC));
+    return run;
+  };
+
+  it('judges the p99 of the first (linger.ms=1) run against 10 ms at half of 150 MB/s', () => {
+    const met = evaluateTargets(withLatency(8))[6]!;
+    expect(met.target).toContain('linger.ms=1');
+    expect([met.ratio, met.status]).toEqual(['0.80×', 'met']);
+    expect(evaluateTargets(withLatency(12))[6]!.status).toBe('not met');
+    const behind = evaluateTargets(withLatency(8, ISSUE8_LATENCY_PER_SEC * 0.5))[6]!;
+    expect(behind.status).toBe('not met');
+    expect(behind.measured).toContain('fell behind');
+  });
+
+  it('renders both runs in their own section', () => {
+    const { markdown } = renderReport(withLatency(8));
+    expect(markdown).toContain('## Issue 8 latency target: 1 node, 1 KiB, acks=1, librdkafka at 73,242 msg/s');
+    expect(markdown).toContain('| linger.ms=1 | 73,242 | 73,242 | 75.0 | 1.00 | 8.00 |');
+    expect(markdown).toContain('| linger.ms=5 | 73,242 | 73,242 | 75.0 | 1.00 | 11.0 |');
+  });
+});
+
 /** The fixture with a working 3-node cluster: own, kcat, librdkafka and failover results. */
 function clusterFixture(opts: { issue9Max?: number; issue9P99?: number; issue9Achieved?: number; unavailable?: number[] } = {}): BenchRun {
   const run = fixture();
@@ -162,20 +201,22 @@ describe('cluster and issue 9 targets', () => {
     const rows = evaluateTargets(clusterFixture());
     expect(rows.slice(4).map((r) => [r.ratio, r.status])).toEqual([
       ['0.50×', 'met'], // 30 ms vs JetStream R3's 60 ms at 40,000 msg/s (half of 80,000)
+      ['1.02×', 'met'], // issue 8 throughput (kcat)
+      ['–', 'not available'], // issue 8 p99 (no run in this fixture)
       ['1.03×', 'met'], // 170,000 of 165,000 msg/s
       ['0.40×', 'met'], // p99 20 of 50 ms, 164,000 ≥ 95 % of 165,000 delivered
       ['0.95×', 'met'], // max 1900 of 2000 ms
     ]);
-    expect(rows[7]!.measured).toBe('1200 / 1500 / 1900 ms (min / median / max of 3 kills)');
+    expect(rows[9]!.measured).toBe('1200 / 1500 / 1900 ms (min / median / max of 3 kills)');
   });
 
   it('says not met when the rate, the p99, the sustained load or one kill misses', () => {
-    expect(evaluateTargets(clusterFixture({ issue9Max: 120_000 }))[5]!.status).toBe('not met');
-    expect(evaluateTargets(clusterFixture({ issue9P99: 80 }))[6]!.status).toBe('not met');
-    const behind = evaluateTargets(clusterFixture({ issue9Achieved: 100_000 }))[6]!;
+    expect(evaluateTargets(clusterFixture({ issue9Max: 120_000 }))[7]!.status).toBe('not met');
+    expect(evaluateTargets(clusterFixture({ issue9P99: 80 }))[8]!.status).toBe('not met');
+    const behind = evaluateTargets(clusterFixture({ issue9Achieved: 100_000 }))[8]!;
     expect(behind.status).toBe('not met');
     expect(behind.measured).toContain('fell behind');
-    expect(evaluateTargets(clusterFixture({ unavailable: [900, 2100, 1000] }))[7]!.status).toBe('not met');
+    expect(evaluateTargets(clusterFixture({ unavailable: [900, 2100, 1000] }))[9]!.status).toBe('not met');
   });
 
   it('counts a kill that never recovered as not met', () => {
@@ -183,7 +224,7 @@ describe('cluster and issue 9 targets', () => {
     const k = run.failover!.kills[1]!;
     delete k.unavailableMs;
     k.error = 'no successful acks=all produce within 30000 ms of the kill';
-    const row = evaluateTargets(run)[7]!;
+    const row = evaluateTargets(run)[9]!;
     expect(row.status).toBe('not met');
     expect(row.measured).toContain('a kill did not recover');
   });

@@ -1,0 +1,251 @@
+/*
+ * librdkafka produce load for chronik-bench, in C on Debian's librdkafka-dev: the same options and
+ * the same JSON line as produce.py, without Python's per-message cost. On a 2-core machine that
+ * also runs three brokers, the Python driver's produce() loop takes about half a core at 165,000
+ * msg/s; this one takes a small fraction of it, so the brokers, not the client, set the numbers.
+ *
+ * Max mode (no --rate): produce as fast as librdkafka's queue takes messages; latency is
+ * rd_kafka_message_latency() (produce call -> acknowledgement, librdkafka's own measurement), so
+ * under full load it includes the time a message waited in the client's queue.
+ *
+ * Fixed-rate mode (--rate): an open-loop schedule in 1 ms ticks; each message's latency counts from
+ * its intended send time, so a client or broker that falls behind shows in the percentiles (no
+ * coordinated omission). A run whose acknowledgements fall more than --max-lag seconds behind the
+ * schedule stops (messages still queued in the client are purged) and reports "saturated".
+ *
+ * Build: cc -O2 -o produce produce.c -lrdkafka (chronik-bench does it; Debian: librdkafka-dev).
+ * `produce --version` prints the librdkafka version.
+ */
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+
+#include <librdkafka/rdkafka.h>
+
+#define MAX_PROPS 64
+
+struct run_state {
+  double *latencies; /* seconds, one per acknowledged message */
+  long acked;
+  long errors;
+  int stopping;
+  char first_error[512];
+  double start;
+  double rate; /* messages per second; 0 = max mode */
+};
+
+static struct run_state st;
+
+static double now_s(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void sleep_s(double s) {
+  if (s <= 0) return;
+  struct timespec ts;
+  ts.tv_sec = (time_t)s;
+  ts.tv_nsec = (long)((s - (double)ts.tv_sec) * 1e9);
+  nanosleep(&ts, NULL);
+}
+
+static void report_error(const char *what) {
+  st.errors++;
+  if (st.first_error[0] == '\0') snprintf(st.first_error, sizeof st.first_error, "%s", what);
+}
+
+static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque) {
+  (void)rk;
+  (void)opaque;
+  if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    if (st.stopping && m->err == RD_KAFKA_RESP_ERR__PURGE_QUEUE) return; /* dropped on purpose */
+    report_error(rd_kafka_err2str(m->err));
+    return;
+  }
+  double latency;
+  if (st.rate > 0) {
+    long index = (long)(intptr_t)m->_private;
+    latency = now_s() - (st.start + (double)index / st.rate);
+  } else {
+    int64_t us = rd_kafka_message_latency(m);
+    latency = us < 0 ? 0 : (double)us / 1e6;
+  }
+  st.latencies[st.acked++] = latency;
+}
+
+static void on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque) {
+  (void)opaque;
+  (void)reason;
+  /* Only fatal errors count: librdkafka retries transient ones (a broker restarting, a leader
+     moving) by itself, and the delivery reports say whether a message made it. */
+  if (err == RD_KAFKA_RESP_ERR__FATAL) {
+    char buf[512];
+    rd_kafka_fatal_error(rk, buf, sizeof buf);
+    report_error(buf);
+  }
+}
+
+static int cmp_double(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return x < y ? -1 : x > y ? 1 : 0;
+}
+
+/* Nearest-rank percentile (the same rule as produce.py); q in parts per million. */
+static void print_percentile(const char *name, const double *sorted, long n, long q_ppm) {
+  if (n == 0) {
+    printf("\"%s\": null, ", name);
+    return;
+  }
+  long rank = (long)(((int64_t)q_ppm * n + 999999) / 1000000);
+  if (rank < 1) rank = 1;
+  if (rank > n) rank = n;
+  printf("\"%s\": %.6f, ", name, sorted[rank - 1] * 1000.0);
+}
+
+static void json_string(const char *s) {
+  putchar('"');
+  for (; *s; s++) {
+    if (*s == '"' || *s == '\\') putchar('\\');
+    if ((unsigned char)*s < 0x20) printf("\\u%04x", *s);
+    else putchar(*s);
+  }
+  putchar('"');
+}
+
+static void usage(const char *msg) {
+  fprintf(stderr, "produce: %s\nusage: produce --bootstrap H:P[,..] --topic T --count N --size B [--acks all|1] [--rate R] [--timeout S] [--max-lag S] [-X key=value]...\n", msg);
+  exit(2);
+}
+
+int main(int argc, char **argv) {
+  const char *bootstrap = NULL, *topic = NULL, *acks = "all";
+  long count = 0, size = 0;
+  double timeout = 120.0, max_lag = 2.0;
+  char *props[MAX_PROPS];
+  int nprops = 0;
+  if (argc == 2 && !strcmp(argv[1], "--version")) {
+    printf("librdkafka %s\n", rd_kafka_version_str());
+    return 0;
+  }
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i];
+    if (i + 1 >= argc) usage("every option takes a value");
+    const char *v = argv[++i];
+    if (!strcmp(a, "--bootstrap")) bootstrap = v;
+    else if (!strcmp(a, "--topic")) topic = v;
+    else if (!strcmp(a, "--count")) count = strtol(v, NULL, 10);
+    else if (!strcmp(a, "--size")) size = strtol(v, NULL, 10);
+    else if (!strcmp(a, "--acks")) acks = v;
+    else if (!strcmp(a, "--rate")) st.rate = strtod(v, NULL);
+    else if (!strcmp(a, "--timeout")) timeout = strtod(v, NULL);
+    else if (!strcmp(a, "--max-lag")) max_lag = strtod(v, NULL);
+    else if (!strcmp(a, "-X")) {
+      if (nprops == MAX_PROPS) usage("too many -X options");
+      props[nprops++] = (char *)v;
+    } else usage("unknown option");
+  }
+  if (bootstrap == NULL || topic == NULL) usage("--bootstrap and --topic are required");
+  if (count <= 0 || size <= 0) usage("--count and --size must be positive");
+
+  char errstr[512];
+  rd_kafka_conf_t *conf = rd_kafka_conf_new();
+  if (rd_kafka_conf_set(conf, "bootstrap.servers", bootstrap, errstr, sizeof errstr) != RD_KAFKA_CONF_OK ||
+      rd_kafka_conf_set(conf, "acks", acks, errstr, sizeof errstr) != RD_KAFKA_CONF_OK)
+    usage(errstr);
+  for (int i = 0; i < nprops; i++) {
+    char *eq = strchr(props[i], '=');
+    if (eq == NULL) usage("-X needs key=value");
+    *eq = '\0';
+    if (rd_kafka_conf_set(conf, props[i], eq + 1, errstr, sizeof errstr) != RD_KAFKA_CONF_OK) usage(errstr);
+  }
+  rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
+  rd_kafka_conf_set_error_cb(conf, on_error);
+  rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof errstr);
+  if (rk == NULL) usage(errstr);
+  rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
+
+  st.latencies = malloc(sizeof(double) * (size_t)count);
+  char *value = malloc((size_t)size);
+  if (st.latencies == NULL || value == NULL) usage("out of memory");
+  for (long i = 0; i < size; i++) value[i] = (char)('a' + i % 26);
+
+  struct rusage ru0, ru1;
+  getrusage(RUSAGE_SELF, &ru0);
+  st.start = now_s();
+  double deadline = st.start + timeout;
+  long sent = 0;
+  int saturated = 0;
+  while (sent < count && st.errors == 0) {
+    double now = now_s();
+    if (now > deadline) break;
+    if (st.rate <= 0) {
+      if (rd_kafka_produce(rkt, RD_KAFKA_PARTITION_UA, 0, value, (size_t)size, NULL, 0, NULL) == -1) {
+        if (rd_kafka_last_error() != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+          report_error(rd_kafka_err2str(rd_kafka_last_error()));
+          break;
+        }
+        rd_kafka_poll(rk, 1);
+        continue;
+      }
+      sent++;
+      if ((sent & 1023) == 0) rd_kafka_poll(rk, 0);
+      continue;
+    }
+    long due = (long)((now - st.start) * st.rate) + 1;
+    if (due > count) due = count;
+    /* Behind schedule by more than max_lag, counting acknowledgements (librdkafka's queue takes
+       everything, so what was handed to it says nothing about the broker). */
+    if ((double)(due - st.acked) / st.rate > max_lag) {
+      saturated = 1;
+      st.stopping = 1;
+      rd_kafka_purge(rk, RD_KAFKA_PURGE_F_QUEUE);
+      break;
+    }
+    while (sent < due) {
+      if (rd_kafka_produce(rkt, RD_KAFKA_PARTITION_UA, 0, value, (size_t)size, NULL, 0, (void *)(intptr_t)sent) == -1) {
+        if (rd_kafka_last_error() != RD_KAFKA_RESP_ERR__QUEUE_FULL) report_error(rd_kafka_err2str(rd_kafka_last_error()));
+        rd_kafka_poll(rk, 1);
+        break;
+      }
+      sent++;
+    }
+    rd_kafka_poll(rk, 0);
+    double slack = st.start + (double)sent / st.rate - now_s();
+    sleep_s(slack > 0.001 ? 0.001 : slack);
+  }
+  double left = deadline - now_s();
+  if (left < 1.0) left = 1.0;
+  rd_kafka_flush(rk, (int)(left * 1000));
+  long remaining = rd_kafka_outq_len(rk);
+  double end = now_s();
+  getrusage(RUSAGE_SELF, &ru1);
+  double seconds = end - st.start;
+  double cpu = (double)(ru1.ru_utime.tv_sec - ru0.ru_utime.tv_sec) + (double)(ru1.ru_utime.tv_usec - ru0.ru_utime.tv_usec) / 1e6 +
+               (double)(ru1.ru_stime.tv_sec - ru0.ru_stime.tv_sec) + (double)(ru1.ru_stime.tv_usec - ru0.ru_stime.tv_usec) / 1e6;
+  qsort(st.latencies, (size_t)st.acked, sizeof(double), cmp_double);
+
+  printf("{\"msgs\": %ld, \"sent\": %ld, \"errors\": %ld, \"undelivered\": %ld, \"seconds\": %.6f, ", st.acked, sent, st.errors, remaining, seconds);
+  if (seconds > 0) printf("\"msgPerSec\": %.3f, ", (double)st.acked / seconds);
+  else printf("\"msgPerSec\": null, ");
+  print_percentile("p50Ms", st.latencies, st.acked, 500000);
+  print_percentile("p99Ms", st.latencies, st.acked, 990000);
+  print_percentile("p999Ms", st.latencies, st.acked, 999000);
+  if (st.acked > 0) printf("\"maxMs\": %.6f, ", st.latencies[st.acked - 1] * 1000.0);
+  else printf("\"maxMs\": null, ");
+  printf("\"cpuSeconds\": %.6f, \"saturated\": %s, \"error\": ", cpu, saturated ? "true" : "false");
+  if (st.first_error[0] != '\0') json_string(st.first_error);
+  else printf("null");
+  printf(", \"librdkafka\": ");
+  json_string(rd_kafka_version_str());
+  printf("}\n");
+  fflush(stdout);
+
+  rd_kafka_topic_destroy(rkt);
+  rd_kafka_destroy(rk);
+  return st.errors == 0 && !saturated && st.acked == count ? 0 : 1;
+}
