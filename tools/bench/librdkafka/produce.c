@@ -12,6 +12,9 @@
  * its intended send time, so a client or broker that falls behind shows in the percentiles (no
  * coordinated omission). A run whose acknowledgements fall more than --max-lag seconds behind the
  * schedule stops (messages still queued in the client are purged) and reports "saturated".
+ * Before either, one message to each partition warms the connections up; it is not counted.
+ * --timeline FILE (fixed rate) writes the worst latency of each 100 ms of the schedule, for finding
+ * when a tail happened.
  *
  * Build: cc -O2 -o produce produce.c -lrdkafka (chronik-bench does it; Debian: librdkafka-dev).
  * `produce --version` prints the librdkafka version.
@@ -30,6 +33,7 @@
 
 struct run_state {
   double *latencies; /* seconds, one per acknowledged message */
+  double *by_index;  /* fixed rate with --timeline: latency by message index (NaN = not acknowledged) */
   long acked;
   long errors;
   int stopping;
@@ -39,6 +43,9 @@ struct run_state {
 };
 
 static struct run_state st;
+
+/* The opaque of the warm-up messages, which are not counted. */
+#define WARMUP ((void *)(intptr_t)-1)
 
 static double now_s(void) {
   struct timespec ts;
@@ -62,6 +69,10 @@ static void report_error(const char *what) {
 static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque) {
   (void)rk;
   (void)opaque;
+  if (m->_private == WARMUP) {
+    if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) report_error(rd_kafka_err2str(m->err));
+    return;
+  }
   if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
     if (st.stopping && m->err == RD_KAFKA_RESP_ERR__PURGE_QUEUE) return; /* dropped on purpose */
     report_error(rd_kafka_err2str(m->err));
@@ -71,6 +82,7 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
   if (st.rate > 0) {
     long index = (long)(intptr_t)m->_private;
     latency = now_s() - (st.start + (double)index / st.rate);
+    if (st.by_index != NULL) st.by_index[index] = latency;
   } else {
     int64_t us = rd_kafka_message_latency(m);
     latency = us < 0 ? 0 : (double)us / 1e6;
@@ -118,12 +130,12 @@ static void json_string(const char *s) {
 }
 
 static void usage(const char *msg) {
-  fprintf(stderr, "produce: %s\nusage: produce --bootstrap H:P[,..] --topic T --count N --size B [--acks all|1] [--rate R] [--timeout S] [--max-lag S] [-X key=value]...\n", msg);
+  fprintf(stderr, "produce: %s\nusage: produce --bootstrap H:P[,..] --topic T --count N --size B [--acks all|1] [--rate R] [--timeout S] [--max-lag S] [--timeline FILE] [-X key=value]...\n", msg);
   exit(2);
 }
 
 int main(int argc, char **argv) {
-  const char *bootstrap = NULL, *topic = NULL, *acks = "all";
+  const char *bootstrap = NULL, *topic = NULL, *acks = "all", *timeline = NULL;
   long count = 0, size = 0;
   double timeout = 120.0, max_lag = 2.0;
   char *props[MAX_PROPS];
@@ -144,6 +156,7 @@ int main(int argc, char **argv) {
     else if (!strcmp(a, "--rate")) st.rate = strtod(v, NULL);
     else if (!strcmp(a, "--timeout")) timeout = strtod(v, NULL);
     else if (!strcmp(a, "--max-lag")) max_lag = strtod(v, NULL);
+    else if (!strcmp(a, "--timeline")) timeline = v;
     else if (!strcmp(a, "-X")) {
       if (nprops == MAX_PROPS) usage("too many -X options");
       props[nprops++] = (char *)v;
@@ -173,6 +186,28 @@ int main(int argc, char **argv) {
   char *value = malloc((size_t)size);
   if (st.latencies == NULL || value == NULL) usage("out of memory");
   for (long i = 0; i < size; i++) value[i] = (char)('a' + i % 26);
+  if (timeline != NULL && st.rate > 0) {
+    st.by_index = malloc(sizeof(double) * (size_t)count);
+    if (st.by_index == NULL) usage("out of memory");
+    for (long i = 0; i < count; i++) st.by_index[i] = -1;
+  }
+
+  /* Warm-up, not measured: the topic's metadata and one message to each partition, so that the
+     connections to every leader exist before the schedule starts (otherwise the first few hundred
+     ms of a fixed-rate run measure the client's bootstrap, not the broker). */
+  const struct rd_kafka_metadata *md = NULL;
+  if (rd_kafka_metadata(rk, 0, rkt, &md, 10000) != RD_KAFKA_RESP_ERR_NO_ERROR || md->topic_cnt != 1 || md->topics[0].err) {
+    fprintf(stderr, "produce: no metadata for topic %s\n", topic);
+    return 1;
+  }
+  int partitions = md->topics[0].partition_cnt;
+  rd_kafka_metadata_destroy(md);
+  for (int p = 0; p < partitions; p++) rd_kafka_produce(rkt, p, 0, value, (size_t)size, NULL, 0, WARMUP);
+  rd_kafka_flush(rk, 10000);
+  if (st.errors > 0 || rd_kafka_outq_len(rk) > 0) {
+    fprintf(stderr, "produce: warm-up failed: %s\n", st.first_error[0] ? st.first_error : "not acknowledged in 10 s");
+    return 1;
+  }
 
   struct rusage ru0, ru1;
   getrusage(RUSAGE_SELF, &ru0);
@@ -228,6 +263,20 @@ int main(int argc, char **argv) {
   double cpu = (double)(ru1.ru_utime.tv_sec - ru0.ru_utime.tv_sec) + (double)(ru1.ru_utime.tv_usec - ru0.ru_utime.tv_usec) / 1e6 +
                (double)(ru1.ru_stime.tv_sec - ru0.ru_stime.tv_sec) + (double)(ru1.ru_stime.tv_usec - ru0.ru_stime.tv_usec) / 1e6;
   qsort(st.latencies, (size_t)st.acked, sizeof(double), cmp_double);
+  if (st.by_index != NULL) {
+    /* The worst latency of the messages due in each 100 ms of the schedule. */
+    FILE *f = fopen(timeline, "w");
+    if (f == NULL) usage("cannot write the --timeline file");
+    long per_window = (long)(st.rate / 10);
+    if (per_window < 1) per_window = 1;
+    for (long w = 0; w * per_window < count; w++) {
+      double worst = -1;
+      for (long i = w * per_window; i < (w + 1) * per_window && i < count; i++)
+        if (st.by_index[i] > worst) worst = st.by_index[i];
+      fprintf(f, "%ld %.3f\n", w * 100, worst * 1000.0);
+    }
+    fclose(f);
+  }
 
   printf("{\"msgs\": %ld, \"sent\": %ld, \"errors\": %ld, \"undelivered\": %ld, \"seconds\": %.6f, ", st.acked, sent, st.errors, remaining, seconds);
   if (seconds > 0) printf("\"msgPerSec\": %.3f, ", (double)st.acked / seconds);

@@ -29,6 +29,8 @@ export interface Plan {
    * target (1 KiB, acks=1, 1 partition), once per linger.ms setting.
    */
   issue8: Issue8Plan;
+  /** Records (1 KiB, acks=all, 1 partition) produced and thrown away before a system's first measured run. */
+  warmupRecords: number;
   /** Leader kills in the failover scenario (issue 9's unavailability target). */
   failoverKills: number;
   /** JetStream runs: same sizes, counts and stream counts (= partitions) as the Chronik ones. */
@@ -111,6 +113,7 @@ export function buildPlan(quick: boolean, scale = 1): Plan {
       clusterKcat: [c(1024, 1, -1)],
       issue9: issue9(2),
       issue8: issue8(4),
+      warmupRecords: recordsFor(32 * 1024 * 1024 * scale, 1024),
       failoverKills: 2,
       jetstreamR1: [longLog, c(1024, 12, 1)],
       jetstreamR3: [c(1024, 1, -1)],
@@ -140,6 +143,7 @@ export function buildPlan(quick: boolean, scale = 1): Plan {
     clusterKcat: [...RECORD_SIZES.map((s) => c(s, 1, -1)), c(1024, 1, 1), c(1024, 12, -1)],
     issue9: issue9(8),
     issue8: issue8(8),
+    warmupRecords: recordsFor(128 * 1024 * 1024 * scale, 1024),
     failoverKills: 5,
     jetstreamR1: streams,
     jetstreamR3: streams.map((p) => (p === longLog ? c(1024, 1, -1) : { ...p, acks: -1 as const })),

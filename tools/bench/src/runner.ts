@@ -168,6 +168,16 @@ async function chronikScenarios(
   const ownCommand = (topic: string, c: ProduceCase, rate?: number): string =>
     `# own generator: Produce v9 to ${topic} (${c.partitions} partitions, RF ${d.replicationFactor}), ${c.records} records of ${c.recordBytes} B, acks=${c.acks === -1 ? 'all' : '1'}, ${inFlight} requests in flight${rate ? `, fixed rate ${Math.round(rate)} msg/s in 1 ms ticks` : ', ~256 KiB per request'}`;
   try {
+    // Warm-up, not recorded: a freshly started Node.js broker runs its first seconds of load in
+    // the interpreter, which would count against whichever scenario happens to come first.
+    try {
+      const w: ProduceCase = { recordBytes: 1024, partitions: 1, acks: -1, records: plan.warmupRecords };
+      const topic = await newTopic(w);
+      await runProduce({ bootstrap: d.bootstrap, topic, partitions: 1, recordBytes: 1024, acks: -1, records: w.records, inFlight });
+      await deleteTopic(admin, topic);
+    } catch (e) {
+      ctx.log(`  warm-up failed (continuing): ${errorMessage(e)}`);
+    }
     for (const c of cases) {
       let topic: string | undefined;
       try {
@@ -291,6 +301,12 @@ async function jetstreamScenarios(
   deployments.push({ system, available: true, commands: d.commands });
   let seq = 0;
   try {
+    // Warm-up, not recorded, as for Chronik: the same records to a scratch stream.
+    const warm = `w${++seq}`;
+    if ((await runDriver(tools, d, { mode: 'setup', streams: 1, prefix: warm, timeoutS: 60 })).result.ok) {
+      await runDriver(tools, d, { mode: 'pub', streams: 1, prefix: warm, recordBytes: 1024, count: plan.warmupRecords, maxPending: 4096 });
+      await runDriver(tools, d, { mode: 'delete', streams: 1, prefix: warm });
+    }
     for (const c of cases) {
       const prefix = `b${++seq}`;
       const setup = await runDriver(tools, d, { mode: 'setup', streams: c.partitions, prefix, timeoutS: 60 });
