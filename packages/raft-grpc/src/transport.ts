@@ -231,6 +231,8 @@ export class GrpcTransport {
   });
   private readonly peers = new Map<number, Peer>();
   private readonly inbound = new Set<ServerDuplexStream<IncomingBatch, BatchAck>>();
+  private inboundBatches = 0;
+  private inboundAcks = 0;
   private readonly forwardClients = new Map<number, { address: string; client: RaftTransportClient }>();
   private forwardsInFlight = 0;
   private readonly widened = new WeakSet<object>();
@@ -396,6 +398,11 @@ export class GrpcTransport {
       droppedMessages: p.droppedMessages,
       stalls: p.stalls,
     }));
+  }
+
+  /** Batches received from peers and acknowledgements sent for them (one ack may cover several). */
+  inboundStats(): { batches: number; acks: number } {
+    return { batches: this.inboundBatches, acks: this.inboundAcks };
   }
 
   async close(): Promise<void> {
@@ -638,6 +645,18 @@ export class GrpcTransport {
     this.inbound.add(call);
     this.widenReceiveWindow(call);
     let received = 0;
+    let acked = 0;
+    let ackScheduled = false;
+    // One acknowledgement per turn of the event loop covers every batch that arrived in it: under
+    // load several batches land together, and an ack each was a gRPC message (and an HTTP/2 frame
+    // to encode, send and decode) per batch for nothing.
+    const ack = (): void => {
+      ackScheduled = false;
+      if (received === acked || call.destroyed) return;
+      acked = received;
+      this.inboundAcks++;
+      call.write({ received });
+    };
     call.on('data', (batch: IncomingBatch) => {
       if (batch.toNode !== this.nodeId) {
         this.logger.warn('raft batch for another node refused', { to: batch.toNode, from: batch.fromNode });
@@ -645,6 +664,7 @@ export class GrpcTransport {
         return;
       }
       received++;
+      this.inboundBatches++;
       for (const item of batch.items) {
         if ('error' in item) {
           this.logger.warn('raft message refused', { from: batch.fromNode, error: item.error });
@@ -653,7 +673,10 @@ export class GrpcTransport {
         if (item.message.to !== this.nodeId) continue;
         this.deliver(item.groupId, item.message);
       }
-      call.write({ received });
+      if (!ackScheduled) {
+        ackScheduled = true;
+        setImmediate(ack);
+      }
     });
     const done = (): void => {
       this.inbound.delete(call);

@@ -174,6 +174,20 @@ describe('GrpcTransport', () => {
     expect(stats.sentBatches).toBeLessThanOrEqual(3);
   });
 
+  it('acknowledges the batches that arrive together with one ack', async () => {
+    // 1-byte batches: every message is a batch of its own.
+    ({ nodes } = await cluster(2, { maxBatchBytes: 1 }));
+    const [a, b] = nodes as [Node, Node];
+    for (let i = 1; i <= 300; i++) a.transport.send(1, app(1, 2, i));
+    await b.until(() => b.received.length === 300);
+    await a.until(() => a.transport.stats().find((s) => s.nodeId === 2)!.ackedBatches === 300);
+    const inbound = b.transport.inboundStats();
+    expect(inbound.batches).toBe(300);
+    expect(inbound.acks).toBeGreaterThan(0);
+    expect(inbound.acks).toBeLessThan(300);
+    expect(b.received.map((r) => r.message.index)).toEqual(Array.from({ length: 300 }, (_, i) => i + 1));
+  });
+
   it('keeps the queue to a dead peer bounded and keeps serving the live one', async () => {
     const addresses = new Map<number, string>();
     const a = new Node(1, addresses, { maxQueuedMessages: 50 });
