@@ -25,7 +25,12 @@ describe('RaftHost', () => {
 
   async function startNode(
     id: number,
-    opts: { snapshotEveryEntries?: number; bootstrapVoters?: number[]; electionTicks?: number } = {},
+    opts: {
+      snapshotEveryEntries?: number;
+      bootstrapVoters?: number[];
+      electionTicks?: number;
+      inlineWrites?: boolean;
+    } = {},
   ): Promise<Node> {
     const logs: string[] = [];
     const logger = linesLogger(logs);
@@ -35,6 +40,7 @@ describe('RaftHost', () => {
       tickMs: 10,
       logger,
       transport: net.transport(id),
+      ...(opts.inlineWrites !== undefined ? { inlineWrites: opts.inlineWrites } : {}),
     });
     const kv = new KvStateMachine();
     net.hosts.set(id, host);
@@ -124,30 +130,39 @@ describe('RaftHost', () => {
     await l.host.propose(GROUP, enc('c=3'));
   });
 
-  it('restarts every node from disk with terms, votes and committed entries intact', async () => {
-    const l = await leader();
-    for (let i = 0; i < 20; i++) await l.host.propose(GROUP, enc(`k${i}=${i}`));
-    await until(() => nodes.every((n) => n.kv.log.length === 20));
-    const before = nodes.map((n) => n.host.status(GROUP));
-    await Promise.all(nodes.map((n) => n.host.close()));
-    net = new MemNet();
-    nodes = [];
-    for (const id of [1, 2, 3]) nodes.push(await startNode(id));
-    for (const [i, n] of nodes.entries()) {
-      const s = n.host.status(GROUP);
-      expect(s.term).toBeGreaterThanOrEqual(before[i]!.term);
-      expect(
-        n.logs.some((line) =>
-          /^recovered raft group=1 entries=\d+ term=\d+ vote=\d+ commit=\d+ snapshot=\d+$/.test(line),
-        ),
-      ).toBe(true);
-    }
-    const l2 = await leader();
-    await l2.host.propose(GROUP, enc('after=restart'));
-    await until(() => nodes.every((n) => n.kv.log.length === 21));
-    for (const n of nodes)
-      expect(n.kv.log.slice(0, 20)).toEqual(Array.from({ length: 20 }, (_, i) => `k${i}=${i}`));
-  });
+  it.each([false, true])(
+    'restarts every node from disk with terms, votes and committed entries intact (inline writes: %s)',
+    async (inlineWrites) => {
+      if (inlineWrites) {
+        await Promise.all(nodes.map((n) => n.host.close()));
+        net = new MemNet();
+        nodes = [];
+        for (const id of [1, 2, 3]) nodes.push(await startNode(id, { inlineWrites }));
+      }
+      const l = await leader();
+      for (let i = 0; i < 20; i++) await l.host.propose(GROUP, enc(`k${i}=${i}`));
+      await until(() => nodes.every((n) => n.kv.log.length === 20));
+      const before = nodes.map((n) => n.host.status(GROUP));
+      await Promise.all(nodes.map((n) => n.host.close()));
+      net = new MemNet();
+      nodes = [];
+      for (const id of [1, 2, 3]) nodes.push(await startNode(id, { inlineWrites }));
+      for (const [i, n] of nodes.entries()) {
+        const s = n.host.status(GROUP);
+        expect(s.term).toBeGreaterThanOrEqual(before[i]!.term);
+        expect(
+          n.logs.some((line) =>
+            /^recovered raft group=1 entries=\d+ term=\d+ vote=\d+ commit=\d+ snapshot=\d+$/.test(line),
+          ),
+        ).toBe(true);
+      }
+      const l2 = await leader();
+      await l2.host.propose(GROUP, enc('after=restart'));
+      await until(() => nodes.every((n) => n.kv.log.length === 21));
+      for (const n of nodes)
+        expect(n.kv.log.slice(0, 20)).toEqual(Array.from({ length: 20 }, (_, i) => `k${i}=${i}`));
+    },
+  );
 
   it('brings a follower that fell behind a compaction back by snapshot', async () => {
     await Promise.all(nodes.map((n) => n.host.close()));

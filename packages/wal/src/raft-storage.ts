@@ -56,6 +56,11 @@ export interface RaftLogStorageOptions {
   /** Operator option passed to the Wal: cut at a corruption instead of refusing to open. */
   readonly onCorruption?: 'fail' | 'truncate';
   /**
+   * Passed to the Wal: write entries with a synchronous write on the calling thread instead of a
+   * thread-pool hand-off (the fdatasync stays in the pool). See WalOptions.inlineWrites. Default false.
+   */
+  readonly inlineWrites?: boolean;
+  /**
    * For a founding member of a new group: on an empty directory, record `confState` as a snapshot
    * at index 1, term 1 with empty data (as MemoryStorage does). Ignored when state exists.
    */
@@ -387,6 +392,7 @@ export class RaftLogStorage implements StorageUnderTest {
           ? { maxPendingBytes: options.maxPendingWriteBytes }
           : {}),
         ...(options.onCorruption ? { onCorruption: options.onCorruption } : {}),
+        ...(options.inlineWrites !== undefined ? { inlineWrites: options.inlineWrites } : {}),
       });
     } catch (e) {
       await stateFile.close().catch(() => {});
