@@ -158,3 +158,13 @@ export function versionOf(cmd: string, args: readonly string[]): string | undefi
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Before a latency measurement: sync(1) writes back what earlier runs left dirty in the page cache
+ * (gigabytes after the max runs), then a second of quiet. Otherwise the kernel's writeback of old
+ * data competes with the measured system's fsyncs and the tail measures the previous scenario.
+ */
+export async function settle(): Promise<void> {
+  await run('sync', [], { timeoutMs: 120_000 }).catch(() => undefined);
+  await sleep(1000);
+}

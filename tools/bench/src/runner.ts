@@ -20,7 +20,7 @@ import type { Acks, Plan, ProduceCase } from './plan.js';
 import { buildPlan, caseLabel } from './plan.js';
 import { runProduce } from './produce.js';
 import type { LoadResult } from './produce.js';
-import { which } from './procs.js';
+import { settle, which } from './procs.js';
 import type { BenchRun, DeploymentStatus, ScenarioResult, SystemId } from './results.js';
 
 export interface RunnerContext {
@@ -247,6 +247,7 @@ async function chronikScenarios(
         let topic: string | undefined;
         try {
           topic = await newTopic(c);
+          await settle();
           const result = await runProduce({ bootstrap: d.bootstrap, topic, partitions: 1, recordBytes: 1024, acks: latencyAcks, records: c.records, inFlight, ratePerSec: rate });
           record({ system, client: 'own', kind: 'latency', ...c, offeredPerSec: rate, result, command: ownCommand(topic, c, rate) });
         } catch (e) {
@@ -333,6 +334,7 @@ async function jetstreamScenarios(
         const c: ProduceCase = { recordBytes: 1024, partitions: 1, acks: replicas === 1 ? 1 : -1, records: Math.max(100, Math.round(rate * plan.latencySeconds)) };
         const prefix = `l${++seq}`;
         await runDriver(tools, d, { mode: 'setup', streams: 1, prefix, timeoutS: 60 });
+        await settle();
         const pub = await runDriver(tools, d, { mode: 'pub', streams: 1, prefix, recordBytes: 1024, count: c.records, ratePerSec: rate, maxPending: 4096 });
         record({ system, client: 'jsbench', kind: 'latency', ...c, offeredPerSec: rate, result: pub.result, command: pub.command });
         await runDriver(tools, d, { mode: 'delete', streams: 1, prefix });
@@ -386,6 +388,7 @@ async function issue8Latency(
     try {
       topic = await newTopic(c);
       await waitForLeaders(admin, topic, c.partitions, 30_000);
+      await settle();
       const r = await librdkafkaProduce(tools, { brokers: d.brokers, topic, recordBytes: c.recordBytes, records: c.records, acks: c.acks, ratePerSec: rate, settings });
       record({ system: 'chronik-1', client: 'librdkafka', kind: 'latency', ...c, offeredPerSec: rate, settings, result: r.result, command: r.command });
     } catch (e) {
@@ -420,6 +423,7 @@ async function issue9Throughput(
     try {
       topic = await newTopic(cs);
       await waitForLeaders(admin, topic, cs.partitions, 30_000);
+      if (rate !== undefined) await settle();
       const r = await librdkafkaProduce(tools, { brokers: d.brokers, topic, recordBytes: cs.recordBytes, records: cs.records, acks: cs.acks, ...(rate !== undefined ? { ratePerSec: rate } : {}) });
       record({ system: 'chronik-3', client: 'librdkafka', kind, ...cs, ...(rate !== undefined ? { offeredPerSec: rate } : {}), result: r.result, command: r.command });
     } catch (e) {
