@@ -172,8 +172,11 @@ export interface PeerStats {
   connected: boolean;
   queuedMessages: number;
   queuedBytes: number;
+  /** Batches sent and acknowledged on the current stream (both restart at 0 with a new stream). */
   sentBatches: number;
   ackedBatches: number;
+  /** Batches acknowledged by this peer over every stream so far: only grows (liveness checks). */
+  totalAckedBatches: number;
   droppedMessages: number;
   /** Streams reset because they stopped making progress (stallTimeoutMs). */
   stalls: number;
@@ -201,6 +204,7 @@ class Peer {
   writable = true;
   sentBatches = 0;
   ackedBatches = 0;
+  totalAckedBatches = 0;
   /** When the stream last made progress: opened, an ack, a drain, or a batch sent with none outstanding. */
   progressAtMs = 0;
   stalls = 0;
@@ -395,6 +399,7 @@ export class GrpcTransport {
       queuedBytes: p.queuedBytes,
       sentBatches: p.sentBatches,
       ackedBatches: p.ackedBatches,
+      totalAckedBatches: p.totalAckedBatches,
       droppedMessages: p.droppedMessages,
       stalls: p.stalls,
     }));
@@ -483,6 +488,7 @@ export class GrpcTransport {
     peer.progressAtMs = nowMs;
     call.on('data', (ack: BatchAck) => {
       if (peer.call !== call) return;
+      if (ack.received > peer.ackedBatches) peer.totalAckedBatches += ack.received - peer.ackedBatches;
       peer.ackedBatches = ack.received;
       peer.progressAtMs = this.nowMs();
       if (peer.failures > 0) peer.failures = 0;

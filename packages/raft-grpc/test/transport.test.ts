@@ -227,8 +227,11 @@ describe('GrpcTransport', () => {
     nodes.push(b);
     const port = await b.transport.start();
     addresses.set(2, `127.0.0.1:${port}`);
-    a.transport.send(1, app(1, 2, 1));
-    await b.until(() => b.received.length === 1);
+    for (let i = 1; i <= 5; i++) a.transport.send(1, app(1, 2, i));
+    await b.until(() => b.received.length === 5);
+    await a.until(() => a.transport.stats().find((s) => s.nodeId === 2)!.ackedBatches > 0);
+    const before = a.transport.stats().find((s) => s.nodeId === 2)!.totalAckedBatches;
+    expect(before).toBeGreaterThan(0);
     await b.transport.close();
     nodes = [a];
     await a.until(() => a.unreachable.includes(2));
@@ -241,6 +244,10 @@ describe('GrpcTransport', () => {
       return b.received.length > 0;
     });
     expect(b.received[0]!.message.from).toBe(1);
+    // The new stream counts from zero; the total only grows (liveness checks compare it).
+    await a.until(() => a.transport.stats().find((s) => s.nodeId === 2)!.totalAckedBatches > before);
+    const after = a.transport.stats().find((s) => s.nodeId === 2)!;
+    expect(after.ackedBatches).toBeLessThan(after.totalAckedBatches);
   });
 
   it('reopens a stream that stops making progress without failing (acks never come back)', async () => {

@@ -69,6 +69,7 @@ import { ClusterError, ConfigResourceType } from '../cluster.js';
 import { checkLeaderEpoch, compactProblem, diskSpace, viewOfConfig } from '../metadata-views.js';
 import { METADATA_GROUP_ID, partitionGroupId } from './group-ids.js';
 import { IsrTracker } from './isr.js';
+import { PeerLiveness } from './peer-liveness.js';
 import type { ReplicaConfig } from './partition-replica.js';
 import { PartitionReplica, proposalError } from './partition-replica.js';
 
@@ -191,10 +192,7 @@ export class RaftCluster implements Cluster {
   private unsubscribe: (() => void) | undefined;
   private closed = false;
   /** Peer liveness from the transport's acknowledged batches (heartbeats flow every tick). */
-  private readonly peerLiveness = new Map<
-    number,
-    { acked: number; lastProgressMs: number; aliveSinceMs: number }
-  >();
+  private readonly peerLiveness = new PeerLiveness(REBALANCE_EVERY_MS * 2);
   private readonly tickMs: number;
   private readonly electionTicks: number;
   private readonly partitionElectionTicks: number;
@@ -353,22 +351,7 @@ export class RaftCluster implements Cluster {
   }
 
   private updatePeerLiveness(now: number): void {
-    for (const s of this.transport.stats()) {
-      const prev = this.peerLiveness.get(s.nodeId);
-      if (prev === undefined) {
-        this.peerLiveness.set(s.nodeId, {
-          acked: s.ackedBatches,
-          lastProgressMs: s.ackedBatches > 0 ? now : 0,
-          aliveSinceMs: now,
-        });
-        continue;
-      }
-      if (s.ackedBatches > prev.acked) {
-        if (now - prev.lastProgressMs > REBALANCE_EVERY_MS * 2) prev.aliveSinceMs = now;
-        prev.lastProgressMs = now;
-        prev.acked = s.ackedBatches;
-      }
-    }
+    this.peerLiveness.observe(this.transport.stats(), now);
   }
 
   /**
@@ -383,11 +366,11 @@ export class RaftCluster implements Cluster {
       if (!r.isLeader() || !r.leaderReady || r.transferring) continue;
       const preferred = r.replicas[0];
       if (preferred === undefined || preferred === this.nodeId || !r.replicas.includes(preferred)) continue;
-      const live = this.peerLiveness.get(preferred);
+      const since = this.peerLiveness.aliveSince(preferred);
       if (
-        live === undefined ||
-        now - live.lastProgressMs > REBALANCE_EVERY_MS * 2 ||
-        now - live.aliveSinceMs < PREFERRED_STABLE_MS
+        !this.peerLiveness.alive(preferred, now) ||
+        since === undefined ||
+        now - since < PREFERRED_STABLE_MS
       )
         continue;
       if (now - r.leaderSinceMs < PREFERRED_STABLE_MS) continue;
@@ -490,8 +473,7 @@ export class RaftCluster implements Cluster {
   /** Whether `nodeId` answered this node's Raft traffic recently. */
   private peerAlive(nodeId: number, now: number): boolean {
     if (nodeId === this.nodeId) return true;
-    const live = this.peerLiveness.get(nodeId);
-    return live !== undefined && now - live.lastProgressMs <= REBALANCE_EVERY_MS * 2;
+    return this.peerLiveness.alive(nodeId, now);
   }
 
   /**
