@@ -555,7 +555,7 @@ export function renderReport(run: BenchRun, chartPrefix = ''): { markdown: strin
   md.push('');
   md.push(
     [
-      '- **Settling**: before every fixed-rate run (either system) the benchmark runs `sync` and waits a second, so the kernel’s writeback of what the max runs left in the page cache does not land in the next run’s tail.',
+      '- **Settling**: before every fixed-rate run (either system) and before the failover scenario the benchmark runs `sync` and waits a second, so the kernel’s writeback of what the max runs left in the page cache does not land in the next run’s tail.',
       '- **Warm-up**: before its first measured run, each system (Chronik and JetStream alike) takes 1 KiB records, acks=all, on a scratch topic or stream (32 MiB with `--quick`, 128 MiB otherwise), not recorded: a freshly started Node.js process runs its first seconds of load unoptimized.',
       '- **Chronik, own generator**: pipelined Produce v9 requests built with `@chronik/protocol` (`buildRecordBatch` + the generated request codec) on one TCP connection per partition leader, up to the configured number of requests in flight; each request carries one uncompressed batch per partition (about 256 KiB per request). Latency = request written → response read, weighted by the records in the request.',
       '- **Chronik via kcat**: librdkafka produces the same records from a prepared file (`-l`, one record per line) with the batching settings shown in the commands; wall time of the kcat process. kcat reports no latency.',

@@ -259,6 +259,7 @@ async function chronikScenarios(
     if (system === 'chronik-1') await issue8Latency(ctx, plan, d, admin, newTopic, record, run);
     if (system === 'chronik-3') {
       await issue9Throughput(ctx, plan, d, admin, newTopic, record, run);
+      await settle();
       await failoverScenario(ctx, plan, d, admin, newTopic, run);
     }
   } finally {
