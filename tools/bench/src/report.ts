@@ -162,6 +162,21 @@ function issue8Targets(run: BenchRun): TargetRow[] {
   return rows;
 }
 
+/** A librdkafka driver run's cells: achieved msg/s, MB/s, p50, p99, p999, max, client CPU. */
+function librdkafkaCells(s: ScenarioResult): string[] {
+  const r = s.result;
+  const ok = r !== undefined && s.unavailable === undefined && (r.ok || fellBehind(s));
+  return [
+    ok ? `${fmt(r.msgPerSec)}${fellBehind(s) ? ' (fell behind)' : ''}` : cell(s, (x) => fmt(x.msgPerSec)),
+    ok ? fmt(r.mbPerSec, 1) : '–',
+    ok ? fmtMs(r.p50Ms) : '–',
+    ok ? fmtMs(r.p99Ms) : '–',
+    ok ? fmtMs(r.p999Ms) : '–',
+    ok ? fmtMs(r.maxMs) : '–',
+    r?.clientCpuSeconds !== undefined && r.seconds > 0 ? `${fmt(r.clientCpuSeconds, 1)} s (${fmtPercent(r.clientCpuSeconds, r.seconds)} of one core)` : '–',
+  ];
+}
+
 function issue8Section(run: BenchRun): string {
   const rows = issue8Runs(run);
   if (rows.length === 0) {
@@ -170,19 +185,7 @@ function issue8Section(run: BenchRun): string {
   const table = markdownTable(
     ['client settings', 'offered msg/s', 'achieved msg/s', 'MB/s', 'p50 ms', 'p99 ms', 'p999 ms', 'max ms', 'client CPU'],
     rows.map((s) => {
-      const r = s.result;
-      const ok = r !== undefined && s.unavailable === undefined && (r.ok || fellBehind(s));
-      return [
-        s.settings?.join(', ') ?? '–',
-        s.offeredPerSec !== undefined ? fmt(s.offeredPerSec) : '–',
-        ok ? `${fmt(r.msgPerSec)}${fellBehind(s) ? ' (fell behind)' : ''}` : cell(s, (x) => fmt(x.msgPerSec)),
-        ok ? fmt(r.mbPerSec, 1) : '–',
-        ok ? fmtMs(r.p50Ms) : '–',
-        ok ? fmtMs(r.p99Ms) : '–',
-        ok ? fmtMs(r.p999Ms) : '–',
-        ok ? fmtMs(r.maxMs) : '–',
-        r?.clientCpuSeconds !== undefined && r.seconds > 0 ? `${fmt(r.clientCpuSeconds, 1)} s (${fmtPercent(r.clientCpuSeconds, r.seconds)} of one core)` : '–',
-      ];
+      return [s.settings?.join(', ') ?? '–', s.offeredPerSec !== undefined ? fmt(s.offeredPerSec) : '–', ...librdkafkaCells(s)];
     }),
     ['left', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right'],
   );
@@ -604,19 +607,11 @@ function issue9Section(run: BenchRun): string {
   const table = markdownTable(
     ['run', 'partitions', 'offered msg/s', 'achieved msg/s', 'MB/s', 'p50 ms', 'p99 ms', 'p999 ms', 'max ms', 'client CPU'],
     rows.map((s) => {
-      const r = s.result;
-      const ok = r !== undefined && s.unavailable === undefined && (r.ok || fellBehind(s));
       return [
         s.kind === 'latency' ? 'fixed rate (target load)' : 'max',
         String(s.partitions),
         s.offeredPerSec !== undefined ? fmt(s.offeredPerSec) : 'as fast as possible',
-        ok ? `${fmt(r.msgPerSec)}${fellBehind(s) ? ' (fell behind)' : ''}` : cell(s, (x) => fmt(x.msgPerSec)),
-        ok ? fmt(r.mbPerSec, 1) : '–',
-        ok ? fmtMs(r.p50Ms) : '–',
-        ok ? fmtMs(r.p99Ms) : '–',
-        ok ? fmtMs(r.p999Ms) : '–',
-        ok ? fmtMs(r.maxMs) : '–',
-        r?.clientCpuSeconds !== undefined && r.seconds > 0 ? `${fmt(r.clientCpuSeconds, 1)} s (${fmtPercent(r.clientCpuSeconds, r.seconds)} of one core)` : '–',
+        ...librdkafkaCells(s),
       ];
     }),
     ['left', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right'],

@@ -256,11 +256,12 @@ async function chronikScenarios(
         if (topic !== undefined) await deleteTopic(admin, topic);
       }
     }
-    if (system === 'chronik-1') await issue8Latency(ctx, plan, d, admin, newTopic, record, run);
+    const target: TargetScenario = { ctx, plan, d, admin, newTopic, record, run };
+    if (system === 'chronik-1') await issue8Latency(target);
     if (system === 'chronik-3') {
-      await issue9Throughput(ctx, plan, d, admin, newTopic, record, run);
+      await issue9Throughput(target);
       await settle();
-      await failoverScenario(ctx, plan, d, admin, newTopic, run);
+      await failoverScenario(target);
     }
   } finally {
     admin.close();
@@ -350,6 +351,17 @@ function failed(error: string): LoadResult {
   return { ok: false, msgs: 0, bytes: 0, seconds: 0, msgPerSec: Number.NaN, mbPerSec: Number.NaN, errors: 1, error };
 }
 
+/** What the target scenarios (issue 8 latency, issue 9 throughput and failover) run with. */
+interface TargetScenario {
+  ctx: RunnerContext;
+  plan: Plan;
+  d: ChronikDeployment;
+  admin: KafkaConnection;
+  newTopic: (c: { partitions: number }) => Promise<string>;
+  record: (s: ScenarioResult) => void;
+  run: BenchRun;
+}
+
 /** The librdkafka driver, prepared once per run (undefined: not available, the reason is in run). */
 function librdkafkaTools(ctx: RunnerContext, run: BenchRun): LibrdkafkaTools | undefined {
   if (run.librdkafkaUnavailable !== undefined) return undefined;
@@ -370,15 +382,7 @@ function librdkafkaTools(ctx: RunnerContext, run: BenchRun): LibrdkafkaTools | u
  * Issue 8's latency target: librdkafka at a fixed rate of half the 150 MB/s target on the single
  * node (1 KiB, acks=1, 1 partition), with each linger.ms of the plan.
  */
-async function issue8Latency(
-  ctx: RunnerContext,
-  plan: Plan,
-  d: ChronikDeployment,
-  admin: KafkaConnection,
-  newTopic: (c: { partitions: number }) => Promise<string>,
-  record: (s: ScenarioResult) => void,
-  run: BenchRun,
-): Promise<void> {
+async function issue8Latency({ ctx, plan, d, admin, newTopic, record, run }: TargetScenario): Promise<void> {
   const tools = librdkafkaTools(ctx, run);
   if (tools === undefined) return;
   const rate = plan.issue8.ratePerSec;
@@ -403,15 +407,7 @@ async function issue8Latency(
  * Issue 9's throughput target: librdkafka (C or Python driver, per-message latency) against the cluster,
  * RF 3, acks=all, 256 B: a max run, then a run at the target's fixed rate (165,000 msg/s).
  */
-async function issue9Throughput(
-  ctx: RunnerContext,
-  plan: Plan,
-  d: ChronikDeployment,
-  admin: KafkaConnection,
-  newTopic: (c: { partitions: number }) => Promise<string>,
-  record: (s: ScenarioResult) => void,
-  run: BenchRun,
-): Promise<void> {
+async function issue9Throughput({ ctx, plan, d, admin, newTopic, record, run }: TargetScenario): Promise<void> {
   const tools = librdkafkaTools(ctx, run);
   if (tools === undefined) return;
   const c = plan.issue9.max;
@@ -435,14 +431,7 @@ async function issue9Throughput(
 }
 
 /** Issue 9's unavailability target: kill -9 of the partition leader under acks=all load, repeated. */
-async function failoverScenario(
-  ctx: RunnerContext,
-  plan: Plan,
-  d: ChronikDeployment,
-  admin: KafkaConnection,
-  newTopic: (c: { partitions: number }) => Promise<string>,
-  run: BenchRun,
-): Promise<void> {
+async function failoverScenario({ ctx, plan, d, admin, newTopic, run }: TargetScenario): Promise<void> {
   let topic: string;
   try {
     topic = await newTopic({ partitions: 1 });
