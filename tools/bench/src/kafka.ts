@@ -8,7 +8,7 @@ import {
   FrameDecoder,
   decodeResponseFrame,
   defaultCreateTopicsRequest,
-  defaultDeleteTopicsRequest,
+  defaultDeleteTopicsRequest, defaultDeleteTopicsRequestDeleteTopicState,
   defaultMetadataRequest,
   encodeRequestFrame,
   kafkaErrorInfo,
@@ -210,9 +210,12 @@ export async function createTopic(conn: KafkaConnection, name: string, partition
 /** Deletes a topic; errors are returned, not thrown (cleanup is best effort). */
 export async function deleteTopic(conn: KafkaConnection, name: string): Promise<string | null> {
   try {
-    const res = await conn.request(ApiKey.DeleteTopics, DELETE_TOPICS_VERSION, { ...defaultDeleteTopicsRequest(), topicNames: [name], timeoutMs: 30_000 });
-    const r = res.responses[0];
-    return r === undefined || r.errorCode === ErrorCode.NONE ? null : errorName(r.errorCode);
+    // From version 6 the names go in `topics` (`topicNames` is versions 0–5 and is dropped at 6:
+    // sending it deleted nothing, and every benchmark topic stayed on the brokers).
+    const res = await conn.request(ApiKey.DeleteTopics, DELETE_TOPICS_VERSION, { ...defaultDeleteTopicsRequest(), topics: [{ ...defaultDeleteTopicsRequestDeleteTopicState(), name }], timeoutMs: 30_000 });
+    const r = res.responses.find((x) => x.name === name);
+    if (r === undefined) return `delete topic ${name}: no result in the response`;
+    return r.errorCode === ErrorCode.NONE ? null : errorName(r.errorCode);
   } catch (e) {
     return errorMessage(e);
   }
