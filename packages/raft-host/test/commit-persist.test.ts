@@ -5,53 +5,37 @@ import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { StateType } from '@chronik/raft';
-import { RaftHost } from '../src/index.js';
-import { KvStateMachine } from './kv.js';
-import { MemNet, linesLogger, until } from './mem-net.js';
+import { MemNet, startKvNode, until } from './mem-net.js';
+import type { KvNode } from './mem-net.js';
 
 const GROUP = 1;
 const enc = (s: string): Uint8Array => Buffer.from(s);
 
-interface Node {
-  id: number;
-  host: RaftHost;
-  kv: KvStateMachine;
-  logs: string[];
-}
+type Node = KvNode;
 
 describe('RaftHost commit index and election timeouts', () => {
   let root: string;
   let net: MemNet;
   let nodes: Node[];
 
-  async function startNode(
+  function startNode(
     id: number,
     dir: string,
     opts: { commitPersistTicks?: number; groupCommitPersistTicks?: number; electionTicks?: number } = {},
   ): Promise<Node> {
-    const logs: string[] = [];
-    const logger = linesLogger(logs);
-    const host = new RaftHost({
-      nodeId: id,
-      dataDir: path.join(dir, `n${id}`),
-      tickMs: 10,
-      logger,
-      transport: net.transport(id),
-      ...(opts.commitPersistTicks !== undefined ? { commitPersistTicks: opts.commitPersistTicks } : {}),
-    });
-    const kv = new KvStateMachine();
-    net.hosts.set(id, host);
-    await host.openGroup({
-      groupId: GROUP,
-      stateMachine: kv,
-      bootstrapVoters: [1, 2, 3],
-      ...(opts.electionTicks !== undefined ? { electionTicks: opts.electionTicks } : {}),
-      ...(opts.groupCommitPersistTicks !== undefined
-        ? { commitPersistTicks: opts.groupCommitPersistTicks }
-        : {}),
-    });
-    host.start();
-    return { id, host, kv, logs };
+    return startKvNode(
+      net,
+      dir,
+      id,
+      GROUP,
+      opts.commitPersistTicks !== undefined ? { commitPersistTicks: opts.commitPersistTicks } : {},
+      {
+        ...(opts.electionTicks !== undefined ? { electionTicks: opts.electionTicks } : {}),
+        ...(opts.groupCommitPersistTicks !== undefined
+          ? { commitPersistTicks: opts.groupCommitPersistTicks }
+          : {}),
+      },
+    );
   }
 
   function leader(): Node | undefined {

@@ -6,24 +6,20 @@ import { ConfChangeType, RaftErrorCode, StateType, isRaftError } from '@chronik/
 import { RaftHost } from '../src/index.js';
 import type { StateMachine } from '../src/index.js';
 import { KvStateMachine } from './kv.js';
-import { MemNet, linesLogger, until } from './mem-net.js';
+import { MemNet, startKvNode, until } from './mem-net.js';
+import type { KvNode } from './mem-net.js';
 
 const GROUP = 1;
 const enc = (s: string): Uint8Array => Buffer.from(s);
 
-interface Node {
-  id: number;
-  host: RaftHost;
-  kv: KvStateMachine;
-  logs: string[];
-}
+type Node = KvNode;
 
 describe('RaftHost', () => {
   let root: string;
   let net: MemNet;
   let nodes: Node[];
 
-  async function startNode(
+  function startNode(
     id: number,
     opts: {
       snapshotEveryEntries?: number;
@@ -32,28 +28,19 @@ describe('RaftHost', () => {
       inlineWrites?: boolean;
     } = {},
   ): Promise<Node> {
-    const logs: string[] = [];
-    const logger = linesLogger(logs);
-    const host = new RaftHost({
-      nodeId: id,
-      dataDir: path.join(root, `n${id}`),
-      tickMs: 10,
-      logger,
-      transport: net.transport(id),
-      ...(opts.inlineWrites !== undefined ? { inlineWrites: opts.inlineWrites } : {}),
-    });
-    const kv = new KvStateMachine();
-    net.hosts.set(id, host);
-    await host.openGroup({
-      groupId: GROUP,
-      stateMachine: kv,
-      bootstrapVoters: opts.bootstrapVoters ?? [1, 2, 3],
-      snapshotEveryEntries: opts.snapshotEveryEntries ?? 10_000,
-      keepEntriesAfterSnapshot: 5,
-      ...(opts.electionTicks !== undefined ? { electionTicks: opts.electionTicks } : {}),
-    });
-    host.start();
-    return { id, host, kv, logs };
+    return startKvNode(
+      net,
+      root,
+      id,
+      GROUP,
+      opts.inlineWrites !== undefined ? { inlineWrites: opts.inlineWrites } : {},
+      {
+        bootstrapVoters: opts.bootstrapVoters ?? [1, 2, 3],
+        snapshotEveryEntries: opts.snapshotEveryEntries ?? 10_000,
+        keepEntriesAfterSnapshot: 5,
+        ...(opts.electionTicks !== undefined ? { electionTicks: opts.electionTicks } : {}),
+      },
+    );
   }
 
   async function leader(timeoutMs = 10_000): Promise<Node> {

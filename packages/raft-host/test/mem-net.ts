@@ -1,7 +1,46 @@
 // Test helpers shared by the in-process RaftHost tests: an in-memory transport that can cut nodes
-// off, a polling wait, and a logger that keeps its lines.
+// off, a polling wait, a logger that keeps its lines, and a KV node on real WAL files.
+import path from 'node:path';
 import type { Logger, Message } from '@chronik/raft';
-import type { HostTransport, RaftHost } from '../src/index.js';
+import { RaftHost } from '../src/index.js';
+import type { GroupOptions, HostTransport, RaftHostOptions } from '../src/index.js';
+import { KvStateMachine } from './kv.js';
+
+/** A RaftHost with one KV group, its state machine and its log lines. */
+export interface KvNode {
+  id: number;
+  host: RaftHost;
+  kv: KvStateMachine;
+  logs: string[];
+}
+
+/**
+ * Starts node `id` on `net` with its data in `root/n<id>`: one KV group `groupId` (voters 1–3 unless
+ * given), tick 10 ms; `host` and `group` options are added to those.
+ */
+export async function startKvNode(
+  net: MemNet,
+  root: string,
+  id: number,
+  groupId: number,
+  host: Partial<RaftHostOptions> = {},
+  group: Partial<Omit<GroupOptions, 'groupId' | 'stateMachine'>> = {},
+): Promise<KvNode> {
+  const logs: string[] = [];
+  const h = new RaftHost({
+    nodeId: id,
+    dataDir: path.join(root, `n${id}`),
+    tickMs: 10,
+    logger: linesLogger(logs),
+    transport: net.transport(id),
+    ...host,
+  });
+  const kv = new KvStateMachine();
+  net.hosts.set(id, h);
+  await h.openGroup({ groupId, stateMachine: kv, bootstrapVoters: [1, 2, 3], ...group });
+  h.start();
+  return { id, host: h, kv, logs };
+}
 
 /** Hosts joined in memory; a node in `down` neither sends nor receives. Delivery is asynchronous. */
 export class MemNet {

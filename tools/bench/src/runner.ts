@@ -363,18 +363,21 @@ interface TargetScenario {
 }
 
 /** The librdkafka driver, prepared once per run (undefined: not available, the reason is in run). */
+/** The driver of each run, built and checked once. */
+const preparedTools = new WeakMap<BenchRun, LibrdkafkaTools>();
 function librdkafkaTools(ctx: RunnerContext, run: BenchRun): LibrdkafkaTools | undefined {
   if (run.librdkafkaUnavailable !== undefined) return undefined;
+  const known = preparedTools.get(run);
+  if (known !== undefined) return known;
   const prep = prepareLibrdkafka(ctx.packageDir, path.join(ctx.packageDir, '.cache'));
   if (!prep.ok) {
     run.librdkafkaUnavailable = prep.reason;
     ctx.log(`  librdkafka driver not available: ${prep.reason}`);
     return undefined;
   }
-  if (run.machine.tools['librdkafka driver'] === undefined) {
-    run.machine.tools['librdkafka driver'] = prep.tools.version;
-    if (prep.tools.buildCommand !== undefined) run.setupCommands.push(`# librdkafka driver\n${prep.tools.buildCommand}`);
-  }
+  preparedTools.set(run, prep.tools);
+  run.machine.tools['librdkafka driver'] = prep.tools.version;
+  if (prep.tools.buildCommand !== undefined) run.setupCommands.push(`# librdkafka driver\n${prep.tools.buildCommand}`);
   return prep.tools;
 }
 
