@@ -75,9 +75,6 @@ function entryCrcOf(batch: Buffer): number {
   );
 }
 
-/** A cached batch is copied instead of kept as a view when its buffer is more than this many times its size. */
-const MAX_CACHED_VIEW_RATIO = 64;
-
 /** Entries read per step during recovery. */
 const RECOVERY_READ_BYTES = 4 * 1024 * 1024;
 
@@ -287,11 +284,7 @@ export class PartitionLog {
   }
 
   private remember(entryIndex: number, data: Buffer): void {
-    // A batch is a view into its request frame, cached as it is: the cache counts the whole frame
-    // once for all the partitions' batches in it. Only a batch that would keep alive a buffer many
-    // times its size (a small batch in a large socket read) is copied.
-    const keep = data.byteLength * MAX_CACHED_VIEW_RATIO < data.buffer.byteLength ? Buffer.from(data) : data;
-    this.cache.set(this.cacheOwner, entryIndex, keep);
+    this.cache.set(this.cacheOwner, entryIndex, data);
   }
 
   /**
