@@ -10,8 +10,10 @@ export interface BenchOptions {
   dataDir: string | undefined;
   /** Multiplies every run's message count (default 1). */
   scale: number;
-  /** Requests in flight per connection for the project's own generator. */
-  inFlight: number;
+  /** Requests in flight per connection for the project's own generator (undefined: its per-mode default). */
+  inFlight: number | undefined;
+  /** The own generator's request size in max mode (undefined: its default, 1,000,000 B). */
+  requestBytes: number | undefined;
   /** Which parts to run. */
   jetstream: boolean;
   cluster: boolean;
@@ -35,7 +37,10 @@ Options:
   --out DIR           where the report and charts go (default: <repo>/docs/benchmarks)
   --data-dir DIR      parent of the brokers' data and the disk test (default: the OS temp dir)
   --scale X           multiply every run's message count by X (default 1; e.g. 0.25 or 4)
-  --in-flight N       Produce requests in flight per connection, own generator (default 16)
+  --in-flight N       Produce requests in flight per connection, own generator (default 4 at
+                      full speed, 16 at a fixed rate)
+  --request-bytes N   own generator's request size at full speed (default 1000000, librdkafka's
+                      largest batch)
   --report-name NAME  report file name (default README.md, or quick.md with --quick)
   --render FILE       measure nothing: re-render the report and charts from a saved results.json
   --no-jetstream      skip NATS JetStream
@@ -61,7 +66,8 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
     outDir: undefined,
     dataDir: undefined,
     scale: 1,
-    inFlight: 16,
+    inFlight: undefined,
+    requestBytes: undefined,
     jetstream: true,
     cluster: true,
     kcat: true,
@@ -120,6 +126,9 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
         break;
       case '--in-flight':
         o.inFlight = number('--in-flight', value(), 1, 1024, true);
+        break;
+      case '--request-bytes':
+        o.requestBytes = number('--request-bytes', value(), 1024, 64 * 1024 * 1024, true);
         break;
       case '--no-jetstream':
         noValue();

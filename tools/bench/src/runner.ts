@@ -18,7 +18,7 @@ import { librdkafkaProduce, prepareLibrdkafka } from './librdkafka.js';
 import { kcatConsume, kcatProduce, prepareRecordFile } from './kcat.js';
 import type { Acks, Plan, ProduceCase } from './plan.js';
 import { buildPlan, caseLabel } from './plan.js';
-import { runProduce } from './produce.js';
+import { FIXED_RATE_IN_FLIGHT, MAX_MODE_IN_FLIGHT, MAX_MODE_REQUEST_BYTES, runProduce } from './produce.js';
 import type { LoadResult } from './produce.js';
 import { settle, which } from './procs.js';
 import type { BenchRun, DeploymentStatus, ScenarioResult, SystemId } from './results.js';
@@ -157,7 +157,7 @@ async function chronikScenarios(
 ): Promise<number | undefined> {
   const scenarios = run.scenarios;
   const admin = await KafkaConnection.connect(d.bootstrap);
-  const inFlight = ctx.options.inFlight;
+  const { inFlight, requestBytes } = ctx.options;
   let max: number | undefined;
   let longTopic: string | undefined;
   const newTopic = async (c: { partitions: number }): Promise<string> => {
@@ -166,14 +166,18 @@ async function chronikScenarios(
     return name;
   };
   const ownCommand = (topic: string, c: ProduceCase, rate?: number): string =>
-    `# own generator: Produce v9 to ${topic} (${c.partitions} partitions, RF ${d.replicationFactor}), ${c.records} records of ${c.recordBytes} B, acks=${c.acks === -1 ? 'all' : '1'}, ${inFlight} requests in flight${rate ? `, fixed rate ${Math.round(rate)} msg/s in 1 ms ticks` : ', ~256 KiB per request'}`;
+    `# own generator: Produce v9 to ${topic} (${c.partitions} partitions, RF ${d.replicationFactor}), ${c.records} records of ${c.recordBytes} B, acks=${c.acks === -1 ? 'all' : '1'}, ${
+      rate
+        ? `${inFlight ?? FIXED_RATE_IN_FLIGHT} requests in flight, fixed rate ${Math.round(rate)} msg/s in 1 ms ticks`
+        : `${inFlight ?? MAX_MODE_IN_FLIGHT} requests in flight, ~${requestBytes ?? MAX_MODE_REQUEST_BYTES} B per request`
+    }`;
   try {
     // Warm-up, not recorded: a freshly started Node.js broker runs its first seconds of load in
     // the interpreter, which would count against whichever scenario happens to come first.
     try {
       const w: ProduceCase = { recordBytes: 1024, partitions: 1, acks: -1, records: plan.warmupRecords };
       const topic = await newTopic(w);
-      await runProduce({ bootstrap: d.bootstrap, topic, partitions: 1, recordBytes: 1024, acks: -1, records: w.records, inFlight });
+      await runProduce({ bootstrap: d.bootstrap, topic, partitions: 1, recordBytes: 1024, acks: -1, records: w.records, inFlight, requestBytes });
       await deleteTopic(admin, topic);
     } catch (e) {
       ctx.log(`  warm-up failed (continuing): ${errorMessage(e)}`);
@@ -182,7 +186,7 @@ async function chronikScenarios(
       let topic: string | undefined;
       try {
         topic = await newTopic(c);
-        const result = await runProduce({ bootstrap: d.bootstrap, topic, partitions: c.partitions, recordBytes: c.recordBytes, acks: c.acks, records: c.records, inFlight });
+        const result = await runProduce({ bootstrap: d.bootstrap, topic, partitions: c.partitions, recordBytes: c.recordBytes, acks: c.acks, records: c.records, inFlight, requestBytes });
         record({ system, client: 'own', kind: 'produce', ...c, result, command: ownCommand(topic, c) });
         if (c === plan.longLog && system === 'chronik-1') {
           longTopic = topic;

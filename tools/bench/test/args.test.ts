@@ -10,7 +10,8 @@ describe('parseArgs', () => {
         outDir: undefined,
         dataDir: undefined,
         scale: 1,
-        inFlight: 16,
+        inFlight: undefined,
+        requestBytes: undefined,
         jetstream: true,
         cluster: true,
         kcat: true,
@@ -22,7 +23,7 @@ describe('parseArgs', () => {
   });
 
   it('reads flags in both --flag value and --flag=value forms, and skips a bare --', () => {
-    const r = parseArgs(['--', '--quick', '--out', '/tmp/x', '--scale=0.5', '--in-flight', '4', '--no-jetstream', '--no-cluster', '--no-kcat', '--no-hardware', '--data-dir=/d', '--report-name', 'a.md', '--render', 'r.json']);
+    const r = parseArgs(['--', '--quick', '--out', '/tmp/x', '--scale=0.5', '--in-flight', '4', '--request-bytes=65536', '--no-jetstream', '--no-cluster', '--no-kcat', '--no-hardware', '--data-dir=/d', '--report-name', 'a.md', '--render', 'r.json']);
     if (r.kind !== 'run') throw new Error('expected run');
     expect(r.options).toEqual({
       quick: true,
@@ -30,6 +31,7 @@ describe('parseArgs', () => {
       dataDir: '/d',
       scale: 0.5,
       inFlight: 4,
+      requestBytes: 65536,
       jetstream: false,
       cluster: false,
       kcat: false,
