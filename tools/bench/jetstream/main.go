@@ -81,6 +81,15 @@ func streamName(i int) string { return fmt.Sprintf("%s_%d", *prefix, i) }
 func subject(i int) string    { return fmt.Sprintf("%s.%d", *prefix, i) }
 
 // percentile is the nearest-rank percentile of sorted values (q in 0..1).
+// drainWait is how long a publish run waits for its outstanding acknowledgements: until the run's
+// deadline (plus 5 s), but no more than 5 s once it has already fallen behind schedule.
+func drainWait(saturated bool, deadline time.Time) time.Duration {
+	if saturated {
+		return 5 * time.Second
+	}
+	return time.Until(deadline) + 5*time.Second
+}
+
 func percentile(sorted []float64, q float64) float64 {
 	if len(sorted) == 0 {
 		return 0
@@ -162,7 +171,9 @@ func publish(js nats.JetStreamContext) {
 	deadline := time.Now().Add(time.Duration(*timeoutS * float64(time.Second)))
 	saturated := false
 
-	send := func(i int, from time.Time) bool {
+	// send publishes message i, retrying while the client's window of pending acks is full, until
+	// giveUp; false when it was not sent.
+	send := func(i int, from time.Time, giveUp time.Time) bool {
 		for {
 			f, err := js.PublishAsync(subjects[i%len(subjects)], payload)
 			if err == nil {
@@ -179,7 +190,7 @@ func publish(js nats.JetStreamContext) {
 				}(i, from, f)
 				return true
 			}
-			if !strings.Contains(err.Error(), "stalled") || time.Now().After(deadline) {
+			if !strings.Contains(err.Error(), "stalled") || time.Now().After(giveUp) {
 				atomic.AddInt64(&errCount, 1)
 				latNs[i] = -1
 				return false
@@ -191,24 +202,32 @@ func publish(js nats.JetStreamContext) {
 	sent := 0
 	if *rate <= 0 {
 		for ; sent < n; sent++ {
-			if !send(sent, time.Now()) && time.Now().After(deadline) {
+			if !send(sent, time.Now(), deadline) && time.Now().After(deadline) {
 				break
 			}
 		}
 	} else {
 		tick := time.Duration(*tickMs) * time.Millisecond
 		nsPerMsg := float64(time.Second) / *rate
+		const maxLag = 2 * time.Second
+	schedule:
 		for sent < n {
 			elapsed := time.Since(start)
 			due := int(math.Min(float64(n), math.Floor(float64(elapsed)/nsPerMsg)+1))
 			// A backlog of more than 2 s behind schedule means the offered load is above capacity.
-			if float64(due-sent)*nsPerMsg > float64(2*time.Second) || time.Now().After(deadline) {
+			if float64(due-sent)*nsPerMsg > float64(maxLag) || time.Now().After(deadline) {
 				saturated = true
 				break
 			}
 			for ; sent < due; sent++ {
 				intended := start.Add(time.Duration(float64(sent) * nsPerMsg))
-				send(sent, intended)
+				// Checked per message too: a server that stalls the publishes would otherwise keep
+				// this loop going until the whole run's timeout.
+				if time.Since(intended) > maxLag || time.Now().After(deadline) {
+					saturated = true
+					break schedule
+				}
+				send(sent, intended, intended.Add(maxLag))
 			}
 			time.Sleep(tick)
 		}
@@ -217,7 +236,7 @@ func publish(js nats.JetStreamContext) {
 	go func() { wg.Wait(); close(waitDone) }()
 	select {
 	case <-waitDone:
-	case <-time.After(time.Until(deadline) + 5*time.Second):
+	case <-time.After(drainWait(saturated, deadline)):
 		saturated = true
 	}
 	secs := time.Since(start).Seconds()
