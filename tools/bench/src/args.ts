@@ -12,7 +12,7 @@ export interface BenchOptions {
   scale: number;
   /** Requests in flight per connection for the project's own generator (undefined: its per-mode default). */
   inFlight: number | undefined;
-  /** The own generator's request size in max mode (undefined: its default, 1,000,000 B). */
+  /** The own generator's request size in max mode and cap in fixed-rate mode (undefined: 1,000,000 B). */
   requestBytes: number | undefined;
   /** Which parts to run. */
   jetstream: boolean;
@@ -39,8 +39,8 @@ Options:
   --scale X           multiply every run's message count by X (default 1; e.g. 0.25 or 4)
   --in-flight N       Produce requests in flight per connection, own generator (default 4 at
                       full speed, 16 at a fixed rate)
-  --request-bytes N   own generator's request size at full speed (default 1000000, librdkafka's
-                      largest batch)
+  --request-bytes N   own generator's request size at full speed, and its largest request at a
+                      fixed rate (default 1000000, librdkafka's largest batch)
   --report-name NAME  report file name (default README.md, or quick.md with --quick)
   --render FILE       measure nothing: re-render the report and charts from a saved results.json
   --no-jetstream      skip NATS JetStream

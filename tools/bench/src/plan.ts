@@ -89,7 +89,8 @@ export function recordsFor(bytes: number, recordBytes: number): number {
 export function buildPlan(quick: boolean, scale = 1): Plan {
   if (!(scale > 0)) throw new RangeError(`scale must be positive, got ${scale}`);
   const perRunBytes = (quick ? 48 : 256) * 1024 * 1024 * scale;
-  const longLogBytes = (quick ? 64 : 1024) * 1024 * 1024 * scale;
+  // Quick: long enough that the pipeline's start and drain stay a small part of the 1 KiB max run.
+  const longLogBytes = (quick ? 256 : 1024) * 1024 * 1024 * scale;
   const c = (recordBytes: number, partitions: number, acks: Acks, bytes = perRunBytes): ProduceCase => ({
     recordBytes,
     partitions,

@@ -18,7 +18,7 @@ import { librdkafkaProduce, prepareLibrdkafka } from './librdkafka.js';
 import { kcatConsume, kcatProduce, prepareRecordFile } from './kcat.js';
 import type { Acks, Plan, ProduceCase } from './plan.js';
 import { buildPlan, caseLabel } from './plan.js';
-import { FIXED_RATE_IN_FLIGHT, MAX_MODE_IN_FLIGHT, MAX_MODE_REQUEST_BYTES, runProduce } from './produce.js';
+import { DEFAULT_REQUEST_BYTES, FIXED_RATE_IN_FLIGHT, MAX_MODE_IN_FLIGHT, runProduce } from './produce.js';
 import type { LoadResult } from './produce.js';
 import { settle, which } from './procs.js';
 import type { BenchRun, DeploymentStatus, ScenarioResult, SystemId } from './results.js';
@@ -168,8 +168,8 @@ async function chronikScenarios(
   const ownCommand = (topic: string, c: ProduceCase, rate?: number): string =>
     `# own generator: Produce v9 to ${topic} (${c.partitions} partitions, RF ${d.replicationFactor}), ${c.records} records of ${c.recordBytes} B, acks=${c.acks === -1 ? 'all' : '1'}, ${
       rate
-        ? `${inFlight ?? FIXED_RATE_IN_FLIGHT} requests in flight, fixed rate ${Math.round(rate)} msg/s in 1 ms ticks`
-        : `${inFlight ?? MAX_MODE_IN_FLIGHT} requests in flight, ~${requestBytes ?? MAX_MODE_REQUEST_BYTES} B per request`
+        ? `${inFlight ?? FIXED_RATE_IN_FLIGHT} requests in flight of at most ~${requestBytes ?? DEFAULT_REQUEST_BYTES} B, fixed rate ${Math.round(rate)} msg/s in 1 ms ticks`
+        : `${inFlight ?? MAX_MODE_IN_FLIGHT} requests in flight, ~${requestBytes ?? DEFAULT_REQUEST_BYTES} B per request`
     }`;
   try {
     // Warm-up, not recorded: a freshly started Node.js broker runs its first seconds of load in
@@ -252,7 +252,7 @@ async function chronikScenarios(
         try {
           topic = await newTopic(c);
           await settle();
-          const result = await runProduce({ bootstrap: d.bootstrap, topic, partitions: 1, recordBytes: 1024, acks: latencyAcks, records: c.records, inFlight, ratePerSec: rate });
+          const result = await runProduce({ bootstrap: d.bootstrap, topic, partitions: 1, recordBytes: 1024, acks: latencyAcks, records: c.records, inFlight, requestBytes, ratePerSec: rate });
           record({ system, client: 'own', kind: 'latency', ...c, offeredPerSec: rate, result, command: ownCommand(topic, c, rate) });
         } catch (e) {
           record({ system, client: 'own', kind: 'latency', ...c, offeredPerSec: rate, result: failed(errorMessage(e)) });
