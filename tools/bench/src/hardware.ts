@@ -18,7 +18,7 @@ export interface MachineInfo {
   disk: string;
   loadAverageAtStart: number[];
   node: string;
-  /** The Chronik source measured: git commit, "+ uncommitted changes" when the tree is dirty. */
+  /** The Chronik source measured: git commit, "+ uncommitted changes" when the tree (docs/benchmarks aside) is dirty. */
   chronikRevision: string;
   tools: Record<string, string>;
 }
@@ -26,7 +26,8 @@ export interface MachineInfo {
 function gitRevision(repoDir: string): string {
   const rev = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: repoDir, encoding: 'utf8' });
   if (rev.status !== 0) return 'unknown';
-  const dirty = spawnSync('git', ['status', '--porcelain', '--untracked-files=no'], { cwd: repoDir, encoding: 'utf8' });
+  // docs/benchmarks is the report's own output: an earlier run's report there is not a source change.
+  const dirty = spawnSync('git', ['status', '--porcelain', '--untracked-files=no', '--', '.', ':(exclude)docs/benchmarks'], { cwd: repoDir, encoding: 'utf8' });
   return `${rev.stdout.trim()}${dirty.stdout.trim() !== '' ? ' + uncommitted changes in the working tree' : ''}`;
 }
 
