@@ -114,7 +114,7 @@ export function buildPlan(quick: boolean, scale = 1): Plan {
       clusterKcat: [c(1024, 1, -1)],
       issue9: issue9(2),
       issue8: issue8(4),
-      warmupRecords: recordsFor(32 * 1024 * 1024 * scale, 1024),
+      warmupRecords: recordsFor(128 * 1024 * 1024 * scale, 1024),
       failoverKills: 2,
       jetstreamR1: [longLog, c(1024, 12, 1)],
       jetstreamR3: [c(1024, 1, -1)],
