@@ -3,6 +3,7 @@
 import net from 'node:net';
 import {
   ApiKey,
+  CompressionType,
   ErrorCode,
   buildRecordBatch,
   decodeRecordBatch,
@@ -280,6 +281,24 @@ describe('broker protocol behaviour', () => {
       timeoutMs: 0,
     });
     expect(offsets.topics[0]?.partitions[0]?.offset).toBe(0n);
+    c.close();
+  });
+
+  test('Produce v3+: two batches for one partition are INVALID_RECORD, zstd before v7 is refused; nothing is appended', async () => {
+    const c = await RawClient.connect(ctx.broker.kafkaPort);
+    const two = Buffer.concat([batch(['a']), batch(['b'])]);
+    const r = await c.request(ApiKey.Produce, 9, produceBody('two-batches', two, 1));
+    const p = r.responses[0]?.partitionResponses[0];
+    expect(p?.errorCode).toBe(ErrorCode.INVALID_RECORD);
+    expect(p?.errorMessage).toMatch(/exactly one record batch/);
+    const zstd = buildRecordBatch({
+      records: [{ value: Buffer.from('z') }],
+      compression: CompressionType.Zstd,
+    });
+    const old = await c.request(ApiKey.Produce, 6, produceBody('two-batches', zstd, 1));
+    expect(old.responses[0]?.partitionResponses[0]?.errorCode).toBe(ErrorCode.UNSUPPORTED_COMPRESSION_TYPE);
+    const ok = await c.request(ApiKey.Produce, 9, produceBody('two-batches', batch(['one']), 1));
+    expect(ok.responses[0]?.partitionResponses[0]).toMatchObject({ errorCode: 0, baseOffset: 0n });
     c.close();
   });
 

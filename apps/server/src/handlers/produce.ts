@@ -5,7 +5,8 @@
 // assigned, and idempotent duplicates answered with the original offset. Missing topics are
 // auto-created when auto.create.topics.enable is on. Partition errors carry error_message (v8+);
 // NOT_LEADER_OR_FOLLOWER carries the current leader and its endpoint (v10+, KIP-951).
-// Transactional produce is not supported (TRANSACTIONAL_ID_AUTHORIZATION_FAILED).
+// Transactional produce is not supported (TRANSACTIONAL_ID_AUTHORIZATION_FAILED). As in Kafka, v3+
+// carries exactly one batch per partition (INVALID_RECORD otherwise) and zstd needs v7+.
 import type { Acks } from '../cluster/cluster.js';
 import { ApiKey, ErrorCode, LOG_OVERHEAD_BYTES, RECORD_BATCH_HEADER_BYTES } from '../protocol.js';
 import { errorCodeOf, errorMessageOf } from './errors.js';
@@ -13,9 +14,34 @@ import { LeaderHints, needsLeaderHint } from './leader-hints.js';
 import { defineHandler } from './types.js';
 import { topicNameProblemOf } from './util.js';
 
-/** Offsets of batchLength and recordCount in a record batch (magic 2). */
+/** Offsets of batchLength, magic, attributes and recordCount in a record batch (magic 2). */
 const BATCH_LENGTH_AT = 8;
+const MAGIC_AT = 16;
+const ATTRIBUTES_AT = 21;
 const RECORD_COUNT_AT = 57;
+const COMPRESSION_MASK = 0x07;
+const ZSTD = 4;
+
+/**
+ * Kafka's rules for Produce v3+ records (ProduceRequest.validateRecords): exactly one batch per
+ * partition, and zstd only from v7 (KIP-110). Returns the error for the partition, or null. Batches
+ * of other magics are left to the log, which answers UNSUPPORTED_FOR_MESSAGE_FORMAT.
+ */
+function versionRuleProblem(records: Buffer, v: number): { code: number; message: string } | null {
+  if (v < 3 || records.length < RECORD_BATCH_HEADER_BYTES || records.readInt8(MAGIC_AT) !== 2) return null;
+  const first = LOG_OVERHEAD_BYTES + Math.max(0, records.readInt32BE(BATCH_LENGTH_AT));
+  if (records.length > first)
+    return {
+      code: ErrorCode.INVALID_RECORD,
+      message: `Produce v${v} allows exactly one record batch per partition (${records.length - first} bytes follow the first)`,
+    };
+  if (v < 7 && (records.readInt16BE(ATTRIBUTES_AT) & COMPRESSION_MASK) === ZSTD)
+    return {
+      code: ErrorCode.UNSUPPORTED_COMPRESSION_TYPE,
+      message: `zstd-compressed batches need Produce v7 or later, got v${v}`,
+    };
+  return null;
+}
 
 /** Records in the (already validated) batches of one partition, read from their headers. */
 function recordCountOf(records: Buffer): number {
@@ -73,6 +99,8 @@ export const produceHandler = defineHandler({
               );
             if (p.records === null || p.records.length === 0)
               return fail(ErrorCode.CORRUPT_MESSAGE, 'no records');
+            const rule = versionRuleProblem(p.records, v);
+            if (rule !== null) return fail(rule.code, rule.message);
             try {
               const r = await cluster.append(
                 { topic: t.name, partition: p.index },
