@@ -178,7 +178,7 @@ async function chronikScenarios(
       const w: ProduceCase = { recordBytes: 1024, partitions: 1, acks: -1, records: plan.warmupRecords };
       const topic = await newTopic(w);
       await runProduce({ bootstrap: d.bootstrap, topic, partitions: 1, recordBytes: 1024, acks: -1, records: w.records, inFlight, requestBytes });
-      await deleteTopic(admin, topic);
+      await dropTopic(ctx, admin, topic);
     } catch (e) {
       ctx.log(`  warm-up failed (continuing): ${errorMessage(e)}`);
     }
@@ -196,7 +196,7 @@ async function chronikScenarios(
       } catch (e) {
         record({ system, client: 'own', kind: 'produce', ...c, result: failed(errorMessage(e)) });
       }
-      if (topic !== undefined) await deleteTopic(admin, topic);
+      if (topic !== undefined) await dropTopic(ctx, admin, topic);
     }
     if (system === 'chronik-1') {
       // Consume the long log from its start: own Fetch loop, then librdkafka.
@@ -212,7 +212,7 @@ async function chronikScenarios(
           const r = await kcatConsume(d.bootstrap, longTopic, c.recordBytes, c.records);
           record({ system, client: 'kcat', kind: 'consume', ...c, result: r.result, command: r.command });
         }
-        await deleteTopic(admin, longTopic);
+        await dropTopic(ctx, admin, longTopic);
       }
     }
     // librdkafka produce from prepared files (the cluster: bootstrap with all three nodes).
@@ -233,7 +233,7 @@ async function chronikScenarios(
         } catch (e) {
           record({ system, client: 'kcat', kind: 'produce', ...c, result: failed(errorMessage(e)) });
         }
-        if (topic !== undefined) await deleteTopic(admin, topic);
+        if (topic !== undefined) await dropTopic(ctx, admin, topic);
       }
       for (const f of fs.readdirSync(workDir)) if (f.startsWith('records-')) fs.rmSync(path.join(workDir, f), { force: true });
     }
@@ -257,7 +257,7 @@ async function chronikScenarios(
         } catch (e) {
           record({ system, client: 'own', kind: 'latency', ...c, offeredPerSec: rate, result: failed(errorMessage(e)) });
         }
-        if (topic !== undefined) await deleteTopic(admin, topic);
+        if (topic !== undefined) await dropTopic(ctx, admin, topic);
       }
     }
     const target: TargetScenario = { ctx, plan, d, admin, newTopic, record, run };
@@ -351,6 +351,12 @@ async function jetstreamScenarios(
   }
 }
 
+/** Deletes a benchmark topic; a failure is logged (later runs then share the broker with its data). */
+async function dropTopic(ctx: RunnerContext, admin: KafkaConnection, topic: string): Promise<void> {
+  const err = await deleteTopic(admin, topic);
+  if (err !== null) ctx.log(`  could not delete topic ${topic} (later runs share the broker with its data): ${err}`);
+}
+
 function failed(error: string): LoadResult {
   return { ok: false, msgs: 0, bytes: 0, seconds: 0, msgPerSec: Number.NaN, mbPerSec: Number.NaN, errors: 1, error };
 }
@@ -406,7 +412,7 @@ async function issue8Latency({ ctx, plan, d, admin, newTopic, record, run }: Tar
     } catch (e) {
       record({ system: 'chronik-1', client: 'librdkafka', kind: 'latency', ...c, offeredPerSec: rate, settings, result: failed(errorMessage(e)) });
     }
-    if (topic !== undefined) await deleteTopic(admin, topic);
+    if (topic !== undefined) await dropTopic(ctx, admin, topic);
   }
 }
 
@@ -433,7 +439,7 @@ async function issue9Throughput({ ctx, plan, d, admin, newTopic, record, run }: 
     } catch (e) {
       record({ system: 'chronik-3', client: 'librdkafka', kind, ...cs, ...(rate !== undefined ? { offeredPerSec: rate } : {}), result: failed(errorMessage(e)) });
     }
-    if (topic !== undefined) await deleteTopic(admin, topic);
+    if (topic !== undefined) await dropTopic(ctx, admin, topic);
   }
 }
 
