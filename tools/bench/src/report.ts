@@ -128,6 +128,25 @@ export function evaluateTargets(run: BenchRun): TargetRow[] {
   return rows;
 }
 
+/**
+ * A fixed-rate p99 target row (issues 8 and 9): met when the run kept up with its offered load
+ * (`sustained`, and not saturated) with p99 under `limitMs`; `na` says why there is no run.
+ */
+function p99TargetRow(target: string, s: ScenarioResult | undefined, na: string, limitMs: number, sustained: (s: ScenarioResult, r: LoadResult) => boolean): TargetRow {
+  const r = s?.result;
+  if (s === undefined || r === undefined || s.unavailable !== undefined || (!r.ok && !fellBehind(s)) || r.p99Ms === undefined || !Number.isFinite(r.p99Ms)) {
+    return { target, measured: r !== undefined ? `failed (${r.error ?? 'error'})` : na, reference: `${limitMs} ms`, ratio: '–', status: 'not available' };
+  }
+  const kept = sustained(s, r) && r.saturated !== true;
+  return {
+    target,
+    measured: `p99 ${fmtMs(r.p99Ms)} ms, ${fmt(r.msgPerSec)} msg/s achieved${kept ? '' : ' (fell behind)'}`,
+    reference: `${limitMs} ms`,
+    ratio: `${(r.p99Ms / limitMs).toFixed(2)}×`,
+    status: kept && r.p99Ms < limitMs ? 'met' : 'not met',
+  };
+}
+
 /** Issue 8's runs: librdkafka at a fixed rate on the single node, one per linger.ms. */
 function issue8Runs(run: BenchRun): ScenarioResult[] {
   return run.scenarios.filter((s) => s.system === 'chronik-1' && s.client === 'librdkafka' && s.kind === 'latency');
@@ -144,21 +163,9 @@ function issue8Targets(run: BenchRun): TargetRow[] {
       : { target: tputTarget, measured: `${fmt(kc.mbPerSec, 1)} MB/s`, reference: `${ISSUE8_TARGET_MB_PER_SEC} MB/s`, ratio: fmtRatio(kc.mbPerSec, ISSUE8_TARGET_MB_PER_SEC), status: kc.mbPerSec >= ISSUE8_TARGET_MB_PER_SEC ? 'met' : 'not met' },
   );
   const first = issue8Runs(run)[0];
-  const fr = first?.result;
   const p99Target = `#8: … p99 < ${ISSUE8_TARGET_P99_MS} ms at half that rate (${fmt(ISSUE8_LATENCY_PER_SEC)} msg/s, librdkafka, ${first?.settings?.join(', ') ?? 'linger.ms=1'})`;
-  if (first === undefined || fr === undefined || first.unavailable !== undefined || (!fr.ok && !fellBehind(first)) || fr.p99Ms === undefined || !Number.isFinite(fr.p99Ms)) {
-    const na = run.librdkafkaUnavailable !== undefined ? `not available: ${run.librdkafkaUnavailable}` : unavailableText(run, 'chronik-1');
-    rows.push({ target: p99Target, measured: fr !== undefined ? `failed (${fr.error ?? 'error'})` : na, reference: `${ISSUE8_TARGET_P99_MS} ms`, ratio: '–', status: 'not available' });
-  } else {
-    const sustained = !fellBehind(first) && fr.saturated !== true;
-    rows.push({
-      target: p99Target,
-      measured: `p99 ${fmtMs(fr.p99Ms)} ms, ${fmt(fr.msgPerSec)} msg/s achieved${sustained ? '' : ' (fell behind)'}`,
-      reference: `${ISSUE8_TARGET_P99_MS} ms`,
-      ratio: `${(fr.p99Ms / ISSUE8_TARGET_P99_MS).toFixed(2)}×`,
-      status: sustained && fr.p99Ms < ISSUE8_TARGET_P99_MS ? 'met' : 'not met',
-    });
-  }
+  const na = run.librdkafkaUnavailable !== undefined ? `not available: ${run.librdkafkaUnavailable}` : unavailableText(run, 'chronik-1');
+  rows.push(p99TargetRow(p99Target, first, na, ISSUE8_TARGET_P99_MS, (s) => !fellBehind(s)));
   return rows;
 }
 
@@ -259,19 +266,7 @@ function issue9Targets(run: BenchRun): TargetRow[] {
     rows.push({ target: maxTarget, measured: `${fmt(mr.msgPerSec)} msg/s (max run)`, reference: `${fmt(ISSUE9_TARGET_PER_SEC)} msg/s`, ratio: fmtRatio(mr.msgPerSec, ISSUE9_TARGET_PER_SEC), status: mr.msgPerSec >= ISSUE9_TARGET_PER_SEC ? 'met' : 'not met' });
   }
   const p99Target = `#9: … with p99 < ${ISSUE9_TARGET_P99_MS} ms at ${fmt(ISSUE9_TARGET_PER_SEC)} msg/s offered`;
-  const fr = fixed?.result;
-  if (fixed === undefined || fr === undefined || fixed.unavailable !== undefined || (!fr.ok && !fellBehind(fixed)) || fr.p99Ms === undefined || !Number.isFinite(fr.p99Ms)) {
-    rows.push({ target: p99Target, measured: fr !== undefined ? `failed (${fr.error ?? 'error'})` : na(), reference: `${ISSUE9_TARGET_P99_MS} ms`, ratio: '–', status: 'not available' });
-  } else {
-    const sustained = fr.msgPerSec >= ISSUE9_SUSTAINED_FRACTION * ISSUE9_TARGET_PER_SEC && fr.saturated !== true;
-    rows.push({
-      target: p99Target,
-      measured: `p99 ${fmtMs(fr.p99Ms)} ms, ${fmt(fr.msgPerSec)} msg/s achieved${sustained ? '' : ' (fell behind)'}`,
-      reference: `${ISSUE9_TARGET_P99_MS} ms`,
-      ratio: `${(fr.p99Ms / ISSUE9_TARGET_P99_MS).toFixed(2)}×`,
-      status: sustained && fr.p99Ms < ISSUE9_TARGET_P99_MS ? 'met' : 'not met',
-    });
-  }
+  rows.push(p99TargetRow(p99Target, fixed, na(), ISSUE9_TARGET_P99_MS, (_, r) => r.msgPerSec >= ISSUE9_SUSTAINED_FRACTION * ISSUE9_TARGET_PER_SEC));
   const foTarget = `#9: leader kill -9 → first successful acks=all produce < ${ISSUE9_FAILOVER_TARGET_MS / 1000} s (every kill)`;
   const fo = run.failover;
   const st = fo === undefined ? undefined : failoverStats(fo.kills, 'unavailableMs');

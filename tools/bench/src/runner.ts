@@ -175,9 +175,8 @@ async function chronikScenarios(
     // Warm-up, not recorded: a freshly started Node.js broker runs its first seconds of load in
     // the interpreter, which would count against whichever scenario happens to come first.
     try {
-      const w: ProduceCase = { recordBytes: 1024, partitions: 1, acks: -1, records: plan.warmupRecords };
-      const topic = await newTopic(w);
-      await runProduce({ bootstrap: d.bootstrap, topic, partitions: 1, recordBytes: 1024, acks: -1, records: w.records, inFlight, requestBytes });
+      const topic = await newTopic({ partitions: 1 });
+      await runProduce({ bootstrap: d.bootstrap, topic, partitions: 1, recordBytes: 1024, acks: -1, records: plan.warmupRecords, inFlight, requestBytes });
       await dropTopic(ctx, admin, topic);
     } catch (e) {
       ctx.log(`  warm-up failed (continuing): ${errorMessage(e)}`);
@@ -372,9 +371,9 @@ interface TargetScenario {
   run: BenchRun;
 }
 
-/** The librdkafka driver, prepared once per run (undefined: not available, the reason is in run). */
-/** The driver of each run, built and checked once. */
+/** The librdkafka driver of each run, built and checked once. */
 const preparedTools = new WeakMap<BenchRun, LibrdkafkaTools>();
+/** The run's librdkafka driver (undefined: not available, the reason is in run). */
 function librdkafkaTools(ctx: RunnerContext, run: BenchRun): LibrdkafkaTools | undefined {
   if (run.librdkafkaUnavailable !== undefined) return undefined;
   const known = preparedTools.get(run);

@@ -283,10 +283,6 @@ export class PartitionLog {
       this.maxTimestampSeen = { timestamp: h.maxTimestamp, baseOffset: h.baseOffset };
   }
 
-  private remember(entryIndex: number, data: Buffer): void {
-    this.cache.set(this.cacheOwner, entryIndex, data);
-  }
-
   /**
    * Validates and appends the batches of one Produce partition. Duplicates of recent batches of an
    * idempotent producer are answered with the original offsets and not appended again.
@@ -390,7 +386,7 @@ export class PartitionLog {
       const e = entries[k] as { data: Buffer };
       this.index(a, firstEntry + k, e.data.length);
       this.producers.update(a, a.baseOffset);
-      this.remember(firstEntry + k, e.data);
+      this.cache.set(this.cacheOwner, firstEntry + k, e.data);
     }
     const baseOffset = (assigned[0] as RecordBatchHeader).baseOffset;
     const lastOffset = this.nextOffset;
