@@ -3,15 +3,39 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
-const ioModules = ['fs', 'fs/promises', 'net', 'dgram', 'http', 'http2', 'https', 'child_process', 'timers', 'timers/promises', 'worker_threads', 'cluster', 'tls', 'dns'];
-const restrictedIo = ioModules.flatMap((m) => [m, `node:${m}`]).map((name) => ({
-  name,
-  message: 'The Raft core does no I/O: the caller owns disk, network and timers.',
-}));
+const ioModules = [
+  'fs',
+  'fs/promises',
+  'net',
+  'dgram',
+  'http',
+  'http2',
+  'https',
+  'child_process',
+  'timers',
+  'timers/promises',
+  'worker_threads',
+  'cluster',
+  'tls',
+  'dns',
+];
+const restrictedIo = ioModules
+  .flatMap((m) => [m, `node:${m}`])
+  .map((name) => ({
+    name,
+    message: 'The Raft core does no I/O: the caller owns disk, network and timers.',
+  }));
 
 export default tseslint.config(
   {
-    ignores: ['**/node_modules/**', '**/dist/**', '**/generated/**', '**/coverage/**', '**/*.cjs', '**/bin/**'],
+    ignores: [
+      '**/node_modules/**',
+      '**/dist/**',
+      '**/generated/**',
+      '**/coverage/**',
+      '**/*.cjs',
+      '**/bin/**',
+    ],
   },
   js.configs.recommended,
   ...tseslint.configs.recommended,
@@ -20,7 +44,23 @@ export default tseslint.config(
     files: ['**/*.mjs', '**/*.js'],
     languageOptions: {
       globals: Object.fromEntries(
-        ['process', 'console', 'Buffer', 'fetch', 'setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'setImmediate', 'URL', 'AbortSignal', 'performance', 'TextEncoder', 'TextDecoder', 'structuredClone'].map((g) => [g, 'readonly']),
+        [
+          'process',
+          'console',
+          'Buffer',
+          'fetch',
+          'setTimeout',
+          'clearTimeout',
+          'setInterval',
+          'clearInterval',
+          'setImmediate',
+          'URL',
+          'AbortSignal',
+          'performance',
+          'TextEncoder',
+          'TextDecoder',
+          'structuredClone',
+        ].map((g) => [g, 'readonly']),
       ),
     },
   },
@@ -41,21 +81,40 @@ export default tseslint.config(
     rules: {
       'no-restricted-properties': [
         'error',
-        { object: 'Date', property: 'now', message: 'The Raft core reads no clock: time advances only through tick().' },
+        {
+          object: 'Date',
+          property: 'now',
+          message: 'The Raft core reads no clock: time advances only through tick().',
+        },
         { object: 'Math', property: 'random', message: 'Use the injected rng from the config.' },
         { object: 'performance', property: 'now', message: 'The Raft core reads no clock.' },
         { object: 'process', property: 'hrtime', message: 'The Raft core reads no clock.' },
       ],
       'no-restricted-globals': [
         'error',
-        ...['setTimeout', 'setInterval', 'setImmediate', 'clearTimeout', 'clearInterval', 'clearImmediate', 'queueMicrotask', 'process', 'performance', 'fetch'].map(
-          (name) => ({ name, message: 'The Raft core does no I/O and reads no clock: inputs come through step()/tick().' }),
-        ),
+        ...[
+          'setTimeout',
+          'setInterval',
+          'setImmediate',
+          'clearTimeout',
+          'clearInterval',
+          'clearImmediate',
+          'queueMicrotask',
+          'process',
+          'performance',
+          'fetch',
+        ].map((name) => ({
+          name,
+          message: 'The Raft core does no I/O and reads no clock: inputs come through step()/tick().',
+        })),
       ],
       'no-restricted-imports': ['error', { paths: restrictedIo }],
       'no-restricted-syntax': [
         'error',
-        { selector: "NewExpression[callee.name='Date'][arguments.length=0]", message: 'The Raft core reads no clock.' },
+        {
+          selector: "NewExpression[callee.name='Date'][arguments.length=0]",
+          message: 'The Raft core reads no clock.',
+        },
       ],
     },
   },

@@ -9,7 +9,9 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const PNPM_VERSION = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')).packageManager.split('@')[1];
+const PNPM_VERSION = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')).packageManager.split(
+  '@',
+)[1];
 const env = { ...process.env, TURBO_TELEMETRY_DISABLED: '1', TURBO_NO_UPDATE_NOTIFIER: '1' };
 
 function run(cmd, args, opts = {}) {
@@ -57,7 +59,15 @@ function test(extra) {
   install();
   must(pnpm(['exec', 'turbo', 'run', 'build']), 'build');
   // Tests run sources through swc, which does not type-check: tsc and ESLint run here.
-  const staticStatus = pnpm(['exec', 'turbo', 'run', 'typecheck', 'lint', '--continue', '--output-logs=errors-only']);
+  const staticStatus = pnpm([
+    'exec',
+    'turbo',
+    'run',
+    'typecheck',
+    'lint',
+    '--continue',
+    '--output-logs=errors-only',
+  ]);
   const dirs = workspaceDirs().filter((d) => {
     const pkg = JSON.parse(readFileSync(path.join(d, 'package.json'), 'utf8'));
     return pkg.scripts && pkg.scripts.test;
@@ -76,7 +86,9 @@ function test(extra) {
     }
     const r = JSON.parse(readFileSync(file, 'utf8'));
     // A suite that failed to load counts as one failure even though it ran no test.
-    const brokenSuites = r.testResults.filter((s) => s.status === 'failed' && s.assertionResults.length === 0).length;
+    const brokenSuites = r.testResults.filter(
+      (s) => s.status === 'failed' && s.assertionResults.length === 0,
+    ).length;
     console.log(`  ${rel}: ${r.numPassedTests} passed, ${r.numFailedTests + brokenSuites} failed`);
     passed += r.numPassedTests;
     failed += r.numFailedTests + brokenSuites;

@@ -52,7 +52,8 @@ export function assignReplicas(input: AssignReplicasInput): number[][] {
   const order = rackAlternatedOrder(input.brokers);
   const n = order.length;
   const rf = input.replicationFactor;
-  if (rf < 1) throw new MetadataError('INVALID_REPLICATION_FACTOR', 'Replication factor must be larger than 0');
+  if (rf < 1)
+    throw new MetadataError('INVALID_REPLICATION_FACTOR', 'Replication factor must be larger than 0');
   if (rf > n) {
     throw new MetadataError(
       'INVALID_REPLICATION_FACTOR',

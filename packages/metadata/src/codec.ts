@@ -40,7 +40,11 @@ export function packCanonical(value: unknown): Uint8Array {
 }
 
 /** Decodes msgpack bytes; throws MetadataError with the given code when they are malformed. */
-export function unpack(bytes: Uint8Array, what: string, errorCode: 'INVALID_REQUEST' | 'UNKNOWN_SERVER_ERROR'): unknown {
+export function unpack(
+  bytes: Uint8Array,
+  what: string,
+  errorCode: 'INVALID_REQUEST' | 'UNKNOWN_SERVER_ERROR',
+): unknown {
   try {
     return packr.unpack(bytes);
   } catch (cause) {
@@ -58,7 +62,11 @@ export function encodeCommand(command: MetadataCommand): Uint8Array {
   let fields: Record<string, unknown>;
   switch (command.type) {
     case 'createTopic':
-      fields = { ...command, assignments: command.assignments.map((r) => [...r]), configs: command.configs.map((c) => ({ name: c.name, value: c.value })) };
+      fields = {
+        ...command,
+        assignments: command.assignments.map((r) => [...r]),
+        configs: command.configs.map((c) => ({ name: c.name, value: c.value })),
+      };
       break;
     case 'createPartitions':
       fields = { ...command, assignments: command.assignments.map((r) => [...r]) };
@@ -73,7 +81,10 @@ export function encodeCommand(command: MetadataCommand): Uint8Array {
   delete fields['type'];
   const bytes = packCanonical({ ...fields, t: command.type, v: version });
   if (bytes.length > L.maxCommandBytes) {
-    throw new MetadataError('POLICY_VIOLATION', `Command of ${bytes.length} bytes exceeds the ${L.maxCommandBytes}-byte limit`);
+    throw new MetadataError(
+      'POLICY_VIOLATION',
+      `Command of ${bytes.length} bytes exceeds the ${L.maxCommandBytes}-byte limit`,
+    );
   }
   return bytes;
 }
@@ -90,7 +101,9 @@ function readAlterations(r: Reader): ConfigAlteration[] {
 }
 
 function readConfigs(r: Reader): ConfigEntry[] {
-  return r.objects('configs', L.maxConfigAlterations).map((c) => ({ name: c.str('name', S), value: c.str('value', S * 4) }));
+  return r
+    .objects('configs', L.maxConfigAlterations)
+    .map((c) => ({ name: c.str('name', S), value: c.str('value', S * 4) }));
 }
 
 function readAssignments(r: Reader): number[][] {
@@ -104,15 +117,22 @@ function readAssignments(r: Reader): number[][] {
  */
 export function decodeCommand(bytes: Uint8Array): MetadataCommand {
   if (bytes.length > L.maxCommandBytes) {
-    throw new MetadataError('INVALID_REQUEST', `Command of ${bytes.length} bytes exceeds the ${L.maxCommandBytes}-byte limit`);
+    throw new MetadataError(
+      'INVALID_REQUEST',
+      `Command of ${bytes.length} bytes exceeds the ${L.maxCommandBytes}-byte limit`,
+    );
   }
   const r = Reader.of(unpack(bytes, 'command', 'INVALID_REQUEST'), 'command');
   const type = r.str('t', 64);
   const version = r.int('v', 0, MAX_ID);
   const known = (COMMAND_FORMAT_VERSIONS as Record<string, number>)[type];
-  if (known === undefined) throw new MetadataError('UNSUPPORTED_VERSION', `Unknown metadata command type ${JSON.stringify(type)}`);
+  if (known === undefined)
+    throw new MetadataError('UNSUPPORTED_VERSION', `Unknown metadata command type ${JSON.stringify(type)}`);
   if (version < 1 || version > known) {
-    throw new MetadataError('UNSUPPORTED_VERSION', `Metadata command ${type} has format version ${version}; this node reads 1..${known}`);
+    throw new MetadataError(
+      'UNSUPPORTED_VERSION',
+      `Metadata command ${type} has format version ${version}; this node reads 1..${known}`,
+    );
   }
   switch (type as MetadataCommandType) {
     case 'initCluster':
@@ -130,7 +150,12 @@ export function decodeCommand(bytes: Uint8Array): MetadataCommand {
     case 'unregisterBroker':
       return { type: 'unregisterBroker', brokerId: r.int('brokerId', 0, MAX_ID) };
     case 'fenceBroker':
-      return { type: 'fenceBroker', brokerId: r.int('brokerId', 0, MAX_ID), brokerEpoch: r.int('brokerEpoch', -1, Number.MAX_SAFE_INTEGER), fenced: r.bool('fenced') };
+      return {
+        type: 'fenceBroker',
+        brokerId: r.int('brokerId', 0, MAX_ID),
+        brokerEpoch: r.int('brokerEpoch', -1, Number.MAX_SAFE_INTEGER),
+        fenced: r.bool('fenced'),
+      };
     case 'createTopic':
       return {
         type: 'createTopic',
@@ -175,9 +200,20 @@ export function decodeCommand(bytes: Uint8Array): MetadataCommand {
         isr: r.intArray('isr', L.maxReplicationFactor, 0, MAX_ID),
       };
     case 'alterTopicConfigs':
-      return { type: 'alterTopicConfigs', name: r.str('name', S), topicId: r.str('topicId', 64), alterations: readAlterations(r), replace: r.bool('replace') };
+      return {
+        type: 'alterTopicConfigs',
+        name: r.str('name', S),
+        topicId: r.str('topicId', 64),
+        alterations: readAlterations(r),
+        replace: r.bool('replace'),
+      };
     case 'alterBrokerConfigs':
-      return { type: 'alterBrokerConfigs', brokerId: r.nullableInt('brokerId', 0, MAX_ID), alterations: readAlterations(r), replace: r.bool('replace') };
+      return {
+        type: 'alterBrokerConfigs',
+        brokerId: r.nullableInt('brokerId', 0, MAX_ID),
+        alterations: readAlterations(r),
+        replace: r.bool('replace'),
+      };
     case 'allocateProducerIds':
       return {
         type: 'allocateProducerIds',

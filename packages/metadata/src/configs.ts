@@ -79,42 +79,277 @@ function def(d: TopicConfigDefinition): TopicConfigDefinition {
 
 /** The topic-level configs Kafka supports (Kafka 3.x `TopicConfig`/`LogConfig`), sorted by name. */
 export const TOPIC_CONFIGS: readonly TopicConfigDefinition[] = [
-  def({ name: 'cleanup.policy', type: ConfigType.LIST, defaultValue: 'delete', brokerSynonym: 'log.cleanup.policy', validValues: ['compact', 'delete'], nonEmptyList: true, documentation: 'The retention policy of old log segments: "delete", "compact" or both.' }),
-  def({ name: 'compression.gzip.level', type: ConfigType.INT, defaultValue: '-1', brokerSynonym: 'compression.gzip.level', min: -1n, max: 9n, check: (v) => (BigInt(v) === 0n ? 'must be -1 or between 1 and 9' : null), documentation: 'The compression level for gzip.' }),
-  def({ name: 'compression.lz4.level', type: ConfigType.INT, defaultValue: '9', brokerSynonym: 'compression.lz4.level', min: 1n, max: 17n, documentation: 'The compression level for lz4.' }),
-  def({ name: 'compression.type', type: ConfigType.STRING, defaultValue: 'producer', brokerSynonym: 'compression.type', validValues: ['uncompressed', 'zstd', 'lz4', 'snappy', 'gzip', 'producer'], documentation: 'The final compression type of the topic; "producer" keeps what the producer sent.' }),
-  def({ name: 'compression.zstd.level', type: ConfigType.INT, defaultValue: '3', brokerSynonym: 'compression.zstd.level', min: -131072n, max: 22n, documentation: 'The compression level for zstd.' }),
-  def({ name: 'delete.retention.ms', type: ConfigType.LONG, defaultValue: '86400000', brokerSynonym: 'log.cleaner.delete.retention.ms', min: 0n, documentation: 'How long delete tombstones are retained on compacted topics.' }),
-  def({ name: 'file.delete.delay.ms', type: ConfigType.LONG, defaultValue: '60000', brokerSynonym: 'log.segment.delete.delay.ms', min: 0n, documentation: 'Time to wait before deleting a file from the filesystem.' }),
-  def({ name: 'flush.messages', type: ConfigType.LONG, defaultValue: LONG_MAX_STRING, brokerSynonym: 'log.flush.interval.messages', min: 1n, documentation: 'Force an fsync after this many messages.' }),
-  def({ name: 'flush.ms', type: ConfigType.LONG, defaultValue: LONG_MAX_STRING, brokerSynonym: 'log.flush.interval.ms', min: 0n, documentation: 'Force an fsync after this much time.' }),
-  def({ name: 'follower.replication.throttled.replicas', type: ConfigType.LIST, defaultValue: '', brokerSynonym: null, check: throttledReplicas, documentation: 'Replicas whose log replication is throttled on the follower side.' }),
-  def({ name: 'index.interval.bytes', type: ConfigType.INT, defaultValue: '4096', brokerSynonym: 'log.index.interval.bytes', min: 0n, documentation: 'How often an entry is added to the offset index.' }),
-  def({ name: 'leader.replication.throttled.replicas', type: ConfigType.LIST, defaultValue: '', brokerSynonym: null, check: throttledReplicas, documentation: 'Replicas whose log replication is throttled on the leader side.' }),
-  def({ name: 'local.retention.bytes', type: ConfigType.LONG, defaultValue: '-2', brokerSynonym: 'log.local.retention.bytes', min: -2n, documentation: 'Local log size kept before deletion when tiered storage is enabled.' }),
-  def({ name: 'local.retention.ms', type: ConfigType.LONG, defaultValue: '-2', brokerSynonym: 'log.local.retention.ms', min: -2n, documentation: 'Local log age kept before deletion when tiered storage is enabled.' }),
-  def({ name: 'max.compaction.lag.ms', type: ConfigType.LONG, defaultValue: LONG_MAX_STRING, brokerSynonym: 'log.cleaner.max.compaction.lag.ms', min: 1n, documentation: 'The longest a message stays ineligible for compaction.' }),
-  def({ name: 'max.message.bytes', type: ConfigType.INT, defaultValue: '1048588', brokerSynonym: 'message.max.bytes', min: 0n, documentation: 'The largest record batch size allowed.' }),
-  def({ name: 'message.downconversion.enable', type: ConfigType.BOOLEAN, defaultValue: 'true', brokerSynonym: 'log.message.downconversion.enable', documentation: 'Whether down-conversion of message formats is enabled for consumers.' }),
-  def({ name: 'message.timestamp.after.max.ms', type: ConfigType.LONG, defaultValue: LONG_MAX_STRING, brokerSynonym: 'log.message.timestamp.after.max.ms', min: 0n, documentation: 'Largest allowed amount a record timestamp may be ahead of the broker time.' }),
-  def({ name: 'message.timestamp.before.max.ms', type: ConfigType.LONG, defaultValue: LONG_MAX_STRING, brokerSynonym: 'log.message.timestamp.before.max.ms', min: 0n, documentation: 'Largest allowed amount a record timestamp may be behind the broker time.' }),
-  def({ name: 'message.timestamp.difference.max.ms', type: ConfigType.LONG, defaultValue: LONG_MAX_STRING, brokerSynonym: 'log.message.timestamp.difference.max.ms', min: 0n, documentation: 'Largest allowed difference between a record timestamp and the broker time (deprecated).' }),
-  def({ name: 'message.timestamp.type', type: ConfigType.STRING, defaultValue: 'CreateTime', brokerSynonym: 'log.message.timestamp.type', validValues: ['CreateTime', 'LogAppendTime'], documentation: 'Whether record timestamps are the producer\'s create time or the log append time.' }),
-  def({ name: 'min.cleanable.dirty.ratio', type: ConfigType.DOUBLE, defaultValue: '0.5', brokerSynonym: 'log.cleaner.min.cleanable.ratio', min: 0, max: 1, documentation: 'Minimum ratio of dirty log to total log for a log to be eligible for cleaning.' }),
-  def({ name: 'min.compaction.lag.ms', type: ConfigType.LONG, defaultValue: '0', brokerSynonym: 'log.cleaner.min.compaction.lag.ms', min: 0n, documentation: 'The shortest a message remains uncompacted.' }),
-  def({ name: 'min.insync.replicas', type: ConfigType.INT, defaultValue: '1', brokerSynonym: 'min.insync.replicas', min: 1n, documentation: 'Minimum number of in-sync replicas for an acks=all produce to succeed.' }),
-  def({ name: 'preallocate', type: ConfigType.BOOLEAN, defaultValue: 'false', brokerSynonym: 'log.preallocate', documentation: 'Whether segment files are preallocated.' }),
-  def({ name: 'remote.storage.enable', type: ConfigType.BOOLEAN, defaultValue: 'false', brokerSynonym: null, documentation: 'Whether tiered storage is enabled for the topic.' }),
-  def({ name: 'retention.bytes', type: ConfigType.LONG, defaultValue: '-1', brokerSynonym: 'log.retention.bytes', documentation: 'Maximum size a partition log grows to before old segments are discarded; -1 for no limit.' }),
-  def({ name: 'retention.ms', type: ConfigType.LONG, defaultValue: '604800000', brokerSynonym: 'log.retention.ms', min: -1n, documentation: 'Maximum age of a log segment before it is discarded; -1 for no limit.' }),
-  def({ name: 'segment.bytes', type: ConfigType.INT, defaultValue: '1073741824', brokerSynonym: 'log.segment.bytes', min: 14n, documentation: 'Segment file size of the log.' }),
-  def({ name: 'segment.index.bytes', type: ConfigType.INT, defaultValue: '10485760', brokerSynonym: 'log.index.size.max.bytes', min: 4n, documentation: 'Size of the offset index per segment.' }),
-  def({ name: 'segment.jitter.ms', type: ConfigType.LONG, defaultValue: '0', brokerSynonym: 'log.roll.jitter.ms', min: 0n, documentation: 'Maximum random jitter subtracted from segment.ms.' }),
-  def({ name: 'segment.ms', type: ConfigType.LONG, defaultValue: '604800000', brokerSynonym: 'log.roll.ms', min: 1n, documentation: 'Time after which a segment is rolled even if not full.' }),
-  def({ name: 'unclean.leader.election.enable', type: ConfigType.BOOLEAN, defaultValue: 'false', brokerSynonym: 'unclean.leader.election.enable', documentation: 'Whether replicas not in the ISR may be elected leader.' }),
+  def({
+    name: 'cleanup.policy',
+    type: ConfigType.LIST,
+    defaultValue: 'delete',
+    brokerSynonym: 'log.cleanup.policy',
+    validValues: ['compact', 'delete'],
+    nonEmptyList: true,
+    documentation: 'The retention policy of old log segments: "delete", "compact" or both.',
+  }),
+  def({
+    name: 'compression.gzip.level',
+    type: ConfigType.INT,
+    defaultValue: '-1',
+    brokerSynonym: 'compression.gzip.level',
+    min: -1n,
+    max: 9n,
+    check: (v) => (BigInt(v) === 0n ? 'must be -1 or between 1 and 9' : null),
+    documentation: 'The compression level for gzip.',
+  }),
+  def({
+    name: 'compression.lz4.level',
+    type: ConfigType.INT,
+    defaultValue: '9',
+    brokerSynonym: 'compression.lz4.level',
+    min: 1n,
+    max: 17n,
+    documentation: 'The compression level for lz4.',
+  }),
+  def({
+    name: 'compression.type',
+    type: ConfigType.STRING,
+    defaultValue: 'producer',
+    brokerSynonym: 'compression.type',
+    validValues: ['uncompressed', 'zstd', 'lz4', 'snappy', 'gzip', 'producer'],
+    documentation: 'The final compression type of the topic; "producer" keeps what the producer sent.',
+  }),
+  def({
+    name: 'compression.zstd.level',
+    type: ConfigType.INT,
+    defaultValue: '3',
+    brokerSynonym: 'compression.zstd.level',
+    min: -131072n,
+    max: 22n,
+    documentation: 'The compression level for zstd.',
+  }),
+  def({
+    name: 'delete.retention.ms',
+    type: ConfigType.LONG,
+    defaultValue: '86400000',
+    brokerSynonym: 'log.cleaner.delete.retention.ms',
+    min: 0n,
+    documentation: 'How long delete tombstones are retained on compacted topics.',
+  }),
+  def({
+    name: 'file.delete.delay.ms',
+    type: ConfigType.LONG,
+    defaultValue: '60000',
+    brokerSynonym: 'log.segment.delete.delay.ms',
+    min: 0n,
+    documentation: 'Time to wait before deleting a file from the filesystem.',
+  }),
+  def({
+    name: 'flush.messages',
+    type: ConfigType.LONG,
+    defaultValue: LONG_MAX_STRING,
+    brokerSynonym: 'log.flush.interval.messages',
+    min: 1n,
+    documentation: 'Force an fsync after this many messages.',
+  }),
+  def({
+    name: 'flush.ms',
+    type: ConfigType.LONG,
+    defaultValue: LONG_MAX_STRING,
+    brokerSynonym: 'log.flush.interval.ms',
+    min: 0n,
+    documentation: 'Force an fsync after this much time.',
+  }),
+  def({
+    name: 'follower.replication.throttled.replicas',
+    type: ConfigType.LIST,
+    defaultValue: '',
+    brokerSynonym: null,
+    check: throttledReplicas,
+    documentation: 'Replicas whose log replication is throttled on the follower side.',
+  }),
+  def({
+    name: 'index.interval.bytes',
+    type: ConfigType.INT,
+    defaultValue: '4096',
+    brokerSynonym: 'log.index.interval.bytes',
+    min: 0n,
+    documentation: 'How often an entry is added to the offset index.',
+  }),
+  def({
+    name: 'leader.replication.throttled.replicas',
+    type: ConfigType.LIST,
+    defaultValue: '',
+    brokerSynonym: null,
+    check: throttledReplicas,
+    documentation: 'Replicas whose log replication is throttled on the leader side.',
+  }),
+  def({
+    name: 'local.retention.bytes',
+    type: ConfigType.LONG,
+    defaultValue: '-2',
+    brokerSynonym: 'log.local.retention.bytes',
+    min: -2n,
+    documentation: 'Local log size kept before deletion when tiered storage is enabled.',
+  }),
+  def({
+    name: 'local.retention.ms',
+    type: ConfigType.LONG,
+    defaultValue: '-2',
+    brokerSynonym: 'log.local.retention.ms',
+    min: -2n,
+    documentation: 'Local log age kept before deletion when tiered storage is enabled.',
+  }),
+  def({
+    name: 'max.compaction.lag.ms',
+    type: ConfigType.LONG,
+    defaultValue: LONG_MAX_STRING,
+    brokerSynonym: 'log.cleaner.max.compaction.lag.ms',
+    min: 1n,
+    documentation: 'The longest a message stays ineligible for compaction.',
+  }),
+  def({
+    name: 'max.message.bytes',
+    type: ConfigType.INT,
+    defaultValue: '1048588',
+    brokerSynonym: 'message.max.bytes',
+    min: 0n,
+    documentation: 'The largest record batch size allowed.',
+  }),
+  def({
+    name: 'message.downconversion.enable',
+    type: ConfigType.BOOLEAN,
+    defaultValue: 'true',
+    brokerSynonym: 'log.message.downconversion.enable',
+    documentation: 'Whether down-conversion of message formats is enabled for consumers.',
+  }),
+  def({
+    name: 'message.timestamp.after.max.ms',
+    type: ConfigType.LONG,
+    defaultValue: LONG_MAX_STRING,
+    brokerSynonym: 'log.message.timestamp.after.max.ms',
+    min: 0n,
+    documentation: 'Largest allowed amount a record timestamp may be ahead of the broker time.',
+  }),
+  def({
+    name: 'message.timestamp.before.max.ms',
+    type: ConfigType.LONG,
+    defaultValue: LONG_MAX_STRING,
+    brokerSynonym: 'log.message.timestamp.before.max.ms',
+    min: 0n,
+    documentation: 'Largest allowed amount a record timestamp may be behind the broker time.',
+  }),
+  def({
+    name: 'message.timestamp.difference.max.ms',
+    type: ConfigType.LONG,
+    defaultValue: LONG_MAX_STRING,
+    brokerSynonym: 'log.message.timestamp.difference.max.ms',
+    min: 0n,
+    documentation: 'Largest allowed difference between a record timestamp and the broker time (deprecated).',
+  }),
+  def({
+    name: 'message.timestamp.type',
+    type: ConfigType.STRING,
+    defaultValue: 'CreateTime',
+    brokerSynonym: 'log.message.timestamp.type',
+    validValues: ['CreateTime', 'LogAppendTime'],
+    documentation: "Whether record timestamps are the producer's create time or the log append time.",
+  }),
+  def({
+    name: 'min.cleanable.dirty.ratio',
+    type: ConfigType.DOUBLE,
+    defaultValue: '0.5',
+    brokerSynonym: 'log.cleaner.min.cleanable.ratio',
+    min: 0,
+    max: 1,
+    documentation: 'Minimum ratio of dirty log to total log for a log to be eligible for cleaning.',
+  }),
+  def({
+    name: 'min.compaction.lag.ms',
+    type: ConfigType.LONG,
+    defaultValue: '0',
+    brokerSynonym: 'log.cleaner.min.compaction.lag.ms',
+    min: 0n,
+    documentation: 'The shortest a message remains uncompacted.',
+  }),
+  def({
+    name: 'min.insync.replicas',
+    type: ConfigType.INT,
+    defaultValue: '1',
+    brokerSynonym: 'min.insync.replicas',
+    min: 1n,
+    documentation: 'Minimum number of in-sync replicas for an acks=all produce to succeed.',
+  }),
+  def({
+    name: 'preallocate',
+    type: ConfigType.BOOLEAN,
+    defaultValue: 'false',
+    brokerSynonym: 'log.preallocate',
+    documentation: 'Whether segment files are preallocated.',
+  }),
+  def({
+    name: 'remote.storage.enable',
+    type: ConfigType.BOOLEAN,
+    defaultValue: 'false',
+    brokerSynonym: null,
+    documentation: 'Whether tiered storage is enabled for the topic.',
+  }),
+  def({
+    name: 'retention.bytes',
+    type: ConfigType.LONG,
+    defaultValue: '-1',
+    brokerSynonym: 'log.retention.bytes',
+    documentation:
+      'Maximum size a partition log grows to before old segments are discarded; -1 for no limit.',
+  }),
+  def({
+    name: 'retention.ms',
+    type: ConfigType.LONG,
+    defaultValue: '604800000',
+    brokerSynonym: 'log.retention.ms',
+    min: -1n,
+    documentation: 'Maximum age of a log segment before it is discarded; -1 for no limit.',
+  }),
+  def({
+    name: 'segment.bytes',
+    type: ConfigType.INT,
+    defaultValue: '1073741824',
+    brokerSynonym: 'log.segment.bytes',
+    min: 14n,
+    documentation: 'Segment file size of the log.',
+  }),
+  def({
+    name: 'segment.index.bytes',
+    type: ConfigType.INT,
+    defaultValue: '10485760',
+    brokerSynonym: 'log.index.size.max.bytes',
+    min: 4n,
+    documentation: 'Size of the offset index per segment.',
+  }),
+  def({
+    name: 'segment.jitter.ms',
+    type: ConfigType.LONG,
+    defaultValue: '0',
+    brokerSynonym: 'log.roll.jitter.ms',
+    min: 0n,
+    documentation: 'Maximum random jitter subtracted from segment.ms.',
+  }),
+  def({
+    name: 'segment.ms',
+    type: ConfigType.LONG,
+    defaultValue: '604800000',
+    brokerSynonym: 'log.roll.ms',
+    min: 1n,
+    documentation: 'Time after which a segment is rolled even if not full.',
+  }),
+  def({
+    name: 'unclean.leader.election.enable',
+    type: ConfigType.BOOLEAN,
+    defaultValue: 'false',
+    brokerSynonym: 'unclean.leader.election.enable',
+    documentation: 'Whether replicas not in the ISR may be elected leader.',
+  }),
 ];
 
-const TOPIC_CONFIG_BY_NAME: ReadonlyMap<string, TopicConfigDefinition> = new Map(TOPIC_CONFIGS.map((d) => [d.name, d]));
+const TOPIC_CONFIG_BY_NAME: ReadonlyMap<string, TopicConfigDefinition> = new Map(
+  TOPIC_CONFIGS.map((d) => [d.name, d]),
+);
 const BROKER_CONFIG_BY_NAME: ReadonlyMap<string, TopicConfigDefinition> = new Map(
   TOPIC_CONFIGS.filter((d) => d.brokerSynonym !== null).map((d) => [d.brokerSynonym as string, d]),
 );
@@ -146,30 +381,49 @@ function parseInteger(value: string, min: bigint, max: bigint, typeName: string)
  * Checks one value against a definition. Returns the normalized (trimmed) value, or throws
  * INVALID_CONFIG naming the key and the problem.
  */
-export function validateConfigValue(definition: TopicConfigDefinition, rawValue: string, key = definition.name): string {
+export function validateConfigValue(
+  definition: TopicConfigDefinition,
+  rawValue: string,
+  key = definition.name,
+): string {
   if (rawValue.length > MAX_CONFIG_VALUE_LENGTH) {
-    throw new MetadataError('INVALID_CONFIG', `Invalid value for configuration ${key}: longer than ${MAX_CONFIG_VALUE_LENGTH} characters`);
+    throw new MetadataError(
+      'INVALID_CONFIG',
+      `Invalid value for configuration ${key}: longer than ${MAX_CONFIG_VALUE_LENGTH} characters`,
+    );
   }
   const value = rawValue.trim();
   const fail = (problem: string): never => {
-    throw new MetadataError('INVALID_CONFIG', `Invalid value ${JSON.stringify(rawValue)} for configuration ${key}: ${problem}`);
+    throw new MetadataError(
+      'INVALID_CONFIG',
+      `Invalid value ${JSON.stringify(rawValue)} for configuration ${key}: ${problem}`,
+    );
   };
   switch (definition.type) {
     case ConfigType.INT:
     case ConfigType.LONG: {
       const isInt = definition.type === ConfigType.INT;
-      const parsed = parseInteger(value, isInt ? INT_MIN : LONG_MIN, isInt ? INT_MAX : LONG_MAX, isInt ? '32-bit integer' : '64-bit integer');
+      const parsed = parseInteger(
+        value,
+        isInt ? INT_MIN : LONG_MIN,
+        isInt ? INT_MAX : LONG_MAX,
+        isInt ? '32-bit integer' : '64-bit integer',
+      );
       if (typeof parsed === 'string') return fail(parsed);
-      if (typeof definition.min === 'bigint' && parsed < definition.min) return fail(`value must be at least ${definition.min}`);
-      if (typeof definition.max === 'bigint' && parsed > definition.max) return fail(`value must be no more than ${definition.max}`);
+      if (typeof definition.min === 'bigint' && parsed < definition.min)
+        return fail(`value must be at least ${definition.min}`);
+      if (typeof definition.max === 'bigint' && parsed > definition.max)
+        return fail(`value must be no more than ${definition.max}`);
       break;
     }
     case ConfigType.DOUBLE: {
       if (!/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(value)) return fail('value must be a number');
       const n = Number(value);
       if (!Number.isFinite(n)) return fail('value must be finite');
-      if (typeof definition.min === 'number' && n < definition.min) return fail(`value must be at least ${definition.min}`);
-      if (typeof definition.max === 'number' && n > definition.max) return fail(`value must be no more than ${definition.max}`);
+      if (typeof definition.min === 'number' && n < definition.min)
+        return fail(`value must be at least ${definition.min}`);
+      if (typeof definition.max === 'number' && n > definition.max)
+        return fail(`value must be no more than ${definition.max}`);
       break;
     }
     case ConfigType.BOOLEAN: {
@@ -188,7 +442,8 @@ export function validateConfigValue(definition: TopicConfigDefinition, rawValue:
       if (definition.nonEmptyList === true && items.length === 0) return fail('the list must not be empty');
       if (definition.validValues !== undefined) {
         for (const item of items) {
-          if (!definition.validValues.includes(item)) return fail(`each item must be one of: ${definition.validValues.join(', ')}`);
+          if (!definition.validValues.includes(item))
+            return fail(`each item must be one of: ${definition.validValues.join(', ')}`);
         }
       }
       break;
@@ -213,7 +468,8 @@ export function parseList(value: string): string[] {
 /** Validates a topic config key and value; throws INVALID_CONFIG for unknown keys or bad values. */
 export function validateTopicConfig(key: string, value: string): string {
   const definition = TOPIC_CONFIG_BY_NAME.get(key);
-  if (definition === undefined) throw new MetadataError('INVALID_CONFIG', `Unknown topic config name: ${key}`);
+  if (definition === undefined)
+    throw new MetadataError('INVALID_CONFIG', `Unknown topic config name: ${key}`);
   return validateConfigValue(definition, value, key);
 }
 
@@ -253,7 +509,10 @@ export function alterConfigMap(
     seen.add(alteration.name);
     const definition = lookup(alteration.name);
     if (definition === undefined) {
-      throw new MetadataError('INVALID_CONFIG', `Unknown ${kind === 'topic' ? 'topic' : 'or non-dynamic broker'} config name: ${alteration.name}`);
+      throw new MetadataError(
+        'INVALID_CONFIG',
+        `Unknown ${kind === 'topic' ? 'topic' : 'or non-dynamic broker'} config name: ${alteration.name}`,
+      );
     }
     if (replace && alteration.op !== AlterConfigOp.SET) {
       throw new MetadataError('INVALID_REQUEST', 'AlterConfigs (non-incremental) only sets values');
@@ -261,7 +520,10 @@ export function alterConfigMap(
     switch (alteration.op) {
       case AlterConfigOp.SET: {
         if (alteration.value === null) {
-          throw new MetadataError('INVALID_CONFIG', `Null value not supported for ${kind} config ${alteration.name}`);
+          throw new MetadataError(
+            'INVALID_CONFIG',
+            `Null value not supported for ${kind} config ${alteration.name}`,
+          );
         }
         next.set(alteration.name, validateConfigValue(definition, alteration.value, alteration.name));
         break;
@@ -272,10 +534,16 @@ export function alterConfigMap(
       case AlterConfigOp.APPEND:
       case AlterConfigOp.SUBTRACT: {
         if (definition.type !== ConfigType.LIST) {
-          throw new MetadataError('INVALID_CONFIG', `Can't ${alteration.op === AlterConfigOp.APPEND ? 'APPEND to' : 'SUBTRACT from'} key ${alteration.name} because its type is not LIST.`);
+          throw new MetadataError(
+            'INVALID_CONFIG',
+            `Can't ${alteration.op === AlterConfigOp.APPEND ? 'APPEND to' : 'SUBTRACT from'} key ${alteration.name} because its type is not LIST.`,
+          );
         }
         if (alteration.value === null) {
-          throw new MetadataError('INVALID_CONFIG', `Null value not supported for ${kind} config ${alteration.name}`);
+          throw new MetadataError(
+            'INVALID_CONFIG',
+            `Null value not supported for ${kind} config ${alteration.name}`,
+          );
         }
         const base = parseList(current.get(alteration.name) ?? definition.defaultValue);
         const items = parseList(alteration.value);
@@ -290,7 +558,10 @@ export function alterConfigMap(
         break;
       }
       default:
-        throw new MetadataError('INVALID_REQUEST', `Unknown config operation ${String(alteration.op)} for ${alteration.name}`);
+        throw new MetadataError(
+          'INVALID_REQUEST',
+          `Unknown config operation ${String(alteration.op)} for ${alteration.name}`,
+        );
     }
   }
   return next;

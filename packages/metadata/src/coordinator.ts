@@ -11,7 +11,8 @@ export function javaStringHashCode(s: string): number {
  * where Utils.abs maps Integer.MIN_VALUE to 0.
  */
 export function coordinatorPartition(key: string, partitionCount: number): number {
-  if (!Number.isInteger(partitionCount) || partitionCount < 1) throw new RangeError('partitionCount must be a positive integer');
+  if (!Number.isInteger(partitionCount) || partitionCount < 1)
+    throw new RangeError('partitionCount must be a positive integer');
   const h = javaStringHashCode(key);
   const abs = h === -2147483648 ? 0 : Math.abs(h);
   return abs % partitionCount;

@@ -60,7 +60,12 @@ export type { MetadataView } from './view.js';
 export { MetadataStateMachine, SNAPSHOT_FORMAT_VERSION } from './state-machine.js';
 export type { MetadataStateMachineOptions, MetadataLogger, ApplyResult } from './state-machine.js';
 export type { FeedEvent, FeedListener } from './internal/feed.js';
-export { describeTopicConfigs, describeBrokerConfigs, effectiveTopicConfigs, findCoordinator } from './queries.js';
+export {
+  describeTopicConfigs,
+  describeBrokerConfigs,
+  effectiveTopicConfigs,
+  findCoordinator,
+} from './queries.js';
 export type { DescribeConfigsOptions, CoordinatorKeyType, CoordinatorLookup } from './queries.js';
 export {
   prepareCreateTopics,

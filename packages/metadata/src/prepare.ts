@@ -1,11 +1,22 @@
 import { assignReplicas, chooseStartIndex, rackAlternatedOrder } from './assignment.js';
 import type { AssignmentBroker } from './assignment.js';
-import { alterConfigMap, brokerConfigDefinition, topicConfigDefinition, validateTopicConfig } from './configs.js';
+import {
+  alterConfigMap,
+  brokerConfigDefinition,
+  topicConfigDefinition,
+  validateTopicConfig,
+} from './configs.js';
 import type { ConfigAlteration } from './configs.js';
 import { isMetadataError, MetadataError } from './errors.js';
 import { METADATA_LIMITS as L } from './limits.js';
 import { isValidTopicId } from './topic-id.js';
-import { collisionKey, CONSUMER_OFFSETS_TOPIC, isInternalTopic, topicNameProblem, TRANSACTION_STATE_TOPIC } from './topic-names.js';
+import {
+  collisionKey,
+  CONSUMER_OFFSETS_TOPIC,
+  isInternalTopic,
+  topicNameProblem,
+  TRANSACTION_STATE_TOPIC,
+} from './topic-names.js';
 import type {
   AlterBrokerConfigsCommand,
   AlterTopicConfigsCommand,
@@ -22,7 +33,8 @@ import type { MetadataView } from './view.js';
  * time: topic ids, replica assignments). Apply validates again, because the state may have
  * changed between prepare and commit.
  */
-export type PrepareResult<C> = { readonly ok: true; readonly command: C } | { readonly ok: false; readonly error: MetadataError };
+export type PrepareResult<C> =
+  { readonly ok: true; readonly command: C } | { readonly ok: false; readonly error: MetadataError };
 
 function attempt<C>(fn: () => C): PrepareResult<C> {
   try {
@@ -92,20 +104,34 @@ class LeaderPlanner {
   }
 }
 
-function checkExplicitAssignment(view: MetadataView, lists: readonly (readonly number[])[], replicationFactor: number | null, firstPartition: number): void {
+function checkExplicitAssignment(
+  view: MetadataView,
+  lists: readonly (readonly number[])[],
+  replicationFactor: number | null,
+  firstPartition: number,
+): void {
   const rf = replicationFactor ?? lists[0]?.length ?? 0;
   lists.forEach((replicas, i) => {
     const p = firstPartition + i;
     if (replicas.length === 0) fail('INVALID_REPLICA_ASSIGNMENT', `Partition ${p} has an empty replica list`);
     if (replicas.length !== rf) {
-      fail('INVALID_REPLICA_ASSIGNMENT', `Partition ${p} has ${replicas.length} replicas; all partitions must have the same number of replicas (${rf})`);
+      fail(
+        'INVALID_REPLICA_ASSIGNMENT',
+        `Partition ${p} has ${replicas.length} replicas; all partitions must have the same number of replicas (${rf})`,
+      );
     }
     if (new Set(replicas).size !== replicas.length) {
-      fail('INVALID_REPLICA_ASSIGNMENT', `Duplicate brokers not allowed in the replica assignment of partition ${p}: ${replicas.join(', ')}`);
+      fail(
+        'INVALID_REPLICA_ASSIGNMENT',
+        `Duplicate brokers not allowed in the replica assignment of partition ${p}: ${replicas.join(', ')}`,
+      );
     }
     for (const b of replicas) {
       if (!Number.isInteger(b) || view.broker(b) === undefined) {
-        fail('INVALID_REPLICA_ASSIGNMENT', `The replica assignment of partition ${p} contains broker ${b}, which is not registered`);
+        fail(
+          'INVALID_REPLICA_ASSIGNMENT',
+          `The replica assignment of partition ${p} contains broker ${b}, which is not registered`,
+        );
       }
     }
   });
@@ -113,9 +139,13 @@ function checkExplicitAssignment(view: MetadataView, lists: readonly (readonly n
 
 function checkReplicationFactor(replicationFactor: number, live: number): void {
   if (!Number.isInteger(replicationFactor) || replicationFactor < 1) {
-    fail('INVALID_REPLICATION_FACTOR', 'Replication factor must be larger than 0, or -1 to use the default value.');
+    fail(
+      'INVALID_REPLICATION_FACTOR',
+      'Replication factor must be larger than 0, or -1 to use the default value.',
+    );
   }
-  if (replicationFactor > L.maxReplicationFactor) fail('INVALID_REPLICATION_FACTOR', `Replication factor ${replicationFactor} is too large`);
+  if (replicationFactor > L.maxReplicationFactor)
+    fail('INVALID_REPLICATION_FACTOR', `Replication factor ${replicationFactor} is too large`);
   if (replicationFactor > live) {
     fail(
       'INVALID_REPLICATION_FACTOR',
@@ -125,8 +155,13 @@ function checkReplicationFactor(replicationFactor: number, live: number): void {
 }
 
 function checkPartitionCount(count: number): void {
-  if (!Number.isInteger(count) || count < 1) fail('INVALID_PARTITIONS', 'Number of partitions was set to an invalid non-positive value.');
-  if (count > L.maxPartitionsPerTopic) fail('INVALID_PARTITIONS', `Number of partitions ${count} exceeds the limit of ${L.maxPartitionsPerTopic}`);
+  if (!Number.isInteger(count) || count < 1)
+    fail('INVALID_PARTITIONS', 'Number of partitions was set to an invalid non-positive value.');
+  if (count > L.maxPartitionsPerTopic)
+    fail(
+      'INVALID_PARTITIONS',
+      `Number of partitions ${count} exceeds the limit of ${L.maxPartitionsPerTopic}`,
+    );
 }
 
 /**
@@ -135,7 +170,11 @@ function checkPartitionCount(count: number): void {
  * batch count for balance and name collisions of later ones. Validate-only requests use the
  * results without proposing.
  */
-export function prepareCreateTopics(view: MetadataView, requests: readonly CreateTopicRequest[], options: PrepareCreateTopicsOptions): CreateTopicPrepared[] {
+export function prepareCreateTopics(
+  view: MetadataView,
+  requests: readonly CreateTopicRequest[],
+  options: PrepareCreateTopicsOptions,
+): CreateTopicPrepared[] {
   const nameCounts = new Map<string, number>();
   for (const r of requests) nameCounts.set(r.name, (nameCounts.get(r.name) ?? 0) + 1);
   const planner = new LeaderPlanner(view);
@@ -145,14 +184,20 @@ export function prepareCreateTopics(view: MetadataView, requests: readonly Creat
   return requests.map((request) => {
     const result = attempt<CreateTopicCommand>(() => {
       const name = request.name;
-      if ((nameCounts.get(name) ?? 0) > 1) fail('INVALID_REQUEST', `Create topics request from client contains multiple entries for topic ${name}`);
+      if ((nameCounts.get(name) ?? 0) > 1)
+        fail(
+          'INVALID_REQUEST',
+          `Create topics request from client contains multiple entries for topic ${name}`,
+        );
       const problem = topicNameProblem(name);
       if (problem !== null) fail('INVALID_TOPIC_EXCEPTION', problem);
       const internal = isInternalTopic(name);
-      if (internal && options.allowInternal !== true) fail('INVALID_REQUEST', `Topic name ${name} is reserved for internal use`);
+      if (internal && options.allowInternal !== true)
+        fail('INVALID_REQUEST', `Topic name ${name} is reserved for internal use`);
       if (view.topic(name) !== undefined) fail('TOPIC_ALREADY_EXISTS', `Topic '${name}' already exists.`);
       const collides = view.collidingTopic(name) ?? pendingCollisions.get(collisionKey(name));
-      if (collides !== undefined) fail('INVALID_TOPIC_EXCEPTION', `Topic '${name}' collides with existing topic: ${collides}`);
+      if (collides !== undefined)
+        fail('INVALID_TOPIC_EXCEPTION', `Topic '${name}' collides with existing topic: ${collides}`);
 
       let explicitAssignments: number[][] | null = null;
       let partitions: number;
@@ -160,18 +205,26 @@ export function prepareCreateTopics(view: MetadataView, requests: readonly Creat
       const explicit = request.assignments ?? [];
       if (explicit.length > 0) {
         if (request.numPartitions !== -1 || request.replicationFactor !== -1) {
-          fail('INVALID_REQUEST', 'Both numPartitions or replicationFactor and replicasAssignments were set. Both cannot be used at the same time.');
+          fail(
+            'INVALID_REQUEST',
+            'Both numPartitions or replicationFactor and replicasAssignments were set. Both cannot be used at the same time.',
+          );
         }
         checkPartitionCount(explicit.length);
         const byPartition = new Map<number, readonly number[]>();
         for (const a of explicit) {
-          if (byPartition.has(a.partition)) fail('INVALID_REPLICA_ASSIGNMENT', `Partition ${a.partition} is assigned twice`);
+          if (byPartition.has(a.partition))
+            fail('INVALID_REPLICA_ASSIGNMENT', `Partition ${a.partition} is assigned twice`);
           byPartition.set(a.partition, a.brokerIds);
         }
         explicitAssignments = [];
         for (let p = 0; p < explicit.length; p++) {
           const replicas = byPartition.get(p);
-          if (replicas === undefined) fail('INVALID_REPLICA_ASSIGNMENT', `Partitions should be a consecutive 0-based integer sequence; partition ${p} is missing`);
+          if (replicas === undefined)
+            fail(
+              'INVALID_REPLICA_ASSIGNMENT',
+              `Partitions should be a consecutive 0-based integer sequence; partition ${p} is missing`,
+            );
           explicitAssignments.push([...replicas]);
         }
         checkExplicitAssignment(view, explicitAssignments, null, 0);
@@ -183,7 +236,10 @@ export function prepareCreateTopics(view: MetadataView, requests: readonly Creat
         checkReplicationFactor(rf, planner.order.length);
       }
       if (view.totalPartitionCount() + pendingPartitions + partitions > L.maxTotalPartitions) {
-        fail('POLICY_VIOLATION', `Creating ${partitions} partitions would exceed the cluster's limit of ${L.maxTotalPartitions} partitions`);
+        fail(
+          'POLICY_VIOLATION',
+          `Creating ${partitions} partitions would exceed the cluster's limit of ${L.maxTotalPartitions} partitions`,
+        );
       }
 
       const configs: ConfigEntry[] = [];
@@ -216,7 +272,11 @@ export function prepareCreateTopics(view: MetadataView, requests: readonly Creat
 }
 
 /** One topic of a CreateTopics request, prepared on its own. */
-export function prepareCreateTopic(view: MetadataView, request: CreateTopicRequest, options: PrepareCreateTopicsOptions): PrepareResult<CreateTopicCommand> {
+export function prepareCreateTopic(
+  view: MetadataView,
+  request: CreateTopicRequest,
+  options: PrepareCreateTopicsOptions,
+): PrepareResult<CreateTopicCommand> {
   return (prepareCreateTopics(view, [request], options)[0] as CreateTopicPrepared).result;
 }
 
@@ -230,7 +290,12 @@ export interface InternalTopicOptions {
   readonly segmentBytes?: number;
 }
 
-function prepareInternalTopic(view: MetadataView, name: string, compressionType: string, options: InternalTopicOptions): PrepareResult<CreateTopicCommand> {
+function prepareInternalTopic(
+  view: MetadataView,
+  name: string,
+  compressionType: string,
+  options: InternalTopicOptions,
+): PrepareResult<CreateTopicCommand> {
   const live = view.liveBrokers().length;
   const rf = Math.max(1, Math.min(options.replicationFactor, live));
   return prepareCreateTopic(
@@ -245,7 +310,12 @@ function prepareInternalTopic(view: MetadataView, name: string, compressionType:
         { name: 'segment.bytes', value: String(options.segmentBytes ?? 104857600) },
       ],
     },
-    { defaultPartitions: options.partitionCount, defaultReplicationFactor: rf, newTopicId: options.newTopicId, allowInternal: true },
+    {
+      defaultPartitions: options.partitionCount,
+      defaultReplicationFactor: rf,
+      newTopicId: options.newTopicId,
+      allowInternal: true,
+    },
   );
 }
 
@@ -253,12 +323,18 @@ function prepareInternalTopic(view: MetadataView, name: string, compressionType:
  * The createTopic command for `__consumer_offsets` (the broker proposes it when the first group
  * needs a coordinator): compacted, producer compression, the given partition count.
  */
-export function prepareConsumerOffsetsTopic(view: MetadataView, options: InternalTopicOptions): PrepareResult<CreateTopicCommand> {
+export function prepareConsumerOffsetsTopic(
+  view: MetadataView,
+  options: InternalTopicOptions,
+): PrepareResult<CreateTopicCommand> {
   return prepareInternalTopic(view, CONSUMER_OFFSETS_TOPIC, 'producer', options);
 }
 
 /** The createTopic command for `__transaction_state`: compacted, uncompressed, the given partition count. */
-export function prepareTransactionStateTopic(view: MetadataView, options: InternalTopicOptions): PrepareResult<CreateTopicCommand> {
+export function prepareTransactionStateTopic(
+  view: MetadataView,
+  options: InternalTopicOptions,
+): PrepareResult<CreateTopicCommand> {
   return prepareInternalTopic(view, TRANSACTION_STATE_TOPIC, 'uncompressed', options);
 }
 
@@ -271,10 +347,12 @@ export function prepareDeleteTopic(
   return attempt(() => {
     const topic = 'name' in target ? view.topic(target.name) : view.topicById(target.topicId);
     if (topic === undefined) {
-      if ('name' in target) fail('UNKNOWN_TOPIC_OR_PARTITION', `This server does not host this topic: ${target.name}`);
+      if ('name' in target)
+        fail('UNKNOWN_TOPIC_OR_PARTITION', `This server does not host this topic: ${target.name}`);
       fail('UNKNOWN_TOPIC_ID', `Unknown topic id ${target.topicId}`);
     }
-    if (topic.internal && options.allowInternal !== true) fail('INVALID_REQUEST', `Internal topic ${topic.name} cannot be deleted`);
+    if (topic.internal && options.allowInternal !== true)
+      fail('INVALID_REQUEST', `Internal topic ${topic.name} cannot be deleted`);
     return { type: 'deleteTopic', name: topic.name, topicId: topic.topicId };
   });
 }
@@ -289,24 +367,39 @@ export interface CreatePartitionsRequest {
 }
 
 /** CreatePartitions for one topic; computed assignments keep the topic's replication factor. */
-export function prepareCreatePartitions(view: MetadataView, request: CreatePartitionsRequest): PrepareResult<CreatePartitionsCommand> {
+export function prepareCreatePartitions(
+  view: MetadataView,
+  request: CreatePartitionsRequest,
+): PrepareResult<CreatePartitionsCommand> {
   return attempt(() => {
     const topic = view.topic(request.name);
-    if (topic === undefined) fail('UNKNOWN_TOPIC_OR_PARTITION', `This server does not host this topic: ${request.name}`);
+    if (topic === undefined)
+      fail('UNKNOWN_TOPIC_OR_PARTITION', `This server does not host this topic: ${request.name}`);
     const current = topic.partitions.length;
-    if (!Number.isInteger(request.count)) fail('INVALID_PARTITIONS', `Invalid partition count ${request.count}`);
+    if (!Number.isInteger(request.count))
+      fail('INVALID_PARTITIONS', `Invalid partition count ${request.count}`);
     if (request.count === current) fail('INVALID_PARTITIONS', `Topic already has ${current} partitions.`);
-    if (request.count < current) fail('INVALID_PARTITIONS', `Topic currently has ${current} partitions, which is higher than the requested ${request.count}.`);
+    if (request.count < current)
+      fail(
+        'INVALID_PARTITIONS',
+        `Topic currently has ${current} partitions, which is higher than the requested ${request.count}.`,
+      );
     checkPartitionCount(request.count);
     const added = request.count - current;
     if (view.totalPartitionCount() + added > L.maxTotalPartitions) {
-      fail('POLICY_VIOLATION', `Creating ${added} partitions would exceed the cluster's limit of ${L.maxTotalPartitions} partitions`);
+      fail(
+        'POLICY_VIOLATION',
+        `Creating ${added} partitions would exceed the cluster's limit of ${L.maxTotalPartitions} partitions`,
+      );
     }
     const rf = topic.partitions[0]?.replicas.length ?? 1;
     let assignments: number[][];
     if (request.assignments !== undefined && request.assignments !== null) {
       if (request.assignments.length !== added) {
-        fail('INVALID_REPLICA_ASSIGNMENT', `Increasing the number of partitions by ${added} but ${request.assignments.length} assignments provided.`);
+        fail(
+          'INVALID_REPLICA_ASSIGNMENT',
+          `Increasing the number of partitions by ${added} but ${request.assignments.length} assignments provided.`,
+        );
       }
       assignments = request.assignments.map((r) => [...r]);
       checkExplicitAssignment(view, assignments, rf, current);
@@ -315,35 +408,78 @@ export function prepareCreatePartitions(view: MetadataView, request: CreateParti
       checkReplicationFactor(rf, planner.order.length);
       assignments = planner.assign(added, rf);
     }
-    return { type: 'createPartitions', name: topic.name, topicId: topic.topicId, expectedCurrentCount: current, assignments };
+    return {
+      type: 'createPartitions',
+      name: topic.name,
+      topicId: topic.topicId,
+      expectedCurrentCount: current,
+      assignments,
+    };
   });
 }
 
 /** AlterConfigs (`replace`) or IncrementalAlterConfigs for one topic. */
 export function prepareAlterTopicConfigs(
   view: MetadataView,
-  request: { readonly name: string; readonly alterations: readonly ConfigAlteration[]; readonly replace: boolean },
+  request: {
+    readonly name: string;
+    readonly alterations: readonly ConfigAlteration[];
+    readonly replace: boolean;
+  },
 ): PrepareResult<AlterTopicConfigsCommand> {
   return attempt(() => {
     const topic = view.topic(request.name);
-    if (topic === undefined) fail('UNKNOWN_TOPIC_OR_PARTITION', `This server does not host this topic: ${request.name}`);
-    if (request.alterations.length > L.maxConfigAlterations) fail('INVALID_REQUEST', `More than ${L.maxConfigAlterations} config changes`);
-    alterConfigMap(new Map(Object.entries(topic.configs)), request.alterations, request.replace, topicConfigDefinition, 'topic');
-    return { type: 'alterTopicConfigs', name: topic.name, topicId: topic.topicId, alterations: request.alterations.map((a) => ({ ...a })), replace: request.replace };
+    if (topic === undefined)
+      fail('UNKNOWN_TOPIC_OR_PARTITION', `This server does not host this topic: ${request.name}`);
+    if (request.alterations.length > L.maxConfigAlterations)
+      fail('INVALID_REQUEST', `More than ${L.maxConfigAlterations} config changes`);
+    alterConfigMap(
+      new Map(Object.entries(topic.configs)),
+      request.alterations,
+      request.replace,
+      topicConfigDefinition,
+      'topic',
+    );
+    return {
+      type: 'alterTopicConfigs',
+      name: topic.name,
+      topicId: topic.topicId,
+      alterations: request.alterations.map((a) => ({ ...a })),
+      replace: request.replace,
+    };
   });
 }
 
 /** AlterConfigs (`replace`) or IncrementalAlterConfigs for one broker, or (brokerId null) the cluster-wide default. */
 export function prepareAlterBrokerConfigs(
   view: MetadataView,
-  request: { readonly brokerId: number | null; readonly alterations: readonly ConfigAlteration[]; readonly replace: boolean },
+  request: {
+    readonly brokerId: number | null;
+    readonly alterations: readonly ConfigAlteration[];
+    readonly replace: boolean;
+  },
 ): PrepareResult<AlterBrokerConfigsCommand> {
   return attempt(() => {
-    if (request.brokerId !== null && (!Number.isInteger(request.brokerId) || request.brokerId < 0 || request.brokerId > L.maxInt32)) {
+    if (
+      request.brokerId !== null &&
+      (!Number.isInteger(request.brokerId) || request.brokerId < 0 || request.brokerId > L.maxInt32)
+    ) {
       fail('INVALID_REQUEST', `Invalid broker id ${request.brokerId}`);
     }
-    if (request.alterations.length > L.maxConfigAlterations) fail('INVALID_REQUEST', `More than ${L.maxConfigAlterations} config changes`);
-    alterConfigMap(new Map(Object.entries(view.brokerConfigOverrides(request.brokerId))), request.alterations, request.replace, brokerConfigDefinition, 'broker');
-    return { type: 'alterBrokerConfigs', brokerId: request.brokerId, alterations: request.alterations.map((a) => ({ ...a })), replace: request.replace };
+    if (request.alterations.length > L.maxConfigAlterations)
+      fail('INVALID_REQUEST', `More than ${L.maxConfigAlterations} config changes`);
+    alterConfigMap(
+      new Map(Object.entries(view.brokerConfigOverrides(request.brokerId))),
+      request.alterations,
+      request.replace,
+      brokerConfigDefinition,
+      'broker',
+    );
+    return {
+      type: 'alterBrokerConfigs',
+      brokerId: request.brokerId,
+      alterations: request.alterations.map((a) => ({ ...a })),
+      replace: request.replace,
+    };
   });
 }

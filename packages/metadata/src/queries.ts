@@ -1,4 +1,9 @@
-import { ConfigSource, DYNAMIC_BROKER_CONFIG_NAMES, TOPIC_CONFIGS, brokerConfigDefinition } from './configs.js';
+import {
+  ConfigSource,
+  DYNAMIC_BROKER_CONFIG_NAMES,
+  TOPIC_CONFIGS,
+  brokerConfigDefinition,
+} from './configs.js';
 import type { ConfigDescription, ConfigSynonym, TopicConfigDefinition } from './configs.js';
 import { coordinatorPartition } from './coordinator.js';
 import { MetadataError } from './errors.js';
@@ -26,7 +31,8 @@ function levels(
   const out: ConfigSynonym[] = [];
   if (topicOverrides !== null) {
     const v = topicOverrides[definition.name];
-    if (v !== undefined) out.push({ name: definition.name, value: v, source: ConfigSource.DYNAMIC_TOPIC_CONFIG });
+    if (v !== undefined)
+      out.push({ name: definition.name, value: v, source: ConfigSource.DYNAMIC_TOPIC_CONFIG });
   }
   const b = definition.brokerSynonym;
   if (b !== null) {
@@ -39,11 +45,20 @@ function levels(
     const st = options.staticBrokerConfigs?.[b];
     if (st !== undefined) out.push({ name: b, value: st, source: ConfigSource.STATIC_BROKER_CONFIG });
   }
-  out.push({ name: b ?? definition.name, value: definition.defaultValue, source: ConfigSource.DEFAULT_CONFIG });
+  out.push({
+    name: b ?? definition.name,
+    value: definition.defaultValue,
+    source: ConfigSource.DEFAULT_CONFIG,
+  });
   return out;
 }
 
-function describe(name: string, definition: TopicConfigDefinition, synonyms: ConfigSynonym[], includeSynonyms: boolean): ConfigDescription {
+function describe(
+  name: string,
+  definition: TopicConfigDefinition,
+  synonyms: ConfigSynonym[],
+  includeSynonyms: boolean,
+): ConfigDescription {
   const effective = synonyms[0] as ConfigSynonym;
   return {
     name,
@@ -63,9 +78,17 @@ function describe(name: string, definition: TopicConfigDefinition, synonyms: Con
  * source (topic override > this broker's dynamic config > cluster-wide dynamic default > static
  * broker config > Kafka default). Throws UNKNOWN_TOPIC_OR_PARTITION.
  */
-export function describeTopicConfigs(view: MetadataView, topicName: string, options: DescribeConfigsOptions = {}): ConfigDescription[] {
+export function describeTopicConfigs(
+  view: MetadataView,
+  topicName: string,
+  options: DescribeConfigsOptions = {},
+): ConfigDescription[] {
   const topic = view.topic(topicName);
-  if (topic === undefined) throw new MetadataError('UNKNOWN_TOPIC_OR_PARTITION', `This server does not host this topic: ${topicName}`);
+  if (topic === undefined)
+    throw new MetadataError(
+      'UNKNOWN_TOPIC_OR_PARTITION',
+      `This server does not host this topic: ${topicName}`,
+    );
   const wanted = options.keys ?? null;
   return TOPIC_CONFIGS.filter((d) => wanted === null || wanted.includes(d.name)).map((d) =>
     describe(d.name, d, levels(view, d, topic.configs, options), options.includeSynonyms === true),
@@ -95,17 +118,25 @@ export function describeBrokerConfigs(
   options: Omit<DescribeConfigsOptions, 'brokerId'> = {},
 ): ConfigDescription[] {
   const wanted = options.keys ?? null;
-  return DYNAMIC_BROKER_CONFIG_NAMES.filter((name) => wanted === null || wanted.includes(name)).map((name) => {
-    const d = brokerConfigDefinition(name) as TopicConfigDefinition;
-    const synonyms = levels(view, d, null, brokerId === null ? options : { ...options, brokerId });
-    return describe(name, d, synonyms, options.includeSynonyms === true);
-  });
+  return DYNAMIC_BROKER_CONFIG_NAMES.filter((name) => wanted === null || wanted.includes(name)).map(
+    (name) => {
+      const d = brokerConfigDefinition(name) as TopicConfigDefinition;
+      const synonyms = levels(view, d, null, brokerId === null ? options : { ...options, brokerId });
+      return describe(name, d, synonyms, options.includeSynonyms === true);
+    },
+  );
 }
 
 export type CoordinatorKeyType = 'group' | 'transaction';
 
 export type CoordinatorLookup =
-  | { readonly ok: true; readonly topic: string; readonly partition: number; readonly leaderId: number; readonly broker: BrokerInfo }
+  | {
+      readonly ok: true;
+      readonly topic: string;
+      readonly partition: number;
+      readonly leaderId: number;
+      readonly broker: BrokerInfo;
+    }
   | {
       readonly ok: false;
       readonly topic: string;
@@ -123,7 +154,12 @@ export type CoordinatorLookup =
  * broker's configured count) is used only while the topic does not exist.
  * Fails with COORDINATOR_NOT_AVAILABLE while the topic is missing or the partition has no live leader.
  */
-export function findCoordinator(view: MetadataView, key: string, keyType: CoordinatorKeyType, partitionCount: number): CoordinatorLookup {
+export function findCoordinator(
+  view: MetadataView,
+  key: string,
+  keyType: CoordinatorKeyType,
+  partitionCount: number,
+): CoordinatorLookup {
   const topicName = keyType === 'group' ? CONSUMER_OFFSETS_TOPIC : TRANSACTION_STATE_TOPIC;
   const topic = view.topic(topicName);
   if (topic === undefined) {
@@ -144,7 +180,10 @@ export function findCoordinator(view: MetadataView, key: string, keyType: Coordi
       topic: topicName,
       partition,
       topicExists: true,
-      error: new MetadataError('COORDINATOR_NOT_AVAILABLE', `${topicName}-${partition} has no available leader`),
+      error: new MetadataError(
+        'COORDINATOR_NOT_AVAILABLE',
+        `${topicName}-${partition} has no available leader`,
+      ),
     };
   }
   return { ok: true, topic: topicName, partition, leaderId, broker };

@@ -1,8 +1,18 @@
 import { decodeCommand, encodeCommand, packCanonical, unpack } from './codec.js';
-import { alterConfigMap, brokerConfigDefinition, topicConfigDefinition, validateTopicConfig } from './configs.js';
+import {
+  alterConfigMap,
+  brokerConfigDefinition,
+  topicConfigDefinition,
+  validateTopicConfig,
+} from './configs.js';
 import type { ConfigDescription } from './configs.js';
 import { isMetadataError, MetadataError } from './errors.js';
-import { describeBrokerConfigs, describeTopicConfigs, effectiveTopicConfigs, findCoordinator } from './queries.js';
+import {
+  describeBrokerConfigs,
+  describeTopicConfigs,
+  effectiveTopicConfigs,
+  findCoordinator,
+} from './queries.js';
 import type { CoordinatorKeyType, CoordinatorLookup, DescribeConfigsOptions } from './queries.js';
 import { ChangeFeed } from './internal/feed.js';
 import type { FeedEvent, FeedListener } from './internal/feed.js';
@@ -52,8 +62,18 @@ export interface MetadataStateMachineOptions {
 
 /** The outcome of applying one log entry. A rejected command changed nothing but the applied index. */
 export type ApplyResult =
-  | { readonly ok: true; readonly index: number; readonly command: MetadataCommand | null; readonly changes: readonly MetadataChange[] }
-  | { readonly ok: false; readonly index: number; readonly command: MetadataCommand | null; readonly error: MetadataError };
+  | {
+      readonly ok: true;
+      readonly index: number;
+      readonly command: MetadataCommand | null;
+      readonly changes: readonly MetadataChange[];
+    }
+  | {
+      readonly ok: false;
+      readonly index: number;
+      readonly command: MetadataCommand | null;
+      readonly error: MetadataError;
+    };
 
 /** Version of the snapshot encoding (see README: format versioning). */
 export const SNAPSHOT_FORMAT_VERSION = 1;
@@ -112,7 +132,11 @@ export class MetadataStateMachine implements MetadataView {
 
   constructor(options: MetadataStateMachineOptions = {}) {
     this.logger = options.logger ?? silentLogger;
-    this.feed = new ChangeFeed(options.maxRetainedChanges ?? 10_000, options.maxSubscribers ?? 64, this.logger);
+    this.feed = new ChangeFeed(
+      options.maxRetainedChanges ?? 10_000,
+      options.maxSubscribers ?? 64,
+      this.logger,
+    );
   }
 
   /** A state machine restored from a snapshot. */
@@ -140,7 +164,10 @@ export class MetadataStateMachine implements MetadataView {
    */
   apply(index: number, data: Uint8Array): ApplyResult {
     if (!Number.isSafeInteger(index) || index <= this.applied) {
-      throw new MetadataError('UNKNOWN_SERVER_ERROR', `Entry ${index} is not above the applied index ${this.applied}`);
+      throw new MetadataError(
+        'UNKNOWN_SERVER_ERROR',
+        `Entry ${index} is not above the applied index ${this.applied}`,
+      );
     }
     if (data.length === 0) {
       this.applied = index;
@@ -218,7 +245,8 @@ export class MetadataStateMachine implements MetadataView {
     if (c.clusterId.length === 0) fail('INVALID_REQUEST', 'The cluster id must not be empty');
     const s = this.state;
     if (s.clusterId === c.clusterId) return;
-    if (s.clusterId !== null) fail('INCONSISTENT_CLUSTER_ID', `The cluster id is ${s.clusterId}, not ${c.clusterId}`);
+    if (s.clusterId !== null)
+      fail('INCONSISTENT_CLUSTER_ID', `The cluster id is ${s.clusterId}, not ${c.clusterId}`);
     s.clusterId = c.clusterId;
     out.push({ type: 'clusterInitialized', index, clusterId: c.clusterId });
   }
@@ -233,16 +261,26 @@ export class MetadataStateMachine implements MetadataView {
     const existing = s.brokers.get(c.brokerId);
     for (const other of [...s.brokers.values()].sort((a, b) => a.brokerId - b.brokerId)) {
       if (other.brokerId !== c.brokerId && other.host === c.host && other.port === c.port) {
-        fail('DUPLICATE_BROKER_REGISTRATION', `Broker ${other.brokerId} is already registered at ${c.host}:${c.port}`);
+        fail(
+          'DUPLICATE_BROKER_REGISTRATION',
+          `Broker ${other.brokerId} is already registered at ${c.host}:${c.port}`,
+        );
       }
     }
     if (existing === undefined && s.brokers.size >= L.maxBrokers) {
       fail('POLICY_VIOLATION', `The cluster already has the maximum of ${L.maxBrokers} brokers`);
     }
     if (existing !== undefined && existing.incarnation === c.incarnation) {
-      const same = existing.host === c.host && existing.port === c.port && existing.rack === c.rack && existing.raftAddress === c.raftAddress;
+      const same =
+        existing.host === c.host &&
+        existing.port === c.port &&
+        existing.rack === c.rack &&
+        existing.raftAddress === c.raftAddress;
       if (same) return;
-      fail('DUPLICATE_BROKER_REGISTRATION', `Broker ${c.brokerId} incarnation ${c.incarnation} is already registered with other endpoints`);
+      fail(
+        'DUPLICATE_BROKER_REGISTRATION',
+        `Broker ${c.brokerId} incarnation ${c.incarnation} is already registered with other endpoints`,
+      );
     }
     const broker: BrokerInfo = Object.freeze({
       brokerId: c.brokerId,
@@ -259,7 +297,8 @@ export class MetadataStateMachine implements MetadataView {
   }
 
   private unregisterBroker(index: number, c: UnregisterBrokerCommand, out: MetadataChange[]): void {
-    if (!this.state.brokers.has(c.brokerId)) fail('BROKER_ID_NOT_REGISTERED', `Broker ${c.brokerId} is not registered`);
+    if (!this.state.brokers.has(c.brokerId))
+      fail('BROKER_ID_NOT_REGISTERED', `Broker ${c.brokerId} is not registered`);
     this.state.brokers.delete(c.brokerId);
     out.push({ type: 'brokerUnregistered', index, brokerId: c.brokerId });
     // Clients cannot reach a leader that is gone: clear it (epoch kept) until its group reports again.
@@ -269,7 +308,15 @@ export class MetadataStateMachine implements MetadataView {
         if (current.leader !== c.brokerId) continue;
         const next = freezePartition({ ...current, leader: -1, partitionEpoch: current.partitionEpoch + 1 });
         updated = this.replacePartition(updated, next);
-        out.push({ type: 'partitionChanged', index, name: topic.name, topicId: topic.topicId, reason: 'leader', previous: current, partition: next });
+        out.push({
+          type: 'partitionChanged',
+          index,
+          name: topic.name,
+          topicId: topic.topicId,
+          reason: 'leader',
+          previous: current,
+          partition: next,
+        });
       }
     }
   }
@@ -278,7 +325,10 @@ export class MetadataStateMachine implements MetadataView {
     const existing = this.state.brokers.get(c.brokerId);
     if (existing === undefined) fail('BROKER_ID_NOT_REGISTERED', `Broker ${c.brokerId} is not registered`);
     if (c.brokerEpoch !== -1 && c.brokerEpoch !== existing.brokerEpoch) {
-      fail('STALE_BROKER_EPOCH', `Broker ${c.brokerId} has epoch ${existing.brokerEpoch}, not ${c.brokerEpoch}`);
+      fail(
+        'STALE_BROKER_EPOCH',
+        `Broker ${c.brokerId} has epoch ${existing.brokerEpoch}, not ${c.brokerEpoch}`,
+      );
     }
     if (existing.fenced === c.fenced) return;
     const broker = Object.freeze({ ...existing, fenced: c.fenced });
@@ -287,19 +337,34 @@ export class MetadataStateMachine implements MetadataView {
   }
 
   /** Checks replica lists against the registered brokers; throws INVALID_REPLICA_ASSIGNMENT. */
-  private checkReplicaLists(lists: readonly (readonly number[])[], replicationFactor: number | null, firstPartition: number): void {
+  private checkReplicaLists(
+    lists: readonly (readonly number[])[],
+    replicationFactor: number | null,
+    firstPartition: number,
+  ): void {
     const rf = replicationFactor ?? lists[0]?.length ?? 0;
     lists.forEach((replicas, i) => {
       const p = firstPartition + i;
-      if (replicas.length === 0) fail('INVALID_REPLICA_ASSIGNMENT', `Partition ${p} has an empty replica list`);
+      if (replicas.length === 0)
+        fail('INVALID_REPLICA_ASSIGNMENT', `Partition ${p} has an empty replica list`);
       if (replicas.length !== rf) {
-        fail('INVALID_REPLICA_ASSIGNMENT', `Partition ${p} has ${replicas.length} replicas; all partitions must have the same number of replicas (${rf})`);
+        fail(
+          'INVALID_REPLICA_ASSIGNMENT',
+          `Partition ${p} has ${replicas.length} replicas; all partitions must have the same number of replicas (${rf})`,
+        );
       }
       if (new Set(replicas).size !== replicas.length) {
-        fail('INVALID_REPLICA_ASSIGNMENT', `Duplicate brokers not allowed in the replica assignment of partition ${p}: ${replicas.join(', ')}`);
+        fail(
+          'INVALID_REPLICA_ASSIGNMENT',
+          `Duplicate brokers not allowed in the replica assignment of partition ${p}: ${replicas.join(', ')}`,
+        );
       }
       for (const b of replicas) {
-        if (!this.state.brokers.has(b)) fail('INVALID_REPLICA_ASSIGNMENT', `The replica assignment of partition ${p} contains broker ${b}, which is not registered`);
+        if (!this.state.brokers.has(b))
+          fail(
+            'INVALID_REPLICA_ASSIGNMENT',
+            `The replica assignment of partition ${p} contains broker ${b}, which is not registered`,
+          );
       }
     });
   }
@@ -309,19 +374,32 @@ export class MetadataStateMachine implements MetadataView {
     const problem = topicNameProblem(c.name);
     if (problem !== null) fail('INVALID_TOPIC_EXCEPTION', problem);
     if (isInternalTopic(c.name) !== c.internal) {
-      fail('INVALID_REQUEST', c.internal ? `${c.name} is not an internal topic` : `Topic name ${c.name} is reserved for internal use`);
+      fail(
+        'INVALID_REQUEST',
+        c.internal
+          ? `${c.name} is not an internal topic`
+          : `Topic name ${c.name} is reserved for internal use`,
+      );
     }
     if (!isValidTopicId(c.topicId)) fail('INVALID_REQUEST', `Invalid topic id ${c.topicId}`);
     if (s.topics.has(c.name)) fail('TOPIC_ALREADY_EXISTS', `Topic '${c.name}' already exists.`);
     const collides = s.collisions.get(collisionKey(c.name));
-    if (collides !== undefined) fail('INVALID_TOPIC_EXCEPTION', `Topic '${c.name}' collides with existing topic: ${collides}`);
+    if (collides !== undefined)
+      fail('INVALID_TOPIC_EXCEPTION', `Topic '${c.name}' collides with existing topic: ${collides}`);
     if (s.namesById.has(c.topicId)) fail('INVALID_REQUEST', `Topic id ${c.topicId} is already in use`);
-    if (c.assignments.length === 0) fail('INVALID_PARTITIONS', 'Number of partitions was set to an invalid non-positive value.');
+    if (c.assignments.length === 0)
+      fail('INVALID_PARTITIONS', 'Number of partitions was set to an invalid non-positive value.');
     if (c.assignments.length > L.maxPartitionsPerTopic) {
-      fail('INVALID_PARTITIONS', `Number of partitions ${c.assignments.length} exceeds the limit of ${L.maxPartitionsPerTopic}`);
+      fail(
+        'INVALID_PARTITIONS',
+        `Number of partitions ${c.assignments.length} exceeds the limit of ${L.maxPartitionsPerTopic}`,
+      );
     }
     if (s.totalPartitions + c.assignments.length > L.maxTotalPartitions) {
-      fail('POLICY_VIOLATION', `Creating ${c.assignments.length} partitions would exceed the cluster's limit of ${L.maxTotalPartitions} partitions`);
+      fail(
+        'POLICY_VIOLATION',
+        `Creating ${c.assignments.length} partitions would exceed the cluster's limit of ${L.maxTotalPartitions} partitions`,
+      );
     }
     this.checkReplicaLists(c.assignments, null, 0);
     const configs = new Map<string, string>();
@@ -330,9 +408,22 @@ export class MetadataStateMachine implements MetadataView {
       configs.set(entry.name, validateTopicConfig(entry.name, entry.value));
     }
     const partitions = c.assignments.map((replicas, partition) =>
-      freezePartition({ partition, replicas, leader: -1, leaderEpoch: -1, isr: [...replicas].sort((a, b) => a - b), partitionEpoch: 0 }),
+      freezePartition({
+        partition,
+        replicas,
+        leader: -1,
+        leaderEpoch: -1,
+        isr: [...replicas].sort((a, b) => a - b),
+        partitionEpoch: 0,
+      }),
     );
-    const topic = freezeTopic({ name: c.name, topicId: c.topicId, internal: c.internal, partitions, configs: sortedRecord(configs) });
+    const topic = freezeTopic({
+      name: c.name,
+      topicId: c.topicId,
+      internal: c.internal,
+      partitions,
+      configs: sortedRecord(configs),
+    });
     s.topics.set(c.name, topic);
     s.namesById.set(c.topicId, c.name);
     s.collisions.set(collisionKey(c.name), c.name);
@@ -343,8 +434,10 @@ export class MetadataStateMachine implements MetadataView {
   /** The topic named `name` whose id is `topicId`; throws UNKNOWN_TOPIC_OR_PARTITION / UNKNOWN_TOPIC_ID. */
   private namedTopic(name: string, topicId: string): TopicInfo {
     const topic = this.state.topics.get(name);
-    if (topic === undefined) fail('UNKNOWN_TOPIC_OR_PARTITION', `This server does not host this topic: ${name}`);
-    if (topic.topicId !== topicId) fail('UNKNOWN_TOPIC_ID', `Topic ${name} has id ${topic.topicId}, not ${topicId}`);
+    if (topic === undefined)
+      fail('UNKNOWN_TOPIC_OR_PARTITION', `This server does not host this topic: ${name}`);
+    if (topic.topicId !== topicId)
+      fail('UNKNOWN_TOPIC_ID', `Topic ${name} has id ${topic.topicId}, not ${topicId}`);
     return topic;
   }
 
@@ -353,7 +446,8 @@ export class MetadataStateMachine implements MetadataView {
     if (name === undefined) fail('UNKNOWN_TOPIC_ID', `Unknown topic id ${topicId}`);
     const topic = this.state.topics.get(name) as TopicInfo;
     const current = topic.partitions[partition];
-    if (current === undefined) fail('UNKNOWN_TOPIC_OR_PARTITION', `Topic ${name} has no partition ${partition}`);
+    if (current === undefined)
+      fail('UNKNOWN_TOPIC_OR_PARTITION', `Topic ${name} has no partition ${partition}`);
     return { topic, current };
   }
 
@@ -379,18 +473,34 @@ export class MetadataStateMachine implements MetadataView {
     const topic = this.namedTopic(c.name, c.topicId);
     const current = topic.partitions.length;
     if (c.expectedCurrentCount !== current) {
-      fail('INVALID_PARTITIONS', `Topic ${c.name} has ${current} partitions, not the ${c.expectedCurrentCount} the request was prepared for`);
+      fail(
+        'INVALID_PARTITIONS',
+        `Topic ${c.name} has ${current} partitions, not the ${c.expectedCurrentCount} the request was prepared for`,
+      );
     }
     if (c.assignments.length === 0) fail('INVALID_PARTITIONS', `Topic already has ${current} partitions.`);
     if (current + c.assignments.length > L.maxPartitionsPerTopic) {
-      fail('INVALID_PARTITIONS', `Number of partitions ${current + c.assignments.length} exceeds the limit of ${L.maxPartitionsPerTopic}`);
+      fail(
+        'INVALID_PARTITIONS',
+        `Number of partitions ${current + c.assignments.length} exceeds the limit of ${L.maxPartitionsPerTopic}`,
+      );
     }
     if (this.state.totalPartitions + c.assignments.length > L.maxTotalPartitions) {
-      fail('POLICY_VIOLATION', `Creating ${c.assignments.length} partitions would exceed the cluster's limit of ${L.maxTotalPartitions} partitions`);
+      fail(
+        'POLICY_VIOLATION',
+        `Creating ${c.assignments.length} partitions would exceed the cluster's limit of ${L.maxTotalPartitions} partitions`,
+      );
     }
     this.checkReplicaLists(c.assignments, topic.partitions[0]?.replicas.length ?? null, current);
     const added = c.assignments.map((replicas, i) =>
-      freezePartition({ partition: current + i, replicas, leader: -1, leaderEpoch: -1, isr: [...replicas].sort((a, b) => a - b), partitionEpoch: 0 }),
+      freezePartition({
+        partition: current + i,
+        replicas,
+        leader: -1,
+        leaderEpoch: -1,
+        isr: [...replicas].sort((a, b) => a - b),
+        partitionEpoch: 0,
+      }),
     );
     this.state.topics.set(c.name, freezeTopic({ ...topic, partitions: [...topic.partitions, ...added] }));
     this.state.totalPartitions += added.length;
@@ -411,23 +521,37 @@ export class MetadataStateMachine implements MetadataView {
       partitionEpoch: current.partitionEpoch + 1,
     });
     this.replacePartition(topic, next);
-    out.push({ type: 'partitionChanged', index, name: topic.name, topicId: topic.topicId, reason: 'replicas', previous: current, partition: next });
+    out.push({
+      type: 'partitionChanged',
+      index,
+      name: topic.name,
+      topicId: topic.topicId,
+      reason: 'replicas',
+      previous: current,
+      partition: next,
+    });
   }
 
   /** Validates a reported ISR (subset of the replicas, no duplicates, holds the leader); returns it sorted. */
   private checkIsr(current: PartitionInfo, leader: number, isr: readonly number[]): number[] {
-    if (new Set(isr).size !== isr.length) fail('INVALID_REQUEST', `Duplicate brokers in the ISR ${isr.join(', ')}`);
+    if (new Set(isr).size !== isr.length)
+      fail('INVALID_REQUEST', `Duplicate brokers in the ISR ${isr.join(', ')}`);
     for (const b of isr) {
-      if (!current.replicas.includes(b)) fail('INELIGIBLE_REPLICA', `Broker ${b} is not a replica of partition ${current.partition}`);
+      if (!current.replicas.includes(b))
+        fail('INELIGIBLE_REPLICA', `Broker ${b} is not a replica of partition ${current.partition}`);
     }
-    if (leader !== -1 && !isr.includes(leader)) fail('INVALID_REQUEST', `The leader ${leader} must be in the ISR`);
+    if (leader !== -1 && !isr.includes(leader))
+      fail('INVALID_REQUEST', `The leader ${leader} must be in the ISR`);
     return [...isr].sort((a, b) => a - b);
   }
 
   private changeLeader(index: number, c: ChangeLeaderCommand, out: MetadataChange[]): void {
     const { topic, current } = this.partitionOf(c.topicId, c.partition);
     if (c.leaderEpoch < current.leaderEpoch) {
-      fail('FENCED_LEADER_EPOCH', `Leader epoch ${c.leaderEpoch} is older than the current ${current.leaderEpoch}`);
+      fail(
+        'FENCED_LEADER_EPOCH',
+        `Leader epoch ${c.leaderEpoch} is older than the current ${current.leaderEpoch}`,
+      );
     }
     if (c.leader !== -1 && !current.replicas.includes(c.leader)) {
       fail('INELIGIBLE_REPLICA', `Broker ${c.leader} is not a replica of ${topic.name}-${c.partition}`);
@@ -439,31 +563,61 @@ export class MetadataStateMachine implements MetadataView {
     }
     const isr = this.checkIsr(current, c.leader, c.isr);
     if (c.leaderEpoch === current.leaderEpoch && sameArray(isr, current.isr)) return;
-    const next = freezePartition({ ...current, leader: c.leader, leaderEpoch: c.leaderEpoch, isr, partitionEpoch: current.partitionEpoch + 1 });
+    const next = freezePartition({
+      ...current,
+      leader: c.leader,
+      leaderEpoch: c.leaderEpoch,
+      isr,
+      partitionEpoch: current.partitionEpoch + 1,
+    });
     this.replacePartition(topic, next);
     const reason = c.leaderEpoch === current.leaderEpoch && c.leader === current.leader ? 'isr' : 'leader';
-    out.push({ type: 'partitionChanged', index, name: topic.name, topicId: topic.topicId, reason, previous: current, partition: next });
+    out.push({
+      type: 'partitionChanged',
+      index,
+      name: topic.name,
+      topicId: topic.topicId,
+      reason,
+      previous: current,
+      partition: next,
+    });
   }
 
   private changeIsr(index: number, c: ChangeIsrCommand, out: MetadataChange[]): void {
     const { topic, current } = this.partitionOf(c.topicId, c.partition);
     if (c.leaderEpoch < current.leaderEpoch) {
-      fail('FENCED_LEADER_EPOCH', `Leader epoch ${c.leaderEpoch} is older than the current ${current.leaderEpoch}`);
+      fail(
+        'FENCED_LEADER_EPOCH',
+        `Leader epoch ${c.leaderEpoch} is older than the current ${current.leaderEpoch}`,
+      );
     }
     if (c.leaderEpoch > current.leaderEpoch) {
-      fail('UNKNOWN_LEADER_EPOCH', `Leader epoch ${c.leaderEpoch} is newer than the current ${current.leaderEpoch}`);
+      fail(
+        'UNKNOWN_LEADER_EPOCH',
+        `Leader epoch ${c.leaderEpoch} is newer than the current ${current.leaderEpoch}`,
+      );
     }
     const isr = this.checkIsr(current, current.leader, c.isr);
     if (sameArray(isr, current.isr)) return;
     const next = freezePartition({ ...current, isr, partitionEpoch: current.partitionEpoch + 1 });
     this.replacePartition(topic, next);
-    out.push({ type: 'partitionChanged', index, name: topic.name, topicId: topic.topicId, reason: 'isr', previous: current, partition: next });
+    out.push({
+      type: 'partitionChanged',
+      index,
+      name: topic.name,
+      topicId: topic.topicId,
+      reason: 'isr',
+      previous: current,
+      partition: next,
+    });
   }
 
   private alterTopicConfigs(index: number, c: AlterTopicConfigsCommand, out: MetadataChange[]): void {
     const topic = this.namedTopic(c.name, c.topicId);
     const currentMap = new Map(Object.entries(topic.configs));
-    const next = sortedRecord(alterConfigMap(currentMap, c.alterations, c.replace, topicConfigDefinition, 'topic'));
+    const next = sortedRecord(
+      alterConfigMap(currentMap, c.alterations, c.replace, topicConfigDefinition, 'topic'),
+    );
     if (JSON.stringify(next) === JSON.stringify(topic.configs)) return;
     this.state.topics.set(c.name, freezeTopic({ ...topic, configs: next }));
     out.push({ type: 'topicConfigChanged', index, name: c.name, topicId: c.topicId, configs: next });
@@ -472,7 +626,15 @@ export class MetadataStateMachine implements MetadataView {
   private alterBrokerConfigs(index: number, c: AlterBrokerConfigsCommand, out: MetadataChange[]): void {
     const scope = brokerConfigScope(c.brokerId);
     const current = this.state.brokerConfigs.get(scope) ?? EMPTY_CONFIGS;
-    const next = sortedRecord(alterConfigMap(new Map(Object.entries(current)), c.alterations, c.replace, brokerConfigDefinition, 'broker'));
+    const next = sortedRecord(
+      alterConfigMap(
+        new Map(Object.entries(current)),
+        c.alterations,
+        c.replace,
+        brokerConfigDefinition,
+        'broker',
+      ),
+    );
     if (JSON.stringify(next) === JSON.stringify(current)) return;
     if (Object.keys(next).length === 0) this.state.brokerConfigs.delete(scope);
     else this.state.brokerConfigs.set(scope, next);
@@ -483,12 +645,20 @@ export class MetadataStateMachine implements MetadataView {
     const broker = this.state.brokers.get(c.brokerId);
     if (broker === undefined) fail('BROKER_ID_NOT_REGISTERED', `Broker ${c.brokerId} is not registered`);
     if (c.brokerEpoch !== -1 && c.brokerEpoch !== broker.brokerEpoch) {
-      fail('STALE_BROKER_EPOCH', `Broker ${c.brokerId} has epoch ${broker.brokerEpoch}, not ${c.brokerEpoch}`);
+      fail(
+        'STALE_BROKER_EPOCH',
+        `Broker ${c.brokerId} has epoch ${broker.brokerEpoch}, not ${c.brokerEpoch}`,
+      );
     }
     const first = this.state.nextProducerId;
-    if (first + c.count > Number.MAX_SAFE_INTEGER) fail('UNKNOWN_SERVER_ERROR', 'The producer id space is exhausted');
+    if (first + c.count > Number.MAX_SAFE_INTEGER)
+      fail('UNKNOWN_SERVER_ERROR', 'The producer id space is exhausted');
     this.state.nextProducerId = first + c.count;
-    out.push({ type: 'producerIdsAllocated', index, block: Object.freeze({ brokerId: c.brokerId, firstProducerId: first, count: c.count }) });
+    out.push({
+      type: 'producerIdsAllocated',
+      index,
+      block: Object.freeze({ brokerId: c.brokerId, firstProducerId: first, count: c.count }),
+    });
   }
 
   // ------------------------------------------------------------------------------------------
@@ -551,12 +721,18 @@ export class MetadataStateMachine implements MetadataView {
   }
 
   /** DescribeConfigs for a broker, or (null) the cluster-wide dynamic defaults. */
-  describeBrokerConfigs(brokerId: number | null, options: Omit<DescribeConfigsOptions, 'brokerId'> = {}): ConfigDescription[] {
+  describeBrokerConfigs(
+    brokerId: number | null,
+    options: Omit<DescribeConfigsOptions, 'brokerId'> = {},
+  ): ConfigDescription[] {
     return describeBrokerConfigs(this, brokerId, options);
   }
 
   /** The effective value of every config of a topic. Throws UNKNOWN_TOPIC_OR_PARTITION. */
-  effectiveTopicConfigs(name: string, options: Pick<DescribeConfigsOptions, 'brokerId' | 'staticBrokerConfigs'> = {}): Record<string, string> {
+  effectiveTopicConfigs(
+    name: string,
+    options: Pick<DescribeConfigsOptions, 'brokerId' | 'staticBrokerConfigs'> = {},
+  ): Record<string, string> {
     return effectiveTopicConfigs(this, name, options);
   }
 
@@ -596,7 +772,10 @@ export class MetadataStateMachine implements MetadataView {
   /** The whole state at `appliedIndex` (msgpack); equal states give identical bytes. */
   snapshot(): Uint8Array {
     const s = this.state;
-    const pairs = (r: Readonly<Record<string, string>>): string[][] => Object.keys(r).sort().map((k) => [k, r[k] as string]);
+    const pairs = (r: Readonly<Record<string, string>>): string[][] =>
+      Object.keys(r)
+        .sort()
+        .map((k) => [k, r[k] as string]);
     return packCanonical({
       format: SNAPSHOT_FORMAT_VERSION,
       appliedIndex: this.applied,
@@ -617,7 +796,13 @@ export class MetadataStateMachine implements MetadataView {
         topicId: t.topicId,
         internal: t.internal,
         configs: pairs(t.configs),
-        partitions: t.partitions.map((p) => [[...p.replicas], p.leader, p.leaderEpoch, [...p.isr], p.partitionEpoch]),
+        partitions: t.partitions.map((p) => [
+          [...p.replicas],
+          p.leader,
+          p.leaderEpoch,
+          [...p.isr],
+          p.partitionEpoch,
+        ]),
       })),
       brokerConfigs: [...s.brokerConfigs.keys()].sort().map((scope) => ({
         brokerId: scope === '' ? null : Number(scope),
@@ -644,7 +829,10 @@ function decodeSnapshot(bytes: Uint8Array): { state: State; appliedIndex: number
   const r = Reader.of(unpack(bytes, 'snapshot', code), 'snapshot', code);
   const format = r.int('format', 0, L.maxInt32);
   if (format !== SNAPSHOT_FORMAT_VERSION) {
-    throw new MetadataError('UNSUPPORTED_VERSION', `Snapshot format ${format}; this node reads ${SNAPSHOT_FORMAT_VERSION}`);
+    throw new MetadataError(
+      'UNSUPPORTED_VERSION',
+      `Snapshot format ${format}; this node reads ${SNAPSHOT_FORMAT_VERSION}`,
+    );
   }
   const S = L.maxStringLength;
   const state = new State();
@@ -654,7 +842,13 @@ function decodeSnapshot(bytes: Uint8Array): { state: State; appliedIndex: number
   const readPairs = (p: Reader): Readonly<Record<string, string>> => {
     const map = new Map<string, string>();
     p.array('configs', L.maxConfigAlterations * 4).forEach((pair, i) => {
-      if (!Array.isArray(pair) || pair.length !== 2 || typeof pair[0] !== 'string' || typeof pair[1] !== 'string') p.fail(`configs[${i}]`, 'expected [key, value]');
+      if (
+        !Array.isArray(pair) ||
+        pair.length !== 2 ||
+        typeof pair[0] !== 'string' ||
+        typeof pair[1] !== 'string'
+      )
+        p.fail(`configs[${i}]`, 'expected [key, value]');
       map.set(pair[0], pair[1]);
     });
     return sortedRecord(map);
@@ -675,12 +869,20 @@ function decodeSnapshot(bytes: Uint8Array): { state: State; appliedIndex: number
   for (const t of r.objects('topics', L.maxTotalPartitions)) {
     const name = t.str('name', S);
     const topicId = t.str('topicId', 64);
-    if (topicNameProblem(name) !== null || !isValidTopicId(topicId) || state.topics.has(name)) t.fail('name', `invalid or duplicate topic ${name}`);
+    if (topicNameProblem(name) !== null || !isValidTopicId(topicId) || state.topics.has(name))
+      t.fail('name', `invalid or duplicate topic ${name}`);
     const partitions = t.array('partitions', L.maxPartitionsPerTopic).map((row, partition) => {
       const ok = Array.isArray(row) && row.length === 5;
       const [replicas, leader, leaderEpoch, isr, partitionEpoch] = ok ? (row as unknown[]) : [];
       const ints = (v: unknown): v is number[] => Array.isArray(v) && v.every((x) => Number.isSafeInteger(x));
-      if (!ok || !ints(replicas) || !ints(isr) || !Number.isSafeInteger(leader) || !Number.isSafeInteger(leaderEpoch) || !Number.isSafeInteger(partitionEpoch)) {
+      if (
+        !ok ||
+        !ints(replicas) ||
+        !ints(isr) ||
+        !Number.isSafeInteger(leader) ||
+        !Number.isSafeInteger(leaderEpoch) ||
+        !Number.isSafeInteger(partitionEpoch)
+      ) {
         t.fail(`partitions[${partition}]`, 'malformed partition');
       }
       return freezePartition({
@@ -692,7 +894,13 @@ function decodeSnapshot(bytes: Uint8Array): { state: State; appliedIndex: number
         partitionEpoch: partitionEpoch as number,
       });
     });
-    const topic = freezeTopic({ name, topicId, internal: t.bool('internal'), partitions, configs: readPairs(t) });
+    const topic = freezeTopic({
+      name,
+      topicId,
+      internal: t.bool('internal'),
+      partitions,
+      configs: readPairs(t),
+    });
     state.topics.set(name, topic);
     state.namesById.set(topicId, name);
     state.collisions.set(collisionKey(name), name);

@@ -6,7 +6,8 @@ const RESERVED = new Set(['00000000-0000-0000-0000-000000000000', '00000000-0000
 
 /** Formats 16 bytes (e.g. from the proposer's injected randomness) as a topic id string. */
 export function topicIdFromBytes(bytes: Uint8Array): string {
-  if (bytes.length !== 16) throw new MetadataError('INVALID_REQUEST', `A topic id is 16 bytes, got ${bytes.length}`);
+  if (bytes.length !== 16)
+    throw new MetadataError('INVALID_REQUEST', `A topic id is 16 bytes, got ${bytes.length}`);
   const hex = Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
@@ -30,6 +31,7 @@ export function isValidTopicId(topicId: string): boolean {
  * URL-safe base64 without padding, 22 characters, as `kafka-storage random-uuid` prints.
  */
 export function clusterIdFromBytes(bytes: Uint8Array): string {
-  if (bytes.length !== 16) throw new MetadataError('INVALID_REQUEST', `A cluster id is made from 16 bytes, got ${bytes.length}`);
+  if (bytes.length !== 16)
+    throw new MetadataError('INVALID_REQUEST', `A cluster id is made from 16 bytes, got ${bytes.length}`);
   return Buffer.from(bytes).toString('base64url');
 }

@@ -13,7 +13,7 @@ const LEGAL_CHARS = /^[a-zA-Z0-9._-]+$/;
 
 /** Returns the reason the name is not a legal Kafka topic name, or null when it is legal. */
 export function topicNameProblem(name: string): string | null {
-  if (name.length === 0) return 'Topic name is illegal, it can\'t be empty';
+  if (name.length === 0) return "Topic name is illegal, it can't be empty";
   if (name === '.' || name === '..') return 'Topic name cannot be "." or ".."';
   if (name.length > MAX_TOPIC_NAME_LENGTH) {
     return `Topic name is illegal, it can't be longer than ${MAX_TOPIC_NAME_LENGTH} characters, topic name: ${name.slice(0, 40)}...`;

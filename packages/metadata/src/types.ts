@@ -197,8 +197,20 @@ export type MetadataChange =
   | { readonly type: 'brokerUnregistered'; readonly index: number; readonly brokerId: number }
   | { readonly type: 'brokerFenced'; readonly index: number; readonly broker: BrokerInfo }
   | { readonly type: 'topicCreated'; readonly index: number; readonly topic: TopicInfo }
-  | { readonly type: 'topicDeleted'; readonly index: number; readonly name: string; readonly topicId: string; readonly partitions: readonly PartitionInfo[] }
-  | { readonly type: 'partitionsCreated'; readonly index: number; readonly name: string; readonly topicId: string; readonly partitions: readonly PartitionInfo[] }
+  | {
+      readonly type: 'topicDeleted';
+      readonly index: number;
+      readonly name: string;
+      readonly topicId: string;
+      readonly partitions: readonly PartitionInfo[];
+    }
+  | {
+      readonly type: 'partitionsCreated';
+      readonly index: number;
+      readonly name: string;
+      readonly topicId: string;
+      readonly partitions: readonly PartitionInfo[];
+    }
   | {
       readonly type: 'partitionChanged';
       readonly index: number;
@@ -209,8 +221,19 @@ export type MetadataChange =
       readonly previous: PartitionInfo;
       readonly partition: PartitionInfo;
     }
-  | { readonly type: 'topicConfigChanged'; readonly index: number; readonly name: string; readonly topicId: string; readonly configs: Readonly<Record<string, string>> }
-  | { readonly type: 'brokerConfigChanged'; readonly index: number; readonly brokerId: number | null; readonly configs: Readonly<Record<string, string>> }
+  | {
+      readonly type: 'topicConfigChanged';
+      readonly index: number;
+      readonly name: string;
+      readonly topicId: string;
+      readonly configs: Readonly<Record<string, string>>;
+    }
+  | {
+      readonly type: 'brokerConfigChanged';
+      readonly index: number;
+      readonly brokerId: number | null;
+      readonly configs: Readonly<Record<string, string>>;
+    }
   | { readonly type: 'producerIdsAllocated'; readonly index: number; readonly block: ProducerIdBlock };
 
 export type MetadataChangeType = MetadataChange['type'];

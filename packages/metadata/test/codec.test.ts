@@ -6,7 +6,13 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { AlterConfigOp, COMMAND_FORMAT_VERSIONS, decodeCommand, encodeCommand, isMetadataError } from '@chronik/metadata';
+import {
+  AlterConfigOp,
+  COMMAND_FORMAT_VERSIONS,
+  decodeCommand,
+  encodeCommand,
+  isMetadataError,
+} from '@chronik/metadata';
 import type { MetadataCommand, MetadataCommandType } from '@chronik/metadata';
 import { pack } from 'msgpackr';
 
@@ -24,7 +30,15 @@ const topicId = '5a000000-0000-4000-8000-00000000002a';
 /** One representative command of every type at the current version. */
 const SAMPLES: Record<MetadataCommandType, MetadataCommand> = {
   initCluster: { type: 'initCluster', clusterId: 'q1Sh-9_KTFGEW6vNUQeLwA' },
-  registerBroker: { type: 'registerBroker', brokerId: 2, host: 'node2.local', port: 9093, rack: 'rack-b', raftAddress: 'node2.local:9193', incarnation: 'a8c3f1d2-run-7' },
+  registerBroker: {
+    type: 'registerBroker',
+    brokerId: 2,
+    host: 'node2.local',
+    port: 9093,
+    rack: 'rack-b',
+    raftAddress: 'node2.local:9193',
+    incarnation: 'a8c3f1d2-run-7',
+  },
   unregisterBroker: { type: 'unregisterBroker', brokerId: 3 },
   fenceBroker: { type: 'fenceBroker', brokerId: 2, brokerEpoch: 17, fenced: true },
   createTopic: {
@@ -42,7 +56,13 @@ const SAMPLES: Record<MetadataCommandType, MetadataCommand> = {
     internal: false,
   },
   deleteTopic: { type: 'deleteTopic', name: 'orders.v1', topicId },
-  createPartitions: { type: 'createPartitions', name: 'orders.v1', topicId, expectedCurrentCount: 2, assignments: [[3, 1, 2]] },
+  createPartitions: {
+    type: 'createPartitions',
+    name: 'orders.v1',
+    topicId,
+    expectedCurrentCount: 2,
+    assignments: [[3, 1, 2]],
+  },
   assignReplicas: { type: 'assignReplicas', topicId, partition: 1, replicas: [2, 3, 4] },
   changeLeader: { type: 'changeLeader', topicId, partition: 0, leader: 2, leaderEpoch: 5, isr: [1, 2] },
   changeIsr: { type: 'changeIsr', topicId, partition: 0, leaderEpoch: 5, isr: [1, 2, 3] },
@@ -57,7 +77,12 @@ const SAMPLES: Record<MetadataCommandType, MetadataCommand> = {
     ],
     replace: false,
   },
-  alterBrokerConfigs: { type: 'alterBrokerConfigs', brokerId: null, alterations: [{ name: 'log.retention.ms', op: AlterConfigOp.SET, value: '600000' }], replace: true },
+  alterBrokerConfigs: {
+    type: 'alterBrokerConfigs',
+    brokerId: null,
+    alterations: [{ name: 'log.retention.ms', op: AlterConfigOp.SET, value: '600000' }],
+    replace: true,
+  },
   allocateProducerIds: { type: 'allocateProducerIds', brokerId: 1, brokerEpoch: 4, count: 1000 },
 };
 
@@ -88,18 +113,25 @@ describe('command encoding', () => {
 
   test('every command type has a fixture at every format version', () => {
     for (const [type, current] of Object.entries(COMMAND_FORMAT_VERSIONS)) {
-      for (let v = 1; v <= current; v++) expect(fixtures.some((f) => f.type === type && f.version === v)).toBe(true);
+      for (let v = 1; v <= current; v++)
+        expect(fixtures.some((f) => f.type === type && f.version === v)).toBe(true);
     }
   });
 
-  test.each(loadFixtures().map((f) => [`${f.type} v${f.version}`, f] as const))('committed bytes of %s still decode', (_label, f) => {
-    expect(decodeCommand(fromHex(f.hex))).toEqual(f.decoded);
-  });
+  test.each(loadFixtures().map((f) => [`${f.type} v${f.version}`, f] as const))(
+    'committed bytes of %s still decode',
+    (_label, f) => {
+      expect(decodeCommand(fromHex(f.hex))).toEqual(f.decoded);
+    },
+  );
 
-  test.each(loadFixtures().map((f) => [`${f.type} v${f.version}`, f] as const))('%s at the current version still encodes to the committed bytes', (_label, f) => {
-    if (f.version !== COMMAND_FORMAT_VERSIONS[f.type]) return;
-    expect(hex(encodeCommand(f.decoded))).toBe(f.hex);
-  });
+  test.each(loadFixtures().map((f) => [`${f.type} v${f.version}`, f] as const))(
+    '%s at the current version still encodes to the committed bytes',
+    (_label, f) => {
+      if (f.version !== COMMAND_FORMAT_VERSIONS[f.type]) return;
+      expect(hex(encodeCommand(f.decoded))).toBe(f.hex);
+    },
+  );
 
   test('round trip of every sample', () => {
     for (const sample of Object.values(SAMPLES)) expect(decodeCommand(encodeCommand(sample))).toEqual(sample);
@@ -107,12 +139,20 @@ describe('command encoding', () => {
 
   test('key order of the input does not change the bytes', () => {
     const a: MetadataCommand = { type: 'changeIsr', topicId, partition: 0, leaderEpoch: 5, isr: [1, 2] };
-    const b = JSON.parse('{"isr":[1,2],"leaderEpoch":5,"partition":0,"topicId":"' + topicId + '","type":"changeIsr"}') as MetadataCommand;
+    const b = JSON.parse(
+      '{"isr":[1,2],"leaderEpoch":5,"partition":0,"topicId":"' + topicId + '","type":"changeIsr"}',
+    ) as MetadataCommand;
     expect(hex(encodeCommand(a))).toBe(hex(encodeCommand(b)));
   });
 
   test('malformed bytes are INVALID_REQUEST', () => {
-    const bad = [new Uint8Array([0xc1]), new Uint8Array([0x92, 0x01]), fromHex('a0'), fromHex('81a17401'), new Uint8Array([0xff])];
+    const bad = [
+      new Uint8Array([0xc1]),
+      new Uint8Array([0x92, 0x01]),
+      fromHex('a0'),
+      fromHex('81a17401'),
+      new Uint8Array([0xff]),
+    ];
     for (const bytes of bad) {
       expect(() => decodeCommand(bytes)).toThrow();
       try {
@@ -128,12 +168,21 @@ describe('command encoding', () => {
   });
 
   test('a newer version or an unknown command type is UNSUPPORTED_VERSION', () => {
-    const newer = pack({ t: 'unregisterBroker', v: COMMAND_FORMAT_VERSIONS.unregisterBroker + 1, brokerId: 1 });
-    expect(() => decodeCommand(newer)).toThrow(expect.objectContaining({ code: 'UNSUPPORTED_VERSION', errorCode: 35 }));
+    const newer = pack({
+      t: 'unregisterBroker',
+      v: COMMAND_FORMAT_VERSIONS.unregisterBroker + 1,
+      brokerId: 1,
+    });
+    expect(() => decodeCommand(newer)).toThrow(
+      expect.objectContaining({ code: 'UNSUPPORTED_VERSION', errorCode: 35 }),
+    );
     const unknown = pack({ t: 'electLeaders', v: 1, brokerId: 1 });
     expect(() => decodeCommand(unknown)).toThrow(expect.objectContaining({ code: 'UNSUPPORTED_VERSION' }));
     const zero = pack({ t: 'unregisterBroker', v: 0, brokerId: 1 });
     expect(() => decodeCommand(zero)).toThrow(expect.objectContaining({ code: 'UNSUPPORTED_VERSION' }));
-    expect(decodeCommand(pack({ t: 'unregisterBroker', v: 1, brokerId: 1 }))).toEqual({ type: 'unregisterBroker', brokerId: 1 });
+    expect(decodeCommand(pack({ t: 'unregisterBroker', v: 1, brokerId: 1 }))).toEqual({
+      type: 'unregisterBroker',
+      brokerId: 1,
+    });
   });
 });

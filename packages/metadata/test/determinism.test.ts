@@ -13,14 +13,24 @@ const ids = topicIds(100);
 const TOPIC_IDS = Array.from({ length: 5 }, () => ids());
 const NAMES = ['a', 'b', 'a.b', 'a_b', '__consumer_offsets', '', 'bad/name', 'c'];
 const BROKERS = [1, 2, 3, 4, 5];
-const KEYS = ['retention.ms', 'cleanup.policy', 'segment.bytes', 'min.insync.replicas', 'compression.type', 'unknown.key'];
+const KEYS = [
+  'retention.ms',
+  'cleanup.policy',
+  'segment.bytes',
+  'min.insync.replicas',
+  'compression.type',
+  'unknown.key',
+];
 const VALUES = ['1000', '-1', 'compact', 'delete', 'compact,delete', 'gzip', 'x', '0', '2'];
 const BROKER_KEYS = ['log.retention.ms', 'log.cleanup.policy', 'message.max.bytes', 'broker.id'];
 
 const brokerId = fc.constantFrom(...BROKERS);
 const anyTopicId = fc.constantFrom(...TOPIC_IDS);
 /** Partition-level commands mostly address the setup topic `a`. */
-const topicId = fc.oneof({ weight: 3, arbitrary: fc.constant(TOPIC_IDS[0] as string) }, { weight: 1, arbitrary: anyTopicId });
+const topicId = fc.oneof(
+  { weight: 3, arbitrary: fc.constant(TOPIC_IDS[0] as string) },
+  { weight: 1, arbitrary: anyTopicId },
+);
 const replicaList = fc.oneof(
   { weight: 3, arbitrary: fc.shuffledSubarray([1, 2, 3], { minLength: 1, maxLength: 2 }) },
   { weight: 1, arbitrary: fc.array(fc.constantFrom(...BROKERS, 9), { minLength: 0, maxLength: 4 }) },
@@ -37,18 +47,35 @@ const namedTopic = fc.oneof(
   { weight: 1, arbitrary: fc.record({ name: fc.constantFrom(...NAMES), topicId: anyTopicId }) },
 );
 const assignmentsArb = fc.oneof(
-  { weight: 3, arbitrary: fc.tuple(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 2 }), fc.nat(2)).map(([n, rf, s]) => Array.from({ length: n }, (_, p) => Array.from({ length: rf }, (_, j) => 1 + ((s + p + j) % 3)))) },
+  {
+    weight: 3,
+    arbitrary: fc
+      .tuple(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 2 }), fc.nat(2))
+      .map(([n, rf, s]) =>
+        Array.from({ length: n }, (_, p) => Array.from({ length: rf }, (_, j) => 1 + ((s + p + j) % 3))),
+      ),
+  },
   { weight: 1, arbitrary: fc.array(replicaList, { minLength: 0, maxLength: 4 }) },
 );
 const randomAlteration = fc.record({
   name: fc.constantFrom(...KEYS, ...BROKER_KEYS),
-  op: fc.constantFrom<Op>(AlterConfigOp.SET, AlterConfigOp.DELETE, AlterConfigOp.APPEND, AlterConfigOp.SUBTRACT),
+  op: fc.constantFrom<Op>(
+    AlterConfigOp.SET,
+    AlterConfigOp.DELETE,
+    AlterConfigOp.APPEND,
+    AlterConfigOp.SUBTRACT,
+  ),
   value: fc.option(fc.constantFrom(...VALUES), { nil: null }),
 });
 const alterationOf = (pairs: [string, string][]) =>
   fc.array(
     fc.oneof(
-      { weight: 3, arbitrary: fc.tuple(fc.constantFrom(...pairs), fc.constantFrom<Op>(AlterConfigOp.SET, AlterConfigOp.DELETE)).map(([[name, value], op]) => ({ name, op, value })) },
+      {
+        weight: 3,
+        arbitrary: fc
+          .tuple(fc.constantFrom(...pairs), fc.constantFrom<Op>(AlterConfigOp.SET, AlterConfigOp.DELETE))
+          .map(([[name, value], op]) => ({ name, op, value })),
+      },
       { weight: 1, arbitrary: randomAlteration },
     ),
     { minLength: 1, maxLength: 2 },
@@ -67,47 +94,125 @@ const brokerAlterations = alterationOf([
 
 const commandArb: Arbitrary<MetadataCommand> = fc.oneof(
   fc.record({ type: fc.constant('initCluster' as const), clusterId: fc.constantFrom('c1', 'c2', '') }),
-  fc.tuple(brokerId, fc.constantFrom('r1', 'r2', null), fc.constantFrom('i1', 'i2')).map(([id, rack, inc]) => broker(id, rack, inc)),
-  fc.tuple(brokerId, brokerId).map(([id, other]) => ({ ...broker(id), host: `host${other}`, port: 9092 + other, incarnation: 'moved' })),
-  fc.record({ type: fc.constant('unregisterBroker' as const), brokerId }),
-  fc.record({ type: fc.constant('fenceBroker' as const), brokerId, brokerEpoch: fc.constantFrom(-1, 1, 2, 3), fenced: fc.boolean() }),
-  fc.record({
-    type: fc.constant('createTopic' as const),
-    topic: namedTopic,
-    assignments: assignmentsArb,
-    configs: fc.array(fc.record({ name: fc.constantFrom(...KEYS), value: fc.constantFrom(...VALUES) }), { maxLength: 2 }),
-    internal: fc.oneof({ weight: 5, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) }),
-  }).map(({ topic, ...rest }) => ({ ...rest, ...topic })),
-  namedTopic.map((t) => ({ type: 'deleteTopic' as const, ...t })),
-  fc.record({ topic: namedTopic, expectedCurrentCount: fc.nat(4), assignments: assignmentsArb }).map(({ topic, ...rest }) => ({ type: 'createPartitions' as const, ...topic, ...rest })),
-  fc.record({ type: fc.constant('assignReplicas' as const), topicId, partition: fc.nat(4), replicas: replicaList }),
   fc
-    .record({ topicId, partition: fc.nat(3), leader: fc.constantFrom(-1, ...BROKERS), leaderEpoch: fc.nat(3), isr: replicaList, leaderOnly: fc.boolean() })
-    .map(({ leaderOnly, ...c }) => ({ type: 'changeLeader' as const, ...c, isr: leaderOnly && c.leader !== -1 ? [c.leader] : c.isr })),
-  fc.record({ type: fc.constant('changeIsr' as const), topicId, partition: fc.nat(2), leaderEpoch: fc.nat(3), isr: fc.shuffledSubarray([1, 2, 3], { minLength: 1 }) }),
+    .tuple(brokerId, fc.constantFrom('r1', 'r2', null), fc.constantFrom('i1', 'i2'))
+    .map(([id, rack, inc]) => broker(id, rack, inc)),
+  fc.tuple(brokerId, brokerId).map(([id, other]) => ({
+    ...broker(id),
+    host: `host${other}`,
+    port: 9092 + other,
+    incarnation: 'moved',
+  })),
+  fc.record({ type: fc.constant('unregisterBroker' as const), brokerId }),
+  fc.record({
+    type: fc.constant('fenceBroker' as const),
+    brokerId,
+    brokerEpoch: fc.constantFrom(-1, 1, 2, 3),
+    fenced: fc.boolean(),
+  }),
+  fc
+    .record({
+      type: fc.constant('createTopic' as const),
+      topic: namedTopic,
+      assignments: assignmentsArb,
+      configs: fc.array(fc.record({ name: fc.constantFrom(...KEYS), value: fc.constantFrom(...VALUES) }), {
+        maxLength: 2,
+      }),
+      internal: fc.oneof(
+        { weight: 5, arbitrary: fc.constant(false) },
+        { weight: 1, arbitrary: fc.constant(true) },
+      ),
+    })
+    .map(({ topic, ...rest }) => ({ ...rest, ...topic })),
+  namedTopic.map((t) => ({ type: 'deleteTopic' as const, ...t })),
+  fc
+    .record({ topic: namedTopic, expectedCurrentCount: fc.nat(4), assignments: assignmentsArb })
+    .map(({ topic, ...rest }) => ({ type: 'createPartitions' as const, ...topic, ...rest })),
+  fc.record({
+    type: fc.constant('assignReplicas' as const),
+    topicId,
+    partition: fc.nat(4),
+    replicas: replicaList,
+  }),
+  fc
+    .record({
+      topicId,
+      partition: fc.nat(3),
+      leader: fc.constantFrom(-1, ...BROKERS),
+      leaderEpoch: fc.nat(3),
+      isr: replicaList,
+      leaderOnly: fc.boolean(),
+    })
+    .map(({ leaderOnly, ...c }) => ({
+      type: 'changeLeader' as const,
+      ...c,
+      isr: leaderOnly && c.leader !== -1 ? [c.leader] : c.isr,
+    })),
+  fc.record({
+    type: fc.constant('changeIsr' as const),
+    topicId,
+    partition: fc.nat(2),
+    leaderEpoch: fc.nat(3),
+    isr: fc.shuffledSubarray([1, 2, 3], { minLength: 1 }),
+  }),
   fc
     .record({ topic: namedTopic, alterations: topicAlterations, replace: fc.boolean() })
     .map(({ topic, ...rest }) => ({ type: 'alterTopicConfigs' as const, ...topic, ...rest })),
-  fc.record({ type: fc.constant('alterBrokerConfigs' as const), brokerId: fc.option(brokerId, { nil: null }), alterations: brokerAlterations, replace: fc.boolean() }),
-  fc.record({ type: fc.constant('allocateProducerIds' as const), brokerId, brokerEpoch: fc.constantFrom(-1, 1, 2), count: fc.integer({ min: 1, max: 5000 }) }),
+  fc.record({
+    type: fc.constant('alterBrokerConfigs' as const),
+    brokerId: fc.option(brokerId, { nil: null }),
+    alterations: brokerAlterations,
+    replace: fc.boolean(),
+  }),
+  fc.record({
+    type: fc.constant('allocateProducerIds' as const),
+    brokerId,
+    brokerEpoch: fc.constantFrom(-1, 1, 2),
+    count: fc.integer({ min: 1, max: 5000 }),
+  }),
 );
 
 /** A leader report followed by an ISR change in the same epoch (as a partition leader would send). */
 const leaderThenIsr: Arbitrary<MetadataCommand[]> = fc
-  .record({ partition: fc.nat(2), leader: fc.constantFrom(1, 2, 3), leaderEpoch: fc.nat(6), isr: fc.shuffledSubarray([1, 2, 3], { minLength: 1 }) })
+  .record({
+    partition: fc.nat(2),
+    leader: fc.constantFrom(1, 2, 3),
+    leaderEpoch: fc.nat(6),
+    isr: fc.shuffledSubarray([1, 2, 3], { minLength: 1 }),
+  })
   .map(({ partition, leader, leaderEpoch, isr }) => [
     { type: 'changeLeader', topicId: TOPIC_IDS[0] as string, partition, leader, leaderEpoch, isr: [leader] },
-    { type: 'changeIsr', topicId: TOPIC_IDS[0] as string, partition, leaderEpoch, isr: [...new Set([leader, ...isr])] },
+    {
+      type: 'changeIsr',
+      topicId: TOPIC_IDS[0] as string,
+      partition,
+      leaderEpoch,
+      isr: [...new Set([leader, ...isr])],
+    },
   ]);
 
-const entryArb: Arbitrary<MetadataCommand[]> = fc.oneof({ weight: 12, arbitrary: commandArb.map((c) => [c]) }, { weight: 1, arbitrary: leaderThenIsr });
+const entryArb: Arbitrary<MetadataCommand[]> = fc.oneof(
+  { weight: 12, arbitrary: commandArb.map((c) => [c]) },
+  { weight: 1, arbitrary: leaderThenIsr },
+);
 
 /** Setup that makes many commands valid: brokers 1-3 and topic `a` on TOPIC_IDS[0]. */
 const SETUP: MetadataCommand[] = [
   broker(1, 'r1'),
   broker(2, 'r2'),
   broker(3, 'r1'),
-  { type: 'createTopic', name: 'a', topicId: TOPIC_IDS[0] as string, assignments: [[1, 2], [2, 3], [3, 1]], configs: [], internal: false },
+  {
+    type: 'createTopic',
+    name: 'a',
+    topicId: TOPIC_IDS[0] as string,
+    assignments: [
+      [1, 2],
+      [2, 3],
+      [3, 1],
+    ],
+    configs: [],
+    internal: false,
+  },
 ];
 
 /** A log: commands with strictly increasing indexes and occasional gaps and no-op entries. */
@@ -164,7 +269,21 @@ describe('determinism', () => {
       }),
       { numRuns: 200, seed: 42 },
     );
-    const all = ['initCluster', 'registerBroker', 'unregisterBroker', 'fenceBroker', 'createTopic', 'deleteTopic', 'createPartitions', 'assignReplicas', 'changeLeader', 'changeIsr', 'alterTopicConfigs', 'alterBrokerConfigs', 'allocateProducerIds'];
+    const all = [
+      'initCluster',
+      'registerBroker',
+      'unregisterBroker',
+      'fenceBroker',
+      'createTopic',
+      'deleteTopic',
+      'createPartitions',
+      'assignReplicas',
+      'changeLeader',
+      'changeIsr',
+      'alterTopicConfigs',
+      'alterBrokerConfigs',
+      'allocateProducerIds',
+    ];
     expect([...accepted].sort()).toEqual([...all].sort());
     expect([...rejected].sort()).toEqual([...all].sort());
   });
@@ -230,12 +349,20 @@ describe('determinism', () => {
               name: `t${i}`,
               topicId: TOPIC_IDS[i] as string,
               assignments: [[1 + (i % 3)]],
-              configs: [{ name: 'retention.ms', value: String(i) }, { name: 'cleanup.policy', value: 'compact' }],
+              configs: [
+                { name: 'retention.ms', value: String(i) },
+                { name: 'cleanup.policy', value: 'compact' },
+              ],
               internal: false,
             });
           }
           for (const b of sequence) {
-            sm.applyCommand(++index, { type: 'alterBrokerConfigs', brokerId: b, alterations: [{ name: 'log.retention.ms', op: AlterConfigOp.SET, value: '5' }], replace: false });
+            sm.applyCommand(++index, {
+              type: 'alterBrokerConfigs',
+              brokerId: b,
+              alterations: [{ name: 'log.retention.ms', op: AlterConfigOp.SET, value: '5' }],
+              replace: false,
+            });
           }
           return sm.snapshot();
         };

@@ -1,5 +1,11 @@
 import { MetadataStateMachine, prepareCreateTopic, topicIdFromBytes } from '@chronik/metadata';
-import type { ApplyResult, CreateTopicCommand, CreateTopicRequest, MetadataCommand, RegisterBrokerCommand } from '@chronik/metadata';
+import type {
+  ApplyResult,
+  CreateTopicCommand,
+  CreateTopicRequest,
+  MetadataCommand,
+  RegisterBrokerCommand,
+} from '@chronik/metadata';
 
 /** Deterministic topic ids: 16 bytes derived from a counter. */
 export function topicIds(seed = 1): () => string {
@@ -16,8 +22,20 @@ export function topicIds(seed = 1): () => string {
   };
 }
 
-export function broker(brokerId: number, rack: string | null = null, incarnation = `inc-${brokerId}`): RegisterBrokerCommand {
-  return { type: 'registerBroker', brokerId, host: `host${brokerId}`, port: 9092 + brokerId, rack, raftAddress: `host${brokerId}:${9192 + brokerId}`, incarnation };
+export function broker(
+  brokerId: number,
+  rack: string | null = null,
+  incarnation = `inc-${brokerId}`,
+): RegisterBrokerCommand {
+  return {
+    type: 'registerBroker',
+    brokerId,
+    host: `host${brokerId}`,
+    port: 9092 + brokerId,
+    rack,
+    raftAddress: `host${brokerId}:${9192 + brokerId}`,
+    incarnation,
+  };
 }
 
 /** A state machine with a log index counter. */
@@ -48,9 +66,19 @@ export class Node {
   }
 
   /** Prepares and applies a topic; returns the command. */
-  createTopic(name: string, numPartitions: number, replicationFactor: number, extra: Partial<CreateTopicRequest> = {}): CreateTopicCommand {
-    const prepared = prepareCreateTopic(this.sm, { name, numPartitions, replicationFactor, ...extra }, { defaultPartitions: 1, defaultReplicationFactor: 1, newTopicId: this.newTopicId });
-    if (!prepared.ok) throw new Error(`prepare ${name} failed: ${prepared.error.code} ${prepared.error.message}`);
+  createTopic(
+    name: string,
+    numPartitions: number,
+    replicationFactor: number,
+    extra: Partial<CreateTopicRequest> = {},
+  ): CreateTopicCommand {
+    const prepared = prepareCreateTopic(
+      this.sm,
+      { name, numPartitions, replicationFactor, ...extra },
+      { defaultPartitions: 1, defaultReplicationFactor: 1, newTopicId: this.newTopicId },
+    );
+    if (!prepared.ok)
+      throw new Error(`prepare ${name} failed: ${prepared.error.code} ${prepared.error.message}`);
     this.ok(prepared.command);
     return prepared.command;
   }
@@ -58,7 +86,11 @@ export class Node {
 
 /** Everything the state holds except the applied index, as plain data (for equality checks). */
 export function stateOf(sm: MetadataStateMachine): unknown {
-  const brokerIds = [null, ...sm.brokers().map((b) => b.brokerId), ...Array.from({ length: 12 }, (_, i) => i)];
+  const brokerIds = [
+    null,
+    ...sm.brokers().map((b) => b.brokerId),
+    ...Array.from({ length: 12 }, (_, i) => i),
+  ];
   return {
     clusterId: sm.clusterId(),
     brokers: sm.brokers(),

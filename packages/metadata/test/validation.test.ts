@@ -8,7 +8,12 @@ import {
   prepareCreateTopics,
   prepareDeleteTopic,
 } from '@chronik/metadata';
-import type { CreateTopicRequest, MetadataCommand, MetadataError, MetadataErrorCode as Code } from '@chronik/metadata';
+import type {
+  CreateTopicRequest,
+  MetadataCommand,
+  MetadataError,
+  MetadataErrorCode as Code,
+} from '@chronik/metadata';
 import { Node, broker, stateOf } from './helpers.js';
 
 /** A 3-broker cluster with topic `existing` (3 partitions, RF 2) and `a.b`. */
@@ -62,32 +67,148 @@ describe('CreateTopics validation (prepare) and the same rejection at apply', ()
     ['empty name', { name: '', numPartitions: 1, replicationFactor: 1 }, 'INVALID_TOPIC_EXCEPTION', 17],
     ['name "."', { name: '.', numPartitions: 1, replicationFactor: 1 }, 'INVALID_TOPIC_EXCEPTION', 17],
     ['name ".."', { name: '..', numPartitions: 1, replicationFactor: 1 }, 'INVALID_TOPIC_EXCEPTION', 17],
-    ['name longer than 249', { name: longName, numPartitions: 1, replicationFactor: 1 }, 'INVALID_TOPIC_EXCEPTION', 17],
-    ['illegal character', { name: 'bad/name', numPartitions: 1, replicationFactor: 1 }, 'INVALID_TOPIC_EXCEPTION', 17],
-    ['non-ASCII character', { name: 'tópico', numPartitions: 1, replicationFactor: 1 }, 'INVALID_TOPIC_EXCEPTION', 17],
+    [
+      'name longer than 249',
+      { name: longName, numPartitions: 1, replicationFactor: 1 },
+      'INVALID_TOPIC_EXCEPTION',
+      17,
+    ],
+    [
+      'illegal character',
+      { name: 'bad/name', numPartitions: 1, replicationFactor: 1 },
+      'INVALID_TOPIC_EXCEPTION',
+      17,
+    ],
+    [
+      'non-ASCII character',
+      { name: 'tópico', numPartitions: 1, replicationFactor: 1 },
+      'INVALID_TOPIC_EXCEPTION',
+      17,
+    ],
     ['space', { name: 'a b', numPartitions: 1, replicationFactor: 1 }, 'INVALID_TOPIC_EXCEPTION', 17],
-    ['collides with a.b', { name: 'a_b', numPartitions: 1, replicationFactor: 1 }, 'INVALID_TOPIC_EXCEPTION', 17],
+    [
+      'collides with a.b',
+      { name: 'a_b', numPartitions: 1, replicationFactor: 1 },
+      'INVALID_TOPIC_EXCEPTION',
+      17,
+    ],
     ['exists', { name: 'existing', numPartitions: 1, replicationFactor: 1 }, 'TOPIC_ALREADY_EXISTS', 36],
-    ['internal name by a client', { name: '__consumer_offsets', numPartitions: 1, replicationFactor: 1 }, 'INVALID_REQUEST', 42],
+    [
+      'internal name by a client',
+      { name: '__consumer_offsets', numPartitions: 1, replicationFactor: 1 },
+      'INVALID_REQUEST',
+      42,
+    ],
     ['zero partitions', { name: 't', numPartitions: 0, replicationFactor: 1 }, 'INVALID_PARTITIONS', 37],
     ['negative partitions', { name: 't', numPartitions: -5, replicationFactor: 1 }, 'INVALID_PARTITIONS', 37],
-    ['too many partitions', { name: 't', numPartitions: 100_001, replicationFactor: 1 }, 'INVALID_PARTITIONS', 37],
-    ['zero replication factor', { name: 't', numPartitions: 1, replicationFactor: 0 }, 'INVALID_REPLICATION_FACTOR', 38],
-    ['replication factor above live brokers', { name: 't', numPartitions: 1, replicationFactor: 4 }, 'INVALID_REPLICATION_FACTOR', 38],
-    ['assignment and counts both set', { name: 't', numPartitions: 1, replicationFactor: -1, assignments: [{ partition: 0, brokerIds: [1] }] }, 'INVALID_REQUEST', 42],
-    ['assignment with a gap', { name: 't', numPartitions: -1, replicationFactor: -1, assignments: [{ partition: 1, brokerIds: [1] }] }, 'INVALID_REPLICA_ASSIGNMENT', 39],
-    ['assignment duplicate broker', { name: 't', numPartitions: -1, replicationFactor: -1, assignments: [{ partition: 0, brokerIds: [1, 1] }] }, 'INVALID_REPLICA_ASSIGNMENT', 39],
-    ['assignment unknown broker', { name: 't', numPartitions: -1, replicationFactor: -1, assignments: [{ partition: 0, brokerIds: [9] }] }, 'INVALID_REPLICA_ASSIGNMENT', 39],
-    ['assignment empty replicas', { name: 't', numPartitions: -1, replicationFactor: -1, assignments: [{ partition: 0, brokerIds: [] }] }, 'INVALID_REPLICA_ASSIGNMENT', 39],
     [
-      'assignment uneven replication',
-      { name: 't', numPartitions: -1, replicationFactor: -1, assignments: [{ partition: 0, brokerIds: [1, 2] }, { partition: 1, brokerIds: [3] }] },
+      'too many partitions',
+      { name: 't', numPartitions: 100_001, replicationFactor: 1 },
+      'INVALID_PARTITIONS',
+      37,
+    ],
+    [
+      'zero replication factor',
+      { name: 't', numPartitions: 1, replicationFactor: 0 },
+      'INVALID_REPLICATION_FACTOR',
+      38,
+    ],
+    [
+      'replication factor above live brokers',
+      { name: 't', numPartitions: 1, replicationFactor: 4 },
+      'INVALID_REPLICATION_FACTOR',
+      38,
+    ],
+    [
+      'assignment and counts both set',
+      { name: 't', numPartitions: 1, replicationFactor: -1, assignments: [{ partition: 0, brokerIds: [1] }] },
+      'INVALID_REQUEST',
+      42,
+    ],
+    [
+      'assignment with a gap',
+      {
+        name: 't',
+        numPartitions: -1,
+        replicationFactor: -1,
+        assignments: [{ partition: 1, brokerIds: [1] }],
+      },
       'INVALID_REPLICA_ASSIGNMENT',
       39,
     ],
-    ['unknown config key', { name: 't', numPartitions: 1, replicationFactor: 1, configs: [{ name: 'retention.hours', value: '1' }] }, 'INVALID_CONFIG', 40],
-    ['null config value', { name: 't', numPartitions: 1, replicationFactor: 1, configs: [{ name: 'retention.ms', value: null }] }, 'INVALID_CONFIG', 40],
-    ['duplicate config key', { name: 't', numPartitions: 1, replicationFactor: 1, configs: [{ name: 'retention.ms', value: '1' }, { name: 'retention.ms', value: '2' }] }, 'INVALID_REQUEST', 42],
+    [
+      'assignment duplicate broker',
+      {
+        name: 't',
+        numPartitions: -1,
+        replicationFactor: -1,
+        assignments: [{ partition: 0, brokerIds: [1, 1] }],
+      },
+      'INVALID_REPLICA_ASSIGNMENT',
+      39,
+    ],
+    [
+      'assignment unknown broker',
+      {
+        name: 't',
+        numPartitions: -1,
+        replicationFactor: -1,
+        assignments: [{ partition: 0, brokerIds: [9] }],
+      },
+      'INVALID_REPLICA_ASSIGNMENT',
+      39,
+    ],
+    [
+      'assignment empty replicas',
+      { name: 't', numPartitions: -1, replicationFactor: -1, assignments: [{ partition: 0, brokerIds: [] }] },
+      'INVALID_REPLICA_ASSIGNMENT',
+      39,
+    ],
+    [
+      'assignment uneven replication',
+      {
+        name: 't',
+        numPartitions: -1,
+        replicationFactor: -1,
+        assignments: [
+          { partition: 0, brokerIds: [1, 2] },
+          { partition: 1, brokerIds: [3] },
+        ],
+      },
+      'INVALID_REPLICA_ASSIGNMENT',
+      39,
+    ],
+    [
+      'unknown config key',
+      {
+        name: 't',
+        numPartitions: 1,
+        replicationFactor: 1,
+        configs: [{ name: 'retention.hours', value: '1' }],
+      },
+      'INVALID_CONFIG',
+      40,
+    ],
+    [
+      'null config value',
+      { name: 't', numPartitions: 1, replicationFactor: 1, configs: [{ name: 'retention.ms', value: null }] },
+      'INVALID_CONFIG',
+      40,
+    ],
+    [
+      'duplicate config key',
+      {
+        name: 't',
+        numPartitions: 1,
+        replicationFactor: 1,
+        configs: [
+          { name: 'retention.ms', value: '1' },
+          { name: 'retention.ms', value: '2' },
+        ],
+      },
+      'INVALID_REQUEST',
+      42,
+    ],
     ...(
       [
         ['cleanup.policy', 'remove'],
@@ -121,12 +242,21 @@ describe('CreateTopics validation (prepare) and the same rejection at apply', ()
   ];
 
   // Request shapes that never reach a command (prepare resolves or refuses them).
-  const prepareOnly = new Set(['too many partitions', 'assignment and counts both set', 'assignment with a gap', 'null config value']);
+  const prepareOnly = new Set([
+    'too many partitions',
+    'assignment and counts both set',
+    'assignment with a gap',
+    'null config value',
+  ]);
 
   test.each(cases)('%s', (_label, request, code, n) => {
     const { node } = cluster();
     const before = stateOf(node.sm);
-    const [prepared] = prepareCreateTopics(node.sm, [request], { defaultPartitions: 1, defaultReplicationFactor: 1, newTopicId: node.newTopicId });
+    const [prepared] = prepareCreateTopics(node.sm, [request], {
+      defaultPartitions: 1,
+      defaultReplicationFactor: 1,
+      newTopicId: node.newTopicId,
+    });
     expect(prepared?.result.ok).toBe(false);
     expectError(prepared?.result.ok === false ? prepared.result.error : undefined, code, n);
 
@@ -136,13 +266,17 @@ describe('CreateTopics validation (prepare) and the same rejection at apply', ()
     const assignments =
       request.assignments !== undefined && request.assignments.length > 0
         ? [...request.assignments].sort((a, b) => a.partition - b.partition).map((a) => a.brokerIds)
-        : Array.from({ length: Math.max(0, Math.min(request.numPartitions, 5)) }, () => Array.from({ length: Math.max(0, request.replicationFactor) }, (_, i) => i + 1));
+        : Array.from({ length: Math.max(0, Math.min(request.numPartitions, 5)) }, () =>
+            Array.from({ length: Math.max(0, request.replicationFactor) }, (_, i) => i + 1),
+          );
     const command: MetadataCommand = {
       type: 'createTopic',
       name: request.name,
       topicId: node.newTopicId(),
       assignments,
-      configs: (request.configs ?? []).filter((c) => c.value !== null).map((c) => ({ name: c.name, value: c.value as string })),
+      configs: (request.configs ?? [])
+        .filter((c) => c.value !== null)
+        .map((c) => ({ name: c.name, value: c.value as string })),
       internal: false,
     };
     const applied = node.apply(command);
@@ -188,51 +322,342 @@ describe('CreateTopics validation (prepare) and the same rejection at apply', ()
       ],
       { defaultPartitions: 1, defaultReplicationFactor: 1, newTopicId: node.newTopicId },
     );
-    expect(r.map((x) => (x.result.ok ? 'ok' : x.result.error.code))).toEqual(['INVALID_REQUEST', 'INVALID_REQUEST', 'ok', 'INVALID_TOPIC_EXCEPTION']);
+    expect(r.map((x) => (x.result.ok ? 'ok' : x.result.error.code))).toEqual([
+      'INVALID_REQUEST',
+      'INVALID_REQUEST',
+      'ok',
+      'INVALID_TOPIC_EXCEPTION',
+    ]);
   });
 });
 
 describe('apply-side rejections of every command', () => {
   const cases: [string, (ctx: { node: Node; topicId: string }) => MetadataCommand, Code, number][] = [
-    ['initCluster with another id', ({ node }) => (node.ok({ type: 'initCluster', clusterId: 'c1' }), { type: 'initCluster', clusterId: 'c2' }), 'INCONSISTENT_CLUSTER_ID', 104],
+    [
+      'initCluster with another id',
+      ({ node }) => (
+        node.ok({ type: 'initCluster', clusterId: 'c1' }),
+        { type: 'initCluster', clusterId: 'c2' }
+      ),
+      'INCONSISTENT_CLUSTER_ID',
+      104,
+    ],
     ['initCluster empty', () => ({ type: 'initCluster', clusterId: '' }), 'INVALID_REQUEST', 42],
-    ['registerBroker duplicate endpoint', () => ({ ...broker(7), host: 'host1', port: 9093 }), 'DUPLICATE_BROKER_REGISTRATION', 101],
-    ['registerBroker same incarnation, other endpoint', () => ({ ...broker(1), host: 'elsewhere' }), 'DUPLICATE_BROKER_REGISTRATION', 101],
+    [
+      'registerBroker duplicate endpoint',
+      () => ({ ...broker(7), host: 'host1', port: 9093 }),
+      'DUPLICATE_BROKER_REGISTRATION',
+      101,
+    ],
+    [
+      'registerBroker same incarnation, other endpoint',
+      () => ({ ...broker(1), host: 'elsewhere' }),
+      'DUPLICATE_BROKER_REGISTRATION',
+      101,
+    ],
     ['registerBroker port 0', () => ({ ...broker(7), port: 0 }), 'INVALID_REQUEST', 42],
     ['registerBroker empty host', () => ({ ...broker(7), host: '' }), 'INVALID_REQUEST', 42],
     ['registerBroker empty rack', () => ({ ...broker(7), rack: '' }), 'INVALID_REQUEST', 42],
-    ['unregisterBroker unknown', () => ({ type: 'unregisterBroker', brokerId: 42 }), 'BROKER_ID_NOT_REGISTERED', 102],
-    ['fenceBroker unknown', () => ({ type: 'fenceBroker', brokerId: 42, brokerEpoch: -1, fenced: true }), 'BROKER_ID_NOT_REGISTERED', 102],
-    ['fenceBroker stale epoch', () => ({ type: 'fenceBroker', brokerId: 1, brokerEpoch: 999, fenced: true }), 'STALE_BROKER_EPOCH', 77],
-    ['createTopic reserved topic id', () => ({ type: 'createTopic', name: 'n', topicId: '00000000-0000-0000-0000-000000000000', assignments: [[1]], configs: [], internal: false }), 'INVALID_REQUEST', 42],
-    ['createTopic reused topic id', ({ topicId }) => ({ type: 'createTopic', name: 'n', topicId, assignments: [[1]], configs: [], internal: false }), 'INVALID_REQUEST', 42],
-    ['createTopic internal flag on a user topic', ({ node }) => ({ type: 'createTopic', name: 'n', topicId: node.newTopicId(), assignments: [[1]], configs: [], internal: true }), 'INVALID_REQUEST', 42],
-    ['createTopic no partitions', ({ node }) => ({ type: 'createTopic', name: 'n', topicId: node.newTopicId(), assignments: [], configs: [], internal: false }), 'INVALID_PARTITIONS', 37],
-    ['deleteTopic unknown', ({ topicId }) => ({ type: 'deleteTopic', name: 'nope', topicId }), 'UNKNOWN_TOPIC_OR_PARTITION', 3],
-    ['deleteTopic wrong id', ({ node }) => ({ type: 'deleteTopic', name: 'existing', topicId: node.newTopicId() }), 'UNKNOWN_TOPIC_ID', 100],
-    ['createPartitions unknown topic', ({ topicId }) => ({ type: 'createPartitions', name: 'nope', topicId, expectedCurrentCount: 3, assignments: [[1, 2]] }), 'UNKNOWN_TOPIC_OR_PARTITION', 3],
-    ['createPartitions stale count', ({ topicId }) => ({ type: 'createPartitions', name: 'existing', topicId, expectedCurrentCount: 2, assignments: [[1, 2]] }), 'INVALID_PARTITIONS', 37],
-    ['createPartitions nothing added', ({ topicId }) => ({ type: 'createPartitions', name: 'existing', topicId, expectedCurrentCount: 3, assignments: [] }), 'INVALID_PARTITIONS', 37],
-    ['createPartitions other replication factor', ({ topicId }) => ({ type: 'createPartitions', name: 'existing', topicId, expectedCurrentCount: 3, assignments: [[1]] }), 'INVALID_REPLICA_ASSIGNMENT', 39],
-    ['assignReplicas unknown topic id', ({ node }) => ({ type: 'assignReplicas', topicId: node.newTopicId(), partition: 0, replicas: [1] }), 'UNKNOWN_TOPIC_ID', 100],
-    ['assignReplicas unknown partition', ({ topicId }) => ({ type: 'assignReplicas', topicId, partition: 3, replicas: [1] }), 'UNKNOWN_TOPIC_OR_PARTITION', 3],
-    ['assignReplicas duplicate', ({ topicId }) => ({ type: 'assignReplicas', topicId, partition: 0, replicas: [2, 2] }), 'INVALID_REPLICA_ASSIGNMENT', 39],
-    ['assignReplicas unregistered', ({ topicId }) => ({ type: 'assignReplicas', topicId, partition: 0, replicas: [1, 8] }), 'INVALID_REPLICA_ASSIGNMENT', 39],
-    ['changeLeader stale epoch', ({ node, topicId }) => (node.ok(leader(node, topicId, 5)), { ...leader(node, topicId, 4) }), 'FENCED_LEADER_EPOCH', 74],
-    ['changeLeader other leader in the same epoch', ({ node, topicId }) => (node.ok(leader(node, topicId, 5)), { ...leader(node, topicId, 5), leader: otherReplica(node) }), 'FENCED_LEADER_EPOCH', 74],
-    ['changeLeader not a replica', ({ node, topicId }) => ({ ...leader(node, topicId, 1), leader: nonReplica(node), isr: [nonReplica(node)] }), 'INELIGIBLE_REPLICA', 107],
-    ['changeLeader leader outside ISR', ({ node, topicId }) => ({ ...leader(node, topicId, 1), isr: [otherReplica(node)] }), 'INVALID_REQUEST', 42],
-    ['changeIsr older epoch', ({ node, topicId }) => (node.ok(leader(node, topicId, 5)), { type: 'changeIsr', topicId, partition: 0, leaderEpoch: 4, isr: [firstReplica(node)] }), 'FENCED_LEADER_EPOCH', 74],
-    ['changeIsr newer epoch', ({ node, topicId }) => (node.ok(leader(node, topicId, 5)), { type: 'changeIsr', topicId, partition: 0, leaderEpoch: 6, isr: [firstReplica(node)] }), 'UNKNOWN_LEADER_EPOCH', 75],
-    ['changeIsr member not a replica', ({ node, topicId }) => (node.ok(leader(node, topicId, 5)), { type: 'changeIsr', topicId, partition: 0, leaderEpoch: 5, isr: [firstReplica(node), nonReplica(node)] }), 'INELIGIBLE_REPLICA', 107],
-    ['alterTopicConfigs unknown topic', ({ topicId }) => ({ type: 'alterTopicConfigs', name: 'nope', topicId, alterations: [], replace: false }), 'UNKNOWN_TOPIC_OR_PARTITION', 3],
-    ['alterTopicConfigs bad value', ({ topicId }) => ({ type: 'alterTopicConfigs', name: 'existing', topicId, alterations: [{ name: 'retention.ms', op: AlterConfigOp.SET, value: 'x' }], replace: false }), 'INVALID_CONFIG', 40],
-    ['alterTopicConfigs APPEND to a non-list', ({ topicId }) => ({ type: 'alterTopicConfigs', name: 'existing', topicId, alterations: [{ name: 'retention.ms', op: AlterConfigOp.APPEND, value: '1' }], replace: false }), 'INVALID_CONFIG', 40],
-    ['alterTopicConfigs replace with DELETE', ({ topicId }) => ({ type: 'alterTopicConfigs', name: 'existing', topicId, alterations: [{ name: 'retention.ms', op: AlterConfigOp.DELETE, value: null }], replace: true }), 'INVALID_REQUEST', 42],
-    ['alterBrokerConfigs unknown key', () => ({ type: 'alterBrokerConfigs', brokerId: 1, alterations: [{ name: 'broker.id', op: AlterConfigOp.SET, value: '2' }], replace: false }), 'INVALID_CONFIG', 40],
-    ['alterBrokerConfigs bad value', () => ({ type: 'alterBrokerConfigs', brokerId: null, alterations: [{ name: 'log.retention.ms', op: AlterConfigOp.SET, value: '-5' }], replace: false }), 'INVALID_CONFIG', 40],
-    ['allocateProducerIds unknown broker', () => ({ type: 'allocateProducerIds', brokerId: 9, brokerEpoch: -1, count: 1000 }), 'BROKER_ID_NOT_REGISTERED', 102],
-    ['allocateProducerIds stale epoch', () => ({ type: 'allocateProducerIds', brokerId: 1, brokerEpoch: 12345, count: 1000 }), 'STALE_BROKER_EPOCH', 77],
+    [
+      'unregisterBroker unknown',
+      () => ({ type: 'unregisterBroker', brokerId: 42 }),
+      'BROKER_ID_NOT_REGISTERED',
+      102,
+    ],
+    [
+      'fenceBroker unknown',
+      () => ({ type: 'fenceBroker', brokerId: 42, brokerEpoch: -1, fenced: true }),
+      'BROKER_ID_NOT_REGISTERED',
+      102,
+    ],
+    [
+      'fenceBroker stale epoch',
+      () => ({ type: 'fenceBroker', brokerId: 1, brokerEpoch: 999, fenced: true }),
+      'STALE_BROKER_EPOCH',
+      77,
+    ],
+    [
+      'createTopic reserved topic id',
+      () => ({
+        type: 'createTopic',
+        name: 'n',
+        topicId: '00000000-0000-0000-0000-000000000000',
+        assignments: [[1]],
+        configs: [],
+        internal: false,
+      }),
+      'INVALID_REQUEST',
+      42,
+    ],
+    [
+      'createTopic reused topic id',
+      ({ topicId }) => ({
+        type: 'createTopic',
+        name: 'n',
+        topicId,
+        assignments: [[1]],
+        configs: [],
+        internal: false,
+      }),
+      'INVALID_REQUEST',
+      42,
+    ],
+    [
+      'createTopic internal flag on a user topic',
+      ({ node }) => ({
+        type: 'createTopic',
+        name: 'n',
+        topicId: node.newTopicId(),
+        assignments: [[1]],
+        configs: [],
+        internal: true,
+      }),
+      'INVALID_REQUEST',
+      42,
+    ],
+    [
+      'createTopic no partitions',
+      ({ node }) => ({
+        type: 'createTopic',
+        name: 'n',
+        topicId: node.newTopicId(),
+        assignments: [],
+        configs: [],
+        internal: false,
+      }),
+      'INVALID_PARTITIONS',
+      37,
+    ],
+    [
+      'deleteTopic unknown',
+      ({ topicId }) => ({ type: 'deleteTopic', name: 'nope', topicId }),
+      'UNKNOWN_TOPIC_OR_PARTITION',
+      3,
+    ],
+    [
+      'deleteTopic wrong id',
+      ({ node }) => ({ type: 'deleteTopic', name: 'existing', topicId: node.newTopicId() }),
+      'UNKNOWN_TOPIC_ID',
+      100,
+    ],
+    [
+      'createPartitions unknown topic',
+      ({ topicId }) => ({
+        type: 'createPartitions',
+        name: 'nope',
+        topicId,
+        expectedCurrentCount: 3,
+        assignments: [[1, 2]],
+      }),
+      'UNKNOWN_TOPIC_OR_PARTITION',
+      3,
+    ],
+    [
+      'createPartitions stale count',
+      ({ topicId }) => ({
+        type: 'createPartitions',
+        name: 'existing',
+        topicId,
+        expectedCurrentCount: 2,
+        assignments: [[1, 2]],
+      }),
+      'INVALID_PARTITIONS',
+      37,
+    ],
+    [
+      'createPartitions nothing added',
+      ({ topicId }) => ({
+        type: 'createPartitions',
+        name: 'existing',
+        topicId,
+        expectedCurrentCount: 3,
+        assignments: [],
+      }),
+      'INVALID_PARTITIONS',
+      37,
+    ],
+    [
+      'createPartitions other replication factor',
+      ({ topicId }) => ({
+        type: 'createPartitions',
+        name: 'existing',
+        topicId,
+        expectedCurrentCount: 3,
+        assignments: [[1]],
+      }),
+      'INVALID_REPLICA_ASSIGNMENT',
+      39,
+    ],
+    [
+      'assignReplicas unknown topic id',
+      ({ node }) => ({ type: 'assignReplicas', topicId: node.newTopicId(), partition: 0, replicas: [1] }),
+      'UNKNOWN_TOPIC_ID',
+      100,
+    ],
+    [
+      'assignReplicas unknown partition',
+      ({ topicId }) => ({ type: 'assignReplicas', topicId, partition: 3, replicas: [1] }),
+      'UNKNOWN_TOPIC_OR_PARTITION',
+      3,
+    ],
+    [
+      'assignReplicas duplicate',
+      ({ topicId }) => ({ type: 'assignReplicas', topicId, partition: 0, replicas: [2, 2] }),
+      'INVALID_REPLICA_ASSIGNMENT',
+      39,
+    ],
+    [
+      'assignReplicas unregistered',
+      ({ topicId }) => ({ type: 'assignReplicas', topicId, partition: 0, replicas: [1, 8] }),
+      'INVALID_REPLICA_ASSIGNMENT',
+      39,
+    ],
+    [
+      'changeLeader stale epoch',
+      ({ node, topicId }) => (node.ok(leader(node, topicId, 5)), { ...leader(node, topicId, 4) }),
+      'FENCED_LEADER_EPOCH',
+      74,
+    ],
+    [
+      'changeLeader other leader in the same epoch',
+      ({ node, topicId }) => (
+        node.ok(leader(node, topicId, 5)),
+        { ...leader(node, topicId, 5), leader: otherReplica(node) }
+      ),
+      'FENCED_LEADER_EPOCH',
+      74,
+    ],
+    [
+      'changeLeader not a replica',
+      ({ node, topicId }) => ({
+        ...leader(node, topicId, 1),
+        leader: nonReplica(node),
+        isr: [nonReplica(node)],
+      }),
+      'INELIGIBLE_REPLICA',
+      107,
+    ],
+    [
+      'changeLeader leader outside ISR',
+      ({ node, topicId }) => ({ ...leader(node, topicId, 1), isr: [otherReplica(node)] }),
+      'INVALID_REQUEST',
+      42,
+    ],
+    [
+      'changeIsr older epoch',
+      ({ node, topicId }) => (
+        node.ok(leader(node, topicId, 5)),
+        { type: 'changeIsr', topicId, partition: 0, leaderEpoch: 4, isr: [firstReplica(node)] }
+      ),
+      'FENCED_LEADER_EPOCH',
+      74,
+    ],
+    [
+      'changeIsr newer epoch',
+      ({ node, topicId }) => (
+        node.ok(leader(node, topicId, 5)),
+        { type: 'changeIsr', topicId, partition: 0, leaderEpoch: 6, isr: [firstReplica(node)] }
+      ),
+      'UNKNOWN_LEADER_EPOCH',
+      75,
+    ],
+    [
+      'changeIsr member not a replica',
+      ({ node, topicId }) => (
+        node.ok(leader(node, topicId, 5)),
+        {
+          type: 'changeIsr',
+          topicId,
+          partition: 0,
+          leaderEpoch: 5,
+          isr: [firstReplica(node), nonReplica(node)],
+        }
+      ),
+      'INELIGIBLE_REPLICA',
+      107,
+    ],
+    [
+      'alterTopicConfigs unknown topic',
+      ({ topicId }) => ({
+        type: 'alterTopicConfigs',
+        name: 'nope',
+        topicId,
+        alterations: [],
+        replace: false,
+      }),
+      'UNKNOWN_TOPIC_OR_PARTITION',
+      3,
+    ],
+    [
+      'alterTopicConfigs bad value',
+      ({ topicId }) => ({
+        type: 'alterTopicConfigs',
+        name: 'existing',
+        topicId,
+        alterations: [{ name: 'retention.ms', op: AlterConfigOp.SET, value: 'x' }],
+        replace: false,
+      }),
+      'INVALID_CONFIG',
+      40,
+    ],
+    [
+      'alterTopicConfigs APPEND to a non-list',
+      ({ topicId }) => ({
+        type: 'alterTopicConfigs',
+        name: 'existing',
+        topicId,
+        alterations: [{ name: 'retention.ms', op: AlterConfigOp.APPEND, value: '1' }],
+        replace: false,
+      }),
+      'INVALID_CONFIG',
+      40,
+    ],
+    [
+      'alterTopicConfigs replace with DELETE',
+      ({ topicId }) => ({
+        type: 'alterTopicConfigs',
+        name: 'existing',
+        topicId,
+        alterations: [{ name: 'retention.ms', op: AlterConfigOp.DELETE, value: null }],
+        replace: true,
+      }),
+      'INVALID_REQUEST',
+      42,
+    ],
+    [
+      'alterBrokerConfigs unknown key',
+      () => ({
+        type: 'alterBrokerConfigs',
+        brokerId: 1,
+        alterations: [{ name: 'broker.id', op: AlterConfigOp.SET, value: '2' }],
+        replace: false,
+      }),
+      'INVALID_CONFIG',
+      40,
+    ],
+    [
+      'alterBrokerConfigs bad value',
+      () => ({
+        type: 'alterBrokerConfigs',
+        brokerId: null,
+        alterations: [{ name: 'log.retention.ms', op: AlterConfigOp.SET, value: '-5' }],
+        replace: false,
+      }),
+      'INVALID_CONFIG',
+      40,
+    ],
+    [
+      'allocateProducerIds unknown broker',
+      () => ({ type: 'allocateProducerIds', brokerId: 9, brokerEpoch: -1, count: 1000 }),
+      'BROKER_ID_NOT_REGISTERED',
+      102,
+    ],
+    [
+      'allocateProducerIds stale epoch',
+      () => ({ type: 'allocateProducerIds', brokerId: 1, brokerEpoch: 12345, count: 1000 }),
+      'STALE_BROKER_EPOCH',
+      77,
+    ],
   ];
 
   function firstReplica(node: Node): number {
@@ -246,7 +671,14 @@ describe('apply-side rejections of every command', () => {
     return [1, 2, 3].find((b) => !replicas.includes(b)) as number;
   }
   function leader(node: Node, topicId: string, epoch: number): MetadataCommand {
-    return { type: 'changeLeader', topicId, partition: 0, leader: firstReplica(node), leaderEpoch: epoch, isr: [firstReplica(node)] };
+    return {
+      type: 'changeLeader',
+      topicId,
+      partition: 0,
+      leader: firstReplica(node),
+      leaderEpoch: epoch,
+      isr: [firstReplica(node)],
+    };
   }
 
   test.each(cases)('%s', (_label, make, code, n) => {
@@ -266,21 +698,50 @@ describe('apply-side rejections of every command', () => {
 describe('other prepare functions', () => {
   test('delete, create partitions and alter configs', () => {
     const { node } = cluster();
-    const err = (r: { ok: boolean; error?: MetadataError }): string | undefined => (r.ok ? undefined : r.error?.code);
+    const err = (r: { ok: boolean; error?: MetadataError }): string | undefined =>
+      r.ok ? undefined : r.error?.code;
     expect(err(prepareDeleteTopic(node.sm, { name: 'nope' }))).toBe('UNKNOWN_TOPIC_OR_PARTITION');
     expect(err(prepareDeleteTopic(node.sm, { topicId: node.newTopicId() }))).toBe('UNKNOWN_TOPIC_ID');
     expect(err(prepareCreatePartitions(node.sm, { name: 'existing', count: 3 }))).toBe('INVALID_PARTITIONS');
     expect(err(prepareCreatePartitions(node.sm, { name: 'existing', count: 2 }))).toBe('INVALID_PARTITIONS');
-    expect(err(prepareCreatePartitions(node.sm, { name: 'nope', count: 5 }))).toBe('UNKNOWN_TOPIC_OR_PARTITION');
-    expect(err(prepareCreatePartitions(node.sm, { name: 'existing', count: 5, assignments: [[1, 2]] }))).toBe('INVALID_REPLICA_ASSIGNMENT');
-    expect(err(prepareCreatePartitions(node.sm, { name: 'existing', count: 4, assignments: [[1, 1]] }))).toBe('INVALID_REPLICA_ASSIGNMENT');
-    expect(err(prepareAlterTopicConfigs(node.sm, { name: 'nope', alterations: [], replace: false }))).toBe('UNKNOWN_TOPIC_OR_PARTITION');
-    expect(err(prepareAlterTopicConfigs(node.sm, { name: 'existing', alterations: [{ name: 'foo', op: AlterConfigOp.SET, value: '1' }], replace: false }))).toBe('INVALID_CONFIG');
-    expect(err(prepareAlterBrokerConfigs(node.sm, { brokerId: 1, alterations: [{ name: 'log.retention.ms', op: AlterConfigOp.SET, value: 'x' }], replace: false }))).toBe('INVALID_CONFIG');
+    expect(err(prepareCreatePartitions(node.sm, { name: 'nope', count: 5 }))).toBe(
+      'UNKNOWN_TOPIC_OR_PARTITION',
+    );
+    expect(err(prepareCreatePartitions(node.sm, { name: 'existing', count: 5, assignments: [[1, 2]] }))).toBe(
+      'INVALID_REPLICA_ASSIGNMENT',
+    );
+    expect(err(prepareCreatePartitions(node.sm, { name: 'existing', count: 4, assignments: [[1, 1]] }))).toBe(
+      'INVALID_REPLICA_ASSIGNMENT',
+    );
+    expect(err(prepareAlterTopicConfigs(node.sm, { name: 'nope', alterations: [], replace: false }))).toBe(
+      'UNKNOWN_TOPIC_OR_PARTITION',
+    );
+    expect(
+      err(
+        prepareAlterTopicConfigs(node.sm, {
+          name: 'existing',
+          alterations: [{ name: 'foo', op: AlterConfigOp.SET, value: '1' }],
+          replace: false,
+        }),
+      ),
+    ).toBe('INVALID_CONFIG');
+    expect(
+      err(
+        prepareAlterBrokerConfigs(node.sm, {
+          brokerId: 1,
+          alterations: [{ name: 'log.retention.ms', op: AlterConfigOp.SET, value: 'x' }],
+          replace: false,
+        }),
+      ),
+    ).toBe('INVALID_CONFIG');
 
     node.ok(unwrap(prepareCreatePartitions(node.sm, { name: 'existing', count: 5 })));
     expect(node.sm.topic('existing')?.partitions.length).toBe(5);
-    expect(node.sm.topic('existing')?.partitions.every((p) => p.replicas.length === 2 && new Set(p.replicas).size === 2)).toBe(true);
+    expect(
+      node.sm
+        .topic('existing')
+        ?.partitions.every((p) => p.replicas.length === 2 && new Set(p.replicas).size === 2),
+    ).toBe(true);
     node.ok(unwrap(prepareDeleteTopic(node.sm, { name: 'existing' })));
     expect(node.sm.topic('existing')).toBeUndefined();
     // after deletion, the colliding name of a deleted topic is free again

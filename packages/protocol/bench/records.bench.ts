@@ -36,7 +36,10 @@ function makeRequest(partitions: number): { frame: Buffer; body: ProduceRequest 
   const partitionData: ProduceRequestPartitionProduceData[] = [];
   for (let p = 0; p < partitions; p++) {
     const batch = buildRecordBatch({
-      records: Array.from({ length: recordsPerPartition }, (_, i) => ({ key: Buffer.from(`key-${p}-${i}`.padEnd(12)), value })),
+      records: Array.from({ length: recordsPerPartition }, (_, i) => ({
+        key: Buffer.from(`key-${p}-${i}`.padEnd(12)),
+        value,
+      })),
       timestampMs: 1_700_000_000_000n,
       compression: CompressionType.None,
       producerId: 1000n,
@@ -45,8 +48,16 @@ function makeRequest(partitions: number): { frame: Buffer; body: ProduceRequest 
     });
     partitionData.push({ index: p, records: batch });
   }
-  const body: ProduceRequest = { transactionalId: null, acks: -1, timeoutMs: 30_000, topicData: [{ name: 'bench', partitionData }] };
-  const chunks = encodeRequestFrame({ requestApiKey: 0, requestApiVersion: PRODUCE_VERSION, correlationId: 1, clientId: 'bench' }, body);
+  const body: ProduceRequest = {
+    transactionalId: null,
+    acks: -1,
+    timeoutMs: 30_000,
+    topicData: [{ name: 'bench', partitionData }],
+  };
+  const chunks = encodeRequestFrame(
+    { requestApiKey: 0, requestApiVersion: PRODUCE_VERSION, correlationId: 1, clientId: 'bench' },
+    body,
+  );
   const framed = Buffer.concat(chunks);
   return { frame: framed.subarray(4), body };
 }
@@ -63,7 +74,9 @@ function measure(name: string, bytes: number, fn: () => void): number {
   }
   const mbPerSecond = (bytes * iterations) / (elapsed / 1000) / 1e6;
   const perOpUs = (elapsed * 1000) / iterations;
-  process.stdout.write(`${name.padEnd(58)} ${mbPerSecond.toFixed(0).padStart(8)} MB/s  ${perOpUs.toFixed(1).padStart(9)} us/request\n`);
+  process.stdout.write(
+    `${name.padEnd(58)} ${mbPerSecond.toFixed(0).padStart(8)} MB/s  ${perOpUs.toFixed(1).padStart(9)} us/request\n`,
+  );
   return mbPerSecond;
 }
 
@@ -83,16 +96,20 @@ for (const partitions of [1, 16]) {
   );
   let offset = 0n;
   const key = `${partitions}p`;
-  results[`${key}.header`] = measure('batch headers: split + decode header + set offset/epoch', frame.length, () => {
-    for (const records of parts) {
-      for (const slice of splitRecordBatches(records)) {
-        const h = readRecordBatchHeader(slice.bytes);
-        setRecordBatchBaseOffset(slice.bytes, offset);
-        setRecordBatchPartitionLeaderEpoch(slice.bytes, 1);
-        offset += BigInt(h.recordCount);
+  results[`${key}.header`] = measure(
+    'batch headers: split + decode header + set offset/epoch',
+    frame.length,
+    () => {
+      for (const records of parts) {
+        for (const slice of splitRecordBatches(records)) {
+          const h = readRecordBatchHeader(slice.bytes);
+          setRecordBatchBaseOffset(slice.bytes, offset);
+          setRecordBatchPartitionLeaderEpoch(slice.bytes, 1);
+          offset += BigInt(h.recordCount);
+        }
       }
-    }
-  });
+    },
+  );
   results[`${key}.crc`] = measure('batch headers + CRC-32C validation + assign', frame.length, () => {
     for (const records of parts) {
       for (const slice of splitRecordBatches(records)) {
@@ -102,33 +119,53 @@ for (const partitions of [1, 16]) {
       }
     }
   });
-  results[`${key}.request`] = measure('request decode + headers + assign + request encode', frame.length, () => {
-    const decoded = decodeRequestFrame(frame);
-    for (const p of partitionsOf(decoded.body as ProduceRequest)) {
-      for (const slice of splitRecordBatches(p.records!)) {
-        const h = readRecordBatchHeader(slice.bytes);
-        assignRecordBatch(slice.bytes, { baseOffset: offset, partitionLeaderEpoch: 1 });
-        offset += BigInt(h.recordCount);
+  results[`${key}.request`] = measure(
+    'request decode + headers + assign + request encode',
+    frame.length,
+    () => {
+      const decoded = decodeRequestFrame(frame);
+      for (const p of partitionsOf(decoded.body as ProduceRequest)) {
+        for (const slice of splitRecordBatches(p.records!)) {
+          const h = readRecordBatchHeader(slice.bytes);
+          assignRecordBatch(slice.bytes, { baseOffset: offset, partitionLeaderEpoch: 1 });
+          offset += BigInt(h.recordCount);
+        }
       }
-    }
-    const chunks = encodeRequestFrame({ requestApiKey: 0, requestApiVersion: PRODUCE_VERSION, correlationId: 2, clientId: 'bench' }, decoded.body as ProduceRequest);
-    sink += chunks.length;
-  });
-  results[`${key}.requestCrc`] = measure('request decode + CRC validation + assign + request encode', frame.length, () => {
-    const decoded = decodeRequestFrame(frame);
-    for (const p of partitionsOf(decoded.body as ProduceRequest)) {
-      for (const slice of splitRecordBatches(p.records!)) {
-        const h = validateRecordBatch(slice.bytes);
-        assignRecordBatch(slice.bytes, { baseOffset: offset, partitionLeaderEpoch: 1 });
-        offset += BigInt(h.recordCount);
+      const chunks = encodeRequestFrame(
+        { requestApiKey: 0, requestApiVersion: PRODUCE_VERSION, correlationId: 2, clientId: 'bench' },
+        decoded.body as ProduceRequest,
+      );
+      sink += chunks.length;
+    },
+  );
+  results[`${key}.requestCrc`] = measure(
+    'request decode + CRC validation + assign + request encode',
+    frame.length,
+    () => {
+      const decoded = decodeRequestFrame(frame);
+      for (const p of partitionsOf(decoded.body as ProduceRequest)) {
+        for (const slice of splitRecordBatches(p.records!)) {
+          const h = validateRecordBatch(slice.bytes);
+          assignRecordBatch(slice.bytes, { baseOffset: offset, partitionLeaderEpoch: 1 });
+          offset += BigInt(h.recordCount);
+        }
       }
-    }
-    const chunks = encodeRequestFrame({ requestApiKey: 0, requestApiVersion: PRODUCE_VERSION, correlationId: 2, clientId: 'bench' }, decoded.body as ProduceRequest);
-    sink += chunks.length;
-  });
-  results[`${key}.records`] = measure('for scale: decode every record (not on the produce path)', batchBytes, () => {
-    for (const records of parts) for (const slice of splitRecordBatches(records)) sink += decodeRecordBatch(slice.bytes).records.length;
-  });
+      const chunks = encodeRequestFrame(
+        { requestApiKey: 0, requestApiVersion: PRODUCE_VERSION, correlationId: 2, clientId: 'bench' },
+        decoded.body as ProduceRequest,
+      );
+      sink += chunks.length;
+    },
+  );
+  results[`${key}.records`] = measure(
+    'for scale: decode every record (not on the produce path)',
+    batchBytes,
+    () => {
+      for (const records of parts)
+        for (const slice of splitRecordBatches(records))
+          sink += decodeRecordBatch(slice.bytes).records.length;
+    },
+  );
 }
 const ratio = (a: string, b: string): string => (results[a]! / results[b]!).toFixed(1);
 process.stdout.write(

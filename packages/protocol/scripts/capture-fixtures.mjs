@@ -51,12 +51,19 @@ function startBroker(frames) {
       }
       for (const frame of list) {
         const ids = P.peekRequestIds(frame);
-        frames.push({ apiKey: ids.apiKey, apiVersion: ids.apiVersion, api: apiName(ids.apiKey), hex: frame.toString('hex') });
+        frames.push({
+          apiKey: ids.apiKey,
+          apiVersion: ids.apiVersion,
+          api: apiName(ids.apiKey),
+          hex: frame.toString('hex'),
+        });
         try {
           const reply = answer(frame, ids, server.address().port);
           if (reply) socket.write(Buffer.concat(reply));
         } catch (e) {
-          process.stderr.write(`capture broker: cannot answer ${apiName(ids.apiKey)} v${ids.apiVersion}: ${e.message}\n`);
+          process.stderr.write(
+            `capture broker: cannot answer ${apiName(ids.apiKey)} v${ids.apiVersion}: ${e.message}\n`,
+          );
           socket.destroy();
         }
       }
@@ -98,11 +105,15 @@ function answer(frame, ids, port) {
         apiKeys,
       });
     }
-    return P.encodeResponseFrame(apiKey, apiVersion, correlationId, { ...P.defaultApiVersionsResponse(), apiKeys });
+    return P.encodeResponseFrame(apiKey, apiVersion, correlationId, {
+      ...P.defaultApiVersionsResponse(),
+      apiKeys,
+    });
   }
   const { body } = P.decodeRequestFrame(frame);
   if (apiKey === P.ApiKey.Metadata) {
-    const names = body.topics === null || body.topics.length === 0 ? [TOPIC] : body.topics.map((t) => t.name ?? TOPIC);
+    const names =
+      body.topics === null || body.topics.length === 0 ? [TOPIC] : body.topics.map((t) => t.name ?? TOPIC);
     return P.encodeResponseFrame(apiKey, apiVersion, correlationId, {
       ...P.defaultMetadataResponse(),
       brokers: [{ nodeId: 1, host: '127.0.0.1', port, rack: null }],
@@ -113,7 +124,14 @@ function answer(frame, ids, port) {
         name,
         topicId: TOPIC_ID,
         partitions: [
-          { ...P.defaultMetadataResponsePartition(), partitionIndex: 0, leaderId: 1, leaderEpoch: 0, replicaNodes: [1], isrNodes: [1] },
+          {
+            ...P.defaultMetadataResponsePartition(),
+            partitionIndex: 0,
+            leaderId: 1,
+            leaderEpoch: 0,
+            replicaNodes: [1],
+            isrNodes: [1],
+          },
         ],
       })),
     });
@@ -125,7 +143,11 @@ function answer(frame, ids, port) {
       responses: body.topicData.map((t) => ({
         ...P.defaultProduceResponseTopicProduceResponse(),
         name: t.name,
-        partitionResponses: t.partitionData.map((p) => ({ ...P.defaultProduceResponsePartitionProduceResponse(), index: p.index, baseOffset: 0n })),
+        partitionResponses: t.partitionData.map((p) => ({
+          ...P.defaultProduceResponsePartitionProduceResponse(),
+          index: p.index,
+          baseOffset: 0n,
+        })),
       })),
     });
   }
@@ -137,10 +159,17 @@ function answerConsumer(apiKey, apiVersion, correlationId, body, port) {
   const reply = (b) => P.encodeResponseFrame(apiKey, apiVersion, correlationId, b);
   switch (apiKey) {
     case P.ApiKey.FindCoordinator:
-      if (apiVersion < 4) return reply({ ...P.defaultFindCoordinatorResponse(), nodeId: 1, host: '127.0.0.1', port });
+      if (apiVersion < 4)
+        return reply({ ...P.defaultFindCoordinatorResponse(), nodeId: 1, host: '127.0.0.1', port });
       return reply({
         ...P.defaultFindCoordinatorResponse(),
-        coordinators: body.coordinatorKeys.map((key) => ({ ...P.defaultFindCoordinatorResponseCoordinator(), key, nodeId: 1, host: '127.0.0.1', port })),
+        coordinators: body.coordinatorKeys.map((key) => ({
+          ...P.defaultFindCoordinatorResponseCoordinator(),
+          key,
+          nodeId: 1,
+          host: '127.0.0.1',
+          port,
+        })),
       });
     case P.ApiKey.JoinGroup: {
       const protocol = body.protocols[0];
@@ -151,7 +180,13 @@ function answerConsumer(apiKey, apiVersion, correlationId, body, port) {
         protocolName: protocol?.name ?? null,
         leader: MEMBER_ID,
         memberId: MEMBER_ID,
-        members: [{ memberId: MEMBER_ID, groupInstanceId: body.groupInstanceId, metadata: protocol?.metadata ?? Buffer.alloc(0) }],
+        members: [
+          {
+            memberId: MEMBER_ID,
+            groupInstanceId: body.groupInstanceId,
+            metadata: protocol?.metadata ?? Buffer.alloc(0),
+          },
+        ],
       });
     }
     case P.ApiKey.SyncGroup: {
@@ -168,11 +203,18 @@ function answerConsumer(apiKey, apiVersion, correlationId, body, port) {
     case P.ApiKey.LeaveGroup:
       return reply({
         ...P.defaultLeaveGroupResponse(),
-        members: body.members.map((m) => ({ ...P.defaultLeaveGroupResponseMemberResponse(), memberId: m.memberId, groupInstanceId: m.groupInstanceId })),
+        members: body.members.map((m) => ({
+          ...P.defaultLeaveGroupResponseMemberResponse(),
+          memberId: m.memberId,
+          groupInstanceId: m.groupInstanceId,
+        })),
       });
     case P.ApiKey.OffsetFetch: {
       const partitions = (topics, make) =>
-        (topics ?? []).map((t) => ({ name: t.name, partitions: t.partitionIndexes.map((i) => ({ ...make(), partitionIndex: i, committedOffset: -1n })) }));
+        (topics ?? []).map((t) => ({
+          name: t.name,
+          partitions: t.partitionIndexes.map((i) => ({ ...make(), partitionIndex: i, committedOffset: -1n })),
+        }));
       return reply({
         ...P.defaultOffsetFetchResponse(),
         topics: partitions(body.topics, P.defaultOffsetFetchResponsePartition),
@@ -186,7 +228,10 @@ function answerConsumer(apiKey, apiVersion, correlationId, body, port) {
     case P.ApiKey.OffsetCommit:
       return reply({
         ...P.defaultOffsetCommitResponse(),
-        topics: body.topics.map((t) => ({ name: t.name, partitions: t.partitions.map((p) => ({ partitionIndex: p.partitionIndex, errorCode: 0 })) })),
+        topics: body.topics.map((t) => ({
+          name: t.name,
+          partitions: t.partitions.map((p) => ({ partitionIndex: p.partitionIndex, errorCode: 0 })),
+        })),
       });
     case P.ApiKey.ListOffsets:
       return reply({
@@ -230,7 +275,8 @@ async function waitFor(frames, apiKey, timeoutMs = 10_000) {
   while (!frames.some((f) => f.apiKey === apiKey) && Date.now() - start < timeoutMs) {
     await sleep(50);
   }
-  if (!frames.some((f) => f.apiKey === apiKey)) throw new Error(`no ${apiName(apiKey)} request within ${timeoutMs} ms`);
+  if (!frames.some((f) => f.apiKey === apiKey))
+    throw new Error(`no ${apiName(apiKey)} request within ${timeoutMs} ms`);
 }
 
 /** Keeps at most `max` frames per (API, version): consumers repeat Fetch and Heartbeat in a loop. */
@@ -246,7 +292,9 @@ function dedupe(frames, max = 1) {
 
 function run(cmd, args, options = {}) {
   return new Promise((resolve) => {
-    const child = execFile(cmd, args, { timeout: TIMEOUT_MS, ...options }, (error, stdout, stderr) => resolve({ error, stdout, stderr }));
+    const child = execFile(cmd, args, { timeout: TIMEOUT_MS, ...options }, (error, stdout, stderr) =>
+      resolve({ error, stdout, stderr }),
+    );
     if (options.input !== undefined) {
       child.stdin.end(options.input);
     }
@@ -276,14 +324,24 @@ async function captureKafkajs() {
   const { Kafka, logLevel } = await import('kafkajs');
   const clientId = 'chronik-fixture-kafkajs';
   const frames = await withBroker(async (port) => {
-    const kafka = new Kafka({ clientId, brokers: [`127.0.0.1:${port}`], logLevel: logLevel.NOTHING, retry: { retries: 1 } });
+    const kafka = new Kafka({
+      clientId,
+      brokers: [`127.0.0.1:${port}`],
+      logLevel: logLevel.NOTHING,
+      retry: { retries: 1 },
+    });
     const producer = kafka.producer({ allowAutoTopicCreation: false });
     await producer.connect();
     await producer.send({ topic: TOPIC, acks: -1, timeout: 30000, messages: [{ key: KEY, value: VALUE }] });
     await producer.disconnect();
   });
   const consumerFrames = await withBroker(async (port, seen) => {
-    const kafka = new Kafka({ clientId, brokers: [`127.0.0.1:${port}`], logLevel: logLevel.NOTHING, retry: { retries: 1 } });
+    const kafka = new Kafka({
+      clientId,
+      brokers: [`127.0.0.1:${port}`],
+      logLevel: logLevel.NOTHING,
+      retry: { retries: 1 },
+    });
     const consumer = kafka.consumer({ groupId: GROUP, maxWaitTimeInMs: 100 });
     await consumer.connect();
     await consumer.subscribe({ topic: TOPIC, fromBeginning: true });
@@ -292,7 +350,13 @@ async function captureKafkajs() {
     await consumer.disconnect();
   });
   frames.push(...dedupe(consumerFrames));
-  return { client: 'kafkajs', clientId, version: (await import('kafkajs/package.json', { with: { type: 'json' } })).default.version, acks: -1, frames };
+  return {
+    client: 'kafkajs',
+    clientId,
+    version: (await import('kafkajs/package.json', { with: { type: 'json' } })).default.version,
+    acks: -1,
+    frames,
+  };
 }
 
 async function captureKcat() {
@@ -304,17 +368,53 @@ async function captureKcat() {
   const produce = await withBroker(async (port) => {
     const r = await run(
       'kcat',
-      ['-b', `127.0.0.1:${port}`, '-P', '-t', TOPIC, '-p', '0', '-K', ':', '-X', `client.id=${clientId}`, '-X', 'acks=all', '-X', 'linger.ms=0'],
+      [
+        '-b',
+        `127.0.0.1:${port}`,
+        '-P',
+        '-t',
+        TOPIC,
+        '-p',
+        '0',
+        '-K',
+        ':',
+        '-X',
+        `client.id=${clientId}`,
+        '-X',
+        'acks=all',
+        '-X',
+        'linger.ms=0',
+      ],
       { input: `${KEY}:${VALUE}\n` },
     );
     if (r.error) throw new Error(`kcat -P failed: ${r.stderr}`);
   });
   const consume = await withBroker(async (port) => {
-    const r = await run('kcat', ['-b', `127.0.0.1:${port}`, '-C', '-t', TOPIC, '-p', '0', '-o', 'beginning', '-e', '-X', `client.id=${clientId}`]);
+    const r = await run('kcat', [
+      '-b',
+      `127.0.0.1:${port}`,
+      '-C',
+      '-t',
+      TOPIC,
+      '-p',
+      '0',
+      '-o',
+      'beginning',
+      '-e',
+      '-X',
+      `client.id=${clientId}`,
+    ]);
     if (r.error) throw new Error(`kcat -C failed: ${r.stderr}`);
   });
   const v = await run('kcat', ['-V']);
-  return { client: 'kcat', clientId, softwareName: 'librdkafka', version: (v.stdout.match(/librdkafka version ([^\s]+)/) ?? [])[1] ?? 'unknown', acks: -1, frames: [...list, ...produce, ...dedupe(consume)] };
+  return {
+    client: 'kcat',
+    clientId,
+    softwareName: 'librdkafka',
+    version: (v.stdout.match(/librdkafka version ([^\s]+)/) ?? [])[1] ?? 'unknown',
+    acks: -1,
+    frames: [...list, ...produce, ...dedupe(consume)],
+  };
 }
 
 async function capturePython() {
@@ -347,7 +447,14 @@ async function capturePython() {
     if (r.error) throw new Error(`confluent-kafka-python consumer failed: ${r.stderr}`);
   });
   frames.push(...dedupe(consumerFrames));
-  return { client: 'confluent-kafka-python', clientId, softwareName: 'confluent-kafka-python', version, acks: 1, frames };
+  return {
+    client: 'confluent-kafka-python',
+    clientId,
+    softwareName: 'confluent-kafka-python',
+    version,
+    acks: 1,
+    frames,
+  };
 }
 
 async function capturePlatformatic() {
@@ -370,7 +477,14 @@ async function capturePlatformatic() {
   });
   const consumerFrames = await withBroker(async (port, seen) => {
     const { Consumer, stringDeserializers } = await import('@platformatic/kafka');
-    const consumer = new Consumer({ groupId: GROUP, clientId, bootstrapBrokers: [`127.0.0.1:${port}`], deserializers: stringDeserializers, maxWaitTime: 100, retries: 0 });
+    const consumer = new Consumer({
+      groupId: GROUP,
+      clientId,
+      bootstrapBrokers: [`127.0.0.1:${port}`],
+      deserializers: stringDeserializers,
+      maxWaitTime: 100,
+      retries: 0,
+    });
     const stream = await consumer.consume({ topics: [TOPIC], mode: 'earliest' });
     stream.on('data', () => {});
     stream.on('error', () => {});
@@ -379,13 +493,26 @@ async function capturePlatformatic() {
     await consumer.close(true);
   });
   frames.push(...dedupe(consumerFrames));
-  const version = JSON.parse(fs.readFileSync(path.resolve(HERE, '..', 'node_modules', '@platformatic', 'kafka', 'package.json'), 'utf8')).version;
-  return { client: 'platformatic-kafka', clientId, softwareName: 'platformatic-kafka', version, acks: -1, frames };
+  const version = JSON.parse(
+    fs.readFileSync(
+      path.resolve(HERE, '..', 'node_modules', '@platformatic', 'kafka', 'package.json'),
+      'utf8',
+    ),
+  ).version;
+  return {
+    client: 'platformatic-kafka',
+    clientId,
+    softwareName: 'platformatic-kafka',
+    version,
+    acks: -1,
+    frames,
+  };
 }
 
 function expectations(capture, frame) {
   const e = { 'header.clientId': capture.clientId };
-  if (frame.apiKey === P.ApiKey.ApiVersions && frame.apiVersion >= 3) e['body.clientSoftwareName'] = capture.softwareName;
+  if (frame.apiKey === P.ApiKey.ApiVersions && frame.apiVersion >= 3)
+    e['body.clientSoftwareName'] = capture.softwareName;
   const v = frame.apiVersion;
   switch (frame.apiKey) {
     case P.ApiKey.Produce:
@@ -427,16 +554,23 @@ async function main() {
   fs.mkdirSync(OUT, { recursive: true });
   for (const capture of [captureKafkajs, captureKcat, capturePython, capturePlatformatic]) {
     const c = await capture();
-    const frames = c.frames.map((f) => ({ ...f, expect: expectations(c, f), recordsContain: f.apiKey === P.ApiKey.Produce ? VALUE : undefined }));
+    const frames = c.frames.map((f) => ({
+      ...f,
+      expect: expectations(c, f),
+      recordsContain: f.apiKey === P.ApiKey.Produce ? VALUE : undefined,
+    }));
     const file = path.join(OUT, `${c.client}.json`);
     const doc = {
-      about: 'Request frames (without the length prefix) captured from a real client by scripts/capture-fixtures.mjs.',
+      about:
+        'Request frames (without the length prefix) captured from a real client by scripts/capture-fixtures.mjs.',
       client: c.client,
       clientVersion: c.version,
       frames,
     };
     fs.writeFileSync(file, JSON.stringify(doc, null, 2) + '\n');
-    process.stdout.write(`${c.client}: ${frames.map((f) => `${f.api} v${f.apiVersion}`).join(', ')} -> ${path.relative(process.cwd(), file)}\n`);
+    process.stdout.write(
+      `${c.client}: ${frames.map((f) => `${f.api} v${f.apiVersion}`).join(', ')} -> ${path.relative(process.cwd(), file)}\n`,
+    );
   }
 }
 

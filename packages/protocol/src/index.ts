@@ -99,7 +99,12 @@ export {
   validateRecordBatch,
 } from './records/batch.js';
 export type { DecodeRecordsOptions, RecordEntry, RecordEntryInput, RecordHeader } from './records/record.js';
-export { DEFAULT_MAX_HEADERS_PER_RECORD, decodeRecordEntries, sizeOfRecordEntry, writeRecordEntry } from './records/record.js';
+export {
+  DEFAULT_MAX_HEADERS_PER_RECORD,
+  decodeRecordEntries,
+  sizeOfRecordEntry,
+  writeRecordEntry,
+} from './records/record.js';
 export type {
   BuildRecordBatchOptions,
   DecodeRecordBatchOptions,

@@ -57,7 +57,10 @@ export function readUnsignedVarint(buf: Uint8Array, cursor: VarintCursor): numbe
   if (pos >= end) throw truncated('varint', start);
   b = buf[pos++]!;
   if (b > 0x0f) {
-    throw new RecordsError('InvalidVarint', `varint at offset ${start} is longer than 5 bytes or exceeds 32 bits`);
+    throw new RecordsError(
+      'InvalidVarint',
+      `varint at offset ${start} is longer than 5 bytes or exceeds 32 bits`,
+    );
   }
   cursor.offset = pos;
   return value + b * TWO_POW_28;
@@ -93,7 +96,10 @@ export function readUnsignedVarlong(buf: Uint8Array, cursor: VarintCursor): bigi
     if (pos >= end) throw truncated('varlong', start);
     const b = buf[pos++]!;
     if (shift === 63n && b > 0x01) {
-      throw new RecordsError('InvalidVarint', `varlong at offset ${start} is longer than 10 bytes or exceeds 64 bits`);
+      throw new RecordsError(
+        'InvalidVarint',
+        `varlong at offset ${start} is longer than 10 bytes or exceeds 64 bits`,
+      );
     }
     value |= BigInt(b & 0x7f) << shift;
     if (b < 0x80) {
@@ -202,7 +208,10 @@ function zigzag64(value: bigint): bigint {
 
 function checkRoom(buf: Uint8Array, offset: number, size: number, what: string): void {
   if (offset < 0 || offset + size > buf.length) {
-    throw new RecordsError('Truncated', `no room to write a ${size}-byte ${what} at offset ${offset} (buffer ${buf.length})`);
+    throw new RecordsError(
+      'Truncated',
+      `no room to write a ${size}-byte ${what} at offset ${offset} (buffer ${buf.length})`,
+    );
   }
 }
 

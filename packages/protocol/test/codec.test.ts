@@ -55,7 +55,10 @@ function errorCode(fn: () => unknown): ProtocolErrorCode | 'none' | 'untyped' {
 }
 
 describe('tagged fields', () => {
-  const base = (): ApiVersionsResponse => ({ ...defaultApiVersionsResponse(), apiKeys: [{ apiKey: 18, minVersion: 0, maxVersion: 4 }] });
+  const base = (): ApiVersionsResponse => ({
+    ...defaultApiVersionsResponse(),
+    apiKeys: [{ apiKey: 18, minVersion: 0, maxVersion: 4 }],
+  });
 
   it('writes an empty tag section when every tagged field holds its default', () => {
     const bytes = bytesOf((w) => encodeApiVersionsResponse(base(), 3, w));
@@ -73,7 +76,11 @@ describe('tagged fields', () => {
   });
 
   it('keeps unknown tagged fields and re-emits them merged in tag order', () => {
-    const msg = { ...base(), finalizedFeaturesEpoch: 9n, _unknownTaggedFields: [{ tag: 2000, data: Buffer.from('zz') }] };
+    const msg = {
+      ...base(),
+      finalizedFeaturesEpoch: 9n,
+      _unknownTaggedFields: [{ tag: 2000, data: Buffer.from('zz') }],
+    };
     const bytes = bytesOf((w) => encodeApiVersionsResponse(msg, 3, w));
     const r = new Reader(bytes);
     const back = decodeApiVersionsResponse(r, 3);
@@ -84,7 +91,11 @@ describe('tagged fields', () => {
   });
 
   it('skips unknown tags inside nested structs and keeps them on that struct', () => {
-    const topic = { ...defaultMetadataResponseTopic(), name: 't', _unknownTaggedFields: [{ tag: 42, data: Buffer.from([1, 2, 3]) }] };
+    const topic = {
+      ...defaultMetadataResponseTopic(),
+      name: 't',
+      _unknownTaggedFields: [{ tag: 42, data: Buffer.from([1, 2, 3]) }],
+    };
     const msg = { ...defaultMetadataResponse(), topics: [topic] };
     const bytes = bytesOf((w) => encodeMetadataResponse(msg, 12, w));
     const back = decodeMetadataResponse(new Reader(bytes), 12);
@@ -131,11 +142,15 @@ describe('nullable fields', () => {
     const msg = { ...defaultMetadataRequest(), topics: null };
     expect(errorCode(() => encodeMetadataRequest(msg, 0, new Writer()))).toBe('InvalidValue');
     expect(bytesOf((w) => encodeMetadataRequest(msg, 1, w)).toString('hex')).toBe('ffffffff');
-    expect(bytesOf((w) => encodeMetadataRequest(msg, 9, w)).toString('hex')).toBe('00' + '01' + '00' + '00' + '00'); // compact null, auto-create, 2 x include-ops, tags
+    expect(bytesOf((w) => encodeMetadataRequest(msg, 9, w)).toString('hex')).toBe(
+      '00' + '01' + '00' + '00' + '00',
+    ); // compact null, auto-create, 2 x include-ops, tags
   });
 
   it('rejects a null on the wire where the version does not allow it', () => {
-    expect(errorCode(() => decodeMetadataRequest(new Reader(Buffer.from('ffffffff', 'hex')), 0))).toBe('InvalidValue');
+    expect(errorCode(() => decodeMetadataRequest(new Reader(Buffer.from('ffffffff', 'hex')), 0))).toBe(
+      'InvalidValue',
+    );
     expect(decodeMetadataRequest(new Reader(Buffer.from('ffffffff', 'hex')), 1).topics).toBeNull();
   });
 
@@ -167,7 +182,10 @@ describe('non-ignorable fields', () => {
     const msg = { ...defaultFetchRequest(), replicaState: { replicaId: 3, replicaEpoch: 7n } };
     expect(errorCode(() => encodeFetchRequest(msg, 14, new Writer()))).toBe('UnsupportedField');
     const bytes = bytesOf((w) => encodeFetchRequest(msg, 15, w));
-    expect(decodeFetchRequest(new Reader(bytes), 15).replicaState).toEqual({ replicaId: 3, replicaEpoch: 7n });
+    expect(decodeFetchRequest(new Reader(bytes), 15).replicaState).toEqual({
+      replicaId: 3,
+      replicaEpoch: 7n,
+    });
   });
 });
 
@@ -176,8 +194,14 @@ describe('typed errors on encode', () => {
     const msg = { ...defaultMetadataResponse(), throttleTimeMs: 2 ** 31 };
     expect(errorCode(() => encodeMetadataResponse(msg, 3, new Writer()))).toBe('InvalidValue');
     const t = { ...defaultMetadataResponseTopic(), topicId: 'not-a-uuid' };
-    expect(errorCode(() => encodeMetadataResponse({ ...defaultMetadataResponse(), topics: [t] }, 10, new Writer()))).toBe('InvalidValue');
-    expect(errorCode(() => encodeMetadataResponse(defaultMetadataResponse(), 99, new Writer()))).toBe('UnsupportedVersion');
+    expect(
+      errorCode(() =>
+        encodeMetadataResponse({ ...defaultMetadataResponse(), topics: [t] }, 10, new Writer()),
+      ),
+    ).toBe('InvalidValue');
+    expect(errorCode(() => encodeMetadataResponse(defaultMetadataResponse(), 99, new Writer()))).toBe(
+      'UnsupportedVersion',
+    );
   });
 });
 
@@ -190,12 +214,18 @@ describe('registry', () => {
     for (const req of requests) {
       const info = API_SCHEMAS.find((a) => a.apiKey === req.apiKey)!;
       const valid = range(req.validVersions)!;
-      expect([info.name + 'Request', info.minVersion, info.maxVersion]).toEqual([req.name, valid.lo, valid.hi]);
+      expect([info.name + 'Request', info.minVersion, info.maxVersion]).toEqual([
+        req.name,
+        valid.lo,
+        valid.hi,
+      ]);
       expect(info.requestFlexibleFrom).toBe(range(req.flexibleVersions)?.lo ?? -1);
     }
     expect(supportedApiVersions.length).toBe(API_SCHEMAS.length);
     const endTxn = API_SCHEMAS.find((a) => a.apiKey === ApiKey.EndTxn)!;
-    expect(endTxn.maxStableVersion).toBe(endTxn.latestVersionUnstable ? endTxn.maxVersion - 1 : endTxn.maxVersion);
+    expect(endTxn.maxStableVersion).toBe(
+      endTxn.latestVersionUnstable ? endTxn.maxVersion - 1 : endTxn.maxVersion,
+    );
     expect(API_SCHEMAS.find((a) => a.apiKey === ApiKey.Produce)!.maxStableVersion).toBe(11);
     expect(ApiKey.Produce).toBe(0);
     expect(ApiKey.DescribeTopicPartitions).toBe(75);
@@ -240,13 +270,18 @@ describe('header versions', () => {
 
   it('encodes a flexible request header with a classic client id and a tag section', () => {
     const frame = Buffer.concat(
-      encodeRequestFrame({ requestApiKey: ApiKey.ApiVersions, requestApiVersion: 3, correlationId: 1, clientId: 'ab' }, {
-        clientSoftwareName: 'x',
-        clientSoftwareVersion: '1',
-      }),
+      encodeRequestFrame(
+        { requestApiKey: ApiKey.ApiVersions, requestApiVersion: 3, correlationId: 1, clientId: 'ab' },
+        {
+          clientSoftwareName: 'x',
+          clientSoftwareVersion: '1',
+        },
+      ),
     );
     // len, key 18, version 3, correlation 1, client id int16 2 "ab", header tags 0, body compact strings, body tags 0
-    expect(frame.toString('hex')).toBe('00000012' + '0012' + '0003' + '00000001' + '0002' + '6162' + '00' + '0278' + '0231' + '00');
+    expect(frame.toString('hex')).toBe(
+      '00000012' + '0012' + '0003' + '00000001' + '0002' + '6162' + '00' + '0278' + '0231' + '00',
+    );
     expect(peekRequestIds(frame.subarray(4))).toEqual({ apiKey: 18, apiVersion: 3, correlationId: 1 });
     const d = decodeRequestFrame(frame.subarray(4));
     expect(d.header.clientId).toBe('ab');

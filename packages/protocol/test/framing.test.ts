@@ -15,7 +15,12 @@ function errorCode(fn: () => unknown): string {
 }
 
 describe('FrameDecoder', () => {
-  const payloads = [Buffer.from('hello'), Buffer.alloc(0), Buffer.from('x'.repeat(300)), Buffer.from([0, 1, 2, 3, 4, 5, 6])];
+  const payloads = [
+    Buffer.from('hello'),
+    Buffer.alloc(0),
+    Buffer.from('x'.repeat(300)),
+    Buffer.from([0, 1, 2, 3, 4, 5, 6]),
+  ];
   const stream = Buffer.concat(payloads.map(frame));
 
   it('yields several frames from one chunk, as views of the chunk', () => {
@@ -56,7 +61,9 @@ describe('FrameDecoder', () => {
             out.push(...d.push(bytes.subarray(off, off + n)));
             off += n;
           }
-          expect(out.map((b) => b.toString('hex'))).toEqual(frames.map((f) => Buffer.from(f).toString('hex')));
+          expect(out.map((b) => b.toString('hex'))).toEqual(
+            frames.map((f) => Buffer.from(f).toString('hex')),
+          );
           expect(d.bufferedBytes).toBe(0);
         },
       ),

@@ -39,7 +39,13 @@ if (fs.existsSync(fixtureDir)) {
 /** A valid request frame payload (header + body) of a random API and version. */
 const generatedFrame = fc
   .constantFrom(...requests.flatMap((m) => versionsOf(m).map((v) => [m, v] as const)))
-  .chain(([m, v]) => messageArb(m, v, { maxArray: 2, maxDepth: 3 }).map((body) => ({ key: m.apiKey! as KnownApiKey, v, body })))
+  .chain(([m, v]) =>
+    messageArb(m, v, { maxArray: 2, maxDepth: 3 }).map((body) => ({
+      key: m.apiKey! as KnownApiKey,
+      v,
+      body,
+    })),
+  )
   .map(({ key, v, body }) => {
     const w = new Writer();
     writeRequestHeader({ requestApiKey: key, requestApiVersion: v, correlationId: 7, clientId: 'fuzz' }, w);
@@ -47,12 +53,19 @@ const generatedFrame = fc
     return w.toBuffer();
   });
 
-const source = fixtureFrames.length > 0 ? fc.oneof(generatedFrame, fc.constantFrom(...fixtureFrames)) : generatedFrame;
+const source =
+  fixtureFrames.length > 0 ? fc.oneof(generatedFrame, fc.constantFrom(...fixtureFrames)) : generatedFrame;
 
 /** A valid response body of a random API and version, with the key and version it belongs to. */
 const generatedResponse = fc
   .constantFrom(...responses.flatMap((m) => versionsOf(m).map((v) => [m, v] as const)))
-  .chain(([m, v]) => messageArb(m, v, { maxArray: 2, maxDepth: 3 }).map((body) => ({ key: m.apiKey! as KnownApiKey, v, body })))
+  .chain(([m, v]) =>
+    messageArb(m, v, { maxArray: 2, maxDepth: 3 }).map((body) => ({
+      key: m.apiKey! as KnownApiKey,
+      v,
+      body,
+    })),
+  )
   .map(({ key, v, body }) => {
     const w = new Writer();
     encodeResponse(key, v, body as never, w);
@@ -66,9 +79,17 @@ type Mutation =
   | { kind: 'delete'; at: number; n: number };
 
 const mutation: fc.Arbitrary<Mutation> = fc.oneof(
-  fc.record({ kind: fc.constant('set' as const), at: fc.nat(), value: fc.oneof(fc.constantFrom(0, 0x7f, 0x80, 0xff), fc.integer({ min: 0, max: 255 })) }),
+  fc.record({
+    kind: fc.constant('set' as const),
+    at: fc.nat(),
+    value: fc.oneof(fc.constantFrom(0, 0x7f, 0x80, 0xff), fc.integer({ min: 0, max: 255 })),
+  }),
   fc.record({ kind: fc.constant('truncate' as const), at: fc.nat() }),
-  fc.record({ kind: fc.constant('insert' as const), at: fc.nat(), bytes: fc.uint8Array({ minLength: 1, maxLength: 6 }) }),
+  fc.record({
+    kind: fc.constant('insert' as const),
+    at: fc.nat(),
+    bytes: fc.uint8Array({ minLength: 1, maxLength: 6 }),
+  }),
   fc.record({ kind: fc.constant('delete' as const), at: fc.nat(), n: fc.integer({ min: 1, max: 4 }) }),
 );
 
@@ -106,29 +127,41 @@ describe('fuzz: mutated frames', () => {
 
   it('only ever produce ProtocolError from the frame decoder and the response decoders', () => {
     fc.assert(
-      fc.property(source, fc.array(mutation, { minLength: 1, maxLength: 3 }), fc.integer({ min: 1, max: 64 }), (payload, ms, chunk) => {
-        // Mutate the framed bytes, so that the length prefix is attacked as well.
-        const bytes = mutate(Buffer.concat(frameChunks([payload])), ms);
-        const d = new FrameDecoder({ maxFrameBytes: 1 << 16 });
-        onlyTyped(() => {
-          for (let off = 0; off < bytes.length; off += chunk) {
-            for (const f of d.push(bytes.subarray(off, off + chunk))) onlyTyped(() => decodeRequestFrame(f));
-          }
-        });
-        // The same bytes read as a response body of the API the frame claims.
-        const key = payload.length >= 2 ? payload.readInt16BE(0) : 0;
-        const info = apiInfo(key);
-        if (info) for (let v = info.minVersion; v <= info.maxVersion; v++) onlyTyped(() => decodeResponse(key, v, new Reader(bytes)));
-      }),
+      fc.property(
+        source,
+        fc.array(mutation, { minLength: 1, maxLength: 3 }),
+        fc.integer({ min: 1, max: 64 }),
+        (payload, ms, chunk) => {
+          // Mutate the framed bytes, so that the length prefix is attacked as well.
+          const bytes = mutate(Buffer.concat(frameChunks([payload])), ms);
+          const d = new FrameDecoder({ maxFrameBytes: 1 << 16 });
+          onlyTyped(() => {
+            for (let off = 0; off < bytes.length; off += chunk) {
+              for (const f of d.push(bytes.subarray(off, off + chunk)))
+                onlyTyped(() => decodeRequestFrame(f));
+            }
+          });
+          // The same bytes read as a response body of the API the frame claims.
+          const key = payload.length >= 2 ? payload.readInt16BE(0) : 0;
+          const info = apiInfo(key);
+          if (info)
+            for (let v = info.minVersion; v <= info.maxVersion; v++)
+              onlyTyped(() => decodeResponse(key, v, new Reader(bytes)));
+        },
+      ),
       { numRuns: RUNS },
     );
   });
 
   it('only ever produce ProtocolError from the response decoders on mutated responses', () => {
     fc.assert(
-      fc.property(generatedResponse, fc.array(mutation, { minLength: 1, maxLength: 4 }), ({ key, v, bytes }, ms) => {
-        onlyTyped(() => decodeResponse(key, v, new Reader(mutate(bytes, ms))));
-      }),
+      fc.property(
+        generatedResponse,
+        fc.array(mutation, { minLength: 1, maxLength: 4 }),
+        ({ key, v, bytes }, ms) => {
+          onlyTyped(() => decodeResponse(key, v, new Reader(mutate(bytes, ms))));
+        },
+      ),
       { numRuns: RUNS },
     );
   });

@@ -22,13 +22,19 @@ describe('Reader', () => {
   });
 
   it('rejects overlong varints as InvalidVarint', () => {
-    expect(code(() => new Reader(Buffer.from([0xff, 0xff, 0xff, 0xff, 0xff, 0x01])).uvarint())).toBe('InvalidVarint');
-    expect(code(() => new Reader(Buffer.from([0xff, 0xff, 0xff, 0xff, 0xff, 0x01])).string(true))).toBe('InvalidVarint');
+    expect(code(() => new Reader(Buffer.from([0xff, 0xff, 0xff, 0xff, 0xff, 0x01])).uvarint())).toBe(
+      'InvalidVarint',
+    );
+    expect(code(() => new Reader(Buffer.from([0xff, 0xff, 0xff, 0xff, 0xff, 0x01])).string(true))).toBe(
+      'InvalidVarint',
+    );
   });
 
   it('checks lengths against the remaining bytes before allocating', () => {
     // An int32 array count of 2^31-1 with nothing behind it.
-    expect(code(() => new Reader(Buffer.from('7fffffff', 'hex')).array(false, (r) => r.int32()))).toBe('Truncated');
+    expect(code(() => new Reader(Buffer.from('7fffffff', 'hex')).array(false, (r) => r.int32()))).toBe(
+      'Truncated',
+    );
     expect(code(() => new Reader(Buffer.from('7fff', 'hex')).string(false))).toBe('Truncated');
     expect(code(() => new Reader(Buffer.from('7fffffff', 'hex')).bytes(false))).toBe('Truncated');
     expect(code(() => new Reader(Buffer.from('fffffffe', 'hex')).nbytes(false))).toBe('InvalidValue');
@@ -83,7 +89,9 @@ describe('Writer', () => {
     expect(code(() => w.string('x'.repeat(40000), false))).toBe('InvalidValue');
     expect(code(() => w.string(null as unknown as string, true))).toBe('InvalidValue');
     expect(code(() => w.uuid('nope'))).toBe('InvalidValue');
-    expect(code(() => w.array(undefined as unknown as number[], false, (x, n) => x.int32(n)))).toBe('InvalidValue');
+    expect(code(() => w.array(undefined as unknown as number[], false, (x, n) => x.int32(n)))).toBe(
+      'InvalidValue',
+    );
     expect(w.length).toBe(0);
   });
 

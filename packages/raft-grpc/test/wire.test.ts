@@ -83,7 +83,9 @@ describe('RaftTransport wire types', () => {
           fromNode: 1,
           toNode: 2,
           messages: [],
-          heartbeats: [{ groupId: i, term: 1, commit: i, context: Buffer.alloc(0), response: false, index: 0 }],
+          heartbeats: [
+            { groupId: i, term: 1, commit: i, context: Buffer.alloc(0), response: false, index: 0 },
+          ],
         });
       await done;
       call.end();

@@ -54,7 +54,10 @@ function number(flag: string, raw: string | undefined, min: number, max: number,
   if (raw === undefined || raw === '') throw new BenchError('BadArgument', `${flag} needs a value`);
   const n = Number(raw);
   if (!Number.isFinite(n) || n < min || n > max || (integer && !Number.isInteger(n))) {
-    throw new BenchError('BadArgument', `${flag}: "${raw}" is not ${integer ? 'an integer' : 'a number'} in ${min}..${max}`);
+    throw new BenchError(
+      'BadArgument',
+      `${flag}: "${raw}" is not ${integer ? 'an integer' : 'a number'} in ${min}..${max}`,
+    );
   }
   return n;
 }
@@ -111,13 +114,15 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
       }
       case '--report-name': {
         const v = value();
-        if (v === undefined || !/^[\w.-]+\.md$/.test(v)) throw new BenchError('BadArgument', '--report-name needs a file name ending in .md');
+        if (v === undefined || !/^[\w.-]+\.md$/.test(v))
+          throw new BenchError('BadArgument', '--report-name needs a file name ending in .md');
         o.reportName = v;
         break;
       }
       case '--render': {
         const v = value();
-        if (v === undefined || v === '') throw new BenchError('BadArgument', '--render needs a results.json file');
+        if (v === undefined || v === '')
+          throw new BenchError('BadArgument', '--render needs a results.json file');
         o.render = v;
         break;
       }

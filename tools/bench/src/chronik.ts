@@ -34,17 +34,24 @@ export interface ChronikDeployment {
   stop(): Promise<void>;
 }
 
-export type StartOutcome = { ok: true; deployment: ChronikDeployment } | { ok: false; reason: string; commands: string[] };
+export type StartOutcome =
+  { ok: true; deployment: ChronikDeployment } | { ok: false; reason: string; commands: string[] };
 
 const quote = (a: string): string => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`);
-export const commandLine = (cmd: string, args: readonly string[]): string => [cmd, ...args].map(quote).join(' ');
+export const commandLine = (cmd: string, args: readonly string[]): string =>
+  [cmd, ...args].map(quote).join(' ');
 
 /** Polls until the broker answers Metadata, the process exits, or the time runs out. */
-async function waitReady(service: Service, address: BrokerAddress, timeoutMs: number): Promise<string | null> {
+async function waitReady(
+  service: Service,
+  address: BrokerAddress,
+  timeoutMs: number,
+): Promise<string | null> {
   const deadline = Date.now() + timeoutMs;
   let last = '';
   while (Date.now() < deadline) {
-    if (!service.running) return `${service.name} exited with code ${service.exitCode}: ${service.tail(3) || '(no output)'}`;
+    if (!service.running)
+      return `${service.name} exited with code ${service.exitCode}: ${service.tail(3) || '(no output)'}`;
     try {
       const c = await KafkaConnection.connect(address, 2000);
       c.close();
@@ -94,7 +101,18 @@ export async function startStandalone(serverBin: string, parentDir: string): Pro
     await stop();
     return { ok: false, reason: problem, commands };
   }
-  return { ok: true, deployment: { kind: 'standalone', bootstrap: address, brokers: [address], commands, replicationFactor: 1, ...nodeControl([node]), stop } };
+  return {
+    ok: true,
+    deployment: {
+      kind: 'standalone',
+      bootstrap: address,
+      brokers: [address],
+      commands,
+      replicationFactor: 1,
+      ...nodeControl([node]),
+      stop,
+    },
+  };
 }
 
 /** kill/restart of the nodes of a deployment. */
@@ -123,7 +141,11 @@ function nodeControl(nodes: ChronikNode[]): Pick<ChronikDeployment, 'nodes' | 'k
  * and checks that it can elect partition leaders for a probe topic with replication factor 3.
  * Anything short of that is "not available", with the reason.
  */
-export async function startCluster(serverBin: string, parentDir: string, readyTimeoutMs = 60_000): Promise<StartOutcome> {
+export async function startCluster(
+  serverBin: string,
+  parentDir: string,
+  readyTimeoutMs = 60_000,
+): Promise<StartOutcome> {
   const ids = [1, 2, 3];
   const kafkaPorts: number[] = [];
   const raftPorts: number[] = [];
@@ -153,7 +175,13 @@ export async function startCluster(serverBin: string, parentDir: string, readyTi
     ];
     commands.push(commandLine('node', args));
     const service = Service.start(`chronik-server node ${id}`, process.execPath, args);
-    nodes.push({ nodeId: id, kafka: { host: '127.0.0.1', port: kafkaPorts[i]! }, adminPort: adminPorts[i]!, args, service });
+    nodes.push({
+      nodeId: id,
+      kafka: { host: '127.0.0.1', port: kafkaPorts[i]! },
+      adminPort: adminPorts[i]!,
+      args,
+      service,
+    });
   }
   const brokers = nodes.map((n) => n.kafka);
   const services = nodes.map((n) => n.service);
@@ -183,14 +211,36 @@ export async function startCluster(serverBin: string, parentDir: string, readyTi
       await createTopic(conn, '__chronik_bench_probe', 3, 3);
       await waitForLeaders(conn, '__chronik_bench_probe', 3, Math.max(1000, deadline - Date.now()));
       conn.close();
-      return { ok: true, deployment: { kind: 'cluster', bootstrap: brokers[0]!, brokers, commands, replicationFactor: 3, ...nodeControl(nodes), stop } };
+      return {
+        ok: true,
+        deployment: {
+          kind: 'cluster',
+          bootstrap: brokers[0]!,
+          brokers,
+          commands,
+          replicationFactor: 3,
+          ...nodeControl(nodes),
+          stop,
+        },
+      };
     } catch (e) {
       lastProblem = errorMessage(e);
       if (/TOPIC_ALREADY_EXISTS/.test(lastProblem)) {
         try {
           await waitForLeaders(conn!, '__chronik_bench_probe', 3, Math.max(1000, deadline - Date.now()));
           conn?.close();
-          return { ok: true, deployment: { kind: 'cluster', bootstrap: brokers[0]!, brokers, commands, replicationFactor: 3, ...nodeControl(nodes), stop } };
+          return {
+            ok: true,
+            deployment: {
+              kind: 'cluster',
+              bootstrap: brokers[0]!,
+              brokers,
+              commands,
+              replicationFactor: 3,
+              ...nodeControl(nodes),
+              stop,
+            },
+          };
         } catch (e2) {
           lastProblem = errorMessage(e2);
         }

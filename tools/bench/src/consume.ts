@@ -40,7 +40,11 @@ export async function runFetchConsume(spec: ConsumeSpec): Promise<LoadResult> {
       try {
         const offsets = new Map<number, bigint>(partitions.map((p) => [p, 0n]));
         while (total < spec.records) {
-          if (Date.now() > deadline) throw new BenchError('Timeout', `consumed ${total} of ${spec.records} records before the time limit`);
+          if (Date.now() > deadline)
+            throw new BenchError(
+              'Timeout',
+              `consumed ${total} of ${spec.records} records before the time limit`,
+            );
           const res = await conn.request(ApiKey.Fetch, FETCH_VERSION, {
             ...defaultFetchRequest(),
             replicaId: -1,
@@ -66,11 +70,16 @@ export async function runFetchConsume(spec: ConsumeSpec): Promise<LoadResult> {
               },
             ],
           });
-          if (res.errorCode !== ErrorCode.NONE) throw new BenchError('BrokerError', `fetch: ${errorName(res.errorCode)}`);
+          if (res.errorCode !== ErrorCode.NONE)
+            throw new BenchError('BrokerError', `fetch: ${errorName(res.errorCode)}`);
           let progressed = false;
           for (const t of res.responses) {
             for (const p of t.partitions) {
-              if (p.errorCode !== ErrorCode.NONE) throw new BenchError('BrokerError', `fetch partition ${p.partitionIndex}: ${errorName(p.errorCode)}`);
+              if (p.errorCode !== ErrorCode.NONE)
+                throw new BenchError(
+                  'BrokerError',
+                  `fetch partition ${p.partitionIndex}: ${errorName(p.errorCode)}`,
+                );
               if (p.records === null || p.records.length === 0) continue;
               const from = offsets.get(p.partitionIndex)!;
               for (const b of splitRecordBatches(p.records, { allowPartialTail: true })) {
@@ -91,5 +100,13 @@ export async function runFetchConsume(spec: ConsumeSpec): Promise<LoadResult> {
   );
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
   const t = throughput(total, spec.recordBytes, seconds);
-  return { ok: total >= spec.records, msgs: total, bytes: total * spec.recordBytes, seconds, msgPerSec: t.msgPerSec, mbPerSec: t.mbPerSec, errors: 0 };
+  return {
+    ok: total >= spec.records,
+    msgs: total,
+    bytes: total * spec.recordBytes,
+    seconds,
+    msgPerSec: t.msgPerSec,
+    mbPerSec: t.mbPerSec,
+    errors: 0,
+  };
 }

@@ -38,11 +38,13 @@ export function adminPartitions(port: number, timeoutMs = 1000): Promise<AdminPa
       let bytes = 0;
       res.on('data', (c: Buffer) => {
         bytes += c.length;
-        if (bytes > 16 * 1024 * 1024) req.destroy(new BenchError('BrokerError', 'admin response over 16 MiB'));
+        if (bytes > 16 * 1024 * 1024)
+          req.destroy(new BenchError('BrokerError', 'admin response over 16 MiB'));
         else chunks.push(c);
       });
       res.on('end', () => {
-        if (res.statusCode !== 200) return reject(new BenchError('BrokerError', `GET /v1/partitions: HTTP ${res.statusCode}`));
+        if (res.statusCode !== 200)
+          return reject(new BenchError('BrokerError', `GET /v1/partitions: HTTP ${res.statusCode}`));
         try {
           resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')) as AdminPartition[]);
         } catch (e) {
@@ -51,8 +53,18 @@ export function adminPartitions(port: number, timeoutMs = 1000): Promise<AdminPa
       });
       res.on('error', reject);
     });
-    req.on('timeout', () => req.destroy(new BenchError('Timeout', `GET /v1/partitions on port ${port} timed out`)));
-    req.on('error', (e) => reject(e instanceof BenchError ? e : new BenchError('ConnectionFailed', `GET /v1/partitions on port ${port}: ${e.message}`, { cause: e })));
+    req.on('timeout', () =>
+      req.destroy(new BenchError('Timeout', `GET /v1/partitions on port ${port} timed out`)),
+    );
+    req.on('error', (e) =>
+      reject(
+        e instanceof BenchError
+          ? e
+          : new BenchError('ConnectionFailed', `GET /v1/partitions on port ${port}: ${e.message}`, {
+              cause: e,
+            }),
+      ),
+    );
   });
 }
 
@@ -167,13 +179,15 @@ class Prober {
   }
 
   lastSuccessBefore(t: number): Success | undefined {
-    for (let i = this.successes.length - 1; i >= 0; i--) if (this.successes[i]!.ackedAt < t) return this.successes[i];
+    for (let i = this.successes.length - 1; i >= 0; i--)
+      if (this.successes[i]!.ackedAt < t) return this.successes[i];
     return undefined;
   }
 
   private fail(reason: string): void {
     const key = reason.replace(/\d+\.\d+\.\d+\.\d+:\d+/g, 'host:port').slice(0, 120);
-    if (this.failures[key] !== undefined || Object.keys(this.failures).length < MAX_REASONS) this.failures[key] = (this.failures[key] ?? 0) + 1;
+    if (this.failures[key] !== undefined || Object.keys(this.failures).length < MAX_REASONS)
+      this.failures[key] = (this.failures[key] ?? 0) + 1;
   }
 
   private drop(): void {
@@ -194,7 +208,8 @@ class Prober {
         const layout = await withTimeout(topicLayout(c, this.topic), 1000, 'Metadata');
         const leader = layout.leaders[0] ?? -1;
         const addr = layout.brokers.get(leader);
-        if (leader < 0 || addr === undefined) throw new BenchError('BrokerError', 'partition 0 has no leader in Metadata');
+        if (leader < 0 || addr === undefined)
+          throw new BenchError('BrokerError', 'partition 0 has no leader in Metadata');
         this.conn = await KafkaConnection.connect(addr, 500);
         this.connNode = leader;
         return;
@@ -219,7 +234,8 @@ class Prober {
         if (p === undefined) throw new BenchError('BrokerError', 'Produce response without the partition');
         if (p.errorCode === ErrorCode.NONE) {
           this.acked += this.recordsPerRequest;
-          if (this.successes.length < MAX_SUCCESSES) this.successes.push({ sentAt, ackedAt: this.now(), node: this.connNode });
+          if (this.successes.length < MAX_SUCCESSES)
+            this.successes.push({ sentAt, ackedAt: this.now(), node: this.connNode });
           continue;
         }
         this.fail(errorName(p.errorCode));
@@ -250,7 +266,9 @@ async function statuses(d: ChronikDeployment, topic: string): Promise<Map<number
     d.nodes.map(async (n) => {
       if (n.adminPort === undefined || !n.service.running) return;
       try {
-        const p = (await adminPartitions(n.adminPort, 500)).find((x) => x.topic === topic && x.partition === 0);
+        const p = (await adminPartitions(n.adminPort, 500)).find(
+          (x) => x.topic === topic && x.partition === 0,
+        );
         if (p !== undefined) out.set(n.nodeId, p);
       } catch {
         // a node that does not answer has no say
@@ -263,7 +281,9 @@ async function statuses(d: ChronikDeployment, topic: string): Promise<Map<number
 /** The leader's own report (role leader), if any node claims it. */
 function leaderOf(s: Map<number, AdminPartition>): AdminPartition | undefined {
   let best: AdminPartition | undefined;
-  for (const [node, p] of s) if (p.role === 'leader' && p.leader === node && (best === undefined || p.leaderEpoch > best.leaderEpoch)) best = p;
+  for (const [node, p] of s)
+    if (p.role === 'leader' && p.leader === node && (best === undefined || p.leaderEpoch > best.leaderEpoch))
+      best = p;
   return best;
 }
 
@@ -283,15 +303,42 @@ export async function runFailover(spec: FailoverSpec): Promise<FailoverResult> {
     transactionalId: null,
     acks: -1,
     timeoutMs: 10_000,
-    topicData: [{ name: spec.topic, partitionData: [{ index: 0, records: buildRecordBatch({ records: Array.from({ length: perRequest }, () => ({ value })) }) }] }],
+    topicData: [
+      {
+        name: spec.topic,
+        partitionData: [
+          {
+            index: 0,
+            records: buildRecordBatch({ records: Array.from({ length: perRequest }, () => ({ value })) }),
+          },
+        ],
+      },
+    ],
   };
   const command = `# failover: continuous acks=all Produce v9 to ${spec.topic} partition 0 (RF 3), ${perRequest} records of ${recordBytes} B per request, one in flight, ${spec.backoffMs ?? 20} ms retry backoff; ${spec.kills} × (kill -9 of the leader found with GET /v1/partitions, restart it once produce works again, wait until it caught up)`;
-  const result: FailoverResult = { ok: false, topic: spec.topic, recordBytes, recordsPerRequest: perRequest, kills: [], ackedRecords: 0, failedAttempts: {}, otherLeaderMoves: 0, command };
+  const result: FailoverResult = {
+    ok: false,
+    topic: spec.topic,
+    recordBytes,
+    recordsPerRequest: perRequest,
+    kills: [],
+    ackedRecords: 0,
+    failedAttempts: {},
+    otherLeaderMoves: 0,
+    command,
+  };
   if (d.nodes.some((n) => n.adminPort === undefined)) {
     result.error = 'the deployment has no admin API';
     return result;
   }
-  const prober = new Prober(d, spec.topic, prebuildRequest(ApiKey.Produce, PRODUCE_VERSION, body), perRequest, spec.backoffMs ?? 20, now);
+  const prober = new Prober(
+    d,
+    spec.topic,
+    prebuildRequest(ApiKey.Produce, PRODUCE_VERSION, body),
+    perRequest,
+    spec.backoffMs ?? 20,
+    now,
+  );
   prober.start();
   const windows: { from: number; to: number }[] = [];
   try {
@@ -300,13 +347,21 @@ export async function runFailover(spec: FailoverSpec): Promise<FailoverResult> {
       const l = leaderOf(await statuses(d, spec.topic));
       return l !== undefined && l.isr.length === 3 && prober.successes.length > 10 ? l : undefined;
     });
-    if (ready === undefined) throw new BenchError('Timeout', `no steady leader with 3 in-sync replicas and a working produce within ${recoveryMs} ms`);
+    if (ready === undefined)
+      throw new BenchError(
+        'Timeout',
+        `no steady leader with 3 in-sync replicas and a working produce within ${recoveryMs} ms`,
+      );
     for (let k = 0; k < spec.kills; k++) {
       const leader = await until(recoveryMs, async () => {
         const l = leaderOf(await statuses(d, spec.topic));
         return l !== undefined && l.isr.length === 3 ? l : undefined;
       });
-      if (leader === undefined) throw new BenchError('Timeout', `kill ${k + 1}: no leader with 3 in-sync replicas within ${recoveryMs} ms`);
+      if (leader === undefined)
+        throw new BenchError(
+          'Timeout',
+          `kill ${k + 1}: no leader with 3 in-sync replicas within ${recoveryMs} ms`,
+        );
       const victim = leader.leader;
       const kill: FailoverKill = { killedNode: victim, epochBefore: leader.leaderEpoch };
       result.kills.push(kill);
@@ -343,25 +398,39 @@ export async function runFailover(spec: FailoverSpec): Promise<FailoverResult> {
       const tRestart = now();
       d.restart(victim);
       // Rejoined, caught up, back in the ISR (polled; the first time each holds).
-      const caught = await until(Math.max(recoveryMs, 60_000), async () => {
-        const s = await statuses(d, spec.topic);
-        const l = leaderOf(s);
-        const mine = s.get(victim);
-        const t = now();
-        if (mine !== undefined && mine.role === 'follower' && l !== undefined && mine.leader === l.leader) kill.rejoinedMs ??= t - tKill;
-        if (l !== undefined && mine !== undefined && kill.rejoinedMs !== undefined && mine.logEndOffset >= l.highWatermark) kill.caughtUpMs ??= t - tKill;
-        if (l !== undefined && !l.isr.includes(victim)) kill.leftIsrMs ??= t - tKill;
-        if (l !== undefined && l.isr.includes(victim) && kill.leftIsrMs !== undefined) kill.inIsrMs ??= t - tKill;
-        // Done once caught up and in the ISR (again, or still: the leader may not have dropped it).
-        const inIsr = l !== undefined && l.isr.includes(victim);
-        return kill.caughtUpMs !== undefined && inIsr ? true : undefined;
-      }, 50);
+      const caught = await until(
+        Math.max(recoveryMs, 60_000),
+        async () => {
+          const s = await statuses(d, spec.topic);
+          const l = leaderOf(s);
+          const mine = s.get(victim);
+          const t = now();
+          if (mine !== undefined && mine.role === 'follower' && l !== undefined && mine.leader === l.leader)
+            kill.rejoinedMs ??= t - tKill;
+          if (
+            l !== undefined &&
+            mine !== undefined &&
+            kill.rejoinedMs !== undefined &&
+            mine.logEndOffset >= l.highWatermark
+          )
+            kill.caughtUpMs ??= t - tKill;
+          if (l !== undefined && !l.isr.includes(victim)) kill.leftIsrMs ??= t - tKill;
+          if (l !== undefined && l.isr.includes(victim) && kill.leftIsrMs !== undefined)
+            kill.inIsrMs ??= t - tKill;
+          // Done once caught up and in the ISR (again, or still: the leader may not have dropped it).
+          const inIsr = l !== undefined && l.isr.includes(victim);
+          return kill.caughtUpMs !== undefined && inIsr ? true : undefined;
+        },
+        50,
+      );
       if (kill.caughtUpMs !== undefined) kill.restartToCaughtUpMs = kill.caughtUpMs - (tRestart - tKill);
       if (caught === undefined) {
         kill.error = `node ${victim} did not ${kill.rejoinedMs === undefined ? 'rejoin' : kill.caughtUpMs === undefined ? 'catch up' : 'return to the ISR'} within ${Math.max(recoveryMs, 60_000)} ms of its restart`;
         break;
       }
-      log(`  failover ${k + 1}/${spec.kills}: killed node ${victim}, new leader elected after ${kill.electedMs?.toFixed(0) ?? '?'} ms, produce ok again after ${kill.unavailableMs.toFixed(0)} ms (leader ${first.node}), caught up after ${kill.caughtUpMs?.toFixed(0)} ms`);
+      log(
+        `  failover ${k + 1}/${spec.kills}: killed node ${victim}, new leader elected after ${kill.electedMs?.toFixed(0) ?? '?'} ms, produce ok again after ${kill.unavailableMs.toFixed(0)} ms (leader ${first.node}), caught up after ${kill.caughtUpMs?.toFixed(0)} ms`,
+      );
       await sleep(spec.settleMs ?? 1000);
     }
     result.ok = result.kills.length === spec.kills && result.kills.every((x) => x.error === undefined);
@@ -387,7 +456,12 @@ export async function runFailover(spec: FailoverSpec): Promise<FailoverResult> {
     .map((x) => x.ackedAt - x.sentAt)
     .sort((a, b) => a - b);
   if (steady.length > 0) {
-    result.steadyLatencyMs = { p50: percentileOfSorted(steady, 0.5), p99: percentileOfSorted(steady, 0.99), max: steady[steady.length - 1]!, n: steady.length };
+    result.steadyLatencyMs = {
+      p50: percentileOfSorted(steady, 0.5),
+      p99: percentileOfSorted(steady, 0.99),
+      max: steady[steady.length - 1]!,
+      n: steady.length,
+    };
   }
   result.ackedRecords = prober.acked;
   Object.assign(result.failedAttempts, prober.failures);
@@ -399,7 +473,11 @@ export async function runFailover(spec: FailoverSpec): Promise<FailoverResult> {
 }
 
 /** Polls `check` until it returns a value (or the time runs out: undefined). */
-async function until<T>(timeoutMs: number, check: () => Promise<T | undefined>, everyMs = 100): Promise<T | undefined> {
+async function until<T>(
+  timeoutMs: number,
+  check: () => Promise<T | undefined>,
+  everyMs = 100,
+): Promise<T | undefined> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = await check();
@@ -410,7 +488,10 @@ async function until<T>(timeoutMs: number, check: () => Promise<T | undefined>, 
 }
 
 /** min / median / max of the kills' values of one field (only kills that have it). */
-export function failoverStats(kills: readonly FailoverKill[], field: 'unavailableMs' | 'electedMs' | 'rejoinedMs' | 'caughtUpMs' | 'inIsrMs' | 'restartToCaughtUpMs'): { min: number; median: number; max: number; n: number } | undefined {
+export function failoverStats(
+  kills: readonly FailoverKill[],
+  field: 'unavailableMs' | 'electedMs' | 'rejoinedMs' | 'caughtUpMs' | 'inIsrMs' | 'restartToCaughtUpMs',
+): { min: number; median: number; max: number; n: number } | undefined {
   const v = kills.map((k) => k[field]).filter((x): x is number => x !== undefined && Number.isFinite(x));
   if (v.length === 0) return undefined;
   return { min: Math.min(...v), median: median(v), max: Math.max(...v), n: v.length };

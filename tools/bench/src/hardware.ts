@@ -27,16 +27,24 @@ function gitRevision(repoDir: string): string {
   const rev = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: repoDir, encoding: 'utf8' });
   if (rev.status !== 0) return 'unknown';
   // docs/benchmarks is the report's own output: an earlier run's report there is not a source change.
-  const dirty = spawnSync('git', ['status', '--porcelain', '--untracked-files=no', '--', '.', ':(exclude)docs/benchmarks'], { cwd: repoDir, encoding: 'utf8' });
+  const dirty = spawnSync(
+    'git',
+    ['status', '--porcelain', '--untracked-files=no', '--', '.', ':(exclude)docs/benchmarks'],
+    { cwd: repoDir, encoding: 'utf8' },
+  );
   return `${rev.stdout.trim()}${dirty.stdout.trim() !== '' ? ' + uncommitted changes in the working tree' : ''}`;
 }
 
 export function machineInfo(dataDir: string, repoDir: string): MachineInfo {
   const cpus = os.cpus();
-  const mount = spawnSync('findmnt', ['-no', 'SOURCE,FSTYPE,SIZE', '-T', dataDir], { encoding: 'utf8' }).stdout?.trim() ?? '';
+  const mount =
+    spawnSync('findmnt', ['-no', 'SOURCE,FSTYPE,SIZE', '-T', dataDir], { encoding: 'utf8' }).stdout?.trim() ??
+    '';
   const source = mount.split(/\s+/)[0] ?? '';
   const dev = source.replace(/^\/dev\//, '');
-  const rota = fs.existsSync(`/sys/block/${dev}/queue/rotational`) ? fs.readFileSync(`/sys/block/${dev}/queue/rotational`, 'utf8').trim() : '';
+  const rota = fs.existsSync(`/sys/block/${dev}/queue/rotational`)
+    ? fs.readFileSync(`/sys/block/${dev}/queue/rotational`, 'utf8').trim()
+    : '';
   const tools: Record<string, string> = {};
   const add = (name: string, cmd: string, args: string[]): void => {
     const v = which(cmd) !== undefined ? versionOf(cmd, args) : undefined;
@@ -85,18 +93,42 @@ export async function measureDisk(dir: string, bytes: number): Promise<DiskResul
   for (const c of cases) {
     try {
       if (useFio) {
-        const args = ['--name=seqwrite', `--filename=${file}`, '--rw=write', '--bs=1M', `--size=${mib}M`, '--ioengine=psync', ...c.fio, '--output-format=json'];
+        const args = [
+          '--name=seqwrite',
+          `--filename=${file}`,
+          '--rw=write',
+          '--bs=1M',
+          `--size=${mib}M`,
+          '--ioengine=psync',
+          ...c.fio,
+          '--output-format=json',
+        ];
         const r = await run('fio', args, { timeoutMs: 300_000 });
-        const json = JSON.parse(r.stdout.slice(r.stdout.indexOf('{'))) as { jobs: { write: { bw_bytes: number } }[] };
-        out.push({ name: c.name, mbPerSec: json.jobs[0]!.write.bw_bytes / 1e6, command: commandLine('fio', args) });
+        const json = JSON.parse(r.stdout.slice(r.stdout.indexOf('{'))) as {
+          jobs: { write: { bw_bytes: number } }[];
+        };
+        out.push({
+          name: c.name,
+          mbPerSec: json.jobs[0]!.write.bw_bytes / 1e6,
+          command: commandLine('fio', args),
+        });
       } else {
         const args = ['if=/dev/zero', `of=${file}`, 'bs=1M', `count=${mib}`, ...c.dd];
         const r = await run('dd', args, { timeoutMs: 300_000 });
         if (r.code !== 0) throw new Error(r.stderr.trim());
-        out.push({ name: c.name, mbPerSec: (mib * 1024 * 1024) / r.seconds / 1e6, command: commandLine('dd', args) });
+        out.push({
+          name: c.name,
+          mbPerSec: (mib * 1024 * 1024) / r.seconds / 1e6,
+          command: commandLine('dd', args),
+        });
       }
     } catch (e) {
-      out.push({ name: c.name, mbPerSec: Number.NaN, command: useFio ? 'fio' : 'dd', error: errorMessage(e) });
+      out.push({
+        name: c.name,
+        mbPerSec: Number.NaN,
+        command: useFio ? 'fio' : 'dd',
+        error: errorMessage(e),
+      });
     } finally {
       fs.rmSync(file, { force: true });
     }
@@ -121,11 +153,24 @@ export interface FsyncLatency {
 export async function measureFsyncLatency(dir: string, seconds: number): Promise<FsyncLatency | undefined> {
   if (which('fio') === undefined) return undefined;
   const file = path.join(dir, 'chronik-bench-fsync.bin');
-  const args = ['--name=fsynclat', `--filename=${file}`, '--rw=write', '--bs=4k', '--size=64M', '--ioengine=psync', '--fdatasync=1', `--runtime=${seconds}`, '--time_based', '--output-format=json'];
+  const args = [
+    '--name=fsynclat',
+    `--filename=${file}`,
+    '--rw=write',
+    '--bs=4k',
+    '--size=64M',
+    '--ioengine=psync',
+    '--fdatasync=1',
+    `--runtime=${seconds}`,
+    '--time_based',
+    '--output-format=json',
+  ];
   const command = commandLine('fio', args);
   try {
     const r = await run('fio', args, { timeoutMs: (seconds + 60) * 1000 });
-    const json = JSON.parse(r.stdout.slice(r.stdout.indexOf('{'))) as { jobs: { write?: { total_ios?: number }; sync?: { lat_ns?: { percentile?: Record<string, number> } } }[] };
+    const json = JSON.parse(r.stdout.slice(r.stdout.indexOf('{'))) as {
+      jobs: { write?: { total_ios?: number }; sync?: { lat_ns?: { percentile?: Record<string, number> } } }[];
+    };
     const sync = json.jobs[0]?.sync;
     const pct = sync?.lat_ns?.percentile;
     const p50 = pct?.['50.000000'];
@@ -151,7 +196,9 @@ srv.listen(0, '127.0.0.1', () => process.stdout.write(String(srv.address().port)
 `;
 
 /** Loopback TCP bandwidth: this process writes 1 MiB buffers for `seconds` to a sink process. */
-export async function measureLoopback(seconds: number): Promise<{ mbPerSec: number; command: string; error?: string }> {
+export async function measureLoopback(
+  seconds: number,
+): Promise<{ mbPerSec: number; command: string; error?: string }> {
   const command = `node -e <sink>  +  a writer pushing 1 MiB buffers over 127.0.0.1 for ${seconds} s`;
   try {
     const child = spawn(process.execPath, ['-e', SINK], { stdio: ['ignore', 'pipe', 'inherit'] });

@@ -10,17 +10,51 @@ export { escapeCell, fmt, fmtBytes, fmtMs, fmtPercent, fmtRatio, markdownTable }
 export type { BarChartSpec, BarSeries, LineChartSpec, LineSeries } from './svg.js';
 export { barChart, escapeXml, lineChart, logTicks, niceTicks, shortNumber, wrapLabel } from './svg.js';
 export type { Acks, Issue8Plan, Issue9Plan, Plan, ProduceCase } from './plan.js';
-export { ISSUE8_LATENCY_PER_SEC, ISSUE8_TARGET_MB_PER_SEC, ISSUE8_TARGET_P99_MS, ISSUE9_FAILOVER_TARGET_MS, ISSUE9_PARTITIONS, ISSUE9_TARGET_P99_MS, ISSUE9_TARGET_PER_SEC, PARTITION_COUNTS, RECORD_SIZES, buildPlan, caseLabel, recordsFor } from './plan.js';
-export type { BenchRun, ClientId, DeploymentStatus, ScenarioKind, ScenarioResult, SystemId } from './results.js';
+export {
+  ISSUE8_LATENCY_PER_SEC,
+  ISSUE8_TARGET_MB_PER_SEC,
+  ISSUE8_TARGET_P99_MS,
+  ISSUE9_FAILOVER_TARGET_MS,
+  ISSUE9_PARTITIONS,
+  ISSUE9_TARGET_P99_MS,
+  ISSUE9_TARGET_PER_SEC,
+  PARTITION_COUNTS,
+  RECORD_SIZES,
+  buildPlan,
+  caseLabel,
+  recordsFor,
+} from './plan.js';
+export type {
+  BenchRun,
+  ClientId,
+  DeploymentStatus,
+  ScenarioKind,
+  ScenarioResult,
+  SystemId,
+} from './results.js';
 export { CLIENT_LABELS, SYSTEM_LABELS } from './results.js';
 export type { Chart, TargetRow, TargetStatus } from './report.js';
-export { ISSUE9_SUSTAINED_FRACTION, diskReference, evaluateTargets, fellBehind, findScenario, renderReport } from './report.js';
+export {
+  ISSUE9_SUSTAINED_FRACTION,
+  diskReference,
+  evaluateTargets,
+  fellBehind,
+  findScenario,
+  renderReport,
+} from './report.js';
 export type { LoadResult, ProduceSpec } from './produce.js';
 export { runProduce } from './produce.js';
 export type { ConsumeSpec } from './consume.js';
 export { runFetchConsume } from './consume.js';
 export type { BrokerAddress, PrebuiltRequest, TopicLayout } from './kafka.js';
-export { KafkaConnection, createTopic, deleteTopic, prebuildRequest, topicLayout, waitForLeaders } from './kafka.js';
+export {
+  KafkaConnection,
+  createTopic,
+  deleteTopic,
+  prebuildRequest,
+  topicLayout,
+  waitForLeaders,
+} from './kafka.js';
 export type { AdminPartition, FailoverKill, FailoverResult, FailoverSpec } from './failover.js';
 export { adminPartitions, failoverStats, runFailover } from './failover.js';
 export type { LibrdkafkaProduceSpec, LibrdkafkaTools } from './librdkafka.js';

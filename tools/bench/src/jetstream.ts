@@ -20,13 +20,25 @@ export interface JetStreamTools {
 }
 
 /** Finds nats-server and go, and builds the driver into `cacheDir` when its source is newer. */
-export async function prepareJetStream(packageDir: string, cacheDir: string): Promise<{ ok: true; tools: JetStreamTools } | { ok: false; reason: string }> {
+export async function prepareJetStream(
+  packageDir: string,
+  cacheDir: string,
+): Promise<{ ok: true; tools: JetStreamTools } | { ok: false; reason: string }> {
   const natsServer = which('nats-server');
   const go = which('go');
-  const missing = [natsServer === undefined ? 'nats-server' : '', go === undefined ? 'go' : ''].filter((x) => x !== '');
-  if (missing.length > 0) return { ok: false, reason: `${missing.join(' and ')} not installed (Debian: apt-get install ${JETSTREAM_DEBIAN_PACKAGES})` };
+  const missing = [natsServer === undefined ? 'nats-server' : '', go === undefined ? 'go' : ''].filter(
+    (x) => x !== '',
+  );
+  if (missing.length > 0)
+    return {
+      ok: false,
+      reason: `${missing.join(' and ')} not installed (Debian: apt-get install ${JETSTREAM_DEBIAN_PACKAGES})`,
+    };
   if (!fs.existsSync(path.join(GOCODE, 'src/github.com/nats-io/nats.go'))) {
-    return { ok: false, reason: `the Go NATS client is not installed in ${GOCODE} (Debian: apt-get install golang-github-nats-io-go-nats-dev)` };
+    return {
+      ok: false,
+      reason: `the Go NATS client is not installed in ${GOCODE} (Debian: apt-get install golang-github-nats-io-go-nats-dev)`,
+    };
   }
   const source = path.join(packageDir, 'jetstream', 'main.go');
   const driver = path.join(cacheDir, 'jsbench');
@@ -38,7 +50,11 @@ export async function prepareJetStream(packageDir: string, cacheDir: string): Pr
   if (!fresh) {
     fs.mkdirSync(gopath, { recursive: true });
     const r = await run(go!, args, { env, timeoutMs: 300_000 });
-    if (r.code !== 0) return { ok: false, reason: `building the JetStream driver failed: ${r.stderr.trim().split('\n').slice(-3).join(' ')}` };
+    if (r.code !== 0)
+      return {
+        ok: false,
+        reason: `building the JetStream driver failed: ${r.stderr.trim().split('\n').slice(-3).join(' ')}`,
+      };
   }
   return { ok: true, tools: { natsServer: natsServer!, driver, buildCommand } };
 }
@@ -71,7 +87,13 @@ async function waitPort(svc: Service, port: number, timeoutMs: number): Promise<
 }
 
 /** Starts one JetStream server (R1) or a 3-server JetStream cluster (R3), file storage under `parentDir`. */
-export async function startJetStream(tools: JetStreamTools, parentDir: string, replicas: 1 | 3): Promise<{ ok: true; deployment: JetStreamDeployment } | { ok: false; reason: string; commands: string[] }> {
+export async function startJetStream(
+  tools: JetStreamTools,
+  parentDir: string,
+  replicas: 1 | 3,
+): Promise<
+  { ok: true; deployment: JetStreamDeployment } | { ok: false; reason: string; commands: string[] }
+> {
   const root = fs.mkdtempSync(path.join(parentDir, `jetstream-r${replicas}-`));
   const n = replicas;
   const clientPorts: number[] = [];
@@ -125,8 +147,23 @@ export interface DriverSpec {
 }
 
 /** Runs the Go driver once; its one JSON line becomes a LoadResult. */
-export async function runDriver(tools: JetStreamTools, d: JetStreamDeployment, spec: DriverSpec): Promise<{ result: LoadResult; command: string }> {
-  const args = ['-servers', d.urls, '-mode', spec.mode, '-prefix', spec.prefix, '-streams', String(spec.streams), '-replicas', String(d.replicas)];
+export async function runDriver(
+  tools: JetStreamTools,
+  d: JetStreamDeployment,
+  spec: DriverSpec,
+): Promise<{ result: LoadResult; command: string }> {
+  const args = [
+    '-servers',
+    d.urls,
+    '-mode',
+    spec.mode,
+    '-prefix',
+    spec.prefix,
+    '-streams',
+    String(spec.streams),
+    '-replicas',
+    String(d.replicas),
+  ];
   if (spec.recordBytes !== undefined) args.push('-size', String(spec.recordBytes));
   if (spec.count !== undefined) args.push('-count', String(spec.count));
   if (spec.ratePerSec !== undefined) args.push('-rate', String(Math.round(spec.ratePerSec)));
@@ -140,7 +177,10 @@ export async function runDriver(tools: JetStreamTools, d: JetStreamDeployment, s
     try {
       parsed = JSON.parse(line) as Record<string, unknown>;
     } catch {
-      return { result: failed(`jsbench printed no result (exit ${r.code}): ${r.stderr.trim().slice(-300)}`), command };
+      return {
+        result: failed(`jsbench printed no result (exit ${r.code}): ${r.stderr.trim().slice(-300)}`),
+        command,
+      };
     }
     const num = (k: string): number => (typeof parsed[k] === 'number' ? (parsed[k] as number) : Number.NaN);
     const result: LoadResult = {
@@ -167,5 +207,14 @@ export async function runDriver(tools: JetStreamTools, d: JetStreamDeployment, s
 }
 
 function failed(error: string): LoadResult {
-  return { ok: false, msgs: 0, bytes: 0, seconds: 0, msgPerSec: Number.NaN, mbPerSec: Number.NaN, errors: 1, error };
+  return {
+    ok: false,
+    msgs: 0,
+    bytes: 0,
+    seconds: 0,
+    msgPerSec: Number.NaN,
+    mbPerSec: Number.NaN,
+    errors: 1,
+    error,
+  };
 }

@@ -45,8 +45,18 @@ export interface PrebuiltRequest {
 }
 
 /** Encodes a request once for `sendPrebuilt`. */
-export function prebuildRequest<K extends KnownApiKey>(apiKey: K, version: number, body: ApiRequestByKey[K], clientId = 'chronik-bench'): PrebuiltRequest {
-  const frame = Buffer.concat(encodeRequestFrame({ requestApiKey: apiKey, requestApiVersion: version, correlationId: 0, clientId } as never, body));
+export function prebuildRequest<K extends KnownApiKey>(
+  apiKey: K,
+  version: number,
+  body: ApiRequestByKey[K],
+  clientId = 'chronik-bench',
+): PrebuiltRequest {
+  const frame = Buffer.concat(
+    encodeRequestFrame(
+      { requestApiKey: apiKey, requestApiVersion: version, correlationId: 0, clientId } as never,
+      body,
+    ),
+  );
   return { apiKey, version, frame };
 }
 
@@ -60,8 +70,12 @@ export class KafkaConnection {
   private constructor(private readonly socket: net.Socket) {
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
-    socket.on('error', (e) => this.fail(new BenchError('ConnectionFailed', `connection error: ${e.message}`, { cause: e })));
-    socket.on('close', () => this.fail(new BenchError('ConnectionFailed', 'connection closed by the broker')));
+    socket.on('error', (e) =>
+      this.fail(new BenchError('ConnectionFailed', `connection error: ${e.message}`, { cause: e })),
+    );
+    socket.on('close', () =>
+      this.fail(new BenchError('ConnectionFailed', 'connection closed by the broker')),
+    );
   }
 
   static connect(address: BrokerAddress, timeoutMs = 10_000): Promise<KafkaConnection> {
@@ -77,7 +91,11 @@ export class KafkaConnection {
       });
       socket.once('error', (e) => {
         clearTimeout(timer);
-        reject(new BenchError('ConnectionFailed', `connect to ${address.host}:${address.port}: ${e.message}`, { cause: e }));
+        reject(
+          new BenchError('ConnectionFailed', `connect to ${address.host}:${address.port}: ${e.message}`, {
+            cause: e,
+          }),
+        );
       });
     });
   }
@@ -88,7 +106,11 @@ export class KafkaConnection {
   }
 
   /** Sends a request and resolves with its decoded response. */
-  async request<K extends KnownApiKey>(apiKey: K, version: number, body: ApiRequestByKey[K]): Promise<ApiResponseByKey[K]> {
+  async request<K extends KnownApiKey>(
+    apiKey: K,
+    version: number,
+    body: ApiRequestByKey[K],
+  ): Promise<ApiResponseByKey[K]> {
     const frame = await this.sendPrebuilt(prebuildRequest(apiKey, version, body));
     return decodeResponseFrame(apiKey, version, frame).body;
   }
@@ -133,7 +155,12 @@ export class KafkaConnection {
       }
       this.head++;
       if (frame.length < 4 || frame.readInt32BE(0) !== p.correlationId) {
-        p.reject(new BenchError('BrokerError', `response correlation id ${frame.length >= 4 ? frame.readInt32BE(0) : '?'} for request ${p.correlationId}`));
+        p.reject(
+          new BenchError(
+            'BrokerError',
+            `response correlation id ${frame.length >= 4 ? frame.readInt32BE(0) : '?'} for request ${p.correlationId}`,
+          ),
+        );
         this.fail(new BenchError('BrokerError', 'responses out of order'));
         this.socket.destroy();
         return;
@@ -179,7 +206,10 @@ export async function topicLayout(conn: KafkaConnection, topic: string): Promise
   for (const b of res.brokers) brokers.set(b.nodeId, { host: b.host, port: b.port });
   const t = res.topics.find((x) => x.name === topic);
   if (t === undefined || t.errorCode !== ErrorCode.NONE) {
-    throw new BenchError('BrokerError', `metadata for ${topic}: ${t === undefined ? 'missing' : errorName(t.errorCode)}`);
+    throw new BenchError(
+      'BrokerError',
+      `metadata for ${topic}: ${t === undefined ? 'missing' : errorName(t.errorCode)}`,
+    );
   }
   const leaders: number[] = [];
   for (const p of t.partitions) leaders[p.partitionIndex] = p.errorCode === ErrorCode.NONE ? p.leaderId : -1;
@@ -187,7 +217,13 @@ export async function topicLayout(conn: KafkaConnection, topic: string): Promise
 }
 
 /** Creates a topic (an existing one is an error: the benchmark uses fresh names). */
-export async function createTopic(conn: KafkaConnection, name: string, partitions: number, replicationFactor: number, configs: Record<string, string> = {}): Promise<void> {
+export async function createTopic(
+  conn: KafkaConnection,
+  name: string,
+  partitions: number,
+  replicationFactor: number,
+  configs: Record<string, string> = {},
+): Promise<void> {
   const res = await conn.request(ApiKey.CreateTopics, CREATE_TOPICS_VERSION, {
     ...defaultCreateTopicsRequest(),
     topics: [
@@ -204,7 +240,10 @@ export async function createTopic(conn: KafkaConnection, name: string, partition
   });
   const r = res.topics[0];
   if (r === undefined || r.errorCode !== ErrorCode.NONE) {
-    throw new BenchError('BrokerError', `create topic ${name}: ${r === undefined ? 'no result' : `${errorName(r.errorCode)} ${r.errorMessage ?? ''}`}`);
+    throw new BenchError(
+      'BrokerError',
+      `create topic ${name}: ${r === undefined ? 'no result' : `${errorName(r.errorCode)} ${r.errorMessage ?? ''}`}`,
+    );
   }
 }
 
@@ -213,7 +252,11 @@ export async function deleteTopic(conn: KafkaConnection, name: string): Promise<
   try {
     // From version 6 the names go in `topics` (`topicNames` is versions 0–5 and is dropped at 6:
     // sending it deleted nothing, and every benchmark topic stayed on the brokers).
-    const res = await conn.request(ApiKey.DeleteTopics, DELETE_TOPICS_VERSION, { ...defaultDeleteTopicsRequest(), topics: [{ ...defaultDeleteTopicsRequestDeleteTopicState(), name }], timeoutMs: 30_000 });
+    const res = await conn.request(ApiKey.DeleteTopics, DELETE_TOPICS_VERSION, {
+      ...defaultDeleteTopicsRequest(),
+      topics: [{ ...defaultDeleteTopicsRequestDeleteTopicState(), name }],
+      timeoutMs: 30_000,
+    });
     const r = res.responses.find((x) => x.name === name);
     if (r === undefined) return `delete topic ${name}: no result in the response`;
     return r.errorCode === ErrorCode.NONE ? null : errorName(r.errorCode);
@@ -223,19 +266,29 @@ export async function deleteTopic(conn: KafkaConnection, name: string): Promise<
 }
 
 /** Polls metadata until every partition of `topic` has a leader, or throws Timeout. */
-export async function waitForLeaders(conn: KafkaConnection, topic: string, partitions: number, timeoutMs: number): Promise<TopicLayout> {
+export async function waitForLeaders(
+  conn: KafkaConnection,
+  topic: string,
+  partitions: number,
+  timeoutMs: number,
+): Promise<TopicLayout> {
   const deadline = Date.now() + timeoutMs;
   let last = 'no metadata yet';
   for (;;) {
     try {
       const layout = await topicLayout(conn, topic);
-      const ready = layout.leaders.length === partitions && layout.leaders.every((l) => l >= 0 && layout.brokers.has(l));
+      const ready =
+        layout.leaders.length === partitions && layout.leaders.every((l) => l >= 0 && layout.brokers.has(l));
       if (ready) return layout;
       last = `leaders ${JSON.stringify(layout.leaders)}`;
     } catch (e) {
       last = errorMessage(e);
     }
-    if (Date.now() > deadline) throw new BenchError('Timeout', `partitions of ${topic} have no leaders after ${timeoutMs} ms (${last})`);
+    if (Date.now() > deadline)
+      throw new BenchError(
+        'Timeout',
+        `partitions of ${topic} have no leaders after ${timeoutMs} ms (${last})`,
+      );
     await new Promise((r) => setTimeout(r, 100));
   }
 }

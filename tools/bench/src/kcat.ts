@@ -29,7 +29,8 @@ export function prepareRecordFile(file: string, recordBytes: number, count: numb
   for (let i = 0; i < perBlock; i++) line.copy(block, i * line.length);
   const fd = fs.openSync(file, 'w');
   try {
-    for (let left = count; left > 0; left -= perBlock) fs.writeSync(fd, block, 0, Math.min(left, perBlock) * line.length);
+    for (let left = count; left > 0; left -= perBlock)
+      fs.writeSync(fd, block, 0, Math.min(left, perBlock) * line.length);
   } finally {
     fs.closeSync(fd);
   }
@@ -40,28 +41,82 @@ export interface KcatRun {
   command: string;
 }
 
-const brokerList = (b: BrokerAddress | readonly BrokerAddress[]): string => (Array.isArray(b) ? b : [b as BrokerAddress]).map((x) => `${x.host}:${x.port}`).join(',');
+const brokerList = (b: BrokerAddress | readonly BrokerAddress[]): string =>
+  (Array.isArray(b) ? b : [b as BrokerAddress]).map((x) => `${x.host}:${x.port}`).join(',');
 
-export async function kcatProduce(brokers: BrokerAddress | readonly BrokerAddress[], topic: string, file: string, recordBytes: number, count: number, acks: 1 | -1): Promise<KcatRun> {
-  const args = ['-P', '-b', brokerList(brokers), '-t', topic, '-l', '-X', `acks=${acks === -1 ? 'all' : '1'}`];
+export async function kcatProduce(
+  brokers: BrokerAddress | readonly BrokerAddress[],
+  topic: string,
+  file: string,
+  recordBytes: number,
+  count: number,
+  acks: 1 | -1,
+): Promise<KcatRun> {
+  const args = [
+    '-P',
+    '-b',
+    brokerList(brokers),
+    '-t',
+    topic,
+    '-l',
+    '-X',
+    `acks=${acks === -1 ? 'all' : '1'}`,
+  ];
   for (const s of KCAT_PRODUCE_SETTINGS) args.push('-X', s);
   args.push(file);
   // -l takes the file as the last argument.
   const r = await run('kcat', args, { timeoutMs: 300_000 });
   const t = throughput(count, recordBytes, r.seconds);
   const failed = r.code !== 0 || /fail|error/i.test(r.stderr);
-  const result: LoadResult = { ok: !failed, msgs: count, bytes: count * recordBytes, seconds: r.seconds, msgPerSec: t.msgPerSec, mbPerSec: t.mbPerSec, errors: failed ? 1 : 0 };
+  const result: LoadResult = {
+    ok: !failed,
+    msgs: count,
+    bytes: count * recordBytes,
+    seconds: r.seconds,
+    msgPerSec: t.msgPerSec,
+    mbPerSec: t.mbPerSec,
+    errors: failed ? 1 : 0,
+  };
   if (failed) result.error = `kcat exited ${r.code}: ${r.stderr.trim().split('\n').slice(-2).join(' ')}`;
   return { result, command: commandLine('kcat', args) };
 }
 
-export async function kcatConsume(broker: BrokerAddress, topic: string, recordBytes: number, count: number): Promise<KcatRun> {
-  const args = ['-C', '-b', `${broker.host}:${broker.port}`, '-t', topic, '-o', 'beginning', '-e', '-q', '-c', String(count), '-f', '%o\\n', '-X', 'fetch.max.bytes=52428800'];
+export async function kcatConsume(
+  broker: BrokerAddress,
+  topic: string,
+  recordBytes: number,
+  count: number,
+): Promise<KcatRun> {
+  const args = [
+    '-C',
+    '-b',
+    `${broker.host}:${broker.port}`,
+    '-t',
+    topic,
+    '-o',
+    'beginning',
+    '-e',
+    '-q',
+    '-c',
+    String(count),
+    '-f',
+    '%o\\n',
+    '-X',
+    'fetch.max.bytes=52428800',
+  ];
   let got = 0;
   const r = await run('kcat', args, { timeoutMs: 300_000, onStdoutLine: (l) => void (l !== '' && got++) });
   const t = throughput(got, recordBytes, r.seconds);
   const failed = r.code !== 0 || got < count;
-  const result: LoadResult = { ok: !failed, msgs: got, bytes: got * recordBytes, seconds: r.seconds, msgPerSec: t.msgPerSec, mbPerSec: t.mbPerSec, errors: failed ? 1 : 0 };
+  const result: LoadResult = {
+    ok: !failed,
+    msgs: got,
+    bytes: got * recordBytes,
+    seconds: r.seconds,
+    msgPerSec: t.msgPerSec,
+    mbPerSec: t.mbPerSec,
+    errors: failed ? 1 : 0,
+  };
   if (failed) result.error = `kcat exited ${r.code}: ${r.stderr.trim().split('\n').slice(-2).join(' ')}`;
   return { result, command: commandLine('kcat', args) };
 }

@@ -29,7 +29,10 @@ export interface LibrdkafkaTools {
 }
 
 /** Builds the C driver into `cacheDir` (when its source is newer) or finds a python3 with confluent_kafka. */
-export function prepareLibrdkafka(packageDir: string, cacheDir: string): { ok: true; tools: LibrdkafkaTools } | { ok: false; reason: string } {
+export function prepareLibrdkafka(
+  packageDir: string,
+  cacheDir: string,
+): { ok: true; tools: LibrdkafkaTools } | { ok: false; reason: string } {
   const reasons: string[] = [];
   const cc = which('cc') ?? which('gcc');
   if (cc !== undefined && fs.existsSync(RDKAFKA_HEADER)) {
@@ -42,27 +45,55 @@ export function prepareLibrdkafka(packageDir: string, cacheDir: string): { ok: t
       fs.mkdirSync(cacheDir, { recursive: true });
       const r = spawnSync(cc, args, { encoding: 'utf8', timeout: 120_000 });
       built = r.status === 0;
-      if (!built) reasons.push(`building the C driver failed: ${(r.stderr ?? '').trim().split('\n').slice(-2).join(' ')}`);
+      if (!built)
+        reasons.push(
+          `building the C driver failed: ${(r.stderr ?? '').trim().split('\n').slice(-2).join(' ')}`,
+        );
     }
     if (built) {
       const v = spawnSync(driver, ['--version'], { encoding: 'utf8', timeout: 20_000 });
-      if (v.status === 0) return { ok: true, tools: { command: driver, prefixArgs: [], version: `C driver (tools/bench/librdkafka/produce.c), ${v.stdout.trim()}`, buildCommand: commandLine(cc, args) } };
+      if (v.status === 0)
+        return {
+          ok: true,
+          tools: {
+            command: driver,
+            prefixArgs: [],
+            version: `C driver (tools/bench/librdkafka/produce.c), ${v.stdout.trim()}`,
+            buildCommand: commandLine(cc, args),
+          },
+        };
       reasons.push(`the C driver does not run: ${(v.stderr ?? '').trim()}`);
     }
   } else {
     reasons.push(`no C compiler or ${RDKAFKA_HEADER}`);
   }
   const script = path.join(packageDir, 'librdkafka', 'produce.py');
-  const candidates = ['/usr/bin/python3', which('python3')].filter((x): x is string => x !== undefined && fs.existsSync(x));
+  const candidates = ['/usr/bin/python3', which('python3')].filter(
+    (x): x is string => x !== undefined && fs.existsSync(x),
+  );
   for (const python of [...new Set(candidates)]) {
-    const r = spawnSync(python, ['-c', 'import confluent_kafka as c; print(c.version()[0], c.libversion()[0])'], { encoding: 'utf8', timeout: 20_000 });
+    const r = spawnSync(
+      python,
+      ['-c', 'import confluent_kafka as c; print(c.version()[0], c.libversion()[0])'],
+      { encoding: 'utf8', timeout: 20_000 },
+    );
     if (r.status === 0) {
       const [py, lib] = r.stdout.trim().split(' ');
-      return { ok: true, tools: { command: python, prefixArgs: [script], version: `confluent-kafka-python ${py}, librdkafka ${lib}` } };
+      return {
+        ok: true,
+        tools: {
+          command: python,
+          prefixArgs: [script],
+          version: `confluent-kafka-python ${py}, librdkafka ${lib}`,
+        },
+      };
     }
   }
   reasons.push('no python3 with the confluent_kafka module');
-  return { ok: false, reason: `${reasons.join('; ')} (Debian: apt-get install ${LIBRDKAFKA_DEBIAN_PACKAGES})` };
+  return {
+    ok: false,
+    reason: `${reasons.join('; ')} (Debian: apt-get install ${LIBRDKAFKA_DEBIAN_PACKAGES})`,
+  };
 }
 
 interface DriverOutput {
@@ -100,7 +131,10 @@ export function produceSettings(overrides: readonly string[] = []): string[] {
 }
 
 /** Runs the driver once; never throws for a failed run (the result says failed). */
-export async function librdkafkaProduce(tools: LibrdkafkaTools, spec: LibrdkafkaProduceSpec): Promise<{ result: LoadResult; command: string }> {
+export async function librdkafkaProduce(
+  tools: LibrdkafkaTools,
+  spec: LibrdkafkaProduceSpec,
+): Promise<{ result: LoadResult; command: string }> {
   const timeoutS = spec.timeoutS ?? 120;
   const args = [
     ...tools.prefixArgs,
@@ -129,7 +163,19 @@ export async function librdkafkaProduce(tools: LibrdkafkaTools, spec: Librdkafka
   }
   if (out === undefined) {
     const error = `driver exited ${r.code}: ${r.stderr.trim().split('\n').slice(-2).join(' ')}`;
-    return { result: { ok: false, msgs: 0, bytes: 0, seconds: r.seconds, msgPerSec: Number.NaN, mbPerSec: Number.NaN, errors: 1, error }, command };
+    return {
+      result: {
+        ok: false,
+        msgs: 0,
+        bytes: 0,
+        seconds: r.seconds,
+        msgPerSec: Number.NaN,
+        mbPerSec: Number.NaN,
+        errors: 1,
+        error,
+      },
+      command,
+    };
   }
   const t = throughput(out.msgs, spec.recordBytes, out.seconds);
   const num = (x: number | null): number => (x === null ? Number.NaN : x);

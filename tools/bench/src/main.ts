@@ -43,12 +43,15 @@ export async function main(argv: readonly string[], packageDir: string): Promise
   const reportName = options.reportName ?? (quick ? 'quick.md' : 'README.md');
   const invocation = `pnpm --filter @chronik/bench bench${argv.length > 0 ? ` ${argv.filter((a) => a !== '--').join(' ')}` : ''}`;
   const t0 = Date.now();
-  const log = (line: string): void => void process.stderr.write(`[${((Date.now() - t0) / 1000).toFixed(1).padStart(6)} s] ${line}\n`);
+  const log = (line: string): void =>
+    void process.stderr.write(`[${((Date.now() - t0) / 1000).toFixed(1).padStart(6)} s] ${line}\n`);
   log(`chronik-bench ${options.quick ? '--quick ' : ''}→ ${path.join(outDir, reportName)}`);
   let run: BenchRun;
   if (options.render !== undefined) {
     // Saved results keep NaN as null; numbers come back as NaN so every format shows "–".
-    run = JSON.parse(fs.readFileSync(options.render, 'utf8'), (_k, v: unknown) => (v === null ? Number.NaN : v)) as BenchRun;
+    run = JSON.parse(fs.readFileSync(options.render, 'utf8'), (_k, v: unknown) =>
+      v === null ? Number.NaN : v,
+    ) as BenchRun;
     options.quick = run.quick;
   } else {
     run = await runBenchmark({ options, packageDir, serverBin, invocation, log });
@@ -59,8 +62,14 @@ export async function main(argv: readonly string[], packageDir: string): Promise
   fs.writeFileSync(path.join(outDir, reportName), markdown);
   for (const c of charts) fs.writeFileSync(path.join(outDir, c.file), c.svg);
   if (options.render === undefined) {
-    fs.writeFileSync(path.join(outDir, `${prefix}results.json`), JSON.stringify(run, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2) + '\n');
+    fs.writeFileSync(
+      path.join(outDir, `${prefix}results.json`),
+      JSON.stringify(run, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2) +
+        '\n',
+    );
   }
-  log(`wrote ${path.join(outDir, reportName)} and ${charts.length} charts in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+  log(
+    `wrote ${path.join(outDir, reportName)} and ${charts.length} charts in ${((Date.now() - t0) / 1000).toFixed(0)} s`,
+  );
   return 0;
 }

@@ -8,9 +8,14 @@ export function escapeCell(text: string): string {
 }
 
 /** A GitHub-flavoured Markdown table. Rows shorter than the header are padded with empty cells. */
-export function markdownTable(headers: readonly string[], rows: readonly (readonly string[])[], align: readonly Align[] = []): string {
+export function markdownTable(
+  headers: readonly string[],
+  rows: readonly (readonly string[])[],
+  align: readonly Align[] = [],
+): string {
   if (headers.length === 0) throw new RangeError('a table needs at least one column');
-  const cells = (r: readonly string[]): string => `| ${headers.map((_, i) => escapeCell(r[i] ?? '')).join(' | ')} |`;
+  const cells = (r: readonly string[]): string =>
+    `| ${headers.map((_, i) => escapeCell(r[i] ?? '')).join(' | ')} |`;
   const rule = `| ${headers.map((_, i) => (align[i] === 'right' ? '---:' : '---')).join(' | ')} |`;
   return [cells(headers), rule, ...rows.map(cells)].join('\n');
 }

@@ -68,7 +68,7 @@ export interface Issue8Plan {
 export const ISSUE8_TARGET_MB_PER_SEC = 150;
 /** …and a p99 produce latency under 10 ms at half that rate. */
 export const ISSUE8_TARGET_P99_MS = 10;
-export const ISSUE8_LATENCY_PER_SEC = Math.round((ISSUE8_TARGET_MB_PER_SEC / 2) * 1e6 / 1024);
+export const ISSUE8_LATENCY_PER_SEC = Math.round(((ISSUE8_TARGET_MB_PER_SEC / 2) * 1e6) / 1024);
 
 /** Issue 9: ≥ 165,000 msg/s with p99 under 50 ms (3 nodes, RF 3, acks=all, 256 B, librdkafka). */
 export const ISSUE9_TARGET_PER_SEC = 165_000;
@@ -99,12 +99,21 @@ export function buildPlan(quick: boolean, scale = 1): Plan {
   });
   const longLog = c(1024, 1, 1, longLogBytes);
   const issue9 = (seconds: number): Issue9Plan => ({
-    max: { recordBytes: 256, partitions: ISSUE9_PARTITIONS, acks: -1, records: Math.max(10_000, Math.round(ISSUE9_TARGET_PER_SEC * seconds * scale)) },
+    max: {
+      recordBytes: 256,
+      partitions: ISSUE9_PARTITIONS,
+      acks: -1,
+      records: Math.max(10_000, Math.round(ISSUE9_TARGET_PER_SEC * seconds * scale)),
+    },
     targetPerSec: ISSUE9_TARGET_PER_SEC,
     targetP99Ms: ISSUE9_TARGET_P99_MS,
     rateSeconds: seconds * Math.min(1, scale),
   });
-  const issue8 = (seconds: number): Issue8Plan => ({ ratePerSec: ISSUE8_LATENCY_PER_SEC, seconds: seconds * Math.min(1, scale), lingersMs: [1, 5] });
+  const issue8 = (seconds: number): Issue8Plan => ({
+    ratePerSec: ISSUE8_LATENCY_PER_SEC,
+    seconds: seconds * Math.min(1, scale),
+    lingersMs: [1, 5],
+  });
   if (quick) {
     return {
       quick,
@@ -135,7 +144,9 @@ export function buildPlan(quick: boolean, scale = 1): Plan {
     }
   }
   const streams: ProduceCase[] = [];
-  for (const size of RECORD_SIZES) for (const partitions of PARTITION_COUNTS) streams.push(size === 1024 && partitions === 1 ? longLog : c(size, partitions, 1));
+  for (const size of RECORD_SIZES)
+    for (const partitions of PARTITION_COUNTS)
+      streams.push(size === 1024 && partitions === 1 ? longLog : c(size, partitions, 1));
   return {
     quick,
     produce,

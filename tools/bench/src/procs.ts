@@ -32,7 +32,13 @@ export interface RunResult {
 export function run(
   cmd: string,
   args: readonly string[],
-  options: { timeoutMs?: number; env?: NodeJS.ProcessEnv; cwd?: string; onStdoutLine?: (line: string) => void; maxOutputBytes?: number } = {},
+  options: {
+    timeoutMs?: number;
+    env?: NodeJS.ProcessEnv;
+    cwd?: string;
+    onStdoutLine?: (line: string) => void;
+    maxOutputBytes?: number;
+  } = {},
 ): Promise<RunResult> {
   return new Promise((resolve, reject) => {
     const spawnOptions: SpawnOptions = { stdio: ['ignore', 'pipe', 'pipe'] };
@@ -62,7 +68,13 @@ export function run(
     child.on('close', (code, signal) => {
       clearTimeout(timer);
       if (partial !== '' && options.onStdoutLine !== undefined) options.onStdoutLine(partial);
-      resolve({ code, signal, stdout: out.text(), stderr: err.text(), seconds: Number(process.hrtime.bigint() - t0) / 1e9 });
+      resolve({
+        code,
+        signal,
+        stdout: out.text(),
+        stderr: err.text(),
+        seconds: Number(process.hrtime.bigint() - t0) / 1e9,
+      });
     });
   });
 }
@@ -143,7 +155,10 @@ export function freePort(): Promise<number> {
 /** The path of a program on PATH (also sbin directories), or undefined. */
 export function which(program: string): string | undefined {
   const path = [process.env['PATH'] ?? '', '/usr/sbin', '/sbin', '/usr/local/sbin'].join(':');
-  const r = spawnSync('sh', ['-c', `command -v ${program}`], { env: { ...process.env, PATH: path }, encoding: 'utf8' });
+  const r = spawnSync('sh', ['-c', `command -v ${program}`], {
+    env: { ...process.env, PATH: path },
+    encoding: 'utf8',
+  });
   const out = r.stdout.trim();
   return r.status === 0 && out !== '' ? out : undefined;
 }

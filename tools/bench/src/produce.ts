@@ -114,7 +114,9 @@ function produceBody(spec: ProduceSpec, batches: { partition: number; batch: Buf
     transactionalId: null,
     acks: spec.acks,
     timeoutMs: 30_000,
-    topicData: [{ name: spec.topic, partitionData: batches.map((b) => ({ index: b.partition, records: b.batch })) }],
+    topicData: [
+      { name: spec.topic, partitionData: batches.map((b) => ({ index: b.partition, records: b.batch })) },
+    ],
   };
 }
 
@@ -131,7 +133,11 @@ const RETRIABLE = new Set<number>([
  * Counts the records a Produce response failed: `failed` for errors that end the run (the first is
  * remembered), `retriable` for leader moves a client retries.
  */
-function checkResponse(frame: Buffer, recordsPerPartition: (p: number) => number, onError: (msg: string) => void): { failed: number; retriable: number } {
+function checkResponse(
+  frame: Buffer,
+  recordsPerPartition: (p: number) => number,
+  onError: (msg: string) => void,
+): { failed: number; retriable: number } {
   const res = decodeResponseFrame(ApiKey.Produce, PRODUCE_VERSION, frame).body;
   let failed = 0;
   let retriable = 0;
@@ -142,7 +148,9 @@ function checkResponse(frame: Buffer, recordsPerPartition: (p: number) => number
         retriable += recordsPerPartition(p.index);
       } else {
         failed += recordsPerPartition(p.index);
-        onError(`partition ${p.index}: ${errorName(p.errorCode)}${p.errorMessage ? ` ${p.errorMessage}` : ''}`);
+        onError(
+          `partition ${p.index}: ${errorName(p.errorCode)}${p.errorMessage ? ` ${p.errorMessage}` : ''}`,
+        );
       }
     }
   }
@@ -157,7 +165,15 @@ function values(recordBytes: number, variants: number): Buffer[] {
   });
 }
 
-function result(hist: LatencyHistogram, msgs: number, recordBytes: number, seconds: number, errors: number, firstError: string | undefined, saturated = false): LoadResult {
+function result(
+  hist: LatencyHistogram,
+  msgs: number,
+  recordBytes: number,
+  seconds: number,
+  errors: number,
+  firstError: string | undefined,
+  saturated = false,
+): LoadResult {
   const t = throughput(msgs, recordBytes, seconds);
   const r: LoadResult = {
     ok: errors === 0 && !saturated && firstError === undefined,
@@ -179,7 +195,8 @@ function result(hist: LatencyHistogram, msgs: number, recordBytes: number, secon
 
 /** Runs one produce load (max or fixed rate) against a topic that already exists. */
 export async function runProduce(spec: ProduceSpec): Promise<LoadResult> {
-  if (!(spec.records > 0) || !(spec.recordBytes > 0)) throw new BenchError('BadArgument', 'records and recordBytes must be positive');
+  if (!(spec.records > 0) || !(spec.recordBytes > 0))
+    throw new BenchError('BadArgument', 'records and recordBytes must be positive');
   if (spec.ratePerSec === undefined) return maxRun(spec);
   const { leaders, close } = await openLeaders(spec);
   try {
@@ -225,7 +242,10 @@ async function maxRun(spec: ProduceSpec): Promise<LoadResult> {
       const leaders = opened.leaders;
       await Promise.all(
         leaders.map(async (leader) => {
-          const perBatch = Math.max(1, Math.floor(requestBytes / leader.partitions.length / (spec.recordBytes + RECORD_FRAMING_BYTES)));
+          const perBatch = Math.max(
+            1,
+            Math.floor(requestBytes / leader.partitions.length / (spec.recordBytes + RECORD_FRAMING_BYTES)),
+          );
           const templates: PrebuiltRequest[] = vals.map((value) =>
             prebuildRequest(
               ApiKey.Produce,
@@ -248,7 +268,11 @@ async function maxRun(spec: ProduceSpec): Promise<LoadResult> {
               const sent = process.hrtime.bigint();
               const frame = await leader.conn.sendPrebuilt(templates[n++ % templates.length]!);
               const ms = Number(process.hrtime.bigint() - sent) / 1e6;
-              const { failed, retriable } = checkResponse(frame, () => perBatch, (m) => (firstError ??= m));
+              const { failed, retriable } = checkResponse(
+                frame,
+                () => perBatch,
+                (m) => (firstError ??= m),
+              );
               errors += failed;
               acked += perRequest - failed - retriable;
               hist.record(ms, perRequest - failed - retriable);
@@ -270,7 +294,8 @@ async function maxRun(spec: ProduceSpec): Promise<LoadResult> {
     }
   }
   const seconds = Number(process.hrtime.bigint() - (t0 ?? runStart)) / 1e9;
-  if (acked < spec.records && firstError === undefined) firstError = `timed out after ${acked} of ${spec.records} records`;
+  if (acked < spec.records && firstError === undefined)
+    firstError = `timed out after ${acked} of ${spec.records} records`;
   const r = result(hist, acked, spec.recordBytes, seconds, errors, firstError);
   if (leaderMoves > 0) r.leaderMoves = leaderMoves;
   return r;
@@ -283,7 +308,10 @@ async function fixedRateRun(spec: ProduceSpec, leaders: Leader[], ratePerSec: nu
   const maxLagMs = spec.maxScheduleLagMs ?? MAX_SCHEDULE_LAG_MS;
   // The records due in a tick go in requests of at most ~1 MB: with 256 KiB, 1 KiB records at 426,000
   // msg/s took two requests per tick, and p99 was 4–6× higher.
-  const maxPerRequest = Math.max(1, Math.floor((spec.requestBytes ?? DEFAULT_REQUEST_BYTES) / (spec.recordBytes + RECORD_FRAMING_BYTES)));
+  const maxPerRequest = Math.max(
+    1,
+    Math.floor((spec.requestBytes ?? DEFAULT_REQUEST_BYTES) / (spec.recordBytes + RECORD_FRAMING_BYTES)),
+  );
   const hist = new LatencyHistogram();
   const value = values(spec.recordBytes, 1)[0]!;
   // A batch of n identical records is built once per n and re-sent (the broker assigns offsets),
@@ -315,13 +343,18 @@ async function fixedRateRun(spec: ProduceSpec, leaders: Leader[], ratePerSec: nu
 
   const send = (leader: Leader, records: number[]): void => {
     const byPartition = new Map<number, number>();
-    for (const k of records) byPartition.set(k % spec.partitions, (byPartition.get(k % spec.partitions) ?? 0) + 1);
+    for (const k of records)
+      byPartition.set(k % spec.partitions, (byPartition.get(k % spec.partitions) ?? 0) + 1);
     const batches = [...byPartition].map(([partition, count]) => ({ partition, batch: batchOf(count) }));
     const req = prebuildRequest(ApiKey.Produce, PRODUCE_VERSION, produceBody(spec, batches));
     const p = leader.conn.sendPrebuilt(req).then(
       (frame) => {
         const now = performance.now();
-        const { failed, retriable } = checkResponse(frame, (q) => byPartition.get(q) ?? 0, (m) => (firstError ??= m));
+        const { failed, retriable } = checkResponse(
+          frame,
+          (q) => byPartition.get(q) ?? 0,
+          (m) => (firstError ??= m),
+        );
         // Fixed-rate runs do not re-route: a moved leader fails the run like any other error.
         if (retriable > 0) firstError ??= 'a partition leader moved during a fixed-rate run';
         errors += failed + retriable;
@@ -363,7 +396,8 @@ async function fixedRateRun(spec: ProduceSpec, leaders: Leader[], ratePerSec: nu
   await Promise.all([...outstanding]);
   const seconds = (performance.now() - start) / 1000;
   lag.disable();
-  if (saturated) firstError ??= `offered load of ${Math.round(ratePerSec)} msg/s is above capacity (fell more than ${maxLagMs / 1000} s behind)`;
+  if (saturated)
+    firstError ??= `offered load of ${Math.round(ratePerSec)} msg/s is above capacity (fell more than ${maxLagMs / 1000} s behind)`;
   const r = result(hist, acked, spec.recordBytes, seconds, errors, firstError, saturated);
   // The delay histogram (ns) includes the 1 ms resolution timer itself.
   r.generatorLagP99Ms = lag.percentile(99) / 1e6;

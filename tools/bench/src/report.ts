@@ -1,7 +1,15 @@
 // The report: Markdown tables and SVG charts from one BenchRun. Pure.
 import { fmt, fmtBytes, fmtMs, fmtPercent, fmtRatio, markdownTable } from './markdown.js';
 import { failoverStats } from './failover.js';
-import { ISSUE8_LATENCY_PER_SEC, ISSUE8_TARGET_MB_PER_SEC, ISSUE8_TARGET_P99_MS, ISSUE9_FAILOVER_TARGET_MS, ISSUE9_TARGET_P99_MS, ISSUE9_TARGET_PER_SEC, caseLabel } from './plan.js';
+import {
+  ISSUE8_LATENCY_PER_SEC,
+  ISSUE8_TARGET_MB_PER_SEC,
+  ISSUE8_TARGET_P99_MS,
+  ISSUE9_FAILOVER_TARGET_MS,
+  ISSUE9_TARGET_P99_MS,
+  ISSUE9_TARGET_PER_SEC,
+  caseLabel,
+} from './plan.js';
 import type { Acks } from './plan.js';
 import type { LoadResult } from './produce.js';
 import type { BenchRun, ClientId, ScenarioKind, ScenarioResult, SystemId } from './results.js';
@@ -40,7 +48,11 @@ function good(s: ScenarioResult | undefined): ScenarioResult['result'] {
 }
 
 /** "–", a number, or why not. */
-function cell(s: ScenarioResult | undefined, value: (r: NonNullable<ScenarioResult['result']>) => string, detail = true): string {
+function cell(
+  s: ScenarioResult | undefined,
+  value: (r: NonNullable<ScenarioResult['result']>) => string,
+  detail = true,
+): string {
   if (s === undefined) return '–';
   if (s.unavailable !== undefined) return 'not available';
   if (s.result === undefined) return '–';
@@ -76,17 +88,33 @@ export function diskReference(run: BenchRun): { name: string; mbPerSec: number }
 /** The issue's targets, each with its measured ratio and an honest status. */
 export function evaluateTargets(run: BenchRun): TargetRow[] {
   const rows: TargetRow[] = [];
-  const ratioRow = (target: string, a: number | undefined, b: number | undefined, need: number, aText: string, bText: string, lowerIsBetter = false): TargetRow => {
+  const ratioRow = (
+    target: string,
+    a: number | undefined,
+    b: number | undefined,
+    need: number,
+    aText: string,
+    bText: string,
+    lowerIsBetter = false,
+  ): TargetRow => {
     if (a === undefined || b === undefined || !Number.isFinite(a) || !Number.isFinite(b) || b === 0) {
       return { target, measured: aText, reference: bText, ratio: '–', status: 'not available' };
     }
     const ratio = a / b;
     const met = lowerIsBetter ? a <= b : ratio >= need;
-    return { target, measured: aText, reference: bText, ratio: lowerIsBetter ? `${ratio.toFixed(2)}×` : fmtRatio(a, b), status: met ? 'met' : 'not met' };
+    return {
+      target,
+      measured: aText,
+      reference: bText,
+      ratio: lowerIsBetter ? `${ratio.toFixed(2)}×` : fmtRatio(a, b),
+      status: met ? 'met' : 'not met',
+    };
   };
   const best1 = bestChronik(run, 'chronik-1', 1);
   const c1 = best1?.result;
-  const j1 = good(findScenario(run, { system: 'jetstream-r1', kind: 'produce', recordBytes: 1024, partitions: 1 }));
+  const j1 = good(
+    findScenario(run, { system: 'jetstream-r1', kind: 'produce', recordBytes: 1024, partitions: 1 }),
+  );
   rows.push(
     ratioRow(
       '#11: 1 node, 1 KiB, acks=1: ≥ 3× JetStream R1 msg/s',
@@ -110,7 +138,9 @@ export function evaluateTargets(run: BenchRun): TargetRow[] {
   rows.push(diskRow);
   const best3 = bestChronik(run, 'chronik-3', -1);
   const c3 = best3?.result;
-  const j3 = good(findScenario(run, { system: 'jetstream-r3', kind: 'produce', recordBytes: 1024, partitions: 1 }));
+  const j3 = good(
+    findScenario(run, { system: 'jetstream-r3', kind: 'produce', recordBytes: 1024, partitions: 1 }),
+  );
   rows.push(
     ratioRow(
       '#11: 3 nodes, 1 KiB, acks=all: ≥ 3× JetStream R3 msg/s',
@@ -121,8 +151,22 @@ export function evaluateTargets(run: BenchRun): TargetRow[] {
       j3 ? `${fmt(j3.msgPerSec)} msg/s` : unavailableText(run, 'jetstream-r3'),
     ),
   );
-  rows.push(latencyTarget(run, 'chronik-1', 'jetstream-r1', '#11: 1 node, 1 KiB, acks=1: p99 at half of max load ≤ JetStream R1’s p99 at the same offered load'));
-  rows.push(latencyTarget(run, 'chronik-3', 'jetstream-r3', '#11: 3 nodes, 1 KiB, acks=all: p99 at half of max load ≤ JetStream R3’s p99 at the same offered load'));
+  rows.push(
+    latencyTarget(
+      run,
+      'chronik-1',
+      'jetstream-r1',
+      '#11: 1 node, 1 KiB, acks=1: p99 at half of max load ≤ JetStream R1’s p99 at the same offered load',
+    ),
+  );
+  rows.push(
+    latencyTarget(
+      run,
+      'chronik-3',
+      'jetstream-r3',
+      '#11: 3 nodes, 1 KiB, acks=all: p99 at half of max load ≤ JetStream R3’s p99 at the same offered load',
+    ),
+  );
   rows.push(...issue8Targets(run));
   rows.push(...issue9Targets(run));
   return rows;
@@ -132,10 +176,29 @@ export function evaluateTargets(run: BenchRun): TargetRow[] {
  * A fixed-rate p99 target row (issues 8 and 9): met when the run kept up with its offered load
  * (`sustained`, and not saturated) with p99 under `limitMs`; `na` says why there is no run.
  */
-function p99TargetRow(target: string, s: ScenarioResult | undefined, na: string, limitMs: number, sustained: (s: ScenarioResult, r: LoadResult) => boolean): TargetRow {
+function p99TargetRow(
+  target: string,
+  s: ScenarioResult | undefined,
+  na: string,
+  limitMs: number,
+  sustained: (s: ScenarioResult, r: LoadResult) => boolean,
+): TargetRow {
   const r = s?.result;
-  if (s === undefined || r === undefined || s.unavailable !== undefined || (!r.ok && !fellBehind(s)) || r.p99Ms === undefined || !Number.isFinite(r.p99Ms)) {
-    return { target, measured: r !== undefined ? `failed (${r.error ?? 'error'})` : na, reference: `${limitMs} ms`, ratio: '–', status: 'not available' };
+  if (
+    s === undefined ||
+    r === undefined ||
+    s.unavailable !== undefined ||
+    (!r.ok && !fellBehind(s)) ||
+    r.p99Ms === undefined ||
+    !Number.isFinite(r.p99Ms)
+  ) {
+    return {
+      target,
+      measured: r !== undefined ? `failed (${r.error ?? 'error'})` : na,
+      reference: `${limitMs} ms`,
+      ratio: '–',
+      status: 'not available',
+    };
   }
   const kept = sustained(s, r) && r.saturated !== true;
   return {
@@ -149,22 +212,48 @@ function p99TargetRow(target: string, s: ScenarioResult | undefined, na: string,
 
 /** Issue 8's runs: librdkafka at a fixed rate on the single node, one per linger.ms. */
 function issue8Runs(run: BenchRun): ScenarioResult[] {
-  return run.scenarios.filter((s) => s.system === 'chronik-1' && s.client === 'librdkafka' && s.kind === 'latency');
+  return run.scenarios.filter(
+    (s) => s.system === 'chronik-1' && s.client === 'librdkafka' && s.kind === 'latency',
+  );
 }
 
 /** Issue 8's targets: kcat 1 KiB acks=1 MB/s, and the librdkafka p99 at half of that target rate. */
 function issue8Targets(run: BenchRun): TargetRow[] {
   const rows: TargetRow[] = [];
-  const kc = good(findScenario(run, { system: 'chronik-1', client: 'kcat', kind: 'produce', recordBytes: 1024, partitions: 1, acks: 1 }));
+  const kc = good(
+    findScenario(run, {
+      system: 'chronik-1',
+      client: 'kcat',
+      kind: 'produce',
+      recordBytes: 1024,
+      partitions: 1,
+      acks: 1,
+    }),
+  );
   const tputTarget = `#8: 1 node, 1 KiB, acks=1, librdkafka (kcat): ≥ ${ISSUE8_TARGET_MB_PER_SEC} MB/s`;
   rows.push(
     kc === undefined
-      ? { target: tputTarget, measured: unavailableText(run, 'chronik-1'), reference: `${ISSUE8_TARGET_MB_PER_SEC} MB/s`, ratio: '–', status: 'not available' }
-      : { target: tputTarget, measured: `${fmt(kc.mbPerSec, 1)} MB/s`, reference: `${ISSUE8_TARGET_MB_PER_SEC} MB/s`, ratio: fmtRatio(kc.mbPerSec, ISSUE8_TARGET_MB_PER_SEC), status: kc.mbPerSec >= ISSUE8_TARGET_MB_PER_SEC ? 'met' : 'not met' },
+      ? {
+          target: tputTarget,
+          measured: unavailableText(run, 'chronik-1'),
+          reference: `${ISSUE8_TARGET_MB_PER_SEC} MB/s`,
+          ratio: '–',
+          status: 'not available',
+        }
+      : {
+          target: tputTarget,
+          measured: `${fmt(kc.mbPerSec, 1)} MB/s`,
+          reference: `${ISSUE8_TARGET_MB_PER_SEC} MB/s`,
+          ratio: fmtRatio(kc.mbPerSec, ISSUE8_TARGET_MB_PER_SEC),
+          status: kc.mbPerSec >= ISSUE8_TARGET_MB_PER_SEC ? 'met' : 'not met',
+        },
   );
   const first = issue8Runs(run)[0];
   const p99Target = `#8: … p99 < ${ISSUE8_TARGET_P99_MS} ms at half that rate (${fmt(ISSUE8_LATENCY_PER_SEC)} msg/s, librdkafka, ${first?.settings?.join(', ') ?? 'linger.ms=1'})`;
-  const na = run.librdkafkaUnavailable !== undefined ? `not available: ${run.librdkafkaUnavailable}` : unavailableText(run, 'chronik-1');
+  const na =
+    run.librdkafkaUnavailable !== undefined
+      ? `not available: ${run.librdkafkaUnavailable}`
+      : unavailableText(run, 'chronik-1');
   rows.push(p99TargetRow(p99Target, first, na, ISSUE8_TARGET_P99_MS, (s) => !fellBehind(s)));
   return rows;
 }
@@ -180,7 +269,9 @@ function librdkafkaCells(s: ScenarioResult): string[] {
     ok ? fmtMs(r.p99Ms) : '–',
     ok ? fmtMs(r.p999Ms) : '–',
     ok ? fmtMs(r.maxMs) : '–',
-    r?.clientCpuSeconds !== undefined && r.seconds > 0 ? `${fmt(r.clientCpuSeconds, 1)} s (${fmtPercent(r.clientCpuSeconds, r.seconds)} of one core)` : '–',
+    r?.clientCpuSeconds !== undefined && r.seconds > 0
+      ? `${fmt(r.clientCpuSeconds, 1)} s (${fmtPercent(r.clientCpuSeconds, r.seconds)} of one core)`
+      : '–',
   ];
 }
 
@@ -190,9 +281,23 @@ function issue8Section(run: BenchRun): string {
     return `_Not measured${run.librdkafkaUnavailable !== undefined ? `: ${run.librdkafkaUnavailable}` : ''}._`;
   }
   const table = markdownTable(
-    ['client settings', 'offered msg/s', 'achieved msg/s', 'MB/s', 'p50 ms', 'p99 ms', 'p999 ms', 'max ms', 'client CPU'],
+    [
+      'client settings',
+      'offered msg/s',
+      'achieved msg/s',
+      'MB/s',
+      'p50 ms',
+      'p99 ms',
+      'p999 ms',
+      'max ms',
+      'client CPU',
+    ],
     rows.map((s) => {
-      return [s.settings?.join(', ') ?? '–', s.offeredPerSec !== undefined ? fmt(s.offeredPerSec) : '–', ...librdkafkaCells(s)];
+      return [
+        s.settings?.join(', ') ?? '–',
+        s.offeredPerSec !== undefined ? fmt(s.offeredPerSec) : '–',
+        ...librdkafkaCells(s),
+      ];
     }),
     ['left', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right'],
   );
@@ -207,12 +312,23 @@ Target (issue 8): p99 produce latency under ${ISSUE8_TARGET_P99_MS} ms at half o
  * On the 3-node cluster the own generator (Node.js) shares the 2 cores with three brokers and
  * usually trails librdkafka; on one node either may lead.
  */
-function bestChronik(run: BenchRun, system: SystemId, acks: Acks): { result: LoadResult; text: string } | undefined {
-  const own = good(findScenario(run, { system, client: 'own', kind: 'produce', recordBytes: 1024, partitions: 1, acks }));
-  const kcat = good(findScenario(run, { system, client: 'kcat', kind: 'produce', recordBytes: 1024, partitions: 1, acks }));
+function bestChronik(
+  run: BenchRun,
+  system: SystemId,
+  acks: Acks,
+): { result: LoadResult; text: string } | undefined {
+  const own = good(
+    findScenario(run, { system, client: 'own', kind: 'produce', recordBytes: 1024, partitions: 1, acks }),
+  );
+  const kcat = good(
+    findScenario(run, { system, client: 'kcat', kind: 'produce', recordBytes: 1024, partitions: 1, acks }),
+  );
   if (own === undefined && kcat === undefined) return undefined;
   if (kcat !== undefined && (own === undefined || kcat.msgPerSec > own.msgPerSec)) {
-    return { result: kcat, text: `librdkafka (kcat)${own !== undefined ? `; own generator ${fmt(own.msgPerSec)}` : ''}` };
+    return {
+      result: kcat,
+      text: `librdkafka (kcat)${own !== undefined ? `; own generator ${fmt(own.msgPerSec)}` : ''}`,
+    };
   }
   return { result: own!, text: `own generator${kcat !== undefined ? `; kcat ${fmt(kcat.msgPerSec)}` : ''}` };
 }
@@ -220,19 +336,34 @@ function bestChronik(run: BenchRun, system: SystemId, acks: Acks): { result: Loa
 /** The max each system pair's fixed-rate runs were based on. */
 function latencyBase(run: BenchRun, chronik: SystemId): number | undefined {
   const acks: Acks = chronik === 'chronik-1' ? 1 : -1;
-  return findScenario(run, { system: chronik, client: 'own', kind: 'produce', recordBytes: 1024, partitions: 1, acks })?.result?.msgPerSec;
+  return findScenario(run, {
+    system: chronik,
+    client: 'own',
+    kind: 'produce',
+    recordBytes: 1024,
+    partitions: 1,
+    acks,
+  })?.result?.msgPerSec;
 }
 
 /** Fixed-rate runs of the own generator / JetStream driver (not the librdkafka target runs). */
 function latencyRuns(run: BenchRun, system: SystemId): ScenarioResult[] {
-  return run.scenarios.filter((s) => s.system === system && s.kind === 'latency' && s.offeredPerSec !== undefined && s.client !== 'librdkafka');
+  return run.scenarios.filter(
+    (s) =>
+      s.system === system &&
+      s.kind === 'latency' &&
+      s.offeredPerSec !== undefined &&
+      s.client !== 'librdkafka',
+  );
 }
 
 /** The run closest to half of the base max. */
 function halfRun(run: BenchRun, system: SystemId, base: number | undefined): ScenarioResult | undefined {
   const all = latencyRuns(run, system);
   if (base === undefined || all.length === 0) return undefined;
-  return all.reduce((a, b) => (Math.abs(a.offeredPerSec! - base / 2) <= Math.abs(b.offeredPerSec! - base / 2) ? a : b));
+  return all.reduce((a, b) =>
+    Math.abs(a.offeredPerSec! - base / 2) <= Math.abs(b.offeredPerSec! - base / 2) ? a : b,
+  );
 }
 
 function latencyTarget(run: BenchRun, chronik: SystemId, jet: SystemId, target: string): TargetRow {
@@ -243,35 +374,81 @@ function latencyTarget(run: BenchRun, chronik: SystemId, jet: SystemId, target: 
   const ljr = lj?.result !== undefined && lj.unavailable === undefined ? lj.result : undefined;
   const a = lcr?.p99Ms;
   const b = ljr?.p99Ms;
-  const measured = lcr ? `${fmtMs(lcr.p99Ms)} ms at ${fmt(lc?.offeredPerSec)} msg/s offered${lc !== undefined && fellBehind(lc) ? ', fell behind' : ''}` : lc?.result !== undefined ? `failed (${lc.result.error ?? 'error'})` : unavailableText(run, chronik);
-  const reference = ljr ? `${fmtMs(ljr.p99Ms)} ms${lj !== undefined && fellBehind(lj) ? ' (fell behind)' : ''}` : unavailableText(run, jet);
-  if (a === undefined || b === undefined || !Number.isFinite(a) || !Number.isFinite(b) || b === 0) return { target, measured, reference, ratio: '–', status: 'not available' };
+  const measured = lcr
+    ? `${fmtMs(lcr.p99Ms)} ms at ${fmt(lc?.offeredPerSec)} msg/s offered${lc !== undefined && fellBehind(lc) ? ', fell behind' : ''}`
+    : lc?.result !== undefined
+      ? `failed (${lc.result.error ?? 'error'})`
+      : unavailableText(run, chronik);
+  const reference = ljr
+    ? `${fmtMs(ljr.p99Ms)} ms${lj !== undefined && fellBehind(lj) ? ' (fell behind)' : ''}`
+    : unavailableText(run, jet);
+  if (a === undefined || b === undefined || !Number.isFinite(a) || !Number.isFinite(b) || b === 0)
+    return { target, measured, reference, ratio: '–', status: 'not available' };
   // Half of the measured max should be sustainable; when Chronik fell behind there, the max was a
   // lucky sample or the machine got busier, and the comparison proves nothing either way.
-  const status: TargetStatus = lc !== undefined && fellBehind(lc) ? 'inconclusive' : a <= b ? 'met' : 'not met';
+  const status: TargetStatus =
+    lc !== undefined && fellBehind(lc) ? 'inconclusive' : a <= b ? 'met' : 'not met';
   return { target, measured, reference, ratio: `${(a / b).toFixed(2)}×`, status };
 }
 
 /** Issue 9's targets: librdkafka throughput and p99 at 165,000 msg/s on 3 nodes, and failover time. */
 function issue9Targets(run: BenchRun): TargetRow[] {
   const rows: TargetRow[] = [];
-  const na = (): string => run.librdkafkaUnavailable !== undefined ? `not available: ${run.librdkafkaUnavailable}` : unavailableText(run, 'chronik-3');
-  const max = run.scenarios.find((s) => s.system === 'chronik-3' && s.client === 'librdkafka' && s.kind === 'produce');
-  const fixed = run.scenarios.find((s) => s.system === 'chronik-3' && s.client === 'librdkafka' && s.kind === 'latency');
+  const na = (): string =>
+    run.librdkafkaUnavailable !== undefined
+      ? `not available: ${run.librdkafkaUnavailable}`
+      : unavailableText(run, 'chronik-3');
+  const max = run.scenarios.find(
+    (s) => s.system === 'chronik-3' && s.client === 'librdkafka' && s.kind === 'produce',
+  );
+  const fixed = run.scenarios.find(
+    (s) => s.system === 'chronik-3' && s.client === 'librdkafka' && s.kind === 'latency',
+  );
   const maxTarget = `#9: 3 nodes, RF 3, acks=all, 256 B, librdkafka: ≥ ${fmt(ISSUE9_TARGET_PER_SEC)} msg/s`;
   const mr = good(max);
   if (mr === undefined) {
-    rows.push({ target: maxTarget, measured: max?.result !== undefined ? `failed (${max.result.error ?? 'error'})` : na(), reference: `${fmt(ISSUE9_TARGET_PER_SEC)} msg/s`, ratio: '–', status: 'not available' });
+    rows.push({
+      target: maxTarget,
+      measured: max?.result !== undefined ? `failed (${max.result.error ?? 'error'})` : na(),
+      reference: `${fmt(ISSUE9_TARGET_PER_SEC)} msg/s`,
+      ratio: '–',
+      status: 'not available',
+    });
   } else {
-    rows.push({ target: maxTarget, measured: `${fmt(mr.msgPerSec)} msg/s (max run)`, reference: `${fmt(ISSUE9_TARGET_PER_SEC)} msg/s`, ratio: fmtRatio(mr.msgPerSec, ISSUE9_TARGET_PER_SEC), status: mr.msgPerSec >= ISSUE9_TARGET_PER_SEC ? 'met' : 'not met' });
+    rows.push({
+      target: maxTarget,
+      measured: `${fmt(mr.msgPerSec)} msg/s (max run)`,
+      reference: `${fmt(ISSUE9_TARGET_PER_SEC)} msg/s`,
+      ratio: fmtRatio(mr.msgPerSec, ISSUE9_TARGET_PER_SEC),
+      status: mr.msgPerSec >= ISSUE9_TARGET_PER_SEC ? 'met' : 'not met',
+    });
   }
   const p99Target = `#9: … with p99 < ${ISSUE9_TARGET_P99_MS} ms at ${fmt(ISSUE9_TARGET_PER_SEC)} msg/s offered`;
-  rows.push(p99TargetRow(p99Target, fixed, na(), ISSUE9_TARGET_P99_MS, (_, r) => r.msgPerSec >= ISSUE9_SUSTAINED_FRACTION * ISSUE9_TARGET_PER_SEC));
+  rows.push(
+    p99TargetRow(
+      p99Target,
+      fixed,
+      na(),
+      ISSUE9_TARGET_P99_MS,
+      (_, r) => r.msgPerSec >= ISSUE9_SUSTAINED_FRACTION * ISSUE9_TARGET_PER_SEC,
+    ),
+  );
   const foTarget = `#9: leader kill -9 → first successful acks=all produce < ${ISSUE9_FAILOVER_TARGET_MS / 1000} s (every kill)`;
   const fo = run.failover;
   const st = fo === undefined ? undefined : failoverStats(fo.kills, 'unavailableMs');
   if (fo === undefined || st === undefined) {
-    rows.push({ target: foTarget, measured: fo?.error !== undefined ? `failed (${fo.error})` : run.failoverUnavailable !== undefined ? `not available: ${run.failoverUnavailable}` : 'not measured', reference: `${ISSUE9_FAILOVER_TARGET_MS} ms`, ratio: '–', status: 'not available' });
+    rows.push({
+      target: foTarget,
+      measured:
+        fo?.error !== undefined
+          ? `failed (${fo.error})`
+          : run.failoverUnavailable !== undefined
+            ? `not available: ${run.failoverUnavailable}`
+            : 'not measured',
+      reference: `${ISSUE9_FAILOVER_TARGET_MS} ms`,
+      ratio: '–',
+      status: 'not available',
+    });
   } else {
     const allRecovered = fo.kills.every((k) => k.unavailableMs !== undefined);
     rows.push({
@@ -296,22 +473,51 @@ const acksText = (a: Acks): string => (a === -1 ? 'all' : '1');
 function produceTable(run: BenchRun, chronik: SystemId, jet: SystemId): string {
   const keys = new Map<string, ScenarioResult>();
   for (const s of run.scenarios) {
-    if (s.kind === 'produce' && (s.client === 'own' || s.client === 'kcat') && (s.system === chronik || s.system === jet)) {
+    if (
+      s.kind === 'produce' &&
+      (s.client === 'own' || s.client === 'kcat') &&
+      (s.system === chronik || s.system === jet)
+    ) {
       const k = `${s.recordBytes}/${s.partitions}/${s.system === chronik ? s.acks : 'x'}`;
       if (s.system === chronik && !keys.has(k)) keys.set(k, s);
     }
   }
   const rows: string[][] = [];
-  const sorted = [...keys.values()].sort((a, b) => a.recordBytes - b.recordBytes || a.partitions - b.partitions || b.acks - a.acks);
+  const sorted = [...keys.values()].sort(
+    (a, b) => a.recordBytes - b.recordBytes || a.partitions - b.partitions || b.acks - a.acks,
+  );
   for (const s of sorted) {
-    const own = findScenario(run, { system: chronik, client: 'own', kind: 'produce', recordBytes: s.recordBytes, partitions: s.partitions, acks: s.acks });
-    const kc = findScenario(run, { system: chronik, client: 'kcat', kind: 'produce', recordBytes: s.recordBytes, partitions: s.partitions, acks: s.acks });
-    const js = findScenario(run, { system: jet, kind: 'produce', recordBytes: s.recordBytes, partitions: s.partitions });
+    const own = findScenario(run, {
+      system: chronik,
+      client: 'own',
+      kind: 'produce',
+      recordBytes: s.recordBytes,
+      partitions: s.partitions,
+      acks: s.acks,
+    });
+    const kc = findScenario(run, {
+      system: chronik,
+      client: 'kcat',
+      kind: 'produce',
+      recordBytes: s.recordBytes,
+      partitions: s.partitions,
+      acks: s.acks,
+    });
+    const js = findScenario(run, {
+      system: jet,
+      kind: 'produce',
+      recordBytes: s.recordBytes,
+      partitions: s.partitions,
+    });
     rows.push([
       fmtBytes(s.recordBytes),
       String(s.partitions),
       acksText(s.acks),
-      cell(own, (r) => `${fmt(r.msgPerSec)}${r.leaderMoves ? ` (${r.leaderMoves} leader move${r.leaderMoves === 1 ? '' : 's'} followed)` : ''}`),
+      cell(
+        own,
+        (r) =>
+          `${fmt(r.msgPerSec)}${r.leaderMoves ? ` (${r.leaderMoves} leader move${r.leaderMoves === 1 ? '' : 's'} followed)` : ''}`,
+      ),
       cell(own, (r) => fmt(r.mbPerSec, 1), false),
       cell(own, (r) => `${fmtMs(r.p50Ms)} / ${fmtMs(r.p99Ms)} / ${fmtMs(r.p999Ms)}`, false),
       cell(kc, (r) => `${fmt(r.msgPerSec)} (${fmt(r.mbPerSec, 1)} MB/s)`),
@@ -322,7 +528,18 @@ function produceTable(run: BenchRun, chronik: SystemId, jet: SystemId): string {
   }
   if (rows.length === 0) return '_No runs._';
   return markdownTable(
-    ['record', 'partitions / streams', 'acks', 'Chronik msg/s', 'Chronik MB/s', 'Chronik p50 / p99 / p999 ms', 'Chronik via kcat msg/s', `${SYSTEM_LABELS[jet]} msg/s`, `${SYSTEM_LABELS[jet]} p50 / p99 / p999 ms`, `Chronik / ${SYSTEM_LABELS[jet]}`],
+    [
+      'record',
+      'partitions / streams',
+      'acks',
+      'Chronik msg/s',
+      'Chronik MB/s',
+      'Chronik p50 / p99 / p999 ms',
+      'Chronik via kcat msg/s',
+      `${SYSTEM_LABELS[jet]} msg/s`,
+      `${SYSTEM_LABELS[jet]} p50 / p99 / p999 ms`,
+      `Chronik / ${SYSTEM_LABELS[jet]}`,
+    ],
     rows,
     ['left', 'right', 'left', 'right', 'right', 'right', 'right', 'right', 'right', 'right'],
   );
@@ -345,9 +562,32 @@ function throughputChart(run: BenchRun, chronik: SystemId, jet: SystemId, title:
     yLabel: 'messages per second',
     categories: cases.map((c) => caseLabel(c)),
     series: withData([
-      { name: `${SYSTEM_LABELS[chronik]} (own generator)`, colorIndex: 0, values: cases.map((c) => value(c)) },
-      { name: `${SYSTEM_LABELS[chronik]} (kcat)`, colorIndex: 1, values: cases.map((c) => value(findScenario(run, { ...c, system: chronik, client: 'kcat', kind: 'produce' }))) },
-      { name: SYSTEM_LABELS[jet], colorIndex: 2, values: cases.map((c) => value(findScenario(run, { system: jet, kind: 'produce', recordBytes: c.recordBytes, partitions: c.partitions }))) },
+      {
+        name: `${SYSTEM_LABELS[chronik]} (own generator)`,
+        colorIndex: 0,
+        values: cases.map((c) => value(c)),
+      },
+      {
+        name: `${SYSTEM_LABELS[chronik]} (kcat)`,
+        colorIndex: 1,
+        values: cases.map((c) =>
+          value(findScenario(run, { ...c, system: chronik, client: 'kcat', kind: 'produce' })),
+        ),
+      },
+      {
+        name: SYSTEM_LABELS[jet],
+        colorIndex: 2,
+        values: cases.map((c) =>
+          value(
+            findScenario(run, {
+              system: jet,
+              kind: 'produce',
+              recordBytes: c.recordBytes,
+              partitions: c.partitions,
+            }),
+          ),
+        ),
+      },
     ]),
   });
 }
@@ -371,7 +611,13 @@ function latencyChart(run: BenchRun, chronik: SystemId, jet: SystemId, title: st
     }
   }
   if (series.length === 0) return undefined;
-  return lineChart({ title, xLabel: 'offered load, messages per second', yLabel: 'latency, ms (log scale)', series, logY: true });
+  return lineChart({
+    title,
+    xLabel: 'offered load, messages per second',
+    yLabel: 'latency, ms (log scale)',
+    series,
+    logY: true,
+  });
 }
 
 function limitsChart(run: BenchRun): string | undefined {
@@ -385,12 +631,28 @@ function limitsChart(run: BenchRun): string | undefined {
     cats.push('loopback TCP');
     vals.push(Number.isFinite(run.loopback.mbPerSec) ? run.loopback.mbPerSec : undefined);
   }
-  const c1 = good(findScenario(run, { system: 'chronik-1', client: 'own', kind: 'produce', recordBytes: 1024, partitions: 1, acks: 1 }));
-  const j1 = good(findScenario(run, { system: 'jetstream-r1', kind: 'produce', recordBytes: 1024, partitions: 1 }));
+  const c1 = good(
+    findScenario(run, {
+      system: 'chronik-1',
+      client: 'own',
+      kind: 'produce',
+      recordBytes: 1024,
+      partitions: 1,
+      acks: 1,
+    }),
+  );
+  const j1 = good(
+    findScenario(run, { system: 'jetstream-r1', kind: 'produce', recordBytes: 1024, partitions: 1 }),
+  );
   cats.push('Chronik 1 KiB acks=1', 'JetStream R1 1 KiB');
   vals.push(c1?.mbPerSec, j1?.mbPerSec);
   if (vals.every((v) => v === undefined)) return undefined;
-  return barChart({ title: 'Physical limits beside the brokers (MB/s)', yLabel: 'MB/s', categories: cats, series: [{ name: 'MB/s', values: vals }] });
+  return barChart({
+    title: 'Physical limits beside the brokers (MB/s)',
+    yLabel: 'MB/s',
+    categories: cats,
+    series: [{ name: 'MB/s', values: vals }],
+  });
 }
 
 /** Renders the report (Markdown) and its charts; chart files are referenced by relative name. */
@@ -409,7 +671,9 @@ export function renderReport(run: BenchRun, chartPrefix = ''): { markdown: strin
   );
   if (run.quick) {
     md.push('');
-    md.push('> This is the `--quick` regression plan: each run lasts about a second, so single numbers swing by tens of percent from run to run on this machine. The full plan (`docs/benchmarks/README.md`) runs longer.');
+    md.push(
+      '> This is the `--quick` regression plan: each run lasts about a second, so single numbers swing by tens of percent from run to run on this machine. The full plan (`docs/benchmarks/README.md`) runs longer.',
+    );
   }
   for (const n of run.notes) {
     md.push('');
@@ -447,16 +711,45 @@ export function renderReport(run: BenchRun, chartPrefix = ''): { markdown: strin
   md.push(
     markdownTable(
       ['system', 'status'],
-      run.deployments.map((d) => [SYSTEM_LABELS[d.system], d.available ? 'ran' : `not available: ${d.reason ?? ''}`]),
+      run.deployments.map((d) => [
+        SYSTEM_LABELS[d.system],
+        d.available ? 'ran' : `not available: ${d.reason ?? ''}`,
+      ]),
     ),
   );
   md.push('');
   md.push('## Physical limits (same run)');
   md.push('');
-  const c1 = good(findScenario(run, { system: 'chronik-1', client: 'own', kind: 'produce', recordBytes: 1024, partitions: 1, acks: 1 }));
-  const limitRows = run.disk.map((d) => [d.name, d.error ? `failed: ${d.error}` : fmt(d.mbPerSec, 1), fmtPercent(c1?.mbPerSec, d.mbPerSec)]);
-  if (run.loopback !== undefined) limitRows.push(['loopback TCP (Node socket pump, 1 MiB writes)', run.loopback.error ? `failed: ${run.loopback.error}` : fmt(run.loopback.mbPerSec, 1), fmtPercent(c1?.mbPerSec, run.loopback.mbPerSec)]);
-  md.push(limitRows.length === 0 ? '_Not measured (--no-hardware)._' : markdownTable(['measurement', 'MB/s', 'Chronik 1 node, 1 KiB, acks=1 as a fraction'], limitRows, ['left', 'right', 'right']));
+  const c1 = good(
+    findScenario(run, {
+      system: 'chronik-1',
+      client: 'own',
+      kind: 'produce',
+      recordBytes: 1024,
+      partitions: 1,
+      acks: 1,
+    }),
+  );
+  const limitRows = run.disk.map((d) => [
+    d.name,
+    d.error ? `failed: ${d.error}` : fmt(d.mbPerSec, 1),
+    fmtPercent(c1?.mbPerSec, d.mbPerSec),
+  ]);
+  if (run.loopback !== undefined)
+    limitRows.push([
+      'loopback TCP (Node socket pump, 1 MiB writes)',
+      run.loopback.error ? `failed: ${run.loopback.error}` : fmt(run.loopback.mbPerSec, 1),
+      fmtPercent(c1?.mbPerSec, run.loopback.mbPerSec),
+    ]);
+  md.push(
+    limitRows.length === 0
+      ? '_Not measured (--no-hardware)._'
+      : markdownTable(['measurement', 'MB/s', 'Chronik 1 node, 1 KiB, acks=1 as a fraction'], limitRows, [
+          'left',
+          'right',
+          'right',
+        ]),
+  );
   if (run.fsyncLatency !== undefined) {
     const f = run.fsyncLatency;
     md.push('');
@@ -477,7 +770,9 @@ export function renderReport(run: BenchRun, chartPrefix = ''): { markdown: strin
   md.push('');
   md.push(produceTable(run, 'chronik-1', 'jetstream-r1'));
   md.push('');
-  md.push('JetStream has one acknowledgement mode per replication factor, so its number is repeated on the acks=1 and acks=all rows. Latency columns are under full load (a deep pipeline), not at a fixed rate.');
+  md.push(
+    'JetStream has one acknowledgement mode per replication factor, so its number is repeated on the acks=1 and acks=all rows. Latency columns are under full load (a deep pipeline), not at a fixed rate.',
+  );
   const t1 = throughputChart(run, 'chronik-1', 'jetstream-r1', 'Produce throughput, single node (msg/s)');
   if (t1 !== undefined) {
     charts.push({ file: `${chartPrefix}throughput-1-node.svg`, svg: t1 });
@@ -499,18 +794,45 @@ export function renderReport(run: BenchRun, chartPrefix = ''): { markdown: strin
   md.push('');
   const consumeRows = run.scenarios
     .filter((s) => s.kind === 'consume')
-    .map((s) => [SYSTEM_LABELS[s.system], CLIENT_LABELS[s.client], caseLabel({ recordBytes: s.recordBytes, partitions: s.partitions }), fmt(s.records), cell(s, (r) => fmt(r.msgPerSec)), cell(s, (r) => fmt(r.mbPerSec, 1))]);
-  md.push(consumeRows.length === 0 ? '_No runs._' : markdownTable(['system', 'client', 'log', 'records', 'msg/s', 'MB/s'], consumeRows, ['left', 'left', 'left', 'right', 'right', 'right']));
+    .map((s) => [
+      SYSTEM_LABELS[s.system],
+      CLIENT_LABELS[s.client],
+      caseLabel({ recordBytes: s.recordBytes, partitions: s.partitions }),
+      fmt(s.records),
+      cell(s, (r) => fmt(r.msgPerSec)),
+      cell(s, (r) => fmt(r.mbPerSec, 1)),
+    ]);
+  md.push(
+    consumeRows.length === 0
+      ? '_No runs._'
+      : markdownTable(['system', 'client', 'log', 'records', 'msg/s', 'MB/s'], consumeRows, [
+          'left',
+          'left',
+          'left',
+          'right',
+          'right',
+          'right',
+        ]),
+  );
   md.push('');
   md.push('## Latency at a fixed offered load');
   md.push('');
   const latRows = run.scenarios
     .filter((s) => s.kind === 'latency' && s.client !== 'librdkafka')
-    .sort((a, b) => (a.system.endsWith('3') ? 1 : 0) - (b.system.endsWith('3') ? 1 : 0) || (a.offeredPerSec ?? 0) - (b.offeredPerSec ?? 0) || a.system.localeCompare(b.system))
+    .sort(
+      (a, b) =>
+        (a.system.endsWith('3') ? 1 : 0) - (b.system.endsWith('3') ? 1 : 0) ||
+        (a.offeredPerSec ?? 0) - (b.offeredPerSec ?? 0) ||
+        a.system.localeCompare(b.system),
+    )
     .map((s) => [
       fmt(s.offeredPerSec),
       `${SYSTEM_LABELS[s.system]}, ${caseLabel(s)}`,
-      s.unavailable !== undefined ? 'not available' : s.result === undefined ? '–' : `${fmt(s.result.msgPerSec)}${fellBehind(s) ? ' (fell behind)' : ''}`,
+      s.unavailable !== undefined
+        ? 'not available'
+        : s.result === undefined
+          ? '–'
+          : `${fmt(s.result.msgPerSec)}${fellBehind(s) ? ' (fell behind)' : ''}`,
       s.result && s.unavailable === undefined ? fmtMs(s.result.p50Ms) : '–',
       s.result && s.unavailable === undefined ? fmtMs(s.result.p99Ms) : '–',
       s.result && s.unavailable === undefined ? fmtMs(s.result.p999Ms) : '–',
@@ -520,24 +842,51 @@ export function renderReport(run: BenchRun, chartPrefix = ''): { markdown: strin
   md.push(
     latRows.length === 0
       ? '_No runs._'
-      : markdownTable(['offered msg/s', 'system', 'achieved msg/s', 'p50 ms', 'p99 ms', 'p999 ms', 'max ms', 'own generator’s event-loop delay p99 ms'], latRows, ['right', 'left', 'right', 'right', 'right', 'right', 'right', 'right']),
+      : markdownTable(
+          [
+            'offered msg/s',
+            'system',
+            'achieved msg/s',
+            'p50 ms',
+            'p99 ms',
+            'p999 ms',
+            'max ms',
+            'own generator’s event-loop delay p99 ms',
+          ],
+          latRows,
+          ['right', 'left', 'right', 'right', 'right', 'right', 'right', 'right'],
+        ),
   );
   md.push('');
-  md.push('The last column checks the load generator itself: the p99 of its event-loop delay during the run (1 ms timer resolution included). When it is close to Chronik’s p99, the tail was the generator’s host being busy, not the broker.');
-  const lchart = latencyChart(run, 'chronik-1', 'jetstream-r1', 'Produce latency vs offered load, 1 node (1 KiB, 1 p, acks=1; dashed: JetStream R1)');
+  md.push(
+    'The last column checks the load generator itself: the p99 of its event-loop delay during the run (1 ms timer resolution included). When it is close to Chronik’s p99, the tail was the generator’s host being busy, not the broker.',
+  );
+  const lchart = latencyChart(
+    run,
+    'chronik-1',
+    'jetstream-r1',
+    'Produce latency vs offered load, 1 node (1 KiB, 1 p, acks=1; dashed: JetStream R1)',
+  );
   if (lchart !== undefined) {
     charts.push({ file: `${chartPrefix}latency-vs-load.svg`, svg: lchart });
     md.push('');
     md.push(`![latency vs offered load, single node](${chartPrefix}latency-vs-load.svg)`);
   }
-  const lchart3 = latencyChart(run, 'chronik-3', 'jetstream-r3', 'Produce latency vs offered load, 3 nodes (1 KiB, 1 p, acks=all; dashed: JetStream R3)');
+  const lchart3 = latencyChart(
+    run,
+    'chronik-3',
+    'jetstream-r3',
+    'Produce latency vs offered load, 3 nodes (1 KiB, 1 p, acks=all; dashed: JetStream R3)',
+  );
   if (lchart3 !== undefined) {
     charts.push({ file: `${chartPrefix}latency-vs-load-3-nodes.svg`, svg: lchart3 });
     md.push('');
     md.push(`![latency vs offered load, 3 nodes](${chartPrefix}latency-vs-load-3-nodes.svg)`);
   }
   md.push('');
-  md.push(`## Issue 8 latency target: 1 node, 1 KiB, acks=1, librdkafka at ${fmt(ISSUE8_LATENCY_PER_SEC)} msg/s`);
+  md.push(
+    `## Issue 8 latency target: 1 node, 1 KiB, acks=1, librdkafka at ${fmt(ISSUE8_LATENCY_PER_SEC)} msg/s`,
+  );
   md.push('');
   md.push(issue8Section(run));
   md.push('');
@@ -600,7 +949,18 @@ function issue9Section(run: BenchRun): string {
     return `_Not measured${run.librdkafkaUnavailable !== undefined ? `: ${run.librdkafkaUnavailable}` : run.deployments.some((d) => d.system === 'chronik-3' && !d.available) ? ': the 3-node cluster was not available' : ''}._`;
   }
   const table = markdownTable(
-    ['run', 'partitions', 'offered msg/s', 'achieved msg/s', 'MB/s', 'p50 ms', 'p99 ms', 'p999 ms', 'max ms', 'client CPU'],
+    [
+      'run',
+      'partitions',
+      'offered msg/s',
+      'achieved msg/s',
+      'MB/s',
+      'p50 ms',
+      'p99 ms',
+      'p999 ms',
+      'max ms',
+      'client CPU',
+    ],
     rows.map((s) => {
       return [
         s.kind === 'latency' ? 'fixed rate (target load)' : 'max',
@@ -618,7 +978,8 @@ Target (issue 9): ≥ ${fmt(ISSUE9_TARGET_PER_SEC)} msg/s with p99 under ${ISSUE
 
 function failoverSection(run: BenchRun): string {
   const fo = run.failover;
-  if (fo === undefined) return `_Not measured${run.failoverUnavailable !== undefined ? `: ${run.failoverUnavailable}` : ''}._`;
+  if (fo === undefined)
+    return `_Not measured${run.failoverUnavailable !== undefined ? `: ${run.failoverUnavailable}` : ''}._`;
   const ms = (x: number | undefined): string => (x === undefined ? '–' : fmtMs(x));
   const rows = fo.kills.map((k, i) => [
     String(i + 1),
@@ -629,8 +990,14 @@ function failoverSection(run: BenchRun): string {
     k.unavailableMs !== undefined ? `**${fmtMs(k.unavailableMs)}**` : `failed (${k.error ?? 'no produce'})`,
     ms(k.rejoinedMs),
     ms(k.caughtUpMs),
-    k.inIsrMs !== undefined ? ms(k.inIsrMs) : k.caughtUpMs !== undefined && k.leftIsrMs === undefined ? 'never left' : '–',
-    k.error !== undefined && k.unavailableMs !== undefined ? `${ms(k.restartToCaughtUpMs)} (${k.error})` : ms(k.restartToCaughtUpMs),
+    k.inIsrMs !== undefined
+      ? ms(k.inIsrMs)
+      : k.caughtUpMs !== undefined && k.leftIsrMs === undefined
+        ? 'never left'
+        : '–',
+    k.error !== undefined && k.unavailableMs !== undefined
+      ? `${ms(k.restartToCaughtUpMs)} (${k.error})`
+      : ms(k.restartToCaughtUpMs),
   ]);
   for (const [label, f] of [
     ['min', 'min'],
@@ -641,10 +1008,32 @@ function failoverSection(run: BenchRun): string {
       const st = failoverStats(fo.kills, field);
       return st === undefined ? '–' : fmtMs(st[f]);
     };
-    rows.push([label, '', '', '', v('electedMs'), `**${v('unavailableMs')}**`, v('rejoinedMs'), v('caughtUpMs'), v('inIsrMs'), v('restartToCaughtUpMs')]);
+    rows.push([
+      label,
+      '',
+      '',
+      '',
+      v('electedMs'),
+      `**${v('unavailableMs')}**`,
+      v('rejoinedMs'),
+      v('caughtUpMs'),
+      v('inIsrMs'),
+      v('restartToCaughtUpMs'),
+    ]);
   }
   const table = markdownTable(
-    ['kill', 'killed leader', 'new leader', 'last ok produce before kill, ms', 'kill → new leader elected, ms', 'kill → first acks=all produce ok, ms', 'kill → old leader rejoined, ms', 'kill → caught up, ms', 'kill → back in ISR, ms', 'restart → caught up, ms'],
+    [
+      'kill',
+      'killed leader',
+      'new leader',
+      'last ok produce before kill, ms',
+      'kill → new leader elected, ms',
+      'kill → first acks=all produce ok, ms',
+      'kill → old leader rejoined, ms',
+      'kill → caught up, ms',
+      'kill → back in ISR, ms',
+      'restart → caught up, ms',
+    ],
     rows,
     ['left', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right'],
   );
@@ -660,7 +1049,9 @@ function failoverSection(run: BenchRun): string {
   ];
   if (fo.steadyLatencyMs !== undefined) {
     const l = fo.steadyLatencyMs;
-    lines.push(`Between the kills (one request of ${fo.recordsPerRequest} × ${fo.recordBytes} B in flight, a light load) an acks=all produce took p50 ${fmtMs(l.p50)} ms, p99 ${fmtMs(l.p99)} ms, max ${fmtMs(l.max)} ms (${fmt(l.n)} requests).`);
+    lines.push(
+      `Between the kills (one request of ${fo.recordsPerRequest} × ${fo.recordBytes} B in flight, a light load) an acks=all produce took p50 ${fmtMs(l.p50)} ms, p99 ${fmtMs(l.p99)} ms, max ${fmtMs(l.max)} ms (${fmt(l.n)} requests).`,
+    );
   }
   if (fo.error !== undefined) lines.push('', `**The scenario did not complete:** ${fo.error}`);
   return lines.join('\n');

@@ -18,7 +18,8 @@ export const SYSTEM_LABELS: Record<SystemId, string> = {
 export const CLIENT_LABELS: Record<ClientId, string> = {
   own: 'own generator (@chronik/protocol)',
   kcat: 'librdkafka (kcat)',
-  librdkafka: 'librdkafka with per-message latency (tools/bench/librdkafka: C driver, or confluent-kafka-python)',
+  librdkafka:
+    'librdkafka with per-message latency (tools/bench/librdkafka: C driver, or confluent-kafka-python)',
   jsbench: 'Go program on nats.go (tools/bench/jetstream)',
 };
 

@@ -35,7 +35,10 @@ export interface RunnerContext {
 
 function summary(r: LoadResult | undefined): string {
   if (r === undefined) return 'no result';
-  const lat = r.p99Ms !== undefined && Number.isFinite(r.p99Ms) ? `, p50 ${r.p50Ms?.toFixed(2)} p99 ${r.p99Ms.toFixed(2)} ms` : '';
+  const lat =
+    r.p99Ms !== undefined && Number.isFinite(r.p99Ms)
+      ? `, p50 ${r.p50Ms?.toFixed(2)} p99 ${r.p99Ms.toFixed(2)} ms`
+      : '';
   return `${r.ok ? '' : 'FAILED '}${Math.round(r.msgPerSec)} msg/s, ${r.mbPerSec.toFixed(1)} MB/s${lat}${r.error ? ` (${r.error})` : ''}`;
 }
 
@@ -64,17 +67,22 @@ export async function runBenchmark(ctx: RunnerContext): Promise<BenchRun> {
   };
   const record = (s: ScenarioResult): void => {
     scenarios.push(s);
-    log(`  ${s.system} ${s.kind} ${s.client} ${caseLabel(s)}${s.offeredPerSec ? ` @ ${Math.round(s.offeredPerSec)} msg/s` : ''}: ${s.unavailable ? `not available (${s.unavailable})` : summary(s.result)}`);
+    log(
+      `  ${s.system} ${s.kind} ${s.client} ${caseLabel(s)}${s.offeredPerSec ? ` @ ${Math.round(s.offeredPerSec)} msg/s` : ''}: ${s.unavailable ? `not available (${s.unavailable})` : summary(s.result)}`,
+    );
   };
   try {
     if (options.hardware) {
       log('hardware: disk and loopback');
       run.disk = await measureDisk(workDir, plan.diskBytes);
-      for (const d of run.disk) log(`  ${d.name}: ${d.mbPerSec.toFixed(1)} MB/s${d.error ? ` (${d.error})` : ''}`);
+      for (const d of run.disk)
+        log(`  ${d.name}: ${d.mbPerSec.toFixed(1)} MB/s${d.error ? ` (${d.error})` : ''}`);
       const fl = await measureFsyncLatency(workDir, options.quick ? 1 : 3);
       if (fl !== undefined) {
         run.fsyncLatency = fl;
-        log(`  4 KiB write + fdatasync: p50 ${fl.p50Ms.toFixed(2)} ms, p99 ${fl.p99Ms.toFixed(2)} ms${fl.error ? ` (${fl.error})` : ''}`);
+        log(
+          `  4 KiB write + fdatasync: p50 ${fl.p50Ms.toFixed(2)} ms, p99 ${fl.p99Ms.toFixed(2)} ms${fl.error ? ` (${fl.error})` : ''}`,
+        );
       }
       run.loopback = await measureLoopback(plan.loopbackSeconds);
       log(`  loopback: ${run.loopback.mbPerSec.toFixed(1)} MB/s`);
@@ -84,10 +92,25 @@ export async function runBenchmark(ctx: RunnerContext): Promise<BenchRun> {
     log('chronik: standalone');
     let chronikMax: number | undefined;
     const single = await startStandalone(ctx.serverBin, workDir);
-    deployments.push({ system: 'chronik-1', available: single.ok, ...(single.ok ? {} : { reason: single.reason }), commands: single.ok ? single.deployment.commands : single.commands });
+    deployments.push({
+      system: 'chronik-1',
+      available: single.ok,
+      ...(single.ok ? {} : { reason: single.reason }),
+      commands: single.ok ? single.deployment.commands : single.commands,
+    });
     if (single.ok) {
       try {
-        chronikMax = await chronikScenarios(ctx, plan, single.deployment, 'chronik-1', plan.produce, workDir, record, setupCommands, run);
+        chronikMax = await chronikScenarios(
+          ctx,
+          plan,
+          single.deployment,
+          'chronik-1',
+          plan.produce,
+          workDir,
+          record,
+          setupCommands,
+          run,
+        );
       } finally {
         await single.deployment.stop();
       }
@@ -105,31 +128,79 @@ export async function runBenchmark(ctx: RunnerContext): Promise<BenchRun> {
         setupCommands.push(`# JetStream driver\n${prep.tools.buildCommand}`);
       } else jsProblem = prep.reason;
     } else jsProblem = 'skipped (--no-jetstream)';
-    await jetstreamScenarios(ctx, plan, js, jsProblem, 1, plan.jetstreamR1, chronikMax, plan.latencyFractions, workDir, deployments, record);
+    await jetstreamScenarios(
+      ctx,
+      plan,
+      js,
+      jsProblem,
+      1,
+      plan.jetstreamR1,
+      chronikMax,
+      plan.latencyFractions,
+      workDir,
+      deployments,
+      record,
+    );
 
     // Chronik, 3 nodes.
     let clusterMax: number | undefined;
     if (options.cluster) {
       log('chronik: 3-node raft-cluster');
       const cluster = await startCluster(ctx.serverBin, workDir, options.quick ? 45_000 : 90_000);
-      deployments.push({ system: 'chronik-3', available: cluster.ok, ...(cluster.ok ? {} : { reason: cluster.reason }), commands: cluster.ok ? cluster.deployment.commands : cluster.commands });
+      deployments.push({
+        system: 'chronik-3',
+        available: cluster.ok,
+        ...(cluster.ok ? {} : { reason: cluster.reason }),
+        commands: cluster.ok ? cluster.deployment.commands : cluster.commands,
+      });
       if (cluster.ok) {
         try {
-          clusterMax = await chronikScenarios(ctx, plan, cluster.deployment, 'chronik-3', plan.clusterProduce, workDir, record, setupCommands, run);
+          clusterMax = await chronikScenarios(
+            ctx,
+            plan,
+            cluster.deployment,
+            'chronik-3',
+            plan.clusterProduce,
+            workDir,
+            record,
+            setupCommands,
+            run,
+          );
         } finally {
           await cluster.deployment.stop();
         }
       } else {
         log(`  not available: ${cluster.reason}`);
-        for (const c of plan.clusterProduce) record({ system: 'chronik-3', client: 'own', kind: 'produce', ...c, unavailable: cluster.reason });
+        for (const c of plan.clusterProduce)
+          record({ system: 'chronik-3', client: 'own', kind: 'produce', ...c, unavailable: cluster.reason });
         run.failoverUnavailable = cluster.reason;
       }
     } else {
       run.failoverUnavailable = 'skipped (--no-cluster)';
-      deployments.push({ system: 'chronik-3', available: false, reason: 'skipped (--no-cluster)', commands: [] });
+      deployments.push({
+        system: 'chronik-3',
+        available: false,
+        reason: 'skipped (--no-cluster)',
+        commands: [],
+      });
     }
-    await jetstreamScenarios(ctx, plan, js, options.cluster ? jsProblem : 'skipped (--no-cluster)', 3, plan.jetstreamR3, clusterMax, plan.clusterLatencyFractions, workDir, deployments, record);
-    if (jsProblem !== undefined && options.jetstream) notes.push(`JetStream was not available (${jsProblem}). Install the Debian packages \`${JETSTREAM_DEBIAN_PACKAGES}\` to measure it.`);
+    await jetstreamScenarios(
+      ctx,
+      plan,
+      js,
+      options.cluster ? jsProblem : 'skipped (--no-cluster)',
+      3,
+      plan.jetstreamR3,
+      clusterMax,
+      plan.clusterLatencyFractions,
+      workDir,
+      deployments,
+      record,
+    );
+    if (jsProblem !== undefined && options.jetstream)
+      notes.push(
+        `JetStream was not available (${jsProblem}). Install the Debian packages \`${JETSTREAM_DEBIAN_PACKAGES}\` to measure it.`,
+      );
   } finally {
     fs.rmSync(workDir, { recursive: true, force: true });
   }
@@ -176,7 +247,16 @@ async function chronikScenarios(
     // the interpreter, which would count against whichever scenario happens to come first.
     try {
       const topic = await newTopic({ partitions: 1 });
-      await runProduce({ bootstrap: d.bootstrap, topic, partitions: 1, recordBytes: 1024, acks: -1, records: plan.warmupRecords, inFlight, requestBytes });
+      await runProduce({
+        bootstrap: d.bootstrap,
+        topic,
+        partitions: 1,
+        recordBytes: 1024,
+        acks: -1,
+        records: plan.warmupRecords,
+        inFlight,
+        requestBytes,
+      });
       await dropTopic(ctx, admin, topic);
     } catch (e) {
       ctx.log(`  warm-up failed (continuing): ${errorMessage(e)}`);
@@ -185,7 +265,16 @@ async function chronikScenarios(
       let topic: string | undefined;
       try {
         topic = await newTopic(c);
-        const result = await runProduce({ bootstrap: d.bootstrap, topic, partitions: c.partitions, recordBytes: c.recordBytes, acks: c.acks, records: c.records, inFlight, requestBytes });
+        const result = await runProduce({
+          bootstrap: d.bootstrap,
+          topic,
+          partitions: c.partitions,
+          recordBytes: c.recordBytes,
+          acks: c.acks,
+          records: c.records,
+          inFlight,
+          requestBytes,
+        });
         record({ system, client: 'own', kind: 'produce', ...c, result, command: ownCommand(topic, c) });
         if (c === plan.longLog && system === 'chronik-1') {
           longTopic = topic;
@@ -202,8 +291,21 @@ async function chronikScenarios(
       if (longTopic !== undefined) {
         const c = plan.longLog;
         try {
-          const result = await runFetchConsume({ bootstrap: d.bootstrap, topic: longTopic, partitions: c.partitions, recordBytes: c.recordBytes, records: c.records });
-          record({ system, client: 'own', kind: 'consume', ...c, result, command: `# own Fetch v12 loop from offset 0 of ${longTopic}` });
+          const result = await runFetchConsume({
+            bootstrap: d.bootstrap,
+            topic: longTopic,
+            partitions: c.partitions,
+            recordBytes: c.recordBytes,
+            records: c.records,
+          });
+          record({
+            system,
+            client: 'own',
+            kind: 'consume',
+            ...c,
+            result,
+            command: `# own Fetch v12 loop from offset 0 of ${longTopic}`,
+          });
         } catch (e) {
           record({ system, client: 'own', kind: 'consume', ...c, result: failed(errorMessage(e)) });
         }
@@ -221,40 +323,88 @@ async function chronikScenarios(
         const file = path.join(workDir, `records-${c.recordBytes}-${c.records}.txt`);
         if (!fs.existsSync(file)) {
           prepareRecordFile(file, c.recordBytes, c.records);
-          setupCommands.push(`# ${path.basename(file)}: ${c.records} lines of ${c.recordBytes} letters (written by the benchmark)`);
+          setupCommands.push(
+            `# ${path.basename(file)}: ${c.records} lines of ${c.recordBytes} letters (written by the benchmark)`,
+          );
         }
         let topic: string | undefined;
         try {
           topic = await newTopic(c);
           await waitForLeaders(admin, topic, c.partitions, 30_000);
-          const r = await kcatProduce(system === 'chronik-1' ? d.bootstrap : d.brokers, topic, file, c.recordBytes, c.records, c.acks);
+          const r = await kcatProduce(
+            system === 'chronik-1' ? d.bootstrap : d.brokers,
+            topic,
+            file,
+            c.recordBytes,
+            c.records,
+            c.acks,
+          );
           record({ system, client: 'kcat', kind: 'produce', ...c, result: r.result, command: r.command });
         } catch (e) {
           record({ system, client: 'kcat', kind: 'produce', ...c, result: failed(errorMessage(e)) });
         }
         if (topic !== undefined) await dropTopic(ctx, admin, topic);
       }
-      for (const f of fs.readdirSync(workDir)) if (f.startsWith('records-')) fs.rmSync(path.join(workDir, f), { force: true });
+      for (const f of fs.readdirSync(workDir))
+        if (f.startsWith('records-')) fs.rmSync(path.join(workDir, f), { force: true });
     }
     // Fixed-rate latency runs at fractions of the measured max: single node 1 KiB acks=1; the
     // cluster 1 KiB acks=all (its target case), 1 partition.
     const latencyAcks: Acks = system === 'chronik-1' ? 1 : -1;
     if (system === 'chronik-3') {
-      const s = scenarios.find((x) => x.system === 'chronik-3' && x.client === 'own' && x.kind === 'produce' && x.recordBytes === 1024 && x.partitions === 1 && x.acks === -1);
+      const s = scenarios.find(
+        (x) =>
+          x.system === 'chronik-3' &&
+          x.client === 'own' &&
+          x.kind === 'produce' &&
+          x.recordBytes === 1024 &&
+          x.partitions === 1 &&
+          x.acks === -1,
+      );
       if (s?.result?.ok === true) max = s.result.msgPerSec;
     }
     if (max !== undefined) {
       for (const fraction of system === 'chronik-1' ? plan.latencyFractions : plan.clusterLatencyFractions) {
         const rate = max * fraction;
-        const c: ProduceCase = { recordBytes: 1024, partitions: 1, acks: latencyAcks, records: Math.max(100, Math.round(rate * plan.latencySeconds)) };
+        const c: ProduceCase = {
+          recordBytes: 1024,
+          partitions: 1,
+          acks: latencyAcks,
+          records: Math.max(100, Math.round(rate * plan.latencySeconds)),
+        };
         let topic: string | undefined;
         try {
           topic = await newTopic(c);
           await settle();
-          const result = await runProduce({ bootstrap: d.bootstrap, topic, partitions: 1, recordBytes: 1024, acks: latencyAcks, records: c.records, inFlight, requestBytes, ratePerSec: rate });
-          record({ system, client: 'own', kind: 'latency', ...c, offeredPerSec: rate, result, command: ownCommand(topic, c, rate) });
+          const result = await runProduce({
+            bootstrap: d.bootstrap,
+            topic,
+            partitions: 1,
+            recordBytes: 1024,
+            acks: latencyAcks,
+            records: c.records,
+            inFlight,
+            requestBytes,
+            ratePerSec: rate,
+          });
+          record({
+            system,
+            client: 'own',
+            kind: 'latency',
+            ...c,
+            offeredPerSec: rate,
+            result,
+            command: ownCommand(topic, c, rate),
+          });
         } catch (e) {
-          record({ system, client: 'own', kind: 'latency', ...c, offeredPerSec: rate, result: failed(errorMessage(e)) });
+          record({
+            system,
+            client: 'own',
+            kind: 'latency',
+            ...c,
+            offeredPerSec: rate,
+            result: failed(errorMessage(e)),
+          });
         }
         if (topic !== undefined) await dropTopic(ctx, admin, topic);
       }
@@ -310,25 +460,64 @@ async function jetstreamScenarios(
     // Warm-up, not recorded, as for Chronik: the same records to a scratch stream.
     const warm = `w${++seq}`;
     if ((await runDriver(tools, d, { mode: 'setup', streams: 1, prefix: warm, timeoutS: 60 })).result.ok) {
-      await runDriver(tools, d, { mode: 'pub', streams: 1, prefix: warm, recordBytes: 1024, count: plan.warmupRecords, maxPending: 4096 });
+      await runDriver(tools, d, {
+        mode: 'pub',
+        streams: 1,
+        prefix: warm,
+        recordBytes: 1024,
+        count: plan.warmupRecords,
+        maxPending: 4096,
+      });
       await runDriver(tools, d, { mode: 'delete', streams: 1, prefix: warm });
     }
     for (const c of cases) {
       const prefix = `b${++seq}`;
       const setup = await runDriver(tools, d, { mode: 'setup', streams: c.partitions, prefix, timeoutS: 60 });
       if (!setup.result.ok) {
-        record({ system, client: 'jsbench', kind: 'produce', ...c, result: setup.result, command: setup.command });
+        record({
+          system,
+          client: 'jsbench',
+          kind: 'produce',
+          ...c,
+          result: setup.result,
+          command: setup.command,
+        });
         if (seq === 1) {
           // The first stream could not be created: the deployment does not work.
-          deployments[deployments.length - 1] = { system, available: false, reason: `stream creation failed: ${setup.result.error ?? ''}`, commands: d.commands };
+          deployments[deployments.length - 1] = {
+            system,
+            available: false,
+            reason: `stream creation failed: ${setup.result.error ?? ''}`,
+            commands: d.commands,
+          };
         }
         continue;
       }
-      const pub = await runDriver(tools, d, { mode: 'pub', streams: c.partitions, prefix, recordBytes: c.recordBytes, count: c.records, maxPending: 4096 });
+      const pub = await runDriver(tools, d, {
+        mode: 'pub',
+        streams: c.partitions,
+        prefix,
+        recordBytes: c.recordBytes,
+        count: c.records,
+        maxPending: 4096,
+      });
       record({ system, client: 'jsbench', kind: 'produce', ...c, result: pub.result, command: pub.command });
       if (c === plan.longLog && replicas === 1 && pub.result.ok) {
-        const sub = await runDriver(tools, d, { mode: 'sub', streams: c.partitions, prefix, recordBytes: c.recordBytes, count: c.records });
-        record({ system, client: 'jsbench', kind: 'consume', ...c, result: sub.result, command: sub.command });
+        const sub = await runDriver(tools, d, {
+          mode: 'sub',
+          streams: c.partitions,
+          prefix,
+          recordBytes: c.recordBytes,
+          count: c.records,
+        });
+        record({
+          system,
+          client: 'jsbench',
+          kind: 'consume',
+          ...c,
+          result: sub.result,
+          command: sub.command,
+        });
       }
       await runDriver(tools, d, { mode: 'delete', streams: c.partitions, prefix });
     }
@@ -336,12 +525,33 @@ async function jetstreamScenarios(
       // The same offered loads as Chronik's fixed-rate runs (R1: the single node's, acks=1; R3: the cluster's, acks=all).
       for (const fraction of latencyFractions) {
         const rate = chronikMax * fraction;
-        const c: ProduceCase = { recordBytes: 1024, partitions: 1, acks: replicas === 1 ? 1 : -1, records: Math.max(100, Math.round(rate * plan.latencySeconds)) };
+        const c: ProduceCase = {
+          recordBytes: 1024,
+          partitions: 1,
+          acks: replicas === 1 ? 1 : -1,
+          records: Math.max(100, Math.round(rate * plan.latencySeconds)),
+        };
         const prefix = `l${++seq}`;
         await runDriver(tools, d, { mode: 'setup', streams: 1, prefix, timeoutS: 60 });
         await settle();
-        const pub = await runDriver(tools, d, { mode: 'pub', streams: 1, prefix, recordBytes: 1024, count: c.records, ratePerSec: rate, maxPending: 4096 });
-        record({ system, client: 'jsbench', kind: 'latency', ...c, offeredPerSec: rate, result: pub.result, command: pub.command });
+        const pub = await runDriver(tools, d, {
+          mode: 'pub',
+          streams: 1,
+          prefix,
+          recordBytes: 1024,
+          count: c.records,
+          ratePerSec: rate,
+          maxPending: 4096,
+        });
+        record({
+          system,
+          client: 'jsbench',
+          kind: 'latency',
+          ...c,
+          offeredPerSec: rate,
+          result: pub.result,
+          command: pub.command,
+        });
         await runDriver(tools, d, { mode: 'delete', streams: 1, prefix });
       }
     }
@@ -353,11 +563,21 @@ async function jetstreamScenarios(
 /** Deletes a benchmark topic; a failure is logged (later runs then share the broker with its data). */
 async function dropTopic(ctx: RunnerContext, admin: KafkaConnection, topic: string): Promise<void> {
   const err = await deleteTopic(admin, topic);
-  if (err !== null) ctx.log(`  could not delete topic ${topic} (later runs share the broker with its data): ${err}`);
+  if (err !== null)
+    ctx.log(`  could not delete topic ${topic} (later runs share the broker with its data): ${err}`);
 }
 
 function failed(error: string): LoadResult {
-  return { ok: false, msgs: 0, bytes: 0, seconds: 0, msgPerSec: Number.NaN, mbPerSec: Number.NaN, errors: 1, error };
+  return {
+    ok: false,
+    msgs: 0,
+    bytes: 0,
+    seconds: 0,
+    msgPerSec: Number.NaN,
+    mbPerSec: Number.NaN,
+    errors: 1,
+    error,
+  };
 }
 
 /** What the target scenarios (issue 8 latency, issue 9 throughput and failover) run with. */
@@ -386,7 +606,8 @@ function librdkafkaTools(ctx: RunnerContext, run: BenchRun): LibrdkafkaTools | u
   }
   preparedTools.set(run, prep.tools);
   run.machine.tools['librdkafka driver'] = prep.tools.version;
-  if (prep.tools.buildCommand !== undefined) run.setupCommands.push(`# librdkafka driver\n${prep.tools.buildCommand}`);
+  if (prep.tools.buildCommand !== undefined)
+    run.setupCommands.push(`# librdkafka driver\n${prep.tools.buildCommand}`);
   return prep.tools;
 }
 
@@ -398,7 +619,12 @@ async function issue8Latency({ ctx, plan, d, admin, newTopic, record, run }: Tar
   const tools = librdkafkaTools(ctx, run);
   if (tools === undefined) return;
   const rate = plan.issue8.ratePerSec;
-  const c: ProduceCase = { recordBytes: 1024, partitions: 1, acks: 1, records: Math.max(1000, Math.round(rate * plan.issue8.seconds)) };
+  const c: ProduceCase = {
+    recordBytes: 1024,
+    partitions: 1,
+    acks: 1,
+    records: Math.max(1000, Math.round(rate * plan.issue8.seconds)),
+  };
   for (const linger of plan.issue8.lingersMs) {
     const settings = [`linger.ms=${linger}`];
     let topic: string | undefined;
@@ -406,10 +632,35 @@ async function issue8Latency({ ctx, plan, d, admin, newTopic, record, run }: Tar
       topic = await newTopic(c);
       await waitForLeaders(admin, topic, c.partitions, 30_000);
       await settle();
-      const r = await librdkafkaProduce(tools, { brokers: d.brokers, topic, recordBytes: c.recordBytes, records: c.records, acks: c.acks, ratePerSec: rate, settings });
-      record({ system: 'chronik-1', client: 'librdkafka', kind: 'latency', ...c, offeredPerSec: rate, settings, result: r.result, command: r.command });
+      const r = await librdkafkaProduce(tools, {
+        brokers: d.brokers,
+        topic,
+        recordBytes: c.recordBytes,
+        records: c.records,
+        acks: c.acks,
+        ratePerSec: rate,
+        settings,
+      });
+      record({
+        system: 'chronik-1',
+        client: 'librdkafka',
+        kind: 'latency',
+        ...c,
+        offeredPerSec: rate,
+        settings,
+        result: r.result,
+        command: r.command,
+      });
     } catch (e) {
-      record({ system: 'chronik-1', client: 'librdkafka', kind: 'latency', ...c, offeredPerSec: rate, settings, result: failed(errorMessage(e)) });
+      record({
+        system: 'chronik-1',
+        client: 'librdkafka',
+        kind: 'latency',
+        ...c,
+        offeredPerSec: rate,
+        settings,
+        result: failed(errorMessage(e)),
+      });
     }
     if (topic !== undefined) await dropTopic(ctx, admin, topic);
   }
@@ -419,11 +670,22 @@ async function issue8Latency({ ctx, plan, d, admin, newTopic, record, run }: Tar
  * Issue 9's throughput target: librdkafka (C or Python driver, per-message latency) against the cluster,
  * RF 3, acks=all, 256 B: a max run, then a run at the target's fixed rate (165,000 msg/s).
  */
-async function issue9Throughput({ ctx, plan, d, admin, newTopic, record, run }: TargetScenario): Promise<void> {
+async function issue9Throughput({
+  ctx,
+  plan,
+  d,
+  admin,
+  newTopic,
+  record,
+  run,
+}: TargetScenario): Promise<void> {
   const tools = librdkafkaTools(ctx, run);
   if (tools === undefined) return;
   const c = plan.issue9.max;
-  const rateCase: ProduceCase = { ...c, records: Math.max(1000, Math.round(plan.issue9.targetPerSec * plan.issue9.rateSeconds)) };
+  const rateCase: ProduceCase = {
+    ...c,
+    records: Math.max(1000, Math.round(plan.issue9.targetPerSec * plan.issue9.rateSeconds)),
+  };
   for (const [kind, cs, rate] of [
     ['produce', c, undefined],
     ['latency', rateCase, plan.issue9.targetPerSec],
@@ -433,10 +695,32 @@ async function issue9Throughput({ ctx, plan, d, admin, newTopic, record, run }: 
       topic = await newTopic(cs);
       await waitForLeaders(admin, topic, cs.partitions, 30_000);
       if (rate !== undefined) await settle();
-      const r = await librdkafkaProduce(tools, { brokers: d.brokers, topic, recordBytes: cs.recordBytes, records: cs.records, acks: cs.acks, ...(rate !== undefined ? { ratePerSec: rate } : {}) });
-      record({ system: 'chronik-3', client: 'librdkafka', kind, ...cs, ...(rate !== undefined ? { offeredPerSec: rate } : {}), result: r.result, command: r.command });
+      const r = await librdkafkaProduce(tools, {
+        brokers: d.brokers,
+        topic,
+        recordBytes: cs.recordBytes,
+        records: cs.records,
+        acks: cs.acks,
+        ...(rate !== undefined ? { ratePerSec: rate } : {}),
+      });
+      record({
+        system: 'chronik-3',
+        client: 'librdkafka',
+        kind,
+        ...cs,
+        ...(rate !== undefined ? { offeredPerSec: rate } : {}),
+        result: r.result,
+        command: r.command,
+      });
     } catch (e) {
-      record({ system: 'chronik-3', client: 'librdkafka', kind, ...cs, ...(rate !== undefined ? { offeredPerSec: rate } : {}), result: failed(errorMessage(e)) });
+      record({
+        system: 'chronik-3',
+        client: 'librdkafka',
+        kind,
+        ...cs,
+        ...(rate !== undefined ? { offeredPerSec: rate } : {}),
+        result: failed(errorMessage(e)),
+      });
     }
     if (topic !== undefined) await dropTopic(ctx, admin, topic);
   }

@@ -92,7 +92,11 @@ export class LatencyHistogram {
 }
 
 /** Throughput of `msgs` messages of `recordBytes` payload bytes in `seconds`. MB = 10^6 bytes. */
-export function throughput(msgs: number, recordBytes: number, seconds: number): { msgPerSec: number; mbPerSec: number } {
+export function throughput(
+  msgs: number,
+  recordBytes: number,
+  seconds: number,
+): { msgPerSec: number; mbPerSec: number } {
   if (!(seconds > 0)) return { msgPerSec: Number.NaN, mbPerSec: Number.NaN };
   return { msgPerSec: msgs / seconds, mbPerSec: (msgs * recordBytes) / seconds / 1e6 };
 }

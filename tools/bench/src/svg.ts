@@ -66,17 +66,27 @@ export function barChart(spec: BarChartSpec): string {
   const height = spec.height ?? 330 + m.bottom;
   const plotW = width - m.left - m.right;
   const plotH = height - m.top - m.bottom;
-  const all = spec.series.flatMap((s) => s.values.filter((v): v is number => v !== undefined && Number.isFinite(v)));
+  const all = spec.series.flatMap((s) =>
+    s.values.filter((v): v is number => v !== undefined && Number.isFinite(v)),
+  );
   const ticks = niceTicks(Math.max(0, ...all));
   const top = ticks[ticks.length - 1]!;
   const y = (v: number): number => m.top + plotH - (v / top) * plotH;
   const out: string[] = [];
-  out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" ${FONT} font-size="12">`);
+  out.push(
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" ${FONT} font-size="12">`,
+  );
   out.push(`<rect width="${width}" height="${height}" fill="#ffffff"/>`);
-  out.push(`<text x="${width / 2}" y="22" text-anchor="middle" font-size="15" font-weight="bold">${escapeXml(spec.title)}</text>`);
+  out.push(
+    `<text x="${width / 2}" y="22" text-anchor="middle" font-size="15" font-weight="bold">${escapeXml(spec.title)}</text>`,
+  );
   for (const t of ticks) {
-    out.push(`<line x1="${m.left}" x2="${m.left + plotW}" y1="${y(t).toFixed(1)}" y2="${y(t).toFixed(1)}" stroke="#e3e3e3"/>`);
-    out.push(`<text x="${m.left - 6}" y="${(y(t) + 4).toFixed(1)}" text-anchor="end">${shortNumber(t)}</text>`);
+    out.push(
+      `<line x1="${m.left}" x2="${m.left + plotW}" y1="${y(t).toFixed(1)}" y2="${y(t).toFixed(1)}" stroke="#e3e3e3"/>`,
+    );
+    out.push(
+      `<text x="${m.left - 6}" y="${(y(t) + 4).toFixed(1)}" text-anchor="end">${shortNumber(t)}</text>`,
+    );
   }
   out.push(
     `<text transform="translate(16 ${m.top + plotH / 2}) rotate(-90)" text-anchor="middle">${escapeXml(spec.yLabel)}</text>`,
@@ -100,7 +110,9 @@ export function barChart(spec: BarChartSpec): string {
       out.push(
         `<rect x="${x.toFixed(1)}" y="${y(v).toFixed(1)}" width="${(barW - 2).toFixed(1)}" height="${h.toFixed(1)}" fill="${PALETTE[(s.colorIndex ?? si) % PALETTE.length]}"><title>${escapeXml(`${s.name}, ${cat}: ${shortNumber(v)}`)}</title></rect>`,
       );
-      out.push(`<text x="${(x + barW / 2 - 1).toFixed(1)}" y="${(y(v) - 3).toFixed(1)}" text-anchor="middle" font-size="9">${shortNumber(v)}</text>`);
+      out.push(
+        `<text x="${(x + barW / 2 - 1).toFixed(1)}" y="${(y(v) - 3).toFixed(1)}" text-anchor="middle" font-size="9">${shortNumber(v)}</text>`,
+      );
     });
     const cx = (m.left + ci * groupW + groupW / 2).toFixed(1);
     const lines = wrapLabel(cat, labelChars);
@@ -108,7 +120,9 @@ export function barChart(spec: BarChartSpec): string {
       `<text x="${cx}" y="${m.top + plotH + 16}" text-anchor="middle" font-size="11">${lines.map((l, i) => `<tspan x="${cx}" dy="${i === 0 ? 0 : 13}">${escapeXml(l)}</tspan>`).join('')}</text>`,
     );
   });
-  out.push(`<line x1="${m.left}" x2="${m.left + plotW}" y1="${m.top + plotH}" y2="${m.top + plotH}" stroke="#333"/>`);
+  out.push(
+    `<line x1="${m.left}" x2="${m.left + plotW}" y1="${m.top + plotH}" y2="${m.top + plotH}" stroke="#333"/>`,
+  );
   legend(
     out,
     spec.series.map((s) => s.name),
@@ -166,11 +180,14 @@ export function lineChart(spec: LineChartSpec): string {
   const plotW = width - m.left - m.right;
   const plotH = height - m.top - m.bottom;
   const logY = spec.logY === true;
-  const usable = (p: { x: number; y: number }): boolean => Number.isFinite(p.x) && Number.isFinite(p.y) && (!logY || p.y > 0);
+  const usable = (p: { x: number; y: number }): boolean =>
+    Number.isFinite(p.x) && Number.isFinite(p.y) && (!logY || p.y > 0);
   const pts = spec.series.flatMap((s) => s.points.filter(usable));
   const xTicks = niceTicks(Math.max(0, ...pts.map((p) => p.x)));
   const xMax = xTicks[xTicks.length - 1]!;
-  const yTicks = logY ? logTicks(Math.min(...pts.map((p) => p.y), 1), Math.max(...pts.map((p) => p.y), 1)) : niceTicks(Math.max(0, ...pts.map((p) => p.y)));
+  const yTicks = logY
+    ? logTicks(Math.min(...pts.map((p) => p.y), 1), Math.max(...pts.map((p) => p.y), 1))
+    : niceTicks(Math.max(0, ...pts.map((p) => p.y)));
   const yMin = logY ? yTicks[0]! : 0;
   const yMax = yTicks[yTicks.length - 1]!;
   const x = (v: number): number => m.left + (v / xMax) * plotW;
@@ -179,26 +196,47 @@ export function lineChart(spec: LineChartSpec): string {
       ? m.top + plotH - ((Math.log10(v) - Math.log10(yMin)) / (Math.log10(yMax) - Math.log10(yMin))) * plotH
       : m.top + plotH - ((v - yMin) / (yMax - yMin)) * plotH;
   const out: string[] = [];
-  out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" ${FONT} font-size="12">`);
+  out.push(
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" ${FONT} font-size="12">`,
+  );
   out.push(`<rect width="${width}" height="${height}" fill="#ffffff"/>`);
-  out.push(`<text x="${width / 2}" y="22" text-anchor="middle" font-size="15" font-weight="bold">${escapeXml(spec.title)}</text>`);
+  out.push(
+    `<text x="${width / 2}" y="22" text-anchor="middle" font-size="15" font-weight="bold">${escapeXml(spec.title)}</text>`,
+  );
   for (const t of yTicks) {
-    out.push(`<line x1="${m.left}" x2="${m.left + plotW}" y1="${y(t).toFixed(1)}" y2="${y(t).toFixed(1)}" stroke="#e3e3e3"/>`);
-    out.push(`<text x="${m.left - 6}" y="${(y(t) + 4).toFixed(1)}" text-anchor="end">${shortNumber(t)}</text>`);
+    out.push(
+      `<line x1="${m.left}" x2="${m.left + plotW}" y1="${y(t).toFixed(1)}" y2="${y(t).toFixed(1)}" stroke="#e3e3e3"/>`,
+    );
+    out.push(
+      `<text x="${m.left - 6}" y="${(y(t) + 4).toFixed(1)}" text-anchor="end">${shortNumber(t)}</text>`,
+    );
   }
   for (const t of xTicks) {
-    out.push(`<line x1="${x(t).toFixed(1)}" x2="${x(t).toFixed(1)}" y1="${m.top}" y2="${m.top + plotH}" stroke="#f0f0f0"/>`);
-    out.push(`<text x="${x(t).toFixed(1)}" y="${m.top + plotH + 16}" text-anchor="middle">${shortNumber(t)}</text>`);
+    out.push(
+      `<line x1="${x(t).toFixed(1)}" x2="${x(t).toFixed(1)}" y1="${m.top}" y2="${m.top + plotH}" stroke="#f0f0f0"/>`,
+    );
+    out.push(
+      `<text x="${x(t).toFixed(1)}" y="${m.top + plotH + 16}" text-anchor="middle">${shortNumber(t)}</text>`,
+    );
   }
   out.push(`<rect x="${m.left}" y="${m.top}" width="${plotW}" height="${plotH}" fill="none" stroke="#333"/>`);
-  out.push(`<text x="${m.left + plotW / 2}" y="${m.top + plotH + 36}" text-anchor="middle">${escapeXml(spec.xLabel)}</text>`);
-  out.push(`<text transform="translate(16 ${m.top + plotH / 2}) rotate(-90)" text-anchor="middle">${escapeXml(spec.yLabel)}</text>`);
+  out.push(
+    `<text x="${m.left + plotW / 2}" y="${m.top + plotH + 36}" text-anchor="middle">${escapeXml(spec.xLabel)}</text>`,
+  );
+  out.push(
+    `<text transform="translate(16 ${m.top + plotH / 2}) rotate(-90)" text-anchor="middle">${escapeXml(spec.yLabel)}</text>`,
+  );
   spec.series.forEach((s, si) => {
     const color = PALETTE[(s.colorIndex ?? si) % PALETTE.length]!;
-    const p = s.points.filter(usable).slice().sort((a, b) => a.x - b.x);
+    const p = s.points
+      .filter(usable)
+      .slice()
+      .sort((a, b) => a.x - b.x);
     if (p.length === 0) return;
     const d = p.map((q, i) => `${i === 0 ? 'M' : 'L'}${x(q.x).toFixed(1)},${y(q.y).toFixed(1)}`).join(' ');
-    out.push(`<path d="${d}" fill="none" stroke="${color}" stroke-width="2"${s.dashed === true ? ' stroke-dasharray="6 4"' : ''}/>`);
+    out.push(
+      `<path d="${d}" fill="none" stroke="${color}" stroke-width="2"${s.dashed === true ? ' stroke-dasharray="6 4"' : ''}/>`,
+    );
     for (const q of p) {
       out.push(
         `<circle cx="${x(q.x).toFixed(1)}" cy="${y(q.y).toFixed(1)}" r="3.5" fill="${color}"><title>${escapeXml(`${s.name}: ${shortNumber(q.x)} → ${shortNumber(q.y)}`)}</title></circle>`,
@@ -240,7 +278,9 @@ function legend(
     }
     const color = PALETTE[(colors[i] ?? i) % PALETTE.length]!;
     if (lines) {
-      out.push(`<line x1="${x}" x2="${x + 18}" y1="${y - 4}" y2="${y - 4}" stroke="${color}" stroke-width="2"${dashed[i] === true ? ' stroke-dasharray="6 4"' : ''}/>`);
+      out.push(
+        `<line x1="${x}" x2="${x + 18}" y1="${y - 4}" y2="${y - 4}" stroke="${color}" stroke-width="2"${dashed[i] === true ? ' stroke-dasharray="6 4"' : ''}/>`,
+      );
     } else {
       out.push(`<rect x="${x}" y="${y - 10}" width="12" height="12" fill="${color}"/>`);
     }

@@ -23,7 +23,25 @@ describe('parseArgs', () => {
   });
 
   it('reads flags in both --flag value and --flag=value forms, and skips a bare --', () => {
-    const r = parseArgs(['--', '--quick', '--out', '/tmp/x', '--scale=0.5', '--in-flight', '4', '--request-bytes=65536', '--no-jetstream', '--no-cluster', '--no-kcat', '--no-hardware', '--data-dir=/d', '--report-name', 'a.md', '--render', 'r.json']);
+    const r = parseArgs([
+      '--',
+      '--quick',
+      '--out',
+      '/tmp/x',
+      '--scale=0.5',
+      '--in-flight',
+      '4',
+      '--request-bytes=65536',
+      '--no-jetstream',
+      '--no-cluster',
+      '--no-kcat',
+      '--no-hardware',
+      '--data-dir=/d',
+      '--report-name',
+      'a.md',
+      '--render',
+      'r.json',
+    ]);
     if (r.kind !== 'run') throw new Error('expected run');
     expect(r.options).toEqual({
       quick: true,

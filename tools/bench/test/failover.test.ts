@@ -26,14 +26,30 @@ function serve(handler: http.RequestListener): Promise<{ port: number; close: ()
   return new Promise((resolve) => {
     const srv = http.createServer(handler);
     srv.listen(0, '127.0.0.1', () => {
-      resolve({ port: (srv.address() as AddressInfo).port, close: () => new Promise((r) => srv.close(() => r())) });
+      resolve({
+        port: (srv.address() as AddressInfo).port,
+        close: () => new Promise((r) => srv.close(() => r())),
+      });
     });
   });
 }
 
 describe('adminPartitions', () => {
   it('reads GET /v1/partitions', async () => {
-    const body = [{ topic: 't', partition: 0, role: 'leader', leader: 2, leaderEpoch: 3, highWatermark: 10, logEndOffset: 10, logStartOffset: 0, replicas: [1, 2, 3], isr: [2, 3] }];
+    const body = [
+      {
+        topic: 't',
+        partition: 0,
+        role: 'leader',
+        leader: 2,
+        leaderEpoch: 3,
+        highWatermark: 10,
+        logEndOffset: 10,
+        logStartOffset: 0,
+        replicas: [1, 2, 3],
+        isr: [2, 3],
+      },
+    ];
     let path = '';
     const s = await serve((req, res) => {
       path = req.url ?? '';
@@ -103,7 +119,13 @@ async function fakeCluster(electionDelayMs: number): Promise<FakeCluster> {
     admin?: http.Server;
     sockets: Set<net.Socket>;
   }
-  const nodes: Node[] = [1, 2, 3].map((id) => ({ id, kafkaPort: 0, adminPort: 0, running: false, sockets: new Set() }));
+  const nodes: Node[] = [1, 2, 3].map((id) => ({
+    id,
+    kafkaPort: 0,
+    adminPort: 0,
+    running: false,
+    sockets: new Set(),
+  }));
   const timers = new Set<NodeJS.Timeout>();
   const later = (ms: number, fn: () => void): void => {
     const t = setTimeout(() => {
@@ -112,7 +134,13 @@ async function fakeCluster(electionDelayMs: number): Promise<FakeCluster> {
     }, ms);
     timers.add(t);
   };
-  const brokers = (): ReturnType<typeof defaultMetadataResponseBroker>[] => nodes.map((n) => ({ ...defaultMetadataResponseBroker(), nodeId: n.id, host: '127.0.0.1', port: n.kafkaPort }));
+  const brokers = (): ReturnType<typeof defaultMetadataResponseBroker>[] =>
+    nodes.map((n) => ({
+      ...defaultMetadataResponseBroker(),
+      nodeId: n.id,
+      host: '127.0.0.1',
+      port: n.kafkaPort,
+    }));
   const onFrame = (node: Node, socket: net.Socket, frame: Buffer): void => {
     const { header, body } = decodeRequestFrame(frame);
     let chunks: Buffer[];
@@ -124,7 +152,15 @@ async function fakeCluster(electionDelayMs: number): Promise<FakeCluster> {
         topics: (req.topics ?? []).map((t) => ({
           ...defaultMetadataResponseTopic(),
           name: t.name,
-          partitions: [{ ...defaultMetadataResponsePartition(), partitionIndex: 0, leaderId: state.leader, replicaNodes: [1, 2, 3], isrNodes: state.isr }],
+          partitions: [
+            {
+              ...defaultMetadataResponsePartition(),
+              partitionIndex: 0,
+              leaderId: state.leader,
+              replicaNodes: [1, 2, 3],
+              isrNodes: state.isr,
+            },
+          ],
         })),
       });
     } else if (header.requestApiKey === ApiKey.Produce) {
@@ -135,14 +171,22 @@ async function fakeCluster(electionDelayMs: number): Promise<FakeCluster> {
         partitionResponses: t.partitionData.map((p) => {
           if (leads) {
             let n = 0;
-            for (const b of splitRecordBatches(p.records!)) n += validateRecordBatch(b.bytes, { checkCrc: true }).recordCount;
+            for (const b of splitRecordBatches(p.records!))
+              n += validateRecordBatch(b.bytes, { checkCrc: true }).recordCount;
             state.hw += n;
             state.produced += n;
           }
-          return { ...defaultProduceResponsePartitionProduceResponse(), index: p.index, errorCode: leads ? ErrorCode.NONE : ErrorCode.NOT_LEADER_OR_FOLLOWER };
+          return {
+            ...defaultProduceResponsePartitionProduceResponse(),
+            index: p.index,
+            errorCode: leads ? ErrorCode.NONE : ErrorCode.NOT_LEADER_OR_FOLLOWER,
+          };
         }),
       }));
-      chunks = encodeResponseFrame(ApiKey.Produce, header.requestApiVersion, header.correlationId, { ...defaultProduceResponse(), responses });
+      chunks = encodeResponseFrame(ApiKey.Produce, header.requestApiVersion, header.correlationId, {
+        ...defaultProduceResponse(),
+        responses,
+      });
     } else {
       throw new Error(`unexpected API key ${header.requestApiKey}`);
     }
@@ -163,7 +207,18 @@ async function fakeCluster(electionDelayMs: number): Promise<FakeCluster> {
       const lag = caughtUp.get(node.id) === true ? 0 : 5;
       res.end(
         JSON.stringify([
-          { topic: 'fo', partition: 0, role, leader: state.electing ? -1 : state.leader, leaderEpoch: state.epoch, highWatermark: state.hw, logEndOffset: state.hw - lag, logStartOffset: 0, replicas: [1, 2, 3], isr: state.isr },
+          {
+            topic: 'fo',
+            partition: 0,
+            role,
+            leader: state.electing ? -1 : state.leader,
+            leaderEpoch: state.epoch,
+            highWatermark: state.hw,
+            logEndOffset: state.hw - lag,
+            logStartOffset: 0,
+            replicas: [1, 2, 3],
+            isr: state.isr,
+          },
         ]),
       );
     });
@@ -238,7 +293,14 @@ describe('runFailover against a fake 3-node cluster', () => {
   it('measures kill → first successful produce, election, rejoin, catch-up and ISR, for every kill', async () => {
     const c = await fakeCluster(300);
     try {
-      const r = await runFailover({ deployment: c.deployment, topic: 'fo', kills: 2, settleMs: 50, backoffMs: 10, recordsPerRequest: 4 });
+      const r = await runFailover({
+        deployment: c.deployment,
+        topic: 'fo',
+        kills: 2,
+        settleMs: 50,
+        backoffMs: 10,
+        recordsPerRequest: 4,
+      });
       expect(r.error).toBeUndefined();
       expect(r.ok).toBe(true);
       expect(r.kills).toHaveLength(2);
@@ -273,7 +335,14 @@ describe('runFailover against a fake 3-node cluster', () => {
   it('fails the scenario, with the reason, when no leader is ever elected', async () => {
     const c = await fakeCluster(Number.POSITIVE_INFINITY);
     try {
-      const r = await runFailover({ deployment: c.deployment, topic: 'fo', kills: 2, settleMs: 50, backoffMs: 10, recoveryTimeoutMs: 800 });
+      const r = await runFailover({
+        deployment: c.deployment,
+        topic: 'fo',
+        kills: 2,
+        settleMs: 50,
+        backoffMs: 10,
+        recoveryTimeoutMs: 800,
+      });
       expect(r.ok).toBe(false);
       expect(r.kills).toHaveLength(1);
       expect(r.kills[0]!.unavailableMs).toBeUndefined();

@@ -2,7 +2,9 @@ import { escapeCell, fmt, fmtBytes, fmtMs, fmtPercent, fmtRatio, markdownTable }
 
 describe('markdownTable', () => {
   it('renders a header, an alignment rule and rows', () => {
-    expect(markdownTable(['a', 'b'], [['1', '2'], ['3']], ['left', 'right'])).toBe('| a | b |\n| --- | ---: |\n| 1 | 2 |\n| 3 |  |');
+    expect(markdownTable(['a', 'b'], [['1', '2'], ['3']], ['left', 'right'])).toBe(
+      '| a | b |\n| --- | ---: |\n| 1 | 2 |\n| 3 |  |',
+    );
   });
   it('escapes pipes, backslashes and newlines inside cells', () => {
     expect(escapeCell('a|b\\c\nd')).toBe('a\\|b\\\\c d');

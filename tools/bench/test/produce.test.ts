@@ -28,7 +28,11 @@ interface FakeBroker {
   close(): Promise<void>;
 }
 
-async function fakeBroker(partitions: number, failWith: number = ErrorCode.NONE, failFirst = Number.MAX_SAFE_INTEGER): Promise<FakeBroker> {
+async function fakeBroker(
+  partitions: number,
+  failWith: number = ErrorCode.NONE,
+  failFirst = Number.MAX_SAFE_INTEGER,
+): Promise<FakeBroker> {
   const state = { records: new Map<number, number>(), maxInFlight: 0, produceRequests: 0 };
   const sockets = new Set<net.Socket>();
   let port = 0;
@@ -51,7 +55,13 @@ async function fakeBroker(partitions: number, failWith: number = ErrorCode.NONE,
             topics: (req.topics ?? []).map((t) => ({
               ...defaultMetadataResponseTopic(),
               name: t.name,
-              partitions: Array.from({ length: partitions }, (_, i) => ({ ...defaultMetadataResponsePartition(), partitionIndex: i, leaderId: 1, replicaNodes: [1], isrNodes: [1] })),
+              partitions: Array.from({ length: partitions }, (_, i) => ({
+                ...defaultMetadataResponsePartition(),
+                partitionIndex: i,
+                leaderId: 1,
+                replicaNodes: [1],
+                isrNodes: [1],
+              })),
             })),
           });
         } else if (header.requestApiKey === ApiKey.Produce) {
@@ -62,12 +72,16 @@ async function fakeBroker(partitions: number, failWith: number = ErrorCode.NONE,
             name: t.name,
             partitionResponses: t.partitionData.map((p) => {
               let n = 0;
-              for (const b of splitRecordBatches(p.records!)) n += validateRecordBatch(b.bytes, { checkCrc: true }).recordCount;
+              for (const b of splitRecordBatches(p.records!))
+                n += validateRecordBatch(b.bytes, { checkCrc: true }).recordCount;
               if (code === ErrorCode.NONE) state.records.set(p.index, (state.records.get(p.index) ?? 0) + n);
               return { ...defaultProduceResponsePartitionProduceResponse(), index: p.index, errorCode: code };
             }),
           }));
-          chunks = encodeResponseFrame(ApiKey.Produce, header.requestApiVersion, header.correlationId, { ...defaultProduceResponse(), responses });
+          chunks = encodeResponseFrame(ApiKey.Produce, header.requestApiVersion, header.correlationId, {
+            ...defaultProduceResponse(),
+            responses,
+          });
         } else {
           throw new Error(`unexpected API key ${header.requestApiKey}`);
         }
@@ -106,7 +120,16 @@ describe('runProduce against a fake broker', () => {
   it('max mode: pipelines requests and sends exactly the records it reports, over every partition', async () => {
     const broker = await fakeBroker(3);
     try {
-      const r = await runProduce({ bootstrap: { host: '127.0.0.1', port: broker.port }, topic: 't', partitions: 3, recordBytes: 1024, acks: 1, records: 3000, inFlight: 8, requestBytes: 48 * 1024 });
+      const r = await runProduce({
+        bootstrap: { host: '127.0.0.1', port: broker.port },
+        topic: 't',
+        partitions: 3,
+        recordBytes: 1024,
+        acks: 1,
+        records: 3000,
+        inFlight: 8,
+        requestBytes: 48 * 1024,
+      });
       expect(r.error).toBeUndefined();
       expect(r.ok).toBe(true);
       expect(r.msgs).toBeGreaterThanOrEqual(3000);
@@ -125,7 +148,16 @@ describe('runProduce against a fake broker', () => {
   it('fixed-rate mode: sends exactly the requested records at about the requested rate', async () => {
     const broker = await fakeBroker(2);
     try {
-      const r = await runProduce({ bootstrap: { host: '127.0.0.1', port: broker.port }, topic: 't', partitions: 2, recordBytes: 256, acks: -1, records: 600, ratePerSec: 2000, maxScheduleLagMs: 60_000 });
+      const r = await runProduce({
+        bootstrap: { host: '127.0.0.1', port: broker.port },
+        topic: 't',
+        partitions: 2,
+        recordBytes: 256,
+        acks: -1,
+        records: 600,
+        ratePerSec: 2000,
+        maxScheduleLagMs: 60_000,
+      });
       expect(r.error).toBeUndefined();
       expect(r.ok).toBe(true);
       expect(r.msgs).toBe(600);
@@ -142,7 +174,14 @@ describe('runProduce against a fake broker', () => {
   it('counts a partition error as a failure and names it', async () => {
     const broker = await fakeBroker(1, ErrorCode.CORRUPT_MESSAGE);
     try {
-      const r = await runProduce({ bootstrap: { host: '127.0.0.1', port: broker.port }, topic: 't', partitions: 1, recordBytes: 100, acks: 1, records: 500 });
+      const r = await runProduce({
+        bootstrap: { host: '127.0.0.1', port: broker.port },
+        topic: 't',
+        partitions: 1,
+        recordBytes: 100,
+        acks: 1,
+        records: 500,
+      });
       expect(r.ok).toBe(false);
       expect(r.errors).toBeGreaterThan(0);
       expect(r.error).toContain('CORRUPT_MESSAGE');
@@ -154,7 +193,16 @@ describe('runProduce against a fake broker', () => {
   it('follows a leader move as a client does: refresh, reconnect, send the rejected records again', async () => {
     const broker = await fakeBroker(2, ErrorCode.NOT_LEADER_OR_FOLLOWER, 3);
     try {
-      const r = await runProduce({ bootstrap: { host: '127.0.0.1', port: broker.port }, topic: 't', partitions: 2, recordBytes: 512, acks: -1, records: 2000, inFlight: 4, requestBytes: 32 * 1024 });
+      const r = await runProduce({
+        bootstrap: { host: '127.0.0.1', port: broker.port },
+        topic: 't',
+        partitions: 2,
+        recordBytes: 512,
+        acks: -1,
+        records: 2000,
+        inFlight: 4,
+        requestBytes: 32 * 1024,
+      });
       expect(r.error).toBeUndefined();
       expect(r.ok).toBe(true);
       expect(r.leaderMoves).toBeGreaterThanOrEqual(1);
@@ -169,7 +217,14 @@ describe('runProduce against a fake broker', () => {
   it('gives up when leaders keep moving', async () => {
     const broker = await fakeBroker(1, ErrorCode.NOT_LEADER_OR_FOLLOWER);
     try {
-      const r = await runProduce({ bootstrap: { host: '127.0.0.1', port: broker.port }, topic: 't', partitions: 1, recordBytes: 100, acks: 1, records: 500 });
+      const r = await runProduce({
+        bootstrap: { host: '127.0.0.1', port: broker.port },
+        topic: 't',
+        partitions: 1,
+        recordBytes: 100,
+        acks: 1,
+        records: 500,
+      });
       expect(r.ok).toBe(false);
       expect(r.error).toMatch(/moved more than 20 times/);
       expect(total(broker.records)).toBe(0);

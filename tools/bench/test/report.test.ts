@@ -1,18 +1,52 @@
-import { ISSUE8_LATENCY_PER_SEC, ISSUE9_TARGET_PER_SEC, buildPlan, caseLabel, evaluateTargets, failoverStats, fellBehind, recordsFor, renderReport } from '../src/index.js';
+import {
+  ISSUE8_LATENCY_PER_SEC,
+  ISSUE9_TARGET_PER_SEC,
+  buildPlan,
+  caseLabel,
+  evaluateTargets,
+  failoverStats,
+  fellBehind,
+  recordsFor,
+  renderReport,
+} from '../src/index.js';
 import type { BenchRun, FailoverKill, FailoverResult, LoadResult, ScenarioResult } from '../src/index.js';
 
 function load(msgPerSec: number, recordBytes = 1024, p99Ms = 5): LoadResult {
-  return { ok: true, msgs: 1000, bytes: 1000 * recordBytes, seconds: 1000 / msgPerSec, msgPerSec, mbPerSec: (msgPerSec * recordBytes) / 1e6, p50Ms: 1, p99Ms, p999Ms: p99Ms * 2, maxMs: p99Ms * 3, errors: 0 };
+  return {
+    ok: true,
+    msgs: 1000,
+    bytes: 1000 * recordBytes,
+    seconds: 1000 / msgPerSec,
+    msgPerSec,
+    mbPerSec: (msgPerSec * recordBytes) / 1e6,
+    p50Ms: 1,
+    p99Ms,
+    p999Ms: p99Ms * 2,
+    maxMs: p99Ms * 3,
+    errors: 0,
+  };
 }
 
 function fixture(overrides: Partial<BenchRun> = {}): BenchRun {
-  const s = (x: Partial<ScenarioResult> & Pick<ScenarioResult, 'system' | 'client' | 'kind'>): ScenarioResult => ({ recordBytes: 1024, partitions: 1, acks: 1, records: 1000, ...x });
+  const s = (
+    x: Partial<ScenarioResult> & Pick<ScenarioResult, 'system' | 'client' | 'kind'>,
+  ): ScenarioResult => ({ recordBytes: 1024, partitions: 1, acks: 1, records: 1000, ...x });
   return {
     startedAt: '2026-01-01T00:00:00.000Z',
     finishedAt: '2026-01-01T00:01:00.000Z',
     quick: true,
     invocation: 'pnpm --filter @chronik/bench bench --quick',
-    machine: { cpuModel: 'Test CPU', cores: 2, memoryGiB: 24, kernel: 'Linux', disk: '/dev/vda ext4', loadAverageAtStart: [1, 2, 3], node: 'v20', chronikRevision: 'abc1234', tools: { kcat: '1.7.1' } },
+    machine: {
+      cpuModel: 'Test CPU',
+      cores: 2,
+      memoryGiB: 24,
+      kernel: 'Linux',
+      disk: '/dev/vda ext4',
+      loadAverageAtStart: [1, 2, 3],
+      node: 'v20',
+      chronikRevision: 'abc1234',
+      tools: { kcat: '1.7.1' },
+    },
     loadAverageAtEnd: [4, 5, 6],
     disk: [
       { name: 'sequential write, buffered + fdatasync at end', mbPerSec: 400, command: 'fio a' },
@@ -23,19 +57,67 @@ function fixture(overrides: Partial<BenchRun> = {}): BenchRun {
     deployments: [
       { system: 'chronik-1', available: true, commands: ['node chronik-server standalone'] },
       { system: 'jetstream-r1', available: true, commands: ['nats-server -c n1.conf'] },
-      { system: 'chronik-3', available: false, reason: 'raft-cluster mode is not implemented yet', commands: ['node chronik-server raft-cluster'] },
+      {
+        system: 'chronik-3',
+        available: false,
+        reason: 'raft-cluster mode is not implemented yet',
+        commands: ['node chronik-server raft-cluster'],
+      },
       { system: 'jetstream-r3', available: true, commands: ['nats-server -c n1.conf'] },
     ],
     scenarios: [
-      s({ system: 'chronik-1', client: 'own', kind: 'produce', result: load(300_000), command: '# own generator' }),
-      s({ system: 'chronik-1', client: 'kcat', kind: 'produce', result: load(150_000), command: 'kcat -P ...' }),
-      s({ system: 'jetstream-r1', client: 'jsbench', kind: 'produce', result: load(50_000), command: 'jsbench -mode pub' }),
-      s({ system: 'chronik-3', client: 'own', kind: 'produce', acks: -1, unavailable: 'raft-cluster mode is not implemented yet' }),
+      s({
+        system: 'chronik-1',
+        client: 'own',
+        kind: 'produce',
+        result: load(300_000),
+        command: '# own generator',
+      }),
+      s({
+        system: 'chronik-1',
+        client: 'kcat',
+        kind: 'produce',
+        result: load(150_000),
+        command: 'kcat -P ...',
+      }),
+      s({
+        system: 'jetstream-r1',
+        client: 'jsbench',
+        kind: 'produce',
+        result: load(50_000),
+        command: 'jsbench -mode pub',
+      }),
+      s({
+        system: 'chronik-3',
+        client: 'own',
+        kind: 'produce',
+        acks: -1,
+        unavailable: 'raft-cluster mode is not implemented yet',
+      }),
       s({ system: 'jetstream-r3', client: 'jsbench', kind: 'produce', acks: -1, result: load(20_000) }),
-      s({ system: 'chronik-1', client: 'own', kind: 'produce', partitions: 12, acks: -1, result: { ...load(90_000), leaderMoves: 2 } }),
+      s({
+        system: 'chronik-1',
+        client: 'own',
+        kind: 'produce',
+        partitions: 12,
+        acks: -1,
+        result: { ...load(90_000), leaderMoves: 2 },
+      }),
       s({ system: 'chronik-1', client: 'own', kind: 'consume', result: load(400_000) }),
-      s({ system: 'chronik-1', client: 'own', kind: 'latency', offeredPerSec: 150_000, result: { ...load(150_000, 1024, 4), generatorLagP99Ms: 1.25 } }),
-      s({ system: 'jetstream-r1', client: 'jsbench', kind: 'latency', offeredPerSec: 150_000, result: { ...load(40_000, 1024, 900), ok: false, saturated: true, error: 'above capacity' } }),
+      s({
+        system: 'chronik-1',
+        client: 'own',
+        kind: 'latency',
+        offeredPerSec: 150_000,
+        result: { ...load(150_000, 1024, 4), generatorLagP99Ms: 1.25 },
+      }),
+      s({
+        system: 'jetstream-r1',
+        client: 'jsbench',
+        kind: 'latency',
+        offeredPerSec: 150_000,
+        result: { ...load(40_000, 1024, 900), ok: false, saturated: true, error: 'above capacity' },
+      }),
     ],
     setupCommands: ['go build ...'],
     notes: [],
@@ -59,7 +141,18 @@ describe('evaluateTargets', () => {
       ['–', 'not available'], // issue 9 failover
     ]);
     expect(rows[2]!.measured).toContain('not available: raft-cluster mode is not implemented yet');
-    expect(rows.map((r) => r.target.slice(0, 4))).toEqual(['#11:', '#11:', '#11:', '#11:', '#11:', '#8: ', '#8: ', '#9: ', '#9: ', '#9: ']);
+    expect(rows.map((r) => r.target.slice(0, 4))).toEqual([
+      '#11:',
+      '#11:',
+      '#11:',
+      '#11:',
+      '#11:',
+      '#8: ',
+      '#8: ',
+      '#9: ',
+      '#9: ',
+      '#9: ',
+    ]);
   });
 
   it('says not met when a ratio falls short, and never counts a failed run', () => {
@@ -98,19 +191,29 @@ describe('renderReport', () => {
     expect(markdown).toContain('| Chronik source | abc1234 |');
     expect(markdown).toContain('`--quick` regression plan');
     expect(markdown).toContain('load average 1.0, 2.0, 3.0 at the start');
-    expect(markdown).toContain('| #11: 1 node, 1 KiB, acks=1: ≥ 3× JetStream R1 msg/s | 300,000 msg/s (own generator; kcat 150,000) | 50,000 msg/s | 6.00× | **met** |');
-    expect(markdown).toContain('| Chronik, 3 nodes | not available: raft-cluster mode is not implemented yet |');
+    expect(markdown).toContain(
+      '| #11: 1 node, 1 KiB, acks=1: ≥ 3× JetStream R1 msg/s | 300,000 msg/s (own generator; kcat 150,000) | 50,000 msg/s | 6.00× | **met** |',
+    );
+    expect(markdown).toContain(
+      '| Chronik, 3 nodes | not available: raft-cluster mode is not implemented yet |',
+    );
   });
 
   it('puts Chronik beside JetStream with the ratio, and the hardware fractions', () => {
-    expect(markdown).toMatch(/\| 1 KiB \| 1 \| 1 \| 300,000 \| 307\.2 \| 1\.00 \/ 5\.00 \/ 10\.0 \| 150,000 \(153\.6 MB\/s\) \| 50,000 \| .* \| 6\.00× \|/);
+    expect(markdown).toMatch(
+      /\| 1 KiB \| 1 \| 1 \| 300,000 \| 307\.2 \| 1\.00 \/ 5\.00 \/ 10\.0 \| 150,000 \(153\.6 MB\/s\) \| 50,000 \| .* \| 6\.00× \|/,
+    );
     expect(markdown).toContain('| sequential write, buffered + fdatasync at end | 400.0 | 77% |');
-    expect(markdown).toContain('4 KiB write + fdatasync on the same disk: p50 1.25 ms, p99 6.50 ms (800 syncs)');
+    expect(markdown).toContain(
+      '4 KiB write + fdatasync on the same disk: p50 1.25 ms, p99 6.50 ms (800 syncs)',
+    );
     expect(markdown).toContain('fio --name=fsynclat');
     expect(markdown).toContain('| 1 KiB | 1 | all | not available |');
     expect(markdown).toContain('| 1 KiB | 12 | all | 90,000 (2 leader moves followed) |');
     expect(markdown).toContain('150,000 | JetStream R1, 1 KiB, 1 p, acks=1 | 40,000 (fell behind)');
-    expect(markdown).toContain('| 150,000 | Chronik, 1 node, 1 KiB, 1 p, acks=1 | 150,000 | 1.00 | 4.00 | 8.00 | 12.0 | 1.25 |');
+    expect(markdown).toContain(
+      '| 150,000 | Chronik, 1 node, 1 KiB, 1 p, acks=1 | 150,000 | 1.00 | 4.00 | 8.00 | 12.0 | 1.25 |',
+    );
   });
 
   it('lists every exact command once', () => {
@@ -121,7 +224,12 @@ describe('renderReport', () => {
   });
 
   it('writes the charts it links', () => {
-    expect(charts.map((c) => c.file).sort()).toEqual(['quick-latency-vs-load.svg', 'quick-limits.svg', 'quick-throughput-1-node.svg', 'quick-throughput-3-nodes.svg']);
+    expect(charts.map((c) => c.file).sort()).toEqual([
+      'quick-latency-vs-load.svg',
+      'quick-limits.svg',
+      'quick-throughput-1-node.svg',
+      'quick-throughput-3-nodes.svg',
+    ]);
     for (const c of charts) {
       expect(markdown).toContain(`](${c.file})`);
       expect(c.svg).toContain('<svg');
@@ -144,7 +252,10 @@ describe('issue 8 targets', () => {
       settings,
       result: { ...load(msgPerSec, 1024, p99), clientCpuSeconds: 0.5 },
     });
-    run.scenarios.push(s(['linger.ms=1'], p99Linger1, achieved), s(['linger.ms=5'], 11, ISSUE8_LATENCY_PER_SEC));
+    run.scenarios.push(
+      s(['linger.ms=1'], p99Linger1, achieved),
+      s(['linger.ms=5'], 11, ISSUE8_LATENCY_PER_SEC),
+    );
     return run;
   };
 
@@ -160,24 +271,59 @@ describe('issue 8 targets', () => {
 
   it('renders both runs in their own section', () => {
     const { markdown } = renderReport(withLatency(8));
-    expect(markdown).toContain('## Issue 8 latency target: 1 node, 1 KiB, acks=1, librdkafka at 73,242 msg/s');
+    expect(markdown).toContain(
+      '## Issue 8 latency target: 1 node, 1 KiB, acks=1, librdkafka at 73,242 msg/s',
+    );
     expect(markdown).toContain('| linger.ms=1 | 73,242 | 73,242 | 75.0 | 1.00 | 8.00 |');
     expect(markdown).toContain('| linger.ms=5 | 73,242 | 73,242 | 75.0 | 1.00 | 11.0 |');
   });
 });
 
 /** The fixture with a working 3-node cluster: own, kcat, librdkafka and failover results. */
-function clusterFixture(opts: { issue9Max?: number; issue9P99?: number; issue9Achieved?: number; unavailable?: number[] } = {}): BenchRun {
+function clusterFixture(
+  opts: { issue9Max?: number; issue9P99?: number; issue9Achieved?: number; unavailable?: number[] } = {},
+): BenchRun {
   const run = fixture();
-  const s = (x: Partial<ScenarioResult> & Pick<ScenarioResult, 'system' | 'client' | 'kind'>): ScenarioResult => ({ recordBytes: 1024, partitions: 1, acks: -1, records: 1000, ...x });
-  run.deployments[2] = { system: 'chronik-3', available: true, commands: ['node chronik-server raft-cluster'] };
+  const s = (
+    x: Partial<ScenarioResult> & Pick<ScenarioResult, 'system' | 'client' | 'kind'>,
+  ): ScenarioResult => ({ recordBytes: 1024, partitions: 1, acks: -1, records: 1000, ...x });
+  run.deployments[2] = {
+    system: 'chronik-3',
+    available: true,
+    commands: ['node chronik-server raft-cluster'],
+  };
   run.scenarios = run.scenarios.filter((x) => x.system !== 'chronik-3');
   run.scenarios.push(
     s({ system: 'chronik-3', client: 'own', kind: 'produce', result: load(80_000) }),
-    s({ system: 'chronik-3', client: 'kcat', kind: 'produce', result: load(70_000), command: 'kcat -P -b a,b,c' }),
-    s({ system: 'chronik-3', client: 'own', kind: 'latency', offeredPerSec: 40_000, result: load(40_000, 1024, 30) }),
-    s({ system: 'jetstream-r3', client: 'jsbench', kind: 'latency', offeredPerSec: 40_000, result: load(40_000, 1024, 60) }),
-    s({ system: 'chronik-3', client: 'librdkafka', kind: 'produce', recordBytes: 256, partitions: 3, result: load(opts.issue9Max ?? 170_000, 256, 900) }),
+    s({
+      system: 'chronik-3',
+      client: 'kcat',
+      kind: 'produce',
+      result: load(70_000),
+      command: 'kcat -P -b a,b,c',
+    }),
+    s({
+      system: 'chronik-3',
+      client: 'own',
+      kind: 'latency',
+      offeredPerSec: 40_000,
+      result: load(40_000, 1024, 30),
+    }),
+    s({
+      system: 'jetstream-r3',
+      client: 'jsbench',
+      kind: 'latency',
+      offeredPerSec: 40_000,
+      result: load(40_000, 1024, 60),
+    }),
+    s({
+      system: 'chronik-3',
+      client: 'librdkafka',
+      kind: 'produce',
+      recordBytes: 256,
+      partitions: 3,
+      result: load(opts.issue9Max ?? 170_000, 256, 900),
+    }),
     s({
       system: 'chronik-3',
       client: 'librdkafka',
@@ -200,7 +346,19 @@ function clusterFixture(opts: { issue9Max?: number; issue9P99?: number; issue9Ac
     inIsrMs: 3600,
     restartToCaughtUpMs: 2000,
   }));
-  const failover: FailoverResult = { ok: true, topic: 't', recordBytes: 256, recordsPerRequest: 16, kills, ackedRecords: 5000, failedAttempts: { 'connect ECONNREFUSED': 40 }, otherLeaderMoves: 1, otherMaxGapMs: 150, steadyLatencyMs: { p50: 4.5, p99: 21, max: 40, n: 900 }, command: '# failover: kill -9' };
+  const failover: FailoverResult = {
+    ok: true,
+    topic: 't',
+    recordBytes: 256,
+    recordsPerRequest: 16,
+    kills,
+    ackedRecords: 5000,
+    failedAttempts: { 'connect ECONNREFUSED': 40 },
+    otherLeaderMoves: 1,
+    otherMaxGapMs: 150,
+    steadyLatencyMs: { p50: 4.5, p99: 21, max: 40, n: 900 },
+    command: '# failover: kill -9',
+  };
   run.failover = failover;
   return run;
 }
@@ -244,10 +402,14 @@ describe('cluster and issue 9 targets', () => {
     expect(markdown).toContain('| 1 | 1 | 2 | 3.00 | 1000 | **1200** | 3000 | 3500 | 3600 | 2000 |');
     expect(markdown).toContain('| max |  |  |  | 1700 | **1900** |');
     expect(markdown).toContain('40 × connect ECONNREFUSED');
-    expect(markdown).toContain('an acks=all produce took p50 4.50 ms, p99 21.0 ms, max 40.0 ms (900 requests)');
+    expect(markdown).toContain(
+      'an acks=all produce took p50 4.50 ms, p99 21.0 ms, max 40.0 ms (900 requests)',
+    );
     expect(markdown).toContain('| fixed rate (target load) | 3 | 165,000 | 164,000 |');
     expect(markdown).toContain('1.5 s (');
-    expect(markdown).toContain('| 1 KiB | 1 | all | 80,000 | 81.9 | 1.00 / 5.00 / 10.0 | 70,000 (71.7 MB/s) |');
+    expect(markdown).toContain(
+      '| 1 KiB | 1 | all | 80,000 | 81.9 | 1.00 / 5.00 / 10.0 | 70,000 (71.7 MB/s) |',
+    );
     expect(markdown).not.toContain('| 256 B | 3 | all |'); // the librdkafka target runs stay out of the kcat/own table
     expect(markdown).toContain('# failover: kill -9');
     expect(charts.map((c) => c.file)).toContain('latency-vs-load-3-nodes.svg');
@@ -256,9 +418,13 @@ describe('cluster and issue 9 targets', () => {
   it('says "never left" when the leader had not dropped the killed node from the ISR', () => {
     const run = clusterFixture();
     delete run.failover!.kills[0]!.inIsrMs;
-    expect(renderReport(run).markdown).toContain('| 1 | 1 | 2 | 3.00 | 1000 | **1200** | 3000 | 3500 | never left | 2000 |');
+    expect(renderReport(run).markdown).toContain(
+      '| 1 | 1 | 2 | 3.00 | 1000 | **1200** | 3000 | 3500 | never left | 2000 |',
+    );
     run.failover!.kills[0]!.leftIsrMs = 3100;
-    expect(renderReport(run).markdown).toContain('| 1 | 1 | 2 | 3.00 | 1000 | **1200** | 3000 | 3500 | – | 2000 |');
+    expect(renderReport(run).markdown).toContain(
+      '| 1 | 1 | 2 | 3.00 | 1000 | **1200** | 3000 | 3500 | – | 2000 |',
+    );
   });
 
   it('failoverStats gives min, median and max of the kills that have the value', () => {
@@ -276,7 +442,11 @@ describe('cluster and issue 9 targets', () => {
 describe('plan', () => {
   it('quick plan keeps to the headline scenarios', () => {
     const p = buildPlan(true);
-    expect(p.produce.map(caseLabel)).toEqual(['1 KiB, 1 p, acks=1', '1 KiB, 1 p, acks=all', '1 KiB, 12 p, acks=1']);
+    expect(p.produce.map(caseLabel)).toEqual([
+      '1 KiB, 1 p, acks=1',
+      '1 KiB, 1 p, acks=all',
+      '1 KiB, 12 p, acks=1',
+    ]);
     expect(p.clusterProduce.map(caseLabel)).toEqual(['1 KiB, 1 p, acks=all']);
     expect(p.latencyFractions).toEqual([0.5]);
     expect(p.clusterLatencyFractions).toEqual([0.5]);
@@ -291,13 +461,21 @@ describe('plan', () => {
     expect(p.produce).toHaveLength(12);
     expect(new Set(p.produce.map((c) => c.recordBytes))).toEqual(new Set([256, 1024, 16384]));
     for (const j of p.jetstreamR1) {
-      const c = p.produce.find((x) => x.recordBytes === j.recordBytes && x.partitions === j.partitions && x.acks === 1)!;
+      const c = p.produce.find(
+        (x) => x.recordBytes === j.recordBytes && x.partitions === j.partitions && x.acks === 1,
+      )!;
       expect(j.records).toBe(c.records);
     }
     expect(p.latencyFractions).toContain(0.5);
     expect(p.clusterLatencyFractions).toContain(0.5);
     expect(p.failoverKills).toBe(5);
-    expect(p.clusterKcat.every((c) => p.produce.some((x) => x.recordBytes === c.recordBytes && x.partitions === c.partitions && x.records === c.records))).toBe(true);
+    expect(
+      p.clusterKcat.every((c) =>
+        p.produce.some(
+          (x) => x.recordBytes === c.recordBytes && x.partitions === c.partitions && x.records === c.records,
+        ),
+      ),
+    ).toBe(true);
   });
   it('scales counts, never below 1000 records', () => {
     expect(buildPlan(true, 2).produce[1]!.records).toBe(2 * buildPlan(true).produce[1]!.records);
@@ -308,10 +486,20 @@ describe('plan', () => {
 
 describe('fellBehind', () => {
   it('flags fixed-rate runs that delivered under 90% of the offered load or were saturated', () => {
-    const base = { system: 'chronik-1' as const, client: 'own' as const, kind: 'latency' as const, recordBytes: 1024, partitions: 1, acks: 1 as const, records: 1 };
+    const base = {
+      system: 'chronik-1' as const,
+      client: 'own' as const,
+      kind: 'latency' as const,
+      recordBytes: 1024,
+      partitions: 1,
+      acks: 1 as const,
+      records: 1,
+    };
     expect(fellBehind({ ...base, offeredPerSec: 1000, result: load(950) })).toBe(false);
     expect(fellBehind({ ...base, offeredPerSec: 1000, result: load(850) })).toBe(true);
-    expect(fellBehind({ ...base, offeredPerSec: 1000, result: { ...load(1000), saturated: true } })).toBe(true);
+    expect(fellBehind({ ...base, offeredPerSec: 1000, result: { ...load(1000), saturated: true } })).toBe(
+      true,
+    );
     expect(fellBehind({ ...base, result: load(10) })).toBe(false);
   });
 });

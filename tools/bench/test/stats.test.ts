@@ -51,14 +51,21 @@ describe('LatencyHistogram', () => {
 
   it('agrees with the exact nearest-rank percentile within 1% (property)', () => {
     fc.assert(
-      fc.property(fc.array(fc.double({ min: 0.001, max: 60_000, noNaN: true }), { minLength: 1, maxLength: 400 }), fc.constantFrom(0.5, 0.9, 0.99, 0.999, 1), (values, q) => {
-        const h = new LatencyHistogram();
-        for (const v of values) h.record(v);
-        const exact = percentileOfSorted([...values].sort((a, b) => a - b), q);
-        const approx = h.percentileMs(q);
-        // Values are rounded to whole µs, then bucketed with ≤ 1/128 relative error.
-        expect(Math.abs(approx - exact)).toBeLessThanOrEqual(exact * 0.01 + 0.001);
-      }),
+      fc.property(
+        fc.array(fc.double({ min: 0.001, max: 60_000, noNaN: true }), { minLength: 1, maxLength: 400 }),
+        fc.constantFrom(0.5, 0.9, 0.99, 0.999, 1),
+        (values, q) => {
+          const h = new LatencyHistogram();
+          for (const v of values) h.record(v);
+          const exact = percentileOfSorted(
+            [...values].sort((a, b) => a - b),
+            q,
+          );
+          const approx = h.percentileMs(q);
+          // Values are rounded to whole µs, then bucketed with ≤ 1/128 relative error.
+          expect(Math.abs(approx - exact)).toBeLessThanOrEqual(exact * 0.01 + 0.001);
+        },
+      ),
       { numRuns: 200 },
     );
   });

@@ -52,7 +52,9 @@ describe('barChart', () => {
     expect(svg).toContain('Throughput &lt;msg/s&gt;');
   });
   it('draws one bar per finite value, scaled to the axis, and "n/a" for a missing one', () => {
-    const bars = [...svg.matchAll(/<rect x="[\d.]+" y="([\d.]+)" width="[\d.]+" height="([\d.]+)" fill="#\w+"><title>/g)].map((m) => Number(m[2]));
+    const bars = [
+      ...svg.matchAll(/<rect x="[\d.]+" y="([\d.]+)" width="[\d.]+" height="([\d.]+)" fill="#\w+"><title>/g),
+    ].map((m) => Number(m[2]));
     expect(bars).toHaveLength(3);
     // The 100k bar is twice the 50k bar and 20 times the 5k bar.
     expect(bars[0]! / bars[1]!).toBeCloseTo(2, 1);
@@ -71,8 +73,22 @@ describe('lineChart', () => {
       yLabel: 'ms',
       logY: true,
       series: [
-        { name: 'p99', points: [{ x: 1000, y: 2 }, { x: 2000, y: 20 }, { x: 3000, y: 0 }] },
-        { name: 'peer p99', dashed: true, points: [{ x: 1000, y: 1 }, { x: 2000, y: Number.NaN }] },
+        {
+          name: 'p99',
+          points: [
+            { x: 1000, y: 2 },
+            { x: 2000, y: 20 },
+            { x: 3000, y: 0 },
+          ],
+        },
+        {
+          name: 'peer p99',
+          dashed: true,
+          points: [
+            { x: 1000, y: 1 },
+            { x: 2000, y: Number.NaN },
+          ],
+        },
       ],
     });
     assertBalanced(svg);
@@ -93,7 +109,10 @@ describe('lineChart', () => {
 
 describe('wrapLabel', () => {
   it('breaks at spaces within the width and keeps long words whole', () => {
-    expect(wrapLabel('disk, buffered + fdatasync at end', 16)).toEqual(['disk, buffered +', 'fdatasync at end']);
+    expect(wrapLabel('disk, buffered + fdatasync at end', 16)).toEqual([
+      'disk, buffered +',
+      'fdatasync at end',
+    ]);
     expect(wrapLabel('short', 16)).toEqual(['short']);
     expect(wrapLabel('averyveryverylongword x', 5)).toEqual(['averyveryverylongword', 'x']);
   });

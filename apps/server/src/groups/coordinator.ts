@@ -155,7 +155,16 @@ interface PartitionWriter {
 }
 
 function joinError(memberId: string, errorCode: GroupKafkaError): JoinGroupResult {
-  return { errorCode, generationId: -1, protocolType: null, protocolName: null, leader: '', skipAssignment: false, memberId, members: [] };
+  return {
+    errorCode,
+    generationId: -1,
+    protocolType: null,
+    protocolName: null,
+    leader: '',
+    skipAssignment: false,
+    memberId,
+    members: [],
+  };
 }
 
 function syncError(errorCode: GroupKafkaError): SyncGroupResult {
@@ -184,10 +193,22 @@ export class GroupCoordinator {
     this.config = { ...DEFAULT_GROUP_CONFIG, ...options.config };
     const c = this.config;
     for (const [k, v] of Object.entries(c)) {
-      if (!Number.isInteger(v) || v < 0) throw new GroupError(GroupErrorCode.INVALID_CONFIG, `group coordinator: ${k} must be a non-negative integer, got ${String(v)}`);
+      if (!Number.isInteger(v) || v < 0)
+        throw new GroupError(
+          GroupErrorCode.INVALID_CONFIG,
+          `group coordinator: ${k} must be a non-negative integer, got ${String(v)}`,
+        );
     }
-    if (c.numPartitions < 1) throw new GroupError(GroupErrorCode.INVALID_CONFIG, 'group coordinator: numPartitions must be at least 1');
-    if (c.minSessionTimeoutMs > c.maxSessionTimeoutMs) throw new GroupError(GroupErrorCode.INVALID_CONFIG, 'group coordinator: minSessionTimeoutMs > maxSessionTimeoutMs');
+    if (c.numPartitions < 1)
+      throw new GroupError(
+        GroupErrorCode.INVALID_CONFIG,
+        'group coordinator: numPartitions must be at least 1',
+      );
+    if (c.minSessionTimeoutMs > c.maxSessionTimeoutMs)
+      throw new GroupError(
+        GroupErrorCode.INVALID_CONFIG,
+        'group coordinator: minSessionTimeoutMs > maxSessionTimeoutMs',
+      );
     this.log = options.offsetLog;
     this.scheduler = options.scheduler ?? systemScheduler;
     this.logger = options.logger ?? silentLogger;
@@ -220,17 +241,24 @@ export class GroupCoordinator {
   async loadPartition(partition: number): Promise<void> {
     this.checkOpen();
     if (!Number.isInteger(partition) || partition < 0 || partition >= this.config.numPartitions) {
-      throw new GroupError(GroupErrorCode.INVALID_CONFIG, `__consumer_offsets partition ${partition} out of range`);
+      throw new GroupError(
+        GroupErrorCode.INVALID_CONFIG,
+        `__consumer_offsets partition ${partition} out of range`,
+      );
     }
     if (this.partitions.has(partition)) this.unloadPartition(partition);
     const epoch = ++this.loadEpoch;
     this.partitions.set(partition, { state: 'loading', epoch });
-    const offsets = new Map<string, Map<string, { topic: string; partition: number; value: CommittedOffset }>>();
+    const offsets = new Map<
+      string,
+      Map<string, { topic: string; partition: number; value: CommittedOffset }>
+    >();
     const stored = new Map<string, StoredGroup | null>();
     let records = 0;
     try {
       for await (const r of this.log.readAll(partition)) {
-        if (this.partitions.get(partition)?.epoch !== epoch) throw new GroupError(GroupErrorCode.LOAD_ABORTED, `load of partition ${partition} superseded`);
+        if (this.partitions.get(partition)?.epoch !== epoch)
+          throw new GroupError(GroupErrorCode.LOAD_ABORTED, `load of partition ${partition} superseded`);
         records++;
         const rec = decodeRecord(r.key, r.value);
         if (rec.type === 'offset') {
@@ -248,9 +276,14 @@ export class GroupCoordinator {
       }
     } catch (e) {
       if (this.partitions.get(partition)?.epoch === epoch) this.partitions.delete(partition);
-      throw e instanceof GroupError ? e : new GroupError(GroupErrorCode.OFFSET_LOG_FAILED, `reading __consumer_offsets-${partition} failed`, { cause: e });
+      throw e instanceof GroupError
+        ? e
+        : new GroupError(GroupErrorCode.OFFSET_LOG_FAILED, `reading __consumer_offsets-${partition} failed`, {
+            cause: e,
+          });
     }
-    if (this.partitions.get(partition)?.epoch !== epoch) throw new GroupError(GroupErrorCode.LOAD_ABORTED, `load of partition ${partition} superseded`);
+    if (this.partitions.get(partition)?.epoch !== epoch)
+      throw new GroupError(GroupErrorCode.LOAD_ABORTED, `load of partition ${partition} superseded`);
     const now = this.scheduler.now();
     const ids = new Set([...offsets.keys(), ...stored.keys()]);
     let loaded = 0;
@@ -266,8 +299,18 @@ export class GroupCoordinator {
         group.generationId = meta.generationId;
         group.protocolName = meta.protocolName;
         for (const m of meta.members) {
-          const protocols: GroupProtocol[] = meta.protocolName === null ? [] : [{ name: meta.protocolName, metadata: m.subscription }];
-          const member = new Member(m.memberId, m.groupInstanceId, m.clientId, m.clientHost, m.rebalanceTimeoutMs, m.sessionTimeoutMs, meta.protocolType, protocols);
+          const protocols: GroupProtocol[] =
+            meta.protocolName === null ? [] : [{ name: meta.protocolName, metadata: m.subscription }];
+          const member = new Member(
+            m.memberId,
+            m.groupInstanceId,
+            m.clientId,
+            m.clientHost,
+            m.rebalanceTimeoutMs,
+            m.sessionTimeoutMs,
+            meta.protocolType,
+            protocols,
+          );
           member.assignment = m.assignment;
           group.add(member, undefined);
         }
@@ -286,7 +329,15 @@ export class GroupCoordinator {
       loaded++;
     }
     this.partitions.set(partition, { state: 'active', epoch });
-    const writer: PartitionWriter = { partition, epoch, queue: [], busy: false, snapshotQueued: false, appendedSinceSnapshot: records, liveAtSnapshot: 0 };
+    const writer: PartitionWriter = {
+      partition,
+      epoch,
+      queue: [],
+      busy: false,
+      snapshotQueued: false,
+      appendedSinceSnapshot: records,
+      liveAtSnapshot: 0,
+    };
     writer.liveAtSnapshot = this.liveRecords(partition);
     this.writers.set(partition, writer);
     this.maybeQueueSnapshot(writer);
@@ -343,7 +394,8 @@ export class GroupCoordinator {
   /** The error for a request on `groupId` before looking at the group, or undefined. */
   private coordinatorError(groupId: string, allowEmptyId: boolean): GroupKafkaError | undefined {
     if (this.closed) return 'NOT_COORDINATOR';
-    if ((!allowEmptyId && groupId === '') || utf8Bytes(groupId) > this.config.maxIdBytes) return 'INVALID_GROUP_ID';
+    if ((!allowEmptyId && groupId === '') || utf8Bytes(groupId) > this.config.maxIdBytes)
+      return 'INVALID_GROUP_ID';
     const status = this.partitions.get(this.partitionFor(groupId));
     if (status === undefined) return 'NOT_COORDINATOR';
     if (status.state === 'loading') return 'COORDINATOR_LOAD_IN_PROGRESS';
@@ -362,7 +414,16 @@ export class GroupCoordinator {
 
   /** Read-only view of one group for diagnostics and tests. */
   inspect(groupId: string):
-    | { state: GroupState; generationId: number; protocolType: string | null; protocolName: string | null; leaderId: string | null; members: string[]; pendingMembers: string[]; offsets: number }
+    | {
+        state: GroupState;
+        generationId: number;
+        protocolType: string | null;
+        protocolName: string | null;
+        leaderId: string | null;
+        members: string[];
+        pendingMembers: string[];
+        offsets: number;
+      }
     | undefined {
     const g = this.groups.get(groupId);
     if (g === undefined) return undefined;
@@ -399,8 +460,13 @@ export class GroupCoordinator {
     return g;
   }
 
-  private validateCurrentMember(group: Group, memberId: string, groupInstanceId: string | null): GroupKafkaError | undefined {
-    if (groupInstanceId !== null && group.isStaticMemberFenced(groupInstanceId, memberId)) return 'FENCED_INSTANCE_ID';
+  private validateCurrentMember(
+    group: Group,
+    memberId: string,
+    groupInstanceId: string | null,
+  ): GroupKafkaError | undefined {
+    if (groupInstanceId !== null && group.isStaticMemberFenced(groupInstanceId, memberId))
+      return 'FENCED_INSTANCE_ID';
     if (!group.has(memberId)) return 'UNKNOWN_MEMBER_ID';
     return undefined;
   }
@@ -420,14 +486,22 @@ export class GroupCoordinator {
 
   private invalidJoin(req: JoinGroupRequest): GroupKafkaError | undefined {
     const c = this.config;
-    if (req.sessionTimeoutMs < c.minSessionTimeoutMs || req.sessionTimeoutMs > c.maxSessionTimeoutMs) return 'INVALID_SESSION_TIMEOUT';
+    if (req.sessionTimeoutMs < c.minSessionTimeoutMs || req.sessionTimeoutMs > c.maxSessionTimeoutMs)
+      return 'INVALID_SESSION_TIMEOUT';
     if (req.rebalanceTimeoutMs < 0) return 'INVALID_REQUEST';
-    for (const s of [req.memberId, req.clientId, req.clientHost, req.protocolType, req.groupInstanceId ?? '']) {
+    for (const s of [
+      req.memberId,
+      req.clientId,
+      req.clientHost,
+      req.protocolType,
+      req.groupInstanceId ?? '',
+    ]) {
       if (utf8Bytes(s) > c.maxIdBytes) return 'INVALID_REQUEST';
     }
     if (req.protocols.length > c.maxProtocolsPerMember) return 'INVALID_REQUEST';
     for (const p of req.protocols) {
-      if (utf8Bytes(p.name) > c.maxIdBytes || p.metadata.length > c.maxProtocolMetadataBytes) return 'INVALID_REQUEST';
+      if (utf8Bytes(p.name) > c.maxIdBytes || p.metadata.length > c.maxProtocolMetadataBytes)
+        return 'INVALID_REQUEST';
     }
     if (req.groupInstanceId === '') return 'INVALID_REQUEST';
     return undefined;
@@ -443,7 +517,8 @@ export class GroupCoordinator {
     const group = found;
     if (!this.acceptJoiningMember(group, req.memberId)) {
       const existing = group.members.get(req.memberId);
-      if (existing !== undefined) this.removeMemberAndUpdateGroup(group, existing, 'group is over its maximum size');
+      if (existing !== undefined)
+        this.removeMemberAndUpdateGroup(group, existing, 'group is over its maximum size');
       respond(joinError('', 'GROUP_MAX_SIZE_REACHED'));
     } else if (isUnknownMember) {
       this.doNewMemberJoin(group, req, respond);
@@ -451,7 +526,14 @@ export class GroupCoordinator {
       this.doCurrentMemberJoin(group, req, respond);
     }
     if (group.is('PreparingRebalance')) this.maybeCompleteJoin(group);
-    if (group.is('Empty') && group.size === 0 && group.offsetCount === 0 && group.pendingMembers.size === 0 && group.generationId === 0 && group.protocolType === null) {
+    if (
+      group.is('Empty') &&
+      group.size === 0 &&
+      group.offsetCount === 0 &&
+      group.pendingMembers.size === 0 &&
+      group.generationId === 0 &&
+      group.protocolType === null
+    ) {
       // A group created by this request that admitted nobody is not kept.
       if (this.groups.get(group.groupId) === group) this.groups.delete(group.groupId);
     }
@@ -470,20 +552,27 @@ export class GroupCoordinator {
       }
       case 'CompletingRebalance':
       case 'Stable':
-        return group.has(memberId) || (group.size < max && (memberId !== '' || group.pendingMembers.size < max));
+        return (
+          group.has(memberId) || (group.size < max && (memberId !== '' || group.pendingMembers.size < max))
+        );
     }
   }
 
   private doNewMemberJoin(group: Group, req: JoinGroupRequest, respond: (r: JoinGroupResult) => void): void {
     if (group.is('Dead')) return respond(joinError('', 'COORDINATOR_NOT_AVAILABLE'));
-    if (!group.supportsProtocols(req.protocolType, req.protocols)) return respond(joinError('', 'INCONSISTENT_GROUP_PROTOCOL'));
+    if (!group.supportsProtocols(req.protocolType, req.protocols))
+      return respond(joinError('', 'INCONSISTENT_GROUP_PROTOCOL'));
     let newMemberId = `${req.clientId}-${this.newUuid()}`;
-    for (let i = 0; i < 10 && (group.has(newMemberId) || group.pendingMembers.has(newMemberId)); i++) newMemberId = `${req.clientId}-${this.newUuid()}`;
-    if (group.has(newMemberId) || group.pendingMembers.has(newMemberId)) return respond(joinError('', 'UNKNOWN_SERVER_ERROR'));
+    for (let i = 0; i < 10 && (group.has(newMemberId) || group.pendingMembers.has(newMemberId)); i++)
+      newMemberId = `${req.clientId}-${this.newUuid()}`;
+    if (group.has(newMemberId) || group.pendingMembers.has(newMemberId))
+      return respond(joinError('', 'UNKNOWN_SERVER_ERROR'));
     if (req.groupInstanceId !== null) {
       this.doStaticMemberJoin(group, req, newMemberId, respond);
     } else if (req.requireKnownMemberId) {
-      const timer = this.scheduler.setTimer(req.sessionTimeoutMs, () => this.onExpirePendingMember(group, newMemberId));
+      const timer = this.scheduler.setTimer(req.sessionTimeoutMs, () =>
+        this.onExpirePendingMember(group, newMemberId),
+      );
       group.pendingMembers.set(newMemberId, timer);
       respond(joinError(newMemberId, 'MEMBER_ID_REQUIRED'));
     } else {
@@ -491,7 +580,12 @@ export class GroupCoordinator {
     }
   }
 
-  private doStaticMemberJoin(group: Group, req: JoinGroupRequest, newMemberId: string, respond: (r: JoinGroupResult) => void): void {
+  private doStaticMemberJoin(
+    group: Group,
+    req: JoinGroupRequest,
+    newMemberId: string,
+    respond: (r: JoinGroupResult) => void,
+  ): void {
     const instanceId = req.groupInstanceId ?? '';
     const oldMemberId = group.staticMembers.get(instanceId);
     if (oldMemberId === undefined) {
@@ -502,7 +596,8 @@ export class GroupCoordinator {
     // nothing changed. Whatever the old id was waiting for is answered FENCED_INSTANCE_ID.
     const oldLeader = group.leaderId;
     const oldMember = group.members.get(oldMemberId);
-    if (oldMember === undefined) throw new Error(`static member ${instanceId} maps to missing ${oldMemberId}`);
+    if (oldMember === undefined)
+      throw new Error(`static member ${instanceId} maps to missing ${oldMemberId}`);
     const oldProtocols = oldMember.protocols;
     const oldRebalanceTimeoutMs = oldMember.rebalanceTimeoutMs;
     const oldSessionTimeoutMs = oldMember.sessionTimeoutMs;
@@ -573,10 +668,15 @@ export class GroupCoordinator {
     }
   }
 
-  private doCurrentMemberJoin(group: Group, req: JoinGroupRequest, respond: (r: JoinGroupResult) => void): void {
+  private doCurrentMemberJoin(
+    group: Group,
+    req: JoinGroupRequest,
+    respond: (r: JoinGroupResult) => void,
+  ): void {
     const memberId = req.memberId;
     if (group.is('Dead')) return respond(joinError(memberId, 'COORDINATOR_NOT_AVAILABLE'));
-    if (!group.supportsProtocols(req.protocolType, req.protocols)) return respond(joinError(memberId, 'INCONSISTENT_GROUP_PROTOCOL'));
+    if (!group.supportsProtocols(req.protocolType, req.protocols))
+      return respond(joinError(memberId, 'INCONSISTENT_GROUP_PROTOCOL'));
     if (group.pendingMembers.has(memberId)) {
       if (req.groupInstanceId !== null) return respond(joinError(memberId, 'UNKNOWN_MEMBER_ID'));
       this.addMemberAndRebalance(group, req, memberId, respond);
@@ -630,11 +730,29 @@ export class GroupCoordinator {
 
   private currentMemberMetadata(group: Group): JoinGroupResult['members'] {
     const protocol = group.protocolName ?? '';
-    return [...group.members.values()].map((m) => ({ memberId: m.memberId, groupInstanceId: m.groupInstanceId, metadata: m.metadataFor(protocol) }));
+    return [...group.members.values()].map((m) => ({
+      memberId: m.memberId,
+      groupInstanceId: m.groupInstanceId,
+      metadata: m.metadataFor(protocol),
+    }));
   }
 
-  private addMemberAndRebalance(group: Group, req: JoinGroupRequest, memberId: string, respond: (r: JoinGroupResult) => void): void {
-    const member = new Member(memberId, req.groupInstanceId, req.clientId, req.clientHost, req.rebalanceTimeoutMs, req.sessionTimeoutMs, req.protocolType, req.protocols);
+  private addMemberAndRebalance(
+    group: Group,
+    req: JoinGroupRequest,
+    memberId: string,
+    respond: (r: JoinGroupResult) => void,
+  ): void {
+    const member = new Member(
+      memberId,
+      req.groupInstanceId,
+      req.clientId,
+      req.clientHost,
+      req.rebalanceTimeoutMs,
+      req.sessionTimeoutMs,
+      req.protocolType,
+      req.protocols,
+    );
     member.isNew = true;
     if (group.is('PreparingRebalance') && group.generationId === 0) group.newMemberAdded = true;
     group.add(member, respond);
@@ -643,7 +761,12 @@ export class GroupCoordinator {
     this.maybePrepareRebalance(group, `adding new member ${memberId}`);
   }
 
-  private updateMemberAndRebalance(group: Group, member: Member, req: JoinGroupRequest, respond: (r: JoinGroupResult) => void): void {
+  private updateMemberAndRebalance(
+    group: Group,
+    member: Member,
+    req: JoinGroupRequest,
+    respond: (r: JoinGroupResult) => void,
+  ): void {
     group.updateMember(member, req.protocols, req.rebalanceTimeoutMs, req.sessionTimeoutMs);
     const previous = member.joinCallback;
     group.setJoinCallback(member, respond);
@@ -652,18 +775,23 @@ export class GroupCoordinator {
   }
 
   private maybePrepareRebalance(group: Group, reason: string): void {
-    if (group.is('Stable') || group.is('CompletingRebalance') || group.is('Empty')) this.prepareRebalance(group, reason);
+    if (group.is('Stable') || group.is('CompletingRebalance') || group.is('Empty'))
+      this.prepareRebalance(group, reason);
   }
 
   private prepareRebalance(group: Group, reason: string): void {
-    if (group.is('CompletingRebalance')) this.resetAndPropagateAssignmentError(group, 'REBALANCE_IN_PROGRESS');
+    if (group.is('CompletingRebalance'))
+      this.resetAndPropagateAssignmentError(group, 'REBALANCE_IN_PROGRESS');
     group.syncTimer?.cancel();
     group.syncTimer = undefined;
     group.pendingSyncMembers.clear();
     group.joinTimer?.cancel();
     const wasEmpty = group.is('Empty');
     group.transitionTo('PreparingRebalance', this.scheduler.now());
-    this.logger.info({ groupId: group.groupId, generationId: group.generationId, reason }, 'preparing to rebalance group');
+    this.logger.info(
+      { groupId: group.groupId, generationId: group.generationId, reason },
+      'preparing to rebalance group',
+    );
     const initialDelay = this.config.initialRebalanceDelayMs;
     if (wasEmpty && initialDelay > 0) {
       const delay = Math.min(initialDelay, group.rebalanceTimeoutMs);
@@ -692,7 +820,8 @@ export class GroupCoordinator {
   }
 
   private maybeCompleteJoin(group: Group): void {
-    if (group.is('PreparingRebalance') && !group.initialDelayActive && group.hasAllMembersJoined()) this.onCompleteJoin(group);
+    if (group.is('PreparingRebalance') && !group.initialDelayActive && group.hasAllMembersJoined())
+      this.onCompleteJoin(group);
   }
 
   private onCompleteJoin(group: Group): void {
@@ -702,7 +831,8 @@ export class GroupCoordinator {
     group.initialDelayActive = false;
     // Dynamic members that did not rejoin in time are out; static ones stay until their session expires.
     for (const m of [...group.members.values()]) {
-      if (m.joinCallback === undefined && m.groupInstanceId === null) this.evictMember(group, m, 'UNKNOWN_MEMBER_ID');
+      if (m.joinCallback === undefined && m.groupInstanceId === null)
+        this.evictMember(group, m, 'UNKNOWN_MEMBER_ID');
     }
     if (!group.maybeElectNewJoinedLeader() && group.size > 0) {
       // Only static members that have not rejoined remain: wait for them another rebalance timeout.
@@ -717,7 +847,8 @@ export class GroupCoordinator {
       group.transitionTo('Empty', now);
       this.logger.info({ groupId: group.groupId, generationId: group.generationId }, 'group is now empty');
       void this.storeGroup(group, undefined).then((error) => {
-        if (error !== 'NONE') this.logger.warn({ groupId: group.groupId, error }, 'failed to write metadata of the empty group');
+        if (error !== 'NONE')
+          this.logger.warn({ groupId: group.groupId, error }, 'failed to write metadata of the empty group');
       });
       return;
     }
@@ -725,8 +856,13 @@ export class GroupCoordinator {
     group.subscribedTopics = group.computeSubscribedTopics();
     group.transitionTo('CompletingRebalance', now);
     this.logger.info(
-      { groupId: group.groupId, generationId: group.generationId, protocol: group.protocolName, members: group.size },
-      'rebalance: members joined, waiting for the leader\'s assignment',
+      {
+        groupId: group.groupId,
+        generationId: group.generationId,
+        protocol: group.protocolName,
+        members: group.size,
+      },
+      "rebalance: members joined, waiting for the leader's assignment",
     );
     for (const m of group.members.values()) {
       const cb = m.joinCallback;
@@ -741,12 +877,15 @@ export class GroupCoordinator {
     for (const id of group.members.keys()) group.pendingSyncMembers.add(id);
     const generationId = group.generationId;
     group.syncTimer?.cancel();
-    group.syncTimer = this.scheduler.setTimer(group.rebalanceTimeoutMs, () => this.onExpirePendingSync(group, generationId));
+    group.syncTimer = this.scheduler.setTimer(group.rebalanceTimeoutMs, () =>
+      this.onExpirePendingSync(group, generationId),
+    );
   }
 
   private onExpirePendingSync(group: Group, generationId: number): void {
     if (generationId !== group.generationId || this.groups.get(group.groupId) !== group) return;
-    if (!(group.is('CompletingRebalance') || group.is('Stable')) || group.pendingSyncMembers.size === 0) return;
+    if (!(group.is('CompletingRebalance') || group.is('Stable')) || group.pendingSyncMembers.size === 0)
+      return;
     const missing = [...group.pendingSyncMembers];
     for (const id of missing) {
       const m = group.members.get(id);
@@ -777,10 +916,13 @@ export class GroupCoordinator {
     const memberError = this.validateCurrentMember(group, req.memberId, req.groupInstanceId);
     if (memberError !== undefined) return respond(syncError(memberError));
     if (req.generationId !== group.generationId) return respond(syncError('ILLEGAL_GENERATION'));
-    if (req.protocolType !== null && req.protocolType !== group.protocolType) return respond(syncError('INCONSISTENT_GROUP_PROTOCOL'));
-    if (req.protocolName !== null && req.protocolName !== group.protocolName) return respond(syncError('INCONSISTENT_GROUP_PROTOCOL'));
+    if (req.protocolType !== null && req.protocolType !== group.protocolType)
+      return respond(syncError('INCONSISTENT_GROUP_PROTOCOL'));
+    if (req.protocolName !== null && req.protocolName !== group.protocolName)
+      return respond(syncError('INCONSISTENT_GROUP_PROTOCOL'));
     for (const a of req.assignments) {
-      if (a.assignment.length > this.config.maxProtocolMetadataBytes) return respond(syncError('INVALID_REQUEST'));
+      if (a.assignment.length > this.config.maxProtocolMetadataBytes)
+        return respond(syncError('INVALID_REQUEST'));
     }
     const member = group.members.get(req.memberId);
     if (member === undefined) return respond(syncError('UNKNOWN_MEMBER_ID'));
@@ -796,10 +938,16 @@ export class GroupCoordinator {
         group.pendingSyncMembers.delete(req.memberId);
         if (group.isLeader(req.memberId)) {
           const assignments = new Map<string, Uint8Array>();
-          for (const a of req.assignments) if (group.has(a.memberId)) assignments.set(a.memberId, a.assignment);
+          for (const a of req.assignments)
+            if (group.has(a.memberId)) assignments.set(a.memberId, a.assignment);
           const generationId = group.generationId;
           void this.storeGroup(group, assignments).then((error) => {
-            if (!(group.is('CompletingRebalance') && group.generationId === generationId && this.groups.get(group.groupId) === group)) return;
+            if (!(
+              group.is('CompletingRebalance') &&
+              group.generationId === generationId &&
+              this.groups.get(group.groupId) === group
+            ))
+              return;
             if (error !== 'NONE') {
               this.resetAndPropagateAssignmentError(group, error);
               this.maybePrepareRebalance(group, `failed to write the assignment: ${error}`);
@@ -815,7 +963,12 @@ export class GroupCoordinator {
       }
       case 'Stable':
         group.pendingSyncMembers.delete(req.memberId);
-        respond({ errorCode: 'NONE', protocolType: group.protocolType, protocolName: group.protocolName, assignment: member.assignment });
+        respond({
+          errorCode: 'NONE',
+          protocolType: group.protocolType,
+          protocolName: group.protocolName,
+          assignment: member.assignment,
+        });
         this.scheduleHeartbeat(group, member);
         return;
       case 'Dead':
@@ -835,7 +988,12 @@ export class GroupCoordinator {
       m.syncCallback = undefined;
       cb(
         error === 'NONE'
-          ? { errorCode: 'NONE', protocolType: group.protocolType, protocolName: group.protocolName, assignment: m.assignment }
+          ? {
+              errorCode: 'NONE',
+              protocolType: group.protocolType,
+              protocolName: group.protocolName,
+              assignment: m.assignment,
+            }
           : syncError(error),
       );
       this.scheduleHeartbeat(group, m);
@@ -918,15 +1076,22 @@ export class GroupCoordinator {
     if (err !== undefined) return { errorCode: err, members: each(err) };
     const group = this.groups.get(req.groupId);
     if (group === undefined) return { errorCode: 'NONE', members: each('UNKNOWN_MEMBER_ID') };
-    if (group.is('Dead')) return { errorCode: 'COORDINATOR_NOT_AVAILABLE', members: each('COORDINATOR_NOT_AVAILABLE') };
+    if (group.is('Dead'))
+      return { errorCode: 'COORDINATOR_NOT_AVAILABLE', members: each('COORDINATOR_NOT_AVAILABLE') };
     const results: LeaveGroupResult['members'] = [];
     for (const leaving of req.members) {
       let error: GroupKafkaError = 'NONE';
       if (leaving.memberId === '') {
-        const current = leaving.groupInstanceId === null ? undefined : group.staticMembers.get(leaving.groupInstanceId);
+        const current =
+          leaving.groupInstanceId === null ? undefined : group.staticMembers.get(leaving.groupInstanceId);
         const member = current === undefined ? undefined : group.members.get(current);
         if (member === undefined) error = 'UNKNOWN_MEMBER_ID';
-        else this.removeMemberAndUpdateGroup(group, member, `static member ${leaving.groupInstanceId ?? ''} removed (LeaveGroup)`);
+        else
+          this.removeMemberAndUpdateGroup(
+            group,
+            member,
+            `static member ${leaving.groupInstanceId ?? ''} removed (LeaveGroup)`,
+          );
       } else if (group.pendingMembers.has(leaving.memberId)) {
         group.pendingMembers.get(leaving.memberId)?.cancel();
         group.pendingMembers.delete(leaving.memberId);
@@ -935,9 +1100,18 @@ export class GroupCoordinator {
         const memberError = this.validateCurrentMember(group, leaving.memberId, leaving.groupInstanceId);
         const member = group.members.get(leaving.memberId);
         if (memberError !== undefined) error = memberError;
-        else if (member !== undefined) this.removeMemberAndUpdateGroup(group, member, `member ${leaving.memberId} left (${leaving.reason ?? 'no reason given'})`);
+        else if (member !== undefined)
+          this.removeMemberAndUpdateGroup(
+            group,
+            member,
+            `member ${leaving.memberId} left (${leaving.reason ?? 'no reason given'})`,
+          );
       }
-      results.push({ memberId: leaving.memberId, groupInstanceId: leaving.groupInstanceId, errorCode: error });
+      results.push({
+        memberId: leaving.memberId,
+        groupInstanceId: leaving.groupInstanceId,
+        errorCode: error,
+      });
     }
     return { errorCode: 'NONE', members: results };
   }
@@ -947,9 +1121,11 @@ export class GroupCoordinator {
   describeGroups(groupIds: readonly string[]): DescribedGroup[] {
     return groupIds.map((groupId) => {
       const err = this.coordinatorError(groupId, true);
-      if (err !== undefined) return { groupId, errorCode: err, state: '', protocolType: '', protocolData: '', members: [] };
+      if (err !== undefined)
+        return { groupId, errorCode: err, state: '', protocolType: '', protocolData: '', members: [] };
       const g = this.groups.get(groupId);
-      if (g === undefined || g.is('Dead')) return { groupId, errorCode: 'NONE', state: 'Dead', protocolType: '', protocolData: '', members: [] };
+      if (g === undefined || g.is('Dead'))
+        return { groupId, errorCode: 'NONE', state: 'Dead', protocolType: '', protocolData: '', members: [] };
       const stable = g.is('Stable');
       const protocol = g.protocolName ?? '';
       return {
@@ -977,7 +1153,12 @@ export class GroupCoordinator {
     const groups = [...this.groups.values()]
       .filter((g) => !g.is('Dead') && this.partitions.get(g.partition)?.state === 'active')
       .filter((g) => states.size === 0 || states.has(g.state.toLowerCase()))
-      .map((g) => ({ groupId: g.groupId, protocolType: g.protocolType ?? '', state: g.state, groupType: 'classic' as const }));
+      .map((g) => ({
+        groupId: g.groupId,
+        protocolType: g.protocolType ?? '',
+        state: g.state,
+        groupType: 'classic' as const,
+      }));
     const loading = [...this.partitions.values()].some((p) => p.state === 'loading');
     return { errorCode: loading ? 'COORDINATOR_LOAD_IN_PROGRESS' : 'NONE', groups };
   }
@@ -1003,7 +1184,9 @@ export class GroupCoordinator {
         result.errorCode = 'NON_EMPTY_GROUP';
         continue;
       }
-      const records: OffsetsTopicRecord[] = g.allOffsets().map((o) => ({ type: 'offset', groupId, topic: o.topic, partition: o.partition, value: null }));
+      const records: OffsetsTopicRecord[] = g
+        .allOffsets()
+        .map((o) => ({ type: 'offset', groupId, topic: o.topic, partition: o.partition, value: null }));
       records.push({ type: 'group', groupId, value: null });
       this.dropGroup(g, 'NOT_COORDINATOR');
       let batch = byPartition.get(g.partition);
@@ -1028,7 +1211,10 @@ export class GroupCoordinator {
   /** Commits offsets; answers each partition once its record is durable. */
   async commitOffsets(req: OffsetCommitRequest): Promise<OffsetCommitResult> {
     const all = (e: GroupKafkaError): OffsetCommitResult => ({
-      topics: req.topics.map((t) => ({ name: t.name, partitions: t.partitions.map((p) => ({ partitionIndex: p.partitionIndex, errorCode: e })) })),
+      topics: req.topics.map((t) => ({
+        name: t.name,
+        partitions: t.partitions.map((p) => ({ partitionIndex: p.partitionIndex, errorCode: e })),
+      })),
     });
     const err = this.coordinatorError(req.groupId, true);
     if (err !== undefined) return all(err);
@@ -1056,7 +1242,12 @@ export class GroupCoordinator {
 
     const now = this.scheduler.now();
     const results: TopicPartitionsResult[] = [];
-    const toWrite: Array<{ topic: string; partition: number; value: CommittedOffset; result: PartitionResult }> = [];
+    const toWrite: Array<{
+      topic: string;
+      partition: number;
+      value: CommittedOffset;
+      result: PartitionResult;
+    }> = [];
     let newKeys = 0;
     for (const t of req.topics) {
       const tr: TopicPartitionsResult = { name: t.name, partitions: [] };
@@ -1100,7 +1291,13 @@ export class GroupCoordinator {
     const target = group;
     const error = await this.append(
       group.partition,
-      toWrite.map((w) => ({ type: 'offset', groupId: req.groupId, topic: w.topic, partition: w.partition, value: w.value })),
+      toWrite.map((w) => ({
+        type: 'offset',
+        groupId: req.groupId,
+        topic: w.topic,
+        partition: w.partition,
+        value: w.value,
+      })),
       true,
       () => {
         if (this.groups.get(req.groupId) !== target || target.is('Dead')) return;
@@ -1127,17 +1324,27 @@ export class GroupCoordinator {
       return {
         groupId: req.groupId,
         errorCode: err,
-        topics: (req.topics ?? []).map((t) => ({ name: t.name, partitions: t.partitionIndexes.map((p) => missing(p, err)) })),
+        topics: (req.topics ?? []).map((t) => ({
+          name: t.name,
+          partitions: t.partitionIndexes.map((p) => missing(p, err)),
+        })),
       };
     }
     const group = this.groups.get(req.groupId);
     const live = group !== undefined && !group.is('Dead') ? group : undefined;
     const one = (topic: string, partition: number): FetchedOffset => {
       if (live === undefined) return missing(partition, 'NONE');
-      if (req.requireStable && live.hasPendingCommit(topic, partition)) return missing(partition, 'UNSTABLE_OFFSET_COMMIT');
+      if (req.requireStable && live.hasPendingCommit(topic, partition))
+        return missing(partition, 'UNSTABLE_OFFSET_COMMIT');
       const o = live.getOffset(topic, partition);
       if (o === undefined) return missing(partition, 'NONE');
-      return { partitionIndex: partition, committedOffset: o.offset, committedLeaderEpoch: o.leaderEpoch, metadata: o.metadata, errorCode: 'NONE' };
+      return {
+        partitionIndex: partition,
+        committedOffset: o.offset,
+        committedLeaderEpoch: o.leaderEpoch,
+        metadata: o.metadata,
+        errorCode: 'NONE',
+      };
     };
     if (req.topics === null) {
       const topics: OffsetFetchResult['topics'] = [];
@@ -1149,14 +1356,20 @@ export class GroupCoordinator {
     return {
       groupId: req.groupId,
       errorCode: 'NONE',
-      topics: req.topics.map((t) => ({ name: t.name, partitions: t.partitionIndexes.map((p) => one(t.name, p)) })),
+      topics: req.topics.map((t) => ({
+        name: t.name,
+        partitions: t.partitionIndexes.map((p) => one(t.name, p)),
+      })),
     };
   }
 
   /** OffsetDelete (KIP-496): removes offsets of topics the group does not consume. */
   async deleteOffsets(req: OffsetDeleteRequest): Promise<OffsetDeleteResult> {
     const topicsWith = (f: (topic: string) => GroupKafkaError): TopicPartitionsResult[] =>
-      req.topics.map((t) => ({ name: t.name, partitions: t.partitionIndexes.map((p) => ({ partitionIndex: p, errorCode: f(t.name) })) }));
+      req.topics.map((t) => ({
+        name: t.name,
+        partitions: t.partitionIndexes.map((p) => ({ partitionIndex: p, errorCode: f(t.name) })),
+      }));
     const err = this.coordinatorError(req.groupId, false);
     if (err !== undefined) return { errorCode: err, topics: [] };
     const group = this.groups.get(req.groupId);
@@ -1169,7 +1382,8 @@ export class GroupCoordinator {
     for (const t of req.topics) {
       if (subscribed(t.name)) continue;
       for (const p of t.partitionIndexes) {
-        if (group.getOffset(t.name, p) !== undefined) records.push({ type: 'offset', groupId: req.groupId, topic: t.name, partition: p, value: null });
+        if (group.getOffset(t.name, p) !== undefined)
+          records.push({ type: 'offset', groupId: req.groupId, topic: t.name, partition: p, value: null });
       }
     }
     const error =
@@ -1178,7 +1392,10 @@ export class GroupCoordinator {
         : await this.append(group.partition, records, true, () => {
             for (const r of records) if (r.type === 'offset') group.deleteOffset(r.topic, r.partition);
           });
-    return { errorCode: 'NONE', topics: topicsWith((t) => (subscribed(t) ? 'GROUP_SUBSCRIBED_TO_TOPIC' : error)) };
+    return {
+      errorCode: 'NONE',
+      topics: topicsWith((t) => (subscribed(t) ? 'GROUP_SUBSCRIBED_TO_TOPIC' : error)),
+    };
   }
 
   // ---- expiry -------------------------------------------------------------------------------
@@ -1223,10 +1440,22 @@ export class GroupCoordinator {
       const baseOf = base;
       const expired = g.allOffsets().filter(({ topic, partition, value }) => {
         if (spare.has(topic) || g.hasPendingCommit(topic, partition)) return false;
-        return value.expireTimestampMs !== null ? now >= value.expireTimestampMs : now - baseOf(value) >= retention;
+        return value.expireTimestampMs !== null
+          ? now >= value.expireTimestampMs
+          : now - baseOf(value) >= retention;
       });
-      const records: OffsetsTopicRecord[] = expired.map((o) => ({ type: 'offset', groupId: g.groupId, topic: o.topic, partition: o.partition, value: null }));
-      const becomesDead = g.is('Empty') && expired.length === g.offsetCount && g.pendingOffsetCommits.size === 0 && g.pendingMembers.size === 0;
+      const records: OffsetsTopicRecord[] = expired.map((o) => ({
+        type: 'offset',
+        groupId: g.groupId,
+        topic: o.topic,
+        partition: o.partition,
+        value: null,
+      }));
+      const becomesDead =
+        g.is('Empty') &&
+        expired.length === g.offsetCount &&
+        g.pendingOffsetCommits.size === 0 &&
+        g.pendingMembers.size === 0;
       if (becomesDead) records.push({ type: 'group', groupId: g.groupId, value: null });
       if (records.length === 0) continue;
       removed += expired.length;
@@ -1256,7 +1485,12 @@ export class GroupCoordinator {
    * Queues records for the partition's log; resolves with NONE once durable (after `onDurable`
    * ran), or with the Kafka error the failure maps to.
    */
-  private append(partition: number, records: readonly OffsetsTopicRecord[], forOffsets: boolean, onDurable?: () => void): Promise<GroupKafkaError> {
+  private append(
+    partition: number,
+    records: readonly OffsetsTopicRecord[],
+    forOffsets: boolean,
+    onDurable?: () => void,
+  ): Promise<GroupKafkaError> {
     let encoded: EncodedRecord[];
     try {
       encoded = records.map(encodeRecord);
@@ -1275,7 +1509,10 @@ export class GroupCoordinator {
       // in the queue or in flight; a write answered by the timeout still takes effect if it lands.
       let answered = false;
       const timer = this.scheduler.setTimer(this.config.appendTimeoutMs, () => {
-        this.logger.warn({ partition, timeoutMs: this.config.appendTimeoutMs }, 'write to __consumer_offsets is taking too long');
+        this.logger.warn(
+          { partition, timeoutMs: this.config.appendTimeoutMs },
+          'write to __consumer_offsets is taking too long',
+        );
         once('COORDINATOR_NOT_AVAILABLE');
       });
       const once = (error: GroupKafkaError): void => {
@@ -1341,13 +1578,15 @@ export class GroupCoordinator {
   }
 
   private maybeQueueSnapshot(w: PartitionWriter): void {
-    if (w.appendedSinceSnapshot >= Math.max(this.config.compactionMinRecords, 2 * w.liveAtSnapshot)) w.snapshotQueued = true;
+    if (w.appendedSinceSnapshot >= Math.max(this.config.compactionMinRecords, 2 * w.liveAtSnapshot))
+      w.snapshotQueued = true;
   }
 
   /** Records a snapshot of the partition would hold (one per stored group and per offset). */
   private liveRecords(partition: number): number {
     let n = 0;
-    for (const g of this.groups.values()) if (g.partition === partition) n += g.offsetCount + (g.lastStored !== null ? 1 : 0);
+    for (const g of this.groups.values())
+      if (g.partition === partition) n += g.offsetCount + (g.lastStored !== null ? 1 : 0);
     return n;
   }
 
@@ -1362,7 +1601,14 @@ export class GroupCoordinator {
     for (const g of this.groups.values()) {
       if (g.partition !== w.partition || g.is('Dead')) continue;
       if (g.lastStored !== null) records.push({ type: 'group', groupId: g.groupId, value: g.lastStored });
-      for (const o of g.allOffsets()) records.push({ type: 'offset', groupId: g.groupId, topic: o.topic, partition: o.partition, value: o.value });
+      for (const o of g.allOffsets())
+        records.push({
+          type: 'offset',
+          groupId: g.groupId,
+          topic: o.topic,
+          partition: o.partition,
+          value: o.value,
+        });
     }
     // With nothing live, one harmless tombstone (of the empty group id) marks where the log may start.
     if (records.length === 0) records.push({ type: 'group', groupId: '', value: null });
@@ -1371,20 +1617,32 @@ export class GroupCoordinator {
       const encoded = records.map(encodeRecord);
       let start: bigint | undefined;
       for (let i = 0; i < encoded.length; i += this.config.maxRecordsPerAppend) {
-        const base = await this.log.append(w.partition, encoded.slice(i, i + this.config.maxRecordsPerAppend));
+        const base = await this.log.append(
+          w.partition,
+          encoded.slice(i, i + this.config.maxRecordsPerAppend),
+        );
         start ??= base;
         if (this.writers.get(w.partition) !== w) return;
       }
       if (start !== undefined) await this.log.truncateBefore(w.partition, start);
       w.liveAtSnapshot = records.length;
-      this.logger.info({ partition: w.partition, records: records.length, logStart: String(start) }, 'compacted __consumer_offsets partition');
+      this.logger.info(
+        { partition: w.partition, records: records.length, logStart: String(start) },
+        'compacted __consumer_offsets partition',
+      );
     } catch (e) {
-      this.logger.warn({ err: e, partition: w.partition }, 'snapshot of __consumer_offsets partition failed; the log keeps its prefix');
+      this.logger.warn(
+        { err: e, partition: w.partition },
+        'snapshot of __consumer_offsets partition failed; the log keeps its prefix',
+      );
     }
   }
 
   /** Writes the group's metadata (with these assignments, or the current ones). */
-  private storeGroup(group: Group, assignments: ReadonlyMap<string, Uint8Array> | undefined): Promise<GroupKafkaError> {
+  private storeGroup(
+    group: Group,
+    assignments: ReadonlyMap<string, Uint8Array> | undefined,
+  ): Promise<GroupKafkaError> {
     const protocol = group.protocolName;
     const stored: StoredGroup = {
       protocolType: group.protocolType ?? '',
@@ -1403,8 +1661,13 @@ export class GroupCoordinator {
         assignment: assignments === undefined ? m.assignment : (assignments.get(m.memberId) ?? EMPTY_BYTES),
       })),
     };
-    return this.append(group.partition, [{ type: 'group', groupId: group.groupId, value: stored }], false, () => {
-      if (this.groups.get(group.groupId) === group) group.lastStored = stored;
-    });
+    return this.append(
+      group.partition,
+      [{ type: 'group', groupId: group.groupId, value: stored }],
+      false,
+      () => {
+        if (this.groups.get(group.groupId) === group) group.lastStored = stored;
+      },
+    );
   }
 }

@@ -164,7 +164,12 @@ export class Group {
     member.joinCallback = cb;
   }
 
-  updateMember(member: Member, protocols: readonly GroupProtocol[], rebalanceTimeoutMs: number, sessionTimeoutMs: number): void {
+  updateMember(
+    member: Member,
+    protocols: readonly GroupProtocol[],
+    rebalanceTimeoutMs: number,
+    sessionTimeoutMs: number,
+  ): void {
     this.decSupported(member);
     member.protocols = protocols;
     this.incSupported(member);
@@ -175,7 +180,8 @@ export class Group {
   /** The static member `instanceId` gets the new member id; its old requests are answered by the caller. */
   replaceStaticMember(instanceId: string, oldMemberId: string, newMemberId: string): Member {
     const member = this.members.get(oldMemberId);
-    if (member === undefined) throw new Error(`static member ${instanceId} (${oldMemberId}) is not in group ${this.groupId}`);
+    if (member === undefined)
+      throw new Error(`static member ${instanceId} (${oldMemberId}) is not in group ${this.groupId}`);
     this.members.delete(oldMemberId);
     member.memberId = newMemberId;
     this.members.set(newMemberId, member);
@@ -192,7 +198,8 @@ export class Group {
   }
 
   private incSupported(member: Member): void {
-    for (const p of new Set(member.protocols.map((x) => x.name))) this.supportedProtocols.set(p, (this.supportedProtocols.get(p) ?? 0) + 1);
+    for (const p of new Set(member.protocols.map((x) => x.name)))
+      this.supportedProtocols.set(p, (this.supportedProtocols.get(p) ?? 0) + 1);
   }
 
   private decSupported(member: Member): void {
@@ -206,7 +213,10 @@ export class Group {
   /** Whether a member with this protocol type and these protocols may join. */
   supportsProtocols(protocolType: string, protocols: readonly GroupProtocol[]): boolean {
     if (this.is('Empty')) return protocolType !== '' && protocols.length > 0;
-    return this.protocolType === protocolType && protocols.some((p) => this.supportedProtocols.get(p.name) === this.members.size);
+    return (
+      this.protocolType === protocolType &&
+      protocols.some((p) => this.supportedProtocols.get(p.name) === this.members.size)
+    );
   }
 
   private candidateProtocols(): Set<string> {
@@ -265,7 +275,8 @@ export class Group {
   }
 
   computeSubscribedTopics(): Set<string> | null {
-    if (this.protocolType !== CONSUMER_PROTOCOL_TYPE || this.protocolName === null || this.members.size === 0) return null;
+    if (this.protocolType !== CONSUMER_PROTOCOL_TYPE || this.protocolName === null || this.members.size === 0)
+      return null;
     const topics = new Set<string>();
     for (const m of this.members.values()) {
       const t = subscribedTopics(m.metadataFor(this.protocolName));
@@ -281,17 +292,26 @@ export class Group {
     let awaiting = 0;
     for (const m of this.members.values()) if (m.joinCallback !== undefined) awaiting++;
     if (awaiting !== this.numAwaitingJoin) v.push(`numAwaitingJoin ${this.numAwaitingJoin} != ${awaiting}`);
-    if ((this.leaderId === null) !== (this.members.size === 0)) v.push(`leader ${String(this.leaderId)} with ${this.members.size} members`);
-    if (this.leaderId !== null && !this.members.has(this.leaderId)) v.push(`leader ${this.leaderId} is not a member`);
+    if ((this.leaderId === null) !== (this.members.size === 0))
+      v.push(`leader ${String(this.leaderId)} with ${this.members.size} members`);
+    if (this.leaderId !== null && !this.members.has(this.leaderId))
+      v.push(`leader ${this.leaderId} is not a member`);
     for (const [instance, id] of this.staticMembers) {
-      if (this.members.get(id)?.groupInstanceId !== instance) v.push(`static ${instance} maps to ${id}, which is not that member`);
+      if (this.members.get(id)?.groupInstanceId !== instance)
+        v.push(`static ${instance} maps to ${id}, which is not that member`);
     }
     for (const m of this.members.values()) {
-      if (m.groupInstanceId !== null && this.staticMembers.get(m.groupInstanceId) !== m.memberId) v.push(`member ${m.memberId} missing from the static map`);
+      if (m.groupInstanceId !== null && this.staticMembers.get(m.groupInstanceId) !== m.memberId)
+        v.push(`member ${m.memberId} missing from the static map`);
     }
     if (this.is('Empty') && this.members.size > 0) v.push(`Empty with ${this.members.size} members`);
-    if ((this.is('Stable') || this.is('CompletingRebalance')) && (this.protocolName === null || this.members.size === 0)) v.push(`${this.state} without protocol or members`);
-    for (const id of this.pendingSyncMembers) if (!this.members.has(id)) v.push(`pending sync ${id} is not a member`);
+    if (
+      (this.is('Stable') || this.is('CompletingRebalance')) &&
+      (this.protocolName === null || this.members.size === 0)
+    )
+      v.push(`${this.state} without protocol or members`);
+    for (const id of this.pendingSyncMembers)
+      if (!this.members.has(id)) v.push(`pending sync ${id} is not a member`);
     let offsets = 0;
     for (const t of this.offsets.values()) offsets += t.size;
     if (offsets !== this.offsetCount) v.push(`offsetCount ${this.offsetCount} != ${offsets}`);
@@ -328,7 +348,8 @@ export class Group {
 
   allOffsets(): Array<PartitionKey & { value: CommittedOffset }> {
     const out: Array<PartitionKey & { value: CommittedOffset }> = [];
-    for (const [topic, parts] of this.offsets) for (const [partition, value] of parts) out.push({ topic, partition, value });
+    for (const [topic, parts] of this.offsets)
+      for (const [partition, value] of parts) out.push({ topic, partition, value });
     return out;
   }
 

@@ -4,7 +4,13 @@
 // ListGroups, DeleteGroups and OffsetDelete call it.
 export { GroupCoordinator, DEFAULT_GROUP_CONFIG } from './coordinator.js';
 export type { GroupCoordinatorConfig, GroupCoordinatorOptions } from './coordinator.js';
-export { GroupError, GroupErrorCode, GROUP_KAFKA_ERRORS, isGroupError, appendErrorToKafka } from './errors.js';
+export {
+  GroupError,
+  GroupErrorCode,
+  GROUP_KAFKA_ERRORS,
+  isGroupError,
+  appendErrorToKafka,
+} from './errors.js';
 export type { GroupKafkaError } from './errors.js';
 export { InMemoryOffsetLog } from './offset-log.js';
 export type { OffsetLog } from './offset-log.js';
@@ -12,7 +18,13 @@ export { CONSUMER_OFFSETS_TOPIC, javaStringHashCode, partitionForGroup } from '.
 export { ManualScheduler, systemScheduler } from './scheduler.js';
 export type { GroupScheduler, TimerHandle } from './scheduler.js';
 export { decodeRecord, encodeRecord } from './records.js';
-export type { CommittedOffset, EncodedRecord, OffsetsTopicRecord, StoredGroup, StoredMember } from './records.js';
+export type {
+  CommittedOffset,
+  EncodedRecord,
+  OffsetsTopicRecord,
+  StoredGroup,
+  StoredMember,
+} from './records.js';
 export { CONSUMER_PROTOCOL_TYPE, subscribedTopics } from './consumer-protocol.js';
 export { GROUP_STATES } from './types.js';
 export type * from './types.js';

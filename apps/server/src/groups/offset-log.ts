@@ -69,7 +69,11 @@ export class InMemoryOffsetLog implements OffsetLog {
 
   truncateBefore(partition: number, offset: bigint): Promise<void> {
     const log = this.logs.get(partition);
-    if (log !== undefined) this.logs.set(partition, log.filter((r) => r.offset >= offset));
+    if (log !== undefined)
+      this.logs.set(
+        partition,
+        log.filter((r) => r.offset >= offset),
+      );
     return Promise.resolve();
   }
 

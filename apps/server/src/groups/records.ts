@@ -91,7 +91,11 @@ class Writer {
   string(s: string | null): this {
     if (s === null) return this.int16(-1);
     const n = Buffer.byteLength(s, 'utf8');
-    if (n > 32767) throw new GroupError(GroupErrorCode.CORRUPT_RECORD, `string of ${n} bytes does not fit an int16 length`);
+    if (n > 32767)
+      throw new GroupError(
+        GroupErrorCode.CORRUPT_RECORD,
+        `string of ${n} bytes does not fit an int16 length`,
+      );
     this.int16(n);
     this.ensure(n);
     this.pos += this.buf.write(s, this.pos, 'utf8');
@@ -112,12 +116,18 @@ class Writer {
 class Reader {
   private pos = 0;
   private readonly view: Buffer;
-  constructor(data: Uint8Array, private readonly what: string) {
+  constructor(
+    data: Uint8Array,
+    private readonly what: string,
+  ) {
     this.view = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
   }
   private need(n: number): void {
     if (this.pos + n > this.view.length) {
-      throw new GroupError(GroupErrorCode.CORRUPT_RECORD, `${this.what}: truncated at byte ${this.pos} (needs ${n} more)`);
+      throw new GroupError(
+        GroupErrorCode.CORRUPT_RECORD,
+        `${this.what}: truncated at byte ${this.pos} (needs ${n} more)`,
+      );
     }
   }
   int16(): number {
@@ -151,7 +161,8 @@ class Reader {
   }
   string(): string {
     const s = this.nullableString();
-    if (s === null) throw new GroupError(GroupErrorCode.CORRUPT_RECORD, `${this.what}: null where a string is required`);
+    if (s === null)
+      throw new GroupError(GroupErrorCode.CORRUPT_RECORD, `${this.what}: null where a string is required`);
     return s;
   }
   bytes(): Uint8Array {
@@ -177,7 +188,13 @@ export function encodeGroupKey(groupId: string): Uint8Array {
 export function encodeOffsetValue(v: CommittedOffset): Uint8Array {
   const w = new Writer();
   if (v.expireTimestampMs !== null) {
-    return w.int16(1).int64(v.offset).string(v.metadata).int64(v.commitTimestampMs).int64(v.expireTimestampMs).done();
+    return w
+      .int16(1)
+      .int64(v.offset)
+      .string(v.metadata)
+      .int64(v.commitTimestampMs)
+      .int64(v.expireTimestampMs)
+      .done();
   }
   return w.int16(3).int64(v.offset).int32(v.leaderEpoch).string(v.metadata).int64(v.commitTimestampMs).done();
 }
@@ -206,7 +223,10 @@ export function encodeGroupValue(g: StoredGroup): Uint8Array {
 
 export function encodeRecord(r: OffsetsTopicRecord): EncodedRecord {
   if (r.type === 'offset') {
-    return { key: encodeOffsetKey(r.groupId, r.topic, r.partition), value: r.value === null ? null : encodeOffsetValue(r.value) };
+    return {
+      key: encodeOffsetKey(r.groupId, r.topic, r.partition),
+      value: r.value === null ? null : encodeOffsetValue(r.value),
+    };
   }
   return { key: encodeGroupKey(r.groupId), value: r.value === null ? null : encodeGroupValue(r.value) };
 }
@@ -228,12 +248,24 @@ function decodeOffsetValue(data: Uint8Array): CommittedOffset {
       const metadata = r.string();
       const commitTimestampMs = r.int64Number();
       const expire = r.int64Number();
-      return { offset, leaderEpoch: -1, metadata, commitTimestampMs, expireTimestampMs: expire < 0 ? null : expire };
+      return {
+        offset,
+        leaderEpoch: -1,
+        metadata,
+        commitTimestampMs,
+        expireTimestampMs: expire < 0 ? null : expire,
+      };
     }
     case 2: {
       const offset = r.int64();
       const metadata = r.string();
-      return { offset, leaderEpoch: -1, metadata, commitTimestampMs: r.int64Number(), expireTimestampMs: null };
+      return {
+        offset,
+        leaderEpoch: -1,
+        metadata,
+        commitTimestampMs: r.int64Number(),
+        expireTimestampMs: null,
+      };
     }
     case 3: {
       const offset = r.int64();
@@ -242,7 +274,10 @@ function decodeOffsetValue(data: Uint8Array): CommittedOffset {
       return { offset, leaderEpoch, metadata, commitTimestampMs: r.int64Number(), expireTimestampMs: null };
     }
     default:
-      throw new GroupError(GroupErrorCode.CORRUPT_RECORD, `offset commit value version ${version} is not supported`);
+      throw new GroupError(
+        GroupErrorCode.CORRUPT_RECORD,
+        `offset commit value version ${version} is not supported`,
+      );
   }
 }
 
@@ -250,7 +285,10 @@ function decodeGroupValue(data: Uint8Array): StoredGroup {
   const r = new Reader(data, 'group metadata value');
   const version = r.int16();
   if (version < 0 || version > 3) {
-    throw new GroupError(GroupErrorCode.CORRUPT_RECORD, `group metadata value version ${version} is not supported`);
+    throw new GroupError(
+      GroupErrorCode.CORRUPT_RECORD,
+      `group metadata value version ${version} is not supported`,
+    );
   }
   const protocolType = r.string();
   const generationId = r.int32();
@@ -262,7 +300,8 @@ function decodeGroupValue(data: Uint8Array): StoredGroup {
     currentStateTimestampMs = ts < 0 ? null : ts;
   }
   const count = r.int32();
-  if (count < 0 || count > 1_000_000) throw new GroupError(GroupErrorCode.CORRUPT_RECORD, `group metadata value: ${count} members`);
+  if (count < 0 || count > 1_000_000)
+    throw new GroupError(GroupErrorCode.CORRUPT_RECORD, `group metadata value: ${count} members`);
   const members: StoredMember[] = [];
   for (let i = 0; i < count; i++) {
     const memberId = r.string();
@@ -276,7 +315,16 @@ function decodeGroupValue(data: Uint8Array): StoredGroup {
     else rebalanceTimeoutMs = sessionTimeoutMs;
     const subscription = r.bytes();
     const assignment = r.bytes();
-    members.push({ memberId, groupInstanceId, clientId, clientHost, rebalanceTimeoutMs, sessionTimeoutMs, subscription, assignment });
+    members.push({
+      memberId,
+      groupInstanceId,
+      clientId,
+      clientHost,
+      rebalanceTimeoutMs,
+      sessionTimeoutMs,
+      subscription,
+      assignment,
+    });
   }
   return { protocolType, generationId, protocolName, leaderId, currentStateTimestampMs, members };
 }
@@ -289,7 +337,13 @@ export function decodeRecord(key: Uint8Array, value: Uint8Array | null): Offsets
     const groupId = r.string();
     const topic = r.string();
     const partition = r.int32();
-    return { type: 'offset', groupId, topic, partition, value: value === null ? null : decodeOffsetValue(value) };
+    return {
+      type: 'offset',
+      groupId,
+      topic,
+      partition,
+      value: value === null ? null : decodeOffsetValue(value),
+    };
   }
   if (version === 2) {
     const groupId = r.string();

@@ -48,7 +48,12 @@ export class ManualScheduler implements GroupScheduler {
   }
 
   setTimer(delayMs: number, fn: () => void): TimerHandle {
-    const timer: ManualTimer = { at: this.time + Math.max(0, delayMs), seq: this.seq++, fn, cancelled: false };
+    const timer: ManualTimer = {
+      at: this.time + Math.max(0, delayMs),
+      seq: this.seq++,
+      fn,
+      cancelled: false,
+    };
     this.timers.push(timer);
     return {
       cancel: () => {
@@ -69,7 +74,8 @@ export class ManualScheduler implements GroupScheduler {
       this.timers = this.timers.filter((t) => !t.cancelled);
       let next: ManualTimer | undefined;
       for (const t of this.timers) {
-        if (t.at <= end && (next === undefined || t.at < next.at || (t.at === next.at && t.seq < next.seq))) next = t;
+        if (t.at <= end && (next === undefined || t.at < next.at || (t.at === next.at && t.seq < next.seq)))
+          next = t;
       }
       if (next === undefined) break;
       this.time = Math.max(this.time, next.at);

@@ -86,9 +86,13 @@ export class ClusterOffsetLog implements OffsetLog {
   }
 
   async append(partition: number, records: readonly EncodedRecord[]): Promise<bigint> {
-    if (records.length === 0) throw new GroupError(GroupErrorCode.OFFSET_LOG_FAILED, 'an append needs at least one record');
+    if (records.length === 0)
+      throw new GroupError(GroupErrorCode.OFFSET_LOG_FAILED, 'an append needs at least one record');
     const batch = buildRecordBatch({
-      records: records.map((r) => ({ key: asBuffer(r.key), value: r.value === null ? null : asBuffer(r.value) })),
+      records: records.map((r) => ({
+        key: asBuffer(r.key),
+        value: r.value === null ? null : asBuffer(r.value),
+      })),
       now: this.nowMs,
     });
     if (this.cluster.topic(CONSUMER_OFFSETS_TOPIC) === undefined) {
@@ -120,7 +124,13 @@ export class ClusterOffsetLog implements OffsetLog {
     let offset = (await this.cluster.listOffset(tp, ListOffsetsTimestamp.EARLIEST, 0, -1)).offset;
     const end = (await this.cluster.listOffset(tp, ListOffsetsTimestamp.LATEST, 0, -1)).offset;
     while (offset < end) {
-      const r = await this.cluster.read({ ...tp, fetchOffset: offset, maxBytes: this.readChunkBytes, isolationLevel: 0, currentLeaderEpoch: -1 });
+      const r = await this.cluster.read({
+        ...tp,
+        fetchOffset: offset,
+        maxBytes: this.readChunkBytes,
+        isolationLevel: 0,
+        currentLeaderEpoch: -1,
+      });
       const before = offset;
       for (const chunk of r.chunks) {
         for (const slice of splitRecordBatches(chunk, { allowPartialTail: true })) {
@@ -137,7 +147,10 @@ export class ClusterOffsetLog implements OffsetLog {
         }
       }
       if (offset === before) {
-        throw new GroupError(GroupErrorCode.OFFSET_LOG_FAILED, `reading ${CONSUMER_OFFSETS_TOPIC}-${partition} made no progress at offset ${offset} (high watermark ${end})`);
+        throw new GroupError(
+          GroupErrorCode.OFFSET_LOG_FAILED,
+          `reading ${CONSUMER_OFFSETS_TOPIC}-${partition} made no progress at offset ${offset} (high watermark ${end})`,
+        );
       }
     }
   }
@@ -192,7 +205,12 @@ export function partitionsToCoordinate(cluster: Cluster, numPartitions: number):
   const topic = cluster.topic(CONSUMER_OFFSETS_TOPIC);
   const out: number[] = [];
   for (let p = 0; p < numPartitions; p++) {
-    if (topic === undefined ? cluster.status().mode === 'standalone' : topic.partitions[p]?.leaderId === cluster.nodeId) out.push(p);
+    if (
+      topic === undefined
+        ? cluster.status().mode === 'standalone'
+        : topic.partitions[p]?.leaderId === cluster.nodeId
+    )
+      out.push(p);
   }
   return out;
 }
@@ -225,7 +243,9 @@ export async function startGroupServices(options: GroupServicesOptions): Promise
     }
     const now = scheduler.now();
     const owned = new Set(coordinator.ownedPartitions());
-    const toLoad = [...want].filter((p) => !loading.has(p) && !owned.has(p) && now - (failedAt.get(p) ?? -Infinity) >= retryFailedLoadMs);
+    const toLoad = [...want].filter(
+      (p) => !loading.has(p) && !owned.has(p) && now - (failedAt.get(p) ?? -Infinity) >= retryFailedLoadMs,
+    );
     await Promise.all(
       toLoad.map(async (p) => {
         loading.add(p);
@@ -236,7 +256,10 @@ export async function startGroupServices(options: GroupServicesOptions): Promise
           // One unreadable partition leaves its groups without a coordinator (NOT_COORDINATOR),
           // never the broker down; it is retried later.
           failedAt.set(p, scheduler.now());
-          logger.error({ err: e, partition: p }, `cannot load ${CONSUMER_OFFSETS_TOPIC} partition; its groups have no coordinator until it loads`);
+          logger.error(
+            { err: e, partition: p },
+            `cannot load ${CONSUMER_OFFSETS_TOPIC} partition; its groups have no coordinator until it loads`,
+          );
         } finally {
           loading.delete(p);
         }
@@ -256,7 +279,10 @@ export async function startGroupServices(options: GroupServicesOptions): Promise
     });
   };
   if (intervalMs > 0) tick();
-  logger.info({ partitions: coordinator.ownedPartitions().length, groups: coordinator.groupCount() }, 'group coordinator ready');
+  logger.info(
+    { partitions: coordinator.ownedPartitions().length, groups: coordinator.groupCount() },
+    'group coordinator ready',
+  );
   return {
     coordinator,
     handlers: createGroupHandlers(coordinator),

@@ -13,7 +13,10 @@ export function createDeleteGroupsHandler(groups: GroupCoordinator) {
     maxVersion: 2,
     async handle(req) {
       const results = await groups.deleteGroups(req.groupsNames);
-      return { throttleTimeMs: 0, results: results.map((r) => ({ groupId: r.groupId, errorCode: groupErrorCode(r.errorCode) })) };
+      return {
+        throttleTimeMs: 0,
+        results: results.map((r) => ({ groupId: r.groupId, errorCode: groupErrorCode(r.errorCode) })),
+      };
     },
   });
 }

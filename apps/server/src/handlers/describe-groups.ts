@@ -16,7 +16,8 @@ export function createDescribeGroupsHandler(groups: GroupCoordinator) {
     minVersion: 0,
     maxVersion: 5,
     handle(req, ctx) {
-      const ops = ctx.apiVersion >= 3 && req.includeAuthorizedOperations ? GROUP_OPERATIONS : OPERATIONS_NOT_REQUESTED;
+      const ops =
+        ctx.apiVersion >= 3 && req.includeAuthorizedOperations ? GROUP_OPERATIONS : OPERATIONS_NOT_REQUESTED;
       return {
         throttleTimeMs: 0,
         groups: groups.describeGroups(req.groups).map((g) => ({

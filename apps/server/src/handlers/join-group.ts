@@ -24,7 +24,8 @@ export function createJoinGroupHandler(groups: GroupCoordinator) {
         clientId: ctx.clientId ?? '',
         clientHost: clientHostOf(ctx.conn.remoteAddress),
         sessionTimeoutMs: req.sessionTimeoutMs,
-        rebalanceTimeoutMs: v >= 1 && req.rebalanceTimeoutMs >= 0 ? req.rebalanceTimeoutMs : req.sessionTimeoutMs,
+        rebalanceTimeoutMs:
+          v >= 1 && req.rebalanceTimeoutMs >= 0 ? req.rebalanceTimeoutMs : req.sessionTimeoutMs,
         protocolType: req.protocolType,
         protocols: req.protocols.map((p) => ({ name: p.name, metadata: ownedBytes(p.metadata) })),
         requireKnownMemberId: v >= 4,
@@ -50,7 +51,11 @@ export function createJoinGroupHandler(groups: GroupCoordinator) {
         leader: r.leader,
         skipAssignment: r.skipAssignment,
         memberId: r.memberId,
-        members: r.members.map((m) => ({ memberId: m.memberId, groupInstanceId: m.groupInstanceId, metadata: asBuffer(m.metadata) })),
+        members: r.members.map((m) => ({
+          memberId: m.memberId,
+          groupInstanceId: m.groupInstanceId,
+          metadata: asBuffer(m.metadata),
+        })),
       };
     },
   });

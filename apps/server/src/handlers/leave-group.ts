@@ -15,17 +15,32 @@ export function createLeaveGroupHandler(groups: GroupCoordinator) {
       const v = ctx.apiVersion;
       const members =
         v >= 3
-          ? req.members.map((m) => ({ memberId: m.memberId, groupInstanceId: m.groupInstanceId, reason: v >= 5 ? m.reason : null }))
+          ? req.members.map((m) => ({
+              memberId: m.memberId,
+              groupInstanceId: m.groupInstanceId,
+              reason: v >= 5 ? m.reason : null,
+            }))
           : [{ memberId: req.memberId, groupInstanceId: null, reason: null }];
       const r = groups.leaveGroup({ groupId: req.groupId, members });
       if (v < 3) {
         const memberError = r.members[0]?.errorCode ?? 'NONE';
-        return { throttleTimeMs: 0, errorCode: groupErrorCode(r.errorCode !== 'NONE' ? r.errorCode : memberError), members: [] };
+        return {
+          throttleTimeMs: 0,
+          errorCode: groupErrorCode(r.errorCode !== 'NONE' ? r.errorCode : memberError),
+          members: [],
+        };
       }
       return {
         throttleTimeMs: 0,
         errorCode: groupErrorCode(r.errorCode),
-        members: r.errorCode !== 'NONE' ? [] : r.members.map((m) => ({ memberId: m.memberId, groupInstanceId: m.groupInstanceId, errorCode: groupErrorCode(m.errorCode) })),
+        members:
+          r.errorCode !== 'NONE'
+            ? []
+            : r.members.map((m) => ({
+                memberId: m.memberId,
+                groupInstanceId: m.groupInstanceId,
+                errorCode: groupErrorCode(m.errorCode),
+              })),
       };
     },
   });

@@ -13,11 +13,19 @@ export function createListGroupsHandler(groups: GroupCoordinator) {
     maxVersion: 5,
     handle(req, ctx) {
       const v = ctx.apiVersion;
-      const r = groups.listGroups({ statesFilter: v >= 4 ? req.statesFilter : [], typesFilter: v >= 5 ? req.typesFilter : [] });
+      const r = groups.listGroups({
+        statesFilter: v >= 4 ? req.statesFilter : [],
+        typesFilter: v >= 5 ? req.typesFilter : [],
+      });
       return {
         throttleTimeMs: 0,
         errorCode: groupErrorCode(r.errorCode),
-        groups: r.groups.map((g) => ({ groupId: g.groupId, protocolType: g.protocolType, groupState: g.state, groupType: g.groupType })),
+        groups: r.groups.map((g) => ({
+          groupId: g.groupId,
+          protocolType: g.protocolType,
+          groupState: g.state,
+          groupType: g.groupType,
+        })),
       };
     },
   });

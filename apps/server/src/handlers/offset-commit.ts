@@ -49,13 +49,18 @@ export function createOffsetCommitHandler(groups: GroupCoordinator) {
       });
       // Answer in the request's order, unknown partitions included.
       const results = new Map<string, number>();
-      for (const t of r.topics) for (const p of t.partitions) results.set(`${t.name}\0${p.partitionIndex}`, groupErrorCode(p.errorCode));
+      for (const t of r.topics)
+        for (const p of t.partitions)
+          results.set(`${t.name}\0${p.partitionIndex}`, groupErrorCode(p.errorCode));
       const unknownCode = groupErrorCode('UNKNOWN_TOPIC_OR_PARTITION');
       return {
         throttleTimeMs: 0,
         topics: req.topics.map((t) => ({
           name: t.name,
-          partitions: t.partitions.map((p) => ({ partitionIndex: p.partitionIndex, errorCode: results.get(`${t.name}\0${p.partitionIndex}`) ?? unknownCode })),
+          partitions: t.partitions.map((p) => ({
+            partitionIndex: p.partitionIndex,
+            errorCode: results.get(`${t.name}\0${p.partitionIndex}`) ?? unknownCode,
+          })),
         })),
       };
     },

@@ -15,12 +15,21 @@ export function createOffsetDeleteHandler(groups: GroupCoordinator) {
     async handle(req) {
       const r = await groups.deleteOffsets({
         groupId: req.groupId,
-        topics: req.topics.map((t) => ({ name: t.name, partitionIndexes: t.partitions.map((p) => p.partitionIndex) })),
+        topics: req.topics.map((t) => ({
+          name: t.name,
+          partitionIndexes: t.partitions.map((p) => p.partitionIndex),
+        })),
       });
       return {
         errorCode: groupErrorCode(r.errorCode),
         throttleTimeMs: 0,
-        topics: r.topics.map((t) => ({ name: t.name, partitions: t.partitions.map((p) => ({ partitionIndex: p.partitionIndex, errorCode: groupErrorCode(p.errorCode) })) })),
+        topics: r.topics.map((t) => ({
+          name: t.name,
+          partitions: t.partitions.map((p) => ({
+            partitionIndex: p.partitionIndex,
+            errorCode: groupErrorCode(p.errorCode),
+          })),
+        })),
       };
     },
   });

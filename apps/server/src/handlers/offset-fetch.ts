@@ -38,13 +38,26 @@ export function createOffsetFetchHandler(groups: GroupCoordinator) {
           topics: [],
           groups: req.groups.map((g) => {
             const r = groups.fetchOffsets({ groupId: g.groupId, topics: g.topics, requireStable });
-            return { groupId: g.groupId, errorCode: groupErrorCode(r.errorCode), topics: topicsOut(r, false) };
+            return {
+              groupId: g.groupId,
+              errorCode: groupErrorCode(r.errorCode),
+              topics: topicsOut(r, false),
+            };
           }),
         };
       }
-      const r = groups.fetchOffsets({ groupId: req.groupId, topics: v >= 2 ? req.topics : (req.topics ?? []), requireStable });
+      const r = groups.fetchOffsets({
+        groupId: req.groupId,
+        topics: v >= 2 ? req.topics : (req.topics ?? []),
+        requireStable,
+      });
       // v0–v1 have no top-level error: the group's error goes on every partition.
-      return { throttleTimeMs: 0, errorCode: groupErrorCode(r.errorCode), topics: topicsOut(r, v < 2), groups: [] };
+      return {
+        throttleTimeMs: 0,
+        errorCode: groupErrorCode(r.errorCode),
+        topics: topicsOut(r, v < 2),
+        groups: [],
+      };
     },
   });
 }

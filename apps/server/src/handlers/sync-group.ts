@@ -22,9 +22,17 @@ export function createSyncGroupHandler(groups: GroupCoordinator) {
         groupInstanceId: v >= 3 ? req.groupInstanceId : null,
         protocolType: v >= 5 ? req.protocolType : null,
         protocolName: v >= 5 ? req.protocolName : null,
-        assignments: req.assignments.map((a) => ({ memberId: a.memberId, assignment: ownedBytes(a.assignment) })),
+        assignments: req.assignments.map((a) => ({
+          memberId: a.memberId,
+          assignment: ownedBytes(a.assignment),
+        })),
       });
-      const r = await untilShutdown(pending, ctx.deps.shutdown, () => ({ errorCode: 'NOT_COORDINATOR' as const, protocolType: null, protocolName: null, assignment: new Uint8Array(0) }));
+      const r = await untilShutdown(pending, ctx.deps.shutdown, () => ({
+        errorCode: 'NOT_COORDINATOR' as const,
+        protocolType: null,
+        protocolName: null,
+        assignment: new Uint8Array(0),
+      }));
       return {
         throttleTimeMs: 0,
         errorCode: groupErrorCode(r.errorCode),

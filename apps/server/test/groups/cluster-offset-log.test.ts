@@ -14,7 +14,10 @@ it('commits are durable in __consumer_offsets, compaction moves its log start, a
   let coordinator: GroupCoordinator | undefined;
   const services = {
     groups: async (ctx: Parameters<typeof startGroupServices>[0]) => {
-      const g = await startGroupServices({ ...ctx, groupConfig: { compactionMinRecords: 30, initialRebalanceDelayMs: 0 } });
+      const g = await startGroupServices({
+        ...ctx,
+        groupConfig: { compactionMinRecords: 30, initialRebalanceDelayMs: 0 },
+      });
       coordinator = g.coordinator;
       return g;
     },
@@ -23,7 +26,13 @@ it('commits are durable in __consumer_offsets, compaction moves its log start, a
   const dataDir = b.dataDir;
   try {
     const port = () => b.broker.kafkaPort;
-    const kafka = () => new Kafka({ clientId: 'offsets-it', brokers: [`127.0.0.1:${port()}`], logLevel: logLevel.NOTHING, retry: { retries: 5 } });
+    const kafka = () =>
+      new Kafka({
+        clientId: 'offsets-it',
+        brokers: [`127.0.0.1:${port()}`],
+        logLevel: logLevel.NOTHING,
+        retry: { retries: 5 },
+      });
     let admin = kafka().admin();
     await admin.connect();
     await admin.createTopics({ topics: [{ topic: 'it-topic', numPartitions: 2 }] });
@@ -36,7 +45,20 @@ it('commits are durable in __consumer_offsets, compaction moves its log start, a
         memberId: '',
         groupInstanceId: null,
         retentionTimeMs: -1n,
-        topics: [{ name: 'it-topic', partitions: [{ partitionIndex: i % 2, committedOffset: BigInt(i), committedLeaderEpoch: -1, commitTimestamp: -1n, committedMetadata: null }] }],
+        topics: [
+          {
+            name: 'it-topic',
+            partitions: [
+              {
+                partitionIndex: i % 2,
+                committedOffset: BigInt(i),
+                committedLeaderEpoch: -1,
+                commitTimestamp: -1n,
+                committedMetadata: null,
+              },
+            ],
+          },
+        ],
       });
       expect(r.topics[0]?.partitions[0]?.errorCode).toBe(0);
     }
@@ -54,7 +76,10 @@ it('commits are durable in __consumer_offsets, compaction moves its log start, a
     admin = kafka().admin();
     await admin.connect();
     const fetched = await admin.fetchOffsets({ groupId: 'it-group', topics: ['it-topic'] });
-    expect(fetched[0]?.partitions.map((x) => [x.partition, x.offset]).sort()).toEqual([[0, '60'], [1, '59']]);
+    expect(fetched[0]?.partitions.map((x) => [x.partition, x.offset]).sort()).toEqual([
+      [0, '60'],
+      [1, '59'],
+    ]);
     await admin.disconnect();
   } finally {
     await b.stop();

@@ -16,7 +16,20 @@ function commit(groupId: string, partition: number, offset: bigint): OffsetCommi
     memberId: '',
     groupInstanceId: null,
     retentionTimeMs: -1,
-    topics: [{ name: 't', partitions: [{ partitionIndex: partition, committedOffset: offset, committedLeaderEpoch: -1, commitTimestampMs: -1, committedMetadata: null }] }],
+    topics: [
+      {
+        name: 't',
+        partitions: [
+          {
+            partitionIndex: partition,
+            committedOffset: offset,
+            committedLeaderEpoch: -1,
+            commitTimestampMs: -1,
+            committedMetadata: null,
+          },
+        ],
+      },
+    ],
   };
 }
 
@@ -36,19 +49,34 @@ it('merges the writes that queue behind an append in flight into one append, in 
   await settle();
   expect(rest.every((r) => r.done && r.result?.topics[0]?.partitions[0]?.errorCode === 'NONE')).toBe(true);
   expect(h.log.appendCount).toBe(2);
-  expect(h.coordinator.fetchOffsets({ groupId: 's', topics: null, requireStable: false }).topics[0]?.partitions[0]?.committedOffset).toBe(5n);
+  expect(
+    h.coordinator.fetchOffsets({ groupId: 's', topics: null, requireStable: false }).topics[0]?.partitions[0]
+      ?.committedOffset,
+  ).toBe(5n);
 });
 
 it('keeps the log bounded by snapshots, and a reload yields the same state', async () => {
   const log = new InMemoryOffsetLog();
   const h = await harness({ numPartitions: 1, compactionMinRecords: 20 }, log);
   const j = await h.coordinator.joinGroup(joinReq('g'));
-  await h.coordinator.syncGroup({ groupId: 'g', generationId: j.generationId, memberId: j.memberId, groupInstanceId: null, protocolType: null, protocolName: null, assignments: assign(j.members) });
+  await h.coordinator.syncGroup({
+    groupId: 'g',
+    generationId: j.generationId,
+    memberId: j.memberId,
+    groupInstanceId: null,
+    protocolType: null,
+    protocolName: null,
+    assignments: assign(j.members),
+  });
   await settle();
   let maxRecords = 0;
   for (let i = 1; i <= 300; i++) {
     await h.coordinator.commitOffsets(commit('s', i % 3, BigInt(i)));
-    await h.coordinator.commitOffsets({ ...commit('g', 0, BigInt(i)), generationId: j.generationId, memberId: j.memberId });
+    await h.coordinator.commitOffsets({
+      ...commit('g', 0, BigInt(i)),
+      generationId: j.generationId,
+      memberId: j.memberId,
+    });
     await settle();
     maxRecords = Math.max(maxRecords, log.recordCount(0));
   }
@@ -57,11 +85,31 @@ it('keeps the log bounded by snapshots, and a reload yields the same state', asy
   await settle();
   expect(maxRecords).toBeLessThan(40);
   const h2 = await harness({ numPartitions: 1 }, log, h.clock);
-  expect(h2.coordinator.inspect('g')).toMatchObject({ state: 'Stable', generationId: j.generationId, members: [j.memberId], offsets: 1 });
-  expect(h2.coordinator.fetchOffsets({ groupId: 's', topics: null, requireStable: false }).topics[0]?.partitions.map((p) => p.committedOffset)).toEqual([300n, 298n, 299n]);
-  expect(h2.coordinator.fetchOffsets({ groupId: 'g', topics: null, requireStable: false }).topics[0]?.partitions[0]?.committedOffset).toBe(300n);
+  expect(h2.coordinator.inspect('g')).toMatchObject({
+    state: 'Stable',
+    generationId: j.generationId,
+    members: [j.memberId],
+    offsets: 1,
+  });
+  expect(
+    h2.coordinator
+      .fetchOffsets({ groupId: 's', topics: null, requireStable: false })
+      .topics[0]?.partitions.map((p) => p.committedOffset),
+  ).toEqual([300n, 298n, 299n]);
+  expect(
+    h2.coordinator.fetchOffsets({ groupId: 'g', topics: null, requireStable: false }).topics[0]?.partitions[0]
+      ?.committedOffset,
+  ).toBe(300n);
   expect(h2.coordinator.groupState('gone')).toBeUndefined();
-  const s = await h2.coordinator.syncGroup({ groupId: 'g', generationId: j.generationId, memberId: j.memberId, groupInstanceId: null, protocolType: null, protocolName: null, assignments: [] });
+  const s = await h2.coordinator.syncGroup({
+    groupId: 'g',
+    generationId: j.generationId,
+    memberId: j.memberId,
+    groupInstanceId: null,
+    protocolType: null,
+    protocolName: null,
+    assignments: [],
+  });
   expect(Buffer.from(s.assignment).toString()).toBe(`assignment-for-${j.memberId}`);
 });
 
@@ -91,7 +139,10 @@ it('an append that takes too long is answered COORDINATOR_NOT_AVAILABLE, and sti
   expect(c.result?.topics[0]?.partitions[0]?.errorCode).toBe('COORDINATOR_NOT_AVAILABLE');
   h.log.release();
   await settle();
-  expect(h.coordinator.fetchOffsets({ groupId: 's', topics: null, requireStable: false }).topics[0]?.partitions[0]?.committedOffset).toBe(9n);
+  expect(
+    h.coordinator.fetchOffsets({ groupId: 's', topics: null, requireStable: false }).topics[0]?.partitions[0]
+      ?.committedOffset,
+  ).toBe(9n);
 });
 
 it('bounds the writes waiting behind a slow append', async () => {
@@ -100,11 +151,22 @@ it('bounds the writes waiting behind a slow append', async () => {
   const all = [1n, 2n, 3n, 4n, 5n].map((o) => track(h.coordinator.commitOffsets(commit('s', 0, o))));
   await settle();
   // one in flight, three queued, the fifth refused at once
-  expect(all.map((t) => t.result?.topics[0]?.partitions[0]?.errorCode)).toEqual([undefined, undefined, undefined, undefined, 'COORDINATOR_NOT_AVAILABLE']);
+  expect(all.map((t) => t.result?.topics[0]?.partitions[0]?.errorCode)).toEqual([
+    undefined,
+    undefined,
+    undefined,
+    undefined,
+    'COORDINATOR_NOT_AVAILABLE',
+  ]);
   h.log.release();
   h.log.hold();
   await settle();
   h.log.release();
   await settle();
-  expect(all.slice(0, 4).map((t) => t.result?.topics[0]?.partitions[0]?.errorCode)).toEqual(['NONE', 'NONE', 'NONE', 'NONE']);
+  expect(all.slice(0, 4).map((t) => t.result?.topics[0]?.partitions[0]?.errorCode)).toEqual([
+    'NONE',
+    'NONE',
+    'NONE',
+    'NONE',
+  ]);
 });

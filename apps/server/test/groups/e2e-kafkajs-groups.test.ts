@@ -21,7 +21,12 @@ afterAll(async () => {
 });
 
 function kafka(): Kafka {
-  return new Kafka({ clientId: 'groups-e2e', brokers: [server.bootstrap], logLevel: logLevel.NOTHING, retry: { retries: 8, initialRetryTime: 100 } });
+  return new Kafka({
+    clientId: 'groups-e2e',
+    brokers: [server.bootstrap],
+    logLevel: logLevel.NOTHING,
+    retry: { retries: 8, initialRetryTime: 100 },
+  });
 }
 
 async function waitFor(what: string, cond: () => boolean, timeoutMs = 60_000): Promise<void> {
@@ -36,7 +41,8 @@ async function produce(topic: string, from: number, count: number, partitions: n
   const producer = kafka().producer();
   await producer.connect();
   const messages = [];
-  for (let i = from; i < from + count; i++) messages.push({ key: `k${i}`, value: `v${i}`, partition: i % partitions });
+  for (let i = from; i < from + count; i++)
+    messages.push({ key: `k${i}`, value: `v${i}`, partition: i % partitions });
   await producer.send({ topic, messages, acks: -1 });
   await producer.disconnect();
 }
@@ -47,8 +53,19 @@ interface Member {
   seen: string[];
 }
 
-async function member(groupId: string, topic: string, seenBy: Map<string, string>, name: string): Promise<Member> {
-  const consumer = kafka().consumer({ groupId, sessionTimeout: 10_000, heartbeatInterval: 500, rebalanceTimeout: 20_000, maxWaitTimeInMs: 200 });
+async function member(
+  groupId: string,
+  topic: string,
+  seenBy: Map<string, string>,
+  name: string,
+): Promise<Member> {
+  const consumer = kafka().consumer({
+    groupId,
+    sessionTimeout: 10_000,
+    heartbeatInterval: 500,
+    rebalanceTimeout: 20_000,
+    maxWaitTimeInMs: 200,
+  });
   let assignment: number[] = [];
   consumer.on(consumer.events.GROUP_JOIN, (e) => {
     assignment = [...(e.payload.memberAssignment[topic] ?? [])].sort((a, b) => a - b);
@@ -75,10 +92,16 @@ test('two members share the partitions; rebalances when the second joins and whe
   await produce(topic, 0, 40, 4);
 
   const a = await member('g-two', topic, seenBy, 'a');
-  await waitFor('a to own all partitions and read the first batch', () => a.assigned().length === 4 && seenBy.size === 40);
+  await waitFor(
+    'a to own all partitions and read the first batch',
+    () => a.assigned().length === 4 && seenBy.size === 40,
+  );
 
   const b = await member('g-two', topic, seenBy, 'b');
-  await waitFor('the rebalance to split the partitions', () => a.assigned().length === 2 && b.assigned().length === 2);
+  await waitFor(
+    'the rebalance to split the partitions',
+    () => a.assigned().length === 2 && b.assigned().length === 2,
+  );
   expect([...a.assigned(), ...b.assigned()].sort()).toEqual([0, 1, 2, 3]);
   let described = await admin.describeGroups(['g-two']);
   expect(described.groups[0]).toMatchObject({ groupId: 'g-two', state: 'Stable', protocolType: 'consumer' });
@@ -92,7 +115,12 @@ test('two members share the partitions; rebalances when the second joins and whe
   await b.consumer.disconnect(); // LeaveGroup: a takes everything over
   await waitFor('a to own all partitions again', () => a.assigned().length === 4);
   await produce(topic, 80, 20, 4);
-  await waitFor('a to read the third batch', () => seenBy.size === 100 && [...seenBy].filter(([v]) => Number(v.slice(1)) >= 80).every(([, who]) => who === 'a'));
+  await waitFor(
+    'a to read the third batch',
+    () =>
+      seenBy.size === 100 &&
+      [...seenBy].filter(([v]) => Number(v.slice(1)) >= 80).every(([, who]) => who === 'a'),
+  );
   // nothing was read twice by the group: every value appears once overall
   expect(a.seen.length + b.seen.length).toBe(100);
   described = await admin.describeGroups(['g-two']);
@@ -121,7 +149,10 @@ test('committed offsets survive a server restart: the consumer resumes where it 
     await ad.disconnect();
     return o[0]?.partitions.map((p) => [p.partition, p.offset]).sort();
   })();
-  expect(before).toEqual([[0, '15'], [1, '15']]);
+  expect(before).toEqual([
+    [0, '15'],
+    [1, '15'],
+  ]);
 
   await server.stop();
   server = await startServer({ dataDir: server.dataDir });
@@ -145,7 +176,11 @@ test('admin: describe, offsets of an empty group, delete it', async () => {
   const admin = kafka().admin();
   await admin.connect();
   await admin.createTopics({ topics: [{ topic: 'grp-admin', numPartitions: 1 }] });
-  await admin.setOffsets({ groupId: 'g-admin', topic: 'grp-admin', partitions: [{ partition: 0, offset: '7' }] });
+  await admin.setOffsets({
+    groupId: 'g-admin',
+    topic: 'grp-admin',
+    partitions: [{ partition: 0, offset: '7' }],
+  });
   const o = await admin.fetchOffsets({ groupId: 'g-admin', topics: ['grp-admin'] });
   expect(o[0]?.partitions).toEqual([expect.objectContaining({ partition: 0, offset: '7' })]);
   const d = await admin.describeGroups(['g-admin']);
@@ -154,7 +189,12 @@ test('admin: describe, offsets of an empty group, delete it', async () => {
   const d2 = await admin.describeGroups(['g-admin']);
   expect(d2.groups[0]?.state).toBe('Dead');
   await admin.disconnect();
-  const noRetry = new Kafka({ clientId: 'groups-e2e', brokers: [server.bootstrap], logLevel: logLevel.NOTHING, retry: { retries: 0 } }).admin();
+  const noRetry = new Kafka({
+    clientId: 'groups-e2e',
+    brokers: [server.bootstrap],
+    logLevel: logLevel.NOTHING,
+    retry: { retries: 0 },
+  }).admin();
   await noRetry.connect();
   await expect(noRetry.deleteGroups(['g-admin'])).rejects.toThrow(); // GROUP_ID_NOT_FOUND
   await noRetry.disconnect();

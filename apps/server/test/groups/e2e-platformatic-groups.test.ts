@@ -21,7 +21,10 @@ afterAll(async () => {
 
 function run(args: string[]): Promise<Record<string, unknown>> {
   return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, [path.join(__dirname, 'scripts', 'platformatic-group.mjs'), ...args], { cwd: path.join(__dirname, '..', '..'), stdio: ['ignore', 'pipe', 'pipe'] });
+    const p = spawn(process.execPath, [path.join(__dirname, 'scripts', 'platformatic-group.mjs'), ...args], {
+      cwd: path.join(__dirname, '..', '..'),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     p.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
@@ -43,7 +46,11 @@ const range = (from: number, n: number) => Array.from({ length: n }, (_, i) => `
 test('@platformatic/kafka consumes in a group, commits, and a new consumer resumes after the commits', async () => {
   const r = await run([server.bootstrap, 'plt-grp', 'plt-group']);
   expect(r['error']).toBeUndefined();
-  const first = r['first'] as { values: string[]; joined: { isLeader: boolean; assignments: unknown }; committed: number[] };
+  const first = r['first'] as {
+    values: string[];
+    joined: { isLeader: boolean; assignments: unknown };
+    committed: number[];
+  };
   const second = r['second'] as { values: string[]; committed: number[] };
   expect([...first.values].sort()).toEqual(range(0, 20));
   expect(first.joined).toMatchObject({ isLeader: true, assignments: [['plt-grp', [0, 1]]] });

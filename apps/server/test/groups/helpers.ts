@@ -77,7 +77,11 @@ export function joinReq(groupId: string, over: Partial<JoinGroupRequest> = {}): 
 
 /** A tracked promise: `.result` once settled. */
 export function track<T>(p: Promise<T>): { promise: Promise<T>; result: T | undefined; done: boolean } {
-  const t: { promise: Promise<T>; result: T | undefined; done: boolean } = { promise: p, result: undefined, done: false };
+  const t: { promise: Promise<T>; result: T | undefined; done: boolean } = {
+    promise: p,
+    result: undefined,
+    done: false,
+  };
   void p.then((r) => {
     t.result = r;
     t.done = true;
@@ -90,9 +94,17 @@ export async function joinWithId(h: Harness, groupId: string, over: Partial<Join
   const first = await h.coordinator.joinGroup(joinReq(groupId, { requireKnownMemberId: true, ...over }));
   expect(first.errorCode).toBe('MEMBER_ID_REQUIRED');
   const memberId = first.memberId;
-  return { memberId, join: track(h.coordinator.joinGroup(joinReq(groupId, { requireKnownMemberId: true, ...over, memberId }))) };
+  return {
+    memberId,
+    join: track(h.coordinator.joinGroup(joinReq(groupId, { requireKnownMemberId: true, ...over, memberId }))),
+  };
 }
 
-export function assign(members: JoinGroupResult['members']): Array<{ memberId: string; assignment: Uint8Array }> {
-  return members.map((m) => ({ memberId: m.memberId, assignment: new Uint8Array(Buffer.from(`assignment-for-${m.memberId}`)) }));
+export function assign(
+  members: JoinGroupResult['members'],
+): Array<{ memberId: string; assignment: Uint8Array }> {
+  return members.map((m) => ({
+    memberId: m.memberId,
+    assignment: new Uint8Array(Buffer.from(`assignment-for-${m.memberId}`)),
+  }));
 }

@@ -19,14 +19,64 @@ type Op =
   | { kind: 'restart' };
 
 const opArb: fc.Arbitrary<Op> = fc.oneof(
-  { weight: 30, arbitrary: fc.record({ kind: fc.constant('act' as const), client: fc.integer({ min: 0, max: 3 }), alt: fc.constant(false) }) },
-  { weight: 3, arbitrary: fc.record({ kind: fc.constantFrom('join' as const, 'sync' as const, 'heartbeat' as const, 'leave' as const, 'commit' as const), client: fc.integer({ min: 0, max: 3 }), alt: fc.boolean() }) },
-  { weight: 6, arbitrary: fc.record({ kind: fc.constant('commit' as const), client: fc.integer({ min: 0, max: 3 }), alt: fc.constant(false) }) },
-  { weight: 6, arbitrary: fc.record({ kind: fc.constant('advance' as const), ms: fc.constantFrom(100, 600, 1000, 3000) }) },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant('advance' as const), ms: fc.constantFrom(11_000, 31_000) }) },
+  {
+    weight: 30,
+    arbitrary: fc.record({
+      kind: fc.constant('act' as const),
+      client: fc.integer({ min: 0, max: 3 }),
+      alt: fc.constant(false),
+    }),
+  },
+  {
+    weight: 3,
+    arbitrary: fc.record({
+      kind: fc.constantFrom(
+        'join' as const,
+        'sync' as const,
+        'heartbeat' as const,
+        'leave' as const,
+        'commit' as const,
+      ),
+      client: fc.integer({ min: 0, max: 3 }),
+      alt: fc.boolean(),
+    }),
+  },
+  {
+    weight: 6,
+    arbitrary: fc.record({
+      kind: fc.constant('commit' as const),
+      client: fc.integer({ min: 0, max: 3 }),
+      alt: fc.constant(false),
+    }),
+  },
+  {
+    weight: 6,
+    arbitrary: fc.record({
+      kind: fc.constant('advance' as const),
+      ms: fc.constantFrom(100, 600, 1000, 3000),
+    }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({ kind: fc.constant('advance' as const), ms: fc.constantFrom(11_000, 31_000) }),
+  },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('restart' as const) }) },
-  { weight: 3, arbitrary: fc.record({ kind: fc.constant('crash' as const), client: fc.integer({ min: 0, max: 3 }), alt: fc.constant(false as const) }) },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant('zombie' as const), client: fc.integer({ min: 0, max: 3 }), alt: fc.constant(false as const) }) },
+  {
+    weight: 3,
+    arbitrary: fc.record({
+      kind: fc.constant('crash' as const),
+      client: fc.integer({ min: 0, max: 3 }),
+      alt: fc.constant(false as const),
+    }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constant('zombie' as const),
+      client: fc.integer({ min: 0, max: 3 }),
+      alt: fc.constant(false as const),
+    }),
+  },
 );
 
 interface Client {
@@ -82,15 +132,22 @@ async function run(ops: Op[]): Promise<void> {
     } else if (op.kind === 'crash') {
       // the process dies without leaving; it restarts with no member id (same instance id if static)
       const c = clients[op.client] as Client;
-      if (c.memberId !== '') c.zombie = { memberId: c.memberId, generationId: c.generationId, replaced: false };
+      if (c.memberId !== '')
+        c.zombie = { memberId: c.memberId, generationId: c.generationId, replaced: false };
       c.memberId = '';
       c.next = 'join';
     } else if (op.kind === 'zombie') {
       const c = clients[op.client] as Client;
       if (c.zombie !== undefined && c.instanceId !== null) {
-        const e = h.coordinator.heartbeat({ groupId: 'rg', generationId: c.zombie.generationId, memberId: c.zombie.memberId, groupInstanceId: c.instanceId });
+        const e = h.coordinator.heartbeat({
+          groupId: 'rg',
+          generationId: c.zombie.generationId,
+          memberId: c.zombie.memberId,
+          groupInstanceId: c.instanceId,
+        });
         if (e === 'FENCED_INSTANCE_ID') reached.fenced++;
-        if (c.zombie.replaced && e === 'NONE') problems.push(`${c.name}: the replaced member id ${c.zombie.memberId} still heartbeats`);
+        if (c.zombie.replaced && e === 'NONE')
+          problems.push(`${c.name}: the replaced member id ${c.zombie.memberId} still heartbeats`);
       }
     } else if (op.kind === 'restart') {
       if ((h.coordinator.inspect('rg')?.members.length ?? 0) > 0) reached.restartsWithMembers++;
@@ -102,8 +159,13 @@ async function run(ops: Op[]): Promise<void> {
       const loaded = h.coordinator.inspect('rg')?.generationId ?? 0;
       // nothing acknowledged is lost: every partition has its last acknowledged commit
       for (const [partition, offset] of acked) {
-        const got = h.coordinator.fetchOffsets({ groupId: 'rg', topics: [{ name: 't', partitionIndexes: [partition] }], requireStable: false }).topics[0]?.partitions[0]?.committedOffset;
-        if (got !== offset) problems.push(`after a restart partition ${partition} has ${String(got)}, acknowledged ${offset}`);
+        const got = h.coordinator.fetchOffsets({
+          groupId: 'rg',
+          topics: [{ name: 't', partitionIndexes: [partition] }],
+          requireStable: false,
+        }).topics[0]?.partitions[0]?.committedOffset;
+        if (got !== offset)
+          problems.push(`after a restart partition ${partition} has ${String(got)}, acknowledged ${offset}`);
         else reached.offsetsChecked++;
       }
       for (const c of clients) c.maxGeneration = Math.min(c.maxGeneration, loaded);
@@ -112,54 +174,90 @@ async function run(ops: Op[]): Promise<void> {
       const c = clients[op.client] as Client;
       const kind = op.kind === 'act' ? c.next : op.kind;
       const groupId = 'rg';
-      const protocols = [{ name: op.alt ? 'roundrobin' : 'range', metadata: subscription(['t']) }, { name: op.alt ? 'range' : 'roundrobin', metadata: subscription(['t']) }];
+      const protocols = [
+        { name: op.alt ? 'roundrobin' : 'range', metadata: subscription(['t']) },
+        { name: op.alt ? 'range' : 'roundrobin', metadata: subscription(['t']) },
+      ];
       switch (kind) {
         case 'join': {
           if (c.joining) break;
           c.joining = true;
           const coordinator = h.coordinator;
           void coordinator
-            .joinGroup(joinReq(groupId, { clientId: c.name, memberId: c.memberId, groupInstanceId: c.instanceId, requireKnownMemberId: true, supportsSkipAssignment: true, protocols }))
+            .joinGroup(
+              joinReq(groupId, {
+                clientId: c.name,
+                memberId: c.memberId,
+                groupInstanceId: c.instanceId,
+                requireKnownMemberId: true,
+                supportsSkipAssignment: true,
+                protocols,
+              }),
+            )
             .then((r) => {
               c.joining = false;
               if (r.errorCode === 'MEMBER_ID_REQUIRED' || r.errorCode === 'NONE') {
                 c.memberId = r.memberId;
                 c.ids.add(r.memberId);
               }
-              if (r.errorCode === 'UNKNOWN_MEMBER_ID' || r.errorCode === 'FENCED_INSTANCE_ID') c.memberId = '';
+              if (r.errorCode === 'UNKNOWN_MEMBER_ID' || r.errorCode === 'FENCED_INSTANCE_ID')
+                c.memberId = '';
               if (r.errorCode !== 'NONE') return;
               c.next = 'sync';
               if (c.zombie !== undefined && c.zombie.memberId !== r.memberId && c.instanceId !== null) {
                 // the old process of a static member is still around: its id must be fenced now
                 c.zombie.replaced = true;
-                const e = coordinator.heartbeat({ groupId, generationId: c.zombie.generationId, memberId: c.zombie.memberId, groupInstanceId: c.instanceId });
+                const e = coordinator.heartbeat({
+                  groupId,
+                  generationId: c.zombie.generationId,
+                  memberId: c.zombie.memberId,
+                  groupInstanceId: c.instanceId,
+                });
                 // FENCED_INSTANCE_ID, or UNKNOWN_MEMBER_ID if the new member is already gone again
                 if (e === 'FENCED_INSTANCE_ID') reached.fenced++;
-                else if (e !== 'UNKNOWN_MEMBER_ID') problems.push(`${c.name}: the replaced member id ${c.zombie.memberId} got ${e}`);
+                else if (e !== 'UNKNOWN_MEMBER_ID')
+                  problems.push(`${c.name}: the replaced member id ${c.zombie.memberId} got ${e}`);
               }
-              if (r.generationId < c.maxGeneration) problems.push(`${c.name}: generation ${r.generationId} after ${c.maxGeneration}`);
+              if (r.generationId < c.maxGeneration)
+                problems.push(`${c.name}: generation ${r.generationId} after ${c.maxGeneration}`);
               c.maxGeneration = Math.max(c.maxGeneration, r.generationId);
               c.generationId = r.generationId;
               c.leaderMembers = r.members;
               const seen = protocolOfGeneration.get(r.generationId);
-              if (seen !== undefined && seen !== r.protocolName) problems.push(`generation ${r.generationId}: protocols ${seen} and ${String(r.protocolName)}`);
+              if (seen !== undefined && seen !== r.protocolName)
+                problems.push(
+                  `generation ${r.generationId}: protocols ${seen} and ${String(r.protocolName)}`,
+                );
               protocolOfGeneration.set(r.generationId, r.protocolName ?? '');
             });
           break;
         }
         case 'sync': {
           if (c.memberId === '') break;
-          const assignments = c.leaderMembers.map((m) => ({ memberId: m.memberId, assignment: new Uint8Array(Buffer.from(`for:${m.memberId}`)) }));
+          const assignments = c.leaderMembers.map((m) => ({
+            memberId: m.memberId,
+            assignment: new Uint8Array(Buffer.from(`for:${m.memberId}`)),
+          }));
           void h.coordinator
-            .syncGroup({ groupId, generationId: c.generationId, memberId: c.memberId, groupInstanceId: c.instanceId, protocolType: null, protocolName: null, assignments })
+            .syncGroup({
+              groupId,
+              generationId: c.generationId,
+              memberId: c.memberId,
+              groupInstanceId: c.instanceId,
+              protocolType: null,
+              protocolName: null,
+              assignments,
+            })
             .then((r) => {
               if (r.errorCode === 'FENCED_INSTANCE_ID') reached.fenced++;
-              if (r.errorCode === 'UNKNOWN_MEMBER_ID' || r.errorCode === 'FENCED_INSTANCE_ID') c.memberId = '';
+              if (r.errorCode === 'UNKNOWN_MEMBER_ID' || r.errorCode === 'FENCED_INSTANCE_ID')
+                c.memberId = '';
               c.next = r.errorCode === 'NONE' ? 'heartbeat' : 'join';
               if (r.errorCode !== 'NONE' || r.assignment.length === 0) return;
               reached.assignments++;
               const got = Buffer.from(r.assignment).toString();
-              if (!got.startsWith('for:') || !c.ids.has(got.slice(4))) problems.push(`${c.name} (ids ${[...c.ids].join(',')}) received ${got}`);
+              if (!got.startsWith('for:') || !c.ids.has(got.slice(4)))
+                problems.push(`${c.name} (ids ${[...c.ids].join(',')}) received ${got}`);
             });
           break;
         }
@@ -168,7 +266,12 @@ async function run(ops: Op[]): Promise<void> {
             c.next = 'join';
             break;
           }
-          const e = h.coordinator.heartbeat({ groupId, generationId: c.generationId, memberId: c.memberId, groupInstanceId: c.instanceId });
+          const e = h.coordinator.heartbeat({
+            groupId,
+            generationId: c.generationId,
+            memberId: c.memberId,
+            groupInstanceId: c.instanceId,
+          });
           if (e === 'UNKNOWN_MEMBER_ID' || e === 'FENCED_INSTANCE_ID') c.memberId = '';
           if (e === 'FENCED_INSTANCE_ID') reached.fenced++;
           if (e !== 'NONE') c.next = 'join';
@@ -191,7 +294,20 @@ async function run(ops: Op[]): Promise<void> {
               memberId: c.memberId,
               groupInstanceId: c.memberId === '' ? null : c.instanceId,
               retentionTimeMs: -1,
-              topics: [{ name: 't', partitions: [{ partitionIndex, committedOffset: offset, committedLeaderEpoch: -1, commitTimestampMs: -1, committedMetadata: null }] }],
+              topics: [
+                {
+                  name: 't',
+                  partitions: [
+                    {
+                      partitionIndex,
+                      committedOffset: offset,
+                      committedLeaderEpoch: -1,
+                      commitTimestampMs: -1,
+                      committedMetadata: null,
+                    },
+                  ],
+                },
+              ],
             })
             .then((r) => {
               if (r.topics[0]?.partitions[0]?.errorCode === 'NONE') acked.set(partitionIndex, offset);
@@ -215,7 +331,10 @@ const SEED = Number(process.env['GROUPS_SEED'] ?? 20261126);
 const RUNS = Number(process.env['GROUPS_RUNS'] ?? 100);
 
 it('keeps its invariants under random operations', async () => {
-  await fc.assert(fc.asyncProperty(fc.array(opArb, { minLength: 5, maxLength: 120 }), run), { numRuns: RUNS, seed: SEED });
+  await fc.assert(fc.asyncProperty(fc.array(opArb, { minLength: 5, maxLength: 120 }), run), {
+    numRuns: RUNS,
+    seed: SEED,
+  });
   if (process.env['GROUPS_SEED'] !== undefined) return;
   if (process.env['DBG']) process.stdout.write(JSON.stringify(reached) + '\n');
   expect(reached.stable).toBeGreaterThan(20);

@@ -8,13 +8,29 @@ import type { EncodedRecord } from '../../src/groups/index.js';
 import { partitionsToCoordinate, startGroupServices } from '../../src/groups/service.js';
 import { settle } from './helpers.js';
 
-function fakeCluster(mode: 'standalone' | 'raft-cluster', leaders: number[] | undefined): { cluster: Cluster; setLeaders(l: number[]): void } {
+function fakeCluster(
+  mode: 'standalone' | 'raft-cluster',
+  leaders: number[] | undefined,
+): { cluster: Cluster; setLeaders(l: number[]): void } {
   let current = leaders;
   const cluster = {
     nodeId: 1,
     topic: (name: string) =>
       name === '__consumer_offsets' && current !== undefined
-        ? { name, topicId: 'x', internal: true, configs: {}, partitions: current.map((leaderId, partition) => ({ partition, leaderId, leaderEpoch: 0, replicas: [], isr: [], offlineReplicas: [] })) }
+        ? {
+            name,
+            topicId: 'x',
+            internal: true,
+            configs: {},
+            partitions: current.map((leaderId, partition) => ({
+              partition,
+              leaderId,
+              leaderEpoch: 0,
+              replicas: [],
+              isr: [],
+              offlineReplicas: [],
+            })),
+          }
         : undefined,
     status: () => ({ mode }),
   } as unknown as Cluster;
@@ -33,7 +49,13 @@ it('follows leadership: loads partitions it gains, unloads those it loses', asyn
   const { cluster, setLeaders } = fakeCluster('raft-cluster', [1, 2, 1]);
   const clock = new ManualScheduler();
   const log = new InMemoryOffsetLog();
-  const g = await startGroupServices({ cluster, config, scheduler: clock, offsetLog: log, leadershipCheckIntervalMs: 1000 });
+  const g = await startGroupServices({
+    cluster,
+    config,
+    scheduler: clock,
+    offsetLog: log,
+    leadershipCheckIntervalMs: 1000,
+  });
   expect(g.coordinator.ownedPartitions()).toEqual([0, 2]);
   setLeaders([2, 1, 1]);
   clock.advance(1000);
@@ -57,7 +79,13 @@ it('a partition that cannot be read leaves only its groups without a coordinator
       return log.readAll(p);
     },
   };
-  const g = await startGroupServices({ cluster, config, scheduler: clock, offsetLog: flaky, leadershipCheckIntervalMs: 1000 });
+  const g = await startGroupServices({
+    cluster,
+    config,
+    scheduler: clock,
+    offsetLog: flaky,
+    leadershipCheckIntervalMs: 1000,
+  });
   expect(g.coordinator.ownedPartitions()).toEqual([0, 2]);
   broken = false;
   clock.advance(10_000);

@@ -7,7 +7,10 @@ import { RawClient } from '../helpers/raw-client.js';
 import { subscription } from './helpers.js';
 
 it('answers a waiting JoinGroup NOT_COORDINATOR when the broker stops', async () => {
-  const b = await startBroker({}, { groups: (ctx) => startGroupServices({ ...ctx, groupConfig: { initialRebalanceDelayMs: 60_000 } }) });
+  const b = await startBroker(
+    {},
+    { groups: (ctx) => startGroupServices({ ...ctx, groupConfig: { initialRebalanceDelayMs: 60_000 } }) },
+  );
   try {
     const c = await RawClient.connect(b.broker.kafkaPort);
     const id = c.send(ApiKey.JoinGroup, 3, {

@@ -36,7 +36,8 @@ export class ChangeFeed {
     private readonly maxSubscribers: number,
     private readonly logger: FeedLogger,
   ) {
-    if (!Number.isInteger(maxRetained) || maxRetained < 1) throw new RangeError('maxRetainedChanges must be a positive integer');
+    if (!Number.isInteger(maxRetained) || maxRetained < 1)
+      throw new RangeError('maxRetainedChanges must be a positive integer');
   }
 
   publish(index: number, changes: readonly MetadataChange[]): void {

@@ -65,19 +65,25 @@ export class Reader {
   }
 
   intArray(key: string, maxLength: number, min: number, max: number): number[] {
-    return this.array(key, maxLength).map((item, i) => checkInt(item, min, max, (p) => this.fail(`${key}[${i}]`, p)));
+    return this.array(key, maxLength).map((item, i) =>
+      checkInt(item, min, max, (p) => this.fail(`${key}[${i}]`, p)),
+    );
   }
 
   intMatrix(key: string, maxOuter: number, maxInner: number, min: number, max: number): number[][] {
     return this.array(key, maxOuter).map((row, i) => {
       if (!Array.isArray(row)) this.fail(`${key}[${i}]`, 'expected an array');
       if (row.length > maxInner) this.fail(`${key}[${i}]`, `more than ${maxInner} items`);
-      return row.map((item: unknown, j: number) => checkInt(item, min, max, (p) => this.fail(`${key}[${i}][${j}]`, p)));
+      return row.map((item: unknown, j: number) =>
+        checkInt(item, min, max, (p) => this.fail(`${key}[${i}][${j}]`, p)),
+      );
     });
   }
 
   objects(key: string, maxLength: number): Reader[] {
-    return this.array(key, maxLength).map((item, i) => Reader.of(item, `${this.what}.${key}[${i}]`, this.errorCode));
+    return this.array(key, maxLength).map((item, i) =>
+      Reader.of(item, `${this.what}.${key}[${i}]`, this.errorCode),
+    );
   }
 }
 
@@ -95,7 +101,8 @@ function checkInt(v: unknown, min: number, max: number, fail: (problem: string) 
 export function canonicalize(value: unknown): unknown {
   if (value === null || typeof value === 'string' || typeof value === 'boolean') return value;
   if (typeof value === 'number') {
-    if (!Number.isFinite(value)) throw new MetadataError('UNKNOWN_SERVER_ERROR', 'cannot encode a non-finite number');
+    if (!Number.isFinite(value))
+      throw new MetadataError('UNKNOWN_SERVER_ERROR', 'cannot encode a non-finite number');
     return value;
   }
   if (Array.isArray(value)) return value.map(canonicalize);

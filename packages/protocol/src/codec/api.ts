@@ -7,7 +7,12 @@
 //   be able to read the response (KIP-511).
 
 import { ProtocolError } from '../errors/protocol-error.js';
-import { decodeRequestHeader, decodeResponseHeader, encodeRequestHeader, encodeResponseHeader } from '../generated/headers.js';
+import {
+  decodeRequestHeader,
+  decodeResponseHeader,
+  encodeRequestHeader,
+  encodeResponseHeader,
+} from '../generated/headers.js';
 import type { RequestHeader, ResponseHeader } from '../generated/headers.js';
 import { API_SCHEMAS, ApiKey } from '../generated/registry.js';
 import type { ApiRequestByKey, ApiResponseByKey, ApiSchemaInfo } from '../generated/registry.js';
@@ -48,8 +53,11 @@ export function isSupportedVersion(apiKey: number, version: number): boolean {
 }
 
 /** The version range of every API the codec supports (what an ApiVersions response may advertise at most). */
-export const supportedApiVersions: readonly { readonly apiKey: number; readonly minVersion: number; readonly maxVersion: number }[] =
-  API_SCHEMAS.map((a) => ({ apiKey: a.apiKey, minVersion: a.minVersion, maxVersion: a.maxVersion }));
+export const supportedApiVersions: readonly {
+  readonly apiKey: number;
+  readonly minVersion: number;
+  readonly maxVersion: number;
+}[] = API_SCHEMAS.map((a) => ({ apiKey: a.apiKey, minVersion: a.minVersion, maxVersion: a.maxVersion }));
 
 /**
  * Request header version for a request of `apiKey` at `apiVersion`. Versions above the codec's range
@@ -78,13 +86,22 @@ export interface RequestIds {
 
 /** Reads API key, version and correlation id from the start of a request frame (Truncated if shorter than 8 bytes). */
 export function peekRequestIds(frame: Buffer): RequestIds {
-  if (frame.length < 8) throw new ProtocolError('Truncated', `request frame of ${frame.length} bytes is shorter than a request header`);
-  return { apiKey: frame.readInt16BE(0), apiVersion: frame.readInt16BE(2), correlationId: frame.readInt32BE(4) };
+  if (frame.length < 8)
+    throw new ProtocolError(
+      'Truncated',
+      `request frame of ${frame.length} bytes is shorter than a request header`,
+    );
+  return {
+    apiKey: frame.readInt16BE(0),
+    apiVersion: frame.readInt16BE(2),
+    correlationId: frame.readInt32BE(4),
+  };
 }
 
 /** Reads a request header, choosing its version from the API key and version it starts with. */
 export function readRequestHeader(r: Reader): RequestHeader {
-  if (r.remaining() < 4) throw new ProtocolError('Truncated', 'request frame is shorter than a request header');
+  if (r.remaining() < 4)
+    throw new ProtocolError('Truncated', 'request frame is shorter than a request header');
   const apiKey = r.buf.readInt16BE(r.offset);
   const apiVersion = r.buf.readInt16BE(r.offset + 2);
   return decodeRequestHeader(r, requestHeaderVersion(apiKey, apiVersion));
@@ -101,12 +118,21 @@ export function readResponseHeader(r: Reader, apiKey: number, apiVersion: number
 }
 
 /** Writes a response header for a response of `apiKey` at `apiVersion`. */
-export function writeResponseHeader(correlationId: number, apiKey: number, apiVersion: number, w: Writer): void {
+export function writeResponseHeader(
+  correlationId: number,
+  apiKey: number,
+  apiVersion: number,
+  w: Writer,
+): void {
   encodeResponseHeader({ correlationId }, responseHeaderVersion(apiKey, apiVersion), w);
 }
 
 /** Decodes a request body (UnknownApiKey, UnsupportedVersion, or any decode error). */
-export function decodeRequest<K extends KnownApiKey>(apiKey: K, version: number, r: Reader): ApiRequestByKey[K];
+export function decodeRequest<K extends KnownApiKey>(
+  apiKey: K,
+  version: number,
+  r: Reader,
+): ApiRequestByKey[K];
 export function decodeRequest(apiKey: number, version: number, r: Reader): unknown;
 export function decodeRequest(apiKey: number, version: number, r: Reader): unknown {
   const a = known(apiKey);
@@ -115,14 +141,23 @@ export function decodeRequest(apiKey: number, version: number, r: Reader): unkno
 }
 
 /** Encodes a request body. */
-export function encodeRequest<K extends KnownApiKey>(apiKey: K, version: number, body: ApiRequestByKey[K], w: Writer): void {
+export function encodeRequest<K extends KnownApiKey>(
+  apiKey: K,
+  version: number,
+  body: ApiRequestByKey[K],
+  w: Writer,
+): void {
   const a = known(apiKey);
   checkVersion(a, version);
   (a.encodeRequest as (m: unknown, v: number, w: Writer) => void)(body, version, w);
 }
 
 /** Decodes a response body. */
-export function decodeResponse<K extends KnownApiKey>(apiKey: K, version: number, r: Reader): ApiResponseByKey[K];
+export function decodeResponse<K extends KnownApiKey>(
+  apiKey: K,
+  version: number,
+  r: Reader,
+): ApiResponseByKey[K];
 export function decodeResponse(apiKey: number, version: number, r: Reader): unknown;
 export function decodeResponse(apiKey: number, version: number, r: Reader): unknown {
   const a = known(apiKey);
@@ -131,7 +166,12 @@ export function decodeResponse(apiKey: number, version: number, r: Reader): unkn
 }
 
 /** Encodes a response body. */
-export function encodeResponse<K extends KnownApiKey>(apiKey: K, version: number, body: ApiResponseByKey[K], w: Writer): void {
+export function encodeResponse<K extends KnownApiKey>(
+  apiKey: K,
+  version: number,
+  body: ApiResponseByKey[K],
+  w: Writer,
+): void {
   const a = known(apiKey);
   checkVersion(a, version);
   (a.encodeResponse as (m: unknown, v: number, w: Writer) => void)(body, version, w);

@@ -82,7 +82,10 @@ export class FrameDecoder {
       throw this.failed;
     }
     if (len > this.maxFrameBytes) {
-      this.failed = new ProtocolError('FrameTooLarge', `frame of ${len} bytes exceeds the maximum of ${this.maxFrameBytes} bytes`);
+      this.failed = new ProtocolError(
+        'FrameTooLarge',
+        `frame of ${len} bytes exceeds the maximum of ${this.maxFrameBytes} bytes`,
+      );
       this.reset();
       throw this.failed;
     }

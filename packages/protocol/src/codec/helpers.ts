@@ -40,7 +40,10 @@ export const wrCBytes = (w: Writer, x: Buffer): void => w.bytes(x, true);
 /** Throws UnsupportedVersion unless `lo <= version <= hi`. */
 export function checkVersion(version: number, lo: number, hi: number, name: string): void {
   if (!(Number.isInteger(version) && version >= lo && version <= hi)) {
-    throw new ProtocolError('UnsupportedVersion', `${name} version ${version} is outside the valid versions ${lo}-${hi}`);
+    throw new ProtocolError(
+      'UnsupportedVersion',
+      `${name} version ${version} is outside the valid versions ${lo}-${hi}`,
+    );
   }
 }
 
@@ -53,9 +56,16 @@ export function unsupportedField(struct: string, field: string, version: number)
 }
 
 /** Non-flexible versions have no tagged-field section: unknown tagged fields cannot be written. */
-export function checkNoTags(unknown: readonly TaggedField[] | undefined, struct: string, version: number): void {
+export function checkNoTags(
+  unknown: readonly TaggedField[] | undefined,
+  struct: string,
+  version: number,
+): void {
   if (unknown !== undefined && unknown.length > 0) {
-    throw new ProtocolError('UnsupportedField', `${struct} has unknown tagged fields, but version ${version} is not flexible`);
+    throw new ProtocolError(
+      'UnsupportedField',
+      `${struct} has unknown tagged fields, but version ${version} is not flexible`,
+    );
   }
 }
 
@@ -74,6 +84,7 @@ export function deepEqual(a: unknown, b: unknown): boolean {
   const ka = Object.keys(a).filter((k) => (a as Record<string, unknown>)[k] !== undefined);
   const kb = Object.keys(b).filter((k) => (b as Record<string, unknown>)[k] !== undefined);
   if (ka.length !== kb.length) return false;
-  for (const k of ka) if (!deepEqual((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k])) return false;
+  for (const k of ka)
+    if (!deepEqual((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k])) return false;
   return true;
 }

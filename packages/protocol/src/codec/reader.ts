@@ -80,7 +80,9 @@ export class Reader {
       return readUnsignedVarint(this.buf, this);
     } catch (e) {
       if (e instanceof RecordsError) {
-        throw new ProtocolError(e.code === 'InvalidVarint' ? 'InvalidVarint' : 'Truncated', e.message, { cause: e });
+        throw new ProtocolError(e.code === 'InvalidVarint' ? 'InvalidVarint' : 'Truncated', e.message, {
+          cause: e,
+        });
       }
       throw e;
     }
@@ -103,7 +105,11 @@ export class Reader {
   }
 
   private nullCheck(nullable: boolean, what: string, at: number): null {
-    if (!nullable) throw new ProtocolError('InvalidValue', `null ${what} at offset ${at} in a version where it is not nullable`);
+    if (!nullable)
+      throw new ProtocolError(
+        'InvalidValue',
+        `null ${what} at offset ${at} in a version where it is not nullable`,
+      );
     return null;
   }
 
@@ -157,7 +163,8 @@ export class Reader {
       if (n < -1) throw new ProtocolError('InvalidValue', `negative array length ${n} at offset ${at}`);
       return this.nullCheck(nullable, 'array', at);
     }
-    if (n > this.buf.length - this.offset) throw truncated(`array of ${n} elements`, at, n, this.buf.length - this.offset);
+    if (n > this.buf.length - this.offset)
+      throw truncated(`array of ${n} elements`, at, n, this.buf.length - this.offset);
     const out = new Array<T>(n);
     for (let i = 0; i < n; i++) out[i] = read(this);
     return out;
@@ -178,7 +185,8 @@ export class Reader {
     const count = this.uvarint();
     if (count === 0) return undefined;
     // Each tagged field takes at least two bytes (tag and size).
-    if (count * 2 > this.buf.length - this.offset) throw truncated(`${count} tagged fields`, at, count * 2, this.buf.length - this.offset);
+    if (count * 2 > this.buf.length - this.offset)
+      throw truncated(`${count} tagged fields`, at, count * 2, this.buf.length - this.offset);
     let unknown: TaggedField[] | undefined;
     for (let i = 0; i < count; i++) {
       const tag = this.uvarint();

@@ -13,7 +13,12 @@ const MAX_SCRATCH_BYTES = 1 << 20;
 const UUID_RE = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
 
 function invalid(what: string, value: unknown): ProtocolError {
-  const shown = typeof value === 'bigint' ? `${value}n` : typeof value === 'string' ? JSON.stringify(value.slice(0, 64)) : String(value);
+  const shown =
+    typeof value === 'bigint'
+      ? `${value}n`
+      : typeof value === 'string'
+        ? JSON.stringify(value.slice(0, 64))
+        : String(value);
   return new ProtocolError('InvalidValue', `cannot encode ${shown} as ${what}`);
 }
 
@@ -89,12 +94,12 @@ export class Writer {
   }
 
   int8(v: number): void {
-    if (v << 24 >> 24 !== v) throw invalid('int8', v);
+    if ((v << 24) >> 24 !== v) throw invalid('int8', v);
     this.ensure(1);
     this.buf[this.pos++] = v & 0xff;
   }
   int16(v: number): void {
-    if (v << 16 >> 16 !== v) throw invalid('int16', v);
+    if ((v << 16) >> 16 !== v) throw invalid('int16', v);
     this.put16(v);
   }
   uint16(v: number): void {
@@ -151,7 +156,8 @@ export class Writer {
   }
 
   private nullOk(nullable: boolean, what: string): void {
-    if (!nullable) throw new ProtocolError('InvalidValue', `null ${what} in a version where it is not nullable`);
+    if (!nullable)
+      throw new ProtocolError('InvalidValue', `null ${what} in a version where it is not nullable`);
   }
 
   string(s: string, compact: boolean): void {
@@ -227,7 +233,12 @@ export class Writer {
     this.narray(a, compact, write, false);
   }
 
-  narray<T>(a: readonly T[] | null, compact: boolean, write: (w: Writer, x: T) => void, nullable = true): void {
+  narray<T>(
+    a: readonly T[] | null,
+    compact: boolean,
+    write: (w: Writer, x: T) => void,
+    nullable = true,
+  ): void {
     if (a === null) {
       this.nullOk(nullable, 'array');
       this.len(-1, compact, false);
@@ -285,7 +296,8 @@ export class Writer {
     if (unknown !== undefined) {
       if (!Array.isArray(unknown)) throw invalid('unknown tagged fields', unknown);
       for (const u of unknown) {
-        if (u === null || typeof u !== 'object' || !(u.data instanceof Uint8Array)) throw invalid('unknown tagged field', u);
+        if (u === null || typeof u !== 'object' || !(u.data instanceof Uint8Array))
+          throw invalid('unknown tagged field', u);
         entries.push({ tag: u.tag, data: u.data });
       }
     }

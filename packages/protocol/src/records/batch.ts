@@ -127,18 +127,26 @@ function legacyMessage(magic: number): string {
 export function readRecordBatchHeader(buf: Buffer, offset = 0): RecordBatchHeader {
   const available = buf.length - offset;
   if (offset < 0 || available < BatchField.magic + 1) {
-    throw new RecordsError('Truncated', `record batch header at ${offset} needs at least 17 bytes, ${Math.max(available, 0)} left`);
+    throw new RecordsError(
+      'Truncated',
+      `record batch header at ${offset} needs at least 17 bytes, ${Math.max(available, 0)} left`,
+    );
   }
   const magic = buf.readInt8(offset + BatchField.magic);
   if (magic !== RECORD_BATCH_MAGIC) {
     throw new RecordsError(
       'UnsupportedMagic',
-      magic === 0 || magic === 1 ? legacyMessage(magic) : `unknown record batch magic ${magic} at offset ${offset}`,
+      magic === 0 || magic === 1
+        ? legacyMessage(magic)
+        : `unknown record batch magic ${magic} at offset ${offset}`,
     );
   }
   const batchLength = buf.readInt32BE(offset + BatchField.batchLength);
   if (batchLength < MIN_BATCH_LENGTH) {
-    throw new RecordsError('CorruptRecord', `record batch at ${offset} has batchLength ${batchLength}, below the ${MIN_BATCH_LENGTH}-byte header`);
+    throw new RecordsError(
+      'CorruptRecord',
+      `record batch at ${offset} has batchLength ${batchLength}, below the ${MIN_BATCH_LENGTH}-byte header`,
+    );
   }
   if (available < RECORD_BATCH_HEADER_BYTES || LOG_OVERHEAD_BYTES + batchLength > available) {
     throw new RecordsError(
@@ -155,7 +163,8 @@ export function readRecordBatchHeader(buf: Buffer, offset = 0): RecordBatchHeade
     crc: buf.readUInt32BE(offset + BatchField.crc),
     attributes,
     compression: attributes & BatchAttribute.compressionMask,
-    timestampType: attributes & BatchAttribute.timestampType ? TimestampType.LogAppendTime : TimestampType.CreateTime,
+    timestampType:
+      attributes & BatchAttribute.timestampType ? TimestampType.LogAppendTime : TimestampType.CreateTime,
     isTransactional: (attributes & BatchAttribute.transactional) !== 0,
     isControl: (attributes & BatchAttribute.control) !== 0,
     hasDeleteHorizon: (attributes & BatchAttribute.deleteHorizon) !== 0,
@@ -209,7 +218,11 @@ export function splitRecordBatches(records: Buffer, options: SplitBatchesOptions
 
 /** Computes the CRC-32C a batch should carry: bytes from attributes to the end of the batch. */
 export function computeRecordBatchCrc(batch: Buffer): number {
-  return crc32c(batch.subarray(BatchField.attributes, LOG_OVERHEAD_BYTES + batch.readInt32BE(BatchField.batchLength))) >>> 0;
+  return (
+    crc32c(
+      batch.subarray(BatchField.attributes, LOG_OVERHEAD_BYTES + batch.readInt32BE(BatchField.batchLength)),
+    ) >>> 0
+  );
 }
 
 /** True when the stored CRC matches the batch bytes. `batch` starts at the batch's first byte. */
@@ -243,21 +256,33 @@ export function validateRecordBatch(batch: Buffer, options: ValidateBatchOptions
   if (options.checkCrc ?? true) {
     const actual = crc32c(batch.subarray(BatchField.attributes, size)) >>> 0;
     if (actual !== header.crc) {
-      throw new RecordsError('CrcMismatch', `record batch CRC-32C is ${actual.toString(16)}, header says ${header.crc.toString(16)}`);
+      throw new RecordsError(
+        'CrcMismatch',
+        `record batch CRC-32C is ${actual.toString(16)}, header says ${header.crc.toString(16)}`,
+      );
     }
   }
   if (header.compression > CompressionType.Zstd) {
-    throw new RecordsError('UnsupportedCompression', `record batch uses unknown compression codec ${header.compression}`);
+    throw new RecordsError(
+      'UnsupportedCompression',
+      `record batch uses unknown compression codec ${header.compression}`,
+    );
   }
   const maxRecordCount = options.maxRecordCount ?? DEFAULT_MAX_RECORD_COUNT;
   if (header.recordCount < 0) {
     throw new RecordsError('CorruptRecord', `record batch has negative record count ${header.recordCount}`);
   }
   if (header.recordCount > maxRecordCount) {
-    throw new RecordsError('TooLarge', `record batch claims ${header.recordCount} records, limit ${maxRecordCount}`);
+    throw new RecordsError(
+      'TooLarge',
+      `record batch claims ${header.recordCount} records, limit ${maxRecordCount}`,
+    );
   }
   if (header.lastOffsetDelta < 0) {
-    throw new RecordsError('CorruptRecord', `record batch has negative lastOffsetDelta ${header.lastOffsetDelta}`);
+    throw new RecordsError(
+      'CorruptRecord',
+      `record batch has negative lastOffsetDelta ${header.lastOffsetDelta}`,
+    );
   }
   if (options.requireContiguousOffsets ?? true) {
     if (header.recordCount === 0 || header.recordCount !== header.lastOffsetDelta + 1) {
@@ -276,7 +301,10 @@ export function validateRecordBatch(batch: Buffer, options: ValidateBatchOptions
       );
     }
   } else if (header.recordCount > 0 && size === RECORD_BATCH_HEADER_BYTES) {
-    throw new RecordsError('RecordCountMismatch', `compressed record batch claims ${header.recordCount} records but carries no bytes`);
+    throw new RecordsError(
+      'RecordCountMismatch',
+      `compressed record batch claims ${header.recordCount} records but carries no bytes`,
+    );
   }
   return header;
 }
@@ -295,7 +323,11 @@ export function setRecordBatchPartitionLeaderEpoch(batch: Buffer, partitionLeade
  * Sets the timestamp type bit and maxTimestamp in place (as Kafka's `setMaxTimestamp`), then
  * recomputes the CRC, since both lie inside the range it covers.
  */
-export function setRecordBatchMaxTimestamp(batch: Buffer, timestampType: TimestampType, maxTimestamp: bigint): void {
+export function setRecordBatchMaxTimestamp(
+  batch: Buffer,
+  timestampType: TimestampType,
+  maxTimestamp: bigint,
+): void {
   const attributes = batch.readInt16BE(BatchField.attributes);
   const updated =
     timestampType === TimestampType.LogAppendTime
@@ -318,7 +350,11 @@ export interface BatchAssignment {
  * Applies the broker-set fields to `batch`. In place by default; with `copy: true` the input is left
  * untouched and a new Buffer is returned. Returns the buffer that was written.
  */
-export function assignRecordBatch(batch: Buffer, assignment: BatchAssignment, options: { copy?: boolean } = {}): Buffer {
+export function assignRecordBatch(
+  batch: Buffer,
+  assignment: BatchAssignment,
+  options: { copy?: boolean } = {},
+): Buffer {
   const size = LOG_OVERHEAD_BYTES + batch.readInt32BE(BatchField.batchLength);
   const target = options.copy === true ? Buffer.from(batch.subarray(0, size)) : batch;
   setRecordBatchBaseOffset(target, assignment.baseOffset);

@@ -66,7 +66,8 @@ const MAX_BATCH_BYTES = 0x7fffffff;
 /** Builds one magic-2 record batch, CRC included. */
 export function buildRecordBatch(options: BuildRecordBatchOptions): Buffer {
   const inputs = options.records;
-  if (inputs.length === 0) throw new RecordsError('CorruptRecord', 'a record batch needs at least one record');
+  if (inputs.length === 0)
+    throw new RecordsError('CorruptRecord', 'a record batch needs at least one record');
   let fallbackTimestamp = options.timestampMs;
   const timestampOf = (r: RecordInput): bigint => {
     if (r.timestampMs !== undefined) return r.timestampMs;
@@ -85,7 +86,10 @@ export function buildRecordBatch(options: BuildRecordBatchOptions): Buffer {
     if (timestamp > maxTimestamp) maxTimestamp = timestamp;
     const offsetDelta = r.offsetDelta ?? i;
     if (offsetDelta <= lastOffsetDelta) {
-      throw new RecordsError('CorruptRecord', `record ${i} has offsetDelta ${offsetDelta}, not after ${lastOffsetDelta}`);
+      throw new RecordsError(
+        'CorruptRecord',
+        `record ${i} has offsetDelta ${offsetDelta}, not after ${lastOffsetDelta}`,
+      );
     }
     lastOffsetDelta = offsetDelta;
     const entry: RecordEntryInput = {
@@ -101,7 +105,8 @@ export function buildRecordBatch(options: BuildRecordBatchOptions): Buffer {
   const compression = options.compression ?? CompressionType.None;
   let batch: Buffer;
   if (compression === CompressionType.None) {
-    if (RECORD_BATCH_HEADER_BYTES + bodySize > MAX_BATCH_BYTES) throw new RecordsError('TooLarge', `batch of ${bodySize} bytes exceeds int32`);
+    if (RECORD_BATCH_HEADER_BYTES + bodySize > MAX_BATCH_BYTES)
+      throw new RecordsError('TooLarge', `batch of ${bodySize} bytes exceeds int32`);
     batch = Buffer.allocUnsafe(RECORD_BATCH_HEADER_BYTES + bodySize);
     let pos = RECORD_BATCH_HEADER_BYTES;
     for (const e of entries) pos = writeRecordEntry(batch, pos, e);
@@ -110,7 +115,8 @@ export function buildRecordBatch(options: BuildRecordBatchOptions): Buffer {
     let pos = 0;
     for (const e of entries) pos = writeRecordEntry(raw, pos, e);
     const body = compressRecords(compression, raw, options.compressOptions);
-    if (RECORD_BATCH_HEADER_BYTES + body.length > MAX_BATCH_BYTES) throw new RecordsError('TooLarge', `batch of ${body.length} bytes exceeds int32`);
+    if (RECORD_BATCH_HEADER_BYTES + body.length > MAX_BATCH_BYTES)
+      throw new RecordsError('TooLarge', `batch of ${body.length} bytes exceeds int32`);
     batch = Buffer.allocUnsafe(RECORD_BATCH_HEADER_BYTES + body.length);
     body.copy(batch, RECORD_BATCH_HEADER_BYTES);
   }
@@ -183,7 +189,11 @@ export function decodeRecordBatch(batch: Buffer, options: DecodeRecordBatchOptio
   const body =
     header.compression === CompressionType.None
       ? stored
-      : decompressRecords(header.compression, stored, options.maxDecompressedBytes !== undefined ? { maxBytes: options.maxDecompressedBytes } : {});
+      : decompressRecords(
+          header.compression,
+          stored,
+          options.maxDecompressedBytes !== undefined ? { maxBytes: options.maxDecompressedBytes } : {},
+        );
   const entries = decodeRecordEntries(
     body,
     header.recordCount,

@@ -60,7 +60,10 @@ export function compressionName(type: number): string {
 }
 
 function tooLarge(codec: string, size: number | string, maxBytes: number): RecordsError {
-  return new RecordsError('TooLarge', `${codec} data decompresses to ${size} bytes, more than the ${maxBytes}-byte limit`);
+  return new RecordsError(
+    'TooLarge',
+    `${codec} data decompresses to ${size} bytes, more than the ${maxBytes}-byte limit`,
+  );
 }
 
 function corrupt(codec: string, cause: unknown): RecordsError {
@@ -99,7 +102,9 @@ export function decompressRecords(type: number, data: Buffer, options: Decompres
     case CompressionType.Gzip:
       return gunzipBounded(data, maxBytes);
     case CompressionType.Snappy:
-      return isXerial(data) ? xerialDecompress(data, maxBytes) : snappyRawDecompress(data, maxBytes, 0, data.length);
+      return isXerial(data)
+        ? xerialDecompress(data, maxBytes)
+        : snappyRawDecompress(data, maxBytes, 0, data.length);
     case CompressionType.Lz4:
       return lz4Decompress(data, maxBytes);
     case CompressionType.Zstd:
@@ -116,7 +121,8 @@ function gunzipBounded(data: Buffer, maxBytes: number): Buffer {
     // maxOutputLength makes zlib stop (RangeError ERR_BUFFER_TOO_LARGE) instead of growing further.
     return gunzipSync(data, { maxOutputLength: Math.max(1, maxBytes) });
   } catch (e) {
-    if ((e as { code?: unknown }).code === 'ERR_BUFFER_TOO_LARGE') throw tooLarge('gzip', `more than ${maxBytes}`, maxBytes);
+    if ((e as { code?: unknown }).code === 'ERR_BUFFER_TOO_LARGE')
+      throw tooLarge('gzip', `more than ${maxBytes}`, maxBytes);
     throw corrupt('gzip', e);
   }
 }
@@ -129,7 +135,10 @@ const XERIAL_HEADER_BYTES = 16;
 export const XERIAL_BLOCK_BYTES = 32 * 1024;
 
 function isXerial(data: Buffer): boolean {
-  return data.length >= XERIAL_MAGIC.length && data.compare(XERIAL_MAGIC, 0, XERIAL_MAGIC.length, 0, XERIAL_MAGIC.length) === 0;
+  return (
+    data.length >= XERIAL_MAGIC.length &&
+    data.compare(XERIAL_MAGIC, 0, XERIAL_MAGIC.length, 0, XERIAL_MAGIC.length) === 0
+  );
 }
 
 /** Uncompressed length announced by a raw snappy block's preamble (a uint32 varint). */
@@ -150,7 +159,8 @@ function snappyRawDecompress(data: Buffer, maxBytes: number, start: number, end:
   } catch (e) {
     throw corrupt('snappy', e);
   }
-  if (out.length !== expected) throw corrupt('snappy', `block decoded to ${out.length} bytes, preamble says ${expected}`);
+  if (out.length !== expected)
+    throw corrupt('snappy', `block decoded to ${out.length} bytes, preamble says ${expected}`);
   return out;
 }
 
@@ -164,7 +174,11 @@ function xerialDecompress(data: Buffer, maxBytes: number): Buffer {
     if (data.length - pos < 4) throw corrupt('snappy', `xerial block length truncated at ${pos}`);
     const length = data.readInt32BE(pos);
     pos += 4;
-    if (length < 0 || length > data.length - pos) throw corrupt('snappy', `xerial block at ${pos - 4} has length ${length}, ${data.length - pos} bytes left`);
+    if (length < 0 || length > data.length - pos)
+      throw corrupt(
+        'snappy',
+        `xerial block at ${pos - 4} has length ${length}, ${data.length - pos} bytes left`,
+      );
     if (length === 0) continue;
     total += snappyPreamble(data, pos, pos + length);
     if (total > maxBytes) throw tooLarge('snappy', `at least ${total}`, maxBytes);
@@ -230,7 +244,8 @@ function lz4Decompress(data: Buffer, maxBytes: number): Buffer {
       pos += 8 + size;
       continue;
     }
-    if (magic !== LZ4_FRAME_MAGIC) throw corrupt('lz4', `not an LZ4 frame (magic ${magic.toString(16)} at ${pos})`);
+    if (magic !== LZ4_FRAME_MAGIC)
+      throw corrupt('lz4', `not an LZ4 frame (magic ${magic.toString(16)} at ${pos})`);
     if (data.length - pos < 7) throw corrupt('lz4', 'frame header truncated');
     const flg = data[pos + 4]!;
     const bd = data[pos + 5]!;
@@ -258,7 +273,8 @@ function lz4Decompress(data: Buffer, maxBytes: number): Buffer {
       if (word === 0) break; // end mark
       const stored = (word & 0x80000000) !== 0;
       const size = word & 0x7fffffff;
-      if (size > blockMax) throw corrupt('lz4', `block of ${size} bytes exceeds the frame's ${blockMax}-byte maximum`);
+      if (size > blockMax)
+        throw corrupt('lz4', `block of ${size} bytes exceeds the frame's ${blockMax}-byte maximum`);
       if (size + (blockChecksum ? 4 : 0) > data.length - pos) throw corrupt('lz4', 'block truncated');
       const block = data.subarray(pos, pos + size);
       pos += size + (blockChecksum ? 4 : 0);
@@ -279,7 +295,8 @@ function lz4Decompress(data: Buffer, maxBytes: number): Buffer {
         };
         const result = attempt(budget);
         if (result === null) {
-          if (budget < blockMax && attempt(blockMax) !== null) throw tooLarge('lz4', `more than ${maxBytes}`, maxBytes);
+          if (budget < blockMax && attempt(blockMax) !== null)
+            throw tooLarge('lz4', `more than ${maxBytes}`, maxBytes);
           throw corrupt('lz4', `block at ${pos - size} does not decode`);
         }
         decoded = result;
@@ -288,7 +305,10 @@ function lz4Decompress(data: Buffer, maxBytes: number): Buffer {
       out.push(decoded);
       if (!independent) {
         // Linked blocks may refer to up to 64 KiB of earlier output of the same frame.
-        history = decoded.length >= LZ4_WINDOW_BYTES || history === null ? decoded : Buffer.concat([history, decoded]);
+        history =
+          decoded.length >= LZ4_WINDOW_BYTES || history === null
+            ? decoded
+            : Buffer.concat([history, decoded]);
         if (history.length > LZ4_WINDOW_BYTES) history = history.subarray(history.length - LZ4_WINDOW_BYTES);
       }
     }
@@ -343,7 +363,8 @@ function zstdDecompress(data: Buffer, maxBytes: number): Buffer {
       const chunk = Buffer.allocUnsafe(Math.max(room, 1));
       const [hint, dstProduced, srcConsumed] = dctx.decompressStream(chunk, input);
       pending = hint;
-      if (dstProduced === 0 && srcConsumed === 0) throw corrupt('zstd', 'decoder made no progress (truncated frame)');
+      if (dstProduced === 0 && srcConsumed === 0)
+        throw corrupt('zstd', 'decoder made no progress (truncated frame)');
       produced += dstProduced;
       if (produced > maxBytes) throw tooLarge('zstd', `more than ${maxBytes}`, maxBytes);
       chunks.push(chunk.subarray(0, dstProduced));

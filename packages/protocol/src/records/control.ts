@@ -32,7 +32,10 @@ export function encodeControlRecordKey(type: number, version = 0): Buffer {
 /** Decodes a control record key; fewer than 4 bytes (or a null key) is `CorruptRecord`. */
 export function decodeControlRecordKey(key: Buffer | null): ControlRecordKey {
   if (key === null || key.length < 4) {
-    throw new RecordsError('CorruptRecord', `control record key has ${key === null ? 'no' : key.length} bytes, needs 4`);
+    throw new RecordsError(
+      'CorruptRecord',
+      `control record key has ${key === null ? 'no' : key.length} bytes, needs 4`,
+    );
   }
   return { version: key.readInt16BE(0), type: key.readInt16BE(2) };
 }
@@ -47,7 +50,10 @@ export function encodeEndTxnMarker(coordinatorEpoch: number, version = 0): Buffe
 /** Decodes a commit/abort marker value; fewer than 6 bytes (or null) is `CorruptRecord`. Later versions may append fields, which are ignored. */
 export function decodeEndTxnMarker(value: Buffer | null): EndTxnMarker {
   if (value === null || value.length < 6) {
-    throw new RecordsError('CorruptRecord', `end transaction marker has ${value === null ? 'no' : value.length} bytes, needs 6`);
+    throw new RecordsError(
+      'CorruptRecord',
+      `end transaction marker has ${value === null ? 'no' : value.length} bytes, needs 6`,
+    );
   }
   const version = value.readInt16BE(0);
   if (version < 0) throw new RecordsError('CorruptRecord', `end transaction marker has version ${version}`);
@@ -69,7 +75,9 @@ export interface BuildControlBatchOptions {
 /** Builds a transaction marker batch: transactional, control, one record, no sequence. */
 export function buildControlBatch(options: BuildControlBatchOptions): Buffer {
   return buildRecordBatch({
-    records: [{ key: encodeControlRecordKey(options.type), value: encodeEndTxnMarker(options.coordinatorEpoch) }],
+    records: [
+      { key: encodeControlRecordKey(options.type), value: encodeEndTxnMarker(options.coordinatorEpoch) },
+    ],
     baseOffset: options.baseOffset ?? 0n,
     partitionLeaderEpoch: options.partitionLeaderEpoch ?? -1,
     isTransactional: true,

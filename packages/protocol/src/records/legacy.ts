@@ -39,7 +39,11 @@ function readBytes(buf: Buffer, pos: number, end: number): [Buffer | null, numbe
   const length = buf.readInt32BE(pos);
   pos += 4;
   if (length === -1) return [null, pos];
-  if (length < 0 || length > end - pos) throw new RecordsError('CorruptRecord', `legacy message field of ${length} bytes at ${pos - 4} runs past the message`);
+  if (length < 0 || length > end - pos)
+    throw new RecordsError(
+      'CorruptRecord',
+      `legacy message field of ${length} bytes at ${pos - 4} runs past the message`,
+    );
   return [buf.subarray(pos, pos + length), pos + length];
 }
 
@@ -58,21 +62,28 @@ export function decodeLegacyMessageSet(buf: Buffer, options: { maxMessages?: num
     const end = start + size;
     if (size < 14) throw new RecordsError('CorruptRecord', `legacy message at ${pos} has size ${size}`);
     if (end > buf.length) break; // partial tail
-    if (out.length >= maxMessages) throw new RecordsError('TooLarge', `legacy message set holds more than ${maxMessages} messages`);
+    if (out.length >= maxMessages)
+      throw new RecordsError('TooLarge', `legacy message set holds more than ${maxMessages} messages`);
     const storedCrc = buf.readUInt32BE(start);
     const magic = buf.readInt8(start + 4);
-    if (magic !== 0 && magic !== 1) throw new RecordsError('UnsupportedMagic', `message at ${pos} has magic ${magic} inside a legacy set`);
+    if (magic !== 0 && magic !== 1)
+      throw new RecordsError('UnsupportedMagic', `message at ${pos} has magic ${magic} inside a legacy set`);
     const attributes = buf.readInt8(start + 5);
     let p = start + 6;
     let timestampMs: bigint | null = null;
     if (magic === 1) {
-      if (end - p < 8) throw new RecordsError('CorruptRecord', `legacy v1 message at ${pos} too short for its timestamp`);
+      if (end - p < 8)
+        throw new RecordsError('CorruptRecord', `legacy v1 message at ${pos} too short for its timestamp`);
       timestampMs = buf.readBigInt64BE(p);
       p += 8;
     }
     const [key, afterKey] = readBytes(buf, p, end);
     const [value, afterValue] = readBytes(buf, afterKey, end);
-    if (afterValue !== end) throw new RecordsError('CorruptRecord', `legacy message at ${pos} has ${end - afterValue} unexplained bytes`);
+    if (afterValue !== end)
+      throw new RecordsError(
+        'CorruptRecord',
+        `legacy message at ${pos} has ${end - afterValue} unexplained bytes`,
+      );
     out.push({
       offset,
       magic,

@@ -48,9 +48,16 @@ export const DEFAULT_MAX_HEADERS_PER_RECORD = 10_000;
 
 function readLength(buf: Buffer, cursor: VarintCursor, end: number, what: string): number {
   const length = readVarint(buf, cursor);
-  if (length < -1) throw new RecordsError('CorruptRecord', `${what} length ${length} at offset ${cursor.offset} is negative`);
+  if (length < -1)
+    throw new RecordsError(
+      'CorruptRecord',
+      `${what} length ${length} at offset ${cursor.offset} is negative`,
+    );
   if (length > end - cursor.offset) {
-    throw new RecordsError('CorruptRecord', `${what} of ${length} bytes at offset ${cursor.offset} runs past the record end`);
+    throw new RecordsError(
+      'CorruptRecord',
+      `${what} of ${length} bytes at offset ${cursor.offset} runs past the record end`,
+    );
   }
   return length;
 }
@@ -61,14 +68,21 @@ function readLength(buf: Buffer, cursor: VarintCursor, end: number, what: string
  * `RecordCountMismatch`; inconsistent lengths are `CorruptRecord`; bad varints `InvalidVarint` or
  * `Truncated`. Allocations are bounded by the input: arrays grow only as records are parsed.
  */
-export function decodeRecordEntries(body: Buffer, count: number, options: DecodeRecordsOptions = {}): RecordEntry[] {
+export function decodeRecordEntries(
+  body: Buffer,
+  count: number,
+  options: DecodeRecordsOptions = {},
+): RecordEntry[] {
   const maxHeaders = options.maxHeadersPerRecord ?? DEFAULT_MAX_HEADERS_PER_RECORD;
   const records: RecordEntry[] = [];
   const cursor: VarintCursor = { offset: 0 };
   const bodyEnd = body.length;
   while (records.length < count) {
     if (cursor.offset >= bodyEnd) {
-      throw new RecordsError('RecordCountMismatch', `batch claims ${count} records but its data ends after ${records.length}`);
+      throw new RecordsError(
+        'RecordCountMismatch',
+        `batch claims ${count} records but its data ends after ${records.length}`,
+      );
     }
     const start = cursor.offset;
     const length = readVarint(body, cursor);
@@ -92,29 +106,45 @@ export function decodeRecordEntries(body: Buffer, count: number, options: Decode
     const value = valueLength < 0 ? null : body.subarray(cursor.offset, cursor.offset + valueLength);
     cursor.offset += Math.max(valueLength, 0);
     const headerCount = readVarint(view, cursor);
-    if (headerCount < 0) throw new RecordsError('CorruptRecord', `record at offset ${start} has header count ${headerCount}`);
-    if (headerCount > maxHeaders) throw new RecordsError('TooLarge', `record at offset ${start} has ${headerCount} headers, limit ${maxHeaders}`);
+    if (headerCount < 0)
+      throw new RecordsError('CorruptRecord', `record at offset ${start} has header count ${headerCount}`);
+    if (headerCount > maxHeaders)
+      throw new RecordsError(
+        'TooLarge',
+        `record at offset ${start} has ${headerCount} headers, limit ${maxHeaders}`,
+      );
     if (headerCount * 2 > end - cursor.offset) {
-      throw new RecordsError('CorruptRecord', `record at offset ${start} claims ${headerCount} headers in ${end - cursor.offset} bytes`);
+      throw new RecordsError(
+        'CorruptRecord',
+        `record at offset ${start} claims ${headerCount} headers in ${end - cursor.offset} bytes`,
+      );
     }
     const headers: RecordHeader[] = [];
     for (let i = 0; i < headerCount; i++) {
       const headerKeyLength = readLength(view, cursor, end, 'header key');
-      if (headerKeyLength < 0) throw new RecordsError('CorruptRecord', `record at offset ${start} has a null header key`);
+      if (headerKeyLength < 0)
+        throw new RecordsError('CorruptRecord', `record at offset ${start} has a null header key`);
       const headerKey = body.toString('utf8', cursor.offset, cursor.offset + headerKeyLength);
       cursor.offset += headerKeyLength;
       const headerValueLength = readLength(view, cursor, end, 'header value');
-      const headerValue = headerValueLength < 0 ? null : body.subarray(cursor.offset, cursor.offset + headerValueLength);
+      const headerValue =
+        headerValueLength < 0 ? null : body.subarray(cursor.offset, cursor.offset + headerValueLength);
       cursor.offset += Math.max(headerValueLength, 0);
       headers.push({ key: headerKey, value: headerValue });
     }
     if (cursor.offset !== end) {
-      throw new RecordsError('CorruptRecord', `record at offset ${start} declares ${length} bytes but its fields use only ${length - (end - cursor.offset)}`);
+      throw new RecordsError(
+        'CorruptRecord',
+        `record at offset ${start} declares ${length} bytes but its fields use only ${length - (end - cursor.offset)}`,
+      );
     }
     records.push({ attributes, timestampDelta, offsetDelta, key, value, headers });
   }
   if (cursor.offset !== bodyEnd) {
-    throw new RecordsError('RecordCountMismatch', `batch claims ${count} records but ${bodyEnd - cursor.offset} bytes follow the last one`);
+    throw new RecordsError(
+      'RecordCountMismatch',
+      `batch claims ${count} records but ${bodyEnd - cursor.offset} bytes follow the last one`,
+    );
   }
   return records;
 }

@@ -21,12 +21,21 @@ import { RecordsError } from '../../src/records/errors.js';
 import { expectRecordsError } from './helpers.js';
 
 const recordArb: fc.Arbitrary<RecordInput> = fc.record({
-  key: fc.option(fc.uint8Array({ maxLength: 40 }).map((a) => Buffer.from(a)), { nil: null }),
-  value: fc.option(fc.uint8Array({ maxLength: 200 }).map((a) => Buffer.from(a)), { nil: null }),
+  key: fc.option(
+    fc.uint8Array({ maxLength: 40 }).map((a) => Buffer.from(a)),
+    { nil: null },
+  ),
+  value: fc.option(
+    fc.uint8Array({ maxLength: 200 }).map((a) => Buffer.from(a)),
+    { nil: null },
+  ),
   headers: fc.array(
     fc.record({
       key: fc.string({ maxLength: 20, unit: 'grapheme' }),
-      value: fc.option(fc.uint8Array({ maxLength: 30 }).map((a) => Buffer.from(a)), { nil: null }),
+      value: fc.option(
+        fc.uint8Array({ maxLength: 30 }).map((a) => Buffer.from(a)),
+        { nil: null },
+      ),
     }),
     { maxLength: 4 },
   ),
@@ -35,7 +44,7 @@ const recordArb: fc.Arbitrary<RecordInput> = fc.record({
 
 const optionsArb = fc.record({
   records: fc.array(recordArb, { minLength: 1, maxLength: 30 }),
-  baseOffset: fc.bigInt({ min: 0n, max: (1n << 62n) }),
+  baseOffset: fc.bigInt({ min: 0n, max: 1n << 62n }),
   partitionLeaderEpoch: fc.integer({ min: -1, max: 0x7fffffff }),
   compression: fc.constantFrom(...Object.values(CompressionType)),
   timestampType: fc.constantFrom(TimestampType.CreateTime, TimestampType.LogAppendTime),
@@ -89,7 +98,9 @@ describe('record batch round trip', () => {
         expect(h.baseSequence).toBe(o.baseSequence);
         expect(h.recordCount).toBe(records.length);
         const maxTs = records.reduce((m, r) => (r.timestampMs! > m ? r.timestampMs! : m), -1n);
-        expect(h.maxTimestamp).toBe(o.timestampType === TimestampType.LogAppendTime ? o.logAppendTimeMs : maxTs);
+        expect(h.maxTimestamp).toBe(
+          o.timestampType === TimestampType.LogAppendTime ? o.logAppendTimeMs : maxTs,
+        );
         expect(h.baseTimestamp).toBe(o.deleteHorizon ?? records[0]!.timestampMs);
         expect(recordBatchCrcMatches(batch)).toBe(true);
         // gaps make recordCount != lastOffsetDelta + 1, which only compacted batches may have
@@ -105,10 +116,14 @@ describe('record batch round trip', () => {
           const r = records[i]!;
           expect(d.offsetDelta).toBe(r.offsetDelta);
           expect(d.offset).toBe(o.baseOffset + BigInt(r.offsetDelta));
-          expect(d.timestampMs).toBe(o.timestampType === TimestampType.LogAppendTime ? o.logAppendTimeMs : r.timestampMs);
+          expect(d.timestampMs).toBe(
+            o.timestampType === TimestampType.LogAppendTime ? o.logAppendTimeMs : r.timestampMs,
+          );
           expect(d.key === null ? null : Buffer.from(d.key)).toEqual(r.key);
           expect(d.value === null ? null : Buffer.from(d.value)).toEqual(r.value);
-          expect(d.headers.map((x) => ({ key: x.key, value: x.value === null ? null : Buffer.from(x.value) }))).toEqual(r.headers);
+          expect(
+            d.headers.map((x) => ({ key: x.key, value: x.value === null ? null : Buffer.from(x.value) })),
+          ).toEqual(r.headers);
         });
       }),
       { numRuns: 150 },
@@ -132,7 +147,10 @@ describe('record batch round trip', () => {
   });
 
   test('uncompressed keys and values are zero-copy views of the batch', () => {
-    const batch = buildRecordBatch({ records: [{ key: Buffer.from('k'), value: Buffer.from('hello') }], timestampMs: 5n });
+    const batch = buildRecordBatch({
+      records: [{ key: Buffer.from('k'), value: Buffer.from('hello') }],
+      timestampMs: 5n,
+    });
     const d = decodeRecordBatch(batch);
     expect(d.records[0]!.value!.buffer).toBe(batch.buffer);
     batch[batch.length - 2] = 'j'.charCodeAt(0); // mutate the batch: the view sees it
@@ -156,7 +174,14 @@ describe('record batch round trip', () => {
   test('builder rejects empty batches and decreasing offset deltas', () => {
     expectRecordsError(() => buildRecordBatch({ records: [] }), 'CorruptRecord');
     expectRecordsError(
-      () => buildRecordBatch({ records: [{ value: null, offsetDelta: 3 }, { value: null, offsetDelta: 3 }], timestampMs: 0n }),
+      () =>
+        buildRecordBatch({
+          records: [
+            { value: null, offsetDelta: 3 },
+            { value: null, offsetDelta: 3 },
+          ],
+          timestampMs: 0n,
+        }),
       'CorruptRecord',
     );
   });
@@ -164,7 +189,10 @@ describe('record batch round trip', () => {
 
 function sample(count = 3, compression: CompressionType = CompressionType.None): Buffer {
   return buildRecordBatch({
-    records: Array.from({ length: count }, (_, i) => ({ key: Buffer.from(`key${i}`), value: Buffer.from(`value${i}`) })),
+    records: Array.from({ length: count }, (_, i) => ({
+      key: Buffer.from(`key${i}`),
+      value: Buffer.from(`value${i}`),
+    })),
     timestampMs: 1_700_000_000_000n,
     compression,
     producerId: 7n,
@@ -226,15 +254,28 @@ describe('batch header path', () => {
   test('assignRecordBatch in place and into a copy', () => {
     const original = sample();
     const pristine = Buffer.from(original);
-    const copy = assignRecordBatch(original, { baseOffset: 10n, partitionLeaderEpoch: 3, logAppendTimeMs: 99n }, { copy: true });
+    const copy = assignRecordBatch(
+      original,
+      { baseOffset: 10n, partitionLeaderEpoch: 3, logAppendTimeMs: 99n },
+      { copy: true },
+    );
     expect(original.equals(pristine)).toBe(true);
     expect(copy).not.toBe(original);
     const h = validateRecordBatch(copy);
-    expect([h.baseOffset, h.partitionLeaderEpoch, h.maxTimestamp, h.timestampType]).toEqual([10n, 3, 99n, TimestampType.LogAppendTime]);
+    expect([h.baseOffset, h.partitionLeaderEpoch, h.maxTimestamp, h.timestampType]).toEqual([
+      10n,
+      3,
+      99n,
+      TimestampType.LogAppendTime,
+    ]);
     const same = assignRecordBatch(original, { baseOffset: 20n, partitionLeaderEpoch: 4 });
     expect(same).toBe(original);
     const h2 = validateRecordBatch(original);
-    expect([h2.baseOffset, h2.partitionLeaderEpoch, h2.timestampType]).toEqual([20n, 4, TimestampType.CreateTime]);
+    expect([h2.baseOffset, h2.partitionLeaderEpoch, h2.timestampType]).toEqual([
+      20n,
+      4,
+      TimestampType.CreateTime,
+    ]);
     expect(original.subarray(BatchField.magic).equals(pristine.subarray(BatchField.magic))).toBe(true);
   });
 
@@ -242,7 +283,10 @@ describe('batch header path', () => {
     const batch = sample(3);
     const garbage = Buffer.from(batch);
     garbage.fill(0xff, RECORD_BATCH_HEADER_BYTES); // records destroyed
-    expect(readRecordBatchHeader(garbage)).toEqual({ ...readRecordBatchHeader(batch), crc: readRecordBatchHeader(batch).crc });
+    expect(readRecordBatchHeader(garbage)).toEqual({
+      ...readRecordBatchHeader(batch),
+      crc: readRecordBatchHeader(batch).crc,
+    });
   });
 });
 
@@ -250,19 +294,23 @@ describe('malformed batches', () => {
   test('CRC mismatch: any flipped bit from attributes onward is detected', () => {
     const batch = sample(4, CompressionType.Snappy);
     fc.assert(
-      fc.property(fc.integer({ min: BatchField.attributes, max: batch.length - 1 }), fc.integer({ min: 0, max: 7 }), (pos, bit) => {
-        const bad = Buffer.from(batch);
-        bad[pos]! ^= 1 << bit;
-        expect(computeRecordBatchCrc(bad)).not.toBe(bad.readUInt32BE(BatchField.crc));
-        expectRecordsError(() => validateRecordBatch(bad), 'CrcMismatch');
-        expectRecordsError(() => decodeRecordBatch(bad), 'CrcMismatch');
-        // without the CRC check, a typed error or a decode, never anything else
-        try {
-          decodeRecordBatch(bad, { checkCrc: false });
-        } catch (e) {
-          expect(e).toBeInstanceOf(RecordsError);
-        }
-      }),
+      fc.property(
+        fc.integer({ min: BatchField.attributes, max: batch.length - 1 }),
+        fc.integer({ min: 0, max: 7 }),
+        (pos, bit) => {
+          const bad = Buffer.from(batch);
+          bad[pos]! ^= 1 << bit;
+          expect(computeRecordBatchCrc(bad)).not.toBe(bad.readUInt32BE(BatchField.crc));
+          expectRecordsError(() => validateRecordBatch(bad), 'CrcMismatch');
+          expectRecordsError(() => decodeRecordBatch(bad), 'CrcMismatch');
+          // without the CRC check, a typed error or a decode, never anything else
+          try {
+            decodeRecordBatch(bad, { checkCrc: false });
+          } catch (e) {
+            expect(e).toBeInstanceOf(RecordsError);
+          }
+        },
+      ),
     );
     const bad = Buffer.from(batch);
     bad[bad.length - 1]! ^= 0x01;
@@ -277,7 +325,9 @@ describe('malformed batches', () => {
     for (const magic of [0, 1]) {
       const b = Buffer.from(batch);
       b.writeInt8(magic, BatchField.magic);
-      expect(expectRecordsError(() => readRecordBatchHeader(b), 'UnsupportedMagic').message).toMatch(/legacy message set/);
+      expect(expectRecordsError(() => readRecordBatchHeader(b), 'UnsupportedMagic').message).toMatch(
+        /legacy message set/,
+      );
     }
     const b = Buffer.from(batch);
     b.writeInt8(3, BatchField.magic);
@@ -353,10 +403,16 @@ describe('malformed batches', () => {
     const batch = sample(5);
     fc.assert(
       fc.property(
-        fc.array(fc.tuple(fc.integer({ min: RECORD_BATCH_HEADER_BYTES, max: batch.length - 1 }), fc.integer({ min: 0, max: 255 })), {
-          minLength: 1,
-          maxLength: 4,
-        }),
+        fc.array(
+          fc.tuple(
+            fc.integer({ min: RECORD_BATCH_HEADER_BYTES, max: batch.length - 1 }),
+            fc.integer({ min: 0, max: 255 }),
+          ),
+          {
+            minLength: 1,
+            maxLength: 4,
+          },
+        ),
         fc.integer({ min: 0, max: 20 }),
         (edits, cut) => {
           const bad = Buffer.from(batch.subarray(0, batch.length - cut));

@@ -5,10 +5,20 @@ import { compressFrameSync, compressSync as lz4CompressBlock } from 'lz4-napi';
 import { compress as zstdCompress } from 'zstd-napi';
 import zstdBinding from 'zstd-napi/binding.js';
 import { CompressionType } from '../../src/records/batch.js';
-import { XERIAL_BLOCK_BYTES, compressRecords, compressionName, decompressRecords } from '../../src/records/compression.js';
+import {
+  XERIAL_BLOCK_BYTES,
+  compressRecords,
+  compressionName,
+  decompressRecords,
+} from '../../src/records/compression.js';
 import { expectRecordsError } from './helpers.js';
 
-const codecs = [CompressionType.Gzip, CompressionType.Snappy, CompressionType.Lz4, CompressionType.Zstd] as const;
+const codecs = [
+  CompressionType.Gzip,
+  CompressionType.Snappy,
+  CompressionType.Lz4,
+  CompressionType.Zstd,
+] as const;
 
 describe('compression round trips', () => {
   test.each(codecs.map((c) => [compressionName(c), c] as const))('%s', (_name, codec) => {
@@ -24,7 +34,9 @@ describe('compression round trips', () => {
     const big = Buffer.alloc(300_000);
     for (let i = 0; i < big.length; i++) big[i] = (i * 7919) % 251 < 128 ? 65 : (i * 31) & 0xff;
     expect(decompressRecords(codec, compressRecords(codec, big)).equals(big)).toBe(true);
-    expect(decompressRecords(codec, compressRecords(codec, big, { snappyFraming: 'raw' })).equals(big)).toBe(true);
+    expect(decompressRecords(codec, compressRecords(codec, big, { snappyFraming: 'raw' })).equals(big)).toBe(
+      true,
+    );
   });
 
   test('none is the identity, unknown codecs are UnsupportedCompression', () => {
@@ -71,19 +83,30 @@ describe('snappy framing', () => {
       len.writeInt32BE(c.length);
       chunks.push(len, c);
     }
-    expect(decompressRecords(CompressionType.Snappy, Buffer.concat(chunks)).toString()).toBe('first block second block');
+    expect(decompressRecords(CompressionType.Snappy, Buffer.concat(chunks)).toString()).toBe(
+      'first block second block',
+    );
   });
 
   test('malformed snappy is CorruptRecord', () => {
     const x = compressRecords(CompressionType.Snappy, Buffer.alloc(1000, 'a'));
     expectRecordsError(() => decompressRecords(CompressionType.Snappy, x.subarray(0, 12)), 'CorruptRecord');
     expectRecordsError(() => decompressRecords(CompressionType.Snappy, x.subarray(0, 18)), 'CorruptRecord');
-    expectRecordsError(() => decompressRecords(CompressionType.Snappy, x.subarray(0, x.length - 3)), 'CorruptRecord');
+    expectRecordsError(
+      () => decompressRecords(CompressionType.Snappy, x.subarray(0, x.length - 3)),
+      'CorruptRecord',
+    );
     const lying = Buffer.from(x);
     lying.writeInt32BE(0x7fffffff, 16);
     expectRecordsError(() => decompressRecords(CompressionType.Snappy, lying), 'CorruptRecord');
-    expectRecordsError(() => decompressRecords(CompressionType.Snappy, Buffer.from([0xff, 0xff, 0xff, 0xff, 0xff, 0xff])), 'CorruptRecord');
-    expectRecordsError(() => decompressRecords(CompressionType.Snappy, Buffer.from([0x05, 0x00])), 'CorruptRecord');
+    expectRecordsError(
+      () => decompressRecords(CompressionType.Snappy, Buffer.from([0xff, 0xff, 0xff, 0xff, 0xff, 0xff])),
+      'CorruptRecord',
+    );
+    expectRecordsError(
+      () => decompressRecords(CompressionType.Snappy, Buffer.from([0x05, 0x00])),
+      'CorruptRecord',
+    );
   });
 });
 
@@ -117,13 +140,20 @@ describe('lz4 frames', () => {
 
   test('two concatenated frames and a skippable frame', () => {
     const skippable = Buffer.from([0x50, 0x2a, 0x4d, 0x18, 3, 0, 0, 0, 1, 2, 3]);
-    const both = Buffer.concat([compressRecords(CompressionType.Lz4, Buffer.from('ab')), skippable, compressRecords(CompressionType.Lz4, Buffer.from('cd'))]);
+    const both = Buffer.concat([
+      compressRecords(CompressionType.Lz4, Buffer.from('ab')),
+      skippable,
+      compressRecords(CompressionType.Lz4, Buffer.from('cd')),
+    ]);
     expect(decompressRecords(CompressionType.Lz4, both).toString()).toBe('abcd');
   });
 
   test('structural errors', () => {
     const good = compressRecords(CompressionType.Lz4, data);
-    expectRecordsError(() => decompressRecords(CompressionType.Lz4, Buffer.from('not lz4 at all')), 'CorruptRecord');
+    expectRecordsError(
+      () => decompressRecords(CompressionType.Lz4, Buffer.from('not lz4 at all')),
+      'CorruptRecord',
+    );
     const badVersion = Buffer.from(good);
     badVersion[4] = 0x20;
     expectRecordsError(() => decompressRecords(CompressionType.Lz4, badVersion), 'CorruptRecord');
@@ -133,30 +163,41 @@ describe('lz4 frames', () => {
     const hugeBlock = Buffer.from(good);
     hugeBlock.writeUInt32LE(0x7fffffff, 7);
     expectRecordsError(() => decompressRecords(CompressionType.Lz4, hugeBlock), 'CorruptRecord');
-    expectRecordsError(() => decompressRecords(CompressionType.Lz4, good.subarray(0, good.length - 4)), 'CorruptRecord');
+    expectRecordsError(
+      () => decompressRecords(CompressionType.Lz4, good.subarray(0, good.length - 4)),
+      'CorruptRecord',
+    );
   });
 });
 
 describe('malformed input gives typed errors', () => {
-  test.each(codecs.map((c) => [compressionName(c), c] as const))('%s: truncation and bit flips', (_name, codec) => {
-    const data = Buffer.from(Array.from({ length: 2000 }, (_, i) => `record ${i};`).join(''));
-    const good = compressRecords(codec, data);
-    fc.assert(
-      fc.property(fc.nat({ max: good.length - 1 }), fc.nat({ max: good.length - 1 }), fc.integer({ min: 1, max: 255 }), (cut, pos, xor) => {
-        const variants = [good.subarray(0, cut), Buffer.from(good)];
-        variants[1]![pos]! ^= xor;
-        for (const v of variants) {
-          try {
-            const out = decompressRecords(codec, v);
-            expect(Buffer.isBuffer(out)).toBe(true);
-          } catch (e) {
-            expect((e as { name?: string }).name).toBe('RecordsError');
-          }
-        }
-      }),
-      { numRuns: 200 },
-    );
-  });
+  test.each(codecs.map((c) => [compressionName(c), c] as const))(
+    '%s: truncation and bit flips',
+    (_name, codec) => {
+      const data = Buffer.from(Array.from({ length: 2000 }, (_, i) => `record ${i};`).join(''));
+      const good = compressRecords(codec, data);
+      fc.assert(
+        fc.property(
+          fc.nat({ max: good.length - 1 }),
+          fc.nat({ max: good.length - 1 }),
+          fc.integer({ min: 1, max: 255 }),
+          (cut, pos, xor) => {
+            const variants = [good.subarray(0, cut), Buffer.from(good)];
+            variants[1]![pos]! ^= xor;
+            for (const v of variants) {
+              try {
+                const out = decompressRecords(codec, v);
+                expect(Buffer.isBuffer(out)).toBe(true);
+              } catch (e) {
+                expect((e as { name?: string }).name).toBe('RecordsError');
+              }
+            }
+          },
+        ),
+        { numRuns: 200 },
+      );
+    },
+  );
 });
 
 describe('decompression bombs are bounded', () => {
@@ -173,19 +214,31 @@ describe('decompression bombs are bounded', () => {
   });
 
   test('raw snappy: the preamble is checked before decompressing', () => {
-    expectRecordsError(() => decompressRecords(CompressionType.Snappy, snappyRaw(bomb), { maxBytes }), 'TooLarge');
+    expectRecordsError(
+      () => decompressRecords(CompressionType.Snappy, snappyRaw(bomb), { maxBytes }),
+      'TooLarge',
+    );
     // a preamble that lies about a huge size is refused without allocation
-    expectRecordsError(() => decompressRecords(CompressionType.Snappy, Buffer.from([0xff, 0xff, 0xff, 0xff, 0x0f, 0x00])), 'TooLarge');
+    expectRecordsError(
+      () => decompressRecords(CompressionType.Snappy, Buffer.from([0xff, 0xff, 0xff, 0xff, 0x0f, 0x00])),
+      'TooLarge',
+    );
   });
 
   test('gzip from zlib directly (as librdkafka and kafkajs write it)', () => {
-    expectRecordsError(() => decompressRecords(CompressionType.Gzip, gzipSync(bomb), { maxBytes }), 'TooLarge');
+    expectRecordsError(
+      () => decompressRecords(CompressionType.Gzip, gzipSync(bomb), { maxBytes }),
+      'TooLarge',
+    );
   });
 
   test('lz4 frames with block and content checksums', () => {
     const checksummed = compressFrameSync(bomb, { blockChecksums: true, contentChecksum: true });
     expectRecordsError(() => decompressRecords(CompressionType.Lz4, checksummed, { maxBytes }), 'TooLarge');
-    const small = compressFrameSync(Buffer.from('x'.repeat(1000)), { blockChecksums: true, contentChecksum: true });
+    const small = compressFrameSync(Buffer.from('x'.repeat(1000)), {
+      blockChecksums: true,
+      contentChecksum: true,
+    });
     expect(decompressRecords(CompressionType.Lz4, small).toString()).toBe('x'.repeat(1000));
   });
 
@@ -197,7 +250,11 @@ describe('decompression bombs are bounded', () => {
     let produced = 0;
     let input = bomb;
     for (;;) {
-      const [remaining, dst, src] = cctx.compressStream2(out.subarray(produced), input, zstdBinding.EndDirective.end);
+      const [remaining, dst, src] = cctx.compressStream2(
+        out.subarray(produced),
+        input,
+        zstdBinding.EndDirective.end,
+      );
       produced += dst;
       input = input.subarray(src);
       if (remaining === 0) break;
@@ -205,8 +262,13 @@ describe('decompression bombs are bounded', () => {
     const streamed = out.subarray(0, produced);
     expect(zstdBinding.getFrameContentSize(streamed)).toBeNull();
     expectRecordsError(() => decompressRecords(CompressionType.Zstd, streamed, { maxBytes }), 'TooLarge');
-    expect(decompressRecords(CompressionType.Zstd, streamed, { maxBytes: bomb.length }).equals(bomb)).toBe(true);
+    expect(decompressRecords(CompressionType.Zstd, streamed, { maxBytes: bomb.length }).equals(bomb)).toBe(
+      true,
+    );
     // with a known size, the bound is checked before allocating
-    expectRecordsError(() => decompressRecords(CompressionType.Zstd, zstdCompress(bomb), { maxBytes }), 'TooLarge');
+    expectRecordsError(
+      () => decompressRecords(CompressionType.Zstd, zstdCompress(bomb), { maxBytes }),
+      'TooLarge',
+    );
   });
 });

@@ -42,7 +42,11 @@ export interface FakeBroker {
 }
 
 /** Serves `records` (whole batches, offsets 0..highWatermark-1) as partition 0 of `topic`. */
-export async function startFakeBroker(topic: string, records: Buffer, highWatermark: bigint): Promise<FakeBroker> {
+export async function startFakeBroker(
+  topic: string,
+  records: Buffer,
+  highWatermark: bigint,
+): Promise<FakeBroker> {
   const sockets = new Set<Socket>();
   const requests: Array<[number, number]> = [];
   let port = 0;
@@ -65,15 +69,52 @@ export async function startFakeBroker(topic: string, records: Buffer, highWaterm
         requests.push([apiKey, version]);
         if (apiKey === 18) {
           if (version >= 3) {
-            const keys = ADVERTISED.map(([k, min, max]) => Buffer.concat([int16(k), int16(min), int16(max), int8(0)]));
-            respond(socket, correlationId, Buffer.concat([int16(0), int8(ADVERTISED.length + 1), ...keys, int32(0), int8(0)]));
+            const keys = ADVERTISED.map(([k, min, max]) =>
+              Buffer.concat([int16(k), int16(min), int16(max), int8(0)]),
+            );
+            respond(
+              socket,
+              correlationId,
+              Buffer.concat([int16(0), int8(ADVERTISED.length + 1), ...keys, int32(0), int8(0)]),
+            );
           } else {
             const keys = ADVERTISED.map(([k, min, max]) => Buffer.concat([int16(k), int16(min), int16(max)]));
-            respond(socket, correlationId, Buffer.concat([int16(0), int32(ADVERTISED.length), ...keys, ...(version >= 1 ? [int32(0)] : [])]));
+            respond(
+              socket,
+              correlationId,
+              Buffer.concat([
+                int16(0),
+                int32(ADVERTISED.length),
+                ...keys,
+                ...(version >= 1 ? [int32(0)] : []),
+              ]),
+            );
           }
         } else if (apiKey === 3) {
-          const partition = Buffer.concat([int16(0), int32(0), int32(1), int32(1), int32(1), int32(1), int32(1)]);
-          respond(socket, correlationId, Buffer.concat([int32(1), int32(1), str('127.0.0.1'), int32(port), int32(1), int16(0), str(topic), int32(1), partition]));
+          const partition = Buffer.concat([
+            int16(0),
+            int32(0),
+            int32(1),
+            int32(1),
+            int32(1),
+            int32(1),
+            int32(1),
+          ]);
+          respond(
+            socket,
+            correlationId,
+            Buffer.concat([
+              int32(1),
+              int32(1),
+              str('127.0.0.1'),
+              int32(port),
+              int32(1),
+              int16(0),
+              str(topic),
+              int32(1),
+              partition,
+            ]),
+          );
         } else if (apiKey === 1 && version >= 4 && version <= 11) {
           // header v1: api key, version, correlation id, client id
           let pos = 10 + Math.max(request.readInt16BE(8), 0);

@@ -21,12 +21,21 @@ import { expectRecordsError } from './helpers.js';
 interface Meta {
   librdkafka: string;
   messages: Array<{ key: string; value: string; headers: Array<[string, string]> }>;
-  captures: Record<string, { produceVersion: number; records: string; produce: string; startMs: number; endMs: number }>;
+  captures: Record<
+    string,
+    { produceVersion: number; records: string; produce: string; startMs: number; endMs: number }
+  >;
 }
 
 const dir = join(__dirname, 'fixtures');
 const meta = JSON.parse(readFileSync(join(dir, 'kcat.json'), 'utf8')) as Meta;
-const codecs = [CompressionType.None, CompressionType.Gzip, CompressionType.Snappy, CompressionType.Lz4, CompressionType.Zstd];
+const codecs = [
+  CompressionType.None,
+  CompressionType.Gzip,
+  CompressionType.Snappy,
+  CompressionType.Lz4,
+  CompressionType.Zstd,
+];
 
 describe(`record batches from kcat (librdkafka ${meta.librdkafka})`, () => {
   test.each(codecs.map((c) => [compressionName(c), c] as const))('%s', (name, codec) => {
@@ -45,7 +54,9 @@ describe(`record batches from kcat (librdkafka ${meta.librdkafka})`, () => {
     expect(header.lastOffsetDelta).toBe(meta.messages.length - 1);
     expect(header.timestampType).toBe(TimestampType.CreateTime);
     expect([header.isTransactional, header.isControl]).toEqual([false, false]);
-    expect(header.baseTimestamp >= BigInt(capture.startMs) && header.maxTimestamp <= BigInt(capture.endMs)).toBe(true);
+    expect(
+      header.baseTimestamp >= BigInt(capture.startMs) && header.maxTimestamp <= BigInt(capture.endMs),
+    ).toBe(true);
 
     const { records: decoded } = decodeRecordBatch(slices[0]!.bytes);
     expect(decoded.map((r) => [r.offset, r.key!.toString(), r.value!.toString()])).toEqual(
@@ -57,8 +68,14 @@ describe(`record batches from kcat (librdkafka ${meta.librdkafka})`, () => {
     }
 
     // the broker path: assign offset and epoch; the CRC still checks and nothing else moves
-    const assigned = assignRecordBatch(slices[0]!.bytes, { baseOffset: 5000n, partitionLeaderEpoch: 9 }, { copy: true });
-    expect(assigned.subarray(BatchField.magic).equals(slices[0]!.bytes.subarray(BatchField.magic))).toBe(true);
+    const assigned = assignRecordBatch(
+      slices[0]!.bytes,
+      { baseOffset: 5000n, partitionLeaderEpoch: 9 },
+      { copy: true },
+    );
+    expect(assigned.subarray(BatchField.magic).equals(slices[0]!.bytes.subarray(BatchField.magic))).toBe(
+      true,
+    );
     expect(validateRecordBatch(assigned).baseOffset).toBe(5000n);
 
     // a flipped byte is caught by the CRC
@@ -68,7 +85,12 @@ describe(`record batches from kcat (librdkafka ${meta.librdkafka})`, () => {
 
     // our builder, given the same records and codec, writes a batch that decodes identically
     const rebuilt = buildRecordBatch({
-      records: decoded.map((r) => ({ key: r.key, value: r.value, headers: r.headers, timestampMs: r.timestampMs })),
+      records: decoded.map((r) => ({
+        key: r.key,
+        value: r.value,
+        headers: r.headers,
+        timestampMs: r.timestampMs,
+      })),
       compression: codec,
     });
     expect(decodeRecordBatch(rebuilt).records.map((r) => [r.key, r.value, r.headers, r.timestampMs])).toEqual(
@@ -76,7 +98,9 @@ describe(`record batches from kcat (librdkafka ${meta.librdkafka})`, () => {
     );
     if (codec === CompressionType.None) {
       // uncompressed: byte-identical to librdkafka's batch apart from the fields the builder defaults
-      expect(rebuilt.subarray(BatchField.attributes).equals(slices[0]!.bytes.subarray(BatchField.attributes))).toBe(true);
+      expect(
+        rebuilt.subarray(BatchField.attributes).equals(slices[0]!.bytes.subarray(BatchField.attributes)),
+      ).toBe(true);
       expect(computeRecordBatchCrc(rebuilt)).toBe(header.crc);
     }
   });
@@ -91,7 +115,10 @@ describe(`record batches from kcat (librdkafka ${meta.librdkafka})`, () => {
     for (const name of ['gzip', 'snappy', 'lz4', 'zstd']) {
       const codec = codecs.find((c) => compressionName(c) === name)!;
       const plain = decompressRecords(codec, body(name), { maxBytes: 4096 });
-      expectRecordsError(() => decompressRecords(codec, body(name), { maxBytes: plain.length - 1 }), 'TooLarge');
+      expectRecordsError(
+        () => decompressRecords(codec, body(name), { maxBytes: plain.length - 1 }),
+        'TooLarge',
+      );
     }
   });
 
@@ -114,7 +141,13 @@ describe(`record batches from kcat (librdkafka ${meta.librdkafka})`, () => {
               // a batchLength past the end: leave the CRC
             }
           }
-          for (const run of [() => splitRecordBatches(bad).map((b) => decodeRecordBatch(b.bytes, { maxDecompressedBytes: 1 << 20 })), () => decodeRecordBatch(bad, { checkCrc: false, maxDecompressedBytes: 1 << 20 })]) {
+          for (const run of [
+            () =>
+              splitRecordBatches(bad).map((b) =>
+                decodeRecordBatch(b.bytes, { maxDecompressedBytes: 1 << 20 }),
+              ),
+            () => decodeRecordBatch(bad, { checkCrc: false, maxDecompressedBytes: 1 << 20 }),
+          ]) {
             try {
               run();
             } catch (e) {

@@ -10,7 +10,9 @@ export function expectRecordsError(fn: () => unknown, code: RecordsErrorCode): R
     caught = e;
   }
   if (!(caught instanceof RecordsError)) {
-    throw new Error(`expected RecordsError ${code}, got ${caught === undefined ? 'no error' : String(caught)}`);
+    throw new Error(
+      `expected RecordsError ${code}, got ${caught === undefined ? 'no error' : String(caught)}`,
+    );
   }
   expect(caught.code).toBe(code);
   return caught;

@@ -10,12 +10,27 @@ import { CompressionType, splitRecordBatches, validateRecordBatch } from '../../
 import { buildRecordBatch, decodeRecordBatch } from '../../src/records/builder.js';
 import { extractProduceRecords } from './produce-frames.js';
 
-type Codec = { compress(encoder: { buffer: Buffer }): Promise<Buffer>; decompress(buffer: Buffer): Promise<Buffer> };
-const compression = require('kafkajs/src/protocol/message/compression') as { Codecs: Record<number, () => Codec> };
-const produceV3 = require('kafkajs/src/protocol/requests/produce/v3/request') as (args: unknown) => { encode(): Promise<{ buffer: Buffer }> };
-const RecordBatchDecoder = require('kafkajs/src/protocol/recordBatch/v0/decoder') as (decoder: unknown) => Promise<{
+type Codec = {
+  compress(encoder: { buffer: Buffer }): Promise<Buffer>;
+  decompress(buffer: Buffer): Promise<Buffer>;
+};
+const compression = require('kafkajs/src/protocol/message/compression') as {
+  Codecs: Record<number, () => Codec>;
+};
+const produceV3 = require('kafkajs/src/protocol/requests/produce/v3/request') as (args: unknown) => {
+  encode(): Promise<{ buffer: Buffer }>;
+};
+const RecordBatchDecoder = require('kafkajs/src/protocol/recordBatch/v0/decoder') as (
+  decoder: unknown,
+) => Promise<{
   firstOffset: string;
-  records: Array<{ key: Buffer | null; value: Buffer | null; headers: Record<string, Buffer>; timestamp: string; offset: string }>;
+  records: Array<{
+    key: Buffer | null;
+    value: Buffer | null;
+    headers: Record<string, Buffer>;
+    timestamp: string;
+    offset: string;
+  }>;
   inTransaction: boolean;
   producerId: string;
 }>;
@@ -38,13 +53,24 @@ beforeAll(() => {
   });
 });
 afterAll(() => {
-  for (const k of [CompressionType.Snappy, CompressionType.Lz4, CompressionType.Zstd]) compression.Codecs[k] = saved[k]!;
+  for (const k of [CompressionType.Snappy, CompressionType.Lz4, CompressionType.Zstd])
+    compression.Codecs[k] = saved[k]!;
 });
 
 const messages = [
-  { key: Buffer.from('key-0'), value: Buffer.from('value-0'), timestamp: 1_700_000_000_000, headers: { trace: Buffer.from('abc') } },
+  {
+    key: Buffer.from('key-0'),
+    value: Buffer.from('value-0'),
+    timestamp: 1_700_000_000_000,
+    headers: { trace: Buffer.from('abc') },
+  },
   { key: null, value: Buffer.from('value-1 with no key'), timestamp: 1_700_000_000_005 },
-  { key: Buffer.from('key-2'), value: Buffer.from('x'.repeat(5000)), timestamp: 1_700_000_000_003, headers: { a: Buffer.from('1'), b: Buffer.from('') } },
+  {
+    key: Buffer.from('key-2'),
+    value: Buffer.from('x'.repeat(5000)),
+    timestamp: 1_700_000_000_003,
+    headers: { a: Buffer.from('1'), b: Buffer.from('') },
+  },
 ];
 
 const codecs = [
@@ -64,7 +90,13 @@ describe('batches produced by kafkajs', () => {
       producerId: Long.fromValue(-1),
       producerEpoch: 0,
       topicData: [
-        { topic: 'orders', partitions: [{ partition: 0, firstSequence: 0, messages }, { partition: 3, firstSequence: 0, messages: messages.slice(1) }] },
+        {
+          topic: 'orders',
+          partitions: [
+            { partition: 0, firstSequence: 0, messages },
+            { partition: 3, firstSequence: 0, messages: messages.slice(1) },
+          ],
+        },
       ],
     });
     const body = (await request.encode()).buffer;
@@ -80,7 +112,9 @@ describe('batches produced by kafkajs', () => {
     expect(header.baseTimestamp).toBe(1_700_000_000_000n);
     expect(header.maxTimestamp).toBe(1_700_000_000_005n);
     const { records } = decodeRecordBatch(slice!.bytes);
-    expect(records.map((r) => [r.offset, r.timestampMs, r.key?.toString() ?? null, r.value!.toString()])).toEqual(
+    expect(
+      records.map((r) => [r.offset, r.timestampMs, r.key?.toString() ?? null, r.value!.toString()]),
+    ).toEqual(
       messages.map((m, i) => [BigInt(i), BigInt(m.timestamp), m.key?.toString() ?? null, m.value.toString()]),
     );
     expect(records[0]!.headers.map((h) => [h.key, h.value!.toString()])).toEqual([['trace', 'abc']]);
@@ -116,8 +150,15 @@ describe('batches we build, decoded by kafkajs', () => {
     expect(decoded.firstOffset).toBe('1000');
     expect(decoded.inTransaction).toBe(true);
     expect(decoded.producerId).toBe('77');
-    expect(decoded.records.map((r) => [r.offset, r.timestamp, r.key?.toString() ?? null, r.value!.toString()])).toEqual(
-      messages.map((m, i) => [String(1000 + i), String(m.timestamp), m.key?.toString() ?? null, m.value.toString()]),
+    expect(
+      decoded.records.map((r) => [r.offset, r.timestamp, r.key?.toString() ?? null, r.value!.toString()]),
+    ).toEqual(
+      messages.map((m, i) => [
+        String(1000 + i),
+        String(m.timestamp),
+        m.key?.toString() ?? null,
+        m.value.toString(),
+      ]),
     );
     expect(decoded.records[0]!.headers.trace!.toString()).toBe('abc');
   });

@@ -17,7 +17,24 @@ interface KcatMessage {
 }
 
 async function consume(port: number, topic: string, count: number): Promise<KcatMessage[]> {
-  const args = ['-C', '-b', `127.0.0.1:${port}`, '-t', topic, '-p', '0', '-o', '0', '-c', String(count), '-e', '-J', '-q', '-X', 'check.crcs=true'];
+  const args = [
+    '-C',
+    '-b',
+    `127.0.0.1:${port}`,
+    '-t',
+    topic,
+    '-p',
+    '0',
+    '-o',
+    '0',
+    '-c',
+    String(count),
+    '-e',
+    '-J',
+    '-q',
+    '-X',
+    'check.crcs=true',
+  ];
   const child = spawn('kcat', args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
@@ -49,31 +66,48 @@ const variants = [
 ] as const;
 
 describe('kcat consumes batches built here', () => {
-  test.each(variants)('%s', async (_name, compression, snappyFraming) => {
-    const first = buildRecordBatch({
-      records: records.map((r, i) => ({ ...r, timestampMs: 1_700_000_000_000n + BigInt(i) })),
-      compression,
-      ...(snappyFraming !== undefined ? { compressOptions: { snappyFraming } } : {}),
-      partitionLeaderEpoch: 0,
-    });
-    const second = buildRecordBatch({ records: [{ key: Buffer.from('k3'), value: Buffer.from('second batch') }], baseOffset: 3n, compression, timestampMs: 1_700_000_000_010n, partitionLeaderEpoch: 0 });
-    const broker = await startFakeBroker('interop', Buffer.concat([first, second]), 4n);
-    try {
-      const messages = await consume(broker.port, 'interop', 4);
-      expect(messages.map((m) => [m.offset, m.key, m.payload, m.ts])).toEqual([
-        [0, 'k0', 'hello', 1_700_000_000_000],
-        [1, null, 'no key', 1_700_000_000_001],
-        [2, 'k2', 'chronik '.repeat(2000), 1_700_000_000_002],
-        [3, 'k3', 'second batch', 1_700_000_000_010],
-      ]);
-      expect(messages[0]!.headers).toEqual(['h', 'v']);
-      expect(broker.requests.some(([k, v]) => k === 1 && v >= 10)).toBe(true);
-    } finally {
-      await broker.close();
-    }
-  }, 30_000);
+  test.each(variants)(
+    '%s',
+    async (_name, compression, snappyFraming) => {
+      const first = buildRecordBatch({
+        records: records.map((r, i) => ({ ...r, timestampMs: 1_700_000_000_000n + BigInt(i) })),
+        compression,
+        ...(snappyFraming !== undefined ? { compressOptions: { snappyFraming } } : {}),
+        partitionLeaderEpoch: 0,
+      });
+      const second = buildRecordBatch({
+        records: [{ key: Buffer.from('k3'), value: Buffer.from('second batch') }],
+        baseOffset: 3n,
+        compression,
+        timestampMs: 1_700_000_000_010n,
+        partitionLeaderEpoch: 0,
+      });
+      const broker = await startFakeBroker('interop', Buffer.concat([first, second]), 4n);
+      try {
+        const messages = await consume(broker.port, 'interop', 4);
+        expect(messages.map((m) => [m.offset, m.key, m.payload, m.ts])).toEqual([
+          [0, 'k0', 'hello', 1_700_000_000_000],
+          [1, null, 'no key', 1_700_000_000_001],
+          [2, 'k2', 'chronik '.repeat(2000), 1_700_000_000_002],
+          [3, 'k3', 'second batch', 1_700_000_000_010],
+        ]);
+        expect(messages[0]!.headers).toEqual(['h', 'v']);
+        expect(broker.requests.some(([k, v]) => k === 1 && v >= 10)).toBe(true);
+      } finally {
+        await broker.close();
+      }
+    },
+    30_000,
+  );
 });
 
 test('codec names used above', () => {
-  expect(variants.map(([, c]) => compressionName(c))).toEqual(['none', 'gzip', 'snappy', 'snappy', 'lz4', 'zstd']);
+  expect(variants.map(([, c]) => compressionName(c))).toEqual([
+    'none',
+    'gzip',
+    'snappy',
+    'snappy',
+    'lz4',
+    'zstd',
+  ]);
 });

@@ -170,10 +170,19 @@ describe('varint', () => {
 
   test('overlong encodings are InvalidVarint', () => {
     // 6 bytes for a 32-bit varint
-    expectCode(() => readUnsignedVarint(Buffer.from([0x80, 0x80, 0x80, 0x80, 0x80, 0x00]), { offset: 0 }), 'InvalidVarint');
+    expectCode(
+      () => readUnsignedVarint(Buffer.from([0x80, 0x80, 0x80, 0x80, 0x80, 0x00]), { offset: 0 }),
+      'InvalidVarint',
+    );
     // fifth byte carrying bits beyond 32
-    expectCode(() => readUnsignedVarint(Buffer.from([0xff, 0xff, 0xff, 0xff, 0x1f]), { offset: 0 }), 'InvalidVarint');
-    expectCode(() => readVarint(Buffer.from([0xff, 0xff, 0xff, 0xff, 0xff, 0x01]), { offset: 0 }), 'InvalidVarint');
+    expectCode(
+      () => readUnsignedVarint(Buffer.from([0xff, 0xff, 0xff, 0xff, 0x1f]), { offset: 0 }),
+      'InvalidVarint',
+    );
+    expectCode(
+      () => readVarint(Buffer.from([0xff, 0xff, 0xff, 0xff, 0xff, 0x01]), { offset: 0 }),
+      'InvalidVarint',
+    );
     // 11 bytes for a varlong
     const eleven = Buffer.from([0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x00]);
     expectCode(() => readUnsignedVarlong(eleven, { offset: 0 }), 'InvalidVarint');

@@ -7,7 +7,16 @@ import path from 'node:path';
 import fc from 'fast-check';
 import type { Arbitrary } from 'fast-check';
 
-export const SCHEMA_DIR = path.resolve(__dirname, '..', '..', '..', '..', '..', 'shared', 'kafka-message-schemas');
+export const SCHEMA_DIR = path.resolve(
+  __dirname,
+  '..',
+  '..',
+  '..',
+  '..',
+  '..',
+  'shared',
+  'kafka-message-schemas',
+);
 export const PACKAGE_DIR = path.resolve(__dirname, '..', '..');
 
 export interface Range {
@@ -68,7 +77,20 @@ export function camel(name: string): string {
   return name[0]!.toLowerCase() + name.slice(1);
 }
 
-const PRIMS = new Set(['bool', 'int8', 'int16', 'uint16', 'int32', 'uint32', 'int64', 'float64', 'string', 'uuid', 'bytes', 'records']);
+const PRIMS = new Set([
+  'bool',
+  'int8',
+  'int16',
+  'uint16',
+  'int32',
+  'uint32',
+  'int64',
+  'float64',
+  'string',
+  'uuid',
+  'bytes',
+  'records',
+]);
 
 /** Resolves a field's sub-fields (inline or from commonStructs). */
 export function subFields(msg: MessageSpec, f: FieldSpec): FieldSpec[] | null {
@@ -161,7 +183,11 @@ function primArb(type: string): Arbitrary<unknown> {
 const unknownTagsArb: Arbitrary<{ tag: number; data: Buffer }[]> = fc
   .uniqueArray(fc.integer({ min: 5000, max: 6000 }), { minLength: 1, maxLength: 2 })
   .chain((tags) =>
-    fc.tuple(...tags.sort((a, b) => a - b).map((tag) => fc.uint8Array({ maxLength: 4 }).map((d) => ({ tag, data: Buffer.from(d) })))),
+    fc.tuple(
+      ...tags
+        .sort((a, b) => a - b)
+        .map((tag) => fc.uint8Array({ maxLength: 4 }).map((d) => ({ tag, data: Buffer.from(d) }))),
+    ),
   );
 
 export interface ArbOptions {
@@ -174,7 +200,13 @@ export interface ArbOptions {
  * defaults (what a decoder produces), nullable fields are sometimes null, tagged fields sometimes set,
  * and flexible structs sometimes carry unknown tagged fields.
  */
-export function structArb(msg: MessageSpec, fields: FieldSpec[], version: number, opts: ArbOptions, depth = 0): Arbitrary<Record<string, unknown>> {
+export function structArb(
+  msg: MessageSpec,
+  fields: FieldSpec[],
+  version: number,
+  opts: ArbOptions,
+  depth = 0,
+): Arbitrary<Record<string, unknown>> {
   const flexible = inRange(range(msg.flexibleVersions), version);
   const model: Record<string, Arbitrary<unknown>> = {};
   for (const f of fields) {
@@ -199,12 +231,18 @@ export function structArb(msg: MessageSpec, fields: FieldSpec[], version: number
   }
   let out: Arbitrary<Record<string, unknown>> = fc.record(model);
   if (flexible) {
-    out = fc.tuple(out, fc.option(unknownTagsArb, { nil: undefined })).map(([o, u]) => (u === undefined ? o : { ...o, _unknownTaggedFields: u }));
+    out = fc
+      .tuple(out, fc.option(unknownTagsArb, { nil: undefined }))
+      .map(([o, u]) => (u === undefined ? o : { ...o, _unknownTaggedFields: u }));
   }
   return out;
 }
 
-export function messageArb(msg: MessageSpec, version: number, opts: ArbOptions = { maxArray: 2, maxDepth: 4 }): Arbitrary<Record<string, unknown>> {
+export function messageArb(
+  msg: MessageSpec,
+  version: number,
+  opts: ArbOptions = { maxArray: 2, maxDepth: 4 },
+): Arbitrary<Record<string, unknown>> {
   return structArb(msg, msg.fields, version, opts);
 }
 

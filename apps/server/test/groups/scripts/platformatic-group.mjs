@@ -8,9 +8,15 @@ const [bootstrap, topic, groupId] = process.argv.slice(2);
 const result = {};
 
 async function produce(from, count) {
-  const producer = new Producer({ clientId: 'plt-group-producer', bootstrapBrokers: [bootstrap], serializers: stringSerializers, acks: -1 });
+  const producer = new Producer({
+    clientId: 'plt-group-producer',
+    bootstrapBrokers: [bootstrap],
+    serializers: stringSerializers,
+    acks: -1,
+  });
   const messages = [];
-  for (let i = from; i < from + count; i++) messages.push({ topic, key: `k${i}`, value: `v${i}`, partition: i % 2 });
+  for (let i = from; i < from + count; i++)
+    messages.push({ topic, key: `k${i}`, value: `v${i}`, partition: i % 2 });
   await producer.send({ messages });
   await producer.close();
 }
@@ -28,9 +34,19 @@ async function consumeInGroup(expected) {
   const values = [];
   let joined;
   consumer.on('consumer:group:join', (p) => {
-    joined = { generationId: p.generationId, isLeader: p.isLeader, assignments: (p.assignments ?? []).map((a) => [a.topic, [...a.partitions].sort()]) };
+    joined = {
+      generationId: p.generationId,
+      isLeader: p.isLeader,
+      assignments: (p.assignments ?? []).map((a) => [a.topic, [...a.partitions].sort()]),
+    };
   });
-  const stream = await consumer.consume({ topics: [topic], mode: 'committed', fallbackMode: 'earliest', autocommit: false, maxWaitTime: 200 });
+  const stream = await consumer.consume({
+    topics: [topic],
+    mode: 'committed',
+    fallbackMode: 'earliest',
+    autocommit: false,
+    maxWaitTime: 200,
+  });
   const timer = setTimeout(() => stream.close(), 30000);
   for await (const message of stream) {
     values.push(message.value);
