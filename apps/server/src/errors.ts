@@ -30,3 +30,22 @@ export function isServerError(e: unknown, code?: ServerErrorCode): e is ServerEr
 export function errorMessage(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
+
+/**
+ * A failure to report to a Kafka client: `code` is a Kafka error name as Apache Kafka's `Errors`
+ * spells it (e.g. 'NOT_LEADER_OR_FOLLOWER'); the handler turns it into the wire error code. Every
+ * layer below the handlers fails with one of these.
+ */
+export class KafkaError extends Error {
+  /** A Kafka error name, e.g. 'UNKNOWN_TOPIC_OR_PARTITION'. */
+  readonly code: string;
+  constructor(code: string, message?: string, options?: { cause?: unknown }) {
+    super(message ?? code, options);
+    this.name = 'KafkaError';
+    this.code = code;
+  }
+}
+
+export function isKafkaError(e: unknown): e is KafkaError {
+  return e instanceof KafkaError;
+}

@@ -14,7 +14,7 @@ export type {
 } from './config.js';
 export { openDataDir, writeFileAtomic, fsyncDir, LOCK_FILE, META_FILE } from './datadir.js';
 export type { DataDirHandle, DataDirMeta } from './datadir.js';
-export { ServerError, ServerErrorCode, isServerError } from './errors.js';
+export { KafkaError, ServerError, ServerErrorCode, isKafkaError, isServerError } from './errors.js';
 export { createLogger, silentLogger, LOG_LEVELS } from './logger.js';
 export type { Logger, LogLevel } from './logger.js';
 export { ServerMetrics } from './metrics.js';
@@ -23,7 +23,7 @@ export { Connection, InFlightBudget } from './net/connection.js';
 export type { ConnectionInfo, FrameDispatcher, ResponseBody } from './net/connection.js';
 export { FrameDecoder } from './net/frame.js';
 export { AdminListener } from './admin/http.js';
-export { ClusterError, isClusterError, ListOffsetsTimestamp, ConfigResourceType } from './cluster/cluster.js';
+export { ListOffsetsTimestamp, ConfigResourceType } from './cluster/cluster.js';
 export type {
   Acks,
   AppendResult,

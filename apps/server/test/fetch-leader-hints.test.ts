@@ -11,12 +11,13 @@ import {
 } from '@chronik/protocol';
 import type { FetchRequest, FetchResponse } from '@chronik/protocol';
 import type { BrokerEndpoint, Cluster, ReadRequest, ReadResult, TopicView } from '../src/cluster/cluster.js';
-import { ClusterError } from '../src/cluster/cluster.js';
+
 import { DEFAULT_CONFIG } from '../src/config.js';
 import { KafkaDispatcher } from '../src/handlers/dispatcher.js';
 import { createHandlerTable } from '../src/handlers/table.js';
 import { silentLogger } from '../src/logger.js';
 import { ServerMetrics } from '../src/metrics.js';
+import { KafkaError } from '../src/errors.js';
 
 const TOPIC_ID = '0f9c54a6-6c1b-4d43-9a43-3f3e5a3d0c01';
 const BROKERS: BrokerEndpoint[] = [
@@ -45,9 +46,9 @@ function fakeCluster(): Cluster {
     topic: (name: string) => (name === TOPIC.name ? TOPIC : undefined),
     topicById: (id: string) => (id === TOPIC_ID ? TOPIC : undefined),
     read: (req: ReadRequest): Promise<ReadResult> => {
-      if (req.partition !== 0) return Promise.reject(new ClusterError('NOT_LEADER_OR_FOLLOWER'));
+      if (req.partition !== 0) return Promise.reject(new KafkaError('NOT_LEADER_OR_FOLLOWER'));
       if (req.currentLeaderEpoch >= 0 && req.currentLeaderEpoch < 5)
-        return Promise.reject(new ClusterError('FENCED_LEADER_EPOCH'));
+        return Promise.reject(new KafkaError('FENCED_LEADER_EPOCH'));
       return Promise.resolve({
         chunks: [],
         bytes: 0,

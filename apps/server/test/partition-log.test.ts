@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { buildRecordBatch, readRecordBatchHeader } from '@chronik/protocol';
-import { ClusterError } from '../src/cluster/cluster.js';
+
 import { silentLogger } from '../src/logger.js';
 import { BatchCache } from '../src/storage/batch-cache.js';
 import { MemoryEntryLog } from '../src/storage/entry-log.js';
@@ -12,6 +12,7 @@ import { PartitionLog } from '../src/storage/partition-log.js';
 import { ProducerStateTable } from '../src/storage/producer-state.js';
 import { WalEntryLogFactory } from '../src/storage/wal-entry-log.js';
 import { tempDir } from './helpers/server.js';
+import { KafkaError } from '../src/errors.js';
 
 const CONFIG: PartitionLogConfig = {
   logAppendTime: false,
@@ -67,7 +68,7 @@ async function codeOf(p: Promise<unknown>): Promise<string> {
     await p;
     return 'ok';
   } catch (e) {
-    return e instanceof ClusterError ? e.code : `other: ${String(e)}`;
+    return e instanceof KafkaError ? e.code : `other: ${String(e)}`;
   }
 }
 

@@ -1,26 +1,14 @@
 // The cluster as the Kafka handlers see it. Standalone injects LocalCluster (one node, storage on
 // this disk); the raft-cluster mode injects a Raft-backed implementation. Handlers never ask which.
 //
-// Errors: every failure is a ClusterError whose `code` is a Kafka error name (Apache Kafka `Errors`
+// Errors: every failure is a KafkaError (src/errors.ts) whose `code` is a Kafka error name (Apache Kafka `Errors`
 // spelling, e.g. 'NOT_LEADER_OR_FOLLOWER'); the handler turns it into the wire error code.
 // Offsets and timestamps are bigint (Kafka int64).
 
+import type { KafkaError } from '../errors.js';
+
 export type IsolationLevel = 0 | 1; // 0 read_uncommitted, 1 read_committed
 export type Acks = -1 | 0 | 1;
-
-export class ClusterError extends Error {
-  /** A Kafka error name, e.g. 'UNKNOWN_TOPIC_OR_PARTITION'. */
-  readonly code: string;
-  constructor(code: string, message?: string, options?: { cause?: unknown }) {
-    super(message ?? code, options);
-    this.name = 'ClusterError';
-    this.code = code;
-  }
-}
-
-export function isClusterError(e: unknown): e is ClusterError {
-  return e instanceof ClusterError;
-}
 
 export interface BrokerEndpoint {
   nodeId: number;
@@ -132,7 +120,7 @@ export interface ConfigEntryView {
 
 export interface CreateTopicOutcome {
   name: string;
-  error: ClusterError | null;
+  error: KafkaError | null;
   topicId: string;
   numPartitions: number;
   replicationFactor: number;
@@ -142,7 +130,7 @@ export interface CreateTopicOutcome {
 export interface DeleteTopicOutcome {
   name: string | null;
   topicId: string;
-  error: ClusterError | null;
+  error: KafkaError | null;
 }
 
 export interface CreatePartitionsSpec {
@@ -207,7 +195,7 @@ export interface Cluster {
   topic(name: string): TopicView | undefined;
   topicById(topicId: string): TopicView | undefined;
   /** Creates missing topics with the broker defaults when auto-creation is enabled; resolves with per-name errors. */
-  autoCreateTopics(names: readonly string[]): Promise<Map<string, ClusterError | null>>;
+  autoCreateTopics(names: readonly string[]): Promise<Map<string, KafkaError | null>>;
   autoCreateEnabled(): boolean;
 
   // --- data path ---
@@ -241,7 +229,7 @@ export interface Cluster {
   createPartitions(
     specs: readonly CreatePartitionsSpec[],
     validateOnly: boolean,
-  ): Promise<Array<{ name: string; error: ClusterError | null }>>;
+  ): Promise<Array<{ name: string; error: KafkaError | null }>>;
   describeConfigs(
     resourceType: number,
     resourceName: string,

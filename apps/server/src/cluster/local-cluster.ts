@@ -57,8 +57,9 @@ import type {
   TopicPartition,
   TopicView,
 } from './cluster.js';
-import { ClusterError, ConfigResourceType } from './cluster.js';
+import { ConfigResourceType } from './cluster.js';
 import { checkLeaderEpoch, compactProblem, diskSpace, viewOfConfig } from './metadata-views.js';
+import { KafkaError } from '../errors.js';
 
 export interface LocalClusterOptions {
   config: ServerConfig;
@@ -76,10 +77,10 @@ export interface LocalClusterOptions {
 const SNAPSHOT_FILE = 'snapshot.bin';
 const LONG_MAX = 9223372036854775807n;
 
-function toClusterError(e: unknown): ClusterError {
-  if (e instanceof ClusterError) return e;
-  if (isMetadataError(e)) return new ClusterError(e.code, e.message, { cause: e });
-  return new ClusterError('UNKNOWN_SERVER_ERROR', e instanceof Error ? e.message : String(e), { cause: e });
+function toClusterError(e: unknown): KafkaError {
+  if (e instanceof KafkaError) return e;
+  if (isMetadataError(e)) return new KafkaError(e.code, e.message, { cause: e });
+  return new KafkaError('UNKNOWN_SERVER_ERROR', e instanceof Error ? e.message : String(e), { cause: e });
 }
 
 export class LocalCluster implements Cluster {
@@ -366,8 +367,8 @@ export class LocalCluster implements Cluster {
     return this.o.config.broker.autoCreateTopicsEnable;
   }
 
-  async autoCreateTopics(names: readonly string[]): Promise<Map<string, ClusterError | null>> {
-    const out = new Map<string, ClusterError | null>();
+  async autoCreateTopics(names: readonly string[]): Promise<Map<string, KafkaError | null>> {
+    const out = new Map<string, KafkaError | null>();
     const missing = [...new Set(names)].filter((n) => this.sm.topic(n) === undefined);
     if (missing.length === 0) return out;
     const outcomes = await this.createTopics(
@@ -393,12 +394,9 @@ export class LocalCluster implements Cluster {
     const info = t?.partitions[tp.partition];
     const log = t && info ? this.partitions.get(this.key(t.topicId, tp.partition)) : undefined;
     if (!t || !info || !log)
-      throw new ClusterError('UNKNOWN_TOPIC_OR_PARTITION', `unknown partition ${tp.topic}-${tp.partition}`);
+      throw new KafkaError('UNKNOWN_TOPIC_OR_PARTITION', `unknown partition ${tp.topic}-${tp.partition}`);
     if (info.leader !== this.nodeId)
-      throw new ClusterError(
-        'NOT_LEADER_OR_FOLLOWER',
-        `${tp.topic}-${tp.partition} is led by ${info.leader}`,
-      );
+      throw new KafkaError('NOT_LEADER_OR_FOLLOWER', `${tp.topic}-${tp.partition} is led by ${info.leader}`);
     return { log, info };
   }
 
@@ -502,7 +500,7 @@ export class LocalCluster implements Cluster {
       for (let i = 0; i < prepared.length; i++) {
         const p = prepared[i] as (typeof prepared)[number];
         const spec = specs[i] as CreateTopicSpec;
-        const fail = (error: ClusterError): void => {
+        const fail = (error: KafkaError): void => {
           out.push({
             name: p.name,
             error,
@@ -518,7 +516,7 @@ export class LocalCluster implements Cluster {
         }
         const problem = compactProblem(spec.configs);
         if (problem !== null) {
-          fail(new ClusterError('INVALID_CONFIG', problem));
+          fail(new KafkaError('INVALID_CONFIG', problem));
           continue;
         }
         const cmd = p.result.command;
@@ -594,9 +592,9 @@ export class LocalCluster implements Cluster {
   createPartitions(
     specs: readonly CreatePartitionsSpec[],
     validateOnly: boolean,
-  ): Promise<Array<{ name: string; error: ClusterError | null }>> {
+  ): Promise<Array<{ name: string; error: KafkaError | null }>> {
     return this.propose(async () => {
-      const out: Array<{ name: string; error: ClusterError | null }> = [];
+      const out: Array<{ name: string; error: KafkaError | null }> = [];
       for (const s of specs) {
         const prepared = prepareCreatePartitions(this.sm, {
           name: s.name,
@@ -621,10 +619,10 @@ export class LocalCluster implements Cluster {
   private brokerTarget(resourceName: string): number | null {
     if (resourceName === '') return null;
     if (!/^\d+$/.test(resourceName))
-      throw new ClusterError('INVALID_REQUEST', `invalid broker id "${resourceName}"`);
+      throw new KafkaError('INVALID_REQUEST', `invalid broker id "${resourceName}"`);
     const id = Number(resourceName);
     if (id !== this.nodeId)
-      throw new ClusterError('INVALID_REQUEST', `broker ${id} is not this broker (${this.nodeId})`);
+      throw new KafkaError('INVALID_REQUEST', `broker ${id} is not this broker (${this.nodeId})`);
     return id;
   }
 
@@ -646,7 +644,7 @@ export class LocalCluster implements Cluster {
         return this.sm.describeBrokerConfigs(this.brokerTarget(resourceName), options).map(viewOfConfig);
       }
       if (resourceType === ConfigResourceType.BROKER_LOGGER) return [];
-      throw new ClusterError('INVALID_REQUEST', `unsupported config resource type ${resourceType}`);
+      throw new KafkaError('INVALID_REQUEST', `unsupported config resource type ${resourceType}`);
     } catch (e) {
       throw toClusterError(e);
     }
@@ -661,7 +659,7 @@ export class LocalCluster implements Cluster {
   ): Promise<void> {
     return this.propose(async () => {
       const problem = compactProblem(alterations);
-      if (problem !== null) throw new ClusterError('INVALID_CONFIG', problem);
+      if (problem !== null) throw new KafkaError('INVALID_CONFIG', problem);
       const alts = alterations.map((a): ConfigAlteration => ({
         name: a.name,
         op: a.op as ConfigAlteration['op'],
@@ -676,8 +674,7 @@ export class LocalCluster implements Cluster {
           alterations: alts,
           replace,
         });
-      else
-        throw new ClusterError('INVALID_REQUEST', `config resource type ${resourceType} cannot be altered`);
+      else throw new KafkaError('INVALID_REQUEST', `config resource type ${resourceType} cannot be altered`);
       if (!prepared.ok) throw toClusterError(prepared.error);
       if (!validateOnly) await this.react(this.apply(prepared.command));
     });
@@ -693,7 +690,7 @@ export class LocalCluster implements Cluster {
   }): Promise<{ producerId: bigint; producerEpoch: number }> {
     return this.propose(async () => {
       if (req.transactionalId !== null) {
-        throw new ClusterError(
+        throw new KafkaError(
           'TRANSACTIONAL_ID_AUTHORIZATION_FAILED',
           'transactions are not supported by this broker yet',
         );
@@ -712,7 +709,7 @@ export class LocalCluster implements Cluster {
         });
         const ch = changes.find((c) => c.type === 'producerIdsAllocated');
         if (ch === undefined || ch.type !== 'producerIdsAllocated')
-          throw new ClusterError('UNKNOWN_SERVER_ERROR', 'no producer id block was allocated');
+          throw new KafkaError('UNKNOWN_SERVER_ERROR', 'no producer id block was allocated');
         this.producerIds = { next: ch.block.firstProducerId, end: ch.block.firstProducerId + ch.block.count };
       }
       const id = this.producerIds.next++;
@@ -723,7 +720,7 @@ export class LocalCluster implements Cluster {
   async findCoordinator(keyType: number, key: string): Promise<BrokerEndpoint> {
     const self = this.brokers().find((b) => b.nodeId === this.nodeId);
     if (self === undefined)
-      throw new ClusterError('COORDINATOR_NOT_AVAILABLE', 'this broker is not registered');
+      throw new KafkaError('COORDINATOR_NOT_AVAILABLE', 'this broker is not registered');
     if (keyType !== 0) return self; // transactions: this node (transactions themselves are not supported yet)
     await this.ensureOffsetsTopic();
     const lookup = this.sm.findCoordinator(key, 'group', this.o.config.broker.offsetsTopicNumPartitions);

@@ -2,19 +2,20 @@
 // @chronik/metadata, the leader-epoch check, the data directory's disk usage.
 import fs from 'node:fs';
 import type { ConfigDescription } from '@chronik/metadata';
-import { ClusterError } from './cluster.js';
+
 import type { ConfigEntryView } from './cluster.js';
+import { KafkaError } from '../errors.js';
 
 /** KIP-320: a request's current leader epoch against this leader's (-1: not checked). */
 export function checkLeaderEpoch(currentLeaderEpoch: number, leaderEpoch: number): void {
   if (currentLeaderEpoch < 0) return;
   if (currentLeaderEpoch > leaderEpoch)
-    throw new ClusterError(
+    throw new KafkaError(
       'UNKNOWN_LEADER_EPOCH',
       `leader epoch ${currentLeaderEpoch} is newer than ${leaderEpoch}`,
     );
   if (currentLeaderEpoch < leaderEpoch)
-    throw new ClusterError(
+    throw new KafkaError(
       'FENCED_LEADER_EPOCH',
       `leader epoch ${currentLeaderEpoch} is older than ${leaderEpoch}`,
     );

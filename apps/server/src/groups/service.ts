@@ -5,7 +5,7 @@
 // The broker's services call `startGroupServices` once the cluster is open, add `handlers` to
 // the handler table, and call `close()` before closing the cluster.
 import type { Cluster, TopicPartition } from '../cluster/cluster.js';
-import { isClusterError, ListOffsetsTimestamp } from '../cluster/cluster.js';
+import { ListOffsetsTimestamp } from '../cluster/cluster.js';
 import type { ServerConfig } from '../config.js';
 import type { Logger } from '../logger.js';
 import { silentLogger } from '../logger.js';
@@ -30,6 +30,7 @@ import { CONSUMER_OFFSETS_TOPIC } from './partitioning.js';
 import type { EncodedRecord } from './records.js';
 import type { GroupScheduler } from './scheduler.js';
 import { systemScheduler } from './scheduler.js';
+import { isKafkaError } from '../errors.js';
 
 export interface ClusterOffsetLogOptions {
   nowMs?: () => number;
@@ -40,7 +41,7 @@ export interface ClusterOffsetLogOptions {
 }
 
 function appendError(e: unknown, partition: number): GroupError {
-  const code = isClusterError(e) ? e.code : '';
+  const code = isKafkaError(e) ? e.code : '';
   const message = `append to ${CONSUMER_OFFSETS_TOPIC}-${partition} failed: ${e instanceof Error ? e.message : String(e)}`;
   switch (code) {
     case 'NOT_LEADER_OR_FOLLOWER':

@@ -1,6 +1,7 @@
 // Failures of the layers below, mapped to Kafka error codes at the handler (DESIGN.md "Errors").
-import { isClusterError } from '../cluster/cluster.js';
+
 import { ErrorCode, isRecordsError } from '../protocol.js';
+import { isKafkaError } from '../errors.js';
 
 const codes = ErrorCode as Readonly<Record<string, number>>;
 
@@ -10,7 +11,7 @@ export function kafkaCode(name: string): number {
 
 /** The Kafka error code for any failure (UNKNOWN_SERVER_ERROR when it has no better one). */
 export function errorCodeOf(e: unknown): number {
-  if (isClusterError(e)) return kafkaCode(e.code);
+  if (isKafkaError(e)) return kafkaCode(e.code);
   if (isRecordsError(e)) {
     switch (e.code) {
       case 'UnsupportedMagic':

@@ -5,11 +5,12 @@
 // partition count and replication factor. v0: an empty topic list means all topics; v1+: null means
 // all and an empty list none. Authorized operations are not computed (left at "not requested").
 import type { TopicView } from '../cluster/cluster.js';
-import { ClusterError } from '../cluster/cluster.js';
+
 import { ApiKey, ErrorCode } from '../protocol.js';
 import { errorCodeOf, kafkaCode } from './errors.js';
 import { defineHandler } from './types.js';
 import { topicNameProblemOf } from './util.js';
+import { KafkaError } from '../errors.js';
 
 const ZERO_UUID = '00000000-0000-0000-0000-000000000000';
 
@@ -73,7 +74,7 @@ export const metadataHandler = defineHandler({
           return errorEntry(
             w.name,
             ZERO_UUID,
-            errors.get(w.name) ?? kafkaCode(new ClusterError('UNKNOWN_TOPIC_OR_PARTITION').code),
+            errors.get(w.name) ?? kafkaCode(new KafkaError('UNKNOWN_TOPIC_OR_PARTITION').code),
           );
         });
     return {

@@ -15,7 +15,7 @@ import type {
   ProducerStateView,
   ReadResult,
 } from '../cluster/cluster.js';
-import { ClusterError, ListOffsetsTimestamp } from '../cluster/cluster.js';
+import { ListOffsetsTimestamp } from '../cluster/cluster.js';
 import { writeFileAtomic } from '../datadir.js';
 import type { Logger } from '../logger.js';
 import type { RecordBatchHeader } from '../protocol.js';
@@ -32,6 +32,7 @@ import { BatchCache } from './batch-cache.js';
 import { crc32cCombine, crc32cOf } from './crc32c.js';
 import { BatchIndex } from './batch-index.js';
 import { ProducerStateTable } from './producer-state.js';
+import { KafkaError } from '../errors.js';
 
 export interface PartitionLogConfig {
   logAppendTime: boolean;
@@ -296,15 +297,15 @@ export class PartitionLog {
   }
 
   private appendNow(records: Buffer, acks: Acks, leaderEpoch: number): Promise<AppendResult> {
-    if (this.closed) return Promise.reject(new ClusterError('NOT_LEADER_OR_FOLLOWER', 'partition is closed'));
+    if (this.closed) return Promise.reject(new KafkaError('NOT_LEADER_OR_FOLLOWER', 'partition is closed'));
     const slices = splitRecordBatches(records);
     if (slices.length === 0)
-      return Promise.reject(new ClusterError('CORRUPT_MESSAGE', 'produce request without record batches'));
+      return Promise.reject(new KafkaError('CORRUPT_MESSAGE', 'produce request without record batches'));
     const headers: RecordBatchHeader[] = [];
     for (const s of slices) {
       if (s.bytes.length > this.config.maxMessageBytes) {
         return Promise.reject(
-          new ClusterError(
+          new KafkaError(
             'MESSAGE_TOO_LARGE',
             `record batch of ${s.bytes.length} bytes exceeds max.message.bytes ${this.config.maxMessageBytes}`,
           ),
@@ -370,10 +371,10 @@ export class PartitionLog {
     if (this.log.nextIndex() !== firstEntry + entries.length) {
       return written.then(
         () => {
-          throw new ClusterError('NOT_ENOUGH_REPLICAS', 'the log did not accept the append');
+          throw new KafkaError('NOT_ENOUGH_REPLICAS', 'the log did not accept the append');
         },
         (e: unknown) => {
-          throw new ClusterError(
+          throw new KafkaError(
             'REQUEST_TIMED_OUT',
             `the log rejected the append: ${e instanceof Error ? e.message : String(e)}`,
             { cause: e },
@@ -508,7 +509,7 @@ export class PartitionLog {
       leaderEpoch: this.latestEpoch,
     };
     if (fetchOffset < this.logStart || fetchOffset > this.hw) {
-      throw new ClusterError(
+      throw new KafkaError(
         'OFFSET_OUT_OF_RANGE',
         `offset ${fetchOffset} is outside [${this.logStart}, ${this.hw}]`,
       );
@@ -544,7 +545,7 @@ export class PartitionLog {
       );
     }
     if (timestamp < 0n)
-      throw new ClusterError('INVALID_REQUEST', `unsupported ListOffsets timestamp ${timestamp}`);
+      throw new KafkaError('INVALID_REQUEST', `unsupported ListOffsets timestamp ${timestamp}`);
     for (let i = this.findBatch(this.logStart); i < this.batches.length; i++) {
       const b = this.batches.at(i);
       if (b.baseOffset >= this.hw) break;
@@ -598,10 +599,7 @@ export class PartitionLog {
   async deleteRecords(offset: bigint): Promise<bigint> {
     const target = offset === -1n ? this.hw : offset;
     if (target < 0n || target > this.hw)
-      throw new ClusterError(
-        'OFFSET_OUT_OF_RANGE',
-        `offset ${offset} is beyond the high watermark ${this.hw}`,
-      );
+      throw new KafkaError('OFFSET_OUT_OF_RANGE', `offset ${offset} is beyond the high watermark ${this.hw}`);
     if (target > this.logStart) {
       this.logStart = target;
       this.writeCheckpoint();

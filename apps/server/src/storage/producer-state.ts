@@ -1,9 +1,10 @@
 // Idempotent-producer state of one partition: per producer id, its epoch and the last five batches
 // (first/last sequence and offsets), as Kafka keeps. Derived from batch headers only, so the same
 // code rebuilds it from the log on recovery.
-import { ClusterError } from '../cluster/cluster.js';
+
 import type { ProducerStateView } from '../cluster/cluster.js';
 import type { RecordBatchHeader } from '../protocol.js';
+import { KafkaError } from '../errors.js';
 
 /** Batches remembered per producer (Kafka: 5, the max in-flight requests of an idempotent producer). */
 export const BATCHES_PER_PRODUCER = 5;
@@ -51,14 +52,14 @@ export class ProducerStateTable {
     const lastSeq = h.baseSequence + h.lastOffsetDelta;
     if (e === undefined) return { kind: 'append' }; // unknown (new, or state expired): accept
     if (h.producerEpoch < e.epoch) {
-      throw new ClusterError(
+      throw new KafkaError(
         'INVALID_PRODUCER_EPOCH',
         `producer ${h.producerId} epoch ${h.producerEpoch} is older than ${e.epoch}`,
       );
     }
     if (h.producerEpoch > e.epoch) {
       if (h.baseSequence !== 0) {
-        throw new ClusterError(
+        throw new KafkaError(
           'OUT_OF_ORDER_SEQUENCE_NUMBER',
           `producer ${h.producerId} started epoch ${h.producerEpoch} at sequence ${h.baseSequence}, not 0`,
         );
@@ -72,7 +73,7 @@ export class ProducerStateTable {
     }
     const last = e.batches[e.batches.length - 1];
     if (last !== undefined && h.baseSequence !== nextSeq(last.lastSeq, 1)) {
-      throw new ClusterError(
+      throw new KafkaError(
         'OUT_OF_ORDER_SEQUENCE_NUMBER',
         `producer ${h.producerId}: expected sequence ${nextSeq(last.lastSeq, 1)}, got ${h.baseSequence}`,
       );

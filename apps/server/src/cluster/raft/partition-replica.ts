@@ -40,7 +40,7 @@ import { RaftErrorCode, StateType, isRaftError } from '@chronik/raft';
 import type { Entry, SnapshotMetadata } from '@chronik/raft';
 import type { GroupStatus, RaftHost, StateMachine } from '@chronik/raft-host';
 import type { Acks, AppendResult, ListOffsetResult, ProducerStateView, ReadResult } from '../cluster.js';
-import { ClusterError, ListOffsetsTimestamp } from '../cluster.js';
+import { ListOffsetsTimestamp } from '../cluster.js';
 import type { Logger } from '../../logger.js';
 import type { RecordBatchHeader } from '../../protocol.js';
 import {
@@ -52,6 +52,7 @@ import {
 } from '../../protocol.js';
 import { ProducerStateTable } from '../../storage/producer-state.js';
 import { groupLog } from './host-internals.js';
+import { KafkaError } from '../../errors.js';
 
 export interface ReplicaConfig {
   logAppendTime: boolean;
@@ -140,8 +141,8 @@ function asBuffer(data: Uint8Array): Buffer {
 }
 
 /** Maps a RaftHost / Raft failure of a proposal to the Kafka error the client should see. */
-export function proposalError(e: unknown, what: string): ClusterError {
-  if (e instanceof ClusterError) return e;
+export function proposalError(e: unknown, what: string): KafkaError {
+  if (e instanceof KafkaError) return e;
   const code = (e as { code?: unknown }).code;
   const msg = `${what}: ${e instanceof Error ? e.message : String(e)}`;
   if (
@@ -149,15 +150,15 @@ export function proposalError(e: unknown, what: string): ClusterError {
     code === RaftErrorCode.ProposalDropped ||
     code === 'NotLeader'
   ) {
-    return new ClusterError('NOT_LEADER_OR_FOLLOWER', msg, { cause: e });
+    return new KafkaError('NOT_LEADER_OR_FOLLOWER', msg, { cause: e });
   }
   if (code === 'Timeout' || code === 'Unreachable')
-    return new ClusterError('REQUEST_TIMED_OUT', msg, { cause: e });
-  if (code === 'Overloaded') return new ClusterError('REQUEST_TIMED_OUT', msg, { cause: e });
-  if (code === 'TooLarge') return new ClusterError('MESSAGE_TOO_LARGE', msg, { cause: e });
+    return new KafkaError('REQUEST_TIMED_OUT', msg, { cause: e });
+  if (code === 'Overloaded') return new KafkaError('REQUEST_TIMED_OUT', msg, { cause: e });
+  if (code === 'TooLarge') return new KafkaError('MESSAGE_TOO_LARGE', msg, { cause: e });
   if (code === 'Closed' || code === 'UnknownGroup')
-    return new ClusterError('NOT_LEADER_OR_FOLLOWER', msg, { cause: e });
-  return new ClusterError('UNKNOWN_SERVER_ERROR', msg, { cause: e });
+    return new KafkaError('NOT_LEADER_OR_FOLLOWER', msg, { cause: e });
+  return new KafkaError('UNKNOWN_SERVER_ERROR', msg, { cause: e });
 }
 
 /** The control entry that moves the log start offset: 0xFF 0x01 <int64 offset>. */
@@ -217,7 +218,7 @@ export class PartitionReplica implements StateMachine {
    * Rejected with NOT_LEADER_OR_FOLLOWER when this node's leadership ends; the produce requests of
    * that leadership race it (see endLeadership). Null while not leading.
    */
-  private leadership: { ended: Promise<never>; end(e: ClusterError): void } | null = null;
+  private leadership: { ended: Promise<never>; end(e: KafkaError): void } | null = null;
   private closed = false;
   /** When this node last became leader (ms). */
   leaderSinceMs = 0;
@@ -437,10 +438,7 @@ export class PartitionReplica implements StateMachine {
     }
     const s = JSON.parse(Buffer.from(data).toString('utf8')) as Partial<CheckpointState>;
     if (s.v !== 1 || s.hw === undefined || s.logStart === undefined)
-      throw new ClusterError(
-        'UNKNOWN_SERVER_ERROR',
-        `unknown partition snapshot format at ${metadata.index}`,
-      );
+      throw new KafkaError('UNKNOWN_SERVER_ERROR', `unknown partition snapshot format at ${metadata.index}`);
     this.hw = BigInt(s.hw);
     this.logStart = BigInt(s.logStart);
     for (const [epoch, start] of s.epochs ?? []) this.epochs.push({ epoch, startOffset: BigInt(start) });
@@ -486,7 +484,7 @@ export class PartitionReplica implements StateMachine {
    */
   private endLeadership(): void {
     this.leadership?.end(
-      new ClusterError(
+      new KafkaError(
         'NOT_LEADER_OR_FOLLOWER',
         `${this.topic}-${this.partition}: leadership lost while the batch was being replicated`,
       ),
@@ -497,7 +495,7 @@ export class PartitionReplica implements StateMachine {
   /** Rebuilds the leader's cursor and in-flight idempotent batches from its log's uncommitted tail. */
   private becomeLeader(term: number): void {
     if (this.leadership === null) {
-      let end!: (e: ClusterError) => void;
+      let end!: (e: KafkaError) => void;
       const ended = new Promise<never>((_, reject) => (end = reject));
       ended.catch(() => undefined); // rejected whether or not a request is waiting
       this.leadership = { ended, end };
@@ -566,18 +564,18 @@ export class PartitionReplica implements StateMachine {
   /** Throws NOT_LEADER_OR_FOLLOWER unless this node leads and may append; returns the group status. */
   private checkLeader(): GroupStatus {
     if (!this.isLeader())
-      throw new ClusterError(
+      throw new KafkaError(
         'NOT_LEADER_OR_FOLLOWER',
         `${this.topic}-${this.partition} is led by ${this.leaderId}`,
       );
     if (this.transferring)
-      throw new ClusterError(
+      throw new KafkaError(
         'NOT_LEADER_OR_FOLLOWER',
         `${this.topic}-${this.partition}: leadership is moving to the preferred replica`,
       );
     const st = this.o.host.status(this.groupId);
     if (st.role !== StateType.Leader || st.term !== this.leaderTerm) {
-      throw new ClusterError(
+      throw new KafkaError(
         'NOT_LEADER_OR_FOLLOWER',
         `${this.topic}-${this.partition}: leadership is changing`,
       );
@@ -597,7 +595,7 @@ export class PartitionReplica implements StateMachine {
       if (f.producerEpoch === h.producerEpoch && f.firstSeq === h.baseSequence && f.lastSeq === lastSeq) {
         // A retry of a batch still being replicated: the producer retries again and then meets the
         // applied duplicate, answered with its offset.
-        throw new ClusterError(
+        throw new KafkaError(
           'NOT_ENOUGH_REPLICAS',
           `producer ${h.producerId}: batch ${h.baseSequence} is still being replicated`,
         );
@@ -606,13 +604,13 @@ export class PartitionReplica implements StateMachine {
     }
     if (last === undefined) return this.producers.check(h);
     if (h.producerEpoch < last.producerEpoch)
-      throw new ClusterError(
+      throw new KafkaError(
         'INVALID_PRODUCER_EPOCH',
         `producer ${h.producerId} epoch ${h.producerEpoch} is older than ${last.producerEpoch}`,
       );
     if (h.producerEpoch > last.producerEpoch) {
       if (h.baseSequence !== 0)
-        throw new ClusterError(
+        throw new KafkaError(
           'OUT_OF_ORDER_SEQUENCE_NUMBER',
           `producer ${h.producerId} started epoch ${h.producerEpoch} at sequence ${h.baseSequence}, not 0`,
         );
@@ -621,7 +619,7 @@ export class PartitionReplica implements StateMachine {
     if (h.baseSequence === nextSeq(last.lastSeq, 1)) return { kind: 'append' };
     const applied = this.producers.check(h);
     if (applied.kind === 'duplicate') return applied;
-    throw new ClusterError(
+    throw new KafkaError(
       'OUT_OF_ORDER_SEQUENCE_NUMBER',
       `producer ${h.producerId}: expected sequence ${nextSeq(last.lastSeq, 1)}, got ${h.baseSequence}`,
     );
@@ -635,17 +633,17 @@ export class PartitionReplica implements StateMachine {
     const { maxEntryBytes } = this.checkLeader();
     const slices = splitRecordBatches(records);
     if (slices.length === 0)
-      throw new ClusterError('CORRUPT_MESSAGE', 'produce request without record batches');
+      throw new KafkaError('CORRUPT_MESSAGE', 'produce request without record batches');
     const headers: RecordBatchHeader[] = [];
     for (const s of slices) {
       if (s.bytes.length > this.config.maxMessageBytes) {
-        throw new ClusterError(
+        throw new KafkaError(
           'MESSAGE_TOO_LARGE',
           `record batch of ${s.bytes.length} bytes exceeds max.message.bytes ${this.config.maxMessageBytes}`,
         );
       }
       if (s.bytes.length > maxEntryBytes) {
-        throw new ClusterError(
+        throw new KafkaError(
           'MESSAGE_TOO_LARGE',
           `record batch of ${s.bytes.length} bytes exceeds this partition log's entry limit ${maxEntryBytes}`,
         );
@@ -654,7 +652,7 @@ export class PartitionReplica implements StateMachine {
     }
     const max = this.o.maxPendingProposals ?? 10_000;
     if (this.pendingProposals + slices.length > max)
-      throw new ClusterError(
+      throw new KafkaError(
         'REQUEST_TIMED_OUT',
         `${this.topic}-${this.partition}: ${this.pendingProposals} proposals are waiting`,
       );
@@ -731,10 +729,7 @@ export class PartitionReplica implements StateMachine {
     this.checkLeader();
     const target = offset === -1n ? this.hw : offset;
     if (target < 0n || target > this.hw)
-      throw new ClusterError(
-        'OFFSET_OUT_OF_RANGE',
-        `offset ${offset} is beyond the high watermark ${this.hw}`,
-      );
+      throw new KafkaError('OFFSET_OUT_OF_RANGE', `offset ${offset} is beyond the high watermark ${this.hw}`);
     if (target <= this.logStart) return this.logStart;
     try {
       await this.o.host.propose(this.groupId, logStartCommand(target), timeoutMs);
@@ -858,7 +853,7 @@ export class PartitionReplica implements StateMachine {
       leaderEpoch: this.term,
     };
     if (fetchOffset < this.logStart || fetchOffset > this.hw) {
-      throw new ClusterError(
+      throw new KafkaError(
         'OFFSET_OUT_OF_RANGE',
         `offset ${fetchOffset} is outside [${this.logStart}, ${this.hw}]`,
       );
@@ -893,7 +888,7 @@ export class PartitionReplica implements StateMachine {
       );
     }
     if (timestamp < 0n)
-      throw new ClusterError('INVALID_REQUEST', `unsupported ListOffsets timestamp ${timestamp}`);
+      throw new KafkaError('INVALID_REQUEST', `unsupported ListOffsets timestamp ${timestamp}`);
     for (let i = this.findBatch(this.logStart); i < this.batches.length; i++) {
       const b = this.batches[i] as BatchMeta;
       if (b.maxTimestamp >= timestamp) {

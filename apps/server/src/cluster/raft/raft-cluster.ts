@@ -65,13 +65,14 @@ import type {
   TopicPartition,
   TopicView,
 } from '../cluster.js';
-import { ClusterError, ConfigResourceType } from '../cluster.js';
+import { ConfigResourceType } from '../cluster.js';
 import { checkLeaderEpoch, compactProblem, diskSpace, viewOfConfig } from '../metadata-views.js';
 import { METADATA_GROUP_ID, partitionGroupId } from './group-ids.js';
 import { IsrTracker } from './isr.js';
 import { PeerLiveness } from './peer-liveness.js';
 import type { ReplicaConfig } from './partition-replica.js';
 import { PartitionReplica, proposalError } from './partition-replica.js';
+import { KafkaError } from '../../errors.js';
 
 export interface RaftClusterOptions {
   config: ServerConfig;
@@ -143,14 +144,12 @@ export function clusterDefaultReplicationFactor(broker: BrokerDefaults, liveBrok
   return Math.max(1, Math.min(CLUSTER_DEFAULT_REPLICATION_FACTOR, liveBrokers));
 }
 
-function toClusterError(e: unknown): ClusterError {
-  if (e instanceof ClusterError) return e;
-  if (isMetadataError(e)) return new ClusterError(e.code, e.message, { cause: e });
+function toClusterError(e: unknown): KafkaError {
+  if (e instanceof KafkaError) return e;
+  if (isMetadataError(e)) return new KafkaError(e.code, e.message, { cause: e });
   const c = proposalError(e, 'metadata proposal');
   // No reachable metadata leader: Kafka's retriable answer for admin requests is NOT_CONTROLLER.
-  return c.code === 'NOT_LEADER_OR_FOLLOWER'
-    ? new ClusterError('NOT_CONTROLLER', c.message, { cause: e })
-    : c;
+  return c.code === 'NOT_LEADER_OR_FOLLOWER' ? new KafkaError('NOT_CONTROLLER', c.message, { cause: e }) : c;
 }
 
 /** Adapts the server's pino-style logger to @chronik/raft's (message first). */
@@ -203,12 +202,12 @@ export class RaftCluster implements Cluster {
   private constructor(private readonly o: RaftClusterOptions) {
     const raft = o.config.raft;
     if (raft === undefined)
-      throw new ClusterError('INVALID_CONFIG', 'raft-cluster mode needs --raft-addr and --peers');
+      throw new KafkaError('INVALID_CONFIG', 'raft-cluster mode needs --raft-addr and --peers');
     this.nodeId = o.config.nodeId;
     if (this.nodeId <= 0)
-      throw new ClusterError('INVALID_CONFIG', `raft-cluster needs a positive --node-id, got ${this.nodeId}`);
+      throw new KafkaError('INVALID_CONFIG', `raft-cluster needs a positive --node-id, got ${this.nodeId}`);
     if (raft.peers.some((p) => p.nodeId === this.nodeId))
-      throw new ClusterError('INVALID_CONFIG', `--peers lists this node's own id ${this.nodeId}`);
+      throw new KafkaError('INVALID_CONFIG', `--peers lists this node's own id ${this.nodeId}`);
     this.logger = o.logger;
     this.metadataTimeoutMs = o.metadataTimeoutMs ?? 10_000;
     for (const p of raft.peers) this.peers.set(p.nodeId, `${p.host}:${p.port}`);
@@ -436,7 +435,7 @@ export class RaftCluster implements Cluster {
     }
     const r = out.result as ApplyResult | undefined;
     if (r === undefined)
-      throw new ClusterError('UNKNOWN_SERVER_ERROR', 'metadata entry applied without a result');
+      throw new KafkaError('UNKNOWN_SERVER_ERROR', 'metadata entry applied without a result');
     return r;
   }
 
@@ -813,8 +812,8 @@ export class RaftCluster implements Cluster {
     return this.o.config.broker.autoCreateTopicsEnable;
   }
 
-  async autoCreateTopics(names: readonly string[]): Promise<Map<string, ClusterError | null>> {
-    const out = new Map<string, ClusterError | null>();
+  async autoCreateTopics(names: readonly string[]): Promise<Map<string, KafkaError | null>> {
+    const out = new Map<string, KafkaError | null>();
     const missing = [...new Set(names)].filter((n) => this.sm.topic(n) === undefined);
     if (missing.length === 0) return out;
     const outcomes = await this.createTopics(
@@ -838,11 +837,11 @@ export class RaftCluster implements Cluster {
     const t = this.sm.topic(tp.topic);
     const info = t?.partitions[tp.partition];
     if (!t || !info)
-      throw new ClusterError('UNKNOWN_TOPIC_OR_PARTITION', `unknown partition ${tp.topic}-${tp.partition}`);
+      throw new KafkaError('UNKNOWN_TOPIC_OR_PARTITION', `unknown partition ${tp.topic}-${tp.partition}`);
     const replica = this.replicas.get(partitionGroupId(t.topicId, tp.partition));
     if (replica === undefined || !replica.isLeader()) {
       const leader = replica !== undefined && replica.leaderId > 0 ? replica.leaderId : info.leader;
-      throw new ClusterError('NOT_LEADER_OR_FOLLOWER', `${tp.topic}-${tp.partition} is led by ${leader}`);
+      throw new KafkaError('NOT_LEADER_OR_FOLLOWER', `${tp.topic}-${tp.partition} is led by ${leader}`);
     }
     return { replica, info };
   }
@@ -948,7 +947,7 @@ export class RaftCluster implements Cluster {
     return Promise.all(
       prepared.map(async (p, i): Promise<CreateTopicOutcome> => {
         const spec = specs[i] as CreateTopicSpec;
-        const fail = (error: ClusterError): CreateTopicOutcome => ({
+        const fail = (error: KafkaError): CreateTopicOutcome => ({
           name: p.name,
           error,
           topicId: ZERO_UUID,
@@ -958,7 +957,7 @@ export class RaftCluster implements Cluster {
         });
         if (!p.result.ok) return fail(toClusterError(p.result.error));
         const problem = compactProblem(spec.configs);
-        if (problem !== null) return fail(new ClusterError('INVALID_CONFIG', problem));
+        if (problem !== null) return fail(new KafkaError('INVALID_CONFIG', problem));
         const cmd = p.result.command;
         const numPartitions = cmd.assignments.length;
         const replicationFactor = cmd.assignments[0]?.length ?? 0;
@@ -1017,8 +1016,8 @@ export class RaftCluster implements Cluster {
   async createPartitions(
     specs: readonly CreatePartitionsSpec[],
     validateOnly: boolean,
-  ): Promise<Array<{ name: string; error: ClusterError | null }>> {
-    const out: Array<{ name: string; error: ClusterError | null }> = [];
+  ): Promise<Array<{ name: string; error: KafkaError | null }>> {
+    const out: Array<{ name: string; error: KafkaError | null }> = [];
     for (const s of specs) {
       const prepared = prepareCreatePartitions(this.sm, {
         name: s.name,
@@ -1042,10 +1041,10 @@ export class RaftCluster implements Cluster {
   private brokerTarget(resourceName: string): number | null {
     if (resourceName === '') return null;
     if (!/^\d+$/.test(resourceName))
-      throw new ClusterError('INVALID_REQUEST', `invalid broker id "${resourceName}"`);
+      throw new KafkaError('INVALID_REQUEST', `invalid broker id "${resourceName}"`);
     const id = Number(resourceName);
     if (this.sm.broker(id) === undefined && id !== this.nodeId)
-      throw new ClusterError('INVALID_REQUEST', `broker ${id} is not registered`);
+      throw new KafkaError('INVALID_REQUEST', `broker ${id} is not registered`);
     return id;
   }
 
@@ -1065,7 +1064,7 @@ export class RaftCluster implements Cluster {
       if (resourceType === ConfigResourceType.BROKER)
         return this.sm.describeBrokerConfigs(this.brokerTarget(resourceName), options).map(viewOfConfig);
       if (resourceType === ConfigResourceType.BROKER_LOGGER) return [];
-      throw new ClusterError('INVALID_REQUEST', `unsupported config resource type ${resourceType}`);
+      throw new KafkaError('INVALID_REQUEST', `unsupported config resource type ${resourceType}`);
     } catch (e) {
       throw toClusterError(e);
     }
@@ -1079,7 +1078,7 @@ export class RaftCluster implements Cluster {
     validateOnly: boolean,
   ): Promise<void> {
     const problem = compactProblem(alterations);
-    if (problem !== null) throw new ClusterError('INVALID_CONFIG', problem);
+    if (problem !== null) throw new KafkaError('INVALID_CONFIG', problem);
     const alts = alterations.map((a): ConfigAlteration => ({
       name: a.name,
       op: a.op as ConfigAlteration['op'],
@@ -1094,7 +1093,7 @@ export class RaftCluster implements Cluster {
         alterations: alts,
         replace,
       });
-    else throw new ClusterError('INVALID_REQUEST', `config resource type ${resourceType} cannot be altered`);
+    else throw new KafkaError('INVALID_REQUEST', `config resource type ${resourceType} cannot be altered`);
     if (!prepared.ok) throw toClusterError(prepared.error);
     if (!validateOnly) await this.proposeOk(prepared.command);
   }
@@ -1109,7 +1108,7 @@ export class RaftCluster implements Cluster {
   }): Promise<{ producerId: bigint; producerEpoch: number }> {
     if (req.transactionalId !== null) {
       return Promise.reject(
-        new ClusterError(
+        new KafkaError(
           'TRANSACTIONAL_ID_AUTHORIZATION_FAILED',
           'transactions are not supported by this broker yet',
         ),
@@ -1128,7 +1127,7 @@ export class RaftCluster implements Cluster {
         });
         const ch = changes.find((c) => c.type === 'producerIdsAllocated');
         if (ch === undefined || ch.type !== 'producerIdsAllocated')
-          throw new ClusterError('UNKNOWN_SERVER_ERROR', 'no producer id block was allocated');
+          throw new KafkaError('UNKNOWN_SERVER_ERROR', 'no producer id block was allocated');
         this.producerIds = { next: ch.block.firstProducerId, end: ch.block.firstProducerId + ch.block.count };
       }
       return { producerId: BigInt(this.producerIds.next++), producerEpoch: 0 };
@@ -1140,12 +1139,12 @@ export class RaftCluster implements Cluster {
   async findCoordinator(keyType: number, key: string): Promise<BrokerEndpoint> {
     const self = this.brokers().find((b) => b.nodeId === this.nodeId);
     if (self === undefined)
-      throw new ClusterError('COORDINATOR_NOT_AVAILABLE', 'this broker is not registered yet');
+      throw new KafkaError('COORDINATOR_NOT_AVAILABLE', 'this broker is not registered yet');
     if (keyType !== 0) return self;
     try {
       await this.ensureOffsetsTopic();
     } catch (e) {
-      throw new ClusterError(
+      throw new KafkaError(
         'COORDINATOR_NOT_AVAILABLE',
         `creating ${CONSUMER_OFFSETS_TOPIC} failed: ${e instanceof Error ? e.message : String(e)}`,
         { cause: e },
@@ -1160,7 +1159,7 @@ export class RaftCluster implements Cluster {
     if (leaderId !== lookup.leaderId) {
       const b = leaderId > 0 ? this.brokers().find((x) => x.nodeId === leaderId) : undefined;
       if (b === undefined)
-        throw new ClusterError(
+        throw new KafkaError(
           'COORDINATOR_NOT_AVAILABLE',
           `${lookup.topic}-${lookup.partition} has no available leader`,
         );
