@@ -5,7 +5,7 @@
 // cycle fsyncs the entries and hard states of every group that has work.
 //
 // Each cycle handles the Ready of every group that has one, in the order the durability rules
-// prescribe (DESIGN.md, "Durability order"):
+// prescribe (docs/design/durability.md, "The durability order"):
 //   1. append entries, hard state and any received snapshot to the group's storage (in memory);
 //   2. wait until all of that is durable (one shared group-commit fsync);
 //   3. send the messages, which may depend on what was just persisted;
