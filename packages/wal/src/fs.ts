@@ -55,6 +55,11 @@ export interface FileSystem {
   stat(path: string): Promise<{ size: number } | undefined>;
   /** Makes the directory's entries (creations, renames, removals) durable. */
   fsyncDir(dir: string): Promise<void>;
+  /**
+   * Removes `path` (a file, or a directory and everything below it); nothing happens when it does
+   * not exist. Not made durable: a crash may leave some of it behind.
+   */
+  removeTree(path: string): Promise<void>;
 }
 
 /** Buffers per writev(2) call (Linux IOV_MAX). */
@@ -248,5 +253,8 @@ export const nodeFileSystem: FileSystem = {
     } finally {
       await h.close();
     }
+  },
+  removeTree(path) {
+    return fsp.rm(path, { recursive: true, force: true });
   },
 };

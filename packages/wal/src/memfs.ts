@@ -325,6 +325,18 @@ export class MemFileSystem implements FileSystem {
     return Promise.resolve();
   }
 
+  removeTree(p: string): Promise<void> {
+    if (this.dead) return Promise.reject(errnoError('EIO', 'the simulated machine crashed'));
+    const target = path.posix.resolve('/', p);
+    for (const d of [...this.dirs.keys()]) {
+      if (d === target || d.startsWith(`${target}/`)) this.dirs.delete(d);
+    }
+    const parent = this.dirs.get(path.posix.dirname(target));
+    const name = path.posix.basename(target);
+    if (parent?.entries.delete(name) === true) parent.unsynced.push({ kind: 'unlink', name });
+    return Promise.resolve();
+  }
+
   /** The current content of a file (test helper). */
   readFileNow(p: string): Uint8Array {
     const { dir, name } = this.split(p);

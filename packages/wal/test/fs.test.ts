@@ -62,3 +62,14 @@ describe.each([
     await again.close();
   });
 });
+
+describe('nodeFileSystem.removeTree', () => {
+  test('removes a directory tree; a missing path is no error', async () => {
+    const dir = tempDir();
+    fs.mkdirSync(path.join(dir, 'a', 'b'), { recursive: true });
+    fs.writeFileSync(path.join(dir, 'a', 'b', 'f'), 'x');
+    await nodeFileSystem.removeTree(path.join(dir, 'a'));
+    await nodeFileSystem.removeTree(path.join(dir, 'missing'));
+    expect(fs.readdirSync(dir)).toEqual([]);
+  });
+});

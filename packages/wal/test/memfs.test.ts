@@ -53,4 +53,22 @@ describe('MemFileSystem (the simulated disk)', () => {
     await expect(f.datasync()).rejects.toMatchObject({ code: 'EIO' });
     await expect(f.datasync()).resolves.toBeUndefined();
   });
+
+  test('removeTree removes a directory with everything below it, and a file; a missing path is no error', async () => {
+    const fsys = new MemFileSystem();
+    await fsys.mkdir('/data/t/0');
+    await fsys.mkdir('/data/t/1');
+    await fsys.mkdir('/data/u');
+    for (const f of ['/data/t/0/a', '/data/t/1/b', '/data/u/c', '/data/keep']) {
+      const h = await fsys.open(f, 'w');
+      await h.write(Buffer.from('x'), 0);
+      await h.close();
+    }
+    await fsys.removeTree('/data/t');
+    await fsys.removeTree('/data/keep');
+    await fsys.removeTree('/data/missing');
+    expect(await fsys.readdir('/data')).toEqual(['u']);
+    await expect(fsys.readdir('/data/t/0')).rejects.toMatchObject({ code: 'ENOENT' });
+    expect(await fsys.stat('/data/u/c')).toEqual({ size: 1 });
+  });
 });
