@@ -14,5 +14,3 @@ export type { RecoverySummary, WalOptions, WalRecord, WalRecordInput } from './w
 // For files kept beside a Wal (a Raft state file, snapshots): the checksum and integer encoding of
 // the log's own formats.
 export { crc as crc32c, readU64, writeU64 } from './internal/format.js';
-export { RaftLogStorage } from './raft-storage.js';
-export type { RaftLogStorageOptions, RaftRecoveryInfo } from './raft-storage.js';
