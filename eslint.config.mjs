@@ -1,5 +1,6 @@
 // Lint rules for the whole workspace. The Raft core gets extra rules that keep it
-// deterministic: no wall clock, no ambient randomness, no timers, no I/O modules.
+// deterministic: no wall clock, no ambient randomness, no timers, no I/O modules. The WAL may
+// not import any package of ours.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
@@ -75,6 +76,25 @@ export default tseslint.config(
     // Libraries never write to the console: logging is an injected interface.
     files: ['packages/*/src/**/*.ts'],
     rules: { 'no-console': 'error' },
+  },
+  {
+    // @chronik/wal is at the bottom of the layering, beside @chronik/raft: it depends on nothing of
+    // ours. Whatever joins it to Raft (RaftLogStorage) lives in @chronik/raft-host, above both.
+    files: ['packages/wal/src/**'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['@chronik/*'],
+              message:
+                '@chronik/wal depends on no other Chronik package; put the code that needs one above it.',
+            },
+          ],
+        },
+      ],
+    },
   },
   {
     files: ['packages/raft/src/**/*.ts'],

@@ -38,9 +38,10 @@ import type {
   SnapshotMetadata,
   Status,
 } from '@chronik/raft';
-import { GroupCommitter, RaftLogStorage } from '@chronik/wal';
+import { GroupCommitter } from '@chronik/wal';
 import type { FileSystem, SyncPolicy } from '@chronik/wal';
 import { HostError } from './errors.js';
+import { RaftLogStorage } from './raft-storage.js';
 
 /** A group's application state, driven by committed entries. */
 export interface StateMachine {

@@ -15,3 +15,5 @@ export type {
   StateMachine,
 } from './host.js';
 export { HostError, HostErrorCode } from './errors.js';
+export { RaftLogStorage } from './raft-storage.js';
+export type { RaftLogStorageOptions, RaftRecoveryInfo } from './raft-storage.js';

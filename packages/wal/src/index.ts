@@ -9,7 +9,8 @@ export { MemFileSystem } from './memfs.js';
 export type { MemFsFaultOp } from './memfs.js';
 export { GroupCommitter } from './committer.js';
 export type { Flushable, GroupCommitterOptions, SyncPolicy } from './committer.js';
-export { Wal } from './wal.js';
+export { Wal, defaultMaxRecordBytes } from './wal.js';
 export type { RecoverySummary, WalOptions, WalRecord, WalRecordInput } from './wal.js';
-export { RaftLogStorage } from './raft-storage.js';
-export type { RaftLogStorageOptions, RaftRecoveryInfo } from './raft-storage.js';
+// For files kept beside a Wal (a Raft state file, snapshots): the checksum and integer encoding of
+// the log's own formats.
+export { crc as crc32c, readU64, writeU64 } from './internal/format.js';

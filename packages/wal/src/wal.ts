@@ -152,7 +152,7 @@ const MAX_WRITE_BYTES = 8 << 20;
 /** Directories with an open Wal, per file system: a second open in the same process is refused. */
 const openDirs = new WeakMap<FileSystem, Set<string>>();
 
-/** 16 MiB, or the most one segment can hold. */
+/** The default `maxRecordBytes` for a segment size: 16 MiB, or the most one segment can hold. */
 export function defaultMaxRecordBytes(maxSegmentBytes: number): number {
   return Math.max(0, Math.min(16 << 20, maxSegmentBytes - SEGMENT_HEADER_BYTES - RECORD_HEADER_BYTES));
 }

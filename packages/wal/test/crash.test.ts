@@ -3,11 +3,12 @@
  * sync() made durable; we kill -9 it at seeded random moments, reopen, and check that every
  * reported index is there and intact and that nothing after it is garbage. A few iterations run
  * by default; `pnpm --filter @chronik/wal crash` runs many (CHRONIK_WAL_CRASH_ITERATIONS).
+ * The same test for the Raft log storage on top of a Wal is in @chronik/raft-host.
  */
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { RaftLogStorage, Wal } from '../src/index.js';
+import { Wal } from '../src/index.js';
 import { removeTempDirs, seededRng, tempDir } from './helpers.js';
 
 const ITERATIONS = Number(process.env.CHRONIK_WAL_CRASH_ITERATIONS ?? 3);
@@ -27,20 +28,14 @@ function payloadOf(index: number): Buffer {
 
 interface Run {
   lastSynced: number;
-  lastTerm: number;
   lines: number;
 }
 
 /** Runs the child until it has reported `minSynced` syncs plus a random delay, then kill -9s it. */
-function runAndKill(
-  mode: 'wal' | 'raft',
-  dir: string,
-  extraDelayMs: number,
-  minSynced: number,
-): Promise<Run> {
+function runAndKill(dir: string, extraDelayMs: number, minSynced: number): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CHILD, mode, dir], { stdio: ['ignore', 'pipe', 'pipe'] });
-    const run: Run = { lastSynced: -1, lastTerm: 0, lines: 0 };
+    const child = spawn(process.execPath, [CHILD, dir], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const run: Run = { lastSynced: -1, lines: 0 };
     let buf = '';
     let stderr = '';
     let killTimer: NodeJS.Timeout | undefined;
@@ -51,10 +46,9 @@ function runAndKill(
       while ((nl = buf.indexOf('\n')) >= 0) {
         const line = buf.slice(0, nl);
         buf = buf.slice(nl + 1);
-        const m = /^synced (\d+)(?: (\d+))?$/.exec(line);
+        const m = /^synced (\d+)$/.exec(line);
         if (m) {
           run.lastSynced = Number(m[1]);
-          if (m[2] !== undefined) run.lastTerm = Number(m[2]);
           run.lines++;
           if (run.lines === minSynced && !killTimer)
             killTimer = setTimeout(() => child.kill('SIGKILL'), extraDelayMs);
@@ -88,7 +82,7 @@ test(
     const dir = path.join(tempDir(), 'wal');
     let reported = 0;
     for (let it = 0; it < ITERATIONS; it++) {
-      const run = await runAndKill('wal', dir, Math.floor(rng() * 60), 1 + Math.floor(rng() * 20));
+      const run = await runAndKill(dir, Math.floor(rng() * 60), 1 + Math.floor(rng() * 20));
       reported = Math.max(reported, run.lastSynced);
       const wal = await Wal.open({ dir, maxSegmentBytes: 256 << 10 });
       try {
@@ -108,42 +102,6 @@ test(
         reported = last; // everything recovered is made durable by open()
       } finally {
         await wal.close();
-      }
-    }
-  },
-  120_000 + ITERATIONS * 15_000,
-);
-
-test(
-  `RaftLogStorage: kill -9 keeps synced entries and hard state (${ITERATIONS} iterations)`,
-  async () => {
-    const rng = seededRng(SEED + 1);
-    const dir = path.join(tempDir(), 'raft');
-    let reported = 0;
-    let reportedTerm = 0;
-    for (let it = 0; it < ITERATIONS; it++) {
-      const run = await runAndKill('raft', dir, Math.floor(rng() * 60), 1 + Math.floor(rng() * 20));
-      reported = Math.max(reported, run.lastSynced);
-      reportedTerm = Math.max(reportedTerm, run.lastTerm);
-      const s = await RaftLogStorage.open({ dir, maxSegmentBytes: 256 << 10 });
-      try {
-        const last = s.lastIndex();
-        if (last < reported)
-          throw new Error(`iteration ${it}: synced entry ${reported} reported, log ends at ${last}`);
-        expect(s.initialState().hardState.term).toBeGreaterThanOrEqual(reportedTerm);
-        expect(s.initialState().hardState.commit).toBeLessThanOrEqual(last);
-        for (let i = 1; i <= last;) {
-          const es = s.entries(i, last + 1, 4 << 20);
-          for (const e of es) {
-            expect(e.term).toBe(1 + Math.floor(e.index / 50));
-            if (!Buffer.from(e.data).equals(payloadOf(e.index)))
-              throw new Error(`iteration ${it}: entry ${e.index} is garbage`);
-          }
-          i += es.length;
-        }
-        reported = last;
-      } finally {
-        await s.close();
       }
     }
   },

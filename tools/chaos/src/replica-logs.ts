@@ -5,7 +5,7 @@
 // The logs are copied first, so opening them cannot change the kept data directories.
 import fs from 'node:fs';
 import path from 'node:path';
-import { RaftLogStorage } from '@chronik/wal';
+import { RaftLogStorage } from '@chronik/raft-host';
 import { errorMessage } from './errors.js';
 
 export interface ReplicaLogComparison {

@@ -1,9 +1,10 @@
-// compareReplicaLogs on Raft logs written with @chronik/wal: identical committed prefixes pass (an
-// uncommitted tail may differ); a committed entry with other bytes or term is reported.
+// compareReplicaLogs on Raft logs written with RaftLogStorage (@chronik/raft-host): identical
+// committed prefixes pass (an uncommitted tail may differ); a committed entry with other bytes or
+// term is reported.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { RaftLogStorage } from '@chronik/wal';
+import { RaftLogStorage } from '@chronik/raft-host';
 import { compareReplicaLogs } from '../src/replica-logs.js';
 
 let root: string;

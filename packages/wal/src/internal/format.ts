@@ -35,12 +35,13 @@ export const FLAG_HAS_TIMESTAMP = 1;
 
 const TWO_32 = 2 ** 32;
 
+/** Writes `value` (a non-negative safe integer) as a little-endian u64 at `offset`. */
 export function writeU64(buf: Buffer, value: number, offset: number): void {
   buf.writeUInt32LE(value % TWO_32, offset);
   buf.writeUInt32LE(Math.floor(value / TWO_32), offset + 4);
 }
 
-/** Reads a u64; returns -1 when it is above Number.MAX_SAFE_INTEGER. */
+/** Reads a little-endian u64 at `offset`; returns -1 when it is above Number.MAX_SAFE_INTEGER. */
 export function readU64(buf: Buffer, offset: number): number {
   const lo = buf.readUInt32LE(offset);
   const hi = buf.readUInt32LE(offset + 4);
@@ -48,6 +49,7 @@ export function readU64(buf: Buffer, offset: number): number {
   return hi * TWO_32 + lo;
 }
 
+/** CRC-32C (Castagnoli) of `data`, as an unsigned 32-bit number. */
 export function crc(data: Uint8Array): number {
   return crc32c(data) >>> 0;
 }

@@ -1,5 +1,6 @@
 /**
- * RaftLogStorage: the Storage of @chronik/raft on top of a Wal, with hard state and snapshots.
+ * RaftLogStorage: the Storage of @chronik/raft on top of a @chronik/wal Wal, with hard state and
+ * snapshots.
  *
  * Layout of its directory:
  *   log/                                  the Wal; record index = Raft index, record type = entry type
@@ -25,12 +26,27 @@ import {
   limitSize,
 } from '@chronik/raft';
 import type { ConfState, Entry, HardState, Snapshot, StorageUnderTest } from '@chronik/raft';
-import { GroupCommitter, type Flushable, type SyncPolicy } from './committer.js';
-import { type Clock, type Logger, silentLogger } from './env.js';
-import { WalError, WalErrorCode } from './errors.js';
-import { type FileSystem, type WalFile, nodeFileSystem } from './fs.js';
-import { crc, readU64, writeU64 } from './internal/format.js';
-import { Wal, defaultMaxRecordBytes, type RecoverySummary } from './wal.js';
+import {
+  GroupCommitter,
+  Wal,
+  WalError,
+  WalErrorCode,
+  crc32c,
+  defaultMaxRecordBytes,
+  nodeFileSystem,
+  readU64,
+  silentLogger,
+  writeU64,
+} from '@chronik/wal';
+import type {
+  Clock,
+  FileSystem,
+  Flushable,
+  Logger,
+  RecoverySummary,
+  SyncPolicy,
+  WalFile,
+} from '@chronik/wal';
 
 export interface RaftLogStorageOptions {
   readonly dir: string;
@@ -156,7 +172,7 @@ function encodeStateSlot(s: PersistedState, seq: number): Buffer {
   b.writeUInt32LE(json.length, 12);
   writeU64(b, seq, 16);
   json.copy(b, 32);
-  b.writeUInt32LE(crc(Buffer.concat([b.subarray(0, 24), json])), 24);
+  b.writeUInt32LE(crc32c(Buffer.concat([b.subarray(0, 24), json])), 24);
   return b;
 }
 
@@ -165,7 +181,7 @@ function decodeStateSlot(b: Buffer): { seq: number; state: PersistedState } | un
   const len = b.readUInt32LE(12);
   if (len > STATE_SLOT_BYTES - 32 || 32 + len > b.length) return undefined;
   const json = b.subarray(32, 32 + len);
-  if (b.readUInt32LE(24) !== crc(Buffer.concat([b.subarray(0, 24), json]))) return undefined;
+  if (b.readUInt32LE(24) !== crc32c(Buffer.concat([b.subarray(0, 24), json]))) return undefined;
   try {
     const o = JSON.parse(json.toString('utf8')) as Record<string, unknown>;
     const num = (k: string): number => {
@@ -856,8 +872,8 @@ async function writeSnapshotFile(fsys: FileSystem, dir: string, snap: Snapshot):
   writeU64(h, snap.metadata.term, 24);
   h.writeUInt32LE(meta.length, 32);
   writeU64(h, snap.data.length, 36);
-  h.writeUInt32LE(crc(Buffer.concat([meta, snap.data])), 44);
-  h.writeUInt32LE(crc(h.subarray(0, 52)), 52);
+  h.writeUInt32LE(crc32c(Buffer.concat([meta, snap.data])), 44);
+  h.writeUInt32LE(crc32c(h.subarray(0, 52)), 52);
   const name = snapshotFileName(snap.metadata.index, snap.metadata.term);
   const p = path.join(dir, name);
   const tmp = `${p}.tmp`;
@@ -889,7 +905,7 @@ async function readSnapshotFile(
   try {
     const h = Buffer.alloc(SNAP_HEADER_BYTES);
     if ((await f.read(h, 0, SNAP_HEADER_BYTES, 0)) !== SNAP_HEADER_BYTES) throw bad('short header');
-    if (!h.subarray(0, 8).equals(SNAP_MAGIC) || h.readUInt32LE(52) !== crc(h.subarray(0, 52)))
+    if (!h.subarray(0, 8).equals(SNAP_MAGIC) || h.readUInt32LE(52) !== crc32c(h.subarray(0, 52)))
       throw bad('bad header');
     const metaLen = h.readUInt32LE(32);
     const dataLen = readU64(h, 36);
@@ -899,7 +915,7 @@ async function readSnapshotFile(
       throw bad('bad length');
     const body = Buffer.alloc(metaLen + dataLen);
     if ((await f.read(body, 0, body.length, SNAP_HEADER_BYTES)) !== body.length) throw bad('short body');
-    if (crc(body) !== h.readUInt32LE(44)) throw bad('CRC mismatch');
+    if (crc32c(body) !== h.readUInt32LE(44)) throw bad('CRC mismatch');
     return new Uint8Array(body.subarray(metaLen));
   } finally {
     await f.close();

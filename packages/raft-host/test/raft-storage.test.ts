@@ -1,9 +1,11 @@
 import * as path from 'node:path';
-import { EntryType, MemoryStorage, RaftError, storageConformanceCases } from '@chronik/raft';
+import { EntryType, MemoryStorage, RaftError, seededRng, storageConformanceCases } from '@chronik/raft';
 import type { ConfState, Entry, StorageUnderTest } from '@chronik/raft';
-import { GroupCommitter, MemFileSystem, RaftLogStorage, nodeFileSystem } from '../src/index.js';
-import type { FileSystem } from '../src/index.js';
-import { captureLogger, removeTempDirs, seededRng, tempDir } from './helpers.js';
+import { GroupCommitter, MemFileSystem, nodeFileSystem } from '@chronik/wal';
+import type { FileSystem } from '@chronik/wal';
+import { RaftLogStorage } from '../src/index.js';
+import { linesLogger } from './mem-net.js';
+import { removeTempDirs, tempDir } from './temp-dir.js';
 
 afterAll(removeTempDirs);
 
@@ -171,8 +173,8 @@ describe('RaftLogStorage', () => {
     s.compact(3);
     await s.sync();
     const rebooted = mem.crash(seededRng(7));
-    const logger = captureLogger();
-    const again = await RaftLogStorage.open({ dir: '/r', fs: rebooted, logger });
+    const logLines: string[] = [];
+    const again = await RaftLogStorage.open({ dir: '/r', fs: rebooted, logger: linesLogger(logLines) });
     expect(again.initialState().hardState).toEqual({ term: 3, vote: 2, commit: 4 });
     expect(again.firstIndex()).toBe(4);
     expect(again.term(3)).toBe(3);
@@ -184,7 +186,7 @@ describe('RaftLogStorage', () => {
       snapshotIndex: 3,
       hardState: { term: 3, vote: 2, commit: 4 },
     });
-    expect(logger.lines.some((l) => l.msg === 'raft storage recovered')).toBe(true);
+    expect(logLines).toContain('raft storage recovered');
     await again.close();
   });
 
