@@ -3,7 +3,8 @@
 //
 //   node scripts/generate.mjs [schemaDir] [--out outDir]
 //
-// schemaDir defaults to the repository's ../shared/kafka-message-schemas; outDir to src/generated.
+// schemaDir defaults to the package's schemas/ (Apache Kafka's files, vendored unchanged: see
+// schemas/PROVENANCE.md); outDir to src/generated.
 // Every *.json file with "type" request/response (and an apiKey), header or data becomes TypeScript:
 // one interface per struct, a default factory, and a reader and a writer covering every valid version.
 // The output depends only on the schema files, so CI can regenerate and compare byte for byte.
@@ -685,7 +686,7 @@ export function generate(schemaDir) {
 function main() {
   const args = process.argv.slice(2);
   let out = path.join(PKG, 'src', 'generated');
-  let schemaDir = path.resolve(PKG, '..', '..', '..', 'shared', 'kafka-message-schemas');
+  let schemaDir = path.join(PKG, 'schemas');
   const positional = [];
   for (let i = 0; i < args.length; i++) {
     if (args[i] === '--out') out = path.resolve(args[++i]);

@@ -7,17 +7,9 @@ import path from 'node:path';
 import fc from 'fast-check';
 import type { Arbitrary } from 'fast-check';
 
-export const SCHEMA_DIR = path.resolve(
-  __dirname,
-  '..',
-  '..',
-  '..',
-  '..',
-  '..',
-  'shared',
-  'kafka-message-schemas',
-);
 export const PACKAGE_DIR = path.resolve(__dirname, '..', '..');
+/** Apache Kafka's message schemas, vendored in the package (schemas/PROVENANCE.md). */
+export const SCHEMA_DIR = path.join(PACKAGE_DIR, 'schemas');
 
 export interface Range {
   lo: number;
