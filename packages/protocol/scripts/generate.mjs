@@ -565,7 +565,7 @@ function emitRegistry(apis) {
   for (const a of apis) {
     const base = a.file.replace(/\.ts$/, '.js');
     L.push(
-      `import { decode${a.req.name}, encode${a.req.name}, decode${a.res.name}, encode${a.res.name} } from './${base}';`,
+      `import { decode${a.req.name}, encode${a.req.name}, decode${a.res.name}, encode${a.res.name}, default${a.res.name} } from './${base}';`,
     );
     L.push(`import type { ${a.req.name}, ${a.res.name} } from './${base}';`);
   }
@@ -584,6 +584,12 @@ function emitRegistry(apis) {
   L.push('export interface ApiResponseByKey {');
   for (const a of apis) L.push(`  ${a.key}: ${a.res.name};`);
   L.push('}', '');
+  L.push('/** Factory of the response body with every field at its default, per API key. */');
+  L.push('export const DEFAULT_RESPONSE_BY_KEY: {');
+  L.push('  readonly [K in keyof ApiResponseByKey]: () => ApiResponseByKey[K];');
+  L.push('} = {');
+  for (const a of apis) L.push(`  ${a.key}: default${a.res.name},`);
+  L.push('};', '');
   L.push('/** What the schemas say about one API, and its generated codec. */');
   L.push('export interface ApiSchemaInfo {');
   L.push('  readonly apiKey: number;');

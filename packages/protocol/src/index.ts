@@ -22,6 +22,7 @@ export {
   decodeRequestFrame,
   decodeResponse,
   decodeResponseFrame,
+  defaultResponse,
   encodeRequest,
   encodeRequestFrame,
   encodeResponse,
@@ -39,7 +40,7 @@ export {
 
 // Generated from Apache Kafka's message schemas: one request and one response type per API with
 // decodeX/encodeX/defaultX, header and data structs, and the API registry (ApiKey, API_SCHEMAS,
-// ApiRequestByKey, ApiResponseByKey). src/generated/index.ts lists every name explicitly.
+// ApiRequestByKey, ApiResponseByKey, DEFAULT_RESPONSE_BY_KEY). src/generated/index.ts lists every name explicitly.
 export * from './generated/index.js';
 
 // --- records (owned by the record-batch work) ---

@@ -1,6 +1,6 @@
 // Behaviour of the generated codec beyond the round trip: tagged fields (known and unknown), defaults
 // of fields absent from a version, nullable handling, the non-ignorable-field error, the registry and
-// header versions, and the error code table.
+// header versions, default responses by API key, and the error code table.
 
 import {
   API_SCHEMAS,
@@ -18,6 +18,8 @@ import {
   decodeRequestFrame,
   decodeResponse,
   defaultApiVersionsResponse,
+  defaultResponse,
+  DEFAULT_RESPONSE_BY_KEY,
   defaultFetchRequest,
   defaultMetadataRequest,
   defaultMetadataResponse,
@@ -29,6 +31,7 @@ import {
   encodeMetadataResponse,
   encodeProduceRequest,
   encodeRequestFrame,
+  encodeResponse,
   isSupportedVersion,
   kafkaErrorInfo,
   peekRequestIds,
@@ -36,8 +39,8 @@ import {
   responseHeaderVersion,
   supportedApiVersions,
 } from '../src/index.js';
-import type { ApiVersionsResponse, ProtocolErrorCode } from '../src/index.js';
-import { loadMessages, range } from './support/schemas.js';
+import type { ApiVersionsResponse, ProduceResponse, ProtocolErrorCode } from '../src/index.js';
+import { defaultStruct, loadMessages, range } from './support/schemas.js';
 
 function bytesOf(fn: (w: Writer) => void): Buffer {
   const w = new Writer();
@@ -238,6 +241,41 @@ describe('registry', () => {
     expect(errorCode(() => decodeResponse(-1, 0, r))).toBe('UnknownApiKey');
     expect(isSupportedVersion(ApiKey.Metadata, 12)).toBe(true);
     expect(isSupportedVersion(ApiKey.Metadata, 13)).toBe(false);
+  });
+});
+
+describe('default responses', () => {
+  const responses = loadMessages().filter((m) => m.type === 'response');
+
+  it('gives every API key its response with each field at the schema default', () => {
+    expect(Object.keys(DEFAULT_RESPONSE_BY_KEY).map(Number)).toEqual(API_SCHEMAS.map((a) => a.apiKey));
+    for (const msg of responses) {
+      // The test-side schema reader computes the defaults on its own: the two must agree.
+      expect([msg.name, defaultResponse(msg.apiKey!)]).toEqual([msg.name, defaultStruct(msg, msg.fields)]);
+    }
+  });
+
+  it('is typed by key and returns a new object on each call', () => {
+    const produce: ProduceResponse = defaultResponse(ApiKey.Produce);
+    const again = defaultResponse(ApiKey.Produce);
+    expect(again).not.toBe(produce);
+    expect(again.responses).not.toBe(produce.responses);
+    produce.throttleTimeMs = 7;
+    expect(again).toEqual({ responses: [], throttleTimeMs: 0, nodeEndpoints: [] });
+  });
+
+  it('encodes at every version of its API and decodes to itself', () => {
+    for (const a of API_SCHEMAS) {
+      for (let v = a.minVersion; v <= a.maxVersion; v++) {
+        const body = defaultResponse(a.apiKey)!;
+        const bytes = bytesOf((w) => encodeResponse(a.apiKey as never, v, body as never, w));
+        expect([a.name, v, decodeResponse(a.apiKey, v, new Reader(bytes))]).toEqual([a.name, v, body]);
+      }
+    }
+  });
+
+  it('is undefined for keys the codec does not know', () => {
+    for (const key of [-1, 9999, 1.5, Number.NaN]) expect(defaultResponse(key)).toBeUndefined();
   });
 });
 

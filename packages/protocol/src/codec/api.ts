@@ -14,7 +14,7 @@ import {
   encodeResponseHeader,
 } from '../generated/headers.js';
 import type { RequestHeader, ResponseHeader } from '../generated/headers.js';
-import { API_SCHEMAS, ApiKey } from '../generated/registry.js';
+import { API_SCHEMAS, ApiKey, DEFAULT_RESPONSE_BY_KEY } from '../generated/registry.js';
 import type { ApiRequestByKey, ApiResponseByKey, ApiSchemaInfo } from '../generated/registry.js';
 import { frameChunks } from './framing.js';
 import { Reader } from './reader.js';
@@ -175,6 +175,18 @@ export function encodeResponse<K extends KnownApiKey>(
   const a = known(apiKey);
   checkVersion(a, version);
   (a.encodeResponse as (m: unknown, v: number, w: Writer) => void)(body, version, w);
+}
+
+/**
+ * The response body of `apiKey` with every field at its schema default: a new object on each call,
+ * for a handler to fill in. Undefined when the codec does not know the key. Typed by key when the key
+ * is a literal (`defaultResponse(ApiKey.Produce)` is a `ProduceResponse`).
+ */
+export function defaultResponse<K extends KnownApiKey>(apiKey: K): ApiResponseByKey[K];
+export function defaultResponse(apiKey: number): ApiResponseByKey[KnownApiKey] | undefined;
+export function defaultResponse(apiKey: number): ApiResponseByKey[KnownApiKey] | undefined {
+  if (apiInfo(apiKey) === undefined) return undefined;
+  return (DEFAULT_RESPONSE_BY_KEY as Record<number, () => ApiResponseByKey[KnownApiKey]>)[apiKey]!();
 }
 
 /** A decoded request frame. */

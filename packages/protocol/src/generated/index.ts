@@ -153,7 +153,7 @@ export { defaultReadShareGroupStateSummaryRequestReadStateSummaryData, defaultRe
 export type { ReadShareGroupStateRequestReadStateData, ReadShareGroupStateRequestPartitionData, ReadShareGroupStateRequest, ReadShareGroupStateResponseReadStateResult, ReadShareGroupStateResponsePartitionResult, ReadShareGroupStateResponseStateBatch, ReadShareGroupStateResponse } from './read-share-group-state.js';
 export { defaultReadShareGroupStateRequestReadStateData, defaultReadShareGroupStateRequestPartitionData, defaultReadShareGroupStateRequest, ReadShareGroupStateRequestVersions, decodeReadShareGroupStateRequest, encodeReadShareGroupStateRequest, defaultReadShareGroupStateResponseReadStateResult, defaultReadShareGroupStateResponsePartitionResult, defaultReadShareGroupStateResponseStateBatch, defaultReadShareGroupStateResponse, ReadShareGroupStateResponseVersions, decodeReadShareGroupStateResponse, encodeReadShareGroupStateResponse } from './read-share-group-state.js';
 export type { ApiKeyName, ApiKeyNumber, ApiRequestByKey, ApiResponseByKey, ApiSchemaInfo } from './registry.js';
-export { ApiKey, API_SCHEMAS } from './registry.js';
+export { ApiKey, DEFAULT_RESPONSE_BY_KEY, API_SCHEMAS } from './registry.js';
 export type { RemoveRaftVoterRequest, RemoveRaftVoterResponse } from './remove-raft-voter.js';
 export { defaultRemoveRaftVoterRequest, RemoveRaftVoterRequestVersions, decodeRemoveRaftVoterRequest, encodeRemoveRaftVoterRequest, defaultRemoveRaftVoterResponse, RemoveRaftVoterResponseVersions, decodeRemoveRaftVoterResponse, encodeRemoveRaftVoterResponse } from './remove-raft-voter.js';
 export type { RenewDelegationTokenRequest, RenewDelegationTokenResponse } from './renew-delegation-token.js';

@@ -2,181 +2,181 @@
 
 import type { Reader } from '../codec/reader.js';
 import type { Writer } from '../codec/writer.js';
-import { decodeProduceRequest, encodeProduceRequest, decodeProduceResponse, encodeProduceResponse } from './produce.js';
+import { decodeProduceRequest, encodeProduceRequest, decodeProduceResponse, encodeProduceResponse, defaultProduceResponse } from './produce.js';
 import type { ProduceRequest, ProduceResponse } from './produce.js';
-import { decodeFetchRequest, encodeFetchRequest, decodeFetchResponse, encodeFetchResponse } from './fetch.js';
+import { decodeFetchRequest, encodeFetchRequest, decodeFetchResponse, encodeFetchResponse, defaultFetchResponse } from './fetch.js';
 import type { FetchRequest, FetchResponse } from './fetch.js';
-import { decodeListOffsetsRequest, encodeListOffsetsRequest, decodeListOffsetsResponse, encodeListOffsetsResponse } from './list-offsets.js';
+import { decodeListOffsetsRequest, encodeListOffsetsRequest, decodeListOffsetsResponse, encodeListOffsetsResponse, defaultListOffsetsResponse } from './list-offsets.js';
 import type { ListOffsetsRequest, ListOffsetsResponse } from './list-offsets.js';
-import { decodeMetadataRequest, encodeMetadataRequest, decodeMetadataResponse, encodeMetadataResponse } from './metadata.js';
+import { decodeMetadataRequest, encodeMetadataRequest, decodeMetadataResponse, encodeMetadataResponse, defaultMetadataResponse } from './metadata.js';
 import type { MetadataRequest, MetadataResponse } from './metadata.js';
-import { decodeLeaderAndIsrRequest, encodeLeaderAndIsrRequest, decodeLeaderAndIsrResponse, encodeLeaderAndIsrResponse } from './leader-and-isr.js';
+import { decodeLeaderAndIsrRequest, encodeLeaderAndIsrRequest, decodeLeaderAndIsrResponse, encodeLeaderAndIsrResponse, defaultLeaderAndIsrResponse } from './leader-and-isr.js';
 import type { LeaderAndIsrRequest, LeaderAndIsrResponse } from './leader-and-isr.js';
-import { decodeStopReplicaRequest, encodeStopReplicaRequest, decodeStopReplicaResponse, encodeStopReplicaResponse } from './stop-replica.js';
+import { decodeStopReplicaRequest, encodeStopReplicaRequest, decodeStopReplicaResponse, encodeStopReplicaResponse, defaultStopReplicaResponse } from './stop-replica.js';
 import type { StopReplicaRequest, StopReplicaResponse } from './stop-replica.js';
-import { decodeUpdateMetadataRequest, encodeUpdateMetadataRequest, decodeUpdateMetadataResponse, encodeUpdateMetadataResponse } from './update-metadata.js';
+import { decodeUpdateMetadataRequest, encodeUpdateMetadataRequest, decodeUpdateMetadataResponse, encodeUpdateMetadataResponse, defaultUpdateMetadataResponse } from './update-metadata.js';
 import type { UpdateMetadataRequest, UpdateMetadataResponse } from './update-metadata.js';
-import { decodeControlledShutdownRequest, encodeControlledShutdownRequest, decodeControlledShutdownResponse, encodeControlledShutdownResponse } from './controlled-shutdown.js';
+import { decodeControlledShutdownRequest, encodeControlledShutdownRequest, decodeControlledShutdownResponse, encodeControlledShutdownResponse, defaultControlledShutdownResponse } from './controlled-shutdown.js';
 import type { ControlledShutdownRequest, ControlledShutdownResponse } from './controlled-shutdown.js';
-import { decodeOffsetCommitRequest, encodeOffsetCommitRequest, decodeOffsetCommitResponse, encodeOffsetCommitResponse } from './offset-commit.js';
+import { decodeOffsetCommitRequest, encodeOffsetCommitRequest, decodeOffsetCommitResponse, encodeOffsetCommitResponse, defaultOffsetCommitResponse } from './offset-commit.js';
 import type { OffsetCommitRequest, OffsetCommitResponse } from './offset-commit.js';
-import { decodeOffsetFetchRequest, encodeOffsetFetchRequest, decodeOffsetFetchResponse, encodeOffsetFetchResponse } from './offset-fetch.js';
+import { decodeOffsetFetchRequest, encodeOffsetFetchRequest, decodeOffsetFetchResponse, encodeOffsetFetchResponse, defaultOffsetFetchResponse } from './offset-fetch.js';
 import type { OffsetFetchRequest, OffsetFetchResponse } from './offset-fetch.js';
-import { decodeFindCoordinatorRequest, encodeFindCoordinatorRequest, decodeFindCoordinatorResponse, encodeFindCoordinatorResponse } from './find-coordinator.js';
+import { decodeFindCoordinatorRequest, encodeFindCoordinatorRequest, decodeFindCoordinatorResponse, encodeFindCoordinatorResponse, defaultFindCoordinatorResponse } from './find-coordinator.js';
 import type { FindCoordinatorRequest, FindCoordinatorResponse } from './find-coordinator.js';
-import { decodeJoinGroupRequest, encodeJoinGroupRequest, decodeJoinGroupResponse, encodeJoinGroupResponse } from './join-group.js';
+import { decodeJoinGroupRequest, encodeJoinGroupRequest, decodeJoinGroupResponse, encodeJoinGroupResponse, defaultJoinGroupResponse } from './join-group.js';
 import type { JoinGroupRequest, JoinGroupResponse } from './join-group.js';
-import { decodeHeartbeatRequest, encodeHeartbeatRequest, decodeHeartbeatResponse, encodeHeartbeatResponse } from './heartbeat.js';
+import { decodeHeartbeatRequest, encodeHeartbeatRequest, decodeHeartbeatResponse, encodeHeartbeatResponse, defaultHeartbeatResponse } from './heartbeat.js';
 import type { HeartbeatRequest, HeartbeatResponse } from './heartbeat.js';
-import { decodeLeaveGroupRequest, encodeLeaveGroupRequest, decodeLeaveGroupResponse, encodeLeaveGroupResponse } from './leave-group.js';
+import { decodeLeaveGroupRequest, encodeLeaveGroupRequest, decodeLeaveGroupResponse, encodeLeaveGroupResponse, defaultLeaveGroupResponse } from './leave-group.js';
 import type { LeaveGroupRequest, LeaveGroupResponse } from './leave-group.js';
-import { decodeSyncGroupRequest, encodeSyncGroupRequest, decodeSyncGroupResponse, encodeSyncGroupResponse } from './sync-group.js';
+import { decodeSyncGroupRequest, encodeSyncGroupRequest, decodeSyncGroupResponse, encodeSyncGroupResponse, defaultSyncGroupResponse } from './sync-group.js';
 import type { SyncGroupRequest, SyncGroupResponse } from './sync-group.js';
-import { decodeDescribeGroupsRequest, encodeDescribeGroupsRequest, decodeDescribeGroupsResponse, encodeDescribeGroupsResponse } from './describe-groups.js';
+import { decodeDescribeGroupsRequest, encodeDescribeGroupsRequest, decodeDescribeGroupsResponse, encodeDescribeGroupsResponse, defaultDescribeGroupsResponse } from './describe-groups.js';
 import type { DescribeGroupsRequest, DescribeGroupsResponse } from './describe-groups.js';
-import { decodeListGroupsRequest, encodeListGroupsRequest, decodeListGroupsResponse, encodeListGroupsResponse } from './list-groups.js';
+import { decodeListGroupsRequest, encodeListGroupsRequest, decodeListGroupsResponse, encodeListGroupsResponse, defaultListGroupsResponse } from './list-groups.js';
 import type { ListGroupsRequest, ListGroupsResponse } from './list-groups.js';
-import { decodeSaslHandshakeRequest, encodeSaslHandshakeRequest, decodeSaslHandshakeResponse, encodeSaslHandshakeResponse } from './sasl-handshake.js';
+import { decodeSaslHandshakeRequest, encodeSaslHandshakeRequest, decodeSaslHandshakeResponse, encodeSaslHandshakeResponse, defaultSaslHandshakeResponse } from './sasl-handshake.js';
 import type { SaslHandshakeRequest, SaslHandshakeResponse } from './sasl-handshake.js';
-import { decodeApiVersionsRequest, encodeApiVersionsRequest, decodeApiVersionsResponse, encodeApiVersionsResponse } from './api-versions.js';
+import { decodeApiVersionsRequest, encodeApiVersionsRequest, decodeApiVersionsResponse, encodeApiVersionsResponse, defaultApiVersionsResponse } from './api-versions.js';
 import type { ApiVersionsRequest, ApiVersionsResponse } from './api-versions.js';
-import { decodeCreateTopicsRequest, encodeCreateTopicsRequest, decodeCreateTopicsResponse, encodeCreateTopicsResponse } from './create-topics.js';
+import { decodeCreateTopicsRequest, encodeCreateTopicsRequest, decodeCreateTopicsResponse, encodeCreateTopicsResponse, defaultCreateTopicsResponse } from './create-topics.js';
 import type { CreateTopicsRequest, CreateTopicsResponse } from './create-topics.js';
-import { decodeDeleteTopicsRequest, encodeDeleteTopicsRequest, decodeDeleteTopicsResponse, encodeDeleteTopicsResponse } from './delete-topics.js';
+import { decodeDeleteTopicsRequest, encodeDeleteTopicsRequest, decodeDeleteTopicsResponse, encodeDeleteTopicsResponse, defaultDeleteTopicsResponse } from './delete-topics.js';
 import type { DeleteTopicsRequest, DeleteTopicsResponse } from './delete-topics.js';
-import { decodeDeleteRecordsRequest, encodeDeleteRecordsRequest, decodeDeleteRecordsResponse, encodeDeleteRecordsResponse } from './delete-records.js';
+import { decodeDeleteRecordsRequest, encodeDeleteRecordsRequest, decodeDeleteRecordsResponse, encodeDeleteRecordsResponse, defaultDeleteRecordsResponse } from './delete-records.js';
 import type { DeleteRecordsRequest, DeleteRecordsResponse } from './delete-records.js';
-import { decodeInitProducerIdRequest, encodeInitProducerIdRequest, decodeInitProducerIdResponse, encodeInitProducerIdResponse } from './init-producer-id.js';
+import { decodeInitProducerIdRequest, encodeInitProducerIdRequest, decodeInitProducerIdResponse, encodeInitProducerIdResponse, defaultInitProducerIdResponse } from './init-producer-id.js';
 import type { InitProducerIdRequest, InitProducerIdResponse } from './init-producer-id.js';
-import { decodeOffsetForLeaderEpochRequest, encodeOffsetForLeaderEpochRequest, decodeOffsetForLeaderEpochResponse, encodeOffsetForLeaderEpochResponse } from './offset-for-leader-epoch.js';
+import { decodeOffsetForLeaderEpochRequest, encodeOffsetForLeaderEpochRequest, decodeOffsetForLeaderEpochResponse, encodeOffsetForLeaderEpochResponse, defaultOffsetForLeaderEpochResponse } from './offset-for-leader-epoch.js';
 import type { OffsetForLeaderEpochRequest, OffsetForLeaderEpochResponse } from './offset-for-leader-epoch.js';
-import { decodeAddPartitionsToTxnRequest, encodeAddPartitionsToTxnRequest, decodeAddPartitionsToTxnResponse, encodeAddPartitionsToTxnResponse } from './add-partitions-to-txn.js';
+import { decodeAddPartitionsToTxnRequest, encodeAddPartitionsToTxnRequest, decodeAddPartitionsToTxnResponse, encodeAddPartitionsToTxnResponse, defaultAddPartitionsToTxnResponse } from './add-partitions-to-txn.js';
 import type { AddPartitionsToTxnRequest, AddPartitionsToTxnResponse } from './add-partitions-to-txn.js';
-import { decodeAddOffsetsToTxnRequest, encodeAddOffsetsToTxnRequest, decodeAddOffsetsToTxnResponse, encodeAddOffsetsToTxnResponse } from './add-offsets-to-txn.js';
+import { decodeAddOffsetsToTxnRequest, encodeAddOffsetsToTxnRequest, decodeAddOffsetsToTxnResponse, encodeAddOffsetsToTxnResponse, defaultAddOffsetsToTxnResponse } from './add-offsets-to-txn.js';
 import type { AddOffsetsToTxnRequest, AddOffsetsToTxnResponse } from './add-offsets-to-txn.js';
-import { decodeEndTxnRequest, encodeEndTxnRequest, decodeEndTxnResponse, encodeEndTxnResponse } from './end-txn.js';
+import { decodeEndTxnRequest, encodeEndTxnRequest, decodeEndTxnResponse, encodeEndTxnResponse, defaultEndTxnResponse } from './end-txn.js';
 import type { EndTxnRequest, EndTxnResponse } from './end-txn.js';
-import { decodeWriteTxnMarkersRequest, encodeWriteTxnMarkersRequest, decodeWriteTxnMarkersResponse, encodeWriteTxnMarkersResponse } from './write-txn-markers.js';
+import { decodeWriteTxnMarkersRequest, encodeWriteTxnMarkersRequest, decodeWriteTxnMarkersResponse, encodeWriteTxnMarkersResponse, defaultWriteTxnMarkersResponse } from './write-txn-markers.js';
 import type { WriteTxnMarkersRequest, WriteTxnMarkersResponse } from './write-txn-markers.js';
-import { decodeTxnOffsetCommitRequest, encodeTxnOffsetCommitRequest, decodeTxnOffsetCommitResponse, encodeTxnOffsetCommitResponse } from './txn-offset-commit.js';
+import { decodeTxnOffsetCommitRequest, encodeTxnOffsetCommitRequest, decodeTxnOffsetCommitResponse, encodeTxnOffsetCommitResponse, defaultTxnOffsetCommitResponse } from './txn-offset-commit.js';
 import type { TxnOffsetCommitRequest, TxnOffsetCommitResponse } from './txn-offset-commit.js';
-import { decodeDescribeAclsRequest, encodeDescribeAclsRequest, decodeDescribeAclsResponse, encodeDescribeAclsResponse } from './describe-acls.js';
+import { decodeDescribeAclsRequest, encodeDescribeAclsRequest, decodeDescribeAclsResponse, encodeDescribeAclsResponse, defaultDescribeAclsResponse } from './describe-acls.js';
 import type { DescribeAclsRequest, DescribeAclsResponse } from './describe-acls.js';
-import { decodeCreateAclsRequest, encodeCreateAclsRequest, decodeCreateAclsResponse, encodeCreateAclsResponse } from './create-acls.js';
+import { decodeCreateAclsRequest, encodeCreateAclsRequest, decodeCreateAclsResponse, encodeCreateAclsResponse, defaultCreateAclsResponse } from './create-acls.js';
 import type { CreateAclsRequest, CreateAclsResponse } from './create-acls.js';
-import { decodeDeleteAclsRequest, encodeDeleteAclsRequest, decodeDeleteAclsResponse, encodeDeleteAclsResponse } from './delete-acls.js';
+import { decodeDeleteAclsRequest, encodeDeleteAclsRequest, decodeDeleteAclsResponse, encodeDeleteAclsResponse, defaultDeleteAclsResponse } from './delete-acls.js';
 import type { DeleteAclsRequest, DeleteAclsResponse } from './delete-acls.js';
-import { decodeDescribeConfigsRequest, encodeDescribeConfigsRequest, decodeDescribeConfigsResponse, encodeDescribeConfigsResponse } from './describe-configs.js';
+import { decodeDescribeConfigsRequest, encodeDescribeConfigsRequest, decodeDescribeConfigsResponse, encodeDescribeConfigsResponse, defaultDescribeConfigsResponse } from './describe-configs.js';
 import type { DescribeConfigsRequest, DescribeConfigsResponse } from './describe-configs.js';
-import { decodeAlterConfigsRequest, encodeAlterConfigsRequest, decodeAlterConfigsResponse, encodeAlterConfigsResponse } from './alter-configs.js';
+import { decodeAlterConfigsRequest, encodeAlterConfigsRequest, decodeAlterConfigsResponse, encodeAlterConfigsResponse, defaultAlterConfigsResponse } from './alter-configs.js';
 import type { AlterConfigsRequest, AlterConfigsResponse } from './alter-configs.js';
-import { decodeAlterReplicaLogDirsRequest, encodeAlterReplicaLogDirsRequest, decodeAlterReplicaLogDirsResponse, encodeAlterReplicaLogDirsResponse } from './alter-replica-log-dirs.js';
+import { decodeAlterReplicaLogDirsRequest, encodeAlterReplicaLogDirsRequest, decodeAlterReplicaLogDirsResponse, encodeAlterReplicaLogDirsResponse, defaultAlterReplicaLogDirsResponse } from './alter-replica-log-dirs.js';
 import type { AlterReplicaLogDirsRequest, AlterReplicaLogDirsResponse } from './alter-replica-log-dirs.js';
-import { decodeDescribeLogDirsRequest, encodeDescribeLogDirsRequest, decodeDescribeLogDirsResponse, encodeDescribeLogDirsResponse } from './describe-log-dirs.js';
+import { decodeDescribeLogDirsRequest, encodeDescribeLogDirsRequest, decodeDescribeLogDirsResponse, encodeDescribeLogDirsResponse, defaultDescribeLogDirsResponse } from './describe-log-dirs.js';
 import type { DescribeLogDirsRequest, DescribeLogDirsResponse } from './describe-log-dirs.js';
-import { decodeSaslAuthenticateRequest, encodeSaslAuthenticateRequest, decodeSaslAuthenticateResponse, encodeSaslAuthenticateResponse } from './sasl-authenticate.js';
+import { decodeSaslAuthenticateRequest, encodeSaslAuthenticateRequest, decodeSaslAuthenticateResponse, encodeSaslAuthenticateResponse, defaultSaslAuthenticateResponse } from './sasl-authenticate.js';
 import type { SaslAuthenticateRequest, SaslAuthenticateResponse } from './sasl-authenticate.js';
-import { decodeCreatePartitionsRequest, encodeCreatePartitionsRequest, decodeCreatePartitionsResponse, encodeCreatePartitionsResponse } from './create-partitions.js';
+import { decodeCreatePartitionsRequest, encodeCreatePartitionsRequest, decodeCreatePartitionsResponse, encodeCreatePartitionsResponse, defaultCreatePartitionsResponse } from './create-partitions.js';
 import type { CreatePartitionsRequest, CreatePartitionsResponse } from './create-partitions.js';
-import { decodeCreateDelegationTokenRequest, encodeCreateDelegationTokenRequest, decodeCreateDelegationTokenResponse, encodeCreateDelegationTokenResponse } from './create-delegation-token.js';
+import { decodeCreateDelegationTokenRequest, encodeCreateDelegationTokenRequest, decodeCreateDelegationTokenResponse, encodeCreateDelegationTokenResponse, defaultCreateDelegationTokenResponse } from './create-delegation-token.js';
 import type { CreateDelegationTokenRequest, CreateDelegationTokenResponse } from './create-delegation-token.js';
-import { decodeRenewDelegationTokenRequest, encodeRenewDelegationTokenRequest, decodeRenewDelegationTokenResponse, encodeRenewDelegationTokenResponse } from './renew-delegation-token.js';
+import { decodeRenewDelegationTokenRequest, encodeRenewDelegationTokenRequest, decodeRenewDelegationTokenResponse, encodeRenewDelegationTokenResponse, defaultRenewDelegationTokenResponse } from './renew-delegation-token.js';
 import type { RenewDelegationTokenRequest, RenewDelegationTokenResponse } from './renew-delegation-token.js';
-import { decodeExpireDelegationTokenRequest, encodeExpireDelegationTokenRequest, decodeExpireDelegationTokenResponse, encodeExpireDelegationTokenResponse } from './expire-delegation-token.js';
+import { decodeExpireDelegationTokenRequest, encodeExpireDelegationTokenRequest, decodeExpireDelegationTokenResponse, encodeExpireDelegationTokenResponse, defaultExpireDelegationTokenResponse } from './expire-delegation-token.js';
 import type { ExpireDelegationTokenRequest, ExpireDelegationTokenResponse } from './expire-delegation-token.js';
-import { decodeDescribeDelegationTokenRequest, encodeDescribeDelegationTokenRequest, decodeDescribeDelegationTokenResponse, encodeDescribeDelegationTokenResponse } from './describe-delegation-token.js';
+import { decodeDescribeDelegationTokenRequest, encodeDescribeDelegationTokenRequest, decodeDescribeDelegationTokenResponse, encodeDescribeDelegationTokenResponse, defaultDescribeDelegationTokenResponse } from './describe-delegation-token.js';
 import type { DescribeDelegationTokenRequest, DescribeDelegationTokenResponse } from './describe-delegation-token.js';
-import { decodeDeleteGroupsRequest, encodeDeleteGroupsRequest, decodeDeleteGroupsResponse, encodeDeleteGroupsResponse } from './delete-groups.js';
+import { decodeDeleteGroupsRequest, encodeDeleteGroupsRequest, decodeDeleteGroupsResponse, encodeDeleteGroupsResponse, defaultDeleteGroupsResponse } from './delete-groups.js';
 import type { DeleteGroupsRequest, DeleteGroupsResponse } from './delete-groups.js';
-import { decodeElectLeadersRequest, encodeElectLeadersRequest, decodeElectLeadersResponse, encodeElectLeadersResponse } from './elect-leaders.js';
+import { decodeElectLeadersRequest, encodeElectLeadersRequest, decodeElectLeadersResponse, encodeElectLeadersResponse, defaultElectLeadersResponse } from './elect-leaders.js';
 import type { ElectLeadersRequest, ElectLeadersResponse } from './elect-leaders.js';
-import { decodeIncrementalAlterConfigsRequest, encodeIncrementalAlterConfigsRequest, decodeIncrementalAlterConfigsResponse, encodeIncrementalAlterConfigsResponse } from './incremental-alter-configs.js';
+import { decodeIncrementalAlterConfigsRequest, encodeIncrementalAlterConfigsRequest, decodeIncrementalAlterConfigsResponse, encodeIncrementalAlterConfigsResponse, defaultIncrementalAlterConfigsResponse } from './incremental-alter-configs.js';
 import type { IncrementalAlterConfigsRequest, IncrementalAlterConfigsResponse } from './incremental-alter-configs.js';
-import { decodeAlterPartitionReassignmentsRequest, encodeAlterPartitionReassignmentsRequest, decodeAlterPartitionReassignmentsResponse, encodeAlterPartitionReassignmentsResponse } from './alter-partition-reassignments.js';
+import { decodeAlterPartitionReassignmentsRequest, encodeAlterPartitionReassignmentsRequest, decodeAlterPartitionReassignmentsResponse, encodeAlterPartitionReassignmentsResponse, defaultAlterPartitionReassignmentsResponse } from './alter-partition-reassignments.js';
 import type { AlterPartitionReassignmentsRequest, AlterPartitionReassignmentsResponse } from './alter-partition-reassignments.js';
-import { decodeListPartitionReassignmentsRequest, encodeListPartitionReassignmentsRequest, decodeListPartitionReassignmentsResponse, encodeListPartitionReassignmentsResponse } from './list-partition-reassignments.js';
+import { decodeListPartitionReassignmentsRequest, encodeListPartitionReassignmentsRequest, decodeListPartitionReassignmentsResponse, encodeListPartitionReassignmentsResponse, defaultListPartitionReassignmentsResponse } from './list-partition-reassignments.js';
 import type { ListPartitionReassignmentsRequest, ListPartitionReassignmentsResponse } from './list-partition-reassignments.js';
-import { decodeOffsetDeleteRequest, encodeOffsetDeleteRequest, decodeOffsetDeleteResponse, encodeOffsetDeleteResponse } from './offset-delete.js';
+import { decodeOffsetDeleteRequest, encodeOffsetDeleteRequest, decodeOffsetDeleteResponse, encodeOffsetDeleteResponse, defaultOffsetDeleteResponse } from './offset-delete.js';
 import type { OffsetDeleteRequest, OffsetDeleteResponse } from './offset-delete.js';
-import { decodeDescribeClientQuotasRequest, encodeDescribeClientQuotasRequest, decodeDescribeClientQuotasResponse, encodeDescribeClientQuotasResponse } from './describe-client-quotas.js';
+import { decodeDescribeClientQuotasRequest, encodeDescribeClientQuotasRequest, decodeDescribeClientQuotasResponse, encodeDescribeClientQuotasResponse, defaultDescribeClientQuotasResponse } from './describe-client-quotas.js';
 import type { DescribeClientQuotasRequest, DescribeClientQuotasResponse } from './describe-client-quotas.js';
-import { decodeAlterClientQuotasRequest, encodeAlterClientQuotasRequest, decodeAlterClientQuotasResponse, encodeAlterClientQuotasResponse } from './alter-client-quotas.js';
+import { decodeAlterClientQuotasRequest, encodeAlterClientQuotasRequest, decodeAlterClientQuotasResponse, encodeAlterClientQuotasResponse, defaultAlterClientQuotasResponse } from './alter-client-quotas.js';
 import type { AlterClientQuotasRequest, AlterClientQuotasResponse } from './alter-client-quotas.js';
-import { decodeDescribeUserScramCredentialsRequest, encodeDescribeUserScramCredentialsRequest, decodeDescribeUserScramCredentialsResponse, encodeDescribeUserScramCredentialsResponse } from './describe-user-scram-credentials.js';
+import { decodeDescribeUserScramCredentialsRequest, encodeDescribeUserScramCredentialsRequest, decodeDescribeUserScramCredentialsResponse, encodeDescribeUserScramCredentialsResponse, defaultDescribeUserScramCredentialsResponse } from './describe-user-scram-credentials.js';
 import type { DescribeUserScramCredentialsRequest, DescribeUserScramCredentialsResponse } from './describe-user-scram-credentials.js';
-import { decodeAlterUserScramCredentialsRequest, encodeAlterUserScramCredentialsRequest, decodeAlterUserScramCredentialsResponse, encodeAlterUserScramCredentialsResponse } from './alter-user-scram-credentials.js';
+import { decodeAlterUserScramCredentialsRequest, encodeAlterUserScramCredentialsRequest, decodeAlterUserScramCredentialsResponse, encodeAlterUserScramCredentialsResponse, defaultAlterUserScramCredentialsResponse } from './alter-user-scram-credentials.js';
 import type { AlterUserScramCredentialsRequest, AlterUserScramCredentialsResponse } from './alter-user-scram-credentials.js';
-import { decodeVoteRequest, encodeVoteRequest, decodeVoteResponse, encodeVoteResponse } from './vote.js';
+import { decodeVoteRequest, encodeVoteRequest, decodeVoteResponse, encodeVoteResponse, defaultVoteResponse } from './vote.js';
 import type { VoteRequest, VoteResponse } from './vote.js';
-import { decodeBeginQuorumEpochRequest, encodeBeginQuorumEpochRequest, decodeBeginQuorumEpochResponse, encodeBeginQuorumEpochResponse } from './begin-quorum-epoch.js';
+import { decodeBeginQuorumEpochRequest, encodeBeginQuorumEpochRequest, decodeBeginQuorumEpochResponse, encodeBeginQuorumEpochResponse, defaultBeginQuorumEpochResponse } from './begin-quorum-epoch.js';
 import type { BeginQuorumEpochRequest, BeginQuorumEpochResponse } from './begin-quorum-epoch.js';
-import { decodeEndQuorumEpochRequest, encodeEndQuorumEpochRequest, decodeEndQuorumEpochResponse, encodeEndQuorumEpochResponse } from './end-quorum-epoch.js';
+import { decodeEndQuorumEpochRequest, encodeEndQuorumEpochRequest, decodeEndQuorumEpochResponse, encodeEndQuorumEpochResponse, defaultEndQuorumEpochResponse } from './end-quorum-epoch.js';
 import type { EndQuorumEpochRequest, EndQuorumEpochResponse } from './end-quorum-epoch.js';
-import { decodeDescribeQuorumRequest, encodeDescribeQuorumRequest, decodeDescribeQuorumResponse, encodeDescribeQuorumResponse } from './describe-quorum.js';
+import { decodeDescribeQuorumRequest, encodeDescribeQuorumRequest, decodeDescribeQuorumResponse, encodeDescribeQuorumResponse, defaultDescribeQuorumResponse } from './describe-quorum.js';
 import type { DescribeQuorumRequest, DescribeQuorumResponse } from './describe-quorum.js';
-import { decodeAlterPartitionRequest, encodeAlterPartitionRequest, decodeAlterPartitionResponse, encodeAlterPartitionResponse } from './alter-partition.js';
+import { decodeAlterPartitionRequest, encodeAlterPartitionRequest, decodeAlterPartitionResponse, encodeAlterPartitionResponse, defaultAlterPartitionResponse } from './alter-partition.js';
 import type { AlterPartitionRequest, AlterPartitionResponse } from './alter-partition.js';
-import { decodeUpdateFeaturesRequest, encodeUpdateFeaturesRequest, decodeUpdateFeaturesResponse, encodeUpdateFeaturesResponse } from './update-features.js';
+import { decodeUpdateFeaturesRequest, encodeUpdateFeaturesRequest, decodeUpdateFeaturesResponse, encodeUpdateFeaturesResponse, defaultUpdateFeaturesResponse } from './update-features.js';
 import type { UpdateFeaturesRequest, UpdateFeaturesResponse } from './update-features.js';
-import { decodeEnvelopeRequest, encodeEnvelopeRequest, decodeEnvelopeResponse, encodeEnvelopeResponse } from './envelope.js';
+import { decodeEnvelopeRequest, encodeEnvelopeRequest, decodeEnvelopeResponse, encodeEnvelopeResponse, defaultEnvelopeResponse } from './envelope.js';
 import type { EnvelopeRequest, EnvelopeResponse } from './envelope.js';
-import { decodeFetchSnapshotRequest, encodeFetchSnapshotRequest, decodeFetchSnapshotResponse, encodeFetchSnapshotResponse } from './fetch-snapshot.js';
+import { decodeFetchSnapshotRequest, encodeFetchSnapshotRequest, decodeFetchSnapshotResponse, encodeFetchSnapshotResponse, defaultFetchSnapshotResponse } from './fetch-snapshot.js';
 import type { FetchSnapshotRequest, FetchSnapshotResponse } from './fetch-snapshot.js';
-import { decodeDescribeClusterRequest, encodeDescribeClusterRequest, decodeDescribeClusterResponse, encodeDescribeClusterResponse } from './describe-cluster.js';
+import { decodeDescribeClusterRequest, encodeDescribeClusterRequest, decodeDescribeClusterResponse, encodeDescribeClusterResponse, defaultDescribeClusterResponse } from './describe-cluster.js';
 import type { DescribeClusterRequest, DescribeClusterResponse } from './describe-cluster.js';
-import { decodeDescribeProducersRequest, encodeDescribeProducersRequest, decodeDescribeProducersResponse, encodeDescribeProducersResponse } from './describe-producers.js';
+import { decodeDescribeProducersRequest, encodeDescribeProducersRequest, decodeDescribeProducersResponse, encodeDescribeProducersResponse, defaultDescribeProducersResponse } from './describe-producers.js';
 import type { DescribeProducersRequest, DescribeProducersResponse } from './describe-producers.js';
-import { decodeBrokerRegistrationRequest, encodeBrokerRegistrationRequest, decodeBrokerRegistrationResponse, encodeBrokerRegistrationResponse } from './broker-registration.js';
+import { decodeBrokerRegistrationRequest, encodeBrokerRegistrationRequest, decodeBrokerRegistrationResponse, encodeBrokerRegistrationResponse, defaultBrokerRegistrationResponse } from './broker-registration.js';
 import type { BrokerRegistrationRequest, BrokerRegistrationResponse } from './broker-registration.js';
-import { decodeBrokerHeartbeatRequest, encodeBrokerHeartbeatRequest, decodeBrokerHeartbeatResponse, encodeBrokerHeartbeatResponse } from './broker-heartbeat.js';
+import { decodeBrokerHeartbeatRequest, encodeBrokerHeartbeatRequest, decodeBrokerHeartbeatResponse, encodeBrokerHeartbeatResponse, defaultBrokerHeartbeatResponse } from './broker-heartbeat.js';
 import type { BrokerHeartbeatRequest, BrokerHeartbeatResponse } from './broker-heartbeat.js';
-import { decodeUnregisterBrokerRequest, encodeUnregisterBrokerRequest, decodeUnregisterBrokerResponse, encodeUnregisterBrokerResponse } from './unregister-broker.js';
+import { decodeUnregisterBrokerRequest, encodeUnregisterBrokerRequest, decodeUnregisterBrokerResponse, encodeUnregisterBrokerResponse, defaultUnregisterBrokerResponse } from './unregister-broker.js';
 import type { UnregisterBrokerRequest, UnregisterBrokerResponse } from './unregister-broker.js';
-import { decodeDescribeTransactionsRequest, encodeDescribeTransactionsRequest, decodeDescribeTransactionsResponse, encodeDescribeTransactionsResponse } from './describe-transactions.js';
+import { decodeDescribeTransactionsRequest, encodeDescribeTransactionsRequest, decodeDescribeTransactionsResponse, encodeDescribeTransactionsResponse, defaultDescribeTransactionsResponse } from './describe-transactions.js';
 import type { DescribeTransactionsRequest, DescribeTransactionsResponse } from './describe-transactions.js';
-import { decodeListTransactionsRequest, encodeListTransactionsRequest, decodeListTransactionsResponse, encodeListTransactionsResponse } from './list-transactions.js';
+import { decodeListTransactionsRequest, encodeListTransactionsRequest, decodeListTransactionsResponse, encodeListTransactionsResponse, defaultListTransactionsResponse } from './list-transactions.js';
 import type { ListTransactionsRequest, ListTransactionsResponse } from './list-transactions.js';
-import { decodeAllocateProducerIdsRequest, encodeAllocateProducerIdsRequest, decodeAllocateProducerIdsResponse, encodeAllocateProducerIdsResponse } from './allocate-producer-ids.js';
+import { decodeAllocateProducerIdsRequest, encodeAllocateProducerIdsRequest, decodeAllocateProducerIdsResponse, encodeAllocateProducerIdsResponse, defaultAllocateProducerIdsResponse } from './allocate-producer-ids.js';
 import type { AllocateProducerIdsRequest, AllocateProducerIdsResponse } from './allocate-producer-ids.js';
-import { decodeConsumerGroupHeartbeatRequest, encodeConsumerGroupHeartbeatRequest, decodeConsumerGroupHeartbeatResponse, encodeConsumerGroupHeartbeatResponse } from './consumer-group-heartbeat.js';
+import { decodeConsumerGroupHeartbeatRequest, encodeConsumerGroupHeartbeatRequest, decodeConsumerGroupHeartbeatResponse, encodeConsumerGroupHeartbeatResponse, defaultConsumerGroupHeartbeatResponse } from './consumer-group-heartbeat.js';
 import type { ConsumerGroupHeartbeatRequest, ConsumerGroupHeartbeatResponse } from './consumer-group-heartbeat.js';
-import { decodeConsumerGroupDescribeRequest, encodeConsumerGroupDescribeRequest, decodeConsumerGroupDescribeResponse, encodeConsumerGroupDescribeResponse } from './consumer-group-describe.js';
+import { decodeConsumerGroupDescribeRequest, encodeConsumerGroupDescribeRequest, decodeConsumerGroupDescribeResponse, encodeConsumerGroupDescribeResponse, defaultConsumerGroupDescribeResponse } from './consumer-group-describe.js';
 import type { ConsumerGroupDescribeRequest, ConsumerGroupDescribeResponse } from './consumer-group-describe.js';
-import { decodeControllerRegistrationRequest, encodeControllerRegistrationRequest, decodeControllerRegistrationResponse, encodeControllerRegistrationResponse } from './controller-registration.js';
+import { decodeControllerRegistrationRequest, encodeControllerRegistrationRequest, decodeControllerRegistrationResponse, encodeControllerRegistrationResponse, defaultControllerRegistrationResponse } from './controller-registration.js';
 import type { ControllerRegistrationRequest, ControllerRegistrationResponse } from './controller-registration.js';
-import { decodeGetTelemetrySubscriptionsRequest, encodeGetTelemetrySubscriptionsRequest, decodeGetTelemetrySubscriptionsResponse, encodeGetTelemetrySubscriptionsResponse } from './get-telemetry-subscriptions.js';
+import { decodeGetTelemetrySubscriptionsRequest, encodeGetTelemetrySubscriptionsRequest, decodeGetTelemetrySubscriptionsResponse, encodeGetTelemetrySubscriptionsResponse, defaultGetTelemetrySubscriptionsResponse } from './get-telemetry-subscriptions.js';
 import type { GetTelemetrySubscriptionsRequest, GetTelemetrySubscriptionsResponse } from './get-telemetry-subscriptions.js';
-import { decodePushTelemetryRequest, encodePushTelemetryRequest, decodePushTelemetryResponse, encodePushTelemetryResponse } from './push-telemetry.js';
+import { decodePushTelemetryRequest, encodePushTelemetryRequest, decodePushTelemetryResponse, encodePushTelemetryResponse, defaultPushTelemetryResponse } from './push-telemetry.js';
 import type { PushTelemetryRequest, PushTelemetryResponse } from './push-telemetry.js';
-import { decodeAssignReplicasToDirsRequest, encodeAssignReplicasToDirsRequest, decodeAssignReplicasToDirsResponse, encodeAssignReplicasToDirsResponse } from './assign-replicas-to-dirs.js';
+import { decodeAssignReplicasToDirsRequest, encodeAssignReplicasToDirsRequest, decodeAssignReplicasToDirsResponse, encodeAssignReplicasToDirsResponse, defaultAssignReplicasToDirsResponse } from './assign-replicas-to-dirs.js';
 import type { AssignReplicasToDirsRequest, AssignReplicasToDirsResponse } from './assign-replicas-to-dirs.js';
-import { decodeListClientMetricsResourcesRequest, encodeListClientMetricsResourcesRequest, decodeListClientMetricsResourcesResponse, encodeListClientMetricsResourcesResponse } from './list-client-metrics-resources.js';
+import { decodeListClientMetricsResourcesRequest, encodeListClientMetricsResourcesRequest, decodeListClientMetricsResourcesResponse, encodeListClientMetricsResourcesResponse, defaultListClientMetricsResourcesResponse } from './list-client-metrics-resources.js';
 import type { ListClientMetricsResourcesRequest, ListClientMetricsResourcesResponse } from './list-client-metrics-resources.js';
-import { decodeDescribeTopicPartitionsRequest, encodeDescribeTopicPartitionsRequest, decodeDescribeTopicPartitionsResponse, encodeDescribeTopicPartitionsResponse } from './describe-topic-partitions.js';
+import { decodeDescribeTopicPartitionsRequest, encodeDescribeTopicPartitionsRequest, decodeDescribeTopicPartitionsResponse, encodeDescribeTopicPartitionsResponse, defaultDescribeTopicPartitionsResponse } from './describe-topic-partitions.js';
 import type { DescribeTopicPartitionsRequest, DescribeTopicPartitionsResponse } from './describe-topic-partitions.js';
-import { decodeShareGroupHeartbeatRequest, encodeShareGroupHeartbeatRequest, decodeShareGroupHeartbeatResponse, encodeShareGroupHeartbeatResponse } from './share-group-heartbeat.js';
+import { decodeShareGroupHeartbeatRequest, encodeShareGroupHeartbeatRequest, decodeShareGroupHeartbeatResponse, encodeShareGroupHeartbeatResponse, defaultShareGroupHeartbeatResponse } from './share-group-heartbeat.js';
 import type { ShareGroupHeartbeatRequest, ShareGroupHeartbeatResponse } from './share-group-heartbeat.js';
-import { decodeShareGroupDescribeRequest, encodeShareGroupDescribeRequest, decodeShareGroupDescribeResponse, encodeShareGroupDescribeResponse } from './share-group-describe.js';
+import { decodeShareGroupDescribeRequest, encodeShareGroupDescribeRequest, decodeShareGroupDescribeResponse, encodeShareGroupDescribeResponse, defaultShareGroupDescribeResponse } from './share-group-describe.js';
 import type { ShareGroupDescribeRequest, ShareGroupDescribeResponse } from './share-group-describe.js';
-import { decodeShareFetchRequest, encodeShareFetchRequest, decodeShareFetchResponse, encodeShareFetchResponse } from './share-fetch.js';
+import { decodeShareFetchRequest, encodeShareFetchRequest, decodeShareFetchResponse, encodeShareFetchResponse, defaultShareFetchResponse } from './share-fetch.js';
 import type { ShareFetchRequest, ShareFetchResponse } from './share-fetch.js';
-import { decodeShareAcknowledgeRequest, encodeShareAcknowledgeRequest, decodeShareAcknowledgeResponse, encodeShareAcknowledgeResponse } from './share-acknowledge.js';
+import { decodeShareAcknowledgeRequest, encodeShareAcknowledgeRequest, decodeShareAcknowledgeResponse, encodeShareAcknowledgeResponse, defaultShareAcknowledgeResponse } from './share-acknowledge.js';
 import type { ShareAcknowledgeRequest, ShareAcknowledgeResponse } from './share-acknowledge.js';
-import { decodeAddRaftVoterRequest, encodeAddRaftVoterRequest, decodeAddRaftVoterResponse, encodeAddRaftVoterResponse } from './add-raft-voter.js';
+import { decodeAddRaftVoterRequest, encodeAddRaftVoterRequest, decodeAddRaftVoterResponse, encodeAddRaftVoterResponse, defaultAddRaftVoterResponse } from './add-raft-voter.js';
 import type { AddRaftVoterRequest, AddRaftVoterResponse } from './add-raft-voter.js';
-import { decodeRemoveRaftVoterRequest, encodeRemoveRaftVoterRequest, decodeRemoveRaftVoterResponse, encodeRemoveRaftVoterResponse } from './remove-raft-voter.js';
+import { decodeRemoveRaftVoterRequest, encodeRemoveRaftVoterRequest, decodeRemoveRaftVoterResponse, encodeRemoveRaftVoterResponse, defaultRemoveRaftVoterResponse } from './remove-raft-voter.js';
 import type { RemoveRaftVoterRequest, RemoveRaftVoterResponse } from './remove-raft-voter.js';
-import { decodeUpdateRaftVoterRequest, encodeUpdateRaftVoterRequest, decodeUpdateRaftVoterResponse, encodeUpdateRaftVoterResponse } from './update-raft-voter.js';
+import { decodeUpdateRaftVoterRequest, encodeUpdateRaftVoterRequest, decodeUpdateRaftVoterResponse, encodeUpdateRaftVoterResponse, defaultUpdateRaftVoterResponse } from './update-raft-voter.js';
 import type { UpdateRaftVoterRequest, UpdateRaftVoterResponse } from './update-raft-voter.js';
-import { decodeInitializeShareGroupStateRequest, encodeInitializeShareGroupStateRequest, decodeInitializeShareGroupStateResponse, encodeInitializeShareGroupStateResponse } from './initialize-share-group-state.js';
+import { decodeInitializeShareGroupStateRequest, encodeInitializeShareGroupStateRequest, decodeInitializeShareGroupStateResponse, encodeInitializeShareGroupStateResponse, defaultInitializeShareGroupStateResponse } from './initialize-share-group-state.js';
 import type { InitializeShareGroupStateRequest, InitializeShareGroupStateResponse } from './initialize-share-group-state.js';
-import { decodeReadShareGroupStateRequest, encodeReadShareGroupStateRequest, decodeReadShareGroupStateResponse, encodeReadShareGroupStateResponse } from './read-share-group-state.js';
+import { decodeReadShareGroupStateRequest, encodeReadShareGroupStateRequest, decodeReadShareGroupStateResponse, encodeReadShareGroupStateResponse, defaultReadShareGroupStateResponse } from './read-share-group-state.js';
 import type { ReadShareGroupStateRequest, ReadShareGroupStateResponse } from './read-share-group-state.js';
-import { decodeWriteShareGroupStateRequest, encodeWriteShareGroupStateRequest, decodeWriteShareGroupStateResponse, encodeWriteShareGroupStateResponse } from './write-share-group-state.js';
+import { decodeWriteShareGroupStateRequest, encodeWriteShareGroupStateRequest, decodeWriteShareGroupStateResponse, encodeWriteShareGroupStateResponse, defaultWriteShareGroupStateResponse } from './write-share-group-state.js';
 import type { WriteShareGroupStateRequest, WriteShareGroupStateResponse } from './write-share-group-state.js';
-import { decodeDeleteShareGroupStateRequest, encodeDeleteShareGroupStateRequest, decodeDeleteShareGroupStateResponse, encodeDeleteShareGroupStateResponse } from './delete-share-group-state.js';
+import { decodeDeleteShareGroupStateRequest, encodeDeleteShareGroupStateRequest, decodeDeleteShareGroupStateResponse, encodeDeleteShareGroupStateResponse, defaultDeleteShareGroupStateResponse } from './delete-share-group-state.js';
 import type { DeleteShareGroupStateRequest, DeleteShareGroupStateResponse } from './delete-share-group-state.js';
-import { decodeReadShareGroupStateSummaryRequest, encodeReadShareGroupStateSummaryRequest, decodeReadShareGroupStateSummaryResponse, encodeReadShareGroupStateSummaryResponse } from './read-share-group-state-summary.js';
+import { decodeReadShareGroupStateSummaryRequest, encodeReadShareGroupStateSummaryRequest, decodeReadShareGroupStateSummaryResponse, encodeReadShareGroupStateSummaryResponse, defaultReadShareGroupStateSummaryResponse } from './read-share-group-state-summary.js';
 import type { ReadShareGroupStateSummaryRequest, ReadShareGroupStateSummaryResponse } from './read-share-group-state-summary.js';
 
 /** Every API key the schemas define, by name. */
@@ -457,6 +457,100 @@ export interface ApiResponseByKey {
   86: DeleteShareGroupStateResponse;
   87: ReadShareGroupStateSummaryResponse;
 }
+
+/** Factory of the response body with every field at its default, per API key. */
+export const DEFAULT_RESPONSE_BY_KEY: {
+  readonly [K in keyof ApiResponseByKey]: () => ApiResponseByKey[K];
+} = {
+  0: defaultProduceResponse,
+  1: defaultFetchResponse,
+  2: defaultListOffsetsResponse,
+  3: defaultMetadataResponse,
+  4: defaultLeaderAndIsrResponse,
+  5: defaultStopReplicaResponse,
+  6: defaultUpdateMetadataResponse,
+  7: defaultControlledShutdownResponse,
+  8: defaultOffsetCommitResponse,
+  9: defaultOffsetFetchResponse,
+  10: defaultFindCoordinatorResponse,
+  11: defaultJoinGroupResponse,
+  12: defaultHeartbeatResponse,
+  13: defaultLeaveGroupResponse,
+  14: defaultSyncGroupResponse,
+  15: defaultDescribeGroupsResponse,
+  16: defaultListGroupsResponse,
+  17: defaultSaslHandshakeResponse,
+  18: defaultApiVersionsResponse,
+  19: defaultCreateTopicsResponse,
+  20: defaultDeleteTopicsResponse,
+  21: defaultDeleteRecordsResponse,
+  22: defaultInitProducerIdResponse,
+  23: defaultOffsetForLeaderEpochResponse,
+  24: defaultAddPartitionsToTxnResponse,
+  25: defaultAddOffsetsToTxnResponse,
+  26: defaultEndTxnResponse,
+  27: defaultWriteTxnMarkersResponse,
+  28: defaultTxnOffsetCommitResponse,
+  29: defaultDescribeAclsResponse,
+  30: defaultCreateAclsResponse,
+  31: defaultDeleteAclsResponse,
+  32: defaultDescribeConfigsResponse,
+  33: defaultAlterConfigsResponse,
+  34: defaultAlterReplicaLogDirsResponse,
+  35: defaultDescribeLogDirsResponse,
+  36: defaultSaslAuthenticateResponse,
+  37: defaultCreatePartitionsResponse,
+  38: defaultCreateDelegationTokenResponse,
+  39: defaultRenewDelegationTokenResponse,
+  40: defaultExpireDelegationTokenResponse,
+  41: defaultDescribeDelegationTokenResponse,
+  42: defaultDeleteGroupsResponse,
+  43: defaultElectLeadersResponse,
+  44: defaultIncrementalAlterConfigsResponse,
+  45: defaultAlterPartitionReassignmentsResponse,
+  46: defaultListPartitionReassignmentsResponse,
+  47: defaultOffsetDeleteResponse,
+  48: defaultDescribeClientQuotasResponse,
+  49: defaultAlterClientQuotasResponse,
+  50: defaultDescribeUserScramCredentialsResponse,
+  51: defaultAlterUserScramCredentialsResponse,
+  52: defaultVoteResponse,
+  53: defaultBeginQuorumEpochResponse,
+  54: defaultEndQuorumEpochResponse,
+  55: defaultDescribeQuorumResponse,
+  56: defaultAlterPartitionResponse,
+  57: defaultUpdateFeaturesResponse,
+  58: defaultEnvelopeResponse,
+  59: defaultFetchSnapshotResponse,
+  60: defaultDescribeClusterResponse,
+  61: defaultDescribeProducersResponse,
+  62: defaultBrokerRegistrationResponse,
+  63: defaultBrokerHeartbeatResponse,
+  64: defaultUnregisterBrokerResponse,
+  65: defaultDescribeTransactionsResponse,
+  66: defaultListTransactionsResponse,
+  67: defaultAllocateProducerIdsResponse,
+  68: defaultConsumerGroupHeartbeatResponse,
+  69: defaultConsumerGroupDescribeResponse,
+  70: defaultControllerRegistrationResponse,
+  71: defaultGetTelemetrySubscriptionsResponse,
+  72: defaultPushTelemetryResponse,
+  73: defaultAssignReplicasToDirsResponse,
+  74: defaultListClientMetricsResourcesResponse,
+  75: defaultDescribeTopicPartitionsResponse,
+  76: defaultShareGroupHeartbeatResponse,
+  77: defaultShareGroupDescribeResponse,
+  78: defaultShareFetchResponse,
+  79: defaultShareAcknowledgeResponse,
+  80: defaultAddRaftVoterResponse,
+  81: defaultRemoveRaftVoterResponse,
+  82: defaultUpdateRaftVoterResponse,
+  83: defaultInitializeShareGroupStateResponse,
+  84: defaultReadShareGroupStateResponse,
+  85: defaultWriteShareGroupStateResponse,
+  86: defaultDeleteShareGroupStateResponse,
+  87: defaultReadShareGroupStateSummaryResponse,
+};
 
 /** What the schemas say about one API, and its generated codec. */
 export interface ApiSchemaInfo {
