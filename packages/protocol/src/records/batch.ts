@@ -6,7 +6,7 @@
 //   8  batchLength           int32    | (bytes after this field)
 //  12  partitionLeaderEpoch  int32   /
 //  16  magic                 int8    (= 2)
-//  17  crc                   uint32  CRC-32C of bytes 21 .. end
+//  17  crc                   uint32  CRC-32C of bytes 21 .. end (RECORD_BATCH_CRC_START)
 //  21  attributes            int16   bits 0-2 compression, 3 timestampType, 4 transactional,
 //                                    5 control, 6 hasDeleteHorizon
 //  23  lastOffsetDelta       int32
@@ -51,6 +51,9 @@ export const BatchField = {
   recordCount: 57,
   records: 61,
 } as const;
+
+/** The first byte the CRC-32C covers: the attributes. The 21 bytes before it are not covered. */
+export const RECORD_BATCH_CRC_START = BatchField.attributes;
 
 export const CompressionType = {
   None: 0,
@@ -216,11 +219,63 @@ export function splitRecordBatches(records: Buffer, options: SplitBatchesOptions
   return out;
 }
 
+/**
+ * The number of records in the whole magic-2 batches at the start of `records` (one or several
+ * concatenated batches, as a `records` field holds them): the sum of their header's recordCount,
+ * reading 61 header bytes per batch and nothing of the records. It stops, without an error, at the
+ * first batch that is not whole (a truncated tail, as a Fetch response may end with), at a batch
+ * whose magic is not 2 or whose batchLength is below the header size; a negative recordCount counts
+ * as 0. Meant for batches already validated (`validateRecordBatch`); on others it never throws and
+ * never reads past the end.
+ */
+export function recordBatchesRecordCount(records: Buffer): number {
+  let count = 0;
+  let position = 0;
+  while (records.length - position >= RECORD_BATCH_HEADER_BYTES) {
+    if (records[position + BatchField.magic] !== RECORD_BATCH_MAGIC) break;
+    const batchLength = records.readInt32BE(position + BatchField.batchLength);
+    if (batchLength < MIN_BATCH_LENGTH || LOG_OVERHEAD_BYTES + batchLength > records.length - position) break;
+    count += Math.max(0, records.readInt32BE(position + BatchField.recordCount));
+    position += LOG_OVERHEAD_BYTES + batchLength;
+  }
+  return count;
+}
+
+/**
+ * The compression codec of the magic-2 batch starting at `offset`, from its attributes (the header
+ * only: the records are not looked at). Errors: `Truncated` when the attributes are not there,
+ * `UnsupportedMagic` for a magic other than 2 (the attributes sit elsewhere in legacy message sets),
+ * `UnsupportedCompression` for the undefined codec ids 5..7.
+ */
+export function recordBatchCompression(batch: Buffer, offset = 0): CompressionType {
+  const end = offset + BatchField.attributes + 2;
+  if (!Number.isInteger(offset) || offset < 0 || end > batch.length) {
+    throw new RecordsError(
+      'Truncated',
+      `record batch attributes at ${offset} need ${BatchField.attributes + 2} bytes, ${Math.max(batch.length - offset, 0)} left`,
+    );
+  }
+  const magic = batch.readInt8(offset + BatchField.magic);
+  if (magic !== RECORD_BATCH_MAGIC) {
+    throw new RecordsError(
+      'UnsupportedMagic',
+      magic === 0 || magic === 1
+        ? legacyMessage(magic)
+        : `unknown record batch magic ${magic} at offset ${offset}`,
+    );
+  }
+  const id = batch.readInt16BE(offset + BatchField.attributes) & BatchAttribute.compressionMask;
+  if (id > CompressionType.Zstd) {
+    throw new RecordsError('UnsupportedCompression', `record batch uses unknown compression codec ${id}`);
+  }
+  return id as CompressionType;
+}
+
 /** Computes the CRC-32C a batch should carry: bytes from attributes to the end of the batch. */
 export function computeRecordBatchCrc(batch: Buffer): number {
   return (
     crc32c(
-      batch.subarray(BatchField.attributes, LOG_OVERHEAD_BYTES + batch.readInt32BE(BatchField.batchLength)),
+      batch.subarray(RECORD_BATCH_CRC_START, LOG_OVERHEAD_BYTES + batch.readInt32BE(BatchField.batchLength)),
     ) >>> 0
   );
 }
@@ -254,7 +309,7 @@ export function validateRecordBatch(batch: Buffer, options: ValidateBatchOptions
   const size = LOG_OVERHEAD_BYTES + header.batchLength;
   // The CRC first: a damaged batch is reported as such, not as whatever field the damage hit.
   if (options.checkCrc ?? true) {
-    const actual = crc32c(batch.subarray(BatchField.attributes, size)) >>> 0;
+    const actual = crc32c(batch.subarray(RECORD_BATCH_CRC_START, size)) >>> 0;
     if (actual !== header.crc) {
       throw new RecordsError(
         'CrcMismatch',

@@ -1,14 +1,18 @@
+import { crc32c } from '@node-rs/crc32';
 import fc from 'fast-check';
 import {
   BatchField,
   CompressionType,
+  RECORD_BATCH_CRC_START,
   RECORD_BATCH_HEADER_BYTES,
   TimestampType,
   assignRecordBatch,
   computeRecordBatchCrc,
   readRecordBatchHeader,
+  recordBatchCompression,
   recordBatchCrcMatches,
   recordBatchLastOffset,
+  recordBatchesRecordCount,
   setRecordBatchBaseOffset,
   setRecordBatchMaxTimestamp,
   setRecordBatchPartitionLeaderEpoch,
@@ -287,6 +291,91 @@ describe('batch header path', () => {
       ...readRecordBatchHeader(batch),
       crc: readRecordBatchHeader(batch).crc,
     });
+  });
+});
+
+describe('header readers on raw bytes', () => {
+  test('the header offsets callers read directly', () => {
+    expect([
+      BatchField.batchLength,
+      BatchField.magic,
+      BatchField.crc,
+      BatchField.attributes,
+      BatchField.recordCount,
+      RECORD_BATCH_CRC_START,
+    ]).toEqual([8, 16, 17, 21, 57, 21]);
+    const batch = sample(2);
+    expect(computeRecordBatchCrc(batch)).toBe(crc32c(batch.subarray(RECORD_BATCH_CRC_START)) >>> 0);
+  });
+
+  test('recordBatchesRecordCount sums the whole batches and stops at a truncated tail', () => {
+    const batches = [sample(2), sample(5, CompressionType.Gzip), sample(1, CompressionType.Zstd), sample(30)];
+    const records = Buffer.concat(batches);
+    expect(recordBatchesRecordCount(records)).toBe(38);
+    expect(recordBatchesRecordCount(Buffer.alloc(0))).toBe(0);
+    // Cut anywhere: only the batches that end before the cut count.
+    const ends = batches.map((_, i) => batches.slice(0, i + 1).reduce((n, b) => n + b.length, 0));
+    const counts = [2, 5, 1, 30];
+    for (let cut = 0; cut <= records.length; cut++) {
+      const whole = counts.filter((_, i) => ends[i]! <= cut).reduce((n, c) => n + c, 0);
+      expect([cut, recordBatchesRecordCount(records.subarray(0, cut))]).toEqual([cut, whole]);
+    }
+  });
+
+  test('recordBatchesRecordCount stops at a batch that is not magic 2 or too short, and agrees with splitRecordBatches', () => {
+    const a = sample(3);
+    const legacy = Buffer.from(a);
+    legacy[BatchField.magic] = 1;
+    expect(recordBatchesRecordCount(Buffer.concat([a, legacy, a]))).toBe(3);
+    const short = Buffer.from(a);
+    short.writeInt32BE(10, BatchField.batchLength);
+    expect(recordBatchesRecordCount(Buffer.concat([a, short, a]))).toBe(3);
+    const negative = Buffer.from(a);
+    negative.writeInt32BE(-5, BatchField.recordCount);
+    expect(recordBatchesRecordCount(Buffer.concat([a, negative, a]))).toBe(6);
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.tuple(fc.integer({ min: 1, max: 20 }), fc.constantFrom(...Object.values(CompressionType))),
+          {
+            maxLength: 5,
+          },
+        ),
+        (specs) => {
+          const records = Buffer.concat(specs.map(([n, c]) => sample(n, c)));
+          const split = splitRecordBatches(records).reduce((n, b) => n + b.header.recordCount, 0);
+          expect(recordBatchesRecordCount(records)).toBe(split);
+        },
+      ),
+      { numRuns: 30 },
+    );
+  });
+
+  test('recordBatchCompression reads the codec of a batch at any offset', () => {
+    const codecs = Object.values(CompressionType);
+    const batches = codecs.map((c) => sample(2, c));
+    const records = Buffer.concat(batches);
+    let offset = 0;
+    for (const [i, b] of batches.entries()) {
+      expect(recordBatchCompression(b)).toBe(codecs[i]);
+      expect(recordBatchCompression(records, offset)).toBe(codecs[i]);
+      offset += b.length;
+    }
+    const b = sample(1, CompressionType.Lz4);
+    expect(recordBatchCompression(b.subarray(0, BatchField.attributes + 2))).toBe(CompressionType.Lz4);
+    expectRecordsError(() => recordBatchCompression(b.subarray(0, BatchField.attributes + 1)), 'Truncated');
+    expectRecordsError(() => recordBatchCompression(b, -1), 'Truncated');
+    expectRecordsError(() => recordBatchCompression(b, b.length), 'Truncated');
+    const legacy = Buffer.from(b);
+    legacy[BatchField.magic] = 0;
+    expectRecordsError(() => recordBatchCompression(legacy), 'UnsupportedMagic');
+    const unknown = Buffer.from(b);
+    unknown.writeInt16BE(5, BatchField.attributes);
+    expectRecordsError(() => recordBatchCompression(unknown), 'UnsupportedCompression');
+    // Other attribute bits do not leak into the codec.
+    const flagged = Buffer.from(b);
+    flagged.writeInt16BE(0x78 | CompressionType.Snappy, BatchField.attributes);
+    expect(recordBatchCompression(flagged)).toBe(CompressionType.Snappy);
   });
 });
 
