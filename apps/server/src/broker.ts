@@ -28,12 +28,14 @@ export interface BrokerDeps {
    * every 100 ms; with 400, about every 700 ms. See the README's performance section.
    */
   heapGrowingPercent?: number;
+  /** Told when the broker stopped because it could not go on (the program exits non-zero). */
+  onFatal?(error: Error): void;
 }
 
 /** The largest heapGrowingPercent accepted (V8's factor 1 + percent/100). */
 const MAX_HEAP_GROWING_PERCENT = 1000;
 
-/** What the broker needs from the part that answers requests (the handler layer). */
+/** What the broker runs on, as a mode composed it: the request handling, admin views, shutdown. */
 export interface BrokerServices {
   dispatcher: FrameDispatcher;
   admin: { cluster(): unknown; partitions(): unknown };
@@ -43,13 +45,20 @@ export interface BrokerServices {
   close(): Promise<void>;
 }
 
-export type ServicesFactory = (ctx: {
+/** What a mode gets from the broker. */
+export interface ModeContext {
   config: ServerConfig;
   dataDir: DataDirHandle;
   logger: Logger;
   metrics: ServerMetrics;
+  /** The address clients are told (known once the Kafka listener is bound). */
   advertised: () => { host: string; port: number };
-}) => Promise<BrokerServices>;
+  /** The node cannot go on: it stops (and the program exits non-zero). */
+  fatal(error: Error): void;
+}
+
+/** A broker mode (modes/standalone.ts, modes/raft-cluster.ts): composes the services it runs on. */
+export type BrokerMode = (ctx: ModeContext) => Promise<BrokerServices>;
 
 export class Broker {
   readonly metrics: ServerMetrics;
@@ -65,7 +74,7 @@ export class Broker {
   constructor(
     readonly config: ServerConfig,
     private readonly deps: BrokerDeps,
-    private readonly servicesFactory?: ServicesFactory,
+    private readonly mode: BrokerMode,
   ) {
     this.logger = deps.logger ?? silentLogger;
     const growing = deps.heapGrowingPercent;
@@ -129,18 +138,19 @@ export class Broker {
       hooks: {
         onFrame: (n) => metrics.bytesIn.inc(n + 4),
         onResponse: (n) => metrics.bytesOut.inc(n),
+        onBrokerClose: (reason) => metrics.closedConnections.inc({ reason }),
       },
     });
     metrics.connectionCount = () => this.kafka?.connectionCount ?? 0;
     this.kafkaPortBound = await this.kafka.listen();
     try {
-      const factory = this.servicesFactory ?? (await import('./services.js')).createStandaloneServices;
-      this.services = await factory({
+      this.services = await this.mode({
         config: c,
         dataDir: this.dataDir,
         logger: this.logger,
         metrics: this.metrics,
         advertised: () => this.advertised(),
+        fatal: (e) => this.fatal(e),
       });
       ready(this.services);
     } catch (e) {
@@ -174,6 +184,15 @@ export class Broker {
         mode: c.mode,
       },
       'chronik-server started',
+    );
+  }
+
+  /** A component found the node unable to go on: say so, stop, and tell the owner. */
+  private fatal(e: Error): void {
+    this.logger.error({ err: e.message }, 'the broker cannot go on: stopping');
+    this.stop().then(
+      () => this.deps.onFatal?.(e),
+      () => this.deps.onFatal?.(e),
     );
   }
 

@@ -160,3 +160,16 @@ export function openDataDir(dir: string, nodeId: number, randomId: () => string)
     throw e;
   }
 }
+
+/** Total and usable bytes of the file system holding `dir` (-1 each where statfs is unavailable). */
+export function diskSpace(dir: string): { totalBytes: bigint; usableBytes: bigint } {
+  try {
+    const s = fs.statfsSync(dir);
+    return {
+      totalBytes: BigInt(s.blocks) * BigInt(s.bsize),
+      usableBytes: BigInt(s.bavail) * BigInt(s.bsize),
+    };
+  } catch {
+    return { totalBytes: -1n, usableBytes: -1n };
+  }
+}

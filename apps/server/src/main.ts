@@ -4,6 +4,8 @@ import { Broker } from './broker.js';
 import { parseCommandLine } from './cli.js';
 import { errorMessage, isServerError } from './errors.js';
 import { createLogger } from './logger.js';
+import { raftClusterMode } from './modes/raft-cluster.js';
+import { standaloneMode } from './modes/standalone.js';
 
 /** Runs the program; resolves with the process exit code once the broker has stopped. */
 export async function main(argv: readonly string[]): Promise<number> {
@@ -27,16 +29,21 @@ export async function main(argv: readonly string[]): Promise<number> {
     logger.error({ err: e.stack ?? e.message }, 'uncaught exception: exiting');
     process.exit(70);
   });
-  const services =
-    config.mode === 'raft-cluster'
-      ? (await import('./cluster/raft/services.js')).createRaftClusterServices
-      : undefined;
+  // The one place the mode is chosen.
+  const mode = config.mode === 'raft-cluster' ? raftClusterMode() : standaloneMode();
   // V8 counts the request bytes held outside the JS heap against a small heap: without a larger
   // growing factor, produce load triggers a full GC about every 100 ms (p99 0.38x with it: README).
   const broker = new Broker(
     config,
-    { logger, randomId: randomUUID, processMetrics: true, heapGrowingPercent: 400 },
-    services,
+    {
+      logger,
+      randomId: randomUUID,
+      processMetrics: true,
+      heapGrowingPercent: 400,
+      // The broker stopped itself (a state it cannot go on from): exit non-zero.
+      onFatal: () => process.exit(70),
+    },
+    mode,
   );
   try {
     await broker.start();

@@ -44,7 +44,7 @@ export class ServerMetrics {
     help: 'Records appended',
     registers: [this.registry],
   });
-  readonly malformedFrames = new Counter({
+  readonly closedConnections = new Counter({
     name: 'chronik_closed_connections_total',
     help: 'Connections closed by the broker, by reason',
     labelNames: ['reason'] as const,

@@ -3,12 +3,13 @@ import { randomUUID } from 'node:crypto';
 import { Broker } from '../src/broker.js';
 import { DEFAULT_CONFIG } from '../src/config.js';
 import { isServerError } from '../src/errors.js';
+import { standaloneMode } from '../src/modes/standalone.js';
 
 describe('Broker heapGrowingPercent', () => {
   test.each([-1, 1.5, 1001, Number.NaN])('%p is refused with INVALID_CONFIG', (heapGrowingPercent) => {
     let err: unknown;
     try {
-      new Broker(DEFAULT_CONFIG, { randomId: randomUUID, heapGrowingPercent });
+      new Broker(DEFAULT_CONFIG, { randomId: randomUUID, heapGrowingPercent }, standaloneMode());
     } catch (e) {
       err = e;
     }
@@ -17,6 +18,8 @@ describe('Broker heapGrowingPercent', () => {
 
   test.each([undefined, 0, 400, 1000])('%p is accepted', (heapGrowingPercent) => {
     const deps = heapGrowingPercent === undefined ? {} : { heapGrowingPercent };
-    expect(() => new Broker(DEFAULT_CONFIG, { randomId: randomUUID, ...deps })).not.toThrow();
+    expect(
+      () => new Broker(DEFAULT_CONFIG, { randomId: randomUUID, ...deps }, standaloneMode()),
+    ).not.toThrow();
   });
 });

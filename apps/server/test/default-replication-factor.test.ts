@@ -1,7 +1,7 @@
-// default.replication.factor: standalone uses the flag's value (default 1); raft-cluster uses an
-// explicit flag (or CHRONIK_DEFAULT_REPLICATION_FACTOR) as given, otherwise min(3, live brokers).
+// default.replication.factor: an explicit flag (or CHRONIK_DEFAULT_REPLICATION_FACTOR) as given,
+// otherwise min(3, live brokers) — 1 on a single node.
 import { parseCommandLine } from '../src/cli.js';
-import { clusterDefaultReplicationFactor } from '../src/cluster/raft/raft-cluster.js';
+import { defaultReplicationFactor } from '../src/services/topic-admin.js';
 import { DEFAULT_BROKER } from '../src/config.js';
 
 function run(argv: string[]) {
@@ -53,20 +53,18 @@ describe('default replication factor', () => {
 
   test('raft-cluster: min(3, live brokers) unless explicit', () => {
     const implicit = DEFAULT_BROKER;
-    expect([0, 1, 2, 3, 4, 7].map((n) => clusterDefaultReplicationFactor(implicit, n))).toEqual([
-      1, 1, 2, 3, 3, 3,
-    ]);
+    expect([0, 1, 2, 3, 4, 7].map((n) => defaultReplicationFactor(implicit, n))).toEqual([1, 1, 2, 3, 3, 3]);
     const explicit1 = {
       ...DEFAULT_BROKER,
       defaultReplicationFactor: 1,
       defaultReplicationFactorExplicit: true,
     };
-    expect([1, 3, 5].map((n) => clusterDefaultReplicationFactor(explicit1, n))).toEqual([1, 1, 1]);
+    expect([1, 3, 5].map((n) => defaultReplicationFactor(explicit1, n))).toEqual([1, 1, 1]);
     const explicit5 = {
       ...DEFAULT_BROKER,
       defaultReplicationFactor: 5,
       defaultReplicationFactorExplicit: true,
     };
-    expect(clusterDefaultReplicationFactor(explicit5, 3)).toBe(5);
+    expect(defaultReplicationFactor(explicit5, 3)).toBe(5);
   });
 });

@@ -1,6 +1,6 @@
 // Fetch answering NOT_LEADER_OR_FOLLOWER / FENCED_LEADER_EPOCH carries KIP-951 leader hints: the
 // partition's current leader (v12+) and the leaders' endpoints (v16+). Raw request frames go through
-// the real dispatcher and handler table over a fake Cluster whose replica of one partition is not
+// the real dispatcher and handler table over fake services whose replica of one partition is not
 // the leader (as on a raft-cluster follower).
 import {
   ApiKey,
@@ -10,7 +10,11 @@ import {
   encodeRequestFrame,
 } from '@chronik/protocol';
 import type { FetchRequest, FetchResponse } from '@chronik/protocol';
-import type { BrokerEndpoint, Cluster, ReadRequest, ReadResult, TopicView } from '../src/cluster/cluster.js';
+import type { ReadResult } from '../src/partition/types.js';
+import type { BrokerEndpoint, TopicView } from '../src/services/metadata-cache.js';
+import type { ReadRequest } from '../src/services/partition-manager.js';
+import type { Services } from '../src/handlers/types.js';
+import { ManualScheduler } from '../src/infra.js';
 
 import { DEFAULT_CONFIG } from '../src/config.js';
 import { KafkaDispatcher } from '../src/handlers/dispatcher.js';
@@ -40,11 +44,14 @@ const TOPIC: TopicView = {
 };
 
 /** Node 1's view: p0 is readable (epoch 5 only), the others are led elsewhere. */
-function fakeCluster(): Cluster {
-  const fake: Partial<Cluster> = {
+function fakeServices(): Services {
+  const metadata = {
     brokers: () => BROKERS,
+    broker: (id: number) => BROKERS.find((b) => b.nodeId === id),
     topic: (name: string) => (name === TOPIC.name ? TOPIC : undefined),
     topicById: (id: string) => (id === TOPIC_ID ? TOPIC : undefined),
+  };
+  const partitions = {
     read: (req: ReadRequest): Promise<ReadResult> => {
       if (req.partition !== 0) return Promise.reject(new KafkaError('NOT_LEADER_OR_FOLLOWER'));
       if (req.currentLeaderEpoch >= 0 && req.currentLeaderEpoch < 5)
@@ -60,18 +67,18 @@ function fakeCluster(): Cluster {
     },
     watch: () => () => undefined,
   };
-  return fake as Cluster;
+  return { metadata, partitions } as unknown as Services;
 }
 
 function dispatcher(): KafkaDispatcher {
   const table = createHandlerTable();
   return new KafkaDispatcher(
+    fakeServices(),
     {
-      cluster: fakeCluster(),
       config: DEFAULT_CONFIG,
       logger: silentLogger,
       metrics: new ServerMetrics(),
-      nowMs: Date.now,
+      scheduler: new ManualScheduler(),
       shutdown: new AbortController().signal,
       table: () => table,
     },

@@ -1,8 +1,8 @@
 import net from 'node:net';
+import { FrameDecoder } from '@chronik/protocol';
 import type { NetworkLimits } from '../src/config.js';
 import { DEFAULT_LIMITS } from '../src/config.js';
 import type { FrameDispatcher, ResponseBody } from '../src/net/connection.js';
-import { FrameDecoder } from '../src/net/frame.js';
 import { KafkaListener } from '../src/net/server.js';
 
 // Test frames: [delayMs:u16][id:u32][noResponse:u8][padding...]; the response is the id.
@@ -66,7 +66,7 @@ function readIds(
   timeoutMs = 5000,
 ): Promise<{ ids: number[]; closed: boolean }> {
   return new Promise((resolve) => {
-    const dec = new FrameDecoder(1 << 20);
+    const dec = new FrameDecoder({ maxFrameBytes: 1 << 20 });
     const ids: number[] = [];
     const done = (closed: boolean): void => {
       clearTimeout(t);
@@ -75,7 +75,7 @@ function readIds(
     };
     const t = setTimeout(() => done(false), timeoutMs);
     s.on('data', (c: Buffer) => {
-      dec.push(c);
+      dec.write(c);
       for (let f = dec.next(); f; f = dec.next()) ids.push(f.readUInt32BE(0));
       if (ids.length >= count) done(false);
     });

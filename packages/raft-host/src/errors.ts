@@ -5,6 +5,8 @@ export const HostErrorCode = {
   Overloaded: 'Overloaded',
   TooLarge: 'TooLarge',
   Closed: 'Closed',
+  /** Another node could not be reached (a forwarded proposal). */
+  Unreachable: 'Unreachable',
 } as const;
 export type HostErrorCode = (typeof HostErrorCode)[keyof typeof HostErrorCode];
 

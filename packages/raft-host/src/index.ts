@@ -17,3 +17,5 @@ export type {
 export { HostError, HostErrorCode } from './errors.js';
 export { RaftLogStorage } from './raft-storage.js';
 export type { RaftLogStorageOptions, RaftRecoveryInfo } from './raft-storage.js';
+export { MemoryNetwork, MemoryTransport } from './memory-network.js';
+export type { MemoryNetworkOptions, MemoryTransportHandler } from './memory-network.js';

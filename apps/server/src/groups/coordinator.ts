@@ -1,7 +1,7 @@
 // The group coordinator: Kafka's classic group protocol (JoinGroup, SyncGroup, Heartbeat,
 // LeaveGroup, DescribeGroups, ListGroups, DeleteGroups) and committed offsets (OffsetCommit,
 // OffsetFetch, OffsetDelete), as a deterministic library: no sockets, time and timers come from an
-// injected GroupScheduler, storage from an injected OffsetLog.
+// injected Scheduler (src/infra.ts), storage from an injected OffsetLog.
 //
 // State machine (Kafka's GroupCoordinator, whose behaviour this follows case by case):
 //
@@ -19,7 +19,6 @@
 //   the in-memory state changes only then. loadPartition() rebuilds everything from the log.
 // - Protocol metadata and assignments are opaque bytes: the clients' assignors (range,
 //   round-robin, cooperative-sticky, ...) work unchanged.
-import { randomUUID } from 'node:crypto';
 import type { Logger } from '../logger.js';
 import { silentLogger } from '../logger.js';
 import { CONSUMER_PROTOCOL_TYPE } from './consumer-protocol.js';
@@ -29,8 +28,7 @@ import type { OffsetLog } from './offset-log.js';
 import { partitionForGroup } from './partitioning.js';
 import type { CommittedOffset, EncodedRecord, OffsetsTopicRecord, StoredGroup } from './records.js';
 import { decodeRecord, encodeRecord } from './records.js';
-import type { GroupScheduler } from './scheduler.js';
-import { systemScheduler } from './scheduler.js';
+import type { Scheduler } from '../infra.js';
 import type {
   DeleteGroupResult,
   DescribedGroup,
@@ -123,11 +121,11 @@ export const DEFAULT_GROUP_CONFIG: GroupCoordinatorConfig = {
 
 export interface GroupCoordinatorOptions {
   offsetLog: OffsetLog;
-  scheduler?: GroupScheduler;
+  scheduler: Scheduler;
   config?: Partial<GroupCoordinatorConfig>;
   logger?: Logger;
   /** Member ids are `${clientId}-${newUuid()}`. */
-  newUuid?: () => string;
+  newUuid: () => string;
 }
 
 type PartitionStatus = { state: 'loading' | 'active'; epoch: number };
@@ -178,14 +176,14 @@ function utf8Bytes(s: string): number {
 export class GroupCoordinator {
   readonly config: GroupCoordinatorConfig;
   private readonly log: OffsetLog;
-  private readonly scheduler: GroupScheduler;
+  private readonly scheduler: Scheduler;
   private readonly logger: Logger;
   private readonly newUuid: () => string;
   private readonly groups = new Map<string, Group>();
   private readonly partitions = new Map<number, PartitionStatus>();
   private readonly writers = new Map<number, PartitionWriter>();
   private loadEpoch = 0;
-  private expiryTimer: ReturnType<GroupScheduler['setTimer']> | undefined;
+  private expiryTimer: ReturnType<Scheduler['setTimer']> | undefined;
   private closed = false;
   private expiring = false;
 
@@ -210,9 +208,9 @@ export class GroupCoordinator {
         'group coordinator: minSessionTimeoutMs > maxSessionTimeoutMs',
       );
     this.log = options.offsetLog;
-    this.scheduler = options.scheduler ?? systemScheduler;
+    this.scheduler = options.scheduler;
     this.logger = options.logger ?? silentLogger;
-    this.newUuid = options.newUuid ?? randomUUID;
+    this.newUuid = options.newUuid;
     this.scheduleExpiry();
   }
 

@@ -7,7 +7,7 @@
 //   staticMembers maps each member's groupInstanceId to its memberId, and nothing else
 //   state Empty  =>  members is empty;  state Stable/CompletingRebalance  =>  protocolName != null
 import type { CommittedOffset, StoredGroup } from './records.js';
-import type { TimerHandle } from './scheduler.js';
+import type { TimerHandle } from '../infra.js';
 import type { GroupProtocol, GroupState, JoinGroupResult, SyncGroupResult } from './types.js';
 import { CONSUMER_PROTOCOL_TYPE, subscribedTopics } from './consumer-protocol.js';
 

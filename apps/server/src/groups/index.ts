@@ -15,8 +15,6 @@ export type { GroupKafkaError } from './errors.js';
 export { InMemoryOffsetLog } from './offset-log.js';
 export type { OffsetLog } from './offset-log.js';
 export { CONSUMER_OFFSETS_TOPIC, javaStringHashCode, partitionForGroup } from './partitioning.js';
-export { ManualScheduler, systemScheduler } from './scheduler.js';
-export type { GroupScheduler, TimerHandle } from './scheduler.js';
 export { decodeRecord, encodeRecord } from './records.js';
 export type {
   CommittedOffset,

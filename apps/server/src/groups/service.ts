@@ -1,43 +1,41 @@
-// Wiring of the group coordinator into the broker: an OffsetLog on the cluster's partition append
-// path (acks=all) for `__consumer_offsets`, the coordinator loading the partitions this node
-// leads, and the ten group handlers bound to it.
-//
-// The broker's services call `startGroupServices` once the cluster is open, add `handlers` to
-// the handler table, and call `close()` before closing the cluster.
-import type { Cluster, TopicPartition } from '../cluster/cluster.js';
-import { ListOffsetsTimestamp } from '../cluster/cluster.js';
-import type { ServerConfig } from '../config.js';
+// The group coordinator in the broker, the same in both modes: its OffsetLog is `__consumer_offsets`
+// on the partition data path (acks=all appends), and it coordinates the `__consumer_offsets`
+// partitions this node leads — loaded when the partition manager reports a partition led here (with
+// its view complete), unloaded when leadership moves away. A load that fails is retried while the
+// partition is still led here.
+import { CONSUMER_OFFSETS_TOPIC } from '@chronik/metadata';
+import { buildRecordBatch, decodeRecordBatch, splitRecordBatches } from '@chronik/protocol';
+import { isKafkaError } from '../errors.js';
+import type { Scheduler, TimerHandle } from '../infra.js';
 import type { Logger } from '../logger.js';
-import { silentLogger } from '../logger.js';
-import { buildRecordBatch, decodeRecordBatch, splitRecordBatches } from '../protocol.js';
-import type { AnyHandler } from '../handlers/types.js';
-import { createDeleteGroupsHandler } from '../handlers/delete-groups.js';
-import { createDescribeGroupsHandler } from '../handlers/describe-groups.js';
-import { createHeartbeatHandler } from '../handlers/heartbeat.js';
-import { createJoinGroupHandler } from '../handlers/join-group.js';
-import { createLeaveGroupHandler } from '../handlers/leave-group.js';
-import { createListGroupsHandler } from '../handlers/list-groups.js';
-import { createOffsetCommitHandler } from '../handlers/offset-commit.js';
-import { createOffsetDeleteHandler } from '../handlers/offset-delete.js';
-import { createOffsetFetchHandler } from '../handlers/offset-fetch.js';
-import { createSyncGroupHandler } from '../handlers/sync-group.js';
+import type {
+  Acks,
+  AppendResult,
+  IsolationLevel,
+  ListOffsetResult,
+  ReadResult,
+  TopicPartition,
+} from '../partition/types.js';
+import { ListOffsetsTimestamp } from '../partition/types.js';
+import type { LeadershipListener, ReadRequest } from '../services/partition-manager.js';
 import type { GroupCoordinatorConfig } from './coordinator.js';
 import { GroupCoordinator } from './coordinator.js';
 import { GroupError, GroupErrorCode } from './errors.js';
-import { asBuffer } from './handler-util.js';
 import type { OffsetLog } from './offset-log.js';
-import { CONSUMER_OFFSETS_TOPIC } from './partitioning.js';
 import type { EncodedRecord } from './records.js';
-import type { GroupScheduler } from './scheduler.js';
-import { systemScheduler } from './scheduler.js';
-import { isKafkaError } from '../errors.js';
 
-export interface ClusterOffsetLogOptions {
-  nowMs?: () => number;
-  /** How long an append may wait for acks=all. */
-  appendTimeoutMs?: number;
-  /** Bytes per read while loading a partition. */
-  readChunkBytes?: number;
+/** What the coordinator needs of the partitions (the partition manager). */
+export interface GroupPartitions {
+  append(tp: TopicPartition, records: Buffer, acks: Acks, timeoutMs: number): Promise<AppendResult>;
+  read(req: ReadRequest): Promise<ReadResult>;
+  listOffset(
+    tp: TopicPartition,
+    timestamp: bigint,
+    isolationLevel: IsolationLevel,
+    currentLeaderEpoch: number,
+  ): Promise<ListOffsetResult>;
+  deleteRecords(tp: TopicPartition, offset: bigint, timeoutMs: number): Promise<bigint>;
+  onLeadership(listener: LeadershipListener): () => void;
 }
 
 function appendError(e: unknown, partition: number): GroupError {
@@ -63,23 +61,31 @@ function appendError(e: unknown, partition: number): GroupError {
   }
 }
 
+export interface PartitionOffsetLogOptions {
+  nowMs: () => number;
+  /** Creates `__consumer_offsets` when it does not exist yet. */
+  ensureTopic(): Promise<void>;
+  /** How long an append may wait for acks=all. Default 30 s. */
+  appendTimeoutMs?: number;
+  /** Bytes per read while loading a partition. Default 1 MiB. */
+  readChunkBytes?: number;
+}
+
 /**
- * `__consumer_offsets` on the cluster: each append is one record batch written with acks=all
- * (answered once fsync'd here, or committed by a majority in a cluster); a partition is read back
- * from its log start to its high watermark.
+ * `__consumer_offsets` on the partitions: each append is one record batch written with acks=all
+ * (answered once fsync'd on one node, or committed by a majority in a cluster); a partition is read
+ * back from its log start to its high watermark.
  */
-export class ClusterOffsetLog implements OffsetLog {
-  private readonly nowMs: () => number;
+export class PartitionOffsetLog implements OffsetLog {
   private readonly appendTimeoutMs: number;
   private readonly readChunkBytes: number;
 
   constructor(
-    private readonly cluster: Cluster,
-    options: ClusterOffsetLogOptions = {},
+    private readonly partitions: GroupPartitions,
+    private readonly o: PartitionOffsetLogOptions,
   ) {
-    this.nowMs = options.nowMs ?? Date.now;
-    this.appendTimeoutMs = options.appendTimeoutMs ?? 30_000;
-    this.readChunkBytes = options.readChunkBytes ?? 1024 * 1024;
+    this.appendTimeoutMs = o.appendTimeoutMs ?? 30_000;
+    this.readChunkBytes = o.readChunkBytes ?? 1024 * 1024;
   }
 
   private tp(partition: number): TopicPartition {
@@ -94,18 +100,11 @@ export class ClusterOffsetLog implements OffsetLog {
         key: asBuffer(r.key),
         value: r.value === null ? null : asBuffer(r.value),
       })),
-      now: this.nowMs,
+      now: this.o.nowMs,
     });
-    if (this.cluster.topic(CONSUMER_OFFSETS_TOPIC) === undefined) {
-      // The topic is created on the first coordinator lookup; make sure it exists.
-      try {
-        await this.cluster.findCoordinator(0, '');
-      } catch (e) {
-        throw appendError(e, partition);
-      }
-    }
     try {
-      return (await this.cluster.append(this.tp(partition), batch, -1, this.appendTimeoutMs)).baseOffset;
+      await this.o.ensureTopic();
+      return (await this.partitions.append(this.tp(partition), batch, -1, this.appendTimeoutMs)).baseOffset;
     } catch (e) {
       throw appendError(e, partition);
     }
@@ -113,19 +112,25 @@ export class ClusterOffsetLog implements OffsetLog {
 
   async truncateBefore(partition: number, offset: bigint): Promise<void> {
     try {
-      await this.cluster.deleteRecords(this.tp(partition), offset, this.appendTimeoutMs);
+      await this.partitions.deleteRecords(this.tp(partition), offset, this.appendTimeoutMs);
     } catch (e) {
       throw appendError(e, partition);
     }
   }
 
   async *readAll(partition: number): AsyncIterable<EncodedRecord> {
-    if (this.cluster.topic(CONSUMER_OFFSETS_TOPIC) === undefined) return;
     const tp = this.tp(partition);
-    let offset = (await this.cluster.listOffset(tp, ListOffsetsTimestamp.EARLIEST, 0, -1)).offset;
-    const end = (await this.cluster.listOffset(tp, ListOffsetsTimestamp.LATEST, 0, -1)).offset;
+    let offset: bigint;
+    let end: bigint;
+    try {
+      offset = (await this.partitions.listOffset(tp, ListOffsetsTimestamp.EARLIEST, 0, -1)).offset;
+      end = (await this.partitions.listOffset(tp, ListOffsetsTimestamp.LATEST, 0, -1)).offset;
+    } catch (e) {
+      if (isKafkaError(e) && e.code === 'UNKNOWN_TOPIC_OR_PARTITION') return; // nothing committed yet
+      throw e;
+    }
     while (offset < end) {
-      const r = await this.cluster.read({
+      const r = await this.partitions.read({
         ...tp,
         fetchOffset: offset,
         maxBytes: this.readChunkBytes,
@@ -138,8 +143,7 @@ export class ClusterOffsetLog implements OffsetLog {
           const next = slice.header.baseOffset + BigInt(slice.header.lastOffsetDelta) + 1n;
           if (next <= offset) continue;
           if (!slice.header.isControl) {
-            const batch = decodeRecordBatch(slice.bytes);
-            for (const rec of batch.records) {
+            for (const rec of decodeRecordBatch(slice.bytes).records) {
               if (rec.offset < offset || rec.offset >= end || rec.key === null) continue;
               yield { key: rec.key, value: rec.value };
             }
@@ -157,140 +161,102 @@ export class ClusterOffsetLog implements OffsetLog {
   }
 }
 
-/** The ten consumer-group handlers, bound to `coordinator`. */
-export function createGroupHandlers(coordinator: GroupCoordinator): AnyHandler[] {
-  return [
-    createOffsetCommitHandler(coordinator),
-    createOffsetFetchHandler(coordinator),
-    createJoinGroupHandler(coordinator),
-    createHeartbeatHandler(coordinator),
-    createLeaveGroupHandler(coordinator),
-    createSyncGroupHandler(coordinator),
-    createDescribeGroupsHandler(coordinator),
-    createListGroupsHandler(coordinator),
-    createDeleteGroupsHandler(coordinator),
-    createOffsetDeleteHandler(coordinator),
-  ];
+function asBuffer(b: Uint8Array): Buffer {
+  return Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength);
 }
 
-export interface GroupServices {
+export interface GroupServiceOptions {
+  partitions: GroupPartitions;
+  /** Creates `__consumer_offsets` when it does not exist yet. */
+  ensureOffsetsTopic(): Promise<void>;
+  /** offsets.topic.num.partitions. */
+  numPartitions: number;
+  scheduler: Scheduler;
+  /** Member ids are `${clientId}-${newUuid()}`. */
+  newUuid: () => string;
+  logger: Logger;
+  /** Overrides of the coordinator's settings. */
+  groupConfig?: Partial<GroupCoordinatorConfig>;
+  /** Storage of the coordinator (default: `__consumer_offsets` on the partitions). */
+  offsetLog?: OffsetLog;
+  /** A failed load is retried after this long while the partition is still led here. Default 30 s. */
+  retryFailedLoadMs?: number;
+}
+
+export interface GroupService {
   coordinator: GroupCoordinator;
-  handlers: AnyHandler[];
-  /**
-   * Loads the `__consumer_offsets` partitions this node now leads and unloads those it no longer
-   * leads (cluster mode: leadership moves). Runs every `leadershipCheckIntervalMs` by itself; the
-   * broker may also call it when it learns of a leadership change. Resolves when the loads finish.
-   */
-  reconcile(): Promise<void>;
-  /** Stops timers and answers waiting group requests (NOT_COORDINATOR). Call before closing the cluster. */
+  /** Stops following leadership and answers waiting group requests (NOT_COORDINATOR). */
   close(): void;
 }
 
-export interface GroupServicesOptions {
-  cluster: Cluster;
-  config: ServerConfig;
-  logger?: Logger;
-  scheduler?: GroupScheduler;
-  /** Overrides of the coordinator's settings (offsets.topic.num.partitions comes from `config`). */
-  groupConfig?: Partial<GroupCoordinatorConfig>;
-  offsetLog?: OffsetLog;
-  /** How often leadership of `__consumer_offsets` partitions is checked (default 1000 ms; 0 = never). */
-  leadershipCheckIntervalMs?: number;
-}
-
 /**
- * Which `__consumer_offsets` partitions this node should coordinate: those it leads; before the
- * topic exists, all of them in standalone mode (the topic will be created here) and none in a cluster.
+ * Starts the coordinator and loads the `__consumer_offsets` partitions this node leads now;
+ * resolves once those are loaded, so committed offsets are served from the first request.
  */
-export function partitionsToCoordinate(cluster: Cluster, numPartitions: number): number[] {
-  const topic = cluster.topic(CONSUMER_OFFSETS_TOPIC);
-  const out: number[] = [];
-  for (let p = 0; p < numPartitions; p++) {
-    if (
-      topic === undefined
-        ? cluster.status().mode === 'standalone'
-        : topic.partitions[p]?.leaderId === cluster.nodeId
-    )
-      out.push(p);
-  }
-  return out;
-}
-
-/**
- * Creates the coordinator and loads the `__consumer_offsets` partitions this node leads (in
- * standalone: all of them; the topic may not exist yet, then there is nothing to load).
- * Resolves once they are loaded, so committed offsets are served from the first request.
- */
-export async function startGroupServices(options: GroupServicesOptions): Promise<GroupServices> {
-  const { cluster, config } = options;
-  const logger = options.logger ?? silentLogger;
-  const scheduler = options.scheduler ?? systemScheduler;
+export async function startGroupService(o: GroupServiceOptions): Promise<GroupService> {
   const coordinator = new GroupCoordinator({
-    offsetLog: options.offsetLog ?? new ClusterOffsetLog(cluster, { nowMs: () => scheduler.now() }),
-    scheduler,
-    logger,
-    config: { ...options.groupConfig, numPartitions: config.broker.offsetsTopicNumPartitions },
-  });
-  const loading = new Set<number>();
-  /** Partitions whose load failed, and when: retried after `retryFailedLoadMs`. */
-  const failedAt = new Map<number, number>();
-  const retryFailedLoadMs = 30_000;
-  let closed = false;
-  const reconcile = async (): Promise<void> => {
-    if (closed) return;
-    const want = new Set(partitionsToCoordinate(cluster, coordinator.config.numPartitions));
-    for (const p of coordinator.ownedPartitions()) {
-      if (!want.has(p) && !loading.has(p)) coordinator.unloadPartition(p);
-    }
-    const now = scheduler.now();
-    const owned = new Set(coordinator.ownedPartitions());
-    const toLoad = [...want].filter(
-      (p) => !loading.has(p) && !owned.has(p) && now - (failedAt.get(p) ?? -Infinity) >= retryFailedLoadMs,
-    );
-    await Promise.all(
-      toLoad.map(async (p) => {
-        loading.add(p);
-        try {
-          await coordinator.loadPartition(p);
-          failedAt.delete(p);
-        } catch (e) {
-          // One unreadable partition leaves its groups without a coordinator (NOT_COORDINATOR),
-          // never the broker down; it is retried later.
-          failedAt.set(p, scheduler.now());
-          logger.error(
-            { err: e, partition: p },
-            `cannot load ${CONSUMER_OFFSETS_TOPIC} partition; its groups have no coordinator until it loads`,
-          );
-        } finally {
-          loading.delete(p);
-        }
+    offsetLog:
+      o.offsetLog ??
+      new PartitionOffsetLog(o.partitions, {
+        nowMs: () => o.scheduler.now(),
+        ensureTopic: o.ensureOffsetsTopic,
       }),
+    scheduler: o.scheduler,
+    newUuid: o.newUuid,
+    logger: o.logger,
+    config: { ...o.groupConfig, numPartitions: o.numPartitions },
+  });
+  const retryMs = o.retryFailedLoadMs ?? 30_000;
+  const leading = new Set<number>();
+  const retries = new Map<number, TimerHandle>();
+  let closed = false;
+  const load = (p: number): Promise<void> =>
+    coordinator.loadPartition(p).then(
+      () => undefined,
+      (e: unknown) => {
+        if (closed || !leading.has(p)) return;
+        // One unreadable partition leaves its groups without a coordinator (NOT_COORDINATOR),
+        // never the broker down; it is loaded again later.
+        o.logger.error(
+          { err: e instanceof Error ? e.message : String(e), partition: p },
+          `cannot load ${CONSUMER_OFFSETS_TOPIC} partition; its groups have no coordinator until it loads`,
+        );
+        retries.get(p)?.cancel();
+        retries.set(
+          p,
+          o.scheduler.setTimer(retryMs, () => {
+            retries.delete(p);
+            if (!closed && leading.has(p)) void load(p);
+          }),
+        );
+      },
     );
-  };
-  await reconcile();
-  let timer: ReturnType<GroupScheduler['setTimer']> | undefined;
-  const intervalMs = options.leadershipCheckIntervalMs ?? 1000;
-  const tick = (): void => {
-    timer = scheduler.setTimer(intervalMs, () => {
-      if (closed) return;
-      reconcile().then(tick, (e: unknown) => {
-        logger.warn({ err: e }, 'loading __consumer_offsets partitions failed; retrying');
-        tick();
-      });
-    });
-  };
-  if (intervalMs > 0) tick();
-  logger.info(
+  let initial: Array<Promise<void>> | undefined = [];
+  const off = o.partitions.onLeadership((topic, partition, leader) => {
+    if (topic !== CONSUMER_OFFSETS_TOPIC || partition >= coordinator.config.numPartitions || closed) return;
+    if (leader) {
+      leading.add(partition);
+      const loading = load(partition);
+      initial?.push(loading);
+    } else {
+      leading.delete(partition);
+      retries.get(partition)?.cancel();
+      retries.delete(partition);
+      coordinator.unloadPartition(partition);
+    }
+  });
+  await Promise.all(initial);
+  initial = undefined;
+  o.logger.info(
     { partitions: coordinator.ownedPartitions().length, groups: coordinator.groupCount() },
     'group coordinator ready',
   );
   return {
     coordinator,
-    handlers: createGroupHandlers(coordinator),
-    reconcile,
     close: () => {
       closed = true;
-      timer?.cancel();
+      off();
+      for (const r of retries.values()) r.cancel();
       coordinator.close();
     },
   };

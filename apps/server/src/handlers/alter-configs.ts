@@ -2,7 +2,7 @@
 // the given set (everything not listed returns to its default). Topic and broker resources;
 // validate_only checks without applying. Values are validated with Kafka's rules and errors;
 // cleanup.policy=compact is rejected (INVALID_CONFIG).
-import { ApiKey, ErrorCode } from '../protocol.js';
+import { ApiKey, ErrorCode } from '@chronik/protocol';
 import { errorCodeOf, errorMessageOf } from './errors.js';
 import { defineHandler } from './types.js';
 
@@ -10,11 +10,12 @@ export const alterConfigsHandler = defineHandler({
   apiKey: ApiKey.AlterConfigs,
   minVersion: 0,
   maxVersion: 2,
+  uses: ['topics'],
   async handle(req, ctx) {
     const responses = [];
     for (const r of req.resources) {
       try {
-        await ctx.deps.cluster.alterConfigs(
+        await ctx.deps.topics.alterConfigs(
           r.resourceType,
           r.resourceName,
           r.configs.map((c) => ({ name: c.name, op: 0, value: c.value })),

@@ -3,13 +3,14 @@
 // answers it with a v0 body carrying UNSUPPORTED_VERSION and the same list (the v0 fallback that
 // librdkafka and the Java client rely on). v3+ clients also send their software name/version,
 // which we log at debug level.
-import { ApiKey, ErrorCode } from '../protocol.js';
+import { ApiKey, ErrorCode } from '@chronik/protocol';
 import { defineHandler } from './types.js';
 
 export const apiVersionsHandler = defineHandler({
   apiKey: ApiKey.ApiVersions,
   minVersion: 0,
   maxVersion: 4,
+  uses: [],
   handle(req, ctx) {
     if (ctx.apiVersion >= 3) {
       ctx.deps.logger.debug(

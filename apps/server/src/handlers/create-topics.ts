@@ -3,7 +3,7 @@
 // and values, with Kafka's error codes and messages). validate_only (v1+) checks without creating.
 // v5+ answers the partition count, replication factor and the effective configs; v7+ the topic id.
 // cleanup.policy=compact is rejected with INVALID_CONFIG (logs are not compacted).
-import { ApiKey, ErrorCode } from '../protocol.js';
+import { ApiKey, ErrorCode } from '@chronik/protocol';
 import { errorCodeOf, errorMessageOf } from './errors.js';
 import { defineHandler } from './types.js';
 
@@ -11,13 +11,14 @@ export const createTopicsHandler = defineHandler({
   apiKey: ApiKey.CreateTopics,
   minVersion: 0,
   maxVersion: 7,
+  uses: ['topics'],
   async handle(req, ctx) {
     const v = ctx.apiVersion;
     const seen = new Set<string>();
     const duplicates = new Set<string>();
     for (const t of req.topics) (seen.has(t.name) ? duplicates : seen).add(t.name);
     const specs = req.topics.filter((t) => !duplicates.has(t.name));
-    const outcomes = await ctx.deps.cluster.createTopics(
+    const outcomes = await ctx.deps.topics.createTopics(
       specs.map((t) => ({
         name: t.name,
         numPartitions: t.numPartitions,

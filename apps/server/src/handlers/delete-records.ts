@@ -1,7 +1,7 @@
 // DeleteRecords (key 21), v0–v2. Moves each partition's log start offset to the given offset
 // (-1: the high watermark); whole batches below it are dropped from disk, and the new low
 // watermark is answered. An offset beyond the high watermark is OFFSET_OUT_OF_RANGE.
-import { ApiKey, ErrorCode } from '../protocol.js';
+import { ApiKey, ErrorCode } from '@chronik/protocol';
 import { errorCodeOf } from './errors.js';
 import { defineHandler } from './types.js';
 
@@ -9,6 +9,7 @@ export const deleteRecordsHandler = defineHandler({
   apiKey: ApiKey.DeleteRecords,
   minVersion: 0,
   maxVersion: 2,
+  uses: ['partitions'],
   async handle(req, ctx) {
     const topics = await Promise.all(
       req.topics.map(async (t) => ({
@@ -16,7 +17,7 @@ export const deleteRecordsHandler = defineHandler({
         partitions: await Promise.all(
           t.partitions.map(async (p) => {
             try {
-              const lowWatermark = await ctx.deps.cluster.deleteRecords(
+              const lowWatermark = await ctx.deps.partitions.deleteRecords(
                 { topic: t.name, partition: p.partitionIndex },
                 p.offset,
                 req.timeoutMs,

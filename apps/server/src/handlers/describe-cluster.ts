@@ -1,21 +1,22 @@
 // DescribeCluster (key 60), v0–v1. Cluster id, controller and brokers. Only the broker endpoint
 // type (1) is served; asking for controllers (2, v1+) is UNSUPPORTED_ENDPOINT_TYPE, as a broker
 // answers. Authorized operations are not computed.
-import { ApiKey, ErrorCode } from '../protocol.js';
+import { ApiKey, ErrorCode } from '@chronik/protocol';
 import { defineHandler } from './types.js';
 
 export const describeClusterHandler = defineHandler({
   apiKey: ApiKey.DescribeCluster,
   minVersion: 0,
   maxVersion: 1,
+  uses: ['metadata'],
   handle(req, ctx) {
-    const { cluster } = ctx.deps;
+    const { metadata } = ctx.deps;
     const endpointType = ctx.apiVersion >= 1 ? req.endpointType : 1;
     const base = {
       throttleTimeMs: 0,
       endpointType,
-      clusterId: cluster.clusterId(),
-      controllerId: cluster.controllerId(),
+      clusterId: metadata.clusterId(),
+      controllerId: metadata.controllerId(),
       clusterAuthorizedOperations: -2147483648,
     };
     if (endpointType !== 1) {
@@ -30,7 +31,7 @@ export const describeClusterHandler = defineHandler({
       ...base,
       errorCode: ErrorCode.NONE,
       errorMessage: null,
-      brokers: cluster
+      brokers: metadata
         .brokers()
         .map((b) => ({ brokerId: b.nodeId, host: b.host, port: b.port, rack: b.rack })),
     };

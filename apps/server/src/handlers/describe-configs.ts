@@ -2,7 +2,7 @@
 // and source (topic override > dynamic broker > static broker (command line) > Kafka default);
 // broker resources (this broker's id, or "" for the cluster-wide defaults): the dynamic broker
 // configs. Synonyms (v1+) and config types / documentation (v3+) when asked for.
-import { ApiKey, ErrorCode } from '../protocol.js';
+import { ApiKey, ErrorCode } from '@chronik/protocol';
 import { errorCodeOf, errorMessageOf } from './errors.js';
 import { defineHandler } from './types.js';
 
@@ -10,6 +10,7 @@ export const describeConfigsHandler = defineHandler({
   apiKey: ApiKey.DescribeConfigs,
   minVersion: 0,
   maxVersion: 4,
+  uses: ['topics'],
   handle(req, ctx) {
     const v = ctx.apiVersion;
     const includeSynonyms = v >= 1 && req.includeSynonyms;
@@ -18,12 +19,11 @@ export const describeConfigsHandler = defineHandler({
       throttleTimeMs: 0,
       results: req.resources.map((r) => {
         try {
-          const entries = ctx.deps.cluster.describeConfigs(
+          const entries = ctx.deps.topics.describeConfigs(
             r.resourceType,
             r.resourceName,
             r.configurationKeys,
             includeSynonyms,
-            includeDocs,
           );
           return {
             errorCode: ErrorCode.NONE,

@@ -1,6 +1,6 @@
 // DescribeLogDirs (key 35), v0–v4. The data directory with the size of each (requested, or every
 // when topics is null) partition's log; total and usable bytes of its file system (v4+).
-import { ApiKey, ErrorCode } from '../protocol.js';
+import { ApiKey, ErrorCode } from '@chronik/protocol';
 import { defineHandler } from './types.js';
 import { groupBy } from './util.js';
 
@@ -8,13 +8,14 @@ export const describeLogDirsHandler = defineHandler({
   apiKey: ApiKey.DescribeLogDirs,
   minVersion: 0,
   maxVersion: 4,
+  uses: ['partitions'],
   handle(req, ctx) {
     const wanted =
       req.topics === null ? null : new Map(req.topics.map((t) => [t.topic, new Set(t.partitions)]));
     return {
       throttleTimeMs: 0,
       errorCode: ErrorCode.NONE,
-      results: ctx.deps.cluster.logDirs().map((d) => {
+      results: ctx.deps.partitions.logDirs().map((d) => {
         const parts = d.partitions.filter(
           (p) => wanted === null || wanted.get(p.topic)?.has(p.partition) === true,
         );

@@ -1,6 +1,6 @@
 // DescribeProducers (key 61), v0. The idempotent-producer state of each partition: producer id,
 // epoch, last sequence and timestamp (no transactions: coordinator epoch and txn start are -1).
-import { ApiKey, ErrorCode } from '../protocol.js';
+import { ApiKey, ErrorCode } from '@chronik/protocol';
 import { errorCodeOf, errorMessageOf } from './errors.js';
 import { defineHandler } from './types.js';
 
@@ -8,15 +8,16 @@ export const describeProducersHandler = defineHandler({
   apiKey: ApiKey.DescribeProducers,
   minVersion: 0,
   maxVersion: 0,
+  uses: ['partitions'],
   handle(req, ctx) {
-    const { cluster } = ctx.deps;
+    const { partitions } = ctx.deps;
     return {
       throttleTimeMs: 0,
       topics: req.topics.map((t) => ({
         name: t.name,
         partitions: t.partitionIndexes.map((partitionIndex) => {
           try {
-            const activeProducers = cluster
+            const activeProducers = partitions
               .describeProducers({ topic: t.name, partition: partitionIndex })
               .map((p) => ({ ...p }));
             return { partitionIndex, errorCode: ErrorCode.NONE, errorMessage: null, activeProducers };

@@ -1,8 +1,8 @@
 // DescribeTopicPartitions (key 75), v0 (KIP-966; used by newer admin clients instead of Metadata
 // for describeTopics). Topics by name, sorted; at most response_partition_limit partitions per
 // response, continuing from the cursor and answering next_cursor when more remain.
-import type { TopicView } from '../cluster/cluster.js';
-import { ApiKey, ErrorCode } from '../protocol.js';
+import type { TopicView } from '../services/metadata-cache.js';
+import { ApiKey, ErrorCode } from '@chronik/protocol';
 import { defineHandler } from './types.js';
 
 const ZERO_UUID = '00000000-0000-0000-0000-000000000000';
@@ -12,14 +12,15 @@ export const describeTopicPartitionsHandler = defineHandler({
   apiKey: ApiKey.DescribeTopicPartitions,
   minVersion: 0,
   maxVersion: 0,
+  uses: ['metadata'],
   handle(req, ctx) {
-    const { cluster } = ctx.deps;
+    const { metadata } = ctx.deps;
     const limit = Math.max(
       1,
       Math.min(req.responsePartitionLimit > 0 ? req.responsePartitionLimit : MAX_PARTITIONS, MAX_PARTITIONS),
     );
     const names = (
-      req.topics.length === 0 ? cluster.topics().map((t) => t.name) : req.topics.map((t) => t.name)
+      req.topics.length === 0 ? metadata.topics().map((t) => t.name) : req.topics.map((t) => t.name)
     ).sort();
     const cursor = req.cursor;
     const topics = [];
@@ -27,7 +28,7 @@ export const describeTopicPartitionsHandler = defineHandler({
     let nextCursor: { topicName: string; partitionIndex: number } | null = null;
     for (const name of names) {
       if (cursor !== null && name < cursor.topicName) continue;
-      const t: TopicView | undefined = cluster.topic(name);
+      const t: TopicView | undefined = metadata.topic(name);
       if (t === undefined) {
         topics.push({
           errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,

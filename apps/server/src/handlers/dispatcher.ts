@@ -9,9 +9,7 @@
 //   has one; otherwise (no way to express the error) the connection is closed with a log line.
 // - An unknown API key or a body that does not decode: the connection is closed (as Kafka does),
 //   never the process.
-import { errorMessage } from '../errors.js';
-import type { ConnectionInfo, FrameDispatcher, ResponseBody } from '../net/connection.js';
-import type { ApiSchemaInfo } from '../protocol.js';
+import type { ApiSchemaInfo } from '@chronik/protocol';
 import {
   ApiKey,
   ErrorCode,
@@ -20,14 +18,24 @@ import {
   Writer,
   apiInfo,
   decodeRequest,
-  defaultResponseFor,
+  defaultResponse,
   encodeResponse,
   peekRequestIds,
   readRequestHeader,
   supportedApiVersions,
   writeResponseHeader,
-} from '../protocol.js';
-import type { AnyHandler, HandlerDeps, HandlerTable, RequestContext } from './types.js';
+} from '@chronik/protocol';
+import { errorMessage } from '../errors.js';
+import type { ConnectionInfo, FrameDispatcher, ResponseBody } from '../net/connection.js';
+import type {
+  AnyHandler,
+  HandlerDeps,
+  HandlerEnv,
+  HandlerTable,
+  RequestContext,
+  ServiceName,
+  Services,
+} from './types.js';
 
 export function buildHandlerTable(handlers: readonly AnyHandler[]): HandlerTable {
   const byKey = new Map<number, AnyHandler>();
@@ -58,10 +66,21 @@ export function buildHandlerTable(handlers: readonly AnyHandler[]): HandlerTable
 }
 
 export class KafkaDispatcher implements FrameDispatcher {
+  /** Each handler's dependencies: its declared services and the environment, nothing else. */
+  private readonly depsByKey = new Map<number, HandlerDeps<ServiceName>>();
+
   constructor(
-    private readonly deps: HandlerDeps,
+    services: Services,
+    private readonly env: HandlerEnv,
     private readonly table: HandlerTable,
-  ) {}
+  ) {
+    for (const r of table.advertised()) {
+      const h = table.get(r.apiKey) as AnyHandler;
+      const deps: Record<string, unknown> = { ...env };
+      for (const name of h.uses as readonly ServiceName[]) deps[name] = services[name];
+      this.depsByKey.set(r.apiKey, deps as unknown as HandlerDeps<ServiceName>);
+    }
+  }
 
   dispatch(frame: Buffer, conn: ConnectionInfo): Promise<ResponseBody> | ResponseBody {
     const { apiKey, apiVersion, correlationId } = peekRequestIds(frame);
@@ -74,34 +93,38 @@ export class KafkaDispatcher implements FrameDispatcher {
     }
     const reader = new Reader(frame);
     const header = readRequestHeader(reader);
-    const ctx: RequestContext = {
+    const handler = this.table.get(apiKey);
+    const deps = this.depsByKey.get(apiKey);
+    const ctx: RequestContext<ServiceName> = {
       apiKey,
       apiVersion,
       correlationId,
       clientId: header.clientId,
       conn,
-      deps: this.deps,
+      deps: deps ?? (this.env as HandlerDeps<ServiceName>),
     };
-    const handler = this.table.get(apiKey);
-    if (!supported || handler === undefined) return this.unsupported(schema, ctx);
+    if (!supported || handler === undefined || deps === undefined) return this.unsupported(schema, ctx);
     const request = decodeRequest(apiKey, apiVersion, reader);
-    const started = this.deps.nowMs();
+    const started = this.env.scheduler.now();
     const finish = (response: unknown): ResponseBody => {
-      this.deps.metrics.requests.inc({ api: schema.name, outcome: 'ok' });
-      this.deps.metrics.requestSeconds.observe({ api: schema.name }, (this.deps.nowMs() - started) / 1000);
+      this.env.metrics.requests.inc({ api: schema.name, outcome: 'ok' });
+      this.env.metrics.requestSeconds.observe(
+        { api: schema.name },
+        (this.env.scheduler.now() - started) / 1000,
+      );
       return response === null ? null : this.encode(ctx, response);
     };
     const result = handler.handle(request, ctx) as unknown;
     if (result instanceof Promise) {
       return result.then(finish, (e: unknown) => {
-        this.deps.metrics.requests.inc({ api: schema.name, outcome: 'error' });
+        this.env.metrics.requests.inc({ api: schema.name, outcome: 'error' });
         throw e;
       });
     }
     return finish(result);
   }
 
-  private encode(ctx: RequestContext, response: unknown): ResponseBody {
+  private encode(ctx: RequestContext<ServiceName>, response: unknown): ResponseBody {
     const w = new Writer();
     writeResponseHeader(ctx.correlationId, ctx.apiKey, ctx.apiVersion, w);
     encodeResponse(ctx.apiKey as never, ctx.apiVersion, response as never, w);
@@ -110,8 +133,8 @@ export class KafkaDispatcher implements FrameDispatcher {
 
   /** ApiVersions v0 with UNSUPPORTED_VERSION and our ranges (header v0). */
   private apiVersionsFallback(correlationId: number): ResponseBody {
-    this.deps.metrics.requests.inc({ api: 'ApiVersions', outcome: 'unsupported' });
-    const body = defaultResponseFor(ApiKey.ApiVersions) ?? {};
+    this.env.metrics.requests.inc({ api: 'ApiVersions', outcome: 'unsupported' });
+    const body = defaultResponse(ApiKey.ApiVersions) as unknown as Record<string, unknown>;
     body['errorCode'] = ErrorCode.UNSUPPORTED_VERSION;
     body['apiKeys'] = this.table
       .advertised()
@@ -123,9 +146,9 @@ export class KafkaDispatcher implements FrameDispatcher {
   }
 
   /** An API or version we do not serve: answer UNSUPPORTED_VERSION where the response can say so. */
-  private unsupported(schema: ApiSchemaInfo, ctx: RequestContext): ResponseBody {
-    this.deps.metrics.requests.inc({ api: schema.name, outcome: 'unsupported' });
-    const body = defaultResponseFor(schema.apiKey);
+  private unsupported(schema: ApiSchemaInfo, ctx: RequestContext<ServiceName>): ResponseBody {
+    this.env.metrics.requests.inc({ api: schema.name, outcome: 'unsupported' });
+    const body = defaultResponse(schema.apiKey) as Record<string, unknown> | undefined;
     if (
       body !== undefined &&
       'errorCode' in body &&
@@ -136,7 +159,7 @@ export class KafkaDispatcher implements FrameDispatcher {
       try {
         return this.encode(ctx, body);
       } catch (e) {
-        this.deps.logger.debug({ api: schema.name, err: errorMessage(e) }, 'cannot encode an error response');
+        this.env.logger.debug({ api: schema.name, err: errorMessage(e) }, 'cannot encode an error response');
       }
     }
     throw new ProtocolError(

@@ -8,8 +8,8 @@
 // client to send full requests. Replica fetches (replica_id >= 0) are not served here.
 // NOT_LEADER_OR_FOLLOWER and FENCED_LEADER_EPOCH carry the partition's current leader (v12+) and the
 // response the endpoints of those leaders (v16+, KIP-951).
-import type { ReadResult } from '../cluster/cluster.js';
-import { ApiKey, ErrorCode } from '../protocol.js';
+import type { ReadResult } from '../partition/types.js';
+import { ApiKey, ErrorCode } from '@chronik/protocol';
 import { errorCodeOf } from './errors.js';
 import { LeaderHints, needsLeaderHint } from './leader-hints.js';
 import { defineHandler } from './types.js';
@@ -32,12 +32,13 @@ export const fetchHandler = defineHandler({
   apiKey: ApiKey.Fetch,
   minVersion: 4,
   maxVersion: 17,
+  uses: ['metadata', 'partitions'],
   async handle(req, ctx) {
-    const { cluster } = ctx.deps;
+    const { metadata, partitions } = ctx.deps;
     const v = ctx.apiVersion;
     const slots: Slot[] = [];
     for (const t of req.topics) {
-      const name = v >= 13 ? cluster.topicById(t.topicId)?.name : t.topic;
+      const name = v >= 13 ? metadata.topicById(t.topicId)?.name : t.topic;
       for (const p of t.partitions) {
         slots.push({
           topic: t.topic,
@@ -52,7 +53,7 @@ export const fetchHandler = defineHandler({
     }
     const isolationLevel = req.isolationLevel === 1 ? 1 : 0;
     const maxBytes = req.maxBytes > 0 ? req.maxBytes : 0x7fffffff;
-    const deadline = ctx.deps.nowMs() + Math.max(0, req.maxWaitMs);
+    const deadline = ctx.deps.scheduler.now() + Math.max(0, req.maxWaitMs);
 
     type Outcome = { slot: Slot; result?: ReadResult; error?: number };
     const readAll = async (): Promise<{ outcomes: Outcome[]; bytes: number }> => {
@@ -72,7 +73,7 @@ export const fetchHandler = defineHandler({
             ? slot.partitionMaxBytes
             : Math.max(1, Math.min(slot.partitionMaxBytes, maxBytes - bytes));
         try {
-          const result = await cluster.read({
+          const result = await partitions.read({
             topic: slot.name,
             partition: slot.partition,
             fetchOffset: slot.fetchOffset,
@@ -99,28 +100,28 @@ export const fetchHandler = defineHandler({
     while (
       !hasError &&
       bytes < Math.max(1, req.minBytes) &&
-      ctx.deps.nowMs() < deadline &&
+      ctx.deps.scheduler.now() < deadline &&
       !ctx.deps.shutdown.aborted
     ) {
-      const waitMs = deadline - ctx.deps.nowMs();
+      const waitMs = deadline - ctx.deps.scheduler.now();
       const known = slots
         .filter((s) => s.name !== undefined)
         .map((s) => ({ topic: s.name as string, partition: s.partition }));
       await new Promise<void>((resolve) => {
         const done = (): void => {
-          clearTimeout(timer);
+          timer.cancel();
           cancel();
           ctx.deps.shutdown.removeEventListener('abort', done);
           resolve();
         };
-        const timer = setTimeout(done, waitMs);
-        const cancel = cluster.watch(known, done);
+        const timer = ctx.deps.scheduler.setTimer(waitMs, done);
+        const cancel = partitions.watch(known, done);
         ctx.deps.shutdown.addEventListener('abort', done);
       });
       ({ outcomes, bytes } = await readAll());
     }
 
-    const hints = new LeaderHints(cluster);
+    const hints = new LeaderHints(metadata);
     const byTopic = new Map<
       string,
       { topic: string; topicId: string; partitions: Array<Record<string, unknown>> }

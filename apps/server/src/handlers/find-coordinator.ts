@@ -2,7 +2,7 @@
 // hash(group) mod N of __consumer_offsets (created on first use); in standalone that is this node.
 // Transaction keys (key_type 1) answer this node. v4+ batches keys (coordinator_keys) and answers
 // one coordinator per key; v0–v3 answer the single key at the top level.
-import { ApiKey, ErrorCode } from '../protocol.js';
+import { ApiKey, ErrorCode } from '@chronik/protocol';
 import { errorCodeOf, errorMessageOf } from './errors.js';
 import { defineHandler } from './types.js';
 
@@ -10,8 +10,9 @@ export const findCoordinatorHandler = defineHandler({
   apiKey: ApiKey.FindCoordinator,
   minVersion: 0,
   maxVersion: 6,
+  uses: ['coordinators'],
   async handle(req, ctx) {
-    const { cluster } = ctx.deps;
+    const { coordinators } = ctx.deps;
     const keyType = ctx.apiVersion >= 1 ? req.keyType : 0;
     const lookup = async (key: string) => {
       if (keyType !== 0 && keyType !== 1) {
@@ -25,7 +26,7 @@ export const findCoordinatorHandler = defineHandler({
         };
       }
       try {
-        const b = await cluster.findCoordinator(keyType, key);
+        const b = await coordinators.findCoordinator(keyType, key);
         return {
           key,
           nodeId: b.nodeId,

@@ -1,24 +1,22 @@
 // Heartbeat (key 12), v0–v4: keeps a member's session alive. REBALANCE_IN_PROGRESS tells it to
 // rejoin; UNKNOWN_MEMBER_ID / ILLEGAL_GENERATION / FENCED_INSTANCE_ID (v3+ static members) that it
 // is out of the group or generation.
-import { ApiKey } from '../protocol.js';
-import type { GroupCoordinator } from '../groups/coordinator.js';
-import { groupErrorCode } from '../groups/handler-util.js';
+import { ApiKey } from '@chronik/protocol';
+import { groupErrorCode } from './group-util.js';
 import { defineHandler } from './types.js';
 
-export function createHeartbeatHandler(groups: GroupCoordinator) {
-  return defineHandler({
-    apiKey: ApiKey.Heartbeat,
-    minVersion: 0,
-    maxVersion: 4,
-    handle(req, ctx) {
-      const error = groups.heartbeat({
-        groupId: req.groupId,
-        generationId: req.generationId,
-        memberId: req.memberId,
-        groupInstanceId: ctx.apiVersion >= 3 ? req.groupInstanceId : null,
-      });
-      return { throttleTimeMs: 0, errorCode: groupErrorCode(error) };
-    },
-  });
-}
+export const heartbeatHandler = defineHandler({
+  apiKey: ApiKey.Heartbeat,
+  minVersion: 0,
+  maxVersion: 4,
+  uses: ['groups'],
+  handle(req, ctx) {
+    const error = ctx.deps.groups.heartbeat({
+      groupId: req.groupId,
+      generationId: req.generationId,
+      memberId: req.memberId,
+      groupInstanceId: ctx.apiVersion >= 3 ? req.groupInstanceId : null,
+    });
+    return { throttleTimeMs: 0, errorCode: groupErrorCode(error) };
+  },
+});

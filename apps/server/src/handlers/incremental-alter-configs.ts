@@ -1,7 +1,7 @@
 // IncrementalAlterConfigs (key 44), v0–v1. SET, DELETE, APPEND and SUBTRACT (list configs) per
 // key, on topic and broker resources; validate_only checks without applying. Values are
 // validated with Kafka's rules and errors; cleanup.policy=compact is rejected (INVALID_CONFIG).
-import { ApiKey, ErrorCode } from '../protocol.js';
+import { ApiKey, ErrorCode } from '@chronik/protocol';
 import { errorCodeOf, errorMessageOf } from './errors.js';
 import { defineHandler } from './types.js';
 
@@ -9,11 +9,12 @@ export const incrementalAlterConfigsHandler = defineHandler({
   apiKey: ApiKey.IncrementalAlterConfigs,
   minVersion: 0,
   maxVersion: 1,
+  uses: ['topics'],
   async handle(req, ctx) {
     const responses = [];
     for (const r of req.resources) {
       try {
-        await ctx.deps.cluster.alterConfigs(
+        await ctx.deps.topics.alterConfigs(
           r.resourceType,
           r.resourceName,
           r.configs.map((c) => ({ name: c.name, op: c.configOperation, value: c.value })),

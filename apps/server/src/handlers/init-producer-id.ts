@@ -2,7 +2,7 @@
 // allocated through the metadata state (never reused across restarts) and epoch 0; a producer that
 // sends its current id and epoch (v3+, KIP-360) gets the epoch bumped. Transactional ids are not
 // supported yet (TRANSACTIONAL_ID_AUTHORIZATION_FAILED).
-import { ApiKey, ErrorCode } from '../protocol.js';
+import { ApiKey, ErrorCode } from '@chronik/protocol';
 import { errorCodeOf } from './errors.js';
 import { defineHandler } from './types.js';
 
@@ -10,9 +10,10 @@ export const initProducerIdHandler = defineHandler({
   apiKey: ApiKey.InitProducerId,
   minVersion: 0,
   maxVersion: 5,
+  uses: ['producerIds'],
   async handle(req, ctx) {
     try {
-      const r = await ctx.deps.cluster.initProducerId({
+      const r = await ctx.deps.producerIds.initProducerId({
         transactionalId: req.transactionalId,
         transactionTimeoutMs: req.transactionTimeoutMs,
         producerId: ctx.apiVersion >= 3 ? req.producerId : -1n,

@@ -5,58 +5,56 @@
 // v9 skip_assignment for a static leader rejoining a stable group (KIP-814). The answer may wait
 // for the whole rebalance (up to the rebalance timeout); a broker shutting down answers a waiting
 // JoinGroup NOT_COORDINATOR at once.
-import { ApiKey } from '../protocol.js';
-import type { GroupCoordinator } from '../groups/coordinator.js';
-import { asBuffer, clientHostOf, groupErrorCode, ownedBytes, untilShutdown } from '../groups/handler-util.js';
+import { ApiKey } from '@chronik/protocol';
+import { asBuffer, clientHostOf, groupErrorCode, ownedBytes, untilShutdown } from './group-util.js';
 import { defineHandler } from './types.js';
 
-export function createJoinGroupHandler(groups: GroupCoordinator) {
-  return defineHandler({
-    apiKey: ApiKey.JoinGroup,
-    minVersion: 0,
-    maxVersion: 9,
-    async handle(req, ctx) {
-      const v = ctx.apiVersion;
-      const pending = groups.joinGroup({
-        groupId: req.groupId,
-        memberId: req.memberId,
-        groupInstanceId: v >= 5 ? req.groupInstanceId : null,
-        clientId: ctx.clientId ?? '',
-        clientHost: clientHostOf(ctx.conn.remoteAddress),
-        sessionTimeoutMs: req.sessionTimeoutMs,
-        rebalanceTimeoutMs:
-          v >= 1 && req.rebalanceTimeoutMs >= 0 ? req.rebalanceTimeoutMs : req.sessionTimeoutMs,
-        protocolType: req.protocolType,
-        protocols: req.protocols.map((p) => ({ name: p.name, metadata: ownedBytes(p.metadata) })),
-        requireKnownMemberId: v >= 4,
-        supportsSkipAssignment: v >= 9,
-        reason: v >= 8 ? req.reason : null,
-      });
-      const r = await untilShutdown(pending, ctx.deps.shutdown, () => ({
-        errorCode: 'NOT_COORDINATOR' as const,
-        generationId: -1,
-        protocolType: null,
-        protocolName: null,
-        leader: '',
-        skipAssignment: false,
-        memberId: req.memberId,
-        members: [],
-      }));
-      return {
-        throttleTimeMs: 0,
-        errorCode: groupErrorCode(r.errorCode),
-        generationId: r.generationId,
-        protocolType: r.protocolType,
-        protocolName: v >= 7 ? r.protocolName : (r.protocolName ?? ''),
-        leader: r.leader,
-        skipAssignment: r.skipAssignment,
-        memberId: r.memberId,
-        members: r.members.map((m) => ({
-          memberId: m.memberId,
-          groupInstanceId: m.groupInstanceId,
-          metadata: asBuffer(m.metadata),
-        })),
-      };
-    },
-  });
-}
+export const joinGroupHandler = defineHandler({
+  apiKey: ApiKey.JoinGroup,
+  minVersion: 0,
+  maxVersion: 9,
+  uses: ['groups'],
+  async handle(req, ctx) {
+    const v = ctx.apiVersion;
+    const pending = ctx.deps.groups.joinGroup({
+      groupId: req.groupId,
+      memberId: req.memberId,
+      groupInstanceId: v >= 5 ? req.groupInstanceId : null,
+      clientId: ctx.clientId ?? '',
+      clientHost: clientHostOf(ctx.conn.remoteAddress),
+      sessionTimeoutMs: req.sessionTimeoutMs,
+      rebalanceTimeoutMs:
+        v >= 1 && req.rebalanceTimeoutMs >= 0 ? req.rebalanceTimeoutMs : req.sessionTimeoutMs,
+      protocolType: req.protocolType,
+      protocols: req.protocols.map((p) => ({ name: p.name, metadata: ownedBytes(p.metadata) })),
+      requireKnownMemberId: v >= 4,
+      supportsSkipAssignment: v >= 9,
+      reason: v >= 8 ? req.reason : null,
+    });
+    const r = await untilShutdown(pending, ctx.deps.shutdown, () => ({
+      errorCode: 'NOT_COORDINATOR' as const,
+      generationId: -1,
+      protocolType: null,
+      protocolName: null,
+      leader: '',
+      skipAssignment: false,
+      memberId: req.memberId,
+      members: [],
+    }));
+    return {
+      throttleTimeMs: 0,
+      errorCode: groupErrorCode(r.errorCode),
+      generationId: r.generationId,
+      protocolType: r.protocolType,
+      protocolName: v >= 7 ? r.protocolName : (r.protocolName ?? ''),
+      leader: r.leader,
+      skipAssignment: r.skipAssignment,
+      memberId: r.memberId,
+      members: r.members.map((m) => ({
+        memberId: m.memberId,
+        groupInstanceId: m.groupInstanceId,
+        metadata: asBuffer(m.metadata),
+      })),
+    };
+  },
+});

@@ -1,8 +1,8 @@
 // KIP-951 leader hints: a partition error NOT_LEADER_OR_FOLLOWER or FENCED_LEADER_EPOCH carries the
 // partition's current leader (id and epoch), and the response lists the endpoints of the leaders it
 // names, so a client can redirect without a Metadata round trip (Produce v10+, Fetch v12+/v16+).
-import type { BrokerEndpoint, Cluster } from '../cluster/cluster.js';
-import { ErrorCode } from '../protocol.js';
+import { ErrorCode } from '@chronik/protocol';
+import type { BrokerEndpoint, MetadataCache } from '../services/metadata-cache.js';
 
 export interface LeaderIdAndEpoch {
   leaderId: number;
@@ -18,18 +18,18 @@ export function needsLeaderHint(errorCode: number): boolean {
 export class LeaderHints {
   private readonly endpointsById = new Map<number, BrokerEndpoint>();
 
-  constructor(private readonly cluster: Cluster) {}
+  constructor(private readonly metadata: MetadataCache) {}
 
   /**
    * The partition's current leader and epoch as this broker knows them ({-1, -1} when unknown);
    * the leader's endpoint, when it is a known broker, is added to `endpoints()`.
    */
   leaderOf(topic: string, partition: number): LeaderIdAndEpoch {
-    const part = this.cluster.topic(topic)?.partitions[partition];
+    const part = this.metadata.topic(topic)?.partitions[partition];
     if (part === undefined || part.leaderId < 0) return { leaderId: -1, leaderEpoch: -1 };
     if (!this.endpointsById.has(part.leaderId)) {
-      const b = this.cluster.brokers().find((x) => x.nodeId === part.leaderId);
-      if (b) this.endpointsById.set(b.nodeId, { nodeId: b.nodeId, host: b.host, port: b.port, rack: b.rack });
+      const b = this.metadata.broker(part.leaderId);
+      if (b) this.endpointsById.set(b.nodeId, b);
     }
     return { leaderId: part.leaderId, leaderEpoch: part.leaderEpoch };
   }

@@ -1,32 +1,30 @@
 // ListGroups (key 16), v0–v5: the groups this broker coordinates. v4+ filter by state
 // (case-insensitive, e.g. "Stable", "Empty"); v5+ filter by type (only "classic" groups exist here).
 // COORDINATOR_LOAD_IN_PROGRESS while a __consumer_offsets partition is still loading.
-import { ApiKey } from '../protocol.js';
-import type { GroupCoordinator } from '../groups/coordinator.js';
-import { groupErrorCode } from '../groups/handler-util.js';
+import { ApiKey } from '@chronik/protocol';
+import { groupErrorCode } from './group-util.js';
 import { defineHandler } from './types.js';
 
-export function createListGroupsHandler(groups: GroupCoordinator) {
-  return defineHandler({
-    apiKey: ApiKey.ListGroups,
-    minVersion: 0,
-    maxVersion: 5,
-    handle(req, ctx) {
-      const v = ctx.apiVersion;
-      const r = groups.listGroups({
-        statesFilter: v >= 4 ? req.statesFilter : [],
-        typesFilter: v >= 5 ? req.typesFilter : [],
-      });
-      return {
-        throttleTimeMs: 0,
-        errorCode: groupErrorCode(r.errorCode),
-        groups: r.groups.map((g) => ({
-          groupId: g.groupId,
-          protocolType: g.protocolType,
-          groupState: g.state,
-          groupType: g.groupType,
-        })),
-      };
-    },
-  });
-}
+export const listGroupsHandler = defineHandler({
+  apiKey: ApiKey.ListGroups,
+  minVersion: 0,
+  maxVersion: 5,
+  uses: ['groups'],
+  handle(req, ctx) {
+    const v = ctx.apiVersion;
+    const r = ctx.deps.groups.listGroups({
+      statesFilter: v >= 4 ? req.statesFilter : [],
+      typesFilter: v >= 5 ? req.typesFilter : [],
+    });
+    return {
+      throttleTimeMs: 0,
+      errorCode: groupErrorCode(r.errorCode),
+      groups: r.groups.map((g) => ({
+        groupId: g.groupId,
+        protocolType: g.protocolType,
+        groupState: g.state,
+        groupType: g.groupType,
+      })),
+    };
+  },
+});

@@ -4,7 +4,7 @@
 // storage), or the first offset whose record timestamp is >= the given one (-1/-1 when none).
 // current_leader_epoch (v4+) is checked (FENCED_LEADER_EPOCH / UNKNOWN_LEADER_EPOCH). v0 answers
 // in old_style_offsets (at most max_num_offsets of them; here the one offset found).
-import { ApiKey, ErrorCode } from '../protocol.js';
+import { ApiKey, ErrorCode } from '@chronik/protocol';
 import { errorCodeOf } from './errors.js';
 import { defineHandler } from './types.js';
 
@@ -12,8 +12,9 @@ export const listOffsetsHandler = defineHandler({
   apiKey: ApiKey.ListOffsets,
   minVersion: 0,
   maxVersion: 10,
+  uses: ['partitions'],
   async handle(req, ctx) {
-    const { cluster } = ctx.deps;
+    const { partitions } = ctx.deps;
     const isolation = ctx.apiVersion >= 2 && req.isolationLevel === 1 ? 1 : 0;
     const topics = await Promise.all(
       req.topics.map(async (t) => ({
@@ -29,7 +30,7 @@ export const listOffsetsHandler = defineHandler({
               leaderEpoch: -1,
             };
             try {
-              const r = await cluster.listOffset(
+              const r = await partitions.listOffset(
                 { topic: t.name, partition: p.partitionIndex },
                 p.timestamp,
                 isolation,

@@ -4,9 +4,9 @@
 // auto.create.topics.enable and the request allows it (always before v4), with the broker's default
 // partition count and replication factor. v0: an empty topic list means all topics; v1+: null means
 // all and an empty list none. Authorized operations are not computed (left at "not requested").
-import type { TopicView } from '../cluster/cluster.js';
+import type { TopicView } from '../services/metadata-cache.js';
 
-import { ApiKey, ErrorCode } from '../protocol.js';
+import { ApiKey, ErrorCode } from '@chronik/protocol';
 import { errorCodeOf, kafkaCode } from './errors.js';
 import { defineHandler } from './types.js';
 import { topicNameProblemOf } from './util.js';
@@ -18,23 +18,24 @@ export const metadataHandler = defineHandler({
   apiKey: ApiKey.Metadata,
   minVersion: 0,
   maxVersion: 12,
+  uses: ['metadata', 'topics'],
   async handle(req, ctx) {
-    const { cluster } = ctx.deps;
+    const { metadata, topics: admin } = ctx.deps;
     const v = ctx.apiVersion;
     const all = req.topics === null || (v === 0 && req.topics.length === 0);
     const errors = new Map<string, number>();
     let wanted: Array<{ name: string | null; topicId: string }> = [];
     if (!all && req.topics !== null) wanted = req.topics.map((t) => ({ name: t.name, topicId: t.topicId }));
     const allowAuto = v < 4 || req.allowAutoTopicCreation;
-    if (!all && allowAuto && cluster.autoCreateEnabled()) {
+    if (!all && allowAuto && admin.autoCreateEnabled()) {
       const missing = wanted
         .map((t) => t.name)
         .filter(
           (n): n is string =>
-            n !== null && n !== '' && cluster.topic(n) === undefined && topicNameProblemOf(n) === null,
+            n !== null && n !== '' && metadata.topic(n) === undefined && topicNameProblemOf(n) === null,
         );
       if (missing.length > 0) {
-        const created = await cluster.autoCreateTopics(missing);
+        const created = await admin.autoCreateTopics(missing);
         for (const [name, err] of created) if (err !== null) errors.set(name, errorCodeOf(err));
       }
     }
@@ -63,9 +64,9 @@ export const metadataHandler = defineHandler({
       topicAuthorizedOperations: -2147483648,
     });
     const topics = all
-      ? cluster.topics().map(topicEntry)
+      ? metadata.topics().map(topicEntry)
       : wanted.map((w) => {
-          const t = w.name !== null && w.name !== '' ? cluster.topic(w.name) : cluster.topicById(w.topicId);
+          const t = w.name !== null && w.name !== '' ? metadata.topic(w.name) : metadata.topicById(w.topicId);
           if (t) return topicEntry(t);
           if (w.name === null || w.name === '')
             return errorEntry(null, w.topicId, ErrorCode.UNKNOWN_TOPIC_ID);
@@ -79,9 +80,11 @@ export const metadataHandler = defineHandler({
         });
     return {
       throttleTimeMs: 0,
-      brokers: cluster.brokers().map((b) => ({ nodeId: b.nodeId, host: b.host, port: b.port, rack: b.rack })),
-      clusterId: cluster.clusterId(),
-      controllerId: cluster.controllerId(),
+      brokers: metadata
+        .brokers()
+        .map((b) => ({ nodeId: b.nodeId, host: b.host, port: b.port, rack: b.rack })),
+      clusterId: metadata.clusterId(),
+      controllerId: metadata.controllerId(),
       topics,
       clusterAuthorizedOperations: -2147483648,
     };

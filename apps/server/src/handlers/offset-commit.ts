@@ -5,64 +5,61 @@
 // v1 explicit commit timestamps; v2–v4 retention_time_ms; v6+ leader epochs; v7+ group.instance.id.
 // Partitions of unknown topics get UNKNOWN_TOPIC_OR_PARTITION; metadata over
 // offset.metadata.max.bytes OFFSET_METADATA_TOO_LARGE.
-import { ApiKey } from '../protocol.js';
-import type { GroupCoordinator } from '../groups/coordinator.js';
-import { groupErrorCode } from '../groups/handler-util.js';
+import { ApiKey } from '@chronik/protocol';
+import { groupErrorCode } from './group-util.js';
 import type { OffsetCommitPartition } from '../groups/types.js';
 import { defineHandler } from './types.js';
 
-export function createOffsetCommitHandler(groups: GroupCoordinator) {
-  return defineHandler({
-    apiKey: ApiKey.OffsetCommit,
-    minVersion: 0,
-    maxVersion: 9,
-    async handle(req, ctx) {
-      const v = ctx.apiVersion;
-      const { cluster } = ctx.deps;
-      const unknown: Array<{ topic: string; partitionIndex: number }> = [];
-      const topics: Array<{ name: string; partitions: OffsetCommitPartition[] }> = [];
-      for (const t of req.topics) {
-        const view = cluster.topic(t.name);
-        const known: OffsetCommitPartition[] = [];
-        for (const p of t.partitions) {
-          if (view === undefined || p.partitionIndex < 0 || p.partitionIndex >= view.partitions.length) {
-            unknown.push({ topic: t.name, partitionIndex: p.partitionIndex });
-            continue;
-          }
-          known.push({
-            partitionIndex: p.partitionIndex,
-            committedOffset: p.committedOffset,
-            committedLeaderEpoch: v >= 6 ? p.committedLeaderEpoch : -1,
-            commitTimestampMs: v === 1 ? Number(p.commitTimestamp) : -1,
-            committedMetadata: p.committedMetadata,
-          });
+export const offsetCommitHandler = defineHandler({
+  apiKey: ApiKey.OffsetCommit,
+  minVersion: 0,
+  maxVersion: 9,
+  uses: ['groups', 'metadata'],
+  async handle(req, ctx) {
+    const v = ctx.apiVersion;
+    const unknown: Array<{ topic: string; partitionIndex: number }> = [];
+    const topics: Array<{ name: string; partitions: OffsetCommitPartition[] }> = [];
+    for (const t of req.topics) {
+      const view = ctx.deps.metadata.topic(t.name);
+      const known: OffsetCommitPartition[] = [];
+      for (const p of t.partitions) {
+        if (view === undefined || p.partitionIndex < 0 || p.partitionIndex >= view.partitions.length) {
+          unknown.push({ topic: t.name, partitionIndex: p.partitionIndex });
+          continue;
         }
-        if (known.length > 0) topics.push({ name: t.name, partitions: known });
+        known.push({
+          partitionIndex: p.partitionIndex,
+          committedOffset: p.committedOffset,
+          committedLeaderEpoch: v >= 6 ? p.committedLeaderEpoch : -1,
+          commitTimestampMs: v === 1 ? Number(p.commitTimestamp) : -1,
+          committedMetadata: p.committedMetadata,
+        });
       }
-      const r = await groups.commitOffsets({
-        groupId: req.groupId,
-        generationId: v >= 1 ? req.generationIdOrMemberEpoch : -1,
-        memberId: v >= 1 ? req.memberId : '',
-        groupInstanceId: v >= 7 ? req.groupInstanceId : null,
-        retentionTimeMs: v >= 2 && v <= 4 ? Number(req.retentionTimeMs) : -1,
-        topics,
-      });
-      // Answer in the request's order, unknown partitions included.
-      const results = new Map<string, number>();
-      for (const t of r.topics)
-        for (const p of t.partitions)
-          results.set(`${t.name}\0${p.partitionIndex}`, groupErrorCode(p.errorCode));
-      const unknownCode = groupErrorCode('UNKNOWN_TOPIC_OR_PARTITION');
-      return {
-        throttleTimeMs: 0,
-        topics: req.topics.map((t) => ({
-          name: t.name,
-          partitions: t.partitions.map((p) => ({
-            partitionIndex: p.partitionIndex,
-            errorCode: results.get(`${t.name}\0${p.partitionIndex}`) ?? unknownCode,
-          })),
+      if (known.length > 0) topics.push({ name: t.name, partitions: known });
+    }
+    const r = await ctx.deps.groups.commitOffsets({
+      groupId: req.groupId,
+      generationId: v >= 1 ? req.generationIdOrMemberEpoch : -1,
+      memberId: v >= 1 ? req.memberId : '',
+      groupInstanceId: v >= 7 ? req.groupInstanceId : null,
+      retentionTimeMs: v >= 2 && v <= 4 ? Number(req.retentionTimeMs) : -1,
+      topics,
+    });
+    // Answer in the request's order, unknown partitions included.
+    const results = new Map<string, number>();
+    for (const t of r.topics)
+      for (const p of t.partitions)
+        results.set(`${t.name}\0${p.partitionIndex}`, groupErrorCode(p.errorCode));
+    const unknownCode = groupErrorCode('UNKNOWN_TOPIC_OR_PARTITION');
+    return {
+      throttleTimeMs: 0,
+      topics: req.topics.map((t) => ({
+        name: t.name,
+        partitions: t.partitions.map((p) => ({
+          partitionIndex: p.partitionIndex,
+          errorCode: results.get(`${t.name}\0${p.partitionIndex}`) ?? unknownCode,
         })),
-      };
-    },
-  });
-}
+      })),
+    };
+  },
+});

@@ -3,9 +3,8 @@
 // answer offset -1. v5+ leader epochs; v7+ require_stable: a partition whose commit is still
 // being written answers UNSTABLE_OFFSET_COMMIT (retriable) instead of the older offset. v9's
 // member id / epoch belong to the new consumer protocol and are not checked for classic groups.
-import { ApiKey } from '../protocol.js';
-import type { GroupCoordinator } from '../groups/coordinator.js';
-import { groupErrorCode } from '../groups/handler-util.js';
+import { ApiKey } from '@chronik/protocol';
+import { groupErrorCode } from './group-util.js';
 import type { OffsetFetchResult } from '../groups/types.js';
 import { defineHandler } from './types.js';
 
@@ -23,41 +22,40 @@ function topicsOut(r: OffsetFetchResult, withTopicsOnError: boolean) {
   }));
 }
 
-export function createOffsetFetchHandler(groups: GroupCoordinator) {
-  return defineHandler({
-    apiKey: ApiKey.OffsetFetch,
-    minVersion: 0,
-    maxVersion: 9,
-    handle(req, ctx) {
-      const v = ctx.apiVersion;
-      const requireStable = v >= 7 && req.requireStable;
-      if (v >= 8) {
-        return {
-          throttleTimeMs: 0,
-          errorCode: 0,
-          topics: [],
-          groups: req.groups.map((g) => {
-            const r = groups.fetchOffsets({ groupId: g.groupId, topics: g.topics, requireStable });
-            return {
-              groupId: g.groupId,
-              errorCode: groupErrorCode(r.errorCode),
-              topics: topicsOut(r, false),
-            };
-          }),
-        };
-      }
-      const r = groups.fetchOffsets({
-        groupId: req.groupId,
-        topics: v >= 2 ? req.topics : (req.topics ?? []),
-        requireStable,
-      });
-      // v0–v1 have no top-level error: the group's error goes on every partition.
+export const offsetFetchHandler = defineHandler({
+  apiKey: ApiKey.OffsetFetch,
+  minVersion: 0,
+  maxVersion: 9,
+  uses: ['groups'],
+  handle(req, ctx) {
+    const v = ctx.apiVersion;
+    const requireStable = v >= 7 && req.requireStable;
+    if (v >= 8) {
       return {
         throttleTimeMs: 0,
-        errorCode: groupErrorCode(r.errorCode),
-        topics: topicsOut(r, v < 2),
-        groups: [],
+        errorCode: 0,
+        topics: [],
+        groups: req.groups.map((g) => {
+          const r = ctx.deps.groups.fetchOffsets({ groupId: g.groupId, topics: g.topics, requireStable });
+          return {
+            groupId: g.groupId,
+            errorCode: groupErrorCode(r.errorCode),
+            topics: topicsOut(r, false),
+          };
+        }),
       };
-    },
-  });
-}
+    }
+    const r = ctx.deps.groups.fetchOffsets({
+      groupId: req.groupId,
+      topics: v >= 2 ? req.topics : (req.topics ?? []),
+      requireStable,
+    });
+    // v0–v1 have no top-level error: the group's error goes on every partition.
+    return {
+      throttleTimeMs: 0,
+      errorCode: groupErrorCode(r.errorCode),
+      topics: topicsOut(r, v < 2),
+      groups: [],
+    };
+  },
+});

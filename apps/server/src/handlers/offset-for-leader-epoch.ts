@@ -2,7 +2,7 @@
 // leader epoch (the start offset of the next epoch, or the log end offset for the latest), which
 // consumers use to detect log truncation after a leader change. current_leader_epoch (v2+) is
 // checked. Unknown epochs older than the log give (-1, -1), as Kafka does.
-import { ApiKey, ErrorCode } from '../protocol.js';
+import { ApiKey, ErrorCode } from '@chronik/protocol';
 import { errorCodeOf } from './errors.js';
 import { defineHandler } from './types.js';
 
@@ -10,15 +10,16 @@ export const offsetForLeaderEpochHandler = defineHandler({
   apiKey: ApiKey.OffsetForLeaderEpoch,
   minVersion: 0,
   maxVersion: 4,
+  uses: ['partitions'],
   async handle(req, ctx) {
-    const { cluster } = ctx.deps;
+    const { partitions } = ctx.deps;
     const topics = await Promise.all(
       req.topics.map(async (t) => ({
         topic: t.topic,
         partitions: await Promise.all(
           t.partitions.map(async (p) => {
             try {
-              const r = await cluster.offsetForLeaderEpoch(
+              const r = await partitions.offsetForLeaderEpoch(
                 { topic: t.topic, partition: p.partition },
                 p.leaderEpoch,
                 ctx.apiVersion >= 2 ? p.currentLeaderEpoch : -1,

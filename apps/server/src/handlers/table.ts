@@ -1,7 +1,6 @@
-// The handler table: one module per API key. ApiVersions advertises exactly this list, each range
-// intersected with what the codec supports. To add an API: write `handlers/<api>.ts` exporting a
-// `defineHandler({...})` with its header comment, and add it here (or pass it in `extra`, as the
-// consumer-group handlers do).
+// The handler table: one module per API key, every API the broker serves. ApiVersions advertises
+// exactly this list, each range intersected with what the codec supports. To add an API: write
+// `handlers/<api>.ts` exporting a `defineHandler({...})` with its header comment, and add it here.
 import { buildHandlerTable } from './dispatcher.js';
 import { alterConfigsHandler } from './alter-configs.js';
 import { apiVersionsHandler } from './api-versions.js';
@@ -22,9 +21,19 @@ import { listOffsetsHandler } from './list-offsets.js';
 import { metadataHandler } from './metadata.js';
 import { offsetForLeaderEpochHandler } from './offset-for-leader-epoch.js';
 import { produceHandler } from './produce.js';
+import { deleteGroupsHandler } from './delete-groups.js';
+import { describeGroupsHandler } from './describe-groups.js';
+import { heartbeatHandler } from './heartbeat.js';
+import { joinGroupHandler } from './join-group.js';
+import { leaveGroupHandler } from './leave-group.js';
+import { listGroupsHandler } from './list-groups.js';
+import { offsetCommitHandler } from './offset-commit.js';
+import { offsetDeleteHandler } from './offset-delete.js';
+import { offsetFetchHandler } from './offset-fetch.js';
+import { syncGroupHandler } from './sync-group.js';
 import type { AnyHandler, HandlerTable } from './types.js';
 
-export const CORE_HANDLERS: readonly AnyHandler[] = [
+export const HANDLERS: readonly AnyHandler[] = [
   produceHandler,
   fetchHandler,
   listOffsetsHandler,
@@ -44,9 +53,19 @@ export const CORE_HANDLERS: readonly AnyHandler[] = [
   describeClusterHandler,
   describeLogDirsHandler,
   describeTopicPartitionsHandler,
+  offsetCommitHandler,
+  offsetFetchHandler,
+  joinGroupHandler,
+  heartbeatHandler,
+  leaveGroupHandler,
+  syncGroupHandler,
+  describeGroupsHandler,
+  listGroupsHandler,
+  deleteGroupsHandler,
+  offsetDeleteHandler,
 ];
 
-/** The broker's table: the core handlers plus `extra` (e.g. the consumer-group handlers). */
+/** The broker's table: every handler (tests may add more). */
 export function createHandlerTable(extra: readonly AnyHandler[] = []): HandlerTable {
-  return buildHandlerTable([...CORE_HANDLERS, ...extra]);
+  return buildHandlerTable([...HANDLERS, ...extra]);
 }

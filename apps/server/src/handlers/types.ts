@@ -1,53 +1,80 @@
-// The shape of a handler and what every handler receives. One module per API key implements
-// `Handler<K>`; `handlers/table.ts` lists them, and ApiVersions advertises exactly that table
-// intersected with what the codec supports.
-import type { Cluster } from '../cluster/cluster.js';
+// The shape of a handler and what it receives. One module per API key implements `Handler<K>`;
+// `handlers/table.ts` lists them all, and ApiVersions advertises exactly that table intersected with
+// what the codec supports. A handler names the services it uses (`uses`) and is given only those
+// (plus the environment every handler has): its context is typed to them, and the table builds it
+// with nothing else in it.
+import type { ApiRequestByKey, ApiResponseByKey } from '@chronik/protocol';
 import type { ServerConfig } from '../config.js';
+import type { GroupCoordinator } from '../groups/coordinator.js';
+import type { Scheduler } from '../infra.js';
 import type { Logger } from '../logger.js';
 import type { ServerMetrics } from '../metrics.js';
 import type { ConnectionInfo } from '../net/connection.js';
-import type { ApiRequestByKey, ApiResponseByKey } from '../protocol.js';
+import type { Coordinators } from '../services/coordinators.js';
+import type { MetadataCache } from '../services/metadata-cache.js';
+import type { PartitionManager } from '../services/partition-manager.js';
+import type { ProducerIds } from '../services/producer-ids.js';
+import type { TopicAdmin } from '../services/topic-admin.js';
 
 export type ApiKeyNum = keyof ApiRequestByKey & keyof ApiResponseByKey;
 
-/** Everything a handler may use. Passed explicitly; handlers hold no other state. */
-export interface HandlerDeps {
-  cluster: Cluster;
+/** The broker's services, each written once for both modes. */
+export interface Services {
+  /** Brokers, topics, leaders as clients are told them. */
+  metadata: MetadataCache;
+  /** Topic and config changes. */
+  topics: TopicAdmin;
+  /** The data path: append, read, offsets. */
+  partitions: PartitionManager;
+  producerIds: ProducerIds;
+  coordinators: Coordinators;
+  /** The consumer group coordinator. */
+  groups: GroupCoordinator;
+}
+
+export type ServiceName = keyof Services;
+
+/** What every handler has besides its services. */
+export interface HandlerEnv {
   config: ServerConfig;
   logger: Logger;
   metrics: ServerMetrics;
-  /** Wall clock in ms (injectable for tests). */
-  nowMs: () => number;
+  /** The clock and timers (long polls). */
+  scheduler: Scheduler;
   /** Aborted when the broker shuts down: long polls return at once. */
   shutdown: AbortSignal;
   /** The handler table (ApiVersions reads it). */
   table: () => HandlerTable;
 }
 
-export interface RequestContext {
+export type HandlerDeps<S extends ServiceName = ServiceName> = Pick<Services, S> & HandlerEnv;
+
+export interface RequestContext<S extends ServiceName = never> {
   apiKey: number;
   apiVersion: number;
   correlationId: number;
   clientId: string | null;
   conn: ConnectionInfo;
-  deps: HandlerDeps;
+  deps: HandlerDeps<S>;
 }
 
-export interface Handler<K extends ApiKeyNum> {
+export interface Handler<K extends ApiKeyNum, S extends ServiceName = never> {
   readonly apiKey: K;
   /** Versions this handler implements (ApiVersions advertises the intersection with the codec). */
   readonly minVersion: number;
   readonly maxVersion: number;
+  /** The services it uses: the only ones its context holds. */
+  readonly uses: readonly S[];
   /** The response, or null when the protocol says no response is sent (Produce with acks=0). */
   handle(
     request: ApiRequestByKey[K],
-    ctx: RequestContext,
+    ctx: RequestContext<S>,
   ): Promise<ApiResponseByKey[K] | null> | ApiResponseByKey[K] | null;
 }
 
 // A handler of some API key, as stored in the table.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export type AnyHandler = Handler<any>;
+export type AnyHandler = Handler<any, any>;
 
 export interface HandlerTable {
   get(apiKey: number): AnyHandler | undefined;
@@ -56,6 +83,8 @@ export interface HandlerTable {
   range(apiKey: number): { apiKey: number; minVersion: number; maxVersion: number } | undefined;
 }
 
-export function defineHandler<K extends ApiKeyNum>(h: Handler<K>): Handler<K> {
+export function defineHandler<K extends ApiKeyNum, S extends ServiceName = never>(
+  h: Handler<K, S>,
+): Handler<K, S> {
   return h;
 }

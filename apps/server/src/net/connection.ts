@@ -10,10 +10,20 @@
 //   connection only (with a log line).
 // - Idle connections (nothing in flight, no traffic for idleTimeoutMs) are closed.
 import type { Socket } from 'node:net';
+import { FrameDecoder, isProtocolError } from '@chronik/protocol';
 import type { NetworkLimits } from '../config.js';
 import { errorMessage, isServerError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import { FrameDecoder, frameHeader } from './frame.js';
+
+/** Why the broker closed a connection (the closed-connections metric's label). */
+export type CloseReason = 'malformed_frame' | 'unanswerable_request' | 'idle';
+
+/** The 4-byte size prefix of a response frame. */
+function sizePrefix(totalBytes: number): Buffer {
+  const b = Buffer.allocUnsafe(4);
+  b.writeInt32BE(totalBytes, 0);
+  return b;
+}
 
 export interface ConnectionInfo {
   readonly id: number;
@@ -78,6 +88,8 @@ export interface ConnectionHooks {
   onFrame?(bytes: number): void;
   onResponse?(bytes: number): void;
   onClose?(conn: Connection): void;
+  /** The broker closed the connection itself. */
+  onBrokerClose?(reason: CloseReason): void;
 }
 
 export class Connection implements ConnectionInfo {
@@ -104,17 +116,18 @@ export class Connection implements ConnectionInfo {
     private readonly hooks: ConnectionHooks = {},
   ) {
     this.remoteAddress = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
-    this.decoder = new FrameDecoder(limits.maxRequestBytes);
+    this.decoder = new FrameDecoder({ maxFrameBytes: limits.maxRequestBytes });
     socket.setNoDelay(true);
     if (limits.idleTimeoutMs > 0) socket.setTimeout(limits.idleTimeoutMs);
     socket.on('data', (chunk: Buffer) => {
-      this.decoder.push(chunk);
+      this.decoder.write(chunk);
       this.pump();
     });
     socket.on('drain', () => this.pump());
     socket.on('timeout', () => {
       if (this.slots.length === 0) {
         this.logger.info({ conn: this.id, remote: this.remoteAddress }, 'closing idle connection');
+        this.hooks.onBrokerClose?.('idle');
         this.destroy();
       }
     });
@@ -170,6 +183,7 @@ export class Connection implements ConnectionInfo {
           { conn: this.id, remote: this.remoteAddress, err: errorMessage(e) },
           'malformed frame: closing connection',
         );
+        this.hooks.onBrokerClose?.('malformed_frame');
         this.destroy();
         return;
       }
@@ -215,11 +229,12 @@ export class Connection implements ConnectionInfo {
   }
 
   private fail(e: unknown): void {
-    const level = isServerError(e) ? 'warn' : 'error';
+    const level = isServerError(e) || isProtocolError(e) ? 'warn' : 'error';
     this.logger[level](
       { conn: this.id, remote: this.remoteAddress, err: errorMessage(e) },
       'cannot answer request: closing connection',
     );
+    this.hooks.onBrokerClose?.('unanswerable_request');
     this.destroy();
   }
 
@@ -258,7 +273,7 @@ export class Connection implements ConnectionInfo {
         this.socket.write(out);
       } else {
         // Large ones (Fetch) keep their chunks, which are views of stored batches: no copy.
-        this.socket.write(frameHeader(total));
+        this.socket.write(sizePrefix(total));
         for (const c of chunks) if (c.length > 0) this.socket.write(c);
       }
       this.hooks.onResponse?.(total + 4);

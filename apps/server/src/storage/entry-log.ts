@@ -1,6 +1,7 @@
-// The storage seam under a partition: an append-only log of entries (one Kafka record batch each)
-// addressed by a dense index. The production implementation sits on @chronik/wal (wal-entry-log.ts);
-// MemoryEntryLog is the reference used by tests.
+// The storage seam under a standalone partition (partition/local-partition.ts): an append-only log
+// of entries (one Kafka record batch each) addressed by a dense index. The production
+// implementation sits on @chronik/wal (wal-entry-log.ts); MemoryEntryLog is the reference used by
+// tests.
 //
 // Contract:
 // - `append` assigns indexes nextIndex(), nextIndex()+1, … synchronously at call time, in call order,
@@ -11,6 +12,9 @@
 //   exceeded but always returning at least one entry when from < to.
 // - `truncatePrefix(i)` drops entries below i; implementations may keep some (whole segments), so
 //   `firstIndex()` may stay below i.
+// - Small files kept beside the log (a partition's log-start checkpoint, its index snapshot) are read
+//   whole and replaced atomically and durably: after `writeFile` resolves, a crash leaves the new
+//   content.
 import { crc32cOf } from './crc32c.js';
 
 /**
@@ -32,6 +36,11 @@ export interface EntryLog {
   read(fromIndex: number, toIndex: number, maxBytes: number): Promise<Buffer[]>;
   truncatePrefix(firstKept: number): Promise<void>;
   close(): Promise<void>;
+  /** A small file kept beside the log, or undefined when there is none. */
+  readFile(name: string): Promise<Buffer | undefined>;
+  /** Replaces a small file beside the log, atomically and durably. */
+  writeFile(name: string, data: Uint8Array): Promise<void>;
+  removeFile(name: string): Promise<void>;
 }
 
 export interface EntryLogFactory {
@@ -43,6 +52,8 @@ export interface EntryLogFactory {
 
 export class MemoryEntryLog implements EntryLog {
   private entries: Buffer[] = [];
+  /** The files beside the log. */
+  readonly files = new Map<string, Buffer>();
   private first = 0;
   syncs = 0;
   closed = false;
@@ -89,23 +100,16 @@ export class MemoryEntryLog implements EntryLog {
     this.closed = true;
     await Promise.resolve();
   }
-}
-
-/** Memory logs that survive close/reopen within a process (for restart tests). */
-export class MemoryEntryLogFactory implements EntryLogFactory {
-  readonly logs = new Map<string, MemoryEntryLog>();
-  async open(dir: string): Promise<EntryLog> {
+  async readFile(name: string): Promise<Buffer | undefined> {
     await Promise.resolve();
-    let log = this.logs.get(dir);
-    if (!log) {
-      log = new MemoryEntryLog();
-      this.logs.set(dir, log);
-    }
-    log.closed = false;
-    return log;
+    return this.files.get(name);
   }
-  async remove(dir: string): Promise<void> {
+  async writeFile(name: string, data: Uint8Array): Promise<void> {
     await Promise.resolve();
-    this.logs.delete(dir);
+    this.files.set(name, Buffer.from(data));
+  }
+  async removeFile(name: string): Promise<void> {
+    await Promise.resolve();
+    this.files.delete(name);
   }
 }

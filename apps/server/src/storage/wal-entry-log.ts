@@ -1,10 +1,12 @@
 // EntryLog on @chronik/wal: one Wal per partition directory, all sharing one GroupCommitter so that
-// acks=all appends of every partition share fsyncs (group commit).
-import fs from 'node:fs';
+// acks=all appends of every partition share fsyncs (group commit). Every byte goes through the
+// injected FileSystem.
+import path from 'node:path';
 import { GroupCommitter, Wal } from '@chronik/wal';
-import type { WalRecordInput } from '@chronik/wal';
+import type { FileSystem, WalRecordInput } from '@chronik/wal';
 import type { Logger } from '../logger.js';
 import type { EntryInput, EntryLog, EntryLogFactory } from './entry-log.js';
+import { readWholeFile, writeFileAtomic } from './files.js';
 
 export interface WalEntryLogOptions {
   maxSegmentBytes: number;
@@ -15,10 +17,15 @@ export interface WalEntryLogOptions {
    */
   maxPendingBytes: number;
   logger: Logger;
+  fs: FileSystem;
 }
 
 class WalEntryLog implements EntryLog {
-  constructor(private readonly wal: Wal) {}
+  constructor(
+    private readonly wal: Wal,
+    private readonly fs: FileSystem,
+    private readonly dir: string,
+  ) {}
   firstIndex(): number {
     return this.wal.firstIndex();
   }
@@ -51,6 +58,16 @@ class WalEntryLog implements EntryLog {
   close(): Promise<void> {
     return this.wal.close();
   }
+  readFile(name: string): Promise<Buffer | undefined> {
+    return readWholeFile(this.fs, path.join(this.dir, name));
+  }
+  writeFile(name: string, data: Uint8Array): Promise<void> {
+    return writeFileAtomic(this.fs, path.join(this.dir, name), data);
+  }
+  async removeFile(name: string): Promise<void> {
+    if ((await this.fs.stat(path.join(this.dir, name))) !== undefined)
+      await this.fs.unlink(path.join(this.dir, name));
+  }
 }
 
 export class WalEntryLogFactory implements EntryLogFactory {
@@ -62,6 +79,7 @@ export class WalEntryLogFactory implements EntryLogFactory {
     const logger = this.options.logger;
     const wal = await Wal.open({
       dir,
+      fs: this.options.fs,
       committer: this.committer,
       maxSegmentBytes: Math.max(this.options.maxSegmentBytes, this.options.maxRecordBytes + 4096),
       maxRecordBytes: this.options.maxRecordBytes,
@@ -77,10 +95,10 @@ export class WalEntryLogFactory implements EntryLogFactory {
         error: (msg: string, fields?: Record<string, unknown>) => logger.error({ ...fields, dir }, msg),
       },
     });
-    return new WalEntryLog(wal);
+    return new WalEntryLog(wal, this.options.fs, dir);
   }
-  async remove(dir: string): Promise<void> {
-    await fs.promises.rm(dir, { recursive: true, force: true });
+  remove(dir: string): Promise<void> {
+    return this.options.fs.removeTree(dir);
   }
   close(): void {
     this.committer.close();

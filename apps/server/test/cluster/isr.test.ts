@@ -1,7 +1,7 @@
 // IsrTracker: the ISR of a partition leader from Raft progress (caught up within maxLagMs and
 // answering; a returning follower joins only once its log holds everything committed).
-import { IsrTracker } from '../../src/cluster/raft/isr.js';
-import type { IsrInput, MemberProgress } from '../../src/cluster/raft/isr.js';
+import { IsrTracker } from '../../src/cluster/isr.js';
+import type { IsrInput, MemberProgress } from '../../src/cluster/isr.js';
 
 function input(
   nowMs: number,

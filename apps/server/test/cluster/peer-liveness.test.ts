@@ -1,6 +1,6 @@
 // PeerLiveness: a peer is alive while its acknowledged-batch total grows; a restart of the peer
 // (a new stream) does not make it look dead.
-import { PeerLiveness } from '../../src/cluster/raft/peer-liveness.js';
+import { PeerLiveness } from '../../src/cluster/peer-liveness.js';
 
 test('a peer is alive while its total grows and dead after a silent window', () => {
   const l = new PeerLiveness(4000);

@@ -1,6 +1,7 @@
 // The classic group state machine under a fake clock: joins, rebalances, sync ordering, session
 // expiry, static membership, leaving, generation errors, protocol selection and limits.
-import { GroupCoordinator, InMemoryOffsetLog, ManualScheduler } from '../../src/groups/index.js';
+import { GroupCoordinator, InMemoryOffsetLog } from '../../src/groups/index.js';
+import { ManualScheduler } from '../../src/infra.js';
 import {
   assign,
   harness,
@@ -685,6 +686,7 @@ describe('coordinator ownership', () => {
     const c = new GroupCoordinator({
       offsetLog: log,
       scheduler: clock,
+      newUuid: () => 'uuid',
       config: { numPartitions: 4, initialRebalanceDelayMs: 0, minSessionTimeoutMs: 1000 },
     });
     expect((await c.joinGroup(joinReq('g'))).errorCode).toBe('NOT_COORDINATOR');

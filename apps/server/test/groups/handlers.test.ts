@@ -1,7 +1,6 @@
 // The ten group handlers over the wire (a raw client against an in-process broker), version by
 // version: which fields each version carries and how answers map to them.
 import { ApiKey } from '@chronik/protocol';
-import { startGroupServices } from '../../src/groups/service.js';
 import { removeDir, startBroker } from '../helpers/broker.js';
 import { RawClient } from '../helpers/raw-client.js';
 import { subscription } from './helpers.js';
@@ -13,19 +12,14 @@ let dataDir: string;
 let c: RawClient;
 
 beforeAll(async () => {
-  const b = await startBroker(
-    {},
-    {
-      groups: (ctx) =>
-        startGroupServices({
-          ...ctx,
-          groupConfig: { initialRebalanceDelayMs: 0, minSessionTimeoutMs: 1000 },
-        }),
-    },
-  );
+  const b = await startBroker({}, { groupConfig: { initialRebalanceDelayMs: 0, minSessionTimeoutMs: 1000 } });
   stop = b.stop;
   dataDir = b.dataDir;
   c = await RawClient.connect(b.broker.kafkaPort);
+  // As clients do: FindCoordinator first (it creates __consumer_offsets; before that no node
+  // coordinates any group, as in Kafka).
+  const found = await c.request(ApiKey.FindCoordinator, 4, { key: '', keyType: 0, coordinatorKeys: ['h'] });
+  expect(found.coordinators[0]?.errorCode).toBe(0);
   const created = await c.request(ApiKey.CreateTopics, 5, {
     topics: [{ name: 'ht', numPartitions: 2, replicationFactor: 1, assignments: [], configs: [] }],
     timeoutMs: 5000,

@@ -1,5 +1,6 @@
 // Shared helpers of the group coordinator tests: a coordinator on a fake clock and an in-memory log.
-import { GroupCoordinator, InMemoryOffsetLog, ManualScheduler } from '../../src/groups/index.js';
+import { GroupCoordinator, InMemoryOffsetLog } from '../../src/groups/index.js';
+import { ManualScheduler } from '../../src/infra.js';
 import type { GroupCoordinatorConfig, JoinGroupRequest, JoinGroupResult } from '../../src/groups/index.js';
 
 export interface Harness {

@@ -5,7 +5,8 @@
 // sees never goes backwards, a replaced static member's old id is fenced, and a restart (with
 // compaction running) gives back every acknowledged commit.
 import fc from 'fast-check';
-import { InMemoryOffsetLog, ManualScheduler } from '../../src/groups/index.js';
+import { InMemoryOffsetLog } from '../../src/groups/index.js';
+import { ManualScheduler } from '../../src/infra.js';
 import type { JoinGroupResult } from '../../src/groups/index.js';
 import { harness, joinReq, settle, subscription } from './helpers.js';
 import type { Harness } from './helpers.js';

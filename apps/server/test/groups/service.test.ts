@@ -1,77 +1,76 @@
-// startGroupServices: which __consumer_offsets partitions this node coordinates, following
-// leadership as it moves (cluster mode), and a partition that cannot be loaded leaving only its own
-// groups without a coordinator.
-import type { Cluster } from '../../src/cluster/cluster.js';
-import { DEFAULT_CONFIG } from '../../src/config.js';
-import { InMemoryOffsetLog, ManualScheduler } from '../../src/groups/index.js';
-import type { EncodedRecord } from '../../src/groups/index.js';
-import { partitionsToCoordinate, startGroupServices } from '../../src/groups/service.js';
+// startGroupService: the coordinator follows the leadership events of the partition manager (the
+// same source in both modes) — it loads the `__consumer_offsets` partitions led here, unloads those
+// that move away, and a partition that cannot be loaded leaves only its own groups without a
+// coordinator and is retried while it is still led here.
+import type { GroupPartitions } from '../../src/groups/service.js';
+import { startGroupService } from '../../src/groups/service.js';
+import { InMemoryOffsetLog } from '../../src/groups/index.js';
+import type { EncodedRecord, OffsetLog } from '../../src/groups/index.js';
+import { ManualScheduler } from '../../src/infra.js';
+import { silentLogger } from '../../src/logger.js';
+import type { LeadershipListener } from '../../src/services/partition-manager.js';
 import { settle } from './helpers.js';
 
-function fakeCluster(
-  mode: 'standalone' | 'raft-cluster',
-  leaders: number[] | undefined,
-): { cluster: Cluster; setLeaders(l: number[]): void } {
-  let current = leaders;
-  const cluster = {
-    nodeId: 1,
-    topic: (name: string) =>
-      name === '__consumer_offsets' && current !== undefined
-        ? {
-            name,
-            topicId: 'x',
-            internal: true,
-            configs: {},
-            partitions: current.map((leaderId, partition) => ({
-              partition,
-              leaderId,
-              leaderEpoch: 0,
-              replicas: [],
-              isr: [],
-              offlineReplicas: [],
-            })),
-          }
-        : undefined,
-    status: () => ({ mode }),
-  } as unknown as Cluster;
-  return { cluster, setLeaders: (l) => (current = l) };
+/** Partitions whose leadership the test moves by hand (only onLeadership is used). */
+function fakePartitions(initial: number[]) {
+  const listeners = new Set<LeadershipListener>();
+  const leaders = new Set(initial);
+  const unused = (): never => {
+    throw new Error('not used by this test');
+  };
+  const partitions: GroupPartitions = {
+    append: unused,
+    read: unused,
+    listOffset: unused,
+    deleteRecords: unused,
+    onLeadership(l) {
+      listeners.add(l);
+      for (const p of leaders) l('__consumer_offsets', p, true);
+      return () => listeners.delete(l);
+    },
+  };
+  const emit = (topic: string, p: number, leader: boolean): void => {
+    if (leader) leaders.add(p);
+    else leaders.delete(p);
+    for (const l of listeners) l(topic, p, leader);
+  };
+  return { partitions, emit, listeners };
 }
 
-const config = { ...DEFAULT_CONFIG, broker: { ...DEFAULT_CONFIG.broker, offsetsTopicNumPartitions: 3 } };
-
-it('coordinates every partition in standalone before the topic exists, none in a cluster', () => {
-  expect(partitionsToCoordinate(fakeCluster('standalone', undefined).cluster, 3)).toEqual([0, 1, 2]);
-  expect(partitionsToCoordinate(fakeCluster('raft-cluster', undefined).cluster, 3)).toEqual([]);
-  expect(partitionsToCoordinate(fakeCluster('raft-cluster', [1, 2, 1]).cluster, 3)).toEqual([0, 2]);
-});
-
-it('follows leadership: loads partitions it gains, unloads those it loses', async () => {
-  const { cluster, setLeaders } = fakeCluster('raft-cluster', [1, 2, 1]);
-  const clock = new ManualScheduler();
-  const log = new InMemoryOffsetLog();
-  const g = await startGroupServices({
-    cluster,
-    config,
+function start(partitions: GroupPartitions, clock: ManualScheduler, offsetLog: OffsetLog) {
+  return startGroupService({
+    partitions,
+    ensureOffsetsTopic: () => Promise.resolve(),
+    numPartitions: 3,
     scheduler: clock,
-    offsetLog: log,
-    leadershipCheckIntervalMs: 1000,
+    newUuid: () => 'uuid',
+    logger: silentLogger,
+    offsetLog,
   });
+}
+
+it('loads the partitions led here at start, follows leadership, ignores other topics', async () => {
+  const { partitions, emit, listeners } = fakePartitions([0, 2]);
+  const clock = new ManualScheduler();
+  const g = await start(partitions, clock, new InMemoryOffsetLog());
   expect(g.coordinator.ownedPartitions()).toEqual([0, 2]);
-  setLeaders([2, 1, 1]);
-  clock.advance(1000);
+  emit('__consumer_offsets', 0, false);
+  emit('__consumer_offsets', 1, true);
+  emit('orders', 1, false);
+  emit('__consumer_offsets', 7, true); // beyond offsets.topic.num.partitions
   await settle();
   expect(g.coordinator.ownedPartitions()).toEqual([1, 2]);
-  expect(g.handlers).toHaveLength(10);
   g.close();
+  expect(listeners.size).toBe(0);
   expect(clock.pendingTimers).toBe(0);
 });
 
-it('a partition that cannot be read leaves only its groups without a coordinator, and is retried', async () => {
-  const { cluster } = fakeCluster('standalone', [1, 1, 1]);
+it('a partition that cannot be read leaves only its groups without a coordinator, and is retried while led here', async () => {
+  const { partitions, emit } = fakePartitions([0, 1, 2]);
   const clock = new ManualScheduler();
   const log = new InMemoryOffsetLog();
   let broken = true;
-  const flaky = {
+  const flaky: OffsetLog = {
     append: (p: number, r: readonly EncodedRecord[]) => log.append(p, r),
     truncateBefore: (p: number, o: bigint) => log.truncateBefore(p, o),
     readAll: (p: number): AsyncIterable<EncodedRecord> => {
@@ -79,22 +78,23 @@ it('a partition that cannot be read leaves only its groups without a coordinator
       return log.readAll(p);
     },
   };
-  const g = await startGroupServices({
-    cluster,
-    config,
-    scheduler: clock,
-    offsetLog: flaky,
-    leadershipCheckIntervalMs: 1000,
-  });
+  const g = await start(partitions, clock, flaky);
   expect(g.coordinator.ownedPartitions()).toEqual([0, 2]);
   broken = false;
   clock.advance(10_000);
   await settle();
   expect(g.coordinator.ownedPartitions()).toEqual([0, 2]); // not retried before 30 s
-  for (let i = 0; i < 25; i++) {
-    clock.advance(1000);
-    await settle();
-  }
+  clock.advance(20_000);
+  await settle();
   expect(g.coordinator.ownedPartitions()).toEqual([0, 1, 2]);
+  // A failed partition that moved away meanwhile is not retried.
+  const timers = clock.pendingTimers;
+  broken = true;
+  emit('__consumer_offsets', 1, false);
+  emit('__consumer_offsets', 1, true);
+  await settle();
+  expect(clock.pendingTimers).toBe(timers + 1); // the retry
+  emit('__consumer_offsets', 1, false);
+  expect(clock.pendingTimers).toBe(timers);
   g.close();
 });

@@ -1,18 +1,15 @@
 // A broker shutting down answers a JoinGroup that waits for a rebalance at once (NOT_COORDINATOR)
 // instead of holding the shutdown until the rebalance would end.
 import { ApiKey, decodeResponseFrame } from '@chronik/protocol';
-import { startGroupServices } from '../../src/groups/service.js';
 import { removeDir, startBroker } from '../helpers/broker.js';
 import { RawClient } from '../helpers/raw-client.js';
 import { subscription } from './helpers.js';
 
 it('answers a waiting JoinGroup NOT_COORDINATOR when the broker stops', async () => {
-  const b = await startBroker(
-    {},
-    { groups: (ctx) => startGroupServices({ ...ctx, groupConfig: { initialRebalanceDelayMs: 60_000 } }) },
-  );
+  const b = await startBroker({}, { groupConfig: { initialRebalanceDelayMs: 60_000 } });
   try {
     const c = await RawClient.connect(b.broker.kafkaPort);
+    await c.request(ApiKey.FindCoordinator, 4, { key: '', keyType: 0, coordinatorKeys: ['slow'] });
     const id = c.send(ApiKey.JoinGroup, 3, {
       groupId: 'slow',
       sessionTimeoutMs: 10_000,

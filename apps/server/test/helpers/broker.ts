@@ -4,8 +4,8 @@ import fs from 'node:fs';
 import { Broker } from '../../src/broker.js';
 import type { ServerConfig } from '../../src/config.js';
 import { DEFAULT_BROKER, DEFAULT_CONFIG, DEFAULT_LIMITS } from '../../src/config.js';
-import type { StandaloneOptions } from '../../src/services.js';
-import { standaloneServices } from '../../src/services.js';
+import type { StandaloneOptions } from '../../src/modes/standalone.js';
+import { standaloneMode } from '../../src/modes/standalone.js';
 import { tempDir } from './server.js';
 
 export async function startBroker(
@@ -30,7 +30,7 @@ export async function startBroker(
     limits: { ...DEFAULT_LIMITS, ...overrides.limits },
     shutdownTimeoutMs: 2000,
   };
-  const broker = new Broker(config, { randomId: randomUUID }, standaloneServices(services));
+  const broker = new Broker(config, { randomId: randomUUID }, standaloneMode(services));
   await broker.start();
   return {
     broker,

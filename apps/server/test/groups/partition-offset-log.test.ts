@@ -1,10 +1,9 @@
 // The coordinator on the real storage, in-process: __consumer_offsets written through the
-// LocalCluster's append path (WAL), compacted by snapshot + DeleteRecords, and reloaded by a new
+// partitions' append path (standalone: the WAL), compacted by snapshot + DeleteRecords, and reloaded by a new
 // broker on the same data directory. kafkajs drives it over the wire.
 import { ApiKey } from '@chronik/protocol';
 import { Kafka, logLevel } from 'kafkajs';
 import type { GroupCoordinator } from '../../src/groups/index.js';
-import { startGroupServices } from '../../src/groups/service.js';
 import { removeDir, startBroker } from '../helpers/broker.js';
 import { RawClient } from '../helpers/raw-client.js';
 
@@ -13,13 +12,9 @@ jest.setTimeout(60_000);
 it('commits are durable in __consumer_offsets, compaction moves its log start, a restart reloads them', async () => {
   let coordinator: GroupCoordinator | undefined;
   const services = {
-    groups: async (ctx: Parameters<typeof startGroupServices>[0]) => {
-      const g = await startGroupServices({
-        ...ctx,
-        groupConfig: { compactionMinRecords: 30, initialRebalanceDelayMs: 0 },
-      });
-      coordinator = g.coordinator;
-      return g;
+    groupConfig: { compactionMinRecords: 30, initialRebalanceDelayMs: 0 },
+    onComposed: (c: { services: { groups: GroupCoordinator } }) => {
+      coordinator = c.services.groups;
     },
   };
   let b = await startBroker({}, services);
@@ -38,6 +33,7 @@ it('commits are durable in __consumer_offsets, compaction moves its log start, a
     await admin.createTopics({ topics: [{ topic: 'it-topic', numPartitions: 2 }] });
     // standalone commits (generation -1), each answered once durable
     const raw = await RawClient.connect(port());
+    await raw.request(ApiKey.FindCoordinator, 4, { key: '', keyType: 0, coordinatorKeys: ['it-group'] });
     for (let i = 1; i <= 60; i++) {
       const r = await raw.request(ApiKey.OffsetCommit, 8, {
         groupId: 'it-group',

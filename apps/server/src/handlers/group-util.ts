@@ -1,6 +1,6 @@
 // Small conversions the consumer-group handlers share.
-import { ErrorCode } from '../protocol.js';
-import type { GroupKafkaError } from './errors.js';
+import { ErrorCode } from '@chronik/protocol';
+import type { GroupKafkaError } from '../groups/errors.js';
 
 const codes = ErrorCode as Readonly<Record<string, number>>;
 

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { BatchIndex } from '../src/storage/batch-index.js';
+import { BatchIndex } from '../../src/partition/batch-index.js';
 
 describe('BatchIndex', () => {
   test('behaves like an array of batches under pushes, front drops and lookups', () => {

@@ -2,9 +2,9 @@
 // (first/last sequence and offsets), as Kafka keeps. Derived from batch headers only, so the same
 // code rebuilds it from the log on recovery.
 
-import type { ProducerStateView } from '../cluster/cluster.js';
-import type { RecordBatchHeader } from '../protocol.js';
+import type { RecordBatchHeader } from '@chronik/protocol';
 import { KafkaError } from '../errors.js';
+import type { ProducerStateView } from './types.js';
 
 /** Batches remembered per producer (Kafka: 5, the max in-flight requests of an idempotent producer). */
 export const BATCHES_PER_PRODUCER = 5;
@@ -26,8 +26,8 @@ export type SequenceCheck = { kind: 'append' } | { kind: 'duplicate'; baseOffset
 
 const INT32_MAX = 2147483647;
 
-function nextSeq(seq: number, count: number): number {
-  // Sequences wrap from Int32.MAX to 0.
+/** The sequence `count` after `seq` (sequences wrap from Int32.MAX to 0). */
+export function nextSeq(seq: number, count: number): number {
   const n = seq + count;
   return n > INT32_MAX ? n - INT32_MAX - 1 : n;
 }
@@ -49,7 +49,7 @@ export class ProducerStateTable {
   check(h: RecordBatchHeader): SequenceCheck {
     if (h.producerId < 0n || h.isControl) return { kind: 'append' };
     const e = this.producers.get(h.producerId);
-    const lastSeq = h.baseSequence + h.lastOffsetDelta;
+    const lastSeq = nextSeq(h.baseSequence, h.lastOffsetDelta);
     if (e === undefined) return { kind: 'append' }; // unknown (new, or state expired): accept
     if (h.producerEpoch < e.epoch) {
       throw new KafkaError(

@@ -1,0 +1,134 @@
+// The raft-cluster's PartitionFactory: every partition replica set is its own Raft group on this
+// node's RaftHost (group id: group-ids.ts), whose voters are the assigned replicas and whose log is
+// the partition's log (partition/replicated-partition.ts). Its data is `<raftDir>/group-<id>/`.
+import path from 'node:path';
+import type { RaftHost } from '@chronik/raft-host';
+import type { FileSystem } from '@chronik/wal';
+import { KafkaError } from '../errors.js';
+import type { Scheduler } from '../infra.js';
+import type { Logger } from '../logger.js';
+import type { PartitionGroup } from '../partition/replicated-partition.js';
+import { ReplicatedPartition } from '../partition/replicated-partition.js';
+import type { ManagedPartition, PartitionEvents } from '../partition/types.js';
+import type { PartitionFactory, PartitionSpec } from '../services/partition-manager.js';
+import { partitionGroupId } from './group-ids.js';
+
+/** Partition WAL segments: bounds around the topic's segment.bytes (see segmentBytesOf). */
+const MIN_PARTITION_SEGMENT_BYTES = 256 * 1024;
+const MAX_PARTITION_SEGMENT_BYTES = 64 * 1024 * 1024;
+/** RaftHost's largest entry (a batch is one entry). */
+const MAX_ENTRY_BYTES = 16 * 1024 * 1024;
+/** A new group's preferred replica campaigns this long after opening it. */
+const FIRST_CAMPAIGN_DELAY_MS = 300;
+
+export interface PartitionGroupsOptions {
+  host: RaftHost;
+  fs: FileSystem;
+  /** The host's data directory (one `group-<id>` folder per group). */
+  raftDir: string;
+  nodeId: number;
+  /** Election timeout of partition groups, in ticks. */
+  electionTicks: number;
+  retentionCheckIntervalMs: number;
+  proposalTimeoutMs: number;
+  scheduler: Scheduler;
+  logger: Logger;
+}
+
+/**
+ * WAL segment size of a partition group: the topic's segment.bytes (compaction frees whole
+ * segments, so retention frees disk at that granularity), at least what one batch of
+ * max.message.bytes needs plus room, at least MIN_PARTITION_SEGMENT_BYTES, at most
+ * MAX_PARTITION_SEGMENT_BYTES. Fixed when the group opens (a later segment.bytes change applies
+ * when the node restarts).
+ */
+function segmentBytesOf(spec: PartitionSpec): number {
+  const { segmentBytes, maxMessageBytes } = spec.config;
+  return Math.min(
+    MAX_PARTITION_SEGMENT_BYTES,
+    Math.max(
+      segmentBytes,
+      MIN_PARTITION_SEGMENT_BYTES,
+      Math.min(maxMessageBytes, MAX_ENTRY_BYTES) + 64 * 1024,
+    ),
+  );
+}
+
+export class PartitionGroups implements PartitionFactory {
+  /** Group id → the partition using it (hash collisions are refused, never mixed). */
+  private readonly owners = new Map<number, ReplicatedPartition>();
+
+  constructor(private readonly o: PartitionGroupsOptions) {}
+
+  /** The replicas created here and not closed (the supervisor looks at them). */
+  replicas(): IterableIterator<ReplicatedPartition> {
+    return this.owners.values();
+  }
+
+  create(spec: PartitionSpec, events: PartitionEvents): ManagedPartition {
+    const { host, fs, nodeId } = this.o;
+    const gid = partitionGroupId(spec.topicId, spec.partition);
+    const owner = this.owners.get(gid);
+    if (owner !== undefined)
+      throw new KafkaError(
+        'UNKNOWN_SERVER_ERROR',
+        `partition group id ${gid} of ${spec.topic}-${spec.partition} collides with ${owner.topic}-${owner.partition}`,
+      );
+    const segmentBytes = segmentBytesOf(spec);
+    const group: PartitionGroup = {
+      groupId: gid,
+      open: async (stateMachine) => {
+        const fresh = !(await fs.readdir(this.o.raftDir).catch(() => [] as string[])).includes(
+          `group-${gid}`,
+        );
+        await host.openGroup({
+          groupId: gid,
+          stateMachine,
+          bootstrapVoters: [...spec.replicas].sort((a, b) => a - b),
+          // The log is the partition's data: the replica chooses the snapshot points (checkpoints
+          // below its log start offset) and the log is compacted exactly to them.
+          snapshotPolicy: 'stateMachine',
+          maxSegmentBytes: segmentBytes,
+          electionTicks: this.o.electionTicks,
+        });
+        // The preferred replica (first in the list) campaigns at once for a new group, so leaders
+        // start spread as the assignment intended; the election timeout covers the rest.
+        if (fresh && spec.replicas[0] === nodeId) {
+          this.o.scheduler.setTimer(FIRST_CAMPAIGN_DELAY_MS, () => {
+            if (host.hasGroup(gid) && host.status(gid).leaderId === 0) host.campaign(gid);
+          });
+        }
+      },
+      propose: (data, timeoutMs, options) => host.propose(gid, data, timeoutMs, options),
+      status: () => host.status(gid),
+      log: () => host.log(gid),
+      transferLeadership: (to) => host.transferLeadership(gid, to),
+      close: async () => {
+        if (this.owners.get(gid) === replica) this.owners.delete(gid);
+        if (host.hasGroup(gid)) await host.closeGroup(gid);
+      },
+    };
+    const replica = new ReplicatedPartition({
+      topic: spec.topic,
+      topicId: spec.topicId,
+      partition: spec.partition,
+      nodeId,
+      group,
+      config: spec.config,
+      retentionCheckIntervalMs: this.o.retentionCheckIntervalMs,
+      proposalTimeoutMs: this.o.proposalTimeoutMs,
+      logger: this.o.logger,
+      nowMs: () => this.o.scheduler.now(),
+      events,
+      // A few checkpoints per WAL segment, so compaction can free each segment soon after
+      // retention passes it.
+      checkpointEveryBytes: Math.max(64 * 1024, Math.floor(segmentBytes / 4)),
+    });
+    this.owners.set(gid, replica);
+    return replica;
+  }
+
+  remove(topicId: string, partition: number): Promise<void> {
+    return this.o.fs.removeTree(path.join(this.o.raftDir, `group-${partitionGroupId(topicId, partition)}`));
+  }
+}

@@ -1,0 +1,118 @@
+// The metadata of a raft-cluster: @chronik/metadata's state machine replicated by the metadata Raft
+// group (group 1, on the initial voters). A commit is proposed on the metadata leader from any node
+// (RaftHost.proposeOrForward) and answered once applied on this node, with this node's result:
+// read-your-writes on every node. No reachable leader: NOT_CONTROLLER (Kafka's retriable answer to
+// admin requests that cannot reach the controller).
+import type { ApplyResult, MetadataCommand } from '@chronik/metadata';
+import { MetadataStateMachine, encodeCommand } from '@chronik/metadata';
+import type { Entry } from '@chronik/raft';
+import type { RaftHost } from '@chronik/raft-host';
+import { KafkaError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import { proposalError } from '../partition/replicated-partition.js';
+import type { MetadataGroupStatus, MetadataStore } from '../services/metadata-store.js';
+import { METADATA_GROUP_ID } from './group-ids.js';
+
+export interface RaftMetadataStoreOptions {
+  host: RaftHost;
+  /** The initial voters (this node included), used only when the group has no state yet. */
+  voters: readonly number[];
+  /** Whether this node may create the group from nothing (`--bootstrap`). */
+  bootstrap: boolean;
+  /** Time a commit may take, forwarding included. */
+  timeoutMs: number;
+  logger: Logger;
+  /**
+   * The metadata log holds an entry this node cannot apply (written by newer code): it must stop
+   * rather than serve a state that diverges from the others'.
+   */
+  fatal(error: Error): void;
+}
+
+export class RaftMetadataStore implements MetadataStore {
+  readonly state = new MetadataStateMachine();
+  private stopped: Error | null = null;
+
+  private constructor(private readonly o: RaftMetadataStoreOptions) {}
+
+  /** Opens (recovers) the metadata group; never waits for a leader. */
+  static async open(o: RaftMetadataStoreOptions): Promise<RaftMetadataStore> {
+    const store = new RaftMetadataStore(o);
+    await o.host.openGroup({
+      groupId: METADATA_GROUP_ID,
+      stateMachine: {
+        apply: (e: Entry) => store.apply(e),
+        snapshot: () => store.state.snapshot(),
+        // The bootstrap snapshot (index 1, the initial voters) carries no state machine data.
+        restore: (data) =>
+          store.state.restore(data.length > 0 ? data : new MetadataStateMachine().snapshot()),
+      },
+      bootstrapVoters: o.bootstrap ? [...o.voters].sort((a, b) => a - b) : [],
+      snapshotEveryEntries: 10_000,
+      keepEntriesAfterSnapshot: 1_000,
+      // Metadata is small and rare: every commit is stored, so a restarted node knows every topic
+      // and broker at once, before a leader is elected (partition groups store theirs lazily).
+      commitPersistTicks: 0,
+    });
+    return store;
+  }
+
+  private apply(e: Entry): ApplyResult | undefined {
+    if (this.stopped !== null) return undefined;
+    let r: ApplyResult;
+    try {
+      r = this.state.apply(e.index, e.data);
+    } catch (err) {
+      this.stopped = err instanceof Error ? err : new Error(String(err));
+      this.o.logger.error(
+        { index: e.index, err: this.stopped.message },
+        'metadata entry cannot be applied: this node stops applying metadata',
+      );
+      queueMicrotask(() => this.o.fatal(this.stopped as Error));
+      return undefined;
+    }
+    if (!r.ok)
+      this.o.logger.debug(
+        { index: e.index, code: r.error.code, err: r.error.message },
+        'metadata command rejected',
+      );
+    return r;
+  }
+
+  async commit(command: MetadataCommand): Promise<ApplyResult> {
+    if (this.stopped !== null)
+      throw new KafkaError(
+        'KAFKA_STORAGE_ERROR',
+        `this node stopped applying metadata: ${this.stopped.message}`,
+      );
+    let out;
+    try {
+      out = await this.o.host.proposeOrForward(METADATA_GROUP_ID, encodeCommand(command), this.o.timeoutMs);
+    } catch (e) {
+      const k = proposalError(e, 'metadata proposal');
+      throw k.code === 'NOT_LEADER_OR_FOLLOWER'
+        ? new KafkaError('NOT_CONTROLLER', k.message, { cause: e })
+        : k;
+    }
+    const r = out.result as ApplyResult | undefined;
+    if (r === undefined)
+      throw new KafkaError('UNKNOWN_SERVER_ERROR', 'metadata entry applied without a result');
+    return r;
+  }
+
+  leaderId(): number {
+    const s = this.o.host.hasGroup(METADATA_GROUP_ID) ? this.o.host.status(METADATA_GROUP_ID) : undefined;
+    return s !== undefined && s.leaderId > 0 ? s.leaderId : -1;
+  }
+
+  status(): MetadataGroupStatus {
+    const s = this.o.host.hasGroup(METADATA_GROUP_ID) ? this.o.host.status(METADATA_GROUP_ID) : undefined;
+    return {
+      leaderId: s !== undefined && s.leaderId > 0 ? s.leaderId : -1,
+      term: s?.term ?? 0,
+      commitIndex: s?.commitIndex ?? 0,
+      appliedIndex: s?.appliedIndex ?? 0,
+      voters: s?.voters ?? [],
+    };
+  }
+}

@@ -1,0 +1,143 @@
+// What a raft-cluster node does for the partitions it leads besides serving them:
+// - the ISR (isr.ts): itself and the followers caught up within replica.lag.time.max.ms that answer
+//   its Raft traffic; changes go to the metadata as changeIsr, one proposal per partition in flight;
+// - preferred leaders: a leader hands a partition back to its preferred replica (the first) by
+//   leadership transfer once that node has answered steadily for PREFERRED_STABLE_MS, at most one
+//   partition per round, so leaders stay spread over the nodes.
+// Liveness of peers comes from the transport's acknowledged batches (peer-liveness.ts).
+import type { RaftHost } from '@chronik/raft-host';
+import type { Scheduler, TimerHandle } from '../infra.js';
+import { every } from '../infra.js';
+import type { Logger } from '../logger.js';
+import type { ReplicatedPartition } from '../partition/replicated-partition.js';
+import type { MetadataStore } from '../services/metadata-store.js';
+import { IsrTracker } from './isr.js';
+import type { PeerAcks } from './peer-liveness.js';
+import { PeerLiveness } from './peer-liveness.js';
+
+/** Period of the ISR check on partition leaders. */
+const ISR_CHECK_MS = 500;
+/** Period of the preferred-leader check. */
+const REBALANCE_EVERY_MS = 2000;
+/** A preferred replica must have answered steadily this long before leadership moves back to it. */
+const PREFERRED_STABLE_MS = 10_000;
+
+export interface SupervisorOptions {
+  nodeId: number;
+  host: RaftHost;
+  store: MetadataStore;
+  /** The partition replicas of this node. */
+  replicas(): Iterable<ReplicatedPartition>;
+  /** The transport's per-peer acknowledgement counts. */
+  peerAcks(): readonly PeerAcks[];
+  scheduler: Scheduler;
+  logger: Logger;
+  /** A follower not caught up within this long leaves the ISR (replica.lag.time.max.ms). */
+  replicaLagMaxMs: number;
+  /** A follower not marked active by Raft within this long counts as not answering. */
+  activeWindowMs: number;
+  /** How long a leadership transfer may take before appends are accepted again. */
+  transferWindowMs: number;
+}
+
+function errorText(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+export class ReplicationSupervisor {
+  private readonly peerLiveness = new PeerLiveness(REBALANCE_EVERY_MS * 2);
+  private readonly isr: IsrTracker;
+  /** Partition groups with a changeIsr proposal in flight. */
+  private readonly isrReporting = new Set<number>();
+  private readonly timers: TimerHandle[] = [];
+
+  constructor(private readonly o: SupervisorOptions) {
+    this.isr = new IsrTracker({ maxLagMs: o.replicaLagMaxMs, activeWindowMs: o.activeWindowMs });
+  }
+
+  start(): void {
+    const onError = (what: string) => (e: unknown) =>
+      this.o.logger.warn({ err: errorText(e) }, `${what} failed`);
+    this.timers.push(
+      every(this.o.scheduler, ISR_CHECK_MS, () => this.checkIsr(), onError('ISR check')),
+      every(this.o.scheduler, REBALANCE_EVERY_MS, () => this.rebalance(), onError('preferred leader check')),
+    );
+  }
+
+  stop(): void {
+    for (const t of this.timers) t.cancel();
+    this.timers.length = 0;
+  }
+
+  private peerAlive(nodeId: number, now: number): boolean {
+    return nodeId === this.o.nodeId || this.peerLiveness.alive(nodeId, now);
+  }
+
+  /** Reports each led partition's ISR to the metadata when it changed. */
+  checkIsr(): void {
+    const now = this.o.scheduler.now();
+    this.peerLiveness.observe(this.o.peerAcks(), now);
+    for (const r of this.o.replicas()) {
+      const gid = r.group.groupId;
+      if (!r.isLeaderReady()) {
+        this.isr.forget(gid);
+        continue;
+      }
+      if (this.isrReporting.has(gid)) continue;
+      const p = this.o.store.state.topicById(r.topicId)?.partitions[r.partition];
+      if (p === undefined || p.leader !== this.o.nodeId || p.leaderEpoch !== r.term) continue;
+      const st = this.o.host.status(gid);
+      if (st.term !== r.term) continue;
+      const isr = this.isr.update({
+        groupId: gid,
+        term: r.term,
+        nowMs: now,
+        leaderId: this.o.nodeId,
+        lastIndex: st.lastIndex,
+        commitIndex: st.commitIndex,
+        progress: st.progress,
+        replicas: p.replicas,
+        currentIsr: p.isr,
+        reachable: (id) => this.peerAlive(id, now),
+      });
+      const current = [...p.isr].sort((a, b) => a - b).join(',');
+      if ([...isr].sort((a, b) => a - b).join(',') === current) continue;
+      this.isrReporting.add(gid);
+      this.o.store
+        .commit({ type: 'changeIsr', topicId: r.topicId, partition: r.partition, leaderEpoch: r.term, isr })
+        .then(
+          (res) => {
+            if (res.ok)
+              this.o.logger.info({ topic: r.topic, partition: r.partition, isr }, 'partition ISR changed');
+          },
+          (e: unknown) => this.o.logger.debug({ err: errorText(e) }, 'ISR report failed; retried later'),
+        )
+        .finally(() => this.isrReporting.delete(gid));
+    }
+  }
+
+  /** Moves one partition back to its preferred replica when that one is back and steady. */
+  rebalance(): void {
+    const now = this.o.scheduler.now();
+    this.peerLiveness.observe(this.o.peerAcks(), now);
+    for (const r of this.o.replicas()) {
+      if (!r.isLeaderReady() || r.transferring) continue;
+      const preferred = r.replicas[0];
+      if (preferred === undefined || preferred === this.o.nodeId) continue;
+      const since = this.peerLiveness.aliveSince(preferred);
+      if (
+        !this.peerLiveness.alive(preferred, now) ||
+        since === undefined ||
+        now - since < PREFERRED_STABLE_MS
+      )
+        continue;
+      if (now - r.leaderSinceMs < PREFERRED_STABLE_MS) continue;
+      this.o.logger.info(
+        { topic: r.topic, partition: r.partition, to: preferred },
+        'moving partition leadership back to its preferred replica',
+      );
+      r.transferLeadership(preferred, this.o.transferWindowMs);
+      return;
+    }
+  }
+}

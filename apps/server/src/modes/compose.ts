@@ -1,0 +1,199 @@
+// The broker's services over a mode's metadata store and partition factory — the part both modes
+// share. A mode (standalone.ts, raft-cluster.ts) constructs the infrastructure (file system, clock
+// and timers, randomness, WALs, Raft host and transport) and calls composeBroker with it; nothing
+// here constructs any.
+//
+// Start-up order: register the broker in the metadata (a single node waits for it; a cluster
+// retries it in the background, since it may have no metadata leader yet), open this node's
+// partition replicas, start the group coordinator on the `__consumer_offsets` partitions led here,
+// and only then answer requests. Shutdown: long polls return, the coordinator answers its waiting
+// requests, the replicas close (synced), then the mode releases its infrastructure.
+import { clusterIdFromBytes, topicIdFromBytes } from '@chronik/metadata';
+import type { BrokerServices, ModeContext } from '../broker.js';
+import type { GroupCoordinatorConfig } from '../groups/coordinator.js';
+import type { OffsetLog } from '../groups/offset-log.js';
+import { startGroupService } from '../groups/service.js';
+import type { GroupService } from '../groups/service.js';
+import { KafkaDispatcher } from '../handlers/dispatcher.js';
+import { createHandlerTable } from '../handlers/table.js';
+import type { AnyHandler, HandlerEnv, Services } from '../handlers/types.js';
+import type { Random, Scheduler, TimerHandle } from '../infra.js';
+import { retryUntilDone } from '../infra.js';
+import { Coordinators } from '../services/coordinators.js';
+import { LogConfigs } from '../services/log-config.js';
+import type { BrokerEndpoint } from '../services/metadata-cache.js';
+import { MetadataCache } from '../services/metadata-cache.js';
+import type { MetadataGroupStatus, MetadataStore } from '../services/metadata-store.js';
+import type { PartitionFactory } from '../services/partition-manager.js';
+import { PartitionManager } from '../services/partition-manager.js';
+import { ProducerIds } from '../services/producer-ids.js';
+import { registerBroker } from '../services/registration.js';
+import { TopicAdmin } from '../services/topic-admin.js';
+
+/** The admin API's view of the node (GET /v1/cluster). */
+export interface ClusterStatus {
+  nodeId: number;
+  mode: string;
+  clusterId: string;
+  controllerId: number;
+  brokers: readonly BrokerEndpoint[];
+  metadataGroup: MetadataGroupStatus;
+}
+
+export interface ComposeOptions {
+  ctx: ModeContext;
+  scheduler: Scheduler;
+  random: Random;
+  store: MetadataStore;
+  factory: PartitionFactory;
+  /** Where partition data lives and how much room is left (DescribeLogDirs). */
+  logDir: { path: string; space(): { totalBytes: bigint; usableBytes: bigint } };
+  /** Where peers reach this node's Raft listener ('standalone' on a single node). */
+  raftAddress: string;
+  /** Retry the broker registration in the background instead of waiting for it. */
+  registerInBackground: boolean;
+  /** Overrides of the group coordinator's settings (tests). */
+  groupConfig?: Partial<GroupCoordinatorConfig>;
+  /** The coordinator's storage (default: `__consumer_offsets`; tests). */
+  offsetLog?: OffsetLog;
+  /** Handlers beyond the table (tests). */
+  extraHandlers?: readonly AnyHandler[];
+  /** Called once the services are up (a mode's own background work starts here). */
+  started?(composed: Composed): void;
+  /** Releases what the mode opened (stores, hosts, transports), after the services closed. */
+  close(): Promise<void>;
+}
+
+export interface Composed {
+  services: Services;
+  partitions: PartitionManager;
+  broker: BrokerServices;
+}
+
+const REGISTRATION_RETRY_MS = 500;
+
+export async function composeBroker(o: ComposeOptions): Promise<Composed> {
+  const { config, logger } = o.ctx;
+  const nodeId = config.nodeId;
+  const newTopicId = (): string => topicIdFromBytes(o.random.bytes(16));
+  const configs = new LogConfigs(o.store.state, nodeId, config.broker);
+  const partitions = new PartitionManager({
+    nodeId,
+    store: o.store,
+    configs,
+    factory: o.factory,
+    scheduler: o.scheduler,
+    logger: logger.child({ component: 'partitions' }),
+    logDir: o.logDir,
+  });
+  const settled = (): Promise<void> => partitions.settled();
+  const metadata = new MetadataCache(o.store, nodeId, (topicId, p) => partitions.leadership(topicId, p));
+  const topics = new TopicAdmin({
+    store: o.store,
+    nodeId,
+    broker: config.broker,
+    configs,
+    settled,
+    newTopicId,
+    logger: logger.child({ component: 'topics' }),
+  });
+  const coordinators = new Coordinators({
+    store: o.store,
+    cache: metadata,
+    nodeId,
+    broker: config.broker,
+    settled,
+    newTopicId,
+    logger: logger.child({ component: 'topics' }),
+  });
+  const producerIds = new ProducerIds(o.store, nodeId);
+
+  let registering: TimerHandle | undefined;
+  let groups: GroupService | undefined;
+  const stopAll = async (): Promise<void> => {
+    registering?.cancel();
+    groups?.close();
+    await partitions.close();
+    await o.close();
+  };
+  try {
+    const adv = o.ctx.advertised();
+    const register = (): Promise<void> =>
+      registerBroker(o.store, {
+        nodeId,
+        host: adv.host,
+        port: adv.port,
+        rack: null,
+        raftAddress: o.raftAddress,
+        incarnation: o.random.uuid(),
+        newClusterId: () => clusterIdFromBytes(o.random.bytes(16)),
+      }).then(() => logger.info({ host: adv.host, port: adv.port }, 'broker registered in the metadata'));
+    if (o.registerInBackground) {
+      registering = retryUntilDone(
+        o.scheduler,
+        REGISTRATION_RETRY_MS,
+        () => register().then(() => true),
+        (e) =>
+          logger.debug({ err: e instanceof Error ? e.message : String(e) }, 'broker registration will retry'),
+      );
+    } else {
+      await register();
+    }
+    await partitions.start();
+    groups = await startGroupService({
+      partitions,
+      ensureOffsetsTopic: () => coordinators.ensureOffsetsTopic(),
+      numPartitions: config.broker.offsetsTopicNumPartitions,
+      scheduler: o.scheduler,
+      newUuid: () => o.random.uuid(),
+      logger: logger.child({ component: 'groups' }),
+      ...(o.groupConfig !== undefined ? { groupConfig: o.groupConfig } : {}),
+      ...(o.offsetLog !== undefined ? { offsetLog: o.offsetLog } : {}),
+    });
+  } catch (e) {
+    await stopAll().catch(() => undefined);
+    throw e;
+  }
+
+  const services: Services = {
+    metadata,
+    topics,
+    partitions,
+    producerIds,
+    coordinators,
+    groups: groups.coordinator,
+  };
+  const shutdown = new AbortController();
+  const table = createHandlerTable(o.extraHandlers);
+  const env: HandlerEnv = {
+    config,
+    logger: logger.child({ component: 'kafka' }),
+    metrics: o.ctx.metrics,
+    scheduler: o.scheduler,
+    shutdown: shutdown.signal,
+    table: () => table,
+  };
+  const status = (): ClusterStatus => ({
+    nodeId,
+    mode: config.mode,
+    clusterId: metadata.clusterId(),
+    controllerId: metadata.controllerId(),
+    brokers: metadata.brokers(),
+    metadataGroup: o.store.status(),
+  });
+  const composed: Composed = {
+    services,
+    partitions,
+    broker: {
+      dispatcher: new KafkaDispatcher(services, env, table),
+      admin: { cluster: status, partitions: () => partitions.statuses() },
+      beginShutdown: () => shutdown.abort(),
+      close: async () => {
+        shutdown.abort();
+        await stopAll();
+      },
+    },
+  };
+  o.started?.(composed);
+  return composed;
+}

@@ -1,0 +1,123 @@
+// Standalone mode: one node, no Raft. The metadata applies here and is persisted as an atomic
+// snapshot (`<data>/metadata/snapshot.bin`); every partition is a LocalPartition on its own WAL
+// (`<data>/partitions/<topicId>/<partition>/`), all WALs sharing one group commit; recent batches of
+// every partition share one cache. This file (with raft-cluster.ts) is the only place that
+// constructs infrastructure: the file system, clock and timers, and randomness come from the
+// options or default to the system's.
+import path from 'node:path';
+import { nodeFileSystem } from '@chronik/wal';
+import type { FileSystem } from '@chronik/wal';
+import type { BrokerMode } from '../broker.js';
+import { diskSpace } from '../datadir.js';
+import type { GroupCoordinatorConfig } from '../groups/coordinator.js';
+import type { OffsetLog } from '../groups/offset-log.js';
+import type { AnyHandler } from '../handlers/types.js';
+import type { Random, Scheduler } from '../infra.js';
+import { systemRandom, systemScheduler } from '../infra.js';
+import { LocalPartition } from '../partition/local-partition.js';
+import type { PartitionFactory } from '../services/partition-manager.js';
+import { LocalMetadataStore } from '../services/metadata-store.js';
+import { BatchCache } from '../storage/batch-cache.js';
+import type { EntryLogFactory } from '../storage/entry-log.js';
+import { WalEntryLogFactory } from '../storage/wal-entry-log.js';
+import type { Composed } from './compose.js';
+import { composeBroker } from './compose.js';
+
+/** Largest record batch the storage accepts (bounds max.message.bytes). */
+export const MAX_BATCH_BYTES = 32 * 1024 * 1024;
+/** Recent batches kept in memory for all partitions together. */
+const DEFAULT_CACHE_BYTES = 64 * 1024 * 1024;
+
+export interface StandaloneOptions {
+  fs?: FileSystem;
+  scheduler?: Scheduler;
+  random?: Random;
+  /** Storage under the partitions (default: a WAL per partition on `fs`). */
+  entryLogs?: EntryLogFactory;
+  /** Bytes of recent batches kept in memory for all partitions together (default 64 MiB). */
+  cacheBytes?: number;
+  /** Overrides of the group coordinator's settings. */
+  groupConfig?: Partial<GroupCoordinatorConfig>;
+  /** The coordinator's storage (default: `__consumer_offsets`). */
+  offsetLog?: OffsetLog;
+  extraHandlers?: readonly AnyHandler[];
+  /** Told the composed services once they are up (tests reach into them). */
+  onComposed?(c: Composed): void;
+}
+
+export function standaloneMode(options: StandaloneOptions = {}): BrokerMode {
+  return async (ctx) => {
+    const { config, logger } = ctx;
+    const fsys = options.fs ?? nodeFileSystem;
+    const scheduler = options.scheduler ?? systemScheduler;
+    const random = options.random ?? systemRandom;
+    const dataDir = ctx.dataDir.path;
+    const partitionsDir = path.join(dataDir, 'partitions');
+    const wal =
+      options.entryLogs === undefined
+        ? new WalEntryLogFactory({
+            fs: fsys,
+            maxSegmentBytes: config.broker.logSegmentBytes,
+            maxRecordBytes: MAX_BATCH_BYTES,
+            maxPendingBytes: config.limits.maxGlobalInFlightBytes + config.limits.maxRequestBytes,
+            logger: logger.child({ component: 'wal' }),
+          })
+        : undefined;
+    const entryLogs = options.entryLogs ?? (wal as WalEntryLogFactory);
+    const cache = new BatchCache(options.cacheBytes ?? DEFAULT_CACHE_BYTES);
+    const partitionLogger = logger.child({ component: 'partition' });
+    const partitionDir = (topicId: string, partition: number): string =>
+      path.join(partitionsDir, topicId, String(partition));
+    const factory: PartitionFactory = {
+      create: (spec, events) =>
+        new LocalPartition({
+          topic: spec.topic,
+          topicId: spec.topicId,
+          partition: spec.partition,
+          nodeId: config.nodeId,
+          leaderEpoch: Math.max(0, spec.leaderEpoch),
+          openLog: () => entryLogs.open(partitionDir(spec.topicId, spec.partition)),
+          cache,
+          config: spec.config,
+          maxEntryBytes: MAX_BATCH_BYTES,
+          retentionCheckIntervalMs: config.broker.retentionCheckIntervalMs,
+          logger: partitionLogger,
+          nowMs: () => scheduler.now(),
+          events,
+        }),
+      remove: (topicId, partition) => entryLogs.remove(partitionDir(topicId, partition)),
+    };
+    let store: LocalMetadataStore;
+    try {
+      store = await LocalMetadataStore.open({
+        nodeId: config.nodeId,
+        fs: fsys,
+        dir: path.join(dataDir, 'metadata'),
+        logger: logger.child({ component: 'metadata' }),
+      });
+    } catch (e) {
+      wal?.close();
+      throw e;
+    }
+    const composed = await composeBroker({
+      ctx,
+      scheduler,
+      random,
+      store,
+      factory,
+      logDir: { path: dataDir, space: () => diskSpace(dataDir) },
+      // No Raft listener; the metadata wants a name there.
+      raftAddress: 'standalone',
+      registerInBackground: false,
+      ...(options.groupConfig !== undefined ? { groupConfig: options.groupConfig } : {}),
+      ...(options.offsetLog !== undefined ? { offsetLog: options.offsetLog } : {}),
+      ...(options.extraHandlers !== undefined ? { extraHandlers: options.extraHandlers } : {}),
+      close: async () => {
+        await Promise.resolve();
+        wal?.close();
+      },
+    });
+    options.onComposed?.(composed);
+    return composed.broker;
+  };
+}

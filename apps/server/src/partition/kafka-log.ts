@@ -1,0 +1,317 @@
+// The Kafka log of one partition as both replication strategies keep it: an index of the stored
+// record batches (offset → position in the underlying log), the high watermark, the log start offset,
+// the leader-epoch cache, the largest timestamp and the idempotent-producer state — and the reads
+// Kafka defines on them (Fetch, ListOffsets, OffsetForLeaderEpoch) and retention's choice of a new
+// log start. Where the batches live is the strategy's business, behind a BatchReader: the WAL of
+// this node (positions = WAL entry indexes) or a Raft group's log (positions = Raft indexes).
+//
+// Invariants (checked where they change; a violation throws InvariantError and the partition stops):
+// - indexed batches are in offset order and contiguous: each starts where the previous ended, at
+//   `nextOffset`;
+// - logStartOffset <= highWatermark <= nextOffset;
+// - every batch with an offset at or above the log start is indexed.
+import type { RecordBatchHeader } from '@chronik/protocol';
+import { decodeRecordBatch } from '@chronik/protocol';
+import { KafkaError } from '../errors.js';
+import { BatchIndex } from './batch-index.js';
+import { LeaderEpochCache } from './leader-epochs.js';
+import { ProducerStateTable } from './producer-state.js';
+import type { EpochEndOffset, ListOffsetResult } from './types.js';
+import { ListOffsetsTimestamp } from './types.js';
+
+/** Reads stored batches by position (the strategy's storage). */
+export interface BatchReader {
+  /**
+   * The batches stored at positions [from, to] (both inclusive; entries between them that are not
+   * batches are skipped), in position order. `totalBytes` is the sum of their sizes as indexed.
+   */
+  readBatches(from: number, to: number, totalBytes: number): Promise<Buffer[]> | Buffer[];
+}
+
+/** A broken invariant of a partition's log: the partition must stop instead of serving on. */
+export class InvariantError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'InvariantError';
+  }
+}
+
+/** The small state of a log, without its batch index (which is rebuilt from the stored batches). */
+export interface LogState {
+  /** Next offset (one past the last batch). */
+  nextOffset: bigint;
+  logStartOffset: bigint;
+  epochs: Array<[number, string]>;
+  maxTimestamp: [string, string];
+  producers: unknown;
+}
+
+const NO_MAX_TIMESTAMP = { timestamp: -1n, baseOffset: -1n };
+
+export class KafkaLog {
+  private batches = new BatchIndex();
+  private readonly epochs = new LeaderEpochCache();
+  readonly producers = new ProducerStateTable();
+  private maxTimestamp: { timestamp: bigint; baseOffset: bigint } = NO_MAX_TIMESTAMP;
+  private start = 0n;
+  private next = 0n;
+  private hw = 0n;
+  private readonly watchers = new Set<() => void>();
+
+  /** `name` (topic-partition) appears in error messages. */
+  constructor(
+    private readonly reader: BatchReader,
+    readonly name: string,
+  ) {}
+
+  get logStartOffset(): bigint {
+    return this.start;
+  }
+  /** One past the last indexed batch. */
+  get nextOffset(): bigint {
+    return this.next;
+  }
+  get highWatermark(): bigint {
+    return this.hw;
+  }
+  get batchCount(): number {
+    return this.batches.length;
+  }
+  /** Bytes of the indexed batches. */
+  get sizeBytes(): number {
+    return this.batches.totalBytes;
+  }
+  /** Position of the first indexed batch, or undefined when none is. */
+  get firstPosition(): number | undefined {
+    return this.batches.length > 0 ? this.batches.entryIndexAt(0) : undefined;
+  }
+  get latestEpoch(): number {
+    return this.epochs.latest;
+  }
+
+  /** An empty log whose next offset (and log start, and high watermark) is `offset`. */
+  startAt(offset: bigint): void {
+    this.must(this.batches.length === 0, `${this.name}: startAt(${offset}) on a log holding batches`);
+    this.start = offset;
+    this.next = offset;
+    this.hw = offset;
+  }
+
+  /**
+   * Indexes a batch stored at `position` (its header carries its assigned offsets) and records it
+   * in the leader-epoch cache, the largest timestamp and the producer state. Its offsets must follow
+   * the previous batch's.
+   */
+  index(h: RecordBatchHeader, position: number, bytes: number): void {
+    this.must(
+      h.baseOffset === this.next,
+      `${this.name}: batch at position ${position} starts at offset ${h.baseOffset}, expected ${this.next}`,
+    );
+    const lastOffset = h.baseOffset + BigInt(h.lastOffsetDelta);
+    // After a snapshot restore, batches wholly below the log start are re-read for their state only.
+    if (lastOffset >= this.start) {
+      this.batches.push({
+        entryIndex: position,
+        baseOffset: h.baseOffset,
+        lastOffset,
+        maxTimestamp: h.maxTimestamp,
+        epoch: h.partitionLeaderEpoch,
+        bytes,
+      });
+    }
+    this.next = lastOffset + 1n;
+    this.epochs.record(h.partitionLeaderEpoch, h.baseOffset);
+    if (h.maxTimestamp > this.maxTimestamp.timestamp)
+      this.maxTimestamp = { timestamp: h.maxTimestamp, baseOffset: h.baseOffset };
+    this.producers.update(h, h.baseOffset);
+  }
+
+  /** Moves the high watermark forward to `offset` (at most the next offset) and wakes watchers. */
+  advanceHighWatermark(offset: bigint): void {
+    this.must(offset <= this.next, `${this.name}: high watermark ${offset} beyond the log end ${this.next}`);
+    if (offset <= this.hw) return;
+    this.hw = offset;
+    this.wake();
+  }
+
+  /**
+   * Moves the log start offset to `target` (at most the high watermark) and drops the batches wholly
+   * below it. Returns the positions of the dropped batches, or [] when the log start did not move.
+   */
+  moveLogStart(target: bigint): number[] {
+    const bounded = target > this.hw ? this.hw : target;
+    if (bounded <= this.start) return [];
+    this.start = bounded;
+    return this.batches.dropFront(this.batches.findByOffset(bounded));
+  }
+
+  // ---------------------------------------------------------------- reads
+
+  /** See Partition.read: `logEndOffset` bounds the valid range, the high watermark what is returned. */
+  async read(fetchOffset: bigint, maxBytes: number, logEndOffset: bigint): Promise<Buffer[]> {
+    if (fetchOffset < this.start || fetchOffset > logEndOffset) {
+      throw new KafkaError(
+        'OFFSET_OUT_OF_RANGE',
+        `${this.name}: offset ${fetchOffset} is outside [${this.start}, ${logEndOffset}]`,
+      );
+    }
+    if (fetchOffset >= this.hw) return [];
+    const from = this.batches.findByOffset(fetchOffset);
+    // The high watermark is at a batch boundary: the batches before it are those ending below it.
+    const to = this.batches.findByOffset(this.hw);
+    if (from >= to) return [];
+    // As many whole batches as fit in maxBytes, the first one always.
+    let last = from;
+    let bytes = this.batches.bytesAt(from);
+    while (last + 1 < to && bytes + this.batches.bytesAt(last + 1) <= maxBytes) {
+      last++;
+      bytes += this.batches.bytesAt(last);
+    }
+    return this.reader.readBatches(this.batches.entryIndexAt(from), this.batches.entryIndexAt(last), bytes);
+  }
+
+  /** ListOffsets at `timestamp` (or one of ListOffsetsTimestamp); `leaderEpoch` is the current one. */
+  async listOffset(timestamp: bigint, leaderEpoch: number): Promise<ListOffsetResult> {
+    if (timestamp === ListOffsetsTimestamp.LATEST) return { offset: this.hw, timestamp: -1n, leaderEpoch };
+    if (timestamp === ListOffsetsTimestamp.EARLIEST || timestamp === ListOffsetsTimestamp.EARLIEST_LOCAL)
+      return { offset: this.start, timestamp: -1n, leaderEpoch: this.epochs.epochAt(this.start) };
+    if (timestamp === ListOffsetsTimestamp.MAX_TIMESTAMP) {
+      const max = this.maxTimestamp;
+      if (this.batches.length === 0 || max.baseOffset < this.start)
+        return { offset: -1n, timestamp: -1n, leaderEpoch: -1 };
+      const found = await this.recordAtOrAfter(
+        this.batches.findByOffset(max.baseOffset),
+        max.timestamp,
+        true,
+      );
+      return (
+        found ?? {
+          offset: max.baseOffset,
+          timestamp: max.timestamp,
+          leaderEpoch: this.epochs.epochAt(max.baseOffset),
+        }
+      );
+    }
+    if (timestamp < 0n)
+      throw new KafkaError('INVALID_REQUEST', `${this.name}: unsupported ListOffsets timestamp ${timestamp}`);
+    const target = Number(timestamp);
+    for (let i = 0; i < this.batches.length; i++) {
+      if (this.batches.lastOffsetAt(i) >= Number(this.hw)) break;
+      if (this.batches.maxTimestampAt(i) >= target) {
+        const found = await this.recordAtOrAfter(i, timestamp, false);
+        if (found) return found;
+      }
+    }
+    return { offset: -1n, timestamp: -1n, leaderEpoch: -1 };
+  }
+
+  /** The first record of batch i, at or above the log start, with timestamp >= ts (== ts when exact). */
+  private async recordAtOrAfter(
+    i: number,
+    ts: bigint,
+    exact: boolean,
+  ): Promise<ListOffsetResult | undefined> {
+    if (i >= this.batches.length) return undefined;
+    const b = this.batches.at(i);
+    const [data] = await this.reader.readBatches(b.entryIndex, b.entryIndex, b.bytes);
+    if (data === undefined) return undefined;
+    for (const r of decodeRecordBatch(data).records) {
+      if (r.offset < this.start) continue;
+      if (exact ? r.timestampMs === ts : r.timestampMs >= ts)
+        return { offset: r.offset, timestamp: r.timestampMs, leaderEpoch: b.epoch };
+    }
+    return undefined;
+  }
+
+  /** OffsetForLeaderEpoch: see LeaderEpochCache.endOffsetFor. */
+  offsetForLeaderEpoch(requested: number, currentEpoch: number, logEndOffset: bigint): EpochEndOffset {
+    return this.epochs.endOffsetFor(requested, currentEpoch, logEndOffset);
+  }
+
+  /**
+   * The log start offset retention asks for at `nowMs` (retention.ms: batches whose largest
+   * timestamp is older; retention.bytes: the oldest batches beyond the size), whole batches from the
+   * front and never past the high watermark, looking at no more than `maxBatches`; undefined when
+   * nothing expires.
+   */
+  retentionTarget(
+    nowMs: number,
+    retentionMs: number,
+    retentionBytes: number,
+    maxBatches: number,
+  ): bigint | undefined {
+    if (retentionMs < 0 && retentionBytes < 0) return undefined;
+    let total = this.batches.totalBytes;
+    const hw = Number(this.hw);
+    const limit = Math.min(this.batches.length, maxBatches);
+    let n = 0;
+    while (n < limit) {
+      if (this.batches.lastOffsetAt(n) >= hw) break;
+      const ts = this.batches.maxTimestampAt(n);
+      const tooOld = retentionMs >= 0 && ts >= 0 && ts < nowMs - retentionMs;
+      const tooBig = retentionBytes >= 0 && total > retentionBytes;
+      if (!tooOld && !tooBig) break;
+      total -= this.batches.bytesAt(n);
+      n++;
+    }
+    if (n === 0) return undefined;
+    const target = BigInt(this.batches.lastOffsetAt(n - 1)) + 1n;
+    return target > this.start ? target : undefined;
+  }
+
+  // ---------------------------------------------------------------- watchers
+
+  /** `onData` runs once, when the high watermark next moves (or wakeAll). Returns a cancel. */
+  watch(onData: () => void): () => void {
+    this.watchers.add(onData);
+    return () => this.watchers.delete(onData);
+  }
+
+  /** Wakes every watcher (new data, or the partition is closing). */
+  wake(): void {
+    if (this.watchers.size === 0) return;
+    const ws = [...this.watchers];
+    this.watchers.clear();
+    for (const w of ws) w();
+  }
+
+  // ---------------------------------------------------------------- state
+
+  /** The small state (everything but the batch index). */
+  state(): LogState {
+    return {
+      nextOffset: this.next,
+      logStartOffset: this.start,
+      epochs: this.epochs.toJSON(),
+      maxTimestamp: [String(this.maxTimestamp.timestamp), String(this.maxTimestamp.baseOffset)],
+      producers: this.producers.toJSON(),
+    };
+  }
+
+  /**
+   * Replaces everything with `s`; the batch index becomes `index` (a snapshot's) or empty (to be
+   * rebuilt by indexing the batches from `s.nextOffset` on). The high watermark is the next offset.
+   */
+  restore(s: LogState, index: BatchIndex = new BatchIndex()): void {
+    this.must(
+      s.logStartOffset <= s.nextOffset,
+      `${this.name}: restored log start ${s.logStartOffset} > next ${s.nextOffset}`,
+    );
+    this.batches = index;
+    this.start = s.logStartOffset;
+    this.next = s.nextOffset;
+    this.hw = s.nextOffset;
+    this.epochs.load(s.epochs);
+    this.maxTimestamp = { timestamp: BigInt(s.maxTimestamp[0]), baseOffset: BigInt(s.maxTimestamp[1]) };
+    this.producers.load(s.producers);
+  }
+
+  /** The batch index as bytes (standalone's clean-shutdown snapshot). */
+  indexBytes(): Buffer {
+    return this.batches.toBuffer();
+  }
+
+  private must(cond: boolean, message: string): asserts cond {
+    if (!cond) throw new InvariantError(message);
+  }
+}

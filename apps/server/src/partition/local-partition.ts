@@ -1,0 +1,566 @@
+// A partition of a single-node broker: the Kafka log (kafka-log.ts) on an EntryLog of this node
+// (one WAL per partition, storage/wal-entry-log.ts), with the standalone durability contract:
+// - acks=1 resolves once the entry log has written the batch, acks=all once it is synced (group
+//   commit); flush.messages, flush.ms and the background flush threshold sync the rest;
+// - the high watermark is the end of what has been written (one replica: written = replicated);
+// - the log start offset is checkpointed in a small file beside the log before the log's prefix is
+//   dropped, and a clean close leaves a snapshot of the index so the next start need not read the
+//   whole log (used once, then removed, so a later crash never meets a stale one).
+// The node always leads its partitions; the leader epoch is the one the metadata gave it.
+import { readRecordBatchHeader } from '@chronik/protocol';
+import { KafkaError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import type { BatchCache } from '../storage/batch-cache.js';
+import { crc32cCombine, crc32cOf } from '../storage/crc32c.js';
+import type { EntryInput, EntryLog } from '../storage/entry-log.js';
+import { BatchIndex } from './batch-index.js';
+import { InvariantError, KafkaLog } from './kafka-log.js';
+import type { LogState } from './kafka-log.js';
+import type { AssignedBatch, InflightBatch } from './prepare.js';
+import { assignOffsets, checkSequence, inflightOf, recordCountOf, splitAndValidate } from './prepare.js';
+import type {
+  Acks,
+  AppendResult,
+  EpochEndOffset,
+  IsolationLevel,
+  ListOffsetResult,
+  LogConfig,
+  ManagedPartition,
+  PartitionEvents,
+  ProducerStateView,
+  ReadResult,
+} from './types.js';
+
+export interface LocalPartitionOptions {
+  topic: string;
+  topicId: string;
+  partition: number;
+  nodeId: number;
+  /** The partition's leader epoch in the metadata (never below 0). */
+  leaderEpoch: number;
+  /** Opens the partition's entry log (on open()). */
+  openLog(): Promise<EntryLog>;
+  /** Recent batches of every partition, under one budget. */
+  cache: BatchCache;
+  config: LogConfig;
+  /** Largest batch the log stores. */
+  maxEntryBytes: number;
+  /** How often retention is evaluated (maintain() runs more often, for the flush policy). */
+  retentionCheckIntervalMs: number;
+  logger: Logger;
+  nowMs: () => number;
+  events: PartitionEvents;
+}
+
+const CHECKPOINT_FILE = 'log-start-offset';
+const SNAPSHOT_FILE = 'index.snapshot';
+const SNAPSHOT_MAGIC = 'CHRKIDX1';
+/** Entries read per step during recovery. */
+const RECOVERY_READ_BYTES = 4 * 1024 * 1024;
+/**
+ * A record batch's Kafka CRC covers its bytes from `attributes` (offset 21) to the end; the 21
+ * bytes before (base offset, batch length, partition leader epoch, magic, crc) are not covered.
+ */
+const BATCH_CRC_START = 21;
+const NO_INFLIGHT: readonly InflightBatch[] = [];
+
+/**
+ * The CRC-32C of a whole (assigned) batch, as its log entry's checksum: the CRC of the 21-byte
+ * prefix combined with the batch's own CRC, which was verified on arrival (or recomputed when the
+ * broker stamped log-append time) — the batch's bytes are not read a second time.
+ */
+function entryCrcOf(batch: Buffer): number {
+  return crc32cCombine(
+    crc32cOf(batch, 0, BATCH_CRC_START),
+    batch.readUInt32BE(17),
+    batch.length - BATCH_CRC_START,
+  );
+}
+
+export class LocalPartition implements ManagedPartition {
+  readonly topic: string;
+  readonly topicId: string;
+  readonly partition: number;
+  readonly leaderEpoch: number;
+  replicas: readonly number[];
+  private config: LogConfig;
+  private readonly kafka: KafkaLog;
+  /** Set by open(). */
+  private log!: EntryLog;
+  private opened = false;
+  private readonly cacheOwner: number;
+  private unflushedMessages = 0;
+  private unflushedBytes = 0;
+  private backgroundSync: Promise<void> | null = null;
+  private lastSyncMs = 0;
+  private lastRetentionMs = 0;
+  /** Serializes appends: offsets are assigned in the order writes complete. */
+  private tail: Promise<unknown> = Promise.resolve();
+  /** Serializes moves of the log start (checkpoint file, then the log's prefix). */
+  private logStartMoves: Promise<unknown> = Promise.resolve();
+  private closed = false;
+  private failure: Error | null = null;
+
+  constructor(private readonly o: LocalPartitionOptions) {
+    this.topic = o.topic;
+    this.topicId = o.topicId;
+    this.partition = o.partition;
+    this.leaderEpoch = o.leaderEpoch;
+    this.replicas = [o.nodeId];
+    this.config = o.config;
+    this.cacheOwner = o.cache.owner();
+    this.kafka = new KafkaLog(
+      { readBatches: (from, to, maxBytes) => this.readBatches(from, to, maxBytes) },
+      `${o.topic}-${o.partition}`,
+    );
+  }
+
+  /** Recovers the log and reports leadership (a single node leads every partition it has). */
+  async open(): Promise<void> {
+    this.log = await this.o.openLog();
+    await this.recover();
+    this.opened = true;
+    this.lastSyncMs = this.o.nowMs();
+    this.lastRetentionMs = this.o.nowMs();
+    this.o.events.leaderReady(this);
+  }
+
+  isLeader(): boolean {
+    return this.opened && !this.closed && this.failure === null;
+  }
+  isLeaderReady(): boolean {
+    return this.isLeader();
+  }
+  inSyncReplicas(): readonly number[] {
+    return [this.o.nodeId];
+  }
+  leaderId(): number {
+    return this.o.nodeId;
+  }
+  get highWatermark(): bigint {
+    return this.kafka.highWatermark;
+  }
+  get logStartOffset(): bigint {
+    return this.kafka.logStartOffset;
+  }
+  get logEndOffset(): bigint {
+    return this.kafka.nextOffset;
+  }
+  sizeBytes(): number {
+    return this.kafka.sizeBytes;
+  }
+  setConfig(config: LogConfig): void {
+    this.config = config;
+  }
+
+  // ---------------------------------------------------------------- recovery
+
+  private async recover(): Promise<void> {
+    const checkpoint = await this.readCheckpoint();
+    const fromSnapshot = await this.loadSnapshot();
+    let started = fromSnapshot;
+    let i = fromSnapshot ? this.log.nextIndex() : this.log.firstIndex();
+    const end = this.log.nextIndex();
+    while (i < end) {
+      const entries = await this.log.read(i, end, RECOVERY_READ_BYTES);
+      if (entries.length === 0)
+        throw new InvariantError(`${this.topic}-${this.partition}: entry ${i} unreadable`);
+      for (const data of entries) {
+        const h = readRecordBatchHeader(data, 0);
+        if (!started) {
+          this.kafka.startAt(h.baseOffset);
+          started = true;
+        }
+        this.kafka.index(h, i, data.length);
+        i++;
+      }
+    }
+    if (!started) this.kafka.startAt(checkpoint);
+    this.kafka.advanceHighWatermark(this.kafka.nextOffset);
+    this.kafka.moveLogStart(checkpoint);
+    if (this.kafka.batchCount > 0) {
+      this.o.logger.info(
+        {
+          topic: this.topic,
+          partition: this.partition,
+          batches: this.kafka.batchCount,
+          logStartOffset: String(this.kafka.logStartOffset),
+          logEndOffset: String(this.kafka.nextOffset),
+          from: fromSnapshot ? 'snapshot' : 'log',
+        },
+        'partition recovered',
+      );
+    }
+  }
+
+  private async readCheckpoint(): Promise<bigint> {
+    const raw = await this.log.readFile(CHECKPOINT_FILE);
+    const text = raw?.toString('utf8').trim() ?? '';
+    return /^\d+$/.test(text) ? BigInt(text) : 0n;
+  }
+
+  /**
+   * Loads the clean-shutdown snapshot when it describes exactly this log (same next entry index;
+   * entries dropped from the front since are dropped from the index too), then removes it.
+   * Anything else: false, and the log is read from the start.
+   */
+  private async loadSnapshot(): Promise<boolean> {
+    const raw = await this.log.readFile(SNAPSHOT_FILE);
+    if (raw === undefined) return false;
+    await this.log.removeFile(SNAPSHOT_FILE);
+    try {
+      if (raw.subarray(0, 8).toString('latin1') !== SNAPSHOT_MAGIC) throw new Error('bad magic');
+      const jsonBytes = raw.readUInt32BE(8);
+      const meta = JSON.parse(raw.subarray(12, 12 + jsonBytes).toString('utf8')) as {
+        nextIndex: number;
+        nextOffset: string;
+        epochs: Array<[number, string]>;
+        maxTs: [string, string];
+        producers: unknown;
+      };
+      if (meta.nextIndex !== this.log.nextIndex()) return false;
+      const index = BatchIndex.fromBuffer(raw.subarray(12 + jsonBytes));
+      let stale = 0;
+      while (stale < index.length && index.entryIndexAt(stale) < this.log.firstIndex()) stale++;
+      index.dropFront(stale);
+      const state: LogState = {
+        nextOffset: BigInt(meta.nextOffset),
+        logStartOffset: index.length > 0 ? index.at(0).baseOffset : BigInt(meta.nextOffset),
+        epochs: meta.epochs,
+        maxTimestamp: meta.maxTs,
+        producers: meta.producers,
+      };
+      this.kafka.restore(state, index);
+      return true;
+    } catch (e) {
+      this.o.logger.warn(
+        { topic: this.topic, partition: this.partition, err: e instanceof Error ? e.message : String(e) },
+        'ignoring unreadable index snapshot',
+      );
+      return false;
+    }
+  }
+
+  private snapshotBytes(): Buffer {
+    const s = this.kafka.state();
+    const json = Buffer.from(
+      JSON.stringify({
+        nextIndex: this.log.nextIndex(),
+        nextOffset: String(s.nextOffset),
+        epochs: s.epochs,
+        maxTs: s.maxTimestamp,
+        producers: s.producers,
+      }),
+    );
+    const head = Buffer.alloc(12);
+    head.write(SNAPSHOT_MAGIC, 0, 'latin1');
+    head.writeUInt32BE(json.length, 8);
+    return Buffer.concat([head, json, this.kafka.indexBytes()]);
+  }
+
+  // ---------------------------------------------------------------- append
+
+  append(records: Buffer, acks: Acks, _timeoutMs: number): Promise<AppendResult> {
+    try {
+      return this.appendNow(records, acks);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  private appendNow(records: Buffer, acks: Acks): Promise<AppendResult> {
+    this.checkWritable();
+    const batches = splitAndValidate(records, {
+      maxMessageBytes: this.config.maxMessageBytes,
+      maxEntryBytes: this.o.maxEntryBytes,
+    });
+    const recordCount = recordCountOf(batches);
+    // Idempotence: decide every batch before changing anything (a request's later batches follow
+    // its earlier ones).
+    const pending: InflightBatch[] = [];
+    const checks = batches.map((b) => {
+      const c = checkSequence(b.header, this.kafka.producers, pending.length > 0 ? pending : NO_INFLIGHT);
+      const f = c.kind === 'append' ? inflightOf(b.header) : undefined;
+      if (f !== undefined) pending.push(f);
+      return c;
+    });
+    const appendTime = this.config.logAppendTime ? BigInt(this.o.nowMs()) : undefined;
+    const assigned: AssignedBatch[] = [];
+    const entries: EntryInput[] = [];
+    let firstOffset: bigint | undefined;
+    let next = this.kafka.nextOffset;
+    let bytes = 0;
+    for (let k = 0; k < batches.length; k++) {
+      const c = checks[k] as (typeof checks)[number];
+      if (c.kind === 'duplicate') {
+        firstOffset ??= c.baseOffset;
+        continue;
+      }
+      const a = assignOffsets(batches[k] as (typeof batches)[number], next, this.leaderEpoch, appendTime);
+      firstOffset ??= next;
+      assigned.push(a);
+      entries.push({
+        data: a.data,
+        timestampMs: a.header.maxTimestamp >= 0n ? Number(a.header.maxTimestamp) : -1,
+        crc: entryCrcOf(a.data),
+      });
+      next += BigInt(a.header.lastOffsetDelta) + 1n;
+      bytes += a.data.length;
+    }
+    const result = (): AppendResult => ({
+      baseOffset: firstOffset ?? -1n,
+      logAppendTimeMs: appendTime ?? -1n,
+      logStartOffset: this.kafka.logStartOffset,
+      recordCount,
+    });
+    // Only duplicates: answered once the originals are as durable as these acks promise.
+    if (entries.length === 0)
+      return this.tail.then(() => (acks === -1 ? this.sync() : undefined)).then(result);
+    // The log assigns entry indexes synchronously; only when it accepted the entries does the
+    // partition state change (a rejected append — overload, closed log — leaves it untouched).
+    const firstEntry = this.log.nextIndex();
+    const written = this.log.append(entries);
+    if (this.log.nextIndex() !== firstEntry + entries.length) {
+      return written.then(
+        () => {
+          throw new KafkaError('NOT_ENOUGH_REPLICAS', 'the log did not accept the append');
+        },
+        (e: unknown) => {
+          throw new KafkaError('REQUEST_TIMED_OUT', `the log rejected the append: ${errorText(e)}`, {
+            cause: e,
+          });
+        },
+      );
+    }
+    try {
+      for (let k = 0; k < assigned.length; k++) {
+        const a = assigned[k] as AssignedBatch;
+        this.kafka.index(a.header, firstEntry + k, a.data.length);
+        this.o.cache.set(this.cacheOwner, firstEntry + k, a.data);
+      }
+    } catch (e) {
+      this.fail(e);
+      throw new KafkaError('KAFKA_STORAGE_ERROR', `${this.topic}-${this.partition} stopped: ${errorText(e)}`);
+    }
+    const end = this.kafka.nextOffset;
+    const count = recordCount;
+    const step = this.tail.then(() => written);
+    this.tail = step.catch(() => undefined);
+    return step.then(
+      async () => {
+        this.kafka.advanceHighWatermark(end);
+        this.unflushedMessages += count;
+        this.unflushedBytes += bytes;
+        const flushMessages = this.config.flushMessages;
+        if (acks === -1 || (flushMessages !== undefined && this.unflushedMessages >= flushMessages))
+          await this.sync();
+        else this.maybeBackgroundSync();
+        return result();
+      },
+      (e: unknown) => {
+        // The write failed: the batches are indexed but never readable. Stop the partition.
+        this.fail(e);
+        throw new KafkaError(
+          'KAFKA_STORAGE_ERROR',
+          `writing ${this.topic}-${this.partition} failed: ${errorText(e)}`,
+          {
+            cause: e,
+          },
+        );
+      },
+    );
+  }
+
+  private checkWritable(): void {
+    if (this.failure !== null)
+      throw new KafkaError(
+        'KAFKA_STORAGE_ERROR',
+        `${this.topic}-${this.partition} stopped: ${this.failure.message}`,
+      );
+    if (this.closed || !this.opened)
+      throw new KafkaError('NOT_LEADER_OR_FOLLOWER', `${this.topic}-${this.partition} is not open`);
+  }
+
+  /** Stops the partition for good: it serves nothing more and the manager is told. */
+  private fail(e: unknown): void {
+    if (this.failure !== null) return;
+    this.failure = e instanceof Error ? e : new Error(String(e));
+    this.o.logger.error(
+      { topic: this.topic, partition: this.partition, err: this.failure.message },
+      'partition stopped: it serves no more requests',
+    );
+    this.kafka.wake();
+    this.o.events.failed(this, this.failure);
+  }
+
+  // ---------------------------------------------------------------- flush policy
+
+  /** Makes everything written durable (shares the fsync with concurrent callers). */
+  async sync(): Promise<void> {
+    const pending = this.unflushedMessages;
+    const pendingBytes = this.unflushedBytes;
+    this.lastSyncMs = this.o.nowMs();
+    await this.log.sync();
+    this.unflushedMessages = Math.max(0, this.unflushedMessages - pending);
+    this.unflushedBytes = Math.max(0, this.unflushedBytes - pendingBytes);
+  }
+
+  /** One background sync at a time once flushBackgroundBytes are unflushed; failures are logged (the log then refuses appends). */
+  private maybeBackgroundSync(): void {
+    const limit = this.config.flushBackgroundBytes;
+    if (limit === undefined || this.unflushedBytes < limit || this.backgroundSync !== null) return;
+    this.backgroundSync = this.sync()
+      .catch((e: unknown) => {
+        this.o.logger.warn(
+          { topic: this.topic, partition: this.partition, err: errorText(e) },
+          'background flush failed',
+        );
+      })
+      .finally(() => {
+        this.backgroundSync = null;
+      });
+  }
+
+  maintain(nowMs: number): void {
+    if (this.closed || this.failure !== null) return;
+    if (this.unflushedMessages > 0 && nowMs - this.lastSyncMs >= this.config.flushMs) {
+      this.sync().catch((e: unknown) =>
+        this.o.logger.error(
+          { topic: this.topic, partition: this.partition, err: errorText(e) },
+          'flush failed',
+        ),
+      );
+    }
+    if (nowMs - this.lastRetentionMs >= this.o.retentionCheckIntervalMs) {
+      this.lastRetentionMs = nowMs;
+      this.enforceRetention(nowMs).catch((e: unknown) =>
+        this.o.logger.error(
+          { topic: this.topic, partition: this.partition, err: errorText(e) },
+          'retention failed',
+        ),
+      );
+    }
+  }
+
+  /** Retention by time and size: drops whole batches from the front. Resolves with the new log start. */
+  async enforceRetention(nowMs: number): Promise<bigint> {
+    const { retentionMs, retentionBytes } = this.config;
+    const target = this.kafka.retentionTarget(nowMs, retentionMs, retentionBytes, Number.MAX_SAFE_INTEGER);
+    if (target === undefined) return this.kafka.logStartOffset;
+    const start = await this.moveLogStart(target);
+    this.o.logger.info(
+      { topic: this.topic, partition: this.partition, logStartOffset: String(start) },
+      'retention moved the log start offset',
+    );
+    return start;
+  }
+
+  // ---------------------------------------------------------------- reads
+
+  /** The batches at entry indexes [from, to]: from the shared cache, runs of misses from the log. */
+  private async readBatches(from: number, to: number, totalBytes: number): Promise<Buffer[]> {
+    const out: Buffer[] = [];
+    let i = from;
+    while (i <= to) {
+      const cached = this.o.cache.get(this.cacheOwner, i);
+      if (cached !== undefined) {
+        out.push(cached);
+        i++;
+        continue;
+      }
+      let j = i + 1;
+      while (j <= to && !this.o.cache.has(this.cacheOwner, j)) j++;
+      const got = await this.log.read(i, j, totalBytes);
+      for (const g of got) out.push(g);
+      if (got.length < j - i) break;
+      i = j;
+    }
+    return out;
+  }
+
+  async read(fetchOffset: bigint, maxBytes: number, _isolationLevel: IsolationLevel): Promise<ReadResult> {
+    this.checkWritable();
+    const chunks = await this.kafka.read(fetchOffset, maxBytes, this.kafka.nextOffset);
+    let bytes = 0;
+    for (const c of chunks) bytes += c.length;
+    const hw = this.kafka.highWatermark;
+    return {
+      highWatermark: hw,
+      lastStableOffset: hw,
+      logStartOffset: this.kafka.logStartOffset,
+      chunks,
+      bytes,
+      leaderEpoch: this.leaderEpoch,
+    };
+  }
+
+  listOffset(timestamp: bigint, _isolationLevel: IsolationLevel): Promise<ListOffsetResult> {
+    return this.kafka.listOffset(timestamp, this.leaderEpoch);
+  }
+
+  offsetForLeaderEpoch(leaderEpoch: number): EpochEndOffset {
+    return this.kafka.offsetForLeaderEpoch(leaderEpoch, this.leaderEpoch, this.kafka.nextOffset);
+  }
+
+  watch(onData: () => void): () => void {
+    return this.kafka.watch(onData);
+  }
+
+  describeProducers(): ProducerStateView[] {
+    return this.kafka.producers.describe();
+  }
+
+  // ---------------------------------------------------------------- log start
+
+  /** DeleteRecords: moves the log start offset to `offset` (-1: the high watermark). */
+  async deleteRecords(offset: bigint, _timeoutMs: number): Promise<bigint> {
+    this.checkWritable();
+    const hw = this.kafka.highWatermark;
+    const target = offset === -1n ? hw : offset;
+    if (target < 0n || target > hw)
+      throw new KafkaError('OFFSET_OUT_OF_RANGE', `offset ${offset} is beyond the high watermark ${hw}`);
+    return this.moveLogStart(target);
+  }
+
+  /**
+   * Moves the log start to `target`: checkpointed durably first, then the batches below it leave the
+   * index, the cache and the log (whole segments: the log may keep some). One move at a time.
+   */
+  private moveLogStart(target: bigint): Promise<bigint> {
+    const run = this.logStartMoves.then(async () => {
+      if (target <= this.kafka.logStartOffset) return this.kafka.logStartOffset;
+      await this.log.writeFile(CHECKPOINT_FILE, Buffer.from(`${target}\n`));
+      for (const entryIndex of this.kafka.moveLogStart(target))
+        this.o.cache.delete(this.cacheOwner, entryIndex);
+      await this.log.truncatePrefix(this.kafka.firstPosition ?? this.log.nextIndex());
+      return this.kafka.logStartOffset;
+    });
+    this.logStartMoves = run.catch(() => undefined);
+    return run;
+  }
+
+  // ---------------------------------------------------------------- close
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (!this.opened) return;
+    await this.tail;
+    await this.logStartMoves;
+    try {
+      await this.log.sync();
+      if (this.failure === null) await this.log.writeFile(SNAPSHOT_FILE, this.snapshotBytes());
+    } catch (e) {
+      this.o.logger.warn(
+        { topic: this.topic, partition: this.partition, err: errorText(e) },
+        'could not write the index snapshot',
+      );
+    }
+    await this.log.close();
+    this.kafka.wake();
+  }
+}
+
+function errorText(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}

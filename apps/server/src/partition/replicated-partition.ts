@@ -1,0 +1,749 @@
+// A partition replicated by its own Raft group: the state machine of the group on every replica, and
+// on the group's leader the proposer of its record batches. The Kafka log (kafka-log.ts) is built
+// by applying committed entries; the group's Raft log holds the batches themselves
+// (docs/design/partitions.md):
+// - An entry carries one Kafka record batch as the producer sent it, except for the base offset and
+//   the partition leader epoch (= the group's term), which the leader sets when it proposes, and the
+//   timestamp when the topic uses LogAppendTime. Empty entries (a new leader's no-op) carry no
+//   offsets. Entries starting with 0xFF are partition control commands (a batch starts with its
+//   int64 base offset, never negative, so never with 0xFF): 0xFF 0x01 <int64 offset> moves the log
+//   start offset (DeleteRecords and retention).
+// - The leader assigns offsets following the last batch in its log, committed or not (`cursor`),
+//   recomputed from its log when it becomes leader. Raft's log matching keeps offsets contiguous in
+//   every log; offsets of a deposed leader's truncated entries are reused — no consumer saw them,
+//   because the high watermark (one past the last applied batch) bounds every read.
+// - Idempotent producers: the producer state is updated as batches apply on every replica; the
+//   leader also tracks the batches it proposed that have not applied yet (`inflight`), rebuilt from
+//   its log's uncommitted tail when it becomes leader.
+// Acks: acks=all resolves when the entry is applied here (committed by a majority, each fsync'd);
+// acks=1 (and acks=0) when it is durable in this leader's own log (onPersisted), before the commit.
+//
+// Snapshots and compaction (snapshotPolicy 'stateMachine'): the log is the data, so a snapshot must
+// never stand in for batches still wanted. Every replica keeps checkpoints of its small state
+// (checkpoints.ts); once the log start moves, snapshotPoint() offers the newest checkpoint below the
+// first batch still kept, and the host compacts the log exactly to it. A restart restores the
+// checkpoint and re-applies the entries after it (rebuilding the index); a follower whose next entry
+// was compacted away installs it and receives the rest by normal replication. Retention
+// (retention.ms / retention.bytes) is evaluated by the leader, which proposes the new log start.
+import { readRecordBatchHeader } from '@chronik/protocol';
+import { RaftErrorCode, StateType, isRaftError } from '@chronik/raft';
+import type { Entry, SnapshotMetadata } from '@chronik/raft';
+import type {
+  GroupLog,
+  GroupStatus,
+  ProposalOutcome,
+  ProposeOptions,
+  SnapshotPoint,
+  StateMachine,
+} from '@chronik/raft-host';
+import { KafkaError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import { CheckpointRing } from './checkpoints.js';
+import { InvariantError, KafkaLog } from './kafka-log.js';
+import type { InflightBatch } from './prepare.js';
+import { assignOffsets, checkSequence, inflightOf, recordCountOf, splitAndValidate } from './prepare.js';
+import type {
+  Acks,
+  AppendResult,
+  EpochEndOffset,
+  IsolationLevel,
+  ListOffsetResult,
+  LogConfig,
+  ManagedPartition,
+  PartitionEvents,
+  ProducerStateView,
+  ReadResult,
+} from './types.js';
+
+/** What a replicated partition needs of its Raft group (cluster/partition-groups.ts provides it on RaftHost). */
+export interface PartitionGroup {
+  readonly groupId: number;
+  /** Opens (or recovers) the group with `stateMachine`. */
+  open(stateMachine: StateMachine): Promise<void>;
+  /** Proposes an entry here (this node must lead); settles once it is applied here. */
+  propose(data: Uint8Array, timeoutMs: number, options?: ProposeOptions): Promise<ProposalOutcome>;
+  status(): GroupStatus;
+  /** The group's log, or undefined when it is not open. */
+  log(): GroupLog | undefined;
+  transferLeadership(to: number): void;
+  close(): Promise<void>;
+}
+
+export interface ReplicatedPartitionOptions {
+  topic: string;
+  topicId: string;
+  partition: number;
+  nodeId: number;
+  group: PartitionGroup;
+  config: LogConfig;
+  /** How often the leader evaluates retention. */
+  retentionCheckIntervalMs: number;
+  /** Time a retention proposal may take. */
+  proposalTimeoutMs: number;
+  logger: Logger;
+  nowMs: () => number;
+  events: PartitionEvents;
+  /** Proposals waiting for their commit; more are refused with REQUEST_TIMED_OUT. Default 10,000. */
+  maxPendingProposals?: number;
+  /** Log bytes between checkpoints of the small state (the compaction granularity). Default 4 MiB. */
+  checkpointEveryBytes?: number;
+}
+
+/** The partition's state as a snapshot holds it (format 1, JSON). */
+interface CheckpointState {
+  v: 1;
+  /** The next offset (the high watermark of the replica that took it). */
+  hw: string;
+  logStart: string;
+  epochs: Array<[number, string]>;
+  maxTs: [string, string];
+  producers: unknown;
+}
+
+interface TrackedBatch extends InflightBatch {
+  /** Raft index once known (batches found in the log's tail), else MAX_SAFE_INTEGER. */
+  raftIndex: number;
+}
+
+const CONTROL_PREFIX = 0xff;
+const CONTROL_LOG_START = 0x01;
+/** Bytes read from the Raft log per step when the leader rebuilds its view of the uncommitted tail. */
+const TAIL_READ_BYTES = 16 * 1024 * 1024;
+/** A checkpoint at least every this many applied entries (and every checkpointEveryBytes). */
+const CHECKPOINT_EVERY_ENTRIES = 10_000;
+/** Batches a retention check looks at per call (bounded work per check). */
+const RETENTION_SCAN_BATCHES = 100_000;
+
+function asBuffer(data: Uint8Array): Buffer {
+  return Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+}
+
+function errorText(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+/** The control entry that moves the log start offset: 0xFF 0x01 <int64 offset>. */
+function logStartCommand(offset: bigint): Buffer {
+  const cmd = Buffer.alloc(10);
+  cmd[0] = CONTROL_PREFIX;
+  cmd[1] = CONTROL_LOG_START;
+  cmd.writeBigInt64BE(offset, 2);
+  return cmd;
+}
+
+/** Maps a RaftHost / Raft failure of a proposal to the Kafka error the client should see. */
+export function proposalError(e: unknown, what: string): KafkaError {
+  if (e instanceof KafkaError) return e;
+  const code = (e as { code?: unknown }).code;
+  const msg = `${what}: ${errorText(e)}`;
+  if (
+    isRaftError(e, RaftErrorCode.NotLeader) ||
+    code === RaftErrorCode.ProposalDropped ||
+    code === 'NotLeader'
+  )
+    return new KafkaError('NOT_LEADER_OR_FOLLOWER', msg, { cause: e });
+  switch (code) {
+    case 'Timeout':
+    case 'Unreachable':
+    case 'Overloaded':
+      return new KafkaError('REQUEST_TIMED_OUT', msg, { cause: e });
+    case 'TooLarge':
+      return new KafkaError('MESSAGE_TOO_LARGE', msg, { cause: e });
+    case 'Closed':
+    case 'UnknownGroup':
+      return new KafkaError('NOT_LEADER_OR_FOLLOWER', msg, { cause: e });
+    default:
+      return new KafkaError('UNKNOWN_SERVER_ERROR', msg, { cause: e });
+  }
+}
+
+export class ReplicatedPartition implements ManagedPartition, StateMachine {
+  readonly topic: string;
+  readonly topicId: string;
+  readonly partition: number;
+  readonly group: PartitionGroup;
+  replicas: readonly number[] = [];
+  private config: LogConfig;
+  private readonly kafka: KafkaLog;
+  private appliedIndex = 0;
+  private readonly checkpoints = new CheckpointRing();
+  private bytesSinceCheckpoint = 0;
+  private entriesSinceCheckpoint = 0;
+  /** Raft index of the first entry still wanted (the first batch kept) after the log start moved. */
+  private compactBelow = 0;
+  /** The last snapshot point offered to the host. */
+  private offeredIndex = 0;
+
+  // Raft role as last reported by the host.
+  private role: StateType = StateType.Follower;
+  private knownLeader = 0;
+  /** The group's current term: the partition's leader epoch. */
+  term = 0;
+  /** Leader, and has applied an entry of its own term (its view is complete). */
+  private ready = false;
+  /** When this node last became leader (ms). */
+  leaderSinceMs = 0;
+
+  // Leader-only state.
+  private leaderTerm = -1;
+  /** Next offset to assign (follows the last batch in this node's log, committed or not). */
+  private cursor = 0n;
+  /** Idempotent batches proposed (or found in the log tail) that have not applied yet, oldest first. */
+  private inflight: TrackedBatch[] = [];
+  private pendingProposals = 0;
+  /**
+   * Rejected with NOT_LEADER_OR_FOLLOWER when this node's leadership ends; the produce requests of
+   * that leadership race it (see endLeadership). Null while not leading.
+   */
+  private leadership: { ended: Promise<never>; end(e: KafkaError): void } | null = null;
+  /** A leadership transfer started here: appends are refused until then (no proposal may be dropped). */
+  private transferUntilMs = 0;
+  private retentionInFlight = false;
+  private lastRetentionMs = 0;
+  private closed = false;
+  private failure: Error | null = null;
+
+  constructor(private readonly o: ReplicatedPartitionOptions) {
+    this.topic = o.topic;
+    this.topicId = o.topicId;
+    this.partition = o.partition;
+    this.group = o.group;
+    this.config = o.config;
+    this.kafka = new KafkaLog(
+      { readBatches: (from, to, totalBytes) => this.readBatches(from, to, totalBytes) },
+      `${o.topic}-${o.partition}`,
+    );
+  }
+
+  /** Opens the partition's Raft group (recovering its log); leadership follows by election. */
+  open(): Promise<void> {
+    return this.group.open(this);
+  }
+
+  get leaderEpoch(): number {
+    return this.term;
+  }
+  get highWatermark(): bigint {
+    return this.kafka.highWatermark;
+  }
+  get logStartOffset(): bigint {
+    return this.kafka.logStartOffset;
+  }
+  get logEndOffset(): bigint {
+    return this.isLeader() && this.cursor > this.kafka.nextOffset ? this.cursor : this.kafka.nextOffset;
+  }
+  isLeader(): boolean {
+    return this.role === StateType.Leader && !this.closed && this.failure === null;
+  }
+  isLeaderReady(): boolean {
+    return this.ready && this.isLeader();
+  }
+  inSyncReplicas(): readonly number[] {
+    return this.group.status().voters.filter((v) => this.replicas.includes(v));
+  }
+  leaderId(): number {
+    if (this.isLeader()) return this.o.nodeId;
+    return this.knownLeader > 0 && this.knownLeader !== this.o.nodeId ? this.knownLeader : -1;
+  }
+  sizeBytes(): number {
+    return this.kafka.sizeBytes;
+  }
+  batchCount(): number {
+    return this.kafka.batchCount;
+  }
+  setConfig(config: LogConfig): void {
+    this.config = config;
+  }
+
+  // ------------------------------------------------------------------ state machine
+
+  apply(entry: Entry): unknown {
+    this.appliedIndex = entry.index;
+    if (this.failure !== null) return undefined;
+    let result: unknown = undefined;
+    try {
+      if (entry.data.length > 0) {
+        const buf = asBuffer(entry.data);
+        if (buf[0] === CONTROL_PREFIX) result = this.applyControl(buf, entry.index);
+        else {
+          const h = readRecordBatchHeader(buf, 0);
+          this.kafka.index(h, entry.index, buf.length);
+          this.kafka.advanceHighWatermark(this.kafka.nextOffset);
+          result = h.baseOffset;
+        }
+      }
+    } catch (e) {
+      // A committed entry that cannot be applied (a broken invariant, an unreadable batch): this
+      // replica's state can no longer follow the others'.
+      this.fail(e instanceof Error ? e : new Error(String(e)));
+      return undefined;
+    }
+    while (this.inflight.length > 0 && (this.inflight[0] as TrackedBatch).raftIndex <= entry.index)
+      this.inflight.shift();
+    this.bytesSinceCheckpoint += entry.data.length;
+    this.entriesSinceCheckpoint++;
+    if (
+      this.bytesSinceCheckpoint >= (this.o.checkpointEveryBytes ?? 4 * 1024 * 1024) ||
+      this.entriesSinceCheckpoint >= CHECKPOINT_EVERY_ENTRIES
+    )
+      this.takeCheckpoint(entry.index);
+    if (
+      this.role === StateType.Leader &&
+      !this.ready &&
+      entry.term === this.term &&
+      this.leaderTerm === this.term
+    ) {
+      this.ready = true;
+      queueMicrotask(() => {
+        if (this.ready && this.isLeader()) this.o.events.leaderReady(this);
+      });
+    }
+    return result;
+  }
+
+  private applyControl(buf: Buffer, index: number): unknown {
+    if (buf.length >= 10 && buf[1] === CONTROL_LOG_START) {
+      const before = this.kafka.logStartOffset;
+      this.kafka.moveLogStart(buf.readBigInt64BE(2));
+      // Everything before the first batch kept may go from the log (at a checkpoint below it).
+      if (this.kafka.logStartOffset > before) this.compactBelow = this.kafka.firstPosition ?? index + 1;
+      return this.kafka.logStartOffset;
+    }
+    // Written by newer code: applying on would leave this replica's state different from others'.
+    throw new InvariantError(
+      `${this.topic}-${this.partition}: unknown control entry kind ${buf[1]} at index ${index}`,
+    );
+  }
+
+  /** Stops the replica for good: it serves and proposes nothing more, and the manager is told. */
+  private fail(e: Error): void {
+    if (this.failure !== null) return;
+    this.failure = e;
+    this.ready = false;
+    this.o.logger.error(
+      { topic: this.topic, partition: this.partition, err: e.message },
+      'partition replica stopped: it serves no more requests',
+    );
+    this.endLeadership();
+    this.kafka.wake();
+    queueMicrotask(() => this.o.events.failed(this, e));
+  }
+
+  /** The small state as of the last applied entry (batches are not in it: they stay in the log). */
+  private serializeState(): Uint8Array {
+    const s = this.kafka.state();
+    const c: CheckpointState = {
+      v: 1,
+      hw: String(s.nextOffset),
+      logStart: String(s.logStartOffset),
+      epochs: s.epochs,
+      maxTs: s.maxTimestamp,
+      producers: s.producers,
+    };
+    return Buffer.from(JSON.stringify(c));
+  }
+
+  private takeCheckpoint(index: number): void {
+    this.bytesSinceCheckpoint = 0;
+    this.entriesSinceCheckpoint = 0;
+    this.checkpoints.add(index, this.serializeState());
+  }
+
+  /** The state as of the last applied entry (RaftHost asks only under the 'applied' policy). */
+  snapshot(): Uint8Array {
+    return this.serializeState();
+  }
+
+  /**
+   * RaftHost's question after each cycle (snapshotPolicy 'stateMachine'): once the log start moved,
+   * the newest checkpoint below the first batch kept, at which the log may be compacted.
+   */
+  snapshotPoint(): SnapshotPoint | undefined {
+    if (this.compactBelow <= this.offeredIndex + 1 || this.checkpoints.length === 0) return undefined;
+    const best = this.checkpoints.takeBelow(this.compactBelow, this.offeredIndex);
+    if (best === undefined) return undefined;
+    this.offeredIndex = best.index;
+    this.o.logger.debug(
+      { topic: this.topic, partition: this.partition, index: best.index, firstKept: this.compactBelow },
+      'partition log compacted at a checkpoint',
+    );
+    return best;
+  }
+
+  /**
+   * Replaces the state with a checkpoint's (on open from the group's latest snapshot, or when the
+   * leader sent one). The batches from the checkpoint on are re-applied from the log afterwards,
+   * which rebuilds the offset index.
+   */
+  restore(data: Uint8Array, metadata: SnapshotMetadata): void {
+    this.appliedIndex = metadata.index;
+    this.checkpoints.clear();
+    this.bytesSinceCheckpoint = 0;
+    this.entriesSinceCheckpoint = 0;
+    this.compactBelow = 0;
+    this.offeredIndex = metadata.index;
+    this.inflight = [];
+    if (data.length === 0) {
+      // The bootstrap snapshot (the initial voters) carries no data: an empty partition.
+      this.kafka.restore({
+        nextOffset: 0n,
+        logStartOffset: 0n,
+        epochs: [],
+        maxTimestamp: ['-1', '-1'],
+        producers: [],
+      });
+      return;
+    }
+    const s = JSON.parse(Buffer.from(data).toString('utf8')) as Partial<CheckpointState>;
+    if (s.v !== 1 || s.hw === undefined || s.logStart === undefined)
+      throw new KafkaError('UNKNOWN_SERVER_ERROR', `unknown partition snapshot format at ${metadata.index}`);
+    this.kafka.restore({
+      nextOffset: BigInt(s.hw),
+      logStartOffset: BigInt(s.logStart),
+      epochs: s.epochs ?? [],
+      maxTimestamp: s.maxTs ?? ['-1', '-1'],
+      producers: s.producers ?? [],
+    });
+    if (this.cursor < this.kafka.nextOffset) this.cursor = this.kafka.nextOffset;
+    this.o.logger.info(
+      {
+        topic: this.topic,
+        partition: this.partition,
+        index: metadata.index,
+        nextOffset: s.hw,
+        logStartOffset: s.logStart,
+      },
+      'partition state restored from a snapshot; later batches follow from the log',
+    );
+    this.kafka.wake();
+  }
+
+  onRoleChange(role: StateType, leaderId: number, term: number): void {
+    const wasLeader = this.role === StateType.Leader;
+    this.role = role;
+    this.knownLeader = leaderId;
+    this.term = term;
+    if (role === StateType.Leader) {
+      if (this.leaderTerm !== term) this.becomeLeader(term);
+    } else if (wasLeader) {
+      this.ready = false;
+      this.leaderTerm = -1;
+      this.inflight = [];
+      this.endLeadership();
+      this.o.events.leaderLost(this);
+    }
+  }
+
+  /**
+   * A leader that stepped down answers the produce requests still waiting with
+   * NOT_LEADER_OR_FOLLOWER at once, as Kafka does, instead of holding them until the entries' fate
+   * is known — a cut-off leader would hold them for as long as the cut lasts. Their outcome is
+   * unknown to the client: the batches may still commit under the next leader (an idempotent
+   * producer's retry is then answered as a duplicate).
+   */
+  private endLeadership(): void {
+    this.leadership?.end(
+      new KafkaError(
+        'NOT_LEADER_OR_FOLLOWER',
+        `${this.topic}-${this.partition}: leadership lost while the batch was being replicated`,
+      ),
+    );
+    this.leadership = null;
+  }
+
+  /** Rebuilds the leader's cursor and in-flight idempotent batches from its log's uncommitted tail. */
+  private becomeLeader(term: number): void {
+    if (this.leadership === null) {
+      let end!: (e: KafkaError) => void;
+      const ended = new Promise<never>((_, reject) => (end = reject));
+      ended.catch(() => undefined); // rejected whether or not a request is waiting
+      this.leadership = { ended, end };
+    }
+    this.leaderTerm = term;
+    this.leaderSinceMs = this.o.nowMs();
+    this.transferUntilMs = 0;
+    this.ready = false;
+    this.cursor = this.kafka.nextOffset;
+    this.inflight = [];
+    const log = this.group.log();
+    if (log !== undefined) {
+      let i = Math.max(this.appliedIndex + 1, log.firstIndex());
+      const end = log.lastIndex() + 1;
+      while (i < end) {
+        const entries = log.entries(i, end, TAIL_READ_BYTES);
+        if (entries.length === 0) break;
+        for (const e of entries) {
+          if (e.data.length > 0 && e.data[0] !== CONTROL_PREFIX && e.type === 0) {
+            const h = readRecordBatchHeader(asBuffer(e.data), 0);
+            const next = h.baseOffset + BigInt(h.lastOffsetDelta) + 1n;
+            if (next > this.cursor) this.cursor = next;
+            const f = inflightOf(h);
+            if (f !== undefined) this.inflight.push({ ...f, raftIndex: e.index });
+          }
+        }
+        i += entries.length;
+      }
+    }
+    this.o.logger.info(
+      {
+        topic: this.topic,
+        partition: this.partition,
+        term,
+        nextOffset: String(this.cursor),
+        highWatermark: String(this.kafka.highWatermark),
+      },
+      'partition leader elected',
+    );
+  }
+
+  // ------------------------------------------------------------------ leader: produce
+
+  /**
+   * Hands leadership to `to` (the preferred replica). Raft refuses proposals while the transfer runs
+   * (at most an election timeout, `windowMs`); appends are refused here for that long so that no
+   * proposal is dropped after its offsets were assigned.
+   */
+  transferLeadership(to: number, windowMs: number): void {
+    if (!this.isLeader()) return;
+    this.transferUntilMs = this.o.nowMs() + windowMs;
+    this.group.transferLeadership(to);
+  }
+
+  get transferring(): boolean {
+    return this.transferUntilMs > this.o.nowMs();
+  }
+
+  /** Throws NOT_LEADER_OR_FOLLOWER unless this node leads and may append; returns the group status. */
+  private checkLeader(): GroupStatus {
+    if (this.failure !== null)
+      throw new KafkaError(
+        'KAFKA_STORAGE_ERROR',
+        `${this.topic}-${this.partition} stopped: ${this.failure.message}`,
+      );
+    if (!this.isLeader())
+      throw new KafkaError(
+        'NOT_LEADER_OR_FOLLOWER',
+        `${this.topic}-${this.partition} is led by ${this.leaderId()}`,
+      );
+    if (this.transferring)
+      throw new KafkaError(
+        'NOT_LEADER_OR_FOLLOWER',
+        `${this.topic}-${this.partition}: leadership is moving to the preferred replica`,
+      );
+    const st = this.group.status();
+    if (st.role !== StateType.Leader || st.term !== this.leaderTerm)
+      throw new KafkaError(
+        'NOT_LEADER_OR_FOLLOWER',
+        `${this.topic}-${this.partition}: leadership is changing`,
+      );
+    return st;
+  }
+
+  /**
+   * Proposes the batches of one Produce partition (one Raft entry per batch) and resolves when the
+   * last is committed and applied here (acks=all) or durable in this leader's log (acks 0 and 1).
+   */
+  async append(records: Buffer, acks: Acks, timeoutMs: number): Promise<AppendResult> {
+    const { maxEntryBytes } = this.checkLeader();
+    const batches = splitAndValidate(records, {
+      maxMessageBytes: this.config.maxMessageBytes,
+      maxEntryBytes,
+    });
+    const max = this.o.maxPendingProposals ?? 10_000;
+    if (this.pendingProposals + batches.length > max)
+      throw new KafkaError(
+        'REQUEST_TIMED_OUT',
+        `${this.topic}-${this.partition}: ${this.pendingProposals} proposals are waiting`,
+      );
+    const pending: InflightBatch[] = [];
+    const checks = batches.map((b) => {
+      const c = checkSequence(
+        b.header,
+        this.kafka.producers,
+        pending.length > 0 ? [...this.inflight, ...pending] : this.inflight,
+      );
+      const f = c.kind === 'append' ? inflightOf(b.header) : undefined;
+      if (f !== undefined) pending.push(f);
+      return c;
+    });
+    const appendTime = this.config.logAppendTime ? BigInt(this.o.nowMs()) : undefined;
+    const proposals: Array<Promise<unknown>> = [];
+    // acks=1 (and acks=0, which sends no answer): done once each batch is durable in this leader's
+    // log; a batch that applies first (it cannot without being durable here) or fails settles it too.
+    const durable: Array<Promise<unknown>> = [];
+    let firstOffset: bigint | undefined;
+    for (let k = 0; k < batches.length; k++) {
+      const c = checks[k] as (typeof checks)[number];
+      if (c.kind === 'duplicate') {
+        firstOffset ??= c.baseOffset;
+        continue;
+      }
+      const a = assignOffsets(
+        batches[k] as (typeof batches)[number],
+        this.cursor,
+        this.leaderTerm,
+        appendTime,
+      );
+      // Synchronous from the leadership check to here: the entry lands in this leader's log right
+      // after the previous one, so its offsets follow the last batch in the log.
+      let onPersisted: (() => void) | undefined;
+      const persisted = acks === -1 ? undefined : new Promise<void>((resolve) => (onPersisted = resolve));
+      const p = this.group.propose(a.data, timeoutMs, onPersisted ? { onPersisted } : {});
+      firstOffset ??= this.cursor;
+      this.cursor += BigInt(a.header.lastOffsetDelta) + 1n;
+      this.pendingProposals++;
+      const tracked = p.finally(() => {
+        this.pendingProposals--;
+      });
+      proposals.push(tracked);
+      if (persisted) durable.push(Promise.race([persisted, tracked]));
+      const f = inflightOf(a.header);
+      if (f !== undefined) this.trackInflight({ ...f, raftIndex: Number.MAX_SAFE_INTEGER }, tracked);
+    }
+    const done = Promise.all(acks === -1 ? proposals : durable);
+    try {
+      await (this.leadership ? Promise.race([done, this.leadership.ended]) : done);
+    } catch (e) {
+      throw proposalError(e, `produce to ${this.topic}-${this.partition}`);
+    }
+    return {
+      baseOffset: firstOffset ?? -1n,
+      logAppendTimeMs: appendTime ?? -1n,
+      logStartOffset: this.kafka.logStartOffset,
+      recordCount: recordCountOf(batches),
+    };
+  }
+
+  /** Tracks a proposed idempotent batch until its proposal settles (its index is not known here). */
+  private trackInflight(f: TrackedBatch, done: Promise<unknown>): void {
+    this.inflight.push(f);
+    const drop = (): void => {
+      const i = this.inflight.indexOf(f);
+      if (i >= 0) this.inflight.splice(i, 1);
+    };
+    done.then(drop, drop);
+  }
+
+  /** DeleteRecords: replicates a new log start offset (-1: the high watermark). */
+  async deleteRecords(offset: bigint, timeoutMs: number): Promise<bigint> {
+    this.checkLeader();
+    const hw = this.kafka.highWatermark;
+    const target = offset === -1n ? hw : offset;
+    if (target < 0n || target > hw)
+      throw new KafkaError('OFFSET_OUT_OF_RANGE', `offset ${offset} is beyond the high watermark ${hw}`);
+    if (target <= this.kafka.logStartOffset) return this.kafka.logStartOffset;
+    try {
+      await this.group.propose(logStartCommand(target), timeoutMs);
+    } catch (e) {
+      throw proposalError(e, `delete records of ${this.topic}-${this.partition}`);
+    }
+    return this.kafka.logStartOffset;
+  }
+
+  /** The log start offset retention asks for now, or undefined when nothing expires. */
+  retentionTarget(nowMs: number): bigint | undefined {
+    return this.kafka.retentionTarget(
+      nowMs,
+      this.config.retentionMs,
+      this.config.retentionBytes,
+      RETENTION_SCAN_BATCHES,
+    );
+  }
+
+  /**
+   * On the leader, every retentionCheckIntervalMs: proposes the log start offset retention asks
+   * for, as the replicated control entry DeleteRecords uses (one proposal in flight). Never throws.
+   */
+  maintain(nowMs: number): void {
+    if (!this.isLeader() || !this.ready || this.retentionInFlight || this.transferring) return;
+    if (nowMs - this.lastRetentionMs < this.o.retentionCheckIntervalMs) return;
+    this.lastRetentionMs = nowMs;
+    const target = this.retentionTarget(nowMs);
+    if (target === undefined) return;
+    this.retentionInFlight = true;
+    this.group
+      .propose(logStartCommand(target), this.o.proposalTimeoutMs)
+      .then(
+        () =>
+          this.o.logger.info(
+            {
+              topic: this.topic,
+              partition: this.partition,
+              logStartOffset: String(this.kafka.logStartOffset),
+            },
+            'retention moved the log start offset',
+          ),
+        (e: unknown) =>
+          this.o.logger.debug(
+            { topic: this.topic, partition: this.partition, err: errorText(e) },
+            'retention proposal failed; retried on the next check',
+          ),
+      )
+      .finally(() => {
+        this.retentionInFlight = false;
+      });
+  }
+
+  // ------------------------------------------------------------------ reads (leader)
+
+  /** Batches at Raft indexes [from, to], read from the group's log (control and empty entries skipped). */
+  private readBatches(from: number, to: number, totalBytes: number): Buffer[] {
+    const log = this.group.log();
+    if (log === undefined || from > to) return [];
+    const out: Buffer[] = [];
+    let bytes = 0;
+    let i = from;
+    while (i <= to) {
+      const entries = log.entries(i, to + 1, Math.max(1, totalBytes - bytes));
+      if (entries.length === 0) break;
+      for (const e of entries) {
+        i = e.index + 1;
+        if (e.type !== 0 || e.data.length === 0 || e.data[0] === CONTROL_PREFIX) continue;
+        out.push(asBuffer(e.data));
+        bytes += e.data.length;
+      }
+    }
+    return out;
+  }
+
+  async read(fetchOffset: bigint, maxBytes: number, _isolationLevel: IsolationLevel): Promise<ReadResult> {
+    const chunks = await this.kafka.read(fetchOffset, maxBytes, this.logEndOffset);
+    let bytes = 0;
+    for (const c of chunks) bytes += c.length;
+    const hw = this.kafka.highWatermark;
+    return {
+      highWatermark: hw,
+      lastStableOffset: hw,
+      logStartOffset: this.kafka.logStartOffset,
+      chunks,
+      bytes,
+      leaderEpoch: this.term,
+    };
+  }
+
+  listOffset(timestamp: bigint, _isolationLevel: IsolationLevel): Promise<ListOffsetResult> {
+    return this.kafka.listOffset(timestamp, this.term);
+  }
+
+  offsetForLeaderEpoch(leaderEpoch: number): EpochEndOffset {
+    return this.kafka.offsetForLeaderEpoch(leaderEpoch, this.term, this.logEndOffset);
+  }
+
+  watch(onData: () => void): () => void {
+    return this.kafka.watch(onData);
+  }
+
+  describeProducers(): ProducerStateView[] {
+    return this.kafka.producers.describe();
+  }
+
+  /** Stops serving and closes the group (its data stays). */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.ready = false;
+    this.endLeadership();
+    this.kafka.wake();
+    await this.group.close();
+  }
+}

@@ -1,0 +1,156 @@
+// What a Kafka partition is to the rest of the broker: one interface, two replication strategies
+// under it (partition/local-partition.ts on this node's WAL, partition/replicated-partition.ts on a
+// Raft group), both built on one Kafka log index (partition/kafka-log.ts) and one batch-preparation
+// step (partition/prepare.ts). The decisions behind it are in docs/design/partitions.md.
+//
+// Failures are KafkaErrors (src/errors.ts). Offsets and timestamps are bigint (Kafka int64).
+
+export type IsolationLevel = 0 | 1; // 0 read_uncommitted, 1 read_committed
+export type Acks = -1 | 0 | 1;
+
+export interface TopicPartition {
+  topic: string;
+  partition: number;
+}
+
+export interface AppendResult {
+  /** Offset of the first batch (of the original, for an idempotent duplicate). */
+  baseOffset: bigint;
+  /** -1 unless the topic uses LogAppendTime. */
+  logAppendTimeMs: bigint;
+  logStartOffset: bigint;
+  /** Records in the request's batches (as their headers count them). */
+  recordCount: number;
+}
+
+export interface ReadResult {
+  highWatermark: bigint;
+  lastStableOffset: bigint;
+  logStartOffset: bigint;
+  /** Whole record batches as stored, ready to be written to the socket. */
+  chunks: readonly Buffer[];
+  bytes: number;
+  /** Leader epoch of the partition when read. */
+  leaderEpoch: number;
+}
+
+export interface ListOffsetResult {
+  offset: bigint;
+  timestamp: bigint;
+  leaderEpoch: number;
+}
+
+/** OffsetForLeaderEpoch's answer: the end offset of an epoch (-1/-1 when unknown). */
+export interface EpochEndOffset {
+  leaderEpoch: number;
+  endOffset: bigint;
+}
+
+/** Special timestamps of ListOffsets. */
+export const ListOffsetsTimestamp = {
+  LATEST: -1n,
+  EARLIEST: -2n,
+  MAX_TIMESTAMP: -3n,
+  EARLIEST_LOCAL: -4n,
+  LATEST_TIERED: -5n,
+} as const;
+
+export interface ProducerStateView {
+  producerId: bigint;
+  producerEpoch: number;
+  lastSequence: number;
+  lastTimestamp: bigint;
+  coordinatorEpoch: number;
+  currentTxnStartOffset: bigint;
+}
+
+/** A partition's log settings, resolved from its topic's configs (services/log-config.ts). */
+export interface LogConfig {
+  /** message.timestamp.type=LogAppendTime. */
+  logAppendTime: boolean;
+  /** max.message.bytes. */
+  maxMessageBytes: number;
+  /** retention.ms; -1: no limit (and for compacted or internal topics, which keep their data). */
+  retentionMs: number;
+  /** retention.bytes; -1: no limit. */
+  retentionBytes: number;
+  /** segment.bytes. */
+  segmentBytes: number;
+  /** flush.messages: sync after this many unflushed messages; undefined: never by count. */
+  flushMessages: number | undefined;
+  /** flush.ms: sync unflushed data at least this often. */
+  flushMs: number;
+  /**
+   * Start a background sync (not awaited by the produce) once this many bytes are unflushed;
+   * undefined: never by size. Keeps each fdatasync small: appends that meet a large one in
+   * progress wait for it, so flushing a second of data at once stalls producers for tens of ms.
+   */
+  flushBackgroundBytes: number | undefined;
+}
+
+/** One partition as the Kafka handlers use it (through services/partition-manager.ts). */
+export interface Partition {
+  readonly topic: string;
+  readonly topicId: string;
+  readonly partition: number;
+  /** This node leads the partition: it may append and serve reads. */
+  isLeader(): boolean;
+  /** The leader this replica knows of (-1: none known). */
+  leaderId(): number;
+  /** The current leader epoch (a Raft term in a cluster). */
+  readonly leaderEpoch: number;
+  readonly highWatermark: bigint;
+  readonly logStartOffset: bigint;
+  /** One past the last offset in this replica's log (batches not yet committed included). */
+  readonly logEndOffset: bigint;
+  /** Bytes of the batches the log holds (what retention.bytes counts). */
+  sizeBytes(): number;
+
+  /**
+   * Validates and appends the batches of one Produce partition; resolves when they are as durable
+   * as `acks` promises. An idempotent producer's duplicate is answered with the original offset.
+   */
+  append(records: Buffer, acks: Acks, timeoutMs: number): Promise<AppendResult>;
+  /**
+   * Whole batches from fetchOffset, never past the high watermark, within maxBytes (the first batch
+   * always whole). An offset between the high watermark and the log end gets an empty answer;
+   * outside [log start, log end] it is OFFSET_OUT_OF_RANGE.
+   */
+  read(fetchOffset: bigint, maxBytes: number, isolationLevel: IsolationLevel): Promise<ReadResult>;
+  listOffset(timestamp: bigint, isolationLevel: IsolationLevel): Promise<ListOffsetResult>;
+  /** Kafka's OffsetForLeaderEpoch on the leader (KIP-101/320). */
+  offsetForLeaderEpoch(leaderEpoch: number): EpochEndOffset;
+  /** Moves the log start offset to `offset` (-1: the high watermark); resolves with the new one. */
+  deleteRecords(offset: bigint, timeoutMs: number): Promise<bigint>;
+  /** `onData` runs once, when the high watermark next moves (or the partition closes). Returns a cancel. */
+  watch(onData: () => void): () => void;
+  describeProducers(): ProducerStateView[];
+}
+
+/** What the partition manager needs of a partition besides the data path. */
+export interface ManagedPartition extends Partition {
+  /** The assigned replicas (from the metadata), preferred leader first. */
+  replicas: readonly number[];
+  /** Opens (recovers) the replica; leadership events follow. */
+  open(): Promise<void>;
+  /** Leads, and has applied an entry of its own epoch: its view of the log is complete. */
+  isLeaderReady(): boolean;
+  /** The replicas a new leader reports as in sync. */
+  inSyncReplicas(): readonly number[];
+  /** Applies new topic configs. */
+  setConfig(config: LogConfig): void;
+  /** Periodic work: the flush policy, retention by time and size. Never throws. */
+  maintain(nowMs: number): void;
+  /** Syncs and releases the partition's storage (its data stays). */
+  close(): Promise<void>;
+}
+
+/** Leadership events of the partitions of this node (the partition manager listens). */
+export interface PartitionEvents {
+  /** This node leads the partition and its view is complete (an entry of its term was applied). */
+  leaderReady(p: ManagedPartition): void;
+  /** This node stopped leading the partition. */
+  leaderLost(p: ManagedPartition): void;
+  /** The partition broke an invariant and stopped: it must not serve or replicate any more. */
+  failed(p: ManagedPartition, error: Error): void;
+}

@@ -1,0 +1,127 @@
+// The metadata as Kafka clients are told it (Metadata, DescribeCluster, FindCoordinator, leader
+// hints): this node's applied metadata state, with the leadership its own partition replicas know
+// of and the metadata has not caught up with yet — a newly elected leader is named before its
+// report has been applied, and a replica of this node that stepped down is never named leader.
+import type { BrokerInfo, PartitionInfo, TopicInfo } from '@chronik/metadata';
+import type { MetadataStore } from './metadata-store.js';
+
+export interface BrokerEndpoint {
+  nodeId: number;
+  host: string;
+  port: number;
+  rack: string | null;
+}
+
+export interface PartitionView {
+  partition: number;
+  /** -1 while no leader is known. */
+  leaderId: number;
+  leaderEpoch: number;
+  replicas: readonly number[];
+  isr: readonly number[];
+  offlineReplicas: readonly number[];
+}
+
+export interface TopicView {
+  name: string;
+  /** UUID, lower-case 8-4-4-4-12. */
+  topicId: string;
+  internal: boolean;
+  partitions: readonly PartitionView[];
+  /** Topic config overrides. */
+  configs: Readonly<Record<string, string>>;
+}
+
+/** What this node's own replica of a partition knows about its leadership. */
+export interface LocalLeadership {
+  /** The leader the replica knows of (-1: none). */
+  leaderId: number;
+  leaderEpoch: number;
+  isLeader: boolean;
+}
+
+/** The partition manager's answer: leadership as this node's replica knows it, if it has one. */
+export type LeadershipLookup = (topicId: string, partition: number) => LocalLeadership | undefined;
+
+export function endpointOf(b: BrokerInfo): BrokerEndpoint {
+  return { nodeId: b.brokerId, host: b.host, port: b.port, rack: b.rack };
+}
+
+export class MetadataCache {
+  constructor(
+    private readonly store: MetadataStore,
+    private readonly nodeId: number,
+    private readonly leadership: LeadershipLookup,
+  ) {}
+
+  clusterId(): string {
+    return this.store.state.clusterId() ?? '';
+  }
+
+  /** The controller: the node applying metadata changes first (-1 when none is known). */
+  controllerId(): number {
+    return this.store.leaderId();
+  }
+
+  /** Live (registered, unfenced) brokers. */
+  brokers(): BrokerEndpoint[] {
+    return this.store.state.liveBrokers().map(endpointOf);
+  }
+
+  broker(nodeId: number): BrokerEndpoint | undefined {
+    const b = this.store.state.broker(nodeId);
+    return b === undefined || b.fenced ? undefined : endpointOf(b);
+  }
+
+  topics(): TopicView[] {
+    return this.store.state.topics().map((t) => this.view(t));
+  }
+
+  topic(name: string): TopicView | undefined {
+    const t = this.store.state.topic(name);
+    return t ? this.view(t) : undefined;
+  }
+
+  topicById(topicId: string): TopicView | undefined {
+    const t = this.store.state.topicById(topicId);
+    return t ? this.view(t) : undefined;
+  }
+
+  /** The partition's leader and epoch as clients should be told ({-1, epoch} when none). */
+  leaderOf(topicId: string, p: PartitionInfo): { leaderId: number; leaderEpoch: number } {
+    let leaderId = p.leader;
+    let leaderEpoch = p.leaderEpoch;
+    const local = this.leadership(topicId, p.partition);
+    if (local !== undefined && local.leaderEpoch > leaderEpoch && local.leaderId > 0) {
+      leaderId = local.leaderId;
+      leaderEpoch = local.leaderEpoch;
+    } else if (local !== undefined && leaderId === this.nodeId && !local.isLeader) {
+      // The metadata still names this node, but its replica stepped down (check-quorum while cut
+      // off, or a pause): never send clients back here. Name the leader the replica knows, or none
+      // (LEADER_NOT_AVAILABLE) so that clients ask another broker.
+      leaderId = local.leaderId > 0 && local.leaderId !== this.nodeId ? local.leaderId : -1;
+      leaderEpoch = Math.max(leaderEpoch, local.leaderEpoch);
+    }
+    return { leaderId, leaderEpoch };
+  }
+
+  private view(t: TopicInfo): TopicView {
+    return {
+      name: t.name,
+      topicId: t.topicId,
+      internal: t.internal,
+      configs: t.configs,
+      partitions: t.partitions.map((p): PartitionView => {
+        const { leaderId, leaderEpoch } = this.leaderOf(t.topicId, p);
+        return {
+          partition: p.partition,
+          leaderId,
+          leaderEpoch,
+          replicas: p.replicas,
+          isr: p.isr,
+          offlineReplicas: [],
+        };
+      }),
+    };
+  }
+}

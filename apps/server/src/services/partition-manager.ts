@@ -1,0 +1,483 @@
+// The partitions of this node, in either mode: which replicas exist (opened when the metadata
+// assigns a partition to this node, closed and removed when its topic is deleted), the data path
+// with its leader and leader-epoch checks, leadership events (the group coordinator listens), the
+// leader's report to the metadata, and periodic maintenance (flush policy, retention). How a
+// partition is stored and replicated is the mode's PartitionFactory: LocalPartitions on this node's
+// WAL (modes/standalone.ts) or ReplicatedPartitions on Raft groups (cluster/partition-groups.ts).
+import type { MetadataChange } from '@chronik/metadata';
+import { KafkaError } from '../errors.js';
+import type { Scheduler, TimerHandle } from '../infra.js';
+import { every, retryUntilDone } from '../infra.js';
+import type { Logger } from '../logger.js';
+import type {
+  Acks,
+  AppendResult,
+  EpochEndOffset,
+  IsolationLevel,
+  ListOffsetResult,
+  LogConfig,
+  ManagedPartition,
+  PartitionEvents,
+  ProducerStateView,
+  ReadResult,
+  TopicPartition,
+} from '../partition/types.js';
+import type { LogConfigs } from './log-config.js';
+import type { LocalLeadership } from './metadata-cache.js';
+import type { MetadataStore } from './metadata-store.js';
+
+/** What a mode needs to know to create a partition's replica on this node. */
+export interface PartitionSpec {
+  topic: string;
+  topicId: string;
+  internal: boolean;
+  partition: number;
+  replicas: readonly number[];
+  /** The partition's leader epoch in the metadata (-1 before any leader). */
+  leaderEpoch: number;
+  config: LogConfig;
+}
+
+/** How a mode stores and replicates partitions. */
+export interface PartitionFactory {
+  /** This node's replica of a partition, not yet open. Throws a KafkaError to refuse it. */
+  create(spec: PartitionSpec, events: PartitionEvents): ManagedPartition;
+  /** Removes the data of a replica that was closed because its topic was deleted. */
+  remove(topicId: string, partition: number): Promise<void>;
+}
+
+export interface ReadRequest extends TopicPartition {
+  fetchOffset: bigint;
+  /** Byte budget for this partition (the first batch is returned whole even when larger). */
+  maxBytes: number;
+  isolationLevel: IsolationLevel;
+  /** -1 when the client did not send one. */
+  currentLeaderEpoch: number;
+}
+
+/** One local replica as the admin API reports it. */
+export interface PartitionStatus {
+  topic: string;
+  partition: number;
+  role: 'leader' | 'follower';
+  leader: number;
+  leaderEpoch: number;
+  highWatermark: bigint;
+  logEndOffset: bigint;
+  logStartOffset: bigint;
+  replicas: readonly number[];
+  isr: readonly number[];
+}
+
+export interface LogDirView {
+  path: string;
+  partitions: ReadonlyArray<{ topic: string; partition: number; sizeBytes: number; offsetLag: bigint }>;
+  totalBytes: bigint;
+  usableBytes: bigint;
+}
+
+/** Leadership of this node's replicas (`leader` false: it stopped leading). */
+export type LeadershipListener = (topic: string, partition: number, leader: boolean) => void;
+
+export interface PartitionManagerOptions {
+  nodeId: number;
+  store: MetadataStore;
+  configs: LogConfigs;
+  factory: PartitionFactory;
+  scheduler: Scheduler;
+  logger: Logger;
+  /** Where the partitions live and how much room is left there (DescribeLogDirs). */
+  logDir: { path: string; space(): { totalBytes: bigint; usableBytes: bigint } };
+  /** Period of the partitions' maintenance (flush policy, retention). Default 100 ms. */
+  maintenanceIntervalMs?: number;
+}
+
+/** Retry period of a leader's report to the metadata. */
+const REPORT_RETRY_MS = 500;
+
+/** KIP-320: a request's current leader epoch against this leader's (-1: not checked). */
+export function checkLeaderEpoch(currentLeaderEpoch: number, leaderEpoch: number): void {
+  if (currentLeaderEpoch < 0) return;
+  if (currentLeaderEpoch > leaderEpoch)
+    throw new KafkaError(
+      'UNKNOWN_LEADER_EPOCH',
+      `leader epoch ${currentLeaderEpoch} is newer than ${leaderEpoch}`,
+    );
+  if (currentLeaderEpoch < leaderEpoch)
+    throw new KafkaError(
+      'FENCED_LEADER_EPOCH',
+      `leader epoch ${currentLeaderEpoch} is older than ${leaderEpoch}`,
+    );
+}
+
+function keyOf(topicId: string, partition: number): string {
+  return `${topicId}/${partition}`;
+}
+
+function errorText(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+export class PartitionManager {
+  private readonly partitions = new Map<string, ManagedPartition>();
+  /** Replicas that broke an invariant: closed, kept out of service until the node restarts. */
+  private readonly failed = new Map<string, Error>();
+  private readonly deletedTopics = new Set<string>();
+  private readonly listeners = new Set<LeadershipListener>();
+  private readonly events: PartitionEvents;
+  private reconciling: Promise<void> = Promise.resolve();
+  private reconcileQueued = false;
+  private unsubscribe: (() => void) | undefined;
+  private maintenance: TimerHandle | undefined;
+  private readonly retries = new Set<TimerHandle>();
+  private closed = false;
+
+  constructor(private readonly o: PartitionManagerOptions) {
+    this.events = {
+      leaderReady: (p) => this.onLeaderReady(p),
+      leaderLost: (p) => this.emit(p, false),
+      failed: (p, e) => this.onFailed(p, e),
+    };
+  }
+
+  /** Opens the replicas the metadata assigns to this node and follows its changes from then on. */
+  async start(): Promise<void> {
+    const state = this.o.store.state;
+    this.unsubscribe = state.subscribe(state.appliedIndex, (ev) => {
+      if (ev.type === 'changes') this.onChanges(ev.changes);
+      this.scheduleReconcile();
+    });
+    this.scheduleReconcile();
+    await this.settled();
+    const { nowMs, logger } = { nowMs: () => this.o.scheduler.now(), logger: this.o.logger };
+    this.maintenance = every(
+      this.o.scheduler,
+      this.o.maintenanceIntervalMs ?? 100,
+      () => {
+        const now = nowMs();
+        for (const p of this.partitions.values()) p.maintain(now);
+      },
+      (e) => logger.error({ err: errorText(e) }, 'partition maintenance failed'),
+    );
+  }
+
+  /** Resolves once the replicas match the metadata applied so far (opened or closed). */
+  settled(): Promise<void> {
+    return this.reconciling;
+  }
+
+  // ---------------------------------------------------------------- lifecycle
+
+  private onChanges(changes: readonly MetadataChange[]): void {
+    let configs = false;
+    for (const ch of changes) {
+      if (ch.type === 'topicDeleted') this.deletedTopics.add(ch.topicId);
+      if (ch.type === 'topicConfigChanged' || ch.type === 'brokerConfigChanged') configs = true;
+    }
+    if (configs) {
+      for (const p of this.partitions.values())
+        if (this.o.store.state.topicById(p.topicId) !== undefined)
+          p.setConfig(this.o.configs.logConfig(p.topic));
+    }
+  }
+
+  private scheduleReconcile(): void {
+    if (this.reconcileQueued || this.closed) return;
+    this.reconcileQueued = true;
+    this.reconciling = this.reconciling.then(async () => {
+      this.reconcileQueued = false;
+      try {
+        await this.reconcile();
+      } catch (e) {
+        this.o.logger.error({ err: errorText(e) }, 'opening partition replicas failed');
+      }
+    });
+  }
+
+  private async reconcile(): Promise<void> {
+    const state = this.o.store.state;
+    for (const [k, p] of [...this.partitions]) {
+      if (!this.deletedTopics.has(p.topicId) && state.topicById(p.topicId) !== undefined) continue;
+      this.partitions.delete(k);
+      this.failed.delete(k);
+      if (p.isLeader()) this.emit(p, false);
+      await p.close();
+      await this.o.factory.remove(p.topicId, p.partition);
+    }
+    this.deletedTopics.clear();
+    for (const t of state.topics()) {
+      for (const info of t.partitions) {
+        if (this.closed) return;
+        const k = keyOf(t.topicId, info.partition);
+        const existing = this.partitions.get(k);
+        if (existing !== undefined) {
+          existing.replicas = info.replicas;
+          continue;
+        }
+        if (!info.replicas.includes(this.o.nodeId)) continue;
+        await this.openReplica(k, {
+          topic: t.name,
+          topicId: t.topicId,
+          internal: t.internal,
+          partition: info.partition,
+          replicas: info.replicas,
+          leaderEpoch: info.leaderEpoch,
+          config: this.o.configs.logConfig(t.name),
+        });
+      }
+    }
+  }
+
+  private async openReplica(k: string, spec: PartitionSpec): Promise<void> {
+    let p: ManagedPartition;
+    try {
+      p = this.o.factory.create(spec, this.events);
+    } catch (e) {
+      this.o.logger.error(
+        { topic: spec.topic, partition: spec.partition, err: errorText(e) },
+        'partition replica not opened',
+      );
+      return;
+    }
+    p.replicas = spec.replicas;
+    this.partitions.set(k, p);
+    try {
+      await p.open();
+    } catch (e) {
+      this.partitions.delete(k);
+      this.o.logger.error(
+        { topic: spec.topic, partition: spec.partition, err: errorText(e) },
+        'opening a partition replica failed',
+      );
+      await p.close().catch(() => undefined);
+    }
+  }
+
+  private onFailed(p: ManagedPartition, e: Error): void {
+    const k = keyOf(p.topicId, p.partition);
+    if (this.partitions.get(k) !== p) return;
+    this.failed.set(k, e);
+    this.emit(p, false);
+    p.close().catch((err: unknown) =>
+      this.o.logger.error(
+        { topic: p.topic, partition: p.partition, err: errorText(err) },
+        'closing a failed replica',
+      ),
+    );
+  }
+
+  /**
+   * A replica of this node leads with a complete view: tell the listeners, and report the leader
+   * (epoch, in-sync replicas) to the metadata until it has it or a newer leader is known.
+   */
+  private onLeaderReady(p: ManagedPartition): void {
+    this.emit(p, true);
+    const epoch = p.leaderEpoch;
+    const report = async (): Promise<boolean> => {
+      if (this.closed || !p.isLeader() || p.leaderEpoch !== epoch) return true;
+      const info = this.o.store.state.topicById(p.topicId)?.partitions[p.partition];
+      if (info === undefined || info.leaderEpoch > epoch) return true;
+      if (info.leader === this.o.nodeId && info.leaderEpoch === epoch) return true;
+      const isr = p.inSyncReplicas().filter((id) => info.replicas.includes(id));
+      const r = await this.o.store.commit({
+        type: 'changeLeader',
+        topicId: p.topicId,
+        partition: p.partition,
+        leader: this.o.nodeId,
+        leaderEpoch: epoch,
+        isr: isr.length > 0 ? isr : [this.o.nodeId],
+      });
+      if (!r.ok && r.error.code !== 'FENCED_LEADER_EPOCH') throw r.error;
+      return true;
+    };
+    this.retry(`report leader of ${p.topic}-${p.partition}`, report);
+  }
+
+  /** Runs `f` until it returns true, every REPORT_RETRY_MS, while the manager is open. */
+  private retry(what: string, f: () => Promise<boolean>): void {
+    if (this.closed) return;
+    const h = retryUntilDone(
+      this.o.scheduler,
+      REPORT_RETRY_MS,
+      async () => {
+        const done = this.closed || (await f());
+        if (done) this.retries.delete(h);
+        return done;
+      },
+      (e) => this.o.logger.debug({ task: what, err: errorText(e) }, 'metadata report will retry'),
+    );
+    this.retries.add(h);
+  }
+
+  /** Subscribes to leadership changes; the replicas leading now are reported at once. */
+  onLeadership(listener: LeadershipListener): () => void {
+    this.listeners.add(listener);
+    for (const p of this.partitions.values()) if (this.isReady(p)) listener(p.topic, p.partition, true);
+    return () => this.listeners.delete(listener);
+  }
+
+  private isReady(p: ManagedPartition): boolean {
+    return p.isLeaderReady();
+  }
+
+  private emit(p: ManagedPartition, leader: boolean): void {
+    for (const l of this.listeners) {
+      try {
+        l(p.topic, p.partition, leader);
+      } catch (e) {
+        this.o.logger.error({ err: errorText(e) }, 'leadership listener failed');
+      }
+    }
+  }
+
+  /** What this node's replica knows of the partition's leadership (for the metadata cache). */
+  leadership(topicId: string, partition: number): LocalLeadership | undefined {
+    const p = this.partitions.get(keyOf(topicId, partition));
+    if (p === undefined) return undefined;
+    return { leaderId: p.leaderId(), leaderEpoch: p.leaderEpoch, isLeader: this.isReady(p) };
+  }
+
+  // ---------------------------------------------------------------- data path
+
+  /**
+   * The partition, led here: UNKNOWN_TOPIC_OR_PARTITION when the metadata has no such partition,
+   * NOT_LEADER_OR_FOLLOWER when this node does not lead it, KAFKA_STORAGE_ERROR when its replica
+   * here has stopped.
+   */
+  leader(tp: TopicPartition): ManagedPartition {
+    const t = this.o.store.state.topic(tp.topic);
+    const info = t?.partitions[tp.partition];
+    if (t === undefined || info === undefined)
+      throw new KafkaError('UNKNOWN_TOPIC_OR_PARTITION', `unknown partition ${tp.topic}-${tp.partition}`);
+    const k = keyOf(t.topicId, tp.partition);
+    const failure = this.failed.get(k);
+    if (failure !== undefined)
+      throw new KafkaError(
+        'KAFKA_STORAGE_ERROR',
+        `${tp.topic}-${tp.partition} stopped on this node: ${failure.message}`,
+      );
+    const p = this.partitions.get(k);
+    if (p === undefined || !p.isLeader()) {
+      const leader = p !== undefined && p.leaderId() > 0 ? p.leaderId() : info.leader;
+      throw new KafkaError('NOT_LEADER_OR_FOLLOWER', `${tp.topic}-${tp.partition} is led by ${leader}`);
+    }
+    return p;
+  }
+
+  append(tp: TopicPartition, records: Buffer, acks: Acks, timeoutMs: number): Promise<AppendResult> {
+    try {
+      return this.leader(tp).append(records, acks, timeoutMs);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  async read(req: ReadRequest): Promise<ReadResult> {
+    const p = this.leader(req);
+    checkLeaderEpoch(req.currentLeaderEpoch, p.leaderEpoch);
+    return p.read(req.fetchOffset, req.maxBytes, req.isolationLevel);
+  }
+
+  async listOffset(
+    tp: TopicPartition,
+    timestamp: bigint,
+    isolationLevel: IsolationLevel,
+    currentLeaderEpoch: number,
+  ): Promise<ListOffsetResult> {
+    const p = this.leader(tp);
+    checkLeaderEpoch(currentLeaderEpoch, p.leaderEpoch);
+    return p.listOffset(timestamp, isolationLevel);
+  }
+
+  async deleteRecords(tp: TopicPartition, offset: bigint, timeoutMs: number): Promise<bigint> {
+    return this.leader(tp).deleteRecords(offset, timeoutMs);
+  }
+
+  async offsetForLeaderEpoch(
+    tp: TopicPartition,
+    leaderEpoch: number,
+    currentLeaderEpoch: number,
+  ): Promise<EpochEndOffset> {
+    const p = this.leader(tp);
+    checkLeaderEpoch(currentLeaderEpoch, p.leaderEpoch);
+    return p.offsetForLeaderEpoch(leaderEpoch);
+  }
+
+  describeProducers(tp: TopicPartition): ProducerStateView[] {
+    return this.leader(tp).describeProducers();
+  }
+
+  /** Calls `onData` (at most once) when any of the partitions gets new readable data; returns a cancel. */
+  watch(tps: readonly TopicPartition[], onData: () => void): () => void {
+    let fired = false;
+    const cancels: Array<() => void> = [];
+    const once = (): void => {
+      if (fired) return;
+      fired = true;
+      for (const c of cancels) c();
+      onData();
+    };
+    for (const tp of tps) {
+      const t = this.o.store.state.topic(tp.topic);
+      const p = t ? this.partitions.get(keyOf(t.topicId, tp.partition)) : undefined;
+      if (p) cancels.push(p.watch(once));
+    }
+    return () => {
+      fired = true;
+      for (const c of cancels) c();
+    };
+  }
+
+  // ---------------------------------------------------------------- views
+
+  statuses(): PartitionStatus[] {
+    const out: PartitionStatus[] = [];
+    for (const p of this.partitions.values()) {
+      const info = this.o.store.state.topicById(p.topicId)?.partitions[p.partition];
+      const leader = p.isLeader() ? this.o.nodeId : p.leaderId();
+      out.push({
+        topic: p.topic,
+        partition: p.partition,
+        role: p.isLeader() ? 'leader' : 'follower',
+        leader,
+        leaderEpoch: p.leaderEpoch,
+        highWatermark: p.highWatermark,
+        logEndOffset: p.logEndOffset,
+        logStartOffset: p.logStartOffset,
+        replicas: info?.replicas ?? p.replicas,
+        isr: info?.isr ?? [],
+      });
+    }
+    return out.sort((a, b) => (a.topic === b.topic ? a.partition - b.partition : a.topic < b.topic ? -1 : 1));
+  }
+
+  logDirs(): LogDirView[] {
+    const { totalBytes, usableBytes } = this.o.logDir.space();
+    const partitions = [...this.partitions.values()].map((p) => ({
+      topic: p.topic,
+      partition: p.partition,
+      sizeBytes: p.sizeBytes(),
+      offsetLag: 0n,
+    }));
+    return [{ path: this.o.logDir.path, partitions, totalBytes, usableBytes }];
+  }
+
+  /** The replicas of this node (the cluster's supervisor looks at them). */
+  replicas(): IterableIterator<ManagedPartition> {
+    return this.partitions.values();
+  }
+
+  /** Stops maintenance and closes every replica (their data stays). */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.maintenance?.cancel();
+    for (const h of this.retries) h.cancel();
+    this.retries.clear();
+    this.unsubscribe?.();
+    await this.reconciling.catch(() => undefined);
+    const all = [...this.partitions.values()];
+    this.partitions.clear();
+    await Promise.all(all.map((p) => p.close().catch(() => undefined)));
+  }
+}

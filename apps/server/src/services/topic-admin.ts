@@ -1,0 +1,344 @@
+// Topics and configs, as the admin APIs change and describe them (CreateTopics, DeleteTopics,
+// CreatePartitions, DescribeConfigs, AlterConfigs, IncrementalAlterConfigs, auto-creation): each
+// change is prepared against this node's metadata with @chronik/metadata's validation, committed
+// through the MetadataStore (validated again when applied), and answered once this node's
+// replicas follow it (a created partition is open here before CreateTopics answers).
+import type { ConfigAlteration, ConfigDescription, MetadataCommand } from '@chronik/metadata';
+import {
+  isMetadataError,
+  prepareAlterBrokerConfigs,
+  prepareAlterTopicConfigs,
+  prepareCreatePartitions,
+  prepareCreateTopics,
+  prepareDeleteTopic,
+} from '@chronik/metadata';
+import type { BrokerDefaults } from '../config.js';
+import { KafkaError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import type { LogConfigs } from './log-config.js';
+import type { MetadataStore } from './metadata-store.js';
+import { commitOk } from './metadata-store.js';
+
+const ZERO_UUID = '00000000-0000-0000-0000-000000000000';
+/** Most replicas a topic gets by default (Kafka clusters usually set default.replication.factor=3). */
+const DEFAULT_REPLICATION_FACTOR_CAP = 3;
+
+export interface CreateTopicSpec {
+  name: string;
+  /** -1: the broker default. */
+  numPartitions: number;
+  /** -1: the broker default. */
+  replicationFactor: number;
+  /** Explicit replica assignment (partition i at index i), or empty. */
+  assignments: ReadonlyArray<readonly number[]>;
+  configs: ReadonlyArray<{ name: string; value: string | null }>;
+}
+
+export interface ConfigEntryView {
+  name: string;
+  value: string | null;
+  readOnly: boolean;
+  /** DescribeConfigs config_source. */
+  source: number;
+  isDefault: boolean;
+  isSensitive: boolean;
+  /** KIP-554 config_type. */
+  configType: number;
+  documentation: string | null;
+  synonyms: ReadonlyArray<{ name: string; value: string | null; source: number }>;
+}
+
+export interface CreateTopicOutcome {
+  name: string;
+  error: KafkaError | null;
+  topicId: string;
+  numPartitions: number;
+  replicationFactor: number;
+  configs: readonly ConfigEntryView[];
+}
+
+export interface DeleteTopicOutcome {
+  name: string | null;
+  topicId: string;
+  error: KafkaError | null;
+}
+
+export interface CreatePartitionsSpec {
+  name: string;
+  count: number;
+  assignments: ReadonlyArray<readonly number[]> | null;
+}
+
+/** ConfigResource types of the wire protocol. */
+export const ConfigResourceType = { TOPIC: 2, BROKER: 4, BROKER_LOGGER: 8 } as const;
+
+export interface ConfigAlterationSpec {
+  name: string;
+  /** 0 SET, 1 DELETE, 2 APPEND, 3 SUBTRACT. */
+  op: number;
+  value: string | null;
+}
+
+/**
+ * `default.replication.factor`: the configured value when it was given explicitly, otherwise
+ * min(3, live brokers) (at least 1) — 1 on a single node.
+ */
+export function defaultReplicationFactor(broker: BrokerDefaults, liveBrokers: number): number {
+  if (broker.defaultReplicationFactorExplicit) return broker.defaultReplicationFactor;
+  return Math.max(1, Math.min(DEFAULT_REPLICATION_FACTOR_CAP, liveBrokers));
+}
+
+/** A failure of the metadata layer as the client should see it. */
+export function kafkaErrorOf(e: unknown): KafkaError {
+  if (e instanceof KafkaError) return e;
+  if (isMetadataError(e)) return new KafkaError(e.code, e.message, { cause: e });
+  return new KafkaError('UNKNOWN_SERVER_ERROR', e instanceof Error ? e.message : String(e), { cause: e });
+}
+
+/**
+ * A reason to refuse configs that ask for log compaction, which Chronik does not implement (Kafka
+ * accepts it; silently keeping every record would surprise the user). `op` is the incremental
+ * operation: 1 (DELETE) and 3 (SUBTRACT) never turn compaction on.
+ */
+export function compactProblem(
+  configs: ReadonlyArray<{ name: string; value: string | null; op?: number }>,
+): string | null {
+  for (const c of configs) {
+    if (
+      (c.name === 'cleanup.policy' || c.name === 'log.cleanup.policy') &&
+      c.value !== null &&
+      c.op !== 1 &&
+      c.op !== 3 &&
+      c.value.includes('compact')
+    ) {
+      return 'cleanup.policy=compact is not supported by this broker: Chronik does not compact logs (use cleanup.policy=delete)';
+    }
+  }
+  return null;
+}
+
+/** A DescribeConfigs entry as the handlers see it. */
+export function viewOfConfig(d: ConfigDescription): ConfigEntryView {
+  return {
+    name: d.name,
+    value: d.value,
+    readOnly: d.readOnly,
+    source: d.source,
+    isDefault: d.isDefault,
+    isSensitive: d.isSensitive,
+    configType: d.configType,
+    documentation: d.documentation,
+    synonyms: d.synonyms.map((s) => ({ name: s.name, value: s.value, source: s.source })),
+  };
+}
+
+export interface TopicAdminOptions {
+  store: MetadataStore;
+  nodeId: number;
+  broker: BrokerDefaults;
+  configs: LogConfigs;
+  /** Resolves once this node's replicas follow the metadata applied so far. */
+  settled(): Promise<void>;
+  /** A new topic id (UUID, from the injected randomness). */
+  newTopicId(): string;
+  logger: Logger;
+}
+
+export class TopicAdmin {
+  constructor(private readonly o: TopicAdminOptions) {}
+
+  private get state() {
+    return this.o.store.state;
+  }
+
+  /** Commits a change and waits until this node's replicas follow it. */
+  private async apply(command: MetadataCommand): Promise<void> {
+    await commitOk(this.o.store, command);
+    await this.o.settled();
+  }
+
+  autoCreateEnabled(): boolean {
+    return this.o.broker.autoCreateTopicsEnable;
+  }
+
+  /** Creates missing topics with the broker defaults; resolves with per-name errors. */
+  async autoCreateTopics(names: readonly string[]): Promise<Map<string, KafkaError | null>> {
+    const out = new Map<string, KafkaError | null>();
+    const missing = [...new Set(names)].filter((n) => this.state.topic(n) === undefined);
+    if (missing.length === 0) return out;
+    const outcomes = await this.createTopics(
+      missing.map((name) => ({
+        name,
+        numPartitions: -1,
+        replicationFactor: -1,
+        assignments: [],
+        configs: [],
+      })),
+      false,
+    );
+    for (const o of outcomes)
+      out.set(o.name, o.error !== null && o.error.code !== 'TOPIC_ALREADY_EXISTS' ? o.error : null);
+    this.o.logger.info({ topics: missing }, 'auto-created topics');
+    return out;
+  }
+
+  async createTopics(
+    specs: readonly CreateTopicSpec[],
+    validateOnly: boolean,
+  ): Promise<CreateTopicOutcome[]> {
+    const b = this.o.broker;
+    const prepared = prepareCreateTopics(
+      this.state,
+      specs.map((s) => ({
+        name: s.name,
+        numPartitions: s.numPartitions,
+        replicationFactor: s.replicationFactor,
+        assignments: s.assignments.map((brokerIds, partition) => ({ partition, brokerIds })),
+        configs: s.configs,
+      })),
+      {
+        defaultPartitions: b.numPartitions,
+        defaultReplicationFactor: defaultReplicationFactor(b, this.state.liveBrokers().length),
+        newTopicId: () => this.o.newTopicId(),
+      },
+    );
+    return Promise.all(
+      prepared.map(async (p, i): Promise<CreateTopicOutcome> => {
+        const spec = specs[i] as CreateTopicSpec;
+        const fail = (error: KafkaError): CreateTopicOutcome => ({
+          name: p.name,
+          error,
+          topicId: ZERO_UUID,
+          numPartitions: -1,
+          replicationFactor: -1,
+          configs: [],
+        });
+        if (!p.result.ok) return fail(kafkaErrorOf(p.result.error));
+        const problem = compactProblem(spec.configs);
+        if (problem !== null) return fail(new KafkaError('INVALID_CONFIG', problem));
+        const cmd = p.result.command;
+        const numPartitions = cmd.assignments.length;
+        const replicationFactor = cmd.assignments[0]?.length ?? 0;
+        const ok = { name: p.name, error: null, numPartitions, replicationFactor };
+        if (validateOnly) return { ...ok, topicId: ZERO_UUID, configs: [] };
+        try {
+          await this.apply(cmd);
+          const configs = this.state
+            .describeTopicConfigs(p.name, {
+              brokerId: this.o.nodeId,
+              staticBrokerConfigs: this.o.configs.staticBrokerConfigs(),
+            })
+            .map(viewOfConfig);
+          return { ...ok, topicId: cmd.topicId, configs };
+        } catch (e) {
+          return fail(kafkaErrorOf(e));
+        }
+      }),
+    );
+  }
+
+  async deleteTopics(
+    refs: ReadonlyArray<{ name: string | null; topicId: string | null }>,
+  ): Promise<DeleteTopicOutcome[]> {
+    return Promise.all(
+      refs.map(async (ref): Promise<DeleteTopicOutcome> => {
+        const target =
+          ref.name !== null && ref.name !== '' ? { name: ref.name } : { topicId: ref.topicId ?? '' };
+        const prepared = prepareDeleteTopic(this.state, target);
+        if (!prepared.ok)
+          return { name: ref.name, topicId: ref.topicId ?? ZERO_UUID, error: kafkaErrorOf(prepared.error) };
+        try {
+          await this.apply(prepared.command);
+          return { name: prepared.command.name, topicId: prepared.command.topicId, error: null };
+        } catch (e) {
+          return { name: ref.name, topicId: ref.topicId ?? ZERO_UUID, error: kafkaErrorOf(e) };
+        }
+      }),
+    );
+  }
+
+  async createPartitions(
+    specs: readonly CreatePartitionsSpec[],
+    validateOnly: boolean,
+  ): Promise<Array<{ name: string; error: KafkaError | null }>> {
+    const out: Array<{ name: string; error: KafkaError | null }> = [];
+    for (const s of specs) {
+      const prepared = prepareCreatePartitions(this.state, {
+        name: s.name,
+        count: s.count,
+        assignments: s.assignments,
+      });
+      if (!prepared.ok) {
+        out.push({ name: s.name, error: kafkaErrorOf(prepared.error) });
+        continue;
+      }
+      try {
+        if (!validateOnly) await this.apply(prepared.command);
+        out.push({ name: s.name, error: null });
+      } catch (e) {
+        out.push({ name: s.name, error: kafkaErrorOf(e) });
+      }
+    }
+    return out;
+  }
+
+  /** A BROKER resource name: '' (the cluster-wide default) or a registered broker's id. */
+  private brokerTarget(resourceName: string): number | null {
+    if (resourceName === '') return null;
+    if (!/^\d+$/.test(resourceName))
+      throw new KafkaError('INVALID_REQUEST', `invalid broker id "${resourceName}"`);
+    const id = Number(resourceName);
+    if (this.state.broker(id) === undefined && id !== this.o.nodeId)
+      throw new KafkaError('INVALID_REQUEST', `broker ${id} is not registered`);
+    return id;
+  }
+
+  describeConfigs(
+    resourceType: number,
+    resourceName: string,
+    keys: readonly string[] | null,
+    includeSynonyms: boolean,
+  ): ConfigEntryView[] {
+    try {
+      const options = { staticBrokerConfigs: this.o.configs.staticBrokerConfigs(), keys, includeSynonyms };
+      if (resourceType === ConfigResourceType.TOPIC)
+        return this.state
+          .describeTopicConfigs(resourceName, { ...options, brokerId: this.o.nodeId })
+          .map(viewOfConfig);
+      if (resourceType === ConfigResourceType.BROKER)
+        return this.state.describeBrokerConfigs(this.brokerTarget(resourceName), options).map(viewOfConfig);
+      if (resourceType === ConfigResourceType.BROKER_LOGGER) return [];
+      throw new KafkaError('INVALID_REQUEST', `unsupported config resource type ${resourceType}`);
+    } catch (e) {
+      throw kafkaErrorOf(e);
+    }
+  }
+
+  async alterConfigs(
+    resourceType: number,
+    resourceName: string,
+    alterations: readonly ConfigAlterationSpec[],
+    replace: boolean,
+    validateOnly: boolean,
+  ): Promise<void> {
+    const problem = compactProblem(alterations);
+    if (problem !== null) throw new KafkaError('INVALID_CONFIG', problem);
+    const alts = alterations.map((a): ConfigAlteration => ({
+      name: a.name,
+      op: a.op as ConfigAlteration['op'],
+      value: a.value,
+    }));
+    let prepared;
+    if (resourceType === ConfigResourceType.TOPIC)
+      prepared = prepareAlterTopicConfigs(this.state, { name: resourceName, alterations: alts, replace });
+    else if (resourceType === ConfigResourceType.BROKER)
+      prepared = prepareAlterBrokerConfigs(this.state, {
+        brokerId: this.brokerTarget(resourceName),
+        alterations: alts,
+        replace,
+      });
+    else throw new KafkaError('INVALID_REQUEST', `config resource type ${resourceType} cannot be altered`);
+    if (!prepared.ok) throw kafkaErrorOf(prepared.error);
+    if (!validateOnly) await this.apply(prepared.command);
+  }
+}

@@ -1,0 +1,198 @@
+// One partition of each strategy on an in-memory disk (@chronik/wal's MemFileSystem), behind the same
+// test surface, so that one suite of cases runs against both (partition-suite.test.ts):
+// - local: a LocalPartition on a WAL, as standalone mode opens it;
+// - replicated: a ReplicatedPartition on a one-voter Raft group, as cluster/partition-groups.ts opens
+//   it on a RaftHost.
+// `restart()` closes the partition and opens it again from its storage with a new leader epoch (the
+// local one is given the next epoch; the replicated one is elected in a new term).
+import { RaftHost } from '@chronik/raft-host';
+import { MemFileSystem } from '@chronik/wal';
+import { PartitionGroups } from '../../src/cluster/partition-groups.js';
+import type { Scheduler } from '../../src/infra.js';
+import { systemScheduler } from '../../src/infra.js';
+import { silentLogger } from '../../src/logger.js';
+import { LocalPartition } from '../../src/partition/local-partition.js';
+import type { LogConfig, ManagedPartition, PartitionEvents } from '../../src/partition/types.js';
+import { BatchCache } from '../../src/storage/batch-cache.js';
+import { WalEntryLogFactory } from '../../src/storage/wal-entry-log.js';
+
+export const TOPIC_ID = '7b0e6c3a-7a43-4e0e-9a43-2a8e1f0c1d11';
+
+export const LOG_CONFIG: LogConfig = {
+  logAppendTime: false,
+  maxMessageBytes: 1 << 20,
+  retentionMs: -1,
+  retentionBytes: -1,
+  segmentBytes: 1 << 20,
+  flushMessages: undefined,
+  flushMs: 1000,
+  flushBackgroundBytes: undefined,
+};
+
+export interface PartitionHarness {
+  readonly kind: 'local' | 'replicated';
+  /** The partition, open and leading. */
+  readonly p: ManagedPartition;
+  /** The clock the partition reads (ms). */
+  now: number;
+  /** Closes and reopens the partition from its storage, with a new leader epoch. */
+  restart(): Promise<ManagedPartition>;
+  close(): Promise<void>;
+}
+
+/** Events that resolve `ready` when the partition leads with a complete view. */
+function readiness(): { events: PartitionEvents; ready: Promise<void> } {
+  let resolve!: () => void;
+  const ready = new Promise<void>((r) => (resolve = r));
+  return {
+    events: { leaderReady: () => resolve(), leaderLost: () => undefined, failed: () => undefined },
+    ready,
+  };
+}
+
+class LocalHarness implements PartitionHarness {
+  readonly kind = 'local' as const;
+  now = 1_700_000_000_000;
+  p!: ManagedPartition;
+  private epoch = 0;
+  private readonly fs = new MemFileSystem();
+  private readonly wal = new WalEntryLogFactory({
+    fs: this.fs,
+    maxSegmentBytes: 64 * 1024,
+    maxRecordBytes: 1 << 20,
+    maxPendingBytes: 1 << 26,
+    logger: silentLogger,
+  });
+
+  constructor(
+    private readonly config: LogConfig,
+    private readonly cache: BatchCache,
+  ) {}
+
+  async open(): Promise<ManagedPartition> {
+    const { events, ready } = readiness();
+    const p = new LocalPartition({
+      topic: 't',
+      topicId: TOPIC_ID,
+      partition: 0,
+      nodeId: 1,
+      leaderEpoch: this.epoch,
+      openLog: () => this.wal.open('/data/partitions/t/0'),
+      cache: this.cache,
+      config: this.config,
+      maxEntryBytes: 1 << 20,
+      retentionCheckIntervalMs: 0,
+      logger: silentLogger,
+      nowMs: () => this.now,
+      events,
+    });
+    await p.open();
+    await ready;
+    this.p = p;
+    return p;
+  }
+
+  async restart(): Promise<ManagedPartition> {
+    await this.p.close();
+    this.epoch++;
+    return this.open();
+  }
+
+  async close(): Promise<void> {
+    await this.p.close();
+    this.wal.close();
+  }
+}
+
+class ReplicatedHarness implements PartitionHarness {
+  readonly kind = 'replicated' as const;
+  now = 1_700_000_000_000;
+  p!: ManagedPartition;
+  private host!: RaftHost;
+  private readonly fs = new MemFileSystem();
+  private readonly scheduler: Scheduler = {
+    now: () => this.now,
+    setTimer: (ms, fn) => systemScheduler.setTimer(ms, fn),
+  };
+
+  constructor(
+    private readonly config: LogConfig,
+    private readonly segmentBytes: number,
+  ) {}
+
+  async open(): Promise<ManagedPartition> {
+    await this.fs.mkdir('/raft');
+    this.host = new RaftHost({ nodeId: 1, dataDir: '/raft', fs: this.fs, tickMs: 10, electionTicks: 5 });
+    const groups = new PartitionGroups({
+      host: this.host,
+      fs: this.fs,
+      raftDir: '/raft',
+      nodeId: 1,
+      electionTicks: 5,
+      retentionCheckIntervalMs: 0,
+      proposalTimeoutMs: 5000,
+      scheduler: this.scheduler,
+      logger: silentLogger,
+    });
+    const { events, ready } = readiness();
+    const p = groups.create(
+      {
+        topic: 't',
+        topicId: TOPIC_ID,
+        internal: false,
+        partition: 0,
+        replicas: [1],
+        leaderEpoch: -1,
+        config: { ...this.config, segmentBytes: this.segmentBytes },
+      },
+      events,
+    );
+    p.replicas = [1];
+    await p.open();
+    this.host.start();
+    await ready;
+    this.p = p;
+    return p;
+  }
+
+  async restart(): Promise<ManagedPartition> {
+    await this.close();
+    return this.open();
+  }
+
+  async close(): Promise<void> {
+    await this.p.close();
+    await this.host.close();
+  }
+}
+
+export interface HarnessOptions {
+  config?: Partial<LogConfig>;
+  /** Local: the shared batch cache (default 8 MiB). */
+  cache?: BatchCache;
+  /** Replicated: the group's WAL segment size (compaction frees whole segments). */
+  segmentBytes?: number;
+}
+
+export type HarnessKind = 'local' | 'replicated';
+
+export async function openPartition(kind: HarnessKind, o: HarnessOptions = {}): Promise<PartitionHarness> {
+  const config = { ...LOG_CONFIG, ...o.config };
+  if (kind === 'local') {
+    const h = new LocalHarness(config, o.cache ?? new BatchCache(8 * 1024 * 1024));
+    await h.open();
+    return h;
+  }
+  const h = new ReplicatedHarness(config, o.segmentBytes ?? 1 << 20);
+  await h.open();
+  return h;
+}
+
+/** Polls `pred` every 10 ms until it holds; fails after `timeoutMs`. */
+export async function until(pred: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!pred()) {
+    if (Date.now() > deadline) throw new Error('condition not reached');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}

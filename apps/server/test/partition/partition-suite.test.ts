@@ -1,0 +1,255 @@
+// One suite, both partition strategies (harness.ts): the same cases must give the same answers on
+// the standalone partition (WAL) and the replicated one (Raft group) — offsets, reads, idempotent
+// producers, ListOffsets (latest, earliest, by timestamp, max timestamp), OffsetForLeaderEpoch
+// across leader epochs, DeleteRecords, retention, LogAppendTime, limits, and recovery after a
+// restart.
+import { buildRecordBatch, decodeRecordBatch, readRecordBatchHeader } from '@chronik/protocol';
+import type { ManagedPartition } from '../../src/partition/types.js';
+import type { HarnessKind, HarnessOptions, PartitionHarness } from './harness.js';
+import { LOG_CONFIG, openPartition, until } from './harness.js';
+
+jest.setTimeout(30_000);
+
+interface BatchOptions {
+  ts?: bigint;
+  producerId?: bigint;
+  epoch?: number;
+  seq?: number;
+  prefix?: string;
+}
+
+/** n records v0..v(n-1), timestamps ts, ts+1, ... */
+function batch(n: number, o: BatchOptions = {}): Buffer {
+  return buildRecordBatch({
+    records: Array.from({ length: n }, (_, i) => ({
+      value: Buffer.from(`${o.prefix ?? 'v'}${i}`),
+      timestampMs: (o.ts ?? 1000n) + BigInt(i),
+    })),
+    ...(o.producerId !== undefined
+      ? { producerId: o.producerId, producerEpoch: o.epoch ?? 0, baseSequence: o.seq ?? 0 }
+      : {}),
+  });
+}
+
+function values(chunks: readonly Buffer[]): string[] {
+  return chunks.flatMap((c) => decodeRecordBatch(c).records.map((r) => r.value?.toString() ?? ''));
+}
+
+function baseOffsets(chunks: readonly Buffer[]): bigint[] {
+  return chunks.map((c) => readRecordBatchHeader(c, 0).baseOffset);
+}
+
+async function codeOf(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+    return 'ok';
+  } catch (e) {
+    return (e as { code?: string }).code ?? `other: ${String(e)}`;
+  }
+}
+
+const append = (p: ManagedPartition, b: Buffer, acks: -1 | 1 = -1) => p.append(b, acks, 5000);
+
+describe.each<HarnessKind>(['local', 'replicated'])('%s partition', (kind) => {
+  let h: PartitionHarness | undefined;
+  const open = async (o: HarnessOptions = {}): Promise<PartitionHarness> => {
+    h = await openPartition(kind, o);
+    return h;
+  };
+  afterEach(async () => {
+    await h?.close();
+    h = undefined;
+  });
+
+  test('dense offsets per batch; reads from the middle of a batch, the first batch whole, empty at the high watermark', async () => {
+    const { p } = await open();
+    expect((await append(p, batch(3))).baseOffset).toBe(0n);
+    expect((await append(p, batch(2, { prefix: 'w' }))).baseOffset).toBe(3n);
+    expect((await append(p, batch(1, { prefix: 'x' }), 1)).baseOffset).toBe(5n);
+    await until(() => p.highWatermark === 6n);
+    expect(p.logEndOffset).toBe(6n);
+    const all = await p.read(0n, 1 << 20, 0);
+    expect(values(all.chunks)).toEqual(['v0', 'v1', 'v2', 'w0', 'w1', 'x0']);
+    expect(all).toMatchObject({
+      highWatermark: 6n,
+      lastStableOffset: 6n,
+      logStartOffset: 0n,
+      leaderEpoch: p.leaderEpoch,
+    });
+    expect(all.bytes).toBe(all.chunks.reduce((n, c) => n + c.length, 0));
+    expect(all.chunks.every((c) => readRecordBatchHeader(c, 0).partitionLeaderEpoch === p.leaderEpoch)).toBe(
+      true,
+    );
+    expect(baseOffsets((await p.read(4n, 1 << 20, 0)).chunks)).toEqual([3n, 5n]); // the batch holding 4
+    expect(baseOffsets((await p.read(0n, 1, 0)).chunks)).toEqual([0n]); // first batch whole over maxBytes
+    const firstTwo = all.chunks[0]!.length + all.chunks[1]!.length;
+    expect(baseOffsets((await p.read(0n, firstTwo, 0)).chunks)).toEqual([0n, 3n]);
+    expect(await p.read(6n, 100, 0)).toMatchObject({ bytes: 0, chunks: [] });
+    expect(await codeOf(p.read(7n, 100, 0))).toBe('OFFSET_OUT_OF_RANGE');
+    expect(p.sizeBytes()).toBe(all.bytes);
+  });
+
+  test('a restart rebuilds offsets, the index and the producer state from storage', async () => {
+    const hh = await open();
+    await append(hh.p, batch(3, { producerId: 9n, seq: 0 }));
+    await append(hh.p, batch(4));
+    const p = await hh.restart();
+    expect([p.logStartOffset, p.highWatermark, p.logEndOffset]).toEqual([0n, 7n, 7n]);
+    expect(values((await p.read(0n, 1 << 20, 0)).chunks)).toEqual(['v0', 'v1', 'v2', 'v0', 'v1', 'v2', 'v3']);
+    expect((await append(p, batch(3, { producerId: 9n, seq: 0 }))).baseOffset).toBe(0n); // still a duplicate
+    expect((await append(p, batch(1))).baseOffset).toBe(7n);
+  });
+
+  test('idempotent producers: duplicates get the original offset, gaps and old epochs are refused', async () => {
+    const { p } = await open();
+    const id = 7n;
+    expect((await append(p, batch(2, { producerId: id, seq: 0 }))).baseOffset).toBe(0n);
+    expect((await append(p, batch(2, { producerId: id, seq: 2 }))).baseOffset).toBe(2n);
+    expect((await append(p, batch(2, { producerId: id, seq: 0 }))).baseOffset).toBe(0n); // duplicate
+    expect((await append(p, batch(2, { producerId: id, seq: 2 }), 1)).baseOffset).toBe(2n); // duplicate, acks=1
+    expect(p.logEndOffset).toBe(4n);
+    expect(await codeOf(append(p, batch(1, { producerId: id, seq: 9 })))).toBe(
+      'OUT_OF_ORDER_SEQUENCE_NUMBER',
+    );
+    // Pipelined batches of one producer: the second is checked before the first is stored.
+    const [a, b] = await Promise.all([
+      append(p, batch(1, { producerId: id, seq: 4 })),
+      append(p, batch(1, { producerId: id, seq: 5 })),
+    ]);
+    expect([a.baseOffset, b.baseOffset]).toEqual([4n, 5n]);
+    expect(await codeOf(append(p, batch(1, { producerId: id, epoch: 1, seq: 0 })))).toBe('ok'); // new epoch
+    expect(await codeOf(append(p, batch(1, { producerId: id, epoch: 0, seq: 6 })))).toBe(
+      'INVALID_PRODUCER_EPOCH',
+    );
+    expect(await codeOf(append(p, batch(1, { producerId: id, epoch: 2, seq: 5 })))).toBe(
+      'OUT_OF_ORDER_SEQUENCE_NUMBER',
+    ); // a new epoch starts at 0
+    expect(p.describeProducers()).toEqual([
+      {
+        producerId: id,
+        producerEpoch: 1,
+        lastSequence: 0,
+        lastTimestamp: 1000n,
+        coordinatorEpoch: -1,
+        currentTxnStartOffset: -1n,
+      },
+    ]);
+  });
+
+  test('ListOffsets: latest, earliest, by timestamp, max timestamp', async () => {
+    const { p } = await open();
+    await append(p, batch(3, { ts: 100n })); // offsets 0..2, ts 100..102
+    await append(p, batch(3, { ts: 500n })); // offsets 3..5, ts 500..502
+    await append(p, batch(2, { ts: 200n })); // offsets 6..7, ts 200..201
+    const e = p.leaderEpoch;
+    expect(await p.listOffset(-1n, 0)).toEqual({ offset: 8n, timestamp: -1n, leaderEpoch: e });
+    expect(await p.listOffset(-2n, 0)).toEqual({ offset: 0n, timestamp: -1n, leaderEpoch: e });
+    expect(await p.listOffset(-4n, 0)).toEqual({ offset: 0n, timestamp: -1n, leaderEpoch: e });
+    expect(await p.listOffset(101n, 0)).toEqual({ offset: 1n, timestamp: 101n, leaderEpoch: e });
+    expect(await p.listOffset(300n, 0)).toEqual({ offset: 3n, timestamp: 500n, leaderEpoch: e });
+    expect(await p.listOffset(-3n, 0)).toEqual({ offset: 5n, timestamp: 502n, leaderEpoch: e });
+    expect(await p.listOffset(9999n, 0)).toEqual({ offset: -1n, timestamp: -1n, leaderEpoch: -1 });
+    expect(await codeOf(p.listOffset(-7n, 0))).toBe('INVALID_REQUEST');
+  });
+
+  test('OffsetForLeaderEpoch across leader epochs (Kafka: the start of the next epoch, the log end for the current one)', async () => {
+    const hh = await open();
+    const e1 = hh.p.leaderEpoch;
+    await append(hh.p, batch(3));
+    expect(hh.p.offsetForLeaderEpoch(e1)).toEqual({ leaderEpoch: e1, endOffset: 3n });
+    let p = await hh.restart();
+    const e2 = p.leaderEpoch;
+    expect(e2).toBeGreaterThan(e1);
+    // Nothing written in e2 yet: e1 ends at the log end.
+    expect(p.offsetForLeaderEpoch(e1)).toEqual({ leaderEpoch: e1, endOffset: 3n });
+    await append(p, batch(2));
+    p = await hh.restart();
+    const e3 = p.leaderEpoch;
+    await append(p, batch(4));
+    expect(p.offsetForLeaderEpoch(e1)).toEqual({ leaderEpoch: e1, endOffset: 3n });
+    expect(p.offsetForLeaderEpoch(e2)).toEqual({ leaderEpoch: e2, endOffset: 5n });
+    expect(p.offsetForLeaderEpoch(e3)).toEqual({ leaderEpoch: e3, endOffset: 9n });
+    if (e2 > e1 + 1) expect(p.offsetForLeaderEpoch(e1 + 1)).toEqual({ leaderEpoch: e1, endOffset: 3n });
+    expect(p.offsetForLeaderEpoch(e3 + 1)).toEqual({ leaderEpoch: -1, endOffset: -1n });
+    expect(p.offsetForLeaderEpoch(-1)).toEqual({ leaderEpoch: -1, endOffset: -1n });
+    if (e1 > 0) expect(p.offsetForLeaderEpoch(e1 - 1)).toEqual({ leaderEpoch: e1 - 1, endOffset: 0n });
+  });
+
+  test('DeleteRecords moves the log start offset durably; reads below it are out of range', async () => {
+    const hh = await open();
+    for (let i = 0; i < 5; i++) await append(hh.p, batch(2));
+    expect(await hh.p.deleteRecords(3n, 5000)).toBe(3n);
+    expect(hh.p.logStartOffset).toBe(3n);
+    expect(await codeOf(hh.p.read(2n, 100, 0))).toBe('OFFSET_OUT_OF_RANGE');
+    expect(baseOffsets((await hh.p.read(3n, 1 << 20, 0)).chunks)).toEqual([2n, 4n, 6n, 8n]); // [2,3] holds 3
+    expect(await hh.p.deleteRecords(1n, 5000)).toBe(3n); // never backwards
+    expect(await codeOf(hh.p.deleteRecords(11n, 5000))).toBe('OFFSET_OUT_OF_RANGE');
+    const p = await hh.restart();
+    expect(p.logStartOffset).toBe(3n);
+    expect((await p.listOffset(-2n, 0)).offset).toBe(3n);
+    expect(await p.deleteRecords(-1n, 5000)).toBe(10n); // -1: the high watermark
+    expect(await p.read(10n, 100, 0)).toMatchObject({ chunks: [], logStartOffset: 10n });
+    expect((await append(p, batch(1))).baseOffset).toBe(10n);
+  });
+
+  test('retention by size and by time moves the log start by whole batches', async () => {
+    const hh = await open({ config: { retentionBytes: 400 } });
+    const p = hh.p;
+    for (let i = 0; i < 10; i++) await append(p, batch(3, { ts: BigInt(hh.now - 10_000 + i) }));
+    const before = p.sizeBytes();
+    p.maintain(hh.now);
+    await until(() => p.logStartOffset > 0n);
+    expect(p.logStartOffset % 3n).toBe(0n);
+    expect(p.sizeBytes()).toBeLessThanOrEqual(400);
+    expect(p.sizeBytes()).toBeLessThan(before);
+    p.setConfig({ ...LOG_CONFIG, retentionMs: 5000 });
+    hh.now += 60_000;
+    p.maintain(hh.now);
+    await until(() => p.logStartOffset === 30n);
+    expect(p.logEndOffset).toBe(30n);
+    expect(p.sizeBytes()).toBe(0);
+    expect(await p.read(30n, 100, 0)).toMatchObject({ chunks: [] });
+  });
+
+  test('limits: max.message.bytes, no batches', async () => {
+    const { p } = await open({ config: { maxMessageBytes: 100 } });
+    expect(await codeOf(append(p, batch(20)))).toBe('MESSAGE_TOO_LARGE');
+    expect(await codeOf(append(p, Buffer.alloc(0)))).toBe('CORRUPT_MESSAGE');
+    expect(p.logEndOffset).toBe(0n);
+  });
+
+  test('LogAppendTime topics stamp the broker time', async () => {
+    const hh = await open({ config: { logAppendTime: true } });
+    const r = await append(hh.p, batch(2, { ts: 5n }));
+    expect(r.logAppendTimeMs).toBe(BigInt(hh.now));
+    expect(await hh.p.listOffset(-3n, 0)).toMatchObject({ timestamp: BigInt(hh.now) });
+    const [stored] = (await hh.p.read(0n, 1 << 20, 0)).chunks;
+    expect(readRecordBatchHeader(stored!, 0).maxTimestamp).toBe(BigInt(hh.now));
+  });
+
+  test('watch wakes once when the high watermark moves', async () => {
+    const { p } = await open();
+    let woken = 0;
+    const woke = new Promise<void>((resolve) =>
+      p.watch(() => {
+        woken++;
+        resolve();
+      }),
+    );
+    await append(p, batch(1));
+    await woke;
+    await append(p, batch(1));
+    expect(woken).toBe(1);
+    const cancel = p.watch(() => woken++);
+    cancel();
+    await append(p, batch(1));
+    expect(woken).toBe(1);
+  });
+
+  test('after close: NOT_LEADER_OR_FOLLOWER', async () => {
+    const hh = await open();
+    await hh.p.close();
+    expect(hh.p.isLeader()).toBe(false);
+    expect(await codeOf(append(hh.p, batch(1)))).toBe('NOT_LEADER_OR_FOLLOWER');
+  });
+});

@@ -1,0 +1,223 @@
+// What only the replicated partition does (the shared cases are in partition-suite.test.ts), on a
+// real RaftHost with one voter and its WAL in a temp dir: acks=1 answered once durable in the
+// leader's log; retention compacting the Raft log at a checkpoint (disk shrinks) and the restart
+// from that snapshot (state restored, later batches re-applied from the log); a committed entry
+// that cannot be applied stops the replica instead of being stepped over.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { buildRecordBatch, decodeRecordBatch } from '@chronik/protocol';
+import { RaftHost } from '@chronik/raft-host';
+import { partitionGroupId } from '../../src/cluster/group-ids.js';
+import { silentLogger } from '../../src/logger.js';
+import type { PartitionGroup } from '../../src/partition/replicated-partition.js';
+import { ReplicatedPartition } from '../../src/partition/replicated-partition.js';
+import type { LogConfig } from '../../src/partition/types.js';
+import { LOG_CONFIG, TOPIC_ID } from './harness.js';
+
+jest.setTimeout(30_000);
+
+const GROUP = partitionGroupId(TOPIC_ID, 0);
+
+interface Node {
+  host: RaftHost;
+  replica: ReplicatedPartition;
+  ready: Promise<void>;
+  failures: Error[];
+}
+
+/** A group on the host, as cluster/partition-groups.ts builds it (here with a chosen segment size). */
+function groupOn(host: RaftHost, segmentBytes: number | undefined): PartitionGroup {
+  return {
+    groupId: GROUP,
+    open: (stateMachine) =>
+      host.openGroup({
+        groupId: GROUP,
+        stateMachine,
+        bootstrapVoters: [1],
+        snapshotPolicy: 'stateMachine',
+        ...(segmentBytes !== undefined ? { maxSegmentBytes: segmentBytes } : {}),
+      }),
+    propose: (data, timeoutMs, options) => host.propose(GROUP, data, timeoutMs, options),
+    status: () => host.status(GROUP),
+    log: () => host.log(GROUP),
+    transferLeadership: (to) => host.transferLeadership(GROUP, to),
+    close: () => host.closeGroup(GROUP),
+  };
+}
+
+async function open(
+  dir: string,
+  o: { config?: Partial<LogConfig>; segmentBytes?: number; checkpointEveryBytes?: number } = {},
+): Promise<Node> {
+  const host = new RaftHost({ nodeId: 1, dataDir: dir, tickMs: 10, electionTicks: 5 });
+  let readyResolve!: () => void;
+  const ready = new Promise<void>((r) => (readyResolve = r));
+  const failures: Error[] = [];
+  const replica = new ReplicatedPartition({
+    topic: 't',
+    topicId: TOPIC_ID,
+    partition: 0,
+    nodeId: 1,
+    group: groupOn(host, o.segmentBytes),
+    config: { ...LOG_CONFIG, ...o.config },
+    retentionCheckIntervalMs: 0,
+    proposalTimeoutMs: 5000,
+    logger: silentLogger,
+    ...(o.checkpointEveryBytes !== undefined ? { checkpointEveryBytes: o.checkpointEveryBytes } : {}),
+    nowMs: Date.now,
+    events: {
+      leaderReady: () => readyResolve(),
+      leaderLost: () => undefined,
+      failed: (_p, e) => failures.push(e),
+    },
+  });
+  replica.replicas = [1];
+  await replica.open();
+  host.start();
+  return { host, replica, ready, failures };
+}
+
+function batch(values: string[], producer?: { id: bigint; epoch: number; seq: number }): Buffer {
+  return buildRecordBatch({
+    records: values.map((v) => ({ value: Buffer.from(v) })),
+    timestampMs: 1_700_000_000_000n,
+    ...(producer
+      ? { producerId: producer.id, producerEpoch: producer.epoch, baseSequence: producer.seq }
+      : {}),
+  });
+}
+
+const read = async (r: ReplicatedPartition, from: bigint, maxBytes = 16 * 1024 * 1024): Promise<string[]> =>
+  values((await r.read(from, maxBytes, 0)).chunks);
+
+function values(chunks: readonly Buffer[]): string[] {
+  return chunks.flatMap((c) => decodeRecordBatch(c).records.map((r) => r.value?.toString() ?? ''));
+}
+
+let dir: string;
+beforeEach(() => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'chronik-replica-'));
+});
+afterEach(() => {
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+async function until(pred: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!pred()) {
+    if (Date.now() > deadline) throw new Error('condition not reached');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+function dirBytes(d: string): number {
+  let total = 0;
+  for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+    const p = path.join(d, e.name);
+    total += e.isDirectory() ? dirBytes(p) : fs.statSync(p).size;
+  }
+  return total;
+}
+
+test('retention.bytes: the leader moves the log start, the log is compacted at a checkpoint, and a restart restores it', async () => {
+  const opts = {
+    config: { retentionBytes: 40 * 1024 },
+    segmentBytes: 32 * 1024,
+    checkpointEveryBytes: 8 * 1024,
+  };
+  const a = await open(dir, opts);
+  await a.ready;
+  const p = { id: 7n, epoch: 0, seq: 0 };
+  const pad = 'x'.repeat(1000);
+  for (let i = 0; i < 300; i++) await a.replica.append(batch([`v${i}:${pad}`], { ...p, seq: i }), -1, 5000);
+  const sizeBefore = dirBytes(dir);
+  a.replica.maintain(Date.now());
+  await until(() => a.replica.logStartOffset > 0n && a.host.status(GROUP).snapshotIndex > 1);
+  const start = a.replica.logStartOffset;
+  // About 40 KiB of ~1 KiB batches stay; everything below the log start is gone.
+  expect(Number(start)).toBeGreaterThan(250);
+  expect(Number(start)).toBeLessThan(270);
+  const st = a.host.status(GROUP);
+  expect(st.firstIndex).toBe(st.snapshotIndex + 1);
+  const kept = async (r: ReplicatedPartition): Promise<string[]> =>
+    (await read(r, start)).map((v) => v.split(':')[0] as string);
+  const expected = Array.from({ length: 300 - Number(start) }, (_, k) => `v${Number(start) + k}`);
+  expect(await kept(a.replica)).toEqual(expected);
+  await expect(a.replica.read(start - 1n, 1024, 0)).rejects.toMatchObject({ code: 'OFFSET_OUT_OF_RANGE' });
+  await until(() => dirBytes(dir) < sizeBefore / 2);
+  await a.host.close();
+
+  const b = await open(dir, opts);
+  await b.ready;
+  expect(b.replica.highWatermark).toBe(300n);
+  expect(b.replica.logStartOffset).toBe(start);
+  expect((await b.replica.listOffset(-2n, 0)).offset).toBe(start);
+  expect(await kept(b.replica)).toEqual(expected);
+  // Producer state came back from the snapshot plus the batches after it: a retry of the last
+  // acknowledged batch is a duplicate, the next sequence appends.
+  expect((await b.replica.append(batch([`v299:${pad}`], { ...p, seq: 299 }), -1, 5000)).baseOffset).toBe(
+    299n,
+  );
+  expect((await b.replica.append(batch(['v300'], { ...p, seq: 300 }), -1, 5000)).baseOffset).toBe(300n);
+  await expect(b.replica.append(batch(['gap'], { ...p, seq: 305 }), -1, 5000)).rejects.toMatchObject({
+    code: 'OUT_OF_ORDER_SEQUENCE_NUMBER',
+  });
+  await b.host.close();
+});
+
+test('retention.ms expires every old batch: the log start reaches the high watermark and appends continue after it', async () => {
+  const opts = { config: { retentionMs: 60_000 }, segmentBytes: 32 * 1024, checkpointEveryBytes: 8 * 1024 };
+  const a = await open(dir, opts);
+  await a.ready;
+  // batch() stamps records in 2023: older than retention.ms.
+  for (let i = 0; i < 100; i++) await a.replica.append(batch([`old${i}:${'y'.repeat(500)}`]), -1, 5000);
+  expect(a.replica.retentionTarget(Date.now())).toBe(100n);
+  a.replica.maintain(Date.now());
+  await until(() => a.replica.logStartOffset === 100n && a.host.status(GROUP).snapshotIndex > 1);
+  expect(a.replica.batchCount()).toBe(0);
+  expect(await read(a.replica, 100n, 1024)).toHaveLength(0);
+  const fresh = buildRecordBatch({
+    records: [{ value: Buffer.from('new') }],
+    timestampMs: BigInt(Date.now()),
+  });
+  expect((await a.replica.append(fresh, -1, 5000)).baseOffset).toBe(100n);
+  expect(a.replica.retentionTarget(Date.now())).toBeUndefined();
+  await a.host.close();
+  const b = await open(dir, opts);
+  await b.ready;
+  expect(b.replica.logStartOffset).toBe(100n);
+  expect(await read(b.replica, 100n, 1024)).toEqual(['new']);
+  await b.host.close();
+});
+
+test('acks=1 answers once the batch is durable in the leader log; acks=all once it is applied', async () => {
+  const a = await open(dir);
+  await a.ready;
+  expect((await a.replica.append(batch(['p', 'q']), 1, 5000)).baseOffset).toBe(0n);
+  expect((await a.replica.append(batch(['r']), -1, 5000)).baseOffset).toBe(2n);
+  // acks=all returned after applying, which in one log also covers the acks=1 batch before it.
+  expect(a.replica.highWatermark).toBe(3n);
+  expect(await read(a.replica, 0n)).toEqual(['p', 'q', 'r']);
+  await a.host.close();
+  // Both survive a restart: acks=1 was answered only after the batch was fsync'd.
+  const b = await open(dir);
+  await b.ready;
+  expect(await read(b.replica, 0n)).toEqual(['p', 'q', 'r']);
+  await b.host.close();
+});
+
+test('a committed entry this replica cannot apply stops it: it serves nothing more and the manager is told', async () => {
+  const a = await open(dir);
+  await a.ready;
+  await a.replica.append(batch(['x']), -1, 5000);
+  // A partition control entry of a kind this code does not know (as if written by newer code).
+  await a.replica.group.propose(Buffer.from([0xff, 0x7f, 0, 0]), 5000).catch(() => undefined);
+  await until(() => a.failures.length > 0);
+  expect(a.failures[0]?.message).toMatch(/unknown control entry/);
+  expect(a.replica.isLeader()).toBe(false);
+  await expect(a.replica.append(batch(['y']), -1, 5000)).rejects.toMatchObject({
+    code: 'KAFKA_STORAGE_ERROR',
+  });
+  await a.host.close();
+});

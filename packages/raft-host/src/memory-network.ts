@@ -1,0 +1,112 @@
+// Hosts joined in memory instead of over gRPC: a transport per node with the same surface as
+// @chronik/raft-grpc's GrpcTransport (send, forwardProposal, stats, start, close), so that a whole
+// cluster of hosts — and the programs built on them — runs inside one process. Messages are
+// delivered asynchronously through `deliver` (setImmediate by default; a simulation passes its own
+// scheduler), in the order they were sent; a node in `down` neither sends nor receives.
+import type { Message } from '@chronik/raft';
+import { HostError } from './errors.js';
+import type { HostTransport } from './host.js';
+
+/** What a node's transport delivers into (a RaftHost, usually; GrpcTransport's TransportHandler shape). */
+export interface MemoryTransportHandler {
+  onMessage(groupId: number, message: Message): void;
+  onPropose?(groupId: number, data: Uint8Array, timeoutMs: number): Promise<{ index: number; term: number }>;
+}
+
+export interface MemoryNetworkOptions {
+  /** Runs a delivery later (default: setImmediate). */
+  deliver?(fn: () => void): void;
+}
+
+export class MemoryNetwork {
+  /** Nodes cut off: nothing they send is delivered, nothing is delivered to them. */
+  readonly down = new Set<number>();
+  private readonly handlers = new Map<number, MemoryTransportHandler>();
+  private readonly deliver: (fn: () => void) => void;
+
+  constructor(options: MemoryNetworkOptions = {}) {
+    this.deliver = options.deliver ?? ((fn) => setImmediate(fn));
+  }
+
+  /** The transport of `nodeId`, delivering into `handler` once started. */
+  transport(nodeId: number, handler: MemoryTransportHandler): MemoryTransport {
+    return new MemoryTransport(this, nodeId, handler);
+  }
+
+  /** @internal */
+  attach(nodeId: number, handler: MemoryTransportHandler): void {
+    if (this.handlers.has(nodeId))
+      throw new HostError('InvalidArgument', `node ${nodeId} is already on the network`);
+    this.handlers.set(nodeId, handler);
+  }
+
+  /** @internal */
+  detach(nodeId: number, handler: MemoryTransportHandler): void {
+    if (this.handlers.get(nodeId) === handler) this.handlers.delete(nodeId);
+  }
+
+  /** @internal Schedules a delivery from `from` to `to`; false when either is down or `to` is absent. */
+  post(from: number, to: number, fn: (h: MemoryTransportHandler) => void): boolean {
+    if (this.down.has(from) || this.down.has(to) || !this.handlers.has(to)) return false;
+    this.deliver(() => {
+      const h = this.handlers.get(to);
+      if (h !== undefined && !this.down.has(from) && !this.down.has(to)) fn(h);
+    });
+    return true;
+  }
+
+  /** @internal */
+  handler(nodeId: number): MemoryTransportHandler | undefined {
+    return this.down.has(nodeId) ? undefined : this.handlers.get(nodeId);
+  }
+}
+
+export class MemoryTransport implements HostTransport {
+  private readonly acked = new Map<number, number>();
+  private started = false;
+
+  constructor(
+    private readonly net: MemoryNetwork,
+    readonly nodeId: number,
+    private readonly handler: MemoryTransportHandler,
+  ) {}
+
+  /** Joins the network; resolves with 0 (there is no port). */
+  start(): Promise<number> {
+    this.net.attach(this.nodeId, this.handler);
+    this.started = true;
+    return Promise.resolve(0);
+  }
+
+  send(groupId: number, message: Message): boolean {
+    if (!this.started) return false;
+    const to = message.to;
+    return this.net.post(this.nodeId, to, (h) => {
+      this.acked.set(to, (this.acked.get(to) ?? 0) + 1);
+      h.onMessage(groupId, message);
+    });
+  }
+
+  forwardProposal(
+    toNode: number,
+    groupId: number,
+    data: Uint8Array,
+    timeoutMs: number,
+  ): Promise<{ index: number; term: number }> {
+    const h = this.started && !this.net.down.has(this.nodeId) ? this.net.handler(toNode) : undefined;
+    if (h?.onPropose === undefined)
+      return Promise.reject(new HostError('Unreachable', `node ${toNode} is not reachable in memory`));
+    return h.onPropose(groupId, data, timeoutMs);
+  }
+
+  /** Per peer, the messages it received from this node (monotonic, as GrpcTransport's totalAckedBatches). */
+  stats(): Array<{ nodeId: number; totalAckedBatches: number }> {
+    return [...this.acked].map(([nodeId, totalAckedBatches]) => ({ nodeId, totalAckedBatches }));
+  }
+
+  close(): Promise<void> {
+    this.started = false;
+    this.net.detach(this.nodeId, this.handler);
+    return Promise.resolve();
+  }
+}
