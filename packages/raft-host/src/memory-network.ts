@@ -73,7 +73,11 @@ export class MemoryTransport implements HostTransport {
 
   /** Joins the network; resolves with 0 (there is no port). */
   start(): Promise<number> {
-    this.net.attach(this.nodeId, this.handler);
+    try {
+      this.net.attach(this.nodeId, this.handler);
+    } catch (e) {
+      return Promise.reject(e);
+    }
     this.started = true;
     return Promise.resolve(0);
   }
