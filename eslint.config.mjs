@@ -27,6 +27,61 @@ const restrictedIo = ioModules
     message: 'The Raft core does no I/O: the caller owns disk, network and timers.',
   }));
 
+// The server's layers, lowest first, with what each may not import. A layer lists every layer above it.
+const serverLayerOrder = ['storage', 'partition', ['services', 'groups', 'cluster'], 'handlers', 'net'];
+const infraImports = ['node:fs', 'fs', 'node:fs/promises', 'node:crypto', 'crypto', '@chronik/raft-grpc'];
+const clockAndTimers = {
+  globals: ['setTimeout', 'setInterval', 'setImmediate', 'clearTimeout', 'clearInterval'],
+  properties: [
+    { object: 'Date', property: 'now' },
+    { object: 'Math', property: 'random' },
+  ],
+};
+
+function serverLayers() {
+  const layers = serverLayerOrder.map((l) => (Array.isArray(l) ? l : [l]));
+  const above = (i) => [...layers.slice(i + 1).flat(), 'modes'];
+  const infraMessage =
+    'Only src/modes/ constructs infrastructure (file system, clock, timers, randomness, Raft transport): take it as an argument.';
+  return layers.map((dirs, i) => {
+    const forbidden = above(i).filter((d) => !(dirs.includes('handlers') && d === 'net'));
+    // The network layer works on real sockets; its timers are the sockets' (close deadlines).
+    const timers = dirs.includes('net') ? {} : timerRules(infraMessage);
+    return {
+      files: dirs.map((d) => `apps/server/src/${d}/**/*.ts`),
+      rules: {
+        'no-restricted-imports': [
+          'error',
+          {
+            paths: infraImports.map((name) => ({ name, message: infraMessage })),
+            patterns: [
+              {
+                regex: `^\\.\\./(${forbidden.join('|')})/`,
+                // Types of the layer above may be named (the interfaces a lower layer implements).
+                allowTypeImports: dirs.includes('handlers'),
+                message: `A lower layer of chronik-server (${dirs.join(', ')}) may not import ${forbidden.join(', ')} (apps/server/README.md, "Layers").`,
+              },
+            ],
+          },
+        ],
+        ...timers,
+        'no-restricted-syntax': [
+          'error',
+          { selector: "NewExpression[callee.name='RaftHost']", message: infraMessage },
+          { selector: "NewExpression[callee.name='Date'][arguments.length=0]", message: infraMessage },
+        ],
+      },
+    };
+  });
+}
+
+function timerRules(message) {
+  return {
+    'no-restricted-globals': ['error', ...clockAndTimers.globals.map((name) => ({ name, message }))],
+    'no-restricted-properties': ['error', ...clockAndTimers.properties.map((p) => ({ ...p, message }))],
+  };
+}
+
 export default tseslint.config(
   {
     ignores: [
@@ -96,6 +151,11 @@ export default tseslint.config(
       ],
     },
   },
+  // chronik-server's layering (apps/server/README.md, "Layers"): net → handlers → services (services/,
+  // groups/, cluster/) → partition → storage, never upward; and only src/modes/ (with main.ts, infra.ts
+  // and datadir.ts) constructs infrastructure: the file system, clock, timers, randomness, the Raft
+  // transport and host. Each layer gets one block (a later block would replace, not add to, its rules).
+  ...serverLayers(),
   {
     files: ['packages/raft/src/**/*.ts'],
     rules: {

@@ -1,0 +1,129 @@
+// The lint rules in eslint.config.mjs that keep chronik-server's layers apart (net → handlers →
+// services → partition → storage, never upward) and keep infrastructure (file system, clock, timers,
+// randomness, the Raft transport and host) to src/modes/: each rule bites on a probe file in the
+// layer, and the same code passes where it is allowed. ESLint runs in one child process for all
+// cases: its config loader needs native dynamic import, which jest's module sandbox does not provide.
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+
+const root = path.resolve(__dirname, '../../..');
+
+interface Case {
+  readonly code: string;
+  readonly file: string;
+}
+
+const script = `
+import { ESLint } from 'eslint';
+const cases = JSON.parse(process.argv[1]);
+const eslint = new ESLint({ cwd: process.cwd() });
+const out = [];
+for (const c of cases) {
+  const [r] = await eslint.lintText(c.code, { filePath: c.file });
+  out.push((r?.messages ?? []).map((m) => m.ruleId ?? m.message));
+}
+process.stdout.write(JSON.stringify(out));
+`;
+
+function lintAll(cases: readonly Case[]): string[][] {
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script, JSON.stringify(cases)], {
+    cwd: root,
+    encoding: 'utf8',
+  });
+  if (r.status !== 0) throw new Error(`eslint failed: ${r.stderr}`);
+  return JSON.parse(r.stdout) as string[][];
+}
+
+const probe = (dir: string): string => `apps/server/src/${dir}/probe.ts`;
+const valueImport = (from: string): string => `import { X } from '${from}';\nexport const y = X;\n`;
+
+// [what, file, code, rule it must break]
+const rejected: Array<[string, string, string, string]> = [
+  [
+    'storage importing partition',
+    probe('storage'),
+    valueImport('../partition/kafka-log.js'),
+    'no-restricted-imports',
+  ],
+  [
+    'partition importing services',
+    probe('partition'),
+    valueImport('../services/metadata-cache.js'),
+    'no-restricted-imports',
+  ],
+  [
+    'partition importing cluster',
+    probe('partition'),
+    valueImport('../cluster/group-ids.js'),
+    'no-restricted-imports',
+  ],
+  [
+    'services importing handlers',
+    probe('services'),
+    valueImport('../handlers/table.js'),
+    'no-restricted-imports',
+  ],
+  [
+    'groups importing handlers',
+    probe('groups'),
+    valueImport('../handlers/group-util.js'),
+    'no-restricted-imports',
+  ],
+  ['cluster importing modes', probe('cluster'), valueImport('../modes/compose.js'), 'no-restricted-imports'],
+  [
+    'handlers importing modes',
+    probe('handlers'),
+    valueImport('../modes/compose.js'),
+    'no-restricted-imports',
+  ],
+  ['net importing modes', probe('net'), valueImport('../modes/compose.js'), 'no-restricted-imports'],
+  ['node:fs in partition', probe('partition'), valueImport('node:fs'), 'no-restricted-imports'],
+  ['node:crypto in services', probe('services'), valueImport('node:crypto'), 'no-restricted-imports'],
+  [
+    'the gRPC transport in cluster',
+    probe('cluster'),
+    valueImport('@chronik/raft-grpc'),
+    'no-restricted-imports',
+  ],
+  ['Date.now() in groups', probe('groups'), 'export const t = Date.now();\n', 'no-restricted-properties'],
+  [
+    'Math.random() in partition',
+    probe('partition'),
+    'export const r = Math.random();\n',
+    'no-restricted-properties',
+  ],
+  ['setTimeout in services', probe('services'), 'setTimeout(() => undefined, 1);\n', 'no-restricted-globals'],
+  [
+    'new RaftHost in cluster',
+    probe('cluster'),
+    'declare const RaftHost: new () => object;\nexport const h = new RaftHost();\n',
+    'no-restricted-syntax',
+  ],
+];
+
+const allowed: Array<[string, string, string]> = [
+  ['partition importing storage', probe('partition'), valueImport('../storage/batch-cache.js')],
+  ['services importing partition', probe('services'), valueImport('../partition/kafka-log.js')],
+  ['cluster importing services', probe('cluster'), valueImport('../services/metadata-store.js')],
+  ['handlers importing services', probe('handlers'), valueImport('../services/topic-admin.js')],
+  [
+    'handlers naming a net type',
+    probe('handlers'),
+    "import type { X } from '../net/connection.js';\nexport type Y = X;\n",
+  ],
+  [
+    'modes constructing infrastructure',
+    probe('modes'),
+    `${valueImport('node:fs')}export const t = Date.now();\n`,
+  ],
+];
+
+test('a lower layer cannot reach up, and only the modes construct infrastructure', () => {
+  const results = lintAll([...rejected, ...allowed].map(([, file, code]) => ({ file, code })));
+  rejected.forEach(([what, , , rule], i) => {
+    expect({ what, rules: results[i] }).toEqual({ what, rules: expect.arrayContaining([rule]) });
+  });
+  allowed.forEach(([what], k) => {
+    expect({ what, rules: results[rejected.length + k] }).toEqual({ what, rules: [] });
+  });
+});
