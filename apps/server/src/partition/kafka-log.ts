@@ -145,6 +145,17 @@ export class KafkaLog {
     return this.batches.dropFront(this.batches.findByOffset(bounded));
   }
 
+  /** DeleteRecords' new log start: `offset`, or the high watermark for -1; OFFSET_OUT_OF_RANGE beyond it. */
+  deleteRecordsTarget(offset: bigint): bigint {
+    const target = offset === -1n ? this.hw : offset;
+    if (target < 0n || target > this.hw)
+      throw new KafkaError(
+        'OFFSET_OUT_OF_RANGE',
+        `${this.name}: offset ${offset} is beyond the high watermark ${this.hw}`,
+      );
+    return target;
+  }
+
   // ---------------------------------------------------------------- reads
 
   /** See Partition.read: `logEndOffset` bounds the valid range, the high watermark what is returned. */

@@ -14,22 +14,12 @@ import type { BatchCache } from '../storage/batch-cache.js';
 import { crc32cCombine, crc32cOf } from '../storage/crc32c.js';
 import type { EntryInput, EntryLog } from '../storage/entry-log.js';
 import { BatchIndex } from './batch-index.js';
-import { InvariantError, KafkaLog } from './kafka-log.js';
+import { InvariantError } from './kafka-log.js';
 import type { LogState } from './kafka-log.js';
+import { KafkaPartition, errorText } from './kafka-partition.js';
 import type { AssignedBatch, InflightBatch } from './prepare.js';
 import { assignOffsets, checkSequence, inflightOf, recordCountOf, splitAndValidate } from './prepare.js';
-import type {
-  Acks,
-  AppendResult,
-  EpochEndOffset,
-  IsolationLevel,
-  ListOffsetResult,
-  LogConfig,
-  ManagedPartition,
-  PartitionEvents,
-  ProducerStateView,
-  ReadResult,
-} from './types.js';
+import type { Acks, AppendResult, LogConfig, PartitionEvents } from './types.js';
 
 export interface LocalPartitionOptions {
   topic: string;
@@ -77,14 +67,8 @@ function entryCrcOf(batch: Buffer): number {
   );
 }
 
-export class LocalPartition implements ManagedPartition {
-  readonly topic: string;
-  readonly topicId: string;
-  readonly partition: number;
+export class LocalPartition extends KafkaPartition {
   readonly leaderEpoch: number;
-  replicas: readonly number[];
-  private config: LogConfig;
-  private readonly kafka: KafkaLog;
   /** Set by open(). */
   private log!: EntryLog;
   private opened = false;
@@ -99,20 +83,12 @@ export class LocalPartition implements ManagedPartition {
   /** Serializes moves of the log start (checkpoint file, then the log's prefix). */
   private logStartMoves: Promise<unknown> = Promise.resolve();
   private closed = false;
-  private failure: Error | null = null;
 
   constructor(private readonly o: LocalPartitionOptions) {
-    this.topic = o.topic;
-    this.topicId = o.topicId;
-    this.partition = o.partition;
+    super(o);
     this.leaderEpoch = o.leaderEpoch;
     this.replicas = [o.nodeId];
-    this.config = o.config;
     this.cacheOwner = o.cache.owner();
-    this.kafka = new KafkaLog(
-      { readBatches: (from, to, maxBytes) => this.readBatches(from, to, maxBytes) },
-      `${o.topic}-${o.partition}`,
-    );
   }
 
   /** Recovers the log and reports leadership (a single node leads every partition it has). */
@@ -122,7 +98,7 @@ export class LocalPartition implements ManagedPartition {
     this.opened = true;
     this.lastSyncMs = this.o.nowMs();
     this.lastRetentionMs = this.o.nowMs();
-    this.o.events.leaderReady(this);
+    this.events.leaderReady(this);
   }
 
   isLeader(): boolean {
@@ -137,20 +113,8 @@ export class LocalPartition implements ManagedPartition {
   leaderId(): number {
     return this.o.nodeId;
   }
-  get highWatermark(): bigint {
-    return this.kafka.highWatermark;
-  }
-  get logStartOffset(): bigint {
-    return this.kafka.logStartOffset;
-  }
   get logEndOffset(): bigint {
     return this.kafka.nextOffset;
-  }
-  sizeBytes(): number {
-    return this.kafka.sizeBytes;
-  }
-  setConfig(config: LogConfig): void {
-    this.config = config;
   }
 
   // ---------------------------------------------------------------- recovery
@@ -179,7 +143,7 @@ export class LocalPartition implements ManagedPartition {
     this.kafka.advanceHighWatermark(this.kafka.nextOffset);
     this.kafka.moveLogStart(checkpoint);
     if (this.kafka.batchCount > 0) {
-      this.o.logger.info(
+      this.logger.info(
         {
           topic: this.topic,
           partition: this.partition,
@@ -233,7 +197,7 @@ export class LocalPartition implements ManagedPartition {
       this.kafka.restore(state, index);
       return true;
     } catch (e) {
-      this.o.logger.warn(
+      this.logger.warn(
         { topic: this.topic, partition: this.partition, err: e instanceof Error ? e.message : String(e) },
         'ignoring unreadable index snapshot',
       );
@@ -269,7 +233,7 @@ export class LocalPartition implements ManagedPartition {
   }
 
   private appendNow(records: Buffer, acks: Acks): Promise<AppendResult> {
-    this.checkWritable();
+    this.checkServing();
     const batches = splitAndValidate(records, {
       maxMessageBytes: this.config.maxMessageBytes,
       maxEntryBytes: this.o.maxEntryBytes,
@@ -371,7 +335,7 @@ export class LocalPartition implements ManagedPartition {
     );
   }
 
-  private checkWritable(): void {
+  protected checkServing(): void {
     if (this.failure !== null)
       throw new KafkaError(
         'KAFKA_STORAGE_ERROR',
@@ -379,18 +343,6 @@ export class LocalPartition implements ManagedPartition {
       );
     if (this.closed || !this.opened)
       throw new KafkaError('NOT_LEADER_OR_FOLLOWER', `${this.topic}-${this.partition} is not open`);
-  }
-
-  /** Stops the partition for good: it serves nothing more and the manager is told. */
-  private fail(e: unknown): void {
-    if (this.failure !== null) return;
-    this.failure = e instanceof Error ? e : new Error(String(e));
-    this.o.logger.error(
-      { topic: this.topic, partition: this.partition, err: this.failure.message },
-      'partition stopped: it serves no more requests',
-    );
-    this.kafka.wake();
-    this.o.events.failed(this, this.failure);
   }
 
   // ---------------------------------------------------------------- flush policy
@@ -411,7 +363,7 @@ export class LocalPartition implements ManagedPartition {
     if (limit === undefined || this.unflushedBytes < limit || this.backgroundSync !== null) return;
     this.backgroundSync = this.sync()
       .catch((e: unknown) => {
-        this.o.logger.warn(
+        this.logger.warn(
           { topic: this.topic, partition: this.partition, err: errorText(e) },
           'background flush failed',
         );
@@ -425,7 +377,7 @@ export class LocalPartition implements ManagedPartition {
     if (this.closed || this.failure !== null) return;
     if (this.unflushedMessages > 0 && nowMs - this.lastSyncMs >= this.config.flushMs) {
       this.sync().catch((e: unknown) =>
-        this.o.logger.error(
+        this.logger.error(
           { topic: this.topic, partition: this.partition, err: errorText(e) },
           'flush failed',
         ),
@@ -434,7 +386,7 @@ export class LocalPartition implements ManagedPartition {
     if (nowMs - this.lastRetentionMs >= this.o.retentionCheckIntervalMs) {
       this.lastRetentionMs = nowMs;
       this.enforceRetention(nowMs).catch((e: unknown) =>
-        this.o.logger.error(
+        this.logger.error(
           { topic: this.topic, partition: this.partition, err: errorText(e) },
           'retention failed',
         ),
@@ -448,7 +400,7 @@ export class LocalPartition implements ManagedPartition {
     const target = this.kafka.retentionTarget(nowMs, retentionMs, retentionBytes, Number.MAX_SAFE_INTEGER);
     if (target === undefined) return this.kafka.logStartOffset;
     const start = await this.moveLogStart(target);
-    this.o.logger.info(
+    this.logger.info(
       { topic: this.topic, partition: this.partition, logStartOffset: String(start) },
       'retention moved the log start offset',
     );
@@ -458,7 +410,7 @@ export class LocalPartition implements ManagedPartition {
   // ---------------------------------------------------------------- reads
 
   /** The batches at entry indexes [from, to]: from the shared cache, runs of misses from the log. */
-  private async readBatches(from: number, to: number, totalBytes: number): Promise<Buffer[]> {
+  protected async readBatches(from: number, to: number, totalBytes: number): Promise<Buffer[]> {
     const out: Buffer[] = [];
     let i = from;
     while (i <= to) {
@@ -478,48 +430,12 @@ export class LocalPartition implements ManagedPartition {
     return out;
   }
 
-  async read(fetchOffset: bigint, maxBytes: number, _isolationLevel: IsolationLevel): Promise<ReadResult> {
-    this.checkWritable();
-    const chunks = await this.kafka.read(fetchOffset, maxBytes, this.kafka.nextOffset);
-    let bytes = 0;
-    for (const c of chunks) bytes += c.length;
-    const hw = this.kafka.highWatermark;
-    return {
-      highWatermark: hw,
-      lastStableOffset: hw,
-      logStartOffset: this.kafka.logStartOffset,
-      chunks,
-      bytes,
-      leaderEpoch: this.leaderEpoch,
-    };
-  }
-
-  listOffset(timestamp: bigint, _isolationLevel: IsolationLevel): Promise<ListOffsetResult> {
-    return this.kafka.listOffset(timestamp, this.leaderEpoch);
-  }
-
-  offsetForLeaderEpoch(leaderEpoch: number): EpochEndOffset {
-    return this.kafka.offsetForLeaderEpoch(leaderEpoch, this.leaderEpoch, this.kafka.nextOffset);
-  }
-
-  watch(onData: () => void): () => void {
-    return this.kafka.watch(onData);
-  }
-
-  describeProducers(): ProducerStateView[] {
-    return this.kafka.producers.describe();
-  }
-
   // ---------------------------------------------------------------- log start
 
   /** DeleteRecords: moves the log start offset to `offset` (-1: the high watermark). */
   async deleteRecords(offset: bigint, _timeoutMs: number): Promise<bigint> {
-    this.checkWritable();
-    const hw = this.kafka.highWatermark;
-    const target = offset === -1n ? hw : offset;
-    if (target < 0n || target > hw)
-      throw new KafkaError('OFFSET_OUT_OF_RANGE', `offset ${offset} is beyond the high watermark ${hw}`);
-    return this.moveLogStart(target);
+    this.checkServing();
+    return this.moveLogStart(this.kafka.deleteRecordsTarget(offset));
   }
 
   /**
@@ -551,7 +467,7 @@ export class LocalPartition implements ManagedPartition {
       await this.log.sync();
       if (this.failure === null) await this.log.writeFile(SNAPSHOT_FILE, this.snapshotBytes());
     } catch (e) {
-      this.o.logger.warn(
+      this.logger.warn(
         { topic: this.topic, partition: this.partition, err: errorText(e) },
         'could not write the index snapshot',
       );
@@ -559,8 +475,4 @@ export class LocalPartition implements ManagedPartition {
     await this.log.close();
     this.kafka.wake();
   }
-}
-
-function errorText(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
 }

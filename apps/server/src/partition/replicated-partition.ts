@@ -39,21 +39,11 @@ import type {
 import { KafkaError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { CheckpointRing } from './checkpoints.js';
-import { InvariantError, KafkaLog } from './kafka-log.js';
+import { InvariantError } from './kafka-log.js';
+import { KafkaPartition, errorText } from './kafka-partition.js';
 import type { InflightBatch } from './prepare.js';
 import { assignOffsets, checkSequence, inflightOf, recordCountOf, splitAndValidate } from './prepare.js';
-import type {
-  Acks,
-  AppendResult,
-  EpochEndOffset,
-  IsolationLevel,
-  ListOffsetResult,
-  LogConfig,
-  ManagedPartition,
-  PartitionEvents,
-  ProducerStateView,
-  ReadResult,
-} from './types.js';
+import type { Acks, AppendResult, LogConfig, PartitionEvents } from './types.js';
 
 /** What a replicated partition needs of its Raft group (cluster/partition-groups.ts provides it on RaftHost). */
 export interface PartitionGroup {
@@ -118,10 +108,6 @@ function asBuffer(data: Uint8Array): Buffer {
   return Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
 }
 
-function errorText(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
-}
-
 /** The control entry that moves the log start offset: 0xFF 0x01 <int64 offset>. */
 function logStartCommand(offset: bigint): Buffer {
   const cmd = Buffer.alloc(10);
@@ -157,14 +143,8 @@ export function proposalError(e: unknown, what: string): KafkaError {
   }
 }
 
-export class ReplicatedPartition implements ManagedPartition, StateMachine {
-  readonly topic: string;
-  readonly topicId: string;
-  readonly partition: number;
+export class ReplicatedPartition extends KafkaPartition implements StateMachine {
   readonly group: PartitionGroup;
-  replicas: readonly number[] = [];
-  private config: LogConfig;
-  private readonly kafka: KafkaLog;
   private appliedIndex = 0;
   private readonly checkpoints = new CheckpointRing();
   private bytesSinceCheckpoint = 0;
@@ -201,18 +181,10 @@ export class ReplicatedPartition implements ManagedPartition, StateMachine {
   private retentionInFlight = false;
   private lastRetentionMs = 0;
   private closed = false;
-  private failure: Error | null = null;
 
   constructor(private readonly o: ReplicatedPartitionOptions) {
-    this.topic = o.topic;
-    this.topicId = o.topicId;
-    this.partition = o.partition;
+    super(o);
     this.group = o.group;
-    this.config = o.config;
-    this.kafka = new KafkaLog(
-      { readBatches: (from, to, totalBytes) => this.readBatches(from, to, totalBytes) },
-      `${o.topic}-${o.partition}`,
-    );
   }
 
   /** Opens the partition's Raft group (recovering its log); leadership follows by election. */
@@ -222,12 +194,6 @@ export class ReplicatedPartition implements ManagedPartition, StateMachine {
 
   get leaderEpoch(): number {
     return this.term;
-  }
-  get highWatermark(): bigint {
-    return this.kafka.highWatermark;
-  }
-  get logStartOffset(): bigint {
-    return this.kafka.logStartOffset;
   }
   get logEndOffset(): bigint {
     return this.isLeader() && this.cursor > this.kafka.nextOffset ? this.cursor : this.kafka.nextOffset;
@@ -245,14 +211,8 @@ export class ReplicatedPartition implements ManagedPartition, StateMachine {
     if (this.isLeader()) return this.o.nodeId;
     return this.knownLeader > 0 && this.knownLeader !== this.o.nodeId ? this.knownLeader : -1;
   }
-  sizeBytes(): number {
-    return this.kafka.sizeBytes;
-  }
   batchCount(): number {
     return this.kafka.batchCount;
-  }
-  setConfig(config: LogConfig): void {
-    this.config = config;
   }
 
   // ------------------------------------------------------------------ state machine
@@ -275,7 +235,7 @@ export class ReplicatedPartition implements ManagedPartition, StateMachine {
     } catch (e) {
       // A committed entry that cannot be applied (a broken invariant, an unreadable batch): this
       // replica's state can no longer follow the others'.
-      this.fail(e instanceof Error ? e : new Error(String(e)));
+      this.fail(e);
       return undefined;
     }
     while (this.inflight.length > 0 && (this.inflight[0] as TrackedBatch).raftIndex <= entry.index)
@@ -295,7 +255,7 @@ export class ReplicatedPartition implements ManagedPartition, StateMachine {
     ) {
       this.ready = true;
       queueMicrotask(() => {
-        if (this.ready && this.isLeader()) this.o.events.leaderReady(this);
+        if (this.ready && this.isLeader()) this.events.leaderReady(this);
       });
     }
     return result;
@@ -315,18 +275,23 @@ export class ReplicatedPartition implements ManagedPartition, StateMachine {
     );
   }
 
-  /** Stops the replica for good: it serves and proposes nothing more, and the manager is told. */
-  private fail(e: Error): void {
-    if (this.failure !== null) return;
-    this.failure = e;
+  /** A stopped replica leads no more: waiting produces are answered at once. */
+  protected override onFailed(): void {
     this.ready = false;
-    this.o.logger.error(
-      { topic: this.topic, partition: this.partition, err: e.message },
-      'partition replica stopped: it serves no more requests',
-    );
     this.endLeadership();
-    this.kafka.wake();
-    queueMicrotask(() => this.o.events.failed(this, e));
+  }
+
+  protected checkServing(): void {
+    if (this.failure !== null)
+      throw new KafkaError(
+        'KAFKA_STORAGE_ERROR',
+        `${this.topic}-${this.partition} stopped: ${this.failure.message}`,
+      );
+    if (!this.isLeader())
+      throw new KafkaError(
+        'NOT_LEADER_OR_FOLLOWER',
+        `${this.topic}-${this.partition} is led by ${this.leaderId()}`,
+      );
   }
 
   /** The small state as of the last applied entry (batches are not in it: they stay in the log). */
@@ -363,7 +328,7 @@ export class ReplicatedPartition implements ManagedPartition, StateMachine {
     const best = this.checkpoints.takeBelow(this.compactBelow, this.offeredIndex);
     if (best === undefined) return undefined;
     this.offeredIndex = best.index;
-    this.o.logger.debug(
+    this.logger.debug(
       { topic: this.topic, partition: this.partition, index: best.index, firstKept: this.compactBelow },
       'partition log compacted at a checkpoint',
     );
@@ -405,7 +370,7 @@ export class ReplicatedPartition implements ManagedPartition, StateMachine {
       producers: s.producers ?? [],
     });
     if (this.cursor < this.kafka.nextOffset) this.cursor = this.kafka.nextOffset;
-    this.o.logger.info(
+    this.logger.info(
       {
         topic: this.topic,
         partition: this.partition,
@@ -430,7 +395,7 @@ export class ReplicatedPartition implements ManagedPartition, StateMachine {
       this.leaderTerm = -1;
       this.inflight = [];
       this.endLeadership();
-      this.o.events.leaderLost(this);
+      this.events.leaderLost(this);
     }
   }
 
@@ -484,7 +449,7 @@ export class ReplicatedPartition implements ManagedPartition, StateMachine {
         i += entries.length;
       }
     }
-    this.o.logger.info(
+    this.logger.info(
       {
         topic: this.topic,
         partition: this.partition,
@@ -515,16 +480,7 @@ export class ReplicatedPartition implements ManagedPartition, StateMachine {
 
   /** Throws NOT_LEADER_OR_FOLLOWER unless this node leads and may append; returns the group status. */
   private checkLeader(): GroupStatus {
-    if (this.failure !== null)
-      throw new KafkaError(
-        'KAFKA_STORAGE_ERROR',
-        `${this.topic}-${this.partition} stopped: ${this.failure.message}`,
-      );
-    if (!this.isLeader())
-      throw new KafkaError(
-        'NOT_LEADER_OR_FOLLOWER',
-        `${this.topic}-${this.partition} is led by ${this.leaderId()}`,
-      );
+    this.checkServing();
     if (this.transferring)
       throw new KafkaError(
         'NOT_LEADER_OR_FOLLOWER',
@@ -627,10 +583,7 @@ export class ReplicatedPartition implements ManagedPartition, StateMachine {
   /** DeleteRecords: replicates a new log start offset (-1: the high watermark). */
   async deleteRecords(offset: bigint, timeoutMs: number): Promise<bigint> {
     this.checkLeader();
-    const hw = this.kafka.highWatermark;
-    const target = offset === -1n ? hw : offset;
-    if (target < 0n || target > hw)
-      throw new KafkaError('OFFSET_OUT_OF_RANGE', `offset ${offset} is beyond the high watermark ${hw}`);
+    const target = this.kafka.deleteRecordsTarget(offset);
     if (target <= this.kafka.logStartOffset) return this.kafka.logStartOffset;
     try {
       await this.group.propose(logStartCommand(target), timeoutMs);
@@ -665,7 +618,7 @@ export class ReplicatedPartition implements ManagedPartition, StateMachine {
       .propose(logStartCommand(target), this.o.proposalTimeoutMs)
       .then(
         () =>
-          this.o.logger.info(
+          this.logger.info(
             {
               topic: this.topic,
               partition: this.partition,
@@ -674,7 +627,7 @@ export class ReplicatedPartition implements ManagedPartition, StateMachine {
             'retention moved the log start offset',
           ),
         (e: unknown) =>
-          this.o.logger.debug(
+          this.logger.debug(
             { topic: this.topic, partition: this.partition, err: errorText(e) },
             'retention proposal failed; retried on the next check',
           ),
@@ -687,7 +640,7 @@ export class ReplicatedPartition implements ManagedPartition, StateMachine {
   // ------------------------------------------------------------------ reads (leader)
 
   /** Batches at Raft indexes [from, to], read from the group's log (control and empty entries skipped). */
-  private readBatches(from: number, to: number, totalBytes: number): Buffer[] {
+  protected readBatches(from: number, to: number, totalBytes: number): Buffer[] {
     const log = this.group.log();
     if (log === undefined || from > to) return [];
     const out: Buffer[] = [];
@@ -704,37 +657,6 @@ export class ReplicatedPartition implements ManagedPartition, StateMachine {
       }
     }
     return out;
-  }
-
-  async read(fetchOffset: bigint, maxBytes: number, _isolationLevel: IsolationLevel): Promise<ReadResult> {
-    const chunks = await this.kafka.read(fetchOffset, maxBytes, this.logEndOffset);
-    let bytes = 0;
-    for (const c of chunks) bytes += c.length;
-    const hw = this.kafka.highWatermark;
-    return {
-      highWatermark: hw,
-      lastStableOffset: hw,
-      logStartOffset: this.kafka.logStartOffset,
-      chunks,
-      bytes,
-      leaderEpoch: this.term,
-    };
-  }
-
-  listOffset(timestamp: bigint, _isolationLevel: IsolationLevel): Promise<ListOffsetResult> {
-    return this.kafka.listOffset(timestamp, this.term);
-  }
-
-  offsetForLeaderEpoch(leaderEpoch: number): EpochEndOffset {
-    return this.kafka.offsetForLeaderEpoch(leaderEpoch, this.term, this.logEndOffset);
-  }
-
-  watch(onData: () => void): () => void {
-    return this.kafka.watch(onData);
-  }
-
-  describeProducers(): ProducerStateView[] {
-    return this.kafka.producers.describe();
   }
 
   /** Stops serving and closes the group (its data stays). */

@@ -1,0 +1,138 @@
+// What both replication strategies answer the same way, from the Kafka log (kafka-log.ts): reads,
+// ListOffsets, OffsetForLeaderEpoch, watermarks, producer state, and stopping for good on a broken
+// invariant. A strategy (local-partition.ts, replicated-partition.ts) adds how batches are stored and
+// made durable, its leader epoch and log end, and where the stored batches are read from.
+import type { Logger } from '../logger.js';
+import { KafkaLog } from './kafka-log.js';
+import type {
+  Acks,
+  AppendResult,
+  EpochEndOffset,
+  IsolationLevel,
+  ListOffsetResult,
+  LogConfig,
+  ManagedPartition,
+  PartitionEvents,
+  ProducerStateView,
+  ReadResult,
+} from './types.js';
+
+export interface KafkaPartitionOptions {
+  topic: string;
+  topicId: string;
+  partition: number;
+  config: LogConfig;
+  logger: Logger;
+  events: PartitionEvents;
+}
+
+export function errorText(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+export abstract class KafkaPartition implements ManagedPartition {
+  readonly topic: string;
+  readonly topicId: string;
+  readonly partition: number;
+  replicas: readonly number[] = [];
+  protected config: LogConfig;
+  protected readonly kafka: KafkaLog;
+  protected readonly logger: Logger;
+  protected readonly events: PartitionEvents;
+  /** Set when the partition broke an invariant or lost its storage: it serves nothing more. */
+  protected failure: Error | null = null;
+
+  constructor(o: KafkaPartitionOptions) {
+    this.topic = o.topic;
+    this.topicId = o.topicId;
+    this.partition = o.partition;
+    this.config = o.config;
+    this.logger = o.logger;
+    this.events = o.events;
+    this.kafka = new KafkaLog(
+      { readBatches: (from, to, totalBytes) => this.readBatches(from, to, totalBytes) },
+      `${o.topic}-${o.partition}`,
+    );
+  }
+
+  abstract readonly leaderEpoch: number;
+  abstract readonly logEndOffset: bigint;
+  abstract isLeader(): boolean;
+  abstract leaderId(): number;
+  abstract isLeaderReady(): boolean;
+  abstract inSyncReplicas(): readonly number[];
+  abstract open(): Promise<void>;
+  abstract append(records: Buffer, acks: Acks, timeoutMs: number): Promise<AppendResult>;
+  abstract deleteRecords(offset: bigint, timeoutMs: number): Promise<bigint>;
+  abstract maintain(nowMs: number): void;
+  abstract close(): Promise<void>;
+  /** The stored batches at positions [from, to] (see BatchReader). */
+  protected abstract readBatches(from: number, to: number, totalBytes: number): Promise<Buffer[]> | Buffer[];
+  /** Throws the Kafka error that answers a request this partition cannot serve now. */
+  protected abstract checkServing(): void;
+
+  get highWatermark(): bigint {
+    return this.kafka.highWatermark;
+  }
+  get logStartOffset(): bigint {
+    return this.kafka.logStartOffset;
+  }
+  sizeBytes(): number {
+    return this.kafka.sizeBytes;
+  }
+  setConfig(config: LogConfig): void {
+    this.config = config;
+  }
+
+  async read(fetchOffset: bigint, maxBytes: number, _isolationLevel: IsolationLevel): Promise<ReadResult> {
+    this.checkServing();
+    const chunks = await this.kafka.read(fetchOffset, maxBytes, this.logEndOffset);
+    let bytes = 0;
+    for (const c of chunks) bytes += c.length;
+    const hw = this.kafka.highWatermark;
+    return {
+      highWatermark: hw,
+      lastStableOffset: hw,
+      logStartOffset: this.kafka.logStartOffset,
+      chunks,
+      bytes,
+      leaderEpoch: this.leaderEpoch,
+    };
+  }
+
+  listOffset(timestamp: bigint, _isolationLevel: IsolationLevel): Promise<ListOffsetResult> {
+    return this.kafka.listOffset(timestamp, this.leaderEpoch);
+  }
+
+  offsetForLeaderEpoch(leaderEpoch: number): EpochEndOffset {
+    return this.kafka.offsetForLeaderEpoch(leaderEpoch, this.leaderEpoch, this.logEndOffset);
+  }
+
+  watch(onData: () => void): () => void {
+    return this.kafka.watch(onData);
+  }
+
+  describeProducers(): ProducerStateView[] {
+    return this.kafka.producers.describe();
+  }
+
+  /**
+   * Stops the partition for good: it serves nothing more, its waiting readers return, and the
+   * partition manager is told (after the current call stack: this may run inside a Raft cycle).
+   */
+  protected fail(e: unknown): void {
+    if (this.failure !== null) return;
+    this.failure = e instanceof Error ? e : new Error(String(e));
+    this.logger.error(
+      { topic: this.topic, partition: this.partition, err: this.failure.message },
+      'partition stopped: it serves no more requests',
+    );
+    this.onFailed();
+    this.kafka.wake();
+    const failure = this.failure;
+    queueMicrotask(() => this.events.failed(this, failure));
+  }
+
+  /** What the strategy does when the partition stops (leadership ends, waiting produces are answered). */
+  protected onFailed(): void {}
+}
