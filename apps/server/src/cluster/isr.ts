@@ -60,9 +60,9 @@ export class IsrTracker {
   private readonly maxLagMs: number;
   private readonly activeWindowMs: number;
 
-  constructor(o: IsrTrackerOptions = {}) {
-    this.maxLagMs = o.maxLagMs ?? 10_000;
-    this.activeWindowMs = o.activeWindowMs ?? 3000;
+  constructor(options: IsrTrackerOptions = {}) {
+    this.maxLagMs = options.maxLagMs ?? 10_000;
+    this.activeWindowMs = options.activeWindowMs ?? 3000;
   }
 
   /** The ISR as this leader sees it now (the leader first among the replicas' order, never empty). */

@@ -58,7 +58,7 @@ export class PartitionGroups implements PartitionFactory {
   /** Group id → the partition using it (hash collisions are refused, never mixed). */
   private readonly owners = new Map<number, ReplicatedPartition>();
 
-  constructor(private readonly o: PartitionGroupsOptions) {}
+  constructor(private readonly options: PartitionGroupsOptions) {}
 
   /** The replicas created here and not closed (the supervisor looks at them). */
   replicas(): IterableIterator<ReplicatedPartition> {
@@ -66,7 +66,7 @@ export class PartitionGroups implements PartitionFactory {
   }
 
   create(spec: PartitionSpec, events: PartitionEvents): ManagedPartition {
-    const { host, fs, nodeId } = this.o;
+    const { host, fs, nodeId } = this.options;
     const gid = partitionGroupId(spec.topicId, spec.partition);
     const owner = this.owners.get(gid);
     if (owner !== undefined)
@@ -78,7 +78,7 @@ export class PartitionGroups implements PartitionFactory {
     const group: PartitionGroup = {
       groupId: gid,
       open: async (stateMachine) => {
-        const fresh = !(await fs.readdir(this.o.raftDir).catch(() => [] as string[])).includes(
+        const fresh = !(await fs.readdir(this.options.raftDir).catch(() => [] as string[])).includes(
           `group-${gid}`,
         );
         await host.openGroup({
@@ -89,12 +89,12 @@ export class PartitionGroups implements PartitionFactory {
           // below its log start offset) and the log is compacted exactly to them.
           snapshotPolicy: 'stateMachine',
           maxSegmentBytes: segmentBytes,
-          electionTicks: this.o.electionTicks,
+          electionTicks: this.options.electionTicks,
         });
         // The preferred replica (first in the list) campaigns at once for a new group, so leaders
         // start spread as the assignment intended; the election timeout covers the rest.
         if (fresh && spec.replicas[0] === nodeId) {
-          this.o.scheduler.setTimer(FIRST_CAMPAIGN_DELAY_MS, () => {
+          this.options.scheduler.setTimer(FIRST_CAMPAIGN_DELAY_MS, () => {
             if (host.hasGroup(gid) && host.status(gid).leaderId === 0) host.campaign(gid);
           });
         }
@@ -115,10 +115,10 @@ export class PartitionGroups implements PartitionFactory {
       nodeId,
       group,
       config: spec.config,
-      retentionCheckIntervalMs: this.o.retentionCheckIntervalMs,
-      proposalTimeoutMs: this.o.proposalTimeoutMs,
-      logger: this.o.logger,
-      nowMs: () => this.o.scheduler.now(),
+      retentionCheckIntervalMs: this.options.retentionCheckIntervalMs,
+      proposalTimeoutMs: this.options.proposalTimeoutMs,
+      logger: this.options.logger,
+      nowMs: () => this.options.scheduler.now(),
       events,
       // A few checkpoints per WAL segment, so compaction can free each segment soon after
       // retention passes it.
@@ -129,6 +129,8 @@ export class PartitionGroups implements PartitionFactory {
   }
 
   remove(topicId: string, partition: number): Promise<void> {
-    return this.o.fs.removeTree(path.join(this.o.raftDir, `group-${partitionGroupId(topicId, partition)}`));
+    return this.options.fs.removeTree(
+      path.join(this.options.raftDir, `group-${partitionGroupId(topicId, partition)}`),
+    );
   }
 }

@@ -33,12 +33,12 @@ export class RaftMetadataStore implements MetadataStore {
   readonly state = new MetadataStateMachine();
   private stopped: Error | null = null;
 
-  private constructor(private readonly o: RaftMetadataStoreOptions) {}
+  private constructor(private readonly options: RaftMetadataStoreOptions) {}
 
   /** Opens (recovers) the metadata group; never waits for a leader. */
-  static async open(o: RaftMetadataStoreOptions): Promise<RaftMetadataStore> {
-    const store = new RaftMetadataStore(o);
-    await o.host.openGroup({
+  static async open(options: RaftMetadataStoreOptions): Promise<RaftMetadataStore> {
+    const store = new RaftMetadataStore(options);
+    await options.host.openGroup({
       groupId: METADATA_GROUP_ID,
       stateMachine: {
         apply: (e: Entry) => store.apply(e),
@@ -47,7 +47,7 @@ export class RaftMetadataStore implements MetadataStore {
         restore: (data) =>
           store.state.restore(data.length > 0 ? data : new MetadataStateMachine().snapshot()),
       },
-      bootstrapVoters: o.bootstrap ? [...o.voters].sort((a, b) => a - b) : [],
+      bootstrapVoters: options.bootstrap ? [...options.voters].sort((a, b) => a - b) : [],
       snapshotEveryEntries: 10_000,
       keepEntriesAfterSnapshot: 1_000,
       // Metadata is small and rare: every commit is stored, so a restarted node knows every topic
@@ -64,15 +64,15 @@ export class RaftMetadataStore implements MetadataStore {
       r = this.state.apply(e.index, e.data);
     } catch (err) {
       this.stopped = err instanceof Error ? err : new Error(String(err));
-      this.o.logger.error(
+      this.options.logger.error(
         { index: e.index, err: this.stopped.message },
         'metadata entry cannot be applied: this node stops applying metadata',
       );
-      queueMicrotask(() => this.o.fatal(this.stopped as Error));
+      queueMicrotask(() => this.options.fatal(this.stopped as Error));
       return undefined;
     }
     if (!r.ok)
-      this.o.logger.debug(
+      this.options.logger.debug(
         { index: e.index, code: r.error.code, err: r.error.message },
         'metadata command rejected',
       );
@@ -87,7 +87,11 @@ export class RaftMetadataStore implements MetadataStore {
       );
     let out;
     try {
-      out = await this.o.host.proposeOrForward(METADATA_GROUP_ID, encodeCommand(command), this.o.timeoutMs);
+      out = await this.options.host.proposeOrForward(
+        METADATA_GROUP_ID,
+        encodeCommand(command),
+        this.options.timeoutMs,
+      );
     } catch (e) {
       const k = proposalError(e, 'metadata proposal');
       throw k.code === 'NOT_LEADER_OR_FOLLOWER'
@@ -101,12 +105,16 @@ export class RaftMetadataStore implements MetadataStore {
   }
 
   leaderId(): number {
-    const s = this.o.host.hasGroup(METADATA_GROUP_ID) ? this.o.host.status(METADATA_GROUP_ID) : undefined;
+    const s = this.options.host.hasGroup(METADATA_GROUP_ID)
+      ? this.options.host.status(METADATA_GROUP_ID)
+      : undefined;
     return s !== undefined && s.leaderId > 0 ? s.leaderId : -1;
   }
 
   status(): MetadataGroupStatus {
-    const s = this.o.host.hasGroup(METADATA_GROUP_ID) ? this.o.host.status(METADATA_GROUP_ID) : undefined;
+    const s = this.options.host.hasGroup(METADATA_GROUP_ID)
+      ? this.options.host.status(METADATA_GROUP_ID)
+      : undefined;
     return {
       leaderId: s !== undefined && s.leaderId > 0 ? s.leaderId : -1,
       term: s?.term ?? 0,

@@ -51,16 +51,21 @@ export class ReplicationSupervisor {
   private readonly isrReporting = new Set<number>();
   private readonly timers: TimerHandle[] = [];
 
-  constructor(private readonly o: SupervisorOptions) {
-    this.isr = new IsrTracker({ maxLagMs: o.replicaLagMaxMs, activeWindowMs: o.activeWindowMs });
+  constructor(private readonly options: SupervisorOptions) {
+    this.isr = new IsrTracker({ maxLagMs: options.replicaLagMaxMs, activeWindowMs: options.activeWindowMs });
   }
 
   start(): void {
     const onError = (what: string) => (e: unknown) =>
-      this.o.logger.warn({ err: errorText(e) }, `${what} failed`);
+      this.options.logger.warn({ err: errorText(e) }, `${what} failed`);
     this.timers.push(
-      every(this.o.scheduler, ISR_CHECK_MS, () => this.checkIsr(), onError('ISR check')),
-      every(this.o.scheduler, REBALANCE_EVERY_MS, () => this.rebalance(), onError('preferred leader check')),
+      every(this.options.scheduler, ISR_CHECK_MS, () => this.checkIsr(), onError('ISR check')),
+      every(
+        this.options.scheduler,
+        REBALANCE_EVERY_MS,
+        () => this.rebalance(),
+        onError('preferred leader check'),
+      ),
     );
   }
 
@@ -70,29 +75,29 @@ export class ReplicationSupervisor {
   }
 
   private peerAlive(nodeId: number, now: number): boolean {
-    return nodeId === this.o.nodeId || this.peerLiveness.alive(nodeId, now);
+    return nodeId === this.options.nodeId || this.peerLiveness.alive(nodeId, now);
   }
 
   /** Reports each led partition's ISR to the metadata when it changed. */
   checkIsr(): void {
-    const now = this.o.scheduler.now();
-    this.peerLiveness.observe(this.o.peerAcks(), now);
-    for (const r of this.o.replicas()) {
+    const now = this.options.scheduler.now();
+    this.peerLiveness.observe(this.options.peerAcks(), now);
+    for (const r of this.options.replicas()) {
       const gid = r.group.groupId;
       if (!r.isLeaderReady()) {
         this.isr.forget(gid);
         continue;
       }
       if (this.isrReporting.has(gid)) continue;
-      const p = this.o.store.state.topicById(r.topicId)?.partitions[r.partition];
-      if (p === undefined || p.leader !== this.o.nodeId || p.leaderEpoch !== r.term) continue;
-      const st = this.o.host.status(gid);
+      const p = this.options.store.state.topicById(r.topicId)?.partitions[r.partition];
+      if (p === undefined || p.leader !== this.options.nodeId || p.leaderEpoch !== r.term) continue;
+      const st = this.options.host.status(gid);
       if (st.term !== r.term) continue;
       const isr = this.isr.update({
         groupId: gid,
         term: r.term,
         nowMs: now,
-        leaderId: this.o.nodeId,
+        leaderId: this.options.nodeId,
         lastIndex: st.lastIndex,
         commitIndex: st.commitIndex,
         progress: st.progress,
@@ -103,14 +108,18 @@ export class ReplicationSupervisor {
       const current = [...p.isr].sort((a, b) => a - b).join(',');
       if ([...isr].sort((a, b) => a - b).join(',') === current) continue;
       this.isrReporting.add(gid);
-      this.o.store
+      this.options.store
         .commit({ type: 'changeIsr', topicId: r.topicId, partition: r.partition, leaderEpoch: r.term, isr })
         .then(
           (res) => {
             if (res.ok)
-              this.o.logger.info({ topic: r.topic, partition: r.partition, isr }, 'partition ISR changed');
+              this.options.logger.info(
+                { topic: r.topic, partition: r.partition, isr },
+                'partition ISR changed',
+              );
           },
-          (e: unknown) => this.o.logger.debug({ err: errorText(e) }, 'ISR report failed; retried later'),
+          (e: unknown) =>
+            this.options.logger.debug({ err: errorText(e) }, 'ISR report failed; retried later'),
         )
         .finally(() => this.isrReporting.delete(gid));
     }
@@ -118,12 +127,12 @@ export class ReplicationSupervisor {
 
   /** Moves one partition back to its preferred replica when that one is back and steady. */
   rebalance(): void {
-    const now = this.o.scheduler.now();
-    this.peerLiveness.observe(this.o.peerAcks(), now);
-    for (const r of this.o.replicas()) {
+    const now = this.options.scheduler.now();
+    this.peerLiveness.observe(this.options.peerAcks(), now);
+    for (const r of this.options.replicas()) {
       if (!r.isLeaderReady() || r.transferring) continue;
       const preferred = r.replicas[0];
-      if (preferred === undefined || preferred === this.o.nodeId) continue;
+      if (preferred === undefined || preferred === this.options.nodeId) continue;
       const since = this.peerLiveness.aliveSince(preferred);
       if (
         !this.peerLiveness.alive(preferred, now) ||
@@ -132,11 +141,11 @@ export class ReplicationSupervisor {
       )
         continue;
       if (now - r.leaderSinceMs < PREFERRED_STABLE_MS) continue;
-      this.o.logger.info(
+      this.options.logger.info(
         { topic: r.topic, partition: r.partition, to: preferred },
         'moving partition leadership back to its preferred replica',
       );
-      r.transferLeadership(preferred, this.o.transferWindowMs);
+      r.transferLeadership(preferred, this.options.transferWindowMs);
       return;
     }
   }

@@ -82,10 +82,10 @@ export class PartitionOffsetLog implements OffsetLog {
 
   constructor(
     private readonly partitions: GroupPartitions,
-    private readonly o: PartitionOffsetLogOptions,
+    private readonly options: PartitionOffsetLogOptions,
   ) {
-    this.appendTimeoutMs = o.appendTimeoutMs ?? 30_000;
-    this.readChunkBytes = o.readChunkBytes ?? 1024 * 1024;
+    this.appendTimeoutMs = options.appendTimeoutMs ?? 30_000;
+    this.readChunkBytes = options.readChunkBytes ?? 1024 * 1024;
   }
 
   private tp(partition: number): TopicPartition {
@@ -100,10 +100,10 @@ export class PartitionOffsetLog implements OffsetLog {
         key: asBuffer(r.key),
         value: r.value === null ? null : asBuffer(r.value),
       })),
-      now: this.o.nowMs,
+      now: this.options.nowMs,
     });
     try {
-      await this.o.ensureTopic();
+      await this.options.ensureTopic();
       return (await this.partitions.append(this.tp(partition), batch, -1, this.appendTimeoutMs)).baseOffset;
     } catch (e) {
       throw appendError(e, partition);
@@ -193,20 +193,20 @@ export interface GroupService {
  * Starts the coordinator and loads the `__consumer_offsets` partitions this node leads now;
  * resolves once those are loaded, so committed offsets are served from the first request.
  */
-export async function startGroupService(o: GroupServiceOptions): Promise<GroupService> {
+export async function startGroupService(options: GroupServiceOptions): Promise<GroupService> {
   const coordinator = new GroupCoordinator({
     offsetLog:
-      o.offsetLog ??
-      new PartitionOffsetLog(o.partitions, {
-        nowMs: () => o.scheduler.now(),
-        ensureTopic: o.ensureOffsetsTopic,
+      options.offsetLog ??
+      new PartitionOffsetLog(options.partitions, {
+        nowMs: () => options.scheduler.now(),
+        ensureTopic: options.ensureOffsetsTopic,
       }),
-    scheduler: o.scheduler,
-    newUuid: o.newUuid,
-    logger: o.logger,
-    config: { ...o.groupConfig, numPartitions: o.numPartitions },
+    scheduler: options.scheduler,
+    newUuid: options.newUuid,
+    logger: options.logger,
+    config: { ...options.groupConfig, numPartitions: options.numPartitions },
   });
-  const retryMs = o.retryFailedLoadMs ?? 30_000;
+  const retryMs = options.retryFailedLoadMs ?? 30_000;
   const leading = new Set<number>();
   const retries = new Map<number, TimerHandle>();
   let closed = false;
@@ -217,14 +217,14 @@ export async function startGroupService(o: GroupServiceOptions): Promise<GroupSe
         if (closed || !leading.has(p)) return;
         // One unreadable partition leaves its groups without a coordinator (NOT_COORDINATOR),
         // never the broker down; it is loaded again later.
-        o.logger.error(
+        options.logger.error(
           { err: e instanceof Error ? e.message : String(e), partition: p },
           `cannot load ${CONSUMER_OFFSETS_TOPIC} partition; its groups have no coordinator until it loads`,
         );
         retries.get(p)?.cancel();
         retries.set(
           p,
-          o.scheduler.setTimer(retryMs, () => {
+          options.scheduler.setTimer(retryMs, () => {
             retries.delete(p);
             if (!closed && leading.has(p)) void load(p);
           }),
@@ -232,7 +232,7 @@ export async function startGroupService(o: GroupServiceOptions): Promise<GroupSe
       },
     );
   let initial: Array<Promise<void>> | undefined = [];
-  const off = o.partitions.onLeadership((topic, partition, leader) => {
+  const off = options.partitions.onLeadership((topic, partition, leader) => {
     if (topic !== CONSUMER_OFFSETS_TOPIC || partition >= coordinator.config.numPartitions || closed) return;
     if (leader) {
       leading.add(partition);
@@ -247,7 +247,7 @@ export async function startGroupService(o: GroupServiceOptions): Promise<GroupSe
   });
   await Promise.all(initial);
   initial = undefined;
-  o.logger.info(
+  options.logger.info(
     { partitions: coordinator.ownedPartitions().length, groups: coordinator.groupCount() },
     'group coordinator ready',
   );

@@ -72,24 +72,26 @@ export interface Composed {
 
 const REGISTRATION_RETRY_MS = 500;
 
-export async function composeBroker(o: ComposeOptions): Promise<Composed> {
-  const { config, logger } = o.ctx;
+export async function composeBroker(options: ComposeOptions): Promise<Composed> {
+  const { config, logger } = options.ctx;
   const nodeId = config.nodeId;
-  const newTopicId = (): string => topicIdFromBytes(o.random.bytes(16));
-  const configs = new LogConfigs(o.store.state, nodeId, config.broker);
+  const newTopicId = (): string => topicIdFromBytes(options.random.bytes(16));
+  const configs = new LogConfigs(options.store.state, nodeId, config.broker);
   const partitions = new PartitionManager({
     nodeId,
-    store: o.store,
+    store: options.store,
     configs,
-    factory: o.factory,
-    scheduler: o.scheduler,
+    factory: options.factory,
+    scheduler: options.scheduler,
     logger: logger.child({ component: 'partitions' }),
-    logDir: o.logDir,
+    logDir: options.logDir,
   });
   const settled = (): Promise<void> => partitions.settled();
-  const metadata = new MetadataCache(o.store, nodeId, (topicId, p) => partitions.leadership(topicId, p));
+  const metadata = new MetadataCache(options.store, nodeId, (topicId, p) =>
+    partitions.leadership(topicId, p),
+  );
   const topics = new TopicAdmin({
-    store: o.store,
+    store: options.store,
     nodeId,
     broker: config.broker,
     configs,
@@ -98,7 +100,7 @@ export async function composeBroker(o: ComposeOptions): Promise<Composed> {
     logger: logger.child({ component: 'topics' }),
   });
   const coordinators = new Coordinators({
-    store: o.store,
+    store: options.store,
     cache: metadata,
     nodeId,
     broker: config.broker,
@@ -106,7 +108,7 @@ export async function composeBroker(o: ComposeOptions): Promise<Composed> {
     newTopicId,
     logger: logger.child({ component: 'topics' }),
   });
-  const producerIds = new ProducerIds(o.store, nodeId);
+  const producerIds = new ProducerIds(options.store, nodeId);
 
   let registering: TimerHandle | undefined;
   let groups: GroupService | undefined;
@@ -114,23 +116,23 @@ export async function composeBroker(o: ComposeOptions): Promise<Composed> {
     registering?.cancel();
     groups?.close();
     await partitions.close();
-    await o.close();
+    await options.close();
   };
   try {
-    const adv = o.ctx.advertised();
+    const adv = options.ctx.advertised();
     const register = (): Promise<void> =>
-      registerBroker(o.store, {
+      registerBroker(options.store, {
         nodeId,
         host: adv.host,
         port: adv.port,
         rack: null,
-        raftAddress: o.raftAddress,
-        incarnation: o.random.uuid(),
-        newClusterId: () => clusterIdFromBytes(o.random.bytes(16)),
+        raftAddress: options.raftAddress,
+        incarnation: options.random.uuid(),
+        newClusterId: () => clusterIdFromBytes(options.random.bytes(16)),
       }).then(() => logger.info({ host: adv.host, port: adv.port }, 'broker registered in the metadata'));
-    if (o.registerInBackground) {
+    if (options.registerInBackground) {
       registering = retryUntilDone(
-        o.scheduler,
+        options.scheduler,
         REGISTRATION_RETRY_MS,
         () => register().then(() => true),
         (e) =>
@@ -144,11 +146,11 @@ export async function composeBroker(o: ComposeOptions): Promise<Composed> {
       partitions,
       ensureOffsetsTopic: () => coordinators.ensureOffsetsTopic(),
       numPartitions: config.broker.offsetsTopicNumPartitions,
-      scheduler: o.scheduler,
-      newUuid: () => o.random.uuid(),
+      scheduler: options.scheduler,
+      newUuid: () => options.random.uuid(),
       logger: logger.child({ component: 'groups' }),
-      ...(o.groupConfig !== undefined ? { groupConfig: o.groupConfig } : {}),
-      ...(o.offsetLog !== undefined ? { offsetLog: o.offsetLog } : {}),
+      ...(options.groupConfig !== undefined ? { groupConfig: options.groupConfig } : {}),
+      ...(options.offsetLog !== undefined ? { offsetLog: options.offsetLog } : {}),
     });
   } catch (e) {
     await stopAll().catch(() => undefined);
@@ -164,12 +166,12 @@ export async function composeBroker(o: ComposeOptions): Promise<Composed> {
     groups: groups.coordinator,
   };
   const shutdown = new AbortController();
-  const table = createHandlerTable(o.extraHandlers);
+  const table = createHandlerTable(options.extraHandlers);
   const env: HandlerEnv = {
     config,
     logger: logger.child({ component: 'kafka' }),
-    metrics: o.ctx.metrics,
-    scheduler: o.scheduler,
+    metrics: options.ctx.metrics,
+    scheduler: options.scheduler,
     shutdown: shutdown.signal,
     table: () => table,
   };
@@ -179,7 +181,7 @@ export async function composeBroker(o: ComposeOptions): Promise<Composed> {
     clusterId: metadata.clusterId(),
     controllerId: metadata.controllerId(),
     brokers: metadata.brokers(),
-    metadataGroup: o.store.status(),
+    metadataGroup: options.store.status(),
   });
   const composed: Composed = {
     services,
@@ -194,6 +196,6 @@ export async function composeBroker(o: ComposeOptions): Promise<Composed> {
       },
     },
   };
-  o.started?.(composed);
+  options.started?.(composed);
   return composed;
 }

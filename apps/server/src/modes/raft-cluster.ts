@@ -52,7 +52,7 @@ export interface ClusterTransport extends HostTransport {
   stats(): readonly PeerAcks[];
 }
 
-export type TransportFactory = (o: {
+export type TransportFactory = (options: {
   nodeId: number;
   listenAddress: string;
   /** A peer's Raft address, or undefined when unknown. */
@@ -105,13 +105,13 @@ function hostScheduler(scheduler: Scheduler, logger: Logger): HostScheduler {
   };
 }
 
-const grpcTransport: TransportFactory = (o) =>
+const grpcTransport: TransportFactory = (options) =>
   new GrpcTransport({
-    nodeId: o.nodeId,
-    listenAddress: o.listenAddress,
-    peerAddress: o.peerAddress,
-    handler: o.handler,
-    logger: o.logger,
+    nodeId: options.nodeId,
+    listenAddress: options.listenAddress,
+    peerAddress: options.peerAddress,
+    handler: options.handler,
+    logger: options.logger,
   });
 
 export function raftClusterMode(options: RaftClusterModeOptions = {}): BrokerMode {

@@ -42,16 +42,16 @@ export abstract class KafkaPartition implements ManagedPartition {
   /** Set when the partition broke an invariant or lost its storage: it serves nothing more. */
   protected failure: Error | null = null;
 
-  constructor(o: KafkaPartitionOptions) {
-    this.topic = o.topic;
-    this.topicId = o.topicId;
-    this.partition = o.partition;
-    this.config = o.config;
-    this.logger = o.logger;
-    this.events = o.events;
+  constructor(options: KafkaPartitionOptions) {
+    this.topic = options.topic;
+    this.topicId = options.topicId;
+    this.partition = options.partition;
+    this.config = options.config;
+    this.logger = options.logger;
+    this.events = options.events;
     this.kafka = new KafkaLog(
       { readBatches: (from, to, totalBytes) => this.readBatches(from, to, totalBytes) },
-      `${o.topic}-${o.partition}`,
+      `${options.topic}-${options.partition}`,
     );
   }
 

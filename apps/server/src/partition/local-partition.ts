@@ -84,20 +84,20 @@ export class LocalPartition extends KafkaPartition {
   private logStartMoves: Promise<unknown> = Promise.resolve();
   private closed = false;
 
-  constructor(private readonly o: LocalPartitionOptions) {
-    super(o);
-    this.leaderEpoch = o.leaderEpoch;
-    this.replicas = [o.nodeId];
-    this.cacheOwner = o.cache.owner();
+  constructor(private readonly options: LocalPartitionOptions) {
+    super(options);
+    this.leaderEpoch = options.leaderEpoch;
+    this.replicas = [options.nodeId];
+    this.cacheOwner = options.cache.owner();
   }
 
   /** Recovers the log and reports leadership (a single node leads every partition it has). */
   async open(): Promise<void> {
-    this.log = await this.o.openLog();
+    this.log = await this.options.openLog();
     await this.recover();
     this.opened = true;
-    this.lastSyncMs = this.o.nowMs();
-    this.lastRetentionMs = this.o.nowMs();
+    this.lastSyncMs = this.options.nowMs();
+    this.lastRetentionMs = this.options.nowMs();
     this.events.leaderReady(this);
   }
 
@@ -108,10 +108,10 @@ export class LocalPartition extends KafkaPartition {
     return this.isLeader();
   }
   inSyncReplicas(): readonly number[] {
-    return [this.o.nodeId];
+    return [this.options.nodeId];
   }
   leaderId(): number {
-    return this.o.nodeId;
+    return this.options.nodeId;
   }
   get logEndOffset(): bigint {
     return this.kafka.nextOffset;
@@ -236,7 +236,7 @@ export class LocalPartition extends KafkaPartition {
     this.checkServing();
     const batches = splitAndValidate(records, {
       maxMessageBytes: this.config.maxMessageBytes,
-      maxEntryBytes: this.o.maxEntryBytes,
+      maxEntryBytes: this.options.maxEntryBytes,
     });
     const recordCount = recordCountOf(batches);
     // Idempotence: decide every batch before changing anything (a request's later batches follow
@@ -248,7 +248,7 @@ export class LocalPartition extends KafkaPartition {
       if (f !== undefined) pending.push(f);
       return c;
     });
-    const appendTime = this.config.logAppendTime ? BigInt(this.o.nowMs()) : undefined;
+    const appendTime = this.config.logAppendTime ? BigInt(this.options.nowMs()) : undefined;
     const assigned: AssignedBatch[] = [];
     const entries: EntryInput[] = [];
     let firstOffset: bigint | undefined;
@@ -300,7 +300,7 @@ export class LocalPartition extends KafkaPartition {
       for (let k = 0; k < assigned.length; k++) {
         const a = assigned[k] as AssignedBatch;
         this.kafka.index(a.header, firstEntry + k, a.data.length);
-        this.o.cache.set(this.cacheOwner, firstEntry + k, a.data);
+        this.options.cache.set(this.cacheOwner, firstEntry + k, a.data);
       }
     } catch (e) {
       this.fail(e);
@@ -351,7 +351,7 @@ export class LocalPartition extends KafkaPartition {
   async sync(): Promise<void> {
     const pending = this.unflushedMessages;
     const pendingBytes = this.unflushedBytes;
-    this.lastSyncMs = this.o.nowMs();
+    this.lastSyncMs = this.options.nowMs();
     await this.log.sync();
     this.unflushedMessages = Math.max(0, this.unflushedMessages - pending);
     this.unflushedBytes = Math.max(0, this.unflushedBytes - pendingBytes);
@@ -383,7 +383,7 @@ export class LocalPartition extends KafkaPartition {
         ),
       );
     }
-    if (nowMs - this.lastRetentionMs >= this.o.retentionCheckIntervalMs) {
+    if (nowMs - this.lastRetentionMs >= this.options.retentionCheckIntervalMs) {
       this.lastRetentionMs = nowMs;
       this.enforceRetention(nowMs).catch((e: unknown) =>
         this.logger.error(
@@ -414,14 +414,14 @@ export class LocalPartition extends KafkaPartition {
     const out: Buffer[] = [];
     let i = from;
     while (i <= to) {
-      const cached = this.o.cache.get(this.cacheOwner, i);
+      const cached = this.options.cache.get(this.cacheOwner, i);
       if (cached !== undefined) {
         out.push(cached);
         i++;
         continue;
       }
       let j = i + 1;
-      while (j <= to && !this.o.cache.has(this.cacheOwner, j)) j++;
+      while (j <= to && !this.options.cache.has(this.cacheOwner, j)) j++;
       const got = await this.log.read(i, j, totalBytes);
       for (const g of got) out.push(g);
       if (got.length < j - i) break;
@@ -447,7 +447,7 @@ export class LocalPartition extends KafkaPartition {
       if (target <= this.kafka.logStartOffset) return this.kafka.logStartOffset;
       await this.log.writeFile(CHECKPOINT_FILE, Buffer.from(`${target}\n`));
       for (const entryIndex of this.kafka.moveLogStart(target))
-        this.o.cache.delete(this.cacheOwner, entryIndex);
+        this.options.cache.delete(this.cacheOwner, entryIndex);
       await this.log.truncatePrefix(this.kafka.firstPosition ?? this.log.nextIndex());
       return this.kafka.logStartOffset;
     });

@@ -26,8 +26,9 @@
 // was compacted away installs it and receives the rest by normal replication. Retention
 // (retention.ms / retention.bytes) is evaluated by the leader, which proposes the new log start.
 import { readRecordBatchHeader } from '@chronik/protocol';
-import { RaftErrorCode, StateType, isRaftError } from '@chronik/raft';
+import { RaftError, RaftErrorCode, StateType } from '@chronik/raft';
 import type { Entry, SnapshotMetadata } from '@chronik/raft';
+import { HostError, HostErrorCode } from '@chronik/raft-host';
 import type {
   GroupLog,
   GroupStatus,
@@ -117,30 +118,65 @@ function logStartCommand(offset: bigint): Buffer {
   return cmd;
 }
 
-/** Maps a RaftHost / Raft failure of a proposal to the Kafka error the client should see. */
-export function proposalError(e: unknown, what: string): KafkaError {
-  if (e instanceof KafkaError) return e;
-  const code = (e as { code?: unknown }).code;
-  const msg = `${what}: ${errorText(e)}`;
-  if (
-    isRaftError(e, RaftErrorCode.NotLeader) ||
-    code === RaftErrorCode.ProposalDropped ||
-    code === 'NotLeader'
-  )
-    return new KafkaError('NOT_LEADER_OR_FOLLOWER', msg, { cause: e });
+/** The Kafka error of a proposal refused by Raft. */
+function raftErrorName(code: RaftErrorCode): string {
+  switch (code) {
+    case 'NotLeader':
+    case 'ProposalDropped':
+      return 'NOT_LEADER_OR_FOLLOWER';
+    case 'Compacted':
+    case 'Unavailable':
+    case 'SnapshotTemporarilyUnavailable':
+    case 'SnapshotOutOfDate':
+    case 'InvalidMessage':
+    case 'InvariantViolated':
+    case 'InvalidConfig':
+      return 'UNKNOWN_SERVER_ERROR';
+    default: {
+      const unknown: never = code;
+      return unknown;
+    }
+  }
+}
+
+/** The Kafka error of a proposal the Raft host refused or gave up on. */
+function hostErrorName(code: HostErrorCode): string {
   switch (code) {
     case 'Timeout':
-    case 'Unreachable':
     case 'Overloaded':
-      return new KafkaError('REQUEST_TIMED_OUT', msg, { cause: e });
+    case 'Unreachable':
+      return 'REQUEST_TIMED_OUT';
     case 'TooLarge':
-      return new KafkaError('MESSAGE_TOO_LARGE', msg, { cause: e });
+      return 'MESSAGE_TOO_LARGE';
     case 'Closed':
     case 'UnknownGroup':
-      return new KafkaError('NOT_LEADER_OR_FOLLOWER', msg, { cause: e });
-    default:
-      return new KafkaError('UNKNOWN_SERVER_ERROR', msg, { cause: e });
+      return 'NOT_LEADER_OR_FOLLOWER';
+    case 'InvalidArgument':
+      return 'UNKNOWN_SERVER_ERROR';
+    default: {
+      const unknown: never = code;
+      return unknown;
+    }
   }
+}
+
+const RAFT_CODES = new Set<string>(Object.values(RaftErrorCode));
+const HOST_CODES = new Set<string>(Object.values(HostErrorCode));
+
+/**
+ * Maps the failure of a proposal to the Kafka error the client should see: Raft's and the host's
+ * errors by code; a proposal forwarded to another node that failed there carries the remote error's
+ * code (raft-grpc's ForwardedProposalError), matched against the same codes.
+ */
+export function proposalError(e: unknown, what: string): KafkaError {
+  if (e instanceof KafkaError) return e;
+  const as = (name: string): KafkaError => new KafkaError(name, `${what}: ${errorText(e)}`, { cause: e });
+  if (e instanceof RaftError) return as(raftErrorName(e.code));
+  if (e instanceof HostError) return as(hostErrorName(e.code));
+  const remote = e instanceof Error && 'code' in e && typeof e.code === 'string' ? e.code : undefined;
+  if (remote !== undefined && RAFT_CODES.has(remote)) return as(raftErrorName(remote as RaftErrorCode));
+  if (remote !== undefined && HOST_CODES.has(remote)) return as(hostErrorName(remote as HostErrorCode));
+  return as('UNKNOWN_SERVER_ERROR');
 }
 
 export class ReplicatedPartition extends KafkaPartition implements StateMachine {
@@ -182,9 +218,9 @@ export class ReplicatedPartition extends KafkaPartition implements StateMachine 
   private lastRetentionMs = 0;
   private closed = false;
 
-  constructor(private readonly o: ReplicatedPartitionOptions) {
-    super(o);
-    this.group = o.group;
+  constructor(private readonly options: ReplicatedPartitionOptions) {
+    super(options);
+    this.group = options.group;
   }
 
   /** Opens the partition's Raft group (recovering its log); leadership follows by election. */
@@ -208,8 +244,8 @@ export class ReplicatedPartition extends KafkaPartition implements StateMachine 
     return this.group.status().voters.filter((v) => this.replicas.includes(v));
   }
   leaderId(): number {
-    if (this.isLeader()) return this.o.nodeId;
-    return this.knownLeader > 0 && this.knownLeader !== this.o.nodeId ? this.knownLeader : -1;
+    if (this.isLeader()) return this.options.nodeId;
+    return this.knownLeader > 0 && this.knownLeader !== this.options.nodeId ? this.knownLeader : -1;
   }
   batchCount(): number {
     return this.kafka.batchCount;
@@ -243,7 +279,7 @@ export class ReplicatedPartition extends KafkaPartition implements StateMachine 
     this.bytesSinceCheckpoint += entry.data.length;
     this.entriesSinceCheckpoint++;
     if (
-      this.bytesSinceCheckpoint >= (this.o.checkpointEveryBytes ?? 4 * 1024 * 1024) ||
+      this.bytesSinceCheckpoint >= (this.options.checkpointEveryBytes ?? 4 * 1024 * 1024) ||
       this.entriesSinceCheckpoint >= CHECKPOINT_EVERY_ENTRIES
     )
       this.takeCheckpoint(entry.index);
@@ -425,7 +461,7 @@ export class ReplicatedPartition extends KafkaPartition implements StateMachine 
       this.leadership = { ended, end };
     }
     this.leaderTerm = term;
-    this.leaderSinceMs = this.o.nowMs();
+    this.leaderSinceMs = this.options.nowMs();
     this.transferUntilMs = 0;
     this.ready = false;
     this.cursor = this.kafka.nextOffset;
@@ -470,12 +506,12 @@ export class ReplicatedPartition extends KafkaPartition implements StateMachine 
    */
   transferLeadership(to: number, windowMs: number): void {
     if (!this.isLeader()) return;
-    this.transferUntilMs = this.o.nowMs() + windowMs;
+    this.transferUntilMs = this.options.nowMs() + windowMs;
     this.group.transferLeadership(to);
   }
 
   get transferring(): boolean {
-    return this.transferUntilMs > this.o.nowMs();
+    return this.transferUntilMs > this.options.nowMs();
   }
 
   /** Throws NOT_LEADER_OR_FOLLOWER unless this node leads and may append; returns the group status. */
@@ -505,7 +541,7 @@ export class ReplicatedPartition extends KafkaPartition implements StateMachine 
       maxMessageBytes: this.config.maxMessageBytes,
       maxEntryBytes,
     });
-    const max = this.o.maxPendingProposals ?? 10_000;
+    const max = this.options.maxPendingProposals ?? 10_000;
     if (this.pendingProposals + batches.length > max)
       throw new KafkaError(
         'REQUEST_TIMED_OUT',
@@ -522,7 +558,7 @@ export class ReplicatedPartition extends KafkaPartition implements StateMachine 
       if (f !== undefined) pending.push(f);
       return c;
     });
-    const appendTime = this.config.logAppendTime ? BigInt(this.o.nowMs()) : undefined;
+    const appendTime = this.config.logAppendTime ? BigInt(this.options.nowMs()) : undefined;
     const proposals: Array<Promise<unknown>> = [];
     // acks=1 (and acks=0, which sends no answer): done once each batch is durable in this leader's
     // log; a batch that applies first (it cannot without being durable here) or fails settles it too.
@@ -609,13 +645,13 @@ export class ReplicatedPartition extends KafkaPartition implements StateMachine 
    */
   maintain(nowMs: number): void {
     if (!this.isLeader() || !this.ready || this.retentionInFlight || this.transferring) return;
-    if (nowMs - this.lastRetentionMs < this.o.retentionCheckIntervalMs) return;
+    if (nowMs - this.lastRetentionMs < this.options.retentionCheckIntervalMs) return;
     this.lastRetentionMs = nowMs;
     const target = this.retentionTarget(nowMs);
     if (target === undefined) return;
     this.retentionInFlight = true;
     this.group
-      .propose(logStartCommand(target), this.o.proposalTimeoutMs)
+      .propose(logStartCommand(target), this.options.proposalTimeoutMs)
       .then(
         () =>
           this.logger.info(

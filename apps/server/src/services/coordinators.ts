@@ -25,11 +25,11 @@ export interface CoordinatorsOptions {
 }
 
 export class Coordinators {
-  constructor(private readonly o: CoordinatorsOptions) {}
+  constructor(private readonly options: CoordinatorsOptions) {}
 
   /** The broker that coordinates `key` (keyType: CoordinatorKeyType). */
   async findCoordinator(keyType: number, key: string): Promise<BrokerEndpoint> {
-    const self = this.o.cache.broker(this.o.nodeId);
+    const self = this.options.cache.broker(this.options.nodeId);
     if (self === undefined)
       throw new KafkaError('COORDINATOR_NOT_AVAILABLE', 'this broker is not registered yet');
     if (keyType !== CoordinatorKeyType.GROUP) return self;
@@ -42,12 +42,16 @@ export class Coordinators {
         { cause: e },
       );
     }
-    const lookup = this.o.store.state.findCoordinator(key, 'group', this.o.broker.offsetsTopicNumPartitions);
-    const t = this.o.store.state.topic(lookup.topic);
+    const lookup = this.options.store.state.findCoordinator(
+      key,
+      'group',
+      this.options.broker.offsetsTopicNumPartitions,
+    );
+    const t = this.options.store.state.topic(lookup.topic);
     const info = t?.partitions[lookup.partition];
     const leaderId =
-      t !== undefined && info !== undefined ? this.o.cache.leaderOf(t.topicId, info).leaderId : -1;
-    const broker = leaderId > 0 ? this.o.cache.broker(leaderId) : undefined;
+      t !== undefined && info !== undefined ? this.options.cache.leaderOf(t.topicId, info).leaderId : -1;
+    const broker = leaderId > 0 ? this.options.cache.broker(leaderId) : undefined;
     if (broker === undefined) {
       if (!lookup.ok) throw kafkaErrorOf(lookup.error);
       throw new KafkaError(
@@ -60,24 +64,24 @@ export class Coordinators {
 
   /** Creates `__consumer_offsets` the first time a group needs a coordinator. */
   async ensureOffsetsTopic(): Promise<void> {
-    const state = this.o.store.state;
+    const state = this.options.store.state;
     if (state.topic(CONSUMER_OFFSETS_TOPIC) !== undefined) return;
-    const partitions = this.o.broker.offsetsTopicNumPartitions;
+    const partitions = this.options.broker.offsetsTopicNumPartitions;
     const prepared = prepareConsumerOffsetsTopic(state, {
       partitionCount: partitions,
       replicationFactor: defaultReplicationFactor(
-        { ...this.o.broker, defaultReplicationFactorExplicit: false },
+        { ...this.options.broker, defaultReplicationFactorExplicit: false },
         state.liveBrokers().length,
       ),
-      newTopicId: () => this.o.newTopicId(),
+      newTopicId: () => this.options.newTopicId(),
     });
     if (!prepared.ok) {
       if (prepared.error.code === 'TOPIC_ALREADY_EXISTS') return;
       throw kafkaErrorOf(prepared.error);
     }
-    const r = await this.o.store.commit(prepared.command);
+    const r = await this.options.store.commit(prepared.command);
     if (!r.ok && r.error.code !== 'TOPIC_ALREADY_EXISTS') throw kafkaErrorOf(r.error);
-    await this.o.settled();
-    if (r.ok) this.o.logger.info({ partitions }, `created ${CONSUMER_OFFSETS_TOPIC}`);
+    await this.options.settled();
+    if (r.ok) this.options.logger.info({ partitions }, `created ${CONSUMER_OFFSETS_TOPIC}`);
   }
 }

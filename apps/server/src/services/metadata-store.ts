@@ -72,16 +72,16 @@ export class LocalMetadataStore implements MetadataStore {
   ) {}
 
   /** Loads `<dir>/snapshot.bin` when there is one. */
-  static async open(o: {
+  static async open(options: {
     nodeId: number;
     fs: FileSystem;
     dir: string;
     logger: Logger;
   }): Promise<LocalMetadataStore> {
-    await o.fs.mkdir(o.dir);
-    const raw = await readWholeFile(o.fs, path.join(o.dir, SNAPSHOT_FILE));
+    await options.fs.mkdir(options.dir);
+    const raw = await readWholeFile(options.fs, path.join(options.dir, SNAPSHOT_FILE));
     const sm = raw === undefined ? new MetadataStateMachine() : MetadataStateMachine.fromSnapshot(raw);
-    return new LocalMetadataStore(sm, o.nodeId, o.fs, o.dir, o.logger);
+    return new LocalMetadataStore(sm, options.nodeId, options.fs, options.dir, options.logger);
   }
 
   commit(command: MetadataCommand): Promise<ApplyResult> {

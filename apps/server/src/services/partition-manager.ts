@@ -132,7 +132,7 @@ export class PartitionManager {
   private readonly retries = new Set<TimerHandle>();
   private closed = false;
 
-  constructor(private readonly o: PartitionManagerOptions) {
+  constructor(private readonly options: PartitionManagerOptions) {
     this.events = {
       leaderReady: (p) => this.onLeaderReady(p),
       leaderLost: (p) => this.emit(p, false),
@@ -142,17 +142,17 @@ export class PartitionManager {
 
   /** Opens the replicas the metadata assigns to this node and follows its changes from then on. */
   async start(): Promise<void> {
-    const state = this.o.store.state;
+    const state = this.options.store.state;
     this.unsubscribe = state.subscribe(state.appliedIndex, (ev) => {
       if (ev.type === 'changes') this.onChanges(ev.changes);
       this.scheduleReconcile();
     });
     this.scheduleReconcile();
     await this.settled();
-    const { nowMs, logger } = { nowMs: () => this.o.scheduler.now(), logger: this.o.logger };
+    const { nowMs, logger } = { nowMs: () => this.options.scheduler.now(), logger: this.options.logger };
     this.maintenance = every(
-      this.o.scheduler,
-      this.o.maintenanceIntervalMs ?? 100,
+      this.options.scheduler,
+      this.options.maintenanceIntervalMs ?? 100,
       () => {
         const now = nowMs();
         for (const p of this.partitions.values()) p.maintain(now);
@@ -176,8 +176,8 @@ export class PartitionManager {
     }
     if (configs) {
       for (const p of this.partitions.values())
-        if (this.o.store.state.topicById(p.topicId) !== undefined)
-          p.setConfig(this.o.configs.logConfig(p.topic));
+        if (this.options.store.state.topicById(p.topicId) !== undefined)
+          p.setConfig(this.options.configs.logConfig(p.topic));
     }
   }
 
@@ -189,20 +189,20 @@ export class PartitionManager {
       try {
         await this.reconcile();
       } catch (e) {
-        this.o.logger.error({ err: errorText(e) }, 'opening partition replicas failed');
+        this.options.logger.error({ err: errorText(e) }, 'opening partition replicas failed');
       }
     });
   }
 
   private async reconcile(): Promise<void> {
-    const state = this.o.store.state;
+    const state = this.options.store.state;
     for (const [k, p] of [...this.partitions]) {
       if (!this.deletedTopics.has(p.topicId) && state.topicById(p.topicId) !== undefined) continue;
       this.partitions.delete(k);
       this.failed.delete(k);
       if (p.isLeader()) this.emit(p, false);
       await p.close();
-      await this.o.factory.remove(p.topicId, p.partition);
+      await this.options.factory.remove(p.topicId, p.partition);
     }
     this.deletedTopics.clear();
     for (const t of state.topics()) {
@@ -214,7 +214,7 @@ export class PartitionManager {
           existing.replicas = info.replicas;
           continue;
         }
-        if (!info.replicas.includes(this.o.nodeId)) continue;
+        if (!info.replicas.includes(this.options.nodeId)) continue;
         await this.openReplica(k, {
           topic: t.name,
           topicId: t.topicId,
@@ -222,7 +222,7 @@ export class PartitionManager {
           partition: info.partition,
           replicas: info.replicas,
           leaderEpoch: info.leaderEpoch,
-          config: this.o.configs.logConfig(t.name),
+          config: this.options.configs.logConfig(t.name),
         });
       }
     }
@@ -231,9 +231,9 @@ export class PartitionManager {
   private async openReplica(k: string, spec: PartitionSpec): Promise<void> {
     let p: ManagedPartition;
     try {
-      p = this.o.factory.create(spec, this.events);
+      p = this.options.factory.create(spec, this.events);
     } catch (e) {
-      this.o.logger.error(
+      this.options.logger.error(
         { topic: spec.topic, partition: spec.partition, err: errorText(e) },
         'partition replica not opened',
       );
@@ -245,7 +245,7 @@ export class PartitionManager {
       await p.open();
     } catch (e) {
       this.partitions.delete(k);
-      this.o.logger.error(
+      this.options.logger.error(
         { topic: spec.topic, partition: spec.partition, err: errorText(e) },
         'opening a partition replica failed',
       );
@@ -259,7 +259,7 @@ export class PartitionManager {
     this.failed.set(k, e);
     this.emit(p, false);
     p.close().catch((err: unknown) =>
-      this.o.logger.error(
+      this.options.logger.error(
         { topic: p.topic, partition: p.partition, err: errorText(err) },
         'closing a failed replica',
       ),
@@ -275,17 +275,17 @@ export class PartitionManager {
     const epoch = p.leaderEpoch;
     const report = async (): Promise<boolean> => {
       if (this.closed || !p.isLeader() || p.leaderEpoch !== epoch) return true;
-      const info = this.o.store.state.topicById(p.topicId)?.partitions[p.partition];
+      const info = this.options.store.state.topicById(p.topicId)?.partitions[p.partition];
       if (info === undefined || info.leaderEpoch > epoch) return true;
-      if (info.leader === this.o.nodeId && info.leaderEpoch === epoch) return true;
+      if (info.leader === this.options.nodeId && info.leaderEpoch === epoch) return true;
       const isr = p.inSyncReplicas().filter((id) => info.replicas.includes(id));
-      const r = await this.o.store.commit({
+      const r = await this.options.store.commit({
         type: 'changeLeader',
         topicId: p.topicId,
         partition: p.partition,
-        leader: this.o.nodeId,
+        leader: this.options.nodeId,
         leaderEpoch: epoch,
-        isr: isr.length > 0 ? isr : [this.o.nodeId],
+        isr: isr.length > 0 ? isr : [this.options.nodeId],
       });
       if (!r.ok && r.error.code !== 'FENCED_LEADER_EPOCH') throw r.error;
       return true;
@@ -297,14 +297,14 @@ export class PartitionManager {
   private retry(what: string, f: () => Promise<boolean>): void {
     if (this.closed) return;
     const h = retryUntilDone(
-      this.o.scheduler,
+      this.options.scheduler,
       REPORT_RETRY_MS,
       async () => {
         const done = this.closed || (await f());
         if (done) this.retries.delete(h);
         return done;
       },
-      (e) => this.o.logger.debug({ task: what, err: errorText(e) }, 'metadata report will retry'),
+      (e) => this.options.logger.debug({ task: what, err: errorText(e) }, 'metadata report will retry'),
     );
     this.retries.add(h);
   }
@@ -325,7 +325,7 @@ export class PartitionManager {
       try {
         l(p.topic, p.partition, leader);
       } catch (e) {
-        this.o.logger.error({ err: errorText(e) }, 'leadership listener failed');
+        this.options.logger.error({ err: errorText(e) }, 'leadership listener failed');
       }
     }
   }
@@ -345,7 +345,7 @@ export class PartitionManager {
    * here has stopped.
    */
   leader(tp: TopicPartition): ManagedPartition {
-    const t = this.o.store.state.topic(tp.topic);
+    const t = this.options.store.state.topic(tp.topic);
     const info = t?.partitions[tp.partition];
     if (t === undefined || info === undefined)
       throw new KafkaError('UNKNOWN_TOPIC_OR_PARTITION', `unknown partition ${tp.topic}-${tp.partition}`);
@@ -418,7 +418,7 @@ export class PartitionManager {
       onData();
     };
     for (const tp of tps) {
-      const t = this.o.store.state.topic(tp.topic);
+      const t = this.options.store.state.topic(tp.topic);
       const p = t ? this.partitions.get(keyOf(t.topicId, tp.partition)) : undefined;
       if (p) cancels.push(p.watch(once));
     }
@@ -433,8 +433,8 @@ export class PartitionManager {
   statuses(): PartitionStatus[] {
     const out: PartitionStatus[] = [];
     for (const p of this.partitions.values()) {
-      const info = this.o.store.state.topicById(p.topicId)?.partitions[p.partition];
-      const leader = p.isLeader() ? this.o.nodeId : p.leaderId();
+      const info = this.options.store.state.topicById(p.topicId)?.partitions[p.partition];
+      const leader = p.isLeader() ? this.options.nodeId : p.leaderId();
       out.push({
         topic: p.topic,
         partition: p.partition,
@@ -452,14 +452,14 @@ export class PartitionManager {
   }
 
   logDirs(): LogDirView[] {
-    const { totalBytes, usableBytes } = this.o.logDir.space();
+    const { totalBytes, usableBytes } = this.options.logDir.space();
     const partitions = [...this.partitions.values()].map((p) => ({
       topic: p.topic,
       partition: p.partition,
       sizeBytes: p.sizeBytes(),
       offsetLag: 0n,
     }));
-    return [{ path: this.o.logDir.path, partitions, totalBytes, usableBytes }];
+    return [{ path: this.options.logDir.path, partitions, totalBytes, usableBytes }];
   }
 
   /** The replicas of this node (the cluster's supervisor looks at them). */

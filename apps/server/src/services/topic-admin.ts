@@ -145,20 +145,20 @@ export interface TopicAdminOptions {
 }
 
 export class TopicAdmin {
-  constructor(private readonly o: TopicAdminOptions) {}
+  constructor(private readonly options: TopicAdminOptions) {}
 
   private get state() {
-    return this.o.store.state;
+    return this.options.store.state;
   }
 
   /** Commits a change and waits until this node's replicas follow it. */
   private async apply(command: MetadataCommand): Promise<void> {
-    await commitOk(this.o.store, command);
-    await this.o.settled();
+    await commitOk(this.options.store, command);
+    await this.options.settled();
   }
 
   autoCreateEnabled(): boolean {
-    return this.o.broker.autoCreateTopicsEnable;
+    return this.options.broker.autoCreateTopicsEnable;
   }
 
   /** Creates missing topics with the broker defaults; resolves with per-name errors. */
@@ -176,9 +176,12 @@ export class TopicAdmin {
       })),
       false,
     );
-    for (const o of outcomes)
-      out.set(o.name, o.error !== null && o.error.code !== 'TOPIC_ALREADY_EXISTS' ? o.error : null);
-    this.o.logger.info({ topics: missing }, 'auto-created topics');
+    for (const outcome of outcomes)
+      out.set(
+        outcome.name,
+        outcome.error !== null && outcome.error.code !== 'TOPIC_ALREADY_EXISTS' ? outcome.error : null,
+      );
+    this.options.logger.info({ topics: missing }, 'auto-created topics');
     return out;
   }
 
@@ -186,7 +189,7 @@ export class TopicAdmin {
     specs: readonly CreateTopicSpec[],
     validateOnly: boolean,
   ): Promise<CreateTopicOutcome[]> {
-    const b = this.o.broker;
+    const b = this.options.broker;
     const prepared = prepareCreateTopics(
       this.state,
       specs.map((s) => ({
@@ -199,7 +202,7 @@ export class TopicAdmin {
       {
         defaultPartitions: b.numPartitions,
         defaultReplicationFactor: defaultReplicationFactor(b, this.state.liveBrokers().length),
-        newTopicId: () => this.o.newTopicId(),
+        newTopicId: () => this.options.newTopicId(),
       },
     );
     return Promise.all(
@@ -225,8 +228,8 @@ export class TopicAdmin {
           await this.apply(cmd);
           const configs = this.state
             .describeTopicConfigs(p.name, {
-              brokerId: this.o.nodeId,
-              staticBrokerConfigs: this.o.configs.staticBrokerConfigs(),
+              brokerId: this.options.nodeId,
+              staticBrokerConfigs: this.options.configs.staticBrokerConfigs(),
             })
             .map(viewOfConfig);
           return { ...ok, topicId: cmd.topicId, configs };
@@ -288,7 +291,7 @@ export class TopicAdmin {
     if (!/^\d+$/.test(resourceName))
       throw new KafkaError('INVALID_REQUEST', `invalid broker id "${resourceName}"`);
     const id = Number(resourceName);
-    if (this.state.broker(id) === undefined && id !== this.o.nodeId)
+    if (this.state.broker(id) === undefined && id !== this.options.nodeId)
       throw new KafkaError('INVALID_REQUEST', `broker ${id} is not registered`);
     return id;
   }
@@ -300,10 +303,14 @@ export class TopicAdmin {
     includeSynonyms: boolean,
   ): ConfigEntryView[] {
     try {
-      const options = { staticBrokerConfigs: this.o.configs.staticBrokerConfigs(), keys, includeSynonyms };
+      const options = {
+        staticBrokerConfigs: this.options.configs.staticBrokerConfigs(),
+        keys,
+        includeSynonyms,
+      };
       if (resourceType === ConfigResourceType.TOPIC)
         return this.state
-          .describeTopicConfigs(resourceName, { ...options, brokerId: this.o.nodeId })
+          .describeTopicConfigs(resourceName, { ...options, brokerId: this.options.nodeId })
           .map(viewOfConfig);
       if (resourceType === ConfigResourceType.BROKER)
         return this.state.describeBrokerConfigs(this.brokerTarget(resourceName), options).map(viewOfConfig);
