@@ -11,7 +11,7 @@ export type { TaggedField } from './codec/reader.js';
 export { Reader } from './codec/reader.js';
 export { Writer } from './codec/writer.js';
 export type { FrameDecoderOptions } from './codec/framing.js';
-export { DEFAULT_MAX_FRAME_BYTES, FrameDecoder, frameChunks } from './codec/framing.js';
+export { DEFAULT_MAX_FRAME_BYTES, FrameDecoder, MAX_HELD_CHUNKS, frameChunks } from './codec/framing.js';
 export { ZERO_UUID } from './codec/helpers.js';
 
 // Headers, registry entry points and whole frames.

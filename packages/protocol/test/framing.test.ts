@@ -3,7 +3,13 @@
 // in one chunk and one copy otherwise; bad lengths are typed errors that leave the decoder failed.
 
 import fc from 'fast-check';
-import { DEFAULT_MAX_FRAME_BYTES, FrameDecoder, ProtocolError, frameChunks } from '../src/index.js';
+import {
+  DEFAULT_MAX_FRAME_BYTES,
+  FrameDecoder,
+  MAX_HELD_CHUNKS,
+  ProtocolError,
+  frameChunks,
+} from '../src/index.js';
 import type { ProtocolErrorCode } from '../src/index.js';
 
 function frame(payload: Buffer): Buffer {
@@ -354,18 +360,35 @@ describe('FrameDecoder pull mode', () => {
     }
   });
 
-  it('holds one buffer, not one per chunk, while a frame arrives in tiny chunks', () => {
+  it('holds a bounded number of chunks, not one per chunk, while a frame arrives in tiny chunks', () => {
     const payload = Buffer.alloc(5000, 9);
     const bytes = frame(payload);
     const d = new FrameDecoder();
     const pendingChunks = (): number => (d as unknown as { chunks: Buffer[] }).chunks.length;
     const out: Buffer[] = [];
+    let most = 0;
     for (let i = 0; i < bytes.length; i++) {
       out.push(...d.push(bytes.subarray(i, i + 1)));
-      // Past the prefix, the bytes go into the frame's buffer as they arrive.
-      if (i >= 4) expect(pendingChunks()).toBe(0);
+      most = Math.max(most, pendingChunks());
     }
+    // Up to MAX_HELD_CHUNKS are held; past that the bytes go into the frame's buffer as they arrive.
+    expect(most).toBe(MAX_HELD_CHUNKS);
     expect(out).toHaveLength(1);
     expect(out[0]!.equals(payload)).toBe(true);
+  });
+
+  it('copies a frame of a few large chunks in one pass, when it is complete', () => {
+    const payload = Buffer.alloc(200_000, 5);
+    const bytes = frame(payload);
+    const d = new FrameDecoder();
+    const pendingChunks = (): number => (d as unknown as { chunks: Buffer[] }).chunks.length;
+    d.write(bytes.subarray(0, 65_536));
+    expect(d.next()).toBeUndefined();
+    d.write(bytes.subarray(65_536, 131_072));
+    expect(d.next()).toBeUndefined();
+    expect(pendingChunks()).toBe(2); // held, not copied yet
+    d.write(bytes.subarray(131_072));
+    expect(d.next()?.equals(payload)).toBe(true);
+    expect(pendingChunks()).toBe(0);
   });
 });
