@@ -571,8 +571,8 @@ export class RaftHost {
   /**
    * Proposes on this node if it leads the group, else forwards the proposal to the leader through
    * the transport; settles once the entry is applied on this node too (so a caller reads its own
-   * write here), with this node's state machine result. Follows leader hints a bounded number of
-   * times within the timeout.
+   * write here), with this node's state machine result. Follows leader hints and waits out
+   * elections (one tick between attempts) until the timeout.
    */
   async proposeOrForward(
     groupId: number,
@@ -585,7 +585,10 @@ export class RaftHost {
       'Timeout',
       `no leader for group ${groupId} within ${timeoutMs} ms`,
     );
-    for (let attempt = 0; attempt < 8; attempt++) {
+    // Until the deadline: a leader that just died is replaced after an election timeout, and the
+    // proposal should wait for its successor rather than fail while the election runs.
+    const maxAttempts = Math.max(8, Math.ceil(timeoutMs / this.opts.tickMs) + 1);
+    for (let attempt = 0; attempt < maxAttempts; attempt++) {
       const remaining = Math.max(1, Math.round(deadline - performance.now()));
       if (attempt > 0 && remaining <= 1) break;
       let leaderId: number;

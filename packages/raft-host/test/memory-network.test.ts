@@ -15,12 +15,12 @@ interface Node {
   transport: MemoryTransport;
 }
 
-async function cluster(net: MemoryNetwork): Promise<Node[]> {
+async function cluster(net: MemoryNetwork, electionTicks = 5): Promise<Node[]> {
   return Promise.all(
     [1, 2, 3].map(async (id) => {
       const fs = new MemFileSystem();
       await fs.mkdir('/raft');
-      const host = new RaftHost({ nodeId: id, dataDir: '/raft', fs, tickMs: 10, electionTicks: 5 });
+      const host = new RaftHost({ nodeId: id, dataDir: '/raft', fs, tickMs: 10, electionTicks });
       const transport = net.transport(id, {
         onMessage: (g, m) => host.receive(g, m),
         onPropose: (g, data, timeoutMs) => host.propose(g, data, timeoutMs),
@@ -78,4 +78,27 @@ test('a node id joins the network once; a closed transport sends nothing', async
   });
   await a.close();
   expect(a.send(1, { to: 2 } as never)).toBe(false);
+});
+
+test('a proposal forwarded while the leader is cut off waits for the next leader instead of failing', async () => {
+  const net = new MemoryNetwork();
+  // An election takes 200-400 ms here, far more than a few ticks of retries.
+  const nodes = await cluster(net, 20);
+  try {
+    await until(() => nodes.some((n) => n.host.status(7).leaderId > 0));
+    const leaderId = (nodes[0] as Node).host.status(7).leaderId;
+    const follower = nodes.find((n) => n.host.nodeId !== leaderId) as Node;
+    net.down.add(leaderId);
+    const started = Date.now();
+    await follower.host.proposeOrForward(7, Buffer.from('c=3'), 5000);
+    expect(Date.now() - started).toBeGreaterThan(100);
+    await until(() =>
+      nodes.filter((n) => n.host.nodeId !== leaderId).every((n) => n.kv.data.get('c') === '3'),
+    );
+  } finally {
+    for (const n of nodes) {
+      await n.host.close();
+      await n.transport.close();
+    }
+  }
 });

@@ -4,6 +4,8 @@
 // auto.create.topics.enable and the request allows it (always before v4), with the broker's default
 // partition count and replication factor. v0: an empty topic list means all topics; v1+: null means
 // all and an empty list none. Authorized operations are not computed (left at "not requested").
+// The controller named is this broker: every broker takes admin requests and forwards them to the
+// metadata leader (services/metadata-cache.ts), as KRaft brokers name a live broker (KIP-590).
 import type { TopicView } from '../services/metadata-cache.js';
 
 import { ApiKey, ErrorCode } from '@chronik/protocol';

@@ -179,7 +179,7 @@ export async function composeBroker(options: ComposeOptions): Promise<Composed> 
     nodeId,
     mode: config.mode,
     clusterId: metadata.clusterId(),
-    controllerId: metadata.controllerId(),
+    controllerId: options.store.leaderId(),
     brokers: metadata.brokers(),
     metadataGroup: options.store.status(),
   });

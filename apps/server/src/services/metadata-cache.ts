@@ -58,9 +58,15 @@ export class MetadataCache {
     return this.store.state.clusterId() ?? '';
   }
 
-  /** The controller: the node applying metadata changes first (-1 when none is known). */
+  /**
+   * The controller id clients are told: this broker. Every broker takes admin requests and commits
+   * them through the metadata store (forwarding to the metadata leader in a cluster), so naming
+   * this broker keeps clients off a metadata leader that may just have died — as KRaft brokers
+   * name a live broker, not the controller quorum's leader (KIP-590). The metadata leader itself
+   * is in the admin API (`metadataGroup.leaderId`).
+   */
   controllerId(): number {
-    return this.store.leaderId();
+    return this.nodeId;
   }
 
   /** Live (registered, unfenced) brokers. */

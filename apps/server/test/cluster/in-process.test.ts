@@ -15,6 +15,8 @@ import type { ServerConfig } from '../../src/config.js';
 import { DEFAULT_BROKER, DEFAULT_CONFIG, DEFAULT_LIMITS } from '../../src/config.js';
 import type { Composed } from '../../src/modes/compose.js';
 import { raftClusterMode } from '../../src/modes/raft-cluster.js';
+import { RawClient } from '../helpers/raw-client.js';
+import { ApiKey } from '@chronik/protocol';
 
 jest.setTimeout(60_000);
 
@@ -200,4 +202,22 @@ test('the partition leader stops: another replica leads, acks=all produce goes o
       ? true
       : undefined;
   });
+});
+
+test('every node names itself as the controller (it forwards admin requests to the metadata leader)', async () => {
+  for (const n of nodes) {
+    const c = await RawClient.connect(n.broker.kafkaPort);
+    try {
+      const m = await c.request(ApiKey.Metadata, 12, {
+        topics: [],
+        allowAutoTopicCreation: false,
+        includeClusterAuthorizedOperations: false,
+        includeTopicAuthorizedOperations: false,
+      });
+      expect(m.controllerId).toBe(n.id);
+      expect(m.brokers.map((b) => b.nodeId).sort()).toEqual(IDS);
+    } finally {
+      c.close();
+    }
+  }
 });
