@@ -1,7 +1,6 @@
 // The lint rules in eslint.config.mjs keep the Raft core deterministic: no wall clock,
 // no ambient randomness, no timers and no I/O modules inside packages/raft/src.
-// ESLint runs in one child process for all cases: its config loader needs native dynamic
-// import, which jest's module sandbox does not provide.
+// ESLint runs in one child process for all cases (scripts/lint-probes.mjs).
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 
@@ -13,23 +12,9 @@ interface Case {
   readonly file: string;
 }
 
-const script = `
-import { ESLint } from 'eslint';
-const cases = JSON.parse(process.argv[1]);
-const eslint = new ESLint({ cwd: process.cwd() });
-const out = [];
-for (const c of cases) {
-  const [r] = await eslint.lintText(c.code, { filePath: c.file });
-  out.push((r?.messages ?? []).map((m) => m.ruleId ?? m.message));
-}
-process.stdout.write(JSON.stringify(out));
-`;
-
 function lintAll(cases: readonly Case[]): string[][] {
-  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script, JSON.stringify(cases)], {
-    cwd: root,
-    encoding: 'utf8',
-  });
+  const probes = path.join(root, 'scripts', 'lint-probes.mjs');
+  const r = spawnSync(process.execPath, [probes, JSON.stringify(cases)], { cwd: root, encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`eslint failed: ${r.stderr}`);
   return JSON.parse(r.stdout) as string[][];
 }
