@@ -134,14 +134,14 @@ export class KafkaDispatcher implements FrameDispatcher {
   /** ApiVersions v0 with UNSUPPORTED_VERSION and our ranges (header v0). */
   private apiVersionsFallback(correlationId: number): ResponseBody {
     this.env.metrics.requests.inc({ api: 'ApiVersions', outcome: 'unsupported' });
-    const body = defaultResponse(ApiKey.ApiVersions) as unknown as Record<string, unknown>;
-    body['errorCode'] = ErrorCode.UNSUPPORTED_VERSION;
-    body['apiKeys'] = this.table
+    const body = defaultResponse(ApiKey.ApiVersions);
+    body.errorCode = ErrorCode.UNSUPPORTED_VERSION;
+    body.apiKeys = this.table
       .advertised()
       .map((r) => ({ apiKey: r.apiKey, minVersion: r.minVersion, maxVersion: r.maxVersion }));
     const w = new Writer();
     writeResponseHeader(correlationId, ApiKey.ApiVersions, 0, w);
-    encodeResponse(ApiKey.ApiVersions, 0, body as never, w);
+    encodeResponse(ApiKey.ApiVersions, 0, body, w);
     return w.chunks();
   }
 

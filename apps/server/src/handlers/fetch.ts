@@ -9,10 +9,13 @@
 // NOT_LEADER_OR_FOLLOWER and FENCED_LEADER_EPOCH carry the partition's current leader (v12+) and the
 // response the endpoints of those leaders (v16+, KIP-951).
 import type { ReadResult } from '../partition/types.js';
+import type { ApiResponseByKey } from '@chronik/protocol';
 import { ApiKey, ErrorCode } from '@chronik/protocol';
 import { errorCodeOf } from './errors.js';
 import { LeaderHints, needsLeaderHint } from './leader-hints.js';
 import { defineHandler } from './types.js';
+
+type FetchableTopicResponse = ApiResponseByKey[typeof ApiKey.Fetch]['responses'][number];
 
 const ZERO_UUID = '00000000-0000-0000-0000-000000000000';
 const EMPTY = Buffer.alloc(0);
@@ -122,10 +125,7 @@ export const fetchHandler = defineHandler({
     }
 
     const hints = new LeaderHints(metadata);
-    const byTopic = new Map<
-      string,
-      { topic: string; topicId: string; partitions: Array<Record<string, unknown>> }
-    >();
+    const byTopic = new Map<string, FetchableTopicResponse>();
     for (const o of outcomes) {
       const key = v >= 13 ? o.slot.topicId : o.slot.topic;
       let entry = byTopic.get(key);
@@ -165,7 +165,7 @@ export const fetchHandler = defineHandler({
       throttleTimeMs: 0,
       errorCode: ErrorCode.NONE,
       sessionId: 0,
-      responses: [...byTopic.values()] as never,
+      responses: [...byTopic.values()],
       nodeEndpoints: v >= 16 ? hints.endpoints() : [],
     };
   },

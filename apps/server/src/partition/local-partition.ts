@@ -7,7 +7,7 @@
 //   dropped, and a clean close leaves a snapshot of the index so the next start need not read the
 //   whole log (used once, then removed, so a later crash never meets a stale one).
 // The node always leads its partitions; the leader epoch is the one the metadata gave it.
-import { readRecordBatchHeader } from '@chronik/protocol';
+import { BatchField, RECORD_BATCH_CRC_START, readRecordBatchHeader } from '@chronik/protocol';
 import { KafkaError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { BatchCache } from '../storage/batch-cache.js';
@@ -47,23 +47,19 @@ const SNAPSHOT_FILE = 'index.snapshot';
 const SNAPSHOT_MAGIC = 'CHRKIDX1';
 /** Entries read per step during recovery. */
 const RECOVERY_READ_BYTES = 4 * 1024 * 1024;
-/**
- * A record batch's Kafka CRC covers its bytes from `attributes` (offset 21) to the end; the 21
- * bytes before (base offset, batch length, partition leader epoch, magic, crc) are not covered.
- */
-const BATCH_CRC_START = 21;
 const NO_INFLIGHT: readonly InflightBatch[] = [];
 
 /**
- * The CRC-32C of a whole (assigned) batch, as its log entry's checksum: the CRC of the 21-byte
- * prefix combined with the batch's own CRC, which was verified on arrival (or recomputed when the
+ * The CRC-32C of a whole (assigned) batch, as its log entry's checksum: the CRC of the bytes the
+ * batch's own CRC does not cover (base offset, batch length, partition leader epoch, magic, crc)
+ * combined with the batch's own CRC, which was verified on arrival (or recomputed when the
  * broker stamped log-append time) — the batch's bytes are not read a second time.
  */
 function entryCrcOf(batch: Buffer): number {
   return crc32cCombine(
-    crc32cOf(batch, 0, BATCH_CRC_START),
-    batch.readUInt32BE(17),
-    batch.length - BATCH_CRC_START,
+    crc32cOf(batch, 0, RECORD_BATCH_CRC_START),
+    batch.readUInt32BE(BatchField.crc),
+    batch.length - RECORD_BATCH_CRC_START,
   );
 }
 
