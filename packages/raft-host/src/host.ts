@@ -207,6 +207,14 @@ export interface GroupLog {
 
 export interface ProposeOptions {
   /**
+   * Called synchronously, before propose() returns, when the entry was appended to this leader's
+   * log (not yet durable), with its index and term. Not called when the proposal is refused
+   * (too large, overloaded, not leader, dropped by the core): then nothing was appended and the
+   * returned promise rejects. A caller that must know whether its entry is in the log (to assign
+   * the next entry's content after it) asks here rather than waiting for the promise.
+   */
+  onAppended?(at: { index: number; term: number }): void;
+  /**
    * Called once the entry is durable in this node's own log (appended and fsync'd), before it is
    * committed: the point at which Kafka answers acks=1. Not called if the entry never reaches this
    * node's disk (leadership lost first); the returned promise settles either way.
@@ -565,7 +573,9 @@ export class RaftHost {
       return Promise.reject(e);
     }
     if (options.onPersisted) g.persistWaiters.set(at.index, { term: at.term, notify: options.onPersisted });
-    return this.track(g, at, timeoutMs);
+    const tracked = this.track(g, at, timeoutMs);
+    options.onAppended?.(at);
+    return tracked;
   }
 
   /**

@@ -215,6 +215,25 @@ describe('RaftHost', () => {
     expect(l.kv.log).toEqual(['a=1']);
   });
 
+  it('tells a proposer synchronously whether its entry was appended, and never for a refused one', async () => {
+    const l = await leader();
+    let appended: { index: number; term: number } | undefined;
+    const applied = l.host.propose(GROUP, enc('c=3'), 5000, { onAppended: (at) => (appended = at) });
+    expect(appended).toBeDefined();
+    expect(await applied).toMatchObject({ index: appended?.index, term: appended?.term });
+    // A follower refuses (NotLeader): nothing was appended, so no call.
+    const follower = nodes.find((n) => n !== l) as Node;
+    let called = false;
+    const refused = follower.host.propose(GROUP, enc('d=4'), 5000, { onAppended: () => (called = true) });
+    expect(called).toBe(false);
+    await expect(refused).rejects.toMatchObject({ code: 'NotLeader' });
+    // Too large: refused before the core sees it.
+    const big = new Uint8Array(l.host.status(GROUP).maxEntryBytes + 1);
+    const tooLarge = l.host.propose(GROUP, big, 5000, { onAppended: () => (called = true) });
+    expect(called).toBe(false);
+    await expect(tooLarge).rejects.toMatchObject({ code: 'TooLarge' });
+  });
+
   it('keeps disk use bounded while writes go on: snapshots compact the log and drop whole segments', async () => {
     await Promise.all(nodes.map((n) => n.host.close()));
     rmSync(root, { recursive: true, force: true });

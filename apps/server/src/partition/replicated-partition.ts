@@ -40,9 +40,10 @@ import type {
 import { KafkaError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { CheckpointRing } from './checkpoints.js';
+import { AppendAdmission } from './admission.js';
 import { InvariantError } from './kafka-log.js';
 import { KafkaPartition, errorText } from './kafka-partition.js';
-import type { InflightBatch } from './prepare.js';
+import type { IncomingBatch, InflightBatch } from './prepare.js';
 import { assignOffsets, checkSequence, inflightOf, recordCountOf, splitAndValidate } from './prepare.js';
 import type { Acks, AppendResult, LogConfig, PartitionEvents } from './types.js';
 
@@ -74,8 +75,15 @@ export interface ReplicatedPartitionOptions {
   logger: Logger;
   nowMs: () => number;
   events: PartitionEvents;
-  /** Proposals waiting for their commit; more are refused with REQUEST_TIMED_OUT. Default 10,000. */
+  /**
+   * Back-pressure (admission.ts): entries this leader proposed and has not applied yet before a
+   * Produce waits. Default 10,000.
+   */
   maxPendingProposals?: number;
+  /** Bytes this leader proposed and has not applied yet before a Produce waits. Default 32 MiB. */
+  maxUncommittedBytes?: number;
+  /** Produce requests waiting for room; more are refused with REQUEST_TIMED_OUT. Default 1,000. */
+  maxWaitingAppends?: number;
   /** Log bytes between checkpoints of the small state (the compaction granularity). Default 4 MiB. */
   checkpointEveryBytes?: number;
 }
@@ -92,9 +100,21 @@ interface CheckpointState {
 }
 
 interface TrackedBatch extends InflightBatch {
-  /** Raft index once known (batches found in the log's tail), else MAX_SAFE_INTEGER. */
+  /** The batch's entry in the group's log. */
   raftIndex: number;
 }
+
+/** A Produce partition's batches as proposed (synchronously, once admitted). */
+interface Proposed {
+  /** Settles when the batches are as durable as the acks ask. */
+  done: Promise<unknown>;
+  /** The first batch's offset (a duplicate's original), or undefined when none was written. */
+  firstOffset: bigint | undefined;
+  appendTime: bigint | undefined;
+}
+
+/** Default bound on the bytes a leader has proposed and not applied: half the Raft core's own limit. */
+const DEFAULT_MAX_UNCOMMITTED_BYTES = 32 * 1024 * 1024;
 
 const CONTROL_PREFIX = 0xff;
 const CONTROL_LOG_START = 0x01;
@@ -204,9 +224,16 @@ export class ReplicatedPartition extends KafkaPartition implements StateMachine 
   private leaderTerm = -1;
   /** Next offset to assign (follows the last batch in this node's log, committed or not). */
   private cursor = 0n;
-  /** Idempotent batches proposed (or found in the log tail) that have not applied yet, oldest first. */
+  /**
+   * Idempotent batches in this leader's log that have not applied yet, oldest first: proposed here,
+   * or found in the log's tail on becoming leader. A batch leaves when its entry applies — not when
+   * its proposal times out, since the entry stays in the log and may still commit — and all leave
+   * when the leadership ends.
+   */
   private inflight: TrackedBatch[] = [];
-  private pendingProposals = 0;
+  /** Back-pressure on this leader's proposals (admission.ts). */
+  private readonly admission: AppendAdmission;
+  private drainQueued = false;
   /**
    * Rejected with NOT_LEADER_OR_FOLLOWER when this node's leadership ends; the produce requests of
    * that leadership race it (see endLeadership). Null while not leading.
@@ -221,6 +248,11 @@ export class ReplicatedPartition extends KafkaPartition implements StateMachine 
   constructor(private readonly options: ReplicatedPartitionOptions) {
     super(options);
     this.group = options.group;
+    this.admission = new AppendAdmission({
+      maxUncommittedBytes: options.maxUncommittedBytes ?? DEFAULT_MAX_UNCOMMITTED_BYTES,
+      maxUncommittedEntries: options.maxPendingProposals ?? 10_000,
+      maxWaiting: options.maxWaitingAppends ?? 1_000,
+    });
   }
 
   /** Opens the partition's Raft group (recovering its log); leadership follows by election. */
@@ -276,6 +308,7 @@ export class ReplicatedPartition extends KafkaPartition implements StateMachine 
     }
     while (this.inflight.length > 0 && (this.inflight[0] as TrackedBatch).raftIndex <= entry.index)
       this.inflight.shift();
+    if (this.admission.applied(entry.index)) this.queueDrain();
     this.bytesSinceCheckpoint += entry.data.length;
     this.entriesSinceCheckpoint++;
     if (
@@ -450,6 +483,22 @@ export class ReplicatedPartition extends KafkaPartition implements StateMachine 
       ),
     );
     this.leadership = null;
+    this.admission.clear(
+      new KafkaError(
+        'NOT_LEADER_OR_FOLLOWER',
+        `${this.topic}-${this.partition}: leadership lost while the batch waited to be replicated`,
+      ),
+    );
+  }
+
+  /** Admits waiting Produce requests after the current Raft cycle (entries just applied made room). */
+  private queueDrain(): void {
+    if (this.drainQueued) return;
+    this.drainQueued = true;
+    queueMicrotask(() => {
+      this.drainQueued = false;
+      this.admission.drain();
+    });
   }
 
   /** Rebuilds the leader's cursor and in-flight idempotent batches from its log's uncommitted tail. */
@@ -466,6 +515,9 @@ export class ReplicatedPartition extends KafkaPartition implements StateMachine 
     this.ready = false;
     this.cursor = this.kafka.nextOffset;
     this.inflight = [];
+    this.admission.clear(
+      new KafkaError('NOT_LEADER_OR_FOLLOWER', `${this.topic}-${this.partition}: a new leadership began`),
+    );
     const log = this.group.log();
     if (log !== undefined) {
       let i = Math.max(this.appliedIndex + 1, log.firstIndex());
@@ -534,6 +586,7 @@ export class ReplicatedPartition extends KafkaPartition implements StateMachine 
   /**
    * Proposes the batches of one Produce partition (one Raft entry per batch) and resolves when the
    * last is committed and applied here (acks=all) or durable in this leader's log (acks 0 and 1).
+   * Waits for room first when this leader has too much proposed and not applied (admission.ts).
    */
   async append(records: Buffer, acks: Acks, timeoutMs: number): Promise<AppendResult> {
     const { maxEntryBytes } = this.checkLeader();
@@ -541,12 +594,46 @@ export class ReplicatedPartition extends KafkaPartition implements StateMachine 
       maxMessageBytes: this.config.maxMessageBytes,
       maxEntryBytes,
     });
-    const max = this.options.maxPendingProposals ?? 10_000;
-    if (this.pendingProposals + batches.length > max)
-      throw new KafkaError(
-        'REQUEST_TIMED_OUT',
-        `${this.topic}-${this.partition}: ${this.pendingProposals} proposals are waiting`,
-      );
+    const startMs = this.options.nowMs();
+    const proposed = await new Promise<Proposed>((resolve, reject) => {
+      this.admission.admit({
+        bytes: records.length,
+        entries: batches.length,
+        deadlineMs: startMs + timeoutMs,
+        run: () => {
+          try {
+            const waited = this.options.nowMs() - startMs;
+            resolve(this.proposeBatches(batches, acks, Math.max(1, timeoutMs - waited)));
+          } catch (e) {
+            if (e instanceof InvariantError) this.fail(e);
+            reject(e);
+          }
+        },
+        fail: reject,
+      });
+    });
+    try {
+      await (this.leadership ? Promise.race([proposed.done, this.leadership.ended]) : proposed.done);
+    } catch (e) {
+      throw proposalError(e, `produce to ${this.topic}-${this.partition}`);
+    }
+    return {
+      baseOffset: proposed.firstOffset ?? -1n,
+      logAppendTimeMs: proposed.appendTime ?? -1n,
+      logStartOffset: this.kafka.logStartOffset,
+      recordCount: recordCountOf(batches),
+    };
+  }
+
+  /**
+   * Checks the batches' sequences and proposes them, synchronously from the leadership check to
+   * the last proposal: each entry lands in this leader's log right after the previous one, so its
+   * offsets follow the last batch in the log. The cursor moves past a batch only once its entry is
+   * in the log; a proposal refused (nothing appended) ends the request there with its error, and
+   * the next batch proposed anywhere takes the offsets the refused one would have had.
+   */
+  private proposeBatches(batches: readonly IncomingBatch[], acks: Acks, timeoutMs: number): Proposed {
+    this.checkLeader();
     const pending: InflightBatch[] = [];
     const checks = batches.map((b) => {
       const c = checkSequence(
@@ -570,50 +657,30 @@ export class ReplicatedPartition extends KafkaPartition implements StateMachine 
         firstOffset ??= c.baseOffset;
         continue;
       }
-      const a = assignOffsets(
-        batches[k] as (typeof batches)[number],
-        this.cursor,
-        this.leaderTerm,
-        appendTime,
-      );
-      // Synchronous from the leadership check to here: the entry lands in this leader's log right
-      // after the previous one, so its offsets follow the last batch in the log.
+      const a = assignOffsets(batches[k] as IncomingBatch, this.cursor, this.leaderTerm, appendTime);
       let onPersisted: (() => void) | undefined;
       const persisted = acks === -1 ? undefined : new Promise<void>((resolve) => (onPersisted = resolve));
-      const p = this.group.propose(a.data, timeoutMs, onPersisted ? { onPersisted } : {});
+      let at: { index: number; term: number } | undefined;
+      const p = this.group.propose(a.data, timeoutMs, {
+        onAppended: (x) => (at = x),
+        ...(onPersisted ? { onPersisted } : {}),
+      });
+      p.catch(() => undefined); // observed through `done`, unless an earlier return leaves it
+      if (at === undefined) {
+        // Refused: nothing of this batch is in the log. Earlier batches of the request may be; the
+        // client learns the request failed and retries it (an idempotent producer's retry of those
+        // is answered as a duplicate).
+        return { done: p, firstOffset, appendTime };
+      }
       firstOffset ??= this.cursor;
       this.cursor += BigInt(a.header.lastOffsetDelta) + 1n;
-      this.pendingProposals++;
-      const tracked = p.finally(() => {
-        this.pendingProposals--;
-      });
-      proposals.push(tracked);
-      if (persisted) durable.push(Promise.race([persisted, tracked]));
+      this.admission.appended(at.index, a.data.length);
       const f = inflightOf(a.header);
-      if (f !== undefined) this.trackInflight({ ...f, raftIndex: Number.MAX_SAFE_INTEGER }, tracked);
+      if (f !== undefined) this.inflight.push({ ...f, raftIndex: at.index });
+      proposals.push(p);
+      if (persisted) durable.push(Promise.race([persisted, p]));
     }
-    const done = Promise.all(acks === -1 ? proposals : durable);
-    try {
-      await (this.leadership ? Promise.race([done, this.leadership.ended]) : done);
-    } catch (e) {
-      throw proposalError(e, `produce to ${this.topic}-${this.partition}`);
-    }
-    return {
-      baseOffset: firstOffset ?? -1n,
-      logAppendTimeMs: appendTime ?? -1n,
-      logStartOffset: this.kafka.logStartOffset,
-      recordCount: recordCountOf(batches),
-    };
-  }
-
-  /** Tracks a proposed idempotent batch until its proposal settles (its index is not known here). */
-  private trackInflight(f: TrackedBatch, done: Promise<unknown>): void {
-    this.inflight.push(f);
-    const drop = (): void => {
-      const i = this.inflight.indexOf(f);
-      if (i >= 0) this.inflight.splice(i, 1);
-    };
-    done.then(drop, drop);
+    return { done: Promise.all(acks === -1 ? proposals : durable), firstOffset, appendTime };
   }
 
   /** DeleteRecords: replicates a new log start offset (-1: the high watermark). */
@@ -644,6 +711,7 @@ export class ReplicatedPartition extends KafkaPartition implements StateMachine 
    * for, as the replicated control entry DeleteRecords uses (one proposal in flight). Never throws.
    */
   maintain(nowMs: number): void {
+    this.admission.expire(nowMs);
     if (!this.isLeader() || !this.ready || this.retentionInFlight || this.transferring) return;
     if (nowMs - this.lastRetentionMs < this.options.retentionCheckIntervalMs) return;
     this.lastRetentionMs = nowMs;
