@@ -70,6 +70,13 @@ export abstract class KafkaPartition implements ManagedPartition {
   protected abstract readBatches(from: number, to: number, totalBytes: number): Promise<Buffer[]> | Buffer[];
   /** Throws the Kafka error that answers a request this partition cannot serve now. */
   protected abstract checkServing(): void;
+  /**
+   * Throws the Kafka error that answers a read (Fetch, ListOffsets, OffsetForLeaderEpoch) this
+   * partition cannot serve now: checkServing()'s, or one for a leader whose view is not complete.
+   */
+  protected checkReadable(): void {
+    this.checkServing();
+  }
 
   get highWatermark(): bigint {
     return this.kafka.highWatermark;
@@ -85,7 +92,7 @@ export abstract class KafkaPartition implements ManagedPartition {
   }
 
   async read(fetchOffset: bigint, maxBytes: number, _isolationLevel: IsolationLevel): Promise<ReadResult> {
-    this.checkServing();
+    this.checkReadable();
     const chunks = await this.kafka.read(fetchOffset, maxBytes, this.logEndOffset);
     let bytes = 0;
     for (const c of chunks) bytes += c.length;
@@ -101,10 +108,16 @@ export abstract class KafkaPartition implements ManagedPartition {
   }
 
   listOffset(timestamp: bigint, _isolationLevel: IsolationLevel): Promise<ListOffsetResult> {
+    try {
+      this.checkReadable();
+    } catch (e) {
+      return Promise.reject(e);
+    }
     return this.kafka.listOffset(timestamp, this.leaderEpoch);
   }
 
   offsetForLeaderEpoch(leaderEpoch: number): EpochEndOffset {
+    this.checkReadable();
     return this.kafka.offsetForLeaderEpoch(leaderEpoch, this.leaderEpoch, this.logEndOffset);
   }
 

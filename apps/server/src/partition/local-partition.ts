@@ -107,7 +107,7 @@ export class LocalPartition extends KafkaPartition {
     return [this.options.nodeId];
   }
   leaderId(): number {
-    return this.options.nodeId;
+    return this.isLeader() ? this.options.nodeId : -1;
   }
   get logEndOffset(): bigint {
     return this.kafka.nextOffset;

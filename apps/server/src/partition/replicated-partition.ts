@@ -217,6 +217,8 @@ export class ReplicatedPartition extends KafkaPartition implements StateMachine 
   term = 0;
   /** Leader, and has applied an entry of its own term (its view is complete). */
   private ready = false;
+  /** The term of the last entry applied here. */
+  private appliedTerm = 0;
   /** When this node last became leader (ms). */
   leaderSinceMs = 0;
 
@@ -276,8 +278,9 @@ export class ReplicatedPartition extends KafkaPartition implements StateMachine 
     return this.group.status().voters.filter((v) => this.replicas.includes(v));
   }
   leaderId(): number {
-    if (this.isLeader()) return this.options.nodeId;
-    return this.knownLeader > 0 && this.knownLeader !== this.options.nodeId ? this.knownLeader : -1;
+    if (this.isLeader()) return this.ready ? this.options.nodeId : -1;
+    const other = this.knownLeader > 0 && this.knownLeader !== this.options.nodeId;
+    return other && this.appliedTerm === this.term ? this.knownLeader : -1;
   }
   batchCount(): number {
     return this.kafka.batchCount;
@@ -287,6 +290,7 @@ export class ReplicatedPartition extends KafkaPartition implements StateMachine 
 
   apply(entry: Entry): unknown {
     this.appliedIndex = entry.index;
+    this.appliedTerm = entry.term;
     if (this.failure !== null) return undefined;
     let result: unknown = undefined;
     try {
@@ -363,6 +367,23 @@ export class ReplicatedPartition extends KafkaPartition implements StateMachine 
       );
   }
 
+  /**
+   * A new leader serves reads once it has applied an entry of its own term: until then its high
+   * watermark and leader-epoch cache may be behind what its predecessor published (entries it
+   * holds but has not yet seen committed), and answers from them would show the watermark going
+   * back, a fetch position out of range, or a log truncated under a KIP-320 consumer. Kafka's
+   * OFFSET_NOT_AVAILABLE ("the leader's high watermark is not caught up") is retriable; every
+   * client refreshes its metadata and asks again.
+   */
+  protected override checkReadable(): void {
+    this.checkServing();
+    if (!this.ready)
+      throw new KafkaError(
+        'OFFSET_NOT_AVAILABLE',
+        `${this.topic}-${this.partition}: the new leader's high watermark is not established yet`,
+      );
+  }
+
   /** The small state as of the last applied entry (batches are not in it: they stay in the log). */
   private serializeState(): Uint8Array {
     const s = this.kafka.state();
@@ -411,6 +432,7 @@ export class ReplicatedPartition extends KafkaPartition implements StateMachine 
    */
   restore(data: Uint8Array, metadata: SnapshotMetadata): void {
     this.appliedIndex = metadata.index;
+    this.appliedTerm = metadata.term;
     this.checkpoints.clear();
     this.bytesSinceCheckpoint = 0;
     this.entriesSinceCheckpoint = 0;

@@ -93,9 +93,16 @@ export interface Partition {
   readonly topic: string;
   readonly topicId: string;
   readonly partition: number;
-  /** This node leads the partition: it may append and serve reads. */
+  /**
+   * This node leads the partition: it may append. It serves reads once its view of the log is
+   * complete (ManagedPartition.isLeaderReady).
+   */
   isLeader(): boolean;
-  /** The leader this replica knows of (-1: none known). */
+  /**
+   * The leader that serves the partition, as this replica knows it: this node once it is a ready
+   * leader; another node once this replica has applied an entry of that leader's epoch (so its
+   * first entry committed and it serves); -1 while none is known to serve.
+   */
   leaderId(): number;
   /** The current leader epoch (a Raft term in a cluster). */
   readonly leaderEpoch: number;
@@ -114,7 +121,9 @@ export interface Partition {
   /**
    * Whole batches from fetchOffset, never past the high watermark, within maxBytes (the first batch
    * always whole). An offset between the high watermark and the log end gets an empty answer;
-   * outside [log start, log end] it is OFFSET_OUT_OF_RANGE.
+   * outside [log start, log end] it is OFFSET_OUT_OF_RANGE. The reads (read, listOffset,
+   * offsetForLeaderEpoch) answer OFFSET_NOT_AVAILABLE while a new leader has not applied an entry
+   * of its own epoch (its high watermark is not established).
    */
   read(fetchOffset: bigint, maxBytes: number, isolationLevel: IsolationLevel): Promise<ReadResult>;
   listOffset(timestamp: bigint, isolationLevel: IsolationLevel): Promise<ListOffsetResult>;

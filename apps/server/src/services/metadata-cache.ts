@@ -1,7 +1,8 @@
 // The metadata as Kafka clients are told it (Metadata, DescribeCluster, FindCoordinator, leader
 // hints): this node's applied metadata state, with the leadership its own partition replicas know
-// of and the metadata has not caught up with yet — a newly elected leader is named before its
-// report has been applied, and a replica of this node that stepped down is never named leader.
+// of and the metadata has not caught up with yet — a newly elected leader is named once it serves,
+// before its report has been applied, and a replica of this node that stepped down is never named
+// leader.
 import type { BrokerInfo, PartitionInfo, TopicInfo } from '@chronik/metadata';
 import type { MetadataStore } from './metadata-store.js';
 
@@ -34,7 +35,7 @@ export interface TopicView {
 
 /** What this node's own replica of a partition knows about its leadership. */
 export interface LocalLeadership {
-  /** The leader the replica knows of (-1: none). */
+  /** The leader the replica knows to serve (-1: none). */
   leaderId: number;
   leaderEpoch: number;
   isLeader: boolean;
@@ -93,19 +94,25 @@ export class MetadataCache {
     return t ? this.view(t) : undefined;
   }
 
-  /** The partition's leader and epoch as clients should be told ({-1, epoch} when none). */
+  /**
+   * The partition's leader and epoch as clients should be told ({-1, epoch} when none). A leader is
+   * named only once it serves (ManagedPartition.leaderId): a replica here that knows of a newer epoch
+   * than the metadata names that epoch's leader once it serves, or none until then — the
+   * metadata's leader is stale, and a new leader whose high watermark is not established would
+   * answer reads with OFFSET_NOT_AVAILABLE.
+   */
   leaderOf(topicId: string, p: PartitionInfo): { leaderId: number; leaderEpoch: number } {
     let leaderId = p.leader;
     let leaderEpoch = p.leaderEpoch;
     const local = this.leadership(topicId, p.partition);
-    if (local !== undefined && local.leaderEpoch > leaderEpoch && local.leaderId > 0) {
+    if (local !== undefined && local.leaderEpoch > leaderEpoch) {
       leaderId = local.leaderId;
       leaderEpoch = local.leaderEpoch;
     } else if (local !== undefined && leaderId === this.nodeId && !local.isLeader) {
       // The metadata still names this node, but its replica stepped down (check-quorum while cut
-      // off, or a pause): never send clients back here. Name the leader the replica knows, or none
-      // (LEADER_NOT_AVAILABLE) so that clients ask another broker.
-      leaderId = local.leaderId > 0 && local.leaderId !== this.nodeId ? local.leaderId : -1;
+      // off, or a pause) or does not serve yet: never send clients back here. Name the leader the
+      // replica knows, or none (LEADER_NOT_AVAILABLE) so that clients ask again shortly.
+      leaderId = local.leaderId !== this.nodeId ? local.leaderId : -1;
       leaderEpoch = Math.max(leaderEpoch, local.leaderEpoch);
     }
     return { leaderId, leaderEpoch };

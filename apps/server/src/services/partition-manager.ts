@@ -372,10 +372,18 @@ export class PartitionManager {
     }
   }
 
+  /**
+   * The partition, led here, for reads: leader()'s errors, then the leader epoch check. The
+   * partition itself refuses reads while a new leader's view is incomplete (OFFSET_NOT_AVAILABLE).
+   */
+  private reader(tp: TopicPartition, currentLeaderEpoch: number): ManagedPartition {
+    const p = this.leader(tp);
+    checkLeaderEpoch(currentLeaderEpoch, p.leaderEpoch);
+    return p;
+  }
+
   async read(req: ReadRequest): Promise<ReadResult> {
-    const p = this.leader(req);
-    checkLeaderEpoch(req.currentLeaderEpoch, p.leaderEpoch);
-    return p.read(req.fetchOffset, req.maxBytes, req.isolationLevel);
+    return this.reader(req, req.currentLeaderEpoch).read(req.fetchOffset, req.maxBytes, req.isolationLevel);
   }
 
   async listOffset(
@@ -384,9 +392,7 @@ export class PartitionManager {
     isolationLevel: IsolationLevel,
     currentLeaderEpoch: number,
   ): Promise<ListOffsetResult> {
-    const p = this.leader(tp);
-    checkLeaderEpoch(currentLeaderEpoch, p.leaderEpoch);
-    return p.listOffset(timestamp, isolationLevel);
+    return this.reader(tp, currentLeaderEpoch).listOffset(timestamp, isolationLevel);
   }
 
   async deleteRecords(tp: TopicPartition, offset: bigint, timeoutMs: number): Promise<bigint> {
@@ -398,9 +404,7 @@ export class PartitionManager {
     leaderEpoch: number,
     currentLeaderEpoch: number,
   ): Promise<EpochEndOffset> {
-    const p = this.leader(tp);
-    checkLeaderEpoch(currentLeaderEpoch, p.leaderEpoch);
-    return p.offsetForLeaderEpoch(leaderEpoch);
+    return this.reader(tp, currentLeaderEpoch).offsetForLeaderEpoch(leaderEpoch);
   }
 
   describeProducers(tp: TopicPartition): ProducerStateView[] {
@@ -434,7 +438,7 @@ export class PartitionManager {
     const out: PartitionStatus[] = [];
     for (const p of this.partitions.values()) {
       const info = this.options.store.state.topicById(p.topicId)?.partitions[p.partition];
-      const leader = p.isLeader() ? this.options.nodeId : p.leaderId();
+      const leader = p.leaderId();
       out.push({
         topic: p.topic,
         partition: p.partition,

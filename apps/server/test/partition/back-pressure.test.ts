@@ -2,135 +2,14 @@
 // commits, refusals and timeouts the test decides: offsets stay contiguous (a refused proposal
 // burns none; a Produce waiting for room is admitted in arrival order, or refused untouched when
 // its timeout passes), and an idempotent batch whose proposal timed out is never appended twice.
-import { buildRecordBatch, readRecordBatchHeader } from '@chronik/protocol';
-import type { Entry } from '@chronik/raft';
-import { EntryType, RaftError, RaftErrorCode, StateType } from '@chronik/raft';
-import type {
-  GroupLog,
-  GroupStatus,
-  ProposalOutcome,
-  ProposeOptions,
-  StateMachine,
-} from '@chronik/raft-host';
+import { buildRecordBatch } from '@chronik/protocol';
+import { RaftError, RaftErrorCode } from '@chronik/raft';
 import { HostError } from '@chronik/raft-host';
 import { KafkaError } from '../../src/errors.js';
-import { silentLogger } from '../../src/logger.js';
 import { AppendAdmission } from '../../src/partition/admission.js';
-import type { PartitionGroup } from '../../src/partition/replicated-partition.js';
-import { ReplicatedPartition } from '../../src/partition/replicated-partition.js';
 import type { AppendResult } from '../../src/partition/types.js';
-import { LOG_CONFIG, TOPIC_ID } from './harness.js';
-
-/** A Raft group led by node 1 whose entries commit only when the test says so. */
-class ScriptedGroup implements PartitionGroup {
-  readonly groupId = 7;
-  term = 1;
-  readonly entries: Entry[] = [];
-  /** The next proposal is refused with this (nothing appended). */
-  refuseNext: unknown;
-  private sm!: StateMachine;
-  private applied = 0;
-  private readonly waiting = new Map<
-    number,
-    { resolve(o: ProposalOutcome): void; reject(e: unknown): void }
-  >();
-
-  open(sm: StateMachine): Promise<void> {
-    this.sm = sm;
-    return Promise.resolve();
-  }
-
-  /** Node 1 wins an election and commits its no-op: the partition is a ready leader. */
-  lead(): void {
-    this.sm.onRoleChange?.(StateType.Leader, 1, this.term);
-    this.entries.push({
-      index: this.entries.length + 1,
-      term: this.term,
-      type: EntryType.Normal,
-      data: new Uint8Array(),
-    });
-    this.commit();
-  }
-
-  /** Node 1 loses the leadership (its uncommitted entries stay in its log, unapplied). */
-  stepDown(): void {
-    this.term++;
-    this.sm.onRoleChange?.(StateType.Follower, 2, this.term);
-  }
-
-  propose(data: Uint8Array, _timeoutMs: number, options: ProposeOptions = {}): Promise<ProposalOutcome> {
-    if (this.refuseNext !== undefined) {
-      const e = this.refuseNext;
-      this.refuseNext = undefined;
-      return Promise.reject(e);
-    }
-    const at = { index: this.entries.length + 1, term: this.term };
-    this.entries.push({ ...at, type: EntryType.Normal, data: Uint8Array.from(data) });
-    const outcome = new Promise<ProposalOutcome>((resolve, reject) =>
-      this.waiting.set(at.index, { resolve, reject }),
-    );
-    options.onAppended?.(at);
-    options.onPersisted?.();
-    return outcome;
-  }
-
-  /** Commits and applies the entries up to `index` (default: all). */
-  commit(index = this.entries.length): void {
-    while (this.applied < index) {
-      const e = this.entries[this.applied] as Entry;
-      this.applied++;
-      const result = this.sm.apply(e);
-      this.waiting.get(e.index)?.resolve({ index: e.index, term: e.term, result });
-      this.waiting.delete(e.index);
-    }
-  }
-
-  /** The proposal of entry `index` times out (the entry stays in the log). */
-  timeOut(index: number): void {
-    this.waiting.get(index)?.reject(new HostError('Timeout', `entry ${index} not applied in time`));
-    this.waiting.delete(index);
-  }
-
-  status(): GroupStatus {
-    return {
-      groupId: this.groupId,
-      role: StateType.Leader,
-      leaderId: 1,
-      term: this.term,
-      vote: 1,
-      commitIndex: this.applied,
-      appliedIndex: this.applied,
-      firstIndex: 1,
-      lastIndex: this.entries.length,
-      snapshotIndex: 0,
-      voters: [1, 2, 3],
-      learners: [],
-      maxEntryBytes: 1 << 20,
-      progress: [],
-    };
-  }
-
-  log(): GroupLog {
-    return {
-      entries: (lo, hi) => this.entries.slice(lo - 1, hi - 1),
-      term: (i) => (i === 0 ? 0 : (this.entries[i - 1] as Entry).term),
-      firstIndex: () => 1,
-      lastIndex: () => this.entries.length,
-    };
-  }
-
-  transferLeadership(): void {}
-  close(): Promise<void> {
-    return Promise.resolve();
-  }
-
-  /** Base offsets of the record batches in the log, in log order. */
-  batchOffsets(): bigint[] {
-    return this.entries
-      .filter((e) => e.data.length > 0)
-      .map((e) => readRecordBatchHeader(Buffer.from(e.data), 0).baseOffset);
-  }
-}
+import type { ScriptedPartition } from './scripted-group.js';
+import { scriptedPartition } from './scripted-group.js';
 
 function batch(n: number, idempotent?: { producerId: bigint; seq: number }): Buffer {
   return buildRecordBatch({
@@ -143,40 +22,8 @@ function batch(n: number, idempotent?: { producerId: bigint; seq: number }): Buf
 
 const BATCH_BYTES = batch(2).length;
 
-function setup(o: { maxUncommittedBytes?: number } = {}): {
-  group: ScriptedGroup;
-  p: ReplicatedPartition;
-  clock: { now: number };
-  failures: Error[];
-} {
-  const group = new ScriptedGroup();
-  const clock = { now: 1_000_000 };
-  const failures: Error[] = [];
-  const p = new ReplicatedPartition({
-    topic: 't',
-    topicId: TOPIC_ID,
-    partition: 0,
-    nodeId: 1,
-    group,
-    config: LOG_CONFIG,
-    retentionCheckIntervalMs: 1_000_000,
-    proposalTimeoutMs: 5000,
-    logger: silentLogger,
-    nowMs: () => clock.now,
-    events: {
-      leaderReady: () => undefined,
-      leaderLost: () => undefined,
-      failed: (_p, e) => failures.push(e),
-    },
-    ...(o.maxUncommittedBytes !== undefined ? { maxUncommittedBytes: o.maxUncommittedBytes } : {}),
-  });
-  p.replicas = [1, 2, 3];
-  return { group, p, clock, failures };
-}
-
-async function started(o: { maxUncommittedBytes?: number } = {}): Promise<ReturnType<typeof setup>> {
-  const s = setup(o);
-  await s.p.open();
+async function started(o: { maxUncommittedBytes?: number } = {}): Promise<ScriptedPartition> {
+  const s = await scriptedPartition(o);
   s.group.lead();
   return s;
 }
