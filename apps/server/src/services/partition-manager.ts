@@ -48,8 +48,10 @@ export interface PartitionFactory {
 
 export interface ReadRequest extends TopicPartition {
   fetchOffset: bigint;
-  /** Byte budget for this partition (the first batch is returned whole even when larger). */
+  /** Byte budget for this partition, >= 0. */
   maxBytes: number;
+  /** Return the first batch whole even when it is larger than maxBytes (see Partition.read). */
+  minOneBatch: boolean;
   isolationLevel: IsolationLevel;
   /** -1 when the client did not send one. */
   currentLeaderEpoch: number;
@@ -375,7 +377,7 @@ export class PartitionManager {
   async read(req: ReadRequest): Promise<ReadResult> {
     const p = this.leader(req);
     checkLeaderEpoch(req.currentLeaderEpoch, p.leaderEpoch);
-    return p.read(req.fetchOffset, req.maxBytes, req.isolationLevel);
+    return p.read(req.fetchOffset, req.maxBytes, req.minOneBatch, req.isolationLevel);
   }
 
   async listOffset(
