@@ -129,7 +129,7 @@ test('IncrementalAlterConfigs and DescribeConfigs with synonyms', async () => {
   expect(broker.results[0]?.configs.length).toBeGreaterThan(5);
 });
 
-test('InitProducerId, idempotent produce, DescribeProducers, epoch bump', async () => {
+test('InitProducerId, idempotent produce, DescribeProducers', async () => {
   const init = await c.request(ApiKey.InitProducerId, 4, {
     transactionalId: null,
     transactionTimeoutMs: 60000,
@@ -182,13 +182,6 @@ test('InitProducerId, idempotent produce, DescribeProducers, epoch bump', async 
     expect.objectContaining({ producerId: init.producerId, producerEpoch: 0, lastSequence: 1 }),
   ]);
   expect(dp.topics[0]?.partitions[1]?.errorCode).toBe(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
-  const bump = await c.request(ApiKey.InitProducerId, 4, {
-    transactionalId: null,
-    transactionTimeoutMs: 60000,
-    producerId: init.producerId,
-    producerEpoch: 0,
-  });
-  expect(bump).toMatchObject({ errorCode: 0, producerId: init.producerId, producerEpoch: 1 });
   const txn = await c.request(ApiKey.InitProducerId, 4, {
     transactionalId: 'tx',
     transactionTimeoutMs: 60000,
@@ -196,6 +189,76 @@ test('InitProducerId, idempotent produce, DescribeProducers, epoch bump', async 
     producerEpoch: -1,
   });
   expect(txn.errorCode).not.toBe(0);
+});
+
+test('InitProducerId with a producer id and epoch (KIP-360) allocates a new id, as Kafka does without a transactional id', async () => {
+  const initProducerId = (producerId: bigint, producerEpoch: number) =>
+    c.request(ApiKey.InitProducerId, 4, {
+      transactionalId: null,
+      transactionTimeoutMs: 60000,
+      producerId,
+      producerEpoch,
+    });
+  const owner = await initProducerId(-1n, -1);
+  expect(owner).toMatchObject({ errorCode: 0, producerEpoch: 0 });
+  const produce = (producerId: bigint, producerEpoch: number, baseSequence: number) =>
+    c.request(ApiKey.Produce, 9, {
+      ...defaultProduceRequest(),
+      acks: -1,
+      timeoutMs: 5000,
+      topicData: [
+        {
+          name: 'a',
+          partitionData: [
+            {
+              index: 2,
+              records: buildRecordBatch({
+                records: [{ value: Buffer.from(`s${baseSequence}`) }],
+                producerId,
+                producerEpoch,
+                baseSequence,
+              }),
+            },
+          ],
+        },
+      ],
+    });
+  expect((await produce(owner.producerId, 0, 0)).responses[0]?.partitionResponses[0]?.errorCode).toBe(0);
+
+  // Another client names the owner's id and epoch: it gets an id of its own, not the owner's bumped.
+  const other = await initProducerId(owner.producerId, 0);
+  expect(other.errorCode).toBe(0);
+  expect(other.producerId).not.toBe(owner.producerId);
+  expect(other.producerEpoch).toBe(0);
+  // An id that was never handed out, and an epoch far ahead: a new id too.
+  const made = await initProducerId(987_654_321n, 77);
+  expect(made.errorCode).toBe(0);
+  expect(made.producerEpoch).toBe(0);
+  expect(new Set([made.producerId, other.producerId, owner.producerId, 987_654_321n]).size).toBe(4);
+  // The other client produces with what it was given; the owner is not fenced: its epoch 0 goes on.
+  expect(
+    (await produce(other.producerId, other.producerEpoch, 0)).responses[0]?.partitionResponses[0]?.errorCode,
+  ).toBe(0);
+  expect((await produce(owner.producerId, 0, 1)).responses[0]?.partitionResponses[0]?.errorCode).toBe(0);
+  const dp = await c.request(ApiKey.DescribeProducers, 0, { topics: [{ name: 'a', partitionIndexes: [2] }] });
+  expect(dp.topics[0]?.partitions[0]?.activeProducers).toEqual(
+    expect.arrayContaining([
+      expect.objectContaining({ producerId: owner.producerId, producerEpoch: 0, lastSequence: 1 }),
+      expect.objectContaining({ producerId: other.producerId, producerEpoch: 0, lastSequence: 0 }),
+    ]),
+  );
+
+  // One of the two without the other is INVALID_REQUEST (Kafka's KafkaApis).
+  for (const [id, epoch] of [
+    [owner.producerId, -1],
+    [-1n, 0],
+  ] as const) {
+    expect(await initProducerId(id, epoch)).toMatchObject({
+      errorCode: ErrorCode.INVALID_REQUEST,
+      producerId: -1n,
+      producerEpoch: -1,
+    });
+  }
 });
 
 test('OffsetForLeaderEpoch', async () => {

@@ -41,6 +41,44 @@ describe('kcat against chronik-server', () => {
     );
   });
 
+  test('a consumer whose fetch.max.bytes is below max.partition.fetch.bytes reads large messages to the end', async () => {
+    // librdkafka refuses a response larger than receive.message.max.bytes and reconnects; the broker
+    // must keep a response within fetch.max.bytes (but for the first batch, KIP-74) even when the
+    // partition's own limit is larger.
+    const topic = 'kcat-fetch-limits';
+    const messages = Array.from(
+      { length: 20 },
+      (_, i) => `${String(i).padStart(2, '0')}-${'x'.repeat(300_000)}`,
+    );
+    const p = await kcat(
+      ['-b', server.bootstrap, '-P', '-t', topic, '-X', 'acks=all'],
+      `${messages.join('\n')}\n`,
+    );
+    expect(p.code).toBe(0);
+    const c = await kcat([
+      '-b',
+      server.bootstrap,
+      '-C',
+      '-t',
+      topic,
+      '-o',
+      'beginning',
+      '-e',
+      '-q',
+      '-X',
+      'fetch.max.bytes=1000000',
+      '-X',
+      'max.partition.fetch.bytes=6000000',
+      '-X',
+      'receive.message.max.bytes=1000512',
+      '-f',
+      '%o %S\n',
+    ]);
+    expect(c.stderr).toBe('');
+    expect(c.code).toBe(0);
+    expect(c.stdout).toBe(messages.map((m, i) => `${i} ${m.length}\n`).join(''));
+  });
+
   test('keys, headers and an offset in the middle', async () => {
     const r = await kcat(
       ['-b', server.bootstrap, '-P', '-t', 'keyed', '-K', ':', '-H', 'h1=v1'],

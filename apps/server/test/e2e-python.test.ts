@@ -3,6 +3,8 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { ApiKey } from '@chronik/protocol';
+import { RawClient } from './helpers/raw-client.js';
 import type { ServerProcess } from './helpers/server.js';
 import { startServer } from './helpers/server.js';
 
@@ -62,5 +64,34 @@ describe('confluent-kafka-python against chronik-server', () => {
     const values = consumed['values'] as string[];
     expect(values).toHaveLength(count);
     expect(new Set(values).size).toBe(count);
+  });
+
+  test('idempotent producer across an epoch bump (a message timed out in flight) keeps producing', async () => {
+    const topic = 'py-bump';
+    const r = await python([server.bootstrap, 'produce-stall', topic, String(server.proc.pid)]);
+    expect(r['remaining']).toBe(0);
+    const results = r['results'] as Array<[string, string | null, number]>;
+    // The stalled message timed out on the client (the broker may still have written it).
+    expect(results.map(([value, error]) => [value, error])).toEqual([
+      ['before', null],
+      ['stalled', '_MSG_TIMED_OUT'],
+      ['after-1', null],
+      ['after-2', null],
+    ]);
+    // librdkafka bumped its epoch itself: the broker holds the same producer id at epoch 1.
+    const c = await RawClient.connect(server.kafkaPort);
+    const dp = await c.request(ApiKey.DescribeProducers, 0, {
+      topics: [{ name: topic, partitionIndexes: [0] }],
+    });
+    c.close();
+    expect(dp.topics[0]?.partitions[0]?.activeProducers).toEqual([
+      expect.objectContaining({ producerEpoch: 1, lastSequence: 1 }),
+    ]);
+    const consumed = await python([server.bootstrap, 'consume', topic, '1']);
+    expect((consumed['values'] as string[]).filter((v) => v !== 'stalled')).toEqual([
+      'before',
+      'after-1',
+      'after-2',
+    ]);
   });
 });

@@ -134,6 +134,7 @@ export class PartitionOffsetLog implements OffsetLog {
         ...tp,
         fetchOffset: offset,
         maxBytes: this.readChunkBytes,
+        minOneBatch: true,
         isolationLevel: 0,
         currentLeaderEpoch: -1,
       });

@@ -1,14 +1,20 @@
 // Fetch (key 1), v4–v17. Reads whole record batches as stored, up to the high watermark (and the
-// last stable offset for read_committed, which equals it: no transactions), within
-// partition_max_bytes and the response's max_bytes — the first batch is always returned whole even
-// when larger (KIP-74), so a consumer never stalls on a big batch. Long polling: when fewer than
-// min_bytes are available the request waits up to max_wait_ms and wakes as soon as any of its
-// partitions gets data (or the broker shuts down). Topic ids (v13+) are resolved; unknown ids get
-// UNKNOWN_TOPIC_ID. Incremental fetch sessions (KIP-227) are not kept: session id 0 tells the
-// client to send full requests. Replica fetches (replica_id >= 0) are not served here.
+// last stable offset for read_committed, which equals it: no transactions). Sizes follow Kafka
+// (KIP-74, ReplicaManager.readFromLog): partitions are read in request order from one budget,
+// max_bytes (lowered to the broker's fetch.max.bytes); each partition gets at most
+// min(partition_max_bytes, what is left of the budget), and the first partition that returns any
+// bytes gets its first batch whole even when that is larger than either limit — so a consumer never
+// stalls on a big batch — after which no partition may exceed its share. The response therefore
+// holds at most max(max_bytes, that first batch) of records. (v0–v2, whose limits are hard, are not
+// served.) Long polling: when fewer than min_bytes are available the request waits up to
+// max_wait_ms and wakes as soon as any of its partitions gets data (or the broker shuts down); each
+// wake-up reads every partition again under the same rules. Topic ids (v13+) are resolved; unknown
+// ids get UNKNOWN_TOPIC_ID. Incremental fetch sessions (KIP-227) are not kept: session id 0 tells
+// the client to send full requests. Replica fetches (replica_id >= 0) are not served here.
 // NOT_LEADER_OR_FOLLOWER and FENCED_LEADER_EPOCH carry the partition's current leader (v12+) and the
 // response the endpoints of those leaders (v16+, KIP-951).
-import type { ReadResult } from '../partition/types.js';
+import type { IsolationLevel, ReadResult } from '../partition/types.js';
+import type { PartitionManager } from '../services/partition-manager.js';
 import type { ApiResponseByKey } from '@chronik/protocol';
 import { ApiKey, ErrorCode } from '@chronik/protocol';
 import { errorCodeOf } from './errors.js';
@@ -29,6 +35,68 @@ interface Slot {
   currentLeaderEpoch: number;
   /** Resolved topic name, or undefined when unknown. */
   name: string | undefined;
+}
+
+/**
+ * Kafka's default of the broker config fetch.max.bytes (KIP-541): a request's max_bytes above it is
+ * lowered to it.
+ */
+const BROKER_FETCH_MAX_BYTES = 55 * 1024 * 1024;
+
+interface Outcome {
+  slot: Slot;
+  result?: ReadResult;
+  error?: number;
+}
+
+/**
+ * Reads every slot in order from one budget of `maxBytes` (Kafka's ReplicaManager.readFromLog): a
+ * partition gets at most min(partition_max_bytes, the budget left), and until some partition has
+ * returned bytes, its first batch whole even when larger (minOneMessage). Partitions are read even
+ * when the budget is spent: they still report their watermarks. `bytes` is the records' total.
+ */
+async function readPartitions(
+  slots: readonly Slot[],
+  maxBytes: number,
+  isolationLevel: IsolationLevel,
+  apiVersion: number,
+  partitions: PartitionManager,
+): Promise<{ outcomes: Outcome[]; bytes: number }> {
+  const outcomes: Outcome[] = [];
+  let left = maxBytes;
+  let bytes = 0;
+  let minOneBatch = true;
+  for (const slot of slots) {
+    if (slot.name === undefined) {
+      outcomes.push({
+        slot,
+        error: apiVersion >= 13 ? ErrorCode.UNKNOWN_TOPIC_ID : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+      });
+      continue;
+    }
+    let got = 0;
+    try {
+      const result = await partitions.read({
+        topic: slot.name,
+        partition: slot.partition,
+        fetchOffset: slot.fetchOffset,
+        maxBytes: Math.min(slot.partitionMaxBytes, left),
+        minOneBatch,
+        isolationLevel,
+        currentLeaderEpoch: slot.currentLeaderEpoch,
+      });
+      got = result.bytes;
+      outcomes.push({ slot, result });
+    } catch (e) {
+      // A negative max_bytes or partition_max_bytes fails the read with INVALID_REQUEST (Kafka's log
+      // throws, answered UNKNOWN_SERVER_ERROR); the budget still moves on, to 0, as in Kafka.
+      outcomes.push({ slot, error: errorCodeOf(e) });
+    }
+    if (got > 0) minOneBatch = false;
+    left = Math.max(0, left - got);
+    bytes += got;
+  }
+  return { outcomes, bytes };
 }
 
 export const fetchHandler = defineHandler({
@@ -55,48 +123,10 @@ export const fetchHandler = defineHandler({
       }
     }
     const isolationLevel = req.isolationLevel === 1 ? 1 : 0;
-    const maxBytes = req.maxBytes > 0 ? req.maxBytes : 0x7fffffff;
+    const maxBytes = Math.min(req.maxBytes, BROKER_FETCH_MAX_BYTES);
     const deadline = ctx.deps.scheduler.now() + Math.max(0, req.maxWaitMs);
-
-    type Outcome = { slot: Slot; result?: ReadResult; error?: number };
-    const readAll = async (): Promise<{ outcomes: Outcome[]; bytes: number }> => {
-      const outcomes: Outcome[] = [];
-      let bytes = 0;
-      for (const slot of slots) {
-        if (slot.name === undefined) {
-          outcomes.push({
-            slot,
-            error: v >= 13 ? ErrorCode.UNKNOWN_TOPIC_ID : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
-          });
-          continue;
-        }
-        // Read even when the response is full: the partition still reports its watermarks.
-        const budget =
-          bytes === 0
-            ? slot.partitionMaxBytes
-            : Math.max(1, Math.min(slot.partitionMaxBytes, maxBytes - bytes));
-        try {
-          const result = await partitions.read({
-            topic: slot.name,
-            partition: slot.partition,
-            fetchOffset: slot.fetchOffset,
-            maxBytes: budget,
-            isolationLevel,
-            currentLeaderEpoch: slot.currentLeaderEpoch,
-          });
-          if (bytes > 0 && result.bytes > budget) {
-            // Only the first partition with data may exceed the budget (KIP-74): leave this one for the next fetch.
-            outcomes.push({ slot, result: { ...result, chunks: [], bytes: 0 } });
-            continue;
-          }
-          bytes += result.bytes;
-          outcomes.push({ slot, result });
-        } catch (e) {
-          outcomes.push({ slot, error: errorCodeOf(e) });
-        }
-      }
-      return { outcomes, bytes };
-    };
+    const readAll = (): Promise<{ outcomes: Outcome[]; bytes: number }> =>
+      readPartitions(slots, maxBytes, isolationLevel, v, partitions);
 
     let { outcomes, bytes } = await readAll();
     const hasError = outcomes.some((o) => o.error !== undefined);

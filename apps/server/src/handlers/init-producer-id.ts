@@ -1,7 +1,9 @@
 // InitProducerId (key 22), v0–v5. Idempotent producers get a producer id from a durable block
-// allocated through the metadata state (never reused across restarts) and epoch 0; a producer that
-// sends its current id and epoch (v3+, KIP-360) gets the epoch bumped. Transactional ids are not
-// supported yet (TRANSACTIONAL_ID_AUTHORIZATION_FAILED).
+// allocated through the metadata state (never reused across restarts) and epoch 0 — every time, as
+// Kafka answers a request without a transactional id: a producer id and epoch sent with it (v3+,
+// KIP-360) are ignored, never bumped (so no client can take over another producer's id), and one
+// without the other is INVALID_REQUEST. Transactional ids are not supported yet
+// (TRANSACTIONAL_ID_AUTHORIZATION_FAILED).
 import { ApiKey, ErrorCode } from '@chronik/protocol';
 import { errorCodeOf } from './errors.js';
 import { defineHandler } from './types.js';

@@ -161,7 +161,14 @@ export class KafkaLog {
   // ---------------------------------------------------------------- reads
 
   /** See Partition.read: `logEndOffset` bounds the valid range, the high watermark what is returned. */
-  async read(fetchOffset: bigint, maxBytes: number, logEndOffset: bigint): Promise<Buffer[]> {
+  async read(
+    fetchOffset: bigint,
+    maxBytes: number,
+    minOneBatch: boolean,
+    logEndOffset: bigint,
+  ): Promise<Buffer[]> {
+    if (!Number.isSafeInteger(maxBytes) || maxBytes < 0)
+      throw new KafkaError('INVALID_REQUEST', `${this.name}: read of ${maxBytes} bytes`);
     if (fetchOffset < this.start || fetchOffset > logEndOffset) {
       throw new KafkaError(
         'OFFSET_OUT_OF_RANGE',
@@ -173,9 +180,11 @@ export class KafkaLog {
     // The high watermark is at a batch boundary: the batches before it are those ending below it.
     const to = this.batches.findByOffset(this.hw);
     if (from >= to) return [];
-    // As many whole batches as fit in maxBytes, the first one always.
+    // As many whole batches as fit in maxBytes; the first one even when larger if minOneBatch
+    // (Kafka's minOneMessage), otherwise nothing.
     let last = from;
     let bytes = this.batches.bytesAt(from);
+    if (bytes > maxBytes && !minOneBatch) return [];
     while (last + 1 < to && bytes + this.batches.bytesAt(last + 1) <= maxBytes) {
       last++;
       bytes += this.batches.bytesAt(last);

@@ -91,9 +91,14 @@ export abstract class KafkaPartition implements ManagedPartition {
     this.config = config;
   }
 
-  async read(fetchOffset: bigint, maxBytes: number, _isolationLevel: IsolationLevel): Promise<ReadResult> {
+  async read(
+    fetchOffset: bigint,
+    maxBytes: number,
+    minOneBatch: boolean,
+    _isolationLevel: IsolationLevel,
+  ): Promise<ReadResult> {
     this.checkReadable();
-    const chunks = await this.kafka.read(fetchOffset, maxBytes, this.logEndOffset);
+    const chunks = await this.kafka.read(fetchOffset, maxBytes, minOneBatch, this.logEndOffset);
     let bytes = 0;
     for (const c of chunks) bytes += c.length;
     const hw = this.kafka.highWatermark;

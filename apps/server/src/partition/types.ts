@@ -119,13 +119,20 @@ export interface Partition {
    */
   append(records: Buffer, acks: Acks, timeoutMs: number): Promise<AppendResult>;
   /**
-   * Whole batches from fetchOffset, never past the high watermark, within maxBytes (the first batch
-   * always whole). An offset between the high watermark and the log end gets an empty answer;
-   * outside [log start, log end] it is OFFSET_OUT_OF_RANGE. The reads (read, listOffset,
+   * Whole batches from fetchOffset, never past the high watermark, at most maxBytes (>= 0) of them —
+   * except that with minOneBatch the first batch is returned whole even when larger (Kafka's
+   * minOneMessage, KIP-74); without it a first batch larger than maxBytes gives an empty answer.
+   * An offset between the high watermark and the log end gets an empty answer; outside
+   * [log start, log end] it is OFFSET_OUT_OF_RANGE. The reads (read, listOffset,
    * offsetForLeaderEpoch) answer OFFSET_NOT_AVAILABLE while a new leader has not applied an entry
    * of its own epoch (its high watermark is not established).
    */
-  read(fetchOffset: bigint, maxBytes: number, isolationLevel: IsolationLevel): Promise<ReadResult>;
+  read(
+    fetchOffset: bigint,
+    maxBytes: number,
+    minOneBatch: boolean,
+    isolationLevel: IsolationLevel,
+  ): Promise<ReadResult>;
   listOffset(timestamp: bigint, isolationLevel: IsolationLevel): Promise<ListOffsetResult>;
   /** Kafka's OffsetForLeaderEpoch on the leader (KIP-101/320). */
   offsetForLeaderEpoch(leaderEpoch: number): EpochEndOffset;

@@ -48,8 +48,10 @@ export interface PartitionFactory {
 
 export interface ReadRequest extends TopicPartition {
   fetchOffset: bigint;
-  /** Byte budget for this partition (the first batch is returned whole even when larger). */
+  /** Byte budget for this partition, >= 0. */
   maxBytes: number;
+  /** Return the first batch whole even when it is larger than maxBytes (see Partition.read). */
+  minOneBatch: boolean;
   isolationLevel: IsolationLevel;
   /** -1 when the client did not send one. */
   currentLeaderEpoch: number;
@@ -383,7 +385,12 @@ export class PartitionManager {
   }
 
   async read(req: ReadRequest): Promise<ReadResult> {
-    return this.reader(req, req.currentLeaderEpoch).read(req.fetchOffset, req.maxBytes, req.isolationLevel);
+    return this.reader(req, req.currentLeaderEpoch).read(
+      req.fetchOffset,
+      req.maxBytes,
+      req.minOneBatch,
+      req.isolationLevel,
+    );
   }
 
   async listOffset(

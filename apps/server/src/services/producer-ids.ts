@@ -4,8 +4,8 @@ import { KafkaError } from '../errors.js';
 import type { MetadataStore } from './metadata-store.js';
 import { commitOk } from './metadata-store.js';
 
-/** The largest producer epoch before an idempotent producer must get a new id. */
-const MAX_PRODUCER_EPOCH = 32766;
+const NO_PRODUCER_ID = -1n;
+const NO_PRODUCER_EPOCH = -1;
 
 export class ProducerIds {
   private block: { next: number; end: number } = { next: 0, end: 0 };
@@ -18,7 +18,14 @@ export class ProducerIds {
     private readonly blockSize = 1000,
   ) {}
 
-  /** A new producer id (idempotent producers), or a bumped epoch when producerId/epoch are given (KIP-360). */
+  /**
+   * InitProducerId without a transactional id, as Kafka's TransactionCoordinator answers it: always a
+   * newly allocated producer id with epoch 0. A producer id and epoch in the request (v3+, KIP-360)
+   * are not trusted and not bumped — they only identify a transactional id's producer, and there is
+   * none here; an idempotent producer that must bump its epoch gets a new id instead (a fresh id has
+   * no sequence state, which is what a bump needs). Sending only one of the two is INVALID_REQUEST,
+   * as in Kafka.
+   */
   initProducerId(req: {
     transactionalId: string | null;
     transactionTimeoutMs: number;
@@ -32,8 +39,13 @@ export class ProducerIds {
           'transactions are not supported by this broker yet',
         ),
       );
-    if (req.producerId >= 0n && req.producerEpoch >= 0 && req.producerEpoch < MAX_PRODUCER_EPOCH)
-      return Promise.resolve({ producerId: req.producerId, producerEpoch: req.producerEpoch + 1 });
+    if ((req.producerId === NO_PRODUCER_ID) !== (req.producerEpoch === NO_PRODUCER_EPOCH))
+      return Promise.reject(
+        new KafkaError(
+          'INVALID_REQUEST',
+          `producer id ${req.producerId} and epoch ${req.producerEpoch}: give both or neither`,
+        ),
+      );
     const run = this.lock.then(async () => {
       if (this.block.next >= this.block.end) {
         const { changes } = await commitOk(this.store, {

@@ -41,8 +41,8 @@ describe('a new leader with entries it has not seen committed', () => {
     expect(p.isLeader()).toBe(true);
     expect(p.isLeaderReady()).toBe(false);
     expect(p.leaderId()).toBe(-1); // not named until it serves
-    expect(await codeOf(p.read(6n, 1 << 20, 0))).toBe('OFFSET_NOT_AVAILABLE');
-    expect(await codeOf(p.read(10n, 1 << 20, 0))).toBe('OFFSET_NOT_AVAILABLE');
+    expect(await codeOf(p.read(6n, 1 << 20, true, 0))).toBe('OFFSET_NOT_AVAILABLE');
+    expect(await codeOf(p.read(10n, 1 << 20, true, 0))).toBe('OFFSET_NOT_AVAILABLE');
     expect(await codeOf(p.listOffset(-1n, 0))).toBe('OFFSET_NOT_AVAILABLE'); // would say 6
     expect(await codeOf(() => p.offsetForLeaderEpoch(1))).toBe('OFFSET_NOT_AVAILABLE');
 
@@ -57,7 +57,7 @@ describe('a new leader with entries it has not seen committed', () => {
     expect(p.highWatermark).toBe(11n);
     expect((await p.listOffset(-1n, 0)).offset).toBe(11n);
     expect(p.offsetForLeaderEpoch(1)).toEqual({ leaderEpoch: 1, endOffset: 10n });
-    expect((await p.read(10n, 1 << 20, 0)).chunks.length).toBe(1);
+    expect((await p.read(10n, 1 << 20, true, 0)).chunks.length).toBe(1);
     expect(failures).toEqual([]);
   });
 

@@ -80,9 +80,9 @@ test('reads from the log when the shared cache holds nothing, honouring maxBytes
     await p.append(b, 1, 0);
   }
   expect(cache.sizeBytes).toBe(0);
-  expect(offsets((await p.read(0n, 1 << 20, 0)).chunks)).toEqual([0n, 3n, 6n, 9n, 12n, 15n]);
-  expect(offsets((await p.read(4n, sizes[1]! + sizes[2]!, 0)).chunks)).toEqual([3n, 6n]);
-  expect(offsets((await p.read(7n, 1, 0)).chunks)).toEqual([6n]);
+  expect(offsets((await p.read(0n, 1 << 20, true, 0)).chunks)).toEqual([0n, 3n, 6n, 9n, 12n, 15n]);
+  expect(offsets((await p.read(4n, sizes[1]! + sizes[2]!, true, 0)).chunks)).toEqual([3n, 6n]);
+  expect(offsets((await p.read(7n, 1, true, 0)).chunks)).toEqual([6n]);
 });
 
 test('the shared cache stays within its budget; reads mix cached and uncached batches', async () => {
@@ -91,7 +91,7 @@ test('the shared cache stays within its budget; reads mix cached and uncached ba
   for (let i = 0; i < 50; i++) await p.append(batch(5), 1, 0);
   expect(cache.sizeBytes).toBeLessThanOrEqual(1000);
   expect(cache.sizeBytes).toBeGreaterThan(0);
-  expect(offsets((await p.read(0n, 1 << 20, 0)).chunks)).toEqual(
+  expect(offsets((await p.read(0n, 1 << 20, true, 0)).chunks)).toEqual(
     Array.from({ length: 50 }, (_, i) => BigInt(i * 5)),
   );
 });
@@ -188,7 +188,7 @@ test('a clean close leaves an index snapshot that the next open uses once; a sta
   expect([q.logStartOffset, q.logEndOffset, q.sizeBytes()]).toEqual([3n, 5n, size]);
   expect((await q.append(batch(3, { producerId: 4n, seq: 0 }), 1, 0)).baseOffset).toBe(0n); // duplicate still known
   expect(await q.listOffset(-3n, 0)).toMatchObject({ offset: 4n, timestamp: 71n });
-  expect((await q.read(3n, 1 << 20, 0)).chunks).toHaveLength(1);
+  expect((await q.read(3n, 1 << 20, true, 0)).chunks).toHaveLength(1);
   await q.close();
   // The log moved on after the snapshot (a crash after more appends): the snapshot is ignored.
   const saved = log.files.get('index.snapshot') as Buffer;
@@ -197,7 +197,7 @@ test('a clean close leaves an index snapshot that the next open uses once; a sta
   log.files.set('index.snapshot', saved); // a snapshot older than the log
   const fresh = await open(log);
   expect(fresh.logEndOffset).toBe(6n);
-  expect((await fresh.read(5n, 100, 0)).chunks).toHaveLength(1);
+  expect((await fresh.read(5n, 100, true, 0)).chunks).toHaveLength(1);
   expect(log.files.has('index.snapshot')).toBe(false);
 });
 
@@ -234,7 +234,7 @@ test.each([false, true])(
         { cache: new BatchCache(0), epoch: 7 },
       );
       expect(q.logEndOffset).toBe(9n);
-      const read = await q.read(0n, 1 << 20, 0);
+      const read = await q.read(0n, 1 << 20, true, 0);
       expect(read.chunks.map((c) => readRecordBatchHeader(c, 0).baseOffset)).toEqual([0n, 3n, 5n]);
       expect(read.chunks.every((c) => readRecordBatchHeader(c, 0).partitionLeaderEpoch === 7)).toBe(true);
       await q.close();
@@ -262,7 +262,7 @@ test('a failed write stops the partition for good: KAFKA_STORAGE_ERROR, and the 
   expect(p.isLeader()).toBe(false);
   log.fail = false;
   await expect(p.append(batch(1), 1, 0)).rejects.toMatchObject({ code: 'KAFKA_STORAGE_ERROR' });
-  await expect(p.read(0n, 100, 0)).rejects.toMatchObject({ code: 'KAFKA_STORAGE_ERROR' });
+  await expect(p.read(0n, 100, true, 0)).rejects.toMatchObject({ code: 'KAFKA_STORAGE_ERROR' });
 });
 
 describe('ProducerStateTable', () => {

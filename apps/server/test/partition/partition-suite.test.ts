@@ -68,7 +68,7 @@ describe.each<HarnessKind>(['local', 'replicated'])('%s partition', (kind) => {
     expect((await append(p, batch(1, { prefix: 'x' }), 1)).baseOffset).toBe(5n);
     await until(() => p.highWatermark === 6n);
     expect(p.logEndOffset).toBe(6n);
-    const all = await p.read(0n, 1 << 20, 0);
+    const all = await p.read(0n, 1 << 20, true, 0);
     expect(values(all.chunks)).toEqual(['v0', 'v1', 'v2', 'w0', 'w1', 'x0']);
     expect(all).toMatchObject({
       highWatermark: 6n,
@@ -80,13 +80,30 @@ describe.each<HarnessKind>(['local', 'replicated'])('%s partition', (kind) => {
     expect(all.chunks.every((c) => readRecordBatchHeader(c, 0).partitionLeaderEpoch === p.leaderEpoch)).toBe(
       true,
     );
-    expect(baseOffsets((await p.read(4n, 1 << 20, 0)).chunks)).toEqual([3n, 5n]); // the batch holding 4
-    expect(baseOffsets((await p.read(0n, 1, 0)).chunks)).toEqual([0n]); // first batch whole over maxBytes
+    expect(baseOffsets((await p.read(4n, 1 << 20, true, 0)).chunks)).toEqual([3n, 5n]); // the batch holding 4
+    expect(baseOffsets((await p.read(0n, 1, true, 0)).chunks)).toEqual([0n]); // first batch whole over maxBytes
     const firstTwo = all.chunks[0]!.length + all.chunks[1]!.length;
-    expect(baseOffsets((await p.read(0n, firstTwo, 0)).chunks)).toEqual([0n, 3n]);
-    expect(await p.read(6n, 100, 0)).toMatchObject({ bytes: 0, chunks: [] });
-    expect(await codeOf(p.read(7n, 100, 0))).toBe('OFFSET_OUT_OF_RANGE');
+    expect(baseOffsets((await p.read(0n, firstTwo, true, 0)).chunks)).toEqual([0n, 3n]);
+    expect(baseOffsets((await p.read(0n, firstTwo - 1, true, 0)).chunks)).toEqual([0n]);
+    expect(await p.read(6n, 100, true, 0)).toMatchObject({ bytes: 0, chunks: [] });
+    expect(await codeOf(p.read(7n, 100, true, 0))).toBe('OFFSET_OUT_OF_RANGE');
+    expect(await codeOf(p.read(0n, -1, true, 0))).toBe('INVALID_REQUEST');
     expect(p.sizeBytes()).toBe(all.bytes);
+  });
+
+  test('without minOneBatch a read never exceeds maxBytes: a first batch larger than it gives nothing', async () => {
+    const { p } = await open();
+    await append(p, batch(3));
+    await append(p, batch(2, { prefix: 'w' }));
+    await until(() => p.highWatermark === 5n);
+    const [first, second] = (await p.read(0n, 1 << 20, true, 0)).chunks.map((c) => c.length);
+    expect(await p.read(0n, first! - 1, false, 0)).toMatchObject({ bytes: 0, chunks: [], highWatermark: 5n });
+    expect(await p.read(0n, 0, false, 0)).toMatchObject({ bytes: 0, chunks: [] });
+    expect((await p.read(0n, first!, false, 0)).bytes).toBe(first);
+    expect((await p.read(0n, first! + second! - 1, false, 0)).bytes).toBe(first);
+    expect((await p.read(0n, first! + second!, false, 0)).bytes).toBe(first! + second!);
+    expect(baseOffsets((await p.read(3n, second!, false, 0)).chunks)).toEqual([3n]);
+    expect(await p.read(3n, second! - 1, false, 0)).toMatchObject({ bytes: 0, chunks: [] });
   });
 
   test('a restart rebuilds offsets, the index and the producer state from storage', async () => {
@@ -95,7 +112,15 @@ describe.each<HarnessKind>(['local', 'replicated'])('%s partition', (kind) => {
     await append(hh.p, batch(4));
     const p = await hh.restart();
     expect([p.logStartOffset, p.highWatermark, p.logEndOffset]).toEqual([0n, 7n, 7n]);
-    expect(values((await p.read(0n, 1 << 20, 0)).chunks)).toEqual(['v0', 'v1', 'v2', 'v0', 'v1', 'v2', 'v3']);
+    expect(values((await p.read(0n, 1 << 20, true, 0)).chunks)).toEqual([
+      'v0',
+      'v1',
+      'v2',
+      'v0',
+      'v1',
+      'v2',
+      'v3',
+    ]);
     expect((await append(p, batch(3, { producerId: 9n, seq: 0 }))).baseOffset).toBe(0n); // still a duplicate
     expect((await append(p, batch(1))).baseOffset).toBe(7n);
   });
@@ -180,15 +205,15 @@ describe.each<HarnessKind>(['local', 'replicated'])('%s partition', (kind) => {
     for (let i = 0; i < 5; i++) await append(hh.p, batch(2));
     expect(await hh.p.deleteRecords(3n, 5000)).toBe(3n);
     expect(hh.p.logStartOffset).toBe(3n);
-    expect(await codeOf(hh.p.read(2n, 100, 0))).toBe('OFFSET_OUT_OF_RANGE');
-    expect(baseOffsets((await hh.p.read(3n, 1 << 20, 0)).chunks)).toEqual([2n, 4n, 6n, 8n]); // [2,3] holds 3
+    expect(await codeOf(hh.p.read(2n, 100, true, 0))).toBe('OFFSET_OUT_OF_RANGE');
+    expect(baseOffsets((await hh.p.read(3n, 1 << 20, true, 0)).chunks)).toEqual([2n, 4n, 6n, 8n]); // [2,3] holds 3
     expect(await hh.p.deleteRecords(1n, 5000)).toBe(3n); // never backwards
     expect(await codeOf(hh.p.deleteRecords(11n, 5000))).toBe('OFFSET_OUT_OF_RANGE');
     const p = await hh.restart();
     expect(p.logStartOffset).toBe(3n);
     expect((await p.listOffset(-2n, 0)).offset).toBe(3n);
     expect(await p.deleteRecords(-1n, 5000)).toBe(10n); // -1: the high watermark
-    expect(await p.read(10n, 100, 0)).toMatchObject({ chunks: [], logStartOffset: 10n });
+    expect(await p.read(10n, 100, true, 0)).toMatchObject({ chunks: [], logStartOffset: 10n });
     expect((await append(p, batch(1))).baseOffset).toBe(10n);
   });
 
@@ -208,7 +233,7 @@ describe.each<HarnessKind>(['local', 'replicated'])('%s partition', (kind) => {
     await until(() => p.logStartOffset === 30n);
     expect(p.logEndOffset).toBe(30n);
     expect(p.sizeBytes()).toBe(0);
-    expect(await p.read(30n, 100, 0)).toMatchObject({ chunks: [] });
+    expect(await p.read(30n, 100, true, 0)).toMatchObject({ chunks: [] });
   });
 
   test('limits: max.message.bytes, no batches', async () => {
@@ -223,7 +248,7 @@ describe.each<HarnessKind>(['local', 'replicated'])('%s partition', (kind) => {
     const r = await append(hh.p, batch(2, { ts: 5n }));
     expect(r.logAppendTimeMs).toBe(BigInt(hh.now));
     expect(await hh.p.listOffset(-3n, 0)).toMatchObject({ timestamp: BigInt(hh.now) });
-    const [stored] = (await hh.p.read(0n, 1 << 20, 0)).chunks;
+    const [stored] = (await hh.p.read(0n, 1 << 20, true, 0)).chunks;
     expect(readRecordBatchHeader(stored!, 0).maxTimestamp).toBe(BigInt(hh.now));
   });
 

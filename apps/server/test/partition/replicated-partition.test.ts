@@ -89,7 +89,7 @@ function batch(values: string[], producer?: { id: bigint; epoch: number; seq: nu
 }
 
 const read = async (r: ReplicatedPartition, from: bigint, maxBytes = 16 * 1024 * 1024): Promise<string[]> =>
-  values((await r.read(from, maxBytes, 0)).chunks);
+  values((await r.read(from, maxBytes, true, 0)).chunks);
 
 function values(chunks: readonly Buffer[]): string[] {
   return chunks.flatMap((c) => decodeRecordBatch(c).records.map((r) => r.value?.toString() ?? ''));
@@ -144,7 +144,9 @@ test('retention.bytes: the leader moves the log start, the log is compacted at a
     (await read(r, start)).map((v) => v.split(':')[0] as string);
   const expected = Array.from({ length: 300 - Number(start) }, (_, k) => `v${Number(start) + k}`);
   expect(await kept(a.replica)).toEqual(expected);
-  await expect(a.replica.read(start - 1n, 1024, 0)).rejects.toMatchObject({ code: 'OFFSET_OUT_OF_RANGE' });
+  await expect(a.replica.read(start - 1n, 1024, true, 0)).rejects.toMatchObject({
+    code: 'OFFSET_OUT_OF_RANGE',
+  });
   await until(() => dirBytes(dir) < sizeBefore / 2);
   await a.host.close();
 

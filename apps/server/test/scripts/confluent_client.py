@@ -1,4 +1,5 @@
-"""confluent-kafka-python (librdkafka) against chronik-server: admin, idempotent producer, group-less consumer.
+"""confluent-kafka-python (librdkafka) against chronik-server: admin, idempotent producer (also across
+an epoch bump), group-less consumer.
 
 Usage: python3 confluent_client.py BOOTSTRAP COMMAND [ARGS]; prints one JSON line with the result.
 """
@@ -51,6 +52,35 @@ elif command == "produce":
             p.poll(0)
     remaining = p.flush(30)
     out({"delivered": len(delivered), "errors": errors[:5], "remaining": remaining, "offsets": delivered})
+elif command == "produce-stall":
+    # One message delivered; the broker process is stopped (SIGSTOP) while the next is in flight, so
+    # it times out and librdkafka bumps its epoch (KIP-360: locally, never through InitProducerId);
+    # after SIGCONT two more are produced with the bumped epoch.
+    import os
+    import signal
+    import time
+
+    topic, broker_pid = sys.argv[3], int(sys.argv[4])
+    p = Producer({"bootstrap.servers": bootstrap, "enable.idempotence": True, "acks": "all", "linger.ms": 0, "message.timeout.ms": 3000})
+    results = []
+
+    def cb(err, msg):
+        results.append([msg.value().decode(), None if err is None else err.name(), msg.offset()])
+
+    p.produce(topic, value="before", on_delivery=cb)
+    p.flush(30)
+    os.kill(broker_pid, signal.SIGSTOP)
+    try:
+        p.produce(topic, value="stalled", on_delivery=cb)
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            p.poll(0.2)
+    finally:
+        os.kill(broker_pid, signal.SIGCONT)
+    for value in ("after-1", "after-2"):
+        p.produce(topic, value=value, on_delivery=cb)
+    remaining = p.flush(30)
+    out({"results": results, "remaining": remaining})
 elif command == "consume":
     topic, partitions = sys.argv[3], int(sys.argv[4])
     c = Consumer({"bootstrap.servers": bootstrap, "group.id": "unused-assign-only", "enable.auto.commit": False, "auto.offset.reset": "earliest"})
