@@ -60,6 +60,12 @@ export interface StateMachine {
   /** Called when this node's role or the known leader changes. */
   onRoleChange?(role: StateType, leaderId: number, term: number): void;
   /**
+   * Called on the leader after a follower acknowledged entries (its match index may have moved),
+   * whether or not the commit index moved: for a state machine that waits until more replicas
+   * than a majority hold an entry (see GroupStatus.progress). Keep it cheap.
+   */
+  onReplicated?(): void;
+  /**
    * With `snapshotPolicy: 'stateMachine'`: asked after every cycle in which the group did work.
    * Returns a point the log may be compacted to — `data` is the state as of `index` (an applied
    * index), everything after it must be rebuildable from the entries after `index` — or undefined
@@ -530,6 +536,7 @@ export class RaftHost {
       this.logger.debug('raft message refused', { group: groupId, type: message.type, error: e.message });
       return;
     }
+    if (message.type === MessageType.MsgAppResp && g.role === StateType.Leader) g.sm.onReplicated?.();
     this.requestCycle();
   }
 

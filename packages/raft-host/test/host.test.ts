@@ -215,6 +215,22 @@ describe('RaftHost', () => {
     expect(l.kv.log).toEqual(['a=1']);
   });
 
+  it("tells the leader's state machine when followers acknowledge, after the commit too", async () => {
+    const l = await leader();
+    await l.host.propose(GROUP, enc('a=1'));
+    const all = (index: number): boolean => l.host.status(GROUP).progress.every((p) => p.match >= index);
+    let replicatedCalls = 0;
+    let allHeldSeen = false;
+    (l.kv as StateMachine).onReplicated = () => {
+      replicatedCalls++;
+      if (all(l.host.status(GROUP).commitIndex)) allHeldSeen = true;
+    };
+    const { index } = await l.host.propose(GROUP, enc('b=2'));
+    // Committed with a majority; the third copy is reported by a later acknowledgement.
+    await until(() => all(index) && allHeldSeen);
+    expect(replicatedCalls).toBeGreaterThan(0);
+  });
+
   it('tells a proposer synchronously whether its entry was appended, and never for a refused one', async () => {
     const l = await leader();
     let appended: { index: number; term: number } | undefined;

@@ -2,6 +2,7 @@
 // ListOffsets, OffsetForLeaderEpoch, watermarks, producer state, and stopping for good on a broken
 // invariant. A strategy (local-partition.ts, replicated-partition.ts) adds how batches are stored and
 // made durable, its leader epoch and log end, and where the stored batches are read from.
+import { KafkaError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { KafkaLog } from './kafka-log.js';
 import type {
@@ -21,6 +22,7 @@ export interface KafkaPartitionOptions {
   topic: string;
   topicId: string;
   partition: number;
+  nodeId: number;
   config: LogConfig;
   logger: Logger;
   events: PartitionEvents;
@@ -35,6 +37,8 @@ export abstract class KafkaPartition implements ManagedPartition {
   readonly topicId: string;
   readonly partition: number;
   replicas: readonly number[] = [];
+  isr: readonly number[] = [];
+  protected readonly nodeId: number;
   protected config: LogConfig;
   protected readonly kafka: KafkaLog;
   protected readonly logger: Logger;
@@ -46,6 +50,7 @@ export abstract class KafkaPartition implements ManagedPartition {
     this.topic = options.topic;
     this.topicId = options.topicId;
     this.partition = options.partition;
+    this.nodeId = options.nodeId;
     this.config = options.config;
     this.logger = options.logger;
     this.events = options.events;
@@ -89,6 +94,25 @@ export abstract class KafkaPartition implements ManagedPartition {
   }
   setConfig(config: LogConfig): void {
     this.config = config;
+  }
+
+  /** In-sync replicas, this leader included (the metadata's ISR may lag behind a new leader). */
+  protected inSyncCount(): number {
+    return this.isr.includes(this.nodeId) ? this.isr.length : this.isr.length + 1;
+  }
+
+  /**
+   * acks=all with fewer replicas in sync than min.insync.replicas: NOT_ENOUGH_REPLICAS before
+   * anything is written, as Kafka answers. acks 0 and 1 are not held to it.
+   */
+  protected checkMinInsync(acks: Acks): void {
+    if (acks !== -1) return;
+    const inSync = this.inSyncCount();
+    if (inSync < this.config.minInsyncReplicas)
+      throw new KafkaError(
+        'NOT_ENOUGH_REPLICAS',
+        `${this.topic}-${this.partition}: ${inSync} replicas in sync, min.insync.replicas is ${this.config.minInsyncReplicas}`,
+      );
   }
 
   async read(

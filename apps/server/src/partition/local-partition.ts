@@ -230,6 +230,7 @@ export class LocalPartition extends KafkaPartition {
 
   private appendNow(records: Buffer, acks: Acks): Promise<AppendResult> {
     this.checkServing();
+    this.checkMinInsync(acks);
     const batches = splitAndValidate(records, {
       maxMessageBytes: this.config.maxMessageBytes,
       maxEntryBytes: this.options.maxEntryBytes,

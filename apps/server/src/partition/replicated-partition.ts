@@ -106,11 +106,21 @@ interface TrackedBatch extends InflightBatch {
 
 /** A Produce partition's batches as proposed (synchronously, once admitted). */
 interface Proposed {
-  /** Settles when the batches are as durable as the acks ask. */
+  /** Settles when the batches are as durable as the acks ask (for acks=all: committed). */
   done: Promise<unknown>;
+  /** The Raft index of the last entry appended, or 0 when none was (only duplicates). */
+  lastIndex: number;
   /** The first batch's offset (a duplicate's original), or undefined when none was written. */
   firstOffset: bigint | undefined;
   appendTime: bigint | undefined;
+}
+
+/** An acks=all Produce waiting until min.insync.replicas replicas hold its last entry. */
+interface CopyWaiter {
+  index: number;
+  deadlineMs: number;
+  resolve(): void;
+  reject(e: KafkaError): void;
 }
 
 /** Default bound on the bytes a leader has proposed and not applied: half the Raft core's own limit. */
@@ -236,6 +246,8 @@ export class ReplicatedPartition extends KafkaPartition implements StateMachine 
   /** Back-pressure on this leader's proposals (admission.ts). */
   private readonly admission: AppendAdmission;
   private drainQueued = false;
+  /** acks=all Produce requests waiting for more copies than a majority (min.insync.replicas). */
+  private copyWaiters: CopyWaiter[] = [];
   /**
    * Rejected with NOT_LEADER_OR_FOLLOWER when this node's leadership ends; the produce requests of
    * that leadership race it (see endLeadership). Null while not leading.
@@ -505,6 +517,15 @@ export class ReplicatedPartition extends KafkaPartition implements StateMachine 
       ),
     );
     this.leadership = null;
+    const copyWaiters = this.copyWaiters;
+    this.copyWaiters = [];
+    for (const w of copyWaiters)
+      w.reject(
+        new KafkaError(
+          'NOT_LEADER_OR_FOLLOWER',
+          `${this.topic}-${this.partition}: leadership lost before min.insync.replicas replicas held the batch`,
+        ),
+      );
     this.admission.clear(
       new KafkaError(
         'NOT_LEADER_OR_FOLLOWER',
@@ -612,11 +633,13 @@ export class ReplicatedPartition extends KafkaPartition implements StateMachine 
    */
   async append(records: Buffer, acks: Acks, timeoutMs: number): Promise<AppendResult> {
     const { maxEntryBytes } = this.checkLeader();
+    this.checkMinInsync(acks);
     const batches = splitAndValidate(records, {
       maxMessageBytes: this.config.maxMessageBytes,
       maxEntryBytes,
     });
     const startMs = this.options.nowMs();
+    const term = this.leaderTerm;
     const proposed = await new Promise<Proposed>((resolve, reject) => {
       this.admission.admit({
         bytes: records.length,
@@ -639,6 +662,8 @@ export class ReplicatedPartition extends KafkaPartition implements StateMachine 
     } catch (e) {
       throw proposalError(e, `produce to ${this.topic}-${this.partition}`);
     }
+    if (acks === -1 && proposed.lastIndex > 0)
+      await this.copies(term, proposed.lastIndex, startMs + timeoutMs);
     return {
       baseOffset: proposed.firstOffset ?? -1n,
       logAppendTimeMs: proposed.appendTime ?? -1n,
@@ -673,6 +698,7 @@ export class ReplicatedPartition extends KafkaPartition implements StateMachine 
     // log; a batch that applies first (it cannot without being durable here) or fails settles it too.
     const durable: Array<Promise<unknown>> = [];
     let firstOffset: bigint | undefined;
+    let lastIndex = 0;
     for (let k = 0; k < batches.length; k++) {
       const c = checks[k] as (typeof checks)[number];
       if (c.kind === 'duplicate') {
@@ -692,17 +718,81 @@ export class ReplicatedPartition extends KafkaPartition implements StateMachine 
         // Refused: nothing of this batch is in the log. Earlier batches of the request may be; the
         // client learns the request failed and retries it (an idempotent producer's retry of those
         // is answered as a duplicate).
-        return { done: p, firstOffset, appendTime };
+        return { done: p, lastIndex: 0, firstOffset, appendTime };
       }
       firstOffset ??= this.cursor;
       this.cursor += BigInt(a.header.lastOffsetDelta) + 1n;
       this.admission.appended(at.index, a.data.length);
+      lastIndex = at.index;
       const f = inflightOf(a.header);
       if (f !== undefined) this.inflight.push({ ...f, raftIndex: at.index });
       proposals.push(p);
       if (persisted) durable.push(Promise.race([persisted, p]));
     }
-    return { done: Promise.all(acks === -1 ? proposals : durable), firstOffset, appendTime };
+    return { done: Promise.all(acks === -1 ? proposals : durable), lastIndex, firstOffset, appendTime };
+  }
+
+  /**
+   * Replicas (this leader included) whose log holds the entry at `index`, among the assigned ones.
+   * The leader holds every entry it applied.
+   */
+  private holders(index: number): number {
+    let n = 1;
+    for (const p of this.group.status().progress)
+      if (p.nodeId !== this.nodeId && p.match >= index && this.replicas.includes(p.nodeId)) n++;
+    return n;
+  }
+
+  /**
+   * Resolves once min.insync.replicas replicas hold the entry at `index` (committed already, in
+   * this leader's term `term`; NOT_LEADER_OR_FOLLOWER if the leadership ended since): at
+   * once when that is no more than a Raft majority, which every commit has. Past `deadlineMs`,
+   * NOT_ENOUGH_REPLICAS_AFTER_APPEND when the in-sync replicas fell below the minimum (as Kafka
+   * answers), else REQUEST_TIMED_OUT; either way the batch is in the log and may be read.
+   */
+  private copies(term: number, index: number, deadlineMs: number): Promise<void> {
+    if (this.leaderTerm !== term || !this.isLeader())
+      return Promise.reject(
+        new KafkaError(
+          'NOT_LEADER_OR_FOLLOWER',
+          `${this.topic}-${this.partition}: leadership lost before min.insync.replicas replicas held the batch`,
+        ),
+      );
+    const need = this.config.minInsyncReplicas;
+    const voters = this.group.status().voters.length;
+    if (need <= Math.floor(voters / 2) + 1 || this.holders(index) >= need) return Promise.resolve();
+    return new Promise<void>((resolve, reject) =>
+      this.copyWaiters.push({ index, deadlineMs, resolve, reject }),
+    );
+  }
+
+  /** Answers the Produce requests waiting for copies that have them, or whose deadline passed. */
+  private checkCopies(nowMs: number): void {
+    if (this.copyWaiters.length === 0) return;
+    const need = this.config.minInsyncReplicas;
+    const waiting: CopyWaiter[] = [];
+    for (const w of this.copyWaiters) {
+      if (this.holders(w.index) >= need) w.resolve();
+      else if (nowMs >= w.deadlineMs)
+        w.reject(
+          this.inSyncCount() < need
+            ? new KafkaError(
+                'NOT_ENOUGH_REPLICAS_AFTER_APPEND',
+                `${this.topic}-${this.partition}: written, but only ${this.inSyncCount()} replicas are in sync (min.insync.replicas ${need})`,
+              )
+            : new KafkaError(
+                'REQUEST_TIMED_OUT',
+                `${this.topic}-${this.partition}: written, but not held by ${need} replicas within the timeout`,
+              ),
+        );
+      else waiting.push(w);
+    }
+    this.copyWaiters = waiting;
+  }
+
+  /** RaftHost: a follower acknowledged entries (its match index may have moved). */
+  onReplicated(): void {
+    if (this.copyWaiters.length > 0) this.checkCopies(this.options.nowMs());
   }
 
   /** DeleteRecords: replicates a new log start offset (-1: the high watermark). */
@@ -734,6 +824,7 @@ export class ReplicatedPartition extends KafkaPartition implements StateMachine 
    */
   maintain(nowMs: number): void {
     this.admission.expire(nowMs);
+    this.checkCopies(nowMs);
     if (!this.isLeader() || !this.ready || this.retentionInFlight || this.transferring) return;
     if (nowMs - this.lastRetentionMs < this.options.retentionCheckIntervalMs) return;
     this.lastRetentionMs = nowMs;

@@ -86,6 +86,12 @@ export interface LogConfig {
    * progress wait for it, so flushing a second of data at once stalls producers for tens of ms.
    */
   flushBackgroundBytes: number | undefined;
+  /**
+   * min.insync.replicas: acks=all is refused with NOT_ENOUGH_REPLICAS (nothing written) while fewer
+   * replicas are in sync, and answered only once this many replicas (the leader included) hold the
+   * batch — besides the Raft majority every commit needs.
+   */
+  minInsyncReplicas: number;
 }
 
 /** One partition as the Kafka handlers use it (through services/partition-manager.ts). */
@@ -147,6 +153,8 @@ export interface Partition {
 export interface ManagedPartition extends Partition {
   /** The assigned replicas (from the metadata), preferred leader first. */
   replicas: readonly number[];
+  /** The in-sync replicas as the metadata holds them (the leader's reports). */
+  isr: readonly number[];
   /** Opens (recovers) the replica; leadership events follow. */
   open(): Promise<void>;
   /** Leads, and has applied an entry of its own epoch: its view of the log is complete. */

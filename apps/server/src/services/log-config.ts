@@ -63,6 +63,7 @@ export class LogConfigs {
       flushMessages,
       flushMs: configNumber(e, 'flush.ms', this.broker.logFlushIntervalMs),
       flushBackgroundBytes: this.broker.logFlushBackgroundBytes || undefined,
+      minInsyncReplicas: configNumber(e, 'min.insync.replicas', 1),
     };
   }
 }

@@ -33,6 +33,7 @@ export interface PartitionSpec {
   internal: boolean;
   partition: number;
   replicas: readonly number[];
+  isr: readonly number[];
   /** The partition's leader epoch in the metadata (-1 before any leader). */
   leaderEpoch: number;
   config: LogConfig;
@@ -214,6 +215,7 @@ export class PartitionManager {
         const existing = this.partitions.get(k);
         if (existing !== undefined) {
           existing.replicas = info.replicas;
+          existing.isr = info.isr;
           continue;
         }
         if (!info.replicas.includes(this.options.nodeId)) continue;
@@ -223,6 +225,7 @@ export class PartitionManager {
           internal: t.internal,
           partition: info.partition,
           replicas: info.replicas,
+          isr: info.isr,
           leaderEpoch: info.leaderEpoch,
           config: this.options.configs.logConfig(t.name),
         });
@@ -242,6 +245,7 @@ export class PartitionManager {
       return;
     }
     p.replicas = spec.replicas;
+    p.isr = spec.isr;
     this.partitions.set(k, p);
     try {
       await p.open();

@@ -3,10 +3,14 @@
 // - leader crash: the leader is killed under a continuous acks=all (idempotent) producer; a new
 //   leader is elected, producing continues, the old leader rejoins, and every acknowledged record
 //   is read back exactly once, in order;
+// - min.insync.replicas=3: with a replica killed, acks=all is refused with NOT_ENOUGH_REPLICAS once
+//   the ISR shrinks, acks=1 goes on, and acks=all works again once the replica is back in sync;
 // - persistence: kill -9 all three, restart all: everything acknowledged is there, terms never went
 //   backwards, and a metadata leader is elected again.
 // Longer loops of these live in test/cluster/soak.mjs.
-import { Kafka, logLevel } from 'kafkajs';
+import { ApiKey, ErrorCode, buildRecordBatch, defaultProduceRequest } from '@chronik/protocol';
+import { ConfigResourceTypes, Kafka, logLevel } from 'kafkajs';
+import { RawClient } from '../helpers/raw-client.js';
 import type { ClusterJson, PartitionJson } from './cluster-helper.js';
 import { TestCluster, sleep, waitFor } from './cluster-helper.js';
 
@@ -201,6 +205,74 @@ describe('raft cluster crashes', () => {
         40_000,
       ),
     );
+  });
+
+  test('min.insync.replicas=3 on RF 3: a replica down refuses acks=all (NOT_ENOUGH_REPLICAS) while acks=1 goes on; back in sync, acks=all again', async () => {
+    const admin = kafka(cluster.brokers()).admin();
+    await admin.connect();
+    try {
+      await admin.createTopics({
+        topics: [
+          {
+            topic: 'mi',
+            numPartitions: 1,
+            replicationFactor: 3,
+            configEntries: [{ name: 'min.insync.replicas', value: '3' }],
+          },
+        ],
+        waitForLeaders: true,
+      });
+      const described = await admin.describeConfigs({
+        resources: [{ type: ConfigResourceTypes.TOPIC, name: 'mi', configNames: ['min.insync.replicas'] }],
+        includeSynonyms: false,
+      });
+      expect(described.resources[0]?.configEntries[0]?.configValue).toBe('3');
+    } finally {
+      await admin.disconnect();
+    }
+    const produce = async (acks: number): Promise<number> => {
+      const leader = await cluster.waitForLeader('mi', 0);
+      const c = await RawClient.connect(cluster.node(leader).kafkaPort);
+      try {
+        const r = await c.request(ApiKey.Produce, 9, {
+          ...defaultProduceRequest(),
+          acks,
+          timeoutMs: 5000,
+          topicData: [
+            {
+              name: 'mi',
+              partitionData: [
+                { index: 0, records: buildRecordBatch({ records: [{ value: Buffer.from('m') }] }) },
+              ],
+            },
+          ],
+        });
+        return r.responses[0]?.partitionResponses[0]?.errorCode ?? -1;
+      } finally {
+        c.close();
+      }
+    };
+    const isrOnLeader = async (): Promise<number> =>
+      (await partitionOn(await cluster.waitForLeader('mi', 0), 'mi', 0))?.isr.length ?? 0;
+    await cluster.withLogs(() =>
+      waitFor('ISR of 3', async () => ((await isrOnLeader()) === 3 ? true : undefined)),
+    );
+    expect(await produce(-1)).toBe(ErrorCode.NONE);
+
+    const leader = await cluster.waitForLeader('mi', 0);
+    const victim = [1, 2, 3].find((id) => id !== leader) as number;
+    await cluster.kill(victim);
+    await cluster.withLogs(() =>
+      waitFor('ISR of 2', async () => ((await isrOnLeader()) === 2 ? true : undefined), 30_000),
+    );
+    expect(await produce(-1)).toBe(ErrorCode.NOT_ENOUGH_REPLICAS);
+    expect(await produce(1)).toBe(ErrorCode.NONE);
+
+    cluster.start(victim);
+    await cluster.withLogs(() =>
+      waitFor('ISR of 3 again', async () => ((await isrOnLeader()) === 3 ? true : undefined), 40_000),
+    );
+    expect(await produce(-1)).toBe(ErrorCode.NONE);
   });
 
   test('persistence: kill -9 all nodes, restart all: acknowledged records, terms and votes are kept', async () => {

@@ -27,6 +27,7 @@ export const LOG_CONFIG: LogConfig = {
   flushMessages: undefined,
   flushMs: 1000,
   flushBackgroundBytes: undefined,
+  minInsyncReplicas: 1,
 };
 
 export interface PartitionHarness {
@@ -142,6 +143,7 @@ class ReplicatedHarness implements PartitionHarness {
         internal: false,
         partition: 0,
         replicas: [1],
+        isr: [1],
         leaderEpoch: -1,
         config: { ...this.config, segmentBytes: this.segmentBytes },
       },

@@ -15,6 +15,7 @@ import type {
 import { HostError } from '@chronik/raft-host';
 import { silentLogger } from '../../src/logger.js';
 import type { PartitionGroup } from '../../src/partition/replicated-partition.js';
+import type { LogConfig } from '../../src/partition/types.js';
 import { ReplicatedPartition } from '../../src/partition/replicated-partition.js';
 import { LOG_CONFIG, TOPIC_ID } from './harness.js';
 
@@ -25,6 +26,13 @@ export class ScriptedGroup implements PartitionGroup {
   readonly entries: Entry[] = [];
   /** The next proposal is refused with this (nothing appended). */
   refuseNext: unknown;
+  /** The followers' match indexes, as the leader's progress reports them. */
+  readonly matches: Map<number, number>;
+
+  /** A group of `voters` (node 1 among them). */
+  constructor(readonly voters: readonly number[] = [1, 2, 3]) {
+    this.matches = new Map(voters.filter((v) => v !== 1).map((v) => [v, 0]));
+  }
   private sm!: StateMachine;
   private applied = 0;
   private readonly waiting = new Map<
@@ -96,6 +104,12 @@ export class ScriptedGroup implements PartitionGroup {
     }
   }
 
+  /** Follower `nodeId` acknowledges the entries up to `index` (the leader's progress moves). */
+  ack(nodeId: number, index = this.entries.length): void {
+    this.matches.set(nodeId, index);
+    if (this.role === StateType.Leader) this.sm.onReplicated?.();
+  }
+
   /** The proposal of entry `index` times out (the entry stays in the log). */
   timeOut(index: number): void {
     this.waiting.get(index)?.reject(new HostError('Timeout', `entry ${index} not applied in time`));
@@ -114,10 +128,20 @@ export class ScriptedGroup implements PartitionGroup {
       firstIndex: 1,
       lastIndex: this.entries.length,
       snapshotIndex: 0,
-      voters: [1, 2, 3],
+      voters: this.voters,
       learners: [],
       maxEntryBytes: 1 << 20,
-      progress: [],
+      progress:
+        this.role === StateType.Leader
+          ? [[1, this.entries.length] as const, ...this.matches].map(([nodeId, match]) => ({
+              nodeId,
+              match,
+              next: match + 1,
+              state: 'replicate',
+              isLearner: false,
+              recentActive: true,
+            }))
+          : [],
     };
   }
 
@@ -154,9 +178,9 @@ export interface ScriptedPartition {
 
 /** A replicated partition of node 1 on a ScriptedGroup, opened (a follower until the test elects it). */
 export async function scriptedPartition(
-  o: { maxUncommittedBytes?: number } = {},
+  o: { maxUncommittedBytes?: number; config?: Partial<LogConfig>; voters?: readonly number[] } = {},
 ): Promise<ScriptedPartition> {
-  const group = new ScriptedGroup();
+  const group = new ScriptedGroup(o.voters);
   const clock = { now: 1_000_000 };
   const failures: Error[] = [];
   const p = new ReplicatedPartition({
@@ -165,7 +189,7 @@ export async function scriptedPartition(
     partition: 0,
     nodeId: 1,
     group,
-    config: LOG_CONFIG,
+    config: { ...LOG_CONFIG, ...o.config },
     retentionCheckIntervalMs: 1_000_000,
     proposalTimeoutMs: 5000,
     logger: silentLogger,
@@ -177,7 +201,7 @@ export async function scriptedPartition(
     },
     ...(o.maxUncommittedBytes !== undefined ? { maxUncommittedBytes: o.maxUncommittedBytes } : {}),
   });
-  p.replicas = [1, 2, 3];
+  p.replicas = group.voters;
   await p.open();
   return { group, p, clock, failures };
 }
