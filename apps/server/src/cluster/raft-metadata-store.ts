@@ -9,7 +9,7 @@ import type { Entry } from '@chronik/raft';
 import type { RaftHost } from '@chronik/raft-host';
 import { KafkaError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import { proposalError } from '../partition/replicated-partition.js';
+import { toKafkaError } from '../error-map.js';
 import type { MetadataGroupStatus, MetadataStore } from '../services/metadata-store.js';
 import { METADATA_GROUP_ID } from './group-ids.js';
 
@@ -93,7 +93,7 @@ export class RaftMetadataStore implements MetadataStore {
         this.options.timeoutMs,
       );
     } catch (e) {
-      const k = proposalError(e, 'metadata proposal');
+      const k = toKafkaError(e, 'metadata proposal');
       throw k.code === 'NOT_LEADER_OR_FOLLOWER'
         ? new KafkaError('NOT_CONTROLLER', k.message, { cause: e })
         : k;

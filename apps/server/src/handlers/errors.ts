@@ -1,11 +1,7 @@
-// Failures of the layers below, mapped to Kafka error codes at the handler, in one place
-// (docs/design/architecture.md, "Errors"): the broker's own KafkaError carries a Kafka error name;
-// the codec's RecordsError and the metadata's MetadataError are mapped by their codes; anything
-// else is a bug and answers UNKNOWN_SERVER_ERROR.
-import type { RecordsErrorCode } from '@chronik/protocol';
-import { ErrorCode, isRecordsError } from '@chronik/protocol';
-import { isMetadataError } from '@chronik/metadata';
-import { isKafkaError } from '../errors.js';
+// Failures of the layers below as wire error codes: the name error-map.ts gives each failure (the
+// one table of every package's error codes), and its number.
+import { ErrorCode } from '@chronik/protocol';
+import { kafkaErrorName } from '../error-map.js';
 
 const codes = ErrorCode as Readonly<Record<string, number>>;
 
@@ -14,34 +10,9 @@ export function kafkaCode(name: string): number {
   return codes[name] ?? ErrorCode.UNKNOWN_SERVER_ERROR;
 }
 
-/** The Kafka error a bad record batch is answered with. */
-function recordsErrorCode(code: RecordsErrorCode): number {
-  switch (code) {
-    case 'UnsupportedMagic':
-      return ErrorCode.UNSUPPORTED_FOR_MESSAGE_FORMAT;
-    case 'UnsupportedCompression':
-      return ErrorCode.UNSUPPORTED_COMPRESSION_TYPE;
-    case 'TooLarge':
-      return ErrorCode.RECORD_LIST_TOO_LARGE;
-    case 'Truncated':
-    case 'InvalidVarint':
-    case 'CorruptRecord':
-    case 'CrcMismatch':
-    case 'RecordCountMismatch':
-      return ErrorCode.CORRUPT_MESSAGE;
-    default: {
-      const unknown: never = code;
-      return unknown;
-    }
-  }
-}
-
-/** The Kafka error code for any failure (UNKNOWN_SERVER_ERROR when it has no better one). */
+/** The Kafka error code for any failure (error-map.ts; UNKNOWN_SERVER_ERROR when it has no better one). */
 export function errorCodeOf(e: unknown): number {
-  if (isKafkaError(e)) return kafkaCode(e.code);
-  if (isRecordsError(e)) return recordsErrorCode(e.code);
-  if (isMetadataError(e)) return e.errorCode;
-  return ErrorCode.UNKNOWN_SERVER_ERROR;
+  return kafkaCode(kafkaErrorName(e));
 }
 
 export function errorMessageOf(e: unknown): string | null {

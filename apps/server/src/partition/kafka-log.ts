@@ -28,6 +28,20 @@ export interface BatchReader {
   readBatches(from: number, to: number, totalBytes: number): Promise<Buffer[]> | Buffer[];
 }
 
+/**
+ * A read that stopped at damaged storage (a corrupt record, an I/O error): the batches read before
+ * the damage, in order, and the storage's error as `cause`. BatchReaders throw it.
+ */
+export class ReadDamage extends Error {
+  constructor(
+    readonly batches: Buffer[],
+    cause: unknown,
+  ) {
+    super(cause instanceof Error ? cause.message : String(cause), { cause });
+    this.name = 'ReadDamage';
+  }
+}
+
 /** A broken invariant of a partition's log: the partition must stop instead of serving on. */
 export class InvariantError extends Error {
   constructor(message: string) {

@@ -4,7 +4,8 @@
 // made durable, its leader epoch and log end, and where the stored batches are read from.
 import { KafkaError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import { KafkaLog } from './kafka-log.js';
+import { toKafkaError } from '../error-map.js';
+import { KafkaLog, ReadDamage } from './kafka-log.js';
 import type {
   Acks,
   AppendResult,
@@ -122,7 +123,17 @@ export abstract class KafkaPartition implements ManagedPartition {
     _isolationLevel: IsolationLevel,
   ): Promise<ReadResult> {
     this.checkReadable();
-    const chunks = await this.kafka.read(fetchOffset, maxBytes, minOneBatch, this.logEndOffset);
+    let chunks: Buffer[];
+    try {
+      chunks = await this.kafka.read(fetchOffset, maxBytes, minOneBatch, this.logEndOffset);
+    } catch (e) {
+      if (!(e instanceof ReadDamage)) throw e;
+      // The batches before the damage are answered; a read that starts at it gets the error.
+      this.onReadDamage(e);
+      if (e.batches.length === 0)
+        throw toKafkaError(e.cause, `${this.topic}-${this.partition}: reading at offset ${fetchOffset}`);
+      chunks = e.batches;
+    }
     let bytes = 0;
     for (const c of chunks) bytes += c.length;
     const hw = this.kafka.highWatermark;
@@ -136,13 +147,15 @@ export abstract class KafkaPartition implements ManagedPartition {
     };
   }
 
-  listOffset(timestamp: bigint, _isolationLevel: IsolationLevel): Promise<ListOffsetResult> {
+  async listOffset(timestamp: bigint, _isolationLevel: IsolationLevel): Promise<ListOffsetResult> {
+    this.checkReadable();
     try {
-      this.checkReadable();
+      return await this.kafka.listOffset(timestamp, this.leaderEpoch);
     } catch (e) {
-      return Promise.reject(e);
+      if (!(e instanceof ReadDamage)) throw e;
+      this.onReadDamage(e);
+      throw toKafkaError(e.cause, `${this.topic}-${this.partition}: ListOffsets at ${timestamp}`);
     }
-    return this.kafka.listOffset(timestamp, this.leaderEpoch);
   }
 
   offsetForLeaderEpoch(leaderEpoch: number): EpochEndOffset {
@@ -177,4 +190,15 @@ export abstract class KafkaPartition implements ManagedPartition {
 
   /** What the strategy does when the partition stops (leadership ends, waiting produces are answered). */
   protected onFailed(): void {}
+
+  /**
+   * A read met damaged storage (answered with the batches before it, or KAFKA_STORAGE_ERROR). Logged
+   * here; a replicated strategy also stops its replica, whose log another replica holds intact.
+   */
+  protected onReadDamage(e: ReadDamage): void {
+    this.logger.error(
+      { topic: this.topic, partition: this.partition, err: e.message },
+      'partition read met damaged storage',
+    );
+  }
 }

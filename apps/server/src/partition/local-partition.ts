@@ -8,13 +8,14 @@
 //   whole log (used once, then removed, so a later crash never meets a stale one).
 // The node always leads its partitions; the leader epoch is the one the metadata gave it.
 import { BatchField, RECORD_BATCH_CRC_START, readRecordBatchHeader } from '@chronik/protocol';
+import { toKafkaError } from '../error-map.js';
 import { KafkaError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { BatchCache } from '../storage/batch-cache.js';
 import { crc32cCombine, crc32cOf } from '../storage/crc32c.js';
 import type { EntryInput, EntryLog } from '../storage/entry-log.js';
 import { BatchIndex } from './batch-index.js';
-import { InvariantError } from './kafka-log.js';
+import { InvariantError, ReadDamage } from './kafka-log.js';
 import type { LogState } from './kafka-log.js';
 import { KafkaPartition, errorText } from './kafka-partition.js';
 import type { AssignedBatch, InflightBatch } from './prepare.js';
@@ -287,9 +288,8 @@ export class LocalPartition extends KafkaPartition {
           throw new KafkaError('NOT_ENOUGH_REPLICAS', 'the log did not accept the append');
         },
         (e: unknown) => {
-          throw new KafkaError('REQUEST_TIMED_OUT', `the log rejected the append: ${errorText(e)}`, {
-            cause: e,
-          });
+          // Nothing was written: overloaded (REQUEST_TIMED_OUT), closing, or the log has failed.
+          throw toKafkaError(e, `${this.topic}-${this.partition}: the log refused the append`);
         },
       );
     }
@@ -419,7 +419,21 @@ export class LocalPartition extends KafkaPartition {
       }
       let j = i + 1;
       while (j <= to && !this.options.cache.has(this.cacheOwner, j)) j++;
-      const got = await this.log.read(i, j, totalBytes);
+      let got: Buffer[];
+      try {
+        got = await this.log.read(i, j, totalBytes);
+      } catch {
+        // Damaged storage in this run: read it entry by entry, keeping the batches before the damage.
+        for (let k = i; k < j; k++) {
+          try {
+            for (const g of await this.log.read(k, k + 1, totalBytes)) out.push(g);
+          } catch (e) {
+            throw new ReadDamage(out, e);
+          }
+        }
+        i = j;
+        continue;
+      }
       for (const g of got) out.push(g);
       if (got.length < j - i) break;
       i = j;

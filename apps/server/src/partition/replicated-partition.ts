@@ -26,9 +26,8 @@
 // was compacted away installs it and receives the rest by normal replication. Retention
 // (retention.ms / retention.bytes) is evaluated by the leader, which proposes the new log start.
 import { readRecordBatchHeader } from '@chronik/protocol';
-import { RaftError, RaftErrorCode, StateType } from '@chronik/raft';
+import { StateType } from '@chronik/raft';
 import type { Entry, SnapshotMetadata } from '@chronik/raft';
-import { HostError, HostErrorCode } from '@chronik/raft-host';
 import type {
   GroupLog,
   GroupStatus,
@@ -37,11 +36,12 @@ import type {
   SnapshotPoint,
   StateMachine,
 } from '@chronik/raft-host';
+import { toKafkaError } from '../error-map.js';
 import { KafkaError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { CheckpointRing } from './checkpoints.js';
 import { AppendAdmission } from './admission.js';
-import { InvariantError } from './kafka-log.js';
+import { InvariantError, ReadDamage } from './kafka-log.js';
 import { KafkaPartition, errorText } from './kafka-partition.js';
 import type { IncomingBatch, InflightBatch } from './prepare.js';
 import { assignOffsets, checkSequence, inflightOf, recordCountOf, splitAndValidate } from './prepare.js';
@@ -146,67 +146,6 @@ function logStartCommand(offset: bigint): Buffer {
   cmd[1] = CONTROL_LOG_START;
   cmd.writeBigInt64BE(offset, 2);
   return cmd;
-}
-
-/** The Kafka error of a proposal refused by Raft. */
-function raftErrorName(code: RaftErrorCode): string {
-  switch (code) {
-    case 'NotLeader':
-    case 'ProposalDropped':
-      return 'NOT_LEADER_OR_FOLLOWER';
-    case 'Compacted':
-    case 'Unavailable':
-    case 'SnapshotTemporarilyUnavailable':
-    case 'SnapshotOutOfDate':
-    case 'InvalidMessage':
-    case 'InvariantViolated':
-    case 'InvalidConfig':
-      return 'UNKNOWN_SERVER_ERROR';
-    default: {
-      const unknown: never = code;
-      return unknown;
-    }
-  }
-}
-
-/** The Kafka error of a proposal the Raft host refused or gave up on. */
-function hostErrorName(code: HostErrorCode): string {
-  switch (code) {
-    case 'Timeout':
-    case 'Overloaded':
-    case 'Unreachable':
-      return 'REQUEST_TIMED_OUT';
-    case 'TooLarge':
-      return 'MESSAGE_TOO_LARGE';
-    case 'Closed':
-    case 'UnknownGroup':
-      return 'NOT_LEADER_OR_FOLLOWER';
-    case 'InvalidArgument':
-      return 'UNKNOWN_SERVER_ERROR';
-    default: {
-      const unknown: never = code;
-      return unknown;
-    }
-  }
-}
-
-const RAFT_CODES = new Set<string>(Object.values(RaftErrorCode));
-const HOST_CODES = new Set<string>(Object.values(HostErrorCode));
-
-/**
- * Maps the failure of a proposal to the Kafka error the client should see: Raft's and the host's
- * errors by code; a proposal forwarded to another node that failed there carries the remote error's
- * code (raft-grpc's ForwardedProposalError), matched against the same codes.
- */
-export function proposalError(e: unknown, what: string): KafkaError {
-  if (e instanceof KafkaError) return e;
-  const as = (name: string): KafkaError => new KafkaError(name, `${what}: ${errorText(e)}`, { cause: e });
-  if (e instanceof RaftError) return as(raftErrorName(e.code));
-  if (e instanceof HostError) return as(hostErrorName(e.code));
-  const remote = e instanceof Error && 'code' in e && typeof e.code === 'string' ? e.code : undefined;
-  if (remote !== undefined && RAFT_CODES.has(remote)) return as(raftErrorName(remote as RaftErrorCode));
-  if (remote !== undefined && HOST_CODES.has(remote)) return as(hostErrorName(remote as HostErrorCode));
-  return as('UNKNOWN_SERVER_ERROR');
 }
 
 export class ReplicatedPartition extends KafkaPartition implements StateMachine {
@@ -358,6 +297,15 @@ export class ReplicatedPartition extends KafkaPartition implements StateMachine 
     throw new InvariantError(
       `${this.topic}-${this.partition}: unknown control entry kind ${buf[1]} at index ${index}`,
     );
+  }
+
+  /**
+   * Damaged storage under this replica's log: it stops (leadership ends), and a replica whose copy
+   * is intact leads and serves the batches.
+   */
+  protected override onReadDamage(e: ReadDamage): void {
+    super.onReadDamage(e);
+    this.fail(e.cause);
   }
 
   /** A stopped replica leads no more: waiting produces are answered at once. */
@@ -660,7 +608,7 @@ export class ReplicatedPartition extends KafkaPartition implements StateMachine 
     try {
       await (this.leadership ? Promise.race([proposed.done, this.leadership.ended]) : proposed.done);
     } catch (e) {
-      throw proposalError(e, `produce to ${this.topic}-${this.partition}`);
+      throw toKafkaError(e, `produce to ${this.topic}-${this.partition}`);
     }
     if (acks === -1 && proposed.lastIndex > 0)
       await this.copies(term, proposed.lastIndex, startMs + timeoutMs);
@@ -803,7 +751,7 @@ export class ReplicatedPartition extends KafkaPartition implements StateMachine 
     try {
       await this.group.propose(logStartCommand(target), timeoutMs);
     } catch (e) {
-      throw proposalError(e, `delete records of ${this.topic}-${this.partition}`);
+      throw toKafkaError(e, `delete records of ${this.topic}-${this.partition}`);
     }
     return this.kafka.logStartOffset;
   }
@@ -864,7 +812,17 @@ export class ReplicatedPartition extends KafkaPartition implements StateMachine 
     let bytes = 0;
     let i = from;
     while (i <= to) {
-      const entries = log.entries(i, to + 1, Math.max(1, totalBytes - bytes));
+      let entries: Entry[];
+      try {
+        entries = log.entries(i, to + 1, Math.max(1, totalBytes - bytes));
+      } catch {
+        // Damaged storage: the entry at i, or one after it, cannot be read. One at a time from i.
+        try {
+          entries = log.entries(i, i + 1, 1);
+        } catch (e) {
+          throw new ReadDamage(out, e);
+        }
+      }
       if (entries.length === 0) break;
       for (const e of entries) {
         i = e.index + 1;

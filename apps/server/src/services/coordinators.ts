@@ -8,7 +8,8 @@ import { KafkaError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { BrokerEndpoint, MetadataCache } from './metadata-cache.js';
 import type { MetadataStore } from './metadata-store.js';
-import { defaultReplicationFactor, kafkaErrorOf } from './topic-admin.js';
+import { toKafkaError } from '../error-map.js';
+import { defaultReplicationFactor } from './topic-admin.js';
 import type { BrokerDefaults } from '../config.js';
 
 export const CoordinatorKeyType = { GROUP: 0, TRANSACTION: 1 } as const;
@@ -53,7 +54,7 @@ export class Coordinators {
       t !== undefined && info !== undefined ? this.options.cache.leaderOf(t.topicId, info).leaderId : -1;
     const broker = leaderId > 0 ? this.options.cache.broker(leaderId) : undefined;
     if (broker === undefined) {
-      if (!lookup.ok) throw kafkaErrorOf(lookup.error);
+      if (!lookup.ok) throw toKafkaError(lookup.error);
       throw new KafkaError(
         'COORDINATOR_NOT_AVAILABLE',
         `${lookup.topic}-${lookup.partition} has no available leader`,
@@ -77,10 +78,10 @@ export class Coordinators {
     });
     if (!prepared.ok) {
       if (prepared.error.code === 'TOPIC_ALREADY_EXISTS') return;
-      throw kafkaErrorOf(prepared.error);
+      throw toKafkaError(prepared.error);
     }
     const r = await this.options.store.commit(prepared.command);
-    if (!r.ok && r.error.code !== 'TOPIC_ALREADY_EXISTS') throw kafkaErrorOf(r.error);
+    if (!r.ok && r.error.code !== 'TOPIC_ALREADY_EXISTS') throw toKafkaError(r.error);
     await this.options.settled();
     if (r.ok) this.options.logger.info({ partitions }, `created ${CONSUMER_OFFSETS_TOPIC}`);
   }

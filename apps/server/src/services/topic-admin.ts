@@ -5,7 +5,6 @@
 // replicas follow it (a created partition is open here before CreateTopics answers).
 import type { ConfigAlteration, ConfigDescription, MetadataCommand } from '@chronik/metadata';
 import {
-  isMetadataError,
   prepareAlterBrokerConfigs,
   prepareAlterTopicConfigs,
   prepareCreatePartitions,
@@ -13,6 +12,7 @@ import {
   prepareDeleteTopic,
 } from '@chronik/metadata';
 import type { BrokerDefaults } from '../config.js';
+import { toKafkaError } from '../error-map.js';
 import { KafkaError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { LogConfigs } from './log-config.js';
@@ -86,13 +86,6 @@ export interface ConfigAlterationSpec {
 export function defaultReplicationFactor(broker: BrokerDefaults, liveBrokers: number): number {
   if (broker.defaultReplicationFactorExplicit) return broker.defaultReplicationFactor;
   return Math.max(1, Math.min(DEFAULT_REPLICATION_FACTOR_CAP, liveBrokers));
-}
-
-/** A failure of the metadata layer as the client should see it. */
-export function kafkaErrorOf(e: unknown): KafkaError {
-  if (e instanceof KafkaError) return e;
-  if (isMetadataError(e)) return new KafkaError(e.code, e.message, { cause: e });
-  return new KafkaError('UNKNOWN_SERVER_ERROR', e instanceof Error ? e.message : String(e), { cause: e });
 }
 
 /**
@@ -216,7 +209,7 @@ export class TopicAdmin {
           replicationFactor: -1,
           configs: [],
         });
-        if (!p.result.ok) return fail(kafkaErrorOf(p.result.error));
+        if (!p.result.ok) return fail(toKafkaError(p.result.error));
         const problem = compactProblem(spec.configs);
         if (problem !== null) return fail(new KafkaError('INVALID_CONFIG', problem));
         const cmd = p.result.command;
@@ -234,7 +227,7 @@ export class TopicAdmin {
             .map(viewOfConfig);
           return { ...ok, topicId: cmd.topicId, configs };
         } catch (e) {
-          return fail(kafkaErrorOf(e));
+          return fail(toKafkaError(e));
         }
       }),
     );
@@ -249,12 +242,12 @@ export class TopicAdmin {
           ref.name !== null && ref.name !== '' ? { name: ref.name } : { topicId: ref.topicId ?? '' };
         const prepared = prepareDeleteTopic(this.state, target);
         if (!prepared.ok)
-          return { name: ref.name, topicId: ref.topicId ?? ZERO_UUID, error: kafkaErrorOf(prepared.error) };
+          return { name: ref.name, topicId: ref.topicId ?? ZERO_UUID, error: toKafkaError(prepared.error) };
         try {
           await this.apply(prepared.command);
           return { name: prepared.command.name, topicId: prepared.command.topicId, error: null };
         } catch (e) {
-          return { name: ref.name, topicId: ref.topicId ?? ZERO_UUID, error: kafkaErrorOf(e) };
+          return { name: ref.name, topicId: ref.topicId ?? ZERO_UUID, error: toKafkaError(e) };
         }
       }),
     );
@@ -272,14 +265,14 @@ export class TopicAdmin {
         assignments: s.assignments,
       });
       if (!prepared.ok) {
-        out.push({ name: s.name, error: kafkaErrorOf(prepared.error) });
+        out.push({ name: s.name, error: toKafkaError(prepared.error) });
         continue;
       }
       try {
         if (!validateOnly) await this.apply(prepared.command);
         out.push({ name: s.name, error: null });
       } catch (e) {
-        out.push({ name: s.name, error: kafkaErrorOf(e) });
+        out.push({ name: s.name, error: toKafkaError(e) });
       }
     }
     return out;
@@ -317,7 +310,7 @@ export class TopicAdmin {
       if (resourceType === ConfigResourceType.BROKER_LOGGER) return [];
       throw new KafkaError('INVALID_REQUEST', `unsupported config resource type ${resourceType}`);
     } catch (e) {
-      throw kafkaErrorOf(e);
+      throw toKafkaError(e);
     }
   }
 
@@ -345,7 +338,7 @@ export class TopicAdmin {
         replace,
       });
     else throw new KafkaError('INVALID_REQUEST', `config resource type ${resourceType} cannot be altered`);
-    if (!prepared.ok) throw kafkaErrorOf(prepared.error);
+    if (!prepared.ok) throw toKafkaError(prepared.error);
     if (!validateOnly) await this.apply(prepared.command);
   }
 }

@@ -1,9 +1,9 @@
 // What only the standalone partition does (the shared cases are in partition-suite.test.ts): the
 // flush policy (acks, flush.messages, background flush), the shared batch cache, the index snapshot
-// of a clean close, the WAL entry checksum derived from the batch's own CRC, and stopping for good
-// when the log fails.
+// of a clean close, the WAL entry checksum derived from the batch's own CRC, stopping for good
+// when the log fails, and reads around a damaged entry.
 import { buildRecordBatch, readRecordBatchHeader } from '@chronik/protocol';
-import { MemFileSystem } from '@chronik/wal';
+import { MemFileSystem, WalError } from '@chronik/wal';
 import { silentLogger } from '../../src/logger.js';
 import { LocalPartition } from '../../src/partition/local-partition.js';
 import { ProducerStateTable } from '../../src/partition/producer-state.js';
@@ -263,6 +263,44 @@ test('a failed write stops the partition for good: KAFKA_STORAGE_ERROR, and the 
   log.fail = false;
   await expect(p.append(batch(1), 1, 0)).rejects.toMatchObject({ code: 'KAFKA_STORAGE_ERROR' });
   await expect(p.read(0n, 100, true, 0)).rejects.toMatchObject({ code: 'KAFKA_STORAGE_ERROR' });
+});
+
+test('a read that meets a damaged entry answers the batches before it, then KAFKA_STORAGE_ERROR at it', async () => {
+  class DamagedLog extends MemoryEntryLog {
+    damaged = -1;
+    override async read(fromIndex: number, toIndex: number, maxBytes: number): Promise<Buffer[]> {
+      if (this.damaged >= fromIndex && this.damaged < toIndex)
+        throw new WalError('Corruption', `record ${this.damaged}: checksum mismatch`);
+      return super.read(fromIndex, toIndex, maxBytes);
+    }
+  }
+  const log = new DamagedLog();
+  const p = await open(log, {}, { cache: new BatchCache(0) });
+  for (let i = 0; i < 5; i++) await p.append(batch(2), 1, 0);
+  log.damaged = log.firstIndex() + 3; // the fourth batch (offsets 6-7)
+  expect(offsets((await p.read(0n, 1 << 20, true, 0)).chunks)).toEqual([0n, 2n, 4n]);
+  await expect(p.read(6n, 1 << 20, true, 0)).rejects.toMatchObject({ code: 'KAFKA_STORAGE_ERROR' });
+  // The rest of the log is still served: the single-node partition has no other copy to move to.
+  expect(offsets((await p.read(8n, 1 << 20, true, 0)).chunks)).toEqual([8n]);
+  expect(p.isLeader()).toBe(true);
+});
+
+test('an append the log refuses before writing is answered by the cause: overload retriable, I/O a storage error', async () => {
+  class RefusingLog extends MemoryEntryLog {
+    refusal: WalError | undefined;
+    override append(entries: Parameters<MemoryEntryLog['append']>[0]): Promise<void> {
+      if (this.refusal !== undefined) return Promise.reject(this.refusal);
+      return super.append(entries);
+    }
+  }
+  const log = new RefusingLog();
+  const p = await open(log);
+  log.refusal = new WalError('Overloaded', 'too many pending appends');
+  await expect(p.append(batch(1), 1, 0)).rejects.toMatchObject({ code: 'REQUEST_TIMED_OUT' });
+  log.refusal = new WalError('Io', 'ENOSPC: no space left on device');
+  await expect(p.append(batch(1), 1, 0)).rejects.toMatchObject({ code: 'KAFKA_STORAGE_ERROR' });
+  log.refusal = undefined;
+  expect((await p.append(batch(1), 1, 0)).baseOffset).toBe(0n); // nothing was burned
 });
 
 describe('ProducerStateTable', () => {

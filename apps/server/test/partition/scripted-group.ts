@@ -13,6 +13,7 @@ import type {
   StateMachine,
 } from '@chronik/raft-host';
 import { HostError } from '@chronik/raft-host';
+import { WalError } from '@chronik/wal';
 import { silentLogger } from '../../src/logger.js';
 import type { PartitionGroup } from '../../src/partition/replicated-partition.js';
 import type { LogConfig } from '../../src/partition/types.js';
@@ -145,9 +146,16 @@ export class ScriptedGroup implements PartitionGroup {
     };
   }
 
+  /** Entries whose read fails (damaged storage under the log). */
+  readonly damaged = new Set<number>();
+
   log(): GroupLog {
     return {
-      entries: (lo, hi) => this.entries.slice(lo - 1, hi - 1),
+      entries: (lo, hi) => {
+        for (const d of this.damaged)
+          if (d >= lo && d < hi) throw new WalError('Corruption', `entry ${d}: checksum mismatch`);
+        return this.entries.slice(lo - 1, hi - 1);
+      },
       term: (i) => (i === 0 ? 0 : (this.entries[i - 1] as Entry).term),
       firstIndex: () => 1,
       lastIndex: () => this.entries.length,
