@@ -23,8 +23,9 @@ export interface RaftMetadataStoreOptions {
   timeoutMs: number;
   logger: Logger;
   /**
-   * The metadata log holds an entry this node cannot apply (written by newer code): it must stop
-   * rather than serve a state that diverges from the others'.
+   * The metadata log holds an entry this node cannot apply (written by newer code), or the metadata
+   * group stopped (RaftHost: a broken invariant of the Raft core, a failed disk): this node must
+   * stop rather than serve a state that diverges from the others'.
    */
   fatal(error: Error): void;
 }
@@ -46,6 +47,7 @@ export class RaftMetadataStore implements MetadataStore {
         // The bootstrap snapshot (index 1, the initial voters) carries no state machine data.
         restore: (data) =>
           store.state.restore(data.length > 0 ? data : new MetadataStateMachine().snapshot()),
+        onStopped: (e) => store.stop(e, 'the metadata group stopped: this node stops applying metadata'),
       },
       bootstrapVoters: options.bootstrap ? [...options.voters].sort((a, b) => a - b) : [],
       snapshotEveryEntries: 10_000,
@@ -63,12 +65,7 @@ export class RaftMetadataStore implements MetadataStore {
     try {
       r = this.state.apply(e.index, e.data);
     } catch (err) {
-      this.stopped = err instanceof Error ? err : new Error(String(err));
-      this.options.logger.error(
-        { index: e.index, err: this.stopped.message },
-        'metadata entry cannot be applied: this node stops applying metadata',
-      );
-      queueMicrotask(() => this.options.fatal(this.stopped as Error));
+      this.stop(err, 'metadata entry cannot be applied: this node stops applying metadata', e.index);
       return undefined;
     }
     if (!r.ok)
@@ -77,6 +74,15 @@ export class RaftMetadataStore implements MetadataStore {
         'metadata command rejected',
       );
     return r;
+  }
+
+  /** Stops applying and serving metadata for good, and stops the broker (after this call stack). */
+  private stop(err: unknown, why: string, index?: number): void {
+    if (this.stopped !== null) return;
+    const stopped = err instanceof Error ? err : new Error(String(err));
+    this.stopped = stopped;
+    this.options.logger.error({ ...(index !== undefined ? { index } : {}), err: stopped.message }, why);
+    queueMicrotask(() => this.options.fatal(stopped));
   }
 
   async commit(command: MetadataCommand): Promise<ApplyResult> {

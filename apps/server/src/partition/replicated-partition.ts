@@ -148,6 +148,8 @@ function hostErrorName(code: HostErrorCode): string {
       return 'REQUEST_TIMED_OUT';
     case 'TooLarge':
       return 'MESSAGE_TOO_LARGE';
+    case 'Stopped':
+      return 'KAFKA_STORAGE_ERROR';
     case 'Closed':
     case 'UnknownGroup':
       return 'NOT_LEADER_OR_FOLLOWER';
@@ -433,6 +435,15 @@ export class ReplicatedPartition extends KafkaPartition implements StateMachine 
       this.endLeadership();
       this.events.leaderLost(this);
     }
+  }
+
+  /**
+   * The Raft group stopped for good (a broken invariant of the Raft core, a snapshot this replica
+   * cannot restore, a failed disk; RaftHost told onRoleChange first): the replica stops as it does
+   * for a committed entry it cannot apply, and the partition manager closes it.
+   */
+  onStopped(error: Error): void {
+    this.fail(error);
   }
 
   /**
