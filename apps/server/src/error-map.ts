@@ -51,6 +51,9 @@ function hostError(code: HostErrorCode): string {
       return 'REQUEST_TIMED_OUT';
     case 'TooLarge':
       return 'MESSAGE_TOO_LARGE';
+    case 'Stopped':
+      // The group broke an invariant or its storage failed: this replica serves no more.
+      return 'KAFKA_STORAGE_ERROR';
     case 'Closed':
     case 'UnknownGroup':
       return 'NOT_LEADER_OR_FOLLOWER';

@@ -56,8 +56,67 @@ function alterationsToWire(alterations: readonly ConfigAlteration[]): unknown[] 
   return alterations.map((a) => ({ name: a.name, op: a.op, value: a.value }));
 }
 
-/** Encodes a command at its current format version. */
-export function encodeCommand(command: MetadataCommand): Uint8Array {
+/**
+ * The wire type and format version of a request envelope: a command together with the id of the
+ * request that carries it, `{ t: 'request', v, id, c: <the command's map> }`. A node that does not
+ * know the envelope (code older than it) meets an unknown command type and stops applying
+ * (UNSUPPORTED_VERSION) rather than apply a retry twice and diverge.
+ */
+export const REQUEST_WIRE_TYPE = 'request';
+export const REQUEST_FORMAT_VERSION = 1;
+
+export interface EncodeOptions {
+  /**
+   * The id of the request this command belongs to (1..METADATA_LIMITS.maxRequestIdLength
+   * characters, unique per request; a retry of the same request carries the same id): the state
+   * machine applies the first entry with an id and answers later ones with its outcome.
+   */
+  readonly requestId?: string;
+}
+
+/** A decoded log entry: the command, and its request id when it was proposed with one. */
+export interface DecodedEntry {
+  readonly command: MetadataCommand;
+  readonly requestId: string | null;
+}
+
+function checkRequestId(id: string): string {
+  if (id.length === 0 || id.length > L.maxRequestIdLength) {
+    throw new MetadataError(
+      'INVALID_REQUEST',
+      `A request id must have 1 to ${L.maxRequestIdLength} characters, not ${id.length}`,
+    );
+  }
+  return id;
+}
+
+/**
+ * Encodes a command at its current format version; with `requestId`, inside a request envelope
+ * (REQUEST_FORMAT_VERSION). Without one the bytes are those of the bare command, as before envelopes.
+ */
+export function encodeCommand(command: MetadataCommand, options: EncodeOptions = {}): Uint8Array {
+  const wire = commandWire(command);
+  const bytes = packCanonical(
+    options.requestId === undefined
+      ? wire
+      : {
+          t: REQUEST_WIRE_TYPE,
+          v: REQUEST_FORMAT_VERSION,
+          id: checkRequestId(options.requestId),
+          c: wire,
+        },
+  );
+  if (bytes.length > L.maxCommandBytes) {
+    throw new MetadataError(
+      'POLICY_VIOLATION',
+      `Command of ${bytes.length} bytes exceeds the ${L.maxCommandBytes}-byte limit`,
+    );
+  }
+  return bytes;
+}
+
+/** A command as the map it is encoded as: its fields, `t` the type, `v` its format version. */
+function commandWire(command: MetadataCommand): Record<string, unknown> {
   const version = COMMAND_FORMAT_VERSIONS[command.type];
   let fields: Record<string, unknown>;
   switch (command.type) {
@@ -79,14 +138,7 @@ export function encodeCommand(command: MetadataCommand): Uint8Array {
       fields = { ...command };
   }
   delete fields['type'];
-  const bytes = packCanonical({ ...fields, t: command.type, v: version });
-  if (bytes.length > L.maxCommandBytes) {
-    throw new MetadataError(
-      'POLICY_VIOLATION',
-      `Command of ${bytes.length} bytes exceeds the ${L.maxCommandBytes}-byte limit`,
-    );
-  }
-  return bytes;
+  return { ...fields, t: command.type, v: version };
 }
 
 const MAX_ID = L.maxInt32;
@@ -111,11 +163,17 @@ function readAssignments(r: Reader): number[][] {
 }
 
 /**
- * Decodes a command. Throws MetadataError: INVALID_REQUEST when the bytes are malformed (every
- * node agrees, so the command is rejected), UNSUPPORTED_VERSION when the command type or version
- * is newer than this code knows (this node cannot apply it and must not continue).
+ * Decodes a command, bare or in a request envelope (whose id it drops: see decodeEntry). Throws
+ * MetadataError: INVALID_REQUEST when the bytes are malformed (every node agrees, so the command is
+ * rejected), UNSUPPORTED_VERSION when the command type or version is newer than this code knows
+ * (this node cannot apply it and must not continue).
  */
 export function decodeCommand(bytes: Uint8Array): MetadataCommand {
+  return decodeEntry(bytes).command;
+}
+
+/** Decodes a log entry: the command and, for a request envelope, its request id. Throws as decodeCommand. */
+export function decodeEntry(bytes: Uint8Array): DecodedEntry {
   if (bytes.length > L.maxCommandBytes) {
     throw new MetadataError(
       'INVALID_REQUEST',
@@ -123,7 +181,22 @@ export function decodeCommand(bytes: Uint8Array): MetadataCommand {
     );
   }
   const r = Reader.of(unpack(bytes, 'command', 'INVALID_REQUEST'), 'command');
+  if (r.str('t', 64) !== REQUEST_WIRE_TYPE) return { command: readCommand(r), requestId: null };
+  const version = r.int('v', 0, MAX_ID);
+  if (version !== REQUEST_FORMAT_VERSION) {
+    throw new MetadataError(
+      'UNSUPPORTED_VERSION',
+      `Metadata request envelope has format version ${version}; this node reads ${REQUEST_FORMAT_VERSION}`,
+    );
+  }
+  const requestId = checkRequestId(r.str('id', L.maxRequestIdLength));
+  return { command: readCommand(Reader.of(r.raw('c'), 'command.c')), requestId };
+}
+
+/** Reads a command's map (`t`, `v` and its fields). */
+function readCommand(r: Reader): MetadataCommand {
   const type = r.str('t', 64);
+  if (type === REQUEST_WIRE_TYPE) r.fail('t', 'a request envelope inside another');
   const version = r.int('v', 0, MAX_ID);
   const known = (COMMAND_FORMAT_VERSIONS as Record<string, number>)[type];
   if (known === undefined)

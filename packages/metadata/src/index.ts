@@ -52,7 +52,14 @@ export type {
   MetadataChange,
   MetadataChangeType,
 } from './types.js';
-export { COMMAND_FORMAT_VERSIONS, encodeCommand, decodeCommand } from './codec.js';
+export {
+  COMMAND_FORMAT_VERSIONS,
+  REQUEST_FORMAT_VERSION,
+  encodeCommand,
+  decodeCommand,
+  decodeEntry,
+} from './codec.js';
+export type { EncodeOptions, DecodedEntry } from './codec.js';
 export { rackAlternatedOrder, assignReplicas, chooseStartIndex } from './assignment.js';
 export type { AssignmentBroker, AssignReplicasInput } from './assignment.js';
 export { javaStringHashCode, coordinatorPartition } from './coordinator.js';

@@ -21,4 +21,11 @@ export const METADATA_LIMITS = {
   maxProducerIdBlock: 1_000_000,
   /** Largest broker id / partition index (int32). */
   maxInt32: 2147483647,
+  /** Characters of a request id (the id a proposer gives a command so that a retry is recognized). */
+  maxRequestIdLength: 64,
+  /**
+   * Request ids whose outcome the state machine remembers (the most recent ones, in log order): a
+   * retry of an older request is applied again. Part of the snapshot.
+   */
+  maxRememberedRequests: 10_000,
 } as const;

@@ -1,4 +1,5 @@
-import { decodeCommand, encodeCommand, packCanonical, unpack } from './codec.js';
+import { decodeEntry, encodeCommand, packCanonical, unpack } from './codec.js';
+import type { DecodedEntry, EncodeOptions } from './codec.js';
 import {
   alterConfigMap,
   brokerConfigDefinition,
@@ -6,7 +7,7 @@ import {
   validateTopicConfig,
 } from './configs.js';
 import type { ConfigDescription } from './configs.js';
-import { isMetadataError, MetadataError } from './errors.js';
+import { isMetadataError, MetadataError, MetadataErrorCode } from './errors.js';
 import {
   describeBrokerConfigs,
   describeTopicConfigs,
@@ -36,6 +37,7 @@ import type {
   MetadataChange,
   MetadataCommand,
   PartitionInfo,
+  ProducerIdBlock,
   RegisterBrokerCommand,
   TopicInfo,
   UnregisterBrokerCommand,
@@ -60,23 +62,54 @@ export interface MetadataStateMachineOptions {
   readonly logger?: MetadataLogger;
 }
 
-/** The outcome of applying one log entry. A rejected command changed nothing but the applied index. */
+/**
+ * The outcome of applying one log entry. A rejected command changed nothing but the applied index
+ * (and the request memory, when it carried a request id).
+ *
+ * `retryOf` is set when the entry repeated a request id that an earlier entry (at that index)
+ * applied: nothing was applied again, and the outcome is that first entry's — the same acceptance
+ * or the same error; `changes` are empty except for `allocateProducerIds`, whose block (what its
+ * proposer reads) is the first entry's.
+ */
 export type ApplyResult =
   | {
       readonly ok: true;
       readonly index: number;
       readonly command: MetadataCommand | null;
       readonly changes: readonly MetadataChange[];
+      readonly retryOf?: number;
     }
   | {
       readonly ok: false;
       readonly index: number;
       readonly command: MetadataCommand | null;
       readonly error: MetadataError;
+      readonly retryOf?: number;
     };
 
-/** Version of the snapshot encoding (see README: format versioning). */
-export const SNAPSHOT_FORMAT_VERSION = 1;
+/**
+ * Newest version of the snapshot encoding (see README: format versioning). Format 2 adds the
+ * request memory; a state that remembers no request is still written as format 1, byte for byte
+ * as before.
+ */
+export const SNAPSHOT_FORMAT_VERSION = 2;
+
+/** What the state machine remembers of a request it applied (the most recent maxRememberedRequests). */
+interface RequestRecord {
+  /** The entry that applied it. */
+  readonly index: number;
+  /** Its rejection (the message clipped to maxStringLength), or null when it was accepted. */
+  readonly error: { readonly code: MetadataErrorCode; readonly message: string } | null;
+  /** The block an accepted allocateProducerIds handed out, else null. */
+  readonly producerIds: ProducerIdBlock | null;
+}
+
+/** `text` cut to at most `max` UTF-16 units, never inside a surrogate pair (so it encodes losslessly). */
+function clip(text: string, max: number): string {
+  if (text.length <= max) return text;
+  const code = text.charCodeAt(max - 1);
+  return text.slice(0, code >= 0xd800 && code <= 0xdbff ? max - 1 : max);
+}
 
 const EMPTY_CONFIGS: Readonly<Record<string, string>> = Object.freeze({});
 
@@ -113,6 +146,8 @@ class State {
   brokerConfigs = new Map<string, Readonly<Record<string, string>>>();
   nextProducerId = 0;
   totalPartitions = 0;
+  /** Request id → outcome, in the order applied (the oldest is forgotten first). */
+  requests = new Map<string, RequestRecord>();
 }
 
 function brokerConfigScope(brokerId: number | null): string {
@@ -157,7 +192,9 @@ export class MetadataStateMachine implements MetadataView {
   /**
    * Applies the log entry at `index` (which must be above `appliedIndex`; gaps are allowed for
    * entries that are not metadata commands). Empty data is a no-op entry. Returns the effect or
-   * the rejection; a rejected command changes nothing except the applied index.
+   * the rejection; a rejected command changes nothing except the applied index (and the request
+   * memory). A command with a request id that the memory holds is not applied again: the result is
+   * the first outcome (`retryOf`).
    * Throws MetadataError UNSUPPORTED_VERSION — without applying — when the command was written by
    * newer code than this (the node must stop applying rather than diverge), and
    * UNKNOWN_SERVER_ERROR when `index` is not above `appliedIndex`.
@@ -173,14 +210,28 @@ export class MetadataStateMachine implements MetadataView {
       this.applied = index;
       return { ok: true, index, command: null, changes: [] };
     }
-    let command: MetadataCommand;
+    let entry: DecodedEntry;
     try {
-      command = decodeCommand(data);
+      entry = decodeEntry(data);
     } catch (e) {
       if (isMetadataError(e, 'UNSUPPORTED_VERSION')) throw e;
       if (!isMetadataError(e)) throw e;
       this.applied = index;
       return { ok: false, index, command: null, error: e };
+    }
+    const { command, requestId } = entry;
+    if (requestId !== null) {
+      const first = this.state.requests.get(requestId);
+      if (first !== undefined) {
+        this.applied = index;
+        this.logger.debug('metadata request retried: answered with its first outcome', {
+          index,
+          requestId,
+          firstIndex: first.index,
+          type: command.type,
+        });
+        return retryResult(index, command, first);
+      }
     }
     const changes: MetadataChange[] = [];
     try {
@@ -189,18 +240,42 @@ export class MetadataStateMachine implements MetadataView {
       if (!isMetadataError(e)) throw e;
       // Handlers validate before mutating, so nothing changed.
       this.applied = index;
+      this.remember(requestId, index, e, changes);
       return { ok: false, index, command, error: e };
     }
     this.applied = index;
+    this.remember(requestId, index, null, changes);
     this.feed.publish(index, changes);
     return { ok: true, index, command, changes };
   }
 
-  /** Encodes and applies a command (the same path as a replicated entry). */
-  applyCommand(index: number, command: MetadataCommand): ApplyResult {
+  /** Records the outcome of a request, forgetting the oldest beyond maxRememberedRequests. */
+  private remember(
+    requestId: string | null,
+    index: number,
+    error: MetadataError | null,
+    changes: readonly MetadataChange[],
+  ): void {
+    if (requestId === null) return;
+    let producerIds: ProducerIdBlock | null = null;
+    for (const c of changes) if (c.type === 'producerIdsAllocated') producerIds = c.block;
+    const requests = this.state.requests;
+    requests.set(requestId, {
+      index,
+      error: error === null ? null : { code: error.code, message: clip(error.message, L.maxStringLength) },
+      producerIds: error === null ? producerIds : null,
+    });
+    if (requests.size > L.maxRememberedRequests) requests.delete(requests.keys().next().value as string);
+  }
+
+  /**
+   * Encodes and applies a command (the same path as a replicated entry), with a request id when
+   * `options.requestId` is given.
+   */
+  applyCommand(index: number, command: MetadataCommand, options: EncodeOptions = {}): ApplyResult {
     let bytes: Uint8Array;
     try {
-      bytes = encodeCommand(command);
+      bytes = encodeCommand(command, options);
     } catch (e) {
       if (!isMetadataError(e)) throw e;
       // Not encodable (e.g. a string over a limit): rejected like a malformed entry.
@@ -769,15 +844,34 @@ export class MetadataStateMachine implements MetadataView {
   // Snapshot
   // ------------------------------------------------------------------------------------------
 
-  /** The whole state at `appliedIndex` (msgpack); equal states give identical bytes. */
+  /**
+   * The whole state at `appliedIndex` (msgpack); equal states give identical bytes. Format 1 while
+   * no request is remembered, format 2 (with `requests`, in the order applied) otherwise.
+   */
   snapshot(): Uint8Array {
     const s = this.state;
     const pairs = (r: Readonly<Record<string, string>>): string[][] =>
       Object.keys(r)
         .sort()
         .map((k) => [k, r[k] as string]);
+    const requests =
+      s.requests.size === 0
+        ? {}
+        : {
+            requests: [...s.requests].map(([id, r]) => ({
+              id,
+              index: r.index,
+              code: r.error?.code ?? null,
+              message: r.error?.message ?? null,
+              producerIds:
+                r.producerIds === null
+                  ? null
+                  : [r.producerIds.brokerId, r.producerIds.firstProducerId, r.producerIds.count],
+            })),
+          };
     return packCanonical({
-      format: SNAPSHOT_FORMAT_VERSION,
+      format: s.requests.size === 0 ? 1 : SNAPSHOT_FORMAT_VERSION,
+      ...requests,
       appliedIndex: this.applied,
       clusterId: s.clusterId,
       nextProducerId: s.nextProducerId,
@@ -824,14 +918,27 @@ export class MetadataStateMachine implements MetadataView {
   }
 }
 
+/** The answer to a retry: the first outcome of its request, nothing applied again. */
+function retryResult(index: number, command: MetadataCommand, first: RequestRecord): ApplyResult {
+  if (first.error !== null) {
+    const error = new MetadataError(first.error.code, first.error.message);
+    return { ok: false, index, command, error, retryOf: first.index };
+  }
+  const changes: MetadataChange[] =
+    first.producerIds === null
+      ? []
+      : [{ type: 'producerIdsAllocated', index: first.index, block: first.producerIds }];
+  return { ok: true, index, command, changes, retryOf: first.index };
+}
+
 function decodeSnapshot(bytes: Uint8Array): { state: State; appliedIndex: number } {
   const code = 'UNKNOWN_SERVER_ERROR';
   const r = Reader.of(unpack(bytes, 'snapshot', code), 'snapshot', code);
   const format = r.int('format', 0, L.maxInt32);
-  if (format !== SNAPSHOT_FORMAT_VERSION) {
+  if (format < 1 || format > SNAPSHOT_FORMAT_VERSION) {
     throw new MetadataError(
       'UNSUPPORTED_VERSION',
-      `Snapshot format ${format}; this node reads ${SNAPSHOT_FORMAT_VERSION}`,
+      `Snapshot format ${format}; this node reads 1..${SNAPSHOT_FORMAT_VERSION}`,
     );
   }
   const S = L.maxStringLength;
@@ -909,5 +1016,34 @@ function decodeSnapshot(bytes: Uint8Array): { state: State; appliedIndex: number
   for (const c of r.objects('brokerConfigs', L.maxBrokers + 1)) {
     state.brokerConfigs.set(brokerConfigScope(c.nullableInt('brokerId', 0, L.maxInt32)), readPairs(c));
   }
+  if (format >= 2) {
+    for (const q of r.objects('requests', L.maxRememberedRequests)) {
+      const id = q.str('id', L.maxRequestIdLength);
+      if (id.length === 0 || state.requests.has(id)) q.fail('id', `empty or duplicate request id ${id}`);
+      const code = q.nullableStr('code', 64);
+      if (code !== null && !ERROR_CODES.has(code)) q.fail('code', `unknown error code ${code}`);
+      const producerIds = readProducerIds(q);
+      state.requests.set(id, {
+        index: q.int('index', 1, appliedIndex),
+        error:
+          code === null
+            ? null
+            : { code: code as MetadataErrorCode, message: q.str('message', L.maxStringLength) },
+        producerIds,
+      });
+    }
+  }
   return { state, appliedIndex };
+}
+
+const ERROR_CODES = new Set<string>(Object.values(MetadataErrorCode));
+
+/** A remembered producer-id block: null, or [brokerId, firstProducerId, count]. */
+function readProducerIds(q: Reader): ProducerIdBlock | null {
+  const v = q.raw('producerIds');
+  if (v === null) return null;
+  if (!Array.isArray(v) || v.length !== 3 || !v.every((x) => Number.isSafeInteger(x) && (x as number) >= 0))
+    return q.fail('producerIds', 'expected [brokerId, first, count]');
+  const [brokerId, firstProducerId, count] = v as [number, number, number];
+  return Object.freeze({ brokerId, firstProducerId, count });
 }

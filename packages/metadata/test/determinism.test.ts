@@ -1,7 +1,7 @@
 /**
  * Property tests of the replicated state machine: applying the same log gives the same state and
  * byte-identical snapshots; snapshot → restore → continue equals continuing without the snapshot;
- * rejected commands change nothing.
+ * rejected commands and retries (a request id applied again) change nothing.
  */
 import fc from 'fast-check';
 import type { Arbitrary } from 'fast-check';
@@ -215,24 +215,46 @@ const SETUP: MetadataCommand[] = [
   },
 ];
 
-/** A log: commands with strictly increasing indexes and occasional gaps and no-op entries. */
+/**
+ * A log: commands with strictly increasing indexes and occasional gaps and no-op entries. About
+ * half carry a request id, and now and then an earlier entry with an id comes again, byte for byte
+ * (a proposal retried after its answer was lost).
+ */
 const logArb = fc
-  .array(fc.tuple(entryArb, fc.integer({ min: 1, max: 3 }), fc.boolean()), { minLength: 1, maxLength: 30 })
+  .array(
+    fc.tuple(
+      entryArb,
+      fc.integer({ min: 1, max: 3 }),
+      fc.boolean(),
+      fc.boolean(),
+      fc.option(fc.nat(), { nil: undefined }),
+    ),
+    { minLength: 1, maxLength: 30 },
+  )
   .map((entries) => {
     let index = 0;
+    let requests = 0;
     const log: { index: number; data: Uint8Array }[] = [];
+    const withIds: Uint8Array[] = [];
     for (const command of SETUP) log.push({ index: ++index, data: encodeCommand(command) });
-    for (const [commands, gap, noop] of entries) {
+    for (const [commands, gap, noop, withId, retry] of entries) {
       index += gap;
       if (noop && gap === 3) log.push({ index, data: new Uint8Array(0) });
-      for (const command of commands) log.push({ index: ++index, data: encodeCommand(command) });
+      for (const command of commands) {
+        const data = encodeCommand(command, withId ? { requestId: `q${requests++}` } : {});
+        if (withId) withIds.push(data);
+        log.push({ index: ++index, data });
+      }
+      if (retry !== undefined && withIds.length > 0)
+        log.push({ index: ++index, data: withIds[retry % withIds.length] as Uint8Array });
     }
     return log;
   });
 
 function outcome(sm: MetadataStateMachine, entry: { index: number; data: Uint8Array }): string {
   const r = sm.apply(entry.index, entry.data);
-  return r.ok ? `ok:${r.changes.length}` : r.error.code;
+  const retry = r.retryOf === undefined ? '' : `@${r.retryOf}`;
+  return (r.ok ? `ok:${r.changes.length}` : r.error.code) + retry;
 }
 
 /** `METADATA_PROPERTY_RUNS_FACTOR=50 pnpm test:soak` runs the properties much longer. */
@@ -255,20 +277,24 @@ describe('determinism', () => {
     );
   });
 
-  test('the generated logs exercise every command type, accepted and rejected', () => {
+  test('the generated logs exercise every command type, accepted and rejected, and retries of both', () => {
     const accepted = new Set<string>();
     const rejected = new Set<string>();
+    const retried = { ok: 0, rejected: 0 };
     fc.assert(
       fc.property(logArb, (log) => {
         const sm = new MetadataStateMachine();
         for (const entry of log) {
           const r = sm.apply(entry.index, entry.data);
           if (r.command === null) continue;
-          (r.ok && r.changes.length > 0 ? accepted : rejected).add(r.command.type);
+          if (r.retryOf !== undefined) retried[r.ok ? 'ok' : 'rejected']++;
+          else (r.ok && r.changes.length > 0 ? accepted : rejected).add(r.command.type);
         }
       }),
-      { numRuns: 200, seed: 42 },
+      { numRuns: 400, seed: 42 },
     );
+    expect(retried.ok).toBeGreaterThan(0);
+    expect(retried.rejected).toBeGreaterThan(0);
     const all = [
       'initCluster',
       'registerBroker',
@@ -288,7 +314,7 @@ describe('determinism', () => {
     expect([...rejected].sort()).toEqual([...all].sort());
   });
 
-  test('property: a rejected command changes nothing but the applied index and publishes nothing', () => {
+  test('property: a rejected or retried command changes nothing but the applied index and publishes nothing', () => {
     fc.assert(
       fc.property(logArb, (log) => {
         const sm = new MetadataStateMachine();
@@ -301,7 +327,7 @@ describe('determinism', () => {
           const count = published.length;
           const r = sm.apply(entry.index, entry.data);
           expect(sm.appliedIndex).toBe(entry.index);
-          if (!r.ok || r.changes.length === 0) {
+          if (!r.ok || r.changes.length === 0 || r.retryOf !== undefined) {
             expect(stateOf(sm)).toEqual(before);
             expect(published.length).toBe(count);
           } else {

@@ -4,6 +4,7 @@ import {
   ConfigSource,
   ConfigType,
   MetadataStateMachine,
+  SNAPSHOT_FORMAT_VERSION,
   coordinatorPartition,
   encodeCommand,
   findCoordinator,
@@ -186,7 +187,7 @@ describe('snapshot', () => {
     expect(() => n.sm.restore(new Uint8Array([0xc1, 0x00]))).toThrow(
       expect.objectContaining({ code: 'UNKNOWN_SERVER_ERROR' }),
     );
-    expect(() => n.sm.restore(pack({ format: 2 }))).toThrow(
+    expect(() => n.sm.restore(pack({ format: SNAPSHOT_FORMAT_VERSION + 1 }))).toThrow(
       expect.objectContaining({ code: 'UNSUPPORTED_VERSION' }),
     );
     expect(() =>

@@ -7,6 +7,11 @@ export const HostErrorCode = {
   Closed: 'Closed',
   /** Another node could not be reached (a forwarded proposal). */
   Unreachable: 'Unreachable',
+  /**
+   * The group (or the whole host) stopped: the Raft core broke an invariant, the state machine could
+   * not follow the log, or storage failed. It takes no more work until the process restarts.
+   */
+  Stopped: 'Stopped',
 } as const;
 export type HostErrorCode = (typeof HostErrorCode)[keyof typeof HostErrorCode];
 

@@ -13,6 +13,15 @@
 //   5. advance.
 // Only one cycle runs at a time; inputs that arrive meanwhile (messages, proposals, ticks) are
 // stepped into the groups at once and handled by the next cycle, so fsyncs are shared naturally.
+//
+// Errors (README, "When a group stops"): the Raft core refuses some inputs without changing any
+// state — a message that is invalid or not for this node (InvalidMessage), a request this node
+// cannot serve (NotLeader, ProposalDropped). A refused peer message is dropped; a refused proposal
+// or read is the caller's error. Any other error out of a group's core (InvariantViolated above
+// all: an append that conflicts with a committed entry) or out of its state machine's restore
+// means that group's state can no longer be trusted: the group stops for good (etcd panics), logged
+// at error with its terms and indexes, and tells its state machine (onRoleChange to follower, then
+// onStopped). A failed fsync stops the whole host: every group stops with that error.
 import path from 'node:path';
 import {
   EntryType,
@@ -65,6 +74,13 @@ export interface StateMachine {
    * than a majority hold an entry (see GroupStatus.progress). Keep it cheap.
    */
   onReplicated?(): void;
+  /**
+   * Called once when the group stops for good: its Raft core broke an invariant, this state machine
+   * could not follow the log (restore threw), or the host's storage failed. Nothing more is applied,
+   * proposals are refused with HostError Stopped, and a leader was first told it no longer leads
+   * (onRoleChange). The state machine should stop serving what it built from the group.
+   */
+  onStopped?(error: Error): void;
   /**
    * With `snapshotPolicy: 'stateMachine'`: asked after every cycle in which the group did work.
    * Returns a point the log may be compacted to — `data` is the state as of `index` (an applied
@@ -268,6 +284,11 @@ export interface GroupStatus {
   maxEntryBytes: number;
   /** Per-node replication progress, on the leader only (empty elsewhere). */
   progress: readonly PeerProgress[];
+  /**
+   * Why the group stopped (it takes no more work), or null while it runs. A stopped group reports
+   * itself a follower that knows no leader.
+   */
+  failure: Error | null;
 }
 
 interface Pending {
@@ -296,6 +317,8 @@ class Group {
   term = 0;
   confState: ConfState;
   closed = false;
+  /** Why the group stopped for good (see stopGroup), or null. */
+  failure: Error | null = null;
   /** Proposals that asked to hear when their entry is durable in this node's log, by index. */
   persistWaiters = new Map<number, { term: number; notify(): void }>();
   /** Last index of this node's log known durable (entries synced in a finished cycle). */
@@ -344,6 +367,58 @@ class Group {
     }
     return cs;
   }
+}
+
+/**
+ * Errors with which the Raft core refuses an input before changing any state: a message that is
+ * invalid or not for this node, a request this node cannot serve. Anything else out of the core
+ * means its state can no longer be trusted.
+ */
+function isRefusal(e: unknown): e is RaftError {
+  return (
+    isRaftError(e, RaftErrorCode.InvalidMessage) ||
+    isRaftError(e, RaftErrorCode.NotLeader) ||
+    isRaftError(e, RaftErrorCode.ProposalDropped)
+  );
+}
+
+/** What a log line says about a message that broke a group. */
+function describeMessage(m: Message): Record<string, unknown> {
+  const first = m.entries[0];
+  const last = m.entries[m.entries.length - 1];
+  return {
+    type: m.type,
+    from: m.from,
+    term: m.term,
+    index: m.index,
+    logTerm: m.logTerm,
+    commit: m.commit,
+    entries:
+      first === undefined || last === undefined
+        ? []
+        : [
+            { index: first.index, term: first.term },
+            { index: last.index, term: last.term },
+          ],
+    ...(m.snapshot ? { snapshot: { index: m.snapshot.metadata.index, term: m.snapshot.metadata.term } } : {}),
+  };
+}
+
+/** What a log line says about a Ready whose handling broke a group. */
+function describeReady(rd: Ready): Record<string, unknown> {
+  const range = (es: readonly Entry[]): number[] => {
+    const first = es[0];
+    const last = es[es.length - 1];
+    return first === undefined || last === undefined ? [] : [first.index, last.index];
+  };
+  return {
+    entries: range(rd.entries),
+    committed: range(rd.committedEntries),
+    hardState: rd.hardState,
+    ...(rd.snapshot
+      ? { snapshot: { index: rd.snapshot.metadata.index, term: rd.snapshot.metadata.term } }
+      : {}),
+  };
 }
 
 /** The WAL's own limit on a record is min(16 MiB, segment − headers); 4 KiB covers the headers. */
@@ -413,6 +488,10 @@ export class RaftHost {
   /** Opens (recovering) or creates a group. */
   async openGroup(g: GroupOptions): Promise<void> {
     if (this.closed) throw new HostError('Closed', 'host is closed');
+    if (this.cycleError !== null)
+      throw new HostError('Stopped', `host stopped: ${(this.cycleError as Error).message}`, {
+        cause: this.cycleError,
+      });
     if (this.groups.has(g.groupId))
       throw new HostError('InvalidArgument', `group ${g.groupId} is already open`);
     const dir = path.join(this.options.dataDir, `group-${g.groupId}`);
@@ -504,7 +583,8 @@ export class RaftHost {
     this.groups.delete(groupId);
     g.closed = true;
     this.failPending(g, new HostError('Closed', `group ${groupId} closed`));
-    await this.storeCommit(g);
+    // A stopped group's core is not trusted: nothing it computed is written any more.
+    if (g.failure === null) await this.storeCommit(g);
     await g.storage.close();
   }
 
@@ -525,15 +605,27 @@ export class RaftHost {
     return [...this.groups.keys()];
   }
 
-  /** Delivers a message from the transport. Unknown groups are ignored (they may not be open yet). */
+  /**
+   * Delivers a message from the transport; never throws. Unknown groups are ignored (they may not be
+   * open yet), and so are stopped ones. A message the core refuses (invalid, not for this node) is
+   * dropped; any other error out of the core stops the group (see stopGroup).
+   */
   receive(groupId: number, message: Message): void {
     const g = this.groups.get(groupId);
-    if (!g || this.closed) return;
+    if (!g || this.closed || g.failure !== null) return;
     try {
       g.node.step(message);
     } catch (e) {
-      if (!isRaftError(e)) throw e;
-      this.logger.debug('raft message refused', { group: groupId, type: message.type, error: e.message });
+      if (isRefusal(e)) {
+        this.logger.debug('raft message refused', {
+          group: groupId,
+          type: message.type,
+          from: message.from,
+          error: e.message,
+        });
+      } else {
+        this.stopGroup(g, e, { message: describeMessage(message) });
+      }
       return;
     }
     if (message.type === MessageType.MsgAppResp && g.role === StateType.Leader) g.sm.onReplicated?.();
@@ -542,19 +634,33 @@ export class RaftHost {
 
   /** Tells every group that a peer could not be reached (the transport saw its stream fail). */
   peerUnreachable(nodeId: number): void {
-    for (const g of this.groups.values()) g.node.reportUnreachable(nodeId);
+    for (const g of this.groups.values()) {
+      if (g.failure !== null) continue;
+      try {
+        g.node.reportUnreachable(nodeId);
+      } catch (e) {
+        this.stopGroup(g, e, { unreachable: nodeId });
+      }
+    }
   }
 
   /** Reports a snapshot transfer's outcome to its group. */
   snapshotStatus(groupId: number, to: number, ok: boolean): void {
-    this.groups.get(groupId)?.node.reportSnapshot(to, ok);
+    const g = this.groups.get(groupId);
+    if (!g || g.failure !== null) return;
+    try {
+      g.node.reportSnapshot(to, ok);
+    } catch (e) {
+      this.stopGroup(g, e, { snapshotStatus: { to, ok } });
+      return;
+    }
     this.requestCycle();
   }
 
   /**
    * Proposes an entry; settles when it is applied on this node (with the state machine's result),
    * or fails with RaftError NotLeader (carrying the leader hint), ProposalDropped, or HostError
-   * Timeout. A follower never crashes on a proposal.
+   * Timeout, or Stopped (the group stopped). A follower never crashes on a proposal.
    */
   propose(
     groupId: number,
@@ -563,6 +669,7 @@ export class RaftHost {
     options: ProposeOptions = {},
   ): Promise<ProposalOutcome> {
     const g = this.group(groupId);
+    if (g.failure !== null) return Promise.reject(this.stoppedError(g));
     if (data.length > g.opts.maxEntryBytes) {
       return Promise.reject(
         new HostError('TooLarge', `proposal of ${data.length} bytes exceeds ${g.opts.maxEntryBytes}`),
@@ -577,7 +684,7 @@ export class RaftHost {
     try {
       at = g.node.propose(data);
     } catch (e) {
-      return Promise.reject(e);
+      return Promise.reject(isRefusal(e) ? e : this.stopGroup(g, e, { propose: data.length }));
     }
     if (options.onPersisted) g.persistWaiters.set(at.index, { term: at.term, notify: options.onPersisted });
     const tracked = this.track(g, at, timeoutMs);
@@ -625,8 +732,12 @@ export class RaftHost {
         const at = await this.transport.forwardProposal(leaderId, groupId, data, remaining);
         return await this.localOutcome(g, at, Math.max(1, Math.round(deadline - performance.now())));
       } catch (e) {
+        // NotLeader: the leader moved. Unreachable: it died, or its answer was lost (the entry may
+        // have committed: the state machine must recognize a retry). Stopped: its group stopped
+        // there, and the other nodes elect a new leader.
         const code = (e as { code?: unknown }).code;
-        if (code !== RaftErrorCode.NotLeader && code !== 'Unreachable') throw e;
+        if (code !== RaftErrorCode.NotLeader && code !== 'Unreachable' && code !== 'Stopped') throw e;
+        if (g.failure !== null) throw this.stoppedError(g);
         lastError = e;
         await new Promise<void>((r) => this.scheduler.setTimeout(r, this.opts.tickMs));
       } finally {
@@ -663,11 +774,12 @@ export class RaftHost {
     timeoutMs = this.opts.proposalTimeoutMs,
   ): Promise<ProposalOutcome> {
     const g = this.group(groupId);
+    if (g.failure !== null) return Promise.reject(this.stoppedError(g));
     let at: { index: number; term: number };
     try {
       at = g.node.proposeConfChange(cc);
     } catch (e) {
-      return Promise.reject(e);
+      return Promise.reject(isRefusal(e) ? e : this.stopGroup(g, e, { proposeConfChange: true }));
     }
     return this.track(g, at, timeoutMs);
   }
@@ -679,6 +791,7 @@ export class RaftHost {
    */
   readIndex(groupId: number, timeoutMs = this.opts.proposalTimeoutMs): Promise<number> {
     const g = this.group(groupId);
+    if (g.failure !== null) return Promise.reject(this.stoppedError(g));
     if (g.role !== StateType.Leader) {
       return Promise.reject(
         new RaftError(RaftErrorCode.NotLeader, 'not the leader', { leaderId: g.leaderId }),
@@ -691,29 +804,51 @@ export class RaftHost {
         reject(new HostError('Timeout', `read index of group ${groupId} timed out`));
       }, timeoutMs);
       g.reads.set(id, { resolve, reject, timer });
-      g.node.readIndex(new TextEncoder().encode(id));
+      try {
+        g.node.readIndex(new TextEncoder().encode(id));
+      } catch (e) {
+        g.reads.delete(id);
+        this.scheduler.clearTimeout(timer);
+        reject(isRefusal(e) ? e : this.stopGroup(g, e, { readIndex: id }));
+        return;
+      }
       this.requestCycle();
     });
   }
 
+  /** Throws RaftError NotLeader when no leader is known, HostError Stopped when the group stopped. */
   transferLeadership(groupId: number, to: number): void {
-    this.group(groupId).node.transferLeadership(to);
+    const g = this.group(groupId);
+    if (g.failure !== null) throw this.stoppedError(g);
+    try {
+      g.node.transferLeadership(to);
+    } catch (e) {
+      throw isRefusal(e) ? e : this.stopGroup(g, e, { transferLeadership: to });
+    }
     this.requestCycle();
   }
 
-  /** Starts an election in a group now (used when a node should lead without waiting). */
+  /** Starts an election in a group now (used when a node should lead without waiting); not in a stopped group. */
   campaign(groupId: number): void {
-    this.group(groupId).node.campaign();
+    const g = this.group(groupId);
+    if (g.failure !== null) return;
+    try {
+      g.node.campaign();
+    } catch (e) {
+      this.stopGroup(g, e, { campaign: true });
+      return;
+    }
     this.requestCycle();
   }
 
   status(groupId: number): GroupStatus {
     const g = this.group(groupId);
     const s: Status = g.node.status();
+    const stopped = g.failure !== null;
     return {
       groupId,
-      role: s.softState.raftState,
-      leaderId: s.softState.lead,
+      role: stopped ? StateType.Follower : s.softState.raftState,
+      leaderId: stopped ? 0 : s.softState.lead,
       term: s.hardState.term,
       vote: s.hardState.vote,
       commitIndex: s.hardState.commit,
@@ -725,7 +860,7 @@ export class RaftHost {
       learners: s.config.learners,
       maxEntryBytes: g.opts.maxEntryBytes,
       progress:
-        s.progress === null
+        s.progress === null || stopped
           ? []
           : [...s.progress].map(([nodeId, p]) => ({
               nodeId,
@@ -735,6 +870,7 @@ export class RaftHost {
               isLearner: p.isLearner,
               recentActive: nodeId === this.nodeId || p.recentActive,
             })),
+      failure: g.failure,
     };
   }
 
@@ -747,7 +883,7 @@ export class RaftHost {
     for (const g of this.groups.values()) {
       g.closed = true;
       this.failPending(g, new HostError('Closed', 'host is closed'));
-      await this.storeCommit(g);
+      if (g.failure === null) await this.storeCommit(g);
       await g.storage.close();
     }
     this.groups.clear();
@@ -761,6 +897,7 @@ export class RaftHost {
   }
 
   private track(g: Group, at: { index: number; term: number }, timeoutMs: number): Promise<ProposalOutcome> {
+    if (g.failure !== null) return Promise.reject(this.stoppedError(g));
     this.requestCycle();
     return new Promise<ProposalOutcome>((resolve, reject) => {
       const timer = this.scheduler.setTimeout(() => {
@@ -797,11 +934,96 @@ export class RaftHost {
       r.reject(e);
     }
     g.reads.clear();
+    // Their timers were cleared when the quorum confirmed them: nothing else would ever settle them.
+    for (const { w } of g.appliedWaiters) w.reject(e);
+    g.appliedWaiters = [];
+  }
+
+  /** The error a stopped group answers every request with. */
+  private stoppedError(g: Group): HostError {
+    const why = g.failure === null ? 'stopped' : g.failure.message;
+    return new HostError('Stopped', `raft group ${g.id} on node ${this.nodeId} stopped: ${why}`, {
+      cause: g.failure ?? undefined,
+    });
+  }
+
+  /**
+   * Stops one group for good (etcd panics here; we stop only what broke) and returns the error its
+   * requests now get. Logged at error with the group's term, commit, applied and last index and
+   * `context` (the message that broke it, say); `context` null when the caller already logged (a
+   * host failure). Pending proposals and reads fail with HostError Stopped; a leader's state machine
+   * hears it is a follower that knows no leader, then onStopped. The group stays open — status()
+   * reports the failure — until closeGroup, and is never stepped, ticked or cycled again.
+   */
+  private stopGroup(g: Group, cause: unknown, context: Record<string, unknown> | null): HostError {
+    if (g.failure !== null) return this.stoppedError(g);
+    const error = cause instanceof Error ? cause : new Error(String(cause));
+    g.failure = error;
+    if (context !== null) {
+      let core: Record<string, unknown> = {};
+      try {
+        const st = g.node.status();
+        core = {
+          term: st.hardState.term,
+          vote: st.hardState.vote,
+          commit: st.hardState.commit,
+          role: st.softState.raftState,
+          leader: st.softState.lead,
+        };
+      } catch {
+        // The core is broken; what the host knows below is still worth logging.
+      }
+      this.logger.error(`raft group ${g.id} stopped: ${error.message}`, {
+        group: g.id,
+        code: (error as { code?: unknown }).code,
+        error: error.message,
+        ...core,
+        applied: g.applied,
+        lastIndex: g.storage.lastIndex(),
+        lastTerm: g.storage.lastIndex() > 0 ? this.termOrZero(g, g.storage.lastIndex()) : 0,
+        ...context,
+      });
+    }
+    const stopped = this.stoppedError(g);
+    this.failPending(g, stopped);
+    g.unstoredCommit = null;
+    const tell = (what: string, f: () => void): void => {
+      try {
+        f();
+      } catch (e) {
+        this.logger.error(`state machine of raft group ${g.id} threw in ${what}`, {
+          group: g.id,
+          error: (e as Error).message,
+        });
+      }
+    };
+    if (g.role !== StateType.Follower || g.leaderId !== 0) {
+      g.role = StateType.Follower;
+      g.leaderId = 0;
+      tell('onRoleChange', () => g.sm.onRoleChange?.(StateType.Follower, 0, g.term));
+    }
+    tell('onStopped', () => g.sm.onStopped?.(error));
+    return stopped;
+  }
+
+  /** The term of the entry at `index` in the group's storage, 0 when it cannot be read. */
+  private termOrZero(g: Group, index: number): number {
+    try {
+      return g.storage.term(index);
+    } catch {
+      return 0;
+    }
   }
 
   private tick(): void {
     for (const g of this.groups.values()) {
-      g.node.tick();
+      if (g.failure !== null) continue;
+      try {
+        g.node.tick();
+      } catch (e) {
+        this.stopGroup(g, e, { tick: true });
+        continue;
+      }
       g.ticksSinceCommitStored++;
     }
     this.requestCycle();
@@ -858,11 +1080,14 @@ export class RaftHost {
     setImmediate(() => {
       this.runCycles().catch((e: unknown) => {
         // A storage failure (disk full, I/O error) leaves Raft state unknown: stop this host's
-        // progress rather than acknowledge anything that may not be durable.
+        // progress rather than acknowledge anything that may not be durable. Every group stops
+        // with it, so that their state machines stop serving and proposals are refused at once.
         this.cycleError = e;
         this.logger.error('raft host cycle failed; the host stops processing', {
           error: (e as Error).message,
+          groups: this.groups.size,
         });
+        for (const g of this.groups.values()) this.stopGroup(g, e, null);
       });
     });
   }
@@ -888,6 +1113,7 @@ export class RaftHost {
     const unwritten: { g: Group; rd: Ready }[] = [];
     const syncs: Promise<void>[] = [];
     for (const g of this.groups.values()) {
+      if (g.failure !== null) continue;
       if (!g.node.hasReady()) {
         // A commit index held back by earlier cycles is written once it is old enough.
         if (
@@ -898,7 +1124,13 @@ export class RaftHost {
           syncs.push(g.storage.sync());
         continue;
       }
-      const rd = g.node.ready();
+      let rd: Ready;
+      try {
+        rd = g.node.ready();
+      } catch (e) {
+        this.stopGroup(g, e, { ready: 'taking the Ready' });
+        continue;
+      }
       const termOrVote =
         rd.hardState !== null &&
         (rd.hardState.term !== g.storedHardState.term || rd.hardState.vote !== g.storedHardState.vote);
@@ -919,10 +1151,15 @@ export class RaftHost {
             rd.entries.length > 0 ? (rd.entries[0] as Entry).index - 1 : Number.MAX_SAFE_INTEGER,
           );
           if ((rd.committedEntries[0] as Entry).index <= bound) {
-            this.applyRoleChange(g, rd);
-            for (const e of rd.committedEntries) {
-              if (e.index > bound) break;
-              this.applyEntry(g, e);
+            try {
+              this.applyRoleChange(g, rd);
+              for (const e of rd.committedEntries) {
+                if (e.index > bound) break;
+                this.applyEntry(g, e);
+              }
+            } catch (e) {
+              this.stopGroup(g, e, { ready: describeReady(rd) });
+              continue;
             }
           }
         }
@@ -944,7 +1181,7 @@ export class RaftHost {
     // 2. One shared fsync for every group that wrote something.
     if (syncs.length > 0) await Promise.all(syncs);
     for (const { g, rd, heartbeatsSent } of written) {
-      if (g.closed) continue;
+      if (g.closed || g.failure !== null) continue;
       const last = rd.entries[rd.entries.length - 1];
       if (last !== undefined) g.persistedIndex = last.index;
       else if (rd.snapshot) g.persistedIndex = Math.max(g.persistedIndex, rd.snapshot.metadata.index);
@@ -960,19 +1197,27 @@ export class RaftHost {
       this.finishReady(g, rd, heartbeatsSent);
     }
     // Applying and advancing may have made more work ready (e.g. the next committed entries).
-    if (
-      written.some(({ g }) => !g.closed && g.node.hasReady()) ||
-      unwritten.some(({ g }) => !g.closed && g.node.hasReady())
-    )
-      this.cycleRequested = true;
+    const more = (g: Group): boolean => !g.closed && g.failure === null && g.node.hasReady();
+    if (written.some(({ g }) => more(g)) || unwritten.some(({ g }) => more(g))) this.cycleRequested = true;
   }
 
   /**
    * Steps 3–5 of a Ready whose writes are durable: send its messages (without the heartbeats
-   * already sent), apply, advance.
+   * already sent), apply, advance; then snapshot when the policy says so. An error of the core
+   * (advance, a membership change) or of the state machine's restore stops the group.
    */
   private finishReady(g: Group, rd: Ready, heartbeatsSent: boolean): void {
-    if (g.closed) return;
+    if (g.closed || g.failure !== null) return;
+    try {
+      this.sendApplyAdvance(g, rd, heartbeatsSent);
+    } catch (e) {
+      this.stopGroup(g, e, { ready: describeReady(rd) });
+      return;
+    }
+    this.maybeSnapshot(g);
+  }
+
+  private sendApplyAdvance(g: Group, rd: Ready, heartbeatsSent: boolean): void {
     // 3. Messages go out only now that what they depend on is durable.
     if (this.transport) {
       for (const m of rd.messages) {
@@ -1018,7 +1263,6 @@ export class RaftHost {
     }
     // 5. Advance.
     g.node.advance();
-    this.maybeSnapshot(g);
   }
 
   /**

@@ -2,7 +2,8 @@
 // @chronik/raft-grpc's GrpcTransport (send, forwardProposal, stats, start, close), so that a whole
 // cluster of hosts — and the programs built on them — runs inside one process. Messages are
 // delivered asynchronously through `deliver` (setImmediate by default; a simulation passes its own
-// scheduler), in the order they were sent; a node in `down` neither sends nor receives.
+// scheduler), in the order they were sent; a node in `down` neither sends nor receives. Faults for
+// tests: `loseForwardAnswers` drops the answer of a forwarded proposal that was proposed anyway.
 import type { Message } from '@chronik/raft';
 import { HostError } from './errors.js';
 import type { HostTransport } from './host.js';
@@ -23,6 +24,8 @@ export class MemoryNetwork {
   readonly down = new Set<number>();
   private readonly handlers = new Map<number, MemoryTransportHandler>();
   private readonly deliver: (fn: () => void) => void;
+  /** Destination node → answers of forwarded proposals still to lose. */
+  private readonly lostAnswers = new Map<number, number>();
 
   constructor(options: MemoryNetworkOptions = {}) {
     this.deliver = options.deliver ?? ((fn) => setImmediate(fn));
@@ -31,6 +34,28 @@ export class MemoryNetwork {
   /** The transport of `nodeId`, delivering into `handler` once started. */
   transport(nodeId: number, handler: MemoryTransportHandler): MemoryTransport {
     return new MemoryTransport(this, nodeId, handler);
+  }
+
+  /**
+   * Loses the answers of the next `count` proposals forwarded to `toNode`: each is proposed there as
+   * usual, and once it settled there the sender gets HostError Unreachable — as when a gRPC call's
+   * connection drops after the remote node applied the entry. The sender cannot tell whether the
+   * entry committed; a retry must be recognized by the state machine.
+   */
+  loseForwardAnswers(toNode: number, count = 1): void {
+    if (!Number.isSafeInteger(count) || count < 0)
+      throw new HostError('InvalidArgument', `count must be a non-negative integer, got ${count}`);
+    if (count === 0) this.lostAnswers.delete(toNode);
+    else this.lostAnswers.set(toNode, count);
+  }
+
+  /** @internal Whether the answer of a proposal forwarded to `toNode` now is to be lost (counts it). */
+  takeLostAnswer(toNode: number): boolean {
+    const n = this.lostAnswers.get(toNode);
+    if (n === undefined) return false;
+    if (n <= 1) this.lostAnswers.delete(toNode);
+    else this.lostAnswers.set(toNode, n - 1);
+    return true;
   }
 
   /** @internal */
@@ -100,7 +125,13 @@ export class MemoryTransport implements HostTransport {
     const h = this.started && !this.net.down.has(this.nodeId) ? this.net.handler(toNode) : undefined;
     if (h?.onPropose === undefined)
       return Promise.reject(new HostError('Unreachable', `node ${toNode} is not reachable in memory`));
-    return h.onPropose(groupId, data, timeoutMs);
+    const answer = h.onPropose(groupId, data, timeoutMs);
+    if (!this.net.takeLostAnswer(toNode)) return answer;
+    const lost = (): Promise<never> =>
+      Promise.reject(
+        new HostError('Unreachable', `the answer of a proposal forwarded to node ${toNode} was lost`),
+      );
+    return answer.then(lost, lost);
   }
 
   /** Per peer, the messages it received from this node (monotonic, as GrpcTransport's totalAckedBatches). */

@@ -102,3 +102,28 @@ test('a proposal forwarded while the leader is cut off waits for the next leader
     }
   }
 });
+
+test('a forwarded proposal whose answer is lost after it committed is retried: a state machine without request ids applies it twice', async () => {
+  const net = new MemoryNetwork();
+  const nodes = await cluster(net);
+  try {
+    await until(() => nodes.some((n) => n.host.status(7).leaderId > 0));
+    const leaderId = (nodes[0] as Node).host.status(7).leaderId;
+    const follower = nodes.find((n) => n.host.nodeId !== leaderId) as Node;
+    net.loseForwardAnswers(leaderId);
+    // The first forward commits on the leader but its answer is lost (Unreachable); proposeOrForward
+    // cannot tell and proposes the same bytes again, which the KV applies as a new entry.
+    const out = await follower.host.proposeOrForward(7, Buffer.from('n=1'), 5000);
+    await until(() => nodes.every((n) => n.kv.log.filter((l) => l === 'n=1').length === 2));
+    expect(out.result).toBe(follower.kv.log.length);
+    // Only the next answer was lost.
+    await follower.host.proposeOrForward(7, Buffer.from('m=1'), 5000);
+    await until(() => nodes.every((n) => n.kv.log.filter((l) => l === 'm=1').length === 1));
+    expect(() => net.loseForwardAnswers(leaderId, -1)).toThrow(/non-negative/);
+  } finally {
+    for (const n of nodes) {
+      await n.host.close();
+      await n.transport.close();
+    }
+  }
+});

@@ -3,11 +3,16 @@
 // (RaftHost.proposeOrForward) and answered once applied on this node, with this node's result:
 // read-your-writes on every node. No reachable leader: NOT_CONTROLLER (Kafka's retriable answer to
 // admin requests that cannot reach the controller).
+// Every commit carries a request id, `<node id>-<16 hex digits drawn once per process>-<sequence>`:
+// proposeOrForward may propose a command again after a forward whose answer was lost had committed
+// it, and the state machine answers such a retry with the first outcome instead of applying it
+// twice (a retried CreateTopics would otherwise get TOPIC_ALREADY_EXISTS for its own topic).
 import type { ApplyResult, MetadataCommand } from '@chronik/metadata';
 import { MetadataStateMachine, encodeCommand } from '@chronik/metadata';
 import type { Entry } from '@chronik/raft';
 import type { RaftHost } from '@chronik/raft-host';
 import { KafkaError } from '../errors.js';
+import type { Random } from '../infra.js';
 import type { Logger } from '../logger.js';
 import { toKafkaError } from '../error-map.js';
 import type { MetadataGroupStatus, MetadataStore } from '../services/metadata-store.js';
@@ -21,10 +26,13 @@ export interface RaftMetadataStoreOptions {
   bootstrap: boolean;
   /** Time a commit may take, forwarding included. */
   timeoutMs: number;
+  /** Draws the per-process part of the request ids (unique across restarts of this node). */
+  random: Random;
   logger: Logger;
   /**
-   * The metadata log holds an entry this node cannot apply (written by newer code): it must stop
-   * rather than serve a state that diverges from the others'.
+   * The metadata log holds an entry this node cannot apply (written by newer code), or the metadata
+   * group stopped (RaftHost: a broken invariant of the Raft core, a failed disk): this node must
+   * stop rather than serve a state that diverges from the others'.
    */
   fatal(error: Error): void;
 }
@@ -32,8 +40,13 @@ export interface RaftMetadataStoreOptions {
 export class RaftMetadataStore implements MetadataStore {
   readonly state = new MetadataStateMachine();
   private stopped: Error | null = null;
+  /** `<node id>-<16 hex digits>-`: every request id of this process starts with it. */
+  private readonly requestIdPrefix: string;
+  private requestSeq = 0;
 
-  private constructor(private readonly options: RaftMetadataStoreOptions) {}
+  private constructor(private readonly options: RaftMetadataStoreOptions) {
+    this.requestIdPrefix = `${options.host.nodeId}-${options.random.bytes(8).toString('hex')}-`;
+  }
 
   /** Opens (recovers) the metadata group; never waits for a leader. */
   static async open(options: RaftMetadataStoreOptions): Promise<RaftMetadataStore> {
@@ -46,6 +59,7 @@ export class RaftMetadataStore implements MetadataStore {
         // The bootstrap snapshot (index 1, the initial voters) carries no state machine data.
         restore: (data) =>
           store.state.restore(data.length > 0 ? data : new MetadataStateMachine().snapshot()),
+        onStopped: (e) => store.stop(e, 'the metadata group stopped: this node stops applying metadata'),
       },
       bootstrapVoters: options.bootstrap ? [...options.voters].sort((a, b) => a - b) : [],
       snapshotEveryEntries: 10_000,
@@ -63,12 +77,7 @@ export class RaftMetadataStore implements MetadataStore {
     try {
       r = this.state.apply(e.index, e.data);
     } catch (err) {
-      this.stopped = err instanceof Error ? err : new Error(String(err));
-      this.options.logger.error(
-        { index: e.index, err: this.stopped.message },
-        'metadata entry cannot be applied: this node stops applying metadata',
-      );
-      queueMicrotask(() => this.options.fatal(this.stopped as Error));
+      this.stop(err, 'metadata entry cannot be applied: this node stops applying metadata', e.index);
       return undefined;
     }
     if (!r.ok)
@@ -79,6 +88,15 @@ export class RaftMetadataStore implements MetadataStore {
     return r;
   }
 
+  /** Stops applying and serving metadata for good, and stops the broker (after this call stack). */
+  private stop(err: unknown, why: string, index?: number): void {
+    if (this.stopped !== null) return;
+    const stopped = err instanceof Error ? err : new Error(String(err));
+    this.stopped = stopped;
+    this.options.logger.error({ ...(index !== undefined ? { index } : {}), err: stopped.message }, why);
+    queueMicrotask(() => this.options.fatal(stopped));
+  }
+
   async commit(command: MetadataCommand): Promise<ApplyResult> {
     if (this.stopped !== null)
       throw new KafkaError(
@@ -87,9 +105,11 @@ export class RaftMetadataStore implements MetadataStore {
       );
     let out;
     try {
+      // One id per commit; proposeOrForward's retries carry the same bytes, so the same id.
+      const requestId = `${this.requestIdPrefix}${++this.requestSeq}`;
       out = await this.options.host.proposeOrForward(
         METADATA_GROUP_ID,
-        encodeCommand(command),
+        encodeCommand(command, { requestId }),
         this.options.timeoutMs,
       );
     } catch (e) {

@@ -191,6 +191,7 @@ export function raftClusterMode(options: RaftClusterModeOptions = {}): BrokerMod
         voters,
         bootstrap: raft.bootstrap,
         timeoutMs: metadataTimeoutMs,
+        random,
         logger: logger.child({ component: 'metadata' }),
         fatal: (e) => ctx.fatal(e),
       });

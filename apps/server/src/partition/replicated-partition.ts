@@ -451,6 +451,15 @@ export class ReplicatedPartition extends KafkaPartition implements StateMachine 
   }
 
   /**
+   * The Raft group stopped for good (a broken invariant of the Raft core, a snapshot this replica
+   * cannot restore, a failed disk; RaftHost told onRoleChange first): the replica stops as it does
+   * for a committed entry it cannot apply, and the partition manager closes it.
+   */
+  onStopped(error: Error): void {
+    this.fail(error);
+  }
+
+  /**
    * A leader that stepped down answers the produce requests still waiting with
    * NOT_LEADER_OR_FOLLOWER at once, as Kafka does, instead of holding them until the entries' fate
    * is known — a cut-off leader would hold them for as long as the cut lasts. Their outcome is

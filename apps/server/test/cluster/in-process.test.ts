@@ -3,7 +3,8 @@
 // simulated disks (@chronik/wal's MemFileSystem) — the infrastructure injected through the mode's
 // options, nothing else changed. kafkajs creates a replicated topic, produces with acks=all, consumes
 // in a group through the handlers, and keeps producing when the partition leader's node stops; the
-// node then restarts from what its simulated disk kept.
+// node then restarts from what its simulated disk kept. A CreateTopics forwarded to the metadata
+// leader whose answer is lost is retried and answered as created, not TOPIC_ALREADY_EXISTS.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -13,7 +14,7 @@ import { Kafka, logLevel } from 'kafkajs';
 import { Broker } from '../../src/broker.js';
 import type { ServerConfig } from '../../src/config.js';
 import { DEFAULT_BROKER, DEFAULT_CONFIG, DEFAULT_LIMITS } from '../../src/config.js';
-import type { Composed } from '../../src/modes/compose.js';
+import type { ClusterStatus, Composed } from '../../src/modes/compose.js';
 import { raftClusterMode } from '../../src/modes/raft-cluster.js';
 import { RawClient } from '../helpers/raw-client.js';
 import { ApiKey } from '@chronik/protocol';
@@ -202,6 +203,44 @@ test('the partition leader stops: another replica leads, acks=all produce goes o
       ? true
       : undefined;
   });
+  // It listens on a new port: every node's metadata names it before the next test's clients look.
+  await until('the restarted node registered at its new port everywhere', () =>
+    nodes.every((n) =>
+      n.composed?.services.metadata
+        .brokers()
+        .some((b) => b.nodeId === restarted.id && b.port === restarted.broker.kafkaPort),
+    )
+      ? true
+      : undefined,
+  );
+});
+
+test('CreateTopics whose forward to the metadata leader commits but loses its answer is retried and answered as created', async () => {
+  const leaderId = await until('a metadata leader', () => {
+    const status = nodes[0]?.composed?.broker.admin.cluster() as ClusterStatus | undefined;
+    const l = status?.metadataGroup.leaderId;
+    return l !== undefined && l > 0 ? l : undefined;
+  });
+  const follower = nodes.find((n) => n.id !== leaderId) as Node;
+  const admin = new Kafka({
+    clientId: 'in-process',
+    brokers: [`127.0.0.1:${follower.broker.kafkaPort}`],
+    logLevel: logLevel.NOTHING,
+  }).admin();
+  await admin.connect();
+  try {
+    // The forward commits the topic on the leader; its answer is lost; the follower proposes the
+    // same request again, which the metadata state machine answers with the first outcome.
+    net.loseForwardAnswers(leaderId);
+    const created = await admin.createTopics({
+      topics: [{ topic: 'answer-lost', numPartitions: 1, replicationFactor: 3 }],
+    });
+    expect(created).toBe(true);
+    const meta = await admin.fetchTopicMetadata({ topics: ['answer-lost'] });
+    expect(meta.topics[0]?.partitions).toHaveLength(1);
+  } finally {
+    await admin.disconnect();
+  }
 });
 
 test('every node names itself as the controller (it forwards admin requests to the metadata leader)', async () => {

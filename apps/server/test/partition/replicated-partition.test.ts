@@ -2,11 +2,13 @@
 // real RaftHost with one voter and its WAL in a temp dir: acks=1 answered once durable in the
 // leader's log; retention compacting the Raft log at a checkpoint (disk shrinks) and the restart
 // from that snapshot (state restored, later batches re-applied from the log); a committed entry
-// that cannot be applied stops the replica instead of being stepped over.
+// that cannot be applied, or a Raft group that stopped (an invariant of the core broken), stops the
+// replica instead of being stepped over.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { buildRecordBatch, decodeRecordBatch } from '@chronik/protocol';
+import { EntryType, MessageType, newMessage } from '@chronik/raft';
 import { RaftHost } from '@chronik/raft-host';
 import { partitionGroupId } from '../../src/cluster/group-ids.js';
 import { silentLogger } from '../../src/logger.js';
@@ -218,6 +220,36 @@ test('a committed entry this replica cannot apply stops it: it serves nothing mo
   await until(() => a.failures.length > 0);
   expect(a.failures[0]?.message).toMatch(/unknown control entry/);
   expect(a.replica.isLeader()).toBe(false);
+  await expect(a.replica.append(batch(['y']), -1, 5000)).rejects.toMatchObject({
+    code: 'KAFKA_STORAGE_ERROR',
+  });
+  await a.host.close();
+});
+
+test('its Raft group stops (the core broke an invariant): the replica leads no more, serves nothing and the manager is told', async () => {
+  const a = await open(dir);
+  await a.ready;
+  await a.replica.append(batch(['x']), -1, 5000);
+  const st = a.host.status(GROUP);
+  // A newer leader's append carrying another entry for an index committed here.
+  a.host.receive(
+    GROUP,
+    newMessage({
+      type: MessageType.MsgApp,
+      to: 1,
+      from: 2,
+      term: st.term + 1,
+      index: st.lastIndex,
+      logTerm: st.term,
+      entries: [{ index: 2, term: st.term + 1, type: EntryType.Normal, data: Buffer.from('x') }],
+      commit: st.lastIndex,
+    }),
+  );
+  expect(a.host.status(GROUP).failure).toMatchObject({ code: 'InvariantViolated' });
+  await until(() => a.failures.length > 0);
+  expect(a.failures[0]?.message).toMatch(/conflicts with committed entry/);
+  expect(a.replica.isLeader()).toBe(false);
+  expect(a.replica.leaderId()).toBe(-1);
   await expect(a.replica.append(batch(['y']), -1, 5000)).rejects.toMatchObject({
     code: 'KAFKA_STORAGE_ERROR',
   });

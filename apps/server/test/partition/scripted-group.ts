@@ -132,6 +132,7 @@ export class ScriptedGroup implements PartitionGroup {
       voters: this.voters,
       learners: [],
       maxEntryBytes: 1 << 20,
+      failure: null,
       progress:
         this.role === StateType.Leader
           ? [[1, this.entries.length] as const, ...this.matches].map(([nodeId, match]) => ({
