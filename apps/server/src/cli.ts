@@ -96,6 +96,11 @@ function buildParser(argv: readonly string[]) {
         .option('raft-partition-election-ticks', {
           type: 'string',
           describe: 'the same for partition groups (failover time after a leader dies) [default: 7]',
+        })
+        .option('raft-partition-uncommitted-bytes', {
+          type: 'string',
+          describe:
+            'bytes a partition leader may have proposed and not yet committed; a Produce beyond waits [default: 33554432]',
         }),
     )
     .options({
@@ -227,6 +232,15 @@ function toConfig(a: Args): ServerConfig {
     if (tickMs !== undefined) raft.tickMs = tickMs;
     if (electionTicks !== undefined) raft.electionTicks = electionTicks;
     if (partitionElectionTicks !== undefined) raft.partitionElectionTicks = partitionElectionTicks;
+    // Below the Raft core's own uncommitted limit (64 MiB) by at least one entry (16 MiB), so that
+    // the core never refuses a proposal the partition admitted.
+    const uncommitted = optInt(
+      'raft-partition-uncommitted-bytes',
+      a['raft-partition-uncommitted-bytes'],
+      64 * 1024,
+      48 * 1024 * 1024,
+    );
+    if (uncommitted !== undefined) raft.partitionUncommittedBytes = uncommitted;
   }
   const flushMessages = optInt(
     'flush-interval-messages',

@@ -61,6 +61,11 @@ export interface RaftClusterOptions {
   electionTicks?: number;
   /** Election timeout of partition groups in ticks (--raft-partition-election-ticks). Default RAFT_PARTITION_ELECTION_TICKS. */
   partitionElectionTicks?: number;
+  /**
+   * Bytes a partition leader has proposed and not yet applied before a Produce waits
+   * (--raft-partition-uncommitted-bytes). Default 32 MiB.
+   */
+  partitionUncommittedBytes?: number;
 }
 
 export interface ServerConfig {

@@ -31,6 +31,8 @@ export interface PartitionGroupsOptions {
   electionTicks: number;
   retentionCheckIntervalMs: number;
   proposalTimeoutMs: number;
+  /** Bytes a partition leader has proposed and not applied before a Produce waits (admission.ts). */
+  maxUncommittedBytes?: number;
   scheduler: Scheduler;
   logger: Logger;
 }
@@ -117,6 +119,9 @@ export class PartitionGroups implements PartitionFactory {
       config: spec.config,
       retentionCheckIntervalMs: this.options.retentionCheckIntervalMs,
       proposalTimeoutMs: this.options.proposalTimeoutMs,
+      ...(this.options.maxUncommittedBytes !== undefined
+        ? { maxUncommittedBytes: this.options.maxUncommittedBytes }
+        : {}),
       logger: this.options.logger,
       nowMs: () => this.options.scheduler.now(),
       events,

@@ -208,6 +208,9 @@ export function raftClusterMode(options: RaftClusterModeOptions = {}): BrokerMod
       electionTicks: partitionElectionTicks,
       retentionCheckIntervalMs: Math.min(config.broker.retentionCheckIntervalMs, RETENTION_CHECK_MAX_MS),
       proposalTimeoutMs: metadataTimeoutMs,
+      ...(raft.partitionUncommittedBytes !== undefined
+        ? { maxUncommittedBytes: raft.partitionUncommittedBytes }
+        : {}),
       scheduler,
       logger: logger.child({ component: 'partition' }),
     });

@@ -1,6 +1,7 @@
 // A 3-node chronik-server raft cluster of real processes (apps/server/bin/chronik-server, the built
 // program) on free loopback ports with temp data directories. Each node keeps its ports across
-// restarts, so clients and peers find it again.
+// restarts, so clients and peers find it again. Destroying the cluster first checks that every
+// partition's offsets are contiguous from the log start to the high watermark.
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -8,6 +9,17 @@ import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import {
+  ApiKey,
+  ErrorCode,
+  defaultFetchRequest,
+  defaultFetchRequestFetchPartition,
+  defaultListOffsetsRequest,
+  defaultMetadataRequest,
+  readRecordBatchHeader,
+  splitRecordBatches,
+} from '@chronik/protocol';
+import { RawClient } from '../helpers/raw-client.js';
 
 export const BIN = path.resolve(__dirname, '..', '..', 'bin', 'chronik-server');
 
@@ -288,8 +300,123 @@ export class TestCluster {
     return this.nodes.map((n) => `--- node ${n.id}\n${n.logs.slice(-lines).join('\n')}`).join('\n');
   }
 
+  /**
+   * Offset contiguity: every partition of every topic, read from its leader from the log start to
+   * the high watermark, holds record batches whose offsets follow one another without a hole.
+   * Returns what is wrong (empty when nothing is). A partition whose leader cannot be reached (its
+   * node is down, leadership is moving) is retried a few times, then left out.
+   */
+  async offsetHoles(): Promise<string[]> {
+    const running = this.nodes.filter((n) => n.proc !== undefined);
+    if (running.length === 0) return [];
+    const problems: string[] = [];
+    const meta = await withClient(running[0] as ClusterNode, (c) =>
+      c.request(ApiKey.Metadata, 12, { ...defaultMetadataRequest(), topics: null }),
+    );
+    for (const t of meta.topics)
+      for (const p of t.partitions)
+        for (let attempt = 0; attempt < 10; attempt++) {
+          const leader = this.nodes.find((n) => n.id === p.leaderId && n.proc !== undefined);
+          const found = leader ? await scanPartition(leader, t.name ?? '', p.partitionIndex) : undefined;
+          if (found === undefined) {
+            await sleep(200);
+            continue;
+          }
+          problems.push(...found);
+          break;
+        }
+    return problems;
+  }
+
+  /** Checks offset contiguity on every partition (offsetHoles), then kills every node. */
   async destroy(): Promise<void> {
+    const holes = await this.offsetHoles().catch((e: unknown) => [`offset scan failed: ${String(e)}`]);
     await Promise.all(this.nodes.map((n) => this.kill(n.id)));
     fs.rmSync(this.root, { recursive: true, force: true });
+    if (holes.length > 0) throw new Error(`offsets not contiguous:\n${holes.slice(0, 20).join('\n')}`);
+  }
+}
+
+async function withClient<T>(n: ClusterNode, f: (c: RawClient) => Promise<T>): Promise<T> {
+  const c = await RawClient.connect(n.kafkaPort);
+  try {
+    return await f(c);
+  } finally {
+    c.close();
+  }
+}
+
+/**
+ * Reads `topic`-`partition` from node `n` (its leader) from the log start to the high watermark and
+ * returns the holes and overlaps between consecutive batches; undefined when `n` cannot answer now.
+ */
+async function scanPartition(
+  n: ClusterNode,
+  topic: string,
+  partition: number,
+): Promise<string[] | undefined> {
+  try {
+    return await withClient(n, async (c) => {
+      const list = await c.request(ApiKey.ListOffsets, 7, {
+        ...defaultListOffsetsRequest(),
+        replicaId: -1,
+        topics: [
+          {
+            name: topic,
+            partitions: [
+              { partitionIndex: partition, currentLeaderEpoch: -1, timestamp: -2n, maxNumOffsets: 1 },
+            ],
+          },
+        ],
+      });
+      const start = list.topics[0]?.partitions[0];
+      if (start?.errorCode !== ErrorCode.NONE) return undefined;
+      const problems: string[] = [];
+      let next = start.offset;
+      let first = true;
+      for (;;) {
+        const r = await c.request(ApiKey.Fetch, 12, {
+          ...defaultFetchRequest(),
+          maxWaitMs: 0,
+          minBytes: 0,
+          maxBytes: 8 << 20,
+          topics: [
+            {
+              topic,
+              topicId: '00000000-0000-0000-0000-000000000000',
+              partitions: [
+                {
+                  ...defaultFetchRequestFetchPartition(),
+                  partition,
+                  fetchOffset: next,
+                  partitionMaxBytes: 8 << 20,
+                },
+              ],
+            },
+          ],
+        });
+        const d = r.responses[0]?.partitions[0];
+        if (d?.errorCode !== ErrorCode.NONE) return undefined;
+        const batches = splitRecordBatches(d.records ?? Buffer.alloc(0));
+        for (const b of batches) {
+          const h = readRecordBatchHeader(b.bytes, 0);
+          const last = h.baseOffset + BigInt(h.lastOffsetDelta);
+          // The log start may fall inside the first batch (DeleteRecords, retention).
+          const ok = first ? h.baseOffset <= next && next <= last : h.baseOffset === next;
+          if (!ok) problems.push(`${topic}-${partition}: batch at ${h.baseOffset}, expected ${next}`);
+          first = false;
+          next = last + 1n;
+        }
+        if (next >= d.highWatermark || batches.length === 0) {
+          if (next < d.highWatermark)
+            problems.push(
+              `${topic}-${partition}: no batch at ${next}, below the high watermark ${d.highWatermark}`,
+            );
+          return problems;
+        }
+      }
+    });
+  } catch {
+    return undefined;
   }
 }

@@ -1,4 +1,5 @@
-// raft-cluster timing flags: --raft-tick-ms, --raft-election-ticks, --raft-partition-election-ticks.
+// raft-cluster timing flags: --raft-tick-ms, --raft-election-ticks, --raft-partition-election-ticks;
+// and --raft-partition-uncommitted-bytes.
 import { parseCommandLine } from '../../src/cli.js';
 
 const base = [
@@ -32,15 +33,26 @@ describe('raft-cluster timing flags', () => {
       '20',
       '--raft-partition-election-ticks',
       '12',
+      '--raft-partition-uncommitted-bytes',
+      '1048576',
     ]);
     if (r.kind !== 'run') throw new Error(r.stderr);
-    expect(r.config.raft).toMatchObject({ tickMs: 50, electionTicks: 20, partitionElectionTicks: 12 });
+    expect(r.config.raft).toMatchObject({
+      tickMs: 50,
+      electionTicks: 20,
+      partitionElectionTicks: 12,
+      partitionUncommittedBytes: 1048576,
+    });
   });
 
   it.each([
     [['--raft-tick-ms', '5'], /raft-tick-ms: 5 is out of range/],
     [['--raft-tick-ms', 'fast'], /raft-tick-ms: "fast" is not an integer/],
     [['--raft-election-ticks', '2'], /raft-election-ticks: 2 is out of range/],
+    [
+      ['--raft-partition-uncommitted-bytes', '60000000'],
+      /raft-partition-uncommitted-bytes: 60000000 is out of range/,
+    ],
     [['--raft-partition-election-ticks', '4', '--raft-tick-ms', '50'], /election timeout under 300 ms/],
     [
       ['--raft-tick-ms', '40', '--raft-election-ticks', '10'],

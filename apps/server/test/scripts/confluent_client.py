@@ -1,5 +1,5 @@
 """confluent-kafka-python (librdkafka) against chronik-server: admin, idempotent producer (also across
-an epoch bump), group-less consumer.
+an epoch bump), a producer at full speed with librdkafka's default pipelining, group-less consumer.
 
 Usage: python3 confluent_client.py BOOTSTRAP COMMAND [ARGS]; prints one JSON line with the result.
 """
@@ -52,6 +52,40 @@ elif command == "produce":
             p.poll(0)
     remaining = p.flush(30)
     out({"delivered": len(delivered), "errors": errors[:5], "remaining": remaining, "offsets": delivered})
+elif command == "produce-flood":
+    # librdkafka at full speed with its defaults for in-flight requests (up to a million per
+    # connection), not idempotent, acks=all: COUNT values of SIZE bytes, each "<i>:" then padding.
+    # Prints the delivered offsets in order of delivery and the errors.
+    topic, count, size = sys.argv[3], int(sys.argv[4]), int(sys.argv[5])
+    p = Producer(
+        {
+            "bootstrap.servers": bootstrap,
+            "enable.idempotence": False,
+            "acks": "all",
+            "linger.ms": 5,
+            "batch.size": 1000000,
+            "message.send.max.retries": 0,
+        }
+    )
+    delivered, errors = [], []
+
+    def cb(err, msg):
+        if err is not None:
+            errors.append(str(err))
+        else:
+            delivered.append([int(msg.value().split(b":", 1)[0]), msg.offset()])
+
+    pad = "x" * size
+    for i in range(count):
+        while True:
+            try:
+                p.produce(topic, value=f"{i}:{pad}", partition=0, on_delivery=cb)
+                break
+            except BufferError:
+                p.poll(0.05)
+        p.poll(0)
+    remaining = p.flush(60)
+    out({"delivered": delivered, "errors": errors[:5], "error_count": len(errors), "remaining": remaining})
 elif command == "produce-stall":
     # One message delivered; the broker process is stopped (SIGSTOP) while the next is in flight, so
     # it times out and librdkafka bumps its epoch (KIP-360: locally, never through InitProducerId);
