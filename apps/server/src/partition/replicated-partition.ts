@@ -9,14 +9,19 @@
 //   int64 base offset, never negative, so never with 0xFF): 0xFF 0x01 <int64 offset> moves the log
 //   start offset (DeleteRecords and retention).
 // - The leader assigns offsets following the last batch in its log, committed or not (`cursor`),
-//   recomputed from its log when it becomes leader. Raft's log matching keeps offsets contiguous in
+//   recomputed from its log when it becomes leader; the cursor moves only past entries Raft appended,
+//   and what the leader has proposed and not applied is bounded (admission.ts: a Produce beyond
+//   waits, in order). Raft's log matching keeps offsets contiguous in
 //   every log; offsets of a deposed leader's truncated entries are reused — no consumer saw them,
 //   because the high watermark (one past the last applied batch) bounds every read.
 // - Idempotent producers: the producer state is updated as batches apply on every replica; the
 //   leader also tracks the batches it proposed that have not applied yet (`inflight`), rebuilt from
 //   its log's uncommitted tail when it becomes leader.
-// Acks: acks=all resolves when the entry is applied here (committed by a majority, each fsync'd);
-// acks=1 (and acks=0) when it is durable in this leader's own log (onPersisted), before the commit.
+// - A new leader serves reads once it applied an entry of its own term (`ready`); before, reads are
+//   OFFSET_NOT_AVAILABLE (its high watermark may be behind its predecessor's).
+// Acks: acks=all resolves when the entry is applied here (committed by a majority, each fsync'd) and
+// min.insync.replicas replicas hold it; acks=1 (and acks=0) when it is durable in this leader's own
+// log (onPersisted), before the commit.
 //
 // Snapshots and compaction (snapshotPolicy 'stateMachine'): the log is the data, so a snapshot must
 // never stand in for batches still wanted. Every replica keeps checkpoints of its small state

@@ -219,6 +219,15 @@ export class TestCluster {
     proc.stderr?.on('data', keep);
   }
 
+  /** Freezes node `id` (SIGSTOP): it holds its sockets but answers nothing until resume(). */
+  pause(id: number): void {
+    this.node(id).proc?.kill('SIGSTOP');
+  }
+
+  resume(id: number): void {
+    this.node(id).proc?.kill('SIGCONT');
+  }
+
   async kill(id: number): Promise<void> {
     const n = this.node(id);
     if (!n.proc) return;

@@ -5,6 +5,8 @@
 //   is read back exactly once, in order;
 // - min.insync.replicas=3: with a replica killed, acks=all is refused with NOT_ENOUGH_REPLICAS once
 //   the ISR shrinks, acks=1 goes on, and acks=all works again once the replica is back in sync;
+// - an idempotent produce that times out while both followers are frozen (SIGSTOP) is retried by
+//   the producer and lands exactly once;
 // - persistence: kill -9 all three, restart all: everything acknowledged is there, terms never went
 //   backwards, and a metadata leader is elected again.
 // Longer loops of these live in test/cluster/soak.mjs.
@@ -273,6 +275,39 @@ describe('raft cluster crashes', () => {
       waitFor('ISR of 3 again', async () => ((await isrOnLeader()) === 3 ? true : undefined), 40_000),
     );
     expect(await produce(-1)).toBe(ErrorCode.NONE);
+  });
+
+  test('an idempotent batch whose produce timed out while commits stalled is retried and lands once', async () => {
+    await createTopic('stall', 1);
+    const leader = await cluster.waitForLeader('stall', 0);
+    const followers = [1, 2, 3].filter((id) => id !== leader);
+    const producer = kafka(cluster.brokers()).producer({
+      idempotent: true,
+      maxInFlightRequests: 1,
+      retry: { initialRetryTime: 200, maxRetryTime: 1000, retries: 60 },
+    });
+    await producer.connect();
+    try {
+      await producer.send({ topic: 'stall', acks: -1, messages: [{ value: 'first' }] });
+      // Both followers freeze: the leader appends the batch but cannot commit it, and the produce
+      // times out; the producer retries the same (producer id, epoch, sequence) meanwhile and after.
+      for (const f of followers) cluster.pause(f);
+      const stalled = producer.send({
+        topic: 'stall',
+        acks: -1,
+        timeout: 1000,
+        messages: [{ value: 'stalled' }],
+      });
+      await sleep(2500);
+      for (const f of followers) cluster.resume(f);
+      await stalled;
+      await producer.send({ topic: 'stall', acks: -1, messages: [{ value: 'last' }] });
+    } finally {
+      for (const f of followers) cluster.resume(f);
+      await producer.disconnect();
+    }
+    const read = (await readAll(cluster.brokers(), 'stall', 3, 'stall-readers')).get(0) ?? [];
+    expect(read).toEqual(['first', 'stalled', 'last']);
   });
 
   test('persistence: kill -9 all nodes, restart all: acknowledged records, terms and votes are kept', async () => {
