@@ -9,7 +9,7 @@ import { KafkaError } from '../../src/errors.js';
 import { AppendAdmission } from '../../src/partition/admission.js';
 import type { AppendResult } from '../../src/partition/types.js';
 import type { ScriptedPartition } from './scripted-group.js';
-import { scriptedPartition } from './scripted-group.js';
+import { codeOf, scriptedPartition } from './scripted-group.js';
 
 function batch(n: number, idempotent?: { producerId: bigint; seq: number }): Buffer {
   return buildRecordBatch({
@@ -30,15 +30,6 @@ async function started(o: { maxUncommittedBytes?: number } = {}): Promise<Script
 
 /** Lets queued microtasks (admission of waiting Produce requests) run. */
 const settle = (): Promise<void> => new Promise((r) => setImmediate(r));
-
-async function codeOf(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-    return 'ok';
-  } catch (e) {
-    return e instanceof KafkaError ? e.code : String(e);
-  }
-}
 
 describe('replicated partition back-pressure', () => {
   it('admits a Produce beyond the uncommitted budget in arrival order as entries apply', async () => {

@@ -4,8 +4,7 @@
 // least the predecessor's, OffsetForLeaderEpoch answers the old epoch's true end, and the next batch
 // follows the last one in its log. On a scripted Raft group (scripted-group.ts).
 import { assignRecordBatch, buildRecordBatch } from '@chronik/protocol';
-import { KafkaError } from '../../src/errors.js';
-import { scriptedPartition } from './scripted-group.js';
+import { codeOf, scriptedPartition } from './scripted-group.js';
 
 /** A batch of `n` records at `baseOffset`, written by the leader of `epoch`. */
 function batchAt(baseOffset: bigint, n: number, epoch: number): Buffer {
@@ -13,15 +12,6 @@ function batchAt(baseOffset: bigint, n: number, epoch: number): Buffer {
     records: Array.from({ length: n }, (_, i) => ({ value: Buffer.from(`v${i}`), timestampMs: 1000n })),
   });
   return assignRecordBatch(b, { baseOffset, partitionLeaderEpoch: epoch });
-}
-
-async function codeOf(p: Promise<unknown> | (() => unknown)): Promise<string> {
-  try {
-    await (typeof p === 'function' ? p() : p);
-    return 'ok';
-  } catch (e) {
-    return e instanceof KafkaError ? e.code : String(e);
-  }
 }
 
 describe('a new leader with entries it has not seen committed', () => {

@@ -4,20 +4,10 @@
 // earlier; NOT_ENOUGH_REPLICAS_AFTER_APPEND when the in-sync replicas shrink while it waits;
 // acks=1 not held to it.
 import { buildRecordBatch } from '@chronik/protocol';
-import { KafkaError } from '../../src/errors.js';
 import { openPartition } from './harness.js';
-import { scriptedPartition } from './scripted-group.js';
+import { codeOf, scriptedPartition } from './scripted-group.js';
 
 const batch = (): Buffer => buildRecordBatch({ records: [{ value: Buffer.from('v') }] });
-
-async function codeOf(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-    return 'ok';
-  } catch (e) {
-    return e instanceof KafkaError ? e.code : String(e);
-  }
-}
 
 async function leading(minInsyncReplicas: number, isr: number[], voters = [1, 2, 3]) {
   const s = await scriptedPartition({ config: { minInsyncReplicas }, voters });

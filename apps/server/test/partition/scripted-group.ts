@@ -14,6 +14,7 @@ import type {
 } from '@chronik/raft-host';
 import { HostError } from '@chronik/raft-host';
 import { WalError } from '@chronik/wal';
+import { KafkaError } from '../../src/errors.js';
 import { silentLogger } from '../../src/logger.js';
 import type { PartitionGroup } from '../../src/partition/replicated-partition.js';
 import type { LogConfig } from '../../src/partition/types.js';
@@ -213,4 +214,14 @@ export async function scriptedPartition(
   p.replicas = group.voters;
   await p.open();
   return { group, p, clock, failures };
+}
+
+/** The Kafka error name a call or promise fails with ('ok' when it succeeds). */
+export async function codeOf(p: Promise<unknown> | (() => unknown)): Promise<string> {
+  try {
+    await (typeof p === 'function' ? p() : p);
+    return 'ok';
+  } catch (e) {
+    return e instanceof KafkaError ? e.code : String(e);
+  }
 }
