@@ -189,6 +189,12 @@ function buildParser(argv: readonly string[]) {
         default: String(DEFAULT_BROKER.offsetsTopicNumPartitions),
         describe: 'offsets.topic.num.partitions',
       },
+      'max-partitions-per-node': {
+        type: 'string',
+        default: String(DEFAULT_BROKER.maxPartitionsPerNode),
+        describe:
+          'partition replicas this node may hold (within its open-file limit: 2 per replica after the connections); more is refused',
+      },
     })
     .strict()
     .strictCommands()
@@ -284,6 +290,7 @@ function toConfig(a: Args): ServerConfig {
       logRetentionBytes: int('retention-bytes', a['retention-bytes'], -1, Number.MAX_SAFE_INTEGER),
       logSegmentBytes: int('segment-bytes', a['segment-bytes'], 1024 * 1024, 2 ** 31 - 1),
       offsetsTopicNumPartitions: int('offsets-topic-partitions', a['offsets-topic-partitions'], 1, 1000),
+      maxPartitionsPerNode: int('max-partitions-per-node', a['max-partitions-per-node'], 1, 1_000_000),
     },
     raft,
   };

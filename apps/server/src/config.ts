@@ -47,6 +47,12 @@ export interface BrokerDefaults {
   /** Internal topic for committed offsets (consumer groups). */
   offsetsTopicNumPartitions: number;
   messageMaxBytes: number;
+  /**
+   * Partition replicas this node may hold (--max-partitions-per-node); the node also stays within
+   * what its open-file limit allows (modes/compose.ts `replicaBudget`). CreateTopics and
+   * CreatePartitions beyond it are refused with POLICY_VIOLATION.
+   */
+  maxPartitionsPerNode: number;
 }
 
 export type ServerMode = 'standalone' | 'raft-cluster';
@@ -113,6 +119,7 @@ export const DEFAULT_BROKER: BrokerDefaults = {
   retentionCheckIntervalMs: 60_000,
   offsetsTopicNumPartitions: 50,
   messageMaxBytes: 1024 * 1024 + 12,
+  maxPartitionsPerNode: 4000,
 };
 
 export const DEFAULT_CONFIG: ServerConfig = {
@@ -171,6 +178,7 @@ export function validateConfig(c: ServerConfig): ServerConfig {
   checkInt('retention check interval ms', b.retentionCheckIntervalMs, 10, 2 ** 31 - 1);
   checkInt('offsets.topic.num.partitions', b.offsetsTopicNumPartitions, 1, 1000);
   checkInt('message.max.bytes', b.messageMaxBytes, 1024, 2 ** 31 - 1);
+  checkInt('--max-partitions-per-node', b.maxPartitionsPerNode, 1, 1_000_000);
   checkInt('shutdown timeout ms', c.shutdownTimeoutMs, 0, 600_000);
   return c;
 }

@@ -70,6 +70,51 @@ export interface PrepareCreateTopicsOptions {
   readonly newTopicId: () => string;
   /** Allow the internal topic names (`__consumer_offsets`, …): only the broker itself sets this. */
   readonly allowInternal?: boolean;
+  /**
+   * Partition replicas one broker may hold (a node-local policy: its file descriptors, memory). A
+   * topic that would place more on any broker is refused with POLICY_VIOLATION. Unlimited when
+   * absent.
+   */
+  readonly maxReplicasPerBroker?: number;
+}
+
+/** Partition replicas per broker id, over every topic in the view. */
+function replicasPerBroker(view: MetadataView): Map<number, number> {
+  const counts = new Map<number, number>();
+  for (const t of view.topics())
+    for (const p of t.partitions) for (const b of p.replicas) counts.set(b, (counts.get(b) ?? 0) + 1);
+  return counts;
+}
+
+/**
+ * Refuses (POLICY_VIOLATION) adding partitions that would put more than `max` replicas on a
+ * broker. `adding` is either the explicit replica lists, or a partition count and replication
+ * factor the balanced assignment spreads over `brokers` (at most ⌈partitions × rf / brokers⌉ on
+ * any one of them). `counts` holds the replicas per broker so far and is updated when it passes.
+ */
+function checkReplicaBudget(
+  counts: Map<number, number>,
+  adding: readonly (readonly number[])[] | { partitions: number; rf: number; brokers: readonly number[] },
+  max: number | undefined,
+): void {
+  if (max === undefined) return;
+  const added = new Map<number, number>();
+  if ('partitions' in adding) {
+    const { partitions, rf, brokers } = adding;
+    const each = brokers.length === 0 ? 0 : Math.ceil((partitions * rf) / brokers.length);
+    for (const b of brokers) added.set(b, each);
+  } else {
+    for (const replicas of adding) for (const b of replicas) added.set(b, (added.get(b) ?? 0) + 1);
+  }
+  for (const [b, n] of added) {
+    const total = (counts.get(b) ?? 0) + n;
+    if (total > max)
+      fail(
+        'POLICY_VIOLATION',
+        `This would place ${total} partition replicas on broker ${b}; a broker holds at most ${max} (its replica budget: the configured maximum within its file descriptor limit)`,
+      );
+  }
+  for (const [b, n] of added) counts.set(b, (counts.get(b) ?? 0) + n);
 }
 
 export interface CreateTopicPrepared {
@@ -178,6 +223,8 @@ export function prepareCreateTopics(
   const nameCounts = new Map<string, number>();
   for (const r of requests) nameCounts.set(r.name, (nameCounts.get(r.name) ?? 0) + 1);
   const planner = new LeaderPlanner(view);
+  const replicaCounts =
+    options.maxReplicasPerBroker === undefined ? new Map<number, number>() : replicasPerBroker(view);
   const pendingCollisions = new Map<string, string>();
   const pendingIds = new Set<string>();
   let pendingPartitions = 0;
@@ -241,6 +288,12 @@ export function prepareCreateTopics(
           `Creating ${partitions} partitions would exceed the cluster's limit of ${L.maxTotalPartitions} partitions`,
         );
       }
+      const budget = new Map(replicaCounts);
+      checkReplicaBudget(
+        budget,
+        explicitAssignments ?? { partitions, rf, brokers: planner.order.map((b) => b.brokerId) },
+        options.maxReplicasPerBroker,
+      );
 
       const configs: ConfigEntry[] = [];
       const seen = new Set<string>();
@@ -262,6 +315,7 @@ export function prepareCreateTopics(
       } else {
         assignments = planner.assign(partitions, rf);
       }
+      for (const [b, n] of budget) replicaCounts.set(b, n);
       pendingCollisions.set(collisionKey(name), name);
       pendingIds.add(topicId);
       pendingPartitions += assignments.length;
@@ -370,6 +424,7 @@ export interface CreatePartitionsRequest {
 export function prepareCreatePartitions(
   view: MetadataView,
   request: CreatePartitionsRequest,
+  options: { readonly maxReplicasPerBroker?: number } = {},
 ): PrepareResult<CreatePartitionsCommand> {
   return attempt(() => {
     const topic = view.topic(request.name);
@@ -403,9 +458,17 @@ export function prepareCreatePartitions(
       }
       assignments = request.assignments.map((r) => [...r]);
       checkExplicitAssignment(view, assignments, rf, current);
+      if (options.maxReplicasPerBroker !== undefined)
+        checkReplicaBudget(replicasPerBroker(view), assignments, options.maxReplicasPerBroker);
     } else {
       const planner = new LeaderPlanner(view);
       checkReplicationFactor(rf, planner.order.length);
+      if (options.maxReplicasPerBroker !== undefined)
+        checkReplicaBudget(
+          replicasPerBroker(view),
+          { partitions: added, rf, brokers: planner.order.map((b) => b.brokerId) },
+          options.maxReplicasPerBroker,
+        );
       assignments = planner.assign(added, rf);
     }
     return {

@@ -331,6 +331,72 @@ describe('CreateTopics validation (prepare) and the same rejection at apply', ()
   });
 });
 
+describe('replica budget per broker', () => {
+  // `existing`: 3 partitions x RF 2 over brokers 1-3 (2 replicas each), `a.b`: 1 x RF 1.
+  const create = (node: Node, requests: CreateTopicRequest[], max: number): string[] =>
+    prepareCreateTopics(node.sm, requests, {
+      defaultPartitions: 1,
+      defaultReplicationFactor: 1,
+      newTopicId: node.newTopicId,
+      maxReplicasPerBroker: max,
+    }).map((x) => (x.result.ok ? 'ok' : x.result.error.code));
+
+  test('a topic that would put more replicas on a broker than its budget is refused', () => {
+    const { node } = cluster();
+    expect(create(node, [{ name: 'big', numPartitions: 100_000, replicationFactor: 1 }], 4000)).toEqual([
+      'POLICY_VIOLATION',
+    ]);
+    expect(create(node, [{ name: 'fits', numPartitions: 30, replicationFactor: 3 }], 40)).toEqual(['ok']);
+    // Explicit assignments count exactly: broker 1 holds 2 or 3 replicas already.
+    expect(
+      create(
+        node,
+        [
+          {
+            name: 'pinned',
+            numPartitions: -1,
+            replicationFactor: -1,
+            assignments: Array.from({ length: 10 }, (_, partition) => ({ partition, brokerIds: [1] })),
+          },
+        ],
+        10,
+      ),
+    ).toEqual(['POLICY_VIOLATION']);
+  });
+
+  test('topics of one request count against the budget together; without a budget nothing is refused', () => {
+    const { node } = cluster();
+    const two = [
+      { name: 'one', numPartitions: 30, replicationFactor: 1 },
+      { name: 'two', numPartitions: 30, replicationFactor: 1 },
+    ];
+    expect(create(node, two, 15)).toEqual(['ok', 'POLICY_VIOLATION']);
+    expect(
+      prepareCreateTopics(node.sm, [{ name: 'huge', numPartitions: 100_000, replicationFactor: 1 }], {
+        defaultPartitions: 1,
+        defaultReplicationFactor: 1,
+        newTopicId: node.newTopicId,
+      })[0]?.result.ok,
+    ).toBe(true);
+  });
+
+  test('CreatePartitions is held to the same budget', () => {
+    const { node } = cluster();
+    const r = prepareCreatePartitions(
+      node.sm,
+      { name: 'existing', count: 300 },
+      { maxReplicasPerBroker: 100 },
+    );
+    expect(r.ok ? 'ok' : r.error.code).toBe('POLICY_VIOLATION');
+    const fits = prepareCreatePartitions(
+      node.sm,
+      { name: 'existing', count: 30 },
+      { maxReplicasPerBroker: 100 },
+    );
+    expect(fits.ok).toBe(true);
+  });
+});
+
 describe('apply-side rejections of every command', () => {
   const cases: [string, (ctx: { node: Node; topicId: string }) => MetadataCommand, Code, number][] = [
     [

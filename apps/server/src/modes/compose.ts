@@ -8,8 +8,10 @@
 // partition replicas, start the group coordinator on the `__consumer_offsets` partitions led here,
 // and only then answer requests. Shutdown: long polls return, the coordinator answers its waiting
 // requests, the replicas close (synced), then the mode releases its infrastructure.
+import { readFileSync } from 'node:fs';
 import { clusterIdFromBytes, topicIdFromBytes } from '@chronik/metadata';
 import type { BrokerServices, ModeContext } from '../broker.js';
+import type { ServerConfig } from '../config.js';
 import type { GroupCoordinatorConfig } from '../groups/coordinator.js';
 import type { OffsetLog } from '../groups/offset-log.js';
 import { startGroupService } from '../groups/service.js';
@@ -58,6 +60,8 @@ export interface ComposeOptions {
   offsetLog?: OffsetLog;
   /** Handlers beyond the table (tests). */
   extraHandlers?: readonly AnyHandler[];
+  /** This process's open-file limit (default: read from /proc/self/limits; undefined where unknown). */
+  openFileLimit?: number;
   /** Called once the services are up (a mode's own background work starts here). */
   started?(composed: Composed): void;
   /** Releases what the mode opened (stores, hosts, transports), after the services closed. */
@@ -71,6 +75,35 @@ export interface Composed {
 }
 
 const REGISTRATION_RETRY_MS = 500;
+/** File descriptors one partition replica holds (its log's open segment and directory). */
+const FDS_PER_REPLICA = 2;
+/** Descriptors kept for everything that is not a connection or a replica (metadata, Raft, admin). */
+const RESERVED_FDS = 256;
+
+/** The soft open-file limit of this process (Linux), or undefined when it cannot be read. */
+export function openFileLimit(): number | undefined {
+  try {
+    const line = readFileSync('/proc/self/limits', 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith('Max open files'));
+    const soft = line?.split(/\s+/)[3];
+    return soft === undefined || soft === 'unlimited' ? undefined : Number(soft);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Partition replicas this node may hold: --max-partitions-per-node, within what its open-file
+ * limit leaves after the connections (up to half the limit) and a reserve, at 2 per replica.
+ */
+export function replicaBudget(config: ServerConfig, fdLimit: number | undefined): number {
+  const configured = config.broker.maxPartitionsPerNode;
+  if (fdLimit === undefined || !Number.isFinite(fdLimit)) return configured;
+  const connections = Math.min(config.limits.maxConnections, Math.floor(fdLimit / 2));
+  const byFds = Math.floor((fdLimit - connections - RESERVED_FDS) / FDS_PER_REPLICA);
+  return Math.max(1, Math.min(configured, byFds));
+}
 
 export async function composeBroker(options: ComposeOptions): Promise<Composed> {
   const { config, logger } = options.ctx;
@@ -90,9 +123,17 @@ export async function composeBroker(options: ComposeOptions): Promise<Composed> 
   const metadata = new MetadataCache(options.store, nodeId, (topicId, p) =>
     partitions.leadership(topicId, p),
   );
+  const fds = 'openFileLimit' in options ? options.openFileLimit : openFileLimit();
+  const maxReplicasPerBroker = replicaBudget(config, fds);
+  if (maxReplicasPerBroker < config.broker.maxPartitionsPerNode)
+    logger.warn(
+      { maxReplicasPerBroker, openFileLimit: fds, configured: config.broker.maxPartitionsPerNode },
+      'the open-file limit allows fewer partition replicas than configured: raise it (ulimit -n) to hold more',
+    );
   const topics = new TopicAdmin({
     store: options.store,
     nodeId,
+    maxReplicasPerBroker,
     broker: config.broker,
     configs,
     settled,

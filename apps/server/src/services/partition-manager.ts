@@ -121,6 +121,9 @@ function errorText(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
 
+/** Replicas closed at once on shutdown. */
+const CLOSE_CONCURRENCY = 64;
+
 export class PartitionManager {
   private readonly partitions = new Map<string, ManagedPartition>();
   /** Replicas that broke an invariant: closed, kept out of service until the node restarts. */
@@ -493,6 +496,8 @@ export class PartitionManager {
     await this.reconciling.catch(() => undefined);
     const all = [...this.partitions.values()];
     this.partitions.clear();
-    await Promise.all(all.map((p) => p.close().catch(() => undefined)));
+    // A few at a time: each close syncs its log, and the shared committer bounds its waiters.
+    for (let i = 0; i < all.length; i += CLOSE_CONCURRENCY)
+      await Promise.all(all.slice(i, i + CLOSE_CONCURRENCY).map((p) => p.close().catch(() => undefined)));
   }
 }

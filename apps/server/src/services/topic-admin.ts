@@ -128,6 +128,8 @@ export function viewOfConfig(d: ConfigDescription): ConfigEntryView {
 export interface TopicAdminOptions {
   store: MetadataStore;
   nodeId: number;
+  /** Partition replicas a broker may hold; CreateTopics/CreatePartitions beyond are POLICY_VIOLATION. */
+  maxReplicasPerBroker: number;
   broker: BrokerDefaults;
   configs: LogConfigs;
   /** Resolves once this node's replicas follow the metadata applied so far. */
@@ -196,6 +198,7 @@ export class TopicAdmin {
         defaultPartitions: b.numPartitions,
         defaultReplicationFactor: defaultReplicationFactor(b, this.state.liveBrokers().length),
         newTopicId: () => this.options.newTopicId(),
+        maxReplicasPerBroker: this.options.maxReplicasPerBroker,
       },
     );
     return Promise.all(
@@ -259,11 +262,11 @@ export class TopicAdmin {
   ): Promise<Array<{ name: string; error: KafkaError | null }>> {
     const out: Array<{ name: string; error: KafkaError | null }> = [];
     for (const s of specs) {
-      const prepared = prepareCreatePartitions(this.state, {
-        name: s.name,
-        count: s.count,
-        assignments: s.assignments,
-      });
+      const prepared = prepareCreatePartitions(
+        this.state,
+        { name: s.name, count: s.count, assignments: s.assignments },
+        { maxReplicasPerBroker: this.options.maxReplicasPerBroker },
+      );
       if (!prepared.ok) {
         out.push({ name: s.name, error: toKafkaError(prepared.error) });
         continue;
