@@ -99,4 +99,6 @@ test('the node whose disk fills exits with a clear message; the others go on; it
       60_000,
     ),
   );
+  // No offset hole on any partition, through the full disk and the restart.
+  expect(await cluster.offsetHoles()).toEqual([]);
 });
