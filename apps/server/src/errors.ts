@@ -6,6 +6,8 @@ export const ServerErrorCode = {
   DATA_DIR_NODE_MISMATCH: 'DATA_DIR_NODE_MISMATCH',
   DATA_DIR_UNWRITABLE: 'DATA_DIR_UNWRITABLE',
   DATA_DIR_CORRUPT: 'DATA_DIR_CORRUPT',
+  /** A cluster member whose Raft state was lost (wiped or replaced disk) tried to rejoin under its id. */
+  NODE_STATE_LOST: 'NODE_STATE_LOST',
   PORT_IN_USE: 'PORT_IN_USE',
   LISTEN_FAILED: 'LISTEN_FAILED',
   MALFORMED_FRAME: 'MALFORMED_FRAME',

@@ -16,11 +16,15 @@ export {
   SnapshotResult,
   ProposeRequest,
   ProposeResponse,
+  IdentifyRequest,
+  IdentifyResponse,
 } from './generated/raft.js';
 export type { RaftTransportServer } from './generated/raft.js';
 export { ForwardedProposalError, GrpcTransport, defaultTransportLimits } from './transport.js';
 export type {
   GrpcTransportOptions,
+  IdentityAnswer,
+  IdentityQuestion,
   PeerStats,
   Timers,
   TransportHandler,

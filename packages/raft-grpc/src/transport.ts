@@ -18,6 +18,7 @@ import {
   ServerCredentials,
   credentials,
   makeGenericClientConstructor,
+  status,
 } from '@grpc/grpc-js';
 import type {
   CallOptions,
@@ -70,6 +71,23 @@ interface FastTransportServer {
   stream: handleBidiStreamingCall<IncomingBatch, BatchAck>;
   installSnapshot: RaftTransportServer['installSnapshot'];
   propose: RaftTransportServer['propose'];
+  identify: RaftTransportServer['identify'];
+}
+
+/** Who asks (Identify): a node whose data directory is new. */
+export interface IdentityQuestion {
+  nodeId: number;
+  directoryId: string;
+}
+
+/** What a node knows of the asker (Identify). */
+export interface IdentityAnswer {
+  /** The cluster id the answering node has applied; '' while it knows none. */
+  clusterId: string;
+  /** The answering node's metadata holds a registration of the asker's node id. */
+  askerRegistered: boolean;
+  /** The metadata log index the answering node has applied (0: none yet). */
+  metadataApplied: number;
 }
 
 export interface TransportHandler {
@@ -79,6 +97,12 @@ export interface TransportHandler {
   onPeerUnreachable?(nodeId: number): void;
   /** The outcome of a snapshot this node sent (the host calls RawNode.reportSnapshot). */
   onSnapshotStatus?(groupId: number, to: number, ok: boolean): void;
+  /**
+   * What this node knows of a node asking before it takes part in Raft (its data directory is new).
+   * Without a handler the answer is "nothing" (no cluster id, not registered, nothing applied);
+   * undefined means this node cannot answer yet (the asker gets Unreachable and asks again).
+   */
+  onIdentify?(question: IdentityQuestion): IdentityAnswer | undefined;
   /**
    * A proposal forwarded by another node. Resolves with where the entry was applied on this node;
    * rejects with an error carrying `code` (and `leaderId` for NotLeader), which the caller receives.
@@ -256,6 +280,24 @@ export class GrpcTransport {
     const impl: FastTransportServer = {
       stream: (call) => this.serveStream(call),
       installSnapshot: (call, callback) => this.serveSnapshot(call, callback),
+      identify: (call, callback) => {
+        const q = { nodeId: call.request.nodeId, directoryId: call.request.directoryId };
+        const onIdentify = this.handler.onIdentify;
+        const a =
+          onIdentify === undefined
+            ? { clusterId: '', askerRegistered: false, metadataApplied: 0 }
+            : onIdentify(q);
+        if (a === undefined) {
+          callback({ code: status.UNAVAILABLE, details: `node ${this.nodeId} cannot answer yet` });
+          return;
+        }
+        callback(null, {
+          nodeId: this.nodeId,
+          clusterId: a.clusterId,
+          askerRegistered: a.askerRegistered,
+          metadataApplied: a.metadataApplied,
+        });
+      },
       propose: (call, callback) => {
         const { groupId, data, timeoutMs } = call.request;
         const onPropose = this.handler.onPropose;
@@ -358,20 +400,10 @@ export class GrpcTransport {
     const address = this.opts.peerAddress(toNode);
     if (address === undefined)
       return Promise.reject(new TransportError('UnknownPeer', `no address for node ${toNode}`));
-    let entry = this.forwardClients.get(toNode);
-    if (!entry || entry.address !== address) {
-      entry?.client.close();
-      entry = {
-        address,
-        client: new RaftTransportClient(address, credentials.createInsecure(), {
-          'grpc.max_send_message_length': GRPC_MAX_MESSAGE_BYTES,
-        }),
-      };
-      this.forwardClients.set(toNode, entry);
-    }
+    const client = this.unaryClient(toNode, address);
     this.forwardsInFlight++;
     return new Promise<{ index: number; term: number }>((resolve, reject) => {
-      entry.client.propose(
+      client.propose(
         { groupId, data: Buffer.from(data.buffer, data.byteOffset, data.byteLength), timeoutMs },
         new Metadata(),
         { deadline: new Date(this.nowMs() + timeoutMs + 1000) },
@@ -386,6 +418,55 @@ export class GrpcTransport {
           else if (res.errorCode !== '')
             reject(new ForwardedProposalError(res.errorCode, res.errorMessage, res.leaderId));
           else resolve({ index: res.index, term: res.term });
+        },
+      );
+    });
+  }
+
+  /** The unary-call client for a peer (forwarded proposals, Identify), kept while its address holds. */
+  private unaryClient(toNode: number, address: string): RaftTransportClient {
+    let entry = this.forwardClients.get(toNode);
+    if (!entry || entry.address !== address) {
+      entry?.client.close();
+      entry = {
+        address,
+        client: new RaftTransportClient(address, credentials.createInsecure(), {
+          'grpc.max_send_message_length': GRPC_MAX_MESSAGE_BYTES,
+        }),
+      };
+      this.forwardClients.set(toNode, entry);
+    }
+    return entry.client;
+  }
+
+  /**
+   * Asks node `toNode` what it knows of this node (see TransportHandler.onIdentify). Fails with
+   * TransportError UnknownPeer, or Unreachable when the call fails or takes longer than `timeoutMs`.
+   */
+  identify(toNode: number, question: IdentityQuestion, timeoutMs: number): Promise<IdentityAnswer> {
+    if (this.closed) return Promise.reject(new TransportError('Closed', 'transport is closed'));
+    const address = this.opts.peerAddress(toNode);
+    if (address === undefined)
+      return Promise.reject(new TransportError('UnknownPeer', `no address for node ${toNode}`));
+    const client = this.unaryClient(toNode, address);
+    return new Promise<IdentityAnswer>((resolve, reject) => {
+      client.identify(
+        question,
+        new Metadata(),
+        { deadline: new Date(this.nowMs() + timeoutMs) },
+        (err, res) => {
+          if (err)
+            reject(
+              new TransportError('Unreachable', `identify with node ${toNode} failed: ${err.message}`, {
+                cause: err,
+              }),
+            );
+          else
+            resolve({
+              clusterId: res.clusterId,
+              askerRegistered: res.askerRegistered,
+              metadataApplied: res.metadataApplied,
+            });
         },
       );
     });

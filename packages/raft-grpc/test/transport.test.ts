@@ -36,6 +36,11 @@ class Node {
         this.snapshotStatus.push({ groupId, to, ok });
         this.wake();
       },
+      onIdentify: (q) => ({
+        clusterId: 'cluster-x',
+        askerRegistered: q.nodeId === 2 && q.directoryId === 'dir-of-2',
+        metadataApplied: 42,
+      }),
     };
     this.transport = new GrpcTransport({
       nodeId: id,
@@ -320,6 +325,23 @@ describe('GrpcTransport', () => {
     expect(got.groupId).toBe(9);
     expect(got.message.snapshot!.metadata.index).toBe(100);
     expect(Buffer.from(got.message.snapshot!.data).equals(image)).toBe(true);
+  });
+
+  it('answers Identify with what the handler knows of the asker; a dead peer is Unreachable', async () => {
+    ({ nodes } = await cluster(2));
+    const [a, b] = nodes as [Node, Node];
+    expect(await b.transport.identify(1, { nodeId: 2, directoryId: 'dir-of-2' }, 2000)).toEqual({
+      clusterId: 'cluster-x',
+      askerRegistered: true,
+      metadataApplied: 42,
+    });
+    expect((await b.transport.identify(1, { nodeId: 3, directoryId: 'new' }, 2000)).askerRegistered).toBe(
+      false,
+    );
+    await a.transport.close();
+    await expect(b.transport.identify(1, { nodeId: 2, directoryId: 'x' }, 500)).rejects.toMatchObject({
+      code: 'Unreachable',
+    });
   });
 
   it('survives garbage on its port and keeps serving', async () => {

@@ -59,6 +59,9 @@ describe('RaftTransport wire types', () => {
           leaderId: 0,
         });
       },
+      identify(_call, callback) {
+        callback(null, { nodeId: 0, clusterId: '', askerRegistered: false, metadataApplied: 0 });
+      },
     };
     const server = new Server();
     server.addService(RaftTransportService, impl);

@@ -12,6 +12,12 @@ import type { HostTransport } from './host.js';
 export interface MemoryTransportHandler {
   onMessage(groupId: number, message: Message): void;
   onPropose?(groupId: number, data: Uint8Array, timeoutMs: number): Promise<{ index: number; term: number }>;
+  /** GrpcTransport's Identify: what this node knows of a node whose data directory is new. */
+  /** As TransportHandler.onIdentify in raft-grpc: undefined while this node cannot answer yet. */
+  onIdentify?(question: {
+    nodeId: number;
+    directoryId: string;
+  }): { clusterId: string; askerRegistered: boolean; metadataApplied: number } | undefined;
 }
 
 export interface MemoryNetworkOptions {
@@ -132,6 +138,23 @@ export class MemoryTransport implements HostTransport {
         new HostError('Unreachable', `the answer of a proposal forwarded to node ${toNode} was lost`),
       );
     return answer.then(lost, lost);
+  }
+
+  /** GrpcTransport.identify: what `toNode` knows of this node; HostError Unreachable when it is down. */
+  identify(
+    toNode: number,
+    question: { nodeId: number; directoryId: string },
+    _timeoutMs: number,
+  ): Promise<{ clusterId: string; askerRegistered: boolean; metadataApplied: number }> {
+    const h = this.started && !this.net.down.has(this.nodeId) ? this.net.handler(toNode) : undefined;
+    if (h === undefined)
+      return Promise.reject(new HostError('Unreachable', `node ${toNode} is not reachable in memory`));
+    if (h.onIdentify === undefined)
+      return Promise.resolve({ clusterId: '', askerRegistered: false, metadataApplied: 0 });
+    const answer = h.onIdentify(question);
+    if (answer === undefined)
+      return Promise.reject(new HostError('Unreachable', `node ${toNode} cannot answer yet`));
+    return Promise.resolve(answer);
   }
 
   /** Per peer, the messages it received from this node (monotonic, as GrpcTransport's totalAckedBatches). */

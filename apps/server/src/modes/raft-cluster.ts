@@ -19,6 +19,8 @@ import { diskSpace } from '../datadir.js';
 import type { PeerAcks } from '../cluster/peer-liveness.js';
 import { PartitionGroups } from '../cluster/partition-groups.js';
 import { RaftMetadataStore } from '../cluster/raft-metadata-store.js';
+import { checkNewNodeMayJoin } from '../cluster/rejoin-check.js';
+import type { IdentityAnswer } from '../cluster/rejoin-check.js';
 import { ReplicationSupervisor } from '../cluster/supervisor.js';
 import { ServerError, ServerErrorCode } from '../errors.js';
 import type { GroupCoordinatorConfig } from '../groups/coordinator.js';
@@ -47,6 +49,12 @@ const RETENTION_CHECK_MAX_MS = 1000;
 export interface ClusterTransport extends HostTransport {
   /** Starts listening (resolves with the bound port, if any). */
   start(): Promise<unknown>;
+  /** What a peer knows of this node (cluster/rejoin-check.ts). */
+  identify(
+    toNode: number,
+    question: { nodeId: number; directoryId: string },
+    timeoutMs: number,
+  ): Promise<IdentityAnswer>;
   close(): Promise<void>;
   /** Per peer, the batches it acknowledged so far (monotonic: liveness checks). */
   stats(): readonly PeerAcks[];
@@ -145,7 +153,9 @@ export function raftClusterMode(options: RaftClusterModeOptions = {}): BrokerMod
     const voters = [nodeId, ...raft.peers.map((p) => p.nodeId)];
     const rl = raftLogger(logger.child({ component: 'raft' }));
 
+    // A Raft directory without groups: this node has never taken part, or has lost what it had.
     await fsys.mkdir(raftDir);
+    const fresh = !(await fsys.readdir(raftDir)).some((name) => name.startsWith('group-'));
     const host = new RaftHost({
       nodeId,
       dataDir: raftDir,
@@ -176,6 +186,18 @@ export function raftClusterMode(options: RaftClusterModeOptions = {}): BrokerMod
         onPeerUnreachable: (id) => host.peerUnreachable(id),
         onSnapshotStatus: (g, to, ok) => host.snapshotStatus(g, to, ok),
         onPropose: (g, data, timeoutMs) => host.propose(g, data, timeoutMs),
+        // A restarting member answers only once its metadata is replayed (until then it cannot
+        // tell whether it knows the asker); a new member knows no one.
+        onIdentify: (q) =>
+          store !== undefined
+            ? {
+                clusterId: store.state.clusterId() ?? '',
+                askerRegistered: store.state.broker(q.nodeId) !== undefined,
+                metadataApplied: store.state.appliedIndex,
+              }
+            : fresh
+              ? { clusterId: '', askerRegistered: false, metadataApplied: 0 }
+              : undefined,
       },
       logger: rl,
     });
@@ -186,6 +208,15 @@ export function raftClusterMode(options: RaftClusterModeOptions = {}): BrokerMod
     };
     try {
       await transport.start();
+      if (fresh && voters.length > 1)
+        await checkNewNodeMayJoin({
+          nodeId,
+          directoryId: ctx.dataDir.meta.directoryId,
+          voters,
+          identify: (to, q, t) => transport.identify(to, q, t),
+          scheduler,
+          logger: logger.child({ component: 'cluster' }),
+        });
       store = await RaftMetadataStore.open({
         host,
         voters,

@@ -147,6 +147,29 @@ export interface ProposeResponse {
   leaderId: number;
 }
 
+/**
+ * Asked by a node whose data directory is new before it takes part in Raft: does the cluster
+ * know this node id already (then its disk was wiped or replaced, and it must not vote)?
+ */
+export interface IdentifyRequest {
+  nodeId: number;
+  /** The asker's data directory id (written once when the directory is formatted). */
+  directoryId: string;
+}
+
+export interface IdentifyResponse {
+  nodeId: number;
+  /** The cluster id the answering node has applied; empty while it knows none. */
+  clusterId: string;
+  /**
+   * The answering node's metadata holds a registration of the asker's node id: the asker ran in
+   * this cluster before.
+   */
+  askerRegistered: boolean;
+  /** The metadata log index the answering node has applied (0: it has none yet). */
+  metadataApplied: number;
+}
+
 function createBaseEntry(): Entry {
   return { term: 0, index: 0, type: 0, data: Buffer.alloc(0) };
 }
@@ -1250,6 +1273,142 @@ export const ProposeResponse: MessageFns<ProposeResponse> = {
   },
 };
 
+function createBaseIdentifyRequest(): IdentifyRequest {
+  return { nodeId: 0, directoryId: "" };
+}
+
+export const IdentifyRequest: MessageFns<IdentifyRequest> = {
+  encode(message: IdentifyRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.nodeId !== 0) {
+      writer.uint32(8).uint64(message.nodeId);
+    }
+    if (message.directoryId !== "") {
+      writer.uint32(18).string(message.directoryId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): IdentifyRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseIdentifyRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.nodeId = longToNumber(reader.uint64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.directoryId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseIdentifyResponse(): IdentifyResponse {
+  return { nodeId: 0, clusterId: "", askerRegistered: false, metadataApplied: 0 };
+}
+
+export const IdentifyResponse: MessageFns<IdentifyResponse> = {
+  encode(message: IdentifyResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.nodeId !== 0) {
+      writer.uint32(8).uint64(message.nodeId);
+    }
+    if (message.clusterId !== "") {
+      writer.uint32(18).string(message.clusterId);
+    }
+    if (message.askerRegistered !== false) {
+      writer.uint32(24).bool(message.askerRegistered);
+    }
+    if (message.metadataApplied !== 0) {
+      writer.uint32(32).uint64(message.metadataApplied);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): IdentifyResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseIdentifyResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.nodeId = longToNumber(reader.uint64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.clusterId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.askerRegistered = reader.bool();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.metadataApplied = longToNumber(reader.uint64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
 export type RaftTransportService = typeof RaftTransportService;
 export const RaftTransportService = {
   /** Messages from the caller to the callee; the callee acknowledges batches as it takes them. */
@@ -1282,6 +1441,16 @@ export const RaftTransportService = {
     responseSerialize: (value: ProposeResponse): Buffer => Buffer.from(ProposeResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ProposeResponse => ProposeResponse.decode(value),
   },
+  /** What the callee knows of the caller (see IdentifyRequest). */
+  identify: {
+    path: "/chronik.raft.v1.RaftTransport/Identify" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: IdentifyRequest): Buffer => Buffer.from(IdentifyRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): IdentifyRequest => IdentifyRequest.decode(value),
+    responseSerialize: (value: IdentifyResponse): Buffer => Buffer.from(IdentifyResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): IdentifyResponse => IdentifyResponse.decode(value),
+  },
 } as const;
 
 export interface RaftTransportServer extends UntypedServiceImplementation {
@@ -1291,6 +1460,8 @@ export interface RaftTransportServer extends UntypedServiceImplementation {
   installSnapshot: handleClientStreamingCall<SnapshotChunk, SnapshotResult>;
   /** Proposes on the callee, which answers once the entry is applied there (or fails). */
   propose: handleUnaryCall<ProposeRequest, ProposeResponse>;
+  /** What the callee knows of the caller (see IdentifyRequest). */
+  identify: handleUnaryCall<IdentifyRequest, IdentifyResponse>;
 }
 
 export interface RaftTransportClient extends Client {
@@ -1330,6 +1501,22 @@ export interface RaftTransportClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ProposeResponse) => void,
+  ): ClientUnaryCall;
+  /** What the callee knows of the caller (see IdentifyRequest). */
+  identify(
+    request: IdentifyRequest,
+    callback: (error: ServiceError | null, response: IdentifyResponse) => void,
+  ): ClientUnaryCall;
+  identify(
+    request: IdentifyRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: IdentifyResponse) => void,
+  ): ClientUnaryCall;
+  identify(
+    request: IdentifyRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: IdentifyResponse) => void,
   ): ClientUnaryCall;
 }
 
