@@ -34,11 +34,18 @@ export interface BrokerDeps {
 
 /** The largest heapGrowingPercent accepted (V8's factor 1 + percent/100). */
 const MAX_HEAP_GROWING_PERCENT = 1000;
+/** Replica problems listed in /health (all of them are in /v1/partitions). */
+const MAX_HEALTH_PROBLEMS = 100;
 
 /** What the broker runs on, as a mode composed it: the request handling, admin views, shutdown. */
 export interface BrokerServices {
   dispatcher: FrameDispatcher;
-  admin: { cluster(): unknown; partitions(): unknown };
+  admin: {
+    cluster(): unknown;
+    partitions(): unknown;
+    /** Replicas of this node that do not serve fully (damaged, stopped, not opened): /health. */
+    problems(): ReadonlyArray<{ topic: string; partition: number; state: string; error: string }>;
+  };
   /** Called first on shutdown: long polls return so in-flight requests finish quickly. */
   beginShutdown(): void;
   /** Flushes and closes storage. */
@@ -163,10 +170,19 @@ export class Broker {
         c.adminHost,
         c.adminPort,
         {
-          health: () => ({
-            status: this.state === 'ok' ? 'ok' : this.state === 'stopping' ? 'stopping' : 'starting',
-            nodeId: c.nodeId,
-          }),
+          health: () => {
+            if (this.state !== 'ok')
+              return { status: this.state === 'stopping' ? 'stopping' : 'starting', nodeId: c.nodeId };
+            const problems = services.admin.problems();
+            if (problems.length === 0) return { status: 'ok', nodeId: c.nodeId };
+            // The node serves, but not every replica it holds: say which, and why.
+            return {
+              status: 'degraded',
+              nodeId: c.nodeId,
+              replicaProblems: problems.length,
+              replicas: problems.slice(0, MAX_HEALTH_PROBLEMS),
+            };
+          },
           cluster: () => services.admin.cluster(),
           partitions: () => services.admin.partitions(),
         },

@@ -195,6 +195,12 @@ function buildParser(argv: readonly string[]) {
         describe:
           'partition replicas this node may hold (within its open-file limit: 2 per replica after the connections); more is refused',
       },
+      'log-scrub-bytes-per-sec': {
+        type: 'string',
+        default: String(DEFAULT_BROKER.logScrubBytesPerSec),
+        describe:
+          'rate at which stored batches are read back and checked for damage (a pass an hour at most); 0 turns it off',
+      },
     })
     .strict()
     .strictCommands()
@@ -291,6 +297,12 @@ function toConfig(a: Args): ServerConfig {
       logSegmentBytes: int('segment-bytes', a['segment-bytes'], 1024 * 1024, 2 ** 31 - 1),
       offsetsTopicNumPartitions: int('offsets-topic-partitions', a['offsets-topic-partitions'], 1, 1000),
       maxPartitionsPerNode: int('max-partitions-per-node', a['max-partitions-per-node'], 1, 1_000_000),
+      logScrubBytesPerSec: int(
+        'log-scrub-bytes-per-sec',
+        a['log-scrub-bytes-per-sec'],
+        0,
+        1024 * 1024 * 1024,
+      ),
     },
     raft,
   };

@@ -53,6 +53,11 @@ export interface BrokerDefaults {
    * CreatePartitions beyond it are refused with POLICY_VIOLATION.
    */
   maxPartitionsPerNode: number;
+  /**
+   * The log scrubber's read rate (--log-scrub-bytes-per-sec; 0: off): every replica's stored
+   * batches are read back and checked at this rate, a pass an hour at most (services/log-scrubber.ts).
+   */
+  logScrubBytesPerSec: number;
 }
 
 export type ServerMode = 'standalone' | 'raft-cluster';
@@ -120,6 +125,7 @@ export const DEFAULT_BROKER: BrokerDefaults = {
   offsetsTopicNumPartitions: 50,
   messageMaxBytes: 1024 * 1024 + 12,
   maxPartitionsPerNode: 4000,
+  logScrubBytesPerSec: 8 * 1024 * 1024,
 };
 
 export const DEFAULT_CONFIG: ServerConfig = {
@@ -179,6 +185,7 @@ export function validateConfig(c: ServerConfig): ServerConfig {
   checkInt('offsets.topic.num.partitions', b.offsetsTopicNumPartitions, 1, 1000);
   checkInt('message.max.bytes', b.messageMaxBytes, 1024, 2 ** 31 - 1);
   checkInt('--max-partitions-per-node', b.maxPartitionsPerNode, 1, 1_000_000);
+  checkInt('--log-scrub-bytes-per-sec', b.logScrubBytesPerSec, 0, 1024 * 1024 * 1024);
   checkInt('shutdown timeout ms', c.shutdownTimeoutMs, 0, 600_000);
   return c;
 }

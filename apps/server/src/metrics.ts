@@ -51,6 +51,30 @@ export class ServerMetrics {
     registers: [this.registry],
   });
 
+  /** Set by the mode: the replicas of this node that do not serve fully, by state. */
+  replicaProblems: () => ReadonlyArray<{ state: string }> = () => [];
+  readonly replicaProblemGauge: Gauge = new Gauge({
+    name: 'chronik_replica_problems',
+    help: 'Partition replicas of this node that do not serve fully, by state (damaged, stopped, not-opened)',
+    labelNames: ['state'] as const,
+    registers: [this.registry],
+    collect: (): void => {
+      const counts = { damaged: 0, stopped: 0, 'not-opened': 0 } as Record<string, number>;
+      for (const p of this.replicaProblems()) counts[p.state] = (counts[p.state] ?? 0) + 1;
+      for (const [state, n] of Object.entries(counts)) this.replicaProblemGauge.set({ state }, n);
+    },
+  });
+  readonly scrubbedBytes = new Counter({
+    name: 'chronik_log_scrub_bytes_total',
+    help: 'Stored batch bytes read back and checked by the log scrubber',
+    registers: [this.registry],
+  });
+  readonly scrubDamage = new Counter({
+    name: 'chronik_log_scrub_damage_total',
+    help: 'Damaged storage found by the log scrubber',
+    registers: [this.registry],
+  });
+
   constructor(options: { processMetrics?: boolean } = {}) {
     if (options.processMetrics === true)
       collectDefaultMetrics({ register: this.registry, prefix: 'chronik_' });

@@ -7,7 +7,11 @@ import { silentLogger } from '../logger.js';
 import type { ServerMetrics } from '../metrics.js';
 
 export interface AdminSource {
-  health(): { status: 'ok' | 'starting' | 'stopping'; nodeId: number };
+  /**
+   * `degraded`: the node serves, but some replicas it holds do not (answered 200, with the list);
+   * `starting` and `stopping` are answered 503.
+   */
+  health(): { status: 'ok' | 'degraded' | 'starting' | 'stopping'; nodeId: number };
   cluster(): unknown;
   partitions(): unknown;
 }
@@ -75,7 +79,7 @@ export class AdminListener {
     switch (url.pathname) {
       case '/health': {
         const h = this.source.health();
-        return this.json(res, h.status === 'ok' ? 200 : 503, h);
+        return this.json(res, h.status === 'ok' || h.status === 'degraded' ? 200 : 503, h);
       }
       case '/v1/cluster':
         return this.json(res, 200, this.source.cluster());

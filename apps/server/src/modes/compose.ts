@@ -23,6 +23,7 @@ import type { Random, Scheduler, TimerHandle } from '../infra.js';
 import { retryUntilDone } from '../infra.js';
 import { Coordinators } from '../services/coordinators.js';
 import { LogConfigs } from '../services/log-config.js';
+import { LogScrubber } from '../services/log-scrubber.js';
 import type { BrokerEndpoint } from '../services/metadata-cache.js';
 import { MetadataCache } from '../services/metadata-cache.js';
 import type { MetadataGroupStatus, MetadataStore } from '../services/metadata-store.js';
@@ -151,9 +152,21 @@ export async function composeBroker(options: ComposeOptions): Promise<Composed> 
   });
   const producerIds = new ProducerIds(options.store, nodeId);
 
+  const metrics = options.ctx.metrics;
+  metrics.replicaProblems = () => partitions.replicaProblems();
+  const scrubber = new LogScrubber({
+    replicas: () => partitions.replicas(),
+    scheduler: options.scheduler,
+    logger: logger.child({ component: 'scrubber' }),
+    bytesPerSecond: config.broker.logScrubBytesPerSec,
+    onChecked: (n) => metrics.scrubbedBytes.inc(n),
+    onDamage: () => metrics.scrubDamage.inc(),
+  });
+
   let registering: TimerHandle | undefined;
   let groups: GroupService | undefined;
   const stopAll = async (): Promise<void> => {
+    scrubber.close();
     registering?.cancel();
     groups?.close();
     await partitions.close();
@@ -183,6 +196,7 @@ export async function composeBroker(options: ComposeOptions): Promise<Composed> 
       await register();
     }
     await partitions.start();
+    scrubber.start();
     groups = await startGroupService({
       partitions,
       ensureOffsetsTopic: () => coordinators.ensureOffsetsTopic(),
@@ -229,7 +243,11 @@ export async function composeBroker(options: ComposeOptions): Promise<Composed> 
     partitions,
     broker: {
       dispatcher: new KafkaDispatcher(services, env, table),
-      admin: { cluster: status, partitions: () => partitions.statuses() },
+      admin: {
+        cluster: status,
+        partitions: () => partitions.statuses(),
+        problems: () => partitions.replicaProblems(),
+      },
       beginShutdown: () => shutdown.abort(),
       close: async () => {
         shutdown.abort();

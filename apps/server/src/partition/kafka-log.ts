@@ -26,6 +26,11 @@ export interface BatchReader {
    * batches are skipped), in position order. `totalBytes` is the sum of their sizes as indexed.
    */
   readBatches(from: number, to: number, totalBytes: number): Promise<Buffer[]> | Buffer[];
+  /**
+   * Reads the batches at positions [from, to] from storage itself (no cache) to check them; throws
+   * ReadDamage at damaged storage. The log scrubber's read.
+   */
+  verifyBatches(from: number, to: number, totalBytes: number): Promise<void> | void;
 }
 
 /**
@@ -204,6 +209,28 @@ export class KafkaLog {
       bytes += this.batches.bytesAt(last);
     }
     return this.reader.readBatches(this.batches.entryIndexAt(from), this.batches.entryIndexAt(last), bytes);
+  }
+
+  /**
+   * Checks the stored batches from `offset` (at least one, then as many as fit in `maxBytes`) below
+   * the high watermark, reading them from storage; returns the offset after the last one checked
+   * (`offset`, or the log start when it moved past it, once there is nothing to check) and the
+   * bytes read. Throws ReadDamage at damaged storage.
+   */
+  async verify(offset: bigint, maxBytes: number): Promise<{ next: bigint; bytes: number }> {
+    const at = offset < this.start ? this.start : offset;
+    const from = this.batches.findByOffset(at);
+    const to = this.batches.findByOffset(this.hw);
+    if (from >= to) return { next: at, bytes: 0 };
+    let last = from;
+    let bytes = this.batches.bytesAt(from);
+    while (last + 1 < to && bytes + this.batches.bytesAt(last + 1) <= maxBytes) {
+      last++;
+      bytes += this.batches.bytesAt(last);
+    }
+    const next = BigInt(this.batches.lastOffsetAt(last)) + 1n;
+    await this.reader.verifyBatches(this.batches.entryIndexAt(from), this.batches.entryIndexAt(last), bytes);
+    return { next, bytes };
   }
 
   /** ListOffsets at `timestamp` (or one of ListOffsetsTimestamp); `leaderEpoch` is the current one. */

@@ -56,7 +56,10 @@ export abstract class KafkaPartition implements ManagedPartition {
     this.logger = options.logger;
     this.events = options.events;
     this.kafka = new KafkaLog(
-      { readBatches: (from, to, totalBytes) => this.readBatches(from, to, totalBytes) },
+      {
+        readBatches: (from, to, totalBytes) => this.readBatches(from, to, totalBytes),
+        verifyBatches: (from, to, totalBytes) => this.verifyBatches(from, to, totalBytes),
+      },
       `${options.topic}-${options.partition}`,
     );
   }
@@ -74,6 +77,8 @@ export abstract class KafkaPartition implements ManagedPartition {
   abstract close(): Promise<void>;
   /** The stored batches at positions [from, to] (see BatchReader). */
   protected abstract readBatches(from: number, to: number, totalBytes: number): Promise<Buffer[]> | Buffer[];
+  /** Reads positions [from, to] from storage to check them (see BatchReader.verifyBatches). */
+  protected abstract verifyBatches(from: number, to: number, totalBytes: number): Promise<void> | void;
   /** Throws the Kafka error that answers a request this partition cannot serve now. */
   protected abstract checkServing(): void;
   /**
@@ -163,6 +168,22 @@ export abstract class KafkaPartition implements ManagedPartition {
     return this.kafka.offsetForLeaderEpoch(leaderEpoch, this.leaderEpoch, this.logEndOffset);
   }
 
+  /**
+   * The log scrubber's step: checks the stored batches from `offset` (see KafkaLog.verify) and
+   * returns the offset to check next. Damage found is reported as a reader's would be
+   * (onReadDamage) and returned; a stopped partition is not checked.
+   */
+  async verify(offset: bigint, maxBytes: number): Promise<{ next: bigint; bytes: number; damage?: Error }> {
+    if (this.failure !== null) return { next: offset, bytes: 0 };
+    try {
+      return await this.kafka.verify(offset, maxBytes);
+    } catch (e) {
+      if (!(e instanceof ReadDamage)) throw e;
+      this.onReadDamage(e);
+      return { next: offset, bytes: 0, damage: e.cause instanceof Error ? e.cause : e };
+    }
+  }
+
   watch(onData: () => void): () => void {
     return this.kafka.watch(onData);
   }
@@ -200,5 +221,7 @@ export abstract class KafkaPartition implements ManagedPartition {
       { topic: this.topic, partition: this.partition, err: e.message },
       'partition read met damaged storage',
     );
+    const cause = e.cause instanceof Error ? e.cause : e;
+    queueMicrotask(() => this.events.damaged(this, cause));
   }
 }

@@ -406,6 +406,21 @@ export class LocalPartition extends KafkaPartition {
 
   // ---------------------------------------------------------------- reads
 
+  /** Reads entries [from, to] from the log itself, past the cache (the log scrubber). */
+  protected async verifyBatches(from: number, to: number, totalBytes: number): Promise<void> {
+    let i = from;
+    while (i <= to) {
+      let got: Buffer[];
+      try {
+        got = await this.log.read(i, to + 1, totalBytes);
+      } catch (e) {
+        throw new ReadDamage([], e);
+      }
+      if (got.length === 0) return;
+      i += got.length;
+    }
+  }
+
   /** The batches at entry indexes [from, to]: from the shared cache, runs of misses from the log. */
   protected async readBatches(from: number, to: number, totalBytes: number): Promise<Buffer[]> {
     const out: Buffer[] = [];

@@ -818,6 +818,11 @@ export class ReplicatedPartition extends KafkaPartition implements StateMachine 
 
   // ------------------------------------------------------------------ reads (leader)
 
+  /** Reads Raft indexes [from, to] from the group's log to check them (the log scrubber). */
+  protected verifyBatches(from: number, to: number, totalBytes: number): void {
+    this.readBatches(from, to, totalBytes);
+  }
+
   /** Batches at Raft indexes [from, to], read from the group's log (control and empty entries skipped). */
   protected readBatches(from: number, to: number, totalBytes: number): Buffer[] {
     const log = this.group.log();

@@ -163,6 +163,13 @@ export interface ManagedPartition extends Partition {
   inSyncReplicas(): readonly number[];
   /** Applies new topic configs. */
   setConfig(config: LogConfig): void;
+  /**
+   * The log scrubber's step: reads the stored batches from `offset` (at least one, up to maxBytes,
+   * below the high watermark) to check them; the offset to check next (unchanged at the end), the
+   * bytes read, and the damage found, which the partition reported as a reader's
+   * (PartitionEvents.damaged).
+   */
+  verify(offset: bigint, maxBytes: number): Promise<{ next: bigint; bytes: number; damage?: Error }>;
   /** Periodic work: the flush policy, retention by time and size. Never throws. */
   maintain(nowMs: number): void;
   /** Syncs and releases the partition's storage (its data stays). */
@@ -177,4 +184,9 @@ export interface PartitionEvents {
   leaderLost(p: ManagedPartition): void;
   /** The partition broke an invariant and stopped: it must not serve or replicate any more. */
   failed(p: ManagedPartition, error: Error): void;
+  /**
+   * A read or the log scrubber met damaged storage in the partition's log (a corrupt record, an I/O
+   * error). The partition serves what it can (a replicated one stops: failed follows).
+   */
+  damaged(p: ManagedPartition, error: Error): void;
 }

@@ -58,11 +58,31 @@ export interface ReadRequest extends TopicPartition {
   currentLeaderEpoch: number;
 }
 
+/**
+ * A replica of this node that does not serve fully: `damaged` (a read or the log scrubber met
+ * damaged storage; it serves what it can), `stopped` (it broke an invariant or lost its storage;
+ * it serves nothing until the node restarts), `not-opened` (opening it failed: corrupt or
+ * unreadable files).
+ */
+export interface ReplicaProblem {
+  topic: string;
+  partition: number;
+  state: 'damaged' | 'stopped' | 'not-opened';
+  /** What went wrong, naming the file and position when storage says so. */
+  error: string;
+  sinceMs: number;
+}
+
 /** One local replica as the admin API reports it. */
 export interface PartitionStatus {
   topic: string;
   partition: number;
-  role: 'leader' | 'follower';
+  /** `none`: the replica could not be opened (state `not-opened`). */
+  role: 'leader' | 'follower' | 'none';
+  /** `online`, or the replica's problem (ReplicaProblem). */
+  state: 'online' | ReplicaProblem['state'];
+  /** The problem's description, when there is one. */
+  error?: string;
   leader: number;
   leaderEpoch: number;
   highWatermark: bigint;
@@ -117,6 +137,13 @@ function keyOf(topicId: string, partition: number): string {
   return `${topicId}/${partition}`;
 }
 
+function byTopicPartition(
+  a: { topic: string; partition: number },
+  b: { topic: string; partition: number },
+): number {
+  return a.topic === b.topic ? a.partition - b.partition : a.topic < b.topic ? -1 : 1;
+}
+
 function errorText(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
@@ -128,6 +155,8 @@ export class PartitionManager {
   private readonly partitions = new Map<string, ManagedPartition>();
   /** Replicas that broke an invariant: closed, kept out of service until the node restarts. */
   private readonly failed = new Map<string, Error>();
+  /** Replicas that do not serve fully, by key (see ReplicaProblem). */
+  private readonly problems = new Map<string, ReplicaProblem>();
   private readonly deletedTopics = new Set<string>();
   private readonly listeners = new Set<LeadershipListener>();
   private readonly events: PartitionEvents;
@@ -143,6 +172,7 @@ export class PartitionManager {
       leaderReady: (p) => this.onLeaderReady(p),
       leaderLost: (p) => this.emit(p, false),
       failed: (p, e) => this.onFailed(p, e),
+      damaged: (p, e) => this.noteProblem(p, 'damaged', e),
     };
   }
 
@@ -206,6 +236,7 @@ export class PartitionManager {
       if (!this.deletedTopics.has(p.topicId) && state.topicById(p.topicId) !== undefined) continue;
       this.partitions.delete(k);
       this.failed.delete(k);
+      this.problems.delete(k);
       if (p.isLeader()) this.emit(p, false);
       await p.close();
       await this.options.factory.remove(p.topicId, p.partition);
@@ -245,6 +276,7 @@ export class PartitionManager {
         { topic: spec.topic, partition: spec.partition, err: errorText(e) },
         'partition replica not opened',
       );
+      this.noteProblem(spec, 'not-opened', e);
       return;
     }
     p.replicas = spec.replicas;
@@ -256,16 +288,36 @@ export class PartitionManager {
       this.partitions.delete(k);
       this.options.logger.error(
         { topic: spec.topic, partition: spec.partition, err: errorText(e) },
-        'opening a partition replica failed',
+        'opening a partition replica failed: this node does not serve it (restore or remove its data, see the README)',
       );
+      this.noteProblem(spec, 'not-opened', e);
       await p.close().catch(() => undefined);
     }
+  }
+
+  /** Records a replica that does not serve fully; a stopped one stays stopped. */
+  private noteProblem(
+    p: { topic: string; topicId: string; partition: number },
+    state: ReplicaProblem['state'],
+    e: unknown,
+  ): void {
+    const k = keyOf(p.topicId, p.partition);
+    if (state === 'damaged' && this.problems.get(k)?.state === 'stopped') return;
+    if (state === 'damaged' && this.problems.get(k)?.state === 'damaged') return;
+    this.problems.set(k, {
+      topic: p.topic,
+      partition: p.partition,
+      state,
+      error: errorText(e),
+      sinceMs: this.options.scheduler.now(),
+    });
   }
 
   private onFailed(p: ManagedPartition, e: Error): void {
     const k = keyOf(p.topicId, p.partition);
     if (this.partitions.get(k) !== p) return;
     this.failed.set(k, e);
+    this.noteProblem(p, 'stopped', e);
     this.emit(p, false);
     p.close().catch((err: unknown) =>
       this.options.logger.error(
@@ -448,15 +500,23 @@ export class PartitionManager {
 
   // ---------------------------------------------------------------- views
 
+  /** The replicas of this node that do not serve fully (see ReplicaProblem), by topic and partition. */
+  replicaProblems(): ReplicaProblem[] {
+    return [...this.problems.values()].sort(byTopicPartition);
+  }
+
   statuses(): PartitionStatus[] {
     const out: PartitionStatus[] = [];
-    for (const p of this.partitions.values()) {
+    for (const [k, p] of this.partitions) {
       const info = this.options.store.state.topicById(p.topicId)?.partitions[p.partition];
       const leader = p.leaderId();
+      const problem = this.problems.get(k);
       out.push({
         topic: p.topic,
         partition: p.partition,
         role: p.isLeader() ? 'leader' : 'follower',
+        state: problem?.state ?? 'online',
+        ...(problem !== undefined ? { error: problem.error } : {}),
         leader,
         leaderEpoch: p.leaderEpoch,
         highWatermark: p.highWatermark,
@@ -466,7 +526,27 @@ export class PartitionManager {
         isr: info?.isr ?? [],
       });
     }
-    return out.sort((a, b) => (a.topic === b.topic ? a.partition - b.partition : a.topic < b.topic ? -1 : 1));
+    // Replicas assigned here that could not be opened: no log to report.
+    for (const [k, problem] of this.problems) {
+      if (this.partitions.has(k)) continue;
+      const t = this.options.store.state.topic(problem.topic);
+      const info = t?.partitions[problem.partition];
+      out.push({
+        topic: problem.topic,
+        partition: problem.partition,
+        role: 'none',
+        state: problem.state,
+        error: problem.error,
+        leader: info?.leader ?? -1,
+        leaderEpoch: info?.leaderEpoch ?? -1,
+        highWatermark: -1n,
+        logEndOffset: -1n,
+        logStartOffset: -1n,
+        replicas: info?.replicas ?? [],
+        isr: info?.isr ?? [],
+      });
+    }
+    return out.sort(byTopicPartition);
   }
 
   logDirs(): LogDirView[] {
@@ -480,7 +560,7 @@ export class PartitionManager {
     return [{ path: this.options.logDir.path, partitions, totalBytes, usableBytes }];
   }
 
-  /** The replicas of this node (the cluster's supervisor looks at them). */
+  /** The replicas this node has open (the cluster's supervisor and the log scrubber look at them). */
   replicas(): IterableIterator<ManagedPartition> {
     return this.partitions.values();
   }

@@ -15,6 +15,7 @@ import { Broker } from '../../src/broker.js';
 import type { ServerConfig } from '../../src/config.js';
 import { DEFAULT_BROKER, DEFAULT_CONFIG, DEFAULT_LIMITS } from '../../src/config.js';
 import type { ClusterStatus, Composed } from '../../src/modes/compose.js';
+import { partitionGroupId } from '../../src/cluster/group-ids.js';
 import { raftClusterMode } from '../../src/modes/raft-cluster.js';
 import { RawClient } from '../helpers/raw-client.js';
 import { ApiKey } from '@chronik/protocol';
@@ -259,4 +260,51 @@ test('every node names itself as the controller (it forwards admin requests to t
       c.close();
     }
   }
+});
+
+test('a replica whose Raft log is corrupt on disk is not opened: its node reports it (state not-opened, the file named), the other replicas go on', async () => {
+  const admin = kafka().admin();
+  await admin.connect();
+  await admin.createTopics({
+    topics: [{ topic: 'corrupt-replica', numPartitions: 1, replicationFactor: 3 }],
+    waitForLeaders: true,
+  });
+  await admin.disconnect();
+  const producer = kafka().producer({ idempotent: true });
+  await producer.connect();
+  for (let i = 0; i < 5; i++)
+    await producer.send({ topic: 'corrupt-replica', acks: -1, messages: [{ value: `v${i}` }] });
+  const leader = await until('a leader', () => leaderOf('corrupt-replica', 0));
+  const victim = nodes.find((n) => n !== leader) as Node;
+  const topicId = victim.composed?.services.metadata.topic('corrupt-replica')?.topicId as string;
+  await until('the victim holds every record', () =>
+    victim.composed?.partitions.statuses().find((s) => s.topic === 'corrupt-replica')?.highWatermark === 5n
+      ? true
+      : undefined,
+  );
+  await victim.broker.stop();
+  victim.composed = undefined;
+
+  // A bit flip in the payload of the group's first log record (valid records follow: corruption).
+  const logDir = path.join(config(victim.id).dataDir, 'raft', `group-${partitionGroupId(topicId, 0)}`, 'log');
+  const segment = (await victim.disk.readdir(logDir)).find((f) => f.endsWith('.log')) as string;
+  const bytes = Buffer.from(victim.disk.readFileNow(path.join(logDir, segment)));
+  bytes[40 + 32 + 1] = bytes[40 + 32 + 1]! ^ 0x01;
+  victim.disk.writeFileNow(path.join(logDir, segment), bytes);
+
+  const restarted = await start(victim.id, victim.disk);
+  nodes[nodes.indexOf(victim)] = restarted;
+  const status = await until('the damaged replica reported', () =>
+    restarted.composed?.partitions
+      .statuses()
+      .find((s) => s.topic === 'corrupt-replica' && s.state !== 'online'),
+  );
+  expect(status).toMatchObject({ role: 'none', state: 'not-opened' });
+  expect(status.error).toContain(segment);
+  expect(restarted.composed?.partitions.replicaProblems()).toEqual([
+    expect.objectContaining({ topic: 'corrupt-replica', partition: 0, state: 'not-opened' }),
+  ]);
+  // The partition goes on with the other two replicas.
+  await producer.send({ topic: 'corrupt-replica', acks: -1, messages: [{ value: 'after' }] });
+  await producer.disconnect();
 });

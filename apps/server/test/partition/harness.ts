@@ -46,7 +46,12 @@ function readiness(): { events: PartitionEvents; ready: Promise<void> } {
   let resolve!: () => void;
   const ready = new Promise<void>((r) => (resolve = r));
   return {
-    events: { leaderReady: () => resolve(), leaderLost: () => undefined, failed: () => undefined },
+    events: {
+      leaderReady: () => resolve(),
+      leaderLost: () => undefined,
+      failed: () => undefined,
+      damaged: () => undefined,
+    },
     ready,
   };
 }

@@ -25,6 +25,7 @@ const events = (): PartitionEvents & { failures: Error[] } => {
     failures,
     leaderReady: () => undefined,
     leaderLost: () => undefined,
+    damaged: () => undefined,
     failed: (_p, e) => failures.push(e),
   };
 };

@@ -71,6 +71,7 @@ async function open(
     events: {
       leaderReady: () => readyResolve(),
       leaderLost: () => undefined,
+      damaged: () => undefined,
       failed: (_p, e) => failures.push(e),
     },
   });

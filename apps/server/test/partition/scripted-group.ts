@@ -207,6 +207,7 @@ export async function scriptedPartition(
     events: {
       leaderReady: () => undefined,
       leaderLost: () => undefined,
+      damaged: () => undefined,
       failed: (_p, e) => failures.push(e),
     },
     ...(o.maxUncommittedBytes !== undefined ? { maxUncommittedBytes: o.maxUncommittedBytes } : {}),
