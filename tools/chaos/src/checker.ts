@@ -125,7 +125,13 @@ export function check(input: CheckInput): CheckOutcome {
     finalRead: new Check('final-read-complete', true),
     deleted: new Check('deleted-topic-gone', true),
     replicaLogs: new Check('replica-logs-identical', true),
+    faultExpectations: new Check('fault-expectations', true),
   };
+  for (const f of ops)
+    if (f.f === 'fault' && f.expectation !== undefined && !f.expectation.met)
+      checks.faultExpectations.add(
+        `fault ${f.index} (${f.description}): ${f.expectation.what} — ${f.expectation.detail}`,
+      );
 
   // The final log: per partition offset → value, from the first complete read; every read is
   // compared with it.

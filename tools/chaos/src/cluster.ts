@@ -1,7 +1,7 @@
 // A chronik-server raft cluster of real processes on loopback, with a LinkProxy on every directed
 // Raft link: node i's `--peers` entry for node j points at proxy (i→j), which forwards to j's Raft
 // port. Nodes keep their ports across restarts.
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
@@ -25,6 +25,10 @@ export interface ChaosNode {
   exited: Promise<void> | undefined;
   state: NodeState;
   starts: number;
+  /** The exit code of the node's last process (null: killed by a signal), once one exited. */
+  lastExitCode?: number | null;
+  /** A tmpfs of its own mounted here, holding dataDir (the disk-full fault). */
+  mount?: string | undefined;
 }
 
 export interface ClusterView {
@@ -64,7 +68,22 @@ export interface ClusterOptions {
   extraArgs: readonly string[];
   /** Randomness for the proxies' jitter and flaky resets. */
   rng: Rng;
+  /** Give each node's data directory a tmpfs of this many MiB (the disk-full fault; needs root). */
+  smallDiskMiB?: number;
 }
+
+/** Mounts a tmpfs of `mib` MiB on `dir`; false (with the reason) where this process may not. */
+export function mountTmpfs(dir: string, mib: number): { ok: true } | { ok: false; reason: string } {
+  try {
+    fs.mkdirSync(dir, { recursive: true });
+    execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${mib}m`, 'tmpfs', dir], { stdio: 'pipe' });
+    return { ok: true };
+  } catch (e) {
+    return { ok: false, reason: String(e instanceof Error ? e.message : e).split('\n')[0] ?? '' };
+  }
+}
+
+const FILLER = 'chaos-disk-filler';
 
 function canListen(port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -143,12 +162,15 @@ export class ChaosCluster {
     live.add(c);
     fs.mkdirSync(opts.logDir, { recursive: true });
     for (let id = 1; id <= opts.size; id++) {
+      // With a disk of its own, the data directory is inside the mount (so that wipeAside can
+      // rename within one file system).
+      const mount = opts.smallDiskMiB !== undefined ? path.join(opts.dataRoot, `disk${id}`) : undefined;
       c.nodes.push({
         id,
         kafkaPort: await freePort(),
         raftPort: await freePort(),
         adminPort: await freePort(),
-        dataDir: path.join(opts.dataRoot, `node${id}`),
+        dataDir: mount !== undefined ? path.join(mount, 'data') : path.join(opts.dataRoot, `node${id}`),
         logFile: path.join(opts.logDir, `node-${id}.log`),
         proc: undefined,
         exited: undefined,
@@ -156,6 +178,13 @@ export class ChaosCluster {
         starts: 0,
       });
     }
+    if (opts.smallDiskMiB !== undefined)
+      for (const n of c.nodes) {
+        const mount = path.dirname(n.dataDir);
+        const m = mountTmpfs(mount, opts.smallDiskMiB);
+        if (!m.ok) throw new ChaosError('ProcessFailed', `cannot mount a tmpfs on ${mount}: ${m.reason}`);
+        n.mount = mount;
+      }
     for (const a of c.nodes)
       for (const b of c.nodes) {
         if (a.id === b.id) continue;
@@ -235,6 +264,7 @@ export class ChaosCluster {
         if (n.proc === proc) {
           n.proc = undefined;
           n.state = 'down';
+          n.lastExitCode = code;
         }
         resolve();
       }),
@@ -336,5 +366,89 @@ export class ChaosCluster {
     for (const n of this.nodes) if (n.proc && n.state === 'paused') n.proc.kill('SIGCONT');
     await Promise.all(this.nodes.map((n) => this.kill(n.id)));
     await Promise.all([...this.proxies.values()].map((p) => p.close()));
+    for (const n of this.nodes)
+      if (n.mount !== undefined) {
+        // Keep what the run wrote (the data directories may be kept for a failed run).
+        fs.rmSync(path.join(n.mount, FILLER), { force: true });
+        const copy = `${n.mount}.copy`;
+        fs.cpSync(n.mount, copy, { recursive: true });
+        execFileSync('umount', ['-l', n.mount]);
+        fs.rmSync(n.mount, { recursive: true, force: true });
+        fs.renameSync(copy, n.mount);
+        n.mount = undefined;
+      }
+  }
+
+  // ------------------------------------------------------------ disk faults
+
+  /** Moves the (stopped) node's data directory aside and leaves an empty one; returns where it went. */
+  wipeAside(id: number): string {
+    const n = this.node(id);
+    if (n.proc) throw new ChaosError('BadArgument', `node ${id} is running`);
+    const aside = `${n.dataDir}.wiped-${Date.now()}`;
+    fs.renameSync(n.dataDir, aside);
+    fs.mkdirSync(n.dataDir);
+    return aside;
+  }
+
+  /** Puts back the data directory `wipeAside` moved (the node stopped). */
+  restoreAside(id: number, aside: string): void {
+    const n = this.node(id);
+    if (n.proc) throw new ChaosError('BadArgument', `node ${id} is running`);
+    fs.rmSync(n.dataDir, { recursive: true, force: true });
+    fs.renameSync(aside, n.dataDir);
+  }
+
+  /** Fills the node's own file system (smallDiskMiB) with a filler file; the MiB written. */
+  fillDisk(id: number): number {
+    const n = this.node(id);
+    if (n.mount === undefined)
+      throw new ChaosError('BadArgument', `node ${id} has no disk of its own to fill`);
+    const fd = fs.openSync(path.join(n.mount, FILLER), 'a');
+    const chunk = Buffer.alloc(1 << 20, 0xcc);
+    let mib = 0;
+    try {
+      for (;;) {
+        fs.writeSync(fd, chunk);
+        mib++;
+      }
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOSPC') throw e;
+      // The last partial chunk: fill to the last byte.
+      for (let size = 1 << 19; size >= 1; size >>= 1) {
+        try {
+          for (;;) fs.writeSync(fd, chunk, 0, size);
+        } catch {
+          // next smaller size
+        }
+      }
+    } finally {
+      fs.closeSync(fd);
+    }
+    return mib;
+  }
+
+  /** Removes the filler `fillDisk` wrote. */
+  freeDisk(id: number): void {
+    const mount = this.node(id).mount;
+    if (mount !== undefined) fs.rmSync(path.join(mount, FILLER), { force: true });
+  }
+
+  /** GET /health on the node (rejects when it does not answer). */
+  health(id: number): Promise<unknown> {
+    return getJson(this.node(id).adminPort, '/health', 2000);
+  }
+
+  /** The size of the node's log file, to read what it logged after this point (`logSince`). */
+  logSize(id: number): number {
+    const f = this.node(id).logFile;
+    return fs.existsSync(f) ? fs.statSync(f).size : 0;
+  }
+
+  logSince(id: number, offset: number): string {
+    const f = this.node(id).logFile;
+    if (!fs.existsSync(f)) return '';
+    const b = fs.readFileSync(f);
+    return b.subarray(Math.min(offset, b.length)).toString('utf8');
   }
 }

@@ -78,6 +78,11 @@ export interface FaultOp extends Timed {
   description: string;
   /** When the fault was healed (ms since start; completeMs is when it was applied). */
   healedMs?: number;
+  /**
+   * What the node under the fault had to do (wipe: refuse to rejoin; disk-full: exit naming the
+   * disk error), and whether it did: a `met: false` fails the run (check `fault-expectations`).
+   */
+  expectation?: { what: string; met: boolean; detail: string };
 }
 
 export type Op = SendOp | PollOp | CommitOp | AssignOp | CommittedOp | TopicOp | FaultOp;

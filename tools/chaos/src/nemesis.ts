@@ -3,11 +3,20 @@
 // faults; which node plays a role (e.g. "the leader of partition 1") is resolved when the fault
 // starts, from the cluster's own answers.
 import type { ChaosCluster } from './cluster.js';
-import { sleep } from './cluster.js';
+import { bounded, sleep } from './cluster.js';
 import type { FaultOp, History } from './history.js';
 import type { Rng } from './rng.js';
 
-export const FAULT_KINDS = ['kill', 'pause', 'partition', 'delay', 'flaky', 'combined'] as const;
+export const FAULT_KINDS = [
+  'kill',
+  'pause',
+  'partition',
+  'delay',
+  'flaky',
+  'combined',
+  'wipe',
+  'disk-full',
+] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
 export type TargetRole = 'partition-leader' | 'partition-follower' | 'metadata-leader' | 'any';
@@ -144,11 +153,26 @@ function linksOf(cluster: ChaosCluster, id: number): Array<[number, number]> {
   );
 }
 
+type Expectation = NonNullable<FaultOp['expectation']>;
+
+interface Applied {
+  nodes: number[];
+  description: string;
+  heal: () => Promise<void>;
+  /** Checked at the end of the hold, before healing. */
+  expect?: () => Promise<Expectation>;
+}
+
+/** Waits until node `id` exits, at most `ms`; its exit code, or undefined while it runs. */
+async function exitWithin(cluster: ChaosCluster, id: number, ms: number): Promise<number | null | undefined> {
+  const n = cluster.node(id);
+  if (n.exited === undefined || n.proc === undefined) return n.lastExitCode;
+  await bounded(n.exited, ms);
+  return n.proc === undefined ? n.lastExitCode : undefined;
+}
+
 /** Applies one fault; returns the healing action and what was done. */
-async function apply(
-  ctx: NemesisContext,
-  f: PlannedFault,
-): Promise<{ nodes: number[]; description: string; heal: () => Promise<void> }> {
+async function apply(ctx: NemesisContext, f: PlannedFault): Promise<Applied> {
   const { cluster } = ctx;
   const target = await resolveTarget(ctx, f);
   const ids = cluster.ids;
@@ -200,6 +224,69 @@ async function apply(
         description: `flaky Raft links of node ${target} (${f.role}): reset chance ${f.resetProbability} per chunk for ${f.holdMs} ms`,
         heal: async () => cluster.healNetwork(),
       };
+    case 'wipe': {
+      // A replaced disk: the node comes back under its id with an empty data directory. It must
+      // refuse to rejoin (it may have voted); the heal puts its real directory back.
+      await cluster.kill(target);
+      const aside = cluster.wipeAside(target);
+      const since = cluster.logSize(target);
+      cluster.start(target);
+      return {
+        nodes: [target],
+        description: `node ${target} (${f.role}) restarted with an empty data directory for ${f.holdMs} ms`,
+        expect: async () => {
+          const code = await exitWithin(cluster, target, 20_000);
+          const log = cluster.logSince(target, since);
+          const met = code !== undefined && code !== 0 && log.includes('NODE_STATE_LOST');
+          return {
+            what: 'a wiped voter refuses to rejoin (exits non-zero naming NODE_STATE_LOST)',
+            met,
+            detail: code === undefined ? 'still running after 20 s' : `exited with code ${code}`,
+          };
+        },
+        heal: async () => {
+          await cluster.kill(target);
+          cluster.restoreAside(target, aside);
+          cluster.start(target);
+        },
+      };
+    }
+    case 'disk-full': {
+      // The node's data directory (its own small file system) fills up: the node must exit naming
+      // the failed write, not stay half-alive; once space is back it restarts and catches up.
+      const since = cluster.logSize(target);
+      const filled = cluster.fillDisk(target);
+      return {
+        nodes: [target],
+        description: `data directory of node ${target} (${f.role}) full (${filled} MiB filler) for ${f.holdMs} ms`,
+        expect: async () => {
+          const code = await exitWithin(cluster, target, 15_000);
+          const log = cluster.logSince(target, since);
+          // Still running: it wrote nothing in the hold (an idle follower) — acceptable only if
+          // it still answers; exited: with 70, naming ENOSPC.
+          if (code === undefined) {
+            const alive = await cluster.health(target).then(
+              () => true,
+              () => false,
+            );
+            return {
+              what: 'a node whose disk is full exits naming ENOSPC, or goes on answering',
+              met: alive,
+              detail: alive ? 'still running and answering /health' : 'running but not answering /health',
+            };
+          }
+          return {
+            what: 'a node whose disk is full exits with code 70 naming ENOSPC',
+            met: code === 70 && log.includes('ENOSPC'),
+            detail: `exited with code ${code}${log.includes('ENOSPC') ? '' : ', ENOSPC not in its log'}`,
+          };
+        },
+        heal: async () => {
+          cluster.freeDisk(target);
+          if (cluster.node(target).proc === undefined) cluster.start(target);
+        },
+      };
+    }
     case 'combined': {
       const side = isolateSide();
       const other = ids.filter((x) => !side.includes(x));
@@ -255,6 +342,11 @@ export class Nemesis {
       this.faultOps.push(op);
       log(`[${(op.completeMs / 1000).toFixed(1)}s] fault ${f.index}: ${applied.description}`);
       await this.sleepUnlessStopped(f.holdMs);
+      if (applied.expect !== undefined) {
+        op.expectation = await applied.expect();
+        if (!op.expectation.met)
+          log(`fault ${f.index}: expectation NOT met: ${op.expectation.what} — ${op.expectation.detail}`);
+      }
       await this.healNow();
       op.healedMs = history.now();
       history.update(op);

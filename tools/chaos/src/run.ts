@@ -1,12 +1,13 @@
 // One chaos run: start a cluster behind link proxies, create the topic, run the workload while the
 // nemesis injects the seeded schedule, heal, wait for the replicas to converge, read everything back,
 // check, and write the history, the report and the chart.
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { FinalRead, ReplicaState } from './checker.js';
 import { check } from './checker.js';
-import { ChaosCluster, bounded, sleep } from './cluster.js';
+import { ChaosCluster, bounded, mountTmpfs, sleep } from './cluster.js';
 import type { ReplicaView } from './cluster.js';
 import { ChaosError, errorMessage } from './errors.js';
 import { readPartition } from './final-read.js';
@@ -150,6 +151,9 @@ function linkStats(cluster: ChaosCluster): Record<string, LinkStats & { open: nu
   return out;
 }
 
+/** Each node's own file system when the disk-full fault is on (a tmpfs, in memory). */
+const SMALL_DISK_MIB = 768;
+
 export async function runChaos(o: RunOptions): Promise<RunReport> {
   const started = Date.now();
   const outDir = path.join(o.outDir, `seed-${o.seed}`);
@@ -159,16 +163,31 @@ export async function runChaos(o: RunOptions): Promise<RunReport> {
     throw new ChaosError('ProcessFailed', `no chronik-server at ${o.serverBin}: build it first`);
   const dataRoot = fs.mkdtempSync(path.join(os.tmpdir(), `chronik-chaos-${o.seed}-`));
   const rf = Math.min(3, o.nodes);
+  // disk-full needs a small file system per node (a tmpfs, so root): without, it is left out.
+  let faults = o.faults;
+  let smallDiskMiB: number | undefined;
+  if (faults.includes('disk-full')) {
+    const probe = fs.mkdtempSync(path.join(os.tmpdir(), 'chronik-chaos-mount-'));
+    const m = mountTmpfs(probe, 1);
+    if (m.ok) {
+      execFileSync('umount', [probe]);
+      smallDiskMiB = SMALL_DISK_MIB;
+    } else {
+      faults = faults.filter((f) => f !== 'disk-full');
+      o.log(`chaos: fault disk-full left out: cannot mount a tmpfs (${m.reason})`);
+    }
+    fs.rmSync(probe, { recursive: true, force: true });
+  }
   const schedule: PlannedFault[] = planSchedule(createRng(o.seed), {
     durationMs: o.durationMs,
-    faults: o.faults,
+    faults,
     nodes: o.nodes,
     ...DEFAULT_SCHEDULE_TIMING,
     ...o.scheduleTiming,
   });
   fs.writeFileSync(path.join(outDir, 'schedule.json'), `${JSON.stringify(schedule, null, 2)}\n`);
   o.log(
-    `chaos: seed ${o.seed}, ${o.nodes} nodes, ${o.durationMs / 1000} s, faults ${o.faults.join(',')}: ${schedule.length} planned; output in ${outDir}`,
+    `chaos: seed ${o.seed}, ${o.nodes} nodes, ${o.durationMs / 1000} s, faults ${faults.join(',')}: ${schedule.length} planned; output in ${outDir}`,
   );
   const history = new History(path.join(outDir, 'history.jsonl'));
   const cluster = await ChaosCluster.create({
@@ -176,6 +195,7 @@ export async function runChaos(o: RunOptions): Promise<RunReport> {
     bin: o.serverBin,
     dataRoot,
     logDir: outDir,
+    ...(smallDiskMiB !== undefined ? { smallDiskMiB } : {}),
     extraArgs: [
       '--offsets-topic-partitions',
       '3',

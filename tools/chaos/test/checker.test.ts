@@ -275,6 +275,26 @@ describe('check', () => {
       ),
     ).toBe(1);
   });
+
+  test('fault-expectations: a wipe or disk-full fault whose node did not do what it must', () => {
+    const fault = (met: boolean): Op => ({
+      f: 'fault',
+      process: 'nemesis',
+      index: 0,
+      kind: 'wipe',
+      nodes: [1],
+      description: 'node 1 restarted with an empty data directory',
+      invokeMs: 1,
+      completeMs: 2,
+      outcome: 'ok',
+      expectation: { what: 'a wiped voter refuses to rejoin', met, detail: 'still running after 20 s' },
+    });
+    const reads = [read(0, ['wi-0', 'wa-0', 'w1-0'])];
+    expect(check(input([...clean, fault(true)], reads, replicas(0, 3))).valid).toBe(true);
+    const r = check(input([...clean, fault(false)], reads, replicas(0, 3)));
+    expect(r.valid).toBe(false);
+    expect(count(r, 'fault-expectations')).toBe(1);
+  });
 });
 
 describe('unavailabilityWindows', () => {
