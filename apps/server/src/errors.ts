@@ -8,6 +8,8 @@ export const ServerErrorCode = {
   DATA_DIR_CORRUPT: 'DATA_DIR_CORRUPT',
   /** A cluster member whose Raft state was lost (wiped or replaced disk) tried to rejoin under its id. */
   NODE_STATE_LOST: 'NODE_STATE_LOST',
+  /** A partition replica whose Raft data this node held is gone (its folder deleted or lost). */
+  REPLICA_STATE_LOST: 'REPLICA_STATE_LOST',
   PORT_IN_USE: 'PORT_IN_USE',
   LISTEN_FAILED: 'LISTEN_FAILED',
   MALFORMED_FRAME: 'MALFORMED_FRAME',

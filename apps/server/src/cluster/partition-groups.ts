@@ -4,13 +4,14 @@
 import path from 'node:path';
 import type { RaftHost } from '@chronik/raft-host';
 import type { FileSystem } from '@chronik/wal';
-import { KafkaError } from '../errors.js';
+import { KafkaError, ServerError, ServerErrorCode } from '../errors.js';
 import type { Scheduler } from '../infra.js';
 import type { Logger } from '../logger.js';
 import type { PartitionGroup } from '../partition/replicated-partition.js';
 import { ReplicatedPartition } from '../partition/replicated-partition.js';
 import type { ManagedPartition, PartitionEvents } from '../partition/types.js';
 import type { PartitionFactory, PartitionSpec } from '../services/partition-manager.js';
+import type { GroupManifest } from './group-manifest.js';
 import { partitionGroupId } from './group-ids.js';
 
 /** Partition WAL segments: bounds around the topic's segment.bytes (see segmentBytesOf). */
@@ -26,6 +27,8 @@ export interface PartitionGroupsOptions {
   fs: FileSystem;
   /** The host's data directory (one `group-<id>` folder per group). */
   raftDir: string;
+  /** The groups this node held (a lost folder is refused, not re-created empty). */
+  manifest: GroupManifest;
   nodeId: number;
   /** Election timeout of partition groups, in ticks. */
   electionTicks: number;
@@ -83,6 +86,14 @@ export class PartitionGroups implements PartitionFactory {
         const fresh = !(await fs.readdir(this.options.raftDir).catch(() => [] as string[])).includes(
           `group-${gid}`,
         );
+        if (fresh) {
+          if (this.options.manifest.has(gid))
+            throw new ServerError(
+              ServerErrorCode.REPLICA_STATE_LOST,
+              `the Raft data of ${spec.topic}-${spec.partition} (${path.join(this.options.raftDir, `group-${gid}`)}) is gone, though node ${nodeId} held this replica: a replica that forgot its log must not vote (it could help elect a leader missing committed records), so it stays out. Restore the folder, or replace the node (remove it from the cluster, add a new one)`,
+            );
+          await this.options.manifest.hold(gid);
+        }
         await host.openGroup({
           groupId: gid,
           stateMachine,
@@ -133,9 +144,11 @@ export class PartitionGroups implements PartitionFactory {
     return replica;
   }
 
-  remove(topicId: string, partition: number): Promise<void> {
-    return this.options.fs.removeTree(
-      path.join(this.options.raftDir, `group-${partitionGroupId(topicId, partition)}`),
-    );
+  async remove(topicId: string, partition: number): Promise<void> {
+    const gid = partitionGroupId(topicId, partition);
+    // Released first: a crash before the folder is gone leaves data nobody claims, never a claim
+    // without data.
+    await this.options.manifest.release(gid);
+    await this.options.fs.removeTree(path.join(this.options.raftDir, `group-${gid}`));
   }
 }

@@ -17,6 +17,7 @@ import type { FileSystem } from '@chronik/wal';
 import type { BrokerMode } from '../broker.js';
 import { diskSpace } from '../datadir.js';
 import type { PeerAcks } from '../cluster/peer-liveness.js';
+import { GroupManifest } from '../cluster/group-manifest.js';
 import { PartitionGroups } from '../cluster/partition-groups.js';
 import { RaftMetadataStore } from '../cluster/raft-metadata-store.js';
 import { checkNewNodeMayJoin } from '../cluster/rejoin-check.js';
@@ -156,6 +157,8 @@ export function raftClusterMode(options: RaftClusterModeOptions = {}): BrokerMod
     // A Raft directory without groups: this node has never taken part, or has lost what it had.
     await fsys.mkdir(raftDir);
     const fresh = !(await fsys.readdir(raftDir)).some((name) => name.startsWith('group-'));
+    // Which partition groups this node held: a lost group folder is refused, not re-created empty.
+    const manifest = await GroupManifest.open(fsys, raftDir);
     const host = new RaftHost({
       nodeId,
       dataDir: raftDir,
@@ -205,6 +208,7 @@ export function raftClusterMode(options: RaftClusterModeOptions = {}): BrokerMod
     const release = async (): Promise<void> => {
       await host.close();
       await transport.close();
+      await manifest.close();
     };
     try {
       await transport.start();
@@ -235,6 +239,7 @@ export function raftClusterMode(options: RaftClusterModeOptions = {}): BrokerMod
       host,
       fs: fsys,
       raftDir,
+      manifest,
       nodeId,
       electionTicks: partitionElectionTicks,
       retentionCheckIntervalMs: Math.min(config.broker.retentionCheckIntervalMs, RETENTION_CHECK_MAX_MS),

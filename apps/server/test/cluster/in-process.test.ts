@@ -308,3 +308,34 @@ test('a replica whose Raft log is corrupt on disk is not opened: its node report
   await producer.send({ topic: 'corrupt-replica', acks: -1, messages: [{ value: 'after' }] });
   await producer.disconnect();
 });
+
+test('a replica whose group folder was deleted does not come back as an empty voter: not-opened, REPLICA_STATE_LOST', async () => {
+  const admin = kafka().admin();
+  await admin.connect();
+  await admin.createTopics({
+    topics: [{ topic: 'lost-folder', numPartitions: 1, replicationFactor: 3 }],
+    waitForLeaders: true,
+  });
+  await admin.disconnect();
+  const producer = kafka().producer({ idempotent: true });
+  await producer.connect();
+  await producer.send({ topic: 'lost-folder', acks: -1, messages: [{ value: 'kept' }] });
+  const leader = await until('a leader', () => leaderOf('lost-folder', 0));
+  const victim = nodes.find((n) => n !== leader && n.composed !== undefined) as Node;
+  const topicId = victim.composed?.services.metadata.topic('lost-folder')?.topicId as string;
+  await victim.broker.stop();
+  victim.composed = undefined;
+  const groupDir = path.join(config(victim.id).dataDir, 'raft', `group-${partitionGroupId(topicId, 0)}`);
+  await victim.disk.removeTree(groupDir);
+
+  const restarted = await start(victim.id, victim.disk);
+  nodes[nodes.indexOf(victim)] = restarted;
+  const status = await until('the lost replica reported', () =>
+    restarted.composed?.partitions.statuses().find((s) => s.topic === 'lost-folder' && s.state !== 'online'),
+  );
+  expect(status).toMatchObject({ role: 'none', state: 'not-opened' });
+  expect(status.error).toContain('is gone');
+  expect(await victim.disk.readdir(path.dirname(groupDir))).not.toContain(path.basename(groupDir));
+  await producer.send({ topic: 'lost-folder', acks: -1, messages: [{ value: 'after' }] });
+  await producer.disconnect();
+});

@@ -7,6 +7,7 @@
 // local one is given the next epoch; the replicated one is elected in a new term).
 import { RaftHost } from '@chronik/raft-host';
 import { MemFileSystem } from '@chronik/wal';
+import { GroupManifest } from '../../src/cluster/group-manifest.js';
 import { PartitionGroups } from '../../src/cluster/partition-groups.js';
 import type { Scheduler } from '../../src/infra.js';
 import { systemScheduler } from '../../src/infra.js';
@@ -133,6 +134,7 @@ class ReplicatedHarness implements PartitionHarness {
       host: this.host,
       fs: this.fs,
       raftDir: '/raft',
+      manifest: await GroupManifest.open(this.fs, '/raft'),
       nodeId: 1,
       electionTicks: 5,
       retentionCheckIntervalMs: 0,
