@@ -1,0 +1,180 @@
+// Standalone storage faults on real data directories (issue 19 items 6, 8, 9, 12): each test writes
+// data with a real broker and a real client (kafkajs), stops the broker, damages a copy of its data
+// directory the way an operator or a disk might, and starts a broker on it again — or fills the
+// disk under a running broker. What the node does in each case is in the README's Durability
+// section.
+import fs from 'node:fs';
+import path from 'node:path';
+import {
+  ApiKey,
+  decodeRecordBatch,
+  defaultFetchRequest,
+  defaultFetchRequestFetchPartition,
+  defaultFetchRequestFetchTopic,
+} from '@chronik/protocol';
+import { Kafka, logLevel } from 'kafkajs';
+import { isServerError } from '../src/errors.js';
+import { removeDir, startBroker } from './helpers/broker.js';
+import { RawClient } from './helpers/raw-client.js';
+import { tempDir } from './helpers/server.js';
+
+process.env['KAFKAJS_NO_PARTITIONER_WARNING'] = '1';
+
+type Ctx = Awaited<ReturnType<typeof startBroker>>;
+
+const dirs: string[] = [];
+afterAll(() => {
+  for (const d of dirs) removeDir(d);
+});
+
+function newDir(): string {
+  const d = tempDir('chronik-storage-');
+  dirs.push(d);
+  return d;
+}
+
+/** A copy of a stopped broker's data directory, to damage. */
+function copyOf(dataDir: string): string {
+  const d = newDir();
+  fs.cpSync(dataDir, d, { recursive: true });
+  return d;
+}
+
+function kafkaOf(ctx: Ctx): Kafka {
+  return new Kafka({
+    clientId: 'storage-faults',
+    brokers: [`127.0.0.1:${ctx.broker.kafkaPort}`],
+    logLevel: logLevel.NOTHING,
+    retry: { retries: 0 },
+  });
+}
+
+/** Every value of the partition from offset 0, or the fetch's error code. */
+async function readAll(ctx: Ctx, topic: string, partition = 0): Promise<string[] | number> {
+  const c = await RawClient.connect(ctx.broker.kafkaPort);
+  try {
+    const f = await c.request(ApiKey.Fetch, 12, {
+      ...defaultFetchRequest(),
+      maxWaitMs: 0,
+      maxBytes: 16 << 20,
+      topics: [
+        {
+          ...defaultFetchRequestFetchTopic(),
+          topic,
+          partitions: [
+            {
+              ...defaultFetchRequestFetchPartition(),
+              partition,
+              fetchOffset: 0n,
+              partitionMaxBytes: 16 << 20,
+            },
+          ],
+        },
+      ],
+    });
+    const p = f.responses[0]?.partitions[0];
+    if (p === undefined) return -1;
+    if (p.errorCode !== 0) return p.errorCode;
+    const values: string[] = [];
+    const all = p.records ?? Buffer.alloc(0);
+    for (let pos = 0; pos < all.length;) {
+      const len = 12 + all.readInt32BE(pos + 8);
+      for (const rec of decodeRecordBatch(all.subarray(pos, pos + len)).records)
+        values.push(Buffer.from(rec.value ?? Buffer.alloc(0)).toString());
+      pos += len;
+    }
+    return values;
+  } finally {
+    c.close();
+  }
+}
+
+/** Starts a broker on `dataDir`, produces `values` to `topic` with kafkajs (acks=all, one send each), stops it. */
+async function writeDataDir(
+  dataDir: string,
+  topic: string,
+  values: string[],
+  broker: { logSegmentBytes?: number } = {},
+): Promise<void> {
+  const ctx = await startBroker({ dataDir, broker });
+  try {
+    const producer = kafkaOf(ctx).producer();
+    await producer.connect();
+    for (const value of values) await producer.send({ topic, acks: -1, messages: [{ value }] });
+    await producer.disconnect();
+  } finally {
+    await ctx.stop();
+  }
+}
+
+/** The error a broker on `dataDir` fails to start with (the test fails if it starts). */
+async function startFailure(dataDir: string): Promise<Error> {
+  let ctx: Ctx | undefined;
+  try {
+    ctx = await startBroker({ dataDir });
+  } catch (e) {
+    return e as Error;
+  }
+  await ctx.stop();
+  throw new Error(`the broker started on ${dataDir}`);
+}
+
+/** Runs `f` on a broker started on `dataDir`, then stops it. */
+async function withBroker<T>(dataDir: string, f: (ctx: Ctx) => Promise<T>): Promise<T> {
+  const ctx = await startBroker({ dataDir });
+  try {
+    return await f(ctx);
+  } finally {
+    await ctx.stop();
+  }
+}
+
+describe('metadata snapshot (item 8)', () => {
+  const snapshotOf = (d: string): string => path.join(d, 'metadata', 'snapshot.bin');
+  let written: string;
+  beforeAll(async () => {
+    written = newDir();
+    await writeDataDir(written, 'orders', ['a', 'b', 'c']);
+  });
+
+  test('one changed byte of a topic name is refused, naming the file and the checksum', async () => {
+    const d = copyOf(written);
+    const raw = fs.readFileSync(snapshotOf(d));
+    const at = raw.indexOf('orders');
+    expect(at).toBeGreaterThan(0);
+    raw[at + 4] = 'x'.charCodeAt(0); // "ordexs"
+    fs.writeFileSync(snapshotOf(d), raw);
+    const e = await startFailure(d);
+    expect(isServerError(e, 'DATA_DIR_CORRUPT')).toBe(true);
+    expect(e.message).toContain(snapshotOf(d));
+    expect(e.message).toContain('payload checksum mismatch');
+  });
+
+  test('a truncated snapshot is refused, naming the file', async () => {
+    const d = copyOf(written);
+    const raw = fs.readFileSync(snapshotOf(d));
+    fs.writeFileSync(snapshotOf(d), raw.subarray(0, raw.length - 7));
+    const e = await startFailure(d);
+    expect(isServerError(e, 'DATA_DIR_CORRUPT')).toBe(true);
+    expect(e.message).toContain(snapshotOf(d));
+  });
+
+  test('a damaged magic is refused, naming the file', async () => {
+    const d = copyOf(written);
+    const raw = fs.readFileSync(snapshotOf(d));
+    raw.writeUInt8(raw.readUInt8(1) ^ 0x20, 1);
+    fs.writeFileSync(snapshotOf(d), raw);
+    const e = await startFailure(d);
+    expect(isServerError(e, 'DATA_DIR_CORRUPT')).toBe(true);
+    expect(e.message).toContain(snapshotOf(d));
+  });
+
+  test('an unchecksummed snapshot of an older build is read and rewritten with a checksum', async () => {
+    const d = copyOf(written);
+    const raw = fs.readFileSync(snapshotOf(d));
+    expect(raw.subarray(0, 4).toString()).toBe('CKMS');
+    fs.writeFileSync(snapshotOf(d), raw.subarray(20)); // the bare msgpack an older build wrote
+    expect(await withBroker(d, (ctx) => readAll(ctx, 'orders'))).toEqual(['a', 'b', 'c']);
+    expect(fs.readFileSync(snapshotOf(d)).subarray(0, 4).toString()).toBe('CKMS');
+  });
+});
