@@ -178,3 +178,27 @@ describe('metadata snapshot (item 8)', () => {
     expect(fs.readFileSync(snapshotOf(d)).subarray(0, 4).toString()).toBe('CKMS');
   });
 });
+
+describe('missing metadata snapshot (item 9)', () => {
+  test('partition logs without a metadata snapshot are refused, naming the remedy; moving them away starts empty', async () => {
+    const written = newDir();
+    await writeDataDir(written, 'orders', ['a', 'b', 'c']);
+    const d = copyOf(written);
+    fs.rmSync(path.join(d, 'metadata', 'snapshot.bin'));
+    const e = await startFailure(d);
+    expect(isServerError(e, 'DATA_DIR_CORRUPT')).toBe(true);
+    const partitions = path.join(d, 'partitions');
+    expect(e.message).toContain(path.join(d, 'metadata', 'snapshot.bin'));
+    expect(e.message).toContain(`mv ${partitions} ${partitions}.orphaned`);
+    // The deliberate reset the message names: the node starts as a new, empty cluster.
+    fs.renameSync(partitions, `${partitions}.orphaned`);
+    const topics = await withBroker(d, async (ctx) => {
+      const admin = kafkaOf(ctx).admin();
+      await admin.connect();
+      const names = await admin.listTopics();
+      await admin.disconnect();
+      return names;
+    });
+    expect(topics).not.toContain('orders');
+  });
+});

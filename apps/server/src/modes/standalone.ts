@@ -9,6 +9,7 @@ import { nodeFileSystem } from '@chronik/wal';
 import type { FileSystem } from '@chronik/wal';
 import type { BrokerMode } from '../broker.js';
 import { diskSpace } from '../datadir.js';
+import { ServerError, ServerErrorCode } from '../errors.js';
 import type { GroupCoordinatorConfig } from '../groups/coordinator.js';
 import type { OffsetLog } from '../groups/offset-log.js';
 import type { AnyHandler } from '../handlers/types.js';
@@ -16,7 +17,7 @@ import type { Random, Scheduler } from '../infra.js';
 import { systemRandom, systemScheduler } from '../infra.js';
 import { LocalPartition } from '../partition/local-partition.js';
 import type { PartitionFactory } from '../services/partition-manager.js';
-import { LocalMetadataStore } from '../services/metadata-store.js';
+import { LocalMetadataStore, SNAPSHOT_FILE } from '../services/metadata-store.js';
 import { BatchCache } from '../storage/batch-cache.js';
 import type { EntryLogFactory } from '../storage/entry-log.js';
 import { WalEntryLogFactory } from '../storage/wal-entry-log.js';
@@ -45,6 +46,42 @@ export interface StandaloneOptions {
   onComposed?(c: Composed): void;
 }
 
+/** The names in `dir`, or none when it does not exist. */
+async function namesIn(fsys: FileSystem, dir: string): Promise<string[]> {
+  try {
+    return await fsys.readdir(dir);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return [];
+    throw e;
+  }
+}
+
+/**
+ * Refuses to start when partition logs exist but the metadata snapshot does not: starting would
+ * begin a new, empty cluster (a fresh cluster id, no topics) and leave every log unreferenced. The
+ * snapshot is written when the broker first registers, before any partition exists, so partition
+ * logs without it mean it was lost.
+ */
+async function refuseLogsWithoutMetadata(
+  fsys: FileSystem,
+  metadataDir: string,
+  partitionsDir: string,
+): Promise<void> {
+  const snapshot = path.join(metadataDir, SNAPSHOT_FILE);
+  if ((await fsys.stat(snapshot)) !== undefined) return;
+  let logs = 0;
+  for (const topic of await namesIn(fsys, partitionsDir))
+    logs += (await namesIn(fsys, path.join(partitionsDir, topic))).length;
+  if (logs === 0) return;
+  throw new ServerError(
+    ServerErrorCode.DATA_DIR_CORRUPT,
+    `the metadata snapshot ${snapshot} is missing but ${partitionsDir} holds ${logs} partition log(s): ` +
+      'starting would begin a new, empty cluster and leave them unreferenced. Restore the snapshot from a ' +
+      `backup; or, to start empty on purpose, move the partition logs away first (mv ${partitionsDir} ${partitionsDir}.orphaned)`,
+  );
+}
+
 export function standaloneMode(options: StandaloneOptions = {}): BrokerMode {
   return async (ctx) => {
     const { config, logger } = ctx;
@@ -53,6 +90,7 @@ export function standaloneMode(options: StandaloneOptions = {}): BrokerMode {
     const random = options.random ?? systemRandom;
     const dataDir = ctx.dataDir.path;
     const partitionsDir = path.join(dataDir, 'partitions');
+    const metadataDir = path.join(dataDir, 'metadata');
     const wal =
       options.entryLogs === undefined
         ? new WalEntryLogFactory({
@@ -89,10 +127,11 @@ export function standaloneMode(options: StandaloneOptions = {}): BrokerMode {
     };
     let store: LocalMetadataStore;
     try {
+      await refuseLogsWithoutMetadata(fsys, metadataDir, partitionsDir);
       store = await LocalMetadataStore.open({
         nodeId: config.nodeId,
         fs: fsys,
-        dir: path.join(dataDir, 'metadata'),
+        dir: metadataDir,
         logger: logger.child({ component: 'metadata' }),
       });
     } catch (e) {
