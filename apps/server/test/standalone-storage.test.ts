@@ -3,14 +3,17 @@
 // directory the way an operator or a disk might, and starts a broker on it again — or fills the
 // disk under a running broker. What the node does in each case is in the README's Durability
 // section.
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import {
   ApiKey,
+  buildRecordBatch,
   decodeRecordBatch,
   defaultFetchRequest,
   defaultFetchRequestFetchPartition,
   defaultFetchRequestFetchTopic,
+  defaultProduceRequest,
 } from '@chronik/protocol';
 import { Kafka, logLevel } from 'kafkajs';
 import { isServerError } from '../src/errors.js';
@@ -47,6 +50,24 @@ function kafkaOf(ctx: Ctx): Kafka {
     logLevel: logLevel.NOTHING,
     retry: { retries: 0 },
   });
+}
+
+/** Produces one record with acks=all over a raw connection; the partition's error code. */
+async function produceRaw(c: RawClient, topic: string, value: string): Promise<number> {
+  const r = await c.request(ApiKey.Produce, 9, {
+    ...defaultProduceRequest(),
+    acks: -1,
+    timeoutMs: 5000,
+    topicData: [
+      {
+        name: topic,
+        partitionData: [
+          { index: 0, records: buildRecordBatch({ records: [{ value: Buffer.from(value) }] }) },
+        ],
+      },
+    ],
+  });
+  return r.responses[0]?.partitionResponses[0]?.errorCode ?? -1;
 }
 
 /** Every value of the partition from offset 0, or the fetch's error code. */
@@ -129,6 +150,8 @@ async function withBroker<T>(dataDir: string, f: (ctx: Ctx) => Promise<T>): Prom
   }
 }
 
+const KAFKA_STORAGE_ERROR = 56;
+
 describe('metadata snapshot (item 8)', () => {
   const snapshotOf = (d: string): string => path.join(d, 'metadata', 'snapshot.bin');
   let written: string;
@@ -200,5 +223,93 @@ describe('missing metadata snapshot (item 9)', () => {
       return names;
     });
     expect(topics).not.toContain('orders');
+  });
+});
+
+/** Mounts a tmpfs of `size` on `dir`; false (with the reason printed) where mounting is not allowed. */
+function mountTmpfs(dir: string, size: string): boolean {
+  try {
+    execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${size}`, 'tmpfs', dir], { stdio: 'pipe' });
+    return true;
+  } catch (e) {
+    process.stdout.write(`disk-full test skipped: cannot mount a tmpfs (${String(e).split('\n')[0]})\n`);
+    return false;
+  }
+}
+
+async function adminGet(ctx: Ctx, route: string): Promise<{ status: number; body: unknown }> {
+  const r = await fetch(`http://127.0.0.1:${ctx.broker.adminPort}${route}`);
+  return { status: r.status, body: await r.json() };
+}
+
+async function waitFor<T>(what: string, f: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await f();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+describe('disk full (item 6)', () => {
+  let mounted: string | undefined;
+  afterAll(() => {
+    if (mounted !== undefined) execFileSync('umount', ['-l', mounted]);
+  });
+
+  test('a full disk is KAFKA_STORAGE_ERROR and a stopped partition in /health; once space is back it serves again, nothing acknowledged lost', async () => {
+    const dataDir = newDir();
+    if (!mountTmpfs(dataDir, '6m')) return;
+    mounted = dataDir;
+    const ctx = await startBroker({ dataDir });
+    try {
+      const kafka = kafkaOf(ctx);
+      const admin = kafka.admin();
+      await admin.connect();
+      await admin.createTopics({ topics: [{ topic: 'fill', numPartitions: 1 }], waitForLeaders: true });
+      await admin.disconnect();
+      const raw = await RawClient.connect(ctx.broker.kafkaPort);
+      const acked: string[] = [];
+      let code = 0;
+      // ~6 MB fill the disk: every produce up to the first failure is acknowledged (acks=all).
+      for (let i = 0; i < 200 && code === 0; i++) {
+        const value = `${i}:`.padEnd(100_000, 'x');
+        code = await produceRaw(raw, 'fill', value);
+        if (code === 0) acked.push(value);
+      }
+      expect(code).toBe(KAFKA_STORAGE_ERROR);
+      expect(await produceRaw(raw, 'fill', 'refused')).toBe(KAFKA_STORAGE_ERROR);
+      raw.close();
+      expect(acked.length).toBeGreaterThan(10);
+      // The partition is stopped, says why, and will be opened again.
+      const health = await adminGet(ctx, '/health');
+      expect(health.body).toMatchObject({
+        status: 'degraded',
+        replicas: [{ topic: 'fill', partition: 0, state: 'stopped', reopenAtMs: expect.any(Number) }],
+      });
+      expect(JSON.stringify(health.body)).toMatch(/ENOSPC|no space/i);
+      const partitions = (await adminGet(ctx, '/v1/partitions')).body as Array<Record<string, unknown>>;
+      expect(partitions.find((p) => p['topic'] === 'fill')).toMatchObject({ state: 'stopped' });
+      // Space comes back: the node opens the partition again by itself, and it takes writes.
+      execFileSync('mount', ['-o', 'remount,size=64m', dataDir]);
+      await waitFor(
+        '/health to be ok',
+        async () =>
+          ((await adminGet(ctx, '/health')).body as { status: string }).status === 'ok' || undefined,
+        10_000,
+      );
+      const producer = kafka.producer();
+      await producer.connect();
+      const more = ['after-1', 'after-2'];
+      for (const value of more) await producer.send({ topic: 'fill', acks: -1, messages: [{ value }] });
+      await producer.disconnect();
+      expect(await readAll(ctx, 'fill')).toEqual([...acked, ...more]);
+    } finally {
+      await ctx.stop();
+    }
+    // And after a restart.
+    const values = await withBroker(dataDir, (c) => readAll(c, 'fill'));
+    expect(Array.isArray(values) && values.slice(-2)).toEqual(['after-1', 'after-2']);
   });
 });

@@ -545,9 +545,11 @@ export class Wal implements Flushable {
       this.failure =
         e instanceof WalError && e.code !== WalErrorCode.Io
           ? e
-          : new WalError(WalErrorCode.Io, `wal ${this.dir}: ${what} failed; the log accepts no more writes`, {
-              cause: e,
-            });
+          : new WalError(
+              WalErrorCode.Io,
+              `wal ${this.dir}: ${what} failed (${e instanceof Error ? e.message : String(e)}); the log accepts no more writes`,
+              { cause: e },
+            );
       this.logger.error('wal failed', { dir: this.dir, op: what, error: String(e) });
     }
     return this.failure;

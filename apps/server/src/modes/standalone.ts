@@ -5,7 +5,7 @@
 // constructs infrastructure: the file system, clock and timers, and randomness come from the
 // options or default to the system's.
 import path from 'node:path';
-import { nodeFileSystem } from '@chronik/wal';
+import { isWalError, nodeFileSystem } from '@chronik/wal';
 import type { FileSystem } from '@chronik/wal';
 import type { BrokerMode } from '../broker.js';
 import { diskSpace } from '../datadir.js';
@@ -44,6 +44,18 @@ export interface StandaloneOptions {
   extraHandlers?: readonly AnyHandler[];
   /** Told the composed services once they are up (tests reach into them). */
   onComposed?(c: Composed): void;
+}
+
+/**
+ * Whether a partition whose storage failed with `e` may work again later: an I/O error (a full
+ * disk, a file-descriptor limit) may pass once the operator acts, and opening the log again runs
+ * its recovery, which keeps what was written before the failure. Damaged or lost data (WAL
+ * Corruption, a missing log) and broken invariants do not pass by themselves.
+ */
+export function storageFailureMayPass(e: Error): boolean {
+  if (isWalError(e)) return e.code === 'Io';
+  const code = (e as NodeJS.ErrnoException).code;
+  return typeof code === 'string' && /^E[A-Z0-9]+$/.test(code);
 }
 
 /** The names in `dir`, or none when it does not exist. */
@@ -124,6 +136,7 @@ export function standaloneMode(options: StandaloneOptions = {}): BrokerMode {
           events,
         }),
       remove: (topicId, partition) => entryLogs.remove(partitionDir(topicId, partition)),
+      mayReopenAfter: storageFailureMayPass,
     };
     let store: LocalMetadataStore;
     try {
