@@ -5,21 +5,22 @@
 // constructs infrastructure: the file system, clock and timers, and randomness come from the
 // options or default to the system's.
 import path from 'node:path';
+import type { MetadataChange, PartitionInfo } from '@chronik/metadata';
 import { isWalError, nodeFileSystem } from '@chronik/wal';
 import type { FileSystem } from '@chronik/wal';
 import type { BrokerMode } from '../broker.js';
 import { diskSpace } from '../datadir.js';
-import { ServerError, ServerErrorCode } from '../errors.js';
+import { KafkaError, ServerError, ServerErrorCode } from '../errors.js';
 import type { GroupCoordinatorConfig } from '../groups/coordinator.js';
 import type { OffsetLog } from '../groups/offset-log.js';
 import type { AnyHandler } from '../handlers/types.js';
 import type { Random, Scheduler } from '../infra.js';
 import { systemRandom, systemScheduler } from '../infra.js';
 import { LocalPartition } from '../partition/local-partition.js';
-import type { PartitionFactory } from '../services/partition-manager.js';
+import type { PartitionFactory, PartitionSpec } from '../services/partition-manager.js';
 import { LocalMetadataStore, SNAPSHOT_FILE } from '../services/metadata-store.js';
 import { BatchCache } from '../storage/batch-cache.js';
-import type { EntryLogFactory } from '../storage/entry-log.js';
+import type { EntryLog, EntryLogFactory } from '../storage/entry-log.js';
 import { WalEntryLogFactory } from '../storage/wal-entry-log.js';
 import type { Composed } from './compose.js';
 import { composeBroker } from './compose.js';
@@ -56,6 +57,23 @@ export function storageFailureMayPass(e: Error): boolean {
   if (isWalError(e)) return e.code === 'Io';
   const code = (e as NodeJS.ErrnoException).code;
   return typeof code === 'string' && /^E[A-Z0-9]+$/.test(code);
+}
+
+/** The partitions of this node the changes create. */
+function newLogsOf(
+  changes: readonly MetadataChange[],
+  nodeId: number,
+): Array<{ topicId: string; partition: number }> {
+  const out: Array<{ topicId: string; partition: number }> = [];
+  for (const ch of changes) {
+    let created: { topicId: string; partitions: readonly PartitionInfo[] };
+    if (ch.type === 'topicCreated') created = ch.topic;
+    else if (ch.type === 'partitionsCreated') created = ch;
+    else continue;
+    for (const p of created.partitions)
+      if (p.replicas.includes(nodeId)) out.push({ topicId: created.topicId, partition: p.partition });
+  }
+  return out;
 }
 
 /** The names in `dir`, or none when it does not exist. */
@@ -118,26 +136,6 @@ export function standaloneMode(options: StandaloneOptions = {}): BrokerMode {
     const partitionLogger = logger.child({ component: 'partition' });
     const partitionDir = (topicId: string, partition: number): string =>
       path.join(partitionsDir, topicId, String(partition));
-    const factory: PartitionFactory = {
-      create: (spec, events) =>
-        new LocalPartition({
-          topic: spec.topic,
-          topicId: spec.topicId,
-          partition: spec.partition,
-          nodeId: config.nodeId,
-          leaderEpoch: Math.max(0, spec.leaderEpoch),
-          openLog: () => entryLogs.open(partitionDir(spec.topicId, spec.partition)),
-          cache,
-          config: spec.config,
-          maxEntryBytes: MAX_BATCH_BYTES,
-          retentionCheckIntervalMs: config.broker.retentionCheckIntervalMs,
-          logger: partitionLogger,
-          nowMs: () => scheduler.now(),
-          events,
-        }),
-      remove: (topicId, partition) => entryLogs.remove(partitionDir(topicId, partition)),
-      mayReopenAfter: storageFailureMayPass,
-    };
     let store: LocalMetadataStore;
     try {
       await refuseLogsWithoutMetadata(fsys, metadataDir, partitionsDir);
@@ -146,11 +144,53 @@ export function standaloneMode(options: StandaloneOptions = {}): BrokerMode {
         fs: fsys,
         dir: metadataDir,
         logger: logger.child({ component: 'metadata' }),
+        // A partition the metadata file names always has a directory: a missing one was lost.
+        beforeDurable: async (changes) => {
+          const dirs = newLogsOf(changes, config.nodeId).map((l) => partitionDir(l.topicId, l.partition));
+          if (dirs.length > 0) await entryLogs.prepare(dirs);
+        },
       });
     } catch (e) {
       wal?.close();
       throw e;
     }
+    const openLog = async (spec: PartitionSpec): Promise<EntryLog> => {
+      const dir = partitionDir(spec.topicId, spec.partition);
+      await store.durable();
+      if (!(await entryLogs.exists(dir)))
+        throw new KafkaError(
+          'KAFKA_STORAGE_ERROR',
+          `${spec.topic}-${spec.partition}: its log directory ${dir} is missing, though the metadata ` +
+            'has the partition: its data was lost (deleted?), not never written. It stays offline: ' +
+            'restore the directory from a backup and restart, or delete the topic',
+        );
+      return entryLogs.open(dir);
+    };
+    const factory: PartitionFactory = {
+      create: (spec, events) =>
+        new LocalPartition({
+          topic: spec.topic,
+          topicId: spec.topicId,
+          partition: spec.partition,
+          nodeId: config.nodeId,
+          leaderEpoch: Math.max(0, spec.leaderEpoch),
+          openLog: () => openLog(spec),
+          cache,
+          config: spec.config,
+          maxEntryBytes: MAX_BATCH_BYTES,
+          retentionCheckIntervalMs: config.broker.retentionCheckIntervalMs,
+          logger: partitionLogger,
+          nowMs: () => scheduler.now(),
+          events,
+        }),
+      // Only once the deletion is on disk, and only if it stands (a failed write undoes it).
+      remove: async (topicId, partition) => {
+        await store.durable().catch(() => undefined);
+        if (store.state.topicById(topicId) === undefined)
+          await entryLogs.remove(partitionDir(topicId, partition));
+      },
+      mayReopenAfter: storageFailureMayPass,
+    };
     const composed = await composeBroker({
       ctx,
       scheduler,

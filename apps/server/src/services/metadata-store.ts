@@ -6,7 +6,7 @@
 // - raft-cluster: RaftMetadataStore (src/cluster/raft-metadata-store.ts) proposes them to the
 //   metadata Raft group, from any node.
 import path from 'node:path';
-import type { ApplyResult, MetadataCommand } from '@chronik/metadata';
+import type { ApplyResult, MetadataChange, MetadataCommand } from '@chronik/metadata';
 import { MetadataStateMachine } from '@chronik/metadata';
 import { crc32c } from '@chronik/wal';
 import type { FileSystem } from '@chronik/wal';
@@ -140,6 +140,11 @@ function readSnapshotFile(file: string, raw: Buffer): { sm: MetadataStateMachine
  * is then written as an atomic snapshot (`<dir>/snapshot.bin`) before the commit resolves.
  * Commands committed while a snapshot is being written are applied together and persisted with one
  * write (group commit), so creating a topic of many partitions does not write the file per partition.
+ *
+ * The state never stays ahead of the file: when the write fails (a full disk), the batch's commits
+ * are answered KAFKA_STORAGE_ERROR and the state goes back to the last one written (subscribers get
+ * a resync). `durable()` tells those who act on applied changes (removing a deleted topic's data)
+ * when the changes are on disk.
  */
 export class LocalMetadataStore implements MetadataStore {
   private queue: Array<{
@@ -148,13 +153,18 @@ export class LocalMetadataStore implements MetadataStore {
     reject(e: unknown): void;
   }> = [];
   private draining = false;
+  /** The write of the batch applied last: settles once it is durable, or failed and was undone. */
+  private persisting: Promise<void> = Promise.resolve();
 
   private constructor(
     readonly state: MetadataStateMachine,
+    /** The state machine's snapshot as the file holds it: what the state goes back to. */
+    private persisted: Uint8Array,
     private readonly nodeId: number,
     private readonly fs: FileSystem,
     private readonly dir: string,
     private readonly logger: Logger,
+    private readonly beforeDurable: ((changes: readonly MetadataChange[]) => Promise<void>) | undefined,
   ) {}
 
   /**
@@ -167,6 +177,12 @@ export class LocalMetadataStore implements MetadataStore {
     fs: FileSystem;
     dir: string;
     logger: Logger;
+    /**
+     * Called with a batch's changes before the snapshot holding them is written (standalone: the
+     * directories of new partitions are created, so that a partition the file names always has
+     * one). A failure fails the batch like a failed write.
+     */
+    beforeDurable?: (changes: readonly MetadataChange[]) => Promise<void>;
   }): Promise<LocalMetadataStore> {
     await options.fs.mkdir(options.dir);
     const file = path.join(options.dir, SNAPSHOT_FILE);
@@ -183,7 +199,23 @@ export class LocalMetadataStore implements MetadataStore {
         await writeFileAtomic(options.fs, file, encodeSnapshotFile(sm.snapshot()));
       }
     }
-    return new LocalMetadataStore(sm, options.nodeId, options.fs, options.dir, options.logger);
+    return new LocalMetadataStore(
+      sm,
+      sm.snapshot(),
+      options.nodeId,
+      options.fs,
+      options.dir,
+      options.logger,
+      options.beforeDurable,
+    );
+  }
+
+  /**
+   * Resolves once every change applied so far is in the snapshot on disk; rejects when writing it
+   * failed (the state then went back to the last snapshot written, without those changes).
+   */
+  durable(): Promise<void> {
+    return this.persisting;
   }
 
   commit(command: MetadataCommand): Promise<ApplyResult> {
@@ -209,19 +241,27 @@ export class LocalMetadataStore implements MetadataStore {
         },
       );
       let persisted: unknown = null;
+      let settle: ((e: unknown) => void) | undefined;
+      const changes = results.flatMap((x) => (x.ok && x.r.ok ? x.r.changes : []));
       if (results.some((x) => x.ok && x.r.ok)) {
+        const persisting = new Promise<void>((resolve, reject) => {
+          settle = (e) => (e === null ? resolve() : reject(e));
+        });
+        persisting.catch(() => undefined);
+        this.persisting = persisting;
         try {
-          await writeFileAtomic(
-            this.fs,
-            path.join(this.dir, SNAPSHOT_FILE),
-            encodeSnapshotFile(this.state.snapshot()),
-          );
+          await this.beforeDurable?.(changes);
+          const snapshot = this.state.snapshot();
+          await writeFileAtomic(this.fs, path.join(this.dir, SNAPSHOT_FILE), encodeSnapshotFile(snapshot));
+          this.persisted = snapshot;
         } catch (e) {
           persisted = e;
           this.logger.error(
-            { err: e instanceof Error ? e.message : String(e) },
-            'writing the metadata snapshot failed: metadata changes are not durable',
+            { err: errorMessage(e) },
+            'writing the metadata snapshot failed: the changes are undone and their commits fail',
           );
+          this.state.restore(this.persisted);
+          this.persisting = Promise.resolve();
         }
       }
       batch.forEach((c, i) => {
@@ -235,6 +275,7 @@ export class LocalMetadataStore implements MetadataStore {
           );
         else c.resolve(x.r);
       });
+      settle?.(persisted);
     }
     this.draining = false;
   }

@@ -492,8 +492,13 @@ export class PartitionManager {
 
   /** What this node's replica knows of the partition's leadership (for the metadata cache). */
   leadership(topicId: string, partition: number): LocalLeadership | undefined {
-    const p = this.partitions.get(keyOf(topicId, partition));
-    if (p === undefined) return undefined;
+    const k = keyOf(topicId, partition);
+    const p = this.partitions.get(k);
+    // A replica that could not be opened serves nothing: like a stopped one, never named leader.
+    if (p === undefined)
+      return this.problems.get(k)?.state === 'not-opened'
+        ? { leaderId: -1, leaderEpoch: -1, isLeader: false }
+        : undefined;
     return { leaderId: p.leaderId(), leaderEpoch: p.leaderEpoch, isLeader: this.isReady(p) };
   }
 
