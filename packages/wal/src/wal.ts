@@ -16,13 +16,12 @@ import {
   SEGMENT_HEADER_BYTES,
   crc,
   decodeRecordHeader,
-  encodeMeta,
   encodeRecordHeader,
   encodeSegmentHeader,
   indexFileName,
   segmentFileName,
 } from './internal/format.js';
-import { type RecoverySummary, recover, writeIndexFile } from './internal/recovery.js';
+import { type RecoverySummary, recover, writeIndexFile, writeMetaFile } from './internal/recovery.js';
 import { Segment, SharedFile } from './internal/segment.js';
 
 export type { RecoverySummary } from './internal/recovery.js';
@@ -545,9 +544,11 @@ export class Wal implements Flushable {
       this.failure =
         e instanceof WalError && e.code !== WalErrorCode.Io
           ? e
-          : new WalError(WalErrorCode.Io, `wal ${this.dir}: ${what} failed; the log accepts no more writes`, {
-              cause: e,
-            });
+          : new WalError(
+              WalErrorCode.Io,
+              `wal ${this.dir}: ${what} failed (${e instanceof Error ? e.message : String(e)}); the log accepts no more writes`,
+              { cause: e },
+            );
       this.logger.error('wal failed', { dir: this.dir, op: what, error: String(e) });
     }
     return this.failure;
@@ -713,20 +714,16 @@ export class Wal implements Flushable {
     seg.writer = new SharedFile(f);
     this.segments.push(seg);
     this.logger.debug('wal: new segment', { dir: this.dir, file: seg.path });
+    // Record the new segment as the newest, so that recovery tells a lost segment (deleted, or the
+    // log's only one) from one never written. The segment is durable already; the meta's rename
+    // need not be: a crash that loses it leaves the previous meta, naming an older segment that is
+    // still there, which recovery accepts and brings up to date.
+    await writeMetaFile(this.fs, this.dir, { firstIndex: this.first, newestSegment: firstIndex }, false);
   }
 
-  private async writeMeta(firstIndex: number): Promise<void> {
-    const p = path.join(this.dir, 'wal.meta');
-    const tmp = `${p}.tmp`;
-    const f = await this.fs.open(tmp, 'w');
-    try {
-      await f.write(encodeMeta(firstIndex), 0);
-      await f.datasync();
-    } finally {
-      await f.close();
-    }
-    await this.fs.rename(tmp, p);
-    await this.fs.fsyncDir(this.dir);
+  /** Writes wal.meta durably: the log starts at `firstIndex`, its newest segment starts at `newestSegment` (0: none). */
+  private writeMeta(firstIndex: number, newestSegment: number): Promise<void> {
+    return writeMetaFile(this.fs, this.dir, { firstIndex, newestSegment }, true);
   }
 
   private async removeSegment(seg: Segment, syncDir: boolean): Promise<void> {
@@ -757,6 +754,11 @@ export class Wal implements Flushable {
 
   private async doTruncateSuffix(afterIndex: number): Promise<void> {
     this.truncations++;
+    // The meta names the newest segment that stays before any is removed: a crash part way leaves
+    // segments newer than it, never fewer.
+    const staying = this.segments.filter((s) => s.firstIndex <= afterIndex);
+    if (staying.length < this.segments.length)
+      await this.writeMeta(this.first, staying[staying.length - 1]?.firstIndex ?? 0);
     // Remove whole segments from the end, one durable step at a time, so a crash leaves a prefix.
     for (
       let s = this.segments[this.segments.length - 1];
@@ -782,7 +784,11 @@ export class Wal implements Flushable {
   }
 
   private async doTruncatePrefix(beforeIndex: number): Promise<void> {
-    await this.writeMeta(beforeIndex);
+    const newest = this.segments[this.segments.length - 1];
+    await this.writeMeta(
+      beforeIndex,
+      newest !== undefined && newest.lastIndex >= beforeIndex ? newest.firstIndex : 0,
+    );
     let removed = 0;
     while (this.segments.length > 0 && this.segments[0]!.lastIndex < beforeIndex) {
       const s = this.segments.shift()!;
@@ -795,11 +801,14 @@ export class Wal implements Flushable {
 
   private async doReset(nextIndex: number): Promise<void> {
     this.truncations++;
+    // As in doTruncateSuffix: the meta says "no segment" before any is removed, and the new first
+    // index only once they are all gone (a crash part way leaves a prefix of the old log).
+    if (this.segments.length > 0) await this.writeMeta(this.first, 0);
     while (this.segments.length > 0) {
       const s = this.segments.pop()!;
       await this.removeSegment(s, true);
     }
-    await this.writeMeta(nextIndex);
+    await this.writeMeta(nextIndex, 0);
     this.written = nextIndex - 1;
     this.durable = nextIndex - 1;
     this.logger.info('wal: reset', { dir: this.dir, nextIndex });

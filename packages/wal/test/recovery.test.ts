@@ -2,7 +2,7 @@
  * Fault injection on files: each case of the recovery decision table (README "Recovery") is
  * produced on purpose, and the log must end as the table says.
  */
-import { MemFileSystem, Wal, WalErrorCode, isWalError } from '../src/index.js';
+import { MemFileSystem, Wal, WalErrorCode, crc32c, isWalError } from '../src/index.js';
 import type { WalError } from '../src/index.js';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -261,19 +261,97 @@ describe('a bad record anywhere else → refuse to open (Corruption naming file 
   });
 
   test('the first segment starts after the recorded first index', async () => {
+    // wal.meta records the first index from the first segment on: a deleted first segment is found.
     const { mem, segments } = await build(80);
     await mem.unlink(segments[0]!);
-    // Without wal.meta the log simply starts later; with it, records are missing.
-    const w = await open(mem);
-    expect(w.firstIndex()).toBe(Number(segments[1]!.slice(DIR.length + 1, DIR.length + 21)));
-    await w.truncatePrefix(w.firstIndex());
-    await w.close();
+    const err = await expectCorruption(open(mem), segments[1]!);
+    expect(err.message).toContain('should start at index 1');
+    // Also after a prefix truncation moved the first index.
     const m2 = await build(80);
     const wal = await open(m2.mem);
     await wal.truncatePrefix(2);
     await wal.close();
     await m2.mem.unlink(m2.segments[0]!);
     await expectCorruption(open(m2.mem), m2.segments[1]!);
+  });
+
+  test('the newest segment recorded in wal.meta is missing', async () => {
+    const { mem, segments } = await build(80);
+    await mem.unlink(segments[segments.length - 1]!);
+    const err = await expectCorruption(open(mem), `${DIR}/wal.meta`);
+    expect(err.message).toContain(path.basename(segments[segments.length - 1]!));
+    expect(err.message).toContain('lost');
+    // The operator option accepts the loss and records what is left.
+    const wal = await open(mem, { onCorruption: 'truncate' });
+    expect(wal.recovery.corruptionTruncated).toBe(true);
+    checkAll(wal, wal.lastIndex());
+    await wal.close();
+    const again = await open(mem);
+    expect(again.recovery.corruptionTruncated).toBe(false);
+    await again.close();
+  });
+
+  test("the log's only segment is missing", async () => {
+    const { mem, segments } = await build(5);
+    expect(segments).toHaveLength(1);
+    await mem.unlink(segments[0]!);
+    const err = await expectCorruption(open(mem), `${DIR}/wal.meta`);
+    expect(err.message).toContain('no segment is left');
+  });
+
+  test('a log that was never written, or emptied on purpose, opens empty', async () => {
+    const mem = new MemFileSystem();
+    const fresh = await open(mem);
+    await fresh.close();
+    expect(await mem.readdir(DIR)).toEqual([]);
+    const again = await open(mem);
+    expect(again.lastIndex()).toBe(0);
+    await again.append([{ payload: payloadFor(1) }, { payload: payloadFor(2) }]);
+    await again.truncatePrefix(3); // every record removed on purpose, segments included
+    await again.close();
+    const emptied = await open(mem);
+    expect([emptied.firstIndex(), emptied.lastIndex()]).toEqual([3, 2]);
+    await emptied.reset(10);
+    await emptied.close();
+    const reset = await open(mem);
+    expect([reset.firstIndex(), reset.lastIndex()]).toEqual([10, 9]);
+    await reset.append([{ payload: payloadFor(10) }]);
+    await reset.truncateSuffix(9); // its only segment removed on purpose
+    await reset.close();
+    const truncated = await open(mem);
+    expect([truncated.firstIndex(), truncated.lastIndex()]).toEqual([10, 9]);
+    await truncated.close();
+  });
+
+  test('a log without wal.meta (an older build) gets one at open, and from then on a lost segment is found', async () => {
+    const { mem, segments } = await build(80);
+    await mem.unlink(`${DIR}/wal.meta`);
+    const wal = await open(mem);
+    expect(wal.recovery.actions.join('; ')).toContain('recorded the first index 1');
+    await wal.close();
+    await mem.unlink(segments[0]!);
+    await expectCorruption(open(mem), segments[1]!);
+  });
+
+  test('a version-1 wal.meta (first index only) is read and rewritten as version 2', async () => {
+    const { mem, segments } = await build(80);
+    const wal = await open(mem);
+    await wal.truncatePrefix(2);
+    await wal.close();
+    // The version-1 layout: magic, version 1, reserved, u64 first index, CRC of the 24 bytes before it.
+    const v1 = Buffer.alloc(28);
+    v1.write('CHRKMET1', 0, 'latin1');
+    v1.writeUInt32LE(1, 8);
+    v1.writeUInt32LE(2, 16);
+    v1.writeUInt32LE(crc32c(v1.subarray(0, 24)) >>> 0, 24);
+    mem.writeFileNow(`${DIR}/wal.meta`, v1);
+    const reopened = await open(mem);
+    expect(reopened.firstIndex()).toBe(2);
+    expect(reopened.recovery.actions.join('; ')).toContain('version 1');
+    await reopened.close();
+    expect(mem.readFileNow(`${DIR}/wal.meta`).length).toBe(36);
+    await mem.unlink(segments[segments.length - 1]!);
+    await expectCorruption(open(mem), `${DIR}/wal.meta`);
   });
 });
 

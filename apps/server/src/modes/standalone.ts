@@ -5,20 +5,22 @@
 // constructs infrastructure: the file system, clock and timers, and randomness come from the
 // options or default to the system's.
 import path from 'node:path';
-import { nodeFileSystem } from '@chronik/wal';
+import type { MetadataChange, PartitionInfo } from '@chronik/metadata';
+import { isWalError, nodeFileSystem } from '@chronik/wal';
 import type { FileSystem } from '@chronik/wal';
 import type { BrokerMode } from '../broker.js';
 import { diskSpace } from '../datadir.js';
+import { KafkaError, ServerError, ServerErrorCode } from '../errors.js';
 import type { GroupCoordinatorConfig } from '../groups/coordinator.js';
 import type { OffsetLog } from '../groups/offset-log.js';
 import type { AnyHandler } from '../handlers/types.js';
 import type { Random, Scheduler } from '../infra.js';
 import { systemRandom, systemScheduler } from '../infra.js';
 import { LocalPartition } from '../partition/local-partition.js';
-import type { PartitionFactory } from '../services/partition-manager.js';
-import { LocalMetadataStore } from '../services/metadata-store.js';
+import type { PartitionFactory, PartitionSpec } from '../services/partition-manager.js';
+import { LocalMetadataStore, SNAPSHOT_FILE } from '../services/metadata-store.js';
 import { BatchCache } from '../storage/batch-cache.js';
-import type { EntryLogFactory } from '../storage/entry-log.js';
+import type { EntryLog, EntryLogFactory } from '../storage/entry-log.js';
 import { WalEntryLogFactory } from '../storage/wal-entry-log.js';
 import type { Composed } from './compose.js';
 import { composeBroker } from './compose.js';
@@ -45,6 +47,71 @@ export interface StandaloneOptions {
   onComposed?(c: Composed): void;
 }
 
+/**
+ * Whether a partition whose storage failed with `e` may work again later: an I/O error (a full
+ * disk, a file-descriptor limit) may pass once the operator acts, and opening the log again runs
+ * its recovery, which keeps what was written before the failure. Damaged or lost data (WAL
+ * Corruption, a missing log) and broken invariants do not pass by themselves.
+ */
+export function storageFailureMayPass(e: Error): boolean {
+  if (isWalError(e)) return e.code === 'Io';
+  const code = (e as NodeJS.ErrnoException).code;
+  return typeof code === 'string' && /^E[A-Z0-9]+$/.test(code);
+}
+
+/** The partitions of this node the changes create. */
+function newLogsOf(
+  changes: readonly MetadataChange[],
+  nodeId: number,
+): Array<{ topicId: string; partition: number }> {
+  const out: Array<{ topicId: string; partition: number }> = [];
+  for (const ch of changes) {
+    let created: { topicId: string; partitions: readonly PartitionInfo[] };
+    if (ch.type === 'topicCreated') created = ch.topic;
+    else if (ch.type === 'partitionsCreated') created = ch;
+    else continue;
+    for (const p of created.partitions)
+      if (p.replicas.includes(nodeId)) out.push({ topicId: created.topicId, partition: p.partition });
+  }
+  return out;
+}
+
+/** The names in `dir`, or none when it does not exist. */
+async function namesIn(fsys: FileSystem, dir: string): Promise<string[]> {
+  try {
+    return await fsys.readdir(dir);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return [];
+    throw e;
+  }
+}
+
+/**
+ * Refuses to start when partition logs exist but the metadata snapshot does not: starting would
+ * begin a new, empty cluster (a fresh cluster id, no topics) and leave every log unreferenced. The
+ * snapshot is written when the broker first registers, before any partition exists, so partition
+ * logs without it mean it was lost.
+ */
+async function refuseLogsWithoutMetadata(
+  fsys: FileSystem,
+  metadataDir: string,
+  partitionsDir: string,
+): Promise<void> {
+  const snapshot = path.join(metadataDir, SNAPSHOT_FILE);
+  if ((await fsys.stat(snapshot)) !== undefined) return;
+  let logs = 0;
+  for (const topic of await namesIn(fsys, partitionsDir))
+    logs += (await namesIn(fsys, path.join(partitionsDir, topic))).length;
+  if (logs === 0) return;
+  throw new ServerError(
+    ServerErrorCode.DATA_DIR_CORRUPT,
+    `the metadata snapshot ${snapshot} is missing but ${partitionsDir} holds ${logs} partition log(s): ` +
+      'starting would begin a new, empty cluster and leave them unreferenced. Restore the snapshot from a ' +
+      `backup; or, to start empty on purpose, move the partition logs away first (mv ${partitionsDir} ${partitionsDir}.orphaned)`,
+  );
+}
+
 export function standaloneMode(options: StandaloneOptions = {}): BrokerMode {
   return async (ctx) => {
     const { config, logger } = ctx;
@@ -53,6 +120,7 @@ export function standaloneMode(options: StandaloneOptions = {}): BrokerMode {
     const random = options.random ?? systemRandom;
     const dataDir = ctx.dataDir.path;
     const partitionsDir = path.join(dataDir, 'partitions');
+    const metadataDir = path.join(dataDir, 'metadata');
     const wal =
       options.entryLogs === undefined
         ? new WalEntryLogFactory({
@@ -68,6 +136,36 @@ export function standaloneMode(options: StandaloneOptions = {}): BrokerMode {
     const partitionLogger = logger.child({ component: 'partition' });
     const partitionDir = (topicId: string, partition: number): string =>
       path.join(partitionsDir, topicId, String(partition));
+    let store: LocalMetadataStore;
+    try {
+      await refuseLogsWithoutMetadata(fsys, metadataDir, partitionsDir);
+      store = await LocalMetadataStore.open({
+        nodeId: config.nodeId,
+        fs: fsys,
+        dir: metadataDir,
+        logger: logger.child({ component: 'metadata' }),
+        // A partition the metadata file names always has a directory: a missing one was lost.
+        beforeDurable: async (changes) => {
+          const dirs = newLogsOf(changes, config.nodeId).map((l) => partitionDir(l.topicId, l.partition));
+          if (dirs.length > 0) await entryLogs.prepare(dirs);
+        },
+      });
+    } catch (e) {
+      wal?.close();
+      throw e;
+    }
+    const openLog = async (spec: PartitionSpec): Promise<EntryLog> => {
+      const dir = partitionDir(spec.topicId, spec.partition);
+      await store.durable();
+      if (!(await entryLogs.exists(dir)))
+        throw new KafkaError(
+          'KAFKA_STORAGE_ERROR',
+          `${spec.topic}-${spec.partition}: its log directory ${dir} is missing, though the metadata ` +
+            'has the partition: its data was lost (deleted?), not never written. It stays offline: ' +
+            'restore the directory from a backup and restart, or delete the topic',
+        );
+      return entryLogs.open(dir);
+    };
     const factory: PartitionFactory = {
       create: (spec, events) =>
         new LocalPartition({
@@ -76,7 +174,7 @@ export function standaloneMode(options: StandaloneOptions = {}): BrokerMode {
           partition: spec.partition,
           nodeId: config.nodeId,
           leaderEpoch: Math.max(0, spec.leaderEpoch),
-          openLog: () => entryLogs.open(partitionDir(spec.topicId, spec.partition)),
+          openLog: () => openLog(spec),
           cache,
           config: spec.config,
           maxEntryBytes: MAX_BATCH_BYTES,
@@ -85,20 +183,14 @@ export function standaloneMode(options: StandaloneOptions = {}): BrokerMode {
           nowMs: () => scheduler.now(),
           events,
         }),
-      remove: (topicId, partition) => entryLogs.remove(partitionDir(topicId, partition)),
+      // Only once the deletion is on disk, and only if it stands (a failed write undoes it).
+      remove: async (topicId, partition) => {
+        await store.durable().catch(() => undefined);
+        if (store.state.topicById(topicId) === undefined)
+          await entryLogs.remove(partitionDir(topicId, partition));
+      },
+      mayReopenAfter: storageFailureMayPass,
     };
-    let store: LocalMetadataStore;
-    try {
-      store = await LocalMetadataStore.open({
-        nodeId: config.nodeId,
-        fs: fsys,
-        dir: path.join(dataDir, 'metadata'),
-        logger: logger.child({ component: 'metadata' }),
-      });
-    } catch (e) {
-      wal?.close();
-      throw e;
-    }
     const composed = await composeBroker({
       ctx,
       scheduler,

@@ -8,7 +8,7 @@
 //   whole log (used once, then removed, so a later crash never meets a stale one).
 // The node always leads its partitions; the leader epoch is the one the metadata gave it.
 import { BatchField, RECORD_BATCH_CRC_START, readRecordBatchHeader } from '@chronik/protocol';
-import { toKafkaError } from '../error-map.js';
+import { kafkaErrorName, toKafkaError } from '../error-map.js';
 import { KafkaError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { BatchCache } from '../storage/batch-cache.js';
@@ -344,12 +344,20 @@ export class LocalPartition extends KafkaPartition {
 
   // ---------------------------------------------------------------- flush policy
 
-  /** Makes everything written durable (shares the fsync with concurrent callers). */
+  /**
+   * Makes everything written durable (shares the fsync with concurrent callers). A failed sync
+   * stops the partition: the log accepts nothing more (an fsync is never retried).
+   */
   async sync(): Promise<void> {
     const pending = this.unflushedMessages;
     const pendingBytes = this.unflushedBytes;
     this.lastSyncMs = this.options.nowMs();
-    await this.log.sync();
+    try {
+      await this.log.sync();
+    } catch (e) {
+      if (kafkaErrorName(e) === 'KAFKA_STORAGE_ERROR') this.fail(e);
+      throw e;
+    }
     this.unflushedMessages = Math.max(0, this.unflushedMessages - pending);
     this.unflushedBytes = Math.max(0, this.unflushedBytes - pendingBytes);
   }

@@ -4,6 +4,13 @@
 // leader's report to the metadata, and periodic maintenance (flush policy, retention). How a
 // partition is stored and replicated is the mode's PartitionFactory: LocalPartitions on this node's
 // WAL (modes/standalone.ts) or ReplicatedPartitions on Raft groups (cluster/partition-groups.ts).
+//
+// A replica that stopped or could not be opened is a ReplicaProblem (the admin API's /health and
+// /v1/partitions), answered KAFKA_STORAGE_ERROR while the metadata names this node its leader.
+// When the factory says its failure may pass (standalone: an I/O error such as a full disk), the
+// replica is opened again from its storage after 1 s, then 2, 4, … up to 30 s between attempts,
+// and serves again once that works (ReplicaProblem.reopenAtMs); anything else (damaged or lost
+// data, a broken invariant) waits for the operator and a restart.
 import type { MetadataChange } from '@chronik/metadata';
 import { KafkaError } from '../errors.js';
 import type { Scheduler, TimerHandle } from '../infra.js';
@@ -45,6 +52,11 @@ export interface PartitionFactory {
   create(spec: PartitionSpec, events: PartitionEvents): ManagedPartition;
   /** Removes the data of a replica that was closed because its topic was deleted. */
   remove(topicId: string, partition: number): Promise<void>;
+  /**
+   * Whether a replica that failed with `error` (opening it, or while it served) may be opened again
+   * from its storage later: the failure may pass (a full disk). Absent: never.
+   */
+  mayReopenAfter?(error: Error): boolean;
 }
 
 export interface ReadRequest extends TopicPartition {
@@ -71,6 +83,8 @@ export interface ReplicaProblem {
   /** What went wrong, naming the file and position when storage says so. */
   error: string;
   sinceMs: number;
+  /** When the node opens the replica again by itself (its storage failed in a way that may pass). */
+  reopenAtMs?: number;
 }
 
 /** One local replica as the admin API reports it. */
@@ -117,6 +131,16 @@ export interface PartitionManagerOptions {
 
 /** Retry period of a leader's report to the metadata. */
 const REPORT_RETRY_MS = 500;
+/** First and longest wait before a failed replica is opened again (doubling in between). */
+const REOPEN_FIRST_MS = 1000;
+const REOPEN_MAX_MS = 30_000;
+/** A replica that fails again within this time of being re-opened keeps its backoff. */
+const REOPEN_STABLE_MS = 60_000;
+
+/** The topic id in a replica's key. */
+function topicIdOfKey(k: string): string {
+  return k.slice(0, k.lastIndexOf('/'));
+}
 
 /** KIP-320: a request's current leader epoch against this leader's (-1: not checked). */
 export function checkLeaderEpoch(currentLeaderEpoch: number, leaderEpoch: number): void {
@@ -157,6 +181,13 @@ export class PartitionManager {
   private readonly failed = new Map<string, Error>();
   /** Replicas that do not serve fully, by key (see ReplicaProblem). */
   private readonly problems = new Map<string, ReplicaProblem>();
+  /**
+   * Replicas to open again (see the file header): when, after how many failures in a row, and the
+   * failed instance's close, which must finish first.
+   */
+  private readonly reopens = new Map<string, { atMs: number; attempts: number; closing: Promise<void> }>();
+  /** When a replica was last opened again, and after how many failures (for the backoff). */
+  private readonly reopened = new Map<string, { atMs: number; attempts: number }>();
   private readonly deletedTopics = new Set<string>();
   private readonly listeners = new Set<LeadershipListener>();
   private readonly events: PartitionEvents;
@@ -192,6 +223,7 @@ export class PartitionManager {
       () => {
         const now = nowMs();
         for (const p of this.partitions.values()) p.maintain(now);
+        for (const r of this.reopens.values()) if (now >= r.atMs) this.scheduleReconcile();
       },
       (e) => logger.error({ err: errorText(e) }, 'partition maintenance failed'),
     );
@@ -232,22 +264,45 @@ export class PartitionManager {
 
   private async reconcile(): Promise<void> {
     const state = this.options.store.state;
+    const gone = (topicId: string): boolean =>
+      this.deletedTopics.has(topicId) || state.topicById(topicId) === undefined;
     for (const [k, p] of [...this.partitions]) {
-      if (!this.deletedTopics.has(p.topicId) && state.topicById(p.topicId) !== undefined) continue;
+      if (!gone(p.topicId)) continue;
       this.partitions.delete(k);
       this.failed.delete(k);
       this.problems.delete(k);
+      this.reopens.delete(k);
+      this.reopened.delete(k);
       if (p.isLeader()) this.emit(p, false);
       await p.close();
       await this.options.factory.remove(p.topicId, p.partition);
     }
+    // Replicas of deleted topics that were never opened: their data goes too.
+    for (const [k, problem] of [...this.problems]) {
+      const topicId = topicIdOfKey(k);
+      if (this.partitions.has(k) || !gone(topicId)) continue;
+      this.problems.delete(k);
+      await this.reopens.get(k)?.closing;
+      this.reopens.delete(k);
+      this.reopened.delete(k);
+      await this.options.factory.remove(topicId, problem.partition);
+    }
     this.deletedTopics.clear();
+    const now = this.options.scheduler.now();
     for (const t of state.topics()) {
       for (const info of t.partitions) {
         if (this.closed) return;
         const k = keyOf(t.topicId, info.partition);
         const existing = this.partitions.get(k);
-        if (existing !== undefined) {
+        const reopen = this.reopens.get(k);
+        if (reopen !== undefined) {
+          if (now < reopen.atMs) continue;
+          // Time to open a failed replica again: its failed instance must be closed first.
+          await reopen.closing;
+          this.reopens.delete(k);
+          this.partitions.delete(k);
+          this.failed.delete(k);
+        } else if (existing !== undefined) {
           existing.replicas = info.replicas;
           existing.isr = info.isr;
           continue;
@@ -268,6 +323,7 @@ export class PartitionManager {
   }
 
   private async openReplica(k: string, spec: PartitionSpec): Promise<void> {
+    const before = this.problems.get(k);
     let p: ManagedPartition;
     try {
       p = this.options.factory.create(spec, this.events);
@@ -291,8 +347,48 @@ export class PartitionManager {
         'opening a partition replica failed: this node does not serve it (restore or remove its data, see the README)',
       );
       this.noteProblem(spec, 'not-opened', e);
-      await p.close().catch(() => undefined);
+      this.scheduleReopen(
+        k,
+        e,
+        p.close().catch(() => undefined),
+      );
+      return;
     }
+    if (before === undefined) return;
+    this.problems.delete(k);
+    this.options.logger.warn(
+      { topic: spec.topic, partition: spec.partition, after: before.error },
+      'partition replica opened again: back in service',
+    );
+    if (before.reopenAtMs !== undefined)
+      this.reopened.set(k, { atMs: this.options.scheduler.now(), attempts: this.attemptsOf(k) });
+  }
+
+  /** Failures in a row of a replica: those since it was last opened again, if that was recent. */
+  private attemptsOf(k: string): number {
+    const last = this.reopened.get(k);
+    const recent = last !== undefined && this.options.scheduler.now() - last.atMs < REOPEN_STABLE_MS;
+    return this.reopens.get(k)?.attempts ?? (recent ? last.attempts : 0);
+  }
+
+  /**
+   * Opens a failed replica again later when its failure may pass (see the file header), once
+   * `closing` (its failed instance's close) is done; the problem says when.
+   */
+  private scheduleReopen(k: string, e: unknown, closing: Promise<void>): void {
+    const error = e instanceof Error ? e : new Error(String(e));
+    if (this.closed || !(this.options.factory.mayReopenAfter?.(error) ?? false)) return;
+    const attempts = this.attemptsOf(k) + 1;
+    this.reopened.delete(k);
+    const waitMs = Math.min(REOPEN_MAX_MS, REOPEN_FIRST_MS * 2 ** Math.min(attempts - 1, 16));
+    const atMs = this.options.scheduler.now() + waitMs;
+    this.reopens.set(k, { atMs, attempts, closing });
+    const problem = this.problems.get(k);
+    if (problem !== undefined) problem.reopenAtMs = atMs;
+    this.options.logger.warn(
+      { topic: problem?.topic, partition: problem?.partition, reopenInMs: waitMs },
+      'the replica is opened again once its storage works',
+    );
   }
 
   /** Records a replica that does not serve fully; a stopped one stays stopped. */
@@ -319,12 +415,15 @@ export class PartitionManager {
     this.failed.set(k, e);
     this.noteProblem(p, 'stopped', e);
     this.emit(p, false);
-    p.close().catch((err: unknown) =>
-      this.options.logger.error(
-        { topic: p.topic, partition: p.partition, err: errorText(err) },
-        'closing a failed replica',
-      ),
-    );
+    const closing = p
+      .close()
+      .catch((err: unknown) =>
+        this.options.logger.error(
+          { topic: p.topic, partition: p.partition, err: errorText(err) },
+          'closing a failed replica',
+        ),
+      );
+    this.scheduleReopen(k, e, closing);
   }
 
   /**
@@ -393,8 +492,13 @@ export class PartitionManager {
 
   /** What this node's replica knows of the partition's leadership (for the metadata cache). */
   leadership(topicId: string, partition: number): LocalLeadership | undefined {
-    const p = this.partitions.get(keyOf(topicId, partition));
-    if (p === undefined) return undefined;
+    const k = keyOf(topicId, partition);
+    const p = this.partitions.get(k);
+    // A replica that could not be opened serves nothing: like a stopped one, never named leader.
+    if (p === undefined)
+      return this.problems.get(k)?.state === 'not-opened'
+        ? { leaderId: -1, leaderEpoch: -1, isLeader: false }
+        : undefined;
     return { leaderId: p.leaderId(), leaderEpoch: p.leaderEpoch, isLeader: this.isReady(p) };
   }
 
@@ -418,6 +522,18 @@ export class PartitionManager {
         `${tp.topic}-${tp.partition} stopped on this node: ${failure.message}`,
       );
     const p = this.partitions.get(k);
+    const problem = this.problems.get(k);
+    // A replica that could not be opened, where the metadata has no other leader for it (a single
+    // node leads every partition): the client is told its storage is the trouble.
+    if (
+      p === undefined &&
+      problem?.state === 'not-opened' &&
+      (info.leader === this.options.nodeId || info.leader < 0)
+    )
+      throw new KafkaError(
+        'KAFKA_STORAGE_ERROR',
+        `${tp.topic}-${tp.partition} could not be opened on this node: ${problem.error}`,
+      );
     if (p === undefined || !p.isLeader()) {
       const leader = p !== undefined && p.leaderId() > 0 ? p.leaderId() : info.leader;
       throw new KafkaError('NOT_LEADER_OR_FOLLOWER', `${tp.topic}-${tp.partition} is led by ${leader}`);
@@ -574,6 +690,7 @@ export class PartitionManager {
     this.retries.clear();
     this.unsubscribe?.();
     await this.reconciling.catch(() => undefined);
+    await Promise.all([...this.reopens.values()].map((r) => r.closing));
     const all = [...this.partitions.values()];
     this.partitions.clear();
     // A few at a time: each close syncs its log, and the shared committer bounds its waiters.

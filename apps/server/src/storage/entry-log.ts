@@ -44,6 +44,13 @@ export interface EntryLog {
 }
 
 export interface EntryLogFactory {
+  /**
+   * Creates the directories of new, empty logs, durably (their parents synced): a log whose
+   * directory was prepared and is later missing was lost, not never written.
+   */
+  prepare(dirs: readonly string[]): Promise<void>;
+  /** Whether `dir` (a log's directory) exists. */
+  exists(dir: string): Promise<boolean>;
   /** Opens (or creates) the log in `dir`. */
   open(dir: string): Promise<EntryLog>;
   /** Removes the log in `dir` and everything in it. */

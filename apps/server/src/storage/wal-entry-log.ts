@@ -20,6 +20,9 @@ export interface WalEntryLogOptions {
   fs: FileSystem;
 }
 
+/** Directory levels above a prepared log synced (its topic's, `partitions`, the data directory). */
+const PREPARE_SYNC_LEVELS = 3;
+
 class WalEntryLog implements EntryLog {
   constructor(
     private readonly wal: Wal,
@@ -75,6 +78,28 @@ export class WalEntryLogFactory implements EntryLogFactory {
   constructor(private readonly options: WalEntryLogOptions) {
     this.committer = new GroupCommitter({ policy: { kind: 'batch' } });
   }
+  async prepare(dirs: readonly string[]): Promise<void> {
+    const fsys = this.options.fs;
+    for (const dir of dirs) await fsys.mkdir(dir);
+    // A new directory entry is durable once its parent is synced: `partitions/<topic id>/<n>` may
+    // have created the topic's directory and `partitions` itself, so three levels are synced.
+    let level = new Set(dirs);
+    for (let up = 0; up < PREPARE_SYNC_LEVELS; up++) {
+      level = new Set([...level].map((d) => path.dirname(d)));
+      for (const d of level) await fsys.fsyncDir(d);
+    }
+  }
+
+  async exists(dir: string): Promise<boolean> {
+    try {
+      await this.options.fs.readdir(dir);
+      return true;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return false;
+      throw e;
+    }
+  }
+
   async open(dir: string): Promise<EntryLog> {
     const logger = this.options.logger;
     const wal = await Wal.open({

@@ -31,7 +31,13 @@ export async function startBroker(
     shutdownTimeoutMs: 2000,
   };
   const broker = new Broker(config, { randomId: randomUUID }, standaloneMode(services));
-  await broker.start();
+  try {
+    await broker.start();
+  } catch (e) {
+    // What the program does after a failed start: release the listener and the data directory.
+    await broker.stop().catch(() => undefined);
+    throw e;
+  }
   return {
     broker,
     dataDir,

@@ -245,22 +245,49 @@ export function decodeIndexFile(b: Buffer): IndexFile | undefined {
   };
 }
 
-/** The log's meta file `wal.meta`: 0 magic "CHRKMET1", 8 u32 version, 12 u32 reserved, 16 u64 first index, 24 u32 CRC-32C of 0..24. */
-export const META_BYTES = 28;
+/**
+ * The log's meta file `wal.meta`, version 2 (36 bytes):
+ *   0  magic "CHRKMET1" (8)
+ *   8  u32 version (2)
+ *   12 u32 reserved (0)
+ *   16 u64 first index: the log starts here (records below it were removed on purpose)
+ *   24 u64 first index of the newest segment created and not removed on purpose (0: none)
+ *   32 u32 CRC-32C of bytes 0..32
+ * Version 1 (28 bytes, written before the newest segment was recorded) ends after the first index
+ * with its CRC at 24; it is still read, the newest segment then unknown.
+ */
+export const META_VERSION = 2;
+export const META_BYTES = 36;
+const META_V1_BYTES = 28;
 
-export function encodeMeta(firstIndex: number): Buffer {
+export interface Meta {
+  readonly firstIndex: number;
+  /** The newest segment's first index; 0 when the log has no segment; undefined when unknown (v1). */
+  readonly newestSegment: number | undefined;
+}
+
+export function encodeMeta(firstIndex: number, newestSegment: number): Buffer {
   const b = Buffer.alloc(META_BYTES);
   META_MAGIC.copy(b, 0);
-  b.writeUInt32LE(FORMAT_VERSION, 8);
+  b.writeUInt32LE(META_VERSION, 8);
   writeU64(b, firstIndex, 16);
-  b.writeUInt32LE(crc(b.subarray(0, 24)), 24);
+  writeU64(b, newestSegment, 24);
+  b.writeUInt32LE(crc(b.subarray(0, 32)), 32);
   return b;
 }
 
-export function decodeMeta(b: Buffer): { firstIndex: number } | undefined {
-  if (b.length !== META_BYTES || !b.subarray(0, 8).equals(META_MAGIC)) return undefined;
-  if (b.readUInt32LE(24) !== crc(b.subarray(0, 24))) return undefined;
-  if (b.readUInt32LE(8) !== FORMAT_VERSION) return undefined;
+export function decodeMeta(b: Buffer): Meta | undefined {
+  if (b.length < 12 || !b.subarray(0, 8).equals(META_MAGIC)) return undefined;
+  const version = b.readUInt32LE(8);
+  if (version === 1) {
+    if (b.length !== META_V1_BYTES || b.readUInt32LE(24) !== crc(b.subarray(0, 24))) return undefined;
+    const firstIndex = readU64(b, 16);
+    return firstIndex < 1 ? undefined : { firstIndex, newestSegment: undefined };
+  }
+  if (version !== META_VERSION || b.length !== META_BYTES) return undefined;
+  if (b.readUInt32LE(32) !== crc(b.subarray(0, 32))) return undefined;
   const firstIndex = readU64(b, 16);
-  return firstIndex < 1 ? undefined : { firstIndex };
+  const newestSegment = readU64(b, 24);
+  if (firstIndex < 1 || newestSegment < 0) return undefined;
+  return { firstIndex, newestSegment };
 }

@@ -12,6 +12,7 @@ import {
   crc,
   decodeIndexFile,
   decodeMeta,
+  encodeMeta,
   decodeRecordHeader,
   decodeSegmentHeader,
   encodeIndexFile,
@@ -160,6 +161,32 @@ async function validRecordFollows(
   return false;
 }
 
+export const META_FILE = 'wal.meta';
+
+/**
+ * Replaces `wal.meta`: a temp file, fdatasync'd, renamed over it. With `durable` the directory is
+ * then fsync'd, so the new meta is durable on return; without, a crash may leave the previous one,
+ * and the caller must be sure the previous one is as safe to find (see Wal.roll).
+ */
+export async function writeMetaFile(
+  fsys: FileSystem,
+  dir: string,
+  meta: { firstIndex: number; newestSegment: number },
+  durable: boolean,
+): Promise<void> {
+  const p = path.join(dir, META_FILE);
+  const tmp = `${p}.tmp`;
+  const f = await fsys.open(tmp, 'w');
+  try {
+    await f.write(encodeMeta(meta.firstIndex, meta.newestSegment), 0);
+    await f.datasync();
+  } finally {
+    await f.close();
+  }
+  await fsys.rename(tmp, p);
+  if (durable) await fsys.fsyncDir(dir);
+}
+
 export async function writeIndexFile(fsys: FileSystem, seg: Segment): Promise<void> {
   const data = encodeIndexFile({
     segmentBytes: seg.size,
@@ -261,10 +288,13 @@ export async function recover(opts: RecoveryOptions): Promise<Recovered> {
     }
   }
 
-  // The durable first index, written by truncatePrefix/reset before they delete anything.
+  // The durable first index, written by truncatePrefix/reset before they delete anything, and the
+  // newest segment, written when a segment is created and before the newest one is removed.
   let metaStart: number | undefined;
-  if (names.includes('wal.meta')) {
-    const metaPath = path.join(dir, 'wal.meta');
+  /** What wal.meta on disk says of the newest segment (undefined: no meta, or a version-1 one). */
+  let metaNewest: number | undefined;
+  const metaPath = path.join(dir, META_FILE);
+  if (names.includes(META_FILE)) {
     const f = await fsys.open(metaPath, 'r');
     const b = Buffer.alloc(64);
     let got: number;
@@ -279,14 +309,44 @@ export async function recover(opts: RecoveryOptions): Promise<Recovered> {
       actions.push('ignored an unreadable wal.meta (onCorruption=truncate)');
     } else {
       metaStart = meta.firstIndex;
+      metaNewest = meta.newestSegment;
     }
   }
+  const metaFound = { start: metaStart, newest: metaNewest };
 
   const segFirsts = names
     .map((n) => parseSegmentName(n))
     .filter((n): n is number => n !== undefined)
     .sort((a, b) => a - b);
   const segSet = new Set(segFirsts);
+
+  // Case: the newest segment recorded in wal.meta is missing (deleted, or the log's only segment
+  // deleted) → corruption: records are lost, where an older build would have started the log anew.
+  const newestOnDisk = segFirsts[segFirsts.length - 1];
+  if (
+    metaNewest !== undefined &&
+    metaNewest > 0 &&
+    (newestOnDisk === undefined || newestOnDisk < metaNewest)
+  ) {
+    const msg =
+      `the newest segment recorded in wal.meta, ${segmentFileName(metaNewest)}, is missing ` +
+      `(${newestOnDisk === undefined ? 'no segment is left' : `the newest left is ${segmentFileName(newestOnDisk)}`}): ` +
+      `the records from index ${metaNewest} on are lost`;
+    if (opts.onCorruption !== 'truncate') throw corruption(metaPath, 24, msg);
+    corruptionTruncated = true;
+    actions.push(msg);
+    logger.error('wal: corruption accepted (onCorruption=truncate)', { dir, reason: msg });
+  }
+
+  /**
+   * Before the newest segment is removed, wal.meta stops naming it (durably), so that a crash
+   * between the two never leaves a meta naming a segment that is gone.
+   */
+  const unrecordNewest = async (removedFirst: number, newestLeft: number): Promise<void> => {
+    if (metaStart === undefined || metaNewest === undefined || metaNewest < removedFirst) return;
+    await writeMetaFile(fsys, dir, { firstIndex: metaStart, newestSegment: newestLeft }, true);
+    metaNewest = newestLeft;
+  };
 
   // Index files without a segment → remove.
   for (const name of names) {
@@ -336,8 +396,12 @@ export async function recover(opts: RecoveryOptions): Promise<Recovered> {
     brokenFiles.push(brokenPath);
   };
 
+  /** The segments recovered so far, oldest first. */
+  const segments: Segment[] = [];
+
   /** Moves whole segments aside as `.broken` (operator-requested repair of a corruption). */
   const setAside = async (firsts: readonly number[]): Promise<void> => {
+    if (firsts.length > 0) await unrecordNewest(firsts[0]!, segments[segments.length - 1]?.firstIndex ?? 0);
     for (const first of firsts) {
       const p = path.join(dir, segmentFileName(first));
       const st = await fsys.stat(p);
@@ -364,7 +428,6 @@ export async function recover(opts: RecoveryOptions): Promise<Recovered> {
     firsts = firsts.filter((f) => !below.includes(f));
   }
 
-  const segments: Segment[] = [];
   for (let i = 0; i < firsts.length; i++) {
     const first = firsts[i]!;
     const isLast = i === firsts.length - 1;
@@ -393,6 +456,7 @@ export async function recover(opts: RecoveryOptions): Promise<Recovered> {
         // Case: the last segment is shorter than its header or its header was never written → remove it.
         if (isLast && (hdr.reason === 'short' || (hdr.reason === 'zero' && isZeroFile(fileSize)))) {
           await file.close().catch(() => {});
+          await unrecordNewest(first, segments[segments.length - 1]?.firstIndex ?? 0);
           await removeSegmentFiles(
             first,
             `last segment shorter than its header or never written (${fileSize} bytes)`,
@@ -405,6 +469,7 @@ export async function recover(opts: RecoveryOptions): Promise<Recovered> {
           const got = await file.read(rest, 0, rest.length, 0);
           if (isZero(rest.subarray(0, got)) && got === fileSize) {
             await file.close().catch(() => {});
+            await unrecordNewest(first, segments[segments.length - 1]?.firstIndex ?? 0);
             await removeSegmentFiles(
               first,
               `last segment is all zeros (${fileSize} bytes): created, never written`,
@@ -512,6 +577,7 @@ export async function recover(opts: RecoveryOptions): Promise<Recovered> {
   if (last && last.recordCount === 0) {
     last.writer?.retire();
     segments.pop();
+    await unrecordNewest(last.firstIndex, segments[segments.length - 1]?.firstIndex ?? 0);
     await removeSegmentFiles(last.firstIndex, 'last segment holds no records');
     last = segments[segments.length - 1];
     if (last) {
@@ -530,6 +596,7 @@ export async function recover(opts: RecoveryOptions): Promise<Recovered> {
   ) {
     const s = segments.pop()!;
     s.writer?.retire();
+    await unrecordNewest(s.firstIndex, segments[segments.length - 1]?.firstIndex ?? 0);
     await removeSegmentFiles(s.firstIndex, `below the first index ${metaStart}`);
   }
   while (metaStart !== undefined && segments.length > 0 && segments[0]!.lastIndex < metaStart) {
@@ -547,6 +614,21 @@ export async function recover(opts: RecoveryOptions): Promise<Recovered> {
     corruptionTruncated = true;
     actions.push(msg);
     startIndex = head.firstIndex;
+  }
+
+  // wal.meta records where the log starts and its newest segment from its first segment on: write
+  // it when it is missing (a log of an older build), of version 1, or behind what is on disk (a
+  // crash lost the rename of a roll's meta). A log that never had a segment has none.
+  const newest = segments[segments.length - 1]?.firstIndex ?? 0;
+  if (
+    (segments.length > 0 || metaStart !== undefined) &&
+    (metaNewest !== newest || metaStart !== startIndex)
+  ) {
+    await writeMetaFile(fsys, dir, { firstIndex: startIndex, newestSegment: newest }, true);
+    if (metaFound.start === undefined || metaFound.newest === undefined)
+      actions.push(
+        `recorded the first index ${startIndex} and the newest segment in wal.meta (${metaFound.start === undefined ? 'it had none' : 'version 1'})`,
+      );
   }
 
   if (dirDirty) await fsys.fsyncDir(dir);
