@@ -282,6 +282,7 @@ test('a replica whose Raft log is corrupt on disk is not opened: its node report
       ? true
       : undefined,
   );
+  await producer.disconnect();
   await victim.broker.stop();
   victim.composed = undefined;
 
@@ -305,8 +306,7 @@ test('a replica whose Raft log is corrupt on disk is not opened: its node report
     expect.objectContaining({ topic: 'corrupt-replica', partition: 0, state: 'not-opened' }),
   ]);
   // The partition goes on with the other two replicas.
-  await producer.send({ topic: 'corrupt-replica', acks: -1, messages: [{ value: 'after' }] });
-  await producer.disconnect();
+  await sendAfterRestart(restarted, 'corrupt-replica');
 });
 
 test('a replica whose group folder was deleted does not come back as an empty voter: not-opened, REPLICA_STATE_LOST', async () => {
@@ -323,6 +323,7 @@ test('a replica whose group folder was deleted does not come back as an empty vo
   const leader = await until('a leader', () => leaderOf('lost-folder', 0));
   const victim = nodes.find((n) => n !== leader && n.composed !== undefined) as Node;
   const topicId = victim.composed?.services.metadata.topic('lost-folder')?.topicId as string;
+  await producer.disconnect();
   await victim.broker.stop();
   victim.composed = undefined;
   const groupDir = path.join(config(victim.id).dataDir, 'raft', `group-${partitionGroupId(topicId, 0)}`);
@@ -336,6 +337,25 @@ test('a replica whose group folder was deleted does not come back as an empty vo
   expect(status).toMatchObject({ role: 'none', state: 'not-opened' });
   expect(status.error).toContain('is gone');
   expect(await victim.disk.readdir(path.dirname(groupDir))).not.toContain(path.basename(groupDir));
-  await producer.send({ topic: 'lost-folder', acks: -1, messages: [{ value: 'after' }] });
-  await producer.disconnect();
+  await sendAfterRestart(restarted, 'lost-folder');
 });
+
+/** Once every node names `restarted` at its new port, an acks=all send to `topic` succeeds. */
+async function sendAfterRestart(restarted: Node, topic: string): Promise<void> {
+  await until('the restarted node registered at its new port everywhere', () =>
+    nodes.every((n) =>
+      n.composed?.services.metadata
+        .brokers()
+        .some((b) => b.nodeId === restarted.id && b.port === restarted.broker.kafkaPort),
+    )
+      ? true
+      : undefined,
+  );
+  const producer = kafka().producer({ idempotent: true });
+  await producer.connect();
+  try {
+    await producer.send({ topic, acks: -1, messages: [{ value: 'after' }] });
+  } finally {
+    await producer.disconnect();
+  }
+}
