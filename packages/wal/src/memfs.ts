@@ -204,6 +204,11 @@ export class MemFileSystem implements FileSystem {
     this.faults.set(op, { count, code });
   }
 
+  /** Cancels every fault `failNext` armed and that has not fired yet. */
+  clearFaults(): void {
+    this.faults.clear();
+  }
+
   /** @internal */
   maybeFail(op: MemFsFaultOp): void {
     const f = this.faults.get(op);

@@ -61,6 +61,9 @@ describe('MemFileSystem (the simulated disk)', () => {
     await f.write(Buffer.from('x'), 0);
     await expect(f.write(Buffer.from('y'), 1)).rejects.toMatchObject({ code: 'ENOSPC' });
     await expect(f.write(Buffer.from('z'), 1)).resolves.toBeUndefined();
+    fsys.failNext('datasync');
+    fsys.clearFaults();
+    await expect(f.datasync()).resolves.toBeUndefined();
   });
 
   test('removeTree removes a directory with everything below it, and a file; a missing path is no error', async () => {
