@@ -3,8 +3,9 @@
 // partition heals after one. At most `maxDown` nodes are down (crashed, exited or starting) at once
 // by the nemesis' own doing — a minority, so acks=all data must survive every crash.
 //
-// Faults: crash (power loss: unsynced writes lost, the last one torn), restart, isolate a node, cut
-// one link one way, heal, a disk error on a node's next fsync or write (EIO, or ENOSPC: a full
+// Faults: crash (power loss: unsynced writes lost, the last one torn), a power failure of every node
+// at once (acknowledged data was fsync'd on a majority, so it must survive even that), restart,
+// isolate a node, cut one link one way, heal, a disk error on a node's next fsync or write (EIO, or ENOSPC: a full
 // disk) — the node must stop (ctx.fatal) rather than acknowledge what is not durable.
 import type { SimCluster } from './cluster.js';
 import type { EventQueue } from './event-queue.js';
@@ -15,8 +16,16 @@ import type { Prng } from './prng.js';
 export interface FaultRates {
   /** Per step, the probability of each fault. */
   crash: number;
+  /** Every node loses power at once. */
+  crashAll: number;
   isolate: number;
   cutOneWay: number;
+  /**
+   * A partition leader hands its leadership to another replica (as the replication supervisor does
+   * for preferred leaders), sometimes without the supervisor's quiet window: Raft then refuses the
+   * proposals that arrive during the transfer, after the leader assigned their offsets.
+   */
+  transfer: number;
   diskError: number;
   /** How long a crashed node stays down, and a partition lasts (ms, inclusive range). */
   downMs: [number, number];
@@ -24,10 +33,20 @@ export interface FaultRates {
   maxDown: number;
 }
 
+/** What the nemesis needs of a replicated partition to move its leadership. */
+interface Transferable {
+  topic: string;
+  partition: number;
+  replicas: readonly number[];
+  transferLeadership?(to: number, windowMs: number): void;
+}
+
 export const NO_FAULTS: FaultRates = {
   crash: 0,
+  crashAll: 0,
   isolate: 0,
   cutOneWay: 0,
+  transfer: 0,
   diskError: 0,
   downMs: [1000, 1000],
   partitionMs: [1000, 1000],
@@ -36,7 +55,16 @@ export const NO_FAULTS: FaultRates = {
 
 export class Nemesis {
   readonly owner = new Owner('nemesis');
-  counts = { crash: 0, restart: 0, isolate: 0, cutOneWay: 0, heal: 0, diskError: 0 };
+  counts = {
+    crash: 0,
+    crashAll: 0,
+    restart: 0,
+    isolate: 0,
+    cutOneWay: 0,
+    heal: 0,
+    diskError: 0,
+    transfer: 0,
+  };
   private partitioned = false;
 
   constructor(
@@ -45,6 +73,9 @@ export class Nemesis {
     private readonly net: SimNetwork,
     private readonly rng: Prng,
     readonly rates: FaultRates,
+    private readonly topic: string,
+    /** The supervisor's quiet window around a transfer (raft-cluster.ts: transferWindowMs). */
+    private readonly transferWindowMs: number,
   ) {}
 
   private down(): number {
@@ -55,9 +86,11 @@ export class Nemesis {
   step(): void {
     const r = this.rates;
     if (this.rng.chance(r.crash) && this.down() < r.maxDown) this.crash();
+    if (this.rng.chance(r.crashAll)) this.crashAll();
     if (!this.partitioned && this.rng.chance(r.isolate)) this.isolate();
     if (!this.partitioned && this.rng.chance(r.cutOneWay)) this.cutOneWay();
     if (this.rng.chance(r.diskError) && this.down() < r.maxDown) this.diskError();
+    if (this.rng.chance(r.transfer)) this.transfer();
     // A node that stopped by itself (ctx.fatal) is restarted as an operator or supervisor would.
     for (const n of this.cluster.nodes.values())
       if (n.state === 'down' && !this.restarting.has(n.id)) this.restartLater(n.id);
@@ -82,6 +115,16 @@ export class Nemesis {
     this.counts.crash++;
     this.cluster.crash(n.id);
     this.restartLater(n.id);
+  }
+
+  private crashAll(): void {
+    this.counts.crashAll++;
+    this.queue.note(this.owner.name, 'power failure of every node');
+    for (const n of this.cluster.nodes.values()) {
+      if (n.state === 'down') continue;
+      this.cluster.crash(n.id);
+      if (!this.restarting.has(n.id)) this.restartLater(n.id);
+    }
   }
 
   private isolate(): void {
@@ -126,6 +169,26 @@ export class Nemesis {
     this.counts.diskError++;
     this.queue.note(this.owner.name, `disk n${n.id} ${op} #${nth} ${code}`);
     n.disk.failNext(op, nth, code);
+  }
+
+  private transfer(): void {
+    const leaders: Array<{ node: number; p: Transferable }> = [];
+    for (const n of this.cluster.up())
+      for (const p of n.composed?.partitions.replicas() ?? [])
+        if (p.isLeader() && p.topic === this.topic)
+          leaders.push({ node: n.id, p: p as unknown as Transferable });
+    if (leaders.length === 0) return;
+    const { node, p } = this.rng.pick(leaders);
+    const others = p.replicas.filter((r) => r !== node);
+    if (others.length === 0 || typeof p.transferLeadership !== 'function') return;
+    const to = this.rng.pick(others);
+    const windowMs = this.rng.pick([0, this.transferWindowMs]);
+    this.counts.transfer++;
+    this.queue.note(
+      this.owner.name,
+      `transfer ${p.topic}-${p.partition} n${node}>n${to} window ${windowMs}ms`,
+    );
+    p.transferLeadership(to, windowMs);
   }
 
   /** The end of the run: no more faults; everything heals and every node comes back. */

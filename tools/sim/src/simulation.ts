@@ -73,8 +73,10 @@ export function drawParams(rng: Prng, overrides: Partial<SimParams> = {}): SimPa
     },
     faults: {
       crash: rng.pick([0, 0.002, 0.01]),
+      crashAll: rng.pick([0, 0, 0.0005, 0.002]),
       isolate: rng.pick([0, 0.002, 0.01]),
       cutOneWay: rng.pick([0, 0, 0.003]),
+      transfer: rng.pick([0, 0.003, 0.01]),
       diskError: rng.pick([0, 0, 0.002, 0.005]),
       downMs: [300, rng.pick([2000, 6000])],
       partitionMs: [200, rng.pick([2000, 8000])],
@@ -82,7 +84,7 @@ export function drawParams(rng: Prng, overrides: Partial<SimParams> = {}): SimPa
     },
     producers,
     stepGapMs: [1, rng.pick([5, 20, 50])],
-    produceTimeoutMs: 5000,
+    produceTimeoutMs: rng.pick([200, 1000, 5000]),
     livenessBoundMs: 60_000,
   };
   return { ...drawn, ...overrides };
@@ -150,7 +152,15 @@ export async function runSeed(seed: number, options: SimOptions): Promise<SimRes
     producers: params.producers,
     produceTimeoutMs: params.produceTimeoutMs,
   });
-  const nemesis = new Nemesis(queue, cluster, net, root.fork('faults'), params.faults);
+  const nemesis = new Nemesis(
+    queue,
+    cluster,
+    net,
+    root.fork('faults'),
+    params.faults,
+    TOPIC,
+    params.tickMs * params.partitionElectionTicks * 2 + 500,
+  );
   const driver = new Owner('driver');
   const unhandled: string[] = [];
   const onUnhandled = (e: unknown): void => {
