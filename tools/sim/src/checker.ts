@@ -11,9 +11,13 @@
 // - offset-hole: the final log is contiguous from its start offset to the high watermark.
 // - duplicate: an idempotent producer's record is in the log at most once.
 // - read-past-hw: a read never returns a batch at or above the high watermark it reports.
-// - out-of-range: a fetch at an offset the client was shown as published is never out of range.
+// - out-of-range: a fetch at an offset the client was shown as published is never out of range
+//   (for a client that sends its current leader epoch, KIP-320: a deposed leader that has not
+//   noticed yet fences it instead; an old client sending none may meet such a leader's shorter log).
 // - liveness: with faults healed, every partition serves (a ready leader, an acks=all produce
 //   answered, every replica caught up) within a bound of virtual time.
+// - replica-stopped: once the faults healed and every node restarted, no replica reports a problem
+//   (stopped on a broken invariant, damaged, not opened).
 // - replicas-differ: after a clean stop, every Raft group's log (metadata, partitions, offsets) is
 //   identical on its replicas up to the smallest stored commit index (term, type, bytes).
 import { splitRecordBatches } from '@chronik/protocol';
@@ -31,6 +35,7 @@ export type ViolationKind =
   | 'out-of-range'
   | 'read-past-hw'
   | 'liveness'
+  | 'replica-stopped'
   | 'replicas-differ'
   | 'crash';
 
@@ -126,6 +131,13 @@ export class Checker {
           `${tp}: ${source} shows high watermark ${hw} at epoch ${epoch}; ${h} was shown at epoch ${e}`,
         );
     if ((m.get(epoch) ?? -1n) < hw) m.set(epoch, hw);
+  }
+
+  /** The newest leader epoch seen for `tp` (what a client's fresh metadata says), or -1. */
+  leaderEpoch(tp: string): number {
+    let max = -1;
+    for (const e of this.leaders.get(tp)?.keys() ?? []) if (e > max) max = e;
+    return max;
   }
 
   /** Highest high watermark shown for `tp` so far (-1 if none). */

@@ -325,7 +325,14 @@ export async function runSeed(seed: number, options: SimOptions): Promise<SimRes
             topicReplicas(n).some((r) => r.partition === p && r.state === 'online' && r.hw === hw),
           );
       });
-    if (!(await until(serving, params.livenessBoundMs))) {
+    const healed = await until(serving, params.livenessBoundMs);
+    for (const n of cluster.up())
+      for (const pr of n.composed?.partitions.replicaProblems() ?? [])
+        checker.fail(
+          'replica-stopped',
+          `${pr.topic}-${pr.partition} on n${n.id} is ${pr.state}: ${pr.error}`,
+        );
+    if (!healed) {
       const views = [...cluster.nodes.values()].map(
         (n) =>
           `n${n.id} ${n.state}${n.lastError !== undefined ? ` (${n.lastError})` : ''} ${JSON.stringify(topicReplicas(n), (_k, v: unknown) => (typeof v === 'bigint' ? String(v) : v))}`,
