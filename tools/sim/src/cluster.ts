@@ -29,6 +29,8 @@ import type {
   ServerConfig,
 } from '@chronik/server';
 import { MemFileSystem } from '@chronik/wal';
+import { slowSyncs } from './disk.js';
+import type { FsyncLatency } from './disk.js';
 import { Owner } from './event-queue.js';
 import type { EventQueue } from './event-queue.js';
 import type { SimNetwork, SimTransport } from './network.js';
@@ -60,12 +62,16 @@ export interface ClusterOptions {
   tickMs: number;
   electionTicks: number;
   partitionElectionTicks: number;
+  /** How long an fsync takes (virtual ms, inclusive range; [0, 0]: at once). */
+  fsyncMs: FsyncLatency;
   /** Error lines the nodes log are passed here (with the node id), and everything with `verbose`. */
   log?: (nodeId: number, level: string, msg: string, fields: object) => void;
   verbose?: boolean;
 }
 
 export const DATA_ROOT = '/data';
+/** Virtual time one deferred callback (setImmediate in production) waits: 10 µs. */
+export const DEFER_MS = 0.01;
 
 export function nodeConfig(id: number, o: ClusterOptions): ServerConfig {
   return {
@@ -170,11 +176,14 @@ export class SimCluster {
     const rng = this.rng.fork(`node${id}.${n.incarnation}`);
     const random: Random = { bytes: (k) => rng.bytes(k), uuid: () => uuidOf(rng.bytes(16)) };
     const config = nodeConfig(id, this.options);
+    const disk = n.disk;
     const mode = raftClusterMode({
-      fs: n.disk,
+      fs: slowSyncs(disk, queue, owner, rng.fork('fsync'), this.options.fsyncMs),
       scheduler,
       random,
-      defer: (fn) => void queue.schedule(owner, 0, 'defer', fn),
+      // A turn of the event loop takes a little time: a callback that defers itself until some
+      // I/O completes (RaftHost.close waiting out a cycle) lets virtual time reach that I/O.
+      defer: (fn) => void queue.schedule(owner, DEFER_MS, 'defer', fn),
       now: () => queue.now(),
       transport: (o) => {
         const t = this.net.transport(o.nodeId, o.handler, owner);
@@ -204,7 +213,7 @@ export class SimCluster {
       },
     };
     this.net.memory.down.delete(id);
-    return n.disk
+    return disk
       .mkdir(config.dataDir)
       .then(() => mode(ctx))
       .then(
@@ -232,6 +241,14 @@ export class SimCluster {
     if (n.state === 'down') return;
     this.queue.note(n.owner.name, 'crash');
     this.kill(n, 'crash');
+  }
+
+  /** Stops node `id` as a process exit (an operator's restart): every write it made survives. */
+  exit(id: number): void {
+    const n = this.node(id);
+    if (n.state === 'down') return;
+    this.queue.note(n.owner.name, 'exit');
+    this.kill(n, 'exit');
   }
 
   private kill(n: SimNode, how: 'crash' | 'exit'): void {

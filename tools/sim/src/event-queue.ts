@@ -15,6 +15,7 @@ export interface SimTimer {
 }
 
 interface SimEvent {
+  /** Microseconds since the run began. */
   at: number;
   seq: number;
   owner: Owner;
@@ -90,7 +91,8 @@ export interface TraceLine {
 }
 
 export class EventQueue {
-  private time = SIM_EPOCH_MS;
+  /** Virtual microseconds since the run began (an integer: ms stamps stay exact). */
+  private timeUs = 0;
   private seq = 0;
   private readonly heap = new EventHeap();
   private readonly hash: Hash = createHash('sha256');
@@ -110,18 +112,21 @@ export class EventQueue {
 
   /** Virtual milliseconds since the epoch. */
   now(): number {
-    return this.time;
+    return SIM_EPOCH_MS + Math.floor(this.timeUs / 1000);
   }
 
   /** Milliseconds of virtual time since the run began. */
   elapsed(): number {
-    return this.time - SIM_EPOCH_MS;
+    return this.timeUs / 1000;
   }
 
-  /** Runs `fn` `delayMs` (>= 0) of virtual time from now, after everything already due then. */
+  /**
+   * Runs `fn` `delayMs` (>= 0, fractions allowed) of virtual time from now, after everything already
+   * due then.
+   */
   schedule(owner: Owner, delayMs: number, label: string, fn: () => void): SimTimer {
     const e: SimEvent = {
-      at: this.time + Math.max(0, Math.floor(delayMs)),
+      at: this.timeUs + Math.max(0, Math.round(delayMs * 1000)),
       seq: this.seq++,
       owner,
       label,
@@ -155,20 +160,21 @@ export class EventQueue {
    * `stop()` says so (checked after every event).
    */
   async run(untilMs: number, stop: () => boolean = () => false): Promise<void> {
+    const untilUs = Math.round(untilMs * 1000);
     for (;;) {
       let e = this.heap.peek();
-      if (e === undefined || e.at - SIM_EPOCH_MS > untilMs) {
+      if (e === undefined || e.at > untilUs) {
         // Promise callbacks not yet run may still schedule something due.
         await settle();
         if (stop()) return;
         e = this.heap.peek();
-        if (e === undefined || e.at - SIM_EPOCH_MS > untilMs) break;
+        if (e === undefined || e.at > untilUs) break;
       }
       this.heap.pop();
       if (e.cancelled || !e.owner.alive) continue;
-      this.time = e.at;
+      this.timeUs = e.at;
       this.executed++;
-      this.record({ atMs: e.at - SIM_EPOCH_MS, owner: e.owner.name, label: e.label });
+      this.record({ atMs: e.at / 1000, owner: e.owner.name, label: e.label });
       try {
         e.fn();
       } catch (err) {
@@ -179,7 +185,7 @@ export class EventQueue {
       await settle();
       if (stop()) return;
     }
-    this.time = Math.max(this.time, SIM_EPOCH_MS + untilMs);
+    this.timeUs = Math.max(this.timeUs, untilUs);
   }
 
   private record(t: TraceLine): void {

@@ -188,7 +188,12 @@ export class Nemesis {
       this.owner.name,
       `transfer ${p.topic}-${p.partition} n${node}>n${to} window ${windowMs}ms`,
     );
-    p.transferLeadership(to, windowMs);
+    try {
+      p.transferLeadership(to, windowMs);
+    } catch (e) {
+      // The replica's Raft group no longer leads (its view lagged): nothing to transfer.
+      this.queue.note(this.owner.name, `transfer refused: ${e instanceof Error ? e.message : String(e)}`);
+    }
   }
 
   /** The end of the run: no more faults; everything heals and every node comes back. */

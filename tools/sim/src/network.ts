@@ -203,7 +203,14 @@ export class SimTransport implements ClusterTransport {
         toNode,
         `forward ${this.nodeId}>${toNode}`,
         () => {
-          this.inner.forwardProposal(toNode, groupId, data, timeoutMs).then(
+          // The remote handler may throw at once (a group not open yet there): an error answer.
+          let answer: Promise<{ index: number; term: number }>;
+          try {
+            answer = this.inner.forwardProposal(toNode, groupId, data, timeoutMs);
+          } catch (e) {
+            answer = Promise.reject(e);
+          }
+          answer.then(
             (at) =>
               this.net.hop(
                 toNode,

@@ -36,6 +36,8 @@ export interface SimParams {
   tickMs: number;
   electionTicks: number;
   partitionElectionTicks: number;
+  /** How long an fsync takes (virtual ms, inclusive range). */
+  fsyncMs: [number, number];
   network: NetworkFaults;
   faults: FaultRates;
   producers: ProducerSpec[];
@@ -64,6 +66,12 @@ export function drawParams(rng: Prng, overrides: Partial<SimParams> = {}): SimPa
     tickMs: rng.pick([20, 50, 100]),
     electionTicks: 10,
     partitionElectionTicks: 7,
+    fsyncMs: rng.pick<[number, number]>([
+      [0, 0],
+      [0, 2],
+      [1, 10],
+      [5, 60],
+    ]),
     network: {
       dropProbability: rng.pick([0, 0, 0.01, 0.05]),
       duplicateProbability: rng.pick([0, 0.01, 0.05]),
@@ -115,7 +123,7 @@ export interface SimResult {
 }
 
 function formatTrace(t: TraceLine): string {
-  return `${String(t.atMs).padStart(8)}ms ${t.owner.padEnd(9)} ${t.label}`;
+  return `${t.atMs.toFixed(2).padStart(11)}ms ${t.owner.padEnd(9)} ${t.label}`;
 }
 
 export async function runSeed(seed: number, options: SimOptions): Promise<SimResult> {
@@ -135,11 +143,12 @@ export async function runSeed(seed: number, options: SimOptions): Promise<SimRes
     tickMs: params.tickMs,
     electionTicks: params.electionTicks,
     partitionElectionTicks: params.partitionElectionTicks,
+    fsyncMs: params.fsyncMs,
     ...(log !== undefined
       ? {
           log: (id: number, level: string, msg: string, fields: object) =>
             log(
-              `${String(queue.elapsed()).padStart(8)}ms n${id} ${level} ${msg} ${JSON.stringify(fields, (_k, v: unknown) => (typeof v === 'bigint' ? String(v) : v))}`,
+              `${queue.elapsed().toFixed(2).padStart(11)}ms n${id} ${level} ${msg} ${JSON.stringify(fields, (_k, v: unknown) => (typeof v === 'bigint' ? String(v) : v))}`,
             ),
           verbose: options.trace !== undefined,
         }
@@ -306,6 +315,15 @@ export async function runSeed(seed: number, options: SimOptions): Promise<SimRes
     nemesis.calm();
     net.faults = CALM_NETWORK;
     for (const n of cluster.nodes.values()) if (n.state === 'down') void cluster.start(n.id);
+    // A replica that could not be opened (a disk error while it was being opened) stays out of
+    // service until its node restarts: the operator restarts every node /health calls degraded.
+    await until(() => cluster.up().length === params.nodes, 30_000);
+    for (const n of cluster.up())
+      if ((n.composed?.partitions.replicaProblems() ?? []).length > 0) {
+        queue.note('driver', `restart n${n.id}: it reports replica problems`);
+        cluster.exit(n.id);
+        void cluster.start(n.id);
+      }
     const topicReplicas = (
       n: SimNode,
     ): Array<{ partition: number; hw: bigint; state: string; role: string }> =>
@@ -452,6 +470,6 @@ export function replayCommand(r: SimResult, extra = ''): string {
 export function formatResult(r: SimResult, extra = ''): string {
   const head = `seed ${r.seed}: ${r.ok ? 'ok' : 'FAIL'} events=${r.events} sim=${(r.simMs / 1000).toFixed(1)}s real=${(r.realMs / 1000).toFixed(1)}s hash=${r.traceHash}`;
   if (r.ok) return head;
-  const lines = r.violations.slice(0, 5).map((v) => `  [${v.kind}] t=${v.atMs}ms ${v.detail}`);
+  const lines = r.violations.slice(0, 5).map((v) => `  [${v.kind}] t=${v.atMs.toFixed(2)}ms ${v.detail}`);
   return [head, ...lines, `  replay: ${replayCommand(r, extra)}`].join('\n');
 }
