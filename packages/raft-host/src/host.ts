@@ -327,6 +327,7 @@ class Group {
   snapshotIndex: number;
   role: StateType = StateType.Follower;
   leaderId = 0;
+  /** The term as of the last Ready handled (starts at the stored hard state's). */
   term = 0;
   confState: ConfState;
   closed = false;
@@ -366,6 +367,7 @@ class Group {
     hardState: HardState,
   ) {
     this.storedHardState = hardState;
+    this.term = hardState.term;
     this.applied = applied;
     this.snapshotIndex = applied;
     this.confState = confState;
@@ -1308,7 +1310,10 @@ export class RaftHost {
       g.role = rd.softState.raftState;
       g.leaderId = rd.softState.lead;
     }
-    g.term = rd.hardState?.term ?? g.node.status().hardState.term;
+    // The term as of this Ready, like its soft state — not the core's current term: inputs stepped
+    // while this Ready was being persisted may have moved the core to a later term, and a leader
+    // of term T must never be reported as the leader of T + 1 (issue 20, `pnpm sim --seed 222`).
+    g.term = term;
     if (prevRole === StateType.Leader && g.role !== StateType.Leader) {
       for (const r of g.reads.values()) {
         this.scheduler.clearTimeout(r.timer);
