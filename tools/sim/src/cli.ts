@@ -86,6 +86,11 @@ export async function main(argv: readonly string[]): Promise<number> {
     process.stderr.write(`chronik-sim: ${(e as Error).message}\n${USAGE}\n`);
     return 2;
   }
+  // A reader that stops early (`| head`) is not an error.
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw e;
+  });
   const out = (s: string): void => void process.stdout.write(`${s}\n`);
   const extra = Object.keys(args.params).length > 0 ? ` --params '${JSON.stringify(args.params)}'` : '';
   let failed = 0;
