@@ -177,6 +177,8 @@ export async function runSeed(seed: number, options: SimOptions): Promise<SimRes
   };
   process.on('unhandledRejection', onUnhandled);
 
+  /** A bound on events per run: a livelock (work re-scheduled at the same instant) ends the run. */
+  const maxEvents = Math.max(1_000_000, options.steps * 500);
   /** The continuous checks, after every event. */
   const sample = (): void => {
     for (const n of cluster.nodes.values()) {
@@ -195,8 +197,9 @@ export async function runSeed(seed: number, options: SimOptions): Promise<SimRes
     if (cond()) return true;
     await queue.run(queue.elapsed() + boundMs, () => {
       sample();
-      return queue.errors.length > 0 || cond();
+      return queue.errors.length > 0 || queue.executed > maxEvents || cond();
     });
+    if (queue.executed > maxEvents) throw new Error(`the run went past its budget of ${maxEvents} events`);
     return cond();
   };
   /** Runs the queue until `p` settles (within `boundMs`). */
@@ -453,10 +456,12 @@ export async function runSeed(seed: number, options: SimOptions): Promise<SimRes
     queue.note('driver', `replica logs: ${logs.groups} groups, ${logs.entriesCompared} entries compared`);
     return finish({ recoveredMs, replicaLogs: { groups: logs.groups, entries: logs.entriesCompared } });
   } catch (e) {
-    checker.fail(
-      'crash',
-      `the simulation failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`,
-    );
+    if (queue.executed > maxEvents) checker.fail('liveness', `livelock: more than ${maxEvents} events`);
+    else
+      checker.fail(
+        'crash',
+        `the simulation failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`,
+      );
     return finish();
   }
 }
