@@ -45,7 +45,7 @@ function gatedDisk(): { fs: FileSystem; hold(): void; release(): void } {
 
 class RoleLog extends KvStateMachine {
   roles: Array<[StateType, number, number]> = [];
-  override onRoleChange(role: StateType, leaderId: number, term: number): void {
+  onRoleChange(role: StateType, leaderId: number, term: number): void {
     this.roles.push([role, leaderId, term]);
   }
 }
