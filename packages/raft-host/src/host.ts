@@ -48,7 +48,7 @@ import type {
   Status,
 } from '@chronik/raft';
 import { GroupCommitter } from '@chronik/wal';
-import type { FileSystem, SyncPolicy } from '@chronik/wal';
+import type { Clock, FileSystem, SyncPolicy } from '@chronik/wal';
 import { HostError } from './errors.js';
 import { RaftLogStorage } from './raft-storage.js';
 
@@ -136,6 +136,9 @@ const systemScheduler: Scheduler = {
   clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
 };
 
+const systemDefer = (fn: () => void): void => void setImmediate(fn);
+const systemNow = (): number => performance.now();
+
 export interface RaftHostOptions {
   nodeId: number;
   /** Folder holding one sub-folder per group (`group-<id>`). */
@@ -146,6 +149,16 @@ export interface RaftHostOptions {
   rng?: Rng;
   fs?: FileSystem;
   scheduler?: Scheduler;
+  /**
+   * Runs `fn` once the current turn's synchronous work and promise callbacks are done: where a
+   * cycle starts, and the WAL group commit's flush. Default `setImmediate`; a deterministic
+   * simulation passes its own event queue.
+   */
+  defer?(fn: () => void): void;
+  /** Monotonic milliseconds (proposal deadlines). Default `performance.now`. */
+  now?(): number;
+  /** Wall clock of every group's WAL (segment stamps). Default: the WAL's (`Date.now`). */
+  clock?: Clock;
   /** Group commit policy shared by all groups. Default: fsync every cycle. */
   syncPolicy?: SyncPolicy;
   /** Period of the shared tick. Default 100 ms. */
@@ -314,6 +327,7 @@ class Group {
   snapshotIndex: number;
   role: StateType = StateType.Follower;
   leaderId = 0;
+  /** The term as of the last Ready handled (starts at the stored hard state's). */
   term = 0;
   confState: ConfState;
   closed = false;
@@ -353,6 +367,7 @@ class Group {
     hardState: HardState,
   ) {
     this.storedHardState = hardState;
+    this.term = hardState.term;
     this.applied = applied;
     this.snapshotIndex = applied;
     this.confState = confState;
@@ -432,6 +447,8 @@ export class RaftHost {
   private readonly committer: GroupCommitter;
   private readonly logger: Logger;
   private readonly scheduler: Scheduler;
+  private readonly defer: (fn: () => void) => void;
+  private readonly now: () => number;
   private readonly opts: Required<
     Pick<
       RaftHostOptions,
@@ -455,10 +472,22 @@ export class RaftHost {
     this.nodeId = options.nodeId;
     this.logger = options.logger ?? silentLogger;
     this.scheduler = options.scheduler ?? systemScheduler;
+    this.defer = options.defer ?? systemDefer;
+    this.now = options.now ?? systemNow;
     this.transport = options.transport ?? null;
     this.committer = new GroupCommitter({
       policy: options.syncPolicy ?? { kind: 'batch' },
       logger: this.logger,
+      defer: this.defer,
+      // The interval policy's timer: the injected scheduler's, else the WAL's own (unref'd).
+      ...(options.scheduler
+        ? {
+            timers: {
+              setTimeout: (fn: () => void, ms: number) => this.scheduler.setTimeout(fn, ms),
+              clearTimeout: (h: unknown) => this.scheduler.clearTimeout(h),
+            },
+          }
+        : {}),
     });
     this.opts = {
       tickMs: options.tickMs ?? 100,
@@ -509,6 +538,7 @@ export class RaftHost {
       maxEntryBytes,
       ...(this.options.inlineWrites !== undefined ? { inlineWrites: this.options.inlineWrites } : {}),
       ...(this.options.fs ? { fs: this.options.fs } : {}),
+      ...(this.options.clock ? { clock: this.options.clock } : {}),
       ...(this.options.maxCacheBytesPerGroup !== undefined
         ? { maxCacheBytes: this.options.maxCacheBytesPerGroup }
         : {}),
@@ -704,7 +734,7 @@ export class RaftHost {
     timeoutMs = this.opts.proposalTimeoutMs,
   ): Promise<ProposalOutcome> {
     const g = this.group(groupId);
-    const deadline = performance.now() + timeoutMs;
+    const deadline = this.now() + timeoutMs;
     let lastError: unknown = new HostError(
       'Timeout',
       `no leader for group ${groupId} within ${timeoutMs} ms`,
@@ -713,7 +743,7 @@ export class RaftHost {
     // proposal should wait for its successor rather than fail while the election runs.
     const maxAttempts = Math.max(8, Math.ceil(timeoutMs / this.opts.tickMs) + 1);
     for (let attempt = 0; attempt < maxAttempts; attempt++) {
-      const remaining = Math.max(1, Math.round(deadline - performance.now()));
+      const remaining = Math.max(1, Math.round(deadline - this.now()));
       if (attempt > 0 && remaining <= 1) break;
       let leaderId: number;
       try {
@@ -730,7 +760,7 @@ export class RaftHost {
       g.forwarding++;
       try {
         const at = await this.transport.forwardProposal(leaderId, groupId, data, remaining);
-        return await this.localOutcome(g, at, Math.max(1, Math.round(deadline - performance.now())));
+        return await this.localOutcome(g, at, Math.max(1, Math.round(deadline - this.now())));
       } catch (e) {
         // NotLeader: the leader moved. Unreachable: it died, or its answer was lost (the entry may
         // have committed: the state machine must recognize a retry). Stopped: its group stopped
@@ -879,7 +909,7 @@ export class RaftHost {
     if (this.closed) return;
     this.closed = true;
     if (this.ticker !== null) this.scheduler.clearInterval(this.ticker);
-    while (this.cycleRunning) await new Promise<void>((r) => setImmediate(r));
+    while (this.cycleRunning) await new Promise<void>((r) => this.defer(r));
     for (const g of this.groups.values()) {
       g.closed = true;
       this.failPending(g, new HostError('Closed', 'host is closed'));
@@ -1077,7 +1107,7 @@ export class RaftHost {
     this.cycleRequested = true;
     if (this.cycleRunning) return;
     this.cycleRunning = true;
-    setImmediate(() => {
+    this.defer(() => {
       this.runCycles().catch((e: unknown) => {
         // A storage failure (disk full, I/O error) leaves Raft state unknown: stop this host's
         // progress rather than acknowledge anything that may not be durable. Every group stops
@@ -1280,7 +1310,10 @@ export class RaftHost {
       g.role = rd.softState.raftState;
       g.leaderId = rd.softState.lead;
     }
-    g.term = rd.hardState?.term ?? g.node.status().hardState.term;
+    // The term as of this Ready, like its soft state — not the core's current term: inputs stepped
+    // while this Ready was being persisted may have moved the core to a later term, and a leader
+    // of term T must never be reported as the leader of T + 1 (issue 20, `pnpm sim --seed 222`).
+    g.term = term;
     if (prevRole === StateType.Leader && g.role !== StateType.Leader) {
       for (const r of g.reads.values()) {
         this.scheduler.clearTimeout(r.timer);

@@ -2,8 +2,10 @@
 // @chronik/raft-grpc's GrpcTransport (send, forwardProposal, stats, start, close), so that a whole
 // cluster of hosts — and the programs built on them — runs inside one process. Messages are
 // delivered asynchronously through `deliver` (setImmediate by default; a simulation passes its own
-// scheduler), in the order they were sent; a node in `down` neither sends nor receives. Faults for
-// tests: `loseForwardAnswers` drops the answer of a forwarded proposal that was proposed anyway.
+// scheduler, which is told the link and may delay, drop or repeat a delivery), in the order they were
+// sent; a node in `down` neither sends nor receives, nor does a link that `connected` says is cut.
+// Faults for tests: `loseForwardAnswers` drops the answer of a forwarded proposal that was proposed
+// anyway.
 import type { Message } from '@chronik/raft';
 import { HostError } from './errors.js';
 import type { HostTransport } from './host.js';
@@ -21,20 +23,30 @@ export interface MemoryTransportHandler {
 }
 
 export interface MemoryNetworkOptions {
-  /** Runs a delivery later (default: setImmediate). */
-  deliver?(fn: () => void): void;
+  /**
+   * Runs a delivery from node `from` to node `to` later (default: setImmediate). A simulation may
+   * run it after a delay, more than once, or not at all.
+   */
+  deliver?(fn: () => void, from: number, to: number): void;
+  /**
+   * Whether `from` can reach `to` now (default: always). Checked when a message is sent and again
+   * when it is delivered, and for forwarded proposals and Identify calls (a network partition).
+   */
+  connected?(from: number, to: number): boolean;
 }
 
 export class MemoryNetwork {
   /** Nodes cut off: nothing they send is delivered, nothing is delivered to them. */
   readonly down = new Set<number>();
   private readonly handlers = new Map<number, MemoryTransportHandler>();
-  private readonly deliver: (fn: () => void) => void;
+  private readonly deliver: (fn: () => void, from: number, to: number) => void;
+  private readonly connected: (from: number, to: number) => boolean;
   /** Destination node → answers of forwarded proposals still to lose. */
   private readonly lostAnswers = new Map<number, number>();
 
   constructor(options: MemoryNetworkOptions = {}) {
     this.deliver = options.deliver ?? ((fn) => setImmediate(fn));
+    this.connected = options.connected ?? (() => true);
   }
 
   /** The transport of `nodeId`, delivering into `handler` once started. */
@@ -78,17 +90,27 @@ export class MemoryNetwork {
 
   /** @internal Schedules a delivery from `from` to `to`; false when either is down or `to` is absent. */
   post(from: number, to: number, fn: (h: MemoryTransportHandler) => void): boolean {
-    if (this.down.has(from) || this.down.has(to) || !this.handlers.has(to)) return false;
-    this.deliver(() => {
-      const h = this.handlers.get(to);
-      if (h !== undefined && !this.down.has(from) && !this.down.has(to)) fn(h);
-    });
+    if (!this.reachable(from, to) || !this.handlers.has(to)) return false;
+    this.deliver(
+      () => {
+        const h = this.handlers.get(to);
+        if (h !== undefined && this.reachable(from, to)) fn(h);
+      },
+      from,
+      to,
+    );
     return true;
   }
 
-  /** @internal */
-  handler(nodeId: number): MemoryTransportHandler | undefined {
-    return this.down.has(nodeId) ? undefined : this.handlers.get(nodeId);
+  /** @internal Neither node is down and the link between them is not cut. */
+  reachable(from: number, to: number): boolean {
+    return !this.down.has(from) && !this.down.has(to) && this.connected(from, to);
+  }
+
+  /** @internal The handler of `nodeId` as `from` reaches it now, or undefined. */
+  handler(nodeId: number, from?: number): MemoryTransportHandler | undefined {
+    if (this.down.has(nodeId) || (from !== undefined && !this.reachable(from, nodeId))) return undefined;
+    return this.handlers.get(nodeId);
   }
 }
 
@@ -128,7 +150,7 @@ export class MemoryTransport implements HostTransport {
     data: Uint8Array,
     timeoutMs: number,
   ): Promise<{ index: number; term: number }> {
-    const h = this.started && !this.net.down.has(this.nodeId) ? this.net.handler(toNode) : undefined;
+    const h = this.started ? this.net.handler(toNode, this.nodeId) : undefined;
     if (h?.onPropose === undefined)
       return Promise.reject(new HostError('Unreachable', `node ${toNode} is not reachable in memory`));
     const answer = h.onPropose(groupId, data, timeoutMs);
@@ -146,7 +168,7 @@ export class MemoryTransport implements HostTransport {
     question: { nodeId: number; directoryId: string },
     _timeoutMs: number,
   ): Promise<{ clusterId: string; askerRegistered: boolean; metadataApplied: number }> {
-    const h = this.started && !this.net.down.has(this.nodeId) ? this.net.handler(toNode) : undefined;
+    const h = this.started ? this.net.handler(toNode, this.nodeId) : undefined;
     if (h === undefined)
       return Promise.reject(new HostError('Unreachable', `node ${toNode} is not reachable in memory`));
     if (h.onIdentify === undefined)

@@ -127,3 +127,44 @@ test('a forwarded proposal whose answer is lost after it committed is retried: a
     }
   }
 });
+
+test('deliver is told the link, and a link that connected() reports cut carries nothing', async () => {
+  const cut = new Set<string>();
+  const links: string[] = [];
+  const queued: Array<() => void> = [];
+  const net = new MemoryNetwork({
+    deliver: (fn, from, to) => {
+      links.push(`${from}>${to}`);
+      queued.push(fn);
+    },
+    connected: (from, to) => !cut.has(`${from}>${to}`),
+  });
+  const got: number[] = [];
+  const t1 = net.transport(1, {
+    onMessage: () => got.push(1),
+    onPropose: () => Promise.resolve({ index: 1, term: 1 }),
+  });
+  const t2 = net.transport(2, {
+    onMessage: () => got.push(2),
+    onPropose: () => Promise.resolve({ index: 1, term: 1 }),
+  });
+  await t1.start();
+  await t2.start();
+  const msg = (to: number) => ({ to }) as unknown as Parameters<typeof t1.send>[1];
+  expect(t1.send(5, msg(2))).toBe(true);
+  expect(links).toEqual(['1>2']);
+  // Cut after the send: the queued delivery is lost too; the other direction still works.
+  cut.add('1>2');
+  queued.shift()?.();
+  expect(got).toEqual([]);
+  expect(t1.send(5, msg(2))).toBe(false);
+  await expect(t1.forwardProposal(2, 5, new Uint8Array(1), 1000)).rejects.toMatchObject({
+    code: 'Unreachable',
+  });
+  expect(t2.send(5, msg(1))).toBe(true);
+  queued.shift()?.();
+  expect(got).toEqual([1]);
+  await expect(t2.forwardProposal(1, 5, new Uint8Array(1), 1000)).resolves.toEqual({ index: 1, term: 1 });
+  await t1.close();
+  await t2.close();
+});

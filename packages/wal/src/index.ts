@@ -6,7 +6,7 @@ export type { Clock, Logger, TimerHandle, Timers } from './env.js';
 export { nodeFileSystem } from './fs.js';
 export type { FileSystem, OpenFlags, WalFile } from './fs.js';
 export { MemFileSystem } from './memfs.js';
-export type { MemFsFaultOp } from './memfs.js';
+export type { MemFsFaultCode, MemFsFaultOp } from './memfs.js';
 export { GroupCommitter } from './committer.js';
 export type { Flushable, GroupCommitterOptions, SyncPolicy } from './committer.js';
 export { Wal, defaultMaxRecordBytes } from './wal.js';

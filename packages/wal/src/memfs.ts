@@ -164,8 +164,10 @@ class MemFile implements WalFile {
   }
 }
 
-/** Operations that `failNext` can make fail once with EIO. */
+/** Operations that `failNext` can make fail once. */
 export type MemFsFaultOp = 'write' | 'datasync';
+/** The errors `failNext` injects: an I/O error, or a full disk. */
+export type MemFsFaultCode = 'EIO' | 'ENOSPC';
 
 /** The simulated disk's contents, shared by the MemFileSystem of each "boot". */
 class MemDisk {
@@ -177,7 +179,7 @@ export class MemFileSystem implements FileSystem {
   private dead = false;
   /** How many file syncs ran (for tests of group commit). */
   syncCount = 0;
-  private readonly faults = new Map<MemFsFaultOp, number>();
+  private readonly faults = new Map<MemFsFaultOp, { count: number; code: MemFsFaultCode }>();
 
   /** A new, empty disk. */
   constructor();
@@ -197,20 +199,25 @@ export class MemFileSystem implements FileSystem {
     return this.dead;
   }
 
-  /** Makes the `count`-th next operation of this kind fail with EIO (1 = the next one). */
-  failNext(op: MemFsFaultOp, count = 1): void {
-    this.faults.set(op, count);
+  /** Makes the `count`-th next operation of this kind fail with `code` (1 = the next one). */
+  failNext(op: MemFsFaultOp, count = 1, code: MemFsFaultCode = 'EIO'): void {
+    this.faults.set(op, { count, code });
+  }
+
+  /** Cancels every fault `failNext` armed and that has not fired yet. */
+  clearFaults(): void {
+    this.faults.clear();
   }
 
   /** @internal */
   maybeFail(op: MemFsFaultOp): void {
-    const n = this.faults.get(op);
-    if (n === undefined) return;
-    if (n <= 1) {
+    const f = this.faults.get(op);
+    if (f === undefined) return;
+    if (f.count <= 1) {
       this.faults.delete(op);
-      throw errnoError('EIO', `injected ${op} failure`);
+      throw errnoError(f.code, `injected ${op} failure`);
     }
-    this.faults.set(op, n - 1);
+    this.faults.set(op, { count: f.count - 1, code: f.code });
   }
 
   private split(p: string): { dir: Dir; name: string; dirPath: string } {

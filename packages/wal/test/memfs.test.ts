@@ -54,6 +54,18 @@ describe('MemFileSystem (the simulated disk)', () => {
     await expect(f.datasync()).resolves.toBeUndefined();
   });
 
+  test('injected ENOSPC on the second write after the call', async () => {
+    const fsys = new MemFileSystem();
+    const f = await fsys.open('/a', 'w');
+    fsys.failNext('write', 2, 'ENOSPC');
+    await f.write(Buffer.from('x'), 0);
+    await expect(f.write(Buffer.from('y'), 1)).rejects.toMatchObject({ code: 'ENOSPC' });
+    await expect(f.write(Buffer.from('z'), 1)).resolves.toBeUndefined();
+    fsys.failNext('datasync');
+    fsys.clearFaults();
+    await expect(f.datasync()).resolves.toBeUndefined();
+  });
+
   test('removeTree removes a directory with everything below it, and a file; a missing path is no error', async () => {
     const fsys = new MemFileSystem();
     await fsys.mkdir('/data/t/0');

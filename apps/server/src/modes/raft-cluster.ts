@@ -72,8 +72,16 @@ export type TransportFactory = (options: {
 
 export interface RaftClusterModeOptions {
   fs?: FileSystem;
+  /** Clock and timers (default: the system's). Also the Raft logs' wall clock when given. */
   scheduler?: Scheduler;
   random?: Random;
+  /**
+   * Runs a callback once the current turn's work and promise callbacks are done: the Raft host's
+   * cycles and group commits (default: setImmediate). A deterministic simulation passes its queue.
+   */
+  defer?(fn: () => void): void;
+  /** Monotonic milliseconds for the Raft host's proposal deadlines (default: performance.now). */
+  now?(): number;
   /** The Raft transport (default: gRPC on --raft-addr). */
   transport?: TransportFactory;
   /** Period of the shared Raft tick. Default: the config's, else RAFT_TICK_MS. */
@@ -166,6 +174,9 @@ export function raftClusterMode(options: RaftClusterModeOptions = {}): BrokerMod
       fs: fsys,
       scheduler: hostScheduler(scheduler, logger),
       rng: seededRng(random.bytes(4).readUInt32BE(0)),
+      ...(options.defer !== undefined ? { defer: options.defer } : {}),
+      ...(options.now !== undefined ? { now: options.now } : {}),
+      ...(options.scheduler !== undefined ? { clock: { nowMs: () => scheduler.now() } } : {}),
       tickMs,
       electionTicks,
       maxPendingProposals: 100_000,

@@ -1,0 +1,249 @@
+// The invariants, checked while the run goes (after every event, and on every answer a client gets)
+// and once more over the final state. Each violation names the partition, the offsets or epochs
+// involved and the virtual time, so the seed's trace can be read around it.
+//
+// - leader-per-epoch: at most one node leads a partition in a given leader epoch (Raft term).
+// - hw-regressed: the high watermark a client was shown (or a ready leader holds) never goes back —
+//   not on the same leader, not on any later one (a higher epoch).
+// - committed-changed: an offset read at or below the high watermark always holds the same record.
+// - acked-lost / acked-moved: every acks=all batch is readable at the offset it was acknowledged
+//   with (mid-run reads and the final read).
+// - offset-hole: the final log is contiguous from its start offset to the high watermark.
+// - duplicate: an idempotent producer's record is in the log at most once.
+// - read-past-hw: a read never returns a batch at or above the high watermark it reports.
+// - out-of-range: a fetch at an offset the client was shown as published is never out of range
+//   (for a client that sends its current leader epoch, KIP-320: a deposed leader that has not
+//   noticed yet fences it instead; an old client sending none may meet such a leader's shorter log).
+// - liveness: with faults healed, every partition serves (a ready leader, an acks=all produce
+//   answered, every replica caught up) within a bound of virtual time.
+// - replica-stopped: once the faults healed and every node restarted, no replica reports a problem
+//   (stopped on a broken invariant, damaged, not opened).
+// - replicas-differ: after a clean stop, every Raft group's log (metadata, partitions, offsets) is
+//   identical on its replicas up to the smallest stored commit index (term, type, bytes).
+import { splitRecordBatches } from '@chronik/protocol';
+import { decodeRecordBatch } from '@chronik/protocol';
+import type { EventQueue } from './event-queue.js';
+
+export type ViolationKind =
+  | 'leader-per-epoch'
+  | 'hw-regressed'
+  | 'committed-changed'
+  | 'acked-lost'
+  | 'acked-moved'
+  | 'offset-hole'
+  | 'duplicate'
+  | 'out-of-range'
+  | 'read-past-hw'
+  | 'liveness'
+  | 'replica-stopped'
+  | 'replicas-differ'
+  | 'crash';
+
+export interface Violation {
+  kind: ViolationKind;
+  atMs: number;
+  detail: string;
+}
+
+/** A record as read back: its offset and value. */
+export interface ReadRecord {
+  offset: bigint;
+  value: string;
+  producerId: bigint;
+}
+
+/** An acknowledged produce (one record per batch). */
+export interface Ack {
+  tp: string;
+  offset: bigint;
+  value: string;
+  acks: -1 | 1;
+  idempotent: boolean;
+  atMs: number;
+}
+
+/** Decodes the batches of a read answer into records, in log order. */
+export function recordsOf(chunks: readonly Buffer[]): {
+  records: ReadRecord[];
+  batches: Array<[bigint, bigint]>;
+} {
+  const records: ReadRecord[] = [];
+  const batches: Array<[bigint, bigint]> = [];
+  for (const chunk of chunks)
+    for (const slice of splitRecordBatches(chunk)) {
+      const b = decodeRecordBatch(slice.bytes);
+      const base = b.header.baseOffset;
+      batches.push([base, base + BigInt(b.header.lastOffsetDelta)]);
+      for (const r of b.records)
+        records.push({
+          offset: r.offset,
+          value: r.value?.toString('utf8') ?? '',
+          producerId: b.header.producerId,
+        });
+    }
+  return { records, batches };
+}
+
+export class Checker {
+  readonly violations: Violation[] = [];
+  /** Partition → leader epoch → the node seen leading it. */
+  private readonly leaders = new Map<string, Map<number, number>>();
+  /** Partition → leader epoch → highest high watermark observed at that epoch. */
+  private readonly hws = new Map<string, Map<number, bigint>>();
+  /** Partition → offset → value read there at or below the high watermark. */
+  private readonly committed = new Map<string, Map<bigint, string>>();
+  /** Acknowledged acks=all batches, by partition. */
+  readonly acked = new Map<string, Ack[]>();
+  ackCount = { all: 0, one: 0 };
+  /** Values of idempotent records (for the duplicate check). */
+  readonly idempotentValues = new Set<string>();
+  private readonly seenKeys = new Set<string>();
+
+  constructor(private readonly queue: EventQueue) {}
+
+  fail(kind: ViolationKind, detail: string): void {
+    // One line per distinct finding: a lasting fault is reported once, not after every event.
+    const key = `${kind} ${detail}`;
+    if (this.seenKeys.has(key)) return;
+    this.seenKeys.add(key);
+    this.violations.push({ kind, atMs: this.queue.elapsed(), detail });
+    this.queue.note('checker', `VIOLATION ${kind} ${detail}`);
+  }
+
+  /** Node `node` leads `tp` in `epoch`. */
+  leader(tp: string, epoch: number, node: number): void {
+    let m = this.leaders.get(tp);
+    if (m === undefined) this.leaders.set(tp, (m = new Map()));
+    const prior = m.get(epoch);
+    if (prior === undefined) m.set(epoch, node);
+    else if (prior !== node)
+      this.fail('leader-per-epoch', `${tp} epoch ${epoch} led by node ${prior} and node ${node}`);
+  }
+
+  /** A high watermark `hw` shown at leader epoch `epoch` (by a ready leader or in a read answer). */
+  hw(tp: string, epoch: number, hw: bigint, source: string): void {
+    let m = this.hws.get(tp);
+    if (m === undefined) this.hws.set(tp, (m = new Map()));
+    for (const [e, h] of m)
+      if (e <= epoch && h > hw)
+        this.fail(
+          'hw-regressed',
+          `${tp}: ${source} shows high watermark ${hw} at epoch ${epoch}; ${h} was shown at epoch ${e}`,
+        );
+    if ((m.get(epoch) ?? -1n) < hw) m.set(epoch, hw);
+  }
+
+  /** The newest leader epoch seen for `tp` (what a client's fresh metadata says), or -1. */
+  leaderEpoch(tp: string): number {
+    let max = -1;
+    for (const e of this.leaders.get(tp)?.keys() ?? []) if (e > max) max = e;
+    return max;
+  }
+
+  /** Highest high watermark shown for `tp` so far (-1 if none). */
+  maxHw(tp: string): bigint {
+    let max = -1n;
+    for (const h of this.hws.get(tp)?.values() ?? []) if (h > max) max = h;
+    return max;
+  }
+
+  ack(a: Ack): void {
+    if (a.acks === 1) {
+      this.ackCount.one++;
+      return;
+    }
+    this.ackCount.all++;
+    let list = this.acked.get(a.tp);
+    if (list === undefined) this.acked.set(a.tp, (list = []));
+    list.push(a);
+    // The record's offset is committed: what was read there before must be this record.
+    this.committedAt(a.tp, a.offset, a.value, `acks=all produce answered at ${a.offset}`);
+  }
+
+  private committedAt(tp: string, offset: bigint, value: string, source: string): void {
+    let m = this.committed.get(tp);
+    if (m === undefined) this.committed.set(tp, (m = new Map()));
+    const prior = m.get(offset);
+    if (prior === undefined) m.set(offset, value);
+    else if (prior !== value)
+      this.fail('committed-changed', `${tp} offset ${offset}: ${source} gives ${value}, earlier ${prior}`);
+  }
+
+  /** A read answer: every record is below the high watermark, so committed. */
+  read(
+    tp: string,
+    fetchOffset: bigint,
+    hw: bigint,
+    epoch: number,
+    chunks: readonly Buffer[],
+    source: string,
+  ): ReadRecord[] {
+    this.hw(tp, epoch, hw, source);
+    const { records, batches } = recordsOf(chunks);
+    let prevLast: bigint | undefined;
+    for (const [base, last] of batches) {
+      if (prevLast !== undefined && base !== prevLast + 1n)
+        this.fail('offset-hole', `${tp}: ${source} from ${fetchOffset} has batch ${base} after ${prevLast}`);
+      if (last >= hw)
+        this.fail(
+          'read-past-hw',
+          `${tp}: ${source} returned offset ${last} at or above its high watermark ${hw}`,
+        );
+      prevLast = last;
+    }
+    for (const r of records) this.committedAt(tp, r.offset, r.value, source);
+    return records;
+  }
+
+  /** A fetch refused with OFFSET_OUT_OF_RANGE at `offset`. */
+  outOfRange(tp: string, offset: bigint, source: string): void {
+    if (offset <= this.maxHw(tp))
+      this.fail(
+        'out-of-range',
+        `${tp}: ${source} at ${offset} is out of range; high watermark ${this.maxHw(tp)} was shown`,
+      );
+  }
+
+  /** The whole final log of `tp` (from its start offset), read from its leader. */
+  finalLog(
+    tp: string,
+    logStart: bigint,
+    hw: bigint,
+    records: readonly ReadRecord[],
+    batches: ReadonlyArray<[bigint, bigint]>,
+  ): void {
+    let expect = logStart;
+    for (const [base, last] of batches) {
+      if (base !== expect)
+        this.fail('offset-hole', `${tp}: final log has batch ${base}..${last} where ${expect} was next`);
+      expect = last + 1n;
+    }
+    if (expect !== hw) this.fail('offset-hole', `${tp}: final log ends at ${expect}, high watermark ${hw}`);
+    const at = new Map<bigint, string>();
+    const count = new Map<string, number>();
+    for (const r of records) {
+      at.set(r.offset, r.value);
+      count.set(r.value, (count.get(r.value) ?? 0) + 1);
+    }
+    for (const a of this.acked.get(tp) ?? []) {
+      const v = at.get(a.offset);
+      if (v === undefined)
+        this.fail(
+          'acked-lost',
+          `${tp}: acks=all record ${a.value} acknowledged at ${a.offset} (t=${a.atMs}ms) is not in the final log`,
+        );
+      else if (v !== a.value)
+        this.fail(
+          'acked-moved',
+          `${tp}: offset ${a.offset} holds ${v}, acks=all record ${a.value} was acknowledged there`,
+        );
+    }
+    for (const [value, n] of count)
+      if (n > 1 && this.idempotentValues.has(value))
+        this.fail('duplicate', `${tp}: idempotent record ${value} is in the log ${n} times`);
+    const maxSeen = this.maxHw(tp);
+    if (hw < maxSeen)
+      this.fail('hw-regressed', `${tp}: final high watermark ${hw} is below ${maxSeen}, shown earlier`);
+    for (const r of records) this.committedAt(tp, r.offset, r.value, 'the final read');
+  }
+}

@@ -1,0 +1,20 @@
+// Public entry point of @chronik/sim: the whole-product simulator (README.md).
+export { Checker, recordsOf } from './checker.js';
+export type { Ack, ReadRecord, Violation, ViolationKind } from './checker.js';
+export { SimCluster, nodeConfig } from './cluster.js';
+export type { ClusterOptions, Composed, NodeState, SimNode } from './cluster.js';
+export { EventQueue, Owner, SIM_EPOCH_MS, settle } from './event-queue.js';
+export type { SimTimer, TraceLine } from './event-queue.js';
+export { NO_FAULTS, Nemesis } from './faults.js';
+export type { FaultRates } from './faults.js';
+export { CALM_NETWORK, SimNetwork, SimTransport } from './network.js';
+export type { NetworkFaults } from './network.js';
+export { Prng } from './prng.js';
+export { compareReplicaLogs } from './replica-logs.js';
+export type { ReplicaLogReport } from './replica-logs.js';
+export { TOPIC, drawParams, formatResult, replayCommand, runSeed } from './simulation.js';
+export type { SimOptions, SimParams, SimResult } from './simulation.js';
+export { Workload } from './workload.js';
+export type { ProducerSpec, WorkloadOptions } from './workload.js';
+export { USAGE, main, parseArgs } from './cli.js';
+export type { CliArgs } from './cli.js';

@@ -1,0 +1,318 @@
+// The clients: producers and readers driven through the services the Kafka handlers use
+// (composed.partitions.append / read, services.producerIds), not through sockets. A client finds a
+// partition's leader as a client with fresh metadata would — any up node that says it leads (a
+// stale leader cut off from the others included) — and talks to it; a request to a node that dies
+// fails as a dropped connection.
+//
+// Producers: idempotent ones (a producer id from InitProducerId, one batch in flight, a batch whose
+// outcome is unknown retried with the same sequence until it is answered — the Java client's
+// max.in.flight=1 behaviour) and plain ones (every attempt a new record). acks is -1 or 1, drawn per
+// producer. Each batch holds one record whose value names it (`<producer>:<seq>`), so the checker
+// can tell records apart. Readers fetch at random offsets up to the highest high watermark shown,
+// and re-read acknowledged acks=all batches at their offsets.
+import { buildRecordBatch } from '@chronik/protocol';
+import { isKafkaError } from '@chronik/server';
+import type { Checker, ReadRecord } from './checker.js';
+import type { SimCluster, SimNode } from './cluster.js';
+import type { EventQueue } from './event-queue.js';
+import { Owner } from './event-queue.js';
+import type { Prng } from './prng.js';
+
+export interface ProducerSpec {
+  idempotent: boolean;
+  acks: -1 | 1;
+  partition: number;
+}
+
+interface Producer extends ProducerSpec {
+  name: string;
+  /** Producer id and epoch (idempotent), once InitProducerId answered. */
+  id: { producerId: bigint; producerEpoch: number } | undefined;
+  nextSeq: number;
+  /** The batch whose outcome is not known yet (idempotent: retried as is). */
+  pending: { seq: number; value: string } | undefined;
+  busy: boolean;
+  attempts: number;
+  /** Producer ids this producer has had (its records' values name the one they were sent with). */
+  generation: number;
+}
+
+export interface WorkloadOptions {
+  topic: string;
+  partitions: number;
+  producers: readonly ProducerSpec[];
+  /** Milliseconds a produce may wait for its acknowledgement. */
+  produceTimeoutMs: number;
+}
+
+/** Errors after which an idempotent producer starts again with a new producer id (as the Java client resets). */
+const RESET_ERRORS = new Set([
+  'OUT_OF_ORDER_SEQUENCE_NUMBER',
+  'UNKNOWN_PRODUCER_ID',
+  'INVALID_PRODUCER_EPOCH',
+]);
+
+export class Workload {
+  readonly owner = new Owner('client');
+  private readonly producers: Producer[];
+  /** Requests sent and not answered yet. */
+  outstanding = 0;
+  stats = { produced: 0, produceErrors: 0, reads: 0, readErrors: 0, resets: 0, inits: 0 };
+  private readonly errorCounts = new Map<string, number>();
+
+  constructor(
+    private readonly queue: EventQueue,
+    private readonly cluster: SimCluster,
+    private readonly checker: Checker,
+    private readonly rng: Prng,
+    readonly options: WorkloadOptions,
+  ) {
+    this.producers = options.producers.map((s, i) => ({
+      ...s,
+      name: `${s.idempotent ? 'i' : 'p'}${i}`,
+      id: undefined,
+      nextSeq: 0,
+      pending: undefined,
+      busy: false,
+      attempts: 0,
+      generation: 0,
+    }));
+  }
+
+  tp(partition: number): { topic: string; partition: number } {
+    return { topic: this.options.topic, partition };
+  }
+
+  key(partition: number): string {
+    return `${this.options.topic}-${partition}`;
+  }
+
+  /** Error codes clients got, most frequent first (the summary). */
+  errors(): Array<[string, number]> {
+    return [...this.errorCounts].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
+  }
+
+  private countError(e: unknown): string {
+    const code = isKafkaError(e)
+      ? e.code
+      : e instanceof Error && 'code' in e
+        ? String((e as { code: unknown }).code)
+        : 'DISCONNECTED';
+    this.errorCounts.set(code, (this.errorCounts.get(code) ?? 0) + 1);
+    return code;
+  }
+
+  /** The node a client sends `partition`'s requests to: one that says it leads, else any up node. */
+  private target(partition: number): SimNode | undefined {
+    const up = this.cluster.up();
+    if (up.length === 0) return undefined;
+    const order = [...up];
+    for (let i = order.length - 1; i > 0; i--) {
+      const j = this.rng.int(i + 1);
+      [order[i], order[j]] = [order[j] as SimNode, order[i] as SimNode];
+    }
+    for (const n of order) {
+      try {
+        n.composed?.partitions.leader(this.tp(partition));
+        return n;
+      } catch {
+        // not the leader here
+      }
+    }
+    return this.rng.pick(order);
+  }
+
+  private track<T>(p: Promise<T>): Promise<T> {
+    this.outstanding++;
+    const done = (): void => {
+      this.outstanding--;
+    };
+    p.then(done, done);
+    return p;
+  }
+
+  /** One client operation, drawn. */
+  step(): void {
+    const r = this.rng.next();
+    if (r < 0.6) this.produce(this.rng.pick(this.producers));
+    else if (r < 0.85) this.fetch(this.rng.int(this.options.partitions));
+    else this.reReadAcked();
+  }
+
+  private produce(p: Producer): void {
+    if (p.busy) return;
+    if (p.idempotent && p.id === undefined) {
+      this.initProducer(p);
+      return;
+    }
+    const n = this.target(p.partition);
+    if (n === undefined) return;
+    if (p.pending === undefined) {
+      const seq = p.nextSeq;
+      p.pending = { seq, value: `${p.name}.${p.generation}:${seq}` };
+    }
+    const pending = p.pending;
+    p.attempts++;
+    if (!p.idempotent) pending.value = `${p.name}:a${p.attempts}`;
+    if (p.idempotent) this.checker.idempotentValues.add(pending.value);
+    const batch = buildRecordBatch({
+      records: [{ value: Buffer.from(pending.value) }],
+      timestampMs: BigInt(this.queue.now()),
+      now: () => this.queue.now(),
+      ...(p.idempotent && p.id !== undefined
+        ? { producerId: p.id.producerId, producerEpoch: p.id.producerEpoch, baseSequence: pending.seq }
+        : {}),
+    });
+    const tp = this.tp(p.partition);
+    const key = this.key(p.partition);
+    p.busy = true;
+    this.queue.note(this.owner.name, `produce ${p.name} ${pending.value} acks=${p.acks} -> n${n.id}`);
+    this.track(
+      this.cluster.request(n, (c) => c.partitions.append(tp, batch, p.acks, this.options.produceTimeoutMs)),
+    ).then(
+      (res) => {
+        p.busy = false;
+        p.pending = undefined;
+        p.nextSeq++;
+        this.stats.produced++;
+        this.queue.note(this.owner.name, `acked ${pending.value} at ${res.baseOffset}`);
+        this.checker.ack({
+          tp: key,
+          offset: res.baseOffset,
+          value: pending.value,
+          acks: p.acks,
+          idempotent: p.idempotent,
+          atMs: this.queue.elapsed(),
+        });
+      },
+      (e: unknown) => {
+        p.busy = false;
+        this.stats.produceErrors++;
+        const code = this.countError(e);
+        this.queue.note(this.owner.name, `produce ${pending.value} failed ${code}`);
+        if (p.idempotent && RESET_ERRORS.has(code)) {
+          // The client gives up on this producer id; the batch's fate stays unknown.
+          this.stats.resets++;
+          p.id = undefined;
+          p.pending = undefined;
+          p.nextSeq = 0;
+        }
+        if (!p.idempotent) p.pending = undefined;
+      },
+    );
+  }
+
+  private initProducer(p: Producer): void {
+    const up = this.cluster.up();
+    if (up.length === 0) return;
+    const n = this.rng.pick(up);
+    p.busy = true;
+    this.track(
+      this.cluster.request(n, (c) =>
+        c.services.producerIds.initProducerId({
+          transactionalId: null,
+          transactionTimeoutMs: 60_000,
+          producerId: -1n,
+          producerEpoch: -1,
+        }),
+      ),
+    ).then(
+      (id) => {
+        p.busy = false;
+        p.id = id;
+        p.nextSeq = 0;
+        p.generation++;
+        this.stats.inits++;
+        this.queue.note(this.owner.name, `producer ${p.name} id ${id.producerId}`);
+      },
+      (e: unknown) => {
+        p.busy = false;
+        this.countError(e);
+      },
+    );
+  }
+
+  private fetch(partition: number): void {
+    const n = this.target(partition);
+    if (n === undefined) return;
+    const key = this.key(partition);
+    const max = this.checker.maxHw(key);
+    const offset = max <= 0n ? 0n : BigInt(this.rng.int(Number(max) + 1));
+    this.read(n, partition, offset, 'fetch');
+  }
+
+  private reReadAcked(): void {
+    const keys = [...this.checker.acked.keys()];
+    if (keys.length === 0) return;
+    const key = this.rng.pick(keys);
+    const list = this.checker.acked.get(key) ?? [];
+    const a = this.rng.pick(list);
+    const partition = Number(key.slice(key.lastIndexOf('-') + 1));
+    const n = this.target(partition);
+    if (n === undefined) return;
+    this.read(n, partition, a.offset, `re-read of ${a.value}`).then(
+      (answer) => {
+        // A deposed leader that has not noticed yet may show a lower high watermark (in its older
+        // epoch); below the one it shows, the record must be there.
+        if (answer === undefined || answer.hw <= a.offset) return;
+        if (!answer.records.some((x) => x.offset === a.offset))
+          this.checker.fail(
+            'acked-lost',
+            `${key}: reading ${a.offset} on node ${n.id} (high watermark ${answer.hw}) does not return acks=all record ${a.value}`,
+          );
+      },
+      () => undefined,
+    );
+  }
+
+  /**
+   * Reads from `offset`, as a client that knows the partition's newest leader epoch (most of the
+   * time; sometimes as an old client that sends none); undefined when the read was refused.
+   */
+  private read(
+    n: SimNode,
+    partition: number,
+    offset: bigint,
+    what: string,
+  ): Promise<{ records: ReadRecord[]; hw: bigint } | undefined> {
+    const tp = this.tp(partition);
+    const key = this.key(partition);
+    const currentLeaderEpoch = this.rng.chance(0.8) ? this.checker.leaderEpoch(key) : -1;
+    return this.track(
+      this.cluster.request(n, (c) =>
+        c.partitions.read({
+          ...tp,
+          fetchOffset: offset,
+          maxBytes: 64 * 1024,
+          minOneBatch: true,
+          isolationLevel: 0,
+          currentLeaderEpoch,
+        }),
+      ),
+    ).then(
+      (res) => {
+        this.stats.reads++;
+        const records = this.checker.read(
+          key,
+          offset,
+          res.highWatermark,
+          res.leaderEpoch,
+          res.chunks,
+          `${what} at ${offset} on node ${n.id}`,
+        );
+        return { records, hw: res.highWatermark };
+      },
+      (e: unknown) => {
+        this.stats.readErrors++;
+        const code = this.countError(e);
+        if (code === 'OFFSET_OUT_OF_RANGE' && currentLeaderEpoch !== -1)
+          this.checker.outOfRange(
+            key,
+            offset,
+            `${what} on node ${n.id} (current leader epoch ${currentLeaderEpoch})`,
+          );
+        return undefined;
+      },
+    );
+  }
+}

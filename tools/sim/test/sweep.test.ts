@@ -1,0 +1,33 @@
+// The CI sweep: a few seeds of the whole-product simulation, each run twice to prove it replays
+// exactly (same trace hash). Longer sweeps: `pnpm sim --seeds 1..1000 --steps 2000` (README.md).
+import { formatResult, runSeed } from '../src/index.js';
+
+const SEEDS = Number(process.env.CHRONIK_SIM_SEEDS ?? 16);
+const STEPS = Number(process.env.CHRONIK_SIM_STEPS ?? 1000);
+
+jest.setTimeout(120_000);
+
+test(`seeds 1..${SEEDS} (${STEPS} steps each) keep every invariant`, async () => {
+  const failures: string[] = [];
+  for (let seed = 1; seed <= SEEDS; seed++) {
+    const r = await runSeed(seed, { steps: STEPS });
+    if (!r.ok) failures.push(formatResult(r));
+  }
+  expect(failures).toEqual([]);
+});
+
+// Seeds that once failed, kept as regression tests (README.md, "Findings").
+test.each([222])('seed %i (1,500 steps) keeps every invariant', async (seed) => {
+  const r = await runSeed(seed, { steps: 1500 });
+  expect(r.ok ? '' : formatResult(r)).toBe('');
+});
+
+test('a seed replays exactly: the same events in the same order, the same outcomes', async () => {
+  const a = await runSeed(7, { steps: 400 });
+  const b = await runSeed(7, { steps: 400 });
+  expect(b.events).toBe(a.events);
+  expect(b.traceHash).toBe(a.traceHash);
+  expect(b.summary).toEqual(a.summary);
+  const c = await runSeed(8, { steps: 400 });
+  expect(c.traceHash).not.toBe(a.traceHash);
+});
