@@ -146,9 +146,20 @@ export class Broker {
         onFrame: (n) => metrics.bytesIn.inc(n + 4),
         onResponse: (n) => metrics.bytesOut.inc(n),
         onBrokerClose: (reason) => metrics.closedConnections.inc({ reason }),
+        onMalformed: (kind) => metrics.malformedRequests.inc({ kind }),
       },
     });
     metrics.connectionCount = () => this.kafka?.connectionCount ?? 0;
+    metrics.networkState = () => {
+      const k = this.kafka;
+      return k === undefined
+        ? { muted: 0, inFlightBytes: 0, unsentBytes: 0 }
+        : {
+            muted: k.mutedConnectionCount,
+            inFlightBytes: k.inFlightBytes,
+            unsentBytes: k.unsentResponseBytes,
+          };
+    };
     this.kafkaPortBound = await this.kafka.listen();
     try {
       this.services = await this.mode({

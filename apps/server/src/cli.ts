@@ -184,6 +184,58 @@ function buildParser(argv: readonly string[]) {
         default: String(DEFAULT_LIMITS.maxRequestBytes),
         describe: 'largest accepted request frame',
       },
+      'max-connections': {
+        type: 'string',
+        default: String(DEFAULT_LIMITS.maxConnections),
+        describe: 'open Kafka connections; more are closed at once',
+      },
+      'idle-timeout-ms': {
+        type: 'string',
+        default: String(DEFAULT_LIMITS.idleTimeoutMs),
+        describe: 'close a connection with nothing in flight and no traffic for this long (0 = never)',
+      },
+      'request-frame-timeout-ms': {
+        type: 'string',
+        default: String(DEFAULT_LIMITS.requestFrameTimeoutMs),
+        describe:
+          'close a connection whose request frame is not complete this long after its first byte (0 = off)',
+      },
+      'max-in-flight-requests-per-connection': {
+        type: 'string',
+        default: String(DEFAULT_LIMITS.maxInFlightRequestsPerConnection),
+        describe: 'requests of one connection started and not yet answered',
+      },
+      'max-buffered-bytes-per-connection': {
+        type: 'string',
+        default: String(DEFAULT_LIMITS.maxBufferedBytesPerConnection),
+        describe: 'request and unsent response bytes one connection holds before it is muted',
+      },
+      'max-unsent-response-bytes-per-connection': {
+        type: 'string',
+        default: String(DEFAULT_LIMITS.maxUnsentResponseBytesPerConnection),
+        describe: 'response bytes a client has not taken before its connection is muted',
+      },
+      'max-in-flight-bytes': {
+        type: 'string',
+        default: String(DEFAULT_LIMITS.maxGlobalInFlightBytes),
+        describe: 'request bytes received and not yet answered, all connections together',
+      },
+      'max-in-flight-bytes-per-address': {
+        type: 'string',
+        default: String(DEFAULT_LIMITS.maxInFlightBytesPerAddress),
+        describe: 'the same for the connections of one remote address',
+      },
+      'request-turn-budget-ms': {
+        type: 'string',
+        default: String(DEFAULT_LIMITS.requestTurnBudgetMs),
+        describe: 'time starting requests per event-loop turn before connections take turns (0 = no turns)',
+      },
+      'client-error-log-interval-ms': {
+        type: 'string',
+        default: String(DEFAULT_LIMITS.clientErrorLogIntervalMs),
+        describe:
+          'log connections closed for bad input at most once per remote address per interval (0 = every one)',
+      },
       'offsets-topic-partitions': {
         type: 'string',
         default: String(DEFAULT_BROKER.offsetsTopicNumPartitions),
@@ -275,8 +327,42 @@ function toConfig(a: Args): ServerConfig {
     dataDir: String(a['data-dir']),
     logLevel: String(a['log-level']) as LogLevel,
     limits: {
-      ...DEFAULT_LIMITS,
       maxRequestBytes: int('max-request-bytes', a['max-request-bytes'], 1024, 2 ** 31 - 1),
+      maxConnections: int('max-connections', a['max-connections'], 1, 1_000_000),
+      idleTimeoutMs: int('idle-timeout-ms', a['idle-timeout-ms'], 0, 2 ** 31 - 1),
+      requestFrameTimeoutMs: int('request-frame-timeout-ms', a['request-frame-timeout-ms'], 0, 2 ** 31 - 1),
+      maxInFlightRequestsPerConnection: int(
+        'max-in-flight-requests-per-connection',
+        a['max-in-flight-requests-per-connection'],
+        1,
+        100_000,
+      ),
+      maxBufferedBytesPerConnection: int(
+        'max-buffered-bytes-per-connection',
+        a['max-buffered-bytes-per-connection'],
+        64 * 1024,
+        2 ** 40,
+      ),
+      maxUnsentResponseBytesPerConnection: int(
+        'max-unsent-response-bytes-per-connection',
+        a['max-unsent-response-bytes-per-connection'],
+        1024,
+        2 ** 40,
+      ),
+      maxGlobalInFlightBytes: int('max-in-flight-bytes', a['max-in-flight-bytes'], 64 * 1024, 2 ** 40),
+      maxInFlightBytesPerAddress: int(
+        'max-in-flight-bytes-per-address',
+        a['max-in-flight-bytes-per-address'],
+        64 * 1024,
+        2 ** 40,
+      ),
+      requestTurnBudgetMs: int('request-turn-budget-ms', a['request-turn-budget-ms'], 0, 1000),
+      clientErrorLogIntervalMs: int(
+        'client-error-log-interval-ms',
+        a['client-error-log-interval-ms'],
+        0,
+        2 ** 31 - 1,
+      ),
     },
     broker: {
       ...DEFAULT_BROKER,

@@ -9,14 +9,51 @@ export interface NetworkLimits {
   maxRequestBytes: number;
   /** Requests being processed or waiting for their turn to be answered, per connection. */
   maxInFlightRequestsPerConnection: number;
-  /** Request plus unsent response bytes per connection before the socket is paused. */
+  /**
+   * Bytes one connection holds — received request bytes (partial and whole frames) plus unsent
+   * response bytes — before its socket is paused. A single frame larger than this may still be
+   * read when the connection holds nothing else.
+   */
   maxBufferedBytesPerConnection: number;
-  /** Request bytes in flight over all connections before every socket is paused. */
+  /**
+   * Unsent response bytes (written to the socket but not yet taken by the client, or finished and
+   * waiting for an earlier response) per connection beyond which no new request of that connection
+   * is read or started (Kafka mutes a connection while its response is unsent). A client that does
+   * not read stalls only itself.
+   */
+  maxUnsentResponseBytesPerConnection: number;
+  /**
+   * Request bytes received and not yet answered over all connections before every socket is paused.
+   * Counted as bytes arrive (not reserved from a size prefix); one connection at a time may exceed
+   * it to finish the frame it is receiving, so frames that started can always finish.
+   */
   maxGlobalInFlightBytes: number;
-  /** A connection with nothing in flight and no traffic for this long is closed. */
+  /**
+   * The same over the connections of one remote address (IP), so one host cannot take the whole
+   * global budget; one of its connections at a time may exceed it to finish a frame.
+   */
+  maxInFlightBytesPerAddress: number;
+  /**
+   * A request frame whose size prefix arrived must be complete within this long (time the broker
+   * itself does not read — back-pressure — does not count), else the connection is closed. 0 = off.
+   */
+  requestFrameTimeoutMs: number;
+  /**
+   * Time spent starting requests (their synchronous part) in one turn of the event loop before
+   * connections take turns, least used first (`net/gate.ts`). 0 = no turns: every request starts
+   * at once.
+   */
+  requestTurnBudgetMs: number;
+  /** A connection with nothing in flight and no traffic for this long is closed. 0 = never. */
   idleTimeoutMs: number;
   /** Open connections; beyond it new ones are closed at once. */
   maxConnections: number;
+  /**
+   * Connections closed for what a client sent (malformed frames, requests that do not decode,
+   * frames not complete in time) are logged at most once per remote address in this interval, at
+   * info; the others at debug. Every one is counted in the metrics. 0 = log every one at info.
+   */
+  clientErrorLogIntervalMs: number;
 }
 
 /** Broker-wide defaults of topics and the log (Kafka's broker configs of the same names). */
@@ -105,9 +142,15 @@ export const DEFAULT_LIMITS: NetworkLimits = {
   maxRequestBytes: 100 * 1024 * 1024,
   maxInFlightRequestsPerConnection: 64,
   maxBufferedBytesPerConnection: 64 * 1024 * 1024,
+  maxUnsentResponseBytesPerConnection: 1024 * 1024,
   maxGlobalInFlightBytes: 512 * 1024 * 1024,
+  maxInFlightBytesPerAddress: 128 * 1024 * 1024,
+  // The clients' own request.timeout.ms default: a request not received by then is given up anyway.
+  requestFrameTimeoutMs: 30_000,
+  requestTurnBudgetMs: 5,
   idleTimeoutMs: 600_000,
   maxConnections: 10_000,
+  clientErrorLogIntervalMs: 60_000,
 };
 
 export const DEFAULT_BROKER: BrokerDefaults = {
@@ -165,12 +208,24 @@ export function validateConfig(c: ServerConfig): ServerConfig {
   if (!(LOG_LEVELS as readonly string[]).includes(c.logLevel))
     invalid(`--log-level must be one of ${LOG_LEVELS.join(', ')}`);
   const l = c.limits;
-  checkInt('max request bytes', l.maxRequestBytes, 1024, 2 ** 31 - 1);
-  checkInt('max in-flight requests per connection', l.maxInFlightRequestsPerConnection, 1, 100_000);
-  checkInt('max buffered bytes per connection', l.maxBufferedBytesPerConnection, 1024, 2 ** 40);
-  checkInt('max global in-flight bytes', l.maxGlobalInFlightBytes, 1024, 2 ** 40);
-  checkInt('idle timeout ms', l.idleTimeoutMs, 0, 2 ** 31 - 1);
-  checkInt('max connections', l.maxConnections, 1, 1_000_000);
+  checkInt('--max-request-bytes', l.maxRequestBytes, 1024, 2 ** 31 - 1);
+  checkInt('--max-in-flight-requests-per-connection', l.maxInFlightRequestsPerConnection, 1, 100_000);
+  checkInt('--max-buffered-bytes-per-connection', l.maxBufferedBytesPerConnection, 64 * 1024, 2 ** 40);
+  checkInt(
+    '--max-unsent-response-bytes-per-connection',
+    l.maxUnsentResponseBytesPerConnection,
+    1024,
+    2 ** 40,
+  );
+  checkInt('--max-in-flight-bytes', l.maxGlobalInFlightBytes, 64 * 1024, 2 ** 40);
+  checkInt('--max-in-flight-bytes-per-address', l.maxInFlightBytesPerAddress, 64 * 1024, 2 ** 40);
+  checkInt('--request-frame-timeout-ms', l.requestFrameTimeoutMs, 0, 2 ** 31 - 1);
+  if (l.requestFrameTimeoutMs > 0 && l.requestFrameTimeoutMs < 100)
+    invalid(`--request-frame-timeout-ms must be 0 (off) or at least 100, got ${l.requestFrameTimeoutMs}`);
+  checkInt('--request-turn-budget-ms', l.requestTurnBudgetMs, 0, 1000);
+  checkInt('--idle-timeout-ms', l.idleTimeoutMs, 0, 2 ** 31 - 1);
+  checkInt('--max-connections', l.maxConnections, 1, 1_000_000);
+  checkInt('--client-error-log-interval-ms', l.clientErrorLogIntervalMs, 0, 2 ** 31 - 1);
   const b = c.broker;
   checkInt('num.partitions', b.numPartitions, 1, 100_000);
   checkInt('default.replication.factor', b.defaultReplicationFactor, 1, 32);

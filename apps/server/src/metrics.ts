@@ -5,11 +5,35 @@ export class ServerMetrics {
   readonly registry = new Registry();
   /** Set by the broker: reports the open connection count when scraped. */
   connectionCount: () => number = () => 0;
+  /** Set by the broker: the network layer's state when scraped. */
+  networkState: () => { muted: number; inFlightBytes: number; unsentBytes: number } = () => ({
+    muted: 0,
+    inFlightBytes: 0,
+    unsentBytes: 0,
+  });
   readonly connections: Gauge = new Gauge({
     name: 'chronik_connections',
     help: 'Open Kafka connections',
     registers: [this.registry],
     collect: (): void => this.connections.set(this.connectionCount()),
+  });
+  readonly mutedConnections: Gauge = new Gauge({
+    name: 'chronik_connections_muted',
+    help: 'Kafka connections not being read: over their own limits, waiting for a byte budget or for their turn',
+    registers: [this.registry],
+    collect: (): void => this.mutedConnections.set(this.networkState().muted),
+  });
+  readonly inFlightRequestBytes: Gauge = new Gauge({
+    name: 'chronik_in_flight_request_bytes',
+    help: 'Request bytes received and not yet answered, all connections',
+    registers: [this.registry],
+    collect: (): void => this.inFlightRequestBytes.set(this.networkState().inFlightBytes),
+  });
+  readonly unsentResponseBytes: Gauge = new Gauge({
+    name: 'chronik_unsent_response_bytes',
+    help: 'Response bytes not yet taken by their clients, all connections',
+    registers: [this.registry],
+    collect: (): void => this.unsentResponseBytes.set(this.networkState().unsentBytes),
   });
   readonly requests = new Counter({
     name: 'chronik_requests_total',
@@ -42,6 +66,12 @@ export class ServerMetrics {
   readonly producedRecords = new Counter({
     name: 'chronik_produced_records_total',
     help: 'Records appended',
+    registers: [this.registry],
+  });
+  readonly malformedRequests = new Counter({
+    name: 'chronik_malformed_requests_total',
+    help: 'Malformed input from clients, each closing its connection: bad frames (size prefix) or requests that do not decode',
+    labelNames: ['kind'] as const,
     registers: [this.registry],
   });
   readonly closedConnections = new Counter({

@@ -1,4 +1,5 @@
 import { parseCommandLine, parseHostPort, parsePeers } from '../src/cli.js';
+import { DEFAULT_LIMITS } from '../src/config.js';
 
 function run(argv: string[]) {
   const r = parseCommandLine(argv);
@@ -60,8 +61,62 @@ describe('command line', () => {
     }
   });
 
+  test('connection limits: defaults, flags and environment', () => {
+    expect(run([]).limits).toEqual(DEFAULT_LIMITS);
+    process.env['CHRONIK_MAX_IN_FLIGHT_BYTES_PER_ADDRESS'] = '1048576';
+    try {
+      const c = run([
+        '--max-connections',
+        '500',
+        '--idle-timeout-ms',
+        '0',
+        '--request-frame-timeout-ms',
+        '5000',
+        '--max-in-flight-requests-per-connection',
+        '8',
+        '--max-buffered-bytes-per-connection',
+        '8388608',
+        '--max-unsent-response-bytes-per-connection',
+        '65536',
+        '--max-in-flight-bytes',
+        '268435456',
+        '--request-turn-budget-ms',
+        '2',
+        '--client-error-log-interval-ms',
+        '0',
+      ]);
+      expect(c.limits).toEqual({
+        ...DEFAULT_LIMITS,
+        maxConnections: 500,
+        idleTimeoutMs: 0,
+        requestFrameTimeoutMs: 5000,
+        maxInFlightRequestsPerConnection: 8,
+        maxBufferedBytesPerConnection: 8388608,
+        maxUnsentResponseBytesPerConnection: 65536,
+        maxGlobalInFlightBytes: 268435456,
+        maxInFlightBytesPerAddress: 1048576,
+        requestTurnBudgetMs: 2,
+        clientErrorLogIntervalMs: 0,
+      });
+    } finally {
+      delete process.env['CHRONIK_MAX_IN_FLIGHT_BYTES_PER_ADDRESS'];
+    }
+  });
+
   test.each([
     [['--kafka-port', 'abc'], /kafka-port: "abc" is not an integer/],
+    [['--max-connections', '0'], /max-connections: 0 is out of range/],
+    [['--request-frame-timeout-ms', '50'], /request-frame-timeout-ms must be 0 \(off\) or at least 100/],
+    [['--max-in-flight-requests-per-connection', '0'], /max-in-flight-requests-per-connection/],
+    [
+      ['--max-buffered-bytes-per-connection', '1000'],
+      /max-buffered-bytes-per-connection: 1000 is out of range/,
+    ],
+    [['--max-unsent-response-bytes-per-connection', 'lots'], /is not an integer/],
+    [['--max-in-flight-bytes', '-1'], /max-in-flight-bytes/],
+    [['--max-in-flight-bytes-per-address', '10'], /max-in-flight-bytes-per-address/],
+    [['--request-turn-budget-ms', '5000'], /request-turn-budget-ms: 5000 is out of range/],
+    [['--client-error-log-interval-ms', '-5'], /client-error-log-interval-ms/],
     [['--kafka-port', '70000'], /kafka-port: 70000 is out of range/],
     [['--node-id', '-3'], /node-id/],
     [['--log-level', 'loud'], /log-level|Invalid values/],

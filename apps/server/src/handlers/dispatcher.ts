@@ -9,6 +9,10 @@
 //   has one; otherwise (no way to express the error) the connection is closed with a log line.
 // - An unknown API key or a body that does not decode: the connection is closed (as Kafka does),
 //   never the process.
+// - A request whose connection is already closed is not handled (outcome `connection_closed`;
+//   except Produce, whose acks=0 data is written with no one listening), and
+//   the response of one that finishes after its connection closed is not encoded: nobody would
+//   read them.
 import type { ApiSchemaInfo } from '@chronik/protocol';
 import {
   ApiKey,
@@ -104,9 +108,12 @@ export class KafkaDispatcher implements FrameDispatcher {
       deps: deps ?? (this.env as HandlerDeps<ServiceName>),
     };
     if (!supported || handler === undefined || deps === undefined) return this.unsupported(schema, ctx);
+    // A produce is handled even then: acks=0 data is meant to be written with no one listening.
+    if (conn.isClosed && apiKey !== ApiKey.Produce) return this.closed(schema);
     const request = decodeRequest(apiKey, apiVersion, reader);
     const started = this.env.scheduler.now();
     const finish = (response: unknown): ResponseBody => {
+      if (conn.isClosed) return this.closed(schema);
       this.env.metrics.requests.inc({ api: schema.name, outcome: 'ok' });
       this.env.metrics.requestSeconds.observe(
         { api: schema.name },
@@ -129,6 +136,12 @@ export class KafkaDispatcher implements FrameDispatcher {
     writeResponseHeader(ctx.correlationId, ctx.apiKey, ctx.apiVersion, w);
     encodeResponse(ctx.apiKey as never, ctx.apiVersion, response as never, w);
     return w.chunks();
+  }
+
+  /** The connection closed: nothing to answer. */
+  private closed(schema: ApiSchemaInfo): ResponseBody {
+    this.env.metrics.requests.inc({ api: schema.name, outcome: 'connection_closed' });
+    return null;
   }
 
   /** ApiVersions v0 with UNSUPPORTED_VERSION and our ranges (header v0). */

@@ -3,20 +3,47 @@
 // - Many requests may be in flight; each gets a slot in arrival order and responses leave in
 //   that order even when later ones finish first. A slot answered with `null` (acks=0 produce)
 //   sends nothing and does not hold back the ones after it.
-// - Back-pressure: the socket is paused while this connection has too many requests in flight,
-//   too many request + unsent response bytes, or the process-wide in-flight byte budget is used
-//   up; it resumes when those drop. Memory per connection stays bounded however fast a client sends.
+// - Received bytes are charged as they arrive — to the process-wide budget and to the budget of
+//   the remote address (`InFlightBudget`), never a whole frame on the word of a size prefix — and
+//   stay charged until their request is answered. When a budget is used up its connections stop
+//   reading; one connection per budget at a time may go over it to finish the frame it is
+//   receiving (the overdraft), so a frame that started can always finish and connections never wait
+//   for each other in a cycle.
+// - A connection is muted (its socket is not read and none of its requests is started) while:
+//   it has maxInFlightRequestsPerConnection requests in flight; or more than
+//   maxUnsentResponseBytesPerConnection of responses not yet taken by the client, or requests in
+//   flight whose responses, at this connection's usual size, would be more; or it is behind — the
+//   kernel has not taken all that was written — and a request is in flight (a client that does not
+//   keep up gets one request at a time, as Kafka serves every connection); or it holds
+//   maxBufferedBytesPerConnection of requests and responses. So a client that does not read its
+//   responses costs a bounded amount of work and memory (the kernel's socket buffers, then about
+//   twice the unsent bound), then stalls only itself.
+// - Every request passes one gate before it is started (`RequestGate`, `gate.ts`, shared by the
+//   listener's connections): connections take turns, so that one connection's pipelined requests
+//   cannot hold the event loop; request quotas (Kafka's request_percentage) belong there too.
+// - A frame must arrive whole within requestFrameTimeoutMs of its first byte, else the connection is
+//   closed: a size prefix alone holds nothing for long. Only time during which this side reads
+//   counts; the listener sweeps all connections (`checkFrameDeadline`).
 // - A malformed or oversized frame, or a request the dispatcher cannot answer, closes this
-//   connection only (with a log line).
+//   connection only; the log line is rate-limited per remote address (`CloseLog`) and counted.
+// - Once closed (reset, FIN — Kafka clients never half-close —, a failed write, or closed here),
+//   nothing more of the connection is read or started: of the frames received and not started,
+//   only the produces are (`startReceivedProduces`), the rest are dropped. Requests already started
+//   finish on their own (the dispatcher sees `isClosed` and skips what it can); their responses are
+//   not written.
 // - Idle connections (nothing in flight, no traffic for idleTimeoutMs) are closed.
 import type { Socket } from 'node:net';
-import { FrameDecoder, isProtocolError } from '@chronik/protocol';
+import { ApiKey, FrameDecoder, isProtocolError } from '@chronik/protocol';
 import type { NetworkLimits } from '../config.js';
 import { errorMessage, isServerError } from '../errors.js';
 import type { Logger } from '../logger.js';
+import type { CloseLog } from './close-log.js';
 
 /** Why the broker closed a connection (the closed-connections metric's label). */
-export type CloseReason = 'malformed_frame' | 'unanswerable_request' | 'idle';
+export type CloseReason = 'malformed_frame' | 'unanswerable_request' | 'idle' | 'frame_timeout';
+
+/** What was malformed: the framing (size prefix) or a request inside a frame. */
+export type MalformedKind = 'frame' | 'request';
 
 /** The 4-byte size prefix of a response frame. */
 function sizePrefix(totalBytes: number): Buffer {
@@ -28,6 +55,8 @@ function sizePrefix(totalBytes: number): Buffer {
 export interface ConnectionInfo {
   readonly id: number;
   readonly remoteAddress: string;
+  /** The connection is gone: an answer would be thrown away. */
+  readonly isClosed: boolean;
 }
 
 /** The response to one request: its bytes (without the size prefix), or null for "no response". */
@@ -38,9 +67,15 @@ export interface FrameDispatcher {
   dispatch(frame: Buffer, conn: ConnectionInfo): Promise<ResponseBody> | ResponseBody;
 }
 
-/** The process-wide budget of request bytes in flight. */
+/**
+ * A budget of request bytes held (received and not yet answered): the process-wide one, or one
+ * remote address's. Reading stops at the limit, except for the one holder of the overdraft, which
+ * may finish the frame it is receiving: usage stays under limit + one frame + one read chunk per
+ * connection.
+ */
 export class InFlightBudget {
   private used = 0;
+  private overdraftHolder: object | undefined;
   private readonly waiters = new Set<() => void>();
   constructor(readonly limitBytes: number) {}
   get usedBytes(): number {
@@ -49,39 +84,88 @@ export class InFlightBudget {
   exhausted(): boolean {
     return this.used >= this.limitBytes;
   }
-  /** A frame of `n` bytes may start: it fits, or nothing else is in flight (one oversized frame at a time). */
-  canReserve(n: number): boolean {
-    return this.used === 0 || this.used + n <= this.limitBytes;
+  /** Whether `holder` may read: there is room, or it holds the overdraft. */
+  admits(holder: object): boolean {
+    return this.used < this.limitBytes || this.overdraftHolder === holder;
+  }
+  overdraftFree(): boolean {
+    return this.overdraftHolder === undefined;
+  }
+  takeOverdraft(holder: object): void {
+    if (this.overdraftHolder !== undefined && this.overdraftHolder !== holder)
+      throw new Error('InFlightBudget: the overdraft is held by another connection');
+    this.overdraftHolder = holder;
+  }
+  endOverdraft(holder: object): void {
+    if (this.overdraftHolder !== holder) return;
+    this.overdraftHolder = undefined;
+    this.wake();
   }
   acquire(n: number): void {
     this.used += n;
   }
   release(n: number): void {
     this.used -= n;
-    if (!this.exhausted() && this.waiters.size > 0) {
-      const ws = [...this.waiters];
-      this.waiters.clear();
-      for (const w of ws) w();
-    }
+    if (this.used < 0) throw new Error(`InFlightBudget: released more than acquired (${this.used})`);
+    if (!this.exhausted()) this.wake();
   }
+  /** `resume` is called once, the next time the budget has room or its overdraft is free. */
   wait(resume: () => void): void {
     this.waiters.add(resume);
   }
   cancel(resume: () => void): void {
     this.waiters.delete(resume);
   }
+  private wake(): void {
+    if (this.waiters.size === 0) return;
+    const ws = [...this.waiters];
+    this.waiters.clear();
+    for (const w of ws) w();
+  }
+}
+
+/**
+ * The gate every request of every connection passes before it is started (owned by the listener,
+ * see `./gate.ts`). `admit` says whether the connection may start one request now; when it says
+ * no, the gate calls `conn.resume()` once it may. `started` reports the time the dispatch took.
+ */
+export interface RequestGate {
+  admit(conn: GatedConnection): boolean;
+  started(conn: GatedConnection, ms: number): void;
+  /** The connection closed: forget it. */
+  forget(conn: GatedConnection): void;
+}
+
+/** What the gate sees of a connection. */
+export interface GatedConnection {
+  readonly id: number;
+  /** The remote IP (a quota's key). */
+  readonly remoteIp: string;
+  /** Called by the gate when the connection may try again. */
+  resume(): void;
+}
+
+/** What a connection shares with the others: its budgets, the request gate, the close log. */
+export interface ConnectionShared {
+  readonly global: InFlightBudget;
+  /** The budget of the connection's remote address. */
+  readonly address: InFlightBudget;
+  readonly gate: RequestGate;
+  readonly closeLog: CloseLog;
+  /** The time source of the gate's accounting (ms, sub-millisecond resolution). */
+  readonly nowMs: () => number;
 }
 
 /** Responses up to this size (prefix included) are joined into one buffer (Node's Buffer pool serves below 4 KiB). */
 const SMALL_RESPONSE_BYTES = 4095;
 
-/** Bytes read beyond the frame being received before the socket is paused. */
-const READ_AHEAD_BYTES = 64 * 1024;
-
 interface Slot {
   done: boolean;
   response: ResponseBody;
+  /** Bytes of the request frame (prefix included), charged to the budgets until it is answered. */
   requestBytes: number;
+  /** Bytes of the response (prefix included) once done, until it is written. */
+  responseBytes: number;
 }
 
 export interface ConnectionHooks {
@@ -90,20 +174,48 @@ export interface ConnectionHooks {
   onClose?(conn: Connection): void;
   /** The broker closed the connection itself. */
   onBrokerClose?(reason: CloseReason): void;
+  /** A malformed frame or request arrived (the connection is being closed). */
+  onMalformed?(kind: MalformedKind): void;
 }
 
-export class Connection implements ConnectionInfo {
+function responseBytesOf(r: ResponseBody): number {
+  if (r === null) return 0;
+  if (r instanceof Uint8Array) return r.length + 4;
+  let n = 4;
+  for (const c of r) n += c.length;
+  return n;
+}
+
+export class Connection implements ConnectionInfo, GatedConnection {
   readonly remoteAddress: string;
+  /** The remote IP: the key of the address budget and of the close log. */
+  readonly remoteIp: string;
   private readonly decoder: FrameDecoder;
   private readonly slots: Slot[] = [];
+  /** Received bytes not yet taken out as frames (= decoder.bufferedBytes), charged to the budgets. */
+  private inputBytes = 0;
+  /** Bytes of requests taken out and not yet answered, charged to the budgets. */
   private requestBytesInFlight = 0;
-  /** Budget held for the frame being received (reserved when its size prefix arrives). */
-  private reserved: number | undefined;
+  /** Bytes of responses done but waiting for an earlier one (not yet written). */
+  private heldResponseBytes = 0;
   private waitingForBudget = false;
+  /** Inside pump(): completions then leave the decision to read to the running pump. */
+  private pumping = false;
   private paused = false;
   private closed = false;
   private draining = false;
   private drainWaiters: Array<() => void> = [];
+  /**
+   * Time counted against the frame being received (`checkFrameDeadline`, called periodically by
+   * the listener): it grows only while the connection reads and holds part of a frame.
+   */
+  private frameWaitedMs = 0;
+  /**
+   * The size this connection's responses usually have (a moving average of the last few; before
+   * the first, an eighth of the unsent bound): a producer's small responses let it pipeline up to
+   * the in-flight limit, a client asking for large ones gets fewer in flight.
+   */
+  private responseEstimateBytes: number;
   private readonly resumeFromBudget = (): void => this.pump();
 
   constructor(
@@ -111,18 +223,17 @@ export class Connection implements ConnectionInfo {
     private readonly socket: Socket,
     private readonly dispatcher: FrameDispatcher,
     private readonly limits: NetworkLimits,
-    private readonly budget: InFlightBudget,
+    private readonly shared: ConnectionShared,
     private readonly logger: Logger,
     private readonly hooks: ConnectionHooks = {},
   ) {
-    this.remoteAddress = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
+    this.remoteIp = socket.remoteAddress ?? '?';
+    this.remoteAddress = `${this.remoteIp}:${socket.remotePort ?? '?'}`;
     this.decoder = new FrameDecoder({ maxFrameBytes: limits.maxRequestBytes });
+    this.responseEstimateBytes = limits.maxUnsentResponseBytesPerConnection / 8;
     socket.setNoDelay(true);
     if (limits.idleTimeoutMs > 0) socket.setTimeout(limits.idleTimeoutMs);
-    socket.on('data', (chunk: Buffer) => {
-      this.decoder.write(chunk);
-      this.pump();
-    });
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('drain', () => this.pump());
     socket.on('timeout', () => {
       if (this.slots.length === 0) {
@@ -131,7 +242,13 @@ export class Connection implements ConnectionInfo {
         this.destroy();
       }
     });
-    socket.on('error', (e) => this.logger.debug({ conn: this.id, err: errorMessage(e) }, 'socket error'));
+    socket.on('error', (e) => {
+      this.logger.debug({ conn: this.id, err: errorMessage(e) }, 'socket error');
+      // The socket is destroyed: stop now rather than at the 'close' event, a turn later.
+      this.onClosed();
+    });
+    // The client closed its side: it is gone (Kafka clients never half-close).
+    socket.on('end', () => this.destroy());
     socket.on('close', () => this.onClosed());
   }
 
@@ -140,88 +257,222 @@ export class Connection implements ConnectionInfo {
   }
 
   get isClosed(): boolean {
-    return this.closed;
+    return this.closed || this.socket.destroyed;
+  }
+
+  /** Response bytes not yet taken by the client: written and not taken by the kernel, or done and held for order. */
+  get unsentResponseBytes(): number {
+    return this.socket.writableLength + this.heldResponseBytes;
   }
 
   /** Bytes this connection holds: undecoded input, requests in flight, unsent output. */
   get bufferedBytes(): number {
-    return this.decoder.bufferedBytes + this.requestBytesInFlight + this.socket.writableLength;
+    return this.inputBytes + this.requestBytesInFlight + this.unsentResponseBytes;
   }
 
+  /** Whether the connection is muted (its socket is not being read). */
+  get isMuted(): boolean {
+    return this.paused;
+  }
+
+  /** The gate lets this connection try again. */
+  resume(): void {
+    this.pump();
+  }
+
+  private onData(chunk: Buffer): void {
+    if (this.isClosed) return;
+    // The bytes are in memory now: charge them at once (a paused socket delivers at most one more chunk).
+    const n = chunk.length;
+    this.inputBytes += n;
+    this.shared.global.acquire(n);
+    this.shared.address.acquire(n);
+    try {
+      this.decoder.write(chunk);
+    } catch (e) {
+      this.malformedFrame(e);
+      return;
+    }
+    this.pump();
+  }
+
+  /** This connection's own limits: beyond them no request is started and nothing is read. */
   private overLimit(): boolean {
+    const inFlight = this.slots.length;
+    const kernelBehind = this.socket.writableLength;
+    const unsent = kernelBehind + this.heldResponseBytes;
+    const maxUnsent = this.limits.maxUnsentResponseBytesPerConnection;
     return (
-      this.slots.length >= this.limits.maxInFlightRequestsPerConnection ||
-      this.requestBytesInFlight + this.socket.writableLength >= this.limits.maxBufferedBytesPerConnection
+      inFlight >= this.limits.maxInFlightRequestsPerConnection ||
+      unsent > maxUnsent ||
+      // The responses of the requests in flight, at this connection's usual size, would be
+      // unsent bytes too: so a client that stops reading leaves at most about twice the bound.
+      (inFlight > 0 && inFlight * this.responseEstimateBytes > maxUnsent) ||
+      (kernelBehind > 0 && inFlight > 0) ||
+      this.requestBytesInFlight + unsent >= this.limits.maxBufferedBytesPerConnection
     );
   }
 
+  /** This connection may start (and read) more requests, as far as its own limits go. */
+  private mayStartRequest(): boolean {
+    return !this.draining && !this.overLimit();
+  }
+
+  /** Whether more input may be read: own byte limit (one lone frame may exceed it), then the budgets. */
+  private mayRead(): boolean {
+    const other = this.requestBytesInFlight + this.unsentResponseBytes;
+    if (other > 0 && this.inputBytes + other >= this.limits.maxBufferedBytesPerConnection) return false;
+    const { global, address } = this.shared;
+    const globalOk = global.admits(this);
+    const addressOk = address.admits(this);
+    if (globalOk && addressOk) return true;
+    // A frame that started may finish over the budgets, one connection per budget at a time; the
+    // overdrafts it needs are taken together or not at all, and a connection that waits holds none.
+    if (
+      this.inputBytes > 0 &&
+      (globalOk || global.overdraftFree()) &&
+      (addressOk || address.overdraftFree())
+    ) {
+      if (!globalOk) global.takeOverdraft(this);
+      if (!addressOk) address.takeOverdraft(this);
+      return true;
+    }
+    this.waitingForBudget = true;
+    if (!globalOk) global.wait(this.resumeFromBudget);
+    if (!addressOk) address.wait(this.resumeFromBudget);
+    return false;
+  }
+
+  private endOverdrafts(): void {
+    this.shared.address.endOverdraft(this);
+    this.shared.global.endOverdraft(this);
+  }
+
   /**
-   * Takes frames off the decoder while the limits allow; pauses the socket otherwise. The global
-   * budget is reserved for a whole frame as soon as its size prefix arrives, and the socket is read
-   * at most READ_AHEAD_BYTES beyond the reserved frame, so memory held by partial frames is bounded
-   * too, and a frame that started always has the budget to finish (no deadlock between connections).
+   * Starts the frames received while the limits and the gate allow, then decides whether to read
+   * on. Completions inside it leave that decision to it (no recursion).
    */
   private pump(): void {
-    if (this.closed) return;
-    this.waitingForBudget = false;
-    while (!this.draining && !this.overLimit()) {
-      let frame: Buffer | undefined;
-      try {
-        const size = this.decoder.peekSize();
-        if (size === undefined) break;
-        if (this.reserved === undefined) {
-          if (!this.budget.canReserve(size)) {
-            this.waitingForBudget = true;
-            break;
-          }
-          this.budget.acquire(size);
-          this.reserved = size;
-        }
-        frame = this.decoder.next();
-      } catch (e) {
-        this.logger.warn(
-          { conn: this.id, remote: this.remoteAddress, err: errorMessage(e) },
-          'malformed frame: closing connection',
-        );
-        this.hooks.onBrokerClose?.('malformed_frame');
-        this.destroy();
-        return;
+    if (this.pumping || this.isClosed) return;
+    this.pumping = true;
+    try {
+      if (this.waitingForBudget) {
+        this.waitingForBudget = false;
+        this.shared.global.cancel(this.resumeFromBudget);
+        this.shared.address.cancel(this.resumeFromBudget);
       }
-      if (frame === undefined) break;
-      const reserved = this.reserved ?? 0;
-      this.reserved = undefined;
-      this.accept(frame, reserved);
+      let gated = false;
+      while (this.mayStartRequest()) {
+        let size: number | undefined;
+        try {
+          size = this.decoder.peekSize();
+        } catch (e) {
+          this.malformedFrame(e);
+          return;
+        }
+        if (size === undefined) break;
+        if (this.decoder.bufferedBytes < size + 4) {
+          // Not here whole; next() lets the decoder copy a frame that arrives in many small chunks.
+          this.decoder.next();
+          break;
+        }
+        // The gate is asked only for a frame that is here whole.
+        if (!this.shared.gate.admit(this)) {
+          gated = true;
+          break;
+        }
+        const frame = this.decoder.next() as Buffer;
+        // A whole frame arrived: its overdraft (if any) is over, and the next frame gets a full deadline.
+        this.endOverdrafts();
+        this.frameWaitedMs = 0;
+        this.accept(frame);
+        if (this.isClosed) return;
+      }
+      // Waiting for the gate (whole frames are here): read on only while the own limits allow.
+      const read = !gated && this.mayStartRequest() && this.mayRead();
+      this.setReading(read);
+    } finally {
+      this.pumping = false;
     }
-    const readAhead = (this.reserved ?? 0) + 4 + READ_AHEAD_BYTES;
-    const stop =
-      this.draining || this.overLimit() || this.waitingForBudget || this.decoder.bufferedBytes >= readAhead;
-    if (this.waitingForBudget) this.budget.wait(this.resumeFromBudget);
-    if (stop && !this.paused) {
-      this.paused = true;
-      this.socket.pause();
-    } else if (!stop && this.paused) {
+  }
+
+  private setReading(read: boolean): void {
+    if (!read) {
+      // Not reading (own limits, the gate, or waiting for a budget): hold no overdraft another may need.
+      this.endOverdrafts();
+      if (!this.paused) {
+        this.paused = true;
+        this.socket.pause();
+      }
+      return;
+    }
+    if (this.paused) {
       this.paused = false;
-      this.budget.cancel(this.resumeFromBudget);
       this.socket.resume();
     }
   }
 
-  private accept(frame: Buffer, reserved: number): void {
-    const slot: Slot = { done: false, response: null, requestBytes: reserved };
+  /**
+   * Called every `elapsedMs` by the listener: while this connection reads and holds part of a frame,
+   * the time counts against the frame's deadline; past requestFrameTimeoutMs the connection is
+   * closed. (One sweep for all connections: a timer per frame cost the produce path several %.)
+   */
+  checkFrameDeadline(elapsedMs: number): void {
+    if (this.isClosed || this.paused || this.inputBytes === 0) return;
+    this.frameWaitedMs += elapsedMs;
+    if (this.frameWaitedMs <= this.limits.requestFrameTimeoutMs) return;
+    this.shared.closeLog.log(
+      this.remoteIp,
+      'info',
+      'request frame not complete in time: closing connection',
+      {
+        conn: this.id,
+        remote: this.remoteAddress,
+        receivedBytes: this.inputBytes,
+        timeoutMs: this.limits.requestFrameTimeoutMs,
+      },
+    );
+    this.hooks.onBrokerClose?.('frame_timeout');
+    this.destroy();
+  }
+
+  private malformedFrame(e: unknown): void {
+    this.shared.closeLog.log(this.remoteIp, 'info', 'malformed frame: closing connection', {
+      conn: this.id,
+      remote: this.remoteAddress,
+      err: errorMessage(e),
+    });
+    this.hooks.onMalformed?.('frame');
+    this.hooks.onBrokerClose?.('malformed_frame');
+    this.destroy();
+  }
+
+  private accept(frame: Buffer): void {
+    const bytes = frame.length + 4;
+    // The bytes move from input to a request in flight; the budgets stay charged.
+    this.inputBytes -= bytes;
+    const slot: Slot = { done: false, response: null, requestBytes: bytes, responseBytes: 0 };
     this.slots.push(slot);
-    this.requestBytesInFlight += reserved;
+    this.requestBytesInFlight += bytes;
     this.hooks.onFrame?.(frame.length);
     let result: Promise<ResponseBody> | ResponseBody;
+    const startedMs = this.shared.nowMs();
     try {
       result = this.dispatcher.dispatch(frame, this);
     } catch (e) {
+      this.shared.gate.started(this, this.shared.nowMs() - startedMs);
+      this.settle(slot);
       this.fail(e);
       return;
     }
+    this.shared.gate.started(this, this.shared.nowMs() - startedMs);
     if (result instanceof Promise) {
       result.then(
         (r) => this.complete(slot, r),
-        (e: unknown) => this.fail(e),
+        (e: unknown) => {
+          this.settle(slot);
+          this.fail(e);
+        },
       );
     } else {
       this.complete(slot, result);
@@ -229,22 +480,36 @@ export class Connection implements ConnectionInfo {
   }
 
   private fail(e: unknown): void {
-    const level = isServerError(e) || isProtocolError(e) ? 'warn' : 'error';
-    this.logger[level](
-      { conn: this.id, remote: this.remoteAddress, err: errorMessage(e) },
-      'cannot answer request: closing connection',
-    );
+    if (this.isClosed) return;
+    // A request that does not decode is the client's doing: info, counted. Anything else is ours.
+    const malformed = isProtocolError(e);
+    const level = malformed ? 'info' : isServerError(e) ? 'warn' : 'error';
+    this.shared.closeLog.log(this.remoteIp, level, 'cannot answer request: closing connection', {
+      conn: this.id,
+      remote: this.remoteAddress,
+      err: errorMessage(e),
+    });
+    if (malformed) this.hooks.onMalformed?.('request');
     this.hooks.onBrokerClose?.('unanswerable_request');
     this.destroy();
   }
 
-  private complete(slot: Slot, response: ResponseBody): void {
+  /** The request is over, answered or not: its bytes go back to the budgets. */
+  private settle(slot: Slot): void {
     slot.done = true;
-    slot.response = response;
     this.requestBytesInFlight -= slot.requestBytes;
-    this.budget.release(slot.requestBytes);
+    this.shared.global.release(slot.requestBytes);
+    this.shared.address.release(slot.requestBytes);
     slot.requestBytes = 0;
-    if (this.closed) return;
+  }
+
+  private complete(slot: Slot, response: ResponseBody): void {
+    this.settle(slot);
+    if (this.isClosed) return;
+    slot.response = response;
+    slot.responseBytes = responseBytesOf(response);
+    this.heldResponseBytes += slot.responseBytes;
+    this.responseEstimateBytes += (slot.responseBytes - this.responseEstimateBytes) / 4;
     this.flush();
     this.pump();
   }
@@ -253,11 +518,11 @@ export class Connection implements ConnectionInfo {
     let wrote = false;
     while (this.slots.length > 0 && this.slots[0]?.done === true) {
       const slot = this.slots.shift() as Slot;
+      this.heldResponseBytes -= slot.responseBytes;
       const r = slot.response;
       if (r === null) continue;
       const chunks: readonly Uint8Array[] = r instanceof Uint8Array ? [r] : r;
-      let total = 0;
-      for (const c of chunks) total += c.length;
+      const total = slot.responseBytes - 4;
       if (!wrote) this.socket.cork();
       wrote = true;
       if (total + 4 <= SMALL_RESPONSE_BYTES) {
@@ -290,29 +555,63 @@ export class Connection implements ConnectionInfo {
   drain(): Promise<void> {
     this.draining = true;
     this.pump();
-    if (this.slots.length === 0 || this.closed) return Promise.resolve();
+    if (this.slots.length === 0 || this.isClosed) return Promise.resolve();
     return new Promise((resolve) => this.drainWaiters.push(resolve));
   }
 
   /** Flushes what was written and closes. */
   end(): void {
-    if (!this.closed) this.socket.end();
+    if (!this.isClosed) this.socket.end();
   }
 
   destroy(): void {
-    if (!this.closed) this.socket.destroy();
+    if (!this.socket.destroyed) this.socket.destroy();
     this.onClosed();
+  }
+
+  /**
+   * At close, the Produce requests received whole are still started — a producer may send acks=0
+   * records and close at once, and Kafka too processes the requests it received before a
+   * disconnect; the other requests received and not started are dropped. Bounded by what was
+   * received (the socket is not read while requests wait for their turn).
+   */
+  private startReceivedProduces(): void {
+    for (;;) {
+      let frame: Buffer | undefined;
+      try {
+        frame = this.decoder.next();
+      } catch {
+        return;
+      }
+      if (frame === undefined) return;
+      if (frame.length >= 2 && frame.readInt16BE(0) === ApiKey.Produce) {
+        this.accept(frame);
+        continue;
+      }
+      const bytes = frame.length + 4;
+      this.inputBytes -= bytes;
+      this.shared.global.release(bytes);
+      this.shared.address.release(bytes);
+    }
   }
 
   private onClosed(): void {
     if (this.closed) return;
     this.closed = true;
-    this.budget.cancel(this.resumeFromBudget);
-    if (this.reserved !== undefined) {
-      this.budget.release(this.reserved);
-      this.reserved = undefined;
+    const { global, address } = this.shared;
+    global.cancel(this.resumeFromBudget);
+    address.cancel(this.resumeFromBudget);
+    this.startReceivedProduces();
+    this.shared.gate.forget(this);
+    this.endOverdrafts();
+    // The rest of the input is dropped, never dispatched. Dispatches still running finish on
+    // their own; complete() returns their bytes to the budgets and writes nothing.
+    if (this.inputBytes > 0) {
+      global.release(this.inputBytes);
+      address.release(this.inputBytes);
+      this.inputBytes = 0;
     }
-    // Dispatches still running finish on their own; complete() returns their bytes to the budget.
+    this.heldResponseBytes = 0;
     const ws = this.drainWaiters;
     this.drainWaiters = [];
     for (const w of ws) w();

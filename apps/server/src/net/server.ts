@@ -1,12 +1,17 @@
 // The Kafka TCP listener: accepts connections and hands each to a Connection.
 // Seams: the net.Server factory is injectable, and `adopt(socket)` serves any connected socket.
+// It owns what connections share: the process-wide in-flight budget, one budget per remote address
+// with open connections (so the map is bounded by maxConnections), the request gate that makes
+// connections take turns (`gate.ts`, where request quotas would go), and the rate-limited close log.
 import net from 'node:net';
 import type { NetworkLimits } from '../config.js';
 import { ServerError, ServerErrorCode, errorMessage } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { silentLogger } from '../logger.js';
-import type { ConnectionHooks, FrameDispatcher } from './connection.js';
+import { CloseLog } from './close-log.js';
+import type { ConnectionHooks, ConnectionShared, FrameDispatcher, RequestGate } from './connection.js';
 import { Connection, InFlightBudget } from './connection.js';
+import { FairGate } from './gate.js';
 
 export interface KafkaListenerOptions {
   host: string;
@@ -16,29 +21,87 @@ export interface KafkaListenerOptions {
   logger?: Logger;
   hooks?: ConnectionHooks;
   createServer?: () => net.Server;
+  /** The clock of the request gate's accounting (default `performance.now`). */
+  nowMs?: () => number;
+}
+
+/** Remote addresses the close log remembers (the least recently logged is forgotten first). */
+const CLOSE_LOG_ADDRESSES = 4096;
+
+/** Admits every request at once (`requestTurnBudgetMs` 0: no turns). */
+const OPEN_GATE: RequestGate = {
+  admit: () => true,
+  started: () => undefined,
+  forget: () => undefined,
+};
+
+interface AddressEntry {
+  readonly budget: InFlightBudget;
+  connections: number;
 }
 
 export class KafkaListener {
   private readonly server: net.Server;
   private readonly connections = new Set<Connection>();
   private readonly budget: InFlightBudget;
+  private readonly byAddress = new Map<string, AddressEntry>();
+  private readonly closeLog: CloseLog;
+  private readonly gate: RequestGate;
+  private readonly nowMs: () => number;
   private readonly logger: Logger;
   private nextId = 1;
   private accepting = true;
+  private frameSweep: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: KafkaListenerOptions) {
     this.logger = options.logger ?? silentLogger;
     this.budget = new InFlightBudget(options.limits.maxGlobalInFlightBytes);
+    this.closeLog = new CloseLog(this.logger, {
+      intervalMs: options.limits.clientErrorLogIntervalMs,
+      maxAddresses: CLOSE_LOG_ADDRESSES,
+    });
+    const turnMs = options.limits.requestTurnBudgetMs;
+    this.gate = turnMs > 0 ? new FairGate({ turnBudgetMs: turnMs }) : OPEN_GATE;
+    this.nowMs = options.nowMs ?? (() => performance.now());
     this.server = (options.createServer ?? (() => net.createServer()))();
     this.server.on('connection', (socket) => this.adopt(socket));
+    // Frame deadlines: one sweep over the connections every tenth of the timeout (50 ms – 1 s).
+    const frameTimeoutMs = options.limits.requestFrameTimeoutMs;
+    if (frameTimeoutMs > 0) {
+      const tickMs = Math.min(1000, Math.max(50, Math.floor(frameTimeoutMs / 10)));
+      this.frameSweep = setInterval(() => {
+        for (const c of this.connections) c.checkFrameDeadline(tickMs);
+      }, tickMs);
+      this.frameSweep.unref();
+    }
   }
 
   get connectionCount(): number {
     return this.connections.size;
   }
 
+  /** Request bytes received and not yet answered, over all connections. */
   get inFlightBytes(): number {
     return this.budget.usedBytes;
+  }
+
+  /** The same for one remote address (0 when it has no connection). */
+  inFlightBytesOf(address: string): number {
+    return this.byAddress.get(address)?.budget.usedBytes ?? 0;
+  }
+
+  /** Response bytes not yet taken by their clients, over all connections. */
+  get unsentResponseBytes(): number {
+    let n = 0;
+    for (const c of this.connections) n += c.unsentResponseBytes;
+    return n;
+  }
+
+  /** Connections whose socket is not being read (own limits, a budget, or waiting for their turn). */
+  get mutedConnectionCount(): number {
+    let n = 0;
+    for (const c of this.connections) if (c.isMuted) n++;
+    return n;
   }
 
   /** Binds; resolves with the bound port. Fails with PORT_IN_USE when the port is taken. */
@@ -68,17 +131,37 @@ export class KafkaListener {
       return;
     }
     const userHooks = this.options.hooks ?? {};
+    const address = socket.remoteAddress ?? '?';
+    let entry = this.byAddress.get(address);
+    if (entry === undefined) {
+      // Never more than the global budget: a per-address limit above it would mean nothing.
+      const { maxInFlightBytesPerAddress, maxGlobalInFlightBytes } = this.options.limits;
+      const limit = Math.min(maxInFlightBytesPerAddress, maxGlobalInFlightBytes);
+      entry = { budget: new InFlightBudget(limit), connections: 0 };
+      this.byAddress.set(address, entry);
+    }
+    entry.connections++;
+    const shared: ConnectionShared = {
+      global: this.budget,
+      address: entry.budget,
+      gate: this.gate,
+      closeLog: this.closeLog,
+      nowMs: this.nowMs,
+    };
     const conn = new Connection(
       this.nextId++,
       socket,
       this.options.dispatcher,
       this.options.limits,
-      this.budget,
+      shared,
       this.logger,
       {
         ...userHooks,
         onClose: (c) => {
           this.connections.delete(c);
+          // Requests of the closed connection still running release into the budget object they hold.
+          const e = this.byAddress.get(address);
+          if (e !== undefined && --e.connections === 0) this.byAddress.delete(address);
           userHooks.onClose?.(c);
         },
       },
@@ -93,6 +176,7 @@ export class KafkaListener {
    */
   async close(timeoutMs: number): Promise<void> {
     this.accepting = false;
+    if (this.frameSweep !== undefined) clearInterval(this.frameSweep);
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     const drained = Promise.all([...this.connections].map((c) => c.drain()));
     let timer: NodeJS.Timeout | undefined;

@@ -65,9 +65,10 @@ export class RawClient {
     apiKey: K,
     version: number,
     body: ApiRequestByKey[K],
+    timeoutMs = 5000,
   ): Promise<ApiResponseByKey[K]> {
     const id = this.send(apiKey, version, body);
-    const frame = await this.nextFrame();
+    const frame = await this.nextFrame(timeoutMs);
     if (frame === undefined)
       throw new Error(
         `no response to API ${apiKey} v${version} (connection ${this.closed ? 'closed' : 'open'})`,

@@ -1,5 +1,6 @@
 """confluent-kafka-python (librdkafka) against chronik-server: admin, idempotent producer (also across
-an epoch bump), a producer at full speed with librdkafka's default pipelining, group-less consumer.
+an epoch bump), a producer at full speed with librdkafka's default pipelining, group-less consumer,
+a one-at-a-time producer that reports each message's latency (the hostile-client tests).
 
 Usage: python3 confluent_client.py BOOTSTRAP COMMAND [ARGS]; prints one JSON line with the result.
 """
@@ -115,6 +116,30 @@ elif command == "produce-stall":
         p.produce(topic, value=value, on_delivery=cb)
     remaining = p.flush(30)
     out({"results": results, "remaining": remaining})
+elif command == "latency-probe":
+    # A well-behaved producer for the hostile-client tests: one message at a time (acks=1,
+    # linger.ms=0), each waited for, for SECONDS; prints one JSON line per message as it is
+    # delivered: {"t": wall-clock ms when it was sent, "ms": latency, "err": null or the error}.
+    import time
+
+    topic, seconds = sys.argv[3], float(sys.argv[4])
+    p = Producer({"bootstrap.servers": bootstrap, "acks": 1, "linger.ms": 0, "message.timeout.ms": 30000})
+    p.produce(topic, value=b"warm-up")
+    p.flush(30)
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        result = {}
+
+        def cb(err, msg, result=result):
+            result["err"] = None if err is None else str(err)
+
+        sent_wall = time.time() * 1000
+        start = time.monotonic()
+        p.produce(topic, value=b"probe", on_delivery=cb)
+        p.flush(30)
+        out({"t": sent_wall, "ms": (time.monotonic() - start) * 1000, "err": result.get("err", "not delivered")})
+        time.sleep(0.01)
+    out({"done": True})
 elif command == "consume":
     topic, partitions = sys.argv[3], int(sys.argv[4])
     c = Consumer({"bootstrap.servers": bootstrap, "group.id": "unused-assign-only", "enable.auto.commit": False, "auto.offset.reset": "earliest"})
