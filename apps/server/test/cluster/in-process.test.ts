@@ -263,31 +263,10 @@ test('every node names itself as the controller (it forwards admin requests to t
 });
 
 test('a replica whose Raft log is corrupt on disk is not opened: its node reports it (state not-opened, the file named), the other replicas go on', async () => {
-  const admin = kafka().admin();
-  await admin.connect();
-  await admin.createTopics({
-    topics: [{ topic: 'corrupt-replica', numPartitions: 1, replicationFactor: 3 }],
-    waitForLeaders: true,
-  });
-  await admin.disconnect();
-  const producer = kafka().producer({ idempotent: true });
-  await producer.connect();
-  for (let i = 0; i < 5; i++)
-    await producer.send({ topic: 'corrupt-replica', acks: -1, messages: [{ value: `v${i}` }] });
-  const leader = await until('a leader', () => leaderOf('corrupt-replica', 0));
-  const victim = nodes.find((n) => n !== leader) as Node;
-  const topicId = victim.composed?.services.metadata.topic('corrupt-replica')?.topicId as string;
-  await until('the victim holds every record', () =>
-    victim.composed?.partitions.statuses().find((s) => s.topic === 'corrupt-replica')?.highWatermark === 5n
-      ? true
-      : undefined,
-  );
-  await producer.disconnect();
-  await victim.broker.stop();
-  victim.composed = undefined;
+  const { victim, groupDir } = await stopAFollower('corrupt-replica', 5);
 
   // A bit flip in the payload of the group's first log record (valid records follow: corruption).
-  const logDir = path.join(config(victim.id).dataDir, 'raft', `group-${partitionGroupId(topicId, 0)}`, 'log');
+  const logDir = path.join(groupDir, 'log');
   const segment = (await victim.disk.readdir(logDir)).find((f) => f.endsWith('.log')) as string;
   const bytes = Buffer.from(victim.disk.readFileNow(path.join(logDir, segment)));
   bytes[40 + 32 + 1] = bytes[40 + 32 + 1]! ^ 0x01;
@@ -310,23 +289,7 @@ test('a replica whose Raft log is corrupt on disk is not opened: its node report
 });
 
 test('a replica whose group folder was deleted does not come back as an empty voter: not-opened, REPLICA_STATE_LOST', async () => {
-  const admin = kafka().admin();
-  await admin.connect();
-  await admin.createTopics({
-    topics: [{ topic: 'lost-folder', numPartitions: 1, replicationFactor: 3 }],
-    waitForLeaders: true,
-  });
-  await admin.disconnect();
-  const producer = kafka().producer({ idempotent: true });
-  await producer.connect();
-  await producer.send({ topic: 'lost-folder', acks: -1, messages: [{ value: 'kept' }] });
-  const leader = await until('a leader', () => leaderOf('lost-folder', 0));
-  const victim = nodes.find((n) => n !== leader && n.composed !== undefined) as Node;
-  const topicId = victim.composed?.services.metadata.topic('lost-folder')?.topicId as string;
-  await producer.disconnect();
-  await victim.broker.stop();
-  victim.composed = undefined;
-  const groupDir = path.join(config(victim.id).dataDir, 'raft', `group-${partitionGroupId(topicId, 0)}`);
+  const { victim, groupDir } = await stopAFollower('lost-folder', 1);
   await victim.disk.removeTree(groupDir);
 
   const restarted = await start(victim.id, victim.disk);
@@ -339,6 +302,38 @@ test('a replica whose group folder was deleted does not come back as an empty vo
   expect(await victim.disk.readdir(path.dirname(groupDir))).not.toContain(path.basename(groupDir));
   await sendAfterRestart(restarted, 'lost-folder');
 });
+
+/**
+ * Creates `topic` (one partition, RF 3), produces `records` with acks=all, waits until a follower
+ * holds them all, and stops that follower; returns it and its group folder.
+ */
+async function stopAFollower(topic: string, records: number): Promise<{ victim: Node; groupDir: string }> {
+  const admin = kafka().admin();
+  await admin.connect();
+  await admin.createTopics({
+    topics: [{ topic, numPartitions: 1, replicationFactor: 3 }],
+    waitForLeaders: true,
+  });
+  await admin.disconnect();
+  const producer = kafka().producer({ idempotent: true });
+  await producer.connect();
+  for (let i = 0; i < records; i++) await producer.send({ topic, acks: -1, messages: [{ value: `v${i}` }] });
+  await producer.disconnect();
+  const leader = await until('a leader', () => leaderOf(topic, 0));
+  const victim = nodes.find((n) => n !== leader && n.composed !== undefined) as Node;
+  const topicId = victim.composed?.services.metadata.topic(topic)?.topicId as string;
+  await until('the follower holds every record', () =>
+    victim.composed?.partitions.statuses().find((s) => s.topic === topic)?.highWatermark === BigInt(records)
+      ? true
+      : undefined,
+  );
+  await victim.broker.stop();
+  victim.composed = undefined;
+  return {
+    victim,
+    groupDir: path.join(config(victim.id).dataDir, 'raft', `group-${partitionGroupId(topicId, 0)}`),
+  };
+}
 
 /** Once every node names `restarted` at its new port, an acks=all send to `topic` succeeds. */
 async function sendAfterRestart(restarted: Node, topic: string): Promise<void> {
