@@ -306,6 +306,10 @@ export class PartitionManager {
           existing.replicas = info.replicas;
           existing.isr = info.isr;
           continue;
+        } else if (this.problems.get(k)?.state === 'not-opened') {
+          // Its files are damaged or lost: opening it again at every metadata change would only
+          // scan them and log the same error again. It stays out until the node restarts.
+          continue;
         }
         if (!info.replicas.includes(this.options.nodeId)) continue;
         await this.openReplica(k, {

@@ -286,6 +286,15 @@ test('a replica whose Raft log is corrupt on disk is not opened: its node report
   ]);
   // The partition goes on with the other two replicas.
   await sendAfterRestart(restarted, 'corrupt-replica');
+  // Metadata changes (this topic's leader reports, a new topic) do not open it again: its files
+  // would only be scanned and the same error logged at every change.
+  const since = restarted.composed?.partitions.replicaProblems()[0]?.sinceMs;
+  const admin = kafka().admin();
+  await admin.connect();
+  await admin.createTopics({ topics: [{ topic: 'after-corrupt', numPartitions: 1 }], waitForLeaders: true });
+  await admin.disconnect();
+  await restarted.composed?.partitions.settled();
+  expect(restarted.composed?.partitions.replicaProblems()[0]?.sinceMs).toBe(since);
 });
 
 test('a replica whose group folder was deleted does not come back as an empty voter: not-opened, REPLICA_STATE_LOST', async () => {
