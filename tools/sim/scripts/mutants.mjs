@@ -69,6 +69,20 @@ export const MUTANTS = [
     find: "if (this.policy.kind === 'unsafe-none')",
     replace: 'if (true)',
   },
+  {
+    name: 'epoch-end-start',
+    what: 'OffsetForLeaderEpoch answers the start offset of the requested epoch instead of the start of the next one',
+    file: 'apps/server/dist/partition/leader-epochs.js',
+    find: 'const end = higher?.startOffset ?? logEndOffset;',
+    replace: 'const end = floor?.startOffset ?? higher?.startOffset ?? logEndOffset;',
+  },
+  {
+    name: 'earliest-is-hw',
+    what: 'ListOffsets earliest answers the high watermark instead of the log start offset',
+    file: 'apps/server/dist/partition/kafka-log.js',
+    find: 'return { offset: this.start, timestamp: -1n, leaderEpoch: this.epochs.epochAt(this.start) };',
+    replace: 'return { offset: this.hw, timestamp: -1n, leaderEpoch: this.epochs.epochAt(this.start) };',
+  },
 ];
 
 function parseArgs(argv) {

@@ -14,6 +14,13 @@
 // - out-of-range: a fetch at an offset the client was shown as published is never out of range
 //   (for a client that sends its current leader epoch, KIP-320: a deposed leader that has not
 //   noticed yet fences it instead; an old client sending none may meet such a leader's shorter log).
+// - log-start: ListOffsets' earliest (the log start offset) never goes back (at the same or a later
+//   leader epoch) and never passes an offset the workload did not delete: only DeleteRecords moves
+//   it here (retention is far off), so an earliest above it would hide acknowledged records.
+// - epoch-end-offset: OffsetForLeaderEpoch(E) answers (L, O) consistent with the epochs of the
+//   committed records read so far: every record written in an epoch <= E is below O, every one
+//   written in a later epoch at or above O, and L (the largest epoch <= E in the log) is not below
+//   the epoch of any such record.
 // - liveness: with faults healed, every partition serves (a ready leader, an acks=all produce
 //   answered, every replica caught up) within a bound of virtual time.
 // - replica-stopped: once the faults healed and every node restarted, no replica reports a problem
@@ -34,6 +41,8 @@ export type ViolationKind =
   | 'duplicate'
   | 'out-of-range'
   | 'read-past-hw'
+  | 'log-start'
+  | 'epoch-end-offset'
   | 'liveness'
   | 'replica-stopped'
   | 'replicas-differ'
@@ -50,6 +59,8 @@ export interface ReadRecord {
   offset: bigint;
   value: string;
   producerId: bigint;
+  /** The leader epoch that wrote its batch (the batch's partitionLeaderEpoch). */
+  epoch: number;
 }
 
 /** An acknowledged produce (one record per batch). */
@@ -79,6 +90,7 @@ export function recordsOf(chunks: readonly Buffer[]): {
           offset: r.offset,
           value: r.value?.toString('utf8') ?? '',
           producerId: b.header.producerId,
+          epoch: b.header.partitionLeaderEpoch,
         });
     }
   return { records, batches };
@@ -98,6 +110,12 @@ export class Checker {
   /** Values of idempotent records (for the duplicate check). */
   readonly idempotentValues = new Set<string>();
   private readonly seenKeys = new Set<string>();
+  /** Partition → leader epoch → the lowest and highest committed offset read that it wrote. */
+  private readonly epochOffsets = new Map<string, Map<number, { min: bigint; max: bigint }>>();
+  /** Partition → leader epoch → highest log start offset shown at that epoch. */
+  private readonly starts = new Map<string, Map<number, bigint>>();
+  /** Partition → the highest offset the workload asked DeleteRecords to delete below (0: none). */
+  readonly deletedBelow = new Map<string, bigint>();
 
   constructor(private readonly queue: EventQueue) {}
 
@@ -191,8 +209,58 @@ export class Checker {
         );
       prevLast = last;
     }
-    for (const r of records) this.committedAt(tp, r.offset, r.value, source);
+    for (const r of records) {
+      this.committedAt(tp, r.offset, r.value, source);
+      this.epochWrote(tp, r.epoch, r.offset);
+    }
     return records;
+  }
+
+  private epochWrote(tp: string, epoch: number, offset: bigint): void {
+    let m = this.epochOffsets.get(tp);
+    if (m === undefined) this.epochOffsets.set(tp, (m = new Map()));
+    const r = m.get(epoch);
+    if (r === undefined) m.set(epoch, { min: offset, max: offset });
+    else {
+      if (offset < r.min) r.min = offset;
+      if (offset > r.max) r.max = offset;
+    }
+  }
+
+  /** ListOffsets latest: the leader's high watermark at its epoch. */
+  listLatest(tp: string, epoch: number, offset: bigint, source: string): void {
+    this.hw(tp, epoch, offset, `${source} (ListOffsets latest)`);
+  }
+
+  /** ListOffsets earliest: the log start offset, shown by a leader of `epoch`. */
+  listEarliest(tp: string, epoch: number, offset: bigint, source: string): void {
+    let m = this.starts.get(tp);
+    if (m === undefined) this.starts.set(tp, (m = new Map()));
+    for (const [e, s] of m)
+      if (e <= epoch && s > offset)
+        this.fail(
+          'log-start',
+          `${tp}: ${source} shows log start ${offset} at epoch ${epoch}; ${s} was shown at epoch ${e}`,
+        );
+    if ((m.get(epoch) ?? -1n) < offset) m.set(epoch, offset);
+    const deleted = this.deletedBelow.get(tp) ?? 0n;
+    if (offset > deleted) {
+      const lost = (this.acked.get(tp) ?? []).find((a) => a.offset >= deleted && a.offset < offset);
+      this.fail(
+        'log-start',
+        `${tp}: ${source} shows log start ${offset}; nothing deleted past ${deleted}${lost !== undefined ? ` (acks=all record ${lost.value} at ${lost.offset} is gone)` : ''}`,
+      );
+    }
+  }
+
+  /** OffsetForLeaderEpoch(`requested`) answered (`leaderEpoch`, `endOffset`) by the current leader. */
+  epochEnd(tp: string, requested: number, leaderEpoch: number, endOffset: bigint, source: string): void {
+    if (endOffset < 0n) return;
+    for (const [e, r] of this.epochOffsets.get(tp) ?? []) {
+      const what = `${tp}: ${source}: OffsetForLeaderEpoch(${requested}) = (epoch ${leaderEpoch}, end ${endOffset}), but epoch ${e} wrote committed offsets ${r.min}..${r.max}`;
+      if (e <= requested && (r.max >= endOffset || leaderEpoch < e)) this.fail('epoch-end-offset', what);
+      if (e > requested && r.min < endOffset) this.fail('epoch-end-offset', what);
+    }
   }
 
   /** A fetch refused with OFFSET_OUT_OF_RANGE at `offset`. */

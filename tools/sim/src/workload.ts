@@ -57,8 +57,22 @@ export class Workload {
   private readonly producers: Producer[];
   /** Requests sent and not answered yet. */
   outstanding = 0;
-  stats = { produced: 0, produceErrors: 0, reads: 0, readErrors: 0, resets: 0, inits: 0 };
+  stats = {
+    produced: 0,
+    produceErrors: 0,
+    reads: 0,
+    readErrors: 0,
+    resets: 0,
+    inits: 0,
+    listOffsets: 0,
+    epochQueries: 0,
+  };
   private readonly errorCounts = new Map<string, number>();
+  /**
+   * Draws of the operations added after the first sweeps (ListOffsets, OffsetForLeaderEpoch, ...):
+   * a stream of their own, so the draws of the original operations stay where they were.
+   */
+  private readonly extra: Prng;
 
   constructor(
     private readonly queue: EventQueue,
@@ -67,6 +81,7 @@ export class Workload {
     private readonly rng: Prng,
     readonly options: WorkloadOptions,
   ) {
+    this.extra = rng.fork('extra');
     this.producers = options.producers.map((s, i) => ({
       ...s,
       name: `${s.idempotent ? 'i' : 'p'}${i}`,
@@ -137,6 +152,83 @@ export class Workload {
     if (r < 0.6) this.produce(this.rng.pick(this.producers));
     else if (r < 0.85) this.fetch(this.rng.int(this.options.partitions));
     else this.reReadAcked();
+    // The later operations: one more client request on some steps, drawn from their own stream.
+    const x = this.extra.next();
+    if (x < 0.08) this.listOffsets(this.extra.int(this.options.partitions));
+    else if (x < 0.12) this.offsetForLeaderEpoch(this.extra.int(this.options.partitions));
+  }
+
+  /** The node for a later operation (as `target`, drawn from the later operations' stream). */
+  private extraTarget(partition: number): SimNode | undefined {
+    const up = this.cluster.up();
+    if (up.length === 0) return undefined;
+    const start = this.extra.int(up.length);
+    for (let i = 0; i < up.length; i++) {
+      const n = up[(start + i) % up.length] as SimNode;
+      try {
+        n.composed?.partitions.leader(this.tp(partition));
+        return n;
+      } catch {
+        // not the leader here
+      }
+    }
+    return up[start];
+  }
+
+  /**
+   * ListOffsets latest (-1: the high watermark) or earliest (-2: the log start), as a client with
+   * fresh metadata sends it (its current leader epoch, KIP-320).
+   */
+  private listOffsets(partition: number): void {
+    const n = this.extraTarget(partition);
+    if (n === undefined) return;
+    const tp = this.tp(partition);
+    const key = this.key(partition);
+    const latest = this.extra.chance(0.5);
+    const currentLeaderEpoch = this.checker.leaderEpoch(key);
+    this.track(
+      this.cluster.request(n, (c) => c.partitions.listOffset(tp, latest ? -1n : -2n, 0, currentLeaderEpoch)),
+    ).then(
+      (r) => {
+        this.stats.listOffsets++;
+        const source = `ListOffsets ${latest ? 'latest' : 'earliest'} on node ${n.id}`;
+        this.queue.note(this.owner.name, `${source} ${key}: ${r.offset} (epoch ${r.leaderEpoch})`);
+        // Latest carries the leader's epoch; earliest the epoch that wrote the log start, so the
+        // log start is checked at the epoch the client asked with (the leader's: it was not fenced).
+        if (latest) this.checker.listLatest(key, r.leaderEpoch, r.offset, source);
+        else this.checker.listEarliest(key, currentLeaderEpoch, r.offset, source);
+      },
+      (e: unknown) => {
+        this.countError(e);
+      },
+    );
+  }
+
+  /** OffsetForLeaderEpoch for an epoch seen so far, with the current leader epoch (KIP-320). */
+  private offsetForLeaderEpoch(partition: number): void {
+    const n = this.extraTarget(partition);
+    if (n === undefined) return;
+    const tp = this.tp(partition);
+    const key = this.key(partition);
+    const currentLeaderEpoch = this.checker.leaderEpoch(key);
+    if (currentLeaderEpoch < 0) return;
+    const requested = this.extra.int(currentLeaderEpoch + 1);
+    this.track(
+      this.cluster.request(n, (c) => c.partitions.offsetForLeaderEpoch(tp, requested, currentLeaderEpoch)),
+    ).then(
+      (r) => {
+        this.stats.epochQueries++;
+        const source = `node ${n.id} (current epoch ${currentLeaderEpoch})`;
+        this.queue.note(
+          this.owner.name,
+          `OffsetForLeaderEpoch ${key} ${requested} on node ${n.id}: (${r.leaderEpoch}, ${r.endOffset})`,
+        );
+        this.checker.epochEnd(key, requested, r.leaderEpoch, r.endOffset, source);
+      },
+      (e: unknown) => {
+        this.countError(e);
+      },
+    );
   }
 
   private produce(p: Producer): void {
