@@ -14,6 +14,8 @@
 // - out-of-range: a fetch at an offset the client was shown as published is never out of range
 //   (for a client that sends its current leader epoch, KIP-320: a deposed leader that has not
 //   noticed yet fences it instead; an old client sending none may meet such a leader's shorter log).
+// - phantom: every record read (mid-run or in the final log) is one a client sent: nothing becomes
+//   visible that was not written (acks=0 batches included: the client never learns their fate).
 // - log-start: ListOffsets' earliest (the log start offset) never goes back (at the same or a later
 //   leader epoch) and never passes an offset the workload did not delete: only DeleteRecords moves
 //   it here (retention is far off), so an earliest above it would hide acknowledged records.
@@ -42,6 +44,7 @@ export type ViolationKind =
   | 'out-of-range'
   | 'read-past-hw'
   | 'log-start'
+  | 'phantom'
   | 'epoch-end-offset'
   | 'liveness'
   | 'replica-stopped'
@@ -116,6 +119,8 @@ export class Checker {
   private readonly starts = new Map<string, Map<number, bigint>>();
   /** Partition → the highest offset the workload asked DeleteRecords to delete below (0: none). */
   readonly deletedBelow = new Map<string, bigint>();
+  /** Every record value a client sent (the phantom check). */
+  private readonly sentValues = new Set<string>();
 
   constructor(private readonly queue: EventQueue) {}
 
@@ -165,6 +170,19 @@ export class Checker {
     return max;
   }
 
+  /** A client sends a record with value `value` (before the request leaves). */
+  sent(value: string): void {
+    this.sentValues.add(value);
+  }
+
+  private notPhantom(tp: string, r: ReadRecord, source: string): void {
+    if (!this.sentValues.has(r.value))
+      this.fail(
+        'phantom',
+        `${tp}: ${source} shows ${JSON.stringify(r.value)} at ${r.offset}, which no client sent`,
+      );
+  }
+
   ack(a: Ack): void {
     if (a.acks === 1) {
       this.ackCount.one++;
@@ -210,6 +228,7 @@ export class Checker {
       prevLast = last;
     }
     for (const r of records) {
+      this.notPhantom(tp, r, source);
       this.committedAt(tp, r.offset, r.value, source);
       this.epochWrote(tp, r.epoch, r.offset);
     }
@@ -312,6 +331,9 @@ export class Checker {
     const maxSeen = this.maxHw(tp);
     if (hw < maxSeen)
       this.fail('hw-regressed', `${tp}: final high watermark ${hw} is below ${maxSeen}, shown earlier`);
-    for (const r of records) this.committedAt(tp, r.offset, r.value, 'the final read');
+    for (const r of records) {
+      this.notPhantom(tp, r, 'the final read');
+      this.committedAt(tp, r.offset, r.value, 'the final read');
+    }
   }
 }

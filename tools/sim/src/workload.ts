@@ -20,7 +20,8 @@ import type { Prng } from './prng.js';
 
 export interface ProducerSpec {
   idempotent: boolean;
-  acks: -1 | 1;
+  /** 0: no answer (the request settles when the leader wrote it; the client sees nothing). */
+  acks: -1 | 0 | 1;
   partition: number;
 }
 
@@ -64,6 +65,7 @@ export class Workload {
     readErrors: 0,
     resets: 0,
     inits: 0,
+    sentAcks0: 0,
     listOffsets: 0,
     epochQueries: 0,
   };
@@ -247,6 +249,7 @@ export class Workload {
     p.attempts++;
     if (!p.idempotent) pending.value = `${p.name}:a${p.attempts}`;
     if (p.idempotent) this.checker.idempotentValues.add(pending.value);
+    this.checker.sent(pending.value);
     const batch = buildRecordBatch({
       records: [{ value: Buffer.from(pending.value) }],
       timestampMs: BigInt(this.queue.now()),
@@ -266,6 +269,13 @@ export class Workload {
         p.busy = false;
         p.pending = undefined;
         p.nextSeq++;
+        if (p.acks === 0) {
+          // Kafka sends no answer to acks=0: the client only knows the request went out. It may be
+          // lost (never visible), or in the log once (never twice for an idempotent producer).
+          this.stats.sentAcks0++;
+          this.queue.note(this.owner.name, `sent ${pending.value} acks=0`);
+          return;
+        }
         this.stats.produced++;
         this.queue.note(this.owner.name, `acked ${pending.value} at ${res.baseOffset}`);
         this.checker.ack({
