@@ -83,6 +83,13 @@ export const MUTANTS = [
     find: 'return { offset: this.start, timestamp: -1n, leaderEpoch: this.epochs.epochAt(this.start) };',
     replace: 'return { offset: this.hw, timestamp: -1n, leaderEpoch: this.epochs.epochAt(this.start) };',
   },
+  {
+    name: 'deleted-replica-kept',
+    what: 'the partition manager keeps serving the replicas of a deleted topic',
+    file: 'apps/server/dist/services/partition-manager.js',
+    find: 'if (!gone(p.topicId))\n                continue;',
+    replace: 'if (true)\n                continue;',
+  },
 ];
 
 function parseArgs(argv) {

@@ -16,6 +16,11 @@
 //   noticed yet fences it instead; an old client sending none may meet such a leader's shorter log).
 // - phantom: every record read (mid-run or in the final log) is one a client sent: nothing becomes
 //   visible that was not written (acks=0 batches included: the client never learns their fate).
+// - topic-reborn: a topic created again under a used name has a new topic id, and its log holds
+//   only records sent to that incarnation (it starts empty at offset 0: log start 0 and no record
+//   of an earlier incarnation). Each incarnation is checked as a partition of its own
+//   (`incarnationKey`).
+// - topic-not-deleted: after the calm, no node keeps a replica of a topic its metadata deleted.
 // - log-start: ListOffsets' earliest (the log start offset) never goes back (at the same or a later
 //   leader epoch) and never passes an offset the workload did not delete: only DeleteRecords moves
 //   it here (retention is far off), so an earliest above it would hide acknowledged records.
@@ -45,6 +50,8 @@ export type ViolationKind =
   | 'read-past-hw'
   | 'log-start'
   | 'phantom'
+  | 'topic-reborn'
+  | 'topic-not-deleted'
   | 'epoch-end-offset'
   | 'liveness'
   | 'replica-stopped'
@@ -74,6 +81,15 @@ export interface Ack {
   acks: -1 | 1;
   idempotent: boolean;
   atMs: number;
+}
+
+/**
+ * The checker's name for a partition: `topic-partition` for the run's main topic, and for a topic
+ * the workload creates and deletes, the incarnation too (`topic#<first 8 hex of its id>-partition`):
+ * a deleted and recreated topic is another log.
+ */
+export function incarnationKey(topic: string, topicId: string, partition: number, main: string): string {
+  return topic === main ? `${topic}-${partition}` : `${topic}#${topicId.slice(0, 8)}-${partition}`;
 }
 
 /** Decodes the batches of a read answer into records, in log order. */
@@ -181,6 +197,32 @@ export class Checker {
         'phantom',
         `${tp}: ${source} shows ${JSON.stringify(r.value)} at ${r.offset}, which no client sent`,
       );
+  }
+
+  /** Topic ids seen created, with the name they were created under. */
+  private readonly topicIds = new Map<string, string>();
+
+  /** A CreateTopics answered `topicId` for `name`: ids are never reused. */
+  topicCreated(name: string, topicId: string, source: string): void {
+    const prior = this.topicIds.get(topicId);
+    if (prior !== undefined)
+      this.fail(
+        'topic-reborn',
+        `${source}: topic ${name} was created with id ${topicId}, already given to ${prior}`,
+      );
+    this.topicIds.set(topicId, name);
+  }
+
+  /** Records read from incarnation `key` of a recreated topic: each was sent to that incarnation. */
+  incarnationRead(key: string, records: readonly ReadRecord[], logStart: bigint, source: string): void {
+    const prefix = key.slice(0, key.lastIndexOf('-')) + ':';
+    for (const r of records)
+      if (!r.value.startsWith(prefix))
+        this.fail(
+          'topic-reborn',
+          `${key}: ${source} shows ${r.value} at ${r.offset}, sent to another incarnation`,
+        );
+    if (logStart !== 0n) this.fail('topic-reborn', `${key}: ${source} shows log start ${logStart}, not 0`);
   }
 
   ack(a: Ack): void {

@@ -13,7 +13,7 @@
 // The result carries a hash of the whole trace (every event that ran, every client outcome): the
 // same seed gives the same hash.
 import { buildRecordBatch } from '@chronik/protocol';
-import { Checker, recordsOf } from './checker.js';
+import { Checker, incarnationKey, recordsOf } from './checker.js';
 import type { ReadRecord, Violation } from './checker.js';
 import { SimCluster } from './cluster.js';
 import type { SimNode } from './cluster.js';
@@ -187,8 +187,7 @@ export async function runSeed(seed: number, options: SimOptions): Promise<SimRes
       const c = n.composed;
       if (n.state !== 'up' || c === undefined) continue;
       for (const p of c.partitions.replicas()) {
-        if (p.topic !== TOPIC) continue;
-        const key = `${p.topic}-${p.partition}`;
+        const key = incarnationKey(p.topic, p.topicId, p.partition, TOPIC);
         if (p.isLeader()) checker.leader(key, p.leaderEpoch, n.id);
         if (p.isLeaderReady()) checker.hw(key, p.leaderEpoch, p.highWatermark, `ready leader n${n.id}`);
       }
@@ -405,6 +404,30 @@ export async function runSeed(seed: number, options: SimOptions): Promise<SimRes
         checker.fail('liveness', `${TOPIC}-${p}: no acks=all produce answered within 10 s after the calm`);
     }
     const recoveredMs = queue.elapsed() - calmAt;
+
+    // Deleted topics are gone: every node's metadata agrees on the topics, and no node keeps a
+    // replica of a topic id its metadata no longer holds (the partition manager drops them).
+    const leftovers = (): string[] => {
+      const out: string[] = [];
+      const views = cluster
+        .up()
+        .map((n) =>
+          JSON.stringify(
+            (n.composed?.services.metadata.topics() ?? []).map((t) => `${t.name}#${t.topicId}`).sort(),
+          ),
+        );
+      if (new Set(views).size > 1) out.push(`the nodes' metadata differ: ${views.join(' / ')}`);
+      for (const n of cluster.up()) {
+        const c = n.composed;
+        if (c === undefined) continue;
+        for (const p of c.partitions.replicas())
+          if (c.services.metadata.topicById(p.topicId) === undefined)
+            out.push(`n${n.id} keeps ${p.topic}-${p.partition} (id ${p.topicId}), deleted`);
+      }
+      return out;
+    };
+    if (!(await until(() => leftovers().length === 0, 20_000)))
+      for (const l of leftovers()) checker.fail('topic-not-deleted', l);
 
     // The whole log of every partition, from its leader.
     for (const p of partitionsOf()) {

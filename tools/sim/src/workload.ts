@@ -11,9 +11,10 @@
 // can tell records apart. Readers fetch at random offsets up to the highest high watermark shown,
 // and re-read acknowledged acks=all batches at their offsets.
 import { buildRecordBatch } from '@chronik/protocol';
-import { isKafkaError } from '@chronik/server';
+import { KafkaError, isKafkaError } from '@chronik/server';
+import { incarnationKey } from './checker.js';
 import type { Checker, ReadRecord } from './checker.js';
-import type { SimCluster, SimNode } from './cluster.js';
+import type { Composed, SimCluster, SimNode } from './cluster.js';
 import type { EventQueue } from './event-queue.js';
 import { Owner } from './event-queue.js';
 import type { Prng } from './prng.js';
@@ -46,6 +47,12 @@ export interface WorkloadOptions {
   produceTimeoutMs: number;
 }
 
+/**
+ * The topics the workload creates and deletes while it runs (one partition, replication factor 3,
+ * min.insync.replicas 2), beside the run's main topic, which stays.
+ */
+export const CHURN_TOPICS = ['churn0', 'churn1'] as const;
+
 /** Errors after which an idempotent producer starts again with a new producer id (as the Java client resets). */
 const RESET_ERRORS = new Set([
   'OUT_OF_ORDER_SEQUENCE_NUMBER',
@@ -67,6 +74,10 @@ export class Workload {
     inits: 0,
     sentAcks0: 0,
     listOffsets: 0,
+    topicsCreated: 0,
+    topicsDeleted: 0,
+    churnProduced: 0,
+    churnReads: 0,
     epochQueries: 0,
   };
   private readonly errorCounts = new Map<string, number>();
@@ -75,6 +86,8 @@ export class Workload {
    * a stream of their own, so the draws of the original operations stay where they were.
    */
   private readonly extra: Prng;
+  /** Records sent to the recreated topics so far (their values' counter). */
+  private churnCount = 0;
 
   constructor(
     private readonly queue: EventQueue,
@@ -158,6 +171,181 @@ export class Workload {
     const x = this.extra.next();
     if (x < 0.08) this.listOffsets(this.extra.int(this.options.partitions));
     else if (x < 0.12) this.offsetForLeaderEpoch(this.extra.int(this.options.partitions));
+    else if (x < 0.14) this.churnTopic(this.extra.pick(CHURN_TOPICS));
+    else if (x < 0.2) this.churnProduce(this.extra.pick(CHURN_TOPICS));
+    else if (x < 0.24) this.churnRead(this.extra.pick(CHURN_TOPICS));
+  }
+
+  /**
+   * Creates `name` when the node asked does not know it, else deletes it (CreateTopics /
+   * DeleteTopics through the node's TopicAdmin, as the handlers call it).
+   */
+  private churnTopic(name: string): void {
+    const up = this.cluster.up();
+    if (up.length === 0) return;
+    const n = this.extra.pick(up);
+    const exists = n.composed?.services.metadata.topic(name) !== undefined;
+    this.queue.note(this.owner.name, `${exists ? 'delete' : 'create'} topic ${name} on n${n.id}`);
+    if (exists)
+      this.track(
+        this.cluster.request(n, (c) => c.services.topics.deleteTopics([{ name, topicId: null }])),
+      ).then(
+        (out) => {
+          const err = out[0]?.error ?? null;
+          if (err === null) this.stats.topicsDeleted++;
+          else this.countError(err);
+          this.queue.note(this.owner.name, `delete topic ${name}: ${err === null ? 'ok' : err.code}`);
+        },
+        (e: unknown) => void this.countError(e),
+      );
+    else
+      this.track(
+        this.cluster.request(n, (c) =>
+          c.services.topics.createTopics(
+            [
+              {
+                name,
+                numPartitions: 1,
+                replicationFactor: 3,
+                assignments: [],
+                configs: [{ name: 'min.insync.replicas', value: '2' }],
+              },
+            ],
+            false,
+          ),
+        ),
+      ).then(
+        (out) => {
+          const o = out[0];
+          if (o === undefined) return;
+          this.queue.note(
+            this.owner.name,
+            `create topic ${name}: ${o.error === null ? `ok, id ${o.topicId}` : o.error.code}`,
+          );
+          if (o.error !== null) {
+            this.countError(o.error);
+            return;
+          }
+          this.stats.topicsCreated++;
+          this.checker.topicCreated(name, o.topicId, `CreateTopics on node ${n.id}`);
+        },
+        (e: unknown) => void this.countError(e),
+      );
+  }
+
+  /** The node for `topic`'s partition 0: one that says it leads it, else any up node. */
+  private churnTarget(topic: string): SimNode | undefined {
+    const up = this.cluster.up();
+    if (up.length === 0) return undefined;
+    const start = this.extra.int(up.length);
+    for (let i = 0; i < up.length; i++) {
+      const n = up[(start + i) % up.length] as SimNode;
+      try {
+        n.composed?.partitions.leader({ topic, partition: 0 });
+        return n;
+      } catch {
+        // not the leader here
+      }
+    }
+    return up[start];
+  }
+
+  /** The incarnation of `topic` node `c` knows (the checker's key), or an UNKNOWN_TOPIC error. */
+  private incarnation(c: Composed, topic: string): string {
+    const t = c.services.metadata.topic(topic);
+    if (t === undefined) throw new KafkaError('UNKNOWN_TOPIC_OR_PARTITION', `${topic} is not known here`);
+    return incarnationKey(topic, t.topicId, 0, this.options.topic);
+  }
+
+  /**
+   * An acks=all produce to a recreated topic, one record naming the incarnation the node serves
+   * (read from its metadata when the request arrives, as the partition manager does).
+   */
+  private churnProduce(topic: string): void {
+    const n = this.churnTarget(topic);
+    if (n === undefined) return;
+    this.churnCount++;
+    const count = this.churnCount;
+    let sent: { key: string; value: string } | undefined;
+    this.track(
+      this.cluster.request(n, (c) => {
+        const key = this.incarnation(c, topic);
+        const value = `${key.slice(0, key.lastIndexOf('-'))}:${count}`;
+        sent = { key, value };
+        this.checker.sent(value);
+        const batch = buildRecordBatch({
+          records: [{ value: Buffer.from(value) }],
+          timestampMs: BigInt(this.queue.now()),
+          now: () => this.queue.now(),
+        });
+        return c.partitions.append({ topic, partition: 0 }, batch, -1, this.options.produceTimeoutMs);
+      }),
+    ).then(
+      (res) => {
+        if (sent === undefined) return;
+        this.stats.churnProduced++;
+        this.queue.note(this.owner.name, `acked ${sent.value} at ${res.baseOffset}`);
+        this.checker.ack({
+          tp: sent.key,
+          offset: res.baseOffset,
+          value: sent.value,
+          acks: -1,
+          idempotent: false,
+          atMs: this.queue.elapsed(),
+        });
+      },
+      (e: unknown) => void this.countError(e),
+    );
+  }
+
+  /** A fetch from a recreated topic, at an offset up to the highest high watermark its incarnation showed. */
+  private churnRead(topic: string): void {
+    const n = this.churnTarget(topic);
+    if (n === undefined) return;
+    const draw = this.extra.next();
+    let asked: { key: string; offset: bigint; epoch: number } | undefined;
+    this.track(
+      this.cluster.request(n, (c) => {
+        const key = this.incarnation(c, topic);
+        const max = this.checker.maxHw(key);
+        const offset = max <= 0n ? 0n : BigInt(Math.floor(draw * (Number(max) + 1)));
+        const epoch = this.checker.leaderEpoch(key);
+        asked = { key, offset, epoch };
+        return c.partitions.read({
+          topic,
+          partition: 0,
+          fetchOffset: offset,
+          maxBytes: 64 * 1024,
+          minOneBatch: true,
+          isolationLevel: 0,
+          currentLeaderEpoch: epoch,
+        });
+      }),
+    ).then(
+      (res) => {
+        if (asked === undefined) return;
+        this.stats.churnReads++;
+        const source = `fetch at ${asked.offset} on node ${n.id}`;
+        const records = this.checker.read(
+          asked.key,
+          asked.offset,
+          res.highWatermark,
+          res.leaderEpoch,
+          res.chunks,
+          source,
+        );
+        this.checker.incarnationRead(asked.key, records, res.logStartOffset, source);
+      },
+      (e: unknown) => {
+        const code = this.countError(e);
+        if (code === 'OFFSET_OUT_OF_RANGE' && asked !== undefined && asked.epoch !== -1)
+          this.checker.outOfRange(
+            asked.key,
+            asked.offset,
+            `fetch on node ${n.id} (current leader epoch ${asked.epoch})`,
+          );
+      },
+    );
   }
 
   /** The node for a later operation (as `target`, drawn from the later operations' stream). */
@@ -344,7 +532,7 @@ export class Workload {
   }
 
   private reReadAcked(): void {
-    const keys = [...this.checker.acked.keys()];
+    const keys = [...this.checker.acked.keys()].filter((k) => k.startsWith(`${this.options.topic}-`));
     if (keys.length === 0) return;
     const key = this.rng.pick(keys);
     const list = this.checker.acked.get(key) ?? [];
