@@ -317,7 +317,11 @@ export class Checker {
   /** OffsetForLeaderEpoch(`requested`) answered (`leaderEpoch`, `endOffset`) by the current leader. */
   epochEnd(tp: string, requested: number, leaderEpoch: number, endOffset: bigint, source: string): void {
     if (endOffset < 0n) return;
+    const deleted = this.deletedBelow.get(tp) ?? 0n;
     for (const [e, r] of this.epochOffsets.get(tp) ?? []) {
+      // Records that may have been deleted no longer bound the answer: Kafka keeps the epochs of
+      // the retained log only (the first one may be moved up to the log start).
+      if (r.min < deleted) continue;
       const what = `${tp}: ${source}: OffsetForLeaderEpoch(${requested}) = (epoch ${leaderEpoch}, end ${endOffset}), but epoch ${e} wrote committed offsets ${r.min}..${r.max}`;
       if (e <= requested && (r.max >= endOffset || leaderEpoch < e)) this.fail('epoch-end-offset', what);
       if (e > requested && r.min < endOffset) this.fail('epoch-end-offset', what);
@@ -326,6 +330,9 @@ export class Checker {
 
   /** A fetch refused with OFFSET_OUT_OF_RANGE at `offset`. */
   outOfRange(tp: string, offset: bigint, source: string): void {
+    // Below the log start a fetch is out of range (Kafka: the consumer resets to the earliest
+    // offset); the log start may be anywhere up to the highest offset DeleteRecords was asked for.
+    if (offset < (this.deletedBelow.get(tp) ?? 0n)) return;
     if (offset <= this.maxHw(tp))
       this.fail(
         'out-of-range',
@@ -354,7 +361,11 @@ export class Checker {
       at.set(r.offset, r.value);
       count.set(r.value, (count.get(r.value) ?? 0) + 1);
     }
+    this.listEarliest(tp, Number.MAX_SAFE_INTEGER, logStart, 'the final read');
     for (const a of this.acked.get(tp) ?? []) {
+      // Below the log start, acknowledged records were deleted (DeleteRecords; listEarliest checks
+      // that the log start is not past what was asked for).
+      if (a.offset < logStart) continue;
       const v = at.get(a.offset);
       if (v === undefined)
         this.fail(

@@ -78,6 +78,7 @@ export class Workload {
     topicsDeleted: 0,
     churnProduced: 0,
     churnReads: 0,
+    deleteRecords: 0,
     epochQueries: 0,
   };
   private readonly errorCounts = new Map<string, number>();
@@ -86,6 +87,8 @@ export class Workload {
    * a stream of their own, so the draws of the original operations stay where they were.
    */
   private readonly extra: Prng;
+  /** This run sends DeleteRecords (half the seeds: the others keep every record to the end). */
+  private readonly deletes: boolean;
   /** Records sent to the recreated topics so far (their values' counter). */
   private churnCount = 0;
 
@@ -97,6 +100,7 @@ export class Workload {
     readonly options: WorkloadOptions,
   ) {
     this.extra = rng.fork('extra');
+    this.deletes = this.extra.chance(0.5);
     this.producers = options.producers.map((s, i) => ({
       ...s,
       name: `${s.idempotent ? 'i' : 'p'}${i}`,
@@ -174,6 +178,39 @@ export class Workload {
     else if (x < 0.14) this.churnTopic(this.extra.pick(CHURN_TOPICS));
     else if (x < 0.2) this.churnProduce(this.extra.pick(CHURN_TOPICS));
     else if (x < 0.24) this.churnRead(this.extra.pick(CHURN_TOPICS));
+    else if (x < 0.26 && this.deletes) this.deleteRecords(this.extra.int(this.options.partitions));
+  }
+
+  /**
+   * DeleteRecords on the main topic up to an offset at or below the highest high watermark shown.
+   * The checker learns the offset before the request leaves: a request whose answer is lost may
+   * still have moved the log start there, so everything below it may be gone.
+   */
+  private deleteRecords(partition: number): void {
+    const n = this.extraTarget(partition);
+    if (n === undefined) return;
+    const tp = this.tp(partition);
+    const key = this.key(partition);
+    const max = this.checker.maxHw(key);
+    if (max <= 0n) return;
+    const below = this.checker.deletedBelow.get(key) ?? 0n;
+    const offset = below + BigInt(this.extra.int(Number(max - below) + 1));
+    if (offset > below) this.checker.deletedBelow.set(key, offset);
+    let epoch = -1;
+    this.queue.note(this.owner.name, `delete records of ${key} below ${offset} on n${n.id}`);
+    this.track(
+      this.cluster.request(n, (c) => {
+        epoch = c.partitions.leader(tp).leaderEpoch;
+        return c.partitions.deleteRecords(tp, offset, this.options.produceTimeoutMs);
+      }),
+    ).then(
+      (start) => {
+        this.stats.deleteRecords++;
+        this.queue.note(this.owner.name, `delete records of ${key}: log start ${start}`);
+        this.checker.listEarliest(key, epoch, start, `DeleteRecords(${offset}) on node ${n.id}`);
+      },
+      (e: unknown) => void this.countError(e),
+    );
   }
 
   /**
