@@ -69,6 +69,27 @@ export const MUTANTS = [
     find: "if (this.policy.kind === 'unsafe-none')",
     replace: 'if (true)',
   },
+  {
+    name: 'epoch-end-start',
+    what: 'OffsetForLeaderEpoch answers the start offset of the requested epoch instead of the start of the next one',
+    file: 'apps/server/dist/partition/leader-epochs.js',
+    find: 'const end = higher?.startOffset ?? logEndOffset;',
+    replace: 'const end = floor?.startOffset ?? higher?.startOffset ?? logEndOffset;',
+  },
+  {
+    name: 'earliest-is-hw',
+    what: 'ListOffsets earliest answers the high watermark instead of the log start offset',
+    file: 'apps/server/dist/partition/kafka-log.js',
+    find: 'return { offset: this.start, timestamp: -1n, leaderEpoch: this.epochs.epochAt(this.start) };',
+    replace: 'return { offset: this.hw, timestamp: -1n, leaderEpoch: this.epochs.epochAt(this.start) };',
+  },
+  {
+    name: 'deleted-replica-kept',
+    what: 'the partition manager keeps serving the replicas of a deleted topic',
+    file: 'apps/server/dist/services/partition-manager.js',
+    find: 'if (!gone(p.topicId))\n                continue;',
+    replace: 'if (true)\n                continue;',
+  },
 ];
 
 function parseArgs(argv) {

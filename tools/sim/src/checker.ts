@@ -14,6 +14,20 @@
 // - out-of-range: a fetch at an offset the client was shown as published is never out of range
 //   (for a client that sends its current leader epoch, KIP-320: a deposed leader that has not
 //   noticed yet fences it instead; an old client sending none may meet such a leader's shorter log).
+// - phantom: every record read (mid-run or in the final log) is one a client sent: nothing becomes
+//   visible that was not written (acks=0 batches included: the client never learns their fate).
+// - topic-reborn: a topic created again under a used name has a new topic id, and its log holds
+//   only records sent to that incarnation (it starts empty at offset 0: log start 0 and no record
+//   of an earlier incarnation). Each incarnation is checked as a partition of its own
+//   (`incarnationKey`).
+// - topic-not-deleted: after the calm, no node keeps a replica of a topic its metadata deleted.
+// - log-start: ListOffsets' earliest (the log start offset) never goes back (at the same or a later
+//   leader epoch) and never passes an offset the workload did not delete: only DeleteRecords moves
+//   it here (retention is far off), so an earliest above it would hide acknowledged records.
+// - epoch-end-offset: OffsetForLeaderEpoch(E) answers (L, O) consistent with the epochs of the
+//   committed records read so far: every record written in an epoch <= E is below O, every one
+//   written in a later epoch at or above O, and L (the largest epoch <= E in the log) is not below
+//   the epoch of any such record.
 // - liveness: with faults healed, every partition serves (a ready leader, an acks=all produce
 //   answered, every replica caught up) within a bound of virtual time.
 // - replica-stopped: once the faults healed and every node restarted, no replica reports a problem
@@ -34,6 +48,11 @@ export type ViolationKind =
   | 'duplicate'
   | 'out-of-range'
   | 'read-past-hw'
+  | 'log-start'
+  | 'phantom'
+  | 'topic-reborn'
+  | 'topic-not-deleted'
+  | 'epoch-end-offset'
   | 'liveness'
   | 'replica-stopped'
   | 'replicas-differ'
@@ -50,6 +69,8 @@ export interface ReadRecord {
   offset: bigint;
   value: string;
   producerId: bigint;
+  /** The leader epoch that wrote its batch (the batch's partitionLeaderEpoch). */
+  epoch: number;
 }
 
 /** An acknowledged produce (one record per batch). */
@@ -60,6 +81,15 @@ export interface Ack {
   acks: -1 | 1;
   idempotent: boolean;
   atMs: number;
+}
+
+/**
+ * The checker's name for a partition: `topic-partition` for the run's main topic, and for a topic
+ * the workload creates and deletes, the incarnation too (`topic#<first 8 hex of its id>-partition`):
+ * a deleted and recreated topic is another log.
+ */
+export function incarnationKey(topic: string, topicId: string, partition: number, main: string): string {
+  return topic === main ? `${topic}-${partition}` : `${topic}#${topicId.slice(0, 8)}-${partition}`;
 }
 
 /** Decodes the batches of a read answer into records, in log order. */
@@ -79,6 +109,7 @@ export function recordsOf(chunks: readonly Buffer[]): {
           offset: r.offset,
           value: r.value?.toString('utf8') ?? '',
           producerId: b.header.producerId,
+          epoch: b.header.partitionLeaderEpoch,
         });
     }
   return { records, batches };
@@ -98,6 +129,14 @@ export class Checker {
   /** Values of idempotent records (for the duplicate check). */
   readonly idempotentValues = new Set<string>();
   private readonly seenKeys = new Set<string>();
+  /** Partition → leader epoch → the lowest and highest committed offset read that it wrote. */
+  private readonly epochOffsets = new Map<string, Map<number, { min: bigint; max: bigint }>>();
+  /** Partition → leader epoch → highest log start offset shown at that epoch. */
+  private readonly starts = new Map<string, Map<number, bigint>>();
+  /** Partition → the highest offset the workload asked DeleteRecords to delete below (0: none). */
+  readonly deletedBelow = new Map<string, bigint>();
+  /** Every record value a client sent (the phantom check). */
+  private readonly sentValues = new Set<string>();
 
   constructor(private readonly queue: EventQueue) {}
 
@@ -147,6 +186,45 @@ export class Checker {
     return max;
   }
 
+  /** A client sends a record with value `value` (before the request leaves). */
+  sent(value: string): void {
+    this.sentValues.add(value);
+  }
+
+  private notPhantom(tp: string, r: ReadRecord, source: string): void {
+    if (!this.sentValues.has(r.value))
+      this.fail(
+        'phantom',
+        `${tp}: ${source} shows ${JSON.stringify(r.value)} at ${r.offset}, which no client sent`,
+      );
+  }
+
+  /** Topic ids seen created, with the name they were created under. */
+  private readonly topicIds = new Map<string, string>();
+
+  /** A CreateTopics answered `topicId` for `name`: ids are never reused. */
+  topicCreated(name: string, topicId: string, source: string): void {
+    const prior = this.topicIds.get(topicId);
+    if (prior !== undefined)
+      this.fail(
+        'topic-reborn',
+        `${source}: topic ${name} was created with id ${topicId}, already given to ${prior}`,
+      );
+    this.topicIds.set(topicId, name);
+  }
+
+  /** Records read from incarnation `key` of a recreated topic: each was sent to that incarnation. */
+  incarnationRead(key: string, records: readonly ReadRecord[], logStart: bigint, source: string): void {
+    const prefix = key.slice(0, key.lastIndexOf('-')) + ':';
+    for (const r of records)
+      if (!r.value.startsWith(prefix))
+        this.fail(
+          'topic-reborn',
+          `${key}: ${source} shows ${r.value} at ${r.offset}, sent to another incarnation`,
+        );
+    if (logStart !== 0n) this.fail('topic-reborn', `${key}: ${source} shows log start ${logStart}, not 0`);
+  }
+
   ack(a: Ack): void {
     if (a.acks === 1) {
       this.ackCount.one++;
@@ -191,12 +269,70 @@ export class Checker {
         );
       prevLast = last;
     }
-    for (const r of records) this.committedAt(tp, r.offset, r.value, source);
+    for (const r of records) {
+      this.notPhantom(tp, r, source);
+      this.committedAt(tp, r.offset, r.value, source);
+      this.epochWrote(tp, r.epoch, r.offset);
+    }
     return records;
+  }
+
+  private epochWrote(tp: string, epoch: number, offset: bigint): void {
+    let m = this.epochOffsets.get(tp);
+    if (m === undefined) this.epochOffsets.set(tp, (m = new Map()));
+    const r = m.get(epoch);
+    if (r === undefined) m.set(epoch, { min: offset, max: offset });
+    else {
+      if (offset < r.min) r.min = offset;
+      if (offset > r.max) r.max = offset;
+    }
+  }
+
+  /** ListOffsets latest: the leader's high watermark at its epoch. */
+  listLatest(tp: string, epoch: number, offset: bigint, source: string): void {
+    this.hw(tp, epoch, offset, `${source} (ListOffsets latest)`);
+  }
+
+  /** ListOffsets earliest: the log start offset, shown by a leader of `epoch`. */
+  listEarliest(tp: string, epoch: number, offset: bigint, source: string): void {
+    let m = this.starts.get(tp);
+    if (m === undefined) this.starts.set(tp, (m = new Map()));
+    for (const [e, s] of m)
+      if (e <= epoch && s > offset)
+        this.fail(
+          'log-start',
+          `${tp}: ${source} shows log start ${offset} at epoch ${epoch}; ${s} was shown at epoch ${e}`,
+        );
+    if ((m.get(epoch) ?? -1n) < offset) m.set(epoch, offset);
+    const deleted = this.deletedBelow.get(tp) ?? 0n;
+    if (offset > deleted) {
+      const lost = (this.acked.get(tp) ?? []).find((a) => a.offset >= deleted && a.offset < offset);
+      this.fail(
+        'log-start',
+        `${tp}: ${source} shows log start ${offset}; nothing deleted past ${deleted}${lost !== undefined ? ` (acks=all record ${lost.value} at ${lost.offset} is gone)` : ''}`,
+      );
+    }
+  }
+
+  /** OffsetForLeaderEpoch(`requested`) answered (`leaderEpoch`, `endOffset`) by the current leader. */
+  epochEnd(tp: string, requested: number, leaderEpoch: number, endOffset: bigint, source: string): void {
+    if (endOffset < 0n) return;
+    const deleted = this.deletedBelow.get(tp) ?? 0n;
+    for (const [e, r] of this.epochOffsets.get(tp) ?? []) {
+      // Records that may have been deleted no longer bound the answer: Kafka keeps the epochs of
+      // the retained log only (the first one may be moved up to the log start).
+      if (r.min < deleted) continue;
+      const what = `${tp}: ${source}: OffsetForLeaderEpoch(${requested}) = (epoch ${leaderEpoch}, end ${endOffset}), but epoch ${e} wrote committed offsets ${r.min}..${r.max}`;
+      if (e <= requested && (r.max >= endOffset || leaderEpoch < e)) this.fail('epoch-end-offset', what);
+      if (e > requested && r.min < endOffset) this.fail('epoch-end-offset', what);
+    }
   }
 
   /** A fetch refused with OFFSET_OUT_OF_RANGE at `offset`. */
   outOfRange(tp: string, offset: bigint, source: string): void {
+    // Below the log start a fetch is out of range (Kafka: the consumer resets to the earliest
+    // offset); the log start may be anywhere up to the highest offset DeleteRecords was asked for.
+    if (offset < (this.deletedBelow.get(tp) ?? 0n)) return;
     if (offset <= this.maxHw(tp))
       this.fail(
         'out-of-range',
@@ -225,7 +361,11 @@ export class Checker {
       at.set(r.offset, r.value);
       count.set(r.value, (count.get(r.value) ?? 0) + 1);
     }
+    this.listEarliest(tp, Number.MAX_SAFE_INTEGER, logStart, 'the final read');
     for (const a of this.acked.get(tp) ?? []) {
+      // Below the log start, acknowledged records were deleted (DeleteRecords; listEarliest checks
+      // that the log start is not past what was asked for).
+      if (a.offset < logStart) continue;
       const v = at.get(a.offset);
       if (v === undefined)
         this.fail(
@@ -244,6 +384,9 @@ export class Checker {
     const maxSeen = this.maxHw(tp);
     if (hw < maxSeen)
       this.fail('hw-regressed', `${tp}: final high watermark ${hw} is below ${maxSeen}, shown earlier`);
-    for (const r of records) this.committedAt(tp, r.offset, r.value, 'the final read');
+    for (const r of records) {
+      this.notPhantom(tp, r, 'the final read');
+      this.committedAt(tp, r.offset, r.value, 'the final read');
+    }
   }
 }

@@ -11,16 +11,18 @@
 // can tell records apart. Readers fetch at random offsets up to the highest high watermark shown,
 // and re-read acknowledged acks=all batches at their offsets.
 import { buildRecordBatch } from '@chronik/protocol';
-import { isKafkaError } from '@chronik/server';
+import { KafkaError, isKafkaError } from '@chronik/server';
+import { incarnationKey } from './checker.js';
 import type { Checker, ReadRecord } from './checker.js';
-import type { SimCluster, SimNode } from './cluster.js';
+import type { Composed, SimCluster, SimNode } from './cluster.js';
 import type { EventQueue } from './event-queue.js';
 import { Owner } from './event-queue.js';
 import type { Prng } from './prng.js';
 
 export interface ProducerSpec {
   idempotent: boolean;
-  acks: -1 | 1;
+  /** 0: no answer (the request settles when the leader wrote it; the client sees nothing). */
+  acks: -1 | 0 | 1;
   partition: number;
 }
 
@@ -45,6 +47,12 @@ export interface WorkloadOptions {
   produceTimeoutMs: number;
 }
 
+/**
+ * The topics the workload creates and deletes while it runs (one partition, replication factor 3,
+ * min.insync.replicas 2), beside the run's main topic, which stays.
+ */
+export const CHURN_TOPICS = ['churn0', 'churn1'] as const;
+
 /** Errors after which an idempotent producer starts again with a new producer id (as the Java client resets). */
 const RESET_ERRORS = new Set([
   'OUT_OF_ORDER_SEQUENCE_NUMBER',
@@ -57,8 +65,32 @@ export class Workload {
   private readonly producers: Producer[];
   /** Requests sent and not answered yet. */
   outstanding = 0;
-  stats = { produced: 0, produceErrors: 0, reads: 0, readErrors: 0, resets: 0, inits: 0 };
+  stats = {
+    produced: 0,
+    produceErrors: 0,
+    reads: 0,
+    readErrors: 0,
+    resets: 0,
+    inits: 0,
+    sentAcks0: 0,
+    listOffsets: 0,
+    topicsCreated: 0,
+    topicsDeleted: 0,
+    churnProduced: 0,
+    churnReads: 0,
+    deleteRecords: 0,
+    epochQueries: 0,
+  };
   private readonly errorCounts = new Map<string, number>();
+  /**
+   * Draws of the operations added after the first sweeps (ListOffsets, OffsetForLeaderEpoch, ...):
+   * a stream of their own, so the draws of the original operations stay where they were.
+   */
+  private readonly extra: Prng;
+  /** This run sends DeleteRecords (half the seeds: the others keep every record to the end). */
+  private readonly deletes: boolean;
+  /** Records sent to the recreated topics so far (their values' counter). */
+  private churnCount = 0;
 
   constructor(
     private readonly queue: EventQueue,
@@ -67,6 +99,8 @@ export class Workload {
     private readonly rng: Prng,
     readonly options: WorkloadOptions,
   ) {
+    this.extra = rng.fork('extra');
+    this.deletes = this.extra.chance(0.5);
     this.producers = options.producers.map((s, i) => ({
       ...s,
       name: `${s.idempotent ? 'i' : 'p'}${i}`,
@@ -137,6 +171,291 @@ export class Workload {
     if (r < 0.6) this.produce(this.rng.pick(this.producers));
     else if (r < 0.85) this.fetch(this.rng.int(this.options.partitions));
     else this.reReadAcked();
+    // The later operations: one more client request on some steps, drawn from their own stream.
+    const x = this.extra.next();
+    if (x < 0.08) this.listOffsets(this.extra.int(this.options.partitions));
+    else if (x < 0.12) this.offsetForLeaderEpoch(this.extra.int(this.options.partitions));
+    else if (x < 0.14) this.churnTopic(this.extra.pick(CHURN_TOPICS));
+    else if (x < 0.2) this.churnProduce(this.extra.pick(CHURN_TOPICS));
+    else if (x < 0.24) this.churnRead(this.extra.pick(CHURN_TOPICS));
+    else if (x < 0.26 && this.deletes) this.deleteRecords(this.extra.int(this.options.partitions));
+  }
+
+  /**
+   * DeleteRecords on the main topic up to an offset at or below the highest high watermark shown.
+   * The checker learns the offset before the request leaves: a request whose answer is lost may
+   * still have moved the log start there, so everything below it may be gone.
+   */
+  private deleteRecords(partition: number): void {
+    const n = this.extraTarget(partition);
+    if (n === undefined) return;
+    const tp = this.tp(partition);
+    const key = this.key(partition);
+    const max = this.checker.maxHw(key);
+    if (max <= 0n) return;
+    const below = this.checker.deletedBelow.get(key) ?? 0n;
+    const offset = below + BigInt(this.extra.int(Number(max - below) + 1));
+    if (offset > below) this.checker.deletedBelow.set(key, offset);
+    let epoch = -1;
+    this.queue.note(this.owner.name, `delete records of ${key} below ${offset} on n${n.id}`);
+    this.track(
+      this.cluster.request(n, (c) => {
+        epoch = c.partitions.leader(tp).leaderEpoch;
+        return c.partitions.deleteRecords(tp, offset, this.options.produceTimeoutMs);
+      }),
+    ).then(
+      (start) => {
+        this.stats.deleteRecords++;
+        this.queue.note(this.owner.name, `delete records of ${key}: log start ${start}`);
+        this.checker.listEarliest(key, epoch, start, `DeleteRecords(${offset}) on node ${n.id}`);
+      },
+      (e: unknown) => void this.countError(e),
+    );
+  }
+
+  /**
+   * Creates `name` when the node asked does not know it, else deletes it (CreateTopics /
+   * DeleteTopics through the node's TopicAdmin, as the handlers call it).
+   */
+  private churnTopic(name: string): void {
+    const up = this.cluster.up();
+    if (up.length === 0) return;
+    const n = this.extra.pick(up);
+    const exists = n.composed?.services.metadata.topic(name) !== undefined;
+    this.queue.note(this.owner.name, `${exists ? 'delete' : 'create'} topic ${name} on n${n.id}`);
+    if (exists)
+      this.track(
+        this.cluster.request(n, (c) => c.services.topics.deleteTopics([{ name, topicId: null }])),
+      ).then(
+        (out) => {
+          const err = out[0]?.error ?? null;
+          if (err === null) this.stats.topicsDeleted++;
+          else this.countError(err);
+          this.queue.note(this.owner.name, `delete topic ${name}: ${err === null ? 'ok' : err.code}`);
+        },
+        (e: unknown) => void this.countError(e),
+      );
+    else
+      this.track(
+        this.cluster.request(n, (c) =>
+          c.services.topics.createTopics(
+            [
+              {
+                name,
+                numPartitions: 1,
+                replicationFactor: 3,
+                assignments: [],
+                configs: [{ name: 'min.insync.replicas', value: '2' }],
+              },
+            ],
+            false,
+          ),
+        ),
+      ).then(
+        (out) => {
+          const o = out[0];
+          if (o === undefined) return;
+          this.queue.note(
+            this.owner.name,
+            `create topic ${name}: ${o.error === null ? `ok, id ${o.topicId}` : o.error.code}`,
+          );
+          if (o.error !== null) {
+            this.countError(o.error);
+            return;
+          }
+          this.stats.topicsCreated++;
+          this.checker.topicCreated(name, o.topicId, `CreateTopics on node ${n.id}`);
+        },
+        (e: unknown) => void this.countError(e),
+      );
+  }
+
+  /** The node for `topic`'s partition 0: one that says it leads it, else any up node. */
+  private churnTarget(topic: string): SimNode | undefined {
+    const up = this.cluster.up();
+    if (up.length === 0) return undefined;
+    const start = this.extra.int(up.length);
+    for (let i = 0; i < up.length; i++) {
+      const n = up[(start + i) % up.length] as SimNode;
+      try {
+        n.composed?.partitions.leader({ topic, partition: 0 });
+        return n;
+      } catch {
+        // not the leader here
+      }
+    }
+    return up[start];
+  }
+
+  /** The incarnation of `topic` node `c` knows (the checker's key), or an UNKNOWN_TOPIC error. */
+  private incarnation(c: Composed, topic: string): string {
+    const t = c.services.metadata.topic(topic);
+    if (t === undefined) throw new KafkaError('UNKNOWN_TOPIC_OR_PARTITION', `${topic} is not known here`);
+    return incarnationKey(topic, t.topicId, 0, this.options.topic);
+  }
+
+  /**
+   * An acks=all produce to a recreated topic, one record naming the incarnation the node serves
+   * (read from its metadata when the request arrives, as the partition manager does).
+   */
+  private churnProduce(topic: string): void {
+    const n = this.churnTarget(topic);
+    if (n === undefined) return;
+    this.churnCount++;
+    const count = this.churnCount;
+    let sent: { key: string; value: string } | undefined;
+    this.track(
+      this.cluster.request(n, (c) => {
+        const key = this.incarnation(c, topic);
+        const value = `${key.slice(0, key.lastIndexOf('-'))}:${count}`;
+        sent = { key, value };
+        this.checker.sent(value);
+        const batch = buildRecordBatch({
+          records: [{ value: Buffer.from(value) }],
+          timestampMs: BigInt(this.queue.now()),
+          now: () => this.queue.now(),
+        });
+        return c.partitions.append({ topic, partition: 0 }, batch, -1, this.options.produceTimeoutMs);
+      }),
+    ).then(
+      (res) => {
+        if (sent === undefined) return;
+        this.stats.churnProduced++;
+        this.queue.note(this.owner.name, `acked ${sent.value} at ${res.baseOffset}`);
+        this.checker.ack({
+          tp: sent.key,
+          offset: res.baseOffset,
+          value: sent.value,
+          acks: -1,
+          idempotent: false,
+          atMs: this.queue.elapsed(),
+        });
+      },
+      (e: unknown) => void this.countError(e),
+    );
+  }
+
+  /** A fetch from a recreated topic, at an offset up to the highest high watermark its incarnation showed. */
+  private churnRead(topic: string): void {
+    const n = this.churnTarget(topic);
+    if (n === undefined) return;
+    const draw = this.extra.next();
+    let asked: { key: string; offset: bigint; epoch: number } | undefined;
+    this.track(
+      this.cluster.request(n, (c) => {
+        const key = this.incarnation(c, topic);
+        const max = this.checker.maxHw(key);
+        const offset = max <= 0n ? 0n : BigInt(Math.floor(draw * (Number(max) + 1)));
+        const epoch = this.checker.leaderEpoch(key);
+        asked = { key, offset, epoch };
+        return c.partitions.read({
+          topic,
+          partition: 0,
+          fetchOffset: offset,
+          maxBytes: 64 * 1024,
+          minOneBatch: true,
+          isolationLevel: 0,
+          currentLeaderEpoch: epoch,
+        });
+      }),
+    ).then(
+      (res) => {
+        if (asked === undefined) return;
+        this.stats.churnReads++;
+        const source = `fetch at ${asked.offset} on node ${n.id}`;
+        const records = this.checker.read(
+          asked.key,
+          asked.offset,
+          res.highWatermark,
+          res.leaderEpoch,
+          res.chunks,
+          source,
+        );
+        this.checker.incarnationRead(asked.key, records, res.logStartOffset, source);
+      },
+      (e: unknown) => {
+        const code = this.countError(e);
+        if (code === 'OFFSET_OUT_OF_RANGE' && asked !== undefined && asked.epoch !== -1)
+          this.checker.outOfRange(
+            asked.key,
+            asked.offset,
+            `fetch on node ${n.id} (current leader epoch ${asked.epoch})`,
+          );
+      },
+    );
+  }
+
+  /** The node for a later operation (as `target`, drawn from the later operations' stream). */
+  private extraTarget(partition: number): SimNode | undefined {
+    const up = this.cluster.up();
+    if (up.length === 0) return undefined;
+    const start = this.extra.int(up.length);
+    for (let i = 0; i < up.length; i++) {
+      const n = up[(start + i) % up.length] as SimNode;
+      try {
+        n.composed?.partitions.leader(this.tp(partition));
+        return n;
+      } catch {
+        // not the leader here
+      }
+    }
+    return up[start];
+  }
+
+  /**
+   * ListOffsets latest (-1: the high watermark) or earliest (-2: the log start), as a client with
+   * fresh metadata sends it (its current leader epoch, KIP-320).
+   */
+  private listOffsets(partition: number): void {
+    const n = this.extraTarget(partition);
+    if (n === undefined) return;
+    const tp = this.tp(partition);
+    const key = this.key(partition);
+    const latest = this.extra.chance(0.5);
+    const currentLeaderEpoch = this.checker.leaderEpoch(key);
+    this.track(
+      this.cluster.request(n, (c) => c.partitions.listOffset(tp, latest ? -1n : -2n, 0, currentLeaderEpoch)),
+    ).then(
+      (r) => {
+        this.stats.listOffsets++;
+        const source = `ListOffsets ${latest ? 'latest' : 'earliest'} on node ${n.id}`;
+        this.queue.note(this.owner.name, `${source} ${key}: ${r.offset} (epoch ${r.leaderEpoch})`);
+        // Latest carries the leader's epoch; earliest the epoch that wrote the log start, so the
+        // log start is checked at the epoch the client asked with (the leader's: it was not fenced).
+        if (latest) this.checker.listLatest(key, r.leaderEpoch, r.offset, source);
+        else this.checker.listEarliest(key, currentLeaderEpoch, r.offset, source);
+      },
+      (e: unknown) => {
+        this.countError(e);
+      },
+    );
+  }
+
+  /** OffsetForLeaderEpoch for an epoch seen so far, with the current leader epoch (KIP-320). */
+  private offsetForLeaderEpoch(partition: number): void {
+    const n = this.extraTarget(partition);
+    if (n === undefined) return;
+    const tp = this.tp(partition);
+    const key = this.key(partition);
+    const currentLeaderEpoch = this.checker.leaderEpoch(key);
+    if (currentLeaderEpoch < 0) return;
+    const requested = this.extra.int(currentLeaderEpoch + 1);
+    this.track(
+      this.cluster.request(n, (c) => c.partitions.offsetForLeaderEpoch(tp, requested, currentLeaderEpoch)),
+    ).then(
+      (r) => {
+        this.stats.epochQueries++;
+        const source = `node ${n.id} (current epoch ${currentLeaderEpoch})`;
+        this.queue.note(
+          this.owner.name,
+          `OffsetForLeaderEpoch ${key} ${requested} on node ${n.id}: (${r.leaderEpoch}, ${r.endOffset})`,
+        );
+        this.checker.epochEnd(key, requested, r.leaderEpoch, r.endOffset, source);
+      },
+      (e: unknown) => {
+        this.countError(e);
+      },
+    );
   }
 
   private produce(p: Producer): void {
@@ -155,6 +474,7 @@ export class Workload {
     p.attempts++;
     if (!p.idempotent) pending.value = `${p.name}:a${p.attempts}`;
     if (p.idempotent) this.checker.idempotentValues.add(pending.value);
+    this.checker.sent(pending.value);
     const batch = buildRecordBatch({
       records: [{ value: Buffer.from(pending.value) }],
       timestampMs: BigInt(this.queue.now()),
@@ -174,6 +494,13 @@ export class Workload {
         p.busy = false;
         p.pending = undefined;
         p.nextSeq++;
+        if (p.acks === 0) {
+          // Kafka sends no answer to acks=0: the client only knows the request went out. It may be
+          // lost (never visible), or in the log once (never twice for an idempotent producer).
+          this.stats.sentAcks0++;
+          this.queue.note(this.owner.name, `sent ${pending.value} acks=0`);
+          return;
+        }
         this.stats.produced++;
         this.queue.note(this.owner.name, `acked ${pending.value} at ${res.baseOffset}`);
         this.checker.ack({
@@ -242,7 +569,7 @@ export class Workload {
   }
 
   private reReadAcked(): void {
-    const keys = [...this.checker.acked.keys()];
+    const keys = [...this.checker.acked.keys()].filter((k) => k.startsWith(`${this.options.topic}-`));
     if (keys.length === 0) return;
     const key = this.rng.pick(keys);
     const list = this.checker.acked.get(key) ?? [];

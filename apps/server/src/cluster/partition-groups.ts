@@ -92,18 +92,30 @@ export class PartitionGroups implements PartitionFactory {
               ServerErrorCode.REPLICA_STATE_LOST,
               `the Raft data of ${spec.topic}-${spec.partition} (${path.join(this.options.raftDir, `group-${gid}`)}) is gone, though node ${nodeId} held this replica: a replica that forgot its log must not vote (it could help elect a leader missing committed records), so it stays out. Restore the folder, or replace the node (remove it from the cluster, add a new one)`,
             );
-          await this.options.manifest.hold(gid);
         }
-        await host.openGroup({
-          groupId: gid,
-          stateMachine,
-          bootstrapVoters: [...spec.replicas].sort((a, b) => a - b),
-          // The log is the partition's data: the replica chooses the snapshot points (checkpoints
-          // below its log start offset) and the log is compacted exactly to them.
-          snapshotPolicy: 'stateMachine',
-          maxSegmentBytes: segmentBytes,
-          electionTicks: this.options.electionTicks,
-        });
+        try {
+          if (fresh) await this.options.manifest.hold(gid);
+          await host.openGroup({
+            groupId: gid,
+            stateMachine,
+            bootstrapVoters: [...spec.replicas].sort((a, b) => a - b),
+            // The log is the partition's data: the replica chooses the snapshot points (checkpoints
+            // below its log start offset) and the log is compacted exactly to them.
+            snapshotPolicy: 'stateMachine',
+            maxSegmentBytes: segmentBytes,
+            electionTicks: this.options.electionTicks,
+          });
+        } catch (e) {
+          // A new group that failed to open (a disk error while claiming it or creating its folder)
+          // never ran here: openGroup registers it after its last await, so it voted and
+          // acknowledged nothing. Its claim goes again, in remove()'s order, or every later open
+          // would take it for a replica that lost its log and keep it out for good.
+          if (fresh) {
+            await this.options.manifest.release(gid).catch(() => undefined);
+            await fs.removeTree(path.join(this.options.raftDir, `group-${gid}`)).catch(() => undefined);
+          }
+          throw e;
+        }
         // The preferred replica (first in the list) campaigns at once for a new group, so leaders
         // start spread as the assignment intended; the election timeout covers the rest.
         if (fresh && spec.replicas[0] === nodeId) {
