@@ -49,9 +49,8 @@ export class LogScrubber {
   private passStartMs = 0;
   private timer: TimerHandle | undefined;
   private closed = false;
-  /** Completed passes and bytes checked (tests, logs). */
-  passes = 0;
-  bytesChecked = 0;
+  /** Completed passes (logged). */
+  private passes = 0;
 
   constructor(private readonly options: LogScrubberOptions) {}
 
@@ -143,7 +142,6 @@ export class LogScrubber {
       return 0;
     }
     c.next = next;
-    this.bytesChecked += bytes;
     this.options.onChecked?.(bytes);
     return bytes;
   }

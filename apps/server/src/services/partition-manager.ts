@@ -402,8 +402,8 @@ export class PartitionManager {
     e: unknown,
   ): void {
     const k = keyOf(p.topicId, p.partition);
-    if (state === 'damaged' && this.problems.get(k)?.state === 'stopped') return;
-    if (state === 'damaged' && this.problems.get(k)?.state === 'damaged') return;
+    const before = this.problems.get(k)?.state;
+    if (state === 'damaged' && (before === 'stopped' || before === 'damaged')) return;
     this.problems.set(k, {
       topic: p.topic,
       partition: p.partition,

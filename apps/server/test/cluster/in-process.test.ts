@@ -205,15 +205,7 @@ test('the partition leader stops: another replica leads, acks=all produce goes o
       : undefined;
   });
   // It listens on a new port: every node's metadata names it before the next test's clients look.
-  await until('the restarted node registered at its new port everywhere', () =>
-    nodes.every((n) =>
-      n.composed?.services.metadata
-        .brokers()
-        .some((b) => b.nodeId === restarted.id && b.port === restarted.broker.kafkaPort),
-    )
-      ? true
-      : undefined,
-  );
+  await registeredEverywhere(restarted);
 });
 
 test('CreateTopics whose forward to the metadata leader commits but loses its answer is retried and answered as created', async () => {
@@ -344,8 +336,8 @@ async function stopAFollower(topic: string, records: number): Promise<{ victim: 
   };
 }
 
-/** Once every node names `restarted` at its new port, an acks=all send to `topic` succeeds. */
-async function sendAfterRestart(restarted: Node, topic: string): Promise<void> {
+/** Waits until every node's metadata names `restarted` at its new port. */
+async function registeredEverywhere(restarted: Node): Promise<void> {
   await until('the restarted node registered at its new port everywhere', () =>
     nodes.every((n) =>
       n.composed?.services.metadata
@@ -355,6 +347,11 @@ async function sendAfterRestart(restarted: Node, topic: string): Promise<void> {
       ? true
       : undefined,
   );
+}
+
+/** Once every node names `restarted` at its new port, an acks=all send to `topic` succeeds. */
+async function sendAfterRestart(restarted: Node, topic: string): Promise<void> {
+  await registeredEverywhere(restarted);
   const producer = kafka().producer({ idempotent: true });
   await producer.connect();
   try {
