@@ -187,7 +187,7 @@ export class Workload {
    * still have moved the log start there, so everything below it may be gone.
    */
   private deleteRecords(partition: number): void {
-    const n = this.extraTarget(partition);
+    const n = this.extraTarget(this.tp(partition));
     if (n === undefined) return;
     const tp = this.tp(partition);
     const key = this.key(partition);
@@ -270,23 +270,6 @@ export class Workload {
       );
   }
 
-  /** The node for `topic`'s partition 0: one that says it leads it, else any up node. */
-  private churnTarget(topic: string): SimNode | undefined {
-    const up = this.cluster.up();
-    if (up.length === 0) return undefined;
-    const start = this.extra.int(up.length);
-    for (let i = 0; i < up.length; i++) {
-      const n = up[(start + i) % up.length] as SimNode;
-      try {
-        n.composed?.partitions.leader({ topic, partition: 0 });
-        return n;
-      } catch {
-        // not the leader here
-      }
-    }
-    return up[start];
-  }
-
   /** The incarnation of `topic` node `c` knows (the checker's key), or an UNKNOWN_TOPIC error. */
   private incarnation(c: Composed, topic: string): string {
     const t = c.services.metadata.topic(topic);
@@ -299,7 +282,7 @@ export class Workload {
    * (read from its metadata when the request arrives, as the partition manager does).
    */
   private churnProduce(topic: string): void {
-    const n = this.churnTarget(topic);
+    const n = this.extraTarget({ topic, partition: 0 });
     if (n === undefined) return;
     this.churnCount++;
     const count = this.churnCount;
@@ -337,7 +320,7 @@ export class Workload {
 
   /** A fetch from a recreated topic, at an offset up to the highest high watermark its incarnation showed. */
   private churnRead(topic: string): void {
-    const n = this.churnTarget(topic);
+    const n = this.extraTarget({ topic, partition: 0 });
     if (n === undefined) return;
     const draw = this.extra.next();
     let asked: { key: string; offset: bigint; epoch: number } | undefined;
@@ -385,15 +368,18 @@ export class Workload {
     );
   }
 
-  /** The node for a later operation (as `target`, drawn from the later operations' stream). */
-  private extraTarget(partition: number): SimNode | undefined {
+  /**
+   * The node for a later operation on `tp` (as `target`, drawn from the later operations' stream):
+   * one that says it leads it, else any up node.
+   */
+  private extraTarget(tp: { topic: string; partition: number }): SimNode | undefined {
     const up = this.cluster.up();
     if (up.length === 0) return undefined;
     const start = this.extra.int(up.length);
     for (let i = 0; i < up.length; i++) {
       const n = up[(start + i) % up.length] as SimNode;
       try {
-        n.composed?.partitions.leader(this.tp(partition));
+        n.composed?.partitions.leader(tp);
         return n;
       } catch {
         // not the leader here
@@ -407,7 +393,7 @@ export class Workload {
    * fresh metadata sends it (its current leader epoch, KIP-320).
    */
   private listOffsets(partition: number): void {
-    const n = this.extraTarget(partition);
+    const n = this.extraTarget(this.tp(partition));
     if (n === undefined) return;
     const tp = this.tp(partition);
     const key = this.key(partition);
@@ -433,7 +419,7 @@ export class Workload {
 
   /** OffsetForLeaderEpoch for an epoch seen so far, with the current leader epoch (KIP-320). */
   private offsetForLeaderEpoch(partition: number): void {
-    const n = this.extraTarget(partition);
+    const n = this.extraTarget(this.tp(partition));
     if (n === undefined) return;
     const tp = this.tp(partition);
     const key = this.key(partition);
