@@ -133,7 +133,7 @@ export class ReplicaRepairer {
   }
 
   private async advance(r: ReplicatedPartition, repair: ReplicaRepair): Promise<void> {
-    const { store, logger, proposalTimeoutMs } = this.options;
+    const { logger, proposalTimeoutMs } = this.options;
     const b = repair.brokerId;
     const key = `${r.group.groupId}/${b}`;
     const base = { type: 'replicaRepair' as const, topicId: r.topicId, partition: r.partition, brokerId: b };
