@@ -92,7 +92,7 @@ export class PartitionGroups implements PartitionFactory {
       groupId: gid,
       open: async (stateMachine) => {
         if (spec.rebuild !== undefined) {
-          await this.prepareRebuild(gid, spec.rebuild);
+          await this.prepareRebuild(gid, spec.rebuild, `${spec.topic}-${spec.partition}`);
           // No membership of its own: it learns the group's from the leader's snapshot and log.
           await host.openGroup({
             groupId: gid,
@@ -219,12 +219,22 @@ export class PartitionGroups implements PartitionFactory {
 
   /**
    * Before a rebuild for `request`: discards the replica's folder unless it is already that
-   * rebuild's, and marks it. The old folder's removal is durable before the mark is written.
+   * rebuild's, and marks it. The old folder's removal is durable before the mark is written. A
+   * marked rebuild whose folder is gone is refused (REPLICA_STATE_LOST).
    */
-  private async prepareRebuild(gid: number, request: number): Promise<void> {
+  private async prepareRebuild(gid: number, request: number, name: string): Promise<void> {
     const { fs, raftDir, manifest } = this.options;
     const names = await fs.readdir(raftDir).catch(() => [] as string[]);
-    if (names.includes(this.rebuildMark(gid, request))) return;
+    if (names.includes(this.rebuildMark(gid, request))) {
+      // What it received so far is gone: the leader's record of what it holds is wrong now, and
+      // only a new request (removed and added again: a fresh start there) may rebuild it.
+      if (!names.includes(`group-${gid}`))
+        throw new ServerError(
+          ServerErrorCode.REPLICA_STATE_LOST,
+          `the copy of ${name} rebuilt so far for repair request ${request} (${path.join(raftDir, `group-${gid}`)}) is gone: it asks for a new repair`,
+        );
+      return;
+    }
     await fs.removeTree(path.join(raftDir, `group-${gid}`));
     await fs.fsyncDir(raftDir);
     await this.removeRebuildMarks(gid, undefined);

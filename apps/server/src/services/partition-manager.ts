@@ -336,7 +336,20 @@ export class PartitionManager {
           // Its copy here is to be discarded: whatever instance is open stops serving; it opens
           // again to rebuild once the leader made it a learner (phase rebuilding).
           await this.closeForRepair(k, repair.requestIndex);
-          if (repair.phase === 'requested') continue;
+          if (repair.phase === 'requested') {
+            // Visible while it waits (after a restart nothing else would report it).
+            if (!this.problems.has(k)) {
+              this.noteProblem(
+                { topic: t.name, topicId: t.topicId, partition: info.partition },
+                'not-opened',
+                new Error(
+                  `waiting for its repair (request ${repair.requestIndex}): the leader makes it a learner, then it rebuilds from the others`,
+                ),
+              );
+              (this.problems.get(k) as ReplicaProblem).repairRequest = repair.requestIndex;
+            }
+            continue;
+          }
         } else if (this.rebuilding.has(k)) {
           // Rebuilt: a voter again, in normal service with the instance it has.
           this.rebuilding.delete(k);
@@ -494,13 +507,16 @@ export class PartitionManager {
     const before = this.problems.get(k)?.state;
     if (state === 'damaged' && (before === 'stopped' || before === 'damaged')) return;
     const error = e instanceof Error ? e : new Error(String(e));
+    // A replica being rebuilt holds nothing another replica lacks: whatever stopped it, it may
+    // start over under a new request (a fresh start in the leader's record of it).
+    const rebuild = this.rebuilding.has(k) || this.rebuildFailed.has(k);
     this.problems.set(k, {
       topic: p.topic,
       partition: p.partition,
       state,
       error: errorText(e),
       sinceMs: this.options.scheduler.now(),
-      repairable: this.options.factory.repairable?.(error) ?? false,
+      repairable: rebuild || (this.options.factory.repairable?.(error) ?? false),
     });
   }
 
