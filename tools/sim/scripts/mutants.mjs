@@ -90,6 +90,20 @@ export const MUTANTS = [
     find: 'if (!gone(p.topicId))\n                continue;',
     replace: 'if (true)\n                continue;',
   },
+  {
+    name: 'repair-keeps-count',
+    what: 'a replica under repair is demoted to a learner without leaving the configuration: the leader keeps counting what its discarded copy acknowledged',
+    file: 'apps/server/dist/cluster/replica-repair.js',
+    find: 'if (member().voter || member().learner)',
+    replace: 'if (false)',
+  },
+  {
+    name: 'rebuild-mark-trusted',
+    what: 'a rebuild whose folder was lost since goes on from an empty log under the same request (the bug seed 131 found)',
+    file: 'apps/server/dist/cluster/partition-groups.js',
+    find: 'if (!names.includes(`group-${gid}`))',
+    replace: 'if (false)',
+  },
 ];
 
 function parseArgs(argv) {
