@@ -443,9 +443,11 @@ export async function runSeed(seed: number, options: SimOptions): Promise<SimRes
 
     // The whole log of every partition, from its leader.
     for (const p of partitionsOf()) {
+      // Leadership may be moving right now (the preferred leader taking it back): wait a little.
+      await until(() => leaderOf(p) !== undefined, 10_000);
       const l = leaderOf(p);
       if (l === undefined) {
-        checker.fail('liveness', `${TOPIC}-${p}: no leader for the final read`);
+        checker.fail('liveness', `${TOPIC}-${p}: no leader for the final read within 10 s`);
         continue;
       }
       const records: ReadRecord[] = [];
