@@ -113,13 +113,15 @@ export class ReplicaRepairer {
 
   /** Steps 2 and 4 on the partitions this node leads. */
   private lead(): void {
+    const active = new Set<string>();
     for (const r of this.options.replicas()) {
       if (!r.isLeaderReady()) continue;
       const gid = r.group.groupId;
-      if (this.busy.has(gid)) continue;
       const info = this.options.store.state.topicById(r.topicId)?.partitions[r.partition];
       const repair = info?.repairs.find((x) => x.brokerId !== this.options.nodeId);
       if (repair === undefined) continue;
+      active.add(`${gid}/${repair.brokerId}`);
+      if (this.busy.has(gid)) continue;
       this.busy.add(gid);
       this.advance(r, repair)
         .catch((e: unknown) =>
@@ -130,6 +132,9 @@ export class ReplicaRepairer {
         )
         .finally(() => this.busy.delete(gid));
     }
+    // What this node tracked for repairs it no longer leads (or that ended elsewhere) goes.
+    for (const m of [this.learnerAdded, this.samples])
+      for (const key of [...m.keys()]) if (!active.has(key)) m.delete(key);
   }
 
   private async advance(r: ReplicatedPartition, repair: ReplicaRepair): Promise<void> {
@@ -172,6 +177,7 @@ export class ReplicaRepairer {
       return;
     }
     if (!member().learner) {
+      // Out of the configuration (a change undone by a leader change): a learner again.
       await r.group.proposeConfChange(
         { type: ConfChangeType.AddLearnerNode, nodeId: b, context: NO_CONTEXT },
         proposalTimeoutMs,
