@@ -107,13 +107,6 @@ export const MUTANTS = [
       },
     ],
   },
-  {
-    name: 'rebuild-mark-trusted',
-    what: 'a rebuild whose folder was lost since goes on from an empty log under the same request (the bug seed 131 found)',
-    file: 'apps/server/dist/cluster/partition-groups.js',
-    find: 'if (!names.includes(`group-${gid}`))',
-    replace: 'if (false)',
-  },
 ];
 
 function parseArgs(argv) {
