@@ -2,10 +2,9 @@
 // node's RaftHost (group id: group-ids.ts), whose voters are the assigned replicas and whose log is
 // the partition's log (partition/replicated-partition.ts). Its data is `<raftDir>/group-<id>/`.
 import path from 'node:path';
+import type { Clock, FileSystem, Scheduler } from '@chronik/env';
 import type { RaftHost } from '@chronik/raft-host';
-import type { FileSystem } from '@chronik/wal';
 import { KafkaError, ServerError, ServerErrorCode } from '../errors.js';
-import type { Scheduler } from '../infra.js';
 import type { Logger } from '../logger.js';
 import type { PartitionGroup } from '../partition/replicated-partition.js';
 import { ReplicatedPartition } from '../partition/replicated-partition.js';
@@ -36,6 +35,8 @@ export interface PartitionGroupsOptions {
   proposalTimeoutMs: number;
   /** Bytes a partition leader has proposed and not applied before a Produce waits (admission.ts). */
   maxUncommittedBytes?: number;
+  /** The partitions' wall clock (LogAppendTime, retention, leader readiness). */
+  clock: Clock;
   scheduler: Scheduler;
   logger: Logger;
 }
@@ -146,7 +147,7 @@ export class PartitionGroups implements PartitionFactory {
         ? { maxUncommittedBytes: this.options.maxUncommittedBytes }
         : {}),
       logger: this.options.logger,
-      nowMs: () => this.options.scheduler.now(),
+      nowMs: () => this.options.clock.nowMs(),
       events,
       // A few checkpoints per WAL segment, so compaction can free each segment soon after
       // retention passes it.
