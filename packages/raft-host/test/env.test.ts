@@ -2,8 +2,9 @@
 // deadlines, files and election jitter come from `env`, and it reads nothing of the machine's —
 // what lets tools/sim run whole clusters of hosts on one seeded event queue.
 import { ManualScheduler, randomFromBytes, silentLogger } from '@chronik/env';
-import type { Env } from '@chronik/env';
+import type { Env, Logger, Rng } from '@chronik/env';
 import { StateType } from '@chronik/raft';
+import type { Logger as RaftLogger, Rng as RaftRng } from '@chronik/raft';
 import { MemFileSystem } from '@chronik/wal';
 import { RaftHost } from '../src/index.js';
 import { KvStateMachine } from './kv.js';
@@ -71,4 +72,14 @@ test('a host on an injected environment reads no clock and schedules nothing of 
   } finally {
     for (const spy of Object.values(machine)) spy.mockRestore();
   }
+});
+
+// The Raft core depends on nothing, so it declares its Logger and Rng itself: they must stay the
+// seam's shapes, so that an env's logger and a seam Rng go straight into RawNode (checked by tsc).
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+const sameLogger: Same<RaftLogger, Logger> = true;
+const sameRng: Same<RaftRng, Rng> = true;
+
+test("the Raft core's Logger and Rng are the environment seam's shapes", () => {
+  expect([sameLogger, sameRng]).toEqual([true, true]);
 });
