@@ -14,6 +14,7 @@ export {
 } from './modes/raft-cluster.js';
 export type { ClusterTransport, RaftClusterModeOptions, TransportFactory } from './modes/raft-cluster.js';
 export type { ClusterStatus } from './modes/compose.js';
+export { METADATA_GROUP_ID, partitionGroupId } from './cluster/group-ids.js';
 export { parseCommandLine, parseHostPort, parsePeers } from './cli.js';
 export type { CommandLineResult } from './cli.js';
 export { DEFAULT_BROKER, DEFAULT_CONFIG, DEFAULT_LIMITS, validateConfig } from './config.js';

@@ -27,6 +27,7 @@ export const COMMAND_FORMAT_VERSIONS: Readonly<Record<MetadataCommandType, numbe
   alterTopicConfigs: 1,
   alterBrokerConfigs: 1,
   allocateProducerIds: 1,
+  replicaRepair: 1,
 };
 
 // useRecords with no shared structures: each encoding carries its record definitions, and the
@@ -294,5 +295,18 @@ function readCommand(r: Reader): MetadataCommand {
         brokerEpoch: r.int('brokerEpoch', -1, Number.MAX_SAFE_INTEGER),
         count: r.int('count', 1, L.maxProducerIdBlock),
       };
+    case 'replicaRepair': {
+      const phase = r.str('phase', 16);
+      if (phase !== 'requested' && phase !== 'rebuilding' && phase !== 'done')
+        r.fail('phase', `unknown repair phase ${JSON.stringify(phase)}`);
+      return {
+        type: 'replicaRepair',
+        topicId: r.str('topicId', 64),
+        partition: r.int('partition', 0, MAX_ID),
+        brokerId: r.int('brokerId', 0, MAX_ID),
+        phase,
+        requestIndex: r.int('requestIndex', -1, Number.MAX_SAFE_INTEGER),
+      };
+    }
   }
 }

@@ -47,6 +47,8 @@ export type {
   AlterTopicConfigsCommand,
   AlterBrokerConfigsCommand,
   AllocateProducerIdsCommand,
+  ReplicaRepair,
+  ReplicaRepairCommand,
   MetadataCommand,
   MetadataCommandType,
   MetadataChange,

@@ -41,6 +41,8 @@ import type {
   PartitionInfo,
   ProducerIdBlock,
   RegisterBrokerCommand,
+  ReplicaRepair,
+  ReplicaRepairCommand,
   TopicInfo,
   UnregisterBrokerCommand,
 } from './types.js';
@@ -87,10 +89,11 @@ export type ApplyResult =
 
 /**
  * Newest version of the snapshot encoding (see README: format versioning). Format 2 adds the
- * request memory; a state that remembers no request is still written as format 1, byte for byte
- * as before.
+ * request memory; format 3 a sixth element in the rows of partitions under repair. A state is
+ * written in the oldest format that holds it (format 1 while it remembers no request and repairs
+ * nothing), byte for byte as before.
  */
-export const SNAPSHOT_FORMAT_VERSION = 2;
+export const SNAPSHOT_FORMAT_VERSION = 3;
 
 /** What the state machine remembers of a request it applied (the most recent maxRememberedRequests). */
 interface RequestRecord {
@@ -117,9 +120,18 @@ function sortedRecord(map: ReadonlyMap<string, string>): Readonly<Record<string,
   return Object.freeze(out);
 }
 
-function freezePartition(p: PartitionInfo): PartitionInfo {
-  return Object.freeze({ ...p, replicas: Object.freeze([...p.replicas]), isr: Object.freeze([...p.isr]) });
+function freezePartition(
+  p: Omit<PartitionInfo, 'repairs'> & { repairs?: readonly ReplicaRepair[] },
+): PartitionInfo {
+  return Object.freeze({
+    ...p,
+    replicas: Object.freeze([...p.replicas]),
+    isr: Object.freeze([...p.isr]),
+    repairs: p.repairs === undefined || p.repairs.length === 0 ? NO_REPAIRS : Object.freeze([...p.repairs]),
+  });
 }
+
+const NO_REPAIRS: readonly ReplicaRepair[] = Object.freeze([]);
 
 function freezeTopic(t: TopicInfo): TopicInfo {
   return Object.freeze({ ...t, partitions: Object.freeze([...t.partitions]) });
@@ -311,6 +323,8 @@ export class MetadataStateMachine implements MetadataView {
         return this.alterBrokerConfigs(index, c, out);
       case 'allocateProducerIds':
         return this.allocateProducerIds(index, c, out);
+      case 'replicaRepair':
+        return this.replicaRepair(index, c, out);
     }
   }
 
@@ -592,6 +606,7 @@ export class MetadataStateMachine implements MetadataView {
       leaderEpoch: current.leaderEpoch,
       isr: current.isr.filter((b) => members.has(b)),
       partitionEpoch: current.partitionEpoch + 1,
+      repairs: current.repairs.filter((r) => members.has(r.brokerId)),
     });
     this.replacePartition(topic, next);
     out.push({
@@ -680,6 +695,47 @@ export class MetadataStateMachine implements MetadataView {
       name: topic.name,
       topicId: topic.topicId,
       reason: 'isr',
+      previous: current,
+      partition: next,
+    });
+  }
+
+  /** A replica's repair moves on (see ReplicaRepairCommand); a repeat of the current phase changes nothing. */
+  private replicaRepair(index: number, c: ReplicaRepairCommand, out: MetadataChange[]): void {
+    const { topic, current } = this.partitionOf(c.topicId, c.partition);
+    if (!current.replicas.includes(c.brokerId))
+      fail('INELIGIBLE_REPLICA', `Broker ${c.brokerId} is not a replica of ${topic.name}-${c.partition}`);
+    const now = current.repairs.find((r) => r.brokerId === c.brokerId);
+    const others = current.repairs.filter((r) => r.brokerId !== c.brokerId);
+    let mine: ReplicaRepair | null;
+    if (c.phase === 'requested') {
+      if (c.requestIndex !== -1) fail('INVALID_REQUEST', 'A repair request carries request index -1');
+      if (now?.phase === 'requested') return;
+      mine = { brokerId: c.brokerId, phase: 'requested', requestIndex: index };
+    } else {
+      if (now === undefined || now.requestIndex !== c.requestIndex)
+        fail(
+          'INVALID_REQUEST',
+          `Repair request ${c.requestIndex} of broker ${c.brokerId} for ${topic.name}-${c.partition} is not the current one (${now?.requestIndex ?? 'none'})`,
+        );
+      if (c.phase === 'rebuilding') {
+        if (now.phase === 'rebuilding') return;
+        mine = { ...now, phase: 'rebuilding' };
+      } else {
+        if (now.phase !== 'rebuilding')
+          fail('INVALID_REQUEST', `Repair ${c.requestIndex} of broker ${c.brokerId} is not rebuilding yet`);
+        mine = null;
+      }
+    }
+    const repairs = mine === null ? others : [...others, mine].sort((a, b) => a.brokerId - b.brokerId);
+    const next = freezePartition({ ...current, repairs, partitionEpoch: current.partitionEpoch + 1 });
+    this.replacePartition(topic, next);
+    out.push({
+      type: 'partitionChanged',
+      index,
+      name: topic.name,
+      topicId: topic.topicId,
+      reason: 'repair',
       previous: current,
       partition: next,
     });
@@ -844,7 +900,9 @@ export class MetadataStateMachine implements MetadataView {
 
   /**
    * The whole state at `appliedIndex` (msgpack); equal states give identical bytes. Format 1 while
-   * no request is remembered, format 2 (with `requests`, in the order applied) otherwise.
+   * no request is remembered and no replica is repaired, format 2 (with `requests`, in the order
+   * applied) while requests are remembered, format 3 (requests, and repairs in partition rows) while
+   * a replica is repaired.
    */
   snapshot(): Uint8Array {
     const s = this.state;
@@ -852,8 +910,10 @@ export class MetadataStateMachine implements MetadataView {
       Object.keys(r)
         .sort()
         .map((k) => [k, r[k] as string]);
+    const repairing = this.topics().some((t) => t.partitions.some((p) => p.repairs.length > 0));
+    const format = repairing ? 3 : s.requests.size === 0 ? 1 : 2;
     const requests =
-      s.requests.size === 0
+      format === 1
         ? {}
         : {
             requests: [...s.requests].map(([id, r]) => ({
@@ -868,7 +928,7 @@ export class MetadataStateMachine implements MetadataView {
             })),
           };
     return packCanonical({
-      format: s.requests.size === 0 ? 1 : SNAPSHOT_FORMAT_VERSION,
+      format: repairing ? 3 : s.requests.size === 0 ? 1 : 2,
       ...requests,
       appliedIndex: this.applied,
       clusterId: s.clusterId,
@@ -894,6 +954,10 @@ export class MetadataStateMachine implements MetadataView {
           p.leaderEpoch,
           [...p.isr],
           p.partitionEpoch,
+          // Format 3: a sixth element while the partition has repairs, [brokerId, phase, requestIndex] each.
+          ...(p.repairs.length === 0
+            ? []
+            : [p.repairs.map((r) => [r.brokerId, r.phase === 'requested' ? 0 : 1, r.requestIndex])]),
         ]),
       })),
       brokerConfigs: [...s.brokerConfigs.keys()].sort().map((scope) => ({
@@ -977,8 +1041,8 @@ function decodeSnapshot(bytes: Uint8Array): { state: State; appliedIndex: number
     if (topicNameProblem(name) !== null || !isValidTopicId(topicId) || state.topics.has(name))
       t.fail('name', `invalid or duplicate topic ${name}`);
     const partitions = t.array('partitions', L.maxPartitionsPerTopic).map((row, partition) => {
-      const ok = Array.isArray(row) && row.length === 5;
-      const [replicas, leader, leaderEpoch, isr, partitionEpoch] = ok ? (row as unknown[]) : [];
+      const ok = Array.isArray(row) && (row.length === 5 || (format >= 3 && row.length === 6));
+      const [replicas, leader, leaderEpoch, isr, partitionEpoch, repairRows] = ok ? (row as unknown[]) : [];
       const ints = (v: unknown): v is number[] => Array.isArray(v) && v.every((x) => Number.isSafeInteger(x));
       if (
         !ok ||
@@ -990,6 +1054,11 @@ function decodeSnapshot(bytes: Uint8Array): { state: State; appliedIndex: number
       ) {
         t.fail(`partitions[${partition}]`, 'malformed partition');
       }
+      const repairs =
+        repairRows === undefined
+          ? []
+          : (readRepairs(repairRows, replicas as number[]) ??
+            t.fail(`partitions[${partition}]`, 'malformed repairs'));
       return freezePartition({
         partition,
         replicas: replicas as number[],
@@ -997,6 +1066,7 @@ function decodeSnapshot(bytes: Uint8Array): { state: State; appliedIndex: number
         leaderEpoch: leaderEpoch as number,
         isr: isr as number[],
         partitionEpoch: partitionEpoch as number,
+        repairs,
       });
     });
     const topic = freezeTopic({
@@ -1035,6 +1105,20 @@ function decodeSnapshot(bytes: Uint8Array): { state: State; appliedIndex: number
 }
 
 const ERROR_CODES = new Set<string>(Object.values(MetadataErrorCode));
+
+/** A partition's repairs in a snapshot ([brokerId, 0 requested | 1 rebuilding, requestIndex] each), or null when malformed. */
+function readRepairs(rows: unknown, replicas: readonly number[]): ReplicaRepair[] | null {
+  if (!Array.isArray(rows) || rows.length === 0 || rows.length > replicas.length) return null;
+  const out: ReplicaRepair[] = [];
+  for (const row of rows) {
+    if (!Array.isArray(row) || row.length !== 3 || !row.every((x) => Number.isSafeInteger(x))) return null;
+    const [brokerId, phase, requestIndex] = row as [number, number, number];
+    if (!replicas.includes(brokerId) || (phase !== 0 && phase !== 1) || requestIndex < 1) return null;
+    if (out.length > 0 && (out[out.length - 1] as ReplicaRepair).brokerId >= brokerId) return null;
+    out.push(Object.freeze({ brokerId, phase: phase === 0 ? 'requested' : 'rebuilding', requestIndex }));
+  }
+  return out;
+}
 
 /** A remembered producer-id block: null, or [brokerId, firstProducerId, count]. */
 function readProducerIds(q: Reader): ProducerIdBlock | null {

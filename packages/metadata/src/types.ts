@@ -31,6 +31,24 @@ export interface PartitionInfo {
   readonly isr: readonly number[];
   /** Bumped on every change of this partition's record. */
   readonly partitionEpoch: number;
+  /**
+   * Replicas being rebuilt from the others because their data was damaged or lost (sorted by
+   * broker id; usually empty). See ReplicaRepairCommand.
+   */
+  readonly repairs: readonly ReplicaRepair[];
+}
+
+/**
+ * One replica's repair (apps/server's cluster README, "Replica repair"): `requested` by the node
+ * whose copy is damaged or lost; `rebuilding` once the partition's leader has made it a learner with
+ * a fresh start in the partition's Raft group (so its empty log can neither vote nor count toward a
+ * commit), and it rebuilds from the leader; removed when the leader promoted it back to a voter.
+ */
+export interface ReplicaRepair {
+  readonly brokerId: number;
+  readonly phase: 'requested' | 'rebuilding';
+  /** The metadata log index of the request this phase belongs to. */
+  readonly requestIndex: number;
 }
 
 /** A topic with its partitions and its config overrides. Immutable: a change replaces the object. */
@@ -145,6 +163,21 @@ export interface ChangeIsrCommand {
   readonly isr: readonly number[];
 }
 
+/**
+ * Moves one replica's repair on (see ReplicaRepair): `requested` (the replica's node; a repair in
+ * progress starts again under this command's index), `rebuilding` and `done` (the partition leader,
+ * naming the request they answer; a stale one is rejected).
+ */
+export interface ReplicaRepairCommand {
+  readonly type: 'replicaRepair';
+  readonly topicId: string;
+  readonly partition: number;
+  readonly brokerId: number;
+  readonly phase: 'requested' | 'rebuilding' | 'done';
+  /** The request answered (`rebuilding`, `done`); -1 with `requested`. */
+  readonly requestIndex: number;
+}
+
 export interface AlterTopicConfigsCommand {
   readonly type: 'alterTopicConfigs';
   readonly name: string;
@@ -183,7 +216,8 @@ export type MetadataCommand =
   | ChangeIsrCommand
   | AlterTopicConfigsCommand
   | AlterBrokerConfigsCommand
-  | AllocateProducerIdsCommand;
+  | AllocateProducerIdsCommand
+  | ReplicaRepairCommand;
 
 export type MetadataCommandType = MetadataCommand['type'];
 
@@ -216,8 +250,8 @@ export type MetadataChange =
       readonly index: number;
       readonly name: string;
       readonly topicId: string;
-      /** What changed: the replica set, the leader (and epoch), or only the ISR. */
-      readonly reason: 'replicas' | 'leader' | 'isr';
+      /** What changed: the replica set, the leader (and epoch), only the ISR, or a replica's repair. */
+      readonly reason: 'replicas' | 'leader' | 'isr' | 'repair';
       readonly previous: PartitionInfo;
       readonly partition: PartitionInfo;
     }

@@ -84,6 +84,14 @@ const SAMPLES: Record<MetadataCommandType, MetadataCommand> = {
     replace: true,
   },
   allocateProducerIds: { type: 'allocateProducerIds', brokerId: 1, brokerEpoch: 4, count: 1000 },
+  replicaRepair: {
+    type: 'replicaRepair',
+    topicId,
+    partition: 2,
+    brokerId: 3,
+    phase: 'rebuilding',
+    requestIndex: 1207,
+  },
 };
 
 function hex(bytes: Uint8Array): string {

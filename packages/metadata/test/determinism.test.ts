@@ -170,6 +170,14 @@ const commandArb: Arbitrary<MetadataCommand> = fc.oneof(
     brokerEpoch: fc.constantFrom(-1, 1, 2),
     count: fc.integer({ min: 1, max: 5000 }),
   }),
+  fc.record({
+    type: fc.constant('replicaRepair' as const),
+    topicId,
+    partition: fc.nat(3),
+    brokerId,
+    phase: fc.constantFrom('requested' as const, 'rebuilding' as const, 'done' as const),
+    requestIndex: fc.constantFrom(-1, -1, 5, 6, 7, 8, 9, 10),
+  }),
 );
 
 /** A leader report followed by an ISR change in the same epoch (as a partition leader would send). */
@@ -309,6 +317,7 @@ describe('determinism', () => {
       'alterTopicConfigs',
       'alterBrokerConfigs',
       'allocateProducerIds',
+      'replicaRepair',
     ];
     expect([...accepted].sort()).toEqual([...all].sort());
     expect([...rejected].sort()).toEqual([...all].sort());

@@ -18,7 +18,7 @@ import {
   topicIdToBytes,
 } from '@chronik/metadata';
 import type { FeedEvent, MetadataChange } from '@chronik/metadata';
-import { pack } from 'msgpackr';
+import { pack, unpack } from 'msgpackr';
 import { Node, broker, stateOf } from './helpers.js';
 
 describe('apply', () => {
@@ -175,6 +175,119 @@ describe('apply', () => {
     expect(n.sm.totalPartitionCount()).toBe(3);
     expect(Object.isFrozen(n.sm.topic('a'))).toBe(true);
     expect(Object.isFrozen(n.sm.partition('a', 0)?.replicas)).toBe(true);
+  });
+});
+
+describe('replica repair', () => {
+  test('request, rebuilding, done: each phase answers the current request; stale ones are refused', () => {
+    const n = new Node();
+    n.registerBrokers([1, 2, 3]);
+    const { topicId } = n.createTopic('t', 1, 3);
+    const req = n.ok({
+      type: 'replicaRepair',
+      topicId,
+      partition: 0,
+      brokerId: 2,
+      phase: 'requested',
+      requestIndex: -1,
+    });
+    expect(req.ok && req.changes[0]).toMatchObject({ type: 'partitionChanged', reason: 'repair' });
+    const first = n.index;
+    expect(n.sm.partition('t', 0)?.repairs).toEqual([
+      { brokerId: 2, phase: 'requested', requestIndex: first },
+    ]);
+    // A repeated request while one waits changes nothing (the node asks again after a restart).
+    const again = n.ok({
+      type: 'replicaRepair',
+      topicId,
+      partition: 0,
+      brokerId: 2,
+      phase: 'requested',
+      requestIndex: -1,
+    });
+    expect(again.ok && again.changes).toEqual([]);
+    expect(
+      n.apply({
+        type: 'replicaRepair',
+        topicId,
+        partition: 0,
+        brokerId: 2,
+        phase: 'rebuilding',
+        requestIndex: first + 7,
+      }),
+    ).toMatchObject({ ok: false, error: { code: 'INVALID_REQUEST' } });
+    expect(
+      n.apply({
+        type: 'replicaRepair',
+        topicId,
+        partition: 0,
+        brokerId: 2,
+        phase: 'done',
+        requestIndex: first,
+      }),
+    ).toMatchObject({ ok: false, error: { code: 'INVALID_REQUEST' } });
+    n.ok({
+      type: 'replicaRepair',
+      topicId,
+      partition: 0,
+      brokerId: 2,
+      phase: 'rebuilding',
+      requestIndex: first,
+    });
+    expect(n.sm.partition('t', 0)?.repairs).toEqual([
+      { brokerId: 2, phase: 'rebuilding', requestIndex: first },
+    ]);
+    // Damaged again while rebuilding: a new request starts over under its own index.
+    n.ok({ type: 'replicaRepair', topicId, partition: 0, brokerId: 2, phase: 'requested', requestIndex: -1 });
+    const second = n.index;
+    expect(
+      n.apply({
+        type: 'replicaRepair',
+        topicId,
+        partition: 0,
+        brokerId: 2,
+        phase: 'rebuilding',
+        requestIndex: first,
+      }),
+    ).toMatchObject({ ok: false, error: { code: 'INVALID_REQUEST' } });
+    n.ok({
+      type: 'replicaRepair',
+      topicId,
+      partition: 0,
+      brokerId: 2,
+      phase: 'rebuilding',
+      requestIndex: second,
+    });
+    const epoch = n.sm.partition('t', 0)?.partitionEpoch as number;
+    n.ok({ type: 'replicaRepair', topicId, partition: 0, brokerId: 2, phase: 'done', requestIndex: second });
+    expect(n.sm.partition('t', 0)).toMatchObject({ repairs: [], partitionEpoch: epoch + 1 });
+    expect(
+      n.apply({
+        type: 'replicaRepair',
+        topicId,
+        partition: 0,
+        brokerId: 4,
+        phase: 'requested',
+        requestIndex: -1,
+      }),
+    ).toMatchObject({ ok: false, error: { code: 'INELIGIBLE_REPLICA' } });
+  });
+
+  test('repairs survive a snapshot (format 3) and go with a replica that leaves the partition', () => {
+    const n = new Node();
+    n.registerBrokers([1, 2, 3]);
+    const { topicId } = n.createTopic('t', 2, 3);
+    expect((unpack(Buffer.from(n.sm.snapshot())) as { format: number }).format).toBe(1);
+    n.ok({ type: 'replicaRepair', topicId, partition: 1, brokerId: 3, phase: 'requested', requestIndex: -1 });
+    n.ok({ type: 'replicaRepair', topicId, partition: 1, brokerId: 1, phase: 'requested', requestIndex: -1 });
+    const bytes = n.sm.snapshot();
+    expect((unpack(Buffer.from(bytes)) as { format: number }).format).toBe(3);
+    const restored = MetadataStateMachine.fromSnapshot(bytes);
+    expect(stateOf(restored)).toEqual(stateOf(n.sm));
+    expect(restored.partition('t', 1)?.repairs.map((r) => r.brokerId)).toEqual([1, 3]);
+    expect(Buffer.from(restored.snapshot()).equals(Buffer.from(bytes))).toBe(true);
+    n.ok({ type: 'assignReplicas', topicId, partition: 1, replicas: [1, 2] });
+    expect(n.sm.partition('t', 1)?.repairs.map((r) => r.brokerId)).toEqual([1]);
   });
 });
 

@@ -66,8 +66,8 @@ export interface StateMachine {
   snapshot(): Uint8Array;
   /** Replaces the whole state with a snapshot's. */
   restore(data: Uint8Array, metadata: SnapshotMetadata): void;
-  /** Called after a membership change was applied. */
-  onConfChange?(confState: ConfState): void;
+  /** Called after a membership change was applied; `index` is the conf change entry's. */
+  onConfChange?(confState: ConfState, index: number): void;
   /** Called when this node's role or the known leader changes. */
   onRoleChange?(role: StateType, leaderId: number, term: number): void;
   /**
@@ -1359,7 +1359,7 @@ export class RaftHost {
       if (cc) {
         g.confState = g.node.applyConfChange(cc);
         g.confHistory.push({ index: e.index, confState: g.confState });
-        g.sm.onConfChange?.(g.confState);
+        g.sm.onConfChange?.(g.confState, e.index);
         this.logger.info('raft membership changed', {
           group: g.id,
           voters: g.confState.voters,

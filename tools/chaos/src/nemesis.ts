@@ -2,6 +2,8 @@
 // ChaosCluster. The schedule fixes the kinds, times, durations, parameters and target roles of the
 // faults; which node plays a role (e.g. "the leader of partition 1") is resolved when the fault
 // starts, from the cluster's own answers.
+import fs from 'node:fs';
+import path from 'node:path';
 import type { ChaosCluster } from './cluster.js';
 import { bounded, sleep } from './cluster.js';
 import type { FaultOp, History } from './history.js';
@@ -15,6 +17,7 @@ export const FAULT_KINDS = [
   'flaky',
   'combined',
   'wipe',
+  'lose-replica',
   'disk-full',
 ] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
@@ -248,6 +251,41 @@ async function apply(ctx: NemesisContext, f: PlannedFault): Promise<Applied> {
           await cluster.kill(target);
           cluster.restoreAside(target, aside);
           cluster.start(target);
+        },
+      };
+    }
+    case 'lose-replica': {
+      // One partition replica's folder lost while its node was down (a deleted directory, a bad
+      // sector under it): the node reports it and rebuilds it from the other replicas — a learner
+      // until caught up, then a voter — with no operator.
+      await cluster.kill(target);
+      const raftDir = path.join(cluster.node(target).dataDir, 'raft');
+      const groups = fs
+        .readdirSync(raftDir)
+        .filter((n) => /^group-\d+$/.test(n) && n !== 'group-1')
+        .sort();
+      const lost = groups[f.pick % Math.max(1, groups.length)];
+      if (lost !== undefined) fs.rmSync(path.join(raftDir, lost), { recursive: true, force: true });
+      cluster.start(target);
+      return {
+        nodes: [target],
+        description: `node ${target} (${f.role}) restarted without its replica folder ${lost ?? '(none)'}`,
+        expect: async () => {
+          const what = 'a lost replica is rebuilt from the others (/health "ok" again, not "degraded")';
+          let last = 'no answer';
+          for (const deadline = Date.now() + 60_000; Date.now() < deadline; await sleep(500)) {
+            try {
+              const h = (await cluster.health(target)) as { status?: string };
+              last = `"${h.status ?? '?'}"`;
+              if (h.status === 'ok') return { what, met: true, detail: 'rebuilt' };
+            } catch (e) {
+              last = e instanceof Error ? e.message : String(e);
+            }
+          }
+          return { what, met: false, detail: `/health still ${last} after the hold and 60 s more` };
+        },
+        heal: async () => {
+          if (cluster.node(target).proc === undefined) cluster.start(target);
         },
       };
     }

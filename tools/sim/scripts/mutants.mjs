@@ -39,7 +39,10 @@ const PACKAGES = [
   'tools/sim',
 ];
 
-/** Each mutant: a file of a package's dist, the text to find there (exactly once) and its replacement. */
+/**
+ * Each mutant: a file of a package's dist, the text to find there (exactly once) and its
+ * replacement; `also` lists more such patches when one bug needs several.
+ */
 export const MUTANTS = [
   {
     name: 'stale-hw',
@@ -89,6 +92,20 @@ export const MUTANTS = [
     file: 'apps/server/dist/services/partition-manager.js',
     find: 'if (!gone(p.topicId))\n                continue;',
     replace: 'if (true)\n                continue;',
+  },
+  {
+    name: 'repair-stale-promotion',
+    what: 'a replica under repair is demoted to a learner without leaving the configuration (the leader keeps counting what its discarded copy acknowledged) and promoted on that count alone',
+    file: 'apps/server/dist/cluster/replica-repair.js',
+    find: 'if (member().voter || member().learner)',
+    replace: 'if (false)',
+    also: [
+      {
+        file: 'apps/server/dist/cluster/replica-repair.js',
+        find: 'p.match < Math.max(1, r.learnerSince(b)) ||',
+        replace: 'false ||',
+      },
+    ],
   },
 ];
 
@@ -148,11 +165,13 @@ function scratchCopy() {
 }
 
 function apply(root, m) {
-  const file = path.join(root, m.file);
-  const text = readFileSync(file, 'utf8');
-  const n = text.split(m.find).length - 1;
-  if (n !== 1) throw new Error(`mutant ${m.name}: the text to replace occurs ${n} times in ${m.file}`);
-  writeFileSync(file, text.replace(m.find, m.replace));
+  for (const p of [m, ...(m.also ?? [])]) {
+    const file = path.join(root, p.file);
+    const text = readFileSync(file, 'utf8');
+    const n = text.split(p.find).length - 1;
+    if (n !== 1) throw new Error(`mutant ${m.name}: the text to replace occurs ${n} times in ${p.file}`);
+    writeFileSync(file, text.replace(p.find, p.replace));
+  }
 }
 
 function run(root, args) {

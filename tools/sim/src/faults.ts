@@ -6,7 +6,11 @@
 // Faults: crash (power loss: unsynced writes lost, the last one torn), a power failure of every node
 // at once (acknowledged data was fsync'd on a majority, so it must survive even that), restart,
 // isolate a node, cut one link one way, heal, a disk error on a node's next fsync or write (EIO, or ENOSPC: a full
-// disk) — the node must stop (ctx.fatal) rather than acknowledge what is not durable.
+// disk) — the node must stop (ctx.fatal) rather than acknowledge what is not durable — and damage
+// to a crashed node's copy of a partition (its group folder lost, or a bit flipped in its log):
+// the replica must be rebuilt from the others (cluster/replica-repair.ts) without losing anything.
+import path from 'node:path';
+import { partitionGroupId } from '@chronik/server';
 import type { SimCluster } from './cluster.js';
 import type { EventQueue } from './event-queue.js';
 import { Owner } from './event-queue.js';
@@ -27,6 +31,12 @@ export interface FaultRates {
    */
   transfer: number;
   diskError: number;
+  /**
+   * When the nemesis crashes a node: the probability that one of its partition replicas is damaged
+   * while it is down (its group folder lost, or a bit flipped in its first log record). Drawn from
+   * a stream of its own (see Nemesis.damageRng), so the other faults keep their draws.
+   */
+  damage?: number;
   /** How long a crashed node stays down, and a partition lasts (ms, inclusive range). */
   downMs: [number, number];
   partitionMs: [number, number];
@@ -42,6 +52,7 @@ interface Transferable {
 }
 
 export const NO_FAULTS: FaultRates = {
+  damage: 0,
   crash: 0,
   crashAll: 0,
   isolate: 0,
@@ -64,6 +75,7 @@ export class Nemesis {
     heal: 0,
     diskError: 0,
     transfer: 0,
+    damage: 0,
   };
   private partitioned = false;
 
@@ -76,6 +88,10 @@ export class Nemesis {
     private readonly topic: string,
     /** The supervisor's quiet window around a transfer (raft-cluster.ts: transferWindowMs). */
     private readonly transferWindowMs: number,
+    /** The damage fault's own draws (added after the others: the others keep theirs). */
+    private readonly damageRng: Prng,
+    /** A node's Raft data folder (`<dataDir>/raft`). */
+    private readonly raftDir: (id: number) => string,
   ) {}
 
   private down(): number {
@@ -114,7 +130,59 @@ export class Nemesis {
     const n = this.rng.pick(up);
     this.counts.crash++;
     this.cluster.crash(n.id);
+    if (this.damageRng.chance(this.rates.damage ?? 0)) this.damage(n.id);
     this.restartLater(n.id);
+  }
+
+  /**
+   * Damages one partition replica on the disk of node `id` (down): its group folder is lost, or a
+   * bit of its first log record flips where valid records follow (corruption, not a torn tail).
+   */
+  private damage(id: number): void {
+    const disk = this.cluster.node(id).disk;
+    const dir = this.raftDir(id);
+    // Only a copy whose partition is whole elsewhere: every other replica online and not under
+    // repair (two damaged copies of three leave no majority to repair from, and the partition
+    // rightly waits for an operator).
+    const others = this.cluster.up().filter((o) => o.id !== id);
+    if (others.length !== this.cluster.nodes.size - 1) return;
+    const whole = new Set<string>();
+    for (const s of others[0]?.composed?.partitions.statuses() ?? []) {
+      const topicId = others[0]?.composed?.services.metadata.topic(s.topic)?.topicId;
+      if (topicId === undefined) continue;
+      const fine = others.every((o) =>
+        (o.composed?.partitions.statuses() ?? []).some(
+          (x) =>
+            x.topic === s.topic &&
+            x.partition === s.partition &&
+            x.state === 'online' &&
+            x.repair === undefined,
+        ),
+      );
+      if (fine) whole.add(`group-${partitionGroupId(topicId, s.partition)}`);
+    }
+    void disk.readdir(dir).then(async (names) => {
+      const groups = names.filter((n) => whole.has(n)).sort();
+      if (groups.length === 0) return;
+      const g = this.damageRng.pick(groups);
+      const logDir = path.posix.join(dir, g, 'log');
+      const segments = (await disk.readdir(logDir).catch(() => [] as string[])).filter((f) =>
+        f.endsWith('.log'),
+      );
+      const first = segments.sort()[0];
+      const size = first === undefined ? 0 : disk.readFileNow(path.posix.join(logDir, first)).length;
+      this.counts.damage++;
+      if (this.damageRng.chance(0.5) && first !== undefined && (segments.length > 1 || size >= 4096)) {
+        const file = path.posix.join(logDir, first);
+        const bytes = Buffer.from(disk.readFileNow(file));
+        bytes[40 + 32 + 1] = (bytes[40 + 32 + 1] as number) ^ 0x01;
+        disk.writeFileNow(file, bytes);
+        this.queue.note(this.owner.name, `damage n${id} ${g}: bit flip in ${first}`);
+      } else {
+        await disk.removeTree(path.posix.join(dir, g));
+        this.queue.note(this.owner.name, `damage n${id} ${g}: folder lost`);
+      }
+    });
   }
 
   private crashAll(): void {

@@ -41,8 +41,6 @@ export class SimNetwork {
   /** Faults in force (the final phase calms the network). */
   faults: NetworkFaults;
   delivered = 0;
-  /** Node → the Raft groups it sent any message for (a group that never spoke never voted or acknowledged). */
-  readonly spoke = new Map<number, Set<number>>();
   dropped = 0;
   duplicated = 0;
 
@@ -158,9 +156,6 @@ export class SimTransport implements ClusterTransport {
   }
 
   send(groupId: number, message: Parameters<MemoryTransport['send']>[1]): boolean {
-    let groups = this.net.spoke.get(this.nodeId);
-    if (groups === undefined) this.net.spoke.set(this.nodeId, (groups = new Set()));
-    groups.add(groupId);
     return this.inner.send(groupId, message);
   }
 

@@ -15,6 +15,8 @@ export interface MemberProgress {
   nodeId: number;
   match: number;
   recentActive: boolean;
+  /** A learner (a replica being rebuilt: replica-repair.ts) is never in sync: it cannot vote. */
+  isLearner?: boolean;
 }
 
 export interface IsrInput {
@@ -96,7 +98,7 @@ export class IsrTracker {
         continue;
       }
       const p = i.progress.find((x) => x.nodeId === id);
-      if (p === undefined) continue;
+      if (p === undefined || p.isLearner === true) continue;
       if (p.recentActive) g.activeMs.set(id, i.nowMs);
       let caught = g.caughtUpMs.get(id) ?? 0;
       for (let k = g.samples.length - 1; k >= 0; k--) {

@@ -1,10 +1,18 @@
 // The raft-cluster's PartitionFactory: every partition replica set is its own Raft group on this
 // node's RaftHost (group id: group-ids.ts), whose voters are the assigned replicas and whose log is
 // the partition's log (partition/replicated-partition.ts). Its data is `<raftDir>/group-<id>/`.
+//
+// A replica opened to rebuild (PartitionSpec.rebuild, replica-repair.ts) discards its damaged or
+// lost copy and starts empty, with no membership of its own: the leader made it a learner first,
+// and sends it a snapshot and the log. `<raftDir>/group-<id>.rebuild-<request>` marks a folder as
+// the rebuild of that request (durable after the old folder's removal is), so that a restart during
+// the rebuild goes on from what was received instead of discarding it again — and never takes the
+// damaged copy for a rebuilt one.
 import path from 'node:path';
 import type { Clock, FileSystem, Scheduler } from '@chronik/env';
 import type { RaftHost } from '@chronik/raft-host';
-import { KafkaError, ServerError, ServerErrorCode } from '../errors.js';
+import { isWalError, WalErrorCode } from '@chronik/wal';
+import { KafkaError, ServerError, ServerErrorCode, isServerError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { PartitionGroup } from '../partition/replicated-partition.js';
 import { ReplicatedPartition } from '../partition/replicated-partition.js';
@@ -84,6 +92,18 @@ export class PartitionGroups implements PartitionFactory {
     const group: PartitionGroup = {
       groupId: gid,
       open: async (stateMachine) => {
+        if (spec.rebuild !== undefined) {
+          await this.prepareRebuild(gid, spec.rebuild, `${spec.topic}-${spec.partition}`);
+          // No membership of its own: it learns the group's from the leader's snapshot and log.
+          await host.openGroup({
+            groupId: gid,
+            stateMachine,
+            snapshotPolicy: 'stateMachine',
+            maxSegmentBytes: segmentBytes,
+            electionTicks: this.options.electionTicks,
+          });
+          return;
+        }
         const fresh = !(await fs.readdir(this.options.raftDir).catch(() => [] as string[])).includes(
           `group-${gid}`,
         );
@@ -117,6 +137,8 @@ export class PartitionGroups implements PartitionFactory {
           }
           throw e;
         }
+        // A rebuilt replica back in normal service: its rebuild marks have served.
+        if (!fresh) await this.removeRebuildMarks(gid, undefined);
         // The preferred replica (first in the list) campaigns at once for a new group, so leaders
         // start spread as the assignment intended; the election timeout covers the rest.
         if (fresh && spec.replicas[0] === nodeId) {
@@ -126,6 +148,7 @@ export class PartitionGroups implements PartitionFactory {
         }
       },
       propose: (data, timeoutMs, options) => host.propose(gid, data, timeoutMs, options),
+      proposeConfChange: (cc, timeoutMs) => host.proposeConfChange(gid, cc, timeoutMs),
       status: () => host.status(gid),
       log: () => host.log(gid),
       transferLeadership: (to) => host.transferLeadership(gid, to),
@@ -152,6 +175,7 @@ export class PartitionGroups implements PartitionFactory {
       // A few checkpoints per WAL segment, so compaction can free each segment soon after
       // retention passes it.
       checkpointEveryBytes: Math.max(64 * 1024, Math.floor(segmentBytes / 4)),
+      ...(spec.rebuild !== undefined ? { rebuild: spec.rebuild } : {}),
     });
     this.owners.set(gid, replica);
     return replica;
@@ -163,5 +187,61 @@ export class PartitionGroups implements PartitionFactory {
     // without data.
     await this.options.manifest.release(gid);
     await this.options.fs.removeTree(path.join(this.options.raftDir, `group-${gid}`));
+    await this.removeRebuildMarks(gid, undefined);
+  }
+
+  /**
+   * A replica whose copy is damaged (corrupt files) or lost (its folder gone): it can be rebuilt
+   * from the other replicas (replica-repair.ts). A broken invariant, an I/O error or a full disk
+   * cannot: they are not the copy's fault, and discarding it would hide them.
+   */
+  repairable(error: Error): boolean {
+    for (let e: unknown = error, depth = 0; e instanceof Error && depth < 8; e = e.cause, depth++) {
+      if (isWalError(e) && e.code === WalErrorCode.Corruption) return true;
+      if (isServerError(e, ServerErrorCode.REPLICA_STATE_LOST)) return true;
+    }
+    return false;
+  }
+
+  private rebuildMark(gid: number, request: number): string {
+    return `group-${gid}.rebuild-${request}`;
+  }
+
+  /** Removes the rebuild marks of group `gid` but `keep`'s. */
+  private async removeRebuildMarks(gid: number, keep: number | undefined): Promise<void> {
+    const { fs, raftDir } = this.options;
+    const prefix = `group-${gid}.rebuild-`;
+    const names = (await fs.readdir(raftDir).catch(() => [] as string[])).filter(
+      (n) => n.startsWith(prefix) && (keep === undefined || n !== this.rebuildMark(gid, keep)),
+    );
+    for (const n of names) await fs.unlink(path.join(raftDir, n));
+    if (names.length > 0) await fs.fsyncDir(raftDir);
+  }
+
+  /**
+   * Before a rebuild for `request`: discards the replica's folder unless it is already that
+   * rebuild's, and marks it. The old folder's removal is durable before the mark is written. A
+   * marked rebuild whose folder is gone is refused (REPLICA_STATE_LOST).
+   */
+  private async prepareRebuild(gid: number, request: number, name: string): Promise<void> {
+    const { fs, raftDir, manifest } = this.options;
+    const names = await fs.readdir(raftDir).catch(() => [] as string[]);
+    if (names.includes(this.rebuildMark(gid, request))) {
+      // What it received so far is gone: the leader's record of what it holds is wrong now, and
+      // only a new request (removed and added again: a fresh start there) may rebuild it.
+      if (!names.includes(`group-${gid}`))
+        throw new ServerError(
+          ServerErrorCode.REPLICA_STATE_LOST,
+          `the copy of ${name} rebuilt so far for repair request ${request} (${path.join(raftDir, `group-${gid}`)}) is gone: it asks for a new repair`,
+        );
+      return;
+    }
+    await fs.removeTree(path.join(raftDir, `group-${gid}`));
+    await fs.fsyncDir(raftDir);
+    await this.removeRebuildMarks(gid, undefined);
+    if (!manifest.has(gid)) await manifest.hold(gid);
+    const mark = await fs.open(path.join(raftDir, this.rebuildMark(gid, request)), 'wx');
+    await mark.close();
+    await fs.fsyncDir(raftDir);
   }
 }

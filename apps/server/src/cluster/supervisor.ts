@@ -135,6 +135,8 @@ export class ReplicationSupervisor {
       if (!r.isLeaderReady() || r.transferring) continue;
       const preferred = r.replicas[0];
       if (preferred === undefined || preferred === this.options.nodeId) continue;
+      // A replica being rebuilt (a learner) cannot lead.
+      if (!this.options.host.status(r.group.groupId).voters.includes(preferred)) continue;
       const since = this.peerLiveness.aliveSince(preferred);
       if (
         !this.peerLiveness.alive(preferred, now) ||

@@ -18,6 +18,7 @@ import { GroupManifest } from '../cluster/group-manifest.js';
 import { PartitionGroups } from '../cluster/partition-groups.js';
 import { RaftMetadataStore } from '../cluster/raft-metadata-store.js';
 import { checkNewNodeMayJoin } from '../cluster/rejoin-check.js';
+import { ReplicaRepairer } from '../cluster/replica-repair.js';
 import { ReplicationSupervisor } from '../cluster/supervisor.js';
 import { ServerError, ServerErrorCode } from '../errors.js';
 import type { GroupCoordinatorConfig } from '../groups/coordinator.js';
@@ -243,6 +244,7 @@ export function raftClusterMode(options: RaftClusterModeOptions = {}): BrokerMod
       activeWindowMs: Math.max(3000, 3 * tickMs * electionTicks),
       transferWindowMs: tickMs * partitionElectionTicks * 2 + 500,
     });
+    let repairer: ReplicaRepairer | undefined;
     const composed = await composeBroker({
       ctx,
       env,
@@ -253,9 +255,22 @@ export function raftClusterMode(options: RaftClusterModeOptions = {}): BrokerMod
       registerInBackground: true,
       ...(options.groupConfig !== undefined ? { groupConfig: options.groupConfig } : {}),
       ...(options.extraHandlers !== undefined ? { extraHandlers: options.extraHandlers } : {}),
-      started: () => supervisor.start(),
+      started: (c) => {
+        supervisor.start();
+        repairer = new ReplicaRepairer({
+          nodeId,
+          store,
+          partitions: c.partitions,
+          replicas: () => groups.replicas(),
+          scheduler,
+          logger: logger.child({ component: 'repair' }),
+          proposalTimeoutMs: metadataTimeoutMs,
+        });
+        repairer.start();
+      },
       close: async () => {
         supervisor.stop();
+        repairer?.stop();
         await release();
       },
     });

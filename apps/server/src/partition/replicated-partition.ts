@@ -32,7 +32,7 @@
 // (retention.ms / retention.bytes) is evaluated by the leader, which proposes the new log start.
 import { readRecordBatchHeader } from '@chronik/protocol';
 import { StateType } from '@chronik/raft';
-import type { Entry, SnapshotMetadata } from '@chronik/raft';
+import type { ConfChange, ConfChangeV2, ConfState, Entry, SnapshotMetadata } from '@chronik/raft';
 import type {
   GroupLog,
   GroupStatus,
@@ -59,6 +59,8 @@ export interface PartitionGroup {
   open(stateMachine: StateMachine): Promise<void>;
   /** Proposes an entry here (this node must lead); settles once it is applied here. */
   propose(data: Uint8Array, timeoutMs: number, options?: ProposeOptions): Promise<ProposalOutcome>;
+  /** Proposes a membership change here (this node must lead); settles once it is applied here. */
+  proposeConfChange(cc: ConfChange | ConfChangeV2, timeoutMs: number): Promise<ProposalOutcome>;
   status(): GroupStatus;
   /** The group's log, or undefined when it is not open. */
   log(): GroupLog | undefined;
@@ -91,6 +93,11 @@ export interface ReplicatedPartitionOptions {
   maxWaitingAppends?: number;
   /** Log bytes between checkpoints of the small state (the compaction granularity). Default 4 MiB. */
   checkpointEveryBytes?: number;
+  /**
+   * The repair request this replica was opened to rebuild for (cluster/replica-repair.ts): its
+   * damaged copy was discarded and it rebuilds from the leader as a learner.
+   */
+  rebuild?: number;
 }
 
 /** The partition's state as a snapshot holds it (format 1, JSON). */
@@ -202,6 +209,8 @@ export class ReplicatedPartition extends KafkaPartition implements StateMachine 
   private retentionInFlight = false;
   private lastRetentionMs = 0;
   private closed = false;
+  /** Learners of the group, by the index of the conf change that made them learners (as applied here). */
+  private readonly learnersSince = new Map<number, number>();
 
   constructor(private readonly options: ReplicatedPartitionOptions) {
     super(options);
@@ -216,6 +225,26 @@ export class ReplicatedPartition extends KafkaPartition implements StateMachine 
   /** Opens the partition's Raft group (recovering its log); leadership follows by election. */
   open(): Promise<void> {
     return this.group.open(this);
+  }
+
+  /** The repair request this replica rebuilds for, if it was opened to rebuild (see the options). */
+  get rebuild(): number | undefined {
+    return this.options.rebuild;
+  }
+
+  /**
+   * The index of the conf change that made `nodeId` a learner, as applied here; 0 when this replica
+   * did not apply it (it restored a snapshot after it, or the node restarted since).
+   */
+  learnerSince(nodeId: number): number {
+    return this.learnersSince.get(nodeId) ?? 0;
+  }
+
+  /** RaftHost: a membership change was applied. */
+  onConfChange(confState: ConfState, index: number): void {
+    for (const id of [...this.learnersSince.keys()])
+      if (!confState.learners.includes(id)) this.learnersSince.delete(id);
+    for (const id of confState.learners) if (!this.learnersSince.has(id)) this.learnersSince.set(id, index);
   }
 
   get leaderEpoch(): number {

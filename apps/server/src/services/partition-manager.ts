@@ -13,7 +13,7 @@
 // data, a broken invariant) waits for the operator and a restart.
 import type { Clock, Scheduler, TimerHandle } from '@chronik/env';
 import { every, retryUntilDone } from '@chronik/env';
-import type { MetadataChange } from '@chronik/metadata';
+import type { MetadataChange, PartitionInfo } from '@chronik/metadata';
 import { KafkaError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type {
@@ -44,6 +44,11 @@ export interface PartitionSpec {
   /** The partition's leader epoch in the metadata (-1 before any leader). */
   leaderEpoch: number;
   config: LogConfig;
+  /**
+   * Open it to rebuild for this repair request (cluster only, replica-repair.ts): its copy here is
+   * discarded and rebuilt from the other replicas.
+   */
+  rebuild?: number;
 }
 
 /** How a mode stores and replicates partitions. */
@@ -57,6 +62,11 @@ export interface PartitionFactory {
    * from its storage later: the failure may pass (a full disk). Absent: never.
    */
   mayReopenAfter?(error: Error): boolean;
+  /**
+   * Whether a replica that failed with `error` can be rebuilt from other replicas (its copy here is
+   * damaged or lost). Absent: never.
+   */
+  repairable?(error: Error): boolean;
 }
 
 export interface ReadRequest extends TopicPartition {
@@ -85,6 +95,10 @@ export interface ReplicaProblem {
   sinceMs: number;
   /** When the node opens the replica again by itself (its storage failed in a way that may pass). */
   reopenAtMs?: number;
+  /** Its copy is damaged or lost and can be rebuilt from the other replicas (PartitionFactory.repairable). */
+  repairable: boolean;
+  /** The repair request that answers this problem (the problem came before it). */
+  repairRequest?: number;
 }
 
 /** One local replica as the admin API reports it. */
@@ -97,6 +111,8 @@ export interface PartitionStatus {
   state: 'online' | ReplicaProblem['state'];
   /** The problem's description, when there is one. */
   error?: string;
+  /** This replica's repair, while one is under way (PartitionInfo.repairs). */
+  repair?: 'requested' | 'rebuilding';
   leader: number;
   leaderEpoch: number;
   highWatermark: bigint;
@@ -191,6 +207,10 @@ export class PartitionManager {
   /** When a replica was last opened again, and after how many failures (for the backoff). */
   private readonly reopened = new Map<string, { atMs: number; attempts: number }>();
   private readonly deletedTopics = new Set<string>();
+  /** Replicas open to rebuild: the repair request each was opened for. */
+  private readonly rebuilding = new Map<string, number>();
+  /** Replicas whose rebuild failed to open: the request (tried again after a restart or a new request). */
+  private readonly rebuildFailed = new Map<string, number>();
   private readonly listeners = new Set<LeadershipListener>();
   private readonly events: PartitionEvents;
   private reconciling: Promise<void> = Promise.resolve();
@@ -275,6 +295,8 @@ export class PartitionManager {
       this.problems.delete(k);
       this.reopens.delete(k);
       this.reopened.delete(k);
+      this.rebuilding.delete(k);
+      this.rebuildFailed.delete(k);
       if (p.isLeader()) this.emit(p, false);
       await p.close();
       await this.options.factory.remove(p.topicId, p.partition);
@@ -295,6 +317,45 @@ export class PartitionManager {
       for (const info of t.partitions) {
         if (this.closed) return;
         const k = keyOf(t.topicId, info.partition);
+        const repair = info.repairs.find((r) => r.brokerId === this.options.nodeId);
+        if (repair !== undefined && info.replicas.includes(this.options.nodeId)) {
+          // A problem from before this request is what it answers; one of the rebuild itself is not.
+          const problem = this.problems.get(k);
+          if (
+            problem !== undefined &&
+            problem.repairRequest === undefined &&
+            this.rebuilding.get(k) !== repair.requestIndex &&
+            this.rebuildFailed.get(k) !== repair.requestIndex
+          )
+            problem.repairRequest = repair.requestIndex;
+          if (this.rebuildFailed.get(k) === repair.requestIndex) continue;
+          if (this.rebuilding.get(k) === repair.requestIndex && this.partitions.has(k)) {
+            const p = this.partitions.get(k) as ManagedPartition;
+            p.replicas = info.replicas;
+            p.isr = info.isr;
+            continue;
+          }
+          // Its copy here is to be discarded: whatever instance is open stops serving; it opens
+          // again to rebuild once the leader made it a learner (phase rebuilding).
+          await this.closeForRepair(k, repair.requestIndex);
+          if (repair.phase === 'requested') {
+            // Visible while it waits (after a restart nothing else would report it).
+            if (!this.problems.has(k)) {
+              this.noteProblem(
+                { topic: t.name, topicId: t.topicId, partition: info.partition },
+                'not-opened',
+                new Error(
+                  `waiting for its repair (request ${repair.requestIndex}): the leader makes it a learner, then it rebuilds from the others`,
+                ),
+              );
+              (this.problems.get(k) as ReplicaProblem).repairRequest = repair.requestIndex;
+            }
+            continue;
+          }
+        } else if (this.rebuilding.has(k)) {
+          // Rebuilt: a voter again, in normal service with the instance it has.
+          this.rebuilding.delete(k);
+        }
         const existing = this.partitions.get(k);
         const reopen = this.reopens.get(k);
         if (reopen !== undefined) {
@@ -308,7 +369,7 @@ export class PartitionManager {
           existing.replicas = info.replicas;
           existing.isr = info.isr;
           continue;
-        } else if (this.problems.get(k)?.state === 'not-opened') {
+        } else if (this.problems.get(k)?.state === 'not-opened' && repair?.phase !== 'rebuilding') {
           // Its files are damaged or lost: opening it again at every metadata change would only
           // scan them and log the same error again. It stays out until the node restarts.
           continue;
@@ -323,9 +384,42 @@ export class PartitionManager {
           isr: info.isr,
           leaderEpoch: info.leaderEpoch,
           config: this.options.configs.logConfig(t.name),
+          ...(repair?.phase === 'rebuilding' ? { rebuild: repair.requestIndex } : {}),
         });
       }
     }
+  }
+
+  /**
+   * Closes this node's instance of a replica under repair (if one is open) and forgets its failed
+   * state: the copy is to be discarded; the problem stays until the rebuilt replica opens.
+   */
+  private async closeForRepair(k: string, request: number): Promise<void> {
+    const p = this.partitions.get(k);
+    await this.reopens.get(k)?.closing;
+    this.reopens.delete(k);
+    this.reopened.delete(k);
+    this.failed.delete(k);
+    this.rebuilding.delete(k);
+    if (p === undefined) return;
+    this.partitions.delete(k);
+    if (!this.problems.has(k)) {
+      this.noteProblem(
+        p,
+        'stopped',
+        new Error(`its copy here is replaced: rebuilt from the other replicas (repair request ${request})`),
+      );
+      (this.problems.get(k) as ReplicaProblem).repairRequest = request;
+    }
+    if (p.isLeader()) this.emit(p, false);
+    await p
+      .close()
+      .catch((e: unknown) =>
+        this.options.logger.warn(
+          { topic: p.topic, partition: p.partition, err: errorText(e) },
+          'closing a replica under repair',
+        ),
+      );
   }
 
   private async openReplica(k: string, spec: PartitionSpec): Promise<void> {
@@ -344,10 +438,13 @@ export class PartitionManager {
     p.replicas = spec.replicas;
     p.isr = spec.isr;
     this.partitions.set(k, p);
+    if (spec.rebuild !== undefined) this.rebuilding.set(k, spec.rebuild);
     try {
       await p.open();
     } catch (e) {
       this.partitions.delete(k);
+      this.rebuilding.delete(k);
+      if (spec.rebuild !== undefined) this.rebuildFailed.set(k, spec.rebuild);
       this.options.logger.error(
         { topic: spec.topic, partition: spec.partition, err: errorText(e) },
         'opening a partition replica failed: this node does not serve it (restore or remove its data, see the README)',
@@ -360,6 +457,11 @@ export class PartitionManager {
       );
       return;
     }
+    if (spec.rebuild !== undefined)
+      this.options.logger.warn(
+        { topic: spec.topic, partition: spec.partition, request: spec.rebuild },
+        'partition replica discarded its copy and rebuilds from the leader (a learner until caught up)',
+      );
     if (before === undefined) return;
     this.problems.delete(k);
     this.options.logger.warn(
@@ -406,12 +508,17 @@ export class PartitionManager {
     const k = keyOf(p.topicId, p.partition);
     const before = this.problems.get(k)?.state;
     if (state === 'damaged' && (before === 'stopped' || before === 'damaged')) return;
+    const error = e instanceof Error ? e : new Error(String(e));
+    // A replica being rebuilt holds nothing another replica lacks: whatever stopped it, it may
+    // start over under a new request (a fresh start in the leader's record of it).
+    const rebuild = this.rebuilding.has(k) || this.rebuildFailed.has(k);
     this.problems.set(k, {
       topic: p.topic,
       partition: p.partition,
       state,
       error: errorText(e),
       sinceMs: this.options.clock.nowMs(),
+      repairable: rebuild || (this.options.factory.repairable?.(error) ?? false),
     });
   }
 
@@ -622,6 +729,25 @@ export class PartitionManager {
 
   // ---------------------------------------------------------------- views
 
+  /**
+   * This node's replicas whose copy is damaged or lost (ReplicaProblem.repairable) and that no
+   * repair request answers yet (cluster/replica-repair.ts asks for one).
+   */
+  repairsWanted(): Array<ReplicaProblem & { topicId: string }> {
+    const out: Array<ReplicaProblem & { topicId: string }> = [];
+    for (const [k, problem] of this.problems) {
+      if (!problem.repairable || problem.repairRequest !== undefined) continue;
+      const topicId = topicIdOfKey(k);
+      const info = this.options.store.state.topicById(topicId)?.partitions[problem.partition];
+      if (info === undefined || !info.replicas.includes(this.options.nodeId)) continue;
+      const current = info.repairs.find((r) => r.brokerId === this.options.nodeId);
+      // Already asked, and not yet taken up by the leader: asking again changes nothing.
+      if (current?.phase === 'requested') continue;
+      out.push({ ...problem, topicId });
+    }
+    return out.sort(byTopicPartition);
+  }
+
   /** The replicas of this node that do not serve fully (see ReplicaProblem), by topic and partition. */
   replicaProblems(): ReplicaProblem[] {
     return [...this.problems.values()].sort(byTopicPartition);
@@ -639,6 +765,7 @@ export class PartitionManager {
         role: p.isLeader() ? 'leader' : 'follower',
         state: problem?.state ?? 'online',
         ...(problem !== undefined ? { error: problem.error } : {}),
+        ...this.repairOf(info),
         leader,
         leaderEpoch: p.leaderEpoch,
         highWatermark: p.highWatermark,
@@ -659,6 +786,7 @@ export class PartitionManager {
         role: 'none',
         state: problem.state,
         error: problem.error,
+        ...this.repairOf(info),
         leader: info?.leader ?? -1,
         leaderEpoch: info?.leaderEpoch ?? -1,
         highWatermark: -1n,
@@ -669,6 +797,11 @@ export class PartitionManager {
       });
     }
     return out.sort(byTopicPartition);
+  }
+
+  private repairOf(info: PartitionInfo | undefined): { repair?: 'requested' | 'rebuilding' } {
+    const r = info?.repairs.find((x) => x.brokerId === this.options.nodeId);
+    return r === undefined ? {} : { repair: r.phase };
   }
 
   logDirs(): LogDirView[] {

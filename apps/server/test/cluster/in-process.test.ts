@@ -254,7 +254,7 @@ test('every node names itself as the controller (it forwards admin requests to t
   }
 });
 
-test('a replica whose Raft log is corrupt on disk is not opened: its node reports it (state not-opened, the file named), the other replicas go on', async () => {
+test('a replica whose Raft log is corrupt on disk is reported (not-opened, the file named), then rebuilt from the others: a learner, then a voter with every record', async () => {
   const { victim, groupDir } = await stopAFollower('corrupt-replica', 5);
 
   // A bit flip in the payload of the group's first log record (valid records follow: corruption).
@@ -273,23 +273,13 @@ test('a replica whose Raft log is corrupt on disk is not opened: its node report
   );
   expect(status).toMatchObject({ role: 'none', state: 'not-opened' });
   expect(status.error).toContain(segment);
-  expect(restarted.composed?.partitions.replicaProblems()).toEqual([
-    expect.objectContaining({ topic: 'corrupt-replica', partition: 0, state: 'not-opened' }),
-  ]);
-  // The partition goes on with the other two replicas.
+  // The partition goes on with the other two replicas meanwhile.
   await sendAfterRestart(restarted, 'corrupt-replica');
-  // Metadata changes (this topic's leader reports, a new topic) do not open it again: its files
-  // would only be scanned and the same error logged at every change.
-  const since = restarted.composed?.partitions.replicaProblems()[0]?.sinceMs;
-  const admin = kafka().admin();
-  await admin.connect();
-  await admin.createTopics({ topics: [{ topic: 'after-corrupt', numPartitions: 1 }], waitForLeaders: true });
-  await admin.disconnect();
-  await restarted.composed?.partitions.settled();
-  expect(restarted.composed?.partitions.replicaProblems()[0]?.sinceMs).toBe(since);
+  await repaired(restarted, 'corrupt-replica', 6);
+  await readBackFrom(restarted, 'corrupt-replica', ['v0', 'v1', 'v2', 'v3', 'v4', 'after']);
 });
 
-test('a replica whose group folder was deleted does not come back as an empty voter: not-opened, REPLICA_STATE_LOST', async () => {
+test('a replica whose group folder was deleted does not come back as an empty voter: REPLICA_STATE_LOST, then rebuilt as a learner and promoted', async () => {
   const { victim, groupDir } = await stopAFollower('lost-folder', 1);
   await victim.disk.removeTree(groupDir);
 
@@ -300,9 +290,72 @@ test('a replica whose group folder was deleted does not come back as an empty vo
   );
   expect(status).toMatchObject({ role: 'none', state: 'not-opened' });
   expect(status.error).toContain('is gone');
-  expect(await victim.disk.readdir(path.dirname(groupDir))).not.toContain(path.basename(groupDir));
   await sendAfterRestart(restarted, 'lost-folder');
+  await repaired(restarted, 'lost-folder', 2);
+  // The rebuild's mark is gone once the replica opens normally (after a restart).
+  const raftDir = path.dirname(groupDir);
+  await restarted.broker.stop();
+  const again = await start(restarted.id, restarted.disk);
+  nodes[nodes.indexOf(restarted)] = again;
+  await until('the rebuilt replica online after a restart', () =>
+    again.composed?.partitions.statuses().find((s) => s.topic === 'lost-folder' && s.state === 'online'),
+  );
+  expect((await again.disk.readdir(raftDir)).filter((n) => n.includes('.rebuild-'))).toEqual([]);
+  await readBackFrom(again, 'lost-folder', ['v0', 'after']);
 });
+
+/**
+ * Waits until `node`'s replica of `topic`-0 is repaired: online, a voter of its group again, no
+ * repair left in the metadata, and holding `records` records like the leader.
+ */
+async function repaired(node: Node, topic: string, records: number): Promise<void> {
+  await until(
+    `${topic} rebuilt on node ${node.id}`,
+    () => {
+      const s = node.composed?.partitions.statuses().find((x) => x.topic === topic);
+      const leader = leaderOf(topic, 0);
+      const voters =
+        leader?.composed?.partitions.statuses().find((x) => x.topic === topic) && groupVoters(leader, topic);
+      return s?.state === 'online' &&
+        s.repair === undefined &&
+        s.highWatermark === BigInt(records) &&
+        voters?.includes(node.id)
+        ? true
+        : undefined;
+    },
+    30_000,
+  );
+}
+
+/** The voters of `topic`-0's group as `node` (its leader) sees them. */
+function groupVoters(node: Node, topic: string): readonly number[] | undefined {
+  for (const r of node.composed?.partitions.replicas() ?? [])
+    if (r.topic === topic && 'group' in r)
+      return (r as unknown as { group: { status(): { voters: readonly number[] } } }).group.status().voters;
+  return undefined;
+}
+
+/** Moves the leadership of `topic`-0 to `node` and reads the partition from the start through it. */
+async function readBackFrom(node: Node, topic: string, values: string[]): Promise<void> {
+  const leader = await until('a leader', () => leaderOf(topic, 0));
+  if (leader !== node) {
+    const r = [...(leader.composed?.partitions.replicas() ?? [])].find(
+      (x) => x.topic === topic,
+    ) as unknown as {
+      transferLeadership(to: number, windowMs: number): void;
+    };
+    r.transferLeadership(node.id, 2000);
+    await until('the rebuilt replica leads', () => (leaderOf(topic, 0) === node ? true : undefined));
+  }
+  const consumer = kafka().consumer({ groupId: `read-back-${topic}` });
+  await consumer.connect();
+  const seen: string[] = [];
+  await consumer.subscribe({ topic, fromBeginning: true });
+  await consumer.run({ eachMessage: async ({ message }) => void seen.push(message.value?.toString() ?? '') });
+  await until('every record read back', () => (seen.length >= values.length ? true : undefined));
+  await consumer.disconnect();
+  expect(seen).toEqual(values);
+}
 
 /**
  * Creates `topic` (one partition, RF 3), produces `records` with acks=all, waits until a follower
