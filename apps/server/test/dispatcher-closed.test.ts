@@ -14,7 +14,7 @@ import { DEFAULT_CONFIG } from '../src/config.js';
 import { KafkaDispatcher } from '../src/handlers/dispatcher.js';
 import { createHandlerTable } from '../src/handlers/table.js';
 import type { Services } from '../src/handlers/types.js';
-import { ManualScheduler } from '../src/infra.js';
+import { ManualScheduler } from '@chronik/env';
 import { silentLogger } from '../src/logger.js';
 import { ServerMetrics } from '../src/metrics.js';
 
@@ -62,13 +62,15 @@ function setup() {
   } as unknown as Services;
   const metrics = new ServerMetrics();
   const table = createHandlerTable();
+  const time = new ManualScheduler();
   const dispatcher = new KafkaDispatcher(
     services,
     {
       config: DEFAULT_CONFIG,
       logger: silentLogger,
       metrics,
-      scheduler: new ManualScheduler(),
+      clock: time,
+      scheduler: time,
       shutdown: new AbortController().signal,
       table: () => table,
     },

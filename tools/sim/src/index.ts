@@ -2,6 +2,7 @@
 export { Checker, recordsOf } from './checker.js';
 export type { Ack, ReadRecord, Violation, ViolationKind } from './checker.js';
 export { SimCluster, nodeConfig } from './cluster.js';
+export { DEFER_MS, simEnv } from './env.js';
 export type { ClusterOptions, Composed, NodeState, SimNode } from './cluster.js';
 export { EventQueue, Owner, SIM_EPOCH_MS, settle } from './event-queue.js';
 export type { SimTimer, TraceLine } from './event-queue.js';

@@ -111,13 +111,13 @@ export class KafkaDispatcher implements FrameDispatcher {
     // A produce is handled even then: acks=0 data is meant to be written with no one listening.
     if (conn.isClosed && apiKey !== ApiKey.Produce) return this.closed(schema);
     const request = decodeRequest(apiKey, apiVersion, reader);
-    const started = this.env.scheduler.now();
+    const started = this.env.clock.nowMs();
     const finish = (response: unknown): ResponseBody => {
       if (conn.isClosed) return this.closed(schema);
       this.env.metrics.requests.inc({ api: schema.name, outcome: 'ok' });
       this.env.metrics.requestSeconds.observe(
         { api: schema.name },
-        (this.env.scheduler.now() - started) / 1000,
+        (this.env.clock.nowMs() - started) / 1000,
       );
       return response === null ? null : this.encode(ctx, response);
     };

@@ -5,12 +5,12 @@
 //   it on a RaftHost.
 // `restart()` closes the partition and opens it again from its storage with a new leader epoch (the
 // local one is given the next epoch; the replicated one is elected in a new term).
+import { systemClock, systemScheduler } from '@chronik/env';
+import type { Clock } from '@chronik/env';
 import { RaftHost } from '@chronik/raft-host';
 import { MemFileSystem } from '@chronik/wal';
 import { GroupManifest } from '../../src/cluster/group-manifest.js';
 import { PartitionGroups } from '../../src/cluster/partition-groups.js';
-import type { Scheduler } from '../../src/infra.js';
-import { systemScheduler } from '../../src/infra.js';
 import { silentLogger } from '../../src/logger.js';
 import { LocalPartition } from '../../src/partition/local-partition.js';
 import type { LogConfig, ManagedPartition, PartitionEvents } from '../../src/partition/types.js';
@@ -69,6 +69,8 @@ class LocalHarness implements PartitionHarness {
     maxRecordBytes: 1 << 20,
     maxPendingBytes: 1 << 26,
     logger: silentLogger,
+    clock: systemClock,
+    scheduler: systemScheduler,
   });
 
   constructor(
@@ -117,10 +119,7 @@ class ReplicatedHarness implements PartitionHarness {
   p!: ManagedPartition;
   private host!: RaftHost;
   private readonly fs = new MemFileSystem();
-  private readonly scheduler: Scheduler = {
-    now: () => this.now,
-    setTimer: (ms, fn) => systemScheduler.setTimer(ms, fn),
-  };
+  private readonly clock: Clock = { nowMs: () => this.now, monotonicMs: () => this.now };
 
   constructor(
     private readonly config: LogConfig,
@@ -129,7 +128,13 @@ class ReplicatedHarness implements PartitionHarness {
 
   async open(): Promise<ManagedPartition> {
     await this.fs.mkdir('/raft');
-    this.host = new RaftHost({ nodeId: 1, dataDir: '/raft', fs: this.fs, tickMs: 10, electionTicks: 5 });
+    this.host = new RaftHost({
+      nodeId: 1,
+      dataDir: '/raft',
+      env: { fs: this.fs },
+      tickMs: 10,
+      electionTicks: 5,
+    });
     const groups = new PartitionGroups({
       host: this.host,
       fs: this.fs,
@@ -139,7 +144,8 @@ class ReplicatedHarness implements PartitionHarness {
       electionTicks: 5,
       retentionCheckIntervalMs: 0,
       proposalTimeoutMs: 5000,
-      scheduler: this.scheduler,
+      clock: this.clock,
+      scheduler: systemScheduler,
       logger: silentLogger,
     });
     const { events, ready } = readiness();

@@ -2,6 +2,7 @@
 // flush policy (acks, flush.messages, background flush), the shared batch cache, the index snapshot
 // of a clean close, the WAL entry checksum derived from the batch's own CRC, stopping for good
 // when the log fails, and reads around a damaged entry.
+import { systemClock, systemScheduler } from '@chronik/env';
 import { buildRecordBatch, readRecordBatchHeader } from '@chronik/protocol';
 import { MemFileSystem, WalError } from '@chronik/wal';
 import { silentLogger } from '../../src/logger.js';
@@ -221,6 +222,8 @@ test.each([false, true])(
       maxRecordBytes: 1 << 20,
       maxPendingBytes: 1 << 24,
       logger: silentLogger,
+      clock: systemClock,
+      scheduler: systemScheduler,
     });
     try {
       const p = await open(await factory.open('/wal'), { logAppendTime }, { epoch: 7 });
