@@ -2,7 +2,7 @@
 // negotiation, deadlines, failed and closed connections, the in-flight bound, a node that moved.
 import net from 'node:net';
 import { ApiKey, defaultFetchRequest } from '@chronik/protocol';
-import { systemScheduler } from '../src/infra.js';
+import { systemScheduler } from '@chronik/env';
 import { silentLogger } from '../src/logger.js';
 import type { BrokerAddress } from '../src/net/broker-client.js';
 import { BrokerClient } from '../src/net/broker-client.js';

@@ -19,7 +19,7 @@ import net from 'node:net';
 import type { ApiRequestByKey, ApiResponseByKey, KnownApiKey } from '@chronik/protocol';
 import { ApiKey, ErrorCode, FrameDecoder, decodeResponseFrame, encodeRequestFrame } from '@chronik/protocol';
 import { KafkaError } from '../errors.js';
-import type { Scheduler, TimerHandle } from '../infra.js';
+import type { Scheduler, TimerHandle } from '@chronik/env';
 import type { Logger } from '../logger.js';
 
 /** Where a node's Kafka listener is (its advertised address). */
