@@ -264,7 +264,7 @@ function buildParser(argv: readonly string[]) {
       'quota-request-percentage': {
         type: 'string',
         describe:
-          "request_percentage of every client id without its own: the share of the event loop (%) each client id's requests may take before it is throttled [default: none]",
+          'request_percentage of every client id without its own: its share of the event loop (%) [default: none]',
       },
       'quota-request-percentage-by-client': {
         type: 'string',
