@@ -17,9 +17,16 @@ export type { ClusterStatus } from './modes/compose.js';
 export { METADATA_GROUP_ID, partitionGroupId } from './cluster/group-ids.js';
 export { parseCommandLine, parseHostPort, parsePeers } from './cli.js';
 export type { CommandLineResult } from './cli.js';
-export { DEFAULT_BROKER, DEFAULT_CONFIG, DEFAULT_LIMITS, validateConfig } from './config.js';
+export {
+  DEFAULT_BROKER,
+  DEFAULT_CLIENT_QUOTAS,
+  DEFAULT_CONFIG,
+  DEFAULT_LIMITS,
+  validateConfig,
+} from './config.js';
 export type {
   BrokerDefaults,
+  ClientQuotaConfig,
   NetworkLimits,
   RaftClusterOptions,
   ServerConfig,

@@ -120,7 +120,12 @@ async function fetch(
       req,
     ),
   ).subarray(4);
-  const out = await dispatcher().dispatch(frame, { id: 1, remoteAddress: 'test', isClosed: false });
+  const out = await dispatcher().dispatch(frame, {
+    id: 1,
+    remoteAddress: 'test',
+    isClosed: false,
+    throttleTimeMs: () => 0,
+  });
   if (out === null) throw new Error('no response');
   const bytes = out instanceof Uint8Array ? Buffer.from(out) : Buffer.concat(out.map((c) => Buffer.from(c)));
   const { header, body } = decodeResponseFrame(ApiKey.Fetch, version, bytes);
