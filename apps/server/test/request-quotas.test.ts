@@ -5,7 +5,7 @@
 import net from 'node:net';
 import { FrameDecoder, peekClientId } from '@chronik/protocol';
 import { DEFAULT_CLIENT_QUOTAS, DEFAULT_LIMITS } from '../src/config.js';
-import { ManualScheduler } from '../src/infra.js';
+import { ManualScheduler } from '@chronik/env';
 import type { ConnectionInfo, FrameDispatcher, GatedConnection, RequestGate } from '../src/net/connection.js';
 import { ThrottleGate } from '../src/net/gate.js';
 import { RequestQuotaManager, WindowedRate, throttleTimeMs } from '../src/net/quota.js';

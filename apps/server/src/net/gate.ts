@@ -26,7 +26,7 @@
 // does not wait in the turns' queue. A throttle is at most one quota window (as Kafka bounds request
 // quotas' throttles), so a client id over its quota still starts about one request per connection
 // per window: its connections are bounded by the connection and address limits.
-import type { TimerHandle } from '../infra.js';
+import type { TimerHandle } from '@chronik/env';
 import type { QuotaEntity } from '../services/client-quotas.js';
 import type { GatedConnection, RequestGate, RequestQuotas } from './connection.js';
 import type { RequestQuotaManager } from './quota.js';

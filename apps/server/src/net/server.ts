@@ -7,8 +7,7 @@
 import net from 'node:net';
 import type { NetworkLimits } from '../config.js';
 import { ServerError, ServerErrorCode, errorMessage } from '../errors.js';
-import type { TimerHandle } from '../infra.js';
-import { systemScheduler } from '../infra.js';
+import type { TimerHandle } from '@chronik/env';
 import type { Logger } from '../logger.js';
 import { silentLogger } from '../logger.js';
 import type { ClientQuotaStore } from '../services/client-quotas.js';
@@ -25,6 +24,12 @@ import { FairGate, ThrottleGate } from './gate.js';
 import type { QuotaWindows } from './quota.js';
 import { RequestQuotaManager } from './quota.js';
 
+/** The machine's timer (the listener reads the machine's clock and timers, like the sockets it serves). */
+function machineTimer(delayMs: number, fn: () => void): TimerHandle {
+  const t = setTimeout(fn, delayMs);
+  t.unref();
+  return { cancel: () => clearTimeout(t) };
+}
 export interface KafkaListenerOptions {
   host: string;
   port: number;
@@ -86,7 +91,7 @@ export class KafkaListener {
     const quotas = options.quotas;
     if (quotas !== undefined && quotas.store.any('request_percentage')) {
       const throttles = new ThrottleGate(turns, new RequestQuotaManager(quotas.store, quotas.windows), {
-        setTimer: options.setTimer ?? systemScheduler.setTimer,
+        setTimer: options.setTimer ?? machineTimer,
       });
       this.gate = throttles;
       this.quotas = throttles;
