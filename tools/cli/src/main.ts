@@ -22,9 +22,11 @@ import { processIo } from './io.js';
 import type { Format } from './output.js';
 
 export const VERSION = '0.1.0';
+/** The option yargs' completion script calls the program with. */
+const COMPLETION_KEY = 'get-yargs-completions';
 
-function buildParser(io: Io, plan: (p: Planned) => void): Argv {
-  let y: Argv = yargs()
+function buildParser(io: Io, plan: (p: Planned) => void, processArgs: readonly string[] = []): Argv {
+  let y: Argv = yargs([...processArgs])
     .scriptName('chronik')
     .usage('$0 <command> [options]')
     .option('brokers', {
@@ -105,6 +107,14 @@ function globalOptions(a: Record<string, unknown>): GlobalOptions {
 export async function main(argv: readonly string[], io: Io = processIo()): Promise<number> {
   let planned: Planned | undefined;
   const parser = buildParser(io, (p) => (planned = p));
+  if (argv.includes(`--${COMPLETION_KEY}`)) {
+    // What the completion script asks (`chronik --get-yargs-completions chronik group ''`). yargs
+    // completes a subcommand by parsing its own process arguments again, so only a parser made
+    // on them and left to print and exit by itself gets it right: this one path writes to the
+    // process's stdout and ends the process.
+    buildParser(io, () => undefined, argv).parse();
+    return ExitCode.OK;
+  }
   const parsed = await parse(parser, argv);
   if (parsed.error !== undefined) {
     io.stderr.write(

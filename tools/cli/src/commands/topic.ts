@@ -89,13 +89,11 @@ export const registerTopic: Register = (y: Argv, plan: Plan) =>
         'describe <topics..>',
         'partitions with leader, replicas, ISR, log start/end and size; the configs set on the topic',
         (c) =>
-          c
-            .positional('topics', { type: 'string', array: true, demandOption: true })
-            .option('all-configs', {
-              type: 'boolean',
-              default: false,
-              describe: 'show every config, inherited ones too',
-            }),
+          c.positional('topics', { type: 'string', array: true, demandOption: true }).option('all-configs', {
+            type: 'boolean',
+            default: false,
+            describe: 'show every config, inherited ones too',
+          }),
         (a) =>
           plan({
             formats: READ_FORMATS,
@@ -106,13 +104,11 @@ export const registerTopic: Register = (y: Argv, plan: Plan) =>
         'delete <topics..>',
         'delete topics',
         (c) =>
-          c
-            .positional('topics', { type: 'string', array: true, demandOption: true })
-            .option('if-exists', {
-              type: 'boolean',
-              default: false,
-              describe: 'succeed when the topic does not exist',
-            }),
+          c.positional('topics', { type: 'string', array: true, demandOption: true }).option('if-exists', {
+            type: 'boolean',
+            default: false,
+            describe: 'succeed when the topic does not exist',
+          }),
         (a) =>
           plan({
             formats: WRITE_FORMATS,
@@ -148,14 +144,12 @@ export const registerTopic: Register = (y: Argv, plan: Plan) =>
         'add-partitions <topic>',
         'raise the partition count of a topic',
         (c) =>
-          c
-            .positional('topic', { type: 'string', demandOption: true })
-            .option('partitions', {
-              alias: 'p',
-              type: 'string',
-              demandOption: true,
-              describe: 'the new total number of partitions',
-            }),
+          c.positional('topic', { type: 'string', demandOption: true }).option('partitions', {
+            alias: 'p',
+            type: 'string',
+            demandOption: true,
+            describe: 'the new total number of partitions',
+          }),
         (a) =>
           plan({
             formats: WRITE_FORMATS,
