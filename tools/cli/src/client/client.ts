@@ -207,6 +207,11 @@ export class KafkaClient {
     };
   }
 
+  /** `metadata`, tried again on retriable errors (a broker restarting, a lost connection). */
+  async metadataWithRetry(topics: readonly string[] | null): Promise<ClusterMetadata> {
+    return this.retry('the cluster metadata', () => this.metadata(topics));
+  }
+
   /**
    * The metadata of existing topics: UNKNOWN_TOPIC_OR_PARTITION (or another topic error) for any
    * that is missing. Retriable topic errors (a leader being elected) are retried.

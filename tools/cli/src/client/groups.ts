@@ -32,7 +32,7 @@ export interface GroupDescription {
 }
 
 export async function listGroups(client: KafkaClient): Promise<GroupListing[]> {
-  const md = await client.metadata([]);
+  const md = await client.metadataWithRetry([]);
   const lists = await Promise.all(
     md.brokers.map((b) =>
       client.retry(`the groups of broker ${b.nodeId}`, async () => {

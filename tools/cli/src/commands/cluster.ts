@@ -44,7 +44,7 @@ interface PartitionProblem {
 }
 
 async function status(ctx: Context): Promise<number> {
-  const md = await ctx.client.metadata(null);
+  const md = await ctx.client.metadataWithRetry(null);
   const problems: PartitionProblem[] = [];
   let partitions = 0;
   for (const t of md.topics)

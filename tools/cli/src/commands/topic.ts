@@ -228,7 +228,7 @@ async function waitForLeaders(ctx: Context, topics: string[], timeoutMs: number)
 }
 
 async function list(ctx: Context, internal: boolean): Promise<number> {
-  const md = await ctx.client.metadata(null);
+  const md = await ctx.client.metadataWithRetry(null);
   const topics = md.topics.filter((t) => internal || !t.isInternal);
   const rows = topics.map((t) => ({
     name: t.name,
