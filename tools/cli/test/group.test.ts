@@ -104,16 +104,13 @@ describe('group', () => {
       [1, 3],
       [2, 3],
     ]);
-    const latest = await chronik([
-      'group',
-      'reset-offsets',
-      'workers',
-      '--all-topics',
-      '--to',
-      'latest',
-      '--execute',
-    ]);
+    // On a terminal a progress bar counts the partitions committed.
+    const latest = await chronik(
+      ['group', 'reset-offsets', 'workers', '--all-topics', '--to', 'latest', '--execute'],
+      { tty: true },
+    );
     expect(latest.stdout).toMatch(/^workers\s+jobs\s+2\s+3\s+8$/m);
+    expect(latest.stderr).toContain('resetting workers [');
     const byTime = jsonOf<{ offsets: Array<{ newOffset: number }> }>(
       await chronik([
         'group',
