@@ -82,6 +82,8 @@ async function produce(ctx: Context, o: ProduceOptions): Promise<number> {
   const headers = [...o.headers].map(([key, value]) => ({ key, value: Buffer.from(value) }));
   const bar = progress(ctx.io, `producing to ${o.topic}`, ctx.io.stdinBytes ?? 0, ' B');
   const lines = readline.createInterface({ input: ctx.io.stdin, crlfDelay: Infinity, terminal: false });
+  // Ctrl-C while waiting for the next line typed: stop reading, send what was read, print the summary.
+  ctx.io.signal?.addEventListener('abort', () => lines.close(), { once: true });
   const started = Date.now();
   let count = 0;
   try {
