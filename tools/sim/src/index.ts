@@ -16,6 +16,6 @@ export type { ReplicaLogReport } from './replica-logs.js';
 export { TOPIC, drawParams, formatResult, replayCommand, runSeed } from './simulation.js';
 export type { SimOptions, SimParams, SimResult } from './simulation.js';
 export { Workload } from './workload.js';
-export type { ProducerSpec, WorkloadOptions } from './workload.js';
+export type { GroupSpec, ProducerSpec, WorkloadOptions } from './workload.js';
 export { USAGE, main, parseArgs } from './cli.js';
 export type { CliArgs } from './cli.js';
