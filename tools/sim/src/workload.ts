@@ -775,6 +775,14 @@ export class Workload {
       }
     }
     const asked = partitions ?? Array.from({ length: this.options.partitions }, (_, i) => i);
+    const shows = (p: number): string => {
+      const o = shown.get(p);
+      return unstable.has(p) ? 'unstable' : o === undefined ? 'none' : `${o.offset} (${o.metadata})`;
+    };
+    this.queue.note(
+      this.owner.name,
+      `${source} of ${client.group}: ${asked.map((p) => `${this.key(p)}=${shows(p)}`).join(' ')}`,
+    );
     for (const partition of asked)
       if (!unstable.has(partition))
         this.checker.offsetFetched(
