@@ -1,5 +1,5 @@
 // Public entry point of @chronik/sim: the whole-product simulator (README.md).
-export { Checker, recordsOf } from './checker.js';
+export { Checker, decodeAssignment, encodeAssignment, recordsOf } from './checker.js';
 export type { Ack, ReadRecord, Violation, ViolationKind } from './checker.js';
 export { SimCluster, nodeConfig } from './cluster.js';
 export { DEFER_MS, simEnv } from './env.js';
