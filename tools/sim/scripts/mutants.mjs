@@ -108,15 +108,15 @@ export const MUTANTS = [
     ],
   },
   {
-    name: 'offsets-load-drops-last',
-    what: 'a coordinator loading `__consumer_offsets` (after a failover or a restart) skips the partition’s last record',
+    name: 'load-drops-last',
+    what: 'a coordinator loading `__consumer_offsets` (after a failover or restart) skips the partition’s last record',
     file: 'apps/server/dist/groups/service.js',
     find: 'if (rec.offset < offset || rec.offset >= end || rec.key === null)',
     replace: 'if (rec.offset < offset || rec.offset >= end - 1n || rec.key === null)',
   },
   {
-    name: 'offsets-served-while-loading',
-    what: 'the coordinator answers its groups’ requests while it is still loading their partition, instead of COORDINATOR_LOAD_IN_PROGRESS',
+    name: 'serve-while-loading',
+    what: 'the coordinator answers a group’s requests while it loads its partition, not COORDINATOR_LOAD_IN_PROGRESS',
     // The simulated disk reads at once, so a load ends within one event; the mutant also makes it
     // take 100 ms, as reading a long partition from a real disk does (that delay alone passes).
     file: 'apps/server/dist/groups/coordinator.js',
@@ -125,7 +125,7 @@ export const MUTANTS = [
       "this.partitions.set(partition, { state: 'active', epoch });\n        await new Promise((resolve) => this.scheduler.setTimer(100, resolve));",
   },
   {
-    name: 'commit-any-generation',
+    name: 'any-generation',
     what: 'a member’s OffsetCommit is accepted whatever generation it carries',
     file: 'apps/server/dist/groups/coordinator.js',
     find: "if (req.generationId !== group.generationId)\n                return all('ILLEGAL_GENERATION');",
@@ -139,7 +139,7 @@ export const MUTANTS = [
     replace: 'if (true) {',
   },
   {
-    name: 'fetch-wrong-partition',
+    name: 'wrong-partition',
     what: 'OffsetFetch answers partition 0’s committed offset for every partition of a topic',
     file: 'apps/server/dist/groups/coordinator.js',
     find: 'const o = live.getOffset(topic, partition);',
