@@ -1,6 +1,6 @@
 // Lint rules for the whole workspace. The Raft core gets extra rules that keep it
-// deterministic: no wall clock, no ambient randomness, no timers, no I/O modules. The WAL may
-// not import any package of ours.
+// deterministic: no wall clock, no ambient randomness, no timers, no I/O modules. The environment
+// seam (@chronik/env) imports no package of ours, and the WAL none but it.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
@@ -29,7 +29,17 @@ const restrictedIo = ioModules
 
 // The server's layers, lowest first, with what each may not import. A layer lists every layer above it.
 const serverLayerOrder = ['storage', 'partition', ['services', 'groups', 'cluster'], 'handlers', 'net'];
-const infraImports = ['node:fs', 'fs', 'node:fs/promises', 'node:crypto', 'crypto', '@chronik/raft-grpc'];
+const infraImports = ['node:fs', 'fs', 'node:fs/promises', 'node:crypto', 'crypto'];
+// The machine's implementations of the environment seam (@chronik/env, and what @chronik/wal
+// re-exports of it): the seam's types and helpers may be imported anywhere, its real parts only
+// where infrastructure is constructed.
+const machineParts = [
+  {
+    name: '@chronik/env',
+    importNames: ['realEnv', 'systemClock', 'systemScheduler', 'systemRandom', 'nodeFileSystem'],
+  },
+  { name: '@chronik/wal', importNames: ['nodeFileSystem', 'systemClock', 'systemTimers'] },
+];
 const clockAndTimers = {
   globals: ['setTimeout', 'setInterval', 'setImmediate', 'clearTimeout', 'clearInterval'],
   properties: [
@@ -53,7 +63,13 @@ function serverLayers() {
         'no-restricted-imports': [
           'error',
           {
-            paths: infraImports.map((name) => ({ name, message: infraMessage })),
+            paths: [
+              ...infraImports.map((name) => ({ name, message: infraMessage })),
+              ...machineParts.map((p) => ({ ...p, message: infraMessage })),
+              // The gRPC transport is constructed only in the modes; its types (what a peer answers)
+              // may be named anywhere.
+              { name: '@chronik/raft-grpc', allowTypeImports: true, message: infraMessage },
+            ],
             patterns: [
               {
                 regex: `^\\.\\./(${forbidden.join('|')})/`,
@@ -133,9 +149,9 @@ export default tseslint.config(
     rules: { 'no-console': 'error' },
   },
   {
-    // @chronik/wal is at the bottom of the layering, beside @chronik/raft: it depends on nothing of
-    // ours. Whatever joins it to Raft (RaftLogStorage) lives in @chronik/raft-host, above both.
-    files: ['packages/wal/src/**'],
+    // @chronik/env, the environment seam (clock, scheduler, randomness, file system, logger), is the
+    // bottom of the layering: every package but the Raft core may use it, and it uses nothing of ours.
+    files: ['packages/env/src/**'],
     rules: {
       'no-restricted-imports': [
         'error',
@@ -143,8 +159,27 @@ export default tseslint.config(
           patterns: [
             {
               group: ['@chronik/*'],
+              message: '@chronik/env depends on no other Chronik package: everything else depends on it.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // @chronik/wal is at the bottom of the layering, beside @chronik/raft: it depends on nothing of
+    // ours but the environment seam (@chronik/env). Whatever joins it to Raft (RaftLogStorage) lives
+    // in @chronik/raft-host, above both.
+    files: ['packages/wal/src/**'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['@chronik/*', '!@chronik/env', '@chronik/env/*'],
               message:
-                '@chronik/wal depends on no other Chronik package; put the code that needs one above it.',
+                '@chronik/wal depends on no other Chronik package but @chronik/env; put the code that needs one above it.',
             },
           ],
         },

@@ -11,6 +11,7 @@ import { silentLogger } from './logger.js';
 import { ServerMetrics } from './metrics.js';
 import type { FrameDispatcher } from './net/connection.js';
 import { KafkaListener } from './net/server.js';
+import { StaticClientQuotaStore } from './services/client-quotas.js';
 
 export interface BrokerDeps {
   logger?: Logger;
@@ -142,11 +143,19 @@ export class Broker {
             : servicesReady.then((s) => s.dispatcher.dispatch(frame, conn)),
       },
       logger: this.logger.child({ component: 'net' }),
+      quotas: {
+        store: new StaticClientQuotaStore(c.clientQuotas),
+        windows: { windowNum: c.clientQuotas.windowNum, windowMs: c.clientQuotas.windowSizeSeconds * 1000 },
+      },
       hooks: {
         onFrame: (n) => metrics.bytesIn.inc(n + 4),
         onResponse: (n) => metrics.bytesOut.inc(n),
         onBrokerClose: (reason) => metrics.closedConnections.inc({ reason }),
         onMalformed: (kind) => metrics.malformedRequests.inc({ kind }),
+        onThrottle: (ms) => {
+          metrics.throttledResponses.inc({ quota: 'request' });
+          metrics.throttleSeconds.inc({ quota: 'request' }, ms / 1000);
+        },
       },
     });
     metrics.connectionCount = () => this.kafka?.connectionCount ?? 0;

@@ -7,7 +7,13 @@
 // text to print and the exit code, so main() and the tests decide what to do with it.
 import yargs from 'yargs';
 import type { ServerConfig } from './config.js';
-import { DEFAULT_BROKER, DEFAULT_CONFIG, DEFAULT_LIMITS, validateConfig } from './config.js';
+import {
+  DEFAULT_BROKER,
+  DEFAULT_CLIENT_QUOTAS,
+  DEFAULT_CONFIG,
+  DEFAULT_LIMITS,
+  validateConfig,
+} from './config.js';
 import { ServerError, ServerErrorCode, errorMessage } from './errors.js';
 import { LOG_LEVELS, type LogLevel } from './logger.js';
 
@@ -28,6 +34,31 @@ function int(name: string, raw: unknown, min: number, max: number): number {
 
 function optInt(name: string, raw: unknown, min: number, max: number): number | undefined {
   return raw === undefined ? undefined : int(name, raw, min, max);
+}
+
+/** A request_percentage: a decimal number above 0 and at most 100 ("0.5", "10"). */
+function percentage(name: string, raw: unknown): number {
+  const s = String(raw).trim();
+  if (!/^\d+(\.\d+)?$/.test(s)) bad(`--${name}: "${String(raw)}" is not a percentage (like 10 or 0.5)`);
+  const v = Number(s);
+  if (!(v > 0 && v <= 100)) bad(`--${name}: ${s} is out of range (0, 100]: 100 is the whole event loop`);
+  return v;
+}
+
+/** "client-a=10,client-b=0.5": request_percentage per client id (an id cannot hold ",", nor begin or end with a space). */
+function parseClientPercentages(name: string, raw: string): Map<string, number> {
+  const byClient = new Map<string, number>();
+  for (const item of raw
+    .split(',')
+    .map((p) => p.trim())
+    .filter((p) => p !== '')) {
+    const eq = item.lastIndexOf('=');
+    if (eq <= 0) bad(`--${name}: "${item}" is not client-id=percentage`);
+    const clientId = item.slice(0, eq);
+    if (byClient.has(clientId)) bad(`--${name}: client id "${clientId}" appears twice`);
+    byClient.set(clientId, percentage(name, item.slice(eq + 1)));
+  }
+  return byClient;
 }
 
 /** "host" or "host:port" (IPv6 in brackets: "[::1]:9092"). */
@@ -230,6 +261,25 @@ function buildParser(argv: readonly string[]) {
         default: String(DEFAULT_LIMITS.requestTurnBudgetMs),
         describe: 'time starting requests per event-loop turn before connections take turns (0 = no turns)',
       },
+      'quota-request-percentage': {
+        type: 'string',
+        describe:
+          'request_percentage of every client id without its own: its share of the event loop (%) [default: none]',
+      },
+      'quota-request-percentage-by-client': {
+        type: 'string',
+        describe: 'request_percentage per client id: "client-a=10,client-b=0.5" [default: none]',
+      },
+      'quota-window-num': {
+        type: 'string',
+        default: String(DEFAULT_CLIENT_QUOTAS.windowNum),
+        describe: 'quota.window.num: samples a client quota is measured over',
+      },
+      'quota-window-size-seconds': {
+        type: 'string',
+        default: String(DEFAULT_CLIENT_QUOTAS.windowSizeSeconds),
+        describe: 'quota.window.size.seconds: length of one sample, and the longest request throttle',
+      },
       'client-error-log-interval-ms': {
         type: 'string',
         default: String(DEFAULT_LIMITS.clientErrorLogIntervalMs),
@@ -363,6 +413,18 @@ function toConfig(a: Args): ServerConfig {
         0,
         2 ** 31 - 1,
       ),
+    },
+    clientQuotas: {
+      requestPercentageDefault:
+        a['quota-request-percentage'] === undefined
+          ? undefined
+          : percentage('quota-request-percentage', a['quota-request-percentage']),
+      requestPercentageByClientId: parseClientPercentages(
+        'quota-request-percentage-by-client',
+        String(a['quota-request-percentage-by-client'] ?? ''),
+      ),
+      windowNum: int('quota-window-num', a['quota-window-num'], 1, 100),
+      windowSizeSeconds: int('quota-window-size-seconds', a['quota-window-size-seconds'], 1, 3600),
     },
     broker: {
       ...DEFAULT_BROKER,

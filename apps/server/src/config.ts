@@ -97,6 +97,26 @@ export interface BrokerDefaults {
   logScrubBytesPerSec: number;
 }
 
+/**
+ * Client quotas (Kafka's client quota configs and their broker settings). None are set by
+ * default, as in Kafka; the values are read through `services/client-quotas.ts`, enforced by the
+ * network layer (`net/quota.ts`).
+ */
+export interface ClientQuotaConfig {
+  /**
+   * request_percentage of every client id without an override of its own (Kafka's quota for
+   * `clients=<default>`): the share of the event loop, in %, each client id's requests may take
+   * (--quota-request-percentage). Undefined: none.
+   */
+  requestPercentageDefault: number | undefined;
+  /** request_percentage per client id (Kafka's `clients=<id>`; --quota-request-percentage-by-client). */
+  requestPercentageByClientId: ReadonlyMap<string, number>;
+  /** Samples a quota is measured over (Kafka's quota.window.num). */
+  windowNum: number;
+  /** Length of one sample (Kafka's quota.window.size.seconds); also the longest throttle. */
+  windowSizeSeconds: number;
+}
+
 export type ServerMode = 'standalone' | 'raft-cluster';
 
 export interface RaftClusterOptions {
@@ -132,6 +152,7 @@ export interface ServerConfig {
   dataDir: string;
   logLevel: LogLevel;
   limits: NetworkLimits;
+  clientQuotas: ClientQuotaConfig;
   broker: BrokerDefaults;
   /** How long a graceful shutdown waits for in-flight requests before closing connections. */
   shutdownTimeoutMs: number;
@@ -151,6 +172,13 @@ export const DEFAULT_LIMITS: NetworkLimits = {
   idleTimeoutMs: 600_000,
   maxConnections: 10_000,
   clientErrorLogIntervalMs: 60_000,
+};
+
+export const DEFAULT_CLIENT_QUOTAS: ClientQuotaConfig = {
+  requestPercentageDefault: undefined,
+  requestPercentageByClientId: new Map(),
+  windowNum: 11,
+  windowSizeSeconds: 1,
 };
 
 export const DEFAULT_BROKER: BrokerDefaults = {
@@ -183,6 +211,7 @@ export const DEFAULT_CONFIG: ServerConfig = {
   dataDir: './data',
   logLevel: 'info',
   limits: DEFAULT_LIMITS,
+  clientQuotas: DEFAULT_CLIENT_QUOTAS,
   broker: DEFAULT_BROKER,
   shutdownTimeoutMs: 5000,
   raft: undefined,
@@ -195,6 +224,12 @@ function invalid(message: string): never {
 function checkInt(name: string, v: number, min: number, max: number): void {
   if (!Number.isInteger(v) || v < min || v > max)
     invalid(`${name} must be an integer in [${min}, ${max}], got ${v}`);
+}
+
+/** A request_percentage: one event loop, so above 0 and at most 100 (all of it). */
+function checkPercentage(name: string, v: number): void {
+  if (!Number.isFinite(v) || v <= 0 || v > 100)
+    invalid(`${name} must be a percentage above 0 and at most 100 (the whole event loop), got ${v}`);
 }
 
 /** Checks every field; throws INVALID_CONFIG naming the first bad one. */
@@ -226,6 +261,15 @@ export function validateConfig(c: ServerConfig): ServerConfig {
   checkInt('--idle-timeout-ms', l.idleTimeoutMs, 0, 2 ** 31 - 1);
   checkInt('--max-connections', l.maxConnections, 1, 1_000_000);
   checkInt('--client-error-log-interval-ms', l.clientErrorLogIntervalMs, 0, 2 ** 31 - 1);
+  const q = c.clientQuotas;
+  if (q.requestPercentageDefault !== undefined)
+    checkPercentage('--quota-request-percentage', q.requestPercentageDefault);
+  for (const [clientId, pct] of q.requestPercentageByClientId) {
+    if (clientId === '') invalid('--quota-request-percentage-by-client: a client id must not be empty');
+    checkPercentage(`--quota-request-percentage-by-client (client id "${clientId}")`, pct);
+  }
+  checkInt('--quota-window-num', q.windowNum, 1, 100);
+  checkInt('--quota-window-size-seconds', q.windowSizeSeconds, 1, 3600);
   const b = c.broker;
   checkInt('num.partitions', b.numPartitions, 1, 100_000);
   checkInt('default.replication.factor', b.defaultReplicationFactor, 1, 32);

@@ -17,9 +17,16 @@ export type { ClusterStatus } from './modes/compose.js';
 export { METADATA_GROUP_ID, partitionGroupId } from './cluster/group-ids.js';
 export { parseCommandLine, parseHostPort, parsePeers } from './cli.js';
 export type { CommandLineResult } from './cli.js';
-export { DEFAULT_BROKER, DEFAULT_CONFIG, DEFAULT_LIMITS, validateConfig } from './config.js';
+export {
+  DEFAULT_BROKER,
+  DEFAULT_CLIENT_QUOTAS,
+  DEFAULT_CONFIG,
+  DEFAULT_LIMITS,
+  validateConfig,
+} from './config.js';
 export type {
   BrokerDefaults,
+  ClientQuotaConfig,
   NetworkLimits,
   RaftClusterOptions,
   ServerConfig,
@@ -28,8 +35,10 @@ export type {
 export { KafkaError, ServerError, ServerErrorCode, isKafkaError, isServerError } from './errors.js';
 export { createLogger, silentLogger, LOG_LEVELS } from './logger.js';
 export type { Logger, LogLevel } from './logger.js';
-export { ManualScheduler, systemRandom, systemScheduler } from './infra.js';
-export type { Random, Scheduler, TimerHandle } from './infra.js';
+// The environment seam (@chronik/env), as the modes take it.
+export { ManualScheduler, realEnv, systemClock, systemRandom, systemScheduler } from '@chronik/env';
+export type { Clock, Env, Random, Scheduler, TimerHandle } from '@chronik/env';
+export type { ClockedTimers, EnvOptions, ModeEnv } from './infra.js';
 export { defineHandler } from './handlers/types.js';
 export type {
   AnyHandler,

@@ -1,164 +1,58 @@
-// The broker's seams to the outside world that are not I/O devices: a clock with one-shot timers,
-// and randomness. Every component takes them as arguments; only the modes (src/modes/) and main.ts
-// use the system implementations below, so the whole broker can run under a simulated clock
-// (ManualScheduler) and seeded randomness. The file system is @chronik/wal's FileSystem seam, the
-// Raft transport @chronik/raft-host's HostTransport.
-import { randomBytes, randomUUID } from 'node:crypto';
+// The broker's environment: @chronik/env's `Env` — clock, scheduler, randomness, file system — less
+// its logger (the broker logs through its own structured logger, logger.ts, which it adapts for the
+// libraries: `libraryLogger`). Only the modes (src/modes/) and main.ts compose it; every component
+// takes the parts it uses as arguments, and ESLint keeps the machine's parts (`realEnv`, `system*`,
+// `nodeFileSystem`) out of the layers, so that the whole broker runs under a simulated clock and
+// seeded randomness (tools/sim, `ManualScheduler` in tests). The Raft transport is
+// @chronik/raft-host's HostTransport, chosen by the raft-cluster mode.
+import { realEnv } from '@chronik/env';
+import type { Env, FileSystem, Random, Scheduler } from '@chronik/env';
 
-export interface TimerHandle {
-  /** Idempotent; a cancelled timer never fires. */
-  cancel(): void;
-}
+/** What a mode takes from the machine. */
+export type ModeEnv = Omit<Env, 'logger'>;
 
-export interface Scheduler {
-  /** Milliseconds since the epoch. */
+/** The clock and timers in one, as the modes took them before the environment seam. */
+export type ClockedTimers = Pick<Scheduler, 'setTimer'> & {
+  /** Wall-clock milliseconds since the epoch. */
   now(): number;
-  /** Runs `fn` once, `delayMs` from now (never synchronously). */
-  setTimer(delayMs: number, fn: () => void): TimerHandle;
-}
-
-/** The wall clock and Node timers (unref'd: a pending timer never keeps the process alive). */
-export const systemScheduler: Scheduler = {
-  now: () => Date.now(),
-  setTimer(delayMs, fn) {
-    const t = setTimeout(fn, Math.max(0, Math.min(delayMs, 2 ** 31 - 1)));
-    t.unref();
-    return { cancel: () => clearTimeout(t) };
-  },
 };
 
-interface ManualTimer {
-  readonly at: number;
-  readonly seq: number;
-  readonly fn: () => void;
-  cancelled: boolean;
+/** How a mode's options carry the environment. */
+export interface EnvOptions {
+  /** Everything the mode takes from the machine; missing parts are the machine's (`realEnv`). */
+  env?: Partial<ModeEnv>;
+  /** @deprecated `env.fs`. */
+  fs?: FileSystem;
+  /** @deprecated `env.clock` (its `nowMs` is `now`) and `env.scheduler` (`setTimer`). */
+  scheduler?: ClockedTimers;
+  /** @deprecated `env.random`. */
+  random?: Random;
 }
 
 /**
- * A deterministic scheduler for tests: time moves only through `advance`, and due timers run in
- * order of their deadline (ties in order of creation), each seeing `now()` equal to its deadline.
+ * A mode's environment: `env`, its missing parts the machine's, and the options before it (with
+ * raft-cluster's `defer` and `now`) on top.
  */
-export class ManualScheduler implements Scheduler {
-  private time: number;
-  private seq = 0;
-  private timers: ManualTimer[] = [];
-
-  constructor(startMs = 1_700_000_000_000) {
-    this.time = startMs;
-  }
-
-  now(): number {
-    return this.time;
-  }
-
-  setTimer(delayMs: number, fn: () => void): TimerHandle {
-    const timer: ManualTimer = {
-      at: this.time + Math.max(0, delayMs),
-      seq: this.seq++,
-      fn,
-      cancelled: false,
-    };
-    this.timers.push(timer);
-    return {
-      cancel: () => {
-        timer.cancelled = true;
-      },
-    };
-  }
-
-  /** Pending (not cancelled) timers. */
-  get pendingTimers(): number {
-    return this.timers.filter((t) => !t.cancelled).length;
-  }
-
-  /** Moves the clock forward by `ms`, firing every timer that falls due on the way. */
-  advance(ms: number): void {
-    const end = this.time + ms;
-    for (;;) {
-      this.timers = this.timers.filter((t) => !t.cancelled);
-      let next: ManualTimer | undefined;
-      for (const t of this.timers) {
-        if (t.at <= end && (next === undefined || t.at < next.at || (t.at === next.at && t.seq < next.seq)))
-          next = t;
-      }
-      if (next === undefined) break;
-      this.time = Math.max(this.time, next.at);
-      next.cancelled = true;
-      next.fn();
-    }
-    this.time = end;
-  }
-}
-
-/** Randomness: ids that must not repeat (topic ids, cluster ids, member ids, incarnations). */
-export interface Random {
-  /** `n` random bytes. */
-  bytes(n: number): Buffer;
-  /** A random RFC 4122 version-4 UUID, lower case. */
-  uuid(): string;
-}
-
-export const systemRandom: Random = {
-  bytes: (n) => randomBytes(n),
-  uuid: () => randomUUID(),
-};
-
-/** Periodic work on a Scheduler: `fn` every `periodMs` until cancelled (a throw is `onError`'s). */
-export function every(
-  scheduler: Scheduler,
-  periodMs: number,
-  fn: () => void,
-  onError: (e: unknown) => void,
-): TimerHandle {
-  let handle: TimerHandle | undefined;
-  let cancelled = false;
-  const run = (): void => {
-    if (cancelled) return;
-    try {
-      fn();
-    } catch (e) {
-      onError(e);
-    }
-    if (!cancelled) handle = scheduler.setTimer(periodMs, run);
-  };
-  handle = scheduler.setTimer(periodMs, run);
+export function modeEnv(o: EnvOptions & { defer?(fn: () => void): void; now?(): number }): ModeEnv {
+  const base = realEnv(o.env);
+  const { scheduler: timers, now } = o;
+  const defer = o.defer ?? ((fn: () => void) => base.scheduler.defer(fn));
   return {
-    cancel: () => {
-      cancelled = true;
-      handle?.cancel();
-    },
-  };
-}
-
-/**
- * Runs `attempt` until it resolves true: again `retryMs` after it resolves false or fails (a
- * failure is `onError`'s). The handle stops it.
- */
-export function retryUntilDone(
-  scheduler: Scheduler,
-  retryMs: number,
-  attempt: () => Promise<boolean>,
-  onError: (e: unknown) => void,
-): TimerHandle {
-  let timer: TimerHandle | undefined;
-  let cancelled = false;
-  const run = (): void => {
-    if (cancelled) return;
-    attempt().then(
-      (done) => {
-        if (!done && !cancelled) timer = scheduler.setTimer(retryMs, run);
-      },
-      (e: unknown) => {
-        onError(e);
-        if (!cancelled) timer = scheduler.setTimer(retryMs, run);
-      },
-    );
-  };
-  run();
-  return {
-    cancel: () => {
-      cancelled = true;
-      timer?.cancel();
-    },
+    clock:
+      timers === undefined && now === undefined
+        ? base.clock
+        : {
+            nowMs: timers ? () => timers.now() : () => base.clock.nowMs(),
+            monotonicMs: now ?? (() => base.clock.monotonicMs()),
+          },
+    scheduler:
+      timers === undefined && o.defer === undefined
+        ? base.scheduler
+        : {
+            setTimer: (ms, fn) => (timers ?? base.scheduler).setTimer(ms, fn),
+            defer,
+          },
+    random: o.random ?? base.random,
+    fs: o.fs ?? base.fs,
   };
 }

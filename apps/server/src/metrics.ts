@@ -74,6 +74,18 @@ export class ServerMetrics {
     labelNames: ['kind'] as const,
     registers: [this.registry],
   });
+  readonly throttledResponses = new Counter({
+    name: 'chronik_throttled_responses_total',
+    help: 'Responses carrying a client quota throttle time (the connection is muted for it), by quota',
+    labelNames: ['quota'] as const,
+    registers: [this.registry],
+  });
+  readonly throttleSeconds = new Counter({
+    name: 'chronik_throttle_seconds_total',
+    help: 'Throttle time given to clients over a quota, by quota',
+    labelNames: ['quota'] as const,
+    registers: [this.registry],
+  });
   readonly closedConnections = new Counter({
     name: 'chronik_closed_connections_total',
     help: 'Connections closed by the broker, by reason',

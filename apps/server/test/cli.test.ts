@@ -1,5 +1,5 @@
 import { parseCommandLine, parseHostPort, parsePeers } from '../src/cli.js';
-import { DEFAULT_LIMITS } from '../src/config.js';
+import { DEFAULT_CLIENT_QUOTAS, DEFAULT_LIMITS } from '../src/config.js';
 
 function run(argv: string[]) {
   const r = parseCommandLine(argv);
@@ -103,7 +103,42 @@ describe('command line', () => {
     }
   });
 
+  test('client quotas: none by default (as Kafka), a default and per-client-id request_percentage, windows', () => {
+    expect(run([]).clientQuotas).toEqual(DEFAULT_CLIENT_QUOTAS);
+    expect(DEFAULT_CLIENT_QUOTAS).toMatchObject({ requestPercentageDefault: undefined, windowNum: 11 });
+    process.env['CHRONIK_QUOTA_WINDOW_NUM'] = '5';
+    try {
+      const c = run([
+        '--quota-request-percentage',
+        '25',
+        '--quota-request-percentage-by-client',
+        'abuser=0.5, batch-job=50,',
+        '--quota-window-size-seconds',
+        '2',
+      ]);
+      expect(c.clientQuotas).toEqual({
+        requestPercentageDefault: 25,
+        requestPercentageByClientId: new Map([
+          ['abuser', 0.5],
+          ['batch-job', 50],
+        ]),
+        windowNum: 5,
+        windowSizeSeconds: 2,
+      });
+    } finally {
+      delete process.env['CHRONIK_QUOTA_WINDOW_NUM'];
+    }
+  });
+
   test.each([
+    [['--quota-request-percentage', '0'], /quota-request-percentage: 0 is out of range \(0, 100\]/],
+    [['--quota-request-percentage', '150'], /out of range \(0, 100\]: 100 is the whole event loop/],
+    [['--quota-request-percentage', '1e3'], /is not a percentage/],
+    [['--quota-request-percentage-by-client', 'abuser'], /"abuser" is not client-id=percentage/],
+    [['--quota-request-percentage-by-client', 'a=1,a=2'], /client id "a" appears twice/],
+    [['--quota-request-percentage-by-client', 'a=-1'], /is not a percentage/],
+    [['--quota-window-num', '0'], /quota-window-num: 0 is out of range/],
+    [['--quota-window-size-seconds', '0.5'], /quota-window-size-seconds: "0.5" is not an integer/],
     [['--kafka-port', 'abc'], /kafka-port: "abc" is not an integer/],
     [['--max-connections', '0'], /max-connections: 0 is out of range/],
     [['--request-frame-timeout-ms', '50'], /request-frame-timeout-ms must be 0 \(off\) or at least 100/],

@@ -14,7 +14,7 @@ import { DEFAULT_CONFIG } from '../src/config.js';
 import { KafkaDispatcher } from '../src/handlers/dispatcher.js';
 import { createHandlerTable } from '../src/handlers/table.js';
 import type { Services } from '../src/handlers/types.js';
-import { ManualScheduler } from '../src/infra.js';
+import { ManualScheduler } from '@chronik/env';
 import { silentLogger } from '../src/logger.js';
 import { ServerMetrics } from '../src/metrics.js';
 
@@ -62,13 +62,15 @@ function setup() {
   } as unknown as Services;
   const metrics = new ServerMetrics();
   const table = createHandlerTable();
+  const time = new ManualScheduler();
   const dispatcher = new KafkaDispatcher(
     services,
     {
       config: DEFAULT_CONFIG,
       logger: silentLogger,
       metrics,
-      scheduler: new ManualScheduler(),
+      clock: time,
+      scheduler: time,
       shutdown: new AbortController().signal,
       table: () => table,
     },
@@ -111,7 +113,12 @@ const fetchFrame = frame(ApiKey.Fetch, 12, {
 describe('dispatcher and closed connections', () => {
   test('a request of a closed connection is not handled', async () => {
     const { dispatcher, calls, metrics } = setup();
-    const out = await dispatcher.dispatch(fetchFrame, { id: 1, remoteAddress: 'x:1', isClosed: true });
+    const out = await dispatcher.dispatch(fetchFrame, {
+      id: 1,
+      remoteAddress: 'x:1',
+      isClosed: true,
+      throttleTimeMs: () => 0,
+    });
     expect(out).toBeNull();
     expect(calls.read).toBe(0);
     const text = await metrics.registry.metrics();
@@ -127,14 +134,19 @@ describe('dispatcher and closed connections', () => {
       timeoutMs: 1000,
       topicData: [{ name: 't', partitionData: [{ index: 0, records }] }],
     });
-    const out = await dispatcher.dispatch(produce, { id: 1, remoteAddress: 'x:1', isClosed: true });
+    const out = await dispatcher.dispatch(produce, {
+      id: 1,
+      remoteAddress: 'x:1',
+      isClosed: true,
+      throttleTimeMs: () => 0,
+    });
     expect(out).toBeNull();
     expect(calls.append).toBe(1);
   });
 
   test('the response of a request that finishes after its connection closed is not encoded', async () => {
     const { dispatcher, calls, finishRead } = setup();
-    const conn = { id: 1, remoteAddress: 'x:1', isClosed: false };
+    const conn = { id: 1, remoteAddress: 'x:1', isClosed: false, throttleTimeMs: () => 0 };
     const pending = dispatcher.dispatch(fetchFrame, conn);
     await new Promise((r) => setImmediate(r));
     expect(calls.read).toBe(1);

@@ -14,7 +14,7 @@ import type { ReadResult } from '../src/partition/types.js';
 import type { BrokerEndpoint, TopicView } from '../src/services/metadata-cache.js';
 import type { ReadRequest } from '../src/services/partition-manager.js';
 import type { Services } from '../src/handlers/types.js';
-import { ManualScheduler } from '../src/infra.js';
+import { ManualScheduler } from '@chronik/env';
 
 import { DEFAULT_CONFIG } from '../src/config.js';
 import { KafkaDispatcher } from '../src/handlers/dispatcher.js';
@@ -72,13 +72,15 @@ function fakeServices(): Services {
 
 function dispatcher(): KafkaDispatcher {
   const table = createHandlerTable();
+  const time = new ManualScheduler();
   return new KafkaDispatcher(
     fakeServices(),
     {
       config: DEFAULT_CONFIG,
       logger: silentLogger,
       metrics: new ServerMetrics(),
-      scheduler: new ManualScheduler(),
+      clock: time,
+      scheduler: time,
       shutdown: new AbortController().signal,
       table: () => table,
     },
@@ -118,7 +120,12 @@ async function fetch(
       req,
     ),
   ).subarray(4);
-  const out = await dispatcher().dispatch(frame, { id: 1, remoteAddress: 'test', isClosed: false });
+  const out = await dispatcher().dispatch(frame, {
+    id: 1,
+    remoteAddress: 'test',
+    isClosed: false,
+    throttleTimeMs: () => 0,
+  });
   if (out === null) throw new Error('no response');
   const bytes = out instanceof Uint8Array ? Buffer.from(out) : Buffer.concat(out.map((c) => Buffer.from(c)));
   const { header, body } = decodeResponseFrame(ApiKey.Fetch, version, bytes);

@@ -80,6 +80,24 @@ const rejected: Array<[string, string, string, string]> = [
   ],
   ['setTimeout in services', probe('services'), 'setTimeout(() => undefined, 1);\n', 'no-restricted-globals'],
   [
+    "the machine's scheduler in services",
+    probe('services'),
+    "import { systemScheduler } from '@chronik/env';\nexport const s = systemScheduler;\n",
+    'no-restricted-imports',
+  ],
+  [
+    'the real environment in cluster',
+    probe('cluster'),
+    "import { realEnv } from '@chronik/env';\nexport const e = realEnv;\n",
+    'no-restricted-imports',
+  ],
+  [
+    "the WAL's real file system in storage",
+    probe('storage'),
+    "import { nodeFileSystem } from '@chronik/wal';\nexport const f = nodeFileSystem;\n",
+    'no-restricted-imports',
+  ],
+  [
     'new RaftHost in cluster',
     probe('cluster'),
     'declare const RaftHost: new () => object;\nexport const h = new RaftHost();\n',
@@ -98,9 +116,19 @@ const allowed: Array<[string, string, string]> = [
     "import type { X } from '../net/connection.js';\nexport type Y = X;\n",
   ],
   [
+    "the environment seam's types and helpers in groups",
+    probe('groups'),
+    "import { every } from '@chronik/env';\nimport type { Clock } from '@chronik/env';\nexport const e = every;\nexport type C = Clock;\n",
+  ],
+  [
+    "the gRPC transport's types in cluster",
+    probe('cluster'),
+    "import type { IdentityAnswer } from '@chronik/raft-grpc';\nexport type A = IdentityAnswer;\n",
+  ],
+  [
     'modes constructing infrastructure',
     probe('modes'),
-    `${valueImport('node:fs')}export const t = Date.now();\n`,
+    `${valueImport('node:fs')}import { realEnv } from '@chronik/env';\nexport const e = realEnv;\nexport const t = Date.now();\n`,
   ],
 ];
 

@@ -1,3 +1,5 @@
+import { silentLogger } from '@chronik/env';
+import type { Logger } from '@chronik/env';
 import { decodeEntry, encodeCommand, packCanonical, unpack } from './codec.js';
 import type { DecodedEntry, EncodeOptions } from './codec.js';
 import {
@@ -46,15 +48,11 @@ import type {
 } from './types.js';
 import type { MetadataView } from './view.js';
 
-/** Injected logger; the state machine never writes anywhere else. Defaults to silent. */
-export interface MetadataLogger {
-  debug(msg: string, fields?: Record<string, unknown>): void;
-  info(msg: string, fields?: Record<string, unknown>): void;
-  warn(msg: string, fields?: Record<string, unknown>): void;
-  error(msg: string, fields?: Record<string, unknown>): void;
-}
-
-const silentLogger: MetadataLogger = { debug() {}, info() {}, warn() {}, error() {} };
+/**
+ * Injected logger (@chronik/env's `Logger`, under the name this package always had); the state
+ * machine never writes anywhere else. Defaults to silent.
+ */
+export type MetadataLogger = Logger;
 
 export interface MetadataStateMachineOptions {
   /** Change events kept for `changesSince`/`subscribe`; a reader further behind must resync. Default 10,000. */

@@ -11,7 +11,6 @@ import {
   METADATA_LIMITS,
   MetadataStateMachine,
   REQUEST_FORMAT_VERSION,
-  SNAPSHOT_FORMAT_VERSION,
   decodeCommand,
   decodeEntry,
   encodeCommand,

@@ -28,6 +28,7 @@ export {
   encodeResponse,
   encodeResponseFrame,
   isSupportedVersion,
+  peekClientId,
   peekRequestIds,
   readRequestHeader,
   readResponseHeader,

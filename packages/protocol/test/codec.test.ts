@@ -34,6 +34,7 @@ import {
   encodeResponse,
   isSupportedVersion,
   kafkaErrorInfo,
+  peekClientId,
   peekRequestIds,
   requestHeaderVersion,
   responseHeaderVersion,
@@ -331,6 +332,27 @@ describe('header versions', () => {
     expect(peekRequestIds(frame).correlationId).toBe(42);
     expect(errorCode(() => decodeRequestFrame(frame))).toBe('UnsupportedVersion');
     expect(errorCode(() => peekRequestIds(frame.subarray(0, 7)))).toBe('Truncated');
+  });
+
+  it('reads the client id in place from header v1 and v2, and null where there is none', () => {
+    const frameOf = (apiVersion: number, clientId: string | null): Buffer =>
+      Buffer.concat(
+        encodeRequestFrame(
+          { requestApiKey: ApiKey.Metadata, requestApiVersion: apiVersion, correlationId: 7, clientId },
+          defaultMetadataRequest(),
+        ),
+      ).subarray(4);
+    // Metadata v1: header v1; v12: the flexible header v2, whose client id stays a nullable int16 string.
+    expect(peekClientId(frameOf(1, 'rdkafka'))).toBe('rdkafka');
+    expect(peekClientId(frameOf(12, 'zoë'))).toBe('zoë');
+    expect(peekClientId(frameOf(12, null))).toBeNull();
+    expect(peekClientId(frameOf(12, ''))).toBe('');
+    // Header v0 has no client id: the bytes after the correlation id are the body.
+    const shutdown = Buffer.from('0007' + '0000' + '00000001' + '00000003', 'hex');
+    expect(peekClientId(shutdown)).toBeNull();
+    // Too short, or a length past the end: null, never a throw.
+    expect(peekClientId(Buffer.from('000300010000000100', 'hex'))).toBeNull();
+    expect(peekClientId(Buffer.from('0003000100000001' + '0009' + '6162', 'hex'))).toBeNull();
   });
 });
 

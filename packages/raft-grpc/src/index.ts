@@ -26,9 +26,10 @@ export type {
   IdentityAnswer,
   IdentityQuestion,
   PeerStats,
-  Timers,
   TransportHandler,
   TransportLimits,
 } from './transport.js';
+// The timers GrpcTransportOptions takes, from the environment seam.
+export type { Timers } from '@chronik/env';
 export { TransportError, TransportErrorCode } from './errors.js';
 export { messageFromWire, messageToWire, messageTypeFromWire, messageTypeToWire } from './codec.js';

@@ -31,6 +31,7 @@ import type {
   handleBidiStreamingCall,
   sendUnaryData,
 } from '@grpc/grpc-js';
+import type { Timers } from '@chronik/env';
 import { MessageType, silentLogger } from '@chronik/raft';
 import type { Logger, Message } from '@chronik/raft';
 import { decodeBatch, encodeBatch } from './batch-codec.js';
@@ -122,11 +123,6 @@ export class ForwardedProposalError extends Error {
   }
 }
 
-export interface Timers {
-  setTimeout(fn: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-}
-
 export interface TransportLimits {
   /** Messages queued for one peer before new ones are dropped. */
   maxQueuedMessages: number;
@@ -186,6 +182,7 @@ export interface GrpcTransportOptions {
   handler: TransportHandler;
   logger?: Logger;
   limits?: Partial<TransportLimits>;
+  /** Reconnect backoff and shutdown deadlines (`@chronik/env`'s `Timers`). Default: Node's. */
   timers?: Timers;
   /** Wall clock for reconnect backoff; injectable for tests. */
   nowMs?: () => number;

@@ -23,6 +23,8 @@
 // at error with its terms and indexes, and tells its state machine (onRoleChange to follower, then
 // onStopped). A failed fsync stops the whole host: every group stops with that error.
 import path from 'node:path';
+import { every, realEnv, schedulerOfTimers } from '@chronik/env';
+import type { Clock, Env, FileSystem, IntervalTimers, Scheduler, TimerHandle } from '@chronik/env';
 import {
   EntryType,
   MessageType,
@@ -32,7 +34,7 @@ import {
   StateType,
   confChangeOfEntry,
   isRaftError,
-  silentLogger,
+  seededRng,
 } from '@chronik/raft';
 import type {
   ConfChange,
@@ -48,7 +50,7 @@ import type {
   Status,
 } from '@chronik/raft';
 import { GroupCommitter } from '@chronik/wal';
-import type { Clock, FileSystem, SyncPolicy } from '@chronik/wal';
+import type { SyncPolicy } from '@chronik/wal';
 import { HostError } from './errors.js';
 import { RaftLogStorage } from './raft-storage.js';
 
@@ -122,43 +124,37 @@ export interface HostTransport {
   ): Promise<{ index: number; term: number }>;
 }
 
-export interface Scheduler {
-  setInterval(fn: () => void, ms: number): unknown;
-  clearInterval(handle: unknown): void;
-  setTimeout(fn: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-}
-
-const systemScheduler: Scheduler = {
-  setInterval: (fn, ms) => setInterval(fn, ms),
-  clearInterval: (h) => clearInterval(h as NodeJS.Timeout),
-  setTimeout: (fn, ms) => setTimeout(fn, ms),
-  clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
-};
-
-const systemDefer = (fn: () => void): void => void setImmediate(fn);
-const systemNow = (): number => performance.now();
-
 export interface RaftHostOptions {
   nodeId: number;
   /** Folder holding one sub-folder per group (`group-<id>`). */
   dataDir: string;
   transport?: HostTransport;
-  logger?: Logger;
-  /** Election jitter; seed it for reproducible runs. */
-  rng?: Rng;
-  fs?: FileSystem;
-  scheduler?: Scheduler;
   /**
-   * Runs `fn` once the current turn's synchronous work and promise callbacks are done: where a
-   * cycle starts, and the WAL group commit's flush. Default `setImmediate`; a deterministic
-   * simulation passes its own event queue.
+   * Everything the host takes from the machine (`@chronik/env`); missing parts are the machine's
+   * (`realEnv`). `clock.monotonicMs`: proposal deadlines; `clock.nowMs`: the WALs' segment stamps;
+   * `scheduler.setTimer`: the shared tick and timeouts; `scheduler.defer`: where a cycle starts and
+   * where the shared group commit flushes; `random`: the seed of the election jitter when `rng` is
+   * not given; `fs`: every group's files; `logger`. With all of them and a transport injected, the
+   * host reads no clock and schedules nothing of its own (tools/sim).
    */
+  env?: Partial<Env>;
+  /**
+   * Election jitter; seed it for reproducible runs. Default: seeded from `env.random` when that is
+   * given, else the Raft core's default (seeded by node id).
+   */
+  rng?: Rng;
+  /** @deprecated `env.logger`. */
+  logger?: Logger;
+  /** @deprecated `env.fs`. */
+  fs?: FileSystem;
+  /** @deprecated `env.scheduler` (the timers before it; the tick now runs on `setTimeout`). */
+  scheduler?: IntervalTimers;
+  /** @deprecated `env.scheduler.defer`. */
   defer?(fn: () => void): void;
-  /** Monotonic milliseconds (proposal deadlines). Default `performance.now`. */
+  /** @deprecated `env.clock.monotonicMs`. */
   now?(): number;
-  /** Wall clock of every group's WAL (segment stamps). Default: the WAL's (`Date.now`). */
-  clock?: Clock;
+  /** @deprecated `env.clock.nowMs`. */
+  clock?: Pick<Clock, 'nowMs'>;
   /** Group commit policy shared by all groups. Default: fsync every cycle. */
   syncPolicy?: SyncPolicy;
   /** Period of the shared tick. Default 100 ms. */
@@ -308,13 +304,13 @@ interface Pending {
   term: number;
   resolve(o: ProposalOutcome): void;
   reject(e: unknown): void;
-  timer: unknown;
+  timer: TimerHandle;
 }
 
 interface ReadWaiter {
   resolve(index: number): void;
   reject(e: unknown): void;
-  timer: unknown;
+  timer: TimerHandle;
 }
 
 class Group {
@@ -436,6 +432,30 @@ function describeReady(rd: Ready): Record<string, unknown> {
   };
 }
 
+/** The host's environment: `env`, its missing parts the machine's, and the options before it on top. */
+function hostEnv(o: RaftHostOptions): Env {
+  const base = realEnv(o.env);
+  const defer = o.defer ?? ((fn: () => void) => base.scheduler.defer(fn));
+  let scheduler = base.scheduler;
+  if (o.scheduler !== undefined) scheduler = schedulerOfTimers(o.scheduler, defer);
+  else if (o.defer !== undefined)
+    scheduler = { setTimer: (ms, fn) => base.scheduler.setTimer(ms, fn), defer };
+  const { now, clock } = o;
+  return {
+    clock:
+      now === undefined && clock === undefined
+        ? base.clock
+        : {
+            nowMs: clock ? () => clock.nowMs() : () => base.clock.nowMs(),
+            monotonicMs: now ?? (() => base.clock.monotonicMs()),
+          },
+    scheduler,
+    random: base.random,
+    fs: o.fs ?? base.fs,
+    logger: o.logger ?? base.logger,
+  };
+}
+
 /** The WAL's own limit on a record is min(16 MiB, segment − headers); 4 KiB covers the headers. */
 const SEGMENT_HEADROOM_BYTES = 4096;
 const MAX_ENTRY_BYTES = 16 * 1024 * 1024;
@@ -445,10 +465,11 @@ export class RaftHost {
   readonly nodeId: number;
   private readonly groups = new Map<number, Group>();
   private readonly committer: GroupCommitter;
+  private readonly env: Env;
   private readonly logger: Logger;
   private readonly scheduler: Scheduler;
-  private readonly defer: (fn: () => void) => void;
-  private readonly now: () => number;
+  private readonly clock: Clock;
+  private readonly rng: Rng | undefined;
   private readonly opts: Required<
     Pick<
       RaftHostOptions,
@@ -462,7 +483,7 @@ export class RaftHost {
     >
   >;
   private transport: HostTransport | null;
-  private ticker: unknown = null;
+  private ticker: TimerHandle | null = null;
   private cycleRunning = false;
   private cycleRequested = false;
   private closed = false;
@@ -470,24 +491,17 @@ export class RaftHost {
 
   constructor(private readonly options: RaftHostOptions) {
     this.nodeId = options.nodeId;
-    this.logger = options.logger ?? silentLogger;
-    this.scheduler = options.scheduler ?? systemScheduler;
-    this.defer = options.defer ?? systemDefer;
-    this.now = options.now ?? systemNow;
+    this.env = hostEnv(options);
+    this.logger = this.env.logger;
+    this.scheduler = this.env.scheduler;
+    this.clock = this.env.clock;
+    const random = options.env?.random;
+    this.rng = options.rng ?? (random !== undefined ? seededRng(random.bytes(4).readUInt32BE(0)) : undefined);
     this.transport = options.transport ?? null;
     this.committer = new GroupCommitter({
       policy: options.syncPolicy ?? { kind: 'batch' },
       logger: this.logger,
-      defer: this.defer,
-      // The interval policy's timer: the injected scheduler's, else the WAL's own (unref'd).
-      ...(options.scheduler
-        ? {
-            timers: {
-              setTimeout: (fn: () => void, ms: number) => this.scheduler.setTimeout(fn, ms),
-              clearTimeout: (h: unknown) => this.scheduler.clearTimeout(h),
-            },
-          }
-        : {}),
+      scheduler: this.scheduler,
     });
     this.opts = {
       tickMs: options.tickMs ?? 100,
@@ -511,7 +525,12 @@ export class RaftHost {
   /** Starts the shared tick. Groups may be opened before or after. */
   start(): void {
     if (this.ticker !== null || this.closed) return;
-    this.ticker = this.scheduler.setInterval(() => this.tick(), this.opts.tickMs);
+    this.ticker = every(
+      this.scheduler,
+      this.opts.tickMs,
+      () => this.tick(),
+      (e) => this.logger.error('raft tick failed', { error: String(e) }),
+    );
   }
 
   /** Opens (recovering) or creates a group. */
@@ -537,8 +556,8 @@ export class RaftHost {
       maxSegmentBytes: segmentBytes,
       maxEntryBytes,
       ...(this.options.inlineWrites !== undefined ? { inlineWrites: this.options.inlineWrites } : {}),
-      ...(this.options.fs ? { fs: this.options.fs } : {}),
-      ...(this.options.clock ? { clock: this.options.clock } : {}),
+      fs: this.env.fs,
+      clock: this.clock,
       ...(this.options.maxCacheBytesPerGroup !== undefined
         ? { maxCacheBytes: this.options.maxCacheBytesPerGroup }
         : {}),
@@ -583,7 +602,7 @@ export class RaftHost {
       preVote: g.preVote ?? true,
       checkQuorum: g.checkQuorum ?? true,
       logger: this.logger,
-      ...(this.options.rng ? { rng: this.options.rng } : {}),
+      ...(this.rng ? { rng: this.rng } : {}),
     });
     const group = new Group(
       g.groupId,
@@ -734,7 +753,7 @@ export class RaftHost {
     timeoutMs = this.opts.proposalTimeoutMs,
   ): Promise<ProposalOutcome> {
     const g = this.group(groupId);
-    const deadline = this.now() + timeoutMs;
+    const deadline = this.clock.monotonicMs() + timeoutMs;
     let lastError: unknown = new HostError(
       'Timeout',
       `no leader for group ${groupId} within ${timeoutMs} ms`,
@@ -743,7 +762,7 @@ export class RaftHost {
     // proposal should wait for its successor rather than fail while the election runs.
     const maxAttempts = Math.max(8, Math.ceil(timeoutMs / this.opts.tickMs) + 1);
     for (let attempt = 0; attempt < maxAttempts; attempt++) {
-      const remaining = Math.max(1, Math.round(deadline - this.now()));
+      const remaining = Math.max(1, Math.round(deadline - this.clock.monotonicMs()));
       if (attempt > 0 && remaining <= 1) break;
       let leaderId: number;
       try {
@@ -754,13 +773,13 @@ export class RaftHost {
         leaderId = e.leaderId;
       }
       if (leaderId === 0 || leaderId === this.nodeId) {
-        await new Promise<void>((r) => this.scheduler.setTimeout(r, this.opts.tickMs));
+        await new Promise<void>((r) => this.scheduler.setTimer(this.opts.tickMs, r));
         continue;
       }
       g.forwarding++;
       try {
         const at = await this.transport.forwardProposal(leaderId, groupId, data, remaining);
-        return await this.localOutcome(g, at, Math.max(1, Math.round(deadline - this.now())));
+        return await this.localOutcome(g, at, Math.max(1, Math.round(deadline - this.clock.monotonicMs())));
       } catch (e) {
         // NotLeader: the leader moved. Unreachable: it died, or its answer was lost (the entry may
         // have committed: the state machine must recognize a retry). Stopped: its group stopped
@@ -769,7 +788,7 @@ export class RaftHost {
         if (code !== RaftErrorCode.NotLeader && code !== 'Unreachable' && code !== 'Stopped') throw e;
         if (g.failure !== null) throw this.stoppedError(g);
         lastError = e;
-        await new Promise<void>((r) => this.scheduler.setTimeout(r, this.opts.tickMs));
+        await new Promise<void>((r) => this.scheduler.setTimer(this.opts.tickMs, r));
       } finally {
         g.forwarding--;
         if (g.forwarding === 0) g.recentResults.clear();
@@ -829,16 +848,16 @@ export class RaftHost {
     }
     const id = `${this.nodeId}:${g.nextReadId++}`;
     return new Promise<number>((resolve, reject) => {
-      const timer = this.scheduler.setTimeout(() => {
+      const timer = this.scheduler.setTimer(timeoutMs, () => {
         g.reads.delete(id);
         reject(new HostError('Timeout', `read index of group ${groupId} timed out`));
-      }, timeoutMs);
+      });
       g.reads.set(id, { resolve, reject, timer });
       try {
         g.node.readIndex(new TextEncoder().encode(id));
       } catch (e) {
         g.reads.delete(id);
-        this.scheduler.clearTimeout(timer);
+        timer.cancel();
         reject(isRefusal(e) ? e : this.stopGroup(g, e, { readIndex: id }));
         return;
       }
@@ -908,8 +927,8 @@ export class RaftHost {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    if (this.ticker !== null) this.scheduler.clearInterval(this.ticker);
-    while (this.cycleRunning) await new Promise<void>((r) => this.defer(r));
+    this.ticker?.cancel();
+    while (this.cycleRunning) await new Promise<void>((r) => this.scheduler.defer(r));
     for (const g of this.groups.values()) {
       g.closed = true;
       this.failPending(g, new HostError('Closed', 'host is closed'));
@@ -930,7 +949,7 @@ export class RaftHost {
     if (g.failure !== null) return Promise.reject(this.stoppedError(g));
     this.requestCycle();
     return new Promise<ProposalOutcome>((resolve, reject) => {
-      const timer = this.scheduler.setTimeout(() => {
+      const timer = this.scheduler.setTimer(timeoutMs, () => {
         if (g.pending.get(at.index)?.timer === timer) g.pending.delete(at.index);
         if (g.persistWaiters.get(at.index)?.term === at.term) g.persistWaiters.delete(at.index);
         reject(
@@ -939,11 +958,11 @@ export class RaftHost {
             `proposal at index ${at.index} of group ${g.id} not applied within ${timeoutMs} ms`,
           ),
         );
-      }, timeoutMs);
+      });
       // An older proposal at the same index was overwritten by a new leader: it can never apply.
       const prior = g.pending.get(at.index);
       if (prior) {
-        this.scheduler.clearTimeout(prior.timer);
+        prior.timer.cancel();
         prior.reject(
           new RaftError(RaftErrorCode.ProposalDropped, `entry ${at.index} was replaced by term ${at.term}`),
         );
@@ -955,12 +974,12 @@ export class RaftHost {
   private failPending(g: Group, e: unknown): void {
     g.persistWaiters.clear();
     for (const p of g.pending.values()) {
-      this.scheduler.clearTimeout(p.timer);
+      p.timer.cancel();
       p.reject(e);
     }
     g.pending.clear();
     for (const r of g.reads.values()) {
-      this.scheduler.clearTimeout(r.timer);
+      r.timer.cancel();
       r.reject(e);
     }
     g.reads.clear();
@@ -1107,7 +1126,7 @@ export class RaftHost {
     this.cycleRequested = true;
     if (this.cycleRunning) return;
     this.cycleRunning = true;
-    this.defer(() => {
+    this.scheduler.defer(() => {
       this.runCycles().catch((e: unknown) => {
         // A storage failure (disk full, I/O error) leaves Raft state unknown: stop this host's
         // progress rather than acknowledge anything that may not be durable. Every group stops
@@ -1270,7 +1289,7 @@ export class RaftHost {
       for (const [index, p] of g.pending) {
         if (index <= g.applied) {
           g.pending.delete(index);
-          this.scheduler.clearTimeout(p.timer);
+          p.timer.cancel();
           p.reject(
             new RaftError(
               RaftErrorCode.ProposalDropped,
@@ -1286,7 +1305,7 @@ export class RaftHost {
       const w = g.reads.get(id);
       if (!w) continue;
       g.reads.delete(id);
-      this.scheduler.clearTimeout(w.timer);
+      w.timer.cancel();
       // ReadIndex: the read may proceed once the state machine has applied rs.index.
       if (g.applied >= rs.index) w.resolve(rs.index);
       else g.appliedWaiters.push({ index: rs.index, w });
@@ -1316,7 +1335,7 @@ export class RaftHost {
     g.term = term;
     if (prevRole === StateType.Leader && g.role !== StateType.Leader) {
       for (const r of g.reads.values()) {
-        this.scheduler.clearTimeout(r.timer);
+        r.timer.cancel();
         r.reject(new RaftError(RaftErrorCode.NotLeader, 'lost leadership', { leaderId: g.leaderId }));
       }
       g.reads.clear();
@@ -1357,7 +1376,7 @@ export class RaftHost {
     const p = g.pending.get(e.index);
     if (p) {
       g.pending.delete(e.index);
-      this.scheduler.clearTimeout(p.timer);
+      p.timer.cancel();
       if (p.term !== e.term) {
         p.reject(
           new RaftError(RaftErrorCode.ProposalDropped, `entry ${e.index} was replaced by term ${e.term}`),

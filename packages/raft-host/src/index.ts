@@ -9,11 +9,13 @@ export type {
   ProposalOutcome,
   ProposeOptions,
   RaftHostOptions,
-  Scheduler,
   SnapshotPoint,
   SnapshotPolicy,
   StateMachine,
 } from './host.js';
+// The environment the host takes (RaftHostOptions.env), from the seam; `IntervalTimers` is the
+// shape its `scheduler` option took before it.
+export type { Clock, Env, IntervalTimers, Scheduler, TimerHandle } from '@chronik/env';
 export { HostError, HostErrorCode } from './errors.js';
 export { RaftLogStorage } from './raft-storage.js';
 export type { RaftLogStorageOptions, RaftRecoveryInfo } from './raft-storage.js';

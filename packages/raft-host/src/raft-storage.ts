@@ -26,6 +26,8 @@ import {
   limitSize,
 } from '@chronik/raft';
 import type { ConfState, Entry, HardState, Snapshot, StorageUnderTest } from '@chronik/raft';
+import { nodeFileSystem, silentLogger } from '@chronik/env';
+import type { Clock, FileSystem, Logger, WalFile } from '@chronik/env';
 import {
   GroupCommitter,
   Wal,
@@ -33,25 +35,16 @@ import {
   WalErrorCode,
   crc32c,
   defaultMaxRecordBytes,
-  nodeFileSystem,
   readU64,
-  silentLogger,
   writeU64,
 } from '@chronik/wal';
-import type {
-  Clock,
-  FileSystem,
-  Flushable,
-  Logger,
-  RecoverySummary,
-  SyncPolicy,
-  WalFile,
-} from '@chronik/wal';
+import type { Flushable, RecoverySummary, SyncPolicy } from '@chronik/wal';
 
 export interface RaftLogStorageOptions {
   readonly dir: string;
   readonly fs?: FileSystem;
-  readonly clock?: Clock;
+  /** The WAL's wall clock (segment stamps; only `nowMs` is read). Default `Date.now`. */
+  readonly clock?: Pick<Clock, 'nowMs'>;
   readonly logger?: Logger;
   /** Shared group commit (one per process). Without one, a private committer with `syncPolicy`. */
   readonly committer?: GroupCommitter;

@@ -3,8 +3,16 @@
  * fdatasyncs every log that asked for durability since the previous cycle, each once, in
  * parallel, and then resolves all of their waiters.
  */
+import {
+  type Logger,
+  type Scheduler,
+  type TimerHandle,
+  type Timers,
+  schedulerOfTimers,
+  silentLogger,
+  systemScheduler,
+} from '@chronik/env';
 import { WalError, WalErrorCode } from './errors.js';
-import { type Logger, type Timers, silentLogger, systemTimers } from './env.js';
 
 /** Something the committer can make durable (a log, a state file). */
 export interface Flushable {
@@ -28,14 +36,24 @@ export interface GroupCommitterOptions {
   readonly policy?: SyncPolicy;
   /** Bound on requests waiting for a cycle; more are rejected with Overloaded. Default 100 000. */
   readonly maxWaiters?: number;
-  readonly timers?: Timers;
   /**
-   * Runs `fn` once the current turn's synchronous work and promise callbacks are done. Default
-   * `setImmediate`; a deterministic simulation injects its own scheduler.
+   * Where a `batch` cycle starts (`defer`: the end of the current turn, so that every log asking in
+   * it shares the cycle) and the `interval` policy's timer. Default `systemScheduler`
+   * (`setImmediate`, Node timers); a deterministic simulation injects its own.
    */
+  readonly scheduler?: Scheduler;
+  /** @deprecated `scheduler` (its `setTimer`). Overrides the scheduler's timers. */
+  readonly timers?: Timers;
+  /** @deprecated `scheduler` (its `defer`). Overrides the scheduler's `defer`. */
   readonly defer?: (fn: () => void) => void;
   readonly logger?: Logger;
 }
+
+/** @deprecated `systemScheduler` of @chronik/env: Node's timers, unref'd, in the shape before it. */
+export const systemTimers: Timers = {
+  setTimeout: (fn, delayMs) => systemScheduler.setTimer(delayMs, fn),
+  clearTimeout: (h) => (h as TimerHandle).cancel(),
+};
 
 interface Deferred {
   readonly promise: Promise<void>;
@@ -64,13 +82,12 @@ interface Batch {
 export class GroupCommitter {
   readonly policy: SyncPolicy;
   private readonly maxWaiters: number;
-  private readonly timers: Timers;
+  private readonly scheduler: Scheduler;
   private readonly logger: Logger;
   private next: Batch | undefined;
   private running = false;
-  private timer: unknown;
+  private timer: TimerHandle | undefined;
   private deferred = false;
-  private readonly defer: (fn: () => void) => void;
   private closed = false;
   /** Number of completed flush cycles (observability, tests). */
   cycles = 0;
@@ -81,9 +98,15 @@ export class GroupCommitter {
       throw new WalError(WalErrorCode.InvalidArgument, 'interval policy needs intervalMs > 0');
     }
     this.maxWaiters = options.maxWaiters ?? 100_000;
-    this.timers = options.timers ?? systemTimers;
+    const scheduler = options.scheduler ?? systemScheduler;
+    // The options before the scheduler, where given, replace its parts.
+    const defer = options.defer ?? ((fn: () => void) => scheduler.defer(fn));
+    const timers = options.timers ? schedulerOfTimers(options.timers, defer) : scheduler;
+    this.scheduler =
+      options.timers === undefined && options.defer === undefined
+        ? scheduler
+        : { setTimer: (ms, fn) => timers.setTimer(ms, fn), defer };
     this.logger = options.logger ?? silentLogger;
-    this.defer = options.defer ?? ((fn) => void setImmediate(fn));
   }
 
   /** Resolves once `target` has been flushed by a cycle that started after this call. */
@@ -110,16 +133,16 @@ export class GroupCommitter {
     if (this.running || !this.next) return;
     if (this.policy.kind === 'interval') {
       if (this.timer === undefined) {
-        this.timer = this.timers.setTimeout(() => {
+        this.timer = this.scheduler.setTimer(this.policy.intervalMs, () => {
           this.timer = undefined;
           this.startCycle();
-        }, this.policy.intervalMs);
+        });
       }
       return;
     }
     if (!this.deferred) {
       this.deferred = true;
-      this.defer(() => {
+      this.scheduler.defer(() => {
         this.deferred = false;
         this.startCycle();
       });
@@ -154,7 +177,7 @@ export class GroupCommitter {
   close(): void {
     this.closed = true;
     if (this.timer !== undefined) {
-      this.timers.clearTimeout(this.timer);
+      this.timer.cancel();
       this.timer = undefined;
       this.startCycle();
     }

@@ -1,10 +1,10 @@
 // Public entry point of @chronik/wal: every public name is re-exported here explicitly.
 export { WalError, WalErrorCode, isWalError } from './errors.js';
 export type { WalErrorDetails } from './errors.js';
-export { silentLogger, systemClock, systemTimers } from './env.js';
-export type { Clock, Logger, TimerHandle, Timers } from './env.js';
-export { nodeFileSystem } from './fs.js';
-export type { FileSystem, OpenFlags, WalFile } from './fs.js';
+// The environment seam is @chronik/env's; re-exported here under the names this package always had.
+export { nodeFileSystem, silentLogger, systemClock } from '@chronik/env';
+export type { Clock, FileSystem, Logger, OpenFlags, TimerHandle, Timers, WalFile } from '@chronik/env';
+export { systemTimers } from './committer.js';
 export { MemFileSystem } from './memfs.js';
 export type { MemFsFaultCode, MemFsFaultOp } from './memfs.js';
 export { GroupCommitter } from './committer.js';

@@ -10,9 +10,7 @@
  * promises are already settled), so a simulation driven by a seed replays exactly.
  */
 import * as path from 'node:path';
-import type { FileSystem, OpenFlags, WalFile } from './fs.js';
-
-type Rng = () => number;
+import type { FileSystem, OpenFlags, Rng, WalFile } from '@chronik/env';
 
 type FileOp = { kind: 'write'; position: number; data: Uint8Array } | { kind: 'truncate'; size: number };
 type DirOp =

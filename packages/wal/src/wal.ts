@@ -7,10 +7,16 @@
  * consecutive appends are coalesced into one positional write.
  */
 import * as path from 'node:path';
+import {
+  type Clock,
+  type FileSystem,
+  type Logger,
+  nodeFileSystem,
+  silentLogger,
+  systemClock,
+} from '@chronik/env';
 import { GroupCommitter, type Flushable, type SyncPolicy } from './committer.js';
-import { type Clock, type Logger, silentLogger, systemClock } from './env.js';
 import { WalError, WalErrorCode } from './errors.js';
-import { type FileSystem, nodeFileSystem } from './fs.js';
 import {
   RECORD_HEADER_BYTES,
   SEGMENT_HEADER_BYTES,
@@ -29,8 +35,10 @@ export type { RecoverySummary } from './internal/recovery.js';
 export interface WalOptions {
   /** The log's directory (created if missing). One log per directory. */
   readonly dir: string;
+  /** Every byte goes through it. Default `nodeFileSystem`. */
   readonly fs?: FileSystem;
-  readonly clock?: Clock;
+  /** The wall clock of segment stamps and segment age (only `nowMs` is read). Default `Date.now`. */
+  readonly clock?: Pick<Clock, 'nowMs'>;
   readonly logger?: Logger;
   /** A committer shared with other logs (group commit). Without one the log gets its own, with `syncPolicy`. */
   readonly committer?: GroupCommitter;
@@ -163,7 +171,7 @@ export class Wal implements Flushable {
   /** What recovery found when this log was opened. */
   readonly recovery: RecoverySummary;
   private readonly fs: FileSystem;
-  private readonly clock: Clock;
+  private readonly clock: Pick<Clock, 'nowMs'>;
   private readonly logger: Logger;
   private readonly committer: GroupCommitter;
   private readonly ownCommitter: boolean;

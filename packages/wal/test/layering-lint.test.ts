@@ -1,11 +1,13 @@
-// The lint rule in eslint.config.mjs that keeps @chronik/wal at the bottom of the layering:
-// nothing under packages/wal/src may import a package of ours (@chronik/*).
+// The lint rules in eslint.config.mjs that keep @chronik/wal and @chronik/env at the bottom of the
+// layering: nothing under packages/wal/src may import a package of ours (@chronik/*) but the
+// environment seam (@chronik/env), and nothing under packages/env/src any.
 // ESLint runs in one child process for all cases (scripts/lint-probes.mjs).
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 
 const root = path.resolve(__dirname, '../../..');
 const walSource = 'packages/wal/src/probe.ts';
+const envSource = 'packages/env/src/probe.ts';
 
 interface Case {
   readonly code: string;
@@ -21,11 +23,23 @@ function lintAll(cases: readonly Case[]): string[][] {
 
 const chronikImport = "import { RaftError } from '@chronik/raft';\nexport const E = RaftError;\n";
 
-const rejected: [string, string][] = [
-  ['a value import', chronikImport],
-  ['a type import', "import type { Entry } from '@chronik/raft';\nexport type E = Entry;\n"],
-  ['a re-export', "export { RaftHost } from '@chronik/raft-host';\n"],
-  ['a deep import', "import { x } from '@chronik/protocol/dist/x.js';\nexport const y = x;\n"],
+const envImport = "import { realEnv } from '@chronik/env';\nexport const e = realEnv;\n";
+
+const rejected: [string, string, string][] = [
+  ['a value import', walSource, chronikImport],
+  ['a type import', walSource, "import type { Entry } from '@chronik/raft';\nexport type E = Entry;\n"],
+  ['a re-export', walSource, "export { RaftHost } from '@chronik/raft-host';\n"],
+  ['a deep import', walSource, "import { x } from '@chronik/protocol/dist/x.js';\nexport const y = x;\n"],
+  [
+    'a deep import of the seam',
+    walSource,
+    "import { x } from '@chronik/env/dist/x.js';\nexport const y = x;\n",
+  ],
+  [
+    'an import in @chronik/env',
+    envSource,
+    "import type { WalFile } from '@chronik/wal';\nexport type F = WalFile;\n",
+  ],
 ];
 
 const accepted: [string, string, string][] = [
@@ -36,6 +50,8 @@ const accepted: [string, string, string][] = [
   ],
   ['a Node.js module', walSource, "import * as path from 'node:path';\nexport const p = path;\n"],
   ['a module of its own', walSource, "import { Wal } from './wal.js';\nexport const W = Wal;\n"],
+  ['the environment seam', walSource, envImport],
+  ['a Node.js module in @chronik/env', envSource, "import * as fs from 'node:fs';\nexport const f = fs;\n"],
   ['a package of ours outside the WAL', 'packages/raft-host/src/probe.ts', chronikImport],
 ];
 
@@ -43,14 +59,14 @@ describe('@chronik/wal layering lint rule', () => {
   let results: string[][] = [];
   beforeAll(() => {
     results = lintAll([
-      ...rejected.map(([, code]) => ({ code, file: walSource })),
+      ...rejected.map(([, file, code]) => ({ code, file })),
       ...accepted.map(([, file, code]) => ({ code, file })),
     ]);
   });
 
   it.each(rejected.map((c, i) => [...c, i] as const))(
-    'rejects %s of @chronik/* inside packages/wal/src',
-    (_name, _code, i) => {
+    'rejects %s of @chronik/*',
+    (_name, _file, _code, i) => {
       expect(results[i]).toContain('no-restricted-imports');
     },
   );

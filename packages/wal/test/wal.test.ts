@@ -1,6 +1,7 @@
 import * as path from 'node:path';
 import * as fs from 'node:fs';
 import { crc32c } from '@node-rs/crc32';
+import { ManualScheduler } from '@chronik/env';
 import {
   GroupCommitter,
   MemFileSystem,
@@ -329,6 +330,38 @@ describe('group commit', () => {
     await none.sync();
     expect(mem.syncCount).toBe(before);
     expect(none.durableIndex()).toBe(0);
+  });
+
+  test("the committer's cycles start on the injected scheduler: batch on its defer, interval on its timer", async () => {
+    const mem = new MemFileSystem();
+    const clock = new ManualScheduler(0);
+    const deferred: (() => void)[] = [];
+    const scheduler = { setTimer: clock.setTimer.bind(clock), defer: (fn: () => void) => deferred.push(fn) };
+    const batch = new GroupCommitter({ scheduler });
+    const a = await Wal.open({ dir: '/a', fs: mem, committer: batch });
+    await appendRange(a, 1, 3);
+    let synced = false;
+    const sa = a.sync().then(() => (synced = true));
+    await new Promise((r) => setImmediate(r));
+    expect(synced).toBe(false);
+    expect(deferred).toHaveLength(1);
+    deferred.shift()!();
+    await sa;
+    expect(a.durableIndex()).toBe(3);
+
+    const interval = new GroupCommitter({ policy: { kind: 'interval', intervalMs: 50 }, scheduler });
+    const b = await Wal.open({ dir: '/b', fs: mem, committer: interval });
+    await appendRange(b, 1, 2);
+    const sb = b.sync();
+    await new Promise((r) => setImmediate(r));
+    expect(clock.pendingTimers).toBe(1);
+    clock.advance(49);
+    await new Promise((r) => setImmediate(r));
+    expect(b.durableIndex()).toBe(0);
+    clock.advance(1);
+    await sb;
+    expect(b.durableIndex()).toBe(2);
+    expect(deferred).toHaveLength(0);
   });
 
   test('an fdatasync failure stops that log only (fail-stop), with a typed Io error', async () => {

@@ -107,6 +107,44 @@ export const MUTANTS = [
       },
     ],
   },
+  {
+    name: 'load-drops-last',
+    what: 'a coordinator loading `__consumer_offsets` (after a failover or restart) skips the partition’s last record',
+    file: 'apps/server/dist/groups/service.js',
+    find: 'if (rec.offset < offset || rec.offset >= end || rec.key === null)',
+    replace: 'if (rec.offset < offset || rec.offset >= end - 1n || rec.key === null)',
+  },
+  {
+    name: 'serve-while-loading',
+    what: 'the coordinator answers a group’s requests while it loads its partition, not COORDINATOR_LOAD_IN_PROGRESS',
+    // The simulated disk reads at once, so a load ends within one event; the mutant also makes it
+    // take 100 ms, as reading a long partition from a real disk does (that delay alone passes).
+    file: 'apps/server/dist/groups/coordinator.js',
+    find: "this.partitions.set(partition, { state: 'loading', epoch });",
+    replace:
+      "this.partitions.set(partition, { state: 'active', epoch });\n        await new Promise((resolve) => this.scheduler.setTimer(100, resolve));",
+  },
+  {
+    name: 'any-generation',
+    what: 'a member’s OffsetCommit is accepted whatever generation it carries',
+    file: 'apps/server/dist/groups/coordinator.js',
+    find: "if (req.generationId !== group.generationId)\n                return all('ILLEGAL_GENERATION');",
+    replace: "if (false)\n                return all('ILLEGAL_GENERATION');",
+  },
+  {
+    name: 'follower-assigns',
+    what: 'a SyncGroup from any member, not only the leader, writes the generation’s assignment',
+    file: 'apps/server/dist/groups/coordinator.js',
+    find: 'if (group.isLeader(req.memberId)) {',
+    replace: 'if (true) {',
+  },
+  {
+    name: 'wrong-partition',
+    what: 'OffsetFetch answers partition 0’s committed offset for every partition of a topic',
+    file: 'apps/server/dist/groups/coordinator.js',
+    find: 'const o = live.getOffset(topic, partition);',
+    replace: 'const o = live.getOffset(topic, 0);',
+  },
 ];
 
 function parseArgs(argv) {

@@ -34,6 +34,20 @@
 //   (stopped on a broken invariant, damaged, not opened).
 // - replicas-differ: after a clean stop, every Raft group's log (metadata, partitions, offsets) is
 //   identical on its replicas up to the smallest stored commit index (term, type, bytes).
+// - offset-regressed: committed consumer offsets never go back. Each (group, topic, partition) is a
+//   register, and OffsetFetch must read it linearizably: an answer may be the last commit that took
+//   effect before the fetch was sent, or one that could have taken effect later (still in flight,
+//   or answered with an error: its outcome is unknown). A commit C is older than D when C took effect
+//   (its acknowledgement, or the first answer that showed it) before D was sent; an answer that
+//   shows C, or nothing, when such a D took effect before the fetch was sent went back. Each commit
+//   carries a metadata string naming it, so an answer names the commit it shows: a client that
+//   commits a lower offset on purpose is no regression.
+// - offset-phantom: an OffsetFetch shows a commit no client sent, another offset than the one that
+//   commit named, or a commit the coordinator refused (a stale generation, a loading coordinator).
+// - group-generation: one generation of a consumer group has one leader, and the assignment a
+//   member gets in SyncGroup is the one that leader wrote for that generation.
+// - stale-generation: once an assignment of generation G was given out (SyncGroup answered: the
+//   group's metadata is durable), no commit with a generation below G is acknowledged.
 import { splitRecordBatches } from '@chronik/protocol';
 import { decodeRecordBatch } from '@chronik/protocol';
 import type { EventQueue } from './event-queue.js';
@@ -56,6 +70,10 @@ export type ViolationKind =
   | 'liveness'
   | 'replica-stopped'
   | 'replicas-differ'
+  | 'offset-regressed'
+  | 'offset-phantom'
+  | 'group-generation'
+  | 'stale-generation'
   | 'crash';
 
 export interface Violation {
@@ -81,6 +99,56 @@ export interface Ack {
   acks: -1 | 1;
   idempotent: boolean;
   atMs: number;
+}
+
+/** One partition's offset in an OffsetCommit, as the checker follows it. */
+interface OffsetCommit {
+  /** The register: `group/topic-partition`. */
+  key: string;
+  /** Its metadata string, which names it. */
+  id: string;
+  offset: bigint;
+  leaderEpoch: number;
+  /** Checker ticks: when it was sent, and by when it surely took effect (its acknowledgement, or the first answer that showed it). */
+  sentAt: number;
+  doneAt: number;
+  state: 'pending' | 'acked' | 'unknown' | 'refused';
+  source: string;
+}
+
+/**
+ * Errors an OffsetCommit is refused with before anything is written: such a commit never takes
+ * effect. Every other error (NOT_COORDINATOR, COORDINATOR_NOT_AVAILABLE after a timeout, a dropped
+ * connection) leaves its outcome unknown: the append may still commit.
+ */
+const COMMIT_REFUSALS = new Set([
+  'ILLEGAL_GENERATION',
+  'UNKNOWN_MEMBER_ID',
+  'REBALANCE_IN_PROGRESS',
+  'FENCED_INSTANCE_ID',
+  'COORDINATOR_LOAD_IN_PROGRESS',
+  'OFFSET_METADATA_TOO_LARGE',
+  'INVALID_COMMIT_OFFSET_SIZE',
+  'UNKNOWN_TOPIC_OR_PARTITION',
+  'INVALID_GROUP_ID',
+]);
+
+/** The assignment a group's leader hands out in the simulation: who wrote it, for which generation. */
+export function encodeAssignment(leader: string, generation: number, partitions: readonly number[]): Buffer {
+  return Buffer.from(`${leader}|${generation}|${partitions.join(',')}`);
+}
+
+export function decodeAssignment(
+  bytes: Uint8Array,
+): { leader: string; generation: number; partitions: number[] } | undefined {
+  const parts = Buffer.from(bytes).toString('utf8').split('|');
+  if (parts.length !== 3) return undefined;
+  const [leader = '', gen = '', list = ''] = parts;
+  return {
+    leader,
+    generation: Number(gen),
+    partitions: list === '' ? [] : list.split(',').map(Number),
+  };
 }
 
 /**
@@ -137,6 +205,15 @@ export class Checker {
   readonly deletedBelow = new Map<string, bigint>();
   /** Every record value a client sent (the phantom check). */
   private readonly sentValues = new Set<string>();
+  /** Orders the group operations: a tick at every send and every answer (the queue runs one thing at a time). */
+  private ticks = 0;
+  /** Offset commits by register (in the order sent), and by id. */
+  private readonly commits = new Map<string, OffsetCommit[]>();
+  private readonly commitsById = new Map<string, OffsetCommit>();
+  /** Group → generation → the leader whose assignment was given out in it. */
+  private readonly generationLeaders = new Map<string, Map<number, string>>();
+  /** Group → generation → the tick its first assignment was given out (the group's metadata durable). */
+  private readonly durableGenerations = new Map<string, Map<number, number>>();
 
   constructor(private readonly queue: EventQueue) {}
 
@@ -338,6 +415,143 @@ export class Checker {
         'out-of-range',
         `${tp}: ${source} at ${offset} is out of range; high watermark ${this.maxHw(tp)} was shown`,
       );
+  }
+
+  /** A tick of the group operations' order (taken when a request leaves or an answer arrives). */
+  tick(): number {
+    return ++this.ticks;
+  }
+
+  /** Registers of committed offsets the workload wrote to. */
+  offsetKeys(): string[] {
+    return [...this.commits.keys()];
+  }
+
+  /** An OffsetCommit of `offset` to register `key`, named `id`, leaves now (before the coordinator sees it). */
+  commitSent(key: string, id: string, offset: bigint, leaderEpoch: number, source: string): void {
+    const c: OffsetCommit = {
+      key,
+      id,
+      offset,
+      leaderEpoch,
+      sentAt: this.tick(),
+      doneAt: Number.POSITIVE_INFINITY,
+      state: 'pending',
+      source,
+    };
+    let list = this.commits.get(key);
+    if (list === undefined) this.commits.set(key, (list = []));
+    list.push(c);
+    this.commitsById.set(id, c);
+  }
+
+  /** The answer to commit `id`: NONE, a refusal (never takes effect), or any other error (unknown). */
+  commitAnswered(id: string, error: string): void {
+    const c = this.commitsById.get(id);
+    if (c === undefined || c.state !== 'pending') return;
+    if (error === 'NONE') {
+      c.state = 'acked';
+      c.doneAt = Math.min(c.doneAt, this.tick());
+    } else if (COMMIT_REFUSALS.has(error)) {
+      c.state = 'refused';
+      if (Number.isFinite(c.doneAt))
+        this.fail(
+          'offset-phantom',
+          `${c.key}: commit ${c.id} (offset ${c.offset}, ${c.source}) was refused with ${error}, but an OffsetFetch showed it`,
+        );
+    } else c.state = 'unknown';
+  }
+
+  /**
+   * OffsetFetch of register `key`, sent at tick `sentAt`, answered `shown` (undefined: no committed
+   * offset). See offset-regressed and offset-phantom in the header.
+   */
+  offsetFetched(
+    key: string,
+    sentAt: number,
+    shown: { offset: bigint; leaderEpoch: number; metadata: string } | undefined,
+    source: string,
+  ): void {
+    const list = this.commits.get(key) ?? [];
+    const now = this.tick();
+    if (shown === undefined) {
+      const done = list.find((d) => d.doneAt < sentAt);
+      if (done !== undefined)
+        this.fail(
+          'offset-regressed',
+          `${key}: ${source} shows no committed offset; commit ${done.id} (offset ${done.offset}, ${done.source}) took effect before it was sent`,
+        );
+      return;
+    }
+    const c = this.commitsById.get(shown.metadata);
+    if (
+      c === undefined ||
+      c.key !== key ||
+      c.offset !== shown.offset ||
+      c.leaderEpoch !== shown.leaderEpoch
+    ) {
+      this.fail(
+        'offset-phantom',
+        `${key}: ${source} shows offset ${shown.offset} (leader epoch ${shown.leaderEpoch}, metadata ${JSON.stringify(shown.metadata)}), which no client committed${c !== undefined ? ` (that commit named ${c.key} offset ${c.offset} epoch ${c.leaderEpoch})` : ''}`,
+      );
+      return;
+    }
+    if (c.state === 'refused') {
+      this.fail(
+        'offset-phantom',
+        `${key}: ${source} shows commit ${c.id} (offset ${c.offset}, ${c.source}), which the coordinator refused`,
+      );
+      return;
+    }
+    const newer = list.find((d) => d !== c && d.sentAt > c.doneAt && d.doneAt < sentAt);
+    if (newer !== undefined)
+      this.fail(
+        'offset-regressed',
+        `${key}: ${source} shows offset ${c.offset} (commit ${c.id}, ${c.source}); commit ${newer.id} of offset ${newer.offset} (${newer.source}) was sent after that one took effect, and took effect before this fetch was sent`,
+      );
+    c.doneAt = Math.min(c.doneAt, now);
+  }
+
+  /**
+   * Member `member` of `group` got its assignment for `generation` (SyncGroup answered NONE), having
+   * been told in JoinGroup that `leader` leads it.
+   */
+  assignmentReceived(
+    group: string,
+    generation: number,
+    leader: string,
+    assignment: Uint8Array,
+    member: string,
+  ): void {
+    const a = decodeAssignment(assignment);
+    const where = `${group} generation ${generation}`;
+    if (a === undefined || a.generation !== generation || a.leader !== leader)
+      this.fail(
+        'group-generation',
+        `${where}: ${member} was told ${leader} leads, and got the assignment ${JSON.stringify(Buffer.from(assignment).toString('utf8'))}`,
+      );
+    let leaders = this.generationLeaders.get(group);
+    if (leaders === undefined) this.generationLeaders.set(group, (leaders = new Map()));
+    const prior = leaders.get(generation);
+    if (prior === undefined) leaders.set(generation, leader);
+    else if (prior !== leader)
+      this.fail(
+        'group-generation',
+        `${where}: assignments were given out from leaders ${prior} and ${leader}`,
+      );
+    let durable = this.durableGenerations.get(group);
+    if (durable === undefined) this.durableGenerations.set(group, (durable = new Map()));
+    if (!durable.has(generation)) durable.set(generation, this.tick());
+  }
+
+  /** A commit of `group` with `generation`, sent at tick `sentAt`, was acknowledged. */
+  generationCommitted(group: string, generation: number, sentAt: number, source: string): void {
+    for (const [g, at] of this.durableGenerations.get(group) ?? [])
+      if (g > generation && at < sentAt)
+        this.fail(
+          'stale-generation',
+          `${group}: ${source} with generation ${generation} was acknowledged; generation ${g} had given out its assignments before it was sent`,
+        );
   }
 
   /** The whole final log of `tp` (from its start offset), read from its leader. */

@@ -2,9 +2,10 @@
 // composition (RaftHost, RaftMetadataStore, PartitionGroups, replicated partitions, the group
 // coordinator, composeBroker's services) — called with a ModeContext built here instead of by a
 // Broker (no Kafka socket, no admin listener, no data-directory lock). Everything it would take
-// from the machine is the simulator's: the clock and timers (the event queue, on the node's owner),
-// `defer` (RaftHost's cycles and group commits), randomness (a fork of the seed), the disk (a
-// MemFileSystem per node) and the Raft transport (SimNetwork).
+// from the machine is the simulator's: its environment, composed in env.ts through the environment
+// seam (the event queue's clock and scheduler on the node's owner — timers, and `defer` for
+// RaftHost's cycles and group commits —, randomness forked from the seed, a MemFileSystem per node),
+// and the Raft transport (SimNetwork).
 //
 // A node dies in one of two ways: `crash` is a power loss (its disk keeps only what was synced and
 // a random part of the rest, torn at a random byte), `exit` a process exit after ctx.fatal (the
@@ -23,14 +24,12 @@ import type {
   BrokerServices,
   Logger,
   ModeContext,
-  Random,
   RaftClusterModeOptions,
-  Scheduler,
   ServerConfig,
 } from '@chronik/server';
 import { MemFileSystem } from '@chronik/wal';
-import { slowSyncs } from './disk.js';
 import type { FsyncLatency } from './disk.js';
+import { simEnv } from './env.js';
 import { Owner } from './event-queue.js';
 import type { EventQueue } from './event-queue.js';
 import type { SimNetwork, SimTransport } from './network.js';
@@ -70,8 +69,7 @@ export interface ClusterOptions {
 }
 
 export const DATA_ROOT = '/data';
-/** Virtual time one deferred callback (setImmediate in production) waits: 10 µs. */
-export const DEFER_MS = 0.01;
+export { DEFER_MS } from './env.js';
 
 export function nodeConfig(id: number, o: ClusterOptions): ServerConfig {
   return {
@@ -114,14 +112,6 @@ function simLogger(nodeId: number, o: ClusterOptions, bindings: Record<string, u
     error: at('error', true),
     child: (b) => simLogger(nodeId, o, { ...bindings, ...b }),
   };
-}
-
-/** A v4 UUID from seeded bytes. */
-function uuidOf(b: Buffer): string {
-  b[6] = ((b[6] ?? 0) & 0x0f) | 0x40;
-  b[8] = ((b[8] ?? 0) & 0x3f) | 0x80;
-  const h = b.toString('hex');
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
 }
 
 export class SimCluster {
@@ -168,23 +158,11 @@ export class SimCluster {
     n.state = 'starting';
     n.composed = undefined;
     n.services = undefined;
-    const queue = this.queue;
-    const scheduler: Scheduler = {
-      now: () => queue.now(),
-      setTimer: (delayMs, fn) => queue.schedule(owner, delayMs, 'timer', fn),
-    };
     const rng = this.rng.fork(`node${id}.${n.incarnation}`);
-    const random: Random = { bytes: (k) => rng.bytes(k), uuid: () => uuidOf(rng.bytes(16)) };
     const config = nodeConfig(id, this.options);
     const disk = n.disk;
     const mode = raftClusterMode({
-      fs: slowSyncs(disk, queue, owner, rng.fork('fsync'), this.options.fsyncMs),
-      scheduler,
-      random,
-      // A turn of the event loop takes a little time: a callback that defers itself until some
-      // I/O completes (RaftHost.close waiting out a cycle) lets virtual time reach that I/O.
-      defer: (fn) => void queue.schedule(owner, DEFER_MS, 'defer', fn),
-      now: () => queue.now(),
+      env: simEnv(this.queue, owner, rng, disk, this.options.fsyncMs),
       transport: (o) => {
         const t = this.net.transport(o.nodeId, o.handler, owner);
         n.transport = t;

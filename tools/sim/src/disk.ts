@@ -3,7 +3,8 @@
 // disk completion, ordered with the timers and deliveries like any other event. Reads and writes
 // stay synchronous (the page cache); only durability takes time. A slow disk is where group
 // commit, the held-back commit index and the acks=1 persist waiters meet their interesting orders.
-import type { FileSystem, MemFileSystem, OpenFlags, WalFile } from '@chronik/wal';
+import type { FileSystem, OpenFlags, WalFile } from '@chronik/env';
+import type { MemFileSystem } from '@chronik/wal';
 import type { EventQueue, Owner } from './event-queue.js';
 import type { Prng } from './prng.js';
 

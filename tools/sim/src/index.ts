@@ -1,7 +1,8 @@
 // Public entry point of @chronik/sim: the whole-product simulator (README.md).
-export { Checker, recordsOf } from './checker.js';
+export { Checker, decodeAssignment, encodeAssignment, recordsOf } from './checker.js';
 export type { Ack, ReadRecord, Violation, ViolationKind } from './checker.js';
 export { SimCluster, nodeConfig } from './cluster.js';
+export { DEFER_MS, simEnv } from './env.js';
 export type { ClusterOptions, Composed, NodeState, SimNode } from './cluster.js';
 export { EventQueue, Owner, SIM_EPOCH_MS, settle } from './event-queue.js';
 export type { SimTimer, TraceLine } from './event-queue.js';
@@ -15,6 +16,6 @@ export type { ReplicaLogReport } from './replica-logs.js';
 export { TOPIC, drawParams, formatResult, replayCommand, runSeed } from './simulation.js';
 export type { SimOptions, SimParams, SimResult } from './simulation.js';
 export { Workload } from './workload.js';
-export type { ProducerSpec, WorkloadOptions } from './workload.js';
+export type { GroupSpec, ProducerSpec, WorkloadOptions } from './workload.js';
 export { USAGE, main, parseArgs } from './cli.js';
 export type { CliArgs } from './cli.js';

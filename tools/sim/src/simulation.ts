@@ -27,7 +27,7 @@ import type { NetworkFaults } from './network.js';
 import { Prng } from './prng.js';
 import { compareReplicaLogs } from './replica-logs.js';
 import { Workload } from './workload.js';
-import type { ProducerSpec } from './workload.js';
+import type { GroupSpec, ProducerSpec } from './workload.js';
 
 export const TOPIC = 'sim';
 
@@ -45,6 +45,8 @@ export interface SimParams {
   /** Virtual milliseconds between steps (inclusive range). */
   stepGapMs: [number, number];
   produceTimeoutMs: number;
+  /** Consumer-group clients: committers outside group management and members of one group. */
+  groups: GroupSpec;
   /** After the calm begins, every partition must serve within this long (virtual ms). */
   livenessBoundMs: number;
 }
@@ -94,12 +96,19 @@ export function drawParams(rng: Prng, overrides: Partial<SimParams> = {}): SimPa
     producers,
     stepGapMs: [1, rng.pick([5, 20, 50])],
     produceTimeoutMs: rng.pick([200, 1000, 5000]),
+    groups: { committers: 0, members: 0, rebalanceTimeoutMs: 1000 },
     livenessBoundMs: 60_000,
   };
   // Drawn after everything above, so those draws keep their values: some producers send acks=0.
   for (const p of producers) if (rng.chance(0.15)) p.acks = 0;
   // Then the damage fault's rate (a crashed node's replica lost or corrupt: rebuilt from the others).
   drawn.faults.damage = rng.pick([0, 0, 0.3, 1]);
+  // And after that, the consumer-group clients (none on some seeds).
+  drawn.groups = {
+    committers: rng.pick([0, 1, 2, 3]),
+    members: rng.pick([0, 2, 3]),
+    rebalanceTimeoutMs: rng.pick([1000, 3000]),
+  };
   return { ...drawn, ...overrides };
 }
 
@@ -165,6 +174,7 @@ export async function runSeed(seed: number, options: SimOptions): Promise<SimRes
     partitions: params.partitions,
     producers: params.producers,
     produceTimeoutMs: params.produceTimeoutMs,
+    groups: params.groups,
   });
   const nemesis = new Nemesis(
     queue,
@@ -491,6 +501,22 @@ export async function runSeed(seed: number, options: SimOptions): Promise<SimRes
       }
       checker.finalLog(`${TOPIC}-${p}`, logStart, hw, records, batches);
       queue.note('driver', `final ${TOPIC}-${p} hw ${hw} records ${records.length}`);
+    }
+
+    // Committed offsets: the coordinator of every group committed to answers OffsetFetch, and shows
+    // the last commits (acknowledged ones are durable through the crashes and power failures).
+    for (const group of workload.groupIds()) {
+      let answered = false;
+      const deadline = queue.elapsed() + 30_000;
+      while (!answered && queue.elapsed() < deadline) {
+        answered = await drive(workload.finalOffsets(group), 10_000, 'the final OffsetFetch');
+        if (!answered) await until(() => false, 200);
+      }
+      if (!answered)
+        checker.fail(
+          'liveness',
+          `group ${group}: no coordinator answered OffsetFetch within 30 s after the calm`,
+        );
     }
 
     // Stop cleanly, then compare the replicas' Raft logs.

@@ -10,9 +10,19 @@
 // producer. Each batch holds one record whose value names it (`<producer>:<seq>`), so the checker
 // can tell records apart. Readers fetch at random offsets up to the highest high watermark shown,
 // and re-read acknowledged acks=all batches at their offsets.
+//
+// Consumer groups (the later operations): clients find their group's coordinator as a Kafka client
+// does (FindCoordinator on any node, kept until an answer says NOT_COORDINATOR or the node is gone)
+// and call the coordinator the Kafka handlers call (services.groups). Committers commit offsets of
+// the main topic outside group management (generation -1, as KafkaConsumer.assign() with
+// commitSync), mostly forward, sometimes back on purpose, and fetch them (OffsetFetch, by partition
+// or the whole group, with and without require_stable). Members of one consumer group join, sync
+// (the leader assigns the main topic's partitions), heartbeat, commit with their generation (now and
+// then with the previous one, as a zombie would), fetch their offsets after each assignment and
+// leave. Every commit's metadata names it, so the checker can tell which commit an answer shows.
 import { buildRecordBatch } from '@chronik/protocol';
 import { KafkaError, isKafkaError } from '@chronik/server';
-import { incarnationKey } from './checker.js';
+import { decodeAssignment, encodeAssignment, incarnationKey } from './checker.js';
 import type { Checker, ReadRecord } from './checker.js';
 import type { Composed, SimCluster, SimNode } from './cluster.js';
 import type { EventQueue } from './event-queue.js';
@@ -39,13 +49,55 @@ interface Producer extends ProducerSpec {
   generation: number;
 }
 
+/** The consumer-group clients of a run. */
+export interface GroupSpec {
+  /** Clients committing outside group management (generation -1); two share each group. */
+  committers: number;
+  /** Members of the one consumer group. */
+  members: number;
+  /** The members' rebalance timeout (max.poll.interval.ms); their session timeout is 6 s. */
+  rebalanceTimeoutMs: number;
+}
+
 export interface WorkloadOptions {
   topic: string;
   partitions: number;
   producers: readonly ProducerSpec[];
   /** Milliseconds a produce may wait for its acknowledgement. */
   produceTimeoutMs: number;
+  groups: GroupSpec;
 }
+
+/** A client that knows its group's coordinator until told otherwise. */
+interface GroupClient {
+  name: string;
+  group: string;
+  /** The coordinator's node id, from FindCoordinator. */
+  coordinator: number | undefined;
+  busy: boolean;
+  /** Commits sent so far (their metadata's counter). */
+  commits: number;
+}
+
+/** A consumer in a group (classic protocol, dynamic membership). */
+interface GroupMember extends GroupClient {
+  /** '' until the coordinator gave one (MEMBER_ID_REQUIRED or a join). */
+  memberId: string;
+  /** 'out': must join; 'joined': must sync `generation`; 'stable': has its assignment. */
+  phase: 'out' | 'joined' | 'stable';
+  generation: number;
+  /** The leader JoinGroup named for `generation`, and (the leader only) the members to assign. */
+  leader: string;
+  joined: string[];
+  assigned: number[];
+}
+
+/** The consumer group of the members. */
+export const MEMBERS_GROUP = 'consumers';
+/** group.min.session.timeout.ms: the shortest session the coordinator accepts. */
+const SESSION_TIMEOUT_MS = 6000;
+/** Answers after which a client looks its coordinator up again. */
+const COORDINATOR_ERRORS = new Set(['NOT_COORDINATOR', 'COORDINATOR_NOT_AVAILABLE']);
 
 /**
  * The topics the workload creates and deletes while it runs (one partition, replication factor 3,
@@ -80,6 +132,12 @@ export class Workload {
     churnReads: 0,
     deleteRecords: 0,
     epochQueries: 0,
+    offsetCommits: 0,
+    offsetFetches: 0,
+    joins: 0,
+    syncs: 0,
+    heartbeats: 0,
+    leaves: 0,
   };
   private readonly errorCounts = new Map<string, number>();
   /**
@@ -91,6 +149,10 @@ export class Workload {
   private readonly deletes: boolean;
   /** Records sent to the recreated topics so far (their values' counter). */
   private churnCount = 0;
+  private readonly committers: GroupClient[];
+  private readonly members: GroupMember[];
+  /** Register (`group/topic-partition`) → the offset its next commit moves from (a consumer's position). */
+  private readonly positions = new Map<string, bigint>();
 
   constructor(
     private readonly queue: EventQueue,
@@ -110,6 +172,25 @@ export class Workload {
       busy: false,
       attempts: 0,
       generation: 0,
+    }));
+    const client = (name: string, group: string): GroupClient => ({
+      name,
+      group,
+      coordinator: undefined,
+      busy: false,
+      commits: 0,
+    });
+    this.committers = Array.from({ length: options.groups.committers }, (_, i) =>
+      client(`c${i}`, `assign${i >> 1}`),
+    );
+    this.members = Array.from({ length: options.groups.members }, (_, i) => ({
+      ...client(`m${i}`, MEMBERS_GROUP),
+      memberId: '',
+      phase: 'out' as const,
+      generation: -1,
+      leader: '',
+      joined: [],
+      assigned: [],
     }));
   }
 
@@ -179,6 +260,8 @@ export class Workload {
     else if (x < 0.2) this.churnProduce(this.extra.pick(CHURN_TOPICS));
     else if (x < 0.24) this.churnRead(this.extra.pick(CHURN_TOPICS));
     else if (x < 0.26 && this.deletes) this.deleteRecords(this.extra.int(this.options.partitions));
+    else if (x >= 0.26 && x < 0.32) this.committerStep();
+    else if (x >= 0.32 && x < 0.42) this.memberStep();
   }
 
   /**
@@ -440,6 +523,473 @@ export class Workload {
       },
       (e: unknown) => {
         this.countError(e);
+      },
+    );
+  }
+
+  // ---- consumer groups ----------------------------------------------------------------------
+
+  /** Groups the workload sent commits to (the calm's final OffsetFetch). */
+  groupIds(): string[] {
+    return [...new Set(this.checker.offsetKeys().map((k) => k.slice(0, k.indexOf('/'))))];
+  }
+
+  private countCode(code: string): void {
+    this.errorCounts.set(code, (this.errorCounts.get(code) ?? 0) + 1);
+  }
+
+  /** The node coordinating `client`'s group: the one it knows, else FindCoordinator on any up node. */
+  private coordinatorOf(client: GroupClient): Promise<SimNode> {
+    const known = client.coordinator === undefined ? undefined : this.cluster.nodes.get(client.coordinator);
+    if (known !== undefined && known.state === 'up') return Promise.resolve(known);
+    client.coordinator = undefined;
+    const up = this.cluster.up();
+    if (up.length === 0) return Promise.reject(new Error('no node is up'));
+    const n = this.extra.pick(up);
+    return this.cluster
+      .request(n, (c) => c.services.coordinators.findCoordinator(0, client.group))
+      .then((b) => {
+        const found = this.cluster.nodes.get(b.nodeId);
+        if (found === undefined || found.state !== 'up')
+          throw new KafkaError('COORDINATOR_NOT_AVAILABLE', `node ${b.nodeId} is not up`);
+        client.coordinator = b.nodeId;
+        return found;
+      });
+  }
+
+  /** Sends `call` to the coordinator of `client`'s group: its answer, and the node that gave it. */
+  private toCoordinator<T>(
+    client: GroupClient,
+    call: (c: Composed, n: SimNode) => Promise<T>,
+  ): Promise<{ answer: T; node: SimNode }> {
+    return this.coordinatorOf(client).then((n) =>
+      this.cluster.request(n, (c) => call(c, n)).then((answer) => ({ answer, node: n })),
+    );
+  }
+
+  /** A failed request to the coordinator: a dropped connection or a lookup that failed. */
+  private coordinatorFailed(client: GroupClient, e: unknown): void {
+    const code = this.countError(e);
+    if (code === 'DISCONNECTED' || COORDINATOR_ERRORS.has(code)) client.coordinator = undefined;
+  }
+
+  /** An error answered by the coordinator. */
+  private coordinatorAnswered(client: GroupClient, code: string): void {
+    if (code === 'NONE') return;
+    this.countCode(code);
+    if (COORDINATOR_ERRORS.has(code)) client.coordinator = undefined;
+  }
+
+  private committerStep(): void {
+    if (this.committers.length === 0) return;
+    const c = this.extra.pick(this.committers);
+    if (c.busy) return;
+    if (this.extra.chance(0.65)) {
+      const parts = Array.from({ length: this.options.partitions }, (_, i) => i).filter(
+        (i) => i === 0 || this.extra.chance(0.5),
+      );
+      this.commitOffsets(c, parts, -1, '');
+    } else {
+      const all = this.extra.chance(0.3);
+      this.fetchOffsets(c, all ? null : [this.extra.int(this.options.partitions)]);
+    }
+  }
+
+  private memberStep(): void {
+    if (this.members.length === 0) return;
+    const m = this.extra.pick(this.members);
+    if (m.busy) return;
+    if (m.phase === 'out') return this.join(m);
+    if (m.phase === 'joined') return this.sync(m);
+    const r = this.extra.next();
+    if (r < 0.45) this.heartbeat(m);
+    else if (r < 0.8) this.commitOffsets(m, m.assigned, m.generation, m.memberId, m);
+    else if (r < 0.88) this.fetchOffsets(m, m.assigned);
+    else if (r < 0.94 && m.generation > 0)
+      // A zombie: a commit with the previous generation (refused unless the group is still in it).
+      this.commitOffsets(m, m.assigned.length > 0 ? m.assigned : [0], m.generation - 1, m.memberId);
+    else this.leave(m);
+  }
+
+  /** The next offset of register `key`: forward from its position, sometimes back on purpose. */
+  private nextOffset(key: string): bigint {
+    const at = this.positions.get(key) ?? 0n;
+    const next = this.extra.chance(0.08) ? at / 2n : at + BigInt(this.extra.between(1, 20));
+    this.positions.set(key, next);
+    return next;
+  }
+
+  /**
+   * OffsetCommit of `partitions` of the main topic (as the OffsetCommit handler calls the
+   * coordinator; the main topic always exists, so the handler's unknown-topic answers do not arise):
+   * with generation -1 outside group management, else as member `memberId` of `generationId`.
+   * `member` (a commit with its current generation) rejoins when the answer says so.
+   */
+  private commitOffsets(
+    client: GroupClient,
+    partitions: readonly number[],
+    generationId: number,
+    memberId: string,
+    member?: GroupMember,
+  ): void {
+    if (partitions.length === 0) return;
+    const topic = this.options.topic;
+    const entries = partitions.map((partition) => {
+      const key = `${client.group}/${this.key(partition)}`;
+      client.commits++;
+      return {
+        partition,
+        key,
+        id: `${client.name}:${client.commits}`,
+        offset: this.nextOffset(key),
+        leaderEpoch: this.checker.leaderEpoch(this.key(partition)),
+      };
+    });
+    const what = `commit of ${client.name}${generationId >= 0 ? ` (generation ${generationId})` : ''}`;
+    let sentAt: number | undefined;
+    client.busy = true;
+    this.track(
+      this.toCoordinator(client, (c, n) => {
+        for (const e of entries)
+          this.checker.commitSent(e.key, e.id, e.offset, e.leaderEpoch, `${what} on node ${n.id}`);
+        sentAt = this.checker.tick();
+        this.queue.note(
+          this.owner.name,
+          `${what} -> n${n.id}: ${entries.map((e) => `${e.key}=${e.offset}`).join(' ')}`,
+        );
+        return c.services.groups.commitOffsets({
+          groupId: client.group,
+          generationId,
+          memberId,
+          groupInstanceId: null,
+          retentionTimeMs: -1,
+          topics: [
+            {
+              name: topic,
+              partitions: entries.map((e) => ({
+                partitionIndex: e.partition,
+                committedOffset: e.offset,
+                committedLeaderEpoch: e.leaderEpoch,
+                commitTimestampMs: -1,
+                committedMetadata: e.id,
+              })),
+            },
+          ],
+        });
+      }),
+    ).then(
+      ({ answer, node }) => {
+        client.busy = false;
+        const codes = new Map<number, string>();
+        for (const t of answer.topics) for (const p of t.partitions) codes.set(p.partitionIndex, p.errorCode);
+        for (const e of entries) {
+          const code = codes.get(e.partition) ?? 'UNKNOWN_SERVER_ERROR';
+          this.checker.commitAnswered(e.id, code);
+          this.coordinatorAnswered(client, code);
+          if (code === 'NONE') {
+            this.stats.offsetCommits++;
+            if (generationId >= 0 && sentAt !== undefined)
+              this.checker.generationCommitted(
+                client.group,
+                generationId,
+                sentAt,
+                `${what} on node ${node.id}`,
+              );
+          }
+        }
+        const first = codes.values().next().value ?? 'NONE';
+        this.queue.note(this.owner.name, `${what}: ${first}`);
+        if (member !== undefined) this.memberError(member, first);
+      },
+      (e: unknown) => {
+        client.busy = false;
+        // Sent or not, its outcome is unknown to the client.
+        if (sentAt !== undefined) for (const x of entries) this.checker.commitAnswered(x.id, 'DISCONNECTED');
+        this.coordinatorFailed(client, e);
+      },
+    );
+  }
+
+  /** OffsetFetch of `partitions` of the main topic (null: every committed offset of the group). */
+  private fetchOffsets(client: GroupClient, partitions: readonly number[] | null): void {
+    if (partitions !== null && partitions.length === 0) return;
+    const requireStable = this.extra.chance(0.5);
+    let sentAt = 0;
+    client.busy = true;
+    this.track(
+      this.toCoordinator(client, (c) => {
+        sentAt = this.checker.tick();
+        return Promise.resolve(
+          c.services.groups.fetchOffsets({
+            groupId: client.group,
+            topics:
+              partitions === null ? null : [{ name: this.options.topic, partitionIndexes: [...partitions] }],
+            requireStable,
+          }),
+        );
+      }),
+    ).then(
+      ({ answer, node }) => {
+        client.busy = false;
+        this.offsetsAnswered(
+          client,
+          answer,
+          partitions,
+          sentAt,
+          `OffsetFetch of ${client.name} on node ${node.id}${requireStable ? ' (require_stable)' : ''}`,
+        );
+      },
+      (e: unknown) => {
+        client.busy = false;
+        this.coordinatorFailed(client, e);
+      },
+    );
+  }
+
+  /** Checks an OffsetFetch answer; whether the coordinator answered (NONE). */
+  private offsetsAnswered(
+    client: GroupClient,
+    answer: ReturnType<Composed['services']['groups']['fetchOffsets']>,
+    partitions: readonly number[] | null,
+    sentAt: number,
+    source: string,
+  ): boolean {
+    if (answer.errorCode !== 'NONE') {
+      this.coordinatorAnswered(client, answer.errorCode);
+      return false;
+    }
+    this.stats.offsetFetches++;
+    const shown = new Map<number, { offset: bigint; leaderEpoch: number; metadata: string }>();
+    const unstable = new Set<number>();
+    for (const t of answer.topics) {
+      if (t.name !== this.options.topic) continue;
+      for (const p of t.partitions) {
+        if (p.errorCode === 'UNSTABLE_OFFSET_COMMIT') unstable.add(p.partitionIndex);
+        else if (p.errorCode !== 'NONE') this.coordinatorAnswered(client, p.errorCode);
+        else if (p.committedOffset >= 0n)
+          shown.set(p.partitionIndex, {
+            offset: p.committedOffset,
+            leaderEpoch: p.committedLeaderEpoch,
+            metadata: p.metadata ?? '',
+          });
+      }
+    }
+    const asked = partitions ?? Array.from({ length: this.options.partitions }, (_, i) => i);
+    const shows = (p: number): string => {
+      const o = shown.get(p);
+      return unstable.has(p) ? 'unstable' : o === undefined ? 'none' : `${o.offset} (${o.metadata})`;
+    };
+    this.queue.note(
+      this.owner.name,
+      `${source} of ${client.group}: ${asked.map((p) => `${this.key(p)}=${shows(p)}`).join(' ')}`,
+    );
+    for (const partition of asked)
+      if (!unstable.has(partition))
+        this.checker.offsetFetched(
+          `${client.group}/${this.key(partition)}`,
+          sentAt,
+          shown.get(partition),
+          source,
+        );
+    return true;
+  }
+
+  /**
+   * The calm's check of `group`: FindCoordinator and OffsetFetch of the whole group; whether the
+   * coordinator answered.
+   */
+  finalOffsets(group: string): Promise<boolean> {
+    const client: GroupClient = { name: 'final', group, coordinator: undefined, busy: false, commits: 0 };
+    let sentAt = 0;
+    return this.toCoordinator(client, (c) => {
+      sentAt = this.checker.tick();
+      return Promise.resolve(
+        c.services.groups.fetchOffsets({ groupId: group, topics: null, requireStable: true }),
+      );
+    }).then(
+      ({ answer, node }) =>
+        this.offsetsAnswered(client, answer, null, sentAt, `the final OffsetFetch on node ${node.id}`),
+      () => false,
+    );
+  }
+
+  /** What a member does on an error answer: look the coordinator up again, or rejoin. */
+  private memberError(m: GroupMember, code: string): void {
+    if (code === 'NONE') return;
+    if (code === 'UNKNOWN_MEMBER_ID' || code === 'FENCED_INSTANCE_ID') {
+      m.memberId = '';
+      m.phase = 'out';
+    } else if (code === 'ILLEGAL_GENERATION' || code === 'REBALANCE_IN_PROGRESS') m.phase = 'out';
+  }
+
+  /** JoinGroup (a new member first learns its id from MEMBER_ID_REQUIRED, then joins with it). */
+  private join(m: GroupMember, retry = true): void {
+    m.busy = true;
+    this.track(
+      this.toCoordinator(m, (c) =>
+        c.services.groups.joinGroup({
+          groupId: m.group,
+          memberId: m.memberId,
+          groupInstanceId: null,
+          clientId: m.name,
+          clientHost: '/sim',
+          sessionTimeoutMs: SESSION_TIMEOUT_MS,
+          rebalanceTimeoutMs: this.options.groups.rebalanceTimeoutMs,
+          protocolType: 'consumer',
+          protocols: [{ name: 'range', metadata: Buffer.from(m.name) }],
+          requireKnownMemberId: true,
+          supportsSkipAssignment: false,
+        }),
+      ),
+    ).then(
+      ({ answer, node }) => {
+        m.busy = false;
+        this.queue.note(
+          this.owner.name,
+          `join ${m.name} on n${node.id}: ${answer.errorCode} generation ${answer.generationId} leader ${answer.leader}`,
+        );
+        if (answer.errorCode === 'MEMBER_ID_REQUIRED') {
+          m.memberId = answer.memberId;
+          if (retry) this.join(m, false);
+          return;
+        }
+        if (answer.errorCode !== 'NONE') {
+          this.coordinatorAnswered(m, answer.errorCode);
+          this.memberError(m, answer.errorCode);
+          return;
+        }
+        this.stats.joins++;
+        m.memberId = answer.memberId;
+        m.generation = answer.generationId;
+        m.leader = answer.leader;
+        m.joined = answer.members.map((x) => x.memberId);
+        m.phase = 'joined';
+        this.sync(m);
+      },
+      (e: unknown) => {
+        m.busy = false;
+        this.coordinatorFailed(m, e);
+      },
+    );
+  }
+
+  /** SyncGroup; the leader assigns the main topic's partitions round-robin over the members it was given. */
+  private sync(m: GroupMember): void {
+    const generation = m.generation;
+    const leader = m.leader;
+    const assignments: Array<{ memberId: string; assignment: Uint8Array }> = [];
+    if (leader === m.memberId) {
+      const ids = [...m.joined].sort();
+      for (let i = 0; i < ids.length; i++) {
+        const parts: number[] = [];
+        for (let p = i; p < this.options.partitions; p += ids.length) parts.push(p);
+        assignments.push({
+          memberId: ids[i] as string,
+          assignment: encodeAssignment(leader, generation, parts),
+        });
+      }
+    }
+    m.busy = true;
+    this.track(
+      this.toCoordinator(m, (c) =>
+        c.services.groups.syncGroup({
+          groupId: m.group,
+          generationId: generation,
+          memberId: m.memberId,
+          groupInstanceId: null,
+          protocolType: 'consumer',
+          protocolName: 'range',
+          assignments,
+        }),
+      ),
+    ).then(
+      ({ answer, node }) => {
+        m.busy = false;
+        this.queue.note(
+          this.owner.name,
+          `sync ${m.name} generation ${generation} on n${node.id}: ${answer.errorCode}`,
+        );
+        if (answer.errorCode !== 'NONE') {
+          this.coordinatorAnswered(m, answer.errorCode);
+          this.memberError(m, answer.errorCode);
+          return;
+        }
+        this.stats.syncs++;
+        this.checker.assignmentReceived(
+          m.group,
+          generation,
+          leader,
+          answer.assignment,
+          `${m.name} (${m.memberId})`,
+        );
+        m.assigned = decodeAssignment(answer.assignment)?.partitions ?? [];
+        m.phase = 'stable';
+        // A consumer fetches its partitions' committed offsets once it has them.
+        this.fetchOffsets(m, m.assigned);
+      },
+      (e: unknown) => {
+        m.busy = false;
+        this.coordinatorFailed(m, e);
+      },
+    );
+  }
+
+  private heartbeat(m: GroupMember): void {
+    m.busy = true;
+    this.track(
+      this.toCoordinator(m, (c) =>
+        Promise.resolve(
+          c.services.groups.heartbeat({
+            groupId: m.group,
+            generationId: m.generation,
+            memberId: m.memberId,
+            groupInstanceId: null,
+          }),
+        ),
+      ),
+    ).then(
+      ({ answer }) => {
+        m.busy = false;
+        this.stats.heartbeats++;
+        this.coordinatorAnswered(m, answer);
+        this.memberError(m, answer);
+      },
+      (e: unknown) => {
+        m.busy = false;
+        this.coordinatorFailed(m, e);
+      },
+    );
+  }
+
+  /** LeaveGroup; the consumer starts again as a new member (a restarted process). */
+  private leave(m: GroupMember): void {
+    m.busy = true;
+    this.track(
+      this.toCoordinator(m, (c) =>
+        Promise.resolve(
+          c.services.groups.leaveGroup({
+            groupId: m.group,
+            members: [{ memberId: m.memberId, groupInstanceId: null, reason: 'the simulation' }],
+          }),
+        ),
+      ),
+    ).then(
+      ({ answer, node }) => {
+        m.busy = false;
+        this.stats.leaves++;
+        this.queue.note(
+          this.owner.name,
+          `leave ${m.name} on n${node.id}: ${answer.members[0]?.errorCode ?? answer.errorCode}`,
+        );
+        this.coordinatorAnswered(m, answer.errorCode);
+        m.memberId = '';
+        m.phase = 'out';
+        m.generation = -1;
+        m.assigned = [];
+      },
+      (e: unknown) => {
+        m.busy = false;
+        this.coordinatorFailed(m, e);
       },
     );
   }

@@ -16,12 +16,16 @@ test(`seeds 1..${SEEDS} (${STEPS} steps each) keep every invariant`, async () =>
   expect(failures).toEqual([]);
 });
 
-// Seeds that once failed, kept as regression tests (README.md, "Findings").
+/** The consumer-group clients off: a seed recorded before they existed replays its old schedule. */
+const WITHOUT_GROUPS = { groups: { committers: 0, members: 0, rebalanceTimeoutMs: 1000 } };
+
+// Seeds that once failed, kept as regression tests (README.md, "Findings"), on the schedule that
+// found them.
 test.each([
   [222, 1500],
   [131, 1000],
 ])('seed %i (%i steps) keeps every invariant', async (seed, steps) => {
-  const r = await runSeed(seed, { steps });
+  const r = await runSeed(seed, { steps, params: WITHOUT_GROUPS });
   expect(r.ok ? '' : formatResult(r)).toBe('');
 });
 

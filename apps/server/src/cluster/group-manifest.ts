@@ -9,7 +9,7 @@
 // appending; nothing depended on it yet) is cut; a bad record before the last is corruption.
 // Written by hand: a few bytes appended and fsync'd; the WAL would be a whole log per node for this.
 import path from 'node:path';
-import type { FileSystem, WalFile } from '@chronik/wal';
+import type { FileSystem, WalFile } from '@chronik/env';
 import { crc32c } from '@chronik/wal';
 import { ServerError, ServerErrorCode } from '../errors.js';
 

@@ -9,11 +9,10 @@
 // the rebuild goes on from what was received instead of discarding it again — and never takes the
 // damaged copy for a rebuilt one.
 import path from 'node:path';
+import type { Clock, FileSystem, Scheduler } from '@chronik/env';
 import type { RaftHost } from '@chronik/raft-host';
-import type { FileSystem } from '@chronik/wal';
 import { isWalError, WalErrorCode } from '@chronik/wal';
 import { KafkaError, ServerError, ServerErrorCode, isServerError } from '../errors.js';
-import type { Scheduler } from '../infra.js';
 import type { Logger } from '../logger.js';
 import type { PartitionGroup } from '../partition/replicated-partition.js';
 import { ReplicatedPartition } from '../partition/replicated-partition.js';
@@ -44,6 +43,8 @@ export interface PartitionGroupsOptions {
   proposalTimeoutMs: number;
   /** Bytes a partition leader has proposed and not applied before a Produce waits (admission.ts). */
   maxUncommittedBytes?: number;
+  /** The partitions' wall clock (LogAppendTime, retention, leader readiness). */
+  clock: Clock;
   scheduler: Scheduler;
   logger: Logger;
 }
@@ -169,7 +170,7 @@ export class PartitionGroups implements PartitionFactory {
         ? { maxUncommittedBytes: this.options.maxUncommittedBytes }
         : {}),
       logger: this.options.logger,
-      nowMs: () => this.options.scheduler.now(),
+      nowMs: () => this.options.clock.nowMs(),
       events,
       // A few checkpoints per WAL segment, so compaction can free each segment soon after
       // retention passes it.

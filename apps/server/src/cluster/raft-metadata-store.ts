@@ -7,12 +7,12 @@
 // proposeOrForward may propose a command again after a forward whose answer was lost had committed
 // it, and the state machine answers such a retry with the first outcome instead of applying it
 // twice (a retried CreateTopics would otherwise get TOPIC_ALREADY_EXISTS for its own topic).
+import type { Random } from '@chronik/env';
 import type { ApplyResult, MetadataCommand } from '@chronik/metadata';
 import { MetadataStateMachine, encodeCommand } from '@chronik/metadata';
 import type { Entry } from '@chronik/raft';
 import type { RaftHost } from '@chronik/raft-host';
 import { KafkaError } from '../errors.js';
-import type { Random } from '../infra.js';
 import type { Logger } from '../logger.js';
 import { toKafkaError } from '../error-map.js';
 import type { MetadataGroupStatus, MetadataStore } from '../services/metadata-store.js';

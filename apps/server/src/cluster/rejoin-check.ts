@@ -12,15 +12,10 @@
 // Until then it waits (a cluster cannot form without a majority anyway), saying so every 10 s.
 // Limit: a node that acknowledged entries but was wiped before its registration committed (its
 // first seconds) is not recognized.
+import type { Clock, Scheduler } from '@chronik/env';
+import type { IdentityAnswer } from '@chronik/raft-grpc';
 import { ServerError, ServerErrorCode } from '../errors.js';
-import type { Scheduler } from '../infra.js';
 import type { Logger } from '../logger.js';
-
-export interface IdentityAnswer {
-  clusterId: string;
-  askerRegistered: boolean;
-  metadataApplied: number;
-}
 
 export interface RejoinCheckOptions {
   nodeId: number;
@@ -33,6 +28,7 @@ export interface RejoinCheckOptions {
     question: { nodeId: number; directoryId: string },
     timeoutMs: number,
   ): Promise<IdentityAnswer>;
+  clock: Clock;
   scheduler: Scheduler;
   logger: Logger;
   /** Between rounds of questions. Default 500 ms. */
@@ -46,7 +42,7 @@ const REPORT_EVERY_MS = 10_000;
 export async function checkNewNodeMayJoin(o: RejoinCheckOptions): Promise<void> {
   const peers = o.voters.filter((v) => v !== o.nodeId);
   const retryMs = o.retryMs ?? 500;
-  const startMs = o.scheduler.now();
+  const startMs = o.clock.nowMs();
   let lastReportMs = startMs;
   for (;;) {
     const answers = await Promise.all(
@@ -71,7 +67,7 @@ export async function checkNewNodeMayJoin(o: RejoinCheckOptions): Promise<void> 
       );
       return;
     }
-    const now = o.scheduler.now();
+    const now = o.clock.nowMs();
     if (now - lastReportMs >= REPORT_EVERY_MS) {
       lastReportMs = now;
       o.logger.warn(

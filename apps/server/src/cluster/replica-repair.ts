@@ -17,10 +17,10 @@
 //      previous check; then the repair is done (removed from the metadata).
 // A repair needs the other replicas to be a working majority: with two of three copies damaged,
 // step 2 cannot commit and the partition waits for the operator, as it must.
+import { every } from '@chronik/env';
+import type { Scheduler, TimerHandle } from '@chronik/env';
 import type { ReplicaRepair } from '@chronik/metadata';
 import { ConfChangeType } from '@chronik/raft';
-import type { Scheduler, TimerHandle } from '../infra.js';
-import { every } from '../infra.js';
 import type { Logger } from '../logger.js';
 import type { ReplicatedPartition } from '../partition/replicated-partition.js';
 import type { MetadataStore } from '../services/metadata-store.js';

@@ -5,9 +5,9 @@
 //   leadership transfer once that node has answered steadily for PREFERRED_STABLE_MS, at most one
 //   partition per round, so leaders stay spread over the nodes.
 // Liveness of peers comes from the transport's acknowledged batches (peer-liveness.ts).
+import type { Clock, Scheduler, TimerHandle } from '@chronik/env';
+import { every } from '@chronik/env';
 import type { RaftHost } from '@chronik/raft-host';
-import type { Scheduler, TimerHandle } from '../infra.js';
-import { every } from '../infra.js';
 import type { Logger } from '../logger.js';
 import type { ReplicatedPartition } from '../partition/replicated-partition.js';
 import type { MetadataStore } from '../services/metadata-store.js';
@@ -30,6 +30,8 @@ export interface SupervisorOptions {
   replicas(): Iterable<ReplicatedPartition>;
   /** The transport's per-peer acknowledgement counts. */
   peerAcks(): readonly PeerAcks[];
+  /** Wall-clock time: ISR lag, peer liveness, transfer windows. */
+  clock: Clock;
   scheduler: Scheduler;
   logger: Logger;
   /** A follower not caught up within this long leaves the ISR (replica.lag.time.max.ms). */
@@ -80,7 +82,7 @@ export class ReplicationSupervisor {
 
   /** Reports each led partition's ISR to the metadata when it changed. */
   checkIsr(): void {
-    const now = this.options.scheduler.now();
+    const now = this.options.clock.nowMs();
     this.peerLiveness.observe(this.options.peerAcks(), now);
     for (const r of this.options.replicas()) {
       const gid = r.group.groupId;
@@ -127,7 +129,7 @@ export class ReplicationSupervisor {
 
   /** Moves one partition back to its preferred replica when that one is back and steady. */
   rebalance(): void {
-    const now = this.options.scheduler.now();
+    const now = this.options.clock.nowMs();
     this.peerLiveness.observe(this.options.peerAcks(), now);
     for (const r of this.options.replicas()) {
       if (!r.isLeaderReady() || r.transferring) continue;

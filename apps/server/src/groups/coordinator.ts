@@ -1,7 +1,7 @@
 // The group coordinator: Kafka's classic group protocol (JoinGroup, SyncGroup, Heartbeat,
 // LeaveGroup, DescribeGroups, ListGroups, DeleteGroups) and committed offsets (OffsetCommit,
 // OffsetFetch, OffsetDelete), as a deterministic library: no sockets, time and timers come from an
-// injected Scheduler (src/infra.ts), storage from an injected OffsetLog.
+// injected Clock and Scheduler (@chronik/env), storage from an injected OffsetLog.
 //
 // State machine (Kafka's GroupCoordinator, whose behaviour this follows case by case):
 //
@@ -19,6 +19,7 @@
 //   the in-memory state changes only then. loadPartition() rebuilds everything from the log.
 // - Protocol metadata and assignments are opaque bytes: the clients' assignors (range,
 //   round-robin, cooperative-sticky, ...) work unchanged.
+import type { Clock, Scheduler, TimerHandle } from '@chronik/env';
 import type { Logger } from '../logger.js';
 import { silentLogger } from '../logger.js';
 import { CONSUMER_PROTOCOL_TYPE } from './consumer-protocol.js';
@@ -28,7 +29,6 @@ import type { OffsetLog } from './offset-log.js';
 import { partitionForGroup } from './partitioning.js';
 import type { CommittedOffset, EncodedRecord, OffsetsTopicRecord, StoredGroup } from './records.js';
 import { decodeRecord, encodeRecord } from './records.js';
-import type { Scheduler } from '../infra.js';
 import type {
   DeleteGroupResult,
   DescribedGroup,
@@ -121,6 +121,8 @@ export const DEFAULT_GROUP_CONFIG: GroupCoordinatorConfig = {
 
 export interface GroupCoordinatorOptions {
   offsetLog: OffsetLog;
+  /** Wall-clock time: state timestamps, session and offset expiry. */
+  clock: Clock;
   scheduler: Scheduler;
   config?: Partial<GroupCoordinatorConfig>;
   logger?: Logger;
@@ -176,6 +178,7 @@ function utf8Bytes(s: string): number {
 export class GroupCoordinator {
   readonly config: GroupCoordinatorConfig;
   private readonly log: OffsetLog;
+  private readonly clock: Clock;
   private readonly scheduler: Scheduler;
   private readonly logger: Logger;
   private readonly newUuid: () => string;
@@ -183,7 +186,7 @@ export class GroupCoordinator {
   private readonly partitions = new Map<number, PartitionStatus>();
   private readonly writers = new Map<number, PartitionWriter>();
   private loadEpoch = 0;
-  private expiryTimer: ReturnType<Scheduler['setTimer']> | undefined;
+  private expiryTimer: TimerHandle | undefined;
   private closed = false;
   private expiring = false;
 
@@ -208,6 +211,7 @@ export class GroupCoordinator {
         'group coordinator: minSessionTimeoutMs > maxSessionTimeoutMs',
       );
     this.log = options.offsetLog;
+    this.clock = options.clock;
     this.scheduler = options.scheduler;
     this.logger = options.logger ?? silentLogger;
     this.newUuid = options.newUuid;
@@ -282,7 +286,7 @@ export class GroupCoordinator {
     }
     if (this.partitions.get(partition)?.epoch !== epoch)
       throw new GroupError(GroupErrorCode.LOAD_ABORTED, `load of partition ${partition} superseded`);
-    const now = this.scheduler.now();
+    const now = this.clock.nowMs();
     const ids = new Set([...offsets.keys(), ...stored.keys()]);
     let loaded = 0;
     for (const groupId of ids) {
@@ -385,7 +389,7 @@ export class GroupCoordinator {
       m.syncCallback = undefined;
       sc?.(syncError(error));
     }
-    if (!group.is('Dead')) group.transitionTo('Dead', this.scheduler.now());
+    if (!group.is('Dead')) group.transitionTo('Dead', this.clock.nowMs());
     if (this.groups.get(group.groupId) === group) this.groups.delete(group.groupId);
   }
 
@@ -453,7 +457,7 @@ export class GroupCoordinator {
     const existing = this.groups.get(groupId);
     if (existing !== undefined || !create) return existing;
     if (this.groups.size >= this.config.maxGroups) return 'GROUP_MAX_SIZE_REACHED';
-    const g = new Group(groupId, this.partitionFor(groupId), this.scheduler.now());
+    const g = new Group(groupId, this.partitionFor(groupId), this.clock.nowMs());
     this.groups.set(groupId, g);
     return g;
   }
@@ -785,7 +789,7 @@ export class GroupCoordinator {
     group.pendingSyncMembers.clear();
     group.joinTimer?.cancel();
     const wasEmpty = group.is('Empty');
-    group.transitionTo('PreparingRebalance', this.scheduler.now());
+    group.transitionTo('PreparingRebalance', this.clock.nowMs());
     this.logger.info(
       { groupId: group.groupId, generationId: group.generationId, reason },
       'preparing to rebalance group',
@@ -837,7 +841,7 @@ export class GroupCoordinator {
       group.joinTimer = this.scheduler.setTimer(group.rebalanceTimeoutMs, () => this.onCompleteJoin(group));
       return;
     }
-    const now = this.scheduler.now();
+    const now = this.clock.nowMs();
     group.generationId++;
     if (group.size === 0) {
       group.protocolName = null;
@@ -953,7 +957,7 @@ export class GroupCoordinator {
             }
             for (const m of group.members.values()) m.assignment = assignments.get(m.memberId) ?? EMPTY_BYTES;
             this.propagateAssignment(group, 'NONE');
-            group.transitionTo('Stable', this.scheduler.now());
+            group.transitionTo('Stable', this.clock.nowMs());
             this.logger.info({ groupId: group.groupId, generationId }, 'group is stable');
           });
         }
@@ -1238,7 +1242,7 @@ export class GroupCoordinator {
     if (group.is('CompletingRebalance')) return all('REBALANCE_IN_PROGRESS');
     if (member !== undefined) this.scheduleHeartbeat(group, member);
 
-    const now = this.scheduler.now();
+    const now = this.clock.nowMs();
     const results: TopicPartitionsResult[] = [];
     const toWrite: Array<{
       topic: string;
@@ -1420,7 +1424,7 @@ export class GroupCoordinator {
    * Runs on a timer every offsetsRetentionCheckIntervalMs; returns the number of offsets removed.
    */
   async expireOffsets(): Promise<number> {
-    const now = this.scheduler.now();
+    const now = this.clock.nowMs();
     const retention = this.config.offsetsRetentionMs;
     const byPartition = new Map<number, OffsetsTopicRecord[]>();
     const removals: Array<() => void> = [];

@@ -6,8 +6,8 @@
 //   leaderId is null  <=>  members is empty
 //   staticMembers maps each member's groupInstanceId to its memberId, and nothing else
 //   state Empty  =>  members is empty;  state Stable/CompletingRebalance  =>  protocolName != null
+import type { TimerHandle } from '@chronik/env';
 import type { CommittedOffset, StoredGroup } from './records.js';
-import type { TimerHandle } from '../infra.js';
 import type { GroupProtocol, GroupState, JoinGroupResult, SyncGroupResult } from './types.js';
 import { CONSUMER_PROTOCOL_TYPE, subscribedTopics } from './consumer-protocol.js';
 

@@ -3,10 +3,10 @@
 // partitions this node leads — loaded when the partition manager reports a partition led here (with
 // its view complete), unloaded when leadership moves away. A load that fails is retried while the
 // partition is still led here.
+import type { Clock, Scheduler, TimerHandle } from '@chronik/env';
 import { CONSUMER_OFFSETS_TOPIC } from '@chronik/metadata';
 import { buildRecordBatch, decodeRecordBatch, splitRecordBatches } from '@chronik/protocol';
 import { isKafkaError } from '../errors.js';
-import type { Scheduler, TimerHandle } from '../infra.js';
 import type { Logger } from '../logger.js';
 import type {
   Acks,
@@ -172,6 +172,8 @@ export interface GroupServiceOptions {
   ensureOffsetsTopic(): Promise<void>;
   /** offsets.topic.num.partitions. */
   numPartitions: number;
+  /** Wall-clock time (commit timestamps, the coordinator's). */
+  clock: Clock;
   scheduler: Scheduler;
   /** Member ids are `${clientId}-${newUuid()}`. */
   newUuid: () => string;
@@ -199,9 +201,10 @@ export async function startGroupService(options: GroupServiceOptions): Promise<G
     offsetLog:
       options.offsetLog ??
       new PartitionOffsetLog(options.partitions, {
-        nowMs: () => options.scheduler.now(),
+        nowMs: () => options.clock.nowMs(),
         ensureTopic: options.ensureOffsetsTopic,
       }),
+    clock: options.clock,
     scheduler: options.scheduler,
     newUuid: options.newUuid,
     logger: options.logger,

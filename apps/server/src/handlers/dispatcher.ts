@@ -9,6 +9,11 @@
 //   has one; otherwise (no way to express the error) the connection is closed with a log line.
 // - An unknown API key or a body that does not decode: the connection is closed (as Kafka does),
 //   never the process.
+// - Request quotas: right before a response is made (or would be: acks=0), the connection is asked
+//   for the request's throttle time (`ConnectionInfo.throttleTimeMs`: it charges the client's time
+//   and mutes a client over its quota); a positive one goes in the response's throttle_time_ms,
+//   which every response has from the version KIP-124 added it (older versions do not carry it; the
+//   connection is muted all the same, as Kafka does).
 // - A request whose connection is already closed is not handled (outcome `connection_closed`;
 //   except Produce, whose acks=0 data is written with no one listening), and
 //   the response of one that finishes after its connection closed is not encoded: nobody would
@@ -69,6 +74,16 @@ export function buildHandlerTable(handlers: readonly AnyHandler[]): HandlerTable
   return { get: (k) => byKey.get(k), advertised: () => advertised, range: (k) => byKeyRange.get(k) };
 }
 
+/**
+ * Sets a response's throttle_time_ms. The response of every API this broker serves has the field
+ * (the codec writes it at the versions that have it); an API without one (SASL, inter-broker) is
+ * left as it is.
+ */
+function withThrottleTime(response: unknown, throttleTimeMs: number): void {
+  if (typeof response === 'object' && response !== null && 'throttleTimeMs' in response)
+    (response as { throttleTimeMs: number }).throttleTimeMs = throttleTimeMs;
+}
+
 export class KafkaDispatcher implements FrameDispatcher {
   /** Each handler's dependencies: its declared services and the environment, nothing else. */
   private readonly depsByKey = new Map<number, HandlerDeps<ServiceName>>();
@@ -111,15 +126,18 @@ export class KafkaDispatcher implements FrameDispatcher {
     // A produce is handled even then: acks=0 data is meant to be written with no one listening.
     if (conn.isClosed && apiKey !== ApiKey.Produce) return this.closed(schema);
     const request = decodeRequest(apiKey, apiVersion, reader);
-    const started = this.env.scheduler.now();
+    const started = this.env.clock.nowMs();
     const finish = (response: unknown): ResponseBody => {
       if (conn.isClosed) return this.closed(schema);
       this.env.metrics.requests.inc({ api: schema.name, outcome: 'ok' });
       this.env.metrics.requestSeconds.observe(
         { api: schema.name },
-        (this.env.scheduler.now() - started) / 1000,
+        (this.env.clock.nowMs() - started) / 1000,
       );
-      return response === null ? null : this.encode(ctx, response);
+      const throttleTimeMs = conn.throttleTimeMs(ctx.clientId);
+      if (response === null) return null;
+      if (throttleTimeMs > 0) withThrottleTime(response, throttleTimeMs);
+      return this.encode(ctx, response);
     };
     const result = handler.handle(request, ctx) as unknown;
     if (result instanceof Promise) {

@@ -128,7 +128,7 @@ export const fetchHandler = defineHandler({
     }
     const isolationLevel = req.isolationLevel === 1 ? 1 : 0;
     const maxBytes = Math.min(req.maxBytes, BROKER_FETCH_MAX_BYTES);
-    const deadline = ctx.deps.scheduler.now() + Math.max(0, req.maxWaitMs);
+    const deadline = ctx.deps.clock.nowMs() + Math.max(0, req.maxWaitMs);
     const readAll = (): Promise<{ outcomes: Outcome[]; bytes: number }> =>
       readPartitions(slots, maxBytes, isolationLevel, v, partitions);
 
@@ -137,10 +137,10 @@ export const fetchHandler = defineHandler({
     while (
       !hasError &&
       bytes < Math.max(1, req.minBytes) &&
-      ctx.deps.scheduler.now() < deadline &&
+      ctx.deps.clock.nowMs() < deadline &&
       !ctx.deps.shutdown.aborted
     ) {
-      const waitMs = deadline - ctx.deps.scheduler.now();
+      const waitMs = deadline - ctx.deps.clock.nowMs();
       const known = slots
         .filter((s) => s.name !== undefined)
         .map((s) => ({ topic: s.name as string, partition: s.partition }));

@@ -3,10 +3,10 @@
 // what the codec supports. A handler names the services it uses (`uses`) and is given only those
 // (plus the environment every handler has): its context is typed to them, and the table builds it
 // with nothing else in it.
+import type { Clock, Scheduler } from '@chronik/env';
 import type { ApiRequestByKey, ApiResponseByKey } from '@chronik/protocol';
 import type { ServerConfig } from '../config.js';
 import type { GroupCoordinator } from '../groups/coordinator.js';
-import type { Scheduler } from '../infra.js';
 import type { Logger } from '../logger.js';
 import type { ServerMetrics } from '../metrics.js';
 import type { ConnectionInfo } from '../net/connection.js';
@@ -39,7 +39,9 @@ export interface HandlerEnv {
   config: ServerConfig;
   logger: Logger;
   metrics: ServerMetrics;
-  /** The clock and timers (long polls). */
+  /** Wall-clock time (long-poll deadlines, request latency). */
+  clock: Clock;
+  /** Timers (long polls). */
   scheduler: Scheduler;
   /** Aborted when the broker shuts down: long polls return at once. */
   shutdown: AbortSignal;

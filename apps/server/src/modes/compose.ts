@@ -8,7 +8,8 @@
 // partition replicas, start the group coordinator on the `__consumer_offsets` partitions led here,
 // and only then answer requests. Shutdown: long polls return, the coordinator answers its waiting
 // requests, the replicas close (synced), then the mode releases its infrastructure.
-import { readFileSync } from 'node:fs';
+import { retryUntilDone } from '@chronik/env';
+import type { FileSystem, TimerHandle } from '@chronik/env';
 import { clusterIdFromBytes, topicIdFromBytes } from '@chronik/metadata';
 import type { BrokerServices, ModeContext } from '../broker.js';
 import type { ServerConfig } from '../config.js';
@@ -19,8 +20,7 @@ import type { GroupService } from '../groups/service.js';
 import { KafkaDispatcher } from '../handlers/dispatcher.js';
 import { createHandlerTable } from '../handlers/table.js';
 import type { AnyHandler, HandlerEnv, Services } from '../handlers/types.js';
-import type { Random, Scheduler, TimerHandle } from '../infra.js';
-import { retryUntilDone } from '../infra.js';
+import type { ModeEnv } from '../infra.js';
 import { Coordinators } from '../services/coordinators.js';
 import { LogConfigs } from '../services/log-config.js';
 import { LogScrubber } from '../services/log-scrubber.js';
@@ -45,8 +45,8 @@ export interface ClusterStatus {
 
 export interface ComposeOptions {
   ctx: ModeContext;
-  scheduler: Scheduler;
-  random: Random;
+  /** What the mode takes from the machine. */
+  env: ModeEnv;
   store: MetadataStore;
   factory: PartitionFactory;
   /** Where partition data lives and how much room is left (DescribeLogDirs). */
@@ -61,7 +61,7 @@ export interface ComposeOptions {
   offsetLog?: OffsetLog;
   /** Handlers beyond the table (tests). */
   extraHandlers?: readonly AnyHandler[];
-  /** This process's open-file limit (default: read from /proc/self/limits; undefined where unknown). */
+  /** This process's open-file limit (default: read from /proc/self/limits through `env.fs`; undefined where unknown). */
   openFileLimit?: number;
   /** Called once the services are up (a mode's own background work starts here). */
   started?(composed: Composed): void;
@@ -81,17 +81,33 @@ const FDS_PER_REPLICA = 2;
 /** Descriptors kept for everything that is not a connection or a replica (metadata, Raft, admin). */
 const RESERVED_FDS = 256;
 
+/** Bytes of /proc/self/limits read at most (it is about 1.5 KiB). */
+const MAX_LIMITS_BYTES = 64 * 1024;
+
 /** The soft open-file limit of this process (Linux), or undefined when it cannot be read. */
-export function openFileLimit(): number | undefined {
+export async function openFileLimit(fsys: FileSystem): Promise<number | undefined> {
+  let text: string;
   try {
-    const line = readFileSync('/proc/self/limits', 'utf8')
-      .split('\n')
-      .find((l) => l.startsWith('Max open files'));
-    const soft = line?.split(/\s+/)[3];
-    return soft === undefined || soft === 'unlimited' ? undefined : Number(soft);
+    // A /proc file reports size 0: read until the end.
+    const file = await fsys.open('/proc/self/limits', 'r');
+    try {
+      const buf = Buffer.alloc(MAX_LIMITS_BYTES);
+      let n = 0;
+      while (n < buf.length) {
+        const got = await file.read(buf, n, buf.length - n, n);
+        if (got === 0) break;
+        n += got;
+      }
+      text = buf.toString('utf8', 0, n);
+    } finally {
+      await file.close();
+    }
   } catch {
     return undefined;
   }
+  const line = text.split('\n').find((l) => l.startsWith('Max open files'));
+  const soft = line?.split(/\s+/)[3];
+  return soft === undefined || soft === 'unlimited' ? undefined : Number(soft);
 }
 
 /**
@@ -108,15 +124,17 @@ export function replicaBudget(config: ServerConfig, fdLimit: number | undefined)
 
 export async function composeBroker(options: ComposeOptions): Promise<Composed> {
   const { config, logger } = options.ctx;
+  const { clock, scheduler, random } = options.env;
   const nodeId = config.nodeId;
-  const newTopicId = (): string => topicIdFromBytes(options.random.bytes(16));
+  const newTopicId = (): string => topicIdFromBytes(random.bytes(16));
   const configs = new LogConfigs(options.store.state, nodeId, config.broker);
   const partitions = new PartitionManager({
     nodeId,
     store: options.store,
     configs,
     factory: options.factory,
-    scheduler: options.scheduler,
+    clock,
+    scheduler,
     logger: logger.child({ component: 'partitions' }),
     logDir: options.logDir,
   });
@@ -124,7 +142,7 @@ export async function composeBroker(options: ComposeOptions): Promise<Composed> 
   const metadata = new MetadataCache(options.store, nodeId, (topicId, p) =>
     partitions.leadership(topicId, p),
   );
-  const fds = 'openFileLimit' in options ? options.openFileLimit : openFileLimit();
+  const fds = 'openFileLimit' in options ? options.openFileLimit : await openFileLimit(options.env.fs);
   const maxReplicasPerBroker = replicaBudget(config, fds);
   if (maxReplicasPerBroker < config.broker.maxPartitionsPerNode)
     logger.warn(
@@ -156,7 +174,8 @@ export async function composeBroker(options: ComposeOptions): Promise<Composed> 
   metrics.replicaProblems = () => partitions.replicaProblems();
   const scrubber = new LogScrubber({
     replicas: () => partitions.replicas(),
-    scheduler: options.scheduler,
+    clock,
+    scheduler,
     logger: logger.child({ component: 'scrubber' }),
     bytesPerSecond: config.broker.logScrubBytesPerSec,
     onChecked: (n) => metrics.scrubbedBytes.inc(n),
@@ -181,12 +200,12 @@ export async function composeBroker(options: ComposeOptions): Promise<Composed> 
         port: adv.port,
         rack: null,
         raftAddress: options.raftAddress,
-        incarnation: options.random.uuid(),
-        newClusterId: () => clusterIdFromBytes(options.random.bytes(16)),
+        incarnation: random.uuid(),
+        newClusterId: () => clusterIdFromBytes(random.bytes(16)),
       }).then(() => logger.info({ host: adv.host, port: adv.port }, 'broker registered in the metadata'));
     if (options.registerInBackground) {
       registering = retryUntilDone(
-        options.scheduler,
+        scheduler,
         REGISTRATION_RETRY_MS,
         () => register().then(() => true),
         (e) =>
@@ -201,8 +220,9 @@ export async function composeBroker(options: ComposeOptions): Promise<Composed> 
       partitions,
       ensureOffsetsTopic: () => coordinators.ensureOffsetsTopic(),
       numPartitions: config.broker.offsetsTopicNumPartitions,
-      scheduler: options.scheduler,
-      newUuid: () => options.random.uuid(),
+      clock,
+      scheduler,
+      newUuid: () => random.uuid(),
       logger: logger.child({ component: 'groups' }),
       ...(options.groupConfig !== undefined ? { groupConfig: options.groupConfig } : {}),
       ...(options.offsetLog !== undefined ? { offsetLog: options.offsetLog } : {}),
@@ -226,7 +246,8 @@ export async function composeBroker(options: ComposeOptions): Promise<Composed> 
     config,
     logger: logger.child({ component: 'kafka' }),
     metrics: options.ctx.metrics,
-    scheduler: options.scheduler,
+    clock,
+    scheduler,
     shutdown: shutdown.signal,
     table: () => table,
   };

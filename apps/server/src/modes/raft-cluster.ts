@@ -2,18 +2,15 @@
 // runs the metadata group (cluster/raft-metadata-store.ts) and a group per partition replica set
 // (cluster/partition-groups.ts) over one transport: gRPC between processes by default, or whatever
 // the options inject (a MemoryNetwork runs a whole cluster in one process). This file (with
-// standalone.ts) is the only place that constructs infrastructure: the Raft host, the transport,
-// the file system, clock and timers, and randomness come from the options or default to the
-// system's.
+// standalone.ts) is the only place that constructs infrastructure: the Raft host and the transport
+// are built here, and the environment (file system, clock, scheduler, randomness) comes from the
+// options' `env`, its missing parts the machine's.
 import path from 'node:path';
-import { seededRng } from '@chronik/raft';
-import type { Logger as RaftLogger } from '@chronik/raft';
+import type { Logger as LibraryLogger } from '@chronik/env';
 import { GrpcTransport } from '@chronik/raft-grpc';
-import type { TransportHandler } from '@chronik/raft-grpc';
+import type { IdentityAnswer, TransportHandler } from '@chronik/raft-grpc';
 import { RaftHost } from '@chronik/raft-host';
-import type { HostTransport, Scheduler as HostScheduler } from '@chronik/raft-host';
-import { nodeFileSystem } from '@chronik/wal';
-import type { FileSystem } from '@chronik/wal';
+import type { HostTransport } from '@chronik/raft-host';
 import type { BrokerMode } from '../broker.js';
 import { diskSpace } from '../datadir.js';
 import type { PeerAcks } from '../cluster/peer-liveness.js';
@@ -21,15 +18,14 @@ import { GroupManifest } from '../cluster/group-manifest.js';
 import { PartitionGroups } from '../cluster/partition-groups.js';
 import { RaftMetadataStore } from '../cluster/raft-metadata-store.js';
 import { checkNewNodeMayJoin } from '../cluster/rejoin-check.js';
-import type { IdentityAnswer } from '../cluster/rejoin-check.js';
 import { ReplicaRepairer } from '../cluster/replica-repair.js';
 import { ReplicationSupervisor } from '../cluster/supervisor.js';
 import { ServerError, ServerErrorCode } from '../errors.js';
 import type { GroupCoordinatorConfig } from '../groups/coordinator.js';
 import type { AnyHandler } from '../handlers/types.js';
-import type { Random, Scheduler, TimerHandle } from '../infra.js';
-import { every, systemRandom, systemScheduler } from '../infra.js';
-import type { Logger } from '../logger.js';
+import type { EnvOptions } from '../infra.js';
+import { modeEnv } from '../infra.js';
+import { libraryLogger } from '../logger.js';
 import type { Composed } from './compose.js';
 import { composeBroker } from './compose.js';
 
@@ -68,20 +64,19 @@ export type TransportFactory = (options: {
   /** A peer's Raft address, or undefined when unknown. */
   peerAddress(nodeId: number): string | undefined;
   handler: TransportHandler;
-  logger: RaftLogger;
+  logger: LibraryLogger;
 }) => ClusterTransport;
 
-export interface RaftClusterModeOptions {
-  fs?: FileSystem;
-  /** Clock and timers (default: the system's). Also the Raft logs' wall clock when given. */
-  scheduler?: Scheduler;
-  random?: Random;
-  /**
-   * Runs a callback once the current turn's work and promise callbacks are done: the Raft host's
-   * cycles and group commits (default: setImmediate). A deterministic simulation passes its queue.
-   */
+/**
+ * `env`: the clock (the Raft logs' and partitions' wall clock, the Raft host's monotonic deadlines),
+ * the scheduler (every timer; `defer`: the Raft host's cycles and group commits), randomness (ids,
+ * the seed of the Raft election jitter) and the file system. A deterministic simulation passes its
+ * own (tools/sim).
+ */
+export interface RaftClusterModeOptions extends EnvOptions {
+  /** @deprecated `env.scheduler.defer`. */
   defer?(fn: () => void): void;
-  /** Monotonic milliseconds for the Raft host's proposal deadlines (default: performance.now). */
+  /** @deprecated `env.clock.monotonicMs`. */
   now?(): number;
   /** The Raft transport (default: gRPC on --raft-addr). */
   transport?: TransportFactory;
@@ -99,28 +94,6 @@ export interface RaftClusterModeOptions {
   extraHandlers?: readonly AnyHandler[];
   /** Told the composed services once they are up (tests reach into them). */
   onComposed?(c: Composed): void;
-}
-
-/** Adapts the server's pino-style logger to @chronik/raft's (message first). */
-function raftLogger(l: Logger): RaftLogger {
-  return {
-    debug: (m, f) => l.debug(f ?? {}, m),
-    info: (m, f) => l.info(f ?? {}, m),
-    warn: (m, f) => l.warn(f ?? {}, m),
-    error: (m, f) => l.error(f ?? {}, m),
-  };
-}
-
-/** RaftHost's timer interface on the injected Scheduler. */
-function hostScheduler(scheduler: Scheduler, logger: Logger): HostScheduler {
-  const cancel = (h: unknown): void => (h as TimerHandle).cancel();
-  return {
-    setInterval: (fn, ms) =>
-      every(scheduler, ms, fn, (e) => logger.error({ err: String(e) }, 'raft tick failed')),
-    clearInterval: cancel,
-    setTimeout: (fn, ms) => scheduler.setTimer(ms, fn),
-    clearTimeout: cancel,
-  };
 }
 
 const grpcTransport: TransportFactory = (options) =>
@@ -149,9 +122,8 @@ export function raftClusterMode(options: RaftClusterModeOptions = {}): BrokerMod
       );
     if (raft.peers.some((p) => p.nodeId === nodeId))
       throw new ServerError(ServerErrorCode.INVALID_CONFIG, `--peers lists this node's own id ${nodeId}`);
-    const fsys = options.fs ?? nodeFileSystem;
-    const scheduler = options.scheduler ?? systemScheduler;
-    const random = options.random ?? systemRandom;
+    const env = modeEnv(options);
+    const { fs: fsys, clock, scheduler, random } = env;
     const tickMs = options.tickMs ?? raft.tickMs ?? RAFT_TICK_MS;
     const electionTicks = options.electionTicks ?? raft.electionTicks ?? METADATA_ELECTION_TICKS;
     const partitionElectionTicks =
@@ -161,23 +133,18 @@ export function raftClusterMode(options: RaftClusterModeOptions = {}): BrokerMod
     const raftDir = path.join(dataDir, 'raft');
     const peers = new Map(raft.peers.map((p) => [p.nodeId, `${p.host}:${p.port}`]));
     const voters = [nodeId, ...raft.peers.map((p) => p.nodeId)];
-    const rl = raftLogger(logger.child({ component: 'raft' }));
+    const rl = libraryLogger(logger.child({ component: 'raft' }));
 
     // A Raft directory without groups: this node has never taken part, or has lost what it had.
     await fsys.mkdir(raftDir);
     const fresh = !(await fsys.readdir(raftDir)).some((name) => name.startsWith('group-'));
     // Which partition groups this node held: a lost group folder is refused, not re-created empty.
     const manifest = await GroupManifest.open(fsys, raftDir);
+    // Its election jitter is seeded from `random` (4 bytes, drawn here).
     const host = new RaftHost({
       nodeId,
       dataDir: raftDir,
-      logger: rl,
-      fs: fsys,
-      scheduler: hostScheduler(scheduler, logger),
-      rng: seededRng(random.bytes(4).readUInt32BE(0)),
-      ...(options.defer !== undefined ? { defer: options.defer } : {}),
-      ...(options.now !== undefined ? { now: options.now } : {}),
-      ...(options.scheduler !== undefined ? { clock: { nowMs: () => scheduler.now() } } : {}),
+      env: { ...env, logger: rl },
       tickMs,
       electionTicks,
       maxPendingProposals: 100_000,
@@ -230,6 +197,7 @@ export function raftClusterMode(options: RaftClusterModeOptions = {}): BrokerMod
           directoryId: ctx.dataDir.meta.directoryId,
           voters,
           identify: (to, q, t) => transport.identify(to, q, t),
+          clock,
           scheduler,
           logger: logger.child({ component: 'cluster' }),
         });
@@ -259,6 +227,7 @@ export function raftClusterMode(options: RaftClusterModeOptions = {}): BrokerMod
       ...(raft.partitionUncommittedBytes !== undefined
         ? { maxUncommittedBytes: raft.partitionUncommittedBytes }
         : {}),
+      clock,
       scheduler,
       logger: logger.child({ component: 'partition' }),
     });
@@ -268,6 +237,7 @@ export function raftClusterMode(options: RaftClusterModeOptions = {}): BrokerMod
       store,
       replicas: () => groups.replicas(),
       peerAcks: () => transport.stats(),
+      clock,
       scheduler,
       logger: logger.child({ component: 'replication' }),
       replicaLagMaxMs: options.replicaLagMaxMs ?? 10_000,
@@ -277,8 +247,7 @@ export function raftClusterMode(options: RaftClusterModeOptions = {}): BrokerMod
     let repairer: ReplicaRepairer | undefined;
     const composed = await composeBroker({
       ctx,
-      scheduler,
-      random,
+      env,
       store,
       factory: groups,
       logDir: { path: dataDir, space: () => diskSpace(dataDir) },

@@ -2,20 +2,20 @@
 // snapshot (`<data>/metadata/snapshot.bin`); every partition is a LocalPartition on its own WAL
 // (`<data>/partitions/<topicId>/<partition>/`), all WALs sharing one group commit; recent batches of
 // every partition share one cache. This file (with raft-cluster.ts) is the only place that
-// constructs infrastructure: the file system, clock and timers, and randomness come from the
-// options or default to the system's.
+// constructs infrastructure: the environment (file system, clock, scheduler, randomness) comes from
+// the options' `env`, its missing parts the machine's.
 import path from 'node:path';
 import type { MetadataChange, PartitionInfo } from '@chronik/metadata';
-import { isWalError, nodeFileSystem } from '@chronik/wal';
-import type { FileSystem } from '@chronik/wal';
+import type { FileSystem } from '@chronik/env';
+import { isWalError } from '@chronik/wal';
 import type { BrokerMode } from '../broker.js';
 import { diskSpace } from '../datadir.js';
 import { KafkaError, ServerError, ServerErrorCode } from '../errors.js';
 import type { GroupCoordinatorConfig } from '../groups/coordinator.js';
 import type { OffsetLog } from '../groups/offset-log.js';
 import type { AnyHandler } from '../handlers/types.js';
-import type { Random, Scheduler } from '../infra.js';
-import { systemRandom, systemScheduler } from '../infra.js';
+import type { EnvOptions } from '../infra.js';
+import { modeEnv } from '../infra.js';
 import { LocalPartition } from '../partition/local-partition.js';
 import type { PartitionFactory, PartitionSpec } from '../services/partition-manager.js';
 import { LocalMetadataStore, SNAPSHOT_FILE } from '../services/metadata-store.js';
@@ -30,10 +30,7 @@ export const MAX_BATCH_BYTES = 32 * 1024 * 1024;
 /** Recent batches kept in memory for all partitions together. */
 const DEFAULT_CACHE_BYTES = 64 * 1024 * 1024;
 
-export interface StandaloneOptions {
-  fs?: FileSystem;
-  scheduler?: Scheduler;
-  random?: Random;
+export interface StandaloneOptions extends EnvOptions {
   /** Storage under the partitions (default: a WAL per partition on `fs`). */
   entryLogs?: EntryLogFactory;
   /** Bytes of recent batches kept in memory for all partitions together (default 64 MiB). */
@@ -115,9 +112,8 @@ async function refuseLogsWithoutMetadata(
 export function standaloneMode(options: StandaloneOptions = {}): BrokerMode {
   return async (ctx) => {
     const { config, logger } = ctx;
-    const fsys = options.fs ?? nodeFileSystem;
-    const scheduler = options.scheduler ?? systemScheduler;
-    const random = options.random ?? systemRandom;
+    const env = modeEnv(options);
+    const { fs: fsys, clock } = env;
     const dataDir = ctx.dataDir.path;
     const partitionsDir = path.join(dataDir, 'partitions');
     const metadataDir = path.join(dataDir, 'metadata');
@@ -125,6 +121,8 @@ export function standaloneMode(options: StandaloneOptions = {}): BrokerMode {
       options.entryLogs === undefined
         ? new WalEntryLogFactory({
             fs: fsys,
+            clock,
+            scheduler: env.scheduler,
             maxSegmentBytes: config.broker.logSegmentBytes,
             maxRecordBytes: MAX_BATCH_BYTES,
             maxPendingBytes: config.limits.maxGlobalInFlightBytes + config.limits.maxRequestBytes,
@@ -180,7 +178,7 @@ export function standaloneMode(options: StandaloneOptions = {}): BrokerMode {
           maxEntryBytes: MAX_BATCH_BYTES,
           retentionCheckIntervalMs: config.broker.retentionCheckIntervalMs,
           logger: partitionLogger,
-          nowMs: () => scheduler.now(),
+          nowMs: () => clock.nowMs(),
           events,
         }),
       // Only once the deletion is on disk, and only if it stands (a failed write undoes it).
@@ -193,8 +191,7 @@ export function standaloneMode(options: StandaloneOptions = {}): BrokerMode {
     };
     const composed = await composeBroker({
       ctx,
-      scheduler,
-      random,
+      env,
       store,
       factory,
       logDir: { path: dataDir, space: () => diskSpace(dataDir) },

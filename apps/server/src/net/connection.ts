@@ -20,7 +20,13 @@
 //   twice the unsent bound), then stalls only itself.
 // - Every request passes one gate before it is started (`RequestGate`, `gate.ts`, shared by the
 //   listener's connections): connections take turns, so that one connection's pipelined requests
-//   cannot hold the event loop; request quotas (Kafka's request_percentage) belong there too.
+//   cannot hold the event loop.
+// - With request quotas configured (Kafka's request_percentage, `RequestQuotas`): the time each
+//   request's dispatch takes is charged to its client id (read from the frame); the dispatcher asks
+//   `throttleTimeMs` right before it makes the response, which charges the time so far and returns
+//   the throttle time the response carries; the rest of the dispatch (encoding) is charged when it
+//   returns. A connection whose client is over its quota is muted by the gate for that time, after
+//   its response (KIP-219). Without quotas nothing is read or measured for them.
 // - A frame must arrive whole within requestFrameTimeoutMs of its first byte, else the connection is
 //   closed: a size prefix alone holds nothing for long. Only time during which this side reads
 //   counts; the listener sweeps all connections (`checkFrameDeadline`).
@@ -33,7 +39,7 @@
 //   not written.
 // - Idle connections (nothing in flight, no traffic for idleTimeoutMs) are closed.
 import type { Socket } from 'node:net';
-import { ApiKey, FrameDecoder, isProtocolError } from '@chronik/protocol';
+import { ApiKey, FrameDecoder, isProtocolError, peekClientId } from '@chronik/protocol';
 import type { NetworkLimits } from '../config.js';
 import { errorMessage, isServerError } from '../errors.js';
 import type { Logger } from '../logger.js';
@@ -57,6 +63,13 @@ export interface ConnectionInfo {
   readonly remoteAddress: string;
   /** The connection is gone: an answer would be thrown away. */
   readonly isClosed: boolean;
+  /**
+   * Request quotas: called by the dispatcher once per request it answers (acks=0 produces too),
+   * right before it makes the response, with the request's client id. Returns the throttle time
+   * the response carries (0 within the quota, or when no quota is configured); the connection is
+   * then muted for that long (KIP-219).
+   */
+  throttleTimeMs(clientId: string | null): number;
 }
 
 /** The response to one request: its bytes (without the size prefix), or null for "no response". */
@@ -145,12 +158,28 @@ export interface GatedConnection {
   resume(): void;
 }
 
+/**
+ * Request quotas (Kafka's request_percentage, KIP-124; enforced by `ThrottleGate`, `gate.ts`): what
+ * a connection tells them about each request's time.
+ */
+export interface RequestQuotas {
+  /**
+   * Charges `ms` of event-loop time, ending at `nowMs`, to the client `clientId`. With `check` (the
+   * request's response is being made), returns the throttle time it carries — 0 within the quota —
+   * and, when positive, mutes `conn` for that long: the gate admits none of its requests until
+   * then and calls `resume` after.
+   */
+  charge(conn: GatedConnection, clientId: string | null, ms: number, nowMs: number, check: boolean): number;
+}
+
 /** What a connection shares with the others: its budgets, the request gate, the close log. */
 export interface ConnectionShared {
   readonly global: InFlightBudget;
   /** The budget of the connection's remote address. */
   readonly address: InFlightBudget;
   readonly gate: RequestGate;
+  /** Undefined when no request quota is configured. */
+  readonly quotas: RequestQuotas | undefined;
   readonly closeLog: CloseLog;
   /** The time source of the gate's accounting (ms, sub-millisecond resolution). */
   readonly nowMs: () => number;
@@ -176,6 +205,8 @@ export interface ConnectionHooks {
   onBrokerClose?(reason: CloseReason): void;
   /** A malformed frame or request arrived (the connection is being closed). */
   onMalformed?(kind: MalformedKind): void;
+  /** A response carries a request quota's throttle time (the connection is muted for it). */
+  onThrottle?(throttleMs: number): void;
 }
 
 function responseBytesOf(r: ResponseBody): number {
@@ -216,6 +247,12 @@ export class Connection implements ConnectionInfo, GatedConnection {
    * the in-flight limit, a client asking for large ones gets fewer in flight.
    */
   private responseEstimateBytes: number;
+  /**
+   * With request quotas, while a request of this connection is being dispatched: its client id
+   * (undefined otherwise), and the time up to which its time has been charged.
+   */
+  private dispatchClientId: string | null | undefined;
+  private dispatchChargedToMs = 0;
   private readonly resumeFromBudget = (): void => this.pump();
 
   constructor(
@@ -278,6 +315,21 @@ export class Connection implements ConnectionInfo, GatedConnection {
   /** The gate lets this connection try again. */
   resume(): void {
     this.pump();
+  }
+
+  throttleTimeMs(clientId: string | null): number {
+    const quotas = this.shared.quotas;
+    if (quotas === undefined || this.isClosed) return 0;
+    const now = this.shared.nowMs();
+    let ms = 0;
+    if (this.dispatchClientId !== undefined) {
+      // Asked during the request's dispatch: its time so far is charged now, the rest when it returns.
+      ms = now - this.dispatchChargedToMs;
+      this.dispatchChargedToMs = now;
+    }
+    const throttleMs = quotas.charge(this, clientId, ms, now, true);
+    if (throttleMs > 0) this.hooks.onThrottle?.(throttleMs);
+    return throttleMs;
   }
 
   private onData(chunk: Buffer): void {
@@ -457,15 +509,19 @@ export class Connection implements ConnectionInfo, GatedConnection {
     this.hooks.onFrame?.(frame.length);
     let result: Promise<ResponseBody> | ResponseBody;
     const startedMs = this.shared.nowMs();
+    if (this.shared.quotas !== undefined) {
+      this.dispatchClientId = peekClientId(frame);
+      this.dispatchChargedToMs = startedMs;
+    }
     try {
       result = this.dispatcher.dispatch(frame, this);
     } catch (e) {
-      this.shared.gate.started(this, this.shared.nowMs() - startedMs);
+      this.dispatched(startedMs);
       this.settle(slot);
       this.fail(e);
       return;
     }
-    this.shared.gate.started(this, this.shared.nowMs() - startedMs);
+    this.dispatched(startedMs);
     if (result instanceof Promise) {
       result.then(
         (r) => this.complete(slot, r),
@@ -476,6 +532,20 @@ export class Connection implements ConnectionInfo, GatedConnection {
       );
     } else {
       this.complete(slot, result);
+    }
+  }
+
+  /**
+   * A request's dispatch returned: its time counts in the gate's turn and, what was not charged
+   * yet, against its client's request quota (no throttle decided on it: the response is made).
+   */
+  private dispatched(startedMs: number): void {
+    const now = this.shared.nowMs();
+    this.shared.gate.started(this, now - startedMs);
+    const quotas = this.shared.quotas;
+    if (quotas !== undefined && this.dispatchClientId !== undefined) {
+      quotas.charge(this, this.dispatchClientId, now - this.dispatchChargedToMs, now, false);
+      this.dispatchClientId = undefined;
     }
   }
 

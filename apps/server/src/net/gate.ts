@@ -17,11 +17,19 @@
 //   that starts waiting comes in at no less than the virtual time (the usage of the last one
 //   served) less one turn budget: so one that sends a request now and then goes ahead of those
 //   that keep it busy, and no connection can bank the time it did not use.
-// - Request quotas (Kafka's request_percentage: a client's share of handler time per window,
-//   enforced by muting it for a throttle time) would go here: `admit` answering no while the
-//   client (by remote address or client id) is throttled, and `resume` when its time is over.
-//   None are implemented.
-import type { GatedConnection, RequestGate } from './connection.js';
+//
+// Request quotas (Kafka's request_percentage, KIP-124) are enforced here too, when any is set
+// (`ThrottleGate`, in front of the turns): the time each request takes is charged to its client
+// (`quota.ts` measures it), and a connection whose client went over its quota is muted for the
+// throttle time its response carries — the response goes out at once, then `admit` answers no for
+// that connection until the time is over, and `resume` is called (KIP-219). A throttled connection
+// does not wait in the turns' queue. A throttle is at most one quota window (as Kafka bounds request
+// quotas' throttles), so a client id over its quota still starts about one request per connection
+// per window: its connections are bounded by the connection and address limits.
+import type { TimerHandle } from '@chronik/env';
+import type { QuotaEntity } from '../services/client-quotas.js';
+import type { GatedConnection, RequestGate, RequestQuotas } from './connection.js';
+import type { RequestQuotaManager } from './quota.js';
 
 /** Requests granted at most at the end of one turn (the turn budget usually stops it earlier). */
 const MAX_GRANTS_PER_TURN = 32;
@@ -187,5 +195,66 @@ export class FairGate implements RequestGate {
       i = m;
     }
     return top;
+  }
+}
+
+export interface ThrottleGateOptions {
+  /** Starts the timer that ends a throttle (Node's, unref'd, in the server). */
+  setTimer: (delayMs: number, fn: () => void) => TimerHandle;
+}
+
+/**
+ * Request quotas' enforcement in front of another gate: charges each request's time to its client
+ * and mutes a connection whose client is over its quota for the throttle time (KIP-219).
+ */
+export class ThrottleGate implements RequestGate, RequestQuotas {
+  /** Connections muted until a time (their throttle's timer resumes them). */
+  private readonly throttled = new Map<GatedConnection, { untilMs: number; timer: TimerHandle }>();
+
+  constructor(
+    private readonly inner: RequestGate,
+    private readonly quotas: RequestQuotaManager,
+    private readonly options: ThrottleGateOptions,
+  ) {}
+
+  /** Connections muted by a throttle now. */
+  get throttledCount(): number {
+    return this.throttled.size;
+  }
+
+  admit(conn: GatedConnection): boolean {
+    return !this.throttled.has(conn) && this.inner.admit(conn);
+  }
+
+  started(conn: GatedConnection, ms: number): void {
+    this.inner.started(conn, ms);
+  }
+
+  forget(conn: GatedConnection): void {
+    this.throttled.get(conn)?.timer.cancel();
+    this.throttled.delete(conn);
+    this.inner.forget(conn);
+  }
+
+  charge(conn: GatedConnection, clientId: string | null, ms: number, nowMs: number, check: boolean): number {
+    // No authentication yet: the entity is the client id alone (services/client-quotas.ts).
+    const entity: QuotaEntity = { user: null, clientId: clientId ?? '' };
+    const throttleMs = this.quotas.record(entity, ms, nowMs, check);
+    if (throttleMs > 0) this.mute(conn, nowMs + throttleMs, throttleMs);
+    return throttleMs;
+  }
+
+  /** Mutes `conn` until `untilMs` (a later throttle extends it; an earlier one changes nothing). */
+  private mute(conn: GatedConnection, untilMs: number, delayMs: number): void {
+    const current = this.throttled.get(conn);
+    if (current !== undefined) {
+      if (current.untilMs >= untilMs) return;
+      current.timer.cancel();
+    }
+    const timer = this.options.setTimer(delayMs, () => {
+      this.throttled.delete(conn);
+      conn.resume();
+    });
+    this.throttled.set(conn, { untilMs, timer });
   }
 }

@@ -2,17 +2,34 @@
 // Seams: the net.Server factory is injectable, and `adopt(socket)` serves any connected socket.
 // It owns what connections share: the process-wide in-flight budget, one budget per remote address
 // with open connections (so the map is bounded by maxConnections), the request gate that makes
-// connections take turns (`gate.ts`, where request quotas would go), and the rate-limited close log.
+// connections take turns and, when a request quota is configured, enforces it (`gate.ts`,
+// `quota.ts`), and the rate-limited close log.
 import net from 'node:net';
 import type { NetworkLimits } from '../config.js';
 import { ServerError, ServerErrorCode, errorMessage } from '../errors.js';
+import type { TimerHandle } from '@chronik/env';
 import type { Logger } from '../logger.js';
 import { silentLogger } from '../logger.js';
+import type { ClientQuotaStore } from '../services/client-quotas.js';
 import { CloseLog } from './close-log.js';
-import type { ConnectionHooks, ConnectionShared, FrameDispatcher, RequestGate } from './connection.js';
+import type {
+  ConnectionHooks,
+  ConnectionShared,
+  FrameDispatcher,
+  RequestGate,
+  RequestQuotas,
+} from './connection.js';
 import { Connection, InFlightBudget } from './connection.js';
-import { FairGate } from './gate.js';
+import { FairGate, ThrottleGate } from './gate.js';
+import type { QuotaWindows } from './quota.js';
+import { RequestQuotaManager } from './quota.js';
 
+/** The machine's timer (the listener reads the machine's clock and timers, like the sockets it serves). */
+function machineTimer(delayMs: number, fn: () => void): TimerHandle {
+  const t = setTimeout(fn, delayMs);
+  t.unref();
+  return { cancel: () => clearTimeout(t) };
+}
 export interface KafkaListenerOptions {
   host: string;
   port: number;
@@ -21,8 +38,16 @@ export interface KafkaListenerOptions {
   logger?: Logger;
   hooks?: ConnectionHooks;
   createServer?: () => net.Server;
-  /** The clock of the request gate's accounting (default `performance.now`). */
+  /** The clock of the request gate's and the request quotas' accounting (default `performance.now`). */
   nowMs?: () => number;
+  /**
+   * Client quotas: where their values come from, and the sample windows they are measured over.
+   * Absent, or a store with no request quota: nothing is measured. (A store whose quotas can be
+   * set at run time — AlterClientQuotas — would need the quota gate from the start.)
+   */
+  quotas?: { store: ClientQuotaStore; windows: QuotaWindows };
+  /** The timers that end request quotas' throttles (default Node's, unref'd). */
+  setTimer?: (delayMs: number, fn: () => void) => TimerHandle;
 }
 
 /** Remote addresses the close log remembers (the least recently logged is forgotten first). */
@@ -47,6 +72,7 @@ export class KafkaListener {
   private readonly byAddress = new Map<string, AddressEntry>();
   private readonly closeLog: CloseLog;
   private readonly gate: RequestGate;
+  private readonly quotas: RequestQuotas | undefined;
   private readonly nowMs: () => number;
   private readonly logger: Logger;
   private nextId = 1;
@@ -61,7 +87,18 @@ export class KafkaListener {
       maxAddresses: CLOSE_LOG_ADDRESSES,
     });
     const turnMs = options.limits.requestTurnBudgetMs;
-    this.gate = turnMs > 0 ? new FairGate({ turnBudgetMs: turnMs }) : OPEN_GATE;
+    const turns = turnMs > 0 ? new FairGate({ turnBudgetMs: turnMs }) : OPEN_GATE;
+    const quotas = options.quotas;
+    if (quotas !== undefined && quotas.store.any('request_percentage')) {
+      const throttles = new ThrottleGate(turns, new RequestQuotaManager(quotas.store, quotas.windows), {
+        setTimer: options.setTimer ?? machineTimer,
+      });
+      this.gate = throttles;
+      this.quotas = throttles;
+    } else {
+      this.gate = turns;
+      this.quotas = undefined;
+    }
     this.nowMs = options.nowMs ?? (() => performance.now());
     this.server = (options.createServer ?? (() => net.createServer()))();
     this.server.on('connection', (socket) => this.adopt(socket));
@@ -145,6 +182,7 @@ export class KafkaListener {
       global: this.budget,
       address: entry.budget,
       gate: this.gate,
+      quotas: this.quotas,
       closeLog: this.closeLog,
       nowMs: this.nowMs,
     };

@@ -11,13 +11,15 @@
 //   the start of the previous one (at once if the pass took longer).
 // - Damage found is reported by the partition as a reader's would be (PartitionEvents.damaged; a
 //   replicated replica stops, so that an intact replica leads) and counted.
-import type { Scheduler, TimerHandle } from '../infra.js';
+import type { Clock, Scheduler, TimerHandle } from '@chronik/env';
 import type { Logger } from '../logger.js';
 import type { ManagedPartition } from '../partition/types.js';
 
 export interface LogScrubberOptions {
   /** The replicas to check (read at the start of each pass). */
   replicas(): Iterable<ManagedPartition>;
+  /** Pass durations. */
+  clock: Clock;
   scheduler: Scheduler;
   logger: Logger;
   /** Average read rate; 0 turns the scrubber off. */
@@ -70,7 +72,7 @@ export class LogScrubber {
   }
 
   private startPass(): void {
-    this.passStartMs = this.options.scheduler.now();
+    this.passStartMs = this.options.clock.nowMs();
     this.queue = [...this.options.replicas()];
     this.current = undefined;
     this.schedule(0);
@@ -102,11 +104,11 @@ export class LogScrubber {
     if (this.current === undefined && this.queue.length === 0) {
       this.passes++;
       this.options.logger.info(
-        { pass: this.passes, tookMs: this.options.scheduler.now() - this.passStartMs },
+        { pass: this.passes, tookMs: this.options.clock.nowMs() - this.passStartMs },
         'log scrubber: pass complete',
       );
       const interval = this.options.passIntervalMs ?? DEFAULT_PASS_INTERVAL_MS;
-      const wait = Math.max(0, this.passStartMs + interval - this.options.scheduler.now());
+      const wait = Math.max(0, this.passStartMs + interval - this.options.clock.nowMs());
       this.timer = this.options.scheduler.setTimer(wait, () => this.startPass());
       return;
     }

@@ -84,6 +84,11 @@ export class MetadataCache {
     return this.store.state.topics().map((t) => this.view(t));
   }
 
+  /** Whether the topic exists (without building its view, which costs a lookup per partition). */
+  hasTopic(name: string): boolean {
+    return this.store.state.topic(name) !== undefined;
+  }
+
   topic(name: string): TopicView | undefined {
     const t = this.store.state.topic(name);
     return t ? this.view(t) : undefined;

@@ -6,10 +6,10 @@
 // - raft-cluster: RaftMetadataStore (src/cluster/raft-metadata-store.ts) proposes them to the
 //   metadata Raft group, from any node.
 import path from 'node:path';
+import type { FileSystem } from '@chronik/env';
 import type { ApplyResult, MetadataChange, MetadataCommand } from '@chronik/metadata';
 import { MetadataStateMachine } from '@chronik/metadata';
 import { crc32c } from '@chronik/wal';
-import type { FileSystem } from '@chronik/wal';
 import { KafkaError, ServerError, ServerErrorCode, errorMessage } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { readWholeFile, writeFileAtomic } from '../storage/files.js';

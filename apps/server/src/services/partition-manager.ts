@@ -14,11 +14,11 @@
 // replica is opened again from its storage after 1 s, then 2, 4, … up to 30 s between attempts,
 // and serves again once that works (ReplicaProblem.reopenAtMs); anything else (damaged or lost
 // data, a broken invariant) waits for the operator and a restart.
+import type { Clock, Scheduler, TimerHandle } from '@chronik/env';
+import { every, retryUntilDone } from '@chronik/env';
 import type { MetadataChange, PartitionInfo } from '@chronik/metadata';
 import { RECORD_BATCH_HEADER_BYTES, readRecordBatchHeader } from '@chronik/protocol';
 import { KafkaError } from '../errors.js';
-import type { Scheduler, TimerHandle } from '../infra.js';
-import { every, retryUntilDone } from '../infra.js';
 import type { Logger } from '../logger.js';
 import type {
   Acks,
@@ -163,6 +163,8 @@ export interface PartitionManagerOptions {
   store: MetadataStore;
   configs: LogConfigs;
   factory: PartitionFactory;
+  /** Wall-clock time: maintenance, reopen backoff, replica problems' ages. */
+  clock: Clock;
   scheduler: Scheduler;
   logger: Logger;
   /** Where the partitions live and how much room is left there (DescribeLogDirs). */
@@ -281,7 +283,7 @@ export class PartitionManager {
     });
     this.scheduleReconcile();
     await this.settled();
-    const { nowMs, logger } = { nowMs: () => this.options.scheduler.now(), logger: this.options.logger };
+    const { nowMs, logger } = { nowMs: () => this.options.clock.nowMs(), logger: this.options.logger };
     this.maintenance = every(
       this.options.scheduler,
       this.options.maintenanceIntervalMs ?? 100,
@@ -355,7 +357,7 @@ export class PartitionManager {
       await this.options.factory.remove(topicId, problem.partition);
     }
     this.deletedTopics.clear();
-    const now = this.options.scheduler.now();
+    const now = this.options.clock.nowMs();
     for (const t of state.topics()) {
       for (const info of t.partitions) {
         if (this.closed) return;
@@ -512,13 +514,13 @@ export class PartitionManager {
       'partition replica opened again: back in service',
     );
     if (before.reopenAtMs !== undefined)
-      this.reopened.set(k, { atMs: this.options.scheduler.now(), attempts: this.attemptsOf(k) });
+      this.reopened.set(k, { atMs: this.options.clock.nowMs(), attempts: this.attemptsOf(k) });
   }
 
   /** Failures in a row of a replica: those since it was last opened again, if that was recent. */
   private attemptsOf(k: string): number {
     const last = this.reopened.get(k);
-    const recent = last !== undefined && this.options.scheduler.now() - last.atMs < REOPEN_STABLE_MS;
+    const recent = last !== undefined && this.options.clock.nowMs() - last.atMs < REOPEN_STABLE_MS;
     return this.reopens.get(k)?.attempts ?? (recent ? last.attempts : 0);
   }
 
@@ -532,7 +534,7 @@ export class PartitionManager {
     const attempts = this.attemptsOf(k) + 1;
     this.reopened.delete(k);
     const waitMs = Math.min(REOPEN_MAX_MS, REOPEN_FIRST_MS * 2 ** Math.min(attempts - 1, 16));
-    const atMs = this.options.scheduler.now() + waitMs;
+    const atMs = this.options.clock.nowMs() + waitMs;
     this.reopens.set(k, { atMs, attempts, closing });
     const problem = this.problems.get(k);
     if (problem !== undefined) problem.reopenAtMs = atMs;
@@ -560,7 +562,7 @@ export class PartitionManager {
       partition: p.partition,
       state,
       error: errorText(e),
-      sinceMs: this.options.scheduler.now(),
+      sinceMs: this.options.clock.nowMs(),
       repairable: rebuild || (this.options.factory.repairable?.(error) ?? false),
     });
   }

@@ -2,7 +2,7 @@
 // atomically and durably (temp file, fsync, rename, fsync of the directory), so a crash leaves the
 // old content or the new, never a torn one.
 import path from 'node:path';
-import type { FileSystem } from '@chronik/wal';
+import type { FileSystem } from '@chronik/env';
 
 /** The file's bytes, or undefined when it does not exist. */
 export async function readWholeFile(fs: FileSystem, file: string): Promise<Buffer | undefined> {

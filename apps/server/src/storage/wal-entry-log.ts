@@ -2,9 +2,11 @@
 // acks=all appends of every partition share fsyncs (group commit). Every byte goes through the
 // injected FileSystem.
 import path from 'node:path';
+import type { Clock, FileSystem, Scheduler } from '@chronik/env';
 import { GroupCommitter, Wal } from '@chronik/wal';
-import type { FileSystem, WalRecordInput } from '@chronik/wal';
+import type { WalRecordInput } from '@chronik/wal';
 import type { Logger } from '../logger.js';
+import { libraryLogger } from '../logger.js';
 import type { EntryInput, EntryLog, EntryLogFactory } from './entry-log.js';
 import { readWholeFile, writeFileAtomic } from './files.js';
 
@@ -18,6 +20,10 @@ export interface WalEntryLogOptions {
   maxPendingBytes: number;
   logger: Logger;
   fs: FileSystem;
+  /** The logs' wall clock (segment stamps). */
+  clock: Clock;
+  /** Where the shared group commit starts its cycles (its `defer`). */
+  scheduler: Scheduler;
 }
 
 /** Directory levels above a prepared log synced (its topic's, `partitions`, the data directory). */
@@ -76,7 +82,7 @@ class WalEntryLog implements EntryLog {
 export class WalEntryLogFactory implements EntryLogFactory {
   readonly committer: GroupCommitter;
   constructor(private readonly options: WalEntryLogOptions) {
-    this.committer = new GroupCommitter({ policy: { kind: 'batch' } });
+    this.committer = new GroupCommitter({ policy: { kind: 'batch' }, scheduler: options.scheduler });
   }
   async prepare(dirs: readonly string[]): Promise<void> {
     const fsys = this.options.fs;
@@ -113,12 +119,8 @@ export class WalEntryLogFactory implements EntryLogFactory {
       // A produce waits for its write: a synchronous write(2) into the page cache is cheaper than
       // two thread-pool hand-offs, which dominated the latency tail on a busy machine.
       inlineWrites: true,
-      logger: {
-        debug: (msg: string, fields?: Record<string, unknown>) => logger.debug({ ...fields, dir }, msg),
-        info: (msg: string, fields?: Record<string, unknown>) => logger.info({ ...fields, dir }, msg),
-        warn: (msg: string, fields?: Record<string, unknown>) => logger.warn({ ...fields, dir }, msg),
-        error: (msg: string, fields?: Record<string, unknown>) => logger.error({ ...fields, dir }, msg),
-      },
+      clock: this.options.clock,
+      logger: libraryLogger(logger, { dir }),
     });
     return new WalEntryLog(wal, this.options.fs, dir);
   }

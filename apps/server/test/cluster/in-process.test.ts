@@ -67,7 +67,7 @@ async function start(id: number, disk = new MemFileSystem()): Promise<Node> {
     config(id),
     { randomId: () => `dir-${id}` },
     raftClusterMode({
-      fs: node.disk,
+      env: { fs: node.disk },
       transport: (o) => net.transport(o.nodeId, o.handler),
       groupConfig: { initialRebalanceDelayMs: 0 },
       onComposed: (c) => (node.composed = c),

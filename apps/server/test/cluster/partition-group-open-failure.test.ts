@@ -4,12 +4,12 @@
 // lost its log (REPLICA_STATE_LOST) and kept it out for good. A group that failed to open never ran
 // on this node (RaftHost.openGroup registers it after its last await): it voted and acknowledged
 // nothing, so its claim goes again and the next open starts it fresh.
+import { systemClock, systemScheduler } from '@chronik/env';
 import { RaftHost } from '@chronik/raft-host';
 import { MemFileSystem } from '@chronik/wal';
 import { GroupManifest } from '../../src/cluster/group-manifest.js';
 import { partitionGroupId } from '../../src/cluster/group-ids.js';
 import { PartitionGroups } from '../../src/cluster/partition-groups.js';
-import { systemScheduler } from '../../src/infra.js';
 import { silentLogger } from '../../src/logger.js';
 import type { PartitionEvents } from '../../src/partition/types.js';
 import { LOG_CONFIG, TOPIC_ID } from '../partition/harness.js';
@@ -24,7 +24,7 @@ const events: PartitionEvents = {
 test('a new group whose open failed on EIO opens on the next try, not REPLICA_STATE_LOST', async () => {
   const fs = new MemFileSystem();
   await fs.mkdir('/raft');
-  const host = new RaftHost({ nodeId: 1, dataDir: '/raft', fs, tickMs: 10, electionTicks: 5 });
+  const host = new RaftHost({ nodeId: 1, dataDir: '/raft', env: { fs }, tickMs: 10, electionTicks: 5 });
   const manifest = await GroupManifest.open(fs, '/raft');
   const groups = new PartitionGroups({
     host,
@@ -35,6 +35,7 @@ test('a new group whose open failed on EIO opens on the next try, not REPLICA_ST
     electionTicks: 5,
     retentionCheckIntervalMs: 0,
     proposalTimeoutMs: 5000,
+    clock: systemClock,
     scheduler: systemScheduler,
     logger: silentLogger,
   });

@@ -4,12 +4,12 @@
 // fault): the leader still counted what the lost folder had acknowledged (its match index), sent a
 // heartbeat committing entries the empty log never had, and the replica stopped for good.
 import path from 'node:path';
+import { systemClock, systemScheduler } from '@chronik/env';
 import { RaftHost } from '@chronik/raft-host';
 import { MemFileSystem } from '@chronik/wal';
 import { GroupManifest } from '../../src/cluster/group-manifest.js';
 import { partitionGroupId } from '../../src/cluster/group-ids.js';
 import { PartitionGroups } from '../../src/cluster/partition-groups.js';
-import { systemScheduler } from '../../src/infra.js';
 import { silentLogger } from '../../src/logger.js';
 import type { PartitionEvents } from '../../src/partition/types.js';
 import type { PartitionSpec } from '../../src/services/partition-manager.js';
@@ -26,7 +26,7 @@ const GID = partitionGroupId(TOPIC_ID, 0);
 const FOLDER = `group-${GID}`;
 
 async function setup(fs: MemFileSystem): Promise<{ host: RaftHost; groups: PartitionGroups }> {
-  const host = new RaftHost({ nodeId: 2, dataDir: '/raft', fs, tickMs: 10, electionTicks: 5 });
+  const host = new RaftHost({ nodeId: 2, dataDir: '/raft', env: { fs }, tickMs: 10, electionTicks: 5 });
   const manifest = await GroupManifest.open(fs, '/raft');
   const groups = new PartitionGroups({
     host,
@@ -37,6 +37,7 @@ async function setup(fs: MemFileSystem): Promise<{ host: RaftHost; groups: Parti
     electionTicks: 5,
     retentionCheckIntervalMs: 0,
     proposalTimeoutMs: 5000,
+    clock: systemClock,
     scheduler: systemScheduler,
     logger: silentLogger,
   });

@@ -9,7 +9,7 @@ import type { MetadataCommand } from '@chronik/metadata';
 import { MemFileSystem } from '@chronik/wal';
 import { METADATA_GROUP_ID } from '../../src/cluster/group-ids.js';
 import { RaftMetadataStore } from '../../src/cluster/raft-metadata-store.js';
-import type { Random } from '../../src/infra.js';
+import type { Random } from '@chronik/env';
 import { silentLogger } from '../../src/logger.js';
 
 jest.setTimeout(30_000);

@@ -1,8 +1,8 @@
 // The rule a node with a new Raft directory follows before taking part (cluster/rejoin-check.ts):
 // refuse when any peer knows its id; go on once a majority of the voters answered; wait meanwhile.
-import { ManualScheduler } from '../../src/infra.js';
+import { ManualScheduler } from '@chronik/env';
+import type { IdentityAnswer } from '@chronik/raft-grpc';
 import { silentLogger } from '../../src/logger.js';
-import type { IdentityAnswer } from '../../src/cluster/rejoin-check.js';
 import { checkNewNodeMayJoin } from '../../src/cluster/rejoin-check.js';
 
 const NEW: IdentityAnswer = { clusterId: '', askerRegistered: false, metadataApplied: 0 };
@@ -15,6 +15,7 @@ function run(answers: (peer: number, round: number) => IdentityAnswer | undefine
     nodeId: 1,
     directoryId: 'dir-1',
     voters,
+    clock: scheduler,
     scheduler,
     logger: silentLogger,
     identify: (peer) => {

@@ -1,7 +1,7 @@
 // The classic group state machine under a fake clock: joins, rebalances, sync ordering, session
 // expiry, static membership, leaving, generation errors, protocol selection and limits.
 import { GroupCoordinator, InMemoryOffsetLog } from '../../src/groups/index.js';
-import { ManualScheduler } from '../../src/infra.js';
+import { ManualScheduler } from '@chronik/env';
 import {
   assign,
   harness,
@@ -685,6 +685,7 @@ describe('coordinator ownership', () => {
     const clock = new ManualScheduler();
     const c = new GroupCoordinator({
       offsetLog: log,
+      clock,
       scheduler: clock,
       newUuid: () => 'uuid',
       config: { numPartitions: 4, initialRebalanceDelayMs: 0, minSessionTimeoutMs: 1000 },

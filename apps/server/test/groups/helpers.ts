@@ -1,6 +1,6 @@
 // Shared helpers of the group coordinator tests: a coordinator on a fake clock and an in-memory log.
 import { GroupCoordinator, InMemoryOffsetLog } from '../../src/groups/index.js';
-import { ManualScheduler } from '../../src/infra.js';
+import { ManualScheduler } from '@chronik/env';
 import type { GroupCoordinatorConfig, JoinGroupRequest, JoinGroupResult } from '../../src/groups/index.js';
 
 export interface Harness {
@@ -28,6 +28,7 @@ export async function harness(
   let n = 0;
   const coordinator = new GroupCoordinator({
     offsetLog: log,
+    clock,
     scheduler: clock,
     newUuid: newUuid ?? (() => `uuid${++n}`),
     config: { numPartitions: 4, initialRebalanceDelayMs: 0, minSessionTimeoutMs: 1000, ...config },

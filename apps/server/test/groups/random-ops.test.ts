@@ -6,7 +6,7 @@
 // compaction running) gives back every acknowledged commit.
 import fc from 'fast-check';
 import { InMemoryOffsetLog } from '../../src/groups/index.js';
-import { ManualScheduler } from '../../src/infra.js';
+import { ManualScheduler } from '@chronik/env';
 import type { JoinGroupResult } from '../../src/groups/index.js';
 import { harness, joinReq, settle, subscription } from './helpers.js';
 import type { Harness } from './helpers.js';

@@ -6,7 +6,7 @@ import type { GroupPartitions } from '../../src/groups/service.js';
 import { startGroupService } from '../../src/groups/service.js';
 import { InMemoryOffsetLog } from '../../src/groups/index.js';
 import type { EncodedRecord, OffsetLog } from '../../src/groups/index.js';
-import { ManualScheduler } from '../../src/infra.js';
+import { ManualScheduler } from '@chronik/env';
 import { silentLogger } from '../../src/logger.js';
 import type { LeadershipListener } from '../../src/services/partition-manager.js';
 import { settle } from './helpers.js';
@@ -42,6 +42,7 @@ function start(partitions: GroupPartitions, clock: ManualScheduler, offsetLog: O
     partitions,
     ensureOffsetsTopic: () => Promise.resolve(),
     numPartitions: 3,
+    clock,
     scheduler: clock,
     newUuid: () => 'uuid',
     logger: silentLogger,

@@ -6,6 +6,8 @@
 // `restart()` closes the partition and opens it again from its storage with a new leader epoch (the
 // local one is given the next epoch; the replicated one is elected in a new term). Also the helpers
 // of the transaction cases: transactional batches, markers, and a read_committed consumer's view.
+import { systemClock, systemScheduler } from '@chronik/env';
+import type { Clock } from '@chronik/env';
 import type { DecodedRecord } from '@chronik/protocol';
 import {
   ControlRecordType,
@@ -18,8 +20,6 @@ import { RaftHost } from '@chronik/raft-host';
 import { MemFileSystem } from '@chronik/wal';
 import { GroupManifest } from '../../src/cluster/group-manifest.js';
 import { PartitionGroups } from '../../src/cluster/partition-groups.js';
-import type { Scheduler } from '../../src/infra.js';
-import { systemScheduler } from '../../src/infra.js';
 import { silentLogger } from '../../src/logger.js';
 import type { KafkaLog } from '../../src/partition/kafka-log.js';
 import { LocalPartition } from '../../src/partition/local-partition.js';
@@ -87,6 +87,8 @@ class LocalHarness implements PartitionHarness {
     maxRecordBytes: 1 << 20,
     maxPendingBytes: 1 << 26,
     logger: silentLogger,
+    clock: systemClock,
+    scheduler: systemScheduler,
   });
 
   constructor(
@@ -135,10 +137,7 @@ class ReplicatedHarness implements PartitionHarness {
   p!: ManagedPartition;
   private host!: RaftHost;
   private readonly fs = new MemFileSystem();
-  private readonly scheduler: Scheduler = {
-    now: () => this.now,
-    setTimer: (ms, fn) => systemScheduler.setTimer(ms, fn),
-  };
+  private readonly clock: Clock = { nowMs: () => this.now, monotonicMs: () => this.now };
 
   constructor(
     private readonly config: LogConfig,
@@ -147,7 +146,13 @@ class ReplicatedHarness implements PartitionHarness {
 
   async open(): Promise<ManagedPartition> {
     await this.fs.mkdir('/raft');
-    this.host = new RaftHost({ nodeId: 1, dataDir: '/raft', fs: this.fs, tickMs: 10, electionTicks: 5 });
+    this.host = new RaftHost({
+      nodeId: 1,
+      dataDir: '/raft',
+      env: { fs: this.fs },
+      tickMs: 10,
+      electionTicks: 5,
+    });
     const groups = new PartitionGroups({
       host: this.host,
       fs: this.fs,
@@ -157,7 +162,8 @@ class ReplicatedHarness implements PartitionHarness {
       electionTicks: 5,
       retentionCheckIntervalMs: 0,
       proposalTimeoutMs: 5000,
-      scheduler: this.scheduler,
+      clock: this.clock,
+      scheduler: systemScheduler,
       logger: silentLogger,
     });
     const { events, ready } = readiness();

@@ -3,6 +3,7 @@
 // of a clean close, the WAL entry checksum derived from the batch's own CRC, stopping for good
 // when the log fails, and reads around a damaged entry; for transactions, crash recovery (the log
 // re-read) and the last stable offset held below a marker that is still being written.
+import { systemClock, systemScheduler } from '@chronik/env';
 import { buildRecordBatch, readRecordBatchHeader } from '@chronik/protocol';
 import { MemFileSystem, WalError } from '@chronik/wal';
 import { silentLogger } from '../../src/logger.js';
@@ -222,6 +223,8 @@ test.each([false, true])(
       maxRecordBytes: 1 << 20,
       maxPendingBytes: 1 << 24,
       logger: silentLogger,
+      clock: systemClock,
+      scheduler: systemScheduler,
     });
     try {
       const p = await open(await factory.open('/wal'), { logAppendTime }, { epoch: 7 });

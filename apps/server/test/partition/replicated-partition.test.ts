@@ -42,6 +42,7 @@ function groupOn(host: RaftHost, segmentBytes: number | undefined): PartitionGro
         ...(segmentBytes !== undefined ? { maxSegmentBytes: segmentBytes } : {}),
       }),
     propose: (data, timeoutMs, options) => host.propose(GROUP, data, timeoutMs, options),
+    proposeConfChange: (cc, timeoutMs) => host.proposeConfChange(GROUP, cc, timeoutMs),
     status: () => host.status(GROUP),
     log: () => host.log(GROUP),
     transferLeadership: (to) => host.transferLeadership(GROUP, to),

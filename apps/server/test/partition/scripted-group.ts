@@ -80,6 +80,11 @@ export class ScriptedGroup implements PartitionGroup {
     return at;
   }
 
+  /** Membership changes are not scripted here. */
+  proposeConfChange(): Promise<ProposalOutcome> {
+    return Promise.reject(new Error('the scripted group does not change its membership'));
+  }
+
   propose(data: Uint8Array, _timeoutMs: number, options: ProposeOptions = {}): Promise<ProposalOutcome> {
     if (this.refuseNext !== undefined) {
       const e = this.refuseNext;

@@ -118,11 +118,13 @@ elif command == "produce-stall":
     out({"results": results, "remaining": remaining})
 elif command == "latency-probe":
     # A well-behaved producer for the hostile-client tests: one message at a time (acks=1,
-    # linger.ms=0), each waited for, for SECONDS; prints one JSON line per message as it is
-    # delivered: {"t": wall-clock ms when it was sent, "ms": latency, "err": null or the error}.
+    # linger.ms=0), each waited for, with PAUSE_MS (default 10) between them, for SECONDS; prints
+    # one JSON line per message as it is delivered: {"t": wall-clock ms when it was sent, "ms":
+    # latency, "err": null or the error}.
     import time
 
     topic, seconds = sys.argv[3], float(sys.argv[4])
+    pause = (float(sys.argv[5]) if len(sys.argv) > 5 else 10.0) / 1000
     p = Producer({"bootstrap.servers": bootstrap, "acks": 1, "linger.ms": 0, "message.timeout.ms": 30000})
     p.produce(topic, value=b"warm-up")
     p.flush(30)
@@ -138,7 +140,7 @@ elif command == "latency-probe":
         p.produce(topic, value=b"probe", on_delivery=cb)
         p.flush(30)
         out({"t": sent_wall, "ms": (time.monotonic() - start) * 1000, "err": result.get("err", "not delivered")})
-        time.sleep(0.01)
+        time.sleep(pause)
     out({"done": True})
 elif command == "consume":
     topic, partitions = sys.argv[3], int(sys.argv[4])

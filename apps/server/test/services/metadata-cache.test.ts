@@ -19,6 +19,7 @@ function leaderOf(info: Partial<PartitionInfo>, local: LocalLeadership | undefin
     leader: 2,
     leaderEpoch: 5,
     partitionEpoch: 0,
+    repairs: [],
     ...info,
   };
   return cache.leaderOf(TOPIC_ID, p);

@@ -1,11 +1,11 @@
 // The partition manager's part in transactions (docs/design/transactions.md §1), on standalone
 // partitions: KIP-890 verification of a transaction's first batch in a partition (and of no other
 // batch), and transaction markers written on the leader and told to the marker listeners.
+import { systemClock, systemScheduler } from '@chronik/env';
 import { buildRecordBatch } from '@chronik/protocol';
 import { MemFileSystem } from '@chronik/wal';
 import { DEFAULT_BROKER } from '../../src/config.js';
 import { KafkaError } from '../../src/errors.js';
-import { systemScheduler } from '../../src/infra.js';
 import { silentLogger } from '../../src/logger.js';
 import { LocalPartition } from '../../src/partition/local-partition.js';
 import type { TopicPartition, TxnMarker } from '../../src/partition/types.js';
@@ -61,7 +61,7 @@ async function manager(verifier: TxnVerifier): Promise<PartitionManager> {
         maxEntryBytes: 1 << 20,
         retentionCheckIntervalMs: 60_000,
         logger: silentLogger,
-        nowMs: () => systemScheduler.now(),
+        nowMs: () => systemClock.nowMs(),
         events,
       }),
     remove: () => Promise.resolve(),
@@ -71,6 +71,7 @@ async function manager(verifier: TxnVerifier): Promise<PartitionManager> {
     store,
     configs: new LogConfigs(store.state, 1, DEFAULT_BROKER),
     factory,
+    clock: systemClock,
     scheduler: systemScheduler,
     logger: silentLogger,
     logDir: { path: '/', space: () => ({ totalBytes: 0n, usableBytes: 0n }) },

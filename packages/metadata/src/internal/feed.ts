@@ -1,3 +1,4 @@
+import type { Logger } from '@chronik/env';
 import { MetadataError } from '../errors.js';
 import type { MetadataChange } from '../types.js';
 
@@ -17,10 +18,6 @@ export type FeedEvent =
 
 export type FeedListener = (event: FeedEvent) => void;
 
-interface FeedLogger {
-  error(msg: string, fields?: Record<string, unknown>): void;
-}
-
 /**
  * Bounded change log. Invariant: every change of an entry with index > `completeAfter` is
  * retained, in index order, in `buffer[head..]`.
@@ -34,7 +31,7 @@ export class ChangeFeed {
   constructor(
     private readonly maxRetained: number,
     private readonly maxSubscribers: number,
-    private readonly logger: FeedLogger,
+    private readonly logger: Pick<Logger, 'error'>,
   ) {
     if (!Number.isInteger(maxRetained) || maxRetained < 1)
       throw new RangeError('maxRetainedChanges must be a positive integer');

@@ -98,6 +98,21 @@ export function peekRequestIds(frame: Buffer): RequestIds {
   };
 }
 
+/**
+ * The client id of a request frame, read in place without decoding the rest: in request headers
+ * v1 and v2 it follows the correlation id as a nullable string (int16 length; the flexible header
+ * v2 keeps it non-compact, KIP-482). Null when the request has none (a null client id, or header
+ * v0: ControlledShutdown v0) or the frame is too short to hold it. Never throws: a server may ask
+ * before it knows whether the request decodes.
+ */
+export function peekClientId(frame: Buffer): string | null {
+  if (frame.length < 10) return null;
+  if (frame.readInt16BE(0) === ApiKey.ControlledShutdown && frame.readInt16BE(2) === 0) return null;
+  const n = frame.readInt16BE(8);
+  if (n < 0 || 10 + n > frame.length) return null;
+  return frame.toString('utf8', 10, 10 + n);
+}
+
 /** Reads a request header, choosing its version from the API key and version it starts with. */
 export function readRequestHeader(r: Reader): RequestHeader {
   if (r.remaining() < 4)

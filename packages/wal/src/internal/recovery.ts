@@ -3,9 +3,8 @@
  * Every case that changes the disk logs one line, and the whole recovery ends with one summary.
  */
 import * as path from 'node:path';
+import type { FileSystem, Logger, WalFile } from '@chronik/env';
 import { WalError, WalErrorCode } from '../errors.js';
-import type { Logger } from '../env.js';
-import type { FileSystem, WalFile } from '../fs.js';
 import {
   RECORD_HEADER_BYTES,
   SEGMENT_HEADER_BYTES,

@@ -1,5 +1,5 @@
 /** In-memory state of one segment file and reference-counted file handles. */
-import type { WalFile } from '../fs.js';
+import type { WalFile } from '@chronik/env';
 import type { IndexEntry } from './format.js';
 
 /** A file handle shared by writers and readers; closed once retired and no longer in use. */

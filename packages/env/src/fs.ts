@@ -1,7 +1,8 @@
 /**
- * The file system seam. Every byte this package reads or writes goes through a FileSystem,
- * so tests (and the Raft simulation) can run on a simulated disk that loses or tears unsynced
- * writes on a crash. `nodeFileSystem` is the real one, on `node:fs`.
+ * The file system seam. Every byte a Chronik package reads or writes (WAL segments, Raft state and
+ * snapshots, the metadata snapshot, a partition's checkpoint files) goes through a FileSystem, so
+ * tests and the simulator can run on a simulated disk that loses or tears unsynced writes on a crash
+ * (`@chronik/wal`'s `MemFileSystem`). `nodeFileSystem` is the real one, on `node:fs`.
  */
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';

@@ -1,0 +1,216 @@
+// Request quotas (Kafka's request_percentage, KIP-124): the event-loop time each client's requests
+// take, measured over sample windows, and the throttle time of a client over its quota. The values
+// come from a `ClientQuotaStore` (`services/client-quotas.ts`); muting a throttled connection is the
+// gate's (`ThrottleGate`, `gate.ts`).
+//
+// - One measure per quota entity (client id; with authentication, user principal and client id),
+//   made the first time the entity is charged, holding Kafka's `Rate` over a windowed sum:
+//   `windowNum` samples of `windowMs` (quota.window.num 11 × quota.window.size.seconds 1).
+//   - A record goes to the current sample; once that sample is `windowMs` old, the next one starts
+//     at the record's time (the oldest of windowNum + 1 samples is reused).
+//   - A sample not recorded in for windowNum windows is obsolete: reset before any measurement.
+//   - The rate is the sum of the samples divided by the time since the oldest one started, taken as
+//     at least windowNum − 1 whole windows plus the current one: a client's first burst is measured
+//     as if the earlier windows had been empty (Kafka's Rate.windowSize).
+// - Time is recorded as a percentage of one second (ms / 10), so the rate compares directly with
+//   request_percentage: 100 is the whole event loop.
+// - Over the quota — the rate after recording exceeds it — the throttle time is Kafka's
+//   (rate − quota) / quota × window size, rounded: the pause that brings the rate back to the quota
+//   if nothing more is recorded (QuotaUtils.throttleTime). Request quotas bound it by one sample
+//   window, as Kafka's ClientRequestQuotaManager does; a byte-rate quota would not be bounded.
+// - Measures are bounded (`maxEntities`): when full, those not recorded in for a whole window set
+//   are dropped, then the oldest; a client id dropped starts again from an empty measure.
+import type { ClientQuotaStore, ClientQuotaType, QuotaEntity } from '../services/client-quotas.js';
+
+/** The sample windows of a quota measure. */
+export interface QuotaWindows {
+  /** Samples kept (Kafka's quota.window.num, default 11). */
+  windowNum: number;
+  /** Length of one sample in ms (Kafka's quota.window.size.seconds × 1000, default 1000). */
+  windowMs: number;
+}
+
+/** Measures kept at most (client ids); beyond, idle then oldest ones are dropped. */
+export const DEFAULT_MAX_QUOTA_ENTITIES = 10_000;
+
+interface Sample {
+  /** When the sample started (its first record). */
+  startMs: number;
+  /** Its last record. */
+  lastEventMs: number;
+  value: number;
+}
+
+/**
+ * Kafka's `Rate` over a `WindowedSum` (SampledStat): a sum per sample window, the rate per second
+ * over the samples kept. Times are the caller's clock (ms; it need not be the wall clock).
+ */
+export class WindowedRate {
+  /** Up to windowNum + 1 samples (one more than measured, so a sample is reused only once obsolete). */
+  private readonly samples: Sample[] = [];
+  private current = 0;
+
+  constructor(private readonly windows: QuotaWindows) {
+    if (!Number.isInteger(windows.windowNum) || windows.windowNum < 1)
+      throw new Error(`WindowedRate: windowNum must be a positive integer, got ${windows.windowNum}`);
+    if (!(windows.windowMs > 0))
+      throw new Error(`WindowedRate: windowMs must be positive, got ${windows.windowMs}`);
+  }
+
+  record(value: number, nowMs: number): void {
+    let sample = this.currentSample(nowMs);
+    if (nowMs - sample.startMs >= this.windows.windowMs) sample = this.advance(nowMs);
+    sample.value += value;
+    sample.lastEventMs = nowMs;
+  }
+
+  /** The rate per second at `nowMs`. */
+  measure(nowMs: number): number {
+    this.purgeObsolete(nowMs);
+    let sum = 0;
+    for (const s of this.samples) sum += s.value;
+    return sum / (this.windowSizeMs(nowMs) / 1000);
+  }
+
+  /**
+   * The time the rate is measured over at `nowMs`: since the oldest sample started, and at least
+   * windowNum − 1 whole windows plus the current one's part (never 0: with one sample, a record at
+   * the very start of its window would otherwise divide by zero).
+   */
+  windowSizeMs(nowMs: number): number {
+    this.purgeObsolete(nowMs);
+    const { windowNum, windowMs } = this.windows;
+    let elapsedMs = nowMs - this.oldest(nowMs).startMs;
+    const fullWindows = Math.floor(elapsedMs / windowMs);
+    const minFullWindows = windowNum - 1;
+    if (fullWindows < minFullWindows) elapsedMs += (minFullWindows - fullWindows) * windowMs;
+    return Math.max(elapsedMs, 1);
+  }
+
+  private currentSample(nowMs: number): Sample {
+    if (this.samples.length === 0) this.samples.push({ startMs: nowMs, lastEventMs: nowMs, value: 0 });
+    return this.samples[this.current] as Sample;
+  }
+
+  private advance(nowMs: number): Sample {
+    this.current = (this.current + 1) % (this.windows.windowNum + 1);
+    const reused = this.samples[this.current];
+    if (reused === undefined) {
+      const sample = { startMs: nowMs, lastEventMs: nowMs, value: 0 };
+      this.samples.push(sample);
+      return sample;
+    }
+    reset(reused, nowMs);
+    return reused;
+  }
+
+  private oldest(nowMs: number): Sample {
+    let oldest = this.currentSample(nowMs);
+    for (const s of this.samples) if (s.startMs < oldest.startMs) oldest = s;
+    return oldest;
+  }
+
+  private purgeObsolete(nowMs: number): void {
+    const expireMs = this.windows.windowNum * this.windows.windowMs;
+    for (const s of this.samples) if (nowMs - s.lastEventMs >= expireMs) reset(s, nowMs);
+  }
+}
+
+function reset(s: Sample, nowMs: number): void {
+  s.startMs = nowMs;
+  s.lastEventMs = nowMs;
+  s.value = 0;
+}
+
+/**
+ * Kafka's throttle time (QuotaUtils.throttleTime): the pause X that brings an `observed` rate over
+ * a window W down to `quota` if nothing more is recorded, observed × W / (W + X) = quota, so
+ * X = (observed − quota) / quota × W; rounded to whole ms. Negative when within the quota.
+ */
+export function throttleTimeMs(observed: number, quota: number, windowSizeMs: number): number {
+  return Math.round(((observed - quota) / quota) * windowSizeMs);
+}
+
+interface Measure {
+  /** The quota when last read from the store (undefined: none applies, nothing is recorded). */
+  quota: number | undefined;
+  /** The store's version it was read at. */
+  version: number;
+  readonly rate: WindowedRate;
+  lastRecordMs: number;
+}
+
+/** The key of an entity's measure: the client id, or with a user principal both (unambiguously). */
+function keyOf(entity: QuotaEntity): string {
+  return entity.user === null
+    ? `c${entity.clientId}`
+    : `u${entity.user.length}:${entity.user}${entity.clientId}`;
+}
+
+/** Request quotas' accounting: one windowed rate of event-loop time per entity that has a quota. */
+export class RequestQuotaManager {
+  private static readonly TYPE: ClientQuotaType = 'request_percentage';
+  private readonly measures = new Map<string, Measure>();
+
+  constructor(
+    private readonly store: ClientQuotaStore,
+    private readonly windows: QuotaWindows,
+    private readonly maxEntities = DEFAULT_MAX_QUOTA_ENTITIES,
+  ) {}
+
+  /** Entities measured (for tests and metrics). */
+  get entityCount(): number {
+    return this.measures.size;
+  }
+
+  /**
+   * Records `ms` of event-loop time taken by a request of `entity` at `nowMs`. With `check` (the
+   * request's response is about to be made), returns the throttle time the response carries: 0
+   * within the quota or without one, else Kafka's throttle time bounded by one sample window.
+   * Without `check` (time after that point: Kafka's network-thread time) it only records.
+   */
+  record(entity: QuotaEntity, ms: number, nowMs: number, check: boolean): number {
+    const m = this.measureOf(entity, nowMs);
+    if (m.quota === undefined) return 0;
+    if (ms > 0) {
+      m.rate.record(ms / 10, nowMs);
+      m.lastRecordMs = nowMs;
+    }
+    if (!check) return 0;
+    const observed = m.rate.measure(nowMs);
+    if (observed <= m.quota) return 0;
+    const throttle = throttleTimeMs(observed, m.quota, m.rate.windowSizeMs(nowMs));
+    return Math.max(0, Math.min(throttle, this.windows.windowMs));
+  }
+
+  private measureOf(entity: QuotaEntity, nowMs: number): Measure {
+    const key = keyOf(entity);
+    let m = this.measures.get(key);
+    if (m === undefined) {
+      if (this.measures.size >= this.maxEntities) this.evict(nowMs);
+      m = {
+        quota: this.store.quota(RequestQuotaManager.TYPE, entity),
+        version: this.store.version,
+        rate: new WindowedRate(this.windows),
+        lastRecordMs: nowMs,
+      };
+      this.measures.set(key, m);
+    } else if (m.version !== this.store.version) {
+      m.quota = this.store.quota(RequestQuotaManager.TYPE, entity);
+      m.version = this.store.version;
+    }
+    return m;
+  }
+
+  /** Makes room: drops the measures idle for a whole window set, else the oldest eighth. */
+  private evict(nowMs: number): void {
+    const idleMs = this.windows.windowNum * this.windows.windowMs;
+    for (const [key, m] of this.measures) if (nowMs - m.lastRecordMs >= idleMs) this.measures.delete(key);
+    if (this.measures.size < this.maxEntities) return;
+    let drop = Math.max(1, Math.floor(this.maxEntities / 8));
+    for (const key of this.measures.keys()) {
+      if (drop-- <= 0) break;
+      this.measures.delete(key);
+    }
+  }
+}
