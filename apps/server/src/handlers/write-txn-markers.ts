@@ -13,7 +13,7 @@ import { ApiKey, ErrorCode } from '@chronik/protocol';
 import { errorCodeOf } from './errors.js';
 import { defineHandler } from './types.js';
 
-/** How long each marker may take to become durable: Kafka's request.timeout.ms default, which its broker uses here. */
+/** How long a marker may take to become durable: Kafka's request.timeout.ms (default 30 s). */
 const MARKER_TIMEOUT_MS = 30_000;
 
 export const writeTxnMarkersHandler = defineHandler({

@@ -3,8 +3,9 @@
 // the leader-epoch cache, the largest timestamp, the idempotent-producer state and the transactions
 // (txn-state.ts: open ones, the last stable offset, the aborted-transaction index) — and the reads
 // Kafka defines on them (Fetch, ListOffsets, OffsetForLeaderEpoch; read_committed up to the last
-// stable offset) and retention's choice of a new log start. Where the batches live is the strategy's business, behind a BatchReader: the WAL of
-// this node (positions = WAL entry indexes) or a Raft group's log (positions = Raft indexes).
+// stable offset) and retention's choice of a new log start. Where the batches live is the strategy's
+// business, behind a BatchReader: the WAL of this node (positions = WAL entry indexes) or a Raft
+// group's log (positions = Raft indexes).
 //
 // Invariants (checked where they change; a violation throws InvariantError and the partition stops):
 // - indexed batches are in offset order and contiguous: each starts where the previous ended, at

@@ -1,7 +1,9 @@
 // What both replication strategies answer the same way, from the Kafka log (kafka-log.ts): reads
 // (read_committed up to the last stable offset, with the aborted transactions), ListOffsets,
-// OffsetForLeaderEpoch, watermarks, producer state, and stopping for good on a broken invariant. A strategy (local-partition.ts, replicated-partition.ts) adds how batches are stored and
-// made durable, its leader epoch and log end, and where the stored batches are read from.
+// OffsetForLeaderEpoch, watermarks, producer state, and stopping for good on a broken invariant. A
+// strategy (local-partition.ts, replicated-partition.ts) adds how batches are stored and made
+// durable (transaction markers included), its leader epoch and log end, and where the stored
+// batches are read from.
 import { KafkaError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { toKafkaError } from '../error-map.js';

@@ -162,7 +162,7 @@ export function checkMarker(m: TxnMarker, log: ProducerView, inflight: readonly 
   if (m.coordinatorEpoch < t.coordinatorEpoch)
     throw new KafkaError(
       'TRANSACTION_COORDINATOR_FENCED',
-      `marker of producer ${m.producerId}: coordinator epoch ${m.coordinatorEpoch} is older than ${t.coordinatorEpoch}`,
+      `marker of producer ${m.producerId}: coordinator epoch ${m.coordinatorEpoch} < ${t.coordinatorEpoch}`,
     );
   if (m.producerEpoch < t.epoch)
     throw new KafkaError(

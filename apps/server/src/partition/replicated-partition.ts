@@ -28,11 +28,12 @@
 //
 // Snapshots and compaction (snapshotPolicy 'stateMachine'): the log is the data, so a snapshot must
 // never stand in for batches still wanted. Every replica keeps checkpoints of its small state
-// (checkpoints.ts; producers, open and aborted transactions included); once the log start moves, snapshotPoint() offers the newest checkpoint below the
-// first batch still kept, and the host compacts the log exactly to it. A restart restores the
-// checkpoint and re-applies the entries after it (rebuilding the index); a follower whose next entry
-// was compacted away installs it and receives the rest by normal replication. Retention
-// (retention.ms / retention.bytes) is evaluated by the leader, which proposes the new log start.
+// (checkpoints.ts; producers, open and aborted transactions included); once the log start moves,
+// snapshotPoint() offers the newest checkpoint below the first batch still kept, and the host
+// compacts the log exactly to it. A restart restores the checkpoint and re-applies the entries after
+// it (rebuilding the index); a follower whose next entry was compacted away installs it and receives
+// the rest by normal replication. Retention (retention.ms / retention.bytes) is evaluated by the
+// leader, which proposes the new log start.
 import { readRecordBatchHeader } from '@chronik/protocol';
 import { StateType } from '@chronik/raft';
 import type { ConfChange, ConfChangeV2, ConfState, Entry, SnapshotMetadata } from '@chronik/raft';
@@ -600,7 +601,10 @@ export class ReplicatedPartition extends KafkaPartition implements StateMachine 
     );
   }
 
-  /** The marker a control batch in this leader's tail carries (undefined when it cannot be read: applying it will stop the replica). */
+  /**
+   * The marker a control batch in this leader's tail carries (undefined when it cannot be read:
+   * applying it will stop the replica).
+   */
   private markerIn(
     h: ReturnType<typeof readRecordBatchHeader>,
     buf: Buffer,

@@ -58,7 +58,7 @@ export function readMarker(h: RecordBatchHeader, data: Buffer): MarkerRecord | u
   };
 }
 
-/** The state as plain data (bigints as strings): open [producer id, first offset], aborted [id, first, last]. */
+/** The state as data (bigints as strings): open [producer id, first offset], aborted [id, first, last]. */
 interface TxnStateData {
   open: Array<[string, string]>;
   aborted: Array<[string, string, string]>;
@@ -186,7 +186,10 @@ export class TxnState {
     };
   }
 
-  /** Replaces the state with a `toJSON()` value (undefined: empty, a state saved before transactions); throws on malformed input. */
+  /**
+   * Replaces the state with a `toJSON()` value (undefined: empty, a state saved before
+   * transactions); throws on malformed input.
+   */
   load(data: unknown): void {
     this.open.clear();
     this.closing = [];
