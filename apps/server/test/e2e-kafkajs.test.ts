@@ -1,9 +1,11 @@
-// End to end with kafkajs against a real chronik-server process.
+// End to end with kafkajs against a real chronik-server process; its consumers over transactional
+// batches and markers written with raw requests (read_committed, its default, and read_uncommitted).
 import fs from 'node:fs';
 import { Kafka, logLevel } from 'kafkajs';
 import type { ServerProcess } from './helpers/server.js';
 import { startServer, tempDir } from './helpers/server.js';
 import { consumeWithKcat } from './helpers/kcat.js';
+import { writeTransactions } from './helpers/raw-txn.js';
 
 // Real processes and clients on a shared, loaded machine: generous per-test time.
 jest.setTimeout(120_000);
@@ -169,5 +171,44 @@ describe('kafkajs against chronik-server', () => {
     const r = await producer.send({ topic: 'auto-created', messages: [{ value: 'a' }] });
     expect(r[0]?.errorCode).toBe(0);
     await producer.disconnect();
+  });
+
+  test('consumers skip control batches; read_committed drops aborted records and stops at the last stable offset', async () => {
+    const topic = 'kafkajs-txn';
+    const txns = await writeTransactions(server.kafkaPort, topic);
+    const consume = async (groupId: string, readUncommitted: boolean) => {
+      const consumer = client(server).consumer({ groupId, readUncommitted, maxWaitTimeInMs: 100 });
+      const seen: string[] = [];
+      await consumer.connect();
+      await consumer.subscribe({ topic, fromBeginning: true });
+      await consumer.run({
+        eachMessage: async ({ message }) => {
+          seen.push(`${message.offset}:${message.value?.toString() ?? ''}`);
+        },
+      });
+      return { seen, stop: () => consumer.disconnect() };
+    };
+    const until = async (cond: () => boolean): Promise<void> => {
+      const end = Date.now() + 60_000;
+      while (!cond()) {
+        if (Date.now() > end) throw new Error('timed out');
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    };
+    const committed = await consume('txn-committed', false);
+    const uncommitted = await consume('txn-uncommitted', true);
+    try {
+      await until(() => committed.seen.length >= 3 && uncommitted.seen.length >= 8);
+      await new Promise((r) => setTimeout(r, 500)); // nothing more arrives while producer 3's transaction is open
+      expect(committed.seen).toEqual(['0:p0', '3:b0', '6:p1']);
+      expect(uncommitted.seen).toEqual(['0:p0', '1:a0', '2:a1', '3:b0', '4:a2', '6:p1', '8:c0', '9:p2']);
+      await txns.commitOpen();
+      await until(() => committed.seen.length >= 5);
+      expect(committed.seen).toEqual(['0:p0', '3:b0', '6:p1', '8:c0', '9:p2']);
+    } finally {
+      txns.close();
+      await committed.stop();
+      await uncommitted.stop();
+    }
   });
 });

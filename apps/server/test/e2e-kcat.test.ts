@@ -1,6 +1,9 @@
-// End to end with kcat (librdkafka 2.x): metadata, and produce/consume with every compression codec.
+// End to end with kcat (librdkafka 2.x): metadata, and produce/consume with every compression codec;
+// a read_committed consumer over transactional batches and markers written with raw requests
+// (Produce with a transactional id, WriteTxnMarkers, as a transaction coordinator sends them).
 import fs from 'node:fs';
 import { consumeWithKcat, kcat } from './helpers/kcat.js';
+import { writeTransactions } from './helpers/raw-txn.js';
 import type { ServerProcess } from './helpers/server.js';
 import { startServer } from './helpers/server.js';
 
@@ -99,5 +102,37 @@ describe('kcat against chronik-server', () => {
       '%k=%s %h\n',
     ]);
     expect(c.stdout).toBe('k2=v2 h1=v1\nk3=v3 h1=v1\n');
+  });
+
+  test('read_committed (librdkafka): control batches skipped, aborted records dropped, the end is the last stable offset', async () => {
+    const topic = 'kcat-txn';
+    const txns = await writeTransactions(server.kafkaPort, topic);
+    try {
+      const consume = async (isolation: string): Promise<string> => {
+        const r = await kcat([
+          '-b',
+          server.bootstrap,
+          '-C',
+          '-t',
+          topic,
+          '-o',
+          'beginning',
+          '-e',
+          '-q',
+          '-X',
+          `isolation.level=${isolation}`,
+          '-f',
+          '%o:%s\n',
+        ]);
+        expect(r.code).toBe(0);
+        return r.stdout;
+      };
+      expect(await consume('read_committed')).toBe('0:p0\n3:b0\n6:p1\n');
+      expect(await consume('read_uncommitted')).toBe('0:p0\n1:a0\n2:a1\n3:b0\n4:a2\n6:p1\n8:c0\n9:p2\n');
+      await txns.commitOpen();
+      expect(await consume('read_committed')).toBe('0:p0\n3:b0\n6:p1\n8:c0\n9:p2\n');
+    } finally {
+      txns.close();
+    }
   });
 });

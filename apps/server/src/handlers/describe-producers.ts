@@ -1,5 +1,6 @@
-// DescribeProducers (key 61), v0. The idempotent-producer state of each partition: producer id,
-// epoch, last sequence and timestamp (no transactions: coordinator epoch and txn start are -1).
+// DescribeProducers (key 61), v0. The producer state of each partition on its leader: producer id,
+// epoch, last sequence and timestamp, the coordinator epoch of the producer's last transaction marker
+// (-1: none) and the first offset of its open transaction (currentTxnStartOffset, -1: none).
 import { ApiKey, ErrorCode } from '@chronik/protocol';
 import { errorCodeOf, errorMessageOf } from './errors.js';
 import { defineHandler } from './types.js';

@@ -1,5 +1,9 @@
-// Fetch (key 1), v4–v17. Reads whole record batches as stored, up to the high watermark (and the
-// last stable offset for read_committed, which equals it: no transactions). Sizes follow Kafka
+// Fetch (key 1), v4–v17. Reads whole record batches as stored (transaction markers included: clients
+// skip control batches), up to the high watermark; read_committed up to the last stable offset, never
+// a batch at or past it, with the aborted transactions overlapping the batches returned (the client
+// drops their records). last_stable_offset is answered at both isolation levels, as Kafka does; a
+// read_committed fetch held back by an open transaction waits like one at the high watermark and is
+// woken when the high watermark moves (the last stable offset moves only with it). Sizes follow Kafka
 // (KIP-74, ReplicaManager.readFromLog): partitions are read in request order from one budget,
 // max_bytes (lowered to the broker's fetch.max.bytes); each partition gets at most
 // min(partition_max_bytes, what is left of the budget), and the first partition that returns any
@@ -181,7 +185,13 @@ export const fetchHandler = defineHandler({
         divergingEpoch: { epoch: -1, endOffset: -1n },
         currentLeader,
         snapshotId: { endOffset: -1n, epoch: -1 },
-        abortedTransactions: isolationLevel === 1 ? [] : null,
+        abortedTransactions:
+          isolationLevel === 1
+            ? (r?.abortedTransactions ?? []).map((a) => ({
+                producerId: a.producerId,
+                firstOffset: a.firstOffset,
+              }))
+            : null,
         preferredReadReplica: -1,
         records:
           r === undefined || r.chunks.length === 0

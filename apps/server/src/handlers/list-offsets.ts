@@ -1,7 +1,9 @@
-// ListOffsets (key 2), v1–v10. Per partition: latest (-1: the high watermark, or the last stable
-// offset for read_committed), earliest (-2: the log start offset), max timestamp (-3, v7+: the
+// ListOffsets (key 2), v0–v10. Per partition: latest (-1: the high watermark, or the last stable
+// offset for read_committed, v2+), earliest (-2: the log start offset), max timestamp (-3, v7+: the
 // record with the largest timestamp), earliest-local (-4, v8+: same as earliest, no tiered
-// storage), or the first offset whose record timestamp is >= the given one (-1/-1 when none).
+// storage), or the first offset whose record timestamp is >= the given one (-1/-1 when none). As
+// Kafka, an offset found at or past the high watermark (read_committed: the last stable offset) is
+// not answered.
 // current_leader_epoch (v4+) is checked (FENCED_LEADER_EPOCH / UNKNOWN_LEADER_EPOCH). v0 answers
 // in old_style_offsets (at most max_num_offsets of them; here the one offset found).
 import { ApiKey, ErrorCode } from '@chronik/protocol';

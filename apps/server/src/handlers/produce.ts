@@ -5,11 +5,17 @@
 // assigned, and idempotent duplicates answered with the original offset. Missing topics are
 // auto-created when auto.create.topics.enable is on. Partition errors carry error_message (v8+);
 // NOT_LEADER_OR_FOLLOWER carries the current leader and its endpoint (v10+, KIP-951).
-// Transactional produce is not supported (TRANSACTIONAL_ID_AUTHORIZATION_FAILED). As in Kafka, v3+
-// carries exactly one batch per partition (INVALID_RECORD otherwise) and zstd needs v7+.
+// Transactions: the request's transactional id goes with each partition's records to the partition
+// manager, which has a transaction's first batch in a partition verified with the coordinator
+// (KIP-890) and answers its errors (INVALID_TXN_STATE, INVALID_PRODUCER_EPOCH, PRODUCER_FENCED,
+// NOT_COORDINATOR, ...) as they are; a request with transactional batches but no transactional id is
+// refused whole with TRANSACTIONAL_ID_AUTHORIZATION_FAILED, as Kafka answers it; control batches
+// are INVALID_RECORD. As in Kafka, v3+ carries exactly one batch per partition (INVALID_RECORD
+// otherwise) and zstd needs v7+.
 import type { ApiRequestByKey, ApiResponseByKey } from '@chronik/protocol';
 import {
   ApiKey,
+  BatchAttribute,
   BatchField,
   CompressionType,
   ErrorCode,
@@ -53,13 +59,33 @@ function versionRuleProblem(records: Buffer, v: number): { code: number; message
   return null;
 }
 
-/** One partition's answer: appended (or refused with the Kafka error and, v10+, the leader to ask). */
+/** Whether the records' first batch is a magic-2 batch with the transactional bit (Kafka's check). */
+function startsTransactional(records: Buffer | null): boolean {
+  return (
+    records !== null &&
+    records.length >= BatchField.attributes + 2 &&
+    records.readInt8(BatchField.magic) === 2 &&
+    (records.readInt16BE(BatchField.attributes) & BatchAttribute.transactional) !== 0
+  );
+}
+
+/** Kafka's ProduceRequest.hasTransactionalRecords: some partition's first batch is transactional. */
+function hasTransactionalRecords(req: ProduceRequest): boolean {
+  return req.topicData.some((t) => t.partitionData.some((p) => startsTransactional(p.records)));
+}
+
+/**
+ * One partition's answer: appended (or refused with the Kafka error and, v10+, the leader to ask).
+ * `refused`: the whole request is answered with this error (transactional batches without a
+ * transactional id).
+ */
 async function producePartition(
   req: ProduceRequest,
   topic: string,
   p: PartitionData,
   ctx: Ctx,
   hints: LeaderHints,
+  refused: { code: number; message: string } | null,
 ): Promise<PartitionResponse> {
   const v = ctx.apiVersion;
   const base: PartitionResponse = {
@@ -77,13 +103,9 @@ async function producePartition(
     errorCode: code,
     errorMessage: v >= 8 ? message : null,
   });
+  if (refused !== null) return fail(refused.code, refused.message);
   if (!isValidAcks(req.acks))
     return fail(ErrorCode.INVALID_REQUIRED_ACKS, `acks must be -1, 0 or 1, got ${req.acks}`);
-  if (req.transactionalId !== null)
-    return fail(
-      ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED,
-      'transactions are not supported by this broker',
-    );
   if (p.records === null || p.records.length === 0) return fail(ErrorCode.CORRUPT_MESSAGE, 'no records');
   try {
     const rule = versionRuleProblem(p.records, v);
@@ -93,6 +115,7 @@ async function producePartition(
       p.records,
       req.acks,
       req.timeoutMs,
+      req.transactionalId,
     );
     ctx.deps.metrics.producedBytes.inc(p.records.length);
     ctx.deps.metrics.producedRecords.inc(r.recordCount);
@@ -119,7 +142,7 @@ function isValidAcks(acks: number): acks is Acks {
 /** Creates the request's missing topics first when auto.create.topics.enable is on. */
 async function autoCreate(req: ProduceRequest, ctx: Ctx): Promise<void> {
   const { metadata, topics } = ctx.deps;
-  if (!isValidAcks(req.acks) || req.transactionalId !== null || !topics.autoCreateEnabled()) return;
+  if (!isValidAcks(req.acks) || !topics.autoCreateEnabled()) return;
   const missing = req.topicData
     .map((t) => t.name)
     .filter((n) => metadata.topic(n) === undefined && topicNameProblemOf(n) === null);
@@ -132,13 +155,20 @@ export const produceHandler = defineHandler({
   maxVersion: 11,
   uses: ['metadata', 'partitions', 'topics'],
   async handle(req, ctx) {
-    await autoCreate(req, ctx);
+    const refused =
+      req.transactionalId === null && hasTransactionalRecords(req)
+        ? {
+            code: ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED,
+            message: "transactional batches need the producer's transactional id in the request",
+          }
+        : null;
+    if (refused === null) await autoCreate(req, ctx);
     const hints = new LeaderHints(ctx.deps.metadata);
     const responses = await Promise.all(
       req.topicData.map(async (t) => ({
         name: t.name,
         partitionResponses: await Promise.all(
-          t.partitionData.map((p) => producePartition(req, t.name, p, ctx, hints)),
+          t.partitionData.map((p) => producePartition(req, t.name, p, ctx, hints, refused)),
         ),
       })),
     );

@@ -31,6 +31,7 @@ import { offsetCommitHandler } from './offset-commit.js';
 import { offsetDeleteHandler } from './offset-delete.js';
 import { offsetFetchHandler } from './offset-fetch.js';
 import { syncGroupHandler } from './sync-group.js';
+import { writeTxnMarkersHandler } from './write-txn-markers.js';
 import type { AnyHandler, HandlerTable } from './types.js';
 
 export const HANDLERS: readonly AnyHandler[] = [
@@ -53,6 +54,7 @@ export const HANDLERS: readonly AnyHandler[] = [
   describeClusterHandler,
   describeLogDirsHandler,
   describeTopicPartitionsHandler,
+  writeTxnMarkersHandler,
   offsetCommitHandler,
   offsetFetchHandler,
   joinGroupHandler,

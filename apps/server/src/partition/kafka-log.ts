@@ -1,22 +1,31 @@
 // The Kafka log of one partition as both replication strategies keep it: an index of the stored
 // record batches (offset → position in the underlying log), the high watermark, the log start offset,
-// the leader-epoch cache, the largest timestamp and the idempotent-producer state — and the reads
-// Kafka defines on them (Fetch, ListOffsets, OffsetForLeaderEpoch) and retention's choice of a new
-// log start. Where the batches live is the strategy's business, behind a BatchReader: the WAL of
-// this node (positions = WAL entry indexes) or a Raft group's log (positions = Raft indexes).
+// the leader-epoch cache, the largest timestamp, the idempotent-producer state and the transactions
+// (txn-state.ts: open ones, the last stable offset, the aborted-transaction index) — and the reads
+// Kafka defines on them (Fetch, ListOffsets, OffsetForLeaderEpoch; read_committed up to the last
+// stable offset) and retention's choice of a new log start. Where the batches live is the strategy's
+// business, behind a BatchReader: the WAL of this node (positions = WAL entry indexes) or a Raft
+// group's log (positions = Raft indexes).
 //
 // Invariants (checked where they change; a violation throws InvariantError and the partition stops):
 // - indexed batches are in offset order and contiguous: each starts where the previous ended, at
 //   `nextOffset`;
-// - logStartOffset <= highWatermark <= nextOffset;
+// - logStartOffset <= lastStableOffset <= highWatermark <= nextOffset;
 // - every batch with an offset at or above the log start is indexed.
 import type { RecordBatchHeader } from '@chronik/protocol';
-import { decodeRecordBatch } from '@chronik/protocol';
+import { decodeRecordBatch, readRecordBatchHeader } from '@chronik/protocol';
 import { KafkaError } from '../errors.js';
 import { BatchIndex } from './batch-index.js';
 import { LeaderEpochCache } from './leader-epochs.js';
 import { ProducerStateTable } from './producer-state.js';
-import type { EpochEndOffset, ListOffsetResult } from './types.js';
+import { TxnState, readMarker } from './txn-state.js';
+import type {
+  AbortedTransaction,
+  EpochEndOffset,
+  IsolationLevel,
+  ListOffsetResult,
+  ProducerStateView,
+} from './types.js';
 import { ListOffsetsTimestamp } from './types.js';
 
 /** Reads stored batches by position (the strategy's storage). */
@@ -63,6 +72,8 @@ export interface LogState {
   epochs: Array<[number, string]>;
   maxTimestamp: [string, string];
   producers: unknown;
+  /** The transactions (TxnState.toJSON); absent in state saved before transactions. */
+  txns?: unknown;
 }
 
 const NO_MAX_TIMESTAMP = { timestamp: -1n, baseOffset: -1n };
@@ -70,7 +81,8 @@ const NO_MAX_TIMESTAMP = { timestamp: -1n, baseOffset: -1n };
 export class KafkaLog {
   private batches = new BatchIndex();
   private readonly epochs = new LeaderEpochCache();
-  readonly producers = new ProducerStateTable();
+  readonly txns = new TxnState();
+  readonly producers = new ProducerStateTable(100_000, (id) => this.txns.isOpen(id));
   private maxTimestamp: { timestamp: bigint; baseOffset: bigint } = NO_MAX_TIMESTAMP;
   private start = 0n;
   private next = 0n;
@@ -92,6 +104,15 @@ export class KafkaLog {
   }
   get highWatermark(): bigint {
     return this.hw;
+  }
+  /**
+   * The last stable offset: the first offset of the oldest open transaction (or one whose marker is
+   * not yet below the high watermark), at most the high watermark, at least the log start.
+   */
+  get lastStableOffset(): bigint {
+    const first = this.txns.firstUnstableOffset();
+    if (first === undefined || first >= this.hw) return this.hw;
+    return first < this.start ? this.start : first;
   }
   get batchCount(): number {
     return this.batches.length;
@@ -118,15 +139,18 @@ export class KafkaLog {
   }
 
   /**
-   * Indexes a batch stored at `position` (its header carries its assigned offsets) and records it
-   * in the leader-epoch cache, the largest timestamp and the producer state. Its offsets must follow
-   * the previous batch's.
+   * Indexes the batch `data` stored at `position` (its header `h` carries its assigned offsets) and
+   * records it in the leader-epoch cache, the largest timestamp, the producer state and the
+   * transactions (a transactional batch opens its producer's transaction, a marker closes it). Its
+   * offsets must follow the previous batch's; a malformed marker throws before anything changes.
    */
-  index(h: RecordBatchHeader, position: number, bytes: number): void {
+  index(h: RecordBatchHeader, position: number, data: Buffer): void {
     if (!(h.baseOffset === this.next))
       this.violated(
         `${this.name}: batch at position ${position} starts at offset ${h.baseOffset}, expected ${this.next}`,
       );
+    const marker = h.isControl ? readMarker(h, data) : undefined;
+    const bytes = data.length;
     const lastOffset = h.baseOffset + BigInt(h.lastOffsetDelta);
     // After a snapshot restore, batches wholly below the log start are re-read for their state only.
     if (lastOffset >= this.start) {
@@ -143,7 +167,13 @@ export class KafkaLog {
     this.epochs.record(h.partitionLeaderEpoch, h.baseOffset);
     if (h.maxTimestamp > this.maxTimestamp.timestamp)
       this.maxTimestamp = { timestamp: h.maxTimestamp, baseOffset: h.baseOffset };
-    this.producers.update(h, h.baseOffset);
+    if (marker !== undefined) {
+      this.producers.onMarker(h.producerId, h.producerEpoch, marker.coordinatorEpoch, h.maxTimestamp);
+      this.txns.onMarker(h.producerId, marker.commit, h.baseOffset, this.start);
+    } else if (!h.isControl) {
+      if (h.isTransactional && h.producerId >= 0n) this.txns.onTransactionalBatch(h.producerId, h.baseOffset);
+      this.producers.update(h, h.baseOffset);
+    }
   }
 
   /** Moves the high watermark forward to `offset` (at most the next offset) and wakes watchers. */
@@ -152,17 +182,20 @@ export class KafkaLog {
       this.violated(`${this.name}: high watermark ${offset} beyond the log end ${this.next}`);
     if (offset <= this.hw) return;
     this.hw = offset;
+    this.txns.onHighWatermark(offset);
     this.wake();
   }
 
   /**
    * Moves the log start offset to `target` (at most the high watermark) and drops the batches wholly
-   * below it. Returns the positions of the dropped batches, or [] when the log start did not move.
+   * below it, and the aborted transactions whose marker is below it. Returns the positions of the
+   * dropped batches, or [] when the log start did not move.
    */
   moveLogStart(target: bigint): number[] {
     const bounded = target > this.hw ? this.hw : target;
     if (bounded <= this.start) return [];
     this.start = bounded;
+    this.txns.dropBelow(bounded);
     return this.batches.dropFront(this.batches.findByOffset(bounded));
   }
 
@@ -179,12 +212,21 @@ export class KafkaLog {
 
   // ---------------------------------------------------------------- reads
 
-  /** See Partition.read: `logEndOffset` bounds the valid range, the high watermark what is returned. */
+  /** The offset reads of `isolationLevel` stop at: the high watermark, or the last stable offset. */
+  readLimit(isolationLevel: IsolationLevel): bigint {
+    return isolationLevel === 1 ? this.lastStableOffset : this.hw;
+  }
+
+  /**
+   * See Partition.read: `logEndOffset` bounds the valid range, the high watermark (read_committed:
+   * the last stable offset) what is returned.
+   */
   async read(
     fetchOffset: bigint,
     maxBytes: number,
     minOneBatch: boolean,
     logEndOffset: bigint,
+    isolationLevel: IsolationLevel = 0,
   ): Promise<Buffer[]> {
     if (!Number.isSafeInteger(maxBytes) || maxBytes < 0)
       throw new KafkaError('INVALID_REQUEST', `${this.name}: read of ${maxBytes} bytes`);
@@ -194,10 +236,12 @@ export class KafkaLog {
         `${this.name}: offset ${fetchOffset} is outside [${this.start}, ${logEndOffset}]`,
       );
     }
-    if (fetchOffset >= this.hw) return [];
+    const limit = this.readLimit(isolationLevel);
+    if (fetchOffset >= limit) return [];
     const from = this.batches.findByOffset(fetchOffset);
-    // The high watermark is at a batch boundary: the batches before it are those ending below it.
-    const to = this.batches.findByOffset(this.hw);
+    // The limit is at a batch boundary (the high watermark, or the first batch of a transaction):
+    // the batches before it are those ending below it.
+    const to = this.batches.findByOffset(limit);
     if (from >= to) return [];
     // As many whole batches as fit in maxBytes; the first one even when larger if minOneBatch
     // (Kafka's minOneMessage), otherwise nothing.
@@ -233,14 +277,40 @@ export class KafkaLog {
     return { next, bytes };
   }
 
-  /** ListOffsets at `timestamp` (or one of ListOffsetsTimestamp); `leaderEpoch` is the current one. */
-  async listOffset(timestamp: bigint, leaderEpoch: number): Promise<ListOffsetResult> {
-    if (timestamp === ListOffsetsTimestamp.LATEST) return { offset: this.hw, timestamp: -1n, leaderEpoch };
+  /**
+   * The aborted transactions a read_committed read from `fetchOffset` answers with its batches
+   * `chunks` (as stored): those overlapping [fetchOffset, the last batch's last offset].
+   */
+  abortedTransactions(fetchOffset: bigint, chunks: readonly Buffer[]): AbortedTransaction[] {
+    const last = chunks[chunks.length - 1];
+    if (last === undefined) return [];
+    const h = readRecordBatchHeader(last, 0);
+    return this.txns.abortedIn(fetchOffset, h.baseOffset + BigInt(h.lastOffsetDelta) + 1n);
+  }
+
+  /** The producer state, with each producer's open transaction. */
+  describeProducers(): ProducerStateView[] {
+    return this.producers.describe((id) => this.txns.firstOffsetOf(id));
+  }
+
+  /**
+   * ListOffsets at `timestamp` (or one of ListOffsetsTimestamp); `leaderEpoch` is the current one.
+   * As Kafka: `latest` is the high watermark (read_committed: the last stable offset), and an offset
+   * found at or past it is not answered.
+   */
+  async listOffset(
+    timestamp: bigint,
+    leaderEpoch: number,
+    isolationLevel: IsolationLevel = 0,
+  ): Promise<ListOffsetResult> {
+    // At a batch boundary: a batch starting below it ends below it.
+    const limit = this.readLimit(isolationLevel);
+    if (timestamp === ListOffsetsTimestamp.LATEST) return { offset: limit, timestamp: -1n, leaderEpoch };
     if (timestamp === ListOffsetsTimestamp.EARLIEST || timestamp === ListOffsetsTimestamp.EARLIEST_LOCAL)
       return { offset: this.start, timestamp: -1n, leaderEpoch: this.epochs.epochAt(this.start) };
     if (timestamp === ListOffsetsTimestamp.MAX_TIMESTAMP) {
       const max = this.maxTimestamp;
-      if (this.batches.length === 0 || max.baseOffset < this.start)
+      if (this.batches.length === 0 || max.baseOffset < this.start || max.baseOffset >= limit)
         return { offset: -1n, timestamp: -1n, leaderEpoch: -1 };
       const found = await this.recordAtOrAfter(
         this.batches.findByOffset(max.baseOffset),
@@ -259,7 +329,7 @@ export class KafkaLog {
       throw new KafkaError('INVALID_REQUEST', `${this.name}: unsupported ListOffsets timestamp ${timestamp}`);
     const target = Number(timestamp);
     for (let i = 0; i < this.batches.length; i++) {
-      if (this.batches.lastOffsetAt(i) >= Number(this.hw)) break;
+      if (this.batches.lastOffsetAt(i) >= Number(limit)) break;
       if (this.batches.maxTimestampAt(i) >= target) {
         const found = await this.recordAtOrAfter(i, timestamp, false);
         if (found) return found;
@@ -348,6 +418,7 @@ export class KafkaLog {
       epochs: this.epochs.toJSON(),
       maxTimestamp: [String(this.maxTimestamp.timestamp), String(this.maxTimestamp.baseOffset)],
       producers: this.producers.toJSON(),
+      txns: this.txns.toJSON(),
     };
   }
 
@@ -364,6 +435,8 @@ export class KafkaLog {
     this.hw = s.nextOffset;
     this.epochs.load(s.epochs);
     this.maxTimestamp = { timestamp: BigInt(s.maxTimestamp[0]), baseOffset: BigInt(s.maxTimestamp[1]) };
+    this.txns.load(s.txns);
+    this.txns.dropBelow(this.start);
     this.producers.load(s.producers);
   }
 

@@ -1,7 +1,9 @@
-// What both replication strategies answer the same way, from the Kafka log (kafka-log.ts): reads,
-// ListOffsets, OffsetForLeaderEpoch, watermarks, producer state, and stopping for good on a broken
-// invariant. A strategy (local-partition.ts, replicated-partition.ts) adds how batches are stored and
-// made durable, its leader epoch and log end, and where the stored batches are read from.
+// What both replication strategies answer the same way, from the Kafka log (kafka-log.ts): reads
+// (read_committed up to the last stable offset, with the aborted transactions), ListOffsets,
+// OffsetForLeaderEpoch, watermarks, producer state, and stopping for good on a broken invariant. A
+// strategy (local-partition.ts, replicated-partition.ts) adds how batches are stored and made
+// durable (transaction markers included), its leader epoch and log end, and where the stored
+// batches are read from.
 import { KafkaError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { toKafkaError } from '../error-map.js';
@@ -17,6 +19,7 @@ import type {
   PartitionEvents,
   ProducerStateView,
   ReadResult,
+  TxnMarker,
 } from './types.js';
 
 export interface KafkaPartitionOptions {
@@ -72,6 +75,8 @@ export abstract class KafkaPartition implements ManagedPartition {
   abstract inSyncReplicas(): readonly number[];
   abstract open(): Promise<void>;
   abstract append(records: Buffer, acks: Acks, timeoutMs: number): Promise<AppendResult>;
+  abstract writeTxnMarker(m: TxnMarker, timeoutMs: number): Promise<bigint>;
+  abstract hasOngoingTxn(producerId: bigint, producerEpoch: number): boolean;
   abstract deleteRecords(offset: bigint, timeoutMs: number): Promise<bigint>;
   abstract maintain(nowMs: number): void;
   abstract close(): Promise<void>;
@@ -125,12 +130,12 @@ export abstract class KafkaPartition implements ManagedPartition {
     fetchOffset: bigint,
     maxBytes: number,
     minOneBatch: boolean,
-    _isolationLevel: IsolationLevel,
+    isolationLevel: IsolationLevel,
   ): Promise<ReadResult> {
     this.checkReadable();
     let chunks: Buffer[];
     try {
-      chunks = await this.kafka.read(fetchOffset, maxBytes, minOneBatch, this.logEndOffset);
+      chunks = await this.kafka.read(fetchOffset, maxBytes, minOneBatch, this.logEndOffset, isolationLevel);
     } catch (e) {
       if (!(e instanceof ReadDamage)) throw e;
       // The batches before the damage are answered; a read that starts at it gets the error.
@@ -141,21 +146,23 @@ export abstract class KafkaPartition implements ManagedPartition {
     }
     let bytes = 0;
     for (const c of chunks) bytes += c.length;
-    const hw = this.kafka.highWatermark;
     return {
-      highWatermark: hw,
-      lastStableOffset: hw,
+      highWatermark: this.kafka.highWatermark,
+      lastStableOffset: this.kafka.lastStableOffset,
       logStartOffset: this.kafka.logStartOffset,
+      ...(isolationLevel === 1
+        ? { abortedTransactions: this.kafka.abortedTransactions(fetchOffset, chunks) }
+        : {}),
       chunks,
       bytes,
       leaderEpoch: this.leaderEpoch,
     };
   }
 
-  async listOffset(timestamp: bigint, _isolationLevel: IsolationLevel): Promise<ListOffsetResult> {
+  async listOffset(timestamp: bigint, isolationLevel: IsolationLevel): Promise<ListOffsetResult> {
     this.checkReadable();
     try {
-      return await this.kafka.listOffset(timestamp, this.leaderEpoch);
+      return await this.kafka.listOffset(timestamp, this.leaderEpoch, isolationLevel);
     } catch (e) {
       if (!(e instanceof ReadDamage)) throw e;
       this.onReadDamage(e);
@@ -189,7 +196,7 @@ export abstract class KafkaPartition implements ManagedPartition {
   }
 
   describeProducers(): ProducerStateView[] {
-    return this.kafka.producers.describe();
+    return this.kafka.describeProducers();
   }
 
   /**

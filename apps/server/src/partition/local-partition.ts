@@ -4,8 +4,11 @@
 //   commit); flush.messages, flush.ms and the background flush threshold sync the rest;
 // - the high watermark is the end of what has been written (one replica: written = replicated);
 // - the log start offset is checkpointed in a small file beside the log before the log's prefix is
-//   dropped, and a clean close leaves a snapshot of the index so the next start need not read the
-//   whole log (used once, then removed, so a later crash never meets a stale one).
+//   dropped, and a clean close leaves a snapshot of the index and the small state (producers, open
+//   and aborted transactions) so the next start need not read the whole log (used once, then
+//   removed, so a later crash never meets a stale one); without it, recovery re-reads the log, which
+//   rebuilds the same state;
+// - a transaction marker is appended like a batch, as durably as acks=all.
 // The node always leads its partitions; the leader epoch is the one the metadata gave it.
 import { BatchField, RECORD_BATCH_CRC_START, readRecordBatchHeader } from '@chronik/protocol';
 import { kafkaErrorName, toKafkaError } from '../error-map.js';
@@ -18,9 +21,16 @@ import { BatchIndex } from './batch-index.js';
 import { InvariantError, ReadDamage } from './kafka-log.js';
 import type { LogState } from './kafka-log.js';
 import { KafkaPartition, errorText } from './kafka-partition.js';
-import type { AssignedBatch, InflightBatch } from './prepare.js';
-import { assignOffsets, checkSequence, inflightOf, recordCountOf, splitAndValidate } from './prepare.js';
-import type { Acks, AppendResult, LogConfig, PartitionEvents } from './types.js';
+import type { AssignedBatch, IncomingBatch, InflightBatch } from './prepare.js';
+import {
+  assignOffsets,
+  decideBatches,
+  markerBatch,
+  recordCountOf,
+  splitAndValidate,
+  txnOf,
+} from './prepare.js';
+import type { Acks, AppendResult, LogConfig, PartitionEvents, TxnMarker } from './types.js';
 
 export interface LocalPartitionOptions {
   topic: string;
@@ -132,7 +142,7 @@ export class LocalPartition extends KafkaPartition {
           this.kafka.startAt(h.baseOffset);
           started = true;
         }
-        this.kafka.index(h, i, data.length);
+        this.kafka.index(h, i, data);
         i++;
       }
     }
@@ -178,6 +188,7 @@ export class LocalPartition extends KafkaPartition {
         epochs: Array<[number, string]>;
         maxTs: [string, string];
         producers: unknown;
+        txns?: unknown;
       };
       if (meta.nextIndex !== this.log.nextIndex()) return false;
       const index = BatchIndex.fromBuffer(raw.subarray(12 + jsonBytes));
@@ -190,6 +201,7 @@ export class LocalPartition extends KafkaPartition {
         epochs: meta.epochs,
         maxTimestamp: meta.maxTs,
         producers: meta.producers,
+        txns: meta.txns,
       };
       this.kafka.restore(state, index);
       return true;
@@ -211,6 +223,7 @@ export class LocalPartition extends KafkaPartition {
         epochs: s.epochs,
         maxTs: s.maxTimestamp,
         producers: s.producers,
+        txns: s.txns,
       }),
     );
     const head = Buffer.alloc(12);
@@ -236,16 +249,32 @@ export class LocalPartition extends KafkaPartition {
       maxMessageBytes: this.config.maxMessageBytes,
       maxEntryBytes: this.options.maxEntryBytes,
     });
+    return this.appendBatches(batches, acks);
+  }
+
+  /** Appends a transaction marker (acks=all) and resolves with its offset. */
+  writeTxnMarker(m: TxnMarker, _timeoutMs: number): Promise<bigint> {
+    try {
+      this.checkServing();
+      this.checkMinInsync(-1);
+      return this.appendBatches([markerBatch(m, this.options.nowMs())], -1).then((r) => r.baseOffset);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  /** Every batch is indexed as its write starts: the indexed state is the whole story. */
+  hasOngoingTxn(producerId: bigint, producerEpoch: number): boolean {
+    const t = txnOf(producerId, this.kafka, NO_INFLIGHT);
+    return t.open && t.epoch === producerEpoch;
+  }
+
+  /** Decides, indexes and writes validated batches (a Produce partition's, or a marker). */
+  private appendBatches(batches: readonly IncomingBatch[], acks: Acks): Promise<AppendResult> {
     const recordCount = recordCountOf(batches);
-    // Idempotence: decide every batch before changing anything (a request's later batches follow
-    // its earlier ones).
-    const pending: InflightBatch[] = [];
-    const checks = batches.map((b) => {
-      const c = checkSequence(b.header, this.kafka.producers, pending.length > 0 ? pending : NO_INFLIGHT);
-      const f = c.kind === 'append' ? inflightOf(b.header) : undefined;
-      if (f !== undefined) pending.push(f);
-      return c;
-    });
+    // Idempotence and transactions: decide every batch before changing anything (a request's later
+    // batches follow its earlier ones).
+    const checks = decideBatches(batches, this.kafka, NO_INFLIGHT).map((d) => d.check);
     const appendTime = this.config.logAppendTime ? BigInt(this.options.nowMs()) : undefined;
     const assigned: AssignedBatch[] = [];
     const entries: EntryInput[] = [];
@@ -296,7 +325,7 @@ export class LocalPartition extends KafkaPartition {
     try {
       for (let k = 0; k < assigned.length; k++) {
         const a = assigned[k] as AssignedBatch;
-        this.kafka.index(a.header, firstEntry + k, a.data.length);
+        this.kafka.index(a.header, firstEntry + k, a.data);
         this.options.cache.set(this.cacheOwner, firstEntry + k, a.data);
       }
     } catch (e) {

@@ -1,6 +1,8 @@
-// Idempotent-producer state of one partition: per producer id, its epoch and the last five batches
-// (first/last sequence and offsets), as Kafka keeps. Derived from batch headers only, so the same
-// code rebuilds it from the log on recovery.
+// Idempotent-producer state of one partition: per producer id, its epoch, the last five batches
+// (first/last sequence and offsets) and the coordinator epoch of its last transaction marker, as
+// Kafka keeps. Derived from the batches in the log only (headers, and the markers' records), so the
+// same code rebuilds it from the log on recovery. A producer with an open transaction is never
+// evicted (`pinned`): its epoch must keep fencing older ones.
 
 import type { RecordBatchHeader } from '@chronik/protocol';
 import { KafkaError } from '../errors.js';
@@ -20,6 +22,8 @@ interface ProducerEntry {
   epoch: number;
   batches: BatchSeq[];
   lastTimestamp: bigint;
+  /** The coordinator epoch of the producer's last marker here (-1: none). */
+  coordinatorEpoch: number;
 }
 
 export type SequenceCheck = { kind: 'append' } | { kind: 'duplicate'; baseOffset: bigint };
@@ -36,10 +40,23 @@ export class ProducerStateTable {
   /** In order of last update (an update moves the entry to the end): the first is evicted first. */
   private readonly producers = new Map<bigint, ProducerEntry>();
 
-  constructor(private readonly maxProducers = 100_000) {}
+  constructor(
+    private readonly maxProducers = 100_000,
+    private readonly pinned: (producerId: bigint) => boolean = () => false,
+  ) {}
 
   get size(): number {
     return this.producers.size;
+  }
+
+  /** The producer's epoch, or undefined when it is not known here. */
+  epochOf(producerId: bigint): number | undefined {
+    return this.producers.get(producerId)?.epoch;
+  }
+
+  /** The coordinator epoch of the producer's last marker here (-1: none, or not known). */
+  coordinatorEpochOf(producerId: bigint): number {
+    return this.producers.get(producerId)?.coordinatorEpoch ?? -1;
   }
 
   /**
@@ -84,9 +101,15 @@ export class ProducerStateTable {
   /** Records an appended batch (header with its assigned base offset). */
   update(h: RecordBatchHeader, baseOffset: bigint): void {
     if (h.producerId < 0n || h.isControl) return;
-    let e = this.producers.get(h.producerId);
+    const before = this.producers.get(h.producerId);
+    let e = before;
     if (e === undefined || h.producerEpoch > e.epoch)
-      e = { epoch: h.producerEpoch, batches: [], lastTimestamp: h.maxTimestamp };
+      e = {
+        epoch: h.producerEpoch,
+        batches: [],
+        lastTimestamp: h.maxTimestamp,
+        coordinatorEpoch: before?.coordinatorEpoch ?? -1,
+      };
     this.producers.delete(h.producerId);
     this.producers.set(h.producerId, e);
     e.lastTimestamp = h.maxTimestamp;
@@ -102,12 +125,35 @@ export class ProducerStateTable {
     if (this.producers.size > this.maxProducers) this.evictOldest();
   }
 
-  private evictOldest(): void {
-    const oldest = this.producers.keys().next();
-    if (oldest.done !== true) this.producers.delete(oldest.value);
+  /**
+   * Records a transaction marker of `producerId` (stamped `timestamp`): its epoch becomes the
+   * marker's when that is higher (an abort after fencing; its sequences start over) and the
+   * coordinator epoch is the marker's. An unknown producer is added.
+   */
+  onMarker(producerId: bigint, producerEpoch: number, coordinatorEpoch: number, timestamp: bigint): void {
+    const before = this.producers.get(producerId);
+    const e: ProducerEntry =
+      before === undefined || producerEpoch > before.epoch
+        ? { epoch: producerEpoch, batches: [], lastTimestamp: timestamp, coordinatorEpoch }
+        : before;
+    e.coordinatorEpoch = coordinatorEpoch;
+    e.lastTimestamp = timestamp;
+    this.producers.delete(producerId);
+    this.producers.set(producerId, e);
+    if (this.producers.size > this.maxProducers) this.evictOldest();
   }
 
-  describe(): ProducerStateView[] {
+  /** The producer updated longest ago that is not pinned (none when all are). */
+  private evictOldest(): void {
+    for (const id of this.producers.keys()) {
+      if (this.pinned(id)) continue;
+      this.producers.delete(id);
+      return;
+    }
+  }
+
+  /** Every producer; `txnStart` gives the first offset of a producer's open transaction. */
+  describe(txnStart: (producerId: bigint) => bigint | undefined = () => undefined): ProducerStateView[] {
     return [...this.producers.entries()].map(([producerId, e]) => {
       const last = e.batches[e.batches.length - 1];
       return {
@@ -115,8 +161,8 @@ export class ProducerStateTable {
         producerEpoch: e.epoch,
         lastSequence: last?.lastSeq ?? -1,
         lastTimestamp: e.lastTimestamp,
-        coordinatorEpoch: -1,
-        currentTxnStartOffset: -1n,
+        coordinatorEpoch: e.coordinatorEpoch,
+        currentTxnStartOffset: txnStart(producerId) ?? -1n,
       };
     });
   }
@@ -127,6 +173,7 @@ export class ProducerStateTable {
       id: String(id),
       epoch: e.epoch,
       ts: String(e.lastTimestamp),
+      ce: e.coordinatorEpoch,
       batches: e.batches.map((b) => [b.firstSeq, b.lastSeq, String(b.baseOffset), String(b.lastOffset)]),
     }));
   }
@@ -139,11 +186,14 @@ export class ProducerStateTable {
       id: string;
       epoch: number;
       ts: string;
+      ce?: number;
       batches: Array<[number, number, string, string]>;
     }>) {
       this.producers.set(BigInt(p.id), {
         epoch: p.epoch,
         lastTimestamp: BigInt(p.ts),
+        // Absent in state saved before transactions.
+        coordinatorEpoch: p.ce ?? -1,
         batches: p.batches.map(([firstSeq, lastSeq, base, last]) => ({
           firstSeq,
           lastSeq,

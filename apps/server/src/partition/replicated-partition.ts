@@ -14,9 +14,12 @@
 //   waits, in order). Raft's log matching keeps offsets contiguous in
 //   every log; offsets of a deposed leader's truncated entries are reused — no consumer saw them,
 //   because the high watermark (one past the last applied batch) bounds every read.
-// - Idempotent producers: the producer state is updated as batches apply on every replica; the
-//   leader also tracks the batches it proposed that have not applied yet (`inflight`), rebuilt from
-//   its log's uncommitted tail when it becomes leader.
+// - Idempotent producers and transactions: the producer state, the open transactions and the
+//   aborted-transaction index are updated as batches apply on every replica; the leader also tracks
+//   the idempotent batches and transaction markers it proposed that have not applied yet
+//   (`inflight`), rebuilt from its log's uncommitted tail when it becomes leader, and decides each
+//   new batch or marker against both.
+// - A transaction marker is a control batch, proposed like any batch and answered as acks=all.
 // - A new leader serves reads once it applied an entry of its own term (`ready`); before, reads are
 //   OFFSET_NOT_AVAILABLE (its high watermark may be behind its predecessor's).
 // Acks: acks=all resolves when the entry is applied here (committed by a majority, each fsync'd) and
@@ -25,11 +28,12 @@
 //
 // Snapshots and compaction (snapshotPolicy 'stateMachine'): the log is the data, so a snapshot must
 // never stand in for batches still wanted. Every replica keeps checkpoints of its small state
-// (checkpoints.ts); once the log start moves, snapshotPoint() offers the newest checkpoint below the
-// first batch still kept, and the host compacts the log exactly to it. A restart restores the
-// checkpoint and re-applies the entries after it (rebuilding the index); a follower whose next entry
-// was compacted away installs it and receives the rest by normal replication. Retention
-// (retention.ms / retention.bytes) is evaluated by the leader, which proposes the new log start.
+// (checkpoints.ts; producers, open and aborted transactions included); once the log start moves,
+// snapshotPoint() offers the newest checkpoint below the first batch still kept, and the host
+// compacts the log exactly to it. A restart restores the checkpoint and re-applies the entries after
+// it (rebuilding the index); a follower whose next entry was compacted away installs it and receives
+// the rest by normal replication. Retention (retention.ms / retention.bytes) is evaluated by the
+// leader, which proposes the new log start.
 import { readRecordBatchHeader } from '@chronik/protocol';
 import { StateType } from '@chronik/raft';
 import type { ConfChange, ConfChangeV2, ConfState, Entry, SnapshotMetadata } from '@chronik/raft';
@@ -49,8 +53,17 @@ import { AppendAdmission } from './admission.js';
 import { InvariantError, ReadDamage } from './kafka-log.js';
 import { KafkaPartition, errorText } from './kafka-partition.js';
 import type { IncomingBatch, InflightBatch } from './prepare.js';
-import { assignOffsets, checkSequence, inflightOf, recordCountOf, splitAndValidate } from './prepare.js';
-import type { Acks, AppendResult, LogConfig, PartitionEvents } from './types.js';
+import {
+  assignOffsets,
+  decideBatches,
+  inflightOf,
+  markerBatch,
+  recordCountOf,
+  splitAndValidate,
+  txnOf,
+} from './prepare.js';
+import { readMarker } from './txn-state.js';
+import type { Acks, AppendResult, LogConfig, PartitionEvents, TxnMarker } from './types.js';
 
 /** What a replicated partition needs of its Raft group (cluster/partition-groups.ts provides it on RaftHost). */
 export interface PartitionGroup {
@@ -109,6 +122,8 @@ interface CheckpointState {
   epochs: Array<[number, string]>;
   maxTs: [string, string];
   producers: unknown;
+  /** Open and aborted transactions (absent in checkpoints taken before transactions). */
+  txns?: unknown;
 }
 
 interface TrackedBatch extends InflightBatch {
@@ -284,7 +299,7 @@ export class ReplicatedPartition extends KafkaPartition implements StateMachine 
         if (buf[0] === CONTROL_PREFIX) result = this.applyControl(buf, entry.index);
         else {
           const h = readRecordBatchHeader(buf, 0);
-          this.kafka.index(h, entry.index, buf.length);
+          this.kafka.index(h, entry.index, buf);
           this.kafka.advanceHighWatermark(this.kafka.nextOffset);
           result = h.baseOffset;
         }
@@ -388,6 +403,7 @@ export class ReplicatedPartition extends KafkaPartition implements StateMachine 
       epochs: s.epochs,
       maxTs: s.maxTimestamp,
       producers: s.producers,
+      txns: s.txns,
     };
     return Buffer.from(JSON.stringify(c));
   }
@@ -453,6 +469,7 @@ export class ReplicatedPartition extends KafkaPartition implements StateMachine 
       epochs: s.epochs ?? [],
       maxTimestamp: s.maxTs ?? ['-1', '-1'],
       producers: s.producers ?? [],
+      txns: s.txns,
     });
     if (this.cursor < this.kafka.nextOffset) this.cursor = this.kafka.nextOffset;
     this.logger.info(
@@ -561,10 +578,11 @@ export class ReplicatedPartition extends KafkaPartition implements StateMachine 
         if (entries.length === 0) break;
         for (const e of entries) {
           if (e.data.length > 0 && e.data[0] !== CONTROL_PREFIX && e.type === 0) {
-            const h = readRecordBatchHeader(asBuffer(e.data), 0);
+            const buf = asBuffer(e.data);
+            const h = readRecordBatchHeader(buf, 0);
             const next = h.baseOffset + BigInt(h.lastOffsetDelta) + 1n;
             if (next > this.cursor) this.cursor = next;
-            const f = inflightOf(h);
+            const f = inflightOf(h, h.isControl ? this.markerIn(h, buf) : undefined);
             if (f !== undefined) this.inflight.push({ ...f, raftIndex: e.index });
           }
         }
@@ -581,6 +599,21 @@ export class ReplicatedPartition extends KafkaPartition implements StateMachine 
       },
       'partition leader elected',
     );
+  }
+
+  /**
+   * The marker a control batch in this leader's tail carries (undefined when it cannot be read:
+   * applying it will stop the replica).
+   */
+  private markerIn(
+    h: ReturnType<typeof readRecordBatchHeader>,
+    buf: Buffer,
+  ): { coordinatorEpoch: number } | undefined {
+    try {
+      return readMarker(h, buf);
+    } catch {
+      return undefined;
+    }
   }
 
   // ------------------------------------------------------------------ leader: produce
@@ -629,11 +662,36 @@ export class ReplicatedPartition extends KafkaPartition implements StateMachine 
       maxMessageBytes: this.config.maxMessageBytes,
       maxEntryBytes,
     });
+    return this.appendBatches(batches, records.length, acks, timeoutMs);
+  }
+
+  /** Proposes a transaction marker like a batch, answered as acks=all; resolves with its offset. */
+  async writeTxnMarker(m: TxnMarker, timeoutMs: number): Promise<bigint> {
+    this.checkLeader();
+    this.checkMinInsync(-1);
+    const b = markerBatch(m, this.options.nowMs());
+    return (await this.appendBatches([b], b.bytes.length, -1, timeoutMs)).baseOffset;
+  }
+
+  /** The applied state, then the batches and markers this leader proposed that have not applied. */
+  hasOngoingTxn(producerId: bigint, producerEpoch: number): boolean {
+    if (!this.isLeader()) return false;
+    const t = txnOf(producerId, this.kafka, this.inflight);
+    return t.open && t.epoch === producerEpoch;
+  }
+
+  /** Admits validated batches (a Produce partition's, or a marker) and proposes them; see append. */
+  private async appendBatches(
+    batches: readonly IncomingBatch[],
+    bytes: number,
+    acks: Acks,
+    timeoutMs: number,
+  ): Promise<AppendResult> {
     const startMs = this.options.nowMs();
     const term = this.leaderTerm;
     const proposed = await new Promise<Proposed>((resolve, reject) => {
       this.admission.admit({
-        bytes: records.length,
+        bytes,
         entries: batches.length,
         deadlineMs: startMs + timeoutMs,
         run: () => {
@@ -672,17 +730,7 @@ export class ReplicatedPartition extends KafkaPartition implements StateMachine 
    */
   private proposeBatches(batches: readonly IncomingBatch[], acks: Acks, timeoutMs: number): Proposed {
     this.checkLeader();
-    const pending: InflightBatch[] = [];
-    const checks = batches.map((b) => {
-      const c = checkSequence(
-        b.header,
-        this.kafka.producers,
-        pending.length > 0 ? [...this.inflight, ...pending] : this.inflight,
-      );
-      const f = c.kind === 'append' ? inflightOf(b.header) : undefined;
-      if (f !== undefined) pending.push(f);
-      return c;
-    });
+    const decisions = decideBatches(batches, this.kafka, this.inflight);
     const appendTime = this.config.logAppendTime ? BigInt(this.options.nowMs()) : undefined;
     const proposals: Array<Promise<unknown>> = [];
     // acks=1 (and acks=0, which sends no answer): done once each batch is durable in this leader's
@@ -691,9 +739,9 @@ export class ReplicatedPartition extends KafkaPartition implements StateMachine 
     let firstOffset: bigint | undefined;
     let lastIndex = 0;
     for (let k = 0; k < batches.length; k++) {
-      const c = checks[k] as (typeof checks)[number];
-      if (c.kind === 'duplicate') {
-        firstOffset ??= c.baseOffset;
+      const d = decisions[k] as (typeof decisions)[number];
+      if (d.check.kind === 'duplicate') {
+        firstOffset ??= d.check.baseOffset;
         continue;
       }
       const a = assignOffsets(batches[k] as IncomingBatch, this.cursor, this.leaderTerm, appendTime);
@@ -715,8 +763,7 @@ export class ReplicatedPartition extends KafkaPartition implements StateMachine 
       this.cursor += BigInt(a.header.lastOffsetDelta) + 1n;
       this.admission.appended(at.index, a.data.length);
       lastIndex = at.index;
-      const f = inflightOf(a.header);
-      if (f !== undefined) this.inflight.push({ ...f, raftIndex: at.index });
+      if (d.inflight !== undefined) this.inflight.push({ ...d.inflight, raftIndex: at.index });
       proposals.push(p);
       if (persisted) durable.push(Promise.race([persisted, p]));
     }

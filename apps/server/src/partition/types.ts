@@ -23,10 +23,40 @@ export interface AppendResult {
   recordCount: number;
 }
 
+/** An aborted transaction as a read_committed Fetch answers it (the client drops its records). */
+export interface AbortedTransaction {
+  producerId: bigint;
+  /** The offset of the transaction's first batch in the partition. */
+  firstOffset: bigint;
+}
+
+/**
+ * A commit or abort marker (KIP-98) for one producer's transaction, as the transaction coordinator
+ * writes it to each partition of the transaction (WriteTxnMarkers).
+ */
+export interface TxnMarker {
+  producerId: bigint;
+  /** The epoch the coordinator holds: the producer's, or one above it (an abort after fencing). */
+  producerEpoch: number;
+  commit: boolean;
+  /** The coordinator's epoch (the leader epoch of its `__transaction_state` partition). */
+  coordinatorEpoch: number;
+}
+
 export interface ReadResult {
   highWatermark: bigint;
+  /**
+   * The last stable offset: below it no transaction is open (min(first offset of every open
+   * transaction, high watermark), never below the log start). read_committed reads stop at it.
+   */
   lastStableOffset: bigint;
   logStartOffset: bigint;
+  /**
+   * read_committed reads only: the aborted transactions whose offsets overlap the batches returned
+   * (from the fetch offset to the last batch's last offset), in the order of their markers; none when
+   * no batch is returned.
+   */
+  abortedTransactions?: readonly AbortedTransaction[];
   /** Whole record batches as stored, ready to be written to the socket. */
   chunks: readonly Buffer[];
   bytes: number;
@@ -122,10 +152,14 @@ export interface Partition {
   /**
    * Validates and appends the batches of one Produce partition; resolves when they are as durable
    * as `acks` promises. An idempotent producer's duplicate is answered with the original offset.
+   * Transactional batches open (or continue) their producer's transaction; a producer's batch of an
+   * older epoch is INVALID_PRODUCER_EPOCH, a non-transactional one while its transaction is open
+   * INVALID_TXN_STATE, and control batches from a client INVALID_RECORD.
    */
   append(records: Buffer, acks: Acks, timeoutMs: number): Promise<AppendResult>;
   /**
-   * Whole batches from fetchOffset, never past the high watermark, at most maxBytes (>= 0) of them —
+   * Whole batches from fetchOffset, never past the high watermark (read_committed: never at or past
+   * the last stable offset), at most maxBytes (>= 0) of them —
    * except that with minOneBatch the first batch is returned whole even when larger (Kafka's
    * minOneMessage, KIP-74); without it a first batch larger than maxBytes gives an empty answer.
    * An offset between the high watermark and the log end gets an empty answer; outside
@@ -139,6 +173,7 @@ export interface Partition {
     minOneBatch: boolean,
     isolationLevel: IsolationLevel,
   ): Promise<ReadResult>;
+  /** read_committed: `latest` is the last stable offset, and nothing at or past it is found. */
   listOffset(timestamp: bigint, isolationLevel: IsolationLevel): Promise<ListOffsetResult>;
   /** Kafka's OffsetForLeaderEpoch on the leader (KIP-101/320). */
   offsetForLeaderEpoch(leaderEpoch: number): EpochEndOffset;
@@ -146,6 +181,7 @@ export interface Partition {
   deleteRecords(offset: bigint, timeoutMs: number): Promise<bigint>;
   /** `onData` runs once, when the high watermark next moves (or the partition closes). Returns a cancel. */
   watch(onData: () => void): () => void;
+  /** The producer state, with each producer's open transaction (currentTxnStartOffset) if any. */
   describeProducers(): ProducerStateView[];
 }
 
@@ -172,6 +208,21 @@ export interface ManagedPartition extends Partition {
   verify(offset: bigint, maxBytes: number): Promise<{ next: bigint; bytes: number; damage?: Error }>;
   /** Periodic work: the flush policy, retention by time and size. Never throws. */
   maintain(nowMs: number): void;
+  /**
+   * Writes a transaction marker (a control batch) on this leader, as durably as acks=all, and
+   * resolves with its offset. It closes the producer's open transaction here (an abort adds it to
+   * the aborted-transaction index); without one it is written all the same (markers are idempotent:
+   * a retry after a lost answer) and changes only the producer's epoch. A marker epoch below the
+   * producer's is INVALID_PRODUCER_EPOCH; a coordinator epoch below the last marker's
+   * TRANSACTION_COORDINATOR_FENCED.
+   */
+  writeTxnMarker(m: TxnMarker, timeoutMs: number): Promise<bigint>;
+  /**
+   * Whether `producerId` has an open transaction in this partition at `producerEpoch`, as this
+   * leader sees it (batches on their way into the log included). KIP-890: only the first batch of a
+   * transaction in a partition is verified with the coordinator.
+   */
+  hasOngoingTxn(producerId: bigint, producerEpoch: number): boolean;
   /** Syncs and releases the partition's storage (its data stays). */
   close(): Promise<void>;
 }

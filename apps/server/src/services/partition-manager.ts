@@ -1,7 +1,10 @@
 // The partitions of this node, in either mode: which replicas exist (opened when the metadata
 // assigns a partition to this node, closed and removed when its topic is deleted), the data path
 // with its leader and leader-epoch checks, leadership events (the group coordinator listens), the
-// leader's report to the metadata, and periodic maintenance (flush policy, retention). How a
+// leader's report to the metadata, and periodic maintenance (flush policy, retention). Transactions
+// (docs/design/transactions.md): a transactional Produce's first batch in a partition is verified
+// with the transaction coordinator first (KIP-890, `txnVerifier`), and transaction markers are
+// written on the leader and then told to the `onTxnMarker` listeners (the group coordinator). How a
 // partition is stored and replicated is the mode's PartitionFactory: LocalPartitions on this node's
 // WAL (modes/standalone.ts) or ReplicatedPartitions on Raft groups (cluster/partition-groups.ts).
 //
@@ -14,6 +17,7 @@
 import type { Clock, Scheduler, TimerHandle } from '@chronik/env';
 import { every, retryUntilDone } from '@chronik/env';
 import type { MetadataChange, PartitionInfo } from '@chronik/metadata';
+import { RECORD_BATCH_HEADER_BYTES, readRecordBatchHeader } from '@chronik/protocol';
 import { KafkaError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type {
@@ -28,6 +32,7 @@ import type {
   ProducerStateView,
   ReadResult,
   TopicPartition,
+  TxnMarker,
 } from '../partition/types.js';
 import type { LogConfigs } from './log-config.js';
 import type { LocalLeadership } from './metadata-cache.js';
@@ -132,6 +137,27 @@ export interface LogDirView {
 /** Leadership of this node's replicas (`leader` false: it stopped leading). */
 export type LeadershipListener = (topic: string, partition: number, leader: boolean) => void;
 
+/** A transaction marker written on this node's leader, durable at `offset`. */
+export type TxnMarkerListener = (tp: TopicPartition, m: TxnMarker, offset: bigint) => void;
+
+/**
+ * KIP-890 part 1: asks the transaction coordinator whether the transactional producer added the
+ * partition to its ongoing transaction (AddPartitionsToTxn verify_only), before the partition accepts
+ * the transaction's first batch. Resolves when it did; throws a KafkaError otherwise:
+ * INVALID_TXN_STATE (not added), INVALID_PRODUCER_EPOCH / PRODUCER_FENCED (an older epoch),
+ * NOT_COORDINATOR, COORDINATOR_LOAD_IN_PROGRESS, COORDINATOR_NOT_AVAILABLE — which Produce answers
+ * as they are.
+ */
+export interface TxnVerifier {
+  verify(req: {
+    transactionalId: string;
+    producerId: bigint;
+    producerEpoch: number;
+    topic: string;
+    partition: number;
+  }): Promise<void>;
+}
+
 export interface PartitionManagerOptions {
   nodeId: number;
   store: MetadataStore;
@@ -145,6 +171,8 @@ export interface PartitionManagerOptions {
   logDir: { path: string; space(): { totalBytes: bigint; usableBytes: bigint } };
   /** Period of the partitions' maintenance (flush policy, retention). Default 100 ms. */
   maintenanceIntervalMs?: number;
+  /** Verifies a transaction's first batch in a partition (KIP-890); absent: not verified. */
+  txnVerifier?: TxnVerifier;
 }
 
 /** Retry period of a leader's report to the metadata. */
@@ -190,6 +218,22 @@ function errorText(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
 
+/**
+ * The producer of the records' first batch when it is transactional; undefined otherwise, or when
+ * the records do not start with a batch header (the partition's validation answers those).
+ */
+function transactionalProducerOf(records: Buffer): { producerId: bigint; producerEpoch: number } | undefined {
+  if (records.length < RECORD_BATCH_HEADER_BYTES) return undefined;
+  try {
+    const h = readRecordBatchHeader(records, 0);
+    return h.isTransactional && !h.isControl && h.producerId >= 0n
+      ? { producerId: h.producerId, producerEpoch: h.producerEpoch }
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Replicas closed at once on shutdown. */
 const CLOSE_CONCURRENCY = 64;
 
@@ -212,6 +256,7 @@ export class PartitionManager {
   /** Replicas whose rebuild failed to open: the request (tried again after a restart or a new request). */
   private readonly rebuildFailed = new Map<string, number>();
   private readonly listeners = new Set<LeadershipListener>();
+  private readonly markerListeners = new Set<TxnMarkerListener>();
   private readonly events: PartitionEvents;
   private reconciling: Promise<void> = Promise.resolve();
   private reconcileQueued = false;
@@ -654,12 +699,59 @@ export class PartitionManager {
     return p;
   }
 
-  append(tp: TopicPartition, records: Buffer, acks: Acks, timeoutMs: number): Promise<AppendResult> {
-    try {
-      return this.leader(tp).append(records, acks, timeoutMs);
-    } catch (e) {
-      return Promise.reject(e);
+  /**
+   * Appends a Produce partition's records on the leader. With a transactional id, a transactional
+   * first batch whose producer has no ongoing transaction here at that epoch is verified with the
+   * coordinator first (KIP-890: only a transaction's first batch in a partition is), and the
+   * verifier's error is the answer. Without one (internal writers) nothing is verified.
+   */
+  async append(
+    tp: TopicPartition,
+    records: Buffer,
+    acks: Acks,
+    timeoutMs: number,
+    transactionalId?: string | null,
+  ): Promise<AppendResult> {
+    const p = this.leader(tp);
+    const verifier = this.options.txnVerifier;
+    const producer =
+      verifier !== undefined && transactionalId !== undefined && transactionalId !== null
+        ? transactionalProducerOf(records)
+        : undefined;
+    if (
+      verifier === undefined ||
+      transactionalId === undefined ||
+      transactionalId === null ||
+      producer === undefined ||
+      p.hasOngoingTxn(producer.producerId, producer.producerEpoch)
+    )
+      return p.append(records, acks, timeoutMs);
+    await verifier.verify({ transactionalId, ...producer, topic: tp.topic, partition: tp.partition });
+    // Leadership may have moved while the coordinator answered.
+    return this.leader(tp).append(records, acks, timeoutMs);
+  }
+
+  /**
+   * Writes a transaction marker on the partition's leader here (leader()'s errors, then the
+   * partition's) and resolves with its offset once it is durable (as acks=all); the `onTxnMarker`
+   * listeners are told first.
+   */
+  async writeTxnMarker(tp: TopicPartition, m: TxnMarker, timeoutMs: number): Promise<bigint> {
+    const offset = await this.leader(tp).writeTxnMarker(m, timeoutMs);
+    for (const l of this.markerListeners) {
+      try {
+        l(tp, m, offset);
+      } catch (e) {
+        this.options.logger.error({ err: errorText(e) }, 'transaction marker listener failed');
+      }
     }
+    return offset;
+  }
+
+  /** Subscribes to the transaction markers written on this node's leaders (once durable). */
+  onTxnMarker(listener: TxnMarkerListener): () => void {
+    this.markerListeners.add(listener);
+    return () => this.markerListeners.delete(listener);
   }
 
   /**

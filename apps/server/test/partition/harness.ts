@@ -4,16 +4,34 @@
 // - replicated: a ReplicatedPartition on a one-voter Raft group, as cluster/partition-groups.ts opens
 //   it on a RaftHost.
 // `restart()` closes the partition and opens it again from its storage with a new leader epoch (the
-// local one is given the next epoch; the replicated one is elected in a new term).
+// local one is given the next epoch; the replicated one is elected in a new term). Also the helpers
+// of the transaction cases: transactional batches, markers, and a read_committed consumer's view.
 import { systemClock, systemScheduler } from '@chronik/env';
 import type { Clock } from '@chronik/env';
+import type { DecodedRecord } from '@chronik/protocol';
+import {
+  ControlRecordType,
+  buildRecordBatch,
+  decodeControlRecordKey,
+  decodeRecordBatch,
+  readRecordBatchHeader,
+} from '@chronik/protocol';
 import { RaftHost } from '@chronik/raft-host';
 import { MemFileSystem } from '@chronik/wal';
 import { GroupManifest } from '../../src/cluster/group-manifest.js';
 import { PartitionGroups } from '../../src/cluster/partition-groups.js';
 import { silentLogger } from '../../src/logger.js';
+import type { KafkaLog } from '../../src/partition/kafka-log.js';
 import { LocalPartition } from '../../src/partition/local-partition.js';
-import type { LogConfig, ManagedPartition, PartitionEvents } from '../../src/partition/types.js';
+import type { AbortedTxn } from '../../src/partition/txn-state.js';
+import type {
+  AbortedTransaction,
+  LogConfig,
+  ManagedPartition,
+  PartitionEvents,
+  ReadResult,
+  TxnMarker,
+} from '../../src/partition/types.js';
 import { BatchCache } from '../../src/storage/batch-cache.js';
 import { WalEntryLogFactory } from '../../src/storage/wal-entry-log.js';
 
@@ -210,4 +228,86 @@ export async function until(pred: () => boolean, timeoutMs = 10_000): Promise<vo
     if (Date.now() > deadline) throw new Error('condition not reached');
     await new Promise((r) => setTimeout(r, 10));
   }
+}
+
+/** A transactional batch of `n` records `<prefix>0..` of a producer (epoch, first sequence). */
+export function txnBatch(
+  n: number,
+  o: { producerId: bigint; epoch?: number; seq: number; prefix?: string; ts?: bigint },
+): Buffer {
+  return buildRecordBatch({
+    records: Array.from({ length: n }, (_, i) => ({
+      value: Buffer.from(`${o.prefix ?? 't'}${i}`),
+      timestampMs: (o.ts ?? 1000n) + BigInt(i),
+    })),
+    isTransactional: true,
+    producerId: o.producerId,
+    producerEpoch: o.epoch ?? 0,
+    baseSequence: o.seq,
+  });
+}
+
+/** A marker of producer `producerId` (epoch and coordinator epoch 0 unless given). */
+export function marker(
+  producerId: bigint,
+  commit: boolean,
+  o: { epoch?: number; coordinatorEpoch?: number } = {},
+): TxnMarker {
+  return { producerId, producerEpoch: o.epoch ?? 0, commit, coordinatorEpoch: o.coordinatorEpoch ?? 0 };
+}
+
+/**
+ * What a read_committed consumer delivers from a read, as Kafka's consumer does it: control batches
+ * skipped; a producer's transactional batches dropped from the first offset of one of its aborted
+ * transactions (answered with the read) until its abort marker.
+ */
+export function committedValues(r: ReadResult): string[] {
+  const aborted = [...(r.abortedTransactions ?? [])].sort((a, b) =>
+    a.firstOffset < b.firstOffset ? -1 : a.firstOffset > b.firstOffset ? 1 : 0,
+  );
+  const abortedProducers = new Set<bigint>();
+  const out: string[] = [];
+  for (const c of r.chunks) {
+    const { header, records } = decodeRecordBatch(c);
+    const last = header.baseOffset + BigInt(header.lastOffsetDelta);
+    while (aborted.length > 0 && (aborted[0] as AbortedTransaction).firstOffset <= last)
+      abortedProducers.add((aborted.shift() as AbortedTransaction).producerId);
+    if (header.isControl) {
+      const key = decodeControlRecordKey((records[0] as DecodedRecord).key);
+      if (key.type === ControlRecordType.Abort) abortedProducers.delete(header.producerId);
+      continue;
+    }
+    if (header.isTransactional && abortedProducers.has(header.producerId)) continue;
+    for (const rec of records) out.push(rec.value?.toString() ?? '');
+  }
+  return out;
+}
+
+/**
+ * A read_committed read of everything from `from`, checked as every such read must hold: the last
+ * stable offset within [log start, high watermark], no batch at or past it.
+ */
+export async function readCommitted(
+  p: ManagedPartition,
+  from: bigint,
+  maxBytes = 1 << 20,
+): Promise<ReadResult> {
+  const r = await p.read(from, maxBytes, true, 1);
+  if (r.lastStableOffset > r.highWatermark || r.lastStableOffset < r.logStartOffset)
+    throw new Error(
+      `last stable offset ${r.lastStableOffset} outside [${r.logStartOffset}, ${r.highWatermark}]`,
+    );
+  for (const c of r.chunks) {
+    const h = readRecordBatchHeader(c, 0);
+    if (h.baseOffset + BigInt(h.lastOffsetDelta) >= r.lastStableOffset)
+      throw new Error(
+        `read_committed returned the batch at ${h.baseOffset}, at or past the LSO ${r.lastStableOffset}`,
+      );
+  }
+  return r;
+}
+
+/** The partition's aborted-transaction index (white box: its Kafka log, which both strategies keep). */
+export function abortedIndexOf(p: ManagedPartition): AbortedTxn[] {
+  return (p as unknown as { kafka: KafkaLog }).kafka.txns.abortedTxns();
 }

@@ -1,7 +1,8 @@
 // What only the standalone partition does (the shared cases are in partition-suite.test.ts): the
 // flush policy (acks, flush.messages, background flush), the shared batch cache, the index snapshot
 // of a clean close, the WAL entry checksum derived from the batch's own CRC, stopping for good
-// when the log fails, and reads around a damaged entry.
+// when the log fails, and reads around a damaged entry; for transactions, crash recovery (the log
+// re-read) and the last stable offset held below a marker that is still being written.
 import { systemClock, systemScheduler } from '@chronik/env';
 import { buildRecordBatch, readRecordBatchHeader } from '@chronik/protocol';
 import { MemFileSystem, WalError } from '@chronik/wal';
@@ -13,7 +14,7 @@ import { BatchCache } from '../../src/storage/batch-cache.js';
 import type { EntryLog } from '../../src/storage/entry-log.js';
 import { MemoryEntryLog } from '../../src/storage/entry-log.js';
 import { WalEntryLogFactory } from '../../src/storage/wal-entry-log.js';
-import { LOG_CONFIG, TOPIC_ID } from './harness.js';
+import { LOG_CONFIG, TOPIC_ID, committedValues, marker, readCommitted, txnBatch } from './harness.js';
 
 let now = 1_700_000_000_000;
 beforeEach(() => {
@@ -307,6 +308,59 @@ test('an append the log refuses before writing is answered by the cause: overloa
   expect((await p.append(batch(1), 1, 0)).baseOffset).toBe(0n); // nothing was burned
 });
 
+test('crash recovery re-reads the log: open and aborted transactions, the LSO and the producers as before the crash', async () => {
+  const log = new MemoryEntryLog();
+  const p = await open(log);
+  await p.append(txnBatch(2, { producerId: 1n, seq: 0 }), -1, 0); // 0-1
+  expect(await p.writeTxnMarker(marker(1n, false, { coordinatorEpoch: 2 }), 0)).toBe(2n);
+  await p.append(txnBatch(1, { producerId: 2n, seq: 0, prefix: 'k' }), -1, 0); // 3
+  await p.writeTxnMarker(marker(2n, true, { epoch: 1, coordinatorEpoch: 2 }), 0); // 4: one epoch up
+  await p.append(txnBatch(1, { producerId: 3n, seq: 0, prefix: 'o' }), -1, 0); // 5: open
+  await p.append(batch(1, { prefix: 'x' }), -1, 0); // 6
+  const producers = p.describeProducers();
+  const before = await readCommitted(p, 0n);
+  expect(before).toMatchObject({
+    lastStableOffset: 5n,
+    abortedTransactions: [{ producerId: 1n, firstOffset: 0n }],
+  });
+  // No close: as if killed (no index snapshot).
+  const q = await open(log, {}, { epoch: 1 });
+  expect(log.files.has('index.snapshot')).toBe(false);
+  const after = await readCommitted(q, 0n);
+  expect(after).toMatchObject({
+    lastStableOffset: 5n,
+    highWatermark: 7n,
+    abortedTransactions: before.abortedTransactions!,
+  });
+  expect(committedValues(after)).toEqual(['k0']);
+  expect(q.describeProducers()).toEqual(producers);
+  expect(q.hasOngoingTxn(3n, 0)).toBe(true);
+  await expect(q.append(txnBatch(1, { producerId: 2n, seq: 1 }), -1, 0)).rejects.toMatchObject({
+    code: 'INVALID_PRODUCER_EPOCH',
+  });
+  expect(await q.writeTxnMarker(marker(3n, true, { coordinatorEpoch: 2 }), 0)).toBe(7n);
+  expect(committedValues(await readCommitted(q, 0n))).toEqual(['k0', 'o0', 'x0']);
+});
+
+test('the LSO stays at a transaction until its marker is written: read_committed never sees it before its outcome', async () => {
+  const log = new MemoryEntryLog();
+  const p = await open(log);
+  await p.append(txnBatch(2, { producerId: 1n, seq: 0 }), -1, 0); // 0-1
+  let release!: () => void;
+  log.appendHook = () => new Promise<void>((r) => (release = r));
+  const written = p.writeTxnMarker(marker(1n, true), 0); // indexed at 2, its write held
+  expect([p.logEndOffset, p.highWatermark]).toEqual([3n, 2n]);
+  expect(p.hasOngoingTxn(1n, 0)).toBe(false);
+  expect(await readCommitted(p, 0n)).toMatchObject({ lastStableOffset: 0n, chunks: [] });
+  expect((await p.listOffset(-1n, 1)).offset).toBe(0n);
+  log.appendHook = undefined;
+  release();
+  expect(await written).toBe(2n);
+  const r = await readCommitted(p, 0n);
+  expect(r).toMatchObject({ lastStableOffset: 3n, highWatermark: 3n });
+  expect(committedValues(r)).toEqual(['t0', 't1']);
+});
+
 describe('ProducerStateTable', () => {
   const h = (producerId: bigint, baseSequence: number, records = 1) =>
     readRecordBatchHeader(
@@ -331,6 +385,19 @@ describe('ProducerStateTable', () => {
         .sort(),
     ).toEqual([1n, 3n]);
     expect(t.check(h(1n, 1))).toEqual({ kind: 'duplicate', baseOffset: 2n });
+  });
+
+  test('never evicts a producer with an open transaction (pinned): its epoch must keep fencing', () => {
+    const t = new ProducerStateTable(2, (id) => id === 1n);
+    t.update(h(1n, 0), 0n);
+    t.update(h(2n, 0), 1n);
+    t.update(h(3n, 0), 2n); // 1 is the oldest, but pinned: 2 goes
+    expect(
+      t
+        .describe()
+        .map((p) => p.producerId)
+        .sort(),
+    ).toEqual([1n, 3n]);
   });
 
   test('a batch whose sequences wrap past Int32.MAX is recognised as a duplicate on retry', () => {

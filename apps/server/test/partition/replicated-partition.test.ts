@@ -1,9 +1,10 @@
 // What only the replicated partition does (the shared cases are in partition-suite.test.ts), on a
 // real RaftHost with one voter and its WAL in a temp dir: acks=1 answered once durable in the
 // leader's log; retention compacting the Raft log at a checkpoint (disk shrinks) and the restart
-// from that snapshot (state restored, later batches re-applied from the log); a committed entry
-// that cannot be applied, or a Raft group that stopped (an invariant of the core broken), stops the
-// replica instead of being stepped over.
+// from that snapshot (state restored, later batches re-applied from the log) — the producers' open
+// transactions and the aborted-transaction index included; a committed entry that cannot be
+// applied, or a Raft group that stopped (an invariant of the core broken), stops the replica instead
+// of being stepped over.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -15,7 +16,7 @@ import { silentLogger } from '../../src/logger.js';
 import type { PartitionGroup } from '../../src/partition/replicated-partition.js';
 import { ReplicatedPartition } from '../../src/partition/replicated-partition.js';
 import type { LogConfig } from '../../src/partition/types.js';
-import { LOG_CONFIG, TOPIC_ID } from './harness.js';
+import { LOG_CONFIG, TOPIC_ID, committedValues, marker, readCommitted, txnBatch } from './harness.js';
 
 jest.setTimeout(30_000);
 
@@ -194,6 +195,46 @@ test('retention.ms expires every old batch: the log start reaches the high water
   await b.ready;
   expect(b.replica.logStartOffset).toBe(100n);
   expect(await read(b.replica, 100n, 1024)).toEqual(['new']);
+  await b.host.close();
+});
+
+test('a replica restored from a checkpoint answers the transactions as before: open ones begun before it, aborted ones completed after it', async () => {
+  const opts = { segmentBytes: 32 * 1024, checkpointEveryBytes: 8 * 1024 };
+  const a = await open(dir, opts);
+  await a.ready;
+  const pad = 'x'.repeat(1000);
+  const r = a.replica;
+  await r.append(txnBatch(1, { producerId: 2n, seq: 0, prefix: 'b' }), -1, 5000); // 0: stays open
+  await r.append(txnBatch(1, { producerId: 1n, seq: 0, prefix: 'a' }), -1, 5000); // 1: aborted later
+  for (let i = 0; i < 100; i++) await r.append(batch([`v${i + 2}:${pad}`]), -1, 5000); // 2..101
+  expect(await r.writeTxnMarker(marker(1n, false, { coordinatorEpoch: 5 }), 5000)).toBe(102n);
+  for (let i = 0; i < 10; i++) await r.append(batch([`w${i}`]), -1, 5000); // 103..112
+  // The log start passes both transactions' first batches; the log is compacted at a checkpoint
+  // taken after them and before the abort marker.
+  expect(await r.deleteRecords(50n, 5000)).toBe(50n);
+  await until(() => a.host.status(GROUP).snapshotIndex > 3);
+  // Raft index = offset + 2 here (the bootstrap entry and the leader's no-op come first).
+  expect(a.host.status(GROUP).snapshotIndex).toBeLessThan(102 + 2);
+  const producers = r.describeProducers();
+  expect(await readCommitted(r, 50n)).toMatchObject({ lastStableOffset: 50n, chunks: [] });
+  await a.host.close();
+
+  const b = await open(dir, opts);
+  await b.ready;
+  expect(b.replica.describeProducers()).toEqual(producers);
+  expect(b.replica.describeProducers().find((x) => x.producerId === 2n)?.currentTxnStartOffset).toBe(0n);
+  expect(b.replica.hasOngoingTxn(2n, 0)).toBe(true);
+  expect(await readCommitted(b.replica, 50n)).toMatchObject({ lastStableOffset: 50n, chunks: [] });
+  expect(await b.replica.writeTxnMarker(marker(2n, true, { coordinatorEpoch: 5 }), 5000)).toBe(113n);
+  const all = await readCommitted(b.replica, 50n);
+  expect(all).toMatchObject({
+    lastStableOffset: 114n,
+    abortedTransactions: [{ producerId: 1n, firstOffset: 1n }],
+  });
+  expect(committedValues(all).map((v) => v.split(':')[0])).toEqual([
+    ...Array.from({ length: 52 }, (_, i) => `v${i + 50}`),
+    ...Array.from({ length: 10 }, (_, i) => `w${i}`),
+  ]);
   await b.host.close();
 });
 
