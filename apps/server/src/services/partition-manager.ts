@@ -188,6 +188,14 @@ function errorText(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
 
+/** PLACEHOLDER (issue 21, part 1 replaces it with partition/types.ts's TxnMarker). */
+interface PlaceholderTxnMarker {
+  producerId: bigint;
+  producerEpoch: number;
+  commit: boolean;
+  coordinatorEpoch: number;
+}
+
 /** Replicas closed at once on shutdown. */
 const CLOSE_CONCURRENCY = 64;
 
@@ -703,6 +711,32 @@ export class PartitionManager {
   describeProducers(tp: TopicPartition): ProducerStateView[] {
     return this.leader(tp).describeProducers();
   }
+
+  // ---------------------------------------------------------------- PLACEHOLDER (issue 21, part 1)
+  // The partition layer's transaction markers (docs/design/transactions.md, section 1) are built on
+  // another branch, whose writeTxnMarker and onTxnMarker replace this block at the merge. Until
+  // then no partition can hold a marker: writeTxnMarker refuses (the transaction coordinator treats
+  // UNSUPPORTED_VERSION as Kafka does: the partition cannot hold transactions, nothing to mark) and
+  // the listeners are never called.
+
+  /** PLACEHOLDER: writes `m` (a TxnMarker) on the partition's leader here; resolves with its offset. */
+  writeTxnMarker(tp: TopicPartition, m: PlaceholderTxnMarker, timeoutMs: number): Promise<bigint> {
+    void tp;
+    void m;
+    void timeoutMs;
+    return Promise.reject(new KafkaError('UNSUPPORTED_VERSION', 'markers need the partition layer'));
+  }
+
+  private readonly txnMarkerListeners = new Set<
+    (tp: TopicPartition, m: PlaceholderTxnMarker, offset: bigint) => void
+  >();
+
+  /** PLACEHOLDER: `listener` is told every marker made durable here; returns its unsubscribe. */
+  onTxnMarker(listener: (tp: TopicPartition, m: PlaceholderTxnMarker, offset: bigint) => void): () => void {
+    this.txnMarkerListeners.add(listener);
+    return () => this.txnMarkerListeners.delete(listener);
+  }
+  // ---------------------------------------------------------------- END PLACEHOLDER
 
   /** Calls `onData` (at most once) when any of the partitions gets new readable data; returns a cancel. */
   watch(tps: readonly TopicPartition[], onData: () => void): () => void {
