@@ -28,7 +28,13 @@ const restrictedIo = ioModules
   }));
 
 // The server's layers, lowest first, with what each may not import. A layer lists every layer above it.
-const serverLayerOrder = ['storage', 'partition', ['services', 'groups', 'txn', 'cluster'], 'handlers', 'net'];
+const serverLayerOrder = [
+  'storage',
+  'partition',
+  ['services', 'groups', 'txn', 'cluster'],
+  'handlers',
+  'net',
+];
 const infraImports = ['node:fs', 'fs', 'node:fs/promises', 'node:crypto', 'crypto', '@chronik/raft-grpc'];
 const clockAndTimers = {
   globals: ['setTimeout', 'setInterval', 'setImmediate', 'clearTimeout', 'clearInterval'],

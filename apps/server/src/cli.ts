@@ -413,7 +413,12 @@ function toConfig(a: Args): ServerConfig {
         1,
         1000,
       ),
-      transactionMaxTimeoutMs: int('transaction-max-timeout-ms', a['transaction-max-timeout-ms'], 1, 2 ** 31 - 1),
+      transactionMaxTimeoutMs: int(
+        'transaction-max-timeout-ms',
+        a['transaction-max-timeout-ms'],
+        1,
+        2 ** 31 - 1,
+      ),
       transactionalIdExpirationMs: int(
         'transactional-id-expiration-ms',
         a['transactional-id-expiration-ms'],

@@ -69,7 +69,7 @@ async function describeTxn(transactionalId: string) {
 const offsets = (offset: string) => [{ topic: 'tx-in', partitions: [{ partition: 0, offset }] }];
 
 describe('kafkajs transactions: the coordinator', () => {
-  test('zombie fencing: a second producer with the same transactional id aborts the first one\'s transaction and fences it', async () => {
+  test("zombie fencing: a second producer with the same transactional id aborts the first one's transaction and fences it", async () => {
     const zombie = transactional('tx-zombie');
     await zombie.connect();
     const old = await zombie.transaction();
@@ -151,10 +151,13 @@ describe('kafkajs transactions: records and offsets', () => {
   });
 
   // Skipped until the partition layer is merged: Produce refuses transactional ids, no marker reaches the group.
-  test.skip('consume-transform-produce: offsets sent in the transaction become the group\'s on commit only', async () => {
+  test.skip("consume-transform-produce: offsets sent in the transaction become the group's on commit only", async () => {
     const producer = client().producer();
     await producer.connect();
-    await producer.send({ topic: 'tx-in', messages: [0, 1, 2, 3].map((i) => ({ value: `in${i}`, partition: 0 })) });
+    await producer.send({
+      topic: 'tx-in',
+      messages: [0, 1, 2, 3].map((i) => ({ value: `in${i}`, partition: 0 })),
+    });
     await producer.disconnect();
     const p = transactional('tx-ctp');
     await p.connect();

@@ -141,8 +141,7 @@ interface LoadingMarker {
 }
 
 type PartitionStatus =
-  | { state: 'loading'; epoch: number; markers: LoadingMarker[] }
-  | { state: 'active'; epoch: number };
+  { state: 'loading'; epoch: number; markers: LoadingMarker[] } | { state: 'active'; epoch: number };
 
 /** Markers a partition may receive while it loads; beyond it the load starts over. */
 const MAX_MARKERS_WHILE_LOADING = 100_000;
@@ -1381,8 +1380,12 @@ export class GroupCoordinator {
     }
     const now = this.scheduler.now();
     const results: TopicPartitionsResult[] = [];
-    const toWrite: Array<{ topic: string; partition: number; value: CommittedOffset; result: PartitionResult }> =
-      [];
+    const toWrite: Array<{
+      topic: string;
+      partition: number;
+      value: CommittedOffset;
+      result: PartitionResult;
+    }> = [];
     let newKeys = 0;
     for (const t of req.topics) {
       const tr: TopicPartitionsResult = { name: t.name, partitions: [] };
@@ -1436,7 +1439,9 @@ export class GroupCoordinator {
       true,
       (first) => {
         if (this.groups.get(req.groupId) !== group || group.is('Dead') || writer === undefined) return;
-        toWrite.forEach((w, i) => group.txnOffsets.add(producerId, w.topic, w.partition, w.value, first + BigInt(i)));
+        toWrite.forEach((w, i) =>
+          group.txnOffsets.add(producerId, w.topic, w.partition, w.value, first + BigInt(i)),
+        );
         this.indexTxnGroup(writer, producerId, group);
         // The transaction's marker may have landed while this write was in flight, after it in the log.
         const late = writer.lateMarkers.get(producerId);
@@ -1486,7 +1491,8 @@ export class GroupCoordinator {
   }
 
   private completeTxnOffsets(w: PartitionWriter, g: Group, m: LoadingMarker): void {
-    for (const e of g.txnOffsets.complete(m.producerId, m.commit, m.offset)) g.setOffset(e.topic, e.partition, e.value);
+    for (const e of g.txnOffsets.complete(m.producerId, m.commit, m.offset))
+      g.setOffset(e.topic, e.partition, e.value);
     if (!g.txnOffsets.hasProducer(m.producerId)) this.unindexTxnGroup(w, m.producerId, g);
   }
 
@@ -1906,7 +1912,10 @@ export class GroupCoordinator {
  * PendingTxnOffsets the live coordinator uses).
  */
 class PartitionReplay {
-  readonly offsets = new Map<string, Map<string, { topic: string; partition: number; value: CommittedOffset }>>();
+  readonly offsets = new Map<
+    string,
+    Map<string, { topic: string; partition: number; value: CommittedOffset }>
+  >();
   readonly stored = new Map<string, StoredGroup | null>();
   readonly txn = new Map<string, PendingTxnOffsets>();
   /** Producer id → groups with its pending offsets. */

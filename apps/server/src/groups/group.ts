@@ -360,7 +360,8 @@ export class Group {
   /** A commit of the partition is being written, or a transaction's commit of it awaits its marker. */
   hasPendingCommit(topic: string, partition: number): boolean {
     return (
-      (this.pendingOffsetCommits.get(`${topic}\0${partition}`) ?? 0) > 0 || this.txnOffsets.has(topic, partition)
+      (this.pendingOffsetCommits.get(`${topic}\0${partition}`) ?? 0) > 0 ||
+      this.txnOffsets.has(topic, partition)
     );
   }
 

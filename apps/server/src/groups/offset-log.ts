@@ -62,7 +62,11 @@ export class InMemoryOffsetLog implements OffsetLog {
     return this.write(partition, records, txn.producerId);
   }
 
-  private write(partition: number, records: readonly EncodedRecord[], producerId: bigint | null): Promise<bigint> {
+  private write(
+    partition: number,
+    records: readonly EncodedRecord[],
+    producerId: bigint | null,
+  ): Promise<bigint> {
     const failure = this.failures.shift();
     if (failure !== undefined) return Promise.reject(failure);
     const write = (): bigint => {

@@ -39,10 +39,7 @@ function partitionsOf(t: TxnInRequest): TopicPartition[] {
   return [...seen.values()];
 }
 
-function byTopic(
-  partitions: readonly TopicPartition[],
-  code: (tp: TopicPartition) => number,
-): TopicResult[] {
+function byTopic(partitions: readonly TopicPartition[], code: (tp: TopicPartition) => number): TopicResult[] {
   const out = new Map<string, TopicResult>();
   for (const tp of partitions) {
     let t = out.get(tp.topic);

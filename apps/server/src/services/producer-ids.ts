@@ -35,7 +35,10 @@ export class ProducerIds {
   }): Promise<{ producerId: bigint; producerEpoch: number }> {
     if (req.transactionalId !== null)
       return Promise.reject(
-        new KafkaError('INVALID_REQUEST', 'a transactional id belongs to the transaction coordinator (src/txn)'),
+        new KafkaError(
+          'INVALID_REQUEST',
+          'a transactional id belongs to the transaction coordinator (src/txn)',
+        ),
       );
     if ((req.producerId === NO_PRODUCER_ID) !== (req.producerEpoch === NO_PRODUCER_EPOCH))
       return Promise.reject(

@@ -189,16 +189,25 @@ export class TransactionCoordinator implements TxnVerifier {
         );
     }
     if (this.config.maxTimeoutMs > 2 ** 31 - 1)
-      throw new TxnError(TxnErrorCode.INVALID_CONFIG, 'transaction coordinator: maxTimeoutMs exceeds an int32');
+      throw new TxnError(
+        TxnErrorCode.INVALID_CONFIG,
+        'transaction coordinator: maxTimeoutMs exceeds an int32',
+      );
     this.log = options.log;
     this.scheduler = options.scheduler;
     this.logger = options.logger ?? silentLogger;
     this.newProducerId = options.newProducerId;
     this.markers = options.markers;
     this.partitionGone = options.partitionGone ?? (() => false);
-    const onError = (e: unknown): void => this.logger.error({ err: e }, 'transaction coordinator task failed');
+    const onError = (e: unknown): void =>
+      this.logger.error({ err: e }, 'transaction coordinator task failed');
     this.periodic.push(
-      every(this.scheduler, this.config.abortTimedOutIntervalMs, () => this.abortTimedOutTransactions(), onError),
+      every(
+        this.scheduler,
+        this.config.abortTimedOutIntervalMs,
+        () => this.abortTimedOutTransactions(),
+        onError,
+      ),
       every(
         this.scheduler,
         this.config.removeExpiredIntervalMs,
@@ -247,7 +256,10 @@ export class TransactionCoordinator implements TxnVerifier {
   async loadPartition(partition: number, coordinatorEpoch: number): Promise<void> {
     if (this.closed) throw new TxnError(TxnErrorCode.CLOSED, 'transaction coordinator is closed');
     if (!Number.isInteger(partition) || partition < 0 || partition >= this.config.numPartitions)
-      throw new TxnError(TxnErrorCode.INVALID_CONFIG, `__transaction_state partition ${partition} out of range`);
+      throw new TxnError(
+        TxnErrorCode.INVALID_CONFIG,
+        `__transaction_state partition ${partition} out of range`,
+      );
     if (this.owned.has(partition)) this.unloadPartition(partition);
     const ps: OwnedPartition = {
       partition,
@@ -379,7 +391,9 @@ export class TransactionCoordinator implements TxnVerifier {
     if ((req.producerId === NO_PRODUCER_ID) !== (req.producerEpoch === NO_PRODUCER_EPOCH))
       return initError('INVALID_REQUEST');
     const expected =
-      req.producerId === NO_PRODUCER_ID ? undefined : { producerId: req.producerId, epoch: req.producerEpoch };
+      req.producerId === NO_PRODUCER_ID
+        ? undefined
+        : { producerId: req.producerId, epoch: req.producerEpoch };
     const err = this.coordinatorError(id);
     if (err !== undefined) return initError(err);
     let ps = this.partitionOf(id) as OwnedPartition;
@@ -481,9 +495,19 @@ export class TransactionCoordinator implements TxnVerifier {
     expected: { producerId: bigint; epoch: number } | undefined,
   ): Promise<InitProducerIdResult> {
     const now = this.scheduler.now();
-    const base: StoredTxn = { ...md.stored(), timeoutMs, state: 'Empty', partitions: [], startMs: -1, lastUpdateMs: now };
+    const base: StoredTxn = {
+      ...md.stored(),
+      timeoutMs,
+      state: 'Empty',
+      partitions: [],
+      startMs: -1,
+      lastUpdateMs: now,
+    };
     let to: StoredTxn;
-    if (isEpochExhausted(md.producerEpoch) && (expected === undefined || expected.epoch === md.producerEpoch)) {
+    if (
+      isEpochExhausted(md.producerEpoch) &&
+      (expected === undefined || expected.epoch === md.producerEpoch)
+    ) {
       // A new producer id at epoch 0. Reserve the transition while the id is allocated.
       md.pending = 'Empty';
       let producerId: bigint;
@@ -601,19 +625,26 @@ export class TransactionCoordinator implements TxnVerifier {
     const { md } = found;
     if (md.state === 'PrepareCommit' || md.state === 'PrepareAbort') return all('CONCURRENT_TRANSACTIONS');
     for (const tp of req.partitions)
-      out.set(tpKey(tp), md.state === 'Ongoing' && md.partitions.has(tpKey(tp)) ? 'NONE' : 'INVALID_TXN_STATE');
+      out.set(
+        tpKey(tp),
+        md.state === 'Ongoing' && md.partitions.has(tpKey(tp)) ? 'NONE' : 'INVALID_TXN_STATE',
+      );
     return out;
   }
 
   /** TxnVerifier: the partition manager's KIP-890 check, answered by this coordinator. */
   verify(req: TxnVerifyRequest): Promise<void> {
     const tp = { topic: req.topic, partition: req.partition };
-    const error = this.verifyPartitions({ ...req, partitions: [tp] }).get(tpKey(tp)) ?? 'UNKNOWN_SERVER_ERROR';
+    const error =
+      this.verifyPartitions({ ...req, partitions: [tp] }).get(tpKey(tp)) ?? 'UNKNOWN_SERVER_ERROR';
     if (error === 'NONE') return Promise.resolve();
     // A Produce answers the older-epoch case INVALID_PRODUCER_EPOCH in every version.
     const code = error === 'PRODUCER_FENCED' ? 'INVALID_PRODUCER_EPOCH' : error;
     return Promise.reject(
-      new KafkaError(code, `${req.topic}-${req.partition} is not in an ongoing transaction of ${req.transactionalId}`),
+      new KafkaError(
+        code,
+        `${req.topic}-${req.partition} is not in an ongoing transaction of ${req.transactionalId}`,
+      ),
     );
   }
 
@@ -665,7 +696,8 @@ export class TransactionCoordinator implements TxnVerifier {
    */
   private completeTransaction(ps: OwnedPartition, md: TxnMetadata): void {
     const commit = md.state === 'PrepareCommit';
-    if (!commit && md.state !== 'PrepareAbort') throw new Error(`${md.transactionalId}: completing ${md.state}`);
+    if (!commit && md.state !== 'PrepareAbort')
+      throw new Error(`${md.transactionalId}: completing ${md.state}`);
     md.pending = commit ? 'CompleteCommit' : 'CompleteAbort';
     md.markersPending = new Map(md.partitions);
     const marker: TxnMarker = {
@@ -689,7 +721,10 @@ export class TransactionCoordinator implements TxnVerifier {
     if (!this.isCurrent(ps, md) || pending === undefined) return;
     for (const [k, tp] of pending) {
       if (this.partitionGone(tp)) {
-        this.logger.info({ transactionalId: md.transactionalId, partition: k }, 'no marker for a deleted partition');
+        this.logger.info(
+          { transactionalId: md.transactionalId, partition: k },
+          'no marker for a deleted partition',
+        );
         pending.delete(k);
       }
     }
@@ -699,7 +734,10 @@ export class TransactionCoordinator implements TxnVerifier {
       try {
         result = await this.markers.write(marker, [...pending.values()], this.config.markerWriteTimeoutMs);
       } catch (e) {
-        this.logger.warn({ err: e, transactionalId: md.transactionalId }, 'writing transaction markers failed');
+        this.logger.warn(
+          { err: e, transactionalId: md.transactionalId },
+          'writing transaction markers failed',
+        );
         result = new Map();
       } finally {
         this.releaseMarkerSlot();
@@ -742,9 +780,13 @@ export class TransactionCoordinator implements TxnVerifier {
     if (!this.isCurrent(ps, md)) return;
     const state: TxnState = md.state === 'PrepareCommit' ? 'CompleteCommit' : 'CompleteAbort';
     const to: StoredTxn = { ...md.stored(), state, partitions: [], lastUpdateMs: this.scheduler.now() };
-    const error = await this.append(ps, encodeTxnRecord({ transactionalId: md.transactionalId, value: to }), () => {
-      if (this.isCurrent(ps, md)) md.complete(to);
-    });
+    const error = await this.append(
+      ps,
+      encodeTxnRecord({ transactionalId: md.transactionalId, value: to }),
+      () => {
+        if (this.isCurrent(ps, md)) md.complete(to);
+      },
+    );
     if (error === 'NONE' || !this.isCurrent(ps, md)) return;
     this.logger.warn({ transactionalId: md.transactionalId, error }, `writing ${state} failed: retrying`);
     this.retryLater(backoffMs, () =>
@@ -872,7 +914,8 @@ export class TransactionCoordinator implements TxnVerifier {
   }
 
   listTransactions(req: ListTransactionsRequest): ListTransactionsResult {
-    if (this.closed) return { errorCode: 'COORDINATOR_NOT_AVAILABLE', unknownStateFilters: [], transactions: [] };
+    if (this.closed)
+      return { errorCode: 'COORDINATOR_NOT_AVAILABLE', unknownStateFilters: [], transactions: [] };
     const known = new Set<string>(TXN_STATES);
     const states = new Set(req.stateFilters.filter((s) => known.has(s)));
     const unknownStateFilters = req.stateFilters.filter((s) => !known.has(s));
@@ -890,7 +933,11 @@ export class TransactionCoordinator implements TxnVerifier {
         if (producers.size > 0 && !producers.has(md.producerId)) continue;
         if (req.stateFilters.length > 0 && !states.has(md.state)) continue;
         if (req.durationFilterMs >= 0 && now - md.startMs <= req.durationFilterMs) continue;
-        transactions.push({ transactionalId: md.transactionalId, producerId: md.producerId, state: md.state });
+        transactions.push({
+          transactionalId: md.transactionalId,
+          producerId: md.producerId,
+          state: md.state,
+        });
       }
     }
     transactions.sort((a, b) => (a.transactionalId < b.transactionalId ? -1 : 1));
@@ -902,8 +949,14 @@ export class TransactionCoordinator implements TxnVerifier {
   }
 
   /** Read-only view of one transactional id for diagnostics and tests. */
-  inspect(transactionalId: string):
-    | (StoredTxn & { pending: TxnState | undefined; markersPending: string[] | undefined; persisted: boolean })
+  inspect(
+    transactionalId: string,
+  ):
+    | (StoredTxn & {
+        pending: TxnState | undefined;
+        markersPending: string[] | undefined;
+        persisted: boolean;
+      })
     | undefined {
     const md = this.partitionOf(transactionalId)?.txns.get(transactionalId);
     if (md === undefined) return undefined;
@@ -964,7 +1017,10 @@ export class TransactionCoordinator implements TxnVerifier {
   private append(ps: OwnedPartition, record: EncodedRecord, onDurable: () => void): Promise<TxnKafkaError> {
     if (this.owned.get(ps.partition) !== ps) return Promise.resolve('NOT_COORDINATOR');
     if (ps.queue.length >= this.config.maxQueuedWritesPerPartition) {
-      this.logger.warn({ partition: ps.partition, queued: ps.queue.length }, '__transaction_state write queue is full');
+      this.logger.warn(
+        { partition: ps.partition, queued: ps.queue.length },
+        '__transaction_state write queue is full',
+      );
       return Promise.resolve('COORDINATOR_NOT_AVAILABLE');
     }
     return new Promise((resolve) => {
@@ -1039,7 +1095,10 @@ export class TransactionCoordinator implements TxnVerifier {
     if (this.owned.get(ps.partition) !== ps) return;
     this.unloadPartition(ps.partition);
     this.loadPartition(ps.partition, ps.coordinatorEpoch).catch((e: unknown) =>
-      this.logger.error({ err: e, partition: ps.partition }, 'reloading __transaction_state partition failed'),
+      this.logger.error(
+        { err: e, partition: ps.partition },
+        'reloading __transaction_state partition failed',
+      ),
     );
   }
 
@@ -1057,14 +1116,18 @@ export class TransactionCoordinator implements TxnVerifier {
   private async snapshot(ps: OwnedPartition): Promise<void> {
     const records: EncodedRecord[] = [];
     for (const md of ps.txns.values())
-      if (md.persisted) records.push(encodeTxnRecord({ transactionalId: md.transactionalId, value: md.stored() }));
+      if (md.persisted)
+        records.push(encodeTxnRecord({ transactionalId: md.transactionalId, value: md.stored() }));
     // With nothing live, a tombstone of an id that is not held marks where the log may start.
     if (records.length === 0) records.push(encodeTxnRecord({ transactionalId: '', value: null }));
     ps.appendedSinceSnapshot = 0;
     try {
       let start: bigint | undefined;
       for (let i = 0; i < records.length; i += this.config.maxRecordsPerAppend) {
-        const base = await this.log.append(ps.partition, records.slice(i, i + this.config.maxRecordsPerAppend));
+        const base = await this.log.append(
+          ps.partition,
+          records.slice(i, i + this.config.maxRecordsPerAppend),
+        );
         start ??= base;
         if (this.owned.get(ps.partition) !== ps) return;
       }

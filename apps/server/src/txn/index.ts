@@ -9,7 +9,13 @@ export { TXN_KAFKA_ERRORS, TxnError, TxnErrorCode, isTxnError, logErrorToKafka }
 export type { TxnKafkaError } from './errors.js';
 export { InMemoryTxnLog } from './txn-log.js';
 export type { TxnLog } from './txn-log.js';
-export { decodeTxnRecord, encodeTxnRecord, encodeTxnKey, encodeTxnValue, LAST_PRODUCER_EPOCH_TAG } from './records.js';
+export {
+  decodeTxnRecord,
+  encodeTxnRecord,
+  encodeTxnKey,
+  encodeTxnValue,
+  LAST_PRODUCER_EPOCH_TAG,
+} from './records.js';
 export type { EncodedRecord, StoredTxn, TxnLogRecord } from './records.js';
 export { TXN_STATES, tpKey } from './types.js';
 export type * from './types.js';

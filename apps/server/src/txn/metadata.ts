@@ -112,7 +112,9 @@ export class TxnMetadata {
   /** The prepared transition's record is durable: the durable fields become `to` (checked as Kafka's completeTransitionTo). */
   complete(to: StoredTxn): void {
     if (this.pending !== to.state)
-      throw new Error(`${this.transactionalId}: completing ${to.state} while ${String(this.pending)} is pending`);
+      throw new Error(
+        `${this.transactionalId}: completing ${to.state} while ${String(this.pending)} is pending`,
+      );
     const problem = this.transitionProblem(to);
     if (problem !== undefined)
       throw new Error(`${this.transactionalId}: transition ${this.state} -> ${to.state}: ${problem}`);

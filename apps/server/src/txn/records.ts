@@ -112,7 +112,10 @@ function decodeTxnValue(data: Uint8Array): StoredTxn {
   const r = new Reader(view(data));
   const version = r.int16();
   if (version !== 0 && version !== 1)
-    throw new TxnError(TxnErrorCode.CORRUPT_RECORD, `transaction log value version ${version} is not supported`);
+    throw new TxnError(
+      TxnErrorCode.CORRUPT_RECORD,
+      `transaction log value version ${version} is not supported`,
+    );
   const flex = version >= 1;
   const producerId = r.int64();
   const producerEpoch = r.int16();
@@ -129,7 +132,8 @@ function decodeTxnValue(data: Uint8Array): StoredTxn {
     return { topic, ids };
   });
   if (state !== 'Empty')
-    for (const t of topics ?? []) for (const partition of t.ids) partitions.push({ topic: t.topic, partition });
+    for (const t of topics ?? [])
+      for (const partition of t.ids) partitions.push({ topic: t.topic, partition });
   const lastUpdateMs = Number(r.int64());
   const startMs = Number(r.int64());
   let lastProducerId = -1n;
@@ -161,7 +165,10 @@ export function decodeTxnRecord(key: Uint8Array, value: Uint8Array | null): TxnL
     const r = new Reader(view(key));
     const version = r.int16();
     if (version !== 0)
-      throw new TxnError(TxnErrorCode.CORRUPT_RECORD, `transaction log key version ${version} is not supported`);
+      throw new TxnError(
+        TxnErrorCode.CORRUPT_RECORD,
+        `transaction log key version ${version} is not supported`,
+      );
     const transactionalId = r.string(false);
     return { transactionalId, value: value === null ? null : decodeTxnValue(value) };
   } catch (e) {

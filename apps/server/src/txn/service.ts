@@ -145,7 +145,10 @@ export class RoutedTxnVerifier implements TxnVerifier {
     if (node === this.options.nodeId && local !== undefined) return local.verify(req);
     if (node < 0 || node === this.options.nodeId)
       return Promise.reject(
-        new KafkaError('COORDINATOR_NOT_AVAILABLE', `no coordinator for transactional id ${req.transactionalId}`),
+        new KafkaError(
+          'COORDINATOR_NOT_AVAILABLE',
+          `no coordinator for transactional id ${req.transactionalId}`,
+        ),
       );
     return this.options.remote === undefined ? Promise.resolve() : this.options.remote(node, req);
   }
@@ -249,7 +252,10 @@ export async function startTxnService(options: TxnServiceOptions): Promise<TxnSe
   await Promise.all(initial);
   initial = undefined;
   options.logger.info(
-    { partitions: coordinator.ownedPartitions().length, transactionalIds: coordinator.transactionalIdCount() },
+    {
+      partitions: coordinator.ownedPartitions().length,
+      transactionalIds: coordinator.transactionalIdCount(),
+    },
     'transaction coordinator ready',
   );
   return {

@@ -263,7 +263,11 @@ test('a transactional id is coordinated by the leader of its __transaction_state
     // FindCoordinator creates __transaction_state; its partitions elect leaders, then the answer names one.
     let coordinator = -1;
     for (let i = 0; i < 200 && coordinator < 0; i++) {
-      const r = await c.request(ApiKey.FindCoordinator, 4, { key: '', keyType: 1, coordinatorKeys: ['tx-cluster'] });
+      const r = await c.request(ApiKey.FindCoordinator, 4, {
+        key: '',
+        keyType: 1,
+        coordinatorKeys: ['tx-cluster'],
+      });
       const found = r.coordinators[0];
       if (found?.errorCode === 0) coordinator = found.nodeId;
       else await new Promise((res) => setTimeout(res, 50));
@@ -292,7 +296,11 @@ test('a transactional id is coordinated by the leader of its __transaction_state
     clients.push(elsewhere);
     expect((await init(elsewhere)).errorCode).toBe(16); // NOT_COORDINATOR: the client looks it up again
     const d = await at.request(ApiKey.DescribeTransactions, 0, { transactionalIds: ['tx-cluster'] });
-    expect(d.transactionStates[0]).toMatchObject({ errorCode: 0, transactionState: 'Empty', producerId: r.producerId });
+    expect(d.transactionStates[0]).toMatchObject({
+      errorCode: 0,
+      transactionState: 'Empty',
+      producerId: r.producerId,
+    });
   } finally {
     for (const x of clients) x.close();
   }

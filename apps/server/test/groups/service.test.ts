@@ -5,7 +5,12 @@
 import type { GroupPartitions } from '../../src/groups/service.js';
 import { startGroupService } from '../../src/groups/service.js';
 import { InMemoryOffsetLog } from '../../src/groups/index.js';
-import type { EncodedRecord, OffsetLog, OffsetLogEntry, TransactionalAppend } from '../../src/groups/index.js';
+import type {
+  EncodedRecord,
+  OffsetLog,
+  OffsetLogEntry,
+  TransactionalAppend,
+} from '../../src/groups/index.js';
 import { ManualScheduler } from '../../src/infra.js';
 import { silentLogger } from '../../src/logger.js';
 import type { LeadershipListener } from '../../src/services/partition-manager.js';

@@ -27,10 +27,23 @@ function txnCommit(
   offsets: Array<[string, number, bigint]>,
   over: Partial<TxnOffsetCommitRequest> = {},
 ): TxnOffsetCommitRequest {
-  const topics = new Map<string, Array<{ partitionIndex: number; committedOffset: bigint; committedLeaderEpoch: number; committedMetadata: string | null }>>();
+  const topics = new Map<
+    string,
+    Array<{
+      partitionIndex: number;
+      committedOffset: bigint;
+      committedLeaderEpoch: number;
+      committedMetadata: string | null;
+    }>
+  >();
   for (const [t, p, o] of offsets) {
     const list = topics.get(t) ?? [];
-    list.push({ partitionIndex: p, committedOffset: o, committedLeaderEpoch: -1, committedMetadata: `m${o}` });
+    list.push({
+      partitionIndex: p,
+      committedOffset: o,
+      committedLeaderEpoch: -1,
+      committedMetadata: `m${o}`,
+    });
     topics.set(t, list);
   }
   return {
@@ -84,7 +97,13 @@ async function plainCommit(h: Harness, groupId: string, topic: string, partition
       {
         name: topic,
         partitions: [
-          { partitionIndex: partition, committedOffset: offset, committedLeaderEpoch: -1, commitTimestampMs: -1, committedMetadata: null },
+          {
+            partitionIndex: partition,
+            committedOffset: offset,
+            committedLeaderEpoch: -1,
+            commitTimestampMs: -1,
+            committedMetadata: null,
+          },
         ],
       },
     ],
@@ -100,14 +119,31 @@ async function reload(h: Harness): Promise<Harness> {
 it('pending until the commit marker: invisible, require_stable is UNSTABLE_OFFSET_COMMIT; then committed', async () => {
   const h = await harness();
   await plainCommit(h, 'g', 't', 1, 3n);
-  const r = await h.coordinator.commitTxnOffsets(txnCommit('g', P1, [['t', 0, 10n], ['t', 1, 11n]]));
+  const r = await h.coordinator.commitTxnOffsets(
+    txnCommit('g', P1, [
+      ['t', 0, 10n],
+      ['t', 1, 11n],
+    ]),
+  );
   expect(errors(r)).toEqual(['NONE', 'NONE']);
   // Written as one transactional batch of the producer.
   const entries: OffsetLogEntry[] = [];
   for await (const e of h.log.readAll(h.coordinator.partitionFor('g'))) entries.push(e);
   expect(entries.filter((e) => e.kind === 'record' && e.producerId === P1).length).toBe(2);
-  expect(fetch(h, 'g', false, [['t', 0], ['t', 1], ['t', 2]])).toEqual({ 't-0': '-1', 't-1': '3', 't-2': '-1' });
-  expect(fetch(h, 'g', true, [['t', 0], ['t', 1], ['t', 2]])).toEqual({
+  expect(
+    fetch(h, 'g', false, [
+      ['t', 0],
+      ['t', 1],
+      ['t', 2],
+    ]),
+  ).toEqual({ 't-0': '-1', 't-1': '3', 't-2': '-1' });
+  expect(
+    fetch(h, 'g', true, [
+      ['t', 0],
+      ['t', 1],
+      ['t', 2],
+    ]),
+  ).toEqual({
     't-0': 'UNSTABLE_OFFSET_COMMIT',
     't-1': 'UNSTABLE_OFFSET_COMMIT',
     't-2': '-1',
@@ -115,8 +151,17 @@ it('pending until the commit marker: invisible, require_stable is UNSTABLE_OFFSE
   marker(h, 'g', P2, true); // another producer's marker changes nothing here
   expect(fetch(h, 'g', true, [['t', 0]])).toEqual({ 't-0': 'UNSTABLE_OFFSET_COMMIT' });
   marker(h, 'g', P1, true);
-  expect(fetch(h, 'g', true, [['t', 0], ['t', 1]])).toEqual({ 't-0': '10', 't-1': '11' });
-  expect(h.coordinator.fetchOffsets({ groupId: 'g', topics: null, requireStable: true }).topics[0]?.partitions.map((p) => p.metadata)).toEqual(['m10', 'm11']);
+  expect(
+    fetch(h, 'g', true, [
+      ['t', 0],
+      ['t', 1],
+    ]),
+  ).toEqual({ 't-0': '10', 't-1': '11' });
+  expect(
+    h.coordinator
+      .fetchOffsets({ groupId: 'g', topics: null, requireStable: true })
+      .topics[0]?.partitions.map((p) => p.metadata),
+  ).toEqual(['m10', 'm11']);
 });
 
 it('the abort marker drops them; the committed offsets stay', async () => {
@@ -134,10 +179,20 @@ it('the abort marker drops them; the committed offsets stay', async () => {
 
 it("a newer commit wins (Kafka's rule): a plain commit after the transactional one, or another transaction's newer one", async () => {
   const h = await harness();
-  await h.coordinator.commitTxnOffsets(txnCommit('g', P1, [['t', 0, 10n], ['t', 1, 10n]]));
+  await h.coordinator.commitTxnOffsets(
+    txnCommit('g', P1, [
+      ['t', 0, 10n],
+      ['t', 1, 10n],
+    ]),
+  );
   await plainCommit(h, 'g', 't', 0, 20n); // written after P1's: P1's offset for t-0 must not overwrite it
   marker(h, 'g', P1, true);
-  expect(fetch(h, 'g', true, [['t', 0], ['t', 1]])).toEqual({ 't-0': '20', 't-1': '10' });
+  expect(
+    fetch(h, 'g', true, [
+      ['t', 0],
+      ['t', 1],
+    ]),
+  ).toEqual({ 't-0': '20', 't-1': '10' });
   // Two transactions on t-2: P1 writes first, P2 second; P2 commits first, then P1 — P2's stays.
   await h.coordinator.commitTxnOffsets(txnCommit('g', P1, [['t', 2, 100n]]));
   await h.coordinator.commitTxnOffsets(txnCommit('g', P2, [['t', 2, 200n]]));
@@ -147,7 +202,13 @@ it("a newer commit wins (Kafka's rule): a plain commit after the transactional o
   expect(fetch(h, 'g', true, [['t', 2]])).toEqual({ 't-2': '200' });
   // The same replayed.
   const again = await reload(h);
-  expect(fetch(again, 'g', true, [['t', 0], ['t', 1], ['t', 2]])).toEqual({ 't-0': '20', 't-1': '10', 't-2': '200' });
+  expect(
+    fetch(again, 'g', true, [
+      ['t', 0],
+      ['t', 1],
+      ['t', 2],
+    ]),
+  ).toEqual({ 't-0': '20', 't-1': '10', 't-2': '200' });
 });
 
 it('a load replays transactional batches and markers: pending stays pending, committed is committed', async () => {
@@ -158,13 +219,22 @@ it('a load replays transactional batches and markers: pending stays pending, com
   marker(h, 'g', P2, true);
   await plainCommit(h, 'g', 't', 5, 50n);
   const again = await reload(h);
-  const parts: Array<[string, number]> = [['t', 0], ['t', 1], ['t', 5]];
+  const parts: Array<[string, number]> = [
+    ['t', 0],
+    ['t', 1],
+    ['t', 5],
+  ];
   expect(fetch(again, 'g', true, parts)).toEqual(fetch(h, 'g', true, parts));
-  expect(fetch(again, 'g', true, parts)).toEqual({ 't-0': 'UNSTABLE_OFFSET_COMMIT', 't-1': '20', 't-5': '50' });
+  expect(fetch(again, 'g', true, parts)).toEqual({
+    't-0': 'UNSTABLE_OFFSET_COMMIT',
+    't-1': '20',
+    't-5': '50',
+  });
   // The reloaded coordinator completes the rest as markers arrive.
   marker(again, 'g', P1, false);
   expect(fetch(again, 'g', true, [['t', 0]])).toEqual({ 't-0': '-1' });
-  if (again.coordinator.partitionFor('h') !== again.coordinator.partitionFor('g')) marker(again, 'h', P2, true);
+  if (again.coordinator.partitionFor('h') !== again.coordinator.partitionFor('g'))
+    marker(again, 'h', P2, true);
   expect(fetch(again, 'h', true, [['t', 0]])).toEqual({ 't-0': '30' });
 });
 
@@ -221,7 +291,9 @@ it('checks the member as Kafka does, and answers what the partition refused', as
   const one = (over: Partial<TxnOffsetCommitRequest>) =>
     h.coordinator.commitTxnOffsets(txnCommit('g', P1, [['t', 0, 1n]], over)).then(errors);
   expect(await one({ memberId: 'nobody', generationId: j.generationId })).toEqual(['UNKNOWN_MEMBER_ID']);
-  expect(await one({ memberId: j.memberId, generationId: j.generationId + 1 })).toEqual(['ILLEGAL_GENERATION']);
+  expect(await one({ memberId: j.memberId, generationId: j.generationId + 1 })).toEqual([
+    'ILLEGAL_GENERATION',
+  ]);
   const s = await h.coordinator.joinGroup(joinReq('gs', { groupInstanceId: 'i1' }));
   expect(s.errorCode).toBe('NONE');
   const inGs = (over: Partial<TxnOffsetCommitRequest>) =>
@@ -229,7 +301,9 @@ it('checks the member as Kafka does, and answers what the partition refused', as
   expect(await inGs({ groupInstanceId: 'i1', memberId: 'other', generationId: s.generationId })).toEqual([
     'FENCED_INSTANCE_ID',
   ]);
-  expect(await inGs({ groupInstanceId: 'i1', memberId: s.memberId, generationId: s.generationId })).toEqual(['NONE']);
+  expect(await inGs({ groupInstanceId: 'i1', memberId: s.memberId, generationId: s.generationId })).toEqual([
+    'NONE',
+  ]);
   expect(await one({ memberId: j.memberId, generationId: j.generationId })).toEqual(['NONE']);
   // Without a member (generation -1), a transaction may commit even while the group has members.
   expect(await one({})).toEqual(['NONE']);
@@ -242,7 +316,9 @@ it('checks the member as Kafka does, and answers what the partition refused', as
     errors(
       await h.coordinator.commitTxnOffsets({
         ...big,
-        topics: [{ name: 't', partitions: [{ ...topic.partitions[0]!, committedMetadata: 'x'.repeat(5000) }] }],
+        topics: [
+          { name: 't', partitions: [{ ...topic.partitions[0]!, committedMetadata: 'x'.repeat(5000) }] },
+        ],
       }),
     ),
   ).toEqual(['OFFSET_METADATA_TOO_LARGE']);
@@ -266,7 +342,12 @@ it('compaction waits while transactional offsets are pending, then runs', async 
   await settle();
   expect(h.log.recordCount(0)).toBeLessThan(10);
   const again = await reload(h);
-  expect(fetch(again, 'g', true, [['t', 0], ['t', 1]])).toEqual({ 't-0': '1', 't-1': '99' });
+  expect(
+    fetch(again, 'g', true, [
+      ['t', 0],
+      ['t', 1],
+    ]),
+  ).toEqual({ 't-0': '1', 't-1': '99' });
 });
 
 it('DeleteGroups drops the pending offsets; expiry leaves a group with pending offsets alone', async () => {

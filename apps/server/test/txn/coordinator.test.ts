@@ -12,8 +12,13 @@ afterEach(() => {
   expect(takeViolations()).toEqual([]);
 });
 
-const init = (c: TransactionCoordinator, id: string, timeoutMs = 60_000, producerId = -1n, producerEpoch = -1) =>
-  c.initProducerId({ transactionalId: id, transactionTimeoutMs: timeoutMs, producerId, producerEpoch });
+const init = (
+  c: TransactionCoordinator,
+  id: string,
+  timeoutMs = 60_000,
+  producerId = -1n,
+  producerEpoch = -1,
+) => c.initProducerId({ transactionalId: id, transactionTimeoutMs: timeoutMs, producerId, producerEpoch });
 
 async function ongoing(c: TransactionCoordinator, id: string, partitions = [tp('t', 0), tp('t', 1)]) {
   const p = await init(c, id);
@@ -51,7 +56,11 @@ describe('InitProducerId', () => {
     expect((await init(c, 'a', 1000, 5n, -1)).errorCode).toBe('INVALID_REQUEST');
     expect((await init(c, 'a', 1000, -1n, 3)).errorCode).toBe('INVALID_REQUEST');
     c.unloadPartition(c.partitionFor('a'));
-    expect(await init(c, 'a', 1000)).toEqual({ errorCode: 'NOT_COORDINATOR', producerId: -1n, producerEpoch: -1 });
+    expect(await init(c, 'a', 1000)).toEqual({
+      errorCode: 'NOT_COORDINATOR',
+      producerId: -1n,
+      producerEpoch: -1,
+    });
   });
 
   it('answers COORDINATOR_LOAD_IN_PROGRESS while its partition loads', async () => {
@@ -69,9 +78,9 @@ describe('InitProducerId', () => {
     (c as unknown as { log: typeof slow }).log = slow;
     const loading = c.loadPartition(c.partitionFor('a'), 1);
     expect((await init(c, 'a')).errorCode).toBe('COORDINATOR_LOAD_IN_PROGRESS');
-    expect(c.listTransactions({ stateFilters: [], producerIdFilters: [], durationFilterMs: -1 }).errorCode).toBe(
-      'COORDINATOR_LOAD_IN_PROGRESS',
-    );
+    expect(
+      c.listTransactions({ stateFilters: [], producerIdFilters: [], durationFilterMs: -1 }).errorCode,
+    ).toBe('COORDINATOR_LOAD_IN_PROGRESS');
     release();
     await loading;
     expect((await init(c, 'a')).errorCode).toBe('NONE');
@@ -108,10 +117,18 @@ describe('InitProducerId', () => {
     const probe = await harness({}, { load: false });
     log.inject(probe.coordinator.partitionFor('a'), encodeTxnRecord({ transactionalId: 'a', value: state }));
     const { coordinator: c } = await harness({}, { log });
-    expect(await init(c, 'a', 1000, 7n, 32766)).toEqual({ errorCode: 'NONE', producerId: 1000n, producerEpoch: 0 });
+    expect(await init(c, 'a', 1000, 7n, 32766)).toEqual({
+      errorCode: 'NONE',
+      producerId: 1000n,
+      producerEpoch: 0,
+    });
     expect(c.inspect('a')).toMatchObject({ lastProducerId: 7n, lastProducerEpoch: 32766 });
     // The producer retries with its old id and exhausted epoch (the answer was lost): valid, same result.
-    expect(await init(c, 'a', 1000, 7n, 32766)).toEqual({ errorCode: 'NONE', producerId: 1000n, producerEpoch: 0 });
+    expect(await init(c, 'a', 1000, 7n, 32766)).toEqual({
+      errorCode: 'NONE',
+      producerId: 1000n,
+      producerEpoch: 0,
+    });
   });
 
   it('an ongoing transaction is aborted with the epoch bumped first (CONCURRENT_TRANSACTIONS meanwhile)', async () => {
@@ -119,7 +136,11 @@ describe('InitProducerId', () => {
     const old = await ongoing(c, 'a');
     markers.hold();
     expect((await init(c, 'a')).errorCode).toBe('CONCURRENT_TRANSACTIONS');
-    expect(c.inspect('a')).toMatchObject({ state: 'PrepareAbort', producerEpoch: 1, pending: 'CompleteAbort' });
+    expect(c.inspect('a')).toMatchObject({
+      state: 'PrepareAbort',
+      producerEpoch: 1,
+      pending: 'CompleteAbort',
+    });
     expect((await init(c, 'a')).errorCode).toBe('CONCURRENT_TRANSACTIONS'); // markers being written
     markers.release();
     await settle();
@@ -130,7 +151,13 @@ describe('InitProducerId', () => {
       },
     ]);
     expect(await init(c, 'a')).toEqual({ errorCode: 'NONE', producerId: 1000n, producerEpoch: 2 });
-    expect(written(log, c, 'a')).toEqual(['Empty@0', 'Ongoing@0', 'PrepareAbort@1', 'CompleteAbort@1', 'Empty@2']);
+    expect(written(log, c, 'a')).toEqual([
+      'Empty@0',
+      'Ongoing@0',
+      'PrepareAbort@1',
+      'CompleteAbort@1',
+      'Empty@2',
+    ]);
     // The zombie (epoch 0) is fenced everywhere.
     expect(await c.endTxn({ ...old, commit: true })).toBe('PRODUCER_FENCED');
     expect(await c.addPartitions({ ...old, partitions: [tp('t', 2)] })).toBe('PRODUCER_FENCED');
@@ -161,7 +188,10 @@ describe('AddPartitionsToTxn, verification, EndTxn', () => {
     expect(await c.endTxn({ ...p, commit: true })).toBe('CONCURRENT_TRANSACTIONS');
     expect(await c.endTxn({ ...p, commit: false })).toBe('CONCURRENT_TRANSACTIONS');
     expect(await c.addPartitions({ ...p, partitions: [tp('v', 0)] })).toBe('CONCURRENT_TRANSACTIONS');
-    expect(c.describeTransactions(['a'])[0]).toMatchObject({ state: 'PrepareCommit', partitions: [tp('t', 0), tp('u', 3)] });
+    expect(c.describeTransactions(['a'])[0]).toMatchObject({
+      state: 'PrepareCommit',
+      partitions: [tp('t', 0), tp('u', 3)],
+    });
     markers.release();
     await settle();
     expect(markers.calls).toEqual([
@@ -170,7 +200,13 @@ describe('AddPartitionsToTxn, verification, EndTxn', () => {
         partitions: ['t-0', 'u-3'],
       },
     ]);
-    expect(written(log, c, 'a')).toEqual(['Empty@0', 'Ongoing@0', 'Ongoing@0', 'PrepareCommit@0', 'CompleteCommit@0']);
+    expect(written(log, c, 'a')).toEqual([
+      'Empty@0',
+      'Ongoing@0',
+      'Ongoing@0',
+      'PrepareCommit@0',
+      'CompleteCommit@0',
+    ]);
     expect(c.inspect('a')).toMatchObject({ state: 'CompleteCommit', partitions: [], pending: undefined });
     // Retries answer as the first did; the other outcome is refused.
     expect(await c.endTxn({ ...p, commit: true })).toBe('NONE');
@@ -221,7 +257,9 @@ describe('AddPartitionsToTxn, verification, EndTxn', () => {
     const req = { ...p, topic: 't', partition: 0 };
     await expect(c.verify(req)).resolves.toBeUndefined();
     await expect(c.verify({ ...req, partition: 1 })).rejects.toMatchObject({ code: 'INVALID_TXN_STATE' });
-    await expect(c.verify({ ...req, producerEpoch: 1 })).rejects.toMatchObject({ code: 'INVALID_PRODUCER_EPOCH' });
+    await expect(c.verify({ ...req, producerEpoch: 1 })).rejects.toMatchObject({
+      code: 'INVALID_PRODUCER_EPOCH',
+    });
     await expect(c.verify({ ...req, transactionalId: 'zz' })).rejects.toBeInstanceOf(KafkaError);
     markers.hold();
     await c.endTxn({ ...p, commit: true });
@@ -238,7 +276,12 @@ describe('markers', () => {
   it('retries the partitions that failed (with backoff), not the others; a throwing writer retries all', async () => {
     const { coordinator: c, clock, markers } = await harness({ markerRetryBackoffMs: 100 });
     const p = await ongoing(c, 'a', [tp('t', 0), tp('t', 1), tp('t', 2)]);
-    markers.answer = (x, call) => (call === 0 && x.partition === 1 ? 'NOT_LEADER_OR_FOLLOWER' : call === 0 && x.partition === 2 ? 'REQUEST_TIMED_OUT' : 'NONE');
+    markers.answer = (x, call) =>
+      call === 0 && x.partition === 1
+        ? 'NOT_LEADER_OR_FOLLOWER'
+        : call === 0 && x.partition === 2
+          ? 'REQUEST_TIMED_OUT'
+          : 'NONE';
     expect(await c.endTxn({ ...p, commit: true })).toBe('NONE');
     await settle();
     expect(markers.calls.map((x) => x.partitions)).toEqual([['t-0', 't-1', 't-2']]);
@@ -250,10 +293,17 @@ describe('markers', () => {
     markers.throwNext = true;
     clock.advance(1);
     await settle();
-    expect(markers.calls.map((x) => x.partitions)).toEqual([['t-0', 't-1', 't-2'], ['t-1', 't-2']]);
+    expect(markers.calls.map((x) => x.partitions)).toEqual([
+      ['t-0', 't-1', 't-2'],
+      ['t-1', 't-2'],
+    ]);
     clock.advance(200); // doubled
     await settle();
-    expect(markers.calls.map((x) => x.partitions)).toEqual([['t-0', 't-1', 't-2'], ['t-1', 't-2'], ['t-1', 't-2']]);
+    expect(markers.calls.map((x) => x.partitions)).toEqual([
+      ['t-0', 't-1', 't-2'],
+      ['t-1', 't-2'],
+      ['t-1', 't-2'],
+    ]);
     expect(c.inspect('a')?.state).toBe('CompleteCommit');
   });
 
@@ -359,10 +409,18 @@ describe('the transaction log', () => {
     markers.hold();
     const d = await ongoing(c, 'd');
     await c.endTxn({ ...d, commit: false });
-    const live = ['a', 'b', 'c', 'd'].map((id) => ({ ...c.inspect(id), pending: undefined, markersPending: undefined }));
+    const live = ['a', 'b', 'c', 'd'].map((id) => ({
+      ...c.inspect(id),
+      pending: undefined,
+      markersPending: undefined,
+    }));
     const { coordinator: again } = await harness({}, { log, markers: new FakeMarkerWriter() });
     await settle();
-    const replayed = ['a', 'b', 'c', 'd'].map((id) => ({ ...again.inspect(id), pending: undefined, markersPending: undefined }));
+    const replayed = ['a', 'b', 'c', 'd'].map((id) => ({
+      ...again.inspect(id),
+      pending: undefined,
+      markersPending: undefined,
+    }));
     // d was in PrepareAbort: the new coordinator completed it.
     expect(replayed.slice(0, 3)).toEqual(live.slice(0, 3));
     expect(again.inspect('d')?.state).toBe('CompleteAbort');
@@ -402,12 +460,20 @@ describe('failover', () => {
     const b = await harness({}, { log, markers: newMarkers, nextProducerId: next, coordinatorEpoch: 2 });
     await settle();
     expect(newMarkers.calls).toEqual([
-      { marker: { producerId: 1000n, producerEpoch: 0, commit: true, coordinatorEpoch: 2 }, partitions: ['t-0', 't-1'] },
+      {
+        marker: { producerId: 1000n, producerEpoch: 0, commit: true, coordinatorEpoch: 2 },
+        partitions: ['t-0', 't-1'],
+      },
     ]);
     expect(b.coordinator.inspect('x')?.state).toBe('CompleteCommit');
     oldMarkers.release(); // the old coordinator's markers come back: it does nothing more
     await settle();
-    expect(written(log, b.coordinator, 'x')).toEqual(['Empty@0', 'Ongoing@0', 'PrepareCommit@0', 'CompleteCommit@0']);
+    expect(written(log, b.coordinator, 'x')).toEqual([
+      'Empty@0',
+      'Ongoing@0',
+      'PrepareCommit@0',
+      'CompleteCommit@0',
+    ]);
     expect(await b.coordinator.endTxn({ ...p, commit: true })).toBe('NONE');
     expect(await a.coordinator.endTxn({ ...p, commit: true })).toBe('NOT_COORDINATOR');
   });
@@ -435,7 +501,12 @@ describe('timeouts and expiration', () => {
     expect(c.inspect('a')?.state).toBe('Ongoing'); // 10 s < 15 s
     clock.advance(10_000);
     await settle();
-    expect(markers.calls[0]?.marker).toEqual({ producerId: 1000n, producerEpoch: 1, commit: false, coordinatorEpoch: 1 });
+    expect(markers.calls[0]?.marker).toEqual({
+      producerId: 1000n,
+      producerEpoch: 1,
+      commit: false,
+      coordinatorEpoch: 1,
+    });
     expect(c.inspect('a')).toMatchObject({ state: 'CompleteAbort', producerEpoch: 1 });
     expect(written(log, c, 'a')).toEqual(['Empty@0', 'Ongoing@0', 'PrepareAbort@1', 'CompleteAbort@1']);
     expect(await c.endTxn({ ...p, commit: true })).toBe('PRODUCER_FENCED');
@@ -444,7 +515,11 @@ describe('timeouts and expiration', () => {
   });
 
   it('an id idle for transactional.id.expiration.ms is removed by a tombstone; an active one is kept', async () => {
-    const { coordinator: c, clock, log } = await harness({
+    const {
+      coordinator: c,
+      clock,
+      log,
+    } = await harness({
       transactionalIdExpirationMs: 100_000,
       removeExpiredIntervalMs: 60_000,
       abortTimedOutIntervalMs: 1_000_000,
@@ -473,9 +548,9 @@ describe('limits', () => {
     await init(c, 'b');
     expect((await init(c, 'c')).errorCode).toBe('COORDINATOR_NOT_AVAILABLE');
     const p = { transactionalId: 'a', producerId: 1000n, producerEpoch: 0 };
-    expect(await c.addPartitions({ ...p, partitions: [tp('t', 0), tp('t', 1), tp('t', 2), tp('t', 3)] })).toBe(
-      'INVALID_REQUEST',
-    );
+    expect(
+      await c.addPartitions({ ...p, partitions: [tp('t', 0), tp('t', 1), tp('t', 2), tp('t', 3)] }),
+    ).toBe('INVALID_REQUEST');
     expect(await c.addPartitions({ ...p, partitions: [tp('t', 0), tp('t', 1), tp('t', 2)] })).toBe('NONE');
   });
 
@@ -560,7 +635,12 @@ describe('replay equals live', () => {
   it.each([1, 2, 3, 4, 5])('seed %i: random requests, failures and timeouts, then a reload', async (seed) => {
     const rnd = prng(seed);
     const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)] as T;
-    const { coordinator: c, clock, log, markers } = await harness({
+    const {
+      coordinator: c,
+      clock,
+      log,
+      markers,
+    } = await harness({
       numPartitions: 2,
       compactionMinRecords: 25,
       abortTimedOutIntervalMs: 1000,
@@ -577,7 +657,8 @@ describe('replay equals live', () => {
       switch (pick(['init', 'add', 'add', 'end', 'time'] as const)) {
         case 'init': {
           const r = await init(c, id, 3000);
-          if (r.errorCode === 'NONE') producers.set(id, { producerId: r.producerId, producerEpoch: r.producerEpoch });
+          if (r.errorCode === 'NONE')
+            producers.set(id, { producerId: r.producerId, producerEpoch: r.producerEpoch });
           break;
         }
         case 'add':

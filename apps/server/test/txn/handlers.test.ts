@@ -13,7 +13,9 @@ let dataDir: string;
 let c: RawClient;
 
 beforeAll(async () => {
-  const b = await startBroker({ broker: { transactionStateNumPartitions: 3, transactionMaxTimeoutMs: 120_000 } });
+  const b = await startBroker({
+    broker: { transactionStateNumPartitions: 3, transactionMaxTimeoutMs: 120_000 },
+  });
   stop = b.stop;
   dataDir = b.dataDir;
   c = await RawClient.connect(b.broker.kafkaPort);
@@ -32,7 +34,13 @@ afterAll(async () => {
   removeDir(dataDir);
 });
 
-function init(version: number, transactionalId: string | null, producerId = -1n, producerEpoch = -1, timeoutMs = 60_000) {
+function init(
+  version: number,
+  transactionalId: string | null,
+  producerId = -1n,
+  producerEpoch = -1,
+  timeoutMs = 60_000,
+) {
   return c.request(ApiKey.InitProducerId, version, {
     transactionalId,
     transactionTimeoutMs: timeoutMs,
@@ -41,7 +49,13 @@ function init(version: number, transactionalId: string | null, producerId = -1n,
   });
 }
 
-function addV3(version: number, transactionalId: string, producerId: bigint, producerEpoch: number, topics: Array<{ name: string; partitions: number[] }>) {
+function addV3(
+  version: number,
+  transactionalId: string,
+  producerId: bigint,
+  producerEpoch: number,
+  topics: Array<{ name: string; partitions: number[] }>,
+) {
   return c.request(ApiKey.AddPartitionsToTxn, version, {
     transactions: [],
     v3AndBelowTransactionalId: transactionalId,
@@ -51,9 +65,16 @@ function addV3(version: number, transactionalId: string, producerId: bigint, pro
   });
 }
 
-const codesOf = (r: { resultsByTopicV3AndBelow: Array<{ name: string; resultsByPartition: Array<{ partitionIndex: number; partitionErrorCode: number }> }> }) =>
+const codesOf = (r: {
+  resultsByTopicV3AndBelow: Array<{
+    name: string;
+    resultsByPartition: Array<{ partitionIndex: number; partitionErrorCode: number }>;
+  }>;
+}) =>
   Object.fromEntries(
-    r.resultsByTopicV3AndBelow.flatMap((t) => t.resultsByPartition.map((p) => [`${t.name}-${p.partitionIndex}`, p.partitionErrorCode])),
+    r.resultsByTopicV3AndBelow.flatMap((t) =>
+      t.resultsByPartition.map((p) => [`${t.name}-${p.partitionIndex}`, p.partitionErrorCode]),
+    ),
   );
 
 async function describe1(id: string) {
@@ -116,11 +137,20 @@ it('InitProducerId with a transactional id: a producer id at epoch 0, then bumps
 
 it('AddPartitionsToTxn v0–v3: added and recorded; unknown partitions stop the request; fencing by version', async () => {
   const p = await init(3, 'tx-add');
-  expect(codesOf(await addV3(3, 'tx-add', p.producerId, 0, [{ name: 'tt', partitions: [0, 1, 1] }]))).toEqual({
-    'tt-0': 0,
-    'tt-1': 0,
-  });
-  expect(codesOf(await addV3(1, 'tx-add', p.producerId, 0, [{ name: 'tt', partitions: [2] }, { name: 'nope', partitions: [0] }]))).toEqual({
+  expect(codesOf(await addV3(3, 'tx-add', p.producerId, 0, [{ name: 'tt', partitions: [0, 1, 1] }]))).toEqual(
+    {
+      'tt-0': 0,
+      'tt-1': 0,
+    },
+  );
+  expect(
+    codesOf(
+      await addV3(1, 'tx-add', p.producerId, 0, [
+        { name: 'tt', partitions: [2] },
+        { name: 'nope', partitions: [0] },
+      ]),
+    ),
+  ).toEqual({
     'tt-2': ErrorCode.OPERATION_NOT_ATTEMPTED,
     'nope-0': ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
   });
@@ -149,8 +179,20 @@ it('AddPartitionsToTxn v4+: several transactions, verify_only answers without ad
   const q = await init(4, 'tx-verify2');
   const r = await c.request(ApiKey.AddPartitionsToTxn, 5, {
     transactions: [
-      { transactionalId: 'tx-verify', producerId: p.producerId, producerEpoch: 0, verifyOnly: false, topics: [{ name: 'tt', partitions: [0] }] },
-      { transactionalId: 'tx-verify2', producerId: q.producerId, producerEpoch: 0, verifyOnly: true, topics: [{ name: 'tt', partitions: [0] }] },
+      {
+        transactionalId: 'tx-verify',
+        producerId: p.producerId,
+        producerEpoch: 0,
+        verifyOnly: false,
+        topics: [{ name: 'tt', partitions: [0] }],
+      },
+      {
+        transactionalId: 'tx-verify2',
+        producerId: q.producerId,
+        producerEpoch: 0,
+        verifyOnly: true,
+        topics: [{ name: 'tt', partitions: [0] }],
+      },
     ],
     v3AndBelowTransactionalId: '',
     v3AndBelowProducerId: 0n,
@@ -158,13 +200,24 @@ it('AddPartitionsToTxn v4+: several transactions, verify_only answers without ad
     v3AndBelowTopics: [],
   });
   expect(r.errorCode).toBe(0);
-  expect(r.resultsByTransaction.map((t) => [t.transactionalId, t.topicResults[0]?.resultsByPartition[0]?.partitionErrorCode])).toEqual([
+  expect(
+    r.resultsByTransaction.map((t) => [
+      t.transactionalId,
+      t.topicResults[0]?.resultsByPartition[0]?.partitionErrorCode,
+    ]),
+  ).toEqual([
     ['tx-verify', 0],
     ['tx-verify2', ErrorCode.INVALID_TXN_STATE],
   ]);
   const v = await c.request(ApiKey.AddPartitionsToTxn, 4, {
     transactions: [
-      { transactionalId: 'tx-verify', producerId: p.producerId, producerEpoch: 0, verifyOnly: true, topics: [{ name: 'tt', partitions: [0, 1] }] },
+      {
+        transactionalId: 'tx-verify',
+        producerId: p.producerId,
+        producerEpoch: 0,
+        verifyOnly: true,
+        topics: [{ name: 'tt', partitions: [0, 1] }],
+      },
     ],
     v3AndBelowTransactionalId: '',
     v3AndBelowProducerId: 0n,
@@ -180,8 +233,26 @@ it('AddPartitionsToTxn v4+: several transactions, verify_only answers without ad
 
 it('AddOffsetsToTxn and TxnOffsetCommit: pending offsets answer require_stable with UNSTABLE_OFFSET_COMMIT', async () => {
   const p = await init(4, 'tx-offsets');
-  expect((await c.request(ApiKey.AddOffsetsToTxn, 3, { transactionalId: 'tx-offsets', producerId: p.producerId, producerEpoch: 0, groupId: 'tg' })).errorCode).toBe(0);
-  expect((await c.request(ApiKey.AddOffsetsToTxn, 1, { transactionalId: 'tx-offsets', producerId: p.producerId, producerEpoch: 9, groupId: 'tg' })).errorCode).toBe(ErrorCode.INVALID_PRODUCER_EPOCH);
+  expect(
+    (
+      await c.request(ApiKey.AddOffsetsToTxn, 3, {
+        transactionalId: 'tx-offsets',
+        producerId: p.producerId,
+        producerEpoch: 0,
+        groupId: 'tg',
+      })
+    ).errorCode,
+  ).toBe(0);
+  expect(
+    (
+      await c.request(ApiKey.AddOffsetsToTxn, 1, {
+        transactionalId: 'tx-offsets',
+        producerId: p.producerId,
+        producerEpoch: 9,
+        groupId: 'tg',
+      })
+    ).errorCode,
+  ).toBe(ErrorCode.INVALID_PRODUCER_EPOCH);
   const d = await describe1('tx-offsets');
   expect(d?.topics.map((t) => t.topic)).toEqual(['__consumer_offsets']);
   const commit = (version: number, offset: bigint, topic = 'tt') =>
@@ -193,13 +264,27 @@ it('AddOffsetsToTxn and TxnOffsetCommit: pending offsets answer require_stable w
       generationId: -1,
       memberId: '',
       groupInstanceId: null,
-      topics: [{ name: topic, partitions: [{ partitionIndex: 0, committedOffset: offset, committedLeaderEpoch: -1, committedMetadata: null }] }],
+      topics: [
+        {
+          name: topic,
+          partitions: [
+            { partitionIndex: 0, committedOffset: offset, committedLeaderEpoch: -1, committedMetadata: null },
+          ],
+        },
+      ],
     });
   expect((await commit(3, 5n)).topics[0]?.partitions[0]?.errorCode).toBe(0);
   expect((await commit(0, 6n)).topics[0]?.partitions[0]?.errorCode).toBe(0); // the next batch of the producer
-  expect((await commit(4, 7n, 'nope')).topics[0]?.partitions[0]?.errorCode).toBe(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+  expect((await commit(4, 7n, 'nope')).topics[0]?.partitions[0]?.errorCode).toBe(
+    ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+  );
   const fetch = (requireStable: boolean) =>
-    c.request(ApiKey.OffsetFetch, 7, { groupId: 'tg', topics: [{ name: 'tt', partitionIndexes: [0] }], requireStable, groups: [] });
+    c.request(ApiKey.OffsetFetch, 7, {
+      groupId: 'tg',
+      topics: [{ name: 'tt', partitionIndexes: [0] }],
+      requireStable,
+      groups: [],
+    });
   expect((await fetch(true)).topics[0]?.partitions[0]?.errorCode).toBe(ErrorCode.UNSTABLE_OFFSET_COMMIT);
   expect((await fetch(false)).topics[0]?.partitions[0]).toMatchObject({ errorCode: 0, committedOffset: -1n });
 });
@@ -207,9 +292,16 @@ it('AddOffsetsToTxn and TxnOffsetCommit: pending offsets answer require_stable w
 it('EndTxn: Prepare* answered, completed in the background; retries and the other outcome', async () => {
   const p = await init(3, 'tx-end');
   const end = (version: number, committed: boolean, producerEpoch = 0) =>
-    c.request(ApiKey.EndTxn, version, { transactionalId: 'tx-end', producerId: p.producerId, producerEpoch, committed });
+    c.request(ApiKey.EndTxn, version, {
+      transactionalId: 'tx-end',
+      producerId: p.producerId,
+      producerEpoch,
+      committed,
+    });
   expect((await end(3, true)).errorCode).toBe(ErrorCode.INVALID_TXN_STATE); // nothing added
-  expect(codesOf(await addV3(3, 'tx-end', p.producerId, 0, [{ name: 'tt', partitions: [0] }]))).toEqual({ 'tt-0': 0 });
+  expect(codesOf(await addV3(3, 'tx-end', p.producerId, 0, [{ name: 'tt', partitions: [0] }]))).toEqual({
+    'tt-0': 0,
+  });
   expect((await end(1, true, 3)).errorCode).toBe(ErrorCode.INVALID_PRODUCER_EPOCH);
   expect((await end(4, true, 3)).errorCode).toBe(ErrorCode.PRODUCER_FENCED);
   expect((await end(4, true)).errorCode).toBe(0);
@@ -222,12 +314,28 @@ it('DescribeTransactions and ListTransactions', async () => {
   expect(await describe1('tx-unknown')).toMatchObject({ errorCode: ErrorCode.TRANSACTIONAL_ID_NOT_FOUND });
   const p = await init(4, 'tx-list');
   await addV3(3, 'tx-list', p.producerId, 0, [{ name: 'tt', partitions: [2] }]);
-  const all = await c.request(ApiKey.ListTransactions, 1, { stateFilters: [], producerIdFilters: [], durationFilter: -1n });
+  const all = await c.request(ApiKey.ListTransactions, 1, {
+    stateFilters: [],
+    producerIdFilters: [],
+    durationFilter: -1n,
+  });
   expect(all.errorCode).toBe(0);
-  expect(all.transactionStates.map((t) => t.transactionalId)).toEqual(expect.arrayContaining(['tx-list', 'tx-end', 'tx-init']));
-  const ongoing = await c.request(ApiKey.ListTransactions, 0, { stateFilters: ['Ongoing', 'Nope'], producerIdFilters: [p.producerId], durationFilter: -1n });
+  expect(all.transactionStates.map((t) => t.transactionalId)).toEqual(
+    expect.arrayContaining(['tx-list', 'tx-end', 'tx-init']),
+  );
+  const ongoing = await c.request(ApiKey.ListTransactions, 0, {
+    stateFilters: ['Ongoing', 'Nope'],
+    producerIdFilters: [p.producerId],
+    durationFilter: -1n,
+  });
   expect(ongoing.unknownStateFilters).toEqual(['Nope']);
-  expect(ongoing.transactionStates).toEqual([{ transactionalId: 'tx-list', producerId: p.producerId, transactionState: 'Ongoing' }]);
-  const old = await c.request(ApiKey.ListTransactions, 1, { stateFilters: ['Ongoing'], producerIdFilters: [], durationFilter: 3_600_000n });
+  expect(ongoing.transactionStates).toEqual([
+    { transactionalId: 'tx-list', producerId: p.producerId, transactionState: 'Ongoing' },
+  ]);
+  const old = await c.request(ApiKey.ListTransactions, 1, {
+    stateFilters: ['Ongoing'],
+    producerIdFilters: [],
+    durationFilter: 3_600_000n,
+  });
   expect(old.transactionStates).toEqual([]);
 });

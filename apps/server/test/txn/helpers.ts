@@ -29,7 +29,8 @@ export class FakeMarkerWriter implements MarkerWriter {
       this.throwNext = false;
       return Promise.reject(new Error('writer failed'));
     }
-    const result = (): Map<string, string> => new Map(partitions.map((tp) => [tpKey(tp), this.answer(tp, call)]));
+    const result = (): Map<string, string> =>
+      new Map(partitions.map((tp) => [tpKey(tp), this.answer(tp, call)]));
     if (this.held !== undefined) {
       const held = this.held;
       return new Promise((resolve) => held.push(() => resolve(result())));

@@ -43,7 +43,12 @@ function fakePartitions(initial: Array<[number, number]>) {
   return { partitions, lead, listeners };
 }
 
-function start(partitions: TxnPartitions, clock: ManualScheduler, txnLog: TxnLog, markers = new FakeMarkerWriter()) {
+function start(
+  partitions: TxnPartitions,
+  clock: ManualScheduler,
+  txnLog: TxnLog,
+  markers = new FakeMarkerWriter(),
+) {
   let n = 100n;
   return startTxnService({
     partitions,
@@ -78,7 +83,12 @@ it('loads the partitions led here with their leader epoch, follows leadership, r
   expect(s.coordinator.ownedPartitions()).toEqual([0, 2]);
   // Markers carry the partition's leader epoch.
   const id = ['a', 'b', 'c', 'd', 'e'].find((x) => s.coordinator.partitionFor(x) === 2) ?? '';
-  const r = await s.coordinator.initProducerId({ transactionalId: id, transactionTimeoutMs: 1000, producerId: -1n, producerEpoch: -1 });
+  const r = await s.coordinator.initProducerId({
+    transactionalId: id,
+    transactionTimeoutMs: 1000,
+    producerId: -1n,
+    producerEpoch: -1,
+  });
   const p = { transactionalId: id, producerId: r.producerId, producerEpoch: r.producerEpoch };
   await s.coordinator.addPartitions({ ...p, partitions: [tp('t', 0)] });
   await s.coordinator.endTxn({ ...p, commit: true });
@@ -113,10 +123,19 @@ describe('BrokerMarkerWriter', () => {
         expect(m).toEqual(marker);
         remote.push([nodeId, tps.map((x) => `${x.topic}-${x.partition}`)]);
         if (nodeId === 3) return Promise.reject(new Error('unreachable'));
-        return Promise.resolve(new Map([['a-1', 'NONE'], ['b-0', 'NOT_ENOUGH_REPLICAS']]));
+        return Promise.resolve(
+          new Map([
+            ['a-1', 'NONE'],
+            ['b-0', 'NOT_ENOUGH_REPLICAS'],
+          ]),
+        );
       },
     });
-    const out = await w.write(marker, [tp('a', 0), tp('a', 1), tp('b', 0), tp('c', 0), tp('d', 0), tp('e', 0)], 1000);
+    const out = await w.write(
+      marker,
+      [tp('a', 0), tp('a', 1), tp('b', 0), tp('c', 0), tp('d', 0), tp('e', 0)],
+      1000,
+    );
     expect(Object.fromEntries(out)).toEqual({
       'a-0': 'NONE',
       'a-1': 'NONE',
@@ -132,7 +151,9 @@ describe('BrokerMarkerWriter', () => {
 
   it('without the inter-broker hook, a partition led elsewhere is NOT_LEADER_OR_FOLLOWER', async () => {
     const w = new BrokerMarkerWriter({ nodeId: 1, leaderOf: () => 2, writeLocal: () => Promise.resolve(0n) });
-    expect(Object.fromEntries(await w.write(marker, [tp('a', 0)], 1000))).toEqual({ 'a-0': 'NOT_LEADER_OR_FOLLOWER' });
+    expect(Object.fromEntries(await w.write(marker, [tp('a', 0)], 1000))).toEqual({
+      'a-0': 'NOT_LEADER_OR_FOLLOWER',
+    });
   });
 });
 
