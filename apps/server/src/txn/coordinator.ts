@@ -150,6 +150,14 @@ interface OwnedPartition {
   liveAtSnapshot: number;
 }
 
+/** What `inspect` shows of one transactional id: its durable state and what is in flight. */
+export interface TxnInspection extends StoredTxn {
+  pending: TxnState | undefined;
+  /** Prepare*, while markers are written: the partitions (tpKey) still without theirs. */
+  markersPending: string[] | undefined;
+  persisted: boolean;
+}
+
 const MARKER_DONE = new Set(['NONE', 'UNSUPPORTED_FOR_MESSAGE_FORMAT', 'UNSUPPORTED_VERSION']);
 const MARKER_FENCED = new Set(['INVALID_PRODUCER_EPOCH', 'TRANSACTION_COORDINATOR_FENCED']);
 const EXPIRABLE: ReadonlySet<TxnState> = new Set(['Empty', 'CompleteCommit', 'CompleteAbort']);
@@ -949,15 +957,7 @@ export class TransactionCoordinator implements TxnVerifier {
   }
 
   /** Read-only view of one transactional id for diagnostics and tests. */
-  inspect(
-    transactionalId: string,
-  ):
-    | (StoredTxn & {
-        pending: TxnState | undefined;
-        markersPending: string[] | undefined;
-        persisted: boolean;
-      })
-    | undefined {
+  inspect(transactionalId: string): TxnInspection | undefined {
     const md = this.partitionOf(transactionalId)?.txns.get(transactionalId);
     if (md === undefined) return undefined;
     return {

@@ -4,7 +4,7 @@
 // DescribeTransactions and ListTransactions call it, and the partition manager asks it (verify)
 // before a transaction's first batch in a partition.
 export { TransactionCoordinator, DEFAULT_TXN_CONFIG } from './coordinator.js';
-export type { TxnCoordinatorConfig, TxnCoordinatorOptions } from './coordinator.js';
+export type { TxnCoordinatorConfig, TxnCoordinatorOptions, TxnInspection } from './coordinator.js';
 export { TXN_KAFKA_ERRORS, TxnError, TxnErrorCode, isTxnError, logErrorToKafka } from './errors.js';
 export type { TxnKafkaError } from './errors.js';
 export { InMemoryTxnLog } from './txn-log.js';
