@@ -133,15 +133,15 @@ export interface GroupCoordinatorOptions {
   newUuid: () => string;
 }
 
-/** A transaction marker written to a partition while it was loading (applied once it is loaded). */
-interface LoadingMarker {
+/** A transaction marker written durably to a partition, at `offset`. */
+interface LandedMarker {
   producerId: bigint;
   commit: boolean;
   offset: bigint;
 }
 
 type PartitionStatus =
-  { state: 'loading'; epoch: number; markers: LoadingMarker[] } | { state: 'active'; epoch: number };
+  { state: 'loading'; epoch: number; markers: LandedMarker[] } | { state: 'active'; epoch: number };
 
 /** Markers a partition may receive while it loads; beyond it the load starts over. */
 const MAX_MARKERS_WHILE_LOADING = 100_000;
@@ -174,7 +174,7 @@ interface PartitionWriter {
   /** Producer id → its transactional writes queued or in flight. */
   txnWrites: Map<bigint, number>;
   /** A producer's marker that landed while its writes were in flight (they may precede it in the log). */
-  lateMarkers: Map<bigint, LoadingMarker>;
+  lateMarkers: Map<bigint, LandedMarker>;
   /** Producer id → the groups holding its pending transactional offsets. */
   txnGroups: Map<bigint, Set<Group>>;
 }
@@ -1464,7 +1464,7 @@ export class GroupCoordinator {
   onTxnMarker(partition: number, producerId: bigint, commit: boolean, offset: bigint): void {
     const status = this.partitions.get(partition);
     if (status === undefined) return;
-    const marker: LoadingMarker = { producerId, commit, offset };
+    const marker: LandedMarker = { producerId, commit, offset };
     if (status.state === 'loading') {
       if (status.markers.length >= MAX_MARKERS_WHILE_LOADING) {
         // Too many to remember: this load is abandoned; the next one reads them from the log.
@@ -1479,7 +1479,7 @@ export class GroupCoordinator {
     if (writer !== undefined) this.applyMarker(writer, marker);
   }
 
-  private applyMarker(w: PartitionWriter, m: LoadingMarker): void {
+  private applyMarker(w: PartitionWriter, m: LandedMarker): void {
     if (w.txnWrites.has(m.producerId)) w.lateMarkers.set(m.producerId, m);
     const groups = w.txnGroups.get(m.producerId);
     for (const g of [...(groups ?? [])]) {
@@ -1490,7 +1490,7 @@ export class GroupCoordinator {
     this.kick(w);
   }
 
-  private completeTxnOffsets(w: PartitionWriter, g: Group, m: LoadingMarker): void {
+  private completeTxnOffsets(w: PartitionWriter, g: Group, m: LandedMarker): void {
     for (const e of g.txnOffsets.complete(m.producerId, m.commit, m.offset))
       g.setOffset(e.topic, e.partition, e.value);
     if (!g.txnOffsets.hasProducer(m.producerId)) this.unindexTxnGroup(w, m.producerId, g);
