@@ -304,7 +304,7 @@ export class TransactionCoordinator implements TxnVerifier {
       if (this.owned.get(partition) === ps) this.owned.delete(partition);
       throw e instanceof TxnError
         ? e
-        : new TxnError(TxnErrorCode.CORRUPT_RECORD, `reading __transaction_state-${partition} failed`, {
+        : new TxnError(TxnErrorCode.LOG_FAILED, `reading __transaction_state-${partition} failed`, {
             cause: e,
           });
     }
@@ -422,7 +422,10 @@ export class TransactionCoordinator implements TxnVerifier {
       if (again !== undefined) return initError(again);
       ps = this.partitionOf(id) as OwnedPartition;
       md = ps.txns.get(id);
-      if (md === undefined) return this.initNewId(ps, id, producerId, req.transactionTimeoutMs);
+      if (md === undefined) {
+        if (this.txnCount >= this.config.maxTransactionalIds) return initError('COORDINATOR_NOT_AVAILABLE');
+        return this.initNewId(ps, id, producerId, req.transactionTimeoutMs);
+      }
     }
     if (md.pending !== undefined) return initError('CONCURRENT_TRANSACTIONS');
     if (expected !== undefined && !this.isValidProducerId(md, expected)) return initError('PRODUCER_FENCED');

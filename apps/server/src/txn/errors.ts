@@ -28,6 +28,8 @@ export type TxnKafkaError = (typeof TXN_KAFKA_ERRORS)[number];
 export const TxnErrorCode = {
   /** A record of `__transaction_state` could not be decoded (unknown version, truncated). */
   CORRUPT_RECORD: 'CORRUPT_RECORD',
+  /** Reading a partition of `__transaction_state` failed (the log's own error is the cause). */
+  LOG_FAILED: 'LOG_FAILED',
   /** Loading a partition was superseded by an unload or a newer load. */
   LOAD_ABORTED: 'LOAD_ABORTED',
   /** The coordinator was closed. */
