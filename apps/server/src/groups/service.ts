@@ -1,16 +1,16 @@
 // The group coordinator in the broker, the same in both modes: its OffsetLog is `__consumer_offsets`
 // on the partition data path (acks=all appends), and it coordinates the `__consumer_offsets`
-// partitions this node leads — loaded when the partition manager reports a partition led here (with
-// its view complete), unloaded when leadership moves away. A load that fails is retried while the
-// partition is still led here. Transaction markers the partition manager writes to those partitions
+// partitions this node leads (services/coordinator-partitions.ts: loaded when led here, unloaded
+// when leadership moves away, a failed load retried while the partition is still led here). Transaction markers the partition manager writes to those partitions
 // complete the groups' transactional offset commits.
 import { CONSUMER_OFFSETS_TOPIC } from '@chronik/metadata';
 import { isKafkaError } from '../errors.js';
-import type { Scheduler, TimerHandle } from '../infra.js';
+import type { Scheduler } from '../infra.js';
 import type { Logger } from '../logger.js';
 import type { InternalLogPartitions, TransactionalAppend } from '../services/internal-log.js';
 import { InternalTopicLog } from '../services/internal-log.js';
 import type { TopicPartition } from '../partition/types.js';
+import { followCoordinatorPartitions } from '../services/coordinator-partitions.js';
 import type { LeadershipListener } from '../services/partition-manager.js';
 import type { TxnMarker } from '../txn/types.js';
 import type { GroupCoordinatorConfig } from './coordinator.js';
@@ -159,51 +159,23 @@ export async function startGroupService(options: GroupServiceOptions): Promise<G
     logger: options.logger,
     config: { ...options.groupConfig, numPartitions: options.numPartitions },
   });
-  const retryMs = options.retryFailedLoadMs ?? 30_000;
-  const leading = new Set<number>();
-  const retries = new Map<number, TimerHandle>();
   let closed = false;
-  const load = (p: number): Promise<void> =>
-    coordinator.loadPartition(p).then(
-      () => undefined,
-      (e: unknown) => {
-        if (closed || !leading.has(p)) return;
-        // One unreadable partition leaves its groups without a coordinator (NOT_COORDINATOR),
-        // never the broker down; it is loaded again later.
-        options.logger.error(
-          { err: e instanceof Error ? e.message : String(e), partition: p },
-          `cannot load ${CONSUMER_OFFSETS_TOPIC} partition; its groups have no coordinator until it loads`,
-        );
-        retries.get(p)?.cancel();
-        retries.set(
-          p,
-          options.scheduler.setTimer(retryMs, () => {
-            retries.delete(p);
-            if (!closed && leading.has(p)) void load(p);
-          }),
-        );
-      },
-    );
-  let initial: Array<Promise<void>> | undefined = [];
   const offMarkers = options.partitions.onTxnMarker((tp, marker, offset) => {
     if (tp.topic === CONSUMER_OFFSETS_TOPIC && !closed)
       coordinator.onTxnMarker(tp.partition, marker.producerId, marker.commit, offset);
   });
-  const off = options.partitions.onLeadership((topic, partition, leader) => {
-    if (topic !== CONSUMER_OFFSETS_TOPIC || partition >= coordinator.config.numPartitions || closed) return;
-    if (leader) {
-      leading.add(partition);
-      const loading = load(partition);
-      initial?.push(loading);
-    } else {
-      leading.delete(partition);
-      retries.get(partition)?.cancel();
-      retries.delete(partition);
-      coordinator.unloadPartition(partition);
-    }
+  const followed = followCoordinatorPartitions({
+    partitions: options.partitions,
+    topic: CONSUMER_OFFSETS_TOPIC,
+    numPartitions: coordinator.config.numPartitions,
+    load: (p) => coordinator.loadPartition(p),
+    unload: (p) => coordinator.unloadPartition(p),
+    scheduler: options.scheduler,
+    logger: options.logger,
+    retryFailedLoadMs: options.retryFailedLoadMs ?? 30_000,
+    keys: 'groups',
   });
-  await Promise.all(initial);
-  initial = undefined;
+  await followed.ready;
   options.logger.info(
     { partitions: coordinator.ownedPartitions().length, groups: coordinator.groupCount() },
     'group coordinator ready',
@@ -212,9 +184,8 @@ export async function startGroupService(options: GroupServiceOptions): Promise<G
     coordinator,
     close: () => {
       closed = true;
-      off();
+      followed.close();
       offMarkers();
-      for (const r of retries.values()) r.cancel();
       coordinator.close();
     },
   };

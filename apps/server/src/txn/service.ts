@@ -1,19 +1,19 @@
 // The transaction coordinator in the broker, the same in both modes: its TxnLog is
 // `__transaction_state` on the partition data path (acks=all appends); it coordinates the
-// `__transaction_state` partitions this node leads — loaded when the partition manager reports a
-// partition led here (its leader epoch is the coordinator epoch), unloaded when leadership moves
-// away; a load that fails is retried while the partition is still led here. Also here: the
+// `__transaction_state` partitions this node leads (services/coordinator-partitions.ts, as the
+// group coordinator does; a partition's leader epoch is its coordinator epoch). Also here: the
 // MarkerWriter that writes markers on this node's partitions (the partition manager) or asks the
 // partition's leader elsewhere, and the TxnVerifier the partition manager asks (KIP-890), which
 // answers from this coordinator or asks the transactional id's coordinator elsewhere.
 import { TRANSACTION_STATE_TOPIC } from '@chronik/metadata';
 import { KafkaError } from '../errors.js';
 import { kafkaErrorName } from '../error-map.js';
-import type { Scheduler, TimerHandle } from '../infra.js';
+import type { Scheduler } from '../infra.js';
 import type { Logger } from '../logger.js';
 import type { TopicPartition } from '../partition/types.js';
 import type { InternalLogPartitions } from '../services/internal-log.js';
 import { InternalTopicLog } from '../services/internal-log.js';
+import { followCoordinatorPartitions } from '../services/coordinator-partitions.js';
 import type { LeadershipListener } from '../services/partition-manager.js';
 import type { TxnCoordinatorConfig } from './coordinator.js';
 import { TransactionCoordinator } from './coordinator.js';
@@ -205,52 +205,26 @@ export async function startTxnService(options: TxnServiceOptions): Promise<TxnSe
     logger: options.logger,
     config: { ...options.txnConfig, numPartitions: options.numPartitions },
   });
-  const retryMs = options.retryFailedLoadMs ?? 30_000;
-  const leading = new Set<number>();
-  const retries = new Map<number, TimerHandle>();
-  let closed = false;
-  const load = (p: number): Promise<void> => {
-    let epoch: number;
-    try {
-      epoch = options.partitions.leader({ topic: TRANSACTION_STATE_TOPIC, partition: p }).leaderEpoch;
-    } catch {
-      return Promise.resolve(); // no longer led here: its leadership event follows
-    }
-    return coordinator.loadPartition(p, epoch).then(
-      () => undefined,
-      (e: unknown) => {
-        if (closed || !leading.has(p)) return;
-        options.logger.error(
-          { err: e instanceof Error ? e.message : String(e), partition: p },
-          `cannot load ${TRANSACTION_STATE_TOPIC} partition; its transactional ids have no coordinator until it loads`,
-        );
-        retries.get(p)?.cancel();
-        retries.set(
-          p,
-          options.scheduler.setTimer(retryMs, () => {
-            retries.delete(p);
-            if (!closed && leading.has(p)) void load(p);
-          }),
-        );
-      },
-    );
-  };
-  let initial: Array<Promise<void>> | undefined = [];
-  const off = options.partitions.onLeadership((topic, partition, leader) => {
-    if (topic !== TRANSACTION_STATE_TOPIC || partition >= coordinator.config.numPartitions || closed) return;
-    if (leader) {
-      leading.add(partition);
-      const loading = load(partition);
-      initial?.push(loading);
-    } else {
-      leading.delete(partition);
-      retries.get(partition)?.cancel();
-      retries.delete(partition);
-      coordinator.unloadPartition(partition);
-    }
+  const followed = followCoordinatorPartitions({
+    partitions: options.partitions,
+    topic: TRANSACTION_STATE_TOPIC,
+    numPartitions: coordinator.config.numPartitions,
+    load: (p) => {
+      let epoch: number;
+      try {
+        epoch = options.partitions.leader({ topic: TRANSACTION_STATE_TOPIC, partition: p }).leaderEpoch;
+      } catch {
+        return Promise.resolve(); // no longer led here: its leadership event follows
+      }
+      return coordinator.loadPartition(p, epoch);
+    },
+    unload: (p) => coordinator.unloadPartition(p),
+    scheduler: options.scheduler,
+    logger: options.logger,
+    retryFailedLoadMs: options.retryFailedLoadMs ?? 30_000,
+    keys: 'transactional ids',
   });
-  await Promise.all(initial);
-  initial = undefined;
+  await followed.ready;
   options.logger.info(
     {
       partitions: coordinator.ownedPartitions().length,
@@ -261,9 +235,7 @@ export async function startTxnService(options: TxnServiceOptions): Promise<TxnSe
   return {
     coordinator,
     close: () => {
-      closed = true;
-      off();
-      for (const r of retries.values()) r.cancel();
+      followed.close();
       coordinator.close();
     },
   };
