@@ -52,6 +52,7 @@ import type {
   OffsetDeleteResult,
   OffsetFetchRequest,
   OffsetFetchResult,
+  OffsetCommitPartition,
   PartitionResult,
   SyncGroupRequest,
   SyncGroupResult,
@@ -1276,51 +1277,21 @@ export class GroupCoordinator {
     if (member !== undefined) this.scheduleHeartbeat(group, member);
 
     const now = this.scheduler.now();
-    const results: TopicPartitionsResult[] = [];
-    const toWrite: Array<{
-      topic: string;
-      partition: number;
-      value: CommittedOffset;
-      result: PartitionResult;
-    }> = [];
-    let newKeys = 0;
-    for (const t of req.topics) {
-      const tr: TopicPartitionsResult = { name: t.name, partitions: [] };
-      results.push(tr);
-      for (const p of t.partitions) {
-        const pr: PartitionResult = { partitionIndex: p.partitionIndex, errorCode: 'NONE' };
-        tr.partitions.push(pr);
-        const metadata = p.committedMetadata ?? '';
-        if (utf8Bytes(metadata) > this.config.maxOffsetMetadataBytes) {
-          pr.errorCode = 'OFFSET_METADATA_TOO_LARGE';
-          continue;
-        }
-        if (utf8Bytes(t.name) > 32767 || p.partitionIndex < 0) {
-          pr.errorCode = 'UNKNOWN_TOPIC_OR_PARTITION';
-          continue;
-        }
-        if (group.getOffset(t.name, p.partitionIndex) === undefined) {
-          if (group.offsetCount + newKeys >= this.config.maxOffsetsPerGroup) {
-            pr.errorCode = 'INVALID_COMMIT_OFFSET_SIZE';
-            continue;
-          }
-          newKeys++;
-        }
+    const { results, toWrite } = this.checkCommit(
+      req.topics,
+      (topic, partition) => group.getOffset(topic, partition) === undefined,
+      group.offsetCount,
+      (p, metadata) => {
         const commitTimestampMs = p.commitTimestampMs >= 0 ? p.commitTimestampMs : now;
-        toWrite.push({
-          topic: t.name,
-          partition: p.partitionIndex,
-          result: pr,
-          value: {
-            offset: p.committedOffset,
-            leaderEpoch: p.committedLeaderEpoch,
-            metadata,
-            commitTimestampMs,
-            expireTimestampMs: req.retentionTimeMs >= 0 ? commitTimestampMs + req.retentionTimeMs : null,
-          },
-        });
-      }
-    }
+        return {
+          offset: p.committedOffset,
+          leaderEpoch: p.committedLeaderEpoch,
+          metadata,
+          commitTimestampMs,
+          expireTimestampMs: req.retentionTimeMs >= 0 ? commitTimestampMs + req.retentionTimeMs : null,
+        };
+      },
+    );
     if (toWrite.length === 0) return { topics: results };
     for (const w of toWrite) group.addPendingCommit(w.topic, w.partition, 1);
     const target = group;
@@ -1379,50 +1350,18 @@ export class GroupCoordinator {
       if (req.generationId !== group.generationId) return all('ILLEGAL_GENERATION');
     }
     const now = this.scheduler.now();
-    const results: TopicPartitionsResult[] = [];
-    const toWrite: Array<{
-      topic: string;
-      partition: number;
-      value: CommittedOffset;
-      result: PartitionResult;
-    }> = [];
-    let newKeys = 0;
-    for (const t of req.topics) {
-      const tr: TopicPartitionsResult = { name: t.name, partitions: [] };
-      results.push(tr);
-      for (const p of t.partitions) {
-        const pr: PartitionResult = { partitionIndex: p.partitionIndex, errorCode: 'NONE' };
-        tr.partitions.push(pr);
-        const metadata = p.committedMetadata ?? '';
-        if (utf8Bytes(metadata) > this.config.maxOffsetMetadataBytes) {
-          pr.errorCode = 'OFFSET_METADATA_TOO_LARGE';
-          continue;
-        }
-        if (utf8Bytes(t.name) > 32767 || p.partitionIndex < 0) {
-          pr.errorCode = 'UNKNOWN_TOPIC_OR_PARTITION';
-          continue;
-        }
-        if (group.txnOffsets.isNew(req.producerId, t.name, p.partitionIndex)) {
-          if (group.txnOffsets.size + newKeys >= this.config.maxOffsetsPerGroup) {
-            pr.errorCode = 'INVALID_COMMIT_OFFSET_SIZE';
-            continue;
-          }
-          newKeys++;
-        }
-        toWrite.push({
-          topic: t.name,
-          partition: p.partitionIndex,
-          result: pr,
-          value: {
-            offset: p.committedOffset,
-            leaderEpoch: p.committedLeaderEpoch,
-            metadata,
-            commitTimestampMs: now,
-            expireTimestampMs: null,
-          },
-        });
-      }
-    }
+    const { results, toWrite } = this.checkCommit(
+      req.topics,
+      (topic, partition) => group.txnOffsets.isNew(req.producerId, topic, partition),
+      group.txnOffsets.size,
+      (p, metadata) => ({
+        offset: p.committedOffset,
+        leaderEpoch: p.committedLeaderEpoch,
+        metadata,
+        commitTimestampMs: now,
+        expireTimestampMs: null,
+      }),
+    );
     if (toWrite.length === 0) return { topics: results };
     const writer = this.writers.get(group.partition);
     const producerId = req.producerId;
@@ -1510,6 +1449,56 @@ export class GroupCoordinator {
     if (set === undefined) return;
     set.delete(g);
     if (set.size === 0) w.txnGroups.delete(producerId);
+  }
+
+  /**
+   * The partitions of a commit checked one by one (metadata size, topic name and partition index,
+   * at most maxOffsetsPerGroup keys with the `held` the group has): each partition's result, and
+   * the offsets to write for those that passed.
+   */
+  private checkCommit<P extends Omit<OffsetCommitPartition, 'commitTimestampMs'>>(
+    topics: ReadonlyArray<{ name: string; partitions: readonly P[] }>,
+    isNewKey: (topic: string, partition: number) => boolean,
+    held: number,
+    valueOf: (p: P, metadata: string) => CommittedOffset,
+  ): {
+    results: TopicPartitionsResult[];
+    toWrite: Array<{ topic: string; partition: number; value: CommittedOffset; result: PartitionResult }>;
+  } {
+    const results: TopicPartitionsResult[] = [];
+    const toWrite: Array<{
+      topic: string;
+      partition: number;
+      value: CommittedOffset;
+      result: PartitionResult;
+    }> = [];
+    let newKeys = 0;
+    for (const t of topics) {
+      const tr: TopicPartitionsResult = { name: t.name, partitions: [] };
+      results.push(tr);
+      for (const p of t.partitions) {
+        const pr: PartitionResult = { partitionIndex: p.partitionIndex, errorCode: 'NONE' };
+        tr.partitions.push(pr);
+        const metadata = p.committedMetadata ?? '';
+        if (utf8Bytes(metadata) > this.config.maxOffsetMetadataBytes) {
+          pr.errorCode = 'OFFSET_METADATA_TOO_LARGE';
+          continue;
+        }
+        if (utf8Bytes(t.name) > 32767 || p.partitionIndex < 0) {
+          pr.errorCode = 'UNKNOWN_TOPIC_OR_PARTITION';
+          continue;
+        }
+        if (isNewKey(t.name, p.partitionIndex)) {
+          if (held + newKeys >= this.config.maxOffsetsPerGroup) {
+            pr.errorCode = 'INVALID_COMMIT_OFFSET_SIZE';
+            continue;
+          }
+          newKeys++;
+        }
+        toWrite.push({ topic: t.name, partition: p.partitionIndex, result: pr, value: valueOf(p, metadata) });
+      }
+    }
+    return { results, toWrite };
   }
 
   fetchOffsets(req: OffsetFetchRequest): OffsetFetchResult {
