@@ -3,7 +3,6 @@
 // send / sendOffsets / commit / abort seen by a read_committed consumer (needs the partition layer's
 // transactional batches and markers, docs/design/transactions.md section 1), and the same with
 // confluent-kafka-python.
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { ApiKey } from '@chronik/protocol';
@@ -12,6 +11,7 @@ import type { Producer } from 'kafkajs';
 import { RawClient } from './helpers/raw-client.js';
 import type { ServerProcess } from './helpers/server.js';
 import { startServer, tempDir } from './helpers/server.js';
+import { runPython } from './helpers/python.js';
 
 // Real processes and clients on a shared, loaded machine: generous per-test time.
 jest.setTimeout(120_000);
@@ -179,23 +179,7 @@ describe('kafkajs transactions: records and offsets', () => {
 });
 
 function python(args: string[], timeoutMs = 90_000): Promise<Record<string, unknown>> {
-  return new Promise((resolve, reject) => {
-    const p = spawn('/usr/bin/python3', [SCRIPT, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    p.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    const timer = setTimeout(() => p.kill('SIGKILL'), timeoutMs);
-    p.on('close', (code) => {
-      clearTimeout(timer);
-      const last = stdout.trim().split('\n').pop() ?? '';
-      try {
-        resolve(JSON.parse(last) as Record<string, unknown>);
-      } catch {
-        reject(new Error(`python exited ${code}: ${stdout}\n${stderr}`));
-      }
-    });
-  });
+  return runPython(SCRIPT, args, timeoutMs);
 }
 
 describe('confluent-kafka-python transactions', () => {
