@@ -2,7 +2,11 @@
 // object on its last line of output.
 import { spawn } from 'node:child_process';
 
-export function runPython(script: string, args: readonly string[], timeoutMs: number): Promise<Record<string, unknown>> {
+export function runPython(
+  script: string,
+  args: readonly string[],
+  timeoutMs: number,
+): Promise<Record<string, unknown>> {
   return new Promise((resolve, reject) => {
     const p = spawn('/usr/bin/python3', [script, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
