@@ -28,7 +28,13 @@ const restrictedIo = ioModules
   }));
 
 // The server's layers, lowest first, with what each may not import. A layer lists every layer above it.
-const serverLayerOrder = ['storage', 'partition', ['services', 'groups', 'cluster'], 'handlers', 'net'];
+const serverLayerOrder = [
+  'storage',
+  'partition',
+  ['services', 'groups', 'txn', 'cluster'],
+  'handlers',
+  'net',
+];
 const infraImports = ['node:fs', 'fs', 'node:fs/promises', 'node:crypto', 'crypto'];
 // The machine's implementations of the environment seam (@chronik/env, and what @chronik/wal
 // re-exports of it): the seam's types and helpers may be imported anywhere, its real parts only
@@ -187,7 +193,7 @@ export default tseslint.config(
     },
   },
   // chronik-server's layering (apps/server/README.md, "Layers"): net → handlers → services (services/,
-  // groups/, cluster/) → partition → storage, never upward; and only src/modes/ (with main.ts, infra.ts
+  // groups/, txn/, cluster/) → partition → storage, never upward; and only src/modes/ (with main.ts, infra.ts
   // and datadir.ts) constructs infrastructure: the file system, clock, timers, randomness, the Raft
   // transport and host. Each layer gets one block (a later block would replace, not add to, its rules).
   ...serverLayers(),

@@ -291,6 +291,31 @@ function buildParser(argv: readonly string[]) {
         default: String(DEFAULT_BROKER.offsetsTopicNumPartitions),
         describe: 'offsets.topic.num.partitions',
       },
+      'transaction-state-partitions': {
+        type: 'string',
+        default: String(DEFAULT_BROKER.transactionStateNumPartitions),
+        describe: 'transaction.state.log.num.partitions',
+      },
+      'transaction-max-timeout-ms': {
+        type: 'string',
+        default: String(DEFAULT_BROKER.transactionMaxTimeoutMs),
+        describe: "transaction.max.timeout.ms: a producer's longer transaction.timeout.ms is refused",
+      },
+      'transactional-id-expiration-ms': {
+        type: 'string',
+        default: String(DEFAULT_BROKER.transactionalIdExpirationMs),
+        describe: 'transactional.id.expiration.ms: a transactional id idle this long is removed',
+      },
+      'transaction-abort-interval-ms': {
+        type: 'string',
+        default: String(DEFAULT_BROKER.transactionAbortTimedOutIntervalMs),
+        describe: 'how often transactions past their timeout are aborted',
+      },
+      'transaction-remove-expired-interval-ms': {
+        type: 'string',
+        default: String(DEFAULT_BROKER.transactionRemoveExpiredIntervalMs),
+        describe: 'how often expired transactional ids are removed',
+      },
       'max-partitions-per-node': {
         type: 'string',
         default: String(DEFAULT_BROKER.maxPartitionsPerNode),
@@ -444,6 +469,36 @@ function toConfig(a: Args): ServerConfig {
       logRetentionBytes: int('retention-bytes', a['retention-bytes'], -1, Number.MAX_SAFE_INTEGER),
       logSegmentBytes: int('segment-bytes', a['segment-bytes'], 1024 * 1024, 2 ** 31 - 1),
       offsetsTopicNumPartitions: int('offsets-topic-partitions', a['offsets-topic-partitions'], 1, 1000),
+      transactionStateNumPartitions: int(
+        'transaction-state-partitions',
+        a['transaction-state-partitions'],
+        1,
+        1000,
+      ),
+      transactionMaxTimeoutMs: int(
+        'transaction-max-timeout-ms',
+        a['transaction-max-timeout-ms'],
+        1,
+        2 ** 31 - 1,
+      ),
+      transactionalIdExpirationMs: int(
+        'transactional-id-expiration-ms',
+        a['transactional-id-expiration-ms'],
+        1,
+        2 ** 31 - 1,
+      ),
+      transactionAbortTimedOutIntervalMs: int(
+        'transaction-abort-interval-ms',
+        a['transaction-abort-interval-ms'],
+        1,
+        2 ** 31 - 1,
+      ),
+      transactionRemoveExpiredIntervalMs: int(
+        'transaction-remove-expired-interval-ms',
+        a['transaction-remove-expired-interval-ms'],
+        1,
+        2 ** 31 - 1,
+      ),
       maxPartitionsPerNode: int('max-partitions-per-node', a['max-partitions-per-node'], 1, 1_000_000),
       logScrubBytesPerSec: int(
         'log-scrub-bytes-per-sec',

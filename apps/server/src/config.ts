@@ -83,6 +83,16 @@ export interface BrokerDefaults {
   retentionCheckIntervalMs: number;
   /** Internal topic for committed offsets (consumer groups). */
   offsetsTopicNumPartitions: number;
+  /** `transaction.state.log.num.partitions`: partitions of `__transaction_state` (created on first use). */
+  transactionStateNumPartitions: number;
+  /** `transaction.max.timeout.ms`: a producer's transaction.timeout.ms above it is refused. */
+  transactionMaxTimeoutMs: number;
+  /** `transactional.id.expiration.ms`: a transactional id idle this long is removed. */
+  transactionalIdExpirationMs: number;
+  /** `transaction.abort.timed.out.transaction.cleanup.interval.ms`: how often timed-out transactions are aborted. */
+  transactionAbortTimedOutIntervalMs: number;
+  /** `transaction.remove.expired.transaction.cleanup.interval.ms`: how often expired ids are removed. */
+  transactionRemoveExpiredIntervalMs: number;
   messageMaxBytes: number;
   /**
    * Partition replicas this node may hold (--max-partitions-per-node); the node also stays within
@@ -194,6 +204,11 @@ export const DEFAULT_BROKER: BrokerDefaults = {
   logSegmentBytes: 128 * 1024 * 1024,
   retentionCheckIntervalMs: 60_000,
   offsetsTopicNumPartitions: 50,
+  transactionStateNumPartitions: 50,
+  transactionMaxTimeoutMs: 900_000,
+  transactionalIdExpirationMs: 7 * 24 * 3600 * 1000,
+  transactionAbortTimedOutIntervalMs: 10_000,
+  transactionRemoveExpiredIntervalMs: 3_600_000,
   messageMaxBytes: 1024 * 1024 + 12,
   maxPartitionsPerNode: 4000,
   logScrubBytesPerSec: 8 * 1024 * 1024,
@@ -282,6 +297,11 @@ export function validateConfig(c: ServerConfig): ServerConfig {
   checkInt('log.segment.bytes', b.logSegmentBytes, 1024 * 1024, 2 ** 31 - 1);
   checkInt('retention check interval ms', b.retentionCheckIntervalMs, 10, 2 ** 31 - 1);
   checkInt('offsets.topic.num.partitions', b.offsetsTopicNumPartitions, 1, 1000);
+  checkInt('--transaction-state-partitions', b.transactionStateNumPartitions, 1, 1000);
+  checkInt('--transaction-max-timeout-ms', b.transactionMaxTimeoutMs, 1, 2 ** 31 - 1);
+  checkInt('--transactional-id-expiration-ms', b.transactionalIdExpirationMs, 1, 2 ** 31 - 1);
+  checkInt('--transaction-abort-interval-ms', b.transactionAbortTimedOutIntervalMs, 1, 2 ** 31 - 1);
+  checkInt('--transaction-remove-expired-interval-ms', b.transactionRemoveExpiredIntervalMs, 1, 2 ** 31 - 1);
   checkInt('message.max.bytes', b.messageMaxBytes, 1024, 2 ** 31 - 1);
   checkInt('--max-partitions-per-node', b.maxPartitionsPerNode, 1, 1_000_000);
   checkInt('--log-scrub-bytes-per-sec', b.logScrubBytesPerSec, 0, 1024 * 1024 * 1024);

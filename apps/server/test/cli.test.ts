@@ -158,6 +158,8 @@ describe('command line', () => {
     [['--nope'], /Unknown argument/],
     [['--advertised-addr', 'a:b:c'], /advertised-addr/],
     [['raft-cluster'], /needs --raft-addr/],
+    [['--transaction-state-partitions', '0'], /transaction-state-partitions/],
+    [['--transaction-max-timeout-ms', '3000000000'], /transaction-max-timeout-ms/],
     [['raft-cluster', '--raft-addr', 'x:1', '--peers', '2@h'], /needs a port/],
   ])('bad value %j is a clear error with exit code 2', (argv, pattern) => {
     const r = parseCommandLine(argv);
@@ -165,6 +167,41 @@ describe('command line', () => {
     if (r.kind === 'exit') {
       expect(r.exitCode).toBe(2);
       expect(r.stderr).toMatch(pattern);
+    }
+  });
+
+  test('transaction flags: Kafka defaults, flags, environment', () => {
+    expect(run([]).broker).toMatchObject({
+      transactionStateNumPartitions: 50,
+      transactionMaxTimeoutMs: 900_000,
+      transactionalIdExpirationMs: 604_800_000,
+      transactionAbortTimedOutIntervalMs: 10_000,
+      transactionRemoveExpiredIntervalMs: 3_600_000,
+    });
+    const c = run([
+      '--transaction-state-partitions',
+      '7',
+      '--transaction-max-timeout-ms',
+      '60000',
+      '--transactional-id-expiration-ms',
+      '86400000',
+      '--transaction-abort-interval-ms',
+      '1000',
+      '--transaction-remove-expired-interval-ms',
+      '5000',
+    ]);
+    expect(c.broker).toMatchObject({
+      transactionStateNumPartitions: 7,
+      transactionMaxTimeoutMs: 60_000,
+      transactionalIdExpirationMs: 86_400_000,
+      transactionAbortTimedOutIntervalMs: 1000,
+      transactionRemoveExpiredIntervalMs: 5000,
+    });
+    process.env['CHRONIK_TRANSACTION_STATE_PARTITIONS'] = '3';
+    try {
+      expect(run([]).broker.transactionStateNumPartitions).toBe(3);
+    } finally {
+      delete process.env['CHRONIK_TRANSACTION_STATE_PARTITIONS'];
     }
   });
 

@@ -1,12 +1,12 @@
 // End to end with confluent-kafka-python (librdkafka) under /usr/bin/python3: admin create/delete
 // topics, the idempotent producer with acks=all, and reading everything back after a restart.
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { ApiKey } from '@chronik/protocol';
 import { RawClient } from './helpers/raw-client.js';
 import type { ServerProcess } from './helpers/server.js';
 import { startServer } from './helpers/server.js';
+import { runPython } from './helpers/python.js';
 
 // Real processes and clients on a shared, loaded machine: generous per-test time.
 jest.setTimeout(120_000);
@@ -14,23 +14,7 @@ jest.setTimeout(120_000);
 const SCRIPT = path.join(__dirname, 'scripts', 'confluent_client.py');
 
 function python(args: string[], timeoutMs = 60_000): Promise<Record<string, unknown>> {
-  return new Promise((resolve, reject) => {
-    const p = spawn('/usr/bin/python3', [SCRIPT, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    p.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    const timer = setTimeout(() => p.kill('SIGKILL'), timeoutMs);
-    p.on('close', (code) => {
-      clearTimeout(timer);
-      const last = stdout.trim().split('\n').pop() ?? '';
-      try {
-        resolve(JSON.parse(last) as Record<string, unknown>);
-      } catch {
-        reject(new Error(`python exited ${code}: ${stdout}\n${stderr}`));
-      }
-    });
-  });
+  return runPython(SCRIPT, args, timeoutMs);
 }
 
 let server: ServerProcess;

@@ -56,6 +56,7 @@ const rejected: Array<[string, string, string, string]> = [
     'no-restricted-imports',
   ],
   ['cluster importing modes', probe('cluster'), valueImport('../modes/compose.js'), 'no-restricted-imports'],
+  ['txn importing handlers', probe('txn'), valueImport('../handlers/table.js'), 'no-restricted-imports'],
   [
     'handlers importing modes',
     probe('handlers'),

@@ -19,14 +19,18 @@
 //   the in-memory state changes only then. loadPartition() rebuilds everything from the log.
 // - Protocol metadata and assignments are opaque bytes: the clients' assignors (range,
 //   round-robin, cooperative-sticky, ...) work unchanged.
+// - Transactional offset commits (TxnOffsetCommit) are a transaction's batch in the group's
+//   partition, pending (txn-offsets.ts) until the transaction's marker lands there: the partition
+//   manager tells the coordinator (onTxnMarker), and a load replays markers in log order too.
 import type { Clock, Scheduler, TimerHandle } from '@chronik/env';
 import type { Logger } from '../logger.js';
 import { silentLogger } from '../logger.js';
 import { CONSUMER_PROTOCOL_TYPE } from './consumer-protocol.js';
 import { GroupError, GroupErrorCode, appendErrorToKafka, type GroupKafkaError } from './errors.js';
 import { EMPTY_BYTES, Group, Member } from './group.js';
-import type { OffsetLog } from './offset-log.js';
+import type { OffsetLog, OffsetLogEntry, TransactionalAppend } from './offset-log.js';
 import { partitionForGroup } from './partitioning.js';
+import { PendingTxnOffsets } from './txn-offsets.js';
 import type { CommittedOffset, EncodedRecord, OffsetsTopicRecord, StoredGroup } from './records.js';
 import { decodeRecord, encodeRecord } from './records.js';
 import type {
@@ -48,10 +52,12 @@ import type {
   OffsetDeleteResult,
   OffsetFetchRequest,
   OffsetFetchResult,
+  OffsetCommitPartition,
   PartitionResult,
   SyncGroupRequest,
   SyncGroupResult,
   TopicPartitionsResult,
+  TxnOffsetCommitRequest,
 } from './types.js';
 
 export interface GroupCoordinatorConfig {
@@ -130,13 +136,29 @@ export interface GroupCoordinatorOptions {
   newUuid: () => string;
 }
 
-type PartitionStatus = { state: 'loading' | 'active'; epoch: number };
+/** A transaction marker written durably to a partition, at `offset`. */
+interface LandedMarker {
+  producerId: bigint;
+  commit: boolean;
+  offset: bigint;
+}
+
+type PartitionStatus =
+  { state: 'loading'; epoch: number; markers: LandedMarker[] } | { state: 'active'; epoch: number };
+
+/** Markers a partition may receive while it loads; beyond it the load starts over. */
+const MAX_MARKERS_WHILE_LOADING = 100_000;
 
 interface PendingWrite {
   records: EncodedRecord[];
   forOffsets: boolean;
-  /** Runs synchronously once the records are durable, before any later write or snapshot starts. */
-  onDurable: (() => void) | undefined;
+  /** TxnOffsetCommit: the records are one transactional batch of this producer (never merged). */
+  txn: TransactionalAppend | undefined;
+  /**
+   * Runs synchronously once the records are durable, before any later write or snapshot starts,
+   * with the log offset of the first record.
+   */
+  onDurable: ((firstOffset: bigint) => void) | undefined;
   resolve: (error: GroupKafkaError) => void;
 }
 
@@ -152,6 +174,12 @@ interface PartitionWriter {
   snapshotQueued: boolean;
   appendedSinceSnapshot: number;
   liveAtSnapshot: number;
+  /** Producer id → its transactional writes queued or in flight. */
+  txnWrites: Map<bigint, number>;
+  /** A producer's marker that landed while its writes were in flight (they may precede it in the log). */
+  lateMarkers: Map<bigint, LandedMarker>;
+  /** Producer id → the groups holding its pending transactional offsets. */
+  txnGroups: Map<bigint, Set<Group>>;
 }
 
 function joinError(memberId: string, errorCode: GroupKafkaError): JoinGroupResult {
@@ -235,10 +263,11 @@ export class GroupCoordinator {
   }
 
   /**
-   * Becomes coordinator of `partition`: reads it from its start and rebuilds its groups and
-   * offsets. Requests for its groups get COORDINATOR_LOAD_IN_PROGRESS meanwhile. Resolves when
-   * the partition is served; rejects (and leaves it unowned) if the read fails or an unload or
-   * newer load intervened (LOAD_ABORTED).
+   * Becomes coordinator of `partition`: reads it from its start and rebuilds its groups, offsets
+   * and pending transactional offsets (replaying transaction markers in log order). Requests for
+   * its groups get COORDINATOR_LOAD_IN_PROGRESS meanwhile; markers written meanwhile are applied
+   * once it is loaded. Resolves when the partition is served; rejects (and leaves it unowned) if
+   * the read fails or an unload or newer load intervened (LOAD_ABORTED).
    */
   async loadPartition(partition: number): Promise<void> {
     this.checkOpen();
@@ -250,50 +279,46 @@ export class GroupCoordinator {
     }
     if (this.partitions.has(partition)) this.unloadPartition(partition);
     const epoch = ++this.loadEpoch;
-    this.partitions.set(partition, { state: 'loading', epoch });
-    const offsets = new Map<
-      string,
-      Map<string, { topic: string; partition: number; value: CommittedOffset }>
-    >();
-    const stored = new Map<string, StoredGroup | null>();
-    let records = 0;
+    const status: PartitionStatus = { state: 'loading', epoch, markers: [] };
+    this.partitions.set(partition, status);
+    const replay = new PartitionReplay();
     try {
-      for await (const r of this.log.readAll(partition)) {
-        if (this.partitions.get(partition)?.epoch !== epoch)
+      for await (const entry of this.log.readAll(partition)) {
+        if (this.partitions.get(partition) !== status)
           throw new GroupError(GroupErrorCode.LOAD_ABORTED, `load of partition ${partition} superseded`);
-        records++;
-        const rec = decodeRecord(r.key, r.value);
-        if (rec.type === 'offset') {
-          let g = offsets.get(rec.groupId);
-          if (g === undefined) {
-            g = new Map();
-            offsets.set(rec.groupId, g);
-          }
-          const k = `${rec.topic}\0${rec.partition}`;
-          if (rec.value === null) g.delete(k);
-          else g.set(k, { topic: rec.topic, partition: rec.partition, value: rec.value });
-        } else {
-          stored.set(rec.groupId, rec.value);
-        }
+        replay.apply(entry);
       }
     } catch (e) {
-      if (this.partitions.get(partition)?.epoch === epoch) this.partitions.delete(partition);
+      if (this.partitions.get(partition) === status) this.partitions.delete(partition);
       throw e instanceof GroupError
         ? e
         : new GroupError(GroupErrorCode.OFFSET_LOG_FAILED, `reading __consumer_offsets-${partition} failed`, {
             cause: e,
           });
     }
-    if (this.partitions.get(partition)?.epoch !== epoch)
+    if (this.partitions.get(partition) !== status)
       throw new GroupError(GroupErrorCode.LOAD_ABORTED, `load of partition ${partition} superseded`);
     const now = this.clock.nowMs();
-    const ids = new Set([...offsets.keys(), ...stored.keys()]);
     let loaded = 0;
-    for (const groupId of ids) {
-      const meta = stored.get(groupId);
-      const groupOffsets = offsets.get(groupId);
-      if (meta === null && (groupOffsets === undefined || groupOffsets.size === 0)) continue; // deleted
-      if (meta === undefined && (groupOffsets === undefined || groupOffsets.size === 0)) continue;
+    const writer: PartitionWriter = {
+      partition,
+      epoch,
+      queue: [],
+      busy: false,
+      snapshotQueued: false,
+      appendedSinceSnapshot: replay.records,
+      liveAtSnapshot: 0,
+      txnWrites: new Map(),
+      lateMarkers: new Map(),
+      txnGroups: new Map(),
+    };
+    for (const groupId of replay.groupIds()) {
+      const meta = replay.stored.get(groupId);
+      const groupOffsets = replay.offsets.get(groupId);
+      const pending = replay.txn.get(groupId);
+      const hasData = (groupOffsets?.size ?? 0) > 0 || (pending?.size ?? 0) > 0;
+      if (meta === null && !hasData) continue; // deleted
+      if (meta === undefined && !hasData) continue;
       const group = new Group(groupId, partition, meta?.currentStateTimestampMs ?? now);
       if (meta) {
         group.lastStored = meta;
@@ -326,25 +351,25 @@ export class GroupCoordinator {
         }
       }
       for (const o of groupOffsets?.values() ?? []) group.setOffset(o.topic, o.partition, o.value);
+      if (pending !== undefined) {
+        group.txnOffsets = pending;
+        for (const producerId of pending.producers()) this.indexTxnGroup(writer, producerId, group);
+      }
       this.groups.set(groupId, group);
       for (const m of group.members.values()) this.scheduleHeartbeat(group, m);
       loaded++;
     }
     this.partitions.set(partition, { state: 'active', epoch });
-    const writer: PartitionWriter = {
-      partition,
-      epoch,
-      queue: [],
-      busy: false,
-      snapshotQueued: false,
-      appendedSinceSnapshot: records,
-      liveAtSnapshot: 0,
-    };
     writer.liveAtSnapshot = this.liveRecords(partition);
     this.writers.set(partition, writer);
+    // Markers that landed while the partition was read, after what the read saw.
+    for (const m of status.markers) if (m.offset > replay.lastOffset) this.applyMarker(writer, m);
     this.maybeQueueSnapshot(writer);
     this.kick(writer);
-    this.logger.info({ partition, records, groups: loaded }, 'loaded __consumer_offsets partition');
+    this.logger.info(
+      { partition, records: replay.records, groups: loaded, pendingTransactions: writer.txnGroups.size },
+      'loaded __consumer_offsets partition',
+    );
   }
 
   /**
@@ -391,6 +416,9 @@ export class GroupCoordinator {
     }
     if (!group.is('Dead')) group.transitionTo('Dead', this.clock.nowMs());
     if (this.groups.get(group.groupId) === group) this.groups.delete(group.groupId);
+    const writer = this.writers.get(group.partition);
+    if (writer !== undefined)
+      for (const producerId of group.txnOffsets.producers()) this.unindexTxnGroup(writer, producerId, group);
   }
 
   /** The error for a request on `groupId` before looking at the group, or undefined. */
@@ -449,7 +477,16 @@ export class GroupCoordinator {
       if (g.is('Dead')) v.push(`group ${id} is Dead but still held`);
       if (!this.partitions.has(g.partition)) v.push(`group ${id} on unowned partition ${g.partition}`);
       v.push(...g.invariantViolations());
+      const w = this.writers.get(g.partition);
+      for (const producerId of g.txnOffsets.producers())
+        if (w !== undefined && w.txnGroups.get(producerId)?.has(g) !== true)
+          v.push(`group ${id}: producer ${producerId} missing from the transaction index`);
     }
+    for (const w of this.writers.values())
+      for (const [producerId, set] of w.txnGroups)
+        for (const g of set)
+          if (this.groups.get(g.groupId) !== g || !g.txnOffsets.hasProducer(producerId))
+            v.push(`transaction index of partition ${w.partition}: stale group ${g.groupId}`);
     return v;
   }
 
@@ -532,6 +569,7 @@ export class GroupCoordinator {
       group.is('Empty') &&
       group.size === 0 &&
       group.offsetCount === 0 &&
+      group.txnOffsets.size === 0 &&
       group.pendingMembers.size === 0 &&
       group.generationId === 0 &&
       group.protocolType === null
@@ -1243,6 +1281,194 @@ export class GroupCoordinator {
     if (member !== undefined) this.scheduleHeartbeat(group, member);
 
     const now = this.clock.nowMs();
+    const { results, toWrite } = this.checkCommit(
+      req.topics,
+      (topic, partition) => group.getOffset(topic, partition) === undefined,
+      group.offsetCount,
+      (p, metadata) => {
+        const commitTimestampMs = p.commitTimestampMs >= 0 ? p.commitTimestampMs : now;
+        return {
+          offset: p.committedOffset,
+          leaderEpoch: p.committedLeaderEpoch,
+          metadata,
+          commitTimestampMs,
+          expireTimestampMs: req.retentionTimeMs >= 0 ? commitTimestampMs + req.retentionTimeMs : null,
+        };
+      },
+    );
+    if (toWrite.length === 0) return { topics: results };
+    for (const w of toWrite) group.addPendingCommit(w.topic, w.partition, 1);
+    const target = group;
+    const error = await this.append(
+      group.partition,
+      toWrite.map((w) => ({
+        type: 'offset',
+        groupId: req.groupId,
+        topic: w.topic,
+        partition: w.partition,
+        value: w.value,
+      })),
+      true,
+      (first) => {
+        if (this.groups.get(req.groupId) !== target || target.is('Dead')) return;
+        toWrite.forEach((w, i) => {
+          target.setOffset(w.topic, w.partition, w.value);
+          target.txnOffsets.supersede(w.topic, w.partition, first + BigInt(i));
+        });
+      },
+    );
+    for (const w of toWrite) {
+      group.addPendingCommit(w.topic, w.partition, -1);
+      w.result.errorCode = error;
+    }
+    return { topics: results };
+  }
+
+  /**
+   * TxnOffsetCommit: the offsets are written as one transactional batch of the producer (answered
+   * once durable) and stay pending — not fetched; `require_stable` answers UNSTABLE_OFFSET_COMMIT —
+   * until the transaction's marker: commit makes them the group's committed offsets, abort drops
+   * them. Checks as Kafka's handleTxnCommitOffsets: any commit may create the group; one with a
+   * member id or generation must match them (UNKNOWN_MEMBER_ID, ILLEGAL_GENERATION,
+   * FENCED_INSTANCE_ID); fencing of the producer is the partition's (INVALID_PRODUCER_EPOCH, …).
+   */
+  async commitTxnOffsets(req: TxnOffsetCommitRequest): Promise<OffsetCommitResult> {
+    const all = (e: GroupKafkaError): OffsetCommitResult => ({
+      topics: req.topics.map((t) => ({
+        name: t.name,
+        partitions: t.partitions.map((p) => ({ partitionIndex: p.partitionIndex, errorCode: e })),
+      })),
+    });
+    const err = this.coordinatorError(req.groupId, false);
+    if (err !== undefined) return all(err);
+    if (req.transactionalId === '' || utf8Bytes(req.transactionalId) > this.config.maxIdBytes)
+      return all('INVALID_REQUEST');
+    const found = this.getOrCreateGroup(req.groupId, true);
+    if (typeof found === 'string' || found === undefined) return all('INVALID_COMMIT_OFFSET_SIZE');
+    const group = found;
+    if (group.is('Dead')) return all('COORDINATOR_NOT_AVAILABLE');
+    if (req.generationId >= 0 || req.memberId !== '' || req.groupInstanceId !== null) {
+      if (req.groupInstanceId !== null && group.isStaticMemberFenced(req.groupInstanceId, req.memberId))
+        return all('FENCED_INSTANCE_ID');
+      if (req.memberId !== '' && !group.has(req.memberId)) return all('UNKNOWN_MEMBER_ID');
+      if (req.generationId !== group.generationId) return all('ILLEGAL_GENERATION');
+    }
+    const now = this.clock.nowMs();
+    const { results, toWrite } = this.checkCommit(
+      req.topics,
+      (topic, partition) => group.txnOffsets.isNew(req.producerId, topic, partition),
+      group.txnOffsets.size,
+      (p, metadata) => ({
+        offset: p.committedOffset,
+        leaderEpoch: p.committedLeaderEpoch,
+        metadata,
+        commitTimestampMs: now,
+        expireTimestampMs: null,
+      }),
+    );
+    if (toWrite.length === 0) return { topics: results };
+    const writer = this.writers.get(group.partition);
+    const producerId = req.producerId;
+    for (const w of toWrite) group.addPendingCommit(w.topic, w.partition, 1);
+    const error = await this.append(
+      group.partition,
+      toWrite.map((w) => ({
+        type: 'offset',
+        groupId: req.groupId,
+        topic: w.topic,
+        partition: w.partition,
+        value: w.value,
+      })),
+      true,
+      (first) => {
+        if (this.groups.get(req.groupId) !== group || group.is('Dead') || writer === undefined) return;
+        toWrite.forEach((w, i) =>
+          group.txnOffsets.add(producerId, w.topic, w.partition, w.value, first + BigInt(i)),
+        );
+        this.indexTxnGroup(writer, producerId, group);
+        // The transaction's marker may have landed while this write was in flight, after it in the log.
+        const late = writer.lateMarkers.get(producerId);
+        if (late !== undefined && late.offset > first) this.completeTxnOffsets(writer, group, late);
+      },
+      { transactionalId: req.transactionalId, producerId, producerEpoch: req.producerEpoch },
+    );
+    for (const w of toWrite) {
+      group.addPendingCommit(w.topic, w.partition, -1);
+      w.result.errorCode = error;
+    }
+    return { topics: results };
+  }
+
+  /**
+   * A transaction marker was written durably to `partition` (of `__consumer_offsets`) at `offset`:
+   * the producer's pending transactional offsets written before it are committed or dropped.
+   * While the partition loads, the marker waits until it is loaded.
+   */
+  onTxnMarker(partition: number, producerId: bigint, commit: boolean, offset: bigint): void {
+    const status = this.partitions.get(partition);
+    if (status === undefined) return;
+    const marker: LandedMarker = { producerId, commit, offset };
+    if (status.state === 'loading') {
+      if (status.markers.length >= MAX_MARKERS_WHILE_LOADING) {
+        // Too many to remember: this load is abandoned; the next one reads them from the log.
+        this.logger.warn({ partition }, 'too many transaction markers while loading: the load starts over');
+        this.partitions.delete(partition);
+        return;
+      }
+      status.markers.push(marker);
+      return;
+    }
+    const writer = this.writers.get(partition);
+    if (writer !== undefined) this.applyMarker(writer, marker);
+  }
+
+  private applyMarker(w: PartitionWriter, m: LandedMarker): void {
+    if (w.txnWrites.has(m.producerId)) w.lateMarkers.set(m.producerId, m);
+    const groups = w.txnGroups.get(m.producerId);
+    for (const g of [...(groups ?? [])]) {
+      if (this.groups.get(g.groupId) !== g) this.unindexTxnGroup(w, m.producerId, g);
+      else this.completeTxnOffsets(w, g, m);
+    }
+    this.maybeQueueSnapshot(w);
+    this.kick(w);
+  }
+
+  private completeTxnOffsets(w: PartitionWriter, g: Group, m: LandedMarker): void {
+    for (const e of g.txnOffsets.complete(m.producerId, m.commit, m.offset))
+      g.setOffset(e.topic, e.partition, e.value);
+    if (!g.txnOffsets.hasProducer(m.producerId)) this.unindexTxnGroup(w, m.producerId, g);
+  }
+
+  private indexTxnGroup(w: PartitionWriter, producerId: bigint, g: Group): void {
+    let set = w.txnGroups.get(producerId);
+    if (set === undefined) {
+      set = new Set();
+      w.txnGroups.set(producerId, set);
+    }
+    set.add(g);
+  }
+
+  private unindexTxnGroup(w: PartitionWriter, producerId: bigint, g: Group): void {
+    const set = w.txnGroups.get(producerId);
+    if (set === undefined) return;
+    set.delete(g);
+    if (set.size === 0) w.txnGroups.delete(producerId);
+  }
+
+  /**
+   * The partitions of a commit checked one by one (metadata size, topic name and partition index,
+   * at most maxOffsetsPerGroup keys with the `held` the group has): each partition's result, and
+   * the offsets to write for those that passed.
+   */
+  private checkCommit<P extends Omit<OffsetCommitPartition, 'commitTimestampMs'>>(
+    topics: ReadonlyArray<{ name: string; partitions: readonly P[] }>,
+    isNewKey: (topic: string, partition: number) => boolean,
+    held: number,
+    valueOf: (p: P, metadata: string) => CommittedOffset,
+  ): {
+    results: TopicPartitionsResult[];
+    toWrite: Array<{ topic: string; partition: number; value: CommittedOffset; result: PartitionResult }>;
+  } {
     const results: TopicPartitionsResult[] = [];
     const toWrite: Array<{
       topic: string;
@@ -1251,7 +1477,7 @@ export class GroupCoordinator {
       result: PartitionResult;
     }> = [];
     let newKeys = 0;
-    for (const t of req.topics) {
+    for (const t of topics) {
       const tr: TopicPartitionsResult = { name: t.name, partitions: [] };
       results.push(tr);
       for (const p of t.partitions) {
@@ -1266,51 +1492,17 @@ export class GroupCoordinator {
           pr.errorCode = 'UNKNOWN_TOPIC_OR_PARTITION';
           continue;
         }
-        if (group.getOffset(t.name, p.partitionIndex) === undefined) {
-          if (group.offsetCount + newKeys >= this.config.maxOffsetsPerGroup) {
+        if (isNewKey(t.name, p.partitionIndex)) {
+          if (held + newKeys >= this.config.maxOffsetsPerGroup) {
             pr.errorCode = 'INVALID_COMMIT_OFFSET_SIZE';
             continue;
           }
           newKeys++;
         }
-        const commitTimestampMs = p.commitTimestampMs >= 0 ? p.commitTimestampMs : now;
-        toWrite.push({
-          topic: t.name,
-          partition: p.partitionIndex,
-          result: pr,
-          value: {
-            offset: p.committedOffset,
-            leaderEpoch: p.committedLeaderEpoch,
-            metadata,
-            commitTimestampMs,
-            expireTimestampMs: req.retentionTimeMs >= 0 ? commitTimestampMs + req.retentionTimeMs : null,
-          },
-        });
+        toWrite.push({ topic: t.name, partition: p.partitionIndex, result: pr, value: valueOf(p, metadata) });
       }
     }
-    if (toWrite.length === 0) return { topics: results };
-    for (const w of toWrite) group.addPendingCommit(w.topic, w.partition, 1);
-    const target = group;
-    const error = await this.append(
-      group.partition,
-      toWrite.map((w) => ({
-        type: 'offset',
-        groupId: req.groupId,
-        topic: w.topic,
-        partition: w.partition,
-        value: w.value,
-      })),
-      true,
-      () => {
-        if (this.groups.get(req.groupId) !== target || target.is('Dead')) return;
-        for (const w of toWrite) target.setOffset(w.topic, w.partition, w.value);
-      },
-    );
-    for (const w of toWrite) {
-      group.addPendingCommit(w.topic, w.partition, -1);
-      w.result.errorCode = error;
-    }
-    return { topics: results };
+    return { results, toWrite };
   }
 
   fetchOffsets(req: OffsetFetchRequest): OffsetFetchResult {
@@ -1391,8 +1583,12 @@ export class GroupCoordinator {
     const error =
       records.length === 0
         ? 'NONE'
-        : await this.append(group.partition, records, true, () => {
-            for (const r of records) if (r.type === 'offset') group.deleteOffset(r.topic, r.partition);
+        : await this.append(group.partition, records, true, (first) => {
+            records.forEach((r, i) => {
+              if (r.type !== 'offset') return;
+              group.deleteOffset(r.topic, r.partition);
+              group.txnOffsets.supersede(r.topic, r.partition, first + BigInt(i));
+            });
           });
     return {
       errorCode: 'NONE',
@@ -1456,7 +1652,7 @@ export class GroupCoordinator {
       const becomesDead =
         g.is('Empty') &&
         expired.length === g.offsetCount &&
-        g.pendingOffsetCommits.size === 0 &&
+        g.hasNoPendingCommits &&
         g.pendingMembers.size === 0;
       if (becomesDead) records.push({ type: 'group', groupId: g.groupId, value: null });
       if (records.length === 0) continue;
@@ -1484,14 +1680,16 @@ export class GroupCoordinator {
   // ---- storage ------------------------------------------------------------------------------
 
   /**
-   * Queues records for the partition's log; resolves with NONE once durable (after `onDurable`
-   * ran), or with the Kafka error the failure maps to.
+   * Queues records for the partition's log (as one transactional batch of `txn`'s producer when
+   * given); resolves with NONE once durable (after `onDurable` ran with the log offset of the first
+   * record), or with the Kafka error the failure maps to.
    */
   private append(
     partition: number,
     records: readonly OffsetsTopicRecord[],
     forOffsets: boolean,
-    onDurable?: () => void,
+    onDurable?: (firstOffset: bigint) => void,
+    txn?: TransactionalAppend,
   ): Promise<GroupKafkaError> {
     let encoded: EncodedRecord[];
     try {
@@ -1506,6 +1704,8 @@ export class GroupCoordinator {
       this.logger.warn({ partition, queued: writer.queue.length }, '__consumer_offsets write queue is full');
       return Promise.resolve('COORDINATOR_NOT_AVAILABLE');
     }
+    if (txn !== undefined)
+      writer.txnWrites.set(txn.producerId, (writer.txnWrites.get(txn.producerId) ?? 0) + 1);
     return new Promise((resolve) => {
       // Answered once: when durable, when it fails, or (whichever is first) after appendTimeoutMs
       // in the queue or in flight; a write answered by the timeout still takes effect if it lands.
@@ -1523,15 +1723,33 @@ export class GroupCoordinator {
         timer.cancel();
         resolve(error);
       };
-      writer.queue.push({ records: encoded, forOffsets, onDurable, resolve: once });
+      writer.queue.push({ records: encoded, forOffsets, txn, onDurable, resolve: once });
       this.kick(writer);
     });
+  }
+
+  /** A transactional write landed or failed: the producer has one write less in flight. */
+  private txnWriteSettled(w: PartitionWriter, producerId: bigint): void {
+    const n = (w.txnWrites.get(producerId) ?? 1) - 1;
+    if (n > 0) {
+      w.txnWrites.set(producerId, n);
+      return;
+    }
+    w.txnWrites.delete(producerId);
+    w.lateMarkers.delete(producerId);
+  }
+
+  /** Whether the partition has transactional offsets in flight or pending (no snapshot then). */
+  private hasTxnState(w: PartitionWriter): boolean {
+    return w.txnWrites.size > 0 || w.txnGroups.size > 0;
   }
 
   /** Starts the next append (or snapshot) of the partition if none is in flight. */
   private kick(w: PartitionWriter): void {
     if (w.busy || this.writers.get(w.partition) !== w) return;
-    if (w.snapshotQueued) {
+    // A snapshot re-states only committed offsets: it waits until no transaction has any pending
+    // here (their records must stay in the log until their markers follow them).
+    if (w.snapshotQueued && !this.hasTxnState(w)) {
       w.busy = true;
       w.snapshotQueued = false;
       void this.snapshot(w).finally(() => {
@@ -1544,32 +1762,39 @@ export class GroupCoordinator {
     const batch: PendingWrite[] = [];
     let count = 0;
     for (let next = w.queue[0]; next !== undefined; next = w.queue[0]) {
+      // A transaction's batch is appended alone: its producer is the batch's.
+      if (batch.length > 0 && (next.txn !== undefined || batch[0]?.txn !== undefined)) break;
       if (batch.length > 0 && count + next.records.length > this.config.maxRecordsPerAppend) break;
       batch.push(next);
       w.queue.shift();
       count += next.records.length;
     }
+    const txn = batch[0]?.txn;
+    const records = batch.flatMap((b) => b.records);
     w.busy = true;
-    this.log
-      .append(
-        w.partition,
-        batch.flatMap((b) => b.records),
-      )
+    (txn === undefined
+      ? this.log.append(w.partition, records)
+      : this.log.appendTransactional(w.partition, records, txn)
+    )
       .then(
-        () => {
+        (base) => {
           w.appendedSinceSnapshot += count;
+          let first = base;
           for (const b of batch) {
             try {
-              b.onDurable?.();
+              b.onDurable?.(first);
             } catch (e) {
               this.logger.error({ err: e, partition: w.partition }, 'applying a durable write failed');
             }
+            first += BigInt(b.records.length);
           }
+          if (txn !== undefined) this.txnWriteSettled(w, txn.producerId);
           for (const b of batch) b.resolve('NONE');
           this.maybeQueueSnapshot(w);
         },
         (e: unknown) => {
           this.logger.warn({ err: e, partition: w.partition }, 'append to __consumer_offsets failed');
+          if (txn !== undefined) this.txnWriteSettled(w, txn.producerId);
           for (const b of batch) b.resolve(appendErrorToKafka(e, b.forOffsets));
         },
       )
@@ -1671,5 +1896,78 @@ export class GroupCoordinator {
         if (this.groups.get(group.groupId) === group) group.lastStored = stored;
       },
     );
+  }
+}
+
+/**
+ * A partition's log replayed in order: the last group metadata of each group, its committed
+ * offsets, and its transactional offsets still pending (markers applied as they come, by the same
+ * PendingTxnOffsets the live coordinator uses).
+ */
+class PartitionReplay {
+  readonly offsets = new Map<
+    string,
+    Map<string, { topic: string; partition: number; value: CommittedOffset }>
+  >();
+  readonly stored = new Map<string, StoredGroup | null>();
+  readonly txn = new Map<string, PendingTxnOffsets>();
+  /** Producer id → groups with its pending offsets. */
+  private readonly txnGroups = new Map<bigint, Set<string>>();
+  records = 0;
+  /** The offset of the last entry read (-1 before any). */
+  lastOffset = -1n;
+
+  apply(entry: OffsetLogEntry): void {
+    this.records++;
+    if (entry.offset > this.lastOffset) this.lastOffset = entry.offset;
+    if (entry.kind === 'marker') {
+      for (const groupId of this.txnGroups.get(entry.producerId) ?? []) {
+        const pending = this.txn.get(groupId);
+        for (const e of pending?.complete(entry.producerId, entry.commit, entry.offset) ?? [])
+          this.setOffset(groupId, e.topic, e.partition, e.value);
+      }
+      this.txnGroups.delete(entry.producerId);
+      return;
+    }
+    const rec = decodeRecord(entry.key, entry.value);
+    if (entry.producerId !== null) {
+      // A transaction's batch holds offset commits only (TxnOffsetCommit).
+      if (rec.type !== 'offset' || rec.value === null) return;
+      let pending = this.txn.get(rec.groupId);
+      if (pending === undefined) {
+        pending = new PendingTxnOffsets();
+        this.txn.set(rec.groupId, pending);
+      }
+      pending.add(entry.producerId, rec.topic, rec.partition, rec.value, entry.offset);
+      let groups = this.txnGroups.get(entry.producerId);
+      if (groups === undefined) {
+        groups = new Set();
+        this.txnGroups.set(entry.producerId, groups);
+      }
+      groups.add(rec.groupId);
+      return;
+    }
+    if (rec.type === 'offset') {
+      if (rec.value === null) this.offsets.get(rec.groupId)?.delete(`${rec.topic}\0${rec.partition}`);
+      else this.setOffset(rec.groupId, rec.topic, rec.partition, rec.value);
+      this.txn.get(rec.groupId)?.supersede(rec.topic, rec.partition, entry.offset);
+    } else {
+      this.stored.set(rec.groupId, rec.value);
+      // A deleted group's pending transactional offsets go with it (as DeleteGroups drops them).
+      if (rec.value === null) this.txn.delete(rec.groupId);
+    }
+  }
+
+  private setOffset(groupId: string, topic: string, partition: number, value: CommittedOffset): void {
+    let g = this.offsets.get(groupId);
+    if (g === undefined) {
+      g = new Map();
+      this.offsets.set(groupId, g);
+    }
+    g.set(`${topic}\0${partition}`, { topic, partition, value });
+  }
+
+  groupIds(): Set<string> {
+    return new Set([...this.offsets.keys(), ...this.stored.keys(), ...this.txn.keys()]);
   }
 }

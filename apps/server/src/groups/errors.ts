@@ -29,6 +29,15 @@ export const GROUP_KAFKA_ERRORS = [
   'FENCED_INSTANCE_ID',
   'GROUP_SUBSCRIBED_TO_TOPIC',
   'UNSTABLE_OFFSET_COMMIT',
+  // TxnOffsetCommit: the partition layer's answers to a transaction's batch (fencing, KIP-890).
+  'INVALID_PRODUCER_EPOCH',
+  'PRODUCER_FENCED',
+  'INVALID_PRODUCER_ID_MAPPING',
+  'INVALID_TXN_STATE',
+  'CONCURRENT_TRANSACTIONS',
+  'TRANSACTION_ABORTABLE',
+  'OUT_OF_ORDER_SEQUENCE_NUMBER',
+  'UNKNOWN_PRODUCER_ID',
 ] as const;
 export type GroupKafkaError = (typeof GROUP_KAFKA_ERRORS)[number];
 
@@ -41,6 +50,11 @@ export const GroupErrorCode = {
   OFFSET_LOG_UNAVAILABLE: 'OFFSET_LOG_UNAVAILABLE',
   /** The records were too large for one append. */
   OFFSET_LOG_TOO_LARGE: 'OFFSET_LOG_TOO_LARGE',
+  /**
+   * The partition refused a transaction's batch (an older producer epoch, a partition not in the
+   * transaction, …): the Kafka error it named is answered as it is (`GroupError.kafkaError`).
+   */
+  OFFSET_LOG_REFUSED: 'OFFSET_LOG_REFUSED',
   /** Any other storage failure. */
   OFFSET_LOG_FAILED: 'OFFSET_LOG_FAILED',
   /** Loading a partition was superseded by an unload or a newer load. */
@@ -54,10 +68,17 @@ export type GroupErrorCode = (typeof GroupErrorCode)[keyof typeof GroupErrorCode
 
 export class GroupError extends Error {
   readonly code: GroupErrorCode;
-  constructor(code: GroupErrorCode, message: string, options?: { cause?: unknown }) {
+  /** OFFSET_LOG_REFUSED: the Kafka error to answer. */
+  readonly kafkaError: GroupKafkaError | undefined;
+  constructor(
+    code: GroupErrorCode,
+    message: string,
+    options?: { cause?: unknown; kafkaError?: GroupKafkaError },
+  ) {
     super(message, options);
     this.name = 'GroupError';
     this.code = code;
+    this.kafkaError = options?.kafkaError;
   }
 }
 
@@ -82,6 +103,8 @@ export function appendErrorToKafka(e: unknown, forOffsets: boolean): GroupKafkaE
       return 'COORDINATOR_NOT_AVAILABLE';
     case GroupErrorCode.OFFSET_LOG_TOO_LARGE:
       return forOffsets ? 'INVALID_COMMIT_OFFSET_SIZE' : 'UNKNOWN_SERVER_ERROR';
+    case GroupErrorCode.OFFSET_LOG_REFUSED:
+      return e.kafkaError ?? 'UNKNOWN_SERVER_ERROR';
     default:
       return 'UNKNOWN_SERVER_ERROR';
   }

@@ -10,6 +10,7 @@ import type { TimerHandle } from '@chronik/env';
 import type { CommittedOffset, StoredGroup } from './records.js';
 import type { GroupProtocol, GroupState, JoinGroupResult, SyncGroupResult } from './types.js';
 import { CONSUMER_PROTOCOL_TYPE, subscribedTopics } from './consumer-protocol.js';
+import { PendingTxnOffsets } from './txn-offsets.js';
 
 export const EMPTY_BYTES = new Uint8Array(0);
 
@@ -98,8 +99,10 @@ export class Group {
   offsetCount = 0;
   /** The group metadata last written durably (what the log says), or null if none was. */
   lastStored: StoredGroup | null = null;
-  /** "topic\0partition" → commits of it being written. */
+  /** "topic\0partition" → commits of it being written (plain and transactional). */
   readonly pendingOffsetCommits = new Map<string, number>();
+  /** Transactional offset commits written and waiting for their transaction's marker. */
+  txnOffsets = new PendingTxnOffsets();
 
   constructor(
     readonly groupId: string,
@@ -315,6 +318,7 @@ export class Group {
     let offsets = 0;
     for (const t of this.offsets.values()) offsets += t.size;
     if (offsets !== this.offsetCount) v.push(`offsetCount ${this.offsetCount} != ${offsets}`);
+    v.push(...this.txnOffsets.invariantViolations());
     return v.map((x) => `group ${this.groupId}: ${x}`);
   }
 
@@ -353,8 +357,17 @@ export class Group {
     return out;
   }
 
+  /** A commit of the partition is being written, or a transaction's commit of it awaits its marker. */
   hasPendingCommit(topic: string, partition: number): boolean {
-    return (this.pendingOffsetCommits.get(`${topic}\0${partition}`) ?? 0) > 0;
+    return (
+      (this.pendingOffsetCommits.get(`${topic}\0${partition}`) ?? 0) > 0 ||
+      this.txnOffsets.has(topic, partition)
+    );
+  }
+
+  /** Nothing is being written for the group and no transaction's commit awaits its marker. */
+  get hasNoPendingCommits(): boolean {
+    return this.pendingOffsetCommits.size === 0 && this.txnOffsets.size === 0;
   }
 
   addPendingCommit(topic: string, partition: number, delta: 1 | -1): void {

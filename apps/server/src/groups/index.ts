@@ -1,7 +1,7 @@
 // The group coordinator and committed offsets (the classic consumer-group protocol).
 // The server wires a GroupCoordinator with an OffsetLog on __consumer_offsets; the handlers of
 // JoinGroup, SyncGroup, Heartbeat, LeaveGroup, OffsetCommit, OffsetFetch, DescribeGroups,
-// ListGroups, DeleteGroups and OffsetDelete call it.
+// ListGroups, DeleteGroups, OffsetDelete and TxnOffsetCommit call it.
 export { GroupCoordinator, DEFAULT_GROUP_CONFIG } from './coordinator.js';
 export type { GroupCoordinatorConfig, GroupCoordinatorOptions } from './coordinator.js';
 export {
@@ -13,7 +13,9 @@ export {
 } from './errors.js';
 export type { GroupKafkaError } from './errors.js';
 export { InMemoryOffsetLog } from './offset-log.js';
-export type { OffsetLog } from './offset-log.js';
+export type { OffsetLog, OffsetLogEntry, TransactionalAppend } from './offset-log.js';
+export { PendingTxnOffsets } from './txn-offsets.js';
+export type { PendingTxnOffset } from './txn-offsets.js';
 export { CONSUMER_OFFSETS_TOPIC, javaStringHashCode, partitionForGroup } from './partitioning.js';
 export { decodeRecord, encodeRecord } from './records.js';
 export type {

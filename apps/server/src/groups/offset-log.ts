@@ -1,30 +1,41 @@
 // The coordinator's only access to storage: append records to a partition of
-// `__consumer_offsets`, read a partition back from its start, and drop a prefix that a newer
-// snapshot of the partition's state has made redundant. The server wires one that goes through the
-// partition append path with acks=all (service.ts); tests use InMemoryOffsetLog.
+// `__consumer_offsets` (plain, or as a transaction's batch for TxnOffsetCommit), read a partition
+// back from its start (records and transaction markers), and drop a prefix that a newer snapshot of
+// the partition's state has made redundant. The server wires one that goes through the partition
+// append path with acks=all (service.ts); tests use InMemoryOffsetLog.
+import type { InternalLogEntry, TransactionalAppend } from '../services/internal-log.js';
 import type { EncodedRecord } from './records.js';
 import { GroupError, GroupErrorCode } from './errors.js';
+
+export type { TransactionalAppend };
+/** A record (with its batch's producer id when transactional) or a transaction marker, as read back. */
+export type OffsetLogEntry = InternalLogEntry;
 
 export interface OffsetLog {
   /**
    * Appends `records` to `partition` as one batch, in order, and resolves with the offset of the
    * first once they are durable (acks=all: fsync'd on one node, committed by a majority in a
    * cluster). The coordinator never has two appends to one partition in flight. Rejects with a
-   * GroupError whose code is OFFSET_LOG_NOT_LEADER, OFFSET_LOG_UNAVAILABLE, OFFSET_LOG_TOO_LARGE
-   * or OFFSET_LOG_FAILED.
+   * GroupError whose code is OFFSET_LOG_NOT_LEADER, OFFSET_LOG_UNAVAILABLE, OFFSET_LOG_TOO_LARGE,
+   * OFFSET_LOG_REFUSED (with the Kafka error to answer) or OFFSET_LOG_FAILED.
    */
   append(partition: number, records: readonly EncodedRecord[]): Promise<bigint>;
   /**
-   * Every record of `partition` from its log start up to its high watermark at the time of the
-   * call, in offset order. Control records and aborted transactional data are left out.
+   * The same as one transactional batch of `txn`'s producer (TxnOffsetCommit): its records count
+   * only once the transaction's commit marker follows them in the partition.
    */
-  readAll(partition: number): AsyncIterable<EncodedRecord>;
+  appendTransactional(
+    partition: number,
+    records: readonly EncodedRecord[],
+    txn: TransactionalAppend,
+  ): Promise<bigint>;
+  /**
+   * Every entry of `partition` from its log start up to its high watermark at the time of the
+   * call, in offset order: records (aborted transactional ones too) and transaction markers.
+   */
+  readAll(partition: number): AsyncIterable<OffsetLogEntry>;
   /** Moves the partition's log start to `offset` (records before it may be deleted). */
   truncateBefore(partition: number, offset: bigint): Promise<void>;
-}
-
-interface StoredRecord extends EncodedRecord {
-  offset: bigint;
 }
 
 /**
@@ -32,7 +43,7 @@ interface StoredRecord extends EncodedRecord {
  * let tests inject failed appends and appends that complete later.
  */
 export class InMemoryOffsetLog implements OffsetLog {
-  private readonly logs = new Map<number, StoredRecord[]>();
+  private readonly logs = new Map<number, OffsetLogEntry[]>();
   private readonly nextOffsets = new Map<number, bigint>();
   /** Appends resolved so far. */
   appendCount = 0;
@@ -40,18 +51,29 @@ export class InMemoryOffsetLog implements OffsetLog {
   private held: Array<() => void> | undefined;
 
   append(partition: number, records: readonly EncodedRecord[]): Promise<bigint> {
+    return this.write(partition, records, null);
+  }
+
+  appendTransactional(
+    partition: number,
+    records: readonly EncodedRecord[],
+    txn: TransactionalAppend,
+  ): Promise<bigint> {
+    return this.write(partition, records, txn.producerId);
+  }
+
+  private write(
+    partition: number,
+    records: readonly EncodedRecord[],
+    producerId: bigint | null,
+  ): Promise<bigint> {
     const failure = this.failures.shift();
     if (failure !== undefined) return Promise.reject(failure);
     const write = (): bigint => {
-      let log = this.logs.get(partition);
-      if (log === undefined) {
-        log = [];
-        this.logs.set(partition, log);
-      }
       const base = this.nextOffsets.get(partition) ?? 0n;
       let offset = base;
-      for (const r of records) log.push({ key: r.key, value: r.value, offset: offset++ });
-      this.nextOffsets.set(partition, offset);
+      for (const r of records)
+        this.push(partition, { kind: 'record', key: r.key, value: r.value, offset: offset++, producerId });
       this.appendCount++;
       return base;
     };
@@ -62,9 +84,29 @@ export class InMemoryOffsetLog implements OffsetLog {
     return Promise.resolve(write());
   }
 
-  async *readAll(partition: number): AsyncIterable<EncodedRecord> {
+  private push(partition: number, entry: OffsetLogEntry): void {
+    let log = this.logs.get(partition);
+    if (log === undefined) {
+      log = [];
+      this.logs.set(partition, log);
+    }
+    log.push(entry);
+    this.nextOffsets.set(partition, entry.offset + 1n);
+  }
+
+  /**
+   * Writes a transaction marker into the partition, as the partition layer does for the
+   * transaction coordinator (tests); returns its offset. Not held, never failed.
+   */
+  writeMarker(partition: number, producerId: bigint, commit: boolean): bigint {
+    const offset = this.nextOffsets.get(partition) ?? 0n;
+    this.push(partition, { kind: 'marker', offset, producerId, commit });
+    return offset;
+  }
+
+  async *readAll(partition: number): AsyncIterable<OffsetLogEntry> {
     const log = [...(this.logs.get(partition) ?? [])];
-    for (const r of log) yield { key: r.key, value: r.value };
+    for (const e of log) yield e;
   }
 
   truncateBefore(partition: number, offset: bigint): Promise<void> {
@@ -79,11 +121,8 @@ export class InMemoryOffsetLog implements OffsetLog {
 
   /** Appends a record without going through the coordinator (tests: corruption). */
   inject(partition: number, record: EncodedRecord): void {
-    const base = this.nextOffsets.get(partition) ?? 0n;
-    const log = this.logs.get(partition) ?? [];
-    log.push({ ...record, offset: base });
-    this.logs.set(partition, log);
-    this.nextOffsets.set(partition, base + 1n);
+    const offset = this.nextOffsets.get(partition) ?? 0n;
+    this.push(partition, { kind: 'record', key: record.key, value: record.value, offset, producerId: null });
   }
 
   /** The next append rejects with `error` (default OFFSET_LOG_UNAVAILABLE). */
@@ -103,7 +142,7 @@ export class InMemoryOffsetLog implements OffsetLog {
     for (const w of held) w();
   }
 
-  /** Records currently in the partition (after truncation). */
+  /** Entries currently in the partition (after truncation), markers included. */
   recordCount(partition: number): number {
     return this.logs.get(partition)?.length ?? 0;
   }

@@ -1,44 +1,33 @@
 // The group coordinator in the broker, the same in both modes: its OffsetLog is `__consumer_offsets`
 // on the partition data path (acks=all appends), and it coordinates the `__consumer_offsets`
-// partitions this node leads — loaded when the partition manager reports a partition led here (with
-// its view complete), unloaded when leadership moves away. A load that fails is retried while the
-// partition is still led here.
-import type { Clock, Scheduler, TimerHandle } from '@chronik/env';
+// partitions this node leads (services/coordinator-partitions.ts: loaded when led here, unloaded
+// when leadership moves away, a failed load retried while the partition is still led here). Transaction markers the partition manager writes to those partitions
+// complete the groups' transactional offset commits.
 import { CONSUMER_OFFSETS_TOPIC } from '@chronik/metadata';
-import { buildRecordBatch, decodeRecordBatch, splitRecordBatches } from '@chronik/protocol';
 import { isKafkaError } from '../errors.js';
+import type { Clock, Scheduler } from '@chronik/env';
 import type { Logger } from '../logger.js';
-import type {
-  Acks,
-  AppendResult,
-  IsolationLevel,
-  ListOffsetResult,
-  ReadResult,
-  TopicPartition,
-} from '../partition/types.js';
-import { ListOffsetsTimestamp } from '../partition/types.js';
-import type { LeadershipListener, ReadRequest } from '../services/partition-manager.js';
+import type { InternalLogPartitions, TransactionalAppend } from '../services/internal-log.js';
+import { InternalTopicLog } from '../services/internal-log.js';
+import type { TopicPartition } from '../partition/types.js';
+import { followCoordinatorPartitions } from '../services/coordinator-partitions.js';
+import type { LeadershipListener } from '../services/partition-manager.js';
+import type { TxnMarker } from '../txn/types.js';
 import type { GroupCoordinatorConfig } from './coordinator.js';
 import { GroupCoordinator } from './coordinator.js';
 import { GroupError, GroupErrorCode } from './errors.js';
-import type { OffsetLog } from './offset-log.js';
+import type { OffsetLog, OffsetLogEntry } from './offset-log.js';
 import type { EncodedRecord } from './records.js';
 
 /** What the coordinator needs of the partitions (the partition manager). */
-export interface GroupPartitions {
-  append(tp: TopicPartition, records: Buffer, acks: Acks, timeoutMs: number): Promise<AppendResult>;
-  read(req: ReadRequest): Promise<ReadResult>;
-  listOffset(
-    tp: TopicPartition,
-    timestamp: bigint,
-    isolationLevel: IsolationLevel,
-    currentLeaderEpoch: number,
-  ): Promise<ListOffsetResult>;
-  deleteRecords(tp: TopicPartition, offset: bigint, timeoutMs: number): Promise<bigint>;
+export interface GroupPartitions extends InternalLogPartitions {
   onLeadership(listener: LeadershipListener): () => void;
+  /** Markers written durably on this node's partitions (those of `__consumer_offsets` complete transactions). */
+  onTxnMarker(listener: (tp: TopicPartition, marker: TxnMarker, offset: bigint) => void): () => void;
 }
 
 function appendError(e: unknown, partition: number): GroupError {
+  if (e instanceof GroupError) return e;
   const code = isKafkaError(e) ? e.code : '';
   const message = `append to ${CONSUMER_OFFSETS_TOPIC}-${partition} failed: ${e instanceof Error ? e.message : String(e)}`;
   switch (code) {
@@ -56,6 +45,19 @@ function appendError(e: unknown, partition: number): GroupError {
     case 'NOT_ENOUGH_REPLICAS_AFTER_APPEND':
     case 'REQUEST_TIMED_OUT':
       return new GroupError(GroupErrorCode.OFFSET_LOG_UNAVAILABLE, message, { cause: e });
+    case 'INVALID_PRODUCER_EPOCH':
+    case 'PRODUCER_FENCED':
+    case 'INVALID_PRODUCER_ID_MAPPING':
+    case 'INVALID_TXN_STATE':
+    case 'CONCURRENT_TRANSACTIONS':
+    case 'TRANSACTION_ABORTABLE':
+    case 'OUT_OF_ORDER_SEQUENCE_NUMBER':
+    case 'UNKNOWN_PRODUCER_ID':
+    case 'NOT_COORDINATOR':
+    case 'COORDINATOR_LOAD_IN_PROGRESS':
+    case 'COORDINATOR_NOT_AVAILABLE':
+      // A transaction's batch refused (fencing, or KIP-890's check with the transaction coordinator).
+      return new GroupError(GroupErrorCode.OFFSET_LOG_REFUSED, message, { cause: e, kafkaError: code });
     default:
       return new GroupError(GroupErrorCode.OFFSET_LOG_FAILED, message, { cause: e });
   }
@@ -72,39 +74,32 @@ export interface PartitionOffsetLogOptions {
 }
 
 /**
- * `__consumer_offsets` on the partitions: each append is one record batch written with acks=all
- * (answered once fsync'd on one node, or committed by a majority in a cluster); a partition is read
- * back from its log start to its high watermark.
+ * `__consumer_offsets` on the partitions (services/internal-log.ts): each append is one record
+ * batch written with acks=all; a partition is read back from its log start to its high watermark,
+ * transaction markers included. Failures become GroupErrors.
  */
 export class PartitionOffsetLog implements OffsetLog {
-  private readonly appendTimeoutMs: number;
-  private readonly readChunkBytes: number;
+  private readonly log: InternalTopicLog;
 
-  constructor(
-    private readonly partitions: GroupPartitions,
-    private readonly options: PartitionOffsetLogOptions,
-  ) {
-    this.appendTimeoutMs = options.appendTimeoutMs ?? 30_000;
-    this.readChunkBytes = options.readChunkBytes ?? 1024 * 1024;
-  }
-
-  private tp(partition: number): TopicPartition {
-    return { topic: CONSUMER_OFFSETS_TOPIC, partition };
+  constructor(partitions: InternalLogPartitions, options: PartitionOffsetLogOptions) {
+    this.log = new InternalTopicLog(partitions, { ...options, topic: CONSUMER_OFFSETS_TOPIC });
   }
 
   async append(partition: number, records: readonly EncodedRecord[]): Promise<bigint> {
-    if (records.length === 0)
-      throw new GroupError(GroupErrorCode.OFFSET_LOG_FAILED, 'an append needs at least one record');
-    const batch = buildRecordBatch({
-      records: records.map((r) => ({
-        key: asBuffer(r.key),
-        value: r.value === null ? null : asBuffer(r.value),
-      })),
-      now: this.options.nowMs,
-    });
     try {
-      await this.options.ensureTopic();
-      return (await this.partitions.append(this.tp(partition), batch, -1, this.appendTimeoutMs)).baseOffset;
+      return await this.log.append(partition, records);
+    } catch (e) {
+      throw appendError(e, partition);
+    }
+  }
+
+  async appendTransactional(
+    partition: number,
+    records: readonly EncodedRecord[],
+    txn: TransactionalAppend,
+  ): Promise<bigint> {
+    try {
+      return await this.log.append(partition, records, txn);
     } catch (e) {
       throw appendError(e, partition);
     }
@@ -112,58 +107,15 @@ export class PartitionOffsetLog implements OffsetLog {
 
   async truncateBefore(partition: number, offset: bigint): Promise<void> {
     try {
-      await this.partitions.deleteRecords(this.tp(partition), offset, this.appendTimeoutMs);
+      await this.log.truncateBefore(partition, offset);
     } catch (e) {
       throw appendError(e, partition);
     }
   }
 
-  async *readAll(partition: number): AsyncIterable<EncodedRecord> {
-    const tp = this.tp(partition);
-    let offset: bigint;
-    let end: bigint;
-    try {
-      offset = (await this.partitions.listOffset(tp, ListOffsetsTimestamp.EARLIEST, 0, -1)).offset;
-      end = (await this.partitions.listOffset(tp, ListOffsetsTimestamp.LATEST, 0, -1)).offset;
-    } catch (e) {
-      if (isKafkaError(e) && e.code === 'UNKNOWN_TOPIC_OR_PARTITION') return; // nothing committed yet
-      throw e;
-    }
-    while (offset < end) {
-      const r = await this.partitions.read({
-        ...tp,
-        fetchOffset: offset,
-        maxBytes: this.readChunkBytes,
-        minOneBatch: true,
-        isolationLevel: 0,
-        currentLeaderEpoch: -1,
-      });
-      const before = offset;
-      for (const chunk of r.chunks) {
-        for (const slice of splitRecordBatches(chunk, { allowPartialTail: true })) {
-          const next = slice.header.baseOffset + BigInt(slice.header.lastOffsetDelta) + 1n;
-          if (next <= offset) continue;
-          if (!slice.header.isControl) {
-            for (const rec of decodeRecordBatch(slice.bytes).records) {
-              if (rec.offset < offset || rec.offset >= end || rec.key === null) continue;
-              yield { key: rec.key, value: rec.value };
-            }
-          }
-          offset = next;
-        }
-      }
-      if (offset === before) {
-        throw new GroupError(
-          GroupErrorCode.OFFSET_LOG_FAILED,
-          `reading ${CONSUMER_OFFSETS_TOPIC}-${partition} made no progress at offset ${offset} (high watermark ${end})`,
-        );
-      }
-    }
+  readAll(partition: number): AsyncIterable<OffsetLogEntry> {
+    return this.log.readAll(partition);
   }
-}
-
-function asBuffer(b: Uint8Array): Buffer {
-  return Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength);
 }
 
 export interface GroupServiceOptions {
@@ -210,47 +162,23 @@ export async function startGroupService(options: GroupServiceOptions): Promise<G
     logger: options.logger,
     config: { ...options.groupConfig, numPartitions: options.numPartitions },
   });
-  const retryMs = options.retryFailedLoadMs ?? 30_000;
-  const leading = new Set<number>();
-  const retries = new Map<number, TimerHandle>();
   let closed = false;
-  const load = (p: number): Promise<void> =>
-    coordinator.loadPartition(p).then(
-      () => undefined,
-      (e: unknown) => {
-        if (closed || !leading.has(p)) return;
-        // One unreadable partition leaves its groups without a coordinator (NOT_COORDINATOR),
-        // never the broker down; it is loaded again later.
-        options.logger.error(
-          { err: e instanceof Error ? e.message : String(e), partition: p },
-          `cannot load ${CONSUMER_OFFSETS_TOPIC} partition; its groups have no coordinator until it loads`,
-        );
-        retries.get(p)?.cancel();
-        retries.set(
-          p,
-          options.scheduler.setTimer(retryMs, () => {
-            retries.delete(p);
-            if (!closed && leading.has(p)) void load(p);
-          }),
-        );
-      },
-    );
-  let initial: Array<Promise<void>> | undefined = [];
-  const off = options.partitions.onLeadership((topic, partition, leader) => {
-    if (topic !== CONSUMER_OFFSETS_TOPIC || partition >= coordinator.config.numPartitions || closed) return;
-    if (leader) {
-      leading.add(partition);
-      const loading = load(partition);
-      initial?.push(loading);
-    } else {
-      leading.delete(partition);
-      retries.get(partition)?.cancel();
-      retries.delete(partition);
-      coordinator.unloadPartition(partition);
-    }
+  const offMarkers = options.partitions.onTxnMarker((tp, marker, offset) => {
+    if (tp.topic === CONSUMER_OFFSETS_TOPIC && !closed)
+      coordinator.onTxnMarker(tp.partition, marker.producerId, marker.commit, offset);
   });
-  await Promise.all(initial);
-  initial = undefined;
+  const followed = followCoordinatorPartitions({
+    partitions: options.partitions,
+    topic: CONSUMER_OFFSETS_TOPIC,
+    numPartitions: coordinator.config.numPartitions,
+    load: (p) => coordinator.loadPartition(p),
+    unload: (p) => coordinator.unloadPartition(p),
+    scheduler: options.scheduler,
+    logger: options.logger,
+    retryFailedLoadMs: options.retryFailedLoadMs ?? 30_000,
+    keys: 'groups',
+  });
+  await followed.ready;
   options.logger.info(
     { partitions: coordinator.ownedPartitions().length, groups: coordinator.groupCount() },
     'group coordinator ready',
@@ -259,8 +187,8 @@ export async function startGroupService(options: GroupServiceOptions): Promise<G
     coordinator,
     close: () => {
       closed = true;
-      off();
-      for (const r of retries.values()) r.cancel();
+      followed.close();
+      offMarkers();
       coordinator.close();
     },
   };

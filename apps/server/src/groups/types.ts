@@ -155,6 +155,24 @@ export interface OffsetCommitRequest {
   topics: ReadonlyArray<{ name: string; partitions: readonly OffsetCommitPartition[] }>;
 }
 
+export interface TxnOffsetCommitRequest {
+  transactionalId: string;
+  groupId: string;
+  /** The transaction's producer: its batch in `__consumer_offsets` carries this id and epoch. */
+  producerId: bigint;
+  producerEpoch: number;
+  /** v3+: the member's generation, or -1. */
+  generationId: number;
+  /** v3+, else ''. */
+  memberId: string;
+  /** v3+, else null. */
+  groupInstanceId: string | null;
+  topics: ReadonlyArray<{
+    name: string;
+    partitions: ReadonlyArray<Omit<OffsetCommitPartition, 'commitTimestampMs'>>;
+  }>;
+}
+
 export interface PartitionResult {
   partitionIndex: number;
   errorCode: GroupKafkaError;

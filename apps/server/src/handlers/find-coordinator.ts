@@ -1,7 +1,8 @@
 // FindCoordinator (key 10), v0–v6. Group keys (key_type 0) map to the leader of partition
-// hash(group) mod N of __consumer_offsets (created on first use); in standalone that is this node.
-// Transaction keys (key_type 1) answer this node. v4+ batches keys (coordinator_keys) and answers
-// one coordinator per key; v0–v3 answer the single key at the top level.
+// hash(group) mod N of __consumer_offsets, transactional ids (key_type 1) to the leader of partition
+// hash(id) mod N of __transaction_state (each topic created on first use; in standalone the leader
+// is this node). v4+ batches keys (coordinator_keys) and answers one coordinator per key; v0–v3
+// answer the single key at the top level.
 import { ApiKey, ErrorCode } from '@chronik/protocol';
 import { errorCodeOf, errorMessageOf } from './errors.js';
 import { defineHandler } from './types.js';

@@ -32,6 +32,12 @@ import { offsetDeleteHandler } from './offset-delete.js';
 import { offsetFetchHandler } from './offset-fetch.js';
 import { syncGroupHandler } from './sync-group.js';
 import { writeTxnMarkersHandler } from './write-txn-markers.js';
+import { addOffsetsToTxnHandler } from './add-offsets-to-txn.js';
+import { addPartitionsToTxnHandler } from './add-partitions-to-txn.js';
+import { describeTransactionsHandler } from './describe-transactions.js';
+import { endTxnHandler } from './end-txn.js';
+import { listTransactionsHandler } from './list-transactions.js';
+import { txnOffsetCommitHandler } from './txn-offset-commit.js';
 import type { AnyHandler, HandlerTable } from './types.js';
 
 export const HANDLERS: readonly AnyHandler[] = [
@@ -65,6 +71,12 @@ export const HANDLERS: readonly AnyHandler[] = [
   listGroupsHandler,
   deleteGroupsHandler,
   offsetDeleteHandler,
+  addPartitionsToTxnHandler,
+  addOffsetsToTxnHandler,
+  endTxnHandler,
+  txnOffsetCommitHandler,
+  describeTransactionsHandler,
+  listTransactionsHandler,
 ];
 
 /** The broker's table: every handler (tests may add more). */

@@ -15,6 +15,7 @@ import type { MetadataCache } from '../services/metadata-cache.js';
 import type { PartitionManager } from '../services/partition-manager.js';
 import type { ProducerIds } from '../services/producer-ids.js';
 import type { TopicAdmin } from '../services/topic-admin.js';
+import type { TransactionCoordinator } from '../txn/coordinator.js';
 
 export type ApiKeyNum = keyof ApiRequestByKey & keyof ApiResponseByKey;
 
@@ -30,6 +31,8 @@ export interface Services {
   coordinators: Coordinators;
   /** The consumer group coordinator. */
   groups: GroupCoordinator;
+  /** The transaction coordinator. */
+  txn: TransactionCoordinator;
 }
 
 export type ServiceName = keyof Services;

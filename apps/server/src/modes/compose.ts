@@ -5,12 +5,18 @@
 //
 // Start-up order: register the broker in the metadata (a single node waits for it; a cluster
 // retries it in the background, since it may have no metadata leader yet), open this node's
-// partition replicas, start the group coordinator on the `__consumer_offsets` partitions led here,
-// and only then answer requests. Shutdown: long polls return, the coordinator answers its waiting
-// requests, the replicas close (synced), then the mode releases its infrastructure.
+// partition replicas, start the group coordinator on the `__consumer_offsets` partitions led here
+// and the transaction coordinator on the `__transaction_state` partitions led here, and only then
+// answer requests. Shutdown: long polls return, the coordinators answer their waiting requests,
+// the replicas close (synced), then the mode releases its infrastructure.
+//
+// Transactions between nodes: a marker for a partition led by another node goes through
+// `remoteMarkers`, and a KIP-890 verification of a transactional id coordinated by another node
+// through `remoteVerify` (the inter-broker calls); without them such a marker is retried (as
+// NOT_LEADER_OR_FOLLOWER) and such a verification accepted.
 import { retryUntilDone } from '@chronik/env';
 import type { FileSystem, TimerHandle } from '@chronik/env';
-import { clusterIdFromBytes, topicIdFromBytes } from '@chronik/metadata';
+import { TRANSACTION_STATE_TOPIC, clusterIdFromBytes, topicIdFromBytes } from '@chronik/metadata';
 import type { BrokerServices, ModeContext } from '../broker.js';
 import type { ServerConfig } from '../config.js';
 import type { GroupCoordinatorConfig } from '../groups/coordinator.js';
@@ -21,7 +27,7 @@ import { KafkaDispatcher } from '../handlers/dispatcher.js';
 import { createHandlerTable } from '../handlers/table.js';
 import type { AnyHandler, HandlerEnv, Services } from '../handlers/types.js';
 import type { ModeEnv } from '../infra.js';
-import { Coordinators } from '../services/coordinators.js';
+import { CoordinatorKeyType, Coordinators } from '../services/coordinators.js';
 import { LogConfigs } from '../services/log-config.js';
 import { LogScrubber } from '../services/log-scrubber.js';
 import type { BrokerEndpoint } from '../services/metadata-cache.js';
@@ -32,6 +38,11 @@ import { PartitionManager } from '../services/partition-manager.js';
 import { ProducerIds } from '../services/producer-ids.js';
 import { registerBroker } from '../services/registration.js';
 import { TopicAdmin } from '../services/topic-admin.js';
+import type { TxnCoordinatorConfig } from '../txn/coordinator.js';
+import type { RemoteMarkers, RemoteVerify, TxnService } from '../txn/service.js';
+import { BrokerMarkerWriter, RoutedTxnVerifier, startTxnService } from '../txn/service.js';
+import type { TxnLog } from '../txn/txn-log.js';
+import type { TxnVerifier } from '../txn/types.js';
 
 /** The admin API's view of the node (GET /v1/cluster). */
 export interface ClusterStatus {
@@ -59,6 +70,20 @@ export interface ComposeOptions {
   groupConfig?: Partial<GroupCoordinatorConfig>;
   /** The coordinator's storage (default: `__consumer_offsets`; tests). */
   offsetLog?: OffsetLog;
+  /** Overrides of the transaction coordinator's settings (tests). */
+  txnConfig?: Partial<TxnCoordinatorConfig>;
+  /** The transaction coordinator's storage (default: `__transaction_state`; tests). */
+  txnLog?: TxnLog;
+  /**
+   * Writes transaction markers on partitions led by another node (WriteTxnMarkers to it): the
+   * Kafka error name per partition, keyed by `tpKey`. Absent: such partitions are retried.
+   */
+  remoteMarkers?: RemoteMarkers;
+  /**
+   * KIP-890: asks another node, the coordinator of the transactional id, whether the partition is
+   * in the producer's transaction (AddPartitionsToTxn verify_only). Absent: not verified.
+   */
+  remoteVerify?: RemoteVerify;
   /** Handlers beyond the table (tests). */
   extraHandlers?: readonly AnyHandler[];
   /** This process's open-file limit (default: read from /proc/self/limits through `env.fs`; undefined where unknown). */
@@ -128,6 +153,15 @@ export async function composeBroker(options: ComposeOptions): Promise<Composed> 
   const nodeId = config.nodeId;
   const newTopicId = (): string => topicIdFromBytes(random.bytes(16));
   const configs = new LogConfigs(options.store.state, nodeId, config.broker);
+  // The partition manager asks the transaction coordinators (KIP-890) through this verifier,
+  // which finds this node's once it runs (below).
+  let txn: TxnService | undefined;
+  const txnVerifier: TxnVerifier = new RoutedTxnVerifier({
+    nodeId,
+    local: () => txn?.coordinator,
+    coordinatorOf: (id) => coordinators.coordinatorId(CoordinatorKeyType.TRANSACTION, id),
+    ...(options.remoteVerify !== undefined ? { remote: options.remoteVerify } : {}),
+  });
   const partitions = new PartitionManager({
     nodeId,
     store: options.store,
@@ -137,6 +171,7 @@ export async function composeBroker(options: ComposeOptions): Promise<Composed> 
     scheduler,
     logger: logger.child({ component: 'partitions' }),
     logDir: options.logDir,
+    txnVerifier,
   });
   const settled = (): Promise<void> => partitions.settled();
   const metadata = new MetadataCache(options.store, nodeId, (topicId, p) =>
@@ -187,6 +222,7 @@ export async function composeBroker(options: ComposeOptions): Promise<Composed> 
   const stopAll = async (): Promise<void> => {
     scrubber.close();
     registering?.cancel();
+    txn?.close();
     groups?.close();
     await partitions.close();
     await options.close();
@@ -227,6 +263,35 @@ export async function composeBroker(options: ComposeOptions): Promise<Composed> 
       ...(options.groupConfig !== undefined ? { groupConfig: options.groupConfig } : {}),
       ...(options.offsetLog !== undefined ? { offsetLog: options.offsetLog } : {}),
     });
+    const existing = options.store.state.topic(TRANSACTION_STATE_TOPIC);
+    txn = await startTxnService({
+      partitions,
+      ensureTopic: () => coordinators.ensureTransactionStateTopic(),
+      // The topic's own partition count once it exists (as FindCoordinator maps ids with it).
+      numPartitions: existing?.partitions.length ?? config.broker.transactionStateNumPartitions,
+      clock,
+      scheduler,
+      logger: logger.child({ component: 'transactions' }),
+      newProducerId: () => producerIds.allocate(),
+      markers: new BrokerMarkerWriter({
+        nodeId,
+        leaderOf: (tp) => metadata.partitionLeader(tp.topic, tp.partition),
+        writeLocal: (tp, marker, timeoutMs) => partitions.writeTxnMarker(tp, marker, timeoutMs),
+        ...(options.remoteMarkers !== undefined ? { remote: options.remoteMarkers } : {}),
+      }),
+      partitionGone: (tp) => {
+        const t = options.store.state.topic(tp.topic);
+        return t === undefined || tp.partition >= t.partitions.length;
+      },
+      txnConfig: {
+        maxTimeoutMs: config.broker.transactionMaxTimeoutMs,
+        transactionalIdExpirationMs: config.broker.transactionalIdExpirationMs,
+        abortTimedOutIntervalMs: config.broker.transactionAbortTimedOutIntervalMs,
+        removeExpiredIntervalMs: config.broker.transactionRemoveExpiredIntervalMs,
+        ...options.txnConfig,
+      },
+      ...(options.txnLog !== undefined ? { txnLog: options.txnLog } : {}),
+    });
   } catch (e) {
     await stopAll().catch(() => undefined);
     throw e;
@@ -239,6 +304,7 @@ export async function composeBroker(options: ComposeOptions): Promise<Composed> 
     producerIds,
     coordinators,
     groups: groups.coordinator,
+    txn: txn.coordinator,
   };
   const shutdown = new AbortController();
   const table = createHandlerTable(options.extraHandlers);

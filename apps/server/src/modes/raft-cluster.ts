@@ -22,6 +22,7 @@ import { ReplicaRepairer } from '../cluster/replica-repair.js';
 import { ReplicationSupervisor } from '../cluster/supervisor.js';
 import { ServerError, ServerErrorCode } from '../errors.js';
 import type { GroupCoordinatorConfig } from '../groups/coordinator.js';
+import type { TxnCoordinatorConfig } from '../txn/coordinator.js';
 import type { AnyHandler } from '../handlers/types.js';
 import type { EnvOptions } from '../infra.js';
 import { modeEnv } from '../infra.js';
@@ -91,6 +92,8 @@ export interface RaftClusterModeOptions extends EnvOptions {
   /** A follower not caught up within this long leaves the ISR (replica.lag.time.max.ms). Default 10 s. */
   replicaLagMaxMs?: number;
   groupConfig?: Partial<GroupCoordinatorConfig>;
+  /** Overrides of the transaction coordinator's settings. */
+  txnConfig?: Partial<TxnCoordinatorConfig>;
   extraHandlers?: readonly AnyHandler[];
   /** Told the composed services once they are up (tests reach into them). */
   onComposed?(c: Composed): void;
@@ -254,6 +257,7 @@ export function raftClusterMode(options: RaftClusterModeOptions = {}): BrokerMod
       raftAddress: raft.raftAddr,
       registerInBackground: true,
       ...(options.groupConfig !== undefined ? { groupConfig: options.groupConfig } : {}),
+      ...(options.txnConfig !== undefined ? { txnConfig: options.txnConfig } : {}),
       ...(options.extraHandlers !== undefined ? { extraHandlers: options.extraHandlers } : {}),
       started: (c) => {
         supervisor.start();

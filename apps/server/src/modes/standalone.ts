@@ -13,6 +13,7 @@ import { diskSpace } from '../datadir.js';
 import { KafkaError, ServerError, ServerErrorCode } from '../errors.js';
 import type { GroupCoordinatorConfig } from '../groups/coordinator.js';
 import type { OffsetLog } from '../groups/offset-log.js';
+import type { TxnCoordinatorConfig } from '../txn/coordinator.js';
 import type { AnyHandler } from '../handlers/types.js';
 import type { EnvOptions } from '../infra.js';
 import { modeEnv } from '../infra.js';
@@ -39,6 +40,8 @@ export interface StandaloneOptions extends EnvOptions {
   groupConfig?: Partial<GroupCoordinatorConfig>;
   /** The coordinator's storage (default: `__consumer_offsets`). */
   offsetLog?: OffsetLog;
+  /** Overrides of the transaction coordinator's settings. */
+  txnConfig?: Partial<TxnCoordinatorConfig>;
   extraHandlers?: readonly AnyHandler[];
   /** Told the composed services once they are up (tests reach into them). */
   onComposed?(c: Composed): void;
@@ -200,6 +203,7 @@ export function standaloneMode(options: StandaloneOptions = {}): BrokerMode {
       registerInBackground: false,
       ...(options.groupConfig !== undefined ? { groupConfig: options.groupConfig } : {}),
       ...(options.offsetLog !== undefined ? { offsetLog: options.offsetLog } : {}),
+      ...(options.txnConfig !== undefined ? { txnConfig: options.txnConfig } : {}),
       ...(options.extraHandlers !== undefined ? { extraHandlers: options.extraHandlers } : {}),
       close: async () => {
         await Promise.resolve();

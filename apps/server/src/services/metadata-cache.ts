@@ -123,6 +123,13 @@ export class MetadataCache {
     return { leaderId, leaderEpoch };
   }
 
+  /** The leader of a partition as clients are told it (leaderOf); -1 when none or no such partition. */
+  partitionLeader(topic: string, partition: number): number {
+    const t = this.store.state.topic(topic);
+    const info = t?.partitions[partition];
+    return t === undefined || info === undefined ? -1 : this.leaderOf(t.topicId, info).leaderId;
+  }
+
   private view(t: TopicInfo): TopicView {
     return {
       name: t.name,

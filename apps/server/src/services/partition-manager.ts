@@ -140,22 +140,28 @@ export type LeadershipListener = (topic: string, partition: number, leader: bool
 /** A transaction marker written on this node's leader, durable at `offset`. */
 export type TxnMarkerListener = (tp: TopicPartition, m: TxnMarker, offset: bigint) => void;
 
+/** KIP-890's question: may this producer write to this partition in its transaction? */
+export interface TxnVerifyRequest {
+  transactionalId: string;
+  producerId: bigint;
+  producerEpoch: number;
+  topic: string;
+  partition: number;
+}
+
 /**
- * KIP-890 part 1: asks the transaction coordinator whether the transactional producer added the
- * partition to its ongoing transaction (AddPartitionsToTxn verify_only), before the partition accepts
- * the transaction's first batch. Resolves when it did; throws a KafkaError otherwise:
- * INVALID_TXN_STATE (not added), INVALID_PRODUCER_EPOCH / PRODUCER_FENCED (an older epoch),
- * NOT_COORDINATOR, COORDINATOR_LOAD_IN_PROGRESS, COORDINATOR_NOT_AVAILABLE — which Produce answers
- * as they are.
+ * KIP-890 part 1: the transaction coordinator's answer (AddPartitionsToTxn verify_only) before the
+ * partition accepts a transaction's first batch; Produce answers its errors as they are.
  */
 export interface TxnVerifier {
-  verify(req: {
-    transactionalId: string;
-    producerId: bigint;
-    producerEpoch: number;
-    topic: string;
-    partition: number;
-  }): Promise<void>;
+  /**
+   * Resolves when `producerId` at `producerEpoch` has an ongoing transaction that holds the
+   * partition; rejects with a KafkaError otherwise: INVALID_TXN_STATE (not added),
+   * INVALID_PRODUCER_EPOCH (an older epoch), INVALID_PRODUCER_ID_MAPPING (another producer or no
+   * such transactional id), CONCURRENT_TRANSACTIONS (being completed), NOT_COORDINATOR /
+   * COORDINATOR_LOAD_IN_PROGRESS / COORDINATOR_NOT_AVAILABLE.
+   */
+  verify(req: TxnVerifyRequest): Promise<void>;
 }
 
 export interface PartitionManagerOptions {

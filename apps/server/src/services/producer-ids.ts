@@ -1,5 +1,6 @@
-// Producer ids for idempotent producers (InitProducerId): handed out from blocks the metadata
-// allocates to this broker (allocateProducerIds), so ids never repeat across brokers or restarts.
+// Producer ids for idempotent and transactional producers (InitProducerId, the transaction
+// coordinator): handed out from blocks the metadata allocates to this broker (allocateProducerIds),
+// so ids never repeat across brokers or restarts.
 import { KafkaError } from '../errors.js';
 import type { MetadataStore } from './metadata-store.js';
 import { commitOk } from './metadata-store.js';
@@ -35,8 +36,8 @@ export class ProducerIds {
     if (req.transactionalId !== null)
       return Promise.reject(
         new KafkaError(
-          'TRANSACTIONAL_ID_AUTHORIZATION_FAILED',
-          'transactions are not supported by this broker yet',
+          'INVALID_REQUEST',
+          'a transactional id belongs to the transaction coordinator (src/txn)',
         ),
       );
     if ((req.producerId === NO_PRODUCER_ID) !== (req.producerEpoch === NO_PRODUCER_EPOCH))
@@ -46,6 +47,11 @@ export class ProducerIds {
           `producer id ${req.producerId} and epoch ${req.producerEpoch}: give both or neither`,
         ),
       );
+    return this.allocate().then((producerId) => ({ producerId, producerEpoch: 0 }));
+  }
+
+  /** A producer id never handed out before (from this broker's current block; a new block when it is used up). */
+  allocate(): Promise<bigint> {
     const run = this.lock.then(async () => {
       if (this.block.next >= this.block.end) {
         const { changes } = await commitOk(this.store, {
@@ -59,7 +65,7 @@ export class ProducerIds {
           throw new KafkaError('UNKNOWN_SERVER_ERROR', 'no producer id block was allocated');
         this.block = { next: ch.block.firstProducerId, end: ch.block.firstProducerId + ch.block.count };
       }
-      return { producerId: BigInt(this.block.next++), producerEpoch: 0 };
+      return BigInt(this.block.next++);
     });
     this.lock = run.catch(() => undefined);
     return run;

@@ -46,7 +46,7 @@ function config(id: number): ServerConfig {
     listenHost: '127.0.0.1',
     adminPort: -1,
     dataDir: path.join(root, `node${id}`),
-    broker: { ...DEFAULT_BROKER, offsetsTopicNumPartitions: 3 },
+    broker: { ...DEFAULT_BROKER, offsetsTopicNumPartitions: 3, transactionStateNumPartitions: 3 },
     limits: DEFAULT_LIMITS,
     shutdownTimeoutMs: 2000,
     raft: {
@@ -251,6 +251,58 @@ test('every node names itself as the controller (it forwards admin requests to t
     } finally {
       c.close();
     }
+  }
+});
+
+test('a transactional id is coordinated by the leader of its __transaction_state partition', async () => {
+  const first = nodes[0];
+  if (first === undefined) throw new Error('no node');
+  const c = await RawClient.connect(first.broker.kafkaPort);
+  const clients: RawClient[] = [c];
+  try {
+    // FindCoordinator creates __transaction_state; its partitions elect leaders, then the answer names one.
+    let coordinator = -1;
+    for (let i = 0; i < 200 && coordinator < 0; i++) {
+      const r = await c.request(ApiKey.FindCoordinator, 4, {
+        key: '',
+        keyType: 1,
+        coordinatorKeys: ['tx-cluster'],
+      });
+      const found = r.coordinators[0];
+      if (found?.errorCode === 0) coordinator = found.nodeId;
+      else await new Promise((res) => setTimeout(res, 50));
+    }
+    const node = nodes.find((n) => n.id === coordinator);
+    if (node === undefined) throw new Error(`no coordinator named (${coordinator})`);
+    const at = await RawClient.connect(node.broker.kafkaPort);
+    clients.push(at);
+    const init = (client: RawClient) =>
+      client.request(ApiKey.InitProducerId, 4, {
+        transactionalId: 'tx-cluster',
+        transactionTimeoutMs: 60_000,
+        producerId: -1n,
+        producerEpoch: -1,
+      });
+    let r = await init(at);
+    for (let i = 0; i < 200 && r.errorCode !== 0; i++) {
+      // The coordinator loads its partition once its replica leads with a complete view.
+      await new Promise((res) => setTimeout(res, 50));
+      r = await init(at);
+    }
+    expect(r).toMatchObject({ errorCode: 0, producerEpoch: 0 });
+    const other = nodes.find((n) => n.id !== coordinator);
+    if (other === undefined) throw new Error('one node only');
+    const elsewhere = await RawClient.connect(other.broker.kafkaPort);
+    clients.push(elsewhere);
+    expect((await init(elsewhere)).errorCode).toBe(16); // NOT_COORDINATOR: the client looks it up again
+    const d = await at.request(ApiKey.DescribeTransactions, 0, { transactionalIds: ['tx-cluster'] });
+    expect(d.transactionStates[0]).toMatchObject({
+      errorCode: 0,
+      transactionState: 'Empty',
+      producerId: r.producerId,
+    });
+  } finally {
+    for (const x of clients) x.close();
   }
 });
 

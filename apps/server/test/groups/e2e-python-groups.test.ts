@@ -1,34 +1,17 @@
 // Consumer groups end to end with confluent-kafka-python (librdkafka) under /usr/bin/python3:
 // commit and resume after a server restart, static membership (group.instance.id), and two
 // members with the cooperative-sticky assignor (the coordinator passes the protocol through).
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { ServerProcess } from '../helpers/server.js';
 import { startServer } from '../helpers/server.js';
+import { runPython } from '../helpers/python.js';
 
 jest.setTimeout(180_000);
 const SCRIPT = path.join(__dirname, 'scripts', 'confluent_groups.py');
 
 function python(args: string[], timeoutMs = 90_000): Promise<Record<string, unknown>> {
-  return new Promise((resolve, reject) => {
-    const p = spawn('/usr/bin/python3', [SCRIPT, server.bootstrap, ...args], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    p.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    const timer = setTimeout(() => p.kill('SIGKILL'), timeoutMs);
-    p.on('close', (code) => {
-      clearTimeout(timer);
-      try {
-        resolve(JSON.parse(stdout.trim().split('\n').pop() ?? '') as Record<string, unknown>);
-      } catch {
-        reject(new Error(`python exited ${code}: ${stdout}\n${stderr}`));
-      }
-    });
-  });
+  return runPython(SCRIPT, [server.bootstrap, ...args], timeoutMs);
 }
 
 const range = (from: number, n: number) => Array.from({ length: n }, (_, i) => `v${from + i}`).sort();

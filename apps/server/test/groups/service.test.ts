@@ -5,7 +5,12 @@
 import type { GroupPartitions } from '../../src/groups/service.js';
 import { startGroupService } from '../../src/groups/service.js';
 import { InMemoryOffsetLog } from '../../src/groups/index.js';
-import type { EncodedRecord, OffsetLog } from '../../src/groups/index.js';
+import type {
+  EncodedRecord,
+  OffsetLog,
+  OffsetLogEntry,
+  TransactionalAppend,
+} from '../../src/groups/index.js';
 import { ManualScheduler } from '@chronik/env';
 import { silentLogger } from '../../src/logger.js';
 import type { LeadershipListener } from '../../src/services/partition-manager.js';
@@ -14,6 +19,7 @@ import { settle } from './helpers.js';
 /** Partitions whose leadership the test moves by hand (only onLeadership is used). */
 function fakePartitions(initial: number[]) {
   const listeners = new Set<LeadershipListener>();
+  const markerListeners = new Set<Parameters<GroupPartitions['onTxnMarker']>[0]>();
   const leaders = new Set(initial);
   const unused = (): never => {
     throw new Error('not used by this test');
@@ -28,13 +34,17 @@ function fakePartitions(initial: number[]) {
       for (const p of leaders) l('__consumer_offsets', p, true);
       return () => listeners.delete(l);
     },
+    onTxnMarker(l) {
+      markerListeners.add(l);
+      return () => markerListeners.delete(l);
+    },
   };
   const emit = (topic: string, p: number, leader: boolean): void => {
     if (leader) leaders.add(p);
     else leaders.delete(p);
     for (const l of listeners) l(topic, p, leader);
   };
-  return { partitions, emit, listeners };
+  return { partitions, emit, listeners, markerListeners };
 }
 
 function start(partitions: GroupPartitions, clock: ManualScheduler, offsetLog: OffsetLog) {
@@ -51,7 +61,7 @@ function start(partitions: GroupPartitions, clock: ManualScheduler, offsetLog: O
 }
 
 it('loads the partitions led here at start, follows leadership, ignores other topics', async () => {
-  const { partitions, emit, listeners } = fakePartitions([0, 2]);
+  const { partitions, emit, listeners, markerListeners } = fakePartitions([0, 2]);
   const clock = new ManualScheduler();
   const g = await start(partitions, clock, new InMemoryOffsetLog());
   expect(g.coordinator.ownedPartitions()).toEqual([0, 2]);
@@ -63,6 +73,7 @@ it('loads the partitions led here at start, follows leadership, ignores other to
   expect(g.coordinator.ownedPartitions()).toEqual([1, 2]);
   g.close();
   expect(listeners.size).toBe(0);
+  expect(markerListeners.size).toBe(0);
   expect(clock.pendingTimers).toBe(0);
 });
 
@@ -73,8 +84,10 @@ it('a partition that cannot be read leaves only its groups without a coordinator
   let broken = true;
   const flaky: OffsetLog = {
     append: (p: number, r: readonly EncodedRecord[]) => log.append(p, r),
+    appendTransactional: (p: number, r: readonly EncodedRecord[], txn: TransactionalAppend) =>
+      log.appendTransactional(p, r, txn),
     truncateBefore: (p: number, o: bigint) => log.truncateBefore(p, o),
-    readAll: (p: number): AsyncIterable<EncodedRecord> => {
+    readAll: (p: number): AsyncIterable<OffsetLogEntry> => {
       if (p === 1 && broken) throw new Error('disk says no');
       return log.readAll(p);
     },

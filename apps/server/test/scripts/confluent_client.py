@@ -1,6 +1,7 @@
 """confluent-kafka-python (librdkafka) against chronik-server: admin, idempotent producer (also across
 an epoch bump), a producer at full speed with librdkafka's default pipelining, group-less consumer,
-a one-at-a-time producer that reports each message's latency (the hostile-client tests).
+a one-at-a-time producer that reports each message's latency (the hostile-client tests), and a
+transactional producer with a read_committed consumer.
 
 Usage: python3 confluent_client.py BOOTSTRAP COMMAND [ARGS]; prints one JSON line with the result.
 """
@@ -161,5 +162,44 @@ elif command == "consume":
         values.append(m.value().decode())
     c.close()
     out({"values": values})
+elif command == "transactions":
+    # The transactional API: a committed transaction (three records and the group's offset 3 of the
+    # input's partition 0), an aborted one (two records and offset 9), then a read_committed consumer
+    # reads the output, and the group's committed offset is fetched.
+    out_topic, in_topic, group = sys.argv[3], sys.argv[4], sys.argv[5]
+    errors = []
+    p = Producer({"bootstrap.servers": bootstrap, "transactional.id": "tx-py", "transaction.timeout.ms": 60000})
+    p.init_transactions(30)
+    group_meta = Consumer({"bootstrap.servers": bootstrap, "group.id": group}).consumer_group_metadata()
+    for prefix, offset, commit in (("py-c", 3, True), ("py-a", 9, False)):
+        p.begin_transaction()
+        for i in range(3 if commit else 2):
+            p.produce(out_topic, value=f"{prefix}{i}", on_delivery=lambda err, msg: err and errors.append(str(err)))
+        p.send_offsets_to_transaction([TopicPartition(in_topic, 0, offset)], group_meta, 30)
+        if commit:
+            p.commit_transaction(30)
+        else:
+            p.abort_transaction(30)
+    c = Consumer({"bootstrap.servers": bootstrap, "group.id": group + "-reader", "isolation.level": "read_committed",
+                  "auto.offset.reset": "earliest", "enable.auto.commit": False})
+    c.subscribe([out_topic])
+    values, idle = [], 0
+    while idle < 40 and (len(values) < 3 or idle < 8):
+        m = c.poll(0.25)
+        if m is None:
+            idle += 1
+            continue
+        if m.error():
+            if m.error().code() == -191:  # partition EOF
+                continue
+            errors.append(str(m.error()))
+            break
+        idle = 0
+        values.append(m.value().decode())
+    c.close()
+    reader = Consumer({"bootstrap.servers": bootstrap, "group.id": group})
+    committed = reader.committed([TopicPartition(in_topic, 0)], timeout=10)[0].offset
+    reader.close()
+    out({"read_committed": sorted(values), "committed_offset": committed, "errors": errors[:5]})
 else:
     raise SystemExit(f"unknown command {command}")
