@@ -1,6 +1,6 @@
 // End to end with kafkajs' transactional producer against a real chronik-server process:
 // zombie fencing and a hanging transaction aborted at its timeout (the coordinator alone), then
-// send / sendOffsets / commit / abort seen by a read_committed consumer (needs the partition layer's
+// send / sendOffsets / commit / abort seen by a read_committed consumer (the partition layer's
 // transactional batches and markers, docs/design/transactions.md section 1), and the same with
 // confluent-kafka-python.
 import fs from 'node:fs';
@@ -106,8 +106,7 @@ describe('kafkajs transactions: the coordinator', () => {
   });
 });
 
-// Transactional produce needs the partition layer (transactional batches, markers, the last stable
-// offset, read_committed): on this branch Produce refuses transactional ids.
+// Transactional produce, markers, the last stable offset and read_committed (the partition layer).
 describe('kafkajs transactions: records and offsets', () => {
   async function readCommitted(groupId: string, topic: string, expected: number): Promise<string[]> {
     const consumer = client().consumer({ groupId, readUncommitted: false });
@@ -133,8 +132,7 @@ describe('kafkajs transactions: records and offsets', () => {
     return seen;
   }
 
-  // Skipped until the partition layer is merged: Produce refuses transactional ids on this branch.
-  test.skip('send, commit and abort: a read_committed consumer sees the committed records only', async () => {
+  test('send, commit and abort: a read_committed consumer sees the committed records only', async () => {
     const p = transactional('tx-send');
     await p.connect();
     const committed = await p.transaction();
@@ -150,8 +148,7 @@ describe('kafkajs transactions: records and offsets', () => {
     expect((await readCommitted('tx-send-reader', 'tx-out', 3)).sort()).toEqual(['c1', 'c2', 'c3']);
   });
 
-  // Skipped until the partition layer is merged: Produce refuses transactional ids, no marker reaches the group.
-  test.skip("consume-transform-produce: offsets sent in the transaction become the group's on commit only", async () => {
+  test("consume-transform-produce: offsets sent in the transaction become the group's on commit only", async () => {
     const producer = client().producer();
     await producer.connect();
     await producer.send({
@@ -183,8 +180,7 @@ function python(args: string[], timeoutMs = 90_000): Promise<Record<string, unkn
 }
 
 describe('confluent-kafka-python transactions', () => {
-  // Skipped until the partition layer is merged: Produce refuses transactional ids on this branch.
-  test.skip('init, begin, produce, send_offsets_to_transaction, commit / abort: read_committed sees the committed records only', async () => {
+  test('init, begin, produce, send_offsets_to_transaction, commit / abort: read_committed sees the committed records only', async () => {
     const r = await python([server.bootstrap, 'transactions', 'tx-py-out', 'tx-in', 'tx-py-group']);
     expect(r).toEqual({
       read_committed: ['py-c0', 'py-c1', 'py-c2'],
