@@ -29,6 +29,9 @@ import { modeEnv } from '../infra.js';
 import { libraryLogger } from '../logger.js';
 import type { Composed } from './compose.js';
 import { composeBroker } from './compose.js';
+import { remoteMarkersOver, remoteVerifyOver } from './inter-broker.js';
+import type { BrokerCalls } from '../net/broker-client.js';
+import { BrokerClient } from '../net/broker-client.js';
 
 /** Default period of the shared Raft tick (ms). */
 export const RAFT_TICK_MS = 100;
@@ -94,6 +97,11 @@ export interface RaftClusterModeOptions extends EnvOptions {
   groupConfig?: Partial<GroupCoordinatorConfig>;
   /** Overrides of the transaction coordinator's settings. */
   txnConfig?: Partial<TxnCoordinatorConfig>;
+  /**
+   * Kafka requests to other nodes (transaction markers, KIP-890 verification); default: the
+   * inter-broker client over their advertised listeners.
+   */
+  brokerCalls?: BrokerCalls;
   extraHandlers?: readonly AnyHandler[];
   /** Told the composed services once they are up (tests reach into them). */
   onComposed?(c: Composed): void;
@@ -248,11 +256,24 @@ export function raftClusterMode(options: RaftClusterModeOptions = {}): BrokerMod
       transferWindowMs: tickMs * partitionElectionTicks * 2 + 500,
     });
     let repairer: ReplicaRepairer | undefined;
+    const brokerCalls =
+      options.brokerCalls ??
+      new BrokerClient({
+        nodeId,
+        addressOf: (id) => {
+          const b = store.state.broker(id);
+          return b === undefined ? undefined : { host: b.host, port: b.port };
+        },
+        scheduler,
+        logger: logger.child({ component: 'inter-broker' }),
+      });
     const composed = await composeBroker({
       ctx,
       env,
       store,
       factory: groups,
+      remoteMarkers: remoteMarkersOver(brokerCalls),
+      remoteVerify: remoteVerifyOver(brokerCalls),
       logDir: { path: dataDir, space: () => diskSpace(dataDir) },
       raftAddress: raft.raftAddr,
       registerInBackground: true,
@@ -275,6 +296,7 @@ export function raftClusterMode(options: RaftClusterModeOptions = {}): BrokerMod
       close: async () => {
         supervisor.stop();
         repairer?.stop();
+        await brokerCalls.close();
         await release();
       },
     });

@@ -306,6 +306,51 @@ test('a transactional id is coordinated by the leader of its __transaction_state
   }
 });
 
+test('a transaction over partitions led by different nodes: markers and KIP-890 verification between nodes, read_committed sees commits only', async () => {
+  const admin = kafka().admin();
+  await admin.connect();
+  await admin.createTopics({
+    topics: [{ topic: 'txn-cluster', numPartitions: 6, replicationFactor: 3 }],
+    waitForLeaders: true,
+  });
+  await admin.disconnect();
+  // The six partitions' leaders are spread over the three nodes (the preferred replicas differ).
+  const leaders = new Set<number>();
+  for (let p = 0; p < 6; p++)
+    leaders.add((await until(`a leader of txn-cluster-${p}`, () => leaderOf('txn-cluster', p))).id);
+  expect(leaders.size).toBeGreaterThan(1);
+
+  const producer = kafka().producer({
+    transactionalId: 'tx-spread',
+    idempotent: true,
+    maxInFlightRequests: 1,
+  });
+  await producer.connect();
+  const send = async (commit: boolean, tag: string): Promise<void> => {
+    const t = await producer.transaction();
+    for (let p = 0; p < 6; p++)
+      await t.send({ topic: 'txn-cluster', messages: [{ partition: p, value: `${tag}-${p}` }] });
+    if (commit) await t.commit();
+    else await t.abort();
+  };
+  await send(true, 'c1');
+  await send(false, 'a1');
+  await send(true, 'c2');
+  await producer.disconnect();
+
+  const consumer = kafka().consumer({ groupId: 'txn-cluster-reader', readUncommitted: false });
+  await consumer.connect();
+  await consumer.subscribe({ topic: 'txn-cluster', fromBeginning: true });
+  const seen: string[] = [];
+  await consumer.run({ eachMessage: async ({ message }) => void seen.push(message.value?.toString() ?? '') });
+  await until('the committed records read', () => (seen.length >= 12 ? true : undefined), 30_000);
+  await new Promise((r) => setTimeout(r, 500));
+  await consumer.disconnect();
+  expect(seen.sort()).toEqual(
+    ['c1', 'c2'].flatMap((tag) => [0, 1, 2, 3, 4, 5].map((p) => `${tag}-${p}`)).sort(),
+  );
+});
+
 test('a replica whose Raft log is corrupt on disk is reported (not-opened, the file named), then rebuilt from the others: a learner, then a voter with every record', async () => {
   const { victim, groupDir } = await stopAFollower('corrupt-replica', 5);
 
