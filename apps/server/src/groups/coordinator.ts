@@ -203,6 +203,20 @@ function utf8Bytes(s: string): number {
   return Buffer.byteLength(s, 'utf8');
 }
 
+/** The offset records of a commit's accepted partitions. */
+function offsetRecords(
+  groupId: string,
+  toWrite: ReadonlyArray<{ topic: string; partition: number; value: CommittedOffset }>,
+): OffsetsTopicRecord[] {
+  return toWrite.map((w) => ({
+    type: 'offset',
+    groupId,
+    topic: w.topic,
+    partition: w.partition,
+    value: w.value,
+  }));
+}
+
 export class GroupCoordinator {
   readonly config: GroupCoordinatorConfig;
   private readonly log: OffsetLog;
@@ -1299,24 +1313,13 @@ export class GroupCoordinator {
     if (toWrite.length === 0) return { topics: results };
     for (const w of toWrite) group.addPendingCommit(w.topic, w.partition, 1);
     const target = group;
-    const error = await this.append(
-      group.partition,
-      toWrite.map((w) => ({
-        type: 'offset',
-        groupId: req.groupId,
-        topic: w.topic,
-        partition: w.partition,
-        value: w.value,
-      })),
-      true,
-      (first) => {
-        if (this.groups.get(req.groupId) !== target || target.is('Dead')) return;
-        toWrite.forEach((w, i) => {
-          target.setOffset(w.topic, w.partition, w.value);
-          target.txnOffsets.supersede(w.topic, w.partition, first + BigInt(i));
-        });
-      },
-    );
+    const error = await this.append(group.partition, offsetRecords(req.groupId, toWrite), true, (first) => {
+      if (this.groups.get(req.groupId) !== target || target.is('Dead')) return;
+      toWrite.forEach((w, i) => {
+        target.setOffset(w.topic, w.partition, w.value);
+        target.txnOffsets.supersede(w.topic, w.partition, first + BigInt(i));
+      });
+    });
     for (const w of toWrite) {
       group.addPendingCommit(w.topic, w.partition, -1);
       w.result.errorCode = error;
@@ -1372,13 +1375,7 @@ export class GroupCoordinator {
     for (const w of toWrite) group.addPendingCommit(w.topic, w.partition, 1);
     const error = await this.append(
       group.partition,
-      toWrite.map((w) => ({
-        type: 'offset',
-        groupId: req.groupId,
-        topic: w.topic,
-        partition: w.partition,
-        value: w.value,
-      })),
+      offsetRecords(req.groupId, toWrite),
       true,
       (first) => {
         if (this.groups.get(req.groupId) !== group || group.is('Dead') || writer === undefined) return;
