@@ -350,3 +350,49 @@ test('DescribeLogDirs, DeleteRecords, validate-only CreateTopics and CreateParti
     ['maybe', 0],
   ]);
 });
+
+test('CreateTopics with manual replica assignments: accepted as listed, refused as Kafka refuses them', async () => {
+  const create = async (
+    name: string,
+    assignments: Array<{ partitionIndex: number; brokerIds: number[] }>,
+    numPartitions = -1,
+  ) => {
+    const r = await c.request(ApiKey.CreateTopics, 7, {
+      topics: [{ name, numPartitions, replicationFactor: -1, assignments, configs: [] }],
+      timeoutMs: 1000,
+      validateOnly: false,
+    });
+    return r.topics[0];
+  };
+  // Listed out of order: partition 1 first.
+  const ok = await create('manual', [
+    { partitionIndex: 1, brokerIds: [1] },
+    { partitionIndex: 0, brokerIds: [1] },
+  ]);
+  expect(ok).toMatchObject({ errorCode: 0, numPartitions: 2, replicationFactor: 1 });
+  const gap = await create('manual-gap', [
+    { partitionIndex: 0, brokerIds: [1] },
+    { partitionIndex: 2, brokerIds: [1] },
+  ]);
+  expect(gap?.errorCode).toBe(ErrorCode.INVALID_REPLICA_ASSIGNMENT);
+  const twice = await create('manual-twice', [
+    { partitionIndex: 0, brokerIds: [1] },
+    { partitionIndex: 0, brokerIds: [1] },
+  ]);
+  expect(twice?.errorCode).toBe(ErrorCode.INVALID_REPLICA_ASSIGNMENT);
+  const unknown = await create('manual-unknown', [{ partitionIndex: 0, brokerIds: [7] }]);
+  expect(unknown?.errorCode).toBe(ErrorCode.INVALID_REPLICA_ASSIGNMENT);
+  const dupBroker = await create('manual-dup-broker', [{ partitionIndex: 0, brokerIds: [1, 1] }]);
+  expect(dupBroker?.errorCode).toBe(ErrorCode.INVALID_REPLICA_ASSIGNMENT);
+  const withCount = await create('manual-count', [{ partitionIndex: 0, brokerIds: [1] }], 1);
+  expect(withCount?.errorCode).toBe(ErrorCode.INVALID_REQUEST);
+  const md = await c.request(ApiKey.DescribeTopicPartitions, 0, {
+    topics: [{ name: 'manual' }, { name: 'manual-gap' }],
+    responsePartitionLimit: 100,
+    cursor: null,
+  });
+  expect(md.topics.map((t) => [t.name, t.errorCode, t.partitions.map((p) => p.replicaNodes)])).toEqual([
+    ['manual', 0, [[1], [1]]],
+    ['manual-gap', ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, []],
+  ]);
+});
