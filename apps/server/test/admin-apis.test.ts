@@ -117,7 +117,8 @@ test('IncrementalAlterConfigs and DescribeConfigs with synonyms', async () => {
   });
   const byName = Object.fromEntries((d.results[0]?.configs ?? []).map((e) => [e.name, e]));
   expect(byName['retention.bytes']).toMatchObject({ value: '123456', configSource: 1 });
-  expect(byName['retention.ms']).toMatchObject({ value: '604800000', configSource: 4 }); // static broker config (command line)
+  // No flag set it: the broker's default, as Kafka reports it (DEFAULT_CONFIG).
+  expect(byName['retention.ms']).toMatchObject({ value: '604800000', configSource: 5 });
   expect(byName['retention.ms']?.synonyms.map((s) => s.name)).toContain('log.retention.ms');
   expect(byName['retention.ms']?.documentation).toBeTruthy();
   const broker = await c.request(ApiKey.DescribeConfigs, 4, {
@@ -127,6 +128,52 @@ test('IncrementalAlterConfigs and DescribeConfigs with synonyms', async () => {
   });
   expect(broker.results[0]?.errorCode).toBe(0);
   expect(broker.results[0]?.configs.length).toBeGreaterThan(5);
+});
+
+test('DescribeConfigs: defaults no flag set are DEFAULT_CONFIG; flags the operator gave are STATIC_BROKER_CONFIG', async () => {
+  const keys = ['retention.ms', 'retention.bytes', 'segment.bytes', 'flush.ms'];
+  const describe = async (client: RawClient) => {
+    const r = await client.request(ApiKey.DescribeConfigs, 4, {
+      resources: [{ resourceType: 2, resourceName: 'b', configurationKeys: keys }],
+      includeSynonyms: false,
+      includeDocumentation: false,
+    });
+    return Object.fromEntries((r.results[0]?.configs ?? []).map((e) => [e.name, [e.value, e.configSource]]));
+  };
+  const topicB = async (client: RawClient) =>
+    client.request(ApiKey.CreateTopics, 7, {
+      topics: [{ name: 'b', numPartitions: 1, replicationFactor: 1, assignments: [], configs: [] }],
+      timeoutMs: 5000,
+      validateOnly: false,
+    });
+  // Topic 'b' of this broker sets retention.ms itself (DYNAMIC_TOPIC_CONFIG).
+  expect(await describe(c)).toEqual({
+    'retention.ms': ['1000', 1],
+    'retention.bytes': ['-1', 5],
+    'segment.bytes': ['134217728', 5],
+    'flush.ms': ['1000', 5],
+  });
+  const other = await startBroker({
+    broker: {
+      logSegmentBytes: 2_097_152,
+      logRetentionBytes: 5_000_000,
+      staticConfigNames: ['log.segment.bytes'],
+    },
+  });
+  const oc = await RawClient.connect(other.broker.kafkaPort);
+  try {
+    await topicB(oc);
+    expect(await describe(oc)).toEqual({
+      'retention.ms': ['604800000', 5],
+      'retention.bytes': ['5000000', 5], // a default of this broker, not given by the operator
+      'segment.bytes': ['2097152', 4],
+      'flush.ms': ['1000', 5],
+    });
+  } finally {
+    oc.close();
+    await other.stop();
+    removeDir(other.dataDir);
+  }
 });
 
 test('InitProducerId, idempotent produce, DescribeProducers', async () => {

@@ -228,7 +228,7 @@ export class TopicAdmin {
           const configs = this.state
             .describeTopicConfigs(p.name, {
               brokerId: this.options.nodeId,
-              staticBrokerConfigs: this.options.configs.staticBrokerConfigs(),
+              ...this.options.configs.describeOptions(),
             })
             .map(viewOfConfig);
           return { ...ok, topicId: cmd.topicId, configs };
@@ -303,7 +303,7 @@ export class TopicAdmin {
   ): ConfigEntryView[] {
     try {
       const options = {
-        staticBrokerConfigs: this.options.configs.staticBrokerConfigs(),
+        ...this.options.configs.describeOptions(),
         keys,
         includeSynonyms,
       };
