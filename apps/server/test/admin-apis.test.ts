@@ -50,6 +50,40 @@ test('DescribeCluster', async () => {
   expect(ctl.errorCode).toBe(ErrorCode.UNSUPPORTED_ENDPOINT_TYPE);
 });
 
+test('authorized operations without an authorizer: every operation of the resource type, when asked', async () => {
+  const TOPIC = 3576; // READ WRITE CREATE DELETE ALTER DESCRIBE DESCRIBE_CONFIGS ALTER_CONFIGS
+  const CLUSTER = 8096; // CREATE ALTER DESCRIBE CLUSTER_ACTION DESCRIBE_CONFIGS ALTER_CONFIGS IDEMPOTENT_WRITE
+  const NOT_ASKED = -2147483648;
+  const cluster = await c.request(ApiKey.DescribeCluster, 1, {
+    includeClusterAuthorizedOperations: true,
+    endpointType: 1,
+  });
+  expect(cluster.clusterAuthorizedOperations).toBe(CLUSTER);
+  const md = await c.request(ApiKey.Metadata, 9, {
+    topics: [{ topicId: '00000000-0000-0000-0000-000000000000', name: 'a' }],
+    allowAutoTopicCreation: false,
+    includeClusterAuthorizedOperations: true,
+    includeTopicAuthorizedOperations: true,
+  });
+  expect([md.clusterAuthorizedOperations, md.topics[0]?.topicAuthorizedOperations]).toEqual([CLUSTER, TOPIC]);
+  const plain = await c.request(ApiKey.Metadata, 9, {
+    topics: [{ topicId: '00000000-0000-0000-0000-000000000000', name: 'a' }],
+    allowAutoTopicCreation: false,
+    includeClusterAuthorizedOperations: false,
+    includeTopicAuthorizedOperations: false,
+  });
+  expect([plain.clusterAuthorizedOperations, plain.topics[0]?.topicAuthorizedOperations]).toEqual([
+    NOT_ASKED,
+    NOT_ASKED,
+  ]);
+  const dtp = await c.request(ApiKey.DescribeTopicPartitions, 0, {
+    topics: [{ name: 'a' }],
+    responsePartitionLimit: 10,
+    cursor: null,
+  });
+  expect(dtp.topics[0]?.topicAuthorizedOperations).toBe(TOPIC);
+});
+
 test('DescribeTopicPartitions pages with a cursor', async () => {
   const first = await c.request(ApiKey.DescribeTopicPartitions, 0, {
     topics: [{ name: 'a' }, { name: 'b' }, { name: 'nope' }],
