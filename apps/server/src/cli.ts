@@ -36,6 +36,19 @@ function optInt(name: string, raw: unknown, min: number, max: number): number | 
   return raw === undefined ? undefined : int(name, raw, min, max);
 }
 
+/**
+ * Flags that set a broker config Kafka reports in DescribeConfigs: given (flag or environment),
+ * it is a STATIC_BROKER_CONFIG; absent, the default is DEFAULT_CONFIG. These flags have no yargs
+ * default, so that absent stays visible.
+ */
+const STATIC_CONFIG_FLAGS = [
+  ['flush-interval-ms', 'log.flush.interval.ms'],
+  ['flush-interval-messages', 'log.flush.interval.messages'],
+  ['retention-ms', 'log.retention.ms'],
+  ['retention-bytes', 'log.retention.bytes'],
+  ['segment-bytes', 'log.segment.bytes'],
+] as const;
+
 /** A request_percentage: a decimal number above 0 and at most 100 ("0.5", "10"). */
 function percentage(name: string, raw: unknown): number {
   const s = String(raw).trim();
@@ -183,8 +196,7 @@ function buildParser(argv: readonly string[]) {
       },
       'flush-interval-ms': {
         type: 'string',
-        default: String(DEFAULT_BROKER.logFlushIntervalMs),
-        describe: 'log.flush.interval.ms: fsync acks<all data at least this often',
+        describe: `log.flush.interval.ms: fsync acks<all data at least this often [default: ${DEFAULT_BROKER.logFlushIntervalMs}]`,
       },
       'flush-background-bytes': {
         type: 'string',
@@ -197,18 +209,15 @@ function buildParser(argv: readonly string[]) {
       },
       'retention-ms': {
         type: 'string',
-        default: String(DEFAULT_BROKER.logRetentionMs),
-        describe: 'log.retention.ms (-1 = keep forever)',
+        describe: `log.retention.ms (-1 = keep forever) [default: ${DEFAULT_BROKER.logRetentionMs}]`,
       },
       'retention-bytes': {
         type: 'string',
-        default: String(DEFAULT_BROKER.logRetentionBytes),
-        describe: 'log.retention.bytes per partition (-1 = no limit)',
+        describe: `log.retention.bytes per partition (-1 = no limit) [default: ${DEFAULT_BROKER.logRetentionBytes}]`,
       },
       'segment-bytes': {
         type: 'string',
-        default: String(DEFAULT_BROKER.logSegmentBytes),
-        describe: 'log.segment.bytes',
+        describe: `log.segment.bytes [default: ${DEFAULT_BROKER.logSegmentBytes}]`,
       },
       'max-request-bytes': {
         type: 'string',
@@ -457,7 +466,9 @@ function toConfig(a: Args): ServerConfig {
       numPartitions: int('num-partitions', a['num-partitions'], 1, 100_000),
       defaultReplicationFactor: replicationFactor ?? DEFAULT_BROKER.defaultReplicationFactor,
       defaultReplicationFactorExplicit: replicationFactor !== undefined,
-      logFlushIntervalMs: int('flush-interval-ms', a['flush-interval-ms'], 0, 2 ** 31 - 1),
+      logFlushIntervalMs:
+        optInt('flush-interval-ms', a['flush-interval-ms'], 0, 2 ** 31 - 1) ??
+        DEFAULT_BROKER.logFlushIntervalMs,
       logFlushBackgroundBytes: int(
         'flush-background-bytes',
         a['flush-background-bytes'],
@@ -465,9 +476,18 @@ function toConfig(a: Args): ServerConfig {
         Number.MAX_SAFE_INTEGER,
       ),
       logFlushIntervalMessages: flushMessages,
-      logRetentionMs: int('retention-ms', a['retention-ms'], -1, Number.MAX_SAFE_INTEGER),
-      logRetentionBytes: int('retention-bytes', a['retention-bytes'], -1, Number.MAX_SAFE_INTEGER),
-      logSegmentBytes: int('segment-bytes', a['segment-bytes'], 1024 * 1024, 2 ** 31 - 1),
+      logRetentionMs:
+        optInt('retention-ms', a['retention-ms'], -1, Number.MAX_SAFE_INTEGER) ??
+        DEFAULT_BROKER.logRetentionMs,
+      logRetentionBytes:
+        optInt('retention-bytes', a['retention-bytes'], -1, Number.MAX_SAFE_INTEGER) ??
+        DEFAULT_BROKER.logRetentionBytes,
+      logSegmentBytes:
+        optInt('segment-bytes', a['segment-bytes'], 1024 * 1024, 2 ** 31 - 1) ??
+        DEFAULT_BROKER.logSegmentBytes,
+      staticConfigNames: STATIC_CONFIG_FLAGS.filter(([flag]) => a[flag] !== undefined).map(
+        ([, name]) => name,
+      ),
       offsetsTopicNumPartitions: int('offsets-topic-partitions', a['offsets-topic-partitions'], 1, 1000),
       transactionStateNumPartitions: int(
         'transaction-state-partitions',

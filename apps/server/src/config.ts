@@ -95,6 +95,12 @@ export interface BrokerDefaults {
   transactionRemoveExpiredIntervalMs: number;
   messageMaxBytes: number;
   /**
+   * Broker config names (`log.retention.ms`, …) the operator gave (flag or environment).
+   * DescribeConfigs reports these as STATIC_BROKER_CONFIG and the rest as DEFAULT_CONFIG with
+   * isDefault, as Kafka does for settings no configuration file set.
+   */
+  staticConfigNames: readonly string[];
+  /**
    * Partition replicas this node may hold (--max-partitions-per-node); the node also stays within
    * what its open-file limit allows (modes/compose.ts `replicaBudget`). CreateTopics and
    * CreatePartitions beyond it are refused with POLICY_VIOLATION.
@@ -210,6 +216,7 @@ export const DEFAULT_BROKER: BrokerDefaults = {
   transactionAbortTimedOutIntervalMs: 10_000,
   transactionRemoveExpiredIntervalMs: 3_600_000,
   messageMaxBytes: 1024 * 1024 + 12,
+  staticConfigNames: [],
   maxPartitionsPerNode: 4000,
   logScrubBytesPerSec: 8 * 1024 * 1024,
 };

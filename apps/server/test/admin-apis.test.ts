@@ -50,6 +50,40 @@ test('DescribeCluster', async () => {
   expect(ctl.errorCode).toBe(ErrorCode.UNSUPPORTED_ENDPOINT_TYPE);
 });
 
+test('authorized operations without an authorizer: every operation of the resource type, when asked', async () => {
+  const TOPIC = 3576; // READ WRITE CREATE DELETE ALTER DESCRIBE DESCRIBE_CONFIGS ALTER_CONFIGS
+  const CLUSTER = 8096; // CREATE ALTER DESCRIBE CLUSTER_ACTION DESCRIBE_CONFIGS ALTER_CONFIGS IDEMPOTENT_WRITE
+  const NOT_ASKED = -2147483648;
+  const cluster = await c.request(ApiKey.DescribeCluster, 1, {
+    includeClusterAuthorizedOperations: true,
+    endpointType: 1,
+  });
+  expect(cluster.clusterAuthorizedOperations).toBe(CLUSTER);
+  const md = await c.request(ApiKey.Metadata, 9, {
+    topics: [{ topicId: '00000000-0000-0000-0000-000000000000', name: 'a' }],
+    allowAutoTopicCreation: false,
+    includeClusterAuthorizedOperations: true,
+    includeTopicAuthorizedOperations: true,
+  });
+  expect([md.clusterAuthorizedOperations, md.topics[0]?.topicAuthorizedOperations]).toEqual([CLUSTER, TOPIC]);
+  const plain = await c.request(ApiKey.Metadata, 9, {
+    topics: [{ topicId: '00000000-0000-0000-0000-000000000000', name: 'a' }],
+    allowAutoTopicCreation: false,
+    includeClusterAuthorizedOperations: false,
+    includeTopicAuthorizedOperations: false,
+  });
+  expect([plain.clusterAuthorizedOperations, plain.topics[0]?.topicAuthorizedOperations]).toEqual([
+    NOT_ASKED,
+    NOT_ASKED,
+  ]);
+  const dtp = await c.request(ApiKey.DescribeTopicPartitions, 0, {
+    topics: [{ name: 'a' }],
+    responsePartitionLimit: 10,
+    cursor: null,
+  });
+  expect(dtp.topics[0]?.topicAuthorizedOperations).toBe(TOPIC);
+});
+
 test('DescribeTopicPartitions pages with a cursor', async () => {
   const first = await c.request(ApiKey.DescribeTopicPartitions, 0, {
     topics: [{ name: 'a' }, { name: 'b' }, { name: 'nope' }],
@@ -117,7 +151,8 @@ test('IncrementalAlterConfigs and DescribeConfigs with synonyms', async () => {
   });
   const byName = Object.fromEntries((d.results[0]?.configs ?? []).map((e) => [e.name, e]));
   expect(byName['retention.bytes']).toMatchObject({ value: '123456', configSource: 1 });
-  expect(byName['retention.ms']).toMatchObject({ value: '604800000', configSource: 4 }); // static broker config (command line)
+  // No flag set it: the broker's default, as Kafka reports it (DEFAULT_CONFIG).
+  expect(byName['retention.ms']).toMatchObject({ value: '604800000', configSource: 5 });
   expect(byName['retention.ms']?.synonyms.map((s) => s.name)).toContain('log.retention.ms');
   expect(byName['retention.ms']?.documentation).toBeTruthy();
   const broker = await c.request(ApiKey.DescribeConfigs, 4, {
@@ -127,6 +162,52 @@ test('IncrementalAlterConfigs and DescribeConfigs with synonyms', async () => {
   });
   expect(broker.results[0]?.errorCode).toBe(0);
   expect(broker.results[0]?.configs.length).toBeGreaterThan(5);
+});
+
+test('DescribeConfigs: defaults no flag set are DEFAULT_CONFIG; flags the operator gave are STATIC_BROKER_CONFIG', async () => {
+  const keys = ['retention.ms', 'retention.bytes', 'segment.bytes', 'flush.ms'];
+  const describe = async (client: RawClient) => {
+    const r = await client.request(ApiKey.DescribeConfigs, 4, {
+      resources: [{ resourceType: 2, resourceName: 'b', configurationKeys: keys }],
+      includeSynonyms: false,
+      includeDocumentation: false,
+    });
+    return Object.fromEntries((r.results[0]?.configs ?? []).map((e) => [e.name, [e.value, e.configSource]]));
+  };
+  const topicB = async (client: RawClient) =>
+    client.request(ApiKey.CreateTopics, 7, {
+      topics: [{ name: 'b', numPartitions: 1, replicationFactor: 1, assignments: [], configs: [] }],
+      timeoutMs: 5000,
+      validateOnly: false,
+    });
+  // Topic 'b' of this broker sets retention.ms itself (DYNAMIC_TOPIC_CONFIG).
+  expect(await describe(c)).toEqual({
+    'retention.ms': ['1000', 1],
+    'retention.bytes': ['-1', 5],
+    'segment.bytes': ['134217728', 5],
+    'flush.ms': ['1000', 5],
+  });
+  const other = await startBroker({
+    broker: {
+      logSegmentBytes: 2_097_152,
+      logRetentionBytes: 5_000_000,
+      staticConfigNames: ['log.segment.bytes'],
+    },
+  });
+  const oc = await RawClient.connect(other.broker.kafkaPort);
+  try {
+    await topicB(oc);
+    expect(await describe(oc)).toEqual({
+      'retention.ms': ['604800000', 5],
+      'retention.bytes': ['5000000', 5], // a default of this broker, not given by the operator
+      'segment.bytes': ['2097152', 4],
+      'flush.ms': ['1000', 5],
+    });
+  } finally {
+    oc.close();
+    await other.stop();
+    removeDir(other.dataDir);
+  }
 });
 
 test('InitProducerId, idempotent produce, DescribeProducers', async () => {
@@ -348,5 +429,51 @@ test('DescribeLogDirs, DeleteRecords, validate-only CreateTopics and CreateParti
   expect(md.topics.map((t) => [t.name, t.partitions.length])).toEqual([
     ['b', 2],
     ['maybe', 0],
+  ]);
+});
+
+test('CreateTopics with manual replica assignments: accepted as listed, refused as Kafka refuses them', async () => {
+  const create = async (
+    name: string,
+    assignments: Array<{ partitionIndex: number; brokerIds: number[] }>,
+    numPartitions = -1,
+  ) => {
+    const r = await c.request(ApiKey.CreateTopics, 7, {
+      topics: [{ name, numPartitions, replicationFactor: -1, assignments, configs: [] }],
+      timeoutMs: 1000,
+      validateOnly: false,
+    });
+    return r.topics[0];
+  };
+  // Listed out of order: partition 1 first.
+  const ok = await create('manual', [
+    { partitionIndex: 1, brokerIds: [1] },
+    { partitionIndex: 0, brokerIds: [1] },
+  ]);
+  expect(ok).toMatchObject({ errorCode: 0, numPartitions: 2, replicationFactor: 1 });
+  const gap = await create('manual-gap', [
+    { partitionIndex: 0, brokerIds: [1] },
+    { partitionIndex: 2, brokerIds: [1] },
+  ]);
+  expect(gap?.errorCode).toBe(ErrorCode.INVALID_REPLICA_ASSIGNMENT);
+  const twice = await create('manual-twice', [
+    { partitionIndex: 0, brokerIds: [1] },
+    { partitionIndex: 0, brokerIds: [1] },
+  ]);
+  expect(twice?.errorCode).toBe(ErrorCode.INVALID_REPLICA_ASSIGNMENT);
+  const unknown = await create('manual-unknown', [{ partitionIndex: 0, brokerIds: [7] }]);
+  expect(unknown?.errorCode).toBe(ErrorCode.INVALID_REPLICA_ASSIGNMENT);
+  const dupBroker = await create('manual-dup-broker', [{ partitionIndex: 0, brokerIds: [1, 1] }]);
+  expect(dupBroker?.errorCode).toBe(ErrorCode.INVALID_REPLICA_ASSIGNMENT);
+  const withCount = await create('manual-count', [{ partitionIndex: 0, brokerIds: [1] }], 1);
+  expect(withCount?.errorCode).toBe(ErrorCode.INVALID_REQUEST);
+  const md = await c.request(ApiKey.DescribeTopicPartitions, 0, {
+    topics: [{ name: 'manual' }, { name: 'manual-gap' }],
+    responsePartitionLimit: 100,
+    cursor: null,
+  });
+  expect(md.topics.map((t) => [t.name, t.errorCode, t.partitions.map((p) => p.replicaNodes)])).toEqual([
+    ['manual', 0, [[1], [1]]],
+    ['manual-gap', ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, []],
   ]);
 });

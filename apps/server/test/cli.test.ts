@@ -170,6 +170,19 @@ describe('command line', () => {
     }
   });
 
+  test('log flags: defaults when absent, and only the given ones are static broker configs', () => {
+    expect(run([]).broker).toMatchObject({
+      logRetentionMs: 604_800_000,
+      logRetentionBytes: -1,
+      logSegmentBytes: 134_217_728,
+      logFlushIntervalMs: 1000,
+      staticConfigNames: [],
+    });
+    const c = run(['--retention-ms', '5000', '--segment-bytes', '2097152']).broker;
+    expect(c).toMatchObject({ logRetentionMs: 5000, logSegmentBytes: 2_097_152, logRetentionBytes: -1 });
+    expect(c.staticConfigNames).toEqual(['log.retention.ms', 'log.segment.bytes']);
+  });
+
   test('transaction flags: Kafka defaults, flags, environment', () => {
     expect(run([]).broker).toMatchObject({
       transactionStateNumPartitions: 50,

@@ -16,6 +16,12 @@ export interface DescribeConfigsOptions {
   readonly brokerId?: number;
   /** The node's static configuration (STATIC_BROKER_CONFIG), keyed by broker config names such as `log.retention.ms`. */
   readonly staticBrokerConfigs?: Readonly<Record<string, string>>;
+  /**
+   * The node's own defaults where they differ from Kafka's (what it uses when nobody set the
+   * config), keyed by broker config names; reported as DEFAULT_CONFIG (isDefault), as Kafka reports
+   * a value no flag, file or dynamic config gave.
+   */
+  readonly brokerDefaultConfigs?: Readonly<Record<string, string>>;
   /** Only these keys (unknown keys are left out); all keys when absent or null. */
   readonly keys?: readonly string[] | null;
   /** Fill `synonyms` (DescribeConfigs v1+ `include_synonyms`); otherwise it is empty. */
@@ -47,7 +53,7 @@ function levels(
   }
   out.push({
     name: b ?? definition.name,
-    value: definition.defaultValue,
+    value: (b === null ? undefined : options.brokerDefaultConfigs?.[b]) ?? definition.defaultValue,
     source: ConfigSource.DEFAULT_CONFIG,
   });
   return out;
@@ -99,7 +105,7 @@ export function describeTopicConfigs(
 export function effectiveTopicConfigs(
   view: MetadataView,
   topicName: string,
-  options: Pick<DescribeConfigsOptions, 'brokerId' | 'staticBrokerConfigs'> = {},
+  options: Pick<DescribeConfigsOptions, 'brokerId' | 'staticBrokerConfigs' | 'brokerDefaultConfigs'> = {},
 ): Record<string, string> {
   const out: Record<string, string> = {};
   for (const entry of describeTopicConfigs(view, topicName, options)) out[entry.name] = entry.value;

@@ -860,7 +860,7 @@ export class MetadataStateMachine implements MetadataView {
   /** The effective value of every config of a topic. Throws UNKNOWN_TOPIC_OR_PARTITION. */
   effectiveTopicConfigs(
     name: string,
-    options: Pick<DescribeConfigsOptions, 'brokerId' | 'staticBrokerConfigs'> = {},
+    options: Pick<DescribeConfigsOptions, 'brokerId' | 'staticBrokerConfigs' | 'brokerDefaultConfigs'> = {},
   ): Record<string, string> {
     return effectiveTopicConfigs(this, name, options);
   }

@@ -1,6 +1,8 @@
 // CreateTopics (key 19), v0–v7. Validates and creates each topic through the cluster (name rules,
 // partition count, replication factor against live brokers, explicit assignments, config keys
-// and values, with Kafka's error codes and messages). validate_only (v1+) checks without creating.
+// and values, with Kafka's error codes and messages). Explicit assignments go to @chronik/metadata
+// as listed (partition index and brokers), so a gap or a repeated partition is
+// INVALID_REPLICA_ASSIGNMENT; num_partitions and replication_factor must then be -1. validate_only (v1+) checks without creating.
 // v5+ answers the partition count, replication factor and the effective configs; v7+ the topic id.
 // cleanup.policy=compact is rejected with INVALID_CONFIG (logs are not compacted).
 import { ApiKey, ErrorCode } from '@chronik/protocol';
@@ -23,9 +25,7 @@ export const createTopicsHandler = defineHandler({
         name: t.name,
         numPartitions: t.numPartitions,
         replicationFactor: t.replicationFactor,
-        assignments: [...t.assignments]
-          .sort((a, b) => a.partitionIndex - b.partitionIndex)
-          .map((a) => a.brokerIds),
+        assignments: t.assignments.map((a) => ({ partition: a.partitionIndex, brokerIds: a.brokerIds })),
         configs: t.configs.map((c) => ({ name: c.name, value: c.value })),
       })),
       v >= 1 && req.validateOnly,

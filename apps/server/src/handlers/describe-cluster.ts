@@ -1,7 +1,9 @@
 // DescribeCluster (key 60), v0–v1. Cluster id, controller and brokers. Only the broker endpoint
 // type (1) is served; asking for controllers (2, v1+) is UNSUPPORTED_ENDPOINT_TYPE, as a broker
-// answers. Authorized operations are not computed.
+// answers. Authorized operations (asked with include_cluster_authorized_operations) are every
+// cluster operation: there is no authorizer.
 import { ApiKey, ErrorCode } from '@chronik/protocol';
+import { CLUSTER_OPERATIONS, OPERATIONS_NOT_REQUESTED } from './authorized-operations.js';
 import { defineHandler } from './types.js';
 
 export const describeClusterHandler = defineHandler({
@@ -17,7 +19,9 @@ export const describeClusterHandler = defineHandler({
       endpointType,
       clusterId: metadata.clusterId(),
       controllerId: metadata.controllerId(),
-      clusterAuthorizedOperations: -2147483648,
+      clusterAuthorizedOperations: req.includeClusterAuthorizedOperations
+        ? CLUSTER_OPERATIONS
+        : OPERATIONS_NOT_REQUESTED,
     };
     if (endpointType !== 1) {
       return {

@@ -4,10 +4,7 @@
 import { ApiKey } from '@chronik/protocol';
 import { asBuffer, groupErrorCode } from './group-util.js';
 import { defineHandler } from './types.js';
-
-/** READ (3), DELETE (6) and DESCRIBE (8), Kafka's AclOperation codes for a group, as a bit set. */
-const GROUP_OPERATIONS = (1 << 3) | (1 << 6) | (1 << 8);
-const OPERATIONS_NOT_REQUESTED = -2147483648;
+import { GROUP_OPERATIONS, OPERATIONS_NOT_REQUESTED } from './authorized-operations.js';
 
 export const describeGroupsHandler = defineHandler({
   apiKey: ApiKey.DescribeGroups,

@@ -4,6 +4,7 @@
 import type { TopicView } from '../services/metadata-cache.js';
 import { ApiKey, ErrorCode } from '@chronik/protocol';
 import { defineHandler } from './types.js';
+import { OPERATIONS_NOT_REQUESTED, TOPIC_OPERATIONS } from './authorized-operations.js';
 
 const ZERO_UUID = '00000000-0000-0000-0000-000000000000';
 const MAX_PARTITIONS = 2000;
@@ -36,7 +37,7 @@ export const describeTopicPartitionsHandler = defineHandler({
           topicId: ZERO_UUID,
           isInternal: false,
           partitions: [],
-          topicAuthorizedOperations: -2147483648,
+          topicAuthorizedOperations: OPERATIONS_NOT_REQUESTED,
         });
         continue;
       }
@@ -64,7 +65,7 @@ export const describeTopicPartitionsHandler = defineHandler({
           lastKnownElr: null,
           offlineReplicas: [...p.offlineReplicas],
         })),
-        topicAuthorizedOperations: -2147483648,
+        topicAuthorizedOperations: TOPIC_OPERATIONS, // always answered (no include flag); no authorizer
       });
       if (taken.length < parts.length) {
         nextCursor = {

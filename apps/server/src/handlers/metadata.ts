@@ -3,7 +3,8 @@
 // resolved; unknown ids get UNKNOWN_TOPIC_ID. Missing topics are auto-created when the broker has
 // auto.create.topics.enable and the request allows it (always before v4), with the broker's default
 // partition count and replication factor. v0: an empty topic list means all topics; v1+: null means
-// all and an empty list none. Authorized operations are not computed (left at "not requested").
+// all and an empty list none. Authorized operations, when asked (v8+; the cluster's v8–v10), are
+// every operation of the resource type: there is no authorizer (handlers/authorized-operations.ts).
 // The controller named is this broker: every broker takes admin requests and forwards them to the
 // metadata leader (services/metadata-cache.ts), as KRaft brokers name a live broker (KIP-590).
 // Cost: each topic's view is built once (for a 2,000-partition topic that is most of the
@@ -19,6 +20,7 @@ import type { RequestContext } from './types.js';
 import { defineHandler } from './types.js';
 import { topicNameProblemOf } from './util.js';
 import { KafkaError } from '../errors.js';
+import { CLUSTER_OPERATIONS, OPERATIONS_NOT_REQUESTED, TOPIC_OPERATIONS } from './authorized-operations.js';
 
 const ZERO_UUID = '00000000-0000-0000-0000-000000000000';
 
@@ -63,6 +65,8 @@ function metadataResponse(
   const v = ctx.apiVersion;
   const all = req.topics === null || (v === 0 && req.topics.length === 0);
   const wanted = all || req.topics === null ? [] : req.topics;
+  const topicOps =
+    v >= 8 && req.includeTopicAuthorizedOperations ? TOPIC_OPERATIONS : OPERATIONS_NOT_REQUESTED;
   const topicEntry = (t: TopicView) => ({
     errorCode: ErrorCode.NONE,
     name: t.name,
@@ -77,7 +81,7 @@ function metadataResponse(
       isrNodes: [...p.isr],
       offlineReplicas: [...p.offlineReplicas],
     })),
-    topicAuthorizedOperations: -2147483648,
+    topicAuthorizedOperations: topicOps,
   });
   const errorEntry = (name: string | null, topicId: string, errorCode: number) => ({
     errorCode,
@@ -85,7 +89,7 @@ function metadataResponse(
     topicId,
     isInternal: false,
     partitions: [],
-    topicAuthorizedOperations: -2147483648,
+    topicAuthorizedOperations: OPERATIONS_NOT_REQUESTED,
   });
   const topics = all
     ? metadata.topics().map(topicEntry)
@@ -107,6 +111,9 @@ function metadataResponse(
     clusterId: metadata.clusterId(),
     controllerId: metadata.controllerId(),
     topics,
-    clusterAuthorizedOperations: -2147483648,
+    clusterAuthorizedOperations:
+      v >= 8 && v <= 10 && req.includeClusterAuthorizedOperations
+        ? CLUSTER_OPERATIONS
+        : OPERATIONS_NOT_REQUESTED,
   };
 }

@@ -22,10 +22,14 @@ export class LogConfigs {
     private readonly broker: BrokerDefaults,
   ) {}
 
-  /** This node's static broker configs (the command line's), as DescribeConfigs reports them. */
-  staticBrokerConfigs(): Record<string, string> {
+  /**
+   * This node's broker configs as DescribeConfigs reports them: `static` what the operator gave
+   * (STATIC_BROKER_CONFIG), `defaults` this broker's own defaults for the rest (DEFAULT_CONFIG;
+   * they differ from Kafka's, e.g. log.segment.bytes and log.flush.interval.ms).
+   */
+  brokerConfigs(): { static: Record<string, string>; defaults: Record<string, string> } {
     const b = this.broker;
-    const s: Record<string, string> = {
+    const all: Record<string, string> = {
       'log.retention.ms': String(b.logRetentionMs),
       'log.retention.bytes': String(b.logRetentionBytes),
       'log.segment.bytes': String(b.logSegmentBytes),
@@ -33,15 +37,28 @@ export class LogConfigs {
       'log.flush.interval.ms': String(b.logFlushIntervalMs),
     };
     if (b.logFlushIntervalMessages !== undefined)
-      s['log.flush.interval.messages'] = String(b.logFlushIntervalMessages);
-    return s;
+      all['log.flush.interval.messages'] = String(b.logFlushIntervalMessages);
+    const given = new Set(b.staticConfigNames);
+    const out = { static: {} as Record<string, string>, defaults: {} as Record<string, string> };
+    for (const [name, value] of Object.entries(all))
+      (given.has(name) ? out.static : out.defaults)[name] = value;
+    return out;
+  }
+
+  /** The options @chronik/metadata's DescribeConfigs queries take for this node's broker configs. */
+  describeOptions(): {
+    staticBrokerConfigs: Record<string, string>;
+    brokerDefaultConfigs: Record<string, string>;
+  } {
+    const c = this.brokerConfigs();
+    return { staticBrokerConfigs: c.static, brokerDefaultConfigs: c.defaults };
   }
 
   /** The topic's resolved configs. */
   effective(topic: string): Record<string, string> {
     return this.state.effectiveTopicConfigs(topic, {
       brokerId: this.nodeId,
-      staticBrokerConfigs: this.staticBrokerConfigs(),
+      ...this.describeOptions(),
     });
   }
 

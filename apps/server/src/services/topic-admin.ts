@@ -29,8 +29,11 @@ export interface CreateTopicSpec {
   numPartitions: number;
   /** -1: the broker default. */
   replicationFactor: number;
-  /** Explicit replica assignment (partition i at index i), or empty. */
-  assignments: ReadonlyArray<readonly number[]>;
+  /**
+   * Explicit replica assignment as the request lists it (validated by @chronik/metadata: every
+   * partition from 0 once, the same replication factor, registered brokers), or empty.
+   */
+  assignments: ReadonlyArray<{ partition: number; brokerIds: readonly number[] }>;
   configs: ReadonlyArray<{ name: string; value: string | null }>;
 }
 
@@ -191,7 +194,7 @@ export class TopicAdmin {
         name: s.name,
         numPartitions: s.numPartitions,
         replicationFactor: s.replicationFactor,
-        assignments: s.assignments.map((brokerIds, partition) => ({ partition, brokerIds })),
+        assignments: s.assignments,
         configs: s.configs,
       })),
       {
@@ -225,7 +228,7 @@ export class TopicAdmin {
           const configs = this.state
             .describeTopicConfigs(p.name, {
               brokerId: this.options.nodeId,
-              staticBrokerConfigs: this.options.configs.staticBrokerConfigs(),
+              ...this.options.configs.describeOptions(),
             })
             .map(viewOfConfig);
           return { ...ok, topicId: cmd.topicId, configs };
@@ -300,7 +303,7 @@ export class TopicAdmin {
   ): ConfigEntryView[] {
     try {
       const options = {
-        staticBrokerConfigs: this.options.configs.staticBrokerConfigs(),
+        ...this.options.configs.describeOptions(),
         keys,
         includeSynonyms,
       };
