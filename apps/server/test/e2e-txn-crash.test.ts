@@ -17,7 +17,12 @@ import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { ApiKey } from '@chronik/protocol';
+import {
+  ApiKey,
+  defaultFetchRequest,
+  defaultFetchRequestFetchPartition,
+  splitRecordBatches,
+} from '@chronik/protocol';
 import { Kafka, logLevel } from 'kafkajs';
 import { RawClient } from './helpers/raw-client.js';
 import type { ServerProcess } from './helpers/server.js';
@@ -119,7 +124,9 @@ function startWorker(brokers: string[], names: Names, progress: Progress): Worke
       if (j.begin !== undefined) {
         const committed = progress.next.get(j.begin) ?? 0n;
         if (BigInt(j.offset ?? '0') < committed)
-          progress.note(`rewind: a transaction begins at ${names.input}-${j.begin} offset ${j.offset}, ${committed} was committed`);
+          progress.note(
+            `rewind: a transaction begins at ${names.input}-${j.begin} offset ${j.offset}, ${committed} was committed`,
+          );
         w.inTxn = true;
         began();
       }
@@ -203,7 +210,11 @@ async function createTopicsAndFill(brokers: string[], names: Names, records: num
 
 /** Reads `topic` from the beginning with read_committed until `expected` values, then 1 s more (a duplicate would show). */
 async function readCommitted(brokers: string[], topic: string, expected: number, group: string) {
-  const consumer = kafka(brokers).consumer({ groupId: group, readUncommitted: false, heartbeatInterval: 500 });
+  const consumer = kafka(brokers).consumer({
+    groupId: group,
+    readUncommitted: false,
+    heartbeatInterval: 500,
+  });
   await consumer.connect();
   await consumer.subscribe({ topic, fromBeginning: true });
   const seen: string[] = [];
@@ -307,6 +318,61 @@ async function runPipeline(
   return report;
 }
 
+/**
+ * For a failure's message: the batches of `topic` as its partitions' leaders hold them (read_uncommitted)
+ * — offsets, producer id and epoch, transactional / marker — the LSO, and the aborted transactions a
+ * read_committed fetch from offset 0 answers.
+ */
+async function describeLog(target: Target, topic: string): Promise<string> {
+  const out: string[] = [];
+  const meta = kafka(target.brokers()).admin();
+  await meta.connect();
+  const [t] = (await meta.fetchTopicMetadata({ topics: [topic] })).topics;
+  await meta.disconnect();
+  for (const p of t?.partitions ?? []) {
+    const c = await RawClient.connect(target.port(p.leader));
+    try {
+      const fetch = async (isolationLevel: number) => {
+        const r = await c.request(ApiKey.Fetch, 12, {
+          ...defaultFetchRequest(),
+          isolationLevel,
+          maxWaitMs: 0,
+          minBytes: 0,
+          maxBytes: 8 << 20,
+          topics: [
+            {
+              topic,
+              topicId: '00000000-0000-0000-0000-000000000000',
+              partitions: [
+                {
+                  ...defaultFetchRequestFetchPartition(),
+                  partition: p.partitionId,
+                  partitionMaxBytes: 8 << 20,
+                },
+              ],
+            },
+          ],
+        });
+        return r.responses[0]?.partitions[0];
+      };
+      const all = await fetch(0);
+      const committed = await fetch(1);
+      const batches = splitRecordBatches(all?.records ?? Buffer.alloc(0)).map(({ header: h }) => {
+        const kind = h.isControl ? 'marker' : h.isTransactional ? 'txn' : 'plain';
+        return `${h.baseOffset}+${h.recordCount} ${kind} pid ${h.producerId} e${h.producerEpoch}`;
+      });
+      out.push(
+        `${topic}-${p.partitionId} (leader ${p.leader}): hw ${all?.highWatermark} lso ${committed?.lastStableOffset}; ` +
+          `aborted (read_committed): ${JSON.stringify(committed?.abortedTransactions, (_, v: unknown) => (typeof v === 'bigint' ? String(v) : v))}\n  ` +
+          batches.join('\n  '),
+      );
+    } finally {
+      c.close();
+    }
+  }
+  return out.join('\n');
+}
+
 async function checkExactlyOnce(target: Target, names: Names, records: number, report: RunReport) {
   const admin = kafka(target.brokers()).admin();
   await admin.connect();
@@ -324,11 +390,14 @@ async function checkExactlyOnce(target: Target, names: Names, records: number, r
   const duplicates = [...counts].filter(([, n]) => n > 1).map(([v]) => v);
   const missing: string[] = [];
   for (let i = 0; i < records; i++) if (!counts.has(`out-${i}`)) missing.push(`out-${i}`);
-  const context = `seed ${report.seed}, ${JSON.stringify(report)}`;
+  const context =
+    duplicates.length + missing.length === 0
+      ? ''
+      : `seed ${report.seed}, ${JSON.stringify(report)}\n${await describeLog(target, names.output)}`;
   expect({ duplicates: duplicates.slice(0, 20), missing: missing.slice(0, 20), context }).toEqual({
     duplicates: [],
     missing: [],
-    context,
+    context: '',
   });
   expect(seen.length).toBe(records);
   expect(report.kills).toBeGreaterThan(0);
