@@ -305,6 +305,12 @@ function buildParser(argv: readonly string[]) {
         default: String(DEFAULT_BROKER.transactionStateNumPartitions),
         describe: 'transaction.state.log.num.partitions',
       },
+      'transaction-partition-verification': {
+        type: 'boolean',
+        default: DEFAULT_BROKER.transactionPartitionVerification,
+        describe:
+          "transaction.partition.verification.enable (KIP-890): verify a transaction's first batch in a partition with its coordinator",
+      },
       'transaction-max-timeout-ms': {
         type: 'string',
         default: String(DEFAULT_BROKER.transactionMaxTimeoutMs),
@@ -495,6 +501,7 @@ function toConfig(a: Args): ServerConfig {
         1,
         1000,
       ),
+      transactionPartitionVerification: a['transaction-partition-verification'] !== false,
       transactionMaxTimeoutMs: int(
         'transaction-max-timeout-ms',
         a['transaction-max-timeout-ms'],

@@ -87,6 +87,11 @@ export interface BrokerDefaults {
   transactionStateNumPartitions: number;
   /** `transaction.max.timeout.ms`: a producer's transaction.timeout.ms above it is refused. */
   transactionMaxTimeoutMs: number;
+  /**
+   * transaction.partition.verification.enable (KIP-890): a partition leader asks the transaction
+   * coordinator before it accepts a transaction's first batch. Default true.
+   */
+  transactionPartitionVerification: boolean;
   /** `transactional.id.expiration.ms`: a transactional id idle this long is removed. */
   transactionalIdExpirationMs: number;
   /** `transaction.abort.timed.out.transaction.cleanup.interval.ms`: how often timed-out transactions are aborted. */
@@ -212,6 +217,7 @@ export const DEFAULT_BROKER: BrokerDefaults = {
   offsetsTopicNumPartitions: 50,
   transactionStateNumPartitions: 50,
   transactionMaxTimeoutMs: 900_000,
+  transactionPartitionVerification: true,
   transactionalIdExpirationMs: 7 * 24 * 3600 * 1000,
   transactionAbortTimedOutIntervalMs: 10_000,
   transactionRemoveExpiredIntervalMs: 3_600_000,

@@ -5,7 +5,7 @@ import { Kafka, logLevel } from 'kafkajs';
 import type { ServerProcess } from './helpers/server.js';
 import { startServer, tempDir } from './helpers/server.js';
 import { consumeWithKcat } from './helpers/kcat.js';
-import { writeTransactions } from './helpers/raw-txn.js';
+import { NO_VERIFICATION, writeTransactions } from './helpers/raw-txn.js';
 
 // Real processes and clients on a shared, loaded machine: generous per-test time.
 jest.setTimeout(120_000);
@@ -17,7 +17,7 @@ let dataDir: string;
 
 beforeAll(async () => {
   dataDir = tempDir();
-  server = await startServer({ dataDir });
+  server = await startServer({ dataDir, args: NO_VERIFICATION });
 });
 afterAll(async () => {
   await server.stop();
@@ -78,7 +78,7 @@ describe('kafkajs against chronik-server', () => {
     expect(before.map((m) => m.value).sort()).toEqual([...sent].sort());
 
     await server.stop();
-    server = await startServer({ dataDir });
+    server = await startServer({ dataDir, args: NO_VERIFICATION });
     const kafka2 = client(server);
     const after = await consumeWithKcat(server.bootstrap, 'orders');
     expect(after.map((m) => m.value).sort()).toEqual([...sent].sort());

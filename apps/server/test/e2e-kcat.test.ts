@@ -3,7 +3,7 @@
 // (Produce with a transactional id, WriteTxnMarkers, as a transaction coordinator sends them).
 import fs from 'node:fs';
 import { consumeWithKcat, kcat } from './helpers/kcat.js';
-import { writeTransactions } from './helpers/raw-txn.js';
+import { NO_VERIFICATION, writeTransactions } from './helpers/raw-txn.js';
 import type { ServerProcess } from './helpers/server.js';
 import { startServer } from './helpers/server.js';
 
@@ -12,7 +12,7 @@ jest.setTimeout(120_000);
 
 let server: ServerProcess;
 beforeAll(async () => {
-  server = await startServer();
+  server = await startServer({ args: NO_VERIFICATION });
 });
 afterAll(async () => {
   expect(await server.stop()).toBe(0);

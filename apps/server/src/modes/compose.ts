@@ -171,7 +171,7 @@ export async function composeBroker(options: ComposeOptions): Promise<Composed> 
     scheduler,
     logger: logger.child({ component: 'partitions' }),
     logDir: options.logDir,
-    txnVerifier,
+    ...(config.broker.transactionPartitionVerification ? { txnVerifier } : {}),
   });
   const settled = (): Promise<void> => partitions.settled();
   const metadata = new MetadataCache(options.store, nodeId, (topicId, p) =>

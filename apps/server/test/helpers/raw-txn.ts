@@ -1,8 +1,13 @@
 // Transactions written as a transaction coordinator and a transactional producer would write them,
 // with raw requests (Produce with a transactional id, WriteTxnMarkers), for end-to-end checks of
-// read_committed consumers before the coordinator exists.
+// read_committed consumers at exact offsets. No coordinator knows these transactions: the server
+// runs with KIP-890 verification off (NO_VERIFICATION), as Kafka's
+// transaction.partition.verification.enable=false.
 import { ApiKey, buildRecordBatch, defaultProduceRequest } from '@chronik/protocol';
 import { RawClient } from './raw-client.js';
+
+/** chronik-server arguments for a server that accepts these hand-written transactions. */
+export const NO_VERIFICATION = ['--transaction-partition-verification', 'false'];
 
 /**
  * Creates `topic` (one partition) and writes, in offsets: p0 0; producer 1's a0-a1 1-2; producer 2's
