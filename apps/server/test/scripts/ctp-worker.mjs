@@ -6,16 +6,46 @@
 // - a read_committed consumer in group `group` reads `input`; per chunk of `chunk` records, one
 //   transaction: begin, send the transformed records to `output`, sendOffsets (the next offset of
 //   the chunk) for the group, commit.
+// - each transaction sends its records one output partition at a time (one Produce request to one
+//   leader per send). kafkajs 2.2.4's send() keeps the answers of a request spread over several
+//   leaders per broker, not per partition: when one leader's part fails and a partition already
+//   acknowledged by another leader has moved before the retry, it sends that partition's records
+//   again with the next sequence numbers (it advanced them on the acknowledgement), which no broker
+//   can tell from new records — duplicates in a committed transaction (issue 21's cluster finding).
+//   A send to one partition fails or succeeds as a whole, and its retry reuses its sequence numbers.
 // Writes one JSON line per event to stdout ({ joined }, { begin }, { committed }); any error ends
 // the process with code 3 (the test starts a new one, as a supervisor would).
 //
-// Usage: node ctp-worker.mjs <brokers,comma,separated> <input> <output> <group> <transactionalId> <chunk>
+// Usage: node ctp-worker.mjs <brokers,comma,separated> <input> <output> <group> <transactionalId> <chunk> <outputPartitions>
 import kafkajs from 'kafkajs';
 
-const { Kafka, logLevel } = kafkajs;
-const [brokers = '', input = '', output = '', group = '', transactionalId = '', chunkArg = '20'] =
-  process.argv.slice(2);
+const { Kafka, Partitioners, logLevel } = kafkajs;
+const [
+  brokers = '',
+  input = '',
+  output = '',
+  group = '',
+  transactionalId = '',
+  chunkArg = '20',
+  outputPartitionsArg = '3',
+] = process.argv.slice(2);
 const chunk = Number(chunkArg);
+// The output partition of a record is the one kafkajs' default partitioner picks for its key.
+const partitionOf = Partitioners.DefaultPartitioner();
+const outputPartitions = Array.from({ length: Number(outputPartitionsArg) }, (_, i) => ({
+  partitionId: i,
+  leader: 0,
+}));
+/** The transformed records of `part`, per output partition, in partition order. */
+const perPartition = (part) => {
+  const by = new Map();
+  for (const m of part) {
+    const message = { key: m.key, value: `out-${m.value?.toString() ?? ''}` };
+    const partition = partitionOf({ topic: output, partitionMetadata: outputPartitions, message });
+    by.set(partition, [...(by.get(partition) ?? []), { ...message, partition }]);
+  }
+  return [...by].sort(([a], [b]) => a - b);
+};
 
 const say = (o) => process.stdout.write(`${JSON.stringify(o)}\n`);
 const die = (where, e) => {
@@ -68,10 +98,7 @@ await consumer.run({
       say({ begin: batch.partition, offset: part[0].offset });
       try {
         const txn = await producer.transaction();
-        await txn.send({
-          topic: output,
-          messages: part.map((m) => ({ key: m.key, value: `out-${m.value?.toString() ?? ''}` })),
-        });
+        for (const [, messages] of perPartition(part)) await txn.send({ topic: output, messages });
         await txn.sendOffsets({
           consumerGroupId: group,
           topics: [
