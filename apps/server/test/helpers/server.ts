@@ -51,7 +51,8 @@ export async function startServer(
     let buf = '';
     const timer = setTimeout(
       () => reject(new Error(`server did not start in time:\n${logs.join('\n')}`)),
-      20_000,
+      // A start opens every partition's log (50 of __consumer_offsets): slow on a loaded machine.
+      45_000,
     );
     proc.stdout?.on('data', (c: Buffer) => {
       buf += c.toString();
