@@ -14,6 +14,7 @@ import { Kafka, logLevel } from 'kafkajs';
 import { consumeWithKcat } from './helpers/kcat.js';
 import type { ServerProcess } from './helpers/server.js';
 import { startServer } from './helpers/server.js';
+import { seededRandom } from './helpers/prng.js';
 
 // Real processes and clients on a shared, loaded machine: generous per-test time.
 jest.setTimeout(120_000);
@@ -21,17 +22,6 @@ jest.setTimeout(120_000);
 process.env['KAFKAJS_NO_PARTITIONER_WARNING'] = '1';
 const SEED = Number(process.env['CHRONIK_FUZZ_SEED'] ?? Date.now() % 1_000_000);
 const ROUNDS = Number(process.env['CHRONIK_FUZZ_ROUNDS'] ?? 300);
-
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 let server: ServerProcess;
 beforeAll(async () => {
@@ -137,7 +127,7 @@ async function throwFrame(port: number, data: Buffer): Promise<void> {
 }
 
 test(`malformed and random frames never disturb a producing client (seed ${SEED})`, async () => {
-  const r = rng(SEED);
+  const r = seededRandom(SEED);
   const kafka = new Kafka({
     clientId: 'fuzz-victim',
     brokers: [server.bootstrap],

@@ -30,6 +30,7 @@ import { RawClient } from './helpers/raw-client.js';
 import type { ServerProcess } from './helpers/server.js';
 import { startServer, tempDir } from './helpers/server.js';
 import { TestCluster, sleep, waitFor } from './cluster/cluster-helper.js';
+import { seededRandom } from './helpers/prng.js';
 
 jest.setTimeout(150_000);
 process.env['KAFKAJS_NO_PARTITIONER_WARNING'] = '1';
@@ -37,18 +38,6 @@ process.env['KAFKAJS_NO_PARTITIONER_WARNING'] = '1';
 const WORKER = path.join(__dirname, 'scripts', 'ctp-worker.mjs');
 const PARTITIONS = 3;
 const CHUNK = 20;
-
-/** mulberry32: a small seeded generator for the kill points. */
-function rngFrom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function kafka(brokers: string[]): Kafka {
   return new Kafka({
@@ -278,7 +267,7 @@ async function runPipeline(
   midway?: () => Promise<void>,
 ): Promise<RunReport> {
   const seed = Number(process.env['CHRONIK_TEST_SEED'] ?? Date.now() % 1_000_000);
-  const rng = rngFrom(seed);
+  const rng = seededRandom(seed);
   const progress = new Progress();
   const report: RunReport = { kills: 0, killsInTxn: 0, crashes: 0, seed, startupMs: [], events: [] };
   const deadline = Date.now() + 100_000;

@@ -7,6 +7,7 @@ import { KafkaError } from '../../src/errors.js';
 import { InMemoryTxnLog, TxnError, decodeTxnRecord, encodeTxnRecord } from '../../src/txn/index.js';
 import type { StoredTxn, TransactionCoordinator } from '../../src/txn/index.js';
 import { FakeMarkerWriter, harness, settle, takeViolations, tp } from './helpers.js';
+import { seededRandom } from '../helpers/prng.js';
 
 afterEach(() => {
   expect(takeViolations()).toEqual([]);
@@ -620,20 +621,8 @@ describe('DescribeTransactions, ListTransactions', () => {
 });
 
 describe('replay equals live', () => {
-  /** A small seeded PRNG (mulberry32): a failure names its seed and replays exactly. */
-  function prng(seed: number): () => number {
-    let a = seed >>> 0;
-    return () => {
-      a = (a + 0x6d2b79f5) >>> 0;
-      let t = a;
-      t = Math.imul(t ^ (t >>> 15), t | 1);
-      t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-    };
-  }
-
   it.each([1, 2, 3, 4, 5])('seed %i: random requests, failures and timeouts, then a reload', async (seed) => {
-    const rnd = prng(seed);
+    const rnd = seededRandom(seed);
     const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)] as T;
     const {
       coordinator: c,
