@@ -75,6 +75,11 @@ export interface TxnCoordinatorConfig {
   maxTransactionalIds: number;
   /** Partitions one transaction may hold; AddPartitionsToTxn beyond it is INVALID_REQUEST. */
   maxPartitionsPerTransaction: number;
+  /**
+   * How long AddPartitionsToTxn for a transaction whose markers are being written waits for them
+   * before it answers CONCURRENT_TRANSACTIONS (0: at once). Default 200.
+   */
+  completionHoldMs: number;
   /** UTF-8 bytes of a transactional id (a longer one is INVALID_REQUEST). */
   maxIdBytes: number;
   /** Writes waiting per partition; beyond it a request is COORDINATOR_NOT_AVAILABLE (retriable). */
@@ -105,6 +110,7 @@ export const DEFAULT_TXN_CONFIG: TxnCoordinatorConfig = {
   removeExpiredIntervalMs: 3_600_000,
   maxTransactionalIds: 100_000,
   maxPartitionsPerTransaction: 10_000,
+  completionHoldMs: 200,
   maxIdBytes: 4096,
   maxQueuedWritesPerPartition: 10_000,
   queuedWriteTimeoutMs: 30_000,
@@ -162,6 +168,8 @@ export interface TxnInspection extends StoredTxn {
 
 const MARKER_DONE = new Set(['NONE', 'UNSUPPORTED_FOR_MESSAGE_FORMAT', 'UNSUPPORTED_VERSION']);
 const MARKER_FENCED = new Set(['INVALID_PRODUCER_EPOCH', 'TRANSACTION_COORDINATOR_FENCED']);
+/** Requests held per transactional id (beyond: CONCURRENT_TRANSACTIONS at once). */
+const MAX_COMPLETION_WAITERS = 16;
 const EXPIRABLE: ReadonlySet<TxnState> = new Set(['Empty', 'CompleteCommit', 'CompleteAbort']);
 
 function utf8Bytes(s: string): number {
@@ -185,6 +193,8 @@ export class TransactionCoordinator implements TxnVerifier {
   private txnCount = 0;
   private markerWritesInFlight = 0;
   private readonly markerWaiters: Array<() => void> = [];
+  /** Requests held until a transaction's markers are written (see addPartitions). */
+  private readonly completionWaiters = new Map<TxnMetadata, Array<() => void>>();
   private readonly retryTimers = new Set<TimerHandle>();
   private readonly periodic: TimerHandle[] = [];
   private closed = false;
@@ -193,7 +203,7 @@ export class TransactionCoordinator implements TxnVerifier {
   constructor(options: TxnCoordinatorOptions) {
     this.config = { ...DEFAULT_TXN_CONFIG, ...options.config };
     for (const [k, v] of Object.entries(this.config)) {
-      if (!Number.isInteger(v) || v < 1)
+      if (!Number.isInteger(v) || v < (k === 'completionHoldMs' ? 0 : 1))
         throw new TxnError(
           TxnErrorCode.INVALID_CONFIG,
           `transaction coordinator: ${k} must be a positive integer, got ${String(v)}`,
@@ -596,12 +606,22 @@ export class TransactionCoordinator implements TxnVerifier {
    * AddPartitionsToTxn (and AddOffsetsToTxn with the group's `__consumer_offsets` partition): the
    * partitions join the transaction, which becomes Ongoing; answered once recorded.
    */
-  async addPartitions(req: AddPartitionsRequest): Promise<TxnKafkaError> {
+  async addPartitions(req: AddPartitionsRequest, held = false): Promise<TxnKafkaError> {
     const found = this.producerError(req);
     if ('error' in found) return found.error;
     const { md, ps } = found;
+    const completing = md.state === 'PrepareCommit' || md.state === 'PrepareAbort';
+    if (completing && !held && this.config.completionHoldMs > 0) {
+      // The next transaction's first request usually arrives while the last one's markers are
+      // being written (the client was answered at Prepare*). Held until they are, briefly, instead
+      // of CONCURRENT_TRANSACTIONS at once: clients back off for long after that answer (kafkajs
+      // 300 ms; Kafka's Java client 20 ms for this request), which bounded a producer to a few
+      // transactions a second.
+      await this.untilCompleted(md, this.config.completionHoldMs);
+      return this.addPartitions(req, true);
+    }
     if (md.pending !== undefined) return 'CONCURRENT_TRANSACTIONS';
-    if (md.state === 'PrepareCommit' || md.state === 'PrepareAbort') return 'CONCURRENT_TRANSACTIONS';
+    if (completing) return 'CONCURRENT_TRANSACTIONS';
     if (md.state === 'Ongoing' && md.hasPartitions(req.partitions)) return 'NONE';
     const partitions = new Map(md.partitions);
     for (const tp of req.partitions) partitions.set(tpKey(tp), { topic: tp.topic, partition: tp.partition });
@@ -800,6 +820,7 @@ export class TransactionCoordinator implements TxnVerifier {
       encodeTxnRecord({ transactionalId: md.transactionalId, value: to }),
       () => {
         if (this.isCurrent(ps, md)) md.complete(to);
+        this.wakeCompletion(md);
       },
     );
     if (error === 'NONE' || !this.isCurrent(ps, md)) return;
@@ -807,6 +828,33 @@ export class TransactionCoordinator implements TxnVerifier {
     this.retryLater(backoffMs, () =>
       this.writeComplete(ps, md, Math.min(backoffMs * 2, this.config.markerRetryMaxBackoffMs)),
     );
+  }
+
+  /** Resolves once `md`'s transaction is complete (Complete* recorded), or after `maxMs`. */
+  private untilCompleted(md: TxnMetadata, maxMs: number): Promise<void> {
+    return new Promise((resolve) => {
+      let list = this.completionWaiters.get(md);
+      if (list === undefined) this.completionWaiters.set(md, (list = []));
+      if (list.length >= MAX_COMPLETION_WAITERS) return resolve();
+      const timer = this.scheduler.setTimer(maxMs, () => {
+        const i = list.indexOf(done);
+        if (i >= 0) list.splice(i, 1);
+        if (list.length === 0 && this.completionWaiters.get(md) === list) this.completionWaiters.delete(md);
+        resolve();
+      });
+      const done = (): void => {
+        timer.cancel();
+        resolve();
+      };
+      list.push(done);
+    });
+  }
+
+  private wakeCompletion(md: TxnMetadata): void {
+    const list = this.completionWaiters.get(md);
+    if (list === undefined) return;
+    this.completionWaiters.delete(md);
+    for (const w of list) w();
   }
 
   private retryLater(delayMs: number, f: () => Promise<void>): void {

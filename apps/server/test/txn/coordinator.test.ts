@@ -177,6 +177,32 @@ describe('InitProducerId', () => {
 });
 
 describe('AddPartitionsToTxn, verification, EndTxn', () => {
+  it("holds the next transaction's AddPartitionsToTxn while the last one's markers are written (then NONE), and answers CONCURRENT_TRANSACTIONS past the hold", async () => {
+    const { coordinator: c, markers, clock } = await harness({ completionHoldMs: 200 });
+    const p = await ongoing(c, 'h', [tp('t', 0)]);
+    markers.hold();
+    expect(await c.endTxn({ ...p, commit: true })).toBe('NONE');
+    let answer: string | undefined;
+    void c.addPartitions({ ...p, partitions: [tp('t', 1)] }).then((a) => (answer = a));
+    await settle();
+    expect(answer).toBeUndefined(); // held, not CONCURRENT_TRANSACTIONS at once
+    markers.release();
+    await settle();
+    expect(answer).toBe('NONE');
+    expect(c.inspect('h')).toMatchObject({ state: 'Ongoing', partitions: [tp('t', 1)] });
+    // Markers that take longer than the hold: the answer the client retries.
+    markers.hold();
+    expect(await c.endTxn({ ...p, commit: false })).toBe('NONE');
+    answer = undefined;
+    void c.addPartitions({ ...p, partitions: [tp('t', 2)] }).then((a) => (answer = a));
+    await settle();
+    clock.advance(200);
+    await settle();
+    expect(answer).toBe('CONCURRENT_TRANSACTIONS');
+    markers.release();
+    await settle();
+  });
+
   it('commits in two phases: Prepare* answered, markers to every partition, then Complete*', async () => {
     const { coordinator: c, log, markers } = await harness({}, { coordinatorEpoch: 7 });
     const p = await ongoing(c, 'a', [tp('t', 0)]);

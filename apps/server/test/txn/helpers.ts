@@ -91,7 +91,8 @@ export async function harness(
     markers,
     newProducerId: () => Promise.resolve(next.n++),
     partitionGone: (tp) => gone.has(tpKey(tp)),
-    config: { numPartitions: 4, ...config },
+    // Requests are not held for completing transactions unless a test asks (the manual clock).
+    config: { numPartitions: 4, completionHoldMs: 0, ...config },
   });
   created.push(coordinator);
   if (opts.load !== false)
