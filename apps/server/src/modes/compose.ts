@@ -192,6 +192,7 @@ export async function composeBroker(options: ComposeOptions): Promise<Composed> 
     configs,
     settled,
     newTopicId,
+    scheduler,
     logger: logger.child({ component: 'topics' }),
   });
   const coordinators = new Coordinators({

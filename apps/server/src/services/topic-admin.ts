@@ -2,7 +2,10 @@
 // CreatePartitions, DescribeConfigs, AlterConfigs, IncrementalAlterConfigs, auto-creation): each
 // change is prepared against this node's metadata with @chronik/metadata's validation, committed
 // through the MetadataStore (validated again when applied), and answered once this node's
-// replicas follow it (a created partition is open here before CreateTopics answers).
+// replicas follow it (a created partition is open here before CreateTopics answers). CreateTopics
+// then waits, up to the request's timeout, until every new partition has a leader, as Kafka answers
+// once the partitions are usable: in a cluster each partition's Raft group still has to elect one.
+import type { Scheduler } from '@chronik/env';
 import type { ConfigAlteration, ConfigDescription, MetadataCommand } from '@chronik/metadata';
 import {
   prepareAlterBrokerConfigs,
@@ -139,10 +142,19 @@ export interface TopicAdminOptions {
   settled(): Promise<void>;
   /** A new topic id (UUID, from the injected randomness). */
   newTopicId(): string;
+  /** Bounds CreateTopics' wait for leaders. */
+  scheduler: Scheduler;
   logger: Logger;
 }
 
+/** The longest CreateTopics waits for leaders, whatever timeout the request asks. */
+const MAX_LEADER_WAIT_MS = 60_000;
+
 export class TopicAdmin {
+  /** Conditions waited for, checked after every metadata change (one subscription for them all). */
+  private readonly waiters = new Set<() => boolean>();
+  private unsubscribe: (() => void) | undefined;
+
   constructor(private readonly options: TopicAdminOptions) {}
 
   private get state() {
@@ -183,9 +195,15 @@ export class TopicAdmin {
     return out;
   }
 
+  /**
+   * Creates topics; with `leaderWaitMs` > 0 (CreateTopics' timeout_ms) each answers once all its
+   * partitions have a leader, or when that time is up — created either way: the answer is then no
+   * error (the topic exists; its partitions get leaders shortly), and a warning is logged.
+   */
   async createTopics(
     specs: readonly CreateTopicSpec[],
     validateOnly: boolean,
+    leaderWaitMs = 0,
   ): Promise<CreateTopicOutcome[]> {
     const b = this.options.broker;
     const prepared = prepareCreateTopics(
@@ -225,6 +243,11 @@ export class TopicAdmin {
         if (validateOnly) return { ...ok, topicId: ZERO_UUID, configs: [] };
         try {
           await this.apply(cmd);
+          if (leaderWaitMs > 0 && !(await this.leadersElected(p.name, cmd.topicId, leaderWaitMs)))
+            this.options.logger.warn(
+              { topic: p.name, waitedMs: Math.min(leaderWaitMs, MAX_LEADER_WAIT_MS) },
+              'created topic still has partitions without a leader',
+            );
           const configs = this.state
             .describeTopicConfigs(p.name, {
               brokerId: this.options.nodeId,
@@ -237,6 +260,49 @@ export class TopicAdmin {
         }
       }),
     );
+  }
+
+  /**
+   * Resolves true once every partition of the topic has a leader in the metadata, false when
+   * `timeoutMs` (capped) passes first or the topic is gone.
+   */
+  private leadersElected(name: string, topicId: string, timeoutMs: number): Promise<boolean> {
+    const elected = (): boolean | undefined => {
+      const t = this.state.topic(name);
+      if (t === undefined || t.topicId !== topicId) return false;
+      return t.partitions.every((p) => p.leader >= 0) ? true : undefined;
+    };
+    const now = elected();
+    if (now !== undefined) return Promise.resolve(now);
+    return new Promise((resolve) => {
+      const check = (): boolean => {
+        const r = elected();
+        if (r === undefined) return false;
+        done(r);
+        return true;
+      };
+      const timer = this.options.scheduler.setTimer(Math.min(timeoutMs, MAX_LEADER_WAIT_MS), () =>
+        done(false),
+      );
+      const done = (r: boolean): void => {
+        timer.cancel();
+        this.waiters.delete(check);
+        if (this.waiters.size === 0) {
+          this.unsubscribe?.();
+          this.unsubscribe = undefined;
+        }
+        resolve(r);
+      };
+      this.waiters.add(check);
+      if (this.unsubscribe === undefined) {
+        const off = this.state.subscribe(this.state.appliedIndex, () => {
+          for (const w of [...this.waiters]) w();
+        });
+        // The subscription may have answered every waiter at once.
+        if (this.waiters.size === 0) off();
+        else this.unsubscribe = off;
+      }
+    });
   }
 
   async deleteTopics(

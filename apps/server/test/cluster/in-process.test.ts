@@ -4,7 +4,8 @@
 // options, nothing else changed. kafkajs creates a replicated topic, produces with acks=all, consumes
 // in a group through the handlers, and keeps producing when the partition leader's node stops; the
 // node then restarts from what its simulated disk kept. A CreateTopics forwarded to the metadata
-// leader whose answer is lost is retried and answered as created, not TOPIC_ALREADY_EXISTS.
+// leader whose answer is lost is retried and answered as created, not TOPIC_ALREADY_EXISTS; a
+// created topic is answered once its partitions have leaders.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -233,6 +234,34 @@ test('CreateTopics whose forward to the metadata leader commits but loses its an
     expect(meta.topics[0]?.partitions).toHaveLength(1);
   } finally {
     await admin.disconnect();
+  }
+});
+
+test('CreateTopics answers once every new partition has a leader: an immediate Metadata request has no partition errors', async () => {
+  const c = await RawClient.connect((nodes[1] as Node).broker.kafkaPort);
+  try {
+    const created = await c.request(ApiKey.CreateTopics, 7, {
+      topics: [
+        { name: 'leaders-first', numPartitions: 6, replicationFactor: 3, assignments: [], configs: [] },
+      ],
+      timeoutMs: 15_000,
+      validateOnly: false,
+    });
+    expect(created.topics[0]?.errorCode).toBe(0);
+    const m = await c.request(ApiKey.Metadata, 12, {
+      topics: [{ topicId: '00000000-0000-0000-0000-000000000000', name: 'leaders-first' }],
+      allowAutoTopicCreation: false,
+      includeClusterAuthorizedOperations: false,
+      includeTopicAuthorizedOperations: false,
+    });
+    const partitions = m.topics[0]?.partitions ?? [];
+    expect(partitions).toHaveLength(6);
+    for (const p of partitions) {
+      expect(p.errorCode).toBe(0);
+      expect(IDS).toContain(p.leaderId);
+    }
+  } finally {
+    c.close();
   }
 });
 
