@@ -64,10 +64,14 @@ export class MetadataCache {
    * them through the metadata store (forwarding to the metadata leader in a cluster), so naming
    * this broker keeps clients off a metadata leader that may just have died — as KRaft brokers
    * name a live broker, not the controller quorum's leader (KIP-590). The metadata leader itself
-   * is in the admin API (`metadataGroup.leaderId`).
+   * is in the admin API (`metadataGroup.leaderId`). Until this broker is registered (a node just
+   * started) it names a live broker the answer lists, or -1: never one a client cannot find.
    */
   controllerId(): number {
-    return this.nodeId;
+    const state = this.store.state;
+    const self = state.broker(this.nodeId);
+    if (self !== undefined && !self.fenced) return this.nodeId;
+    return state.liveBrokers()[0]?.brokerId ?? -1;
   }
 
   /** Live (registered, unfenced) brokers. */

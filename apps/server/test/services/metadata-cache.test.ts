@@ -1,6 +1,6 @@
 // The leader Metadata names for a partition: the metadata's, unless this node's replica knows
 // better — a newer epoch (its leader once it serves, else none), or that this node, still named
-// by the metadata, does not lead or does not serve yet.
+// by the metadata, does not lead or does not serve yet. And the controller it names.
 import type { PartitionInfo } from '@chronik/metadata';
 import type { LocalLeadership } from '../../src/services/metadata-cache.js';
 import { MetadataCache } from '../../src/services/metadata-cache.js';
@@ -64,4 +64,24 @@ test('this node, named by the metadata, is not named while its replica does not 
     leaderId: 3,
     leaderEpoch: 6,
   });
+});
+
+test('the controller named is this broker once registered; before, a live broker of the answer, or -1', () => {
+  const controllerWith = (brokers: Array<{ brokerId: number; fenced: boolean }>) => {
+    const state = {
+      broker: (id: number) => brokers.find((b) => b.brokerId === id),
+      liveBrokers: () => brokers.filter((b) => !b.fenced),
+    };
+    return new MetadataCache({ state } as unknown as MetadataStore, NODE, () => undefined).controllerId();
+  };
+  expect(controllerWith([{ brokerId: NODE, fenced: false }])).toBe(NODE);
+  // A node just started, not registered yet (kafkajs looked for "broker 2" in the list and failed).
+  expect(controllerWith([{ brokerId: 3, fenced: false }])).toBe(3);
+  expect(
+    controllerWith([
+      { brokerId: NODE, fenced: true },
+      { brokerId: 2, fenced: false },
+    ]),
+  ).toBe(2);
+  expect(controllerWith([])).toBe(-1);
 });
