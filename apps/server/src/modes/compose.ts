@@ -37,6 +37,7 @@ import type { PartitionFactory } from '../services/partition-manager.js';
 import { PartitionManager } from '../services/partition-manager.js';
 import { ProducerIds } from '../services/producer-ids.js';
 import { registerBroker } from '../services/registration.js';
+import { StateWatch } from '../services/state-watch.js';
 import { TopicAdmin } from '../services/topic-admin.js';
 import type { TxnCoordinatorConfig } from '../txn/coordinator.js';
 import type { RemoteMarkers, RemoteVerify, TxnService } from '../txn/service.js';
@@ -174,8 +175,12 @@ export async function composeBroker(options: ComposeOptions): Promise<Composed> 
     ...(config.broker.transactionPartitionVerification ? { txnVerifier } : {}),
   });
   const settled = (): Promise<void> => partitions.settled();
-  const metadata = new MetadataCache(options.store, nodeId, (topicId, p) =>
-    partitions.leadership(topicId, p),
+  const watch = new StateWatch(options.store.state, scheduler);
+  const metadata = new MetadataCache(
+    options.store,
+    nodeId,
+    (topicId, p) => partitions.leadership(topicId, p),
+    watch,
   );
   const fds = 'openFileLimit' in options ? options.openFileLimit : await openFileLimit(options.env.fs);
   const maxReplicasPerBroker = replicaBudget(config, fds);
@@ -192,7 +197,7 @@ export async function composeBroker(options: ComposeOptions): Promise<Composed> 
     configs,
     settled,
     newTopicId,
-    scheduler,
+    watch,
     logger: logger.child({ component: 'topics' }),
   });
   const coordinators = new Coordinators({

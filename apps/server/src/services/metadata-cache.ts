@@ -5,6 +5,7 @@
 // leader.
 import type { BrokerInfo, PartitionInfo, TopicInfo } from '@chronik/metadata';
 import type { MetadataStore } from './metadata-store.js';
+import type { StateWatch } from './state-watch.js';
 
 export interface BrokerEndpoint {
   nodeId: number;
@@ -53,7 +54,23 @@ export class MetadataCache {
     private readonly store: MetadataStore,
     private readonly nodeId: number,
     private readonly leadership: LeadershipLookup,
+    private readonly watch?: StateWatch,
   ) {}
+
+  /** Whether this broker's registration is applied here and it is not fenced. */
+  registered(): boolean {
+    const self = this.store.state.broker(this.nodeId);
+    return self !== undefined && !self.fenced;
+  }
+
+  /**
+   * Resolves once registered() (a node just started registers in the background), or after
+   * `timeoutMs`: whether it is.
+   */
+  untilRegistered(timeoutMs: number): Promise<boolean> {
+    if (this.registered() || this.watch === undefined) return Promise.resolve(this.registered());
+    return this.watch.until(() => (this.registered() ? true : undefined), timeoutMs, false);
+  }
 
   clusterId(): string {
     return this.store.state.clusterId() ?? '';
@@ -68,10 +85,8 @@ export class MetadataCache {
    * started) it names a live broker the answer lists, or -1: never one a client cannot find.
    */
   controllerId(): number {
-    const state = this.store.state;
-    const self = state.broker(this.nodeId);
-    if (self !== undefined && !self.fenced) return this.nodeId;
-    return state.liveBrokers()[0]?.brokerId ?? -1;
+    if (this.registered()) return this.nodeId;
+    return this.store.state.liveBrokers()[0]?.brokerId ?? -1;
   }
 
   /** Live (registered, unfenced) brokers. */

@@ -5,7 +5,6 @@
 // replicas follow it (a created partition is open here before CreateTopics answers). CreateTopics
 // then waits, up to the request's timeout, until every new partition has a leader, as Kafka answers
 // once the partitions are usable: in a cluster each partition's Raft group still has to elect one.
-import type { Scheduler } from '@chronik/env';
 import type { ConfigAlteration, ConfigDescription, MetadataCommand } from '@chronik/metadata';
 import {
   prepareAlterBrokerConfigs,
@@ -20,6 +19,7 @@ import { KafkaError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { LogConfigs } from './log-config.js';
 import type { MetadataStore } from './metadata-store.js';
+import type { StateWatch } from './state-watch.js';
 import { commitOk } from './metadata-store.js';
 
 const ZERO_UUID = '00000000-0000-0000-0000-000000000000';
@@ -142,8 +142,8 @@ export interface TopicAdminOptions {
   settled(): Promise<void>;
   /** A new topic id (UUID, from the injected randomness). */
   newTopicId(): string;
-  /** Bounds CreateTopics' wait for leaders. */
-  scheduler: Scheduler;
+  /** Where CreateTopics waits for leaders. */
+  watch: StateWatch;
   logger: Logger;
 }
 
@@ -151,10 +151,6 @@ export interface TopicAdminOptions {
 const MAX_LEADER_WAIT_MS = 60_000;
 
 export class TopicAdmin {
-  /** Conditions waited for, checked after every metadata change (one subscription for them all). */
-  private readonly waiters = new Set<() => boolean>();
-  private unsubscribe: (() => void) | undefined;
-
   constructor(private readonly options: TopicAdminOptions) {}
 
   private get state() {
@@ -267,42 +263,15 @@ export class TopicAdmin {
    * `timeoutMs` (capped) passes first or the topic is gone.
    */
   private leadersElected(name: string, topicId: string, timeoutMs: number): Promise<boolean> {
-    const elected = (): boolean | undefined => {
-      const t = this.state.topic(name);
-      if (t === undefined || t.topicId !== topicId) return false;
-      return t.partitions.every((p) => p.leader >= 0) ? true : undefined;
-    };
-    const now = elected();
-    if (now !== undefined) return Promise.resolve(now);
-    return new Promise((resolve) => {
-      const check = (): boolean => {
-        const r = elected();
-        if (r === undefined) return false;
-        done(r);
-        return true;
-      };
-      const timer = this.options.scheduler.setTimer(Math.min(timeoutMs, MAX_LEADER_WAIT_MS), () =>
-        done(false),
-      );
-      const done = (r: boolean): void => {
-        timer.cancel();
-        this.waiters.delete(check);
-        if (this.waiters.size === 0) {
-          this.unsubscribe?.();
-          this.unsubscribe = undefined;
-        }
-        resolve(r);
-      };
-      this.waiters.add(check);
-      if (this.unsubscribe === undefined) {
-        const off = this.state.subscribe(this.state.appliedIndex, () => {
-          for (const w of [...this.waiters]) w();
-        });
-        // The subscription may have answered every waiter at once.
-        if (this.waiters.size === 0) off();
-        else this.unsubscribe = off;
-      }
-    });
+    return this.options.watch.until(
+      () => {
+        const t = this.state.topic(name);
+        if (t === undefined || t.topicId !== topicId) return false;
+        return t.partitions.every((p) => p.leader >= 0) ? true : undefined;
+      },
+      Math.min(timeoutMs, MAX_LEADER_WAIT_MS),
+      false,
+    );
   }
 
   async deleteTopics(

@@ -265,6 +265,53 @@ test('CreateTopics answers once every new partition has a leader: an immediate M
   }
 });
 
+test('kafkajs deleteTopicRecords across leaders on different nodes: records deleted, an offset past the end is its partition error', async () => {
+  const k = kafka();
+  const admin = k.admin();
+  const producer = k.producer();
+  await admin.connect();
+  await producer.connect();
+  try {
+    await admin.createTopics({
+      topics: [{ topic: 'delete-records', numPartitions: 3, replicationFactor: 3 }],
+    });
+    for (let i = 0; i < 30; i++)
+      await producer.send({
+        topic: 'delete-records',
+        acks: -1,
+        messages: [{ value: `v${i}`, partition: i % 3 }],
+      });
+    await admin.fetchTopicMetadata({ topics: ['delete-records'] });
+    await admin.deleteTopicRecords({
+      topic: 'delete-records',
+      partitions: [
+        { partition: 0, offset: '5' },
+        { partition: 1, offset: '3' },
+        { partition: 2, offset: '-1' },
+      ],
+    });
+    const offsets = await admin.fetchTopicOffsets('delete-records');
+    expect(offsets.map((o) => [o.partition, o.low, o.high]).sort()).toEqual([
+      [0, '5', '10'],
+      [1, '3', '10'],
+      [2, '10', '10'],
+    ]);
+    const err = await admin
+      .deleteTopicRecords({ topic: 'delete-records', partitions: [{ partition: 0, offset: '500' }] })
+      .then(
+        () => undefined,
+        (e: unknown) =>
+          e as { cause?: { partitions?: Array<{ partition: number; error: { type: string } }> } },
+      );
+    expect(err?.cause?.partitions?.map((p) => [p.partition, p.error.type])).toEqual([
+      [0, 'OFFSET_OUT_OF_RANGE'],
+    ]);
+  } finally {
+    await producer.disconnect();
+    await admin.disconnect();
+  }
+});
+
 test('every node names itself as the controller (it forwards admin requests to the metadata leader)', async () => {
   for (const n of nodes) {
     const c = await RawClient.connect(n.broker.kafkaPort);

@@ -4,7 +4,12 @@
 import type { PartitionInfo } from '@chronik/metadata';
 import type { LocalLeadership } from '../../src/services/metadata-cache.js';
 import { MetadataCache } from '../../src/services/metadata-cache.js';
+import { systemScheduler } from '@chronik/env';
+import { MemFileSystem } from '@chronik/wal';
+import { silentLogger } from '../../src/logger.js';
 import type { MetadataStore } from '../../src/services/metadata-store.js';
+import { LocalMetadataStore, commitOk } from '../../src/services/metadata-store.js';
+import { StateWatch } from '../../src/services/state-watch.js';
 
 const TOPIC_ID = 'a3c1e5f0-8d2b-4c6e-9f10-2b3c4d5e6f70';
 const NODE = 1;
@@ -84,4 +89,30 @@ test('the controller named is this broker once registered; before, a live broker
     ]),
   ).toBe(2);
   expect(controllerWith([])).toBe(-1);
+});
+
+test("untilRegistered resolves once this broker's registration is applied, or false after the timeout", async () => {
+  const store = await LocalMetadataStore.open({
+    nodeId: NODE,
+    fs: new MemFileSystem(),
+    dir: '/metadata',
+    logger: silentLogger,
+  });
+  await commitOk(store, { type: 'initCluster', clusterId: 'watch-test' });
+  const cache = new MetadataCache(store, NODE, () => undefined, new StateWatch(store.state, systemScheduler));
+  expect(cache.registered()).toBe(false);
+  expect(await cache.untilRegistered(30)).toBe(false);
+  const waiting = [cache.untilRegistered(5000), cache.untilRegistered(5000)];
+  await commitOk(store, {
+    type: 'registerBroker',
+    brokerId: NODE,
+    host: '127.0.0.1',
+    port: 9092,
+    rack: null,
+    raftAddress: 'standalone',
+    incarnation: 'a',
+  });
+  expect(await Promise.all(waiting)).toEqual([true, true]);
+  expect(await cache.untilRegistered(0)).toBe(true);
+  expect(cache.controllerId()).toBe(NODE);
 });
