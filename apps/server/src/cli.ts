@@ -311,6 +311,17 @@ function buildParser(argv: readonly string[]) {
         describe:
           "transaction.partition.verification.enable (KIP-890): verify a transaction's first batch in a partition with its coordinator",
       },
+      'fetch-session-cache-slots': {
+        type: 'string',
+        default: String(DEFAULT_BROKER.fetchSessionCacheSlots),
+        describe:
+          'max.incremental.fetch.session.cache.slots (KIP-227): incremental fetch sessions kept; 0: none',
+      },
+      'fetch-session-eviction-ms': {
+        type: 'string',
+        default: String(DEFAULT_BROKER.fetchSessionEvictionMs),
+        describe: 'min.incremental.fetch.session.eviction.ms: a fetch session idle this long may be evicted',
+      },
       'transaction-max-timeout-ms': {
         type: 'string',
         default: String(DEFAULT_BROKER.transactionMaxTimeoutMs),
@@ -502,6 +513,13 @@ function toConfig(a: Args): ServerConfig {
         1000,
       ),
       transactionPartitionVerification: a['transaction-partition-verification'] !== false,
+      fetchSessionCacheSlots: int('fetch-session-cache-slots', a['fetch-session-cache-slots'], 0, 100_000),
+      fetchSessionEvictionMs: int(
+        'fetch-session-eviction-ms',
+        a['fetch-session-eviction-ms'],
+        0,
+        2 ** 31 - 1,
+      ),
       transactionMaxTimeoutMs: int(
         'transaction-max-timeout-ms',
         a['transaction-max-timeout-ms'],

@@ -92,6 +92,10 @@ export interface BrokerDefaults {
    * coordinator before it accepts a transaction's first batch. Default true.
    */
   transactionPartitionVerification: boolean;
+  /** `max.incremental.fetch.session.cache.slots` (KIP-227): fetch sessions kept; 0 turns them off. */
+  fetchSessionCacheSlots: number;
+  /** `min.incremental.fetch.session.eviction.ms`: a session idle this long may give its place. */
+  fetchSessionEvictionMs: number;
   /** `transactional.id.expiration.ms`: a transactional id idle this long is removed. */
   transactionalIdExpirationMs: number;
   /** `transaction.abort.timed.out.transaction.cleanup.interval.ms`: how often timed-out transactions are aborted. */
@@ -218,6 +222,8 @@ export const DEFAULT_BROKER: BrokerDefaults = {
   transactionStateNumPartitions: 50,
   transactionMaxTimeoutMs: 900_000,
   transactionPartitionVerification: true,
+  fetchSessionCacheSlots: 1000,
+  fetchSessionEvictionMs: 120_000,
   transactionalIdExpirationMs: 7 * 24 * 3600 * 1000,
   transactionAbortTimedOutIntervalMs: 10_000,
   transactionRemoveExpiredIntervalMs: 3_600_000,
@@ -312,6 +318,8 @@ export function validateConfig(c: ServerConfig): ServerConfig {
   checkInt('offsets.topic.num.partitions', b.offsetsTopicNumPartitions, 1, 1000);
   checkInt('--transaction-state-partitions', b.transactionStateNumPartitions, 1, 1000);
   checkInt('--transaction-max-timeout-ms', b.transactionMaxTimeoutMs, 1, 2 ** 31 - 1);
+  checkInt('--fetch-session-cache-slots', b.fetchSessionCacheSlots, 0, 100_000);
+  checkInt('--fetch-session-eviction-ms', b.fetchSessionEvictionMs, 0, 2 ** 31 - 1);
   checkInt('--transactional-id-expiration-ms', b.transactionalIdExpirationMs, 1, 2 ** 31 - 1);
   checkInt('--transaction-abort-interval-ms', b.transactionAbortTimedOutIntervalMs, 1, 2 ** 31 - 1);
   checkInt('--transaction-remove-expired-interval-ms', b.transactionRemoveExpiredIntervalMs, 1, 2 ** 31 - 1);

@@ -11,6 +11,7 @@ import type { Logger } from '../logger.js';
 import type { ServerMetrics } from '../metrics.js';
 import type { ConnectionInfo } from '../net/connection.js';
 import type { Coordinators } from '../services/coordinators.js';
+import type { FetchSessionCache } from '../services/fetch-sessions.js';
 import type { MetadataCache } from '../services/metadata-cache.js';
 import type { PartitionManager } from '../services/partition-manager.js';
 import type { ProducerIds } from '../services/producer-ids.js';
@@ -33,6 +34,8 @@ export interface Services {
   groups: GroupCoordinator;
   /** The transaction coordinator. */
   txn: TransactionCoordinator;
+  /** Incremental fetch sessions (KIP-227). */
+  fetchSessions: FetchSessionCache;
 }
 
 export type ServiceName = keyof Services;

@@ -38,6 +38,7 @@ import { PartitionManager } from '../services/partition-manager.js';
 import { ProducerIds } from '../services/producer-ids.js';
 import { registerBroker } from '../services/registration.js';
 import { StateWatch } from '../services/state-watch.js';
+import { FetchSessionCache } from '../services/fetch-sessions.js';
 import { TopicAdmin } from '../services/topic-admin.js';
 import type { TxnCoordinatorConfig } from '../txn/coordinator.js';
 import type { RemoteMarkers, RemoteVerify, TxnService } from '../txn/service.js';
@@ -311,6 +312,12 @@ export async function composeBroker(options: ComposeOptions): Promise<Composed> 
     coordinators,
     groups: groups.coordinator,
     txn: txn.coordinator,
+    fetchSessions: new FetchSessionCache({
+      maxSlots: config.broker.fetchSessionCacheSlots,
+      evictionMs: config.broker.fetchSessionEvictionMs,
+      clock,
+      random,
+    }),
   };
   const shutdown = new AbortController();
   const table = createHandlerTable(options.extraHandlers);
