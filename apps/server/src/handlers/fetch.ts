@@ -158,7 +158,7 @@ export const fetchHandler = defineHandler({
       ({ outcomes, bytes } = await readAll());
     }
 
-    const hints = new LeaderHints(metadata);
+    const hints = new LeaderHints(metadata, ctx.conn.security?.listener.name);
     const byTopic = new Map<string, FetchableTopicResponse>();
     for (const o of outcomes) {
       const key = v >= 13 ? o.slot.topicId : o.slot.topic;

@@ -37,6 +37,7 @@ import type { PartitionFactory } from '../services/partition-manager.js';
 import { PartitionManager } from '../services/partition-manager.js';
 import { ProducerIds } from '../services/producer-ids.js';
 import { registerBroker } from '../services/registration.js';
+import { isDefaultListenerSet } from '../security/config.js';
 import { TopicAdmin } from '../services/topic-admin.js';
 import type { TxnCoordinatorConfig } from '../txn/coordinator.js';
 import type { RemoteMarkers, RemoteVerify, TxnService } from '../txn/service.js';
@@ -229,11 +230,14 @@ export async function composeBroker(options: ComposeOptions): Promise<Composed> 
   };
   try {
     const adv = options.ctx.advertised();
+    const listeners = options.ctx.listeners?.();
     const register = (): Promise<void> =>
       registerBroker(options.store, {
         nodeId,
+        // The inter-broker listener's endpoint: where other nodes' requests go.
         host: adv.host,
         port: adv.port,
+        ...(listeners !== undefined && !isDefaultListenerSet(listeners) ? { listeners } : {}),
         rack: null,
         raftAddress: options.raftAddress,
         incarnation: random.uuid(),
