@@ -16,7 +16,8 @@ import { KafkaListener } from './net/server.js';
 import { StaticClientQuotaStore } from './services/client-quotas.js';
 import { effectiveListeners, interBrokerListener } from './security/config.js';
 import type { ListenerEndpoint } from './security/listeners.js';
-import { usesTls } from './security/listeners.js';
+import { usesSasl, usesTls } from './security/listeners.js';
+import { SaslSession } from './security/sasl.js';
 import { StaticSecurity } from './security/session.js';
 import { tlsEndpointSettings, tlsPrincipal } from './security/tls.js';
 
@@ -179,11 +180,12 @@ export class Broker {
         port: l.port,
         ...(usesTls(l.securityProtocol) && tlsSettings !== undefined ? { tls: tlsSettings } : {}),
       })),
-      security: (endpoint, socket) =>
-        new StaticSecurity(
-          endpoint.listener,
-          socket instanceof tls.TLSSocket ? tlsPrincipal(socket) : undefined,
-        ),
+      security: (endpoint, socket) => {
+        const principal = socket instanceof tls.TLSSocket ? tlsPrincipal(socket) : undefined;
+        return usesSasl(endpoint.listener.securityProtocol)
+          ? new SaslSession(endpoint.listener, socket.remoteAddress ?? '?', principal)
+          : new StaticSecurity(endpoint.listener, principal);
+      },
       onTlsError: (endpoint) => metrics.tlsHandshakeFailures.inc({ listener: endpoint.listener.name }),
       limits: c.limits,
       dispatcher: {

@@ -398,14 +398,18 @@ export class MetadataStateMachine implements MetadataView {
    */
   private alterScramCredentials(c: AlterScramCredentialsCommand): void {
     const s = this.state;
-    const users = new Set<string>();
+    // A credential (user and mechanism) is changed at most once per command. (Kafka's API also
+    // refuses a user named twice in one request; the server checks that before proposing, and its
+    // bootstrap user gets both mechanisms in one command.)
+    const changed = new Set<string>();
     const checkUser = (user: string, mechanism: string): void => {
       if (user.length === 0) fail('UNACCEPTABLE_CREDENTIAL', 'Username must not be empty');
       if (!(SCRAM_MECHANISMS as readonly string[]).includes(mechanism))
         fail('UNSUPPORTED_SASL_MECHANISM', 'Unknown SCRAM mechanism');
-      if (users.has(user))
+      const key = `${mechanism}\0${user}`;
+      if (changed.has(key))
         fail('DUPLICATE_RESOURCE', 'A user credential cannot be altered twice in the same request');
-      users.add(user);
+      changed.add(key);
     };
     let count = s.scramCount;
     for (const d of c.deletions) {

@@ -136,8 +136,8 @@ describe('SCRAM credentials', () => {
       'UNACCEPTABLE_CREDENTIAL',
     ],
     [
-      'a user twice',
-      { upsertions: [credential('a'), credential('a', 'SCRAM-SHA-512')] },
+      'a credential twice',
+      { upsertions: [credential('a'), { ...credential('a'), iterations: 5000 }] },
       'DUPLICATE_RESOURCE',
     ],
     [

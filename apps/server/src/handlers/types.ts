@@ -16,6 +16,7 @@ import type { PartitionManager } from '../services/partition-manager.js';
 import type { ProducerIds } from '../services/producer-ids.js';
 import type { TopicAdmin } from '../services/topic-admin.js';
 import type { TransactionCoordinator } from '../txn/coordinator.js';
+import type { SecurityService } from '../security/service.js';
 
 export type ApiKeyNum = keyof ApiRequestByKey & keyof ApiResponseByKey;
 
@@ -33,6 +34,8 @@ export interface Services {
   groups: GroupCoordinator;
   /** The transaction coordinator. */
   txn: TransactionCoordinator;
+  /** SASL and SCRAM credentials. */
+  security: SecurityService;
 }
 
 export type ServiceName = keyof Services;

@@ -68,6 +68,10 @@ export interface ConnectionSecurity {
   readonly principal: string;
   /** The largest request frame accepted now (before a SASL client authenticated, a small one); undefined: any. */
   maxFrameBytes?(): number | undefined;
+  /** Throws AuthenticationError when a request of `apiKey` may not be served now (the dispatcher asks first). */
+  check?(apiKey: number, nowMs: number): void;
+  /** The next frame is a bare SASL token (after SaslHandshake v0), not a request. */
+  expectsRawToken?(): boolean;
 }
 
 /** What was malformed: the framing (size prefix) or a request inside a frame. */
