@@ -16,6 +16,7 @@ import {
 } from './config.js';
 import { ServerError, ServerErrorCode, errorMessage } from './errors.js';
 import { LOG_LEVELS, type LogLevel } from './logger.js';
+import { securityFromArgs, securityOptions } from './security/cli.js';
 
 export type CommandLineResult =
   { kind: 'run'; config: ServerConfig } | { kind: 'exit'; exitCode: number; stdout: string; stderr: string };
@@ -150,8 +151,8 @@ function buildParser(argv: readonly string[]) {
     .options({
       'kafka-port': {
         type: 'string',
-        default: String(DEFAULT_CONFIG.kafkaPort),
-        describe: 'Kafka listener port (0 = any free port)',
+        // No yargs default: given together with --listeners it is refused, absent it is 9092.
+        describe: `Kafka listener port (0 = any free port) [default: ${DEFAULT_CONFIG.kafkaPort}]`,
       },
       'listen-addr': {
         type: 'string',
@@ -354,6 +355,7 @@ function buildParser(argv: readonly string[]) {
         describe:
           'rate at which stored batches are read back and checked for damage (a pass an hour at most); 0 turns it off',
       },
+      ...securityOptions,
     })
     .strict()
     .strictCommands()
@@ -367,8 +369,13 @@ function buildParser(argv: readonly string[]) {
 type Args = Record<string, unknown> & { _: Array<string | number> };
 
 function toConfig(a: Args): ServerConfig {
-  const kafkaPort = int('kafka-port', a['kafka-port'], 0, 65535);
+  const kafkaPort = int('kafka-port', a['kafka-port'] ?? DEFAULT_CONFIG.kafkaPort, 0, 65535);
   const adv = parseHostPort('advertised-addr', String(a['advertised-addr']), kafkaPort);
+  const security = securityFromArgs(a, {
+    kafkaPortGiven: a['kafka-port'] !== undefined,
+    advertisedAddr: String(a['advertised-addr']),
+    advertisedHost: adv.host,
+  });
   const command = String(a._[0] ?? 'standalone');
   let raft: ServerConfig['raft'];
   if (command === 'raft-cluster') {
@@ -553,6 +560,7 @@ function toConfig(a: Args): ServerConfig {
       ),
     },
     raft,
+    ...(security !== undefined ? { security } : {}),
   };
   return validateConfig(config);
 }

@@ -2,6 +2,8 @@
 import { ServerError, ServerErrorCode } from './errors.js';
 import type { LogLevel } from './logger.js';
 import { LOG_LEVELS } from './logger.js';
+import type { SecurityConfig } from './security/config.js';
+import { securityProblem } from './security/config.js';
 
 /** Limits of the network layer. Every queue and buffer has one. */
 export interface NetworkLimits {
@@ -182,6 +184,11 @@ export interface ServerConfig {
   /** How long a graceful shutdown waits for in-flight requests before closing connections. */
   shutdownTimeoutMs: number;
   raft: RaftClusterOptions | undefined;
+  /**
+   * Listeners, TLS and SASL (`security/config.ts`). Absent: one PLAINTEXT listener from
+   * listenHost/kafkaPort/advertisedHost/advertisedPort, no TLS, no SASL.
+   */
+  security?: SecurityConfig;
 }
 
 export const DEFAULT_LIMITS: NetworkLimits = {
@@ -327,5 +334,7 @@ export function validateConfig(c: ServerConfig): ServerConfig {
   checkInt('--max-partitions-per-node', b.maxPartitionsPerNode, 1, 1_000_000);
   checkInt('--log-scrub-bytes-per-sec', b.logScrubBytesPerSec, 0, 1024 * 1024 * 1024);
   checkInt('shutdown timeout ms', c.shutdownTimeoutMs, 0, 600_000);
+  const security = securityProblem(c);
+  if (security !== undefined) invalid(security);
   return c;
 }

@@ -28,8 +28,14 @@ export {
   alterConfigMap,
 } from './configs.js';
 export type { TopicConfigDefinition, ConfigAlteration, ConfigSynonym, ConfigDescription } from './configs.js';
+export { SECURITY_PROTOCOLS, SCRAM_MECHANISMS } from './types.js';
 export type {
   BrokerInfo,
+  BrokerListener,
+  SecurityProtocolName,
+  ScramMechanismName,
+  ScramCredential,
+  AlterScramCredentialsCommand,
   PartitionInfo,
   TopicInfo,
   ProducerIdBlock,

@@ -186,7 +186,7 @@ export const fetchHandler = defineHandler({
         logStartOffset: o.result?.logStartOffset ?? -1n,
       })),
     );
-    const hints = new LeaderHints(metadata);
+    const hints = new LeaderHints(metadata, ctx.conn.security?.listener.name);
     const byTopic = new Map<string, FetchableTopicResponse>();
     for (const [i, o] of outcomes.entries()) {
       if (include[i] !== true) continue;

@@ -38,6 +38,10 @@ import { describeTransactionsHandler } from './describe-transactions.js';
 import { endTxnHandler } from './end-txn.js';
 import { listTransactionsHandler } from './list-transactions.js';
 import { txnOffsetCommitHandler } from './txn-offset-commit.js';
+import { alterUserScramCredentialsHandler } from './alter-user-scram-credentials.js';
+import { describeUserScramCredentialsHandler } from './describe-user-scram-credentials.js';
+import { saslAuthenticateHandler } from './sasl-authenticate.js';
+import { saslHandshakeHandler } from './sasl-handshake.js';
 import type { AnyHandler, HandlerTable } from './types.js';
 
 export const HANDLERS: readonly AnyHandler[] = [
@@ -77,6 +81,10 @@ export const HANDLERS: readonly AnyHandler[] = [
   txnOffsetCommitHandler,
   describeTransactionsHandler,
   listTransactionsHandler,
+  saslHandshakeHandler,
+  saslAuthenticateHandler,
+  describeUserScramCredentialsHandler,
+  alterUserScramCredentialsHandler,
 ];
 
 /** The broker's table: every handler (tests may add more). */

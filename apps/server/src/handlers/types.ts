@@ -17,6 +17,7 @@ import type { PartitionManager } from '../services/partition-manager.js';
 import type { ProducerIds } from '../services/producer-ids.js';
 import type { TopicAdmin } from '../services/topic-admin.js';
 import type { TransactionCoordinator } from '../txn/coordinator.js';
+import type { SecurityService } from '../security/service.js';
 
 export type ApiKeyNum = keyof ApiRequestByKey & keyof ApiResponseByKey;
 
@@ -36,6 +37,8 @@ export interface Services {
   txn: TransactionCoordinator;
   /** Incremental fetch sessions (KIP-227). */
   fetchSessions: FetchSessionCache;
+  /** SASL and SCRAM credentials. */
+  security: SecurityService;
 }
 
 export type ServiceName = keyof Services;

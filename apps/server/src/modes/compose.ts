@@ -39,6 +39,9 @@ import { ProducerIds } from '../services/producer-ids.js';
 import { registerBroker } from '../services/registration.js';
 import { StateWatch } from '../services/state-watch.js';
 import { FetchSessionCache } from '../services/fetch-sessions.js';
+import { DEFAULT_SASL, isDefaultListenerSet } from '../security/config.js';
+import { SecurityService } from '../security/service.js';
+import { readWholeFile } from '../storage/files.js';
 import { TopicAdmin } from '../services/topic-admin.js';
 import type { TxnCoordinatorConfig } from '../txn/coordinator.js';
 import type { RemoteMarkers, RemoteVerify, TxnService } from '../txn/service.js';
@@ -211,6 +214,28 @@ export async function composeBroker(options: ComposeOptions): Promise<Composed> 
     logger: logger.child({ component: 'topics' }),
   });
   const producerIds = new ProducerIds(options.store, nodeId);
+  const saslConfig = config.security?.sasl ?? DEFAULT_SASL;
+  const securityLogger = logger.child({ component: 'security' });
+  const security = new SecurityService(saslConfig, options.store, random, (session, outcome) => {
+    const base = { listener: session.listener.name, mechanism: session.mechanism ?? 'none' };
+    if (outcome.kind === 'success') {
+      options.ctx.metrics.authentications.inc({ ...base, outcome: 'ok' });
+      securityLogger.debug(
+        { ...base, remote: session.remoteIp, principal: `User:${outcome.user}` },
+        'SASL authentication succeeded',
+      );
+    } else if (outcome.kind === 'failure') {
+      options.ctx.metrics.authentications.inc({
+        ...base,
+        outcome: outcome.rateLimited ? 'rate_limited' : 'failed',
+      });
+      // The reason (never a secret) for the operator; the client got the generic message.
+      securityLogger.debug(
+        { ...base, remote: session.remoteIp, reason: outcome.reason },
+        'SASL authentication failed',
+      );
+    }
+  });
 
   const metrics = options.ctx.metrics;
   metrics.replicaProblems = () => partitions.replicaProblems();
@@ -225,10 +250,12 @@ export async function composeBroker(options: ComposeOptions): Promise<Composed> 
   });
 
   let registering: TimerHandle | undefined;
+  let bootstrapping: TimerHandle | undefined;
   let groups: GroupService | undefined;
   const stopAll = async (): Promise<void> => {
     scrubber.close();
     registering?.cancel();
+    bootstrapping?.cancel();
     txn?.close();
     groups?.close();
     await partitions.close();
@@ -236,11 +263,14 @@ export async function composeBroker(options: ComposeOptions): Promise<Composed> 
   };
   try {
     const adv = options.ctx.advertised();
+    const listeners = options.ctx.listeners?.();
     const register = (): Promise<void> =>
       registerBroker(options.store, {
         nodeId,
+        // The inter-broker listener's endpoint: where other nodes' requests go.
         host: adv.host,
         port: adv.port,
+        ...(listeners !== undefined && !isDefaultListenerSet(listeners) ? { listeners } : {}),
         rack: null,
         raftAddress: options.raftAddress,
         incarnation: random.uuid(),
@@ -256,6 +286,37 @@ export async function composeBroker(options: ComposeOptions): Promise<Composed> 
       );
     } else {
       await register();
+    }
+    const bootstrapUser = saslConfig.bootstrapUser;
+    if (bootstrapUser !== undefined) {
+      const ensure = async (): Promise<boolean> => {
+        const raw = await readWholeFile(options.env.fs, bootstrapUser.passwordFile);
+        if (raw === undefined)
+          throw new Error(`the password file ${bootstrapUser.passwordFile} does not exist`);
+        // One trailing newline (as an editor or `echo` leaves it) is not part of the password.
+        const password = raw.subarray(
+          0,
+          raw.length - (raw.toString('latin1').match(/\r?\n$/)?.[0].length ?? 0),
+        );
+        if (password.length === 0)
+          throw new Error(`the password file ${bootstrapUser.passwordFile} is empty`);
+        const created = await security.ensureUser(bootstrapUser.name, password);
+        securityLogger.info(
+          { user: bootstrapUser.name },
+          created
+            ? 'bootstrap SCRAM user created'
+            : 'bootstrap SCRAM user already has credentials: left as it is',
+        );
+        return true;
+      };
+      if (options.registerInBackground)
+        bootstrapping = retryUntilDone(scheduler, REGISTRATION_RETRY_MS, ensure, (e) =>
+          securityLogger.debug(
+            { err: e instanceof Error ? e.message : String(e) },
+            'bootstrap SCRAM user will retry',
+          ),
+        );
+      else await ensure();
     }
     await partitions.start();
     scrubber.start();
@@ -318,6 +379,7 @@ export async function composeBroker(options: ComposeOptions): Promise<Composed> 
       clock,
       random,
     }),
+    security,
   };
   const shutdown = new AbortController();
   const table = createHandlerTable(options.extraHandlers);

@@ -38,15 +38,41 @@
 //   finish on their own (the dispatcher sees `isClosed` and skips what it can); their responses are
 //   not written.
 // - Idle connections (nothing in flight, no traffic for idleTimeoutMs) are closed.
+// - Security (`security/`, given by the listener): the listener and principal of the connection;
+//   a client not yet authenticated may send only small frames (`maxFrameBytes`), a request the
+//   security layer refuses (`AuthenticationError`) closes the connection, and after a failed
+//   authentication is answered the connection closes `closeAfter` its delay.
 import type { Socket } from 'node:net';
 import { ApiKey, FrameDecoder, isProtocolError, peekClientId } from '@chronik/protocol';
 import type { NetworkLimits } from '../config.js';
 import { errorMessage, isServerError } from '../errors.js';
 import type { Logger } from '../logger.js';
+import type { AuthenticationErrorCode } from '../security/errors.js';
+import { isAuthenticationError } from '../security/errors.js';
+import type { ListenerInfo } from '../security/listeners.js';
 import type { CloseLog } from './close-log.js';
 
 /** Why the broker closed a connection (the closed-connections metric's label). */
-export type CloseReason = 'malformed_frame' | 'unanswerable_request' | 'idle' | 'frame_timeout';
+export type CloseReason =
+  | 'malformed_frame'
+  | 'unanswerable_request'
+  | 'idle'
+  | 'frame_timeout'
+  | 'frame_too_large_before_authentication'
+  | AuthenticationErrorCode;
+
+/** What the network layer knows of a connection's security (`security/`): who the client is. */
+export interface ConnectionSecurity {
+  readonly listener: ListenerInfo;
+  /** Kafka's principal string, `User:<name>`. */
+  readonly principal: string;
+  /** The largest request frame accepted now (before a SASL client authenticated, a small one); undefined: any. */
+  maxFrameBytes?(): number | undefined;
+  /** Throws AuthenticationError when a request of `apiKey` may not be served now (the dispatcher asks first). */
+  check?(apiKey: number, nowMs: number): void;
+  /** The next frame is a bare SASL token (after SaslHandshake v0), not a request. */
+  expectsRawToken?(): boolean;
+}
 
 /** What was malformed: the framing (size prefix) or a request inside a frame. */
 export type MalformedKind = 'frame' | 'request';
@@ -70,6 +96,13 @@ export interface ConnectionInfo {
    * then muted for that long (KIP-219).
    */
   throttleTimeMs(clientId: string | null): number;
+  /** The connection's security (listener, principal); absent in tests that fake a connection. */
+  readonly security?: ConnectionSecurity | undefined;
+  /**
+   * Closes the connection `delayMs` after the responses of the requests started so far are
+   * written; nothing more of it is read or started meanwhile (a failed authentication).
+   */
+  closeAfter?(delayMs: number): void;
 }
 
 /** The response to one request: its bytes (without the size prefix), or null for "no response". */
@@ -253,6 +286,9 @@ export class Connection implements ConnectionInfo, GatedConnection {
    */
   private dispatchClientId: string | null | undefined;
   private dispatchChargedToMs = 0;
+  /** Set by closeAfter: the connection closes this long after its responses are written. */
+  private closeDelayMs: number | undefined;
+  private closeTimer: NodeJS.Timeout | undefined;
   private readonly resumeFromBudget = (): void => this.pump();
 
   constructor(
@@ -263,6 +299,7 @@ export class Connection implements ConnectionInfo, GatedConnection {
     private readonly shared: ConnectionShared,
     private readonly logger: Logger,
     private readonly hooks: ConnectionHooks = {},
+    readonly security: ConnectionSecurity | undefined = undefined,
   ) {
     this.remoteIp = socket.remoteAddress ?? '?';
     this.remoteAddress = `${this.remoteIp}:${socket.remotePort ?? '?'}`;
@@ -367,7 +404,14 @@ export class Connection implements ConnectionInfo, GatedConnection {
 
   /** This connection may start (and read) more requests, as far as its own limits go. */
   private mayStartRequest(): boolean {
-    return !this.draining && !this.overLimit();
+    return !this.draining && this.closeDelayMs === undefined && !this.overLimit();
+  }
+
+  closeAfter(delayMs: number): void {
+    if (this.closeDelayMs !== undefined || this.isClosed) return;
+    this.closeDelayMs = delayMs;
+    this.setReading(false);
+    this.flush();
   }
 
   /** Whether more input may be read: own byte limit (one lone frame may exceed it), then the budgets. */
@@ -423,6 +467,11 @@ export class Connection implements ConnectionInfo, GatedConnection {
           return;
         }
         if (size === undefined) break;
+        const maxFrameBytes = this.security?.maxFrameBytes?.();
+        if (maxFrameBytes !== undefined && size > maxFrameBytes) {
+          this.frameTooLarge(size, maxFrameBytes);
+          return;
+        }
         if (this.decoder.bufferedBytes < size + 4) {
           // Not here whole; next() lets the decoder copy a frame that arrives in many small chunks.
           this.decoder.next();
@@ -485,6 +534,24 @@ export class Connection implements ConnectionInfo, GatedConnection {
       },
     );
     this.hooks.onBrokerClose?.('frame_timeout');
+    this.destroy();
+  }
+
+  /** A frame larger than a client that has not authenticated may send (Kafka: sasl.server.max.receive.size). */
+  private frameTooLarge(size: number, maxBytes: number): void {
+    this.shared.closeLog.log(
+      this.remoteIp,
+      'info',
+      'frame too large before authentication: closing connection',
+      {
+        conn: this.id,
+        remote: this.remoteAddress,
+        frameBytes: size,
+        maxBytes,
+      },
+    );
+    this.hooks.onMalformed?.('frame');
+    this.hooks.onBrokerClose?.('frame_too_large_before_authentication');
     this.destroy();
   }
 
@@ -551,6 +618,23 @@ export class Connection implements ConnectionInfo, GatedConnection {
 
   private fail(e: unknown): void {
     if (this.isClosed) return;
+    if (isAuthenticationError(e)) {
+      // A request the security layer refuses: the client's doing, as Kafka closes such a connection.
+      this.shared.closeLog.log(
+        this.remoteIp,
+        'info',
+        'request refused by the security layer: closing connection',
+        {
+          conn: this.id,
+          remote: this.remoteAddress,
+          listener: this.security?.listener.name,
+          err: e.message,
+        },
+      );
+      this.hooks.onBrokerClose?.(e.code);
+      this.destroy();
+      return;
+    }
     // A request that does not decode is the client's doing: info, counted. Anything else is ours.
     const malformed = isProtocolError(e);
     const level = malformed ? 'info' : isServerError(e) ? 'warn' : 'error';
@@ -614,6 +698,11 @@ export class Connection implements ConnectionInfo, GatedConnection {
       this.hooks.onResponse?.(total + 4);
     }
     if (wrote) this.socket.uncork();
+    if (this.slots.length === 0 && this.closeDelayMs !== undefined && this.closeTimer === undefined) {
+      // The answer (a failed authentication) is written: end the connection after the delay.
+      this.closeTimer = setTimeout(() => this.destroy(), this.closeDelayMs);
+      this.closeTimer.unref();
+    }
     if (this.slots.length === 0 && this.drainWaiters.length > 0) {
       const ws = this.drainWaiters;
       this.drainWaiters = [];
@@ -668,6 +757,7 @@ export class Connection implements ConnectionInfo, GatedConnection {
   private onClosed(): void {
     if (this.closed) return;
     this.closed = true;
+    if (this.closeTimer !== undefined) clearTimeout(this.closeTimer);
     const { global, address } = this.shared;
     global.cancel(this.resumeFromBudget);
     address.cancel(this.resumeFromBudget);
