@@ -9,6 +9,15 @@ export interface ProduceCase {
   records: number;
 }
 
+/**
+ * A transactional produce comparison run (librdkafka driver, acks=all): records in transactions of
+ * `recordsPerTransaction`, one transaction at a time; without it, the idempotent producer's run the
+ * transactional ones are compared with.
+ */
+export interface TransactionCase extends ProduceCase {
+  recordsPerTransaction?: number;
+}
+
 export interface Plan {
   quick: boolean;
   /** Own-generator produce runs (single node and, when it starts, the 3-node cluster). */
@@ -29,6 +38,13 @@ export interface Plan {
    * target (1 KiB, acks=1, 1 partition), once per linger.ms setting.
    */
   issue8: Issue8Plan;
+  /**
+   * Transactional produce beside the idempotent producer, on each Chronik deployment (1 KiB, 1
+   * partition, acks=all): the idempotent reference first, then one run per transaction size.
+   */
+  transactions: TransactionCase[];
+  /** A transactional run before them, not recorded: the transaction code paths' first load. */
+  transactionWarmup: TransactionCase;
   /** Records (1 KiB, acks=all, 1 partition) produced and thrown away before a system's first measured run. */
   warmupRecords: number;
   /** Leader kills in the failover scenario (issue 9's unavailability target). */
@@ -78,6 +94,9 @@ export const ISSUE9_FAILOVER_TARGET_MS = 2000;
 /** Partitions of the issue 9 throughput topic: one leader per node. */
 export const ISSUE9_PARTITIONS = 3;
 
+/** Records per transaction of the transactional produce runs. */
+export const TRANSACTION_SIZES = [10, 100, 1000] as const;
+
 export const RECORD_SIZES = [256, 1024, 16 * 1024] as const;
 export const PARTITION_COUNTS = [1, 12] as const;
 
@@ -109,6 +128,23 @@ export function buildPlan(quick: boolean, scale = 1): Plan {
     targetP99Ms: ISSUE9_TARGET_P99_MS,
     rateSeconds: seconds * Math.min(1, scale),
   });
+  // A transaction is a few round trips whatever its size (one at a time: ~5 ms on one node, ~15 ms
+  // on three here), so the small sizes are bounded by a count of transactions, not by bytes.
+  const maxTransactions = Math.max(20, Math.round((quick ? 150 : 500) * scale));
+  const reference = c(1024, 1, -1);
+  const transactions: TransactionCase[] = [
+    reference,
+    ...TRANSACTION_SIZES.map((n) => ({
+      ...reference,
+      records: n * Math.max(1, Math.min(maxTransactions, Math.floor(reference.records / n))),
+      recordsPerTransaction: n,
+    })),
+  ];
+  const transactionWarmup: TransactionCase = {
+    ...reference,
+    records: 100 * Math.max(20, Math.round(100 * Math.min(1, scale))),
+    recordsPerTransaction: 100,
+  };
   const issue8 = (seconds: number): Issue8Plan => ({
     ratePerSec: ISSUE8_LATENCY_PER_SEC,
     seconds: seconds * Math.min(1, scale),
@@ -123,6 +159,8 @@ export function buildPlan(quick: boolean, scale = 1): Plan {
       clusterKcat: [c(1024, 1, -1)],
       issue9: issue9(2),
       issue8: issue8(4),
+      transactions,
+      transactionWarmup,
       warmupRecords: recordsFor(128 * 1024 * 1024 * scale, 1024),
       failoverKills: 2,
       jetstreamR1: [longLog, c(1024, 12, 1)],
@@ -155,6 +193,8 @@ export function buildPlan(quick: boolean, scale = 1): Plan {
     clusterKcat: [...RECORD_SIZES.map((s) => c(s, 1, -1)), c(1024, 1, 1), c(1024, 12, -1)],
     issue9: issue9(8),
     issue8: issue8(8),
+    transactions,
+    transactionWarmup,
     warmupRecords: recordsFor(128 * 1024 * 1024 * scale, 1024),
     failoverKills: 5,
     jetstreamR1: streams,
@@ -168,8 +208,14 @@ export function buildPlan(quick: boolean, scale = 1): Plan {
   };
 }
 
-/** A short label: "1 KiB, 12 p, acks=all". */
-export function caseLabel(p: { recordBytes: number; partitions: number; acks?: Acks }): string {
+/** A short label: "1 KiB, 12 p, acks=all"; a transactional case adds ", 100 per transaction". */
+export function caseLabel(p: {
+  recordBytes: number;
+  partitions: number;
+  acks?: Acks;
+  recordsPerTransaction?: number;
+}): string {
   const size = p.recordBytes >= 1024 ? `${p.recordBytes / 1024} KiB` : `${p.recordBytes} B`;
-  return `${size}, ${p.partitions} p${p.acks === undefined ? '' : `, acks=${p.acks === -1 ? 'all' : '1'}`}`;
+  const txn = p.recordsPerTransaction === undefined ? '' : `, ${p.recordsPerTransaction} per transaction`;
+  return `${size}, ${p.partitions} p${p.acks === undefined ? '' : `, acks=${p.acks === -1 ? 'all' : '1'}`}${txn}`;
 }
