@@ -9,7 +9,15 @@ export type { Align } from './markdown.js';
 export { escapeCell, fmt, fmtBytes, fmtMs, fmtPercent, fmtRatio, markdownTable } from './markdown.js';
 export type { BarChartSpec, BarSeries, LineChartSpec, LineSeries } from './svg.js';
 export { barChart, escapeXml, lineChart, logTicks, niceTicks, shortNumber, wrapLabel } from './svg.js';
-export type { Acks, Issue8Plan, Issue9Plan, Plan, ProduceCase, TransactionCase } from './plan.js';
+export type {
+  Acks,
+  Issue8Plan,
+  Issue9Plan,
+  Plan,
+  ProduceCase,
+  TransactionCase,
+  TransactionProducer,
+} from './plan.js';
 export {
   ISSUE8_LATENCY_PER_SEC,
   ISSUE8_TARGET_MB_PER_SEC,

@@ -9,13 +9,18 @@ export interface ProduceCase {
   records: number;
 }
 
+/** The producer of a transactional comparison run. */
+export type TransactionProducer = 'idempotent' | 'transactional';
+
 /**
- * A transactional produce comparison run (librdkafka driver, acks=all): records in transactions of
- * `recordsPerTransaction`, one transaction at a time; without it, the idempotent producer's run the
- * transactional ones are compared with.
+ * One run of a transactional comparison pair (librdkafka driver, acks=all, max mode): the
+ * transactional producer, its records in transactions of `recordsPerTransaction` committed one at
+ * a time, and just before it the pair's reference, the idempotent producer with the same client,
+ * record size and settings (it sends no transactions; `recordsPerTransaction` names its pair).
  */
 export interface TransactionCase extends ProduceCase {
-  recordsPerTransaction?: number;
+  producer: TransactionProducer;
+  recordsPerTransaction: number;
 }
 
 export interface Plan {
@@ -40,7 +45,9 @@ export interface Plan {
   issue8: Issue8Plan;
   /**
    * Transactional produce beside the idempotent producer, on each Chronik deployment (1 KiB, 1
-   * partition, acks=all): the idempotent reference first, then one run per transaction size.
+   * partition, acks=all): per transaction size, the idempotent run then the transactional one.
+   * Each transactional run has its own reference just before it, so a machine whose load changes
+   * during the section changes both sides of a ratio alike.
    */
   transactions: TransactionCase[];
   /** A transactional run before them, not recorded: the transaction code paths' first load. */
@@ -132,16 +139,18 @@ export function buildPlan(quick: boolean, scale = 1): Plan {
   // on three here), so the small sizes are bounded by a count of transactions, not by bytes.
   const maxTransactions = Math.max(20, Math.round((quick ? 150 : 500) * scale));
   const reference = c(1024, 1, -1);
-  const transactions: TransactionCase[] = [
-    reference,
-    ...TRANSACTION_SIZES.map((n) => ({
+  const transactions: TransactionCase[] = TRANSACTION_SIZES.flatMap((n): TransactionCase[] => [
+    { ...reference, producer: 'idempotent', recordsPerTransaction: n },
+    {
       ...reference,
+      producer: 'transactional',
       records: n * Math.max(1, Math.min(maxTransactions, Math.floor(reference.records / n))),
       recordsPerTransaction: n,
-    })),
-  ];
+    },
+  ]);
   const transactionWarmup: TransactionCase = {
     ...reference,
+    producer: 'transactional',
     records: 100 * Math.max(20, Math.round(100 * Math.min(1, scale))),
     recordsPerTransaction: 100,
   };
@@ -208,14 +217,24 @@ export function buildPlan(quick: boolean, scale = 1): Plan {
   };
 }
 
-/** A short label: "1 KiB, 12 p, acks=all"; a transactional case adds ", 100 per transaction". */
+/**
+ * A short label: "1 KiB, 12 p, acks=all"; a transactional comparison run adds ", 100 per
+ * transaction" or ", idempotent (reference for 100 per transaction)".
+ */
 export function caseLabel(p: {
   recordBytes: number;
   partitions: number;
   acks?: Acks;
+  producer?: TransactionProducer;
   recordsPerTransaction?: number;
 }): string {
   const size = p.recordBytes >= 1024 ? `${p.recordBytes / 1024} KiB` : `${p.recordBytes} B`;
-  const txn = p.recordsPerTransaction === undefined ? '' : `, ${p.recordsPerTransaction} per transaction`;
+  const n = p.recordsPerTransaction;
+  const txn =
+    n === undefined
+      ? ''
+      : p.producer === 'idempotent'
+        ? `, idempotent (reference for ${n} per transaction)`
+        : `, ${n} per transaction`;
   return `${size}, ${p.partitions} p${p.acks === undefined ? '' : `, acks=${p.acks === -1 ? 'all' : '1'}`}${txn}`;
 }

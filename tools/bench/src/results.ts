@@ -2,7 +2,7 @@
 import type { OnlyPart } from './args.js';
 import type { FailoverResult } from './failover.js';
 import type { DiskResult, FsyncLatency, MachineInfo } from './hardware.js';
-import type { Acks } from './plan.js';
+import type { Acks, TransactionProducer } from './plan.js';
 import type { LoadResult } from './produce.js';
 
 export type SystemId = 'chronik-1' | 'chronik-3' | 'jetstream-r1' | 'jetstream-r3';
@@ -35,7 +35,8 @@ export interface ScenarioResult {
   records: number;
   /** Fixed-rate runs: the offered load in msg/s. */
   offeredPerSec?: number;
-  /** Transactional runs: records per transaction (absent: the idempotent reference run). */
+  /** Transactional comparison runs: which producer, and the pair's records per transaction. */
+  producer?: TransactionProducer;
   recordsPerTransaction?: number;
   /** librdkafka settings that differ from the usual ones (e.g. linger.ms=1). */
   settings?: string[];

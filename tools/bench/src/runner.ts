@@ -777,8 +777,8 @@ function brokersCpuSeconds(d: ChronikDeployment): number | undefined {
 
 /**
  * Transactional produce beside the idempotent producer (librdkafka driver, acks=all, a fresh topic
- * per run): an unrecorded transactional warm-up, the idempotent reference, then one transactional
- * run per transaction size; the brokers' CPU time is taken around each driver process.
+ * per run): an unrecorded transactional warm-up, then per transaction size an idempotent run and
+ * the transactional one; the brokers' CPU time is taken around each driver process.
  */
 async function transactionScenarios(
   { ctx, plan, d, admin, newTopic, record, run }: TargetScenario,
@@ -797,7 +797,7 @@ async function transactionScenarios(
         recordBytes: c.recordBytes,
         records: c.records,
         acks: c.acks,
-        ...(c.recordsPerTransaction !== undefined
+        ...(c.producer === 'transactional'
           ? { recordsPerTransaction: c.recordsPerTransaction }
           : { settings: ['enable.idempotence=true'] }),
       });

@@ -486,22 +486,37 @@ describe('plan', () => {
       ),
     ).toBe(true);
   });
-  it('compares transactions of 10, 100 and 1,000 records with an idempotent run of the same case', () => {
+  it('pairs transactions of 10, 100 and 1,000 records each with an idempotent run just before', () => {
     for (const quick of [true, false]) {
       const p = buildPlan(quick);
-      const [reference, ...txn] = p.transactions;
-      expect(reference!.recordsPerTransaction).toBeUndefined();
-      expect(caseLabel(reference!)).toBe('1 KiB, 1 p, acks=all');
-      expect(txn.map((c) => c.recordsPerTransaction)).toEqual([...TRANSACTION_SIZES]);
-      expect(caseLabel(txn[1]!)).toBe('1 KiB, 1 p, acks=all, 100 per transaction');
-      for (const c of txn) {
-        expect(c.records % c.recordsPerTransaction!).toBe(0); // whole transactions
-        expect(c.records).toBeLessThanOrEqual(reference!.records);
-        expect(c.records / c.recordsPerTransaction!).toBeLessThanOrEqual(quick ? 150 : 500);
+      expect(p.transactions.map((c) => `${c.producer} ${c.recordsPerTransaction}`)).toEqual([
+        'idempotent 10',
+        'transactional 10',
+        'idempotent 100',
+        'transactional 100',
+        'idempotent 1000',
+        'transactional 1000',
+      ]);
+      const reference = p.transactions[0]!;
+      expect(caseLabel(reference)).toBe(
+        '1 KiB, 1 p, acks=all, idempotent (reference for 10 per transaction)',
+      );
+      expect(caseLabel(p.transactions[3]!)).toBe('1 KiB, 1 p, acks=all, 100 per transaction');
+      for (const c of p.transactions) {
+        expect([c.recordBytes, c.partitions, c.acks]).toEqual([1024, 1, -1]);
+        if (c.producer === 'idempotent') {
+          expect(c.records).toBe(reference.records);
+          continue;
+        }
+        expect(c.records % c.recordsPerTransaction).toBe(0); // whole transactions
+        expect(c.records).toBeLessThanOrEqual(reference.records);
+        expect(c.records / c.recordsPerTransaction).toBeLessThanOrEqual(quick ? 150 : 500);
       }
-      expect(p.transactionWarmup.recordsPerTransaction).toBe(100);
+      expect(p.transactionWarmup).toMatchObject({ producer: 'transactional', recordsPerTransaction: 100 });
     }
+    expect(TRANSACTION_SIZES).toEqual([10, 100, 1000]);
     expect(buildPlan(true).transactions[1]!.records).toBe(1500); // 150 transactions of 10
+    expect(buildPlan(true).transactions[5]!.records).toBe(49_000); // 49 whole transactions of 1,000
     expect(buildPlan(true, 0.01).transactions[1]!.records).toBe(200); // never under 20 transactions
   });
 
@@ -532,8 +547,8 @@ describe('fellBehind', () => {
   });
 });
 
-/** Transactional runs on `system`: the idempotent reference at `reference` msg/s, then 10 / 100 / 1000. */
-function transactionRuns(system: SystemId, reference: number, rates: number[]): ScenarioResult[] {
+/** Transactional comparison pairs on `system`: an idempotent run at `reference[i]` msg/s, then 10 / 100 / 1000 at `rates[i]`. */
+function transactionRuns(system: SystemId, reference: number[], rates: number[]): ScenarioResult[] {
   const base = {
     system,
     client: 'librdkafka' as const,
@@ -543,40 +558,47 @@ function transactionRuns(system: SystemId, reference: number, rates: number[]): 
     acks: -1 as const,
     records: 100_000,
   };
-  return [
-    {
-      ...base,
-      result: { ...load(reference), msgs: 100_000, bytes: 102_400_000, clientCpuSeconds: 2.048 },
-      command: 'rdkafka-produce -X enable.idempotence=true',
-    },
-    ...rates.map((r, i) => {
-      const n = [10, 100, 1000][i]!;
-      return {
+  const result = (msgPerSec: number): LoadResult => ({
+    ...load(msgPerSec),
+    msgs: 100_000,
+    bytes: 102_400_000,
+  });
+  return rates.flatMap((r, i) => {
+    const n = [10, 100, 1000][i]!;
+    return [
+      {
         ...base,
+        producer: 'idempotent' as const,
+        recordsPerTransaction: n,
+        result: { ...result(reference[i]!), clientCpuSeconds: 2.048, brokerCpuSeconds: 1.024 },
+        command: `rdkafka-produce -X enable.idempotence=true # ${n}`,
+      },
+      {
+        ...base,
+        producer: 'transactional' as const,
         recordsPerTransaction: n,
         result: {
-          ...load(r),
-          msgs: 100_000,
-          bytes: 102_400_000,
+          ...result(r),
           clientCpuSeconds: 1.024,
           brokerCpuSeconds: 10.24,
           transactions: { count: 100_000 / n, p50Ms: 5, p99Ms: 15.5, maxMs: 40 },
         },
         command: `rdkafka-produce --transaction-records ${n}`,
-      };
-    }),
-  ];
+      },
+    ];
+  });
 }
 
 describe('transactional produce section', () => {
-  it('puts each transaction size beside the idempotent run of the same deployment, with CPU per MB', () => {
+  it('puts each transactional run beside the idempotent run just before it, with CPU per MB', () => {
     const run = fixture();
     run.scenarios.push(
-      ...transactionRuns('chronik-1', 100_000, [2_000, 20_000, 80_000]),
-      ...transactionRuns('chronik-3', 50_000, [500, 5_000, 25_000]),
+      ...transactionRuns('chronik-1', [100_000, 110_000, 100_000], [2_000, 22_000, 80_000]),
+      ...transactionRuns('chronik-3', [50_000, 50_000, 50_000], [500, 5_000, 25_000]),
     );
-    run.scenarios[run.scenarios.length - 2] = {
-      ...run.scenarios[run.scenarios.length - 2]!,
+    const failed = run.scenarios.length - 3; // 3 nodes, 100 per transaction
+    run.scenarios[failed] = {
+      ...run.scenarios[failed]!,
       result: { ...load(1), ok: false, error: 'commit_transaction: timed out' },
     };
     const { markdown } = renderReport(run);
@@ -584,18 +606,17 @@ describe('transactional produce section', () => {
       '## Transactional produce beside the idempotent producer (1 KiB, 1 p, acks=all, librdkafka)',
     );
     expect(markdown).toContain(
-      '| Chronik, 1 node | idempotent (reference) | – | 100,000 | 102.4 | 1.00× | – | 20.0 | – |',
+      '| Chronik, 1 node | 10 | 10,000 | 2,000 | 2.0 | 100,000 | 0.02× | 5.00 / 15.5 / 40.0 | 10.0 / 20.0 | 100 / 10.0 |',
     );
+    expect(markdown).toContain('| Chronik, 1 node | 100 | 1,000 | 22,000 | 22.5 | 110,000 | 0.20× |');
+    expect(markdown).toContain('| Chronik, 1 node | 1,000 | 100 | 80,000 | 81.9 | 100,000 | 0.80× |');
+    expect(markdown).toContain('| Chronik, 3 nodes | 10 | 10,000 | 500 | 0.5 | 50,000 | 0.01× |');
     expect(markdown).toContain(
-      '| Chronik, 1 node | 10 | 10,000 | 2,000 | 2.0 | 0.02× | 5.00 / 15.5 / 40.0 | 10.0 | 100 |',
-    );
-    expect(markdown).toContain('| Chronik, 1 node | 1,000 | 100 | 80,000 | 81.9 | 0.80× |');
-    expect(markdown).toContain('| Chronik, 3 nodes | 10 | 10,000 | 500 | 0.5 | 0.01× |');
-    expect(markdown).toContain(
-      '| Chronik, 3 nodes | 100 | – | failed (commit_transaction: timed out) | failed | – | – | – | – |',
+      '| Chronik, 3 nodes | 100 | – | failed (commit_transaction: timed out) | failed | 50,000 | – | – | – / 20.0 | – / 10.0 |',
     );
     expect(markdown).toContain('no peer column');
     expect(markdown).toContain('rdkafka-produce --transaction-records 1000');
+    expect(markdown).toContain('rdkafka-produce -X enable.idempotence=true # 1000');
   });
 
   it('says why it was not measured', () => {
@@ -616,18 +637,18 @@ describe('mergeRuns', () => {
       only: ['transactions'],
       machine: { ...fixture().machine, chronikRevision: 'def5678', tools: { 'librdkafka driver': 'C' } },
       deployments: [{ system: 'chronik-1', available: true, commands: ['node chronik-server --later'] }],
-      scenarios: transactionRuns('chronik-1', 100_000, [rate, 20_000, 80_000]),
+      scenarios: transactionRuns('chronik-1', [100_000, 100_000, 100_000], [rate, 20_000, 80_000]),
     });
 
   it("replaces the part's rows, keeps every other one and says when the merged rows were measured", () => {
     const base = fixture();
-    base.scenarios.push(...transactionRuns('chronik-1', 90_000, [1_000, 10_000, 50_000]));
+    base.scenarios.push(...transactionRuns('chronik-1', [90_000, 90_000, 90_000], [1_000, 10_000, 50_000]));
     const merged = mergeRuns(base, later(3_000));
     expect(merged.scenarios.filter((s) => s.kind !== 'transactions')).toEqual(
       fixture().scenarios.filter((s) => s.kind !== 'transactions'),
     );
     expect(merged.scenarios.filter((s) => s.kind === 'transactions').map((s) => s.result?.msgPerSec)).toEqual(
-      [100_000, 3_000, 20_000, 80_000],
+      [100_000, 3_000, 100_000, 20_000, 100_000, 80_000],
     );
     expect(merged.startedAt).toBe(base.startedAt);
     expect(merged.invocation).toBe(base.invocation);
@@ -656,7 +677,7 @@ describe('mergeRuns', () => {
     const twice = mergeRuns(mergeRuns(fixture(), later(3_000)), later(4_000));
     expect(twice.merged).toHaveLength(1);
     expect(twice.merged![0]!.parts).toEqual(['transactions']);
-    expect(twice.scenarios.filter((s) => s.kind === 'transactions')).toHaveLength(4);
+    expect(twice.scenarios.filter((s) => s.kind === 'transactions')).toHaveLength(6);
     expect(renderReport(twice).markdown).toContain('| Chronik, 1 node | 10 | 10,000 | 4,000 |');
   });
 
