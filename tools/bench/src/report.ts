@@ -1058,7 +1058,10 @@ One librdkafka producer per run, acks=all. For each transaction size, an idempot
 }
 
 function issue9Section(run: BenchRun): string {
-  const rows = run.scenarios.filter((s) => s.system === 'chronik-3' && s.client === 'librdkafka');
+  const rows = run.scenarios.filter(
+    (s) =>
+      s.system === 'chronik-3' && s.client === 'librdkafka' && (s.kind === 'produce' || s.kind === 'latency'),
+  );
   if (rows.length === 0) {
     return `_Not measured${run.librdkafkaUnavailable !== undefined ? `: ${run.librdkafkaUnavailable}` : run.deployments.some((d) => d.system === 'chronik-3' && !d.available) ? ': the 3-node cluster was not available' : ''}._`;
   }
