@@ -997,6 +997,13 @@ function transactionCase(run: BenchRun): string | undefined {
     : `${caseLabel({ recordBytes: s.recordBytes, partitions: s.partitions, acks: s.acks })}, librdkafka`;
 }
 
+/** `a` as a percentage of `b`, with a decimal below 10 % (1.1 % and 1.4 % differ by a quarter). */
+function shareOf(a: number | undefined, b: number | undefined): string {
+  if (a === undefined || b === undefined || !Number.isFinite(a) || !Number.isFinite(b) || b === 0) return '–';
+  const pct = (a / b) * 100;
+  return `${pct.toFixed(pct < 10 ? 1 : 0)} %`;
+}
+
 /** CPU milliseconds per MB of payload, "–" when unknown. */
 function cpuMsPerMb(cpuSeconds: number | undefined, r: LoadResult | undefined): string {
   if (cpuSeconds === undefined || r === undefined || !(r.bytes > 0)) return '–';
@@ -1027,7 +1034,7 @@ function transactionsSection(run: BenchRun): string {
         cell(txn, (x) => fmt(x.msgPerSec)),
         cell(txn, (x) => fmt(x.mbPerSec, 1), false),
         cell(idem, (x) => fmt(x.msgPerSec)),
-        fmtRatio(t?.msgPerSec, i?.msgPerSec),
+        shareOf(t?.msgPerSec, i?.msgPerSec),
         t?.transactions !== undefined
           ? `${fmtMs(t.transactions.p50Ms)} / ${fmtMs(t.transactions.p99Ms)} / ${fmtMs(t.transactions.maxMs)}`
           : '–',
@@ -1044,7 +1051,7 @@ function transactionsSection(run: BenchRun): string {
       'transactional msg/s',
       'MB/s',
       'idempotent msg/s (run just before)',
-      'transactional ÷ idempotent',
+      'transactional as a share of idempotent',
       'one transaction p50 / p99 / max ms',
       'client CPU ms per MB, transactional / idempotent',
       'brokers’ CPU ms per MB, transactional / idempotent',
@@ -1054,7 +1061,7 @@ function transactionsSection(run: BenchRun): string {
   );
   return `${table}
 
-One librdkafka producer per run, acks=all. For each transaction size, an idempotent producer runs first, the reference, then a transactional one with its records in transactions of that size, one transaction at a time (each committed before the next begins): each ratio compares two runs back to back, so a load that changes during the section moves both sides. A transaction costs a few round trips whatever its size — AddPartitionsToTxn, the produce, EndTxn, the coordinator’s commit markers — so small transactions are bound by that latency and large ones approach the idempotent rate; the ratio column is the transactional run’s msg/s over its idempotent reference’s. CPU per MB of payload: the driver process (librdkafka’s threads included) and the brokers (every node’s process). NATS JetStream 2.9, the peer elsewhere in this report, has no transactions across messages (its de-duplication by \`Nats-Msg-Id\` is per message), so these rows have no peer column. Run only these rows with \`pnpm --filter @chronik/bench bench --only transactions\` (add \`--quick\` for the quick report): they replace this section’s rows in the saved results and the rest of the report is kept.`;
+One librdkafka producer per run, acks=all. For each transaction size, an idempotent producer runs first, the reference, then a transactional one with its records in transactions of that size, one transaction at a time (each committed before the next begins): each ratio compares two runs back to back, so a load that changes during the section moves both sides. A transaction costs a few round trips whatever its size — AddPartitionsToTxn, the produce, EndTxn, the coordinator’s commit markers — so small transactions are bound by that latency and large ones approach the idempotent rate; the share column is the transactional run’s msg/s over its idempotent reference’s. CPU per MB of payload: the driver process (librdkafka’s threads included) and the brokers (every node’s process). NATS JetStream 2.9, the peer elsewhere in this report, has no transactions across messages (its de-duplication by \`Nats-Msg-Id\` is per message), so these rows have no peer column. Run only these rows with \`pnpm --filter @chronik/bench bench --only transactions\` (add \`--quick\` for the quick report): they replace this section’s rows in the saved results and the rest of the report is kept.`;
 }
 
 function issue9Section(run: BenchRun): string {

@@ -606,11 +606,11 @@ describe('transactional produce section', () => {
       '## Transactional produce beside the idempotent producer (1 KiB, 1 p, acks=all, librdkafka)',
     );
     expect(markdown).toContain(
-      '| Chronik, 1 node | 10 | 10,000 | 2,000 | 2.0 | 100,000 | 0.02× | 5.00 / 15.5 / 40.0 | 10.0 / 20.0 | 100 / 10.0 |',
+      '| Chronik, 1 node | 10 | 10,000 | 2,000 | 2.0 | 100,000 | 2.0 % | 5.00 / 15.5 / 40.0 | 10.0 / 20.0 | 100 / 10.0 |',
     );
-    expect(markdown).toContain('| Chronik, 1 node | 100 | 1,000 | 22,000 | 22.5 | 110,000 | 0.20× |');
-    expect(markdown).toContain('| Chronik, 1 node | 1,000 | 100 | 80,000 | 81.9 | 100,000 | 0.80× |');
-    expect(markdown).toContain('| Chronik, 3 nodes | 10 | 10,000 | 500 | 0.5 | 50,000 | 0.01× |');
+    expect(markdown).toContain('| Chronik, 1 node | 100 | 1,000 | 22,000 | 22.5 | 110,000 | 20 % |');
+    expect(markdown).toContain('| Chronik, 1 node | 1,000 | 100 | 80,000 | 81.9 | 100,000 | 80 % |');
+    expect(markdown).toContain('| Chronik, 3 nodes | 10 | 10,000 | 500 | 0.5 | 50,000 | 1.0 % |');
     expect(markdown).toContain(
       '| Chronik, 3 nodes | 100 | – | failed (commit_transaction: timed out) | failed | 50,000 | – | – | – / 20.0 | – / 10.0 |',
     );
