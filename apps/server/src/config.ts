@@ -94,6 +94,16 @@ export interface BrokerDefaults {
    * coordinator before it accepts a transaction's first batch. Default true.
    */
   transactionPartitionVerification: boolean;
+  /** `group.initial.rebalance.delay.ms`: a new group's first rebalance waits this long for more members. */
+  groupInitialRebalanceDelayMs: number;
+  /** `group.min.session.timeout.ms`: a JoinGroup asking less is INVALID_SESSION_TIMEOUT. */
+  groupMinSessionTimeoutMs: number;
+  /** `group.max.session.timeout.ms`: a JoinGroup asking more is INVALID_SESSION_TIMEOUT. */
+  groupMaxSessionTimeoutMs: number;
+  /** `group.max.size`: members per consumer group. */
+  groupMaxSize: number;
+  /** `offsets.retention.minutes`, in ms: committed offsets of an empty group expire after it. */
+  offsetsRetentionMs: number;
   /** `max.incremental.fetch.session.cache.slots` (KIP-227): fetch sessions kept; 0 turns them off. */
   fetchSessionCacheSlots: number;
   /** `min.incremental.fetch.session.eviction.ms`: a session idle this long may give its place. */
@@ -229,6 +239,11 @@ export const DEFAULT_BROKER: BrokerDefaults = {
   transactionStateNumPartitions: 50,
   transactionMaxTimeoutMs: 900_000,
   transactionPartitionVerification: true,
+  groupInitialRebalanceDelayMs: 3000,
+  groupMinSessionTimeoutMs: 6000,
+  groupMaxSessionTimeoutMs: 1_800_000,
+  groupMaxSize: 10_000,
+  offsetsRetentionMs: 7 * 24 * 3600 * 1000,
   fetchSessionCacheSlots: 1000,
   fetchSessionEvictionMs: 120_000,
   transactionalIdExpirationMs: 7 * 24 * 3600 * 1000,
@@ -326,6 +341,16 @@ export function validateConfig(c: ServerConfig): ServerConfig {
   checkInt('--transaction-state-partitions', b.transactionStateNumPartitions, 1, 1000);
   checkInt('--transaction-max-timeout-ms', b.transactionMaxTimeoutMs, 1, 2 ** 31 - 1);
   checkInt('--fetch-session-cache-slots', b.fetchSessionCacheSlots, 0, 100_000);
+  checkInt('--group-initial-rebalance-delay-ms', b.groupInitialRebalanceDelayMs, 0, 2 ** 31 - 1);
+  checkInt('--group-min-session-timeout-ms', b.groupMinSessionTimeoutMs, 1, 2 ** 31 - 1);
+  checkInt('--group-max-session-timeout-ms', b.groupMaxSessionTimeoutMs, 1, 2 ** 31 - 1);
+  if (b.groupMinSessionTimeoutMs > b.groupMaxSessionTimeoutMs)
+    throw new ServerError(
+      ServerErrorCode.INVALID_CONFIG,
+      `--group-min-session-timeout-ms ${b.groupMinSessionTimeoutMs} is above --group-max-session-timeout-ms ${b.groupMaxSessionTimeoutMs}`,
+    );
+  checkInt('--group-max-size', b.groupMaxSize, 1, 1_000_000);
+  checkInt('--offsets-retention-minutes', b.offsetsRetentionMs / 60_000, 1, 2 ** 31 - 1);
   checkInt('--fetch-session-eviction-ms', b.fetchSessionEvictionMs, 0, 2 ** 31 - 1);
   checkInt('--transactional-id-expiration-ms', b.transactionalIdExpirationMs, 1, 2 ** 31 - 1);
   checkInt('--transaction-abort-interval-ms', b.transactionAbortTimedOutIntervalMs, 1, 2 ** 31 - 1);

@@ -328,7 +328,14 @@ export async function composeBroker(options: ComposeOptions): Promise<Composed> 
       scheduler,
       newUuid: () => random.uuid(),
       logger: logger.child({ component: 'groups' }),
-      ...(options.groupConfig !== undefined ? { groupConfig: options.groupConfig } : {}),
+      groupConfig: {
+        initialRebalanceDelayMs: config.broker.groupInitialRebalanceDelayMs,
+        minSessionTimeoutMs: config.broker.groupMinSessionTimeoutMs,
+        maxSessionTimeoutMs: config.broker.groupMaxSessionTimeoutMs,
+        maxGroupSize: config.broker.groupMaxSize,
+        offsetsRetentionMs: config.broker.offsetsRetentionMs,
+        ...options.groupConfig,
+      },
       ...(options.offsetLog !== undefined ? { offsetLog: options.offsetLog } : {}),
     });
     const existing = options.store.state.topic(TRANSACTION_STATE_TOPIC);
