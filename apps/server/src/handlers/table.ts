@@ -2,7 +2,9 @@
 // exactly this list, each range intersected with what the codec supports. To add an API: write
 // `handlers/<api>.ts` exporting a `defineHandler({...})` with its header comment, and add it here.
 import { buildHandlerTable } from './dispatcher.js';
+import { alterClientQuotasHandler } from './alter-client-quotas.js';
 import { alterConfigsHandler } from './alter-configs.js';
+import { describeClientQuotasHandler } from './describe-client-quotas.js';
 import { apiVersionsHandler } from './api-versions.js';
 import { createPartitionsHandler } from './create-partitions.js';
 import { deleteRecordsHandler } from './delete-records.js';
@@ -60,6 +62,8 @@ export const HANDLERS: readonly AnyHandler[] = [
   deleteRecordsHandler,
   describeConfigsHandler,
   alterConfigsHandler,
+  describeClientQuotasHandler,
+  alterClientQuotasHandler,
   incrementalAlterConfigsHandler,
   describeClusterHandler,
   describeLogDirsHandler,

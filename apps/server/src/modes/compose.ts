@@ -238,6 +238,8 @@ export async function composeBroker(options: ComposeOptions): Promise<Composed> 
   });
 
   const metrics = options.ctx.metrics;
+  // Quotas set with AlterClientQuotas live in the metadata; the network layer enforces them.
+  options.ctx.clientQuotas?.attach(options.store.state);
   metrics.replicaProblems = () => partitions.replicaProblems();
   const scrubber = new LogScrubber({
     replicas: () => partitions.replicas(),
