@@ -19,7 +19,7 @@ import type { ClusterStatus, Composed } from '../../src/modes/compose.js';
 import { partitionGroupId } from '../../src/cluster/group-ids.js';
 import { raftClusterMode } from '../../src/modes/raft-cluster.js';
 import { RawClient } from '../helpers/raw-client.js';
-import { ApiKey } from '@chronik/protocol';
+import { ApiKey, buildRecordBatch, defaultProduceRequest } from '@chronik/protocol';
 
 jest.setTimeout(60_000);
 
@@ -309,6 +309,54 @@ test('kafkajs deleteTopicRecords across leaders on different nodes: records dele
   } finally {
     await producer.disconnect();
     await admin.disconnect();
+  }
+});
+
+test('a client quota set through one node is enforced by the others (the replicated metadata)', async () => {
+  const admin = await RawClient.connect((nodes[1] as Node).broker.kafkaPort);
+  try {
+    await admin.request(ApiKey.CreateTopics, 7, {
+      topics: [{ name: 'quota-topic', numPartitions: 1, replicationFactor: 3, assignments: [], configs: [] }],
+      timeoutMs: 15_000,
+      validateOnly: false,
+    });
+    const set = await admin.request(ApiKey.AlterClientQuotas, 1, {
+      entries: [
+        {
+          entity: [{ entityType: 'client-id', entityName: 'metered' }],
+          ops: [{ key: 'producer_byte_rate', value: 10_000, remove: false }],
+        },
+      ],
+      validateOnly: false,
+    });
+    expect(set.entries[0]?.errorCode).toBe(0);
+    const leader = await until('a leader of quota-topic', () => leaderOf('quota-topic', 0));
+    await until('the quota applied on the leader', () =>
+      (leader.composed?.services.topics.quotas.describe([], false).length ?? 0) > 0 ? true : undefined,
+    );
+    const c = await RawClient.connect(leader.broker.kafkaPort);
+    c.clientId = 'metered';
+    try {
+      const r = await c.request(ApiKey.Produce, 9, {
+        ...defaultProduceRequest(),
+        acks: -1,
+        timeoutMs: 10_000,
+        topicData: [
+          {
+            name: 'quota-topic',
+            partitionData: [
+              { index: 0, records: buildRecordBatch({ records: [{ value: Buffer.alloc(300_000, 1) }] }) },
+            ],
+          },
+        ],
+      });
+      expect(r.responses[0]?.partitionResponses[0]?.errorCode).toBe(0);
+      expect(r.throttleTimeMs).toBeGreaterThan(0);
+    } finally {
+      c.close();
+    }
+  } finally {
+    admin.close();
   }
 });
 
