@@ -553,7 +553,7 @@ export class ConsumerGroupEngine {
           // The static member comes back under a new member id: it takes the old one's place,
           // assignment and target.
           const target = s.targets.get(holder);
-          this.removeMember(b, holder);
+          this.removeMember(b, holder, false);
           base = {
             ...old,
             memberId,
@@ -652,13 +652,14 @@ export class ConsumerGroupEngine {
     });
   }
 
-  private removeMember(b: Batch, memberId: string): void {
+  /** Removes the member (and, unless it is being replaced by its successor, asks for a new target). */
+  private removeMember(b: Batch, memberId: string, newTarget = true): void {
     b.w().removeMember(memberId);
     b.removed.add(memberId);
     b.metaDirty.delete(memberId);
     b.assignDirty.delete(memberId);
     b.sessionReset.delete(memberId);
-    b.needsTarget = true;
+    if (newTarget) b.needsTarget = true;
   }
 
   private applyExpiry(rt: Runtime, b: Batch, op: ExpireOp): void {
