@@ -194,7 +194,9 @@ test('a consumer-protocol group (KIP-848) goes on when its coordinator stops: me
     await new Promise((r) => setTimeout(r, 100));
   }
   any.close();
-  let { node: first, c } = await coordinator();
+  const found = await coordinator();
+  const first = found.node;
+  let c = found.c;
 
   interface Member {
     id: string;
