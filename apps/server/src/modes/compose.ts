@@ -356,14 +356,12 @@ export async function composeBroker(options: ComposeOptions): Promise<Composed> 
             : { topicId: t.topicId, name: t.name, numPartitions: t.partitions.length, internal: t.internal };
         },
         topics: () =>
-          options.store.state
-            .topics()
-            .map((t) => ({
-              topicId: t.topicId,
-              name: t.name,
-              numPartitions: t.partitions.length,
-              internal: t.internal,
-            })),
+          options.store.state.topics().map((t) => ({
+            topicId: t.topicId,
+            name: t.name,
+            numPartitions: t.partitions.length,
+            internal: t.internal,
+          })),
         version: () => options.store.state.appliedIndex,
       },
       ...(options.offsetLog !== undefined ? { offsetLog: options.offsetLog } : {}),
