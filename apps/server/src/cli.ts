@@ -75,6 +75,14 @@ function parseClientPercentages(name: string, raw: string): Map<string, number> 
   return byClient;
 }
 
+/** "a,b": a comma-separated list of names (lower-cased, blanks dropped). */
+function names(raw: unknown): string[] {
+  return String(raw)
+    .split(',')
+    .map((p) => p.trim().toLowerCase())
+    .filter((p) => p !== '');
+}
+
 /** "host" or "host:port" (IPv6 in brackets: "[::1]:9092"). */
 export function parseHostPort(
   name: string,
@@ -333,6 +341,27 @@ function buildParser(argv: readonly string[]) {
         default: String(DEFAULT_BROKER.groupMaxSize),
         describe: 'group.max.size: members per consumer group',
       },
+      'group-coordinator-rebalance-protocols': {
+        type: 'string',
+        default: DEFAULT_BROKER.groupRebalanceProtocols.join(','),
+        describe:
+          'group.coordinator.rebalance.protocols: classic, and consumer for the consumer group protocol of KIP-848',
+      },
+      'group-consumer-heartbeat-interval-ms': {
+        type: 'string',
+        default: String(DEFAULT_BROKER.groupConsumerHeartbeatIntervalMs),
+        describe: 'group.consumer.heartbeat.interval.ms: how often consumer-protocol members heartbeat',
+      },
+      'group-consumer-session-timeout-ms': {
+        type: 'string',
+        default: String(DEFAULT_BROKER.groupConsumerSessionTimeoutMs),
+        describe: 'group.consumer.session.timeout.ms: a consumer-protocol member silent this long is removed',
+      },
+      'group-consumer-assignors': {
+        type: 'string',
+        default: DEFAULT_BROKER.groupConsumerAssignors.join(','),
+        describe: 'group.consumer.assignors: server-side assignors (uniform, range), the first the default',
+      },
       'offsets-retention-minutes': {
         type: 'string',
         default: String(DEFAULT_BROKER.offsetsRetentionMs / 60_000),
@@ -565,6 +594,20 @@ function toConfig(a: Args): ServerConfig {
         2 ** 31 - 1,
       ),
       groupMaxSize: int('group-max-size', a['group-max-size'], 1, 1_000_000),
+      groupRebalanceProtocols: names(a['group-coordinator-rebalance-protocols']),
+      groupConsumerHeartbeatIntervalMs: int(
+        'group-consumer-heartbeat-interval-ms',
+        a['group-consumer-heartbeat-interval-ms'],
+        1,
+        2 ** 31 - 1,
+      ),
+      groupConsumerSessionTimeoutMs: int(
+        'group-consumer-session-timeout-ms',
+        a['group-consumer-session-timeout-ms'],
+        1,
+        2 ** 31 - 1,
+      ),
+      groupConsumerAssignors: names(a['group-consumer-assignors']),
       offsetsRetentionMs:
         int('offsets-retention-minutes', a['offsets-retention-minutes'], 1, 2 ** 31 - 1) * 60_000,
       fetchSessionCacheSlots: int('fetch-session-cache-slots', a['fetch-session-cache-slots'], 0, 100_000),

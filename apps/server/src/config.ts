@@ -102,6 +102,17 @@ export interface BrokerDefaults {
   groupMaxSessionTimeoutMs: number;
   /** `group.max.size`: members per consumer group. */
   groupMaxSize: number;
+  /**
+   * `group.coordinator.rebalance.protocols`: 'classic' always; with 'consumer' the consumer group
+   * protocol of KIP-848 is served (ConsumerGroupHeartbeat, ConsumerGroupDescribe advertised).
+   */
+  groupRebalanceProtocols: readonly string[];
+  /** `group.consumer.heartbeat.interval.ms`: how often consumer-protocol members heartbeat. */
+  groupConsumerHeartbeatIntervalMs: number;
+  /** `group.consumer.session.timeout.ms`: a consumer-protocol member silent this long is removed. */
+  groupConsumerSessionTimeoutMs: number;
+  /** `group.consumer.assignors`: the server-side assignors (uniform, range), the first the default. */
+  groupConsumerAssignors: readonly string[];
   /** `offsets.retention.minutes`, in ms: committed offsets of an empty group expire after it. */
   offsetsRetentionMs: number;
   /** `max.incremental.fetch.session.cache.slots` (KIP-227): fetch sessions kept; 0 turns them off. */
@@ -243,6 +254,10 @@ export const DEFAULT_BROKER: BrokerDefaults = {
   groupMinSessionTimeoutMs: 6000,
   groupMaxSessionTimeoutMs: 1_800_000,
   groupMaxSize: 10_000,
+  groupRebalanceProtocols: ['classic', 'consumer'],
+  groupConsumerHeartbeatIntervalMs: 5000,
+  groupConsumerSessionTimeoutMs: 45_000,
+  groupConsumerAssignors: ['uniform', 'range'],
   offsetsRetentionMs: 7 * 24 * 3600 * 1000,
   fetchSessionCacheSlots: 1000,
   fetchSessionEvictionMs: 120_000,
@@ -350,6 +365,32 @@ export function validateConfig(c: ServerConfig): ServerConfig {
       `--group-min-session-timeout-ms ${b.groupMinSessionTimeoutMs} is above --group-max-session-timeout-ms ${b.groupMaxSessionTimeoutMs}`,
     );
   checkInt('--group-max-size', b.groupMaxSize, 1, 1_000_000);
+  checkInt('--group-consumer-heartbeat-interval-ms', b.groupConsumerHeartbeatIntervalMs, 1, 2 ** 31 - 1);
+  checkInt('--group-consumer-session-timeout-ms', b.groupConsumerSessionTimeoutMs, 1, 2 ** 31 - 1);
+  if (b.groupConsumerHeartbeatIntervalMs >= b.groupConsumerSessionTimeoutMs)
+    throw new ServerError(
+      ServerErrorCode.INVALID_CONFIG,
+      `--group-consumer-heartbeat-interval-ms ${b.groupConsumerHeartbeatIntervalMs} must be below --group-consumer-session-timeout-ms ${b.groupConsumerSessionTimeoutMs}`,
+    );
+  for (const p of b.groupRebalanceProtocols)
+    if (p !== 'classic' && p !== 'consumer')
+      throw new ServerError(
+        ServerErrorCode.INVALID_CONFIG,
+        `--group-coordinator-rebalance-protocols: unknown protocol ${p} (classic, consumer)`,
+      );
+  if (!b.groupRebalanceProtocols.includes('classic'))
+    throw new ServerError(
+      ServerErrorCode.INVALID_CONFIG,
+      '--group-coordinator-rebalance-protocols must include classic',
+    );
+  if (b.groupConsumerAssignors.length === 0)
+    throw new ServerError(ServerErrorCode.INVALID_CONFIG, '--group-consumer-assignors must name an assignor');
+  for (const a of b.groupConsumerAssignors)
+    if (a !== 'uniform' && a !== 'range')
+      throw new ServerError(
+        ServerErrorCode.INVALID_CONFIG,
+        `--group-consumer-assignors: unknown assignor ${a} (uniform, range)`,
+      );
   checkInt('--offsets-retention-minutes', b.offsetsRetentionMs / 60_000, 1, 2 ** 31 - 1);
   checkInt('--fetch-session-eviction-ms', b.fetchSessionEvictionMs, 0, 2 ** 31 - 1);
   checkInt('--transactional-id-expiration-ms', b.transactionalIdExpirationMs, 1, 2 ** 31 - 1);
