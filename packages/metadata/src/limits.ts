@@ -43,4 +43,8 @@ export const METADATA_LIMITS = {
   maxScramSaltBytes: 1024,
   /** Credential changes in one alterScramCredentials command. */
   maxScramAlterations: 10_000,
+  /** ACLs stored. */
+  maxAcls: 100_000,
+  /** Bindings of one createAcls, filters of one deleteAcls. */
+  maxAclChanges: 10_000,
 } as const;

@@ -1,4 +1,5 @@
 import type { ConfigAlteration } from './configs.js';
+import type { AclBinding, AclFilter } from './acls.js';
 
 /** A registered broker (node) as the metadata state knows it. */
 export interface BrokerInfo {
@@ -148,6 +149,21 @@ export interface AlterScramCredentialsCommand {
   readonly upsertions: readonly ScramCredential[];
 }
 
+/**
+ * Adds ACLs (CreateAcls), validated whole (`aclBindingProblem`): a rejected command adds none. A
+ * binding that exists already is left as it is.
+ */
+export interface CreateAclsCommand {
+  readonly type: 'createAcls';
+  readonly acls: readonly AclBinding[];
+}
+
+/** Removes every ACL that matches any of the filters (DeleteAcls), all at once. */
+export interface DeleteAclsCommand {
+  readonly type: 'deleteAcls';
+  readonly filters: readonly AclFilter[];
+}
+
 export interface UnregisterBrokerCommand {
   readonly type: 'unregisterBroker';
   readonly brokerId: number;
@@ -269,7 +285,9 @@ export type MetadataCommand =
   | AlterBrokerConfigsCommand
   | AllocateProducerIdsCommand
   | ReplicaRepairCommand
-  | AlterScramCredentialsCommand;
+  | AlterScramCredentialsCommand
+  | CreateAclsCommand
+  | DeleteAclsCommand;
 
 export type MetadataCommandType = MetadataCommand['type'];
 
@@ -320,6 +338,14 @@ export type MetadataChange =
       readonly brokerId: number | null;
       readonly configs: Readonly<Record<string, string>>;
     }
-  | { readonly type: 'producerIdsAllocated'; readonly index: number; readonly block: ProducerIdBlock };
+  | { readonly type: 'producerIdsAllocated'; readonly index: number; readonly block: ProducerIdBlock }
+  | {
+      readonly type: 'aclsChanged';
+      readonly index: number;
+      /** The bindings a createAcls added (those that existed already are not repeated). */
+      readonly created: readonly AclBinding[];
+      /** Per filter of a deleteAcls, the bindings it matched (and removed). */
+      readonly deleted: ReadonlyArray<readonly AclBinding[]>;
+    };
 
 export type MetadataChangeType = MetadataChange['type'];
