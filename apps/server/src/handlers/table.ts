@@ -42,6 +42,9 @@ import { alterUserScramCredentialsHandler } from './alter-user-scram-credentials
 import { describeUserScramCredentialsHandler } from './describe-user-scram-credentials.js';
 import { saslAuthenticateHandler } from './sasl-authenticate.js';
 import { saslHandshakeHandler } from './sasl-handshake.js';
+import { createAclsHandler } from './create-acls.js';
+import { deleteAclsHandler } from './delete-acls.js';
+import { describeAclsHandler } from './describe-acls.js';
 import type { AnyHandler, HandlerTable } from './types.js';
 
 export const HANDLERS: readonly AnyHandler[] = [
@@ -85,6 +88,9 @@ export const HANDLERS: readonly AnyHandler[] = [
   saslAuthenticateHandler,
   describeUserScramCredentialsHandler,
   alterUserScramCredentialsHandler,
+  describeAclsHandler,
+  createAclsHandler,
+  deleteAclsHandler,
 ];
 
 /** The broker's table: every handler (tests may add more). */

@@ -1,7 +1,8 @@
 // The security flags of the command line (cli.ts adds them to its parser): listeners, TLS, SASL.
 // Each has its CHRONIK_* environment equivalent, like every other flag.
 import { ServerError, ServerErrorCode } from '../errors.js';
-import type { ClientAuth, SaslMechanism, SecurityConfig } from './config.js';
+import { principalProblem } from '@chronik/metadata';
+import type { AuthorizerConfig, ClientAuth, SaslMechanism, SecurityConfig } from './config.js';
 import { DEFAULT_SASL, SASL_MECHANISMS } from './config.js';
 import { ListenerConfigError, parseListeners } from './listeners.js';
 
@@ -73,7 +74,46 @@ export const securityOptions = {
     describe:
       'NAME:PASSWORD_FILE: create this SCRAM user (SHA-256 and SHA-512) at start unless it has credentials; the file holds the password',
   },
+  authorizer: {
+    type: 'string',
+    choices: ['none', 'acl'],
+    describe:
+      'acl: authorize every request by the ACLs in the cluster metadata (Kafka authorizer.class.name=StandardAuthorizer) [default: none]',
+  },
+  'super-users': {
+    type: 'string',
+    describe:
+      'principals allowed everything, separated by ";" (super.users), e.g. "User:admin;User:CN=node1,O=Example"',
+  },
+  'allow-everyone-if-no-acl-found': {
+    type: 'string',
+    choices: ['true', 'false'],
+    describe:
+      'a resource no ACL applies to is open to everyone (allow.everyone.if.no.acl.found) [default: false]',
+  },
 } as const;
+
+/** --authorizer, --super-users and --allow-everyone-if-no-acl-found. */
+function authorizerFromArgs(a: Record<string, unknown>): AuthorizerConfig | undefined {
+  const kind = a['authorizer'] === undefined ? 'none' : String(a['authorizer']);
+  if (kind !== 'acl') {
+    for (const k of ['super-users', 'allow-everyone-if-no-acl-found'])
+      if (a[k] !== undefined) bad(`--${k} needs --authorizer acl`);
+    return undefined;
+  }
+  const superUsers = (a['super-users'] === undefined ? '' : String(a['super-users']))
+    .split(';')
+    .map((p) => p.trim())
+    .filter((p) => p !== '');
+  for (const p of superUsers) {
+    const problem = principalProblem(p);
+    if (problem !== null) bad(`--super-users: ${problem}`);
+  }
+  return {
+    superUsers: [...new Set(superUsers)],
+    allowEveryoneIfNoAclFound: String(a['allow-everyone-if-no-acl-found'] ?? 'false') === 'true',
+  };
+}
 
 /** "host:port" with an explicit port ("[::1]:9092" too). */
 function hasPort(raw: string): boolean {
@@ -185,5 +225,6 @@ export function securityFromArgs(
       failureWindowMs: DEFAULT_SASL.failureWindowMs,
       bootstrapUser,
     },
+    authorizer: authorizerFromArgs(a),
   };
 }
