@@ -4,8 +4,11 @@
 // standalone consumers and admin tools commit with generation -1 to a group without members.
 // v1 explicit commit timestamps; v2–v4 retention_time_ms; v6+ leader epochs; v7+ group.instance.id.
 // Partitions of unknown topics get UNKNOWN_TOPIC_OR_PARTITION; metadata over
-// offset.metadata.max.bytes OFFSET_METADATA_TOO_LARGE.
-import { ApiKey } from '@chronik/protocol';
+// offset.metadata.max.bytes OFFSET_METADATA_TOO_LARGE. Authorization, as Kafka: READ on the group
+// (else every partition GROUP_AUTHORIZATION_FAILED), READ on each topic (else its partitions
+// TOPIC_AUTHORIZATION_FAILED, before its existence is looked at).
+import { ApiKey, ErrorCode } from '@chronik/protocol';
+import { allowed, allowedNames } from './authz.js';
 import { groupErrorCode } from './group-util.js';
 import type { OffsetCommitPartition } from '../groups/types.js';
 import { defineHandler } from './types.js';
@@ -17,9 +20,24 @@ export const offsetCommitHandler = defineHandler({
   uses: ['groups', 'metadata'],
   async handle(req, ctx) {
     const v = ctx.apiVersion;
+    const every = (errorCode: number) => ({
+      throttleTimeMs: 0,
+      topics: req.topics.map((t) => ({
+        name: t.name,
+        partitions: t.partitions.map((p) => ({ partitionIndex: p.partitionIndex, errorCode })),
+      })),
+    });
+    if (!allowed(ctx, 'READ', 'GROUP', req.groupId)) return every(ErrorCode.GROUP_AUTHORIZATION_FAILED);
+    const readable = allowedNames(
+      ctx,
+      'READ',
+      'TOPIC',
+      req.topics.map((t) => t.name),
+    );
     const unknown: Array<{ topic: string; partitionIndex: number }> = [];
     const topics: Array<{ name: string; partitions: OffsetCommitPartition[] }> = [];
     for (const t of req.topics) {
+      if (!readable.has(t.name)) continue;
       const view = ctx.deps.metadata.topic(t.name);
       const known: OffsetCommitPartition[] = [];
       for (const p of t.partitions) {
@@ -57,7 +75,9 @@ export const offsetCommitHandler = defineHandler({
         name: t.name,
         partitions: t.partitions.map((p) => ({
           partitionIndex: p.partitionIndex,
-          errorCode: results.get(`${t.name}\0${p.partitionIndex}`) ?? unknownCode,
+          errorCode: readable.has(t.name)
+            ? (results.get(`${t.name}\0${p.partitionIndex}`) ?? unknownCode)
+            : ErrorCode.TOPIC_AUTHORIZATION_FAILED,
         })),
       })),
     };
