@@ -28,6 +28,11 @@ export class RawClient {
     for (const w of ws) w();
   }
 
+  /** A client over a socket already connected (a TLS one). */
+  static over(socket: net.Socket): RawClient {
+    return new RawClient(socket);
+  }
+
   static connect(port: number): Promise<RawClient> {
     return new Promise((resolve, reject) => {
       const s = net.connect(port, '127.0.0.1', () => resolve(new RawClient(s)));
