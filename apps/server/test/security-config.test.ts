@@ -105,7 +105,22 @@ test('SASL settings', () => {
   });
 });
 
+test('the authorizer: super users separated by ";" (DNs have commas), allow.everyone.if.no.acl.found off by default', () => {
+  const c = run(['--authorizer', 'acl', '--super-users', 'User:admin; User:CN=node1,O=Example ;']);
+  expect(c.security?.authorizer).toEqual({
+    superUsers: ['User:admin', 'User:CN=node1,O=Example'],
+    allowEveryoneIfNoAclFound: false,
+  });
+  expect(c.security?.listeners).toBeUndefined();
+  const open = run(['--authorizer', 'acl', '--allow-everyone-if-no-acl-found', 'true']);
+  expect(open.security?.authorizer).toEqual({ superUsers: [], allowEveryoneIfNoAclFound: true });
+  expect(run(['--authorizer', 'none']).security?.authorizer).toBeUndefined();
+});
+
 test.each([
+  [['--super-users', 'User:admin'], /--super-users needs --authorizer acl/],
+  [['--authorizer', 'acl', '--super-users', 'admin'], /Invalid principal/],
+  [['--authorizer', 'ranger'], /Invalid values/],
   [['--listeners', 'PLAINTEXT://:9092', '--kafka-port', '9092'], /--kafka-port and --listeners/],
   [['--listeners', 'PLAINTEXT://:9092', '--advertised-addr', 'h:9092'], /--advertised-addr with a port/],
   [['--listeners', 'FOO://:9092'], /FOO has no security protocol/],
