@@ -5,6 +5,7 @@
 // standalone.ts) is the only place that constructs infrastructure: the Raft host and the transport
 // are built here, and the environment (file system, clock, scheduler, randomness) comes from the
 // options' `env`, its missing parts the machine's.
+import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import type { Socket } from 'node:net';
@@ -40,6 +41,8 @@ import type { BrokerAddress } from '../net/broker-client.js';
 import type { ServerConfig } from '../config.js';
 import { interBrokerListener } from '../security/config.js';
 import { usesTls } from '../security/listeners.js';
+import { ANONYMOUS } from '../security/session.js';
+import { rfc2253 } from '../security/tls.js';
 
 /**
  * How the inter-broker client opens a connection: TLS when the inter-broker listener is SSL (the
@@ -61,6 +64,19 @@ function interBrokerConnect(config: ServerConfig): ((a: BrokerAddress) => Socket
       ...(ca !== undefined ? { ca } : {}),
       ...(isIP(a.host) === 0 ? { servername: a.host } : {}),
     });
+}
+
+/**
+ * The principal other nodes see this node's inter-broker requests come from: the subject of its
+ * certificate on an SSL inter-broker listener that asks for client certificates, else
+ * User:ANONYMOUS. With an authorizer it needs CLUSTER_ACTION on the cluster (a super user, or an
+ * ACL), or transaction markers and verifications between nodes are refused.
+ */
+function interBrokerPrincipal(config: ServerConfig): string {
+  const t = config.security?.tls;
+  if (t === undefined || t.clientAuth === 'none' || !usesTls(interBrokerListener(config).securityProtocol))
+    return ANONYMOUS;
+  return `User:${rfc2253(new X509Certificate(readFileSync(t.certFile)).subject)}`;
 }
 
 /** Default period of the shared Raft tick (ms). */
@@ -287,6 +303,13 @@ export function raftClusterMode(options: RaftClusterModeOptions = {}): BrokerMod
     });
     let repairer: ReplicaRepairer | undefined;
     const interConnect = interBrokerConnect(config);
+    const authorizer = config.security?.authorizer;
+    const principal = authorizer === undefined ? undefined : interBrokerPrincipal(config);
+    if (principal !== undefined && !(authorizer?.superUsers ?? []).includes(principal))
+      logger.warn(
+        { principal },
+        'the authorizer is on and this node calls the others as a principal that is not a super user: grant it CLUSTER_ACTION on the cluster (an ACL) or add it to --super-users, or transactions across nodes fail',
+      );
     const brokerCalls =
       options.brokerCalls ??
       new BrokerClient({
