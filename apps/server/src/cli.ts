@@ -146,6 +146,21 @@ function buildParser(argv: readonly string[]) {
           type: 'string',
           describe:
             'bytes a partition leader may have proposed and not yet committed; a Produce beyond waits [default: 33554432]',
+        })
+        .option('raft-tls-cert-file', {
+          type: 'string',
+          describe: 'PEM certificate of this node for mutual TLS between nodes (with the key and CA files)',
+        })
+        .option('raft-tls-key-file', { type: 'string', describe: 'PEM private key of that certificate' })
+        .option('raft-tls-ca-file', {
+          type: 'string',
+          describe: 'PEM cluster CA: a peer whose certificate does not chain to it is refused',
+        })
+        .option('raft-tls-node-identity', {
+          type: 'string',
+          choices: ['cn', 'none'],
+          describe:
+            'cn: a node certificate names its node (CN=node-<id>), checked both ways; none: any certificate of the CA [default: cn]',
         }),
     )
     .options({
@@ -413,6 +428,19 @@ function toConfig(a: Args): ServerConfig {
       48 * 1024 * 1024,
     );
     if (uncommitted !== undefined) raft.partitionUncommittedBytes = uncommitted;
+    const tlsFiles = ['raft-tls-cert-file', 'raft-tls-key-file', 'raft-tls-ca-file'] as const;
+    const given = tlsFiles.filter((k) => a[k] !== undefined && a[k] !== '');
+    if (given.length > 0 && given.length < tlsFiles.length)
+      bad('--raft-tls-cert-file, --raft-tls-key-file and --raft-tls-ca-file go together');
+    if (given.length === 0 && a['raft-tls-node-identity'] !== undefined)
+      bad('--raft-tls-node-identity needs --raft-tls-cert-file, --raft-tls-key-file and --raft-tls-ca-file');
+    if (given.length === tlsFiles.length)
+      raft.tls = {
+        certFile: String(a['raft-tls-cert-file']),
+        keyFile: String(a['raft-tls-key-file']),
+        caFile: String(a['raft-tls-ca-file']),
+        checkNodeIds: String(a['raft-tls-node-identity'] ?? 'cn') === 'cn',
+      };
   }
   const flushMessages = optInt(
     'flush-interval-messages',

@@ -146,6 +146,17 @@ export interface ClientQuotaConfig {
 
 export type ServerMode = 'standalone' | 'raft-cluster';
 
+/** Mutual TLS of the Raft transport (--raft-tls-cert-file, --raft-tls-key-file, --raft-tls-ca-file). */
+export interface RaftTlsConfig {
+  /** PEM certificate (chain) of this node: presented to the peers it calls and to those that call it. */
+  certFile: string;
+  keyFile: string;
+  /** PEM cluster CA: a peer's certificate must chain to it. */
+  caFile: string;
+  /** Each node certificate names its node (CN=node-<id>), checked both ways (--raft-tls-node-identity cn). */
+  checkNodeIds: boolean;
+}
+
 export interface RaftClusterOptions {
   raftAddr: string;
   peers: ReadonlyArray<{ nodeId: number; host: string; port: number }>;
@@ -161,6 +172,8 @@ export interface RaftClusterOptions {
    * (--raft-partition-uncommitted-bytes). Default 32 MiB.
    */
   partitionUncommittedBytes?: number;
+  /** Mutual TLS between nodes; absent: plaintext gRPC. */
+  tls?: RaftTlsConfig;
 }
 
 export interface ServerConfig {
