@@ -16,7 +16,12 @@ import {
 } from './config.js';
 import { ServerError, ServerErrorCode, errorMessage } from './errors.js';
 import { LOG_LEVELS, type LogLevel } from './logger.js';
-import { securityFromArgs, securityOptions } from './security/cli.js';
+import {
+  adminSecurityFromArgs,
+  adminSecurityOptions,
+  securityFromArgs,
+  securityOptions,
+} from './security/cli.js';
 
 export type CommandLineResult =
   { kind: 'run'; config: ServerConfig } | { kind: 'exit'; exitCode: number; stdout: string; stderr: string };
@@ -371,6 +376,7 @@ function buildParser(argv: readonly string[]) {
           'rate at which stored batches are read back and checked for damage (a pass an hour at most); 0 turns it off',
       },
       ...securityOptions,
+      ...adminSecurityOptions,
     })
     .strict()
     .strictCommands()
@@ -386,6 +392,7 @@ type Args = Record<string, unknown> & { _: Array<string | number> };
 function toConfig(a: Args): ServerConfig {
   const kafkaPort = int('kafka-port', a['kafka-port'] ?? DEFAULT_CONFIG.kafkaPort, 0, 65535);
   const adv = parseHostPort('advertised-addr', String(a['advertised-addr']), kafkaPort);
+  const adminSecurity = adminSecurityFromArgs(a);
   const security = securityFromArgs(a, {
     kafkaPortGiven: a['kafka-port'] !== undefined,
     advertisedAddr: String(a['advertised-addr']),
@@ -589,6 +596,7 @@ function toConfig(a: Args): ServerConfig {
     },
     raft,
     ...(security !== undefined ? { security } : {}),
+    ...(adminSecurity !== undefined ? { adminSecurity } : {}),
   };
   return validateConfig(config);
 }

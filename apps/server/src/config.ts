@@ -1,4 +1,5 @@
 // The server's configuration: one validated object built from the command line / environment.
+import type { AdminSecurityConfig } from './security/admin.js';
 import { ServerError, ServerErrorCode } from './errors.js';
 import type { LogLevel } from './logger.js';
 import { LOG_LEVELS } from './logger.js';
@@ -189,6 +190,8 @@ export interface ServerConfig {
   adminHost: string;
   /** 0 picks a free port; -1 disables the admin listener. */
   adminPort: number;
+  /** TLS, client certificates and a bearer token on the admin listener; absent: plain HTTP, open. */
+  adminSecurity?: AdminSecurityConfig | undefined;
   dataDir: string;
   logLevel: LogLevel;
   limits: NetworkLimits;

@@ -117,7 +117,35 @@ test('the authorizer: super users separated by ";" (DNs have commas), allow.ever
   expect(run(['--authorizer', 'none']).security?.authorizer).toBeUndefined();
 });
 
+test('the admin API: TLS, client certificates, a token file; none given: no adminSecurity', () => {
+  expect(run([]).adminSecurity).toBeUndefined();
+  const c = run([
+    '--admin-tls-cert-file',
+    'a.pem',
+    '--admin-tls-key-file',
+    'a.key',
+    '--admin-tls-ca-file',
+    'ca.pem',
+    '--admin-tls-client-auth',
+    'required',
+    '--admin-token-file',
+    '/run/secrets/admin-token',
+  ]);
+  expect(c.adminSecurity).toEqual({
+    tls: { certFile: 'a.pem', keyFile: 'a.key', caFile: 'ca.pem', clientAuth: 'required' },
+    tokenFile: '/run/secrets/admin-token',
+  });
+  expect(c.security).toBeUndefined();
+  expect(run(['--admin-token-file', 't']).adminSecurity).toEqual({ tls: undefined, tokenFile: 't' });
+});
+
 test.each([
+  [['--admin-tls-cert-file', 'a.pem'], /--admin-tls-cert-file and --admin-tls-key-file go together/],
+  [['--admin-tls-client-auth', 'required'], /need --admin-tls-cert-file/],
+  [
+    ['--admin-tls-cert-file', 'a', '--admin-tls-key-file', 'k', '--admin-tls-client-auth', 'required'],
+    /needs --admin-tls-ca-file/,
+  ],
   [['--super-users', 'User:admin'], /--super-users needs --authorizer acl/],
   [['--authorizer', 'acl', '--super-users', 'admin'], /Invalid principal/],
   [['--authorizer', 'ranger'], /Invalid values/],

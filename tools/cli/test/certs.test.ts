@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import tls from 'node:tls';
+import { startBroker } from './helpers/broker.js';
 import { jsonOf, run } from './helpers/run.js';
 
 interface Written {
@@ -118,4 +119,55 @@ test('a mutual-TLS handshake: node 2 serves, the admin client presents its certi
   expect(await peer).toBe('O=Chronik\nCN=admin');
   client.destroy();
   await new Promise<void>((resolve) => server.close(() => resolve()));
+});
+
+test('the node certificate serves the admin API over HTTPS; cluster health reaches it with the CA and the token', async () => {
+  const tokenFile = path.join(dir, 'admin-token');
+  fs.writeFileSync(tokenFile, 'token-of-the-admin-api-42\n', { mode: 0o600 });
+  const broker = await startBroker([
+    '--admin-tls-cert-file',
+    path.join(dir, 'node-1.pem'),
+    '--admin-tls-key-file',
+    path.join(dir, 'node-1.key'),
+    '--admin-token-file',
+    tokenFile,
+  ]);
+  try {
+    const admin = broker.adminUrl.replace('http://', 'https://');
+    const ca = path.join(dir, 'ca.pem');
+    const ok = await run([
+      'cluster',
+      'health',
+      '--admin',
+      admin,
+      '--admin-ca-file',
+      ca,
+      '--admin-token-file',
+      tokenFile,
+      '--format',
+      'json',
+    ]);
+    expect(ok.code).toBe(0);
+    expect(JSON.parse(ok.stdout)).toMatchObject({
+      healthy: true,
+      nodes: [{ status: 'ok', mode: 'standalone' }],
+    });
+    // Without the token /health still answers, but /v1/cluster (the mode) does not.
+    const bare = await run([
+      'cluster',
+      'health',
+      '--admin',
+      admin,
+      '--admin-ca-file',
+      ca,
+      '--format',
+      'json',
+    ]);
+    expect(JSON.parse(bare.stdout)).toMatchObject({ nodes: [{ status: 'ok', mode: null }] });
+    // Without the CA the certificate is not trusted.
+    const untrusted = await run(['cluster', 'health', '--admin', admin, '--format', 'json']);
+    expect(untrusted.code).toBe(1);
+  } finally {
+    await broker.stop();
+  }
 });
