@@ -7,6 +7,8 @@ import type { ServerConfig } from './config.js';
 import type { DataDirHandle } from './datadir.js';
 import { openDataDir } from './datadir.js';
 import { AdminListener } from './admin/http.js';
+import type { AdminAccess } from './admin/http.js';
+import { BearerToken, tokenOf } from './security/admin.js';
 import { ServerError, ServerErrorCode, errorMessage } from './errors.js';
 import type { Logger } from './logger.js';
 import { silentLogger } from './logger.js';
@@ -149,6 +151,7 @@ export class Broker {
    */
   async reloadTls(): Promise<void> {
     await this.kafka?.reloadTls();
+    await this.admin?.reloadTls();
     this.logger.info({}, 'TLS certificates reloaded');
   }
 
@@ -248,6 +251,7 @@ export class Broker {
     }
     if (c.adminPort >= 0) {
       const services = this.services;
+      const access = await adminAccess(c);
       this.admin = new AdminListener(
         c.adminHost,
         c.adminPort,
@@ -270,6 +274,7 @@ export class Broker {
         },
         this.metrics,
         this.logger.child({ component: 'admin' }),
+        access,
       );
       this.adminPortBound = await this.admin.listen();
     }
@@ -317,4 +322,44 @@ export class Broker {
     this.state = 'stopped';
     if (errors.length > 0) throw errors[0];
   }
+}
+
+/** The admin listener's access from the config: its TLS files and token file, read now. */
+async function adminAccess(c: ServerConfig): Promise<AdminAccess> {
+  const a = c.adminSecurity;
+  if (a === undefined) return {};
+  const read = async (file: string, what: string): Promise<Buffer> => {
+    try {
+      return await readFile(file);
+    } catch (e) {
+      throw new ServerError(
+        ServerErrorCode.INVALID_CONFIG,
+        `cannot read the admin ${what} ${file}: ${errorMessage(e)}`,
+        { cause: e },
+      );
+    }
+  };
+  const access: AdminAccess = {};
+  if (a.tokenFile !== undefined) {
+    const file = a.tokenFile;
+    const raw = await read(file, 'token file');
+    try {
+      access.token = new BearerToken(tokenOf(raw, file));
+    } catch (e) {
+      throw new ServerError(ServerErrorCode.INVALID_CONFIG, errorMessage(e));
+    }
+  }
+  const t = a.tls;
+  if (t !== undefined) {
+    const context = async (): Promise<tls.SecureContextOptions> => {
+      const [cert, key, ca] = await Promise.all([
+        read(t.certFile, 'TLS certificate'),
+        read(t.keyFile, 'TLS key'),
+        t.caFile === undefined ? Promise.resolve(undefined) : read(t.caFile, 'TLS CA'),
+      ]);
+      return { cert, key, ...(ca === undefined ? {} : { ca }) };
+    };
+    access.tls = { context, requestCert: t.clientAuth === 'required' };
+  }
+  return access;
 }

@@ -16,7 +16,12 @@ import {
 } from './config.js';
 import { ServerError, ServerErrorCode, errorMessage } from './errors.js';
 import { LOG_LEVELS, type LogLevel } from './logger.js';
-import { securityFromArgs, securityOptions } from './security/cli.js';
+import {
+  adminSecurityFromArgs,
+  adminSecurityOptions,
+  securityFromArgs,
+  securityOptions,
+} from './security/cli.js';
 
 export type CommandLineResult =
   { kind: 'run'; config: ServerConfig } | { kind: 'exit'; exitCode: number; stdout: string; stderr: string };
@@ -154,6 +159,21 @@ function buildParser(argv: readonly string[]) {
           type: 'string',
           describe:
             'bytes a partition leader may have proposed and not yet committed; a Produce beyond waits [default: 33554432]',
+        })
+        .option('raft-tls-cert-file', {
+          type: 'string',
+          describe: 'PEM certificate of this node for mutual TLS between nodes (with the key and CA files)',
+        })
+        .option('raft-tls-key-file', { type: 'string', describe: 'PEM private key of that certificate' })
+        .option('raft-tls-ca-file', {
+          type: 'string',
+          describe: 'PEM cluster CA: a peer whose certificate does not chain to it is refused',
+        })
+        .option('raft-tls-node-identity', {
+          type: 'string',
+          choices: ['cn', 'none'],
+          describe:
+            'cn: a node certificate names its node (CN=node-<id>), checked both ways; none: any certificate of the CA [default: cn]',
         }),
     )
     .options({
@@ -411,6 +431,7 @@ function buildParser(argv: readonly string[]) {
           'rate at which stored batches are read back and checked for damage (a pass an hour at most); 0 turns it off',
       },
       ...securityOptions,
+      ...adminSecurityOptions,
     })
     .strict()
     .strictCommands()
@@ -426,6 +447,7 @@ type Args = Record<string, unknown> & { _: Array<string | number> };
 function toConfig(a: Args): ServerConfig {
   const kafkaPort = int('kafka-port', a['kafka-port'] ?? DEFAULT_CONFIG.kafkaPort, 0, 65535);
   const adv = parseHostPort('advertised-addr', String(a['advertised-addr']), kafkaPort);
+  const adminSecurity = adminSecurityFromArgs(a);
   const security = securityFromArgs(a, {
     kafkaPortGiven: a['kafka-port'] !== undefined,
     advertisedAddr: String(a['advertised-addr']),
@@ -468,6 +490,19 @@ function toConfig(a: Args): ServerConfig {
       48 * 1024 * 1024,
     );
     if (uncommitted !== undefined) raft.partitionUncommittedBytes = uncommitted;
+    const tlsFiles = ['raft-tls-cert-file', 'raft-tls-key-file', 'raft-tls-ca-file'] as const;
+    const given = tlsFiles.filter((k) => a[k] !== undefined && a[k] !== '');
+    if (given.length > 0 && given.length < tlsFiles.length)
+      bad('--raft-tls-cert-file, --raft-tls-key-file and --raft-tls-ca-file go together');
+    if (given.length === 0 && a['raft-tls-node-identity'] !== undefined)
+      bad('--raft-tls-node-identity needs --raft-tls-cert-file, --raft-tls-key-file and --raft-tls-ca-file');
+    if (given.length === tlsFiles.length)
+      raft.tls = {
+        certFile: String(a['raft-tls-cert-file']),
+        keyFile: String(a['raft-tls-key-file']),
+        caFile: String(a['raft-tls-ca-file']),
+        checkNodeIds: String(a['raft-tls-node-identity'] ?? 'cn') === 'cn',
+      };
   }
   const flushMessages = optInt(
     'flush-interval-messages',
@@ -651,6 +686,7 @@ function toConfig(a: Args): ServerConfig {
     },
     raft,
     ...(security !== undefined ? { security } : {}),
+    ...(adminSecurity !== undefined ? { adminSecurity } : {}),
   };
   return validateConfig(config);
 }

@@ -1,4 +1,5 @@
 // The server's configuration: one validated object built from the command line / environment.
+import type { AdminSecurityConfig } from './security/admin.js';
 import { ServerError, ServerErrorCode } from './errors.js';
 import type { LogLevel } from './logger.js';
 import { LOG_LEVELS } from './logger.js';
@@ -167,6 +168,17 @@ export interface ClientQuotaConfig {
 
 export type ServerMode = 'standalone' | 'raft-cluster';
 
+/** Mutual TLS of the Raft transport (--raft-tls-cert-file, --raft-tls-key-file, --raft-tls-ca-file). */
+export interface RaftTlsConfig {
+  /** PEM certificate (chain) of this node: presented to the peers it calls and to those that call it. */
+  certFile: string;
+  keyFile: string;
+  /** PEM cluster CA: a peer's certificate must chain to it. */
+  caFile: string;
+  /** Each node certificate names its node (CN=node-<id>), checked both ways (--raft-tls-node-identity cn). */
+  checkNodeIds: boolean;
+}
+
 export interface RaftClusterOptions {
   raftAddr: string;
   peers: ReadonlyArray<{ nodeId: number; host: string; port: number }>;
@@ -182,6 +194,8 @@ export interface RaftClusterOptions {
    * (--raft-partition-uncommitted-bytes). Default 32 MiB.
    */
   partitionUncommittedBytes?: number;
+  /** Mutual TLS between nodes; absent: plaintext gRPC. */
+  tls?: RaftTlsConfig;
 }
 
 export interface ServerConfig {
@@ -197,6 +211,8 @@ export interface ServerConfig {
   adminHost: string;
   /** 0 picks a free port; -1 disables the admin listener. */
   adminPort: number;
+  /** TLS, client certificates and a bearer token on the admin listener; absent: plain HTTP, open. */
+  adminSecurity?: AdminSecurityConfig | undefined;
   dataDir: string;
   logLevel: LogLevel;
   limits: NetworkLimits;

@@ -105,6 +105,17 @@ export class ServerMetrics {
     labelNames: ['listener', 'mechanism', 'outcome'] as const,
     registers: [this.registry],
   });
+  readonly adminAuthenticationFailures = new Counter({
+    name: 'chronik_admin_authentication_failures_total',
+    help: 'Admin API requests without the bearer token they needed (or with a wrong one)',
+    registers: [this.registry],
+  });
+  readonly authorizationDenials = new Counter({
+    name: 'chronik_authorization_denied_total',
+    help: 'Operations the authorizer denied a request, by operation and resource type',
+    labelNames: ['operation', 'resource_type'] as const,
+    registers: [this.registry],
+  });
 
   /** Set by the mode: the replicas of this node that do not serve fully, by state. */
   replicaProblems: () => ReadonlyArray<{ state: string }> = () => [];

@@ -18,6 +18,7 @@ import type { Services } from '../src/handlers/types.js';
 import { ManualScheduler, systemRandom } from '@chronik/env';
 import { silentLogger } from '../src/logger.js';
 import { ServerMetrics } from '../src/metrics.js';
+import { ALLOW_EVERYTHING } from '../src/security/authorizer.js';
 
 const TOPIC_ID = '0f9c54a6-6c1b-4d43-9a43-3f3e5a3d0c01';
 
@@ -80,6 +81,7 @@ function setup() {
       scheduler: time,
       shutdown: new AbortController().signal,
       table: () => table,
+      authorizer: ALLOW_EVERYTHING,
     },
     table,
   );

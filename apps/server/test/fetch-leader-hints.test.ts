@@ -23,6 +23,7 @@ import { createHandlerTable } from '../src/handlers/table.js';
 import { silentLogger } from '../src/logger.js';
 import { ServerMetrics } from '../src/metrics.js';
 import { KafkaError } from '../src/errors.js';
+import { ALLOW_EVERYTHING } from '../src/security/authorizer.js';
 
 const TOPIC_ID = '0f9c54a6-6c1b-4d43-9a43-3f3e5a3d0c01';
 const BROKERS: BrokerEndpoint[] = [
@@ -90,6 +91,7 @@ function dispatcher(): KafkaDispatcher {
       scheduler: time,
       shutdown: new AbortController().signal,
       table: () => table,
+      authorizer: ALLOW_EVERYTHING,
     },
     table,
   );

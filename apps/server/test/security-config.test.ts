@@ -105,7 +105,50 @@ test('SASL settings', () => {
   });
 });
 
+test('the authorizer: super users separated by ";" (DNs have commas), allow.everyone.if.no.acl.found off by default', () => {
+  const c = run(['--authorizer', 'acl', '--super-users', 'User:admin; User:CN=node1,O=Example ;']);
+  expect(c.security?.authorizer).toEqual({
+    superUsers: ['User:admin', 'User:CN=node1,O=Example'],
+    allowEveryoneIfNoAclFound: false,
+  });
+  expect(c.security?.listeners).toBeUndefined();
+  const open = run(['--authorizer', 'acl', '--allow-everyone-if-no-acl-found', 'true']);
+  expect(open.security?.authorizer).toEqual({ superUsers: [], allowEveryoneIfNoAclFound: true });
+  expect(run(['--authorizer', 'none']).security?.authorizer).toBeUndefined();
+});
+
+test('the admin API: TLS, client certificates, a token file; none given: no adminSecurity', () => {
+  expect(run([]).adminSecurity).toBeUndefined();
+  const c = run([
+    '--admin-tls-cert-file',
+    'a.pem',
+    '--admin-tls-key-file',
+    'a.key',
+    '--admin-tls-ca-file',
+    'ca.pem',
+    '--admin-tls-client-auth',
+    'required',
+    '--admin-token-file',
+    '/run/secrets/admin-token',
+  ]);
+  expect(c.adminSecurity).toEqual({
+    tls: { certFile: 'a.pem', keyFile: 'a.key', caFile: 'ca.pem', clientAuth: 'required' },
+    tokenFile: '/run/secrets/admin-token',
+  });
+  expect(c.security).toBeUndefined();
+  expect(run(['--admin-token-file', 't']).adminSecurity).toEqual({ tls: undefined, tokenFile: 't' });
+});
+
 test.each([
+  [['--admin-tls-cert-file', 'a.pem'], /--admin-tls-cert-file and --admin-tls-key-file go together/],
+  [['--admin-tls-client-auth', 'required'], /need --admin-tls-cert-file/],
+  [
+    ['--admin-tls-cert-file', 'a', '--admin-tls-key-file', 'k', '--admin-tls-client-auth', 'required'],
+    /needs --admin-tls-ca-file/,
+  ],
+  [['--super-users', 'User:admin'], /--super-users needs --authorizer acl/],
+  [['--authorizer', 'acl', '--super-users', 'admin'], /Invalid principal/],
+  [['--authorizer', 'ranger'], /Invalid values/],
   [['--listeners', 'PLAINTEXT://:9092', '--kafka-port', '9092'], /--kafka-port and --listeners/],
   [['--listeners', 'PLAINTEXT://:9092', '--advertised-addr', 'h:9092'], /--advertised-addr with a port/],
   [['--listeners', 'FOO://:9092'], /FOO has no security protocol/],

@@ -3,6 +3,8 @@ import type { AlterConfigOp, ConfigAlteration } from './configs.js';
 import { MetadataError } from './errors.js';
 import { canonicalize, Reader } from './internal/reader.js';
 import { METADATA_LIMITS as L } from './limits.js';
+import { ACL_OPERATIONS, ACL_PATTERN_TYPES, ACL_PERMISSIONS, ACL_RESOURCE_TYPES } from './acls.js';
+import type { AclBinding, AclFilter } from './acls.js';
 import { CLIENT_QUOTA_KEYS, SCRAM_MECHANISMS, SECURITY_PROTOCOLS } from './types.js';
 import type {
   BrokerListener,
@@ -41,6 +43,8 @@ export const COMMAND_FORMAT_VERSIONS: Readonly<Record<MetadataCommandType, numbe
   replicaRepair: 1,
   alterScramCredentials: 1,
   alterClientQuotas: 1,
+  createAcls: 1,
+  deleteAcls: 1,
 };
 
 // useRecords with no shared structures: each encoding carries its record definitions, and the
@@ -158,6 +162,12 @@ function commandWire(command: MetadataCommand): Record<string, unknown> {
         })),
       };
       break;
+    case 'createAcls':
+      fields = { acls: command.acls.map((a) => ({ ...a })) };
+      break;
+    case 'deleteAcls':
+      fields = { filters: command.filters.map((f) => ({ ...f })) };
+      break;
     case 'createTopic':
       fields = {
         ...command,
@@ -215,6 +225,37 @@ function readMechanism(r: Reader): ScramMechanismName {
   if (!(SCRAM_MECHANISMS as readonly string[]).includes(m))
     r.fail('mechanism', `unknown SCRAM mechanism ${JSON.stringify(m)}`);
   return m as ScramMechanismName;
+}
+
+/** One of `names` (an enum spelled by name), else a decoding failure naming the field. */
+function readName<T extends string>(r: Reader, key: string, names: readonly T[]): T {
+  const v = r.str(key, 32);
+  if (!(names as readonly string[]).includes(v)) r.fail(key, `unknown value ${JSON.stringify(v)}`);
+  return v as T;
+}
+
+export function readAclBinding(r: Reader): AclBinding {
+  return {
+    resourceType: readName(r, 'resourceType', ACL_RESOURCE_TYPES),
+    resourceName: r.str('resourceName', L.maxStringLength),
+    patternType: readName(r, 'patternType', ACL_PATTERN_TYPES),
+    principal: r.str('principal', L.maxStringLength),
+    host: r.str('host', L.maxStringLength),
+    operation: readName(r, 'operation', ACL_OPERATIONS),
+    permission: readName(r, 'permission', ACL_PERMISSIONS),
+  };
+}
+
+function readAclFilter(r: Reader): AclFilter {
+  return {
+    resourceType: readName(r, 'resourceType', [...ACL_RESOURCE_TYPES, 'ANY'] as const),
+    resourceName: r.nullableStr('resourceName', L.maxStringLength),
+    patternType: readName(r, 'patternType', [...ACL_PATTERN_TYPES, 'ANY', 'MATCH'] as const),
+    principal: r.nullableStr('principal', L.maxStringLength),
+    host: r.nullableStr('host', L.maxStringLength),
+    operation: readName(r, 'operation', [...ACL_OPERATIONS, 'ANY'] as const),
+    permission: readName(r, 'permission', [...ACL_PERMISSIONS, 'ANY'] as const),
+  };
 }
 
 /** base64 of at most `maxBytes` bytes. */
@@ -411,6 +452,10 @@ function readCommand(r: Reader): MetadataCommand {
           })),
         })),
       };
+    case 'createAcls':
+      return { type: 'createAcls', acls: r.objects('acls', L.maxAclChanges).map(readAclBinding) };
+    case 'deleteAcls':
+      return { type: 'deleteAcls', filters: r.objects('filters', L.maxAclChanges).map(readAclFilter) };
     case 'replicaRepair': {
       const phase = r.str('phase', 16);
       if (phase !== 'requested' && phase !== 'rebuilding' && phase !== 'done')

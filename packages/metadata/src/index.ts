@@ -29,6 +29,27 @@ export {
 } from './configs.js';
 export type { TopicConfigDefinition, ConfigAlteration, ConfigSynonym, ConfigDescription } from './configs.js';
 export { SECURITY_PROTOCOLS, SCRAM_MECHANISMS, CLIENT_QUOTA_KEYS } from './types.js';
+export {
+  ACL_RESOURCE_TYPES,
+  ACL_PATTERN_TYPES,
+  ACL_OPERATIONS,
+  ACL_PERMISSIONS,
+  ACL_WILDCARD,
+  ACL_WILDCARD_PRINCIPAL,
+  CLUSTER_RESOURCE_NAME,
+  aclBindingProblem,
+  aclFilterMatches,
+  aclKey,
+  principalProblem,
+} from './acls.js';
+export type {
+  AclBinding,
+  AclFilter,
+  AclResourceType,
+  AclPatternType,
+  AclOperationName,
+  AclPermission,
+} from './acls.js';
 export type {
   BrokerInfo,
   BrokerListener,
@@ -41,6 +62,8 @@ export type {
   ClientQuotaEntityPart,
   ClientQuotaEntry,
   ClientQuotaKey,
+  CreateAclsCommand,
+  DeleteAclsCommand,
   PartitionInfo,
   TopicInfo,
   ProducerIdBlock,

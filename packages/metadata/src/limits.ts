@@ -47,4 +47,8 @@ export const METADATA_LIMITS = {
   maxClientQuotaEntities: 100_000,
   /** Entities changed by one alterClientQuotas command. */
   maxClientQuotaAlterations: 10_000,
+  /** ACLs stored. */
+  maxAcls: 100_000,
+  /** Bindings of one createAcls, filters of one deleteAcls. */
+  maxAclChanges: 10_000,
 } as const;

@@ -4,6 +4,7 @@ import {
   decodeEntry,
   encodeCommand,
   packCanonical,
+  readAclBinding,
   readListeners,
   readQuotaEntity,
   readQuotaKey,
@@ -11,6 +12,8 @@ import {
   readScramCredential,
   unpack,
 } from './codec.js';
+import { aclBindingProblem, aclFilterMatches, aclKey, freezeAcl } from './acls.js';
+import type { AclBinding, AclFilter } from './acls.js';
 import type { DecodedEntry, EncodeOptions } from './codec.js';
 import {
   alterConfigMap,
@@ -42,6 +45,8 @@ import type {
   ClientQuotaEntityPart,
   ClientQuotaEntry,
   ClientQuotaKey,
+  CreateAclsCommand,
+  DeleteAclsCommand,
   AlterTopicConfigsCommand,
   AssignReplicasCommand,
   BrokerInfo,
@@ -109,11 +114,18 @@ export type ApplyResult =
 /**
  * Newest version of the snapshot encoding (see README: format versioning). Format 2 adds the
  * request memory; format 3 a sixth element in the rows of partitions under repair; format 4 the
- * brokers' listeners and SCRAM credentials; format 5 the client quotas. A state is
+ * brokers' listeners and SCRAM credentials; format 5 the client quotas; format 6 the ACLs. A state is
  * written in the oldest format that holds it (format 1 while it remembers no request and repairs
  * nothing), byte for byte as before.
  */
-export const SNAPSHOT_FORMAT_VERSION = 5;
+export const SNAPSHOT_FORMAT_VERSION = 6;
+
+/**
+ * The snapshot format that added ACLs (an `acls` list, written while there is any). Its only use
+ * is here and in `decodeSnapshot`: should another change take this number first, renumbering is
+ * this constant and SNAPSHOT_FORMAT_VERSION.
+ */
+const ACLS_SNAPSHOT_FORMAT = 6;
 
 /** The listeners of a broker registered without any (registerBroker v1): PLAINTEXT at host:port. */
 function defaultListeners(host: string, port: number): readonly BrokerListener[] {
@@ -230,6 +242,15 @@ class State {
   scramCount = 0;
   /** Client quotas: entity key (quotaEntityKey) → entry. */
   clientQuotas = new Map<string, ClientQuotaEntry>();
+  /** ACLs by `aclKey`. */
+  acls = new Map<string, AclBinding>();
+  /** `acls` sorted by key and frozen; replaced (a new array) whenever the ACLs change. */
+  aclList: readonly AclBinding[] = Object.freeze([]);
+}
+
+/** The sorted, frozen list of the ACLs (a new array: readers notice a change by its identity). */
+function listAcls(acls: ReadonlyMap<string, AclBinding>): readonly AclBinding[] {
+  return Object.freeze([...acls.keys()].sort().map((k) => acls.get(k) as AclBinding));
 }
 
 /** An entity's parts sorted by type ('client-id' before 'user'). */
@@ -433,7 +454,42 @@ export class MetadataStateMachine implements MetadataView {
         return this.alterScramCredentials(c);
       case 'alterClientQuotas':
         return this.alterClientQuotas(c);
+      case 'createAcls':
+        return this.createAcls(index, c, out);
+      case 'deleteAcls':
+        return this.deleteAcls(index, c, out);
     }
+  }
+
+  /** Validates every binding first (a rejected command adds none); existing bindings stay as they are. */
+  private createAcls(index: number, c: CreateAclsCommand, out: MetadataChange[]): void {
+    const s = this.state;
+    const added = new Map<string, AclBinding>();
+    for (const b of c.acls) {
+      const problem = aclBindingProblem(b);
+      if (problem !== null) fail('INVALID_REQUEST', problem);
+      const key = aclKey(b);
+      if (!s.acls.has(key)) added.set(key, freezeAcl(b));
+    }
+    if (s.acls.size + added.size > L.maxAcls)
+      fail('POLICY_VIOLATION', `The cluster already has the maximum of ${L.maxAcls} ACLs`);
+    if (added.size === 0) return;
+    for (const [key, b] of added) s.acls.set(key, b);
+    s.aclList = listAcls(s.acls);
+    out.push({ type: 'aclsChanged', index, created: Object.freeze([...added.values()]), deleted: [] });
+  }
+
+  /** Removes what any filter matches; each filter's matches are reported, a binding under several in each. */
+  private deleteAcls(index: number, c: DeleteAclsCommand, out: MetadataChange[]): void {
+    const s = this.state;
+    const deleted = c.filters.map((f: AclFilter) =>
+      Object.freeze(s.aclList.filter((b) => aclFilterMatches(f, b))),
+    );
+    let removed = 0;
+    for (const list of deleted) for (const b of list) if (s.acls.delete(aclKey(b))) removed++;
+    if (removed === 0) return;
+    s.aclList = listAcls(s.acls);
+    out.push({ type: 'aclsChanged', index, created: [], deleted: Object.freeze(deleted) });
   }
 
   /**
@@ -1079,6 +1135,19 @@ export class MetadataStateMachine implements MetadataView {
     return this.state.nextProducerId;
   }
 
+  /**
+   * Every ACL, sorted and frozen. The same array is returned until the ACLs change (and after a
+   * restore a new one), so a reader may cache what it derives from it by the array's identity.
+   */
+  acls(): readonly AclBinding[] {
+    return this.state.aclList;
+  }
+
+  /** The ACLs a filter matches (DescribeAcls), in the order of `acls()`. */
+  aclsMatching(filter: AclFilter): AclBinding[] {
+    return this.state.aclList.filter((b) => aclFilterMatches(filter, b));
+  }
+
   /** A user's SCRAM credential for a mechanism, if any. */
   scramCredential(user: string, mechanism: ScramMechanismName): ScramCredential | undefined {
     return this.state.scram.get(user)?.get(mechanism);
@@ -1183,15 +1252,17 @@ export class MetadataStateMachine implements MetadataView {
     const repairing = this.topics().some((t) => t.partitions.some((p) => p.repairs.length > 0));
     const listening = this.brokers().some((b) => !hasDefaultListeners(b));
     const format =
-      s.clientQuotas.size > 0
-        ? 5
-        : listening || s.scramCount > 0
-          ? 4
-          : repairing
-            ? 3
-            : s.requests.size === 0
-              ? 1
-              : 2;
+      s.acls.size > 0
+        ? ACLS_SNAPSHOT_FORMAT
+        : s.clientQuotas.size > 0
+          ? 5
+          : listening || s.scramCount > 0
+            ? 4
+            : repairing
+              ? 3
+              : s.requests.size === 0
+                ? 1
+                : 2;
     const requests =
       format === 1
         ? {}
@@ -1223,7 +1294,7 @@ export class MetadataStateMachine implements MetadataView {
               ),
           }),
       // Format 5: the client quotas (sorted by entity key).
-      ...(format < 5
+      ...(s.clientQuotas.size === 0
         ? {}
         : {
             clientQuotas: [...s.clientQuotas.keys()].sort().map((k) => {
@@ -1236,6 +1307,8 @@ export class MetadataStateMachine implements MetadataView {
               };
             }),
           }),
+      // Format 6: the ACLs (sorted by aclKey).
+      ...(s.acls.size === 0 ? {} : { acls: s.aclList.map((b) => ({ ...b })) }),
       appliedIndex: this.applied,
       clusterId: s.clusterId,
       nextProducerId: s.nextProducerId,
@@ -1413,7 +1486,7 @@ function decodeSnapshot(bytes: Uint8Array): { state: State; appliedIndex: number
       state.scramCount++;
     }
   }
-  if (format >= 5) {
+  if (format >= 5 && r.has('clientQuotas')) {
     for (const q of r.objects('clientQuotas', L.maxClientQuotaEntities)) {
       const entity = readQuotaEntity(q);
       const problem = quotaEntityProblem(entity);
@@ -1437,6 +1510,17 @@ function decodeSnapshot(bytes: Uint8Array): { state: State; appliedIndex: number
         }),
       );
     }
+  }
+  if (format >= ACLS_SNAPSHOT_FORMAT && r.has('acls')) {
+    for (const q of r.objects('acls', L.maxAcls)) {
+      const b = freezeAcl(readAclBinding(q));
+      const problem = aclBindingProblem(b);
+      if (problem !== null) q.fail('acl', problem);
+      const key = aclKey(b);
+      if (state.acls.has(key)) q.fail('acl', 'duplicate ACL');
+      state.acls.set(key, b);
+    }
+    state.aclList = listAcls(state.acls);
   }
   if (format >= 2) {
     for (const q of r.objects('requests', L.maxRememberedRequests)) {

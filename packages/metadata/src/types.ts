@@ -1,4 +1,5 @@
 import type { ConfigAlteration } from './configs.js';
+import type { AclBinding, AclFilter } from './acls.js';
 
 /** A registered broker (node) as the metadata state knows it. */
 export interface BrokerInfo {
@@ -181,6 +182,21 @@ export interface AlterClientQuotasCommand {
   }>;
 }
 
+/**
+ * Adds ACLs (CreateAcls), validated whole (`aclBindingProblem`): a rejected command adds none. A
+ * binding that exists already is left as it is.
+ */
+export interface CreateAclsCommand {
+  readonly type: 'createAcls';
+  readonly acls: readonly AclBinding[];
+}
+
+/** Removes every ACL that matches any of the filters (DeleteAcls), all at once. */
+export interface DeleteAclsCommand {
+  readonly type: 'deleteAcls';
+  readonly filters: readonly AclFilter[];
+}
+
 export interface UnregisterBrokerCommand {
   readonly type: 'unregisterBroker';
   readonly brokerId: number;
@@ -303,7 +319,9 @@ export type MetadataCommand =
   | AllocateProducerIdsCommand
   | ReplicaRepairCommand
   | AlterScramCredentialsCommand
-  | AlterClientQuotasCommand;
+  | AlterClientQuotasCommand
+  | CreateAclsCommand
+  | DeleteAclsCommand;
 
 export type MetadataCommandType = MetadataCommand['type'];
 
@@ -354,6 +372,14 @@ export type MetadataChange =
       readonly brokerId: number | null;
       readonly configs: Readonly<Record<string, string>>;
     }
-  | { readonly type: 'producerIdsAllocated'; readonly index: number; readonly block: ProducerIdBlock };
+  | { readonly type: 'producerIdsAllocated'; readonly index: number; readonly block: ProducerIdBlock }
+  | {
+      readonly type: 'aclsChanged';
+      readonly index: number;
+      /** The bindings a createAcls added (those that existed already are not repeated). */
+      readonly created: readonly AclBinding[];
+      /** Per filter of a deleteAcls, the bindings it matched (and removed). */
+      readonly deleted: ReadonlyArray<readonly AclBinding[]>;
+    };
 
 export type MetadataChangeType = MetadataChange['type'];

@@ -117,6 +117,52 @@ const SAMPLES: Record<MetadataCommandType, MetadataCommand> = {
       },
     ],
   },
+  createAcls: {
+    type: 'createAcls',
+    acls: [
+      {
+        resourceType: 'TOPIC',
+        resourceName: 'orders-',
+        patternType: 'PREFIXED',
+        principal: 'User:alice',
+        host: '*',
+        operation: 'WRITE',
+        permission: 'ALLOW',
+      },
+      {
+        resourceType: 'CLUSTER',
+        resourceName: 'kafka-cluster',
+        patternType: 'LITERAL',
+        principal: 'User:CN=app,O=Example',
+        host: '10.0.0.7',
+        operation: 'ALTER_CONFIGS',
+        permission: 'DENY',
+      },
+    ],
+  },
+  deleteAcls: {
+    type: 'deleteAcls',
+    filters: [
+      {
+        resourceType: 'ANY',
+        resourceName: null,
+        patternType: 'MATCH',
+        principal: 'User:alice',
+        host: null,
+        operation: 'ANY',
+        permission: 'ALLOW',
+      },
+      {
+        resourceType: 'GROUP',
+        resourceName: 'readers',
+        patternType: 'LITERAL',
+        principal: null,
+        host: '*',
+        operation: 'READ',
+        permission: 'ANY',
+      },
+    ],
+  },
   replicaRepair: {
     type: 'replicaRepair',
     topicId,

@@ -4,8 +4,11 @@
 // v0: a member joining with an empty member id is named by the coordinator; v1 (KIP-1082): the
 // client names itself (an empty member id is INVALID_REQUEST) and may subscribe by regex
 // (SubscribedTopicRegex). Answered once the group's changes are durable; a broker shutting down
-// answers a waiting heartbeat NOT_COORDINATOR at once.
-import { ApiKey } from '@chronik/protocol';
+// answers a waiting heartbeat NOT_COORDINATOR at once. Authorization, as Kafka: READ on the group
+// (GROUP_AUTHORIZATION_FAILED), then DESCRIBE on every subscribed topic named
+// (TOPIC_AUTHORIZATION_FAILED naming them).
+import { ApiKey, ErrorCode } from '@chronik/protocol';
+import { allowed, allowedNames } from './authz.js';
 import { clientHostOf, groupErrorCode, untilShutdown } from './group-util.js';
 import { defineHandler } from './types.js';
 
@@ -15,6 +18,26 @@ export const consumerGroupHeartbeatHandler = defineHandler({
   maxVersion: 1,
   uses: ['groups'],
   async handle(req, ctx) {
+    const refused = (errorCode: number, errorMessage: string | null) => ({
+      throttleTimeMs: 0,
+      errorCode,
+      errorMessage,
+      memberId: null,
+      memberEpoch: 0,
+      heartbeatIntervalMs: 0,
+      assignment: null,
+    });
+    if (!allowed(ctx, 'READ', 'GROUP', req.groupId))
+      return refused(ErrorCode.GROUP_AUTHORIZATION_FAILED, null);
+    if (req.subscribedTopicNames !== null && req.subscribedTopicNames.length > 0) {
+      const described = allowedNames(ctx, 'DESCRIBE', 'TOPIC', req.subscribedTopicNames);
+      const denied = req.subscribedTopicNames.filter((t) => !described.has(t));
+      if (denied.length > 0)
+        return refused(
+          ErrorCode.TOPIC_AUTHORIZATION_FAILED,
+          `The group may not describe the topics ${[...new Set(denied)].sort().join(', ')}`,
+        );
+    }
     const pending = ctx.deps.groups.consumerGroupHeartbeat({
       apiVersion: ctx.apiVersion,
       groupId: req.groupId,

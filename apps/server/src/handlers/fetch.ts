@@ -20,11 +20,14 @@
 // is answered empty with the throttle time (the connection is muted for it), as Kafka does.
 // NOT_LEADER_OR_FOLLOWER and FENCED_LEADER_EPOCH carry the partition's current leader (v12+) and the
 // response the endpoints of those leaders (v16+, KIP-951).
+// Authorization: READ on each topic, else its partitions are TOPIC_AUTHORIZATION_FAILED (whether or
+// not it exists; an unknown topic id stays UNKNOWN_TOPIC_ID), as Kafka answers a consumer.
 import type { IsolationLevel, ReadResult } from '../partition/types.js';
 import type { FetchSessionStart, SessionPartition } from '../services/fetch-sessions.js';
 import type { PartitionManager } from '../services/partition-manager.js';
 import type { ApiResponseByKey } from '@chronik/protocol';
 import { ApiKey, ErrorCode } from '@chronik/protocol';
+import { allowedNames } from './authz.js';
 import { errorCodeOf } from './errors.js';
 import { LeaderHints, needsLeaderHint } from './leader-hints.js';
 import { defineHandler } from './types.js';
@@ -37,6 +40,8 @@ const EMPTY = Buffer.alloc(0);
 interface Slot extends SessionPartition {
   /** Resolved topic name, or undefined when unknown. */
   name: string | undefined;
+  /** The principal may not READ the topic. */
+  denied: boolean;
 }
 
 /**
@@ -74,6 +79,10 @@ async function readPartitions(
         slot,
         error: apiVersion >= 13 ? ErrorCode.UNKNOWN_TOPIC_ID : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
       });
+      continue;
+    }
+    if (slot.denied) {
+      outcomes.push({ slot, error: ErrorCode.TOPIC_AUTHORIZATION_FAILED });
       continue;
     }
     let got = 0;
@@ -141,10 +150,19 @@ export const fetchHandler = defineHandler({
         nodeEndpoints: [],
       };
     const names = new Map<string, string | undefined>();
-    const slots: Slot[] = start.partitions.map((p) => {
+    for (const p of start.partitions) {
       const ref = v >= 13 ? p.topicId : p.topic;
       if (!names.has(ref)) names.set(ref, v >= 13 ? metadata.topicById(p.topicId)?.name : p.topic);
-      return { ...p, name: names.get(ref) };
+    }
+    const readable = allowedNames(
+      ctx,
+      'READ',
+      'TOPIC',
+      [...names.values()].filter((n): n is string => n !== undefined),
+    );
+    const slots: Slot[] = start.partitions.map((p) => {
+      const name = names.get(v >= 13 ? p.topicId : p.topic);
+      return { ...p, name, denied: name !== undefined && !readable.has(name) };
     });
     const isolationLevel = req.isolationLevel === 1 ? 1 : 0;
     // Under a consumer_byte_rate quota, no more than the quota allows over its window (Kafka's
@@ -165,7 +183,7 @@ export const fetchHandler = defineHandler({
     ) {
       const waitMs = deadline - ctx.deps.clock.nowMs();
       const known = slots
-        .filter((s) => s.name !== undefined)
+        .filter((s) => s.name !== undefined && !s.denied)
         .map((s) => ({ topic: s.name as string, partition: s.partition }));
       await new Promise<void>((resolve) => {
         const done = (): void => {

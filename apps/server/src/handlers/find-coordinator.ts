@@ -3,10 +3,13 @@
 // hash(id) mod N of __transaction_state (each topic created on first use; in standalone the leader
 // is this node). v4+ batches keys (coordinator_keys) and answers one coordinator per key; v0–v3
 // answer the single key at the top level. The coordinator is named at its endpoint of the listener
-// the request came in on; one without that listener is COORDINATOR_NOT_AVAILABLE.
+// the request came in on; one without that listener is COORDINATOR_NOT_AVAILABLE. Authorization:
+// DESCRIBE on the group (GROUP_AUTHORIZATION_FAILED) or the transactional id
+// (TRANSACTIONAL_ID_AUTHORIZATION_FAILED), per key.
 import { ApiKey, ErrorCode } from '@chronik/protocol';
 import { KafkaError } from '../errors.js';
 import { endpointOn } from '../services/metadata-cache.js';
+import { allowed } from './authz.js';
 import { errorCodeOf, errorMessageOf } from './errors.js';
 import { defineHandler } from './types.js';
 
@@ -29,6 +32,22 @@ export const findCoordinatorHandler = defineHandler({
           errorMessage: `unknown key type ${keyType}`,
         };
       }
+      const [resourceType, deniedCode] =
+        keyType === 0
+          ? (['GROUP', ErrorCode.GROUP_AUTHORIZATION_FAILED] as const)
+          : (['TRANSACTIONAL_ID', ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED] as const);
+      if (!allowed(ctx, 'DESCRIBE', resourceType, key))
+        return {
+          key,
+          nodeId: -1,
+          host: '',
+          port: -1,
+          errorCode: deniedCode,
+          errorMessage:
+            resourceType === 'GROUP'
+              ? 'Group authorization failed.'
+              : 'Transactional Id authorization failed.',
+        };
       try {
         const found = await coordinators.findCoordinator(keyType, key);
         const b = endpointOn(found, ctx.conn.security?.listener.name);

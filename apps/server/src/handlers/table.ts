@@ -46,6 +46,9 @@ import { saslAuthenticateHandler } from './sasl-authenticate.js';
 import { saslHandshakeHandler } from './sasl-handshake.js';
 import { consumerGroupDescribeHandler } from './consumer-group-describe.js';
 import { consumerGroupHeartbeatHandler } from './consumer-group-heartbeat.js';
+import { createAclsHandler } from './create-acls.js';
+import { deleteAclsHandler } from './delete-acls.js';
+import { describeAclsHandler } from './describe-acls.js';
 import type { AnyHandler, HandlerTable } from './types.js';
 
 export const HANDLERS: readonly AnyHandler[] = [
@@ -93,6 +96,9 @@ export const HANDLERS: readonly AnyHandler[] = [
   saslAuthenticateHandler,
   describeUserScramCredentialsHandler,
   alterUserScramCredentialsHandler,
+  describeAclsHandler,
+  createAclsHandler,
+  deleteAclsHandler,
 ];
 
 /** The API keys of the consumer group protocol (KIP-848), served only when it is enabled. */

@@ -18,6 +18,8 @@ import type { ProducerIds } from '../services/producer-ids.js';
 import type { TopicAdmin } from '../services/topic-admin.js';
 import type { TransactionCoordinator } from '../txn/coordinator.js';
 import type { SecurityService } from '../security/service.js';
+import type { AclService } from '../security/acls.js';
+import type { Authorizer } from '../security/authorizer.js';
 
 export type ApiKeyNum = keyof ApiRequestByKey & keyof ApiResponseByKey;
 
@@ -39,6 +41,8 @@ export interface Services {
   fetchSessions: FetchSessionCache;
   /** SASL and SCRAM credentials. */
   security: SecurityService;
+  /** ACL administration (CreateAcls, DescribeAcls, DeleteAcls). */
+  acls: AclService;
 }
 
 export type ServiceName = keyof Services;
@@ -56,6 +60,11 @@ export interface HandlerEnv {
   shutdown: AbortSignal;
   /** The handler table (ApiVersions reads it). */
   table: () => HandlerTable;
+  /**
+   * Whether the request's principal may do what it asks (handlers/authz.ts asks it); without
+   * --authorizer everything is allowed.
+   */
+  authorizer: Authorizer;
 }
 
 export type HandlerDeps<S extends ServiceName = ServiceName> = Pick<Services, S> & HandlerEnv;

@@ -41,6 +41,8 @@ import { StateWatch } from '../services/state-watch.js';
 import { FetchSessionCache } from '../services/fetch-sessions.js';
 import { DEFAULT_SASL, isDefaultListenerSet } from '../security/config.js';
 import { SecurityService } from '../security/service.js';
+import { AclService } from '../security/acls.js';
+import { authorizerOf } from '../security/authorizer.js';
 import { readWholeFile } from '../storage/files.js';
 import { TopicAdmin } from '../services/topic-admin.js';
 import type { TxnCoordinatorConfig } from '../txn/coordinator.js';
@@ -415,6 +417,7 @@ export async function composeBroker(options: ComposeOptions): Promise<Composed> 
       random,
     }),
     security,
+    acls: new AclService(options.store),
   };
   const shutdown = new AbortController();
   const table = createHandlerTable(
@@ -429,6 +432,7 @@ export async function composeBroker(options: ComposeOptions): Promise<Composed> 
     scheduler,
     shutdown: shutdown.signal,
     table: () => table,
+    authorizer: authorizerOf(config.security?.authorizer, () => options.store.state.acls()),
   };
   const status = (): ClusterStatus => ({
     nodeId,

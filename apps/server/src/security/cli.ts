@@ -1,7 +1,9 @@
 // The security flags of the command line (cli.ts adds them to its parser): listeners, TLS, SASL.
 // Each has its CHRONIK_* environment equivalent, like every other flag.
 import { ServerError, ServerErrorCode } from '../errors.js';
-import type { ClientAuth, SaslMechanism, SecurityConfig } from './config.js';
+import { principalProblem } from '@chronik/metadata';
+import type { AdminSecurityConfig } from './admin.js';
+import type { AuthorizerConfig, ClientAuth, SaslMechanism, SecurityConfig } from './config.js';
 import { DEFAULT_SASL, SASL_MECHANISMS } from './config.js';
 import { ListenerConfigError, parseListeners } from './listeners.js';
 
@@ -73,7 +75,91 @@ export const securityOptions = {
     describe:
       'NAME:PASSWORD_FILE: create this SCRAM user (SHA-256 and SHA-512) at start unless it has credentials; the file holds the password',
   },
+  authorizer: {
+    type: 'string',
+    choices: ['none', 'acl'],
+    describe:
+      'acl: authorize every request by the ACLs in the cluster metadata (Kafka authorizer.class.name=StandardAuthorizer) [default: none]',
+  },
+  'super-users': {
+    type: 'string',
+    describe:
+      'principals allowed everything, separated by ";" (super.users), e.g. "User:admin;User:CN=node1,O=Example"',
+  },
+  'allow-everyone-if-no-acl-found': {
+    type: 'string',
+    choices: ['true', 'false'],
+    describe:
+      'a resource no ACL applies to is open to everyone (allow.everyone.if.no.acl.found) [default: false]',
+  },
 } as const;
+
+/** The yargs options of the admin API's security. */
+export const adminSecurityOptions = {
+  'admin-tls-cert-file': {
+    type: 'string',
+    describe: 'PEM certificate (chain) of the admin API: it is served over HTTPS (with --admin-tls-key-file)',
+  },
+  'admin-tls-key-file': { type: 'string', describe: 'PEM private key of that certificate' },
+  'admin-tls-ca-file': { type: 'string', describe: "PEM CA the admin clients' certificates must chain to" },
+  'admin-tls-client-auth': {
+    type: 'string',
+    choices: ['none', 'required'],
+    describe: 'required: only clients with a certificate of --admin-tls-ca-file (mTLS) [default: none]',
+  },
+  'admin-token-file': {
+    type: 'string',
+    describe:
+      'a file holding a bearer token (16+ characters) every admin request but a bare /health must carry: "Authorization: Bearer <token>"',
+  },
+} as const;
+
+/** The admin API's security of the parsed flags; undefined when none is given (plain HTTP, open). */
+export function adminSecurityFromArgs(a: Record<string, unknown>): AdminSecurityConfig | undefined {
+  if (Object.keys(adminSecurityOptions).every((k) => a[k] === undefined)) return undefined;
+  const raw = (k: string): string | undefined => (a[k] === undefined ? undefined : String(a[k]));
+  const cert = raw('admin-tls-cert-file');
+  const key = raw('admin-tls-key-file');
+  if ((cert === undefined) !== (key === undefined))
+    bad('--admin-tls-cert-file and --admin-tls-key-file go together');
+  const clientAuth = (raw('admin-tls-client-auth') ?? 'none') as 'none' | 'required';
+  const caFile = raw('admin-tls-ca-file');
+  if (cert === undefined && (caFile !== undefined || raw('admin-tls-client-auth') !== undefined))
+    bad(
+      '--admin-tls-ca-file and --admin-tls-client-auth need --admin-tls-cert-file and --admin-tls-key-file',
+    );
+  if (clientAuth === 'required' && caFile === undefined)
+    bad('--admin-tls-client-auth required needs --admin-tls-ca-file');
+  return {
+    tls:
+      cert === undefined || key === undefined
+        ? undefined
+        : { certFile: cert, keyFile: key, caFile, clientAuth },
+    tokenFile: raw('admin-token-file'),
+  };
+}
+
+/** --authorizer, --super-users and --allow-everyone-if-no-acl-found. */
+function authorizerFromArgs(a: Record<string, unknown>): AuthorizerConfig | undefined {
+  const kind = a['authorizer'] === undefined ? 'none' : String(a['authorizer']);
+  if (kind !== 'acl') {
+    for (const k of ['super-users', 'allow-everyone-if-no-acl-found'])
+      if (a[k] !== undefined) bad(`--${k} needs --authorizer acl`);
+    return undefined;
+  }
+  const superUsers = (a['super-users'] === undefined ? '' : String(a['super-users']))
+    .split(';')
+    .map((p) => p.trim())
+    .filter((p) => p !== '');
+  for (const p of superUsers) {
+    const problem = principalProblem(p);
+    if (problem !== null) bad(`--super-users: ${problem}`);
+  }
+  return {
+    superUsers: [...new Set(superUsers)],
+    allowEveryoneIfNoAclFound: String(a['allow-everyone-if-no-acl-found'] ?? 'false') === 'true',
+  };
+}
 
 /** "host:port" with an explicit port ("[::1]:9092" too). */
 function hasPort(raw: string): boolean {
@@ -185,5 +271,6 @@ export function securityFromArgs(
       failureWindowMs: DEFAULT_SASL.failureWindowMs,
       bootstrapUser,
     },
+    authorizer: authorizerFromArgs(a),
   };
 }

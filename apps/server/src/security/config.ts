@@ -37,6 +37,14 @@ export interface SaslConfig {
   readonly bootstrapUser: { readonly name: string; readonly passwordFile: string } | undefined;
 }
 
+/** The ACL authorizer (Kafka's authorizer.class.name = StandardAuthorizer): --authorizer acl. */
+export interface AuthorizerConfig {
+  /** super.users: principals (`User:<name>`) allowed everything whatever the ACLs say. */
+  readonly superUsers: readonly string[];
+  /** allow.everyone.if.no.acl.found: a resource no ACL applies to is open to everyone (default false). */
+  readonly allowEveryoneIfNoAclFound: boolean;
+}
+
 export interface SecurityConfig {
   /** Undefined: one PLAINTEXT listener from --listen-addr, --kafka-port and --advertised-addr. */
   readonly listeners: readonly ListenerConfig[] | undefined;
@@ -44,6 +52,8 @@ export interface SecurityConfig {
   readonly interBrokerListenerName: string | undefined;
   readonly tls: TlsConfig | undefined;
   readonly sasl: SaslConfig;
+  /** Undefined: no authorizer, every request is allowed (as before ACLs existed). */
+  readonly authorizer?: AuthorizerConfig | undefined;
 }
 
 export const DEFAULT_SASL: SaslConfig = {

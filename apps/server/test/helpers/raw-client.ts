@@ -1,7 +1,7 @@
 // A minimal Kafka client over one socket, built on @chronik/protocol, for protocol-level tests.
 import net from 'node:net';
 import type { ApiRequestByKey, ApiResponseByKey, KnownApiKey } from '@chronik/protocol';
-import { FrameDecoder, decodeResponseFrame, encodeRequestFrame } from '@chronik/protocol';
+import { ApiKey, FrameDecoder, decodeResponseFrame, encodeRequestFrame } from '@chronik/protocol';
 
 export class RawClient {
   private readonly decoder = new FrameDecoder();
@@ -28,6 +28,11 @@ export class RawClient {
     const ws = this.waiters;
     this.waiters = [];
     for (const w of ws) w();
+  }
+
+  /** A client over a socket already connected (a TLS one). */
+  static over(socket: net.Socket): RawClient {
+    return new RawClient(socket);
   }
 
   static connect(port: number): Promise<RawClient> {
@@ -79,6 +84,19 @@ export class RawClient {
     if (header.correlationId !== id)
       throw new Error(`correlation id ${header.correlationId}, expected ${id}`);
     return res;
+  }
+
+  /**
+   * SASL PLAIN on a SASL listener (SaslHandshake v1, SaslAuthenticate v2): resolves with the
+   * SaslAuthenticate error code (0: authenticated as `user`).
+   */
+  async authenticatePlain(user: string, password: string): Promise<number> {
+    const h = await this.request(ApiKey.SaslHandshake, 1, { mechanism: 'PLAIN' });
+    if (h.errorCode !== 0) return h.errorCode;
+    const a = await this.request(ApiKey.SaslAuthenticate, 2, {
+      authBytes: Buffer.from(`\u0000${user}\u0000${password}`),
+    });
+    return a.errorCode;
   }
 
   close(): void {

@@ -8,7 +8,7 @@ import json
 import sys
 import uuid
 
-from confluent_kafka import Consumer, KafkaException, Producer
+from confluent_kafka import Consumer, KafkaError, KafkaException, Producer
 
 bootstrap, topic, extra = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
 base = {"bootstrap.servers": bootstrap, "socket.timeout.ms": 10000, **extra}
@@ -36,13 +36,20 @@ try:
     got = []
     for _ in range(150):
         m = consumer.poll(0.2)
+        if m is not None and m.error():
+            errors.append(m.error())
+            if not m.error().retriable() and m.error().code() != KafkaError._PARTITION_EOF:
+                break
         if m is None or m.error():
             continue
         got.append(m.value().decode())
         if len(got) == len(values):
             break
     consumer.close()
-    print(json.dumps({"ok": got == values, "values": got}))
+    out = {"ok": got == values, "values": got}
+    if got != values and errors:
+        out["error"] = errors[0].name()
+    print(json.dumps(out))
 except KafkaException as e:
     err = e.args[0]
     print(json.dumps({"ok": False, "error": err.name(), "text": err.str()}))
