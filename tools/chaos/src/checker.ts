@@ -105,7 +105,18 @@ class Check {
 
 const key = (p: number, o: number): string => `${p}:${o}`;
 
+/** Every check of the `queue` workload's run: its own (checkQueue) and the cluster's (clusterChecks). */
 export function check(input: CheckInput): CheckOutcome {
+  const outcome = checkQueue(input);
+  const checks = mergeChecks([
+    outcome.checks,
+    clusterChecks({ ...input, topics: [{ topic: input.topic, partitions: input.partitions }] }),
+  ]);
+  return { ...outcome, checks, valid: checks.every((r) => !r.safety || r.count === 0) };
+}
+
+/** The checks of the `queue` workload's data (the final reads, sends, polls, commits, topics). */
+export function checkQueue(input: CheckInput): CheckOutcome {
   const { ops, topic } = input;
   const sends = ops.filter((o): o is SendOp => o.f === 'send' && o.topic === topic);
   const polls = ops.filter((o): o is PollOp => o.f === 'poll' && o.topic === topic);
@@ -329,10 +340,7 @@ export function check(input: CheckInput): CheckOutcome {
     e[s.outcome]++;
   }
   for (const o of ops) if (o.f === 'commit') stats.commits[o.outcome === 'ok' ? 'ok' : 'info']++;
-  const results = mergeChecks([
-    Object.values(checks).map((c) => c.result()),
-    clusterChecks({ ...input, topics: [{ topic, partitions: input.partitions }] }),
-  ]);
+  const results = Object.values(checks).map((c) => c.result());
   return {
     checks: results,
     unavailability,
