@@ -368,11 +368,23 @@ export class TxnWorkload {
           rebalanceTimeout: 15_000,
           heartbeatInterval: 1_000,
           maxWaitTimeInMs: 500,
-          retry: { initialRetryTime: 200, maxRetryTime: 1_000, retries: 3 },
+          // kafkajs restarts a crashed consumer by itself, even one being disconnected (its restart
+          // timer outlives the disconnect): such a zombie would stay in the group holding partitions
+          // it no longer processes. A crash replaces the whole worker instead.
+          retry: {
+            initialRetryTime: 200,
+            maxRetryTime: 1_000,
+            retries: 3,
+            restartOnFailure: async () => false,
+          },
         },
       );
       consumer = c;
       c.on(c.events.GROUP_JOIN, (e) => {
+        if (broken !== undefined) {
+          void bounded(c.disconnect(), 10_000); // a replaced instance must not hold partitions
+          return;
+        }
         const now = history.now();
         checked.clear();
         txnsAtJoin = txns;
