@@ -67,7 +67,6 @@ export interface TxnRunOptions {
   ratePerSec: number;
   abortRatio: number;
   ctpAbortRatio: number;
-  ctpChunk: number;
   transactionTimeoutMs: number;
   /** A producer's transaction slower than this counts as unavailable. */
   slowMs: number;
@@ -91,7 +90,6 @@ export const DEFAULT_RUN_OPTIONS = {
     ratePerSec: 5,
     abortRatio: 0.25,
     ctpAbortRatio: 0.1,
-    ctpChunk: 5,
     transactionTimeoutMs: 10_000,
     slowMs: 3_000,
   } as TxnRunOptions,

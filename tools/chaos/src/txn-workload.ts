@@ -7,10 +7,10 @@
 //   test/scripts/ctp-worker.mjs). Any error replaces the producer, never resending: the next one's
 //   InitProducerId aborts what the old one left open.
 // - a consume-transform-produce worker `ctp` (transactional id and group `chaos-txn-ctp`): a
-//   read_committed consumer of the input; per chunk of records one transaction sends the
-//   transformed records `<input value>><ctp txn>` to the output (record i of a chunk from input
-//   partition p to output partition (p + i) mod P), their next input offset with sendOffsets, and
-//   commits. Some chunks are first sent in a transaction aborted on purpose, then again. Any error,
+//   read_committed consumer of the input; per fetch of a partition one transaction sends the
+//   transformed records `<input value>><ctp txn>` to the output (record i of a fetch from input
+//   partition p to output partition (p + i) mod P), the position after the fetch with sendOffsets,
+//   and commits. Some fetches are first sent in a transaction aborted on purpose, then again. Any error,
 //   or a consumer positioned below the offsets of a transaction acknowledged as committed, replaces
 //   the worker: its producer first (InitProducerId fences the old one and returns once the old
 //   one's last transaction is complete), then its consumer, whose committed offsets are then final.
@@ -37,10 +37,8 @@ export interface TxnWorkloadOptions {
   ratePerSec: number;
   /** Share of the producers' transactions aborted on purpose. */
   abortRatio: number;
-  /** Share of the worker's chunks first sent in a transaction aborted on purpose. */
+  /** Share of the worker's fetches first sent in a transaction aborted on purpose. */
   ctpAbortRatio: number;
-  /** Most input records per worker transaction. */
-  ctpChunk: number;
   /** transaction.timeout.ms of every transactional producer. */
   transactionTimeoutMs: number;
   /** What each transaction writes and which are aborted on purpose derive from this seed. */
@@ -442,33 +440,29 @@ export class TxnWorkload {
               if (!fresh) return fail(`rewind: ${input}-${p} from ${from}, ${committed} committed`);
             }
           }
-          for (let i = 0; i < batch.messages.length; i += this.opts.ctpChunk) {
+          // One transaction for the whole fetch, sending the position after it (records of aborted
+          // transactions and markers after its last record included), as a Java consumer's
+          // position() is. A fetch ends at the last stable offset, where no transaction that began
+          // before is still to be decided: the next fetch never begins inside aborted transactions
+          // that began before it, which kafkajs's read_committed filter mishandles (README).
+          const next = Number(batch.lastOffset()) + 1;
+          for (const intent of rng.chance(this.opts.ctpAbortRatio)
+            ? (['abort', 'commit'] as const)
+            : (['commit'] as const)) {
             if (broken !== undefined || !isRunning() || isStale()) return;
-            const chunk = batch.messages.slice(i, i + this.opts.ctpChunk);
-            // The last chunk sends the position after the whole fetch (records of aborted
-            // transactions and markers after its last record included), as a Java consumer's
-            // position() is: the worker then never restarts within a range it already passed.
-            const next =
-              i + this.opts.ctpChunk >= batch.messages.length
-                ? Number(batch.lastOffset()) + 1
-                : Number((chunk[chunk.length - 1] as (typeof chunk)[number]).offset) + 1;
-            for (const intent of rng.chance(this.opts.ctpAbortRatio)
-              ? (['abort', 'commit'] as const)
-              : (['commit'] as const)) {
-              txns++;
-              const op = await this.transform(producer, process, p, chunk, next, intent);
-              if (op.outcome !== 'ok')
-                return fail(`transaction ${op.txn} (${intent}): ${op.error ?? op.outcome}`);
-            }
-            this.workerCommitted.set(p, Math.max(next, this.workerCommitted.get(p) ?? 0));
-            payload.resolveOffset(String(next - 1));
-            try {
-              await payload.heartbeat();
-            } catch (e) {
-              // The group's errors go back to kafkajs, which rejoins (see workload.ts).
-              const r = rejoinError(e);
-              if (r !== undefined) throw r;
-            }
+            txns++;
+            const op = await this.transform(producer, process, p, batch.messages, next, intent);
+            if (op.outcome !== 'ok')
+              return fail(`transaction ${op.txn} (${intent}): ${op.error ?? op.outcome}`);
+          }
+          this.workerCommitted.set(p, Math.max(next, this.workerCommitted.get(p) ?? 0));
+          payload.resolveOffset(String(next - 1));
+          try {
+            await payload.heartbeat();
+          } catch (e) {
+            // The group's errors go back to kafkajs, which rejoins (see workload.ts).
+            const r = rejoinError(e);
+            if (r !== undefined) throw r;
           }
         },
       });
@@ -482,19 +476,19 @@ export class TxnWorkload {
     }
   }
 
-  /** One worker transaction over `chunk` of input partition `p` (delivered to `consumer`); recorded in the history. */
+  /** One worker transaction over `records` of input partition `p` (delivered to `consumer`); recorded in the history. */
   private async transform(
     producer: Producer,
     consumer: string,
     p: number,
-    chunk: EachBatchPayload['batch']['messages'],
+    records: EachBatchPayload['batch']['messages'],
     next: number,
     intent: 'commit' | 'abort',
   ): Promise<TxnOp> {
     const { history, output, partitions } = this.opts;
     const txn = this.workerTxns++;
     const byPartition = new Map<number, string[]>();
-    chunk.forEach((m, i) => {
+    records.forEach((m, i) => {
       const to = (p + i) % partitions;
       byPartition.set(to, [...(byPartition.get(to) ?? []), outputValue(m.value?.toString() ?? '', txn)]);
     });
@@ -511,8 +505,8 @@ export class TxnWorkload {
       input: {
         topic: this.opts.input,
         partition: p,
-        offsets: chunk.map((m) => Number(m.offset)),
-        values: chunk.map((m) => m.value?.toString() ?? ''),
+        offsets: records.map((m) => Number(m.offset)),
+        values: records.map((m) => m.value?.toString() ?? ''),
         next,
         consumer,
       },
