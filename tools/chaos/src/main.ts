@@ -59,6 +59,10 @@ export async function main(argv: readonly string[], repoRoot: string): Promise<n
       partitions: cli.partitions ?? cli.nodes,
       keepData: cli.keepData,
       workloads: cli.workloads,
+      txn: {
+        ...DEFAULT_RUN_OPTIONS.txn,
+        workerScript: path.join(repoRoot, 'tools', 'chaos', 'scripts', 'ctp_worker.py'),
+      },
       log: (line) => console.log(line),
     });
     reports.push(r);

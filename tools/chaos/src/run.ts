@@ -70,6 +70,9 @@ export interface TxnRunOptions {
   transactionTimeoutMs: number;
   /** A producer's transaction slower than this counts as unavailable. */
   slowMs: number;
+  /** The Python with confluent-kafka-python, and the worker (tools/chaos/scripts/ctp_worker.py). */
+  python: string;
+  workerScript: string;
 }
 
 export const DEFAULT_RUN_OPTIONS = {
@@ -92,6 +95,8 @@ export const DEFAULT_RUN_OPTIONS = {
     ctpAbortRatio: 0.1,
     transactionTimeoutMs: 10_000,
     slowMs: 3_000,
+    python: '/usr/bin/python3',
+    workerScript: '',
   } as TxnRunOptions,
 } as const;
 
@@ -315,6 +320,8 @@ export async function runChaos(o: RunOptions): Promise<RunReport> {
   fs.mkdirSync(outDir, { recursive: true });
   if (!fs.existsSync(o.serverBin))
     throw new ChaosError('ProcessFailed', `no chronik-server at ${o.serverBin}: build it first`);
+  if (txn && !fs.existsSync(o.txn.workerScript))
+    throw new ChaosError('BadArgument', `no consume-transform-produce worker at "${o.txn.workerScript}"`);
   const dataRoot = fs.mkdtempSync(path.join(os.tmpdir(), `chronik-chaos-${o.seed}-`));
   const rf = Math.min(3, o.nodes);
   // disk-full needs a small file system per node (a tmpfs, so root): without, it is left out.

@@ -1,4 +1,4 @@
-// The transactional workload (issue 21), with kafkajs, every operation into the history:
+// The transactional workload (issue 21), every operation into the history:
 // - transactional producers `tp1`, `tp2`, ... (transactional ids `chaos-txn-tp1`, ...), one
 //   transaction after another on the input topic: 2–3 partitions per transaction, 1–3 records per
 //   partition, values `<producer>-<txn>-<seq>`; a share of them aborted on purpose. One send per
@@ -6,23 +6,27 @@
 //   send spread over several leaders is retried after a leader moved (see the server's
 //   test/scripts/ctp-worker.mjs). Any error replaces the producer, never resending: the next one's
 //   InitProducerId aborts what the old one left open.
-// - a consume-transform-produce worker `ctp` (transactional id and group `chaos-txn-ctp`): a
-//   read_committed consumer of the input; per fetch of a partition one transaction sends the
-//   transformed records `<input value>><ctp txn>` to the output (record i of a fetch from input
-//   partition p to output partition (p + i) mod P), the position after the fetch with sendOffsets,
-//   and commits. Some fetches are first sent in a transaction aborted on purpose, then again. Any error,
-//   or a consumer positioned below the offsets of a transaction acknowledged as committed, replaces
-//   the worker: its producer first (InitProducerId fences the old one and returns once the old
-//   one's last transaction is complete), then its consumer, whose committed offsets are then final.
+// - a consume-transform-produce worker `ctp` (transactional id and group `chaos-txn-ctp`),
+//   scripts/ctp_worker.py with confluent-kafka-python (librdkafka; kafkajs 2.2.4's read_committed
+//   consumer hands over records of aborted transactions in some interleavings, see the README): a
+//   read_committed consumer of the input; per partition of each consume() one transaction sends
+//   the transformed records `<input value>>c<txn>` to the output (record i from input partition p
+//   to output partition (p + i) mod P), the input's next offset with send_offsets_to_transaction
+//   (with the consumer's group metadata, KIP-447), and commits. Some are first sent in a
+//   transaction aborted on purpose, then again. One process at a time: any error, or a consumer
+//   positioned below the offsets of a transaction acknowledged as committed (a rewind), ends it,
+//   and the next one's InitProducerId fences it and returns once its last transaction is complete,
+//   before the next consumer fetches its committed offsets.
 //
 // Outcomes (history.ts, TxnOp): a transaction whose EndTxn was never sent is never committed; one
 // whose commit was acknowledged is committed; one whose commit got no answer is unknown.
-import type { Consumer, EachBatchPayload, Kafka, Producer } from 'kafkajs';
+import { spawn } from 'node:child_process';
+import type { Kafka, Producer } from 'kafkajs';
 import { bounded, deadline, sleep } from './cluster.js';
 import type { History, TxnOp, TxnWrite } from './history.js';
 import type { Rng } from './rng.js';
 import { createRng } from './rng.js';
-import { PRODUCE_TIMEOUT_MS, describeError, kafkaClient, rejoinError } from './workload.js';
+import { PRODUCE_TIMEOUT_MS, describeError, kafkaClient } from './workload.js';
 
 export interface TxnWorkloadOptions {
   brokers: string[];
@@ -37,8 +41,11 @@ export interface TxnWorkloadOptions {
   ratePerSec: number;
   /** Share of the producers' transactions aborted on purpose. */
   abortRatio: number;
-  /** Share of the worker's fetches first sent in a transaction aborted on purpose. */
+  /** Share of the worker's transactions first sent aborted on purpose, then again. */
   ctpAbortRatio: number;
+  /** The Python with confluent-kafka-python, and the worker (scripts/ctp_worker.py). */
+  python: string;
+  workerScript: string;
   /** transaction.timeout.ms of every transactional producer. */
   transactionTimeoutMs: number;
   /** What each transaction writes and which are aborted on purpose derive from this seed. */
@@ -68,10 +75,12 @@ export function parseOutputValue(v: string): { input: string; txn: number } | un
   return i <= 0 || !Number.isInteger(txn) ? undefined : { input: v.slice(0, i), txn };
 }
 
-/** A step of a transaction (begin, send, sendOffsets, EndTxn) not answered in this long fails it. */
+/** A step of a producer's transaction (begin, send, EndTxn) not answered in this long fails it. */
 const STEP_TIMEOUT_MS = 20_000;
 /** Worker replacements per run, at most. */
 const MAX_WORKER_RESTARTS = 200;
+/** Worker instance k numbers its transactions from k * TXNS_PER_INSTANCE. */
+const TXNS_PER_INSTANCE = 1_000_000;
 
 function transactionalProducer(kafka: Kafka, transactionalId: string, timeoutMs: number): Producer {
   return kafka.producer({
@@ -93,8 +102,6 @@ export class TxnWorkload {
   private readonly workerStop = new Promise<void>((r) => (this.stopWorker = r));
   private readonly producerTasks: Array<Promise<void>> = [];
   private workerTask: Promise<void> | undefined;
-  /** Numbers of the worker's transactions, across its replacements. */
-  private workerTxns = 0;
   /** Per input partition: the next offset sent by the worker's last transaction acknowledged as committed. */
   private readonly workerCommitted = new Map<number, number>();
   private readonly admin: Kafka;
@@ -270,8 +277,8 @@ export class TxnWorkload {
   }
 
   /**
-   * Runs `op` as one transaction of `producer`: begin, one send per write, the worker's sendOffsets,
-   * EndTxn as `op.intent` says. Fills in the writes' acknowledgements, `end` and `outcome`; throws
+   * Runs `op` as one transaction of `producer`: begin, one send per write, EndTxn as `op.intent`
+   * says. Fills in the writes' acknowledgements, `end` and `outcome`; throws
    * on the first error (the caller records it and replaces the producer).
    */
   private async transact(producer: Producer, op: TxnOp): Promise<void> {
@@ -291,20 +298,6 @@ export class TxnWorkload {
       const base = res.find((r) => r.partition === w.partition)?.baseOffset;
       if (base !== undefined) w.offset = Number(base);
     }
-    if (op.input !== undefined)
-      await deadline(
-        txn.sendOffsets({
-          consumerGroupId: CTP_GROUP,
-          topics: [
-            {
-              topic: op.input.topic,
-              partitions: [{ partition: op.input.partition, offset: String(op.input.next) }],
-            },
-          ],
-        }),
-        STEP_TIMEOUT_MS,
-        'sendOffsets',
-      );
     op.end = op.intent;
     op.outcome = 'info';
     await deadline(op.intent === 'commit' ? txn.commit() : txn.abort(), STEP_TIMEOUT_MS, op.intent);
@@ -313,11 +306,11 @@ export class TxnWorkload {
 
   // ------------------------------------------------------------------ consume-transform-produce
 
+  /** Runs worker instances one after the other (scripts/ctp_worker.py) until stopped. */
   private async runWorker(): Promise<void> {
     const { history } = this.opts;
-    const rng = createRng(this.opts.seed * 31 + 1_000);
     for (let incarnation = 0; !this.workerStopped; incarnation++) {
-      const reason = await this.runIncarnation(incarnation, rng);
+      const reason = await this.runIncarnation(incarnation);
       if (this.workerStopped) break;
       const now = history.now();
       history.add({ f: 'restart', process: 'ctp', reason, invokeMs: now, completeMs: now, outcome: 'ok' });
@@ -329,197 +322,135 @@ export class TxnWorkload {
     }
   }
 
-  /** One instance of the worker, until it breaks (the reason) or the worker is stopped. */
-  private async runIncarnation(incarnation: number, rng: Rng): Promise<string> {
-    const { history, input } = this.opts;
+  /**
+   * One worker process, its events into the history, until it exits (why) or the worker is
+   * stopped (SIGTERM: it ends the transaction in flight; SIGKILL after 30 s).
+   */
+  private async runIncarnation(incarnation: number): Promise<string> {
+    const { history } = this.opts;
     const process = `ctp#${incarnation}`;
-    const producer = transactionalProducer(
-      kafkaClient(this.opts.brokers, `chaos-ctp-p${incarnation}`, this.opts.clientLogFile),
-      CTP_ID,
-      this.opts.transactionTimeoutMs,
-    );
-    let consumer: Consumer | undefined;
-    let broken: string | undefined;
-    let onBreak: (reason: string) => void = () => undefined;
-    const breaks = new Promise<string>((r) => (onBreak = r));
-    const fail = (reason: string): void => {
-      if (broken !== undefined) return;
-      broken = reason;
-      onBreak(reason);
+    const config = {
+      bootstrap: this.opts.brokers.join(','),
+      input: this.opts.input,
+      output: this.opts.output,
+      partitions: this.opts.partitions,
+      group: CTP_GROUP,
+      transactional_id: CTP_ID,
+      transaction_timeout_ms: this.opts.transactionTimeoutMs,
+      first_txn: incarnation * TXNS_PER_INSTANCE,
+      abort_ratio: this.opts.ctpAbortRatio,
+      seed: this.opts.seed * 31 + incarnation,
+      committed: Object.fromEntries(this.workerCommitted),
     };
-    // Partitions whose first batch since the last group join was checked; the worker's
-    // transactions begun before that join.
-    const checked = new Set<number>();
-    let txnsAtJoin = 0;
-    let txns = 0;
-    try {
-      await deadline(producer.connect(), STEP_TIMEOUT_MS, 'connect');
-      // InitProducerId before the consumer exists: it fences the previous instance and returns once
-      // that one's last transaction is complete, so the offsets the consumer fetches are final.
-      const first = await deadline(producer.transaction(), STEP_TIMEOUT_MS, 'InitProducerId');
-      await deadline(first.abort(), STEP_TIMEOUT_MS, 'abort'); // nothing added: no EndTxn sent
-      const c = kafkaClient(this.opts.brokers, `chaos-ctp-c${incarnation}`, this.opts.clientLogFile).consumer(
-        {
-          groupId: CTP_GROUP,
-          readUncommitted: false,
-          sessionTimeout: 10_000,
-          rebalanceTimeout: 15_000,
-          heartbeatInterval: 1_000,
-          maxWaitTimeInMs: 500,
-          // kafkajs restarts a crashed consumer by itself, even one being disconnected (its restart
-          // timer outlives the disconnect): such a zombie would stay in the group holding partitions
-          // it no longer processes. A crash replaces the whole worker instead.
-          retry: {
-            initialRetryTime: 200,
-            maxRetryTime: 1_000,
-            retries: 3,
-            restartOnFailure: async () => false,
-          },
-        },
-      );
-      consumer = c;
-      c.on(c.events.GROUP_JOIN, (e) => {
-        if (broken !== undefined) {
-          void bounded(c.disconnect(), 10_000); // a replaced instance must not hold partitions
-          return;
-        }
-        const now = history.now();
-        checked.clear();
-        txnsAtJoin = txns;
-        history.add({
-          f: 'assign',
-          process,
-          topic: input,
-          partitions: (e.payload.memberAssignment[input] ?? []).slice().sort((a, b) => a - b),
-          invokeMs: now,
-          completeMs: now,
-          outcome: 'ok',
-        });
-      });
-      c.on(c.events.CRASH, (e) => fail(`consumer crashed: ${describeError(e.payload.error)}`));
-      await deadline(c.connect(), STEP_TIMEOUT_MS, 'consumer connect');
-      await deadline(c.subscribe({ topic: input, fromBeginning: true }), STEP_TIMEOUT_MS, 'subscribe');
-      await c.run({
-        autoCommit: false,
-        eachBatchAutoResolve: false,
-        eachBatch: async (payload: EachBatchPayload) => {
-          const { batch, isRunning, isStale } = payload;
-          if (broken !== undefined || !isRunning() || isStale() || batch.messages.length === 0) return;
-          const p = batch.partition;
-          const offsets = batch.messages.map((m) => Number(m.offset));
-          const now = history.now();
+    const proc = spawn(this.opts.python, [this.opts.workerScript, JSON.stringify(config)], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const exited = new Promise<number | null>((resolve) => {
+      proc.once('error', () => resolve(-1));
+      proc.once('exit', (code: number | null) => resolve(code));
+    });
+    let lastError = '';
+    const begun = new Map<number, number>();
+    const onEvent = (e: WorkerEvent): void => {
+      const now = history.now();
+      const at = { invokeMs: now, completeMs: now, outcome: 'ok' as const };
+      switch (e.ev) {
+        case 'assign':
+          history.add({ f: 'assign', process, topic: this.opts.input, partitions: e.partitions, ...at });
+          break;
+        case 'poll':
           history.add({
             f: 'poll',
             process,
-            topic: input,
-            partition: p,
-            offsets,
-            values: batch.messages.map((m) => m.value?.toString() ?? ''),
-            invokeMs: now,
-            completeMs: now,
-            outcome: 'ok',
+            topic: this.opts.input,
+            partition: e.partition,
+            offsets: e.offsets,
+            values: e.values,
+            ...at,
           });
-          const committed = this.workerCommitted.get(p);
-          const from = offsets[0] as number;
-          if (!checked.has(p)) {
-            checked.add(p);
-            if (committed !== undefined && from < committed) {
-              const fresh = txnsAtJoin === 0;
-              history.add({
-                f: 'rewind',
-                process,
-                topic: input,
-                partition: p,
-                from,
-                committed,
-                fresh,
-                invokeMs: now,
-                completeMs: now,
-                outcome: 'ok',
-              });
-              if (!fresh) return fail(`rewind: ${input}-${p} from ${from}, ${committed} committed`);
-            }
-          }
-          // One transaction for the whole fetch, sending the position after it (records of aborted
-          // transactions and markers after its last record included), as a Java consumer's
-          // position() is. A fetch ends at the last stable offset, where no transaction that began
-          // before is still to be decided: the next fetch never begins inside aborted transactions
-          // that began before it, which kafkajs's read_committed filter mishandles (README).
-          const next = Number(batch.lastOffset()) + 1;
-          for (const intent of rng.chance(this.opts.ctpAbortRatio)
-            ? (['abort', 'commit'] as const)
-            : (['commit'] as const)) {
-            if (broken !== undefined || !isRunning() || isStale()) return;
-            txns++;
-            const op = await this.transform(producer, process, p, batch.messages, next, intent);
-            if (op.outcome !== 'ok')
-              return fail(`transaction ${op.txn} (${intent}): ${op.error ?? op.outcome}`);
-          }
-          this.workerCommitted.set(p, Math.max(next, this.workerCommitted.get(p) ?? 0));
-          payload.resolveOffset(String(next - 1));
-          try {
-            await payload.heartbeat();
-          } catch (e) {
-            // The group's errors go back to kafkajs, which rejoins (see workload.ts).
-            const r = rejoinError(e);
-            if (r !== undefined) throw r;
-          }
-        },
-      });
-      return await Promise.race([breaks, this.workerStop.then(() => 'stopped')]);
-    } catch (e) {
-      return describeError(e);
-    } finally {
-      fail('stopped');
-      if (consumer !== undefined) await bounded(consumer.disconnect(), 10_000);
-      await bounded(producer.disconnect(), 5_000);
-    }
-  }
-
-  /** One worker transaction over `records` of input partition `p` (delivered to `consumer`); recorded in the history. */
-  private async transform(
-    producer: Producer,
-    consumer: string,
-    p: number,
-    records: EachBatchPayload['batch']['messages'],
-    next: number,
-    intent: 'commit' | 'abort',
-  ): Promise<TxnOp> {
-    const { history, output, partitions } = this.opts;
-    const txn = this.workerTxns++;
-    const byPartition = new Map<number, string[]>();
-    records.forEach((m, i) => {
-      const to = (p + i) % partitions;
-      byPartition.set(to, [...(byPartition.get(to) ?? []), outputValue(m.value?.toString() ?? '', txn)]);
-    });
-    const op: TxnOp = {
-      f: 'txn',
-      process: 'ctp',
-      transactionalId: CTP_ID,
-      txn,
-      intent,
-      end: 'none',
-      writes: [...byPartition]
-        .sort(([a], [b]) => a - b)
-        .map(([partition, values]) => ({ topic: output, partition, values, acked: false })),
-      input: {
-        topic: this.opts.input,
-        partition: p,
-        offsets: records.map((m) => Number(m.offset)),
-        values: records.map((m) => m.value?.toString() ?? ''),
-        next,
-        consumer,
-      },
-      invokeMs: history.now(),
-      completeMs: 0,
-      outcome: 'fail',
+          break;
+        case 'rewind':
+          history.add({
+            f: 'rewind',
+            process,
+            topic: this.opts.input,
+            partition: e.partition,
+            from: e.from,
+            committed: e.committed,
+            fresh: e.fresh,
+            ...at,
+          });
+          break;
+        case 'begin':
+          begun.set(e.txn, now);
+          break;
+        case 'txn': {
+          const { ev: _ev, error, input, ...rest } = e;
+          history.add<TxnOp>({
+            f: 'txn',
+            process: 'ctp',
+            transactionalId: CTP_ID,
+            ...rest,
+            input: { ...input, consumer: process },
+            invokeMs: begun.get(e.txn) ?? now,
+            completeMs: now,
+            ...(error !== undefined ? { error } : {}),
+          });
+          begun.delete(e.txn);
+          if (e.end === 'commit' && e.outcome === 'ok')
+            this.workerCommitted.set(
+              input.partition,
+              Math.max(input.next, this.workerCommitted.get(input.partition) ?? 0),
+            );
+          break;
+        }
+        case 'error':
+          lastError = e.error;
+          break;
+        case 'ready':
+          break;
+      }
     };
-    try {
-      await this.transact(producer, op);
-    } catch (e) {
-      op.error = describeError(e);
+    let buffered = '';
+    proc.stdout.on('data', (c: Buffer) => {
+      buffered += c.toString();
+      for (let i = buffered.indexOf('\n'); i >= 0; i = buffered.indexOf('\n')) {
+        const line = buffered.slice(0, i);
+        buffered = buffered.slice(i + 1);
+        try {
+          onEvent(JSON.parse(line) as WorkerEvent);
+        } catch {
+          lastError = `unreadable line from the worker: ${line.slice(0, 200)}`;
+        }
+      }
+    });
+    let stderr = '';
+    proc.stderr.on('data', (c: Buffer) => {
+      if (stderr.length < 8_000) stderr += c.toString();
+    });
+    const stopped = this.workerStop.then(() => 'stopped' as const);
+    const first = await Promise.race([exited, stopped]);
+    if (first === 'stopped') {
+      proc.kill('SIGTERM');
+      if ((await bounded(exited, 30_000)) === undefined) proc.kill('SIGKILL');
+      await exited;
+      return 'stopped';
     }
-    op.completeMs = history.now();
-    return history.add(op);
+    if (stderr.trim() !== '')
+      this.opts.log(`chaos: txn: worker ${process} stderr: ${stderr.trim().slice(-500)}`);
+    return `exited with ${first}${lastError !== '' ? `: ${lastError}` : ''}`;
   }
 }
+
+/** What scripts/ctp_worker.py prints, one JSON object a line. */
+type WorkerEvent =
+  | { ev: 'ready' }
+  | { ev: 'assign'; partitions: number[] }
+  | { ev: 'poll'; partition: number; offsets: number[]; values: string[] }
+  | { ev: 'rewind'; partition: number; from: number; committed: number; fresh: boolean }
+  | { ev: 'begin'; txn: number }
+  | ({ ev: 'txn'; input: Omit<NonNullable<TxnOp['input']>, 'consumer'>; error?: string } & Pick<
+      TxnOp,
+      'txn' | 'intent' | 'end' | 'outcome' | 'writes'
+    >)
+  | { ev: 'error'; error: string };

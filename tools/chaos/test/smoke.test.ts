@@ -69,6 +69,10 @@ test("smoke: transactions, the transaction coordinator's node killed, no safety 
     faults: ['kill'],
     roles: ['txn-coordinator'],
     workloads: ['txn'],
+    txn: {
+      ...DEFAULT_RUN_OPTIONS.txn,
+      workerScript: path.join(root, 'tools', 'chaos', 'scripts', 'ctp_worker.py'),
+    },
     outDir,
     serverBin: path.join(root, 'apps', 'server', 'bin', 'chronik-server'),
     partitions: 3,
