@@ -23,12 +23,22 @@ One JSON line per event on stdout:
   {"ev": "begin", "txn": n}
   {"ev": "txn", "txn": n, "intent", "end", "outcome", "writes", "input", "error"?}  (history.ts TxnOp)
   {"ev": "error", "error": "..."}
-Exits 0 after SIGTERM (once the transaction in flight ended), 3 after an error.
+  {"ev": "alive"}                              at least every 2 s while the loop turns (the
+                                               supervisor replaces a worker silent for long)
+Exits 0 after SIGTERM (once the transaction in flight ended), 3 after an error, 4 when a call
+blocked past its timeout (librdkafka 2.0.2's send_offsets_to_transaction does when the group
+coordinator cannot be found for a moment: confluentinc/librdkafka#5456); the transaction in flight
+is reported first. librdkafka's transaction log (debug "eos") and, when a call blocks for 30 s, the
+Python stack go to stderr.
 """
+import faulthandler
 import json
+import os
 import random
 import signal
 import sys
+import threading
+import time
 
 from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
 
@@ -49,6 +59,37 @@ signal.signal(signal.SIGTERM, on_term)
 
 def say(**event):
     print(json.dumps(event), flush=True)
+
+
+class Guard:
+    """Ends the process (code 4), reporting `op` first, should the call inside take 10 s more than
+    its own timeout."""
+
+    def __init__(self, what, op=None):
+        self.what = what
+        self.op = op
+
+    def fire(self):
+        error = f"{self.what} blocked past its timeout of {STEP_S} s"
+        if self.op is not None:
+            say(**{**self.op, "error": error})
+        say(ev="error", error=error)
+        os._exit(4)
+
+    def __enter__(self):
+        self.timer = threading.Timer(STEP_S + 10, self.fire)
+        self.timer.daemon = True
+        self.timer.start()
+
+    def __exit__(self, *exc):
+        self.timer.cancel()
+        return False
+
+
+def watch():
+    """(Re)arms the dump of the Python stack to stderr should the next call block for 30 s."""
+    faulthandler.cancel_dump_traceback_later()
+    faulthandler.dump_traceback_later(30, repeat=True)
 
 
 class Restart(Exception):
@@ -92,6 +133,7 @@ def transact(producer, consumer, p, offsets, values, intent):
         "input": {"topic": cfg["input"], "partition": p, "offsets": offsets, "values": values, "next": nxt},
     }
     say(ev="begin", txn=n)
+    watch()
     acks = {}  # (output partition, value) -> offset, or the error
     try:
         producer.begin_transaction()
@@ -102,7 +144,8 @@ def transact(producer, consumer, p, offsets, values, intent):
                     acks[key] = err if err is not None else msg.offset()
 
                 producer.produce(cfg["output"], value=v, partition=w["partition"], on_delivery=done)
-        left = producer.flush(STEP_S)
+        with Guard("flush", op):
+            left = producer.flush(STEP_S)
         failed = [a for a in acks.values() if not isinstance(a, int)]
         if left > 0 or failed:
             raise Restart(f"{left} records not delivered; {failed[:1]}")
@@ -117,15 +160,17 @@ def transact(producer, consumer, p, offsets, values, intent):
                     writes.append(run)
                 run["values"].append(v)
         op["writes"] = writes
-        producer.send_offsets_to_transaction(
-            [TopicPartition(cfg["input"], p, nxt)], consumer.consumer_group_metadata(), STEP_S
-        )
+        with Guard("send_offsets_to_transaction", op):
+            producer.send_offsets_to_transaction(
+                [TopicPartition(cfg["input"], p, nxt)], consumer.consumer_group_metadata(), STEP_S
+            )
         op["end"] = intent
         op["outcome"] = "info"
-        if intent == "commit":
-            producer.commit_transaction(STEP_S)
-        else:
-            producer.abort_transaction(STEP_S)
+        with Guard(f"{intent}_transaction", op):
+            if intent == "commit":
+                producer.commit_transaction(STEP_S)
+            else:
+                producer.abort_transaction(STEP_S)
         op["outcome"] = "ok"
     except (KafkaException, Restart) as e:
         op["error"] = str(e)[:300]
@@ -142,12 +187,14 @@ def main():
             "message.timeout.ms": cfg["transaction_timeout_ms"],
             "enable.idempotence": True,
             "linger.ms": 5,
+            "debug": "eos",
         }
     )
     consumer = None
     code = 0
     try:
-        producer.init_transactions(STEP_S)
+        with Guard("init_transactions"):
+            producer.init_transactions(STEP_S)
         consumer = Consumer(
             {
                 "bootstrap.servers": cfg["bootstrap"],
@@ -161,7 +208,12 @@ def main():
         )
         consumer.subscribe([cfg["input"]], on_assign=on_assign)
         say(ev="ready")
+        alive = time.monotonic()
         while not stopping:
+            watch()
+            if time.monotonic() - alive >= 2:
+                alive = time.monotonic()
+                say(ev="alive")
             by = {}
             for m in consumer.consume(num_messages=500, timeout=0.5):
                 if m.error() is not None:

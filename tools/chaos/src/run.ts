@@ -478,6 +478,7 @@ export async function runChaos(o: RunOptions): Promise<RunReport> {
         history,
         log: o.log,
         clientLogFile: path.join(outDir, 'clients.log'),
+        workerLogFile: path.join(outDir, 'ctp-worker.log'),
       });
       txnWorkload.start();
     }

@@ -134,6 +134,7 @@ export function checkTxn(input: TxnCheckInput): TxnCheckOutcome {
     abortedInLog: new Check('txn-aborted-in-log', true),
     finalReads: new Check('txn-final-reads', true),
     rewinds: new Check('txn-worker-rewinds', false),
+    stuck: new Check('txn-worker-stuck', false),
     backlog: new Check('txn-worker-backlog', false),
     closeOut: new Check('txn-close-out', false),
   };
@@ -435,6 +436,10 @@ export function checkTxn(input: TxnCheckInput): TxnCheckOutcome {
       checks.rewinds.add(`${d}; the worker was replaced`);
     }
   }
+
+  for (const r of ops)
+    if (r.f === 'restart' && (r.reason.startsWith('stuck') || r.reason.includes('blocked past its timeout')))
+      checks.stuck.add(`${r.process} at ${r.completeMs} ms: ${r.reason}`);
 
   const results = Object.values(checks).map((c) => c.result());
   return {

@@ -21,6 +21,7 @@
 // Outcomes (history.ts, TxnOp): a transaction whose EndTxn was never sent is never committed; one
 // whose commit was acknowledged is committed; one whose commit got no answer is unknown.
 import { spawn } from 'node:child_process';
+import fs from 'node:fs';
 import type { Kafka, Producer } from 'kafkajs';
 import { bounded, deadline, sleep } from './cluster.js';
 import type { History, TxnOp, TxnWrite } from './history.js';
@@ -46,6 +47,8 @@ export interface TxnWorkloadOptions {
   /** The Python with confluent-kafka-python, and the worker (scripts/ctp_worker.py). */
   python: string;
   workerScript: string;
+  /** The worker's stderr (librdkafka's transaction log, stacks of blocked calls), when given. */
+  workerLogFile?: string;
   /** transaction.timeout.ms of every transactional producer. */
   transactionTimeoutMs: number;
   /** What each transaction writes and which are aborted on purpose derive from this seed. */
@@ -81,6 +84,10 @@ const STEP_TIMEOUT_MS = 20_000;
 const MAX_WORKER_RESTARTS = 200;
 /** Worker instance k numbers its transactions from k * TXNS_PER_INSTANCE. */
 const TXNS_PER_INSTANCE = 1_000_000;
+/** A worker silent this long (it says `alive` every 2 s) is stuck: killed and replaced. */
+const WORKER_STUCK_MS = 60_000;
+/** Most bytes of worker stderr one run keeps. */
+const MAX_WORKER_LOG_BYTES = 50 * 1024 * 1024;
 
 function transactionalProducer(kafka: Kafka, transactionalId: string, timeoutMs: number): Producer {
   return kafka.producer({
@@ -306,6 +313,14 @@ export class TxnWorkload {
 
   // ------------------------------------------------------------------ consume-transform-produce
 
+  private workerLogBytes = 0;
+
+  private appendWorkerLog(file: string, text: string): void {
+    if (this.workerLogBytes > MAX_WORKER_LOG_BYTES) return;
+    this.workerLogBytes += text.length;
+    fs.appendFileSync(file, text);
+  }
+
   /** Runs worker instances one after the other (scripts/ctp_worker.py) until stopped. */
   private async runWorker(): Promise<void> {
     const { history } = this.opts;
@@ -350,8 +365,10 @@ export class TxnWorkload {
       proc.once('exit', (code: number | null) => resolve(code));
     });
     let lastError = '';
+    let lastEventAt = Date.now();
     const begun = new Map<number, number>();
     const onEvent = (e: WorkerEvent): void => {
+      lastEventAt = Date.now();
       const now = history.now();
       const at = { invokeMs: now, completeMs: now, outcome: 'ok' as const };
       switch (e.ev) {
@@ -408,6 +425,7 @@ export class TxnWorkload {
           lastError = e.error;
           break;
         case 'ready':
+        case 'alive':
           break;
       }
     };
@@ -424,21 +442,33 @@ export class TxnWorkload {
         }
       }
     });
-    let stderr = '';
+    const logFile = this.opts.workerLogFile;
+    if (logFile !== undefined)
+      this.appendWorkerLog(logFile, `--- [chaos] ${process} started at ${new Date().toISOString()}\n`);
     proc.stderr.on('data', (c: Buffer) => {
-      if (stderr.length < 8_000) stderr += c.toString();
+      if (logFile !== undefined) this.appendWorkerLog(logFile, c.toString());
     });
-    const stopped = this.workerStop.then(() => 'stopped' as const);
-    const first = await Promise.race([exited, stopped]);
-    if (first === 'stopped') {
-      proc.kill('SIGTERM');
-      if ((await bounded(exited, 30_000)) === undefined) proc.kill('SIGKILL');
-      await exited;
-      return 'stopped';
+    let stuck = false;
+    const watchdog = setInterval(() => {
+      if (Date.now() - lastEventAt < WORKER_STUCK_MS) return;
+      stuck = true;
+      proc.kill('SIGKILL');
+    }, 5_000);
+    try {
+      const stopped = this.workerStop.then(() => 'stopped' as const);
+      const first = await Promise.race([exited, stopped]);
+      if (first === 'stopped') {
+        proc.kill('SIGTERM');
+        if ((await bounded(exited, 30_000)) === undefined) proc.kill('SIGKILL');
+        await exited;
+        return 'stopped';
+      }
+      if (stuck)
+        return `stuck: no event for ${WORKER_STUCK_MS / 1000} s, killed (its stack: ${logFile ?? 'stderr'})`;
+      return `exited with ${first}${lastError !== '' ? `: ${lastError}` : ''}`;
+    } finally {
+      clearInterval(watchdog);
     }
-    if (stderr.trim() !== '')
-      this.opts.log(`chaos: txn: worker ${process} stderr: ${stderr.trim().slice(-500)}`);
-    return `exited with ${first}${lastError !== '' ? `: ${lastError}` : ''}`;
   }
 }
 
@@ -453,4 +483,5 @@ type WorkerEvent =
       TxnOp,
       'txn' | 'intent' | 'end' | 'outcome' | 'writes'
     >)
-  | { ev: 'error'; error: string };
+  | { ev: 'error'; error: string }
+  | { ev: 'alive' };
