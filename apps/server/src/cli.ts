@@ -16,6 +16,7 @@ import {
 } from './config.js';
 import { ServerError, ServerErrorCode, errorMessage } from './errors.js';
 import { LOG_LEVELS, type LogLevel } from './logger.js';
+import { securityFromArgs, securityOptions } from './security/cli.js';
 
 export type CommandLineResult =
   { kind: 'run'; config: ServerConfig } | { kind: 'exit'; exitCode: number; stdout: string; stderr: string };
@@ -150,8 +151,8 @@ function buildParser(argv: readonly string[]) {
     .options({
       'kafka-port': {
         type: 'string',
-        default: String(DEFAULT_CONFIG.kafkaPort),
-        describe: 'Kafka listener port (0 = any free port)',
+        // No yargs default: given together with --listeners it is refused, absent it is 9092.
+        describe: `Kafka listener port (0 = any free port) [default: ${DEFAULT_CONFIG.kafkaPort}]`,
       },
       'listen-addr': {
         type: 'string',
@@ -311,6 +312,43 @@ function buildParser(argv: readonly string[]) {
         describe:
           "transaction.partition.verification.enable (KIP-890): verify a transaction's first batch in a partition with its coordinator",
       },
+      'group-initial-rebalance-delay-ms': {
+        type: 'string',
+        default: String(DEFAULT_BROKER.groupInitialRebalanceDelayMs),
+        describe:
+          "group.initial.rebalance.delay.ms: a new group's first rebalance waits this long for more members",
+      },
+      'group-min-session-timeout-ms': {
+        type: 'string',
+        default: String(DEFAULT_BROKER.groupMinSessionTimeoutMs),
+        describe: 'group.min.session.timeout.ms: the least session timeout a member may ask',
+      },
+      'group-max-session-timeout-ms': {
+        type: 'string',
+        default: String(DEFAULT_BROKER.groupMaxSessionTimeoutMs),
+        describe: 'group.max.session.timeout.ms: the most session timeout a member may ask',
+      },
+      'group-max-size': {
+        type: 'string',
+        default: String(DEFAULT_BROKER.groupMaxSize),
+        describe: 'group.max.size: members per consumer group',
+      },
+      'offsets-retention-minutes': {
+        type: 'string',
+        default: String(DEFAULT_BROKER.offsetsRetentionMs / 60_000),
+        describe: 'offsets.retention.minutes: committed offsets of an empty group expire after it',
+      },
+      'fetch-session-cache-slots': {
+        type: 'string',
+        default: String(DEFAULT_BROKER.fetchSessionCacheSlots),
+        describe:
+          'max.incremental.fetch.session.cache.slots (KIP-227): incremental fetch sessions kept; 0: none',
+      },
+      'fetch-session-eviction-ms': {
+        type: 'string',
+        default: String(DEFAULT_BROKER.fetchSessionEvictionMs),
+        describe: 'min.incremental.fetch.session.eviction.ms: a fetch session idle this long may be evicted',
+      },
       'transaction-max-timeout-ms': {
         type: 'string',
         default: String(DEFAULT_BROKER.transactionMaxTimeoutMs),
@@ -343,6 +381,7 @@ function buildParser(argv: readonly string[]) {
         describe:
           'rate at which stored batches are read back and checked for damage (a pass an hour at most); 0 turns it off',
       },
+      ...securityOptions,
     })
     .strict()
     .strictCommands()
@@ -356,8 +395,13 @@ function buildParser(argv: readonly string[]) {
 type Args = Record<string, unknown> & { _: Array<string | number> };
 
 function toConfig(a: Args): ServerConfig {
-  const kafkaPort = int('kafka-port', a['kafka-port'], 0, 65535);
+  const kafkaPort = int('kafka-port', a['kafka-port'] ?? DEFAULT_CONFIG.kafkaPort, 0, 65535);
   const adv = parseHostPort('advertised-addr', String(a['advertised-addr']), kafkaPort);
+  const security = securityFromArgs(a, {
+    kafkaPortGiven: a['kafka-port'] !== undefined,
+    advertisedAddr: String(a['advertised-addr']),
+    advertisedHost: adv.host,
+  });
   const command = String(a._[0] ?? 'standalone');
   let raft: ServerConfig['raft'];
   if (command === 'raft-cluster') {
@@ -502,6 +546,34 @@ function toConfig(a: Args): ServerConfig {
         1000,
       ),
       transactionPartitionVerification: a['transaction-partition-verification'] !== false,
+      groupInitialRebalanceDelayMs: int(
+        'group-initial-rebalance-delay-ms',
+        a['group-initial-rebalance-delay-ms'],
+        0,
+        2 ** 31 - 1,
+      ),
+      groupMinSessionTimeoutMs: int(
+        'group-min-session-timeout-ms',
+        a['group-min-session-timeout-ms'],
+        1,
+        2 ** 31 - 1,
+      ),
+      groupMaxSessionTimeoutMs: int(
+        'group-max-session-timeout-ms',
+        a['group-max-session-timeout-ms'],
+        1,
+        2 ** 31 - 1,
+      ),
+      groupMaxSize: int('group-max-size', a['group-max-size'], 1, 1_000_000),
+      offsetsRetentionMs:
+        int('offsets-retention-minutes', a['offsets-retention-minutes'], 1, 2 ** 31 - 1) * 60_000,
+      fetchSessionCacheSlots: int('fetch-session-cache-slots', a['fetch-session-cache-slots'], 0, 100_000),
+      fetchSessionEvictionMs: int(
+        'fetch-session-eviction-ms',
+        a['fetch-session-eviction-ms'],
+        0,
+        2 ** 31 - 1,
+      ),
       transactionMaxTimeoutMs: int(
         'transaction-max-timeout-ms',
         a['transaction-max-timeout-ms'],
@@ -535,6 +607,7 @@ function toConfig(a: Args): ServerConfig {
       ),
     },
     raft,
+    ...(security !== undefined ? { security } : {}),
   };
   return validateConfig(config);
 }

@@ -2,6 +2,8 @@
 import { ServerError, ServerErrorCode } from './errors.js';
 import type { LogLevel } from './logger.js';
 import { LOG_LEVELS } from './logger.js';
+import type { SecurityConfig } from './security/config.js';
+import { securityProblem } from './security/config.js';
 
 /** Limits of the network layer. Every queue and buffer has one. */
 export interface NetworkLimits {
@@ -92,6 +94,20 @@ export interface BrokerDefaults {
    * coordinator before it accepts a transaction's first batch. Default true.
    */
   transactionPartitionVerification: boolean;
+  /** `group.initial.rebalance.delay.ms`: a new group's first rebalance waits this long for more members. */
+  groupInitialRebalanceDelayMs: number;
+  /** `group.min.session.timeout.ms`: a JoinGroup asking less is INVALID_SESSION_TIMEOUT. */
+  groupMinSessionTimeoutMs: number;
+  /** `group.max.session.timeout.ms`: a JoinGroup asking more is INVALID_SESSION_TIMEOUT. */
+  groupMaxSessionTimeoutMs: number;
+  /** `group.max.size`: members per consumer group. */
+  groupMaxSize: number;
+  /** `offsets.retention.minutes`, in ms: committed offsets of an empty group expire after it. */
+  offsetsRetentionMs: number;
+  /** `max.incremental.fetch.session.cache.slots` (KIP-227): fetch sessions kept; 0 turns them off. */
+  fetchSessionCacheSlots: number;
+  /** `min.incremental.fetch.session.eviction.ms`: a session idle this long may give its place. */
+  fetchSessionEvictionMs: number;
   /** `transactional.id.expiration.ms`: a transactional id idle this long is removed. */
   transactionalIdExpirationMs: number;
   /** `transaction.abort.timed.out.transaction.cleanup.interval.ms`: how often timed-out transactions are aborted. */
@@ -178,6 +194,11 @@ export interface ServerConfig {
   /** How long a graceful shutdown waits for in-flight requests before closing connections. */
   shutdownTimeoutMs: number;
   raft: RaftClusterOptions | undefined;
+  /**
+   * Listeners, TLS and SASL (`security/config.ts`). Absent: one PLAINTEXT listener from
+   * listenHost/kafkaPort/advertisedHost/advertisedPort, no TLS, no SASL.
+   */
+  security?: SecurityConfig;
 }
 
 export const DEFAULT_LIMITS: NetworkLimits = {
@@ -218,6 +239,13 @@ export const DEFAULT_BROKER: BrokerDefaults = {
   transactionStateNumPartitions: 50,
   transactionMaxTimeoutMs: 900_000,
   transactionPartitionVerification: true,
+  groupInitialRebalanceDelayMs: 3000,
+  groupMinSessionTimeoutMs: 6000,
+  groupMaxSessionTimeoutMs: 1_800_000,
+  groupMaxSize: 10_000,
+  offsetsRetentionMs: 7 * 24 * 3600 * 1000,
+  fetchSessionCacheSlots: 1000,
+  fetchSessionEvictionMs: 120_000,
   transactionalIdExpirationMs: 7 * 24 * 3600 * 1000,
   transactionAbortTimedOutIntervalMs: 10_000,
   transactionRemoveExpiredIntervalMs: 3_600_000,
@@ -312,6 +340,18 @@ export function validateConfig(c: ServerConfig): ServerConfig {
   checkInt('offsets.topic.num.partitions', b.offsetsTopicNumPartitions, 1, 1000);
   checkInt('--transaction-state-partitions', b.transactionStateNumPartitions, 1, 1000);
   checkInt('--transaction-max-timeout-ms', b.transactionMaxTimeoutMs, 1, 2 ** 31 - 1);
+  checkInt('--fetch-session-cache-slots', b.fetchSessionCacheSlots, 0, 100_000);
+  checkInt('--group-initial-rebalance-delay-ms', b.groupInitialRebalanceDelayMs, 0, 2 ** 31 - 1);
+  checkInt('--group-min-session-timeout-ms', b.groupMinSessionTimeoutMs, 1, 2 ** 31 - 1);
+  checkInt('--group-max-session-timeout-ms', b.groupMaxSessionTimeoutMs, 1, 2 ** 31 - 1);
+  if (b.groupMinSessionTimeoutMs > b.groupMaxSessionTimeoutMs)
+    throw new ServerError(
+      ServerErrorCode.INVALID_CONFIG,
+      `--group-min-session-timeout-ms ${b.groupMinSessionTimeoutMs} is above --group-max-session-timeout-ms ${b.groupMaxSessionTimeoutMs}`,
+    );
+  checkInt('--group-max-size', b.groupMaxSize, 1, 1_000_000);
+  checkInt('--offsets-retention-minutes', b.offsetsRetentionMs / 60_000, 1, 2 ** 31 - 1);
+  checkInt('--fetch-session-eviction-ms', b.fetchSessionEvictionMs, 0, 2 ** 31 - 1);
   checkInt('--transactional-id-expiration-ms', b.transactionalIdExpirationMs, 1, 2 ** 31 - 1);
   checkInt('--transaction-abort-interval-ms', b.transactionAbortTimedOutIntervalMs, 1, 2 ** 31 - 1);
   checkInt('--transaction-remove-expired-interval-ms', b.transactionRemoveExpiredIntervalMs, 1, 2 ** 31 - 1);
@@ -319,5 +359,7 @@ export function validateConfig(c: ServerConfig): ServerConfig {
   checkInt('--max-partitions-per-node', b.maxPartitionsPerNode, 1, 1_000_000);
   checkInt('--log-scrub-bytes-per-sec', b.logScrubBytesPerSec, 0, 1024 * 1024 * 1024);
   checkInt('shutdown timeout ms', c.shutdownTimeoutMs, 0, 600_000);
+  const security = securityProblem(c);
+  if (security !== undefined) invalid(security);
   return c;
 }

@@ -13,8 +13,9 @@ import type { ApiRequestByKey, KnownApiKey } from '@chronik/protocol';
 import { DEFAULT_CONFIG } from '../src/config.js';
 import { KafkaDispatcher } from '../src/handlers/dispatcher.js';
 import { createHandlerTable } from '../src/handlers/table.js';
+import { FetchSessionCache } from '../src/services/fetch-sessions.js';
 import type { Services } from '../src/handlers/types.js';
-import { ManualScheduler } from '@chronik/env';
+import { ManualScheduler, systemRandom } from '@chronik/env';
 import { silentLogger } from '../src/logger.js';
 import { ServerMetrics } from '../src/metrics.js';
 
@@ -59,6 +60,12 @@ function setup() {
         return Promise.resolve({ baseOffset: 0n, logAppendTimeMs: -1n, logStartOffset: 0n, recordCount: 0 });
       },
     },
+    fetchSessions: new FetchSessionCache({
+      maxSlots: 10,
+      evictionMs: 1000,
+      clock: new ManualScheduler(),
+      random: systemRandom,
+    }),
   } as unknown as Services;
   const metrics = new ServerMetrics();
   const table = createHandlerTable();

@@ -13,8 +13,9 @@ import type { FetchRequest, FetchResponse } from '@chronik/protocol';
 import type { ReadResult } from '../src/partition/types.js';
 import type { BrokerEndpoint, TopicView } from '../src/services/metadata-cache.js';
 import type { ReadRequest } from '../src/services/partition-manager.js';
+import { FetchSessionCache } from '../src/services/fetch-sessions.js';
 import type { Services } from '../src/handlers/types.js';
-import { ManualScheduler } from '@chronik/env';
+import { ManualScheduler, systemRandom } from '@chronik/env';
 
 import { DEFAULT_CONFIG } from '../src/config.js';
 import { KafkaDispatcher } from '../src/handlers/dispatcher.js';
@@ -67,7 +68,13 @@ function fakeServices(): Services {
     },
     watch: () => () => undefined,
   };
-  return { metadata, partitions } as unknown as Services;
+  const fetchSessions = new FetchSessionCache({
+    maxSlots: 10,
+    evictionMs: 1000,
+    clock: new ManualScheduler(),
+    random: systemRandom,
+  });
+  return { metadata, partitions, fetchSessions } as unknown as Services;
 }
 
 function dispatcher(): KafkaDispatcher {

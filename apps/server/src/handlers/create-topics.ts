@@ -4,6 +4,7 @@
 // as listed (partition index and brokers), so a gap or a repeated partition is
 // INVALID_REPLICA_ASSIGNMENT; num_partitions and replication_factor must then be -1. validate_only (v1+) checks without creating.
 // v5+ answers the partition count, replication factor and the effective configs; v7+ the topic id.
+// A created topic is answered once its partitions have leaders, up to timeout_ms (TopicAdmin).
 // cleanup.policy=compact is rejected with INVALID_CONFIG (logs are not compacted).
 import { ApiKey, ErrorCode } from '@chronik/protocol';
 import { errorCodeOf, errorMessageOf } from './errors.js';
@@ -29,6 +30,7 @@ export const createTopicsHandler = defineHandler({
         configs: t.configs.map((c) => ({ name: c.name, value: c.value })),
       })),
       v >= 1 && req.validateOnly,
+      req.timeoutMs,
     );
     const topics = outcomes.map((o) => ({
       name: o.name,

@@ -1,7 +1,8 @@
 // DescribeCluster (key 60), v0–v1. Cluster id, controller and brokers. Only the broker endpoint
 // type (1) is served; asking for controllers (2, v1+) is UNSUPPORTED_ENDPOINT_TYPE, as a broker
 // answers. Authorized operations (asked with include_cluster_authorized_operations) are every
-// cluster operation: there is no authorizer.
+// cluster operation: there is no authorizer. Brokers are named at their endpoint of the listener the
+// request came in on (those without it are left out).
 import { ApiKey, ErrorCode } from '@chronik/protocol';
 import { CLUSTER_OPERATIONS, OPERATIONS_NOT_REQUESTED } from './authorized-operations.js';
 import { defineHandler } from './types.js';
@@ -36,7 +37,7 @@ export const describeClusterHandler = defineHandler({
       errorCode: ErrorCode.NONE,
       errorMessage: null,
       brokers: metadata
-        .brokers()
+        .brokersOn(ctx.conn.security?.listener.name)
         .map((b) => ({ brokerId: b.nodeId, host: b.host, port: b.port, rack: b.rack })),
     };
   },

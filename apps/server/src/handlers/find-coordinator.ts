@@ -2,8 +2,11 @@
 // hash(group) mod N of __consumer_offsets, transactional ids (key_type 1) to the leader of partition
 // hash(id) mod N of __transaction_state (each topic created on first use; in standalone the leader
 // is this node). v4+ batches keys (coordinator_keys) and answers one coordinator per key; v0–v3
-// answer the single key at the top level.
+// answer the single key at the top level. The coordinator is named at its endpoint of the listener
+// the request came in on; one without that listener is COORDINATOR_NOT_AVAILABLE.
 import { ApiKey, ErrorCode } from '@chronik/protocol';
+import { KafkaError } from '../errors.js';
+import { endpointOn } from '../services/metadata-cache.js';
 import { errorCodeOf, errorMessageOf } from './errors.js';
 import { defineHandler } from './types.js';
 
@@ -27,7 +30,13 @@ export const findCoordinatorHandler = defineHandler({
         };
       }
       try {
-        const b = await coordinators.findCoordinator(keyType, key);
+        const found = await coordinators.findCoordinator(keyType, key);
+        const b = endpointOn(found, ctx.conn.security?.listener.name);
+        if (b === undefined)
+          throw new KafkaError(
+            'COORDINATOR_NOT_AVAILABLE',
+            `the coordinator, node ${found.nodeId}, has no listener ${ctx.conn.security?.listener.name ?? ''}`,
+          );
         return {
           key,
           nodeId: b.nodeId,

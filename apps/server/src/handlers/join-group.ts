@@ -23,8 +23,10 @@ export const joinGroupHandler = defineHandler({
       clientId: ctx.clientId ?? '',
       clientHost: clientHostOf(ctx.conn.remoteAddress),
       sessionTimeoutMs: req.sessionTimeoutMs,
+      // v0 has no rebalance timeout; clients that leave it unset send 0 (or -1): both mean the
+      // session timeout, or the member would expire before it could SyncGroup.
       rebalanceTimeoutMs:
-        v >= 1 && req.rebalanceTimeoutMs >= 0 ? req.rebalanceTimeoutMs : req.sessionTimeoutMs,
+        v >= 1 && req.rebalanceTimeoutMs > 0 ? req.rebalanceTimeoutMs : req.sessionTimeoutMs,
       protocolType: req.protocolType,
       protocols: req.protocols.map((p) => ({ name: p.name, metadata: ownedBytes(p.metadata) })),
       requireKnownMemberId: v >= 4,

@@ -6,7 +6,11 @@
 // all and an empty list none. Authorized operations, when asked (v8+; the cluster's v8–v10), are
 // every operation of the resource type: there is no authorizer (handlers/authorized-operations.ts).
 // The controller named is this broker: every broker takes admin requests and forwards them to the
-// metadata leader (services/metadata-cache.ts), as KRaft brokers name a live broker (KIP-590).
+// metadata leader (services/metadata-cache.ts), as KRaft brokers name a live broker (KIP-590). A
+// node whose registration is not applied yet (just started) waits for it, up to 5 s.
+// Brokers are named at their endpoint of the listener the request came in on; a broker without that
+// listener is left out, and a partition it leads answers LISTENER_NOT_FOUND (v6+; before,
+// LEADER_NOT_AVAILABLE), as Kafka answers.
 // Cost: each topic's view is built once (for a 2,000-partition topic that is most of the
 // request's time: two views cost 3.7 ms, one 1.9 ms); when no topic is to be created the handler
 // answers synchronously, so the response is encoded inside the request's dispatch and the
@@ -34,26 +38,37 @@ export const metadataHandler = defineHandler({
   maxVersion: 12,
   uses: ['metadata', 'topics'],
   handle(req, ctx) {
-    const { metadata, topics: admin } = ctx.deps;
-    const v = ctx.apiVersion;
-    const all = req.topics === null || (v === 0 && req.topics.length === 0);
-    const allowAuto = v < 4 || req.allowAutoTopicCreation;
-    if (all || req.topics === null || !allowAuto || !admin.autoCreateEnabled())
-      return metadataResponse(req, ctx, new Map());
-    // A name check only: the topic's view is built once, for the response.
-    const missing = req.topics
-      .map((t) => t.name)
-      .filter(
-        (n): n is string => n !== null && n !== '' && !metadata.hasTopic(n) && topicNameProblemOf(n) === null,
-      );
-    if (missing.length === 0) return metadataResponse(req, ctx, new Map());
-    return admin.autoCreateTopics(missing).then((created) => {
-      const errors = new Map<string, number>();
-      for (const [name, err] of created) if (err !== null) errors.set(name, errorCodeOf(err));
-      return metadataResponse(req, ctx, errors);
-    });
+    // A node just started answers once its own registration is applied (briefly bounded), so the
+    // brokers and controller it names include itself, as a Kafka broker listens only once registered.
+    if (!ctx.deps.metadata.registered())
+      return ctx.deps.metadata.untilRegistered(REGISTRATION_WAIT_MS).then(() => answer(req, ctx));
+    return answer(req, ctx);
   },
 });
+
+/** Longest a Metadata request waits for this node's registration before answering what it knows. */
+const REGISTRATION_WAIT_MS = 5000;
+
+function answer(req: MetadataRequest, ctx: Context): MetadataResponse | Promise<MetadataResponse> {
+  const { metadata, topics: admin } = ctx.deps;
+  const v = ctx.apiVersion;
+  const all = req.topics === null || (v === 0 && req.topics.length === 0);
+  const allowAuto = v < 4 || req.allowAutoTopicCreation;
+  if (all || req.topics === null || !allowAuto || !admin.autoCreateEnabled())
+    return metadataResponse(req, ctx, new Map());
+  // A name check only: the topic's view is built once, for the response.
+  const missing = req.topics
+    .map((t) => t.name)
+    .filter(
+      (n): n is string => n !== null && n !== '' && !metadata.hasTopic(n) && topicNameProblemOf(n) === null,
+    );
+  if (missing.length === 0) return metadataResponse(req, ctx, new Map());
+  return admin.autoCreateTopics(missing).then((created) => {
+    const errors = new Map<string, number>();
+    for (const [name, err] of created) if (err !== null) errors.set(name, errorCodeOf(err));
+    return metadataResponse(req, ctx, errors);
+  });
+}
 
 /** The response, topics that could not be auto-created answered with their `errors`. */
 function metadataResponse(
@@ -67,13 +82,26 @@ function metadataResponse(
   const wanted = all || req.topics === null ? [] : req.topics;
   const topicOps =
     v >= 8 && req.includeTopicAuthorizedOperations ? TOPIC_OPERATIONS : OPERATIONS_NOT_REQUESTED;
+  const listener = ctx.conn.security?.listener.name;
+  const brokers = metadata.brokersOn(listener);
+  // Leaders that are live brokers but have no endpoint on this listener.
+  const unreachable = new Set<number>();
+  if (listener !== undefined)
+    for (const b of metadata.brokers())
+      if (!brokers.some((x) => x.nodeId === b.nodeId)) unreachable.add(b.nodeId);
+  const noListener = v >= 6 ? ErrorCode.LISTENER_NOT_FOUND : ErrorCode.LEADER_NOT_AVAILABLE;
   const topicEntry = (t: TopicView) => ({
     errorCode: ErrorCode.NONE,
     name: t.name,
     topicId: v >= 10 ? t.topicId : ZERO_UUID,
     isInternal: t.internal,
     partitions: t.partitions.map((p) => ({
-      errorCode: p.leaderId < 0 ? ErrorCode.LEADER_NOT_AVAILABLE : ErrorCode.NONE,
+      errorCode:
+        p.leaderId < 0
+          ? ErrorCode.LEADER_NOT_AVAILABLE
+          : unreachable.size > 0 && unreachable.has(p.leaderId)
+            ? noListener
+            : ErrorCode.NONE,
       partitionIndex: p.partition,
       leaderId: p.leaderId,
       leaderEpoch: p.leaderEpoch,
@@ -107,7 +135,7 @@ function metadataResponse(
       });
   return {
     throttleTimeMs: 0,
-    brokers: metadata.brokers().map((b) => ({ nodeId: b.nodeId, host: b.host, port: b.port, rack: b.rack })),
+    brokers: brokers.map((b) => ({ nodeId: b.nodeId, host: b.host, port: b.port, rack: b.rack })),
     clusterId: metadata.clusterId(),
     controllerId: metadata.controllerId(),
     topics,

@@ -163,7 +163,7 @@ export const produceHandler = defineHandler({
           }
         : null;
     if (refused === null) await autoCreate(req, ctx);
-    const hints = new LeaderHints(ctx.deps.metadata);
+    const hints = new LeaderHints(ctx.deps.metadata, ctx.conn.security?.listener.name);
     const responses = await Promise.all(
       req.topicData.map(async (t) => ({
         name: t.name,

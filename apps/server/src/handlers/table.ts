@@ -2,7 +2,9 @@
 // exactly this list, each range intersected with what the codec supports. To add an API: write
 // `handlers/<api>.ts` exporting a `defineHandler({...})` with its header comment, and add it here.
 import { buildHandlerTable } from './dispatcher.js';
+import { alterClientQuotasHandler } from './alter-client-quotas.js';
 import { alterConfigsHandler } from './alter-configs.js';
+import { describeClientQuotasHandler } from './describe-client-quotas.js';
 import { apiVersionsHandler } from './api-versions.js';
 import { createPartitionsHandler } from './create-partitions.js';
 import { deleteRecordsHandler } from './delete-records.js';
@@ -38,6 +40,10 @@ import { describeTransactionsHandler } from './describe-transactions.js';
 import { endTxnHandler } from './end-txn.js';
 import { listTransactionsHandler } from './list-transactions.js';
 import { txnOffsetCommitHandler } from './txn-offset-commit.js';
+import { alterUserScramCredentialsHandler } from './alter-user-scram-credentials.js';
+import { describeUserScramCredentialsHandler } from './describe-user-scram-credentials.js';
+import { saslAuthenticateHandler } from './sasl-authenticate.js';
+import { saslHandshakeHandler } from './sasl-handshake.js';
 import type { AnyHandler, HandlerTable } from './types.js';
 
 export const HANDLERS: readonly AnyHandler[] = [
@@ -56,6 +62,8 @@ export const HANDLERS: readonly AnyHandler[] = [
   deleteRecordsHandler,
   describeConfigsHandler,
   alterConfigsHandler,
+  describeClientQuotasHandler,
+  alterClientQuotasHandler,
   incrementalAlterConfigsHandler,
   describeClusterHandler,
   describeLogDirsHandler,
@@ -77,6 +85,10 @@ export const HANDLERS: readonly AnyHandler[] = [
   txnOffsetCommitHandler,
   describeTransactionsHandler,
   listTransactionsHandler,
+  saslHandshakeHandler,
+  saslAuthenticateHandler,
+  describeUserScramCredentialsHandler,
+  alterUserScramCredentialsHandler,
 ];
 
 /** The broker's table: every handler (tests may add more). */

@@ -11,11 +11,13 @@ import type { Logger } from '../logger.js';
 import type { ServerMetrics } from '../metrics.js';
 import type { ConnectionInfo } from '../net/connection.js';
 import type { Coordinators } from '../services/coordinators.js';
+import type { FetchSessionCache } from '../services/fetch-sessions.js';
 import type { MetadataCache } from '../services/metadata-cache.js';
 import type { PartitionManager } from '../services/partition-manager.js';
 import type { ProducerIds } from '../services/producer-ids.js';
 import type { TopicAdmin } from '../services/topic-admin.js';
 import type { TransactionCoordinator } from '../txn/coordinator.js';
+import type { SecurityService } from '../security/service.js';
 
 export type ApiKeyNum = keyof ApiRequestByKey & keyof ApiResponseByKey;
 
@@ -33,6 +35,10 @@ export interface Services {
   groups: GroupCoordinator;
   /** The transaction coordinator. */
   txn: TransactionCoordinator;
+  /** Incremental fetch sessions (KIP-227). */
+  fetchSessions: FetchSessionCache;
+  /** SASL and SCRAM credentials. */
+  security: SecurityService;
 }
 
 export type ServiceName = keyof Services;

@@ -37,6 +37,11 @@ import type { PartitionFactory } from '../services/partition-manager.js';
 import { PartitionManager } from '../services/partition-manager.js';
 import { ProducerIds } from '../services/producer-ids.js';
 import { registerBroker } from '../services/registration.js';
+import { StateWatch } from '../services/state-watch.js';
+import { FetchSessionCache } from '../services/fetch-sessions.js';
+import { DEFAULT_SASL, isDefaultListenerSet } from '../security/config.js';
+import { SecurityService } from '../security/service.js';
+import { readWholeFile } from '../storage/files.js';
 import { TopicAdmin } from '../services/topic-admin.js';
 import type { TxnCoordinatorConfig } from '../txn/coordinator.js';
 import type { RemoteMarkers, RemoteVerify, TxnService } from '../txn/service.js';
@@ -174,8 +179,12 @@ export async function composeBroker(options: ComposeOptions): Promise<Composed> 
     ...(config.broker.transactionPartitionVerification ? { txnVerifier } : {}),
   });
   const settled = (): Promise<void> => partitions.settled();
-  const metadata = new MetadataCache(options.store, nodeId, (topicId, p) =>
-    partitions.leadership(topicId, p),
+  const watch = new StateWatch(options.store.state, scheduler);
+  const metadata = new MetadataCache(
+    options.store,
+    nodeId,
+    (topicId, p) => partitions.leadership(topicId, p),
+    watch,
   );
   const fds = 'openFileLimit' in options ? options.openFileLimit : await openFileLimit(options.env.fs);
   const maxReplicasPerBroker = replicaBudget(config, fds);
@@ -192,6 +201,7 @@ export async function composeBroker(options: ComposeOptions): Promise<Composed> 
     configs,
     settled,
     newTopicId,
+    watch,
     logger: logger.child({ component: 'topics' }),
   });
   const coordinators = new Coordinators({
@@ -204,8 +214,32 @@ export async function composeBroker(options: ComposeOptions): Promise<Composed> 
     logger: logger.child({ component: 'topics' }),
   });
   const producerIds = new ProducerIds(options.store, nodeId);
+  const saslConfig = config.security?.sasl ?? DEFAULT_SASL;
+  const securityLogger = logger.child({ component: 'security' });
+  const security = new SecurityService(saslConfig, options.store, random, (session, outcome) => {
+    const base = { listener: session.listener.name, mechanism: session.mechanism ?? 'none' };
+    if (outcome.kind === 'success') {
+      options.ctx.metrics.authentications.inc({ ...base, outcome: 'ok' });
+      securityLogger.debug(
+        { ...base, remote: session.remoteIp, principal: `User:${outcome.user}` },
+        'SASL authentication succeeded',
+      );
+    } else if (outcome.kind === 'failure') {
+      options.ctx.metrics.authentications.inc({
+        ...base,
+        outcome: outcome.rateLimited ? 'rate_limited' : 'failed',
+      });
+      // The reason (never a secret) for the operator; the client got the generic message.
+      securityLogger.debug(
+        { ...base, remote: session.remoteIp, reason: outcome.reason },
+        'SASL authentication failed',
+      );
+    }
+  });
 
   const metrics = options.ctx.metrics;
+  // Quotas set with AlterClientQuotas live in the metadata; the network layer enforces them.
+  options.ctx.clientQuotas?.attach(options.store.state);
   metrics.replicaProblems = () => partitions.replicaProblems();
   const scrubber = new LogScrubber({
     replicas: () => partitions.replicas(),
@@ -218,10 +252,12 @@ export async function composeBroker(options: ComposeOptions): Promise<Composed> 
   });
 
   let registering: TimerHandle | undefined;
+  let bootstrapping: TimerHandle | undefined;
   let groups: GroupService | undefined;
   const stopAll = async (): Promise<void> => {
     scrubber.close();
     registering?.cancel();
+    bootstrapping?.cancel();
     txn?.close();
     groups?.close();
     await partitions.close();
@@ -229,11 +265,14 @@ export async function composeBroker(options: ComposeOptions): Promise<Composed> 
   };
   try {
     const adv = options.ctx.advertised();
+    const listeners = options.ctx.listeners?.();
     const register = (): Promise<void> =>
       registerBroker(options.store, {
         nodeId,
+        // The inter-broker listener's endpoint: where other nodes' requests go.
         host: adv.host,
         port: adv.port,
+        ...(listeners !== undefined && !isDefaultListenerSet(listeners) ? { listeners } : {}),
         rack: null,
         raftAddress: options.raftAddress,
         incarnation: random.uuid(),
@@ -250,6 +289,37 @@ export async function composeBroker(options: ComposeOptions): Promise<Composed> 
     } else {
       await register();
     }
+    const bootstrapUser = saslConfig.bootstrapUser;
+    if (bootstrapUser !== undefined) {
+      const ensure = async (): Promise<boolean> => {
+        const raw = await readWholeFile(options.env.fs, bootstrapUser.passwordFile);
+        if (raw === undefined)
+          throw new Error(`the password file ${bootstrapUser.passwordFile} does not exist`);
+        // One trailing newline (as an editor or `echo` leaves it) is not part of the password.
+        const password = raw.subarray(
+          0,
+          raw.length - (raw.toString('latin1').match(/\r?\n$/)?.[0].length ?? 0),
+        );
+        if (password.length === 0)
+          throw new Error(`the password file ${bootstrapUser.passwordFile} is empty`);
+        const created = await security.ensureUser(bootstrapUser.name, password);
+        securityLogger.info(
+          { user: bootstrapUser.name },
+          created
+            ? 'bootstrap SCRAM user created'
+            : 'bootstrap SCRAM user already has credentials: left as it is',
+        );
+        return true;
+      };
+      if (options.registerInBackground)
+        bootstrapping = retryUntilDone(scheduler, REGISTRATION_RETRY_MS, ensure, (e) =>
+          securityLogger.debug(
+            { err: e instanceof Error ? e.message : String(e) },
+            'bootstrap SCRAM user will retry',
+          ),
+        );
+      else await ensure();
+    }
     await partitions.start();
     scrubber.start();
     groups = await startGroupService({
@@ -260,7 +330,14 @@ export async function composeBroker(options: ComposeOptions): Promise<Composed> 
       scheduler,
       newUuid: () => random.uuid(),
       logger: logger.child({ component: 'groups' }),
-      ...(options.groupConfig !== undefined ? { groupConfig: options.groupConfig } : {}),
+      groupConfig: {
+        initialRebalanceDelayMs: config.broker.groupInitialRebalanceDelayMs,
+        minSessionTimeoutMs: config.broker.groupMinSessionTimeoutMs,
+        maxSessionTimeoutMs: config.broker.groupMaxSessionTimeoutMs,
+        maxGroupSize: config.broker.groupMaxSize,
+        offsetsRetentionMs: config.broker.offsetsRetentionMs,
+        ...options.groupConfig,
+      },
       ...(options.offsetLog !== undefined ? { offsetLog: options.offsetLog } : {}),
     });
     const existing = options.store.state.topic(TRANSACTION_STATE_TOPIC);
@@ -305,6 +382,13 @@ export async function composeBroker(options: ComposeOptions): Promise<Composed> 
     coordinators,
     groups: groups.coordinator,
     txn: txn.coordinator,
+    fetchSessions: new FetchSessionCache({
+      maxSlots: config.broker.fetchSessionCacheSlots,
+      evictionMs: config.broker.fetchSessionEvictionMs,
+      clock,
+      random,
+    }),
+    security,
   };
   const shutdown = new AbortController();
   const table = createHandlerTable(options.extraHandlers);

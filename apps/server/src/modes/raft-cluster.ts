@@ -5,7 +5,11 @@
 // standalone.ts) is the only place that constructs infrastructure: the Raft host and the transport
 // are built here, and the environment (file system, clock, scheduler, randomness) comes from the
 // options' `env`, its missing parts the machine's.
+import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
+import type { Socket } from 'node:net';
 import path from 'node:path';
+import tls from 'node:tls';
 import type { Logger as LibraryLogger } from '@chronik/env';
 import { GrpcTransport } from '@chronik/raft-grpc';
 import type { IdentityAnswer, TransportHandler } from '@chronik/raft-grpc';
@@ -32,6 +36,32 @@ import { composeBroker } from './compose.js';
 import { remoteMarkersOver, remoteVerifyOver } from './inter-broker.js';
 import type { BrokerCalls } from '../net/broker-client.js';
 import { BrokerClient } from '../net/broker-client.js';
+import type { BrokerAddress } from '../net/broker-client.js';
+import type { ServerConfig } from '../config.js';
+import { interBrokerListener } from '../security/config.js';
+import { usesTls } from '../security/listeners.js';
+
+/**
+ * How the inter-broker client opens a connection: TLS when the inter-broker listener is SSL (the
+ * node's own certificate as the client certificate, the configured CA to verify the other node;
+ * read once at start), else plain TCP (undefined: the client's default).
+ */
+function interBrokerConnect(config: ServerConfig): ((a: BrokerAddress) => Socket) | undefined {
+  const t = config.security?.tls;
+  if (t === undefined || !usesTls(interBrokerListener(config).securityProtocol)) return undefined;
+  const cert = readFileSync(t.certFile);
+  const key = readFileSync(t.keyFile);
+  const ca = t.caFile === undefined ? undefined : readFileSync(t.caFile);
+  return (a) =>
+    tls.connect({
+      host: a.host,
+      port: a.port,
+      cert,
+      key,
+      ...(ca !== undefined ? { ca } : {}),
+      ...(isIP(a.host) === 0 ? { servername: a.host } : {}),
+    });
+}
 
 /** Default period of the shared Raft tick (ms). */
 export const RAFT_TICK_MS = 100;
@@ -256,6 +286,7 @@ export function raftClusterMode(options: RaftClusterModeOptions = {}): BrokerMod
       transferWindowMs: tickMs * partitionElectionTicks * 2 + 500,
     });
     let repairer: ReplicaRepairer | undefined;
+    const interConnect = interBrokerConnect(config);
     const brokerCalls =
       options.brokerCalls ??
       new BrokerClient({
@@ -266,6 +297,7 @@ export function raftClusterMode(options: RaftClusterModeOptions = {}): BrokerMod
         },
         scheduler,
         logger: logger.child({ component: 'inter-broker' }),
+        ...(interConnect !== undefined ? { connect: interConnect } : {}),
       });
     const composed = await composeBroker({
       ctx,

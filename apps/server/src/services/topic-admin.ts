@@ -2,7 +2,9 @@
 // CreatePartitions, DescribeConfigs, AlterConfigs, IncrementalAlterConfigs, auto-creation): each
 // change is prepared against this node's metadata with @chronik/metadata's validation, committed
 // through the MetadataStore (validated again when applied), and answered once this node's
-// replicas follow it (a created partition is open here before CreateTopics answers).
+// replicas follow it (a created partition is open here before CreateTopics answers). CreateTopics
+// then waits, up to the request's timeout, until every new partition has a leader, as Kafka answers
+// once the partitions are usable: in a cluster each partition's Raft group still has to elect one.
 import type { ConfigAlteration, ConfigDescription, MetadataCommand } from '@chronik/metadata';
 import {
   prepareAlterBrokerConfigs,
@@ -16,7 +18,9 @@ import { toKafkaError } from '../error-map.js';
 import { KafkaError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { LogConfigs } from './log-config.js';
+import { ClientQuotaAdmin } from './client-quota-admin.js';
 import type { MetadataStore } from './metadata-store.js';
+import type { StateWatch } from './state-watch.js';
 import { commitOk } from './metadata-store.js';
 
 const ZERO_UUID = '00000000-0000-0000-0000-000000000000';
@@ -139,11 +143,21 @@ export interface TopicAdminOptions {
   settled(): Promise<void>;
   /** A new topic id (UUID, from the injected randomness). */
   newTopicId(): string;
+  /** Where CreateTopics waits for leaders. */
+  watch: StateWatch;
   logger: Logger;
 }
 
+/** The longest CreateTopics waits for leaders, whatever timeout the request asks. */
+const MAX_LEADER_WAIT_MS = 60_000;
+
 export class TopicAdmin {
-  constructor(private readonly options: TopicAdminOptions) {}
+  /** Client quotas (DescribeClientQuotas, AlterClientQuotas): configs of users and client ids. */
+  readonly quotas: ClientQuotaAdmin;
+
+  constructor(private readonly options: TopicAdminOptions) {
+    this.quotas = new ClientQuotaAdmin(options.store);
+  }
 
   private get state() {
     return this.options.store.state;
@@ -183,9 +197,15 @@ export class TopicAdmin {
     return out;
   }
 
+  /**
+   * Creates topics; with `leaderWaitMs` > 0 (CreateTopics' timeout_ms) each answers once all its
+   * partitions have a leader, or when that time is up — created either way: the answer is then no
+   * error (the topic exists; its partitions get leaders shortly), and a warning is logged.
+   */
   async createTopics(
     specs: readonly CreateTopicSpec[],
     validateOnly: boolean,
+    leaderWaitMs = 0,
   ): Promise<CreateTopicOutcome[]> {
     const b = this.options.broker;
     const prepared = prepareCreateTopics(
@@ -225,6 +245,11 @@ export class TopicAdmin {
         if (validateOnly) return { ...ok, topicId: ZERO_UUID, configs: [] };
         try {
           await this.apply(cmd);
+          if (leaderWaitMs > 0 && !(await this.leadersElected(p.name, cmd.topicId, leaderWaitMs)))
+            this.options.logger.warn(
+              { topic: p.name, waitedMs: Math.min(leaderWaitMs, MAX_LEADER_WAIT_MS) },
+              'created topic still has partitions without a leader',
+            );
           const configs = this.state
             .describeTopicConfigs(p.name, {
               brokerId: this.options.nodeId,
@@ -236,6 +261,22 @@ export class TopicAdmin {
           return fail(toKafkaError(e));
         }
       }),
+    );
+  }
+
+  /**
+   * Resolves true once every partition of the topic has a leader in the metadata, false when
+   * `timeoutMs` (capped) passes first or the topic is gone.
+   */
+  private leadersElected(name: string, topicId: string, timeoutMs: number): Promise<boolean> {
+    return this.options.watch.until(
+      () => {
+        const t = this.state.topic(name);
+        if (t === undefined || t.topicId !== topicId) return false;
+        return t.partitions.every((p) => p.leader >= 0) ? true : undefined;
+      },
+      Math.min(timeoutMs, MAX_LEADER_WAIT_MS),
+      false,
     );
   }
 

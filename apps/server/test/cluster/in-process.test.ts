@@ -4,7 +4,8 @@
 // options, nothing else changed. kafkajs creates a replicated topic, produces with acks=all, consumes
 // in a group through the handlers, and keeps producing when the partition leader's node stops; the
 // node then restarts from what its simulated disk kept. A CreateTopics forwarded to the metadata
-// leader whose answer is lost is retried and answered as created, not TOPIC_ALREADY_EXISTS.
+// leader whose answer is lost is retried and answered as created, not TOPIC_ALREADY_EXISTS; a
+// created topic is answered once its partitions have leaders.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -18,7 +19,7 @@ import type { ClusterStatus, Composed } from '../../src/modes/compose.js';
 import { partitionGroupId } from '../../src/cluster/group-ids.js';
 import { raftClusterMode } from '../../src/modes/raft-cluster.js';
 import { RawClient } from '../helpers/raw-client.js';
-import { ApiKey } from '@chronik/protocol';
+import { ApiKey, buildRecordBatch, defaultProduceRequest } from '@chronik/protocol';
 
 jest.setTimeout(60_000);
 
@@ -233,6 +234,129 @@ test('CreateTopics whose forward to the metadata leader commits but loses its an
     expect(meta.topics[0]?.partitions).toHaveLength(1);
   } finally {
     await admin.disconnect();
+  }
+});
+
+test('CreateTopics answers once every new partition has a leader: an immediate Metadata request has no partition errors', async () => {
+  const c = await RawClient.connect((nodes[1] as Node).broker.kafkaPort);
+  try {
+    const created = await c.request(ApiKey.CreateTopics, 7, {
+      topics: [
+        { name: 'leaders-first', numPartitions: 6, replicationFactor: 3, assignments: [], configs: [] },
+      ],
+      timeoutMs: 15_000,
+      validateOnly: false,
+    });
+    expect(created.topics[0]?.errorCode).toBe(0);
+    const m = await c.request(ApiKey.Metadata, 12, {
+      topics: [{ topicId: '00000000-0000-0000-0000-000000000000', name: 'leaders-first' }],
+      allowAutoTopicCreation: false,
+      includeClusterAuthorizedOperations: false,
+      includeTopicAuthorizedOperations: false,
+    });
+    const partitions = m.topics[0]?.partitions ?? [];
+    expect(partitions).toHaveLength(6);
+    for (const p of partitions) {
+      expect(p.errorCode).toBe(0);
+      expect(IDS).toContain(p.leaderId);
+    }
+  } finally {
+    c.close();
+  }
+});
+
+test('kafkajs deleteTopicRecords across leaders on different nodes: records deleted, an offset past the end is its partition error', async () => {
+  const k = kafka();
+  const admin = k.admin();
+  const producer = k.producer();
+  await admin.connect();
+  await producer.connect();
+  try {
+    await admin.createTopics({
+      topics: [{ topic: 'delete-records', numPartitions: 3, replicationFactor: 3 }],
+    });
+    for (let i = 0; i < 30; i++)
+      await producer.send({
+        topic: 'delete-records',
+        acks: -1,
+        messages: [{ value: `v${i}`, partition: i % 3 }],
+      });
+    await admin.fetchTopicMetadata({ topics: ['delete-records'] });
+    await admin.deleteTopicRecords({
+      topic: 'delete-records',
+      partitions: [
+        { partition: 0, offset: '5' },
+        { partition: 1, offset: '3' },
+        { partition: 2, offset: '-1' },
+      ],
+    });
+    const offsets = await admin.fetchTopicOffsets('delete-records');
+    expect(offsets.map((o) => [o.partition, o.low, o.high]).sort()).toEqual([
+      [0, '5', '10'],
+      [1, '3', '10'],
+      [2, '10', '10'],
+    ]);
+    const err = await admin
+      .deleteTopicRecords({ topic: 'delete-records', partitions: [{ partition: 0, offset: '500' }] })
+      .then(
+        () => undefined,
+        (e: unknown) =>
+          e as { cause?: { partitions?: Array<{ partition: number; error: { type: string } }> } },
+      );
+    expect(err?.cause?.partitions?.map((p) => [p.partition, p.error.type])).toEqual([
+      [0, 'OFFSET_OUT_OF_RANGE'],
+    ]);
+  } finally {
+    await producer.disconnect();
+    await admin.disconnect();
+  }
+});
+
+test('a client quota set through one node is enforced by the others (the replicated metadata)', async () => {
+  const admin = await RawClient.connect((nodes[1] as Node).broker.kafkaPort);
+  try {
+    await admin.request(ApiKey.CreateTopics, 7, {
+      topics: [{ name: 'quota-topic', numPartitions: 1, replicationFactor: 3, assignments: [], configs: [] }],
+      timeoutMs: 15_000,
+      validateOnly: false,
+    });
+    const set = await admin.request(ApiKey.AlterClientQuotas, 1, {
+      entries: [
+        {
+          entity: [{ entityType: 'client-id', entityName: 'metered' }],
+          ops: [{ key: 'producer_byte_rate', value: 10_000, remove: false }],
+        },
+      ],
+      validateOnly: false,
+    });
+    expect(set.entries[0]?.errorCode).toBe(0);
+    const leader = await until('a leader of quota-topic', () => leaderOf('quota-topic', 0));
+    await until('the quota applied on the leader', () =>
+      (leader.composed?.services.topics.quotas.describe([], false).length ?? 0) > 0 ? true : undefined,
+    );
+    const c = await RawClient.connect(leader.broker.kafkaPort);
+    c.clientId = 'metered';
+    try {
+      const r = await c.request(ApiKey.Produce, 9, {
+        ...defaultProduceRequest(),
+        acks: -1,
+        timeoutMs: 10_000,
+        topicData: [
+          {
+            name: 'quota-topic',
+            partitionData: [
+              { index: 0, records: buildRecordBatch({ records: [{ value: Buffer.alloc(300_000, 1) }] }) },
+            ],
+          },
+        ],
+      });
+      expect(r.responses[0]?.partitionResponses[0]?.errorCode).toBe(0);
+      expect(r.throttleTimeMs).toBeGreaterThan(0);
+    } finally {
+      c.close();
+    }
+  } finally {
+    admin.close();
   }
 });
 
