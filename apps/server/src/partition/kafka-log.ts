@@ -279,13 +279,18 @@ export class KafkaLog {
 
   /**
    * The aborted transactions a read_committed read from `fetchOffset` answers with its batches
-   * `chunks` (as stored): those overlapping [fetchOffset, the last batch's last offset].
+   * `chunks` (as stored): those overlapping [fetchOffset, the last batch's last offset], by first
+   * offset. (Kafka answers them in the order of their markers; the Java client and librdkafka sort
+   * them, but kafkajs 2.2.4 walks the list in order, expecting it sorted, and hands its reader the
+   * records of an aborted transaction that began before one aborted earlier.)
    */
   abortedTransactions(fetchOffset: bigint, chunks: readonly Buffer[]): AbortedTransaction[] {
     const last = chunks[chunks.length - 1];
     if (last === undefined) return [];
     const h = readRecordBatchHeader(last, 0);
-    return this.txns.abortedIn(fetchOffset, h.baseOffset + BigInt(h.lastOffsetDelta) + 1n);
+    return this.txns
+      .abortedIn(fetchOffset, h.baseOffset + BigInt(h.lastOffsetDelta) + 1n)
+      .sort((a, b) => (a.firstOffset < b.firstOffset ? -1 : a.firstOffset > b.firstOffset ? 1 : 0));
   }
 
   /** The producer state, with each producer's open transaction. */
