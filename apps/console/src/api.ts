@@ -28,9 +28,16 @@ const TIMEOUT_MS = 10_000;
 async function get(path: string): Promise<Response> {
   let res: Response;
   try {
-    res = await fetch(path, { headers: { accept: 'application/json' }, signal: AbortSignal.timeout(TIMEOUT_MS) });
+    res = await fetch(path, {
+      headers: { accept: 'application/json' },
+      signal: AbortSignal.timeout(TIMEOUT_MS),
+    });
   } catch (e) {
-    throw new ApiError(0, 'NETWORK', `the node did not answer ${path}: ${e instanceof Error ? e.message : String(e)}`);
+    throw new ApiError(
+      0,
+      'NETWORK',
+      `the node did not answer ${path}: ${e instanceof Error ? e.message : String(e)}`,
+    );
   }
   if (!res.ok) {
     let code = `HTTP ${res.status}`;
@@ -61,7 +68,9 @@ export const api = {
   topics: () => json<TopicList>('/v1/topics'),
   topic: (name: string) => json<TopicDetail>(`/v1/topics/${enc(name)}`),
   records: (name: string, partition: number, query: Record<string, string>) =>
-    json<RecordsAnswer>(`/v1/topics/${enc(name)}/partitions/${partition}/records?${new URLSearchParams(query).toString()}`),
+    json<RecordsAnswer>(
+      `/v1/topics/${enc(name)}/partitions/${partition}/records?${new URLSearchParams(query).toString()}`,
+    ),
   groups: () => json<GroupList>('/v1/groups'),
   group: (id: string) => json<GroupDetail>(`/v1/groups/${enc(id)}`),
   raft: () => json<RaftView>('/v1/raft?limit=500'),

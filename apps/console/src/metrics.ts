@@ -10,7 +10,12 @@ export function parseMetrics(text: string): Map<string, number> {
     const space = brace >= 0 ? line.indexOf(' ', line.lastIndexOf('}')) : line.indexOf(' ');
     if (space < 0) continue;
     const name = line.slice(0, brace >= 0 ? brace : space);
-    const value = Number(line.slice(space + 1).trim().split(' ')[0]);
+    const value = Number(
+      line
+        .slice(space + 1)
+        .trim()
+        .split(' ')[0],
+    );
     if (!Number.isFinite(value)) continue;
     out.set(name, (out.get(name) ?? 0) + value);
   }

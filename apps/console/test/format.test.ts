@@ -56,8 +56,20 @@ test('metrics: samples summed over labels, rates between scrapes, a restarted co
   expect(m.get('chronik_requests_total')).toBe(15);
   expect(m.get('chronik_network_in_bytes_total')).toBe(2048);
   expect(m.get('chronik_label_with_space')).toBe(3);
-  const a = { atMs: 1000, values: new Map([['x', 100], ['y', 50]]) };
-  const b = { atMs: 3000, values: new Map([['x', 300], ['y', 10]]) };
+  const a = {
+    atMs: 1000,
+    values: new Map([
+      ['x', 100],
+      ['y', 50],
+    ]),
+  };
+  const b = {
+    atMs: 3000,
+    values: new Map([
+      ['x', 300],
+      ['y', 10],
+    ]),
+  };
   const r = rates(a, b, ['x', 'y', 'z']);
   expect(r.get('x')).toBe(100);
   expect(r.get('y')).toBe(5);

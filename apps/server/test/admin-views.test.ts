@@ -92,7 +92,11 @@ beforeAll(async () => {
   }
   await producer.send({
     topic: 'orders',
-    messages: Array.from({ length: 5 }, (_, i) => ({ partition: 1, key: null, value: Buffer.from([0, 1, 2, i]) })),
+    messages: Array.from({ length: 5 }, (_, i) => ({
+      partition: 1,
+      key: null,
+      value: Buffer.from([0, 1, 2, i]),
+    })),
   });
   await producer.disconnect();
 });
@@ -230,7 +234,12 @@ test('groups: members, assignment, committed offsets and lag per partition', asy
     if (seen >= 35 && group.state === 'Stable' && parts.length === 2 && group.totalLag === '0') break;
     await new Promise((r) => setTimeout(r, 200));
   }
-  expect(group).toMatchObject({ groupId: 'readers', coordinator: 1, state: 'Stable', protocolType: 'consumer' });
+  expect(group).toMatchObject({
+    groupId: 'readers',
+    coordinator: 1,
+    state: 'Stable',
+    protocolType: 'consumer',
+  });
   const members = group.members as Json[];
   expect(members).toHaveLength(1);
   expect(members[0]?.clientId).toBe('views-test');
@@ -241,8 +250,20 @@ test('groups: members, assignment, committed offsets and lag per partition', asy
     ]),
   );
   expect(group.partitions).toEqual([
-    expect.objectContaining({ topic: 'orders', partition: 0, committedOffset: '30', highWatermark: '30', lag: '0' }),
-    expect.objectContaining({ topic: 'orders', partition: 1, committedOffset: '5', highWatermark: '5', lag: '0' }),
+    expect.objectContaining({
+      topic: 'orders',
+      partition: 0,
+      committedOffset: '30',
+      highWatermark: '30',
+      lag: '0',
+    }),
+    expect.objectContaining({
+      topic: 'orders',
+      partition: 1,
+      committedOffset: '5',
+      highWatermark: '5',
+      lag: '0',
+    }),
   ]);
   const list = await get('/v1/groups');
   expect(list.body.groups).toEqual([
@@ -255,11 +276,21 @@ test('groups: members, assignment, committed offsets and lag per partition', asy
   // A group without members keeps its offsets; new records are its lag.
   const producer = kafka.producer();
   await producer.connect();
-  await producer.send({ topic: 'orders', messages: [{ partition: 1, value: 'a' }, { partition: 1, value: 'b' }] });
+  await producer.send({
+    topic: 'orders',
+    messages: [
+      { partition: 1, value: 'a' },
+      { partition: 1, value: 'b' },
+    ],
+  });
   await producer.disconnect();
   const empty = (await get('/v1/groups/readers')).body;
   expect(empty).toMatchObject({ state: 'Empty', members: [], totalLag: '2' });
-  expect((empty.partitions as Json[])[1]).toMatchObject({ committedOffset: '5', highWatermark: '7', lag: '2' });
+  expect((empty.partitions as Json[])[1]).toMatchObject({
+    committedOffset: '5',
+    highWatermark: '7',
+    lag: '2',
+  });
   expect((await get('/v1/groups/nobody')).body).toMatchObject({ state: 'Dead', members: [], partitions: [] });
 });
 

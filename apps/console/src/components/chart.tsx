@@ -27,7 +27,10 @@ export function TimeChart({ history, version, format, height = 200, label, minTo
     const opts: uPlot.Options = {
       width: Math.max(300, el.clientWidth),
       height,
-      scales: { x: { time: true }, y: { range: (_u, min, max) => [Math.min(0, min), Math.max(minTop, max * 1.1)] } },
+      scales: {
+        x: { time: true },
+        y: { range: (_u, min, max) => [Math.min(0, min), Math.max(minTop, max * 1.1)] },
+      },
       axes: [{}, { values: (_u, ticks) => ticks.map(format), size: 80 }],
       series: [
         {},

@@ -16,7 +16,13 @@ export function Loading({ what }: { what: string }) {
   return <p class="muted">Loading {what}…</p>;
 }
 
-export function Badge({ kind, children }: { kind: 'ok' | 'warn' | 'bad' | 'info' | 'muted'; children: ComponentChildren }) {
+export function Badge({
+  kind,
+  children,
+}: {
+  kind: 'ok' | 'warn' | 'bad' | 'info' | 'muted';
+  children: ComponentChildren;
+}) {
   return <span class={`badge badge-${kind}`}>{children}</span>;
 }
 

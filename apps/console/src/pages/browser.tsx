@@ -6,7 +6,15 @@ import { useEffect, useState } from 'preact/hooks';
 import { api } from '../api.js';
 import { ErrorBox } from '../components/ui.js';
 import type { Rendering } from '../format.js';
-import { decodeBase64, formatBytes, formatCount, formatTime, guessRendering, parseLocalDateTime, render } from '../format.js';
+import {
+  decodeBase64,
+  formatBytes,
+  formatCount,
+  formatTime,
+  guessRendering,
+  parseLocalDateTime,
+  render,
+} from '../format.js';
 import type { Bytes, RecordsAnswer, TopicDetail } from '../types.js';
 
 type Mode = 'latest' | 'offset' | 'time';
@@ -23,7 +31,9 @@ function Field({ bytes, as, name }: { bytes: Bytes | null; as: Shown; name: stri
     <div class="field" data-field={name} data-rendering={r.fellBackTo ?? wanted}>
       <pre>{r.text}</pre>
       {r.fellBackTo !== undefined && as !== 'auto' ? (
-        <span class="muted small">not {wanted}: shown as {r.fellBackTo}</span>
+        <span class="muted small">
+          not {wanted}: shown as {r.fellBackTo}
+        </span>
       ) : null}
       {bytes.truncated ? (
         <span class="muted small">
@@ -116,7 +126,11 @@ export function MessageBrowser({ topic }: { topic: TopicDetail }) {
         </label>
         <label>
           from{' '}
-          <select name="mode" value={mode} onChange={(e) => setMode((e.target as HTMLSelectElement).value as Mode)}>
+          <select
+            name="mode"
+            value={mode}
+            onChange={(e) => setMode((e.target as HTMLSelectElement).value as Mode)}
+          >
             <option value="latest">the latest</option>
             <option value="offset">an offset</option>
             <option value="time">a time</option>
@@ -143,7 +157,11 @@ export function MessageBrowser({ topic }: { topic: TopicDetail }) {
         ) : null}
         <label>
           records{' '}
-          <select name="limit" value={String(limit)} onChange={(e) => setLimit(Number((e.target as HTMLSelectElement).value))}>
+          <select
+            name="limit"
+            value={String(limit)}
+            onChange={(e) => setLimit(Number((e.target as HTMLSelectElement).value))}
+          >
             {LIMITS.map((l) => (
               <option key={l} value={String(l)}>
                 {l}
@@ -153,7 +171,11 @@ export function MessageBrowser({ topic }: { topic: TopicDetail }) {
         </label>
         <label>
           show as{' '}
-          <select name="rendering" value={as} onChange={(e) => setAs((e.target as HTMLSelectElement).value as Shown)}>
+          <select
+            name="rendering"
+            value={as}
+            onChange={(e) => setAs((e.target as HTMLSelectElement).value as Shown)}
+          >
             <option value="auto">automatic</option>
             <option value="text">text</option>
             <option value="json">JSON</option>
@@ -169,14 +191,23 @@ export function MessageBrowser({ topic }: { topic: TopicDetail }) {
         <>
           <div class="toolbar small">
             <span class="muted" id="records-range">
-              offsets {formatCount(answer.startOffset)}–{formatCount((BigInt(answer.nextOffset) - 1n).toString())} of{' '}
-              {formatCount(answer.logStartOffset)}–{formatCount((BigInt(answer.highWatermark) - 1n).toString())} · leader node{' '}
-              {answer.leader}
+              offsets {formatCount(answer.startOffset)}–
+              {formatCount((BigInt(answer.nextOffset) - 1n).toString())} of{' '}
+              {formatCount(answer.logStartOffset)}–
+              {formatCount((BigInt(answer.highWatermark) - 1n).toString())} · leader node {answer.leader}
             </span>
-            <button type="button" onClick={older} disabled={busy || BigInt(answer.startOffset) <= BigInt(answer.logStartOffset)}>
+            <button
+              type="button"
+              onClick={older}
+              disabled={busy || BigInt(answer.startOffset) <= BigInt(answer.logStartOffset)}
+            >
               ← older
             </button>
-            <button type="button" onClick={newer} disabled={busy || BigInt(answer.nextOffset) >= BigInt(answer.highWatermark)}>
+            <button
+              type="button"
+              onClick={newer}
+              disabled={busy || BigInt(answer.nextOffset) >= BigInt(answer.highWatermark)}
+            >
               newer →
             </button>
           </div>

@@ -19,7 +19,11 @@ function Followers({ g }: { g: RaftGroup }) {
   return (
     <span class="followers">
       {g.followers.map((f) => (
-        <span key={f.nodeId} class={f.lag > 0 || !f.recentActive ? 'warn' : ''} title={`${f.state}, match ${f.match}`}>
+        <span
+          key={f.nodeId}
+          class={f.lag > 0 || !f.recentActive ? 'warn' : ''}
+          title={`${f.state}, match ${f.match}`}
+        >
           {f.nodeId}: {f.lag === 0 ? 'caught up' : `${formatCount(f.lag)} behind`}
           {f.recentActive ? '' : ' (silent)'}
         </span>
@@ -51,8 +55,8 @@ export function ClusterPage() {
         <Loading what="Raft groups" />
       ) : r.mode !== 'raft-cluster' ? (
         <p>
-          This node runs <strong>{r.mode}</strong>: a single node with no Raft groups. Its partitions are on the{' '}
-          <a href="#/topics">topics</a> pages.
+          This node runs <strong>{r.mode}</strong>: a single node with no Raft groups. Its partitions are on
+          the <a href="#/topics">topics</a> pages.
         </p>
       ) : (
         <>
@@ -68,7 +72,13 @@ export function ClusterPage() {
               {r.peers.map((p) => (
                 <tr key={p.nodeId} data-node={p.nodeId}>
                   <td>{p.nodeId}</td>
-                  <td>{p.connected ? <Badge kind="ok">answering</Badge> : <Badge kind="bad">not answering</Badge>}</td>
+                  <td>
+                    {p.connected ? (
+                      <Badge kind="ok">answering</Badge>
+                    ) : (
+                      <Badge kind="bad">not answering</Badge>
+                    )}
+                  </td>
                 </tr>
               ))}
             </tbody>
@@ -133,7 +143,9 @@ export function ClusterPage() {
                   <td class="num">{formatCount(g.lastIndex)}</td>
                   <td>
                     <Nodes ids={g.voters} />
-                    {g.learners.length > 0 ? <span class="muted"> + learners {g.learners.join(', ')}</span> : null}
+                    {g.learners.length > 0 ? (
+                      <span class="muted"> + learners {g.learners.join(', ')}</span>
+                    ) : null}
                   </td>
                   <td class="small">
                     <Followers g={g} />

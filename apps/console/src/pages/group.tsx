@@ -65,7 +65,11 @@ export function GroupPage({ id }: { id: string }) {
       ) : (
         <>
           <div class="cards">
-            <Card title="State" value={stateBadge(g.state)} detail={g.protocol !== '' ? `${g.protocolType} · ${g.protocol}` : g.protocolType} />
+            <Card
+              title="State"
+              value={stateBadge(g.state)}
+              detail={g.protocol !== '' ? `${g.protocolType} · ${g.protocol}` : g.protocolType}
+            />
             <Card title="Members" value={g.members.length} />
             <Card
               title="Total lag"
@@ -76,7 +80,13 @@ export function GroupPage({ id }: { id: string }) {
             <Card title="Coordinator" value={`node ${g.coordinator}`} />
           </div>
           <h2>Lag over time</h2>
-          <TimeChart history={history} version={version} format={(v) => formatCount(v)} label="total lag" height={180} />
+          <TimeChart
+            history={history}
+            version={version}
+            format={(v) => formatCount(v)}
+            label="total lag"
+            height={180}
+          />
           <h2>Partitions</h2>
           <table class="table" id="group-partitions">
             <thead>
@@ -138,7 +148,9 @@ export function GroupPage({ id }: { id: string }) {
                     {m.memberId}
                     {m.groupInstanceId !== null ? ` (instance ${m.groupInstanceId})` : ''}
                   </td>
-                  <td class="small">{m.assignment.map((a) => `${a.topic}-${a.partition}`).join(', ') || '—'}</td>
+                  <td class="small">
+                    {m.assignment.map((a) => `${a.topic}-${a.partition}`).join(', ') || '—'}
+                  </td>
                 </tr>
               ))}
               {g.members.length === 0 ? (

@@ -90,9 +90,15 @@ export function OverviewPage() {
         />
         <Card
           title="Metadata leader"
-          value={c === undefined ? '…' : c.metadataGroup.leaderId > 0 ? `node ${c.metadataGroup.leaderId}` : 'none'}
+          value={
+            c === undefined ? '…' : c.metadataGroup.leaderId > 0 ? `node ${c.metadataGroup.leaderId}` : 'none'
+          }
           kind={c === undefined ? undefined : c.metadataGroup.leaderId > 0 ? 'ok' : 'bad'}
-          detail={c === undefined ? undefined : `term ${c.metadataGroup.term} · commit ${formatCount(c.metadataGroup.commitIndex)}`}
+          detail={
+            c === undefined
+              ? undefined
+              : `term ${c.metadataGroup.term} · commit ${formatCount(c.metadataGroup.commitIndex)}`
+          }
         />
         <Card
           title="Topics"
@@ -125,8 +131,8 @@ export function OverviewPage() {
 
       <h2>Throughput of this node</h2>
       <p class="muted small">
-        Kafka request bytes in and response bytes out, from <code>/metrics</code> every {SAMPLE_MS / 1000} s; the last{' '}
-        {(MAX_SAMPLES * SAMPLE_MS) / 60_000} minutes while this page is open.
+        Kafka request bytes in and response bytes out, from <code>/metrics</code> every {SAMPLE_MS / 1000} s;
+        the last {(MAX_SAMPLES * SAMPLE_MS) / 60_000} minutes while this page is open.
       </p>
       <TimeChart
         history={bytes}
@@ -180,8 +186,9 @@ export function OverviewPage() {
         </table>
       )}
       <p class="muted small">
-        Up or down as node {c?.nodeId ?? '…'} sees its peers over Raft. Metadata: term {c?.metadataGroup.term ?? '…'}, commit index{' '}
-        {formatCount(c?.metadataGroup.commitIndex)}, applied here {formatCount(c?.metadataGroup.appliedIndex)}.
+        Up or down as node {c?.nodeId ?? '…'} sees its peers over Raft. Metadata: term{' '}
+        {c?.metadataGroup.term ?? '…'}, commit index {formatCount(c?.metadataGroup.commitIndex)}, applied here{' '}
+        {formatCount(c?.metadataGroup.appliedIndex)}.
       </p>
     </section>
   );

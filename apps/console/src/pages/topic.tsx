@@ -100,7 +100,8 @@ export function TopicPage({ name }: { name: string }) {
           <h2>Configs</h2>
           <details>
             <summary>
-              {t.configs.filter((c) => !c.isDefault).length} set on the topic or the broker, {t.configs.length} in all
+              {t.configs.filter((c) => !c.isDefault).length} set on the topic or the broker,{' '}
+              {t.configs.length} in all
             </summary>
             <table class="table" id="configs">
               <thead>

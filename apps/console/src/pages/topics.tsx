@@ -28,7 +28,11 @@ export function TopicsPage() {
           onInput={(e) => setSearch((e.target as HTMLInputElement).value)}
         />
         <label>
-          <input type="checkbox" checked={internal} onChange={(e) => setInternal((e.target as HTMLInputElement).checked)} />{' '}
+          <input
+            type="checkbox"
+            checked={internal}
+            onChange={(e) => setInternal((e.target as HTMLInputElement).checked)}
+          />{' '}
           internal topics
         </label>
         <span class="muted">
@@ -59,7 +63,9 @@ export function TopicsPage() {
                 <td class="num">{t.replicationFactor}</td>
                 <td>
                   {t.offline > 0 ? <Badge kind="bad">{t.offline} offline</Badge> : null}
-                  {t.underReplicated > 0 ? <Badge kind="warn">{t.underReplicated} under-replicated</Badge> : null}
+                  {t.underReplicated > 0 ? (
+                    <Badge kind="warn">{t.underReplicated} under-replicated</Badge>
+                  ) : null}
                   {t.offline === 0 && t.underReplicated === 0 ? <Badge kind="ok">healthy</Badge> : null}
                 </td>
                 <td class="num">{t.configOverrides}</td>

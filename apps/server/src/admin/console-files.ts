@@ -58,7 +58,9 @@ export class ConsoleFiles {
     if (this.dir === undefined) return out;
     let total = 0;
     const walk = async (sub: string): Promise<void> => {
-      const entries = await readdir(path.join(this.dir as string, sub), { withFileTypes: true }).catch(() => []);
+      const entries = await readdir(path.join(this.dir as string, sub), { withFileTypes: true }).catch(
+        () => [],
+      );
       for (const e of entries) {
         if (e.name.startsWith('.') || out.size >= MAX_FILES) continue;
         const rel = sub === '' ? e.name : `${sub}/${e.name}`;

@@ -118,7 +118,11 @@ export class AdminListener {
     }
     if (req.method !== 'GET' && req.method !== 'HEAD') return this.json(res, 405, { error: 'only GET' });
     if (file !== undefined) {
-      res.writeHead(200, { ...CONSOLE_HEADERS, 'content-type': file.contentType, 'content-length': file.body.length });
+      res.writeHead(200, {
+        ...CONSOLE_HEADERS,
+        'content-type': file.contentType,
+        'content-length': file.body.length,
+      });
       res.end(req.method === 'HEAD' ? undefined : file.body);
       return;
     }

@@ -227,7 +227,8 @@ export function remoteReader(calls: BrokerCalls, nodeId: number, timeoutMs: numb
       const out = new Map<number, OffsetRange | KafkaError>();
       for (const last of partitionsOf(latest, topic)) {
         const start = first.get(last.partitionIndex);
-        const code = last.errorCode !== ErrorCode.NONE ? last.errorCode : (start?.errorCode ?? ErrorCode.NONE);
+        const code =
+          last.errorCode !== ErrorCode.NONE ? last.errorCode : (start?.errorCode ?? ErrorCode.NONE);
         out.set(
           last.partitionIndex,
           code !== ErrorCode.NONE || start === undefined
@@ -240,7 +241,8 @@ export function remoteReader(calls: BrokerCalls, nodeId: number, timeoutMs: numb
     async offsetForTime(tp, timestampMs) {
       const r = await listOffsets(tp.topic, [tp.partition], timestampMs);
       const p = partitionsOf(r, tp.topic)[0];
-      if (p === undefined) throw new KafkaError('UNKNOWN_SERVER_ERROR', `no answer for ${tp.topic}-${tp.partition}`);
+      if (p === undefined)
+        throw new KafkaError('UNKNOWN_SERVER_ERROR', `no answer for ${tp.topic}-${tp.partition}`);
       check(p.errorCode, `${tp.topic}-${tp.partition} on node ${nodeId}`);
       return p.offset;
     },
@@ -282,7 +284,8 @@ export function remoteReader(calls: BrokerCalls, nodeId: number, timeoutMs: numb
       );
       check(response.errorCode, `fetch from node ${nodeId}`);
       const p = response.responses.find((t) => t.topic === tp.topic)?.partitions[0];
-      if (p === undefined) throw new KafkaError('UNKNOWN_SERVER_ERROR', `no answer for ${tp.topic}-${tp.partition}`);
+      if (p === undefined)
+        throw new KafkaError('UNKNOWN_SERVER_ERROR', `no answer for ${tp.topic}-${tp.partition}`);
       check(p.errorCode, `${tp.topic}-${tp.partition} on node ${nodeId}`);
       const records = p.records ?? Buffer.alloc(0);
       return {
@@ -302,7 +305,8 @@ export function remoteReader(calls: BrokerCalls, nodeId: number, timeoutMs: numb
       const out = new Map<number, number>();
       for (const dir of response.results)
         for (const t of dir.topics)
-          if (t.name === topic) for (const p of t.partitions) out.set(p.partitionIndex, Number(p.partitionSize));
+          if (t.name === topic)
+            for (const p of t.partitions) out.set(p.partitionIndex, Number(p.partitionSize));
       return out;
     },
     async listGroups() {
@@ -313,7 +317,11 @@ export function remoteReader(calls: BrokerCalls, nodeId: number, timeoutMs: numb
         { ...LIST_GROUPS, timeoutMs },
       );
       check(response.errorCode, `groups of node ${nodeId}`);
-      return response.groups.map((g) => ({ groupId: g.groupId, protocolType: g.protocolType, state: g.groupState }));
+      return response.groups.map((g) => ({
+        groupId: g.groupId,
+        protocolType: g.protocolType,
+        state: g.groupState,
+      }));
     },
     async describeGroup(groupId) {
       const { response } = await calls.request(

@@ -12,7 +12,13 @@
 //   /v1/leader-changes                                partition leader changes this node applied
 import { KafkaError } from '../errors.js';
 import type { AdminViews, RecordsQuery } from './views.js';
-import { DEFAULT_READ_BYTES, DEFAULT_RECORDS, MAX_RAFT_GROUPS, MAX_READ_BYTES, MAX_RECORDS } from './views.js';
+import {
+  DEFAULT_READ_BYTES,
+  DEFAULT_RECORDS,
+  MAX_RAFT_GROUPS,
+  MAX_READ_BYTES,
+  MAX_RECORDS,
+} from './views.js';
 
 export interface RouteAnswer {
   status: number;
@@ -117,10 +123,12 @@ async function answer(views: AdminViews, url: URL): Promise<unknown> {
 export async function viewRoute(views: AdminViews, url: URL): Promise<RouteAnswer> {
   try {
     const body = await answer(views, url);
-    if (body === undefined) return { status: 404, body: { error: 'NOT_FOUND', message: `no route ${url.pathname}` } };
+    if (body === undefined)
+      return { status: 404, body: { error: 'NOT_FOUND', message: `no route ${url.pathname}` } };
     return { status: 200, body };
   } catch (e) {
-    if (e instanceof BadRequest) return { status: 400, body: { error: 'INVALID_REQUEST', message: e.message } };
+    if (e instanceof BadRequest)
+      return { status: 400, body: { error: 'INVALID_REQUEST', message: e.message } };
     if (e instanceof KafkaError) return { status: statusOf(e), body: { error: e.code, message: e.message } };
     throw e;
   }

@@ -55,7 +55,13 @@ export interface RaftGroupView {
   voters: readonly number[];
   learners: readonly number[];
   /** On the leader: each other replica's match index and lag (commit index − match, never below 0). */
-  followers: ReadonlyArray<{ nodeId: number; match: number; lag: number; state: string; recentActive: boolean }>;
+  followers: ReadonlyArray<{
+    nodeId: number;
+    match: number;
+    lag: number;
+    state: string;
+    recentActive: boolean;
+  }>;
   /** Why the group stopped, when it did. */
   failure?: string;
 }
@@ -138,7 +144,11 @@ interface Bytes {
 function bytesOf(b: Buffer | null): Bytes | null {
   if (b === null) return null;
   const cut = b.length > MAX_FIELD_BYTES;
-  return { base64: (cut ? b.subarray(0, MAX_FIELD_BYTES) : b).toString('base64'), size: b.length, truncated: cut };
+  return {
+    base64: (cut ? b.subarray(0, MAX_FIELD_BYTES) : b).toString('base64'),
+    size: b.length,
+    truncated: cut,
+  };
 }
 
 function recordView(r: DecodedRecord): unknown {
@@ -324,12 +334,14 @@ export class AdminViews {
   async records(name: string, partition: number, q: RecordsQuery): Promise<unknown> {
     const t = this.topicOrThrow(name);
     const info = t.partitions[partition];
-    if (info === undefined) throw new KafkaError('UNKNOWN_TOPIC_OR_PARTITION', `no partition ${name}-${partition}`);
+    if (info === undefined)
+      throw new KafkaError('UNKNOWN_TOPIC_OR_PARTITION', `no partition ${name}-${partition}`);
     if (info.leader < 0) throw new KafkaError('LEADER_NOT_AVAILABLE', `${name}-${partition} has no leader`);
     const reader = this.reader(info.leader);
     const tp = { topic: name, partition };
     const range = (await reader.offsets(name, [partition])).get(partition);
-    if (range === undefined) throw new KafkaError('UNKNOWN_SERVER_ERROR', `no offsets for ${name}-${partition}`);
+    if (range === undefined)
+      throw new KafkaError('UNKNOWN_SERVER_ERROR', `no offsets for ${name}-${partition}`);
     if (range instanceof KafkaError) throw range;
     let start: bigint;
     if (q.offset !== undefined) start = q.offset;
@@ -422,7 +434,8 @@ export class AdminViews {
    */
   async group(groupId: string): Promise<unknown> {
     const coordinator = this.options.groupCoordinator(groupId);
-    if (coordinator < 0) throw new KafkaError('COORDINATOR_NOT_AVAILABLE', `no coordinator for group ${groupId}`);
+    if (coordinator < 0)
+      throw new KafkaError('COORDINATOR_NOT_AVAILABLE', `no coordinator for group ${groupId}`);
     const reader = this.reader(coordinator);
     const [description, committed] = await Promise.all([
       reader.describeGroup(groupId),

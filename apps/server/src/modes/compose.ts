@@ -425,7 +425,9 @@ export async function composeBroker(options: ComposeOptions): Promise<Composed> 
     ...(adminCalls !== undefined
       ? { remote: (id: number) => remoteReader(adminCalls, id, ADMIN_REMOTE_TIMEOUT_MS) }
       : {}),
-    ...(raftViews !== undefined ? { raftGroups: () => raftViews.groups(), peers: () => raftViews.peers() } : {}),
+    ...(raftViews !== undefined
+      ? { raftGroups: () => raftViews.groups(), peers: () => raftViews.peers() }
+      : {}),
     clock,
   });
   const composed: Composed = {
