@@ -509,10 +509,15 @@ export class AdminViews {
     };
   }
 
-  /** GET /v1/raft: this node's Raft groups (the first `limit`, metadata first) and peers. */
+  /** GET /v1/raft: this node's Raft groups (the first `limit`: metadata, then by partition name) and peers. */
   raft(limit: number): unknown {
     const all = this.options.raftGroups?.() ?? [];
-    all.sort((a, b) => a.groupId - b.groupId);
+    // The metadata group first, then partitions by topic and number.
+    const rank = (g: RaftGroupView): number => (g.name === 'metadata' ? 0 : 1);
+    all.sort(
+      (a, b) =>
+        rank(a) - rank(b) || a.name.localeCompare(b.name, 'en', { numeric: true }) || a.groupId - b.groupId,
+    );
     return {
       nodeId: this.options.nodeId,
       mode: this.options.mode,
