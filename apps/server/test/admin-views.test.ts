@@ -8,7 +8,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import type { Consumer } from 'kafkajs';
+import { recordsPolicy } from '../src/admin/views.js';
 import { Broker } from '../src/broker.js';
+import { parseCommandLine } from '../src/cli.js';
 import type { ServerConfig } from '../src/config.js';
 import { DEFAULT_BROKER, DEFAULT_CONFIG, DEFAULT_LIMITS } from '../src/config.js';
 import { standaloneMode } from '../src/modes/standalone.js';
@@ -314,4 +316,52 @@ test('the console: index.html at /, files by name, security headers; only GET', 
   expect((await fetch(`${base}/v1/topics`, { method: 'DELETE' })).status).toBe(405);
   // The existing routes are unchanged.
   expect((await fetch(`${base}/health`)).status).toBe(200);
+});
+
+test('--admin-records: auto serves records unless a listener authenticates its clients; on and off as said', () => {
+  const plain = [{ name: 'PLAINTEXT', authenticates: false }];
+  const sasl = [...plain, { name: 'CLIENTS', authenticates: true }];
+  expect(recordsPolicy('auto', plain)).toEqual({ allowed: true });
+  const refused = recordsPolicy('auto', sasl);
+  expect(refused.allowed).toBe(false);
+  expect(!refused.allowed && refused.reason).toContain('CLIENTS');
+  expect(recordsPolicy('on', sasl)).toEqual({ allowed: true });
+  expect(recordsPolicy('off', plain).allowed).toBe(false);
+  const parsed = parseCommandLine(['--admin-records', 'off']);
+  expect(parsed.kind === 'run' && parsed.config.adminRecords).toBe('off');
+  const bad = parseCommandLine(['--admin-records', 'maybe']);
+  expect(bad.kind === 'exit' && bad.exitCode).toBe(2);
+});
+
+test('with --admin-records off, the records route is 403 and says why; the other views stay', async () => {
+  const dir = tempDir();
+  const off = new Broker(
+    {
+      ...DEFAULT_CONFIG,
+      kafkaPort: 0,
+      advertisedPort: 0,
+      advertisedHost: '127.0.0.1',
+      listenHost: '127.0.0.1',
+      adminHost: '127.0.0.1',
+      adminPort: 0,
+      adminRecords: 'off',
+      dataDir: dir,
+      shutdownTimeoutMs: 2000,
+    },
+    { randomId: randomUUID },
+    standaloneMode(),
+  );
+  await off.start();
+  try {
+    const res = await fetch(`http://127.0.0.1:${off.adminPort}/v1/topics/any/partitions/0/records`);
+    expect(res.status).toBe(403);
+    expect(await res.json()).toMatchObject({
+      error: 'RECORDS_DISABLED',
+      message: expect.stringContaining('--admin-records'),
+    });
+    expect((await fetch(`http://127.0.0.1:${off.adminPort}/v1/topics`)).status).toBe(200);
+  } finally {
+    await off.stop();
+    removeDir(dir);
+  }
 });

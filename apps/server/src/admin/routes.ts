@@ -1,7 +1,8 @@
 // The console's admin routes (GET only), over views.ts. Answers are JSON in which every Kafka int64
 // (offsets, timestamps, lag) is a string, so nothing beyond 2^53 loses digits; failures are
-// `{ "error": KAFKA_ERROR_NAME, "message": sentence }` with 400 (bad parameters), 404 (no such
-// topic, partition or route) or 503 (the leader or coordinator cannot answer now).
+// `{ "error": KAFKA_ERROR_NAME, "message": sentence }` with 400 (bad parameters), 403 (records, when
+// --admin-records keeps them off), 404 (no such topic, partition or route) or 503 (the leader or
+// coordinator cannot answer now).
 //
 //   /v1/topics                                        every topic, partition counts by state
 //   /v1/topics/:name                                  partitions (leader, replicas, ISR, offsets, size), configs
@@ -13,6 +14,7 @@
 import { KafkaError } from '../errors.js';
 import type { AdminViews, RecordsQuery } from './views.js';
 import {
+  ViewRefused,
   DEFAULT_READ_BYTES,
   DEFAULT_RECORDS,
   MAX_RAFT_GROUPS,
@@ -129,6 +131,8 @@ export async function viewRoute(views: AdminViews, url: URL): Promise<RouteAnswe
   } catch (e) {
     if (e instanceof BadRequest)
       return { status: 400, body: { error: 'INVALID_REQUEST', message: e.message } };
+    if (e instanceof ViewRefused)
+      return { status: 403, body: { error: 'RECORDS_DISABLED', message: e.message } };
     if (e instanceof KafkaError) return { status: statusOf(e), body: { error: e.code, message: e.message } };
     throw e;
   }

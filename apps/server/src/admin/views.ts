@@ -99,7 +99,32 @@ export interface AdminViewsOptions {
   raftGroups?: () => RaftGroupView[];
   /** This node's peers (raft-cluster). */
   peers?: () => PeerView[];
+  /** Whether records may be read (--admin-records), and why not. */
+  records: { allowed: true } | { allowed: false; reason: string };
   clock: Clock;
+}
+
+/** A view this node was told not to serve (answered 403). */
+export class ViewRefused extends Error {}
+
+/**
+ * --admin-records: `on`, `off`, or `auto` — on unless a Kafka listener authenticates its clients
+ * (SASL, or TLS client certificates required), since the admin port authenticates no one.
+ */
+export function recordsPolicy(
+  setting: 'auto' | 'on' | 'off',
+  listeners: ReadonlyArray<{ name: string; authenticates: boolean }>,
+): AdminViewsOptions['records'] {
+  if (setting === 'on') return { allowed: true };
+  if (setting === 'off')
+    return { allowed: false, reason: 'this node serves no records on its admin port (--admin-records off)' };
+  const guarded = listeners.filter((l) => l.authenticates).map((l) => l.name);
+  return guarded.length === 0
+    ? { allowed: true }
+    : {
+        allowed: false,
+        reason: `listener ${guarded.join(', ')} authenticates its clients and the admin port does not, so it serves no records: start the node with --admin-records on to allow it`,
+      };
 }
 
 /** A failed part of an answer: the Kafka error name and a sentence. */
@@ -332,6 +357,7 @@ export class AdminViews {
    * `timestampMs`, or else the last `limit` below the high watermark.
    */
   async records(name: string, partition: number, q: RecordsQuery): Promise<unknown> {
+    if (!this.options.records.allowed) throw new ViewRefused(this.options.records.reason);
     const t = this.topicOrThrow(name);
     const info = t.partitions[partition];
     if (info === undefined)

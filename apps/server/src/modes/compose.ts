@@ -19,7 +19,7 @@ import type { FileSystem, TimerHandle } from '@chronik/env';
 import { TRANSACTION_STATE_TOPIC, clusterIdFromBytes, topicIdFromBytes } from '@chronik/metadata';
 import { localReader, remoteReader } from '../admin/node-reader.js';
 import type { PeerView, RaftGroupView } from '../admin/views.js';
-import { AdminViews } from '../admin/views.js';
+import { AdminViews, recordsPolicy } from '../admin/views.js';
 import type { BrokerServices, ModeContext } from '../broker.js';
 import type { BrokerCalls } from '../net/broker-client.js';
 import type { ServerConfig } from '../config.js';
@@ -43,7 +43,8 @@ import { ProducerIds } from '../services/producer-ids.js';
 import { registerBroker } from '../services/registration.js';
 import { StateWatch } from '../services/state-watch.js';
 import { FetchSessionCache } from '../services/fetch-sessions.js';
-import { DEFAULT_SASL, isDefaultListenerSet } from '../security/config.js';
+import { DEFAULT_SASL, effectiveListeners, isDefaultListenerSet } from '../security/config.js';
+import { usesSasl, usesTls } from '../security/listeners.js';
 import { SecurityService } from '../security/service.js';
 import { readWholeFile } from '../storage/files.js';
 import { ConfigResourceType, TopicAdmin } from '../services/topic-admin.js';
@@ -428,6 +429,15 @@ export async function composeBroker(options: ComposeOptions): Promise<Composed> 
     ...(raftViews !== undefined
       ? { raftGroups: () => raftViews.groups(), peers: () => raftViews.peers() }
       : {}),
+    records: recordsPolicy(
+      config.adminRecords ?? 'auto',
+      effectiveListeners(config).map((l) => ({
+        name: l.name,
+        authenticates:
+          usesSasl(l.securityProtocol) ||
+          (usesTls(l.securityProtocol) && config.security?.tls?.clientAuth === 'required'),
+      })),
+    ),
     clock,
   });
   const composed: Composed = {
