@@ -21,6 +21,8 @@ let dataDir: string;
 let browser: Browser;
 let page: Page;
 let kafka: Kafka;
+/** What the page logged as errors (CSP violations, failed requests, exceptions). */
+const pageErrors: string[] = [];
 
 async function shot(name: string): Promise<void> {
   fs.mkdirSync(ARTIFACTS, { recursive: true });
@@ -85,7 +87,10 @@ describeIfChromium('the console on a single node', () => {
       args: CHROMIUM_ARGS,
     });
     page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-    page.on('pageerror', (e) => process.stderr.write(`page error: ${e.message}\n`));
+    page.on('pageerror', (e) => pageErrors.push(e.message));
+    page.on('console', (m) => {
+      if (m.type() === 'error') pageErrors.push(m.text());
+    });
   });
 
   afterAll(async () => {
@@ -193,6 +198,18 @@ describeIfChromium('the console on a single node', () => {
     await producer.disconnect();
     await waitText('#total-lag', (t) => t === '7');
     expect(await text('#group-partitions tr[data-partition="orders-0"] [data-lag]')).toBe('7');
+
+    // A consumer joins again and reads them: the lag falls back to 0 while the page watches.
+    const again = kafka.consumer({ groupId: 'billing', heartbeatInterval: 500 });
+    await again.connect();
+    await again.subscribe({ topics: ['orders'] });
+    await again.run({ autoCommitInterval: 100, eachMessage: async () => undefined });
+    try {
+      await waitText('#total-lag', (t) => t === '0', 30_000);
+      await waitText('#members tbody', (t) => t.includes('console-e2e'));
+    } finally {
+      await again.disconnect();
+    }
     await until('lag samples', async () => {
       const n = await page.locator('.chart').first().getAttribute('data-samples');
       return Number(n) >= 3 ? true : undefined;
@@ -203,5 +220,6 @@ describeIfChromium('the console on a single node', () => {
     await page.goto(`${node.adminUrl}/#/cluster`);
     await waitText('main section p', (t) => t.includes('single node'));
     await shot('cluster');
+    expect(pageErrors).toEqual([]);
   });
 });
