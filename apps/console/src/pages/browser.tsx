@@ -44,6 +44,18 @@ function Field({ bytes, as, name }: { bytes: Bytes | null; as: Shown; name: stri
   );
 }
 
+/** "offsets 5–9 of 0–41", or what there is when nothing came back. */
+function rangeText(a: RecordsAnswer): string {
+  const last = (x: string): string => formatCount((BigInt(x) - 1n).toString());
+  const log =
+    BigInt(a.highWatermark) > BigInt(a.logStartOffset)
+      ? `${formatCount(a.logStartOffset)}–${last(a.highWatermark)}`
+      : 'nothing (empty)';
+  return a.records.length === 0
+    ? `no records from offset ${formatCount(a.startOffset)}; the log holds ${log}`
+    : `offsets ${formatCount(a.records[0]?.offset ?? a.startOffset)}–${last(a.nextOffset)} of ${log}`;
+}
+
 export function MessageBrowser({ topic }: { topic: TopicDetail }) {
   const [partition, setPartition] = useState(0);
   const [mode, setMode] = useState<Mode>('latest');
@@ -191,10 +203,7 @@ export function MessageBrowser({ topic }: { topic: TopicDetail }) {
         <>
           <div class="toolbar small">
             <span class="muted" id="records-range">
-              offsets {formatCount(answer.startOffset)}–
-              {formatCount((BigInt(answer.nextOffset) - 1n).toString())} of{' '}
-              {formatCount(answer.logStartOffset)}–
-              {formatCount((BigInt(answer.highWatermark) - 1n).toString())} · leader node {answer.leader}
+              {rangeText(answer)} · leader node {answer.leader}
             </span>
             <button
               type="button"
