@@ -185,7 +185,7 @@ describeIfChromium('the console on a single node', () => {
     await waitText('#group-id', (t) => t === 'billing');
     await waitText('#total-lag', (t) => t === '0');
     await waitText('#members tbody', (t) => t.includes('console-e2e'));
-    expect(await text('#group-partitions tr[data-partition="orders-0"]')).toContain('12');
+    await waitText('#group-partitions tr[data-partition="orders-0"] [data-lag]', (t) => t === '0');
 
     // The member leaves; new records are lag, and the chart keeps the samples.
     await consumer.disconnect();

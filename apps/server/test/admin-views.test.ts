@@ -233,7 +233,8 @@ test('groups: members, assignment, committed offsets and lag per partition', asy
   while (Date.now() < deadline) {
     group = (await get('/v1/groups/readers')).body;
     const parts = (group.partitions ?? []) as Json[];
-    if (seen >= 35 && group.state === 'Stable' && parts.length === 2 && group.totalLag === '0') break;
+    if (seen >= 35 && group.state === 'Stable' && parts.length === 2 && parts.every((p) => p.lag === '0'))
+      break;
     await new Promise((r) => setTimeout(r, 200));
   }
   expect(group).toMatchObject({
@@ -294,6 +295,27 @@ test('groups: members, assignment, committed offsets and lag per partition', asy
     lag: '2',
   });
   expect((await get('/v1/groups/nobody')).body).toMatchObject({ state: 'Dead', members: [], partitions: [] });
+});
+
+test('/metrics: partitions by state, high watermarks, sizes, and group lag sampled from the first scrape', async () => {
+  const scrape = async (): Promise<string> => (await fetch(`${base}/metrics`)).text();
+  const first = await scrape();
+  // orders (2), other (1), __consumer_offsets (3).
+  expect(first).toContain('chronik_partitions{state="in_sync"} 6');
+  expect(first).toContain('chronik_partitions{state="offline"} 0');
+  expect(first).toMatch(/chronik_partition_high_watermark\{topic="orders",partition="1"\} 7/);
+  expect(first).toMatch(/chronik_partition_log_size_bytes\{topic="orders",partition="0"\} \d+/);
+  expect(first).toMatch(/chronik_partition_under_replicated\{topic="orders",partition="0"\} 0/);
+  // The first scrape started the lag sampler: the group's lag shows up at a later scrape.
+  const deadline = Date.now() + 10_000;
+  let text = first;
+  while (!text.includes('chronik_consumer_group_lag_sum{group="readers"} 2') && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 100));
+    text = await scrape();
+  }
+  expect(text).toContain('chronik_consumer_group_lag_sum{group="readers"} 2');
+  expect(text).toContain('chronik_consumer_group_lag{group="readers",topic="orders",partition="1"} 2');
+  expect(text).toContain('chronik_consumer_group_members{group="readers"} 0');
 });
 
 test('/v1/raft and /v1/leader-changes on a single node: no Raft groups', async () => {

@@ -200,9 +200,44 @@ function assignedPartitions(protocolType: string, bytes: Uint8Array): TopicParti
   }
 }
 
+/** One partition of a group (GET /v1/groups/:id). */
+export interface GroupPartitionView {
+  topic: string;
+  partition: number;
+  committedOffset: bigint | null;
+  metadata: string | null;
+  highWatermark: bigint | null;
+  /** High watermark − committed offset (never below 0); null when either is unknown. */
+  lag: bigint | null;
+  memberId: string | null;
+  error?: string;
+  message?: string;
+}
+
+/** A consumer group as GET /v1/groups/:id answers it. */
+export interface GroupView {
+  groupId: string;
+  coordinator: number;
+  state: string;
+  protocolType: string;
+  protocol: string;
+  members: Array<{
+    memberId: string;
+    groupInstanceId: string | null;
+    clientId: string;
+    clientHost: string;
+    assignment: TopicPartition[];
+  }>;
+  partitions: GroupPartitionView[];
+  totalLag: bigint;
+  atMs: number;
+}
+
 export class AdminViews {
   private readonly leaderChanges: unknown[] = [];
   private readonly unsubscribe: () => void;
+  /** Partition leader changes applied here since the start (chronik_partition_leader_changes_total). */
+  leaderChangesSeen = 0;
 
   constructor(private readonly options: AdminViewsOptions) {
     this.unsubscribe = options.state.subscribe(options.state.appliedIndex, (e) => this.onChanges(e));
@@ -216,6 +251,7 @@ export class AdminViews {
     if (e.type !== 'changes') return;
     for (const c of e.changes) {
       if (c.type !== 'partitionChanged' || c.reason !== 'leader') continue;
+      this.leaderChangesSeen++;
       this.leaderChanges.push({
         atMs: this.options.clock.nowMs(),
         metadataIndex: c.index,
@@ -250,7 +286,10 @@ export class AdminViews {
   }
 
   /** GET /v1/topics: every topic from the metadata, with partition counts by state. */
-  topics(): unknown {
+  topics(): {
+    topics: unknown[];
+    partitions: { total: number; online: number; underReplicated: number; offline: number };
+  } {
     const totals = { total: 0, online: 0, underReplicated: 0, offline: 0 };
     const topics = [...this.options.state.topics()]
       .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
@@ -458,7 +497,7 @@ export class AdminViews {
    * GET /v1/groups/:id: state, members with their assignments (consumer protocol), and per
    * partition the committed offset, the high watermark and the lag (high watermark − committed).
    */
-  async group(groupId: string): Promise<unknown> {
+  async group(groupId: string): Promise<GroupView> {
     const coordinator = this.options.groupCoordinator(groupId);
     if (coordinator < 0)
       throw new KafkaError('COORDINATOR_NOT_AVAILABLE', `no coordinator for group ${groupId}`);
@@ -492,7 +531,7 @@ export class AdminViews {
       committedBy.set(`${c.topic}\0${c.partition}`, c);
       add(c.topic, c.partition);
     }
-    const partitions: unknown[] = [];
+    const partitions: GroupPartitionView[] = [];
     let totalLag = 0n;
     const topics = [...byTopic.keys()].sort();
     const offsets = await Promise.all(
@@ -535,9 +574,14 @@ export class AdminViews {
     };
   }
 
+  /** This node's Raft groups (raft-cluster; none on a single node). */
+  raftGroups(): RaftGroupView[] {
+    return this.options.raftGroups?.() ?? [];
+  }
+
   /** GET /v1/raft: this node's Raft groups (the first `limit`: metadata, then by partition name) and peers. */
   raft(limit: number): unknown {
-    const all = this.options.raftGroups?.() ?? [];
+    const all = this.raftGroups();
     // The metadata group first, then partitions by topic and number.
     const rank = (g: RaftGroupView): number => (g.name === 'metadata' ? 0 : 1);
     all.sort(

@@ -19,6 +19,7 @@ import type { FileSystem, TimerHandle } from '@chronik/env';
 import { TRANSACTION_STATE_TOPIC, clusterIdFromBytes, topicIdFromBytes } from '@chronik/metadata';
 import { localReader, remoteReader } from '../admin/node-reader.js';
 import type { PeerView, RaftGroupView } from '../admin/views.js';
+import { StateMetrics } from '../admin/state-metrics.js';
 import { AdminViews, recordsPolicy } from '../admin/views.js';
 import type { BrokerServices, ModeContext } from '../broker.js';
 import type { BrokerCalls } from '../net/broker-client.js';
@@ -415,6 +416,7 @@ export async function composeBroker(options: ComposeOptions): Promise<Composed> 
     metadataGroup: options.store.status(),
   });
   const adminCalls = options.adminCalls;
+  const localGroups = localReader(partitions, groups.coordinator);
   const raftViews = options.raftViews;
   const views = new AdminViews({
     nodeId,
@@ -422,7 +424,7 @@ export async function composeBroker(options: ComposeOptions): Promise<Composed> 
     state: options.store.state,
     topicConfigs: (name) => topics.describeConfigs(ConfigResourceType.TOPIC, name, null, false),
     groupCoordinator: (id) => coordinators.coordinatorId(CoordinatorKeyType.GROUP, id),
-    local: localReader(partitions, groups.coordinator),
+    local: localGroups,
     ...(adminCalls !== undefined
       ? { remote: (id: number) => remoteReader(adminCalls, id, ADMIN_REMOTE_TIMEOUT_MS) }
       : {}),
@@ -440,6 +442,14 @@ export async function composeBroker(options: ComposeOptions): Promise<Composed> 
     ),
     clock,
   });
+  const stateMetrics = new StateMetrics({
+    registry: options.ctx.metrics.registry,
+    views,
+    partitions,
+    local: localGroups,
+    scheduler,
+    logger: logger.child({ component: 'metrics' }),
+  });
   const composed: Composed = {
     services,
     partitions,
@@ -454,6 +464,7 @@ export async function composeBroker(options: ComposeOptions): Promise<Composed> 
       beginShutdown: () => shutdown.abort(),
       close: async () => {
         shutdown.abort();
+        stateMetrics.close();
         views.close();
         await stopAll();
       },
