@@ -72,6 +72,7 @@ beforeAll(async () => {
     topics: [
       { topic: 'orders', numPartitions: 2, configEntries: [{ name: 'retention.ms', value: '3600000' }] },
       { topic: 'other', numPartitions: 1 },
+      { topic: 'big', numPartitions: 1 },
     ],
   });
   await admin.disconnect();
@@ -114,7 +115,7 @@ test('/v1/topics lists every topic with partition counts by state', async () => 
   const { status, body } = await get('/v1/topics');
   expect(status).toBe(200);
   const topics = body.topics as Json[];
-  expect(topics.map((t) => t.name)).toEqual(expect.arrayContaining(['orders', 'other']));
+  expect(topics.map((t) => t.name)).toEqual(expect.arrayContaining(['orders', 'other', 'big']));
   expect(topics.find((t) => t.name === 'orders')).toMatchObject({
     partitions: 2,
     replicationFactor: 1,
@@ -202,6 +203,26 @@ test('records: from a time (the first record at or after it)', async () => {
   expect(records[0]?.offset).toBe('20');
   const future = await get(`/v1/topics/orders/partitions/0/records?timestamp=${Date.now() + 3_600_000}`);
   expect(future.body.records).toEqual([]);
+});
+
+test('records: long values are cut at 64 KiB, and an answer ends once it carries 8 MiB of them', async () => {
+  const producer = kafka.producer();
+  await producer.connect();
+  // 150 values of 100 KiB, gzip'd into a small batch: decoding them is bounded, not the read.
+  await producer.send({
+    topic: 'big',
+    compression: 1,
+    messages: Array.from({ length: 150 }, (_, i) => ({ key: `b${i}`, value: 'a'.repeat(100 * 1024) })),
+  });
+  await producer.disconnect();
+  const { body } = await get('/v1/topics/big/partitions/0/records?offset=0&limit=500');
+  const records = body.records as RecordView[];
+  expect(records[0]?.value).toMatchObject({ size: 100 * 1024, truncated: true });
+  expect(Buffer.from(records[0]?.value?.base64 ?? '', 'base64').length).toBe(64 * 1024);
+  expect(records[0]?.key).toMatchObject({ size: 2, truncated: false });
+  // 64 KiB carried per record: 8 MiB is 128 records.
+  expect(records).toHaveLength(128);
+  expect(body.nextOffset).toBe('128');
 });
 
 test('records: bad parameters are 400, unknown topics and partitions 404, with Kafka error names', async () => {
@@ -300,8 +321,8 @@ test('groups: members, assignment, committed offsets and lag per partition', asy
 test('/metrics: partitions by state, high watermarks, sizes, and group lag sampled from the first scrape', async () => {
   const scrape = async (): Promise<string> => (await fetch(`${base}/metrics`)).text();
   const first = await scrape();
-  // orders (2), other (1), __consumer_offsets (3).
-  expect(first).toContain('chronik_partitions{state="in_sync"} 6');
+  // orders (2), other (1), big (1), __consumer_offsets (3).
+  expect(first).toContain('chronik_partitions{state="in_sync"} 7');
   expect(first).toContain('chronik_partitions{state="offline"} 0');
   expect(first).toMatch(/chronik_partition_high_watermark\{topic="orders",partition="1"\} 7/);
   expect(first).toMatch(/chronik_partition_log_size_bytes\{topic="orders",partition="0"\} \d+/);

@@ -9,9 +9,11 @@
 //   is asked with Kafka requests over the inter-broker client (node-reader.ts) — in parallel, each
 //   with a deadline, so one node down costs its partitions an `error`, not the whole answer.
 // - Bounded: records by count and bytes (MAX_RECORDS, MAX_READ_BYTES), each key, value and header
-//   value cut at MAX_FIELD_BYTES; Raft groups by count; leader changes kept in a ring.
+//   value cut at MAX_FIELD_BYTES and an answer ended once it carries MAX_ANSWER_FIELD_BYTES of them;
+//   Raft groups by count; leader changes kept in a ring.
 // - Never long on the event loop: the only synchronous work on data is decoding at most
-//   MAX_READ_BYTES of batches, each decompressed to at most MAX_DECOMPRESSED_BYTES.
+//   MAX_READ_BYTES of batches, each decompressed to at most MAX_DECOMPRESSED_BYTES, and no more
+//   batches once MAX_DECODED_BYTES of records were decoded for one answer.
 import type { Clock } from '@chronik/env';
 import type { FeedEvent, MetadataStateMachine, PartitionInfo, TopicInfo } from '@chronik/metadata';
 import {
@@ -35,6 +37,10 @@ export const DEFAULT_READ_BYTES = 1024 * 1024;
 export const MAX_FIELD_BYTES = 64 * 1024;
 /** Decompressed size of one batch the browser decodes. */
 const MAX_DECOMPRESSED_BYTES = 16 * 1024 * 1024;
+/** Record bytes (keys, values, headers) decoded for one answer, after which no batch is decoded. */
+const MAX_DECODED_BYTES = 32 * 1024 * 1024;
+/** Key, value and header bytes one answer carries (before base64), after which it ends. */
+export const MAX_ANSWER_FIELD_BYTES = 8 * 1024 * 1024;
 /** Leader changes kept. */
 const MAX_LEADER_CHANGES = 200;
 /** Raft groups listed in one answer. */
@@ -54,7 +60,7 @@ export interface RaftGroupView {
   snapshotIndex: number;
   voters: readonly number[];
   learners: readonly number[];
-  /** On the leader: each other replica's match index and lag (commit index − match, never below 0). */
+  /** On the leader: each other replica's match index and lag (last index − match, never below 0). */
   followers: ReadonlyArray<{
     nodeId: number;
     match: number;
@@ -174,6 +180,20 @@ function bytesOf(b: Buffer | null): Bytes | null {
     size: b.length,
     truncated: cut,
   };
+}
+
+function recordBytes(r: DecodedRecord): number {
+  let n = (r.key?.length ?? 0) + (r.value?.length ?? 0);
+  for (const h of r.headers) n += h.key.length + (h.value?.length ?? 0);
+  return n;
+}
+
+/** The key, value and header bytes an answer carries of a record (each cut at MAX_FIELD_BYTES). */
+function carriedBytes(r: DecodedRecord): number {
+  const cut = (b: Buffer | null): number => Math.min(b?.length ?? 0, MAX_FIELD_BYTES);
+  let n = cut(r.key) + cut(r.value);
+  for (const h of r.headers) n += h.key.length + cut(h.value);
+  return n;
 }
 
 function recordView(r: DecodedRecord): unknown {
@@ -423,6 +443,8 @@ export class AdminViews {
     let bytesRead = 0;
     let highWatermark = range.highWatermark;
     let logStartOffset = range.logStartOffset;
+    let decoded = 0;
+    let carried = 0;
     read: while (records.length < q.limit && next < highWatermark && bytesRead < q.maxBytes) {
       const r = await reader.read(tp, next, q.maxBytes - bytesRead);
       highWatermark = r.highWatermark;
@@ -440,16 +462,19 @@ export class AdminViews {
               checkCrc: false,
               maxDecompressedBytes: MAX_DECOMPRESSED_BYTES,
             });
+            for (const rec of batch.records) decoded += recordBytes(rec);
             for (const rec of batch.records) {
               if (rec.offset < next) continue;
               records.push(recordView(rec));
-              if (records.length >= q.limit) {
+              carried += carriedBytes(rec);
+              if (records.length >= q.limit || carried >= MAX_ANSWER_FIELD_BYTES) {
                 next = rec.offset + 1n;
                 break read;
               }
             }
           }
           next = last + 1n;
+          if (decoded >= MAX_DECODED_BYTES) break read;
         }
       }
       if (next === before) break; // nothing whole came back: do not ask again for the same offset
