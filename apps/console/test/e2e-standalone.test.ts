@@ -181,6 +181,7 @@ describeIfChromium('the console on a single node', () => {
 
     await page.goto(`${node.adminUrl}/#/groups`);
     await page.locator('#groups tr[data-group="billing"]').waitFor();
+    await shot('groups');
     await page.click('#groups a:text-is("billing")');
     await waitText('#group-id', (t) => t === 'billing');
     await waitText('#total-lag', (t) => t === '0');
