@@ -14,7 +14,7 @@ import { silentLogger } from './logger.js';
 import { ServerMetrics } from './metrics.js';
 import type { FrameDispatcher } from './net/connection.js';
 import { KafkaListener } from './net/server.js';
-import { StaticClientQuotaStore } from './services/client-quotas.js';
+import { ClientQuotas, StaticClientQuotaStore } from './services/client-quotas.js';
 import { effectiveListeners, interBrokerListener } from './security/config.js';
 import type { ListenerEndpoint } from './security/listeners.js';
 import { usesSasl, usesTls } from './security/listeners.js';
@@ -79,6 +79,8 @@ export interface ModeContext {
   advertised: () => { host: string; port: number };
   /** Every listener's advertised endpoint (known once bound), in configured order; absent: one PLAINTEXT at `advertised()`. */
   listeners?: () => readonly ListenerEndpoint[];
+  /** The client quotas the network layer enforces: the mode attaches the metadata's to it. */
+  clientQuotas?: ClientQuotas;
   /** The node cannot go on: it stops (and the program exits non-zero). */
   fatal(error: Error): void;
 }
@@ -176,6 +178,8 @@ export class Broker {
     });
     servicesReady.catch(() => undefined);
     const metrics = this.metrics;
+    // The flags' quotas at once; the metadata's (AlterClientQuotas) once the mode has opened it.
+    const clientQuotas = new ClientQuotas(new StaticClientQuotaStore(c.clientQuotas));
     const tlsConfig = c.security?.tls;
     const tlsSettings =
       tlsConfig === undefined ? undefined : tlsEndpointSettings(tlsConfig, (f) => readFile(f));
@@ -204,7 +208,7 @@ export class Broker {
       },
       logger: this.logger.child({ component: 'net' }),
       quotas: {
-        store: new StaticClientQuotaStore(c.clientQuotas),
+        store: clientQuotas,
         windows: { windowNum: c.clientQuotas.windowNum, windowMs: c.clientQuotas.windowSizeSeconds * 1000 },
       },
       hooks: {
@@ -215,6 +219,10 @@ export class Broker {
         onThrottle: (ms) => {
           metrics.throttledResponses.inc({ quota: 'request' });
           metrics.throttleSeconds.inc({ quota: 'request' }, ms / 1000);
+        },
+        onByteThrottle: (kind, ms) => {
+          metrics.throttledResponses.inc({ quota: kind });
+          metrics.throttleSeconds.inc({ quota: kind }, ms / 1000);
         },
       },
     });
@@ -238,6 +246,7 @@ export class Broker {
         metrics: this.metrics,
         advertised: () => this.advertised(),
         listeners: () => this.listenerEndpoints(),
+        clientQuotas,
         fatal: (e) => this.fatal(e),
       });
       ready(this.services);

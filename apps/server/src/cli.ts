@@ -76,6 +76,14 @@ function parseClientPercentages(name: string, raw: string): Map<string, number> 
   return byClient;
 }
 
+/** "a,b": a comma-separated list of names (lower-cased, blanks dropped). */
+function names(raw: unknown): string[] {
+  return String(raw)
+    .split(',')
+    .map((p) => p.trim().toLowerCase())
+    .filter((p) => p !== '');
+}
+
 /** "host" or "host:port" (IPv6 in brackets: "[::1]:9092"). */
 export function parseHostPort(
   name: string,
@@ -320,6 +328,53 @@ function buildParser(argv: readonly string[]) {
         describe:
           "transaction.partition.verification.enable (KIP-890): verify a transaction's first batch in a partition with its coordinator",
       },
+      'group-initial-rebalance-delay-ms': {
+        type: 'string',
+        default: String(DEFAULT_BROKER.groupInitialRebalanceDelayMs),
+        describe:
+          "group.initial.rebalance.delay.ms: a new group's first rebalance waits this long for more members",
+      },
+      'group-min-session-timeout-ms': {
+        type: 'string',
+        default: String(DEFAULT_BROKER.groupMinSessionTimeoutMs),
+        describe: 'group.min.session.timeout.ms: the least session timeout a member may ask',
+      },
+      'group-max-session-timeout-ms': {
+        type: 'string',
+        default: String(DEFAULT_BROKER.groupMaxSessionTimeoutMs),
+        describe: 'group.max.session.timeout.ms: the most session timeout a member may ask',
+      },
+      'group-max-size': {
+        type: 'string',
+        default: String(DEFAULT_BROKER.groupMaxSize),
+        describe: 'group.max.size: members per consumer group',
+      },
+      'group-coordinator-rebalance-protocols': {
+        type: 'string',
+        default: DEFAULT_BROKER.groupRebalanceProtocols.join(','),
+        describe:
+          'group.coordinator.rebalance.protocols: classic, and consumer for the consumer group protocol of KIP-848',
+      },
+      'group-consumer-heartbeat-interval-ms': {
+        type: 'string',
+        default: String(DEFAULT_BROKER.groupConsumerHeartbeatIntervalMs),
+        describe: 'group.consumer.heartbeat.interval.ms: how often consumer-protocol members heartbeat',
+      },
+      'group-consumer-session-timeout-ms': {
+        type: 'string',
+        default: String(DEFAULT_BROKER.groupConsumerSessionTimeoutMs),
+        describe: 'group.consumer.session.timeout.ms: a consumer-protocol member silent this long is removed',
+      },
+      'group-consumer-assignors': {
+        type: 'string',
+        default: DEFAULT_BROKER.groupConsumerAssignors.join(','),
+        describe: 'group.consumer.assignors: server-side assignors (uniform, range), the first the default',
+      },
+      'offsets-retention-minutes': {
+        type: 'string',
+        default: String(DEFAULT_BROKER.offsetsRetentionMs / 60_000),
+        describe: 'offsets.retention.minutes: committed offsets of an empty group expire after it',
+      },
       'fetch-session-cache-slots': {
         type: 'string',
         default: String(DEFAULT_BROKER.fetchSessionCacheSlots),
@@ -529,6 +584,41 @@ function toConfig(a: Args): ServerConfig {
         1000,
       ),
       transactionPartitionVerification: a['transaction-partition-verification'] !== false,
+      groupInitialRebalanceDelayMs: int(
+        'group-initial-rebalance-delay-ms',
+        a['group-initial-rebalance-delay-ms'],
+        0,
+        2 ** 31 - 1,
+      ),
+      groupMinSessionTimeoutMs: int(
+        'group-min-session-timeout-ms',
+        a['group-min-session-timeout-ms'],
+        1,
+        2 ** 31 - 1,
+      ),
+      groupMaxSessionTimeoutMs: int(
+        'group-max-session-timeout-ms',
+        a['group-max-session-timeout-ms'],
+        1,
+        2 ** 31 - 1,
+      ),
+      groupMaxSize: int('group-max-size', a['group-max-size'], 1, 1_000_000),
+      groupRebalanceProtocols: names(a['group-coordinator-rebalance-protocols']),
+      groupConsumerHeartbeatIntervalMs: int(
+        'group-consumer-heartbeat-interval-ms',
+        a['group-consumer-heartbeat-interval-ms'],
+        1,
+        2 ** 31 - 1,
+      ),
+      groupConsumerSessionTimeoutMs: int(
+        'group-consumer-session-timeout-ms',
+        a['group-consumer-session-timeout-ms'],
+        1,
+        2 ** 31 - 1,
+      ),
+      groupConsumerAssignors: names(a['group-consumer-assignors']),
+      offsetsRetentionMs:
+        int('offsets-retention-minutes', a['offsets-retention-minutes'], 1, 2 ** 31 - 1) * 60_000,
       fetchSessionCacheSlots: int('fetch-session-cache-slots', a['fetch-session-cache-slots'], 0, 100_000),
       fetchSessionEvictionMs: int(
         'fetch-session-eviction-ms',

@@ -94,6 +94,27 @@ export interface BrokerDefaults {
    * coordinator before it accepts a transaction's first batch. Default true.
    */
   transactionPartitionVerification: boolean;
+  /** `group.initial.rebalance.delay.ms`: a new group's first rebalance waits this long for more members. */
+  groupInitialRebalanceDelayMs: number;
+  /** `group.min.session.timeout.ms`: a JoinGroup asking less is INVALID_SESSION_TIMEOUT. */
+  groupMinSessionTimeoutMs: number;
+  /** `group.max.session.timeout.ms`: a JoinGroup asking more is INVALID_SESSION_TIMEOUT. */
+  groupMaxSessionTimeoutMs: number;
+  /** `group.max.size`: members per consumer group. */
+  groupMaxSize: number;
+  /**
+   * `group.coordinator.rebalance.protocols`: 'classic' always; with 'consumer' the consumer group
+   * protocol of KIP-848 is served (ConsumerGroupHeartbeat, ConsumerGroupDescribe advertised).
+   */
+  groupRebalanceProtocols: readonly string[];
+  /** `group.consumer.heartbeat.interval.ms`: how often consumer-protocol members heartbeat. */
+  groupConsumerHeartbeatIntervalMs: number;
+  /** `group.consumer.session.timeout.ms`: a consumer-protocol member silent this long is removed. */
+  groupConsumerSessionTimeoutMs: number;
+  /** `group.consumer.assignors`: the server-side assignors (uniform, range), the first the default. */
+  groupConsumerAssignors: readonly string[];
+  /** `offsets.retention.minutes`, in ms: committed offsets of an empty group expire after it. */
+  offsetsRetentionMs: number;
   /** `max.incremental.fetch.session.cache.slots` (KIP-227): fetch sessions kept; 0 turns them off. */
   fetchSessionCacheSlots: number;
   /** `min.incremental.fetch.session.eviction.ms`: a session idle this long may give its place. */
@@ -238,6 +259,15 @@ export const DEFAULT_BROKER: BrokerDefaults = {
   transactionStateNumPartitions: 50,
   transactionMaxTimeoutMs: 900_000,
   transactionPartitionVerification: true,
+  groupInitialRebalanceDelayMs: 3000,
+  groupMinSessionTimeoutMs: 6000,
+  groupMaxSessionTimeoutMs: 1_800_000,
+  groupMaxSize: 10_000,
+  groupRebalanceProtocols: ['classic', 'consumer'],
+  groupConsumerHeartbeatIntervalMs: 5000,
+  groupConsumerSessionTimeoutMs: 45_000,
+  groupConsumerAssignors: ['uniform', 'range'],
+  offsetsRetentionMs: 7 * 24 * 3600 * 1000,
   fetchSessionCacheSlots: 1000,
   fetchSessionEvictionMs: 120_000,
   transactionalIdExpirationMs: 7 * 24 * 3600 * 1000,
@@ -335,6 +365,42 @@ export function validateConfig(c: ServerConfig): ServerConfig {
   checkInt('--transaction-state-partitions', b.transactionStateNumPartitions, 1, 1000);
   checkInt('--transaction-max-timeout-ms', b.transactionMaxTimeoutMs, 1, 2 ** 31 - 1);
   checkInt('--fetch-session-cache-slots', b.fetchSessionCacheSlots, 0, 100_000);
+  checkInt('--group-initial-rebalance-delay-ms', b.groupInitialRebalanceDelayMs, 0, 2 ** 31 - 1);
+  checkInt('--group-min-session-timeout-ms', b.groupMinSessionTimeoutMs, 1, 2 ** 31 - 1);
+  checkInt('--group-max-session-timeout-ms', b.groupMaxSessionTimeoutMs, 1, 2 ** 31 - 1);
+  if (b.groupMinSessionTimeoutMs > b.groupMaxSessionTimeoutMs)
+    throw new ServerError(
+      ServerErrorCode.INVALID_CONFIG,
+      `--group-min-session-timeout-ms ${b.groupMinSessionTimeoutMs} is above --group-max-session-timeout-ms ${b.groupMaxSessionTimeoutMs}`,
+    );
+  checkInt('--group-max-size', b.groupMaxSize, 1, 1_000_000);
+  checkInt('--group-consumer-heartbeat-interval-ms', b.groupConsumerHeartbeatIntervalMs, 1, 2 ** 31 - 1);
+  checkInt('--group-consumer-session-timeout-ms', b.groupConsumerSessionTimeoutMs, 1, 2 ** 31 - 1);
+  if (b.groupConsumerHeartbeatIntervalMs >= b.groupConsumerSessionTimeoutMs)
+    throw new ServerError(
+      ServerErrorCode.INVALID_CONFIG,
+      `--group-consumer-heartbeat-interval-ms ${b.groupConsumerHeartbeatIntervalMs} must be below --group-consumer-session-timeout-ms ${b.groupConsumerSessionTimeoutMs}`,
+    );
+  for (const p of b.groupRebalanceProtocols)
+    if (p !== 'classic' && p !== 'consumer')
+      throw new ServerError(
+        ServerErrorCode.INVALID_CONFIG,
+        `--group-coordinator-rebalance-protocols: unknown protocol ${p} (classic, consumer)`,
+      );
+  if (!b.groupRebalanceProtocols.includes('classic'))
+    throw new ServerError(
+      ServerErrorCode.INVALID_CONFIG,
+      '--group-coordinator-rebalance-protocols must include classic',
+    );
+  if (b.groupConsumerAssignors.length === 0)
+    throw new ServerError(ServerErrorCode.INVALID_CONFIG, '--group-consumer-assignors must name an assignor');
+  for (const a of b.groupConsumerAssignors)
+    if (a !== 'uniform' && a !== 'range')
+      throw new ServerError(
+        ServerErrorCode.INVALID_CONFIG,
+        `--group-consumer-assignors: unknown assignor ${a} (uniform, range)`,
+      );
+  checkInt('--offsets-retention-minutes', b.offsetsRetentionMs / 60_000, 1, 2 ** 31 - 1);
   checkInt('--fetch-session-eviction-ms', b.fetchSessionEvictionMs, 0, 2 ** 31 - 1);
   checkInt('--transactional-id-expiration-ms', b.transactionalIdExpirationMs, 1, 2 ** 31 - 1);
   checkInt('--transaction-abort-interval-ms', b.transactionAbortTimedOutIntervalMs, 1, 2 ** 31 - 1);

@@ -3,9 +3,11 @@ import type { AlterConfigOp, ConfigAlteration } from './configs.js';
 import { MetadataError } from './errors.js';
 import { canonicalize, Reader } from './internal/reader.js';
 import { METADATA_LIMITS as L } from './limits.js';
-import { SCRAM_MECHANISMS, SECURITY_PROTOCOLS } from './types.js';
+import { CLIENT_QUOTA_KEYS, SCRAM_MECHANISMS, SECURITY_PROTOCOLS } from './types.js';
 import type {
   BrokerListener,
+  ClientQuotaEntityPart,
+  ClientQuotaKey,
   ConfigEntry,
   MetadataCommand,
   MetadataCommandType,
@@ -38,6 +40,7 @@ export const COMMAND_FORMAT_VERSIONS: Readonly<Record<MetadataCommandType, numbe
   allocateProducerIds: 1,
   replicaRepair: 1,
   alterScramCredentials: 1,
+  alterClientQuotas: 1,
 };
 
 // useRecords with no shared structures: each encoding carries its record definitions, and the
@@ -147,6 +150,14 @@ function commandWire(command: MetadataCommand): Record<string, unknown> {
         upsertions: command.upsertions.map((u) => ({ ...u })),
       };
       break;
+    case 'alterClientQuotas':
+      fields = {
+        entries: command.entries.map((e) => ({
+          entity: e.entity.map((p) => ({ type: p.type, name: p.name })),
+          ops: e.ops.map((o) => ({ key: o.key, value: o.value })),
+        })),
+      };
+      break;
     case 'createTopic':
       fields = {
         ...command,
@@ -218,6 +229,30 @@ export function readScramCredential(r: Reader): ScramCredential {
     storedKey: r.str('storedKey', base64Length(64)),
     serverKey: r.str('serverKey', base64Length(64)),
   };
+}
+
+/** A client quota entity's parts (their types and names; the state machine checks the combination). */
+export function readQuotaEntity(r: Reader): ClientQuotaEntityPart[] {
+  return r.objects('entity', 2).map((p) => {
+    const type = p.str('type', 16);
+    if (type !== 'user' && type !== 'client-id')
+      p.fail('type', `unknown quota entity type ${JSON.stringify(type)}`);
+    return { type: type as ClientQuotaEntityPart['type'], name: p.nullableStr('name', S) };
+  });
+}
+
+export function readQuotaKey(r: Reader): ClientQuotaKey {
+  const key = r.str('key', 64);
+  if (!(CLIENT_QUOTA_KEYS as readonly string[]).includes(key))
+    r.fail('key', `unknown client quota key ${JSON.stringify(key)}`);
+  return key as ClientQuotaKey;
+}
+
+/** A quota value: a finite number (the state machine checks its range). */
+export function readQuotaValue(r: Reader): number {
+  const v = r.raw('value');
+  if (typeof v !== 'number' || !Number.isFinite(v)) r.fail('value', 'expected a finite number');
+  return v;
 }
 
 function readAssignments(r: Reader): number[][] {
@@ -364,6 +399,17 @@ function readCommand(r: Reader): MetadataCommand {
           .objects('deletions', L.maxScramAlterations)
           .map((d) => ({ user: d.str('user', L.maxScramUserLength), mechanism: readMechanism(d) })),
         upsertions: r.objects('upsertions', L.maxScramAlterations).map(readScramCredential),
+      };
+    case 'alterClientQuotas':
+      return {
+        type: 'alterClientQuotas',
+        entries: r.objects('entries', L.maxClientQuotaAlterations).map((e) => ({
+          entity: readQuotaEntity(e),
+          ops: e.objects('ops', CLIENT_QUOTA_KEYS.length * 2).map((o) => ({
+            key: readQuotaKey(o),
+            value: o.has('value') && o.raw('value') !== null ? readQuotaValue(o) : null,
+          })),
+        })),
       };
     case 'replicaRepair': {
       const phase = r.str('phase', 16);

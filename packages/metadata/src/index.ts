@@ -28,7 +28,7 @@ export {
   alterConfigMap,
 } from './configs.js';
 export type { TopicConfigDefinition, ConfigAlteration, ConfigSynonym, ConfigDescription } from './configs.js';
-export { SECURITY_PROTOCOLS, SCRAM_MECHANISMS } from './types.js';
+export { SECURITY_PROTOCOLS, SCRAM_MECHANISMS, CLIENT_QUOTA_KEYS } from './types.js';
 export type {
   BrokerInfo,
   BrokerListener,
@@ -36,6 +36,11 @@ export type {
   ScramMechanismName,
   ScramCredential,
   AlterScramCredentialsCommand,
+  AlterClientQuotasCommand,
+  ClientQuotaEntityType,
+  ClientQuotaEntityPart,
+  ClientQuotaEntry,
+  ClientQuotaKey,
   PartitionInfo,
   TopicInfo,
   ProducerIdBlock,
@@ -72,7 +77,13 @@ export { rackAlternatedOrder, assignReplicas, chooseStartIndex } from './assignm
 export type { AssignmentBroker, AssignReplicasInput } from './assignment.js';
 export { javaStringHashCode, coordinatorPartition } from './coordinator.js';
 export type { MetadataView } from './view.js';
-export { MetadataStateMachine, SNAPSHOT_FORMAT_VERSION } from './state-machine.js';
+export {
+  MetadataStateMachine,
+  SNAPSHOT_FORMAT_VERSION,
+  quotaEntityKey,
+  quotaEntityProblem,
+  quotaValueProblem,
+} from './state-machine.js';
 export type { MetadataStateMachineOptions, MetadataLogger, ApplyResult } from './state-machine.js';
 export type { FeedEvent, FeedListener } from './internal/feed.js';
 export {

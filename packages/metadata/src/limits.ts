@@ -43,4 +43,8 @@ export const METADATA_LIMITS = {
   maxScramSaltBytes: 1024,
   /** Credential changes in one alterScramCredentials command. */
   maxScramAlterations: 10_000,
+  /** Client quota entities stored. */
+  maxClientQuotaEntities: 100_000,
+  /** Entities changed by one alterClientQuotas command. */
+  maxClientQuotaAlterations: 10_000,
 } as const;

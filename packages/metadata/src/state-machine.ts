@@ -5,6 +5,9 @@ import {
   encodeCommand,
   packCanonical,
   readListeners,
+  readQuotaEntity,
+  readQuotaKey,
+  readQuotaValue,
   readScramCredential,
   unpack,
 } from './codec.js';
@@ -34,7 +37,11 @@ import type {
   AllocateProducerIdsCommand,
   AlterBrokerConfigsCommand,
   AlterScramCredentialsCommand,
+  AlterClientQuotasCommand,
   BrokerListener,
+  ClientQuotaEntityPart,
+  ClientQuotaEntry,
+  ClientQuotaKey,
   AlterTopicConfigsCommand,
   AssignReplicasCommand,
   BrokerInfo,
@@ -57,7 +64,7 @@ import type {
   TopicInfo,
   UnregisterBrokerCommand,
 } from './types.js';
-import { SCRAM_MECHANISMS } from './types.js';
+import { CLIENT_QUOTA_KEYS, SCRAM_MECHANISMS } from './types.js';
 import type { MetadataView } from './view.js';
 
 /**
@@ -101,11 +108,12 @@ export type ApplyResult =
 
 /**
  * Newest version of the snapshot encoding (see README: format versioning). Format 2 adds the
- * request memory; format 3 a sixth element in the rows of partitions under repair. A state is
+ * request memory; format 3 a sixth element in the rows of partitions under repair; format 4 the
+ * brokers' listeners and SCRAM credentials; format 5 the client quotas. A state is
  * written in the oldest format that holds it (format 1 while it remembers no request and repairs
  * nothing), byte for byte as before.
  */
-export const SNAPSHOT_FORMAT_VERSION = 4;
+export const SNAPSHOT_FORMAT_VERSION = 5;
 
 /** The listeners of a broker registered without any (registerBroker v1): PLAINTEXT at host:port. */
 function defaultListeners(host: string, port: number): readonly BrokerListener[] {
@@ -220,6 +228,38 @@ class State {
   /** SCRAM credentials: user → mechanism → credential. */
   scram = new Map<string, Map<ScramMechanismName, ScramCredential>>();
   scramCount = 0;
+  /** Client quotas: entity key (quotaEntityKey) → entry. */
+  clientQuotas = new Map<string, ClientQuotaEntry>();
+}
+
+/** An entity's parts sorted by type ('client-id' before 'user'). */
+function sortedEntity(entity: readonly ClientQuotaEntityPart[]): ClientQuotaEntityPart[] {
+  return [...entity].sort((a, b) => (a.type < b.type ? -1 : a.type > b.type ? 1 : 0));
+}
+
+/** The key of a quota entity: its sorted parts, a default (null) name told from any string. */
+export function quotaEntityKey(entity: readonly ClientQuotaEntityPart[]): string {
+  return JSON.stringify(sortedEntity(entity).map((p) => [p.type, p.name]));
+}
+
+/** Why a quota entity is not one Kafka accepts, or null. */
+export function quotaEntityProblem(entity: readonly ClientQuotaEntityPart[]): string | null {
+  if (entity.length === 0) return 'The quota entity must name a user, a client id or both';
+  if (entity.length > 2 || new Set(entity.map((p) => p.type)).size !== entity.length)
+    return 'A quota entity names each entity type at most once';
+  for (const p of entity) {
+    if (p.type !== 'user' && p.type !== 'client-id') return `Unknown quota entity type ${p.type}`;
+    if (p.name !== null && p.name.length > L.maxStringLength) return 'A quota entity name is too long';
+  }
+  return null;
+}
+
+/** Why a quota value is not accepted for `key`, or null (Kafka: byte rates are whole numbers). */
+export function quotaValueProblem(key: ClientQuotaKey, value: number): string | null {
+  if (!Number.isFinite(value) || value <= 0) return `The value of ${key} must be above 0`;
+  if (key !== 'request_percentage' && !Number.isSafeInteger(value))
+    return `The value of ${key} must be a whole number`;
+  return null;
 }
 
 function brokerConfigScope(brokerId: number | null): string {
@@ -234,6 +274,8 @@ function brokerConfigScope(brokerId: number | null): string {
 export class MetadataStateMachine implements MetadataView {
   private state = new State();
   private applied = 0;
+  /** Grows with every change of the client quotas here (a restore included); not replicated. */
+  private quotaVersion = 0;
   private readonly feed: ChangeFeed;
   private readonly logger: MetadataLogger;
 
@@ -389,6 +431,8 @@ export class MetadataStateMachine implements MetadataView {
         return this.replicaRepair(index, c, out);
       case 'alterScramCredentials':
         return this.alterScramCredentials(c);
+      case 'alterClientQuotas':
+        return this.alterClientQuotas(c);
     }
   }
 
@@ -451,6 +495,59 @@ export class MetadataStateMachine implements MetadataView {
       byMechanism.set(u.mechanism, Object.freeze({ ...u }));
     }
     s.scramCount = count;
+  }
+
+  /**
+   * Validates every entry first (so a rejected command changes nothing), then applies them; an
+   * entity left without values is removed. The change feed carries nothing: brokers read quotas
+   * through `clientQuotas` and notice changes by `clientQuotaVersion`.
+   */
+  private alterClientQuotas(c: AlterClientQuotasCommand): void {
+    const s = this.state;
+    const seen = new Set<string>();
+    let count = s.clientQuotas.size;
+    for (const e of c.entries) {
+      const problem = quotaEntityProblem(e.entity);
+      if (problem !== null) fail('INVALID_REQUEST', problem);
+      const key = quotaEntityKey(e.entity);
+      if (seen.has(key)) fail('INVALID_REQUEST', 'A quota entity appears twice in the same request');
+      seen.add(key);
+      const keys = new Set<string>();
+      for (const o of e.ops) {
+        if (!(CLIENT_QUOTA_KEYS as readonly string[]).includes(o.key))
+          fail('INVALID_REQUEST', `Unknown client quota key ${o.key}`);
+        if (keys.has(o.key)) fail('INVALID_REQUEST', `The key ${o.key} appears twice for one entity`);
+        keys.add(o.key);
+        if (o.value !== null) {
+          const bad = quotaValueProblem(o.key, o.value);
+          if (bad !== null) fail('INVALID_REQUEST', bad);
+        }
+      }
+      if (!s.clientQuotas.has(key) && e.ops.some((o) => o.value !== null)) count++;
+    }
+    if (count > L.maxClientQuotaEntities)
+      fail(
+        'POLICY_VIOLATION',
+        `The cluster already has the maximum of ${L.maxClientQuotaEntities} quota entities`,
+      );
+    for (const e of c.entries) {
+      const key = quotaEntityKey(e.entity);
+      const values: Partial<Record<ClientQuotaKey, number>> = { ...s.clientQuotas.get(key)?.values };
+      for (const o of e.ops) {
+        if (o.value === null) delete values[o.key];
+        else values[o.key] = o.value;
+      }
+      if (Object.keys(values).length === 0) s.clientQuotas.delete(key);
+      else
+        s.clientQuotas.set(
+          key,
+          Object.freeze({
+            entity: Object.freeze(sortedEntity(e.entity).map((p) => Object.freeze({ ...p }))),
+            values: Object.freeze(values),
+          }),
+        );
+    }
+    if (c.entries.length > 0) this.quotaVersion++;
   }
 
   private initCluster(index: number, c: InitClusterCommand, out: MetadataChange[]): void {
@@ -1000,6 +1097,23 @@ export class MetadataStateMachine implements MetadataView {
     }));
   }
 
+  /** Every client quota entity with its values, sorted by entity. */
+  clientQuotas(): ClientQuotaEntry[] {
+    return [...this.state.clientQuotas.keys()]
+      .sort()
+      .map((k) => this.state.clientQuotas.get(k) as ClientQuotaEntry);
+  }
+
+  /** The values of one quota entity (parts in any order), if it has any. */
+  clientQuota(entity: readonly ClientQuotaEntityPart[]): ClientQuotaEntry['values'] | undefined {
+    return this.state.clientQuotas.get(quotaEntityKey(entity))?.values;
+  }
+
+  /** Grows whenever the client quotas change on this node (an apply or a restore). */
+  get clientQuotaVersion(): number {
+    return this.quotaVersion;
+  }
+
   /** DescribeConfigs for a topic (see `describeTopicConfigs`). Throws UNKNOWN_TOPIC_OR_PARTITION. */
   describeTopicConfigs(name: string, options: DescribeConfigsOptions = {}): ConfigDescription[] {
     return describeTopicConfigs(this, name, options);
@@ -1068,7 +1182,16 @@ export class MetadataStateMachine implements MetadataView {
         .map((k) => [k, r[k] as string]);
     const repairing = this.topics().some((t) => t.partitions.some((p) => p.repairs.length > 0));
     const listening = this.brokers().some((b) => !hasDefaultListeners(b));
-    const format = listening || s.scramCount > 0 ? 4 : repairing ? 3 : s.requests.size === 0 ? 1 : 2;
+    const format =
+      s.clientQuotas.size > 0
+        ? 5
+        : listening || s.scramCount > 0
+          ? 4
+          : repairing
+            ? 3
+            : s.requests.size === 0
+              ? 1
+              : 2;
     const requests =
       format === 1
         ? {}
@@ -1098,6 +1221,20 @@ export class MetadataStateMachine implements MetadataView {
                   .sort((a, b) => (a.mechanism < b.mechanism ? -1 : 1))
                   .map((c) => ({ ...c })),
               ),
+          }),
+      // Format 5: the client quotas (sorted by entity key).
+      ...(format < 5
+        ? {}
+        : {
+            clientQuotas: [...s.clientQuotas.keys()].sort().map((k) => {
+              const q = s.clientQuotas.get(k) as ClientQuotaEntry;
+              return {
+                entity: q.entity.map((p) => ({ type: p.type, name: p.name })),
+                values: Object.keys(q.values)
+                  .sort()
+                  .map((key) => ({ key, value: q.values[key as ClientQuotaKey] })),
+              };
+            }),
           }),
       appliedIndex: this.applied,
       clusterId: s.clusterId,
@@ -1147,6 +1284,7 @@ export class MetadataStateMachine implements MetadataView {
     const { state, appliedIndex } = decodeSnapshot(bytes);
     this.state = state;
     this.applied = appliedIndex;
+    this.quotaVersion++;
     this.feed.reset(appliedIndex);
   }
 }
@@ -1273,6 +1411,31 @@ function decodeSnapshot(bytes: Uint8Array): { state: State; appliedIndex: number
       if (byMechanism.has(c.mechanism)) q.fail('user', `duplicate SCRAM credential of ${c.user}`);
       byMechanism.set(c.mechanism, c);
       state.scramCount++;
+    }
+  }
+  if (format >= 5) {
+    for (const q of r.objects('clientQuotas', L.maxClientQuotaEntities)) {
+      const entity = readQuotaEntity(q);
+      const problem = quotaEntityProblem(entity);
+      const key = quotaEntityKey(entity);
+      if (problem !== null || state.clientQuotas.has(key))
+        q.fail('entity', problem ?? 'duplicate quota entity');
+      const values: Partial<Record<ClientQuotaKey, number>> = {};
+      for (const v of q.objects('values', CLIENT_QUOTA_KEYS.length)) {
+        const k = readQuotaKey(v);
+        const value = readQuotaValue(v);
+        if (values[k] !== undefined || quotaValueProblem(k, value) !== null)
+          v.fail('value', `bad value of ${k}`);
+        values[k] = value;
+      }
+      if (Object.keys(values).length === 0) q.fail('values', 'a quota entity without values');
+      state.clientQuotas.set(
+        key,
+        Object.freeze({
+          entity: Object.freeze(sortedEntity(entity).map((p) => Object.freeze(p))),
+          values: Object.freeze(values),
+        }),
+      );
     }
   }
   if (format >= 2) {

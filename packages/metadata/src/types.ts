@@ -148,6 +148,39 @@ export interface AlterScramCredentialsCommand {
   readonly upsertions: readonly ScramCredential[];
 }
 
+/** Who a client quota applies to (KIP-546): a user principal, a client id, or both. */
+export type ClientQuotaEntityType = 'user' | 'client-id';
+
+/** One part of a quota entity; `name` null is the default for that type (Kafka's <default>). */
+export interface ClientQuotaEntityPart {
+  readonly type: ClientQuotaEntityType;
+  readonly name: string | null;
+}
+
+/** The quota keys this cluster stores (and brokers enforce). */
+export const CLIENT_QUOTA_KEYS = ['consumer_byte_rate', 'producer_byte_rate', 'request_percentage'] as const;
+export type ClientQuotaKey = (typeof CLIENT_QUOTA_KEYS)[number];
+
+/** A quota entity's values, as DescribeClientQuotas lists them. */
+export interface ClientQuotaEntry {
+  /** Its parts, sorted by type ('client-id' before 'user'). */
+  readonly entity: readonly ClientQuotaEntityPart[];
+  readonly values: Readonly<Partial<Record<ClientQuotaKey, number>>>;
+}
+
+/**
+ * Sets and removes client quota values (AlterClientQuotas). Applied whole or not at all: an entity
+ * has one or two parts of different types, a key is a known one, a value is above 0 (a whole
+ * number for the byte rates); `value` null removes the key.
+ */
+export interface AlterClientQuotasCommand {
+  readonly type: 'alterClientQuotas';
+  readonly entries: ReadonlyArray<{
+    readonly entity: readonly ClientQuotaEntityPart[];
+    readonly ops: ReadonlyArray<{ readonly key: ClientQuotaKey; readonly value: number | null }>;
+  }>;
+}
+
 export interface UnregisterBrokerCommand {
   readonly type: 'unregisterBroker';
   readonly brokerId: number;
@@ -269,7 +302,8 @@ export type MetadataCommand =
   | AlterBrokerConfigsCommand
   | AllocateProducerIdsCommand
   | ReplicaRepairCommand
-  | AlterScramCredentialsCommand;
+  | AlterScramCredentialsCommand
+  | AlterClientQuotasCommand;
 
 export type MetadataCommandType = MetadataCommand['type'];
 

@@ -102,6 +102,21 @@ const SAMPLES: Record<MetadataCommandType, MetadataCommand> = {
       },
     ],
   },
+  alterClientQuotas: {
+    type: 'alterClientQuotas',
+    entries: [
+      {
+        entity: [
+          { type: 'user', name: 'alice' },
+          { type: 'client-id', name: null },
+        ],
+        ops: [
+          { key: 'producer_byte_rate', value: 1048576 },
+          { key: 'request_percentage', value: null },
+        ],
+      },
+    ],
+  },
   replicaRepair: {
     type: 'replicaRepair',
     topicId,

@@ -85,9 +85,12 @@ export function buildHandlerTable(handlers: readonly AnyHandler[]): HandlerTable
  * (the codec writes it at the versions that have it); an API without one (SASL, inter-broker) is
  * left as it is.
  */
+/** Sets the response's throttle time to `throttleTimeMs` unless it already carries a longer one. */
 function withThrottleTime(response: unknown, throttleTimeMs: number): void {
-  if (typeof response === 'object' && response !== null && 'throttleTimeMs' in response)
-    (response as { throttleTimeMs: number }).throttleTimeMs = throttleTimeMs;
+  if (typeof response === 'object' && response !== null && 'throttleTimeMs' in response) {
+    const r = response as { throttleTimeMs: number };
+    r.throttleTimeMs = Math.max(r.throttleTimeMs, throttleTimeMs);
+  }
 }
 
 export class KafkaDispatcher implements FrameDispatcher {
@@ -143,7 +146,14 @@ export class KafkaDispatcher implements FrameDispatcher {
         { api: schema.name },
         (this.env.clock.nowMs() - started) / 1000,
       );
-      const throttleTimeMs = conn.throttleTimeMs(ctx.clientId);
+      // Produce bytes count against the client's producer_byte_rate (acks=0 too), as Kafka records
+      // the request's size; the response carries the longer of the two throttles.
+      const throttleTimeMs = Math.max(
+        conn.throttleTimeMs(ctx.clientId),
+        apiKey === ApiKey.Produce
+          ? (conn.byteQuotaThrottleMs?.('produce', ctx.clientId, frame.length) ?? 0)
+          : 0,
+      );
       if (response === null) return null;
       if (throttleTimeMs > 0) withThrottleTime(response, throttleTimeMs);
       return this.encode(ctx, response);

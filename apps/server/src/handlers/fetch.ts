@@ -15,7 +15,9 @@
 // wake-up reads every partition again under the same rules. Topic ids (v13+) are resolved; unknown
 // ids get UNKNOWN_TOPIC_ID. Incremental fetch sessions (KIP-227, v7+): services/fetch-sessions.ts
 // says which partitions a request reads (a session's, updated by the request) and which the answer
-// holds. Replica fetches (replica_id >= 0) are not served here.
+// holds. Replica fetches (replica_id >= 0) are not served here. Under a consumer_byte_rate quota a
+// fetch reads at most what the quota allows over its window, and one that takes the client over it
+// is answered empty with the throttle time (the connection is muted for it), as Kafka does.
 // NOT_LEADER_OR_FOLLOWER and FENCED_LEADER_EPOCH carry the partition's current leader (v12+) and the
 // response the endpoints of those leaders (v16+, KIP-951).
 import type { IsolationLevel, ReadResult } from '../partition/types.js';
@@ -145,7 +147,10 @@ export const fetchHandler = defineHandler({
       return { ...p, name: names.get(ref) };
     });
     const isolationLevel = req.isolationLevel === 1 ? 1 : 0;
-    const maxBytes = Math.min(req.maxBytes, BROKER_FETCH_MAX_BYTES);
+    // Under a consumer_byte_rate quota, no more than the quota allows over its window (Kafka's
+    // getMaxValueInQuotaWindow).
+    const quotaMaxBytes = ctx.conn.byteQuotaMaxBytes?.('fetch', ctx.clientId) ?? Infinity;
+    const maxBytes = Math.max(0, Math.min(req.maxBytes, BROKER_FETCH_MAX_BYTES, Math.floor(quotaMaxBytes)));
     const deadline = ctx.deps.clock.nowMs() + Math.max(0, req.maxWaitMs);
     const readAll = (): Promise<{ outcomes: Outcome[]; bytes: number }> =>
       readPartitions(slots, maxBytes, isolationLevel, v, partitions);
@@ -176,6 +181,21 @@ export const fetchHandler = defineHandler({
       ({ outcomes, bytes } = await readAll());
     }
 
+    // consumer_byte_rate: the bytes read count against the client's quota; over it, Kafka answers an
+    // empty response carrying the throttle time and takes the bytes back (they were not sent), and
+    // the session does not take this answer as given.
+    const byteThrottleMs =
+      bytes > 0 ? (ctx.conn.byteQuotaThrottleMs?.('fetch', ctx.clientId, bytes) ?? 0) : 0;
+    if (byteThrottleMs > 0) {
+      ctx.conn.byteQuotaThrottleMs?.('fetch', ctx.clientId, -bytes);
+      return {
+        throttleTimeMs: byteThrottleMs,
+        errorCode: ErrorCode.NONE,
+        sessionId: start.kind === 'incremental' ? start.session.id : 0,
+        responses: [],
+        nodeEndpoints: [],
+      };
+    }
     const { sessionId, include } = ctx.deps.fetchSessions.finish(
       start,
       outcomes.map((o) => ({

@@ -1,5 +1,6 @@
 // ListGroups (key 16), v0–v5: the groups this broker coordinates. v4+ filter by state
-// (case-insensitive, e.g. "Stable", "Empty"); v5+ filter by type (only "classic" groups exist here).
+// (case-insensitive, e.g. "Stable", "Empty"; a consumer-protocol group's states are Empty,
+// Assigning, Reconciling, Stable); v5+ filter by type ("classic", "consumer"), and each group's type.
 // COORDINATOR_LOAD_IN_PROGRESS while a __consumer_offsets partition is still loading.
 import { ApiKey } from '@chronik/protocol';
 import { groupErrorCode } from './group-util.js';

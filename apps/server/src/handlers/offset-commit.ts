@@ -2,7 +2,9 @@
 // __consumer_offsets. Group members commit with their generation and member id (checked:
 // ILLEGAL_GENERATION, UNKNOWN_MEMBER_ID, REBALANCE_IN_PROGRESS while the leader assigns);
 // standalone consumers and admin tools commit with generation -1 to a group without members.
-// v1 explicit commit timestamps; v2–v4 retention_time_ms; v6+ leader epochs; v7+ group.instance.id.
+// v1 explicit commit timestamps; v2–v4 retention_time_ms; v6+ leader epochs; v7+ group.instance.id;
+// v9 (KIP-848): members of a consumer-protocol group commit with their member epoch
+// (STALE_MEMBER_EPOCH, UNKNOWN_MEMBER_ID; an older version from such a member is UNSUPPORTED_VERSION).
 // Partitions of unknown topics get UNKNOWN_TOPIC_OR_PARTITION; metadata over
 // offset.metadata.max.bytes OFFSET_METADATA_TOO_LARGE.
 import { ApiKey } from '@chronik/protocol';
@@ -43,6 +45,7 @@ export const offsetCommitHandler = defineHandler({
       memberId: v >= 1 ? req.memberId : '',
       groupInstanceId: v >= 7 ? req.groupInstanceId : null,
       retentionTimeMs: v >= 2 && v <= 4 ? Number(req.retentionTimeMs) : -1,
+      apiVersion: v,
       topics,
     });
     // Answer in the request's order, unknown partitions included.

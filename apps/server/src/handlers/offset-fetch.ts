@@ -2,7 +2,8 @@
 // A null topic list (v2+) means every committed offset of the group. Partitions without a commit
 // answer offset -1. v5+ leader epochs; v7+ require_stable: a partition whose commit is still
 // being written answers UNSTABLE_OFFSET_COMMIT (retriable) instead of the older offset. v9's
-// member id / epoch belong to the new consumer protocol and are not checked for classic groups.
+// member id / epoch are checked for consumer-protocol groups (KIP-848: UNKNOWN_MEMBER_ID,
+// STALE_MEMBER_EPOCH as the group's error), not for classic groups.
 import { ApiKey } from '@chronik/protocol';
 import { groupErrorCode } from './group-util.js';
 import type { OffsetFetchResult } from '../groups/types.js';
@@ -36,7 +37,13 @@ export const offsetFetchHandler = defineHandler({
         errorCode: 0,
         topics: [],
         groups: req.groups.map((g) => {
-          const r = ctx.deps.groups.fetchOffsets({ groupId: g.groupId, topics: g.topics, requireStable });
+          const r = ctx.deps.groups.fetchOffsets({
+            groupId: g.groupId,
+            topics: g.topics,
+            requireStable,
+            memberId: v >= 9 ? g.memberId : null,
+            memberEpoch: v >= 9 ? g.memberEpoch : -1,
+          });
           return {
             groupId: g.groupId,
             errorCode: groupErrorCode(r.errorCode),

@@ -29,7 +29,7 @@ import type { OffsetLog } from '../groups/offset-log.js';
 import { startGroupService } from '../groups/service.js';
 import type { GroupService } from '../groups/service.js';
 import { KafkaDispatcher } from '../handlers/dispatcher.js';
-import { createHandlerTable } from '../handlers/table.js';
+import { CONSUMER_PROTOCOL_API_KEYS, createHandlerTable } from '../handlers/table.js';
 import type { AnyHandler, HandlerEnv, Services } from '../handlers/types.js';
 import type { ModeEnv } from '../infra.js';
 import { CoordinatorKeyType, Coordinators } from '../services/coordinators.js';
@@ -253,6 +253,8 @@ export async function composeBroker(options: ComposeOptions): Promise<Composed> 
   });
 
   const metrics = options.ctx.metrics;
+  // Quotas set with AlterClientQuotas live in the metadata; the network layer enforces them.
+  options.ctx.clientQuotas?.attach(options.store.state);
   metrics.replicaProblems = () => partitions.replicaProblems();
   const scrubber = new LogScrubber({
     replicas: () => partitions.replicas(),
@@ -343,7 +345,40 @@ export async function composeBroker(options: ComposeOptions): Promise<Composed> 
       scheduler,
       newUuid: () => random.uuid(),
       logger: logger.child({ component: 'groups' }),
-      ...(options.groupConfig !== undefined ? { groupConfig: options.groupConfig } : {}),
+      groupConfig: {
+        initialRebalanceDelayMs: config.broker.groupInitialRebalanceDelayMs,
+        minSessionTimeoutMs: config.broker.groupMinSessionTimeoutMs,
+        maxSessionTimeoutMs: config.broker.groupMaxSessionTimeoutMs,
+        maxGroupSize: config.broker.groupMaxSize,
+        offsetsRetentionMs: config.broker.offsetsRetentionMs,
+        consumerHeartbeatIntervalMs: config.broker.groupConsumerHeartbeatIntervalMs,
+        consumerSessionTimeoutMs: config.broker.groupConsumerSessionTimeoutMs,
+        ...options.groupConfig,
+      },
+      consumerAssignors: config.broker.groupConsumerAssignors,
+      // The consumer protocol's view of the topics: this node's applied metadata.
+      topics: {
+        topic: (name) => {
+          const t = options.store.state.topic(name);
+          return t === undefined
+            ? undefined
+            : { topicId: t.topicId, name: t.name, numPartitions: t.partitions.length, internal: t.internal };
+        },
+        topicById: (id) => {
+          const t = options.store.state.topicById(id);
+          return t === undefined
+            ? undefined
+            : { topicId: t.topicId, name: t.name, numPartitions: t.partitions.length, internal: t.internal };
+        },
+        topics: () =>
+          options.store.state.topics().map((t) => ({
+            topicId: t.topicId,
+            name: t.name,
+            numPartitions: t.partitions.length,
+            internal: t.internal,
+          })),
+        version: () => options.store.state.appliedIndex,
+      },
       ...(options.offsetLog !== undefined ? { offsetLog: options.offsetLog } : {}),
     });
     const existing = options.store.state.topic(TRANSACTION_STATE_TOPIC);
@@ -397,7 +432,10 @@ export async function composeBroker(options: ComposeOptions): Promise<Composed> 
     security,
   };
   const shutdown = new AbortController();
-  const table = createHandlerTable(options.extraHandlers);
+  const table = createHandlerTable(
+    options.extraHandlers,
+    config.broker.groupRebalanceProtocols.includes('consumer') ? [] : CONSUMER_PROTOCOL_API_KEYS,
+  );
   const env: HandlerEnv = {
     config,
     logger: logger.child({ component: 'kafka' }),

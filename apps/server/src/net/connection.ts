@@ -48,6 +48,7 @@ import type { NetworkLimits } from '../config.js';
 import { errorMessage, isServerError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { AuthenticationErrorCode } from '../security/errors.js';
+import type { QuotaEntity } from '../services/client-quotas.js';
 import { isAuthenticationError } from '../security/errors.js';
 import type { ListenerInfo } from '../security/listeners.js';
 import type { CloseLog } from './close-log.js';
@@ -98,6 +99,14 @@ export interface ConnectionInfo {
   throttleTimeMs(clientId: string | null): number;
   /** The connection's security (listener, principal); absent in tests that fake a connection. */
   readonly security?: ConnectionSecurity | undefined;
+  /**
+   * Byte-rate quotas: charges `bytes` (negative: takes them back) of a Produce request or a Fetch
+   * response to the client's quota; returns the throttle time the response carries (the
+   * connection is muted for it, as for request quotas). Absent: no byte-rate quotas.
+   */
+  byteQuotaThrottleMs?(kind: ByteQuotaKind, clientId: string | null, bytes: number): number;
+  /** The most bytes the client may fetch in one request under its byte-rate quota (Infinity: none). */
+  byteQuotaMaxBytes?(kind: ByteQuotaKind, clientId: string | null): number;
   /**
    * Closes the connection `delayMs` after the responses of the requests started so far are
    * written; nothing more of it is read or started meanwhile (a failed authentication).
@@ -196,14 +205,30 @@ export interface GatedConnection {
  * a connection tells them about each request's time.
  */
 export interface RequestQuotas {
+  /** Whether any client has a request quota now (a request's time is measured only then). */
+  requestQuotaActive(): boolean;
   /**
-   * Charges `ms` of event-loop time, ending at `nowMs`, to the client `clientId`. With `check` (the
-   * request's response is being made), returns the throttle time it carries — 0 within the quota —
-   * and, when positive, mutes `conn` for that long: the gate admits none of its requests until
-   * then and calls `resume` after.
+   * Charges `ms` of event-loop time, ending at `nowMs`, to `entity`. With `check` (the request's
+   * response is being made), returns the throttle time it carries — 0 within the quota — and,
+   * when positive, mutes `conn` for that long: the gate admits none of its requests until then and
+   * calls `resume` after.
    */
-  charge(conn: GatedConnection, clientId: string | null, ms: number, nowMs: number, check: boolean): number;
+  charge(conn: GatedConnection, entity: QuotaEntity, ms: number, nowMs: number, check: boolean): number;
+  /** Charges bytes to a byte-rate quota (negative: takes them back), as `charge` does time. */
+  chargeBytes(
+    conn: GatedConnection,
+    kind: ByteQuotaKind,
+    entity: QuotaEntity,
+    bytes: number,
+    nowMs: number,
+    check: boolean,
+  ): number;
+  /** The most bytes `entity` may take in one request under its byte-rate quota (Infinity: none). */
+  maxBytes(kind: ByteQuotaKind, entity: QuotaEntity, nowMs: number): number;
 }
+
+/** The byte-rate quotas: producer_byte_rate (Produce request bytes), consumer_byte_rate (Fetch response bytes). */
+export type ByteQuotaKind = 'produce' | 'fetch';
 
 /** What a connection shares with the others: its budgets, the request gate, the close log. */
 export interface ConnectionShared {
@@ -240,6 +265,8 @@ export interface ConnectionHooks {
   onMalformed?(kind: MalformedKind): void;
   /** A response carries a request quota's throttle time (the connection is muted for it). */
   onThrottle?(throttleMs: number): void;
+  /** A Produce or Fetch response carries a byte-rate quota's throttle time. */
+  onByteThrottle?(kind: ByteQuotaKind, throttleMs: number): void;
 }
 
 function responseBytesOf(r: ResponseBody): number {
@@ -354,9 +381,40 @@ export class Connection implements ConnectionInfo, GatedConnection {
     this.pump();
   }
 
+  /** Who this connection's quotas are charged to: its user (ANONYMOUS without authentication) and client id. */
+  private quotaEntity(clientId: string | null): QuotaEntity {
+    const principal = this.security?.principal;
+    return {
+      user: principal === undefined ? null : principal.startsWith('User:') ? principal.slice(5) : principal,
+      clientId: clientId ?? '',
+    };
+  }
+
+  byteQuotaThrottleMs(kind: ByteQuotaKind, clientId: string | null, bytes: number): number {
+    const quotas = this.shared.quotas;
+    if (quotas === undefined) return 0;
+    const throttleMs = quotas.chargeBytes(
+      this,
+      kind,
+      this.quotaEntity(clientId),
+      bytes,
+      this.shared.nowMs(),
+      bytes > 0,
+    );
+    if (throttleMs > 0) this.hooks.onByteThrottle?.(kind, throttleMs);
+    return throttleMs;
+  }
+
+  byteQuotaMaxBytes(kind: ByteQuotaKind, clientId: string | null): number {
+    const quotas = this.shared.quotas;
+    return quotas === undefined
+      ? Infinity
+      : quotas.maxBytes(kind, this.quotaEntity(clientId), this.shared.nowMs());
+  }
+
   throttleTimeMs(clientId: string | null): number {
     const quotas = this.shared.quotas;
-    if (quotas === undefined || this.isClosed) return 0;
+    if (quotas === undefined || this.isClosed || !quotas.requestQuotaActive()) return 0;
     const now = this.shared.nowMs();
     let ms = 0;
     if (this.dispatchClientId !== undefined) {
@@ -364,7 +422,7 @@ export class Connection implements ConnectionInfo, GatedConnection {
       ms = now - this.dispatchChargedToMs;
       this.dispatchChargedToMs = now;
     }
-    const throttleMs = quotas.charge(this, clientId, ms, now, true);
+    const throttleMs = quotas.charge(this, this.quotaEntity(clientId), ms, now, true);
     if (throttleMs > 0) this.hooks.onThrottle?.(throttleMs);
     return throttleMs;
   }
@@ -576,7 +634,7 @@ export class Connection implements ConnectionInfo, GatedConnection {
     this.hooks.onFrame?.(frame.length);
     let result: Promise<ResponseBody> | ResponseBody;
     const startedMs = this.shared.nowMs();
-    if (this.shared.quotas !== undefined) {
+    if (this.shared.quotas?.requestQuotaActive() === true) {
       this.dispatchClientId = peekClientId(frame);
       this.dispatchChargedToMs = startedMs;
     }
@@ -611,7 +669,13 @@ export class Connection implements ConnectionInfo, GatedConnection {
     this.shared.gate.started(this, now - startedMs);
     const quotas = this.shared.quotas;
     if (quotas !== undefined && this.dispatchClientId !== undefined) {
-      quotas.charge(this, this.dispatchClientId, now - this.dispatchChargedToMs, now, false);
+      quotas.charge(
+        this,
+        this.quotaEntity(this.dispatchClientId),
+        now - this.dispatchChargedToMs,
+        now,
+        false,
+      );
       this.dispatchClientId = undefined;
     }
   }

@@ -30,7 +30,7 @@ import type {
 import { Connection, InFlightBudget } from './connection.js';
 import { FairGate, ThrottleGate } from './gate.js';
 import type { QuotaWindows } from './quota.js';
-import { RequestQuotaManager } from './quota.js';
+import { FETCH_QUOTA, PRODUCE_QUOTA, QuotaManager, RequestQuotaManager } from './quota.js';
 
 /** The machine's timer (the listener reads the machine's clock and timers, like the sockets it serves). */
 function machineTimer(delayMs: number, fn: () => void): TimerHandle {
@@ -68,9 +68,8 @@ export interface KafkaListenerOptions {
   /** The clock of the request gate's and the request quotas' accounting (default `performance.now`). */
   nowMs?: () => number;
   /**
-   * Client quotas: where their values come from, and the sample windows they are measured over.
-   * Absent, or a store with no request quota: nothing is measured. (A store whose quotas can be
-   * set at run time — AlterClientQuotas — would need the quota gate from the start.)
+   * Client quotas: where their values come from (they may change at run time), and the sample
+   * windows they are measured over. Absent: nothing is measured.
    */
   quotas?: { store: ClientQuotaStore; windows: QuotaWindows };
   /** The timers that end request quotas' throttles (default Node's, unref'd). */
@@ -122,8 +121,15 @@ export class KafkaListener {
     const turnMs = options.limits.requestTurnBudgetMs;
     const turns = turnMs > 0 ? new FairGate({ turnBudgetMs: turnMs }) : OPEN_GATE;
     const quotas = options.quotas;
-    if (quotas !== undefined && quotas.store.any('request_percentage')) {
-      const throttles = new ThrottleGate(turns, new RequestQuotaManager(quotas.store, quotas.windows), {
+    if (quotas !== undefined) {
+      // Always in place with a store: quotas may be set at run time (AlterClientQuotas). Without
+      // any, a request costs a check of the store's cached `any`.
+      const managers = {
+        request: new RequestQuotaManager(quotas.store, quotas.windows),
+        produce: new QuotaManager(PRODUCE_QUOTA, quotas.store, quotas.windows),
+        fetch: new QuotaManager(FETCH_QUOTA, quotas.store, quotas.windows),
+      };
+      const throttles = new ThrottleGate(turns, managers, {
         setTimer: options.setTimer ?? machineTimer,
       });
       this.gate = throttles;

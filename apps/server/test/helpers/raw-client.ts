@@ -9,6 +9,8 @@ export class RawClient {
   private waiters: Array<() => void> = [];
   private correlation = 1;
   closed = false;
+  /** The client id the requests carry. */
+  clientId = 'raw-test';
 
   private constructor(readonly socket: net.Socket) {
     socket.on('data', (c: Buffer) => {
@@ -39,7 +41,7 @@ export class RawClient {
   send<K extends KnownApiKey>(apiKey: K, version: number, body: ApiRequestByKey[K]): number {
     const correlationId = this.correlation++;
     for (const c of encodeRequestFrame(
-      { requestApiKey: apiKey, requestApiVersion: version, correlationId, clientId: 'raw-test' },
+      { requestApiKey: apiKey, requestApiVersion: version, correlationId, clientId: this.clientId },
       body,
     ))
       this.socket.write(c);

@@ -1,0 +1,28 @@
+// AlterClientQuotas (key 49), v0–v1: sets and removes quota values of user and client-id entities
+// (null names: the defaults) in the replicated metadata, each entry answered on its own
+// (INVALID_REQUEST with Kafka's kind of message for a bad entity, key or value); validate_only
+// checks without changing anything. Brokers enforce the new values at once (net/quota.ts).
+import { ApiKey, ErrorCode } from '@chronik/protocol';
+import { errorCodeOf, errorMessageOf } from './errors.js';
+import { defineHandler } from './types.js';
+
+export const alterClientQuotasHandler = defineHandler({
+  apiKey: ApiKey.AlterClientQuotas,
+  minVersion: 0,
+  maxVersion: 1,
+  uses: ['topics'],
+  async handle(req, ctx) {
+    const errors = await ctx.deps.topics.quotas.alter(req.entries, req.validateOnly);
+    return {
+      throttleTimeMs: 0,
+      entries: req.entries.map((e, i) => {
+        const error = errors[i] ?? null;
+        return {
+          errorCode: error === null ? ErrorCode.NONE : errorCodeOf(error),
+          errorMessage: error === null ? null : errorMessageOf(error),
+          entity: e.entity.map((p) => ({ entityType: p.entityType, entityName: p.entityName })),
+        };
+      }),
+    };
+  },
+});
