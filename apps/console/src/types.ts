@@ -112,6 +112,8 @@ export interface GroupSummary {
   groupId: string;
   protocolType: string;
   state: string;
+  /** `classic`, or `consumer` (KIP-848's protocol). */
+  groupType: string;
   coordinator: number;
 }
 
@@ -142,6 +144,8 @@ export interface GroupPartition {
 
 export interface GroupDetail {
   groupId: string;
+  /** `classic`, or `consumer` (KIP-848's protocol). */
+  groupType: string;
   coordinator: number;
   state: string;
   protocolType: string;

@@ -14,7 +14,9 @@ import { parseCommandLine } from '../src/cli.js';
 import type { ServerConfig } from '../src/config.js';
 import { DEFAULT_BROKER, DEFAULT_CONFIG, DEFAULT_LIMITS } from '../src/config.js';
 import { standaloneMode } from '../src/modes/standalone.js';
+import { ApiKey } from '@chronik/protocol';
 import { removeDir } from './helpers/broker.js';
+import { RawClient } from './helpers/raw-client.js';
 import { tempDir } from './helpers/server.js';
 
 jest.setTimeout(60_000);
@@ -316,6 +318,74 @@ test('groups: members, assignment, committed offsets and lag per partition', asy
     lag: '2',
   });
   expect((await get('/v1/groups/nobody')).body).toMatchObject({ state: 'Dead', members: [], partitions: [] });
+});
+
+test('a consumer-protocol group (KIP-848): its members and their partitions, committed offsets and lag', async () => {
+  const c = await RawClient.connect(broker.kafkaPort);
+  try {
+    const joined = await c.request(ApiKey.ConsumerGroupHeartbeat, 1, {
+      groupId: 'kip848',
+      memberId: 'm-1',
+      memberEpoch: 0,
+      instanceId: null,
+      rackId: null,
+      rebalanceTimeoutMs: 30_000,
+      subscribedTopicNames: ['orders'],
+      subscribedTopicRegex: null,
+      serverAssignor: null,
+      topicPartitions: [],
+    });
+    expect(joined.errorCode).toBe(0);
+    const committed = await c.request(ApiKey.OffsetCommit, 9, {
+      groupId: 'kip848',
+      generationIdOrMemberEpoch: joined.memberEpoch,
+      memberId: 'm-1',
+      groupInstanceId: null,
+      retentionTimeMs: -1n,
+      topics: [
+        {
+          name: 'orders',
+          partitions: [
+            {
+              partitionIndex: 0,
+              committedOffset: 25n,
+              committedLeaderEpoch: -1,
+              commitTimestamp: -1n,
+              committedMetadata: null,
+            },
+          ],
+        },
+      ],
+    });
+    expect(committed.topics[0]?.partitions[0]?.errorCode).toBe(0);
+    const g = (await get('/v1/groups/kip848')).body;
+    expect(g).toMatchObject({
+      groupType: 'consumer',
+      protocolType: 'consumer',
+      state: 'Stable',
+      coordinator: 1,
+    });
+    expect(g.members).toEqual([
+      expect.objectContaining({
+        memberId: 'm-1',
+        assignment: [
+          { topic: 'orders', partition: 0 },
+          { topic: 'orders', partition: 1 },
+        ],
+      }),
+    ]);
+    expect((g.partitions as Json[])[0]).toMatchObject({
+      partition: 0,
+      committedOffset: '25',
+      highWatermark: '30',
+      lag: '5',
+      memberId: 'm-1',
+    });
+    const list = (await get('/v1/groups')).body.groups as Json[];
+    expect(list.find((x) => x.groupId === 'kip848')).toMatchObject({ groupType: 'consumer', coordinator: 1 });
+  } finally {
+    c.close();
+  }
 });
 
 test('/metrics: partitions by state, high watermarks, sizes, and group lag sampled from the first scrape', async () => {

@@ -68,7 +68,7 @@ export function GroupPage({ id }: { id: string }) {
             <Card
               title="State"
               value={stateBadge(g.state)}
-              detail={g.protocol !== '' ? `${g.protocolType} · ${g.protocol}` : g.protocolType}
+              detail={`${g.groupType === 'consumer' ? 'consumer protocol (KIP-848)' : `classic · ${g.protocolType || '—'}`}${g.protocol !== '' ? ` · ${g.protocol}` : ''}`}
             />
             <Card title="Members" value={g.members.length} />
             <Card

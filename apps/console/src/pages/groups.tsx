@@ -48,7 +48,7 @@ export function GroupsPage() {
             <tr>
               <th>group</th>
               <th>state</th>
-              <th>protocol type</th>
+              <th>protocol</th>
               <th class="num">coordinator</th>
             </tr>
           </thead>
@@ -59,7 +59,11 @@ export function GroupsPage() {
                   <a href={href('groups', g.groupId)}>{g.groupId}</a>
                 </td>
                 <td>{stateBadge(g.state)}</td>
-                <td>{g.protocolType || '—'}</td>
+                <td>
+                  {g.groupType === 'consumer'
+                    ? 'consumer (KIP-848)'
+                    : `classic${g.protocolType !== '' ? ` · ${g.protocolType}` : ''}`}
+                </td>
                 <td class="num">{g.coordinator}</td>
               </tr>
             ))}

@@ -39,6 +39,8 @@ export interface ReaderGroup {
   groupId: string;
   protocolType: string;
   state: string;
+  /** `classic`, or `consumer` (KIP-848). */
+  groupType: string;
 }
 
 export interface ReaderGroupMember {
@@ -46,12 +48,16 @@ export interface ReaderGroupMember {
   groupInstanceId: string | null;
   clientId: string;
   clientHost: string;
-  /** The member's assignment as the group's leader encoded it (Stable groups only; else empty). */
+  /** Classic groups: the member's assignment as the group's leader encoded it (Stable groups only; else empty). */
   assignment: Uint8Array;
+  /** Consumer-protocol groups (KIP-848): the partitions the member owns, from the coordinator. */
+  partitions?: TopicPartition[];
 }
 
 export interface ReaderGroupDescription {
   groupId: string;
+  /** `classic` (JoinGroup/SyncGroup) or `consumer` (KIP-848's ConsumerGroupHeartbeat). */
+  groupType: 'classic' | 'consumer';
   /** 'Dead' for a group the coordinator does not know. */
   state: string;
   protocolType: string;
@@ -140,14 +146,40 @@ export function localReader(partitions: PartitionManager, groups: GroupCoordinat
     },
     async listGroups() {
       const r = groups.listGroups({ statesFilter: [], typesFilter: [] });
-      return r.groups.map((g) => ({ groupId: g.groupId, protocolType: g.protocolType, state: g.state }));
+      return r.groups.map((g) => ({
+        groupId: g.groupId,
+        protocolType: g.protocolType,
+        state: g.state,
+        groupType: g.groupType,
+      }));
     },
     async describeGroup(groupId) {
       const g = groups.describeGroups([groupId])[0];
       if (g === undefined || g.errorCode !== 'NONE')
         throw new KafkaError(g?.errorCode ?? 'UNKNOWN_SERVER_ERROR', `describing group ${groupId}`);
+      // DescribeGroups calls a consumer-protocol group Dead: ask for it as one.
+      const c = g.state === 'Dead' ? groups.consumerGroupDescribe([groupId])[0] : undefined;
+      if (c !== undefined && c.errorCode === 'NONE' && c.state !== 'Dead')
+        return {
+          groupId,
+          groupType: 'consumer',
+          state: c.state,
+          protocolType: CONSUMER_PROTOCOL_TYPE,
+          protocol: c.assignorName,
+          members: c.members.map((m) => ({
+            memberId: m.memberId,
+            groupInstanceId: m.instanceId,
+            clientId: m.clientId,
+            clientHost: m.clientHost,
+            assignment: new Uint8Array(0),
+            partitions: m.assignment.flatMap((t) =>
+              t.partitions.map((partition) => ({ topic: t.topicName, partition })),
+            ),
+          })),
+        };
       return {
         groupId,
+        groupType: 'classic',
         state: g.state,
         protocolType: g.protocolType,
         protocol: g.protocolData,
@@ -181,9 +213,12 @@ export function localReader(partitions: PartitionManager, groups: GroupCoordinat
 const LIST_OFFSETS = { minVersion: 1, maxVersion: 7 };
 const FETCH = { minVersion: 4, maxVersion: 11 };
 const DESCRIBE_LOG_DIRS = { minVersion: 0, maxVersion: 4 };
-const LIST_GROUPS = { minVersion: 0, maxVersion: 4 };
+const LIST_GROUPS = { minVersion: 0, maxVersion: 5 };
 const DESCRIBE_GROUPS = { minVersion: 0, maxVersion: 5 };
 const OFFSET_FETCH = { minVersion: 2, maxVersion: 7 };
+const CONSUMER_GROUP_DESCRIBE = { minVersion: 0, maxVersion: 0 };
+/** The protocol type consumer-protocol groups report (as ListGroups does). */
+const CONSUMER_PROTOCOL_TYPE = 'consumer';
 
 /** Another node, over Kafka requests to it; every call takes at most `timeoutMs`. */
 export function remoteReader(calls: BrokerCalls, nodeId: number, timeoutMs: number): NodeReader {
@@ -214,6 +249,34 @@ export function remoteReader(calls: BrokerCalls, nodeId: number, timeoutMs: numb
       { ...LIST_OFFSETS, timeoutMs },
     );
     return response;
+  };
+  /** A consumer-protocol group (KIP-848) by ConsumerGroupDescribe; undefined when there is none. */
+  const consumerGroup = async (groupId: string): Promise<ReaderGroupDescription | undefined> => {
+    const { response } = await calls.request(
+      nodeId,
+      ApiKey.ConsumerGroupDescribe,
+      { groupIds: [groupId], includeAuthorizedOperations: false },
+      { ...CONSUMER_GROUP_DESCRIBE, timeoutMs },
+    );
+    const c = response.groups[0];
+    if (c === undefined || c.errorCode !== ErrorCode.NONE || c.groupState === 'Dead') return undefined;
+    return {
+      groupId,
+      groupType: 'consumer',
+      state: c.groupState,
+      protocolType: CONSUMER_PROTOCOL_TYPE,
+      protocol: c.assignorName,
+      members: c.members.map((m) => ({
+        memberId: m.memberId,
+        groupInstanceId: m.instanceId,
+        clientId: m.clientId,
+        clientHost: m.clientHost,
+        assignment: new Uint8Array(0),
+        partitions: m.assignment.topicPartitions.flatMap((t) =>
+          t.partitions.map((partition) => ({ topic: t.topicName, partition })),
+        ),
+      })),
+    };
   };
   const partitionsOf = (r: ApiResponseByKey[typeof ApiKey.ListOffsets], topic: string) =>
     r.topics.find((t) => t.name === topic)?.partitions ?? [];
@@ -321,6 +384,7 @@ export function remoteReader(calls: BrokerCalls, nodeId: number, timeoutMs: numb
         groupId: g.groupId,
         protocolType: g.protocolType,
         state: g.groupState,
+        groupType: g.groupType === '' ? 'classic' : g.groupType,
       }));
     },
     async describeGroup(groupId) {
@@ -333,8 +397,15 @@ export function remoteReader(calls: BrokerCalls, nodeId: number, timeoutMs: numb
       const g = response.groups[0];
       if (g === undefined) throw new KafkaError('UNKNOWN_SERVER_ERROR', `no answer for group ${groupId}`);
       check(g.errorCode, `group ${groupId} on node ${nodeId}`);
+      if (g.groupState === 'Dead') {
+        // DescribeGroups calls a consumer-protocol group Dead: ask for it as one (a node without
+        // ConsumerGroupDescribe has none).
+        const c = await consumerGroup(groupId).catch(() => undefined);
+        if (c !== undefined) return c;
+      }
       return {
         groupId,
+        groupType: 'classic',
         state: g.groupState,
         protocolType: g.protocolType,
         protocol: g.protocolData,

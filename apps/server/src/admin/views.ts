@@ -237,6 +237,8 @@ export interface GroupPartitionView {
 /** A consumer group as GET /v1/groups/:id answers it. */
 export interface GroupView {
   groupId: string;
+  /** `classic`, or `consumer` for KIP-848's protocol. */
+  groupType: 'classic' | 'consumer';
   coordinator: number;
   state: string;
   protocolType: string;
@@ -536,7 +538,7 @@ export class AdminViews {
       groupInstanceId: m.groupInstanceId,
       clientId: m.clientId,
       clientHost: m.clientHost,
-      assignment: assignedPartitions(description.protocolType, m.assignment),
+      assignment: m.partitions ?? assignedPartitions(description.protocolType, m.assignment),
     }));
     // Every partition the group committed to or has assigned, by topic.
     const owner = new Map<string, string>();
@@ -588,6 +590,7 @@ export class AdminViews {
     });
     return {
       groupId,
+      groupType: description.groupType,
       coordinator,
       state: description.state,
       protocolType: description.protocolType,

@@ -6,6 +6,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { ApiKey } from '@chronik/protocol';
 import { MemoryNetwork } from '@chronik/raft-host';
 import { MemFileSystem } from '@chronik/wal';
 import { Kafka, logLevel } from 'kafkajs';
@@ -13,6 +14,7 @@ import { Broker } from '../../src/broker.js';
 import type { ServerConfig } from '../../src/config.js';
 import { DEFAULT_BROKER, DEFAULT_CONFIG, DEFAULT_LIMITS } from '../../src/config.js';
 import { raftClusterMode } from '../../src/modes/raft-cluster.js';
+import { RawClient } from '../helpers/raw-client.js';
 
 jest.setTimeout(90_000);
 
@@ -173,6 +175,46 @@ test("a group's members and lag from any node, asked of its coordinator", async 
     }
   } finally {
     await consumer.disconnect();
+  }
+});
+
+test('a consumer-protocol group (KIP-848) from any node, asked of its coordinator', async () => {
+  const coordinator = await until('a coordinator for the group', async () => {
+    const c = await RawClient.connect((brokers[0] as Broker).kafkaPort);
+    try {
+      const found = await c.request(ApiKey.FindCoordinator, 4, {
+        key: '',
+        keyType: 0,
+        coordinatorKeys: ['spread-848'],
+      });
+      const f = found.coordinators[0];
+      return f !== undefined && f.errorCode === 0 ? f.nodeId : undefined;
+    } finally {
+      c.close();
+    }
+  });
+  const c = await RawClient.connect((brokers[coordinator - 1] as Broker).kafkaPort);
+  try {
+    const joined = await c.request(ApiKey.ConsumerGroupHeartbeat, 1, {
+      groupId: 'spread-848',
+      memberId: 'm-1',
+      memberEpoch: 0,
+      instanceId: null,
+      rackId: null,
+      rebalanceTimeoutMs: 30_000,
+      subscribedTopicNames: [TOPIC],
+      subscribedTopicRegex: null,
+      serverAssignor: null,
+      topicPartitions: [],
+    });
+    expect(joined.errorCode).toBe(0);
+    for (const id of IDS) {
+      const g = (await get(id, '/v1/groups/spread-848')).body;
+      expect(g).toMatchObject({ groupType: 'consumer', coordinator, state: 'Stable' });
+      expect(((g.members as Json[])[0]?.assignment as Json[]).length).toBe(3);
+    }
+  } finally {
+    c.close();
   }
 });
 
