@@ -9,6 +9,7 @@ import { openDataDir } from './datadir.js';
 import { AdminListener } from './admin/http.js';
 import type { AdminAccess } from './admin/http.js';
 import { BearerToken, tokenOf } from './security/admin.js';
+import type { AdminViews } from './admin/views.js';
 import { ServerError, ServerErrorCode, errorMessage } from './errors.js';
 import type { Logger } from './logger.js';
 import { silentLogger } from './logger.js';
@@ -41,6 +42,11 @@ export interface BrokerDeps {
   heapGrowingPercent?: number;
   /** Told when the broker stopped because it could not go on (the program exits non-zero). */
   onFatal?(error: Error): void;
+  /**
+   * The web console's built files (apps/console's `dist`), served on the admin port at `/`;
+   * absent: the admin API only.
+   */
+  consoleDir?: string;
 }
 
 /** The largest heapGrowingPercent accepted (V8's factor 1 + percent/100). */
@@ -56,6 +62,8 @@ export interface BrokerServices {
     partitions(): unknown;
     /** Replicas of this node that do not serve fully (damaged, stopped, not opened): /health. */
     problems(): ReadonlyArray<{ topic: string; partition: number; state: string; error: string }>;
+    /** The web console's views (/v1/topics, /v1/groups, /v1/raft, /v1/leader-changes). */
+    views?: AdminViews;
   };
   /** Called first on shutdown: long polls return so in-flight requests finish quickly. */
   beginShutdown(): void;
@@ -271,10 +279,12 @@ export class Broker {
           },
           cluster: () => services.admin.cluster(),
           partitions: () => services.admin.partitions(),
+          ...(services.admin.views !== undefined ? { views: services.admin.views } : {}),
         },
         this.metrics,
         this.logger.child({ component: 'admin' }),
         access,
+        this.deps.consoleDir,
       );
       this.adminPortBound = await this.admin.listen();
     }

@@ -6,8 +6,9 @@
 // Parsing never exits the process and never prints: it returns either a validated config or the
 // text to print and the exit code, so main() and the tests decide what to do with it.
 import yargs from 'yargs';
-import type { ServerConfig } from './config.js';
+import type { AdminRecords, ServerConfig } from './config.js';
 import {
+  ADMIN_RECORDS,
   DEFAULT_BROKER,
   DEFAULT_CLIENT_QUOTAS,
   DEFAULT_CONFIG,
@@ -202,6 +203,13 @@ function buildParser(argv: readonly string[]) {
         type: 'string',
         default: String(DEFAULT_CONFIG.adminPort),
         describe: 'admin HTTP port (0 = any free port, -1 = off)',
+      },
+      'admin-records': {
+        type: 'string',
+        default: 'auto',
+        choices: [...ADMIN_RECORDS],
+        describe:
+          "the admin port serves records (the web console's message browser): auto = unless a listener authenticates clients",
       },
       'log-level': {
         type: 'string',
@@ -522,6 +530,7 @@ function toConfig(a: Args): ServerConfig {
     advertisedPort: adv.port,
     adminHost: String(a['listen-addr']),
     adminPort: int('admin-port', a['admin-port'], -1, 65535),
+    adminRecords: String(a['admin-records']) as AdminRecords,
     dataDir: String(a['data-dir']),
     logLevel: String(a['log-level']) as LogLevel,
     limits: {

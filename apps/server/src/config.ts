@@ -213,6 +213,12 @@ export interface ServerConfig {
   adminPort: number;
   /** TLS, client certificates and a bearer token on the admin listener; absent: plain HTTP, open. */
   adminSecurity?: AdminSecurityConfig | undefined;
+  /**
+   * Whether the admin port serves records (the console's message browser): `auto` does unless a
+   * Kafka listener authenticates its clients (SASL, or TLS client certificates), since the admin
+   * port authenticates no one. Absent: `auto`.
+   */
+  adminRecords?: AdminRecords;
   dataDir: string;
   logLevel: LogLevel;
   limits: NetworkLimits;
@@ -227,6 +233,9 @@ export interface ServerConfig {
    */
   security?: SecurityConfig;
 }
+
+export const ADMIN_RECORDS = ['auto', 'on', 'off'] as const;
+export type AdminRecords = (typeof ADMIN_RECORDS)[number];
 
 export const DEFAULT_LIMITS: NetworkLimits = {
   maxRequestBytes: 100 * 1024 * 1024,

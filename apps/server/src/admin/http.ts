@@ -1,5 +1,7 @@
 // The admin HTTP listener (node:http, or node:https): GET /health, /v1/cluster, /v1/partitions
-// (JSON, camelCase) and /metrics (Prometheus text). Read-only; anything else is 404/405.
+// (JSON, camelCase) and /metrics (Prometheus text); the console's views (routes.ts: /v1/topics,
+// /v1/groups, /v1/raft, /v1/leader-changes) and the web console itself at `/` (console-files.ts).
+// Read-only; anything else is 404/405.
 //
 // Access (security/admin.ts; open plain HTTP unless configured):
 // - HTTPS with the configured certificate; with client authentication the TLS handshake refuses a
@@ -7,7 +9,9 @@
 // - With a bearer token, every route but a bare `/health` needs `Authorization: Bearer <token>`:
 //   401 with `WWW-Authenticate: Bearer` otherwise, counted in
 //   `chronik_admin_authentication_failures_total`. `/health` without it answers the status and node
-//   id only. The token never appears in an answer or a log line.
+//   id only. The token never appears in an answer or a log line. The console's files need no token
+//   (they hold no data); its views do, and a browser does not send one: with a token, open the
+//   console through mTLS or not at all.
 import http from 'node:http';
 import https from 'node:https';
 import type tls from 'node:tls';
@@ -16,6 +20,9 @@ import { ServerError, ServerErrorCode, errorMessage } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { silentLogger } from '../logger.js';
 import type { ServerMetrics } from '../metrics.js';
+import { CONSOLE_HEADERS, ConsoleFiles } from './console-files.js';
+import { isViewRoute, viewJson, viewRoute } from './routes.js';
+import type { AdminViews } from './views.js';
 
 export interface AdminSource {
   /**
@@ -25,6 +32,8 @@ export interface AdminSource {
   health(): { status: 'ok' | 'degraded' | 'starting' | 'stopping'; nodeId: number };
   cluster(): unknown;
   partitions(): unknown;
+  /** The console's views (absent: their routes are 404). */
+  views?: AdminViews;
 }
 
 /** Who may use the admin API. */
@@ -38,7 +47,9 @@ export interface AdminAccess {
 export class AdminListener {
   private server: http.Server | https.Server | undefined;
   private readonly logger: Logger;
+  private readonly consoleFiles: ConsoleFiles;
 
+  /** @param consoleDir the web console's built files (absent: `/` says the console is not built). */
   constructor(
     private readonly host: string,
     private readonly port: number,
@@ -46,8 +57,10 @@ export class AdminListener {
     private readonly metrics: ServerMetrics,
     logger?: Logger,
     private readonly access: AdminAccess = {},
+    consoleDir?: string,
   ) {
     this.logger = logger ?? silentLogger;
+    this.consoleFiles = new ConsoleFiles(consoleDir);
   }
 
   private handle(req: http.IncomingMessage, res: http.ServerResponse): void {
@@ -121,7 +134,7 @@ export class AdminListener {
   private async route(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const routes = ['/health', '/v1/cluster', '/v1/partitions', '/metrics'];
-    if (!routes.includes(url.pathname)) return this.json(res, 404, { error: `no route ${url.pathname}` });
+    if (!routes.includes(url.pathname)) return this.other(req, res, url);
     if (req.method !== 'GET' && req.method !== 'HEAD') return this.json(res, 405, { error: 'only GET' });
     const authenticated = this.authenticated(req);
     if (!authenticated && (url.pathname !== '/health' || req.headers.authorization !== undefined)) {
@@ -151,5 +164,42 @@ export class AdminListener {
         res.end(text);
       }
     }
+  }
+
+  /** The console's view routes and files. */
+  private async other(req: http.IncomingMessage, res: http.ServerResponse, url: URL): Promise<void> {
+    const views = this.source.views;
+    const viewRouteAsked = isViewRoute(url.pathname);
+    const file = viewRouteAsked ? undefined : await this.consoleFiles.get(url.pathname);
+    if ((viewRouteAsked && views === undefined) || (!viewRouteAsked && file === undefined)) {
+      if (url.pathname === '/' && !this.consoleFiles.available)
+        return this.json(res, 404, {
+          error: 'the web console is not built here: run `pnpm build` (apps/console), then restart',
+        });
+      return this.json(res, 404, { error: `no route ${url.pathname}` });
+    }
+    if (req.method !== 'GET' && req.method !== 'HEAD') return this.json(res, 405, { error: 'only GET' });
+    if (file !== undefined) {
+      res.writeHead(200, {
+        ...CONSOLE_HEADERS,
+        'content-type': file.contentType,
+        'content-length': file.body.length,
+      });
+      res.end(req.method === 'HEAD' ? undefined : file.body);
+      return;
+    }
+    if (!this.authenticated(req)) {
+      this.metrics.adminAuthenticationFailures.inc();
+      res.setHeader('www-authenticate', 'Bearer realm="chronik-admin"');
+      return this.json(res, 401, { error: 'this route needs "Authorization: Bearer <token>"' });
+    }
+    const { status, body } = await viewRoute(views as AdminViews, url);
+    const text = viewJson(body);
+    res.writeHead(status, {
+      'content-type': 'application/json; charset=utf-8',
+      'content-length': Buffer.byteLength(text),
+      'cache-control': 'no-store',
+    });
+    res.end(text);
   }
 }

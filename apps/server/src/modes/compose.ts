@@ -17,7 +17,12 @@
 import { retryUntilDone } from '@chronik/env';
 import type { FileSystem, TimerHandle } from '@chronik/env';
 import { TRANSACTION_STATE_TOPIC, clusterIdFromBytes, topicIdFromBytes } from '@chronik/metadata';
+import { localReader, remoteReader } from '../admin/node-reader.js';
+import type { PeerView, RaftGroupView } from '../admin/views.js';
+import { StateMetrics } from '../admin/state-metrics.js';
+import { AdminViews, recordsPolicy } from '../admin/views.js';
 import type { BrokerServices, ModeContext } from '../broker.js';
+import type { BrokerCalls } from '../net/broker-client.js';
 import type { ServerConfig } from '../config.js';
 import type { GroupCoordinatorConfig } from '../groups/coordinator.js';
 import type { OffsetLog } from '../groups/offset-log.js';
@@ -39,12 +44,13 @@ import { ProducerIds } from '../services/producer-ids.js';
 import { registerBroker } from '../services/registration.js';
 import { StateWatch } from '../services/state-watch.js';
 import { FetchSessionCache } from '../services/fetch-sessions.js';
-import { DEFAULT_SASL, isDefaultListenerSet } from '../security/config.js';
+import { DEFAULT_SASL, effectiveListeners, isDefaultListenerSet } from '../security/config.js';
+import { usesSasl, usesTls } from '../security/listeners.js';
 import { SecurityService } from '../security/service.js';
 import { AclService } from '../security/acls.js';
 import { authorizerOf } from '../security/authorizer.js';
 import { readWholeFile } from '../storage/files.js';
-import { TopicAdmin } from '../services/topic-admin.js';
+import { ConfigResourceType, TopicAdmin } from '../services/topic-admin.js';
 import type { TxnCoordinatorConfig } from '../txn/coordinator.js';
 import type { RemoteMarkers, RemoteVerify, TxnService } from '../txn/service.js';
 import { BrokerMarkerWriter, RoutedTxnVerifier, startTxnService } from '../txn/service.js';
@@ -93,6 +99,13 @@ export interface ComposeOptions {
   remoteVerify?: RemoteVerify;
   /** Handlers beyond the table (tests). */
   extraHandlers?: readonly AnyHandler[];
+  /**
+   * Asks other nodes for what the admin views need of them (offsets, records, groups) with Kafka
+   * requests; absent on a single node.
+   */
+  adminCalls?: BrokerCalls;
+  /** This node's Raft groups and peers for the admin views (raft-cluster). */
+  raftViews?: { groups(): RaftGroupView[]; peers(): PeerView[] };
   /** This process's open-file limit (default: read from /proc/self/limits through `env.fs`; undefined where unknown). */
   openFileLimit?: number;
   /** Called once the services are up (a mode's own background work starts here). */
@@ -108,6 +121,8 @@ export interface Composed {
 }
 
 const REGISTRATION_RETRY_MS = 500;
+/** Longest the admin views wait for another node's answer. */
+const ADMIN_REMOTE_TIMEOUT_MS = 3000;
 /** File descriptors one partition replica holds (its log's open segment and directory). */
 const FDS_PER_REPLICA = 2;
 /** Descriptors kept for everything that is not a connection or a replica (metadata, Raft, admin). */
@@ -442,6 +457,43 @@ export async function composeBroker(options: ComposeOptions): Promise<Composed> 
     brokers: metadata.brokers(),
     metadataGroup: options.store.status(),
   });
+  const adminCalls = options.adminCalls;
+  const localGroups = localReader(partitions, groups.coordinator);
+  const raftViews = options.raftViews;
+  const views = new AdminViews({
+    nodeId,
+    mode: config.mode,
+    state: options.store.state,
+    topicConfigs: (name) => topics.describeConfigs(ConfigResourceType.TOPIC, name, null, false),
+    groupCoordinator: (id) => coordinators.coordinatorId(CoordinatorKeyType.GROUP, id),
+    local: localGroups,
+    ...(adminCalls !== undefined
+      ? { remote: (id: number) => remoteReader(adminCalls, id, ADMIN_REMOTE_TIMEOUT_MS) }
+      : {}),
+    ...(raftViews !== undefined
+      ? { raftGroups: () => raftViews.groups(), peers: () => raftViews.peers() }
+      : {}),
+    records: recordsPolicy(
+      config.adminRecords ?? 'auto',
+      effectiveListeners(config).map((l) => ({
+        name: l.name,
+        authenticates:
+          usesSasl(l.securityProtocol) ||
+          (usesTls(l.securityProtocol) && config.security?.tls?.clientAuth === 'required'),
+      })),
+      config.adminSecurity !== undefined &&
+        (config.adminSecurity.tokenFile !== undefined || config.adminSecurity.tls?.clientAuth === 'required'),
+    ),
+    clock,
+  });
+  const stateMetrics = new StateMetrics({
+    registry: options.ctx.metrics.registry,
+    views,
+    partitions,
+    local: localGroups,
+    scheduler,
+    logger: logger.child({ component: 'metrics' }),
+  });
   const composed: Composed = {
     services,
     partitions,
@@ -451,10 +503,13 @@ export async function composeBroker(options: ComposeOptions): Promise<Composed> 
         cluster: status,
         partitions: () => partitions.statuses(),
         problems: () => partitions.replicaProblems(),
+        views,
       },
       beginShutdown: () => shutdown.abort(),
       close: async () => {
         shutdown.abort();
+        stateMetrics.close();
+        views.close();
         await stopAll();
       },
     },

@@ -19,7 +19,10 @@ import type { HostTransport } from '@chronik/raft-host';
 import type { BrokerMode } from '../broker.js';
 import { diskSpace } from '../datadir.js';
 import type { PeerAcks } from '../cluster/peer-liveness.js';
+import type { RaftGroupView } from '../admin/views.js';
+import { METADATA_GROUP_ID } from '../cluster/group-ids.js';
 import { GroupManifest } from '../cluster/group-manifest.js';
+import { PeerLiveness } from '../cluster/peer-liveness.js';
 import { PartitionGroups } from '../cluster/partition-groups.js';
 import { RaftMetadataStore } from '../cluster/raft-metadata-store.js';
 import { checkNewNodeMayJoin } from '../cluster/rejoin-check.js';
@@ -98,6 +101,38 @@ export const METADATA_ELECTION_TICKS = 10;
 export const PARTITION_ELECTION_TICKS = 7;
 /** Retention is checked at least this often (the check is O(1) per partition when nothing expires). */
 const RETENTION_CHECK_MAX_MS = 1000;
+
+/** Every Raft group of this node as the admin views list it (GET /v1/raft). */
+function raftGroupViews(host: RaftHost, groups: PartitionGroups): RaftGroupView[] {
+  const names = new Map<number, string>([[METADATA_GROUP_ID, 'metadata']]);
+  for (const r of groups.replicas()) names.set(r.group.groupId, `${r.topic}-${r.partition}`);
+  return host.groupIds().map((gid) => {
+    const s = host.status(gid);
+    return {
+      groupId: gid,
+      name: names.get(gid) ?? '',
+      role: s.role,
+      leaderId: s.leaderId,
+      term: s.term,
+      commitIndex: s.commitIndex,
+      appliedIndex: s.appliedIndex,
+      lastIndex: s.lastIndex,
+      snapshotIndex: s.snapshotIndex,
+      voters: s.voters,
+      learners: s.learners,
+      followers: s.progress
+        .filter((p) => p.nodeId !== s.leaderId)
+        .map((p) => ({
+          nodeId: p.nodeId,
+          match: p.match,
+          lag: Math.max(0, s.lastIndex - p.match),
+          state: p.state,
+          recentActive: p.recentActive,
+        })),
+      ...(s.failure !== null ? { failure: s.failure.message } : {}),
+    };
+  });
+}
 
 /** What the node needs of its Raft transport (GrpcTransport, or a MemoryNetwork's). */
 export interface ClusterTransport extends HostTransport {
@@ -369,11 +404,23 @@ export function raftClusterMode(options: RaftClusterModeOptions = {}): BrokerMod
         logger: logger.child({ component: 'inter-broker' }),
         ...(interConnect !== undefined ? { connect: interConnect } : {}),
       });
+    const liveness = new PeerLiveness(Math.max(3000, 3 * tickMs * electionTicks));
     const composed = await composeBroker({
       ctx,
       env,
       store,
       factory: groups,
+      adminCalls: brokerCalls,
+      raftViews: {
+        groups: () => raftGroupViews(host, groups),
+        peers: () => {
+          const now = clock.nowMs();
+          liveness.observe(transport.stats(), now);
+          return voters
+            .filter((id) => id !== nodeId)
+            .map((id) => ({ nodeId: id, connected: liveness.alive(id, now) }));
+        },
+      },
       remoteMarkers: remoteMarkersOver(brokerCalls),
       remoteVerify: remoteVerifyOver(brokerCalls),
       logDir: { path: dataDir, space: () => diskSpace(dataDir) },
