@@ -168,7 +168,7 @@ export const fetchHandler = defineHandler({
     // Under a consumer_byte_rate quota, no more than the quota allows over its window (Kafka's
     // getMaxValueInQuotaWindow).
     const quotaMaxBytes = ctx.conn.byteQuotaMaxBytes?.('fetch', ctx.clientId) ?? Infinity;
-    const maxBytes = Math.max(0, Math.min(req.maxBytes, BROKER_FETCH_MAX_BYTES, Math.floor(quotaMaxBytes)));
+    const maxBytes = Math.min(req.maxBytes, BROKER_FETCH_MAX_BYTES, Math.floor(quotaMaxBytes));
     const deadline = ctx.deps.clock.nowMs() + Math.max(0, req.maxWaitMs);
     const readAll = (): Promise<{ outcomes: Outcome[]; bytes: number }> =>
       readPartitions(slots, maxBytes, isolationLevel, v, partitions);
