@@ -24,6 +24,7 @@ describe('BatchIndex', () => {
               model.push(m);
               idx.push({
                 entryIndex: m.entry,
+                inner: 0,
                 baseOffset: BigInt(m.base),
                 lastOffset: BigInt(m.last),
                 maxTimestamp: BigInt(m.base),
