@@ -1,7 +1,7 @@
 // AlterConfigs (key 33), v0–v2: the legacy form — the resource's dynamic configs become exactly
 // the given set (everything not listed returns to its default). Topic and broker resources;
-// validate_only checks without applying. Values are validated with Kafka's rules and errors;
-// cleanup.policy=compact is rejected (INVALID_CONFIG).
+// validate_only checks without applying. Values are validated with Kafka's rules and errors
+// (cleanup.policy=compact turns log compaction on).
 import { ApiKey, ErrorCode } from '@chronik/protocol';
 import { errorCodeOf, errorMessageOf } from './errors.js';
 import { defineHandler } from './types.js';

@@ -221,7 +221,9 @@ export abstract class KafkaPartition implements ManagedPartition {
 
   cleanable(nowMs: number): CleaningPlan | undefined {
     if (!this.config.compact || this.failure !== null || !this.mayClean()) return undefined;
-    return planCleaning(this.kafka, this.compactionConfig(), nowMs);
+    const plan = planCleaning(this.kafka, this.compactionConfig(), nowMs);
+    if (plan === undefined) return undefined;
+    return plan.overdue || plan.dirtyRatio >= this.config.minCleanableDirtyRatio ? plan : undefined;
   }
 
   /**

@@ -232,8 +232,9 @@ export interface ManagedPartition extends Partition {
   maintain(nowMs: number): void;
   /**
    * The log cleaner's question: for a compacted partition this node may clean now (a ready leader,
-   * or the standalone partition), what a pass at `nowMs` would cover and how dirty it is; undefined
-   * when the topic is not compacted or nothing may be cleaned.
+   * or the standalone partition) that is due — its dirty part at least min.cleanable.dirty.ratio
+   * of what may be cleaned, or older than max.compaction.lag.ms — what a pass at `nowMs` would
+   * cover and how dirty it is; undefined otherwise.
    */
   cleanable(nowMs: number): CleaningPlan | undefined;
   /** Runs one cleaning pass over `plan` (partition/cleaner.ts). */
