@@ -67,12 +67,6 @@ export class BatchIndex {
     return this.total;
   }
 
-  /** Whether some live row is in a relocation entry (positions are then not in offset order). */
-  get hasRelocated(): boolean {
-    this.settle();
-    return this.relocatedRows > 0;
-  }
-
   private grow(): void {
     const live = this.end - this.start;
     const capacity = this.base.length;

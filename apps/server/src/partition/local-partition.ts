@@ -517,12 +517,15 @@ export class LocalPartition extends KafkaPartition {
       const cached = this.options.cache.get(this.cacheOwner, position);
       if (cached !== undefined) return cached;
     }
+    let entry: Buffer | undefined;
     try {
-      const [entry] = await this.log.read(position, position + 1, Number.MAX_SAFE_INTEGER);
-      return entry;
+      [entry] = await this.log.read(position, position + 1, Number.MAX_SAFE_INTEGER);
     } catch (e) {
       throw new ReadDamage([], e);
     }
+    // Readers of a compacted head take a few batches of it at a time: keep it for the next read.
+    if (entry !== undefined && !fromStorage) this.options.cache.set(this.cacheOwner, position, entry);
+    return entry;
   }
 
   /** The batches at entry indexes [from, to]: from the shared cache, runs of misses from the log. */
