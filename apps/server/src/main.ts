@@ -77,6 +77,15 @@ export async function main(argv: readonly string[]): Promise<number> {
     };
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);
+    // SIGHUP: read the TLS certificate, key and CA files again (new connections get them); a file
+    // that cannot be read or used keeps the old ones, with an error logged.
+    process.on('SIGHUP', () => {
+      broker
+        .reloadTls()
+        .catch((e: unknown) =>
+          logger.error({ err: errorMessage(e) }, 'TLS reload failed: the previous certificates stay in use'),
+        );
+    });
   });
   logger.info({ exitCode: code }, 'stopped');
   // Nothing should keep the loop alive now; if something does, do not hang.

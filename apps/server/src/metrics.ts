@@ -93,6 +93,30 @@ export class ServerMetrics {
     registers: [this.registry],
   });
 
+  readonly tlsHandshakeFailures = new Counter({
+    name: 'chronik_tls_handshake_failures_total',
+    help: 'TLS handshakes that failed (bad or missing client certificate, not TLS), by listener',
+    labelNames: ['listener'] as const,
+    registers: [this.registry],
+  });
+  readonly authentications = new Counter({
+    name: 'chronik_sasl_authentications_total',
+    help: 'SASL authentications by listener, mechanism and outcome (ok, failed, rate_limited)',
+    labelNames: ['listener', 'mechanism', 'outcome'] as const,
+    registers: [this.registry],
+  });
+  readonly adminAuthenticationFailures = new Counter({
+    name: 'chronik_admin_authentication_failures_total',
+    help: 'Admin API requests without the bearer token they needed (or with a wrong one)',
+    registers: [this.registry],
+  });
+  readonly authorizationDenials = new Counter({
+    name: 'chronik_authorization_denied_total',
+    help: 'Operations the authorizer denied a request, by operation and resource type',
+    labelNames: ['operation', 'resource_type'] as const,
+    registers: [this.registry],
+  });
+
   /** Set by the mode: the replicas of this node that do not serve fully, by state. */
   replicaProblems: () => ReadonlyArray<{ state: string }> = () => [];
   readonly replicaProblemGauge: Gauge = new Gauge({

@@ -533,3 +533,42 @@ test('JoinGroup with rebalance_timeout_ms 0 (left unset) is held to the session 
   });
   expect(sync.errorCode).toBe(0);
 });
+
+test('the group session timeout bounds and group size come from the broker flags', async () => {
+  const own = await startBroker({
+    broker: { groupMinSessionTimeoutMs: 20_000, groupMaxSessionTimeoutMs: 30_000, groupMaxSize: 1 },
+  });
+  const client = await RawClient.connect(own.broker.kafkaPort);
+  try {
+    await client.request(ApiKey.FindCoordinator, 3, { key: 'bounded', keyType: 0, coordinatorKeys: [] });
+    const join = async (sessionTimeoutMs: number) => {
+      for (let tries = 0; ; tries++) {
+        const r = await client.request(ApiKey.JoinGroup, 5, {
+          groupId: 'bounded',
+          sessionTimeoutMs,
+          rebalanceTimeoutMs: 1000,
+          memberId: '',
+          groupInstanceId: `static-${sessionTimeoutMs}`,
+          protocolType: 'consumer',
+          protocols: [{ name: 'range', metadata: Buffer.alloc(0) }],
+          reason: null,
+        });
+        const loading =
+          r.errorCode === ErrorCode.NOT_COORDINATOR ||
+          r.errorCode === ErrorCode.COORDINATOR_NOT_AVAILABLE ||
+          r.errorCode === ErrorCode.COORDINATOR_LOAD_IN_PROGRESS;
+        if (!loading || tries > 100) return r.errorCode;
+        await new Promise((res) => setTimeout(res, 50));
+      }
+    };
+    expect(await join(10_000)).toBe(ErrorCode.INVALID_SESSION_TIMEOUT);
+    expect(await join(40_000)).toBe(ErrorCode.INVALID_SESSION_TIMEOUT);
+    expect(await join(25_000)).toBe(ErrorCode.NONE);
+    // A second member is one too many for a group of at most one.
+    expect(await join(26_000)).toBe(ErrorCode.GROUP_MAX_SIZE_REACHED);
+  } finally {
+    client.close();
+    await own.stop();
+    removeDir(own.dataDir);
+  }
+});

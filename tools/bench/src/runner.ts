@@ -16,11 +16,11 @@ import { runFailover } from './failover.js';
 import type { LibrdkafkaTools } from './librdkafka.js';
 import { librdkafkaProduce, prepareLibrdkafka } from './librdkafka.js';
 import { kcatConsume, kcatProduce, prepareRecordFile } from './kcat.js';
-import type { Acks, Plan, ProduceCase } from './plan.js';
+import type { Acks, Plan, ProduceCase, TransactionCase } from './plan.js';
 import { buildPlan, caseLabel } from './plan.js';
 import { DEFAULT_REQUEST_BYTES, FIXED_RATE_IN_FLIGHT, MAX_MODE_IN_FLIGHT, runProduce } from './produce.js';
 import type { LoadResult } from './produce.js';
-import { settle, which } from './procs.js';
+import { processCpuSeconds, settle, which } from './procs.js';
 import type { BenchRun, DeploymentStatus, ScenarioResult, SystemId } from './results.js';
 
 export interface RunnerContext {
@@ -45,6 +45,8 @@ function summary(r: LoadResult | undefined): string {
 export async function runBenchmark(ctx: RunnerContext): Promise<BenchRun> {
   const { options, log } = ctx;
   const plan: Plan = buildPlan(options.quick, options.scale);
+  // --only: Chronik's runs of those parts (after its warm-up), nothing else.
+  const everything = options.only === undefined;
   const startedAt = new Date().toISOString();
   const workDir = fs.mkdtempSync(path.join(options.dataDir ?? os.tmpdir(), 'chronik-bench-'));
   const scenarios: ScenarioResult[] = [];
@@ -64,6 +66,7 @@ export async function runBenchmark(ctx: RunnerContext): Promise<BenchRun> {
     scenarios,
     setupCommands,
     notes,
+    ...(options.only !== undefined ? { only: options.only } : {}),
   };
   const record = (s: ScenarioResult): void => {
     scenarios.push(s);
@@ -72,7 +75,7 @@ export async function runBenchmark(ctx: RunnerContext): Promise<BenchRun> {
     );
   };
   try {
-    if (options.hardware) {
+    if (options.hardware && everything) {
       log('hardware: disk and loopback');
       run.disk = await measureDisk(workDir, plan.diskBytes);
       for (const d of run.disk)
@@ -116,31 +119,34 @@ export async function runBenchmark(ctx: RunnerContext): Promise<BenchRun> {
       }
     } else {
       log(`  not available: ${single.reason}`);
+      recordUnavailableTransactions(ctx, plan, 'chronik-1', single.reason, record);
     }
 
     // JetStream R1 (and the tools for R3).
     let js: JetStreamTools | undefined;
     let jsProblem: string | undefined;
-    if (options.jetstream) {
+    if (!everything) jsProblem = `skipped (--only ${options.only?.join(',') ?? ''})`;
+    else if (options.jetstream) {
       const prep = await prepareJetStream(ctx.packageDir, path.join(ctx.packageDir, '.cache'));
       if (prep.ok) {
         js = prep.tools;
         setupCommands.push(`# JetStream driver\n${prep.tools.buildCommand}`);
       } else jsProblem = prep.reason;
     } else jsProblem = 'skipped (--no-jetstream)';
-    await jetstreamScenarios(
-      ctx,
-      plan,
-      js,
-      jsProblem,
-      1,
-      plan.jetstreamR1,
-      chronikMax,
-      plan.latencyFractions,
-      workDir,
-      deployments,
-      record,
-    );
+    if (everything)
+      await jetstreamScenarios(
+        ctx,
+        plan,
+        js,
+        jsProblem,
+        1,
+        plan.jetstreamR1,
+        chronikMax,
+        plan.latencyFractions,
+        workDir,
+        deployments,
+        record,
+      );
 
     // Chronik, 3 nodes.
     let clusterMax: number | undefined;
@@ -171,12 +177,20 @@ export async function runBenchmark(ctx: RunnerContext): Promise<BenchRun> {
         }
       } else {
         log(`  not available: ${cluster.reason}`);
-        for (const c of plan.clusterProduce)
-          record({ system: 'chronik-3', client: 'own', kind: 'produce', ...c, unavailable: cluster.reason });
-        run.failoverUnavailable = cluster.reason;
+        if (everything)
+          for (const c of plan.clusterProduce)
+            record({
+              system: 'chronik-3',
+              client: 'own',
+              kind: 'produce',
+              ...c,
+              unavailable: cluster.reason,
+            });
+        recordUnavailableTransactions(ctx, plan, 'chronik-3', cluster.reason, record);
+        if (everything) run.failoverUnavailable = cluster.reason;
       }
     } else {
-      run.failoverUnavailable = 'skipped (--no-cluster)';
+      if (everything) run.failoverUnavailable = 'skipped (--no-cluster)';
       deployments.push({
         system: 'chronik-3',
         available: false,
@@ -184,20 +198,21 @@ export async function runBenchmark(ctx: RunnerContext): Promise<BenchRun> {
         commands: [],
       });
     }
-    await jetstreamScenarios(
-      ctx,
-      plan,
-      js,
-      options.cluster ? jsProblem : 'skipped (--no-cluster)',
-      3,
-      plan.jetstreamR3,
-      clusterMax,
-      plan.clusterLatencyFractions,
-      workDir,
-      deployments,
-      record,
-    );
-    if (jsProblem !== undefined && options.jetstream)
+    if (everything)
+      await jetstreamScenarios(
+        ctx,
+        plan,
+        js,
+        options.cluster ? jsProblem : 'skipped (--no-cluster)',
+        3,
+        plan.jetstreamR3,
+        clusterMax,
+        plan.clusterLatencyFractions,
+        workDir,
+        deployments,
+        record,
+      );
+    if (jsProblem !== undefined && options.jetstream && everything)
       notes.push(
         `JetStream was not available (${jsProblem}). Install the Debian packages \`${JETSTREAM_DEBIAN_PACKAGES}\` to measure it.`,
       );
@@ -227,6 +242,7 @@ async function chronikScenarios(
   run: BenchRun,
 ): Promise<number | undefined> {
   const scenarios = run.scenarios;
+  const everything = ctx.options.only === undefined;
   const admin = await KafkaConnection.connect(d.bootstrap);
   const { inFlight, requestBytes } = ctx.options;
   let max: number | undefined;
@@ -261,7 +277,7 @@ async function chronikScenarios(
     } catch (e) {
       ctx.log(`  warm-up failed (continuing): ${errorMessage(e)}`);
     }
-    for (const c of cases) {
+    for (const c of everything ? cases : []) {
       let topic: string | undefined;
       try {
         topic = await newTopic(c);
@@ -318,7 +334,7 @@ async function chronikScenarios(
     }
     // librdkafka produce from prepared files (the cluster: bootstrap with all three nodes).
     const kcatCases = system === 'chronik-1' ? plan.kcat : plan.clusterKcat;
-    if (ctx.options.kcat && which('kcat') !== undefined) {
+    if (ctx.options.kcat && everything && which('kcat') !== undefined) {
       for (const c of kcatCases) {
         const file = path.join(workDir, `records-${c.recordBytes}-${c.records}.txt`);
         if (!fs.existsSync(file)) {
@@ -410,6 +426,8 @@ async function chronikScenarios(
       }
     }
     const target: TargetScenario = { ctx, plan, d, admin, newTopic, record, run };
+    if (wantsTransactions(ctx)) await transactionScenarios(target, system);
+    if (!everything) return max;
     if (system === 'chronik-1') await issue8Latency(target);
     if (system === 'chronik-3') {
       await issue9Throughput(target);
@@ -723,6 +741,88 @@ async function issue9Throughput({
       });
     }
     if (topic !== undefined) await dropTopic(ctx, admin, topic);
+  }
+}
+
+/** Whether the run measures transactional produce (`--no-transactions` and `--only` decide). */
+function wantsTransactions(ctx: RunnerContext): boolean {
+  const { transactions, only } = ctx.options;
+  return transactions && (only === undefined || only.includes('transactions'));
+}
+
+/** The transactional runs of a deployment that did not start: not available, with the reason. */
+function recordUnavailableTransactions(
+  ctx: RunnerContext,
+  plan: Plan,
+  system: SystemId,
+  reason: string,
+  record: (s: ScenarioResult) => void,
+): void {
+  if (!wantsTransactions(ctx)) return;
+  for (const c of plan.transactions)
+    record({ system, client: 'librdkafka', kind: 'transactions', ...c, unavailable: reason });
+}
+
+/** CPU seconds used so far by every node's process together; undefined when any is unknown. */
+function brokersCpuSeconds(d: ChronikDeployment): number | undefined {
+  let sum = 0;
+  for (const n of d.nodes) {
+    const pid = n.service.pid;
+    const s = pid === undefined ? undefined : processCpuSeconds(pid);
+    if (s === undefined) return undefined;
+    sum += s;
+  }
+  return sum;
+}
+
+/**
+ * Transactional produce beside the idempotent producer (librdkafka driver, acks=all, a fresh topic
+ * per run): an unrecorded transactional warm-up, then per transaction size an idempotent run and
+ * the transactional one; the brokers' CPU time is taken around each driver process.
+ */
+async function transactionScenarios(
+  { ctx, plan, d, admin, newTopic, record, run }: TargetScenario,
+  system: SystemId,
+): Promise<void> {
+  const tools = librdkafkaTools(ctx, run);
+  if (tools === undefined) return;
+  const produceOnce = async (c: TransactionCase): Promise<{ result: LoadResult; command: string }> => {
+    const topic = await newTopic(c);
+    try {
+      await waitForLeaders(admin, topic, c.partitions, 30_000);
+      const cpuBefore = brokersCpuSeconds(d);
+      const r = await librdkafkaProduce(tools, {
+        brokers: d.brokers,
+        topic,
+        recordBytes: c.recordBytes,
+        records: c.records,
+        acks: c.acks,
+        ...(c.producer === 'transactional'
+          ? { recordsPerTransaction: c.recordsPerTransaction }
+          : { settings: ['enable.idempotence=true'] }),
+      });
+      const cpuAfter = brokersCpuSeconds(d);
+      if (cpuBefore !== undefined && cpuAfter !== undefined) r.result.brokerCpuSeconds = cpuAfter - cpuBefore;
+      return r;
+    } finally {
+      await dropTopic(ctx, admin, topic);
+    }
+  };
+  await settle();
+  try {
+    const warm = await produceOnce(plan.transactionWarmup);
+    if (!warm.result.ok) ctx.log(`  transactional warm-up failed (continuing): ${warm.result.error ?? ''}`);
+  } catch (e) {
+    ctx.log(`  transactional warm-up failed (continuing): ${errorMessage(e)}`);
+  }
+  for (const c of plan.transactions) {
+    const scenario = { system, client: 'librdkafka', kind: 'transactions', ...c } as const;
+    try {
+      const r = await produceOnce(c);
+      record({ ...scenario, result: r.result, command: r.command });
+    } catch (e) {
+      record({ ...scenario, result: failed(errorMessage(e)) });
+    }
   }
 }
 

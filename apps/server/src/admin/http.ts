@@ -1,6 +1,17 @@
-// The admin HTTP listener (node:http): GET /health, /v1/cluster, /v1/partitions (JSON, camelCase)
-// and /metrics (Prometheus text). Read-only; anything else is 404/405.
+// The admin HTTP listener (node:http, or node:https): GET /health, /v1/cluster, /v1/partitions
+// (JSON, camelCase) and /metrics (Prometheus text). Read-only; anything else is 404/405.
+//
+// Access (security/admin.ts; open plain HTTP unless configured):
+// - HTTPS with the configured certificate; with client authentication the TLS handshake refuses a
+//   client without a certificate of the CA (mTLS). `reloadTls` reads the files again (SIGHUP).
+// - With a bearer token, every route but a bare `/health` needs `Authorization: Bearer <token>`:
+//   401 with `WWW-Authenticate: Bearer` otherwise, counted in
+//   `chronik_admin_authentication_failures_total`. `/health` without it answers the status and node
+//   id only. The token never appears in an answer or a log line.
 import http from 'node:http';
+import https from 'node:https';
+import type tls from 'node:tls';
+import type { BearerToken } from '../security/admin.js';
 import { ServerError, ServerErrorCode, errorMessage } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { silentLogger } from '../logger.js';
@@ -16,8 +27,16 @@ export interface AdminSource {
   partitions(): unknown;
 }
 
+/** Who may use the admin API. */
+export interface AdminAccess {
+  /** HTTPS: the certificate, key and CA (read again on every call); `requestCert`: mTLS, required. */
+  tls?: { context(): Promise<tls.SecureContextOptions>; requestCert: boolean };
+  /** Every route but a bare /health needs this bearer token. */
+  token?: BearerToken;
+}
+
 export class AdminListener {
-  private readonly server: http.Server;
+  private server: http.Server | https.Server | undefined;
   private readonly logger: Logger;
 
   constructor(
@@ -26,40 +45,68 @@ export class AdminListener {
     private readonly source: AdminSource,
     private readonly metrics: ServerMetrics,
     logger?: Logger,
+    private readonly access: AdminAccess = {},
   ) {
     this.logger = logger ?? silentLogger;
-    this.server = http.createServer((req, res) => {
-      this.route(req, res).catch((e: unknown) => {
-        this.logger.error({ err: errorMessage(e), url: req.url }, 'admin request failed');
-        if (!res.headersSent) this.json(res, 500, { error: errorMessage(e) });
-        else res.destroy();
-      });
-    });
-    this.server.keepAliveTimeout = 5000;
-    this.server.requestTimeout = 10_000;
   }
 
-  listen(): Promise<number> {
+  private handle(req: http.IncomingMessage, res: http.ServerResponse): void {
+    this.route(req, res).catch((e: unknown) => {
+      this.logger.error({ err: errorMessage(e), url: req.url }, 'admin request failed');
+      if (!res.headersSent) this.json(res, 500, { error: errorMessage(e) });
+      else res.destroy();
+    });
+  }
+
+  async listen(): Promise<number> {
+    const t = this.access.tls;
+    const handler = (req: http.IncomingMessage, res: http.ServerResponse): void => this.handle(req, res);
+    const server =
+      t === undefined
+        ? http.createServer(handler)
+        : https.createServer(
+            { ...(await t.context()), requestCert: t.requestCert, rejectUnauthorized: t.requestCert },
+            handler,
+          );
+    server.keepAliveTimeout = 5000;
+    server.requestTimeout = 10_000;
+    this.server = server;
     return new Promise((resolve, reject) => {
       const onError = (e: NodeJS.ErrnoException): void => {
         const code = e.code === 'EADDRINUSE' ? ServerErrorCode.PORT_IN_USE : ServerErrorCode.LISTEN_FAILED;
         const what = e.code === 'EADDRINUSE' ? 'is already in use' : `cannot be bound: ${errorMessage(e)}`;
         reject(new ServerError(code, `admin port ${this.host}:${this.port} ${what}`, { cause: e }));
       };
-      this.server.once('error', onError);
-      this.server.listen(this.port, this.host, () => {
-        this.server.off('error', onError);
-        const addr = this.server.address();
+      server.once('error', onError);
+      server.listen(this.port, this.host, () => {
+        server.off('error', onError);
+        const addr = server.address();
         resolve(typeof addr === 'object' && addr !== null ? addr.port : this.port);
       });
     });
   }
 
+  /** HTTPS: reads the certificate, key and CA again for new connections (a bad file keeps the old). */
+  async reloadTls(): Promise<void> {
+    const t = this.access.tls;
+    const server = this.server;
+    if (t === undefined || !(server instanceof https.Server)) return;
+    server.setSecureContext(await t.context());
+  }
+
   close(): Promise<void> {
+    const server = this.server;
+    if (server === undefined) return Promise.resolve();
     return new Promise((resolve) => {
-      this.server.close(() => resolve());
-      this.server.closeAllConnections();
+      server.close(() => resolve());
+      server.closeAllConnections();
     });
+  }
+
+  /** Whether the request carries the token (or none is configured). */
+  private authenticated(req: http.IncomingMessage): boolean {
+    const token = this.access.token;
+    return token === undefined || token.accepts(req.headers.authorization);
   }
 
   private json(res: http.ServerResponse, status: number, body: unknown): void {
@@ -76,10 +123,23 @@ export class AdminListener {
     const routes = ['/health', '/v1/cluster', '/v1/partitions', '/metrics'];
     if (!routes.includes(url.pathname)) return this.json(res, 404, { error: `no route ${url.pathname}` });
     if (req.method !== 'GET' && req.method !== 'HEAD') return this.json(res, 405, { error: 'only GET' });
+    const authenticated = this.authenticated(req);
+    if (!authenticated && (url.pathname !== '/health' || req.headers.authorization !== undefined)) {
+      this.metrics.adminAuthenticationFailures.inc();
+      this.logger.debug(
+        { remote: req.socket.remoteAddress, path: url.pathname },
+        'admin request without a valid token',
+      );
+    }
+    if (!authenticated && url.pathname !== '/health') {
+      res.setHeader('www-authenticate', 'Bearer realm="chronik-admin"');
+      return this.json(res, 401, { error: 'this route needs "Authorization: Bearer <token>"' });
+    }
     switch (url.pathname) {
       case '/health': {
         const h = this.source.health();
-        return this.json(res, h.status === 'ok' || h.status === 'degraded' ? 200 : 503, h);
+        const code = h.status === 'ok' || h.status === 'degraded' ? 200 : 503;
+        return this.json(res, code, authenticated ? h : { status: h.status, nodeId: h.nodeId });
       }
       case '/v1/cluster':
         return this.json(res, 200, this.source.cluster());

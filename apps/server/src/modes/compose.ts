@@ -24,7 +24,7 @@ import type { OffsetLog } from '../groups/offset-log.js';
 import { startGroupService } from '../groups/service.js';
 import type { GroupService } from '../groups/service.js';
 import { KafkaDispatcher } from '../handlers/dispatcher.js';
-import { createHandlerTable } from '../handlers/table.js';
+import { CONSUMER_PROTOCOL_API_KEYS, createHandlerTable } from '../handlers/table.js';
 import type { AnyHandler, HandlerEnv, Services } from '../handlers/types.js';
 import type { ModeEnv } from '../infra.js';
 import { CoordinatorKeyType, Coordinators } from '../services/coordinators.js';
@@ -39,6 +39,12 @@ import { PartitionManager } from '../services/partition-manager.js';
 import { ProducerIds } from '../services/producer-ids.js';
 import { registerBroker } from '../services/registration.js';
 import { StateWatch } from '../services/state-watch.js';
+import { FetchSessionCache } from '../services/fetch-sessions.js';
+import { DEFAULT_SASL, isDefaultListenerSet } from '../security/config.js';
+import { SecurityService } from '../security/service.js';
+import { AclService } from '../security/acls.js';
+import { authorizerOf } from '../security/authorizer.js';
+import { readWholeFile } from '../storage/files.js';
 import { TopicAdmin } from '../services/topic-admin.js';
 import type { TxnCoordinatorConfig } from '../txn/coordinator.js';
 import type { RemoteMarkers, RemoteVerify, TxnService } from '../txn/service.js';
@@ -211,8 +217,32 @@ export async function composeBroker(options: ComposeOptions): Promise<Composed> 
     logger: logger.child({ component: 'topics' }),
   });
   const producerIds = new ProducerIds(options.store, nodeId);
+  const saslConfig = config.security?.sasl ?? DEFAULT_SASL;
+  const securityLogger = logger.child({ component: 'security' });
+  const security = new SecurityService(saslConfig, options.store, random, (session, outcome) => {
+    const base = { listener: session.listener.name, mechanism: session.mechanism ?? 'none' };
+    if (outcome.kind === 'success') {
+      options.ctx.metrics.authentications.inc({ ...base, outcome: 'ok' });
+      securityLogger.debug(
+        { ...base, remote: session.remoteIp, principal: `User:${outcome.user}` },
+        'SASL authentication succeeded',
+      );
+    } else if (outcome.kind === 'failure') {
+      options.ctx.metrics.authentications.inc({
+        ...base,
+        outcome: outcome.rateLimited ? 'rate_limited' : 'failed',
+      });
+      // The reason (never a secret) for the operator; the client got the generic message.
+      securityLogger.debug(
+        { ...base, remote: session.remoteIp, reason: outcome.reason },
+        'SASL authentication failed',
+      );
+    }
+  });
 
   const metrics = options.ctx.metrics;
+  // Quotas set with AlterClientQuotas live in the metadata; the network layer enforces them.
+  options.ctx.clientQuotas?.attach(options.store.state);
   metrics.replicaProblems = () => partitions.replicaProblems();
   const scrubber = new LogScrubber({
     replicas: () => partitions.replicas(),
@@ -241,11 +271,13 @@ export async function composeBroker(options: ComposeOptions): Promise<Composed> 
   });
 
   let registering: TimerHandle | undefined;
+  let bootstrapping: TimerHandle | undefined;
   let groups: GroupService | undefined;
   const stopAll = async (): Promise<void> => {
     scrubber.close();
     await cleaner.close();
     registering?.cancel();
+    bootstrapping?.cancel();
     txn?.close();
     groups?.close();
     await partitions.close();
@@ -253,11 +285,14 @@ export async function composeBroker(options: ComposeOptions): Promise<Composed> 
   };
   try {
     const adv = options.ctx.advertised();
+    const listeners = options.ctx.listeners?.();
     const register = (): Promise<void> =>
       registerBroker(options.store, {
         nodeId,
+        // The inter-broker listener's endpoint: where other nodes' requests go.
         host: adv.host,
         port: adv.port,
+        ...(listeners !== undefined && !isDefaultListenerSet(listeners) ? { listeners } : {}),
         rack: null,
         raftAddress: options.raftAddress,
         incarnation: random.uuid(),
@@ -274,6 +309,37 @@ export async function composeBroker(options: ComposeOptions): Promise<Composed> 
     } else {
       await register();
     }
+    const bootstrapUser = saslConfig.bootstrapUser;
+    if (bootstrapUser !== undefined) {
+      const ensure = async (): Promise<boolean> => {
+        const raw = await readWholeFile(options.env.fs, bootstrapUser.passwordFile);
+        if (raw === undefined)
+          throw new Error(`the password file ${bootstrapUser.passwordFile} does not exist`);
+        // One trailing newline (as an editor or `echo` leaves it) is not part of the password.
+        const password = raw.subarray(
+          0,
+          raw.length - (raw.toString('latin1').match(/\r?\n$/)?.[0].length ?? 0),
+        );
+        if (password.length === 0)
+          throw new Error(`the password file ${bootstrapUser.passwordFile} is empty`);
+        const created = await security.ensureUser(bootstrapUser.name, password);
+        securityLogger.info(
+          { user: bootstrapUser.name },
+          created
+            ? 'bootstrap SCRAM user created'
+            : 'bootstrap SCRAM user already has credentials: left as it is',
+        );
+        return true;
+      };
+      if (options.registerInBackground)
+        bootstrapping = retryUntilDone(scheduler, REGISTRATION_RETRY_MS, ensure, (e) =>
+          securityLogger.debug(
+            { err: e instanceof Error ? e.message : String(e) },
+            'bootstrap SCRAM user will retry',
+          ),
+        );
+      else await ensure();
+    }
     await partitions.start();
     scrubber.start();
     cleaner.start();
@@ -285,7 +351,40 @@ export async function composeBroker(options: ComposeOptions): Promise<Composed> 
       scheduler,
       newUuid: () => random.uuid(),
       logger: logger.child({ component: 'groups' }),
-      ...(options.groupConfig !== undefined ? { groupConfig: options.groupConfig } : {}),
+      groupConfig: {
+        initialRebalanceDelayMs: config.broker.groupInitialRebalanceDelayMs,
+        minSessionTimeoutMs: config.broker.groupMinSessionTimeoutMs,
+        maxSessionTimeoutMs: config.broker.groupMaxSessionTimeoutMs,
+        maxGroupSize: config.broker.groupMaxSize,
+        offsetsRetentionMs: config.broker.offsetsRetentionMs,
+        consumerHeartbeatIntervalMs: config.broker.groupConsumerHeartbeatIntervalMs,
+        consumerSessionTimeoutMs: config.broker.groupConsumerSessionTimeoutMs,
+        ...options.groupConfig,
+      },
+      consumerAssignors: config.broker.groupConsumerAssignors,
+      // The consumer protocol's view of the topics: this node's applied metadata.
+      topics: {
+        topic: (name) => {
+          const t = options.store.state.topic(name);
+          return t === undefined
+            ? undefined
+            : { topicId: t.topicId, name: t.name, numPartitions: t.partitions.length, internal: t.internal };
+        },
+        topicById: (id) => {
+          const t = options.store.state.topicById(id);
+          return t === undefined
+            ? undefined
+            : { topicId: t.topicId, name: t.name, numPartitions: t.partitions.length, internal: t.internal };
+        },
+        topics: () =>
+          options.store.state.topics().map((t) => ({
+            topicId: t.topicId,
+            name: t.name,
+            numPartitions: t.partitions.length,
+            internal: t.internal,
+          })),
+        version: () => options.store.state.appliedIndex,
+      },
       ...(options.offsetLog !== undefined ? { offsetLog: options.offsetLog } : {}),
     });
     const existing = options.store.state.topic(TRANSACTION_STATE_TOPIC);
@@ -330,9 +429,20 @@ export async function composeBroker(options: ComposeOptions): Promise<Composed> 
     coordinators,
     groups: groups.coordinator,
     txn: txn.coordinator,
+    fetchSessions: new FetchSessionCache({
+      maxSlots: config.broker.fetchSessionCacheSlots,
+      evictionMs: config.broker.fetchSessionEvictionMs,
+      clock,
+      random,
+    }),
+    security,
+    acls: new AclService(options.store),
   };
   const shutdown = new AbortController();
-  const table = createHandlerTable(options.extraHandlers);
+  const table = createHandlerTable(
+    options.extraHandlers,
+    config.broker.groupRebalanceProtocols.includes('consumer') ? [] : CONSUMER_PROTOCOL_API_KEYS,
+  );
   const env: HandlerEnv = {
     config,
     logger: logger.child({ component: 'kafka' }),
@@ -341,6 +451,7 @@ export async function composeBroker(options: ComposeOptions): Promise<Composed> 
     scheduler,
     shutdown: shutdown.signal,
     table: () => table,
+    authorizer: authorizerOf(config.security?.authorizer, () => options.store.state.acls()),
   };
   const status = (): ClusterStatus => ({
     nodeId,

@@ -18,6 +18,7 @@ import { toKafkaError } from '../error-map.js';
 import { KafkaError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { LogConfigs } from './log-config.js';
+import { ClientQuotaAdmin } from './client-quota-admin.js';
 import type { MetadataStore } from './metadata-store.js';
 import type { StateWatch } from './state-watch.js';
 import { commitOk } from './metadata-store.js';
@@ -129,7 +130,12 @@ export interface TopicAdminOptions {
 const MAX_LEADER_WAIT_MS = 60_000;
 
 export class TopicAdmin {
-  constructor(private readonly options: TopicAdminOptions) {}
+  /** Client quotas (DescribeClientQuotas, AlterClientQuotas): configs of users and client ids. */
+  readonly quotas: ClientQuotaAdmin;
+
+  constructor(private readonly options: TopicAdminOptions) {
+    this.quotas = new ClientQuotaAdmin(options.store);
+  }
 
   private get state() {
     return this.options.store.state;

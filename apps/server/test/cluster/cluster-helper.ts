@@ -127,6 +127,8 @@ export interface PartitionJson {
 export class TestCluster {
   readonly nodes: ClusterNode[] = [];
   private readonly root: string;
+  /** Arguments of one node's raft-cluster command beyond the addresses (e.g. its own certificate). */
+  nodeArgs: (id: number) => string[] = () => [];
 
   private constructor(readonly extraArgs: string[]) {
     this.root = fs.mkdtempSync(path.join(os.tmpdir(), 'chronik-cluster-'));
@@ -200,6 +202,7 @@ export class TestCluster {
       '--peers',
       peers,
       '--bootstrap',
+      ...this.nodeArgs(id),
     ];
     const env: NodeJS.ProcessEnv = {};
     for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('CHRONIK_')) env[k] = v;
