@@ -114,7 +114,9 @@ describe('BatchIndex with compaction', () => {
             for (let i = idx.nextLive(0); i < idx.length; i = idx.nextLive(i + 1))
               rows.push([idx.baseOffsetAt(i), idx.entryIndexAt(i), idx.innerAt(i), idx.bytesAt(i)]);
             expect(rows).toEqual(live.map(([b, m]) => [b, m.entry, m.inner, m.bytes]));
-            expect(idx.minEntryIndex()).toBe(live.length === 0 ? undefined : Math.min(...live.map(([, m]) => m.entry)));
+            expect(idx.minEntryIndex()).toBe(
+              live.length === 0 ? undefined : Math.min(...live.map(([, m]) => m.entry)),
+            );
           }
           const copy = BatchIndex.fromBuffer(idx.toBuffer());
           expect(copy.liveCount).toBe(idx.liveCount);
