@@ -133,6 +133,12 @@ describe.each<HarnessKind>(['local', 'replicated'])('%s partition: compaction', 
     expect(p.sizeBytes()).toBeLessThan(before.reduce((n, c) => n + c.length, 0));
     // A fetch at an offset the cleaner removed answers from the next batch kept.
     expect(records(await readAll(p, 1n))[0]?.offset).toBe(3n);
+    // ListOffsets and OffsetForLeaderEpoch answer as before: the log start stays, the end too, a
+    // timestamp finds the first record kept at or after it.
+    expect((await p.listOffset(-2n, 0)).offset).toBe(0n);
+    expect((await p.listOffset(-1n, 0)).offset).toBe(8n);
+    expect((await p.listOffset(1001n, 0)).offset).toBe(4n); // a1 (1000) and b1 (1001) are gone: d1 (1001)
+    expect(p.offsetForLeaderEpoch(p.leaderEpoch)).toEqual({ leaderEpoch: p.leaderEpoch, endOffset: 8n });
     // The tombstone's batch now carries a delete horizon (KIP-534).
     const tomb = (await readAll(p, 5n))[0] as Buffer;
     const th = readRecordBatchHeader(tomb, 0);
@@ -180,6 +186,11 @@ describe.each<HarnessKind>(['local', 'replicated'])('%s partition: compaction', 
     await append(hh.p, keyed([['a', '2']], { ts: ts + 10n }));
     await append(hh.p, keyed([['a', '3']], { ts: ts + 20n }));
     expect(hh.p.cleanable(hh.now + 100)).toBeUndefined(); // all within segment.ms of now
+    const config = (hh.p as unknown as { config: object }).config;
+    // A segment.bytes smaller than the newest batches: the active segment ends there.
+    hh.p.setConfig({ ...config, segmentBytes: 100 } as never);
+    expect(hh.p.cleanable(hh.now + 100)).toMatchObject({ firstDirty: 0n, firstUncleanable: 2n });
+    hh.p.setConfig(config as never);
     // Older than segment.ms: cleanable, but never the newest batch.
     expect(hh.p.cleanable(hh.now + 60_015)).toMatchObject({ firstDirty: 0n, firstUncleanable: 2n });
     expect(hh.p.cleanable(hh.now + 999_999)).toMatchObject({ firstUncleanable: 2n });
