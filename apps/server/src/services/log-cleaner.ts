@@ -34,6 +34,8 @@ export interface LogCleanerOptions {
   onPass?(p: ManagedPartition, result: PassResult): void;
 }
 
+/** Time spent planning before the event loop is given back. */
+const PICK_SLICE_MS = 5;
 /** Waits shorter than this are not taken (the rate evens out over the next steps). */
 const MIN_WAIT_MS = 2;
 
@@ -95,10 +97,19 @@ export class LogCleaner {
     });
   }
 
-  /** The partition most in need of cleaning and its plan: overdue first, then the dirtiest. */
-  private pick(nowMs: number): { p: ManagedPartition; plan: CleaningPlan } | undefined {
+  /**
+   * The partition most in need of cleaning and its plan: overdue first, then the dirtiest. A plan
+   * looks at the partition's index (up to the rows of its active segment): the event loop is given
+   * back whenever looking took PICK_SLICE_MS.
+   */
+  private async pick(nowMs: number): Promise<{ p: ManagedPartition; plan: CleaningPlan } | undefined> {
     let best: { p: ManagedPartition; plan: CleaningPlan } | undefined;
-    for (const p of this.options.replicas()) {
+    let sliceStart = this.options.clock.monotonicMs();
+    for (const p of [...this.options.replicas()]) {
+      if (this.options.clock.monotonicMs() - sliceStart >= PICK_SLICE_MS) {
+        await this.yieldTurn();
+        sliceStart = this.options.clock.monotonicMs();
+      }
       let plan: CleaningPlan | undefined;
       try {
         plan = p.cleanable(nowMs);
@@ -122,7 +133,7 @@ export class LogCleaner {
   /** Runs one pass if a partition is due; whether one completed. */
   private async cleanOne(): Promise<boolean> {
     const nowMs = this.options.clock.nowMs();
-    const next = this.pick(nowMs);
+    const next = await this.pick(nowMs);
     if (next === undefined) return false;
     const { p, plan } = next;
     const startMs = this.options.clock.monotonicMs();
@@ -149,11 +160,15 @@ export class LogCleaner {
     return {
       mapBytes: this.options.dedupeBufferBytes,
       throttle: (bytes) => this.throttle(bytes),
-      pause: () =>
-        new Promise<void>((resolve, reject) =>
-          this.options.scheduler.defer(() => (this.closed ? reject(new Aborted()) : resolve())),
-        ),
+      pause: () => this.yieldTurn(),
     };
+  }
+
+  /** Gives the event loop back (rejects once closing). */
+  private yieldTurn(): Promise<void> {
+    return new Promise<void>((resolve, reject) =>
+      this.options.scheduler.defer(() => (this.closed ? reject(new Aborted()) : resolve())),
+    );
   }
 
   /** Charges `bytes` to the rate and waits until it allows them. */
