@@ -10,8 +10,9 @@
 //    batch boundary) when the map's memory budget is reached: the pass then ends there;
 // 2. walks every batch from the log start to the map's end, decides each (cleanBatch) and writes
 //    them — changed or not, so that the entries holding them before may leave the log — as
-//    relocation entries of at most MAX_RELOCATION_BYTES, one at a time, each applied before the
-//    next is built; the last one carries the new first dirty offset. A relocation found stale
+//    relocation entries of at most MAX_RELOCATION_BYTES (a larger batch alone in its entry, up to
+//    the log's entry limit), one at a time, each applied before the next is built; the last one
+//    carries the new first dirty offset. A relocation found stale
 //    (another one was applied meanwhile: a new leader's cleaner) ends the pass.
 // The walk follows offsets, not index rows: the index may change between steps (appends, a moved
 // log start), and batches below a moved log start are skipped when the relocation applies.
@@ -144,6 +145,7 @@ export async function runCleaningPass(
     isProducersLast: (h: RecordBatchHeader) =>
       log.producers.lastOffsetOf(h.producerId) === h.baseOffset + BigInt(h.lastOffsetDelta),
   };
+  // Entries of about MAX_RELOCATION_BYTES; one batch alone may take up to the log's entry limit.
   const limit = Math.min(MAX_RELOCATION_BYTES, target.maxEntryBytes);
   let items: RelocatedBatch[] = [];
   let itemBytes = 0;
@@ -177,8 +179,10 @@ export async function runCleaningPass(
       if (c.kind === 'drop') result.batchesRemoved++;
       if (c.kind === 'rewrite') result.batchesRewritten++;
       const size = out?.length ?? 0;
-      if (relocationSize(1, size) > limit)
-        return stop(`the batch at ${h.baseOffset} does not fit in a relocation entry of ${limit} bytes`);
+      if (relocationSize(1, size) > target.maxEntryBytes)
+        return stop(
+          `the batch at ${h.baseOffset} does not fit in a relocation entry of ${target.maxEntryBytes} bytes`,
+        );
       if (items.length > 0 && relocationSize(items.length + 1, itemBytes + size) > limit) {
         if (!(await flush(-1n))) return stop('a relocation was stale or the partition stopped leading');
       }

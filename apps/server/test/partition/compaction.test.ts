@@ -235,3 +235,23 @@ describe.each<HarnessKind>(['local', 'replicated'])('%s partition: compaction', 
     await until(() => p.highWatermark === 7n);
   });
 });
+
+describe.each<HarnessKind>(['local', 'replicated'])('%s partition: compaction of large batches', (kind) => {
+  test('batches too large to share a relocation entry go alone in theirs (standalone: larger than one)', async () => {
+    const h = await openPartition(kind, { config: { ...COMPACT, maxMessageBytes: 4 << 20 } });
+    try {
+      // Past the 1 MiB a relocation entry holds; a replicated group's entries stop near 1 MiB here.
+      const big = 'x'.repeat(kind === 'local' ? 1536 * 1024 : 600 * 1024);
+      await h.p.append(keyed([['a', `1${big}`]]), -1, 5000);
+      await h.p.append(keyed([['b', `1${big}`]]), -1, 5000);
+      await h.p.append(keyed([['a', `2${big}`]]), -1, 5000);
+      await h.p.append(keyed([['z', 'end']]), -1, 5000);
+      const r = await clean(h.p, h.now);
+      expect(r).toMatchObject({ completed: true, batchesRemoved: 1 });
+      const got = records((await h.p.read(0n, 1 << 24, true, 0)).chunks as Buffer[]);
+      expect(got.map((x) => `${x.offset}:${x.key}`)).toEqual(['1:b', '2:a', '3:z']);
+    } finally {
+      await h.close();
+    }
+  });
+});
