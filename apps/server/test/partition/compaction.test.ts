@@ -237,11 +237,10 @@ describe.each<HarnessKind>(['local', 'replicated'])('%s partition: compaction', 
 });
 
 describe.each<HarnessKind>(['local', 'replicated'])('%s partition: compaction of large batches', (kind) => {
-  test('batches too large to share a relocation entry go alone in theirs (standalone: larger than one)', async () => {
-    const h = await openPartition(kind, { config: { ...COMPACT, maxMessageBytes: 4 << 20 } });
+  test('batches too large to share a relocation entry go one to an entry', async () => {
+    const h = await openPartition(kind, { config: { ...COMPACT } });
     try {
-      // Past the 1 MiB a relocation entry holds; a replicated group's entries stop near 1 MiB here.
-      const big = 'x'.repeat(kind === 'local' ? 1536 * 1024 : 600 * 1024);
+      const big = 'x'.repeat(600 * 1024);
       await h.p.append(keyed([['a', `1${big}`]]), -1, 5000);
       await h.p.append(keyed([['b', `1${big}`]]), -1, 5000);
       await h.p.append(keyed([['a', `2${big}`]]), -1, 5000);
