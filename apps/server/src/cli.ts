@@ -438,6 +438,29 @@ function buildParser(argv: readonly string[]) {
         describe:
           'rate at which stored batches are read back and checked for damage (a pass an hour at most); 0 turns it off',
       },
+      'log-cleaner-enable': {
+        type: 'boolean',
+        default: DEFAULT_BROKER.logCleanerEnable,
+        describe:
+          'log.cleaner.enable: compact the partitions of cleanup.policy=compact topics this node leads',
+      },
+      'log-cleaner-io-max-bytes-per-second': {
+        type: 'string',
+        default: String(DEFAULT_BROKER.logCleanerIoMaxBytesPerSecond),
+        describe:
+          'log.cleaner.io.max.bytes.per.second: bytes the cleaner reads and writes a second, all partitions together',
+      },
+      'log-cleaner-dedupe-buffer-size': {
+        type: 'string',
+        default: String(DEFAULT_BROKER.logCleanerDedupeBufferSize),
+        describe:
+          "log.cleaner.dedupe.buffer.size: memory for a cleaning pass's key map (a larger dirty part takes more passes)",
+      },
+      'log-cleaner-backoff-ms': {
+        type: 'string',
+        default: String(DEFAULT_BROKER.logCleanerBackoffMs),
+        describe: 'log.cleaner.backoff.ms: how long the cleaner waits when no partition needs cleaning',
+      },
       ...securityOptions,
       ...adminSecurityOptions,
     })
@@ -692,6 +715,20 @@ function toConfig(a: Args): ServerConfig {
         0,
         1024 * 1024 * 1024,
       ),
+      logCleanerEnable: a['log-cleaner-enable'] !== false,
+      logCleanerIoMaxBytesPerSecond: int(
+        'log-cleaner-io-max-bytes-per-second',
+        a['log-cleaner-io-max-bytes-per-second'],
+        1024,
+        2 ** 40,
+      ),
+      logCleanerDedupeBufferSize: int(
+        'log-cleaner-dedupe-buffer-size',
+        a['log-cleaner-dedupe-buffer-size'],
+        1024 * 1024,
+        2 ** 32,
+      ),
+      logCleanerBackoffMs: int('log-cleaner-backoff-ms', a['log-cleaner-backoff-ms'], 10, 2 ** 31 - 1),
     },
     raft,
     ...(security !== undefined ? { security } : {}),

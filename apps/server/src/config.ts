@@ -144,6 +144,18 @@ export interface BrokerDefaults {
    * batches are read back and checked at this rate, a pass an hour at most (services/log-scrubber.ts).
    */
   logScrubBytesPerSec: number;
+  /**
+   * The log cleaner (services/log-cleaner.ts, docs/design/compaction.md): compacts the partitions
+   * of topics with cleanup.policy=compact (`__consumer_offsets` and `__transaction_state` too)
+   * that this node leads (log.cleaner.enable).
+   */
+  logCleanerEnable: boolean;
+  /** Bytes a second the cleaner reads and writes, all partitions together (log.cleaner.io.max.bytes.per.second). */
+  logCleanerIoMaxBytesPerSecond: number;
+  /** Memory for one pass's key map (log.cleaner.dedupe.buffer.size). */
+  logCleanerDedupeBufferSize: number;
+  /** How long the cleaner waits when no partition needs cleaning (log.cleaner.backoff.ms). */
+  logCleanerBackoffMs: number;
 }
 
 /**
@@ -293,6 +305,10 @@ export const DEFAULT_BROKER: BrokerDefaults = {
   staticConfigNames: [],
   maxPartitionsPerNode: 4000,
   logScrubBytesPerSec: 8 * 1024 * 1024,
+  logCleanerEnable: true,
+  logCleanerIoMaxBytesPerSecond: 32 * 1024 * 1024,
+  logCleanerDedupeBufferSize: 128 * 1024 * 1024,
+  logCleanerBackoffMs: 15_000,
 };
 
 export const DEFAULT_CONFIG: ServerConfig = {
@@ -424,6 +440,9 @@ export function validateConfig(c: ServerConfig): ServerConfig {
   checkInt('message.max.bytes', b.messageMaxBytes, 1024, 2 ** 31 - 1);
   checkInt('--max-partitions-per-node', b.maxPartitionsPerNode, 1, 1_000_000);
   checkInt('--log-scrub-bytes-per-sec', b.logScrubBytesPerSec, 0, 1024 * 1024 * 1024);
+  checkInt('--log-cleaner-io-max-bytes-per-second', b.logCleanerIoMaxBytesPerSecond, 1024, 2 ** 40);
+  checkInt('--log-cleaner-dedupe-buffer-size', b.logCleanerDedupeBufferSize, 1024 * 1024, 2 ** 32);
+  checkInt('--log-cleaner-backoff-ms', b.logCleanerBackoffMs, 10, 2 ** 31 - 1);
   checkInt('shutdown timeout ms', c.shutdownTimeoutMs, 0, 600_000);
   const security = securityProblem(c);
   if (security !== undefined) invalid(security);

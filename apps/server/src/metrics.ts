@@ -141,6 +141,28 @@ export class ServerMetrics {
     registers: [this.registry],
   });
 
+  readonly cleanerPasses = new Counter({
+    name: 'chronik_log_cleaner_passes_total',
+    help: 'Log cleaner passes, by outcome (completed, or stopped early: leadership moved, a stale relocation)',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+  readonly cleanerBytesRead = new Counter({
+    name: 'chronik_log_cleaner_read_bytes_total',
+    help: 'Batch bytes the log cleaner read (key maps and cleaning)',
+    registers: [this.registry],
+  });
+  readonly cleanerBytesWritten = new Counter({
+    name: 'chronik_log_cleaner_written_bytes_total',
+    help: 'Relocation entry bytes the log cleaner wrote',
+    registers: [this.registry],
+  });
+  readonly cleanerBatchesRemoved = new Counter({
+    name: 'chronik_log_cleaner_removed_batches_total',
+    help: 'Record batches the log cleaner removed whole (every record superseded, expired or aborted)',
+    registers: [this.registry],
+  });
+
   constructor(options: { processMetrics?: boolean } = {}) {
     if (options.processMetrics === true)
       collectDefaultMetrics({ register: this.registry, prefix: 'chronik_' });

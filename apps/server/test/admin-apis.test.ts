@@ -119,18 +119,29 @@ test('IncrementalAlterConfigs and DescribeConfigs with synonyms', async () => {
     validateOnly: false,
   });
   expect(set.responses[0]?.errorCode).toBe(0);
+  // Log compaction is accepted (validate only here: the topic stays as it is).
+  const compact = await c.request(ApiKey.IncrementalAlterConfigs, 1, {
+    resources: [
+      {
+        resourceType: 2,
+        resourceName: 'a',
+        configs: [{ name: 'cleanup.policy', configOperation: 0, value: 'compact,delete' }],
+      },
+    ],
+    validateOnly: true,
+  });
+  expect(compact.responses[0]?.errorCode).toBe(0);
   const bad = await c.request(ApiKey.IncrementalAlterConfigs, 1, {
     resources: [
       {
         resourceType: 2,
         resourceName: 'a',
-        configs: [{ name: 'cleanup.policy', configOperation: 0, value: 'compact' }],
+        configs: [{ name: 'cleanup.policy', configOperation: 0, value: 'shred' }],
       },
     ],
     validateOnly: false,
   });
   expect(bad.responses[0]?.errorCode).toBe(ErrorCode.INVALID_CONFIG);
-  expect(bad.responses[0]?.errorMessage).toContain('compact');
   const unknown = await c.request(ApiKey.IncrementalAlterConfigs, 1, {
     resources: [
       {

@@ -1,7 +1,7 @@
 // AlterConfigs (key 33), v0–v2: the legacy form — the resource's dynamic configs become exactly
 // the given set (everything not listed returns to its default). Topic and broker resources;
-// validate_only checks without applying. Values are validated with Kafka's rules and errors;
-// cleanup.policy=compact is rejected (INVALID_CONFIG). Needs ALTER_CONFIGS on the topic
+// validate_only checks without applying. Values are validated with Kafka's rules and errors
+// (cleanup.policy=compact turns log compaction on). Needs ALTER_CONFIGS on the topic
 // (TOPIC_AUTHORIZATION_FAILED) or, for a broker, on the cluster (CLUSTER_AUTHORIZATION_FAILED).
 import { ApiKey, ErrorCode } from '@chronik/protocol';
 import { configRefusal } from './authz.js';

@@ -5,7 +5,7 @@
 // INVALID_REPLICA_ASSIGNMENT; num_partitions and replication_factor must then be -1. validate_only (v1+) checks without creating.
 // v5+ answers the partition count, replication factor and the effective configs; v7+ the topic id.
 // A created topic is answered once its partitions have leaders, up to timeout_ms (TopicAdmin).
-// cleanup.policy=compact is rejected with INVALID_CONFIG (logs are not compacted).
+// cleanup.policy=compact (and compact,delete) is accepted: the log cleaner compacts the topic.
 // Authorization, as Kafka: CREATE on the cluster, or on each topic (TOPIC_AUTHORIZATION_FAILED,
 // "Authorization failed."); a created topic's configs, partition count and replication factor are
 // answered only with DESCRIBE_CONFIGS on it (else topic_config_error_code TOPIC_AUTHORIZATION_FAILED).

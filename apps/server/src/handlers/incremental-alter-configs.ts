@@ -1,6 +1,6 @@
 // IncrementalAlterConfigs (key 44), v0–v1. SET, DELETE, APPEND and SUBTRACT (list configs) per
 // key, on topic and broker resources; validate_only checks without applying. Values are
-// validated with Kafka's rules and errors; cleanup.policy=compact is rejected (INVALID_CONFIG).
+// validated with Kafka's rules and errors (cleanup.policy=compact turns log compaction on).
 // Needs ALTER_CONFIGS on the topic (TOPIC_AUTHORIZATION_FAILED) or, for a broker, on the cluster
 // (CLUSTER_AUTHORIZATION_FAILED).
 import { ApiKey, ErrorCode } from '@chronik/protocol';

@@ -34,6 +34,7 @@ import type { AnyHandler, HandlerEnv, Services } from '../handlers/types.js';
 import type { ModeEnv } from '../infra.js';
 import { CoordinatorKeyType, Coordinators } from '../services/coordinators.js';
 import { LogConfigs } from '../services/log-config.js';
+import { LogCleaner } from '../services/log-cleaner.js';
 import { LogScrubber } from '../services/log-scrubber.js';
 import type { BrokerEndpoint } from '../services/metadata-cache.js';
 import { MetadataCache } from '../services/metadata-cache.js';
@@ -267,12 +268,29 @@ export async function composeBroker(options: ComposeOptions): Promise<Composed> 
     onChecked: (n) => metrics.scrubbedBytes.inc(n),
     onDamage: () => metrics.scrubDamage.inc(),
   });
+  const cleaner = new LogCleaner({
+    replicas: () => partitions.replicas(),
+    clock,
+    scheduler,
+    logger: logger.child({ component: 'cleaner' }),
+    enabled: config.broker.logCleanerEnable,
+    ioBytesPerSecond: config.broker.logCleanerIoMaxBytesPerSecond,
+    dedupeBufferBytes: config.broker.logCleanerDedupeBufferSize,
+    backoffMs: config.broker.logCleanerBackoffMs,
+    onPass: (_p, r) => {
+      metrics.cleanerPasses.inc({ outcome: r.completed ? 'completed' : 'stopped' });
+      metrics.cleanerBytesRead.inc(r.bytesRead);
+      metrics.cleanerBytesWritten.inc(r.bytesWritten);
+      metrics.cleanerBatchesRemoved.inc(r.batchesRemoved);
+    },
+  });
 
   let registering: TimerHandle | undefined;
   let bootstrapping: TimerHandle | undefined;
   let groups: GroupService | undefined;
   const stopAll = async (): Promise<void> => {
     scrubber.close();
+    await cleaner.close();
     registering?.cancel();
     bootstrapping?.cancel();
     txn?.close();
@@ -339,6 +357,7 @@ export async function composeBroker(options: ComposeOptions): Promise<Composed> 
     }
     await partitions.start();
     scrubber.start();
+    cleaner.start();
     groups = await startGroupService({
       partitions,
       ensureOffsetsTopic: () => coordinators.ensureOffsetsTopic(),

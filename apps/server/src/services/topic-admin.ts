@@ -95,28 +95,6 @@ export function defaultReplicationFactor(broker: BrokerDefaults, liveBrokers: nu
   return Math.max(1, Math.min(DEFAULT_REPLICATION_FACTOR_CAP, liveBrokers));
 }
 
-/**
- * A reason to refuse configs that ask for log compaction, which Chronik does not implement (Kafka
- * accepts it; silently keeping every record would surprise the user). `op` is the incremental
- * operation: 1 (DELETE) and 3 (SUBTRACT) never turn compaction on.
- */
-export function compactProblem(
-  configs: ReadonlyArray<{ name: string; value: string | null; op?: number }>,
-): string | null {
-  for (const c of configs) {
-    if (
-      (c.name === 'cleanup.policy' || c.name === 'log.cleanup.policy') &&
-      c.value !== null &&
-      c.op !== 1 &&
-      c.op !== 3 &&
-      c.value.includes('compact')
-    ) {
-      return 'cleanup.policy=compact is not supported by this broker: Chronik does not compact logs (use cleanup.policy=delete)';
-    }
-  }
-  return null;
-}
-
 /** A DescribeConfigs entry as the handlers see it. */
 export function viewOfConfig(d: ConfigDescription): ConfigEntryView {
   return {
@@ -225,8 +203,7 @@ export class TopicAdmin {
       },
     );
     return Promise.all(
-      prepared.map(async (p, i): Promise<CreateTopicOutcome> => {
-        const spec = specs[i] as CreateTopicSpec;
+      prepared.map(async (p): Promise<CreateTopicOutcome> => {
         const fail = (error: KafkaError): CreateTopicOutcome => ({
           name: p.name,
           error,
@@ -236,8 +213,6 @@ export class TopicAdmin {
           configs: [],
         });
         if (!p.result.ok) return fail(toKafkaError(p.result.error));
-        const problem = compactProblem(spec.configs);
-        if (problem !== null) return fail(new KafkaError('INVALID_CONFIG', problem));
         const cmd = p.result.command;
         const numPartitions = cmd.assignments.length;
         const replicationFactor = cmd.assignments[0]?.length ?? 0;
@@ -368,8 +343,6 @@ export class TopicAdmin {
     replace: boolean,
     validateOnly: boolean,
   ): Promise<void> {
-    const problem = compactProblem(alterations);
-    if (problem !== null) throw new KafkaError('INVALID_CONFIG', problem);
     const alts = alterations.map((a): ConfigAlteration => ({
       name: a.name,
       op: a.op as ConfigAlteration['op'],
