@@ -15,13 +15,13 @@ import tls from 'node:tls';
 import { Kafka, logLevel } from 'kafkajs';
 import { Broker } from '../../src/broker.js';
 import type { ServerConfig } from '../../src/config.js';
-import { DEFAULT_BROKER, DEFAULT_CONFIG, DEFAULT_LIMITS } from '../../src/config.js';
 import type { Composed } from '../../src/modes/compose.js';
 import { raftClusterMode } from '../../src/modes/raft-cluster.js';
 import { DEFAULT_SASL } from '../../src/security/config.js';
 import { makeTestCerts } from '../helpers/certs.js';
 import type { TestCerts } from '../helpers/certs.js';
 import { RawClient } from '../helpers/raw-client.js';
+import { memoryClusterConfig } from './memory-cluster-config.js';
 
 jest.setTimeout(90_000);
 
@@ -51,26 +51,7 @@ function config(id: number, passwordFile: string): ServerConfig {
     advertisedPort: 0,
   });
   return {
-    ...DEFAULT_CONFIG,
-    mode: 'raft-cluster',
-    nodeId: id,
-    kafkaPort: 0,
-    advertisedPort: 0,
-    advertisedHost: '127.0.0.1',
-    listenHost: '127.0.0.1',
-    adminPort: -1,
-    dataDir: path.join(root, `node${id}`),
-    broker: { ...DEFAULT_BROKER, offsetsTopicNumPartitions: 3, transactionStateNumPartitions: 3 },
-    limits: DEFAULT_LIMITS,
-    shutdownTimeoutMs: 2000,
-    raft: {
-      raftAddr: `memory:${id}`,
-      peers: IDS.filter((p) => p !== id).map((p) => ({ nodeId: p, host: 'memory', port: p })),
-      bootstrap: true,
-      tickMs: 20,
-      electionTicks: 10,
-      partitionElectionTicks: 7,
-    },
+    ...memoryClusterConfig(id, IDS, root),
     security: {
       listeners: [listener('INTERNAL', 'SSL'), listener('CLIENTS', 'SASL_PLAINTEXT')],
       interBrokerListenerName: 'INTERNAL',

@@ -12,9 +12,9 @@ import { MemFileSystem } from '@chronik/wal';
 import { Kafka, logLevel } from 'kafkajs';
 import { Broker } from '../../src/broker.js';
 import type { ServerConfig } from '../../src/config.js';
-import { DEFAULT_BROKER, DEFAULT_CONFIG, DEFAULT_LIMITS } from '../../src/config.js';
 import { raftClusterMode } from '../../src/modes/raft-cluster.js';
 import { RawClient } from '../helpers/raw-client.js';
+import { memoryClusterConfig } from './memory-cluster-config.js';
 
 jest.setTimeout(90_000);
 
@@ -28,29 +28,7 @@ let net: MemoryNetwork;
 let brokers: Broker[] = [];
 
 function config(id: number): ServerConfig {
-  return {
-    ...DEFAULT_CONFIG,
-    mode: 'raft-cluster',
-    nodeId: id,
-    kafkaPort: 0,
-    advertisedPort: 0,
-    advertisedHost: '127.0.0.1',
-    listenHost: '127.0.0.1',
-    adminHost: '127.0.0.1',
-    adminPort: 0,
-    dataDir: path.join(root, `node${id}`),
-    broker: { ...DEFAULT_BROKER, offsetsTopicNumPartitions: 3, transactionStateNumPartitions: 3 },
-    limits: DEFAULT_LIMITS,
-    shutdownTimeoutMs: 2000,
-    raft: {
-      raftAddr: `memory:${id}`,
-      peers: IDS.filter((p) => p !== id).map((p) => ({ nodeId: p, host: 'memory', port: p })),
-      bootstrap: true,
-      tickMs: 20,
-      electionTicks: 10,
-      partitionElectionTicks: 7,
-    },
-  };
+  return { ...memoryClusterConfig(id, IDS, root), adminHost: '127.0.0.1', adminPort: 0 };
 }
 
 async function get(id: number, p: string): Promise<{ status: number; body: Json }> {

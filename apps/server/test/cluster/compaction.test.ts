@@ -14,7 +14,6 @@ import { MemFileSystem } from '@chronik/wal';
 import { Kafka, logLevel } from 'kafkajs';
 import { Broker } from '../../src/broker.js';
 import type { ServerConfig } from '../../src/config.js';
-import { DEFAULT_BROKER, DEFAULT_CONFIG, DEFAULT_LIMITS } from '../../src/config.js';
 import type { Composed } from '../../src/modes/compose.js';
 import { raftClusterMode } from '../../src/modes/raft-cluster.js';
 import type { KafkaLog } from '../../src/partition/kafka-log.js';
@@ -22,6 +21,7 @@ import type { ReplicatedPartition } from '../../src/partition/replicated-partiti
 import type { ManagedPartition } from '../../src/partition/types.js';
 import { consumeWithKcat } from '../helpers/kcat.js';
 import { RawClient } from '../helpers/raw-client.js';
+import { memoryClusterConfig } from './memory-cluster-config.js';
 
 jest.setTimeout(120_000);
 process.env['KAFKAJS_NO_PARTITIONER_WARNING'] = '1';
@@ -39,33 +39,7 @@ let net: MemoryNetwork;
 let nodes: Node[] = [];
 
 function config(id: number): ServerConfig {
-  return {
-    ...DEFAULT_CONFIG,
-    mode: 'raft-cluster',
-    nodeId: id,
-    kafkaPort: 0,
-    advertisedPort: 0,
-    advertisedHost: '127.0.0.1',
-    listenHost: '127.0.0.1',
-    adminPort: -1,
-    dataDir: path.join(root, `node${id}`),
-    broker: {
-      ...DEFAULT_BROKER,
-      offsetsTopicNumPartitions: 3,
-      transactionStateNumPartitions: 3,
-      logCleanerBackoffMs: 100,
-    },
-    limits: DEFAULT_LIMITS,
-    shutdownTimeoutMs: 2000,
-    raft: {
-      raftAddr: `memory:${id}`,
-      peers: IDS.filter((p) => p !== id).map((p) => ({ nodeId: p, host: 'memory', port: p })),
-      bootstrap: true,
-      tickMs: 20,
-      electionTicks: 10,
-      partitionElectionTicks: 7,
-    },
-  };
+  return memoryClusterConfig(id, IDS, root, { logCleanerBackoffMs: 100 });
 }
 
 async function start(id: number): Promise<Node> {

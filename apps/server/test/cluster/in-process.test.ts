@@ -15,12 +15,12 @@ import { MemFileSystem } from '@chronik/wal';
 import { Kafka, logLevel } from 'kafkajs';
 import { Broker } from '../../src/broker.js';
 import type { ServerConfig } from '../../src/config.js';
-import { DEFAULT_BROKER, DEFAULT_CONFIG, DEFAULT_LIMITS } from '../../src/config.js';
 import type { ClusterStatus, Composed } from '../../src/modes/compose.js';
 import { partitionGroupId } from '../../src/cluster/group-ids.js';
 import { raftClusterMode } from '../../src/modes/raft-cluster.js';
 import { RawClient } from '../helpers/raw-client.js';
 import { ApiKey, buildRecordBatch, defaultProduceRequest } from '@chronik/protocol';
+import { memoryClusterConfig } from './memory-cluster-config.js';
 
 jest.setTimeout(60_000);
 
@@ -38,28 +38,7 @@ let net: MemoryNetwork;
 let nodes: Node[] = [];
 
 function config(id: number): ServerConfig {
-  return {
-    ...DEFAULT_CONFIG,
-    mode: 'raft-cluster',
-    nodeId: id,
-    kafkaPort: 0,
-    advertisedPort: 0,
-    advertisedHost: '127.0.0.1',
-    listenHost: '127.0.0.1',
-    adminPort: -1,
-    dataDir: path.join(root, `node${id}`),
-    broker: { ...DEFAULT_BROKER, offsetsTopicNumPartitions: 3, transactionStateNumPartitions: 3 },
-    limits: DEFAULT_LIMITS,
-    shutdownTimeoutMs: 2000,
-    raft: {
-      raftAddr: `memory:${id}`,
-      peers: IDS.filter((p) => p !== id).map((p) => ({ nodeId: p, host: 'memory', port: p })),
-      bootstrap: true,
-      tickMs: 20,
-      electionTicks: 10,
-      partitionElectionTicks: 7,
-    },
-  };
+  return memoryClusterConfig(id, IDS, root);
 }
 
 /** Starts node `id` on `disk` (a restarted node gets the disk it had). */
