@@ -2,7 +2,7 @@
 import { BenchError } from './errors.js';
 
 /** The parts `--only` can measure by themselves. */
-export const ONLY_PARTS = ['transactions'] as const;
+export const ONLY_PARTS = ['transactions', 'tls'] as const;
 export type OnlyPart = (typeof ONLY_PARTS)[number];
 
 export interface BenchOptions {
@@ -24,6 +24,8 @@ export interface BenchOptions {
   kcat: boolean;
   hardware: boolean;
   transactions: boolean;
+  /** TLS produce beside plaintext on one node (`--no-tls` skips it). */
+  tls: boolean;
   /**
    * Measure only these parts (Chronik only, after its usual warm-up) and merge them into the saved
    * results of the same plan in the output directory, when there are any; undefined: everything.
@@ -62,6 +64,7 @@ Options:
   --no-kcat           skip the librdkafka (kcat) runs
   --no-hardware       skip the disk and loopback measurements
   --no-transactions   skip the transactional produce runs
+  --no-tls            skip the TLS-beside-plaintext produce runs
   -h, --help          this text
 `;
 
@@ -91,6 +94,7 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
     kcat: true,
     hardware: true,
     transactions: true,
+    tls: true,
     only: undefined,
     reportName: undefined,
     render: undefined,
@@ -172,6 +176,10 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
         noValue();
         o.transactions = false;
         break;
+      case '--no-tls':
+        noValue();
+        o.tls = false;
+        break;
       case '--only': {
         const v = value();
         const parts = (v ?? '').split(',').filter((x) => x !== '');
@@ -192,5 +200,7 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
     throw new BenchError('BadArgument', '--only measures, --render does not: use one of them');
   if (o.only?.includes('transactions') === true && !o.transactions)
     throw new BenchError('BadArgument', '--only transactions and --no-transactions leave nothing to run');
+  if (o.only?.includes('tls') === true && !o.tls)
+    throw new BenchError('BadArgument', '--only tls and --no-tls leave nothing to run');
   return { kind: 'run', options: o };
 }

@@ -15,6 +15,8 @@ export type {
   Issue9Plan,
   Plan,
   ProduceCase,
+  ListenerSecurity,
+  TlsCase,
   TransactionCase,
   TransactionProducer,
 } from './plan.js';
@@ -28,10 +30,12 @@ export {
   ISSUE9_TARGET_PER_SEC,
   PARTITION_COUNTS,
   RECORD_SIZES,
+  TLS_ACKS,
   TRANSACTION_SIZES,
   buildPlan,
   caseLabel,
   recordsFor,
+  tlsCases,
 } from './plan.js';
 export type {
   BenchRun,
@@ -44,7 +48,7 @@ export type {
 } from './results.js';
 export { CLIENT_LABELS, SYSTEM_LABELS } from './results.js';
 export { PART_KINDS, mergeRuns } from './merge.js';
-export type { Chart, TargetRow, TargetStatus } from './report.js';
+export type { Chart, TargetRow, TargetStatus, TlsComparisonRow, TlsSide } from './report.js';
 export {
   ISSUE9_SUSTAINED_FRACTION,
   diskReference,
@@ -52,7 +56,10 @@ export {
   fellBehind,
   findScenario,
   renderReport,
+  tlsComparison,
 } from './report.js';
+export type { TestCertificates } from './certs.js';
+export { cliBinFor, createTestCertificates } from './certs.js';
 export type { LoadResult, ProduceSpec, TransactionStats } from './produce.js';
 export { runProduce } from './produce.js';
 export type { ConsumeSpec } from './consume.js';
@@ -70,7 +77,7 @@ export type { AdminPartition, FailoverKill, FailoverResult, FailoverSpec } from 
 export { adminPartitions, failoverStats, runFailover } from './failover.js';
 export type { LibrdkafkaProduceSpec, LibrdkafkaTools } from './librdkafka.js';
 export { librdkafkaProduce, prepareLibrdkafka, produceSettings, transactionCount } from './librdkafka.js';
-export type { ChronikDeployment, ChronikNode } from './chronik.js';
+export type { ChronikDeployment, ChronikNode, ListenerTls } from './chronik.js';
 export { startCluster, startStandalone } from './chronik.js';
 export type { DiskResult, FsyncLatency, MachineInfo } from './hardware.js';
 export { measureFsyncLatency } from './hardware.js';

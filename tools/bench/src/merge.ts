@@ -7,6 +7,7 @@ import type { BenchRun, MergedRun, ScenarioKind } from './results.js';
 /** The scenario kinds each `--only` part measures (and replaces when merged). */
 export const PART_KINDS: Record<OnlyPart, readonly ScenarioKind[]> = {
   transactions: ['transactions'],
+  tls: ['tls'],
 };
 
 /** `base` with `part`'s scenarios of its parts' kinds in place of its own. `part.only` must be set. */

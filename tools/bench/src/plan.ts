@@ -23,6 +23,19 @@ export interface TransactionCase extends ProduceCase {
   recordsPerTransaction: number;
 }
 
+/** The listener a TLS comparison run produces through. */
+export type ListenerSecurity = 'plaintext' | 'ssl';
+
+/**
+ * One run of the TLS comparison (librdkafka driver, max mode, single node): the same records over
+ * the PLAINTEXT or the SSL listener of one server; `round` numbers the pairs, whose order alternates
+ * (PLAINTEXT first in even rounds, SSL first in odd ones) so a drifting load moves both sides alike.
+ */
+export interface TlsCase extends ProduceCase {
+  security: ListenerSecurity;
+  round: number;
+}
+
 export interface Plan {
   quick: boolean;
   /** Own-generator produce runs (single node and, when it starts, the 3-node cluster). */
@@ -52,6 +65,11 @@ export interface Plan {
   transactions: TransactionCase[];
   /** A transactional run before them, not recorded: the transaction code paths' first load. */
   transactionWarmup: TransactionCase;
+  /**
+   * TLS produce beside plaintext on one node with both listeners (1 KiB, 1 partition): per round
+   * and acks, a PLAINTEXT run and an SSL run back to back, their order alternating between rounds.
+   */
+  tls: TlsCase[];
   /** Records (1 KiB, acks=all, 1 partition) produced and thrown away before a system's first measured run. */
   warmupRecords: number;
   /** Leader kills in the failover scenario (issue 9's unavailability target). */
@@ -104,6 +122,20 @@ export const ISSUE9_PARTITIONS = 3;
 /** Records per transaction of the transactional produce runs. */
 export const TRANSACTION_SIZES = [10, 100, 1000] as const;
 
+/** Acknowledgement modes of the TLS comparison runs. */
+export const TLS_ACKS: readonly Acks[] = [-1, 1];
+
+/** The TLS comparison runs: `rounds` pairs per acks mode, the pair's order alternating by round. */
+export function tlsCases(reference: Omit<ProduceCase, 'acks'>, rounds: number): TlsCase[] {
+  const out: TlsCase[] = [];
+  for (let round = 0; round < rounds; round++) {
+    const order: ListenerSecurity[] = round % 2 === 0 ? ['plaintext', 'ssl'] : ['ssl', 'plaintext'];
+    for (const acks of TLS_ACKS)
+      for (const security of order) out.push({ ...reference, acks, security, round });
+  }
+  return out;
+}
+
 export const RECORD_SIZES = [256, 1024, 16 * 1024] as const;
 export const PARTITION_COUNTS = [1, 12] as const;
 
@@ -154,6 +186,11 @@ export function buildPlan(quick: boolean, scale = 1): Plan {
     records: 100 * Math.max(20, Math.round(100 * Math.min(1, scale))),
     recordsPerTransaction: 100,
   };
+  // The produce max runs' size (256 MiB, 64 MiB in --quick): shorter runs are mostly start-up.
+  const tls = tlsCases(
+    { recordBytes: 1024, partitions: 1, records: recordsFor((quick ? 64 : 256) * 1024 * 1024 * scale, 1024) },
+    quick ? 2 : 3,
+  );
   const issue8 = (seconds: number): Issue8Plan => ({
     ratePerSec: ISSUE8_LATENCY_PER_SEC,
     seconds: seconds * Math.min(1, scale),
@@ -170,6 +207,7 @@ export function buildPlan(quick: boolean, scale = 1): Plan {
       issue8: issue8(4),
       transactions,
       transactionWarmup,
+      tls,
       warmupRecords: recordsFor(128 * 1024 * 1024 * scale, 1024),
       failoverKills: 2,
       jetstreamR1: [longLog, c(1024, 12, 1)],
@@ -204,6 +242,7 @@ export function buildPlan(quick: boolean, scale = 1): Plan {
     issue8: issue8(8),
     transactions,
     transactionWarmup,
+    tls,
     warmupRecords: recordsFor(128 * 1024 * 1024 * scale, 1024),
     failoverKills: 5,
     jetstreamR1: streams,
@@ -219,7 +258,8 @@ export function buildPlan(quick: boolean, scale = 1): Plan {
 
 /**
  * A short label: "1 KiB, 12 p, acks=all"; a transactional comparison run adds ", 100 per
- * transaction" or ", idempotent (reference for 100 per transaction)".
+ * transaction" or ", idempotent (reference for 100 per transaction)"; a TLS comparison run adds
+ * ", SSL" or ", PLAINTEXT".
  */
 export function caseLabel(p: {
   recordBytes: number;
@@ -227,6 +267,7 @@ export function caseLabel(p: {
   acks?: Acks;
   producer?: TransactionProducer;
   recordsPerTransaction?: number;
+  security?: ListenerSecurity;
 }): string {
   const size = p.recordBytes >= 1024 ? `${p.recordBytes / 1024} KiB` : `${p.recordBytes} B`;
   const n = p.recordsPerTransaction;
@@ -236,5 +277,6 @@ export function caseLabel(p: {
       : p.producer === 'idempotent'
         ? `, idempotent (reference for ${n} per transaction)`
         : `, ${n} per transaction`;
-  return `${size}, ${p.partitions} p${p.acks === undefined ? '' : `, acks=${p.acks === -1 ? 'all' : '1'}`}${txn}`;
+  const listener = p.security === undefined ? '' : `, ${p.security === 'ssl' ? 'SSL' : 'PLAINTEXT'}`;
+  return `${size}, ${p.partitions} p${p.acks === undefined ? '' : `, acks=${p.acks === -1 ? 'all' : '1'}`}${txn}${listener}`;
 }

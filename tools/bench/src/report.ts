@@ -14,6 +14,7 @@ import type { Acks } from './plan.js';
 import type { LoadResult } from './produce.js';
 import type { BenchRun, ClientId, MergedRun, ScenarioKind, ScenarioResult, SystemId } from './results.js';
 import { CLIENT_LABELS, SYSTEM_LABELS } from './results.js';
+import { median } from './stats.js';
 import { barChart, lineChart } from './svg.js';
 
 export interface Chart {
@@ -721,7 +722,7 @@ export function renderReport(run: BenchRun, chartPrefix = ''): { markdown: strin
     markdownTable(
       ['system', 'status'],
       run.deployments.map((d) => [
-        SYSTEM_LABELS[d.system],
+        deploymentLabel(d),
         d.available ? 'ran' : `not available: ${d.reason ?? ''}`,
       ]),
     ),
@@ -804,6 +805,10 @@ export function renderReport(run: BenchRun, chartPrefix = ''): { markdown: strin
   );
   md.push('');
   md.push(transactionsSection(run));
+  md.push('');
+  md.push(`## TLS produce beside plaintext (${tlsCaseLabel(run) ?? 'librdkafka'})`);
+  md.push('');
+  md.push(tlsSection(run));
   md.push('');
   md.push('## Consume from the start of a long log');
   md.push('');
@@ -925,6 +930,7 @@ export function renderReport(run: BenchRun, chartPrefix = ''): { markdown: strin
       '- **Fixed-rate runs**: an open-loop schedule in 1 ms ticks at a fraction of Chronik’s measured maximum (1 KiB, 1 partition, acks=1); both systems get the same offered load in msg/s, and each message’s latency counts from its intended send time, so a stall shows up in the percentiles (no coordinated omission). A run that delivers less than 90 % of the offered rate, or falls more than 2 s behind, is marked “fell behind”: the offered load was above what the system sustained at that moment.',
       '- **librdkafka with latency** (issue 8 and 9 targets): `tools/bench/librdkafka/produce.c`, a C program on librdkafka (built by the benchmark against Debian’s librdkafka-dev; without a C compiler, `produce.py` on confluent-kafka-python does the same at a higher client CPU cost), drives librdkafka with the same `-X` settings as kcat (issue 8: linger.ms as shown), bootstrapped with every node; issue 9 uses a topic with one partition per node. The max run reports librdkafka’s own per-message latency (`produce()` call → acknowledgement, so it includes the time a message waited in the client’s queue under full load), the fixed-rate runs count each message from its intended send time (1 ms ticks, open loop). The client’s CPU time is shown so that a client-bound run is recognisable: the driver and librdkafka’s threads share the 2 cores with the brokers.',
       '- **Transactional produce**: the librdkafka driver (`produce.c`) in max mode, acks=all and the kcat settings, on a fresh 1-partition topic per run (RF 3 on 3 nodes), after an unrecorded transactional warm-up run; for each transaction size N, first an idempotent producer (`enable.idempotence=true`, the same records as a produce max run), the reference, then a transactional one (a `transactional.id` per run) whose records go in transactions of N, one transaction at a time — `begin_transaction`, N × `produce`, `commit_transaction`, which returns once every record is acknowledged and the coordinator has committed. msg/s counts from the first transaction to the last commit (`init_transactions` and a warm-up transaction come before). The brokers’ CPU time is read from `/proc` before and after the driver’s process, so it includes the driver’s warm-up and the brokers’ idle work (Raft ticks on 3 nodes).',
+      '- **TLS produce beside plaintext**: one standalone broker started with two listeners, `PLAINTEXT` and `SSL` (Node’s `tls`, a certificate made at run time by `chronik certs create` into the run’s temporary directory: RSA 2048, no client certificate), after the usual warm-up and one unrecorded short run over each listener; the librdkafka driver (`produce.c`) in max mode with the kcat settings, a fresh 1-partition topic per run, over SSL with `security.protocol=ssl` and the CA. For each acks mode the runs alternate, a PLAINTEXT run and an SSL run back to back, the pair’s order swapped every round (P S, S P, P S). The broker’s CPU time is read from `/proc` before and after the driver’s process.',
       '- **Leader failover** (issue 9 target): a prober sends acks=all Produce requests (16 × 256 B, one in flight) to partition 0 of a 1-partition RF 3 topic, following the leader the way a Kafka client does (on a connection error, a timeout or NOT_LEADER_OR_FOLLOWER: Metadata from any node that answers, reconnect, retry after 20 ms). The leader is found with `GET /v1/partitions` on the admin API, killed with SIGKILL, and the time to the first successful acks=all produce *sent after the kill* is the unavailability (it includes the election and the time until Metadata names the new leader). “Elected” is when a surviving node’s admin API first reports itself leader with a higher leader epoch (polled every 10 ms); the rest of the unavailability is the time until Metadata names the new leader and the client reaches it. Once produce works again the old leader is started with its old data; “rejoined” = it reports the partition as a follower of the current leader, “caught up” = its log end offset reached the leader’s high watermark read just before, “back in ISR” = the leader lists it in the ISR again after it was seen out of it (“never left” when the leader had not dropped it by the time it was back). The next kill waits until the partition has three in-sync replicas again.',
       '- **Consume**: the own Fetch loop (one Fetch in flight per leader, counting records from batch headers) and kcat `-C -e` read the long log from offset 0; JetStream uses pull consumers (batches of 1000, AckNone). The log was just written, so it is mostly in the page cache for both systems.',
       '- **Disk**: 1 MiB sequential writes to a file next to the brokers’ data (512 MiB with `--quick`, 1 GiB otherwise). On a virtual disk the host may absorb writes in its own cache, so the smaller quick test can read high; the “fdatasync every 1 MiB” row is the floor a log that syncs often would meet.',
@@ -939,14 +945,14 @@ export function renderReport(run: BenchRun, chartPrefix = ''): { markdown: strin
   md.push(`# benchmark\n${run.invocation}`);
   for (const c of run.setupCommands) md.push(c);
   for (const d of run.deployments) {
-    md.push(`# ${SYSTEM_LABELS[d.system]}${d.available ? '' : ' (not available)'}`);
+    md.push(`# ${deploymentLabel(d)}${d.available ? '' : ' (not available)'}`);
     for (const c of d.commands) md.push(c);
   }
   for (const m of merged) {
     md.push(`# merged later (${m.parts.join(', ')}): ${m.startedAt}\n${m.invocation}`);
     for (const c of m.setupCommands) md.push(c);
     for (const d of m.deployments) {
-      md.push(`# ${SYSTEM_LABELS[d.system]}${d.available ? '' : ' (not available)'}`);
+      md.push(`# ${deploymentLabel(d)}${d.available ? '' : ' (not available)'}`);
       for (const c of d.commands) md.push(c);
     }
   }
@@ -987,6 +993,7 @@ const KIND_SECTIONS: Record<ScenarioKind, string> = {
   consume: 'consume',
   latency: 'latency at a fixed offered load',
   transactions: 'transactional produce',
+  tls: 'TLS produce beside plaintext',
 };
 
 /** "1 KiB, 1 p, acks=all": the case the transactional runs share, from the first of them. */
@@ -1008,6 +1015,131 @@ function shareOf(a: number | undefined, b: number | undefined): string {
 function cpuMsPerMb(cpuSeconds: number | undefined, r: LoadResult | undefined): string {
   if (cpuSeconds === undefined || r === undefined || !(r.bytes > 0)) return '–';
   return fmtMs((cpuSeconds * 1000) / (r.bytes / 1e6));
+}
+
+/** The label of a deployment in the report: the system, and its variant when it has one. */
+function deploymentLabel(d: { system: SystemId; variant?: string }): string {
+  return d.variant === undefined ? SYSTEM_LABELS[d.system] : `${SYSTEM_LABELS[d.system]} (${d.variant})`;
+}
+
+/** "1 KiB, 1 p, librdkafka": the case the TLS runs share, from the first of them. */
+function tlsCaseLabel(run: BenchRun): string | undefined {
+  const s = run.scenarios.find((x) => x.kind === 'tls');
+  return s === undefined
+    ? undefined
+    : `${caseLabel({ recordBytes: s.recordBytes, partitions: s.partitions })}, librdkafka`;
+}
+
+/** One listener's runs of one acks mode in the TLS comparison: medians over its successful runs. */
+export interface TlsSide {
+  /** Runs, successful runs, and their msg/s in the order they ran. */
+  runs: number;
+  ok: number;
+  msgPerSec: number[];
+  medianMsgPerSec: number;
+  medianMbPerSec: number;
+  /** CPU milliseconds per MB of payload (median over the runs that report it; NaN when none). */
+  clientCpuMsPerMb: number;
+  brokerCpuMsPerMb: number;
+}
+
+export interface TlsComparisonRow {
+  acks: Acks;
+  plaintext: TlsSide;
+  ssl: TlsSide;
+  /** SSL median msg/s over PLAINTEXT median msg/s (NaN when either side has no successful run). */
+  ratio: number;
+  /** The same per round where both runs succeeded (each pair ran back to back). */
+  roundRatios: number[];
+}
+
+/** The TLS runs, per acks mode (acks=all first): each listener's medians and their ratio. */
+export function tlsComparison(run: BenchRun): TlsComparisonRow[] {
+  const runs = run.scenarios.filter((s) => s.kind === 'tls' && s.unavailable === undefined);
+  const acksModes = [...new Set(runs.map((s) => s.acks))].sort((a, b) => a - b);
+  const perMb = (sec: number | undefined, r: LoadResult): number =>
+    sec === undefined || !(r.bytes > 0) ? Number.NaN : (sec * 1000) / (r.bytes / 1e6);
+  const side = (xs: ScenarioResult[]): TlsSide => {
+    const ok = xs.map((x) => good(x)).filter((r): r is LoadResult => r !== undefined);
+    return {
+      runs: xs.length,
+      ok: ok.length,
+      msgPerSec: ok.map((r) => r.msgPerSec),
+      medianMsgPerSec: median(ok.map((r) => r.msgPerSec)),
+      medianMbPerSec: median(ok.map((r) => r.mbPerSec)),
+      clientCpuMsPerMb: median(ok.map((r) => perMb(r.clientCpuSeconds, r))),
+      brokerCpuMsPerMb: median(ok.map((r) => perMb(r.brokerCpuSeconds, r))),
+    };
+  };
+  return acksModes.map((acks) => {
+    const mine = runs.filter((s) => s.acks === acks);
+    const plaintext = side(mine.filter((s) => s.security === 'plaintext'));
+    const ssl = side(mine.filter((s) => s.security === 'ssl'));
+    const rounds = [...new Set(mine.map((s) => s.round ?? 0))].sort((a, b) => a - b);
+    const roundRatios: number[] = [];
+    for (const round of rounds) {
+      const p = good(mine.find((s) => (s.round ?? 0) === round && s.security === 'plaintext'));
+      const t = good(mine.find((s) => (s.round ?? 0) === round && s.security === 'ssl'));
+      if (p !== undefined && t !== undefined && p.msgPerSec > 0) roundRatios.push(t.msgPerSec / p.msgPerSec);
+    }
+    const ratio =
+      Number.isFinite(ssl.medianMsgPerSec) && plaintext.medianMsgPerSec > 0
+        ? ssl.medianMsgPerSec / plaintext.medianMsgPerSec
+        : Number.NaN;
+    return { acks, plaintext, ssl, ratio, roundRatios };
+  });
+}
+
+/** The TLS section: per acks mode a PLAINTEXT row and an SSL row with the ratio. */
+function tlsSection(run: BenchRun): string {
+  const all = run.scenarios.filter((s) => s.kind === 'tls');
+  if (all.length === 0)
+    return `_Not measured${run.librdkafkaUnavailable !== undefined ? `: ${run.librdkafkaUnavailable}` : ''}._`;
+  const missing = all.find((s) => s.unavailable !== undefined);
+  if (missing !== undefined && all.every((s) => s.unavailable !== undefined))
+    return `_Not available: ${missing.unavailable ?? ''}._`;
+  const num = (x: number, digits = 0): string => (Number.isFinite(x) ? fmt(x, digits) : '–');
+  const ms = (x: number): string => (Number.isFinite(x) ? fmtMs(x) : '–');
+  const rows: string[][] = [];
+  for (const row of tlsComparison(run)) {
+    for (const security of ['plaintext', 'ssl'] as const) {
+      const sd = row[security];
+      const failedRuns = sd.runs - sd.ok;
+      rows.push([
+        `acks=${row.acks === -1 ? 'all' : '1'}`,
+        security === 'ssl' ? 'SSL' : 'PLAINTEXT',
+        `${sd.msgPerSec.map((x) => fmt(x)).join(', ') || '–'}${failedRuns > 0 ? ` (${failedRuns} failed)` : ''}`,
+        num(sd.medianMsgPerSec),
+        num(sd.medianMbPerSec, 1),
+        ms(sd.clientCpuMsPerMb),
+        ms(sd.brokerCpuMsPerMb),
+        security === 'ssl'
+          ? `${Number.isFinite(row.ratio) ? `**${shareOf(row.ratio, 1)}**` : '–'}${
+              row.roundRatios.length > 0
+                ? ` (per pair ${row.roundRatios.map((r) => shareOf(r, 1)).join(', ')})`
+                : ''
+            }`
+          : '',
+      ]);
+    }
+  }
+  const table = markdownTable(
+    [
+      'acks',
+      'listener',
+      'msg/s of each run, in order',
+      'median msg/s',
+      'median MB/s',
+      'client CPU ms per MB',
+      'broker CPU ms per MB',
+      'TLS / plaintext (median msg/s)',
+    ],
+    rows,
+    ['left', 'left', 'right', 'right', 'right', 'right', 'right', 'right'],
+  );
+  return `${table}
+
+One Chronik node with two listeners, PLAINTEXT and SSL, and one librdkafka producer per run through one of them (the same records, settings and acks); the runs alternate, a PLAINTEXT run and an SSL run back to back with the pair's order swapped every round, so a load that drifts during the section moves both sides. The ratio is the SSL median msg/s over the PLAINTEXT one, with each back-to-back pair's ratio beside it. TLS costs the broker (Node's \`tls\`, OpenSSL underneath) the encryption of every response and the decryption of every request, and the client librdkafka's OpenSSL; on 2 shared cores both come out of the same CPU, so the CPU per MB columns show where it went (the driver process with librdkafka's threads; the broker's process). The certificate is made at run time into the run's temporary directory. NATS JetStream, the peer elsewhere in this report, is not measured over TLS here, so these rows have no peer column. Run only these rows with \`pnpm --filter @chronik/bench bench --only tls\` (add \`--quick\` for the quick report): they replace this section's rows in the saved results and the rest of the report is kept.`;
 }
 
 /** The transactional runs, each beside the idempotent run just before it, per Chronik deployment. */

@@ -2,13 +2,16 @@
 import type { OnlyPart } from './args.js';
 import type { FailoverResult } from './failover.js';
 import type { DiskResult, FsyncLatency, MachineInfo } from './hardware.js';
-import type { Acks, TransactionProducer } from './plan.js';
+import type { Acks, ListenerSecurity, TransactionProducer } from './plan.js';
 import type { LoadResult } from './produce.js';
 
 export type SystemId = 'chronik-1' | 'chronik-3' | 'jetstream-r1' | 'jetstream-r3';
 export type ClientId = 'own' | 'kcat' | 'librdkafka' | 'jsbench';
-/** `transactions`: the transactional produce runs and their idempotent reference (librdkafka driver). */
-export type ScenarioKind = 'produce' | 'consume' | 'latency' | 'transactions';
+/**
+ * `transactions`: the transactional produce runs and their idempotent reference (librdkafka driver);
+ * `tls`: produce over the SSL listener and over the PLAINTEXT one of the same server (librdkafka driver).
+ */
+export type ScenarioKind = 'produce' | 'consume' | 'latency' | 'transactions' | 'tls';
 
 export const SYSTEM_LABELS: Record<SystemId, string> = {
   'chronik-1': 'Chronik, 1 node',
@@ -38,6 +41,9 @@ export interface ScenarioResult {
   /** Transactional comparison runs: which producer, and the pair's records per transaction. */
   producer?: TransactionProducer;
   recordsPerTransaction?: number;
+  /** TLS comparison runs: the listener produced through, and the pair's round (order alternates). */
+  security?: ListenerSecurity;
+  round?: number;
   /** librdkafka settings that differ from the usual ones (e.g. linger.ms=1). */
   settings?: string[];
   result?: LoadResult;
@@ -48,6 +54,8 @@ export interface ScenarioResult {
 
 export interface DeploymentStatus {
   system: SystemId;
+  /** A second deployment of the same system for one section (e.g. "PLAINTEXT and SSL listeners"). */
+  variant?: string;
   available: boolean;
   reason?: string;
   commands: string[];

@@ -4,6 +4,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { BenchOptions } from './args.js';
+import { cliBinFor, createTestCertificates } from './certs.js';
 import { startCluster, startStandalone } from './chronik.js';
 import type { ChronikDeployment } from './chronik.js';
 import { runFetchConsume } from './consume.js';
@@ -16,7 +17,7 @@ import { runFailover } from './failover.js';
 import type { LibrdkafkaTools } from './librdkafka.js';
 import { librdkafkaProduce, prepareLibrdkafka } from './librdkafka.js';
 import { kcatConsume, kcatProduce, prepareRecordFile } from './kcat.js';
-import type { Acks, Plan, ProduceCase, TransactionCase } from './plan.js';
+import type { Acks, Plan, ProduceCase, TlsCase, TransactionCase } from './plan.js';
 import { buildPlan, caseLabel } from './plan.js';
 import { DEFAULT_REQUEST_BYTES, FIXED_RATE_IN_FLIGHT, MAX_MODE_IN_FLIGHT, runProduce } from './produce.js';
 import type { LoadResult } from './produce.js';
@@ -91,17 +92,22 @@ export async function runBenchmark(ctx: RunnerContext): Promise<BenchRun> {
       log(`  loopback: ${run.loopback.mbPerSec.toFixed(1)} MB/s`);
     }
 
-    // Chronik, single node.
-    log('chronik: standalone');
+    // Chronik, single node (with --only, only the parts that run on it: transactions).
     let chronikMax: number | undefined;
-    const single = await startStandalone(ctx.serverBin, workDir);
-    deployments.push({
-      system: 'chronik-1',
-      available: single.ok,
-      ...(single.ok ? {} : { reason: single.reason }),
-      commands: single.ok ? single.deployment.commands : single.commands,
-    });
-    if (single.ok) {
+    const single =
+      everything || wantsTransactions(ctx)
+        ? (log('chronik: standalone'), await startStandalone(ctx.serverBin, workDir))
+        : undefined;
+    if (single !== undefined)
+      deployments.push({
+        system: 'chronik-1',
+        available: single.ok,
+        ...(single.ok ? {} : { reason: single.reason }),
+        commands: single.ok ? single.deployment.commands : single.commands,
+      });
+    if (single === undefined) {
+      // nothing: the --only parts do not use it
+    } else if (single.ok) {
       try {
         chronikMax = await chronikScenarios(
           ctx,
@@ -121,6 +127,9 @@ export async function runBenchmark(ctx: RunnerContext): Promise<BenchRun> {
       log(`  not available: ${single.reason}`);
       recordUnavailableTransactions(ctx, plan, 'chronik-1', single.reason, record);
     }
+
+    // Chronik, single node with a PLAINTEXT and an SSL listener: TLS produce beside plaintext.
+    if (wantsTls(ctx)) await tlsScenarios(ctx, plan, workDir, record, run);
 
     // JetStream R1 (and the tools for R3).
     let js: JetStreamTools | undefined;
@@ -150,7 +159,9 @@ export async function runBenchmark(ctx: RunnerContext): Promise<BenchRun> {
 
     // Chronik, 3 nodes.
     let clusterMax: number | undefined;
-    if (options.cluster) {
+    if (options.cluster && !everything && !wantsTransactions(ctx)) {
+      // --only parts that do not use the cluster (tls)
+    } else if (options.cluster) {
       log('chronik: 3-node raft-cluster');
       const cluster = await startCluster(ctx.serverBin, workDir, options.quick ? 45_000 : 90_000);
       deployments.push({
@@ -748,6 +759,120 @@ async function issue9Throughput({
 function wantsTransactions(ctx: RunnerContext): boolean {
   const { transactions, only } = ctx.options;
   return transactions && (only === undefined || only.includes('transactions'));
+}
+
+/** Whether the run measures TLS produce beside plaintext (`--no-tls` and `--only` decide). */
+function wantsTls(ctx: RunnerContext): boolean {
+  const { tls, only } = ctx.options;
+  return tls && (only === undefined || only.includes('tls'));
+}
+
+/**
+ * TLS produce beside plaintext: certificates made into the run's temporary directory, one
+ * standalone broker with a PLAINTEXT and an SSL listener, an unrecorded warm-up over each, then the
+ * plan's runs (librdkafka driver, max mode, a fresh topic per run) with the broker's CPU time taken
+ * around each driver process.
+ */
+async function tlsScenarios(
+  ctx: RunnerContext,
+  plan: Plan,
+  workDir: string,
+  record: (s: ScenarioResult) => void,
+  run: BenchRun,
+): Promise<void> {
+  const { log } = ctx;
+  log('chronik: standalone with a PLAINTEXT and an SSL listener');
+  const unavailable = (reason: string): void => {
+    log(`  not available: ${reason}`);
+    for (const c of plan.tls)
+      record({ system: 'chronik-1', client: 'librdkafka', kind: 'tls', ...c, unavailable: reason });
+  };
+  const tools = librdkafkaTools(ctx, run);
+  if (tools === undefined) return unavailable(run.librdkafkaUnavailable ?? 'no librdkafka driver');
+  const made = await createTestCertificates(cliBinFor(ctx.serverBin), path.join(workDir, 'certs'));
+  if (!made.ok) return unavailable(made.reason);
+  const { certs } = made;
+  run.setupCommands.push(certs.command);
+  const started = await startStandalone(ctx.serverBin, workDir, certs);
+  run.deployments.push({
+    system: 'chronik-1',
+    variant: 'PLAINTEXT and SSL listeners',
+    available: started.ok,
+    ...(started.ok ? {} : { reason: started.reason }),
+    commands: started.ok ? started.deployment.commands : started.commands,
+  });
+  if (!started.ok) return unavailable(started.reason);
+  const d = started.deployment;
+  const admin = await KafkaConnection.connect(d.bootstrap);
+  const sslSettings = ['security.protocol=ssl', `ssl.ca.location=${certs.caFile}`];
+  const produceOnce = async (c: TlsCase): Promise<{ result: LoadResult; command: string }> => {
+    const topic = `bench-${process.pid}-${++topicSeq}`;
+    await createTopic(admin, topic, c.partitions, d.replicationFactor);
+    try {
+      await waitForLeaders(admin, topic, c.partitions, 30_000);
+      const cpuBefore = brokersCpuSeconds(d);
+      const r = await librdkafkaProduce(tools, {
+        brokers: c.security === 'ssl' ? (d.sslBrokers ?? []) : d.brokers,
+        topic,
+        recordBytes: c.recordBytes,
+        records: c.records,
+        acks: c.acks,
+        ...(c.security === 'ssl' ? { settings: sslSettings } : {}),
+      });
+      const cpuAfter = brokersCpuSeconds(d);
+      if (cpuBefore !== undefined && cpuAfter !== undefined) r.result.brokerCpuSeconds = cpuAfter - cpuBefore;
+      return r;
+    } finally {
+      await dropTopic(ctx, admin, topic);
+    }
+  };
+  try {
+    // Warm-up, not recorded: the broker's usual one (own generator), then a short run over each listener.
+    try {
+      const topic = `bench-${process.pid}-${++topicSeq}`;
+      await createTopic(admin, topic, 1, d.replicationFactor);
+      await runProduce({
+        bootstrap: d.bootstrap,
+        topic,
+        partitions: 1,
+        recordBytes: 1024,
+        acks: -1,
+        records: plan.warmupRecords,
+      });
+      await dropTopic(ctx, admin, topic);
+      for (const security of ['plaintext', 'ssl'] as const) {
+        const first = plan.tls[0];
+        if (first === undefined) break;
+        const warm = await produceOnce({
+          ...first,
+          security,
+          records: Math.max(1000, Math.round(first.records / 4)),
+        });
+        if (!warm.result.ok) log(`  ${security} warm-up failed (continuing): ${warm.result.error ?? ''}`);
+      }
+    } catch (e) {
+      log(`  warm-up failed (continuing): ${errorMessage(e)}`);
+    }
+    await settle();
+    for (const c of plan.tls) {
+      const scenario = {
+        system: 'chronik-1',
+        client: 'librdkafka',
+        kind: 'tls',
+        ...c,
+        ...(c.security === 'ssl' ? { settings: sslSettings } : {}),
+      } as const;
+      try {
+        const r = await produceOnce(c);
+        record({ ...scenario, result: r.result, command: r.command });
+      } catch (e) {
+        record({ ...scenario, result: failed(errorMessage(e)) });
+      }
+    }
+  } finally {
+    admin.close();
+    await d.stop();
+  }
 }
 
 /** The transactional runs of a deployment that did not start: not available, with the reason. */

@@ -17,6 +17,7 @@ describe('parseArgs', () => {
         kcat: true,
         hardware: true,
         transactions: true,
+        tls: true,
         only: undefined,
         reportName: undefined,
         render: undefined,
@@ -39,6 +40,7 @@ describe('parseArgs', () => {
       '--no-kcat',
       '--no-hardware',
       '--no-transactions',
+      '--no-tls',
       '--data-dir=/d',
       '--report-name',
       'a.md',
@@ -58,6 +60,7 @@ describe('parseArgs', () => {
       kcat: false,
       hardware: false,
       transactions: false,
+      tls: false,
       only: undefined,
       reportName: 'a.md',
       render: 'r.json',
@@ -70,6 +73,10 @@ describe('parseArgs', () => {
     expect(r.options.only).toEqual(['transactions']);
     expect(r.options.quick).toBe(true);
     expect(USAGE).toContain('--only PART[,PART]');
+    const both = parseArgs(['--only', 'tls,transactions']);
+    if (both.kind !== 'run') throw new Error('expected run');
+    expect(both.options.only).toEqual(['tls', 'transactions']);
+    expect(USAGE).toContain('--no-tls');
   });
 
   it('answers --help and -h with the usage text', () => {
@@ -88,7 +95,9 @@ describe('parseArgs', () => {
     [['--out'], /needs a directory/],
     [['--render'], /results\.json/],
     [['--report-name', '../x.md'], /file name/],
-    [['--only'], /--only needs parts from: transactions/],
+    [['--only'], /--only needs parts from: transactions, tls/],
+    [['--only', 'tls', '--no-tls'], /--only tls and --no-tls leave nothing to run/],
+    [['--no-tls=1'], /takes no value/],
     [['--only', 'jetstream'], /not "jetstream"/],
     [['--only', 'transactions', '--render', 'r.json'], /use one of them/],
     [['--only=transactions', '--no-transactions'], /nothing to run/],

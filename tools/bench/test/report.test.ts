@@ -7,9 +7,12 @@ import {
   evaluateTargets,
   failoverStats,
   fellBehind,
+  PART_KINDS,
   mergeRuns,
   recordsFor,
   renderReport,
+  tlsCases,
+  tlsComparison,
 } from '../src/index.js';
 import type {
   BenchRun,
@@ -693,5 +696,151 @@ describe('mergeRuns', () => {
 
   it('merges only a run of some parts', () => {
     expect(() => mergeRuns(fixture(), fixture())).toThrow(/--only/);
+  });
+});
+
+describe('TLS produce beside plaintext', () => {
+  /** Alternated runs as the plan orders them: per round, acks=all then acks=1, P S then S P. */
+  function tlsRuns(rates: Record<string, number[]>): ScenarioResult[] {
+    return tlsCases({ recordBytes: 1024, partitions: 1, records: 1000 }, 2).map((c) => {
+      const rate = rates[`${c.acks}-${c.security}`]![c.round]!;
+      return {
+        system: 'chronik-1',
+        client: 'librdkafka',
+        kind: 'tls',
+        ...c,
+        ...(c.security === 'ssl' ? { settings: ['security.protocol=ssl'] } : {}),
+        result: {
+          ...load(rate),
+          clientCpuSeconds: 0.01,
+          brokerCpuSeconds: c.security === 'ssl' ? 0.03 : 0.02,
+        },
+        command: `rdkafka-produce --acks ${c.acks === -1 ? 'all' : '1'} # ${c.security} ${c.round}`,
+      };
+    });
+  }
+
+  it('plans alternated PLAINTEXT and SSL runs per acks mode, the order swapped every round', () => {
+    const quick = buildPlan(true).tls;
+    expect(quick.map((c) => `${c.round}:${c.acks}:${c.security}`)).toEqual([
+      '0:-1:plaintext',
+      '0:-1:ssl',
+      '0:1:plaintext',
+      '0:1:ssl',
+      '1:-1:ssl',
+      '1:-1:plaintext',
+      '1:1:ssl',
+      '1:1:plaintext',
+    ]);
+    expect(quick.every((c) => c.recordBytes === 1024 && c.partitions === 1)).toBe(true);
+    expect(quick[0]!.records).toBe(recordsFor(64 * 1024 * 1024, 1024));
+    const full = buildPlan(false).tls;
+    expect(full).toHaveLength(12);
+    expect(full[0]!.records).toBe(recordsFor(256 * 1024 * 1024, 1024));
+    expect(buildPlan(false, 0.25).tls[0]!.records).toBe(recordsFor(64 * 1024 * 1024, 1024));
+    expect(caseLabel(full[1]!)).toBe('1 KiB, 1 p, acks=all, SSL');
+  });
+
+  it('gives each listener its medians and the ratio, per pair too', () => {
+    const run = fixture();
+    run.scenarios.push(
+      ...tlsRuns({
+        '-1-plaintext': [100_000, 120_000],
+        '-1-ssl': [80_000, 84_000],
+        '1-plaintext': [200_000, 200_000],
+        '1-ssl': [150_000, 130_000],
+      }),
+    );
+    const rows = tlsComparison(run);
+    expect(rows.map((r) => r.acks)).toEqual([-1, 1]);
+    expect(rows[0]!.plaintext.medianMsgPerSec).toBe(110_000);
+    expect(rows[0]!.ssl.medianMsgPerSec).toBe(82_000);
+    expect(rows[0]!.ratio).toBeCloseTo(82 / 110);
+    expect(rows[0]!.roundRatios.map((r) => Number(r.toFixed(2)))).toEqual([0.8, 0.7]);
+    expect(rows[1]!.ratio).toBeCloseTo(0.7);
+    // 1,000 records of 1 KiB = 1.024 MB: 20 and 30 ms of broker CPU.
+    expect(rows[0]!.plaintext.brokerCpuMsPerMb).toBeCloseTo(20 / 1.024);
+    expect(rows[0]!.ssl.brokerCpuMsPerMb).toBeCloseTo(30 / 1.024);
+    const { markdown } = renderReport(run);
+    expect(markdown).toContain('## TLS produce beside plaintext (1 KiB, 1 p, librdkafka)');
+    expect(markdown).toContain(
+      '| acks=all | PLAINTEXT | 100,000, 120,000 | 110,000 | 112.6 | 9.77 | 19.5 |  |',
+    );
+    expect(markdown).toContain(
+      '| acks=all | SSL | 80,000, 84,000 | 82,000 | 84.0 | 9.77 | 29.3 | **75 %** (per pair 80 %, 70 %) |',
+    );
+    expect(markdown).toContain('| acks=1 | SSL | 150,000, 130,000 | 140,000 |');
+    expect(markdown).toContain('no peer column');
+    expect(markdown).toContain('rdkafka-produce --acks all # ssl 1');
+  });
+
+  it('never counts a failed run, and says why the section was not measured', () => {
+    const run = fixture();
+    const runs = tlsRuns({
+      '-1-plaintext': [100_000, 120_000],
+      '-1-ssl': [80_000, 84_000],
+      '1-plaintext': [200_000, 200_000],
+      '1-ssl': [150_000, 130_000],
+    });
+    const i = runs.findIndex((s) => s.acks === -1 && s.security === 'ssl' && s.round === 1);
+    runs[i] = { ...runs[i]!, result: { ...load(1), ok: false, error: 'SSL handshake failed' } };
+    run.scenarios.push(...runs);
+    const row = tlsComparison(run)[0]!;
+    expect(row.ssl).toMatchObject({ runs: 2, ok: 1, medianMsgPerSec: 80_000 });
+    expect(row.roundRatios).toHaveLength(1);
+    expect(renderReport(run).markdown).toContain('| acks=all | SSL | 80,000 (1 failed) | 80,000 |');
+
+    expect(renderReport(fixture()).markdown).toContain(
+      '## TLS produce beside plaintext (librdkafka)\n\n_Not measured._',
+    );
+    const off = fixture();
+    off.scenarios.push(
+      ...tlsRuns({ '-1-plaintext': [1, 1], '-1-ssl': [1, 1], '1-plaintext': [1, 1], '1-ssl': [1, 1] }).map(
+        ({ result: _r, ...s }) => ({ ...s, unavailable: 'chronik certs create failed' }),
+      ),
+    );
+    expect(renderReport(off).markdown).toContain('_Not available: chronik certs create failed._');
+  });
+
+  it('merges a --only tls run without touching the other rows, the transactional ones included', () => {
+    const base = fixture();
+    base.scenarios.push(...transactionRuns('chronik-1', [90_000, 90_000, 90_000], [1_000, 10_000, 50_000]));
+    base.scenarios.push(
+      ...tlsRuns({ '-1-plaintext': [1, 1], '-1-ssl': [1, 1], '1-plaintext': [1, 1], '1-ssl': [1, 1] }),
+    );
+    const part = fixture({
+      startedAt: '2026-03-01T00:00:00.000Z',
+      invocation: 'pnpm --filter @chronik/bench bench --only tls',
+      only: ['tls'],
+      deployments: [
+        {
+          system: 'chronik-1',
+          variant: 'PLAINTEXT and SSL listeners',
+          available: true,
+          commands: ['node chronik-server --listeners PLAINTEXT://127.0.0.1:1,SSL://127.0.0.1:2'],
+        },
+      ],
+      scenarios: tlsRuns({
+        '-1-plaintext': [100_000, 100_000],
+        '-1-ssl': [90_000, 90_000],
+        '1-plaintext': [100_000, 100_000],
+        '1-ssl': [50_000, 50_000],
+      }),
+    });
+    const merged = mergeRuns(base, part);
+    expect(merged.scenarios.filter((s) => s.kind !== 'tls')).toEqual(
+      base.scenarios.filter((s) => s.kind !== 'tls'),
+    );
+    expect(merged.scenarios.filter((s) => s.kind === 'tls')).toEqual(part.scenarios);
+    expect(merged.merged![0]!.kinds).toEqual(['tls']);
+    expect(tlsComparison(merged).map((r) => r.ratio)).toEqual([0.9, 0.5]);
+    const { markdown } = renderReport(merged);
+    expect(markdown).toContain(
+      '**Merged from a later run:** TLS produce beside plaintext — measured 2026-03-01',
+    );
+    expect(markdown).toContain(
+      '# Chronik, 1 node (PLAINTEXT and SSL listeners)\nnode chronik-server --listeners',
+    );
+    expect(PART_KINDS.tls).toEqual(['tls']);
   });
 });
