@@ -28,6 +28,8 @@ export const MetadataErrorCode = {
   INCONSISTENT_TOPIC_ID: 'INCONSISTENT_TOPIC_ID',
   INCONSISTENT_CLUSTER_ID: 'INCONSISTENT_CLUSTER_ID',
   INELIGIBLE_REPLICA: 'INELIGIBLE_REPLICA',
+  REASSIGNMENT_IN_PROGRESS: 'REASSIGNMENT_IN_PROGRESS',
+  NO_REASSIGNMENT_IN_PROGRESS: 'NO_REASSIGNMENT_IN_PROGRESS',
 } as const;
 export type MetadataErrorCode = (typeof MetadataErrorCode)[keyof typeof MetadataErrorCode];
 
@@ -56,6 +58,8 @@ export const KAFKA_ERROR_NUMBERS: Readonly<Record<MetadataErrorCode, number>> = 
   INCONSISTENT_TOPIC_ID: 103,
   INCONSISTENT_CLUSTER_ID: 104,
   INELIGIBLE_REPLICA: 107,
+  REASSIGNMENT_IN_PROGRESS: 60,
+  NO_REASSIGNMENT_IN_PROGRESS: 85,
 };
 
 export class MetadataError extends Error {
