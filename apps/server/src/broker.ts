@@ -5,6 +5,7 @@ import type { ServerConfig } from './config.js';
 import type { DataDirHandle } from './datadir.js';
 import { openDataDir } from './datadir.js';
 import { AdminListener } from './admin/http.js';
+import type { AdminRoute } from './admin/http.js';
 import { ServerError, ServerErrorCode, errorMessage } from './errors.js';
 import type { Logger } from './logger.js';
 import { silentLogger } from './logger.js';
@@ -44,6 +45,8 @@ export interface BrokerServices {
   admin: {
     cluster(): unknown;
     partitions(): unknown;
+    /** Operations beyond the views (cluster operations: admin/cluster-routes.ts). */
+    routes?: readonly AdminRoute[];
     /** Replicas of this node that do not serve fully (damaged, stopped, not opened): /health. */
     problems(): ReadonlyArray<{ topic: string; partition: number; state: string; error: string }>;
   };
@@ -205,6 +208,7 @@ export class Broker {
           },
           cluster: () => services.admin.cluster(),
           partitions: () => services.admin.partitions(),
+          ...(services.admin.routes !== undefined ? { routes: services.admin.routes } : {}),
         },
         this.metrics,
         this.logger.child({ component: 'admin' }),

@@ -145,6 +145,11 @@ function buildParser(argv: readonly string[]) {
           type: 'string',
           describe:
             'bytes a partition leader may have proposed and not yet committed; a Produce beyond waits [default: 33554432]',
+        })
+        .option('replication-throttled-rate', {
+          type: 'string',
+          describe:
+            'leader.replication.throttled.rate: bytes/s a partition leader sends to replicas a reassignment adds while they catch up [default: unlimited]',
         }),
     )
     .options({
@@ -395,6 +400,14 @@ function toConfig(a: Args): ServerConfig {
       48 * 1024 * 1024,
     );
     if (uncommitted !== undefined) raft.partitionUncommittedBytes = uncommitted;
+    // At least 64 KiB/s (a batch larger than a second of the rate waits longer, never forever).
+    const throttle = optInt(
+      'replication-throttled-rate',
+      a['replication-throttled-rate'],
+      64 * 1024,
+      2 ** 40,
+    );
+    if (throttle !== undefined) raft.replicationThrottledRate = throttle;
   }
   const flushMessages = optInt(
     'flush-interval-messages',

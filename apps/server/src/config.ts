@@ -155,6 +155,12 @@ export interface RaftClusterOptions {
    * (--raft-partition-uncommitted-bytes). Default 32 MiB.
    */
   partitionUncommittedBytes?: number;
+  /**
+   * Kafka's leader.replication.throttled.rate: bytes per second this node sends, as a partition
+   * leader, to replicas a reassignment is adding while they catch up (--replication-throttled-rate).
+   * Undefined: unlimited.
+   */
+  replicationThrottledRate?: number;
 }
 
 export interface ServerConfig {

@@ -1,6 +1,8 @@
 // The handler table: one module per API key, every API the broker serves. ApiVersions advertises
 // exactly this list, each range intersected with what the codec supports. To add an API: write
 // `handlers/<api>.ts` exporting a `defineHandler({...})` with its header comment, and add it here.
+import { alterPartitionReassignmentsHandler } from './alter-partition-reassignments.js';
+import { listPartitionReassignmentsHandler } from './list-partition-reassignments.js';
 import { buildHandlerTable } from './dispatcher.js';
 import { alterConfigsHandler } from './alter-configs.js';
 import { apiVersionsHandler } from './api-versions.js';
@@ -77,6 +79,8 @@ export const HANDLERS: readonly AnyHandler[] = [
   txnOffsetCommitHandler,
   describeTransactionsHandler,
   listTransactionsHandler,
+  alterPartitionReassignmentsHandler,
+  listPartitionReassignmentsHandler,
 ];
 
 /** The broker's table: every handler (tests may add more). */

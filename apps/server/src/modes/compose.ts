@@ -17,6 +17,9 @@
 import { retryUntilDone } from '@chronik/env';
 import type { FileSystem, TimerHandle } from '@chronik/env';
 import { TRANSACTION_STATE_TOPIC, clusterIdFromBytes, topicIdFromBytes } from '@chronik/metadata';
+import type { AdminRoute } from '../admin/http.js';
+import type { MoveProgress } from '../admin/cluster-routes.js';
+import { reassignmentRoutes } from '../admin/cluster-routes.js';
 import type { BrokerServices, ModeContext } from '../broker.js';
 import type { ServerConfig } from '../config.js';
 import type { GroupCoordinatorConfig } from '../groups/coordinator.js';
@@ -36,6 +39,7 @@ import type { MetadataGroupStatus, MetadataStore } from '../services/metadata-st
 import type { PartitionFactory } from '../services/partition-manager.js';
 import { PartitionManager } from '../services/partition-manager.js';
 import { ProducerIds } from '../services/producer-ids.js';
+import { PartitionReassignments } from '../services/reassignments.js';
 import { registerBroker } from '../services/registration.js';
 import { TopicAdmin } from '../services/topic-admin.js';
 import type { TxnCoordinatorConfig } from '../txn/coordinator.js';
@@ -88,6 +92,10 @@ export interface ComposeOptions {
   extraHandlers?: readonly AnyHandler[];
   /** This process's open-file limit (default: read from /proc/self/limits through `env.fs`; undefined where unknown). */
   openFileLimit?: number;
+  /** The moves of partitions this node leads, with their progress (GET /v1/reassignments). */
+  moveProgress?(): readonly MoveProgress[];
+  /** Admin routes of the mode's own operations, given the composed services. */
+  adminRoutes?(services: Services): readonly AdminRoute[];
   /** Called once the services are up (a mode's own background work starts here). */
   started?(composed: Composed): void;
   /** Releases what the mode opened (stores, hosts, transports), after the services closed. */
@@ -97,6 +105,8 @@ export interface ComposeOptions {
 export interface Composed {
   services: Services;
   partitions: PartitionManager;
+  /** The metadata store (its applied state: tests and the simulator read it). */
+  store: MetadataStore;
   broker: BrokerServices;
 }
 
@@ -305,6 +315,7 @@ export async function composeBroker(options: ComposeOptions): Promise<Composed> 
     coordinators,
     groups: groups.coordinator,
     txn: txn.coordinator,
+    reassignments: new PartitionReassignments(options.store),
   };
   const shutdown = new AbortController();
   const table = createHandlerTable(options.extraHandlers);
@@ -328,12 +339,17 @@ export async function composeBroker(options: ComposeOptions): Promise<Composed> 
   const composed: Composed = {
     services,
     partitions,
+    store: options.store,
     broker: {
       dispatcher: new KafkaDispatcher(services, env, table),
       admin: {
         cluster: status,
         partitions: () => partitions.statuses(),
         problems: () => partitions.replicaProblems(),
+        routes: [
+          ...reassignmentRoutes(services.reassignments, options.moveProgress),
+          ...(options.adminRoutes?.(services) ?? []),
+        ],
       },
       beginShutdown: () => shutdown.abort(),
       close: async () => {

@@ -16,9 +16,11 @@ import { diskSpace } from '../datadir.js';
 import type { PeerAcks } from '../cluster/peer-liveness.js';
 import { GroupManifest } from '../cluster/group-manifest.js';
 import { PartitionGroups } from '../cluster/partition-groups.js';
+import { PartitionMover } from '../cluster/partition-mover.js';
 import { RaftMetadataStore } from '../cluster/raft-metadata-store.js';
 import { checkNewNodeMayJoin } from '../cluster/rejoin-check.js';
 import { ReplicaRepairer } from '../cluster/replica-repair.js';
+import { ReplicationThrottle } from '../cluster/replication-throttle.js';
 import { ReplicationSupervisor } from '../cluster/supervisor.js';
 import { ServerError, ServerErrorCode } from '../errors.js';
 import type { GroupCoordinatorConfig } from '../groups/coordinator.js';
@@ -194,8 +196,26 @@ export function raftClusterMode(options: RaftClusterModeOptions = {}): BrokerMod
       },
       logger: rl,
     });
-    host.setTransport(transport);
+    // Reassignment catch-up goes through the throttle when one is set (partition-mover.ts).
+    const throttle =
+      raft.replicationThrottledRate === undefined
+        ? undefined
+        : new ReplicationThrottle(
+            { bytesPerSec: raft.replicationThrottledRate, clock, scheduler },
+            transport,
+          );
+    host.setTransport(
+      throttle === undefined
+        ? transport
+        : {
+            send: (g, m) => throttle.send(g, m),
+            ...(transport.forwardProposal !== undefined
+              ? { forwardProposal: transport.forwardProposal.bind(transport) }
+              : {}),
+          },
+    );
     const release = async (): Promise<void> => {
+      throttle?.close();
       await host.close();
       await transport.close();
       await manifest.close();
@@ -256,6 +276,16 @@ export function raftClusterMode(options: RaftClusterModeOptions = {}): BrokerMod
       transferWindowMs: tickMs * partitionElectionTicks * 2 + 500,
     });
     let repairer: ReplicaRepairer | undefined;
+    const mover = new PartitionMover({
+      nodeId,
+      store,
+      replicas: () => groups.replicas(),
+      scheduler,
+      logger: logger.child({ component: 'reassignment' }),
+      proposalTimeoutMs: metadataTimeoutMs,
+      transferWindowMs: tickMs * partitionElectionTicks * 2 + 500,
+      ...(throttle !== undefined ? { throttle } : {}),
+    });
     const brokerCalls =
       options.brokerCalls ??
       new BrokerClient({
@@ -280,6 +310,7 @@ export function raftClusterMode(options: RaftClusterModeOptions = {}): BrokerMod
       ...(options.groupConfig !== undefined ? { groupConfig: options.groupConfig } : {}),
       ...(options.txnConfig !== undefined ? { txnConfig: options.txnConfig } : {}),
       ...(options.extraHandlers !== undefined ? { extraHandlers: options.extraHandlers } : {}),
+      moveProgress: () => mover.statuses(),
       started: (c) => {
         supervisor.start();
         repairer = new ReplicaRepairer({
@@ -292,10 +323,12 @@ export function raftClusterMode(options: RaftClusterModeOptions = {}): BrokerMod
           proposalTimeoutMs: metadataTimeoutMs,
         });
         repairer.start();
+        mover.start();
       },
       close: async () => {
         supervisor.stop();
         repairer?.stop();
+        mover.stop();
         await brokerCalls.close();
         await release();
       },
