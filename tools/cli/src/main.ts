@@ -10,6 +10,7 @@ import type { Argv } from 'yargs';
 import { registerCluster } from './commands/cluster.js';
 import { registerConsume } from './commands/consume.js';
 import { registerGroup } from './commands/group.js';
+import { registerPartitions } from './commands/partitions.js';
 import { registerProduce } from './commands/produce.js';
 import { registerTopic } from './commands/topic.js';
 import type { Planned } from './commands/types.js';
@@ -58,7 +59,7 @@ function buildParser(io: Io, plan: (p: Planned) => void, processArgs: readonly s
     .completion('completion', 'print the bash/zsh completion script (source it from your shell rc)')
     .strict()
     .recommendCommands()
-    .demandCommand(1, 'which command? (topic, produce, consume, group, cluster)')
+    .demandCommand(1, 'which command? (topic, produce, consume, group, partitions, cluster)')
     .version(VERSION)
     .help()
     .alias('h', 'help')
@@ -67,7 +68,14 @@ function buildParser(io: Io, plan: (p: Planned) => void, processArgs: readonly s
       'Speaks the Kafka protocol to any Kafka-compatible cluster. Exit codes: 0 ok, 1 failure, 2 bad usage.\n' +
         'Docs: tools/cli/README.md',
     );
-  for (const register of [registerTopic, registerProduce, registerConsume, registerGroup, registerCluster])
+  for (const register of [
+    registerTopic,
+    registerProduce,
+    registerConsume,
+    registerGroup,
+    registerPartitions,
+    registerCluster,
+  ])
     y = register(y, plan);
   return y;
 }

@@ -128,6 +128,9 @@ export class TestCluster {
   readonly nodes: ClusterNode[] = [];
   private readonly root: string;
 
+  /** Options after `raft-cluster` (the mode's own flags). */
+  raftArgs: string[] = [];
+
   private constructor(readonly extraArgs: string[]) {
     this.root = fs.mkdtempSync(path.join(os.tmpdir(), 'chronik-cluster-'));
   }
@@ -200,6 +203,7 @@ export class TestCluster {
       '--peers',
       peers,
       '--bootstrap',
+      ...this.raftArgs,
     ];
     const env: NodeJS.ProcessEnv = {};
     for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('CHRONIK_')) env[k] = v;
