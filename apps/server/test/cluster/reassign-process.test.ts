@@ -117,7 +117,6 @@ test('a partition with data moves to a new node while an acks=all producer write
   expect(result.results[0]?.error).toBeNull();
   if (status.reassignments.length > 0)
     expect(status.reassignments[0]).toMatchObject({ addingReplicas: [4], removingReplicas: [1] });
-  // eslint-disable-next-line no-console
   console.log(
     `moved a partition of ${MB} MB (${acked.length} records before the end) from [1,2,3] to [4,2,3] in ${elapsedMs} ms${
       THROTTLE !== undefined ? ` (throttled to ${THROTTLE} bytes/s)` : ''
