@@ -12,7 +12,9 @@
 //      everything committed as of the previous check, as replica-repair.ts promotes rebuilt ones —
 //   4. if this leader leaves, it hands leadership to a voter that stays (leadership transfer) and
 //      the next leader goes on; with none (every target replica is new), it stays;
-//   5. one membership change switches the voters to the target: the learners become voters and the
+//   5. once a majority of the target answers (a target replica whose copy is lost or whose node is
+//      down would leave the switched group without a working majority: the move waits), one
+//      membership change switches the voters to the target: the learners become voters and the
 //      leaving voters go, in one joint configuration (Raft's joint consensus, left automatically)
 //      when more than one node changes. A leader that switched itself out hands over (the core);
 //   6. the voters are exactly the target: `completeReassignment`. Only then does the metadata drop
@@ -263,7 +265,19 @@ export class PartitionMover {
       }
     }
     if (r.transferring) return;
-    // 5. One switch to the target voters (joint consensus when more than one node changes).
+    // 5. Only while a majority of the target answers (a replica whose copy is lost or whose node is
+    // down would leave the switched group without a working majority: the move waits for it).
+    const answering = target.filter(
+      (b) => b === nodeId || st.progress.some((p) => p.nodeId === b && p.recentActive),
+    );
+    if (answering.length * 2 <= target.length) {
+      logger.debug(
+        { ...where, answering },
+        'partition move waits: fewer than a majority of the target replicas answer',
+      );
+      return;
+    }
+    // One switch to the target voters (joint consensus when more than one node changes).
     const changes: ConfChangeSingle[] = [
       ...promote.map((b) => ({ type: ConfChangeType.AddNode, nodeId: b })),
       ...remove.map((b) => ({ type: ConfChangeType.RemoveNode, nodeId: b })),
