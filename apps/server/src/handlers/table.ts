@@ -3,6 +3,7 @@
 // `handlers/<api>.ts` exporting a `defineHandler({...})` with its header comment, and add it here.
 import { alterPartitionReassignmentsHandler } from './alter-partition-reassignments.js';
 import { listPartitionReassignmentsHandler } from './list-partition-reassignments.js';
+import { electLeadersHandler } from './elect-leaders.js';
 import { buildHandlerTable } from './dispatcher.js';
 import { alterConfigsHandler } from './alter-configs.js';
 import { apiVersionsHandler } from './api-versions.js';
@@ -81,6 +82,7 @@ export const HANDLERS: readonly AnyHandler[] = [
   listTransactionsHandler,
   alterPartitionReassignmentsHandler,
   listPartitionReassignmentsHandler,
+  electLeadersHandler,
 ];
 
 /** The broker's table: every handler (tests may add more). */

@@ -14,6 +14,7 @@ import type { Coordinators } from '../services/coordinators.js';
 import type { MetadataCache } from '../services/metadata-cache.js';
 import type { PartitionManager } from '../services/partition-manager.js';
 import type { ProducerIds } from '../services/producer-ids.js';
+import type { LeaderElections } from '../services/elections.js';
 import type { PartitionReassignments } from '../services/reassignments.js';
 import type { TopicAdmin } from '../services/topic-admin.js';
 import type { TransactionCoordinator } from '../txn/coordinator.js';
@@ -36,6 +37,8 @@ export interface Services {
   txn: TransactionCoordinator;
   /** Partition reassignments (KIP-455): what to move where. */
   reassignments: PartitionReassignments;
+  /** Leader elections on demand (ElectLeaders). */
+  elections: LeaderElections;
 }
 
 export type ServiceName = keyof Services;

@@ -40,6 +40,8 @@ import type { PartitionFactory } from '../services/partition-manager.js';
 import { PartitionManager } from '../services/partition-manager.js';
 import { ProducerIds } from '../services/producer-ids.js';
 import { PartitionReassignments } from '../services/reassignments.js';
+import { LeaderElections } from '../services/elections.js';
+import type { LeadershipTransfers } from '../services/elections.js';
 import { registerBroker } from '../services/registration.js';
 import { TopicAdmin } from '../services/topic-admin.js';
 import type { TxnCoordinatorConfig } from '../txn/coordinator.js';
@@ -92,6 +94,8 @@ export interface ComposeOptions {
   extraHandlers?: readonly AnyHandler[];
   /** This process's open-file limit (default: read from /proc/self/limits through `env.fs`; undefined where unknown). */
   openFileLimit?: number;
+  /** How partition leadership moves on demand (ElectLeaders); absent: it cannot (a single node). */
+  leadershipTransfers?: LeadershipTransfers;
   /** The moves of partitions this node leads, with their progress (GET /v1/reassignments). */
   moveProgress?(): readonly MoveProgress[];
   /** Admin routes of the mode's own operations, given the composed services. */
@@ -316,6 +320,13 @@ export async function composeBroker(options: ComposeOptions): Promise<Composed> 
     groups: groups.coordinator,
     txn: txn.coordinator,
     reassignments: new PartitionReassignments(options.store),
+    elections: new LeaderElections({
+      store: options.store,
+      leaderOf: (topic, partition) => metadata.partitionLeader(topic, partition),
+      ...(options.leadershipTransfers !== undefined ? { transfers: options.leadershipTransfers } : {}),
+      clock,
+      scheduler,
+    }),
   };
   const shutdown = new AbortController();
   const table = createHandlerTable(options.extraHandlers);

@@ -16,6 +16,7 @@ import { diskSpace } from '../datadir.js';
 import type { PeerAcks } from '../cluster/peer-liveness.js';
 import { GroupManifest } from '../cluster/group-manifest.js';
 import { PartitionGroups } from '../cluster/partition-groups.js';
+import { ClusterLeadershipTransfers } from '../cluster/leadership-transfers.js';
 import { PartitionMover } from '../cluster/partition-mover.js';
 import { RaftMetadataStore } from '../cluster/raft-metadata-store.js';
 import { checkNewNodeMayJoin } from '../cluster/rejoin-check.js';
@@ -31,7 +32,7 @@ import { modeEnv } from '../infra.js';
 import { libraryLogger } from '../logger.js';
 import type { Composed } from './compose.js';
 import { composeBroker } from './compose.js';
-import { remoteMarkersOver, remoteVerifyOver } from './inter-broker.js';
+import { remoteElectOver, remoteMarkersOver, remoteVerifyOver } from './inter-broker.js';
 import type { BrokerCalls } from '../net/broker-client.js';
 import { BrokerClient } from '../net/broker-client.js';
 
@@ -311,6 +312,12 @@ export function raftClusterMode(options: RaftClusterModeOptions = {}): BrokerMod
       ...(options.txnConfig !== undefined ? { txnConfig: options.txnConfig } : {}),
       ...(options.extraHandlers !== undefined ? { extraHandlers: options.extraHandlers } : {}),
       moveProgress: () => mover.statuses(),
+      leadershipTransfers: new ClusterLeadershipTransfers({
+        nodeId,
+        replicas: () => groups.replicas(),
+        remote: remoteElectOver(brokerCalls),
+        transferWindowMs: tickMs * partitionElectionTicks * 2 + 500,
+      }),
       started: (c) => {
         supervisor.start();
         repairer = new ReplicaRepairer({

@@ -27,6 +27,8 @@ export interface InProcessClusterOptions {
   ids: readonly number[];
   /** Raft options on top of the defaults (raftAddr, peers and bootstrap are set here). */
   raft?: Partial<RaftClusterOptions>;
+  /** replica.lag.time.max.ms (the mode's default: 10 s). */
+  replicaLagMaxMs?: number;
 }
 
 export async function until<T>(what: string, f: () => T | undefined, timeoutMs = 20_000): Promise<T> {
@@ -102,6 +104,9 @@ export class InProcessCluster {
         env: { fs: node.disk },
         transport: (o) => this.net.transport(o.nodeId, o.handler),
         groupConfig: { initialRebalanceDelayMs: 0 },
+        ...(this.options.replicaLagMaxMs !== undefined
+          ? { replicaLagMaxMs: this.options.replicaLagMaxMs }
+          : {}),
         onComposed: (c) => (node.composed = c),
       }),
     );

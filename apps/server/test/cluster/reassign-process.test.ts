@@ -2,7 +2,7 @@
 // tool (tools/cli: `partitions move --wait`, `partitions status --admin`): a partition holding
 // REASSIGN_MB (default 16) MB moves from [1, 2, 3] to [4, 2, 3] while a kafkajs idempotent acks=all
 // producer keeps writing to it; every acknowledged record is read back exactly once, node 1 no
-// longer holds it, and node 4 holds all of it. The time of the move is printed (the README's
+// longer holds it, and node 4 holds all of it (and leads it after `chronik partitions elect`). The time of the move is printed (the README's
 // measurement; REASSIGN_MB=500 for a bigger one, REASSIGN_THROTTLE=bytes/s to throttle it).
 import { execFile } from 'node:child_process';
 import path from 'node:path';
@@ -137,6 +137,16 @@ test('a partition with data moves to a new node while an acks=all producer write
     return p !== undefined && Number(p.highWatermark) >= acked.length ? Number(p.highWatermark) : undefined;
   });
   expect(hw).toBeGreaterThanOrEqual(acked.length);
+
+  // The new node is the preferred replica now: `chronik partitions elect` hands it the leadership
+  // (ElectLeaders), if the supervisor has not already.
+  const elected = JSON.parse(await chronik('partitions', 'elect', 'moved', '0', '--format', 'json')) as {
+    results: Array<{ error: { code: string } | null }>;
+  };
+  expect([null, 'ELECTION_NOT_NEEDED']).toContain(elected.results[0]?.error?.code ?? null);
+  await waitFor('node 4 leads', async () =>
+    (await cluster.partitions(4, 'moved'))[0]?.role === 'leader' ? true : undefined,
+  );
 
   // Every acknowledged record, exactly once, in order.
   const consumer = kafka().consumer({ groupId: 'moved-reader', maxBytesPerPartition: 4 * 1024 * 1024 });

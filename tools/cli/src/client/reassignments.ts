@@ -1,5 +1,6 @@
 // Partition reassignments (KIP-455): AlterPartitionReassignments and ListPartitionReassignments,
-// sent to the controller Metadata names (Kafka's and Chronik's brokers answer them).
+// and leader elections (KIP-460): ElectLeaders — sent to the controller Metadata names (Kafka's and
+// Chronik's brokers answer them).
 import { ApiKey, ErrorCode } from '@chronik/protocol';
 import { CliError, kafkaError } from '../errors.js';
 import type { KafkaClient } from './client.js';
@@ -96,6 +97,60 @@ export async function listReassignments(
           replicas: p.replicas,
           addingReplicas: p.addingReplicas,
           removingReplicas: p.removingReplicas,
+        });
+    return out.sort((a, b) => (a.topic === b.topic ? a.partition - b.partition : a.topic < b.topic ? -1 : 1));
+  });
+}
+
+/** One partition's election outcome: null when it took place. */
+export interface ElectionResult {
+  topic: string;
+  partition: number;
+  error: CliError | null;
+}
+
+/**
+ * Elects the preferred replica (or, `unclean`, any live replica where none is in sync) of the given
+ * partitions, or of every partition when `topic` is null (then only those that needed an election
+ * are answered). ELECTION_NOT_NEEDED is an outcome, not a failure.
+ */
+export async function electLeaders(
+  client: KafkaClient,
+  topic: string | null,
+  partitions: readonly number[] | undefined,
+  unclean: boolean,
+): Promise<ElectionResult[]> {
+  let wanted: Array<{ topic: string; partitions: number[] }> | null = null;
+  if (topic !== null) {
+    const [info] = await client.topics([topic]);
+    wanted = [
+      {
+        topic,
+        partitions:
+          partitions === undefined ? (info?.partitions.map((p) => p.partition) ?? []) : [...partitions],
+      },
+    ];
+  }
+  return client.retry('electing leaders', async () => {
+    const conn = await controller(client);
+    if (!conn.supports(ApiKey.ElectLeaders))
+      throw new CliError('PROTOCOL', 'the cluster does not support ElectLeaders');
+    const { body } = await conn.request(ApiKey.ElectLeaders, {
+      electionType: unclean ? 1 : 0,
+      topicPartitions: wanted,
+      timeoutMs: client.options.requestTimeoutMs,
+    });
+    if (body.errorCode !== ErrorCode.NONE) throw kafkaError(body.errorCode, 'election', null);
+    const out: ElectionResult[] = [];
+    for (const t of body.replicaElectionResults)
+      for (const p of t.partitionResult)
+        out.push({
+          topic: t.topic,
+          partition: p.partitionId,
+          error:
+            p.errorCode === ErrorCode.NONE
+              ? null
+              : kafkaError(p.errorCode, `${t.topic}-${p.partitionId}`, p.errorMessage, { final: true }),
         });
     return out.sort((a, b) => (a.topic === b.topic ? a.partition - b.partition : a.topic < b.topic ? -1 : 1));
   });

@@ -1,12 +1,12 @@
-// chronik partitions move|status|cancel: partition reassignments (KIP-455) through the Kafka
-// protocol (AlterPartitionReassignments, ListPartitionReassignments), so they work against any
-// Kafka-compatible cluster. On Chronik, `status --admin` adds the progress of each move as the
+// chronik partitions move|status|cancel|elect: partition reassignments (KIP-455) and leader
+// elections (KIP-460) through the Kafka protocol (AlterPartitionReassignments,
+// ListPartitionReassignments, ElectLeaders), so they work against any Kafka-compatible cluster. On Chronik, `status --admin` adds the progress of each move as the
 // partition's leader reports it (GET /v1/reassignments of the admin API).
 import type { Argv } from 'yargs';
 import { int, partitionList } from '../args.js';
 import { sleep } from '../client/client.js';
 import type { Reassignment } from '../client/reassignments.js';
-import { alterReassignments, listReassignments } from '../client/reassignments.js';
+import { alterReassignments, electLeaders, listReassignments } from '../client/reassignments.js';
 import type { Context } from '../context.js';
 import { CliError, usage } from '../errors.js';
 import { progress } from '../progress.js';
@@ -96,7 +96,32 @@ export const registerPartitions: Register = (y: Argv, plan: Plan) =>
             action: (ctx) => cancel(ctx, String(a.topic), partitionsOf(a.partitions)),
           }),
       )
-      .demandCommand(1, 'partitions: which subcommand? (move, status, cancel)'),
+      .command(
+        'elect [topic] [partitions]',
+        'move leadership to the preferred replica (the first) now; every partition when no topic is given',
+        (m) =>
+          m
+            .positional('topic', { type: 'string' })
+            .positional('partitions', { type: 'string', describe: 'e.g. 0 or 0,1,2 (default: all)' })
+            .option('unclean', {
+              type: 'boolean',
+              default: false,
+              describe: 'an unclean election (any live replica where none is in sync) instead',
+            })
+            .example('$0 partitions elect orders 0,1', ''),
+        (a) =>
+          plan({
+            formats: READ_FORMATS,
+            action: (ctx) =>
+              elect(
+                ctx,
+                a.topic ?? null,
+                a.partitions === undefined ? undefined : partitionsOf(a.partitions),
+                a.unclean,
+              ),
+          }),
+      )
+      .demandCommand(1, 'partitions: which subcommand? (move, status, cancel, elect)'),
   );
 
 async function report(
@@ -158,6 +183,36 @@ async function move(
 async function cancel(ctx: Context, topic: string, partitions: number[]): Promise<number> {
   const results = await alterReassignments(ctx.client, topic, partitions, null);
   return report(ctx, results, 'cancelled (the data moves back)');
+}
+
+async function elect(
+  ctx: Context,
+  topic: string | null,
+  partitions: number[] | undefined,
+  unclean: boolean,
+): Promise<number> {
+  const results = await electLeaders(ctx.client, topic, partitions, unclean);
+  // Nothing to do is not a failure.
+  const failed = results.filter((r) => r.error !== null && r.error.kafkaName !== 'ELECTION_NOT_NEEDED');
+  if (ctx.out.json)
+    await ctx.out.printJson({
+      results: results.map((r) => ({
+        topic: r.topic,
+        partition: r.partition,
+        error: r.error === null ? null : { code: r.error.kafkaName, message: r.error.message },
+      })),
+    });
+  else if (results.length === 0) await ctx.out.print('every partition is led by its preferred replica');
+  else
+    for (const r of results)
+      await ctx.out.print(
+        r.error === null
+          ? `${r.topic}-${r.partition}: elected`
+          : r.error.kafkaName === 'ELECTION_NOT_NEEDED'
+            ? `${r.topic}-${r.partition}: already led by its preferred replica`
+            : `${r.topic}-${r.partition}: ${r.error.kafkaName}: ${r.error.message}`,
+      );
+  return failed.length === 0 ? 0 : 1;
 }
 
 interface Progress {
