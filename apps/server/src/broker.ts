@@ -10,6 +10,7 @@ import { AdminListener } from './admin/http.js';
 import type { AdminAccess } from './admin/http.js';
 import { BearerToken, tokenOf } from './security/admin.js';
 import type { AdminViews } from './admin/views.js';
+import type { AdminRoute } from './admin/http.js';
 import { ServerError, ServerErrorCode, errorMessage } from './errors.js';
 import type { Logger } from './logger.js';
 import { silentLogger } from './logger.js';
@@ -60,6 +61,8 @@ export interface BrokerServices {
   admin: {
     cluster(): unknown;
     partitions(): unknown;
+    /** Operations beyond the views (cluster operations: admin/cluster-routes.ts). */
+    routes?: readonly AdminRoute[];
     /** Replicas of this node that do not serve fully (damaged, stopped, not opened): /health. */
     problems(): ReadonlyArray<{ topic: string; partition: number; state: string; error: string }>;
     /** The web console's views (/v1/topics, /v1/groups, /v1/raft, /v1/leader-changes). */
@@ -280,6 +283,7 @@ export class Broker {
           cluster: () => services.admin.cluster(),
           partitions: () => services.admin.partitions(),
           ...(services.admin.views !== undefined ? { views: services.admin.views } : {}),
+          ...(services.admin.routes !== undefined ? { routes: services.admin.routes } : {}),
         },
         this.metrics,
         this.logger.child({ component: 'admin' }),

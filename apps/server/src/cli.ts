@@ -175,6 +175,11 @@ function buildParser(argv: readonly string[]) {
           choices: ['cn', 'none'],
           describe:
             'cn: a node certificate names its node (CN=node-<id>), checked both ways; none: any certificate of the CA [default: cn]',
+        })
+        .option('replication-throttled-rate', {
+          type: 'string',
+          describe:
+            'leader.replication.throttled.rate: bytes/s a partition leader sends to replicas a reassignment adds while they catch up [default: unlimited]',
         }),
     )
     .options({
@@ -534,6 +539,14 @@ function toConfig(a: Args): ServerConfig {
         caFile: String(a['raft-tls-ca-file']),
         checkNodeIds: String(a['raft-tls-node-identity'] ?? 'cn') === 'cn',
       };
+    // At least 64 KiB/s (a batch larger than a second of the rate waits longer, never forever).
+    const throttle = optInt(
+      'replication-throttled-rate',
+      a['replication-throttled-rate'],
+      64 * 1024,
+      2 ** 40,
+    );
+    if (throttle !== undefined) raft.replicationThrottledRate = throttle;
   }
   const flushMessages = optInt(
     'flush-interval-messages',

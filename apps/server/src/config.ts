@@ -208,6 +208,12 @@ export interface RaftClusterOptions {
   partitionUncommittedBytes?: number;
   /** Mutual TLS between nodes; absent: plaintext gRPC. */
   tls?: RaftTlsConfig;
+  /**
+   * Kafka's leader.replication.throttled.rate: bytes per second this node sends, as a partition
+   * leader, to replicas a reassignment is adding while they catch up (--replication-throttled-rate).
+   * Undefined: unlimited.
+   */
+  replicationThrottledRate?: number;
 }
 
 export interface ServerConfig {

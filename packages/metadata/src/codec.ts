@@ -45,6 +45,8 @@ export const COMMAND_FORMAT_VERSIONS: Readonly<Record<MetadataCommandType, numbe
   alterClientQuotas: 1,
   createAcls: 1,
   deleteAcls: 1,
+  alterReassignment: 1,
+  completeReassignment: 1,
 };
 
 // useRecords with no shared structures: each encoding carries its record definitions, and the
@@ -177,6 +179,12 @@ function commandWire(command: MetadataCommand): Record<string, unknown> {
       break;
     case 'createPartitions':
       fields = { ...command, assignments: command.assignments.map((r) => [...r]) };
+      break;
+    case 'alterReassignment':
+      fields = { ...command, replicas: command.replicas === null ? null : [...command.replicas] };
+      break;
+    case 'completeReassignment':
+      fields = { ...command, replicas: [...command.replicas] };
       break;
     case 'alterTopicConfigs':
     case 'alterBrokerConfigs':
@@ -469,5 +477,20 @@ function readCommand(r: Reader): MetadataCommand {
         requestIndex: r.int('requestIndex', -1, Number.MAX_SAFE_INTEGER),
       };
     }
+    case 'alterReassignment':
+      return {
+        type: 'alterReassignment',
+        topicId: r.str('topicId', 64),
+        partition: r.int('partition', 0, MAX_ID),
+        replicas:
+          r.raw('replicas') === null ? null : r.intArray('replicas', L.maxReplicationFactor, 0, MAX_ID),
+      };
+    case 'completeReassignment':
+      return {
+        type: 'completeReassignment',
+        topicId: r.str('topicId', 64),
+        partition: r.int('partition', 0, MAX_ID),
+        replicas: r.intArray('replicas', L.maxReplicationFactor, 0, MAX_ID),
+      };
   }
 }

@@ -32,6 +32,8 @@ export const MetadataErrorCode = {
   RESOURCE_NOT_FOUND: 'RESOURCE_NOT_FOUND',
   DUPLICATE_RESOURCE: 'DUPLICATE_RESOURCE',
   UNACCEPTABLE_CREDENTIAL: 'UNACCEPTABLE_CREDENTIAL',
+  REASSIGNMENT_IN_PROGRESS: 'REASSIGNMENT_IN_PROGRESS',
+  NO_REASSIGNMENT_IN_PROGRESS: 'NO_REASSIGNMENT_IN_PROGRESS',
 } as const;
 export type MetadataErrorCode = (typeof MetadataErrorCode)[keyof typeof MetadataErrorCode];
 
@@ -64,6 +66,8 @@ export const KAFKA_ERROR_NUMBERS: Readonly<Record<MetadataErrorCode, number>> = 
   RESOURCE_NOT_FOUND: 91,
   DUPLICATE_RESOURCE: 92,
   UNACCEPTABLE_CREDENTIAL: 93,
+  REASSIGNMENT_IN_PROGRESS: 60,
+  NO_REASSIGNMENT_IN_PROGRESS: 85,
 };
 
 export class MetadataError extends Error {

@@ -83,6 +83,8 @@ export type {
   AllocateProducerIdsCommand,
   ReplicaRepair,
   ReplicaRepairCommand,
+  AlterReassignmentCommand,
+  CompleteReassignmentCommand,
   MetadataCommand,
   MetadataCommandType,
   MetadataChange,
@@ -97,6 +99,7 @@ export {
 } from './codec.js';
 export type { EncodeOptions, DecodedEntry } from './codec.js';
 export { rackAlternatedOrder, assignReplicas, chooseStartIndex } from './assignment.js';
+export { isReassigning, targetReplicas, originalReplicas } from './reassignment.js';
 export type { AssignmentBroker, AssignReplicasInput } from './assignment.js';
 export { javaStringHashCode, coordinatorPartition } from './coordinator.js';
 export type { MetadataView } from './view.js';

@@ -9,6 +9,7 @@ import {
 import type { ConfigAlteration } from './configs.js';
 import { isMetadataError, MetadataError } from './errors.js';
 import { METADATA_LIMITS as L } from './limits.js';
+import { targetReplicas } from './reassignment.js';
 import { isValidTopicId } from './topic-id.js';
 import {
   collisionKey,
@@ -447,7 +448,9 @@ export function prepareCreatePartitions(
         `Creating ${added} partitions would exceed the cluster's limit of ${L.maxTotalPartitions} partitions`,
       );
     }
-    const rf = topic.partitions[0]?.replicas.length ?? 1;
+    // The replication factor a reassignment in progress moves partition 0 to (its target).
+    const first = topic.partitions[0];
+    const rf = first === undefined ? 1 : targetReplicas(first).length;
     let assignments: number[][];
     if (request.assignments !== undefined && request.assignments !== null) {
       if (request.assignments.length !== added) {

@@ -34,6 +34,15 @@ import { ChangeFeed } from './internal/feed.js';
 import type { FeedEvent, FeedListener } from './internal/feed.js';
 import { Reader } from './internal/reader.js';
 import { METADATA_LIMITS as L } from './limits.js';
+import {
+  cancelReassignment,
+  checkTarget,
+  completeReassignment,
+  readReassignment,
+  startReassignment,
+  targetReplicas,
+} from './reassignment.js';
+import type { ReassignmentUpdate } from './reassignment.js';
 import { isValidTopicId } from './topic-id.js';
 import { collisionKey, isInternalTopic, topicNameProblem } from './topic-names.js';
 import type {
@@ -47,11 +56,13 @@ import type {
   ClientQuotaKey,
   CreateAclsCommand,
   DeleteAclsCommand,
+  AlterReassignmentCommand,
   AlterTopicConfigsCommand,
   AssignReplicasCommand,
   BrokerInfo,
   ChangeIsrCommand,
   ChangeLeaderCommand,
+  CompleteReassignmentCommand,
   CreatePartitionsCommand,
   CreateTopicCommand,
   DeleteTopicCommand,
@@ -114,11 +125,15 @@ export type ApplyResult =
 /**
  * Newest version of the snapshot encoding (see README: format versioning). Format 2 adds the
  * request memory; format 3 a sixth element in the rows of partitions under repair; format 4 the
- * brokers' listeners and SCRAM credentials; format 5 the client quotas; format 6 the ACLs. A state is
- * written in the oldest format that holds it (format 1 while it remembers no request and repairs
- * nothing), byte for byte as before.
+ * brokers' listeners and SCRAM credentials; format 5 the client quotas; format 6 the ACLs; format 7
+ * a seventh element in the rows of partitions being reassigned (the sixth is then present, empty
+ * when nothing is repaired). A state is written in the oldest format that holds it (format 1 while
+ * it remembers no request, repairs and moves nothing), byte for byte as before.
  */
-export const SNAPSHOT_FORMAT_VERSION = 6;
+export const SNAPSHOT_FORMAT_VERSION = 7;
+
+/** The snapshot format that added partition reassignments (a seventh element in partition rows). */
+const MOVES_SNAPSHOT_FORMAT = 7;
 
 /**
  * The snapshot format that added ACLs (an `acls` list, written while there is any). Its only use
@@ -200,17 +215,26 @@ function sortedRecord(map: ReadonlyMap<string, string>): Readonly<Record<string,
 }
 
 function freezePartition(
-  p: Omit<PartitionInfo, 'repairs'> & { repairs?: readonly ReplicaRepair[] },
+  p: Omit<PartitionInfo, 'repairs' | 'addingReplicas' | 'removingReplicas'> & {
+    repairs?: readonly ReplicaRepair[];
+    addingReplicas?: readonly number[];
+    removingReplicas?: readonly number[];
+  },
 ): PartitionInfo {
+  const ids = (v: readonly number[] | undefined): readonly number[] =>
+    v === undefined || v.length === 0 ? NO_IDS : Object.freeze([...v]);
   return Object.freeze({
     ...p,
     replicas: Object.freeze([...p.replicas]),
     isr: Object.freeze([...p.isr]),
     repairs: p.repairs === undefined || p.repairs.length === 0 ? NO_REPAIRS : Object.freeze([...p.repairs]),
+    addingReplicas: ids(p.addingReplicas),
+    removingReplicas: ids(p.removingReplicas),
   });
 }
 
 const NO_REPAIRS: readonly ReplicaRepair[] = Object.freeze([]);
+const NO_IDS: readonly number[] = Object.freeze([]);
 
 function freezeTopic(t: TopicInfo): TopicInfo {
   return Object.freeze({ ...t, partitions: Object.freeze([...t.partitions]) });
@@ -458,6 +482,10 @@ export class MetadataStateMachine implements MetadataView {
         return this.createAcls(index, c, out);
       case 'deleteAcls':
         return this.deleteAcls(index, c, out);
+      case 'alterReassignment':
+        return this.alterReassignment(index, c, out);
+      case 'completeReassignment':
+        return this.completeReassignment(index, c, out);
     }
   }
 
@@ -869,7 +897,8 @@ export class MetadataStateMachine implements MetadataView {
         `Creating ${c.assignments.length} partitions would exceed the cluster's limit of ${L.maxTotalPartitions} partitions`,
       );
     }
-    this.checkReplicaLists(c.assignments, topic.partitions[0]?.replicas.length ?? null, current);
+    const first = topic.partitions[0];
+    this.checkReplicaLists(c.assignments, first === undefined ? null : targetReplicas(first).length, current);
     const added = c.assignments.map((replicas, i) =>
       freezePartition({
         partition: current + i,
@@ -898,6 +927,8 @@ export class MetadataStateMachine implements MetadataView {
       isr: current.isr.filter((b) => members.has(b)),
       partitionEpoch: current.partitionEpoch + 1,
       repairs: current.repairs.filter((r) => members.has(r.brokerId)),
+      addingReplicas: [],
+      removingReplicas: [],
     });
     this.replacePartition(topic, next);
     out.push({
@@ -1027,6 +1058,49 @@ export class MetadataStateMachine implements MetadataView {
       name: topic.name,
       topicId: topic.topicId,
       reason: 'repair',
+      previous: current,
+      partition: next,
+    });
+  }
+
+  /** Starts (a target) or cancels (null) a partition's reassignment (reassignment.ts). */
+  private alterReassignment(index: number, c: AlterReassignmentCommand, out: MetadataChange[]): void {
+    const { topic, current } = this.partitionOf(c.topicId, c.partition);
+    let update: ReassignmentUpdate | null;
+    if (c.replicas === null) update = cancelReassignment(current, topic.name);
+    else {
+      checkTarget(c.replicas, (b) => this.state.brokers.has(b));
+      update = startReassignment(current, c.replicas, topic.name);
+    }
+    if (update !== null) this.updateReplicas(index, topic, current, update, out);
+  }
+
+  /** The partition's group has exactly the target voters: the reassignment ends (reassignment.ts). */
+  private completeReassignment(index: number, c: CompleteReassignmentCommand, out: MetadataChange[]): void {
+    const { topic, current } = this.partitionOf(c.topicId, c.partition);
+    this.updateReplicas(index, topic, current, completeReassignment(current, c.replicas, topic.name), out);
+  }
+
+  private updateReplicas(
+    index: number,
+    topic: TopicInfo,
+    current: PartitionInfo,
+    u: ReassignmentUpdate,
+    out: MetadataChange[],
+  ): void {
+    const next = freezePartition({
+      ...current,
+      ...u,
+      repairs: current.repairs.filter((r) => u.replicas.includes(r.brokerId)),
+      partitionEpoch: current.partitionEpoch + 1,
+    });
+    this.replacePartition(topic, next);
+    out.push({
+      type: 'partitionChanged',
+      index,
+      name: topic.name,
+      topicId: topic.topicId,
+      reason: 'replicas',
       previous: current,
       partition: next,
     });
@@ -1251,8 +1325,12 @@ export class MetadataStateMachine implements MetadataView {
         .map((k) => [k, r[k] as string]);
     const repairing = this.topics().some((t) => t.partitions.some((p) => p.repairs.length > 0));
     const listening = this.brokers().some((b) => !hasDefaultListeners(b));
-    const format =
-      s.acls.size > 0
+    const moving = this.topics().some((t) =>
+      t.partitions.some((p) => p.addingReplicas.length > 0 || p.removingReplicas.length > 0),
+    );
+    const format = moving
+      ? MOVES_SNAPSHOT_FORMAT
+      : s.acls.size > 0
         ? ACLS_SNAPSHOT_FORMAT
         : s.clientQuotas.size > 0
           ? 5
@@ -1329,17 +1407,22 @@ export class MetadataStateMachine implements MetadataView {
         topicId: t.topicId,
         internal: t.internal,
         configs: pairs(t.configs),
-        partitions: t.partitions.map((p) => [
-          [...p.replicas],
-          p.leader,
-          p.leaderEpoch,
-          [...p.isr],
-          p.partitionEpoch,
-          // Format 3: a sixth element while the partition has repairs, [brokerId, phase, requestIndex] each.
-          ...(p.repairs.length === 0
-            ? []
-            : [p.repairs.map((r) => [r.brokerId, r.phase === 'requested' ? 0 : 1, r.requestIndex])]),
-        ]),
+        partitions: t.partitions.map((p) => {
+          const moves = p.addingReplicas.length > 0 || p.removingReplicas.length > 0;
+          return [
+            [...p.replicas],
+            p.leader,
+            p.leaderEpoch,
+            [...p.isr],
+            p.partitionEpoch,
+            // Format 3: a sixth element while the partition has repairs, [brokerId, phase, requestIndex] each.
+            ...(p.repairs.length === 0 && !moves
+              ? []
+              : [p.repairs.map((r) => [r.brokerId, r.phase === 'requested' ? 0 : 1, r.requestIndex])]),
+            // Format 7: a seventh while it is reassigned, [addingReplicas, removingReplicas].
+            ...(moves ? [[[...p.addingReplicas], [...p.removingReplicas]]] : []),
+          ];
+        }),
       })),
       brokerConfigs: [...s.brokerConfigs.keys()].sort().map((scope) => ({
         brokerId: scope === '' ? null : Number(scope),
@@ -1430,8 +1513,14 @@ function decodeSnapshot(bytes: Uint8Array): { state: State; appliedIndex: number
     if (topicNameProblem(name) !== null || !isValidTopicId(topicId) || state.topics.has(name))
       t.fail('name', `invalid or duplicate topic ${name}`);
     const partitions = t.array('partitions', L.maxPartitionsPerTopic).map((row, partition) => {
-      const ok = Array.isArray(row) && (row.length === 5 || (format >= 3 && row.length === 6));
-      const [replicas, leader, leaderEpoch, isr, partitionEpoch, repairRows] = ok ? (row as unknown[]) : [];
+      const ok =
+        Array.isArray(row) &&
+        (row.length === 5 ||
+          (format >= 3 && row.length === 6) ||
+          (format >= MOVES_SNAPSHOT_FORMAT && row.length === 7));
+      const [replicas, leader, leaderEpoch, isr, partitionEpoch, repairRows, moveRow] = ok
+        ? (row as unknown[])
+        : [];
       const ints = (v: unknown): v is number[] => Array.isArray(v) && v.every((x) => Number.isSafeInteger(x));
       if (
         !ok ||
@@ -1444,11 +1533,18 @@ function decodeSnapshot(bytes: Uint8Array): { state: State; appliedIndex: number
         t.fail(`partitions[${partition}]`, 'malformed partition');
       }
       const repairs =
-        repairRows === undefined
+        repairRows === undefined ||
+        (moveRow !== undefined && Array.isArray(repairRows) && repairRows.length === 0)
           ? []
           : (readRepairs(repairRows, replicas as number[]) ??
             t.fail(`partitions[${partition}]`, 'malformed repairs'));
+      const move =
+        moveRow === undefined
+          ? { addingReplicas: [], removingReplicas: [] }
+          : (readReassignment(moveRow, replicas as number[]) ??
+            t.fail(`partitions[${partition}]`, 'malformed reassignment'));
       return freezePartition({
+        ...move,
         partition,
         replicas: replicas as number[],
         leader: leader as number,

@@ -73,6 +73,14 @@ export interface PartitionInfo {
    * broker id; usually empty). See ReplicaRepairCommand.
    */
   readonly repairs: readonly ReplicaRepair[];
+  /**
+   * A reassignment in progress (KIP-455; both empty otherwise): `replicas` is then the union of the
+   * replicas before and after it, the target first; these are the replicas being added (in the
+   * target, not in the replica set before it) and removed (before it, not in the target). See
+   * AlterReassignmentCommand.
+   */
+  readonly addingReplicas: readonly number[];
+  readonly removingReplicas: readonly number[];
 }
 
 /**
@@ -278,6 +286,35 @@ export interface ReplicaRepairCommand {
   readonly requestIndex: number;
 }
 
+/**
+ * KIP-455's AlterPartitionReassignments for one partition. `replicas`: the target replica set (the
+ * first is the preferred leader); `replicas` of the partition becomes the target followed by the
+ * replicas leaving, `addingReplicas` / `removingReplicas` say which are which, and the partition's
+ * leader moves the data (apps/server's cluster README, "Partition reassignment"). A target equal to
+ * the current replicas changes nothing; the same set in another order only reorders them. `null`
+ * cancels the reassignment in progress: the replicas before it become the target again (the data
+ * moves back, since the group may have switched already). Another target while one is in progress
+ * is refused (REASSIGNMENT_IN_PROGRESS).
+ */
+export interface AlterReassignmentCommand {
+  readonly type: 'alterReassignment';
+  readonly topicId: string;
+  readonly partition: number;
+  readonly replicas: readonly number[] | null;
+}
+
+/**
+ * The partition leader's report that the partition's Raft group now has exactly the target
+ * replicas as voters: the reassignment to `replicas` is done (rejected unless it is the one in
+ * progress). The replicas that left then remove their data.
+ */
+export interface CompleteReassignmentCommand {
+  readonly type: 'completeReassignment';
+  readonly topicId: string;
+  readonly partition: number;
+  readonly replicas: readonly number[];
+}
+
 export interface AlterTopicConfigsCommand {
   readonly type: 'alterTopicConfigs';
   readonly name: string;
@@ -321,7 +358,9 @@ export type MetadataCommand =
   | AlterScramCredentialsCommand
   | AlterClientQuotasCommand
   | CreateAclsCommand
-  | DeleteAclsCommand;
+  | DeleteAclsCommand
+  | AlterReassignmentCommand
+  | CompleteReassignmentCommand;
 
 export type MetadataCommandType = MetadataCommand['type'];
 
@@ -354,7 +393,10 @@ export type MetadataChange =
       readonly index: number;
       readonly name: string;
       readonly topicId: string;
-      /** What changed: the replica set, the leader (and epoch), only the ISR, or a replica's repair. */
+      /**
+       * What changed: the replica set (a reassignment started, cancelled or completed), the
+       * leader (and epoch), only the ISR, or a replica's repair.
+       */
       readonly reason: 'replicas' | 'leader' | 'isr' | 'repair';
       readonly previous: PartitionInfo;
       readonly partition: PartitionInfo;

@@ -171,6 +171,8 @@ const SAMPLES: Record<MetadataCommandType, MetadataCommand> = {
     phase: 'rebuilding',
     requestIndex: 1207,
   },
+  alterReassignment: { type: 'alterReassignment', topicId, partition: 1, replicas: [4, 2, 3] },
+  completeReassignment: { type: 'completeReassignment', topicId, partition: 1, replicas: [4, 2, 3] },
 };
 
 function hex(bytes: Uint8Array): string {

@@ -178,6 +178,18 @@ const commandArb: Arbitrary<MetadataCommand> = fc.oneof(
     phase: fc.constantFrom('requested' as const, 'rebuilding' as const, 'done' as const),
     requestIndex: fc.constantFrom(-1, -1, 5, 6, 7, 8, 9, 10),
   }),
+  fc.record({
+    type: fc.constant('alterReassignment' as const),
+    topicId,
+    partition: fc.nat(3),
+    replicas: fc.option(fc.shuffledSubarray([1, 2, 3, 4], { minLength: 1 }), { nil: null }),
+  }),
+  fc.record({
+    type: fc.constant('completeReassignment' as const),
+    topicId,
+    partition: fc.nat(3),
+    replicas: fc.shuffledSubarray([1, 2, 3, 4], { minLength: 1 }),
+  }),
 );
 
 /** A leader report followed by an ISR change in the same epoch (as a partition leader would send). */
@@ -299,7 +311,7 @@ describe('determinism', () => {
           else (r.ok && r.changes.length > 0 ? accepted : rejected).add(r.command.type);
         }
       }),
-      { numRuns: 400, seed: 42 },
+      { numRuns: 800, seed: 42 },
     );
     expect(retried.ok).toBeGreaterThan(0);
     expect(retried.rejected).toBeGreaterThan(0);
@@ -318,6 +330,8 @@ describe('determinism', () => {
       'alterBrokerConfigs',
       'allocateProducerIds',
       'replicaRepair',
+      'alterReassignment',
+      'completeReassignment',
     ];
     expect([...accepted].sort()).toEqual([...all].sort());
     expect([...rejected].sort()).toEqual([...all].sort());

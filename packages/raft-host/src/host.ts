@@ -289,6 +289,11 @@ export interface GroupStatus {
   snapshotIndex: number;
   voters: readonly number[];
   learners: readonly number[];
+  /**
+   * The outgoing voters while the group is in a joint configuration (a membership change of
+   * several nodes at once, Raft's joint consensus); empty otherwise.
+   */
+  votersOutgoing: readonly number[];
   /** Largest entry data propose() accepts for this group. */
   maxEntryBytes: number;
   /** Per-node replication progress, on the leader only (empty elsewhere). */
@@ -907,6 +912,7 @@ export class RaftHost {
       snapshotIndex: g.snapshotIndex,
       voters: s.config.voters,
       learners: s.config.learners,
+      votersOutgoing: s.config.votersOutgoing,
       maxEntryBytes: g.opts.maxEntryBytes,
       progress:
         s.progress === null || stopped

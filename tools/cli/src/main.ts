@@ -11,6 +11,7 @@ import { registerCerts } from './commands/certs.js';
 import { registerCluster } from './commands/cluster.js';
 import { registerConsume } from './commands/consume.js';
 import { registerGroup } from './commands/group.js';
+import { registerPartitions } from './commands/partitions.js';
 import { registerProduce } from './commands/produce.js';
 import { registerTopic } from './commands/topic.js';
 import type { Planned } from './commands/types.js';
@@ -59,7 +60,7 @@ function buildParser(io: Io, plan: (p: Planned) => void, processArgs: readonly s
     .completion('completion', 'print the bash/zsh completion script (source it from your shell rc)')
     .strict()
     .recommendCommands()
-    .demandCommand(1, 'which command? (topic, produce, consume, group, cluster, certs)')
+    .demandCommand(1, 'which command? (topic, produce, consume, group, partitions, cluster, certs)')
     .version(VERSION)
     .help()
     .alias('h', 'help')
@@ -73,6 +74,7 @@ function buildParser(io: Io, plan: (p: Planned) => void, processArgs: readonly s
     registerProduce,
     registerConsume,
     registerGroup,
+    registerPartitions,
     registerCluster,
     registerCerts,
   ])

@@ -9,6 +9,10 @@
 // disk) — the node must stop (ctx.fatal) rather than acknowledge what is not durable — and damage
 // to a crashed node's copy of a partition (its group folder lost, or a bit flipped in its log):
 // the replica must be rebuilt from the others (cluster/replica-repair.ts) without losing anything.
+// And cluster operations: a reassignment of a partition of the main topic (through the production
+// service, as AlterPartitionReassignments asks): one replica dropped (RF 3 → 2, the leader's too),
+// one added back, one replaced by the node that has none, the replicas reordered, or the move in
+// progress cancelled — moved by the partition mover while the other faults go on.
 import path from 'node:path';
 import { partitionGroupId } from '@chronik/server';
 import type { SimCluster } from './cluster.js';
@@ -37,6 +41,11 @@ export interface FaultRates {
    * a stream of its own (see Nemesis.damageRng), so the other faults keep their draws.
    */
   damage?: number;
+  /**
+   * Per step, the probability of a reassignment request for a partition of the main topic (or of a
+   * cancel of the one in progress). Drawn from a stream of its own (Nemesis.reassignRng).
+   */
+  reassign?: number;
   /** How long a crashed node stays down, and a partition lasts (ms, inclusive range). */
   downMs: [number, number];
   partitionMs: [number, number];
@@ -76,6 +85,8 @@ export class Nemesis {
     diskError: 0,
     transfer: 0,
     damage: 0,
+    reassign: 0,
+    cancel: 0,
   };
   private partitioned = false;
 
@@ -92,6 +103,8 @@ export class Nemesis {
     private readonly damageRng: Prng,
     /** A node's Raft data folder (`<dataDir>/raft`). */
     private readonly raftDir: (id: number) => string,
+    /** The reassignment fault's own draws (added after the others: the others keep theirs). */
+    private readonly reassignRng?: Prng,
   ) {}
 
   private down(): number {
@@ -107,6 +120,8 @@ export class Nemesis {
     if (!this.partitioned && this.rng.chance(r.cutOneWay)) this.cutOneWay();
     if (this.rng.chance(r.diskError) && this.down() < r.maxDown) this.diskError();
     if (this.rng.chance(r.transfer)) this.transfer();
+    if (this.reassignRng !== undefined && this.reassignRng.chance(r.reassign ?? 0))
+      this.reassign(this.reassignRng);
     // A node that stopped by itself (ctx.fatal) is restarted as an operator or supervisor would.
     for (const n of this.cluster.nodes.values())
       if (n.state === 'down' && !this.restarting.has(n.id)) this.restartLater(n.id);
@@ -147,9 +162,20 @@ export class Nemesis {
     const others = this.cluster.up().filter((o) => o.id !== id);
     if (others.length !== this.cluster.nodes.size - 1) return;
     const whole = new Set<string>();
+    const state = others[0]?.composed?.store.state;
     for (const s of others[0]?.composed?.partitions.statuses() ?? []) {
       const topicId = others[0]?.composed?.services.metadata.topic(s.topic)?.topicId;
       if (topicId === undefined) continue;
+      // Only a partition on every node and not moving: a reassignment may be switching the group to
+      // fewer replicas, whose majority the damaged copy would then be part of.
+      const info = state?.partition(s.topic, s.partition);
+      if (
+        info === undefined ||
+        info.replicas.length !== this.cluster.nodes.size ||
+        info.addingReplicas.length > 0 ||
+        info.removingReplicas.length > 0
+      )
+        continue;
       const fine = others.every((o) =>
         (o.composed?.partitions.statuses() ?? []).some(
           (x) =>
@@ -262,6 +288,67 @@ export class Nemesis {
       // The replica's Raft group no longer leads (its view lagged): nothing to transfer.
       this.queue.note(this.owner.name, `transfer refused: ${e instanceof Error ? e.message : String(e)}`);
     }
+  }
+
+  /**
+   * A reassignment of one partition of the main topic, asked on a node that is up (its metadata
+   * store forwards it): drop a replica (RF 3 → 2), add the missing one back, replace one with the
+   * node that holds none, reorder; or cancel the move in progress. Refusals (a move in progress, no
+   * metadata leader) are fine: the request is an operator's, not a client's.
+   */
+  private reassign(rng: Prng): void {
+    const up = this.cluster.up();
+    if (up.length === 0) return;
+    const n = rng.pick(up);
+    const state = n.composed?.store.state;
+    const topic = state?.topic(this.topic);
+    if (state === undefined || topic === undefined) return;
+    const info = rng.pick([...topic.partitions]);
+    const all = [...this.cluster.nodes.keys()];
+    let replicas: number[] | null;
+    let what: string;
+    if (info.addingReplicas.length > 0 || info.removingReplicas.length > 0) {
+      if (!rng.chance(0.3)) return;
+      replicas = null;
+      what = 'cancel';
+      this.counts.cancel++;
+    } else {
+      const current = [...info.replicas];
+      const missing = all.filter((b) => !current.includes(b));
+      const choice = rng.between(0, 9);
+      if (choice === 0) {
+        replicas = [...current].reverse();
+        what = 'reorder';
+      } else if (missing.length === 0) {
+        const drop = rng.pick(current);
+        replicas = current.filter((b) => b !== drop);
+        what = `drop n${drop}`;
+      } else if (choice < 6) {
+        const add = rng.pick(missing);
+        replicas = [...current];
+        replicas.splice(rng.between(0, replicas.length), 0, add);
+        what = `add n${add}`;
+      } else {
+        const add = rng.pick(missing);
+        const out = rng.pick(current);
+        replicas = current.map((b) => (b === out ? add : b));
+        what = `replace n${out} by n${add}`;
+      }
+      this.counts.reassign++;
+    }
+    this.queue.note(
+      this.owner.name,
+      `reassign ${this.topic}-${info.partition} on n${n.id}: ${what} (${info.replicas.join(',')} -> ${replicas?.join(',') ?? 'back'})`,
+    );
+    void this.cluster
+      .request(n, (c) =>
+        c.services.reassignments.alter([{ topic: this.topic, partition: info.partition, replicas }]),
+      )
+      .then(
+        (out) => this.queue.note(this.owner.name, `reassign answered: ${out[0]?.error?.code ?? 'ok'}`),
+        (e: unknown) =>
+          this.queue.note(this.owner.name, `reassign failed: ${e instanceof Error ? e.message : String(e)}`),
+      );
   }
 
   /** The end of the run: no more faults; everything heals and every node comes back. */

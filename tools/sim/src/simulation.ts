@@ -111,6 +111,8 @@ export function drawParams(rng: Prng, overrides: Partial<SimParams> = {}): SimPa
     members: rng.pick([0, 2, 3]),
     rebalanceTimeoutMs: rng.pick([1000, 3000]),
   };
+  // Last, the reassignment rate (none on half the seeds).
+  drawn.faults.reassign = rng.pick([0, 0, 0.002, 0.01]);
   return { ...drawn, ...overrides };
 }
 
@@ -188,6 +190,7 @@ export async function runSeed(seed: number, options: SimOptions): Promise<SimRes
     params.tickMs * params.partitionElectionTicks * 2 + 500,
     new Prng(seed).fork('damage'),
     (id) => path.posix.join(DATA_ROOT, `node${id}`, 'raft'),
+    new Prng(seed).fork('reassign'),
   );
   const driver = new Owner('driver');
   /** Known product findings met by this run (README, Findings): reported, not failed. */
@@ -392,9 +395,15 @@ export async function runSeed(seed: number, options: SimOptions): Promise<SimRes
       partitionsOf().every((p) => {
         const l = leaderOf(p);
         if (l === undefined) return false;
+        // A reassignment in progress finishes (cluster/partition-mover.ts); then every replica of
+        // the partition holds it whole.
+        const info = l.composed?.store.state.partition(TOPIC, p);
+        if (info === undefined || info.addingReplicas.length > 0 || info.removingReplicas.length > 0)
+          return false;
         const hw = topicReplicas(l).find((r) => r.partition === p)?.hw;
         return cluster
           .up()
+          .filter((n) => info.replicas.includes(n.id))
           .every((n) =>
             topicReplicas(n).some((r) => r.partition === p && r.state === 'online' && r.hw === hw),
           );
@@ -474,9 +483,14 @@ export async function runSeed(seed: number, options: SimOptions): Promise<SimRes
       for (const n of cluster.up()) {
         const c = n.composed;
         if (c === undefined) continue;
-        for (const p of c.partitions.replicas())
-          if (c.services.metadata.topicById(p.topicId) === undefined)
+        for (const p of c.partitions.replicas()) {
+          const t = c.services.metadata.topicById(p.topicId);
+          if (t === undefined)
             out.push(`n${n.id} keeps ${p.topic}-${p.partition} (id ${p.topicId}), deleted`);
+          // A replica a completed reassignment moved away is closed and its data removed.
+          else if (t.partitions[p.partition]?.replicas.includes(n.id) === false)
+            out.push(`n${n.id} keeps ${p.topic}-${p.partition}, moved away from it`);
+        }
       }
       return out;
     };

@@ -1,7 +1,9 @@
 // The admin HTTP listener (node:http, or node:https): GET /health, /v1/cluster, /v1/partitions
 // (JSON, camelCase) and /metrics (Prometheus text); the console's views (routes.ts: /v1/topics,
 // /v1/groups, /v1/raft, /v1/leader-changes) and the web console itself at `/` (console-files.ts).
-// Read-only; anything else is 404/405.
+// The routes a mode adds (AdminRoute: cluster operations such as /v1/reassignments,
+// admin/cluster-routes.ts) may take a JSON body (at most 1 MiB). Any other path is 404, another
+// method 405.
 //
 // Access (security/admin.ts; open plain HTTP unless configured):
 // - HTTPS with the configured certificate; with client authentication the TLS handshake refuses a
@@ -34,6 +36,8 @@ export interface AdminSource {
   partitions(): unknown;
   /** The console's views (absent: their routes are 404). */
   views?: AdminViews;
+  /** More routes (operations); a route's path may not be one of the above. */
+  routes?: readonly AdminRoute[];
 }
 
 /** Who may use the admin API. */
@@ -42,6 +46,41 @@ export interface AdminAccess {
   tls?: { context(): Promise<tls.SecureContextOptions>; requestCert: boolean };
   /** Every route but a bare /health needs this bearer token. */
   token?: BearerToken;
+}
+
+/** A route beyond the read-only views. */
+export interface AdminRoute {
+  method: 'GET' | 'POST' | 'DELETE';
+  path: string;
+  /**
+   * The answer (status and JSON body). `body` is the request's JSON body, undefined when it has none;
+   * `query` the URL's parameters.
+   */
+  handle(
+    body: unknown,
+    query: URLSearchParams,
+  ): Promise<{ status: number; body: unknown }> | { status: number; body: unknown };
+}
+
+/** Largest request body a route reads. */
+const MAX_BODY_BYTES = 1024 * 1024;
+
+function readBody(req: http.IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > MAX_BODY_BYTES) {
+        reject(new Error(`request body over ${MAX_BODY_BYTES} bytes`));
+        req.destroy();
+        return;
+      }
+      chunks.push(c);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
 }
 
 export class AdminListener {
@@ -133,6 +172,8 @@ export class AdminListener {
 
   private async route(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://localhost');
+    const extra = (this.source.routes ?? []).filter((r) => r.path === url.pathname);
+    if (extra.length > 0) return this.operation(req, res, url, extra);
     const routes = ['/health', '/v1/cluster', '/v1/partitions', '/metrics'];
     if (!routes.includes(url.pathname)) return this.other(req, res, url);
     if (req.method !== 'GET' && req.method !== 'HEAD') return this.json(res, 405, { error: 'only GET' });
@@ -164,6 +205,43 @@ export class AdminListener {
         res.end(text);
       }
     }
+  }
+
+  /** A route a mode added (cluster operations): the token, then the method and the JSON body. */
+  private async operation(
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    url: URL,
+    extra: readonly AdminRoute[],
+  ): Promise<void> {
+    if (!this.authenticated(req)) {
+      this.metrics.adminAuthenticationFailures.inc();
+      res.setHeader('www-authenticate', 'Bearer realm="chronik-admin"');
+      return this.json(res, 401, { error: 'this route needs "Authorization: Bearer <token>"' });
+    }
+    const route = extra.find((r) => r.method === req.method || (req.method === 'HEAD' && r.method === 'GET'));
+    if (route === undefined)
+      return this.json(res, 405, {
+        error: `${url.pathname} takes ${extra.map((r) => r.method).join(', ')}`,
+      });
+    let body: unknown = undefined;
+    if (req.method === 'POST' || req.method === 'DELETE') {
+      let text: string;
+      try {
+        text = await readBody(req);
+      } catch (e) {
+        return this.json(res, 413, { error: errorMessage(e) });
+      }
+      if (text.trim() !== '') {
+        try {
+          body = JSON.parse(text) as unknown;
+        } catch {
+          return this.json(res, 400, { error: 'the request body is not JSON' });
+        }
+      }
+    }
+    const answer = await route.handle(body, url.searchParams);
+    return this.json(res, answer.status, answer.body);
   }
 
   /** The console's view routes and files. */

@@ -2,9 +2,13 @@
 // node's RaftHost (group id: group-ids.ts), whose voters are the assigned replicas and whose log is
 // the partition's log (partition/replicated-partition.ts). Its data is `<raftDir>/group-<id>/`.
 //
-// A replica opened to rebuild (PartitionSpec.rebuild, replica-repair.ts) discards its damaged or
-// lost copy and starts empty, with no membership of its own: the leader made it a learner first,
-// and sends it a snapshot and the log. `<raftDir>/group-<id>.rebuild-<request>` marks a folder as
+// A new replica (no group folder here yet) founds the group with the replicas it was created with
+// only while the partition never had a leader; otherwise — a replica a reassignment adds
+// (partition-mover.ts), or one whose node was away when the group formed — it joins: it opens empty
+// with no membership of its own, cannot campaign, and learns the membership from the leader's
+// snapshot and log (the leader adds it as a learner first when it is new to the group). A replica
+// opened to rebuild (PartitionSpec.rebuild, replica-repair.ts) discards its damaged or lost copy and
+// starts empty the same way: the leader made it a learner first, and sends it a snapshot and the log. `<raftDir>/group-<id>.rebuild-<request>` marks a folder as
 // the rebuild of that request (durable after the old folder's removal is), so that a restart during
 // the rebuild goes on from what was received instead of discarding it again — and never takes the
 // damaged copy for a rebuilt one.
@@ -114,12 +118,16 @@ export class PartitionGroups implements PartitionFactory {
               `the Raft data of ${spec.topic}-${spec.partition} (${path.join(this.options.raftDir, `group-${gid}`)}) is gone, though node ${nodeId} held this replica: a replica that forgot its log must not vote (it could help elect a leader missing committed records), so it stays out. Restore the folder, or replace the node (remove it from the cluster, add a new one)`,
             );
         }
+        // Founding the membership is only for the group's first replicas; any other new copy joins.
+        const founding = fresh && spec.join !== true;
         try {
           if (fresh) await this.options.manifest.hold(gid);
           await host.openGroup({
             groupId: gid,
             stateMachine,
-            bootstrapVoters: [...spec.replicas].sort((a, b) => a - b),
+            ...(founding
+              ? { bootstrapVoters: [...(spec.bootstrapVoters ?? spec.replicas)].sort((a, b) => a - b) }
+              : {}),
             // The log is the partition's data: the replica chooses the snapshot points (checkpoints
             // below its log start offset) and the log is compacted exactly to them.
             snapshotPolicy: 'stateMachine',
@@ -141,7 +149,7 @@ export class PartitionGroups implements PartitionFactory {
         if (!fresh) await this.removeRebuildMarks(gid, undefined);
         // The preferred replica (first in the list) campaigns at once for a new group, so leaders
         // start spread as the assignment intended; the election timeout covers the rest.
-        if (fresh && spec.replicas[0] === nodeId) {
+        if (founding && spec.replicas[0] === nodeId) {
           this.options.scheduler.setTimer(FIRST_CAMPAIGN_DELAY_MS, () => {
             if (host.hasGroup(gid) && host.status(gid).leaderId === 0) host.campaign(gid);
           });
@@ -185,7 +193,7 @@ export class PartitionGroups implements PartitionFactory {
     const gid = partitionGroupId(topicId, partition);
     // Released first: a crash before the folder is gone leaves data nobody claims, never a claim
     // without data.
-    await this.options.manifest.release(gid);
+    if (this.options.manifest.has(gid)) await this.options.manifest.release(gid);
     await this.options.fs.removeTree(path.join(this.options.raftDir, `group-${gid}`));
     await this.removeRebuildMarks(gid, undefined);
   }

@@ -1,6 +1,9 @@
 // The handler table: one module per API key, every API the broker serves. ApiVersions advertises
 // exactly this list, each range intersected with what the codec supports. To add an API: write
 // `handlers/<api>.ts` exporting a `defineHandler({...})` with its header comment, and add it here.
+import { alterPartitionReassignmentsHandler } from './alter-partition-reassignments.js';
+import { listPartitionReassignmentsHandler } from './list-partition-reassignments.js';
+import { electLeadersHandler } from './elect-leaders.js';
 import { buildHandlerTable } from './dispatcher.js';
 import { alterClientQuotasHandler } from './alter-client-quotas.js';
 import { alterConfigsHandler } from './alter-configs.js';
@@ -99,6 +102,9 @@ export const HANDLERS: readonly AnyHandler[] = [
   describeAclsHandler,
   createAclsHandler,
   deleteAclsHandler,
+  alterPartitionReassignmentsHandler,
+  listPartitionReassignmentsHandler,
+  electLeadersHandler,
 ];
 
 /** The API keys of the consumer group protocol (KIP-848), served only when it is enabled. */

@@ -15,6 +15,8 @@ import type { FetchSessionCache } from '../services/fetch-sessions.js';
 import type { MetadataCache } from '../services/metadata-cache.js';
 import type { PartitionManager } from '../services/partition-manager.js';
 import type { ProducerIds } from '../services/producer-ids.js';
+import type { LeaderElections } from '../services/elections.js';
+import type { PartitionReassignments } from '../services/reassignments.js';
 import type { TopicAdmin } from '../services/topic-admin.js';
 import type { TransactionCoordinator } from '../txn/coordinator.js';
 import type { SecurityService } from '../security/service.js';
@@ -43,6 +45,10 @@ export interface Services {
   security: SecurityService;
   /** ACL administration (CreateAcls, DescribeAcls, DeleteAcls). */
   acls: AclService;
+  /** Partition reassignments (KIP-455): what to move where. */
+  reassignments: PartitionReassignments;
+  /** Leader elections on demand (ElectLeaders). */
+  elections: LeaderElections;
 }
 
 export type ServiceName = keyof Services;

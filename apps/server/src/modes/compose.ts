@@ -21,6 +21,9 @@ import { localReader, remoteReader } from '../admin/node-reader.js';
 import type { PeerView, RaftGroupView } from '../admin/views.js';
 import { StateMetrics } from '../admin/state-metrics.js';
 import { AdminViews, recordsPolicy } from '../admin/views.js';
+import type { AdminRoute } from '../admin/http.js';
+import type { MoveProgress } from '../admin/cluster-routes.js';
+import { reassignmentRoutes } from '../admin/cluster-routes.js';
 import type { BrokerServices, ModeContext } from '../broker.js';
 import type { BrokerCalls } from '../net/broker-client.js';
 import type { ServerConfig } from '../config.js';
@@ -42,6 +45,9 @@ import type { MetadataGroupStatus, MetadataStore } from '../services/metadata-st
 import type { PartitionFactory } from '../services/partition-manager.js';
 import { PartitionManager } from '../services/partition-manager.js';
 import { ProducerIds } from '../services/producer-ids.js';
+import { PartitionReassignments } from '../services/reassignments.js';
+import { LeaderElections } from '../services/elections.js';
+import type { LeadershipTransfers } from '../services/elections.js';
 import { registerBroker } from '../services/registration.js';
 import { StateWatch } from '../services/state-watch.js';
 import { FetchSessionCache } from '../services/fetch-sessions.js';
@@ -109,6 +115,12 @@ export interface ComposeOptions {
   raftViews?: { groups(): RaftGroupView[]; peers(): PeerView[] };
   /** This process's open-file limit (default: read from /proc/self/limits through `env.fs`; undefined where unknown). */
   openFileLimit?: number;
+  /** How partition leadership moves on demand (ElectLeaders); absent: it cannot (a single node). */
+  leadershipTransfers?: LeadershipTransfers;
+  /** The moves of partitions this node leads, with their progress (GET /v1/reassignments). */
+  moveProgress?(): readonly MoveProgress[];
+  /** Admin routes of the mode's own operations, given the composed services. */
+  adminRoutes?(services: Services): readonly AdminRoute[];
   /** Called once the services are up (a mode's own background work starts here). */
   started?(composed: Composed): void;
   /** Releases what the mode opened (stores, hosts, transports), after the services closed. */
@@ -118,6 +130,8 @@ export interface ComposeOptions {
 export interface Composed {
   services: Services;
   partitions: PartitionManager;
+  /** The metadata store (its applied state: tests and the simulator read it). */
+  store: MetadataStore;
   broker: BrokerServices;
 }
 
@@ -452,6 +466,14 @@ export async function composeBroker(options: ComposeOptions): Promise<Composed> 
     }),
     security,
     acls: new AclService(options.store),
+    reassignments: new PartitionReassignments(options.store),
+    elections: new LeaderElections({
+      store: options.store,
+      leaderOf: (topic, partition) => metadata.partitionLeader(topic, partition),
+      ...(options.leadershipTransfers !== undefined ? { transfers: options.leadershipTransfers } : {}),
+      clock,
+      scheduler,
+    }),
   };
   const shutdown = new AbortController();
   const table = createHandlerTable(
@@ -516,6 +538,7 @@ export async function composeBroker(options: ComposeOptions): Promise<Composed> 
   const composed: Composed = {
     services,
     partitions,
+    store: options.store,
     broker: {
       dispatcher: new KafkaDispatcher(services, env, table),
       admin: {
@@ -523,6 +546,10 @@ export async function composeBroker(options: ComposeOptions): Promise<Composed> 
         partitions: () => partitions.statuses(),
         problems: () => partitions.replicaProblems(),
         views,
+        routes: [
+          ...reassignmentRoutes(services.reassignments, options.moveProgress),
+          ...(options.adminRoutes?.(services) ?? []),
+        ],
       },
       beginShutdown: () => shutdown.abort(),
       close: async () => {

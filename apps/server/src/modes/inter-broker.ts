@@ -3,12 +3,15 @@
 // - markers for partitions led by another node: WriteTxnMarkers to that node, one marker entry,
 //   answered per partition (the coordinator retries what is not written);
 // - KIP-890's verification of a transactional id coordinated by another node: AddPartitionsToTxn
-//   with `verify_only` (v4+, the brokers' form) for one partition.
+//   with `verify_only` (v4+, the brokers' form) for one partition;
+// - and, besides transactions, ElectLeaders PREFERRED for a partition led by another node
+//   (cluster/leadership-transfers.ts).
 import { ApiKey, ErrorCode, kafkaErrorInfo } from '@chronik/protocol';
 import { KafkaError } from '../errors.js';
 import type { TopicPartition, TxnMarker } from '../partition/types.js';
 import type { BrokerCalls } from '../net/broker-client.js';
 import type { RemoteMarkers, RemoteVerify } from '../txn/service.js';
+import type { RemoteElect } from '../cluster/leadership-transfers.js';
 import { tpKey } from '../txn/types.js';
 
 /** Longest a verification may take (the producer's request waits for it). */
@@ -118,6 +121,36 @@ export function remoteVerifyOver(calls: BrokerCalls): RemoteVerify {
     throw new KafkaError(
       name,
       `${req.topic}-${req.partition}: the transaction coordinator (node ${nodeId}) answered ${errorName(code)}`,
+    );
+  };
+}
+
+/** ElectLeaders PREFERRED to the node that leads the partition: it hands leadership over itself. */
+export function remoteElectOver(calls: BrokerCalls): RemoteElect {
+  return async (leaderId, tp, timeoutMs) => {
+    let response;
+    try {
+      ({ response } = await calls.request(
+        leaderId,
+        ApiKey.ElectLeaders,
+        { electionType: 0, topicPartitions: [{ topic: tp.topic, partitions: [tp.partition] }], timeoutMs },
+        { minVersion: 1, maxVersion: 2, timeoutMs: timeoutMs + 1000 },
+      ));
+    } catch (e) {
+      throw new KafkaError(
+        'NOT_LEADER_OR_FOLLOWER',
+        `node ${leaderId} could not be asked to hand ${tp.topic}-${tp.partition} over: ${e instanceof Error ? e.message : String(e)}`,
+        { cause: e },
+      );
+    }
+    const r = response.replicaElectionResults
+      .find((x) => x.topic === tp.topic)
+      ?.partitionResult.find((x) => x.partitionId === tp.partition);
+    const code = r?.errorCode ?? ErrorCode.UNKNOWN_SERVER_ERROR;
+    if (code === ErrorCode.NONE || code === ErrorCode.ELECTION_NOT_NEEDED) return;
+    throw new KafkaError(
+      errorName(code),
+      `node ${leaderId}: ${r?.errorMessage ?? 'no answer for the partition'}`,
     );
   };
 }

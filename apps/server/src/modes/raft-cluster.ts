@@ -24,9 +24,12 @@ import { METADATA_GROUP_ID } from '../cluster/group-ids.js';
 import { GroupManifest } from '../cluster/group-manifest.js';
 import { PeerLiveness } from '../cluster/peer-liveness.js';
 import { PartitionGroups } from '../cluster/partition-groups.js';
+import { ClusterLeadershipTransfers } from '../cluster/leadership-transfers.js';
+import { PartitionMover } from '../cluster/partition-mover.js';
 import { RaftMetadataStore } from '../cluster/raft-metadata-store.js';
 import { checkNewNodeMayJoin } from '../cluster/rejoin-check.js';
 import { ReplicaRepairer } from '../cluster/replica-repair.js';
+import { ReplicationThrottle } from '../cluster/replication-throttle.js';
 import { ReplicationSupervisor } from '../cluster/supervisor.js';
 import { ServerError, ServerErrorCode } from '../errors.js';
 import type { GroupCoordinatorConfig } from '../groups/coordinator.js';
@@ -37,7 +40,7 @@ import { modeEnv } from '../infra.js';
 import { libraryLogger } from '../logger.js';
 import type { Composed } from './compose.js';
 import { composeBroker } from './compose.js';
-import { remoteMarkersOver, remoteVerifyOver } from './inter-broker.js';
+import { remoteElectOver, remoteMarkersOver, remoteVerifyOver } from './inter-broker.js';
 import type { BrokerCalls } from '../net/broker-client.js';
 import { BrokerClient } from '../net/broker-client.js';
 import type { BrokerAddress } from '../net/broker-client.js';
@@ -322,8 +325,26 @@ export function raftClusterMode(options: RaftClusterModeOptions = {}): BrokerMod
       },
       logger: rl,
     });
-    host.setTransport(transport);
+    // Reassignment catch-up goes through the throttle when one is set (partition-mover.ts).
+    const throttle =
+      raft.replicationThrottledRate === undefined
+        ? undefined
+        : new ReplicationThrottle(
+            { bytesPerSec: raft.replicationThrottledRate, clock, scheduler },
+            transport,
+          );
+    host.setTransport(
+      throttle === undefined
+        ? transport
+        : {
+            send: (g, m) => throttle.send(g, m),
+            ...(transport.forwardProposal !== undefined
+              ? { forwardProposal: transport.forwardProposal.bind(transport) }
+              : {}),
+          },
+    );
     const release = async (): Promise<void> => {
+      throttle?.close();
       await host.close();
       await transport.close();
       await manifest.close();
@@ -392,6 +413,16 @@ export function raftClusterMode(options: RaftClusterModeOptions = {}): BrokerMod
         { principal },
         'the authorizer is on and this node calls the others as a principal that is not a super user: grant it CLUSTER_ACTION on the cluster (an ACL) or add it to --super-users, or transactions across nodes fail',
       );
+    const mover = new PartitionMover({
+      nodeId,
+      store,
+      replicas: () => groups.replicas(),
+      scheduler,
+      logger: logger.child({ component: 'reassignment' }),
+      proposalTimeoutMs: metadataTimeoutMs,
+      transferWindowMs: tickMs * partitionElectionTicks * 2 + 500,
+      ...(throttle !== undefined ? { throttle } : {}),
+    });
     const brokerCalls =
       options.brokerCalls ??
       new BrokerClient({
@@ -429,6 +460,13 @@ export function raftClusterMode(options: RaftClusterModeOptions = {}): BrokerMod
       ...(options.groupConfig !== undefined ? { groupConfig: options.groupConfig } : {}),
       ...(options.txnConfig !== undefined ? { txnConfig: options.txnConfig } : {}),
       ...(options.extraHandlers !== undefined ? { extraHandlers: options.extraHandlers } : {}),
+      moveProgress: () => mover.statuses(),
+      leadershipTransfers: new ClusterLeadershipTransfers({
+        nodeId,
+        replicas: () => groups.replicas(),
+        remote: remoteElectOver(brokerCalls),
+        transferWindowMs: tickMs * partitionElectionTicks * 2 + 500,
+      }),
       started: (c) => {
         supervisor.start();
         repairer = new ReplicaRepairer({
@@ -441,10 +479,12 @@ export function raftClusterMode(options: RaftClusterModeOptions = {}): BrokerMod
           proposalTimeoutMs: metadataTimeoutMs,
         });
         repairer.start();
+        mover.start();
       },
       close: async () => {
         supervisor.stop();
         repairer?.stop();
+        mover.stop();
         await brokerCalls.close();
         await release();
       },

@@ -16,6 +16,7 @@
 // data, a broken invariant) waits for the operator and a restart.
 import type { Clock, Scheduler, TimerHandle } from '@chronik/env';
 import { every, retryUntilDone } from '@chronik/env';
+import { originalReplicas } from '@chronik/metadata';
 import type { MetadataChange, PartitionInfo } from '@chronik/metadata';
 import { RECORD_BATCH_HEADER_BYTES, readRecordBatchHeader } from '@chronik/protocol';
 import { KafkaError } from '../errors.js';
@@ -54,13 +55,26 @@ export interface PartitionSpec {
    * discarded and rebuilt from the other replicas.
    */
   rebuild?: number;
+  /**
+   * Where this node has no copy yet (cluster only: a new replica's group folder), whether it may
+   * found the group's membership itself — with `bootstrapVoters`, the replica set it was created
+   * with — or must join an existing group and learn the membership from its leader: a replica a
+   * reassignment adds (a learner until it caught up), or any replica once the partition had a
+   * leader (cluster/partition-groups.ts).
+   */
+  join?: boolean;
+  /** The founding voters when it does not join (the replicas before a reassignment in progress). */
+  bootstrapVoters?: readonly number[];
 }
 
 /** How a mode stores and replicates partitions. */
 export interface PartitionFactory {
   /** This node's replica of a partition, not yet open. Throws a KafkaError to refuse it. */
   create(spec: PartitionSpec, events: PartitionEvents): ManagedPartition;
-  /** Removes the data of a replica that was closed because its topic was deleted. */
+  /**
+   * Removes the data of a replica that was closed because its topic was deleted, or because this
+   * node is no longer one of the partition's replicas (a reassignment moved it away).
+   */
   remove(topicId: string, partition: number): Promise<void>;
   /**
    * Whether a replica that failed with `error` (opening it, or while it served) may be opened again
@@ -125,6 +139,9 @@ export interface PartitionStatus {
   logStartOffset: bigint;
   replicas: readonly number[];
   isr: readonly number[];
+  /** While the partition is reassigned: the replicas being added and removed (PartitionInfo). */
+  addingReplicas?: readonly number[];
+  removingReplicas?: readonly number[];
 }
 
 export interface LogDirView {
@@ -286,6 +303,8 @@ export class PartitionManager {
   /** When a replica was last opened again, and after how many failures (for the backoff). */
   private readonly reopened = new Map<string, { atMs: number; attempts: number }>();
   private readonly deletedTopics = new Set<string>();
+  /** Replicas a completed reassignment moved off this node, by key: their data goes (even unopened). */
+  private readonly movedAway = new Set<string>();
   /** Replicas open to rebuild: the repair request each was opened for. */
   private readonly rebuilding = new Map<string, number>();
   /** Replicas whose rebuild failed to open: the request (tried again after a restart or a new request). */
@@ -346,8 +365,16 @@ export class PartitionManager {
 
   private onChanges(changes: readonly MetadataChange[]): void {
     let configs = false;
+    const me = this.options.nodeId;
     for (const ch of changes) {
       if (ch.type === 'topicDeleted') this.deletedTopics.add(ch.topicId);
+      if (
+        ch.type === 'partitionChanged' &&
+        ch.reason === 'replicas' &&
+        ch.previous.replicas.includes(me) &&
+        !ch.partition.replicas.includes(me)
+      )
+        this.movedAway.add(keyOf(ch.topicId, ch.partition.partition));
       if (ch.type === 'topicConfigChanged' || ch.type === 'brokerConfigChanged') configs = true;
     }
     if (configs) {
@@ -374,8 +401,20 @@ export class PartitionManager {
     const state = this.options.store.state;
     const gone = (topicId: string): boolean =>
       this.deletedTopics.has(topicId) || state.topicById(topicId) === undefined;
+    // A replica this node no longer holds: its topic was deleted, or a completed reassignment moved
+    // it away (the metadata drops a replica only once the partition's group no longer counts it).
+    const movedAway = (topicId: string, partition: number): boolean => {
+      const info = state.topicById(topicId)?.partitions[partition];
+      return info !== undefined && !info.replicas.includes(this.options.nodeId);
+    };
     for (const [k, p] of [...this.partitions]) {
-      if (!gone(p.topicId)) continue;
+      const moved = movedAway(p.topicId, p.partition);
+      if (!gone(p.topicId) && !moved) continue;
+      if (moved)
+        this.options.logger.info(
+          { topic: p.topic, partition: p.partition },
+          'this node is no longer a replica of the partition: its copy here is removed',
+        );
       this.partitions.delete(k);
       this.failed.delete(k);
       this.problems.delete(k);
@@ -390,12 +429,20 @@ export class PartitionManager {
     // Replicas of deleted topics that were never opened: their data goes too.
     for (const [k, problem] of [...this.problems]) {
       const topicId = topicIdOfKey(k);
-      if (this.partitions.has(k) || !gone(topicId)) continue;
+      if (this.partitions.has(k) || !(gone(topicId) || movedAway(topicId, problem.partition))) continue;
       this.problems.delete(k);
       await this.reopens.get(k)?.closing;
       this.reopens.delete(k);
       this.reopened.delete(k);
       await this.options.factory.remove(topicId, problem.partition);
+    }
+    // Replicas moved away that were not open here (a restart replayed the move's end): their data too.
+    for (const k of [...this.movedAway]) {
+      this.movedAway.delete(k);
+      const topicId = topicIdOfKey(k);
+      const partition = Number(k.slice(topicId.length + 1));
+      if (this.partitions.has(k) || this.problems.has(k) || !movedAway(topicId, partition)) continue;
+      await this.options.factory.remove(topicId, partition);
     }
     this.deletedTopics.clear();
     const now = this.options.clock.nowMs();
@@ -474,6 +521,8 @@ export class PartitionManager {
             leaderEpoch: info.leaderEpoch,
             config: this.options.configs.logConfig(t.name),
             ...(repair?.phase === 'rebuilding' ? { rebuild: repair.requestIndex } : {}),
+            join: info.addingReplicas.includes(this.options.nodeId) || info.leaderEpoch >= 0,
+            bootstrapVoters: originalReplicas(info),
           },
         ]);
       }
@@ -937,6 +986,7 @@ export class PartitionManager {
         logStartOffset: p.logStartOffset,
         replicas: info?.replicas ?? p.replicas,
         isr: info?.isr ?? [],
+        ...this.moveOf(info),
       });
     }
     // Replicas assigned here that could not be opened: no log to report.
@@ -958,9 +1008,19 @@ export class PartitionManager {
         logStartOffset: -1n,
         replicas: info?.replicas ?? [],
         isr: info?.isr ?? [],
+        ...this.moveOf(info),
       });
     }
     return out.sort(byTopicPartition);
+  }
+
+  private moveOf(info: PartitionInfo | undefined): {
+    addingReplicas?: readonly number[];
+    removingReplicas?: readonly number[];
+  } {
+    if (info === undefined || (info.addingReplicas.length === 0 && info.removingReplicas.length === 0))
+      return {};
+    return { addingReplicas: info.addingReplicas, removingReplicas: info.removingReplicas };
   }
 
   private repairOf(info: PartitionInfo | undefined): { repair?: 'requested' | 'rebuilding' } {

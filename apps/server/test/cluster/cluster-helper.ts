@@ -130,6 +130,9 @@ export class TestCluster {
   /** Arguments of one node's raft-cluster command beyond the addresses (e.g. its own certificate). */
   nodeArgs: (id: number) => string[] = () => [];
 
+  /** Options after `raft-cluster` (the mode's own flags). */
+  raftArgs: string[] = [];
+
   private constructor(readonly extraArgs: string[]) {
     this.root = fs.mkdtempSync(path.join(os.tmpdir(), 'chronik-cluster-'));
   }
@@ -203,6 +206,7 @@ export class TestCluster {
       peers,
       '--bootstrap',
       ...this.nodeArgs(id),
+      ...this.raftArgs,
     ];
     const env: NodeJS.ProcessEnv = {};
     for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('CHRONIK_')) env[k] = v;

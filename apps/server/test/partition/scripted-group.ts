@@ -137,6 +137,7 @@ export class ScriptedGroup implements PartitionGroup {
       snapshotIndex: 0,
       voters: this.voters,
       learners: [],
+      votersOutgoing: [],
       maxEntryBytes: 1 << 20,
       failure: null,
       progress:

@@ -25,6 +25,8 @@ function leaderOf(info: Partial<PartitionInfo>, local: LocalLeadership | undefin
     leaderEpoch: 5,
     partitionEpoch: 0,
     repairs: [],
+    addingReplicas: [],
+    removingReplicas: [],
     ...info,
   };
   return cache.leaderOf(TOPIC_ID, p);

@@ -32,7 +32,8 @@ export interface ConfigEntry {
   source: number;
 }
 
-async function controller(client: KafkaClient): Promise<BrokerConnection> {
+/** The controller Metadata names (any broker when it names none). */
+export async function controller(client: KafkaClient): Promise<BrokerConnection> {
   const md = await client.metadata([]);
   return md.controllerId >= 0 ? client.broker(md.controllerId) : client.any();
 }

@@ -37,6 +37,9 @@ export const CLIENT_VERSIONS: ReadonlyMap<number, VersionRange> = new Map<number
   [ApiKey.DescribeConfigs, { min: 1, max: 4 }],
   [ApiKey.IncrementalAlterConfigs, { min: 0, max: 1 }],
   [ApiKey.DescribeLogDirs, { min: 1, max: 4 }],
+  [ApiKey.AlterPartitionReassignments, { min: 0, max: 0 }],
+  [ApiKey.ListPartitionReassignments, { min: 0, max: 0 }],
+  [ApiKey.ElectLeaders, { min: 1, max: 2 }],
 ]);
 
 /** The name of an API for messages (`Metadata`), or its key number. */
