@@ -61,7 +61,11 @@ async function elect(
 }
 
 /** Reorders the replicas (no data moves): the preferred replica becomes `replicas[0]`. */
-async function reorder(topic: string, replicas: number[]): Promise<void> {
+async function reorder(
+  topic: string,
+  replicas: number[],
+  running: readonly number[] = [1, 2, 3],
+): Promise<void> {
   const raw = await RawClient.connect(cluster.node(1).broker.kafkaPort);
   try {
     const r = await raw.request(ApiKey.AlterPartitionReassignments, 0, {
@@ -72,8 +76,13 @@ async function reorder(topic: string, replicas: number[]): Promise<void> {
   } finally {
     raw.close();
   }
-  await until('the new order', () =>
-    partitionInfo(topic)?.replicas.join() === replicas.join() ? true : undefined,
+  // Every running node's own metadata has the new order (each applies it in its own time).
+  await until('the new order on every running node', () =>
+    running.every(
+      (id) => cluster.node(id).composed?.store.state.partition(topic, 0)?.replicas.join() === replicas.join(),
+    )
+      ? true
+      : undefined,
   );
 }
 
@@ -138,8 +147,21 @@ test('PREFERRED_LEADER_NOT_AVAILABLE while the preferred replica is out of the I
   await until('the stopped replica out of the ISR', () =>
     partitionInfo('away')?.isr.includes(preferred) === false ? true : undefined,
   );
-  await reorder('away', [preferred, ...[1, 2, 3].filter((b) => b !== preferred)]);
-  const r = await elect(leader, [{ topic: 'away', partitions: [0] }]);
+  await reorder(
+    'away',
+    [preferred, ...[1, 2, 3].filter((b) => b !== preferred)],
+    [1, 2, 3].filter((b) => b !== preferred),
+  );
+  // Ask the node leading now, once its own metadata has the new order and the ISR without the
+  // stopped replica (a loaded machine applies them later on some nodes than on others).
+  const asked = await until('a leader that sees the reorder and the ISR', () => {
+    const id = cluster.leaderOf('away', 0)?.id;
+    const info = id === undefined ? undefined : cluster.node(id).composed?.store.state.partition('away', 0);
+    return info !== undefined && info.replicas[0] === preferred && !info.isr.includes(preferred)
+      ? id
+      : undefined;
+  });
+  const r = await elect(asked, [{ topic: 'away', partitions: [0] }]);
   expect(r[0]?.code).toBe(ErrorCode.PREFERRED_LEADER_NOT_AVAILABLE);
   expect(r[0]?.message).toMatch(/not in the ISR/);
   await cluster.start(preferred, stopped.disk);
