@@ -6,6 +6,7 @@
 import type { InternalLogEntry, TransactionalAppend } from '../services/internal-log.js';
 import type { EncodedRecord } from './records.js';
 import { GroupError, GroupErrorCode } from './errors.js';
+import { InMemoryInternalLog } from '../services/in-memory-internal-log.js';
 
 export type { TransactionalAppend };
 /** A record (with its batch's producer id when transactional) or a transaction marker, as read back. */
@@ -42,13 +43,10 @@ export interface OffsetLog {
  * An OffsetLog in memory, for tests and for embedding without durability. `failNext` and `hold`
  * let tests inject failed appends and appends that complete later.
  */
-export class InMemoryOffsetLog implements OffsetLog {
-  private readonly logs = new Map<number, OffsetLogEntry[]>();
-  private readonly nextOffsets = new Map<number, bigint>();
-  /** Appends resolved so far. */
-  appendCount = 0;
-  private failures: GroupError[] = [];
-  private held: Array<() => void> | undefined;
+export class InMemoryOffsetLog extends InMemoryInternalLog<OffsetLogEntry, GroupError> implements OffsetLog {
+  protected defaultFailure(): GroupError {
+    return new GroupError(GroupErrorCode.OFFSET_LOG_UNAVAILABLE, 'injected failure');
+  }
 
   append(partition: number, records: readonly EncodedRecord[]): Promise<bigint> {
     return this.write(partition, records, null);
@@ -67,31 +65,15 @@ export class InMemoryOffsetLog implements OffsetLog {
     records: readonly EncodedRecord[],
     producerId: bigint | null,
   ): Promise<bigint> {
-    const failure = this.failures.shift();
-    if (failure !== undefined) return Promise.reject(failure);
-    const write = (): bigint => {
-      const base = this.nextOffsets.get(partition) ?? 0n;
-      let offset = base;
-      for (const r of records)
-        this.push(partition, { kind: 'record', key: r.key, value: r.value, offset: offset++, producerId });
-      this.appendCount++;
-      return base;
-    };
-    if (this.held !== undefined) {
-      const held = this.held;
-      return new Promise((resolve) => held.push(() => resolve(write())));
-    }
-    return Promise.resolve(write());
-  }
-
-  private push(partition: number, entry: OffsetLogEntry): void {
-    let log = this.logs.get(partition);
-    if (log === undefined) {
-      log = [];
-      this.logs.set(partition, log);
-    }
-    log.push(entry);
-    this.nextOffsets.set(partition, entry.offset + 1n);
+    return this.appendEntries(partition, (base) =>
+      records.map((r, i) => ({
+        kind: 'record' as const,
+        key: r.key,
+        value: r.value,
+        offset: base + BigInt(i),
+        producerId,
+      })),
+    );
   }
 
   /**
@@ -99,51 +81,18 @@ export class InMemoryOffsetLog implements OffsetLog {
    * transaction coordinator (tests); returns its offset. Not held, never failed.
    */
   writeMarker(partition: number, producerId: bigint, commit: boolean): bigint {
-    const offset = this.nextOffsets.get(partition) ?? 0n;
+    const offset = this.nextOffset(partition);
     this.push(partition, { kind: 'marker', offset, producerId, commit });
     return offset;
   }
 
   async *readAll(partition: number): AsyncIterable<OffsetLogEntry> {
-    const log = [...(this.logs.get(partition) ?? [])];
-    for (const e of log) yield e;
-  }
-
-  truncateBefore(partition: number, offset: bigint): Promise<void> {
-    const log = this.logs.get(partition);
-    if (log !== undefined)
-      this.logs.set(
-        partition,
-        log.filter((r) => r.offset >= offset),
-      );
-    return Promise.resolve();
+    for (const e of this.entries(partition)) yield e;
   }
 
   /** Appends a record without going through the coordinator (tests: corruption). */
   inject(partition: number, record: EncodedRecord): void {
-    const offset = this.nextOffsets.get(partition) ?? 0n;
+    const offset = this.nextOffset(partition);
     this.push(partition, { kind: 'record', key: record.key, value: record.value, offset, producerId: null });
-  }
-
-  /** The next append rejects with `error` (default OFFSET_LOG_UNAVAILABLE). */
-  failNext(error?: GroupError): void {
-    this.failures.push(error ?? new GroupError(GroupErrorCode.OFFSET_LOG_UNAVAILABLE, 'injected failure'));
-  }
-
-  /** From now on appends wait until `release()`. */
-  hold(): void {
-    this.held ??= [];
-  }
-
-  /** Completes every held append, in order, and stops holding. */
-  release(): void {
-    const held = this.held ?? [];
-    this.held = undefined;
-    for (const w of held) w();
-  }
-
-  /** Entries currently in the partition (after truncation), markers included. */
-  recordCount(partition: number): number {
-    return this.logs.get(partition)?.length ?? 0;
   }
 }
