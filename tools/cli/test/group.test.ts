@@ -1,5 +1,13 @@
 // chronik consume --group and chronik group … against a real chronik-server process. A new group
 // waits the broker's initial rebalance delay (3 s) once, so the tests share few groups.
+import net from 'node:net';
+import type {
+  ApiRequestByKey,
+  ApiResponseByKey,
+  ConsumerGroupHeartbeatRequest,
+  KnownApiKey,
+} from '@chronik/protocol';
+import { ApiKey, decodeResponseFrame, encodeRequestFrame } from '@chronik/protocol';
 import type { TestBroker } from './helpers/broker.js';
 import { startBroker } from './helpers/broker.js';
 import { jsonOf, runner } from './helpers/run.js';
@@ -219,4 +227,86 @@ describe('group', () => {
     expect(never.code).toBe(1);
     expect(never.stderr).toMatch(/^chronik: GROUP_ID_NOT_FOUND: group "never-was": /);
   });
+
+  test('describe shows a group of the consumer protocol (KIP-848) with its members and assignment', async () => {
+    // One member joins by ConsumerGroupHeartbeat (the standalone broker coordinates every group).
+    const [host, port] = broker.bootstrap.split(':');
+    const answer = await heartbeat(host as string, Number(port), {
+      groupId: 'kip848',
+      memberId: 'member-a',
+      memberEpoch: 0,
+      instanceId: null,
+      rackId: null,
+      rebalanceTimeoutMs: 30_000,
+      subscribedTopicNames: ['jobs'],
+      subscribedTopicRegex: null,
+      serverAssignor: 'uniform',
+      topicPartitions: [],
+    });
+    expect(answer.errorCode).toBe(0);
+
+    const r = await chronik(['group', 'describe', 'kip848', '--format', 'json']);
+    expect(r.code).toBe(0);
+    const [doc] = jsonOf<GroupDoc[]>(r);
+    expect(doc?.state).not.toBe('Dead');
+    expect(doc?.members).toHaveLength(1);
+    expect(doc?.members[0]?.memberId).toBe(answer.memberId);
+    expect(doc?.members[0]?.assignment.map((a) => `${a.topic}-${a.partition}`).sort()).toEqual([
+      'jobs-0',
+      'jobs-1',
+      'jobs-2',
+    ]);
+    const text = await chronik(['group', 'describe', 'kip848']);
+    expect(text.stdout).toMatch(/Protocol: uniform {2}Members: 1/);
+  });
 });
+
+/**
+ * One ConsumerGroupHeartbeat v0 on a connection of its own (the CLI does not speak the protocol),
+ * repeated while the coordinator is not ready (the offsets topic is created by the first
+ * FindCoordinator, which the heartbeat does not send).
+ */
+async function heartbeat(
+  host: string,
+  port: number,
+  body: ConsumerGroupHeartbeatRequest,
+): Promise<{ errorCode: number; memberId: string | null }> {
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    await call(host, port, ApiKey.FindCoordinator, 0, { key: body.groupId, keyType: 0, coordinatorKeys: [] });
+    const res = await call(host, port, ApiKey.ConsumerGroupHeartbeat, 0, body);
+    // COORDINATOR_LOAD_IN_PROGRESS, COORDINATOR_NOT_AVAILABLE, NOT_COORDINATOR: try again.
+    if (![14, 15, 16].includes(res.errorCode) || Date.now() > deadline)
+      return { errorCode: res.errorCode, memberId: res.memberId };
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+async function call<K extends KnownApiKey>(
+  host: string,
+  port: number,
+  apiKey: K,
+  version: number,
+  body: ApiRequestByKey[K],
+): Promise<ApiResponseByKey[K]> {
+  const socket = net.connect(port, host);
+  try {
+    await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
+    socket.write(
+      Buffer.concat(
+        encodeRequestFrame(
+          { requestApiKey: apiKey, requestApiVersion: version, correlationId: 1, clientId: 'kip848-test' },
+          body,
+        ),
+      ),
+    );
+    let received = Buffer.alloc(0);
+    for await (const chunk of socket) {
+      received = Buffer.concat([received, chunk as Buffer]);
+      if (received.length >= 4 && received.length >= 4 + received.readInt32BE(0)) break;
+    }
+    return decodeResponseFrame(apiKey, version, received.subarray(4, 4 + received.readInt32BE(0))).body;
+  } finally {
+    socket.destroy();
+  }
+}

@@ -1,6 +1,8 @@
 // Consumer group administration: ListGroups (every broker: each lists the groups it coordinates),
-// DescribeGroups and OffsetFetch at the coordinator, DeleteGroups.
-import { ApiKey } from '@chronik/protocol';
+// describing a group at its coordinator (ConsumerGroupDescribe for groups of the KIP-848 consumer
+// protocol, DescribeGroups for classic ones, as Kafka's admin client does), OffsetFetch,
+// DeleteGroups.
+import { ApiKey, ErrorCode } from '@chronik/protocol';
 import { CliError, checkKafka } from '../errors.js';
 import type { KafkaClient } from './client.js';
 import { decodeAssignment } from './consumer-protocol.js';
@@ -57,9 +59,41 @@ export async function listGroups(client: KafkaClient): Promise<GroupListing[]> {
   return [...seen.values()].sort((a, b) => (a.groupId < b.groupId ? -1 : 1));
 }
 
+/**
+ * The group as its coordinator describes it. A group of the consumer protocol (KIP-848) is asked
+ * with ConsumerGroupDescribe first (where the broker speaks it); GROUP_ID_NOT_FOUND there means a
+ * classic group or none, which DescribeGroups then answers (an unknown group is Dead).
+ */
 export async function describeGroup(client: KafkaClient, groupId: string): Promise<GroupDescription> {
   return client.retry(`describing group "${groupId}"`, async () => {
     const conn = await client.coordinator(groupId);
+    if (conn.supports(ApiKey.ConsumerGroupDescribe)) {
+      const { body } = await conn.request(ApiKey.ConsumerGroupDescribe, {
+        groupIds: [groupId],
+        includeAuthorizedOperations: false,
+      });
+      const g = body.groups[0];
+      if (g === undefined)
+        throw new CliError('PROTOCOL', `ConsumerGroupDescribe answered nothing for "${groupId}"`);
+      if (g.errorCode !== ErrorCode.GROUP_ID_NOT_FOUND) {
+        checkKafka(g.errorCode, `group "${groupId}"`, g.errorMessage);
+        return {
+          groupId,
+          state: g.groupState,
+          protocolType: 'consumer',
+          protocol: g.assignorName,
+          members: g.members.map((m) => ({
+            memberId: m.memberId,
+            groupInstanceId: m.instanceId,
+            clientId: m.clientId,
+            clientHost: m.clientHost,
+            assignment: m.assignment.topicPartitions.flatMap((t) =>
+              t.partitions.map((partition) => ({ topic: t.topicName, partition })),
+            ),
+          })),
+        };
+      }
+    }
     const { body } = await conn.request(ApiKey.DescribeGroups, {
       groups: [groupId],
       includeAuthorizedOperations: false,

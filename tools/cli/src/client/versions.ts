@@ -29,6 +29,7 @@ export const CLIENT_VERSIONS: ReadonlyMap<number, VersionRange> = new Map<number
   [ApiKey.OffsetFetch, { min: 1, max: 7 }],
   [ApiKey.ListGroups, { min: 0, max: 5 }],
   [ApiKey.DescribeGroups, { min: 0, max: 5 }],
+  [ApiKey.ConsumerGroupDescribe, { min: 0, max: 0 }],
   [ApiKey.DeleteGroups, { min: 0, max: 2 }],
   [ApiKey.InitProducerId, { min: 0, max: 5 }],
   [ApiKey.CreateTopics, { min: 2, max: 7 }],
