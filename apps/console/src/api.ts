@@ -1,4 +1,7 @@
-// Reads of the admin API of the node that served the console (same origin, GET only).
+// Reads of the admin API of the node that served the console (same origin, GET only). When the
+// admin port wants a bearer token (--admin-token-file), the console asks the user for it once
+// (app.tsx) and keeps it in the tab's sessionStorage (gone when the tab closes; never in a URL or
+// in localStorage), sent as `Authorization: Bearer` with every read.
 import type {
   ClusterStatus,
   GroupDetail,
@@ -25,11 +28,37 @@ export class ApiError extends Error {
 /** Longest wait for one answer. */
 const TIMEOUT_MS = 10_000;
 
+const TOKEN_KEY = 'chronik.adminToken';
+
+/** The admin token this tab was given, if any. */
+export function adminToken(): string | null {
+  try {
+    return sessionStorage.getItem(TOKEN_KEY);
+  } catch {
+    return null;
+  }
+}
+
+/** Keeps `token` for this tab (null forgets it). */
+export function setAdminToken(token: string | null): void {
+  if (token === null || token === '') sessionStorage.removeItem(TOKEN_KEY);
+  else sessionStorage.setItem(TOKEN_KEY, token);
+}
+
+/** Whether `error` is the admin port asking for a (valid) token. */
+export function needsToken(error: Error | undefined): boolean {
+  return error instanceof ApiError && error.status === 401;
+}
+
 async function get(path: string): Promise<Response> {
   let res: Response;
+  const token = adminToken();
   try {
     res = await fetch(path, {
-      headers: { accept: 'application/json' },
+      headers: {
+        accept: 'application/json',
+        ...(token !== null ? { authorization: `Bearer ${token}` } : {}),
+      },
       signal: AbortSignal.timeout(TIMEOUT_MS),
     });
   } catch (e) {

@@ -1,5 +1,7 @@
-// The console's frame: the navigation, which node answers, and the page of the route.
-import { api } from './api.js';
+// The console's frame: the navigation, which node answers, and the page of the route; the admin
+// token form when the node's admin port wants one.
+import { useState } from 'preact/hooks';
+import { adminToken, api, needsToken, setAdminToken } from './api.js';
 import { usePoll } from './poll.js';
 import { ClusterPage } from './pages/cluster.js';
 import { GroupPage } from './pages/group.js';
@@ -43,10 +45,44 @@ function Page({ route }: { route: Route }) {
   }
 }
 
+/** Asks for the admin port's bearer token (kept for this tab only), then reloads. */
+function TokenForm({ rejected }: { rejected: boolean }) {
+  const [token, setToken] = useState('');
+  return (
+    <section class="token-form">
+      <h1>Admin token</h1>
+      <p>
+        This node's admin port needs a bearer token (<code>--admin-token-file</code>).
+        {rejected ? ' The token given was not accepted.' : ''} It is kept in this browser tab only.
+      </p>
+      <form
+        onSubmit={(e) => {
+          e.preventDefault();
+          setAdminToken(token.trim());
+          location.reload();
+        }}
+      >
+        <input
+          type="password"
+          name="token"
+          autoComplete="off"
+          aria-label="admin token"
+          value={token}
+          onInput={(e) => setToken((e.target as HTMLInputElement).value)}
+        />
+        <button type="submit" disabled={token.trim() === ''}>
+          Use token
+        </button>
+      </form>
+    </section>
+  );
+}
+
 export function App() {
   const route = useRoute();
   const cluster = usePoll(api.cluster, 10_000, 'cluster');
   const c = cluster.data;
+  if (c === undefined && needsToken(cluster.error)) return <TokenForm rejected={adminToken() !== null} />;
   return (
     <div class="layout">
       <nav class="sidebar" aria-label="Pages">
@@ -74,6 +110,18 @@ export function App() {
             <div class="bad">node not answering</div>
           ) : null}
           <div class="muted small">read-only</div>
+          {adminToken() !== null ? (
+            <button
+              type="button"
+              class="link small"
+              onClick={() => {
+                setAdminToken(null);
+                location.reload();
+              }}
+            >
+              forget the admin token
+            </button>
+          ) : null}
         </div>
       </nav>
       <main>

@@ -12,8 +12,7 @@
 //   401 with `WWW-Authenticate: Bearer` otherwise, counted in
 //   `chronik_admin_authentication_failures_total`. `/health` without it answers the status and node
 //   id only. The token never appears in an answer or a log line. The console's files need no token
-//   (they hold no data); its views do, and a browser does not send one: with a token, open the
-//   console through mTLS or not at all.
+//   (they hold no data); its views do: the console asks the user for the token and sends it.
 import http from 'node:http';
 import https from 'node:https';
 import type tls from 'node:tls';
