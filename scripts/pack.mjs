@@ -57,14 +57,20 @@ function main(argv) {
   const tarballs = [];
   for (const { name, dir } of packagesToPack()) {
     if (!fs.existsSync(path.join(dir, 'dist'))) {
-      process.stderr.write(`pack: ${name} is not built (no ${path.relative(root, dir)}/dist): run pnpm build\n`);
+      process.stderr.write(
+        `pack: ${name} is not built (no ${path.relative(root, dir)}/dist): run pnpm build\n`,
+      );
       return 1;
     }
     const before = new Set(fs.readdirSync(out));
-    execFileSync('pnpm', ['pack', '--pack-destination', out], { cwd: dir, stdio: ['ignore', 'ignore', 'inherit'] });
+    execFileSync('pnpm', ['pack', '--pack-destination', out], {
+      cwd: dir,
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
     const made = fs.readdirSync(out).filter((f) => f.endsWith('.tgz') && !before.has(f));
     const expected = `${name.replace('@', '').replace('/', '-')}-`;
-    const file = made.find((f) => f.startsWith(expected)) ?? fs.readdirSync(out).find((f) => f.startsWith(expected));
+    const file =
+      made.find((f) => f.startsWith(expected)) ?? fs.readdirSync(out).find((f) => f.startsWith(expected));
     if (file === undefined) throw new Error(`pack: pnpm pack of ${name} left no tarball in ${out}`);
     tarballs.push(path.join(out, file));
   }
