@@ -42,7 +42,9 @@ export interface RaftSummary {
 }
 
 /** Latency buckets of cycles and fsyncs: 100 µs to 10 s. */
-const DURATION_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10];
+const DURATION_BUCKETS = [
+  0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10,
+];
 
 const RECOVERY_ACTIONS = [
   ['tail_truncated', 'tailsTruncated'],
@@ -99,7 +101,12 @@ export class LayerMetrics {
       onFlushCycle: (ms) => this.fsyncSeconds.observe(ms / 1000),
     };
     const raft = (f: (s: HostStats) => number) => (): number => (this.raft ? f(this.raft.stats) : 0);
-    totalCounter(registry, 'chronik_raft_cycles_total', 'Raft host cycles run', raft((s) => s.cycles));
+    totalCounter(
+      registry,
+      'chronik_raft_cycles_total',
+      'Raft host cycles run',
+      raft((s) => s.cycles),
+    );
     totalCounter(
       registry,
       'chronik_raft_proposals_total',
@@ -115,7 +122,7 @@ export class LayerMetrics {
     totalCounter(
       registry,
       'chronik_raft_leaderships_won_total',
-      "Times this node became the leader of one of its Raft groups",
+      'Times this node became the leader of one of its Raft groups',
       raft((s) => s.leadershipsWon),
     );
     totalCounter(
@@ -191,7 +198,12 @@ export class LayerMetrics {
       'Record bytes written to WAL segments (Raft logs, or the standalone partition logs)',
       wal((s) => s.bytesWritten),
     );
-    totalCounter(registry, 'chronik_wal_fsyncs_total', 'fdatasync calls on WAL segments', wal((s) => s.fsyncs));
+    totalCounter(
+      registry,
+      'chronik_wal_fsyncs_total',
+      'fdatasync calls on WAL segments',
+      wal((s) => s.fsyncs),
+    );
     totalCounter(
       registry,
       'chronik_wal_flush_failures_total',
