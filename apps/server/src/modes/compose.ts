@@ -556,7 +556,7 @@ export async function composeBroker(options: ComposeOptions): Promise<Composed> 
       close: async () => {
         shutdown.abort();
         stateMetrics.close();
-        if (options.ctx.metrics.layers.groups !== undefined) options.ctx.metrics.layers.groups = undefined;
+        options.ctx.metrics.layers.groups = undefined;
         views.close();
         await stopAll();
       },
