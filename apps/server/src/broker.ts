@@ -205,6 +205,8 @@ export class Broker {
           : new StaticSecurity(endpoint.listener, principal);
       },
       onTlsError: (endpoint) => metrics.tlsHandshakeFailures.inc({ listener: endpoint.listener.name }),
+      onConnection: (endpoint, outcome) =>
+        metrics.connectionsOpened.inc({ listener: endpoint.listener.name, outcome }),
       limits: c.limits,
       dispatcher: {
         dispatch: (frame, conn) =>

@@ -1,5 +1,6 @@
 // Prometheus metrics (prom-client), on a registry of our own so tests can run several brokers.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { LayerMetrics } from './layer-metrics.js';
 
 export class ServerMetrics {
   readonly registry = new Registry();
@@ -93,6 +94,13 @@ export class ServerMetrics {
     registers: [this.registry],
   });
 
+  readonly connectionsOpened = new Counter({
+    name: 'chronik_connections_opened_total',
+    help: 'Kafka connections taken (accepted) or refused at once (over the connection limit, or shutting down), by listener',
+    labelNames: ['listener', 'outcome'] as const,
+    registers: [this.registry],
+  });
+
   readonly tlsHandshakeFailures = new Counter({
     name: 'chronik_tls_handshake_failures_total',
     help: 'TLS handshakes that failed (bad or missing client certificate, not TLS), by listener',
@@ -162,6 +170,9 @@ export class ServerMetrics {
     help: 'Record batches the log cleaner removed whole (every record superseded, expired or aborted)',
     registers: [this.registry],
   });
+
+  /** Raft, WAL and group coordinator metrics; the mode points them at its components. */
+  readonly layers = new LayerMetrics(this.registry);
 
   constructor(options: { processMetrics?: boolean } = {}) {
     if (options.processMetrics === true)

@@ -50,8 +50,10 @@ import type {
   Status,
 } from '@chronik/raft';
 import { GroupCommitter } from '@chronik/wal';
-import type { SyncPolicy } from '@chronik/wal';
+import type { SyncPolicy, WalStats } from '@chronik/wal';
 import { HostError } from './errors.js';
+import { HostStats } from './stats.js';
+import type { HostObserver } from './stats.js';
 import { RaftLogStorage } from './raft-storage.js';
 
 /** A group's application state, driven by committed entries. */
@@ -187,6 +189,11 @@ export interface RaftHostOptions {
    * thread round trip per group per cycle. Default false.
    */
   inlineWrites?: boolean;
+  /**
+   * Told how long each cycle and each shared fsync took (timed on `env.clock.monotonicMs`). Default
+   * none: no clock is read for it.
+   */
+  observer?: HostObserver;
 }
 
 export interface GroupOptions {
@@ -493,6 +500,8 @@ export class RaftHost {
   private cycleRequested = false;
   private closed = false;
   private cycleError: unknown = null;
+  /** Counters over every group of this host (stats.ts). */
+  readonly stats = new HostStats();
 
   constructor(private readonly options: RaftHostOptions) {
     this.nodeId = options.nodeId;
@@ -507,6 +516,7 @@ export class RaftHost {
       policy: options.syncPolicy ?? { kind: 'batch' },
       logger: this.logger,
       scheduler: this.scheduler,
+      ...(options.observer !== undefined ? { observer: options.observer, clock: this.clock } : {}),
     });
     this.opts = {
       tickMs: options.tickMs ?? 100,
@@ -520,6 +530,11 @@ export class RaftHost {
     if (!Number.isInteger(this.nodeId) || this.nodeId <= 0) {
       throw new HostError('InvalidArgument', `node id must be a positive integer, got ${this.nodeId}`);
     }
+  }
+
+  /** Counters of every group's log: bytes written, fsyncs, recovery actions (`WalStats`). */
+  get walStats(): WalStats {
+    return this.committer.stats;
   }
 
   /** Sets the transport (it is usually built after the host, because it delivers into it). */
@@ -740,6 +755,7 @@ export class RaftHost {
     } catch (e) {
       return Promise.reject(isRefusal(e) ? e : this.stopGroup(g, e, { propose: data.length }));
     }
+    this.stats.proposals++;
     if (options.onPersisted) g.persistWaiters.set(at.index, { term: at.term, notify: options.onPersisted });
     const tracked = this.track(g, at, timeoutMs);
     options.onAppended?.(at);
@@ -1014,6 +1030,7 @@ export class RaftHost {
     if (g.failure !== null) return this.stoppedError(g);
     const error = cause instanceof Error ? cause : new Error(String(cause));
     g.failure = error;
+    this.stats.groupsStopped++;
     if (context !== null) {
       let core: Record<string, unknown> = {};
       try {
@@ -1156,7 +1173,11 @@ export class RaftHost {
     try {
       while (this.cycleRequested && !this.closed && this.cycleError === null) {
         this.cycleRequested = false;
+        const observer = this.options.observer;
+        const startMs = observer?.onCycle !== undefined ? this.clock.monotonicMs() : 0;
         await this.cycle();
+        this.stats.cycles++;
+        if (observer?.onCycle !== undefined) observer.onCycle(this.clock.monotonicMs() - startMs);
       }
     } finally {
       this.cycleRunning = false;
@@ -1281,6 +1302,7 @@ export class RaftHost {
           (m.type === MessageType.MsgHeartbeat || m.type === MessageType.MsgHeartbeatResp)
         )
           continue;
+        if (m.type === MessageType.MsgSnap) this.stats.snapshotsSent++;
         this.transport.send(g.id, m);
       }
     }
@@ -1288,6 +1310,7 @@ export class RaftHost {
     // 4. Apply: a received snapshot replaces the state, then committed entries follow it.
     if (rd.snapshot && rd.snapshot.metadata.index > g.applied) {
       g.sm.restore(rd.snapshot.data, rd.snapshot.metadata);
+      this.stats.snapshotsInstalled++;
       g.applied = rd.snapshot.metadata.index;
       g.snapshotIndex = rd.snapshot.metadata.index;
       g.confState = rd.snapshot.metadata.confState;
@@ -1332,6 +1355,9 @@ export class RaftHost {
     g.roleReady = rd;
     const prevRole = g.role;
     if (rd.softState) {
+      if (rd.softState.lead !== g.leaderId && rd.softState.lead !== 0) this.stats.leaderChanges++;
+      if (rd.softState.raftState === StateType.Leader && prevRole !== StateType.Leader)
+        this.stats.leadershipsWon++;
       g.role = rd.softState.raftState;
       g.leaderId = rd.softState.lead;
     }

@@ -17,6 +17,8 @@ export type {
 // shape its `scheduler` option took before it.
 export type { Clock, Env, IntervalTimers, Scheduler, TimerHandle } from '@chronik/env';
 export { HostError, HostErrorCode } from './errors.js';
+export { HostStats } from './stats.js';
+export type { HostObserver } from './stats.js';
 export { RaftLogStorage } from './raft-storage.js';
 export type { RaftLogStorageOptions, RaftRecoveryInfo } from './raft-storage.js';
 export { MemoryNetwork, MemoryTransport } from './memory-network.js';

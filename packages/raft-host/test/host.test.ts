@@ -166,6 +166,43 @@ describe('RaftHost', () => {
     await until(() => lagging.kv.log.length === 100, 15_000);
     expect(lagging.kv.restores).toBeGreaterThan(0);
     expect(lagging.kv.data.get('k99')).toBe('99');
+    // The counters an operator sees: the snapshot went out from the leader and was installed.
+    expect(l.host.stats.snapshotsSent).toBeGreaterThan(0);
+    // (kv.restores counts the restore at open too.)
+    expect(lagging.host.stats.snapshotsInstalled).toBeGreaterThan(0);
+  });
+
+  it('counts its work for the operator (stats) and tells an observer how long cycles and fsyncs took', async () => {
+    await Promise.all(nodes.map((n) => n.host.close()));
+    net = new MemNet();
+    rmSync(root, { recursive: true, force: true });
+    const cycles: number[] = [];
+    const flushes: Array<{ durationMs: number; logs: number }> = [];
+    const observer = {
+      onCycle: (ms: number) => cycles.push(ms),
+      onFlushCycle: (durationMs: number, logs: number) => flushes.push({ durationMs, logs }),
+    };
+    nodes = [];
+    for (const id of [1, 2, 3])
+      nodes.push(await startKvNode(net, root, id, GROUP, id === 1 ? { observer } : {}));
+    const l = await leader();
+    for (let i = 0; i < 20; i++) await l.host.propose(GROUP, enc(`k${i}=${i}`));
+    await until(() => nodes.every((n) => n.kv.log.length === 20));
+    expect(l.host.stats.proposals).toBe(20);
+    expect(l.host.stats.leadershipsWon).toBe(1);
+    for (const n of nodes) {
+      expect(n.host.stats.leaderChanges).toBe(1);
+      expect(n.host.stats.cycles).toBeGreaterThan(0);
+      expect(n.host.stats.groupsStopped).toBe(0);
+      expect(n.host.walStats.bytesWritten).toBeGreaterThan(20 * 4);
+      expect(n.host.walStats.fsyncs).toBeGreaterThan(0);
+      expect(n.host.walStats.recovery.logsOpened).toBe(1);
+    }
+    const n1 = nodes[0]!;
+    expect(cycles.length).toBe(n1.host.stats.cycles);
+    expect(cycles.every((ms) => ms >= 0)).toBe(true);
+    expect(flushes.length).toBe(n1.host.walStats.flushCycles);
+    expect(flushes.every((f) => f.durationMs >= 0 && f.logs >= 1)).toBe(true);
   });
 
   it('adds a node and removes another at run time through configuration changes', async () => {

@@ -4,6 +4,7 @@
  * parallel, and then resolves all of their waiters.
  */
 import {
+  type Clock,
   type Logger,
   type Scheduler,
   type TimerHandle,
@@ -32,6 +33,44 @@ export interface Flushable {
 export type SyncPolicy =
   { kind: 'batch' } | { kind: 'interval'; intervalMs: number } | { kind: 'unsafe-none' };
 
+/**
+ * Counters of a committer and of every log that shares it (public API: a server reports them as
+ * metrics, a test reads them). Plain numbers, only ever increased; read them whenever you like.
+ */
+export class WalStats {
+  /** Record bytes (headers and payloads) written to segment files. */
+  bytesWritten = 0;
+  /** fdatasync calls on segment files by flush cycles (a log with nothing new written is skipped). */
+  fsyncs = 0;
+  /** Flush cycles that completed (each flushes every log that asked since the last one). */
+  flushCycles = 0;
+  /** Logs whose flush failed (each stops its log). */
+  flushFailures = 0;
+  /**
+   * What recovery did when the logs were opened, by case of the decision table: torn tails cut
+   * (`tailsTruncated`), `.broken` copies written, segments and temp files removed, sparse indexes
+   * rebuilt, and logs cut at a corruption by the operator option (`corruptionsTruncated`).
+   */
+  readonly recovery = {
+    logsOpened: 0,
+    tailsTruncated: 0,
+    brokenCopies: 0,
+    segmentsRemoved: 0,
+    tempFilesRemoved: 0,
+    indexesRebuilt: 0,
+    corruptionsTruncated: 0,
+  };
+}
+
+/** Told about each flush cycle (GroupCommitterOptions.observer); keep it cheap. */
+export interface WalObserver {
+  /**
+   * A flush cycle ended: `durationMs` from its start to the last fdatasync settling (the fsync
+   * latency a waiter saw, queueing in the thread pool included), `logs` it flushed.
+   */
+  onFlushCycle?(durationMs: number, logs: number): void;
+}
+
 export interface GroupCommitterOptions {
   readonly policy?: SyncPolicy;
   /** Bound on requests waiting for a cycle; more are rejected with Overloaded. Default 100 000. */
@@ -47,6 +86,10 @@ export interface GroupCommitterOptions {
   /** @deprecated `scheduler` (its `defer`). Overrides the scheduler's `defer`. */
   readonly defer?: (fn: () => void) => void;
   readonly logger?: Logger;
+  /** Told about each flush cycle; needs `clock` for its durations. */
+  readonly observer?: WalObserver;
+  /** Times flush cycles for the observer (only `monotonicMs` is read, and only with an observer). */
+  readonly clock?: Pick<Clock, 'monotonicMs'>;
 }
 
 /** @deprecated `systemScheduler` of @chronik/env: Node's timers, unref'd, in the shape before it. */
@@ -91,6 +134,10 @@ export class GroupCommitter {
   private closed = false;
   /** Number of completed flush cycles (observability, tests). */
   cycles = 0;
+  /** Counters of this committer and of every log that shares it. */
+  readonly stats = new WalStats();
+  private readonly observer: WalObserver | undefined;
+  private readonly clock: Pick<Clock, 'monotonicMs'> | undefined;
 
   constructor(options: GroupCommitterOptions = {}) {
     this.policy = options.policy ?? { kind: 'batch' };
@@ -107,6 +154,8 @@ export class GroupCommitter {
         ? scheduler
         : { setTimer: (ms, fn) => timers.setTimer(ms, fn), defer };
     this.logger = options.logger ?? silentLogger;
+    this.observer = options.observer?.onFlushCycle !== undefined ? options.observer : undefined;
+    this.clock = options.clock;
   }
 
   /** Resolves once `target` has been flushed by a cycle that started after this call. */
@@ -155,15 +204,20 @@ export class GroupCommitter {
     this.next = undefined;
     this.running = true;
     const entries = [...batch.targets];
+    const startMs = this.observer !== undefined ? this.clock?.monotonicMs() : undefined;
     void Promise.allSettled(entries.map(([t]) => t.flushDurable())).then((results) => {
       this.running = false;
       this.cycles++;
+      this.stats.flushCycles++;
+      if (startMs !== undefined)
+        this.observer?.onFlushCycle?.(this.clock!.monotonicMs() - startMs, entries.length);
       const more = this.next !== undefined;
       results.forEach((r, i) => {
         const d = entries[i]![1];
         if (r.status === 'fulfilled') {
           d.resolve();
         } else {
+          this.stats.flushFailures++;
           this.logger.error('wal flush failed', { error: String(r.reason) });
           d.reject(r.reason);
         }

@@ -7,8 +7,8 @@ export type { Clock, FileSystem, Logger, OpenFlags, TimerHandle, Timers, WalFile
 export { systemTimers } from './committer.js';
 export { MemFileSystem } from './memfs.js';
 export type { MemFsFaultCode, MemFsFaultOp } from './memfs.js';
-export { GroupCommitter } from './committer.js';
-export type { Flushable, GroupCommitterOptions, SyncPolicy } from './committer.js';
+export { GroupCommitter, WalStats } from './committer.js';
+export type { Flushable, GroupCommitterOptions, SyncPolicy, WalObserver } from './committer.js';
 export { Wal, defaultMaxRecordBytes } from './wal.js';
 export type { RecoverySummary, WalOptions, WalRecord, WalRecordInput } from './wal.js';
 // For files kept beside a Wal (a Raft state file, snapshots): the checksum and integer encoding of

@@ -15,7 +15,7 @@ import {
   silentLogger,
   systemClock,
 } from '@chronik/env';
-import { GroupCommitter, type Flushable, type SyncPolicy } from './committer.js';
+import { GroupCommitter, type Flushable, type SyncPolicy, type WalStats } from './committer.js';
 import { WalError, WalErrorCode } from './errors.js';
 import {
   RECORD_HEADER_BYTES,
@@ -166,6 +166,18 @@ export function defaultMaxRecordBytes(maxSegmentBytes: number): number {
 const MIN_READ_CHUNK = 16 << 10;
 const MAX_READ_CHUNK = 1 << 20;
 
+/** Adds what one log's recovery did to the counters of its committer. */
+function countRecovery(stats: WalStats, r: RecoverySummary): void {
+  const c = stats.recovery;
+  c.logsOpened++;
+  if (r.bytesCut > 0 && !r.corruptionTruncated) c.tailsTruncated++;
+  c.brokenCopies += r.brokenFiles.length;
+  c.segmentsRemoved += r.segmentsRemoved;
+  c.tempFilesRemoved += r.tempFilesRemoved;
+  c.indexesRebuilt += r.indexesRebuilt;
+  if (r.corruptionTruncated) c.corruptionsTruncated++;
+}
+
 export class Wal implements Flushable {
   readonly dir: string;
   /** What recovery found when this log was opened. */
@@ -225,6 +237,7 @@ export class Wal implements Flushable {
     this.inlineWrites = options.inlineWrites ?? false;
     this.segments = segments;
     this.recovery = recovery;
+    countRecovery(this.committer.stats, recovery);
     this.first = startIndex;
     const last = segments[segments.length - 1];
     this.next = last ? last.lastIndex + 1 : startIndex;
@@ -428,6 +441,7 @@ export class Wal implements Flushable {
     if (seg?.writer && target > this.durable) {
       const w = seg.writer.acquire();
       try {
+        this.committer.stats.fsyncs++;
         await w.file.datasync();
       } catch (e) {
         throw this.fail(e, 'fdatasync');
@@ -651,6 +665,7 @@ export class Wal implements Flushable {
       }
       for (const n of notes) seg.noteRecord(n.index, n.position, n.ts, this.indexIntervalBytes);
       seg.size += chunkBytes;
+      this.committer.stats.bytesWritten += chunkBytes;
       this.written = seg.lastIndex;
       chunks = [];
       chunkBytes = 0;

@@ -453,3 +453,48 @@ test('a caller-supplied payloadCrc is stored as given: right, the record reads b
   });
   await wal.close();
 });
+
+describe('stats and observer (what a server reports as metrics)', () => {
+  test('bytes written, fsyncs, flush cycles and their durations are counted on the shared committer', async () => {
+    const mem = new MemFileSystem();
+    let nowMs = 1000;
+    const cycles: Array<{ durationMs: number; logs: number }> = [];
+    const committer = new GroupCommitter({
+      clock: { monotonicMs: () => (nowMs += 5) },
+      observer: { onFlushCycle: (durationMs, logs) => cycles.push({ durationMs, logs }) },
+    });
+    const a = await Wal.open({ dir: '/a', fs: mem, committer });
+    const b = await Wal.open({ dir: '/b', fs: mem, committer });
+    expect(committer.stats.recovery.logsOpened).toBe(2);
+    await a.append([{ payload: Buffer.alloc(100) }, { payload: Buffer.alloc(50) }]);
+    await b.append([{ payload: Buffer.alloc(10) }]);
+    // Each record is its 32-byte header and its payload.
+    expect(committer.stats.bytesWritten).toBe(3 * 32 + 160);
+    await Promise.all([a.sync(), b.sync()]);
+    expect(committer.stats.fsyncs).toBe(2);
+    expect(committer.stats.flushCycles).toBe(1);
+    expect(cycles).toEqual([{ durationMs: 5, logs: 2 }]);
+    // Nothing new written: a cycle runs, no fdatasync.
+    await a.sync();
+    expect(committer.stats.fsyncs).toBe(2);
+    expect(committer.stats.flushCycles).toBe(2);
+    await a.close();
+    await b.close();
+  });
+
+  test('recovery actions are counted: a torn tail cut and its .broken copy', async () => {
+    const mem = new MemFileSystem();
+    const w = await Wal.open({ dir: '/t', fs: mem });
+    await appendRange(w, 1, 5);
+    await w.sync();
+    await w.close();
+    const seg = (await mem.readdir('/t')).find((n) => n.endsWith('.log'))!;
+    const data = mem.readFileNow(`/t/${seg}`);
+    mem.writeFileNow(`/t/${seg}`, data.subarray(0, data.length - 7));
+    const committer = new GroupCommitter();
+    const r = await Wal.open({ dir: '/t', fs: mem, committer });
+    expect(r.lastIndex()).toBe(4);
+    expect(committer.stats.recovery).toMatchObject({ logsOpened: 1, tailsTruncated: 1, brokenCopies: 1 });
+    await r.close();
+  });
+});

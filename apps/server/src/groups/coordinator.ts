@@ -265,6 +265,8 @@ function offsetRecords(
 
 export class GroupCoordinator {
   readonly config: GroupCoordinatorConfig;
+  /** Counters for the operator (layer-metrics.ts): rebalances started (classic protocol). */
+  readonly stats = { rebalances: 0 };
   private readonly log: OffsetLog;
   private readonly clock: Clock;
   private readonly scheduler: Scheduler;
@@ -1016,6 +1018,7 @@ export class GroupCoordinator {
   }
 
   private prepareRebalance(group: Group, reason: string): void {
+    this.stats.rebalances++;
     if (group.is('CompletingRebalance'))
       this.resetAndPropagateAssignmentError(group, 'REBALANCE_IN_PROGRESS');
     group.syncTimer?.cancel();

@@ -527,6 +527,7 @@ export async function composeBroker(options: ComposeOptions): Promise<Composed> 
     ),
     clock,
   });
+  options.ctx.metrics.layers.groups = () => groups.coordinator.stats;
   const stateMetrics = new StateMetrics({
     registry: options.ctx.metrics.registry,
     views,
@@ -555,6 +556,7 @@ export async function composeBroker(options: ComposeOptions): Promise<Composed> 
       close: async () => {
         shutdown.abort();
         stateMetrics.close();
+        options.ctx.metrics.layers.groups = undefined;
         views.close();
         await stopAll();
       },

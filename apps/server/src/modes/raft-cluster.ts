@@ -16,6 +16,8 @@ import { GrpcTransport } from '@chronik/raft-grpc';
 import type { IdentityAnswer, TransportHandler, TransportTls } from '@chronik/raft-grpc';
 import { RaftHost } from '@chronik/raft-host';
 import type { HostTransport } from '@chronik/raft-host';
+import type { WalStats } from '@chronik/wal';
+import type { RaftSummary } from '../layer-metrics.js';
 import type { BrokerMode } from '../broker.js';
 import { diskSpace } from '../datadir.js';
 import type { PeerAcks } from '../cluster/peer-liveness.js';
@@ -135,6 +137,22 @@ function raftGroupViews(host: RaftHost, groups: PartitionGroups): RaftGroupView[
       ...(s.failure !== null ? { failure: s.failure.message } : {}),
     };
   });
+}
+
+/** One pass over the host's groups for the metrics (layer-metrics.ts): the largest lags, the metadata group. */
+function raftSummary(host: RaftHost): RaftSummary {
+  let commitLagMax = 0;
+  let applyLagMax = 0;
+  let metadata: RaftSummary['metadata'];
+  for (const gid of host.groupIds()) {
+    const s = host.status(gid);
+    if (s.failure !== null) continue;
+    commitLagMax = Math.max(commitLagMax, s.lastIndex - s.commitIndex);
+    applyLagMax = Math.max(applyLagMax, s.commitIndex - s.appliedIndex);
+    if (gid === METADATA_GROUP_ID)
+      metadata = { term: s.term, commitIndex: s.commitIndex, leaderId: s.leaderId };
+  }
+  return { commitLagMax, applyLagMax, metadata };
 }
 
 /** What the node needs of its Raft transport (GrpcTransport, or a MemoryNetwork's). */
@@ -293,7 +311,12 @@ export function raftClusterMode(options: RaftClusterModeOptions = {}): BrokerMod
       // As the standalone partition logs: a write(2) into the page cache on the event loop is
       // cheaper than a thread-pool round trip per group per cycle; fsyncs stay in the pool.
       inlineWrites: true,
+      observer: ctx.metrics.layers.observer,
     });
+    const layers = ctx.metrics.layers;
+    const walStats = (): WalStats => host.walStats;
+    layers.raft = { stats: host.stats, summary: () => raftSummary(host) };
+    layers.walSources.add(walStats);
     let store: RaftMetadataStore | undefined;
     const transport = (options.transport ?? grpcTransport)({
       nodeId,
@@ -344,6 +367,8 @@ export function raftClusterMode(options: RaftClusterModeOptions = {}): BrokerMod
           },
     );
     const release = async (): Promise<void> => {
+      if (layers.raft?.stats === host.stats) layers.raft = undefined;
+      layers.walSources.delete(walStats);
       throttle?.close();
       await host.close();
       await transport.close();

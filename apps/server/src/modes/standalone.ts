@@ -8,6 +8,7 @@ import path from 'node:path';
 import type { MetadataChange, PartitionInfo } from '@chronik/metadata';
 import type { FileSystem } from '@chronik/env';
 import { isWalError } from '@chronik/wal';
+import type { WalStats } from '@chronik/wal';
 import type { BrokerMode } from '../broker.js';
 import { diskSpace } from '../datadir.js';
 import { KafkaError, ServerError, ServerErrorCode } from '../errors.js';
@@ -130,8 +131,11 @@ export function standaloneMode(options: StandaloneOptions = {}): BrokerMode {
             maxRecordBytes: MAX_BATCH_BYTES,
             maxPendingBytes: config.limits.maxGlobalInFlightBytes + config.limits.maxRequestBytes,
             logger: logger.child({ component: 'wal' }),
+            observer: ctx.metrics.layers.observer,
           })
         : undefined;
+    const walStats = wal !== undefined ? (): WalStats => wal.committer.stats : undefined;
+    if (walStats !== undefined) ctx.metrics.layers.walSources.add(walStats);
     const entryLogs = options.entryLogs ?? (wal as WalEntryLogFactory);
     const cache = new BatchCache(options.cacheBytes ?? DEFAULT_CACHE_BYTES);
     const partitionLogger = logger.child({ component: 'partition' });
@@ -153,6 +157,7 @@ export function standaloneMode(options: StandaloneOptions = {}): BrokerMode {
       });
     } catch (e) {
       wal?.close();
+      if (walStats !== undefined) ctx.metrics.layers.walSources.delete(walStats);
       throw e;
     }
     const openLog = async (spec: PartitionSpec): Promise<EntryLog> => {
@@ -208,6 +213,7 @@ export function standaloneMode(options: StandaloneOptions = {}): BrokerMode {
       close: async () => {
         await Promise.resolve();
         wal?.close();
+        if (walStats !== undefined) ctx.metrics.layers.walSources.delete(walStats);
       },
     });
     options.onComposed?.(composed);

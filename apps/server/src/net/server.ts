@@ -60,6 +60,8 @@ export interface KafkaListenerOptions {
   security?: (endpoint: EndpointOptions, socket: net.Socket) => ConnectionSecurity;
   /** A TLS handshake failed (a client with a bad certificate, or not speaking TLS). */
   onTlsError?: (endpoint: EndpointOptions, error: Error) => void;
+  /** A connection was taken (`accepted`) or refused at once (`refused`: the limit, or shutting down). */
+  onConnection?: (endpoint: EndpointOptions, outcome: 'accepted' | 'refused') => void;
   limits: NetworkLimits;
   dispatcher: FrameDispatcher;
   logger?: Logger;
@@ -277,8 +279,10 @@ export class KafkaListener {
     if (!this.accepting || this.connections.size >= this.options.limits.maxConnections) {
       this.logger.warn({ remote: socket.remoteAddress, open: this.connections.size }, 'refusing connection');
       socket.destroy();
+      this.options.onConnection?.(endpoint, 'refused');
       return;
     }
+    this.options.onConnection?.(endpoint, 'accepted');
     const userHooks = this.options.hooks ?? {};
     const address = socket.remoteAddress ?? '?';
     let entry = this.byAddress.get(address);

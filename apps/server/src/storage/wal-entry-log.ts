@@ -4,7 +4,7 @@
 import path from 'node:path';
 import type { Clock, FileSystem, Scheduler } from '@chronik/env';
 import { GroupCommitter, Wal } from '@chronik/wal';
-import type { WalRecordInput } from '@chronik/wal';
+import type { WalObserver, WalRecordInput } from '@chronik/wal';
 import type { Logger } from '../logger.js';
 import { libraryLogger } from '../logger.js';
 import type { EntryInput, EntryLog, EntryLogFactory } from './entry-log.js';
@@ -24,6 +24,8 @@ export interface WalEntryLogOptions {
   clock: Clock;
   /** Where the shared group commit starts its cycles (its `defer`). */
   scheduler: Scheduler;
+  /** Told how long each shared flush took (timed on `clock.monotonicMs`). */
+  observer?: WalObserver;
 }
 
 /** Directory levels above a prepared log synced (its topic's, `partitions`, the data directory). */
@@ -82,7 +84,11 @@ class WalEntryLog implements EntryLog {
 export class WalEntryLogFactory implements EntryLogFactory {
   readonly committer: GroupCommitter;
   constructor(private readonly options: WalEntryLogOptions) {
-    this.committer = new GroupCommitter({ policy: { kind: 'batch' }, scheduler: options.scheduler });
+    this.committer = new GroupCommitter({
+      policy: { kind: 'batch' },
+      scheduler: options.scheduler,
+      ...(options.observer !== undefined ? { observer: options.observer, clock: options.clock } : {}),
+    });
   }
   async prepare(dirs: readonly string[]): Promise<void> {
     const fsys = this.options.fs;

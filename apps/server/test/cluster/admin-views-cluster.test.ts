@@ -221,3 +221,42 @@ test("/v1/raft: the node's metadata and partition groups, with followers' lag on
     expect.arrayContaining([0, 1, 2]),
   );
 });
+
+/** The value of one series in a node's /metrics text (0 when absent). */
+function sample(text: string, series: string): number {
+  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+  return line === undefined ? 0 : Number(line.slice(series.length + 1));
+}
+
+test('/metrics reports every layer: Raft, the WALs, group rebalances, connections (issue 25)', async () => {
+  const texts = await Promise.all(
+    brokers.map(async (b) => (await fetch(`http://127.0.0.1:${b.adminPort}/metrics`)).text()),
+  );
+  const sum = (series: string): number => texts.reduce((n, t) => n + sample(t, series), 0);
+  // 30 records in 3 produce requests, one per partition, and the metadata commands before them.
+  expect(sum('chronik_raft_proposals_total')).toBeGreaterThanOrEqual(3);
+  // Every node learned a leader for the metadata group and each partition group.
+  for (const t of texts) {
+    expect(sample(t, 'chronik_raft_leader_changes_total')).toBeGreaterThanOrEqual(4);
+    expect(sample(t, 'chronik_raft_cycles_total')).toBeGreaterThan(0);
+    expect(sample(t, 'chronik_raft_cycle_duration_seconds_count')).toBeGreaterThan(0);
+    expect(sample(t, 'chronik_wal_written_bytes_total')).toBeGreaterThan(0);
+    expect(sample(t, 'chronik_wal_fsyncs_total')).toBeGreaterThan(0);
+    expect(sample(t, 'chronik_wal_fsync_duration_seconds_count')).toBeGreaterThan(0);
+    expect(t).toContain('chronik_wal_recovery_actions_total{action="tail_truncated"} 0');
+    expect(sample(t, 'chronik_raft_groups_stopped_total')).toBe(0);
+    expect(sample(t, 'chronik_raft_metadata_term')).toBeGreaterThanOrEqual(1);
+    expect(IDS).toContain(sample(t, 'chronik_raft_metadata_leader'));
+    expect(sample(t, 'chronik_raft_commit_lag_entries_max')).toBeGreaterThanOrEqual(0);
+  }
+  // Each group won once by one node: at least the metadata group and the three partitions.
+  expect(sum('chronik_raft_leaderships_won_total')).toBeGreaterThanOrEqual(4);
+  // The consumer group of the test above rebalanced on its coordinator.
+  expect(sum('chronik_consumer_group_rebalances_total')).toBeGreaterThanOrEqual(1);
+  expect(
+    texts.reduce(
+      (n, t) => n + sample(t, 'chronik_connections_opened_total{listener="PLAINTEXT",outcome="accepted"}'),
+      0,
+    ),
+  ).toBeGreaterThan(0);
+});

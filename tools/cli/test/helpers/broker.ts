@@ -15,12 +15,13 @@ export interface TestBroker {
   stop(): Promise<void>;
 }
 
-export async function startBroker(extraArgs: string[] = []): Promise<TestBroker> {
+/** `bin`: the chronik-server program to run (default the repository's; an installed one, say). */
+export async function startBroker(extraArgs: string[] = [], bin = SERVER_BIN): Promise<TestBroker> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'chronik-cli-test-'));
   const proc = spawn(
     process.execPath,
     [
-      SERVER_BIN,
+      bin,
       '--kafka-port',
       '0',
       '--admin-port',
