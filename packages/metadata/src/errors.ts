@@ -30,6 +30,7 @@ export const MetadataErrorCode = {
   INELIGIBLE_REPLICA: 'INELIGIBLE_REPLICA',
   REASSIGNMENT_IN_PROGRESS: 'REASSIGNMENT_IN_PROGRESS',
   NO_REASSIGNMENT_IN_PROGRESS: 'NO_REASSIGNMENT_IN_PROGRESS',
+  INVALID_REGISTRATION: 'INVALID_REGISTRATION',
 } as const;
 export type MetadataErrorCode = (typeof MetadataErrorCode)[keyof typeof MetadataErrorCode];
 
@@ -60,6 +61,7 @@ export const KAFKA_ERROR_NUMBERS: Readonly<Record<MetadataErrorCode, number>> = 
   INELIGIBLE_REPLICA: 107,
   REASSIGNMENT_IN_PROGRESS: 60,
   NO_REASSIGNMENT_IN_PROGRESS: 85,
+  INVALID_REGISTRATION: 119,
 };
 
 export class MetadataError extends Error {
