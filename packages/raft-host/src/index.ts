@@ -20,4 +20,9 @@ export { HostError, HostErrorCode } from './errors.js';
 export { RaftLogStorage } from './raft-storage.js';
 export type { RaftLogStorageOptions, RaftRecoveryInfo } from './raft-storage.js';
 export { MemoryNetwork, MemoryTransport } from './memory-network.js';
-export type { MemoryNetworkOptions, MemoryTransportHandler } from './memory-network.js';
+export type {
+  MemoryJoinAnswer,
+  MemoryJoinQuestion,
+  MemoryNetworkOptions,
+  MemoryTransportHandler,
+} from './memory-network.js';
