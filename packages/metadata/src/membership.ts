@@ -46,7 +46,13 @@ export function checkAddNode(v: MembershipView, c: AddNodeCommand, index: number
       `Node ${c.nodeId} belongs to cluster ${c.clusterId}, not to this cluster (${v.clusterId}): it cannot join`,
     );
   if (v.change !== null) {
-    if (v.change.kind === 'add' && v.change.nodeId === c.nodeId && v.change.directoryId === c.directoryId)
+    // The same join again (the node asked twice, or an operator admitted it before it started).
+    if (
+      v.change.kind === 'add' &&
+      v.change.nodeId === c.nodeId &&
+      (v.change.directoryId === c.directoryId || v.change.directoryId === '') &&
+      v.change.raftAddress === c.raftAddress
+    )
       return null;
     fail(
       'INVALID_REQUEST',
@@ -81,14 +87,16 @@ export function checkAddNode(v: MembershipView, c: AddNodeCommand, index: number
 /**
  * The change a removeNode starts, or null for a retry of the removal in progress. Refused: another
  * change in progress, a node that is not a member, the last voter, a node that still holds
- * partition replicas (they move first: a reassignment, or a decommission).
+ * partition replicas (they move first: a reassignment, or a decommission). The removal of a node
+ * being added replaces its add (a node that never came: the leader takes it out again).
  */
 export function checkRemoveNode(
   v: MembershipView,
   c: RemoveNodeCommand,
   index: number,
 ): MembershipChange | null {
-  if (v.change !== null) {
+  const adding = v.change?.kind === 'add' && v.change.nodeId === c.nodeId;
+  if (v.change !== null && !adding) {
     if (v.change.kind === 'remove' && v.change.nodeId === c.nodeId) return null;
     fail(
       'INVALID_REQUEST',
@@ -96,7 +104,7 @@ export function checkRemoveNode(
     );
   }
   const broker = v.brokers.find((b) => b.brokerId === c.nodeId);
-  const member = v.membership === null ? broker !== undefined : isMember(v.membership, c.nodeId);
+  const member = adding || (v.membership === null ? broker !== undefined : isMember(v.membership, c.nodeId));
   if (!member) fail('BROKER_ID_NOT_REGISTERED', `Node ${c.nodeId} is not a member of the cluster`);
   if (v.membership !== null && v.membership.voters.length === 1 && v.membership.voters[0] === c.nodeId)
     fail('INVALID_REQUEST', `Node ${c.nodeId} is the only voter of the cluster; it cannot be removed`);

@@ -80,6 +80,15 @@ describe('cluster membership', () => {
     expect(n.sm.membershipOutcome()).toMatchObject({ nodeId: 4, kind: 'add', refused: null });
   });
 
+  test('an operator admits a node before it starts (no directory): its own join is the same; a removal replaces an add that never came', () => {
+    const n = cluster();
+    n.ok(add(4, { directoryId: '' }));
+    const again = n.ok(add(4));
+    expect(again.ok && again.changes).toEqual([]);
+    n.ok({ type: 'removeNode', nodeId: 4 });
+    expect(n.sm.membershipChange()).toMatchObject({ nodeId: 4, kind: 'remove' });
+  });
+
   test('adding is refused for members, registered brokers, used Raft addresses and another cluster id', () => {
     const n = cluster();
     expect(n.apply(add(2))).toMatchObject({
