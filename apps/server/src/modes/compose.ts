@@ -72,6 +72,8 @@ export interface ComposeOptions {
   raftAddress: string;
   /** Retry the broker registration in the background instead of waiting for it. */
   registerInBackground: boolean;
+  /** This broker's rack (broker.rack), registered with it. */
+  rack?: string | null;
   /** Overrides of the group coordinator's settings (tests). */
   groupConfig?: Partial<GroupCoordinatorConfig>;
   /** The coordinator's storage (default: `__consumer_offsets`; tests). */
@@ -248,7 +250,7 @@ export async function composeBroker(options: ComposeOptions): Promise<Composed> 
         nodeId,
         host: adv.host,
         port: adv.port,
-        rack: null,
+        rack: options.rack ?? null,
         raftAddress: options.raftAddress,
         incarnation: random.uuid(),
         newClusterId: () => clusterIdFromBytes(random.bytes(16)),

@@ -1,12 +1,133 @@
 // chronik cluster status (Kafka protocol: Metadata) and chronik cluster health (Chronik's admin
-// HTTP API: GET /health and /v1/cluster of each node, which the Kafka protocol has no answer for).
+// HTTP API: GET /health and /v1/cluster of each node, which the Kafka protocol has no answer for);
+// chronik cluster members | add-node | remove-node: the membership of a Chronik cluster (its
+// metadata Raft group), through the admin API (/v1/cluster/members, add-node, remove-node).
 import type { Argv } from 'yargs';
 import type { Context } from '../context.js';
+import { int } from '../args.js';
 import { CliError, errorMessage } from '../errors.js';
 import type { Plan, Register } from './types.js';
 import { READ_FORMATS } from './types.js';
 
 const HEALTH_TIMEOUT_MS = 5000;
+/** A membership change may wait for the metadata leader (the server waits up to 30 s). */
+const CHANGE_TIMEOUT_MS = 45_000;
+
+const ADMIN_OPTION = {
+  type: 'string',
+  describe:
+    'admin API URLs, comma-separated; the first that answers is used (default $CHRONIK_ADMIN or http://localhost:6092)',
+} as const;
+
+function adminsOf(ctx: Context, raw: string | undefined): string[] {
+  return (raw ?? ctx.io.env.CHRONIK_ADMIN ?? 'http://localhost:6092')
+    .split(',')
+    .map((a) => a.trim().replace(/\/+$/, ''))
+    .filter((a) => a !== '');
+}
+
+/** The first admin API that answers (any status): its status and JSON body. */
+async function adminCall(
+  admins: readonly string[],
+  path: string,
+  body?: unknown,
+): Promise<{ admin: string; status: number; body: Record<string, unknown> }> {
+  let last: unknown = new CliError('ADMIN_API', 'no admin API URL given');
+  for (const admin of admins) {
+    try {
+      const res = await fetch(`${admin}${path}`, {
+        method: body === undefined ? 'GET' : 'POST',
+        ...(body === undefined
+          ? {}
+          : { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }),
+        signal: AbortSignal.timeout(body === undefined ? HEALTH_TIMEOUT_MS : CHANGE_TIMEOUT_MS),
+      });
+      const text = await res.text();
+      try {
+        return { admin, status: res.status, body: JSON.parse(text) as Record<string, unknown> };
+      } catch {
+        throw new CliError(
+          'ADMIN_API',
+          `${admin}${path} answered ${res.status} with something that is not JSON`,
+        );
+      }
+    } catch (e) {
+      last = e;
+    }
+  }
+  throw last instanceof CliError
+    ? last
+    : new CliError('ADMIN_API', `no admin API answered (${admins.join(', ')}): ${errorMessage(last)}`);
+}
+
+async function membersCommand(ctx: Context, admins: string[]): Promise<number> {
+  const r = await adminCall(admins, '/v1/cluster/members');
+  if (r.status !== 200)
+    throw new CliError('ADMIN_API', `${r.admin} answered ${r.status}: ${JSON.stringify(r.body)}`);
+  if (ctx.out.json) {
+    await ctx.out.printJson(r.body);
+    return 0;
+  }
+  const b = r.body as {
+    voters: number[];
+    learners: number[];
+    change: { nodeId: number; kind: string } | null;
+    lastChange: { nodeId: number; kind: string; refused: string | null } | null;
+    brokers: Array<{
+      nodeId: number;
+      host: string;
+      port: number;
+      rack: string | null;
+      raftAddress: string;
+      role: string;
+    }>;
+  };
+  await ctx.out.print(
+    `Voters: ${b.voters.join(', ')}${b.learners.length > 0 ? `  Learners: ${b.learners.join(', ')}` : ''}`,
+  );
+  const listed = new Set(b.brokers.map((x) => x.nodeId));
+  await ctx.out.table(
+    ['NODE', 'ROLE', 'HOST', 'PORT', 'RACK', 'RAFT'],
+    [
+      ...b.brokers.map((x) => [x.nodeId, x.role, x.host, x.port, x.rack, x.raftAddress]),
+      // Members that have not registered (a node joining, or one that never came).
+      ...[...b.voters, ...b.learners]
+        .filter((id) => !listed.has(id))
+        .map((id) => [id, b.voters.includes(id) ? 'voter' : 'learner', '-', '-', '-', 'not registered']),
+    ],
+  );
+  if (b.change !== null)
+    await ctx.out.print(
+      `In progress: ${b.change.kind === 'add' ? 'adding' : 'removing'} node ${b.change.nodeId}`,
+    );
+  if (b.lastChange !== null)
+    await ctx.out.print(
+      `Last change: ${b.lastChange.kind} node ${b.lastChange.nodeId}: ${b.lastChange.refused === null ? 'done' : `refused: ${b.lastChange.refused}`}`,
+    );
+  return 0;
+}
+
+async function changeCommand(
+  ctx: Context,
+  admins: string[],
+  path: string,
+  body: Record<string, unknown>,
+): Promise<number> {
+  const r = await adminCall(admins, path, body);
+  const error = (r.body as { error?: { code?: string; message?: string } | string }).error;
+  if (ctx.out.json) await ctx.out.printJson({ status: r.status, ...r.body });
+  else if (error === undefined)
+    await ctx.out.print(
+      r.status === 202
+        ? `node ${String(body.nodeId)}: ${String((r.body as { status?: unknown }).status ?? 'accepted')} (in progress)`
+        : `node ${String(body.nodeId)}: ${String((r.body as { status?: unknown }).status ?? 'done')}`,
+    );
+  if (error !== undefined) {
+    const e = typeof error === 'string' ? { code: 'INVALID_REQUEST', message: error } : error;
+    throw new CliError('ADMIN_API', `${e.code ?? 'REFUSED'}: ${e.message ?? ''}`);
+  }
+  return 0;
+}
 
 export const registerCluster: Register = (y: Argv, plan: Plan) =>
   y.command('cluster', 'cluster status (Kafka protocol) and node health (admin API)', (c) =>
@@ -31,7 +152,53 @@ export const registerCluster: Register = (y: Argv, plan: Plan) =>
               health(ctx, (a.admin ?? ctx.io.env.CHRONIK_ADMIN ?? 'http://localhost:6092').split(',')),
           }),
       )
-      .demandCommand(1, 'cluster: which subcommand? (status, health)'),
+      .command(
+        'members',
+        "the cluster's nodes: voters and learners of the metadata group, the change in progress (admin API)",
+        (m) => m.option('admin', ADMIN_OPTION),
+        (a) => plan({ formats: READ_FORMATS, action: (ctx) => membersCommand(ctx, adminsOf(ctx, a.admin)) }),
+      )
+      .command(
+        'add-node <id>',
+        'admit a node before it starts (then start it with --join); a node started with --join needs no add-node',
+        (m) =>
+          m
+            .positional('id', { type: 'string', demandOption: true })
+            .option('raft-addr', {
+              type: 'string',
+              demandOption: true,
+              describe: "the new node's --raft-addr (host:port)",
+            })
+            .option('admin', ADMIN_OPTION)
+            .example('$0 cluster add-node 4 --raft-addr n4:9195 --admin http://n1:6092', ''),
+        (a) =>
+          plan({
+            formats: READ_FORMATS,
+            action: (ctx) =>
+              changeCommand(ctx, adminsOf(ctx, a.admin), '/v1/cluster/add-node', {
+                nodeId: int('id', a.id, 1, 2 ** 31 - 1),
+                raftAddress: String(a['raft-addr']),
+              }),
+          }),
+      )
+      .command(
+        'remove-node <id>',
+        'remove a node that holds no partition replicas (refused when the voters left would lose their majority)',
+        (m) =>
+          m
+            .positional('id', { type: 'string', demandOption: true })
+            .option('admin', ADMIN_OPTION)
+            .example('$0 cluster remove-node 3 --admin http://n1:6092', ''),
+        (a) =>
+          plan({
+            formats: READ_FORMATS,
+            action: (ctx) =>
+              changeCommand(ctx, adminsOf(ctx, a.admin), '/v1/cluster/remove-node', {
+                nodeId: int('id', a.id, 1, 2 ** 31 - 1),
+              }),
+          }),
+      )
+      .demandCommand(1, 'cluster: which subcommand? (status, health, members, add-node, remove-node)'),
   );
 
 interface PartitionProblem {
