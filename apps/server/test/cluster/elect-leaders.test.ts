@@ -61,7 +61,7 @@ async function elect(
 }
 
 /** Reorders the replicas (no data moves): the preferred replica becomes `replicas[0]`. */
-async function reorder(topic: string, replicas: number[]): Promise<void> {
+async function reorder(topic: string, replicas: number[], down: readonly number[] = []): Promise<void> {
   const raw = await RawClient.connect(cluster.node(1).broker.kafkaPort);
   try {
     const r = await raw.request(ApiKey.AlterPartitionReassignments, 0, {
@@ -72,8 +72,16 @@ async function reorder(topic: string, replicas: number[]): Promise<void> {
   } finally {
     raw.close();
   }
-  await until('the new order', () =>
-    partitionInfo(topic)?.replicas.join() === replicas.join() ? true : undefined,
+  // On every node (an election asked on a node that has not applied it yet would see the old order).
+  await until('the new order everywhere', () =>
+    cluster.nodes.every(
+      (n) =>
+        n.composed === undefined ||
+        down.includes(n.id) ||
+        n.composed.store.state.partition(topic, 0)?.replicas.join() === replicas.join(),
+    )
+      ? true
+      : undefined,
   );
 }
 
@@ -84,10 +92,13 @@ test('PREFERRED moves leadership to the preferred replica, asked on the leader o
   const preferred = leader === 2 ? 3 : 2;
   await reorder('elect', [preferred, ...[1, 2, 3].filter((b) => b !== preferred)]);
   const asked = [1, 2, 3].find((b) => b !== leader && b !== preferred) as number;
+  const started = Date.now();
   expect(await elect(asked, [{ topic: 'elect', partitions: [0] }])).toEqual([
     { topic: 'elect', partition: 0, code: ErrorCode.NONE, message: null },
   ]);
   expect(cluster.leaderOf('elect', 0)?.id).toBe(preferred);
+  // On demand: well before the supervisor would have handed it back by itself (10 s).
+  expect(Date.now() - started).toBeLessThan(5000);
   // Again: nothing to do.
   const again = await elect(preferred, [{ topic: 'elect', partitions: [0] }]);
   expect(again[0]?.code).toBe(ErrorCode.ELECTION_NOT_NEEDED);
@@ -135,11 +146,14 @@ test('PREFERRED_LEADER_NOT_AVAILABLE while the preferred replica is out of the I
   const preferred = leader === 3 ? 2 : 3;
   const stopped = cluster.node(preferred);
   await stopped.broker.stop();
-  await until('the stopped replica out of the ISR', () =>
-    partitionInfo('away')?.isr.includes(preferred) === false ? true : undefined,
-  );
-  await reorder('away', [preferred, ...[1, 2, 3].filter((b) => b !== preferred)]);
-  const r = await elect(leader, [{ topic: 'away', partitions: [0] }]);
+  await until('the stopped replica out of the ISR, another one leading', () => {
+    const p = partitionInfo('away');
+    return p !== undefined && !p.isr.includes(preferred) && p.leader >= 0 && p.leader !== preferred
+      ? true
+      : undefined;
+  });
+  await reorder('away', [preferred, ...[1, 2, 3].filter((b) => b !== preferred)], [preferred]);
+  const r = await elect(partitionInfo('away')?.leader ?? leader, [{ topic: 'away', partitions: [0] }]);
   expect(r[0]?.code).toBe(ErrorCode.PREFERRED_LEADER_NOT_AVAILABLE);
   expect(r[0]?.message).toMatch(/not in the ISR/);
   await cluster.start(preferred, stopped.disk);
