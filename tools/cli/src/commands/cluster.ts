@@ -5,6 +5,9 @@
 import type { Argv } from 'yargs';
 import type { Context } from '../context.js';
 import { int } from '../args.js';
+import { atTargets, planDecommission } from '../client/placement.js';
+import { executeMoves, listReassignments } from '../client/reassignments.js';
+import { progress } from '../progress.js';
 import { CliError, errorMessage } from '../errors.js';
 import type { Plan, Register } from './types.js';
 import { READ_FORMATS } from './types.js';
@@ -107,6 +110,73 @@ async function membersCommand(ctx: Context, admins: string[]): Promise<number> {
   return 0;
 }
 
+/**
+ * Decommission: every partition replica of the node moves to the broker placement.ts picks (fewest
+ * replicas, another rack where racks are set), `maxInFlight` moves at a time; then (unless --keep)
+ * the node is removed through the admin API. Run again after an interruption: the plan is made
+ * from what is left.
+ */
+async function decommission(
+  ctx: Context,
+  admins: string[],
+  nodeId: number,
+  options: { maxInFlight: number; remove: boolean },
+): Promise<number> {
+  const md = await ctx.client.metadataWithRetry(null);
+  if (!md.brokers.some((b) => b.nodeId === nodeId))
+    throw new CliError('KAFKA', `broker ${nodeId} is not a broker of this cluster`);
+  // Partitions moving already (an earlier run interrupted) are planned from their targets.
+  const moving = await listReassignments(ctx.client, null);
+  const planned = planDecommission(md.brokers, atTargets(md.topics, moving), nodeId);
+  const { stuck } = planned;
+  // Moves off the node that are running already are waited for (asked again: a retry).
+  const moves = [
+    ...moving
+      .filter((r) => r.removingReplicas.includes(nodeId))
+      .map((r) => ({
+        topic: r.topic,
+        partition: r.partition,
+        to: r.replicas.filter((b) => !r.removingReplicas.includes(b)),
+      })),
+    ...planned.moves,
+  ];
+  if (stuck.length > 0)
+    throw new CliError(
+      'KAFKA',
+      `no other broker can take the replica of ${stuck.map((s) => `${s.topic}-${s.partition}`).join(', ')} (add a node, or lower their replication factor first)`,
+    );
+  if (!ctx.out.json) await ctx.out.print(`node ${nodeId}: ${moves.length} replica(s) to move`);
+  const bar = progress(ctx.io, 'moving', moves.length, ' partitions');
+  let refused;
+  try {
+    refused = await executeMoves(ctx.client, moves, options.maxInFlight, (done) => bar.update(done));
+  } finally {
+    bar.stop();
+  }
+  if (refused.length > 0)
+    throw new CliError(
+      'KAFKA',
+      `${refused.length} move(s) refused (${refused.map((r) => `${r.topic}-${r.partition}: ${r.error?.message ?? ''}`).join('; ')}); run the command again`,
+    );
+  if (!options.remove) {
+    if (ctx.out.json) await ctx.out.printJson({ nodeId, moved: moves.length, removed: false });
+    else await ctx.out.print(`node ${nodeId}: holds no replicas now (kept in the cluster)`);
+    return 0;
+  }
+  const r = await adminCall(admins, '/v1/cluster/remove-node', { nodeId });
+  const error = (r.body as { error?: { code?: string; message?: string } }).error;
+  if (error !== undefined)
+    throw new CliError('ADMIN_API', `${error.code ?? 'REFUSED'}: ${error.message ?? ''}`);
+  if (ctx.out.json) await ctx.out.printJson({ nodeId, moved: moves.length, removed: r.status === 200 });
+  else
+    await ctx.out.print(
+      r.status === 200
+        ? `node ${nodeId}: ${moves.length} replica(s) moved; removed from the cluster`
+        : `node ${nodeId}: ${moves.length} replica(s) moved; its removal is in progress`,
+    );
+  return 0;
+}
+
 async function changeCommand(
   ctx: Context,
   admins: string[],
@@ -198,7 +268,34 @@ export const registerCluster: Register = (y: Argv, plan: Plan) =>
               }),
           }),
       )
-      .demandCommand(1, 'cluster: which subcommand? (status, health, members, add-node, remove-node)'),
+      .command(
+        'decommission <id>',
+        'move every replica off a node (a bounded number at a time), then remove it from the cluster',
+        (m) =>
+          m
+            .positional('id', { type: 'string', demandOption: true })
+            .option('max-in-flight', { type: 'string', default: '2', describe: 'moves running at once' })
+            .option('keep', {
+              type: 'boolean',
+              default: false,
+              describe: 'move the replicas only; do not remove the node',
+            })
+            .option('admin', ADMIN_OPTION)
+            .example('$0 cluster decommission 4 --admin http://n1:6092', ''),
+        (a) =>
+          plan({
+            formats: READ_FORMATS,
+            action: (ctx) =>
+              decommission(ctx, adminsOf(ctx, a.admin), int('id', a.id, 1, 2 ** 31 - 1), {
+                maxInFlight: int('max-in-flight', a['max-in-flight'], 1, 1000),
+                remove: !a.keep,
+              }),
+          }),
+      )
+      .demandCommand(
+        1,
+        'cluster: which subcommand? (status, health, members, add-node, remove-node, decommission)',
+      ),
   );
 
 interface PartitionProblem {
