@@ -32,10 +32,24 @@ const serverLayerOrder = [
   'storage',
   'partition',
   ['services', 'groups', 'txn', 'cluster'],
+  // Listeners, TLS settings, sessions and SASL: below the handlers and the network layer that use
+  // them, above the services whose metadata holds the credentials.
+  'security',
   'handlers',
   'net',
 ];
 const infraImports = ['node:fs', 'fs', 'node:fs/promises', 'node:crypto', 'crypto'];
+// The security layer hashes (SCRAM's HMAC, hash and PBKDF2; certificates' subjects) with Node's
+// crypto, but draws no randomness of its own: nonces and salts come from the injected Random.
+const cryptoRandomness = [
+  'randomBytes',
+  'randomUUID',
+  'randomInt',
+  'randomFill',
+  'randomFillSync',
+  'getRandomValues',
+  'webcrypto',
+];
 // The machine's implementations of the environment seam (@chronik/env, and what @chronik/wal
 // re-exports of it): the seam's types and helpers may be imported anywhere, its real parts only
 // where infrastructure is constructed.
@@ -70,7 +84,11 @@ function serverLayers() {
           'error',
           {
             paths: [
-              ...infraImports.map((name) => ({ name, message: infraMessage })),
+              ...infraImports.map((name) =>
+                dirs.includes('security') && name.endsWith('crypto')
+                  ? { name, importNames: cryptoRandomness, message: infraMessage }
+                  : { name, message: infraMessage },
+              ),
               ...machineParts.map((p) => ({ ...p, message: infraMessage })),
               // The gRPC transport is constructed only in the modes; its types (what a peer answers)
               // may be named anywhere.

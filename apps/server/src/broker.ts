@@ -1,10 +1,15 @@
 // The broker: data directory, cluster, handlers, Kafka listener and admin listener, started and
 // stopped in order. main() wraps it with the command line and signals; tests start it in-process.
+import { readFile } from 'node:fs/promises';
+import tls from 'node:tls';
 import v8 from 'node:v8';
 import type { ServerConfig } from './config.js';
 import type { DataDirHandle } from './datadir.js';
 import { openDataDir } from './datadir.js';
 import { AdminListener } from './admin/http.js';
+import type { AdminAccess } from './admin/http.js';
+import { BearerToken, tokenOf } from './security/admin.js';
+import type { AdminViews } from './admin/views.js';
 import type { AdminRoute } from './admin/http.js';
 import { ServerError, ServerErrorCode, errorMessage } from './errors.js';
 import type { Logger } from './logger.js';
@@ -12,7 +17,13 @@ import { silentLogger } from './logger.js';
 import { ServerMetrics } from './metrics.js';
 import type { FrameDispatcher } from './net/connection.js';
 import { KafkaListener } from './net/server.js';
-import { StaticClientQuotaStore } from './services/client-quotas.js';
+import { ClientQuotas, StaticClientQuotaStore } from './services/client-quotas.js';
+import { effectiveListeners, interBrokerListener } from './security/config.js';
+import type { ListenerEndpoint } from './security/listeners.js';
+import { usesSasl, usesTls } from './security/listeners.js';
+import { SaslSession } from './security/sasl.js';
+import { StaticSecurity } from './security/session.js';
+import { tlsEndpointSettings, tlsPrincipal } from './security/tls.js';
 
 export interface BrokerDeps {
   logger?: Logger;
@@ -32,6 +43,11 @@ export interface BrokerDeps {
   heapGrowingPercent?: number;
   /** Told when the broker stopped because it could not go on (the program exits non-zero). */
   onFatal?(error: Error): void;
+  /**
+   * The web console's built files (apps/console's `dist`), served on the admin port at `/`;
+   * absent: the admin API only.
+   */
+  consoleDir?: string;
 }
 
 /** The largest heapGrowingPercent accepted (V8's factor 1 + percent/100). */
@@ -49,6 +65,8 @@ export interface BrokerServices {
     routes?: readonly AdminRoute[];
     /** Replicas of this node that do not serve fully (damaged, stopped, not opened): /health. */
     problems(): ReadonlyArray<{ topic: string; partition: number; state: string; error: string }>;
+    /** The web console's views (/v1/topics, /v1/groups, /v1/raft, /v1/leader-changes). */
+    views?: AdminViews;
   };
   /** Called first on shutdown: long polls return so in-flight requests finish quickly. */
   beginShutdown(): void;
@@ -62,8 +80,12 @@ export interface ModeContext {
   dataDir: DataDirHandle;
   logger: Logger;
   metrics: ServerMetrics;
-  /** The address clients are told (known once the Kafka listener is bound). */
+  /** The inter-broker listener's advertised address (known once the Kafka listener is bound). */
   advertised: () => { host: string; port: number };
+  /** Every listener's advertised endpoint (known once bound), in configured order; absent: one PLAINTEXT at `advertised()`. */
+  listeners?: () => readonly ListenerEndpoint[];
+  /** The client quotas the network layer enforces: the mode attaches the metadata's to it. */
+  clientQuotas?: ClientQuotas;
   /** The node cannot go on: it stops (and the program exits non-zero). */
   fatal(error: Error): void;
 }
@@ -108,13 +130,40 @@ export class Broker {
     return this.adminPortBound;
   }
 
-  /** The address clients are told: the advertised host, and the bound port when the configured one was 0. */
+  /**
+   * The address other nodes are told to reach this one at: the inter-broker listener's advertised
+   * host, and its bound port when the configured one was 0 (without --listeners: --advertised-addr).
+   */
   advertised(): { host: string; port: number } {
-    const port =
-      this.config.advertisedPort === 0 || this.config.advertisedPort === this.config.kafkaPort
-        ? this.kafkaPortBound || this.config.advertisedPort
-        : this.config.advertisedPort;
-    return { host: this.config.advertisedHost, port };
+    const inter = interBrokerListener(this.config);
+    const e = this.listenerEndpoints().find((l) => l.name === inter.name) as ListenerEndpoint;
+    return { host: e.host, port: e.port };
+  }
+
+  /** Every listener's advertised endpoint, bound ports filled in. */
+  listenerEndpoints(): ListenerEndpoint[] {
+    const bound = this.kafka?.boundPorts;
+    return effectiveListeners(this.config).map((l) => ({
+      name: l.name,
+      securityProtocol: l.securityProtocol,
+      host: l.advertisedHost,
+      port: l.advertisedPort !== 0 ? l.advertisedPort : (bound?.get(l.name) ?? l.port),
+    }));
+  }
+
+  /** The bound port of each listener, by name. */
+  get listenerPorts(): ReadonlyMap<string, number> {
+    return this.kafka?.boundPorts ?? new Map();
+  }
+
+  /**
+   * Reads the TLS certificate, key and CA files again and serves new connections with them (open
+   * connections keep theirs). Rejects, keeping the old ones, when a file is unreadable or invalid.
+   */
+  async reloadTls(): Promise<void> {
+    await this.kafka?.reloadTls();
+    await this.admin?.reloadTls();
+    this.logger.info({}, 'TLS certificates reloaded');
   }
 
   async start(): Promise<void> {
@@ -135,9 +184,27 @@ export class Broker {
     });
     servicesReady.catch(() => undefined);
     const metrics = this.metrics;
+    // The flags' quotas at once; the metadata's (AlterClientQuotas) once the mode has opened it.
+    const clientQuotas = new ClientQuotas(new StaticClientQuotaStore(c.clientQuotas));
+    const tlsConfig = c.security?.tls;
+    const tlsSettings =
+      tlsConfig === undefined ? undefined : tlsEndpointSettings(tlsConfig, (f) => readFile(f));
     this.kafka = new KafkaListener({
       host: c.listenHost,
       port: c.kafkaPort,
+      endpoints: effectiveListeners(c).map((l) => ({
+        listener: { name: l.name, securityProtocol: l.securityProtocol },
+        host: l.host,
+        port: l.port,
+        ...(usesTls(l.securityProtocol) && tlsSettings !== undefined ? { tls: tlsSettings } : {}),
+      })),
+      security: (endpoint, socket) => {
+        const principal = socket instanceof tls.TLSSocket ? tlsPrincipal(socket) : undefined;
+        return usesSasl(endpoint.listener.securityProtocol)
+          ? new SaslSession(endpoint.listener, socket.remoteAddress ?? '?', principal)
+          : new StaticSecurity(endpoint.listener, principal);
+      },
+      onTlsError: (endpoint) => metrics.tlsHandshakeFailures.inc({ listener: endpoint.listener.name }),
       limits: c.limits,
       dispatcher: {
         dispatch: (frame, conn) =>
@@ -147,7 +214,7 @@ export class Broker {
       },
       logger: this.logger.child({ component: 'net' }),
       quotas: {
-        store: new StaticClientQuotaStore(c.clientQuotas),
+        store: clientQuotas,
         windows: { windowNum: c.clientQuotas.windowNum, windowMs: c.clientQuotas.windowSizeSeconds * 1000 },
       },
       hooks: {
@@ -158,6 +225,10 @@ export class Broker {
         onThrottle: (ms) => {
           metrics.throttledResponses.inc({ quota: 'request' });
           metrics.throttleSeconds.inc({ quota: 'request' }, ms / 1000);
+        },
+        onByteThrottle: (kind, ms) => {
+          metrics.throttledResponses.inc({ quota: kind });
+          metrics.throttleSeconds.inc({ quota: kind }, ms / 1000);
         },
       },
     });
@@ -180,6 +251,8 @@ export class Broker {
         logger: this.logger,
         metrics: this.metrics,
         advertised: () => this.advertised(),
+        listeners: () => this.listenerEndpoints(),
+        clientQuotas,
         fatal: (e) => this.fatal(e),
       });
       ready(this.services);
@@ -189,6 +262,7 @@ export class Broker {
     }
     if (c.adminPort >= 0) {
       const services = this.services;
+      const access = await adminAccess(c);
       this.admin = new AdminListener(
         c.adminHost,
         c.adminPort,
@@ -208,10 +282,13 @@ export class Broker {
           },
           cluster: () => services.admin.cluster(),
           partitions: () => services.admin.partitions(),
+          ...(services.admin.views !== undefined ? { views: services.admin.views } : {}),
           ...(services.admin.routes !== undefined ? { routes: services.admin.routes } : {}),
         },
         this.metrics,
         this.logger.child({ component: 'admin' }),
+        access,
+        this.deps.consoleDir,
       );
       this.adminPortBound = await this.admin.listen();
     }
@@ -221,6 +298,7 @@ export class Broker {
         kafkaPort: this.kafkaPortBound,
         adminPort: this.adminPortBound,
         advertised: this.advertised(),
+        listeners: this.listenerEndpoints(),
         mode: c.mode,
       },
       'chronik-server started',
@@ -258,4 +336,44 @@ export class Broker {
     this.state = 'stopped';
     if (errors.length > 0) throw errors[0];
   }
+}
+
+/** The admin listener's access from the config: its TLS files and token file, read now. */
+async function adminAccess(c: ServerConfig): Promise<AdminAccess> {
+  const a = c.adminSecurity;
+  if (a === undefined) return {};
+  const read = async (file: string, what: string): Promise<Buffer> => {
+    try {
+      return await readFile(file);
+    } catch (e) {
+      throw new ServerError(
+        ServerErrorCode.INVALID_CONFIG,
+        `cannot read the admin ${what} ${file}: ${errorMessage(e)}`,
+        { cause: e },
+      );
+    }
+  };
+  const access: AdminAccess = {};
+  if (a.tokenFile !== undefined) {
+    const file = a.tokenFile;
+    const raw = await read(file, 'token file');
+    try {
+      access.token = new BearerToken(tokenOf(raw, file));
+    } catch (e) {
+      throw new ServerError(ServerErrorCode.INVALID_CONFIG, errorMessage(e));
+    }
+  }
+  const t = a.tls;
+  if (t !== undefined) {
+    const context = async (): Promise<tls.SecureContextOptions> => {
+      const [cert, key, ca] = await Promise.all([
+        read(t.certFile, 'TLS certificate'),
+        read(t.keyFile, 'TLS key'),
+        t.caFile === undefined ? Promise.resolve(undefined) : read(t.caFile, 'TLS CA'),
+      ]);
+      return { cert, key, ...(ca === undefined ? {} : { ca }) };
+    };
+    access.tls = { context, requestCert: t.clientAuth === 'required' };
+  }
+  return access;
 }

@@ -6,8 +6,9 @@
 // Parsing never exits the process and never prints: it returns either a validated config or the
 // text to print and the exit code, so main() and the tests decide what to do with it.
 import yargs from 'yargs';
-import type { ServerConfig } from './config.js';
+import type { AdminRecords, ServerConfig } from './config.js';
 import {
+  ADMIN_RECORDS,
   DEFAULT_BROKER,
   DEFAULT_CLIENT_QUOTAS,
   DEFAULT_CONFIG,
@@ -16,6 +17,12 @@ import {
 } from './config.js';
 import { ServerError, ServerErrorCode, errorMessage } from './errors.js';
 import { LOG_LEVELS, type LogLevel } from './logger.js';
+import {
+  adminSecurityFromArgs,
+  adminSecurityOptions,
+  securityFromArgs,
+  securityOptions,
+} from './security/cli.js';
 
 export type CommandLineResult =
   { kind: 'run'; config: ServerConfig } | { kind: 'exit'; exitCode: number; stdout: string; stderr: string };
@@ -72,6 +79,14 @@ function parseClientPercentages(name: string, raw: string): Map<string, number> 
     byClient.set(clientId, percentage(name, item.slice(eq + 1)));
   }
   return byClient;
+}
+
+/** "a,b": a comma-separated list of names (lower-cased, blanks dropped). */
+function names(raw: unknown): string[] {
+  return String(raw)
+    .split(',')
+    .map((p) => p.trim().toLowerCase())
+    .filter((p) => p !== '');
 }
 
 /** "host" or "host:port" (IPv6 in brackets: "[::1]:9092"). */
@@ -156,6 +171,21 @@ function buildParser(argv: readonly string[]) {
           describe: 'the cluster this node is meant for: joining another one is refused',
         })
         .option('rack', { type: 'string', describe: "this broker's rack (broker.rack)" })
+        .option('raft-tls-cert-file', {
+          type: 'string',
+          describe: 'PEM certificate of this node for mutual TLS between nodes (with the key and CA files)',
+        })
+        .option('raft-tls-key-file', { type: 'string', describe: 'PEM private key of that certificate' })
+        .option('raft-tls-ca-file', {
+          type: 'string',
+          describe: 'PEM cluster CA: a peer whose certificate does not chain to it is refused',
+        })
+        .option('raft-tls-node-identity', {
+          type: 'string',
+          choices: ['cn', 'none'],
+          describe:
+            'cn: a node certificate names its node (CN=node-<id>), checked both ways; none: any certificate of the CA [default: cn]',
+        })
         .option('replication-throttled-rate', {
           type: 'string',
           describe:
@@ -165,8 +195,8 @@ function buildParser(argv: readonly string[]) {
     .options({
       'kafka-port': {
         type: 'string',
-        default: String(DEFAULT_CONFIG.kafkaPort),
-        describe: 'Kafka listener port (0 = any free port)',
+        // No yargs default: given together with --listeners it is refused, absent it is 9092.
+        describe: `Kafka listener port (0 = any free port) [default: ${DEFAULT_CONFIG.kafkaPort}]`,
       },
       'listen-addr': {
         type: 'string',
@@ -188,6 +218,13 @@ function buildParser(argv: readonly string[]) {
         type: 'string',
         default: String(DEFAULT_CONFIG.adminPort),
         describe: 'admin HTTP port (0 = any free port, -1 = off)',
+      },
+      'admin-records': {
+        type: 'string',
+        default: 'auto',
+        choices: [...ADMIN_RECORDS],
+        describe:
+          "the admin port serves records (the web console's message browser): auto = unless a listener authenticates clients",
       },
       'log-level': {
         type: 'string',
@@ -326,6 +363,64 @@ function buildParser(argv: readonly string[]) {
         describe:
           "transaction.partition.verification.enable (KIP-890): verify a transaction's first batch in a partition with its coordinator",
       },
+      'group-initial-rebalance-delay-ms': {
+        type: 'string',
+        default: String(DEFAULT_BROKER.groupInitialRebalanceDelayMs),
+        describe:
+          "group.initial.rebalance.delay.ms: a new group's first rebalance waits this long for more members",
+      },
+      'group-min-session-timeout-ms': {
+        type: 'string',
+        default: String(DEFAULT_BROKER.groupMinSessionTimeoutMs),
+        describe: 'group.min.session.timeout.ms: the least session timeout a member may ask',
+      },
+      'group-max-session-timeout-ms': {
+        type: 'string',
+        default: String(DEFAULT_BROKER.groupMaxSessionTimeoutMs),
+        describe: 'group.max.session.timeout.ms: the most session timeout a member may ask',
+      },
+      'group-max-size': {
+        type: 'string',
+        default: String(DEFAULT_BROKER.groupMaxSize),
+        describe: 'group.max.size: members per consumer group',
+      },
+      'group-coordinator-rebalance-protocols': {
+        type: 'string',
+        default: DEFAULT_BROKER.groupRebalanceProtocols.join(','),
+        describe:
+          'group.coordinator.rebalance.protocols: classic, and consumer for the consumer group protocol of KIP-848',
+      },
+      'group-consumer-heartbeat-interval-ms': {
+        type: 'string',
+        default: String(DEFAULT_BROKER.groupConsumerHeartbeatIntervalMs),
+        describe: 'group.consumer.heartbeat.interval.ms: how often consumer-protocol members heartbeat',
+      },
+      'group-consumer-session-timeout-ms': {
+        type: 'string',
+        default: String(DEFAULT_BROKER.groupConsumerSessionTimeoutMs),
+        describe: 'group.consumer.session.timeout.ms: a consumer-protocol member silent this long is removed',
+      },
+      'group-consumer-assignors': {
+        type: 'string',
+        default: DEFAULT_BROKER.groupConsumerAssignors.join(','),
+        describe: 'group.consumer.assignors: server-side assignors (uniform, range), the first the default',
+      },
+      'offsets-retention-minutes': {
+        type: 'string',
+        default: String(DEFAULT_BROKER.offsetsRetentionMs / 60_000),
+        describe: 'offsets.retention.minutes: committed offsets of an empty group expire after it',
+      },
+      'fetch-session-cache-slots': {
+        type: 'string',
+        default: String(DEFAULT_BROKER.fetchSessionCacheSlots),
+        describe:
+          'max.incremental.fetch.session.cache.slots (KIP-227): incremental fetch sessions kept; 0: none',
+      },
+      'fetch-session-eviction-ms': {
+        type: 'string',
+        default: String(DEFAULT_BROKER.fetchSessionEvictionMs),
+        describe: 'min.incremental.fetch.session.eviction.ms: a fetch session idle this long may be evicted',
+      },
       'transaction-max-timeout-ms': {
         type: 'string',
         default: String(DEFAULT_BROKER.transactionMaxTimeoutMs),
@@ -358,6 +453,31 @@ function buildParser(argv: readonly string[]) {
         describe:
           'rate at which stored batches are read back and checked for damage (a pass an hour at most); 0 turns it off',
       },
+      'log-cleaner-enable': {
+        type: 'boolean',
+        default: DEFAULT_BROKER.logCleanerEnable,
+        describe:
+          'log.cleaner.enable: compact the partitions of cleanup.policy=compact topics this node leads',
+      },
+      'log-cleaner-io-max-bytes-per-second': {
+        type: 'string',
+        default: String(DEFAULT_BROKER.logCleanerIoMaxBytesPerSecond),
+        describe:
+          'log.cleaner.io.max.bytes.per.second: bytes the cleaner reads and writes a second, all partitions together',
+      },
+      'log-cleaner-dedupe-buffer-size': {
+        type: 'string',
+        default: String(DEFAULT_BROKER.logCleanerDedupeBufferSize),
+        describe:
+          "log.cleaner.dedupe.buffer.size: memory for a cleaning pass's key map (a larger dirty part takes more passes)",
+      },
+      'log-cleaner-backoff-ms': {
+        type: 'string',
+        default: String(DEFAULT_BROKER.logCleanerBackoffMs),
+        describe: 'log.cleaner.backoff.ms: how long the cleaner waits when no partition needs cleaning',
+      },
+      ...securityOptions,
+      ...adminSecurityOptions,
     })
     .strict()
     .strictCommands()
@@ -371,8 +491,14 @@ function buildParser(argv: readonly string[]) {
 type Args = Record<string, unknown> & { _: Array<string | number> };
 
 function toConfig(a: Args): ServerConfig {
-  const kafkaPort = int('kafka-port', a['kafka-port'], 0, 65535);
+  const kafkaPort = int('kafka-port', a['kafka-port'] ?? DEFAULT_CONFIG.kafkaPort, 0, 65535);
   const adv = parseHostPort('advertised-addr', String(a['advertised-addr']), kafkaPort);
+  const adminSecurity = adminSecurityFromArgs(a);
+  const security = securityFromArgs(a, {
+    kafkaPortGiven: a['kafka-port'] !== undefined,
+    advertisedAddr: String(a['advertised-addr']),
+    advertisedHost: adv.host,
+  });
   const command = String(a._[0] ?? 'standalone');
   let raft: ServerConfig['raft'];
   if (command === 'raft-cluster') {
@@ -422,6 +548,19 @@ function toConfig(a: Args): ServerConfig {
       48 * 1024 * 1024,
     );
     if (uncommitted !== undefined) raft.partitionUncommittedBytes = uncommitted;
+    const tlsFiles = ['raft-tls-cert-file', 'raft-tls-key-file', 'raft-tls-ca-file'] as const;
+    const given = tlsFiles.filter((k) => a[k] !== undefined && a[k] !== '');
+    if (given.length > 0 && given.length < tlsFiles.length)
+      bad('--raft-tls-cert-file, --raft-tls-key-file and --raft-tls-ca-file go together');
+    if (given.length === 0 && a['raft-tls-node-identity'] !== undefined)
+      bad('--raft-tls-node-identity needs --raft-tls-cert-file, --raft-tls-key-file and --raft-tls-ca-file');
+    if (given.length === tlsFiles.length)
+      raft.tls = {
+        certFile: String(a['raft-tls-cert-file']),
+        keyFile: String(a['raft-tls-key-file']),
+        caFile: String(a['raft-tls-ca-file']),
+        checkNodeIds: String(a['raft-tls-node-identity'] ?? 'cn') === 'cn',
+      };
     // At least 64 KiB/s (a batch larger than a second of the rate waits longer, never forever).
     const throttle = optInt(
       'replication-throttled-rate',
@@ -449,6 +588,7 @@ function toConfig(a: Args): ServerConfig {
     advertisedPort: adv.port,
     adminHost: String(a['listen-addr']),
     adminPort: int('admin-port', a['admin-port'], -1, 65535),
+    adminRecords: String(a['admin-records']) as AdminRecords,
     dataDir: String(a['data-dir']),
     logLevel: String(a['log-level']) as LogLevel,
     limits: {
@@ -537,6 +677,48 @@ function toConfig(a: Args): ServerConfig {
         1000,
       ),
       transactionPartitionVerification: a['transaction-partition-verification'] !== false,
+      groupInitialRebalanceDelayMs: int(
+        'group-initial-rebalance-delay-ms',
+        a['group-initial-rebalance-delay-ms'],
+        0,
+        2 ** 31 - 1,
+      ),
+      groupMinSessionTimeoutMs: int(
+        'group-min-session-timeout-ms',
+        a['group-min-session-timeout-ms'],
+        1,
+        2 ** 31 - 1,
+      ),
+      groupMaxSessionTimeoutMs: int(
+        'group-max-session-timeout-ms',
+        a['group-max-session-timeout-ms'],
+        1,
+        2 ** 31 - 1,
+      ),
+      groupMaxSize: int('group-max-size', a['group-max-size'], 1, 1_000_000),
+      groupRebalanceProtocols: names(a['group-coordinator-rebalance-protocols']),
+      groupConsumerHeartbeatIntervalMs: int(
+        'group-consumer-heartbeat-interval-ms',
+        a['group-consumer-heartbeat-interval-ms'],
+        1,
+        2 ** 31 - 1,
+      ),
+      groupConsumerSessionTimeoutMs: int(
+        'group-consumer-session-timeout-ms',
+        a['group-consumer-session-timeout-ms'],
+        1,
+        2 ** 31 - 1,
+      ),
+      groupConsumerAssignors: names(a['group-consumer-assignors']),
+      offsetsRetentionMs:
+        int('offsets-retention-minutes', a['offsets-retention-minutes'], 1, 2 ** 31 - 1) * 60_000,
+      fetchSessionCacheSlots: int('fetch-session-cache-slots', a['fetch-session-cache-slots'], 0, 100_000),
+      fetchSessionEvictionMs: int(
+        'fetch-session-eviction-ms',
+        a['fetch-session-eviction-ms'],
+        0,
+        2 ** 31 - 1,
+      ),
       transactionMaxTimeoutMs: int(
         'transaction-max-timeout-ms',
         a['transaction-max-timeout-ms'],
@@ -568,8 +750,24 @@ function toConfig(a: Args): ServerConfig {
         0,
         1024 * 1024 * 1024,
       ),
+      logCleanerEnable: a['log-cleaner-enable'] !== false,
+      logCleanerIoMaxBytesPerSecond: int(
+        'log-cleaner-io-max-bytes-per-second',
+        a['log-cleaner-io-max-bytes-per-second'],
+        1024,
+        2 ** 40,
+      ),
+      logCleanerDedupeBufferSize: int(
+        'log-cleaner-dedupe-buffer-size',
+        a['log-cleaner-dedupe-buffer-size'],
+        1024 * 1024,
+        2 ** 32,
+      ),
+      logCleanerBackoffMs: int('log-cleaner-backoff-ms', a['log-cleaner-backoff-ms'], 10, 2 ** 31 - 1),
     },
     raft,
+    ...(security !== undefined ? { security } : {}),
+    ...(adminSecurity !== undefined ? { adminSecurity } : {}),
   };
   return validateConfig(config);
 }

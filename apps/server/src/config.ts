@@ -1,7 +1,10 @@
 // The server's configuration: one validated object built from the command line / environment.
+import type { AdminSecurityConfig } from './security/admin.js';
 import { ServerError, ServerErrorCode } from './errors.js';
 import type { LogLevel } from './logger.js';
 import { LOG_LEVELS } from './logger.js';
+import type { SecurityConfig } from './security/config.js';
+import { securityProblem } from './security/config.js';
 
 /** Limits of the network layer. Every queue and buffer has one. */
 export interface NetworkLimits {
@@ -92,6 +95,31 @@ export interface BrokerDefaults {
    * coordinator before it accepts a transaction's first batch. Default true.
    */
   transactionPartitionVerification: boolean;
+  /** `group.initial.rebalance.delay.ms`: a new group's first rebalance waits this long for more members. */
+  groupInitialRebalanceDelayMs: number;
+  /** `group.min.session.timeout.ms`: a JoinGroup asking less is INVALID_SESSION_TIMEOUT. */
+  groupMinSessionTimeoutMs: number;
+  /** `group.max.session.timeout.ms`: a JoinGroup asking more is INVALID_SESSION_TIMEOUT. */
+  groupMaxSessionTimeoutMs: number;
+  /** `group.max.size`: members per consumer group. */
+  groupMaxSize: number;
+  /**
+   * `group.coordinator.rebalance.protocols`: 'classic' always; with 'consumer' the consumer group
+   * protocol of KIP-848 is served (ConsumerGroupHeartbeat, ConsumerGroupDescribe advertised).
+   */
+  groupRebalanceProtocols: readonly string[];
+  /** `group.consumer.heartbeat.interval.ms`: how often consumer-protocol members heartbeat. */
+  groupConsumerHeartbeatIntervalMs: number;
+  /** `group.consumer.session.timeout.ms`: a consumer-protocol member silent this long is removed. */
+  groupConsumerSessionTimeoutMs: number;
+  /** `group.consumer.assignors`: the server-side assignors (uniform, range), the first the default. */
+  groupConsumerAssignors: readonly string[];
+  /** `offsets.retention.minutes`, in ms: committed offsets of an empty group expire after it. */
+  offsetsRetentionMs: number;
+  /** `max.incremental.fetch.session.cache.slots` (KIP-227): fetch sessions kept; 0 turns them off. */
+  fetchSessionCacheSlots: number;
+  /** `min.incremental.fetch.session.eviction.ms`: a session idle this long may give its place. */
+  fetchSessionEvictionMs: number;
   /** `transactional.id.expiration.ms`: a transactional id idle this long is removed. */
   transactionalIdExpirationMs: number;
   /** `transaction.abort.timed.out.transaction.cleanup.interval.ms`: how often timed-out transactions are aborted. */
@@ -116,6 +144,18 @@ export interface BrokerDefaults {
    * batches are read back and checked at this rate, a pass an hour at most (services/log-scrubber.ts).
    */
   logScrubBytesPerSec: number;
+  /**
+   * The log cleaner (services/log-cleaner.ts, docs/design/compaction.md): compacts the partitions
+   * of topics with cleanup.policy=compact (`__consumer_offsets` and `__transaction_state` too)
+   * that this node leads (log.cleaner.enable).
+   */
+  logCleanerEnable: boolean;
+  /** Bytes a second the cleaner reads and writes, all partitions together (log.cleaner.io.max.bytes.per.second). */
+  logCleanerIoMaxBytesPerSecond: number;
+  /** Memory for one pass's key map (log.cleaner.dedupe.buffer.size). */
+  logCleanerDedupeBufferSize: number;
+  /** How long the cleaner waits when no partition needs cleaning (log.cleaner.backoff.ms). */
+  logCleanerBackoffMs: number;
 }
 
 /**
@@ -140,6 +180,17 @@ export interface ClientQuotaConfig {
 
 export type ServerMode = 'standalone' | 'raft-cluster';
 
+/** Mutual TLS of the Raft transport (--raft-tls-cert-file, --raft-tls-key-file, --raft-tls-ca-file). */
+export interface RaftTlsConfig {
+  /** PEM certificate (chain) of this node: presented to the peers it calls and to those that call it. */
+  certFile: string;
+  keyFile: string;
+  /** PEM cluster CA: a peer's certificate must chain to it. */
+  caFile: string;
+  /** Each node certificate names its node (CN=node-<id>), checked both ways (--raft-tls-node-identity cn). */
+  checkNodeIds: boolean;
+}
+
 export interface RaftClusterOptions {
   raftAddr: string;
   peers: ReadonlyArray<{ nodeId: number; host: string; port: number }>;
@@ -155,6 +206,8 @@ export interface RaftClusterOptions {
    * (--raft-partition-uncommitted-bytes). Default 32 MiB.
    */
   partitionUncommittedBytes?: number;
+  /** Mutual TLS between nodes; absent: plaintext gRPC. */
+  tls?: RaftTlsConfig;
   /**
    * Kafka's leader.replication.throttled.rate: bytes per second this node sends, as a partition
    * leader, to replicas a reassignment is adding while they catch up (--replication-throttled-rate).
@@ -185,6 +238,14 @@ export interface ServerConfig {
   adminHost: string;
   /** 0 picks a free port; -1 disables the admin listener. */
   adminPort: number;
+  /** TLS, client certificates and a bearer token on the admin listener; absent: plain HTTP, open. */
+  adminSecurity?: AdminSecurityConfig | undefined;
+  /**
+   * Whether the admin port serves records (the console's message browser): `auto` does unless a
+   * Kafka listener authenticates its clients (SASL, or TLS client certificates), since the admin
+   * port authenticates no one. Absent: `auto`.
+   */
+  adminRecords?: AdminRecords;
   dataDir: string;
   logLevel: LogLevel;
   limits: NetworkLimits;
@@ -193,7 +254,15 @@ export interface ServerConfig {
   /** How long a graceful shutdown waits for in-flight requests before closing connections. */
   shutdownTimeoutMs: number;
   raft: RaftClusterOptions | undefined;
+  /**
+   * Listeners, TLS and SASL (`security/config.ts`). Absent: one PLAINTEXT listener from
+   * listenHost/kafkaPort/advertisedHost/advertisedPort, no TLS, no SASL.
+   */
+  security?: SecurityConfig;
 }
+
+export const ADMIN_RECORDS = ['auto', 'on', 'off'] as const;
+export type AdminRecords = (typeof ADMIN_RECORDS)[number];
 
 export const DEFAULT_LIMITS: NetworkLimits = {
   maxRequestBytes: 100 * 1024 * 1024,
@@ -233,6 +302,17 @@ export const DEFAULT_BROKER: BrokerDefaults = {
   transactionStateNumPartitions: 50,
   transactionMaxTimeoutMs: 900_000,
   transactionPartitionVerification: true,
+  groupInitialRebalanceDelayMs: 3000,
+  groupMinSessionTimeoutMs: 6000,
+  groupMaxSessionTimeoutMs: 1_800_000,
+  groupMaxSize: 10_000,
+  groupRebalanceProtocols: ['classic', 'consumer'],
+  groupConsumerHeartbeatIntervalMs: 5000,
+  groupConsumerSessionTimeoutMs: 45_000,
+  groupConsumerAssignors: ['uniform', 'range'],
+  offsetsRetentionMs: 7 * 24 * 3600 * 1000,
+  fetchSessionCacheSlots: 1000,
+  fetchSessionEvictionMs: 120_000,
   transactionalIdExpirationMs: 7 * 24 * 3600 * 1000,
   transactionAbortTimedOutIntervalMs: 10_000,
   transactionRemoveExpiredIntervalMs: 3_600_000,
@@ -240,6 +320,10 @@ export const DEFAULT_BROKER: BrokerDefaults = {
   staticConfigNames: [],
   maxPartitionsPerNode: 4000,
   logScrubBytesPerSec: 8 * 1024 * 1024,
+  logCleanerEnable: true,
+  logCleanerIoMaxBytesPerSecond: 32 * 1024 * 1024,
+  logCleanerDedupeBufferSize: 128 * 1024 * 1024,
+  logCleanerBackoffMs: 15_000,
 };
 
 export const DEFAULT_CONFIG: ServerConfig = {
@@ -327,12 +411,55 @@ export function validateConfig(c: ServerConfig): ServerConfig {
   checkInt('offsets.topic.num.partitions', b.offsetsTopicNumPartitions, 1, 1000);
   checkInt('--transaction-state-partitions', b.transactionStateNumPartitions, 1, 1000);
   checkInt('--transaction-max-timeout-ms', b.transactionMaxTimeoutMs, 1, 2 ** 31 - 1);
+  checkInt('--fetch-session-cache-slots', b.fetchSessionCacheSlots, 0, 100_000);
+  checkInt('--group-initial-rebalance-delay-ms', b.groupInitialRebalanceDelayMs, 0, 2 ** 31 - 1);
+  checkInt('--group-min-session-timeout-ms', b.groupMinSessionTimeoutMs, 1, 2 ** 31 - 1);
+  checkInt('--group-max-session-timeout-ms', b.groupMaxSessionTimeoutMs, 1, 2 ** 31 - 1);
+  if (b.groupMinSessionTimeoutMs > b.groupMaxSessionTimeoutMs)
+    throw new ServerError(
+      ServerErrorCode.INVALID_CONFIG,
+      `--group-min-session-timeout-ms ${b.groupMinSessionTimeoutMs} is above --group-max-session-timeout-ms ${b.groupMaxSessionTimeoutMs}`,
+    );
+  checkInt('--group-max-size', b.groupMaxSize, 1, 1_000_000);
+  checkInt('--group-consumer-heartbeat-interval-ms', b.groupConsumerHeartbeatIntervalMs, 1, 2 ** 31 - 1);
+  checkInt('--group-consumer-session-timeout-ms', b.groupConsumerSessionTimeoutMs, 1, 2 ** 31 - 1);
+  if (b.groupConsumerHeartbeatIntervalMs >= b.groupConsumerSessionTimeoutMs)
+    throw new ServerError(
+      ServerErrorCode.INVALID_CONFIG,
+      `--group-consumer-heartbeat-interval-ms ${b.groupConsumerHeartbeatIntervalMs} must be below --group-consumer-session-timeout-ms ${b.groupConsumerSessionTimeoutMs}`,
+    );
+  for (const p of b.groupRebalanceProtocols)
+    if (p !== 'classic' && p !== 'consumer')
+      throw new ServerError(
+        ServerErrorCode.INVALID_CONFIG,
+        `--group-coordinator-rebalance-protocols: unknown protocol ${p} (classic, consumer)`,
+      );
+  if (!b.groupRebalanceProtocols.includes('classic'))
+    throw new ServerError(
+      ServerErrorCode.INVALID_CONFIG,
+      '--group-coordinator-rebalance-protocols must include classic',
+    );
+  if (b.groupConsumerAssignors.length === 0)
+    throw new ServerError(ServerErrorCode.INVALID_CONFIG, '--group-consumer-assignors must name an assignor');
+  for (const a of b.groupConsumerAssignors)
+    if (a !== 'uniform' && a !== 'range')
+      throw new ServerError(
+        ServerErrorCode.INVALID_CONFIG,
+        `--group-consumer-assignors: unknown assignor ${a} (uniform, range)`,
+      );
+  checkInt('--offsets-retention-minutes', b.offsetsRetentionMs / 60_000, 1, 2 ** 31 - 1);
+  checkInt('--fetch-session-eviction-ms', b.fetchSessionEvictionMs, 0, 2 ** 31 - 1);
   checkInt('--transactional-id-expiration-ms', b.transactionalIdExpirationMs, 1, 2 ** 31 - 1);
   checkInt('--transaction-abort-interval-ms', b.transactionAbortTimedOutIntervalMs, 1, 2 ** 31 - 1);
   checkInt('--transaction-remove-expired-interval-ms', b.transactionRemoveExpiredIntervalMs, 1, 2 ** 31 - 1);
   checkInt('message.max.bytes', b.messageMaxBytes, 1024, 2 ** 31 - 1);
   checkInt('--max-partitions-per-node', b.maxPartitionsPerNode, 1, 1_000_000);
   checkInt('--log-scrub-bytes-per-sec', b.logScrubBytesPerSec, 0, 1024 * 1024 * 1024);
+  checkInt('--log-cleaner-io-max-bytes-per-second', b.logCleanerIoMaxBytesPerSecond, 1024, 2 ** 40);
+  checkInt('--log-cleaner-dedupe-buffer-size', b.logCleanerDedupeBufferSize, 1024 * 1024, 2 ** 32);
+  checkInt('--log-cleaner-backoff-ms', b.logCleanerBackoffMs, 10, 2 ** 31 - 1);
   checkInt('shutdown timeout ms', c.shutdownTimeoutMs, 0, 600_000);
+  const security = securityProblem(c);
+  if (security !== undefined) invalid(security);
   return c;
 }

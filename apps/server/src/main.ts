@@ -1,11 +1,28 @@
 // The chronik-server program: parse the command line, start the broker, stop it on SIGTERM/SIGINT.
 import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Broker } from './broker.js';
 import { parseCommandLine } from './cli.js';
 import { errorMessage, isServerError } from './errors.js';
 import { createLogger } from './logger.js';
 import { raftClusterMode } from './modes/raft-cluster.js';
 import { standaloneMode } from './modes/standalone.js';
+
+/**
+ * The web console's built files (@chronik/console's dist/, built with the workspace), or undefined
+ * when the package or its build is missing: the admin port then serves the API only.
+ */
+function consoleDir(): string | undefined {
+  try {
+    const pkg = fileURLToPath(import.meta.resolve('@chronik/console/package.json'));
+    const dir = path.join(path.dirname(pkg), 'dist');
+    return existsSync(path.join(dir, 'index.html')) ? dir : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 /** Runs the program; resolves with the process exit code once the broker has stopped. */
 export async function main(argv: readonly string[]): Promise<number> {
@@ -33,6 +50,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   const mode = config.mode === 'raft-cluster' ? raftClusterMode() : standaloneMode();
   // V8 counts the request bytes held outside the JS heap against a small heap: without a larger
   // growing factor, produce load triggers a full GC about every 100 ms (p99 0.38x with it: README).
+  const dir = consoleDir();
   const broker = new Broker(
     config,
     {
@@ -42,6 +60,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       heapGrowingPercent: 400,
       // The broker stopped itself (a state it cannot go on from): exit non-zero.
       onFatal: () => process.exit(70),
+      ...(dir !== undefined ? { consoleDir: dir } : {}),
     },
     mode,
   );
@@ -77,6 +96,15 @@ export async function main(argv: readonly string[]): Promise<number> {
     };
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);
+    // SIGHUP: read the TLS certificate, key and CA files again (new connections get them); a file
+    // that cannot be read or used keeps the old ones, with an error logged.
+    process.on('SIGHUP', () => {
+      broker
+        .reloadTls()
+        .catch((e: unknown) =>
+          logger.error({ err: errorMessage(e) }, 'TLS reload failed: the previous certificates stay in use'),
+        );
+    });
   });
   logger.info({ exitCode: code }, 'stopped');
   // Nothing should keep the loop alive now; if something does, do not hang.

@@ -93,6 +93,30 @@ export class ServerMetrics {
     registers: [this.registry],
   });
 
+  readonly tlsHandshakeFailures = new Counter({
+    name: 'chronik_tls_handshake_failures_total',
+    help: 'TLS handshakes that failed (bad or missing client certificate, not TLS), by listener',
+    labelNames: ['listener'] as const,
+    registers: [this.registry],
+  });
+  readonly authentications = new Counter({
+    name: 'chronik_sasl_authentications_total',
+    help: 'SASL authentications by listener, mechanism and outcome (ok, failed, rate_limited)',
+    labelNames: ['listener', 'mechanism', 'outcome'] as const,
+    registers: [this.registry],
+  });
+  readonly adminAuthenticationFailures = new Counter({
+    name: 'chronik_admin_authentication_failures_total',
+    help: 'Admin API requests without the bearer token they needed (or with a wrong one)',
+    registers: [this.registry],
+  });
+  readonly authorizationDenials = new Counter({
+    name: 'chronik_authorization_denied_total',
+    help: 'Operations the authorizer denied a request, by operation and resource type',
+    labelNames: ['operation', 'resource_type'] as const,
+    registers: [this.registry],
+  });
+
   /** Set by the mode: the replicas of this node that do not serve fully, by state. */
   replicaProblems: () => ReadonlyArray<{ state: string }> = () => [];
   readonly replicaProblemGauge: Gauge = new Gauge({
@@ -114,6 +138,28 @@ export class ServerMetrics {
   readonly scrubDamage = new Counter({
     name: 'chronik_log_scrub_damage_total',
     help: 'Damaged storage found by the log scrubber',
+    registers: [this.registry],
+  });
+
+  readonly cleanerPasses = new Counter({
+    name: 'chronik_log_cleaner_passes_total',
+    help: 'Log cleaner passes, by outcome (completed, or stopped early: leadership moved, a stale relocation)',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+  readonly cleanerBytesRead = new Counter({
+    name: 'chronik_log_cleaner_read_bytes_total',
+    help: 'Batch bytes the log cleaner read (key maps and cleaning)',
+    registers: [this.registry],
+  });
+  readonly cleanerBytesWritten = new Counter({
+    name: 'chronik_log_cleaner_written_bytes_total',
+    help: 'Relocation entry bytes the log cleaner wrote',
+    registers: [this.registry],
+  });
+  readonly cleanerBatchesRemoved = new Counter({
+    name: 'chronik_log_cleaner_removed_batches_total',
+    help: 'Record batches the log cleaner removed whole (every record superseded, expired or aborted)',
     registers: [this.registry],
   });
 

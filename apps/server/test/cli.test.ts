@@ -160,6 +160,8 @@ describe('command line', () => {
     [['raft-cluster'], /needs --raft-addr/],
     [['--transaction-state-partitions', '0'], /transaction-state-partitions/],
     [['--transaction-max-timeout-ms', '3000000000'], /transaction-max-timeout-ms/],
+    [['--group-max-size', '0'], /group-max-size/],
+    [['--offsets-retention-minutes', '-1'], /offsets-retention-minutes/],
     [['raft-cluster', '--raft-addr', 'x:1', '--peers', '2@h'], /needs a port/],
   ])('bad value %j is a clear error with exit code 2', (argv, pattern) => {
     const r = parseCommandLine(argv);
@@ -181,6 +183,35 @@ describe('command line', () => {
     const c = run(['--retention-ms', '5000', '--segment-bytes', '2097152']).broker;
     expect(c).toMatchObject({ logRetentionMs: 5000, logSegmentBytes: 2_097_152, logRetentionBytes: -1 });
     expect(c.staticConfigNames).toEqual(['log.retention.ms', 'log.segment.bytes']);
+  });
+
+  test('group flags: Kafka defaults and flags', () => {
+    expect(run([]).broker).toMatchObject({
+      groupInitialRebalanceDelayMs: 3000,
+      groupMinSessionTimeoutMs: 6000,
+      groupMaxSessionTimeoutMs: 1_800_000,
+      groupMaxSize: 10_000,
+      offsetsRetentionMs: 7 * 24 * 3600 * 1000,
+    });
+    const c = run([
+      '--group-initial-rebalance-delay-ms',
+      '0',
+      '--group-min-session-timeout-ms',
+      '1000',
+      '--group-max-session-timeout-ms',
+      '60000',
+      '--group-max-size',
+      '50',
+      '--offsets-retention-minutes',
+      '60',
+    ]);
+    expect(c.broker).toMatchObject({
+      groupInitialRebalanceDelayMs: 0,
+      groupMinSessionTimeoutMs: 1000,
+      groupMaxSessionTimeoutMs: 60_000,
+      groupMaxSize: 50,
+      offsetsRetentionMs: 3_600_000,
+    });
   });
 
   test('transaction flags: Kafka defaults, flags, environment', () => {

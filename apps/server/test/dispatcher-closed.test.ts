@@ -13,10 +13,12 @@ import type { ApiRequestByKey, KnownApiKey } from '@chronik/protocol';
 import { DEFAULT_CONFIG } from '../src/config.js';
 import { KafkaDispatcher } from '../src/handlers/dispatcher.js';
 import { createHandlerTable } from '../src/handlers/table.js';
+import { FetchSessionCache } from '../src/services/fetch-sessions.js';
 import type { Services } from '../src/handlers/types.js';
-import { ManualScheduler } from '@chronik/env';
+import { ManualScheduler, systemRandom } from '@chronik/env';
 import { silentLogger } from '../src/logger.js';
 import { ServerMetrics } from '../src/metrics.js';
+import { ALLOW_EVERYTHING } from '../src/security/authorizer.js';
 
 const TOPIC_ID = '0f9c54a6-6c1b-4d43-9a43-3f3e5a3d0c01';
 
@@ -59,6 +61,12 @@ function setup() {
         return Promise.resolve({ baseOffset: 0n, logAppendTimeMs: -1n, logStartOffset: 0n, recordCount: 0 });
       },
     },
+    fetchSessions: new FetchSessionCache({
+      maxSlots: 10,
+      evictionMs: 1000,
+      clock: new ManualScheduler(),
+      random: systemRandom,
+    }),
   } as unknown as Services;
   const metrics = new ServerMetrics();
   const table = createHandlerTable();
@@ -73,6 +81,7 @@ function setup() {
       scheduler: time,
       shutdown: new AbortController().signal,
       table: () => table,
+      authorizer: ALLOW_EVERYTHING,
     },
     table,
   );

@@ -140,7 +140,7 @@ describe('kafkajs against chronik-server', () => {
       ).rejects.toThrow();
       await expect(
         admin.createTopics({
-          topics: [{ topic: 'compacted', configEntries: [{ name: 'cleanup.policy', value: 'compact' }] }],
+          topics: [{ topic: 'bad-policy', configEntries: [{ name: 'cleanup.policy', value: 'shred' }] }],
         }),
       ).rejects.toHaveProperty('errors.0.type', 'INVALID_CONFIG');
 

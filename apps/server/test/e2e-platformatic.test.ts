@@ -19,9 +19,9 @@ afterAll(async () => {
   fs.rmSync(server.dataDir, { recursive: true, force: true });
 });
 
-function run(args: string[]): Promise<Record<string, unknown>> {
+function run(args: string[], script = 'platformatic-client.mjs'): Promise<Record<string, unknown>> {
   return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, [path.join(__dirname, 'scripts', 'platformatic-client.mjs'), ...args], {
+    const p = spawn(process.execPath, [path.join(__dirname, 'scripts', script), ...args], {
       cwd: path.join(__dirname, '..'),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -48,4 +48,21 @@ test('@platformatic/kafka: admin, idempotent producer, list offsets, describe co
   // the topic was deleted at the end of the script
   const md = await consumeWithKcat(server.bootstrap, 'plt-topic').catch((e: Error) => e.message);
   expect(md).not.toHaveLength(100);
+});
+
+test('@platformatic/kafka: client quotas altered, described with filters, removed', async () => {
+  const r = await run([server.bootstrap], 'platformatic-quotas.mjs');
+  expect(r['error']).toBeUndefined();
+  expect(String(r['bad'])).toMatch(/AlterClientQuotas/);
+  expect(r).toMatchObject({
+    ok: true,
+    set: [0, 0],
+    all: [
+      { entity: 'client-id=slow', values: { producer_byte_rate: 1048576 } },
+      { entity: 'client-id=<default>,user=alice', values: { consumer_byte_rate: 2097152 } },
+    ],
+    slow: [{ entity: 'client-id=slow', values: { producer_byte_rate: 1048576 } }],
+    users: [{ entity: 'client-id=<default>,user=alice', values: { consumer_byte_rate: 2097152 } }],
+    after: [{ entity: 'client-id=<default>,user=alice', values: { consumer_byte_rate: 2097152 } }],
+  });
 });

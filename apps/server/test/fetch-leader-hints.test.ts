@@ -13,8 +13,9 @@ import type { FetchRequest, FetchResponse } from '@chronik/protocol';
 import type { ReadResult } from '../src/partition/types.js';
 import type { BrokerEndpoint, TopicView } from '../src/services/metadata-cache.js';
 import type { ReadRequest } from '../src/services/partition-manager.js';
+import { FetchSessionCache } from '../src/services/fetch-sessions.js';
 import type { Services } from '../src/handlers/types.js';
-import { ManualScheduler } from '@chronik/env';
+import { ManualScheduler, systemRandom } from '@chronik/env';
 
 import { DEFAULT_CONFIG } from '../src/config.js';
 import { KafkaDispatcher } from '../src/handlers/dispatcher.js';
@@ -22,6 +23,7 @@ import { createHandlerTable } from '../src/handlers/table.js';
 import { silentLogger } from '../src/logger.js';
 import { ServerMetrics } from '../src/metrics.js';
 import { KafkaError } from '../src/errors.js';
+import { ALLOW_EVERYTHING } from '../src/security/authorizer.js';
 
 const TOPIC_ID = '0f9c54a6-6c1b-4d43-9a43-3f3e5a3d0c01';
 const BROKERS: BrokerEndpoint[] = [
@@ -67,7 +69,13 @@ function fakeServices(): Services {
     },
     watch: () => () => undefined,
   };
-  return { metadata, partitions } as unknown as Services;
+  const fetchSessions = new FetchSessionCache({
+    maxSlots: 10,
+    evictionMs: 1000,
+    clock: new ManualScheduler(),
+    random: systemRandom,
+  });
+  return { metadata, partitions, fetchSessions } as unknown as Services;
 }
 
 function dispatcher(): KafkaDispatcher {
@@ -83,6 +91,7 @@ function dispatcher(): KafkaDispatcher {
       scheduler: time,
       shutdown: new AbortController().signal,
       table: () => table,
+      authorizer: ALLOW_EVERYTHING,
     },
     table,
   );

@@ -92,16 +92,8 @@ describe('broker protocol behaviour', () => {
 
   test('a version outside a handler range answers UNSUPPORTED_VERSION where the response can say so', async () => {
     const c = await RawClient.connect(ctx.broker.kafkaPort);
-    // InitProducerId is served; DescribeAcls (29) has no handler: its response has a top-level error code
-    const r = await c.request(ApiKey.DescribeAcls, 1, {
-      resourceTypeFilter: 1,
-      resourceNameFilter: null,
-      patternTypeFilter: 3,
-      principalFilter: null,
-      hostFilter: null,
-      operation: 1,
-      permissionType: 1,
-    });
+    // DescribeDelegationToken (41) has no handler: its response has a top-level error code
+    const r = await c.request(ApiKey.DescribeDelegationToken, 1, { owners: null });
     expect(r.errorCode).toBe(ErrorCode.UNSUPPORTED_VERSION);
     // the connection is still usable
     const m = await c.request(ApiKey.Metadata, 1, { ...defaultMetadataRequest(), topics: [] });

@@ -8,7 +8,15 @@ import { DEFAULT_CLIENT_QUOTAS, DEFAULT_LIMITS } from '../src/config.js';
 import { ManualScheduler } from '@chronik/env';
 import type { ConnectionInfo, FrameDispatcher, GatedConnection, RequestGate } from '../src/net/connection.js';
 import { ThrottleGate } from '../src/net/gate.js';
-import { RequestQuotaManager, WindowedRate, throttleTimeMs } from '../src/net/quota.js';
+import type { ClientQuotaManagers } from '../src/net/gate.js';
+import {
+  FETCH_QUOTA,
+  PRODUCE_QUOTA,
+  QuotaManager,
+  RequestQuotaManager,
+  WindowedRate,
+  throttleTimeMs,
+} from '../src/net/quota.js';
 import { KafkaListener } from '../src/net/server.js';
 import type { ClientQuotaStore } from '../src/services/client-quotas.js';
 import { StaticClientQuotaStore } from '../src/services/client-quotas.js';
@@ -162,23 +170,32 @@ function gated(id: number): GatedConnection & { resumed: number } {
   };
 }
 
+/** The quota managers of a throttle gate over one store. */
+function managers(s: ClientQuotaStore): ClientQuotaManagers {
+  return {
+    request: new RequestQuotaManager(s, KAFKA_WINDOWS),
+    produce: new QuotaManager(PRODUCE_QUOTA, s, KAFKA_WINDOWS),
+    fetch: new QuotaManager(FETCH_QUOTA, s, KAFKA_WINDOWS),
+  };
+}
+
 describe('throttle gate (KIP-219)', () => {
   const open: RequestGate = { admit: () => true, started: () => undefined, forget: () => undefined };
 
   test('a client over its quota has its connection muted for the throttle time, then resumed', () => {
     const timers = new ManualScheduler(0);
-    const gate = new ThrottleGate(open, new RequestQuotaManager(store({ heavy: 10 }), KAFKA_WINDOWS), {
+    const gate = new ThrottleGate(open, managers(store({ heavy: 10 })), {
       setTimer: (ms, fn) => timers.setTimer(ms, fn),
     });
     const heavy = gated(1);
     const light = gated(2);
-    expect(gate.charge(heavy, 'heavy', 1000, 0, true)).toBe(0);
+    expect(gate.charge(heavy, { user: null, clientId: 'heavy' }, 1000, 0, true)).toBe(0);
     expect(gate.admit(heavy)).toBe(true);
-    expect(gate.charge(heavy, 'heavy', 50, 0, true)).toBe(500);
+    expect(gate.charge(heavy, { user: null, clientId: 'heavy' }, 50, 0, true)).toBe(500);
     expect(gate.admit(heavy)).toBe(false);
     expect(gate.throttledCount).toBe(1);
     // Another client is not concerned.
-    expect(gate.charge(light, 'light', 5000, 0, true)).toBe(0);
+    expect(gate.charge(light, { user: null, clientId: 'light' }, 5000, 0, true)).toBe(0);
     expect(gate.admit(light)).toBe(true);
     timers.advance(499);
     expect(gate.admit(heavy)).toBe(false);
@@ -190,18 +207,18 @@ describe('throttle gate (KIP-219)', () => {
 
   test('a longer throttle extends the mute, a shorter one does not shorten it; a closed connection is forgotten', () => {
     const timers = new ManualScheduler(0);
-    const gate = new ThrottleGate(open, new RequestQuotaManager(store({ heavy: 10 }), KAFKA_WINDOWS), {
+    const gate = new ThrottleGate(open, managers(store({ heavy: 10 })), {
       setTimer: (ms, fn) => timers.setTimer(ms, fn),
     });
     const a = gated(1);
-    expect(gate.charge(a, 'heavy', 1050, 0, true)).toBe(500);
-    expect(gate.charge(a, 'heavy', 50, 0, true)).toBe(1000);
+    expect(gate.charge(a, { user: null, clientId: 'heavy' }, 1050, 0, true)).toBe(500);
+    expect(gate.charge(a, { user: null, clientId: 'heavy' }, 50, 0, true)).toBe(1000);
     timers.advance(999);
     expect(a.resumed).toBe(0);
     timers.advance(1);
     expect(a.resumed).toBe(1);
     const b = gated(2);
-    expect(gate.charge(b, 'heavy', 0, 1000, true)).toBeGreaterThan(0);
+    expect(gate.charge(b, { user: null, clientId: 'heavy' }, 0, 1000, true)).toBeGreaterThan(0);
     gate.forget(b);
     expect(gate.throttledCount).toBe(0);
     timers.advance(2000);

@@ -3,7 +3,20 @@ import type { AlterConfigOp, ConfigAlteration } from './configs.js';
 import { MetadataError } from './errors.js';
 import { canonicalize, Reader } from './internal/reader.js';
 import { METADATA_LIMITS as L } from './limits.js';
-import type { ConfigEntry, MetadataCommand, MetadataCommandType } from './types.js';
+import { ACL_OPERATIONS, ACL_PATTERN_TYPES, ACL_PERMISSIONS, ACL_RESOURCE_TYPES } from './acls.js';
+import type { AclBinding, AclFilter } from './acls.js';
+import { CLIENT_QUOTA_KEYS, SCRAM_MECHANISMS, SECURITY_PROTOCOLS } from './types.js';
+import type {
+  BrokerListener,
+  ClientQuotaEntityPart,
+  ClientQuotaKey,
+  ConfigEntry,
+  MetadataCommand,
+  MetadataCommandType,
+  ScramCredential,
+  ScramMechanismName,
+  SecurityProtocolName,
+} from './types.js';
 
 /**
  * Wire format of a command: one msgpack map (msgpackr records, definitions inline, so every
@@ -15,7 +28,7 @@ import type { ConfigEntry, MetadataCommand, MetadataCommandType } from './types.
  */
 export const COMMAND_FORMAT_VERSIONS: Readonly<Record<MetadataCommandType, number>> = {
   initCluster: 1,
-  registerBroker: 1,
+  registerBroker: 2,
   unregisterBroker: 1,
   fenceBroker: 1,
   createTopic: 1,
@@ -28,6 +41,10 @@ export const COMMAND_FORMAT_VERSIONS: Readonly<Record<MetadataCommandType, numbe
   alterBrokerConfigs: 1,
   allocateProducerIds: 1,
   replicaRepair: 1,
+  alterScramCredentials: 1,
+  alterClientQuotas: 1,
+  createAcls: 1,
+  deleteAcls: 1,
   alterReassignment: 1,
   completeReassignment: 1,
   addNode: 1,
@@ -123,9 +140,39 @@ export function encodeCommand(command: MetadataCommand, options: EncodeOptions =
 
 /** A command as the map it is encoded as: its fields, `t` the type, `v` its format version. */
 function commandWire(command: MetadataCommand): Record<string, unknown> {
-  const version = COMMAND_FORMAT_VERSIONS[command.type];
+  let version: number = COMMAND_FORMAT_VERSIONS[command.type];
   let fields: Record<string, unknown>;
   switch (command.type) {
+    case 'registerBroker':
+      // Without listeners it is the version-1 command, byte for byte: a node that registers only
+      // the default listener writes what every older node reads.
+      if (command.listeners === undefined) {
+        version = 1;
+        fields = { ...command };
+      } else {
+        fields = { ...command, listeners: command.listeners.map((l) => ({ ...l })) };
+      }
+      break;
+    case 'alterScramCredentials':
+      fields = {
+        deletions: command.deletions.map((d) => ({ user: d.user, mechanism: d.mechanism })),
+        upsertions: command.upsertions.map((u) => ({ ...u })),
+      };
+      break;
+    case 'alterClientQuotas':
+      fields = {
+        entries: command.entries.map((e) => ({
+          entity: e.entity.map((p) => ({ type: p.type, name: p.name })),
+          ops: e.ops.map((o) => ({ key: o.key, value: o.value })),
+        })),
+      };
+      break;
+    case 'createAcls':
+      fields = { acls: command.acls.map((a) => ({ ...a })) };
+      break;
+    case 'deleteAcls':
+      fields = { filters: command.filters.map((f) => ({ ...f })) };
+      break;
     case 'createTopic':
       fields = {
         ...command,
@@ -168,6 +215,96 @@ function readConfigs(r: Reader): ConfigEntry[] {
   return r
     .objects('configs', L.maxConfigAlterations)
     .map((c) => ({ name: c.str('name', S), value: c.str('value', S * 4) }));
+}
+
+export function readListeners(r: Reader): BrokerListener[] {
+  return r.objects('listeners', L.maxListenersPerBroker).map((l) => {
+    const securityProtocol = l.str('securityProtocol', 32);
+    if (!(SECURITY_PROTOCOLS as readonly string[]).includes(securityProtocol))
+      l.fail('securityProtocol', `unknown security protocol ${JSON.stringify(securityProtocol)}`);
+    return {
+      name: l.str('name', L.maxListenerNameLength),
+      host: l.str('host', S),
+      port: l.int('port', 0, 65535),
+      securityProtocol: securityProtocol as SecurityProtocolName,
+    };
+  });
+}
+
+function readMechanism(r: Reader): ScramMechanismName {
+  const m = r.str('mechanism', 32);
+  if (!(SCRAM_MECHANISMS as readonly string[]).includes(m))
+    r.fail('mechanism', `unknown SCRAM mechanism ${JSON.stringify(m)}`);
+  return m as ScramMechanismName;
+}
+
+/** One of `names` (an enum spelled by name), else a decoding failure naming the field. */
+function readName<T extends string>(r: Reader, key: string, names: readonly T[]): T {
+  const v = r.str(key, 32);
+  if (!(names as readonly string[]).includes(v)) r.fail(key, `unknown value ${JSON.stringify(v)}`);
+  return v as T;
+}
+
+export function readAclBinding(r: Reader): AclBinding {
+  return {
+    resourceType: readName(r, 'resourceType', ACL_RESOURCE_TYPES),
+    resourceName: r.str('resourceName', L.maxStringLength),
+    patternType: readName(r, 'patternType', ACL_PATTERN_TYPES),
+    principal: r.str('principal', L.maxStringLength),
+    host: r.str('host', L.maxStringLength),
+    operation: readName(r, 'operation', ACL_OPERATIONS),
+    permission: readName(r, 'permission', ACL_PERMISSIONS),
+  };
+}
+
+function readAclFilter(r: Reader): AclFilter {
+  return {
+    resourceType: readName(r, 'resourceType', [...ACL_RESOURCE_TYPES, 'ANY'] as const),
+    resourceName: r.nullableStr('resourceName', L.maxStringLength),
+    patternType: readName(r, 'patternType', [...ACL_PATTERN_TYPES, 'ANY', 'MATCH'] as const),
+    principal: r.nullableStr('principal', L.maxStringLength),
+    host: r.nullableStr('host', L.maxStringLength),
+    operation: readName(r, 'operation', [...ACL_OPERATIONS, 'ANY'] as const),
+    permission: readName(r, 'permission', [...ACL_PERMISSIONS, 'ANY'] as const),
+  };
+}
+
+/** base64 of at most `maxBytes` bytes. */
+const base64Length = (maxBytes: number): number => Math.ceil(maxBytes / 3) * 4;
+
+export function readScramCredential(r: Reader): ScramCredential {
+  return {
+    user: r.str('user', L.maxScramUserLength),
+    mechanism: readMechanism(r),
+    salt: r.str('salt', base64Length(L.maxScramSaltBytes)),
+    iterations: r.int('iterations', 0, MAX_ID),
+    storedKey: r.str('storedKey', base64Length(64)),
+    serverKey: r.str('serverKey', base64Length(64)),
+  };
+}
+
+/** A client quota entity's parts (their types and names; the state machine checks the combination). */
+export function readQuotaEntity(r: Reader): ClientQuotaEntityPart[] {
+  return r.objects('entity', 2).map((p) => {
+    const type = p.str('type', 16);
+    if (type !== 'user' && type !== 'client-id')
+      p.fail('type', `unknown quota entity type ${JSON.stringify(type)}`);
+    return { type: type as ClientQuotaEntityPart['type'], name: p.nullableStr('name', S) };
+  });
+}
+
+export function readQuotaKey(r: Reader): ClientQuotaKey {
+  const key = r.str('key', 64);
+  if (!(CLIENT_QUOTA_KEYS as readonly string[]).includes(key))
+    r.fail('key', `unknown client quota key ${JSON.stringify(key)}`);
+  return key as ClientQuotaKey;
+}
+
+/** A quota value: a finite number (the state machine checks its range). */
+export function readQuotaValue(r: Reader): number {
+  const v = r.raw('value');
+  if (typeof v !== 'number' || !Number.isFinite(v)) r.fail('value', 'expected a finite number');
+  return v;
 }
 
 function readAssignments(r: Reader): number[][] {
@@ -231,6 +368,7 @@ function readCommand(r: Reader): MetadataCommand {
         rack: r.nullableStr('rack', S),
         raftAddress: r.str('raftAddress', S),
         incarnation: r.str('incarnation', S),
+        ...(version >= 2 ? { listeners: readListeners(r) } : {}),
       };
     case 'unregisterBroker':
       return { type: 'unregisterBroker', brokerId: r.int('brokerId', 0, MAX_ID) };
@@ -306,6 +444,29 @@ function readCommand(r: Reader): MetadataCommand {
         brokerEpoch: r.int('brokerEpoch', -1, Number.MAX_SAFE_INTEGER),
         count: r.int('count', 1, L.maxProducerIdBlock),
       };
+    case 'alterScramCredentials':
+      return {
+        type: 'alterScramCredentials',
+        deletions: r
+          .objects('deletions', L.maxScramAlterations)
+          .map((d) => ({ user: d.str('user', L.maxScramUserLength), mechanism: readMechanism(d) })),
+        upsertions: r.objects('upsertions', L.maxScramAlterations).map(readScramCredential),
+      };
+    case 'alterClientQuotas':
+      return {
+        type: 'alterClientQuotas',
+        entries: r.objects('entries', L.maxClientQuotaAlterations).map((e) => ({
+          entity: readQuotaEntity(e),
+          ops: e.objects('ops', CLIENT_QUOTA_KEYS.length * 2).map((o) => ({
+            key: readQuotaKey(o),
+            value: o.has('value') && o.raw('value') !== null ? readQuotaValue(o) : null,
+          })),
+        })),
+      };
+    case 'createAcls':
+      return { type: 'createAcls', acls: r.objects('acls', L.maxAclChanges).map(readAclBinding) };
+    case 'deleteAcls':
+      return { type: 'deleteAcls', filters: r.objects('filters', L.maxAclChanges).map(readAclFilter) };
     case 'replicaRepair': {
       const phase = r.str('phase', 16);
       if (phase !== 'requested' && phase !== 'rebuilding' && phase !== 'done')

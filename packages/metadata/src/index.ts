@@ -28,8 +28,42 @@ export {
   alterConfigMap,
 } from './configs.js';
 export type { TopicConfigDefinition, ConfigAlteration, ConfigSynonym, ConfigDescription } from './configs.js';
+export { SECURITY_PROTOCOLS, SCRAM_MECHANISMS, CLIENT_QUOTA_KEYS } from './types.js';
+export {
+  ACL_RESOURCE_TYPES,
+  ACL_PATTERN_TYPES,
+  ACL_OPERATIONS,
+  ACL_PERMISSIONS,
+  ACL_WILDCARD,
+  ACL_WILDCARD_PRINCIPAL,
+  CLUSTER_RESOURCE_NAME,
+  aclBindingProblem,
+  aclFilterMatches,
+  aclKey,
+  principalProblem,
+} from './acls.js';
+export type {
+  AclBinding,
+  AclFilter,
+  AclResourceType,
+  AclPatternType,
+  AclOperationName,
+  AclPermission,
+} from './acls.js';
 export type {
   BrokerInfo,
+  BrokerListener,
+  SecurityProtocolName,
+  ScramMechanismName,
+  ScramCredential,
+  AlterScramCredentialsCommand,
+  AlterClientQuotasCommand,
+  ClientQuotaEntityType,
+  ClientQuotaEntityPart,
+  ClientQuotaEntry,
+  ClientQuotaKey,
+  CreateAclsCommand,
+  DeleteAclsCommand,
   PartitionInfo,
   TopicInfo,
   ProducerIdBlock,
@@ -76,7 +110,13 @@ export { isMember } from './membership.js';
 export type { AssignmentBroker, AssignReplicasInput } from './assignment.js';
 export { javaStringHashCode, coordinatorPartition } from './coordinator.js';
 export type { MetadataView } from './view.js';
-export { MetadataStateMachine, SNAPSHOT_FORMAT_VERSION } from './state-machine.js';
+export {
+  MetadataStateMachine,
+  SNAPSHOT_FORMAT_VERSION,
+  quotaEntityKey,
+  quotaEntityProblem,
+  quotaValueProblem,
+} from './state-machine.js';
 export type { MetadataStateMachineOptions, MetadataLogger, ApplyResult } from './state-machine.js';
 export type { FeedEvent, FeedListener } from './internal/feed.js';
 export {

@@ -28,4 +28,27 @@ export const METADATA_LIMITS = {
    * retry of an older request is applied again. Part of the snapshot.
    */
   maxRememberedRequests: 10_000,
+  /** Kafka listeners one broker registers. */
+  maxListenersPerBroker: 16,
+  /** Characters of a listener name. */
+  maxListenerNameLength: 249,
+  /** SCRAM credentials stored (users × mechanisms). */
+  maxScramCredentials: 100_000,
+  /** Characters of a SCRAM user name. */
+  maxScramUserLength: 1024,
+  /** SCRAM iteration counts accepted (Kafka: at least 4096, at most 16384). */
+  minScramIterations: 4096,
+  maxScramIterations: 16384,
+  /** Bytes of a SCRAM salt. */
+  maxScramSaltBytes: 1024,
+  /** Credential changes in one alterScramCredentials command. */
+  maxScramAlterations: 10_000,
+  /** Client quota entities stored. */
+  maxClientQuotaEntities: 100_000,
+  /** Entities changed by one alterClientQuotas command. */
+  maxClientQuotaAlterations: 10_000,
+  /** ACLs stored. */
+  maxAcls: 100_000,
+  /** Bindings of one createAcls, filters of one deleteAcls. */
+  maxAclChanges: 10_000,
 } as const;

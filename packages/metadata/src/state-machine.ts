@@ -1,6 +1,19 @@
 import { silentLogger } from '@chronik/env';
 import type { Logger } from '@chronik/env';
-import { decodeEntry, encodeCommand, packCanonical, unpack } from './codec.js';
+import {
+  decodeEntry,
+  encodeCommand,
+  packCanonical,
+  readAclBinding,
+  readListeners,
+  readQuotaEntity,
+  readQuotaKey,
+  readQuotaValue,
+  readScramCredential,
+  unpack,
+} from './codec.js';
+import { aclBindingProblem, aclFilterMatches, aclKey, freezeAcl } from './acls.js';
+import type { AclBinding, AclFilter } from './acls.js';
 import type { DecodedEntry, EncodeOptions } from './codec.js';
 import {
   alterConfigMap,
@@ -37,6 +50,14 @@ import type {
   AddNodeCommand,
   AllocateProducerIdsCommand,
   AlterBrokerConfigsCommand,
+  AlterScramCredentialsCommand,
+  AlterClientQuotasCommand,
+  BrokerListener,
+  ClientQuotaEntityPart,
+  ClientQuotaEntry,
+  ClientQuotaKey,
+  CreateAclsCommand,
+  DeleteAclsCommand,
   AlterReassignmentCommand,
   AlterTopicConfigsCommand,
   AssignReplicasCommand,
@@ -61,9 +82,12 @@ import type {
   RemoveNodeCommand,
   ReplicaRepair,
   ReplicaRepairCommand,
+  ScramCredential,
+  ScramMechanismName,
   TopicInfo,
   UnregisterBrokerCommand,
 } from './types.js';
+import { CLIENT_QUOTA_KEYS, SCRAM_MECHANISMS } from './types.js';
 import type { MetadataView } from './view.js';
 
 /**
@@ -107,13 +131,77 @@ export type ApplyResult =
 
 /**
  * Newest version of the snapshot encoding (see README: format versioning). Format 2 adds the
- * request memory; format 3 a sixth element in the rows of partitions under repair; format 4 a
- * seventh in the rows of partitions being reassigned (the sixth is then present, empty when
- * nothing is repaired). A state is written in the oldest format that holds it (format 1 while it
- * remembers no request, repairs and moves nothing), byte for byte as before. Format 5 adds the
- * membership change in progress and the outcome of the last one.
+ * request memory; format 3 a sixth element in the rows of partitions under repair; format 4 the
+ * brokers' listeners and SCRAM credentials; format 5 the client quotas; format 6 the ACLs; format 7
+ * a seventh element in the rows of partitions being reassigned (the sixth is then present, empty
+ * when nothing is repaired); format 8 the membership change of the metadata group in progress and
+ * the outcome of the last one. A state is written in the oldest format that holds it (format 1
+ * while it remembers no request, repairs and moves nothing), byte for byte as before.
  */
-export const SNAPSHOT_FORMAT_VERSION = 5;
+export const SNAPSHOT_FORMAT_VERSION = 8;
+
+/**
+ * The snapshot format that added cluster membership (`membershipChange`, `membershipOutcome`,
+ * written once a membership change was asked for).
+ */
+const MEMBERSHIP_SNAPSHOT_FORMAT = 8;
+
+/** The snapshot format that added partition reassignments (a seventh element in partition rows). */
+const MOVES_SNAPSHOT_FORMAT = 7;
+
+/**
+ * The snapshot format that added ACLs (an `acls` list, written while there is any). Its only use
+ * is here and in `decodeSnapshot`: should another change take this number first, renumbering is
+ * this constant and SNAPSHOT_FORMAT_VERSION.
+ */
+const ACLS_SNAPSHOT_FORMAT = 6;
+
+/** The listeners of a broker registered without any (registerBroker v1): PLAINTEXT at host:port. */
+function defaultListeners(host: string, port: number): readonly BrokerListener[] {
+  return Object.freeze([
+    Object.freeze({ name: 'PLAINTEXT', host, port, securityProtocol: 'PLAINTEXT' as const }),
+  ]);
+}
+
+/** Whether a broker's listeners are what registering without listeners gives (a format-1 row). */
+function hasDefaultListeners(b: BrokerInfo): boolean {
+  const [l, more] = b.listeners;
+  return (
+    more === undefined &&
+    l !== undefined &&
+    l.name === 'PLAINTEXT' &&
+    l.securityProtocol === 'PLAINTEXT' &&
+    l.host === b.host &&
+    l.port === b.port
+  );
+}
+
+function sameListeners(a: readonly BrokerListener[], b: readonly BrokerListener[]): boolean {
+  return (
+    a.length === b.length &&
+    a.every((x, i) => {
+      const y = b[i] as BrokerListener;
+      return (
+        x.name === y.name &&
+        x.host === y.host &&
+        x.port === y.port &&
+        x.securityProtocol === y.securityProtocol
+      );
+    })
+  );
+}
+
+/** Decoded bytes of a base64 field, or null when it is not canonical base64. */
+function base64Bytes(text: string): Buffer | null {
+  const bytes = Buffer.from(text, 'base64');
+  return bytes.toString('base64') === text ? bytes : null;
+}
+
+/** Bytes of a SCRAM key (the hash's output) per mechanism. */
+const SCRAM_KEY_BYTES: Readonly<Record<ScramMechanismName, number>> = {
+  'SCRAM-SHA-256': 32,
+  'SCRAM-SHA-512': 64,
+};
 
 /** What the state machine remembers of a request it applied (the most recent maxRememberedRequests). */
 interface RequestRecord {
@@ -190,6 +278,50 @@ class State {
   /** The membership change of the metadata group in progress (membership.ts). */
   membershipChange: MembershipChange | null = null;
   membershipOutcome: MembershipOutcome | null = null;
+  /** SCRAM credentials: user → mechanism → credential. */
+  scram = new Map<string, Map<ScramMechanismName, ScramCredential>>();
+  scramCount = 0;
+  /** Client quotas: entity key (quotaEntityKey) → entry. */
+  clientQuotas = new Map<string, ClientQuotaEntry>();
+  /** ACLs by `aclKey`. */
+  acls = new Map<string, AclBinding>();
+  /** `acls` sorted by key and frozen; replaced (a new array) whenever the ACLs change. */
+  aclList: readonly AclBinding[] = Object.freeze([]);
+}
+
+/** The sorted, frozen list of the ACLs (a new array: readers notice a change by its identity). */
+function listAcls(acls: ReadonlyMap<string, AclBinding>): readonly AclBinding[] {
+  return Object.freeze([...acls.keys()].sort().map((k) => acls.get(k) as AclBinding));
+}
+
+/** An entity's parts sorted by type ('client-id' before 'user'). */
+function sortedEntity(entity: readonly ClientQuotaEntityPart[]): ClientQuotaEntityPart[] {
+  return [...entity].sort((a, b) => (a.type < b.type ? -1 : a.type > b.type ? 1 : 0));
+}
+
+/** The key of a quota entity: its sorted parts, a default (null) name told from any string. */
+export function quotaEntityKey(entity: readonly ClientQuotaEntityPart[]): string {
+  return JSON.stringify(sortedEntity(entity).map((p) => [p.type, p.name]));
+}
+
+/** Why a quota entity is not one Kafka accepts, or null. */
+export function quotaEntityProblem(entity: readonly ClientQuotaEntityPart[]): string | null {
+  if (entity.length === 0) return 'The quota entity must name a user, a client id or both';
+  if (entity.length > 2 || new Set(entity.map((p) => p.type)).size !== entity.length)
+    return 'A quota entity names each entity type at most once';
+  for (const p of entity) {
+    if (p.type !== 'user' && p.type !== 'client-id') return `Unknown quota entity type ${p.type}`;
+    if (p.name !== null && p.name.length > L.maxStringLength) return 'A quota entity name is too long';
+  }
+  return null;
+}
+
+/** Why a quota value is not accepted for `key`, or null (Kafka: byte rates are whole numbers). */
+export function quotaValueProblem(key: ClientQuotaKey, value: number): string | null {
+  if (!Number.isFinite(value) || value <= 0) return `The value of ${key} must be above 0`;
+  if (key !== 'request_percentage' && !Number.isSafeInteger(value))
+    return `The value of ${key} must be a whole number`;
+  return null;
 }
 
 function brokerConfigScope(brokerId: number | null): string {
@@ -206,6 +338,8 @@ export class MetadataStateMachine implements MetadataView {
   private applied = 0;
   /** The metadata group's configuration (setMembership); null where no Raft group gives one. */
   private groupMembership: GroupMembership | null = null;
+  /** Grows with every change of the client quotas here (a restore included); not replicated. */
+  private quotaVersion = 0;
   private readonly feed: ChangeFeed;
   private readonly logger: MetadataLogger;
 
@@ -359,6 +493,14 @@ export class MetadataStateMachine implements MetadataView {
         return this.allocateProducerIds(index, c, out);
       case 'replicaRepair':
         return this.replicaRepair(index, c, out);
+      case 'alterScramCredentials':
+        return this.alterScramCredentials(c);
+      case 'alterClientQuotas':
+        return this.alterClientQuotas(c);
+      case 'createAcls':
+        return this.createAcls(index, c, out);
+      case 'deleteAcls':
+        return this.deleteAcls(index, c, out);
       case 'alterReassignment':
         return this.alterReassignment(index, c, out);
       case 'completeReassignment':
@@ -370,6 +512,151 @@ export class MetadataStateMachine implements MetadataView {
       case 'membershipDone':
         return this.membershipDone(index, c, out);
     }
+  }
+
+  /** Validates every binding first (a rejected command adds none); existing bindings stay as they are. */
+  private createAcls(index: number, c: CreateAclsCommand, out: MetadataChange[]): void {
+    const s = this.state;
+    const added = new Map<string, AclBinding>();
+    for (const b of c.acls) {
+      const problem = aclBindingProblem(b);
+      if (problem !== null) fail('INVALID_REQUEST', problem);
+      const key = aclKey(b);
+      if (!s.acls.has(key)) added.set(key, freezeAcl(b));
+    }
+    if (s.acls.size + added.size > L.maxAcls)
+      fail('POLICY_VIOLATION', `The cluster already has the maximum of ${L.maxAcls} ACLs`);
+    if (added.size === 0) return;
+    for (const [key, b] of added) s.acls.set(key, b);
+    s.aclList = listAcls(s.acls);
+    out.push({ type: 'aclsChanged', index, created: Object.freeze([...added.values()]), deleted: [] });
+  }
+
+  /** Removes what any filter matches; each filter's matches are reported, a binding under several in each. */
+  private deleteAcls(index: number, c: DeleteAclsCommand, out: MetadataChange[]): void {
+    const s = this.state;
+    const deleted = c.filters.map((f: AclFilter) =>
+      Object.freeze(s.aclList.filter((b) => aclFilterMatches(f, b))),
+    );
+    let removed = 0;
+    for (const list of deleted) for (const b of list) if (s.acls.delete(aclKey(b))) removed++;
+    if (removed === 0) return;
+    s.aclList = listAcls(s.acls);
+    out.push({ type: 'aclsChanged', index, created: [], deleted: Object.freeze(deleted) });
+  }
+
+  /**
+   * Validates every change first (so a rejected command changes nothing), then applies them. The
+   * change feed carries nothing: credentials are read where a client authenticates.
+   */
+  private alterScramCredentials(c: AlterScramCredentialsCommand): void {
+    const s = this.state;
+    // A credential (user and mechanism) is changed at most once per command. (Kafka's API also
+    // refuses a user named twice in one request; the server checks that before proposing, and its
+    // bootstrap user gets both mechanisms in one command.)
+    const changed = new Set<string>();
+    const checkUser = (user: string, mechanism: string): void => {
+      if (user.length === 0) fail('UNACCEPTABLE_CREDENTIAL', 'Username must not be empty');
+      if (!(SCRAM_MECHANISMS as readonly string[]).includes(mechanism))
+        fail('UNSUPPORTED_SASL_MECHANISM', 'Unknown SCRAM mechanism');
+      const key = `${mechanism}\0${user}`;
+      if (changed.has(key))
+        fail('DUPLICATE_RESOURCE', 'A user credential cannot be altered twice in the same request');
+      changed.add(key);
+    };
+    let count = s.scramCount;
+    for (const d of c.deletions) {
+      checkUser(d.user, d.mechanism);
+      if (s.scram.get(d.user)?.get(d.mechanism) === undefined)
+        fail('RESOURCE_NOT_FOUND', 'Attempt to delete a user credential that does not exist');
+      count--;
+    }
+    for (const u of c.upsertions) {
+      checkUser(u.user, u.mechanism);
+      if (u.iterations < L.minScramIterations) fail('UNACCEPTABLE_CREDENTIAL', 'Too few iterations');
+      if (u.iterations > L.maxScramIterations) fail('UNACCEPTABLE_CREDENTIAL', 'Too many iterations');
+      const salt = base64Bytes(u.salt);
+      if (salt === null || salt.length === 0 || salt.length > L.maxScramSaltBytes)
+        fail('UNACCEPTABLE_CREDENTIAL', `The salt must be 1 to ${L.maxScramSaltBytes} bytes`);
+      const keyBytes = SCRAM_KEY_BYTES[u.mechanism];
+      for (const key of [u.storedKey, u.serverKey]) {
+        if (base64Bytes(key)?.length !== keyBytes)
+          fail('UNACCEPTABLE_CREDENTIAL', `A ${u.mechanism} key has ${keyBytes} bytes`);
+      }
+      if (s.scram.get(u.user)?.get(u.mechanism) === undefined) count++;
+    }
+    if (count > L.maxScramCredentials)
+      fail(
+        'POLICY_VIOLATION',
+        `The cluster already has the maximum of ${L.maxScramCredentials} SCRAM credentials`,
+      );
+    for (const d of c.deletions) {
+      const byMechanism = s.scram.get(d.user) as Map<ScramMechanismName, ScramCredential>;
+      byMechanism.delete(d.mechanism);
+      if (byMechanism.size === 0) s.scram.delete(d.user);
+    }
+    for (const u of c.upsertions) {
+      let byMechanism = s.scram.get(u.user);
+      if (byMechanism === undefined) {
+        byMechanism = new Map();
+        s.scram.set(u.user, byMechanism);
+      }
+      byMechanism.set(u.mechanism, Object.freeze({ ...u }));
+    }
+    s.scramCount = count;
+  }
+
+  /**
+   * Validates every entry first (so a rejected command changes nothing), then applies them; an
+   * entity left without values is removed. The change feed carries nothing: brokers read quotas
+   * through `clientQuotas` and notice changes by `clientQuotaVersion`.
+   */
+  private alterClientQuotas(c: AlterClientQuotasCommand): void {
+    const s = this.state;
+    const seen = new Set<string>();
+    let count = s.clientQuotas.size;
+    for (const e of c.entries) {
+      const problem = quotaEntityProblem(e.entity);
+      if (problem !== null) fail('INVALID_REQUEST', problem);
+      const key = quotaEntityKey(e.entity);
+      if (seen.has(key)) fail('INVALID_REQUEST', 'A quota entity appears twice in the same request');
+      seen.add(key);
+      const keys = new Set<string>();
+      for (const o of e.ops) {
+        if (!(CLIENT_QUOTA_KEYS as readonly string[]).includes(o.key))
+          fail('INVALID_REQUEST', `Unknown client quota key ${o.key}`);
+        if (keys.has(o.key)) fail('INVALID_REQUEST', `The key ${o.key} appears twice for one entity`);
+        keys.add(o.key);
+        if (o.value !== null) {
+          const bad = quotaValueProblem(o.key, o.value);
+          if (bad !== null) fail('INVALID_REQUEST', bad);
+        }
+      }
+      if (!s.clientQuotas.has(key) && e.ops.some((o) => o.value !== null)) count++;
+    }
+    if (count > L.maxClientQuotaEntities)
+      fail(
+        'POLICY_VIOLATION',
+        `The cluster already has the maximum of ${L.maxClientQuotaEntities} quota entities`,
+      );
+    for (const e of c.entries) {
+      const key = quotaEntityKey(e.entity);
+      const values: Partial<Record<ClientQuotaKey, number>> = { ...s.clientQuotas.get(key)?.values };
+      for (const o of e.ops) {
+        if (o.value === null) delete values[o.key];
+        else values[o.key] = o.value;
+      }
+      if (Object.keys(values).length === 0) s.clientQuotas.delete(key);
+      else
+        s.clientQuotas.set(
+          key,
+          Object.freeze({
+            entity: Object.freeze(sortedEntity(e.entity).map((p) => Object.freeze({ ...p }))),
+            values: Object.freeze(values),
+          }),
+        );
+    }
+    if (c.entries.length > 0) this.quotaVersion++;
   }
 
   private initCluster(index: number, c: InitClusterCommand, out: MetadataChange[]): void {
@@ -389,6 +676,16 @@ export class MetadataStateMachine implements MetadataView {
     if (c.raftAddress.length === 0) fail('INVALID_REQUEST', 'The broker Raft address must not be empty');
     if (c.incarnation.length === 0) fail('INVALID_REQUEST', 'The broker incarnation must not be empty');
     if (c.rack !== null && c.rack.length === 0) fail('INVALID_REQUEST', 'The rack must be null or non-empty');
+    const listeners = c.listeners === undefined ? defaultListeners(c.host, c.port) : c.listeners;
+    if (listeners.length === 0) fail('INVALID_REQUEST', 'A broker needs at least one listener');
+    const names = new Set<string>();
+    for (const l of listeners) {
+      if (l.name.length === 0 || names.has(l.name))
+        fail('INVALID_REQUEST', `Listener names must be non-empty and distinct: ${JSON.stringify(l.name)}`);
+      names.add(l.name);
+      if (l.host.length === 0 || l.port < 1 || l.port > 65535)
+        fail('INVALID_REQUEST', `Invalid endpoint ${l.host}:${l.port} of listener ${l.name}`);
+    }
     const existing = s.brokers.get(c.brokerId);
     for (const other of [...s.brokers.values()].sort((a, b) => a.brokerId - b.brokerId)) {
       if (other.brokerId !== c.brokerId && other.host === c.host && other.port === c.port) {
@@ -413,7 +710,8 @@ export class MetadataStateMachine implements MetadataView {
         existing.host === c.host &&
         existing.port === c.port &&
         existing.rack === c.rack &&
-        existing.raftAddress === c.raftAddress;
+        existing.raftAddress === c.raftAddress &&
+        sameListeners(existing.listeners, listeners);
       if (same) return;
       fail(
         'DUPLICATE_BROKER_REGISTRATION',
@@ -429,6 +727,8 @@ export class MetadataStateMachine implements MetadataView {
       incarnation: c.incarnation,
       brokerEpoch: index,
       fenced: false,
+      listeners:
+        c.listeners === undefined ? listeners : Object.freeze(listeners.map((l) => Object.freeze({ ...l }))),
     });
     s.brokers.set(c.brokerId, broker);
     out.push({ type: 'brokerRegistered', index, broker });
@@ -1019,6 +1319,54 @@ export class MetadataStateMachine implements MetadataView {
     return this.state.membershipOutcome;
   }
 
+  /**
+   * Every ACL, sorted and frozen. The same array is returned until the ACLs change (and after a
+   * restore a new one), so a reader may cache what it derives from it by the array's identity.
+   */
+  acls(): readonly AclBinding[] {
+    return this.state.aclList;
+  }
+
+  /** The ACLs a filter matches (DescribeAcls), in the order of `acls()`. */
+  aclsMatching(filter: AclFilter): AclBinding[] {
+    return this.state.aclList.filter((b) => aclFilterMatches(filter, b));
+  }
+
+  /** A user's SCRAM credential for a mechanism, if any. */
+  scramCredential(user: string, mechanism: ScramMechanismName): ScramCredential | undefined {
+    return this.state.scram.get(user)?.get(mechanism);
+  }
+
+  /** Every user with SCRAM credentials (sorted), with the mechanisms and iteration counts it has. */
+  scramUsers(): Array<{
+    user: string;
+    credentials: Array<{ mechanism: ScramMechanismName; iterations: number }>;
+  }> {
+    return [...this.state.scram.keys()].sort().map((user) => ({
+      user,
+      credentials: [...(this.state.scram.get(user) as Map<ScramMechanismName, ScramCredential>).values()]
+        .sort((a, b) => (a.mechanism < b.mechanism ? -1 : 1))
+        .map((c) => ({ mechanism: c.mechanism, iterations: c.iterations })),
+    }));
+  }
+
+  /** Every client quota entity with its values, sorted by entity. */
+  clientQuotas(): ClientQuotaEntry[] {
+    return [...this.state.clientQuotas.keys()]
+      .sort()
+      .map((k) => this.state.clientQuotas.get(k) as ClientQuotaEntry);
+  }
+
+  /** The values of one quota entity (parts in any order), if it has any. */
+  clientQuota(entity: readonly ClientQuotaEntityPart[]): ClientQuotaEntry['values'] | undefined {
+    return this.state.clientQuotas.get(quotaEntityKey(entity))?.values;
+  }
+
+  /** Grows whenever the client quotas change on this node (an apply or a restore). */
+  get clientQuotaVersion(): number {
+    return this.quotaVersion;
+  }
+
   /** DescribeConfigs for a topic (see `describeTopicConfigs`). Throws UNKNOWN_TOPIC_OR_PARTITION. */
   describeTopicConfigs(name: string, options: DescribeConfigsOptions = {}): ConfigDescription[] {
     return describeTopicConfigs(this, name, options);
@@ -1086,11 +1434,26 @@ export class MetadataStateMachine implements MetadataView {
         .sort()
         .map((k) => [k, r[k] as string]);
     const repairing = this.topics().some((t) => t.partitions.some((p) => p.repairs.length > 0));
+    const listening = this.brokers().some((b) => !hasDefaultListeners(b));
     const moving = this.topics().some((t) =>
       t.partitions.some((p) => p.addingReplicas.length > 0 || p.removingReplicas.length > 0),
     );
     const members = s.membershipChange !== null || s.membershipOutcome !== null;
-    const format = members ? 5 : moving ? 4 : repairing ? 3 : s.requests.size === 0 ? 1 : 2;
+    const format = members
+      ? MEMBERSHIP_SNAPSHOT_FORMAT
+      : moving
+        ? MOVES_SNAPSHOT_FORMAT
+        : s.acls.size > 0
+          ? ACLS_SNAPSHOT_FORMAT
+          : s.clientQuotas.size > 0
+            ? 5
+            : listening || s.scramCount > 0
+              ? 4
+              : repairing
+                ? 3
+                : s.requests.size === 0
+                  ? 1
+                  : 2;
     const requests =
       format === 1
         ? {}
@@ -1111,7 +1474,7 @@ export class MetadataStateMachine implements MetadataView {
     const membership = !members
       ? {}
       : {
-          // Format 5: [nodeId, 0 add | 1 remove, raftAddress, directoryId, requestIndex] and
+          // Format 8: [nodeId, 0 add | 1 remove, raftAddress, directoryId, requestIndex] and
           // [nodeId, kind, requestIndex, refused (null: done), index].
           membershipChange:
             change === null
@@ -1137,6 +1500,34 @@ export class MetadataStateMachine implements MetadataView {
     return packCanonical({
       format,
       ...requests,
+      // Format 4: the SCRAM credentials (sorted by user, then mechanism).
+      ...(format < 4
+        ? {}
+        : {
+            scram: [...s.scram.keys()]
+              .sort()
+              .flatMap((user) =>
+                [...(s.scram.get(user) as Map<ScramMechanismName, ScramCredential>).values()]
+                  .sort((a, b) => (a.mechanism < b.mechanism ? -1 : 1))
+                  .map((c) => ({ ...c })),
+              ),
+          }),
+      // Format 5: the client quotas (sorted by entity key).
+      ...(s.clientQuotas.size === 0
+        ? {}
+        : {
+            clientQuotas: [...s.clientQuotas.keys()].sort().map((k) => {
+              const q = s.clientQuotas.get(k) as ClientQuotaEntry;
+              return {
+                entity: q.entity.map((p) => ({ type: p.type, name: p.name })),
+                values: Object.keys(q.values)
+                  .sort()
+                  .map((key) => ({ key, value: q.values[key as ClientQuotaKey] })),
+              };
+            }),
+          }),
+      // Format 6: the ACLs (sorted by aclKey).
+      ...(s.acls.size === 0 ? {} : { acls: s.aclList.map((b) => ({ ...b })) }),
       ...membership,
       appliedIndex: this.applied,
       clusterId: s.clusterId,
@@ -1150,6 +1541,8 @@ export class MetadataStateMachine implements MetadataView {
         incarnation: b.incarnation,
         brokerEpoch: b.brokerEpoch,
         fenced: b.fenced,
+        // Format 4: the listeners of a broker that registered others than the default.
+        ...(hasDefaultListeners(b) ? {} : { listeners: b.listeners.map((l) => ({ ...l })) }),
       })),
       topics: this.topics().map((t) => ({
         name: t.name,
@@ -1168,7 +1561,7 @@ export class MetadataStateMachine implements MetadataView {
             ...(p.repairs.length === 0 && !moves
               ? []
               : [p.repairs.map((r) => [r.brokerId, r.phase === 'requested' ? 0 : 1, r.requestIndex])]),
-            // Format 4: a seventh while it is reassigned, [addingReplicas, removingReplicas].
+            // Format 7: a seventh while it is reassigned, [addingReplicas, removingReplicas].
             ...(moves ? [[[...p.addingReplicas], [...p.removingReplicas]]] : []),
           ];
         }),
@@ -1189,6 +1582,7 @@ export class MetadataStateMachine implements MetadataView {
     const { state, appliedIndex } = decodeSnapshot(bytes);
     this.state = state;
     this.applied = appliedIndex;
+    this.quotaVersion++;
     this.feed.reset(appliedIndex);
   }
 }
@@ -1236,15 +1630,22 @@ function decodeSnapshot(bytes: Uint8Array): { state: State; appliedIndex: number
     return sortedRecord(map);
   };
   for (const b of r.objects('brokers', L.maxBrokers)) {
+    const host = b.str('host', S);
+    const port = b.int('port', 0, 65535);
+    const listeners =
+      format >= 4 && b.has('listeners')
+        ? Object.freeze(readListeners(b).map((l) => Object.freeze(l)))
+        : defaultListeners(host, port);
     const broker: BrokerInfo = Object.freeze({
       brokerId: b.int('brokerId', 0, L.maxInt32),
-      host: b.str('host', S),
-      port: b.int('port', 0, 65535),
+      host,
+      port,
       rack: b.nullableStr('rack', S),
       raftAddress: b.str('raftAddress', S),
       incarnation: b.str('incarnation', S),
       brokerEpoch: b.int('brokerEpoch', 0, Number.MAX_SAFE_INTEGER),
       fenced: b.bool('fenced'),
+      listeners,
     });
     state.brokers.set(broker.brokerId, broker);
   }
@@ -1256,7 +1657,9 @@ function decodeSnapshot(bytes: Uint8Array): { state: State; appliedIndex: number
     const partitions = t.array('partitions', L.maxPartitionsPerTopic).map((row, partition) => {
       const ok =
         Array.isArray(row) &&
-        (row.length === 5 || (format >= 3 && row.length === 6) || (format >= 4 && row.length === 7));
+        (row.length === 5 ||
+          (format >= 3 && row.length === 6) ||
+          (format >= MOVES_SNAPSHOT_FORMAT && row.length === 7));
       const [replicas, leader, leaderEpoch, isr, partitionEpoch, repairRows, moveRow] = ok
         ? (row as unknown[])
         : [];
@@ -1308,7 +1711,56 @@ function decodeSnapshot(bytes: Uint8Array): { state: State; appliedIndex: number
   for (const c of r.objects('brokerConfigs', L.maxBrokers + 1)) {
     state.brokerConfigs.set(brokerConfigScope(c.nullableInt('brokerId', 0, L.maxInt32)), readPairs(c));
   }
-  if (format >= 5) {
+  if (format >= 4) {
+    for (const q of r.objects('scram', L.maxScramCredentials)) {
+      const c = Object.freeze(readScramCredential(q));
+      let byMechanism = state.scram.get(c.user);
+      if (byMechanism === undefined) {
+        byMechanism = new Map();
+        state.scram.set(c.user, byMechanism);
+      }
+      if (byMechanism.has(c.mechanism)) q.fail('user', `duplicate SCRAM credential of ${c.user}`);
+      byMechanism.set(c.mechanism, c);
+      state.scramCount++;
+    }
+  }
+  if (format >= 5 && r.has('clientQuotas')) {
+    for (const q of r.objects('clientQuotas', L.maxClientQuotaEntities)) {
+      const entity = readQuotaEntity(q);
+      const problem = quotaEntityProblem(entity);
+      const key = quotaEntityKey(entity);
+      if (problem !== null || state.clientQuotas.has(key))
+        q.fail('entity', problem ?? 'duplicate quota entity');
+      const values: Partial<Record<ClientQuotaKey, number>> = {};
+      for (const v of q.objects('values', CLIENT_QUOTA_KEYS.length)) {
+        const k = readQuotaKey(v);
+        const value = readQuotaValue(v);
+        if (values[k] !== undefined || quotaValueProblem(k, value) !== null)
+          v.fail('value', `bad value of ${k}`);
+        values[k] = value;
+      }
+      if (Object.keys(values).length === 0) q.fail('values', 'a quota entity without values');
+      state.clientQuotas.set(
+        key,
+        Object.freeze({
+          entity: Object.freeze(sortedEntity(entity).map((p) => Object.freeze(p))),
+          values: Object.freeze(values),
+        }),
+      );
+    }
+  }
+  if (format >= ACLS_SNAPSHOT_FORMAT && r.has('acls')) {
+    for (const q of r.objects('acls', L.maxAcls)) {
+      const b = freezeAcl(readAclBinding(q));
+      const problem = aclBindingProblem(b);
+      if (problem !== null) q.fail('acl', problem);
+      const key = aclKey(b);
+      if (state.acls.has(key)) q.fail('acl', 'duplicate ACL');
+      state.acls.set(key, b);
+    }
+    state.aclList = listAcls(state.acls);
+  }
+  if (format >= MEMBERSHIP_SNAPSHOT_FORMAT) {
     state.membershipChange =
       readMembershipChange(r.raw('membershipChange'), appliedIndex) ??
       (r.raw('membershipChange') === null ? null : r.fail('membershipChange', 'malformed membership change'));

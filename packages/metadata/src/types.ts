@@ -1,4 +1,5 @@
 import type { ConfigAlteration } from './configs.js';
+import type { AclBinding, AclFilter } from './acls.js';
 
 /** A registered broker (node) as the metadata state knows it. */
 export interface BrokerInfo {
@@ -16,6 +17,42 @@ export interface BrokerInfo {
   readonly brokerEpoch: number;
   /** A fenced broker is registered but not live: it gets no new replicas. */
   readonly fenced: boolean;
+  /**
+   * The broker's Kafka listeners as clients reach them (Kafka's advertised.listeners), in the order
+   * the broker registered them. A broker registered without listeners (`registerBroker` v1) has
+   * one, named PLAINTEXT, at `host:port`.
+   */
+  readonly listeners: readonly BrokerListener[];
+}
+
+/** The security protocols of a Kafka listener (Kafka's SecurityProtocol names). */
+export const SECURITY_PROTOCOLS = ['PLAINTEXT', 'SSL', 'SASL_PLAINTEXT', 'SASL_SSL'] as const;
+export type SecurityProtocolName = (typeof SECURITY_PROTOCOLS)[number];
+
+/** One advertised Kafka listener of a broker: its name (as in listener.security.protocol.map) and endpoint. */
+export interface BrokerListener {
+  readonly name: string;
+  readonly host: string;
+  readonly port: number;
+  readonly securityProtocol: SecurityProtocolName;
+}
+
+/** The SCRAM mechanisms whose credentials the metadata stores (RFC 5802 / 7677). */
+export const SCRAM_MECHANISMS = ['SCRAM-SHA-256', 'SCRAM-SHA-512'] as const;
+export type ScramMechanismName = (typeof SCRAM_MECHANISMS)[number];
+
+/**
+ * A user's SCRAM credential for one mechanism, as RFC 5802 has a server store it: never the
+ * password, only the salt, the iteration count, StoredKey = H(HMAC(SaltedPassword, "Client Key"))
+ * and ServerKey = HMAC(SaltedPassword, "Server Key"). Byte strings are base64 (standard alphabet).
+ */
+export interface ScramCredential {
+  readonly user: string;
+  readonly mechanism: ScramMechanismName;
+  readonly salt: string;
+  readonly iterations: number;
+  readonly storedKey: string;
+  readonly serverKey: string;
 }
 
 /** One partition's replica set and leadership. Immutable: a change replaces the object. */
@@ -141,6 +178,69 @@ export interface RegisterBrokerCommand {
   readonly rack: string | null;
   readonly raftAddress: string;
   readonly incarnation: string;
+  /**
+   * The broker's advertised listeners (format version 2). Absent (version 1, as every broker
+   * registered before listeners existed): one listener named PLAINTEXT at `host:port`.
+   */
+  readonly listeners?: readonly BrokerListener[];
+}
+
+/**
+ * Adds, replaces and removes SCRAM credentials (AlterUserScramCredentials). Applied whole or not at
+ * all: each deletion must name an existing credential, and a user appears at most once.
+ */
+export interface AlterScramCredentialsCommand {
+  readonly type: 'alterScramCredentials';
+  readonly deletions: ReadonlyArray<{ readonly user: string; readonly mechanism: ScramMechanismName }>;
+  readonly upsertions: readonly ScramCredential[];
+}
+
+/** Who a client quota applies to (KIP-546): a user principal, a client id, or both. */
+export type ClientQuotaEntityType = 'user' | 'client-id';
+
+/** One part of a quota entity; `name` null is the default for that type (Kafka's <default>). */
+export interface ClientQuotaEntityPart {
+  readonly type: ClientQuotaEntityType;
+  readonly name: string | null;
+}
+
+/** The quota keys this cluster stores (and brokers enforce). */
+export const CLIENT_QUOTA_KEYS = ['consumer_byte_rate', 'producer_byte_rate', 'request_percentage'] as const;
+export type ClientQuotaKey = (typeof CLIENT_QUOTA_KEYS)[number];
+
+/** A quota entity's values, as DescribeClientQuotas lists them. */
+export interface ClientQuotaEntry {
+  /** Its parts, sorted by type ('client-id' before 'user'). */
+  readonly entity: readonly ClientQuotaEntityPart[];
+  readonly values: Readonly<Partial<Record<ClientQuotaKey, number>>>;
+}
+
+/**
+ * Sets and removes client quota values (AlterClientQuotas). Applied whole or not at all: an entity
+ * has one or two parts of different types, a key is a known one, a value is above 0 (a whole
+ * number for the byte rates); `value` null removes the key.
+ */
+export interface AlterClientQuotasCommand {
+  readonly type: 'alterClientQuotas';
+  readonly entries: ReadonlyArray<{
+    readonly entity: readonly ClientQuotaEntityPart[];
+    readonly ops: ReadonlyArray<{ readonly key: ClientQuotaKey; readonly value: number | null }>;
+  }>;
+}
+
+/**
+ * Adds ACLs (CreateAcls), validated whole (`aclBindingProblem`): a rejected command adds none. A
+ * binding that exists already is left as it is.
+ */
+export interface CreateAclsCommand {
+  readonly type: 'createAcls';
+  readonly acls: readonly AclBinding[];
+}
+
+/** Removes every ACL that matches any of the filters (DeleteAcls), all at once. */
+export interface DeleteAclsCommand {
+  readonly type: 'deleteAcls';
+  readonly filters: readonly AclFilter[];
 }
 
 export interface UnregisterBrokerCommand {
@@ -323,6 +423,10 @@ export type MetadataCommand =
   | AlterBrokerConfigsCommand
   | AllocateProducerIdsCommand
   | ReplicaRepairCommand
+  | AlterScramCredentialsCommand
+  | AlterClientQuotasCommand
+  | CreateAclsCommand
+  | DeleteAclsCommand
   | AlterReassignmentCommand
   | CompleteReassignmentCommand
   | AddNodeCommand
@@ -388,6 +492,14 @@ export type MetadataChange =
       /** The change now in progress, or null once it ended (`outcome`). */
       readonly change: MembershipChange | null;
       readonly outcome: MembershipOutcome | null;
+    }
+  | {
+      readonly type: 'aclsChanged';
+      readonly index: number;
+      /** The bindings a createAcls added (those that existed already are not repeated). */
+      readonly created: readonly AclBinding[];
+      /** Per filter of a deleteAcls, the bindings it matched (and removed). */
+      readonly deleted: ReadonlyArray<readonly AclBinding[]>;
     };
 
 export type MetadataChangeType = MetadataChange['type'];

@@ -38,6 +38,10 @@ const SAMPLES: Record<MetadataCommandType, MetadataCommand> = {
     rack: 'rack-b',
     raftAddress: 'node2.local:9193',
     incarnation: 'a8c3f1d2-run-7',
+    listeners: [
+      { name: 'INTERNAL', host: 'node2.local', port: 9093, securityProtocol: 'PLAINTEXT' },
+      { name: 'EXTERNAL', host: 'kafka.example.com', port: 19093, securityProtocol: 'SASL_SSL' },
+    ],
   },
   unregisterBroker: { type: 'unregisterBroker', brokerId: 3 },
   fenceBroker: { type: 'fenceBroker', brokerId: 2, brokerEpoch: 17, fenced: true },
@@ -84,6 +88,81 @@ const SAMPLES: Record<MetadataCommandType, MetadataCommand> = {
     replace: true,
   },
   allocateProducerIds: { type: 'allocateProducerIds', brokerId: 1, brokerEpoch: 4, count: 1000 },
+  alterScramCredentials: {
+    type: 'alterScramCredentials',
+    deletions: [{ user: 'old-app', mechanism: 'SCRAM-SHA-256' }],
+    upsertions: [
+      {
+        user: 'alice',
+        mechanism: 'SCRAM-SHA-512',
+        salt: 'c2FsdHNhbHRzYWx0',
+        iterations: 8192,
+        storedKey: Buffer.alloc(64, 1).toString('base64'),
+        serverKey: Buffer.alloc(64, 2).toString('base64'),
+      },
+    ],
+  },
+  alterClientQuotas: {
+    type: 'alterClientQuotas',
+    entries: [
+      {
+        entity: [
+          { type: 'user', name: 'alice' },
+          { type: 'client-id', name: null },
+        ],
+        ops: [
+          { key: 'producer_byte_rate', value: 1048576 },
+          { key: 'request_percentage', value: null },
+        ],
+      },
+    ],
+  },
+  createAcls: {
+    type: 'createAcls',
+    acls: [
+      {
+        resourceType: 'TOPIC',
+        resourceName: 'orders-',
+        patternType: 'PREFIXED',
+        principal: 'User:alice',
+        host: '*',
+        operation: 'WRITE',
+        permission: 'ALLOW',
+      },
+      {
+        resourceType: 'CLUSTER',
+        resourceName: 'kafka-cluster',
+        patternType: 'LITERAL',
+        principal: 'User:CN=app,O=Example',
+        host: '10.0.0.7',
+        operation: 'ALTER_CONFIGS',
+        permission: 'DENY',
+      },
+    ],
+  },
+  deleteAcls: {
+    type: 'deleteAcls',
+    filters: [
+      {
+        resourceType: 'ANY',
+        resourceName: null,
+        patternType: 'MATCH',
+        principal: 'User:alice',
+        host: null,
+        operation: 'ANY',
+        permission: 'ALLOW',
+      },
+      {
+        resourceType: 'GROUP',
+        resourceName: 'readers',
+        patternType: 'LITERAL',
+        principal: null,
+        host: '*',
+        operation: 'READ',
+        permission: 'ANY',
+      },
+    ],
+  },
   replicaRepair: {
     type: 'replicaRepair',
     topicId,

@@ -1,6 +1,6 @@
 // Cluster membership in the metadata: only members of the metadata group (its configuration, given
 // by the group) register as brokers; addNode / removeNode / membershipDone record one change at a
-// time with Kafka's errors for what is refused; the snapshot (format 5) keeps the change and the
+// time with Kafka's errors for what is refused; the snapshot (format 8) keeps the change and the
 // last outcome.
 import { MetadataStateMachine } from '@chronik/metadata';
 import { unpack } from 'msgpackr';
@@ -151,7 +151,7 @@ describe('cluster membership', () => {
     });
   });
 
-  test('the change in progress and the last outcome survive a snapshot (format 5)', () => {
+  test('the change in progress and the last outcome survive a snapshot (format 8)', () => {
     const n = cluster();
     n.ok(add(4));
     const first = n.index;
@@ -159,7 +159,7 @@ describe('cluster membership', () => {
     n.sm.setMembership({ voters: [1, 2, 3, 4], learners: [] });
     n.ok({ type: 'removeNode', nodeId: 3 });
     const bytes = n.sm.snapshot();
-    expect((unpack(Buffer.from(bytes)) as { format: number }).format).toBe(5);
+    expect((unpack(Buffer.from(bytes)) as { format: number }).format).toBe(8);
     const restored = MetadataStateMachine.fromSnapshot(bytes);
     expect(stateOf(restored)).toEqual(stateOf(n.sm));
     expect(restored.membershipChange()).toEqual(n.sm.membershipChange());
@@ -167,5 +167,55 @@ describe('cluster membership', () => {
     expect(Buffer.from(restored.snapshot()).equals(Buffer.from(bytes))).toBe(true);
     // The group's configuration is not part of it (the Raft group gives it again).
     expect(restored.membership()).toBeNull();
+  });
+
+  test('format 8 does not take the number of another feature, and a state without a membership change is written as before', () => {
+    // Quotas (5), ACLs (6) and a move (7) beside no membership change: format 7, as main writes it.
+    const n = cluster();
+    n.sm.setMembership({ voters: [1, 2, 3, 4], learners: [] });
+    n.registerBrokers([4]);
+    n.ok({
+      type: 'alterClientQuotas',
+      entries: [
+        { entity: [{ type: 'user', name: 'alice' }], ops: [{ key: 'producer_byte_rate', value: 1024 }] },
+      ],
+    });
+    n.ok({
+      type: 'createAcls',
+      acls: [
+        {
+          resourceType: 'TOPIC',
+          resourceName: 't',
+          patternType: 'LITERAL',
+          principal: 'User:alice',
+          host: '*',
+          operation: 'READ',
+          permission: 'ALLOW',
+        },
+      ],
+    });
+    const { topicId, assignments } = n.createTopic('t', 1, 3);
+    const now = assignments[0] ?? [];
+    const target = [[1, 2, 3, 4].find((b) => !now.includes(b)) as number, ...now.slice(1)];
+    n.ok({ type: 'alterReassignment', topicId, partition: 0, replicas: target });
+    const before = n.sm.snapshot();
+    const unpacked = unpack(Buffer.from(before)) as Record<string, unknown>;
+    expect(unpacked.format).toBe(7);
+    expect('membershipChange' in unpacked || 'membershipOutcome' in unpacked).toBe(false);
+    // Read back and written again byte for byte.
+    expect(
+      Buffer.from(MetadataStateMachine.fromSnapshot(before).snapshot()).equals(Buffer.from(before)),
+    ).toBe(true);
+    // A membership change: format 8 keeps everything the earlier formats hold.
+    n.ok(add(5));
+    const after = n.sm.snapshot();
+    expect((unpack(Buffer.from(after)) as { format: number }).format).toBe(8);
+    const restored = MetadataStateMachine.fromSnapshot(after);
+    expect(stateOf(restored)).toEqual(stateOf(n.sm));
+    expect(restored.acls()).toEqual(n.sm.acls());
+    expect(restored.clientQuotas()).toEqual(n.sm.clientQuotas());
+    expect(restored.partition('t', 0)?.addingReplicas).toEqual([target[0]]);
+    expect(restored.membershipChange()).toEqual(n.sm.membershipChange());
+    expect(Buffer.from(restored.snapshot()).equals(Buffer.from(after))).toBe(true);
   });
 });

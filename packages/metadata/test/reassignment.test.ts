@@ -1,6 +1,6 @@
 // Partition reassignment in the metadata (KIP-455): the merged replica set with adding/removing
 // replicas, retries, refusals with Kafka's errors, cancel (the data moves back), completion,
-// replication-factor changes, and the snapshot (format 4 while a partition moves).
+// replication-factor changes, and the snapshot (format 7 while a partition moves).
 import { MetadataStateMachine, originalReplicas, targetReplicas } from '@chronik/metadata';
 import { pack, unpack } from 'msgpackr';
 import { Node, stateOf } from './helpers.js';
@@ -171,7 +171,7 @@ describe('partition reassignment', () => {
     expect(partition(n).repairs).toEqual([]);
   });
 
-  test('a moving partition survives a snapshot (format 4), repairs or not; a settled state keeps its old format', () => {
+  test('a moving partition survives a snapshot (format 7), repairs or not; a settled state keeps its old format', () => {
     const { n, topicId } = setup();
     expect((unpack(Buffer.from(n.sm.snapshot())) as { format: number }).format).toBe(1);
     n.ok({ type: 'alterReassignment', topicId, partition: 0, replicas: [4, 5] });
@@ -186,7 +186,7 @@ describe('partition reassignment', () => {
     });
     n.ok({ type: 'alterReassignment', topicId, partition: 1, replicas: [5, ...p1.replicas.slice(1)] });
     const bytes = n.sm.snapshot();
-    expect((unpack(Buffer.from(bytes)) as { format: number }).format).toBe(4);
+    expect((unpack(Buffer.from(bytes)) as { format: number }).format).toBe(7);
     const restored = MetadataStateMachine.fromSnapshot(bytes);
     expect(stateOf(restored)).toEqual(stateOf(n.sm));
     expect(Buffer.from(restored.snapshot()).equals(Buffer.from(bytes))).toBe(true);

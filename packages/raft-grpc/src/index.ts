@@ -33,6 +33,7 @@ export type {
   PeerStats,
   TransportHandler,
   TransportLimits,
+  TransportTls,
 } from './transport.js';
 // The timers GrpcTransportOptions takes, from the environment seam.
 export type { Timers } from '@chronik/env';

@@ -10,7 +10,10 @@
 // - snapshots travel on their own client stream in CRC-checked chunks of bounded size, one at a time
 //   per (peer, group); the outcome is reported through onSnapshotStatus;
 // - received garbage (undecodable frames, unknown types, batches for another node) ends that stream
-//   only; nothing a peer sends can stop the process or block other peers.
+//   only; nothing a peer sends can stop the process or block other peers;
+// - with `tls`, every call runs over mutually authenticated TLS: a peer (either direction) must
+//   present a certificate that chains to the cluster CA, and with `nodeIdOf` its certificate must
+//   name the node it is (TransportTls).
 import { crc32c } from '@node-rs/crc32';
 import {
   Metadata,
@@ -20,6 +23,9 @@ import {
   makeGenericClientConstructor,
   status,
 } from '@grpc/grpc-js';
+import { isIP } from 'node:net';
+import { checkServerIdentity } from 'node:tls';
+import type { PeerCertificate } from 'node:tls';
 import type {
   CallOptions,
   ChannelCredentials,
@@ -194,6 +200,36 @@ interface Http2SessionLike {
   settings(s: { initialWindowSize: number }): void;
 }
 
+/**
+ * Mutual TLS between nodes (PEM bytes). Both directions present `cert` and accept only a peer whose
+ * certificate chains to `ca`: a process without such a certificate cannot open a stream, install a
+ * snapshot, forward a proposal or ask Identify.
+ */
+export interface TransportTls {
+  /** This node's certificate (chain): its server certificate and its client certificate. */
+  readonly cert: Buffer;
+  readonly key: Buffer;
+  /** The cluster CA(s) a peer's certificate must chain to. */
+  readonly ca: Buffer;
+  /**
+   * The node id a certificate names, or undefined when it names none. Given, identities are
+   * checked: a server's certificate must name the node dialled (instead of a host-name check), a
+   * client's the node it speaks for (the sender of a batch or snapshot and of the messages in it,
+   * the asker of Identify), and a forwarded proposal needs a certificate that names a node; anything
+   * else is refused. Absent: any certificate of the CA is a node, and servers are checked by the
+   * host name dialled.
+   */
+  readonly nodeIdOf?: (cert: PeerCertificate) => number | undefined;
+}
+
+/** What a server call tells of its client's TLS (grpc-js's AuthContext). */
+interface AuthContext {
+  sslPeerCertificate?: PeerCertificate;
+}
+
+/** Who a call's client is: no identity check (undefined), a node id, or why it is refused. */
+type Caller = { nodeId: number | undefined } | { refused: string };
+
 export interface GrpcTransportOptions {
   nodeId: number;
   /** host:port to listen on, e.g. "0.0.0.0:9192"; port 0 picks a free port. */
@@ -207,6 +243,8 @@ export interface GrpcTransportOptions {
   timers?: Timers;
   /** Wall clock for reconnect backoff; injectable for tests. */
   nowMs?: () => number;
+  /** Mutual TLS with the other nodes (default: plaintext). */
+  tls?: TransportTls;
 }
 
 export interface PeerStats {
@@ -222,6 +260,13 @@ export interface PeerStats {
   droppedMessages: number;
   /** Streams reset because they stopped making progress (stallTimeoutMs). */
   stalls: number;
+}
+
+/** The host of "host:port" or "[v6]:port". */
+function hostOf(address: string): string {
+  const colon = address.lastIndexOf(':');
+  const host = colon > 0 ? address.slice(0, colon) : address;
+  return host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
 }
 
 const MESSAGE_OVERHEAD_BYTES = 64;
@@ -282,6 +327,8 @@ export class GrpcTransport {
   private readonly forwardClients = new Map<number, { address: string; client: RaftTransportClient }>();
   private forwardsInFlight = 0;
   private readonly widened = new WeakSet<object>();
+  /** Client credentials per peer and address (TLS: the server identity checked is the peer's). */
+  private readonly channelCredentials = new Map<string, ChannelCredentials>();
   private closed = false;
   private boundPort = 0;
 
@@ -300,6 +347,11 @@ export class GrpcTransport {
       installSnapshot: (call, callback) => this.serveSnapshot(call, callback),
       identify: (call, callback) => {
         const q = { nodeId: call.request.nodeId, directoryId: call.request.directoryId };
+        const refusal = this.refusal(this.callerOf(call), q.nodeId);
+        if (refusal !== undefined) {
+          callback({ code: status.PERMISSION_DENIED, details: refusal });
+          return;
+        }
         const onIdentify = this.handler.onIdentify;
         const a =
           onIdentify === undefined
@@ -341,6 +393,12 @@ export class GrpcTransport {
       },
       propose: (call, callback) => {
         const { groupId, data, timeoutMs } = call.request;
+        const caller = this.callerOf(call);
+        if ('refused' in caller) {
+          this.logger.warn('raft forwarded proposal refused', { error: caller.refused });
+          callback({ code: status.PERMISSION_DENIED, details: caller.refused });
+          return;
+        }
         const onPropose = this.handler.onPropose;
         if (!onPropose) {
           callback(null, {
@@ -374,7 +432,12 @@ export class GrpcTransport {
   /** Binds the listener; resolves with the bound port. */
   start(): Promise<number> {
     return new Promise((resolve, reject) => {
-      this.server.bindAsync(this.opts.listenAddress, ServerCredentials.createInsecure(), (err, port) => {
+      const t = this.opts.tls;
+      const serverCredentials =
+        t === undefined
+          ? ServerCredentials.createInsecure()
+          : ServerCredentials.createSsl(t.ca, [{ private_key: t.key, cert_chain: t.cert }], true);
+      this.server.bindAsync(this.opts.listenAddress, serverCredentials, (err, port) => {
         if (err) {
           reject(
             new TransportError('Listen', `cannot listen on ${this.opts.listenAddress}: ${err.message}`, {
@@ -471,8 +534,9 @@ export class GrpcTransport {
       entry?.client.close();
       entry = {
         address,
-        client: new RaftTransportClient(address, credentials.createInsecure(), {
+        client: new RaftTransportClient(address, this.credentialsFor(toNode, address), {
           'grpc.max_send_message_length': GRPC_MAX_MESSAGE_BYTES,
+          ...this.nameOverride(toNode, address),
         }),
       };
       this.forwardClients.set(toNode, entry);
@@ -586,6 +650,63 @@ export class GrpcTransport {
     });
   }
 
+  /**
+   * The client credentials for calls to `toNode` at `address`: plaintext, or TLS checking the
+   * server's certificate names `toNode` (node identities) or the host dialled.
+   */
+  private credentialsFor(toNode: number, address: string): ChannelCredentials {
+    const t = this.opts.tls;
+    if (t === undefined) return credentials.createInsecure();
+    const key = `${toNode}@${address}`;
+    let c = this.channelCredentials.get(key);
+    if (c === undefined) {
+      const nodeIdOf = t.nodeIdOf;
+      const host = hostOf(address);
+      c = credentials.createSsl(t.ca, t.key, t.cert, {
+        checkServerIdentity:
+          nodeIdOf === undefined
+            ? (_name, cert) => checkServerIdentity(host, cert)
+            : (_name, cert) => {
+                const named = nodeIdOf(cert);
+                return named === toNode
+                  ? undefined
+                  : new Error(`the certificate of node ${toNode}'s address names node ${named ?? 'none'}`);
+              },
+      });
+      this.channelCredentials.set(key, c);
+    }
+    return c;
+  }
+
+  /**
+   * The server name sent (SNI): `node-<id>` with node identities, else the host dialled — or, for
+   * an IP address (which is no server name), a fixed one; the certificate is checked as above.
+   */
+  private nameOverride(toNode: number, address: string): Partial<ClientOptions> {
+    const t = this.opts.tls;
+    if (t === undefined) return {};
+    if (t.nodeIdOf !== undefined) return { 'grpc.ssl_target_name_override': `node-${toNode}` };
+    return isIP(hostOf(address)) === 0 ? {} : { 'grpc.ssl_target_name_override': 'chronik-node' };
+  }
+
+  /** Who a call's client is, by its certificate (with node identities); no check otherwise. */
+  private callerOf(call: { getAuthContext(): AuthContext }): Caller {
+    const nodeIdOf = this.opts.tls?.nodeIdOf;
+    if (nodeIdOf === undefined) return { nodeId: undefined };
+    const cert = call.getAuthContext().sslPeerCertificate;
+    if (cert === undefined) return { refused: 'no verified client certificate' };
+    const nodeId = nodeIdOf(cert);
+    return nodeId === undefined ? { refused: 'the client certificate names no node' } : { nodeId };
+  }
+
+  /** Why a caller may not speak for `claimed`, or undefined. */
+  private refusal(caller: Caller, claimed: number): string | undefined {
+    if ('refused' in caller) return caller.refused;
+    if (caller.nodeId !== undefined && caller.nodeId !== claimed)
+      return `a client certificate of node ${caller.nodeId} speaking for node ${claimed}`;
+    return undefined;
+  }
+
   private peer(nodeId: number): Peer {
     let p = this.peers.get(nodeId);
     if (!p) {
@@ -621,7 +742,8 @@ export class GrpcTransport {
       return false;
     }
     if (!peer.client) {
-      peer.client = new FastTransportClient(address, credentials.createInsecure(), {
+      peer.client = new FastTransportClient(address, this.credentialsFor(peer.nodeId, address), {
+        ...this.nameOverride(peer.nodeId, address),
         'grpc.max_receive_message_length': GRPC_MAX_MESSAGE_BYTES,
         'grpc.max_send_message_length': GRPC_MAX_MESSAGE_BYTES,
         'grpc.keepalive_time_ms': 10_000,
@@ -753,8 +875,9 @@ export class GrpcTransport {
         this.logger.warn('raft snapshot send failed', { peer: peer.nodeId, group: groupId, error: why });
       if (!this.closed) this.handler.onSnapshotStatus?.(groupId, peer.nodeId, ok);
     };
-    const client = new RaftTransportClient(address, credentials.createInsecure(), {
+    const client = new RaftTransportClient(address, this.credentialsFor(peer.nodeId, address), {
       'grpc.max_send_message_length': GRPC_MAX_MESSAGE_BYTES,
+      ...this.nameOverride(peer.nodeId, address),
     });
     const call = client.installSnapshot((err, result) => {
       client.close();
@@ -798,6 +921,12 @@ export class GrpcTransport {
   }
 
   private serveStream(call: ServerDuplexStream<IncomingBatch, BatchAck>): void {
+    const caller = this.callerOf(call);
+    if ('refused' in caller) {
+      this.logger.warn('raft stream refused', { error: caller.refused });
+      call.destroy(new Error(caller.refused));
+      return;
+    }
     this.inbound.add(call);
     this.widenReceiveWindow(call);
     let received = 0;
@@ -819,6 +948,12 @@ export class GrpcTransport {
         call.destroy(new Error(`this is node ${this.nodeId}, not ${batch.toNode}`));
         return;
       }
+      const refusal = this.refusal(caller, batch.fromNode);
+      if (refusal !== undefined) {
+        this.logger.warn('raft batch refused', { from: batch.fromNode, error: refusal });
+        call.destroy(new Error(refusal));
+        return;
+      }
       received++;
       this.inboundBatches++;
       for (const item of batch.items) {
@@ -827,6 +962,8 @@ export class GrpcTransport {
           continue;
         }
         if (item.message.to !== this.nodeId) continue;
+        // A node speaks for itself only (checked when certificates name nodes).
+        if (caller.nodeId !== undefined && item.message.from !== caller.nodeId) continue;
         this.deliver(item.groupId, item.message);
       }
       if (!ackScheduled) {
@@ -887,6 +1024,7 @@ export class GrpcTransport {
     call: ServerReadableStream<SnapshotChunk, SnapshotResult>,
     callback: sendUnaryData<SnapshotResult>,
   ): void {
+    const caller = this.callerOf(call);
     const parts: Buffer[] = [];
     let size = 0;
     let first: SnapshotChunk | null = null;
@@ -904,6 +1042,17 @@ export class GrpcTransport {
             accepted: false,
             error: 'first snapshot chunk must carry the message at offset 0 for this node',
           });
+          call.destroy();
+          return;
+        }
+        const refusal =
+          this.refusal(caller, chunk.fromNode) ??
+          ('nodeId' in caller && caller.nodeId !== undefined && chunk.message.from !== caller.nodeId
+            ? 'a snapshot message from another node'
+            : undefined);
+        if (refusal !== undefined) {
+          this.logger.warn('raft snapshot refused', { from: chunk.fromNode, error: refusal });
+          finish({ accepted: false, error: refusal });
           call.destroy();
           return;
         }

@@ -86,6 +86,8 @@ export interface RaftRecoveryInfo {
   readonly snapshotTerm: number;
   /** True when the persisted commit index was above the recovered log and was lowered to it. */
   readonly commitClamped: boolean;
+  /** True when the terms came from the runs the state recorded (checked), not from reading every entry. */
+  readonly termsRecorded: boolean;
   readonly wal: RecoverySummary;
 }
 
@@ -108,6 +110,12 @@ interface PersistedState {
    */
   compactIndex: number;
   compactTerm: number;
+  /**
+   * The log's runs of equal terms as of this write, flat [start, term, start, term, …] (absent:
+   * not recorded — too many to fit, or written by code before them). At open they spare reading
+   * every entry for its term, once checked against the log (recoverLog).
+   */
+  runs?: number[] | undefined;
 }
 
 function encodeEntry(e: Entry): Buffer {
@@ -144,19 +152,20 @@ function snapshotFileName(index: number, term: number): string {
 }
 
 function encodeStateSlot(s: PersistedState, seq: number): Buffer {
-  const json = Buffer.from(
-    JSON.stringify({
-      term: s.hardState.term,
-      vote: s.hardState.vote,
-      commit: s.hardState.commit,
-      snapIndex: s.snapIndex,
-      snapTerm: s.snapTerm,
-      confState: s.confState,
-      compactIndex: s.compactIndex,
-      compactTerm: s.compactTerm,
-    }),
-    'utf8',
-  );
+  const fields = {
+    term: s.hardState.term,
+    vote: s.hardState.vote,
+    commit: s.hardState.commit,
+    snapIndex: s.snapIndex,
+    snapTerm: s.snapTerm,
+    confState: s.confState,
+    compactIndex: s.compactIndex,
+    compactTerm: s.compactTerm,
+  };
+  let json = Buffer.from(JSON.stringify(s.runs === undefined ? fields : { ...fields, runs: s.runs }), 'utf8');
+  // Runs that do not fit are left out: the next open reads the log for its terms instead.
+  if (json.length > STATE_SLOT_BYTES - 32 && s.runs !== undefined)
+    json = Buffer.from(JSON.stringify(fields), 'utf8');
   if (json.length > STATE_SLOT_BYTES - 32)
     throw new WalError(WalErrorCode.InvalidArgument, 'raft state too large for a state slot');
   const b = Buffer.alloc(32 + json.length);
@@ -198,11 +207,23 @@ function decodeStateSlot(b: Buffer): { seq: number; state: PersistedState } | un
         },
         compactIndex: num('compactIndex'),
         compactTerm: num('compactTerm'),
+        runs: decodeRuns(o.runs),
       },
     };
   } catch {
     return undefined;
   }
+}
+
+/** Recorded runs of terms, if well formed: starts increasing, terms not decreasing. */
+function decodeRuns(v: unknown): number[] | undefined {
+  if (!Array.isArray(v) || v.length % 2 !== 0) return undefined;
+  for (let k = 0; k < v.length; k++) {
+    const x: unknown = v[k];
+    if (typeof x !== 'number' || !Number.isSafeInteger(x) || x < 0) return undefined;
+    if (k >= 2 && (k % 2 === 0 ? x <= (v[k - 2] as number) : x < (v[k - 2] as number))) return undefined;
+  }
+  return v as number[];
 }
 
 /** The two-slot state file, flushed through the group committer. */
@@ -288,6 +309,8 @@ export class RaftLogStorage implements StorageUnderTest {
   private queuedSnap: { index: number; term: number; confState: ConfState };
   private queuedCompact: { index: number; term: number };
   private chain: Promise<void> = Promise.resolve();
+  /** The runs of terms the state slot recorded (recoverLog uses them once, if the log agrees). */
+  private recordedRuns: number[] | undefined;
   private failure: Error | undefined;
   private closed = false;
 
@@ -322,6 +345,7 @@ export class RaftLogStorage implements StorageUnderTest {
     this.last = this.dummyIndex;
     this.cacheStart = this.dummyIndex + 1;
     this.writtenUpTo = this.dummyIndex;
+    this.recordedRuns = st.runs;
   }
 
   /** Opens (or creates) the storage in `options.dir` and recovers entries, hard state and snapshot. */
@@ -434,16 +458,20 @@ export class RaftLogStorage implements StorageUnderTest {
       if (d === 0 || term === this.dummyTerm) await wal.truncatePrefix(d + 1);
       else await wal.reset(d + 1); // the log does not match the snapshot: discard it
     }
-    // Load terms and cache recent entries (everything on disk may be evicted from memory).
     const last = wal.lastIndex();
     this.writtenUpTo = last;
-    for (let i = d + 1; i <= last;) {
-      const recs = wal.readSync(i, last + 1, 8 << 20);
-      for (const r of recs) this.pushEntry(decodeEntry(r.index, r.payload, this.dir));
-      // Once per chunk: evict() slices the cache array, so once per entry made recovery quadratic.
-      this.evict();
-      i += recs.length;
+    const termsRecorded = this.recoverRecordedRuns(last);
+    if (!termsRecorded) {
+      // Load terms and cache recent entries (everything on disk may be evicted from memory).
+      for (let i = d + 1; i <= last;) {
+        const recs = wal.readSync(i, last + 1, 8 << 20);
+        for (const r of recs) this.pushEntry(decodeEntry(r.index, r.payload, this.dir));
+        // Once per chunk: evict() slices the cache array, so once per entry made recovery quadratic.
+        this.evict();
+        i += recs.length;
+      }
     }
+    this.recordedRuns = undefined;
     let commitClamped = false;
     let hs = this.hardState;
     if (hs.commit > last) {
@@ -466,6 +494,7 @@ export class RaftLogStorage implements StorageUnderTest {
       snapshotIndex: this.snap.metadata.index,
       snapshotTerm: this.snap.metadata.term,
       commitClamped,
+      termsRecorded,
       wal: wal.recovery,
     };
     this.logger.info('raft storage recovered', {
@@ -477,6 +506,7 @@ export class RaftLogStorage implements StorageUnderTest {
       vote: hs.vote,
       commit: hs.commit,
       snapshot: this.snap.metadata.index,
+      termsRecorded,
     });
   }
 
@@ -574,12 +604,16 @@ export class RaftLogStorage implements StorageUnderTest {
         );
       }
     }
-    if (start <= this.last) {
+    const runsBefore = this.runStart.length;
+    const cut = start <= this.last;
+    if (cut) {
       this.cutAfter(start - 1);
       const after = start - 1;
       this.enqueue(() => this.wal.truncateSuffix(after));
     }
     for (const e of ents) this.pushEntry(e);
+    // A run begun or cut: the state slot records the runs in the same sync as these entries.
+    if (cut || this.runStart.length !== runsBefore) this.stateDirty = true;
     const records = ents.map((e) => ({ payload: encodeEntry(e), type: ENTRY_RECORD_TYPE }));
     const gen = this.generation;
     const lastIdx = ents[ents.length - 1]!.index;
@@ -804,6 +838,7 @@ export class RaftLogStorage implements StorageUnderTest {
       confState: this.queuedSnap.confState,
       compactIndex: this.queuedCompact.index,
       compactTerm: this.queuedCompact.term,
+      runs: this.runStart.flatMap((start, k) => [start, this.runTerm[k]!]),
     });
   }
 
@@ -836,6 +871,54 @@ export class RaftLogStorage implements StorageUnderTest {
     }
     this.last = index;
     this.writtenUpTo = Math.min(this.writtenUpTo, index);
+  }
+
+  /**
+   * Takes the log's terms from the runs the state slot recorded instead of reading every entry,
+   * when the log agrees with them: the runs are clipped to (dummyIndex, last], and the entries at
+   * each run's start and just before it, and the last one, have the terms the runs say. Terms never
+   * decrease along a log, so those checks leave no room for a difference in between. Nothing is
+   * cached: entries are read from the log when asked. False (nothing changed): read the log.
+   */
+  private recoverRecordedRuns(last: number): boolean {
+    const flat = this.recordedRuns;
+    const d = this.dummyIndex;
+    if (flat === undefined || last <= d) return false;
+    const starts: number[] = [];
+    const terms: number[] = [];
+    for (let k = 0; k < flat.length; k += 2) {
+      const start = flat[k]!;
+      const term = flat[k + 1]!;
+      if (start > last) break;
+      if (start <= d + 1) {
+        // A run beginning at or before the first entry: it begins there.
+        starts.length = 0;
+        terms.length = 0;
+        starts.push(d + 1);
+      } else starts.push(start);
+      terms.push(term);
+    }
+    if (starts.length === 0 || starts[0] !== d + 1) return false;
+    const termAt = (i: number): number | undefined => {
+      try {
+        const r = this.wal.readSync(i, i + 1, 1)[0];
+        return r === undefined ? undefined : decodeEntry(r.index, r.payload, this.dir).term;
+      } catch {
+        return undefined;
+      }
+    };
+    for (let k = 0; k < starts.length; k++) {
+      if (termAt(starts[k]!) !== terms[k]) return false;
+      if (k > 0 && termAt(starts[k]! - 1) !== terms[k - 1]) return false;
+    }
+    if (termAt(last) !== terms[terms.length - 1]) return false;
+    this.runStart = starts;
+    this.runTerm = terms;
+    this.last = last;
+    this.cache = [];
+    this.cacheBytes = 0;
+    this.cacheStart = last + 1;
+    return true;
   }
 
   /** Evicts the oldest cached entries that are already readable from the Wal. */

@@ -39,7 +39,11 @@ test('forwarded proposals, a node cut off and back, monotonic delivery counts', 
   const net = new MemoryNetwork();
   const nodes = await cluster(net);
   try {
-    await until(() => nodes.some((n) => n.host.status(7).leaderId > 0));
+    // Every node knows the same leader (node 0 alone may not know one yet).
+    await until(() => {
+      const ids = nodes.map((n) => n.host.status(7).leaderId);
+      return ids[0]! > 0 && ids.every((id) => id === ids[0]);
+    });
     const leaderId = (nodes[0] as Node).host.status(7).leaderId;
     const follower = nodes.find((n) => n.host.nodeId !== leaderId) as Node;
     await follower.host.proposeOrForward(7, Buffer.from('a=1'), 5000);

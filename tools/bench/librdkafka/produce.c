@@ -16,6 +16,14 @@
  * --timeline FILE (fixed rate) writes the worst latency of each 100 ms of the schedule, for finding
  * when a tail happened.
  *
+ * Transactional mode (--transaction-records N, max mode only, needs -X transactional.id=...): after
+ * rd_kafka_init_transactions(), the records go in transactions of N (the last one may be shorter):
+ * begin, produce N, rd_kafka_commit_transaction(), which waits for every record of the transaction
+ * and for the coordinator's commit. One transaction at a time, as a transactional producer runs;
+ * the JSON line adds the number of transactions and the p50 / p99 / max of one transaction's
+ * duration (begin -> commit returned). The warm-up is a transaction of one record per partition
+ * (the first init_transactions may wait for the broker to create its transaction state).
+ *
  * Build: cc -O2 -o produce produce.c -lrdkafka (chronik-bench does it; Debian: librdkafka-dev).
  * `produce --version` prints the librdkafka version.
  */
@@ -40,6 +48,8 @@ struct run_state {
   char first_error[512];
   double start;
   double rate; /* messages per second; 0 = max mode */
+  double *txn_durations; /* transactional mode: seconds from begin to commit, one per transaction */
+  long txns;
 };
 
 static struct run_state st;
@@ -129,14 +139,38 @@ static void json_string(const char *s) {
   putchar('"');
 }
 
+/* A transaction call's outcome: 0, or -1 with the error reported (the error object destroyed). */
+static int txn_failed(rd_kafka_error_t *error, const char *what) {
+  if (error == NULL) return 0;
+  char buf[512];
+  snprintf(buf, sizeof buf, "%s: %s", what, rd_kafka_error_string(error));
+  report_error(buf);
+  rd_kafka_error_destroy(error);
+  return -1;
+}
+
+/* Commits the open transaction; what librdkafka calls retriable (a timeout) is retried until
+   `deadline`. Any other error fails the run: a benchmark does not abort and carry on. */
+static int commit_txn(rd_kafka_t *rk, double deadline) {
+  for (;;) {
+    double left = deadline - now_s();
+    rd_kafka_error_t *error = rd_kafka_commit_transaction(rk, left < 1.0 ? 1000 : (int)(left * 1000));
+    if (error != NULL && rd_kafka_error_is_retriable(error) && now_s() < deadline) {
+      rd_kafka_error_destroy(error);
+      continue;
+    }
+    return txn_failed(error, "commit_transaction");
+  }
+}
+
 static void usage(const char *msg) {
-  fprintf(stderr, "produce: %s\nusage: produce --bootstrap H:P[,..] --topic T --count N --size B [--acks all|1] [--rate R] [--timeout S] [--max-lag S] [--timeline FILE] [-X key=value]...\n", msg);
+  fprintf(stderr, "produce: %s\nusage: produce --bootstrap H:P[,..] --topic T --count N --size B [--acks all|1] [--rate R | --transaction-records N] [--timeout S] [--max-lag S] [--timeline FILE] [-X key=value]...\n", msg);
   exit(2);
 }
 
 int main(int argc, char **argv) {
   const char *bootstrap = NULL, *topic = NULL, *acks = "all", *timeline = NULL;
-  long count = 0, size = 0;
+  long count = 0, size = 0, txn_records = 0;
   double timeout = 120.0, max_lag = 2.0;
   char *props[MAX_PROPS];
   int nprops = 0;
@@ -157,6 +191,7 @@ int main(int argc, char **argv) {
     else if (!strcmp(a, "--timeout")) timeout = strtod(v, NULL);
     else if (!strcmp(a, "--max-lag")) max_lag = strtod(v, NULL);
     else if (!strcmp(a, "--timeline")) timeline = v;
+    else if (!strcmp(a, "--transaction-records")) txn_records = strtol(v, NULL, 10);
     else if (!strcmp(a, "-X")) {
       if (nprops == MAX_PROPS) usage("too many -X options");
       props[nprops++] = (char *)v;
@@ -164,6 +199,8 @@ int main(int argc, char **argv) {
   }
   if (bootstrap == NULL || topic == NULL) usage("--bootstrap and --topic are required");
   if (count <= 0 || size <= 0) usage("--count and --size must be positive");
+  if (txn_records < 0) usage("--transaction-records must be positive");
+  if (txn_records > 0 && st.rate > 0) usage("--transaction-records runs in max mode only (no --rate)");
 
   char errstr[512];
   rd_kafka_conf_t *conf = rd_kafka_conf_new();
@@ -176,6 +213,12 @@ int main(int argc, char **argv) {
     *eq = '\0';
     if (rd_kafka_conf_set(conf, props[i], eq + 1, errstr, sizeof errstr) != RD_KAFKA_CONF_OK) usage(errstr);
   }
+  if (txn_records > 0) {
+    char id[256];
+    size_t id_size = sizeof id;
+    if (rd_kafka_conf_get(conf, "transactional.id", id, &id_size) != RD_KAFKA_CONF_OK || id[0] == '\0')
+      usage("--transaction-records needs -X transactional.id=...");
+  }
   rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
   rd_kafka_conf_set_error_cb(conf, on_error);
   rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof errstr);
@@ -184,7 +227,8 @@ int main(int argc, char **argv) {
 
   st.latencies = malloc(sizeof(double) * (size_t)count);
   char *value = malloc((size_t)size);
-  if (st.latencies == NULL || value == NULL) usage("out of memory");
+  if (txn_records > 0) st.txn_durations = malloc(sizeof(double) * (size_t)((count + txn_records - 1) / txn_records));
+  if (st.latencies == NULL || value == NULL || (txn_records > 0 && st.txn_durations == NULL)) usage("out of memory");
   for (long i = 0; i < size; i++) value[i] = (char)('a' + i % 26);
   if (timeline != NULL && st.rate > 0) {
     st.by_index = malloc(sizeof(double) * (size_t)count);
@@ -202,8 +246,15 @@ int main(int argc, char **argv) {
   }
   int partitions = md->topics[0].partition_cnt;
   rd_kafka_metadata_destroy(md);
-  for (int p = 0; p < partitions; p++) rd_kafka_produce(rkt, p, 0, value, (size_t)size, NULL, 0, WARMUP);
-  rd_kafka_flush(rk, 10000);
+  /* A transactional producer warms up with one transaction: its producer id, its coordinator (the
+     broker may create its transaction state first) and the marker path. */
+  int warm = txn_records == 0 || (!txn_failed(rd_kafka_init_transactions(rk, 60000), "init_transactions") &&
+                                  !txn_failed(rd_kafka_begin_transaction(rk), "begin_transaction"));
+  if (warm) {
+    for (int p = 0; p < partitions; p++) rd_kafka_produce(rkt, p, 0, value, (size_t)size, NULL, 0, WARMUP);
+    if (txn_records > 0) commit_txn(rk, now_s() + 60.0);
+    else rd_kafka_flush(rk, 10000);
+  }
   if (st.errors > 0 || rd_kafka_outq_len(rk) > 0) {
     fprintf(stderr, "produce: warm-up failed: %s\n", st.first_error[0] ? st.first_error : "not acknowledged in 10 s");
     return 1;
@@ -215,7 +266,27 @@ int main(int argc, char **argv) {
   double deadline = st.start + timeout;
   long sent = 0;
   int saturated = 0;
-  while (sent < count && st.errors == 0) {
+  while (txn_records > 0 && sent < count && st.errors == 0 && now_s() < deadline) {
+    /* One transaction: begin, its records (as in max mode), commit. */
+    double begun = now_s();
+    if (txn_failed(rd_kafka_begin_transaction(rk), "begin_transaction")) break;
+    long last = sent + txn_records < count ? sent + txn_records : count;
+    while (sent < last && st.errors == 0) {
+      if (rd_kafka_produce(rkt, RD_KAFKA_PARTITION_UA, 0, value, (size_t)size, NULL, 0, NULL) == -1) {
+        if (rd_kafka_last_error() != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+          report_error(rd_kafka_err2str(rd_kafka_last_error()));
+          break;
+        }
+        rd_kafka_poll(rk, 1);
+        continue;
+      }
+      sent++;
+      if ((sent & 1023) == 0) rd_kafka_poll(rk, 0);
+    }
+    if (st.errors > 0 || commit_txn(rk, deadline)) break;
+    st.txn_durations[st.txns++] = now_s() - begun;
+  }
+  while (txn_records == 0 && sent < count && st.errors == 0) {
     double now = now_s();
     if (now > deadline) break;
     if (st.rate <= 0) {
@@ -263,6 +334,7 @@ int main(int argc, char **argv) {
   double cpu = (double)(ru1.ru_utime.tv_sec - ru0.ru_utime.tv_sec) + (double)(ru1.ru_utime.tv_usec - ru0.ru_utime.tv_usec) / 1e6 +
                (double)(ru1.ru_stime.tv_sec - ru0.ru_stime.tv_sec) + (double)(ru1.ru_stime.tv_usec - ru0.ru_stime.tv_usec) / 1e6;
   qsort(st.latencies, (size_t)st.acked, sizeof(double), cmp_double);
+  if (st.txns > 0) qsort(st.txn_durations, (size_t)st.txns, sizeof(double), cmp_double);
   if (st.by_index != NULL) {
     /* The worst latency of the messages due in each 100 ms of the schedule. */
     FILE *f = fopen(timeline, "w");
@@ -286,6 +358,11 @@ int main(int argc, char **argv) {
   print_percentile("p999Ms", st.latencies, st.acked, 999000);
   if (st.acked > 0) printf("\"maxMs\": %.6f, ", st.latencies[st.acked - 1] * 1000.0);
   else printf("\"maxMs\": null, ");
+  printf("\"transactions\": %ld, ", st.txns);
+  print_percentile("txnP50Ms", st.txn_durations, st.txns, 500000);
+  print_percentile("txnP99Ms", st.txn_durations, st.txns, 990000);
+  if (st.txns > 0) printf("\"txnMaxMs\": %.6f, ", st.txn_durations[st.txns - 1] * 1000.0);
+  else printf("\"txnMaxMs\": null, ");
   printf("\"cpuSeconds\": %.6f, \"saturated\": %s, \"error\": ", cpu, saturated ? "true" : "false");
   if (st.first_error[0] != '\0') json_string(st.first_error);
   else printf("null");

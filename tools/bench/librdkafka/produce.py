@@ -11,6 +11,10 @@ its intended send time, so a client or broker that falls behind shows in the per
 coordinated omission). A run whose acknowledgements fall more than 2 s behind schedule stops (the
 messages still queued in the client are purged) and reports "saturated".
 
+Transactional mode (--transaction-records N, max mode only, needs -X transactional.id=...): the
+records go in transactions of N, one at a time (begin, produce, commit_transaction()); the output
+adds the number of transactions and the p50 / p99 / max duration of one (begin -> commit returned).
+
 Prints one JSON object on stdout: msgs, errors, seconds, msgPerSec, p50/p99/p999/max in ms, the
 process CPU time (librdkafka's threads included) and the first error.
 """
@@ -40,15 +44,23 @@ def main():
     ap.add_argument('--rate', type=float, default=0.0, help='messages per second; 0 = as fast as possible')
     ap.add_argument('--timeout', type=float, default=120.0, help='whole run limit, seconds')
     ap.add_argument('--max-lag', type=float, default=2.0, help='fixed rate: seconds behind schedule that end the run')
+    ap.add_argument('--transaction-records', type=int, default=0,
+                    help='records per transaction (max mode; needs -X transactional.id=...)')
     ap.add_argument('-X', dest='props', action='append', default=[], help='librdkafka property key=value')
     a = ap.parse_args()
     if a.count <= 0 or a.size <= 0:
         ap.error('--count and --size must be positive')
+    if a.transaction_records < 0:
+        ap.error('--transaction-records must be positive')
+    if a.transaction_records > 0 and a.rate > 0:
+        ap.error('--transaction-records runs in max mode only (no --rate)')
 
     conf = {'bootstrap.servers': a.bootstrap, 'acks': a.acks}
     for p in a.props:
         k, _, v = p.partition('=')
         conf[k] = v
+    if a.transaction_records > 0 and not conf.get('transactional.id'):
+        ap.error('--transaction-records needs -X transactional.id=...')
     errors = [0]
     first_error = [None]
     latencies = []
@@ -89,9 +101,35 @@ def main():
     deadline = start + a.timeout
     sent = 0
     saturated = False
+    txn_durations = []
     produce = producer.produce
     try:
-        if a.rate <= 0:
+        if a.transaction_records > 0:
+            # The warm-up: the producer id, the coordinator and one transaction, not counted.
+            producer.init_transactions(60)
+            producer.begin_transaction()
+            produce(a.topic, value)
+            producer.commit_transaction(60)
+            cpu0 = resource.getrusage(resource.RUSAGE_SELF)
+            start = time.perf_counter()
+            deadline = start + a.timeout
+            while sent < a.count and errors[0] == 0 and time.perf_counter() < deadline:
+                begun = time.perf_counter()
+                producer.begin_transaction()
+                last = min(a.count, sent + a.transaction_records)
+                while sent < last and errors[0] == 0:
+                    try:
+                        produce(a.topic, value, on_delivery=on_delivery_max)
+                        sent += 1
+                        if sent & 1023 == 0:
+                            producer.poll(0)
+                    except BufferError:
+                        producer.poll(0.001)
+                if errors[0] > 0:
+                    break
+                producer.commit_transaction(max(1.0, deadline - time.perf_counter()))
+                txn_durations.append(time.perf_counter() - begun)
+        elif a.rate <= 0:
             while sent < a.count and errors[0] == 0:
                 try:
                     produce(a.topic, value, on_delivery=on_delivery_max)
@@ -136,6 +174,7 @@ def main():
     cpu1 = resource.getrusage(resource.RUSAGE_SELF)
     seconds = end - start
     latencies.sort()
+    txn_durations.sort()
     ms = lambda x: None if x is None else x * 1000.0
     out = {
         'msgs': acked[0],
@@ -148,6 +187,10 @@ def main():
         'p99Ms': ms(percentile(latencies, 0.99)),
         'p999Ms': ms(percentile(latencies, 0.999)),
         'maxMs': ms(latencies[-1] if latencies else None),
+        'transactions': len(txn_durations),
+        'txnP50Ms': ms(percentile(txn_durations, 0.5)),
+        'txnP99Ms': ms(percentile(txn_durations, 0.99)),
+        'txnMaxMs': ms(txn_durations[-1] if txn_durations else None),
         'cpuSeconds': (cpu1.ru_utime - cpu0.ru_utime) + (cpu1.ru_stime - cpu0.ru_stime),
         'saturated': saturated,
         'error': first_error[0],

@@ -1,6 +1,10 @@
 // Command line of chronik-bench. Pure: argv in, options (or a help/usage outcome) out.
 import { BenchError } from './errors.js';
 
+/** The parts `--only` can measure by themselves. */
+export const ONLY_PARTS = ['transactions', 'tls'] as const;
+export type OnlyPart = (typeof ONLY_PARTS)[number];
+
 export interface BenchOptions {
   /** The regression-check plan: a few headline scenarios, under 2 minutes. */
   quick: boolean;
@@ -19,6 +23,14 @@ export interface BenchOptions {
   cluster: boolean;
   kcat: boolean;
   hardware: boolean;
+  transactions: boolean;
+  /** TLS produce beside plaintext on one node (`--no-tls` skips it). */
+  tls: boolean;
+  /**
+   * Measure only these parts (Chronik only, after its usual warm-up) and merge them into the saved
+   * results of the same plan in the output directory, when there are any; undefined: everything.
+   */
+  only: OnlyPart[] | undefined;
   /** Report file name inside outDir (default README.md for the full plan, quick.md for --quick). */
   reportName: string | undefined;
   /** Re-render the report from a saved results.json instead of measuring. */
@@ -33,7 +45,7 @@ Measures Chronik (standalone and 3-node raft-cluster) beside NATS JetStream (R1 
 machine's own limits (disk, loopback), in one run, and writes a Markdown report and SVG charts.
 
 Options:
-  --quick             the regression plan: headline scenarios only, under 2 minutes
+  --quick             the regression plan: headline scenarios only, about 2 minutes
   --out DIR           where the report and charts go (default: <repo>/docs/benchmarks)
   --data-dir DIR      parent of the brokers' data and the disk test (default: the OS temp dir)
   --scale X           multiply every run's message count by X (default 1; e.g. 0.25 or 4)
@@ -43,10 +55,16 @@ Options:
                       fixed rate (default 1000000, librdkafka's largest batch)
   --report-name NAME  report file name (default README.md, or quick.md with --quick)
   --render FILE       measure nothing: re-render the report and charts from a saved results.json
+  --only PART[,PART]  measure only these parts (${ONLY_PARTS.join(', ')}) and merge them into the
+                      saved results of the same plan in the output directory (results.json, or
+                      quick-results.json with --quick), replacing that part's earlier rows, and
+                      re-render its report; without saved results, a report of these parts alone
   --no-jetstream      skip NATS JetStream
   --no-cluster        skip the 3-node scenarios
   --no-kcat           skip the librdkafka (kcat) runs
   --no-hardware       skip the disk and loopback measurements
+  --no-transactions   skip the transactional produce runs
+  --no-tls            skip the TLS-beside-plaintext produce runs
   -h, --help          this text
 `;
 
@@ -75,6 +93,9 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
     cluster: true,
     kcat: true,
     hardware: true,
+    transactions: true,
+    tls: true,
+    only: undefined,
     reportName: undefined,
     render: undefined,
   };
@@ -151,9 +172,35 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
         noValue();
         o.hardware = false;
         break;
+      case '--no-transactions':
+        noValue();
+        o.transactions = false;
+        break;
+      case '--no-tls':
+        noValue();
+        o.tls = false;
+        break;
+      case '--only': {
+        const v = value();
+        const parts = (v ?? '').split(',').filter((x) => x !== '');
+        const unknown = parts.filter((x) => !(ONLY_PARTS as readonly string[]).includes(x));
+        if (parts.length === 0 || unknown.length > 0)
+          throw new BenchError(
+            'BadArgument',
+            `--only needs parts from: ${ONLY_PARTS.join(', ')}${unknown.length > 0 ? ` (not "${unknown.join(', ')}")` : ''}`,
+          );
+        o.only = [...new Set(parts as OnlyPart[])];
+        break;
+      }
       default:
         throw new BenchError('BadArgument', `unknown argument "${arg}" (see --help)`);
     }
   }
+  if (o.only !== undefined && o.render !== undefined)
+    throw new BenchError('BadArgument', '--only measures, --render does not: use one of them');
+  if (o.only?.includes('transactions') === true && !o.transactions)
+    throw new BenchError('BadArgument', '--only transactions and --no-transactions leave nothing to run');
+  if (o.only?.includes('tls') === true && !o.tls)
+    throw new BenchError('BadArgument', '--only tls and --no-tls leave nothing to run');
   return { kind: 'run', options: o };
 }

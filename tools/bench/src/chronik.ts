@@ -23,6 +23,8 @@ export interface ChronikDeployment {
   bootstrap: BrokerAddress;
   /** Every broker's address (one for standalone, three for the cluster). */
   brokers: BrokerAddress[];
+  /** The SSL listener's addresses, when the deployment was started with one (`startStandalone` with `tls`). */
+  sslBrokers?: BrokerAddress[];
   /** The exact command lines used to start it. */
   commands: string[];
   replicationFactor: number;
@@ -64,12 +66,16 @@ async function waitReady(
   return `${service.name} did not accept connections within ${timeoutMs} ms (${last})`;
 }
 
-function commonArgs(nodeId: number, kafkaPort: number, dataDir: string, adminPort = -1): string[] {
+function commonArgs(
+  nodeId: number,
+  kafkaPort: number | undefined,
+  dataDir: string,
+  adminPort = -1,
+): string[] {
   return [
     '--node-id',
     String(nodeId),
-    '--kafka-port',
-    String(kafkaPort),
+    ...(kafkaPort === undefined ? [] : ['--kafka-port', String(kafkaPort)]),
     '--listen-addr',
     '127.0.0.1',
     '--advertised-addr',
@@ -83,11 +89,43 @@ function commonArgs(nodeId: number, kafkaPort: number, dataDir: string, adminPor
   ];
 }
 
-/** Starts one standalone broker with its data under `parentDir`. */
-export async function startStandalone(serverBin: string, parentDir: string): Promise<StartOutcome> {
+/** The server certificate and key of an SSL listener (PEM files). */
+export interface ListenerTls {
+  certFile: string;
+  keyFile: string;
+}
+
+/**
+ * Starts one standalone broker with its data under `parentDir`. With `tls`, the broker has two
+ * listeners: PLAINTEXT (`bootstrap`, `brokers`) and SSL (`sslBrokers`) with that certificate.
+ */
+export async function startStandalone(
+  serverBin: string,
+  parentDir: string,
+  tls?: ListenerTls,
+): Promise<StartOutcome> {
   const port = await freePort();
+  const sslPort = tls === undefined ? undefined : await freePort();
   const dataDir = fs.mkdtempSync(path.join(parentDir, 'chronik-standalone-'));
-  const args = [serverBin, ...commonArgs(1, port, dataDir), 'standalone'];
+  const security =
+    tls === undefined
+      ? []
+      : [
+          '--listeners',
+          `PLAINTEXT://127.0.0.1:${port},SSL://127.0.0.1:${sslPort}`,
+          '--listener-security-protocol-map',
+          'PLAINTEXT:PLAINTEXT,SSL:SSL',
+          '--ssl-cert-file',
+          tls.certFile,
+          '--ssl-key-file',
+          tls.keyFile,
+        ];
+  const args = [
+    serverBin,
+    ...commonArgs(1, tls === undefined ? port : undefined, dataDir),
+    ...security,
+    'standalone',
+  ];
   const commands = [commandLine('node', args)];
   const svc = Service.start('chronik-server', process.execPath, args);
   const address = { host: '127.0.0.1', port };
@@ -107,6 +145,7 @@ export async function startStandalone(serverBin: string, parentDir: string): Pro
       kind: 'standalone',
       bootstrap: address,
       brokers: [address],
+      ...(sslPort !== undefined ? { sslBrokers: [{ host: '127.0.0.1', port: sslPort }] } : {}),
       commands,
       replicationFactor: 1,
       ...nodeControl([node]),

@@ -4,14 +4,16 @@
 // against Debian's librdkafka-dev) is preferred: the Python one (librdkafka/produce.py on
 // python3-confluent-kafka) spends about half a core in its produce() loop at 165,000 msg/s, which
 // on 2 cores is taken from the brokers. Same options, same JSON. Neither available makes these
-// runs "not available"; the benchmark installs nothing.
+// runs "not available"; the benchmark installs nothing. Both also run transactional producers
+// (`recordsPerTransaction`): transactions of N records, one at a time, each committed before the next.
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { commandLine } from './chronik.js';
 import type { BrokerAddress } from './kafka.js';
 import { KCAT_PRODUCE_SETTINGS } from './kcat.js';
-import type { LoadResult } from './produce.js';
+import { BenchError } from './errors.js';
+import type { LoadResult, TransactionStats } from './produce.js';
 import { run, which } from './procs.js';
 import { throughput } from './stats.js';
 
@@ -106,6 +108,11 @@ interface DriverOutput {
   p999Ms: number | null;
   maxMs: number | null;
   cpuSeconds: number;
+  /** Committed transactions (0 when not transactional) and the duration of one. */
+  transactions?: number;
+  txnP50Ms?: number | null;
+  txnP99Ms?: number | null;
+  txnMaxMs?: number | null;
   saturated: boolean;
   error: string | null;
 }
@@ -121,6 +128,16 @@ export interface LibrdkafkaProduceSpec {
   timeoutS?: number;
   /** librdkafka settings that replace the same keys of KCAT_PRODUCE_SETTINGS (e.g. linger.ms=1). */
   settings?: readonly string[];
+  /**
+   * A transactional producer (max mode only): records per transaction. Its transactional.id is
+   * `txn-<topic>` unless `settings` gives one.
+   */
+  recordsPerTransaction?: number;
+}
+
+/** Transactions of `recordsPerTransaction` needed for `records`. */
+export function transactionCount(records: number, recordsPerTransaction: number): number {
+  return Math.ceil(records / recordsPerTransaction);
 }
 
 /** KCAT_PRODUCE_SETTINGS with the keys of `overrides` replaced. */
@@ -152,7 +169,16 @@ export async function librdkafkaProduce(
     String(timeoutS),
   ];
   if (spec.ratePerSec !== undefined) args.push('--rate', String(Math.round(spec.ratePerSec)));
-  for (const s of produceSettings(spec.settings)) args.push('-X', s);
+  const txn = spec.recordsPerTransaction;
+  let settings = produceSettings(spec.settings);
+  if (txn !== undefined) {
+    if (spec.ratePerSec !== undefined)
+      throw new BenchError('BadArgument', 'a transactional run has no fixed rate (max mode only)');
+    args.push('--transaction-records', String(txn));
+    if (!settings.some((kv) => kv.startsWith('transactional.id=')))
+      settings = [...settings, `transactional.id=txn-${spec.topic}`];
+  }
+  for (const s of settings) args.push('-X', s);
   const command = commandLine(tools.command, args);
   const r = await run(tools.command, args, { timeoutMs: (timeoutS + 30) * 1000 });
   let out: DriverOutput | undefined;
@@ -179,8 +205,13 @@ export async function librdkafkaProduce(
   }
   const t = throughput(out.msgs, spec.recordBytes, out.seconds);
   const num = (x: number | null): number => (x === null ? Number.NaN : x);
+  const transactions = txn === undefined ? undefined : transactionStats(out);
   const result: LoadResult = {
-    ok: out.errors === 0 && !out.saturated && out.msgs === spec.records,
+    ok:
+      out.errors === 0 &&
+      !out.saturated &&
+      out.msgs === spec.records &&
+      (txn === undefined || transactions?.count === transactionCount(spec.records, txn)),
     msgs: out.msgs,
     bytes: out.msgs * spec.recordBytes,
     seconds: out.seconds,
@@ -193,6 +224,7 @@ export async function librdkafkaProduce(
     errors: out.errors,
     clientCpuSeconds: out.cpuSeconds,
   };
+  if (transactions !== undefined) result.transactions = transactions;
   if (out.saturated) {
     result.saturated = true;
     result.error = `offered load of ${Math.round(spec.ratePerSec ?? 0)} msg/s is above capacity (fell more than 2 s behind)`;
@@ -200,6 +232,20 @@ export async function librdkafkaProduce(
     result.error = out.error;
   } else if (out.msgs !== spec.records) {
     result.error = `${out.msgs} of ${spec.records} records acknowledged`;
+  } else if (txn !== undefined && transactions?.count !== transactionCount(spec.records, txn)) {
+    result.error = `${transactions?.count ?? 0} of ${transactionCount(spec.records, txn)} transactions committed`;
   }
   return { result, command };
+}
+
+/** The driver's transaction figures (a driver without transactional mode reports none). */
+function transactionStats(out: DriverOutput): TransactionStats | undefined {
+  if (out.transactions === undefined) return undefined;
+  const num = (x: number | null | undefined): number => (x === null || x === undefined ? Number.NaN : x);
+  return {
+    count: out.transactions,
+    p50Ms: num(out.txnP50Ms),
+    p99Ms: num(out.txnP99Ms),
+    maxMs: num(out.txnMaxMs),
+  };
 }

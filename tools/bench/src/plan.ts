@@ -9,6 +9,33 @@ export interface ProduceCase {
   records: number;
 }
 
+/** The producer of a transactional comparison run. */
+export type TransactionProducer = 'idempotent' | 'transactional';
+
+/**
+ * One run of a transactional comparison pair (librdkafka driver, acks=all, max mode): the
+ * transactional producer, its records in transactions of `recordsPerTransaction` committed one at
+ * a time, and just before it the pair's reference, the idempotent producer with the same client,
+ * record size and settings (it sends no transactions; `recordsPerTransaction` names its pair).
+ */
+export interface TransactionCase extends ProduceCase {
+  producer: TransactionProducer;
+  recordsPerTransaction: number;
+}
+
+/** The listener a TLS comparison run produces through. */
+export type ListenerSecurity = 'plaintext' | 'ssl';
+
+/**
+ * One run of the TLS comparison (librdkafka driver, max mode, single node): the same records over
+ * the PLAINTEXT or the SSL listener of one server; `round` numbers the pairs, whose order alternates
+ * (PLAINTEXT first in even rounds, SSL first in odd ones) so a drifting load moves both sides alike.
+ */
+export interface TlsCase extends ProduceCase {
+  security: ListenerSecurity;
+  round: number;
+}
+
 export interface Plan {
   quick: boolean;
   /** Own-generator produce runs (single node and, when it starts, the 3-node cluster). */
@@ -29,6 +56,20 @@ export interface Plan {
    * target (1 KiB, acks=1, 1 partition), once per linger.ms setting.
    */
   issue8: Issue8Plan;
+  /**
+   * Transactional produce beside the idempotent producer, on each Chronik deployment (1 KiB, 1
+   * partition, acks=all): per transaction size, the idempotent run then the transactional one.
+   * Each transactional run has its own reference just before it, so a machine whose load changes
+   * during the section changes both sides of a ratio alike.
+   */
+  transactions: TransactionCase[];
+  /** A transactional run before them, not recorded: the transaction code paths' first load. */
+  transactionWarmup: TransactionCase;
+  /**
+   * TLS produce beside plaintext on one node with both listeners (1 KiB, 1 partition): per round
+   * and acks, a PLAINTEXT run and an SSL run back to back, their order alternating between rounds.
+   */
+  tls: TlsCase[];
   /** Records (1 KiB, acks=all, 1 partition) produced and thrown away before a system's first measured run. */
   warmupRecords: number;
   /** Leader kills in the failover scenario (issue 9's unavailability target). */
@@ -78,6 +119,23 @@ export const ISSUE9_FAILOVER_TARGET_MS = 2000;
 /** Partitions of the issue 9 throughput topic: one leader per node. */
 export const ISSUE9_PARTITIONS = 3;
 
+/** Records per transaction of the transactional produce runs. */
+export const TRANSACTION_SIZES = [10, 100, 1000] as const;
+
+/** Acknowledgement modes of the TLS comparison runs. */
+export const TLS_ACKS: readonly Acks[] = [-1, 1];
+
+/** The TLS comparison runs: `rounds` pairs per acks mode, the pair's order alternating by round. */
+export function tlsCases(reference: Omit<ProduceCase, 'acks'>, rounds: number): TlsCase[] {
+  const out: TlsCase[] = [];
+  for (let round = 0; round < rounds; round++) {
+    const order: ListenerSecurity[] = round % 2 === 0 ? ['plaintext', 'ssl'] : ['ssl', 'plaintext'];
+    for (const acks of TLS_ACKS)
+      for (const security of order) out.push({ ...reference, acks, security, round });
+  }
+  return out;
+}
+
 export const RECORD_SIZES = [256, 1024, 16 * 1024] as const;
 export const PARTITION_COUNTS = [1, 12] as const;
 
@@ -109,6 +167,30 @@ export function buildPlan(quick: boolean, scale = 1): Plan {
     targetP99Ms: ISSUE9_TARGET_P99_MS,
     rateSeconds: seconds * Math.min(1, scale),
   });
+  // A transaction is a few round trips whatever its size (one at a time: ~5 ms on one node, ~15 ms
+  // on three here), so the small sizes are bounded by a count of transactions, not by bytes.
+  const maxTransactions = Math.max(20, Math.round((quick ? 150 : 500) * scale));
+  const reference = c(1024, 1, -1);
+  const transactions: TransactionCase[] = TRANSACTION_SIZES.flatMap((n): TransactionCase[] => [
+    { ...reference, producer: 'idempotent', recordsPerTransaction: n },
+    {
+      ...reference,
+      producer: 'transactional',
+      records: n * Math.max(1, Math.min(maxTransactions, Math.floor(reference.records / n))),
+      recordsPerTransaction: n,
+    },
+  ]);
+  const transactionWarmup: TransactionCase = {
+    ...reference,
+    producer: 'transactional',
+    records: 100 * Math.max(20, Math.round(100 * Math.min(1, scale))),
+    recordsPerTransaction: 100,
+  };
+  // The produce max runs' size (256 MiB, 64 MiB in --quick): shorter runs are mostly start-up.
+  const tls = tlsCases(
+    { recordBytes: 1024, partitions: 1, records: recordsFor((quick ? 64 : 256) * 1024 * 1024 * scale, 1024) },
+    quick ? 2 : 3,
+  );
   const issue8 = (seconds: number): Issue8Plan => ({
     ratePerSec: ISSUE8_LATENCY_PER_SEC,
     seconds: seconds * Math.min(1, scale),
@@ -123,6 +205,9 @@ export function buildPlan(quick: boolean, scale = 1): Plan {
       clusterKcat: [c(1024, 1, -1)],
       issue9: issue9(2),
       issue8: issue8(4),
+      transactions,
+      transactionWarmup,
+      tls,
       warmupRecords: recordsFor(128 * 1024 * 1024 * scale, 1024),
       failoverKills: 2,
       jetstreamR1: [longLog, c(1024, 12, 1)],
@@ -155,6 +240,9 @@ export function buildPlan(quick: boolean, scale = 1): Plan {
     clusterKcat: [...RECORD_SIZES.map((s) => c(s, 1, -1)), c(1024, 1, 1), c(1024, 12, -1)],
     issue9: issue9(8),
     issue8: issue8(8),
+    transactions,
+    transactionWarmup,
+    tls,
     warmupRecords: recordsFor(128 * 1024 * 1024 * scale, 1024),
     failoverKills: 5,
     jetstreamR1: streams,
@@ -168,8 +256,27 @@ export function buildPlan(quick: boolean, scale = 1): Plan {
   };
 }
 
-/** A short label: "1 KiB, 12 p, acks=all". */
-export function caseLabel(p: { recordBytes: number; partitions: number; acks?: Acks }): string {
+/**
+ * A short label: "1 KiB, 12 p, acks=all"; a transactional comparison run adds ", 100 per
+ * transaction" or ", idempotent (reference for 100 per transaction)"; a TLS comparison run adds
+ * ", SSL" or ", PLAINTEXT".
+ */
+export function caseLabel(p: {
+  recordBytes: number;
+  partitions: number;
+  acks?: Acks;
+  producer?: TransactionProducer;
+  recordsPerTransaction?: number;
+  security?: ListenerSecurity;
+}): string {
   const size = p.recordBytes >= 1024 ? `${p.recordBytes / 1024} KiB` : `${p.recordBytes} B`;
-  return `${size}, ${p.partitions} p${p.acks === undefined ? '' : `, acks=${p.acks === -1 ? 'all' : '1'}`}`;
+  const n = p.recordsPerTransaction;
+  const txn =
+    n === undefined
+      ? ''
+      : p.producer === 'idempotent'
+        ? `, idempotent (reference for ${n} per transaction)`
+        : `, ${n} per transaction`;
+  const listener = p.security === undefined ? '' : `, ${p.security === 'ssl' ? 'SSL' : 'PLAINTEXT'}`;
+  return `${size}, ${p.partitions} p${p.acks === undefined ? '' : `, acks=${p.acks === -1 ? 'all' : '1'}`}${txn}${listener}`;
 }

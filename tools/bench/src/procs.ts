@@ -1,7 +1,8 @@
 // Child processes: spawn with bounded output capture, run to completion with a time limit, free
-// ports, tool detection.
+// ports, tool detection, a process's CPU time.
 import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess, SpawnOptions } from 'node:child_process';
+import * as fs from 'node:fs';
 import * as net from 'node:net';
 import { BenchError } from './errors.js';
 
@@ -182,4 +183,32 @@ export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeou
 export async function settle(): Promise<void> {
   await run('sync', [], { timeoutMs: 120_000 }).catch(() => undefined);
   await sleep(1000);
+}
+
+/** Clock ticks per second of /proc's CPU times (`getconf CLK_TCK`; Linux's USER_HZ is 100). */
+let clockTicksPerSec: number | undefined;
+
+/**
+ * CPU time (user + system, every thread) a process has used since it started, in seconds, from
+ * /proc/PID/stat (Linux); undefined where there is no /proc or once the process is gone.
+ */
+export function processCpuSeconds(pid: number): number | undefined {
+  let stat: string;
+  try {
+    stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return undefined;
+  }
+  // The command name (field 2) may hold spaces and parentheses: count fields after its last ')'.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // Fields 14 and 15 (utime, stime) are the 12th and 13th after the name.
+  const utime = Number(fields[11]);
+  const stime = Number(fields[12]);
+  if (!Number.isFinite(utime) || !Number.isFinite(stime)) return undefined;
+  if (clockTicksPerSec === undefined) {
+    const r = spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' });
+    const n = Number(r.stdout?.trim());
+    clockTicksPerSec = r.status === 0 && n > 0 ? n : 100;
+  }
+  return (utime + stime) / clockTicksPerSec;
 }

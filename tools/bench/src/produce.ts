@@ -64,9 +64,21 @@ export interface LoadResult {
   generatorLagP99Ms?: number;
   /** librdkafka driver: the client process's CPU time (its threads included), in seconds. */
   clientCpuSeconds?: number;
+  /** Transactional produce runs: the brokers' CPU time during the run (every node's process), in seconds. */
+  brokerCpuSeconds?: number;
+  /** Transactional produce runs: how many transactions committed, and how long one took. */
+  transactions?: TransactionStats;
   /** Max-mode runs: how often partition leaders moved and the run re-routed (as a client does). */
   leaderMoves?: number;
   error?: string;
+}
+
+/** Committed transactions of a run and the duration of one (begin → commit returned), nearest-rank. */
+export interface TransactionStats {
+  count: number;
+  p50Ms: number;
+  p99Ms: number;
+  maxMs: number;
 }
 
 const MAX_SCHEDULE_LAG_MS = 2000;

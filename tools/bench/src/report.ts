@@ -12,8 +12,9 @@ import {
 } from './plan.js';
 import type { Acks } from './plan.js';
 import type { LoadResult } from './produce.js';
-import type { BenchRun, ClientId, ScenarioKind, ScenarioResult, SystemId } from './results.js';
+import type { BenchRun, ClientId, MergedRun, ScenarioKind, ScenarioResult, SystemId } from './results.js';
 import { CLIENT_LABELS, SYSTEM_LABELS } from './results.js';
+import { median } from './stats.js';
 import { barChart, lineChart } from './svg.js';
 
 export interface Chart {
@@ -662,8 +663,9 @@ export function renderReport(run: BenchRun, chartPrefix = ''): { markdown: strin
   const m = run.machine;
   md.push(`# Chronik benchmark${run.quick ? ' (quick)' : ''}`);
   md.push('');
+  const merged = run.merged ?? [];
   md.push(
-    `Run ${run.startedAt} → ${run.finishedAt} with \`${run.invocation}\`. Everything below was measured in this one run, on this one machine: Chronik, NATS JetStream and the hardware's own limits, one after the other.`,
+    `Run ${run.startedAt} → ${run.finishedAt} with \`${run.invocation}\`. Everything below${merged.length > 0 ? ' (except the sections merged from later runs, listed below)' : ''} was measured in this one run, on this one machine: Chronik, NATS JetStream and the hardware's own limits, one after the other.`,
   );
   md.push('');
   md.push(
@@ -675,7 +677,15 @@ export function renderReport(run: BenchRun, chartPrefix = ''): { markdown: strin
       '> This is the `--quick` regression plan: each run lasts about a second, so single numbers swing by tens of percent from run to run on this machine. The full plan (`docs/benchmarks/README.md`) runs longer.',
     );
   }
-  for (const n of run.notes) {
+  if (run.only !== undefined) {
+    md.push('');
+    md.push(`> This run measured only: ${run.only.join(', ')} (\`--only\`).`);
+  }
+  for (const m of merged) {
+    md.push('');
+    md.push(`> ${mergedNote(run, m)}`);
+  }
+  for (const n of [...run.notes, ...merged.flatMap((m) => m.notes)]) {
     md.push('');
     md.push(`> ${n}`);
   }
@@ -712,7 +722,7 @@ export function renderReport(run: BenchRun, chartPrefix = ''): { markdown: strin
     markdownTable(
       ['system', 'status'],
       run.deployments.map((d) => [
-        SYSTEM_LABELS[d.system],
+        deploymentLabel(d),
         d.available ? 'ran' : `not available: ${d.reason ?? ''}`,
       ]),
     ),
@@ -789,6 +799,16 @@ export function renderReport(run: BenchRun, chartPrefix = ''): { markdown: strin
     md.push('');
     md.push(`![throughput, 3 nodes](${chartPrefix}throughput-3-nodes.svg)`);
   }
+  md.push('');
+  md.push(
+    `## Transactional produce beside the idempotent producer (${transactionCase(run) ?? 'librdkafka'})`,
+  );
+  md.push('');
+  md.push(transactionsSection(run));
+  md.push('');
+  md.push(`## TLS produce beside plaintext (${tlsCaseLabel(run) ?? 'librdkafka'})`);
+  md.push('');
+  md.push(tlsSection(run));
   md.push('');
   md.push('## Consume from the start of a long log');
   md.push('');
@@ -909,6 +929,8 @@ export function renderReport(run: BenchRun, chartPrefix = ''): { markdown: strin
       '- **JetStream**: the Go program `tools/bench/jetstream/main.go` (nats.go from Debian) with `PublishAsync` and a bounded window of outstanding publishes; one file-backed stream per partition; latency = publish call → PubAck. JetStream acknowledges a publish once the message is stored (R1) or stored on a majority (R3); like Chronik acks=1, it does not fsync each message.',
       '- **Fixed-rate runs**: an open-loop schedule in 1 ms ticks at a fraction of Chronik’s measured maximum (1 KiB, 1 partition, acks=1); both systems get the same offered load in msg/s, and each message’s latency counts from its intended send time, so a stall shows up in the percentiles (no coordinated omission). A run that delivers less than 90 % of the offered rate, or falls more than 2 s behind, is marked “fell behind”: the offered load was above what the system sustained at that moment.',
       '- **librdkafka with latency** (issue 8 and 9 targets): `tools/bench/librdkafka/produce.c`, a C program on librdkafka (built by the benchmark against Debian’s librdkafka-dev; without a C compiler, `produce.py` on confluent-kafka-python does the same at a higher client CPU cost), drives librdkafka with the same `-X` settings as kcat (issue 8: linger.ms as shown), bootstrapped with every node; issue 9 uses a topic with one partition per node. The max run reports librdkafka’s own per-message latency (`produce()` call → acknowledgement, so it includes the time a message waited in the client’s queue under full load), the fixed-rate runs count each message from its intended send time (1 ms ticks, open loop). The client’s CPU time is shown so that a client-bound run is recognisable: the driver and librdkafka’s threads share the 2 cores with the brokers.',
+      '- **Transactional produce**: the librdkafka driver (`produce.c`) in max mode, acks=all and the kcat settings, on a fresh 1-partition topic per run (RF 3 on 3 nodes), after an unrecorded transactional warm-up run; for each transaction size N, first an idempotent producer (`enable.idempotence=true`, the same records as a produce max run), the reference, then a transactional one (a `transactional.id` per run) whose records go in transactions of N, one transaction at a time — `begin_transaction`, N × `produce`, `commit_transaction`, which returns once every record is acknowledged and the coordinator has committed. msg/s counts from the first transaction to the last commit (`init_transactions` and a warm-up transaction come before). The brokers’ CPU time is read from `/proc` before and after the driver’s process, so it includes the driver’s warm-up and the brokers’ idle work (Raft ticks on 3 nodes).',
+      '- **TLS produce beside plaintext**: one standalone broker started with two listeners, `PLAINTEXT` and `SSL` (Node’s `tls`, a certificate made at run time by `chronik certs create` into the run’s temporary directory: RSA 2048, no client certificate), after the usual warm-up and one unrecorded short run over each listener; the librdkafka driver (`produce.c`) in max mode with the kcat settings, a fresh 1-partition topic per run, over SSL with `security.protocol=ssl` and the CA. For each acks mode the runs alternate, a PLAINTEXT run and an SSL run back to back, the pair’s order swapped every round (P S, S P, P S). The broker’s CPU time is read from `/proc` before and after the driver’s process.',
       '- **Leader failover** (issue 9 target): a prober sends acks=all Produce requests (16 × 256 B, one in flight) to partition 0 of a 1-partition RF 3 topic, following the leader the way a Kafka client does (on a connection error, a timeout or NOT_LEADER_OR_FOLLOWER: Metadata from any node that answers, reconnect, retry after 20 ms). The leader is found with `GET /v1/partitions` on the admin API, killed with SIGKILL, and the time to the first successful acks=all produce *sent after the kill* is the unavailability (it includes the election and the time until Metadata names the new leader). “Elected” is when a surviving node’s admin API first reports itself leader with a higher leader epoch (polled every 10 ms); the rest of the unavailability is the time until Metadata names the new leader and the client reaches it. Once produce works again the old leader is started with its old data; “rejoined” = it reports the partition as a follower of the current leader, “caught up” = its log end offset reached the leader’s high watermark read just before, “back in ISR” = the leader lists it in the ISR again after it was seen out of it (“never left” when the leader had not dropped it by the time it was back). The next kill waits until the partition has three in-sync replicas again.',
       '- **Consume**: the own Fetch loop (one Fetch in flight per leader, counting records from batch headers) and kcat `-C -e` read the long log from offset 0; JetStream uses pull consumers (batches of 1000, AckNone). The log was just written, so it is mostly in the page cache for both systems.',
       '- **Disk**: 1 MiB sequential writes to a file next to the brokers’ data (512 MiB with `--quick`, 1 GiB otherwise). On a virtual disk the host may absorb writes in its own cache, so the smaller quick test can read high; the “fdatasync every 1 MiB” row is the floor a log that syncs often would meet.',
@@ -923,8 +945,16 @@ export function renderReport(run: BenchRun, chartPrefix = ''): { markdown: strin
   md.push(`# benchmark\n${run.invocation}`);
   for (const c of run.setupCommands) md.push(c);
   for (const d of run.deployments) {
-    md.push(`# ${SYSTEM_LABELS[d.system]}${d.available ? '' : ' (not available)'}`);
+    md.push(`# ${deploymentLabel(d)}${d.available ? '' : ' (not available)'}`);
     for (const c of d.commands) md.push(c);
+  }
+  for (const m of merged) {
+    md.push(`# merged later (${m.parts.join(', ')}): ${m.startedAt}\n${m.invocation}`);
+    for (const c of m.setupCommands) md.push(c);
+    for (const d of m.deployments) {
+      md.push(`# ${deploymentLabel(d)}${d.available ? '' : ' (not available)'}`);
+      for (const c of d.commands) md.push(c);
+    }
   }
   md.push('# hardware');
   for (const d of run.disk) md.push(d.command);
@@ -943,8 +973,234 @@ export function renderReport(run: BenchRun, chartPrefix = ''): { markdown: strin
   return { markdown: md.join('\n'), charts };
 }
 
+/** What a merged run measured, when and where, and how it compares with the rest of the report. */
+function mergedNote(run: BenchRun, m: MergedRun): string {
+  const sections = m.kinds.map((k) => KIND_SECTIONS[k]).join(', ');
+  const load = (xs: readonly number[]): string => xs.map((x) => x.toFixed(1)).join(', ');
+  const where = (x: MergedRun['machine']): string =>
+    `${x.cores} × ${x.cpuModel}, ${x.kernel}, Node.js ${x.node}`;
+  const machine = where(m.machine);
+  const elsewhere =
+    machine === where(run.machine)
+      ? ''
+      : ` It ran on another machine than the rest of this report (${machine}; the rest: ${where(run.machine)}), so not even the absolute numbers of the two compare.`;
+  return `**Merged from a later run:** ${sections} — measured ${m.startedAt} → ${m.finishedAt} with \`${m.invocation}\`${m.chronikRevision !== undefined ? ` on Chronik source ${m.chronikRevision}` : ''} (load average ${load(m.loadAverageAtStart)} at the start, ${load(m.loadAverageAtEnd)} at the end), then merged into this report, replacing that section’s earlier rows. Its ratios are within that run; compare its rows with each other, not with the other sections.${elsewhere}`;
+}
+
+/** The heading name of the sections each scenario kind fills (for merged runs). */
+const KIND_SECTIONS: Record<ScenarioKind, string> = {
+  produce: 'produce throughput',
+  consume: 'consume',
+  latency: 'latency at a fixed offered load',
+  transactions: 'transactional produce',
+  tls: 'TLS produce beside plaintext',
+};
+
+/** "1 KiB, 1 p, acks=all": the case the transactional runs share, from the first of them. */
+function transactionCase(run: BenchRun): string | undefined {
+  const s = run.scenarios.find((x) => x.kind === 'transactions');
+  return s === undefined
+    ? undefined
+    : `${caseLabel({ recordBytes: s.recordBytes, partitions: s.partitions, acks: s.acks })}, librdkafka`;
+}
+
+/** `a` as a percentage of `b`, with a decimal below 10 % (1.1 % and 1.4 % differ by a quarter). */
+function shareOf(a: number | undefined, b: number | undefined): string {
+  if (a === undefined || b === undefined || !Number.isFinite(a) || !Number.isFinite(b) || b === 0) return '–';
+  const pct = (a / b) * 100;
+  return `${pct.toFixed(pct < 10 ? 1 : 0)} %`;
+}
+
+/** CPU milliseconds per MB of payload, "–" when unknown. */
+function cpuMsPerMb(cpuSeconds: number | undefined, r: LoadResult | undefined): string {
+  if (cpuSeconds === undefined || r === undefined || !(r.bytes > 0)) return '–';
+  return fmtMs((cpuSeconds * 1000) / (r.bytes / 1e6));
+}
+
+/** The label of a deployment in the report: the system, and its variant when it has one. */
+function deploymentLabel(d: { system: SystemId; variant?: string }): string {
+  return d.variant === undefined ? SYSTEM_LABELS[d.system] : `${SYSTEM_LABELS[d.system]} (${d.variant})`;
+}
+
+/** "1 KiB, 1 p, librdkafka": the case the TLS runs share, from the first of them. */
+function tlsCaseLabel(run: BenchRun): string | undefined {
+  const s = run.scenarios.find((x) => x.kind === 'tls');
+  return s === undefined
+    ? undefined
+    : `${caseLabel({ recordBytes: s.recordBytes, partitions: s.partitions })}, librdkafka`;
+}
+
+/** One listener's runs of one acks mode in the TLS comparison: medians over its successful runs. */
+export interface TlsSide {
+  /** Runs, successful runs, and their msg/s in the order they ran. */
+  runs: number;
+  ok: number;
+  msgPerSec: number[];
+  medianMsgPerSec: number;
+  medianMbPerSec: number;
+  /** CPU milliseconds per MB of payload (median over the runs that report it; NaN when none). */
+  clientCpuMsPerMb: number;
+  brokerCpuMsPerMb: number;
+}
+
+export interface TlsComparisonRow {
+  acks: Acks;
+  plaintext: TlsSide;
+  ssl: TlsSide;
+  /** SSL median msg/s over PLAINTEXT median msg/s (NaN when either side has no successful run). */
+  ratio: number;
+  /** The same per round where both runs succeeded (each pair ran back to back). */
+  roundRatios: number[];
+}
+
+/** The TLS runs, per acks mode (acks=all first): each listener's medians and their ratio. */
+export function tlsComparison(run: BenchRun): TlsComparisonRow[] {
+  const runs = run.scenarios.filter((s) => s.kind === 'tls' && s.unavailable === undefined);
+  const acksModes = [...new Set(runs.map((s) => s.acks))].sort((a, b) => a - b);
+  const perMb = (sec: number | undefined, r: LoadResult): number =>
+    sec === undefined || !(r.bytes > 0) ? Number.NaN : (sec * 1000) / (r.bytes / 1e6);
+  const side = (xs: ScenarioResult[]): TlsSide => {
+    const ok = xs.map((x) => good(x)).filter((r): r is LoadResult => r !== undefined);
+    return {
+      runs: xs.length,
+      ok: ok.length,
+      msgPerSec: ok.map((r) => r.msgPerSec),
+      medianMsgPerSec: median(ok.map((r) => r.msgPerSec)),
+      medianMbPerSec: median(ok.map((r) => r.mbPerSec)),
+      clientCpuMsPerMb: median(ok.map((r) => perMb(r.clientCpuSeconds, r))),
+      brokerCpuMsPerMb: median(ok.map((r) => perMb(r.brokerCpuSeconds, r))),
+    };
+  };
+  return acksModes.map((acks) => {
+    const mine = runs.filter((s) => s.acks === acks);
+    const plaintext = side(mine.filter((s) => s.security === 'plaintext'));
+    const ssl = side(mine.filter((s) => s.security === 'ssl'));
+    const rounds = [...new Set(mine.map((s) => s.round ?? 0))].sort((a, b) => a - b);
+    const roundRatios: number[] = [];
+    for (const round of rounds) {
+      const p = good(mine.find((s) => (s.round ?? 0) === round && s.security === 'plaintext'));
+      const t = good(mine.find((s) => (s.round ?? 0) === round && s.security === 'ssl'));
+      if (p !== undefined && t !== undefined && p.msgPerSec > 0) roundRatios.push(t.msgPerSec / p.msgPerSec);
+    }
+    const ratio =
+      Number.isFinite(ssl.medianMsgPerSec) && plaintext.medianMsgPerSec > 0
+        ? ssl.medianMsgPerSec / plaintext.medianMsgPerSec
+        : Number.NaN;
+    return { acks, plaintext, ssl, ratio, roundRatios };
+  });
+}
+
+/** The TLS section: per acks mode a PLAINTEXT row and an SSL row with the ratio. */
+function tlsSection(run: BenchRun): string {
+  const all = run.scenarios.filter((s) => s.kind === 'tls');
+  if (all.length === 0)
+    return `_Not measured${run.librdkafkaUnavailable !== undefined ? `: ${run.librdkafkaUnavailable}` : ''}._`;
+  const missing = all.find((s) => s.unavailable !== undefined);
+  if (missing !== undefined && all.every((s) => s.unavailable !== undefined))
+    return `_Not available: ${missing.unavailable ?? ''}._`;
+  const num = (x: number, digits = 0): string => (Number.isFinite(x) ? fmt(x, digits) : '–');
+  const ms = (x: number): string => (Number.isFinite(x) ? fmtMs(x) : '–');
+  const rows: string[][] = [];
+  for (const row of tlsComparison(run)) {
+    for (const security of ['plaintext', 'ssl'] as const) {
+      const sd = row[security];
+      const failedRuns = sd.runs - sd.ok;
+      rows.push([
+        `acks=${row.acks === -1 ? 'all' : '1'}`,
+        security === 'ssl' ? 'SSL' : 'PLAINTEXT',
+        `${sd.msgPerSec.map((x) => fmt(x)).join(', ') || '–'}${failedRuns > 0 ? ` (${failedRuns} failed)` : ''}`,
+        num(sd.medianMsgPerSec),
+        num(sd.medianMbPerSec, 1),
+        ms(sd.clientCpuMsPerMb),
+        ms(sd.brokerCpuMsPerMb),
+        security === 'ssl'
+          ? `${Number.isFinite(row.ratio) ? `**${shareOf(row.ratio, 1)}**` : '–'}${
+              row.roundRatios.length > 0
+                ? ` (per pair ${row.roundRatios.map((r) => shareOf(r, 1)).join(', ')})`
+                : ''
+            }`
+          : '',
+      ]);
+    }
+  }
+  const table = markdownTable(
+    [
+      'acks',
+      'listener',
+      'msg/s of each run, in order',
+      'median msg/s',
+      'median MB/s',
+      'client CPU ms per MB',
+      'broker CPU ms per MB',
+      'TLS / plaintext (median msg/s)',
+    ],
+    rows,
+    ['left', 'left', 'right', 'right', 'right', 'right', 'right', 'right'],
+  );
+  return `${table}
+
+One Chronik node with two listeners, PLAINTEXT and SSL, and one librdkafka producer per run through one of them (the same records, settings and acks); the runs alternate, a PLAINTEXT run and an SSL run back to back with the pair's order swapped every round, so a load that drifts during the section moves both sides. The ratio is the SSL median msg/s over the PLAINTEXT one, with each back-to-back pair's ratio beside it. TLS costs the broker (Node's \`tls\`, OpenSSL underneath) the encryption of every response and the decryption of every request, and the client librdkafka's OpenSSL; on 2 shared cores both come out of the same CPU, so the CPU per MB columns show where it went (the driver process with librdkafka's threads; the broker's process). The certificate is made at run time into the run's temporary directory. NATS JetStream, the peer elsewhere in this report, is not measured over TLS here, so these rows have no peer column. Run only these rows with \`pnpm --filter @chronik/bench bench --only tls\` (add \`--quick\` for the quick report): they replace this section's rows in the saved results and the rest of the report is kept.`;
+}
+
+/** The transactional runs, each beside the idempotent run just before it, per Chronik deployment. */
+function transactionsSection(run: BenchRun): string {
+  const runs = run.scenarios.filter((s) => s.kind === 'transactions');
+  if (runs.length === 0) {
+    return `_Not measured${run.librdkafkaUnavailable !== undefined ? `: ${run.librdkafkaUnavailable}` : ''}._`;
+  }
+  const rows: string[][] = [];
+  for (const system of ['chronik-1', 'chronik-3'] as const) {
+    const own = runs.filter((s) => s.system === system);
+    const sizes = [...new Set(own.map((s) => s.recordsPerTransaction ?? 0))].sort((a, b) => a - b);
+    for (const n of sizes) {
+      const pair = own.filter((s) => (s.recordsPerTransaction ?? 0) === n);
+      const txn = pair.find((s) => s.producer === 'transactional');
+      const idem = pair.find((s) => s.producer === 'idempotent');
+      const t = good(txn);
+      const i = good(idem);
+      const both = (f: (r: LoadResult | undefined) => string): string => `${f(t)} / ${f(i)}`;
+      rows.push([
+        SYSTEM_LABELS[system],
+        fmt(n),
+        t?.transactions !== undefined ? fmt(t.transactions.count) : '–',
+        cell(txn, (x) => fmt(x.msgPerSec)),
+        cell(txn, (x) => fmt(x.mbPerSec, 1), false),
+        cell(idem, (x) => fmt(x.msgPerSec)),
+        shareOf(t?.msgPerSec, i?.msgPerSec),
+        t?.transactions !== undefined
+          ? `${fmtMs(t.transactions.p50Ms)} / ${fmtMs(t.transactions.p99Ms)} / ${fmtMs(t.transactions.maxMs)}`
+          : '–',
+        both((r) => cpuMsPerMb(r?.clientCpuSeconds, r)),
+        both((r) => cpuMsPerMb(r?.brokerCpuSeconds, r)),
+      ]);
+    }
+  }
+  const table = markdownTable(
+    [
+      'system',
+      'records per transaction',
+      'transactions',
+      'transactional msg/s',
+      'MB/s',
+      'idempotent msg/s (run just before)',
+      'transactional as a share of idempotent',
+      'one transaction p50 / p99 / max ms',
+      'client CPU ms per MB, transactional / idempotent',
+      'brokers’ CPU ms per MB, transactional / idempotent',
+    ],
+    rows,
+    ['left', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right'],
+  );
+  return `${table}
+
+One librdkafka producer per run, acks=all. For each transaction size, an idempotent producer runs first, the reference, then a transactional one with its records in transactions of that size, one transaction at a time (each committed before the next begins): each ratio compares two runs back to back, so a load that changes during the section moves both sides. A transaction costs a few round trips whatever its size — AddPartitionsToTxn, the produce, EndTxn, the coordinator’s commit markers — so small transactions are bound by that latency and large ones approach the idempotent rate; the share column is the transactional run’s msg/s over its idempotent reference’s. CPU per MB of payload: the driver process (librdkafka’s threads included) and the brokers (every node’s process). NATS JetStream 2.9, the peer elsewhere in this report, has no transactions across messages (its de-duplication by \`Nats-Msg-Id\` is per message), so these rows have no peer column. Run only these rows with \`pnpm --filter @chronik/bench bench --only transactions\` (add \`--quick\` for the quick report): they replace this section’s rows in the saved results and the rest of the report is kept.`;
+}
+
 function issue9Section(run: BenchRun): string {
-  const rows = run.scenarios.filter((s) => s.system === 'chronik-3' && s.client === 'librdkafka');
+  const rows = run.scenarios.filter(
+    (s) =>
+      s.system === 'chronik-3' && s.client === 'librdkafka' && (s.kind === 'produce' || s.kind === 'latency'),
+  );
   if (rows.length === 0) {
     return `_Not measured${run.librdkafkaUnavailable !== undefined ? `: ${run.librdkafkaUnavailable}` : run.deployments.some((d) => d.system === 'chronik-3' && !d.available) ? ': the 3-node cluster was not available' : ''}._`;
   }

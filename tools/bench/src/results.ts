@@ -1,12 +1,17 @@
 // The data one benchmark run produces; the report is a pure function of it.
+import type { OnlyPart } from './args.js';
 import type { FailoverResult } from './failover.js';
 import type { DiskResult, FsyncLatency, MachineInfo } from './hardware.js';
-import type { Acks } from './plan.js';
+import type { Acks, ListenerSecurity, TransactionProducer } from './plan.js';
 import type { LoadResult } from './produce.js';
 
 export type SystemId = 'chronik-1' | 'chronik-3' | 'jetstream-r1' | 'jetstream-r3';
 export type ClientId = 'own' | 'kcat' | 'librdkafka' | 'jsbench';
-export type ScenarioKind = 'produce' | 'consume' | 'latency';
+/**
+ * `transactions`: the transactional produce runs and their idempotent reference (librdkafka driver);
+ * `tls`: produce over the SSL listener and over the PLAINTEXT one of the same server (librdkafka driver).
+ */
+export type ScenarioKind = 'produce' | 'consume' | 'latency' | 'transactions' | 'tls';
 
 export const SYSTEM_LABELS: Record<SystemId, string> = {
   'chronik-1': 'Chronik, 1 node',
@@ -33,6 +38,12 @@ export interface ScenarioResult {
   records: number;
   /** Fixed-rate runs: the offered load in msg/s. */
   offeredPerSec?: number;
+  /** Transactional comparison runs: which producer, and the pair's records per transaction. */
+  producer?: TransactionProducer;
+  recordsPerTransaction?: number;
+  /** TLS comparison runs: the listener produced through, and the pair's round (order alternates). */
+  security?: ListenerSecurity;
+  round?: number;
   /** librdkafka settings that differ from the usual ones (e.g. linger.ms=1). */
   settings?: string[];
   result?: LoadResult;
@@ -43,9 +54,34 @@ export interface ScenarioResult {
 
 export interface DeploymentStatus {
   system: SystemId;
+  /** A second deployment of the same system for one section (e.g. "PLAINTEXT and SSL listeners"). */
+  variant?: string;
   available: boolean;
   reason?: string;
   commands: string[];
+}
+
+/**
+ * A later run of some parts only (`--only`), merged into a saved run: its scenarios replaced that
+ * run's scenarios of the same kinds. Kept so the report can say when and how they were measured.
+ */
+export interface MergedRun {
+  /** The `--only` parts it measured. */
+  parts: OnlyPart[];
+  /** The scenario kinds it replaced. */
+  kinds: ScenarioKind[];
+  startedAt: string;
+  finishedAt: string;
+  invocation: string;
+  chronikRevision?: string;
+  /** The machine it ran on, to tell when it was not the saved run's. */
+  machine: { cpuModel: string; cores: number; kernel: string; node: string };
+  loadAverageAtStart: number[];
+  loadAverageAtEnd: number[];
+  /** How its deployments were started. */
+  deployments: DeploymentStatus[];
+  setupCommands: string[];
+  notes: string[];
 }
 
 export interface BenchRun {
@@ -71,4 +107,8 @@ export interface BenchRun {
   /** Extra commands (builds, file preparation). */
   setupCommands: string[];
   notes: string[];
+  /** The `--only` parts measured in this run; absent for a whole plan. */
+  only?: OnlyPart[];
+  /** Later partial runs merged into this one, oldest first. */
+  merged?: MergedRun[];
 }

@@ -4,6 +4,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { BenchOptions } from './args.js';
+import { cliBinFor, createTestCertificates } from './certs.js';
 import { startCluster, startStandalone } from './chronik.js';
 import type { ChronikDeployment } from './chronik.js';
 import { runFetchConsume } from './consume.js';
@@ -16,11 +17,11 @@ import { runFailover } from './failover.js';
 import type { LibrdkafkaTools } from './librdkafka.js';
 import { librdkafkaProduce, prepareLibrdkafka } from './librdkafka.js';
 import { kcatConsume, kcatProduce, prepareRecordFile } from './kcat.js';
-import type { Acks, Plan, ProduceCase } from './plan.js';
+import type { Acks, Plan, ProduceCase, TlsCase, TransactionCase } from './plan.js';
 import { buildPlan, caseLabel } from './plan.js';
 import { DEFAULT_REQUEST_BYTES, FIXED_RATE_IN_FLIGHT, MAX_MODE_IN_FLIGHT, runProduce } from './produce.js';
 import type { LoadResult } from './produce.js';
-import { settle, which } from './procs.js';
+import { processCpuSeconds, settle, which } from './procs.js';
 import type { BenchRun, DeploymentStatus, ScenarioResult, SystemId } from './results.js';
 
 export interface RunnerContext {
@@ -45,6 +46,8 @@ function summary(r: LoadResult | undefined): string {
 export async function runBenchmark(ctx: RunnerContext): Promise<BenchRun> {
   const { options, log } = ctx;
   const plan: Plan = buildPlan(options.quick, options.scale);
+  // --only: Chronik's runs of those parts (after its warm-up), nothing else.
+  const everything = options.only === undefined;
   const startedAt = new Date().toISOString();
   const workDir = fs.mkdtempSync(path.join(options.dataDir ?? os.tmpdir(), 'chronik-bench-'));
   const scenarios: ScenarioResult[] = [];
@@ -64,6 +67,7 @@ export async function runBenchmark(ctx: RunnerContext): Promise<BenchRun> {
     scenarios,
     setupCommands,
     notes,
+    ...(options.only !== undefined ? { only: options.only } : {}),
   };
   const record = (s: ScenarioResult): void => {
     scenarios.push(s);
@@ -72,7 +76,7 @@ export async function runBenchmark(ctx: RunnerContext): Promise<BenchRun> {
     );
   };
   try {
-    if (options.hardware) {
+    if (options.hardware && everything) {
       log('hardware: disk and loopback');
       run.disk = await measureDisk(workDir, plan.diskBytes);
       for (const d of run.disk)
@@ -88,17 +92,22 @@ export async function runBenchmark(ctx: RunnerContext): Promise<BenchRun> {
       log(`  loopback: ${run.loopback.mbPerSec.toFixed(1)} MB/s`);
     }
 
-    // Chronik, single node.
-    log('chronik: standalone');
+    // Chronik, single node (with --only, only the parts that run on it: transactions).
     let chronikMax: number | undefined;
-    const single = await startStandalone(ctx.serverBin, workDir);
-    deployments.push({
-      system: 'chronik-1',
-      available: single.ok,
-      ...(single.ok ? {} : { reason: single.reason }),
-      commands: single.ok ? single.deployment.commands : single.commands,
-    });
-    if (single.ok) {
+    const single =
+      everything || wantsTransactions(ctx)
+        ? (log('chronik: standalone'), await startStandalone(ctx.serverBin, workDir))
+        : undefined;
+    if (single !== undefined)
+      deployments.push({
+        system: 'chronik-1',
+        available: single.ok,
+        ...(single.ok ? {} : { reason: single.reason }),
+        commands: single.ok ? single.deployment.commands : single.commands,
+      });
+    if (single === undefined) {
+      // nothing: the --only parts do not use it
+    } else if (single.ok) {
       try {
         chronikMax = await chronikScenarios(
           ctx,
@@ -116,35 +125,43 @@ export async function runBenchmark(ctx: RunnerContext): Promise<BenchRun> {
       }
     } else {
       log(`  not available: ${single.reason}`);
+      recordUnavailableTransactions(ctx, plan, 'chronik-1', single.reason, record);
     }
+
+    // Chronik, single node with a PLAINTEXT and an SSL listener: TLS produce beside plaintext.
+    if (wantsTls(ctx)) await tlsScenarios(ctx, plan, workDir, record, run);
 
     // JetStream R1 (and the tools for R3).
     let js: JetStreamTools | undefined;
     let jsProblem: string | undefined;
-    if (options.jetstream) {
+    if (!everything) jsProblem = `skipped (--only ${options.only?.join(',') ?? ''})`;
+    else if (options.jetstream) {
       const prep = await prepareJetStream(ctx.packageDir, path.join(ctx.packageDir, '.cache'));
       if (prep.ok) {
         js = prep.tools;
         setupCommands.push(`# JetStream driver\n${prep.tools.buildCommand}`);
       } else jsProblem = prep.reason;
     } else jsProblem = 'skipped (--no-jetstream)';
-    await jetstreamScenarios(
-      ctx,
-      plan,
-      js,
-      jsProblem,
-      1,
-      plan.jetstreamR1,
-      chronikMax,
-      plan.latencyFractions,
-      workDir,
-      deployments,
-      record,
-    );
+    if (everything)
+      await jetstreamScenarios(
+        ctx,
+        plan,
+        js,
+        jsProblem,
+        1,
+        plan.jetstreamR1,
+        chronikMax,
+        plan.latencyFractions,
+        workDir,
+        deployments,
+        record,
+      );
 
     // Chronik, 3 nodes.
     let clusterMax: number | undefined;
-    if (options.cluster) {
+    if (options.cluster && !everything && !wantsTransactions(ctx)) {
+      // --only parts that do not use the cluster (tls)
+    } else if (options.cluster) {
       log('chronik: 3-node raft-cluster');
       const cluster = await startCluster(ctx.serverBin, workDir, options.quick ? 45_000 : 90_000);
       deployments.push({
@@ -171,12 +188,20 @@ export async function runBenchmark(ctx: RunnerContext): Promise<BenchRun> {
         }
       } else {
         log(`  not available: ${cluster.reason}`);
-        for (const c of plan.clusterProduce)
-          record({ system: 'chronik-3', client: 'own', kind: 'produce', ...c, unavailable: cluster.reason });
-        run.failoverUnavailable = cluster.reason;
+        if (everything)
+          for (const c of plan.clusterProduce)
+            record({
+              system: 'chronik-3',
+              client: 'own',
+              kind: 'produce',
+              ...c,
+              unavailable: cluster.reason,
+            });
+        recordUnavailableTransactions(ctx, plan, 'chronik-3', cluster.reason, record);
+        if (everything) run.failoverUnavailable = cluster.reason;
       }
     } else {
-      run.failoverUnavailable = 'skipped (--no-cluster)';
+      if (everything) run.failoverUnavailable = 'skipped (--no-cluster)';
       deployments.push({
         system: 'chronik-3',
         available: false,
@@ -184,20 +209,21 @@ export async function runBenchmark(ctx: RunnerContext): Promise<BenchRun> {
         commands: [],
       });
     }
-    await jetstreamScenarios(
-      ctx,
-      plan,
-      js,
-      options.cluster ? jsProblem : 'skipped (--no-cluster)',
-      3,
-      plan.jetstreamR3,
-      clusterMax,
-      plan.clusterLatencyFractions,
-      workDir,
-      deployments,
-      record,
-    );
-    if (jsProblem !== undefined && options.jetstream)
+    if (everything)
+      await jetstreamScenarios(
+        ctx,
+        plan,
+        js,
+        options.cluster ? jsProblem : 'skipped (--no-cluster)',
+        3,
+        plan.jetstreamR3,
+        clusterMax,
+        plan.clusterLatencyFractions,
+        workDir,
+        deployments,
+        record,
+      );
+    if (jsProblem !== undefined && options.jetstream && everything)
       notes.push(
         `JetStream was not available (${jsProblem}). Install the Debian packages \`${JETSTREAM_DEBIAN_PACKAGES}\` to measure it.`,
       );
@@ -227,6 +253,7 @@ async function chronikScenarios(
   run: BenchRun,
 ): Promise<number | undefined> {
   const scenarios = run.scenarios;
+  const everything = ctx.options.only === undefined;
   const admin = await KafkaConnection.connect(d.bootstrap);
   const { inFlight, requestBytes } = ctx.options;
   let max: number | undefined;
@@ -261,7 +288,7 @@ async function chronikScenarios(
     } catch (e) {
       ctx.log(`  warm-up failed (continuing): ${errorMessage(e)}`);
     }
-    for (const c of cases) {
+    for (const c of everything ? cases : []) {
       let topic: string | undefined;
       try {
         topic = await newTopic(c);
@@ -318,7 +345,7 @@ async function chronikScenarios(
     }
     // librdkafka produce from prepared files (the cluster: bootstrap with all three nodes).
     const kcatCases = system === 'chronik-1' ? plan.kcat : plan.clusterKcat;
-    if (ctx.options.kcat && which('kcat') !== undefined) {
+    if (ctx.options.kcat && everything && which('kcat') !== undefined) {
       for (const c of kcatCases) {
         const file = path.join(workDir, `records-${c.recordBytes}-${c.records}.txt`);
         if (!fs.existsSync(file)) {
@@ -410,6 +437,8 @@ async function chronikScenarios(
       }
     }
     const target: TargetScenario = { ctx, plan, d, admin, newTopic, record, run };
+    if (wantsTransactions(ctx)) await transactionScenarios(target, system);
+    if (!everything) return max;
     if (system === 'chronik-1') await issue8Latency(target);
     if (system === 'chronik-3') {
       await issue9Throughput(target);
@@ -723,6 +752,202 @@ async function issue9Throughput({
       });
     }
     if (topic !== undefined) await dropTopic(ctx, admin, topic);
+  }
+}
+
+/** Whether the run measures transactional produce (`--no-transactions` and `--only` decide). */
+function wantsTransactions(ctx: RunnerContext): boolean {
+  const { transactions, only } = ctx.options;
+  return transactions && (only === undefined || only.includes('transactions'));
+}
+
+/** Whether the run measures TLS produce beside plaintext (`--no-tls` and `--only` decide). */
+function wantsTls(ctx: RunnerContext): boolean {
+  const { tls, only } = ctx.options;
+  return tls && (only === undefined || only.includes('tls'));
+}
+
+/**
+ * TLS produce beside plaintext: certificates made into the run's temporary directory, one
+ * standalone broker with a PLAINTEXT and an SSL listener, an unrecorded warm-up over each, then the
+ * plan's runs (librdkafka driver, max mode, a fresh topic per run) with the broker's CPU time taken
+ * around each driver process.
+ */
+async function tlsScenarios(
+  ctx: RunnerContext,
+  plan: Plan,
+  workDir: string,
+  record: (s: ScenarioResult) => void,
+  run: BenchRun,
+): Promise<void> {
+  const { log } = ctx;
+  log('chronik: standalone with a PLAINTEXT and an SSL listener');
+  const unavailable = (reason: string): void => {
+    log(`  not available: ${reason}`);
+    for (const c of plan.tls)
+      record({ system: 'chronik-1', client: 'librdkafka', kind: 'tls', ...c, unavailable: reason });
+  };
+  const tools = librdkafkaTools(ctx, run);
+  if (tools === undefined) return unavailable(run.librdkafkaUnavailable ?? 'no librdkafka driver');
+  const made = await createTestCertificates(cliBinFor(ctx.serverBin), path.join(workDir, 'certs'));
+  if (!made.ok) return unavailable(made.reason);
+  const { certs } = made;
+  run.setupCommands.push(certs.command);
+  const started = await startStandalone(ctx.serverBin, workDir, certs);
+  run.deployments.push({
+    system: 'chronik-1',
+    variant: 'PLAINTEXT and SSL listeners',
+    available: started.ok,
+    ...(started.ok ? {} : { reason: started.reason }),
+    commands: started.ok ? started.deployment.commands : started.commands,
+  });
+  if (!started.ok) return unavailable(started.reason);
+  const d = started.deployment;
+  const admin = await KafkaConnection.connect(d.bootstrap);
+  const sslSettings = ['security.protocol=ssl', `ssl.ca.location=${certs.caFile}`];
+  const produceOnce = async (c: TlsCase): Promise<{ result: LoadResult; command: string }> => {
+    const topic = `bench-${process.pid}-${++topicSeq}`;
+    await createTopic(admin, topic, c.partitions, d.replicationFactor);
+    try {
+      await waitForLeaders(admin, topic, c.partitions, 30_000);
+      const cpuBefore = brokersCpuSeconds(d);
+      const r = await librdkafkaProduce(tools, {
+        brokers: c.security === 'ssl' ? (d.sslBrokers ?? []) : d.brokers,
+        topic,
+        recordBytes: c.recordBytes,
+        records: c.records,
+        acks: c.acks,
+        ...(c.security === 'ssl' ? { settings: sslSettings } : {}),
+      });
+      const cpuAfter = brokersCpuSeconds(d);
+      if (cpuBefore !== undefined && cpuAfter !== undefined) r.result.brokerCpuSeconds = cpuAfter - cpuBefore;
+      return r;
+    } finally {
+      await dropTopic(ctx, admin, topic);
+    }
+  };
+  try {
+    // Warm-up, not recorded: the broker's usual one (own generator), then a short run over each listener.
+    try {
+      const topic = `bench-${process.pid}-${++topicSeq}`;
+      await createTopic(admin, topic, 1, d.replicationFactor);
+      await runProduce({
+        bootstrap: d.bootstrap,
+        topic,
+        partitions: 1,
+        recordBytes: 1024,
+        acks: -1,
+        records: plan.warmupRecords,
+      });
+      await dropTopic(ctx, admin, topic);
+      for (const security of ['plaintext', 'ssl'] as const) {
+        const first = plan.tls[0];
+        if (first === undefined) break;
+        const warm = await produceOnce({
+          ...first,
+          security,
+          records: Math.max(1000, Math.round(first.records / 4)),
+        });
+        if (!warm.result.ok) log(`  ${security} warm-up failed (continuing): ${warm.result.error ?? ''}`);
+      }
+    } catch (e) {
+      log(`  warm-up failed (continuing): ${errorMessage(e)}`);
+    }
+    await settle();
+    for (const c of plan.tls) {
+      const scenario = {
+        system: 'chronik-1',
+        client: 'librdkafka',
+        kind: 'tls',
+        ...c,
+        ...(c.security === 'ssl' ? { settings: sslSettings } : {}),
+      } as const;
+      try {
+        const r = await produceOnce(c);
+        record({ ...scenario, result: r.result, command: r.command });
+      } catch (e) {
+        record({ ...scenario, result: failed(errorMessage(e)) });
+      }
+    }
+  } finally {
+    admin.close();
+    await d.stop();
+  }
+}
+
+/** The transactional runs of a deployment that did not start: not available, with the reason. */
+function recordUnavailableTransactions(
+  ctx: RunnerContext,
+  plan: Plan,
+  system: SystemId,
+  reason: string,
+  record: (s: ScenarioResult) => void,
+): void {
+  if (!wantsTransactions(ctx)) return;
+  for (const c of plan.transactions)
+    record({ system, client: 'librdkafka', kind: 'transactions', ...c, unavailable: reason });
+}
+
+/** CPU seconds used so far by every node's process together; undefined when any is unknown. */
+function brokersCpuSeconds(d: ChronikDeployment): number | undefined {
+  let sum = 0;
+  for (const n of d.nodes) {
+    const pid = n.service.pid;
+    const s = pid === undefined ? undefined : processCpuSeconds(pid);
+    if (s === undefined) return undefined;
+    sum += s;
+  }
+  return sum;
+}
+
+/**
+ * Transactional produce beside the idempotent producer (librdkafka driver, acks=all, a fresh topic
+ * per run): an unrecorded transactional warm-up, then per transaction size an idempotent run and
+ * the transactional one; the brokers' CPU time is taken around each driver process.
+ */
+async function transactionScenarios(
+  { ctx, plan, d, admin, newTopic, record, run }: TargetScenario,
+  system: SystemId,
+): Promise<void> {
+  const tools = librdkafkaTools(ctx, run);
+  if (tools === undefined) return;
+  const produceOnce = async (c: TransactionCase): Promise<{ result: LoadResult; command: string }> => {
+    const topic = await newTopic(c);
+    try {
+      await waitForLeaders(admin, topic, c.partitions, 30_000);
+      const cpuBefore = brokersCpuSeconds(d);
+      const r = await librdkafkaProduce(tools, {
+        brokers: d.brokers,
+        topic,
+        recordBytes: c.recordBytes,
+        records: c.records,
+        acks: c.acks,
+        ...(c.producer === 'transactional'
+          ? { recordsPerTransaction: c.recordsPerTransaction }
+          : { settings: ['enable.idempotence=true'] }),
+      });
+      const cpuAfter = brokersCpuSeconds(d);
+      if (cpuBefore !== undefined && cpuAfter !== undefined) r.result.brokerCpuSeconds = cpuAfter - cpuBefore;
+      return r;
+    } finally {
+      await dropTopic(ctx, admin, topic);
+    }
+  };
+  await settle();
+  try {
+    const warm = await produceOnce(plan.transactionWarmup);
+    if (!warm.result.ok) ctx.log(`  transactional warm-up failed (continuing): ${warm.result.error ?? ''}`);
+  } catch (e) {
+    ctx.log(`  transactional warm-up failed (continuing): ${errorMessage(e)}`);
+  }
+  for (const c of plan.transactions) {
+    const scenario = { system, client: 'librdkafka', kind: 'transactions', ...c } as const;
+    try {
+      const r = await produceOnce(c);
+      record({ ...scenario, result: r.result, command: r.command });
+    } catch (e) {
+      record({ ...scenario, result: failed(errorMessage(e)) });
+    }
   }
 }
 

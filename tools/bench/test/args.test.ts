@@ -16,6 +16,9 @@ describe('parseArgs', () => {
         cluster: true,
         kcat: true,
         hardware: true,
+        transactions: true,
+        tls: true,
+        only: undefined,
         reportName: undefined,
         render: undefined,
       },
@@ -36,6 +39,8 @@ describe('parseArgs', () => {
       '--no-cluster',
       '--no-kcat',
       '--no-hardware',
+      '--no-transactions',
+      '--no-tls',
       '--data-dir=/d',
       '--report-name',
       'a.md',
@@ -54,9 +59,24 @@ describe('parseArgs', () => {
       cluster: false,
       kcat: false,
       hardware: false,
+      transactions: false,
+      tls: false,
+      only: undefined,
       reportName: 'a.md',
       render: 'r.json',
     });
+  });
+
+  it('reads --only as a set of known parts', () => {
+    const r = parseArgs(['--quick', '--only', 'transactions,transactions']);
+    if (r.kind !== 'run') throw new Error('expected run');
+    expect(r.options.only).toEqual(['transactions']);
+    expect(r.options.quick).toBe(true);
+    expect(USAGE).toContain('--only PART[,PART]');
+    const both = parseArgs(['--only', 'tls,transactions']);
+    if (both.kind !== 'run') throw new Error('expected run');
+    expect(both.options.only).toEqual(['tls', 'transactions']);
+    expect(USAGE).toContain('--no-tls');
   });
 
   it('answers --help and -h with the usage text', () => {
@@ -75,6 +95,12 @@ describe('parseArgs', () => {
     [['--out'], /needs a directory/],
     [['--render'], /results\.json/],
     [['--report-name', '../x.md'], /file name/],
+    [['--only'], /--only needs parts from: transactions, tls/],
+    [['--only', 'tls', '--no-tls'], /--only tls and --no-tls leave nothing to run/],
+    [['--no-tls=1'], /takes no value/],
+    [['--only', 'jetstream'], /not "jetstream"/],
+    [['--only', 'transactions', '--render', 'r.json'], /use one of them/],
+    [['--only=transactions', '--no-transactions'], /nothing to run/],
   ])('rejects %j', (argv, message) => {
     expect(() => parseArgs(argv)).toThrow(message);
     try {

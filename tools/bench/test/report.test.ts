@@ -1,15 +1,27 @@
 import {
   ISSUE8_LATENCY_PER_SEC,
   ISSUE9_TARGET_PER_SEC,
+  TRANSACTION_SIZES,
   buildPlan,
   caseLabel,
   evaluateTargets,
   failoverStats,
   fellBehind,
+  PART_KINDS,
+  mergeRuns,
   recordsFor,
   renderReport,
+  tlsCases,
+  tlsComparison,
 } from '../src/index.js';
-import type { BenchRun, FailoverKill, FailoverResult, LoadResult, ScenarioResult } from '../src/index.js';
+import type {
+  BenchRun,
+  FailoverKill,
+  FailoverResult,
+  LoadResult,
+  ScenarioResult,
+  SystemId,
+} from '../src/index.js';
 
 function load(msgPerSec: number, recordBytes = 1024, p99Ms = 5): LoadResult {
   return {
@@ -477,6 +489,40 @@ describe('plan', () => {
       ),
     ).toBe(true);
   });
+  it('pairs transactions of 10, 100 and 1,000 records each with an idempotent run just before', () => {
+    for (const quick of [true, false]) {
+      const p = buildPlan(quick);
+      expect(p.transactions.map((c) => `${c.producer} ${c.recordsPerTransaction}`)).toEqual([
+        'idempotent 10',
+        'transactional 10',
+        'idempotent 100',
+        'transactional 100',
+        'idempotent 1000',
+        'transactional 1000',
+      ]);
+      const reference = p.transactions[0]!;
+      expect(caseLabel(reference)).toBe(
+        '1 KiB, 1 p, acks=all, idempotent (reference for 10 per transaction)',
+      );
+      expect(caseLabel(p.transactions[3]!)).toBe('1 KiB, 1 p, acks=all, 100 per transaction');
+      for (const c of p.transactions) {
+        expect([c.recordBytes, c.partitions, c.acks]).toEqual([1024, 1, -1]);
+        if (c.producer === 'idempotent') {
+          expect(c.records).toBe(reference.records);
+          continue;
+        }
+        expect(c.records % c.recordsPerTransaction).toBe(0); // whole transactions
+        expect(c.records).toBeLessThanOrEqual(reference.records);
+        expect(c.records / c.recordsPerTransaction).toBeLessThanOrEqual(quick ? 150 : 500);
+      }
+      expect(p.transactionWarmup).toMatchObject({ producer: 'transactional', recordsPerTransaction: 100 });
+    }
+    expect(TRANSACTION_SIZES).toEqual([10, 100, 1000]);
+    expect(buildPlan(true).transactions[1]!.records).toBe(1500); // 150 transactions of 10
+    expect(buildPlan(true).transactions[5]!.records).toBe(49_000); // 49 whole transactions of 1,000
+    expect(buildPlan(true, 0.01).transactions[1]!.records).toBe(200); // never under 20 transactions
+  });
+
   it('scales counts, never below 1000 records', () => {
     expect(buildPlan(true, 2).produce[1]!.records).toBe(2 * buildPlan(true).produce[1]!.records);
     expect(recordsFor(10, 1024)).toBe(1000);
@@ -501,5 +547,300 @@ describe('fellBehind', () => {
       true,
     );
     expect(fellBehind({ ...base, result: load(10) })).toBe(false);
+  });
+});
+
+/** Transactional comparison pairs on `system`: an idempotent run at `reference[i]` msg/s, then 10 / 100 / 1000 at `rates[i]`. */
+function transactionRuns(system: SystemId, reference: number[], rates: number[]): ScenarioResult[] {
+  const base = {
+    system,
+    client: 'librdkafka' as const,
+    kind: 'transactions' as const,
+    recordBytes: 1024,
+    partitions: 1,
+    acks: -1 as const,
+    records: 100_000,
+  };
+  const result = (msgPerSec: number): LoadResult => ({
+    ...load(msgPerSec),
+    msgs: 100_000,
+    bytes: 102_400_000,
+  });
+  return rates.flatMap((r, i) => {
+    const n = [10, 100, 1000][i]!;
+    return [
+      {
+        ...base,
+        producer: 'idempotent' as const,
+        recordsPerTransaction: n,
+        result: { ...result(reference[i]!), clientCpuSeconds: 2.048, brokerCpuSeconds: 1.024 },
+        command: `rdkafka-produce -X enable.idempotence=true # ${n}`,
+      },
+      {
+        ...base,
+        producer: 'transactional' as const,
+        recordsPerTransaction: n,
+        result: {
+          ...result(r),
+          clientCpuSeconds: 1.024,
+          brokerCpuSeconds: 10.24,
+          transactions: { count: 100_000 / n, p50Ms: 5, p99Ms: 15.5, maxMs: 40 },
+        },
+        command: `rdkafka-produce --transaction-records ${n}`,
+      },
+    ];
+  });
+}
+
+describe('transactional produce section', () => {
+  it('puts each transactional run beside the idempotent run just before it, with CPU per MB', () => {
+    const run = fixture();
+    run.scenarios.push(
+      ...transactionRuns('chronik-1', [100_000, 110_000, 100_000], [2_000, 22_000, 80_000]),
+      ...transactionRuns('chronik-3', [50_000, 50_000, 50_000], [500, 5_000, 25_000]),
+    );
+    const failed = run.scenarios.length - 3; // 3 nodes, 100 per transaction
+    run.scenarios[failed] = {
+      ...run.scenarios[failed]!,
+      result: { ...load(1), ok: false, error: 'commit_transaction: timed out' },
+    };
+    const { markdown } = renderReport(run);
+    expect(markdown).toContain(
+      '## Transactional produce beside the idempotent producer (1 KiB, 1 p, acks=all, librdkafka)',
+    );
+    expect(markdown).toContain(
+      '| Chronik, 1 node | 10 | 10,000 | 2,000 | 2.0 | 100,000 | 2.0 % | 5.00 / 15.5 / 40.0 | 10.0 / 20.0 | 100 / 10.0 |',
+    );
+    expect(markdown).toContain('| Chronik, 1 node | 100 | 1,000 | 22,000 | 22.5 | 110,000 | 20 % |');
+    expect(markdown).toContain('| Chronik, 1 node | 1,000 | 100 | 80,000 | 81.9 | 100,000 | 80 % |');
+    expect(markdown).toContain('| Chronik, 3 nodes | 10 | 10,000 | 500 | 0.5 | 50,000 | 1.0 % |');
+    expect(markdown).toContain(
+      '| Chronik, 3 nodes | 100 | – | failed (commit_transaction: timed out) | failed | 50,000 | – | – | – / 20.0 | – / 10.0 |',
+    );
+    expect(markdown).toContain('no peer column');
+    expect(markdown).toContain('rdkafka-produce --transaction-records 1000');
+    expect(markdown).toContain('rdkafka-produce -X enable.idempotence=true # 1000');
+    expect(markdown).not.toContain('| max | 1 | as fast as possible'); // not in the issue 9 section
+  });
+
+  it('keeps the transactional runs out of the issue 9 section', () => {
+    const run = clusterFixture();
+    run.scenarios.push(...transactionRuns('chronik-3', [50_000, 50_000, 50_000], [500, 5_000, 25_000]));
+    const { markdown } = renderReport(run);
+    expect(markdown).toContain('| fixed rate (target load) | 3 | 165,000 | 164,000 |');
+    expect(markdown).not.toContain('| max | 1 |');
+    expect(evaluateTargets(run)[7]!.measured).toBe('170,000 msg/s (max run)');
+  });
+
+  it('says why it was not measured', () => {
+    expect(renderReport(fixture()).markdown).toContain(
+      'Transactional produce beside the idempotent producer (librdkafka)\n\n_Not measured._',
+    );
+    const run = fixture({ librdkafkaUnavailable: 'no C compiler' });
+    expect(renderReport(run).markdown).toContain('_Not measured: no C compiler._');
+  });
+});
+
+describe('mergeRuns', () => {
+  const later = (rate: number): BenchRun =>
+    fixture({
+      startedAt: '2026-02-01T00:00:00.000Z',
+      finishedAt: '2026-02-01T00:02:00.000Z',
+      invocation: 'pnpm --filter @chronik/bench bench --quick --only transactions',
+      only: ['transactions'],
+      machine: { ...fixture().machine, chronikRevision: 'def5678', tools: { 'librdkafka driver': 'C' } },
+      deployments: [{ system: 'chronik-1', available: true, commands: ['node chronik-server --later'] }],
+      scenarios: transactionRuns('chronik-1', [100_000, 100_000, 100_000], [rate, 20_000, 80_000]),
+    });
+
+  it("replaces the part's rows, keeps every other one and says when the merged rows were measured", () => {
+    const base = fixture();
+    base.scenarios.push(...transactionRuns('chronik-1', [90_000, 90_000, 90_000], [1_000, 10_000, 50_000]));
+    const merged = mergeRuns(base, later(3_000));
+    expect(merged.scenarios.filter((s) => s.kind !== 'transactions')).toEqual(
+      fixture().scenarios.filter((s) => s.kind !== 'transactions'),
+    );
+    expect(merged.scenarios.filter((s) => s.kind === 'transactions').map((s) => s.result?.msgPerSec)).toEqual(
+      [100_000, 3_000, 100_000, 20_000, 100_000, 80_000],
+    );
+    expect(merged.startedAt).toBe(base.startedAt);
+    expect(merged.invocation).toBe(base.invocation);
+    expect(merged.machine.tools).toEqual({ kcat: '1.7.1', 'librdkafka driver': 'C' });
+    expect(merged.merged).toHaveLength(1);
+    const { markdown } = renderReport(merged);
+    expect(markdown).toContain('(except the sections merged from later runs, listed below)');
+    expect(markdown).toContain(
+      '**Merged from a later run:** transactional produce — measured 2026-02-01T00:00:00.000Z → 2026-02-01T00:02:00.000Z with `pnpm --filter @chronik/bench bench --quick --only transactions` on Chronik source def5678',
+    );
+    expect(markdown).toContain('| Chronik, 1 node | 10 | 10,000 | 3,000 |');
+    expect(markdown).not.toContain('another machine');
+    expect(markdown).toContain('node chronik-server --later');
+    expect(markdown).toContain('node chronik-server standalone');
+  });
+
+  it('says when the merged rows were measured on another machine', () => {
+    const elsewhere = later(3_000);
+    elsewhere.machine = { ...elsewhere.machine, cpuModel: 'Other CPU' };
+    expect(renderReport(mergeRuns(fixture(), elsewhere)).markdown).toContain(
+      'It ran on another machine than the rest of this report (2 × Other CPU, Linux, Node.js v20; the rest: 2 × Test CPU, Linux, Node.js v20)',
+    );
+  });
+
+  it('lets a later merge of the same part supersede the earlier one', () => {
+    const twice = mergeRuns(mergeRuns(fixture(), later(3_000)), later(4_000));
+    expect(twice.merged).toHaveLength(1);
+    expect(twice.merged![0]!.parts).toEqual(['transactions']);
+    expect(twice.scenarios.filter((s) => s.kind === 'transactions')).toHaveLength(6);
+    expect(renderReport(twice).markdown).toContain('| Chronik, 1 node | 10 | 10,000 | 4,000 |');
+  });
+
+  it('merges only a run of some parts', () => {
+    expect(() => mergeRuns(fixture(), fixture())).toThrow(/--only/);
+  });
+});
+
+describe('TLS produce beside plaintext', () => {
+  /** Alternated runs as the plan orders them: per round, acks=all then acks=1, P S then S P. */
+  function tlsRuns(rates: Record<string, number[]>): ScenarioResult[] {
+    return tlsCases({ recordBytes: 1024, partitions: 1, records: 1000 }, 2).map((c) => {
+      const rate = rates[`${c.acks}-${c.security}`]![c.round]!;
+      return {
+        system: 'chronik-1',
+        client: 'librdkafka',
+        kind: 'tls',
+        ...c,
+        ...(c.security === 'ssl' ? { settings: ['security.protocol=ssl'] } : {}),
+        result: {
+          ...load(rate),
+          clientCpuSeconds: 0.01,
+          brokerCpuSeconds: c.security === 'ssl' ? 0.03 : 0.02,
+        },
+        command: `rdkafka-produce --acks ${c.acks === -1 ? 'all' : '1'} # ${c.security} ${c.round}`,
+      };
+    });
+  }
+
+  it('plans alternated PLAINTEXT and SSL runs per acks mode, the order swapped every round', () => {
+    const quick = buildPlan(true).tls;
+    expect(quick.map((c) => `${c.round}:${c.acks}:${c.security}`)).toEqual([
+      '0:-1:plaintext',
+      '0:-1:ssl',
+      '0:1:plaintext',
+      '0:1:ssl',
+      '1:-1:ssl',
+      '1:-1:plaintext',
+      '1:1:ssl',
+      '1:1:plaintext',
+    ]);
+    expect(quick.every((c) => c.recordBytes === 1024 && c.partitions === 1)).toBe(true);
+    expect(quick[0]!.records).toBe(recordsFor(64 * 1024 * 1024, 1024));
+    const full = buildPlan(false).tls;
+    expect(full).toHaveLength(12);
+    expect(full[0]!.records).toBe(recordsFor(256 * 1024 * 1024, 1024));
+    expect(buildPlan(false, 0.25).tls[0]!.records).toBe(recordsFor(64 * 1024 * 1024, 1024));
+    expect(caseLabel(full[1]!)).toBe('1 KiB, 1 p, acks=all, SSL');
+  });
+
+  it('gives each listener its medians and the ratio, per pair too', () => {
+    const run = fixture();
+    run.scenarios.push(
+      ...tlsRuns({
+        '-1-plaintext': [100_000, 120_000],
+        '-1-ssl': [80_000, 84_000],
+        '1-plaintext': [200_000, 200_000],
+        '1-ssl': [150_000, 130_000],
+      }),
+    );
+    const rows = tlsComparison(run);
+    expect(rows.map((r) => r.acks)).toEqual([-1, 1]);
+    expect(rows[0]!.plaintext.medianMsgPerSec).toBe(110_000);
+    expect(rows[0]!.ssl.medianMsgPerSec).toBe(82_000);
+    expect(rows[0]!.ratio).toBeCloseTo(82 / 110);
+    expect(rows[0]!.roundRatios.map((r) => Number(r.toFixed(2)))).toEqual([0.8, 0.7]);
+    expect(rows[1]!.ratio).toBeCloseTo(0.7);
+    // 1,000 records of 1 KiB = 1.024 MB: 20 and 30 ms of broker CPU.
+    expect(rows[0]!.plaintext.brokerCpuMsPerMb).toBeCloseTo(20 / 1.024);
+    expect(rows[0]!.ssl.brokerCpuMsPerMb).toBeCloseTo(30 / 1.024);
+    const { markdown } = renderReport(run);
+    expect(markdown).toContain('## TLS produce beside plaintext (1 KiB, 1 p, librdkafka)');
+    expect(markdown).toContain(
+      '| acks=all | PLAINTEXT | 100,000, 120,000 | 110,000 | 112.6 | 9.77 | 19.5 |  |',
+    );
+    expect(markdown).toContain(
+      '| acks=all | SSL | 80,000, 84,000 | 82,000 | 84.0 | 9.77 | 29.3 | **75 %** (per pair 80 %, 70 %) |',
+    );
+    expect(markdown).toContain('| acks=1 | SSL | 150,000, 130,000 | 140,000 |');
+    expect(markdown).toContain('no peer column');
+    expect(markdown).toContain('rdkafka-produce --acks all # ssl 1');
+  });
+
+  it('never counts a failed run, and says why the section was not measured', () => {
+    const run = fixture();
+    const runs = tlsRuns({
+      '-1-plaintext': [100_000, 120_000],
+      '-1-ssl': [80_000, 84_000],
+      '1-plaintext': [200_000, 200_000],
+      '1-ssl': [150_000, 130_000],
+    });
+    const i = runs.findIndex((s) => s.acks === -1 && s.security === 'ssl' && s.round === 1);
+    runs[i] = { ...runs[i]!, result: { ...load(1), ok: false, error: 'SSL handshake failed' } };
+    run.scenarios.push(...runs);
+    const row = tlsComparison(run)[0]!;
+    expect(row.ssl).toMatchObject({ runs: 2, ok: 1, medianMsgPerSec: 80_000 });
+    expect(row.roundRatios).toHaveLength(1);
+    expect(renderReport(run).markdown).toContain('| acks=all | SSL | 80,000 (1 failed) | 80,000 |');
+
+    expect(renderReport(fixture()).markdown).toContain(
+      '## TLS produce beside plaintext (librdkafka)\n\n_Not measured._',
+    );
+    const off = fixture();
+    off.scenarios.push(
+      ...tlsRuns({ '-1-plaintext': [1, 1], '-1-ssl': [1, 1], '1-plaintext': [1, 1], '1-ssl': [1, 1] }).map(
+        ({ result: _r, ...s }) => ({ ...s, unavailable: 'chronik certs create failed' }),
+      ),
+    );
+    expect(renderReport(off).markdown).toContain('_Not available: chronik certs create failed._');
+  });
+
+  it('merges a --only tls run without touching the other rows, the transactional ones included', () => {
+    const base = fixture();
+    base.scenarios.push(...transactionRuns('chronik-1', [90_000, 90_000, 90_000], [1_000, 10_000, 50_000]));
+    base.scenarios.push(
+      ...tlsRuns({ '-1-plaintext': [1, 1], '-1-ssl': [1, 1], '1-plaintext': [1, 1], '1-ssl': [1, 1] }),
+    );
+    const part = fixture({
+      startedAt: '2026-03-01T00:00:00.000Z',
+      invocation: 'pnpm --filter @chronik/bench bench --only tls',
+      only: ['tls'],
+      deployments: [
+        {
+          system: 'chronik-1',
+          variant: 'PLAINTEXT and SSL listeners',
+          available: true,
+          commands: ['node chronik-server --listeners PLAINTEXT://127.0.0.1:1,SSL://127.0.0.1:2'],
+        },
+      ],
+      scenarios: tlsRuns({
+        '-1-plaintext': [100_000, 100_000],
+        '-1-ssl': [90_000, 90_000],
+        '1-plaintext': [100_000, 100_000],
+        '1-ssl': [50_000, 50_000],
+      }),
+    });
+    const merged = mergeRuns(base, part);
+    expect(merged.scenarios.filter((s) => s.kind !== 'tls')).toEqual(
+      base.scenarios.filter((s) => s.kind !== 'tls'),
+    );
+    expect(merged.scenarios.filter((s) => s.kind === 'tls')).toEqual(part.scenarios);
+    expect(merged.merged![0]!.kinds).toEqual(['tls']);
+    expect(tlsComparison(merged).map((r) => r.ratio)).toEqual([0.9, 0.5]);
+    const { markdown } = renderReport(merged);
+    expect(markdown).toContain(
+      '**Merged from a later run:** TLS produce beside plaintext — measured 2026-03-01',
+    );
+    expect(markdown).toContain(
+      '# Chronik, 1 node (PLAINTEXT and SSL listeners)\nnode chronik-server --listeners',
+    );
+    expect(PART_KINDS.tls).toEqual(['tls']);
   });
 });

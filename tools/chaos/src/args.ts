@@ -2,12 +2,15 @@
 import { ChaosError } from './errors.js';
 import type { FaultKind } from './nemesis.js';
 import { FAULT_KINDS } from './nemesis.js';
+import type { WorkloadKind } from './workload.js';
+import { WORKLOAD_KINDS } from './workload.js';
 
 export interface CliOptions {
   seed: number | undefined;
   durationMs: number;
   nodes: number;
   faults: FaultKind[];
+  workloads: WorkloadKind[];
   runs: number;
   outDir: string | undefined;
   partitions: number | undefined;
@@ -24,6 +27,8 @@ export const USAGE = `usage: chronik-chaos [options]
   --duration D      how long faults are injected, e.g. 60s, 2m, 90000ms (default 60s)
   --nodes N         cluster size, 3 or 5 (default 3)
   --faults LIST     comma-separated: ${FAULT_KINDS.join(',')} (default: all)
+  --workload LIST   comma-separated: ${WORKLOAD_KINDS.join(',')} (default queue: writers, consumers, topic churn;
+                    txn: transactional producers and a consume-transform-produce stage)
   --runs N          run N seeds one after the other (default 1)
   --partitions N    partitions of the workload topic (default: the node count)
   --out DIR         output directory (default .tmp/chaos under the repository)
@@ -53,6 +58,7 @@ export function parseArgs(argv: readonly string[]): CliOptions {
     durationMs: 60_000,
     nodes: 3,
     faults: [...FAULT_KINDS],
+    workloads: ['queue'],
     runs: 1,
     outDir: undefined,
     partitions: undefined,
@@ -99,6 +105,25 @@ export function parseArgs(argv: readonly string[]): CliOptions {
           if (!(FAULT_KINDS as readonly string[]).includes(f))
             throw new ChaosError('BadArgument', `unknown fault "${f}" (known: ${FAULT_KINDS.join(', ')})`);
         o.faults = list as FaultKind[];
+        break;
+      }
+      case '--workload': {
+        const list = [
+          ...new Set(
+            value()
+              .split(',')
+              .map((x) => x.trim())
+              .filter((x) => x !== ''),
+          ),
+        ];
+        for (const w of list)
+          if (!(WORKLOAD_KINDS as readonly string[]).includes(w))
+            throw new ChaosError(
+              'BadArgument',
+              `unknown workload "${w}" (known: ${WORKLOAD_KINDS.join(', ')})`,
+            );
+        if (list.length === 0) throw new ChaosError('BadArgument', '--workload needs at least one workload');
+        o.workloads = list as WorkloadKind[];
         break;
       }
       case '--out':

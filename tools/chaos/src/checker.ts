@@ -105,7 +105,18 @@ class Check {
 
 const key = (p: number, o: number): string => `${p}:${o}`;
 
+/** Every check of the `queue` workload's run: its own (checkQueue) and the cluster's (clusterChecks). */
 export function check(input: CheckInput): CheckOutcome {
+  const outcome = checkQueue(input);
+  const checks = mergeChecks([
+    outcome.checks,
+    clusterChecks({ ...input, topics: [{ topic: input.topic, partitions: input.partitions }] }),
+  ]);
+  return { ...outcome, checks, valid: checks.every((r) => !r.safety || r.count === 0) };
+}
+
+/** The checks of the `queue` workload's data (the final reads, sends, polls, commits, topics). */
+export function checkQueue(input: CheckInput): CheckOutcome {
   const { ops, topic } = input;
   const sends = ops.filter((o): o is SendOp => o.f === 'send' && o.topic === topic);
   const polls = ops.filter((o): o is PollOp => o.f === 'poll' && o.topic === topic);
@@ -121,17 +132,11 @@ export function check(input: CheckInput): CheckOutcome {
     nonmonotonic: new Check('nonmonotonic-poll', true),
     skip: new Check('poll-skip', true),
     committed: new Check('committed-offsets-regress', true),
+    // Here: the final reads of a partition agree; clusterChecks adds the replicas' own views.
     replicas: new Check('replicas-identical', true),
     finalRead: new Check('final-read-complete', true),
     deleted: new Check('deleted-topic-gone', true),
-    replicaLogs: new Check('replica-logs-identical', true),
-    faultExpectations: new Check('fault-expectations', true),
   };
-  for (const f of ops)
-    if (f.f === 'fault' && f.expectation !== undefined && !f.expectation.met)
-      checks.faultExpectations.add(
-        `fault ${f.index} (${f.description}): ${f.expectation.what} — ${f.expectation.detail}`,
-      );
 
   // The final log: per partition offset → value, from the first complete read; every read is
   // compared with it.
@@ -293,28 +298,6 @@ export function check(input: CheckInput): CheckOutcome {
     }
   }
 
-  // Replicas identical once healed.
-  if (!input.converged)
-    checks.replicas.add(
-      'replicas did not converge (leader, epoch, high watermark, log end) before the deadline',
-    );
-  for (let p = 0; p < input.partitions; p++) {
-    const states = input.replicas.filter((s) => s.topic === topic && s.partition === p);
-    if (states.length === 0) {
-      checks.replicas.add(`partition ${p}: no replica reported`);
-      continue;
-    }
-    const fields = (s: ReplicaState): string =>
-      `hw ${s.highWatermark} leo ${s.logEndOffset} start ${s.logStartOffset} epoch ${s.leaderEpoch} leader ${s.leader}`;
-    const distinct = new Set(states.map(fields));
-    if (distinct.size > 1)
-      checks.replicas.add(`partition ${p}: ${states.map((s) => `node ${s.node}: ${fields(s)}`).join('; ')}`);
-    for (const s of states)
-      if (s.logEndOffset !== s.highWatermark)
-        checks.replicas.add(
-          `partition ${p} on node ${s.node}: log end ${s.logEndOffset} ≠ high watermark ${s.highWatermark} after healing`,
-        );
-  }
   // Every complete final read of a partition is the same log.
   for (let p = 0; p < input.partitions; p++) {
     const good = input.finalReads.filter((r) => r.partition === p && r.complete);
@@ -328,14 +311,6 @@ export function check(input: CheckInput): CheckOutcome {
           `partition ${p}: final read via ${first.via} (${first.records.length} records) differs from the read via ${r.via} (${r.records.length})`,
         );
     }
-  }
-
-  // The stopped replicas' Raft logs agree up to the smallest commit index.
-  if (input.replicaLogs) {
-    for (const m of input.replicaLogs.mismatches) checks.replicaLogs.add(m);
-    for (let i = input.replicaLogs.mismatches.length; i < input.replicaLogs.mismatchCount; i++)
-      checks.replicaLogs.add('(more differing entries)');
-    for (const e of input.replicaLogs.errors) checks.replicaLogs.add(`unreadable: ${e}`);
   }
 
   // Topics whose deletion was acknowledged are gone everywhere.
@@ -375,6 +350,76 @@ export function check(input: CheckInput): CheckOutcome {
   };
 }
 
+export interface ClusterCheckInput {
+  ops: readonly Op[];
+  replicas: readonly ReplicaState[];
+  converged: boolean;
+  replicaLogs?: ReplicaLogComparison;
+  /** The workloads' topics, whose replicas must agree. */
+  topics: ReadonlyArray<{ topic: string; partitions: number }>;
+}
+
+/**
+ * The checks of the cluster itself, whatever the workload: fault-expectations, replicas-identical
+ * (every replica of the topics agrees after healing) and replica-logs-identical.
+ */
+export function clusterChecks(input: ClusterCheckInput): CheckResult[] {
+  const faultExpectations = new Check('fault-expectations', true);
+  const replicas = new Check('replicas-identical', true);
+  const replicaLogs = new Check('replica-logs-identical', true);
+  for (const f of input.ops)
+    if (f.f === 'fault' && f.expectation !== undefined && !f.expectation.met)
+      faultExpectations.add(
+        `fault ${f.index} (${f.description}): ${f.expectation.what} — ${f.expectation.detail}`,
+      );
+
+  if (!input.converged)
+    replicas.add('replicas did not converge (leader, epoch, high watermark, log end) before the deadline');
+  for (const { topic, partitions } of input.topics)
+    for (let p = 0; p < partitions; p++) {
+      const states = input.replicas.filter((s) => s.topic === topic && s.partition === p);
+      if (states.length === 0) {
+        replicas.add(`${topic}-${p}: no replica reported`);
+        continue;
+      }
+      const fields = (s: ReplicaState): string =>
+        `hw ${s.highWatermark} leo ${s.logEndOffset} start ${s.logStartOffset} epoch ${s.leaderEpoch} leader ${s.leader}`;
+      const distinct = new Set(states.map(fields));
+      if (distinct.size > 1)
+        replicas.add(`${topic}-${p}: ${states.map((s) => `node ${s.node}: ${fields(s)}`).join('; ')}`);
+      for (const s of states)
+        if (s.logEndOffset !== s.highWatermark)
+          replicas.add(
+            `${topic}-${p} on node ${s.node}: log end ${s.logEndOffset} ≠ high watermark ${s.highWatermark} after healing`,
+          );
+    }
+
+  // The stopped replicas' Raft logs agree up to the smallest commit index.
+  if (input.replicaLogs) {
+    for (const m of input.replicaLogs.mismatches) replicaLogs.add(m);
+    for (let i = input.replicaLogs.mismatches.length; i < input.replicaLogs.mismatchCount; i++)
+      replicaLogs.add('(more differing entries)');
+    for (const e of input.replicaLogs.errors) replicaLogs.add(`unreadable: ${e}`);
+  }
+  return [replicas.result(), replicaLogs.result(), faultExpectations.result()];
+}
+
+/** Lists of check results as one: results of the same name add up (in the order names first appear). */
+export function mergeChecks(lists: ReadonlyArray<readonly CheckResult[]>): CheckResult[] {
+  const out = new Map<string, CheckResult>();
+  for (const list of lists)
+    for (const c of list) {
+      const m = out.get(c.name);
+      if (m === undefined) out.set(c.name, { ...c, details: [...c.details] });
+      else {
+        m.count += c.count;
+        m.safety ||= c.safety;
+        m.details = [...m.details, ...c.details].slice(0, MAX_DETAILS);
+      }
+    }
+  return [...out.values()];
+}
+
 /**
  * For each fault: the longest span, over acks=all writers and partitions, that a writer could not
  * write a partition. A span is a run of consecutive bad sends on one (writer, partition) stream
@@ -382,16 +427,38 @@ export function check(input: CheckInput): CheckOutcome {
  * the next good send; it belongs to the latest fault applied before its first bad send completed.
  */
 export function unavailabilityWindows(ops: readonly Op[], topic: string, slowMs: number): Unavailability[] {
-  const faults = ops.filter((o): o is FaultOp => o.f === 'fault').sort((a, b) => a.invokeMs - b.invokeMs);
-  const streams = new Map<string, SendOp[]>();
+  const streams = new Map<string, StreamOp[]>();
   for (const o of ops)
     if (o.f === 'send' && o.topic === topic && o.acks === 'all') {
       const k = `${o.process}/${o.partition}`;
       const list = streams.get(k) ?? [];
-      list.push(o);
+      list.push({
+        invokeMs: o.invokeMs,
+        completeMs: o.completeMs,
+        bad: o.outcome !== 'ok' || o.completeMs - o.invokeMs > slowMs,
+        partition: o.partition,
+      });
       streams.set(k, list);
     }
-  const bad = (s: SendOp): boolean => s.outcome !== 'ok' || s.completeMs - s.invokeMs > slowMs;
+  return faultWindows(ops, streams.values());
+}
+
+/** One operation of a stream of operations that should keep succeeding (see `faultWindows`). */
+export interface StreamOp {
+  invokeMs: number;
+  completeMs: number;
+  /** Failed, unknown or too slow. */
+  bad: boolean;
+  partition?: number;
+}
+
+/**
+ * For each fault of `ops`: the longest run of consecutive bad operations on one stream, from the
+ * first one's invocation to the completion of the next good one (or of the last bad one), charged
+ * to the latest fault applied before its first bad operation completed.
+ */
+export function faultWindows(ops: readonly Op[], streams: Iterable<readonly StreamOp[]>): Unavailability[] {
+  const faults = ops.filter((o): o is FaultOp => o.f === 'fault').sort((a, b) => a.invokeMs - b.invokeMs);
   const out: Unavailability[] = faults.map((f) => ({
     faultIndex: f.index,
     kind: f.kind,
@@ -406,17 +473,16 @@ export function unavailabilityWindows(ops: readonly Op[], topic: string, slowMs:
     for (let i = 0; i < faults.length && (faults[i] as FaultOp).invokeMs <= atMs; i++) k = i;
     return k;
   };
-  for (const list of streams.values()) {
-    list.sort((a, b) => a.invokeMs - b.invokeMs);
+  for (const stream of streams) {
+    const list = [...stream].sort((a, b) => a.invokeMs - b.invokeMs);
     for (let i = 0; i < list.length; i++) {
-      const first = list[i] as SendOp;
-      if (!bad(first)) continue;
+      const first = list[i] as StreamOp;
+      if (!first.bad) continue;
       let j = i;
-      while (j < list.length && bad(list[j] as SendOp)) j++;
-      const lastBad = list[j - 1] as SendOp;
-      const end = j < list.length ? (list[j] as SendOp).completeMs : lastBad.completeMs;
-      const k = owner(first.completeMs);
-      const u = out[k];
+      while (j < list.length && (list[j] as StreamOp).bad) j++;
+      const lastBad = list[j - 1] as StreamOp;
+      const end = j < list.length ? (list[j] as StreamOp).completeMs : lastBad.completeMs;
+      const u = out[owner(first.completeMs)];
       if (u !== undefined && end - first.invokeMs > u.windowMs) {
         u.windowMs = end - first.invokeMs;
         u.partition = first.partition;

@@ -125,6 +125,22 @@ export async function bounded<T>(p: Promise<T>, ms: number): Promise<T | undefin
   }
 }
 
+/** `p`, or a `Timeout` ChaosError after `ms` naming `what` (what is left running is abandoned). */
+export async function deadline<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let t: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      p,
+      new Promise<never>(
+        (_, reject) =>
+          (t = setTimeout(() => reject(new ChaosError('Timeout', `${what}: no answer in ${ms} ms`)), ms)),
+      ),
+    ]);
+  } finally {
+    clearTimeout(t);
+  }
+}
+
 export function getJson<T>(port: number, p: string, timeoutMs = 3000): Promise<T> {
   return new Promise((resolve, reject) => {
     const req = http.get({ host: '127.0.0.1', port, path: p, timeout: timeoutMs }, (res) => {

@@ -1,6 +1,8 @@
 // The final read of a partition after healing, with kcat (librdkafka: a different client from the
 // workload's kafkajs): from the beginning to the end of the partition (its high watermark), through
-// one bootstrap broker; the client finds the leader itself.
+// one bootstrap broker; the client finds the leader itself. librdkafka reads read_committed unless
+// told otherwise: then the end is the last stable offset, and records of aborted transactions are
+// dropped; read_uncommitted returns every record in the log (never the markers).
 import { spawn } from 'node:child_process';
 import type { FinalRead, ReadRecord } from './checker.js';
 import { errorMessage } from './errors.js';
@@ -13,6 +15,8 @@ export interface FinalReadOptions {
   timeoutMs: number;
   /** Most records held in memory for one partition. */
   maxRecords: number;
+  /** librdkafka's isolation.level (its default: read_committed). */
+  isolation?: 'read_committed' | 'read_uncommitted';
 }
 
 export function readPartition(o: FinalReadOptions): Promise<FinalRead> {
@@ -35,6 +39,7 @@ export function readPartition(o: FinalReadOptions): Promise<FinalRead> {
       'fetch.wait.max.ms=100',
       '-X',
       'topic.metadata.refresh.interval.ms=1000',
+      ...(o.isolation !== undefined ? ['-X', `isolation.level=${o.isolation}`] : []),
     ];
     const proc = spawn(o.kcat, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     const records: ReadRecord[] = [];

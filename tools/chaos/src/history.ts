@@ -85,7 +85,77 @@ export interface FaultOp extends Timed {
   expectation?: { what: string; met: boolean; detail: string };
 }
 
-export type Op = SendOp | PollOp | CommitOp | AssignOp | CommittedOp | TopicOp | FaultOp;
+/** Records one transaction wrote to one partition, in one send (one batch). */
+export interface TxnWrite {
+  topic: string;
+  partition: number;
+  values: string[];
+  /** The send was acknowledged (acks=all); its records are at `offset`, `offset + 1`, ... */
+  acked: boolean;
+  /** The acknowledged base offset. */
+  offset?: number;
+}
+
+/**
+ * One transaction of the transactional workload (a producer's, or the consume-transform-produce
+ * stage's). `end` is the EndTxn the client asked for — `none` when the transaction stopped before
+ * it (a send failed: the producer is replaced, and the next one's InitProducerId aborts it) — and
+ * `outcome` is that EndTxn's: ok (acknowledged), info (sent, answer lost: unknown), fail (never
+ * sent). So a transaction is committed for certain when `end` is commit and `outcome` ok, may be
+ * committed when `end` is commit and `outcome` info, and is never committed otherwise.
+ */
+export interface TxnOp extends Timed {
+  f: 'txn';
+  process: string;
+  transactionalId: string;
+  /** The transaction's number, unique per process. */
+  txn: number;
+  intent: 'commit' | 'abort';
+  end: 'commit' | 'abort' | 'none';
+  writes: TxnWrite[];
+  /**
+   * consume-transform-produce: the input records transformed, the offset sent with sendOffsets, and
+   * the worker instance whose consumer delivered them (its polls' `process`).
+   */
+  input?: {
+    topic: string;
+    partition: number;
+    offsets: number[];
+    values: string[];
+    next: number;
+    consumer: string;
+  };
+}
+
+/** A worker of the transactional workload replaced: its producer and consumer are created again. */
+export interface RestartOp extends Timed {
+  f: 'restart';
+  process: string;
+  reason: string;
+}
+
+/**
+ * The consume-transform-produce consumer was positioned below the next offset of a transaction
+ * acknowledged as committed (its input offsets). Without `fresh` the worker is restarted (kafkajs
+ * fetches committed offsets without `require_stable`, so a rejoin while that transaction's markers
+ * were being written reads the offsets before it). `fresh`: on the first assignment after the
+ * worker's InitProducerId — which waits for its previous transaction to complete — so nothing was
+ * pending: the group's committed offset went back. The worker then reads on from there.
+ */
+export interface RewindOp extends Timed {
+  f: 'rewind';
+  process: string;
+  topic: string;
+  partition: number;
+  /** The first offset the consumer was given. */
+  from: number;
+  /** The next offset sent by the last transaction acknowledged as committed. */
+  committed: number;
+  fresh: boolean;
+}
+
+export type Op =
+  SendOp | PollOp | CommitOp | AssignOp | CommittedOp | TopicOp | FaultOp | TxnOp | RestartOp | RewindOp;
 
 export class History {
   readonly ops: Op[] = [];

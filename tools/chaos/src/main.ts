@@ -10,9 +10,9 @@ import type { RunReport } from './report.js';
 import { reportMarkdown, summaryMarkdown } from './report.js';
 import { readHistory } from './history.js';
 import type { PollOp, SendOp } from './history.js';
-import { pollGap, unavailabilityWindows } from './checker.js';
+import { pollGap } from './checker.js';
 import { runChartSvg } from './svg.js';
-import { DEFAULT_RUN_OPTIONS, runChaos } from './run.js';
+import { DEFAULT_RUN_OPTIONS, runChaos, runUnavailability } from './run.js';
 
 export async function main(argv: readonly string[], repoRoot: string): Promise<number> {
   let cli: CliOptions;
@@ -58,6 +58,11 @@ export async function main(argv: readonly string[], repoRoot: string): Promise<n
       ),
       partitions: cli.partitions ?? cli.nodes,
       keepData: cli.keepData,
+      workloads: cli.workloads,
+      txn: {
+        ...DEFAULT_RUN_OPTIONS.txn,
+        workerScript: path.join(repoRoot, 'tools', 'chaos', 'scripts', 'ctp_worker.py'),
+      },
       log: (line) => console.log(line),
     });
     reports.push(r);
@@ -113,7 +118,13 @@ export function summarizeDir(dir: string): string {
     if (fs.existsSync(hist)) {
       const ops = readHistory(hist);
       // Recompute the unavailability windows with the current definition.
-      const windows = unavailabilityWindows(ops, r.topic, DEFAULT_RUN_OPTIONS.slowMs);
+      const windows = runUnavailability(
+        ops,
+        r.workloads ?? ['queue'],
+        r.topic,
+        DEFAULT_RUN_OPTIONS.slowMs,
+        DEFAULT_RUN_OPTIONS.txn.slowMs,
+      );
       r.outcome.unavailability = windows;
       r.outcome.longestUnavailabilityMs = windows.reduce((m, u) => Math.max(m, u.windowMs), 0);
       r.timeline = windows.map((u) => ({

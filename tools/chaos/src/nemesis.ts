@@ -4,6 +4,7 @@
 // starts, from the cluster's own answers.
 import fs from 'node:fs';
 import path from 'node:path';
+import { coordinatorPartition } from '@chronik/metadata';
 import type { ChaosCluster } from './cluster.js';
 import { bounded, sleep } from './cluster.js';
 import type { FaultOp, History } from './history.js';
@@ -22,7 +23,32 @@ export const FAULT_KINDS = [
 ] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
-export type TargetRole = 'partition-leader' | 'partition-follower' | 'metadata-leader' | 'any';
+export type TargetRole =
+  | 'partition-leader'
+  | 'partition-follower'
+  | 'metadata-leader'
+  | 'any'
+  /** The leader of the `__transaction_state` partition coordinating one of the workload's transactional ids. */
+  | 'txn-coordinator'
+  /** The leader of the `__consumer_offsets` partition coordinating one of the workload's groups. */
+  | 'group-coordinator';
+
+/** The roles faults target (partition leaders twice as often). */
+export const DEFAULT_ROLES: readonly TargetRole[] = [
+  'partition-leader',
+  'partition-leader',
+  'partition-follower',
+  'metadata-leader',
+  'any',
+];
+
+/** With the transactional workload: the coordinators too (the transaction coordinator's node most). */
+export const TXN_ROLES: readonly TargetRole[] = [
+  ...DEFAULT_ROLES,
+  'txn-coordinator',
+  'txn-coordinator',
+  'group-coordinator',
+];
 
 export interface PlannedFault {
   index: number;
@@ -57,6 +83,8 @@ export interface ScheduleOptions {
   holdMaxMs: number;
   quietMinMs: number;
   quietMaxMs: number;
+  /** The roles drawn from (default DEFAULT_ROLES; a seed replays only with the same list). */
+  roles?: readonly TargetRole[];
 }
 
 export const DEFAULT_SCHEDULE_TIMING = {
@@ -75,13 +103,8 @@ export const DEFAULT_SCHEDULE_TIMING = {
 export function planSchedule(rng: Rng, o: ScheduleOptions): PlannedFault[] {
   const out: PlannedFault[] = [];
   if (o.faults.length === 0) return out;
-  const roles: TargetRole[] = [
-    'partition-leader',
-    'partition-leader',
-    'partition-follower',
-    'metadata-leader',
-    'any',
-  ];
+  const roles = o.roles ?? DEFAULT_ROLES;
+  if (roles.length === 0) throw new RangeError('planSchedule: no target roles');
   const maxIsolate = Math.max(1, Math.floor((o.nodes - 1) / 2));
   let t = o.warmupMs;
   for (;;) {
@@ -113,28 +136,56 @@ export interface NemesisContext {
   topic: string;
   partitions: number;
   log: (line: string) => void;
+  /** What the coordinator roles target (absent: they fall back to any node). */
+  coordinators?: {
+    transactionalIds: readonly string[];
+    /** `--transaction-state-partitions` of the cluster. */
+    transactionStatePartitions: number;
+    groups: readonly string[];
+    /** `--offsets-topic-partitions` of the cluster. */
+    offsetsPartitions: number;
+  };
 }
 
-/** The node playing `role` now (falls back to any running node). */
-async function resolveTarget(ctx: NemesisContext, f: PlannedFault): Promise<number> {
+/** The node playing the fault's role now (falls back to any running node), and how it was chosen. */
+async function resolveTarget(ctx: NemesisContext, f: PlannedFault): Promise<{ node: number; role: string }> {
   const { cluster } = ctx;
   const running = cluster.running();
   const fallback = running.length > 0 ? (running[f.pick % running.length] as number) : 1;
   const partition = f.pick % ctx.partitions;
   switch (f.role) {
     case 'partition-leader':
-      return (await cluster.leaderOf(ctx.topic, partition)) ?? fallback;
+      return { node: (await cluster.leaderOf(ctx.topic, partition)) ?? fallback, role: f.role };
     case 'partition-follower': {
       const leader = await cluster.leaderOf(ctx.topic, partition);
       const others = running.filter((id) => id !== leader);
-      return others.length > 0 ? (others[Math.floor(f.pick / 7) % others.length] as number) : fallback;
+      return {
+        node: others.length > 0 ? (others[Math.floor(f.pick / 7) % others.length] as number) : fallback,
+        role: f.role,
+      };
     }
     case 'metadata-leader': {
       const l = await cluster.metadataLeader();
-      return l !== undefined && running.includes(l) ? l : fallback;
+      return { node: l !== undefined && running.includes(l) ? l : fallback, role: f.role };
     }
     case 'any':
-      return fallback;
+      return { node: fallback, role: f.role };
+    case 'txn-coordinator':
+    case 'group-coordinator': {
+      const c = ctx.coordinators;
+      const keys = f.role === 'txn-coordinator' ? c?.transactionalIds : c?.groups;
+      if (c === undefined || keys === undefined || keys.length === 0) return { node: fallback, role: 'any' };
+      const key = keys[f.pick % keys.length] as string;
+      const [topic, count] =
+        f.role === 'txn-coordinator'
+          ? ['__transaction_state', c.transactionStatePartitions]
+          : ['__consumer_offsets', c.offsetsPartitions];
+      const p = coordinatorPartition(key, count);
+      const l = await cluster.leaderOf(topic, p);
+      return l !== undefined && running.includes(l)
+        ? { node: l, role: `${f.role} of ${key}: leader of ${topic}-${p}` }
+        : { node: fallback, role: `${f.role} of ${key}: no leader of ${topic}-${p} found, any node` };
+    }
   }
 }
 
@@ -177,7 +228,7 @@ async function exitWithin(cluster: ChaosCluster, id: number, ms: number): Promis
 /** Applies one fault; returns the healing action and what was done. */
 async function apply(ctx: NemesisContext, f: PlannedFault): Promise<Applied> {
   const { cluster } = ctx;
-  const target = await resolveTarget(ctx, f);
+  const { node: target, role } = await resolveTarget(ctx, f);
   const ids = cluster.ids;
   const isolateSide = (): number[] => {
     const rest = ids.filter((x) => x !== target);
@@ -189,14 +240,14 @@ async function apply(ctx: NemesisContext, f: PlannedFault): Promise<Applied> {
       await cluster.kill(target);
       return {
         nodes: [target],
-        description: `kill -9 node ${target} (${f.role}), restart after ${f.holdMs} ms`,
+        description: `kill -9 node ${target} (${role}), restart after ${f.holdMs} ms`,
         heal: async () => cluster.start(target),
       };
     case 'pause':
       cluster.pause(target);
       return {
         nodes: [target],
-        description: `SIGSTOP node ${target} (${f.role}) for ${f.holdMs} ms`,
+        description: `SIGSTOP node ${target} (${role}) for ${f.holdMs} ms`,
         heal: async () => cluster.resume(target),
       };
     case 'partition': {
@@ -205,7 +256,7 @@ async function apply(ctx: NemesisContext, f: PlannedFault): Promise<Applied> {
       cluster.setLinks(between(side, other), { kind: f.linkMode });
       return {
         nodes: side,
-        description: `partition [${side.join(',')}] | [${other.join(',')}] (${f.linkMode}, around ${f.role}) for ${f.holdMs} ms`,
+        description: `partition [${side.join(',')}] | [${other.join(',')}] (${f.linkMode}, around ${role}) for ${f.holdMs} ms`,
         heal: async () => cluster.healNetwork(),
       };
     }
@@ -213,7 +264,7 @@ async function apply(ctx: NemesisContext, f: PlannedFault): Promise<Applied> {
       cluster.setLinks(linksOf(cluster, target), { kind: 'delay', delayMs: f.delayMs, jitterMs: f.jitterMs });
       return {
         nodes: [target],
-        description: `delay every Raft link of node ${target} (${f.role}) by ${f.delayMs}+${f.jitterMs} ms for ${f.holdMs} ms`,
+        description: `delay every Raft link of node ${target} (${role}) by ${f.delayMs}+${f.jitterMs} ms for ${f.holdMs} ms`,
         heal: async () => cluster.healNetwork(),
       };
     case 'flaky':
@@ -224,7 +275,7 @@ async function apply(ctx: NemesisContext, f: PlannedFault): Promise<Applied> {
       });
       return {
         nodes: [target],
-        description: `flaky Raft links of node ${target} (${f.role}): reset chance ${f.resetProbability} per chunk for ${f.holdMs} ms`,
+        description: `flaky Raft links of node ${target} (${role}): reset chance ${f.resetProbability} per chunk for ${f.holdMs} ms`,
         heal: async () => cluster.healNetwork(),
       };
     case 'wipe': {
@@ -236,7 +287,7 @@ async function apply(ctx: NemesisContext, f: PlannedFault): Promise<Applied> {
       cluster.start(target);
       return {
         nodes: [target],
-        description: `node ${target} (${f.role}) restarted with an empty data directory for ${f.holdMs} ms`,
+        description: `node ${target} (${role}) restarted with an empty data directory for ${f.holdMs} ms`,
         expect: async () => {
           const code = await exitWithin(cluster, target, 20_000);
           const log = cluster.logSince(target, since);
@@ -269,7 +320,7 @@ async function apply(ctx: NemesisContext, f: PlannedFault): Promise<Applied> {
       cluster.start(target);
       return {
         nodes: [target],
-        description: `node ${target} (${f.role}) restarted without its replica folder ${lost ?? '(none)'}`,
+        description: `node ${target} (${role}) restarted without its replica folder ${lost ?? '(none)'}`,
         expect: async () => {
           const what = 'a lost replica is rebuilt from the others (/health "ok" again, not "degraded")';
           let last = 'no answer';
@@ -296,7 +347,7 @@ async function apply(ctx: NemesisContext, f: PlannedFault): Promise<Applied> {
       const filled = cluster.fillDisk(target);
       return {
         nodes: [target],
-        description: `data directory of node ${target} (${f.role}) full (${filled} MiB filler) for ${f.holdMs} ms`,
+        description: `data directory of node ${target} (${role}) full (${filled} MiB filler) for ${f.holdMs} ms`,
         expect: async () => {
           const code = await exitWithin(cluster, target, 15_000);
           const log = cluster.logSince(target, since);

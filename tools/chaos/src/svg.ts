@@ -1,5 +1,6 @@
-// An SVG chart of a run: acknowledged and failed sends per second, records polled per second, with
-// the faults drawn as shaded intervals.
+// An SVG chart of a run: acknowledged and failed sends per second, records polled per second,
+// transactions per second by outcome (the transactional workload), with the faults drawn as shaded
+// intervals.
 import type { Op } from './history.js';
 
 export interface Series {
@@ -35,6 +36,25 @@ export function seriesOf(ops: readonly Op[], topic: string, endMs: number): Seri
     { name: 'sends acknowledged/s', color: '#2a9d3a', values: ok },
     { name: 'sends failed or unknown/s', color: '#d62728', values: bad },
     { name: 'records polled/s', color: '#1f77b4', values: polled },
+  ];
+}
+
+/** Per second: transactions committed, aborted on purpose, and failed or unknown. */
+export function txnSeriesOf(ops: readonly Op[], endMs: number): Series[] {
+  const n = Math.max(1, Math.ceil(endMs / 1000));
+  const committed = new Array<number>(n).fill(0);
+  const aborted = new Array<number>(n).fill(0);
+  const bad = new Array<number>(n).fill(0);
+  const at = (ms: number): number => Math.min(n - 1, Math.max(0, Math.floor(ms / 1000)));
+  for (const o of ops) {
+    if (o.f !== 'txn') continue;
+    const series = o.outcome !== 'ok' ? bad : o.end === 'commit' ? committed : aborted;
+    series[at(o.completeMs)]! += 1;
+  }
+  return [
+    { name: 'committed/s', color: '#2a9d3a', values: committed },
+    { name: 'aborted on purpose/s', color: '#9467bd', values: aborted },
+    { name: 'failed or unknown/s', color: '#d62728', values: bad },
   ];
 }
 
@@ -127,13 +147,17 @@ export function runChartSvg(
   endMs: number,
 ): string {
   const [ok, bad, polled] = seriesOf(ops, topic, endMs) as [Series, Series, Series];
-  return chartSvg(
-    title,
-    [
+  const panels: Panel[] = [];
+  if (ops.some((o) => o.f === 'send' && o.topic === topic))
+    panels.push(
       { title: 'sends per second', series: [ok, bad] },
       { title: 'records polled per second (consumer group)', series: [polled] },
-    ],
-    bands,
-    endMs,
-  );
+    );
+  if (ops.some((o) => o.f === 'txn'))
+    panels.push({
+      title: 'transactions per second (producers and consume-transform-produce)',
+      series: txnSeriesOf(ops, endMs),
+    });
+  if (panels.length === 0) panels.push({ title: 'sends per second', series: [ok, bad] });
+  return chartSvg(title, panels, bands, endMs);
 }

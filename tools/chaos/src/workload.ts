@@ -1,4 +1,4 @@
-// The client side of a run, with kafkajs: producers (acks=all and acks=1, idempotent or not) each
+// The `queue` workload, with kafkajs: producers (acks=all and acks=1, idempotent or not) each
 // sending unique values "<writer>-<seq>" to explicit partitions; consumers in one group that commit
 // after every batch; an observer of the group's committed offsets; and a topic churner that creates
 // and deletes topics while faults happen. Every operation lands in the history.
@@ -8,6 +8,10 @@ import type { Admin, Consumer, Producer } from 'kafkajs';
 import { bounded, sleep } from './cluster.js';
 import { errorMessage } from './errors.js';
 import type { History, Outcome } from './history.js';
+
+/** The workloads a run can drive: `queue` (this module) and `txn` (txn-workload.ts). */
+export const WORKLOAD_KINDS = ['queue', 'txn'] as const;
+export type WorkloadKind = (typeof WORKLOAD_KINDS)[number];
 
 export interface WriterSpec {
   id: string;
@@ -46,7 +50,7 @@ const clientLogBytes = new Map<string, number>();
 const MAX_CONSUMER_RESTARTS = 50;
 
 /** Produce timeout the broker is asked to respect (acks=all), and the client's request timeout. */
-const PRODUCE_TIMEOUT_MS = 5_000;
+export const PRODUCE_TIMEOUT_MS = 5_000;
 const REQUEST_TIMEOUT_MS = 8_000;
 /** Churn topics that will never be read back, so their sends are only counted. */
 export const CHURN_PREFIX = 'chaos-churn-';
@@ -89,7 +93,7 @@ const REJOIN_ERRORS = new Set([
 ]);
 
 /** The protocol error after which a consumer must rejoin (unwrapping kafkajs's retry wrappers), if any. */
-function rejoinError(e: unknown): unknown {
+export function rejoinError(e: unknown): unknown {
   // kafkajs wraps the last protocol error of exhausted retries (originalError) or in `cause`.
   let c: unknown = e;
   for (let depth = 0; c !== undefined && c !== null && depth < 4; depth++) {
@@ -100,7 +104,8 @@ function rejoinError(e: unknown): unknown {
   return undefined;
 }
 
-function describeError(e: unknown): string {
+/** An error's message followed by the messages of the errors it wraps (kafkajs retry wrappers), at most 300 characters. */
+export function describeError(e: unknown): string {
   let msg = errorMessage(e);
   let c: unknown =
     e instanceof Error ? ((e as Error & { originalError?: unknown }).originalError ?? e.cause) : undefined;

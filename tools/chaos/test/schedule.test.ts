@@ -1,5 +1,11 @@
 import { parseArgs, parseDuration } from '../src/args.js';
-import { DEFAULT_SCHEDULE_TIMING, FAULT_KINDS, planSchedule } from '../src/nemesis.js';
+import {
+  DEFAULT_ROLES,
+  DEFAULT_SCHEDULE_TIMING,
+  FAULT_KINDS,
+  TXN_ROLES,
+  planSchedule,
+} from '../src/nemesis.js';
 import { createRng } from '../src/rng.js';
 
 describe('rng', () => {
@@ -52,6 +58,18 @@ describe('planSchedule', () => {
     expect(Math.max(...s.map((f) => f.isolate))).toBeLessThanOrEqual(2);
   });
 
+  test('roles come from the given list; the default list is the one every seed was planned with', () => {
+    expect(planSchedule(createRng(9), { ...opts, roles: DEFAULT_ROLES })).toEqual(
+      planSchedule(createRng(9), opts),
+    );
+    const txn = planSchedule(createRng(9), { ...opts, roles: TXN_ROLES });
+    expect(txn.map((f) => f.startMs)).toEqual(planSchedule(createRng(9), opts).map((f) => f.startMs));
+    expect(new Set(txn.map((f) => f.role)).has('txn-coordinator')).toBe(true);
+    const only = planSchedule(createRng(2), { ...opts, roles: ['txn-coordinator'] });
+    expect(only.every((f) => f.role === 'txn-coordinator')).toBe(true);
+    expect(() => planSchedule(createRng(2), { ...opts, roles: [] })).toThrow(RangeError);
+  });
+
   test('only the enabled kinds', () => {
     const s = planSchedule(createRng(3), { ...opts, faults: ['pause'] });
     expect(s.length).toBeGreaterThan(3);
@@ -82,6 +100,9 @@ describe('parseArgs', () => {
       runs: 3,
       outDir: '/tmp/x',
     });
+    expect(o.workloads).toEqual(['queue']);
+    expect(parseArgs(['--workload', 'txn']).workloads).toEqual(['txn']);
+    expect(parseArgs(['--workload=queue,txn,txn']).workloads).toEqual(['queue', 'txn']);
     expect(parseDuration('90000ms')).toBe(90_000);
     expect(parseDuration('60')).toBe(60_000);
   });
@@ -93,5 +114,7 @@ describe('parseArgs', () => {
     expect(() => parseArgs(['--nodes', '2'])).toThrow(/nodes/);
     expect(() => parseArgs(['--duration', 'soon'])).toThrow(/duration/);
     expect(() => parseArgs(['--what'])).toThrow(/unknown argument/);
+    expect(() => parseArgs(['--workload', 'bank'])).toThrow(/unknown workload/);
+    expect(() => parseArgs(['--workload', ','])).toThrow(/at least one/);
   });
 });

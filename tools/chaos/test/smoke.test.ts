@@ -1,5 +1,9 @@
-// The CI smoke run: a real 3-node cluster behind link proxies, ~25 s of the full workload with one
-// kill -9 and one network partition (a seeded schedule), healed, converged, read back and checked.
+// The CI smoke runs, on a real 3-node cluster behind link proxies (one after the other: each starts
+// its own cluster):
+// - the queue workload, ~25 s with one kill -9 and one network partition (a seeded schedule),
+//   healed, converged, read back and checked;
+// - the transactional workload, ~12 s with the node leading a transaction coordinator's partition
+//   killed once, its topics read back read_committed and read_uncommitted and checked.
 // Long runs: `pnpm chaos --runs 20 --duration 120s` (see docs/chaos/README.md).
 import fs from 'node:fs';
 import os from 'node:os';
@@ -48,6 +52,55 @@ test('smoke: kill + partition on 3 nodes, no safety violation', async () => {
   expect(ackedAll).toBeGreaterThan(50);
   expect(report.outcome.stats.finalRecords).toBeGreaterThanOrEqual(ackedAll);
   expect(report.outcome.stats.polls).toBeGreaterThan(0);
+  for (const f of ['history.jsonl', 'report.json', 'report.md', 'chart.svg'])
+    expect(fs.existsSync(path.join(report.outDir, f))).toBe(true);
+  expect({ valid: report.valid, summary }).toEqual({ valid: true, summary });
+  fs.rmSync(outDir, { recursive: true, force: true });
+});
+
+test("smoke: transactions, the transaction coordinator's node killed, no safety violation", async () => {
+  const outDir = fs.mkdtempSync(path.join(os.tmpdir(), 'chronik-chaos-smoke-txn-'));
+  const lines: string[] = [];
+  const report = await runChaos({
+    ...DEFAULT_RUN_OPTIONS,
+    seed: 20_261_207,
+    durationMs: 12_000,
+    nodes: 3,
+    faults: ['kill'],
+    roles: ['txn-coordinator'],
+    workloads: ['txn'],
+    txn: {
+      ...DEFAULT_RUN_OPTIONS.txn,
+      workerScript: path.join(root, 'tools', 'chaos', 'scripts', 'ctp_worker.py'),
+    },
+    outDir,
+    serverBin: path.join(root, 'apps', 'server', 'bin', 'chronik-server'),
+    partitions: 3,
+    convergeTimeoutMs: 60_000,
+    scheduleTiming: {
+      warmupMs: 3_000,
+      holdMinMs: 3_000,
+      holdMaxMs: 4_000,
+      quietMinMs: 4_000,
+      quietMaxMs: 5_000,
+    },
+    log: (l) => lines.push(l),
+  });
+  const summary = `${lines.join('\n')}\n${JSON.stringify(
+    report.outcome.checks.filter((c) => c.count > 0),
+    null,
+    1,
+  )}\n${JSON.stringify(report.txn)}\nfiles in ${report.outDir}`;
+  expect({ error: report.error, summary }).toEqual({ error: undefined, summary });
+  expect(report.timeline.map((t) => t.description)).toEqual([expect.stringContaining('txn-coordinator of')]);
+  expect(report.timeline[0]?.description).toMatch(/^kill -9 node \d \(txn-coordinator of chaos-txn-/);
+  const t = report.txn;
+  expect(t).toBeDefined();
+  expect(t?.producers.committed).toBeGreaterThan(5);
+  expect(t?.producers.aborted).toBeGreaterThan(0);
+  expect(t?.worker.committed).toBeGreaterThan(0);
+  expect(t?.abortedInLog).toBeGreaterThan(0);
+  expect(t?.pipelineExactlyOnce).toBeGreaterThan(0);
   for (const f of ['history.jsonl', 'report.json', 'report.md', 'chart.svg'])
     expect(fs.existsSync(path.join(report.outDir, f))).toBe(true);
   expect({ valid: report.valid, summary }).toEqual({ valid: true, summary });

@@ -7,6 +7,7 @@
 // parsing, with the global options resolved.
 import yargs from 'yargs';
 import type { Argv } from 'yargs';
+import { registerCerts } from './commands/certs.js';
 import { registerCluster } from './commands/cluster.js';
 import { registerConsume } from './commands/consume.js';
 import { registerGroup } from './commands/group.js';
@@ -59,7 +60,7 @@ function buildParser(io: Io, plan: (p: Planned) => void, processArgs: readonly s
     .completion('completion', 'print the bash/zsh completion script (source it from your shell rc)')
     .strict()
     .recommendCommands()
-    .demandCommand(1, 'which command? (topic, produce, consume, group, partitions, cluster)')
+    .demandCommand(1, 'which command? (topic, produce, consume, group, partitions, cluster, certs)')
     .version(VERSION)
     .help()
     .alias('h', 'help')
@@ -75,6 +76,7 @@ function buildParser(io: Io, plan: (p: Planned) => void, processArgs: readonly s
     registerGroup,
     registerPartitions,
     registerCluster,
+    registerCerts,
   ])
     y = register(y, plan);
   return y;

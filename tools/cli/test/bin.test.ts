@@ -35,6 +35,7 @@ describe('bin/chronik', () => {
       'chronik consume <topic>',
       'chronik group',
       'chronik cluster',
+      'chronik certs',
       'chronik completion',
     ])
       expect(help.stdout).toContain(c);

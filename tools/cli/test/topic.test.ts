@@ -134,9 +134,9 @@ describe('topic', () => {
       stderr:
         'chronik: UNKNOWN_TOPIC_OR_PARTITION: topic "nope": This server does not host this topic-partition.\n',
     });
-    const refused = await chronik(['topic', 'create', 'bad', '-c', 'cleanup.policy=compact']);
+    const refused = await chronik(['topic', 'create', 'bad', '-c', 'cleanup.policy=shred']);
     expect(refused.code).toBe(1);
-    expect(refused.stderr).toMatch(/^chronik: INVALID_CONFIG: topic "bad": .*compact/);
+    expect(refused.stderr).toMatch(/^chronik: INVALID_CONFIG: topic "bad": .*cleanup.policy/);
 
     const badCount = await chronik(['topic', 'create', 'x', '-p', 'many']);
     expect(badCount).toEqual({

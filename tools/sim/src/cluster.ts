@@ -82,7 +82,13 @@ export function nodeConfig(id: number, o: ClusterOptions): ServerConfig {
     listenHost: '127.0.0.1',
     adminPort: -1,
     dataDir: path.posix.join(DATA_ROOT, `node${id}`),
-    broker: { ...DEFAULT_BROKER, offsetsTopicNumPartitions: 1, retentionCheckIntervalMs: 1000 },
+    broker: {
+      ...DEFAULT_BROKER,
+      offsetsTopicNumPartitions: 1,
+      retentionCheckIntervalMs: 1000,
+      // __consumer_offsets is compacted during the run (simulation.ts sets its cleaning configs).
+      logCleanerBackoffMs: 1000,
+    },
     limits: DEFAULT_LIMITS,
     shutdownTimeoutMs: 2000,
     raft: {

@@ -3,7 +3,9 @@
 // on one event queue:
 //   1. boot: N nodes start from empty disks through raftClusterMode and register in the metadata;
 //   2. a topic with `partitions` partitions, replication factor N, min.insync.replicas 2 is created
-//      through TopicAdmin on some node, and every partition gets a ready leader;
+//      through TopicAdmin on some node, and every partition gets a ready leader; the cluster-wide
+//      cleaning defaults are set so that the log cleaner compacts `__consumer_offsets` (a compacted
+//      topic) through the run: its segments roll after 1 s, any dirty share is worth a pass;
 //   3. `steps` steps, a few virtual milliseconds apart: each draws faults (faults.ts) and one client
 //      operation (workload.ts); the checker samples every node after every event;
 //   4. calm: faults stop, links heal, every node is (re)started; within the liveness bound every
@@ -324,6 +326,36 @@ export async function runSeed(seed: number, options: SimOptions): Promise<SimRes
     if (!led) {
       checker.fail('liveness', `topic ${TOPIC} was not created with a leader for every partition`);
       return finish();
+    }
+
+    // 2b. The log cleaner compacts __consumer_offsets during the run (the group coordinator's
+    // answers are checked against what the clients committed, across reloads of compacted logs).
+    let tuned = false;
+    for (let attempt = 0; attempt < 20 && !tuned; attempt++) {
+      const n = root.fork(`cleaning${attempt}`).pick(cluster.up());
+      tuned = await drive(
+        cluster
+          .request(n, (c) =>
+            c.services.topics.alterConfigs(
+              4,
+              '',
+              [
+                { name: 'log.roll.ms', op: 0, value: '1000' },
+                { name: 'log.cleaner.min.cleanable.ratio', op: 0, value: '0.05' },
+              ],
+              false,
+              false,
+            ),
+          )
+          .then(
+            () => true,
+            () => false,
+          ),
+        30_000,
+        'AlterConfigs',
+      );
+      queue.note('driver', `cleaning configs attempt ${attempt}: ${tuned ? 'ok' : 'failed'}`);
+      if (!tuned) await until(() => false, 500);
     }
 
     // 3. The workload under faults.

@@ -22,10 +22,26 @@
 // - Transactional offset commits (TxnOffsetCommit) are a transaction's batch in the group's
 //   partition, pending (txn-offsets.ts) until the transaction's marker lands there: the partition
 //   manager tells the coordinator (onTxnMarker), and a load replays markers in log order too.
+// - Groups of the consumer protocol (KIP-848: ConsumerGroupHeartbeat, ConsumerGroupDescribe) share
+//   the group ids, offsets, partitions and writer; consumer-coordinator.ts runs them. A group is of
+//   one protocol at a time: an empty classic group becomes a consumer group on a consumer's first
+//   heartbeat, an empty consumer group a classic one on a classic JoinGroup; otherwise the other
+//   protocol's requests are refused (GROUP_ID_NOT_FOUND, INCONSISTENT_GROUP_PROTOCOL, UNKNOWN_MEMBER_ID).
 import type { Clock, Scheduler, TimerHandle } from '@chronik/env';
 import type { Logger } from '../logger.js';
 import { silentLogger } from '../logger.js';
 import { CONSUMER_PROTOCOL_TYPE } from './consumer-protocol.js';
+import type { ServerAssignorName } from './consumer-assignors.js';
+import { SERVER_ASSIGNORS, isServerAssignor } from './consumer-assignors.js';
+import type { TopicMetadataSource } from './consumer-coordinator.js';
+import { ConsumerGroupEngine, NO_TOPIC_METADATA } from './consumer-coordinator.js';
+import { ConsumerGroupState } from './consumer-group.js';
+import type {
+  ConsumerGroupRecord,
+  StoredConsumerGroup,
+  StoredConsumerMember,
+  StoredMemberAssignment,
+} from './consumer-records.js';
 import { GroupError, GroupErrorCode, appendErrorToKafka, type GroupKafkaError } from './errors.js';
 import { EMPTY_BYTES, Group, Member } from './group.js';
 import type { OffsetLog, OffsetLogEntry, TransactionalAppend } from './offset-log.js';
@@ -34,7 +50,10 @@ import { PendingTxnOffsets } from './txn-offsets.js';
 import type { CommittedOffset, EncodedRecord, OffsetsTopicRecord, StoredGroup } from './records.js';
 import { decodeRecord, encodeRecord } from './records.js';
 import type {
+  ConsumerGroupHeartbeatRequest,
+  ConsumerGroupHeartbeatResult,
   DeleteGroupResult,
+  DescribedConsumerGroup,
   DescribedGroup,
   FetchedOffset,
   GroupProtocol,
@@ -102,6 +121,20 @@ export interface GroupCoordinatorConfig {
    * (retriable); if it lands later, its records still take effect in memory, as they did in the log.
    */
   appendTimeoutMs: number;
+  /** Bytes of one snapshot append (it is split beyond; max.message.bytes bounds every batch). */
+  snapshotBatchBytes: number;
+  /** group.consumer.heartbeat.interval.ms: how often consumer-protocol members heartbeat. */
+  consumerHeartbeatIntervalMs: number;
+  /** group.consumer.session.timeout.ms: a consumer-protocol member silent this long is removed. */
+  consumerSessionTimeoutMs: number;
+  /** Topic names one consumer-protocol member may subscribe to. */
+  consumerMaxSubscribedTopics: number;
+  /** UTF-8 bytes of a subscription regex. */
+  consumerMaxRegexBytes: number;
+  /** Partitions one heartbeat may report owning. */
+  consumerMaxOwnedPartitions: number;
+  /** Heartbeats of one consumer group processed and written together. */
+  consumerMaxRequestsPerBatch: number;
 }
 
 export const DEFAULT_GROUP_CONFIG: GroupCoordinatorConfig = {
@@ -123,6 +156,13 @@ export const DEFAULT_GROUP_CONFIG: GroupCoordinatorConfig = {
   maxRecordsPerAppend: 10_000,
   maxQueuedWritesPerPartition: 10_000,
   appendTimeoutMs: 30_000,
+  snapshotBatchBytes: 512 * 1024,
+  consumerHeartbeatIntervalMs: 5000,
+  consumerSessionTimeoutMs: 45_000,
+  consumerMaxSubscribedTopics: 10_000,
+  consumerMaxRegexBytes: 1024,
+  consumerMaxOwnedPartitions: 100_000,
+  consumerMaxRequestsPerBatch: 500,
 };
 
 export interface GroupCoordinatorOptions {
@@ -132,8 +172,12 @@ export interface GroupCoordinatorOptions {
   scheduler: Scheduler;
   config?: Partial<GroupCoordinatorConfig>;
   logger?: Logger;
-  /** Member ids are `${clientId}-${newUuid()}`. */
+  /** Member ids are `${clientId}-${newUuid()}` (classic) or newUuid() (consumer protocol v0). */
   newUuid: () => string;
+  /** The cluster's topics (consumer-protocol groups subscribe to them); default: none. */
+  topics?: TopicMetadataSource;
+  /** group.consumer.assignors: the server assignors members may name, the first the default (uniform, range). */
+  consumerAssignors?: readonly string[];
 }
 
 /** A transaction marker written durably to a partition, at `offset`. */
@@ -159,6 +203,8 @@ interface PendingWrite {
    * with the log offset of the first record.
    */
   onDurable: ((firstOffset: bigint) => void) | undefined;
+  /** Runs once the write has landed (after onDurable) or failed, whatever the timeout answered. */
+  onSettled: ((error: GroupKafkaError) => void) | undefined;
   resolve: (error: GroupKafkaError) => void;
 }
 
@@ -231,6 +277,8 @@ export class GroupCoordinator {
   private expiryTimer: TimerHandle | undefined;
   private closed = false;
   private expiring = false;
+  /** The consumer protocol's groups (KIP-848). */
+  private readonly consumer: ConsumerGroupEngine;
 
   constructor(options: GroupCoordinatorOptions) {
     this.config = { ...DEFAULT_GROUP_CONFIG, ...options.config };
@@ -257,7 +305,64 @@ export class GroupCoordinator {
     this.scheduler = options.scheduler;
     this.logger = options.logger ?? silentLogger;
     this.newUuid = options.newUuid;
+    const assignors = options.consumerAssignors ?? SERVER_ASSIGNORS;
+    for (const a of assignors)
+      if (!isServerAssignor(a))
+        throw new GroupError(
+          GroupErrorCode.INVALID_CONFIG,
+          `group coordinator: unknown consumer group assignor ${a} (known: ${SERVER_ASSIGNORS.join(', ')})`,
+        );
+    this.consumer = new ConsumerGroupEngine({
+      host: {
+        coordinatorError: (groupId) => this.coordinatorError(groupId, false),
+        group: (groupId) => {
+          const g = this.groups.get(groupId);
+          return g === undefined || g.is('Dead') ? undefined : g;
+        },
+        createGroup: (groupId) => {
+          const g = this.getOrCreateGroup(groupId, true);
+          return g === undefined ? 'UNKNOWN_SERVER_ERROR' : g;
+        },
+        discardIfUnused: (g) => {
+          if (
+            this.groups.get(g.groupId) === g &&
+            g.offsetCount === 0 &&
+            g.txnOffsets.size === 0 &&
+            g.hasNoPendingCommits &&
+            g.size === 0 &&
+            g.lastStored === null
+          )
+            this.groups.delete(g.groupId);
+        },
+        append: (g, records, onDurable, onSettled) =>
+          this.append(g.partition, records, false, onDurable, undefined, onSettled),
+        newUuid: () => this.newUuid(),
+      },
+      config: c,
+      clock: this.clock,
+      scheduler: this.scheduler,
+      logger: this.logger,
+      topics: options.topics ?? NO_TOPIC_METADATA,
+      assignors: assignors.filter((a): a is ServerAssignorName => isServerAssignor(a)),
+    });
     this.scheduleExpiry();
+  }
+
+  // ---- the consumer protocol (KIP-848) ------------------------------------------------------
+
+  /** ConsumerGroupHeartbeat: join, heartbeat, leave; answered once the group's changes are durable. */
+  consumerGroupHeartbeat(req: ConsumerGroupHeartbeatRequest): Promise<ConsumerGroupHeartbeatResult> {
+    return this.consumer.heartbeat(req);
+  }
+
+  /** ConsumerGroupDescribe: GROUP_ID_NOT_FOUND for unknown groups and groups of the classic protocol. */
+  consumerGroupDescribe(groupIds: readonly string[]): DescribedConsumerGroup[] {
+    return groupIds.map((id) => this.consumer.describe(id));
+  }
+
+  /** The server assignors consumer-protocol members may name, the default first. */
+  consumerAssignors(): readonly string[] {
+    return this.consumer.enabledAssignors;
   }
 
   // ---- partitions (coordinator ownership) ---------------------------------------------------
@@ -330,11 +435,15 @@ export class GroupCoordinator {
       const meta = replay.stored.get(groupId);
       const groupOffsets = replay.offsets.get(groupId);
       const pending = replay.txn.get(groupId);
-      const hasData = (groupOffsets?.size ?? 0) > 0 || (pending?.size ?? 0) > 0;
+      const consumerGroup = replay.consumerGroup(groupId);
+      const hasData =
+        (groupOffsets?.size ?? 0) > 0 || (pending?.size ?? 0) > 0 || consumerGroup !== undefined;
       if (meta === null && !hasData) continue; // deleted
       if (meta === undefined && !hasData) continue;
       const group = new Group(groupId, partition, meta?.currentStateTimestampMs ?? now);
-      if (meta) {
+      if (consumerGroup !== undefined) {
+        group.consumer = this.rebuildConsumerGroup(groupId, consumerGroup);
+      } else if (meta) {
         group.lastStored = meta;
         group.protocolType = meta.protocolType === '' ? null : meta.protocolType;
         group.generationId = meta.generationId;
@@ -371,6 +480,7 @@ export class GroupCoordinator {
       }
       this.groups.set(groupId, group);
       for (const m of group.members.values()) this.scheduleHeartbeat(group, m);
+      this.consumer.onLoaded(group);
       loaded++;
     }
     this.partitions.set(partition, { state: 'active', epoch });
@@ -386,6 +496,51 @@ export class GroupCoordinator {
     );
   }
 
+  /** A consumer group's state from its records (a member with only one of its two records is dropped). */
+  private rebuildConsumerGroup(groupId: string, r: ReplayedConsumerGroup): ConsumerGroupState {
+    const st = new ConsumerGroupState();
+    st.groupEpoch = r.group.groupEpoch;
+    st.assignmentEpoch = r.group.assignmentEpoch;
+    st.assignor = r.group.assignor;
+    st.metadataHash = r.group.metadataHash;
+    st.stored = true;
+    for (const [memberId, parts] of r.members) {
+      const { meta, assignment } = parts;
+      if (meta === undefined || assignment === undefined) {
+        this.logger.warn({ groupId, memberId }, 'consumer group member without both of its records: dropped');
+        continue;
+      }
+      const member = {
+        memberId,
+        ...meta,
+        memberEpoch: assignment.memberEpoch,
+        previousMemberEpoch: assignment.previousMemberEpoch,
+        state: assignment.state,
+        assigned: assignment.assigned,
+        pendingRevocation: assignment.pendingRevocation,
+      };
+      try {
+        st.setMember(member);
+      } catch (e) {
+        // Never written so (one batch changes both holders); kept safe: the member must rejoin.
+        this.logger.error(
+          { err: e, groupId, memberId },
+          'consumer group member holds a partition of another',
+        );
+        st.setMember({
+          ...member,
+          memberEpoch: 0,
+          previousMemberEpoch: -1,
+          state: 'stable',
+          assigned: new Map(),
+          pendingRevocation: new Map(),
+        });
+      }
+      if (assignment.target.size > 0) st.targets.set(memberId, assignment.target);
+    }
+    return st;
+  }
+
   /**
    * Stops coordinating `partition` (its leadership moved): its groups are dropped from memory and
    * every request waiting on them is answered NOT_COORDINATOR, so clients look the coordinator up again.
@@ -394,7 +549,10 @@ export class GroupCoordinator {
     if (!this.partitions.delete(partition)) return;
     const writer = this.writers.get(partition);
     this.writers.delete(partition);
-    for (const w of writer?.queue.splice(0) ?? []) w.resolve('NOT_COORDINATOR');
+    for (const w of writer?.queue.splice(0) ?? []) {
+      w.resolve('NOT_COORDINATOR');
+      w.onSettled?.('NOT_COORDINATOR');
+    }
     for (const group of [...this.groups.values()]) {
       if (group.partition !== partition) continue;
       this.dropGroup(group, 'NOT_COORDINATOR');
@@ -415,6 +573,7 @@ export class GroupCoordinator {
   }
 
   private dropGroup(group: Group, error: GroupKafkaError): void {
+    this.consumer.onDropped(group, error);
     group.joinTimer?.cancel();
     group.syncTimer?.cancel();
     for (const t of group.pendingMembers.values()) t.cancel();
@@ -467,11 +626,26 @@ export class GroupCoordinator {
         members: string[];
         pendingMembers: string[];
         offsets: number;
+        /** 'consumer' for a group of the consumer protocol (its state then is in `consumer`). */
+        type: 'classic' | 'consumer';
+        consumer?: { state: string; groupEpoch: number; assignmentEpoch: number; members: string[] };
       }
     | undefined {
     const g = this.groups.get(groupId);
     if (g === undefined) return undefined;
+    const cs = g.consumer;
     return {
+      type: cs === null ? 'classic' : 'consumer',
+      ...(cs === null
+        ? {}
+        : {
+            consumer: {
+              state: cs.stateName,
+              groupEpoch: cs.groupEpoch,
+              assignmentEpoch: cs.assignmentEpoch,
+              members: [...cs.members.keys()],
+            },
+          }),
       state: g.state,
       generationId: g.generationId,
       protocolType: g.protocolType,
@@ -491,6 +665,10 @@ export class GroupCoordinator {
       if (g.is('Dead')) v.push(`group ${id} is Dead but still held`);
       if (!this.partitions.has(g.partition)) v.push(`group ${id} on unowned partition ${g.partition}`);
       v.push(...g.invariantViolations());
+      if (g.consumer !== null) {
+        v.push(...g.consumer.invariantViolations().map((x) => `group ${id}: ${x}`));
+        if (g.size > 0 || !g.is('Empty')) v.push(`group ${id}: a consumer group with classic members`);
+      }
       const w = this.writers.get(g.partition);
       for (const producerId of g.txnOffsets.producers())
         if (w !== undefined && w.txnGroups.get(producerId)?.has(g) !== true)
@@ -501,6 +679,7 @@ export class GroupCoordinator {
         for (const g of set)
           if (this.groups.get(g.groupId) !== g || !g.txnOffsets.hasProducer(producerId))
             v.push(`transaction index of partition ${w.partition}: stale group ${g.groupId}`);
+    v.push(...this.consumer.invariantViolations(this.groups));
     return v;
   }
 
@@ -568,6 +747,9 @@ export class GroupCoordinator {
     if (found === undefined) return respond(joinError(req.memberId, 'UNKNOWN_MEMBER_ID'));
     if (typeof found === 'string') return respond(joinError(req.memberId, found));
     const group = found;
+    // A consumer-protocol group takes no classic member; an empty one becomes classic again.
+    if (group.consumer !== null && !this.consumer.releaseToClassic(group))
+      return respond(joinError(req.memberId, 'INCONSISTENT_GROUP_PROTOCOL'));
     if (!this.acceptJoiningMember(group, req.memberId)) {
       const existing = group.members.get(req.memberId);
       if (existing !== undefined)
@@ -965,7 +1147,7 @@ export class GroupCoordinator {
     const err = this.coordinatorError(req.groupId, false);
     if (err !== undefined) return respond(syncError(err));
     const group = this.groups.get(req.groupId);
-    if (group === undefined) return respond(syncError('UNKNOWN_MEMBER_ID'));
+    if (group === undefined || group.consumer !== null) return respond(syncError('UNKNOWN_MEMBER_ID'));
     if (group.is('Dead')) return respond(syncError('COORDINATOR_NOT_AVAILABLE'));
     const memberError = this.validateCurrentMember(group, req.memberId, req.groupInstanceId);
     if (memberError !== undefined) return respond(syncError(memberError));
@@ -1060,7 +1242,7 @@ export class GroupCoordinator {
     const err = this.coordinatorError(req.groupId, false);
     if (err !== undefined) return err;
     const group = this.groups.get(req.groupId);
-    if (group === undefined) return 'UNKNOWN_MEMBER_ID';
+    if (group === undefined || group.consumer !== null) return 'UNKNOWN_MEMBER_ID';
     if (group.is('Dead')) return 'COORDINATOR_NOT_AVAILABLE';
     const memberError = this.validateCurrentMember(group, req.memberId, req.groupInstanceId);
     if (memberError !== undefined) return memberError;
@@ -1129,7 +1311,8 @@ export class GroupCoordinator {
       req.members.map((m) => ({ memberId: m.memberId, groupInstanceId: m.groupInstanceId, errorCode: e }));
     if (err !== undefined) return { errorCode: err, members: each(err) };
     const group = this.groups.get(req.groupId);
-    if (group === undefined) return { errorCode: 'NONE', members: each('UNKNOWN_MEMBER_ID') };
+    if (group === undefined || group.consumer !== null)
+      return { errorCode: 'NONE', members: each('UNKNOWN_MEMBER_ID') };
     if (group.is('Dead'))
       return { errorCode: 'COORDINATOR_NOT_AVAILABLE', members: each('COORDINATOR_NOT_AVAILABLE') };
     const results: LeaveGroupResult['members'] = [];
@@ -1178,7 +1361,8 @@ export class GroupCoordinator {
       if (err !== undefined)
         return { groupId, errorCode: err, state: '', protocolType: '', protocolData: '', members: [] };
       const g = this.groups.get(groupId);
-      if (g === undefined || g.is('Dead'))
+      // A consumer-protocol group is Dead to DescribeGroups, as Kafka answers it up to v5.
+      if (g === undefined || g.is('Dead') || g.consumer !== null)
         return { groupId, errorCode: 'NONE', state: 'Dead', protocolType: '', protocolData: '', members: [] };
       const stable = g.is('Stable');
       const protocol = g.protocolName ?? '';
@@ -1203,16 +1387,25 @@ export class GroupCoordinator {
   listGroups(req: ListGroupsRequest): ListGroupsResult {
     const states = new Set(req.statesFilter.map((s) => s.toLowerCase()));
     const types = new Set(req.typesFilter.map((s) => s.toLowerCase()));
-    if (types.size > 0 && !types.has('classic')) return { errorCode: 'NONE', groups: [] };
     const groups = [...this.groups.values()]
       .filter((g) => !g.is('Dead') && this.partitions.get(g.partition)?.state === 'active')
-      .filter((g) => states.size === 0 || states.has(g.state.toLowerCase()))
-      .map((g) => ({
-        groupId: g.groupId,
-        protocolType: g.protocolType ?? '',
-        state: g.state,
-        groupType: 'classic' as const,
-      }));
+      .map((g) =>
+        g.consumer === null
+          ? {
+              groupId: g.groupId,
+              protocolType: g.protocolType ?? '',
+              state: g.state as string,
+              groupType: 'classic' as const,
+            }
+          : {
+              groupId: g.groupId,
+              protocolType: CONSUMER_PROTOCOL_TYPE,
+              state: g.consumer.stateName as string,
+              groupType: 'consumer' as const,
+            },
+      )
+      .filter((g) => types.size === 0 || types.has(g.groupType))
+      .filter((g) => states.size === 0 || states.has(g.state.toLowerCase()));
     const loading = [...this.partitions.values()].some((p) => p.state === 'loading');
     return { errorCode: loading ? 'COORDINATOR_LOAD_IN_PROGRESS' : 'NONE', groups };
   }
@@ -1234,13 +1427,14 @@ export class GroupCoordinator {
         result.errorCode = 'GROUP_ID_NOT_FOUND';
         continue;
       }
-      if (!g.is('Empty')) {
+      if (!g.is('Empty') || (g.consumer !== null && (g.consumer.size > 0 || this.consumer.isBusy(g)))) {
         result.errorCode = 'NON_EMPTY_GROUP';
         continue;
       }
       const records: OffsetsTopicRecord[] = g
         .allOffsets()
         .map((o) => ({ type: 'offset', groupId, topic: o.topic, partition: o.partition, value: null }));
+      if (g.consumer !== null) records.push({ type: 'consumer-group', groupId, value: null });
       records.push({ type: 'group', groupId, value: null });
       this.dropGroup(g, 'NOT_COORDINATOR');
       let batch = byPartition.get(g.partition);
@@ -1282,7 +1476,16 @@ export class GroupCoordinator {
     }
     if (group.is('Dead')) return all('COORDINATOR_NOT_AVAILABLE');
     let member: Member | undefined;
-    if (req.generationId >= 0 || req.memberId !== '' || req.groupInstanceId !== null) {
+    if (group.consumer !== null) {
+      const consumerError = this.consumer.validateOffsetCommit(
+        group,
+        req.memberId,
+        req.generationId,
+        false,
+        req.apiVersion,
+      );
+      if (consumerError !== undefined) return all(consumerError);
+    } else if (req.generationId >= 0 || req.memberId !== '' || req.groupInstanceId !== null) {
       const memberError = this.validateCurrentMember(group, req.memberId, req.groupInstanceId);
       if (memberError !== undefined) return all(memberError);
       if (req.generationId !== group.generationId) return all('ILLEGAL_GENERATION');
@@ -1350,7 +1553,16 @@ export class GroupCoordinator {
     if (typeof found === 'string' || found === undefined) return all('INVALID_COMMIT_OFFSET_SIZE');
     const group = found;
     if (group.is('Dead')) return all('COORDINATOR_NOT_AVAILABLE');
-    if (req.generationId >= 0 || req.memberId !== '' || req.groupInstanceId !== null) {
+    if (group.consumer !== null) {
+      const consumerError = this.consumer.validateOffsetCommit(
+        group,
+        req.memberId,
+        req.generationId,
+        true,
+        undefined,
+      );
+      if (consumerError !== undefined) return all(consumerError);
+    } else if (req.generationId >= 0 || req.memberId !== '' || req.groupInstanceId !== null) {
       if (req.groupInstanceId !== null && group.isStaticMemberFenced(req.groupInstanceId, req.memberId))
         return all('FENCED_INSTANCE_ID');
       if (req.memberId !== '' && !group.has(req.memberId)) return all('UNKNOWN_MEMBER_ID');
@@ -1523,6 +1735,14 @@ export class GroupCoordinator {
     }
     const group = this.groups.get(req.groupId);
     const live = group !== undefined && !group.is('Dead') ? group : undefined;
+    if (live?.consumer != null) {
+      const memberError = this.consumer.validateOffsetFetch(
+        live,
+        req.memberId ?? null,
+        req.memberEpoch ?? -1,
+      );
+      if (memberError !== undefined) return { groupId: req.groupId, errorCode: memberError, topics: [] };
+    }
     const one = (topic: string, partition: number): FetchedOffset => {
       if (live === undefined) return missing(partition, 'NONE');
       if (req.requireStable && live.hasPendingCommit(topic, partition))
@@ -1566,7 +1786,10 @@ export class GroupCoordinator {
     const group = this.groups.get(req.groupId);
     if (group === undefined || group.is('Dead')) return { errorCode: 'GROUP_ID_NOT_FOUND', topics: [] };
     let subscribed: (topic: string) => boolean;
-    if (group.is('Empty')) subscribed = () => false;
+    if (group.consumer !== null) {
+      const topics = this.consumer.subscribedTopicNames(group);
+      subscribed = (t) => topics.has(t);
+    } else if (group.is('Empty')) subscribed = () => false;
     else if (group.protocolType === CONSUMER_PROTOCOL_TYPE) subscribed = (t) => group.isSubscribedToTopic(t);
     else return { errorCode: 'NON_EMPTY_GROUP', topics: [] };
     const records: OffsetsTopicRecord[] = [];
@@ -1626,7 +1849,12 @@ export class GroupCoordinator {
       if (this.partitions.get(g.partition)?.state !== 'active' || g.is('Dead')) continue;
       let base: ((o: CommittedOffset) => number) | undefined;
       let spare: ReadonlySet<string> = new Set();
-      if (g.protocolType !== null && g.is('Empty')) base = () => g.stateTimestampMs;
+      if (g.consumer !== null) {
+        // Consumer-protocol groups (as Kafka): from the commit, topics the group consumes spared.
+        if (this.consumer.isBusy(g)) continue;
+        base = (o) => o.commitTimestampMs;
+        spare = this.consumer.subscribedTopicNames(g);
+      } else if (g.protocolType !== null && g.is('Empty')) base = () => g.stateTimestampMs;
       else if (g.protocolType === CONSUMER_PROTOCOL_TYPE && g.is('Stable') && g.subscribedTopics !== null) {
         base = (o) => o.commitTimestampMs;
         spare = g.subscribedTopics;
@@ -1648,9 +1876,12 @@ export class GroupCoordinator {
       }));
       const becomesDead =
         g.is('Empty') &&
+        (g.consumer === null || g.consumer.size === 0) &&
         expired.length === g.offsetCount &&
         g.hasNoPendingCommits &&
         g.pendingMembers.size === 0;
+      if (becomesDead && g.consumer !== null)
+        records.push({ type: 'consumer-group', groupId: g.groupId, value: null });
       if (becomesDead) records.push({ type: 'group', groupId: g.groupId, value: null });
       if (records.length === 0) continue;
       removed += expired.length;
@@ -1663,7 +1894,13 @@ export class GroupCoordinator {
       removals.push(() => {
         if (this.groups.get(g.groupId) !== g) return;
         for (const o of expired) g.deleteOffset(o.topic, o.partition);
-        if (becomesDead && g.is('Empty') && g.offsetCount === 0) this.dropGroup(g, 'NOT_COORDINATOR');
+        if (
+          becomesDead &&
+          g.is('Empty') &&
+          g.offsetCount === 0 &&
+          (g.consumer === null || (g.consumer.size === 0 && !this.consumer.isBusy(g)))
+        )
+          this.dropGroup(g, 'NOT_COORDINATOR');
       });
     }
     if (byPartition.size === 0) return 0;
@@ -1687,19 +1924,24 @@ export class GroupCoordinator {
     forOffsets: boolean,
     onDurable?: (firstOffset: bigint) => void,
     txn?: TransactionalAppend,
+    onSettled?: (error: GroupKafkaError) => void,
   ): Promise<GroupKafkaError> {
+    const refuse = (error: GroupKafkaError): Promise<GroupKafkaError> => {
+      onSettled?.(error);
+      return Promise.resolve(error);
+    };
     let encoded: EncodedRecord[];
     try {
       encoded = records.map(encodeRecord);
     } catch (e) {
       this.logger.warn({ err: e, partition }, 'cannot encode __consumer_offsets records');
-      return Promise.resolve(forOffsets ? 'INVALID_COMMIT_OFFSET_SIZE' : 'UNKNOWN_SERVER_ERROR');
+      return refuse(forOffsets ? 'INVALID_COMMIT_OFFSET_SIZE' : 'UNKNOWN_SERVER_ERROR');
     }
     const writer = this.writers.get(partition);
-    if (writer === undefined) return Promise.resolve('NOT_COORDINATOR');
+    if (writer === undefined) return refuse('NOT_COORDINATOR');
     if (writer.queue.length >= this.config.maxQueuedWritesPerPartition) {
       this.logger.warn({ partition, queued: writer.queue.length }, '__consumer_offsets write queue is full');
-      return Promise.resolve('COORDINATOR_NOT_AVAILABLE');
+      return refuse('COORDINATOR_NOT_AVAILABLE');
     }
     if (txn !== undefined)
       writer.txnWrites.set(txn.producerId, (writer.txnWrites.get(txn.producerId) ?? 0) + 1);
@@ -1720,7 +1962,7 @@ export class GroupCoordinator {
         timer.cancel();
         resolve(error);
       };
-      writer.queue.push({ records: encoded, forOffsets, txn, onDurable, resolve: once });
+      writer.queue.push({ records: encoded, forOffsets, txn, onDurable, onSettled, resolve: once });
       this.kick(writer);
     });
   }
@@ -1787,12 +2029,17 @@ export class GroupCoordinator {
           }
           if (txn !== undefined) this.txnWriteSettled(w, txn.producerId);
           for (const b of batch) b.resolve('NONE');
+          for (const b of batch) b.onSettled?.('NONE');
           this.maybeQueueSnapshot(w);
         },
         (e: unknown) => {
           this.logger.warn({ err: e, partition: w.partition }, 'append to __consumer_offsets failed');
           if (txn !== undefined) this.txnWriteSettled(w, txn.producerId);
-          for (const b of batch) b.resolve(appendErrorToKafka(e, b.forOffsets));
+          for (const b of batch) {
+            const error = appendErrorToKafka(e, b.forOffsets);
+            b.resolve(error);
+            b.onSettled?.(error);
+          }
         },
       )
       .finally(() => {
@@ -1809,8 +2056,12 @@ export class GroupCoordinator {
   /** Records a snapshot of the partition would hold (one per stored group and per offset). */
   private liveRecords(partition: number): number {
     let n = 0;
-    for (const g of this.groups.values())
-      if (g.partition === partition) n += g.offsetCount + (g.lastStored !== null ? 1 : 0);
+    for (const g of this.groups.values()) {
+      if (g.partition !== partition) continue;
+      n += g.offsetCount;
+      if (g.consumer?.stored === true) n += 1 + 2 * g.consumer.size;
+      else if (g.lastStored !== null) n += 1;
+    }
     return n;
   }
 
@@ -1824,7 +2075,11 @@ export class GroupCoordinator {
     const records: OffsetsTopicRecord[] = [];
     for (const g of this.groups.values()) {
       if (g.partition !== w.partition || g.is('Dead')) continue;
-      if (g.lastStored !== null) records.push({ type: 'group', groupId: g.groupId, value: g.lastStored });
+      // A consumer group is re-stated once its records are durable; until then (a classic group
+      // converting) the classic metadata is what the log says.
+      if (g.consumer?.stored === true) records.push(...g.consumer.records(g.groupId));
+      else if (g.lastStored !== null)
+        records.push({ type: 'group', groupId: g.groupId, value: g.lastStored });
       for (const o of g.allOffsets())
         records.push({
           type: 'offset',
@@ -1840,12 +2095,20 @@ export class GroupCoordinator {
     try {
       const encoded = records.map(encodeRecord);
       let start: bigint | undefined;
-      for (let i = 0; i < encoded.length; i += this.config.maxRecordsPerAppend) {
-        const base = await this.log.append(
-          w.partition,
-          encoded.slice(i, i + this.config.maxRecordsPerAppend),
-        );
+      // Appends of at most maxRecordsPerAppend records and snapshotBatchBytes (each holds one record at least).
+      for (let i = 0; i < encoded.length;) {
+        let end = i;
+        let bytes = 0;
+        while (end < encoded.length && end - i < this.config.maxRecordsPerAppend) {
+          const r = encoded[end];
+          const size = (r?.key.length ?? 0) + (r?.value?.length ?? 0) + 32;
+          if (end > i && bytes + size > this.config.snapshotBatchBytes) break;
+          bytes += size;
+          end++;
+        }
+        const base = await this.log.append(w.partition, encoded.slice(i, end));
         start ??= base;
+        i = end;
         if (this.writers.get(w.partition) !== w) return;
       }
       if (start !== undefined) await this.log.truncateBefore(w.partition, start);
@@ -1901,7 +2164,21 @@ export class GroupCoordinator {
  * offsets, and its transactional offsets still pending (markers applied as they come, by the same
  * PendingTxnOffsets the live coordinator uses).
  */
+/** A consumer group as its records in a partition left it. */
+interface ReplayedConsumerGroup {
+  group: StoredConsumerGroup;
+  members: Map<string, { meta?: StoredConsumerMember; assignment?: StoredMemberAssignment }>;
+}
+
 class PartitionReplay {
+  /** Consumer-protocol groups (the group record may come after member records under key compaction). */
+  private readonly consumer = new Map<
+    string,
+    {
+      group: StoredConsumerGroup | null;
+      members: Map<string, { meta?: StoredConsumerMember; assignment?: StoredMemberAssignment }>;
+    }
+  >();
   readonly offsets = new Map<
     string,
     Map<string, { topic: string; partition: number; value: CommittedOffset }>
@@ -1948,11 +2225,50 @@ class PartitionReplay {
       if (rec.value === null) this.offsets.get(rec.groupId)?.delete(`${rec.topic}\0${rec.partition}`);
       else this.setOffset(rec.groupId, rec.topic, rec.partition, rec.value);
       this.txn.get(rec.groupId)?.supersede(rec.topic, rec.partition, entry.offset);
-    } else {
+    } else if (rec.type === 'group') {
       this.stored.set(rec.groupId, rec.value);
+      // A group stored by the classic protocol is no longer a consumer group.
+      this.consumer.delete(rec.groupId);
       // A deleted group's pending transactional offsets go with it (as DeleteGroups drops them).
       if (rec.value === null) this.txn.delete(rec.groupId);
+    } else {
+      this.applyConsumer(rec);
     }
+  }
+
+  private applyConsumer(rec: ConsumerGroupRecord): void {
+    if (rec.type === 'consumer-group' && rec.value === null) {
+      this.consumer.delete(rec.groupId);
+      return;
+    }
+    let g = this.consumer.get(rec.groupId);
+    if (g === undefined) {
+      g = { group: null, members: new Map() };
+      this.consumer.set(rec.groupId, g);
+    }
+    if (rec.type === 'consumer-group') {
+      g.group = rec.value;
+      // The group is of the consumer protocol from here on: the classic metadata before is superseded.
+      this.stored.delete(rec.groupId);
+      return;
+    }
+    let m = g.members.get(rec.memberId);
+    if (m === undefined) {
+      m = {};
+      g.members.set(rec.memberId, m);
+    }
+    if (rec.type === 'consumer-member') {
+      if (rec.value === null) delete m.meta;
+      else m.meta = rec.value;
+    } else if (rec.value === null) delete m.assignment;
+    else m.assignment = rec.value;
+    if (m.meta === undefined && m.assignment === undefined) g.members.delete(rec.memberId);
+  }
+
+  /** The consumer group of this id, if its group record is live. */
+  consumerGroup(groupId: string): ReplayedConsumerGroup | undefined {
+    const g = this.consumer.get(groupId);
+    return g?.group == null ? undefined : { group: g.group, members: g.members };
   }
 
   private setOffset(groupId: string, topic: string, partition: number, value: CommittedOffset): void {
@@ -1965,6 +2281,11 @@ class PartitionReplay {
   }
 
   groupIds(): Set<string> {
-    return new Set([...this.offsets.keys(), ...this.stored.keys(), ...this.txn.keys()]);
+    return new Set([
+      ...this.offsets.keys(),
+      ...this.stored.keys(),
+      ...this.txn.keys(),
+      ...this.consumer.keys(),
+    ]);
   }
 }

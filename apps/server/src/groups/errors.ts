@@ -29,6 +29,13 @@ export const GROUP_KAFKA_ERRORS = [
   'FENCED_INSTANCE_ID',
   'GROUP_SUBSCRIBED_TO_TOPIC',
   'UNSTABLE_OFFSET_COMMIT',
+  // The consumer group protocol (KIP-848).
+  'FENCED_MEMBER_EPOCH',
+  'UNRELEASED_INSTANCE_ID',
+  'UNSUPPORTED_ASSIGNOR',
+  'STALE_MEMBER_EPOCH',
+  'INVALID_REGULAR_EXPRESSION',
+  'UNSUPPORTED_VERSION',
   // TxnOffsetCommit: the partition layer's answers to a transaction's batch (fencing, KIP-890).
   'INVALID_PRODUCER_EPOCH',
   'PRODUCER_FENCED',

@@ -9,6 +9,7 @@
 import type { TimerHandle } from '@chronik/env';
 import type { CommittedOffset, StoredGroup } from './records.js';
 import type { GroupProtocol, GroupState, JoinGroupResult, SyncGroupResult } from './types.js';
+import type { ConsumerGroupState } from './consumer-group.js';
 import { CONSUMER_PROTOCOL_TYPE, subscribedTopics } from './consumer-protocol.js';
 import { PendingTxnOffsets } from './txn-offsets.js';
 
@@ -103,6 +104,11 @@ export class Group {
   readonly pendingOffsetCommits = new Map<string, number>();
   /** Transactional offset commits written and waiting for their transaction's marker. */
   txnOffsets = new PendingTxnOffsets();
+  /**
+   * Set for a group of the consumer protocol (KIP-848; consumer-coordinator.ts runs it): the
+   * classic fields above then stay empty (state Empty, no members), the offsets are shared.
+   */
+  consumer: ConsumerGroupState | null = null;
 
   constructor(
     readonly groupId: string,

@@ -1,4 +1,5 @@
-// The group coordinator and committed offsets (the classic consumer-group protocol).
+// The group coordinator and committed offsets: the classic consumer-group protocol and the consumer
+// group protocol of KIP-848 (consumer-*.ts).
 // The server wires a GroupCoordinator with an OffsetLog on __consumer_offsets; the handlers of
 // JoinGroup, SyncGroup, Heartbeat, LeaveGroup, OffsetCommit, OffsetFetch, DescribeGroups,
 // ListGroups, DeleteGroups, OffsetDelete and TxnOffsetCommit call it.
@@ -26,5 +27,10 @@ export type {
   StoredMember,
 } from './records.js';
 export { CONSUMER_PROTOCOL_TYPE, subscribedTopics } from './consumer-protocol.js';
+export { NO_TOPIC_METADATA } from './consumer-coordinator.js';
+export type { ConsumerTopicInfo, TopicMetadataSource } from './consumer-coordinator.js';
+export { SERVER_ASSIGNORS, assignPartitions } from './consumer-assignors.js';
+export type { ServerAssignorName } from './consumer-assignors.js';
+export { CONSUMER_GROUP_STATES } from './consumer-group.js';
 export { GROUP_STATES } from './types.js';
 export type * from './types.js';

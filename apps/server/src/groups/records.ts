@@ -17,7 +17,12 @@
 //                v3: + group_instance_id string? (after member_id)
 // A null value (tombstone) deletes the key. We write key v1/v2, offset value v3 (v1 when the commit
 // carries an explicit expire timestamp, as Kafka does) and group value v3; we read all of the above.
+// Groups of the consumer protocol (KIP-848) have records of their own, at key versions 1000–1002
+// (consumer-records.ts).
 import { GroupError, GroupErrorCode } from './errors.js';
+import type { ConsumerGroupRecord } from './consumer-records.js';
+import { decodeConsumerRecord, encodeConsumerRecord, isConsumerKeyVersion } from './consumer-records.js';
+import { Reader, Writer } from './record-io.js';
 
 export interface CommittedOffset {
   offset: bigint;
@@ -52,127 +57,12 @@ export interface StoredGroup {
 
 export type OffsetsTopicRecord =
   | { type: 'offset'; groupId: string; topic: string; partition: number; value: CommittedOffset | null }
-  | { type: 'group'; groupId: string; value: StoredGroup | null };
+  | { type: 'group'; groupId: string; value: StoredGroup | null }
+  | ConsumerGroupRecord;
 
 export interface EncodedRecord {
   key: Uint8Array;
   value: Uint8Array | null;
-}
-
-// ---- writer / reader ------------------------------------------------------------------------
-
-class Writer {
-  private buf = Buffer.allocUnsafe(256);
-  private pos = 0;
-  private ensure(n: number): void {
-    if (this.pos + n <= this.buf.length) return;
-    const next = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.pos + n));
-    this.buf.copy(next, 0, 0, this.pos);
-    this.buf = next;
-  }
-  int16(v: number): this {
-    this.ensure(2);
-    this.buf.writeInt16BE(v, this.pos);
-    this.pos += 2;
-    return this;
-  }
-  int32(v: number): this {
-    this.ensure(4);
-    this.buf.writeInt32BE(v, this.pos);
-    this.pos += 4;
-    return this;
-  }
-  int64(v: bigint | number): this {
-    this.ensure(8);
-    this.buf.writeBigInt64BE(BigInt(v), this.pos);
-    this.pos += 8;
-    return this;
-  }
-  string(s: string | null): this {
-    if (s === null) return this.int16(-1);
-    const n = Buffer.byteLength(s, 'utf8');
-    if (n > 32767)
-      throw new GroupError(
-        GroupErrorCode.CORRUPT_RECORD,
-        `string of ${n} bytes does not fit an int16 length`,
-      );
-    this.int16(n);
-    this.ensure(n);
-    this.pos += this.buf.write(s, this.pos, 'utf8');
-    return this;
-  }
-  bytes(b: Uint8Array): this {
-    this.int32(b.length);
-    this.ensure(b.length);
-    this.buf.set(b, this.pos);
-    this.pos += b.length;
-    return this;
-  }
-  done(): Uint8Array {
-    return new Uint8Array(this.buf.subarray(0, this.pos));
-  }
-}
-
-class Reader {
-  private pos = 0;
-  private readonly view: Buffer;
-  constructor(
-    data: Uint8Array,
-    private readonly what: string,
-  ) {
-    this.view = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-  }
-  private need(n: number): void {
-    if (this.pos + n > this.view.length) {
-      throw new GroupError(
-        GroupErrorCode.CORRUPT_RECORD,
-        `${this.what}: truncated at byte ${this.pos} (needs ${n} more)`,
-      );
-    }
-  }
-  int16(): number {
-    this.need(2);
-    const v = this.view.readInt16BE(this.pos);
-    this.pos += 2;
-    return v;
-  }
-  int32(): number {
-    this.need(4);
-    const v = this.view.readInt32BE(this.pos);
-    this.pos += 4;
-    return v;
-  }
-  int64(): bigint {
-    this.need(8);
-    const v = this.view.readBigInt64BE(this.pos);
-    this.pos += 8;
-    return v;
-  }
-  int64Number(): number {
-    return Number(this.int64());
-  }
-  nullableString(): string | null {
-    const n = this.int16();
-    if (n < 0) return null;
-    this.need(n);
-    const s = this.view.toString('utf8', this.pos, this.pos + n);
-    this.pos += n;
-    return s;
-  }
-  string(): string {
-    const s = this.nullableString();
-    if (s === null)
-      throw new GroupError(GroupErrorCode.CORRUPT_RECORD, `${this.what}: null where a string is required`);
-    return s;
-  }
-  bytes(): Uint8Array {
-    const n = this.int32();
-    if (n < 0) return new Uint8Array(0);
-    this.need(n);
-    const b = new Uint8Array(this.view.subarray(this.pos, this.pos + n));
-    this.pos += n;
-    return b;
-  }
 }
 
 // ---- encoding ---------------------------------------------------------------------------------
@@ -222,6 +112,7 @@ export function encodeGroupValue(g: StoredGroup): Uint8Array {
 }
 
 export function encodeRecord(r: OffsetsTopicRecord): EncodedRecord {
+  if (r.type !== 'offset' && r.type !== 'group') return encodeConsumerRecord(r);
   if (r.type === 'offset') {
     return {
       key: encodeOffsetKey(r.groupId, r.topic, r.partition),
@@ -349,5 +240,6 @@ export function decodeRecord(key: Uint8Array, value: Uint8Array | null): Offsets
     const groupId = r.string();
     return { type: 'group', groupId, value: value === null ? null : decodeGroupValue(value) };
   }
+  if (isConsumerKeyVersion(version)) return decodeConsumerRecord(version, r, value);
   throw new GroupError(GroupErrorCode.CORRUPT_RECORD, `record key version ${version} is not supported`);
 }

@@ -13,6 +13,7 @@ import type { TopicPartition } from '../partition/types.js';
 import { followCoordinatorPartitions } from '../services/coordinator-partitions.js';
 import type { LeadershipListener } from '../services/partition-manager.js';
 import type { TxnMarker } from '../txn/types.js';
+import type { TopicMetadataSource } from './consumer-coordinator.js';
 import type { GroupCoordinatorConfig } from './coordinator.js';
 import { GroupCoordinator } from './coordinator.js';
 import { GroupError, GroupErrorCode } from './errors.js';
@@ -132,6 +133,10 @@ export interface GroupServiceOptions {
   logger: Logger;
   /** Overrides of the coordinator's settings. */
   groupConfig?: Partial<GroupCoordinatorConfig>;
+  /** The cluster's topics, for consumer-protocol groups (KIP-848). */
+  topics?: TopicMetadataSource;
+  /** group.consumer.assignors (default uniform, range). */
+  consumerAssignors?: readonly string[];
   /** Storage of the coordinator (default: `__consumer_offsets` on the partitions). */
   offsetLog?: OffsetLog;
   /** A failed load is retried after this long while the partition is still led here. Default 30 s. */
@@ -161,6 +166,8 @@ export async function startGroupService(options: GroupServiceOptions): Promise<G
     newUuid: options.newUuid,
     logger: options.logger,
     config: { ...options.groupConfig, numPartitions: options.numPartitions },
+    ...(options.topics !== undefined ? { topics: options.topics } : {}),
+    ...(options.consumerAssignors !== undefined ? { consumerAssignors: options.consumerAssignors } : {}),
   });
   let closed = false;
   const offMarkers = options.partitions.onTxnMarker((tp, marker, offset) => {

@@ -118,14 +118,15 @@ export interface DescribedGroup {
 export interface ListedGroup {
   groupId: string;
   protocolType: string;
-  state: GroupState;
-  groupType: 'classic';
+  /** A classic group's GroupState, or a consumer group's Empty / Assigning / Reconciling / Stable. */
+  state: string;
+  groupType: 'classic' | 'consumer';
 }
 
 export interface ListGroupsRequest {
   /** v4+: only groups in these states (case-insensitive); empty = all. */
   statesFilter: readonly string[];
-  /** v5+: only groups of these types (case-insensitive); empty = all. We have only 'classic'. */
+  /** v5+: only groups of these types (case-insensitive: classic, consumer); empty = all. */
   typesFilter: readonly string[];
 }
 
@@ -146,12 +147,17 @@ export interface OffsetCommitPartition {
 
 export interface OffsetCommitRequest {
   groupId: string;
-  /** -1 for a commit from outside group management (simple consumer, admin). */
+  /**
+   * -1 for a commit from outside group management (simple consumer, admin); a consumer-protocol
+   * member's epoch (generation_id_or_member_epoch).
+   */
   generationId: number;
   memberId: string;
   groupInstanceId: string | null;
   /** v2–v4: keep the offsets this long, or -1 for the broker's retention. */
   retentionTimeMs: number;
+  /** The OffsetCommit version (a consumer-protocol member must use v9+); absent: the latest. */
+  apiVersion?: number;
   topics: ReadonlyArray<{ name: string; partitions: readonly OffsetCommitPartition[] }>;
 }
 
@@ -193,6 +199,10 @@ export interface OffsetFetchRequest {
   topics: ReadonlyArray<{ name: string; partitionIndexes: readonly number[] }> | null;
   /** v7+: answer UNSTABLE_OFFSET_COMMIT for a partition whose commit is still being written. */
   requireStable: boolean;
+  /** v9+: checked for consumer-protocol groups (UNKNOWN_MEMBER_ID, STALE_MEMBER_EPOCH); null/absent: not given. */
+  memberId?: string | null;
+  /** v9+: -1 when not given. */
+  memberEpoch?: number;
 }
 
 export interface FetchedOffset {
@@ -223,4 +233,71 @@ export interface OffsetDeleteResult {
 export interface DeleteGroupResult {
   groupId: string;
   errorCode: GroupKafkaError;
+}
+
+// ---- the consumer group protocol (KIP-848) -----------------------------------------------------
+
+export interface ConsumerGroupHeartbeatRequest {
+  /** The request's API version (v1+: the client names its member id, KIP-1082). */
+  apiVersion: number;
+  groupId: string;
+  /** '' only when joining at v0 (the coordinator names the member). */
+  memberId: string;
+  /** 0 to join, -1 to leave, -2 for a static member leaving for a while, else the member's epoch. */
+  memberEpoch: number;
+  /** null = unchanged since the last heartbeat (likewise for the fields below). */
+  instanceId: string | null;
+  rackId: string | null;
+  /** -1 = unchanged. */
+  rebalanceTimeoutMs: number;
+  subscribedTopicNames: readonly string[] | null;
+  /** v1+; '' clears it. */
+  subscribedTopicRegex: string | null;
+  serverAssignor: string | null;
+  /** The partitions the member owns now; null = unchanged. */
+  topicPartitions: ReadonlyArray<{ topicId: string; partitions: readonly number[] }> | null;
+  clientId: string;
+  clientHost: string;
+}
+
+export interface ConsumerGroupHeartbeatResult {
+  errorCode: GroupKafkaError;
+  errorMessage: string | null;
+  memberId: string | null;
+  memberEpoch: number;
+  heartbeatIntervalMs: number;
+  /** The partitions the member may use now; null when unchanged (and not asked for). */
+  assignment: Array<{ topicId: string; partitions: number[] }> | null;
+}
+
+export interface DescribedConsumerPartitions {
+  topicId: string;
+  /** '' when the topic no longer exists. */
+  topicName: string;
+  partitions: number[];
+}
+
+export interface DescribedConsumerMember {
+  memberId: string;
+  instanceId: string | null;
+  rackId: string | null;
+  memberEpoch: number;
+  clientId: string;
+  clientHost: string;
+  subscribedTopicNames: string[];
+  subscribedTopicRegex: string | null;
+  assignment: DescribedConsumerPartitions[];
+  targetAssignment: DescribedConsumerPartitions[];
+}
+
+export interface DescribedConsumerGroup {
+  groupId: string;
+  errorCode: GroupKafkaError;
+  errorMessage: string | null;
+  /** Empty, Assigning, Reconciling, Stable ('' with an error; Dead for an unknown group). */
+  state: string;
+  groupEpoch: number;
+  assignmentEpoch: number;
+  assignorName: string;
+  members: DescribedConsumerMember[];
 }

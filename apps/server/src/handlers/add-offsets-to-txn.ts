@@ -1,7 +1,10 @@
 // AddOffsetsToTxn (key 25), v0–v4: the group's `__consumer_offsets` partition (where its
 // TxnOffsetCommit goes) joins the producer's transaction, as AddPartitionsToTxn would add it; the
-// same answers (PRODUCER_FENCED is INVALID_PRODUCER_EPOCH before v2).
-import { ApiKey } from '@chronik/protocol';
+// same answers (PRODUCER_FENCED is INVALID_PRODUCER_EPOCH before v2). Needs WRITE on the
+// transactional id (TRANSACTIONAL_ID_AUTHORIZATION_FAILED), then READ on the group
+// (GROUP_AUTHORIZATION_FAILED).
+import { ApiKey, ErrorCode } from '@chronik/protocol';
+import { allowed } from './authz.js';
 import { CONSUMER_OFFSETS_TOPIC } from '../groups/partitioning.js';
 import { orServerError, txnErrorCode } from './txn-util.js';
 import { defineHandler } from './types.js';
@@ -12,6 +15,10 @@ export const addOffsetsToTxnHandler = defineHandler({
   maxVersion: 4,
   uses: ['txn', 'groups'],
   async handle(req, ctx) {
+    if (!allowed(ctx, 'WRITE', 'TRANSACTIONAL_ID', req.transactionalId))
+      return { throttleTimeMs: 0, errorCode: ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED };
+    if (!allowed(ctx, 'READ', 'GROUP', req.groupId))
+      return { throttleTimeMs: 0, errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED };
     const partition = ctx.deps.groups.partitionFor(req.groupId);
     const error = await orServerError(
       () =>

@@ -7,11 +7,18 @@
 // partition of their transaction: NOT_COORDINATOR, COORDINATOR_LOAD_IN_PROGRESS,
 // CONCURRENT_TRANSACTIONS, INVALID_PRODUCER_ID_MAPPING, PRODUCER_FENCED (INVALID_PRODUCER_EPOCH
 // before v2), INVALID_REQUEST (an empty id; more than the per-transaction partition limit).
-import { ApiKey } from '@chronik/protocol';
+// Authorization, as Kafka: v0–v3 (clients) need WRITE on the transactional id (else every partition
+// TRANSACTIONAL_ID_AUTHORIZATION_FAILED) and WRITE on each topic — never granted on an internal
+// topic — else TOPIC_AUTHORIZATION_FAILED, the other partitions OPERATION_NOT_ATTEMPTED; v4+ (nodes)
+// need CLUSTER_ACTION on the cluster (else CLUSTER_AUTHORIZATION_FAILED at the top level).
+import { ApiKey, ErrorCode } from '@chronik/protocol';
+import { isInternalTopic } from '@chronik/metadata';
 import type { TopicPartition } from '../partition/types.js';
 import type { TxnKafkaError } from '../txn/errors.js';
 import { tpKey } from '../txn/types.js';
 import { orServerError, txnErrorCode } from './txn-util.js';
+import { allowed, allowedNames, clusterAllowed } from './authz.js';
+import type { AuthzContext } from './authz.js';
 import type { HandlerDeps } from './types.js';
 import { defineHandler } from './types.js';
 
@@ -52,14 +59,48 @@ function byTopic(partitions: readonly TopicPartition[], code: (tp: TopicPartitio
   return [...out.values()];
 }
 
+/** A client's request (v0–v3) refused by authorization: its answer, or undefined when it may go on. */
+function refusedByAuthorization(
+  t: TxnInRequest,
+  partitions: readonly TopicPartition[],
+  ctx: AuthzContext,
+  deps: HandlerDeps<'txn' | 'metadata'>,
+): TopicResult[] | undefined {
+  if (!allowed(ctx, 'WRITE', 'TRANSACTIONAL_ID', t.transactionalId))
+    return byTopic(partitions, () => ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED);
+  const writable = allowedNames(
+    ctx,
+    'WRITE',
+    'TOPIC',
+    partitions.map((tp) => tp.topic).filter((name) => !isInternalTopic(name)),
+  );
+  const missing = (tp: TopicPartition): boolean => {
+    const view = deps.metadata.topic(tp.topic);
+    return view === undefined || tp.partition < 0 || tp.partition >= view.partitions.length;
+  };
+  if (partitions.every((tp) => writable.has(tp.topic))) return undefined;
+  return byTopic(partitions, (tp) =>
+    !writable.has(tp.topic)
+      ? ErrorCode.TOPIC_AUTHORIZATION_FAILED
+      : missing(tp)
+        ? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
+        : ErrorCode.OPERATION_NOT_ATTEMPTED,
+  );
+}
+
 async function oneTransaction(
   t: TxnInRequest,
+  ctx: AuthzContext,
   deps: HandlerDeps<'txn' | 'metadata'>,
   apiVersion: number,
 ): Promise<TopicResult[]> {
   const partitions = partitionsOf(t);
   const code = (name: TxnKafkaError | string): number => txnErrorCode(name, apiVersion, 2);
   const req = { ...t, partitions };
+  if (apiVersion <= 3) {
+    const refused = refusedByAuthorization(t, partitions, ctx, deps);
+    if (refused !== undefined) return refused;
+  }
   if (t.verifyOnly) {
     const answers = await orServerError(
       () => deps.txn.verifyPartitions(req),
@@ -106,15 +147,23 @@ export const addPartitionsToTxnHandler = defineHandler({
           verifyOnly: false,
           topics: req.v3AndBelowTopics,
         },
+        ctx,
         ctx.deps,
         v,
       );
       return { throttleTimeMs: 0, errorCode: 0, resultsByTransaction: [], resultsByTopicV3AndBelow: results };
     }
+    if (!clusterAllowed(ctx, 'CLUSTER_ACTION'))
+      return {
+        throttleTimeMs: 0,
+        errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED,
+        resultsByTransaction: [],
+        resultsByTopicV3AndBelow: [],
+      };
     const resultsByTransaction = await Promise.all(
       req.transactions.map(async (t) => ({
         transactionalId: t.transactionalId,
-        topicResults: await oneTransaction(t, ctx.deps, v),
+        topicResults: await oneTransaction(t, ctx, ctx.deps, v),
       })),
     );
     return { throttleTimeMs: 0, errorCode: 0, resultsByTransaction, resultsByTopicV3AndBelow: [] };

@@ -1,8 +1,10 @@
 // AlterConfigs (key 33), v0–v2: the legacy form — the resource's dynamic configs become exactly
 // the given set (everything not listed returns to its default). Topic and broker resources;
-// validate_only checks without applying. Values are validated with Kafka's rules and errors;
-// cleanup.policy=compact is rejected (INVALID_CONFIG).
+// validate_only checks without applying. Values are validated with Kafka's rules and errors
+// (cleanup.policy=compact turns log compaction on). Needs ALTER_CONFIGS on the topic
+// (TOPIC_AUTHORIZATION_FAILED) or, for a broker, on the cluster (CLUSTER_AUTHORIZATION_FAILED).
 import { ApiKey, ErrorCode } from '@chronik/protocol';
+import { configRefusal } from './authz.js';
 import { errorCodeOf, errorMessageOf } from './errors.js';
 import { defineHandler } from './types.js';
 
@@ -14,6 +16,16 @@ export const alterConfigsHandler = defineHandler({
   async handle(req, ctx) {
     const responses = [];
     for (const r of req.resources) {
+      const refused = configRefusal(ctx, 'ALTER_CONFIGS', r.resourceType, r.resourceName);
+      if (refused !== undefined) {
+        responses.push({
+          errorCode: refused,
+          errorMessage: null,
+          resourceType: r.resourceType,
+          resourceName: r.resourceName,
+        });
+        continue;
+      }
       try {
         await ctx.deps.topics.alterConfigs(
           r.resourceType,

@@ -11,6 +11,7 @@ import { ApiKey, ErrorCode } from '@chronik/protocol';
 import { KafkaError } from '../errors.js';
 import type { ReassignOutcome, ReassignRequest } from '../services/reassignments.js';
 import { errorCodeOf, errorMessageOf } from './errors.js';
+import { clusterAllowed } from './authz.js';
 import { defineHandler } from './types.js';
 
 export const alterPartitionReassignmentsHandler = defineHandler({
@@ -19,6 +20,14 @@ export const alterPartitionReassignmentsHandler = defineHandler({
   maxVersion: 0,
   uses: ['reassignments'],
   async handle(req, ctx) {
+    // As Kafka: ALTER on the cluster, else CLUSTER_AUTHORIZATION_FAILED for the whole request.
+    if (!clusterAllowed(ctx, 'ALTER'))
+      return {
+        throttleTimeMs: 0,
+        errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED,
+        errorMessage: null,
+        responses: [],
+      };
     const requests: ReassignRequest[] = [];
     const seen = new Map<string, number>();
     for (const t of req.topics)

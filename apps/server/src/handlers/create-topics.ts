@@ -4,8 +4,13 @@
 // as listed (partition index and brokers), so a gap or a repeated partition is
 // INVALID_REPLICA_ASSIGNMENT; num_partitions and replication_factor must then be -1. validate_only (v1+) checks without creating.
 // v5+ answers the partition count, replication factor and the effective configs; v7+ the topic id.
-// cleanup.policy=compact is rejected with INVALID_CONFIG (logs are not compacted).
+// A created topic is answered once its partitions have leaders, up to timeout_ms (TopicAdmin).
+// cleanup.policy=compact (and compact,delete) is accepted: the log cleaner compacts the topic.
+// Authorization, as Kafka: CREATE on the cluster, or on each topic (TOPIC_AUTHORIZATION_FAILED,
+// "Authorization failed."); a created topic's configs, partition count and replication factor are
+// answered only with DESCRIBE_CONFIGS on it (else topic_config_error_code TOPIC_AUTHORIZATION_FAILED).
 import { ApiKey, ErrorCode } from '@chronik/protocol';
+import { allowedNames, clusterAllowed } from './authz.js';
 import { errorCodeOf, errorMessageOf } from './errors.js';
 import { defineHandler } from './types.js';
 
@@ -19,7 +24,13 @@ export const createTopicsHandler = defineHandler({
     const seen = new Set<string>();
     const duplicates = new Set<string>();
     for (const t of req.topics) (seen.has(t.name) ? duplicates : seen).add(t.name);
-    const specs = req.topics.filter((t) => !duplicates.has(t.name));
+    const names = req.topics.map((t) => t.name);
+    const creatable = clusterAllowed(ctx, 'CREATE', true)
+      ? new Set(names)
+      : allowedNames(ctx, 'CREATE', 'TOPIC', names);
+    const configsVisible = allowedNames(ctx, 'DESCRIBE_CONFIGS', 'TOPIC', names, true);
+    const denied = [...new Set(names.filter((n) => !duplicates.has(n) && !creatable.has(n)))];
+    const specs = req.topics.filter((t) => !duplicates.has(t.name) && creatable.has(t.name));
     const outcomes = await ctx.deps.topics.createTopics(
       specs.map((t) => ({
         name: t.name,
@@ -29,17 +40,19 @@ export const createTopicsHandler = defineHandler({
         configs: t.configs.map((c) => ({ name: c.name, value: c.value })),
       })),
       v >= 1 && req.validateOnly,
+      req.timeoutMs,
     );
-    const topics = outcomes.map((o) => ({
-      name: o.name,
-      topicId: v >= 7 && o.error === null ? o.topicId : '00000000-0000-0000-0000-000000000000',
-      errorCode: o.error === null ? ErrorCode.NONE : errorCodeOf(o.error),
-      errorMessage: v >= 1 && o.error !== null ? errorMessageOf(o.error) : null,
-      topicConfigErrorCode: ErrorCode.NONE,
-      numPartitions: v >= 5 ? o.numPartitions : -1,
-      replicationFactor: v >= 5 ? o.replicationFactor : -1,
-      configs:
-        v >= 5
+    const topics = outcomes.map((o) => {
+      const shown = v >= 5 && (o.error !== null || configsVisible.has(o.name));
+      return {
+        name: o.name,
+        topicId: v >= 7 && o.error === null ? o.topicId : '00000000-0000-0000-0000-000000000000',
+        errorCode: o.error === null ? ErrorCode.NONE : errorCodeOf(o.error),
+        errorMessage: v >= 1 && o.error !== null ? errorMessageOf(o.error) : null,
+        topicConfigErrorCode: shown || v < 5 ? ErrorCode.NONE : ErrorCode.TOPIC_AUTHORIZATION_FAILED,
+        numPartitions: shown ? o.numPartitions : -1,
+        replicationFactor: shown ? o.replicationFactor : -1,
+        configs: shown
           ? o.configs.map((c) => ({
               name: c.name,
               value: c.value,
@@ -48,7 +61,20 @@ export const createTopicsHandler = defineHandler({
               isSensitive: c.isSensitive,
             }))
           : [],
-    }));
+      };
+    });
+    for (const name of denied) {
+      topics.push({
+        name,
+        topicId: '00000000-0000-0000-0000-000000000000',
+        errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED,
+        errorMessage: v >= 1 ? 'Authorization failed.' : null,
+        topicConfigErrorCode: ErrorCode.NONE,
+        numPartitions: -1,
+        replicationFactor: -1,
+        configs: [],
+      });
+    }
     for (const name of duplicates) {
       topics.push({
         name,

@@ -1,6 +1,9 @@
 // DeleteTopics (key 20), v0–v6. Deletes topics by name (v0–v5 topic_names) or by name or id (v6+
 // topics); the partitions' logs are removed from disk. Internal topics cannot be deleted.
+// Authorization, as Kafka: DELETE on each topic (TOPIC_AUTHORIZATION_FAILED, whether or not it
+// exists); a topic named by id without DESCRIBE on it is TOPIC_AUTHORIZATION_FAILED without its name.
 import { ApiKey, ErrorCode } from '@chronik/protocol';
+import { allowed } from './authz.js';
 import { errorCodeOf, errorMessageOf } from './errors.js';
 import { defineHandler } from './types.js';
 
@@ -10,22 +13,41 @@ export const deleteTopicsHandler = defineHandler({
   apiKey: ApiKey.DeleteTopics,
   minVersion: 0,
   maxVersion: 6,
-  uses: ['topics'],
+  uses: ['topics', 'metadata'],
   async handle(req, ctx) {
     const v = ctx.apiVersion;
     const refs =
       v >= 6
         ? req.topics.map((t) => ({ name: t.name, topicId: t.topicId === ZERO_UUID ? null : t.topicId }))
         : req.topicNames.map((name) => ({ name, topicId: null }));
-    const outcomes = await ctx.deps.topics.deleteTopics(refs);
-    return {
-      throttleTimeMs: 0,
-      responses: outcomes.map((o) => ({
-        name: o.name,
-        topicId: v >= 6 ? o.topicId : ZERO_UUID,
-        errorCode: o.error === null ? ErrorCode.NONE : errorCodeOf(o.error),
-        errorMessage: v >= 5 && o.error !== null ? errorMessageOf(o.error) : null,
-      })),
-    };
+    // Each ref: deletable, or its refusal (in request order).
+    const refused = refs.map((r) => {
+      const name = r.topicId === null ? r.name : ctx.deps.metadata.topicById(r.topicId)?.name;
+      if (name === undefined || name === null) return undefined; // an unknown id: the service answers it
+      if (r.topicId !== null && !allowed(ctx, 'DESCRIBE', 'TOPIC', name))
+        return { name: null, topicId: r.topicId };
+      if (!allowed(ctx, 'DELETE', 'TOPIC', name)) return { name, topicId: r.topicId ?? ZERO_UUID };
+      return undefined;
+    });
+    const outcomes = await ctx.deps.topics.deleteTopics(refs.filter((_r, i) => refused[i] === undefined));
+    const deleted = outcomes.map((o) => ({
+      name: o.name,
+      topicId: v >= 6 ? o.topicId : ZERO_UUID,
+      errorCode: o.error === null ? ErrorCode.NONE : errorCodeOf(o.error),
+      errorMessage: v >= 5 && o.error !== null ? errorMessageOf(o.error) : null,
+    }));
+    const denied = refused.flatMap((r) =>
+      r === undefined
+        ? []
+        : [
+            {
+              name: r.name,
+              topicId: v >= 6 ? r.topicId : ZERO_UUID,
+              errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED,
+              errorMessage: v >= 5 ? 'Topic authorization failed.' : null,
+            },
+          ],
+    );
+    return { throttleTimeMs: 0, responses: [...deleted, ...denied] };
   },
 });

@@ -1,9 +1,11 @@
 // DescribeCluster (key 60), v0–v1. Cluster id, controller and brokers. Only the broker endpoint
 // type (1) is served; asking for controllers (2, v1+) is UNSUPPORTED_ENDPOINT_TYPE, as a broker
-// answers. Authorized operations (asked with include_cluster_authorized_operations) are every
-// cluster operation: there is no authorizer.
+// answers. Authorized operations (asked with include_cluster_authorized_operations) are the cluster
+// operations the principal may perform, 0 without DESCRIBE on the cluster (nothing else is
+// checked, as in Kafka: brokers are no secret). Brokers are named at their endpoint of the listener the
+// request came in on (those without it are left out).
 import { ApiKey, ErrorCode } from '@chronik/protocol';
-import { CLUSTER_OPERATIONS, OPERATIONS_NOT_REQUESTED } from './authorized-operations.js';
+import { OPERATIONS_NOT_REQUESTED, clusterOperationsOf } from './authorized-operations.js';
 import { defineHandler } from './types.js';
 
 export const describeClusterHandler = defineHandler({
@@ -20,7 +22,7 @@ export const describeClusterHandler = defineHandler({
       clusterId: metadata.clusterId(),
       controllerId: metadata.controllerId(),
       clusterAuthorizedOperations: req.includeClusterAuthorizedOperations
-        ? CLUSTER_OPERATIONS
+        ? clusterOperationsOf(ctx)
         : OPERATIONS_NOT_REQUESTED,
     };
     if (endpointType !== 1) {
@@ -36,7 +38,7 @@ export const describeClusterHandler = defineHandler({
       errorCode: ErrorCode.NONE,
       errorMessage: null,
       brokers: metadata
-        .brokers()
+        .brokersOn(ctx.conn.security?.listener.name)
         .map((b) => ({ brokerId: b.nodeId, host: b.host, port: b.port, rack: b.rack })),
     };
   },

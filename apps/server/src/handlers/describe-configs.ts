@@ -1,8 +1,11 @@
 // DescribeConfigs (key 32), v0–v4. Topic resources: every topic config with its effective value
 // and source (topic override > dynamic broker > static broker (command line) > Kafka default);
 // broker resources (this broker's id, or "" for the cluster-wide defaults): the dynamic broker
-// configs. Synonyms (v1+) and config types / documentation (v3+) when asked for.
+// configs. Synonyms (v1+) and config types / documentation (v3+) when asked for. Needs
+// DESCRIBE_CONFIGS on the topic (TOPIC_AUTHORIZATION_FAILED) or, for a broker, on the cluster
+// (CLUSTER_AUTHORIZATION_FAILED).
 import { ApiKey, ErrorCode } from '@chronik/protocol';
+import { configRefusal } from './authz.js';
 import { errorCodeOf, errorMessageOf } from './errors.js';
 import { defineHandler } from './types.js';
 
@@ -18,6 +21,15 @@ export const describeConfigsHandler = defineHandler({
     return {
       throttleTimeMs: 0,
       results: req.resources.map((r) => {
+        const refused = configRefusal(ctx, 'DESCRIBE_CONFIGS', r.resourceType, r.resourceName);
+        if (refused !== undefined)
+          return {
+            errorCode: refused,
+            errorMessage: null,
+            resourceType: r.resourceType,
+            resourceName: r.resourceName,
+            configs: [],
+          };
         try {
           const entries = ctx.deps.topics.describeConfigs(
             r.resourceType,

@@ -1,10 +1,13 @@
 // DescribeTopicPartitions (key 75), v0 (KIP-966; used by newer admin clients instead of Metadata
 // for describeTopics). Topics by name, sorted; at most response_partition_limit partitions per
-// response, continuing from the cursor and answering next_cursor when more remain.
+// response, continuing from the cursor and answering next_cursor when more remain. Authorization, as
+// Kafka's handler: every topic lists those the principal may DESCRIBE; a topic named without
+// DESCRIBE is TOPIC_AUTHORIZATION_FAILED; authorized operations are the principal's.
 import type { TopicView } from '../services/metadata-cache.js';
 import { ApiKey, ErrorCode } from '@chronik/protocol';
 import { defineHandler } from './types.js';
-import { OPERATIONS_NOT_REQUESTED, TOPIC_OPERATIONS } from './authorized-operations.js';
+import { OPERATIONS_NOT_REQUESTED } from './authorized-operations.js';
+import { allowed, operationsOf } from './authz.js';
 
 const ZERO_UUID = '00000000-0000-0000-0000-000000000000';
 const MAX_PARTITIONS = 2000;
@@ -20,8 +23,14 @@ export const describeTopicPartitionsHandler = defineHandler({
       1,
       Math.min(req.responsePartitionLimit > 0 ? req.responsePartitionLimit : MAX_PARTITIONS, MAX_PARTITIONS),
     );
+    const every = req.topics.length === 0;
     const names = (
-      req.topics.length === 0 ? metadata.topics().map((t) => t.name) : req.topics.map((t) => t.name)
+      every
+        ? metadata
+            .topics()
+            .map((t) => t.name)
+            .filter((n) => allowed(ctx, 'DESCRIBE', 'TOPIC', n, true))
+        : req.topics.map((t) => t.name)
     ).sort();
     const cursor = req.cursor;
     const topics = [];
@@ -29,6 +38,17 @@ export const describeTopicPartitionsHandler = defineHandler({
     let nextCursor: { topicName: string; partitionIndex: number } | null = null;
     for (const name of names) {
       if (cursor !== null && name < cursor.topicName) continue;
+      if (!every && !allowed(ctx, 'DESCRIBE', 'TOPIC', name)) {
+        topics.push({
+          errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED,
+          name,
+          topicId: ZERO_UUID,
+          isInternal: false,
+          partitions: [],
+          topicAuthorizedOperations: OPERATIONS_NOT_REQUESTED,
+        });
+        continue;
+      }
       const t: TopicView | undefined = metadata.topic(name);
       if (t === undefined) {
         topics.push({
@@ -65,7 +85,7 @@ export const describeTopicPartitionsHandler = defineHandler({
           lastKnownElr: null,
           offlineReplicas: [...p.offlineReplicas],
         })),
-        topicAuthorizedOperations: TOPIC_OPERATIONS, // always answered (no include flag); no authorizer
+        topicAuthorizedOperations: operationsOf(ctx, 'TOPIC', name), // always answered (no include flag)
       });
       if (taken.length < parts.length) {
         nextCursor = {

@@ -18,6 +18,10 @@
 //   except Produce, whose acks=0 data is written with no one listening), and
 //   the response of one that finishes after its connection closed is not encoded: nobody would
 //   read them.
+// - Security first (security/sasl.ts): on a SASL listener, a bare token after SaslHandshake v0
+//   goes to the SASL service instead of being read as a request, and the connection's security
+//   is asked whether the request may be served at all (before authentication only ApiVersions and
+//   the SASL APIs; an expired session only SaslHandshake): a refusal closes the connection.
 import type { ApiSchemaInfo } from '@chronik/protocol';
 import {
   ApiKey,
@@ -35,6 +39,8 @@ import {
   writeResponseHeader,
 } from '@chronik/protocol';
 import { errorMessage } from '../errors.js';
+import { AuthenticationError, AuthenticationErrorCode } from '../security/errors.js';
+import { SaslSession } from '../security/sasl.js';
 import type { ConnectionInfo, FrameDispatcher, ResponseBody } from '../net/connection.js';
 import type {
   AnyHandler,
@@ -79,9 +85,12 @@ export function buildHandlerTable(handlers: readonly AnyHandler[]): HandlerTable
  * (the codec writes it at the versions that have it); an API without one (SASL, inter-broker) is
  * left as it is.
  */
+/** Sets the response's throttle time to `throttleTimeMs` unless it already carries a longer one. */
 function withThrottleTime(response: unknown, throttleTimeMs: number): void {
-  if (typeof response === 'object' && response !== null && 'throttleTimeMs' in response)
-    (response as { throttleTimeMs: number }).throttleTimeMs = throttleTimeMs;
+  if (typeof response === 'object' && response !== null && 'throttleTimeMs' in response) {
+    const r = response as { throttleTimeMs: number };
+    r.throttleTimeMs = Math.max(r.throttleTimeMs, throttleTimeMs);
+  }
 }
 
 export class KafkaDispatcher implements FrameDispatcher {
@@ -89,7 +98,7 @@ export class KafkaDispatcher implements FrameDispatcher {
   private readonly depsByKey = new Map<number, HandlerDeps<ServiceName>>();
 
   constructor(
-    services: Services,
+    private readonly services: Services,
     private readonly env: HandlerEnv,
     private readonly table: HandlerTable,
   ) {
@@ -102,7 +111,10 @@ export class KafkaDispatcher implements FrameDispatcher {
   }
 
   dispatch(frame: Buffer, conn: ConnectionInfo): Promise<ResponseBody> | ResponseBody {
+    const security = conn.security;
+    if (security?.expectsRawToken?.() === true) return this.rawToken(frame, conn);
     const { apiKey, apiVersion, correlationId } = peekRequestIds(frame);
+    security?.check?.(apiKey, this.env.clock.nowMs());
     const range = this.table.range(apiKey);
     const supported = range !== undefined && apiVersion >= range.minVersion && apiVersion <= range.maxVersion;
     if (apiKey === ApiKey.ApiVersions && !supported) return this.apiVersionsFallback(correlationId);
@@ -134,7 +146,14 @@ export class KafkaDispatcher implements FrameDispatcher {
         { api: schema.name },
         (this.env.clock.nowMs() - started) / 1000,
       );
-      const throttleTimeMs = conn.throttleTimeMs(ctx.clientId);
+      // Produce bytes count against the client's producer_byte_rate (acks=0 too), as Kafka records
+      // the request's size; the response carries the longer of the two throttles.
+      const throttleTimeMs = Math.max(
+        conn.throttleTimeMs(ctx.clientId),
+        apiKey === ApiKey.Produce
+          ? (conn.byteQuotaThrottleMs?.('produce', ctx.clientId, frame.length) ?? 0)
+          : 0,
+      );
       if (response === null) return null;
       if (throttleTimeMs > 0) withThrottleTime(response, throttleTimeMs);
       return this.encode(ctx, response);
@@ -147,6 +166,28 @@ export class KafkaDispatcher implements FrameDispatcher {
       });
     }
     return finish(result);
+  }
+
+  /**
+   * A bare SASL token (after SaslHandshake v0, before KIP-152): answered with a bare token; a
+   * failure closes the connection without an answer, as Kafka does.
+   */
+  private async rawToken(frame: Buffer, conn: ConnectionInfo): Promise<ResponseBody> {
+    const session = conn.security;
+    if (!(session instanceof SaslSession))
+      throw new AuthenticationError(
+        AuthenticationErrorCode.ILLEGAL_SASL_STATE,
+        'a bare token without a SASL session',
+      );
+    const sasl = this.services.security;
+    const outcome = await sasl.evaluate(session, frame, this.env.clock.nowMs());
+    sasl.settle(session, outcome, this.env.clock.nowMs());
+    if (outcome.kind === 'failure')
+      throw new AuthenticationError(
+        AuthenticationErrorCode.AUTHENTICATION_FAILED,
+        `SASL authentication failed: ${outcome.reason}`,
+      );
+    return conn.isClosed ? null : outcome.token;
   }
 
   private encode(ctx: RequestContext<ServiceName>, response: unknown): ResponseBody {

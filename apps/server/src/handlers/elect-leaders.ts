@@ -12,6 +12,7 @@
 import { ApiKey, ErrorCode } from '@chronik/protocol';
 import type { ElectionResult } from '../services/elections.js';
 import { errorCodeOf, errorMessageOf } from './errors.js';
+import { clusterAllowed } from './authz.js';
 import { defineHandler } from './types.js';
 
 /** The client id of the inter-broker client (net/broker-client.ts). */
@@ -25,6 +26,13 @@ export const electLeadersHandler = defineHandler({
   maxVersion: 2,
   uses: ['elections'],
   async handle(req, ctx) {
+    // As Kafka: ALTER on the cluster, else CLUSTER_AUTHORIZATION_FAILED for the whole request.
+    if (!clusterAllowed(ctx, 'ALTER'))
+      return {
+        throttleTimeMs: 0,
+        errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED,
+        replicaElectionResults: [],
+      };
     const type = ctx.apiVersion === 0 ? 0 : req.electionType;
     const results = await ctx.deps.elections.elect(
       type,

@@ -3,8 +3,10 @@
 // are written the id answers CONCURRENT_TRANSACTIONS). A retry after completion answers as the
 // first did; the other outcome, or an empty transaction, is INVALID_TXN_STATE; PRODUCER_FENCED is
 // INVALID_PRODUCER_EPOCH before v2. v5 (KIP-890 part 2: an epoch bump with every transaction) is
-// not advertised: clients use it only when the broker finalizes transaction.version 2.
-import { ApiKey } from '@chronik/protocol';
+// not advertised: clients use it only when the broker finalizes transaction.version 2. Needs WRITE on
+// the transactional id (TRANSACTIONAL_ID_AUTHORIZATION_FAILED).
+import { ApiKey, ErrorCode } from '@chronik/protocol';
+import { allowed } from './authz.js';
 import { orServerError, txnErrorCode } from './txn-util.js';
 import { defineHandler } from './types.js';
 
@@ -14,6 +16,13 @@ export const endTxnHandler = defineHandler({
   maxVersion: 4,
   uses: ['txn'],
   async handle(req, ctx) {
+    if (!allowed(ctx, 'WRITE', 'TRANSACTIONAL_ID', req.transactionalId))
+      return {
+        throttleTimeMs: 0,
+        errorCode: ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED,
+        producerId: -1n,
+        producerEpoch: -1,
+      };
     const error = await orServerError(
       () =>
         ctx.deps.txn.endTxn({

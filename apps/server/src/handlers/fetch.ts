@@ -13,14 +13,21 @@
 // served.) Long polling: when fewer than min_bytes are available the request waits up to
 // max_wait_ms and wakes as soon as any of its partitions gets data (or the broker shuts down); each
 // wake-up reads every partition again under the same rules. Topic ids (v13+) are resolved; unknown
-// ids get UNKNOWN_TOPIC_ID. Incremental fetch sessions (KIP-227) are not kept: session id 0 tells
-// the client to send full requests. Replica fetches (replica_id >= 0) are not served here.
+// ids get UNKNOWN_TOPIC_ID. Incremental fetch sessions (KIP-227, v7+): services/fetch-sessions.ts
+// says which partitions a request reads (a session's, updated by the request) and which the answer
+// holds. Replica fetches (replica_id >= 0) are not served here. Under a consumer_byte_rate quota a
+// fetch reads at most what the quota allows over its window, and one that takes the client over it
+// is answered empty with the throttle time (the connection is muted for it), as Kafka does.
 // NOT_LEADER_OR_FOLLOWER and FENCED_LEADER_EPOCH carry the partition's current leader (v12+) and the
 // response the endpoints of those leaders (v16+, KIP-951).
+// Authorization: READ on each topic, else its partitions are TOPIC_AUTHORIZATION_FAILED (whether or
+// not it exists; an unknown topic id stays UNKNOWN_TOPIC_ID), as Kafka answers a consumer.
 import type { IsolationLevel, ReadResult } from '../partition/types.js';
+import type { FetchSessionStart, SessionPartition } from '../services/fetch-sessions.js';
 import type { PartitionManager } from '../services/partition-manager.js';
 import type { ApiResponseByKey } from '@chronik/protocol';
 import { ApiKey, ErrorCode } from '@chronik/protocol';
+import { allowedNames } from './authz.js';
 import { errorCodeOf } from './errors.js';
 import { LeaderHints, needsLeaderHint } from './leader-hints.js';
 import { defineHandler } from './types.js';
@@ -30,15 +37,11 @@ type FetchableTopicResponse = ApiResponseByKey[typeof ApiKey.Fetch]['responses']
 const ZERO_UUID = '00000000-0000-0000-0000-000000000000';
 const EMPTY = Buffer.alloc(0);
 
-interface Slot {
-  topic: string;
-  topicId: string;
-  partition: number;
-  fetchOffset: bigint;
-  partitionMaxBytes: number;
-  currentLeaderEpoch: number;
+interface Slot extends SessionPartition {
   /** Resolved topic name, or undefined when unknown. */
   name: string | undefined;
+  /** The principal may not READ the topic. */
+  denied: boolean;
 }
 
 /**
@@ -78,6 +81,10 @@ async function readPartitions(
       });
       continue;
     }
+    if (slot.denied) {
+      outcomes.push({ slot, error: ErrorCode.TOPIC_AUTHORIZATION_FAILED });
+      continue;
+    }
     let got = 0;
     try {
       const result = await partitions.read({
@@ -107,27 +114,61 @@ export const fetchHandler = defineHandler({
   apiKey: ApiKey.Fetch,
   minVersion: 4,
   maxVersion: 17,
-  uses: ['metadata', 'partitions'],
+  uses: ['metadata', 'partitions', 'fetchSessions'],
   async handle(req, ctx) {
     const { metadata, partitions } = ctx.deps;
     const v = ctx.apiVersion;
-    const slots: Slot[] = [];
+    const requested: SessionPartition[] = [];
     for (const t of req.topics) {
-      const name = v >= 13 ? metadata.topicById(t.topicId)?.name : t.topic;
       for (const p of t.partitions) {
-        slots.push({
-          topic: t.topic,
-          topicId: t.topicId,
+        requested.push({
+          topic: v >= 13 ? '' : t.topic,
+          topicId: v >= 13 ? t.topicId : ZERO_UUID,
           partition: p.partition,
           fetchOffset: p.fetchOffset,
           partitionMaxBytes: p.partitionMaxBytes,
           currentLeaderEpoch: v >= 9 ? p.currentLeaderEpoch : -1,
-          name,
         });
       }
     }
+    const start: FetchSessionStart =
+      v >= 7
+        ? ctx.deps.fetchSessions.begin({
+            sessionId: req.sessionId,
+            sessionEpoch: req.sessionEpoch,
+            usesTopicIds: v >= 13,
+            partitions: requested,
+            forgotten: req.forgottenTopicsData,
+          })
+        : { kind: 'sessionless', partitions: requested };
+    if (start.kind === 'error')
+      return {
+        throttleTimeMs: 0,
+        errorCode: ErrorCode[start.error],
+        sessionId: 0,
+        responses: [],
+        nodeEndpoints: [],
+      };
+    const names = new Map<string, string | undefined>();
+    for (const p of start.partitions) {
+      const ref = v >= 13 ? p.topicId : p.topic;
+      if (!names.has(ref)) names.set(ref, v >= 13 ? metadata.topicById(p.topicId)?.name : p.topic);
+    }
+    const readable = allowedNames(
+      ctx,
+      'READ',
+      'TOPIC',
+      [...names.values()].filter((n): n is string => n !== undefined),
+    );
+    const slots: Slot[] = start.partitions.map((p) => {
+      const name = names.get(v >= 13 ? p.topicId : p.topic);
+      return { ...p, name, denied: name !== undefined && !readable.has(name) };
+    });
     const isolationLevel = req.isolationLevel === 1 ? 1 : 0;
-    const maxBytes = Math.min(req.maxBytes, BROKER_FETCH_MAX_BYTES);
+    // Under a consumer_byte_rate quota, no more than the quota allows over its window (Kafka's
+    // getMaxValueInQuotaWindow).
+    const quotaMaxBytes = ctx.conn.byteQuotaMaxBytes?.('fetch', ctx.clientId) ?? Infinity;
+    const maxBytes = Math.min(req.maxBytes, BROKER_FETCH_MAX_BYTES, Math.floor(quotaMaxBytes));
     const deadline = ctx.deps.clock.nowMs() + Math.max(0, req.maxWaitMs);
     const readAll = (): Promise<{ outcomes: Outcome[]; bytes: number }> =>
       readPartitions(slots, maxBytes, isolationLevel, v, partitions);
@@ -142,7 +183,7 @@ export const fetchHandler = defineHandler({
     ) {
       const waitMs = deadline - ctx.deps.clock.nowMs();
       const known = slots
-        .filter((s) => s.name !== undefined)
+        .filter((s) => s.name !== undefined && !s.denied)
         .map((s) => ({ topic: s.name as string, partition: s.partition }));
       await new Promise<void>((resolve) => {
         const done = (): void => {
@@ -158,9 +199,35 @@ export const fetchHandler = defineHandler({
       ({ outcomes, bytes } = await readAll());
     }
 
-    const hints = new LeaderHints(metadata);
+    // consumer_byte_rate: the bytes read count against the client's quota; over it, Kafka answers an
+    // empty response carrying the throttle time and takes the bytes back (they were not sent), and
+    // the session does not take this answer as given.
+    const byteThrottleMs =
+      bytes > 0 ? (ctx.conn.byteQuotaThrottleMs?.('fetch', ctx.clientId, bytes) ?? 0) : 0;
+    if (byteThrottleMs > 0) {
+      ctx.conn.byteQuotaThrottleMs?.('fetch', ctx.clientId, -bytes);
+      return {
+        throttleTimeMs: byteThrottleMs,
+        errorCode: ErrorCode.NONE,
+        sessionId: start.kind === 'incremental' ? start.session.id : 0,
+        responses: [],
+        nodeEndpoints: [],
+      };
+    }
+    const { sessionId, include } = ctx.deps.fetchSessions.finish(
+      start,
+      outcomes.map((o) => ({
+        errorCode: o.error ?? ErrorCode.NONE,
+        bytes: o.result?.bytes ?? 0,
+        highWatermark: o.result?.highWatermark ?? -1n,
+        lastStableOffset: o.result?.lastStableOffset ?? -1n,
+        logStartOffset: o.result?.logStartOffset ?? -1n,
+      })),
+    );
+    const hints = new LeaderHints(metadata, ctx.conn.security?.listener.name);
     const byTopic = new Map<string, FetchableTopicResponse>();
-    for (const o of outcomes) {
+    for (const [i, o] of outcomes.entries()) {
+      if (include[i] !== true) continue;
       const key = v >= 13 ? o.slot.topicId : o.slot.topic;
       let entry = byTopic.get(key);
       if (!entry) {
@@ -204,7 +271,7 @@ export const fetchHandler = defineHandler({
     return {
       throttleTimeMs: 0,
       errorCode: ErrorCode.NONE,
-      sessionId: 0,
+      sessionId,
       responses: [...byTopic.values()],
       nodeEndpoints: v >= 16 ? hints.endpoints() : [],
     };

@@ -2,8 +2,14 @@
 // hash(group) mod N of __consumer_offsets, transactional ids (key_type 1) to the leader of partition
 // hash(id) mod N of __transaction_state (each topic created on first use; in standalone the leader
 // is this node). v4+ batches keys (coordinator_keys) and answers one coordinator per key; v0–v3
-// answer the single key at the top level.
+// answer the single key at the top level. The coordinator is named at its endpoint of the listener
+// the request came in on; one without that listener is COORDINATOR_NOT_AVAILABLE. Authorization:
+// DESCRIBE on the group (GROUP_AUTHORIZATION_FAILED) or the transactional id
+// (TRANSACTIONAL_ID_AUTHORIZATION_FAILED), per key.
 import { ApiKey, ErrorCode } from '@chronik/protocol';
+import { KafkaError } from '../errors.js';
+import { endpointOn } from '../services/metadata-cache.js';
+import { allowed } from './authz.js';
 import { errorCodeOf, errorMessageOf } from './errors.js';
 import { defineHandler } from './types.js';
 
@@ -26,8 +32,30 @@ export const findCoordinatorHandler = defineHandler({
           errorMessage: `unknown key type ${keyType}`,
         };
       }
+      const [resourceType, deniedCode] =
+        keyType === 0
+          ? (['GROUP', ErrorCode.GROUP_AUTHORIZATION_FAILED] as const)
+          : (['TRANSACTIONAL_ID', ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED] as const);
+      if (!allowed(ctx, 'DESCRIBE', resourceType, key))
+        return {
+          key,
+          nodeId: -1,
+          host: '',
+          port: -1,
+          errorCode: deniedCode,
+          errorMessage:
+            resourceType === 'GROUP'
+              ? 'Group authorization failed.'
+              : 'Transactional Id authorization failed.',
+        };
       try {
-        const b = await coordinators.findCoordinator(keyType, key);
+        const found = await coordinators.findCoordinator(keyType, key);
+        const b = endpointOn(found, ctx.conn.security?.listener.name);
+        if (b === undefined)
+          throw new KafkaError(
+            'COORDINATOR_NOT_AVAILABLE',
+            `the coordinator, node ${found.nodeId}, has no listener ${ctx.conn.security?.listener.name ?? ''}`,
+          );
         return {
           key,
           nodeId: b.nodeId,

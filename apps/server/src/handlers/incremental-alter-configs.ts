@@ -1,7 +1,10 @@
 // IncrementalAlterConfigs (key 44), v0–v1. SET, DELETE, APPEND and SUBTRACT (list configs) per
 // key, on topic and broker resources; validate_only checks without applying. Values are
-// validated with Kafka's rules and errors; cleanup.policy=compact is rejected (INVALID_CONFIG).
+// validated with Kafka's rules and errors (cleanup.policy=compact turns log compaction on).
+// Needs ALTER_CONFIGS on the topic (TOPIC_AUTHORIZATION_FAILED) or, for a broker, on the cluster
+// (CLUSTER_AUTHORIZATION_FAILED).
 import { ApiKey, ErrorCode } from '@chronik/protocol';
+import { configRefusal } from './authz.js';
 import { errorCodeOf, errorMessageOf } from './errors.js';
 import { defineHandler } from './types.js';
 
@@ -13,6 +16,16 @@ export const incrementalAlterConfigsHandler = defineHandler({
   async handle(req, ctx) {
     const responses = [];
     for (const r of req.resources) {
+      const refused = configRefusal(ctx, 'ALTER_CONFIGS', r.resourceType, r.resourceName);
+      if (refused !== undefined) {
+        responses.push({
+          errorCode: refused,
+          errorMessage: null,
+          resourceType: r.resourceType,
+          resourceName: r.resourceName,
+        });
+        continue;
+      }
       try {
         await ctx.deps.topics.alterConfigs(
           r.resourceType,

@@ -7,7 +7,11 @@
 // transaction is aborted (CONCURRENT_TRANSACTIONS meanwhile), KIP-360 fencing (PRODUCER_FENCED,
 // INVALID_PRODUCER_EPOCH before v4), NOT_COORDINATOR / COORDINATOR_LOAD_IN_PROGRESS,
 // INVALID_TRANSACTION_TIMEOUT above transaction.max.timeout.ms.
+// Authorization, as Kafka (KIP-679): a transactional id needs WRITE on it
+// (TRANSACTIONAL_ID_AUTHORIZATION_FAILED); an idempotent producer IDEMPOTENT_WRITE on the cluster
+// or WRITE on some topic (CLUSTER_AUTHORIZATION_FAILED).
 import { ApiKey, ErrorCode } from '@chronik/protocol';
+import { allowed, allowedOnAny, clusterAllowed } from './authz.js';
 import { errorCodeOf } from './errors.js';
 import { orServerError, txnErrorCode } from './txn-util.js';
 import { defineHandler } from './types.js';
@@ -20,6 +24,20 @@ export const initProducerIdHandler = defineHandler({
   async handle(req, ctx) {
     const producerId = ctx.apiVersion >= 3 ? req.producerId : -1n;
     const producerEpoch = ctx.apiVersion >= 3 ? req.producerEpoch : -1;
+    const refuse = (errorCode: number) => ({
+      throttleTimeMs: 0,
+      errorCode,
+      producerId: -1n,
+      producerEpoch: -1,
+    });
+    if (req.transactionalId !== null && !allowed(ctx, 'WRITE', 'TRANSACTIONAL_ID', req.transactionalId))
+      return refuse(ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED);
+    if (
+      req.transactionalId === null &&
+      !clusterAllowed(ctx, 'IDEMPOTENT_WRITE', true) &&
+      !allowedOnAny(ctx, 'WRITE', 'TOPIC')
+    )
+      return refuse(ErrorCode.CLUSTER_AUTHORIZATION_FAILED);
     if (req.transactionalId !== null) {
       const transactionalId = req.transactionalId;
       const r = await orServerError(

@@ -4,8 +4,9 @@
 // (group.instance.id); v7+ protocol type in the response and a nullable protocol name; v8 reason;
 // v9 skip_assignment for a static leader rejoining a stable group (KIP-814). The answer may wait
 // for the whole rebalance (up to the rebalance timeout); a broker shutting down answers a waiting
-// JoinGroup NOT_COORDINATOR at once.
-import { ApiKey } from '@chronik/protocol';
+// JoinGroup NOT_COORDINATOR at once. Needs READ on the group (GROUP_AUTHORIZATION_FAILED).
+import { ApiKey, ErrorCode } from '@chronik/protocol';
+import { allowed } from './authz.js';
 import { asBuffer, clientHostOf, groupErrorCode, ownedBytes, untilShutdown } from './group-util.js';
 import { defineHandler } from './types.js';
 
@@ -16,6 +17,18 @@ export const joinGroupHandler = defineHandler({
   uses: ['groups'],
   async handle(req, ctx) {
     const v = ctx.apiVersion;
+    if (!allowed(ctx, 'READ', 'GROUP', req.groupId))
+      return {
+        throttleTimeMs: 0,
+        errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED,
+        generationId: -1,
+        protocolType: null,
+        protocolName: v >= 7 ? null : '',
+        leader: '',
+        skipAssignment: false,
+        memberId: '',
+        members: [],
+      };
     const pending = ctx.deps.groups.joinGroup({
       groupId: req.groupId,
       memberId: req.memberId,
@@ -23,8 +36,10 @@ export const joinGroupHandler = defineHandler({
       clientId: ctx.clientId ?? '',
       clientHost: clientHostOf(ctx.conn.remoteAddress),
       sessionTimeoutMs: req.sessionTimeoutMs,
+      // v0 has no rebalance timeout; clients that leave it unset send 0 (or -1): both mean the
+      // session timeout, or the member would expire before it could SyncGroup.
       rebalanceTimeoutMs:
-        v >= 1 && req.rebalanceTimeoutMs >= 0 ? req.rebalanceTimeoutMs : req.sessionTimeoutMs,
+        v >= 1 && req.rebalanceTimeoutMs > 0 ? req.rebalanceTimeoutMs : req.sessionTimeoutMs,
       protocolType: req.protocolType,
       protocols: req.protocols.map((p) => ({ name: p.name, metadata: ownedBytes(p.metadata) })),
       requireKnownMemberId: v >= 4,

@@ -1,7 +1,9 @@
 // LeaveGroup (key 13), v0–v5: v0–v2 one member (the error at the top level); v3+ a batch of
 // members, each by member id or, with an empty member id, by group.instance.id (admin removal of
-// static members); v5 reasons. A leaving member triggers a rebalance of the others.
-import { ApiKey } from '@chronik/protocol';
+// static members); v5 reasons. A leaving member triggers a rebalance of the others. Needs READ on
+// the group (GROUP_AUTHORIZATION_FAILED).
+import { ApiKey, ErrorCode } from '@chronik/protocol';
+import { allowed } from './authz.js';
 import { groupErrorCode } from './group-util.js';
 import { defineHandler } from './types.js';
 
@@ -12,6 +14,8 @@ export const leaveGroupHandler = defineHandler({
   uses: ['groups'],
   handle(req, ctx) {
     const v = ctx.apiVersion;
+    if (!allowed(ctx, 'READ', 'GROUP', req.groupId))
+      return { throttleTimeMs: 0, errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED, members: [] };
     const members =
       v >= 3
         ? req.members.map((m) => ({

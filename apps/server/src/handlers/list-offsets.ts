@@ -6,7 +6,9 @@
 // not answered.
 // current_leader_epoch (v4+) is checked (FENCED_LEADER_EPOCH / UNKNOWN_LEADER_EPOCH). v0 answers
 // in old_style_offsets (at most max_num_offsets of them; here the one offset found).
+// Authorization: DESCRIBE on each topic, else TOPIC_AUTHORIZATION_FAILED on its partitions.
 import { ApiKey, ErrorCode } from '@chronik/protocol';
+import { allowedNames } from './authz.js';
 import { errorCodeOf } from './errors.js';
 import { defineHandler } from './types.js';
 
@@ -18,6 +20,12 @@ export const listOffsetsHandler = defineHandler({
   async handle(req, ctx) {
     const { partitions } = ctx.deps;
     const isolation = ctx.apiVersion >= 2 && req.isolationLevel === 1 ? 1 : 0;
+    const described = allowedNames(
+      ctx,
+      'DESCRIBE',
+      'TOPIC',
+      req.topics.map((t) => t.name),
+    );
     const topics = await Promise.all(
       req.topics.map(async (t) => ({
         name: t.name,
@@ -31,6 +39,7 @@ export const listOffsetsHandler = defineHandler({
               offset: -1n,
               leaderEpoch: -1,
             };
+            if (!described.has(t.name)) return { ...base, errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED };
             try {
               const r = await partitions.listOffset(
                 { topic: t.name, partition: p.partitionIndex },

@@ -4,6 +4,7 @@
 // that do not exist or are not moving are left out, as Kafka does.
 import { ApiKey, ErrorCode } from '@chronik/protocol';
 import type { OngoingReassignment } from '../services/reassignments.js';
+import { clusterAllowed } from './authz.js';
 import { defineHandler } from './types.js';
 
 export const listPartitionReassignmentsHandler = defineHandler({
@@ -12,6 +13,14 @@ export const listPartitionReassignmentsHandler = defineHandler({
   maxVersion: 0,
   uses: ['reassignments'],
   handle(req, ctx) {
+    // As Kafka: DESCRIBE on the cluster, else CLUSTER_AUTHORIZATION_FAILED for the whole request.
+    if (!clusterAllowed(ctx, 'DESCRIBE'))
+      return {
+        throttleTimeMs: 0,
+        errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED,
+        errorMessage: null,
+        topics: [],
+      };
     const ongoing = ctx.deps.reassignments.list(
       req.topics === null ? null : req.topics.map((t) => ({ name: t.name, partitions: t.partitionIndexes })),
     );

@@ -1,10 +1,12 @@
 // ListTransactions (key 66), v0–v1: the transactional ids this broker coordinates, filtered by
 // state (Kafka's names; unknown ones are returned in unknown_state_filters), by producer id and (v1)
 // by how long the transaction has been running. COORDINATOR_LOAD_IN_PROGRESS while a
-// `__transaction_state` partition is still loading (with the ids already loaded).
+// `__transaction_state` partition is still loading (with the ids already loaded). Lists only the ids
+// the principal may DESCRIBE, as Kafka.
 import { ApiKey } from '@chronik/protocol';
 import { kafkaCode } from './errors.js';
 import { defineHandler } from './types.js';
+import { allowed } from './authz.js';
 
 export const listTransactionsHandler = defineHandler({
   apiKey: ApiKey.ListTransactions,
@@ -21,11 +23,13 @@ export const listTransactionsHandler = defineHandler({
       throttleTimeMs: 0,
       errorCode: kafkaCode(r.errorCode),
       unknownStateFilters: r.unknownStateFilters,
-      transactionStates: r.transactions.map((t) => ({
-        transactionalId: t.transactionalId,
-        producerId: t.producerId,
-        transactionState: t.state,
-      })),
+      transactionStates: r.transactions
+        .filter((t) => allowed(ctx, 'DESCRIBE', 'TRANSACTIONAL_ID', t.transactionalId, true))
+        .map((t) => ({
+          transactionalId: t.transactionalId,
+          producerId: t.producerId,
+          transactionState: t.state,
+        })),
     };
   },
 });

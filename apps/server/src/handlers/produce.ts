@@ -12,6 +12,10 @@
 // refused whole with TRANSACTIONAL_ID_AUTHORIZATION_FAILED, as Kafka answers it; control batches
 // are INVALID_RECORD. As in Kafka, v3+ carries exactly one batch per partition (INVALID_RECORD
 // otherwise) and zstd needs v7+.
+// Authorization (Kafka's): transactional batches need WRITE on the transactional id (else the whole
+// request is TRANSACTIONAL_ID_AUTHORIZATION_FAILED); each topic needs WRITE (else its partitions
+// are TOPIC_AUTHORIZATION_FAILED, whether or not it exists); a missing topic is auto-created only
+// with CREATE on the cluster or on the topic. (Idempotence is authorized at InitProducerId.)
 import type { ApiRequestByKey, ApiResponseByKey } from '@chronik/protocol';
 import {
   ApiKey,
@@ -24,6 +28,7 @@ import {
   recordBatchCompression,
 } from '@chronik/protocol';
 import type { Acks } from '../partition/types.js';
+import { allowed, allowedNames, clusterAllowed } from './authz.js';
 import { errorCodeOf, errorMessageOf } from './errors.js';
 import { LeaderHints, needsLeaderHint } from './leader-hints.js';
 import type { RequestContext } from './types.js';
@@ -86,6 +91,7 @@ async function producePartition(
   ctx: Ctx,
   hints: LeaderHints,
   refused: { code: number; message: string } | null,
+  writable: ReadonlySet<string>,
 ): Promise<PartitionResponse> {
   const v = ctx.apiVersion;
   const base: PartitionResponse = {
@@ -104,6 +110,7 @@ async function producePartition(
     errorMessage: v >= 8 ? message : null,
   });
   if (refused !== null) return fail(refused.code, refused.message);
+  if (!writable.has(topic)) return fail(ErrorCode.TOPIC_AUTHORIZATION_FAILED, 'Topic authorization failed.');
   if (!isValidAcks(req.acks))
     return fail(ErrorCode.INVALID_REQUIRED_ACKS, `acks must be -1, 0 or 1, got ${req.acks}`);
   if (p.records === null || p.records.length === 0) return fail(ErrorCode.CORRUPT_MESSAGE, 'no records');
@@ -139,14 +146,37 @@ function isValidAcks(acks: number): acks is Acks {
   return acks === 0 || acks === 1 || acks === -1;
 }
 
-/** Creates the request's missing topics first when auto.create.topics.enable is on. */
-async function autoCreate(req: ProduceRequest, ctx: Ctx): Promise<void> {
+/**
+ * Creates the request's missing topics first when auto.create.topics.enable is on: those it may
+ * write to and create (CREATE on the cluster or the topic).
+ */
+async function autoCreate(req: ProduceRequest, ctx: Ctx, writable: ReadonlySet<string>): Promise<void> {
   const { metadata, topics } = ctx.deps;
   if (!isValidAcks(req.acks) || !topics.autoCreateEnabled()) return;
   const missing = req.topicData
     .map((t) => t.name)
-    .filter((n) => metadata.topic(n) === undefined && topicNameProblemOf(n) === null);
-  if (missing.length > 0) await topics.autoCreateTopics(missing);
+    .filter((n) => writable.has(n) && metadata.topic(n) === undefined && topicNameProblemOf(n) === null);
+  if (missing.length === 0) return;
+  const creatable = clusterAllowed(ctx, 'CREATE', true)
+    ? missing
+    : missing.filter((n) => allowed(ctx, 'CREATE', 'TOPIC', n));
+  if (creatable.length > 0) await topics.autoCreateTopics(creatable);
+}
+
+/** Why the whole request is refused (transactional batches without an authorized transactional id), or null. */
+function refusal(req: ProduceRequest, ctx: Ctx): { code: number; message: string } | null {
+  if (!hasTransactionalRecords(req)) return null;
+  if (req.transactionalId === null)
+    return {
+      code: ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED,
+      message: "transactional batches need the producer's transactional id in the request",
+    };
+  if (!allowed(ctx, 'WRITE', 'TRANSACTIONAL_ID', req.transactionalId))
+    return {
+      code: ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED,
+      message: 'Transactional Id authorization failed.',
+    };
+  return null;
 }
 
 export const produceHandler = defineHandler({
@@ -155,20 +185,20 @@ export const produceHandler = defineHandler({
   maxVersion: 11,
   uses: ['metadata', 'partitions', 'topics'],
   async handle(req, ctx) {
-    const refused =
-      req.transactionalId === null && hasTransactionalRecords(req)
-        ? {
-            code: ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED,
-            message: "transactional batches need the producer's transactional id in the request",
-          }
-        : null;
-    if (refused === null) await autoCreate(req, ctx);
-    const hints = new LeaderHints(ctx.deps.metadata);
+    const refused = refusal(req, ctx);
+    const writable = allowedNames(
+      ctx,
+      'WRITE',
+      'TOPIC',
+      req.topicData.map((t) => t.name),
+    );
+    if (refused === null) await autoCreate(req, ctx, writable);
+    const hints = new LeaderHints(ctx.deps.metadata, ctx.conn.security?.listener.name);
     const responses = await Promise.all(
       req.topicData.map(async (t) => ({
         name: t.name,
         partitionResponses: await Promise.all(
-          t.partitionData.map((p) => producePartition(req, t.name, p, ctx, hints, refused)),
+          t.partitionData.map((p) => producePartition(req, t.name, p, ctx, hints, refused, writable)),
         ),
       })),
     );

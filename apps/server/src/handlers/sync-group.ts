@@ -2,8 +2,9 @@
 // A follower's answer waits until the leader's assignment is written to __consumer_offsets.
 // v3+ group.instance.id; v5+ protocol type and name are checked against the group's
 // (INCONSISTENT_GROUP_PROTOCOL) and returned. A broker shutting down answers a waiting SyncGroup
-// NOT_COORDINATOR at once.
-import { ApiKey } from '@chronik/protocol';
+// NOT_COORDINATOR at once. Needs READ on the group (GROUP_AUTHORIZATION_FAILED).
+import { ApiKey, ErrorCode } from '@chronik/protocol';
+import { allowed } from './authz.js';
 import { asBuffer, groupErrorCode, ownedBytes, untilShutdown } from './group-util.js';
 import { defineHandler } from './types.js';
 
@@ -14,6 +15,14 @@ export const syncGroupHandler = defineHandler({
   uses: ['groups'],
   async handle(req, ctx) {
     const v = ctx.apiVersion;
+    if (!allowed(ctx, 'READ', 'GROUP', req.groupId))
+      return {
+        throttleTimeMs: 0,
+        errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED,
+        protocolType: null,
+        protocolName: null,
+        assignment: Buffer.alloc(0),
+      };
     const pending = ctx.deps.groups.syncGroup({
       groupId: req.groupId,
       generationId: req.generationId,

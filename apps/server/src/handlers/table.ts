@@ -5,7 +5,9 @@ import { alterPartitionReassignmentsHandler } from './alter-partition-reassignme
 import { listPartitionReassignmentsHandler } from './list-partition-reassignments.js';
 import { electLeadersHandler } from './elect-leaders.js';
 import { buildHandlerTable } from './dispatcher.js';
+import { alterClientQuotasHandler } from './alter-client-quotas.js';
 import { alterConfigsHandler } from './alter-configs.js';
+import { describeClientQuotasHandler } from './describe-client-quotas.js';
 import { apiVersionsHandler } from './api-versions.js';
 import { createPartitionsHandler } from './create-partitions.js';
 import { deleteRecordsHandler } from './delete-records.js';
@@ -41,6 +43,15 @@ import { describeTransactionsHandler } from './describe-transactions.js';
 import { endTxnHandler } from './end-txn.js';
 import { listTransactionsHandler } from './list-transactions.js';
 import { txnOffsetCommitHandler } from './txn-offset-commit.js';
+import { alterUserScramCredentialsHandler } from './alter-user-scram-credentials.js';
+import { describeUserScramCredentialsHandler } from './describe-user-scram-credentials.js';
+import { saslAuthenticateHandler } from './sasl-authenticate.js';
+import { saslHandshakeHandler } from './sasl-handshake.js';
+import { consumerGroupDescribeHandler } from './consumer-group-describe.js';
+import { consumerGroupHeartbeatHandler } from './consumer-group-heartbeat.js';
+import { createAclsHandler } from './create-acls.js';
+import { deleteAclsHandler } from './delete-acls.js';
+import { describeAclsHandler } from './describe-acls.js';
 import type { AnyHandler, HandlerTable } from './types.js';
 
 export const HANDLERS: readonly AnyHandler[] = [
@@ -59,6 +70,8 @@ export const HANDLERS: readonly AnyHandler[] = [
   deleteRecordsHandler,
   describeConfigsHandler,
   alterConfigsHandler,
+  describeClientQuotasHandler,
+  alterClientQuotasHandler,
   incrementalAlterConfigsHandler,
   describeClusterHandler,
   describeLogDirsHandler,
@@ -74,18 +87,39 @@ export const HANDLERS: readonly AnyHandler[] = [
   listGroupsHandler,
   deleteGroupsHandler,
   offsetDeleteHandler,
+  consumerGroupHeartbeatHandler,
+  consumerGroupDescribeHandler,
   addPartitionsToTxnHandler,
   addOffsetsToTxnHandler,
   endTxnHandler,
   txnOffsetCommitHandler,
   describeTransactionsHandler,
   listTransactionsHandler,
+  saslHandshakeHandler,
+  saslAuthenticateHandler,
+  describeUserScramCredentialsHandler,
+  alterUserScramCredentialsHandler,
+  describeAclsHandler,
+  createAclsHandler,
+  deleteAclsHandler,
   alterPartitionReassignmentsHandler,
   listPartitionReassignmentsHandler,
   electLeadersHandler,
 ];
 
-/** The broker's table: every handler (tests may add more). */
-export function createHandlerTable(extra: readonly AnyHandler[] = []): HandlerTable {
-  return buildHandlerTable([...HANDLERS, ...extra]);
+/** The API keys of the consumer group protocol (KIP-848), served only when it is enabled. */
+export const CONSUMER_PROTOCOL_API_KEYS: readonly number[] = [
+  consumerGroupHeartbeatHandler.apiKey,
+  consumerGroupDescribeHandler.apiKey,
+];
+
+/**
+ * The broker's table: every handler (tests may add more), less the APIs of `without` (the
+ * consumer group protocol's when group.coordinator.rebalance.protocols leaves it out).
+ */
+export function createHandlerTable(
+  extra: readonly AnyHandler[] = [],
+  without: readonly number[] = [],
+): HandlerTable {
+  return buildHandlerTable([...HANDLERS.filter((h) => !without.includes(h.apiKey)), ...extra]);
 }

@@ -6,8 +6,11 @@
 // group.instance.id, checked when given (ILLEGAL_GENERATION, UNKNOWN_MEMBER_ID,
 // FENCED_INSTANCE_ID). Partitions of unknown topics get UNKNOWN_TOPIC_OR_PARTITION; a batch the
 // partition refuses answers its error (INVALID_PRODUCER_EPOCH for a fenced producer, KIP-890's
-// INVALID_TXN_STATE when AddOffsetsToTxn did not come first).
-import { ApiKey } from '@chronik/protocol';
+// INVALID_TXN_STATE when AddOffsetsToTxn did not come first). Authorization, as Kafka: WRITE on the
+// transactional id, then READ on the group (else every partition TRANSACTIONAL_ID_ /
+// GROUP_AUTHORIZATION_FAILED), READ on each topic (TOPIC_AUTHORIZATION_FAILED on its partitions).
+import { ApiKey, ErrorCode } from '@chronik/protocol';
+import { allowed, allowedNames } from './authz.js';
 import { txnErrorCode } from './txn-util.js';
 import { defineHandler } from './types.js';
 
@@ -18,6 +21,22 @@ export const txnOffsetCommitHandler = defineHandler({
   uses: ['groups', 'metadata'],
   async handle(req, ctx) {
     const v = ctx.apiVersion;
+    const every = (errorCode: number) => ({
+      throttleTimeMs: 0,
+      topics: req.topics.map((t) => ({
+        name: t.name,
+        partitions: t.partitions.map((p) => ({ partitionIndex: p.partitionIndex, errorCode })),
+      })),
+    });
+    if (!allowed(ctx, 'WRITE', 'TRANSACTIONAL_ID', req.transactionalId))
+      return every(ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED);
+    if (!allowed(ctx, 'READ', 'GROUP', req.groupId)) return every(ErrorCode.GROUP_AUTHORIZATION_FAILED);
+    const readable = allowedNames(
+      ctx,
+      'READ',
+      'TOPIC',
+      req.topics.map((t) => t.name),
+    );
     const topics: Array<{
       name: string;
       partitions: Array<{
@@ -28,6 +47,7 @@ export const txnOffsetCommitHandler = defineHandler({
       }>;
     }> = [];
     for (const t of req.topics) {
+      if (!readable.has(t.name)) continue;
       const view = ctx.deps.metadata.topic(t.name);
       const known = t.partitions.filter(
         (p) => view !== undefined && p.partitionIndex >= 0 && p.partitionIndex < view.partitions.length,
@@ -64,11 +84,13 @@ export const txnOffsetCommitHandler = defineHandler({
         name: t.name,
         partitions: t.partitions.map((p) => ({
           partitionIndex: p.partitionIndex,
-          errorCode: txnErrorCode(
-            results.get(`${t.name}\0${p.partitionIndex}`) ?? 'UNKNOWN_TOPIC_OR_PARTITION',
-            v,
-            Number.MAX_SAFE_INTEGER,
-          ),
+          errorCode: !readable.has(t.name)
+            ? ErrorCode.TOPIC_AUTHORIZATION_FAILED
+            : txnErrorCode(
+                results.get(`${t.name}\0${p.partitionIndex}`) ?? 'UNKNOWN_TOPIC_OR_PARTITION',
+                v,
+                Number.MAX_SAFE_INTEGER,
+              ),
         })),
       })),
     };

@@ -11,6 +11,7 @@ import type { Logger } from '../logger.js';
 import type { ServerMetrics } from '../metrics.js';
 import type { ConnectionInfo } from '../net/connection.js';
 import type { Coordinators } from '../services/coordinators.js';
+import type { FetchSessionCache } from '../services/fetch-sessions.js';
 import type { MetadataCache } from '../services/metadata-cache.js';
 import type { PartitionManager } from '../services/partition-manager.js';
 import type { ProducerIds } from '../services/producer-ids.js';
@@ -18,6 +19,9 @@ import type { LeaderElections } from '../services/elections.js';
 import type { PartitionReassignments } from '../services/reassignments.js';
 import type { TopicAdmin } from '../services/topic-admin.js';
 import type { TransactionCoordinator } from '../txn/coordinator.js';
+import type { SecurityService } from '../security/service.js';
+import type { AclService } from '../security/acls.js';
+import type { Authorizer } from '../security/authorizer.js';
 
 export type ApiKeyNum = keyof ApiRequestByKey & keyof ApiResponseByKey;
 
@@ -35,6 +39,12 @@ export interface Services {
   groups: GroupCoordinator;
   /** The transaction coordinator. */
   txn: TransactionCoordinator;
+  /** Incremental fetch sessions (KIP-227). */
+  fetchSessions: FetchSessionCache;
+  /** SASL and SCRAM credentials. */
+  security: SecurityService;
+  /** ACL administration (CreateAcls, DescribeAcls, DeleteAcls). */
+  acls: AclService;
   /** Partition reassignments (KIP-455): what to move where. */
   reassignments: PartitionReassignments;
   /** Leader elections on demand (ElectLeaders). */
@@ -56,6 +66,11 @@ export interface HandlerEnv {
   shutdown: AbortSignal;
   /** The handler table (ApiVersions reads it). */
   table: () => HandlerTable;
+  /**
+   * Whether the request's principal may do what it asks (handlers/authz.ts asks it); without
+   * --authorizer everything is allowed.
+   */
+  authorizer: Authorizer;
 }
 
 export type HandlerDeps<S extends ServiceName = ServiceName> = Pick<Services, S> & HandlerEnv;

@@ -7,9 +7,10 @@
 // TRANSACTION_COORDINATOR_FENCED (a coordinator epoch below the last marker's). A marker for a
 // producer with no open transaction in the partition is written all the same: markers are
 // idempotent, and a coordinator retries them. The partition manager tells its marker listeners (the
-// group coordinator, for `__consumer_offsets`) once each is durable. As in Kafka, no authorization
-// beyond reaching the listener.
+// group coordinator, for `__consumer_offsets`) once each is durable. Needs CLUSTER_ACTION on the
+// cluster — a node's request, as in Kafka (else every partition CLUSTER_AUTHORIZATION_FAILED).
 import { ApiKey, ErrorCode } from '@chronik/protocol';
+import { clusterAllowed } from './authz.js';
 import { errorCodeOf } from './errors.js';
 import { defineHandler } from './types.js';
 
@@ -23,6 +24,19 @@ export const writeTxnMarkersHandler = defineHandler({
   uses: ['partitions'],
   async handle(req, ctx) {
     const { partitions } = ctx.deps;
+    if (!clusterAllowed(ctx, 'CLUSTER_ACTION'))
+      return {
+        markers: req.markers.map((m) => ({
+          producerId: m.producerId,
+          topics: m.topics.map((t) => ({
+            name: t.name,
+            partitions: t.partitionIndexes.map((partitionIndex) => ({
+              partitionIndex,
+              errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED,
+            })),
+          })),
+        })),
+      };
     const markers = await Promise.all(
       req.markers.map(async (m) => {
         const marker = {

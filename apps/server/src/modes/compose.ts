@@ -17,21 +17,27 @@
 import { retryUntilDone } from '@chronik/env';
 import type { FileSystem, TimerHandle } from '@chronik/env';
 import { TRANSACTION_STATE_TOPIC, clusterIdFromBytes, topicIdFromBytes } from '@chronik/metadata';
+import { localReader, remoteReader } from '../admin/node-reader.js';
+import type { PeerView, RaftGroupView } from '../admin/views.js';
+import { StateMetrics } from '../admin/state-metrics.js';
+import { AdminViews, recordsPolicy } from '../admin/views.js';
 import type { AdminRoute } from '../admin/http.js';
 import type { MoveProgress } from '../admin/cluster-routes.js';
 import { reassignmentRoutes } from '../admin/cluster-routes.js';
 import type { BrokerServices, ModeContext } from '../broker.js';
+import type { BrokerCalls } from '../net/broker-client.js';
 import type { ServerConfig } from '../config.js';
 import type { GroupCoordinatorConfig } from '../groups/coordinator.js';
 import type { OffsetLog } from '../groups/offset-log.js';
 import { startGroupService } from '../groups/service.js';
 import type { GroupService } from '../groups/service.js';
 import { KafkaDispatcher } from '../handlers/dispatcher.js';
-import { createHandlerTable } from '../handlers/table.js';
+import { CONSUMER_PROTOCOL_API_KEYS, createHandlerTable } from '../handlers/table.js';
 import type { AnyHandler, HandlerEnv, Services } from '../handlers/types.js';
 import type { ModeEnv } from '../infra.js';
 import { CoordinatorKeyType, Coordinators } from '../services/coordinators.js';
 import { LogConfigs } from '../services/log-config.js';
+import { LogCleaner } from '../services/log-cleaner.js';
 import { LogScrubber } from '../services/log-scrubber.js';
 import type { BrokerEndpoint } from '../services/metadata-cache.js';
 import { MetadataCache } from '../services/metadata-cache.js';
@@ -43,7 +49,15 @@ import { PartitionReassignments } from '../services/reassignments.js';
 import { LeaderElections } from '../services/elections.js';
 import type { LeadershipTransfers } from '../services/elections.js';
 import { registerBroker } from '../services/registration.js';
-import { TopicAdmin } from '../services/topic-admin.js';
+import { StateWatch } from '../services/state-watch.js';
+import { FetchSessionCache } from '../services/fetch-sessions.js';
+import { DEFAULT_SASL, effectiveListeners, isDefaultListenerSet } from '../security/config.js';
+import { usesSasl, usesTls } from '../security/listeners.js';
+import { SecurityService } from '../security/service.js';
+import { AclService } from '../security/acls.js';
+import { authorizerOf } from '../security/authorizer.js';
+import { readWholeFile } from '../storage/files.js';
+import { ConfigResourceType, TopicAdmin } from '../services/topic-admin.js';
 import type { TxnCoordinatorConfig } from '../txn/coordinator.js';
 import type { RemoteMarkers, RemoteVerify, TxnService } from '../txn/service.js';
 import { BrokerMarkerWriter, RoutedTxnVerifier, startTxnService } from '../txn/service.js';
@@ -94,6 +108,13 @@ export interface ComposeOptions {
   remoteVerify?: RemoteVerify;
   /** Handlers beyond the table (tests). */
   extraHandlers?: readonly AnyHandler[];
+  /**
+   * Asks other nodes for what the admin views need of them (offsets, records, groups) with Kafka
+   * requests; absent on a single node.
+   */
+  adminCalls?: BrokerCalls;
+  /** This node's Raft groups and peers for the admin views (raft-cluster). */
+  raftViews?: { groups(): RaftGroupView[]; peers(): PeerView[] };
   /** This process's open-file limit (default: read from /proc/self/limits through `env.fs`; undefined where unknown). */
   openFileLimit?: number;
   /** How partition leadership moves on demand (ElectLeaders); absent: it cannot (a single node). */
@@ -117,6 +138,8 @@ export interface Composed {
 }
 
 const REGISTRATION_RETRY_MS = 500;
+/** Longest the admin views wait for another node's answer. */
+const ADMIN_REMOTE_TIMEOUT_MS = 3000;
 /** File descriptors one partition replica holds (its log's open segment and directory). */
 const FDS_PER_REPLICA = 2;
 /** Descriptors kept for everything that is not a connection or a replica (metadata, Raft, admin). */
@@ -190,8 +213,12 @@ export async function composeBroker(options: ComposeOptions): Promise<Composed> 
     ...(config.broker.transactionPartitionVerification ? { txnVerifier } : {}),
   });
   const settled = (): Promise<void> => partitions.settled();
-  const metadata = new MetadataCache(options.store, nodeId, (topicId, p) =>
-    partitions.leadership(topicId, p),
+  const watch = new StateWatch(options.store.state, scheduler);
+  const metadata = new MetadataCache(
+    options.store,
+    nodeId,
+    (topicId, p) => partitions.leadership(topicId, p),
+    watch,
   );
   const fds = 'openFileLimit' in options ? options.openFileLimit : await openFileLimit(options.env.fs);
   const maxReplicasPerBroker = replicaBudget(config, fds);
@@ -208,6 +235,7 @@ export async function composeBroker(options: ComposeOptions): Promise<Composed> 
     configs,
     settled,
     newTopicId,
+    watch,
     logger: logger.child({ component: 'topics' }),
   });
   const coordinators = new Coordinators({
@@ -220,8 +248,32 @@ export async function composeBroker(options: ComposeOptions): Promise<Composed> 
     logger: logger.child({ component: 'topics' }),
   });
   const producerIds = new ProducerIds(options.store, nodeId);
+  const saslConfig = config.security?.sasl ?? DEFAULT_SASL;
+  const securityLogger = logger.child({ component: 'security' });
+  const security = new SecurityService(saslConfig, options.store, random, (session, outcome) => {
+    const base = { listener: session.listener.name, mechanism: session.mechanism ?? 'none' };
+    if (outcome.kind === 'success') {
+      options.ctx.metrics.authentications.inc({ ...base, outcome: 'ok' });
+      securityLogger.debug(
+        { ...base, remote: session.remoteIp, principal: `User:${outcome.user}` },
+        'SASL authentication succeeded',
+      );
+    } else if (outcome.kind === 'failure') {
+      options.ctx.metrics.authentications.inc({
+        ...base,
+        outcome: outcome.rateLimited ? 'rate_limited' : 'failed',
+      });
+      // The reason (never a secret) for the operator; the client got the generic message.
+      securityLogger.debug(
+        { ...base, remote: session.remoteIp, reason: outcome.reason },
+        'SASL authentication failed',
+      );
+    }
+  });
 
   const metrics = options.ctx.metrics;
+  // Quotas set with AlterClientQuotas live in the metadata; the network layer enforces them.
+  options.ctx.clientQuotas?.attach(options.store.state);
   metrics.replicaProblems = () => partitions.replicaProblems();
   const scrubber = new LogScrubber({
     replicas: () => partitions.replicas(),
@@ -232,12 +284,31 @@ export async function composeBroker(options: ComposeOptions): Promise<Composed> 
     onChecked: (n) => metrics.scrubbedBytes.inc(n),
     onDamage: () => metrics.scrubDamage.inc(),
   });
+  const cleaner = new LogCleaner({
+    replicas: () => partitions.replicas(),
+    clock,
+    scheduler,
+    logger: logger.child({ component: 'cleaner' }),
+    enabled: config.broker.logCleanerEnable,
+    ioBytesPerSecond: config.broker.logCleanerIoMaxBytesPerSecond,
+    dedupeBufferBytes: config.broker.logCleanerDedupeBufferSize,
+    backoffMs: config.broker.logCleanerBackoffMs,
+    onPass: (_p, r) => {
+      metrics.cleanerPasses.inc({ outcome: r.completed ? 'completed' : 'stopped' });
+      metrics.cleanerBytesRead.inc(r.bytesRead);
+      metrics.cleanerBytesWritten.inc(r.bytesWritten);
+      metrics.cleanerBatchesRemoved.inc(r.batchesRemoved);
+    },
+  });
 
   let registering: TimerHandle | undefined;
+  let bootstrapping: TimerHandle | undefined;
   let groups: GroupService | undefined;
   const stopAll = async (): Promise<void> => {
     scrubber.close();
+    await cleaner.close();
     registering?.cancel();
+    bootstrapping?.cancel();
     txn?.close();
     groups?.close();
     await partitions.close();
@@ -245,11 +316,14 @@ export async function composeBroker(options: ComposeOptions): Promise<Composed> 
   };
   try {
     const adv = options.ctx.advertised();
+    const listeners = options.ctx.listeners?.();
     const register = (): Promise<void> =>
       registerBroker(options.store, {
         nodeId,
+        // The inter-broker listener's endpoint: where other nodes' requests go.
         host: adv.host,
         port: adv.port,
+        ...(listeners !== undefined && !isDefaultListenerSet(listeners) ? { listeners } : {}),
         rack: options.rack ?? null,
         raftAddress: options.raftAddress,
         incarnation: random.uuid(),
@@ -266,8 +340,40 @@ export async function composeBroker(options: ComposeOptions): Promise<Composed> 
     } else {
       await register();
     }
+    const bootstrapUser = saslConfig.bootstrapUser;
+    if (bootstrapUser !== undefined) {
+      const ensure = async (): Promise<boolean> => {
+        const raw = await readWholeFile(options.env.fs, bootstrapUser.passwordFile);
+        if (raw === undefined)
+          throw new Error(`the password file ${bootstrapUser.passwordFile} does not exist`);
+        // One trailing newline (as an editor or `echo` leaves it) is not part of the password.
+        const password = raw.subarray(
+          0,
+          raw.length - (raw.toString('latin1').match(/\r?\n$/)?.[0].length ?? 0),
+        );
+        if (password.length === 0)
+          throw new Error(`the password file ${bootstrapUser.passwordFile} is empty`);
+        const created = await security.ensureUser(bootstrapUser.name, password);
+        securityLogger.info(
+          { user: bootstrapUser.name },
+          created
+            ? 'bootstrap SCRAM user created'
+            : 'bootstrap SCRAM user already has credentials: left as it is',
+        );
+        return true;
+      };
+      if (options.registerInBackground)
+        bootstrapping = retryUntilDone(scheduler, REGISTRATION_RETRY_MS, ensure, (e) =>
+          securityLogger.debug(
+            { err: e instanceof Error ? e.message : String(e) },
+            'bootstrap SCRAM user will retry',
+          ),
+        );
+      else await ensure();
+    }
     await partitions.start();
     scrubber.start();
+    cleaner.start();
     groups = await startGroupService({
       partitions,
       ensureOffsetsTopic: () => coordinators.ensureOffsetsTopic(),
@@ -276,7 +382,40 @@ export async function composeBroker(options: ComposeOptions): Promise<Composed> 
       scheduler,
       newUuid: () => random.uuid(),
       logger: logger.child({ component: 'groups' }),
-      ...(options.groupConfig !== undefined ? { groupConfig: options.groupConfig } : {}),
+      groupConfig: {
+        initialRebalanceDelayMs: config.broker.groupInitialRebalanceDelayMs,
+        minSessionTimeoutMs: config.broker.groupMinSessionTimeoutMs,
+        maxSessionTimeoutMs: config.broker.groupMaxSessionTimeoutMs,
+        maxGroupSize: config.broker.groupMaxSize,
+        offsetsRetentionMs: config.broker.offsetsRetentionMs,
+        consumerHeartbeatIntervalMs: config.broker.groupConsumerHeartbeatIntervalMs,
+        consumerSessionTimeoutMs: config.broker.groupConsumerSessionTimeoutMs,
+        ...options.groupConfig,
+      },
+      consumerAssignors: config.broker.groupConsumerAssignors,
+      // The consumer protocol's view of the topics: this node's applied metadata.
+      topics: {
+        topic: (name) => {
+          const t = options.store.state.topic(name);
+          return t === undefined
+            ? undefined
+            : { topicId: t.topicId, name: t.name, numPartitions: t.partitions.length, internal: t.internal };
+        },
+        topicById: (id) => {
+          const t = options.store.state.topicById(id);
+          return t === undefined
+            ? undefined
+            : { topicId: t.topicId, name: t.name, numPartitions: t.partitions.length, internal: t.internal };
+        },
+        topics: () =>
+          options.store.state.topics().map((t) => ({
+            topicId: t.topicId,
+            name: t.name,
+            numPartitions: t.partitions.length,
+            internal: t.internal,
+          })),
+        version: () => options.store.state.appliedIndex,
+      },
       ...(options.offsetLog !== undefined ? { offsetLog: options.offsetLog } : {}),
     });
     const existing = options.store.state.topic(TRANSACTION_STATE_TOPIC);
@@ -321,6 +460,14 @@ export async function composeBroker(options: ComposeOptions): Promise<Composed> 
     coordinators,
     groups: groups.coordinator,
     txn: txn.coordinator,
+    fetchSessions: new FetchSessionCache({
+      maxSlots: config.broker.fetchSessionCacheSlots,
+      evictionMs: config.broker.fetchSessionEvictionMs,
+      clock,
+      random,
+    }),
+    security,
+    acls: new AclService(options.store),
     reassignments: new PartitionReassignments(options.store),
     elections: new LeaderElections({
       store: options.store,
@@ -331,7 +478,10 @@ export async function composeBroker(options: ComposeOptions): Promise<Composed> 
     }),
   };
   const shutdown = new AbortController();
-  const table = createHandlerTable(options.extraHandlers);
+  const table = createHandlerTable(
+    options.extraHandlers,
+    config.broker.groupRebalanceProtocols.includes('consumer') ? [] : CONSUMER_PROTOCOL_API_KEYS,
+  );
   const env: HandlerEnv = {
     config,
     logger: logger.child({ component: 'kafka' }),
@@ -340,6 +490,7 @@ export async function composeBroker(options: ComposeOptions): Promise<Composed> 
     scheduler,
     shutdown: shutdown.signal,
     table: () => table,
+    authorizer: authorizerOf(config.security?.authorizer, () => options.store.state.acls()),
   };
   const status = (): ClusterStatus => ({
     nodeId,
@@ -348,6 +499,43 @@ export async function composeBroker(options: ComposeOptions): Promise<Composed> 
     controllerId: options.store.leaderId(),
     brokers: metadata.brokers(),
     metadataGroup: options.store.status(),
+  });
+  const adminCalls = options.adminCalls;
+  const localGroups = localReader(partitions, groups.coordinator);
+  const raftViews = options.raftViews;
+  const views = new AdminViews({
+    nodeId,
+    mode: config.mode,
+    state: options.store.state,
+    topicConfigs: (name) => topics.describeConfigs(ConfigResourceType.TOPIC, name, null, false),
+    groupCoordinator: (id) => coordinators.coordinatorId(CoordinatorKeyType.GROUP, id),
+    local: localGroups,
+    ...(adminCalls !== undefined
+      ? { remote: (id: number) => remoteReader(adminCalls, id, ADMIN_REMOTE_TIMEOUT_MS) }
+      : {}),
+    ...(raftViews !== undefined
+      ? { raftGroups: () => raftViews.groups(), peers: () => raftViews.peers() }
+      : {}),
+    records: recordsPolicy(
+      config.adminRecords ?? 'auto',
+      effectiveListeners(config).map((l) => ({
+        name: l.name,
+        authenticates:
+          usesSasl(l.securityProtocol) ||
+          (usesTls(l.securityProtocol) && config.security?.tls?.clientAuth === 'required'),
+      })),
+      config.adminSecurity !== undefined &&
+        (config.adminSecurity.tokenFile !== undefined || config.adminSecurity.tls?.clientAuth === 'required'),
+    ),
+    clock,
+  });
+  const stateMetrics = new StateMetrics({
+    registry: options.ctx.metrics.registry,
+    views,
+    partitions,
+    local: localGroups,
+    scheduler,
+    logger: logger.child({ component: 'metrics' }),
   });
   const composed: Composed = {
     services,
@@ -359,6 +547,7 @@ export async function composeBroker(options: ComposeOptions): Promise<Composed> 
         cluster: status,
         partitions: () => partitions.statuses(),
         problems: () => partitions.replicaProblems(),
+        views,
         routes: [
           ...reassignmentRoutes(services.reassignments, options.moveProgress),
           ...(options.adminRoutes?.(services) ?? []),
@@ -367,6 +556,8 @@ export async function composeBroker(options: ComposeOptions): Promise<Composed> 
       beginShutdown: () => shutdown.abort(),
       close: async () => {
         shutdown.abort();
+        stateMetrics.close();
+        views.close();
         await stopAll();
       },
     },

@@ -5,17 +5,30 @@
 // standalone.ts) is the only place that constructs infrastructure: the Raft host and the transport
 // are built here, and the environment (file system, clock, scheduler, randomness) comes from the
 // options' `env`, its missing parts the machine's.
+import { X509Certificate } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
+import type { Socket } from 'node:net';
 import path from 'node:path';
+import tls from 'node:tls';
 import type { Logger as LibraryLogger } from '@chronik/env';
 import { GrpcTransport } from '@chronik/raft-grpc';
-import type { IdentityAnswer, JoinAnswer, JoinQuestion, TransportHandler } from '@chronik/raft-grpc';
+import type {
+  IdentityAnswer,
+  JoinAnswer,
+  JoinQuestion,
+  TransportHandler,
+  TransportTls,
+} from '@chronik/raft-grpc';
 import { RaftHost } from '@chronik/raft-host';
 import type { HostTransport } from '@chronik/raft-host';
 import type { BrokerMode } from '../broker.js';
 import { diskSpace } from '../datadir.js';
 import type { PeerAcks } from '../cluster/peer-liveness.js';
+import type { RaftGroupView } from '../admin/views.js';
 import { GroupManifest } from '../cluster/group-manifest.js';
 import { METADATA_GROUP_ID } from '../cluster/group-ids.js';
+import { PeerLiveness } from '../cluster/peer-liveness.js';
 import { PartitionGroups } from '../cluster/partition-groups.js';
 import { ClusterLeadershipTransfers } from '../cluster/leadership-transfers.js';
 import { PartitionMover } from '../cluster/partition-mover.js';
@@ -39,6 +52,53 @@ import { composeBroker } from './compose.js';
 import { remoteElectOver, remoteMarkersOver, remoteVerifyOver } from './inter-broker.js';
 import type { BrokerCalls } from '../net/broker-client.js';
 import { BrokerClient } from '../net/broker-client.js';
+import type { BrokerAddress } from '../net/broker-client.js';
+import type { ServerConfig } from '../config.js';
+import { interBrokerListener } from '../security/config.js';
+import { usesTls } from '../security/listeners.js';
+import { ANONYMOUS } from '../security/session.js';
+import { rfc2253 } from '../security/tls.js';
+import {
+  commonNameOfSubject,
+  nodeCommonName,
+  nodeIdOfCertificate,
+  nodeIdOfCommonName,
+} from '../security/node-identity.js';
+
+/**
+ * How the inter-broker client opens a connection: TLS when the inter-broker listener is SSL (the
+ * node's own certificate as the client certificate, the configured CA to verify the other node;
+ * read once at start), else plain TCP (undefined: the client's default).
+ */
+function interBrokerConnect(config: ServerConfig): ((a: BrokerAddress) => Socket) | undefined {
+  const t = config.security?.tls;
+  if (t === undefined || !usesTls(interBrokerListener(config).securityProtocol)) return undefined;
+  const cert = readFileSync(t.certFile);
+  const key = readFileSync(t.keyFile);
+  const ca = t.caFile === undefined ? undefined : readFileSync(t.caFile);
+  return (a) =>
+    tls.connect({
+      host: a.host,
+      port: a.port,
+      cert,
+      key,
+      ...(ca !== undefined ? { ca } : {}),
+      ...(isIP(a.host) === 0 ? { servername: a.host } : {}),
+    });
+}
+
+/**
+ * The principal other nodes see this node's inter-broker requests come from: the subject of its
+ * certificate on an SSL inter-broker listener that asks for client certificates, else
+ * User:ANONYMOUS. With an authorizer it needs CLUSTER_ACTION on the cluster (a super user, or an
+ * ACL), or transaction markers and verifications between nodes are refused.
+ */
+function interBrokerPrincipal(config: ServerConfig): string {
+  const t = config.security?.tls;
+  if (t === undefined || t.clientAuth === 'none' || !usesTls(interBrokerListener(config).securityProtocol))
+    return ANONYMOUS;
+  return `User:${rfc2253(new X509Certificate(readFileSync(t.certFile)).subject)}`;
+}
 
 /** Default period of the shared Raft tick (ms). */
 export const RAFT_TICK_MS = 100;
@@ -53,6 +113,38 @@ export const METADATA_ELECTION_TICKS = 10;
 export const PARTITION_ELECTION_TICKS = 7;
 /** Retention is checked at least this often (the check is O(1) per partition when nothing expires). */
 const RETENTION_CHECK_MAX_MS = 1000;
+
+/** Every Raft group of this node as the admin views list it (GET /v1/raft). */
+function raftGroupViews(host: RaftHost, groups: PartitionGroups): RaftGroupView[] {
+  const names = new Map<number, string>([[METADATA_GROUP_ID, 'metadata']]);
+  for (const r of groups.replicas()) names.set(r.group.groupId, `${r.topic}-${r.partition}`);
+  return host.groupIds().map((gid) => {
+    const s = host.status(gid);
+    return {
+      groupId: gid,
+      name: names.get(gid) ?? '',
+      role: s.role,
+      leaderId: s.leaderId,
+      term: s.term,
+      commitIndex: s.commitIndex,
+      appliedIndex: s.appliedIndex,
+      lastIndex: s.lastIndex,
+      snapshotIndex: s.snapshotIndex,
+      voters: s.voters,
+      learners: s.learners,
+      followers: s.progress
+        .filter((p) => p.nodeId !== s.leaderId)
+        .map((p) => ({
+          nodeId: p.nodeId,
+          match: p.match,
+          lag: Math.max(0, s.lastIndex - p.match),
+          state: p.state,
+          recentActive: p.recentActive,
+        })),
+      ...(s.failure !== null ? { failure: s.failure.message } : {}),
+    };
+  });
+}
 
 /** What the node needs of its Raft transport (GrpcTransport, or a MemoryNetwork's). */
 export interface ClusterTransport extends HostTransport {
@@ -74,6 +166,8 @@ export interface ClusterTransport extends HostTransport {
 export type TransportFactory = (options: {
   nodeId: number;
   listenAddress: string;
+  /** Mutual TLS with the other nodes (--raft-tls-*), read from its files; absent: plaintext. */
+  tls: TransportTls | undefined;
   /** A peer's Raft address, or undefined when unknown. */
   peerAddress(nodeId: number): string | undefined;
   handler: TransportHandler;
@@ -123,7 +217,45 @@ const grpcTransport: TransportFactory = (options) =>
     peerAddress: options.peerAddress,
     handler: options.handler,
     logger: options.logger,
+    ...(options.tls !== undefined ? { tls: options.tls } : {}),
   });
+
+/**
+ * The Raft transport's TLS from its files. With node identities, this node's own certificate must
+ * name it (CN=node-<id>): every peer would refuse it otherwise, so the node refuses to start.
+ */
+function raftTls(config: ServerConfig): TransportTls | undefined {
+  const t = config.raft?.tls;
+  if (t === undefined) return undefined;
+  const read = (file: string, what: string): Buffer => {
+    try {
+      return readFileSync(file);
+    } catch (e) {
+      throw new ServerError(
+        ServerErrorCode.INVALID_CONFIG,
+        `cannot read the Raft TLS ${what} ${file}: ${(e as Error).message}`,
+      );
+    }
+  };
+  const cert = read(t.certFile, 'certificate');
+  const tls: TransportTls = { cert, key: read(t.keyFile, 'key'), ca: read(t.caFile, 'CA') };
+  if (!t.checkNodeIds) return tls;
+  let cn: string | undefined;
+  try {
+    cn = commonNameOfSubject(new X509Certificate(cert).subject);
+  } catch (e) {
+    throw new ServerError(
+      ServerErrorCode.INVALID_CONFIG,
+      `the Raft TLS certificate ${t.certFile} is not a PEM certificate: ${(e as Error).message}`,
+    );
+  }
+  if (cn === undefined || nodeIdOfCommonName(cn) !== config.nodeId)
+    throw new ServerError(
+      ServerErrorCode.INVALID_CONFIG,
+      `the Raft TLS certificate ${t.certFile} names ${cn === undefined ? 'no node' : `CN=${cn}`}, not this node: its subject must have CN=${nodeCommonName(config.nodeId)} (or run with --raft-tls-node-identity none)`,
+    );
+  return { ...tls, nodeIdOf: nodeIdOfCertificate };
+}
 
 export function raftClusterMode(options: RaftClusterModeOptions = {}): BrokerMode {
   return async (ctx) => {
@@ -177,6 +309,7 @@ export function raftClusterMode(options: RaftClusterModeOptions = {}): BrokerMod
     const transport = (options.transport ?? grpcTransport)({
       nodeId,
       listenAddress: raft.raftAddr,
+      tls: raftTls(config),
       peerAddress: (id) => {
         const known = peers.get(id);
         if (known !== undefined) return known;
@@ -346,6 +479,14 @@ export function raftClusterMode(options: RaftClusterModeOptions = {}): BrokerMod
       proposalTimeoutMs: metadataTimeoutMs,
       fatal: (e) => ctx.fatal(e),
     });
+    const interConnect = interBrokerConnect(config);
+    const authorizer = config.security?.authorizer;
+    const principal = authorizer === undefined ? undefined : interBrokerPrincipal(config);
+    if (principal !== undefined && !(authorizer?.superUsers ?? []).includes(principal))
+      logger.warn(
+        { principal },
+        'the authorizer is on and this node calls the others as a principal that is not a super user: grant it CLUSTER_ACTION on the cluster (an ACL) or add it to --super-users, or transactions across nodes fail',
+      );
     const mover = new PartitionMover({
       nodeId,
       store,
@@ -366,12 +507,27 @@ export function raftClusterMode(options: RaftClusterModeOptions = {}): BrokerMod
         },
         scheduler,
         logger: logger.child({ component: 'inter-broker' }),
+        ...(interConnect !== undefined ? { connect: interConnect } : {}),
       });
+    const liveness = new PeerLiveness(Math.max(3000, 3 * tickMs * electionTicks));
     const composed = await composeBroker({
       ctx,
       env,
       store,
       factory: groups,
+      adminCalls: brokerCalls,
+      raftViews: {
+        groups: () => raftGroupViews(host, groups),
+        peers: () => {
+          const now = clock.nowMs();
+          liveness.observe(transport.stats(), now);
+          // The metadata group's members now (nodes join and leave at run time).
+          const st = host.status(METADATA_GROUP_ID);
+          return [...st.voters, ...st.learners]
+            .filter((id) => id !== nodeId)
+            .map((id) => ({ nodeId: id, connected: liveness.alive(id, now) }));
+        },
+      },
       remoteMarkers: remoteMarkersOver(brokerCalls),
       remoteVerify: remoteVerifyOver(brokerCalls),
       logDir: { path: dataDir, space: () => diskSpace(dataDir) },

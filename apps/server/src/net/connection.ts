@@ -38,15 +38,42 @@
 //   finish on their own (the dispatcher sees `isClosed` and skips what it can); their responses are
 //   not written.
 // - Idle connections (nothing in flight, no traffic for idleTimeoutMs) are closed.
+// - Security (`security/`, given by the listener): the listener and principal of the connection;
+//   a client not yet authenticated may send only small frames (`maxFrameBytes`), a request the
+//   security layer refuses (`AuthenticationError`) closes the connection, and after a failed
+//   authentication is answered the connection closes `closeAfter` its delay.
 import type { Socket } from 'node:net';
 import { ApiKey, FrameDecoder, isProtocolError, peekClientId } from '@chronik/protocol';
 import type { NetworkLimits } from '../config.js';
 import { errorMessage, isServerError } from '../errors.js';
 import type { Logger } from '../logger.js';
+import type { AuthenticationErrorCode } from '../security/errors.js';
+import type { QuotaEntity } from '../services/client-quotas.js';
+import { isAuthenticationError } from '../security/errors.js';
+import type { ListenerInfo } from '../security/listeners.js';
 import type { CloseLog } from './close-log.js';
 
 /** Why the broker closed a connection (the closed-connections metric's label). */
-export type CloseReason = 'malformed_frame' | 'unanswerable_request' | 'idle' | 'frame_timeout';
+export type CloseReason =
+  | 'malformed_frame'
+  | 'unanswerable_request'
+  | 'idle'
+  | 'frame_timeout'
+  | 'frame_too_large_before_authentication'
+  | AuthenticationErrorCode;
+
+/** What the network layer knows of a connection's security (`security/`): who the client is. */
+export interface ConnectionSecurity {
+  readonly listener: ListenerInfo;
+  /** Kafka's principal string, `User:<name>`. */
+  readonly principal: string;
+  /** The largest request frame accepted now (before a SASL client authenticated, a small one); undefined: any. */
+  maxFrameBytes?(): number | undefined;
+  /** Throws AuthenticationError when a request of `apiKey` may not be served now (the dispatcher asks first). */
+  check?(apiKey: number, nowMs: number): void;
+  /** The next frame is a bare SASL token (after SaslHandshake v0), not a request. */
+  expectsRawToken?(): boolean;
+}
 
 /** What was malformed: the framing (size prefix) or a request inside a frame. */
 export type MalformedKind = 'frame' | 'request';
@@ -70,6 +97,21 @@ export interface ConnectionInfo {
    * then muted for that long (KIP-219).
    */
   throttleTimeMs(clientId: string | null): number;
+  /** The connection's security (listener, principal); absent in tests that fake a connection. */
+  readonly security?: ConnectionSecurity | undefined;
+  /**
+   * Byte-rate quotas: charges `bytes` (negative: takes them back) of a Produce request or a Fetch
+   * response to the client's quota; returns the throttle time the response carries (the
+   * connection is muted for it, as for request quotas). Absent: no byte-rate quotas.
+   */
+  byteQuotaThrottleMs?(kind: ByteQuotaKind, clientId: string | null, bytes: number): number;
+  /** The most bytes the client may fetch in one request under its byte-rate quota (Infinity: none). */
+  byteQuotaMaxBytes?(kind: ByteQuotaKind, clientId: string | null): number;
+  /**
+   * Closes the connection `delayMs` after the responses of the requests started so far are
+   * written; nothing more of it is read or started meanwhile (a failed authentication).
+   */
+  closeAfter?(delayMs: number): void;
 }
 
 /** The response to one request: its bytes (without the size prefix), or null for "no response". */
@@ -163,14 +205,30 @@ export interface GatedConnection {
  * a connection tells them about each request's time.
  */
 export interface RequestQuotas {
+  /** Whether any client has a request quota now (a request's time is measured only then). */
+  requestQuotaActive(): boolean;
   /**
-   * Charges `ms` of event-loop time, ending at `nowMs`, to the client `clientId`. With `check` (the
-   * request's response is being made), returns the throttle time it carries — 0 within the quota —
-   * and, when positive, mutes `conn` for that long: the gate admits none of its requests until
-   * then and calls `resume` after.
+   * Charges `ms` of event-loop time, ending at `nowMs`, to `entity`. With `check` (the request's
+   * response is being made), returns the throttle time it carries — 0 within the quota — and,
+   * when positive, mutes `conn` for that long: the gate admits none of its requests until then and
+   * calls `resume` after.
    */
-  charge(conn: GatedConnection, clientId: string | null, ms: number, nowMs: number, check: boolean): number;
+  charge(conn: GatedConnection, entity: QuotaEntity, ms: number, nowMs: number, check: boolean): number;
+  /** Charges bytes to a byte-rate quota (negative: takes them back), as `charge` does time. */
+  chargeBytes(
+    conn: GatedConnection,
+    kind: ByteQuotaKind,
+    entity: QuotaEntity,
+    bytes: number,
+    nowMs: number,
+    check: boolean,
+  ): number;
+  /** The most bytes `entity` may take in one request under its byte-rate quota (Infinity: none). */
+  maxBytes(kind: ByteQuotaKind, entity: QuotaEntity, nowMs: number): number;
 }
+
+/** The byte-rate quotas: producer_byte_rate (Produce request bytes), consumer_byte_rate (Fetch response bytes). */
+export type ByteQuotaKind = 'produce' | 'fetch';
 
 /** What a connection shares with the others: its budgets, the request gate, the close log. */
 export interface ConnectionShared {
@@ -207,6 +265,8 @@ export interface ConnectionHooks {
   onMalformed?(kind: MalformedKind): void;
   /** A response carries a request quota's throttle time (the connection is muted for it). */
   onThrottle?(throttleMs: number): void;
+  /** A Produce or Fetch response carries a byte-rate quota's throttle time. */
+  onByteThrottle?(kind: ByteQuotaKind, throttleMs: number): void;
 }
 
 function responseBytesOf(r: ResponseBody): number {
@@ -253,6 +313,9 @@ export class Connection implements ConnectionInfo, GatedConnection {
    */
   private dispatchClientId: string | null | undefined;
   private dispatchChargedToMs = 0;
+  /** Set by closeAfter: the connection closes this long after its responses are written. */
+  private closeDelayMs: number | undefined;
+  private closeTimer: NodeJS.Timeout | undefined;
   private readonly resumeFromBudget = (): void => this.pump();
 
   constructor(
@@ -263,6 +326,7 @@ export class Connection implements ConnectionInfo, GatedConnection {
     private readonly shared: ConnectionShared,
     private readonly logger: Logger,
     private readonly hooks: ConnectionHooks = {},
+    readonly security: ConnectionSecurity | undefined = undefined,
   ) {
     this.remoteIp = socket.remoteAddress ?? '?';
     this.remoteAddress = `${this.remoteIp}:${socket.remotePort ?? '?'}`;
@@ -317,9 +381,40 @@ export class Connection implements ConnectionInfo, GatedConnection {
     this.pump();
   }
 
+  /** Who this connection's quotas are charged to: its user (ANONYMOUS without authentication) and client id. */
+  private quotaEntity(clientId: string | null): QuotaEntity {
+    const principal = this.security?.principal;
+    return {
+      user: principal === undefined ? null : principal.startsWith('User:') ? principal.slice(5) : principal,
+      clientId: clientId ?? '',
+    };
+  }
+
+  byteQuotaThrottleMs(kind: ByteQuotaKind, clientId: string | null, bytes: number): number {
+    const quotas = this.shared.quotas;
+    if (quotas === undefined) return 0;
+    const throttleMs = quotas.chargeBytes(
+      this,
+      kind,
+      this.quotaEntity(clientId),
+      bytes,
+      this.shared.nowMs(),
+      bytes > 0,
+    );
+    if (throttleMs > 0) this.hooks.onByteThrottle?.(kind, throttleMs);
+    return throttleMs;
+  }
+
+  byteQuotaMaxBytes(kind: ByteQuotaKind, clientId: string | null): number {
+    const quotas = this.shared.quotas;
+    return quotas === undefined
+      ? Infinity
+      : quotas.maxBytes(kind, this.quotaEntity(clientId), this.shared.nowMs());
+  }
+
   throttleTimeMs(clientId: string | null): number {
     const quotas = this.shared.quotas;
-    if (quotas === undefined || this.isClosed) return 0;
+    if (quotas === undefined || this.isClosed || !quotas.requestQuotaActive()) return 0;
     const now = this.shared.nowMs();
     let ms = 0;
     if (this.dispatchClientId !== undefined) {
@@ -327,7 +422,7 @@ export class Connection implements ConnectionInfo, GatedConnection {
       ms = now - this.dispatchChargedToMs;
       this.dispatchChargedToMs = now;
     }
-    const throttleMs = quotas.charge(this, clientId, ms, now, true);
+    const throttleMs = quotas.charge(this, this.quotaEntity(clientId), ms, now, true);
     if (throttleMs > 0) this.hooks.onThrottle?.(throttleMs);
     return throttleMs;
   }
@@ -367,7 +462,14 @@ export class Connection implements ConnectionInfo, GatedConnection {
 
   /** This connection may start (and read) more requests, as far as its own limits go. */
   private mayStartRequest(): boolean {
-    return !this.draining && !this.overLimit();
+    return !this.draining && this.closeDelayMs === undefined && !this.overLimit();
+  }
+
+  closeAfter(delayMs: number): void {
+    if (this.closeDelayMs !== undefined || this.isClosed) return;
+    this.closeDelayMs = delayMs;
+    this.setReading(false);
+    this.flush();
   }
 
   /** Whether more input may be read: own byte limit (one lone frame may exceed it), then the budgets. */
@@ -423,6 +525,11 @@ export class Connection implements ConnectionInfo, GatedConnection {
           return;
         }
         if (size === undefined) break;
+        const maxFrameBytes = this.security?.maxFrameBytes?.();
+        if (maxFrameBytes !== undefined && size > maxFrameBytes) {
+          this.frameTooLarge(size, maxFrameBytes);
+          return;
+        }
         if (this.decoder.bufferedBytes < size + 4) {
           // Not here whole; next() lets the decoder copy a frame that arrives in many small chunks.
           this.decoder.next();
@@ -488,6 +595,24 @@ export class Connection implements ConnectionInfo, GatedConnection {
     this.destroy();
   }
 
+  /** A frame larger than a client that has not authenticated may send (Kafka: sasl.server.max.receive.size). */
+  private frameTooLarge(size: number, maxBytes: number): void {
+    this.shared.closeLog.log(
+      this.remoteIp,
+      'info',
+      'frame too large before authentication: closing connection',
+      {
+        conn: this.id,
+        remote: this.remoteAddress,
+        frameBytes: size,
+        maxBytes,
+      },
+    );
+    this.hooks.onMalformed?.('frame');
+    this.hooks.onBrokerClose?.('frame_too_large_before_authentication');
+    this.destroy();
+  }
+
   private malformedFrame(e: unknown): void {
     this.shared.closeLog.log(this.remoteIp, 'info', 'malformed frame: closing connection', {
       conn: this.id,
@@ -509,7 +634,7 @@ export class Connection implements ConnectionInfo, GatedConnection {
     this.hooks.onFrame?.(frame.length);
     let result: Promise<ResponseBody> | ResponseBody;
     const startedMs = this.shared.nowMs();
-    if (this.shared.quotas !== undefined) {
+    if (this.shared.quotas?.requestQuotaActive() === true) {
       this.dispatchClientId = peekClientId(frame);
       this.dispatchChargedToMs = startedMs;
     }
@@ -544,13 +669,36 @@ export class Connection implements ConnectionInfo, GatedConnection {
     this.shared.gate.started(this, now - startedMs);
     const quotas = this.shared.quotas;
     if (quotas !== undefined && this.dispatchClientId !== undefined) {
-      quotas.charge(this, this.dispatchClientId, now - this.dispatchChargedToMs, now, false);
+      quotas.charge(
+        this,
+        this.quotaEntity(this.dispatchClientId),
+        now - this.dispatchChargedToMs,
+        now,
+        false,
+      );
       this.dispatchClientId = undefined;
     }
   }
 
   private fail(e: unknown): void {
     if (this.isClosed) return;
+    if (isAuthenticationError(e)) {
+      // A request the security layer refuses: the client's doing, as Kafka closes such a connection.
+      this.shared.closeLog.log(
+        this.remoteIp,
+        'info',
+        'request refused by the security layer: closing connection',
+        {
+          conn: this.id,
+          remote: this.remoteAddress,
+          listener: this.security?.listener.name,
+          err: e.message,
+        },
+      );
+      this.hooks.onBrokerClose?.(e.code);
+      this.destroy();
+      return;
+    }
     // A request that does not decode is the client's doing: info, counted. Anything else is ours.
     const malformed = isProtocolError(e);
     const level = malformed ? 'info' : isServerError(e) ? 'warn' : 'error';
@@ -614,6 +762,11 @@ export class Connection implements ConnectionInfo, GatedConnection {
       this.hooks.onResponse?.(total + 4);
     }
     if (wrote) this.socket.uncork();
+    if (this.slots.length === 0 && this.closeDelayMs !== undefined && this.closeTimer === undefined) {
+      // The answer (a failed authentication) is written: end the connection after the delay.
+      this.closeTimer = setTimeout(() => this.destroy(), this.closeDelayMs);
+      this.closeTimer.unref();
+    }
     if (this.slots.length === 0 && this.drainWaiters.length > 0) {
       const ws = this.drainWaiters;
       this.drainWaiters = [];
@@ -668,6 +821,7 @@ export class Connection implements ConnectionInfo, GatedConnection {
   private onClosed(): void {
     if (this.closed) return;
     this.closed = true;
+    if (this.closeTimer !== undefined) clearTimeout(this.closeTimer);
     const { global, address } = this.shared;
     global.cancel(this.resumeFromBudget);
     address.cancel(this.resumeFromBudget);

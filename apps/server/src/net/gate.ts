@@ -18,9 +18,10 @@
 //   served) less one turn budget: so one that sends a request now and then goes ahead of those
 //   that keep it busy, and no connection can bank the time it did not use.
 //
-// Request quotas (Kafka's request_percentage, KIP-124) are enforced here too, when any is set
-// (`ThrottleGate`, in front of the turns): the time each request takes is charged to its client
-// (`quota.ts` measures it), and a connection whose client went over its quota is muted for the
+// Client quotas are enforced here too (`ThrottleGate`, in front of the turns): request quotas
+// (Kafka's request_percentage, KIP-124: the time each request takes is charged to its client) and
+// byte rates (producer_byte_rate, consumer_byte_rate: the bytes of Produce requests and Fetch
+// responses); `quota.ts` measures them. A connection whose client went over a quota is muted for the
 // throttle time its response carries — the response goes out at once, then `admit` answers no for
 // that connection until the time is over, and `resume` is called (KIP-219). A throttled connection
 // does not wait in the turns' queue. A throttle is at most one quota window (as Kafka bounds request
@@ -28,8 +29,8 @@
 // per window: its connections are bounded by the connection and address limits.
 import type { TimerHandle } from '@chronik/env';
 import type { QuotaEntity } from '../services/client-quotas.js';
-import type { GatedConnection, RequestGate, RequestQuotas } from './connection.js';
-import type { RequestQuotaManager } from './quota.js';
+import type { ByteQuotaKind, GatedConnection, RequestGate, RequestQuotas } from './connection.js';
+import type { QuotaManager } from './quota.js';
 
 /** Requests granted at most at the end of one turn (the turn budget usually stops it earlier). */
 const MAX_GRANTS_PER_TURN = 32;
@@ -198,6 +199,13 @@ export class FairGate implements RequestGate {
   }
 }
 
+/** The quota managers a throttle gate charges: request time, produce bytes, fetch bytes. */
+export interface ClientQuotaManagers {
+  readonly request: QuotaManager;
+  readonly produce: QuotaManager;
+  readonly fetch: QuotaManager;
+}
+
 export interface ThrottleGateOptions {
   /** Starts the timer that ends a throttle (Node's, unref'd, in the server). */
   setTimer: (delayMs: number, fn: () => void) => TimerHandle;
@@ -213,7 +221,7 @@ export class ThrottleGate implements RequestGate, RequestQuotas {
 
   constructor(
     private readonly inner: RequestGate,
-    private readonly quotas: RequestQuotaManager,
+    private readonly quotas: ClientQuotaManagers,
     private readonly options: ThrottleGateOptions,
   ) {}
 
@@ -236,12 +244,35 @@ export class ThrottleGate implements RequestGate, RequestQuotas {
     this.inner.forget(conn);
   }
 
-  charge(conn: GatedConnection, clientId: string | null, ms: number, nowMs: number, check: boolean): number {
-    // No authentication yet: the entity is the client id alone (services/client-quotas.ts).
-    const entity: QuotaEntity = { user: null, clientId: clientId ?? '' };
-    const throttleMs = this.quotas.record(entity, ms, nowMs, check);
+  requestQuotaActive(): boolean {
+    return this.quotas.request.active();
+  }
+
+  charge(conn: GatedConnection, entity: QuotaEntity, ms: number, nowMs: number, check: boolean): number {
+    if (!this.quotas.request.active()) return 0;
+    const throttleMs = this.quotas.request.record(entity, ms, nowMs, check);
     if (throttleMs > 0) this.mute(conn, nowMs + throttleMs, throttleMs);
     return throttleMs;
+  }
+
+  chargeBytes(
+    conn: GatedConnection,
+    kind: ByteQuotaKind,
+    entity: QuotaEntity,
+    bytes: number,
+    nowMs: number,
+    check: boolean,
+  ): number {
+    const m = this.quotas[kind];
+    if (!m.active()) return 0;
+    const throttleMs = m.record(entity, bytes, nowMs, check);
+    if (throttleMs > 0) this.mute(conn, nowMs + throttleMs, throttleMs);
+    return throttleMs;
+  }
+
+  maxBytes(kind: ByteQuotaKind, entity: QuotaEntity, nowMs: number): number {
+    const m = this.quotas[kind];
+    return m.active() ? m.maxInWindow(entity, nowMs) : Infinity;
   }
 
   /** Mutes `conn` until `untilMs` (a later throttle extends it; an earlier one changes nothing). */

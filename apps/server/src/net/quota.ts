@@ -1,7 +1,9 @@
-// Request quotas (Kafka's request_percentage, KIP-124): the event-loop time each client's requests
-// take, measured over sample windows, and the throttle time of a client over its quota. The values
-// come from a `ClientQuotaStore` (`services/client-quotas.ts`); muting a throttled connection is the
-// gate's (`ThrottleGate`, `gate.ts`).
+// Client quotas' accounting: request quotas (Kafka's request_percentage, KIP-124: the event-loop
+// time each client's requests take) and byte rates (producer_byte_rate: the bytes of its Produce
+// requests; consumer_byte_rate: the bytes of its Fetch responses; KIP-13), measured over sample
+// windows, and the throttle time of a client over its quota. The values come from a
+// `ClientQuotaStore` (`services/client-quotas.ts`); muting a throttled connection is the gate's
+// (`ThrottleGate`, `gate.ts`).
 //
 // - One measure per quota entity (client id; with authentication, user principal and client id),
 //   made the first time the entity is charged, holding Kafka's `Rate` over a windowed sum:
@@ -17,7 +19,7 @@
 // - Over the quota — the rate after recording exceeds it — the throttle time is Kafka's
 //   (rate − quota) / quota × window size, rounded: the pause that brings the rate back to the quota
 //   if nothing more is recorded (QuotaUtils.throttleTime). Request quotas bound it by one sample
-//   window, as Kafka's ClientRequestQuotaManager does; a byte-rate quota would not be bounded.
+//   window, as Kafka's ClientRequestQuotaManager does; byte-rate quotas do not.
 // - Measures are bounded (`maxEntities`): when full, those not recorded in for a whole window set
 //   are dropped, then the oldest; a client id dropped starts again from an empty measure.
 import type { ClientQuotaStore, ClientQuotaType, QuotaEntity } from '../services/client-quotas.js';
@@ -147,12 +149,25 @@ function keyOf(entity: QuotaEntity): string {
     : `u${entity.user.length}:${entity.user}${entity.clientId}`;
 }
 
-/** Request quotas' accounting: one windowed rate of event-loop time per entity that has a quota. */
-export class RequestQuotaManager {
-  private static readonly TYPE: ClientQuotaType = 'request_percentage';
+/** What one kind of quota measures. */
+export interface QuotaKind {
+  readonly type: ClientQuotaType;
+  /** The value recorded per unit charged: request time in ms is recorded as a percentage of a second (/10). */
+  readonly scale: number;
+  /** Whether the throttle time is bounded by one sample window (request quotas, as Kafka). */
+  readonly boundedByWindow: boolean;
+}
+
+export const REQUEST_QUOTA: QuotaKind = { type: 'request_percentage', scale: 0.1, boundedByWindow: true };
+export const PRODUCE_QUOTA: QuotaKind = { type: 'producer_byte_rate', scale: 1, boundedByWindow: false };
+export const FETCH_QUOTA: QuotaKind = { type: 'consumer_byte_rate', scale: 1, boundedByWindow: false };
+
+/** One kind of quota's accounting: one windowed rate per entity that has a quota of that kind. */
+export class QuotaManager {
   private readonly measures = new Map<string, Measure>();
 
   constructor(
+    readonly kind: QuotaKind,
     private readonly store: ClientQuotaStore,
     private readonly windows: QuotaWindows,
     private readonly maxEntities = DEFAULT_MAX_QUOTA_ENTITIES,
@@ -163,24 +178,39 @@ export class RequestQuotaManager {
     return this.measures.size;
   }
 
+  /** Whether any entity has a quota of this kind (nothing is measured while none has). */
+  active(): boolean {
+    return this.store.any(this.kind.type);
+  }
+
   /**
-   * Records `ms` of event-loop time taken by a request of `entity` at `nowMs`. With `check` (the
-   * request's response is about to be made), returns the throttle time the response carries: 0
-   * within the quota or without one, else Kafka's throttle time bounded by one sample window.
-   * Without `check` (time after that point: Kafka's network-thread time) it only records.
+   * Records `amount` (ms of event-loop time, or bytes; negative takes back what was recorded) for
+   * `entity` at `nowMs`. With `check` (the request's response is about to be made), returns the
+   * throttle time the response carries: 0 within the quota or without one, else Kafka's throttle
+   * time (bounded by one sample window for request quotas). Without `check` it only records.
    */
-  record(entity: QuotaEntity, ms: number, nowMs: number, check: boolean): number {
+  record(entity: QuotaEntity, amount: number, nowMs: number, check: boolean): number {
     const m = this.measureOf(entity, nowMs);
     if (m.quota === undefined) return 0;
-    if (ms > 0) {
-      m.rate.record(ms / 10, nowMs);
+    if (amount !== 0) {
+      m.rate.record(amount * this.kind.scale, nowMs);
       m.lastRecordMs = nowMs;
     }
     if (!check) return 0;
     const observed = m.rate.measure(nowMs);
     if (observed <= m.quota) return 0;
     const throttle = throttleTimeMs(observed, m.quota, m.rate.windowSizeMs(nowMs));
-    return Math.max(0, Math.min(throttle, this.windows.windowMs));
+    return Math.max(0, this.kind.boundedByWindow ? Math.min(throttle, this.windows.windowMs) : throttle);
+  }
+
+  /**
+   * The most `entity` may take in one request: its quota over the whole measured window (Kafka's
+   * getMaxValueInQuotaWindow, which bounds a fetch's size), Infinity without a quota.
+   */
+  maxInWindow(entity: QuotaEntity, nowMs: number): number {
+    const m = this.measureOf(entity, nowMs);
+    if (m.quota === undefined) return Infinity;
+    return (m.quota * ((this.windows.windowNum - 1) * this.windows.windowMs)) / 1000 / this.kind.scale;
   }
 
   private measureOf(entity: QuotaEntity, nowMs: number): Measure {
@@ -189,14 +219,14 @@ export class RequestQuotaManager {
     if (m === undefined) {
       if (this.measures.size >= this.maxEntities) this.evict(nowMs);
       m = {
-        quota: this.store.quota(RequestQuotaManager.TYPE, entity),
+        quota: this.store.quota(this.kind.type, entity),
         version: this.store.version,
         rate: new WindowedRate(this.windows),
         lastRecordMs: nowMs,
       };
       this.measures.set(key, m);
     } else if (m.version !== this.store.version) {
-      m.quota = this.store.quota(RequestQuotaManager.TYPE, entity);
+      m.quota = this.store.quota(this.kind.type, entity);
       m.version = this.store.version;
     }
     return m;
@@ -212,5 +242,12 @@ export class RequestQuotaManager {
       if (drop-- <= 0) break;
       this.measures.delete(key);
     }
+  }
+}
+
+/** Request quotas' accounting: one windowed rate of event-loop time per entity that has a quota. */
+export class RequestQuotaManager extends QuotaManager {
+  constructor(store: ClientQuotaStore, windows: QuotaWindows, maxEntities = DEFAULT_MAX_QUOTA_ENTITIES) {
+    super(REQUEST_QUOTA, store, windows, maxEntities);
   }
 }

@@ -4,7 +4,12 @@
 // with open connections (so the map is bounded by maxConnections), the request gate that makes
 // connections take turns and, when a request quota is configured, enforces it (`gate.ts`,
 // `quota.ts`), and the rate-limited close log.
+// One listener object serves every endpoint of the node (Kafka's `listeners`: `endpoints`), so all
+// share the budgets, the connection limit and the gate; each endpoint has its security protocol,
+// and those with TLS a `tls.Server` whose certificate can be replaced while it runs
+// (`reloadTls`). Each connection gets its security object from `security(endpoint, socket)`.
 import net from 'node:net';
+import tls from 'node:tls';
 import type { NetworkLimits } from '../config.js';
 import { ServerError, ServerErrorCode, errorMessage } from '../errors.js';
 import type { TimerHandle } from '@chronik/env';
@@ -12,8 +17,11 @@ import type { Logger } from '../logger.js';
 import { silentLogger } from '../logger.js';
 import type { ClientQuotaStore } from '../services/client-quotas.js';
 import { CloseLog } from './close-log.js';
+import type { ListenerInfo } from '../security/listeners.js';
+import type { TlsEndpointSettings } from '../security/tls.js';
 import type {
   ConnectionHooks,
+  ConnectionSecurity,
   ConnectionShared,
   FrameDispatcher,
   RequestGate,
@@ -22,7 +30,7 @@ import type {
 import { Connection, InFlightBudget } from './connection.js';
 import { FairGate, ThrottleGate } from './gate.js';
 import type { QuotaWindows } from './quota.js';
-import { RequestQuotaManager } from './quota.js';
+import { FETCH_QUOTA, PRODUCE_QUOTA, QuotaManager, RequestQuotaManager } from './quota.js';
 
 /** The machine's timer (the listener reads the machine's clock and timers, like the sockets it serves). */
 function machineTimer(delayMs: number, fn: () => void): TimerHandle {
@@ -30,9 +38,28 @@ function machineTimer(delayMs: number, fn: () => void): TimerHandle {
   t.unref();
   return { cancel: () => clearTimeout(t) };
 }
-export interface KafkaListenerOptions {
+/** TLS of an endpoint: the secure context's options (certificate, key, CA; read again by `reloadTls`) and client authentication. */
+export type EndpointTls = TlsEndpointSettings;
+
+/** One endpoint (a Kafka listener) the listener binds. */
+export interface EndpointOptions {
+  listener: ListenerInfo;
   host: string;
   port: number;
+  /** Present for SSL and SASL_SSL. */
+  tls?: EndpointTls;
+}
+
+export interface KafkaListenerOptions {
+  /** The bind address and port of the single plaintext endpoint when `endpoints` is absent. */
+  host: string;
+  port: number;
+  /** The endpoints to bind; default one PLAINTEXT endpoint at host:port. */
+  endpoints?: readonly EndpointOptions[];
+  /** Each connection's security (listener, principal, SASL state); default: the listener, User:ANONYMOUS. */
+  security?: (endpoint: EndpointOptions, socket: net.Socket) => ConnectionSecurity;
+  /** A TLS handshake failed (a client with a bad certificate, or not speaking TLS). */
+  onTlsError?: (endpoint: EndpointOptions, error: Error) => void;
   limits: NetworkLimits;
   dispatcher: FrameDispatcher;
   logger?: Logger;
@@ -41,9 +68,8 @@ export interface KafkaListenerOptions {
   /** The clock of the request gate's and the request quotas' accounting (default `performance.now`). */
   nowMs?: () => number;
   /**
-   * Client quotas: where their values come from, and the sample windows they are measured over.
-   * Absent, or a store with no request quota: nothing is measured. (A store whose quotas can be
-   * set at run time — AlterClientQuotas — would need the quota gate from the start.)
+   * Client quotas: where their values come from (they may change at run time), and the sample
+   * windows they are measured over. Absent: nothing is measured.
    */
   quotas?: { store: ClientQuotaStore; windows: QuotaWindows };
   /** The timers that end request quotas' throttles (default Node's, unref'd). */
@@ -65,8 +91,14 @@ interface AddressEntry {
   connections: number;
 }
 
+interface BoundEndpoint {
+  readonly options: EndpointOptions;
+  readonly server: net.Server;
+  port: number;
+}
+
 export class KafkaListener {
-  private readonly server: net.Server;
+  private readonly endpoints: BoundEndpoint[];
   private readonly connections = new Set<Connection>();
   private readonly budget: InFlightBudget;
   private readonly byAddress = new Map<string, AddressEntry>();
@@ -89,8 +121,15 @@ export class KafkaListener {
     const turnMs = options.limits.requestTurnBudgetMs;
     const turns = turnMs > 0 ? new FairGate({ turnBudgetMs: turnMs }) : OPEN_GATE;
     const quotas = options.quotas;
-    if (quotas !== undefined && quotas.store.any('request_percentage')) {
-      const throttles = new ThrottleGate(turns, new RequestQuotaManager(quotas.store, quotas.windows), {
+    if (quotas !== undefined) {
+      // Always in place with a store: quotas may be set at run time (AlterClientQuotas). Without
+      // any, a request costs a check of the store's cached `any`.
+      const managers = {
+        request: new RequestQuotaManager(quotas.store, quotas.windows),
+        produce: new QuotaManager(PRODUCE_QUOTA, quotas.store, quotas.windows),
+        fetch: new QuotaManager(FETCH_QUOTA, quotas.store, quotas.windows),
+      };
+      const throttles = new ThrottleGate(turns, managers, {
         setTimer: options.setTimer ?? machineTimer,
       });
       this.gate = throttles;
@@ -100,8 +139,14 @@ export class KafkaListener {
       this.quotas = undefined;
     }
     this.nowMs = options.nowMs ?? (() => performance.now());
-    this.server = (options.createServer ?? (() => net.createServer()))();
-    this.server.on('connection', (socket) => this.adopt(socket));
+    const endpoints: readonly EndpointOptions[] = options.endpoints ?? [
+      {
+        listener: { name: 'PLAINTEXT', securityProtocol: 'PLAINTEXT' },
+        host: options.host,
+        port: options.port,
+      },
+    ];
+    this.endpoints = endpoints.map((e) => ({ options: e, server: this.createServer(e), port: e.port }));
     // Frame deadlines: one sweep over the connections every tenth of the timeout (50 ms – 1 s).
     const frameTimeoutMs = options.limits.requestFrameTimeoutMs;
     if (frameTimeoutMs > 0) {
@@ -111,6 +156,54 @@ export class KafkaListener {
       }, tickMs);
       this.frameSweep.unref();
     }
+  }
+
+  private createServer(endpoint: EndpointOptions): net.Server {
+    const t = endpoint.tls;
+    if (t === undefined) {
+      const server = (this.options.createServer ?? (() => net.createServer()))();
+      server.on('connection', (socket) => this.adopt(socket, endpoint));
+      return server;
+    }
+    // The secure context is set by listen() (and reloadTls) once its files are read.
+    const server = tls.createServer({
+      requestCert: t.requestCert,
+      rejectUnauthorized: t.rejectUnauthorized,
+      handshakeTimeout: t.handshakeTimeoutMs,
+    });
+    // Connections in their handshake count against the limit too.
+    server.maxConnections = this.options.limits.maxConnections;
+    server.on('secureConnection', (socket: tls.TLSSocket) => this.adopt(socket, endpoint));
+    server.on('tlsClientError', (e: Error, socket: tls.TLSSocket) => {
+      this.closeLog.log(socket.remoteAddress ?? '?', 'info', 'TLS handshake failed: closing connection', {
+        listener: endpoint.listener.name,
+        remote: `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`,
+        err: errorMessage(e),
+      });
+      this.options.onTlsError?.(endpoint, e);
+    });
+    return server;
+  }
+
+  /** The bound port of each endpoint, by listener name (known once listen() resolved). */
+  get boundPorts(): ReadonlyMap<string, number> {
+    return new Map(this.endpoints.map((e) => [e.options.listener.name, e.port]));
+  }
+
+  /**
+   * Reads every TLS endpoint's certificate, key and CA again and uses them for new connections
+   * (open ones keep theirs). Rejects, leaving the old ones in use, when a file cannot be read or
+   * does not make a valid context.
+   */
+  async reloadTls(): Promise<void> {
+    const fresh: Array<[BoundEndpoint, tls.SecureContextOptions]> = [];
+    for (const e of this.endpoints) {
+      if (e.options.tls === undefined) continue;
+      const context = await e.options.tls.context();
+      tls.createSecureContext(context); // throws on a bad certificate or key, before anything changes
+      fresh.push([e, context]);
+    }
+    for (const [e, context] of fresh) (e.server as tls.Server).setSecureContext(context);
   }
 
   get connectionCount(): number {
@@ -141,27 +234,46 @@ export class KafkaListener {
     return n;
   }
 
-  /** Binds; resolves with the bound port. Fails with PORT_IN_USE when the port is taken. */
-  listen(): Promise<number> {
+  /**
+   * Binds every endpoint (TLS ones after reading their certificates); resolves with the first one's
+   * bound port (`boundPorts` has them all). Fails with PORT_IN_USE when a port is taken.
+   */
+  async listen(): Promise<number> {
+    for (const e of this.endpoints) {
+      if (e.options.tls !== undefined)
+        (e.server as tls.Server).setSecureContext(await e.options.tls.context());
+      e.port = await this.bind(e);
+    }
+    return (this.endpoints[0] as BoundEndpoint).port;
+  }
+
+  private bind(e: BoundEndpoint): Promise<number> {
+    const { host, port, listener } = e.options;
+    const what =
+      this.endpoints.length > 1 || listener.name !== 'PLAINTEXT'
+        ? `Kafka listener ${listener.name} (port`
+        : 'Kafka port';
     return new Promise((resolve, reject) => {
-      const onError = (e: NodeJS.ErrnoException): void => {
-        const code = e.code === 'EADDRINUSE' ? ServerErrorCode.PORT_IN_USE : ServerErrorCode.LISTEN_FAILED;
-        const what = e.code === 'EADDRINUSE' ? 'is already in use' : `cannot be bound: ${errorMessage(e)}`;
-        reject(
-          new ServerError(code, `Kafka port ${this.options.host}:${this.options.port} ${what}`, { cause: e }),
-        );
+      const onError = (err: NodeJS.ErrnoException): void => {
+        const code = err.code === 'EADDRINUSE' ? ServerErrorCode.PORT_IN_USE : ServerErrorCode.LISTEN_FAILED;
+        const problem =
+          err.code === 'EADDRINUSE' ? 'is already in use' : `cannot be bound: ${errorMessage(err)}`;
+        const name = what.endsWith('(port') ? `${what} ${host}:${port})` : `${what} ${host}:${port}`;
+        reject(new ServerError(code, `${name} ${problem}`, { cause: err }));
       };
-      this.server.once('error', onError);
-      this.server.listen(this.options.port, this.options.host, () => {
-        this.server.off('error', onError);
-        this.server.on('error', (e) => this.logger.error({ err: errorMessage(e) }, 'Kafka listener error'));
-        const addr = this.server.address();
-        resolve(typeof addr === 'object' && addr !== null ? addr.port : this.options.port);
+      e.server.once('error', onError);
+      e.server.listen(port, host, () => {
+        e.server.off('error', onError);
+        e.server.on('error', (err) =>
+          this.logger.error({ err: errorMessage(err), listener: listener.name }, 'Kafka listener error'),
+        );
+        const addr = e.server.address();
+        resolve(typeof addr === 'object' && addr !== null ? addr.port : port);
       });
     });
   }
 
-  adopt(socket: net.Socket): void {
+  adopt(socket: net.Socket, endpoint: EndpointOptions = (this.endpoints[0] as BoundEndpoint).options): void {
     if (!this.accepting || this.connections.size >= this.options.limits.maxConnections) {
       this.logger.warn({ remote: socket.remoteAddress, open: this.connections.size }, 'refusing connection');
       socket.destroy();
@@ -203,6 +315,10 @@ export class KafkaListener {
           userHooks.onClose?.(c);
         },
       },
+      this.options.security?.(endpoint, socket) ?? {
+        listener: endpoint.listener,
+        principal: 'User:ANONYMOUS',
+      },
     );
     this.connections.add(conn);
     this.logger.debug({ conn: conn.id, remote: conn.remoteAddress }, 'connection opened');
@@ -215,7 +331,9 @@ export class KafkaListener {
   async close(timeoutMs: number): Promise<void> {
     this.accepting = false;
     if (this.frameSweep !== undefined) clearInterval(this.frameSweep);
-    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    const closed = Promise.all(
+      this.endpoints.map((e) => new Promise<void>((resolve) => e.server.close(() => resolve()))),
+    );
     const drained = Promise.all([...this.connections].map((c) => c.drain()));
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<'timeout'>((resolve) => {

@@ -7,17 +7,22 @@
 // business, behind a BatchReader: the WAL of this node (positions = WAL entry indexes) or a Raft
 // group's log (positions = Raft indexes).
 //
+// Log compaction (docs/design/compaction.md) reaches the index through relocation entries
+// (relocation.ts, applyRelocation): a batch the cleaner rewrote is read from inside the relocation
+// entry that holds it, a batch it removed leaves a gap in the offsets. Offsets never change.
+//
 // Invariants (checked where they change; a violation throws InvariantError and the partition stops):
-// - indexed batches are in offset order and contiguous: each starts where the previous ended, at
-//   `nextOffset`;
+// - appended batches are in offset order and contiguous: each starts where the previous ended, at
+//   `nextOffset` (compaction may later remove some: the index keeps offset order, with gaps);
 // - logStartOffset <= lastStableOffset <= highWatermark <= nextOffset;
-// - every batch with an offset at or above the log start is indexed.
+// - every batch with an offset at or above the log start is indexed, unless the cleaner removed it.
 import type { RecordBatchHeader } from '@chronik/protocol';
 import { decodeRecordBatch, readRecordBatchHeader } from '@chronik/protocol';
 import { KafkaError } from '../errors.js';
 import { BatchIndex } from './batch-index.js';
 import { LeaderEpochCache } from './leader-epochs.js';
 import { ProducerStateTable } from './producer-state.js';
+import { decodeRelocation } from './relocation.js';
 import { TxnState, readMarker } from './txn-state.js';
 import type {
   AbortedTransaction,
@@ -40,6 +45,12 @@ export interface BatchReader {
    * ReadDamage at damaged storage. The log scrubber's read.
    */
   verifyBatches(from: number, to: number, totalBytes: number): Promise<void> | void;
+  /**
+   * The whole entry at `position` (a relocation entry, whose batches the index addresses by byte
+   * offset), or undefined when the log no longer holds it; `fromStorage`: past any cache (the log
+   * scrubber). Throws ReadDamage at damaged storage.
+   */
+  readEntry(position: number, fromStorage: boolean): Promise<Buffer | undefined> | Buffer | undefined;
 }
 
 /**
@@ -74,6 +85,28 @@ export interface LogState {
   producers: unknown;
   /** The transactions (TxnState.toJSON); absent in state saved before transactions. */
   txns?: unknown;
+  /** The cleaner's state (absent in state saved before compaction: nothing cleaned). */
+  cleaner?: CleanerState;
+}
+
+/** What a log keeps of its cleaning (docs/design/compaction.md). */
+export interface CleanerState {
+  /** The offset the last finished cleaning pass cleaned up to: the first dirty offset. */
+  dirty: string;
+  /** The position of the last relocation entry applied (-1: none). */
+  last: number;
+}
+
+/**
+ * One read of readRows: entries [position, to] holding `rows` batches of `bytes` bytes, or (with
+ * `slices`) the relocation entry at `position` and the [inner, bytes] of each batch wanted in it.
+ */
+interface ReadSpan {
+  position: number;
+  to: number;
+  rows: number;
+  bytes: number;
+  slices?: Array<[number, number]>;
 }
 
 const NO_MAX_TIMESTAMP = { timestamp: -1n, baseOffset: -1n };
@@ -87,6 +120,10 @@ export class KafkaLog {
   private start = 0n;
   private next = 0n;
   private hw = 0n;
+  /** The first offset no cleaning pass has cleaned (below it every key appears at most once). */
+  private cleanedTo = 0n;
+  /** The position of the last relocation entry applied, -1 when none was. */
+  private lastRelocation = -1;
   private readonly watchers = new Set<() => void>();
 
   /** `name` (topic-partition) appears in error messages. */
@@ -115,15 +152,30 @@ export class KafkaLog {
     return first < this.start ? this.start : first;
   }
   get batchCount(): number {
-    return this.batches.length;
+    return this.batches.liveCount;
+  }
+  /** The first dirty offset: where the next cleaning pass builds its key map from. */
+  get firstDirtyOffset(): bigint {
+    return this.cleanedTo > this.start ? this.cleanedTo : this.start;
+  }
+  /** The position of the last relocation entry applied (-1: none); a relocation names it as `prev`. */
+  get lastRelocationPosition(): number {
+    return this.lastRelocation;
+  }
+  /** The index itself, for the cleaner (partition/cleaner.ts), which reads it and never changes it. */
+  get batchIndex(): BatchIndex {
+    return this.batches;
   }
   /** Bytes of the indexed batches. */
   get sizeBytes(): number {
     return this.batches.totalBytes;
   }
-  /** Position of the first indexed batch, or undefined when none is. */
-  get firstPosition(): number | undefined {
-    return this.batches.length > 0 ? this.batches.entryIndexAt(0) : undefined;
+  /**
+   * The smallest position a live batch is stored at, or undefined when none is: the log may drop
+   * every entry below it. Without relocations, the first batch's; otherwise a scan of the index.
+   */
+  minLivePosition(): number | undefined {
+    return this.batches.minEntryIndex();
   }
   get latestEpoch(): number {
     return this.epochs.latest;
@@ -156,6 +208,7 @@ export class KafkaLog {
     if (lastOffset >= this.start) {
       this.batches.push({
         entryIndex: position,
+        inner: 0,
         baseOffset: h.baseOffset,
         lastOffset,
         maxTimestamp: h.maxTimestamp,
@@ -199,6 +252,57 @@ export class KafkaLog {
     return this.batches.dropFront(this.batches.findByOffset(bounded));
   }
 
+  /**
+   * Applies the relocation entry `entry`, stored at `position` (relocation.ts): when the last
+   * relocation applied is the one it names (`prev`), each batch in it replaces the batch with its
+   * base offset (added when the index has none: a replay after a restart), each removal removes
+   * one (and the aborted transaction its marker ended), batches wholly below the log start are
+   * skipped, and a pass's last entry moves the first dirty offset. Returns false, changing nothing,
+   * for a stale entry (another relocation was applied since its view was taken). A malformed entry
+   * throws InvariantError.
+   */
+  applyRelocation(entry: Buffer, position: number): boolean {
+    let cmd;
+    try {
+      cmd = decodeRelocation(entry);
+    } catch (e) {
+      this.violated(`${this.name}: relocation entry at position ${position}: ${(e as Error).message}`);
+    }
+    if (cmd.prev !== this.lastRelocation) return false;
+    const heads = cmd.batches.map((b) => {
+      if (b.length === 0) return undefined;
+      const h = readRecordBatchHeader(entry, b.inner);
+      if (!(h.baseOffset === b.baseOffset && 12 + h.batchLength === b.length))
+        this.violated(
+          `${this.name}: relocation entry at position ${position} holds a batch at ${h.baseOffset} as ${b.baseOffset}`,
+        );
+      return h;
+    });
+    this.lastRelocation = position;
+    for (let k = 0; k < cmd.batches.length; k++) {
+      const b = cmd.batches[k] as (typeof cmd.batches)[number];
+      const h = heads[k];
+      if (h === undefined) {
+        this.batches.remove(b.baseOffset);
+        this.txns.dropAbortedMarker(b.baseOffset);
+        continue;
+      }
+      const lastOffset = h.baseOffset + BigInt(h.lastOffsetDelta);
+      if (lastOffset < this.start) continue;
+      this.batches.upsert({
+        entryIndex: position,
+        inner: b.inner,
+        baseOffset: h.baseOffset,
+        lastOffset,
+        maxTimestamp: h.maxTimestamp,
+        epoch: h.partitionLeaderEpoch,
+        bytes: b.length,
+      });
+    }
+    if (cmd.passEnd >= 0n) this.cleanedTo = cmd.passEnd;
+    return true;
+  }
+
   /** DeleteRecords' new log start: `offset`, or the high watermark for -1; OFFSET_OUT_OF_RANGE beyond it. */
   deleteRecordsTarget(offset: bigint): bigint {
     const target = offset === -1n ? this.hw : offset;
@@ -238,21 +342,88 @@ export class KafkaLog {
     }
     const limit = this.readLimit(isolationLevel);
     if (fetchOffset >= limit) return [];
-    const from = this.batches.findByOffset(fetchOffset);
+    // The batch holding the offset, or the next one kept when the cleaner removed it.
+    const b = this.batches;
+    const from = b.nextLive(b.findByOffset(fetchOffset));
     // The limit is at a batch boundary (the high watermark, or the first batch of a transaction):
     // the batches before it are those ending below it.
-    const to = this.batches.findByOffset(limit);
+    const to = b.findByOffset(limit);
     if (from >= to) return [];
     // As many whole batches as fit in maxBytes; the first one even when larger if minOneBatch
     // (Kafka's minOneMessage), otherwise nothing.
     let last = from;
-    let bytes = this.batches.bytesAt(from);
+    let bytes = b.bytesAt(from);
     if (bytes > maxBytes && !minOneBatch) return [];
-    while (last + 1 < to && bytes + this.batches.bytesAt(last + 1) <= maxBytes) {
-      last++;
-      bytes += this.batches.bytesAt(last);
+    for (let k = b.nextLive(from + 1); k < to && bytes + b.bytesAt(k) <= maxBytes; k = b.nextLive(k + 1)) {
+      last = k;
+      bytes += b.bytesAt(k);
     }
-    return this.reader.readBatches(this.batches.entryIndexAt(from), this.batches.entryIndexAt(last), bytes);
+    return this.readRows(from, last, false);
+  }
+
+  /**
+   * The live batches of rows [from, last], in offset order: runs of batches stored at consecutive
+   * positions in one read, batches inside a relocation entry sliced out of it. The reads are planned
+   * before the first one starts (the index may change while they wait). Stops early (fewer batches)
+   * where the log no longer holds a batch; `verify`: read from storage to check them, returning
+   * nothing. A ReadDamage carries every batch read before the damage.
+   */
+  async readRows(from: number, last: number, verify: boolean): Promise<Buffer[]> {
+    const spans = this.planReads(from, last);
+    const out: Buffer[] = [];
+    try {
+      for (const s of spans) {
+        if (s.slices === undefined) {
+          if (verify) await this.reader.verifyBatches(s.position, s.to, s.bytes);
+          else {
+            const got = await this.reader.readBatches(s.position, s.to, s.bytes);
+            for (const g of got) out.push(g);
+            if (got.length < s.rows) return out;
+          }
+          continue;
+        }
+        const entry = await this.reader.readEntry(s.position, verify);
+        if (entry === undefined) return out;
+        if (!verify) for (const [inner, bytes] of s.slices) out.push(entry.subarray(inner, inner + bytes));
+      }
+    } catch (e) {
+      if (e instanceof ReadDamage && out.length > 0) throw new ReadDamage([...out, ...e.batches], e.cause);
+      throw e;
+    }
+    return out;
+  }
+
+  /** The reads that get the live batches of rows [from, last] (see readRows). */
+  private planReads(from: number, last: number): ReadSpan[] {
+    const b = this.batches;
+    const end = Math.min(last + 1, b.length);
+    const spans: ReadSpan[] = [];
+    let i = b.nextLive(from);
+    while (i < end) {
+      const position = b.entryIndexAt(i);
+      if (b.innerAt(i) === 0) {
+        let to = position;
+        let rows = 1;
+        let bytes = b.bytesAt(i);
+        let k = b.nextLive(i + 1);
+        while (k < end && b.innerAt(k) === 0 && b.entryIndexAt(k) === to + 1) {
+          to++;
+          rows++;
+          bytes += b.bytesAt(k);
+          k = b.nextLive(k + 1);
+        }
+        spans.push({ position, to, rows, bytes });
+        i = k;
+        continue;
+      }
+      const slices: Array<[number, number]> = [];
+      while (i < end && b.innerAt(i) > 0 && b.entryIndexAt(i) === position) {
+        slices.push([b.innerAt(i), b.bytesAt(i)]);
+        i = b.nextLive(i + 1);
+      }
+      spans.push({ position, to: position, rows: slices.length, bytes: 0, slices });
+    }
+    return spans;
   }
 
   /**
@@ -263,29 +434,35 @@ export class KafkaLog {
    */
   async verify(offset: bigint, maxBytes: number): Promise<{ next: bigint; bytes: number }> {
     const at = offset < this.start ? this.start : offset;
-    const from = this.batches.findByOffset(at);
-    const to = this.batches.findByOffset(this.hw);
+    const b = this.batches;
+    const from = b.nextLive(b.findByOffset(at));
+    const to = b.findByOffset(this.hw);
     if (from >= to) return { next: at, bytes: 0 };
     let last = from;
-    let bytes = this.batches.bytesAt(from);
-    while (last + 1 < to && bytes + this.batches.bytesAt(last + 1) <= maxBytes) {
-      last++;
-      bytes += this.batches.bytesAt(last);
+    let bytes = b.bytesAt(from);
+    for (let k = b.nextLive(from + 1); k < to && bytes + b.bytesAt(k) <= maxBytes; k = b.nextLive(k + 1)) {
+      last = k;
+      bytes += b.bytesAt(k);
     }
-    const next = BigInt(this.batches.lastOffsetAt(last)) + 1n;
-    await this.reader.verifyBatches(this.batches.entryIndexAt(from), this.batches.entryIndexAt(last), bytes);
+    const next = BigInt(b.lastOffsetAt(last)) + 1n;
+    await this.readRows(from, last, true);
     return { next, bytes };
   }
 
   /**
    * The aborted transactions a read_committed read from `fetchOffset` answers with its batches
-   * `chunks` (as stored): those overlapping [fetchOffset, the last batch's last offset].
+   * `chunks` (as stored): those overlapping [fetchOffset, the last batch's last offset], by first
+   * offset. (Kafka answers them in the order of their markers; the Java client and librdkafka sort
+   * them, but kafkajs 2.2.4 walks the list in order, expecting it sorted, and hands its reader the
+   * records of an aborted transaction that began before one aborted earlier.)
    */
   abortedTransactions(fetchOffset: bigint, chunks: readonly Buffer[]): AbortedTransaction[] {
     const last = chunks[chunks.length - 1];
     if (last === undefined) return [];
     const h = readRecordBatchHeader(last, 0);
-    return this.txns.abortedIn(fetchOffset, h.baseOffset + BigInt(h.lastOffsetDelta) + 1n);
+    return this.txns
+      .abortedIn(fetchOffset, h.baseOffset + BigInt(h.lastOffsetDelta) + 1n)
+      .sort((a, b) => (a.firstOffset < b.firstOffset ? -1 : a.firstOffset > b.firstOffset ? 1 : 0));
   }
 
   /** The producer state, with each producer's open transaction. */
@@ -330,7 +507,7 @@ export class KafkaLog {
     const target = Number(timestamp);
     for (let i = 0; i < this.batches.length; i++) {
       if (this.batches.lastOffsetAt(i) >= Number(limit)) break;
-      if (this.batches.maxTimestampAt(i) >= target) {
+      if (this.batches.isLive(i) && this.batches.maxTimestampAt(i) >= target) {
         const found = await this.recordAtOrAfter(i, timestamp, false);
         if (found) return found;
       }
@@ -344,9 +521,9 @@ export class KafkaLog {
     ts: bigint,
     exact: boolean,
   ): Promise<ListOffsetResult | undefined> {
-    if (i >= this.batches.length) return undefined;
+    if (i >= this.batches.length || !this.batches.isLive(i)) return undefined;
     const b = this.batches.at(i);
-    const [data] = await this.reader.readBatches(b.entryIndex, b.entryIndex, b.bytes);
+    const [data] = await this.readRows(i, i, false);
     if (data === undefined) return undefined;
     for (const r of decodeRecordBatch(data).records) {
       if (r.offset < this.start) continue;
@@ -380,6 +557,10 @@ export class KafkaLog {
     let n = 0;
     while (n < limit) {
       if (this.batches.lastOffsetAt(n) >= hw) break;
+      if (!this.batches.isLive(n)) {
+        n++; // removed by the cleaner: nothing to keep there
+        continue;
+      }
       const ts = this.batches.maxTimestampAt(n);
       const tooOld = retentionMs >= 0 && ts >= 0 && ts < nowMs - retentionMs;
       const tooBig = retentionBytes >= 0 && total > retentionBytes;
@@ -419,6 +600,7 @@ export class KafkaLog {
       maxTimestamp: [String(this.maxTimestamp.timestamp), String(this.maxTimestamp.baseOffset)],
       producers: this.producers.toJSON(),
       txns: this.txns.toJSON(),
+      cleaner: { dirty: String(this.cleanedTo), last: this.lastRelocation },
     };
   }
 
@@ -438,6 +620,8 @@ export class KafkaLog {
     this.txns.load(s.txns);
     this.txns.dropBelow(this.start);
     this.producers.load(s.producers);
+    this.cleanedTo = s.cleaner === undefined ? 0n : BigInt(s.cleaner.dirty);
+    this.lastRelocation = s.cleaner?.last ?? -1;
   }
 
   /** The batch index as bytes (standalone's clean-shutdown snapshot). */

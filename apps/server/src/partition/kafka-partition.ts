@@ -7,6 +7,10 @@
 import { KafkaError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { toKafkaError } from '../error-map.js';
+import type { CleanerIo, PassResult } from './cleaner.js';
+import { runCleaningPass } from './cleaner.js';
+import type { CleaningPlan, CompactionConfig } from './compaction.js';
+import { planCleaning } from './compaction.js';
 import { KafkaLog, ReadDamage } from './kafka-log.js';
 import type {
   Acks,
@@ -62,6 +66,7 @@ export abstract class KafkaPartition implements ManagedPartition {
       {
         readBatches: (from, to, totalBytes) => this.readBatches(from, to, totalBytes),
         verifyBatches: (from, to, totalBytes) => this.verifyBatches(from, to, totalBytes),
+        readEntry: (position, fromStorage) => this.readEntry(position, fromStorage),
       },
       `${options.topic}-${options.partition}`,
     );
@@ -84,6 +89,11 @@ export abstract class KafkaPartition implements ManagedPartition {
   protected abstract readBatches(from: number, to: number, totalBytes: number): Promise<Buffer[]> | Buffer[];
   /** Reads positions [from, to] from storage to check them (see BatchReader.verifyBatches). */
   protected abstract verifyBatches(from: number, to: number, totalBytes: number): Promise<void> | void;
+  /** The whole entry at `position` (see BatchReader.readEntry). */
+  protected abstract readEntry(
+    position: number,
+    fromStorage: boolean,
+  ): Promise<Buffer | undefined> | Buffer | undefined;
   /** Throws the Kafka error that answers a request this partition cannot serve now. */
   protected abstract checkServing(): void;
   /**
@@ -194,6 +204,60 @@ export abstract class KafkaPartition implements ManagedPartition {
   watch(onData: () => void): () => void {
     return this.kafka.watch(onData);
   }
+
+  // ---------------------------------------------------------------- log compaction
+
+  private compactionConfig(): CompactionConfig {
+    const c = this.config;
+    return {
+      deleteRetentionMs: c.deleteRetentionMs,
+      minCompactionLagMs: c.minCompactionLagMs,
+      maxCompactionLagMs: c.maxCompactionLagMs,
+      minCleanableDirtyRatio: c.minCleanableDirtyRatio,
+      segmentBytes: c.segmentBytes,
+      segmentMs: c.segmentMs,
+    };
+  }
+
+  cleanable(nowMs: number): CleaningPlan | undefined {
+    if (!this.config.compact || this.failure !== null || !this.mayClean()) return undefined;
+    const plan = planCleaning(this.kafka, this.compactionConfig(), nowMs);
+    if (plan === undefined) return undefined;
+    return plan.overdue || plan.dirtyRatio >= this.config.minCleanableDirtyRatio ? plan : undefined;
+  }
+
+  /**
+   * Runs one cleaning pass (partition/cleaner.ts) through the strategy's relocate(); once it
+   * completed, the strategy may drop the entries it freed (afterCleaningPass).
+   */
+  async clean(plan: CleaningPlan, nowMs: number, io: CleanerIo): Promise<PassResult> {
+    const result = await runCleaningPass(
+      {
+        log: this.kafka,
+        maxEntryBytes: this.maxRelocationBytes(),
+        active: () => this.failure === null && this.config.compact && this.mayClean(),
+        relocate: (entry) => this.relocate(entry),
+      },
+      this.compactionConfig(),
+      plan,
+      nowMs,
+      io,
+    );
+    if (result.completed) await this.afterCleaningPass();
+    return result;
+  }
+
+  /** Whether this replica may run the cleaner now (it writes the log: a ready leader). */
+  protected abstract mayClean(): boolean;
+  /** Largest relocation entry the strategy's log stores. */
+  protected abstract maxRelocationBytes(): number;
+  /**
+   * Stores a relocation entry the way the strategy stores batches and resolves once applied here:
+   * its position, or undefined when it was stale (see CleanerTarget.relocate).
+   */
+  protected abstract relocate(entry: Buffer): Promise<number | undefined>;
+  /** After a completed pass: drop what the log no longer needs (standalone; a cluster does it on apply). */
+  protected async afterCleaningPass(): Promise<void> {}
 
   describeProducers(): ProducerStateView[] {
     return this.kafka.describeProducers();

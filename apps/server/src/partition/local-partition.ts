@@ -8,7 +8,12 @@
 //   and aborted transactions) so the next start need not read the whole log (used once, then
 //   removed, so a later crash never meets a stale one); without it, recovery re-reads the log, which
 //   rebuilds the same state;
-// - a transaction marker is appended like a batch, as durably as acks=all.
+// - a transaction marker is appended like a batch, as durably as acks=all;
+// - log compaction (docs/design/compaction.md): a cleaning pass's relocation entries are appended
+//   to the same log and applied once written; once the log holds relocations, every drop of its
+//   prefix first writes a compaction snapshot (the index and the small state, at a log position,
+//   kept until the next one), so that a start after a crash restores it and replays the entries
+//   after it — the entries a relocation replaced are gone, only the snapshot knows their offsets.
 // The node always leads its partitions; the leader epoch is the one the metadata gave it.
 import { BatchField, RECORD_BATCH_CRC_START, readRecordBatchHeader } from '@chronik/protocol';
 import { kafkaErrorName, toKafkaError } from '../error-map.js';
@@ -19,7 +24,8 @@ import { crc32cCombine, crc32cOf } from '../storage/crc32c.js';
 import type { EntryInput, EntryLog } from '../storage/entry-log.js';
 import { BatchIndex } from './batch-index.js';
 import { InvariantError, ReadDamage } from './kafka-log.js';
-import type { LogState } from './kafka-log.js';
+import type { CleanerState, LogState } from './kafka-log.js';
+import { isRelocation } from './relocation.js';
 import { KafkaPartition, errorText } from './kafka-partition.js';
 import type { AssignedBatch, IncomingBatch, InflightBatch } from './prepare.js';
 import {
@@ -54,8 +60,12 @@ export interface LocalPartitionOptions {
 }
 
 const CHECKPOINT_FILE = 'log-start-offset';
+/** Written by a clean close, used once by the next open (it describes exactly the log it closed). */
 const SNAPSHOT_FILE = 'index.snapshot';
-const SNAPSHOT_MAGIC = 'CHRKIDX1';
+/** Written before the log's prefix is dropped once it holds relocations; replayed from, kept. */
+const COMPACTION_SNAPSHOT_FILE = 'compaction.snapshot';
+const SNAPSHOT_MAGIC_V1 = 'CHRKIDX1';
+const SNAPSHOT_MAGIC = 'CHRKIDX2';
 /** Entries read per step during recovery. */
 const RECOVERY_READ_BYTES = 4 * 1024 * 1024;
 const NO_INFLIGHT: readonly InflightBatch[] = [];
@@ -129,14 +139,25 @@ export class LocalPartition extends KafkaPartition {
   private async recover(): Promise<void> {
     const checkpoint = await this.readCheckpoint();
     const fromSnapshot = await this.loadSnapshot();
-    let started = fromSnapshot;
-    let i = fromSnapshot ? this.log.nextIndex() : this.log.firstIndex();
+    let started = fromSnapshot !== undefined;
+    let i = fromSnapshot ?? this.log.firstIndex();
     const end = this.log.nextIndex();
     while (i < end) {
       const entries = await this.log.read(i, end, RECOVERY_READ_BYTES);
       if (entries.length === 0)
         throw new InvariantError(`${this.topic}-${this.partition}: entry ${i} unreadable`);
       for (const data of entries) {
+        if (isRelocation(data)) {
+          // The batches it replaced may be gone from the log: only a compaction snapshot (written
+          // before any prefix of a log holding relocations is dropped) can come before it.
+          if (!started)
+            throw new InvariantError(
+              `${this.topic}-${this.partition}: the log starts with a relocation entry (${i}) and ${COMPACTION_SNAPSHOT_FILE} is missing or unreadable`,
+            );
+          this.kafka.applyRelocation(data, i);
+          i++;
+          continue;
+        }
         const h = readRecordBatchHeader(data, 0);
         if (!started) {
           this.kafka.startAt(h.baseOffset);
@@ -149,6 +170,7 @@ export class LocalPartition extends KafkaPartition {
     if (!started) this.kafka.startAt(checkpoint);
     this.kafka.advanceHighWatermark(this.kafka.nextOffset);
     this.kafka.moveLogStart(checkpoint);
+    this.kafka.batchIndex.removeEntriesBelow(this.log.firstIndex());
     if (this.kafka.batchCount > 0) {
       this.logger.info(
         {
@@ -171,46 +193,73 @@ export class LocalPartition extends KafkaPartition {
   }
 
   /**
-   * Loads the clean-shutdown snapshot when it describes exactly this log (same next entry index;
-   * entries dropped from the front since are dropped from the index too), then removes it.
-   * Anything else: false, and the log is read from the start.
+   * Restores a snapshot of the index and the small state; returns the log position to replay
+   * from, or undefined when there is none to use (the log is then read from its start). First the
+   * clean-close snapshot, when it describes exactly this log (same next entry index), removed once
+   * read; else the compaction snapshot, when the log still holds every entry after it.
    */
-  private async loadSnapshot(): Promise<boolean> {
-    const raw = await this.log.readFile(SNAPSHOT_FILE);
-    if (raw === undefined) return false;
-    await this.log.removeFile(SNAPSHOT_FILE);
+  private async loadSnapshot(): Promise<number | undefined> {
+    const clean = await this.log.readFile(SNAPSHOT_FILE);
+    if (clean !== undefined) {
+      await this.log.removeFile(SNAPSHOT_FILE);
+      const at = this.restoreSnapshot(clean, SNAPSHOT_FILE, (n) => n === this.log.nextIndex());
+      if (at !== undefined) return at;
+    }
+    const compacted = await this.log.readFile(COMPACTION_SNAPSHOT_FILE);
+    if (compacted === undefined) return undefined;
+    return this.restoreSnapshot(
+      compacted,
+      COMPACTION_SNAPSHOT_FILE,
+      (n) => n >= this.log.firstIndex() && n <= this.log.nextIndex(),
+    );
+  }
+
+  /** Restores `raw` (snapshotBytes' format) when `usable(its next entry index)`; that index, or undefined. */
+  private restoreSnapshot(
+    raw: Buffer,
+    name: string,
+    usable: (nextIndex: number) => boolean,
+  ): number | undefined {
     try {
-      if (raw.subarray(0, 8).toString('latin1') !== SNAPSHOT_MAGIC) throw new Error('bad magic');
+      const magic = raw.subarray(0, 8).toString('latin1');
+      if (magic !== SNAPSHOT_MAGIC && magic !== SNAPSHOT_MAGIC_V1) throw new Error('bad magic');
       const jsonBytes = raw.readUInt32BE(8);
       const meta = JSON.parse(raw.subarray(12, 12 + jsonBytes).toString('utf8')) as {
         nextIndex: number;
         nextOffset: string;
+        logStartOffset?: string;
         epochs: Array<[number, string]>;
         maxTs: [string, string];
         producers: unknown;
         txns?: unknown;
+        cleaner?: CleanerState;
       };
-      if (meta.nextIndex !== this.log.nextIndex()) return false;
-      const index = BatchIndex.fromBuffer(raw.subarray(12 + jsonBytes));
-      let stale = 0;
-      while (stale < index.length && index.entryIndexAt(stale) < this.log.firstIndex()) stale++;
-      index.dropFront(stale);
+      if (!usable(meta.nextIndex)) return undefined;
+      const index = BatchIndex.fromBuffer(raw.subarray(12 + jsonBytes), magic === SNAPSHOT_MAGIC_V1);
+      index.removeEntriesBelow(this.log.firstIndex());
       const state: LogState = {
         nextOffset: BigInt(meta.nextOffset),
-        logStartOffset: index.length > 0 ? index.at(0).baseOffset : BigInt(meta.nextOffset),
+        // Before compaction the first batch kept was where the log started.
+        logStartOffset:
+          meta.logStartOffset !== undefined
+            ? BigInt(meta.logStartOffset)
+            : index.length > 0
+              ? index.at(0).baseOffset
+              : BigInt(meta.nextOffset),
         epochs: meta.epochs,
         maxTimestamp: meta.maxTs,
         producers: meta.producers,
         txns: meta.txns,
+        ...(meta.cleaner !== undefined ? { cleaner: meta.cleaner } : {}),
       };
       this.kafka.restore(state, index);
-      return true;
+      return meta.nextIndex;
     } catch (e) {
       this.logger.warn(
-        { topic: this.topic, partition: this.partition, err: e instanceof Error ? e.message : String(e) },
+        { topic: this.topic, partition: this.partition, file: name, err: errorText(e) },
         'ignoring unreadable index snapshot',
       );
-      return false;
+      return undefined;
     }
   }
 
@@ -220,10 +269,12 @@ export class LocalPartition extends KafkaPartition {
       JSON.stringify({
         nextIndex: this.log.nextIndex(),
         nextOffset: String(s.nextOffset),
+        logStartOffset: String(s.logStartOffset),
         epochs: s.epochs,
         maxTs: s.maxTimestamp,
         producers: s.producers,
         txns: s.txns,
+        cleaner: s.cleaner,
       }),
     );
     const head = Buffer.alloc(12);
@@ -248,6 +299,8 @@ export class LocalPartition extends KafkaPartition {
     const batches = splitAndValidate(records, {
       maxMessageBytes: this.config.maxMessageBytes,
       maxEntryBytes: this.options.maxEntryBytes,
+      requireKeys: this.config.compact,
+      name: `${this.topic}-${this.partition}`,
     });
     return this.appendBatches(batches, acks);
   }
@@ -458,6 +511,23 @@ export class LocalPartition extends KafkaPartition {
     }
   }
 
+  /** The whole entry at `position` (a relocation entry), from the cache unless `fromStorage`. */
+  protected async readEntry(position: number, fromStorage: boolean): Promise<Buffer | undefined> {
+    if (!fromStorage) {
+      const cached = this.options.cache.get(this.cacheOwner, position);
+      if (cached !== undefined) return cached;
+    }
+    let entry: Buffer | undefined;
+    try {
+      [entry] = await this.log.read(position, position + 1, Number.MAX_SAFE_INTEGER);
+    } catch (e) {
+      throw new ReadDamage([], e);
+    }
+    // Readers of a compacted head take a few batches of it at a time: keep it for the next read.
+    if (entry !== undefined && !fromStorage) this.options.cache.set(this.cacheOwner, position, entry);
+    return entry;
+  }
+
   /** The batches at entry indexes [from, to]: from the shared cache, runs of misses from the log. */
   protected async readBatches(from: number, to: number, totalBytes: number): Promise<Buffer[]> {
     const out: Buffer[] = [];
@@ -511,9 +581,75 @@ export class LocalPartition extends KafkaPartition {
       await this.log.writeFile(CHECKPOINT_FILE, Buffer.from(`${target}\n`));
       for (const entryIndex of this.kafka.moveLogStart(target))
         this.options.cache.delete(this.cacheOwner, entryIndex);
-      await this.log.truncatePrefix(this.kafka.firstPosition ?? this.log.nextIndex());
+      await this.dropUnusedPrefix();
       return this.kafka.logStartOffset;
     });
+    this.logStartMoves = run.catch(() => undefined);
+    return run;
+  }
+
+  /**
+   * Drops the entries below the first one a live batch is stored in (whole segments: the log may
+   * keep some). Once the log holds relocations, a compaction snapshot is written first: the state
+   * as of now, synced with every entry before it, so a start replays only what follows it. Runs in
+   * the log-start chain (one at a time, never while a relocation is being written).
+   */
+  private async dropUnusedPrefix(): Promise<void> {
+    if (this.kafka.lastRelocationPosition >= 0) {
+      const snapshot = this.snapshotBytes();
+      await this.log.sync();
+      await this.log.writeFile(COMPACTION_SNAPSHOT_FILE, snapshot);
+    }
+    await this.log.truncatePrefix(this.kafka.minLivePosition() ?? this.log.nextIndex());
+  }
+
+  // ---------------------------------------------------------------- log compaction
+
+  protected mayClean(): boolean {
+    return this.isLeader();
+  }
+
+  protected maxRelocationBytes(): number {
+    return this.options.maxEntryBytes;
+  }
+
+  /**
+   * Appends a relocation entry and applies it once written (its batches are read from the log, not
+   * from where a batch write in flight is indexed). In the log-start chain, so that no compaction
+   * snapshot is taken while one is being written.
+   */
+  protected relocate(entry: Buffer): Promise<number | undefined> {
+    const run = this.logStartMoves.then(async () => {
+      this.checkServing();
+      const position = this.log.nextIndex();
+      const written = this.log.append([{ data: entry, timestampMs: -1 }]);
+      if (this.log.nextIndex() !== position + 1) {
+        await written.catch(() => undefined);
+        throw new KafkaError(
+          'REQUEST_TIMED_OUT',
+          `${this.topic}-${this.partition}: the log refused a relocation`,
+        );
+      }
+      try {
+        await written;
+      } catch (e) {
+        this.fail(e);
+        throw toKafkaError(e, `${this.topic}-${this.partition}: writing a relocation failed`);
+      }
+      try {
+        return this.kafka.applyRelocation(entry, position) ? position : undefined;
+      } catch (e) {
+        this.fail(e);
+        throw e;
+      }
+    });
+    this.logStartMoves = run.catch(() => undefined);
+    return run;
+  }
+
+  /** After a pass: the entries it freed leave the log (a compaction snapshot first). */
+  protected override afterCleaningPass(): Promise<void> {
+    const run = this.logStartMoves.then(() => this.dropUnusedPrefix());
     this.logStartMoves = run.catch(() => undefined);
     return run;
   }

@@ -12,6 +12,7 @@ import {
   validateRecordBatch,
 } from '@chronik/protocol';
 import { KafkaError } from '../errors.js';
+import { allRecordsKeyed } from './compaction.js';
 import type { ProducerStateTable, SequenceCheck } from './producer-state.js';
 import { nextSeq } from './producer-state.js';
 import type { TxnState } from './txn-state.js';
@@ -34,11 +35,13 @@ export interface ProducerView {
 /**
  * Splits `records` into batches and validates each (CRC-32C, header): CORRUPT_MESSAGE when there
  * is none, MESSAGE_TOO_LARGE beyond max.message.bytes or the log's largest entry, INVALID_RECORD for
- * a control batch (only the transaction coordinator writes markers, as in Kafka).
+ * a control batch (only the transaction coordinator writes markers, as in Kafka). `requireKeys` (a
+ * compacted topic): a record without a key is INVALID_RECORD, as Kafka's LogValidator answers —
+ * which means reading every record (decompressing the batch).
  */
 export function splitAndValidate(
   records: Buffer,
-  limits: { maxMessageBytes: number; maxEntryBytes: number },
+  limits: { maxMessageBytes: number; maxEntryBytes: number; requireKeys?: boolean; name?: string },
 ): IncomingBatch[] {
   const slices = splitRecordBatches(records);
   if (slices.length === 0) throw new KafkaError('CORRUPT_MESSAGE', 'produce request without record batches');
@@ -58,9 +61,28 @@ export function splitAndValidate(
     const header = validateRecordBatch(s.bytes);
     if (header.isControl)
       throw new KafkaError('INVALID_RECORD', 'a produce request may not carry control batches');
+    if (limits.requireKeys === true) checkKeyed(s.bytes, header, limits.name ?? 'the partition');
     out.push({ bytes: s.bytes, header });
   }
   return out;
+}
+
+/** INVALID_RECORD unless every record of the batch has a key; CORRUPT_MESSAGE when they cannot be read. */
+function checkKeyed(bytes: Buffer, header: RecordBatchHeader, name: string): void {
+  let keyed: boolean;
+  try {
+    keyed = allRecordsKeyed(bytes, header);
+  } catch (e) {
+    throw new KafkaError(
+      'CORRUPT_MESSAGE',
+      `record batch at ${name}: ${e instanceof Error ? e.message : String(e)}`,
+    );
+  }
+  if (!keyed)
+    throw new KafkaError(
+      'INVALID_RECORD',
+      `Compacted topic cannot accept message without key in topic partition ${name}.`,
+    );
 }
 
 /**

@@ -54,6 +54,15 @@ export class ProducerStateTable {
     return this.producers.get(producerId)?.epoch;
   }
 
+  /**
+   * The last offset of the producer's last batch here, or undefined when it is not known (the log
+   * cleaner keeps that batch, empty if need be, so the producer's next sequence still follows).
+   */
+  lastOffsetOf(producerId: bigint): bigint | undefined {
+    const b = this.producers.get(producerId)?.batches;
+    return b === undefined || b.length === 0 ? undefined : (b[b.length - 1] as BatchSeq).lastOffset;
+  }
+
   /** The coordinator epoch of the producer's last marker here (-1: none, or not known). */
   coordinatorEpochOf(producerId: bigint): number {
     return this.producers.get(producerId)?.coordinatorEpoch ?? -1;

@@ -7,7 +7,9 @@
 //   timestamp when the topic uses LogAppendTime. Empty entries (a new leader's no-op) carry no
 //   offsets. Entries starting with 0xFF are partition control commands (a batch starts with its
 //   int64 base offset, never negative, so never with 0xFF): 0xFF 0x01 <int64 offset> moves the log
-//   start offset (DeleteRecords and retention).
+//   start offset (DeleteRecords and retention); 0xFF 0x02 is a relocation entry of the log cleaner
+//   (relocation.ts): the leader cleans, every replica applies the batches it carries the same way
+//   (docs/design/compaction.md).
 // - The leader assigns offsets following the last batch in its log, committed or not (`cursor`),
 //   recomputed from its log when it becomes leader; the cursor moves only past entries Raft appended,
 //   and what the leader has proposed and not applied is bounded (admission.ts: a Produce beyond
@@ -30,7 +32,8 @@
 // never stand in for batches still wanted. Every replica keeps checkpoints of its small state
 // (checkpoints.ts; producers, open and aborted transactions included); once the log start moves,
 // snapshotPoint() offers the newest checkpoint below the first batch still kept, and the host
-// compacts the log exactly to it. A restart restores the checkpoint and re-applies the entries after
+// compacts the log exactly to it; a completed cleaning pass moves it too (to the first entry a live
+// batch is still stored in). A restart restores the checkpoint and re-applies the entries after
 // it (rebuilding the index); a follower whose next entry was compacted away installs it and receives
 // the rest by normal replication. Retention (retention.ms / retention.bytes) is evaluated by the
 // leader, which proposes the new log start.
@@ -51,6 +54,7 @@ import type { Logger } from '../logger.js';
 import { CheckpointRing } from './checkpoints.js';
 import { AppendAdmission } from './admission.js';
 import { InvariantError, ReadDamage } from './kafka-log.js';
+import type { CleanerState } from './kafka-log.js';
 import { KafkaPartition, errorText } from './kafka-partition.js';
 import type { IncomingBatch, InflightBatch } from './prepare.js';
 import {
@@ -62,6 +66,7 @@ import {
   splitAndValidate,
   txnOf,
 } from './prepare.js';
+import { CONTROL_RELOCATE, relocationPassEnd } from './relocation.js';
 import { readMarker } from './txn-state.js';
 import type { Acks, AppendResult, LogConfig, PartitionEvents, TxnMarker } from './types.js';
 
@@ -124,6 +129,8 @@ interface CheckpointState {
   producers: unknown;
   /** Open and aborted transactions (absent in checkpoints taken before transactions). */
   txns?: unknown;
+  /** The cleaner's state (absent in checkpoints taken before compaction). */
+  cleaner?: CleanerState;
 }
 
 interface TrackedBatch extends InflightBatch {
@@ -339,8 +346,15 @@ export class ReplicatedPartition extends KafkaPartition implements StateMachine 
       const before = this.kafka.logStartOffset;
       this.kafka.moveLogStart(buf.readBigInt64BE(2));
       // Everything before the first batch kept may go from the log (at a checkpoint below it).
-      if (this.kafka.logStartOffset > before) this.compactBelow = this.kafka.firstPosition ?? index + 1;
+      if (this.kafka.logStartOffset > before) this.compactBelow = this.kafka.minLivePosition() ?? index + 1;
       return this.kafka.logStartOffset;
+    }
+    if (buf[1] === CONTROL_RELOCATE) {
+      const applied = this.kafka.applyRelocation(buf, index);
+      // A pass done: every entry below the first one still holding a live batch may go.
+      if (applied && relocationPassEnd(buf) >= 0n)
+        this.compactBelow = this.kafka.minLivePosition() ?? index + 1;
+      return applied;
     }
     // Written by newer code: applying on would leave this replica's state different from others'.
     throw new InvariantError(
@@ -404,6 +418,7 @@ export class ReplicatedPartition extends KafkaPartition implements StateMachine 
       maxTs: s.maxTimestamp,
       producers: s.producers,
       txns: s.txns,
+      ...(s.cleaner !== undefined ? { cleaner: s.cleaner } : {}),
     };
     return Buffer.from(JSON.stringify(c));
   }
@@ -470,6 +485,7 @@ export class ReplicatedPartition extends KafkaPartition implements StateMachine 
       maxTimestamp: s.maxTs ?? ['-1', '-1'],
       producers: s.producers ?? [],
       txns: s.txns,
+      ...(s.cleaner !== undefined ? { cleaner: s.cleaner } : {}),
     });
     if (this.cursor < this.kafka.nextOffset) this.cursor = this.kafka.nextOffset;
     this.logger.info(
@@ -661,6 +677,8 @@ export class ReplicatedPartition extends KafkaPartition implements StateMachine 
     const batches = splitAndValidate(records, {
       maxMessageBytes: this.config.maxMessageBytes,
       maxEntryBytes,
+      requireKeys: this.config.compact,
+      name: `${this.topic}-${this.partition}`,
     });
     return this.appendBatches(batches, records.length, acks, timeoutMs);
   }
@@ -893,6 +911,42 @@ export class ReplicatedPartition extends KafkaPartition implements StateMachine 
   }
 
   // ------------------------------------------------------------------ reads (leader)
+
+  // ------------------------------------------------------------------ log compaction (leader)
+
+  /** The leader cleans (its view complete, no transfer under way); followers apply what it writes. */
+  protected mayClean(): boolean {
+    return this.isLeaderReady() && !this.transferring;
+  }
+
+  protected maxRelocationBytes(): number {
+    return this.group.status().maxEntryBytes;
+  }
+
+  /** Proposes a relocation entry; resolves with its Raft index once applied here, undefined if stale. */
+  protected async relocate(entry: Buffer): Promise<number | undefined> {
+    this.checkLeader();
+    try {
+      const out = await this.group.propose(entry, this.options.proposalTimeoutMs);
+      return out.result === true ? out.index : undefined;
+    } catch (e) {
+      throw toKafkaError(e, `compaction of ${this.topic}-${this.partition}`);
+    }
+  }
+
+  /** The whole entry at Raft index `position` (a relocation entry), or undefined once compacted away. */
+  protected readEntry(position: number): Buffer | undefined {
+    const log = this.group.log();
+    if (log === undefined || position < log.firstIndex()) return undefined;
+    let entries: Entry[];
+    try {
+      entries = log.entries(position, position + 1, Number.MAX_SAFE_INTEGER);
+    } catch (e) {
+      throw new ReadDamage([], e);
+    }
+    const e = entries[0];
+    return e === undefined ? undefined : asBuffer(e.data);
+  }
 
   /** Reads Raft indexes [from, to] from the group's log to check them (the log scrubber). */
   protected verifyBatches(from: number, to: number, totalBytes: number): void {

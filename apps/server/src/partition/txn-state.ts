@@ -147,6 +147,22 @@ export class TxnState {
   }
 
   /**
+   * The cleaner removed the batch at `offset`: when it was an abort marker, its transaction leaves
+   * the index (the cleaner removes a marker only once no record of its transaction is left).
+   */
+  dropAbortedMarker(offset: bigint): void {
+    let lo = this.abortedHead;
+    let hi = this.aborted.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if ((this.aborted[mid] as AbortedTxn).lastOffset < offset) lo = mid + 1;
+      else hi = mid;
+    }
+    if (lo < this.aborted.length && (this.aborted[lo] as AbortedTxn).lastOffset === offset)
+      this.aborted.splice(lo, 1);
+  }
+
+  /**
    * The aborted transactions overlapping offsets [from, to): marker at or after `from`, first
    * offset before `to` — Kafka's collectAbortedTransactions. In marker order.
    */

@@ -5,6 +5,9 @@
 //
 // Failures are KafkaErrors (src/errors.ts). Offsets and timestamps are bigint (Kafka int64).
 
+import type { CleanerIo, PassResult } from './cleaner.js';
+import type { CleaningPlan } from './compaction.js';
+
 export type IsolationLevel = 0 | 1; // 0 read_uncommitted, 1 read_committed
 export type Acks = -1 | 0 | 1;
 
@@ -100,12 +103,27 @@ export interface LogConfig {
   logAppendTime: boolean;
   /** max.message.bytes. */
   maxMessageBytes: number;
-  /** retention.ms; -1: no limit (and for compacted or internal topics, which keep their data). */
+  /** retention.ms; -1: no limit (and without cleanup.policy=delete, or for internal topics). */
   retentionMs: number;
   /** retention.bytes; -1: no limit. */
   retentionBytes: number;
   /** segment.bytes. */
   segmentBytes: number;
+  /**
+   * cleanup.policy includes compact: the log cleaner keeps the last record of each key
+   * (docs/design/compaction.md), and records without a key are refused (INVALID_RECORD).
+   */
+  compact: boolean;
+  /** segment.ms: with segment.bytes, the newest batches a cleaner leaves alone (the active segment). */
+  segmentMs: number;
+  /** delete.retention.ms: how long a compacted topic keeps tombstones (and transaction markers). */
+  deleteRetentionMs: number;
+  /** min.compaction.lag.ms */
+  minCompactionLagMs: number;
+  /** max.compaction.lag.ms */
+  maxCompactionLagMs: number;
+  /** min.cleanable.dirty.ratio */
+  minCleanableDirtyRatio: number;
   /** flush.messages: sync after this many unflushed messages; undefined: never by count. */
   flushMessages: number | undefined;
   /** flush.ms: sync unflushed data at least this often. */
@@ -123,6 +141,10 @@ export interface LogConfig {
    */
   minInsyncReplicas: number;
 }
+
+// How dirty a compacted partition is (compaction.ts), what a cleaning pass needs from the log
+// cleaner service and what it did (cleaner.ts).
+export type { CleaningPlan, CleanerIo, PassResult };
 
 /** One partition as the Kafka handlers use it (through services/partition-manager.ts). */
 export interface Partition {
@@ -208,6 +230,15 @@ export interface ManagedPartition extends Partition {
   verify(offset: bigint, maxBytes: number): Promise<{ next: bigint; bytes: number; damage?: Error }>;
   /** Periodic work: the flush policy, retention by time and size. Never throws. */
   maintain(nowMs: number): void;
+  /**
+   * The log cleaner's question: for a compacted partition this node may clean now (a ready leader,
+   * or the standalone partition) that is due — its dirty part at least min.cleanable.dirty.ratio
+   * of what may be cleaned, or older than max.compaction.lag.ms — what a pass at `nowMs` would
+   * cover and how dirty it is; undefined otherwise.
+   */
+  cleanable(nowMs: number): CleaningPlan | undefined;
+  /** Runs one cleaning pass over `plan` (partition/cleaner.ts). */
+  clean(plan: CleaningPlan, nowMs: number, io: CleanerIo): Promise<PassResult>;
   /**
    * Writes a transaction marker (a control batch) on this leader, as durably as acks=all, and
    * resolves with its offset. It closes the producer's open transaction here (an abort adds it to

@@ -1,27 +1,29 @@
 // Client quotas: their values (Kafka's client quota configs), not their enforcement — the network
 // layer measures clients and throttles them (`net/quota.ts`, `net/gate.ts`).
 //
-// - An entity is what a quota applies to: Kafka's user principal and client id. The broker does
-//   not authenticate yet, so `user` is always null and only client-id quotas apply; with SASL the
-//   principal goes in `user`, and a store resolves Kafka's whole order (KIP-55), most specific first:
+// - An entity is what a quota applies to: Kafka's user principal and client id. The user is the
+//   authenticated principal's name, ANONYMOUS on a listener without authentication (as Kafka), and
+//   each quota key is resolved on its own in Kafka's order (KIP-55), most specific first:
 //     /users/<user>/clients/<client-id>, /users/<user>/clients/<default>, /users/<user>,
 //     /users/<default>/clients/<client-id>, /users/<default>/clients/<default>, /users/<default>,
 //     /clients/<client-id>, /clients/<default>.
-//   The static store below (the server's flags) holds only the last two.
-// - A default quota applies to each client id on its own: every client id is measured against the
+//   Values set at run time (AlterClientQuotas, KIP-546) live in the replicated metadata; the
+//   server's request_percentage flags come last, below every metadata value.
+// - A default quota applies to each entity on its own: every client id is measured against the
 //   default value separately (as Kafka's quota metrics are tagged), it is not one budget shared.
-// - Types: `request_percentage` (KIP-124) for now. The byte rates (`producer_byte_rate`,
-//   `consumer_byte_rate`, KIP-13) would add a type here, and DescribeClientQuotas/AlterClientQuotas
-//   (KIP-546) a store whose values live in the metadata; its `version` tells the enforcement that a
-//   value changed.
+// - Types: `request_percentage` (KIP-124), `producer_byte_rate` and `consumer_byte_rate` (KIP-13).
+import type { ClientQuotaEntityPart, ClientQuotaEntry } from '@chronik/metadata';
 import type { ClientQuotaConfig } from '../config.js';
 
 /** The kinds of client quota this broker knows (Kafka's quota config keys). */
-export type ClientQuotaType = 'request_percentage';
+export type ClientQuotaType = 'request_percentage' | 'producer_byte_rate' | 'consumer_byte_rate';
+
+/** Kafka's user name of an unauthenticated client (its principal is User:ANONYMOUS). */
+export const ANONYMOUS_USER = 'ANONYMOUS';
 
 /** Who a quota applies to. */
 export interface QuotaEntity {
-  /** The authenticated user principal: always null until the broker authenticates. */
+  /** The user principal's name (ANONYMOUS without authentication); null: not known (tests). */
   readonly user: string | null;
   /** The request header's client id ('' when it is null, as Kafka takes it). */
   readonly clientId: string;
@@ -49,6 +51,8 @@ export class StaticClientQuotaStore implements ClientQuotaStore {
         return (
           this.config.requestPercentageByClientId.get(entity.clientId) ?? this.config.requestPercentageDefault
         );
+      default:
+        return undefined;
     }
   }
 
@@ -59,6 +63,93 @@ export class StaticClientQuotaStore implements ClientQuotaStore {
           this.config.requestPercentageDefault !== undefined ||
           this.config.requestPercentageByClientId.size > 0
         );
+      default:
+        return false;
     }
+  }
+}
+
+/** What the store reads of the replicated metadata (MetadataStateMachine's client quota queries). */
+export interface ClientQuotaSource {
+  clientQuotas(): ClientQuotaEntry[];
+  clientQuota(entity: readonly ClientQuotaEntityPart[]): ClientQuotaEntry['values'] | undefined;
+  readonly clientQuotaVersion: number;
+}
+
+/**
+ * The broker's quotas: the metadata's (once `attach`ed: the listener exists before the metadata is
+ * open) over the static flags, resolved in Kafka's order (file header).
+ */
+export class ClientQuotas implements ClientQuotaStore {
+  private source: ClientQuotaSource | undefined;
+  private attachments = 0;
+  /** `any` per type, as of `anyVersion`. */
+  private anyCache = new Map<ClientQuotaType, boolean>();
+  private anyVersion = -1;
+
+  constructor(private readonly fallback: ClientQuotaStore) {}
+
+  /** Reads the metadata's quotas from now on. */
+  attach(source: ClientQuotaSource): void {
+    this.source = source;
+    this.attachments++;
+  }
+
+  get version(): number {
+    return this.fallback.version + this.attachments + (this.source?.clientQuotaVersion ?? 0);
+  }
+
+  quota(type: ClientQuotaType, entity: QuotaEntity): number | undefined {
+    const source = this.source;
+    if (source !== undefined) {
+      const client = entity.clientId;
+      const user = entity.user;
+      const candidates: Array<ClientQuotaEntityPart[]> =
+        user === null
+          ? [[{ type: 'client-id', name: client }], [{ type: 'client-id', name: null }]]
+          : [
+              [
+                { type: 'user', name: user },
+                { type: 'client-id', name: client },
+              ],
+              [
+                { type: 'user', name: user },
+                { type: 'client-id', name: null },
+              ],
+              [{ type: 'user', name: user }],
+              [
+                { type: 'user', name: null },
+                { type: 'client-id', name: client },
+              ],
+              [
+                { type: 'user', name: null },
+                { type: 'client-id', name: null },
+              ],
+              [{ type: 'user', name: null }],
+              [{ type: 'client-id', name: client }],
+              [{ type: 'client-id', name: null }],
+            ];
+      for (const c of candidates) {
+        const v = source.clientQuota(c)?.[type];
+        if (v !== undefined) return v;
+      }
+    }
+    return this.fallback.quota(type, entity);
+  }
+
+  any(type: ClientQuotaType): boolean {
+    const version = this.version;
+    if (version !== this.anyVersion) {
+      this.anyCache = new Map();
+      this.anyVersion = version;
+    }
+    let any = this.anyCache.get(type);
+    if (any === undefined) {
+      any =
+        this.fallback.any(type) ||
+        (this.source?.clientQuotas().some((q) => q.values[type] !== undefined) ?? false);
+      this.anyCache.set(type, any);
+    }
+    return any;
   }
 }

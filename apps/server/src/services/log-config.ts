@@ -15,6 +15,12 @@ function configNumber(e: Readonly<Record<string, string>>, key: string, dflt: nu
   return n >= BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(n);
 }
 
+/** A DOUBLE config (a ratio), or `dflt` when absent or unreadable. */
+function configRatio(e: Readonly<Record<string, string>>, key: string, dflt: number): number {
+  const v = Number(e[key]);
+  return e[key] === undefined || !Number.isFinite(v) ? dflt : v;
+}
+
 export class LogConfigs {
   constructor(
     private readonly state: MetadataStateMachine,
@@ -64,9 +70,12 @@ export class LogConfigs {
 
   logConfig(topic: string): LogConfig {
     const e = this.effective(topic);
-    // Compacted and internal topics (__consumer_offsets) keep their data: logs are not compacted.
-    const keep =
-      this.state.topic(topic)?.internal === true || (e['cleanup.policy'] ?? '').includes('compact');
+    const policy = (e['cleanup.policy'] ?? 'delete').split(',').map((p) => p.trim());
+    // Retention applies with cleanup.policy=delete (alone or with compact); internal topics
+    // (__consumer_offsets, __transaction_state) are compacted only, whatever their configs say.
+    const internal = this.state.topic(topic)?.internal === true;
+    const keep = internal || !policy.includes('delete');
+    const compact = internal || policy.includes('compact');
     const flushMessages =
       e['flush.messages'] === undefined || BigInt(e['flush.messages']) >= LONG_MAX
         ? undefined
@@ -81,6 +90,12 @@ export class LogConfigs {
       flushMs: configNumber(e, 'flush.ms', this.broker.logFlushIntervalMs),
       flushBackgroundBytes: this.broker.logFlushBackgroundBytes || undefined,
       minInsyncReplicas: configNumber(e, 'min.insync.replicas', 1),
+      compact,
+      segmentMs: configNumber(e, 'segment.ms', 604_800_000),
+      deleteRetentionMs: configNumber(e, 'delete.retention.ms', 86_400_000),
+      minCompactionLagMs: configNumber(e, 'min.compaction.lag.ms', 0),
+      maxCompactionLagMs: configNumber(e, 'max.compaction.lag.ms', Number.MAX_SAFE_INTEGER),
+      minCleanableDirtyRatio: configRatio(e, 'min.cleanable.dirty.ratio', 0.5),
     };
   }
 }

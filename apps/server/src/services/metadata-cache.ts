@@ -3,14 +3,18 @@
 // of and the metadata has not caught up with yet — a newly elected leader is named once it serves,
 // before its report has been applied, and a replica of this node that stepped down is never named
 // leader.
-import type { BrokerInfo, PartitionInfo, TopicInfo } from '@chronik/metadata';
+import type { BrokerInfo, BrokerListener, PartitionInfo, TopicInfo } from '@chronik/metadata';
 import type { MetadataStore } from './metadata-store.js';
+import type { StateWatch } from './state-watch.js';
 
 export interface BrokerEndpoint {
   nodeId: number;
+  /** The endpoint of the listener it was looked up on (by default the inter-broker listener's). */
   host: string;
   port: number;
   rack: string | null;
+  /** Every advertised listener of the broker (absent: only the registered endpoint is known). */
+  listeners?: readonly BrokerListener[];
 }
 
 export interface PartitionView {
@@ -45,7 +49,18 @@ export interface LocalLeadership {
 export type LeadershipLookup = (topicId: string, partition: number) => LocalLeadership | undefined;
 
 export function endpointOf(b: BrokerInfo): BrokerEndpoint {
-  return { nodeId: b.brokerId, host: b.host, port: b.port, rack: b.rack };
+  return { nodeId: b.brokerId, host: b.host, port: b.port, rack: b.rack, listeners: b.listeners };
+}
+
+/**
+ * The broker as clients of `listener` are told it: host and port of its listener of that name;
+ * undefined when it has none (Kafka does not name a broker on a listener it lacks). Without a
+ * listener (a request not from a client connection), the broker's registered endpoint.
+ */
+export function endpointOn(b: BrokerEndpoint, listener: string | undefined): BrokerEndpoint | undefined {
+  if (listener === undefined || b.listeners === undefined) return b;
+  const l = b.listeners.find((x) => x.name === listener);
+  return l === undefined ? undefined : { ...b, host: l.host, port: l.port };
 }
 
 export class MetadataCache {
@@ -53,7 +68,23 @@ export class MetadataCache {
     private readonly store: MetadataStore,
     private readonly nodeId: number,
     private readonly leadership: LeadershipLookup,
+    private readonly watch?: StateWatch,
   ) {}
+
+  /** Whether this broker's registration is applied here and it is not fenced. */
+  registered(): boolean {
+    const self = this.store.state.broker(this.nodeId);
+    return self !== undefined && !self.fenced;
+  }
+
+  /**
+   * Resolves once registered() (a node just started registers in the background), or after
+   * `timeoutMs`: whether it is.
+   */
+  untilRegistered(timeoutMs: number): Promise<boolean> {
+    if (this.registered() || this.watch === undefined) return Promise.resolve(this.registered());
+    return this.watch.until(() => (this.registered() ? true : undefined), timeoutMs, false);
+  }
 
   clusterId(): string {
     return this.store.state.clusterId() ?? '';
@@ -64,10 +95,12 @@ export class MetadataCache {
    * them through the metadata store (forwarding to the metadata leader in a cluster), so naming
    * this broker keeps clients off a metadata leader that may just have died — as KRaft brokers
    * name a live broker, not the controller quorum's leader (KIP-590). The metadata leader itself
-   * is in the admin API (`metadataGroup.leaderId`).
+   * is in the admin API (`metadataGroup.leaderId`). Until this broker is registered (a node just
+   * started) it names a live broker the answer lists, or -1: never one a client cannot find.
    */
   controllerId(): number {
-    return this.nodeId;
+    if (this.registered()) return this.nodeId;
+    return this.store.state.liveBrokers()[0]?.brokerId ?? -1;
   }
 
   /** Live (registered, unfenced) brokers. */
@@ -78,6 +111,22 @@ export class MetadataCache {
   broker(nodeId: number): BrokerEndpoint | undefined {
     const b = this.store.state.broker(nodeId);
     return b === undefined || b.fenced ? undefined : endpointOf(b);
+  }
+
+  /** Live brokers as clients of `listener` reach them (those without that listener left out). */
+  brokersOn(listener: string | undefined): BrokerEndpoint[] {
+    const out: BrokerEndpoint[] = [];
+    for (const b of this.brokers()) {
+      const e = endpointOn(b, listener);
+      if (e !== undefined) out.push(e);
+    }
+    return out;
+  }
+
+  /** One live broker as clients of `listener` reach it; undefined when unknown, fenced or without that listener. */
+  brokerOn(nodeId: number, listener: string | undefined): BrokerEndpoint | undefined {
+    const b = this.broker(nodeId);
+    return b === undefined ? undefined : endpointOn(b, listener);
   }
 
   topics(): TopicView[] {

@@ -259,6 +259,35 @@ function transactionalProducerOf(records: Buffer): { producerId: bigint; produce
 
 /** Replicas closed at once on shutdown. */
 const CLOSE_CONCURRENCY = 64;
+/** Replicas opened at once by a reconciliation. */
+const OPEN_CONCURRENCY = 32;
+
+/** A transaction's first batch in a partition under verification (KIP-890); see `verifications`. */
+interface VerificationGuard {
+  /** Appends waiting for the coordinator's answer. */
+  users: number;
+  /** The epoch of the marker that ended the producer's transaction here meanwhile. */
+  endedAtEpoch: number | undefined;
+}
+
+/**
+ * After the coordinator's answer: a marker written for the producer meanwhile means the batch
+ * belongs to a transaction that has ended here — INVALID_PRODUCER_EPOCH when the marker fenced the
+ * producer's epoch (retriable for the client: it aborts), else INVALID_TXN_STATE, as Kafka answers.
+ */
+function checkVerificationGuard(tp: TopicPartition, producerEpoch: number, guard: VerificationGuard): void {
+  const ended = guard.endedAtEpoch;
+  if (ended === undefined) return;
+  if (ended > producerEpoch)
+    throw new KafkaError(
+      'INVALID_PRODUCER_EPOCH',
+      `${tp.topic}-${tp.partition}: producer epoch ${producerEpoch} was fenced by a marker at epoch ${ended}`,
+    );
+  throw new KafkaError(
+    'INVALID_TXN_STATE',
+    `${tp.topic}-${tp.partition}: the transaction ended here while its first batch was verified`,
+  );
+}
 
 export class PartitionManager {
   private readonly partitions = new Map<string, ManagedPartition>();
@@ -282,6 +311,12 @@ export class PartitionManager {
   private readonly rebuildFailed = new Map<string, number>();
   private readonly listeners = new Set<LeadershipListener>();
   private readonly markerListeners = new Set<TxnMarkerListener>();
+  /**
+   * KIP-890's verification guards: a transaction's first batch in a partition being verified with
+   * the coordinator, by partition and producer id. A marker written for the producer meanwhile ends
+   * the guard, and the batch is refused instead of opening a transaction the coordinator has closed.
+   */
+  private readonly verifications = new Map<string, VerificationGuard>();
   private readonly events: PartitionEvents;
   private reconciling: Promise<void> = Promise.resolve();
   private reconcileQueued = false;
@@ -411,6 +446,7 @@ export class PartitionManager {
     }
     this.deletedTopics.clear();
     const now = this.options.clock.nowMs();
+    const opens: Array<[string, PartitionSpec]> = [];
     for (const t of state.topics()) {
       for (const info of t.partitions) {
         if (this.closed) return;
@@ -473,21 +509,28 @@ export class PartitionManager {
           continue;
         }
         if (!info.replicas.includes(this.options.nodeId)) continue;
-        await this.openReplica(k, {
-          topic: t.name,
-          topicId: t.topicId,
-          internal: t.internal,
-          partition: info.partition,
-          replicas: info.replicas,
-          isr: info.isr,
-          leaderEpoch: info.leaderEpoch,
-          config: this.options.configs.logConfig(t.name),
-          ...(repair?.phase === 'rebuilding' ? { rebuild: repair.requestIndex } : {}),
-          join: info.addingReplicas.includes(this.options.nodeId) || info.leaderEpoch >= 0,
-          bootstrapVoters: originalReplicas(info),
-        });
+        opens.push([
+          k,
+          {
+            topic: t.name,
+            topicId: t.topicId,
+            internal: t.internal,
+            partition: info.partition,
+            replicas: info.replicas,
+            isr: info.isr,
+            leaderEpoch: info.leaderEpoch,
+            config: this.options.configs.logConfig(t.name),
+            ...(repair?.phase === 'rebuilding' ? { rebuild: repair.requestIndex } : {}),
+            join: info.addingReplicas.includes(this.options.nodeId) || info.leaderEpoch >= 0,
+            bootstrapVoters: originalReplicas(info),
+          },
+        ]);
       }
     }
+    // New replicas open side by side: each waits mostly for its own fsyncs (a thousand-partition
+    // topic opened one at a time took tens of seconds).
+    for (let i = 0; i < opens.length && !this.closed; i += OPEN_CONCURRENCY)
+      await Promise.all(opens.slice(i, i + OPEN_CONCURRENCY).map(([k, spec]) => this.openReplica(k, spec)));
   }
 
   /**
@@ -781,9 +824,26 @@ export class PartitionManager {
       p.hasOngoingTxn(producer.producerId, producer.producerEpoch)
     )
       return p.append(records, acks, timeoutMs);
-    await verifier.verify({ transactionalId, ...producer, topic: tp.topic, partition: tp.partition });
-    // Leadership may have moved while the coordinator answered.
-    return this.leader(tp).append(records, acks, timeoutMs);
+    const key = `${tp.topic}\0${tp.partition}\0${producer.producerId}`;
+    const guard = this.verifications.get(key) ?? { users: 0, endedAtEpoch: undefined };
+    this.verifications.set(key, guard);
+    guard.users++;
+    const leaderEpoch = p.leaderEpoch;
+    try {
+      await verifier.verify({ transactionalId, ...producer, topic: tp.topic, partition: tp.partition });
+    } finally {
+      if (--guard.users === 0 && this.verifications.get(key) === guard) this.verifications.delete(key);
+    }
+    checkVerificationGuard(tp, producer.producerEpoch, guard);
+    // Leadership may have moved while the coordinator answered, and a marker written by another
+    // leader meanwhile would not have ended the guard here: the producer retries and is verified anew.
+    const now = this.leader(tp);
+    if (now !== p || now.leaderEpoch !== leaderEpoch)
+      throw new KafkaError(
+        'NOT_LEADER_OR_FOLLOWER',
+        `${tp.topic}-${tp.partition}: leadership changed while the transaction was verified`,
+      );
+    return now.append(records, acks, timeoutMs);
   }
 
   /**
@@ -792,6 +852,12 @@ export class PartitionManager {
    * listeners are told first.
    */
   async writeTxnMarker(tp: TopicPartition, m: TxnMarker, timeoutMs: number): Promise<bigint> {
+    const key = `${tp.topic}\0${tp.partition}\0${m.producerId}`;
+    const guard = this.verifications.get(key);
+    if (guard !== undefined) {
+      guard.endedAtEpoch = m.producerEpoch;
+      this.verifications.delete(key);
+    }
     const offset = await this.leader(tp).writeTxnMarker(m, timeoutMs);
     for (const l of this.markerListeners) {
       try {

@@ -1,6 +1,7 @@
 // A broker's registration in the metadata: the cluster id (chosen by the first broker to register)
 // and this broker's endpoints. Clients learn brokers only from the metadata, so a broker serves
 // nothing that names brokers before its registration is applied.
+import type { BrokerListener } from '@chronik/metadata';
 import type { MetadataStore } from './metadata-store.js';
 import { commitOk } from './metadata-store.js';
 
@@ -15,6 +16,11 @@ export interface Registration {
   incarnation: string;
   /** A cluster id to propose when the metadata has none yet. */
   newClusterId(): string;
+  /**
+   * Every advertised listener; absent when the broker has only the default PLAINTEXT listener at
+   * host:port (then the registration is the one brokers made before listeners existed).
+   */
+  listeners?: readonly BrokerListener[];
 }
 
 /** Initializes the cluster id if needed and registers the broker; throws when either is refused. */
@@ -31,5 +37,6 @@ export async function registerBroker(store: MetadataStore, r: Registration): Pro
     rack: r.rack,
     raftAddress: r.raftAddress,
     incarnation: r.incarnation,
+    ...(r.listeners !== undefined ? { listeners: r.listeners } : {}),
   });
 }

@@ -2,7 +2,9 @@
 // CreatePartitions, DescribeConfigs, AlterConfigs, IncrementalAlterConfigs, auto-creation): each
 // change is prepared against this node's metadata with @chronik/metadata's validation, committed
 // through the MetadataStore (validated again when applied), and answered once this node's
-// replicas follow it (a created partition is open here before CreateTopics answers).
+// replicas follow it (a created partition is open here before CreateTopics answers). CreateTopics
+// then waits, up to the request's timeout, until every new partition has a leader, as Kafka answers
+// once the partitions are usable: in a cluster each partition's Raft group still has to elect one.
 import type { ConfigAlteration, ConfigDescription, MetadataCommand } from '@chronik/metadata';
 import {
   prepareAlterBrokerConfigs,
@@ -16,7 +18,9 @@ import { toKafkaError } from '../error-map.js';
 import { KafkaError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { LogConfigs } from './log-config.js';
+import { ClientQuotaAdmin } from './client-quota-admin.js';
 import type { MetadataStore } from './metadata-store.js';
+import type { StateWatch } from './state-watch.js';
 import { commitOk } from './metadata-store.js';
 
 const ZERO_UUID = '00000000-0000-0000-0000-000000000000';
@@ -91,28 +95,6 @@ export function defaultReplicationFactor(broker: BrokerDefaults, liveBrokers: nu
   return Math.max(1, Math.min(DEFAULT_REPLICATION_FACTOR_CAP, liveBrokers));
 }
 
-/**
- * A reason to refuse configs that ask for log compaction, which Chronik does not implement (Kafka
- * accepts it; silently keeping every record would surprise the user). `op` is the incremental
- * operation: 1 (DELETE) and 3 (SUBTRACT) never turn compaction on.
- */
-export function compactProblem(
-  configs: ReadonlyArray<{ name: string; value: string | null; op?: number }>,
-): string | null {
-  for (const c of configs) {
-    if (
-      (c.name === 'cleanup.policy' || c.name === 'log.cleanup.policy') &&
-      c.value !== null &&
-      c.op !== 1 &&
-      c.op !== 3 &&
-      c.value.includes('compact')
-    ) {
-      return 'cleanup.policy=compact is not supported by this broker: Chronik does not compact logs (use cleanup.policy=delete)';
-    }
-  }
-  return null;
-}
-
 /** A DescribeConfigs entry as the handlers see it. */
 export function viewOfConfig(d: ConfigDescription): ConfigEntryView {
   return {
@@ -139,11 +121,21 @@ export interface TopicAdminOptions {
   settled(): Promise<void>;
   /** A new topic id (UUID, from the injected randomness). */
   newTopicId(): string;
+  /** Where CreateTopics waits for leaders. */
+  watch: StateWatch;
   logger: Logger;
 }
 
+/** The longest CreateTopics waits for leaders, whatever timeout the request asks. */
+const MAX_LEADER_WAIT_MS = 60_000;
+
 export class TopicAdmin {
-  constructor(private readonly options: TopicAdminOptions) {}
+  /** Client quotas (DescribeClientQuotas, AlterClientQuotas): configs of users and client ids. */
+  readonly quotas: ClientQuotaAdmin;
+
+  constructor(private readonly options: TopicAdminOptions) {
+    this.quotas = new ClientQuotaAdmin(options.store);
+  }
 
   private get state() {
     return this.options.store.state;
@@ -183,9 +175,15 @@ export class TopicAdmin {
     return out;
   }
 
+  /**
+   * Creates topics; with `leaderWaitMs` > 0 (CreateTopics' timeout_ms) each answers once all its
+   * partitions have a leader, or when that time is up — created either way: the answer is then no
+   * error (the topic exists; its partitions get leaders shortly), and a warning is logged.
+   */
   async createTopics(
     specs: readonly CreateTopicSpec[],
     validateOnly: boolean,
+    leaderWaitMs = 0,
   ): Promise<CreateTopicOutcome[]> {
     const b = this.options.broker;
     const prepared = prepareCreateTopics(
@@ -205,8 +203,7 @@ export class TopicAdmin {
       },
     );
     return Promise.all(
-      prepared.map(async (p, i): Promise<CreateTopicOutcome> => {
-        const spec = specs[i] as CreateTopicSpec;
+      prepared.map(async (p): Promise<CreateTopicOutcome> => {
         const fail = (error: KafkaError): CreateTopicOutcome => ({
           name: p.name,
           error,
@@ -216,8 +213,6 @@ export class TopicAdmin {
           configs: [],
         });
         if (!p.result.ok) return fail(toKafkaError(p.result.error));
-        const problem = compactProblem(spec.configs);
-        if (problem !== null) return fail(new KafkaError('INVALID_CONFIG', problem));
         const cmd = p.result.command;
         const numPartitions = cmd.assignments.length;
         const replicationFactor = cmd.assignments[0]?.length ?? 0;
@@ -225,6 +220,11 @@ export class TopicAdmin {
         if (validateOnly) return { ...ok, topicId: ZERO_UUID, configs: [] };
         try {
           await this.apply(cmd);
+          if (leaderWaitMs > 0 && !(await this.leadersElected(p.name, cmd.topicId, leaderWaitMs)))
+            this.options.logger.warn(
+              { topic: p.name, waitedMs: Math.min(leaderWaitMs, MAX_LEADER_WAIT_MS) },
+              'created topic still has partitions without a leader',
+            );
           const configs = this.state
             .describeTopicConfigs(p.name, {
               brokerId: this.options.nodeId,
@@ -236,6 +236,22 @@ export class TopicAdmin {
           return fail(toKafkaError(e));
         }
       }),
+    );
+  }
+
+  /**
+   * Resolves true once every partition of the topic has a leader in the metadata, false when
+   * `timeoutMs` (capped) passes first or the topic is gone.
+   */
+  private leadersElected(name: string, topicId: string, timeoutMs: number): Promise<boolean> {
+    return this.options.watch.until(
+      () => {
+        const t = this.state.topic(name);
+        if (t === undefined || t.topicId !== topicId) return false;
+        return t.partitions.every((p) => p.leader >= 0) ? true : undefined;
+      },
+      Math.min(timeoutMs, MAX_LEADER_WAIT_MS),
+      false,
     );
   }
 
@@ -327,8 +343,6 @@ export class TopicAdmin {
     replace: boolean,
     validateOnly: boolean,
   ): Promise<void> {
-    const problem = compactProblem(alterations);
-    if (problem !== null) throw new KafkaError('INVALID_CONFIG', problem);
     const alts = alterations.map((a): ConfigAlteration => ({
       name: a.name,
       op: a.op as ConfigAlteration['op'],

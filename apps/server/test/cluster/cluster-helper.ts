@@ -131,6 +131,8 @@ export interface PartitionJson {
 export class TestCluster {
   readonly nodes: ClusterNode[] = [];
   private readonly root: string;
+  /** Arguments of one node's raft-cluster command beyond the addresses (e.g. its own certificate). */
+  nodeArgs: (id: number) => string[] = () => [];
 
   /** Options after `raft-cluster` (the mode's own flags). */
   raftArgs: string[] = [];
@@ -223,6 +225,7 @@ export class TestCluster {
       '--raft-addr',
       `127.0.0.1:${n.raftPort}`,
       ...(n.joinVia !== undefined ? ['--join', n.joinVia] : ['--peers', peers, '--bootstrap']),
+      ...this.nodeArgs(id),
       ...this.raftArgs,
       ...(n.extraRaftArgs ?? []),
     ];

@@ -61,7 +61,11 @@ async function elect(
 }
 
 /** Reorders the replicas (no data moves): the preferred replica becomes `replicas[0]`. */
-async function reorder(topic: string, replicas: number[], down: readonly number[] = []): Promise<void> {
+async function reorder(
+  topic: string,
+  replicas: number[],
+  running: readonly number[] = [1, 2, 3],
+): Promise<void> {
   const raw = await RawClient.connect(cluster.node(1).broker.kafkaPort);
   try {
     const r = await raw.request(ApiKey.AlterPartitionReassignments, 0, {
@@ -72,13 +76,10 @@ async function reorder(topic: string, replicas: number[], down: readonly number[
   } finally {
     raw.close();
   }
-  // On every node (an election asked on a node that has not applied it yet would see the old order).
-  await until('the new order everywhere', () =>
-    cluster.nodes.every(
-      (n) =>
-        n.composed === undefined ||
-        down.includes(n.id) ||
-        n.composed.store.state.partition(topic, 0)?.replicas.join() === replicas.join(),
+  // Every running node's own metadata has the new order (each applies it in its own time).
+  await until('the new order on every running node', () =>
+    running.every(
+      (id) => cluster.node(id).composed?.store.state.partition(topic, 0)?.replicas.join() === replicas.join(),
     )
       ? true
       : undefined,
@@ -146,14 +147,24 @@ test('PREFERRED_LEADER_NOT_AVAILABLE while the preferred replica is out of the I
   const preferred = leader === 3 ? 2 : 3;
   const stopped = cluster.node(preferred);
   await stopped.broker.stop();
-  await until('the stopped replica out of the ISR, another one leading', () => {
-    const p = partitionInfo('away');
-    return p !== undefined && !p.isr.includes(preferred) && p.leader >= 0 && p.leader !== preferred
-      ? true
+  await until('the stopped replica out of the ISR', () =>
+    partitionInfo('away')?.isr.includes(preferred) === false ? true : undefined,
+  );
+  await reorder(
+    'away',
+    [preferred, ...[1, 2, 3].filter((b) => b !== preferred)],
+    [1, 2, 3].filter((b) => b !== preferred),
+  );
+  // Ask the node leading now, once its own metadata has the new order and the ISR without the
+  // stopped replica (a loaded machine applies them later on some nodes than on others).
+  const asked = await until('a leader that sees the reorder and the ISR', () => {
+    const id = cluster.leaderOf('away', 0)?.id;
+    const info = id === undefined ? undefined : cluster.node(id).composed?.store.state.partition('away', 0);
+    return info !== undefined && info.replicas[0] === preferred && !info.isr.includes(preferred)
+      ? id
       : undefined;
   });
-  await reorder('away', [preferred, ...[1, 2, 3].filter((b) => b !== preferred)], [preferred]);
-  const r = await elect(partitionInfo('away')?.leader ?? leader, [{ topic: 'away', partitions: [0] }]);
+  const r = await elect(asked, [{ topic: 'away', partitions: [0] }]);
   expect(r[0]?.code).toBe(ErrorCode.PREFERRED_LEADER_NOT_AVAILABLE);
   expect(r[0]?.message).toMatch(/not in the ISR/);
   await cluster.start(preferred, stopped.disk);

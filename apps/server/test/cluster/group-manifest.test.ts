@@ -57,3 +57,30 @@ test('a torn last record is cut; a bad record before the last is corruption nami
   expect(isServerError(e) && e.code).toBe('DATA_DIR_CORRUPT');
   expect(String((e as Error).message)).toContain('/raft/groups.manifest');
 });
+
+test('holds asked together are written and synced together, and each is durable when it resolves', async () => {
+  const fs = await fresh();
+  const m = await GroupManifest.open(fs, '/raft');
+  const before = fs.syncCount;
+  const ids = Array.from({ length: 100 }, (_, i) => 5000 + i);
+  await Promise.all(ids.map((id) => m.hold(id)));
+  // One write for the first, one for the 99 asked while it synced (MemFileSystem settles at once).
+  expect(fs.syncCount - before).toBeLessThanOrEqual(2);
+  expect(ids.every((id) => m.has(id))).toBe(true);
+  // A power loss right after: every resolved hold is on the disk.
+  const after = fs.crash(() => 0.5);
+  const again = await GroupManifest.open(after, '/raft');
+  expect(ids.every((id) => again.has(id))).toBe(true);
+});
+
+test('a failed write fails the holds it carried, and the next one is written in their place', async () => {
+  const fs = await fresh();
+  const m = await GroupManifest.open(fs, '/raft');
+  fs.failNext('datasync');
+  await expect(m.hold(1)).rejects.toThrow(/EIO|crashed|fail/i);
+  expect(m.has(1)).toBe(false);
+  await m.hold(2);
+  await m.close();
+  const again = await GroupManifest.open(fs, '/raft');
+  expect(again.has(2)).toBe(true);
+});

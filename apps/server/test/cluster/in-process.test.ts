@@ -4,7 +4,9 @@
 // options, nothing else changed. kafkajs creates a replicated topic, produces with acks=all, consumes
 // in a group through the handlers, and keeps producing when the partition leader's node stops; the
 // node then restarts from what its simulated disk kept. A CreateTopics forwarded to the metadata
-// leader whose answer is lost is retried and answered as created, not TOPIC_ALREADY_EXISTS.
+// leader whose answer is lost is retried and answered as created, not TOPIC_ALREADY_EXISTS; a
+// created topic is answered once its partitions have leaders. A consumer-protocol group (KIP-848)
+// survives the stop of its coordinator's node.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -13,12 +15,12 @@ import { MemFileSystem } from '@chronik/wal';
 import { Kafka, logLevel } from 'kafkajs';
 import { Broker } from '../../src/broker.js';
 import type { ServerConfig } from '../../src/config.js';
-import { DEFAULT_BROKER, DEFAULT_CONFIG, DEFAULT_LIMITS } from '../../src/config.js';
 import type { ClusterStatus, Composed } from '../../src/modes/compose.js';
 import { partitionGroupId } from '../../src/cluster/group-ids.js';
 import { raftClusterMode } from '../../src/modes/raft-cluster.js';
 import { RawClient } from '../helpers/raw-client.js';
-import { ApiKey } from '@chronik/protocol';
+import { ApiKey, buildRecordBatch, defaultProduceRequest } from '@chronik/protocol';
+import { memoryClusterConfig } from './memory-cluster-config.js';
 
 jest.setTimeout(60_000);
 
@@ -36,28 +38,7 @@ let net: MemoryNetwork;
 let nodes: Node[] = [];
 
 function config(id: number): ServerConfig {
-  return {
-    ...DEFAULT_CONFIG,
-    mode: 'raft-cluster',
-    nodeId: id,
-    kafkaPort: 0,
-    advertisedPort: 0,
-    advertisedHost: '127.0.0.1',
-    listenHost: '127.0.0.1',
-    adminPort: -1,
-    dataDir: path.join(root, `node${id}`),
-    broker: { ...DEFAULT_BROKER, offsetsTopicNumPartitions: 3, transactionStateNumPartitions: 3 },
-    limits: DEFAULT_LIMITS,
-    shutdownTimeoutMs: 2000,
-    raft: {
-      raftAddr: `memory:${id}`,
-      peers: IDS.filter((p) => p !== id).map((p) => ({ nodeId: p, host: 'memory', port: p })),
-      bootstrap: true,
-      tickMs: 20,
-      electionTicks: 10,
-      partitionElectionTicks: 7,
-    },
-  };
+  return memoryClusterConfig(id, IDS, root);
 }
 
 /** Starts node `id` on `disk` (a restarted node gets the disk it had). */
@@ -164,6 +145,166 @@ test('create a replicated topic, produce with acks=all and consume in a group th
   expect(seen.sort()).toEqual(Array.from({ length: 20 }, (_, i) => `v${i}`).sort());
 });
 
+test('a consumer-protocol group (KIP-848) goes on when its coordinator stops: members, epochs, assignment and offsets survive', async () => {
+  const admin = kafka().admin();
+  await admin.connect();
+  await admin.createTopics({
+    topics: [{ topic: 'kip848', numPartitions: 3, replicationFactor: 3 }],
+    waitForLeaders: true,
+  });
+  const partitionCount = (await admin.fetchTopicMetadata({ topics: ['kip848'] })).topics[0]?.partitions
+    .length;
+  expect(partitionCount).toBe(3);
+  await admin.disconnect();
+  const group = 'kip848-group';
+
+  /** A raw client on the group's coordinator, once one serves the group. */
+  const coordinator = async (exclude?: number): Promise<{ node: Node; c: RawClient }> =>
+    until(
+      'a coordinator of the group',
+      () => nodes.find((x) => x.id !== exclude && x.composed?.services.groups.isCoordinatorFor(group)),
+      30_000,
+    ).then(async (node) => ({ node, c: await RawClient.connect(node.broker.kafkaPort) }));
+  // FindCoordinator creates __consumer_offsets; then the leader of the group's partition serves it.
+  const any = await RawClient.connect(nodes[0]?.broker.kafkaPort ?? 0);
+  for (let i = 0; i < 50; i++) {
+    const f = await any.request(ApiKey.FindCoordinator, 4, { key: '', keyType: 0, coordinatorKeys: [group] });
+    if (f.coordinators[0]?.errorCode === 0) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  any.close();
+  const found = await coordinator();
+  const first = found.node;
+  let c = found.c;
+
+  interface Member {
+    id: string;
+    epoch: number;
+    owned: Array<{ topicId: string; partitions: number[] }>;
+  }
+  const members: Member[] = [];
+  const beat = async (m: Member, join = false) => {
+    const r = await c.request(ApiKey.ConsumerGroupHeartbeat, 1, {
+      groupId: group,
+      memberId: m.id,
+      memberEpoch: join ? 0 : m.epoch,
+      instanceId: null,
+      rackId: null,
+      rebalanceTimeoutMs: 30_000,
+      subscribedTopicNames: ['kip848'],
+      subscribedTopicRegex: null,
+      serverAssignor: null,
+      topicPartitions: join ? [] : m.owned,
+    });
+    if (r.errorCode === 0) {
+      m.epoch = r.memberEpoch;
+      if (r.assignment !== null)
+        m.owned = r.assignment.topicPartitions.map((t) => ({
+          topicId: t.topicId,
+          partitions: [...t.partitions],
+        }));
+    }
+    return r;
+  };
+  const settleGroup = async () => {
+    for (let round = 0; round < 20; round++) {
+      for (const m of members) expect((await beat(m)).errorCode).toBe(0);
+      const d = await c.request(ApiKey.ConsumerGroupDescribe, 0, {
+        groupIds: [group],
+        includeAuthorizedOperations: false,
+      });
+      if (
+        d.groups[0]?.groupState === 'Stable' &&
+        members.every((m) => m.epoch === d.groups[0]?.assignmentEpoch)
+      )
+        return d.groups[0];
+    }
+    throw new Error('the group did not settle');
+  };
+  const owners = () => {
+    const seen: number[] = [];
+    for (const m of members) for (const t of m.owned) seen.push(...t.partitions);
+    return seen.sort();
+  };
+  for (const id of ['m1', 'm2']) {
+    const m: Member = { id, epoch: 0, owned: [] };
+    members.push(m);
+    expect((await beat(m, true)).errorCode).toBe(0);
+  }
+  const before = await settleGroup();
+  expect(owners()).toEqual([0, 1, 2]);
+  const m1 = members[0] as Member;
+  const committed = await c.request(ApiKey.OffsetCommit, 9, {
+    groupId: group,
+    generationIdOrMemberEpoch: m1.epoch,
+    memberId: 'm1',
+    groupInstanceId: null,
+    retentionTimeMs: -1n,
+    topics: [
+      {
+        name: 'kip848',
+        partitions: [
+          {
+            partitionIndex: m1.owned[0]?.partitions[0] ?? 0,
+            committedOffset: 11n,
+            committedLeaderEpoch: -1,
+            commitTimestamp: -1n,
+            committedMetadata: null,
+          },
+        ],
+      },
+    ],
+  });
+  expect(committed.topics[0]?.partitions[0]?.errorCode).toBe(0);
+  c.close();
+
+  // The coordinator's node stops; the leader of the group's __consumer_offsets partition moves.
+  await first.broker.stop();
+  first.composed = undefined;
+  try {
+    ({ c } = await coordinator(first.id));
+    // The members carry on at their epochs, with what they own.
+    for (let i = 0; ; i++) {
+      const r = await beat(m1);
+      if (r.errorCode === 0) break;
+      expect([14, 15, 16]).toContain(r.errorCode); // loading / not available / not coordinator, for a moment
+      if (i > 100) throw new Error('the new coordinator never answered');
+      await new Promise((res) => setTimeout(res, 100));
+    }
+    const d = await c.request(ApiKey.ConsumerGroupDescribe, 0, {
+      groupIds: [group],
+      includeAuthorizedOperations: false,
+    });
+    expect(d.groups[0]).toMatchObject({
+      errorCode: 0,
+      groupEpoch: before?.groupEpoch,
+      assignmentEpoch: before?.assignmentEpoch,
+    });
+    expect(d.groups[0]?.members.map((m) => m.memberId).sort()).toEqual(['m1', 'm2']);
+    const fetched = await c.request(ApiKey.OffsetFetch, 9, {
+      groupId: '',
+      topics: [],
+      groups: [{ groupId: group, memberId: 'm1', memberEpoch: m1.epoch, topics: null }],
+      requireStable: true,
+    });
+    expect(fetched.groups[0]?.errorCode).toBe(0);
+    expect(fetched.groups[0]?.topics[0]?.partitions[0]?.committedOffset).toBe(11n);
+    // A third member joins through the new coordinator; the three share the partitions.
+    const m3: Member = { id: 'm3', epoch: 0, owned: [] };
+    members.push(m3);
+    expect((await beat(m3, true)).errorCode).toBe(0);
+    await settleGroup();
+    expect(owners()).toEqual([0, 1, 2]);
+    for (const m of members) expect(m.owned.flatMap((t) => t.partitions)).toHaveLength(1);
+    for (const m of members) await beat({ ...m, epoch: -1 });
+  } finally {
+    c.close();
+    const restarted = await start(first.id, first.disk);
+    nodes[nodes.indexOf(first)] = restarted;
+    await registeredEverywhere(restarted);
+  }
+});
+
 test('the partition leader stops: another replica leads, acks=all produce goes on, and the node restarts from its simulated disk', async () => {
   const admin = kafka().admin();
   await admin.connect();
@@ -233,6 +374,129 @@ test('CreateTopics whose forward to the metadata leader commits but loses its an
     expect(meta.topics[0]?.partitions).toHaveLength(1);
   } finally {
     await admin.disconnect();
+  }
+});
+
+test('CreateTopics answers once every new partition has a leader: an immediate Metadata request has no partition errors', async () => {
+  const c = await RawClient.connect((nodes[1] as Node).broker.kafkaPort);
+  try {
+    const created = await c.request(ApiKey.CreateTopics, 7, {
+      topics: [
+        { name: 'leaders-first', numPartitions: 6, replicationFactor: 3, assignments: [], configs: [] },
+      ],
+      timeoutMs: 15_000,
+      validateOnly: false,
+    });
+    expect(created.topics[0]?.errorCode).toBe(0);
+    const m = await c.request(ApiKey.Metadata, 12, {
+      topics: [{ topicId: '00000000-0000-0000-0000-000000000000', name: 'leaders-first' }],
+      allowAutoTopicCreation: false,
+      includeClusterAuthorizedOperations: false,
+      includeTopicAuthorizedOperations: false,
+    });
+    const partitions = m.topics[0]?.partitions ?? [];
+    expect(partitions).toHaveLength(6);
+    for (const p of partitions) {
+      expect(p.errorCode).toBe(0);
+      expect(IDS).toContain(p.leaderId);
+    }
+  } finally {
+    c.close();
+  }
+});
+
+test('kafkajs deleteTopicRecords across leaders on different nodes: records deleted, an offset past the end is its partition error', async () => {
+  const k = kafka();
+  const admin = k.admin();
+  const producer = k.producer();
+  await admin.connect();
+  await producer.connect();
+  try {
+    await admin.createTopics({
+      topics: [{ topic: 'delete-records', numPartitions: 3, replicationFactor: 3 }],
+    });
+    for (let i = 0; i < 30; i++)
+      await producer.send({
+        topic: 'delete-records',
+        acks: -1,
+        messages: [{ value: `v${i}`, partition: i % 3 }],
+      });
+    await admin.fetchTopicMetadata({ topics: ['delete-records'] });
+    await admin.deleteTopicRecords({
+      topic: 'delete-records',
+      partitions: [
+        { partition: 0, offset: '5' },
+        { partition: 1, offset: '3' },
+        { partition: 2, offset: '-1' },
+      ],
+    });
+    const offsets = await admin.fetchTopicOffsets('delete-records');
+    expect(offsets.map((o) => [o.partition, o.low, o.high]).sort()).toEqual([
+      [0, '5', '10'],
+      [1, '3', '10'],
+      [2, '10', '10'],
+    ]);
+    const err = await admin
+      .deleteTopicRecords({ topic: 'delete-records', partitions: [{ partition: 0, offset: '500' }] })
+      .then(
+        () => undefined,
+        (e: unknown) =>
+          e as { cause?: { partitions?: Array<{ partition: number; error: { type: string } }> } },
+      );
+    expect(err?.cause?.partitions?.map((p) => [p.partition, p.error.type])).toEqual([
+      [0, 'OFFSET_OUT_OF_RANGE'],
+    ]);
+  } finally {
+    await producer.disconnect();
+    await admin.disconnect();
+  }
+});
+
+test('a client quota set through one node is enforced by the others (the replicated metadata)', async () => {
+  const admin = await RawClient.connect((nodes[1] as Node).broker.kafkaPort);
+  try {
+    await admin.request(ApiKey.CreateTopics, 7, {
+      topics: [{ name: 'quota-topic', numPartitions: 1, replicationFactor: 3, assignments: [], configs: [] }],
+      timeoutMs: 15_000,
+      validateOnly: false,
+    });
+    const set = await admin.request(ApiKey.AlterClientQuotas, 1, {
+      entries: [
+        {
+          entity: [{ entityType: 'client-id', entityName: 'metered' }],
+          ops: [{ key: 'producer_byte_rate', value: 10_000, remove: false }],
+        },
+      ],
+      validateOnly: false,
+    });
+    expect(set.entries[0]?.errorCode).toBe(0);
+    const leader = await until('a leader of quota-topic', () => leaderOf('quota-topic', 0));
+    await until('the quota applied on the leader', () =>
+      (leader.composed?.services.topics.quotas.describe([], false).length ?? 0) > 0 ? true : undefined,
+    );
+    const c = await RawClient.connect(leader.broker.kafkaPort);
+    c.clientId = 'metered';
+    try {
+      const r = await c.request(ApiKey.Produce, 9, {
+        ...defaultProduceRequest(),
+        acks: -1,
+        timeoutMs: 10_000,
+        topicData: [
+          {
+            name: 'quota-topic',
+            partitionData: [
+              { index: 0, records: buildRecordBatch({ records: [{ value: Buffer.alloc(300_000, 1) }] }) },
+            ],
+          },
+        ],
+      });
+      expect(r.responses[0]?.partitionResponses[0]?.errorCode).toBe(0);
+      expect(r.throttleTimeMs).toBeGreaterThan(0);
+    } finally {
+      c.close();
+    }
+  } finally {
+    admin.close();
   }
 });
 

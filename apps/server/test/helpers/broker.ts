@@ -12,6 +12,7 @@ export async function startBroker(
   overrides: {
     broker?: Partial<ServerConfig['broker']>;
     limits?: Partial<ServerConfig['limits']>;
+    clientQuotas?: Partial<ServerConfig['clientQuotas']>;
     dataDir?: string;
   } = {},
   services: StandaloneOptions = {},
@@ -28,6 +29,7 @@ export async function startBroker(
     dataDir,
     broker: { ...DEFAULT_BROKER, offsetsTopicNumPartitions: 3, ...overrides.broker },
     limits: { ...DEFAULT_LIMITS, ...overrides.limits },
+    clientQuotas: { ...DEFAULT_CONFIG.clientQuotas, ...overrides.clientQuotas },
     shutdownTimeoutMs: 2000,
   };
   const broker = new Broker(config, { randomId: randomUUID }, standaloneMode(services));

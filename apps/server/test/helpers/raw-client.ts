@@ -1,7 +1,7 @@
 // A minimal Kafka client over one socket, built on @chronik/protocol, for protocol-level tests.
 import net from 'node:net';
 import type { ApiRequestByKey, ApiResponseByKey, KnownApiKey } from '@chronik/protocol';
-import { FrameDecoder, decodeResponseFrame, encodeRequestFrame } from '@chronik/protocol';
+import { ApiKey, FrameDecoder, decodeResponseFrame, encodeRequestFrame } from '@chronik/protocol';
 
 export class RawClient {
   private readonly decoder = new FrameDecoder();
@@ -9,6 +9,8 @@ export class RawClient {
   private waiters: Array<() => void> = [];
   private correlation = 1;
   closed = false;
+  /** The client id the requests carry. */
+  clientId = 'raw-test';
 
   private constructor(readonly socket: net.Socket) {
     socket.on('data', (c: Buffer) => {
@@ -28,6 +30,11 @@ export class RawClient {
     for (const w of ws) w();
   }
 
+  /** A client over a socket already connected (a TLS one). */
+  static over(socket: net.Socket): RawClient {
+    return new RawClient(socket);
+  }
+
   static connect(port: number): Promise<RawClient> {
     return new Promise((resolve, reject) => {
       const s = net.connect(port, '127.0.0.1', () => resolve(new RawClient(s)));
@@ -39,7 +46,7 @@ export class RawClient {
   send<K extends KnownApiKey>(apiKey: K, version: number, body: ApiRequestByKey[K]): number {
     const correlationId = this.correlation++;
     for (const c of encodeRequestFrame(
-      { requestApiKey: apiKey, requestApiVersion: version, correlationId, clientId: 'raw-test' },
+      { requestApiKey: apiKey, requestApiVersion: version, correlationId, clientId: this.clientId },
       body,
     ))
       this.socket.write(c);
@@ -77,6 +84,19 @@ export class RawClient {
     if (header.correlationId !== id)
       throw new Error(`correlation id ${header.correlationId}, expected ${id}`);
     return res;
+  }
+
+  /**
+   * SASL PLAIN on a SASL listener (SaslHandshake v1, SaslAuthenticate v2): resolves with the
+   * SaslAuthenticate error code (0: authenticated as `user`).
+   */
+  async authenticatePlain(user: string, password: string): Promise<number> {
+    const h = await this.request(ApiKey.SaslHandshake, 1, { mechanism: 'PLAIN' });
+    if (h.errorCode !== 0) return h.errorCode;
+    const a = await this.request(ApiKey.SaslAuthenticate, 2, {
+      authBytes: Buffer.from(`\u0000${user}\u0000${password}`),
+    });
+    return a.errorCode;
   }
 
   close(): void {

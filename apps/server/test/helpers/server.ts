@@ -15,6 +15,8 @@ export interface ServerProcess {
   adminPort: number;
   dataDir: string;
   bootstrap: string;
+  /** Each listener's advertised endpoint (from the start line). */
+  listeners: Array<{ name: string; securityProtocol: string; host: string; port: number }>;
   logs: string[];
   /** SIGTERM and wait for exit; resolves with the exit code. */
   stop(): Promise<number | null>;
@@ -30,10 +32,11 @@ export async function startServer(
   options: { dataDir?: string; args?: string[]; kafkaPort?: number } = {},
 ): Promise<ServerProcess> {
   const dataDir = options.dataDir ?? tempDir();
+  // With --listeners the ports are in it (--kafka-port is refused beside it).
+  const withListeners = (options.args ?? []).includes('--listeners');
   const args = [
     BIN,
-    '--kafka-port',
-    String(options.kafkaPort ?? 0),
+    ...(withListeners ? [] : ['--kafka-port', String(options.kafkaPort ?? 0)]),
     '--admin-port',
     '0',
     '--listen-addr',
@@ -47,7 +50,8 @@ export async function startServer(
   const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env } });
   const logs: string[] = [];
   const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
-  const started = await new Promise<{ kafkaPort: number; adminPort: number }>((resolve, reject) => {
+  type Started = { kafkaPort: number; adminPort: number; listeners: ServerProcess['listeners'] };
+  const started = await new Promise<Started>((resolve, reject) => {
     let buf = '';
     const timer = setTimeout(
       () => reject(new Error(`server did not start in time:\n${logs.join('\n')}`)),
@@ -62,10 +66,19 @@ export async function startServer(
         buf = buf.slice(i + 1);
         if (logs.length < 10_000) logs.push(line);
         try {
-          const j = JSON.parse(line) as { msg?: string; kafkaPort?: number; adminPort?: number };
+          const j = JSON.parse(line) as {
+            msg?: string;
+            kafkaPort?: number;
+            adminPort?: number;
+            listeners?: ServerProcess['listeners'];
+          };
           if (j.msg === 'chronik-server started') {
             clearTimeout(timer);
-            resolve({ kafkaPort: j.kafkaPort ?? 0, adminPort: j.adminPort ?? 0 });
+            resolve({
+              kafkaPort: j.kafkaPort ?? 0,
+              adminPort: j.adminPort ?? 0,
+              listeners: j.listeners ?? [],
+            });
           }
         } catch {
           // not JSON

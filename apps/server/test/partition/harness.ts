@@ -47,6 +47,12 @@ export const LOG_CONFIG: LogConfig = {
   flushMs: 1000,
   flushBackgroundBytes: undefined,
   minInsyncReplicas: 1,
+  compact: false,
+  segmentMs: 604_800_000,
+  deleteRetentionMs: 86_400_000,
+  minCompactionLagMs: 0,
+  maxCompactionLagMs: Number.MAX_SAFE_INTEGER,
+  minCleanableDirtyRatio: 0.5,
 };
 
 export interface PartitionHarness {

@@ -4,7 +4,7 @@
 // when the log fails, and reads around a damaged entry; for transactions, crash recovery (the log
 // re-read) and the last stable offset held below a marker that is still being written.
 import { systemClock, systemScheduler } from '@chronik/env';
-import { buildRecordBatch, readRecordBatchHeader } from '@chronik/protocol';
+import { buildRecordBatch, decodeRecordBatch, readRecordBatchHeader } from '@chronik/protocol';
 import { MemFileSystem, WalError } from '@chronik/wal';
 import { silentLogger } from '../../src/logger.js';
 import { LocalPartition } from '../../src/partition/local-partition.js';
@@ -407,4 +407,57 @@ describe('ProducerStateTable', () => {
     expect(t.check(wrapping)).toEqual({ kind: 'duplicate', baseOffset: 10n });
     expect(t.check(h(5n, 1))).toEqual({ kind: 'append' });
   });
+});
+
+test('log compaction: the freed prefix leaves the log after a compaction snapshot; a crash recovers from it and the relocations after it', async () => {
+  const log = new MemoryEntryLog();
+  const config = { compact: true, segmentMs: 1, minCleanableDirtyRatio: 0 };
+  const io = { throttle: async () => undefined, pause: async () => undefined, mapBytes: 1 << 20 };
+  const p = await open(log, config);
+  const keyed = (k: number, v: string, seq: number): Buffer =>
+    buildRecordBatch({
+      records: [{ key: Buffer.from(`k${k}`), value: Buffer.from(v) }],
+      timestampMs: 1000n,
+      producerId: 5n,
+      producerEpoch: 0,
+      baseSequence: seq,
+    });
+  let seq = 0;
+  for (let round = 0; round < 2; round++) {
+    for (let i = 0; i < 40; i++) {
+      await p.append(keyed(i % 8, `r${round}-${i}`, seq), -1, 5000);
+      seq++;
+    }
+    const plan = p.cleanable(now);
+    expect((await p.clean(plan!, now, io)).completed).toBe(true);
+  }
+  // Every original batch of both rounds but the newest is gone from the log: it starts with a relocation.
+  expect(log.firstIndex()).toBeGreaterThan(40);
+  expect(log.files.has('compaction.snapshot')).toBe(true);
+  const before = Buffer.concat((await p.read(0n, 1 << 20, true, 0)).chunks as Buffer[]);
+  // A crash: no clean close, no index.snapshot; a new partition opens the same log.
+  const q = await open(log, config, { epoch: 1 });
+  expect(q.highWatermark).toBe(80n);
+  expect(Buffer.concat((await q.read(0n, 1 << 20, true, 0)).chunks as Buffer[])).toEqual(before);
+  // The producer state came back: the last batch's retry is a duplicate, the next one appends.
+  expect((await q.append(keyed(7, 'r1-39', 79), -1, 5000)).baseOffset).toBe(79n);
+  expect((await q.append(keyed(0, 'late', 80), -1, 5000)).baseOffset).toBe(80n);
+  // The relocation chain goes on after the recovery.
+  await q.append(keyed(1, 'later', 81), -1, 5000);
+  expect((await q.clean(q.cleanable(now)!, now, io)).completed).toBe(true);
+  const values = (await q.read(0n, 1 << 20, true, 0)).chunks.flatMap((c) =>
+    decodeRecordBatch(c).records.map((r) => `${r.key?.toString()}=${r.value?.toString()}`),
+  );
+  // k1's older value stays: its newest record is in the newest batch, which no pass maps.
+  expect(values).toEqual([
+    'k1=r1-33',
+    'k2=r1-34',
+    'k3=r1-35',
+    'k4=r1-36',
+    'k5=r1-37',
+    'k6=r1-38',
+    'k7=r1-39',
+    'k0=late',
+    'k1=later',
+  ]);
 });

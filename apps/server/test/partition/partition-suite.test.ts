@@ -428,6 +428,22 @@ describe.each<HarnessKind>(['local', 'replicated'])('%s partition', (kind) => {
       expect(byProducer(p.describeProducers()).map((x) => x.currentTxnStartOffset)).toEqual([-1n, -1n]);
     });
 
+    test('transactions aborted in the other order than they began are answered by first offset (kafkajs needs it)', async () => {
+      const { p } = await open();
+      await append(p, txnBatch(1, { producerId: 1n, seq: 0, prefix: 'a' })); // 0
+      await append(p, txnBatch(1, { producerId: 2n, seq: 0, prefix: 'b' })); // 1
+      expect(await abort(p, 2n)).toBe(2n);
+      expect(await abort(p, 1n)).toBe(3n);
+      await append(p, batch(1, { prefix: 'c' })); // 4
+      const r = await readCommitted(p, 0n);
+      expect(r.abortedTransactions).toEqual([
+        { producerId: 1n, firstOffset: 0n },
+        { producerId: 2n, firstOffset: 1n },
+      ]);
+      expect(committedValues(r)).toEqual(['c0']);
+      expect(abortedIndexOf(p).map((a) => a.producerId)).toEqual([2n, 1n]); // the index: marker order
+    });
+
     test('markers are idempotent: a retry is written again and changes nothing; a marker for an unknown producer only records it', async () => {
       const { p } = await open();
       await append(p, txnBatch(2, { producerId: 5n, seq: 0 })); // 0-1

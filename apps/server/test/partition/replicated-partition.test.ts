@@ -298,3 +298,54 @@ test('its Raft group stops (the core broke an invariant): the replica leads no m
   });
   await a.host.close();
 });
+
+test('log compaction: a pass frees the head of the Raft log (snapshot past the original batches); a restart replays the relocations after it', async () => {
+  const opts = {
+    config: { compact: true, segmentMs: 1, minCleanableDirtyRatio: 0 },
+    segmentBytes: 32 * 1024,
+    checkpointEveryBytes: 8 * 1024,
+  };
+  const a = await open(dir, opts);
+  await a.ready;
+  const io = { throttle: async () => undefined, pause: async () => undefined, mapBytes: 1 << 20 };
+  const pad = 'x'.repeat(500);
+  const keyedBatch = (k: number, v: string): Buffer =>
+    buildRecordBatch({
+      records: [{ key: Buffer.from(`k${k}`), value: Buffer.from(`${v}:${pad}`) }],
+      timestampMs: 1_700_000_000_000n,
+    });
+  // 300 batches over 20 keys, then a pass; twice (the second pass rewrites the first's output).
+  const latest = new Map<string, string>();
+  for (let round = 0; round < 2; round++) {
+    for (let i = 0; i < 150; i++) {
+      const v = `r${round}-${i}`;
+      await a.replica.append(keyedBatch(i % 20, v), -1, 5000);
+      latest.set(`k${i % 20}`, v);
+    }
+    const plan = a.replica.cleanable(Date.now());
+    expect(plan).toBeDefined();
+    expect((await a.replica.clean(plan!, Date.now(), io)).completed).toBe(true);
+  }
+  await a.replica.append(keyedBatch(99, 'tail'), -1, 5000);
+  latest.set('k99', 'tail');
+  // The log was compacted past every original batch of the first round (and most of the second).
+  await until(() => a.host.status(GROUP).firstIndex > 200);
+  const all = async (r: ReplicatedPartition): Promise<Buffer> =>
+    Buffer.concat((await r.read(0n, 1 << 24, true, 0)).chunks as Buffer[]);
+  const kv = (b: Buffer): string[] =>
+    decodeRecordBatch(b).records.map((x) => `${x.key?.toString()}=${x.value?.toString().split(':')[0]}`);
+  const chunks = (await a.replica.read(0n, 1 << 24, true, 0)).chunks;
+  const seen = chunks.flatMap((c) => kv(c));
+  // Every key once below the newest batch of the second round (never cleaned), with its last value.
+  const cleaned = seen.slice(0, -2);
+  expect(new Set(cleaned.map((s) => s.split('=')[0])).size).toBe(cleaned.length);
+  expect(Object.fromEntries(seen.map((s) => s.split('=')))).toEqual(Object.fromEntries(latest));
+  const bytes = await all(a.replica);
+  await a.host.close();
+
+  const b = await open(dir, opts);
+  await b.ready;
+  expect(b.replica.highWatermark).toBe(301n);
+  expect(await all(b.replica)).toEqual(bytes);
+  await b.host.close();
+});

@@ -9,7 +9,10 @@ import { txnBatch } from './harness.js';
 
 /** A Kafka log whose batches are indexed by hand; the test moves the high watermark. */
 function log(): { kafka: KafkaLog; put(b: Buffer): bigint } {
-  const kafka = new KafkaLog({ readBatches: () => [], verifyBatches: () => undefined }, 't-0');
+  const kafka = new KafkaLog(
+    { readBatches: () => [], verifyBatches: () => undefined, readEntry: () => undefined },
+    't-0',
+  );
   let position = 0;
   return {
     kafka,

@@ -145,3 +145,44 @@ test("a marker is written on the leader and told to the listeners once durable; 
     await pm.close();
   }
 });
+
+test('a marker written while a first batch is verified ends its guard: the batch is refused, no transaction is left open (KIP-890)', async () => {
+  const coordinator: { answer?: () => void } = {};
+  const pm = await manager({
+    verify: () =>
+      new Promise<void>((resolve) => {
+        coordinator.answer = resolve;
+      }),
+  });
+  try {
+    const verified = async (epoch: number) => {
+      const write = pm.append(TP, txnBatch(1, { producerId: 4n, epoch, seq: 0 }), -1, 5000, 'tx');
+      write.catch(() => undefined); // awaited below
+      await until(() => coordinator.answer !== undefined);
+      return { write };
+    };
+    const release = () => {
+      coordinator.answer?.();
+      delete coordinator.answer;
+    };
+    // The coordinator said yes, but the transaction was aborted here before the batch arrived.
+    let { write } = await verified(2);
+    await pm.writeTxnMarker(TP, marker(4n, false, { epoch: 2 }), 5000);
+    release();
+    await expect(write).rejects.toMatchObject({ code: 'INVALID_TXN_STATE' });
+    expect(pm.leader(TP).hasOngoingTxn(4n, 2)).toBe(false);
+    expect(pm.leader(TP).logEndOffset).toBe(1n); // the marker alone
+    // An abort that fenced the producer (a bumped epoch) is INVALID_PRODUCER_EPOCH.
+    ({ write } = await verified(2));
+    await pm.writeTxnMarker(TP, marker(4n, false, { epoch: 3 }), 5000);
+    release();
+    await expect(write).rejects.toMatchObject({ code: 'INVALID_PRODUCER_EPOCH' });
+    // Without a marker meanwhile the batch is written, and the guard is gone afterwards.
+    ({ write } = await verified(3));
+    release();
+    expect((await write).baseOffset).toBe(2n);
+    expect(pm.leader(TP).hasOngoingTxn(4n, 3)).toBe(true);
+  } finally {
+    await pm.close();
+  }
+});

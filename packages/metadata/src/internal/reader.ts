@@ -23,6 +23,10 @@ export class Reader {
     throw new MetadataError(this.errorCode, `${this.what}.${key}: ${problem}`);
   }
 
+  has(key: string): boolean {
+    return Object.prototype.hasOwnProperty.call(this.value, key);
+  }
+
   raw(key: string): unknown {
     if (!Object.prototype.hasOwnProperty.call(this.value, key)) this.fail(key, 'missing');
     return this.value[key];

@@ -1,14 +1,19 @@
 // chronik cluster status (Kafka protocol: Metadata) and chronik cluster health (Chronik's admin
-// HTTP API: GET /health and /v1/cluster of each node, which the Kafka protocol has no answer for);
-// chronik cluster members | add-node | remove-node: the membership of a Chronik cluster (its
-// metadata Raft group), through the admin API (/v1/cluster/members, add-node, remove-node).
+// HTTP API: GET /health and /v1/cluster of each node, which the Kafka protocol has no answer for;
+// over https with a CA, a client certificate and a bearer token read from a file when the admin API
+// asks for them); chronik cluster members | add-node | remove-node | decommission: the membership of a
+// Chronik cluster (its metadata Raft group), through the admin API (/v1/cluster/members, add-node,
+// remove-node), and moving a node's replicas away (reassignments) before it leaves.
+import fs from 'node:fs';
+import http from 'node:http';
+import https from 'node:https';
 import type { Argv } from 'yargs';
 import type { Context } from '../context.js';
 import { int } from '../args.js';
 import { atTargets, planDecommission } from '../client/placement.js';
 import { executeMoves, listReassignments } from '../client/reassignments.js';
 import { progress } from '../progress.js';
-import { CliError, errorMessage } from '../errors.js';
+import { CliError, errorMessage, usage } from '../errors.js';
 import type { Plan, Register } from './types.js';
 import { READ_FORMATS } from './types.js';
 
@@ -22,48 +27,64 @@ const ADMIN_OPTION = {
     'admin API URLs, comma-separated; the first that answers is used (default $CHRONIK_ADMIN or http://localhost:6092)',
 } as const;
 
-function adminsOf(ctx: Context, raw: string | undefined): string[] {
-  return (raw ?? ctx.io.env.CHRONIK_ADMIN ?? 'http://localhost:6092')
-    .split(',')
-    .map((a) => a.trim().replace(/\/+$/, ''))
-    .filter((a) => a !== '');
+function adminsOf(ctx: Context, a: Record<string, unknown>): Admins {
+  const raw = typeof a.admin === 'string' ? a.admin : undefined;
+  return {
+    urls: (raw ?? ctx.io.env.CHRONIK_ADMIN ?? 'http://localhost:6092')
+      .split(',')
+      .map((u) => u.trim().replace(/\/+$/, ''))
+      .filter((u) => u !== ''),
+    auth: adminAuth(a, ctx.io.env.CHRONIK_ADMIN_TOKEN_FILE),
+  };
+}
+
+/** The options of the admin API and its credentials (cluster health and the membership commands). */
+function adminOptions<T>(y: Argv<T>): Argv<T> {
+  return y
+    .option('admin', ADMIN_OPTION)
+    .option('admin-token-file', {
+      type: 'string',
+      describe: 'a file holding the admin API bearer token (default $CHRONIK_ADMIN_TOKEN_FILE)',
+    })
+    .option('admin-ca-file', { type: 'string', describe: 'PEM CA of an https admin API' })
+    .option('admin-cert-file', { type: 'string', describe: 'PEM client certificate (mTLS)' })
+    .option('admin-key-file', { type: 'string', describe: 'PEM key of the client certificate' }) as Argv<T>;
+}
+
+/** The admin API endpoints and credentials of a membership command. */
+interface Admins {
+  urls: string[];
+  auth: AdminAuth;
 }
 
 /** The first admin API that answers (any status): its status and JSON body. */
 async function adminCall(
-  admins: readonly string[],
+  admins: Admins,
   path: string,
   body?: unknown,
 ): Promise<{ admin: string; status: number; body: Record<string, unknown> }> {
   let last: unknown = new CliError('ADMIN_API', 'no admin API URL given');
-  for (const admin of admins) {
+  for (const admin of admins.urls) {
     try {
-      const res = await fetch(`${admin}${path}`, {
-        method: body === undefined ? 'GET' : 'POST',
-        ...(body === undefined
-          ? {}
-          : { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }),
-        signal: AbortSignal.timeout(body === undefined ? HEALTH_TIMEOUT_MS : CHANGE_TIMEOUT_MS),
-      });
-      const text = await res.text();
-      try {
-        return { admin, status: res.status, body: JSON.parse(text) as Record<string, unknown> };
-      } catch {
-        throw new CliError(
-          'ADMIN_API',
-          `${admin}${path} answered ${res.status} with something that is not JSON`,
-        );
-      }
+      const r = await requestJson(
+        `${admin}${path}`,
+        admins.auth,
+        body,
+        body === undefined ? HEALTH_TIMEOUT_MS : CHANGE_TIMEOUT_MS,
+      );
+      return { admin, ...r };
     } catch (e) {
       last = e;
+      // An answer that is not JSON is an answer: do not ask the others.
+      if (e instanceof CliError) break;
     }
   }
   throw last instanceof CliError
     ? last
-    : new CliError('ADMIN_API', `no admin API answered (${admins.join(', ')}): ${errorMessage(last)}`);
+    : new CliError('ADMIN_API', `no admin API answered (${admins.urls.join(', ')}): ${errorMessage(last)}`);
 }
 
-async function membersCommand(ctx: Context, admins: string[]): Promise<number> {
+async function membersCommand(ctx: Context, admins: Admins): Promise<number> {
   const r = await adminCall(admins, '/v1/cluster/members');
   if (r.status !== 200)
     throw new CliError('ADMIN_API', `${r.admin} answered ${r.status}: ${JSON.stringify(r.body)}`);
@@ -118,7 +139,7 @@ async function membersCommand(ctx: Context, admins: string[]): Promise<number> {
  */
 async function decommission(
   ctx: Context,
-  admins: string[],
+  admins: Admins,
   nodeId: number,
   options: { maxInFlight: number; remove: boolean },
 ): Promise<number> {
@@ -179,7 +200,7 @@ async function decommission(
 
 async function changeCommand(
   ctx: Context,
-  admins: string[],
+  admins: Admins,
   path: string,
   body: Record<string, unknown>,
 ): Promise<number> {
@@ -214,38 +235,48 @@ export const registerCluster: Register = (y: Argv, plan: Plan) =>
               type: 'string',
               describe: 'admin API URLs, comma-separated (default $CHRONIK_ADMIN or http://localhost:6092)',
             })
+            .option('admin-token-file', {
+              type: 'string',
+              describe: 'a file holding the admin API bearer token (default $CHRONIK_ADMIN_TOKEN_FILE)',
+            })
+            .option('admin-ca-file', { type: 'string', describe: 'PEM CA of an https admin API' })
+            .option('admin-cert-file', { type: 'string', describe: 'PEM client certificate (mTLS)' })
+            .option('admin-key-file', { type: 'string', describe: 'PEM key of the client certificate' })
             .example('$0 cluster health --admin http://n1:6092,http://n2:6092,http://n3:6092', ''),
         (a) =>
           plan({
             formats: READ_FORMATS,
             action: (ctx) =>
-              health(ctx, (a.admin ?? ctx.io.env.CHRONIK_ADMIN ?? 'http://localhost:6092').split(',')),
+              health(
+                ctx,
+                (a.admin ?? ctx.io.env.CHRONIK_ADMIN ?? 'http://localhost:6092').split(','),
+                adminAuth(a, ctx.io.env.CHRONIK_ADMIN_TOKEN_FILE),
+              ),
           }),
       )
       .command(
         'members',
         "the cluster's nodes: voters and learners of the metadata group, the change in progress (admin API)",
-        (m) => m.option('admin', ADMIN_OPTION),
-        (a) => plan({ formats: READ_FORMATS, action: (ctx) => membersCommand(ctx, adminsOf(ctx, a.admin)) }),
+        (m) => adminOptions(m),
+        (a) => plan({ formats: READ_FORMATS, action: (ctx) => membersCommand(ctx, adminsOf(ctx, a)) }),
       )
       .command(
         'add-node <id>',
         'admit a node before it starts (then start it with --join); a node started with --join needs no add-node',
         (m) =>
-          m
+          adminOptions(m)
             .positional('id', { type: 'string', demandOption: true })
             .option('raft-addr', {
               type: 'string',
               demandOption: true,
               describe: "the new node's --raft-addr (host:port)",
             })
-            .option('admin', ADMIN_OPTION)
             .example('$0 cluster add-node 4 --raft-addr n4:9195 --admin http://n1:6092', ''),
         (a) =>
           plan({
             formats: READ_FORMATS,
             action: (ctx) =>
-              changeCommand(ctx, adminsOf(ctx, a.admin), '/v1/cluster/add-node', {
+              changeCommand(ctx, adminsOf(ctx, a), '/v1/cluster/add-node', {
                 nodeId: int('id', a.id, 1, 2 ** 31 - 1),
                 raftAddress: String(a['raft-addr']),
               }),
@@ -255,15 +286,14 @@ export const registerCluster: Register = (y: Argv, plan: Plan) =>
         'remove-node <id>',
         'remove a node that holds no partition replicas (refused when the voters left would lose their majority)',
         (m) =>
-          m
+          adminOptions(m)
             .positional('id', { type: 'string', demandOption: true })
-            .option('admin', ADMIN_OPTION)
             .example('$0 cluster remove-node 3 --admin http://n1:6092', ''),
         (a) =>
           plan({
             formats: READ_FORMATS,
             action: (ctx) =>
-              changeCommand(ctx, adminsOf(ctx, a.admin), '/v1/cluster/remove-node', {
+              changeCommand(ctx, adminsOf(ctx, a), '/v1/cluster/remove-node', {
                 nodeId: int('id', a.id, 1, 2 ** 31 - 1),
               }),
           }),
@@ -272,7 +302,7 @@ export const registerCluster: Register = (y: Argv, plan: Plan) =>
         'decommission <id>',
         'move every replica off a node (a bounded number at a time), then remove it from the cluster',
         (m) =>
-          m
+          adminOptions(m)
             .positional('id', { type: 'string', demandOption: true })
             .option('max-in-flight', { type: 'string', default: '2', describe: 'moves running at once' })
             .option('keep', {
@@ -280,13 +310,12 @@ export const registerCluster: Register = (y: Argv, plan: Plan) =>
               default: false,
               describe: 'move the replicas only; do not remove the node',
             })
-            .option('admin', ADMIN_OPTION)
             .example('$0 cluster decommission 4 --admin http://n1:6092', ''),
         (a) =>
           plan({
             formats: READ_FORMATS,
             action: (ctx) =>
-              decommission(ctx, adminsOf(ctx, a.admin), int('id', a.id, 1, 2 ** 31 - 1), {
+              decommission(ctx, adminsOf(ctx, a), int('id', a.id, 1, 2 ** 31 - 1), {
                 maxInFlight: int('max-in-flight', a['max-in-flight'], 1, 1000),
                 remove: !a.keep,
               }),
@@ -373,17 +402,91 @@ interface NodeHealth {
   error: string | null;
 }
 
-async function getJson(url: string): Promise<{ status: number; body: Record<string, unknown> }> {
-  const res = await fetch(url, { signal: AbortSignal.timeout(HEALTH_TIMEOUT_MS) });
-  const text = await res.text();
-  try {
-    return { status: res.status, body: JSON.parse(text) as Record<string, unknown> };
-  } catch {
-    throw new CliError('ADMIN_API', `${url} answered ${res.status} with something that is not JSON`);
-  }
+/** How to reach an admin API that asks for credentials: a bearer token, a CA, a client certificate. */
+interface AdminAuth {
+  token?: string;
+  ca?: Buffer;
+  cert?: Buffer;
+  key?: Buffer;
 }
 
-async function nodeHealth(admin: string): Promise<NodeHealth> {
+function adminAuth(a: Record<string, unknown>, envTokenFile: string | undefined): AdminAuth {
+  const read = (option: string, file: unknown): Buffer => {
+    try {
+      return fs.readFileSync(String(file));
+    } catch (e) {
+      throw usage(`--${option}: cannot read ${String(file)}: ${errorMessage(e)}`);
+    }
+  };
+  const out: AdminAuth = {};
+  const tokenFile = a['admin-token-file'] ?? envTokenFile;
+  if (tokenFile !== undefined && tokenFile !== '')
+    out.token = read('admin-token-file', tokenFile)
+      .toString('utf8')
+      .replace(/\r?\n$/, '');
+  if (a['admin-ca-file'] !== undefined) out.ca = read('admin-ca-file', a['admin-ca-file']);
+  if ((a['admin-cert-file'] === undefined) !== (a['admin-key-file'] === undefined))
+    throw usage('--admin-cert-file and --admin-key-file go together');
+  if (a['admin-cert-file'] !== undefined) {
+    out.cert = read('admin-cert-file', a['admin-cert-file']);
+    out.key = read('admin-key-file', a['admin-key-file']);
+  }
+  return out;
+}
+
+/**
+ * A JSON route (http or https), with the credentials given: GET, or POST of `body` as JSON; never
+ * follows redirects.
+ */
+function requestJson(
+  url: string,
+  auth: AdminAuth,
+  body?: unknown,
+  timeoutMs = HEALTH_TIMEOUT_MS,
+): Promise<{ status: number; body: Record<string, unknown> }> {
+  return new Promise((resolve, reject) => {
+    const u = new URL(url);
+    const payload = body === undefined ? undefined : JSON.stringify(body);
+    const options: https.RequestOptions = {
+      method: payload === undefined ? 'GET' : 'POST',
+      timeout: timeoutMs,
+      headers: {
+        ...(auth.token === undefined ? {} : { authorization: `Bearer ${auth.token}` }),
+        ...(payload === undefined
+          ? {}
+          : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) }),
+      },
+      ...(u.protocol === 'https:'
+        ? {
+            ...(auth.ca !== undefined ? { ca: auth.ca } : {}),
+            ...(auth.cert !== undefined ? { cert: auth.cert, key: auth.key } : {}),
+          }
+        : {}),
+    };
+    const req = (u.protocol === 'https:' ? https : http).request(u, options, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (text += c));
+      res.on('end', () => {
+        try {
+          resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) as Record<string, unknown> });
+        } catch {
+          reject(
+            new CliError(
+              'ADMIN_API',
+              `${url} answered ${res.statusCode ?? '?'} with something that is not JSON`,
+            ),
+          );
+        }
+      });
+    });
+    req.on('timeout', () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
+    req.on('error', reject);
+    req.end(payload);
+  });
+}
+
+async function nodeHealth(admin: string, auth: AdminAuth): Promise<NodeHealth> {
   const base = admin.trim().replace(/\/+$/, '');
   const out: NodeHealth = {
     admin: base,
@@ -395,7 +498,7 @@ async function nodeHealth(admin: string): Promise<NodeHealth> {
     error: null,
   };
   try {
-    const h = await getJson(`${base}/health`);
+    const h = await requestJson(`${base}/health`, auth);
     out.status = typeof h.body.status === 'string' ? h.body.status : `http ${h.status}`;
     out.nodeId = typeof h.body.nodeId === 'number' ? h.body.nodeId : null;
     out.replicaProblems = typeof h.body.replicaProblems === 'number' ? h.body.replicaProblems : 0;
@@ -405,7 +508,7 @@ async function nodeHealth(admin: string): Promise<NodeHealth> {
     return out;
   }
   try {
-    const c = await getJson(`${base}/v1/cluster`);
+    const c = await requestJson(`${base}/v1/cluster`, auth);
     out.mode = typeof c.body.mode === 'string' ? c.body.mode : null;
     const group = c.body.metadataGroup as { leaderId?: unknown } | undefined;
     out.metadataLeader = typeof group?.leaderId === 'number' ? group.leaderId : null;
@@ -415,8 +518,8 @@ async function nodeHealth(admin: string): Promise<NodeHealth> {
   return out;
 }
 
-async function health(ctx: Context, admins: string[]): Promise<number> {
-  const nodes = await Promise.all(admins.filter((a) => a.trim() !== '').map(nodeHealth));
+async function health(ctx: Context, admins: string[], auth: AdminAuth): Promise<number> {
+  const nodes = await Promise.all(admins.filter((a) => a.trim() !== '').map((a) => nodeHealth(a, auth)));
   const healthy = nodes.every((n) => n.status === 'ok');
   if (ctx.out.json) await ctx.out.printJson({ healthy, nodes });
   else
