@@ -29,6 +29,8 @@ export interface InProcessClusterOptions {
   raft?: Partial<RaftClusterOptions>;
   /** replica.lag.time.max.ms (the mode's default: 10 s). */
   replicaLagMaxMs?: number;
+  /** Each node's --rack (broker.rack), by node id; none when absent. */
+  racks?: Readonly<Record<number, string>>;
 }
 
 export async function until<T>(what: string, f: () => T | undefined, timeoutMs = 20_000): Promise<T> {
@@ -69,6 +71,7 @@ export class InProcessCluster {
         tickMs: 20,
         electionTicks: 10,
         partitionElectionTicks: 7,
+        ...(this.options.racks?.[id] !== undefined ? { rack: this.options.racks[id] } : {}),
         ...this.options.raft,
       },
     };
