@@ -213,7 +213,6 @@ test('every acknowledged record is read back exactly once, and the group read ev
   await load;
   const sorted = [...latenciesMs].sort((a, b) => a - b);
   const p99 = sorted[Math.floor(sorted.length * 0.99)] ?? 0;
-  // eslint-disable-next-line no-console
   console.log(
     `acks=all sends: ${sorted.length}, acknowledged records ${acked.length}, p50 ${sorted[Math.floor(sorted.length / 2)] ?? 0} ms, p99 ${p99} ms, max ${sorted[sorted.length - 1] ?? 0} ms`,
   );
