@@ -136,3 +136,27 @@ test('a partition moving already is planned from its target (a rerun asks for th
   ]);
   expect(planDecommission(b, at, 4).moves.map((m) => [m.partition, m.to])).toEqual([[1, [3, 1, 2]]]);
 });
+
+test('rebalance onto a new broker keeps each partition in both racks where it can', () => {
+  // Racks a = {1, 3, 5}, b = {2, 4}; broker 5 (rack a) is new and empty.
+  const b = brokers([1, 2, 3, 4, 5], ['a', 'b', 'a', 'b', 'a']);
+  const t = [
+    topic('t', [
+      [1, 2],
+      [2, 3],
+      [3, 4],
+      [4, 1],
+      [1, 2],
+      [2, 3],
+    ]),
+  ];
+  const moves = planRebalance(b, t, 100);
+  expect(moves.length).toBeGreaterThan(0);
+  const rack = (id: number) => b.find((x) => x.nodeId === id)?.rack;
+  for (const m of moves) expect(new Set(m.to.map(rack)).size).toBe(2);
+  const after = new Map(t[0]?.partitions.map((p) => [p.partition, p.replicas]));
+  for (const m of moves) after.set(m.partition, m.to);
+  const counts = replicaCounts(b, [topic('t', [...after.values()])]);
+  expect(counts.get(5)).toBeGreaterThanOrEqual(2);
+  expect(Math.max(...counts.values()) - Math.min(...counts.values())).toBeLessThanOrEqual(1);
+});

@@ -83,11 +83,13 @@ export function planDecommission(
 }
 
 /**
- * A bounded rebalance: at most `maxMoves` moves, each taking one replica from the broker holding
- * the most replicas to the lightest one that may take it (not a replica of the partition,
- * rack-aware where racks are set, ending with fewer than the giver had), while the busiest and the
- * lightest differ by more than one. A partition moves at most
- * once per plan; its preferred leader stays first unless it is the replica moved.
+ * A bounded rebalance: at most `maxMoves` moves, each taking one replica from the busiest broker
+ * that can give one to the broker chooseBroker picks for it (not a replica of the partition,
+ * rack-aware where racks are set, then the lightest; it must end with fewer than the giver had),
+ * while some broker holds two or more replicas more than the lightest. A partition moves at most
+ * once per plan; its preferred leader stays first unless it is the replica moved. With racks, the
+ * balance reached is the best that keeps partitions spread over racks (a rack with fewer brokers
+ * holds more per broker).
  */
 export function planRebalance(
   brokers: readonly BrokerInfo[],
@@ -102,32 +104,35 @@ export function planRebalance(
   const moves: PlannedMove[] = [];
   while (moves.length < maxMoves) {
     const byLoad = [...counts].sort((a, b) => b[1] - a[1] || a[0] - b[0]);
-    const most = byLoad[0];
     const least = byLoad[byLoad.length - 1];
-    if (most === undefined || least === undefined || most[1] - least[1] <= 1) break;
-    // A partition on the busiest broker that a lighter one may take.
-    let done = false;
-    for (const [key, replicas] of [...replicasOf].sort((a, b) => (a[0] < b[0] ? -1 : 1))) {
-      if (moved.has(key) || !replicas.includes(most[0])) continue;
-      // Only a move that narrows the gap: the taker ends with fewer than the giver had.
-      const target = chooseBroker(brokers, counts, replicas, most[0]);
-      if (target === undefined || (counts.get(target) ?? 0) > most[1] - 2) continue;
-      const sep = key.indexOf('\u0000');
-      const next = replicas.map((r) => (r === most[0] ? target : r));
-      moves.push({
-        topic: key.slice(0, sep),
-        partition: Number(key.slice(sep + 1)),
-        from: replicas,
-        to: next,
-      });
-      replicasOf.set(key, next);
-      moved.add(key);
-      counts.set(most[0], most[1] - 1);
-      counts.set(target, (counts.get(target) ?? 0) + 1);
-      done = true;
-      break;
+    if (least === undefined) break;
+    // The busiest broker that has a replica some lighter broker may take (the busiest may have
+    // none: every taker of its partitions in a rack they use, or too heavy).
+    let move: PlannedMove | undefined;
+    for (const [giver, load] of byLoad) {
+      if (load - least[1] <= 1) break;
+      for (const [key, replicas] of [...replicasOf].sort((a, b) => (a[0] < b[0] ? -1 : 1))) {
+        if (moved.has(key) || !replicas.includes(giver)) continue;
+        // Only a move that narrows the gap: the taker ends with fewer than the giver had.
+        const target = chooseBroker(brokers, counts, replicas, giver);
+        if (target === undefined || (counts.get(target) ?? 0) > load - 2) continue;
+        const sep = key.indexOf('\u0000');
+        move = {
+          topic: key.slice(0, sep),
+          partition: Number(key.slice(sep + 1)),
+          from: replicas,
+          to: replicas.map((r) => (r === giver ? target : r)),
+        };
+        replicasOf.set(key, move.to);
+        moved.add(key);
+        counts.set(giver, load - 1);
+        counts.set(target, (counts.get(target) ?? 0) + 1);
+        break;
+      }
+      if (move !== undefined) break;
     }
-    if (!done) break;
+    if (move === undefined) break;
+    moves.push(move);
   }
   return moves;
 }
