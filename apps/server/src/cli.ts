@@ -161,6 +161,16 @@ function buildParser(argv: readonly string[]) {
           describe:
             'bytes a partition leader may have proposed and not yet committed; a Produce beyond waits [default: 33554432]',
         })
+        .option('join', {
+          type: 'string',
+          describe:
+            'the Raft address (host:port) of any member of a running cluster: a new node asks it to be admitted (instead of --peers/--bootstrap)',
+        })
+        .option('cluster-id', {
+          type: 'string',
+          describe: 'the cluster this node is meant for: joining another one is refused',
+        })
+        .option('rack', { type: 'string', describe: "this broker's rack (broker.rack)" })
         .option('raft-tls-cert-file', {
           type: 'string',
           describe: 'PEM certificate of this node for mutual TLS between nodes (with the key and CA files)',
@@ -496,6 +506,18 @@ function toConfig(a: Args): ServerConfig {
     if (typeof raftAddr !== 'string' || raftAddr === '') bad('raft-cluster needs --raft-addr host:port');
     parseHostPort('raft-addr', raftAddr, 0);
     raft = { raftAddr, peers: parsePeers(String(a['peers'] ?? '')), bootstrap: a['bootstrap'] === true };
+    const join = a['join'];
+    if (join !== undefined) {
+      if (typeof join !== 'string' || join === '') bad('--join needs the Raft address host:port of a member');
+      parseHostPort('join', join, 0);
+      if (raft.bootstrap)
+        bad('--join and --bootstrap exclude each other: a joining node does not form a cluster');
+      raft.join = join;
+    }
+    const clusterId = a['cluster-id'];
+    if (typeof clusterId === 'string' && clusterId !== '') raft.clusterId = clusterId;
+    const rack = a['rack'];
+    if (typeof rack === 'string' && rack !== '') raft.rack = rack;
     // Timing: a tick of 10 ms–10 s; election timeouts of at least 3 ticks (a heartbeat every tick)
     // and at least 300 ms, so a loaded machine's pauses do not depose healthy leaders.
     const tickMs = optInt('raft-tick-ms', a['raft-tick-ms'], 10, 10_000);

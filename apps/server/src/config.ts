@@ -214,6 +214,15 @@ export interface RaftClusterOptions {
    * Undefined: unlimited.
    */
   replicationThrottledRate?: number;
+  /**
+   * The Raft address of any member of a running cluster (--join): a node whose Raft directory is
+   * new asks it to be admitted (a learner, then a voter) instead of forming a cluster.
+   */
+  join?: string;
+  /** The cluster this node is meant for (--cluster-id): joining another one is refused. */
+  clusterId?: string;
+  /** This broker's rack (--rack, Kafka's broker.rack), registered in the metadata. */
+  rack?: string;
 }
 
 export interface ServerConfig {

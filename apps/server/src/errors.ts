@@ -8,6 +8,10 @@ export const ServerErrorCode = {
   DATA_DIR_CORRUPT: 'DATA_DIR_CORRUPT',
   /** A cluster member whose Raft state was lost (wiped or replaced disk) tried to rejoin under its id. */
   NODE_STATE_LOST: 'NODE_STATE_LOST',
+  /** This node was removed from the cluster (cluster/membership.ts): it stops. */
+  NODE_REMOVED: 'NODE_REMOVED',
+  /** A node started with --join was refused by the cluster (another cluster id, an id in use, ...). */
+  JOIN_REFUSED: 'JOIN_REFUSED',
   /** A partition replica whose Raft data this node held is gone (its folder deleted or lost). */
   REPLICA_STATE_LOST: 'REPLICA_STATE_LOST',
   PORT_IN_USE: 'PORT_IN_USE',

@@ -47,6 +47,9 @@ export const COMMAND_FORMAT_VERSIONS: Readonly<Record<MetadataCommandType, numbe
   deleteAcls: 1,
   alterReassignment: 1,
   completeReassignment: 1,
+  addNode: 1,
+  removeNode: 1,
+  membershipDone: 1,
 };
 
 // useRecords with no shared structures: each encoding carries its record definitions, and the
@@ -491,6 +494,23 @@ function readCommand(r: Reader): MetadataCommand {
         topicId: r.str('topicId', 64),
         partition: r.int('partition', 0, MAX_ID),
         replicas: r.intArray('replicas', L.maxReplicationFactor, 0, MAX_ID),
+      };
+    case 'addNode':
+      return {
+        type: 'addNode',
+        nodeId: r.int('nodeId', 1, MAX_ID),
+        raftAddress: r.str('raftAddress', S),
+        clusterId: r.str('clusterId', S),
+        directoryId: r.str('directoryId', S),
+      };
+    case 'removeNode':
+      return { type: 'removeNode', nodeId: r.int('nodeId', 1, MAX_ID) };
+    case 'membershipDone':
+      return {
+        type: 'membershipDone',
+        nodeId: r.int('nodeId', 1, MAX_ID),
+        requestIndex: r.int('requestIndex', 1, Number.MAX_SAFE_INTEGER),
+        refused: r.nullableStr('refused', S),
       };
   }
 }

@@ -34,6 +34,7 @@ export const MetadataErrorCode = {
   UNACCEPTABLE_CREDENTIAL: 'UNACCEPTABLE_CREDENTIAL',
   REASSIGNMENT_IN_PROGRESS: 'REASSIGNMENT_IN_PROGRESS',
   NO_REASSIGNMENT_IN_PROGRESS: 'NO_REASSIGNMENT_IN_PROGRESS',
+  INVALID_REGISTRATION: 'INVALID_REGISTRATION',
 } as const;
 export type MetadataErrorCode = (typeof MetadataErrorCode)[keyof typeof MetadataErrorCode];
 
@@ -68,6 +69,7 @@ export const KAFKA_ERROR_NUMBERS: Readonly<Record<MetadataErrorCode, number>> = 
   UNACCEPTABLE_CREDENTIAL: 93,
   REASSIGNMENT_IN_PROGRESS: 60,
   NO_REASSIGNMENT_IN_PROGRESS: 85,
+  INVALID_REGISTRATION: 119,
 };
 
 export class MetadataError extends Error {

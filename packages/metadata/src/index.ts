@@ -85,6 +85,12 @@ export type {
   ReplicaRepairCommand,
   AlterReassignmentCommand,
   CompleteReassignmentCommand,
+  AddNodeCommand,
+  RemoveNodeCommand,
+  MembershipDoneCommand,
+  GroupMembership,
+  MembershipChange,
+  MembershipOutcome,
   MetadataCommand,
   MetadataCommandType,
   MetadataChange,
@@ -100,6 +106,7 @@ export {
 export type { EncodeOptions, DecodedEntry } from './codec.js';
 export { rackAlternatedOrder, assignReplicas, chooseStartIndex } from './assignment.js';
 export { isReassigning, targetReplicas, originalReplicas } from './reassignment.js';
+export { isMember } from './membership.js';
 export type { AssignmentBroker, AssignReplicasInput } from './assignment.js';
 export { javaStringHashCode, coordinatorPartition } from './coordinator.js';
 export type { MetadataView } from './view.js';

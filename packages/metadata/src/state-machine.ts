@@ -43,9 +43,11 @@ import {
   targetReplicas,
 } from './reassignment.js';
 import type { ReassignmentUpdate } from './reassignment.js';
+import { checkAddNode, checkRemoveNode, isMember } from './membership.js';
 import { isValidTopicId } from './topic-id.js';
 import { collisionKey, isInternalTopic, topicNameProblem } from './topic-names.js';
 import type {
+  AddNodeCommand,
   AllocateProducerIdsCommand,
   AlterBrokerConfigsCommand,
   AlterScramCredentialsCommand,
@@ -67,12 +69,17 @@ import type {
   CreateTopicCommand,
   DeleteTopicCommand,
   FenceBrokerCommand,
+  GroupMembership,
   InitClusterCommand,
+  MembershipChange,
+  MembershipDoneCommand,
+  MembershipOutcome,
   MetadataChange,
   MetadataCommand,
   PartitionInfo,
   ProducerIdBlock,
   RegisterBrokerCommand,
+  RemoveNodeCommand,
   ReplicaRepair,
   ReplicaRepairCommand,
   ScramCredential,
@@ -127,10 +134,17 @@ export type ApplyResult =
  * request memory; format 3 a sixth element in the rows of partitions under repair; format 4 the
  * brokers' listeners and SCRAM credentials; format 5 the client quotas; format 6 the ACLs; format 7
  * a seventh element in the rows of partitions being reassigned (the sixth is then present, empty
- * when nothing is repaired). A state is written in the oldest format that holds it (format 1 while
- * it remembers no request, repairs and moves nothing), byte for byte as before.
+ * when nothing is repaired); format 8 the membership change of the metadata group in progress and
+ * the outcome of the last one. A state is written in the oldest format that holds it (format 1
+ * while it remembers no request, repairs and moves nothing), byte for byte as before.
  */
-export const SNAPSHOT_FORMAT_VERSION = 7;
+export const SNAPSHOT_FORMAT_VERSION = 8;
+
+/**
+ * The snapshot format that added cluster membership (`membershipChange`, `membershipOutcome`,
+ * written once a membership change was asked for).
+ */
+const MEMBERSHIP_SNAPSHOT_FORMAT = 8;
 
 /** The snapshot format that added partition reassignments (a seventh element in partition rows). */
 const MOVES_SNAPSHOT_FORMAT = 7;
@@ -261,6 +275,9 @@ class State {
   totalPartitions = 0;
   /** Request id → outcome, in the order applied (the oldest is forgotten first). */
   requests = new Map<string, RequestRecord>();
+  /** The membership change of the metadata group in progress (membership.ts). */
+  membershipChange: MembershipChange | null = null;
+  membershipOutcome: MembershipOutcome | null = null;
   /** SCRAM credentials: user → mechanism → credential. */
   scram = new Map<string, Map<ScramMechanismName, ScramCredential>>();
   scramCount = 0;
@@ -319,6 +336,8 @@ function brokerConfigScope(brokerId: number | null): string {
 export class MetadataStateMachine implements MetadataView {
   private state = new State();
   private applied = 0;
+  /** The metadata group's configuration (setMembership); null where no Raft group gives one. */
+  private groupMembership: GroupMembership | null = null;
   /** Grows with every change of the client quotas here (a restore included); not replicated. */
   private quotaVersion = 0;
   private readonly feed: ChangeFeed;
@@ -486,6 +505,12 @@ export class MetadataStateMachine implements MetadataView {
         return this.alterReassignment(index, c, out);
       case 'completeReassignment':
         return this.completeReassignment(index, c, out);
+      case 'addNode':
+        return this.addNode(index, c, out);
+      case 'removeNode':
+        return this.removeNode(index, c, out);
+      case 'membershipDone':
+        return this.membershipDone(index, c, out);
     }
   }
 
@@ -670,6 +695,13 @@ export class MetadataStateMachine implements MetadataView {
         );
       }
     }
+    // Only a member of the metadata group is a node of this cluster (membership.ts).
+    const m = this.groupMembership;
+    if (existing === undefined && m !== null && !isMember(m, c.brokerId))
+      fail(
+        'INVALID_REGISTRATION',
+        `Node ${c.brokerId} is not a member of this cluster: a new node joins first (--join, or cluster add-node)`,
+      );
     if (existing === undefined && s.brokers.size >= L.maxBrokers) {
       fail('POLICY_VIOLATION', `The cluster already has the maximum of ${L.maxBrokers} brokers`);
     }
@@ -1106,6 +1138,51 @@ export class MetadataStateMachine implements MetadataView {
     });
   }
 
+  private membershipView() {
+    return {
+      clusterId: this.state.clusterId,
+      membership: this.groupMembership,
+      change: this.state.membershipChange,
+      brokers: this.brokers(),
+      topics: this.topics(),
+    };
+  }
+
+  private addNode(index: number, c: AddNodeCommand, out: MetadataChange[]): void {
+    const change = checkAddNode(this.membershipView(), c, index);
+    if (change === null) return;
+    this.state.membershipChange = Object.freeze(change);
+    out.push({ type: 'membershipChanged', index, change: this.state.membershipChange, outcome: null });
+  }
+
+  private removeNode(index: number, c: RemoveNodeCommand, out: MetadataChange[]): void {
+    const change = checkRemoveNode(this.membershipView(), c, index);
+    if (change === null) return;
+    this.state.membershipChange = Object.freeze(change);
+    out.push({ type: 'membershipChanged', index, change: this.state.membershipChange, outcome: null });
+  }
+
+  /** Ends the change in progress; a removal that was done also unregisters the node's broker. */
+  private membershipDone(index: number, c: MembershipDoneCommand, out: MetadataChange[]): void {
+    const now = this.state.membershipChange;
+    if (now === null || now.nodeId !== c.nodeId || now.requestIndex !== c.requestIndex)
+      fail(
+        'INVALID_REQUEST',
+        `The membership change ${c.requestIndex} of node ${c.nodeId} is not the one in progress (${now === null ? 'none' : `${now.requestIndex} of node ${now.nodeId}`})`,
+      );
+    this.state.membershipChange = null;
+    this.state.membershipOutcome = Object.freeze({
+      nodeId: now.nodeId,
+      kind: now.kind,
+      requestIndex: now.requestIndex,
+      refused: c.refused,
+      index,
+    });
+    out.push({ type: 'membershipChanged', index, change: null, outcome: this.state.membershipOutcome });
+    if (now.kind === 'remove' && c.refused === null && this.state.brokers.has(now.nodeId))
+      this.unregisterBroker(index, { type: 'unregisterBroker', brokerId: now.nodeId }, out);
+  }
+
   private alterTopicConfigs(index: number, c: AlterTopicConfigsCommand, out: MetadataChange[]): void {
     const topic = this.namedTopic(c.name, c.topicId);
     const currentMap = new Map(Object.entries(topic.configs));
@@ -1207,6 +1284,39 @@ export class MetadataStateMachine implements MetadataView {
 
   nextProducerId(): number {
     return this.state.nextProducerId;
+  }
+
+  /**
+   * The metadata group's configuration at the applied index, or null where none was given (a single
+   * node). Not part of the snapshot: the Raft group holds it and gives it again (setMembership).
+   */
+  membership(): GroupMembership | null {
+    return this.groupMembership;
+  }
+
+  /**
+   * Called by the metadata Raft group whenever its configuration changes (a membership change
+   * applied, in log order) and after a snapshot is restored (the configuration as of its index), so
+   * that commands applied later see the members as of their own index on every node.
+   */
+  setMembership(m: GroupMembership | null): void {
+    this.groupMembership =
+      m === null
+        ? null
+        : Object.freeze({
+            voters: Object.freeze([...new Set(m.voters)].sort((a, b) => a - b)),
+            learners: Object.freeze([...new Set(m.learners)].sort((a, b) => a - b)),
+          });
+  }
+
+  /** The membership change in progress (membership.ts), or null. */
+  membershipChange(): MembershipChange | null {
+    return this.state.membershipChange;
+  }
+
+  /** How the last membership change ended, or null before any. */
+  membershipOutcome(): MembershipOutcome | null {
+    return this.state.membershipOutcome;
   }
 
   /**
@@ -1328,19 +1438,22 @@ export class MetadataStateMachine implements MetadataView {
     const moving = this.topics().some((t) =>
       t.partitions.some((p) => p.addingReplicas.length > 0 || p.removingReplicas.length > 0),
     );
-    const format = moving
-      ? MOVES_SNAPSHOT_FORMAT
-      : s.acls.size > 0
-        ? ACLS_SNAPSHOT_FORMAT
-        : s.clientQuotas.size > 0
-          ? 5
-          : listening || s.scramCount > 0
-            ? 4
-            : repairing
-              ? 3
-              : s.requests.size === 0
-                ? 1
-                : 2;
+    const members = s.membershipChange !== null || s.membershipOutcome !== null;
+    const format = members
+      ? MEMBERSHIP_SNAPSHOT_FORMAT
+      : moving
+        ? MOVES_SNAPSHOT_FORMAT
+        : s.acls.size > 0
+          ? ACLS_SNAPSHOT_FORMAT
+          : s.clientQuotas.size > 0
+            ? 5
+            : listening || s.scramCount > 0
+              ? 4
+              : repairing
+                ? 3
+                : s.requests.size === 0
+                  ? 1
+                  : 2;
     const requests =
       format === 1
         ? {}
@@ -1356,6 +1469,34 @@ export class MetadataStateMachine implements MetadataView {
                   : [r.producerIds.brokerId, r.producerIds.firstProducerId, r.producerIds.count],
             })),
           };
+    const change = s.membershipChange;
+    const outcome = s.membershipOutcome;
+    const membership = !members
+      ? {}
+      : {
+          // Format 8: [nodeId, 0 add | 1 remove, raftAddress, directoryId, requestIndex] and
+          // [nodeId, kind, requestIndex, refused (null: done), index].
+          membershipChange:
+            change === null
+              ? null
+              : [
+                  change.nodeId,
+                  change.kind === 'add' ? 0 : 1,
+                  change.raftAddress,
+                  change.directoryId,
+                  change.requestIndex,
+                ],
+          membershipOutcome:
+            outcome === null
+              ? null
+              : [
+                  outcome.nodeId,
+                  outcome.kind === 'add' ? 0 : 1,
+                  outcome.requestIndex,
+                  outcome.refused,
+                  outcome.index,
+                ],
+        };
     return packCanonical({
       format,
       ...requests,
@@ -1387,6 +1528,7 @@ export class MetadataStateMachine implements MetadataView {
           }),
       // Format 6: the ACLs (sorted by aclKey).
       ...(s.acls.size === 0 ? {} : { acls: s.aclList.map((b) => ({ ...b })) }),
+      ...membership,
       appliedIndex: this.applied,
       clusterId: s.clusterId,
       nextProducerId: s.nextProducerId,
@@ -1618,6 +1760,16 @@ function decodeSnapshot(bytes: Uint8Array): { state: State; appliedIndex: number
     }
     state.aclList = listAcls(state.acls);
   }
+  if (format >= MEMBERSHIP_SNAPSHOT_FORMAT) {
+    state.membershipChange =
+      readMembershipChange(r.raw('membershipChange'), appliedIndex) ??
+      (r.raw('membershipChange') === null ? null : r.fail('membershipChange', 'malformed membership change'));
+    state.membershipOutcome =
+      readMembershipOutcome(r.raw('membershipOutcome'), appliedIndex) ??
+      (r.raw('membershipOutcome') === null
+        ? null
+        : r.fail('membershipOutcome', 'malformed membership outcome'));
+  }
   if (format >= 2) {
     for (const q of r.objects('requests', L.maxRememberedRequests)) {
       const id = q.str('id', L.maxRequestIdLength);
@@ -1639,6 +1791,50 @@ function decodeSnapshot(bytes: Uint8Array): { state: State; appliedIndex: number
 }
 
 const ERROR_CODES = new Set<string>(Object.values(MetadataErrorCode));
+
+/** A membership change in a snapshot, or null when absent or malformed (the caller tells which). */
+function readMembershipChange(v: unknown, appliedIndex: number): MembershipChange | null {
+  if (!Array.isArray(v) || v.length !== 5) return null;
+  const [nodeId, kind, raftAddress, directoryId, requestIndex] = v as unknown[];
+  if (
+    !Number.isSafeInteger(nodeId) ||
+    (kind !== 0 && kind !== 1) ||
+    typeof raftAddress !== 'string' ||
+    typeof directoryId !== 'string' ||
+    !Number.isSafeInteger(requestIndex) ||
+    (requestIndex as number) < 1 ||
+    (requestIndex as number) > appliedIndex
+  )
+    return null;
+  return Object.freeze({
+    nodeId: nodeId as number,
+    kind: kind === 0 ? 'add' : 'remove',
+    raftAddress,
+    directoryId,
+    requestIndex: requestIndex as number,
+  });
+}
+
+function readMembershipOutcome(v: unknown, appliedIndex: number): MembershipOutcome | null {
+  if (!Array.isArray(v) || v.length !== 5) return null;
+  const [nodeId, kind, requestIndex, refused, index] = v as unknown[];
+  if (
+    !Number.isSafeInteger(nodeId) ||
+    (kind !== 0 && kind !== 1) ||
+    !Number.isSafeInteger(requestIndex) ||
+    (refused !== null && typeof refused !== 'string') ||
+    !Number.isSafeInteger(index) ||
+    (index as number) > appliedIndex
+  )
+    return null;
+  return Object.freeze({
+    nodeId: nodeId as number,
+    kind: kind === 0 ? 'add' : 'remove',
+    requestIndex: requestIndex as number,
+    refused,
+    index: index as number,
+  });
+}
 
 /** A partition's repairs in a snapshot ([brokerId, 0 requested | 1 rebuilding, requestIndex] each), or null when malformed. */
 function readRepairs(rows: unknown, replicas: readonly number[]): ReplicaRepair[] | null {

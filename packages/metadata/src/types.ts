@@ -96,6 +96,44 @@ export interface ReplicaRepair {
   readonly requestIndex: number;
 }
 
+/**
+ * The members of the metadata Raft group, as its configuration stands at the applied index (the
+ * Raft group gives it to the state machine: MetadataStateMachine.setMembership). A node that is
+ * not a member cannot register as a broker.
+ */
+export interface GroupMembership {
+  /** Voters (both halves of a joint configuration), sorted. */
+  readonly voters: readonly number[];
+  readonly learners: readonly number[];
+}
+
+/**
+ * A membership change of the metadata group in progress (one at a time): a node being added (a
+ * learner until it caught up, then a voter) or removed. The metadata group's leader carries it out
+ * and ends it with MembershipDoneCommand.
+ */
+export interface MembershipChange {
+  readonly nodeId: number;
+  readonly kind: 'add' | 'remove';
+  /** Where the node's Raft transport listens (add; for a removal, its broker's, or ''). */
+  readonly raftAddress: string;
+  /** The joining node's data directory id (add): a retry from the same directory is the same join. */
+  readonly directoryId: string;
+  /** The metadata log index of the command that started it. */
+  readonly requestIndex: number;
+}
+
+/** How the last membership change ended. */
+export interface MembershipOutcome {
+  readonly nodeId: number;
+  readonly kind: 'add' | 'remove';
+  readonly requestIndex: number;
+  /** Null when it was done; otherwise why the leader refused it (it would have lost quorum). */
+  readonly refused: string | null;
+  /** The index of the command that ended it. */
+  readonly index: number;
+}
+
 /** A topic with its partitions and its config overrides. Immutable: a change replaces the object. */
 export interface TopicInfo {
   readonly name: string;
@@ -315,6 +353,36 @@ export interface CompleteReassignmentCommand {
   readonly replicas: readonly number[];
 }
 
+/**
+ * Admits a node into the cluster: it becomes a member of the metadata group (a learner, then a
+ * voter once caught up) and may then register as a broker. `clusterId`: the cluster id the node
+ * knows ('' for a new node); another one than this cluster's is INCONSISTENT_CLUSTER_ID.
+ */
+export interface AddNodeCommand {
+  readonly type: 'addNode';
+  readonly nodeId: number;
+  readonly raftAddress: string;
+  readonly clusterId: string;
+  readonly directoryId: string;
+}
+
+/** Removes a member node (it must hold no partition replica): out of the metadata group, then unregistered. */
+export interface RemoveNodeCommand {
+  readonly type: 'removeNode';
+  readonly nodeId: number;
+}
+
+/**
+ * The metadata leader ends the membership change `requestIndex` of `nodeId`: done (`refused` null;
+ * a removed node's broker registration goes too), or refused with the reason.
+ */
+export interface MembershipDoneCommand {
+  readonly type: 'membershipDone';
+  readonly nodeId: number;
+  readonly requestIndex: number;
+  readonly refused: string | null;
+}
+
 export interface AlterTopicConfigsCommand {
   readonly type: 'alterTopicConfigs';
   readonly name: string;
@@ -360,7 +428,10 @@ export type MetadataCommand =
   | CreateAclsCommand
   | DeleteAclsCommand
   | AlterReassignmentCommand
-  | CompleteReassignmentCommand;
+  | CompleteReassignmentCommand
+  | AddNodeCommand
+  | RemoveNodeCommand
+  | MembershipDoneCommand;
 
 export type MetadataCommandType = MetadataCommand['type'];
 
@@ -415,6 +486,13 @@ export type MetadataChange =
       readonly configs: Readonly<Record<string, string>>;
     }
   | { readonly type: 'producerIdsAllocated'; readonly index: number; readonly block: ProducerIdBlock }
+  | {
+      readonly type: 'membershipChanged';
+      readonly index: number;
+      /** The change now in progress, or null once it ended (`outcome`). */
+      readonly change: MembershipChange | null;
+      readonly outcome: MembershipOutcome | null;
+    }
   | {
       readonly type: 'aclsChanged';
       readonly index: number;

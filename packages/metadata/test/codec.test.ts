@@ -173,6 +173,15 @@ const SAMPLES: Record<MetadataCommandType, MetadataCommand> = {
   },
   alterReassignment: { type: 'alterReassignment', topicId, partition: 1, replicas: [4, 2, 3] },
   completeReassignment: { type: 'completeReassignment', topicId, partition: 1, replicas: [4, 2, 3] },
+  addNode: {
+    type: 'addNode',
+    nodeId: 4,
+    raftAddress: 'node4.local:9195',
+    clusterId: 'q1Sh-9_KTFGEW6vNUQeLwA',
+    directoryId: 'd3b07384-d113-4ec6-a8b9-3f9c1e6b2a10',
+  },
+  removeNode: { type: 'removeNode', nodeId: 3 },
+  membershipDone: { type: 'membershipDone', nodeId: 4, requestIndex: 812, refused: null },
 };
 
 function hex(bytes: Uint8Array): string {

@@ -185,6 +185,20 @@ const commandArb: Arbitrary<MetadataCommand> = fc.oneof(
     replicas: fc.option(fc.shuffledSubarray([1, 2, 3, 4], { minLength: 1 }), { nil: null }),
   }),
   fc.record({
+    type: fc.constant('addNode' as const),
+    nodeId: fc.constantFrom(4, 5),
+    raftAddress: fc.constantFrom('h4:1', 'h5:1'),
+    clusterId: fc.constant(''),
+    directoryId: fc.constantFrom('d1', 'd2'),
+  }),
+  fc.record({ type: fc.constant('removeNode' as const), nodeId: fc.constantFrom(1, 2, 3, 4, 5) }),
+  fc.record({
+    type: fc.constant('membershipDone' as const),
+    nodeId: fc.constantFrom(3, 4, 5),
+    requestIndex: fc.constantFrom(5, 6, 7, 8, 9, 10, 11, 12),
+    refused: fc.constantFrom(null, 'would lose quorum'),
+  }),
+  fc.record({
     type: fc.constant('completeReassignment' as const),
     topicId,
     partition: fc.nat(3),
@@ -211,9 +225,18 @@ const leaderThenIsr: Arbitrary<MetadataCommand[]> = fc
     },
   ]);
 
+/** A reassignment started and completed (as a partition leader would report it). */
+const reassignThenComplete: Arbitrary<MetadataCommand[]> = fc
+  .record({ partition: fc.nat(2), replicas: fc.shuffledSubarray([1, 2, 3], { minLength: 1 }) })
+  .map(({ partition, replicas }) => [
+    { type: 'alterReassignment', topicId: TOPIC_IDS[0] as string, partition, replicas },
+    { type: 'completeReassignment', topicId: TOPIC_IDS[0] as string, partition, replicas },
+  ]);
+
 const entryArb: Arbitrary<MetadataCommand[]> = fc.oneof(
   { weight: 12, arbitrary: commandArb.map((c) => [c]) },
   { weight: 1, arbitrary: leaderThenIsr },
+  { weight: 1, arbitrary: reassignThenComplete },
 );
 
 /** Setup that makes many commands valid: brokers 1-3 and topic `a` on TOPIC_IDS[0]. */
@@ -311,7 +334,7 @@ describe('determinism', () => {
           else (r.ok && r.changes.length > 0 ? accepted : rejected).add(r.command.type);
         }
       }),
-      { numRuns: 800, seed: 42 },
+      { numRuns: 2000, seed: 42 },
     );
     expect(retried.ok).toBeGreaterThan(0);
     expect(retried.rejected).toBeGreaterThan(0);
@@ -332,6 +355,9 @@ describe('determinism', () => {
       'replicaRepair',
       'alterReassignment',
       'completeReassignment',
+      'addNode',
+      'removeNode',
+      'membershipDone',
     ];
     expect([...accepted].sort()).toEqual([...all].sort());
     expect([...rejected].sort()).toEqual([...all].sort());

@@ -18,6 +18,9 @@ export {
   ProposeResponse,
   IdentifyRequest,
   IdentifyResponse,
+  JoinRequest,
+  JoinResponse,
+  Member,
 } from './generated/raft.js';
 export type { RaftTransportServer } from './generated/raft.js';
 export { ForwardedProposalError, GrpcTransport, defaultTransportLimits } from './transport.js';
@@ -25,6 +28,8 @@ export type {
   GrpcTransportOptions,
   IdentityAnswer,
   IdentityQuestion,
+  JoinAnswer,
+  JoinQuestion,
   PeerStats,
   TransportHandler,
   TransportLimits,

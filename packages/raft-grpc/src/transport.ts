@@ -79,6 +79,7 @@ interface FastTransportServer {
   installSnapshot: RaftTransportServer['installSnapshot'];
   propose: RaftTransportServer['propose'];
   identify: RaftTransportServer['identify'];
+  join: RaftTransportServer['join'];
 }
 
 /** Who asks (Identify): a node whose data directory is new. */
@@ -97,6 +98,24 @@ export interface IdentityAnswer {
   metadataApplied: number;
 }
 
+/** A node asking to be admitted (Join): started with --join and a member's address. */
+export interface JoinQuestion {
+  nodeId: number;
+  raftAddress: string;
+  /** The cluster id the joining node knows; '' for a new node. */
+  clusterId: string;
+  directoryId: string;
+}
+
+/** The answer to a Join: admitted (errorCode '') or refused, and whom the new node can reach. */
+export interface JoinAnswer {
+  /** '' when admitted; else a Kafka error name. */
+  errorCode: string;
+  errorMessage: string;
+  clusterId: string;
+  members: Array<{ nodeId: number; raftAddress: string }>;
+}
+
 export interface TransportHandler {
   /** A message for one of this node's groups, in the order the peer sent it. Must not throw. */
   onMessage(groupId: number, message: Message): void;
@@ -110,6 +129,8 @@ export interface TransportHandler {
    * undefined means this node cannot answer yet (the asker gets Unreachable and asks again).
    */
   onIdentify?(question: IdentityQuestion): IdentityAnswer | undefined;
+  /** A node asking to join the cluster. Without a handler it is refused (INVALID_REQUEST). */
+  onJoin?(question: JoinQuestion): Promise<JoinAnswer>;
   /**
    * A proposal forwarded by another node. Resolves with where the entry was applied on this node;
    * rejects with an error carrying `code` (and `leaderId` for NotLeader), which the caller receives.
@@ -347,6 +368,29 @@ export class GrpcTransport {
           metadataApplied: a.metadataApplied,
         });
       },
+      join: (call, callback) => {
+        const q: JoinQuestion = {
+          nodeId: call.request.nodeId,
+          raftAddress: call.request.raftAddress,
+          clusterId: call.request.clusterId,
+          directoryId: call.request.directoryId,
+        };
+        const onJoin = this.handler.onJoin;
+        const answer =
+          onJoin === undefined
+            ? Promise.resolve<JoinAnswer>({
+                errorCode: 'INVALID_REQUEST',
+                errorMessage: `node ${this.nodeId} does not admit nodes`,
+                clusterId: '',
+                members: [],
+              })
+            : onJoin(q);
+        answer.then(
+          (a) => callback(null, a),
+          (e: unknown) =>
+            callback({ code: status.UNAVAILABLE, details: e instanceof Error ? e.message : String(e) }),
+        );
+      },
       propose: (call, callback) => {
         const { groupId, data, timeoutMs } = call.request;
         const caller = this.callerOf(call);
@@ -530,6 +574,34 @@ export class GrpcTransport {
             });
         },
       );
+    });
+  }
+
+  /**
+   * Asks the node listening at `address` (any member: the joining node knows no id yet) to admit
+   * this node. Fails with TransportError Unreachable when the call fails or takes longer than
+   * `timeoutMs`; a refusal is an answer (JoinAnswer.errorCode).
+   */
+  join(address: string, question: JoinQuestion, timeoutMs: number): Promise<JoinAnswer> {
+    if (this.closed) return Promise.reject(new TransportError('Closed', 'transport is closed'));
+    const client = new RaftTransportClient(address, credentials.createInsecure());
+    return new Promise<JoinAnswer>((resolve, reject) => {
+      client.join(question, new Metadata(), { deadline: new Date(this.nowMs() + timeoutMs) }, (err, res) => {
+        client.close();
+        if (err)
+          reject(
+            new TransportError('Unreachable', `join through ${address} failed: ${err.message}`, {
+              cause: err,
+            }),
+          );
+        else
+          resolve({
+            errorCode: res.errorCode,
+            errorMessage: res.errorMessage,
+            clusterId: res.clusterId,
+            members: res.members.map((m) => ({ nodeId: m.nodeId, raftAddress: m.raftAddress })),
+          });
+      });
     });
   }
 

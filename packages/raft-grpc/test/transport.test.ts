@@ -41,6 +41,22 @@ class Node {
         askerRegistered: q.nodeId === 2 && q.directoryId === 'dir-of-2',
         metadataApplied: 42,
       }),
+      onJoin: (q) =>
+        Promise.resolve(
+          q.clusterId === 'cluster-x' || q.clusterId === ''
+            ? {
+                errorCode: '',
+                errorMessage: '',
+                clusterId: 'cluster-x',
+                members: [{ nodeId: id, raftAddress: `self-of-${id}` }],
+              }
+            : {
+                errorCode: 'INCONSISTENT_CLUSTER_ID',
+                errorMessage: `not ${q.clusterId}`,
+                clusterId: 'cluster-x',
+                members: [],
+              },
+        ),
     };
     this.transport = new GrpcTransport({
       nodeId: id,
@@ -342,6 +358,35 @@ describe('GrpcTransport', () => {
     await expect(b.transport.identify(1, { nodeId: 2, directoryId: 'x' }, 500)).rejects.toMatchObject({
       code: 'Unreachable',
     });
+  });
+
+  it('answers Join at an address (the asker knows no id yet): admitted with the members, or refused', async () => {
+    let addresses: Map<number, string>;
+    ({ nodes, addresses } = await cluster(2));
+    const [, b] = nodes as [Node, Node];
+    const at = addresses.get(1) as string;
+    expect(
+      await b.transport.join(at, { nodeId: 7, raftAddress: 'x:1', clusterId: '', directoryId: 'd' }, 2000),
+    ).toEqual({
+      errorCode: '',
+      errorMessage: '',
+      clusterId: 'cluster-x',
+      members: [{ nodeId: 1, raftAddress: 'self-of-1' }],
+    });
+    expect(
+      await b.transport.join(
+        at,
+        { nodeId: 7, raftAddress: 'x:1', clusterId: 'other', directoryId: 'd' },
+        2000,
+      ),
+    ).toMatchObject({ errorCode: 'INCONSISTENT_CLUSTER_ID', errorMessage: 'not other' });
+    await expect(
+      b.transport.join(
+        '127.0.0.1:1',
+        { nodeId: 7, raftAddress: 'x:1', clusterId: '', directoryId: 'd' },
+        500,
+      ),
+    ).rejects.toMatchObject({ code: 'Unreachable' });
   });
 
   it('survives garbage on its port and keeps serving', async () => {

@@ -62,6 +62,14 @@ describe('RaftTransport wire types', () => {
       identify(_call, callback) {
         callback(null, { nodeId: 0, clusterId: '', askerRegistered: false, metadataApplied: 0 });
       },
+      join(_call, callback) {
+        callback(null, {
+          errorCode: 'INVALID_REQUEST',
+          errorMessage: 'not in this test',
+          clusterId: '',
+          members: [],
+        });
+      },
     };
     const server = new Server();
     server.addService(RaftTransportService, impl);

@@ -22,4 +22,9 @@ export type { HostObserver } from './stats.js';
 export { RaftLogStorage } from './raft-storage.js';
 export type { RaftLogStorageOptions, RaftRecoveryInfo } from './raft-storage.js';
 export { MemoryNetwork, MemoryTransport } from './memory-network.js';
-export type { MemoryNetworkOptions, MemoryTransportHandler } from './memory-network.js';
+export type {
+  MemoryJoinAnswer,
+  MemoryJoinQuestion,
+  MemoryNetworkOptions,
+  MemoryTransportHandler,
+} from './memory-network.js';

@@ -20,6 +20,24 @@ export interface MemoryTransportHandler {
     nodeId: number;
     directoryId: string;
   }): { clusterId: string; askerRegistered: boolean; metadataApplied: number } | undefined;
+  /** As TransportHandler.onJoin in raft-grpc: a node asking to be admitted. */
+  onJoin?(question: MemoryJoinQuestion): Promise<MemoryJoinAnswer>;
+}
+
+/** GrpcTransport's JoinQuestion (raft-grpc), the same shape. */
+export interface MemoryJoinQuestion {
+  nodeId: number;
+  raftAddress: string;
+  clusterId: string;
+  directoryId: string;
+}
+
+/** GrpcTransport's JoinAnswer (raft-grpc), the same shape. */
+export interface MemoryJoinAnswer {
+  errorCode: string;
+  errorMessage: string;
+  clusterId: string;
+  members: Array<{ nodeId: number; raftAddress: string }>;
 }
 
 export interface MemoryNetworkOptions {
@@ -39,6 +57,8 @@ export class MemoryNetwork {
   /** Nodes cut off: nothing they send is delivered, nothing is delivered to them. */
   readonly down = new Set<number>();
   private readonly handlers = new Map<number, MemoryTransportHandler>();
+  /** A node's address (its transport's, when given) → its id: Join is asked by address. */
+  private readonly addresses = new Map<string, number>();
   private readonly deliver: (fn: () => void, from: number, to: number) => void;
   private readonly connected: (from: number, to: number) => boolean;
   /** Destination node → answers of forwarded proposals still to lose. */
@@ -49,9 +69,18 @@ export class MemoryNetwork {
     this.connected = options.connected ?? (() => true);
   }
 
-  /** The transport of `nodeId`, delivering into `handler` once started. */
-  transport(nodeId: number, handler: MemoryTransportHandler): MemoryTransport {
+  /**
+   * The transport of `nodeId`, delivering into `handler` once started; `address` (optional) is the
+   * address other nodes ask Join at.
+   */
+  transport(nodeId: number, handler: MemoryTransportHandler, address?: string): MemoryTransport {
+    if (address !== undefined) this.addresses.set(address, nodeId);
     return new MemoryTransport(this, nodeId, handler);
+  }
+
+  /** @internal The node at `address`, or undefined. */
+  nodeAt(address: string): number | undefined {
+    return this.addresses.get(address);
   }
 
   /**
@@ -177,6 +206,22 @@ export class MemoryTransport implements HostTransport {
     if (answer === undefined)
       return Promise.reject(new HostError('Unreachable', `node ${toNode} cannot answer yet`));
     return Promise.resolve(answer);
+  }
+
+  /** GrpcTransport.join: asks the node at `address` to admit this node; HostError Unreachable when it cannot be reached. */
+  join(address: string, question: MemoryJoinQuestion, _timeoutMs: number): Promise<MemoryJoinAnswer> {
+    const to = this.net.nodeAt(address);
+    const h = this.started && to !== undefined ? this.net.handler(to, this.nodeId) : undefined;
+    if (h === undefined)
+      return Promise.reject(new HostError('Unreachable', `no node at ${address} is reachable in memory`));
+    if (h.onJoin === undefined)
+      return Promise.resolve({
+        errorCode: 'INVALID_REQUEST',
+        errorMessage: `node ${to} does not admit nodes`,
+        clusterId: '',
+        members: [],
+      });
+    return h.onJoin(question);
   }
 
   /** Per peer, the messages it received from this node (monotonic, as GrpcTransport's totalAckedBatches). */

@@ -84,6 +84,40 @@ test('a node id joins the network once; a closed transport sends nothing', async
   expect(a.send(1, { to: 2 } as never)).toBe(false);
 });
 
+test('Join is asked by address: answered by the node there, Unreachable when it is down or unknown', async () => {
+  const net = new MemoryNetwork();
+  const member = net.transport(
+    1,
+    {
+      onMessage: () => undefined,
+      onJoin: (q) =>
+        Promise.resolve({
+          errorCode: '',
+          errorMessage: '',
+          clusterId: 'c',
+          members: [{ nodeId: 1, raftAddress: `seen-${q.nodeId}` }],
+        }),
+    },
+    'mem:1',
+  );
+  const joiner = net.transport(4, { onMessage: () => undefined }, 'mem:4');
+  await member.start();
+  await joiner.start();
+  const q = { nodeId: 4, raftAddress: 'mem:4', clusterId: '', directoryId: 'd' };
+  expect(await joiner.join('mem:1', q, 1000)).toMatchObject({
+    clusterId: 'c',
+    members: [{ nodeId: 1, raftAddress: 'seen-4' }],
+  });
+  await expect(joiner.join('mem:9', q, 1000)).rejects.toMatchObject({ code: 'Unreachable' });
+  net.down.add(1);
+  await expect(joiner.join('mem:1', q, 1000)).rejects.toMatchObject({ code: 'Unreachable' });
+  expect(await member.join('mem:4', q, 1000).catch(() => undefined)).toBeUndefined();
+  net.down.delete(1);
+  expect((await member.join('mem:4', q, 1000)).errorCode).toBe('INVALID_REQUEST');
+  await member.close();
+  await joiner.close();
+});
+
 test('a proposal forwarded while the leader is cut off waits for the next leader instead of failing', async () => {
   const net = new MemoryNetwork();
   // An election takes 200-400 ms here, far more than a few ticks of retries.

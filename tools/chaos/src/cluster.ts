@@ -159,6 +159,42 @@ export function getJson<T>(port: number, p: string, timeoutMs = 3000): Promise<T
   });
 }
 
+/** POST of a JSON body to an admin route; the answer's status and JSON body. */
+export function postJson<T>(
+  port: number,
+  p: string,
+  body: unknown,
+  timeoutMs = 10_000,
+): Promise<{ status: number; body: T }> {
+  return new Promise((resolve, reject) => {
+    const payload = JSON.stringify(body);
+    const req = http.request(
+      {
+        host: '127.0.0.1',
+        port,
+        path: p,
+        method: 'POST',
+        timeout: timeoutMs,
+        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) },
+      },
+      (res) => {
+        let text = '';
+        res.on('data', (c: Buffer) => (text += c.toString()));
+        res.on('end', () => {
+          try {
+            resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) as T });
+          } catch (e) {
+            reject(new ChaosError('BadResponse', `POST ${p} on port ${port}: not JSON`, { cause: e }));
+          }
+        });
+      },
+    );
+    req.on('error', reject);
+    req.on('timeout', () => req.destroy(new ChaosError('Timeout', `POST ${p} on port ${port} timed out`)));
+    req.end(payload);
+  });
+}
+
 /** Clusters not yet destroyed, so a signal handler can kill their processes (`killAllClusters`). */
 const live = new Set<ChaosCluster>();
 
@@ -349,6 +385,55 @@ export class ChaosCluster {
 
   replicas(id: number): Promise<ReplicaView[]> {
     return this.admin<ReplicaView[]>(id, '/v1/partitions');
+  }
+
+  /**
+   * The replicas of topic-partition (its target while it moves) and whether it is moving, as the
+   * first running node that answers has them (undefined when none answers).
+   */
+  async placement(
+    topic: string,
+    partition: number,
+  ): Promise<{ replicas: number[]; moving: boolean } | undefined> {
+    for (const id of this.running()) {
+      try {
+        const { reassignments: moves } = await this.admin<{
+          reassignments: Array<{ topic: string; partition: number; target: number[] }>;
+        }>(id, `/v1/reassignments?topic=${encodeURIComponent(topic)}`);
+        const move = moves.find((m) => m.topic === topic && m.partition === partition);
+        if (move !== undefined) return { replicas: move.target, moving: true };
+        const r = (await this.replicas(id)).find((x) => x.topic === topic && x.partition === partition);
+        if (r !== undefined) return { replicas: r.replicas, moving: false };
+      } catch {
+        // a node that does not answer is skipped
+      }
+    }
+    return undefined;
+  }
+
+  /** Asks for a reassignment of topic-partition (null cancels) through a running node's admin API. */
+  async reassign(
+    topic: string,
+    partition: number,
+    replicas: readonly number[] | null,
+  ): Promise<string | null> {
+    let last = 'no running node';
+    for (const id of this.running()) {
+      try {
+        const r = await postJson<{ results?: Array<{ error: { code: string; message: string } | null }> }>(
+          this.node(id).adminPort,
+          '/v1/reassignments',
+          { partitions: [{ topic, partition, replicas: replicas === null ? null : [...replicas] }] },
+        );
+        const error = r.body.results?.[0]?.error;
+        if (r.status === 200 && error === null) return null;
+        last = error !== undefined && error !== null ? `${error.code}: ${error.message}` : `HTTP ${r.status}`;
+        if (error !== undefined && error !== null && error.code !== 'NOT_CONTROLLER') return last;
+      } catch (e) {
+        last = e instanceof Error ? e.message : String(e);
+      }
+    }
+    return last;
   }
 
   /** The leader of topic-partition as its running replicas report it (undefined when unknown). */

@@ -20,6 +20,7 @@ export const FAULT_KINDS = [
   'wipe',
   'lose-replica',
   'disk-full',
+  'reassign',
 ] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
@@ -215,6 +216,29 @@ interface Applied {
   heal: () => Promise<void>;
   /** Checked at the end of the hold, before healing. */
   expect?: () => Promise<Expectation>;
+  /** Checked after healing (what must complete once the fault is gone). */
+  settle?: () => Promise<Expectation>;
+}
+
+/** How long a partition move may take once its fault healed (each way). */
+const MOVE_SETTLE_MS = 60_000;
+
+/** Waits until topic-partition is at `replicas` and no longer moving; whether it got there. */
+async function settled(
+  cluster: ChaosCluster,
+  topic: string,
+  partition: number,
+  replicas: readonly number[],
+  ms: number,
+): Promise<{ done: boolean; last: string }> {
+  let last = 'unknown';
+  for (const deadline = Date.now() + ms; Date.now() < deadline; await sleep(500)) {
+    const p = await cluster.placement(topic, partition);
+    if (p === undefined) continue;
+    last = `[${p.replicas.join(',')}]${p.moving ? ' moving' : ''}`;
+    if (!p.moving && p.replicas.join() === replicas.join()) return { done: true, last };
+  }
+  return { done: false, last };
 }
 
 /** Waits until node `id` exits, at most `ms`; its exit code, or undefined while it runs. */
@@ -376,6 +400,62 @@ async function apply(ctx: NemesisContext, f: PlannedFault): Promise<Applied> {
         },
       };
     }
+    case 'reassign': {
+      // A partition of the workload topic moves (AlterPartitionReassignments through the admin API):
+      // one replica to a node outside its set, or — every node a replica — one replica dropped (a
+      // replication-factor change); meanwhile the fault's target (a replica of that partition, for
+      // the partition roles) is killed or paused. The heal brings the node back, lets the move end
+      // (or cancels it), and moves the partition back; both must end within 60 s each.
+      const topic = ctx.topic;
+      const partition = f.pick % ctx.partitions;
+      const before = await cluster.placement(topic, partition);
+      const from = before?.replicas ?? [];
+      const outside = ids.filter((x) => !from.includes(x));
+      const slot = Math.floor(f.pick / 11) % Math.max(1, from.length);
+      const to =
+        outside.length > 0
+          ? from.map((r, i) =>
+              i === slot ? (outside[Math.floor(f.pick / 3) % outside.length] as number) : r,
+            )
+          : from.filter((_, i) => i !== slot);
+      const refused =
+        before === undefined || before.moving || to.length === 0
+          ? `not asked (${before === undefined ? 'no answer' : before.moving ? 'a move in progress' : 'a single replica'})`
+          : await cluster.reassign(topic, partition, to);
+      if (f.second === 'kill') await cluster.kill(target);
+      else cluster.pause(target);
+      const move = `${topic}-${partition} [${from.join(',')}] -> [${to.join(',')}]${refused === null ? '' : ` (refused: ${refused})`}`;
+      return {
+        nodes: [target],
+        description: `move ${move} + ${f.second} node ${target} (${role}) for ${f.holdMs} ms`,
+        heal: async () => {
+          if (f.second === 'kill') cluster.start(target);
+          else cluster.resume(target);
+        },
+        ...(refused !== null
+          ? {}
+          : {
+              settle: async (): Promise<Expectation> => {
+                const what = 'a partition move under a kill or pause ends, and the move back too (60 s each)';
+                const there = await settled(cluster, topic, partition, to, MOVE_SETTLE_MS);
+                if (!there.done) {
+                  // Not there: cancel (the move back of a cancel is itself a move).
+                  await cluster.reassign(topic, partition, null);
+                } else {
+                  const back = await cluster.reassign(topic, partition, from);
+                  if (back !== null)
+                    return { what, met: false, detail: `the move back was refused: ${back}` };
+                }
+                const home = await settled(cluster, topic, partition, from, MOVE_SETTLE_MS);
+                return {
+                  what,
+                  met: there.done && home.done,
+                  detail: `to [${to.join(',')}]: ${there.done ? 'done' : `not done (${there.last}), cancelled`}; back to [${from.join(',')}]: ${home.done ? 'done' : `not done (${home.last})`}`,
+                };
+              },
+            }),
+      };
+    }
     case 'combined': {
       const side = isolateSide();
       const other = ids.filter((x) => !side.includes(x));
@@ -437,6 +517,11 @@ export class Nemesis {
           log(`fault ${f.index}: expectation NOT met: ${op.expectation.what} — ${op.expectation.detail}`);
       }
       await this.healNow();
+      if (applied.settle !== undefined) {
+        const settled = await applied.settle();
+        op.expectation = settled;
+        if (!settled.met) log(`fault ${f.index}: expectation NOT met: ${settled.what} — ${settled.detail}`);
+      }
       op.healedMs = history.now();
       history.update(op);
       log(`[${(op.healedMs / 1000).toFixed(1)}s] healed fault ${f.index}`);

@@ -30,7 +30,8 @@ describe('rng', () => {
 });
 
 describe('planSchedule', () => {
-  const opts = { durationMs: 120_000, faults: FAULT_KINDS, nodes: 3, ...DEFAULT_SCHEDULE_TIMING };
+  // Long enough for a round of every kind (ten, with reassign).
+  const opts = { durationMs: 150_000, faults: FAULT_KINDS, nodes: 3, ...DEFAULT_SCHEDULE_TIMING };
 
   test('replays from the seed', () => {
     expect(planSchedule(createRng(9), opts)).toEqual(planSchedule(createRng(9), opts));

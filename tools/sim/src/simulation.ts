@@ -51,6 +51,11 @@ export interface SimParams {
   groups: GroupSpec;
   /** After the calm begins, every partition must serve within this long (virtual ms). */
   livenessBoundMs: number;
+  /**
+   * Per step, the probability of a reassignment of a partition of the main topic (FaultRates.reassign);
+   * a parameter of its own so that `--params '{"reassignRate":0}'` replays a seed as it ran before.
+   */
+  reassignRate: number;
 }
 
 /** The parameters seed `seed` draws (before overrides). */
@@ -100,6 +105,7 @@ export function drawParams(rng: Prng, overrides: Partial<SimParams> = {}): SimPa
     produceTimeoutMs: rng.pick([200, 1000, 5000]),
     groups: { committers: 0, members: 0, rebalanceTimeoutMs: 1000 },
     livenessBoundMs: 60_000,
+    reassignRate: 0,
   };
   // Drawn after everything above, so those draws keep their values: some producers send acks=0.
   for (const p of producers) if (rng.chance(0.15)) p.acks = 0;
@@ -112,7 +118,7 @@ export function drawParams(rng: Prng, overrides: Partial<SimParams> = {}): SimPa
     rebalanceTimeoutMs: rng.pick([1000, 3000]),
   };
   // Last, the reassignment rate (none on half the seeds).
-  drawn.faults.reassign = rng.pick([0, 0, 0.002, 0.01]);
+  drawn.reassignRate = rng.pick([0, 0, 0.002, 0.01]);
   return { ...drawn, ...overrides };
 }
 
@@ -185,7 +191,7 @@ export async function runSeed(seed: number, options: SimOptions): Promise<SimRes
     cluster,
     net,
     root.fork('faults'),
-    params.faults,
+    { ...params.faults, reassign: params.reassignRate },
     TOPIC,
     params.tickMs * params.partitionElectionTicks * 2 + 500,
     new Prng(seed).fork('damage'),

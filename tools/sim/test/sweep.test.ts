@@ -17,8 +17,11 @@ test(`seeds 1..${SEEDS} (${STEPS} steps each) keep every invariant`, async () =>
   expect(failures).toEqual([]);
 });
 
-/** The consumer-group clients off: a seed recorded before they existed replays its old schedule. */
-const WITHOUT_GROUPS = { groups: { committers: 0, members: 0, rebalanceTimeoutMs: 1000 } };
+/**
+ * The consumer-group clients and reassignments off: a seed recorded before they existed replays its
+ * old schedule.
+ */
+const WITHOUT_GROUPS = { groups: { committers: 0, members: 0, rebalanceTimeoutMs: 1000 }, reassignRate: 0 };
 
 // Seeds that once failed, kept as regression tests (README.md, "Findings"), on the schedule that
 // found them.

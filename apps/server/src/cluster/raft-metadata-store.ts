@@ -10,7 +10,7 @@
 import type { Random } from '@chronik/env';
 import type { ApplyResult, MetadataCommand } from '@chronik/metadata';
 import { MetadataStateMachine, encodeCommand } from '@chronik/metadata';
-import type { Entry } from '@chronik/raft';
+import type { ConfState, Entry } from '@chronik/raft';
 import type { RaftHost } from '@chronik/raft-host';
 import { KafkaError } from '../errors.js';
 import type { Logger } from '../logger.js';
@@ -37,6 +37,11 @@ export interface RaftMetadataStoreOptions {
   fatal(error: Error): void;
 }
 
+/** The members of the metadata group in a Raft configuration (both halves of a joint one). */
+function membershipOf(c: ConfState): { voters: number[]; learners: number[] } {
+  return { voters: [...new Set([...c.voters, ...c.votersOutgoing])], learners: [...c.learners] };
+}
+
 export class RaftMetadataStore implements MetadataStore {
   readonly state = new MetadataStateMachine();
   private stopped: Error | null = null;
@@ -56,9 +61,14 @@ export class RaftMetadataStore implements MetadataStore {
       stateMachine: {
         apply: (e: Entry) => store.apply(e),
         snapshot: () => store.state.snapshot(),
-        // The bootstrap snapshot (index 1, the initial voters) carries no state machine data.
-        restore: (data) =>
-          store.state.restore(data.length > 0 ? data : new MetadataStateMachine().snapshot()),
+        // The bootstrap snapshot (index 1, the initial voters) carries no state machine data. The
+        // group's configuration as of the snapshot is the members' (not in the state machine's
+        // own snapshot); later membership changes follow in log order (onConfChange).
+        restore: (data, metadata) => {
+          store.state.restore(data.length > 0 ? data : new MetadataStateMachine().snapshot());
+          store.state.setMembership(membershipOf(metadata.confState));
+        },
+        onConfChange: (confState) => store.state.setMembership(membershipOf(confState)),
         onStopped: (e) => store.stop(e, 'the metadata group stopped: this node stops applying metadata'),
       },
       bootstrapVoters: options.bootstrap ? [...options.voters].sort((a, b) => a - b) : [],
@@ -141,6 +151,7 @@ export class RaftMetadataStore implements MetadataStore {
       commitIndex: s?.commitIndex ?? 0,
       appliedIndex: s?.appliedIndex ?? 0,
       voters: s?.voters ?? [],
+      learners: s?.learners ?? [],
     };
   }
 }

@@ -86,6 +86,8 @@ export interface ComposeOptions {
   raftAddress: string;
   /** Retry the broker registration in the background instead of waiting for it. */
   registerInBackground: boolean;
+  /** This broker's rack (broker.rack), registered with it. */
+  rack?: string | null;
   /** Overrides of the group coordinator's settings (tests). */
   groupConfig?: Partial<GroupCoordinatorConfig>;
   /** The coordinator's storage (default: `__consumer_offsets`; tests). */
@@ -322,7 +324,7 @@ export async function composeBroker(options: ComposeOptions): Promise<Composed> 
         host: adv.host,
         port: adv.port,
         ...(listeners !== undefined && !isDefaultListenerSet(listeners) ? { listeners } : {}),
-        rack: null,
+        rack: options.rack ?? null,
         raftAddress: options.raftAddress,
         incarnation: random.uuid(),
         newClusterId: () => clusterIdFromBytes(random.bytes(16)),

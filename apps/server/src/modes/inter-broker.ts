@@ -133,7 +133,12 @@ export function remoteElectOver(calls: BrokerCalls): RemoteElect {
       ({ response } = await calls.request(
         leaderId,
         ApiKey.ElectLeaders,
-        { electionType: 0, topicPartitions: [{ topic: tp.topic, partitions: [tp.partition] }], timeoutMs },
+        {
+          electionType: 0,
+          topicPartitions: [{ topic: tp.topic, partitions: [tp.partition] }],
+          // An int32 on the wire.
+          timeoutMs: Math.max(1, Math.min(2 ** 31 - 1, Math.floor(timeoutMs))),
+        },
         { minVersion: 1, maxVersion: 2, timeoutMs: timeoutMs + 1000 },
       ));
     } catch (e) {

@@ -13,7 +13,13 @@ import path from 'node:path';
 import tls from 'node:tls';
 import type { Logger as LibraryLogger } from '@chronik/env';
 import { GrpcTransport } from '@chronik/raft-grpc';
-import type { IdentityAnswer, TransportHandler, TransportTls } from '@chronik/raft-grpc';
+import type {
+  IdentityAnswer,
+  JoinAnswer,
+  JoinQuestion,
+  TransportHandler,
+  TransportTls,
+} from '@chronik/raft-grpc';
 import { RaftHost } from '@chronik/raft-host';
 import type { HostTransport } from '@chronik/raft-host';
 import type { WalStats } from '@chronik/wal';
@@ -22,14 +28,17 @@ import type { BrokerMode } from '../broker.js';
 import { diskSpace } from '../datadir.js';
 import type { PeerAcks } from '../cluster/peer-liveness.js';
 import type { RaftGroupView } from '../admin/views.js';
-import { METADATA_GROUP_ID } from '../cluster/group-ids.js';
 import { GroupManifest } from '../cluster/group-manifest.js';
+import { METADATA_GROUP_ID } from '../cluster/group-ids.js';
 import { PeerLiveness } from '../cluster/peer-liveness.js';
 import { PartitionGroups } from '../cluster/partition-groups.js';
 import { ClusterLeadershipTransfers } from '../cluster/leadership-transfers.js';
 import { PartitionMover } from '../cluster/partition-mover.js';
 import { RaftMetadataStore } from '../cluster/raft-metadata-store.js';
 import { checkNewNodeMayJoin } from '../cluster/rejoin-check.js';
+import { membershipRoutes } from '../admin/cluster-routes.js';
+import { answerJoin, joinCluster } from '../cluster/join.js';
+import { MembershipManager } from '../cluster/membership.js';
 import { ReplicaRepairer } from '../cluster/replica-repair.js';
 import { ReplicationThrottle } from '../cluster/replication-throttle.js';
 import { ReplicationSupervisor } from '../cluster/supervisor.js';
@@ -165,6 +174,8 @@ export interface ClusterTransport extends HostTransport {
     question: { nodeId: number; directoryId: string },
     timeoutMs: number,
   ): Promise<IdentityAnswer>;
+  /** Asks the node at `address` to admit this node (cluster/join.ts); absent: --join is not possible. */
+  join?(address: string, question: JoinQuestion, timeoutMs: number): Promise<JoinAnswer>;
   close(): Promise<void>;
   /** Per peer, the batches it acknowledged so far (monotonic: liveness checks). */
   stats(): readonly PeerAcks[];
@@ -326,7 +337,12 @@ export function raftClusterMode(options: RaftClusterModeOptions = {}): BrokerMod
         const known = peers.get(id);
         if (known !== undefined) return known;
         const b = store?.state.broker(id);
-        return b === undefined || b.raftAddress === '' ? undefined : b.raftAddress;
+        if (b !== undefined && b.raftAddress !== '') return b.raftAddress;
+        // A node being added: the metadata leader reaches it at the address it joined with.
+        const change = store?.state.membershipChange();
+        return change !== null && change !== undefined && change.nodeId === id && change.raftAddress !== ''
+          ? change.raftAddress
+          : undefined;
       },
       handler: {
         onMessage: (g, m) => host.receive(g, m),
@@ -345,6 +361,28 @@ export function raftClusterMode(options: RaftClusterModeOptions = {}): BrokerMod
             : fresh
               ? { clusterId: '', askerRegistered: false, metadataApplied: 0 }
               : undefined,
+        onJoin: (q) =>
+          store === undefined
+            ? Promise.resolve({
+                errorCode: 'NOT_CONTROLLER',
+                errorMessage: `node ${nodeId} is starting`,
+                clusterId: '',
+                members: [],
+              })
+            : answerJoin(
+                {
+                  store,
+                  members: () => {
+                    const st = host.status(METADATA_GROUP_ID);
+                    return [...st.voters, ...st.learners];
+                  },
+                  addressOf: (id) =>
+                    id === nodeId
+                      ? raft.raftAddr
+                      : (peers.get(id) ?? store?.state.broker(id)?.raftAddress ?? undefined),
+                },
+                q,
+              ),
       },
       logger: rl,
     });
@@ -376,7 +414,33 @@ export function raftClusterMode(options: RaftClusterModeOptions = {}): BrokerMod
     };
     try {
       await transport.start();
-      if (fresh && voters.length > 1)
+      if (raft.join !== undefined && !fresh)
+        logger.info(
+          { join: raft.join },
+          '--join ignored: this node holds cluster state already (its stored membership wins)',
+        );
+      if (raft.join !== undefined && fresh) {
+        // A new node joins a running cluster through any member (cluster/join.ts).
+        if (transport.join === undefined)
+          throw new ServerError(
+            ServerErrorCode.INVALID_CONFIG,
+            '--join: this transport cannot join a cluster',
+          );
+        const admitted = await joinCluster({
+          address: raft.join,
+          question: {
+            nodeId,
+            raftAddress: raft.raftAddr,
+            clusterId: raft.clusterId ?? '',
+            directoryId: ctx.dataDir.meta.directoryId,
+          },
+          join: transport.join.bind(transport),
+          clock,
+          scheduler,
+          logger: logger.child({ component: 'cluster' }),
+        });
+        for (const m of admitted.members) if (m.nodeId !== nodeId) peers.set(m.nodeId, m.raftAddress);
+      } else if (fresh && voters.length > 1)
         await checkNewNodeMayJoin({
           nodeId,
           directoryId: ctx.dataDir.meta.directoryId,
@@ -389,7 +453,8 @@ export function raftClusterMode(options: RaftClusterModeOptions = {}): BrokerMod
       store = await RaftMetadataStore.open({
         host,
         voters,
-        bootstrap: raft.bootstrap,
+        // A joining node founds nothing: it learns the membership from the leader.
+        bootstrap: raft.bootstrap && raft.join === undefined,
         timeoutMs: metadataTimeoutMs,
         random,
         logger: logger.child({ component: 'metadata' }),
@@ -430,6 +495,15 @@ export function raftClusterMode(options: RaftClusterModeOptions = {}): BrokerMod
       transferWindowMs: tickMs * partitionElectionTicks * 2 + 500,
     });
     let repairer: ReplicaRepairer | undefined;
+    const membership = new MembershipManager({
+      nodeId,
+      host,
+      store,
+      scheduler,
+      logger: logger.child({ component: 'membership' }),
+      proposalTimeoutMs: metadataTimeoutMs,
+      fatal: (e) => ctx.fatal(e),
+    });
     const interConnect = interBrokerConnect(config);
     const authorizer = config.security?.authorizer;
     const principal = authorizer === undefined ? undefined : interBrokerPrincipal(config);
@@ -472,7 +546,9 @@ export function raftClusterMode(options: RaftClusterModeOptions = {}): BrokerMod
         peers: () => {
           const now = clock.nowMs();
           liveness.observe(transport.stats(), now);
-          return voters
+          // The metadata group's members now (nodes join and leave at run time).
+          const st = host.status(METADATA_GROUP_ID);
+          return [...st.voters, ...st.learners]
             .filter((id) => id !== nodeId)
             .map((id) => ({ nodeId: id, connected: liveness.alive(id, now) }));
         },
@@ -482,10 +558,21 @@ export function raftClusterMode(options: RaftClusterModeOptions = {}): BrokerMod
       logDir: { path: dataDir, space: () => diskSpace(dataDir) },
       raftAddress: raft.raftAddr,
       registerInBackground: true,
+      rack: raft.rack ?? null,
       ...(options.groupConfig !== undefined ? { groupConfig: options.groupConfig } : {}),
       ...(options.txnConfig !== undefined ? { txnConfig: options.txnConfig } : {}),
       ...(options.extraHandlers !== undefined ? { extraHandlers: options.extraHandlers } : {}),
       moveProgress: () => mover.statuses(),
+      adminRoutes: () =>
+        membershipRoutes({
+          store,
+          members: () => {
+            const st = host.status(METADATA_GROUP_ID);
+            return { voters: st.voters, learners: st.learners };
+          },
+          scheduler,
+          clock,
+        }),
       leadershipTransfers: new ClusterLeadershipTransfers({
         nodeId,
         replicas: () => groups.replicas(),
@@ -505,11 +592,13 @@ export function raftClusterMode(options: RaftClusterModeOptions = {}): BrokerMod
         });
         repairer.start();
         mover.start();
+        membership.start();
       },
       close: async () => {
         supervisor.stop();
         repairer?.stop();
         mover.stop();
+        membership.stop();
         await brokerCalls.close();
         await release();
       },

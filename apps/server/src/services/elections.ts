@@ -143,7 +143,7 @@ export class LeaderElections {
         try {
           await transfers.transfer({ topic, topicId: t.topicId, partition }, preferred, now, {
             localOnly,
-            timeoutMs: Math.max(1, deadline - clock.monotonicMs()),
+            timeoutMs: Math.max(1, Math.floor(deadline - clock.monotonicMs())),
           });
           startedAt = clock.monotonicMs();
         } catch (e) {

@@ -21,6 +21,8 @@ export interface MetadataGroupStatus {
   commitIndex: number;
   appliedIndex: number;
   voters: readonly number[];
+  /** Members that do not vote yet (a node being added catches up as a learner). */
+  learners?: readonly number[];
 }
 
 export interface MetadataStore {

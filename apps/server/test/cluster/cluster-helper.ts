@@ -32,6 +32,10 @@ export interface ClusterNode {
   proc: ChildProcess | undefined;
   exited: Promise<void> | undefined;
   logs: string[];
+  /** Started with --join and this member's Raft address instead of --peers/--bootstrap. */
+  joinVia?: string;
+  /** More raft-cluster options of this node only. */
+  extraRaftArgs?: string[];
 }
 
 function canListen(port: number): Promise<boolean> {
@@ -165,6 +169,24 @@ export class TestCluster {
     return c;
   }
 
+  /** A node that is not part of the cluster yet; `start` makes it join through node `via`. */
+  async addNode(id: number, via: number, extraRaftArgs: string[] = []): Promise<ClusterNode> {
+    const n: ClusterNode = {
+      id,
+      kafkaPort: await freePort(),
+      raftPort: await freePort(),
+      adminPort: await freePort(),
+      dataDir: path.join(this.root, `node${id}`),
+      proc: undefined,
+      exited: undefined,
+      logs: [],
+      joinVia: `127.0.0.1:${this.node(via).raftPort}`,
+      extraRaftArgs,
+    };
+    this.nodes.push(n);
+    return n;
+  }
+
   node(id: number): ClusterNode {
     const n = this.nodes.find((x) => x.id === id);
     if (!n) throw new Error(`no node ${id}`);
@@ -179,7 +201,7 @@ export class TestCluster {
     const n = this.node(id);
     if (n.proc) throw new Error(`node ${id} is running`);
     const peers = this.nodes
-      .filter((m) => m.id !== id)
+      .filter((m) => m.id !== id && m.joinVia === undefined)
       .map((m) => `${m.id}@127.0.0.1:${m.raftPort}`)
       .join(',');
     const args = [
@@ -202,11 +224,10 @@ export class TestCluster {
       'raft-cluster',
       '--raft-addr',
       `127.0.0.1:${n.raftPort}`,
-      '--peers',
-      peers,
-      '--bootstrap',
+      ...(n.joinVia !== undefined ? ['--join', n.joinVia] : ['--peers', peers, '--bootstrap']),
       ...this.nodeArgs(id),
       ...this.raftArgs,
+      ...(n.extraRaftArgs ?? []),
     ];
     const env: NodeJS.ProcessEnv = {};
     for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('CHRONIK_')) env[k] = v;

@@ -29,6 +29,8 @@ export interface InProcessClusterOptions {
   raft?: Partial<RaftClusterOptions>;
   /** replica.lag.time.max.ms (the mode's default: 10 s). */
   replicaLagMaxMs?: number;
+  /** Each node's --rack (broker.rack), by node id; none when absent. */
+  racks?: Readonly<Record<number, string>>;
 }
 
 export async function until<T>(what: string, f: () => T | undefined, timeoutMs = 20_000): Promise<T> {
@@ -69,6 +71,7 @@ export class InProcessCluster {
         tickMs: 20,
         electionTicks: 10,
         partitionElectionTicks: 7,
+        ...(this.options.racks?.[id] !== undefined ? { rack: this.options.racks[id] } : {}),
         ...this.options.raft,
       },
     };
@@ -102,7 +105,7 @@ export class InProcessCluster {
       },
       raftClusterMode({
         env: { fs: node.disk },
-        transport: (o) => this.net.transport(o.nodeId, o.handler),
+        transport: (o) => this.net.transport(o.nodeId, o.handler, o.listenAddress),
         groupConfig: { initialRebalanceDelayMs: 0 },
         ...(this.options.replicaLagMaxMs !== undefined
           ? { replicaLagMaxMs: this.options.replicaLagMaxMs }
@@ -110,7 +113,13 @@ export class InProcessCluster {
         onComposed: (c) => (node.composed = c),
       }),
     );
-    await node.broker.start();
+    try {
+      await node.broker.start();
+    } catch (e) {
+      // A start that failed (a refused join) leaves its listener bound: the process would exit.
+      await node.broker.stop().catch(() => undefined);
+      throw e;
+    }
     const at = this.nodes.findIndex((n) => n.id === id);
     if (at >= 0) this.nodes[at] = node;
     else this.nodes.push(node);
@@ -139,6 +148,36 @@ export class InProcessCluster {
       logLevel: logLevel.NOTHING,
       retry: { initialRetryTime: 100, maxRetryTime: 1000, retries: 30 },
     });
+  }
+
+  /** Starts a new node that joins the running cluster through `via` (a member's Raft address). */
+  join(
+    id: number,
+    via: string,
+    extra: Partial<RaftClusterOptions> = {},
+    dataDir?: string,
+  ): Promise<InProcessNode> {
+    const base = this.config(id, [], false);
+    return this.start(id, new MemFileSystem(), {
+      ...base,
+      ...(dataDir !== undefined ? { dataDir } : {}),
+      raft: { ...(base.raft as RaftClusterOptions), join: via, ...extra },
+    });
+  }
+
+  /** Calls one of node `id`'s admin routes (the admin listener itself is off in process). */
+  async admin(
+    id: number,
+    method: string,
+    path: string,
+    body?: unknown,
+    query = '',
+  ): Promise<{ status: number; body: unknown }> {
+    const route = this.node(id).composed?.broker.admin.routes?.find(
+      (r) => r.method === method && r.path === path,
+    );
+    if (route === undefined) throw new Error(`node ${id} has no route ${method} ${path}`);
+    return route.handle(body, new URLSearchParams(query));
   }
 
   /** The node whose replica leads `topic`-`partition` (ready), if any. */

@@ -155,3 +155,68 @@ export async function electLeaders(
     return out.sort((a, b) => (a.topic === b.topic ? a.partition - b.partition : a.topic < b.topic ? -1 : 1));
   });
 }
+
+/** One planned move (placement.ts). */
+export interface Move {
+  topic: string;
+  partition: number;
+  to: readonly number[];
+}
+
+/**
+ * Carries out `moves`, at most `maxInFlight` at a time: each is started (AlterPartitionReassignments)
+ * once a slot is free and counted done once ListPartitionReassignments no longer lists it. A move
+ * refused (another move of the partition in progress, an unknown broker) is reported and skipped.
+ * Resolves with the refused ones.
+ */
+export async function executeMoves(
+  client: KafkaClient,
+  moves: readonly Move[],
+  maxInFlight: number,
+  onProgress: (done: number, total: number) => void,
+  options: { pollMs?: number; deadlineMs?: number } = {},
+): Promise<ReassignResult[]> {
+  const pending = [...moves];
+  const running: Move[] = [];
+  const refused: ReassignResult[] = [];
+  let done = 0;
+  const notListedBefore = new Set<string>();
+  const deadline = Date.now() + (options.deadlineMs ?? 24 * 3_600_000);
+  while (pending.length > 0 || running.length > 0) {
+    while (running.length < maxInFlight && pending.length > 0) {
+      const m = pending.shift() as Move;
+      const [r] = await alterReassignments(client, m.topic, [m.partition], m.to);
+      if (r?.error !== null && r?.error !== undefined) {
+        refused.push(r);
+        done++;
+      } else running.push(m);
+    }
+    onProgress(done, moves.length);
+    if (running.length === 0) continue;
+    if (Date.now() > deadline)
+      throw new CliError('TIMEOUT', `${running.length + pending.length} moves were not done in time`);
+    await new Promise((resolve) => setTimeout(resolve, options.pollMs ?? 500));
+    // Done: not listed twice in a row (a node that has not applied the start yet lists nothing)
+    // and the replicas are the target.
+    const open = new Set(
+      (await listReassignments(client, null)).map((r) => `${r.topic}\u0000${r.partition}`),
+    );
+    const quiet = running.filter((m) => !open.has(`${m.topic}\u0000${m.partition}`));
+    const topics = quiet.length === 0 ? [] : await client.topics([...new Set(quiet.map((m) => m.topic))]);
+    for (const m of quiet) {
+      const key = `${m.topic}\u0000${m.partition}`;
+      const replicas = topics
+        .find((t) => t.name === m.topic)
+        ?.partitions.find((p) => p.partition === m.partition)?.replicas;
+      if (replicas?.join() !== m.to.join() || !notListedBefore.has(key)) {
+        notListedBefore.add(key);
+        continue;
+      }
+      running.splice(running.indexOf(m), 1);
+      done++;
+    }
+    for (const key of [...notListedBefore]) if (open.has(key)) notListedBefore.delete(key);
+  }
+  onProgress(done, moves.length);
+  return refused;
+}

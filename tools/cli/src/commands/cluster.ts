@@ -1,17 +1,224 @@
 // chronik cluster status (Kafka protocol: Metadata) and chronik cluster health (Chronik's admin
 // HTTP API: GET /health and /v1/cluster of each node, which the Kafka protocol has no answer for;
 // over https with a CA, a client certificate and a bearer token read from a file when the admin API
-// asks for them).
+// asks for them); chronik cluster members | add-node | remove-node | decommission: the membership of a
+// Chronik cluster (its metadata Raft group), through the admin API (/v1/cluster/members, add-node,
+// remove-node), and moving a node's replicas away (reassignments) before it leaves.
 import fs from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import type { Argv } from 'yargs';
 import type { Context } from '../context.js';
+import { int } from '../args.js';
+import { atTargets, planDecommission } from '../client/placement.js';
+import { executeMoves, listReassignments } from '../client/reassignments.js';
+import { progress } from '../progress.js';
 import { CliError, errorMessage, usage } from '../errors.js';
 import type { Plan, Register } from './types.js';
 import { READ_FORMATS } from './types.js';
 
 const HEALTH_TIMEOUT_MS = 5000;
+/** A membership change may wait for the metadata leader (the server waits up to 30 s). */
+const CHANGE_TIMEOUT_MS = 45_000;
+
+const ADMIN_OPTION = {
+  type: 'string',
+  describe:
+    'admin API URLs, comma-separated; the first that answers is used (default $CHRONIK_ADMIN or http://localhost:6092)',
+} as const;
+
+function adminsOf(ctx: Context, a: Record<string, unknown>): Admins {
+  const raw = typeof a.admin === 'string' ? a.admin : undefined;
+  return {
+    urls: (raw ?? ctx.io.env.CHRONIK_ADMIN ?? 'http://localhost:6092')
+      .split(',')
+      .map((u) => u.trim().replace(/\/+$/, ''))
+      .filter((u) => u !== ''),
+    auth: adminAuth(a, ctx.io.env.CHRONIK_ADMIN_TOKEN_FILE),
+  };
+}
+
+/** The options of the admin API and its credentials (cluster health and the membership commands). */
+function adminOptions<T>(y: Argv<T>): Argv<T> {
+  return y
+    .option('admin', ADMIN_OPTION)
+    .option('admin-token-file', {
+      type: 'string',
+      describe: 'a file holding the admin API bearer token (default $CHRONIK_ADMIN_TOKEN_FILE)',
+    })
+    .option('admin-ca-file', { type: 'string', describe: 'PEM CA of an https admin API' })
+    .option('admin-cert-file', { type: 'string', describe: 'PEM client certificate (mTLS)' })
+    .option('admin-key-file', { type: 'string', describe: 'PEM key of the client certificate' }) as Argv<T>;
+}
+
+/** The admin API endpoints and credentials of a membership command. */
+interface Admins {
+  urls: string[];
+  auth: AdminAuth;
+}
+
+/** The first admin API that answers (any status): its status and JSON body. */
+async function adminCall(
+  admins: Admins,
+  path: string,
+  body?: unknown,
+): Promise<{ admin: string; status: number; body: Record<string, unknown> }> {
+  let last: unknown = new CliError('ADMIN_API', 'no admin API URL given');
+  for (const admin of admins.urls) {
+    try {
+      const r = await requestJson(
+        `${admin}${path}`,
+        admins.auth,
+        body,
+        body === undefined ? HEALTH_TIMEOUT_MS : CHANGE_TIMEOUT_MS,
+      );
+      return { admin, ...r };
+    } catch (e) {
+      last = e;
+      // An answer that is not JSON is an answer: do not ask the others.
+      if (e instanceof CliError) break;
+    }
+  }
+  throw last instanceof CliError
+    ? last
+    : new CliError('ADMIN_API', `no admin API answered (${admins.urls.join(', ')}): ${errorMessage(last)}`);
+}
+
+async function membersCommand(ctx: Context, admins: Admins): Promise<number> {
+  const r = await adminCall(admins, '/v1/cluster/members');
+  if (r.status !== 200)
+    throw new CliError('ADMIN_API', `${r.admin} answered ${r.status}: ${JSON.stringify(r.body)}`);
+  if (ctx.out.json) {
+    await ctx.out.printJson(r.body);
+    return 0;
+  }
+  const b = r.body as {
+    voters: number[];
+    learners: number[];
+    change: { nodeId: number; kind: string } | null;
+    lastChange: { nodeId: number; kind: string; refused: string | null } | null;
+    brokers: Array<{
+      nodeId: number;
+      host: string;
+      port: number;
+      rack: string | null;
+      raftAddress: string;
+      role: string;
+    }>;
+  };
+  await ctx.out.print(
+    `Voters: ${b.voters.join(', ')}${b.learners.length > 0 ? `  Learners: ${b.learners.join(', ')}` : ''}`,
+  );
+  const listed = new Set(b.brokers.map((x) => x.nodeId));
+  await ctx.out.table(
+    ['NODE', 'ROLE', 'HOST', 'PORT', 'RACK', 'RAFT'],
+    [
+      ...b.brokers.map((x) => [x.nodeId, x.role, x.host, x.port, x.rack, x.raftAddress]),
+      // Members that have not registered (a node joining, or one that never came).
+      ...[...b.voters, ...b.learners]
+        .filter((id) => !listed.has(id))
+        .map((id) => [id, b.voters.includes(id) ? 'voter' : 'learner', '-', '-', '-', 'not registered']),
+    ],
+  );
+  if (b.change !== null)
+    await ctx.out.print(
+      `In progress: ${b.change.kind === 'add' ? 'adding' : 'removing'} node ${b.change.nodeId}`,
+    );
+  if (b.lastChange !== null)
+    await ctx.out.print(
+      `Last change: ${b.lastChange.kind} node ${b.lastChange.nodeId}: ${b.lastChange.refused === null ? 'done' : `refused: ${b.lastChange.refused}`}`,
+    );
+  return 0;
+}
+
+/**
+ * Decommission: every partition replica of the node moves to the broker placement.ts picks (fewest
+ * replicas, another rack where racks are set), `maxInFlight` moves at a time; then (unless --keep)
+ * the node is removed through the admin API. Run again after an interruption: the plan is made
+ * from what is left.
+ */
+async function decommission(
+  ctx: Context,
+  admins: Admins,
+  nodeId: number,
+  options: { maxInFlight: number; remove: boolean },
+): Promise<number> {
+  const md = await ctx.client.metadataWithRetry(null);
+  if (!md.brokers.some((b) => b.nodeId === nodeId))
+    throw new CliError('KAFKA', `broker ${nodeId} is not a broker of this cluster`);
+  // Partitions moving already (an earlier run interrupted) are planned from their targets.
+  const moving = await listReassignments(ctx.client, null);
+  const planned = planDecommission(md.brokers, atTargets(md.topics, moving), nodeId);
+  const { stuck } = planned;
+  // Moves off the node that are running already are waited for (asked again: a retry).
+  const moves = [
+    ...moving
+      .filter((r) => r.removingReplicas.includes(nodeId))
+      .map((r) => ({
+        topic: r.topic,
+        partition: r.partition,
+        to: r.replicas.filter((b) => !r.removingReplicas.includes(b)),
+      })),
+    ...planned.moves,
+  ];
+  if (stuck.length > 0)
+    throw new CliError(
+      'KAFKA',
+      `no other broker can take the replica of ${stuck.map((s) => `${s.topic}-${s.partition}`).join(', ')} (add a node, or lower their replication factor first)`,
+    );
+  if (!ctx.out.json) await ctx.out.print(`node ${nodeId}: ${moves.length} replica(s) to move`);
+  const bar = progress(ctx.io, 'moving', moves.length, ' partitions');
+  let refused;
+  try {
+    refused = await executeMoves(ctx.client, moves, options.maxInFlight, (done) => bar.update(done));
+  } finally {
+    bar.stop();
+  }
+  if (refused.length > 0)
+    throw new CliError(
+      'KAFKA',
+      `${refused.length} move(s) refused (${refused.map((r) => `${r.topic}-${r.partition}: ${r.error?.message ?? ''}`).join('; ')}); run the command again`,
+    );
+  if (!options.remove) {
+    if (ctx.out.json) await ctx.out.printJson({ nodeId, moved: moves.length, removed: false });
+    else await ctx.out.print(`node ${nodeId}: holds no replicas now (kept in the cluster)`);
+    return 0;
+  }
+  const r = await adminCall(admins, '/v1/cluster/remove-node', { nodeId });
+  const error = (r.body as { error?: { code?: string; message?: string } }).error;
+  if (error !== undefined)
+    throw new CliError('ADMIN_API', `${error.code ?? 'REFUSED'}: ${error.message ?? ''}`);
+  if (ctx.out.json) await ctx.out.printJson({ nodeId, moved: moves.length, removed: r.status === 200 });
+  else
+    await ctx.out.print(
+      r.status === 200
+        ? `node ${nodeId}: ${moves.length} replica(s) moved; removed from the cluster`
+        : `node ${nodeId}: ${moves.length} replica(s) moved; its removal is in progress`,
+    );
+  return 0;
+}
+
+async function changeCommand(
+  ctx: Context,
+  admins: Admins,
+  path: string,
+  body: Record<string, unknown>,
+): Promise<number> {
+  const r = await adminCall(admins, path, body);
+  const error = (r.body as { error?: { code?: string; message?: string } | string }).error;
+  if (ctx.out.json) await ctx.out.printJson({ status: r.status, ...r.body });
+  else if (error === undefined)
+    await ctx.out.print(
+      r.status === 202
+        ? `node ${String(body.nodeId)}: ${String((r.body as { status?: unknown }).status ?? 'accepted')} (in progress)`
+        : `node ${String(body.nodeId)}: ${String((r.body as { status?: unknown }).status ?? 'done')}`,
+    );
+  if (error !== undefined) {
+    const e = typeof error === 'string' ? { code: 'INVALID_REQUEST', message: error } : error;
+    throw new CliError('ADMIN_API', `${e.code ?? 'REFUSED'}: ${e.message ?? ''}`);
+  }
+  return 0;
+}
 
 export const registerCluster: Register = (y: Argv, plan: Plan) =>
   y.command('cluster', 'cluster status (Kafka protocol) and node health (admin API)', (c) =>
@@ -47,7 +254,77 @@ export const registerCluster: Register = (y: Argv, plan: Plan) =>
               ),
           }),
       )
-      .demandCommand(1, 'cluster: which subcommand? (status, health)'),
+      .command(
+        'members',
+        "the cluster's nodes: voters and learners of the metadata group, the change in progress (admin API)",
+        (m) => adminOptions(m),
+        (a) => plan({ formats: READ_FORMATS, action: (ctx) => membersCommand(ctx, adminsOf(ctx, a)) }),
+      )
+      .command(
+        'add-node <id>',
+        'admit a node before it starts (then start it with --join); a node started with --join needs no add-node',
+        (m) =>
+          adminOptions(m)
+            .positional('id', { type: 'string', demandOption: true })
+            .option('raft-addr', {
+              type: 'string',
+              demandOption: true,
+              describe: "the new node's --raft-addr (host:port)",
+            })
+            .example('$0 cluster add-node 4 --raft-addr n4:9195 --admin http://n1:6092', ''),
+        (a) =>
+          plan({
+            formats: READ_FORMATS,
+            action: (ctx) =>
+              changeCommand(ctx, adminsOf(ctx, a), '/v1/cluster/add-node', {
+                nodeId: int('id', a.id, 1, 2 ** 31 - 1),
+                raftAddress: String(a['raft-addr']),
+              }),
+          }),
+      )
+      .command(
+        'remove-node <id>',
+        'remove a node that holds no partition replicas (refused when the voters left would lose their majority)',
+        (m) =>
+          adminOptions(m)
+            .positional('id', { type: 'string', demandOption: true })
+            .example('$0 cluster remove-node 3 --admin http://n1:6092', ''),
+        (a) =>
+          plan({
+            formats: READ_FORMATS,
+            action: (ctx) =>
+              changeCommand(ctx, adminsOf(ctx, a), '/v1/cluster/remove-node', {
+                nodeId: int('id', a.id, 1, 2 ** 31 - 1),
+              }),
+          }),
+      )
+      .command(
+        'decommission <id>',
+        'move every replica off a node (a bounded number at a time), then remove it from the cluster',
+        (m) =>
+          adminOptions(m)
+            .positional('id', { type: 'string', demandOption: true })
+            .option('max-in-flight', { type: 'string', default: '2', describe: 'moves running at once' })
+            .option('keep', {
+              type: 'boolean',
+              default: false,
+              describe: 'move the replicas only; do not remove the node',
+            })
+            .example('$0 cluster decommission 4 --admin http://n1:6092', ''),
+        (a) =>
+          plan({
+            formats: READ_FORMATS,
+            action: (ctx) =>
+              decommission(ctx, adminsOf(ctx, a), int('id', a.id, 1, 2 ** 31 - 1), {
+                maxInFlight: int('max-in-flight', a['max-in-flight'], 1, 1000),
+                remove: !a.keep,
+              }),
+          }),
+      )
+      .demandCommand(
+        1,
+        'cluster: which subcommand? (status, health, members, add-node, remove-node, decommission)',
+      ),
   );
 
 interface PartitionProblem {
@@ -157,13 +434,28 @@ function adminAuth(a: Record<string, unknown>, envTokenFile: string | undefined)
   return out;
 }
 
-/** GET of a JSON route (http or https), with the credentials given; never follows redirects. */
-function getJson(url: string, auth: AdminAuth): Promise<{ status: number; body: Record<string, unknown> }> {
+/**
+ * A JSON route (http or https), with the credentials given: GET, or POST of `body` as JSON; never
+ * follows redirects.
+ */
+function requestJson(
+  url: string,
+  auth: AdminAuth,
+  body?: unknown,
+  timeoutMs = HEALTH_TIMEOUT_MS,
+): Promise<{ status: number; body: Record<string, unknown> }> {
   return new Promise((resolve, reject) => {
     const u = new URL(url);
+    const payload = body === undefined ? undefined : JSON.stringify(body);
     const options: https.RequestOptions = {
-      timeout: HEALTH_TIMEOUT_MS,
-      headers: auth.token === undefined ? {} : { authorization: `Bearer ${auth.token}` },
+      method: payload === undefined ? 'GET' : 'POST',
+      timeout: timeoutMs,
+      headers: {
+        ...(auth.token === undefined ? {} : { authorization: `Bearer ${auth.token}` }),
+        ...(payload === undefined
+          ? {}
+          : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) }),
+      },
       ...(u.protocol === 'https:'
         ? {
             ...(auth.ca !== undefined ? { ca: auth.ca } : {}),
@@ -171,7 +463,7 @@ function getJson(url: string, auth: AdminAuth): Promise<{ status: number; body: 
           }
         : {}),
     };
-    const req = (u.protocol === 'https:' ? https : http).get(u, options, (res) => {
+    const req = (u.protocol === 'https:' ? https : http).request(u, options, (res) => {
       let text = '';
       res.setEncoding('utf8');
       res.on('data', (c: string) => (text += c));
@@ -188,8 +480,9 @@ function getJson(url: string, auth: AdminAuth): Promise<{ status: number; body: 
         }
       });
     });
-    req.on('timeout', () => req.destroy(new Error(`no answer within ${HEALTH_TIMEOUT_MS} ms`)));
+    req.on('timeout', () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
     req.on('error', reject);
+    req.end(payload);
   });
 }
 
@@ -205,7 +498,7 @@ async function nodeHealth(admin: string, auth: AdminAuth): Promise<NodeHealth> {
     error: null,
   };
   try {
-    const h = await getJson(`${base}/health`, auth);
+    const h = await requestJson(`${base}/health`, auth);
     out.status = typeof h.body.status === 'string' ? h.body.status : `http ${h.status}`;
     out.nodeId = typeof h.body.nodeId === 'number' ? h.body.nodeId : null;
     out.replicaProblems = typeof h.body.replicaProblems === 'number' ? h.body.replicaProblems : 0;
@@ -215,7 +508,7 @@ async function nodeHealth(admin: string, auth: AdminAuth): Promise<NodeHealth> {
     return out;
   }
   try {
-    const c = await getJson(`${base}/v1/cluster`, auth);
+    const c = await requestJson(`${base}/v1/cluster`, auth);
     out.mode = typeof c.body.mode === 'string' ? c.body.mode : null;
     const group = c.body.metadataGroup as { leaderId?: unknown } | undefined;
     out.metadataLeader = typeof group?.leaderId === 'number' ? group.leaderId : null;

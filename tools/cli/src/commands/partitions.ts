@@ -4,11 +4,19 @@
 // partition's leader reports it (GET /v1/reassignments of the admin API).
 import type { Argv } from 'yargs';
 import { int, partitionList } from '../args.js';
-import { sleep } from '../client/client.js';
-import type { Reassignment } from '../client/reassignments.js';
-import { alterReassignments, electLeaders, listReassignments } from '../client/reassignments.js';
+import type { BrokerInfo, TopicInfo } from '../client/client.js';
+import type { Reassignment, ReassignResult } from '../client/reassignments.js';
+import {
+  alterReassignments,
+  electLeaders,
+  executeMoves,
+  listReassignments,
+} from '../client/reassignments.js';
+import type { PlannedMove } from '../client/placement.js';
+import { atTargets, planLeaderBalance, planRebalance } from '../client/placement.js';
 import type { Context } from '../context.js';
-import { CliError, usage } from '../errors.js';
+import type { CliError } from '../errors.js';
+import { usage } from '../errors.js';
 import { progress } from '../progress.js';
 import type { Plan, Register } from './types.js';
 import { READ_FORMATS } from './types.js';
@@ -121,7 +129,31 @@ export const registerPartitions: Register = (y: Argv, plan: Plan) =>
               ),
           }),
       )
-      .demandCommand(1, 'partitions: which subcommand? (move, status, cancel, elect)'),
+      .command(
+        'rebalance',
+        'spread replicas evenly over the brokers (after nodes were added), a bounded number of moves at a time',
+        (m) =>
+          m
+            .option('max-moves', {
+              type: 'string',
+              default: '10',
+              describe: 'moves planned at most (run again for more)',
+            })
+            .option('max-in-flight', { type: 'string', default: '2', describe: 'moves running at once' })
+            .option('dry-run', { type: 'boolean', default: false, describe: 'print the plan only' })
+            .example('$0 partitions rebalance --max-moves 20', ''),
+        (a) =>
+          plan({
+            formats: READ_FORMATS,
+            action: (ctx) =>
+              rebalance(ctx, {
+                maxMoves: int('max-moves', a['max-moves'], 1, 100_000),
+                maxInFlight: int('max-in-flight', a['max-in-flight'], 1, 1000),
+                dryRun: a['dry-run'],
+              }),
+          }),
+      )
+      .demandCommand(1, 'partitions: which subcommand? (move, status, cancel, elect, rebalance)'),
   );
 
 async function report(
@@ -158,20 +190,16 @@ async function move(
   const results = await alterReassignments(ctx.client, topic, partitions, replicas);
   const code = await report(ctx, results, `moving to [${replicas.join(', ')}]`);
   if (code !== 0 || !options.wait) return code;
-  const deadline = Date.now() + options.waitTimeoutMs;
   const bar = progress(ctx.io, 'moving', partitions.length, ' partitions');
   try {
-    for (;;) {
-      const open = await listReassignments(ctx.client, topic, partitions);
-      bar.update(partitions.length - open.length);
-      if (open.length === 0) break;
-      if (Date.now() > deadline)
-        throw new CliError(
-          'TIMEOUT',
-          `${open.length} of the moves are not done after ${options.waitTimeoutMs} ms`,
-        );
-      await sleep(POLL_MS);
-    }
+    // Started already: asking again for the same target changes nothing; this waits for them.
+    await executeMoves(
+      ctx.client,
+      partitions.map((partition) => ({ topic, partition, to: replicas })),
+      partitions.length,
+      (done) => bar.update(done),
+      { pollMs: POLL_MS, deadlineMs: options.waitTimeoutMs },
+    );
   } finally {
     bar.stop();
   }
@@ -213,6 +241,83 @@ async function elect(
             : `${r.topic}-${r.partition}: ${r.error.kafkaName}: ${r.error.message}`,
       );
   return failed.length === 0 ? 0 : 1;
+}
+
+async function rebalance(
+  ctx: Context,
+  options: { maxMoves: number; maxInFlight: number; dryRun: boolean },
+): Promise<number> {
+  // Partitions moving already (an earlier run interrupted) are planned from their targets.
+  const current = async (): Promise<{ brokers: BrokerInfo[]; topics: TopicInfo[] }> => {
+    const md = await ctx.client.metadataWithRetry(null);
+    return { brokers: md.brokers, topics: atTargets(md.topics, await listReassignments(ctx.client, null)) };
+  };
+  const before = await current();
+  const moves = planRebalance(before.brokers, before.topics, options.maxMoves);
+  if (options.dryRun) {
+    // The leaders as they would be spread once the replicas moved.
+    const after = before.topics.map((t) => ({
+      ...t,
+      partitions: t.partitions.map((p) => ({
+        ...p,
+        replicas: moves.find((m) => m.topic === t.name && m.partition === p.partition)?.to ?? p.replicas,
+      })),
+    }));
+    const reorders = planLeaderBalance(before.brokers, after, options.maxMoves);
+    if (ctx.out.json) await ctx.out.printJson({ moves, reorders });
+    else
+      await ctx.out.print(
+        [...moves, ...reorders].length === 0
+          ? 'balanced: replicas and preferred leaders are spread within one of each other'
+          : [...moves, ...reorders].map(describeMove).join('\n'),
+      );
+    return 0;
+  }
+  if (!ctx.out.json)
+    await ctx.out.print(moves.length === 0 ? 'replicas: balanced' : moves.map(describeMove).join('\n'));
+  const refused = await runMoves(ctx, moves, options.maxInFlight, 'moving');
+  // Then the preferred leaders, from where the replicas are now (reorders move no data), and the
+  // preferred replicas lead again.
+  const moved = await current();
+  const reorders = planLeaderBalance(moved.brokers, moved.topics, options.maxMoves);
+  if (!ctx.out.json && reorders.length > 0) await ctx.out.print(reorders.map(describeMove).join('\n'));
+  refused.push(...(await runMoves(ctx, reorders, options.maxInFlight, 'reordering')));
+  const elected = await electLeaders(ctx.client, null, undefined, false).catch(() => []);
+  const leaders = elected.filter((e) => e.error === null).length;
+  if (ctx.out.json)
+    await ctx.out.printJson({
+      moves,
+      reorders,
+      refused: refused.map((r) => ({ topic: r.topic, partition: r.partition, error: r.error?.message })),
+      leadersMoved: leaders,
+    });
+  else {
+    for (const r of refused)
+      await ctx.out.print(`${r.topic}-${r.partition}: not moved: ${r.error?.message ?? ''}`);
+    await ctx.out.print(
+      `done: ${moves.length - refused.length} moved, ${reorders.length} preferred leaders changed, ${leaders} leaders moved to their preferred replica`,
+    );
+  }
+  return refused.length === 0 ? 0 : 1;
+}
+
+function describeMove(m: PlannedMove): string {
+  return `${m.topic}-${m.partition}: [${m.from.join(',')}] -> [${m.to.join(',')}]`;
+}
+
+async function runMoves(
+  ctx: Context,
+  moves: readonly PlannedMove[],
+  maxInFlight: number,
+  label: string,
+): Promise<ReassignResult[]> {
+  if (moves.length === 0) return [];
+  const bar = progress(ctx.io, label, moves.length, ' partitions');
+  try {
+    return await executeMoves(ctx.client, moves, maxInFlight, (done) => bar.update(done));
+  } finally {
+    bar.stop();
+  }
 }
 
 interface Progress {

@@ -1,0 +1,66 @@
+// Rack-aware placement (broker.rack, from each node's --rack) on four brokers in one process, two
+// racks: the brokers report their racks in Metadata, a topic created without an assignment has
+// every partition's replicas in both racks, and `chronik cluster decommission --keep` (the CLI's
+// planner, run as a process against this cluster) moves a node's replicas so that every partition
+// still spans both racks.
+import { execFile } from 'node:child_process';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { InProcessCluster, until } from './in-process-cluster.js';
+
+jest.setTimeout(120_000);
+
+const run = promisify(execFile);
+const CLI = path.resolve(__dirname, '..', '..', '..', '..', 'tools', 'cli', 'bin', 'chronik');
+const RACK: Record<number, string> = { 1: 'east', 2: 'east', 3: 'west', 4: 'west' };
+
+const cluster = new InProcessCluster({ ids: [1, 2, 3, 4], racks: RACK });
+
+beforeAll(() => cluster.startAll());
+afterAll(() => cluster.stop());
+
+function replicasOf(topic: string): number[][] {
+  const t = cluster.node(1).composed?.store.state.topic(topic);
+  if (t === undefined) throw new Error(`no topic ${topic}`);
+  return t.partitions.map((p) => [...p.replicas]);
+}
+
+const spansRacks = (replicas: readonly number[]): boolean => new Set(replicas.map((b) => RACK[b])).size === 2;
+
+test('topics are created with replicas spread over racks, and a decommission keeps them spread', async () => {
+  const brokers = [1, 2, 3].map((id) => `127.0.0.1:${cluster.node(id).broker.kafkaPort}`).join(',');
+  const chronik = async (...args: string[]): Promise<string> =>
+    (await run(process.execPath, [CLI, '-b', brokers, ...args], { timeout: 90_000 })).stdout;
+  // Metadata (v1+) carries each broker's rack.
+  const status = JSON.parse(await chronik('cluster', 'status', '--format', 'json')) as {
+    brokers: Array<{ nodeId: number; rack: string | null }>;
+  };
+  expect(Object.fromEntries(status.brokers.map((b) => [b.nodeId, b.rack]))).toEqual(RACK);
+  const admin = cluster.kafka().admin();
+  await admin.connect();
+  try {
+    await admin.createTopics({
+      topics: [{ topic: 'racked', numPartitions: 8, replicationFactor: 2 }],
+      waitForLeaders: true,
+    });
+  } finally {
+    await admin.disconnect();
+  }
+  const created = replicasOf('racked');
+  expect(created).toHaveLength(8);
+  for (const r of created) expect(spansRacks(r)).toBe(true);
+
+  // Node 4 (west) gives its replicas away: only node 3 is in the west, so each goes there.
+  const stdout = await chronik('cluster', 'decommission', '4', '--keep', '--max-in-flight', '4');
+  expect(stdout).toMatch(/node 4: holds no replicas now/);
+  await until('the moves applied on node 1', () =>
+    replicasOf('racked').every((r) => !r.includes(4)) ? true : undefined,
+  );
+  const after = replicasOf('racked');
+  for (const r of after) expect(spansRacks(r)).toBe(true);
+  // Only the replicas on node 4 moved, in place.
+  after.forEach((r, p) => {
+    const before = created[p] as number[];
+    expect(r).toEqual(before.map((b) => (b === 4 ? 3 : b)));
+  });
+});
