@@ -29,6 +29,8 @@ export interface InProcessClusterOptions {
   raft?: Partial<RaftClusterOptions>;
   /** Broker settings on top of the defaults (the internal topics' partition counts are set here). */
   broker?: Partial<ServerConfig['broker']>;
+  /** Client quota sample windows (default Kafka's 11 × 1 s). */
+  clientQuotas?: Partial<ServerConfig['clientQuotas']>;
   /** replica.lag.time.max.ms (the mode's default: 10 s). */
   replicaLagMaxMs?: number;
 }
@@ -68,6 +70,7 @@ export class InProcessCluster {
         ...this.options.broker,
       },
       limits: DEFAULT_LIMITS,
+      clientQuotas: { ...DEFAULT_CONFIG.clientQuotas, ...this.options.clientQuotas },
       shutdownTimeoutMs: 2000,
       raft: {
         raftAddr: `memory:${id}`,
