@@ -249,6 +249,32 @@ describe('classic members in a consumer group', () => {
     expect(consumer.partitions()).toHaveLength(2);
   });
 
+  test('an upgrade whose write fails leaves the classic group running: its members rejoin it as classic', async () => {
+    const h = await consumerHarness();
+    h.topics.create('t', 2);
+    const first = await h.coordinator.joinGroup(classicJoin(['t']));
+    await h.coordinator.syncGroup({
+      groupId: G,
+      generationId: first.generationId,
+      memberId: first.memberId,
+      groupInstanceId: null,
+      protocolType: 'consumer',
+      protocolName: 'range',
+      assignments: [{ memberId: first.memberId, assignment: encodeAssignment([{ topic: 't', partitions: [0, 1] }]) }],
+    });
+    h.log.failNext();
+    const r = await h.coordinator.consumerGroupHeartbeat(joinHb(G, 'c1', ['t']));
+    expect(r.errorCode).not.toBe('NONE');
+    expect(h.coordinator.consumerGroupDescribe([G])[0]?.errorCode).toBe('GROUP_ID_NOT_FOUND');
+    expect(h.coordinator.listGroups({ statesFilter: [], typesFilter: ['classic'] }).groups).toHaveLength(1);
+    // The classic group rebalances; its member rejoins it and is its leader again.
+    expect(
+      h.coordinator.heartbeat({ groupId: G, generationId: first.generationId, memberId: first.memberId, groupInstanceId: null }),
+    ).toBe('REBALANCE_IN_PROGRESS');
+    const again = await h.coordinator.joinGroup(classicJoin(['t'], { memberId: first.memberId }));
+    expect(again).toMatchObject({ errorCode: 'NONE', leader: first.memberId, generationId: first.generationId + 1 });
+  });
+
   test('the classic members survive a coordinator restart (their records carry their JoinGroup metadata)', async () => {
     const h = await consumerHarness();
     h.topics.create('t', 4);
@@ -269,6 +295,43 @@ describe('classic members in a consumer group', () => {
     );
     h.coordinator.close();
     h2.coordinator.close();
+  });
+
+  test('a static classic member restarting takes its old place (assignment, epoch); the old id is fenced', async () => {
+    const h = await consumerHarness();
+    h.topics.create('t', 4);
+    const consumer = new ConsumerClient(h, 'c1');
+    await consumer.beat();
+    const join = (memberId: string) =>
+      h.coordinator.joinGroup(classicJoin(['t'], { memberId, groupInstanceId: 'inst-1', requireKnownMemberId: true }));
+    const first = await join('');
+    expect(first.errorCode).toBe('NONE');
+    const classic = new ClassicClient(h);
+    classic.memberId = first.memberId;
+    classic.generation = first.generationId;
+    classic.owned = await syncedPartitions(h.coordinator, first.memberId, first.generationId);
+    const beat = (memberId: string, generationId: number) =>
+      h.coordinator.heartbeat({ groupId: G, generationId, memberId, groupInstanceId: 'inst-1' });
+    // Settle: the consumer revokes, the static member rejoins for its share.
+    for (let i = 0; i < 4; i++) {
+      await consumer.beat();
+      if (beat(classic.memberId, classic.generation) === 'REBALANCE_IN_PROGRESS') {
+        const again = await join(classic.memberId);
+        classic.generation = again.generationId;
+        classic.owned = await syncedPartitions(h.coordinator, classic.memberId, classic.generation);
+      }
+    }
+    expect(classic.owned).toHaveLength(2);
+    const epochBefore = h.coordinator.consumerGroupDescribe([G])[0]?.groupEpoch;
+    // The process restarts: no member id, the same instance id.
+    const restarted = await join('');
+    expect(restarted).toMatchObject({ errorCode: 'NONE', generationId: classic.generation });
+    expect(restarted.memberId).not.toBe(classic.memberId);
+    expect(await syncedPartitions(h.coordinator, restarted.memberId, restarted.generationId)).toEqual(classic.owned);
+    expect(beat(classic.memberId, classic.generation)).toBe('FENCED_INSTANCE_ID');
+    expect(beat(restarted.memberId, restarted.generationId)).toBe('NONE');
+    // No new target for a replacement.
+    expect(h.coordinator.consumerGroupDescribe([G])[0]?.groupEpoch).toBe(epochBefore);
   });
 
   test('offsets by generation, LeaveGroup, and the classic timers (session, rejoin)', async () => {
