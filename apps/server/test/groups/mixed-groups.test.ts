@@ -260,7 +260,9 @@ describe('classic members in a consumer group', () => {
       groupInstanceId: null,
       protocolType: 'consumer',
       protocolName: 'range',
-      assignments: [{ memberId: first.memberId, assignment: encodeAssignment([{ topic: 't', partitions: [0, 1] }]) }],
+      assignments: [
+        { memberId: first.memberId, assignment: encodeAssignment([{ topic: 't', partitions: [0, 1] }]) },
+      ],
     });
     h.log.failNext();
     const r = await h.coordinator.consumerGroupHeartbeat(joinHb(G, 'c1', ['t']));
@@ -269,10 +271,19 @@ describe('classic members in a consumer group', () => {
     expect(h.coordinator.listGroups({ statesFilter: [], typesFilter: ['classic'] }).groups).toHaveLength(1);
     // The classic group rebalances; its member rejoins it and is its leader again.
     expect(
-      h.coordinator.heartbeat({ groupId: G, generationId: first.generationId, memberId: first.memberId, groupInstanceId: null }),
+      h.coordinator.heartbeat({
+        groupId: G,
+        generationId: first.generationId,
+        memberId: first.memberId,
+        groupInstanceId: null,
+      }),
     ).toBe('REBALANCE_IN_PROGRESS');
     const again = await h.coordinator.joinGroup(classicJoin(['t'], { memberId: first.memberId }));
-    expect(again).toMatchObject({ errorCode: 'NONE', leader: first.memberId, generationId: first.generationId + 1 });
+    expect(again).toMatchObject({
+      errorCode: 'NONE',
+      leader: first.memberId,
+      generationId: first.generationId + 1,
+    });
   });
 
   test('the classic members survive a coordinator restart (their records carry their JoinGroup metadata)', async () => {
@@ -303,7 +314,9 @@ describe('classic members in a consumer group', () => {
     const consumer = new ConsumerClient(h, 'c1');
     await consumer.beat();
     const join = (memberId: string) =>
-      h.coordinator.joinGroup(classicJoin(['t'], { memberId, groupInstanceId: 'inst-1', requireKnownMemberId: true }));
+      h.coordinator.joinGroup(
+        classicJoin(['t'], { memberId, groupInstanceId: 'inst-1', requireKnownMemberId: true }),
+      );
     const first = await join('');
     expect(first.errorCode).toBe('NONE');
     const classic = new ClassicClient(h);
@@ -327,7 +340,9 @@ describe('classic members in a consumer group', () => {
     const restarted = await join('');
     expect(restarted).toMatchObject({ errorCode: 'NONE', generationId: classic.generation });
     expect(restarted.memberId).not.toBe(classic.memberId);
-    expect(await syncedPartitions(h.coordinator, restarted.memberId, restarted.generationId)).toEqual(classic.owned);
+    expect(await syncedPartitions(h.coordinator, restarted.memberId, restarted.generationId)).toEqual(
+      classic.owned,
+    );
     expect(beat(classic.memberId, classic.generation)).toBe('FENCED_INSTANCE_ID');
     expect(beat(restarted.memberId, restarted.generationId)).toBe('NONE');
     // No new target for a replacement.
