@@ -287,7 +287,7 @@ export function readScramCredential(r: Reader): ScramCredential {
 export function readQuotaEntity(r: Reader): ClientQuotaEntityPart[] {
   return r.objects('entity', 2).map((p) => {
     const type = p.str('type', 16);
-    if (type !== 'user' && type !== 'client-id')
+    if (type !== 'user' && type !== 'client-id' && type !== 'ip')
       p.fail('type', `unknown quota entity type ${JSON.stringify(type)}`);
     return { type: type as ClientQuotaEntityPart['type'], name: p.nullableStr('name', S) };
   });

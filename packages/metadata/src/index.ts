@@ -116,6 +116,7 @@ export {
   quotaEntityKey,
   quotaEntityProblem,
   quotaValueProblem,
+  quotaKeyProblem,
 } from './state-machine.js';
 export type { MetadataStateMachineOptions, MetadataLogger, ApplyResult } from './state-machine.js';
 export type { FeedEvent, FeedListener } from './internal/feed.js';

@@ -306,21 +306,39 @@ export function quotaEntityKey(entity: readonly ClientQuotaEntityPart[]): string
 
 /** Why a quota entity is not one Kafka accepts, or null. */
 export function quotaEntityProblem(entity: readonly ClientQuotaEntityPart[]): string | null {
-  if (entity.length === 0) return 'The quota entity must name a user, a client id or both';
+  if (entity.length === 0) return 'The quota entity must name a user, a client id or both, or an ip';
   if (entity.length > 2 || new Set(entity.map((p) => p.type)).size !== entity.length)
     return 'A quota entity names each entity type at most once';
+  if (entity.length > 1 && entity.some((p) => p.type === 'ip'))
+    return 'An ip quota entity cannot be combined with a user or a client id';
   for (const p of entity) {
-    if (p.type !== 'user' && p.type !== 'client-id') return `Unknown quota entity type ${p.type}`;
+    if (p.type !== 'user' && p.type !== 'client-id' && p.type !== 'ip')
+      return `Unknown quota entity type ${p.type}`;
     if (p.name !== null && p.name.length > L.maxStringLength) return 'A quota entity name is too long';
   }
   return null;
 }
 
-/** Why a quota value is not accepted for `key`, or null (Kafka: byte rates are whole numbers). */
+/**
+ * Why a quota value is not accepted for `key`, or null (Kafka: byte rates and the connection rate
+ * are whole numbers; request_percentage and controller_mutation_rate need not be).
+ */
 export function quotaValueProblem(key: ClientQuotaKey, value: number): string | null {
   if (!Number.isFinite(value) || value <= 0) return `The value of ${key} must be above 0`;
-  if (key !== 'request_percentage' && !Number.isSafeInteger(value))
+  if (key !== 'request_percentage' && key !== 'controller_mutation_rate' && !Number.isSafeInteger(value))
     return `The value of ${key} must be a whole number`;
+  return null;
+}
+
+/** Why `key` does not apply to the entity, or null: an ip takes connection_creation_rate only, and only an ip takes it. */
+export function quotaKeyProblem(
+  entity: readonly ClientQuotaEntityPart[],
+  key: ClientQuotaKey,
+): string | null {
+  const ip = entity.some((p) => p.type === 'ip');
+  if (ip && key !== 'connection_creation_rate') return `${key} cannot be set for an ip entity`;
+  if (!ip && key === 'connection_creation_rate')
+    return 'connection_creation_rate can only be set for an ip entity';
   return null;
 }
 
@@ -627,6 +645,8 @@ export class MetadataStateMachine implements MetadataView {
           fail('INVALID_REQUEST', `Unknown client quota key ${o.key}`);
         if (keys.has(o.key)) fail('INVALID_REQUEST', `The key ${o.key} appears twice for one entity`);
         keys.add(o.key);
+        const misplaced = quotaKeyProblem(e.entity, o.key);
+        if (misplaced !== null) fail('INVALID_REQUEST', misplaced);
         if (o.value !== null) {
           const bad = quotaValueProblem(o.key, o.value);
           if (bad !== null) fail('INVALID_REQUEST', bad);

@@ -196,7 +196,8 @@ export interface AlterScramCredentialsCommand {
 }
 
 /** Who a client quota applies to (KIP-546): a user principal, a client id, or both. */
-export type ClientQuotaEntityType = 'user' | 'client-id';
+/** 'ip': a client address (connection_creation_rate, KIP-612); never combined with the others. */
+export type ClientQuotaEntityType = 'user' | 'client-id' | 'ip';
 
 /** One part of a quota entity; `name` null is the default for that type (Kafka's <default>). */
 export interface ClientQuotaEntityPart {
@@ -205,7 +206,13 @@ export interface ClientQuotaEntityPart {
 }
 
 /** The quota keys this cluster stores (and brokers enforce). */
-export const CLIENT_QUOTA_KEYS = ['consumer_byte_rate', 'producer_byte_rate', 'request_percentage'] as const;
+export const CLIENT_QUOTA_KEYS = [
+  'connection_creation_rate',
+  'consumer_byte_rate',
+  'controller_mutation_rate',
+  'producer_byte_rate',
+  'request_percentage',
+] as const;
 export type ClientQuotaKey = (typeof CLIENT_QUOTA_KEYS)[number];
 
 /** A quota entity's values, as DescribeClientQuotas lists them. */

@@ -101,6 +101,32 @@ test.each<[string, Entry, RegExp]>([
     },
     /twice/,
   ],
+  [
+    'an ip with a user',
+    {
+      entity: [
+        { type: 'ip', name: '10.0.0.1' },
+        { type: 'user', name: 'a' },
+      ],
+      ops: [{ key: 'connection_creation_rate', value: 1 }],
+    },
+    /cannot be combined/,
+  ],
+  [
+    'a byte rate for an ip',
+    { entity: [{ type: 'ip', name: '10.0.0.1' }], ops: [{ key: 'producer_byte_rate', value: 1 }] },
+    /cannot be set for an ip entity/,
+  ],
+  [
+    'a connection rate for a client id',
+    { entity: [{ type: 'client-id', name: 'c' }], ops: [{ key: 'connection_creation_rate', value: 1 }] },
+    /only be set for an ip entity/,
+  ],
+  [
+    'a fraction of a connection rate',
+    { entity: [{ type: 'ip', name: null }], ops: [{ key: 'connection_creation_rate', value: 1.5 }] },
+    /whole number/,
+  ],
 ])('%s is INVALID_REQUEST and nothing of the command is applied', (_what, bad, message) => {
   const n = new Node();
   const r = n.apply(alter(DEFAULT_CLIENT, bad));
@@ -126,4 +152,24 @@ test('format 5 holds the quotas while there are any; restore reads them and bump
   n.ok(alter({ entity: DEFAULT_CLIENT.entity, ops: [{ key: 'request_percentage', value: null }] }));
   n.ok(alter({ entity: ALICE_APP.entity, ops: ALICE_APP.ops.map((o) => ({ key: o.key, value: null })) }));
   expect(formatOf(n.sm)).toBe(1);
+});
+
+test('ip entities (connection_creation_rate, KIP-612) and controller_mutation_rate (KIP-599) are kept, and in a snapshot', () => {
+  const n = new Node();
+  n.ok(
+    alter(
+      { entity: [{ type: 'ip', name: '10.0.0.1' }], ops: [{ key: 'connection_creation_rate', value: 5 }] },
+      { entity: [{ type: 'ip', name: null }], ops: [{ key: 'connection_creation_rate', value: 50 }] },
+      {
+        entity: [{ type: 'client-id', name: 'admin' }],
+        ops: [{ key: 'controller_mutation_rate', value: 2.5 }],
+      },
+    ),
+  );
+  expect(n.sm.clientQuota([{ type: 'ip', name: '10.0.0.1' }])).toEqual({ connection_creation_rate: 5 });
+  expect(n.sm.clientQuota([{ type: 'ip', name: null }])).toEqual({ connection_creation_rate: 50 });
+  expect(n.sm.clientQuota([{ type: 'client-id', name: 'admin' }])).toEqual({ controller_mutation_rate: 2.5 });
+  const copy = new MetadataStateMachine();
+  copy.restore(n.sm.snapshot());
+  expect(copy.clientQuotas()).toEqual(n.sm.clientQuotas());
 });

@@ -20,6 +20,18 @@
 //   rebalance timeout; either one expiring removes the member (a batch of its own).
 // - Regex subscriptions are resolved against the metadata's topic names whenever the metadata
 //   changes (consumer-regex.ts for what is accepted).
+// - Mixed groups (Kafka 4's online upgrade, KIP-848): a classic member (JoinGroup, SyncGroup,
+//   Heartbeat, LeaveGroup) may be a member of a consumer group. Its subscription is read from its
+//   JoinGroup protocol metadata, the server assignor includes it, and its JoinGroup answer carries
+//   its member epoch as the generation and no leader (nobody assigns on the client side); SyncGroup
+//   hands it the partitions it may use now (ConsumerProtocolAssignment). A new target or a pending
+//   revocation is signalled by REBALANCE_IN_PROGRESS on its Heartbeat; it rejoins reporting what it
+//   still owns (the subscription's owned partitions; nothing for an eager client) and reconciles one
+//   step, as a consumer-protocol member does on a heartbeat. A consumer-protocol member joining a
+//   running classic group upgrades it: every classic member becomes a member of the consumer group
+//   with its generation as epoch and its current assignment as target (one batch). Timers of a
+//   classic member: its own session timeout; the rebalance timeout to rejoin once told to, and to
+//   send SyncGroup once joined.
 import type { Clock, Scheduler, TimerHandle } from '@chronik/env';
 import type { Logger } from '../logger.js';
 import type { GroupKafkaError } from './errors.js';
@@ -48,7 +60,21 @@ import {
 import { reconcile } from './consumer-reconcile.js';
 import { compileTopicRegex } from './consumer-regex.js';
 import type { OffsetsTopicRecord } from './records.js';
+import type { ClassicMemberMetadata } from './consumer-records.js';
+import {
+  CONSUMER_PROTOCOL_TYPE,
+  decodeAssignment,
+  decodeSubscription,
+  encodeAssignment,
+} from './consumer-protocol.js';
 import type {
+  HeartbeatRequest,
+  JoinGroupRequest,
+  JoinGroupResult,
+  LeaveGroupResult,
+  LeavingMember,
+  SyncGroupRequest,
+  SyncGroupResult,
   ConsumerGroupHeartbeatRequest,
   ConsumerGroupHeartbeatResult,
   DescribedConsumerGroup,
@@ -125,6 +151,15 @@ export interface ConsumerGroupHost {
     onSettled: (error: GroupKafkaError) => void,
   ): Promise<GroupKafkaError>;
   newUuid(): string;
+  /**
+   * A running classic group is being upgraded to a consumer group: its members' session timers
+   * stop and their waiting JoinGroup / SyncGroup requests get REBALANCE_IN_PROGRESS.
+   */
+  suspendClassicMembers(group: Group): void;
+  /** The upgrade is durable: the classic side forgets its members (they live in the consumer group). */
+  dropClassicMembers(group: Group): void;
+  /** The upgrade's write failed: the classic group runs on (its members' sessions restart). */
+  resumeClassicMembers(group: Group): void;
 }
 
 export interface ConsumerGroupEngineOptions {
@@ -144,22 +179,45 @@ interface HeartbeatOp {
   respond: (r: ConsumerGroupHeartbeatResult) => void;
 }
 
+/** JoinGroup of a classic member into a consumer group. */
+interface ClassicJoinOp {
+  kind: 'classic-join';
+  /** With the member id the coordinator gave a new member. */
+  req: JoinGroupRequest;
+  /** Joined without a member id (a restarted static member may take its old place). */
+  unknownMember: boolean;
+  respond: (r: JoinGroupResult) => void;
+}
+
+/** LeaveGroup of classic members of a consumer group. */
+interface ClassicLeaveOp {
+  kind: 'classic-leave';
+  members: readonly LeavingMember[];
+  respond: (r: LeaveGroupResult) => void;
+}
+
 interface ExpireOp {
   kind: 'expire';
   memberId: string;
-  reason: 'session' | 'revocation';
+  /** join / sync: a classic member that did not rejoin, or did not send SyncGroup, in time. */
+  reason: 'session' | 'revocation' | 'join' | 'sync';
   seq: number;
 }
 
-type Op = HeartbeatOp | ExpireOp;
+type Op = HeartbeatOp | ClassicJoinOp | ClassicLeaveOp | ExpireOp;
 
 interface MemberTimers {
   session?: { handle: TimerHandle; seq: number };
   revocation?: { handle: TimerHandle; seq: number; epoch: number };
+  join?: { handle: TimerHandle; seq: number };
+  sync?: { handle: TimerHandle; seq: number };
 }
 
-/** Where a group's consumer state came from: a failed first write undoes a creation or conversion. */
-type Origin = 'stored' | 'new' | 'classic';
+/**
+ * Where a group's consumer state came from: a failed first write undoes a creation or conversion
+ * (`classic`: an empty classic group; `upgrade`: a running one, whose members joined the state).
+ */
+type Origin = 'stored' | 'new' | 'classic' | 'upgrade';
 
 interface Runtime {
   readonly group: Group;
@@ -190,8 +248,12 @@ class Batch {
   readonly removed = new Set<string>();
   readonly sessionReset = new Set<string>();
   readonly results = new Map<HeartbeatOp, ConsumerGroupHeartbeatResult>();
+  /** Answers other than ConsumerGroupHeartbeat's, given the write's outcome. */
+  readonly finishers: Array<(error: GroupKafkaError) => void> = [];
+  /** Classic members whose JoinGroup this batch answers (their join timer stops, sync timer starts). */
+  readonly classicJoined = new Set<string>();
   readonly reconciles: Array<{
-    op: HeartbeatOp;
+    op: HeartbeatOp | ClassicJoinOp;
     memberId: string;
     owned: Partitions | null;
     full: boolean;
@@ -231,6 +293,40 @@ const ok = (
   heartbeatIntervalMs,
   assignment,
 });
+
+function joinFailure(memberId: string, errorCode: GroupKafkaError): JoinGroupResult {
+  return {
+    errorCode,
+    generationId: -1,
+    protocolType: null,
+    protocolName: null,
+    leader: '',
+    skipAssignment: false,
+    memberId,
+    members: [],
+  };
+}
+
+function syncFailure(errorCode: GroupKafkaError): SyncGroupResult {
+  return { errorCode, protocolType: null, protocolName: null, assignment: new Uint8Array(0) };
+}
+
+/** Answers an operation that will not be processed. */
+function failOp(op: Op, error: GroupKafkaError): void {
+  switch (op.kind) {
+    case 'heartbeat':
+      op.respond(failure(error, null));
+      return;
+    case 'classic-join':
+      op.respond(joinFailure(op.req.memberId, error));
+      return;
+    case 'classic-leave':
+      op.respond({ errorCode: error, members: [] });
+      return;
+    case 'expire':
+      return;
+  }
+}
 
 function failure(errorCode: GroupKafkaError, errorMessage: string | null): ConsumerGroupHeartbeatResult {
   return {
@@ -323,14 +419,33 @@ export class ConsumerGroupEngine {
       group.consumer = new ConsumerGroupState();
       origin = 'new';
     } else if (group.consumer === null) {
-      // An empty classic group becomes a consumer group (its offsets stay); a running one cannot.
-      if (req.memberEpoch !== 0 || !isEmptyClassicGroup(group))
+      if (req.memberEpoch !== 0)
         return respond(failure('GROUP_ID_NOT_FOUND', `Group ${req.groupId} is not a consumer group.`));
-      const state = new ConsumerGroupState();
-      state.groupEpoch = group.generationId;
-      state.assignmentEpoch = group.generationId;
-      group.consumer = state;
-      origin = 'classic';
+      if (isEmptyClassicGroup(group)) {
+        // An empty classic group becomes a consumer group (its offsets stay).
+        const state = new ConsumerGroupState();
+        state.groupEpoch = group.generationId;
+        state.assignmentEpoch = group.generationId;
+        group.consumer = state;
+        origin = 'classic';
+      } else {
+        // A running one is upgraded: its members join the consumer group as they are.
+        const upgraded = this.upgradedState(group);
+        if (typeof upgraded === 'string')
+          return respond(
+            failure(
+              'GROUP_ID_NOT_FOUND',
+              `Group ${req.groupId} cannot become a consumer group: ${upgraded}.`,
+            ),
+          );
+        this.host.suspendClassicMembers(group);
+        group.consumer = upgraded;
+        origin = 'upgrade';
+        this.logger.info(
+          { groupId: req.groupId, members: upgraded.size, generationId: group.generationId },
+          'classic group upgraded to a consumer group',
+        );
+      }
     }
     const rt = this.runtime(group, origin);
     rt.queue.push({ kind: 'heartbeat', req, respond });
@@ -440,7 +555,7 @@ export class ConsumerGroupEngine {
       const state = group.consumer;
       const ops = rt.queue.splice(0, Math.max(1, this.config.consumerMaxRequestsPerBatch));
       if (state === null || this.host.group(group.groupId) !== group) {
-        for (const op of ops) if (op.kind === 'heartbeat') op.respond(failure('NOT_COORDINATOR', null));
+        for (const op of ops) failOp(op, 'NOT_COORDINATOR');
         continue;
       }
       let b: Batch;
@@ -448,7 +563,7 @@ export class ConsumerGroupEngine {
         b = this.runBatch(rt, state, ops);
       } catch (e) {
         this.logger.error({ err: e, groupId: group.groupId }, 'consumer group batch failed');
-        for (const op of ops) if (op.kind === 'heartbeat') op.respond(failure('UNKNOWN_SERVER_ERROR', null));
+        for (const op of ops) failOp(op, 'UNKNOWN_SERVER_ERROR');
         this.undoCreation(rt);
         continue;
       }
@@ -476,13 +591,26 @@ export class ConsumerGroupEngine {
 
   private answer(b: Batch, error: GroupKafkaError): void {
     for (const [op, result] of b.results) op.respond(error === 'NONE' ? result : failure(error, null));
+    for (const finish of b.finishers) finish(error);
   }
 
   private runBatch(rt: Runtime, state: ConsumerGroupState, ops: readonly Op[]): Batch {
     const b = new Batch(state);
     for (const op of ops) {
-      if (op.kind === 'heartbeat') this.applyHeartbeat(b, op);
-      else this.applyExpiry(rt, b, op);
+      switch (op.kind) {
+        case 'heartbeat':
+          this.applyHeartbeat(b, op);
+          break;
+        case 'classic-join':
+          this.applyClassicJoin(b, op);
+          break;
+        case 'classic-leave':
+          this.applyClassicLeave(b, op);
+          break;
+        case 'expire':
+          this.applyExpiry(rt, b, op);
+          break;
+      }
     }
     const heartbeats = b.reconciles.length > 0;
     if (heartbeats || b.needsTarget) {
@@ -490,7 +618,14 @@ export class ConsumerGroupEngine {
       if (sub.hash !== b.s.metadataHash) b.needsTarget = true;
       if (b.needsTarget) this.computeTarget(b, sub);
     }
-    if (!b.s.stored) b.groupDirty = true;
+    if (!b.s.stored) {
+      // The group's first write states it whole (an upgraded classic group's members too).
+      b.groupDirty = true;
+      for (const id of b.s.members.keys()) {
+        b.metaDirty.add(id);
+        b.assignDirty.add(id);
+      }
+    }
     this.reconcileAll(b);
     return b;
   }
@@ -584,6 +719,7 @@ export class ConsumerGroupEngine {
           serverAssignor: req.serverAssignor,
           subscribedTopicRegex: normalizeRegex(req.subscribedTopicRegex),
           subscribedTopicNames: normalizeNames(req.subscribedTopicNames ?? []),
+          classic: null,
         });
         isNew = true;
       }
@@ -597,6 +733,8 @@ export class ConsumerGroupEngine {
           return fail('FENCED_INSTANCE_ID', `Instance id ${req.instanceId} belongs to another member.`);
       }
       if (base === undefined) return fail('UNKNOWN_MEMBER_ID', notMember(memberId));
+      if (base.classic !== null)
+        return fail('UNKNOWN_MEMBER_ID', `Member ${memberId} uses the classic protocol.`);
       if (req.memberEpoch > base.memberEpoch)
         return fail(
           'FENCED_MEMBER_EPOCH',
@@ -616,6 +754,8 @@ export class ConsumerGroupEngine {
     }
     const updated: ConsumerMember = {
       ...base,
+      // A static member that was classic comes back with the consumer protocol (a rolling upgrade).
+      classic: null,
       rackId: req.rackId ?? base.rackId,
       clientId: req.clientId,
       clientHost: req.clientHost,
@@ -672,6 +812,14 @@ export class ConsumerGroupEngine {
       this.logger.info(
         { groupId: rt.group.groupId, memberId: op.memberId },
         'consumer group member session expired',
+      );
+    } else if (op.reason === 'join' || op.reason === 'sync') {
+      if (timers?.[op.reason]?.seq !== op.seq) return;
+      this.logger.info(
+        { groupId: rt.group.groupId, memberId: op.memberId },
+        op.reason === 'join'
+          ? 'classic member of a consumer group did not rejoin within its rebalance timeout'
+          : 'classic member of a consumer group did not send SyncGroup within its rebalance timeout',
       );
     } else {
       if (
@@ -773,7 +921,9 @@ export class ConsumerGroupEngine {
     for (const r of b.reconciles) {
       const m = b.s.members.get(r.memberId);
       if (m === undefined) {
-        b.results.set(r.op, failure('UNKNOWN_MEMBER_ID', null));
+        const op = r.op;
+        if (op.kind === 'heartbeat') b.results.set(op, failure('UNKNOWN_MEMBER_ID', null));
+        else b.finishers.push(() => op.respond(joinFailure(op.req.memberId, 'UNKNOWN_MEMBER_ID')));
         continue;
       }
       let current = m;
@@ -792,8 +942,26 @@ export class ConsumerGroupEngine {
           b.assignDirty.add(m.memberId);
         }
       }
+      const op = r.op;
+      if (op.kind === 'classic-join') {
+        // The generation is the member epoch; no leader: the coordinator has assigned.
+        const answer: JoinGroupResult = {
+          errorCode: 'NONE',
+          generationId: current.memberEpoch,
+          protocolType: CONSUMER_PROTOCOL_TYPE,
+          protocolName: current.classic?.protocols[0]?.name ?? null,
+          leader: '',
+          skipAssignment: false,
+          memberId: m.memberId,
+          members: [],
+        };
+        b.finishers.push((error) =>
+          op.respond(error === 'NONE' ? answer : joinFailure(op.req.memberId, error)),
+        );
+        continue;
+      }
       b.results.set(
-        r.op,
+        op,
         ok(
           m.memberId,
           current.memberEpoch,
@@ -851,12 +1019,29 @@ export class ConsumerGroupEngine {
       group.consumer = next;
     }
     if (rt.origin === 'classic' && group.consumer?.stored === true) group.lastStored = null;
+    if (rt.origin === 'upgrade' && group.consumer?.stored === true) {
+      group.lastStored = null;
+      this.host.dropClassicMembers(group);
+      for (const m of group.consumer.members.values())
+        if (rt.timers.get(m.memberId)?.session === undefined)
+          this.armSession(rt, m.memberId, this.sessionTimeoutOf(m));
+    }
     if (group.consumer?.stored === true) rt.origin = 'stored';
     const state = group.consumer;
     if (state === null) return;
     for (const id of b.removed) if (!state.members.has(id)) this.cancelTimers(rt, id);
-    for (const id of b.sessionReset)
-      if (state.members.has(id)) this.armSession(rt, id, this.config.consumerSessionTimeoutMs);
+    for (const id of b.sessionReset) {
+      const m = state.members.get(id);
+      if (m !== undefined) this.armSession(rt, id, this.sessionTimeoutOf(m));
+    }
+    for (const id of b.classicJoined) {
+      const m = state.members.get(id);
+      if (m === undefined) continue;
+      const t = this.timersOf(rt, id);
+      t.join?.handle.cancel();
+      delete t.join;
+      this.armClassic(rt, m, 'sync');
+    }
     for (const id of new Set([...b.assignDirty, ...b.reconciles.map((r) => r.memberId)])) {
       const m = state.members.get(id);
       if (m !== undefined) this.syncRevocationTimer(rt, m);
@@ -881,7 +1066,14 @@ export class ConsumerGroupEngine {
   private undoCreation(rt: Runtime): void {
     const group = rt.group;
     const state = group.consumer;
-    if (state === null || state.stored || state.size > 0 || rt.queue.length > 0) return;
+    if (state === null || state.stored || rt.queue.length > 0) return;
+    if (rt.origin === 'upgrade') {
+      group.consumer = null;
+      this.dropRuntime(rt, 'NOT_COORDINATOR');
+      this.host.resumeClassicMembers(group);
+      return;
+    }
+    if (state.size > 0) return;
     if (rt.origin === 'classic') {
       group.consumer = null;
       this.dropRuntime(rt, 'NOT_COORDINATOR');
@@ -889,6 +1081,299 @@ export class ConsumerGroupEngine {
       this.dropRuntime(rt, 'NOT_COORDINATOR');
       this.host.discardIfUnused(group);
     }
+  }
+
+  // ---- classic members of a consumer group (Kafka 4's mixed groups) -------------------------
+
+  /**
+   * JoinGroup of a classic member into a running consumer group (the coordinator sends an empty
+   * one back to the classic protocol instead). Answered once the member's records are durable.
+   */
+  classicJoin(group: Group, req: JoinGroupRequest, respond: (r: JoinGroupResult) => void): void {
+    const first = req.protocols[0];
+    if (req.protocolType !== CONSUMER_PROTOCOL_TYPE || first === undefined)
+      return respond(joinFailure(req.memberId, 'INCONSISTENT_GROUP_PROTOCOL'));
+    if (decodeSubscription(first.metadata, this.config.consumerMaxOwnedPartitions) === null)
+      return respond(joinFailure(req.memberId, 'INCONSISTENT_GROUP_PROTOCOL'));
+    let memberId = req.memberId;
+    const unknownMember = memberId === '';
+    if (unknownMember) {
+      memberId = this.host.newUuid();
+      // As for a classic group: a new dynamic member (v4+) first learns its id.
+      if (req.requireKnownMemberId && req.groupInstanceId === null)
+        return respond(joinFailure(memberId, 'MEMBER_ID_REQUIRED'));
+    }
+    const rt = this.runtime(group, 'stored');
+    this.enqueue(rt, { kind: 'classic-join', req: { ...req, memberId }, unknownMember, respond });
+  }
+
+  /** SyncGroup of a classic member: the partitions it may use now. */
+  classicSync(group: Group, req: SyncGroupRequest): SyncGroupResult {
+    const s = group.consumer;
+    if (s === null) return syncFailure('UNKNOWN_MEMBER_ID');
+    const m = classicMemberOf(s, req.memberId, req.groupInstanceId);
+    if (typeof m === 'string') return syncFailure(m);
+    if (req.generationId !== m.memberEpoch) return syncFailure('ILLEGAL_GENERATION');
+    const protocolName = m.classic?.protocols[0]?.name ?? null;
+    if (req.protocolType !== null && req.protocolType !== CONSUMER_PROTOCOL_TYPE)
+      return syncFailure('INCONSISTENT_GROUP_PROTOCOL');
+    if (req.protocolName !== null && req.protocolName !== protocolName)
+      return syncFailure('INCONSISTENT_GROUP_PROTOCOL');
+    const rt = this.runtime(group, 'stored');
+    // A newer epoch exists and the member has nothing to revoke first: it must rejoin to catch up.
+    if (s.groupEpoch > m.memberEpoch && m.state !== 'unrevoked') {
+      this.armClassic(rt, m, 'join', false);
+      return syncFailure('REBALANCE_IN_PROGRESS');
+    }
+    const t = rt.timers.get(m.memberId);
+    t?.sync?.handle.cancel();
+    if (t !== undefined) delete t.sync;
+    this.armSession(rt, m.memberId, this.sessionTimeoutOf(m));
+    return {
+      errorCode: 'NONE',
+      protocolType: CONSUMER_PROTOCOL_TYPE,
+      protocolName,
+      assignment: encodeAssignment(this.namedPartitions(m.assigned)),
+    };
+  }
+
+  /**
+   * Heartbeat of a classic member: REBALANCE_IN_PROGRESS when it must rejoin — the group epoch is
+   * past its epoch, it has partitions to revoke, or the partitions it waits for are free now.
+   */
+  classicHeartbeat(group: Group, req: HeartbeatRequest): GroupKafkaError {
+    const s = group.consumer;
+    if (s === null) return 'UNKNOWN_MEMBER_ID';
+    const m = classicMemberOf(s, req.memberId, req.groupInstanceId);
+    if (typeof m === 'string') return m;
+    if (req.generationId !== m.memberEpoch) return 'ILLEGAL_GENERATION';
+    const rt = this.runtime(group, 'stored');
+    this.armSession(rt, m.memberId, this.sessionTimeoutOf(m));
+    if (
+      m.memberEpoch < s.groupEpoch ||
+      m.state === 'unrevoked' ||
+      (m.state === 'unreleased' && !waitingOnUnreleased(s, m))
+    ) {
+      this.armClassic(rt, m, 'join', false);
+      return 'REBALANCE_IN_PROGRESS';
+    }
+    return 'NONE';
+  }
+
+  /** LeaveGroup of members of a consumer group (by member id, or by instance id: admin removal). */
+  classicLeave(group: Group, members: readonly LeavingMember[]): Promise<LeaveGroupResult> {
+    return new Promise((respond) => {
+      const rt = this.runtime(group, 'stored');
+      if (rt.dropped) return respond({ errorCode: 'NOT_COORDINATOR', members: [] });
+      this.enqueue(rt, { kind: 'classic-leave', members, respond });
+    });
+  }
+
+  /** Whether a running classic group's upgrade is still being written. */
+  isUpgrading(group: Group): boolean {
+    const rt = this.runtimes.get(group.groupId);
+    return rt !== undefined && rt.group === group && rt.origin === 'upgrade';
+  }
+
+  private applyClassicJoin(b: Batch, op: ClassicJoinOp): void {
+    const req = op.req;
+    const memberId = req.memberId;
+    const fail = (code: GroupKafkaError): void => {
+      b.finishers.push(() => op.respond(joinFailure(memberId, code)));
+    };
+    const first = req.protocols[0];
+    const sub =
+      first === undefined ? null : decodeSubscription(first.metadata, this.config.consumerMaxOwnedPartitions);
+    if (sub === null) return fail('INCONSISTENT_GROUP_PROTOCOL');
+    const s = b.s;
+    let base = s.members.get(memberId);
+    let replaced = false;
+    if (req.groupInstanceId !== null) {
+      const holder = s.staticMembers.get(req.groupInstanceId);
+      if (holder !== undefined && holder !== memberId) {
+        if (!op.unknownMember) return fail('FENCED_INSTANCE_ID');
+        // A restarted static member takes its old place: assignment, epoch and target.
+        const old = s.members.get(holder);
+        if (old === undefined)
+          throw new Error(`static member ${req.groupInstanceId} maps to missing ${holder}`);
+        const target = s.targets.get(holder);
+        this.removeMember(b, holder, false);
+        base = { ...old, memberId };
+        b.w().setMember(base);
+        if (target !== undefined) b.w().targets.set(memberId, target);
+        b.metaDirty.add(memberId);
+        b.assignDirty.add(memberId);
+        replaced = true;
+      } else if (base !== undefined && base.instanceId !== req.groupInstanceId) {
+        return fail('FENCED_INSTANCE_ID');
+      }
+    }
+    if (base !== undefined && base.classic === null && !replaced) return fail('UNKNOWN_MEMBER_ID');
+    const classic: ClassicMemberMetadata = {
+      sessionTimeoutMs: req.sessionTimeoutMs,
+      protocols: req.protocols.map((p) => ({ name: p.name, metadata: p.metadata })),
+    };
+    const fields = {
+      instanceId: req.groupInstanceId,
+      clientId: req.clientId,
+      clientHost: req.clientHost,
+      rebalanceTimeoutMs: req.rebalanceTimeoutMs,
+      serverAssignor: null,
+      subscribedTopicRegex: null,
+      subscribedTopicNames: normalizeNames(sub.topics),
+      classic,
+    };
+    let isNew = false;
+    if (base === undefined) {
+      if (s.size >= this.config.maxGroupSize) return fail('GROUP_MAX_SIZE_REACHED');
+      base = newMember({ memberId, rackId: sub.rackId, ...fields });
+      isNew = true;
+    }
+    const updated: ConsumerMember = { ...base, ...fields, rackId: sub.rackId ?? base.rackId };
+    if (isNew) {
+      b.w().setMember(updated);
+      b.metaDirty.add(memberId);
+      b.assignDirty.add(memberId);
+      b.needsTarget = true;
+    } else if (metadataChanged(base, updated)) {
+      b.w().setMember(updated);
+      b.metaDirty.add(memberId);
+      if (subscriptionChanged(base, updated)) b.needsTarget = true;
+    }
+    b.sessionReset.add(memberId);
+    b.classicJoined.add(memberId);
+    b.reconciles.push({
+      op,
+      memberId,
+      // What it still owns as it rejoins (an eager client has given everything up).
+      owned: this.partitionsByName(sub.ownedPartitions, () => true),
+      full: true,
+      before: isNew ? NO_PARTITIONS : base.assigned,
+    });
+  }
+
+  private applyClassicLeave(b: Batch, op: ClassicLeaveOp): void {
+    const results: LeaveGroupResult['members'] = [];
+    for (const leaving of op.members) {
+      let error: GroupKafkaError = 'NONE';
+      let memberId = leaving.memberId;
+      if (leaving.groupInstanceId !== null) {
+        const holder = b.s.staticMembers.get(leaving.groupInstanceId);
+        if (holder === undefined) error = 'UNKNOWN_MEMBER_ID';
+        else if (memberId !== '' && holder !== memberId) error = 'FENCED_INSTANCE_ID';
+        else memberId = holder;
+      }
+      if (error === 'NONE') {
+        if (b.s.members.has(memberId)) this.removeMember(b, memberId);
+        else error = 'UNKNOWN_MEMBER_ID';
+      }
+      results.push({
+        memberId: leaving.memberId,
+        groupInstanceId: leaving.groupInstanceId,
+        errorCode: error,
+      });
+    }
+    b.finishers.push((error) =>
+      op.respond(
+        error === 'NONE' ? { errorCode: 'NONE', members: results } : { errorCode: error, members: [] },
+      ),
+    );
+  }
+
+  /**
+   * A running classic group as a consumer group: each member with its subscription, its generation
+   * as member epoch and its current assignment as what it holds and its target. A reason when it
+   * cannot be (not the consumer protocol type, an unreadable subscription or assignment).
+   */
+  private upgradedState(group: Group): ConsumerGroupState | string {
+    if (group.protocolType !== CONSUMER_PROTOCOL_TYPE)
+      return `its protocol type is ${group.protocolType ?? 'none'}, not ${CONSUMER_PROTOCOL_TYPE}`;
+    if (group.is('Dead')) return 'it is being unloaded';
+    if (group.size >= this.config.maxGroupSize) return 'it is full';
+    const max = this.config.consumerMaxOwnedPartitions;
+    const state = new ConsumerGroupState();
+    state.groupEpoch = group.generationId;
+    state.assignmentEpoch = group.generationId;
+    for (const m of group.members.values()) {
+      const protocol = group.protocolName ?? m.protocols[0]?.name;
+      const metadata = m.protocols.find((p) => p.name === protocol)?.metadata;
+      const sub = metadata === undefined ? null : decodeSubscription(metadata, max);
+      if (sub === null) return `the subscription of member ${m.memberId} cannot be read`;
+      const assignment = decodeAssignment(m.assignment, max);
+      if (assignment === null) return `the assignment of member ${m.memberId} cannot be read`;
+      const assigned = this.partitionsByName(assignment, (t, p) => state.holderOf(t, p) === undefined);
+      state.setMember({
+        memberId: m.memberId,
+        instanceId: m.groupInstanceId,
+        rackId: sub.rackId,
+        clientId: m.clientId,
+        clientHost: m.clientHost,
+        rebalanceTimeoutMs: m.rebalanceTimeoutMs,
+        serverAssignor: null,
+        subscribedTopicRegex: null,
+        subscribedTopicNames: normalizeNames(sub.topics),
+        classic: {
+          sessionTimeoutMs: m.sessionTimeoutMs,
+          protocols: m.protocols.map((p) => ({ name: p.name, metadata: p.metadata })),
+        },
+        memberEpoch: group.generationId,
+        previousMemberEpoch: -1,
+        state: 'stable',
+        assigned,
+        pendingRevocation: NO_PARTITIONS,
+      });
+      if (partitionCount(assigned) > 0) state.targets.set(m.memberId, assigned);
+    }
+    return state;
+  }
+
+  /** Partitions named by topic, as topic ids (unknown topics and partitions left out). */
+  private partitionsByName(
+    list: ReadonlyArray<{ topic: string; partitions: readonly number[] }>,
+    accept: (topicId: string, partition: number) => boolean,
+  ): Partitions {
+    const byId = new Map<string, number[]>();
+    for (const { topic, partitions } of list) {
+      const t = this.topics.topic(topic);
+      if (t === undefined) continue;
+      const ps = byId.get(t.topicId) ?? [];
+      for (const p of partitions)
+        if (p >= 0 && p < t.numPartitions && !ps.includes(p) && accept(t.topicId, p)) ps.push(p);
+      if (ps.length > 0) byId.set(t.topicId, ps);
+    }
+    return partitionsOf([...byId]);
+  }
+
+  /** Partitions by topic name (for a classic member's assignment); unknown topics left out. */
+  private namedPartitions(p: Partitions): Array<{ topic: string; partitions: number[] }> {
+    const out: Array<{ topic: string; partitions: number[] }> = [];
+    for (const { topicId, partitions } of partitionsToList(p)) {
+      const t = this.topics.topicById(topicId);
+      if (t !== undefined) out.push({ topic: t.name, partitions: [...partitions] });
+    }
+    return out;
+  }
+
+  private sessionTimeoutOf(m: ConsumerMember): number {
+    return m.classic?.sessionTimeoutMs ?? this.config.consumerSessionTimeoutMs;
+  }
+
+  /** A classic member's join or sync timer (its rebalance timeout); `replace` false keeps a running one. */
+  private armClassic(rt: Runtime, m: ConsumerMember, which: 'join' | 'sync', replace = true): void {
+    const t = this.timersOf(rt, m.memberId);
+    const running = t[which];
+    if (running !== undefined) {
+      if (!replace) return;
+      running.handle.cancel();
+    }
+    const seq = ++rt.seq;
+    const memberId = m.memberId;
+    t[which] = {
+      seq,
+      handle: this.scheduler.setTimer(Math.max(m.rebalanceTimeoutMs, 0), () =>
+        this.enqueue(rt, { kind: 'expire', memberId, reason: which, seq }),
+      ),
+    };
   }
 
   // ---- timers -------------------------------------------------------------------------------
@@ -944,13 +1429,15 @@ export class ConsumerGroupEngine {
     const t = rt.timers.get(memberId);
     t?.session?.handle.cancel();
     t?.revocation?.handle.cancel();
+    t?.join?.handle.cancel();
+    t?.sync?.handle.cancel();
     rt.timers.delete(memberId);
   }
 
   private dropRuntime(rt: Runtime, error: GroupKafkaError): void {
     rt.dropped = true;
     for (const id of [...rt.timers.keys()]) this.cancelTimers(rt, id);
-    for (const op of rt.queue.splice(0)) if (op.kind === 'heartbeat') op.respond(failure(error, null));
+    for (const op of rt.queue.splice(0)) failOp(op, error);
     if (this.runtimes.get(rt.group.groupId) === rt) this.runtimes.delete(rt.group.groupId);
   }
 
@@ -962,7 +1449,7 @@ export class ConsumerGroupEngine {
     if (state === null) return;
     const rt = this.runtime(group, 'stored');
     for (const m of state.members.values()) {
-      this.armSession(rt, m.memberId, this.config.consumerSessionTimeoutMs);
+      this.armSession(rt, m.memberId, this.sessionTimeoutOf(m));
       this.syncRevocationTimer(rt, m);
     }
   }
@@ -1023,6 +1510,8 @@ export class ConsumerGroupEngine {
     if (memberEpoch < 0 && state.size === 0) return undefined;
     const m = state.members.get(memberId);
     if (m === undefined) return 'UNKNOWN_MEMBER_ID';
+    // A classic member commits with its generation (the member epoch), at any version.
+    if (m.classic !== null) return memberEpoch === m.memberEpoch ? undefined : 'ILLEGAL_GENERATION';
     if (!transactional && apiVersion !== undefined && apiVersion < 9) return 'UNSUPPORTED_VERSION';
     if (memberEpoch !== m.memberEpoch) return transactional ? 'ILLEGAL_GENERATION' : 'STALE_MEMBER_EPOCH';
     return undefined;
@@ -1131,4 +1620,33 @@ function normalizeRegex(regex: string | null): string | null {
 /** A classic group without members, none waiting: it may become a consumer group. */
 function isEmptyClassicGroup(group: Group): boolean {
   return group.is('Empty') && group.size === 0 && group.pendingMembers.size === 0;
+}
+
+/** The classic member a SyncGroup / Heartbeat names, or the error (UNKNOWN_MEMBER_ID, FENCED_INSTANCE_ID). */
+function classicMemberOf(
+  s: ConsumerGroupState,
+  memberId: string,
+  instanceId: string | null,
+): ConsumerMember | GroupKafkaError {
+  if (instanceId !== null) {
+    const holder = s.staticMembers.get(instanceId);
+    if (holder === undefined) return 'UNKNOWN_MEMBER_ID';
+    if (holder !== memberId) return 'FENCED_INSTANCE_ID';
+  }
+  const m = s.members.get(memberId);
+  // A consumer-protocol member does not use these APIs.
+  if (m === undefined || m.classic === null) return 'UNKNOWN_MEMBER_ID';
+  return m;
+}
+
+/** Whether a partition of the member's target is still held by another member. */
+function waitingOnUnreleased(s: ConsumerGroupState, m: ConsumerMember): boolean {
+  const target = s.targets.get(m.memberId);
+  if (target === undefined) return false;
+  for (const { topicId, partitions } of partitionsToList(target))
+    for (const p of partitions) {
+      const holder = s.holderOf(topicId, p);
+      if (holder !== undefined && holder !== m.memberId) return true;
+    }
+  return false;
 }

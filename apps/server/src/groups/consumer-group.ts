@@ -18,7 +18,7 @@
 //   every target belongs to a member.
 import type { Partitions } from './consumer-partitions.js';
 import { NO_PARTITIONS, forEachPartition, partitionKey, partitionsEqual } from './consumer-partitions.js';
-import type { ConsumerGroupRecord } from './consumer-records.js';
+import type { ClassicMemberMetadata, ConsumerGroupRecord } from './consumer-records.js';
 import type { MemberAssignmentState } from './consumer-reconcile.js';
 
 export const CONSUMER_GROUP_STATES = ['Empty', 'Assigning', 'Reconciling', 'Stable'] as const;
@@ -38,6 +38,11 @@ export interface ConsumerMember extends MemberAssignmentState {
   readonly subscribedTopicRegex: string | null;
   /** Sorted, unique. */
   readonly subscribedTopicNames: readonly string[];
+  /**
+   * A member that joined with the classic protocol (JoinGroup/SyncGroup/Heartbeat) — Kafka 4's
+   * mixed groups; null for a member of the consumer protocol (ConsumerGroupHeartbeat).
+   */
+  readonly classic: ClassicMemberMetadata | null;
 }
 
 /** A member that just joined: epoch 0, nothing assigned. */
@@ -70,7 +75,20 @@ export function metadataChanged(a: ConsumerMember, b: ConsumerMember): boolean {
     a.rackId !== b.rackId ||
     a.clientId !== b.clientId ||
     a.clientHost !== b.clientHost ||
-    a.rebalanceTimeoutMs !== b.rebalanceTimeoutMs
+    a.rebalanceTimeoutMs !== b.rebalanceTimeoutMs ||
+    classicChanged(a.classic, b.classic)
+  );
+}
+
+function classicChanged(a: ClassicMemberMetadata | null, b: ClassicMemberMetadata | null): boolean {
+  if (a === null || b === null) return a !== b;
+  return (
+    a.sessionTimeoutMs !== b.sessionTimeoutMs ||
+    a.protocols.length !== b.protocols.length ||
+    a.protocols.some((p, i) => {
+      const q = b.protocols[i];
+      return q === undefined || q.name !== p.name || Buffer.compare(q.metadata, p.metadata) !== 0;
+    })
   );
 }
 
@@ -128,6 +146,13 @@ export class ConsumerGroupState {
 
   get size(): number {
     return this.members.size;
+  }
+
+  /** Members of the consumer protocol (not classic members of a mixed group). */
+  get consumerProtocolMembers(): number {
+    let n = 0;
+    for (const m of this.members.values()) if (m.classic === null) n++;
+    return n;
   }
 
   get stateName(): ConsumerGroupStateName {
@@ -276,6 +301,7 @@ export function memberMetadataValue(m: ConsumerMember) {
     serverAssignor: m.serverAssignor,
     subscribedTopicRegex: m.subscribedTopicRegex,
     subscribedTopicNames: m.subscribedTopicNames,
+    classic: m.classic,
   };
 }
 

@@ -11,6 +11,9 @@
 //     value v0: int16 0, string? instance_id, string? rack_id, string client_id, string client_host,
 //               int32 rebalance_timeout_ms, string? server_assignor, string? subscribed_regex,
 //               int32 n, n × string subscribed_topic_name
+//     value v1 (a classic member of a consumer group, Kafka 4's mixed groups): v0's fields, then
+//               int32 session_timeout_ms, int32 n, n × (string protocol name, bytes metadata)
+//               (the JoinGroup protocols it sent; v0 is still written for consumer-protocol members)
 //   key 1002 member assignment: int16 1002, string group_id, string member_id
 //     value v0: int16 0, int32 member_epoch, int32 previous_member_epoch, int8 state
 //               (0 stable, 1 unrevoked, 2 unreleased), partitions assigned,
@@ -51,6 +54,15 @@ export interface StoredConsumerMember {
   subscribedTopicRegex: string | null;
   /** Sorted, unique. */
   subscribedTopicNames: readonly string[];
+  /** A member that joined with the classic protocol (JoinGroup) into a consumer group; else null. */
+  classic: ClassicMemberMetadata | null;
+}
+
+/** What a classic member of a consumer group joined with. */
+export interface ClassicMemberMetadata {
+  sessionTimeoutMs: number;
+  /** The JoinGroup protocols, in the member's order of preference. */
+  protocols: ReadonlyArray<{ name: string; metadata: Uint8Array }>;
 }
 
 export interface StoredMemberAssignment {
@@ -136,7 +148,7 @@ export function encodeConsumerRecord(rec: ConsumerGroupRecord): {
       const v = rec.value;
       if (v === null) return { key, value: null };
       const w = new Writer()
-        .int16(0)
+        .int16(v.classic === null ? 0 : 1)
         .string(v.instanceId)
         .string(v.rackId)
         .string(v.clientId)
@@ -146,6 +158,10 @@ export function encodeConsumerRecord(rec: ConsumerGroupRecord): {
         .string(v.subscribedTopicRegex)
         .int32(v.subscribedTopicNames.length);
       for (const t of v.subscribedTopicNames) w.string(t);
+      if (v.classic !== null) {
+        w.int32(v.classic.sessionTimeoutMs).int32(v.classic.protocols.length);
+        for (const p of v.classic.protocols) w.string(p.name).bytes(p.metadata);
+      }
       return { key, value: w.done() };
     }
     case 'consumer-assignment': {
@@ -169,10 +185,11 @@ export function encodeConsumerRecord(rec: ConsumerGroupRecord): {
   }
 }
 
-function checkValueVersion(r: Reader, what: string): void {
+function checkValueVersion(r: Reader, what: string, maxVersion = 0): number {
   const version = r.int16();
-  if (version !== 0)
+  if (version < 0 || version > maxVersion)
     throw new GroupError(GroupErrorCode.CORRUPT_RECORD, `${what} value version ${version} is not supported`);
+  return version;
 }
 
 /**
@@ -205,7 +222,7 @@ export function decodeConsumerRecord(
       const memberId = key.string();
       if (value === null) return { type: 'consumer-member', groupId, memberId, value: null };
       const r = new Reader(value, 'consumer group member value');
-      checkValueVersion(r, 'consumer group member');
+      const version = checkValueVersion(r, 'consumer group member', 1);
       const instanceId = r.nullableString();
       const rackId = r.nullableString();
       const clientId = r.string();
@@ -216,6 +233,14 @@ export function decodeConsumerRecord(
       const n = readCount(r, 'consumer group member value');
       const names: string[] = [];
       for (let i = 0; i < n; i++) names.push(r.string());
+      let classic: ClassicMemberMetadata | null = null;
+      if (version >= 1) {
+        const sessionTimeoutMs = r.int32();
+        const count = readCount(r, 'consumer group member value');
+        const protocols: Array<{ name: string; metadata: Uint8Array }> = [];
+        for (let i = 0; i < count; i++) protocols.push({ name: r.string(), metadata: r.bytes() });
+        classic = { sessionTimeoutMs, protocols };
+      }
       return {
         type: 'consumer-member',
         groupId,
@@ -229,6 +254,7 @@ export function decodeConsumerRecord(
           serverAssignor,
           subscribedTopicRegex,
           subscribedTopicNames: names,
+          classic,
         },
       };
     }

@@ -339,6 +339,18 @@ export class GroupCoordinator {
         append: (g, records, onDurable, onSettled) =>
           this.append(g.partition, records, false, onDurable, undefined, onSettled),
         newUuid: () => this.newUuid(),
+        suspendClassicMembers: (g) => this.suspendClassicMembers(g),
+        dropClassicMembers: (g) => this.dropClassicMembers(g),
+        resumeClassicMembers: (g) => {
+          // The upgrade was not written: the classic group rebalances (its members rejoin).
+          for (const m of g.members.values()) this.scheduleHeartbeat(g, m);
+          if (g.is('PreparingRebalance')) {
+            g.joinTimer = this.scheduler.setTimer(g.rebalanceTimeoutMs, () => this.onCompleteJoin(g));
+            this.maybeCompleteJoin(g);
+          } else {
+            this.maybePrepareRebalance(g, 'its upgrade to a consumer group was not written');
+          }
+        },
       },
       config: c,
       clock: this.clock,
@@ -574,6 +586,36 @@ export class GroupCoordinator {
     if (this.closed) throw new GroupError(GroupErrorCode.CLOSED, 'group coordinator is closed');
   }
 
+  /** A classic group being upgraded: nothing of the classic side runs meanwhile. */
+  private suspendClassicMembers(group: Group): void {
+    group.joinTimer?.cancel();
+    group.joinTimer = undefined;
+    group.syncTimer?.cancel();
+    group.syncTimer = undefined;
+    group.initialDelayActive = false;
+    for (const t of group.pendingMembers.values()) t.cancel();
+    group.pendingMembers.clear();
+    for (const m of group.members.values()) {
+      m.heartbeatTimer?.cancel();
+      m.heartbeatTimer = undefined;
+      const jc = m.joinCallback;
+      group.setJoinCallback(m, undefined);
+      jc?.(joinError(m.memberId, 'REBALANCE_IN_PROGRESS'));
+      const sc = m.syncCallback;
+      m.syncCallback = undefined;
+      sc?.(syncError('REBALANCE_IN_PROGRESS'));
+    }
+  }
+
+  /** The upgrade is durable: the members live in the consumer group now; the classic side is Empty. */
+  private dropClassicMembers(group: Group): void {
+    for (const id of [...group.members.keys()]) group.remove(id);
+    group.pendingSyncMembers.clear();
+    const now = this.clock.nowMs();
+    if (group.is('Stable') || group.is('CompletingRebalance')) group.transitionTo('PreparingRebalance', now);
+    if (group.is('PreparingRebalance')) group.transitionTo('Empty', now);
+  }
+
   private dropGroup(group: Group, error: GroupKafkaError): void {
     this.consumer.onDropped(group, error);
     group.joinTimer?.cancel();
@@ -669,7 +711,8 @@ export class GroupCoordinator {
       v.push(...g.invariantViolations());
       if (g.consumer !== null) {
         v.push(...g.consumer.invariantViolations().map((x) => `group ${id}: ${x}`));
-        if (g.size > 0 || !g.is('Empty')) v.push(`group ${id}: a consumer group with classic members`);
+        if ((g.size > 0 || !g.is('Empty')) && !this.consumer.isUpgrading(g))
+          v.push(`group ${id}: a consumer group with classic members`);
       }
       const w = this.writers.get(g.partition);
       for (const producerId of g.txnOffsets.producers())
@@ -749,9 +792,10 @@ export class GroupCoordinator {
     if (found === undefined) return respond(joinError(req.memberId, 'UNKNOWN_MEMBER_ID'));
     if (typeof found === 'string') return respond(joinError(req.memberId, found));
     const group = found;
-    // A consumer-protocol group takes no classic member; an empty one becomes classic again.
+    // An empty consumer group becomes classic again; a running one takes the member as a classic
+    // member of the consumer group (Kafka 4's mixed groups).
     if (group.consumer !== null && !this.consumer.releaseToClassic(group))
-      return respond(joinError(req.memberId, 'INCONSISTENT_GROUP_PROTOCOL'));
+      return this.consumer.classicJoin(group, req, respond);
     if (!this.acceptJoiningMember(group, req.memberId)) {
       const existing = group.members.get(req.memberId);
       if (existing !== undefined)
@@ -1150,7 +1194,8 @@ export class GroupCoordinator {
     const err = this.coordinatorError(req.groupId, false);
     if (err !== undefined) return respond(syncError(err));
     const group = this.groups.get(req.groupId);
-    if (group === undefined || group.consumer !== null) return respond(syncError('UNKNOWN_MEMBER_ID'));
+    if (group === undefined) return respond(syncError('UNKNOWN_MEMBER_ID'));
+    if (group.consumer !== null) return respond(this.consumer.classicSync(group, req));
     if (group.is('Dead')) return respond(syncError('COORDINATOR_NOT_AVAILABLE'));
     const memberError = this.validateCurrentMember(group, req.memberId, req.groupInstanceId);
     if (memberError !== undefined) return respond(syncError(memberError));
@@ -1245,7 +1290,8 @@ export class GroupCoordinator {
     const err = this.coordinatorError(req.groupId, false);
     if (err !== undefined) return err;
     const group = this.groups.get(req.groupId);
-    if (group === undefined || group.consumer !== null) return 'UNKNOWN_MEMBER_ID';
+    if (group === undefined) return 'UNKNOWN_MEMBER_ID';
+    if (group.consumer !== null) return this.consumer.classicHeartbeat(group, req);
     if (group.is('Dead')) return 'COORDINATOR_NOT_AVAILABLE';
     const memberError = this.validateCurrentMember(group, req.memberId, req.groupInstanceId);
     if (memberError !== undefined) return memberError;
@@ -1308,14 +1354,15 @@ export class GroupCoordinator {
 
   // ---- LeaveGroup ---------------------------------------------------------------------------
 
-  leaveGroup(req: LeaveGroupRequest): LeaveGroupResult {
+  /** Synchronous for a classic group; a consumer group's members leave with a durable write. */
+  leaveGroup(req: LeaveGroupRequest): LeaveGroupResult | Promise<LeaveGroupResult> {
     const err = this.coordinatorError(req.groupId, false);
     const each = (e: GroupKafkaError): LeaveGroupResult['members'] =>
       req.members.map((m) => ({ memberId: m.memberId, groupInstanceId: m.groupInstanceId, errorCode: e }));
     if (err !== undefined) return { errorCode: err, members: each(err) };
     const group = this.groups.get(req.groupId);
-    if (group === undefined || group.consumer !== null)
-      return { errorCode: 'NONE', members: each('UNKNOWN_MEMBER_ID') };
+    if (group === undefined) return { errorCode: 'NONE', members: each('UNKNOWN_MEMBER_ID') };
+    if (group.consumer !== null) return this.consumer.classicLeave(group, req.members);
     if (group.is('Dead'))
       return { errorCode: 'COORDINATOR_NOT_AVAILABLE', members: each('COORDINATOR_NOT_AVAILABLE') };
     const results: LeaveGroupResult['members'] = [];

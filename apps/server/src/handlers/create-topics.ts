@@ -5,6 +5,8 @@
 // INVALID_REPLICA_ASSIGNMENT; num_partitions and replication_factor must then be -1. validate_only (v1+) checks without creating.
 // v5+ answers the partition count, replication factor and the effective configs; v7+ the topic id.
 // A created topic is answered once its partitions have leaders, up to timeout_ms (TopicAdmin).
+// controller_mutation_rate (KIP-599, mutation-quota.ts): v6+ topics over the quota are
+// THROTTLING_QUOTA_EXCEEDED; every version's response carries the throttle time.
 // cleanup.policy=compact (and compact,delete) is accepted: the log cleaner compacts the topic.
 // Authorization, as Kafka: CREATE on the cluster, or on each topic (TOPIC_AUTHORIZATION_FAILED,
 // "Authorization failed."); a created topic's configs, partition count and replication factor are
@@ -12,6 +14,12 @@
 import { ApiKey, ErrorCode } from '@chronik/protocol';
 import { allowedNames, clusterAllowed } from './authz.js';
 import { errorCodeOf, errorMessageOf } from './errors.js';
+import {
+  THROTTLING_QUOTA_MESSAGE,
+  chargeMutations,
+  mutationThrottleMs,
+  refundMutations,
+} from './mutation-quota.js';
 import { defineHandler } from './types.js';
 
 export const createTopicsHandler = defineHandler({
@@ -30,7 +38,21 @@ export const createTopicsHandler = defineHandler({
       : allowedNames(ctx, 'CREATE', 'TOPIC', names);
     const configsVisible = allowedNames(ctx, 'DESCRIBE_CONFIGS', 'TOPIC', names, true);
     const denied = [...new Set(names.filter((n) => !duplicates.has(n) && !creatable.has(n)))];
-    const specs = req.topics.filter((t) => !duplicates.has(t.name) && creatable.has(t.name));
+    const validateOnly = v >= 1 && req.validateOnly;
+    const mutations = (t: (typeof req.topics)[number]): number =>
+      validateOnly
+        ? 0
+        : t.assignments.length > 0
+          ? t.assignments.length
+          : t.numPartitions > 0
+            ? t.numPartitions
+            : ctx.deps.config.broker.numPartitions;
+    const { admitted: specs, throttled } = chargeMutations(
+      ctx,
+      req.topics.filter((t) => !duplicates.has(t.name) && creatable.has(t.name)),
+      mutations,
+      v >= 6,
+    );
     const outcomes = await ctx.deps.topics.createTopics(
       specs.map((t) => ({
         name: t.name,
@@ -39,9 +61,13 @@ export const createTopicsHandler = defineHandler({
         assignments: t.assignments.map((a) => ({ partition: a.partitionIndex, brokerIds: a.brokerIds })),
         configs: t.configs.map((c) => ({ name: c.name, value: c.value })),
       })),
-      v >= 1 && req.validateOnly,
+      validateOnly,
       req.timeoutMs,
     );
+    for (const o of outcomes) {
+      const spec = specs.find((t) => t.name === o.name);
+      if (o.error !== null && spec !== undefined) refundMutations(ctx, mutations(spec));
+    }
     const topics = outcomes.map((o) => {
       const shown = v >= 5 && (o.error !== null || configsVisible.has(o.name));
       return {
@@ -75,6 +101,18 @@ export const createTopicsHandler = defineHandler({
         configs: [],
       });
     }
+    for (const { name } of throttled) {
+      topics.push({
+        name,
+        topicId: '00000000-0000-0000-0000-000000000000',
+        errorCode: ErrorCode.THROTTLING_QUOTA_EXCEEDED,
+        errorMessage: THROTTLING_QUOTA_MESSAGE,
+        topicConfigErrorCode: ErrorCode.NONE,
+        numPartitions: -1,
+        replicationFactor: -1,
+        configs: [],
+      });
+    }
     for (const name of duplicates) {
       topics.push({
         name,
@@ -88,6 +126,6 @@ export const createTopicsHandler = defineHandler({
         configs: [],
       });
     }
-    return { throttleTimeMs: 0, topics };
+    return { throttleTimeMs: mutationThrottleMs(ctx), topics };
   },
 });

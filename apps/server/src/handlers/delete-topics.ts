@@ -2,9 +2,17 @@
 // topics); the partitions' logs are removed from disk. Internal topics cannot be deleted.
 // Authorization, as Kafka: DELETE on each topic (TOPIC_AUTHORIZATION_FAILED, whether or not it
 // exists); a topic named by id without DESCRIBE on it is TOPIC_AUTHORIZATION_FAILED without its name.
+// controller_mutation_rate (KIP-599, mutation-quota.ts): its partitions count as mutations; v5+
+// topics over the quota are THROTTLING_QUOTA_EXCEEDED; the response carries the throttle time.
 import { ApiKey, ErrorCode } from '@chronik/protocol';
 import { allowed } from './authz.js';
 import { errorCodeOf, errorMessageOf } from './errors.js';
+import {
+  THROTTLING_QUOTA_MESSAGE,
+  chargeMutations,
+  mutationThrottleMs,
+  refundMutations,
+} from './mutation-quota.js';
 import { defineHandler } from './types.js';
 
 const ZERO_UUID = '00000000-0000-0000-0000-000000000000';
@@ -29,7 +37,20 @@ export const deleteTopicsHandler = defineHandler({
       if (!allowed(ctx, 'DELETE', 'TOPIC', name)) return { name, topicId: r.topicId ?? ZERO_UUID };
       return undefined;
     });
-    const outcomes = await ctx.deps.topics.deleteTopics(refs.filter((_r, i) => refused[i] === undefined));
+    const partitionsOf = (r: { name: string | null; topicId: string | null }): number =>
+      (r.topicId !== null ? ctx.deps.metadata.topicById(r.topicId) : ctx.deps.metadata.topic(r.name ?? ''))
+        ?.partitions.length ?? 0;
+    const { admitted, throttled } = chargeMutations(
+      ctx,
+      refs.filter((_r, i) => refused[i] === undefined),
+      partitionsOf,
+      v >= 5,
+    );
+    const counted = admitted.map(partitionsOf);
+    const outcomes = await ctx.deps.topics.deleteTopics(admitted);
+    outcomes.forEach((o, i) => {
+      if (o.error !== null) refundMutations(ctx, counted[i] ?? 0);
+    });
     const deleted = outcomes.map((o) => ({
       name: o.name,
       topicId: v >= 6 ? o.topicId : ZERO_UUID,
@@ -48,6 +69,12 @@ export const deleteTopicsHandler = defineHandler({
             },
           ],
     );
-    return { throttleTimeMs: 0, responses: [...deleted, ...denied] };
+    const overQuota = throttled.map((r) => ({
+      name: r.name,
+      topicId: v >= 6 ? (r.topicId ?? ZERO_UUID) : ZERO_UUID,
+      errorCode: ErrorCode.THROTTLING_QUOTA_EXCEEDED,
+      errorMessage: THROTTLING_QUOTA_MESSAGE,
+    }));
+    return { throttleTimeMs: mutationThrottleMs(ctx), responses: [...deleted, ...overQuota, ...denied] };
   },
 });

@@ -12,7 +12,7 @@ export const leaveGroupHandler = defineHandler({
   minVersion: 0,
   maxVersion: 5,
   uses: ['groups'],
-  handle(req, ctx) {
+  async handle(req, ctx) {
     const v = ctx.apiVersion;
     if (!allowed(ctx, 'READ', 'GROUP', req.groupId))
       return { throttleTimeMs: 0, errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED, members: [] };
@@ -24,7 +24,7 @@ export const leaveGroupHandler = defineHandler({
             reason: v >= 5 ? m.reason : null,
           }))
         : [{ memberId: req.memberId, groupInstanceId: null, reason: null }];
-    const r = ctx.deps.groups.leaveGroup({ groupId: req.groupId, members });
+    const r = await ctx.deps.groups.leaveGroup({ groupId: req.groupId, members });
     if (v < 3) {
       const memberError = r.members[0]?.errorCode ?? 'NONE';
       return {

@@ -105,6 +105,14 @@ export interface ConnectionInfo {
    * connection is muted for it, as for request quotas). Absent: no byte-rate quotas.
    */
   byteQuotaThrottleMs?(kind: ByteQuotaKind, clientId: string | null, bytes: number): number;
+  /**
+   * controller_mutation_rate (KIP-599): records `mutations` (partitions created or deleted; negative
+   * gives back those of a topic that failed) and returns 0; or, `strict` and the client already over
+   * its quota, records nothing and returns the throttle time (the topic is THROTTLING_QUOTA_EXCEEDED).
+   */
+  chargeMutations?(clientId: string | null, mutations: number, strict: boolean): number;
+  /** The throttle time a CreateTopics / CreatePartitions / DeleteTopics response carries; mutes the connection for it. */
+  mutationThrottleMs?(clientId: string | null): number;
   /** The most bytes the client may fetch in one request under its byte-rate quota (Infinity: none). */
   byteQuotaMaxBytes?(kind: ByteQuotaKind, clientId: string | null): number;
   /**
@@ -225,6 +233,10 @@ export interface RequestQuotas {
   ): number;
   /** The most bytes `entity` may take in one request under its byte-rate quota (Infinity: none). */
   maxBytes(kind: ByteQuotaKind, entity: QuotaEntity, nowMs: number): number;
+  /** controller_mutation_rate: records mutations, or (strict, over the quota) refuses them: the throttle time. */
+  chargeMutations?(entity: QuotaEntity, mutations: number, nowMs: number, strict: boolean): number;
+  /** The throttle time of `entity`'s mutations (0: within its quota); mutes `conn` for it. */
+  mutationThrottle?(conn: GatedConnection, entity: QuotaEntity, nowMs: number): number;
 }
 
 /** The byte-rate quotas: producer_byte_rate (Produce request bytes), consumer_byte_rate (Fetch response bytes). */
@@ -403,6 +415,18 @@ export class Connection implements ConnectionInfo, GatedConnection {
     );
     if (throttleMs > 0) this.hooks.onByteThrottle?.(kind, throttleMs);
     return throttleMs;
+  }
+
+  chargeMutations(clientId: string | null, mutations: number, strict: boolean): number {
+    const quotas = this.shared.quotas;
+    if (quotas?.chargeMutations === undefined) return 0;
+    return quotas.chargeMutations(this.quotaEntity(clientId), mutations, this.shared.nowMs(), strict);
+  }
+
+  mutationThrottleMs(clientId: string | null): number {
+    const quotas = this.shared.quotas;
+    if (quotas?.mutationThrottle === undefined || this.isClosed) return 0;
+    return quotas.mutationThrottle(this, this.quotaEntity(clientId), this.shared.nowMs());
   }
 
   byteQuotaMaxBytes(kind: ByteQuotaKind, clientId: string | null): number {

@@ -30,7 +30,7 @@
 import type { TimerHandle } from '@chronik/env';
 import type { QuotaEntity } from '../services/client-quotas.js';
 import type { ByteQuotaKind, GatedConnection, RequestGate, RequestQuotas } from './connection.js';
-import type { QuotaManager } from './quota.js';
+import type { QuotaManager, MutationQuotaManager } from './quota.js';
 
 /** Requests granted at most at the end of one turn (the turn budget usually stops it earlier). */
 const MAX_GRANTS_PER_TURN = 32;
@@ -199,11 +199,12 @@ export class FairGate implements RequestGate {
   }
 }
 
-/** The quota managers a throttle gate charges: request time, produce bytes, fetch bytes. */
+/** The quota managers a throttle gate charges: request time, produce bytes, fetch bytes, controller mutations. */
 export interface ClientQuotaManagers {
   readonly request: QuotaManager;
   readonly produce: QuotaManager;
   readonly fetch: QuotaManager;
+  readonly mutations?: MutationQuotaManager;
 }
 
 export interface ThrottleGateOptions {
@@ -266,6 +267,20 @@ export class ThrottleGate implements RequestGate, RequestQuotas {
     const m = this.quotas[kind];
     if (!m.active()) return 0;
     const throttleMs = m.record(entity, bytes, nowMs, check);
+    if (throttleMs > 0) this.mute(conn, nowMs + throttleMs, throttleMs);
+    return throttleMs;
+  }
+
+  chargeMutations(entity: QuotaEntity, mutations: number, nowMs: number, strict: boolean): number {
+    const m = this.quotas.mutations;
+    if (m === undefined || !m.active()) return 0;
+    return m.record(entity, mutations, nowMs, strict);
+  }
+
+  mutationThrottle(conn: GatedConnection, entity: QuotaEntity, nowMs: number): number {
+    const m = this.quotas.mutations;
+    if (m === undefined || !m.active()) return 0;
+    const throttleMs = m.throttleMs(entity, nowMs);
     if (throttleMs > 0) this.mute(conn, nowMs + throttleMs, throttleMs);
     return throttleMs;
   }

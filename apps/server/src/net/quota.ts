@@ -251,3 +251,132 @@ export class RequestQuotaManager extends QuotaManager {
     super(REQUEST_QUOTA, store, windows, maxEntities);
   }
 }
+
+/**
+ * controller_mutation_rate (KIP-599): partitions created (CreateTopics, CreatePartitions) or deleted
+ * (DeleteTopics) per second, per user / client id, as Kafka's token bucket: it holds up to
+ * quota × windowNum × window seconds tokens (the burst), refills at `quota` per second, and a
+ * mutation takes one token per partition, possibly below zero. It is exceeded while below zero;
+ * the throttle time is the time until it is back at zero. A strict request (CreateTopics v6+,
+ * CreatePartitions v3+, DeleteTopics v5+) has each topic refused (THROTTLING_QUOTA_EXCEEDED) while
+ * exceeded, and records nothing for it; an older one is always recorded and only throttled.
+ */
+export class MutationQuotaManager {
+  private readonly buckets = new Map<
+    string,
+    { quota: number | undefined; version: number; tokens: number; lastMs: number }
+  >();
+
+  constructor(
+    private readonly store: ClientQuotaStore,
+    private readonly windows: QuotaWindows,
+    private readonly maxEntities = DEFAULT_MAX_QUOTA_ENTITIES,
+  ) {}
+
+  active(): boolean {
+    return this.store.any('controller_mutation_rate');
+  }
+
+  /**
+   * Records `mutations` for `entity` (negative: gives back those of a topic that failed), unless
+   * `strict` and the bucket is below zero: then records nothing and returns the throttle time.
+   */
+  record(entity: QuotaEntity, mutations: number, nowMs: number, strict: boolean): number {
+    const b = this.bucketOf(entity, nowMs);
+    if (b === undefined || b.quota === undefined) return 0;
+    if (strict && mutations > 0 && b.tokens < 0) return this.throttleOf(b.tokens, b.quota);
+    b.tokens = Math.min(this.burst(b.quota), b.tokens - mutations);
+    return 0;
+  }
+
+  /** The time until `entity`'s bucket is back at zero (0: not exceeded, or no quota). */
+  throttleMs(entity: QuotaEntity, nowMs: number): number {
+    const b = this.bucketOf(entity, nowMs);
+    if (b === undefined || b.quota === undefined || b.tokens >= 0) return 0;
+    return this.throttleOf(b.tokens, b.quota);
+  }
+
+  private throttleOf(tokens: number, quota: number): number {
+    return Math.max(1, Math.ceil((-tokens / quota) * 1000));
+  }
+
+  private burst(quota: number): number {
+    return (quota * this.windows.windowNum * this.windows.windowMs) / 1000;
+  }
+
+  private bucketOf(entity: QuotaEntity, nowMs: number) {
+    const key = keyOf(entity);
+    let b = this.buckets.get(key);
+    if (b === undefined) {
+      const quota = this.store.quota('controller_mutation_rate', entity);
+      if (quota === undefined) return undefined;
+      if (this.buckets.size >= this.maxEntities) {
+        // Full buckets forget nothing: drop those, else the oldest.
+        for (const [k, x] of this.buckets)
+          if (
+            x.quota === undefined ||
+            x.tokens + (x.quota * (nowMs - x.lastMs)) / 1000 >= this.burst(x.quota)
+          )
+            this.buckets.delete(k);
+        if (this.buckets.size >= this.maxEntities)
+          this.buckets.delete(this.buckets.keys().next().value ?? '');
+      }
+      b = { quota, version: this.store.version, tokens: this.burst(quota), lastMs: nowMs };
+      this.buckets.set(key, b);
+    } else if (b.version !== this.store.version) {
+      b.quota = this.store.quota('controller_mutation_rate', entity);
+      b.version = this.store.version;
+      if (b.quota !== undefined) b.tokens = Math.min(b.tokens, this.burst(b.quota));
+    }
+    if (b.quota !== undefined) {
+      b.tokens = Math.min(this.burst(b.quota), b.tokens + (b.quota * Math.max(0, nowMs - b.lastMs)) / 1000);
+    }
+    b.lastMs = nowMs;
+    return b;
+  }
+}
+
+/**
+ * connection_creation_rate (KIP-612): new connections per second from one client ip, measured as
+ * the other rates (windowNum samples of windowMs). A connection that would take its ip over the
+ * quota is not counted; `admit` returns the time to hold it before closing it (Kafka keeps such a
+ * socket open and unread for the throttle time, then closes it), 0 to accept it.
+ */
+export class ConnectionRateQuotas {
+  private readonly rates = new Map<
+    string,
+    { quota: number | undefined; version: number; rate: WindowedRate; lastMs: number }
+  >();
+
+  constructor(
+    private readonly store: ClientQuotaStore,
+    private readonly windows: QuotaWindows,
+    private readonly maxEntities = DEFAULT_MAX_QUOTA_ENTITIES,
+  ) {}
+
+  admit(ip: string, nowMs: number): number {
+    if (this.store.anyConnectionCreationRate?.() !== true) return 0;
+    let m = this.rates.get(ip);
+    if (m === undefined) {
+      const quota = this.store.connectionCreationRate?.(ip);
+      if (quota === undefined) return 0;
+      if (this.rates.size >= this.maxEntities) {
+        const idleMs = this.windows.windowNum * this.windows.windowMs;
+        for (const [k, x] of this.rates) if (nowMs - x.lastMs >= idleMs) this.rates.delete(k);
+        if (this.rates.size >= this.maxEntities) this.rates.delete(this.rates.keys().next().value ?? '');
+      }
+      m = { quota, version: this.store.version, rate: new WindowedRate(this.windows), lastMs: nowMs };
+      this.rates.set(ip, m);
+    } else if (m.version !== this.store.version) {
+      m.quota = this.store.connectionCreationRate?.(ip);
+      m.version = this.store.version;
+    }
+    if (m.quota === undefined) return 0;
+    m.lastMs = nowMs;
+    m.rate.record(1, nowMs);
+    const observed = m.rate.measure(nowMs);
+    if (observed <= m.quota) return 0;
+    m.rate.record(-1, nowMs);
+    return Math.max(1, throttleTimeMs(observed, m.quota, m.rate.windowSizeMs(nowMs)));
+  }
+}

@@ -30,7 +30,14 @@ import type {
 import { Connection, InFlightBudget } from './connection.js';
 import { FairGate, ThrottleGate } from './gate.js';
 import type { QuotaWindows } from './quota.js';
-import { FETCH_QUOTA, PRODUCE_QUOTA, QuotaManager, RequestQuotaManager } from './quota.js';
+import {
+  ConnectionRateQuotas,
+  FETCH_QUOTA,
+  MutationQuotaManager,
+  PRODUCE_QUOTA,
+  QuotaManager,
+  RequestQuotaManager,
+} from './quota.js';
 
 /** The machine's timer (the listener reads the machine's clock and timers, like the sockets it serves). */
 function machineTimer(delayMs: number, fn: () => void): TimerHandle {
@@ -107,6 +114,10 @@ export class KafkaListener {
   private readonly closeLog: CloseLog;
   private readonly gate: RequestGate;
   private readonly quotas: RequestQuotas | undefined;
+  /** connection_creation_rate per client ip (KIP-612), with the quotas. */
+  private readonly connectionRates: ConnectionRateQuotas | undefined;
+  /** Connections over their ip's connection rate: held unread, closed when their throttle ends. */
+  private readonly held = new Map<net.Socket, TimerHandle>();
   private readonly nowMs: () => number;
   private readonly logger: Logger;
   private nextId = 1;
@@ -130,7 +141,9 @@ export class KafkaListener {
         request: new RequestQuotaManager(quotas.store, quotas.windows),
         produce: new QuotaManager(PRODUCE_QUOTA, quotas.store, quotas.windows),
         fetch: new QuotaManager(FETCH_QUOTA, quotas.store, quotas.windows),
+        mutations: new MutationQuotaManager(quotas.store, quotas.windows),
       };
+      this.connectionRates = new ConnectionRateQuotas(quotas.store, quotas.windows);
       const throttles = new ThrottleGate(turns, managers, {
         setTimer: options.setTimer ?? machineTimer,
       });
@@ -139,6 +152,7 @@ export class KafkaListener {
     } else {
       this.gate = turns;
       this.quotas = undefined;
+      this.connectionRates = undefined;
     }
     this.nowMs = options.nowMs ?? (() => performance.now());
     const endpoints: readonly EndpointOptions[] = options.endpoints ?? [
@@ -285,6 +299,11 @@ export class KafkaListener {
     this.options.onConnection?.(endpoint, 'accepted');
     const userHooks = this.options.hooks ?? {};
     const address = socket.remoteAddress ?? '?';
+    const throttleMs = this.connectionRates?.admit(normalizeIp(address), this.nowMs()) ?? 0;
+    if (throttleMs > 0) {
+      this.hold(socket, address, throttleMs);
+      return;
+    }
     let entry = this.byAddress.get(address);
     if (entry === undefined) {
       // Never more than the global budget: a per-address limit above it would mean nothing.
@@ -329,11 +348,53 @@ export class KafkaListener {
   }
 
   /**
+   * A connection over its ip's connection_creation_rate: Kafka accepts it, reads nothing from it,
+   * and closes it once the throttle time is over (the client sees its connection closed, late).
+   * Held sockets are bounded by maxConnections (beyond, closed at once).
+   */
+  private hold(socket: net.Socket, address: string, throttleMs: number): void {
+    this.closeLog.log(
+      address,
+      'info',
+      'connection over its ip connection_creation_rate: closing it after the throttle',
+      {
+        remote: address,
+        throttleMs,
+      },
+    );
+    socket.pause();
+    socket.on('error', () => undefined);
+    if (this.held.size >= this.options.limits.maxConnections) {
+      socket.destroy();
+      return;
+    }
+    const timer = (this.options.setTimer ?? machineTimer)(throttleMs, () => {
+      this.held.delete(socket);
+      socket.destroy();
+    });
+    this.held.set(socket, timer);
+    socket.once('close', () => {
+      this.held.get(socket)?.cancel();
+      this.held.delete(socket);
+    });
+  }
+
+  /** Connections held for their ip's connection rate now (tests, metrics). */
+  get heldConnections(): number {
+    return this.held.size;
+  }
+
+  /**
    * Stops accepting, lets every connection finish the requests it already accepted (up to
    * timeoutMs), then closes them all.
    */
   async close(timeoutMs: number): Promise<void> {
     this.accepting = false;
+    for (const [socket, timer] of this.held) {
+      timer.cancel();
+      socket.destroy();
+    }
+    this.held.clear();
     if (this.frameSweep !== undefined) clearInterval(this.frameSweep);
     const closed = Promise.all(
       this.endpoints.map((e) => new Promise<void>((resolve) => e.server.close(() => resolve()))),
@@ -361,4 +422,9 @@ export class KafkaListener {
     await closed;
     clearTimeout(forceTimer);
   }
+}
+
+/** An IPv4 client address as Kafka names it (without the IPv6-mapped prefix Node gives it). */
+function normalizeIp(address: string): string {
+  return address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
 }

@@ -487,20 +487,22 @@ export class KafkaLog {
       return { offset: this.start, timestamp: -1n, leaderEpoch: this.epochs.epochAt(this.start) };
     if (timestamp === ListOffsetsTimestamp.MAX_TIMESTAMP) {
       const max = this.maxTimestamp;
-      if (this.batches.length === 0 || max.baseOffset < this.start || max.baseOffset >= limit)
-        return { offset: -1n, timestamp: -1n, leaderEpoch: -1 };
+      const none = { offset: -1n, timestamp: -1n, leaderEpoch: -1 };
+      if (this.batches.length === 0 || max.baseOffset >= limit) return none;
+      // The batch may start before the log start (DeleteRecords moves it inside a batch): its
+      // record of the max timestamp still counts when it is at or after the log start.
       const found = await this.recordAtOrAfter(
         this.batches.findByOffset(max.baseOffset),
         max.timestamp,
         true,
       );
-      return (
-        found ?? {
-          offset: max.baseOffset,
-          timestamp: max.timestamp,
-          leaderEpoch: this.epochs.epochAt(max.baseOffset),
-        }
-      );
+      if (found !== undefined) return found;
+      if (max.baseOffset < this.start) return none;
+      return {
+        offset: max.baseOffset,
+        timestamp: max.timestamp,
+        leaderEpoch: this.epochs.epochAt(max.baseOffset),
+      };
     }
     if (timestamp < 0n)
       throw new KafkaError('INVALID_REQUEST', `${this.name}: unsupported ListOffsets timestamp ${timestamp}`);

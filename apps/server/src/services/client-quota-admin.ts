@@ -1,10 +1,17 @@
 // DescribeClientQuotas and AlterClientQuotas (KIP-546) over the replicated metadata: the filter
 // rules and per-entry validation as Kafka answers them. Entities are users and client ids (null
-// names: the defaults); keys producer_byte_rate, consumer_byte_rate and request_percentage. IP
-// entities (connection_creation_rate) and controller_mutation_rate are refused by name: this broker
-// does not enforce them, and a quota that is stored but not enforced would mislead.
+// names: the defaults), with keys producer_byte_rate, consumer_byte_rate, request_percentage and
+// controller_mutation_rate (KIP-599); and ip addresses (null: the default ip), with the key
+// connection_creation_rate (KIP-612) only. Each is enforced (net/quota.ts, net/server.ts).
 import type { ClientQuotaEntityPart, ClientQuotaEntry, ClientQuotaKey } from '@chronik/metadata';
-import { CLIENT_QUOTA_KEYS, quotaEntityKey, quotaEntityProblem, quotaValueProblem } from '@chronik/metadata';
+import net from 'node:net';
+import {
+  CLIENT_QUOTA_KEYS,
+  quotaEntityKey,
+  quotaEntityProblem,
+  quotaKeyProblem,
+  quotaValueProblem,
+} from '@chronik/metadata';
 import { toKafkaError } from '../error-map.js';
 import { KafkaError } from '../errors.js';
 import type { MetadataStore } from './metadata-store.js';
@@ -26,7 +33,7 @@ export interface QuotaAlteration {
 const ENTITY_TYPES = new Set(['user', 'client-id', 'ip']);
 
 function isEntityType(t: string): t is ClientQuotaEntityPart['type'] {
-  return t === 'user' || t === 'client-id';
+  return t === 'user' || t === 'client-id' || t === 'ip';
 }
 
 export class ClientQuotaAdmin {
@@ -77,11 +84,8 @@ export class ClientQuotaAdmin {
     const results = entries.map((e): KafkaError | null => {
       try {
         const entity = e.entity.map((p) => {
-          if (p.entityType === 'ip')
-            throw new KafkaError(
-              'INVALID_REQUEST',
-              'IP entities (connection_creation_rate) are not supported by this broker',
-            );
+          if (p.entityType === 'ip' && p.entityName !== null && net.isIP(p.entityName) === 0)
+            throw new KafkaError('INVALID_REQUEST', `${p.entityName} is not a valid IP address`);
           if (!isEntityType(p.entityType))
             throw new KafkaError('INVALID_REQUEST', `Unknown quota entity type ${p.entityType}`);
           return { type: p.entityType, name: p.entityName };
@@ -94,16 +98,13 @@ export class ClientQuotaAdmin {
         seen.add(key);
         const keys = new Set<string>();
         const ops = e.ops.map((o) => {
-          if (o.key === 'controller_mutation_rate')
-            throw new KafkaError(
-              'INVALID_REQUEST',
-              'controller_mutation_rate is not supported by this broker',
-            );
           if (!(CLIENT_QUOTA_KEYS as readonly string[]).includes(o.key))
             throw new KafkaError('INVALID_REQUEST', `Unknown quota key ${o.key}`);
           if (keys.has(o.key)) throw new KafkaError('INVALID_REQUEST', `The key ${o.key} appears twice`);
           keys.add(o.key);
           const k = o.key as ClientQuotaKey;
+          const misplaced = quotaKeyProblem(entity, k);
+          if (misplaced !== null) throw new KafkaError('INVALID_REQUEST', misplaced);
           if (o.remove) return { key: k, value: null };
           const bad = quotaValueProblem(k, o.value);
           if (bad !== null) throw new KafkaError('INVALID_REQUEST', bad);

@@ -11,12 +11,15 @@
 //   server's request_percentage flags come last, below every metadata value.
 // - A default quota applies to each entity on its own: every client id is measured against the
 //   default value separately (as Kafka's quota metrics are tagged), it is not one budget shared.
-// - Types: `request_percentage` (KIP-124), `producer_byte_rate` and `consumer_byte_rate` (KIP-13).
+// - Types: `request_percentage` (KIP-124), `producer_byte_rate` and `consumer_byte_rate` (KIP-13),
+//   `controller_mutation_rate` (KIP-599: partitions created or deleted per second), all per user /
+//   client id; and `connection_creation_rate` (KIP-612) per client ip: /ips/<ip>, then /ips/<default>.
 import type { ClientQuotaEntityPart, ClientQuotaEntry } from '@chronik/metadata';
 import type { ClientQuotaConfig } from '../config.js';
 
 /** The kinds of client quota this broker knows (Kafka's quota config keys). */
-export type ClientQuotaType = 'request_percentage' | 'producer_byte_rate' | 'consumer_byte_rate';
+export type ClientQuotaType =
+  'request_percentage' | 'producer_byte_rate' | 'consumer_byte_rate' | 'controller_mutation_rate';
 
 /** Kafka's user name of an unauthenticated client (its principal is User:ANONYMOUS). */
 export const ANONYMOUS_USER = 'ANONYMOUS';
@@ -37,6 +40,10 @@ export interface ClientQuotaStore {
   any(type: ClientQuotaType): boolean;
   /** Grows whenever a value changes: a client's measure reads its quota again when it sees a new one. */
   readonly version: number;
+  /** connection_creation_rate of a client ip (its own, else the default ip's); undefined: none. */
+  connectionCreationRate?(ip: string): number | undefined;
+  /** Whether any ip has a connection_creation_rate. */
+  anyConnectionCreationRate?(): boolean;
 }
 
 /** The quotas given on the command line: a default for every client id, and per-client-id values. */
@@ -86,6 +93,8 @@ export class ClientQuotas implements ClientQuotaStore {
   /** `any` per type, as of `anyVersion`. */
   private anyCache = new Map<ClientQuotaType, boolean>();
   private anyVersion = -1;
+  private anyIp = false;
+  private ipVersion = -1;
 
   constructor(private readonly fallback: ClientQuotaStore) {}
 
@@ -135,6 +144,25 @@ export class ClientQuotas implements ClientQuotaStore {
       }
     }
     return this.fallback.quota(type, entity);
+  }
+
+  connectionCreationRate(ip: string): number | undefined {
+    const source = this.source;
+    if (source === undefined) return undefined;
+    return (
+      source.clientQuota([{ type: 'ip', name: ip }])?.connection_creation_rate ??
+      source.clientQuota([{ type: 'ip', name: null }])?.connection_creation_rate
+    );
+  }
+
+  anyConnectionCreationRate(): boolean {
+    const version = this.version;
+    if (version !== this.ipVersion) {
+      this.ipVersion = version;
+      this.anyIp =
+        this.source?.clientQuotas().some((q) => q.values.connection_creation_rate !== undefined) ?? false;
+    }
+    return this.anyIp;
   }
 
   any(type: ClientQuotaType): boolean {

@@ -27,6 +27,10 @@ export interface InProcessClusterOptions {
   ids: readonly number[];
   /** Raft options on top of the defaults (raftAddr, peers and bootstrap are set here). */
   raft?: Partial<RaftClusterOptions>;
+  /** Broker settings on top of the defaults (the internal topics' partition counts are set here). */
+  broker?: Partial<ServerConfig['broker']>;
+  /** Client quota sample windows (default Kafka's 11 × 1 s). */
+  clientQuotas?: Partial<ServerConfig['clientQuotas']>;
   /** replica.lag.time.max.ms (the mode's default: 10 s). */
   replicaLagMaxMs?: number;
   /** Each node's --rack (broker.rack), by node id; none when absent. */
@@ -61,8 +65,14 @@ export class InProcessCluster {
       listenHost: '127.0.0.1',
       adminPort: -1,
       dataDir: path.join(this.root, `node${id}`),
-      broker: { ...DEFAULT_BROKER, offsetsTopicNumPartitions: 3, transactionStateNumPartitions: 3 },
+      broker: {
+        ...DEFAULT_BROKER,
+        offsetsTopicNumPartitions: 3,
+        transactionStateNumPartitions: 3,
+        ...this.options.broker,
+      },
       limits: DEFAULT_LIMITS,
+      clientQuotas: { ...DEFAULT_CONFIG.clientQuotas, ...this.options.clientQuotas },
       shutdownTimeoutMs: 2000,
       raft: {
         raftAddr: `memory:${id}`,

@@ -308,18 +308,19 @@ describe('requests refused', () => {
     expect(await join({}, 'm3')).toMatchObject({ errorCode: 'GROUP_MAX_SIZE_REACHED' });
   });
 
-  test('the other protocol: a running classic group refuses consumers; a running consumer group refuses classic joins', async () => {
+  test('the other protocol: a running classic group of another protocol type refuses consumers, and a consumer group its classic joins', async () => {
     const h = await consumerHarness();
     h.topics.create('t', 1);
-    void h.coordinator.joinGroup(joinReq('classic'));
+    void h.coordinator.joinGroup(joinReq('classic', { protocolType: 'connect' }));
     await settle();
     expect(await h.coordinator.consumerGroupHeartbeat(joinHb('classic', 'm', ['t']))).toMatchObject({
       errorCode: 'GROUP_ID_NOT_FOUND',
-      errorMessage: 'Group classic is not a consumer group.',
+      errorMessage:
+        'Group classic cannot become a consumer group: its protocol type is connect, not consumer.',
     });
     expect(h.coordinator.consumerGroupDescribe(['classic'])[0]?.errorCode).toBe('GROUP_ID_NOT_FOUND');
     await h.coordinator.consumerGroupHeartbeat(joinHb(G, 'm', ['t']));
-    const j = await h.coordinator.joinGroup(joinReq(G));
+    const j = await h.coordinator.joinGroup(joinReq(G, { protocolType: 'connect' }));
     expect(j.errorCode).toBe('INCONSISTENT_GROUP_PROTOCOL');
     expect(
       h.coordinator.heartbeat({ groupId: G, generationId: 1, memberId: 'm', groupInstanceId: null }),

@@ -170,7 +170,19 @@ test('join, describe, commit and fetch by member epoch, list by type, leave', as
     protocols: [{ name: 'range', metadata: Buffer.from(subscription(['kt'])) }],
     reason: null,
   });
-  expect(jg.errorCode).toBe(ErrorCode.INCONSISTENT_GROUP_PROTOCOL);
+  // A classic consumer may join it (Kafka 4's mixed groups): a new member first learns its id.
+  expect(jg.errorCode).toBe(ErrorCode.MEMBER_ID_REQUIRED);
+  const other = await c.request(ApiKey.JoinGroup, 9, {
+    groupId: 'wg',
+    sessionTimeoutMs: 10_000,
+    rebalanceTimeoutMs: 10_000,
+    memberId: '',
+    groupInstanceId: null,
+    protocolType: 'connect',
+    protocols: [{ name: 'range', metadata: Buffer.from(subscription(['kt'])) }],
+    reason: null,
+  });
+  expect(other.errorCode).toBe(ErrorCode.INCONSISTENT_GROUP_PROTOCOL);
 
   const left = await heartbeat(1, 'wg', 'member-1', -1);
   expect(left).toMatchObject({ errorCode: 0, memberEpoch: -1 });

@@ -11,6 +11,7 @@ import {
   subscription,
   track,
   takeViolations,
+  leaveNow,
 } from './helpers.js';
 
 afterEach(() => {
@@ -373,7 +374,7 @@ describe('LeaveGroup', () => {
   it('a leaving member triggers a rebalance; the last one leaves the group Empty', async () => {
     const h = await harness();
     const { a, b } = await stableGroupOfTwo(h);
-    const r = h.coordinator.leaveGroup({
+    const r = leaveNow(h.coordinator, {
       groupId: 'g',
       members: [
         { memberId: b, groupInstanceId: null },
@@ -386,7 +387,7 @@ describe('LeaveGroup', () => {
     const ja = await h.coordinator.joinGroup(joinReq('g', { clientId: 'a', memberId: a }));
     expect(ja).toMatchObject({ generationId: 3, leader: a });
     expect(
-      h.coordinator.leaveGroup({ groupId: 'g', members: [{ memberId: a, groupInstanceId: null }] }).members[0]
+      leaveNow(h.coordinator, { groupId: 'g', members: [{ memberId: a, groupInstanceId: null }] }).members[0]
         ?.errorCode,
     ).toBe('NONE');
     await settle();
@@ -395,7 +396,7 @@ describe('LeaveGroup', () => {
 
   it('answers UNKNOWN_MEMBER_ID for every member of an unknown group', async () => {
     const h = await harness();
-    const r = h.coordinator.leaveGroup({
+    const r = leaveNow(h.coordinator, {
       groupId: 'nope',
       members: [{ memberId: 'x', groupInstanceId: null }],
     });
@@ -544,12 +545,12 @@ describe('static membership', () => {
   it('a static member that leaves by instance id (admin removal) is removed; a wrong member id is fenced', async () => {
     const h = await harness();
     const { a } = await stableStatic(h);
-    const fenced = h.coordinator.leaveGroup({
+    const fenced = leaveNow(h.coordinator, {
       groupId: 'g',
       members: [{ memberId: 'other-id', groupInstanceId: 'i-a' }],
     });
     expect(fenced.members[0]?.errorCode).toBe('FENCED_INSTANCE_ID');
-    const r = h.coordinator.leaveGroup({
+    const r = leaveNow(h.coordinator, {
       groupId: 'g',
       members: [
         { memberId: '', groupInstanceId: 'i-b' },

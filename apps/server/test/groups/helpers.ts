@@ -1,7 +1,13 @@
 // Shared helpers of the group coordinator tests: a coordinator on a fake clock and an in-memory log.
 import { GroupCoordinator, InMemoryOffsetLog } from '../../src/groups/index.js';
 import { ManualScheduler } from '@chronik/env';
-import type { GroupCoordinatorConfig, JoinGroupRequest, JoinGroupResult } from '../../src/groups/index.js';
+import type {
+  GroupCoordinatorConfig,
+  JoinGroupRequest,
+  JoinGroupResult,
+  LeaveGroupRequest,
+  LeaveGroupResult,
+} from '../../src/groups/index.js';
 
 export interface Harness {
   coordinator: GroupCoordinator;
@@ -109,4 +115,11 @@ export function assign(
     memberId: m.memberId,
     assignment: new Uint8Array(Buffer.from(`assignment-for-${m.memberId}`)),
   }));
+}
+
+/** LeaveGroup of a classic group (answered synchronously). */
+export function leaveNow(coordinator: GroupCoordinator, req: LeaveGroupRequest): LeaveGroupResult {
+  const r = coordinator.leaveGroup(req);
+  if (r instanceof Promise) throw new Error('LeaveGroup of a classic group answered asynchronously');
+  return r;
 }

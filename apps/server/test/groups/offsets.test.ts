@@ -3,7 +3,16 @@
 // reloaded on a new coordinator), failed writes, and retention.
 import { GroupError, GroupErrorCode, InMemoryOffsetLog } from '../../src/groups/index.js';
 import type { OffsetCommitRequest } from '../../src/groups/index.js';
-import { assign, harness, joinReq, settle, subscription, track, takeViolations } from './helpers.js';
+import {
+  assign,
+  harness,
+  joinReq,
+  settle,
+  subscription,
+  track,
+  takeViolations,
+  leaveNow,
+} from './helpers.js';
 
 afterEach(() => {
   expect(takeViolations()).toEqual([]);
@@ -388,7 +397,7 @@ describe('OffsetDelete', () => {
     expect((await h.coordinator.deleteOffsets({ groupId: 'missing', topics: [] })).errorCode).toBe(
       'GROUP_ID_NOT_FOUND',
     );
-    h.coordinator.leaveGroup({ groupId: 'g', members: [{ memberId: j.memberId, groupInstanceId: null }] });
+    leaveNow(h.coordinator, { groupId: 'g', members: [{ memberId: j.memberId, groupInstanceId: null }] });
     await settle();
     const r2 = await h.coordinator.deleteOffsets({
       groupId: 'g',
@@ -439,7 +448,7 @@ describe('offset retention', () => {
     await step(5_000); // t = 100 s: the standalone offset expires, the consumer group's does not (it has members)
     expect(h.coordinator.groupState('s')).toBeUndefined();
     expect(h.coordinator.inspect('g')?.offsets).toBe(1);
-    h.coordinator.leaveGroup({ groupId: 'g', members: [{ memberId: j.memberId, groupInstanceId: null }] });
+    leaveNow(h.coordinator, { groupId: 'g', members: [{ memberId: j.memberId, groupInstanceId: null }] });
     await settle();
     for (let i = 0; i < 9; i++) {
       h.clock.advance(10_000);

@@ -8,7 +8,7 @@ import fc from 'fast-check';
 import { InMemoryOffsetLog } from '../../src/groups/index.js';
 import { ManualScheduler } from '@chronik/env';
 import type { JoinGroupResult } from '../../src/groups/index.js';
-import { harness, joinReq, settle, subscription } from './helpers.js';
+import { harness, joinReq, settle, subscription, leaveNow } from './helpers.js';
 import type { Harness } from './helpers.js';
 
 // 'act' is what a well-behaved client does next (join, sync, or heartbeat); the other kinds are
@@ -280,7 +280,7 @@ async function run(ops: Op[]): Promise<void> {
         }
         case 'leave':
           if (c.memberId !== '' && c.instanceId === null) {
-            h.coordinator.leaveGroup({ groupId, members: [{ memberId: c.memberId, groupInstanceId: null }] });
+            leaveNow(h.coordinator, { groupId, members: [{ memberId: c.memberId, groupInstanceId: null }] });
             c.memberId = '';
             c.next = 'join';
           }

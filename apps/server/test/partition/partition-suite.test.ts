@@ -202,6 +202,17 @@ describe.each<HarnessKind>(['local', 'replicated'])('%s partition', (kind) => {
     expect(await codeOf(p.listOffset(-7n, 0))).toBe('INVALID_REQUEST');
   });
 
+  test('ListOffsets max timestamp when DeleteRecords moved the log start inside its batch (KIP-734)', async () => {
+    const { p } = await open();
+    await append(p, batch(6, { ts: 100n })); // offsets 0..5, ts 100..105: the max is offset 5
+    await append(p, batch(2, { ts: 50n })); // offsets 6..7
+    expect(await p.deleteRecords(2n, 5000)).toBe(2n);
+    expect(await p.listOffset(-3n, 0)).toMatchObject({ offset: 5n, timestamp: 105n });
+    // Past the record itself: no max-timestamp record is left in the log.
+    expect(await p.deleteRecords(6n, 5000)).toBe(6n);
+    expect(await p.listOffset(-3n, 0)).toEqual({ offset: -1n, timestamp: -1n, leaderEpoch: -1 });
+  });
+
   test('OffsetForLeaderEpoch across leader epochs (Kafka: the start of the next epoch, the log end for the current one)', async () => {
     const hh = await open();
     const e1 = hh.p.leaderEpoch;
