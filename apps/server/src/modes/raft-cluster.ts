@@ -293,6 +293,9 @@ export function raftClusterMode(options: RaftClusterModeOptions = {}): BrokerMod
       // As the standalone partition logs: a write(2) into the page cache on the event loop is
       // cheaper than a thread-pool round trip per group per cycle; fsyncs stay in the pool.
       inlineWrites: true,
+      // Quiescent partition groups (docs/design/quiescence.md) learn that a peer died from node
+      // liveness: after their own election timeout, so an idle partition fails over about as fast.
+      livenessTimeoutTicks: partitionElectionTicks,
     });
     let store: RaftMetadataStore | undefined;
     const transport = (options.transport ?? grpcTransport)({
