@@ -132,6 +132,7 @@ function raftGroupViews(host: RaftHost, groups: PartitionGroups): RaftGroupView[
           state: p.state,
           recentActive: p.recentActive,
         })),
+      quiescent: s.quiescent,
       ...(s.failure !== null ? { failure: s.failure.message } : {}),
     };
   });
