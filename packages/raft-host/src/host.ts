@@ -717,6 +717,11 @@ export class RaftHost {
     return this.groups.get(groupId)?.storage;
   }
 
+  /** Whether the group is quiescent here (GroupOptions.quiesce); false for an unknown group. Cheap. */
+  isQuiescent(groupId: number): boolean {
+    return this.groups.get(groupId)?.quiescent ?? false;
+  }
+
   hasGroup(groupId: number): boolean {
     return this.groups.has(groupId);
   }
@@ -1217,6 +1222,7 @@ export class RaftHost {
 
   /** Anything from a peer counts as hearing from it. */
   private heard(from: number): void {
+    if (from === this.nodeId) return;
     const p = this.peers.get(from);
     if (p !== undefined) {
       p.lastHeardTick = this.tickCount;
