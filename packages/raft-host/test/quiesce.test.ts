@@ -101,7 +101,22 @@ class Cluster {
       await this.ticks(1);
     }
     throw new Error(
-      `condition not reached: ${JSON.stringify(this.up().map((id) => { const s = this.host(id).status(GROUP); return { id, role: s.role, leader: s.leaderId, term: s.term, commit: s.commitIndex, applied: s.appliedIndex, last: s.lastIndex, q: s.quiescent, progress: s.progress.map((p) => [p.nodeId, p.match, p.state, p.recentActive]) }; }))}`,
+      `condition not reached: ${JSON.stringify(
+        this.up().map((id) => {
+          const s = this.host(id).status(GROUP);
+          return {
+            id,
+            role: s.role,
+            leader: s.leaderId,
+            term: s.term,
+            commit: s.commitIndex,
+            applied: s.appliedIndex,
+            last: s.lastIndex,
+            q: s.quiescent,
+            progress: s.progress.map((p) => [p.nodeId, p.match, p.state, p.recentActive]),
+          };
+        }),
+      )}`,
     );
   }
 
@@ -169,7 +184,12 @@ describe('quiescent groups in the host', () => {
     expect((c.sent.get(LIVENESS_GROUP_ID) ?? 0) - pings).toBe(200 * 3 * 2);
     expect(c.leader()).toBe(leader);
     // The quiescent leader reports its live followers active (node liveness).
-    expect(c.host(leader).status(GROUP).progress.map((p) => p.recentActive)).toEqual([true, true, true]);
+    expect(
+      c
+        .host(leader)
+        .status(GROUP)
+        .progress.map((p) => p.recentActive),
+    ).toEqual([true, true, true]);
     await c.close();
   });
 
@@ -219,7 +239,12 @@ describe('quiescent groups in the host', () => {
     c.down.add(f1);
     await c.ticks(ELECTION_TICKS + 2);
     await c.until(() => c.quiescent([leader, f2]), 100);
-    const active = new Map(c.host(leader).status(GROUP).progress.map((p) => [p.nodeId, p.recentActive]));
+    const active = new Map(
+      c
+        .host(leader)
+        .status(GROUP)
+        .progress.map((p) => [p.nodeId, p.recentActive]),
+    );
     expect(active.get(f1)).toBe(false);
     expect(active.get(f2)).toBe(true);
     expect(c.leader()).toBe(leader);

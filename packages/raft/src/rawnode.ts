@@ -83,7 +83,10 @@ export class RawNode {
   wake(options: { leaderSilentTicks?: number } = {}): void {
     const silent = options.leaderSilentTicks ?? 0;
     if (!Number.isSafeInteger(silent) || silent < 0)
-      throw new RaftError(RaftErrorCode.InvalidMessage, `leaderSilentTicks must be a non-negative integer, got ${silent}`);
+      throw new RaftError(
+        RaftErrorCode.InvalidMessage,
+        `leaderSilentTicks must be a non-negative integer, got ${silent}`,
+      );
     this.raft.wake(silent, true);
   }
 

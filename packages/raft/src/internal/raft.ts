@@ -606,7 +606,8 @@ export class Raft {
     if (!this.canQuiesce(isDown)) return false;
     this.quiescent = true;
     const lastTerm = this.raftLog.lastTerm();
-    for (const id of this.trk.progress.keys()) if (id !== this.id) this.sendHeartbeat(id, emptyBytes, lastTerm);
+    for (const id of this.trk.progress.keys())
+      if (id !== this.id) this.sendHeartbeat(id, emptyBytes, lastTerm);
     this.logger.debug('quiesced', { id: this.id, term: this.term, index: this.raftLog.lastIndex() });
     return true;
   }
@@ -620,7 +621,10 @@ export class Raft {
    */
   wake(leaderSilentTicks: number, tellLeader: boolean): void {
     if (this.state !== StateType.Leader && leaderSilentTicks > 0)
-      this.electionElapsed = Math.max(this.electionElapsed, Math.min(leaderSilentTicks, this.cfg.electionTick));
+      this.electionElapsed = Math.max(
+        this.electionElapsed,
+        Math.min(leaderSilentTicks, this.cfg.electionTick),
+      );
     if (!this.quiescent) return;
     this.quiescent = false;
     if (this.state === StateType.Leader) {
