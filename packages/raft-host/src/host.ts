@@ -702,6 +702,7 @@ export class RaftHost {
       this.pinged = null;
     }
     g.closed = true;
+    this.sayGoodbye(g);
     this.failPending(g, new HostError('Closed', `group ${groupId} closed`));
     // A stopped group's core is not trusted: nothing it computed is written any more.
     if (g.failure === null) await this.storeCommit(g);
@@ -1005,8 +1006,10 @@ export class RaftHost {
               next: p.next,
               state: p.state,
               isLearner: p.isLearner,
-              // A quiescent leader hears nothing from its followers: their nodes' liveness stands in.
-              recentActive: nodeId === this.nodeId || (s.quiescent ? this.peerUp(nodeId) : p.recentActive),
+              // A quiescent leader hears nothing from its followers: a follower that answered its
+              // quiesce heartbeat counts as active while its node is alive.
+              recentActive:
+                nodeId === this.nodeId || (p.recentActive && (!s.quiescent || this.peerUp(nodeId))),
             })),
       quiescent: s.quiescent,
       failure: g.failure,
@@ -1126,6 +1129,7 @@ export class RaftHost {
       });
     }
     const stopped = this.stoppedError(g);
+    this.sayGoodbye(g);
     this.failPending(g, stopped);
     g.unstoredCommit = null;
     const tell = (what: string, f: () => void): void => {
@@ -1218,6 +1222,26 @@ export class RaftHost {
     if (!ok) g.idleTicks = 0;
     this.sync(g);
     return g.quiescent;
+  }
+
+  /**
+   * A follower's group closes or stops here while its node lives on: its leader, which may be
+   * quiescent and hear nothing more of it, is told to wake (a rejecting heartbeat response), so that
+   * its heartbeats go unanswered and the follower stops counting as active.
+   */
+  private sayGoodbye(g: Group): void {
+    if (!g.opts.quiesce || this.transport === null || this.closed) return;
+    if (g.role === StateType.Leader || g.leaderId === 0 || g.leaderId === this.nodeId) return;
+    this.transport.send(
+      g.id,
+      newMessage({
+        type: MessageType.MsgHeartbeatResp,
+        from: this.nodeId,
+        to: g.leaderId,
+        term: g.term,
+        reject: true,
+      }),
+    );
   }
 
   /** Anything from a peer counts as hearing from it. */
@@ -1384,12 +1408,12 @@ export class RaftHost {
     const written: { g: Group; rd: Ready; heartbeatsSent: boolean }[] = [];
     const unwritten: { g: Group; rd: Ready }[] = [];
     const syncs: Promise<void>[] = [];
-    // The groups that may have work: the awake ones and those that got an input (not the quiescent rest).
-    const visit = this.touched;
+    // The groups that may have work: the awake ones, then those that got an input (not the
+    // quiescent rest). No copy of the awake set: a group woken meanwhile is added to it and visited.
+    const touched = this.touched;
     this.touched = new Set();
-    for (const g of this.active) visit.add(g);
-    for (const g of visit) {
-      if (g.failure !== null || g.closed) continue;
+    const take = (g: Group): void => {
+      if (g.failure !== null || g.closed) return;
       if (!g.node.hasReady()) {
         // A commit index held back by earlier cycles is written once it is old enough.
         if (
@@ -1398,14 +1422,14 @@ export class RaftHost {
           this.storeHardState(g, null)
         )
           syncs.push(g.storage.sync());
-        continue;
+        return;
       }
       let rd: Ready;
       try {
         rd = g.node.ready();
       } catch (e) {
         this.stopGroup(g, e, { ready: 'taking the Ready' });
-        continue;
+        return;
       }
       const termOrVote =
         rd.hardState !== null &&
@@ -1435,7 +1459,7 @@ export class RaftHost {
               }
             } catch (e) {
               this.stopGroup(g, e, { ready: describeReady(rd) });
-              continue;
+              return;
             }
           }
         }
@@ -1450,7 +1474,9 @@ export class RaftHost {
       } else {
         unwritten.push({ g, rd });
       }
-    }
+    };
+    for (const g of this.active) take(g);
+    for (const g of touched) if (!this.active.has(g)) take(g);
     // A group that wrote nothing in this cycle has nothing to wait for: everything its messages
     // and committed entries depend on became durable in an earlier cycle.
     for (const { g, rd } of unwritten) this.finishReady(g, rd, false);
@@ -1473,9 +1499,10 @@ export class RaftHost {
       this.finishReady(g, rd, heartbeatsSent);
     }
     // Applying and advancing may have made more work ready (e.g. the next committed entries).
-    for (const g of visit) {
+    // Applying and advancing may have made more work ready (the next committed entries), or woken
+    // a group (a deferred transfer campaign).
+    for (const { g } of [...written, ...unwritten]) {
       if (g.closed || g.failure !== null) continue;
-      // Advancing may have woken a group (a deferred transfer campaign).
       this.sync(g);
       if (g.node.hasReady()) {
         this.touched.add(g);

@@ -251,6 +251,35 @@ describe('quiescent groups in the host', () => {
     await c.close();
   });
 
+  it('a follower whose group closes on a live node stops counting as active', async () => {
+    const c = await quiescedCluster();
+    const leader = c.leader();
+    const f = [1, 2, 3].find((id) => id !== leader) as number;
+    // Another quiescing group keeps node f pinging: only the closed group's goodbye tells the leader.
+    for (const id of [1, 2, 3]) {
+      const opening = c
+        .host(id)
+        .openGroup({
+          groupId: GROUP + 1,
+          stateMachine: new KvStateMachine(),
+          bootstrapVoters: [1, 2, 3],
+          quiesce: true,
+        });
+      await c.drain();
+      await opening;
+    }
+    await c.ticks(3 * ELECTION_TICKS);
+    const closing = c.host(f).closeGroup(GROUP);
+    await c.drain();
+    await closing;
+    await c.ticks(3 * ELECTION_TICKS);
+    const st = c.host(leader).status(GROUP);
+    expect(st.quiescent).toBe(false); // its heartbeats to f go unanswered
+    expect(st.progress.find((p) => p.nodeId === f)?.recentActive).toBe(false);
+    expect(c.leader()).toBe(leader);
+    await c.close();
+  });
+
   it('a follower cut off from the leader only does not depose it', async () => {
     const c = await quiescedCluster();
     const leader = c.leader();

@@ -64,6 +64,17 @@ describe('quiescence', () => {
     expect(c.get(2).node.quiesce()).toBe(false); // a follower never quiesces on its own
   });
 
+  it('refuses while a caught-up follower has not answered since the last check-quorum round', () => {
+    const c = idleCluster();
+    c.cut.add('3-1'); // node 3 gets everything, answers nothing (its group closed, say)
+    c.tick(undefined, 10); // a check-quorum round clears recentActive; node 2 answers again
+    expect(c.get(1).node.canQuiesce()).toBe(false);
+    expect(c.get(1).node.canQuiesce((id) => id === 3)).toBe(true);
+    c.cut.clear();
+    c.tick(undefined, 1);
+    expect(c.get(1).node.canQuiesce()).toBe(true);
+  });
+
   it('a proposal wakes the leader; its append wakes the followers; everything commits', () => {
     const c = idleCluster();
     c.get(1).node.quiesce();

@@ -595,7 +595,14 @@ export class Raft {
         caughtUp.set(id, false);
         continue;
       }
-      if (pr.match !== last || pr.state !== ProgressState.Replicate || pr.inflights.count > 0) return false;
+      // It must also have answered lately (its group may be closed on a node that is up).
+      if (
+        pr.match !== last ||
+        pr.state !== ProgressState.Replicate ||
+        pr.inflights.count > 0 ||
+        !pr.recentActive
+      )
+        return false;
       caughtUp.set(id, true);
     }
     return this.trk.voteResultOf(caughtUp) === VoteResult.Won;
@@ -606,8 +613,12 @@ export class Raft {
     if (!this.canQuiesce(isDown)) return false;
     this.quiescent = true;
     const lastTerm = this.raftLog.lastTerm();
-    for (const id of this.trk.progress.keys())
-      if (id !== this.id) this.sendHeartbeat(id, emptyBytes, lastTerm);
+    // recentActive now means "answered the quiesce heartbeat" (the runtime reports it while quiescent).
+    for (const [id, pr] of this.trk.progress) {
+      if (id === this.id) continue;
+      pr.recentActive = false;
+      this.sendHeartbeat(id, emptyBytes, lastTerm);
+    }
     this.logger.debug('quiesced', { id: this.id, term: this.term, index: this.raftLog.lastIndex() });
     return true;
   }
@@ -1169,7 +1180,9 @@ function stepLeader(r: Raft, m: Message): void {
       return;
     }
     case MessageType.MsgHeartbeatResp: {
-      pr.recentActive = true;
+      // A rejecting one is a follower's wake-up call (quiescence), sent also when its group closes
+      // on that node: only answers to heartbeats count as signs of life.
+      if (!m.reject) pr.recentActive = true;
       pr.msgAppFlowPaused = false;
       // A full window with the follower alive means appends were lost: free one slot so that the next
       // append goes out; the follower's rejection of it (if any) moves us back to probing.
