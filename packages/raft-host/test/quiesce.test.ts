@@ -257,14 +257,12 @@ describe('quiescent groups in the host', () => {
     const f = [1, 2, 3].find((id) => id !== leader) as number;
     // Another quiescing group keeps node f pinging: only the closed group's goodbye tells the leader.
     for (const id of [1, 2, 3]) {
-      const opening = c
-        .host(id)
-        .openGroup({
-          groupId: GROUP + 1,
-          stateMachine: new KvStateMachine(),
-          bootstrapVoters: [1, 2, 3],
-          quiesce: true,
-        });
+      const opening = c.host(id).openGroup({
+        groupId: GROUP + 1,
+        stateMachine: new KvStateMachine(),
+        bootstrapVoters: [1, 2, 3],
+        quiesce: true,
+      });
       await c.drain();
       await opening;
     }
