@@ -40,10 +40,17 @@ const WIRE_LEN = 2;
 const WIRE_I32 = 5;
 const empty = new Uint8Array(0);
 
-/** Whether a message travels in the compact `heartbeats` list. */
+/**
+ * Whether a message travels in the compact `heartbeats` list, which carries term, commit, context and
+ * index only. A quiesce heartbeat (`logTerm` set) and a rejecting response (a follower's "wake up")
+ * travel as full messages (@chronik/raft's quiescence, docs/design/quiescence.md).
+ */
 export function isPlainHeartbeat(m: Message): boolean {
   return (
-    (m.type === MessageType.MsgHeartbeat || m.type === MessageType.MsgHeartbeatResp) && m.entries.length === 0
+    (m.type === MessageType.MsgHeartbeat || m.type === MessageType.MsgHeartbeatResp) &&
+    m.entries.length === 0 &&
+    m.logTerm === 0 &&
+    !m.reject
   );
 }
 

@@ -1,6 +1,6 @@
 // batch-codec.ts writes and reads the same protobuf `Batch` as the generated codec.
 import fc from 'fast-check';
-import { MessageType } from '@chronik/raft';
+import { MessageType, newMessage } from '@chronik/raft';
 import type { Entry, Message } from '@chronik/raft';
 import { decodeBatch, encodeBatch, isPlainHeartbeat } from '../src/batch-codec.js';
 import type { BatchItem } from '../src/batch-codec.js';
@@ -219,5 +219,32 @@ describe('batch codec', () => {
     expect(() => encodeBatch({ fromNode: 1, toNode: 2, items: [{ groupId: 1, message: m }] })).toThrow(
       /cannot encode -1/,
     );
+  });
+});
+
+describe('quiescence on the wire (docs/design/quiescence.md)', () => {
+  it('a quiesce heartbeat keeps its logTerm and a wake-up response its reject', () => {
+    const base = newMessage({ type: MessageType.MsgHeartbeat, from: 1, to: 2, term: 3, commit: 9 });
+    const quiesce = { ...base, logTerm: 3 };
+    const wakeUp = newMessage({ type: MessageType.MsgHeartbeatResp, from: 2, to: 1, term: 3, reject: true });
+    const got = decodeBatch(
+      encodeBatch({
+        fromNode: 1,
+        toNode: 2,
+        items: [
+          { groupId: 7, message: base },
+          { groupId: 7, message: quiesce },
+          { groupId: 8, message: wakeUp },
+        ],
+      }),
+    ).items.map((i) =>
+      'error' in i ? i.error : [i.groupId, i.message.type, i.message.logTerm, i.message.reject],
+    );
+    // Full messages first, then the compact heartbeat list.
+    expect(got).toEqual([
+      [7, MessageType.MsgHeartbeat, 3, false],
+      [8, MessageType.MsgHeartbeatResp, 0, true],
+      [7, MessageType.MsgHeartbeat, 0, false],
+    ]);
   });
 });

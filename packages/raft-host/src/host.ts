@@ -29,6 +29,7 @@ import {
   EntryType,
   MessageType,
   RaftError,
+  newMessage,
   RaftErrorCode,
   RawNode,
   StateType,
@@ -194,6 +195,12 @@ export interface RaftHostOptions {
    * none: no clock is read for it.
    */
   observer?: HostObserver;
+  /**
+   * Node liveness (docs/design/quiescence.md): a peer not heard from (any message, or the host's
+   * liveness ping sent every tick while a group with `quiesce` is open) for this many ticks is down,
+   * and the quiescent groups it is a member of wake. Default `electionTicks`.
+   */
+  livenessTimeoutTicks?: number;
 }
 
 export interface GroupOptions {
@@ -231,6 +238,14 @@ export interface GroupOptions {
   commitPersistTicks?: number;
   preVote?: boolean;
   checkQuorum?: boolean;
+  /**
+   * Let the group quiesce when idle (docs/design/quiescence.md): its leader stops heartbeating and
+   * its members are no longer ticked until something happens; node liveness between hosts stands in
+   * for the election timer meanwhile. Default false.
+   */
+  quiesce?: boolean;
+  /** Ticks an idle leader waits before it quiesces the group. Default: the group's election ticks. */
+  quiesceAfterTicks?: number;
 }
 
 /** A read-only view of a group's Raft log. */
@@ -303,8 +318,13 @@ export interface GroupStatus {
   votersOutgoing: readonly number[];
   /** Largest entry data propose() accepts for this group. */
   maxEntryBytes: number;
-  /** Per-node replication progress, on the leader only (empty elsewhere). */
+  /**
+   * Per-node replication progress, on the leader only (empty elsewhere). In a quiescent group
+   * `recentActive` is node liveness: the member's node was heard within `livenessTimeoutTicks`.
+   */
   progress: readonly PeerProgress[];
+  /** The group is quiescent here: not ticked, no heartbeats (GroupOptions.quiesce). */
+  quiescent: boolean;
   /**
    * Why the group stopped (it takes no more work), or null while it runs. A stopped group reports
    * itself a follower that knows no leader.
@@ -361,6 +381,10 @@ class Group {
    * a state-machine-chosen snapshot point below the applied index).
    */
   confHistory: { index: number; confState: ConfState }[] = [];
+  /** The host's view of RawNode.quiescent (kept in step by RaftHost.sync): quiescent groups are not ticked. */
+  quiescent = false;
+  /** Consecutive ticks this leader found the group idle (it quiesces at quiesceAfterTicks). */
+  idleTicks = 0;
 
   constructor(
     readonly id: number,
@@ -369,7 +393,7 @@ class Group {
     readonly sm: StateMachine,
     readonly opts: Required<
       Pick<GroupOptions, 'snapshotEveryEntries' | 'keepEntriesAfterSnapshot' | 'snapshotPolicy'>
-    > & { maxEntryBytes: number; commitPersistTicks: number },
+    > & { maxEntryBytes: number; commitPersistTicks: number; quiesce: boolean; quiesceAfterTicks: number },
     applied: number,
     confState: ConfState,
     hardState: HardState,
@@ -472,6 +496,18 @@ function hostEnv(o: RaftHostOptions): Env {
 const SEGMENT_HEADROOM_BYTES = 4096;
 const MAX_ENTRY_BYTES = 16 * 1024 * 1024;
 const DEFAULT_SEGMENT_BYTES = 64 * 1024 * 1024;
+/** The group id of the hosts' liveness pings (docs/design/quiescence.md); no Raft group has it. */
+export const LIVENESS_GROUP_ID = 0;
+
+/** What this host knows of a peer's liveness (node liveness, for quiescent groups). */
+interface PeerLiveness {
+  /** The host's tick at which anything last came from the peer. */
+  lastHeardTick: number;
+  /** The peer's incarnation (a number drawn at its start): a new one means it restarted. */
+  incarnation: number;
+  /** Heard within livenessTimeoutTicks as of the last tick. */
+  up: boolean;
+}
 
 export class RaftHost {
   readonly nodeId: number;
@@ -502,6 +538,20 @@ export class RaftHost {
   private cycleError: unknown = null;
   /** Counters over every group of this host (stats.ts). */
   readonly stats = new HostStats();
+  /** Groups that are not quiescent: the tick and the cycle visit these (plus `touched`). */
+  private readonly active = new Set<Group>();
+  /** Groups that got an input since the last cycle began (the cycle visits them once). */
+  private touched = new Set<Group>();
+  /** Ticks of the shared tick so far (node liveness counts in ticks, as election timers do). */
+  private tickCount = 0;
+  private readonly peers = new Map<number, PeerLiveness>();
+  /** Peers that are members of a group with `quiesce` (pinged every tick); null: recompute. */
+  private pinged: number[] | null = [];
+  /** Open groups with `quiesce`. */
+  private quiescing = 0;
+  /** This host's incarnation (drawn when first needed; 0: not yet). */
+  private incarnation = 0;
+  private readonly livenessTimeoutTicks: number;
 
   constructor(private readonly options: RaftHostOptions) {
     this.nodeId = options.nodeId;
@@ -530,6 +580,9 @@ export class RaftHost {
     if (!Number.isInteger(this.nodeId) || this.nodeId <= 0) {
       throw new HostError('InvalidArgument', `node id must be a positive integer, got ${this.nodeId}`);
     }
+    this.livenessTimeoutTicks = options.livenessTimeoutTicks ?? this.opts.electionTicks;
+    if (!Number.isSafeInteger(this.livenessTimeoutTicks) || this.livenessTimeoutTicks < 1)
+      throw new HostError('InvalidArgument', `livenessTimeoutTicks must be a positive integer`);
   }
 
   /** Counters of every group's log: bytes written, fsyncs, recovery actions (`WalStats`). */
@@ -635,6 +688,8 @@ export class RaftHost {
         snapshotPolicy: g.snapshotPolicy ?? 'applied',
         maxEntryBytes: Math.min(maxEntryBytes, this.opts.maxProposalBytes),
         commitPersistTicks: g.commitPersistTicks ?? this.opts.commitPersistTicks,
+        quiesce: g.quiesce ?? false,
+        quiesceAfterTicks: g.quiesceAfterTicks ?? g.electionTicks ?? this.opts.electionTicks,
       },
       applied,
       initial.confState,
@@ -642,7 +697,12 @@ export class RaftHost {
     );
     group.persistedIndex = storage.lastIndex();
     this.groups.set(g.groupId, group);
-    this.requestCycle();
+    this.active.add(group);
+    if (group.opts.quiesce) {
+      this.quiescing++;
+      this.pinged = null;
+    }
+    this.touch(group);
   }
 
   /** Closes one group (its storage is synced and closed; pending proposals fail). */
@@ -650,7 +710,14 @@ export class RaftHost {
     const g = this.groups.get(groupId);
     if (!g) return;
     this.groups.delete(groupId);
+    this.active.delete(g);
+    this.touched.delete(g);
+    if (g.opts.quiesce) {
+      this.quiescing--;
+      this.pinged = null;
+    }
     g.closed = true;
+    this.sayGoodbye(g);
     this.failPending(g, new HostError('Closed', `group ${groupId} closed`));
     // A stopped group's core is not trusted: nothing it computed is written any more.
     if (g.failure === null) await this.storeCommit(g);
@@ -664,6 +731,11 @@ export class RaftHost {
    */
   log(groupId: number): GroupLog | undefined {
     return this.groups.get(groupId)?.storage;
+  }
+
+  /** Whether the group is quiescent here (GroupOptions.quiesce); false for an unknown group. Cheap. */
+  isQuiescent(groupId: number): boolean {
+    return this.groups.get(groupId)?.quiescent ?? false;
   }
 
   hasGroup(groupId: number): boolean {
@@ -680,8 +752,14 @@ export class RaftHost {
    * dropped; any other error out of the core stops the group (see stopGroup).
    */
   receive(groupId: number, message: Message): void {
+    if (this.closed) return;
+    this.heard(message.from);
+    if (groupId === LIVENESS_GROUP_ID) {
+      this.pinged_(message);
+      return;
+    }
     const g = this.groups.get(groupId);
-    if (!g || this.closed || g.failure !== null) return;
+    if (!g || g.failure !== null) return;
     try {
       g.node.step(message);
     } catch (e) {
@@ -698,7 +776,7 @@ export class RaftHost {
       return;
     }
     if (message.type === MessageType.MsgAppResp && g.role === StateType.Leader) g.sm.onReplicated?.();
-    this.requestCycle();
+    this.touch(g);
   }
 
   /** Tells every group that a peer could not be reached (the transport saw its stream fail). */
@@ -709,7 +787,10 @@ export class RaftHost {
         g.node.reportUnreachable(nodeId);
       } catch (e) {
         this.stopGroup(g, e, { unreachable: nodeId });
+        continue;
       }
+      // Informational for the core (a leader probes instead of pipelining); never wakes a group.
+      if (!g.quiescent) this.touch(g);
     }
   }
 
@@ -723,7 +804,7 @@ export class RaftHost {
       this.stopGroup(g, e, { snapshotStatus: { to, ok } });
       return;
     }
-    this.requestCycle();
+    this.touch(g);
   }
 
   /**
@@ -756,6 +837,7 @@ export class RaftHost {
       return Promise.reject(isRefusal(e) ? e : this.stopGroup(g, e, { propose: data.length }));
     }
     this.stats.proposals++;
+    this.touch(g);
     if (options.onPersisted) g.persistWaiters.set(at.index, { term: at.term, notify: options.onPersisted });
     const tracked = this.track(g, at, timeoutMs);
     options.onAppended?.(at);
@@ -851,6 +933,7 @@ export class RaftHost {
     } catch (e) {
       return Promise.reject(isRefusal(e) ? e : this.stopGroup(g, e, { proposeConfChange: true }));
     }
+    this.touch(g);
     return this.track(g, at, timeoutMs);
   }
 
@@ -882,7 +965,7 @@ export class RaftHost {
         reject(isRefusal(e) ? e : this.stopGroup(g, e, { readIndex: id }));
         return;
       }
-      this.requestCycle();
+      this.touch(g);
     });
   }
 
@@ -895,7 +978,7 @@ export class RaftHost {
     } catch (e) {
       throw isRefusal(e) ? e : this.stopGroup(g, e, { transferLeadership: to });
     }
-    this.requestCycle();
+    this.touch(g);
   }
 
   /** Starts an election in a group now (used when a node should lead without waiting); not in a stopped group. */
@@ -908,7 +991,7 @@ export class RaftHost {
       this.stopGroup(g, e, { campaign: true });
       return;
     }
-    this.requestCycle();
+    this.touch(g);
   }
 
   status(groupId: number): GroupStatus {
@@ -939,8 +1022,12 @@ export class RaftHost {
               next: p.next,
               state: p.state,
               isLearner: p.isLearner,
-              recentActive: nodeId === this.nodeId || p.recentActive,
+              // A quiescent leader hears nothing from its followers: a follower that answered its
+              // quiesce heartbeat counts as active while its node is alive.
+              recentActive:
+                nodeId === this.nodeId || (p.recentActive && (!s.quiescent || this.peerUp(nodeId))),
             })),
+      quiescent: s.quiescent,
       failure: g.failure,
     };
   }
@@ -958,6 +1045,8 @@ export class RaftHost {
       await g.storage.close();
     }
     this.groups.clear();
+    this.active.clear();
+    this.touched.clear();
     await this.committer.close();
   }
 
@@ -1057,6 +1146,7 @@ export class RaftHost {
       });
     }
     const stopped = this.stoppedError(g);
+    this.sayGoodbye(g);
     this.failPending(g, stopped);
     g.unstoredCommit = null;
     const tell = (what: string, f: () => void): void => {
@@ -1088,8 +1178,13 @@ export class RaftHost {
   }
 
   private tick(): void {
-    for (const g of this.groups.values()) {
+    this.tickCount++;
+    if (this.quiescing > 0) this.checkLiveness();
+    // Quiescent groups are not in `active`: a tick costs O(active groups).
+    for (const g of this.active) {
       if (g.failure !== null) continue;
+      // Before the tick, whose heartbeats would make the leader look busy.
+      if (g.opts.quiesce && g.role === StateType.Leader && this.maybeQuiesce(g)) continue;
       try {
         g.node.tick();
       } catch (e) {
@@ -1099,6 +1194,152 @@ export class RaftHost {
       g.ticksSinceCommitStored++;
     }
     this.requestCycle();
+  }
+
+  // ---- quiescence and node liveness (docs/design/quiescence.md) --------------------------------
+
+  /** Marks a group for the next cycle and mirrors its core's quiescence (in or out of the tick). */
+  private touch(g: Group): void {
+    this.sync(g);
+    this.touched.add(g);
+    this.requestCycle();
+  }
+
+  private sync(g: Group): void {
+    const q = g.failure === null && g.node.quiescent;
+    if (q === g.quiescent) return;
+    g.quiescent = q;
+    g.idleTicks = 0;
+    if (q) {
+      this.active.delete(g);
+      // A commit index held back (commitPersistTicks) is written now, not at the next activity.
+      g.ticksSinceCommitStored = g.opts.commitPersistTicks;
+      this.touched.add(g);
+    } else if (!g.closed) {
+      this.active.add(g);
+    }
+  }
+
+  private readonly isDown = (id: number): boolean => !this.peerUp(id);
+
+  private peerUp(id: number): boolean {
+    return id === this.nodeId || (this.peers.get(id)?.up ?? false);
+  }
+
+  /** An idle leader quiesces after quiesceAfterTicks idle ticks in a row. Returns whether it did. */
+  private maybeQuiesce(g: Group): boolean {
+    let ok: boolean;
+    try {
+      ok = g.node.canQuiesce(this.isDown);
+      if (ok && ++g.idleTicks >= g.opts.quiesceAfterTicks) g.node.quiesce(this.isDown);
+    } catch (e) {
+      this.stopGroup(g, e, { quiesce: true });
+      return true;
+    }
+    if (!ok) g.idleTicks = 0;
+    this.sync(g);
+    return g.quiescent;
+  }
+
+  /**
+   * A follower's group closes or stops here while its node lives on: its leader, which may be
+   * quiescent and hear nothing more of it, is told to wake (a rejecting heartbeat response), so that
+   * its heartbeats go unanswered and the follower stops counting as active.
+   */
+  private sayGoodbye(g: Group): void {
+    if (!g.opts.quiesce || this.transport === null || this.closed) return;
+    if (g.role === StateType.Leader || g.leaderId === 0 || g.leaderId === this.nodeId) return;
+    this.transport.send(
+      g.id,
+      newMessage({
+        type: MessageType.MsgHeartbeatResp,
+        from: this.nodeId,
+        to: g.leaderId,
+        term: g.term,
+        reject: true,
+      }),
+    );
+  }
+
+  /** Anything from a peer counts as hearing from it. */
+  private heard(from: number): void {
+    if (from === this.nodeId) return;
+    const p = this.peers.get(from);
+    if (p !== undefined) {
+      p.lastHeardTick = this.tickCount;
+      if (!p.up && this.quiescing > 0) {
+        p.up = true;
+        this.peerTransition(from, 0, 'up');
+      }
+      return;
+    }
+    this.peers.set(from, { lastHeardTick: this.tickCount, incarnation: 0, up: true });
+  }
+
+  /** A liveness ping: `commit` carries the sender's incarnation. */
+  private pinged_(m: Message): void {
+    const p = this.peers.get(m.from);
+    if (p === undefined || m.commit === 0) return;
+    const restarted = p.incarnation !== 0 && p.incarnation !== m.commit;
+    p.incarnation = m.commit;
+    if (restarted && this.quiescing > 0) this.peerTransition(m.from, 0, 'restarted');
+  }
+
+  /** Every tick while a quiescing group is open: ping the peers, and wake groups of peers that went down. */
+  private checkLiveness(): void {
+    if (this.pinged === null) {
+      const ids = new Set<number>();
+      for (const g of this.groups.values()) {
+        if (!g.opts.quiesce) continue;
+        const cs = g.confState;
+        for (const id of cs.voters) ids.add(id);
+        for (const id of cs.learners) ids.add(id);
+        for (const id of cs.votersOutgoing) ids.add(id);
+      }
+      ids.delete(this.nodeId);
+      this.pinged = [...ids].sort((a, b) => a - b);
+    }
+    if (this.incarnation === 0) this.incarnation = this.env.random.bytes(4).readUInt32BE(0) + 1;
+    if (this.transport !== null) {
+      for (const to of this.pinged)
+        this.transport.send(
+          LIVENESS_GROUP_ID,
+          newMessage({ type: MessageType.MsgHeartbeat, from: this.nodeId, to, commit: this.incarnation }),
+        );
+    }
+    for (const [id, p] of this.peers) {
+      const silent = this.tickCount - p.lastHeardTick;
+      if (p.up && silent > this.livenessTimeoutTicks) {
+        p.up = false;
+        this.peerTransition(id, silent, 'down');
+      }
+    }
+  }
+
+  /**
+   * A peer went down, came back or restarted: every quiescent group it is a member of wakes (its
+   * leader checks its quorum and heartbeats, its followers run their election timers), and
+   * followers whose leader it is count the ticks it has been silent.
+   */
+  private peerTransition(peer: number, silentTicks: number, what: string): void {
+    let woken = 0;
+    for (const g of this.groups.values()) {
+      if (!g.opts.quiesce || g.failure !== null) continue;
+      const leaderSilent = silentTicks > 0 && g.leaderId === peer && g.role !== StateType.Leader;
+      if (!g.quiescent && !leaderSilent) continue;
+      const cs = g.confState;
+      if (!cs.voters.includes(peer) && !cs.learners.includes(peer) && !cs.votersOutgoing.includes(peer))
+        continue;
+      try {
+        g.node.wake(leaderSilent ? { leaderSilentTicks: silentTicks } : {});
+      } catch (e) {
+        this.stopGroup(g, e, { wake: peer });
+        continue;
+      }
+      woken++;
+      this.touch(g);
+    }
+    this.logger.info(`raft peer ${peer} ${what}`, { peer, silentTicks, woken });
   }
 
   /** Writes a commit index held back by the cycle (close, closeGroup). Failures are logged. */
@@ -1188,8 +1429,12 @@ export class RaftHost {
     const written: { g: Group; rd: Ready; heartbeatsSent: boolean }[] = [];
     const unwritten: { g: Group; rd: Ready }[] = [];
     const syncs: Promise<void>[] = [];
-    for (const g of this.groups.values()) {
-      if (g.failure !== null) continue;
+    // The groups that may have work: the awake ones, then those that got an input (not the
+    // quiescent rest). No copy of the awake set: a group woken meanwhile is added to it and visited.
+    const touched = this.touched;
+    this.touched = new Set();
+    const take = (g: Group): void => {
+      if (g.failure !== null || g.closed) return;
       if (!g.node.hasReady()) {
         // A commit index held back by earlier cycles is written once it is old enough.
         if (
@@ -1198,14 +1443,14 @@ export class RaftHost {
           this.storeHardState(g, null)
         )
           syncs.push(g.storage.sync());
-        continue;
+        return;
       }
       let rd: Ready;
       try {
         rd = g.node.ready();
       } catch (e) {
         this.stopGroup(g, e, { ready: 'taking the Ready' });
-        continue;
+        return;
       }
       const termOrVote =
         rd.hardState !== null &&
@@ -1235,7 +1480,7 @@ export class RaftHost {
               }
             } catch (e) {
               this.stopGroup(g, e, { ready: describeReady(rd) });
-              continue;
+              return;
             }
           }
         }
@@ -1250,7 +1495,9 @@ export class RaftHost {
       } else {
         unwritten.push({ g, rd });
       }
-    }
+    };
+    for (const g of this.active) take(g);
+    for (const g of touched) if (!this.active.has(g)) take(g);
     // A group that wrote nothing in this cycle has nothing to wait for: everything its messages
     // and committed entries depend on became durable in an earlier cycle.
     for (const { g, rd } of unwritten) this.finishReady(g, rd, false);
@@ -1273,8 +1520,16 @@ export class RaftHost {
       this.finishReady(g, rd, heartbeatsSent);
     }
     // Applying and advancing may have made more work ready (e.g. the next committed entries).
-    const more = (g: Group): boolean => !g.closed && g.failure === null && g.node.hasReady();
-    if (written.some(({ g }) => more(g)) || unwritten.some(({ g }) => more(g))) this.cycleRequested = true;
+    // Applying and advancing may have made more work ready (the next committed entries), or woken
+    // a group (a deferred transfer campaign).
+    for (const { g } of [...written, ...unwritten]) {
+      if (g.closed || g.failure !== null) continue;
+      this.sync(g);
+      if (g.node.hasReady()) {
+        this.touched.add(g);
+        this.cycleRequested = true;
+      }
+    }
   }
 
   /**

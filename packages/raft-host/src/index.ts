@@ -1,5 +1,5 @@
 // Public entry point of @chronik/raft-host.
-export { RaftHost } from './host.js';
+export { LIVENESS_GROUP_ID, RaftHost } from './host.js';
 export type {
   GroupLog,
   GroupOptions,

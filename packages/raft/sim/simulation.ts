@@ -48,6 +48,12 @@ export interface SimParams {
    * through membership changes (learner, then voter), catching up from the leader's snapshot.
    */
   spares: number;
+  /**
+   * Idle groups quiesce (RawNode.quiesce) and a node-liveness detector wakes them, as raft-host does
+   * (docs/design/quiescence.md): a ping per peer per tick, delivered unless the peer is down or the
+   * link cut; a peer not heard for electionTick ticks is down, and each transition wakes the node.
+   */
+  quiesce: boolean;
   preVote: boolean;
   checkQuorum: boolean;
   /** Serve reads with the leader lease (needs checkQuorum; only drawn without crashes and transfers). */
@@ -216,7 +222,9 @@ export function drawParams(rng: Prng): SimParams {
   // pre-vote: without it, heavy churn can leave a lagging voter with a stale configuration and an
   // inflated term that ignores the other voter's lower-term votes (see sim/KNOWN_FAILURES.md).
   const spares = confChangeRate > 0 && drawn.preVote ? rng.pick([0, 1, 2]) : 0;
-  return { ...drawn, spares };
+  // Drawn after the spares for the same reason.
+  const quiesce = rng.chance(0.5);
+  return { ...drawn, spares, quiesce };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -270,6 +278,10 @@ interface SimNode {
   readsWaiting: { index: number; op: number }[];
   /** Node removed from the configuration and stopped. */
   removed: boolean;
+  /** Node liveness (params.quiesce): ticks so far, the tick each peer was last heard, peers seen up. */
+  ticks: number;
+  heard: Map<number, number>;
+  peerUp: Map<number, boolean>;
 }
 
 const decoder = new TextDecoder();
@@ -414,6 +426,9 @@ export class Simulation {
         raftState: StateType.Follower,
         readsWaiting: [],
         removed: !founding,
+        ticks: 0,
+        heard: new Map(),
+        peerUp: new Map(),
       };
       this.nodes.push(node);
       if (!founding) continue;
@@ -489,6 +504,7 @@ export class Simulation {
         const n = this.node(ev.node);
         this.queue.push(this.now + this.params.tickMs, ev);
         if (n.alive && n.raw) {
+          if (this.params.quiesce) this.livenessTick(n);
           this.guard(n, 'tick', (raw) => raw.tick());
           this.pump(n);
         }
@@ -844,6 +860,8 @@ export class Simulation {
     n.hardState = hs;
     n.incarnation++;
     n.alive = true;
+    n.heard = new Map();
+    n.peerUp = new Map();
     n.lead = 0;
     n.raftState = StateType.Follower;
     try {
@@ -1032,11 +1050,37 @@ export class Simulation {
       return;
     }
     this.stats.messagesDelivered++;
+    // Anything from a peer counts as hearing from it (node liveness, params.quiesce).
+    to.heard.set(m.from, to.ticks);
     if (this.verbose) this.log(`recv ${describeMessage(m)}`);
     this.mix(m.from * 31 + m.to * 7 + m.term);
     this.guard(to, `step(${m.type})`, (raw) => raw.step(m));
     this.pump(to);
     if (m.type === MessageType.MsgSnap) this.reportSnapshot(m.from, m.to, false);
+  }
+
+  /**
+   * The runtime's part of quiescence, before each tick: liveness pings, waking the node when a peer
+   * goes down or comes back (with the ticks its leader was silent), and quiescing an idle leader.
+   */
+  private livenessTick(n: SimNode): void {
+    n.ticks++;
+    for (const m of this.nodes) {
+      if (m.id === n.id) continue;
+      if (m.alive && !this.blocked.has(`${m.id}>${n.id}`)) n.heard.set(m.id, n.ticks);
+      const silent = n.ticks - (n.heard.get(m.id) ?? 0);
+      const up = silent <= this.params.electionTick;
+      if (up === (n.peerUp.get(m.id) ?? true)) continue;
+      n.peerUp.set(m.id, up);
+      if (this.verbose) this.log(`n${n.id} sees n${m.id} ${up ? 'up' : `down (silent ${silent})`}`);
+      const leaderSilent = !up && n.lead === m.id ? silent : 0;
+      this.guard(n, 'wake', (raw) => raw.wake({ leaderSilentTicks: leaderSilent }));
+    }
+    if (n.raftState === StateType.Leader)
+      this.guard(n, 'quiesce', (raw) => {
+        if (raw.quiesce((id) => n.peerUp.get(id) === false) && this.verbose) this.log(`n${n.id} quiesced`);
+      });
+    this.pump(n);
   }
 
   private reportSnapshot(leader: number, to: number, failed: boolean): void {
@@ -1371,7 +1415,7 @@ export function runSeed(options: SimOptions): SimResult {
 /** One line summarizing a result (used by the command and the tests). */
 export function formatResult(r: SimResult): string {
   const p = r.params;
-  const knobs = `n=${p.nodeCount}${p.spares > 0 ? `+${p.spares}` : ''} preVote=${p.preVote} checkQuorum=${p.checkQuorum}${p.leaseReads ? ' lease' : ''} drop=${p.dropRate} dup=${p.duplicateRate} delay=${p.minDelayMs}-${p.maxDelayMs} part=${p.partitionRate} crash=${p.crashRate} torn=${p.tornWrites} transfer=${p.transferRate} conf=${p.confChangeRate} compact=${p.compactEvery}`;
+  const knobs = `n=${p.nodeCount}${p.spares > 0 ? `+${p.spares}` : ''}${p.quiesce ? ' quiesce' : ''} preVote=${p.preVote} checkQuorum=${p.checkQuorum}${p.leaseReads ? ' lease' : ''} drop=${p.dropRate} dup=${p.duplicateRate} delay=${p.minDelayMs}-${p.maxDelayMs} part=${p.partitionRate} crash=${p.crashRate} torn=${p.tornWrites} transfer=${p.transferRate} conf=${p.confChangeRate} compact=${p.compactEvery}`;
   const s = r.stats;
   const summary = `steps=${s.steps} t=${s.timeMs}ms terms=${s.maxTerm} commit=${s.committedIndex} crashes=${s.crashes} partitions=${s.partitions} snaps=${s.snapshotsApplied} confs=${s.confChanges} transfers=${s.transfers} ops ok/info/fail=${s.opsOk}/${s.opsInfo}/${s.opsFail} lin=${s.linearizability}`;
   if (r.ok) return `seed ${r.seed} ok   ${summary} | ${knobs}`;

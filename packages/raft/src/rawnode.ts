@@ -49,6 +49,47 @@ export class RawNode {
     this.raft.tick();
   }
 
+  /**
+   * Quiesces an idle group (leader only; docs/design/quiescence.md): when nothing is pending, everything
+   * is committed and applied (advance() called), and every member not reported down by `isDown` holds
+   * the whole log (they and this leader a quorum), the leader sends each member a quiesce heartbeat,
+   * stops heartbeating and returns true. Its followers quiesce when that heartbeat finds their log
+   * ending at the same entry. Returns false, doing nothing, otherwise. A quiescent node's tick() only
+   * counts the tick; any input that needs the group wakes it, and so does wake(). Failure detection is
+   * the caller's while a group is quiescent: call wake() when a member's node may be down.
+   */
+  quiesce(isDown?: (id: number) => boolean): boolean {
+    return this.raft.quiesce(isDown);
+  }
+
+  /** Whether quiesce() would quiesce now (no side effect). */
+  canQuiesce(isDown?: (id: number) => boolean): boolean {
+    return this.raft.canQuiesce(isDown);
+  }
+
+  /** Whether the group is quiescent on this node (tick() then does nothing). */
+  get quiescent(): boolean {
+    return this.raft.quiescent;
+  }
+
+  /**
+   * Ends quiescence: a leader restarts its check-quorum period and heartbeats from its next tick; a
+   * follower's election timer runs again, and it tells its leader to wake. `leaderSilentTicks`: the
+   * caller knows nothing arrived from this follower's leader (its node) for that many ticks — the
+   * election timer counts them, up to electionTick (so the randomized rest still spreads candidates);
+   * this applies to an awake follower too. Never pass more than the ticks since the leader's node was
+   * last heard: the check-quorum lease (and LeaseBased reads) count on followers' timers.
+   */
+  wake(options: { leaderSilentTicks?: number } = {}): void {
+    const silent = options.leaderSilentTicks ?? 0;
+    if (!Number.isSafeInteger(silent) || silent < 0)
+      throw new RaftError(
+        RaftErrorCode.InvalidMessage,
+        `leaderSilentTicks must be a non-negative integer, got ${silent}`,
+      );
+    this.raft.wake(silent, true);
+  }
+
   /** Starts an election now (pre-vote first when enabled). */
   campaign(): void {
     this.raft.step(newMessage({ type: MessageType.MsgHup, from: this.raft.id }));
@@ -295,6 +336,7 @@ export class RawNode {
       progress,
       leadTransferee: r.leadTransferee,
       config: r.trk.confState(),
+      quiescent: r.quiescent,
     };
   }
 

@@ -306,6 +306,8 @@ export interface Status {
   /** The target of an ongoing leadership transfer, 0 if none. */
   readonly leadTransferee: number;
   readonly config: ConfState;
+  /** The group is quiescent on this node (RawNode.quiesce; docs/design/quiescence.md). */
+  readonly quiescent: boolean;
 }
 
 /** A small deterministic PRNG (mulberry32) for the `rng` config option when the caller has none. */

@@ -68,6 +68,8 @@ export interface RaftGroupView {
     state: string;
     recentActive: boolean;
   }>;
+  /** The group is idle and quiescent here: not ticked, no heartbeats (docs/design/quiescence.md). */
+  quiescent: boolean;
   /** Why the group stopped, when it did. */
   failure?: string;
 }

@@ -123,6 +123,22 @@ export class IsrTracker {
     return isr;
   }
 
+  /**
+   * A quiescent group (docs/design/quiescence.md) was checked without update(): every member whose
+   * node is alive holds the leader's whole log, so `alive` count as caught up and answering now —
+   * or a write that wakes the group an hour later would find them last caught up an hour ago.
+   * Returns false when the group is not tracked in this term (then call update()).
+   */
+  caughtUpWhileQuiescent(groupId: number, term: number, nowMs: number, alive: readonly number[]): boolean {
+    const g = this.groups.get(groupId);
+    if (g === undefined || g.term !== term) return false;
+    for (const id of alive) {
+      g.caughtUpMs.set(id, nowMs);
+      g.activeMs.set(id, nowMs);
+    }
+    return true;
+  }
+
   /** Drops the tracking of a group this node no longer leads. */
   forget(groupId: number): void {
     this.groups.delete(groupId);

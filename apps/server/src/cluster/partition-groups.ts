@@ -105,6 +105,8 @@ export class PartitionGroups implements PartitionFactory {
             snapshotPolicy: 'stateMachine',
             maxSegmentBytes: segmentBytes,
             electionTicks: this.options.electionTicks,
+            // Idle partitions stop ticking and heartbeating (docs/design/quiescence.md).
+            quiesce: true,
           });
           return;
         }
@@ -133,6 +135,8 @@ export class PartitionGroups implements PartitionFactory {
             snapshotPolicy: 'stateMachine',
             maxSegmentBytes: segmentBytes,
             electionTicks: this.options.electionTicks,
+            // Idle partitions stop ticking and heartbeating (docs/design/quiescence.md).
+            quiesce: true,
           });
         } catch (e) {
           // A new group that failed to open (a disk error while claiming it or creating its folder)

@@ -42,6 +42,10 @@ export interface SupervisorOptions {
   transferWindowMs: number;
 }
 
+function sameMembers(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((id) => b.includes(id));
+}
+
 function errorText(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
@@ -93,6 +97,12 @@ export class ReplicationSupervisor {
       if (this.isrReporting.has(gid)) continue;
       const p = this.options.store.state.topicById(r.topicId)?.partitions[r.partition];
       if (p === undefined || p.leader !== this.options.nodeId || p.leaderEpoch !== r.term) continue;
+      // A quiescent group: every replica whose node is alive holds the whole log. While that is
+      // the ISR already, nothing to compute (no Raft status, no samples): O(1) per idle partition.
+      if (this.options.host.isQuiescent(gid)) {
+        const alive = p.replicas.filter((id) => this.peerAlive(id, now));
+        if (this.isr.caughtUpWhileQuiescent(gid, r.term, now, alive) && sameMembers(alive, p.isr)) continue;
+      }
       const st = this.options.host.status(gid);
       if (st.term !== r.term) continue;
       const isr = this.isr.update({

@@ -143,6 +143,7 @@ function raftGroupViews(host: RaftHost, groups: PartitionGroups): RaftGroupView[
           state: p.state,
           recentActive: p.recentActive,
         })),
+      quiescent: s.quiescent,
       ...(s.failure !== null ? { failure: s.failure.message } : {}),
     };
   });
@@ -323,6 +324,9 @@ export function raftClusterMode(options: RaftClusterModeOptions = {}): BrokerMod
       // cheaper than a thread-pool round trip per group per cycle; fsyncs stay in the pool.
       inlineWrites: true,
       observer: ctx.metrics.layers.observer,
+      // Quiescent partition groups (docs/design/quiescence.md) learn that a peer died from node
+      // liveness: after their own election timeout, so an idle partition fails over about as fast.
+      livenessTimeoutTicks: partitionElectionTicks,
     });
     const layers = ctx.metrics.layers;
     const walStats = (): WalStats => host.walStats;

@@ -97,3 +97,15 @@ test('a follower whose Raft progress has not been active within the window is no
   t.forget(1024);
   expect(t.size).toBe(0);
 });
+
+test('a quiescent group checked without update() keeps its live followers caught up for when it wakes', () => {
+  const t = new IsrTracker({ maxLagMs: 2000, activeWindowMs: 3000 });
+  expect(t.caughtUpWhileQuiescent(1024, 3, 0, [1, 2, 3])).toBe(false); // not tracked yet
+  expect(t.update(input(0, 10, 10, [pr(1, 10), pr(2, 10), pr(3, 10)], [1, 2, 3]))).toEqual([1, 2, 3]);
+  // An hour of quiescence, checked every 500 ms without update().
+  for (let now = 500; now <= 3_600_000; now += 500)
+    expect(t.caughtUpWhileQuiescent(1024, 3, now, [1, 2, 3])).toBe(true);
+  // A write wakes the group; the followers trail by the entry in flight: still in sync.
+  expect(t.update(input(3_600_500, 11, 10, [pr(1, 11), pr(2, 10), pr(3, 10)], [1, 2, 3]))).toEqual([1, 2, 3]);
+  expect(t.caughtUpWhileQuiescent(1024, 4, 3_601_000, [1, 2, 3])).toBe(false); // another term
+});

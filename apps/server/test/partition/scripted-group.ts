@@ -139,6 +139,7 @@ export class ScriptedGroup implements PartitionGroup {
       learners: [],
       votersOutgoing: [],
       maxEntryBytes: 1 << 20,
+      quiescent: false,
       failure: null,
       progress:
         this.role === StateType.Leader

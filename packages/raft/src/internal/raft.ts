@@ -116,6 +116,13 @@ export class Raft {
    * on it.
    */
   restartLease = false;
+  /**
+   * The group is idle and its members stopped ticking (docs/design/quiescence.md): a quiescent node's
+   * tick() only counts the tick — no election timer, no heartbeats, no check-quorum — until an input
+   * or wake() wakes it. Entered by a leader's quiesce() and by a follower that steps its leader's
+   * quiesce heartbeat with a log ending at the same entry; any change of term or role ends it.
+   */
+  quiescent = false;
   randomizedElectionTimeout = 0;
   readonly cfg: ResolvedConfig;
   readonly logger: Logger;
@@ -266,12 +273,13 @@ export class Raft {
     return true;
   }
 
-  private sendHeartbeat(to: number, ctx: Uint8Array): void {
+  /** `logTerm` > 0 makes it a quiesce heartbeat (the term of the leader's last entry: see quiesce). */
+  private sendHeartbeat(to: number, ctx: Uint8Array, logTerm = 0): void {
     const pr = this.trk.progress.get(to) as Progress;
     // Never tell a follower to commit beyond what it is known to hold.
     const commit = Math.min(pr.match, this.raftLog.committed);
     const index = this.cfg.readOnlyOption === ReadOnlyOption.LeaseBased ? this.tickCount : 0;
-    this.send({ type: MessageType.MsgHeartbeat, to, commit, context: ctx, index });
+    this.send({ type: MessageType.MsgHeartbeat, to, commit, context: ctx, index, logTerm });
   }
 
   /**
@@ -385,6 +393,7 @@ export class Raft {
   // ---- roles ---------------------------------------------------------------------------------
 
   private reset(term: number): void {
+    this.quiescent = false;
     if (this.term !== term) {
       this.term = term;
       this.vote = 0;
@@ -444,6 +453,7 @@ export class Raft {
     this.trk.resetVotes();
     this.tickFn = this.tickElectionBound;
     this.lead = 0;
+    this.quiescent = false;
     this.state = StateType.PreCandidate;
     this.logger.debug('became pre-candidate', { id: this.id, term: this.term });
   }
@@ -552,7 +562,115 @@ export class Raft {
 
   tick(): void {
     this.tickCount++;
+    if (this.quiescent) return;
     this.tickFn();
+  }
+
+  // ---- quiescence (docs/design/quiescence.md) ------------------------------------------------
+
+  /**
+   * Whether this leader's group is idle: nothing to send, commit, apply or confirm, every member
+   * holds the whole log, and no transfer or membership change is under way.
+   */
+  canQuiesce(isDown?: (id: number) => boolean): boolean {
+    if (this.state !== StateType.Leader || this.quiescent) return false;
+    if (this.leadTransferee !== 0 || this.leaderRemoved() || this.trk.isJoint()) return false;
+    const log = this.raftLog;
+    const last = log.lastIndex();
+    if (log.committed !== last || log.applied !== last || this.pendingConfIndex > last) return false;
+    if (log.unstable.entries.length > 0 || log.unstable.snapshot !== null) return false;
+    if (log.lastTerm() !== this.term) return false;
+    if (this.msgs.length > 0 || this.proposalsPending || this.readsPending || this.readStates.length > 0)
+      return false;
+    if (this.readOnly.queue.length > 0 || this.pendingReadIndexMessages.length > 0) return false;
+    // Members the runtime knows to be down need not be caught up (they wake the group when they come
+    // back); the others must be, and must form a quorum with this leader.
+    const caughtUp = new Map<number, boolean>();
+    for (const [id, pr] of this.trk.progress) {
+      if (id === this.id) {
+        caughtUp.set(id, true);
+        continue;
+      }
+      if (isDown?.(id) === true) {
+        caughtUp.set(id, false);
+        continue;
+      }
+      // It must also have answered lately (its group may be closed on a node that is up).
+      if (
+        pr.match !== last ||
+        pr.state !== ProgressState.Replicate ||
+        pr.inflights.count > 0 ||
+        !pr.recentActive
+      )
+        return false;
+      caughtUp.set(id, true);
+    }
+    return this.trk.voteResultOf(caughtUp) === VoteResult.Won;
+  }
+
+  /** Quiesces an idle leader's group: one quiesce heartbeat to every member; false (nothing done) if not idle. */
+  quiesce(isDown?: (id: number) => boolean): boolean {
+    if (!this.canQuiesce(isDown)) return false;
+    this.quiescent = true;
+    const lastTerm = this.raftLog.lastTerm();
+    // recentActive now means "answered the quiesce heartbeat" (the runtime reports it while quiescent).
+    for (const [id, pr] of this.trk.progress) {
+      if (id === this.id) continue;
+      pr.recentActive = false;
+      this.sendHeartbeat(id, emptyBytes, lastTerm);
+    }
+    this.logger.debug('quiesced', { id: this.id, term: this.term, index: this.raftLog.lastIndex() });
+    return true;
+  }
+
+  /**
+   * Ends quiescence (see the design note). `leaderSilentTicks`: the runtime knows nothing came from
+   * this follower's leader for that many ticks; its election timer counts them (up to electionTick,
+   * so the randomized part still spreads candidates), whether it was quiescent or not.
+   * `tellLeader`: a follower that wakes for a reason its leader cannot know tells it, so that the
+   * leader heartbeats again.
+   */
+  wake(leaderSilentTicks: number, tellLeader: boolean): void {
+    if (this.state !== StateType.Leader && leaderSilentTicks > 0)
+      this.electionElapsed = Math.max(
+        this.electionElapsed,
+        Math.min(leaderSilentTicks, this.cfg.electionTick),
+      );
+    if (!this.quiescent) return;
+    this.quiescent = false;
+    if (this.state === StateType.Leader) {
+      // A check-quorum period starts now: the followers must answer again within an election
+      // timeout (they are heartbeated from the next tick), and no lease survives the quiescence.
+      this.electionElapsed = 0;
+      this.heartbeatElapsed = this.cfg.heartbeatTick;
+      for (const [id, pr] of this.trk.progress) {
+        if (id === this.id) continue;
+        pr.recentActive = false;
+        pr.leaseAckTick = 0;
+      }
+    } else if (tellLeader && this.lead !== 0) {
+      this.send({ type: MessageType.MsgHeartbeatResp, to: this.lead, reject: true });
+    }
+    this.logger.debug('woke', { id: this.id, term: this.term, state: this.state });
+  }
+
+  /** Whether `m` wakes this quiescent node before it is handled (see the design note). */
+  private wakesOn(m: Message): boolean {
+    // The transport's word on a peer: failure detection of quiescent groups is the runtime's (wake).
+    if (m.type === MessageType.MsgUnreachable) return false;
+    if (this.state === StateType.Leader)
+      return !(
+        (m.type === MessageType.MsgHeartbeatResp || m.type === MessageType.MsgAppResp) &&
+        m.term === this.term &&
+        !m.reject
+      );
+    if (m.type === MessageType.MsgProp) return false;
+    return !(
+      m.type === MessageType.MsgHeartbeat &&
+      m.term === this.term &&
+      m.from === this.lead &&
+      m.logTerm > 0
+    );
   }
 
   private readonly tickElectionBound = (): void => this.tickElection();
@@ -588,6 +706,24 @@ export class Raft {
 
   /** Feeds one message. Throws RaftError NotLeader / ProposalDropped for proposals that cannot be accepted. */
   step(m: Message): void {
+    if (!this.quiescent) {
+      this.stepAwake(m);
+      return;
+    }
+    if (this.wakesOn(m)) {
+      // A message from the leader itself needs no wake-up call back to it.
+      const fromLeader = m.from === this.lead && m.term === this.term;
+      this.wake(0, !fromLeader && m.type !== MessageType.MsgHup);
+      this.stepAwake(m);
+      return;
+    }
+    // An answer to this leader's last messages: quiescent still, unless it made the leader send.
+    const sent = this.msgs.length;
+    this.stepAwake(m);
+    if (this.quiescent && this.state === StateType.Leader && this.msgs.length > sent) this.wake(0, false);
+  }
+
+  private stepAwake(m: Message): void {
     if (m.term === 0) {
       // local message
     } else if (m.term > this.term) {
@@ -689,9 +825,26 @@ export class Raft {
   }
 
   handleHeartbeat(m: Message): void {
-    this.raftLog.commitTo(m.commit);
+    const log = this.raftLog;
+    log.commitTo(m.commit);
+    // A quiesce heartbeat (logTerm > 0): quiesce when our log ends at the leader's last entry (log
+    // matching: then it is the leader's log); otherwise stay awake and say so, which wakes the leader.
+    let reject = false;
+    if (m.logTerm > 0) {
+      if (
+        this.state === StateType.Follower &&
+        log.lastIndex() === m.commit &&
+        log.committed === m.commit &&
+        log.termOrZero(m.commit) === m.logTerm &&
+        log.unstable.snapshot === null
+      )
+        this.quiescent = true;
+      else reject = true;
+    } else {
+      this.quiescent = false;
+    }
     // Echo the leader's send tick (LeaseBased): it dates the reset of our election timer.
-    this.send({ type: MessageType.MsgHeartbeatResp, to: m.from, context: m.context, index: m.index });
+    this.send({ type: MessageType.MsgHeartbeatResp, to: m.from, context: m.context, index: m.index, reject });
   }
 
   handleSnapshot(m: Message): void {
@@ -1027,7 +1180,9 @@ function stepLeader(r: Raft, m: Message): void {
       return;
     }
     case MessageType.MsgHeartbeatResp: {
-      pr.recentActive = true;
+      // A rejecting one is a follower's wake-up call (quiescence), sent also when its group closes
+      // on that node: only answers to heartbeats count as signs of life.
+      if (!m.reject) pr.recentActive = true;
       pr.msgAppFlowPaused = false;
       // A full window with the follower alive means appends were lost: free one slot so that the next
       // append goes out; the follower's rejection of it (if any) moves us back to probing.
