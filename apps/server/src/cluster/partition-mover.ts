@@ -92,8 +92,16 @@ export class PartitionMover {
   private timer: TimerHandle | undefined;
   /** Partition groups with a step running here (one membership change at a time per group). */
   private readonly busy = new Set<number>();
-  /** Per group and learner: the leader's term and commit index at the previous check. */
+  /** Per group and member: the leader's term and commit index at the previous check. */
   private readonly samples = new Map<string, { term: number; commit: number }>();
+  /**
+   * Per group: the voters (this leader among them) that acknowledged, in this term, everything
+   * committed as of the previous check. `recentActive` alone is not enough: a new leader counts
+   * every follower active until an election timeout passes, a follower whose copy was lost
+   * (waiting for its repair) among them, and a switch that counted on it left the group without a
+   * working majority (simulator seed 3 with quiescence).
+   */
+  private readonly answering = new Map<number, ReadonlySet<number>>();
   /** Groups whose learners this node throttles now. */
   private readonly throttled = new Set<number>();
   private readonly moves = new Map<number, MoveStatus>();
@@ -151,6 +159,7 @@ export class PartitionMover {
       }
     for (const key of [...this.samples.keys()])
       if (!active.has(Number(key.slice(0, key.indexOf('/'))))) this.samples.delete(key);
+    for (const gid of [...this.answering.keys()]) if (!active.has(gid)) this.answering.delete(gid);
   }
 
   /** Where the move stands, from the group's configuration and progress; samples the learners. */
@@ -158,6 +167,16 @@ export class PartitionMover {
     const st = r.group.status();
     const gid = r.group.groupId;
     const target = targetReplicas(info);
+    const answering = new Set<number>([this.options.nodeId]);
+    for (const b of st.voters) {
+      if (b === this.options.nodeId) continue;
+      const p = st.progress.find((x) => x.nodeId === b);
+      const key = `${gid}/${b}`;
+      const before = this.samples.get(key);
+      this.samples.set(key, { term: st.term, commit: st.commitIndex });
+      if (p?.recentActive === true && before?.term === st.term && p.match >= before.commit) answering.add(b);
+    }
+    this.answering.set(gid, answering);
     const learners: LearnerProgress[] = st.learners.map((b) => {
       const p = st.progress.find((x) => x.nodeId === b);
       const key = `${gid}/${b}`;
@@ -250,14 +269,10 @@ export class PartitionMover {
       else logger.debug({ ...where, err: res.error.message }, 'partition move completion not taken');
       return;
     }
-    // 4. This leader leaves: hand over to a voter that stays, if there is one.
+    const acked = this.answering.get(r.group.groupId) ?? new Set<number>([nodeId]);
+    // 4. This leader leaves: hand over to a voter that stays and answers, if there is one.
     if (remove.includes(nodeId) && !r.transferring) {
-      const to = target.find(
-        (b) =>
-          b !== nodeId &&
-          st.voters.includes(b) &&
-          st.progress.some((p) => p.nodeId === b && p.recentActive && !p.isLearner),
-      );
+      const to = target.find((b) => b !== nodeId && st.voters.includes(b) && acked.has(b));
       if (to !== undefined) {
         logger.info({ ...where, to }, 'partition move: this leader leaves; handing leadership over first');
         r.transferLeadership(to, this.options.transferWindowMs);
@@ -266,9 +281,11 @@ export class PartitionMover {
     }
     if (r.transferring) return;
     // 5. Only while a majority of the target answers (a replica whose copy is lost or whose node is
-    // down would leave the switched group without a working majority: the move waits for it).
+    // down would leave the switched group without a working majority: the move waits for it). A
+    // learner of the target answers when caught up (step 3); a voter when it acknowledged this
+    // term's commits (observe).
     const answering = target.filter(
-      (b) => b === nodeId || st.progress.some((p) => p.nodeId === b && p.recentActive),
+      (b) => acked.has(b) || status.learners.some((l) => l.nodeId === b && l.caughtUp),
     );
     if (answering.length * 2 <= target.length) {
       logger.debug(
