@@ -233,7 +233,17 @@ test(`a ${SIZE_MB} MB partition moves under a ${THROTTLE_MBS} MB/s throttle whil
     const cancelMs = Date.now() - cancelStarted;
     await waitFor('node 3 removed its copy', async () => ((await logEnd(3)) < 0 ? true : undefined), 60_000);
     const removedMs = Date.now() - cancelStarted;
-    const after3 = diskBytes(cluster.node(3).dataDir);
+    // The folder goes after the replica closed (a tree of WAL segments: it takes a moment).
+    const after3 = await waitFor(
+      "node 3's disk freed",
+      () => {
+        const now = diskBytes(cluster.node(3).dataDir);
+        return now < before3 + 8 * MiB ? now : undefined;
+      },
+      60_000,
+      100,
+    );
+    const freedMs = Date.now() - cancelStarted;
     const metaAdmin = kafka().admin();
     await metaAdmin.connect();
     const meta = await metaAdmin.fetchTopicMetadata({ topics: ['big'] });
@@ -265,7 +275,7 @@ test(`a ${SIZE_MB} MB partition moves under a ${THROTTLE_MBS} MB/s throttle whil
         )} ms p99 ${p99(latency.during).toFixed(1)} ms (${latency.during.length}); after p99 ${p99(
           latency.after,
         ).toFixed(1)} ms (${latency.after.length}); ${probeErrors} errors`,
-        `move back to [1,2,3] cancelled at offset ${halfway}/${end} after ${halfMs} ms: ListPartitionReassignments empty ${cancelMs} ms after the cancel, node 3's copy gone after ${removedMs} ms; node 3 data dir ${(
+        `move back to [1,2,3] cancelled at offset ${halfway}/${end} after ${halfMs} ms: ListPartitionReassignments empty ${cancelMs} ms after the cancel, node 3's copy gone after ${removedMs} ms, its disk freed after ${freedMs} ms; node 3 data dir ${(
           before3 / MiB
         ).toFixed(1)} MiB before, ${(peak3 / MiB).toFixed(1)} MiB at the cancel, ${(after3 / MiB).toFixed(
           1,
