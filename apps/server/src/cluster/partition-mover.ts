@@ -201,8 +201,11 @@ export class PartitionMover {
     else if (learners.some((l) => target.includes(l.nodeId) && !l.caughtUp)) step = 'catching-up';
     else if (st.votersOutgoing.length > 0 || !same(st.voters, target)) step = 'switching';
     else step = 'completing';
-    // The learners of the target catch up through the throttle.
-    const catching = st.learners.filter((b) => target.includes(b));
+    // The replicas of the target that are not voters catch up through the throttle: the learners, and
+    // the ones not added yet, so that the throttle holds from the first MsgApp after the learner
+    // joins (advance() adds it right after this; throttled only from the next check, it received up
+    // to a check interval of log at full speed).
+    const catching = target.filter((b) => !st.voters.includes(b));
     this.options.throttle?.setThrottled(gid, catching);
     if (catching.length > 0) this.throttled.add(gid);
     return {
