@@ -81,6 +81,7 @@ import type {
   DescribedConsumerMember,
   DescribedConsumerPartitions,
 } from './types.js';
+import { joinGroupError, syncGroupError } from './types.js';
 
 /** A topic as the consumer protocol sees it. */
 export interface ConsumerTopicInfo {
@@ -278,6 +279,26 @@ class Batch {
   get changed(): ConsumerGroupState | undefined {
     return this.draft;
   }
+
+  /**
+   * Records a member's new or changed metadata (`base`: what it was, or the fresh member when
+   * `isNew`): written when it differs, a new target assignment when its subscription changed, and
+   * its session restarts.
+   */
+  putMember(base: ConsumerMember, updated: ConsumerMember, isNew: boolean): void {
+    const memberId = updated.memberId;
+    if (isNew) {
+      this.w().setMember(updated);
+      this.metaDirty.add(memberId);
+      this.assignDirty.add(memberId);
+      this.needsTarget = true;
+    } else if (metadataChanged(base, updated)) {
+      this.w().setMember(updated);
+      this.metaDirty.add(memberId);
+      if (subscriptionChanged(base, updated)) this.needsTarget = true;
+    }
+    this.sessionReset.add(memberId);
+  }
 }
 
 const ok = (
@@ -294,22 +315,7 @@ const ok = (
   assignment,
 });
 
-function joinFailure(memberId: string, errorCode: GroupKafkaError): JoinGroupResult {
-  return {
-    errorCode,
-    generationId: -1,
-    protocolType: null,
-    protocolName: null,
-    leader: '',
-    skipAssignment: false,
-    memberId,
-    members: [],
-  };
-}
 
-function syncFailure(errorCode: GroupKafkaError): SyncGroupResult {
-  return { errorCode, protocolType: null, protocolName: null, assignment: new Uint8Array(0) };
-}
 
 /** Answers an operation that will not be processed. */
 function failOp(op: Op, error: GroupKafkaError): void {
@@ -318,7 +324,7 @@ function failOp(op: Op, error: GroupKafkaError): void {
       op.respond(failure(error, null));
       return;
     case 'classic-join':
-      op.respond(joinFailure(op.req.memberId, error));
+      op.respond(joinGroupError(op.req.memberId, error));
       return;
     case 'classic-leave':
       op.respond({ errorCode: error, members: [] });
@@ -770,17 +776,7 @@ export class ConsumerGroupEngine {
           ? base.subscribedTopicNames
           : normalizeNames(req.subscribedTopicNames),
     };
-    if (isNew) {
-      b.w().setMember(updated);
-      b.metaDirty.add(memberId);
-      b.assignDirty.add(memberId);
-      b.needsTarget = true;
-    } else if (metadataChanged(base, updated)) {
-      b.w().setMember(updated);
-      b.metaDirty.add(memberId);
-      if (subscriptionChanged(base, updated)) b.needsTarget = true;
-    }
-    b.sessionReset.add(memberId);
+    b.putMember(base, updated, isNew);
     b.reconciles.push({
       op,
       memberId,
@@ -923,7 +919,7 @@ export class ConsumerGroupEngine {
       if (m === undefined) {
         const op = r.op;
         if (op.kind === 'heartbeat') b.results.set(op, failure('UNKNOWN_MEMBER_ID', null));
-        else b.finishers.push(() => op.respond(joinFailure(op.req.memberId, 'UNKNOWN_MEMBER_ID')));
+        else b.finishers.push(() => op.respond(joinGroupError(op.req.memberId, 'UNKNOWN_MEMBER_ID')));
         continue;
       }
       let current = m;
@@ -956,7 +952,7 @@ export class ConsumerGroupEngine {
           members: [],
         };
         b.finishers.push((error) =>
-          op.respond(error === 'NONE' ? answer : joinFailure(op.req.memberId, error)),
+          op.respond(error === 'NONE' ? answer : joinGroupError(op.req.memberId, error)),
         );
         continue;
       }
@@ -1092,16 +1088,16 @@ export class ConsumerGroupEngine {
   classicJoin(group: Group, req: JoinGroupRequest, respond: (r: JoinGroupResult) => void): void {
     const first = req.protocols[0];
     if (req.protocolType !== CONSUMER_PROTOCOL_TYPE || first === undefined)
-      return respond(joinFailure(req.memberId, 'INCONSISTENT_GROUP_PROTOCOL'));
+      return respond(joinGroupError(req.memberId, 'INCONSISTENT_GROUP_PROTOCOL'));
     if (decodeSubscription(first.metadata, this.config.consumerMaxOwnedPartitions) === null)
-      return respond(joinFailure(req.memberId, 'INCONSISTENT_GROUP_PROTOCOL'));
+      return respond(joinGroupError(req.memberId, 'INCONSISTENT_GROUP_PROTOCOL'));
     let memberId = req.memberId;
     const unknownMember = memberId === '';
     if (unknownMember) {
       memberId = this.host.newUuid();
       // As for a classic group: a new dynamic member (v4+) first learns its id.
       if (req.requireKnownMemberId && req.groupInstanceId === null)
-        return respond(joinFailure(memberId, 'MEMBER_ID_REQUIRED'));
+        return respond(joinGroupError(memberId, 'MEMBER_ID_REQUIRED'));
     }
     const rt = this.runtime(group, 'stored');
     this.enqueue(rt, { kind: 'classic-join', req: { ...req, memberId }, unknownMember, respond });
@@ -1110,20 +1106,20 @@ export class ConsumerGroupEngine {
   /** SyncGroup of a classic member: the partitions it may use now. */
   classicSync(group: Group, req: SyncGroupRequest): SyncGroupResult {
     const s = group.consumer;
-    if (s === null) return syncFailure('UNKNOWN_MEMBER_ID');
+    if (s === null) return syncGroupError('UNKNOWN_MEMBER_ID');
     const m = classicMemberOf(s, req.memberId, req.groupInstanceId);
-    if (typeof m === 'string') return syncFailure(m);
-    if (req.generationId !== m.memberEpoch) return syncFailure('ILLEGAL_GENERATION');
+    if (typeof m === 'string') return syncGroupError(m);
+    if (req.generationId !== m.memberEpoch) return syncGroupError('ILLEGAL_GENERATION');
     const protocolName = m.classic?.protocols[0]?.name ?? null;
     if (req.protocolType !== null && req.protocolType !== CONSUMER_PROTOCOL_TYPE)
-      return syncFailure('INCONSISTENT_GROUP_PROTOCOL');
+      return syncGroupError('INCONSISTENT_GROUP_PROTOCOL');
     if (req.protocolName !== null && req.protocolName !== protocolName)
-      return syncFailure('INCONSISTENT_GROUP_PROTOCOL');
+      return syncGroupError('INCONSISTENT_GROUP_PROTOCOL');
     const rt = this.runtime(group, 'stored');
     // A newer epoch exists and the member has nothing to revoke first: it must rejoin to catch up.
     if (s.groupEpoch > m.memberEpoch && m.state !== 'unrevoked') {
       this.armClassic(rt, m, 'join', false);
-      return syncFailure('REBALANCE_IN_PROGRESS');
+      return syncGroupError('REBALANCE_IN_PROGRESS');
     }
     const t = rt.timers.get(m.memberId);
     t?.sync?.handle.cancel();
@@ -1179,7 +1175,7 @@ export class ConsumerGroupEngine {
     const req = op.req;
     const memberId = req.memberId;
     const fail = (code: GroupKafkaError): void => {
-      b.finishers.push(() => op.respond(joinFailure(memberId, code)));
+      b.finishers.push(() => op.respond(joinGroupError(memberId, code)));
     };
     const first = req.protocols[0];
     const sub =
@@ -1230,17 +1226,7 @@ export class ConsumerGroupEngine {
       isNew = true;
     }
     const updated: ConsumerMember = { ...base, ...fields, rackId: sub.rackId ?? base.rackId };
-    if (isNew) {
-      b.w().setMember(updated);
-      b.metaDirty.add(memberId);
-      b.assignDirty.add(memberId);
-      b.needsTarget = true;
-    } else if (metadataChanged(base, updated)) {
-      b.w().setMember(updated);
-      b.metaDirty.add(memberId);
-      if (subscriptionChanged(base, updated)) b.needsTarget = true;
-    }
-    b.sessionReset.add(memberId);
+    b.putMember(base, updated, isNew);
     b.classicJoined.add(memberId);
     b.reconciles.push({
       op,

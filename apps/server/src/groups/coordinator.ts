@@ -78,6 +78,7 @@ import type {
   TopicPartitionsResult,
   TxnOffsetCommitRequest,
 } from './types.js';
+import { joinGroupError, syncGroupError } from './types.js';
 
 export interface GroupCoordinatorConfig {
   /** offsets.topic.num.partitions. */
@@ -228,22 +229,7 @@ interface PartitionWriter {
   txnGroups: Map<bigint, Set<Group>>;
 }
 
-function joinError(memberId: string, errorCode: GroupKafkaError): JoinGroupResult {
-  return {
-    errorCode,
-    generationId: -1,
-    protocolType: null,
-    protocolName: null,
-    leader: '',
-    skipAssignment: false,
-    memberId,
-    members: [],
-  };
-}
 
-function syncError(errorCode: GroupKafkaError): SyncGroupResult {
-  return { errorCode, protocolType: null, protocolName: null, assignment: EMPTY_BYTES };
-}
 
 function utf8Bytes(s: string): number {
   return Buffer.byteLength(s, 'utf8');
@@ -600,10 +586,10 @@ export class GroupCoordinator {
       m.heartbeatTimer = undefined;
       const jc = m.joinCallback;
       group.setJoinCallback(m, undefined);
-      jc?.(joinError(m.memberId, 'REBALANCE_IN_PROGRESS'));
+      jc?.(joinGroupError(m.memberId, 'REBALANCE_IN_PROGRESS'));
       const sc = m.syncCallback;
       m.syncCallback = undefined;
-      sc?.(syncError('REBALANCE_IN_PROGRESS'));
+      sc?.(syncGroupError('REBALANCE_IN_PROGRESS'));
     }
   }
 
@@ -626,10 +612,10 @@ export class GroupCoordinator {
       m.heartbeatTimer?.cancel();
       const jc = m.joinCallback;
       group.setJoinCallback(m, undefined);
-      jc?.(joinError(m.memberId, error));
+      jc?.(joinGroupError(m.memberId, error));
       const sc = m.syncCallback;
       m.syncCallback = undefined;
-      sc?.(syncError(error));
+      sc?.(syncGroupError(error));
     }
     if (!group.is('Dead')) group.transitionTo('Dead', this.clock.nowMs());
     if (this.groups.get(group.groupId) === group) this.groups.delete(group.groupId);
@@ -756,7 +742,7 @@ export class GroupCoordinator {
         this.handleJoin(req, resolve);
       } catch (e) {
         this.logger.error({ err: e, groupId: req.groupId }, 'JoinGroup failed');
-        resolve(joinError(req.memberId, 'UNKNOWN_SERVER_ERROR'));
+        resolve(joinGroupError(req.memberId, 'UNKNOWN_SERVER_ERROR'));
       }
     });
   }
@@ -786,11 +772,11 @@ export class GroupCoordinator {
 
   private handleJoin(req: JoinGroupRequest, respond: (r: JoinGroupResult) => void): void {
     const err = this.coordinatorError(req.groupId, false) ?? this.invalidJoin(req);
-    if (err !== undefined) return respond(joinError(req.memberId, err));
+    if (err !== undefined) return respond(joinGroupError(req.memberId, err));
     const isUnknownMember = req.memberId === '';
     const found = this.getOrCreateGroup(req.groupId, isUnknownMember);
-    if (found === undefined) return respond(joinError(req.memberId, 'UNKNOWN_MEMBER_ID'));
-    if (typeof found === 'string') return respond(joinError(req.memberId, found));
+    if (found === undefined) return respond(joinGroupError(req.memberId, 'UNKNOWN_MEMBER_ID'));
+    if (typeof found === 'string') return respond(joinGroupError(req.memberId, found));
     const group = found;
     // An empty consumer group becomes classic again; a running one takes the member as a classic
     // member of the consumer group (Kafka 4's mixed groups).
@@ -800,7 +786,7 @@ export class GroupCoordinator {
       const existing = group.members.get(req.memberId);
       if (existing !== undefined)
         this.removeMemberAndUpdateGroup(group, existing, 'group is over its maximum size');
-      respond(joinError('', 'GROUP_MAX_SIZE_REACHED'));
+      respond(joinGroupError('', 'GROUP_MAX_SIZE_REACHED'));
     } else if (isUnknownMember) {
       this.doNewMemberJoin(group, req, respond);
     } else {
@@ -841,14 +827,14 @@ export class GroupCoordinator {
   }
 
   private doNewMemberJoin(group: Group, req: JoinGroupRequest, respond: (r: JoinGroupResult) => void): void {
-    if (group.is('Dead')) return respond(joinError('', 'COORDINATOR_NOT_AVAILABLE'));
+    if (group.is('Dead')) return respond(joinGroupError('', 'COORDINATOR_NOT_AVAILABLE'));
     if (!group.supportsProtocols(req.protocolType, req.protocols))
-      return respond(joinError('', 'INCONSISTENT_GROUP_PROTOCOL'));
+      return respond(joinGroupError('', 'INCONSISTENT_GROUP_PROTOCOL'));
     let newMemberId = `${req.clientId}-${this.newUuid()}`;
     for (let i = 0; i < 10 && (group.has(newMemberId) || group.pendingMembers.has(newMemberId)); i++)
       newMemberId = `${req.clientId}-${this.newUuid()}`;
     if (group.has(newMemberId) || group.pendingMembers.has(newMemberId))
-      return respond(joinError('', 'UNKNOWN_SERVER_ERROR'));
+      return respond(joinGroupError('', 'UNKNOWN_SERVER_ERROR'));
     if (req.groupInstanceId !== null) {
       this.doStaticMemberJoin(group, req, newMemberId, respond);
     } else if (req.requireKnownMemberId) {
@@ -856,7 +842,7 @@ export class GroupCoordinator {
         this.onExpirePendingMember(group, newMemberId),
       );
       group.pendingMembers.set(newMemberId, timer);
-      respond(joinError(newMemberId, 'MEMBER_ID_REQUIRED'));
+      respond(joinGroupError(newMemberId, 'MEMBER_ID_REQUIRED'));
     } else {
       this.addMemberAndRebalance(group, req, newMemberId, respond);
     }
@@ -885,10 +871,10 @@ export class GroupCoordinator {
     const oldSessionTimeoutMs = oldMember.sessionTimeoutMs;
     const oldJoin = oldMember.joinCallback;
     group.setJoinCallback(oldMember, undefined);
-    oldJoin?.(joinError(oldMemberId, 'FENCED_INSTANCE_ID'));
+    oldJoin?.(joinGroupError(oldMemberId, 'FENCED_INSTANCE_ID'));
     const oldSync = oldMember.syncCallback;
     oldMember.syncCallback = undefined;
-    oldSync?.(syncError('FENCED_INSTANCE_ID'));
+    oldSync?.(syncGroupError('FENCED_INSTANCE_ID'));
     const member = group.replaceStaticMember(instanceId, oldMemberId, newMemberId);
     member.clientId = req.clientId;
     member.clientHost = req.clientHost;
@@ -913,12 +899,12 @@ export class GroupCoordinator {
               group.updateMember(member, oldProtocols, oldRebalanceTimeoutMs, oldSessionTimeoutMs);
               this.scheduleHeartbeat(group, member);
             }
-            respond(joinError('', error));
+            respond(joinGroupError('', error));
             return;
           }
           if (group.generationId !== generationId || group.members.get(newMemberId) !== member) {
             // The group moved on while writing: the member rejoins.
-            respond(joinError(newMemberId, 'REBALANCE_IN_PROGRESS'));
+            respond(joinGroupError(newMemberId, 'REBALANCE_IN_PROGRESS'));
             return;
           }
           const isLeader = group.isLeader(newMemberId);
@@ -956,18 +942,18 @@ export class GroupCoordinator {
     respond: (r: JoinGroupResult) => void,
   ): void {
     const memberId = req.memberId;
-    if (group.is('Dead')) return respond(joinError(memberId, 'COORDINATOR_NOT_AVAILABLE'));
+    if (group.is('Dead')) return respond(joinGroupError(memberId, 'COORDINATOR_NOT_AVAILABLE'));
     if (!group.supportsProtocols(req.protocolType, req.protocols))
-      return respond(joinError(memberId, 'INCONSISTENT_GROUP_PROTOCOL'));
+      return respond(joinGroupError(memberId, 'INCONSISTENT_GROUP_PROTOCOL'));
     if (group.pendingMembers.has(memberId)) {
-      if (req.groupInstanceId !== null) return respond(joinError(memberId, 'UNKNOWN_MEMBER_ID'));
+      if (req.groupInstanceId !== null) return respond(joinGroupError(memberId, 'UNKNOWN_MEMBER_ID'));
       this.addMemberAndRebalance(group, req, memberId, respond);
       return;
     }
     const memberError = this.validateCurrentMember(group, memberId, req.groupInstanceId);
-    if (memberError !== undefined) return respond(joinError(memberId, memberError));
+    if (memberError !== undefined) return respond(joinGroupError(memberId, memberError));
     const member = group.members.get(memberId);
-    if (member === undefined) return respond(joinError(memberId, 'UNKNOWN_MEMBER_ID'));
+    if (member === undefined) return respond(joinGroupError(memberId, 'UNKNOWN_MEMBER_ID'));
     member.clientId = req.clientId;
     member.clientHost = req.clientHost;
     switch (group.state) {
@@ -992,7 +978,7 @@ export class GroupCoordinator {
         return;
       case 'Empty':
       case 'Dead':
-        respond(joinError(memberId, 'UNKNOWN_MEMBER_ID'));
+        respond(joinGroupError(memberId, 'UNKNOWN_MEMBER_ID'));
     }
   }
 
@@ -1052,7 +1038,7 @@ export class GroupCoordinator {
     group.updateMember(member, req.protocols, req.rebalanceTimeoutMs, req.sessionTimeoutMs);
     const previous = member.joinCallback;
     group.setJoinCallback(member, respond);
-    if (previous !== undefined) previous(joinError(member.memberId, 'REBALANCE_IN_PROGRESS'));
+    if (previous !== undefined) previous(joinGroupError(member.memberId, 'REBALANCE_IN_PROGRESS'));
     this.maybePrepareRebalance(group, `updating metadata of member ${member.memberId}`);
   }
 
@@ -1185,40 +1171,40 @@ export class GroupCoordinator {
         this.handleSync(req, resolve);
       } catch (e) {
         this.logger.error({ err: e, groupId: req.groupId }, 'SyncGroup failed');
-        resolve(syncError('UNKNOWN_SERVER_ERROR'));
+        resolve(syncGroupError('UNKNOWN_SERVER_ERROR'));
       }
     });
   }
 
   private handleSync(req: SyncGroupRequest, respond: (r: SyncGroupResult) => void): void {
     const err = this.coordinatorError(req.groupId, false);
-    if (err !== undefined) return respond(syncError(err));
+    if (err !== undefined) return respond(syncGroupError(err));
     const group = this.groups.get(req.groupId);
-    if (group === undefined) return respond(syncError('UNKNOWN_MEMBER_ID'));
+    if (group === undefined) return respond(syncGroupError('UNKNOWN_MEMBER_ID'));
     if (group.consumer !== null) return respond(this.consumer.classicSync(group, req));
-    if (group.is('Dead')) return respond(syncError('COORDINATOR_NOT_AVAILABLE'));
+    if (group.is('Dead')) return respond(syncGroupError('COORDINATOR_NOT_AVAILABLE'));
     const memberError = this.validateCurrentMember(group, req.memberId, req.groupInstanceId);
-    if (memberError !== undefined) return respond(syncError(memberError));
-    if (req.generationId !== group.generationId) return respond(syncError('ILLEGAL_GENERATION'));
+    if (memberError !== undefined) return respond(syncGroupError(memberError));
+    if (req.generationId !== group.generationId) return respond(syncGroupError('ILLEGAL_GENERATION'));
     if (req.protocolType !== null && req.protocolType !== group.protocolType)
-      return respond(syncError('INCONSISTENT_GROUP_PROTOCOL'));
+      return respond(syncGroupError('INCONSISTENT_GROUP_PROTOCOL'));
     if (req.protocolName !== null && req.protocolName !== group.protocolName)
-      return respond(syncError('INCONSISTENT_GROUP_PROTOCOL'));
+      return respond(syncGroupError('INCONSISTENT_GROUP_PROTOCOL'));
     for (const a of req.assignments) {
       if (a.assignment.length > this.config.maxProtocolMetadataBytes)
-        return respond(syncError('INVALID_REQUEST'));
+        return respond(syncGroupError('INVALID_REQUEST'));
     }
     const member = group.members.get(req.memberId);
-    if (member === undefined) return respond(syncError('UNKNOWN_MEMBER_ID'));
+    if (member === undefined) return respond(syncGroupError('UNKNOWN_MEMBER_ID'));
     switch (group.state) {
       case 'Empty':
-        return respond(syncError('UNKNOWN_MEMBER_ID'));
+        return respond(syncGroupError('UNKNOWN_MEMBER_ID'));
       case 'PreparingRebalance':
-        return respond(syncError('REBALANCE_IN_PROGRESS'));
+        return respond(syncGroupError('REBALANCE_IN_PROGRESS'));
       case 'CompletingRebalance': {
         const previous = member.syncCallback;
         member.syncCallback = respond;
-        previous?.(syncError('REBALANCE_IN_PROGRESS'));
+        previous?.(syncGroupError('REBALANCE_IN_PROGRESS'));
         group.pendingSyncMembers.delete(req.memberId);
         if (group.isLeader(req.memberId)) {
           const assignments = new Map<string, Uint8Array>();
@@ -1256,7 +1242,7 @@ export class GroupCoordinator {
         this.scheduleHeartbeat(group, member);
         return;
       case 'Dead':
-        return respond(syncError('COORDINATOR_NOT_AVAILABLE'));
+        return respond(syncGroupError('COORDINATOR_NOT_AVAILABLE'));
     }
   }
 
@@ -1278,7 +1264,7 @@ export class GroupCoordinator {
               protocolName: group.protocolName,
               assignment: m.assignment,
             }
-          : syncError(error),
+          : syncGroupError(error),
       );
       this.scheduleHeartbeat(group, m);
     }
@@ -1332,8 +1318,8 @@ export class GroupCoordinator {
     const sc = member.syncCallback;
     member.syncCallback = undefined;
     group.remove(member.memberId);
-    jc?.(joinError(member.memberId, error));
-    sc?.(syncError(error));
+    jc?.(joinGroupError(member.memberId, error));
+    sc?.(syncGroupError(error));
   }
 
   private removeMemberAndUpdateGroup(group: Group, member: Member, reason: string): void {

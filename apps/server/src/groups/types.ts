@@ -69,6 +69,25 @@ export interface SyncGroupResult {
   assignment: Uint8Array;
 }
 
+/** A JoinGroup answer that is only an error (either coordinator: classic or consumer groups). */
+export function joinGroupError(memberId: string, errorCode: GroupKafkaError): JoinGroupResult {
+  return {
+    errorCode,
+    generationId: -1,
+    protocolType: null,
+    protocolName: null,
+    leader: '',
+    skipAssignment: false,
+    memberId,
+    members: [],
+  };
+}
+
+/** A SyncGroup answer that is only an error. */
+export function syncGroupError(errorCode: GroupKafkaError): SyncGroupResult {
+  return { errorCode, protocolType: null, protocolName: null, assignment: new Uint8Array(0) };
+}
+
 export interface HeartbeatRequest {
   groupId: string;
   generationId: number;

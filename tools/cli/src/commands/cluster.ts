@@ -4,85 +4,17 @@
 // asks for them); chronik cluster members | add-node | remove-node | decommission: the membership of a
 // Chronik cluster (its metadata Raft group), through the admin API (/v1/cluster/members, add-node,
 // remove-node), and moving a node's replicas away (reassignments) before it leaves.
-import fs from 'node:fs';
-import http from 'node:http';
-import https from 'node:https';
 import type { Argv } from 'yargs';
 import type { Context } from '../context.js';
 import { int } from '../args.js';
 import { atTargets, planDecommission } from '../client/placement.js';
 import { executeMoves, listReassignments } from '../client/reassignments.js';
+import type { AdminAuth, Admins } from '../client/admin-api.js';
+import { adminAuth, adminCall, adminOptions, adminsOf, requestJson } from '../client/admin-api.js';
 import { progress } from '../progress.js';
-import { CliError, errorMessage, usage } from '../errors.js';
+import { CliError, errorMessage } from '../errors.js';
 import type { Plan, Register } from './types.js';
 import { READ_FORMATS } from './types.js';
-
-const HEALTH_TIMEOUT_MS = 5000;
-/** A membership change may wait for the metadata leader (the server waits up to 30 s). */
-const CHANGE_TIMEOUT_MS = 45_000;
-
-const ADMIN_OPTION = {
-  type: 'string',
-  describe:
-    'admin API URLs, comma-separated; the first that answers is used (default $CHRONIK_ADMIN or http://localhost:6092)',
-} as const;
-
-function adminsOf(ctx: Context, a: Record<string, unknown>): Admins {
-  const raw = typeof a.admin === 'string' ? a.admin : undefined;
-  return {
-    urls: (raw ?? ctx.io.env.CHRONIK_ADMIN ?? 'http://localhost:6092')
-      .split(',')
-      .map((u) => u.trim().replace(/\/+$/, ''))
-      .filter((u) => u !== ''),
-    auth: adminAuth(a, ctx.io.env.CHRONIK_ADMIN_TOKEN_FILE),
-  };
-}
-
-/** The options of the admin API and its credentials (cluster health and the membership commands). */
-function adminOptions<T>(y: Argv<T>): Argv<T> {
-  return y
-    .option('admin', ADMIN_OPTION)
-    .option('admin-token-file', {
-      type: 'string',
-      describe: 'a file holding the admin API bearer token (default $CHRONIK_ADMIN_TOKEN_FILE)',
-    })
-    .option('admin-ca-file', { type: 'string', describe: 'PEM CA of an https admin API' })
-    .option('admin-cert-file', { type: 'string', describe: 'PEM client certificate (mTLS)' })
-    .option('admin-key-file', { type: 'string', describe: 'PEM key of the client certificate' }) as Argv<T>;
-}
-
-/** The admin API endpoints and credentials of a membership command. */
-interface Admins {
-  urls: string[];
-  auth: AdminAuth;
-}
-
-/** The first admin API that answers (any status): its status and JSON body. */
-async function adminCall(
-  admins: Admins,
-  path: string,
-  body?: unknown,
-): Promise<{ admin: string; status: number; body: Record<string, unknown> }> {
-  let last: unknown = new CliError('ADMIN_API', 'no admin API URL given');
-  for (const admin of admins.urls) {
-    try {
-      const r = await requestJson(
-        `${admin}${path}`,
-        admins.auth,
-        body,
-        body === undefined ? HEALTH_TIMEOUT_MS : CHANGE_TIMEOUT_MS,
-      );
-      return { admin, ...r };
-    } catch (e) {
-      last = e;
-      // An answer that is not JSON is an answer: do not ask the others.
-      if (e instanceof CliError) break;
-    }
-  }
-  throw last instanceof CliError
-    ? last
-    : new CliError('ADMIN_API', `no admin API answered (${admins.urls.join(', ')}): ${errorMessage(last)}`);
-}
 
 async function membersCommand(ctx: Context, admins: Admins): Promise<number> {
   const r = await adminCall(admins, '/v1/cluster/members');
@@ -400,90 +332,6 @@ interface NodeHealth {
   metadataLeader: number | null;
   replicaProblems: number;
   error: string | null;
-}
-
-/** How to reach an admin API that asks for credentials: a bearer token, a CA, a client certificate. */
-interface AdminAuth {
-  token?: string;
-  ca?: Buffer;
-  cert?: Buffer;
-  key?: Buffer;
-}
-
-function adminAuth(a: Record<string, unknown>, envTokenFile: string | undefined): AdminAuth {
-  const read = (option: string, file: unknown): Buffer => {
-    try {
-      return fs.readFileSync(String(file));
-    } catch (e) {
-      throw usage(`--${option}: cannot read ${String(file)}: ${errorMessage(e)}`);
-    }
-  };
-  const out: AdminAuth = {};
-  const tokenFile = a['admin-token-file'] ?? envTokenFile;
-  if (tokenFile !== undefined && tokenFile !== '')
-    out.token = read('admin-token-file', tokenFile)
-      .toString('utf8')
-      .replace(/\r?\n$/, '');
-  if (a['admin-ca-file'] !== undefined) out.ca = read('admin-ca-file', a['admin-ca-file']);
-  if ((a['admin-cert-file'] === undefined) !== (a['admin-key-file'] === undefined))
-    throw usage('--admin-cert-file and --admin-key-file go together');
-  if (a['admin-cert-file'] !== undefined) {
-    out.cert = read('admin-cert-file', a['admin-cert-file']);
-    out.key = read('admin-key-file', a['admin-key-file']);
-  }
-  return out;
-}
-
-/**
- * A JSON route (http or https), with the credentials given: GET, or POST of `body` as JSON; never
- * follows redirects.
- */
-function requestJson(
-  url: string,
-  auth: AdminAuth,
-  body?: unknown,
-  timeoutMs = HEALTH_TIMEOUT_MS,
-): Promise<{ status: number; body: Record<string, unknown> }> {
-  return new Promise((resolve, reject) => {
-    const u = new URL(url);
-    const payload = body === undefined ? undefined : JSON.stringify(body);
-    const options: https.RequestOptions = {
-      method: payload === undefined ? 'GET' : 'POST',
-      timeout: timeoutMs,
-      headers: {
-        ...(auth.token === undefined ? {} : { authorization: `Bearer ${auth.token}` }),
-        ...(payload === undefined
-          ? {}
-          : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) }),
-      },
-      ...(u.protocol === 'https:'
-        ? {
-            ...(auth.ca !== undefined ? { ca: auth.ca } : {}),
-            ...(auth.cert !== undefined ? { cert: auth.cert, key: auth.key } : {}),
-          }
-        : {}),
-    };
-    const req = (u.protocol === 'https:' ? https : http).request(u, options, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => (text += c));
-      res.on('end', () => {
-        try {
-          resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) as Record<string, unknown> });
-        } catch {
-          reject(
-            new CliError(
-              'ADMIN_API',
-              `${url} answered ${res.statusCode ?? '?'} with something that is not JSON`,
-            ),
-          );
-        }
-      });
-    });
-    req.on('timeout', () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
-    req.on('error', reject);
-    req.end(payload);
-  });
 }
 
 async function nodeHealth(admin: string, auth: AdminAuth): Promise<NodeHealth> {

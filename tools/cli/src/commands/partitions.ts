@@ -15,13 +15,14 @@ import {
 import type { PlannedMove } from '../client/placement.js';
 import { atTargets, planLeaderBalance, planRebalance } from '../client/placement.js';
 import type { Context } from '../context.js';
+import type { Admins } from '../client/admin-api.js';
+import { adminAuth, adminAuthOptions, requestJson } from '../client/admin-api.js';
 import type { CliError } from '../errors.js';
 import { usage } from '../errors.js';
 import { progress } from '../progress.js';
 import type { Plan, Register } from './types.js';
 import { READ_FORMATS } from './types.js';
 
-const ADMIN_TIMEOUT_MS = 5000;
 const POLL_MS = 500;
 
 function brokerList(raw: unknown): number[] {
@@ -74,20 +75,25 @@ export const registerPartitions: Register = (y: Argv, plan: Plan) =>
         'status [topic]',
         'the reassignments in progress (with --admin: how far each move is, from its leader)',
         (s) =>
-          s
-            .positional('topic', { type: 'string' })
-            .option('admin', {
-              type: 'string',
-              describe:
-                "Chronik admin API URLs, comma-separated, for each move's progress (default $CHRONIK_ADMIN)",
-            })
-            .example('$0 partitions status orders --admin http://n1:6092,http://n2:6092', ''),
+          adminAuthOptions(
+            s
+              .positional('topic', { type: 'string' })
+              .option('admin', {
+                type: 'string',
+                describe:
+                  "Chronik admin API URLs, comma-separated, for each move's progress (default $CHRONIK_ADMIN)",
+              })
+              .example('$0 partitions status orders --admin http://n1:6092,http://n2:6092', ''),
+          ),
         (a) =>
           plan({
             formats: READ_FORMATS,
             action: (ctx) => {
               const admin = a.admin ?? ctx.io.env.CHRONIK_ADMIN;
-              return status(ctx, a.topic ?? null, admin === undefined ? [] : admin.split(','));
+              return status(ctx, a.topic ?? null, {
+                urls: admin === undefined ? [] : admin.split(','),
+                auth: adminAuth(a, ctx.io.env.CHRONIK_ADMIN_TOKEN_FILE),
+              });
             },
           }),
       )
@@ -328,18 +334,16 @@ interface Progress {
 }
 
 /** Each move's progress as its leader reports it, from the admin APIs that answer. */
-async function progressFrom(admins: readonly string[]): Promise<Map<string, Progress>> {
+async function progressFrom(admins: Admins): Promise<Map<string, Progress>> {
   const out = new Map<string, Progress>();
   await Promise.all(
-    admins
+    admins.urls
       .map((a) => a.trim().replace(/\/+$/, ''))
       .filter((a) => a !== '')
       .map(async (base) => {
         try {
-          const res = await fetch(`${base}/v1/reassignments`, {
-            signal: AbortSignal.timeout(ADMIN_TIMEOUT_MS),
-          });
-          const body = (await res.json()) as {
+          const res = await requestJson(`${base}/v1/reassignments`, admins.auth);
+          const body = res.body as {
             reassignments?: Array<{ topic: string; partition: number; progress?: Progress }>;
           };
           for (const r of body.reassignments ?? [])
@@ -363,9 +367,9 @@ function learnersText(p: Progress | undefined): string {
     .join(' ');
 }
 
-async function status(ctx: Context, topic: string | null, admins: string[]): Promise<number> {
+async function status(ctx: Context, topic: string | null, admins: Admins): Promise<number> {
   const moves: Reassignment[] = await listReassignments(ctx.client, topic);
-  const progressOf = admins.length > 0 ? await progressFrom(admins) : new Map<string, Progress>();
+  const progressOf = admins.urls.length > 0 ? await progressFrom(admins) : new Map<string, Progress>();
   const rows = moves.map((m) => {
     const p = progressOf.get(`${m.topic}\u0000${m.partition}`);
     return {
