@@ -10,7 +10,7 @@
 // Every acknowledged record of both topics is read back exactly once. The numbers are printed (the
 // cluster README's measurement).
 //
-// Short by default (150 MB at 25 MB/s, part of the normal suite); CHRONIK_LONG=1 runs the long one
+// Short by default (64 MB at 10 MB/s, part of the normal suite); CHRONIK_LONG=1 runs the long one
 // (2048 MB at 50 MB/s). REASSIGN_LARGE_MB and REASSIGN_LARGE_THROTTLE_MBS override either. Check
 // `df -h /tmp` first: the log is stored on three nodes (four during a move).
 import { execFileSync } from 'node:child_process';
@@ -20,8 +20,8 @@ import { RawClient } from '../helpers/raw-client.js';
 import { TestCluster, sleep, waitFor } from './cluster-helper.js';
 
 const LONG = process.env['CHRONIK_LONG'] === '1';
-const SIZE_MB = Number(process.env['REASSIGN_LARGE_MB'] ?? (LONG ? 2048 : 150));
-const THROTTLE_MBS = Number(process.env['REASSIGN_LARGE_THROTTLE_MBS'] ?? (LONG ? 50 : 25));
+const SIZE_MB = Number(process.env['REASSIGN_LARGE_MB'] ?? (LONG ? 2048 : 64));
+const THROTTLE_MBS = Number(process.env['REASSIGN_LARGE_THROTTLE_MBS'] ?? (LONG ? 50 : 10));
 const MiB = 1024 * 1024;
 const RECORD_BYTES = 10_000;
 const RECORDS = Math.ceil((SIZE_MB * MiB) / RECORD_BYTES);
