@@ -315,8 +315,6 @@ const ok = (
   assignment,
 });
 
-
-
 /** Answers an operation that will not be processed. */
 function failOp(op: Op, error: GroupKafkaError): void {
   switch (op.kind) {

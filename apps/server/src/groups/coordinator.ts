@@ -229,8 +229,6 @@ interface PartitionWriter {
   txnGroups: Map<bigint, Set<Group>>;
 }
 
-
-
 function utf8Bytes(s: string): number {
   return Buffer.byteLength(s, 'utf8');
 }
