@@ -755,7 +755,7 @@ export class RaftHost {
     if (this.closed) return;
     this.heard(message.from);
     if (groupId === LIVENESS_GROUP_ID) {
-      this.pinged_(message);
+      this.notePing(message);
       return;
     }
     const g = this.groups.get(groupId);
@@ -1277,7 +1277,7 @@ export class RaftHost {
   }
 
   /** A liveness ping: `commit` carries the sender's incarnation. */
-  private pinged_(m: Message): void {
+  private notePing(m: Message): void {
     const p = this.peers.get(m.from);
     if (p === undefined || m.commit === 0) return;
     const restarted = p.incarnation !== 0 && p.incarnation !== m.commit;
