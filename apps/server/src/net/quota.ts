@@ -133,13 +133,75 @@ export function throttleTimeMs(observed: number, quota: number, windowSizeMs: nu
   return Math.round(((observed - quota) / quota) * windowSizeMs);
 }
 
-interface Measure {
-  /** The quota when last read from the store (undefined: none applies, nothing is recorded). */
+/** What every per-entity state holds: the quota as last read from the store, and when. */
+interface QuotaState {
+  /** The quota when last read from the store (undefined: none applies). */
   quota: number | undefined;
   /** The store's version it was read at. */
   version: number;
+}
+
+/** A windowed rate of one entity (quota undefined: nothing is recorded). */
+interface Measure extends QuotaState {
   readonly rate: WindowedRate;
   lastRecordMs: number;
+}
+
+/**
+ * The per-entity states of one kind of quota, at most `maxEntities` of them. When full, a new
+ * entity first drops the states `forgettable` says can go without changing any answer (idle for a
+ * whole window set, a full token bucket), then the oldest eighth. A state whose quota was read at
+ * an older store version is re-read (`reread`) before it is used.
+ */
+class EntityTable<S extends QuotaState> {
+  private readonly states = new Map<string, S>();
+
+  constructor(
+    private readonly maxEntities: number,
+    private readonly forgettable: (s: S, nowMs: number) => boolean,
+  ) {}
+
+  get size(): number {
+    return this.states.size;
+  }
+
+  /**
+   * `key`'s state: the one kept (re-read if the store moved on), else a new one made by `create`
+   * from the store's quota. With `keepUnquoted` false an entity without a quota gets no state.
+   */
+  stateOf(
+    key: string,
+    nowMs: number,
+    version: number,
+    quotaOf: () => number | undefined,
+    create: (quota: number | undefined) => S,
+    keepUnquoted: boolean,
+    reread?: (s: S) => void,
+  ): S | undefined {
+    let s = this.states.get(key);
+    if (s === undefined) {
+      const quota = quotaOf();
+      if (quota === undefined && !keepUnquoted) return undefined;
+      if (this.states.size >= this.maxEntities) this.makeRoom(nowMs);
+      s = create(quota);
+      this.states.set(key, s);
+    } else if (s.version !== version) {
+      s.quota = quotaOf();
+      s.version = version;
+      reread?.(s);
+    }
+    return s;
+  }
+
+  private makeRoom(nowMs: number): void {
+    for (const [key, s] of this.states) if (this.forgettable(s, nowMs)) this.states.delete(key);
+    if (this.states.size < this.maxEntities) return;
+    let drop = Math.max(1, Math.floor(this.maxEntities / 8));
+    for (const key of this.states.keys()) {
+      if (drop-- <= 0) break;
+      this.states.delete(key);
+    }
+  }
 }
 
 /** The key of an entity's measure: the client id, or with a user principal both (unambiguously). */
@@ -164,14 +226,17 @@ export const FETCH_QUOTA: QuotaKind = { type: 'consumer_byte_rate', scale: 1, bo
 
 /** One kind of quota's accounting: one windowed rate per entity that has a quota of that kind. */
 export class QuotaManager {
-  private readonly measures = new Map<string, Measure>();
+  private readonly measures: EntityTable<Measure>;
 
   constructor(
     readonly kind: QuotaKind,
     private readonly store: ClientQuotaStore,
     private readonly windows: QuotaWindows,
-    private readonly maxEntities = DEFAULT_MAX_QUOTA_ENTITIES,
-  ) {}
+    maxEntities = DEFAULT_MAX_QUOTA_ENTITIES,
+  ) {
+    const idleMs = windows.windowNum * windows.windowMs;
+    this.measures = new EntityTable(maxEntities, (m, nowMs) => nowMs - m.lastRecordMs >= idleMs);
+  }
 
   /** Entities measured (for tests and metrics). */
   get entityCount(): number {
@@ -214,34 +279,20 @@ export class QuotaManager {
   }
 
   private measureOf(entity: QuotaEntity, nowMs: number): Measure {
-    const key = keyOf(entity);
-    let m = this.measures.get(key);
-    if (m === undefined) {
-      if (this.measures.size >= this.maxEntities) this.evict(nowMs);
-      m = {
-        quota: this.store.quota(this.kind.type, entity),
+    // An entity without a quota keeps a measure too: the store is asked once per version, not per request.
+    return this.measures.stateOf(
+      keyOf(entity),
+      nowMs,
+      this.store.version,
+      () => this.store.quota(this.kind.type, entity),
+      (quota) => ({
+        quota,
         version: this.store.version,
         rate: new WindowedRate(this.windows),
         lastRecordMs: nowMs,
-      };
-      this.measures.set(key, m);
-    } else if (m.version !== this.store.version) {
-      m.quota = this.store.quota(this.kind.type, entity);
-      m.version = this.store.version;
-    }
-    return m;
-  }
-
-  /** Makes room: drops the measures idle for a whole window set, else the oldest eighth. */
-  private evict(nowMs: number): void {
-    const idleMs = this.windows.windowNum * this.windows.windowMs;
-    for (const [key, m] of this.measures) if (nowMs - m.lastRecordMs >= idleMs) this.measures.delete(key);
-    if (this.measures.size < this.maxEntities) return;
-    let drop = Math.max(1, Math.floor(this.maxEntities / 8));
-    for (const key of this.measures.keys()) {
-      if (drop-- <= 0) break;
-      this.measures.delete(key);
-    }
+      }),
+      true,
+    )!;
   }
 }
 
@@ -262,16 +313,20 @@ export class RequestQuotaManager extends QuotaManager {
  * exceeded, and records nothing for it; an older one is always recorded and only throttled.
  */
 export class MutationQuotaManager {
-  private readonly buckets = new Map<
-    string,
-    { quota: number | undefined; version: number; tokens: number; lastMs: number }
-  >();
+  private readonly buckets: EntityTable<QuotaState & { tokens: number; lastMs: number }>;
 
   constructor(
     private readonly store: ClientQuotaStore,
     private readonly windows: QuotaWindows,
-    private readonly maxEntities = DEFAULT_MAX_QUOTA_ENTITIES,
-  ) {}
+    maxEntities = DEFAULT_MAX_QUOTA_ENTITIES,
+  ) {
+    // A full bucket forgets nothing.
+    this.buckets = new EntityTable(
+      maxEntities,
+      (x, nowMs) =>
+        x.quota === undefined || x.tokens + (x.quota * (nowMs - x.lastMs)) / 1000 >= this.burst(x.quota),
+    );
+  }
 
   active(): boolean {
     return this.store.any('controller_mutation_rate');
@@ -305,29 +360,18 @@ export class MutationQuotaManager {
   }
 
   private bucketOf(entity: QuotaEntity, nowMs: number) {
-    const key = keyOf(entity);
-    let b = this.buckets.get(key);
-    if (b === undefined) {
-      const quota = this.store.quota('controller_mutation_rate', entity);
-      if (quota === undefined) return undefined;
-      if (this.buckets.size >= this.maxEntities) {
-        // Full buckets forget nothing: drop those, else the oldest.
-        for (const [k, x] of this.buckets)
-          if (
-            x.quota === undefined ||
-            x.tokens + (x.quota * (nowMs - x.lastMs)) / 1000 >= this.burst(x.quota)
-          )
-            this.buckets.delete(k);
-        if (this.buckets.size >= this.maxEntities)
-          this.buckets.delete(this.buckets.keys().next().value ?? '');
-      }
-      b = { quota, version: this.store.version, tokens: this.burst(quota), lastMs: nowMs };
-      this.buckets.set(key, b);
-    } else if (b.version !== this.store.version) {
-      b.quota = this.store.quota('controller_mutation_rate', entity);
-      b.version = this.store.version;
-      if (b.quota !== undefined) b.tokens = Math.min(b.tokens, this.burst(b.quota));
-    }
+    const b = this.buckets.stateOf(
+      keyOf(entity),
+      nowMs,
+      this.store.version,
+      () => this.store.quota('controller_mutation_rate', entity),
+      (quota) => ({ quota, version: this.store.version, tokens: this.burst(quota!), lastMs: nowMs }),
+      false,
+      (x) => {
+        if (x.quota !== undefined) x.tokens = Math.min(x.tokens, this.burst(x.quota));
+      },
+    );
+    if (b === undefined) return undefined;
     if (b.quota !== undefined) {
       b.tokens = Math.min(this.burst(b.quota), b.tokens + (b.quota * Math.max(0, nowMs - b.lastMs)) / 1000);
     }
@@ -343,35 +387,33 @@ export class MutationQuotaManager {
  * socket open and unread for the throttle time, then closes it), 0 to accept it.
  */
 export class ConnectionRateQuotas {
-  private readonly rates = new Map<
-    string,
-    { quota: number | undefined; version: number; rate: WindowedRate; lastMs: number }
-  >();
+  private readonly rates: EntityTable<QuotaState & { rate: WindowedRate; lastMs: number }>;
 
   constructor(
     private readonly store: ClientQuotaStore,
     private readonly windows: QuotaWindows,
-    private readonly maxEntities = DEFAULT_MAX_QUOTA_ENTITIES,
-  ) {}
+    maxEntities = DEFAULT_MAX_QUOTA_ENTITIES,
+  ) {
+    const idleMs = windows.windowNum * windows.windowMs;
+    this.rates = new EntityTable(maxEntities, (x, nowMs) => nowMs - x.lastMs >= idleMs);
+  }
 
   admit(ip: string, nowMs: number): number {
     if (this.store.anyConnectionCreationRate?.() !== true) return 0;
-    let m = this.rates.get(ip);
-    if (m === undefined) {
-      const quota = this.store.connectionCreationRate?.(ip);
-      if (quota === undefined) return 0;
-      if (this.rates.size >= this.maxEntities) {
-        const idleMs = this.windows.windowNum * this.windows.windowMs;
-        for (const [k, x] of this.rates) if (nowMs - x.lastMs >= idleMs) this.rates.delete(k);
-        if (this.rates.size >= this.maxEntities) this.rates.delete(this.rates.keys().next().value ?? '');
-      }
-      m = { quota, version: this.store.version, rate: new WindowedRate(this.windows), lastMs: nowMs };
-      this.rates.set(ip, m);
-    } else if (m.version !== this.store.version) {
-      m.quota = this.store.connectionCreationRate?.(ip);
-      m.version = this.store.version;
-    }
-    if (m.quota === undefined) return 0;
+    const m = this.rates.stateOf(
+      ip,
+      nowMs,
+      this.store.version,
+      () => this.store.connectionCreationRate?.(ip),
+      (quota) => ({
+        quota,
+        version: this.store.version,
+        rate: new WindowedRate(this.windows),
+        lastMs: nowMs,
+      }),
+      false,
+    );
+    if (m?.quota === undefined) return 0;
     m.lastMs = nowMs;
     m.rate.record(1, nowMs);
     const observed = m.rate.measure(nowMs);
