@@ -167,9 +167,35 @@ func publish(js nats.JetStreamContext) {
 	}
 	latNs := make([]int64, n) // one slot per message: no lock needed
 	var errCount int64
-	var wg sync.WaitGroup
 	deadline := time.Now().Add(time.Duration(*timeoutS * float64(time.Second)))
 	saturated := false
+
+	// One ack collector per stream (not a goroutine per message, which costs the client more CPU
+	// than the publishing itself): a stream acknowledges its publishes in order, so a collector
+	// waiting on its stream's futures in publish order records each ack when it arrives.
+	type pendingAck struct {
+		i    int
+		from time.Time
+		f    nats.PubAckFuture
+	}
+	var collectors sync.WaitGroup
+	queues := make([]chan pendingAck, len(subjects))
+	for s := range queues {
+		queues[s] = make(chan pendingAck, 1<<16)
+		collectors.Add(1)
+		go func(q chan pendingAck) {
+			defer collectors.Done()
+			for p := range q {
+				select {
+				case <-p.f.Ok():
+					latNs[p.i] = time.Since(p.from).Nanoseconds()
+				case <-p.f.Err():
+					atomic.AddInt64(&errCount, 1)
+					latNs[p.i] = -1
+				}
+			}
+		}(queues[s])
+	}
 
 	// send publishes message i, retrying while the client's window of pending acks is full, until
 	// giveUp; false when it was not sent.
@@ -177,17 +203,7 @@ func publish(js nats.JetStreamContext) {
 		for {
 			f, err := js.PublishAsync(subjects[i%len(subjects)], payload)
 			if err == nil {
-				wg.Add(1)
-				go func(i int, from time.Time, f nats.PubAckFuture) {
-					defer wg.Done()
-					select {
-					case <-f.Ok():
-						latNs[i] = time.Since(from).Nanoseconds()
-					case <-f.Err():
-						atomic.AddInt64(&errCount, 1)
-						latNs[i] = -1
-					}
-				}(i, from, f)
+				queues[i%len(queues)] <- pendingAck{i, from, f}
 				return true
 			}
 			if !strings.Contains(err.Error(), "stalled") || time.Now().After(giveUp) {
@@ -232,8 +248,11 @@ func publish(js nats.JetStreamContext) {
 			time.Sleep(tick)
 		}
 	}
+	for _, q := range queues {
+		close(q)
+	}
 	waitDone := make(chan struct{})
-	go func() { wg.Wait(); close(waitDone) }()
+	go func() { collectors.Wait(); close(waitDone) }()
 	select {
 	case <-waitDone:
 	case <-time.After(drainWait(saturated, deadline)):
