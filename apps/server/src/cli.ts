@@ -522,7 +522,10 @@ function buildParser(argv: readonly string[]) {
 type Args = Record<string, unknown> & { _: Array<string | number> };
 
 function toConfig(a: Args, argv: readonly string[] = []): ServerConfig {
-  const named = (flag: string): boolean => argv.some((t) => t === `--${flag}` || t.startsWith(`--${flag}=`));
+  // A flag the operator gave, on the command line or in the environment (CHRONIK_*).
+  const named = (flag: string): boolean =>
+    argv.some((t) => t === `--${flag}` || t.startsWith(`--${flag}=`)) ||
+    process.env[`CHRONIK_${flag.toUpperCase().replace(/-/g, '_')}`] !== undefined;
   const kafkaPort = int('kafka-port', a['kafka-port'] ?? DEFAULT_CONFIG.kafkaPort, 0, 65535);
   const adv = parseHostPort('advertised-addr', String(a['advertised-addr']), kafkaPort);
   const adminSecurity = adminSecurityFromArgs(a);
