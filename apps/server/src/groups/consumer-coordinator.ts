@@ -710,9 +710,19 @@ export class ConsumerGroupEngine {
    */
   private downgradeOf(rt: Runtime, b: Batch): StoredGroup | undefined {
     const s = b.s;
-    if (!downgradeEnabled(this.migrationPolicy) || rt.origin !== 'stored' || !s.stored) return undefined;
-    if (s.size === 0 || s.size > this.config.maxGroupSize) return undefined;
+    if (rt.origin !== 'stored' || !s.stored || s.size === 0) return undefined;
     if (![...b.removed].some((id) => b.committed.members.get(id)?.classic === null)) return undefined;
+    if ([...s.members.values()].some((m) => m.classic === null)) return undefined;
+    const refuse = (reason: string): undefined => {
+      this.logger.info(
+        { groupId: rt.group.groupId },
+        `consumer group not downgraded to a classic group: ${reason}`,
+      );
+      return undefined;
+    };
+    if (!downgradeEnabled(this.migrationPolicy))
+      return refuse(`group.consumer.migration.policy is ${this.migrationPolicy}`);
+    if (s.size > this.config.maxGroupSize) return refuse('it has more members than group.max.size');
     const members: DowngradedMember[] = [];
     for (const m of s.members.values()) {
       if (m.classic === null) return undefined;
@@ -727,7 +737,10 @@ export class ConsumerGroupEngine {
         assignment: encodeAssignment(this.namedPartitions(m.assigned)),
       });
     }
-    return this.host.downgradedRecord(rt.group, s.groupEpoch, members);
+    return (
+      this.host.downgradedRecord(rt.group, s.groupEpoch, members) ??
+      refuse('its classic members have no protocol in common')
+    );
   }
 
   /**
@@ -1343,6 +1356,10 @@ export class ConsumerGroupEngine {
       first === undefined ? null : decodeSubscription(first.metadata, this.config.consumerMaxOwnedPartitions);
     if (sub === null) return fail('INCONSISTENT_GROUP_PROTOCOL');
     const s = b.s;
+    // As Kafka: the group's classic members must keep a protocol in common (its downgrade needs one).
+    const replacing = req.groupInstanceId === null ? undefined : s.staticMembers.get(req.groupInstanceId);
+    if (!sharesClassicProtocol(s, req.protocols, [memberId, replacing]))
+      return fail('INCONSISTENT_GROUP_PROTOCOL');
     let base = s.members.get(memberId);
     let replaced = false;
     if (req.groupInstanceId !== null) {
@@ -1765,6 +1782,26 @@ function normalizeRegex(regex: string | null): string | null {
 }
 
 /** A classic group without members, none waiting: it may become a consumer group. */
+/**
+ * Whether one of the joining member's protocols is supported by every other classic member of the
+ * group (Kafka's ConsumerGroup.supportsClassicProtocols); `except`: the member itself and the one it
+ * replaces.
+ */
+function sharesClassicProtocol(
+  s: ConsumerGroupState,
+  protocols: ReadonlyArray<{ name: string }>,
+  except: ReadonlyArray<string | undefined>,
+): boolean {
+  const candidates = new Set(protocols.map((p) => p.name));
+  for (const m of s.members.values()) {
+    if (m.classic === null || except.includes(m.memberId)) continue;
+    const theirs = new Set(m.classic.protocols.map((p) => p.name));
+    for (const name of candidates) if (!theirs.has(name)) candidates.delete(name);
+    if (candidates.size === 0) return false;
+  }
+  return candidates.size > 0;
+}
+
 function isEmptyClassicGroup(group: Group): boolean {
   return group.is('Empty') && group.size === 0 && group.pendingMembers.size === 0;
 }

@@ -567,6 +567,23 @@ describe('the downgrade (Kafka 4) and group.consumer.migration.policy', () => {
     expect(h.coordinator.describeGroups([G])[0]?.state).toBe('PreparingRebalance');
   });
 
+  test('a classic member without a protocol the other classic members support is INCONSISTENT_GROUP_PROTOCOL (as Kafka)', async () => {
+    const { h } = await mixed();
+    const other = await h.coordinator.joinGroup(
+      joinReq(G, { protocols: [{ name: 'roundrobin', metadata: subscription(['t']) }] }),
+    );
+    expect(other.errorCode).toBe('INCONSISTENT_GROUP_PROTOCOL');
+    const both = await h.coordinator.joinGroup(
+      joinReq(G, {
+        protocols: [
+          { name: 'roundrobin', metadata: subscription(['t']) },
+          { name: 'range', metadata: subscription(['t']) },
+        ],
+      }),
+    );
+    expect(both).toMatchObject({ errorCode: 'NONE', protocolName: 'roundrobin' });
+  });
+
   test('policy upgrade (or disabled): no downgrade, the classic members go on in the consumer group', async () => {
     for (const policy of ['upgrade', 'disabled'] as const) {
       const { h, classic } = await mixed(policy);
