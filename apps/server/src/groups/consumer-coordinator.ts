@@ -31,7 +31,10 @@
 //   running classic group upgrades it: every classic member becomes a member of the consumer group
 //   with its generation as epoch and its current assignment as target (one batch). Timers of a
 //   classic member: its own session timeout; the rebalance timeout to rejoin once told to, and to
-//   send SyncGroup once joined.
+//   send SyncGroup once joined. The downgrade: a batch that removes consumer-protocol members and
+//   leaves only classic ones writes the consumer group's tombstones and a classic group record
+//   instead (downgradeOf); once durable the coordinator runs the group as a classic one, which
+//   rebalances. Both conversions obey group.consumer.migration.policy.
 import type { Clock, Scheduler, TimerHandle } from '@chronik/env';
 import type { Logger } from '../logger.js';
 import type { GroupKafkaError } from './errors.js';

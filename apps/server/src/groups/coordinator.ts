@@ -25,8 +25,10 @@
 // - Groups of the consumer protocol (KIP-848: ConsumerGroupHeartbeat, ConsumerGroupDescribe) share
 //   the group ids, offsets, partitions and writer; consumer-coordinator.ts runs them. A group is of
 //   one protocol at a time: an empty classic group becomes a consumer group on a consumer's first
-//   heartbeat, an empty consumer group a classic one on a classic JoinGroup; otherwise the other
-//   protocol's requests are refused (GROUP_ID_NOT_FOUND, INCONSISTENT_GROUP_PROTOCOL, UNKNOWN_MEMBER_ID).
+//   heartbeat, an empty consumer group a classic one on a classic JoinGroup; a running classic
+//   group is upgraded by a consumer's heartbeat, and a consumer group whose last consumer-protocol
+//   member leaves is downgraded (installed here as a classic group that rebalances), as
+//   group.consumer.migration.policy allows (Kafka 4's mixed groups).
 import type { Clock, Scheduler, TimerHandle } from '@chronik/env';
 import type { Logger } from '../logger.js';
 import { silentLogger } from '../logger.js';
