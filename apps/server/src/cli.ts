@@ -6,9 +6,10 @@
 // Parsing never exits the process and never prints: it returns either a validated config or the
 // text to print and the exit code, so main() and the tests decide what to do with it.
 import yargs from 'yargs';
-import type { AdminRecords, ServerConfig } from './config.js';
+import type { AdminRecords, GroupMigrationPolicy, ServerConfig } from './config.js';
 import {
   ADMIN_RECORDS,
+  GROUP_MIGRATION_POLICIES,
   DEFAULT_BROKER,
   DEFAULT_CLIENT_QUOTAS,
   DEFAULT_CONFIG,
@@ -56,6 +57,20 @@ const STATIC_CONFIG_FLAGS = [
   ['segment-bytes', 'log.segment.bytes'],
 ] as const;
 
+/** Flags (with defaults) of the group coordinator's broker configs: static when named on the command line. */
+const GROUP_CONFIG_FLAGS = [
+  ['group-initial-rebalance-delay-ms', 'group.initial.rebalance.delay.ms'],
+  ['group-min-session-timeout-ms', 'group.min.session.timeout.ms'],
+  ['group-max-session-timeout-ms', 'group.max.session.timeout.ms'],
+  ['group-max-size', 'group.max.size'],
+  ['group-coordinator-rebalance-protocols', 'group.coordinator.rebalance.protocols'],
+  ['group-consumer-heartbeat-interval-ms', 'group.consumer.heartbeat.interval.ms'],
+  ['group-consumer-session-timeout-ms', 'group.consumer.session.timeout.ms'],
+  ['group-consumer-assignors', 'group.consumer.assignors'],
+  ['group-consumer-migration-policy', 'group.consumer.migration.policy'],
+  ['offsets-retention-minutes', 'offsets.retention.minutes'],
+] as const;
+
 /** A request_percentage: a decimal number above 0 and at most 100 ("0.5", "10"). */
 function percentage(name: string, raw: unknown): number {
   const s = String(raw).trim();
@@ -82,6 +97,16 @@ function parseClientPercentages(name: string, raw: string): Map<string, number> 
 }
 
 /** "a,b": a comma-separated list of names (lower-cased, blanks dropped). */
+function migrationPolicy(raw: unknown): GroupMigrationPolicy {
+  const s = String(raw).trim().toLowerCase();
+  const p = GROUP_MIGRATION_POLICIES.find((x) => x === s);
+  if (p === undefined)
+    bad(
+      `--group-consumer-migration-policy: "${String(raw)}" is not one of ${GROUP_MIGRATION_POLICIES.join(', ')}`,
+    );
+  return p;
+}
+
 function names(raw: unknown): string[] {
   return String(raw)
     .split(',')
@@ -405,6 +430,12 @@ function buildParser(argv: readonly string[]) {
         default: DEFAULT_BROKER.groupConsumerAssignors.join(','),
         describe: 'group.consumer.assignors: server-side assignors (uniform, range), the first the default',
       },
+      'group-consumer-migration-policy': {
+        type: 'string',
+        default: DEFAULT_BROKER.groupConsumerMigrationPolicy,
+        describe:
+          'group.consumer.migration.policy: conversions of running groups between the classic and consumer protocols (disabled, upgrade, downgrade, bidirectional)',
+      },
       'offsets-retention-minutes': {
         type: 'string',
         default: String(DEFAULT_BROKER.offsetsRetentionMs / 60_000),
@@ -490,7 +521,11 @@ function buildParser(argv: readonly string[]) {
 
 type Args = Record<string, unknown> & { _: Array<string | number> };
 
-function toConfig(a: Args): ServerConfig {
+function toConfig(a: Args, argv: readonly string[] = []): ServerConfig {
+  // A flag the operator gave, on the command line or in the environment (CHRONIK_*).
+  const named = (flag: string): boolean =>
+    argv.some((t) => t === `--${flag}` || t.startsWith(`--${flag}=`)) ||
+    process.env[`CHRONIK_${flag.toUpperCase().replace(/-/g, '_')}`] !== undefined;
   const kafkaPort = int('kafka-port', a['kafka-port'] ?? DEFAULT_CONFIG.kafkaPort, 0, 65535);
   const adv = parseHostPort('advertised-addr', String(a['advertised-addr']), kafkaPort);
   const adminSecurity = adminSecurityFromArgs(a);
@@ -666,9 +701,10 @@ function toConfig(a: Args): ServerConfig {
       logSegmentBytes:
         optInt('segment-bytes', a['segment-bytes'], 1024 * 1024, 2 ** 31 - 1) ??
         DEFAULT_BROKER.logSegmentBytes,
-      staticConfigNames: STATIC_CONFIG_FLAGS.filter(([flag]) => a[flag] !== undefined).map(
-        ([, name]) => name,
-      ),
+      staticConfigNames: [
+        ...STATIC_CONFIG_FLAGS.filter(([flag]) => a[flag] !== undefined).map(([, name]) => name),
+        ...GROUP_CONFIG_FLAGS.filter(([flag]) => named(flag)).map(([, name]) => name),
+      ],
       offsetsTopicNumPartitions: int('offsets-topic-partitions', a['offsets-topic-partitions'], 1, 1000),
       transactionStateNumPartitions: int(
         'transaction-state-partitions',
@@ -710,6 +746,7 @@ function toConfig(a: Args): ServerConfig {
         2 ** 31 - 1,
       ),
       groupConsumerAssignors: names(a['group-consumer-assignors']),
+      groupConsumerMigrationPolicy: migrationPolicy(a['group-consumer-migration-policy']),
       offsetsRetentionMs:
         int('offsets-retention-minutes', a['offsets-retention-minutes'], 1, 2 ** 31 - 1) * 60_000,
       fetchSessionCacheSlots: int('fetch-session-cache-slots', a['fetch-session-cache-slots'], 0, 100_000),
@@ -794,7 +831,7 @@ export function parseCommandLine(argv: readonly string[]): CommandLineResult {
     return { kind: 'exit', exitCode: 0, stdout: output.endsWith('\n') ? output : `${output}\n`, stderr: '' };
   }
   try {
-    return { kind: 'run', config: toConfig(parsed) };
+    return { kind: 'run', config: toConfig(parsed, argv) };
   } catch (e) {
     return {
       kind: 'exit',

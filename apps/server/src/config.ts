@@ -6,6 +6,10 @@ import { LOG_LEVELS } from './logger.js';
 import type { SecurityConfig } from './security/config.js';
 import { securityProblem } from './security/config.js';
 
+/** `group.consumer.migration.policy` values (the group coordinator's MigrationPolicy). */
+export const GROUP_MIGRATION_POLICIES = ['disabled', 'upgrade', 'downgrade', 'bidirectional'] as const;
+export type GroupMigrationPolicy = (typeof GROUP_MIGRATION_POLICIES)[number];
+
 /** Limits of the network layer. Every queue and buffer has one. */
 export interface NetworkLimits {
   /** A request frame larger than this closes the connection (Kafka's socket.request.max.bytes). */
@@ -114,6 +118,11 @@ export interface BrokerDefaults {
   groupConsumerSessionTimeoutMs: number;
   /** `group.consumer.assignors`: the server-side assignors (uniform, range), the first the default. */
   groupConsumerAssignors: readonly string[];
+  /**
+   * `group.consumer.migration.policy`: which conversions of running groups between the classic and
+   * the consumer protocol are allowed (disabled, upgrade, downgrade, bidirectional; Kafka 4's default bidirectional).
+   */
+  groupConsumerMigrationPolicy: GroupMigrationPolicy;
   /** `offsets.retention.minutes`, in ms: committed offsets of an empty group expire after it. */
   offsetsRetentionMs: number;
   /** `max.incremental.fetch.session.cache.slots` (KIP-227): fetch sessions kept; 0 turns them off. */
@@ -310,6 +319,7 @@ export const DEFAULT_BROKER: BrokerDefaults = {
   groupConsumerHeartbeatIntervalMs: 5000,
   groupConsumerSessionTimeoutMs: 45_000,
   groupConsumerAssignors: ['uniform', 'range'],
+  groupConsumerMigrationPolicy: 'bidirectional',
   offsetsRetentionMs: 7 * 24 * 3600 * 1000,
   fetchSessionCacheSlots: 1000,
   fetchSessionEvictionMs: 120_000,
@@ -447,6 +457,11 @@ export function validateConfig(c: ServerConfig): ServerConfig {
         ServerErrorCode.INVALID_CONFIG,
         `--group-consumer-assignors: unknown assignor ${a} (uniform, range)`,
       );
+  if (!GROUP_MIGRATION_POLICIES.includes(b.groupConsumerMigrationPolicy))
+    throw new ServerError(
+      ServerErrorCode.INVALID_CONFIG,
+      `--group-consumer-migration-policy: unknown policy ${String(b.groupConsumerMigrationPolicy)} (${GROUP_MIGRATION_POLICIES.join(', ')})`,
+    );
   checkInt('--offsets-retention-minutes', b.offsetsRetentionMs / 60_000, 1, 2 ** 31 - 1);
   checkInt('--fetch-session-eviction-ms', b.fetchSessionEvictionMs, 0, 2 ** 31 - 1);
   checkInt('--transactional-id-expiration-ms', b.transactionalIdExpirationMs, 1, 2 ** 31 - 1);

@@ -175,6 +175,43 @@ test('IncrementalAlterConfigs and DescribeConfigs with synonyms', async () => {
   expect(broker.results[0]?.configs.length).toBeGreaterThan(5);
 });
 
+test('DescribeConfigs for the broker: its group configs, read-only, static when a flag gave them', async () => {
+  const other = await startBroker({
+    broker: {
+      groupConsumerMigrationPolicy: 'upgrade',
+      groupMaxSize: 50,
+      staticConfigNames: ['group.consumer.migration.policy', 'group.max.size'],
+    },
+  });
+  const oc = await RawClient.connect(other.broker.kafkaPort);
+  try {
+    const keys = ['group.consumer.migration.policy', 'group.max.size', 'group.initial.rebalance.delay.ms'];
+    const describe = (resourceName: string) =>
+      oc.request(ApiKey.DescribeConfigs, 4, {
+        resources: [{ resourceType: 4, resourceName, configurationKeys: keys }],
+        includeSynonyms: true,
+        includeDocumentation: true,
+      });
+    const r = await describe('1');
+    const byName = Object.fromEntries((r.results[0]?.configs ?? []).map((e) => [e.name, e]));
+    expect(byName['group.consumer.migration.policy']).toMatchObject({
+      value: 'upgrade',
+      readOnly: true,
+      configSource: 4,
+      configType: 2,
+    });
+    expect(byName['group.consumer.migration.policy']?.documentation).toMatch(/bidirectional/);
+    expect(byName['group.max.size']).toMatchObject({ value: '50', configSource: 4 });
+    expect(byName['group.initial.rebalance.delay.ms']).toMatchObject({ configSource: 5, readOnly: true });
+    // The cluster-wide default resource holds dynamic configs only.
+    expect((await describe('')).results[0]?.configs).toEqual([]);
+  } finally {
+    oc.close();
+    await other.stop();
+    removeDir(other.dataDir);
+  }
+});
+
 test('DescribeConfigs: defaults no flag set are DEFAULT_CONFIG; flags the operator gave are STATIC_BROKER_CONFIG', async () => {
   const keys = ['retention.ms', 'retention.bytes', 'segment.bytes', 'flush.ms'];
   const describe = async (client: RawClient) => {

@@ -212,6 +212,36 @@ describe('command line', () => {
       groupMaxSize: 50,
       offsetsRetentionMs: 3_600_000,
     });
+    // Flags the operator gave are static broker configs (DescribeConfigs); the others defaults.
+    expect(c.broker.staticConfigNames).toEqual([
+      'group.initial.rebalance.delay.ms',
+      'group.min.session.timeout.ms',
+      'group.max.session.timeout.ms',
+      'group.max.size',
+      'offsets.retention.minutes',
+    ]);
+    expect(run([]).broker.staticConfigNames).toEqual([]);
+  });
+
+  test('--group-consumer-migration-policy: Kafka 4 default bidirectional; the four values; others refused', () => {
+    expect(run([]).broker.groupConsumerMigrationPolicy).toBe('bidirectional');
+    for (const p of ['disabled', 'upgrade', 'downgrade', 'bidirectional'])
+      expect(run(['--group-consumer-migration-policy', p]).broker).toMatchObject({
+        groupConsumerMigrationPolicy: p,
+        staticConfigNames: ['group.consumer.migration.policy'],
+      });
+    expect(() => run(['--group-consumer-migration-policy', 'sideways'])).toThrow(
+      /group-consumer-migration-policy.*disabled, upgrade, downgrade, bidirectional/,
+    );
+    process.env['CHRONIK_GROUP_CONSUMER_MIGRATION_POLICY'] = 'upgrade';
+    try {
+      expect(run([]).broker).toMatchObject({
+        groupConsumerMigrationPolicy: 'upgrade',
+        staticConfigNames: ['group.consumer.migration.policy'],
+      });
+    } finally {
+      delete process.env['CHRONIK_GROUP_CONSUMER_MIGRATION_POLICY'];
+    }
   });
 
   test('transaction flags: Kafka defaults, flags, environment', () => {

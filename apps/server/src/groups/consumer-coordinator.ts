@@ -31,7 +31,10 @@
 //   running classic group upgrades it: every classic member becomes a member of the consumer group
 //   with its generation as epoch and its current assignment as target (one batch). Timers of a
 //   classic member: its own session timeout; the rebalance timeout to rejoin once told to, and to
-//   send SyncGroup once joined.
+//   send SyncGroup once joined. The downgrade: a batch that removes consumer-protocol members and
+//   leaves only classic ones writes the consumer group's tombstones and a classic group record
+//   instead (downgradeOf); once durable the coordinator runs the group as a classic one, which
+//   rebalances. Both conversions obey group.consumer.migration.policy.
 import type { Clock, Scheduler, TimerHandle } from '@chronik/env';
 import type { Logger } from '../logger.js';
 import type { GroupKafkaError } from './errors.js';
@@ -59,7 +62,7 @@ import {
 } from './consumer-partitions.js';
 import { reconcile } from './consumer-reconcile.js';
 import { compileTopicRegex } from './consumer-regex.js';
-import type { OffsetsTopicRecord } from './records.js';
+import type { OffsetsTopicRecord, StoredGroup } from './records.js';
 import type { ClassicMemberMetadata } from './consumer-records.js';
 import {
   CONSUMER_PROTOCOL_TYPE,
@@ -129,6 +132,36 @@ export interface ConsumerProtocolConfig {
   consumerMaxRequestsPerBatch: number;
 }
 
+/**
+ * group.consumer.migration.policy (Kafka 4, KIP-848): which conversions of a running group are
+ * allowed. `upgrade`: a consumer-protocol member joining a classic group converts it; `downgrade`:
+ * the last consumer-protocol member leaving a group whose other members are classic converts it
+ * back; `bidirectional` (the default) both; `disabled` neither. Empty groups always convert, and
+ * classic members may always join a running consumer group.
+ */
+export const MIGRATION_POLICIES = ['disabled', 'upgrade', 'downgrade', 'bidirectional'] as const;
+export type MigrationPolicy = (typeof MIGRATION_POLICIES)[number];
+
+export function isMigrationPolicy(s: string): s is MigrationPolicy {
+  return (MIGRATION_POLICIES as readonly string[]).includes(s);
+}
+
+const upgradeEnabled = (p: MigrationPolicy): boolean => p === 'upgrade' || p === 'bidirectional';
+const downgradeEnabled = (p: MigrationPolicy): boolean => p === 'downgrade' || p === 'bidirectional';
+
+/** A consumer group converted back to a classic group, as the classic side stores it. */
+export interface DowngradedMember {
+  memberId: string;
+  groupInstanceId: string | null;
+  clientId: string;
+  clientHost: string;
+  rebalanceTimeoutMs: number;
+  sessionTimeoutMs: number;
+  protocols: ReadonlyArray<{ name: string; metadata: Uint8Array }>;
+  /** What it holds, as a ConsumerProtocolAssignment. */
+  assignment: Uint8Array;
+}
+
 /** What the engine needs of the group coordinator. */
 export interface ConsumerGroupHost {
   /** NOT_COORDINATOR, COORDINATOR_LOAD_IN_PROGRESS or INVALID_GROUP_ID before the group is looked at. */
@@ -161,6 +194,23 @@ export interface ConsumerGroupHost {
   dropClassicMembers(group: Group): void;
   /** The upgrade's write failed: the classic group runs on (its members' sessions restart). */
   resumeClassicMembers(group: Group): void;
+  /**
+   * The classic group record of a downgrade (its generation, selected protocol and leader), or
+   * undefined when the members have no protocol in common (the group then stays a consumer group).
+   */
+  downgradedRecord(
+    group: Group,
+    generationId: number,
+    members: readonly DowngradedMember[],
+  ): StoredGroup | undefined;
+  /**
+   * The downgrade is durable: the group is the classic group of `stored` and rebalances (its
+   * members rejoin with JoinGroup, as in Kafka).
+   */
+  installDowngrade(group: Group, stored: StoredGroup): void;
+  /** A request that reached the engine while the group became classic again, handed back. */
+  rejoinClassic(req: JoinGroupRequest, respond: (r: JoinGroupResult) => void): void;
+  leaveClassic(groupId: string, members: readonly LeavingMember[]): Promise<LeaveGroupResult>;
 }
 
 export interface ConsumerGroupEngineOptions {
@@ -172,6 +222,8 @@ export interface ConsumerGroupEngineOptions {
   topics: TopicMetadataSource;
   /** group.consumer.assignors: the enabled server assignors, the first the default. */
   assignors: readonly ServerAssignorName[];
+  /** group.consumer.migration.policy (default bidirectional). */
+  migrationPolicy?: MigrationPolicy;
 }
 
 interface HeartbeatOp {
@@ -193,6 +245,7 @@ interface ClassicJoinOp {
 /** LeaveGroup of classic members of a consumer group. */
 interface ClassicLeaveOp {
   kind: 'classic-leave';
+  groupId: string;
   members: readonly LeavingMember[];
   respond: (r: LeaveGroupResult) => void;
 }
@@ -262,6 +315,8 @@ class Batch {
   }> = [];
   /** Expiry requests that found nothing to do or were applied (re-armed if the write fails). */
   readonly expired: ExpireOp[] = [];
+  /** The batch converts the group back to a classic group: the record that states it. */
+  downgrade: StoredGroup | undefined;
 
   constructor(readonly committed: ConsumerGroupState) {}
 
@@ -373,6 +428,7 @@ export class ConsumerGroupEngine {
   private readonly logger: Logger;
   private readonly topics: TopicMetadataSource;
   private readonly assignors: readonly ServerAssignorName[];
+  readonly migrationPolicy: MigrationPolicy;
   private readonly runtimes = new Map<string, Runtime>();
   private readonly compiled = new Map<string, RegExp>();
 
@@ -383,6 +439,7 @@ export class ConsumerGroupEngine {
     this.logger = options.logger;
     this.topics = options.topics;
     this.assignors = options.assignors.length > 0 ? options.assignors : ['uniform'];
+    this.migrationPolicy = options.migrationPolicy ?? 'bidirectional';
   }
 
   /** The enabled assignors, the default first. */
@@ -433,7 +490,14 @@ export class ConsumerGroupEngine {
         group.consumer = state;
         origin = 'classic';
       } else {
-        // A running one is upgraded: its members join the consumer group as they are.
+        // A running one is upgraded (if the policy allows): its members join the consumer group as they are.
+        if (!upgradeEnabled(this.migrationPolicy))
+          return respond(
+            failure(
+              'GROUP_ID_NOT_FOUND',
+              `Cannot upgrade classic group ${req.groupId} to consumer group because online upgrade is disabled.`,
+            ),
+          );
         const upgraded = this.upgradedState(group);
         if (typeof upgraded === 'string')
           return respond(
@@ -616,6 +680,12 @@ export class ConsumerGroupEngine {
           break;
       }
     }
+    const downgrade = this.downgradeOf(rt, b);
+    if (downgrade !== undefined) {
+      b.downgrade = downgrade;
+      this.answerDowngraded(b);
+      return b;
+    }
     const heartbeats = b.reconciles.length > 0;
     if (heartbeats || b.needsTarget) {
       const sub = this.subscription(rt, b.s);
@@ -632,6 +702,88 @@ export class ConsumerGroupEngine {
     }
     this.reconcileAll(b);
     return b;
+  }
+
+  /**
+   * Kafka 4's online downgrade: when consumer-protocol members were removed (left, fenced, expired,
+   * or replaced by a classic static member) and every member left is classic, the group becomes a
+   * classic group again — if the policy allows it and it is not empty. Its generation is the group
+   * epoch; each member keeps what it holds (so one holder per partition still holds after a
+   * failover); the classic group then rebalances. The record, or undefined to stay a consumer group.
+   */
+  private downgradeOf(rt: Runtime, b: Batch): StoredGroup | undefined {
+    const s = b.s;
+    if (rt.origin !== 'stored' || !s.stored || s.size === 0) return undefined;
+    if (![...b.removed].some((id) => b.committed.members.get(id)?.classic === null)) return undefined;
+    if ([...s.members.values()].some((m) => m.classic === null)) return undefined;
+    const refuse = (reason: string): undefined => {
+      this.logger.info(
+        { groupId: rt.group.groupId },
+        `consumer group not downgraded to a classic group: ${reason}`,
+      );
+      return undefined;
+    };
+    if (!downgradeEnabled(this.migrationPolicy))
+      return refuse(`group.consumer.migration.policy is ${this.migrationPolicy}`);
+    if (s.size > this.config.maxGroupSize) return refuse('it has more members than group.max.size');
+    const members: DowngradedMember[] = [];
+    for (const m of s.members.values()) {
+      if (m.classic === null) return undefined;
+      members.push({
+        memberId: m.memberId,
+        groupInstanceId: m.instanceId,
+        clientId: m.clientId,
+        clientHost: m.clientHost,
+        rebalanceTimeoutMs: m.rebalanceTimeoutMs,
+        sessionTimeoutMs: m.classic.sessionTimeoutMs,
+        protocols: m.classic.protocols,
+        assignment: encodeAssignment(this.namedPartitions(m.assigned)),
+      });
+    }
+    return (
+      this.host.downgradedRecord(rt.group, s.groupEpoch, members) ??
+      refuse('its classic members have no protocol in common')
+    );
+  }
+
+  /**
+   * The answers of a downgrading batch: heartbeats of removed members fail as usual; a classic
+   * member's JoinGroup goes to the classic group once it exists (it joins its rebalance).
+   */
+  private answerDowngraded(b: Batch): void {
+    for (const r of b.reconciles) {
+      const op = r.op;
+      if (op.kind === 'heartbeat') {
+        if (!b.s.members.has(r.memberId)) b.results.set(op, failure('UNKNOWN_MEMBER_ID', null));
+        continue;
+      }
+      b.finishers.push((error) => {
+        if (error === 'NONE') this.host.rejoinClassic(op.req, op.respond);
+        else op.respond(joinGroupError(op.req.memberId, error));
+      });
+    }
+  }
+
+  /** A request queued behind a downgrade: served by whichever protocol the group has now. */
+  private redispatch(op: Op): void {
+    switch (op.kind) {
+      case 'heartbeat':
+        try {
+          this.accept(op.req, op.respond);
+        } catch (e) {
+          this.logger.error({ err: e, groupId: op.req.groupId }, 'ConsumerGroupHeartbeat failed');
+          op.respond(failure('UNKNOWN_SERVER_ERROR', null));
+        }
+        return;
+      case 'classic-join':
+        this.host.rejoinClassic(op.unknownMember ? { ...op.req, memberId: '' } : op.req, op.respond);
+        return;
+      case 'classic-leave':
+        void this.host.leaveClassic(op.groupId, op.members).then(op.respond);
+        return;
+      case 'expire':
+        return;
+    }
   }
 
   private applyHeartbeat(b: Batch, op: HeartbeatOp): void {
@@ -969,6 +1121,16 @@ export class ConsumerGroupEngine {
   private records(groupId: string, b: Batch): OffsetsTopicRecord[] {
     const s = b.s;
     const out: OffsetsTopicRecord[] = [];
+    if (b.downgrade !== undefined) {
+      // Every record of the consumer group is deleted, then the classic group is stated whole.
+      out.push({ type: 'consumer-group', groupId, value: null });
+      for (const id of new Set([...b.committed.members.keys(), ...s.members.keys(), ...b.removed])) {
+        out.push({ type: 'consumer-member', groupId, memberId: id, value: null });
+        out.push({ type: 'consumer-assignment', groupId, memberId: id, value: null });
+      }
+      out.push({ type: 'group', groupId, value: b.downgrade });
+      return out;
+    }
     if (b.groupDirty)
       out.push({
         type: 'consumer-group',
@@ -1007,6 +1169,23 @@ export class ConsumerGroupEngine {
   private commit(rt: Runtime, b: Batch): void {
     const group = rt.group;
     if (rt.dropped || this.host.group(group.groupId) !== group || group.consumer !== b.committed) return;
+    if (b.downgrade !== undefined) {
+      // The group is classic from here on: this runtime ends, what is queued behind goes there.
+      rt.dropped = true;
+      for (const id of [...rt.timers.keys()]) this.cancelTimers(rt, id);
+      if (this.runtimes.get(group.groupId) === rt) this.runtimes.delete(group.groupId);
+      this.host.installDowngrade(group, b.downgrade);
+      this.logger.info(
+        {
+          groupId: group.groupId,
+          members: b.downgrade.members.length,
+          generationId: b.downgrade.generationId,
+        },
+        'consumer group downgraded to a classic group',
+      );
+      for (const op of rt.queue.splice(0)) this.redispatch(op);
+      return;
+    }
     const next = b.changed;
     if (next !== undefined) {
       if (b.groupDirty) next.stored = true;
@@ -1159,7 +1338,7 @@ export class ConsumerGroupEngine {
     return new Promise((respond) => {
       const rt = this.runtime(group, 'stored');
       if (rt.dropped) return respond({ errorCode: 'NOT_COORDINATOR', members: [] });
-      this.enqueue(rt, { kind: 'classic-leave', members, respond });
+      this.enqueue(rt, { kind: 'classic-leave', groupId: group.groupId, members, respond });
     });
   }
 
@@ -1180,6 +1359,10 @@ export class ConsumerGroupEngine {
       first === undefined ? null : decodeSubscription(first.metadata, this.config.consumerMaxOwnedPartitions);
     if (sub === null) return fail('INCONSISTENT_GROUP_PROTOCOL');
     const s = b.s;
+    // As Kafka: the group's classic members must keep a protocol in common (its downgrade needs one).
+    const replacing = req.groupInstanceId === null ? undefined : s.staticMembers.get(req.groupInstanceId);
+    if (!sharesClassicProtocol(s, req.protocols, [memberId, replacing]))
+      return fail('INCONSISTENT_GROUP_PROTOCOL');
     let base = s.members.get(memberId);
     let replaced = false;
     if (req.groupInstanceId !== null) {
@@ -1602,6 +1785,26 @@ function normalizeRegex(regex: string | null): string | null {
 }
 
 /** A classic group without members, none waiting: it may become a consumer group. */
+/**
+ * Whether one of the joining member's protocols is supported by every other classic member of the
+ * group (Kafka's ConsumerGroup.supportsClassicProtocols); `except`: the member itself and the one it
+ * replaces.
+ */
+function sharesClassicProtocol(
+  s: ConsumerGroupState,
+  protocols: ReadonlyArray<{ name: string }>,
+  except: ReadonlyArray<string | undefined>,
+): boolean {
+  const candidates = new Set(protocols.map((p) => p.name));
+  for (const m of s.members.values()) {
+    if (m.classic === null || except.includes(m.memberId)) continue;
+    const theirs = new Set(m.classic.protocols.map((p) => p.name));
+    for (const name of candidates) if (!theirs.has(name)) candidates.delete(name);
+    if (candidates.size === 0) return false;
+  }
+  return candidates.size > 0;
+}
+
 function isEmptyClassicGroup(group: Group): boolean {
   return group.is('Empty') && group.size === 0 && group.pendingMembers.size === 0;
 }

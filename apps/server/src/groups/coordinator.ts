@@ -25,15 +25,17 @@
 // - Groups of the consumer protocol (KIP-848: ConsumerGroupHeartbeat, ConsumerGroupDescribe) share
 //   the group ids, offsets, partitions and writer; consumer-coordinator.ts runs them. A group is of
 //   one protocol at a time: an empty classic group becomes a consumer group on a consumer's first
-//   heartbeat, an empty consumer group a classic one on a classic JoinGroup; otherwise the other
-//   protocol's requests are refused (GROUP_ID_NOT_FOUND, INCONSISTENT_GROUP_PROTOCOL, UNKNOWN_MEMBER_ID).
+//   heartbeat, an empty consumer group a classic one on a classic JoinGroup; a running classic
+//   group is upgraded by a consumer's heartbeat, and a consumer group whose last consumer-protocol
+//   member leaves is downgraded (installed here as a classic group that rebalances), as
+//   group.consumer.migration.policy allows (Kafka 4's mixed groups).
 import type { Clock, Scheduler, TimerHandle } from '@chronik/env';
 import type { Logger } from '../logger.js';
 import { silentLogger } from '../logger.js';
 import { CONSUMER_PROTOCOL_TYPE } from './consumer-protocol.js';
 import type { ServerAssignorName } from './consumer-assignors.js';
 import { SERVER_ASSIGNORS, isServerAssignor } from './consumer-assignors.js';
-import type { TopicMetadataSource } from './consumer-coordinator.js';
+import type { DowngradedMember, MigrationPolicy, TopicMetadataSource } from './consumer-coordinator.js';
 import { ConsumerGroupEngine, NO_TOPIC_METADATA } from './consumer-coordinator.js';
 import { ConsumerGroupState } from './consumer-group.js';
 import type {
@@ -179,6 +181,8 @@ export interface GroupCoordinatorOptions {
   topics?: TopicMetadataSource;
   /** group.consumer.assignors: the server assignors members may name, the first the default (uniform, range). */
   consumerAssignors?: readonly string[];
+  /** group.consumer.migration.policy: the conversions of running groups allowed (default bidirectional). */
+  consumerMigrationPolicy?: MigrationPolicy;
 }
 
 /** A transaction marker written durably to a partition, at `offset`. */
@@ -335,6 +339,20 @@ export class GroupCoordinator {
             this.maybePrepareRebalance(g, 'its upgrade to a consumer group was not written');
           }
         },
+        downgradedRecord: (g, generationId, members) => this.downgradedRecord(g, generationId, members),
+        installDowngrade: (g, stored) => {
+          g.consumer = null;
+          this.restoreClassic(g, stored);
+          for (const m of g.members.values()) this.scheduleHeartbeat(g, m);
+          this.prepareRebalance(
+            g,
+            'downgraded from a consumer group: its last consumer-protocol member left',
+          );
+        },
+        rejoinClassic: (req, respond) => {
+          void this.joinGroup(req).then(respond);
+        },
+        leaveClassic: async (groupId, members) => this.leaveGroup({ groupId, members }),
       },
       config: c,
       clock: this.clock,
@@ -342,6 +360,7 @@ export class GroupCoordinator {
       logger: this.logger,
       topics: options.topics ?? NO_TOPIC_METADATA,
       assignors: assignors.filter((a): a is ServerAssignorName => isServerAssignor(a)),
+      migrationPolicy: options.consumerMigrationPolicy ?? 'bidirectional',
     });
     this.scheduleExpiry();
   }
@@ -442,34 +461,7 @@ export class GroupCoordinator {
       if (consumerGroup !== undefined) {
         group.consumer = this.rebuildConsumerGroup(groupId, consumerGroup);
       } else if (meta) {
-        group.lastStored = meta;
-        group.protocolType = meta.protocolType === '' ? null : meta.protocolType;
-        group.generationId = meta.generationId;
-        group.protocolName = meta.protocolName;
-        for (const m of meta.members) {
-          const protocols: GroupProtocol[] =
-            meta.protocolName === null ? [] : [{ name: meta.protocolName, metadata: m.subscription }];
-          const member = new Member(
-            m.memberId,
-            m.groupInstanceId,
-            m.clientId,
-            m.clientHost,
-            m.rebalanceTimeoutMs,
-            m.sessionTimeoutMs,
-            meta.protocolType,
-            protocols,
-          );
-          member.assignment = m.assignment;
-          group.add(member, undefined);
-        }
-        if (meta.leaderId !== null && group.has(meta.leaderId)) group.leaderId = meta.leaderId;
-        if (group.size > 0 && group.protocolName !== null) {
-          group.state = 'Stable';
-          group.subscribedTopics = group.computeSubscribedTopics();
-        } else {
-          // A group persisted with members but no protocol cannot be resumed: members rejoin.
-          for (const id of [...group.members.keys()]) group.remove(id);
-        }
+        this.restoreClassic(group, meta);
       }
       for (const o of groupOffsets?.values() ?? []) group.setOffset(o.topic, o.partition, o.value);
       if (pending !== undefined) {
@@ -492,6 +484,89 @@ export class GroupCoordinator {
       { partition, records: replay.records, groups: loaded, pendingTransactions: writer.txnGroups.size },
       'loaded __consumer_offsets partition',
     );
+  }
+
+  /** A classic group as its stored metadata left it: Stable with its members, or Empty. */
+  private restoreClassic(group: Group, meta: StoredGroup): void {
+    group.lastStored = meta;
+    group.protocolType = meta.protocolType === '' ? null : meta.protocolType;
+    group.generationId = meta.generationId;
+    group.protocolName = meta.protocolName;
+    for (const m of meta.members) {
+      const protocols: GroupProtocol[] =
+        meta.protocolName === null ? [] : [{ name: meta.protocolName, metadata: m.subscription }];
+      const member = new Member(
+        m.memberId,
+        m.groupInstanceId,
+        m.clientId,
+        m.clientHost,
+        m.rebalanceTimeoutMs,
+        m.sessionTimeoutMs,
+        meta.protocolType,
+        protocols,
+      );
+      member.assignment = m.assignment;
+      group.add(member, undefined);
+    }
+    if (meta.leaderId !== null && group.has(meta.leaderId)) group.leaderId = meta.leaderId;
+    if (group.size > 0 && group.protocolName !== null) {
+      group.state = 'Stable';
+      group.subscribedTopics = group.computeSubscribedTopics();
+    } else {
+      // A group persisted with members but no protocol cannot be resumed: members rejoin.
+      for (const id of [...group.members.keys()]) group.remove(id);
+    }
+  }
+
+  /**
+   * The classic group a consumer group downgrades to (Kafka's ClassicGroup.fromConsumerGroup): the
+   * group epoch as generation, protocol type consumer, the protocol all members support that most
+   * prefer, the first member as leader; undefined when they have no protocol in common.
+   */
+  private downgradedRecord(
+    group: Group,
+    generationId: number,
+    members: readonly DowngradedMember[],
+  ): StoredGroup | undefined {
+    const now = this.clock.nowMs();
+    const g = new Group(group.groupId, group.partition, now);
+    for (const d of members)
+      g.add(
+        new Member(
+          d.memberId,
+          d.groupInstanceId,
+          d.clientId,
+          d.clientHost,
+          d.rebalanceTimeoutMs,
+          d.sessionTimeoutMs,
+          CONSUMER_PROTOCOL_TYPE,
+          d.protocols,
+        ),
+        undefined,
+      );
+    let protocol: string;
+    try {
+      protocol = g.selectProtocol();
+    } catch {
+      return undefined;
+    }
+    return {
+      protocolType: CONSUMER_PROTOCOL_TYPE,
+      generationId,
+      protocolName: protocol,
+      leaderId: g.leaderId,
+      currentStateTimestampMs: now,
+      members: members.map((d) => ({
+        memberId: d.memberId,
+        groupInstanceId: d.groupInstanceId,
+        clientId: d.clientId,
+        clientHost: d.clientHost,
+        rebalanceTimeoutMs: d.rebalanceTimeoutMs,
+        sessionTimeoutMs: d.sessionTimeoutMs,
+        subscription: d.protocols.find((p) => p.name === protocol)?.metadata ?? EMPTY_BYTES,
+        assignment: d.assignment,
+      })),
+    };
   }
 
   /** A consumer group's state from its records (a member with only one of its two records is dropped). */

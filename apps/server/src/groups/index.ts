@@ -27,8 +27,8 @@ export type {
   StoredMember,
 } from './records.js';
 export { CONSUMER_PROTOCOL_TYPE, subscribedTopics } from './consumer-protocol.js';
-export { NO_TOPIC_METADATA } from './consumer-coordinator.js';
-export type { ConsumerTopicInfo, TopicMetadataSource } from './consumer-coordinator.js';
+export { MIGRATION_POLICIES, NO_TOPIC_METADATA, isMigrationPolicy } from './consumer-coordinator.js';
+export type { ConsumerTopicInfo, MigrationPolicy, TopicMetadataSource } from './consumer-coordinator.js';
 export { SERVER_ASSIGNORS, assignPartitions } from './consumer-assignors.js';
 export type { ServerAssignorName } from './consumer-assignors.js';
 export { CONSUMER_GROUP_STATES } from './consumer-group.js';

@@ -13,7 +13,7 @@ import type { TopicPartition } from '../partition/types.js';
 import { followCoordinatorPartitions } from '../services/coordinator-partitions.js';
 import type { LeadershipListener } from '../services/partition-manager.js';
 import type { TxnMarker } from '../txn/types.js';
-import type { TopicMetadataSource } from './consumer-coordinator.js';
+import type { MigrationPolicy, TopicMetadataSource } from './consumer-coordinator.js';
 import type { GroupCoordinatorConfig } from './coordinator.js';
 import { GroupCoordinator } from './coordinator.js';
 import { GroupError, GroupErrorCode } from './errors.js';
@@ -137,6 +137,8 @@ export interface GroupServiceOptions {
   topics?: TopicMetadataSource;
   /** group.consumer.assignors (default uniform, range). */
   consumerAssignors?: readonly string[];
+  /** group.consumer.migration.policy (default bidirectional). */
+  consumerMigrationPolicy?: MigrationPolicy;
   /** Storage of the coordinator (default: `__consumer_offsets` on the partitions). */
   offsetLog?: OffsetLog;
   /** A failed load is retried after this long while the partition is still led here. Default 30 s. */
@@ -168,6 +170,9 @@ export async function startGroupService(options: GroupServiceOptions): Promise<G
     config: { ...options.groupConfig, numPartitions: options.numPartitions },
     ...(options.topics !== undefined ? { topics: options.topics } : {}),
     ...(options.consumerAssignors !== undefined ? { consumerAssignors: options.consumerAssignors } : {}),
+    ...(options.consumerMigrationPolicy !== undefined
+      ? { consumerMigrationPolicy: options.consumerMigrationPolicy }
+      : {}),
   });
   let closed = false;
   const offMarkers = options.partitions.onTxnMarker((tp, marker, offset) => {

@@ -393,6 +393,7 @@ export async function composeBroker(options: ComposeOptions): Promise<Composed> 
         ...options.groupConfig,
       },
       consumerAssignors: config.broker.groupConsumerAssignors,
+      consumerMigrationPolicy: config.broker.groupConsumerMigrationPolicy,
       // The consumer protocol's view of the topics: this node's applied metadata.
       topics: {
         topic: (name) => {

@@ -5,6 +5,7 @@
 // replicas follow it (a created partition is open here before CreateTopics answers). CreateTopics
 // then waits, up to the request's timeout, until every new partition has a leader, as Kafka answers
 // once the partitions are usable: in a cluster each partition's Raft group still has to elect one.
+import { groupConfigEntries } from './group-configs.js';
 import type { ConfigAlteration, ConfigDescription, MetadataCommand } from '@chronik/metadata';
 import {
   prepareAlterBrokerConfigs,
@@ -327,8 +328,13 @@ export class TopicAdmin {
         return this.state
           .describeTopicConfigs(resourceName, { ...options, brokerId: this.options.nodeId })
           .map(viewOfConfig);
-      if (resourceType === ConfigResourceType.BROKER)
-        return this.state.describeBrokerConfigs(this.brokerTarget(resourceName), options).map(viewOfConfig);
+      if (resourceType === ConfigResourceType.BROKER) {
+        const target = this.brokerTarget(resourceName);
+        const dynamic = this.state.describeBrokerConfigs(target, options).map(viewOfConfig);
+        // This node's group configs are its own flags: shown for it, not for the cluster default.
+        if (target !== this.options.nodeId) return dynamic;
+        return [...dynamic, ...groupConfigEntries(this.options.broker, keys, includeSynonyms)];
+      }
       if (resourceType === ConfigResourceType.BROKER_LOGGER) return [];
       throw new KafkaError('INVALID_REQUEST', `unsupported config resource type ${resourceType}`);
     } catch (e) {

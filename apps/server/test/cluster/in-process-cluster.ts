@@ -116,7 +116,10 @@ export class InProcessCluster {
       raftClusterMode({
         env: { fs: node.disk },
         transport: (o) => this.net.transport(o.nodeId, o.handler, o.listenAddress),
-        groupConfig: { initialRebalanceDelayMs: 0 },
+        // No initial rebalance delay, unless the test sets the flag.
+        ...(this.options.broker?.groupInitialRebalanceDelayMs === undefined
+          ? { groupConfig: { initialRebalanceDelayMs: 0 } }
+          : {}),
         ...(this.options.replicaLagMaxMs !== undefined
           ? { replicaLagMaxMs: this.options.replicaLagMaxMs }
           : {}),

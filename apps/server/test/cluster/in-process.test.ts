@@ -38,7 +38,9 @@ let net: MemoryNetwork;
 let nodes: Node[] = [];
 
 function config(id: number): ServerConfig {
-  return memoryClusterConfig(id, IDS, root);
+  const c = memoryClusterConfig(id, IDS, root);
+  // Quota windows of 2 × 1 s (Kafka's 11 × 1 s would make a throttled consumer wait ~10 s).
+  return { ...c, clientQuotas: { ...c.clientQuotas, windowNum: 2, windowSizeSeconds: 1 } };
 }
 
 /** Starts node `id` on `disk` (a restarted node gets the disk it had). */
@@ -498,6 +500,88 @@ test('a client quota set through one node is enforced by the others (the replica
   } finally {
     admin.close();
   }
+});
+
+test('byte-rate quotas with kafkajs on the cluster: the partition leader throttles its produce and fetch, the client waits as told', async () => {
+  const admin = await RawClient.connect((nodes[2] as Node).broker.kafkaPort);
+  try {
+    const set = await admin.request(ApiKey.AlterClientQuotas, 1, {
+      entries: [
+        {
+          entity: [{ entityType: 'client-id', entityName: 'metered-kjs' }],
+          ops: [
+            { key: 'producer_byte_rate', value: 60_000, remove: false },
+            { key: 'consumer_byte_rate', value: 60_000, remove: false },
+          ],
+        },
+      ],
+      validateOnly: false,
+    });
+    expect(set.entries[0]?.errorCode).toBe(0);
+  } finally {
+    admin.close();
+  }
+  await until('the quota applied on every node', () =>
+    nodes.every((n) =>
+      n.composed?.services.topics.quotas
+        .describe([], false)
+        .some((q) => q.entity.some((e) => e.name === 'metered-kjs')),
+    )
+      ? true
+      : undefined,
+  );
+  // kafkajs logs each throttle_time_ms it honours (KIP-219: the broker answers, the client waits).
+  const throttled: string[] = [];
+  const metered = new Kafka({
+    clientId: 'metered-kjs',
+    brokers: nodes.map((n) => `127.0.0.1:${n.broker.kafkaPort}`),
+    logLevel: logLevel.DEBUG,
+    logCreator:
+      () =>
+      ({ namespace, log }) => {
+        if (String(log.message).startsWith('Client side throttling')) throttled.push(namespace);
+      },
+    retry: { initialRetryTime: 100, maxRetryTime: 1000, retries: 30 },
+  });
+  const kadmin = kafka().admin();
+  await kadmin.connect();
+  await kadmin.createTopics({
+    topics: [{ topic: 'quota-kjs', numPartitions: 1, replicationFactor: 3 }],
+    waitForLeaders: true,
+  });
+  await kadmin.disconnect();
+  const producer = metered.producer();
+  await producer.connect();
+  // 120 KB: over 60 KB/s in the file's 2 × 1 s quota window (throttles of about a second).
+  for (let i = 0; i < 4; i++)
+    await producer.send({
+      topic: 'quota-kjs',
+      acks: -1,
+      messages: [{ value: Buffer.alloc(30_000, i) }],
+    });
+  await producer.disconnect();
+  const produced = throttled.length;
+  expect(produced).toBeGreaterThan(0);
+
+  const consumer = metered.consumer({
+    groupId: 'quota-kjs-readers',
+    sessionTimeout: 10_000,
+    heartbeatInterval: 500,
+  });
+  await consumer.connect();
+  await consumer.subscribe({ topic: 'quota-kjs', fromBeginning: true });
+  let read = 0;
+  await new Promise<void>((resolve) => {
+    void consumer.run({
+      eachMessage: async () => {
+        if (++read === 4) resolve();
+      },
+    });
+  });
+  await consumer.disconnect();
+  expect(read).toBe(4);
+  // The fetch of 120 KB at 60 KB/s was throttled too (answered empty, then served).
+  expect(throttled.length).toBeGreaterThan(produced);
 });
 
 test('every node names itself as the controller (it forwards admin requests to the metadata leader)', async () => {

@@ -1,7 +1,11 @@
 // Helpers of the consumer group protocol (KIP-848) tests: a coordinator on a fake clock, an
 // in-memory log and topics that a test creates, grows and deletes.
 import { ManualScheduler } from '@chronik/env';
-import type { ConsumerTopicInfo, TopicMetadataSource } from '../../src/groups/consumer-coordinator.js';
+import type {
+  ConsumerTopicInfo,
+  MigrationPolicy,
+  TopicMetadataSource,
+} from '../../src/groups/consumer-coordinator.js';
 import type {
   ConsumerGroupHeartbeatRequest,
   ConsumerGroupHeartbeatResult,
@@ -78,6 +82,7 @@ export async function consumerHarness(
   config: Partial<GroupCoordinatorConfig> = {},
   shared: Partial<Omit<ConsumerHarness, 'coordinator'>> = {},
   assignors?: readonly string[],
+  migrationPolicy?: MigrationPolicy,
 ): Promise<ConsumerHarness> {
   const log = shared.log ?? new InMemoryOffsetLog();
   const clock = shared.clock ?? new ManualScheduler();
@@ -90,6 +95,7 @@ export async function consumerHarness(
     newUuid: () => `generated-${++n}`,
     topics,
     ...(assignors !== undefined ? { consumerAssignors: assignors } : {}),
+    ...(migrationPolicy !== undefined ? { consumerMigrationPolicy: migrationPolicy } : {}),
     config: {
       numPartitions: 2,
       initialRebalanceDelayMs: 0,

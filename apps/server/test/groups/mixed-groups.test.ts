@@ -5,7 +5,8 @@
 // what they may use now; REBALANCE_IN_PROGRESS on Heartbeat tells them to rejoin. A running classic
 // group is upgraded when a consumer-protocol member joins it. Every step keeps each partition with
 // at most one member, and the group settles with every partition assigned exactly once.
-import type { GroupCoordinator, JoinGroupRequest } from '../../src/groups/index.js';
+import type { GroupCoordinator, JoinGroupRequest, OffsetsTopicRecord } from '../../src/groups/index.js';
+import { decodeRecord } from '../../src/groups/index.js';
 import { decodeAssignment, encodeAssignment } from '../../src/groups/consumer-protocol.js';
 import type { ConsumerHarness } from './consumer-helpers.js';
 import {
@@ -424,5 +425,196 @@ describe('classic members in a consumer group', () => {
       await settle();
     }
     expect(h.coordinator.consumerGroupDescribe([G])[0]?.members.map((m) => m.memberId)).toEqual(['c1', 'c2']);
+  });
+});
+
+describe('the downgrade (Kafka 4) and group.consumer.migration.policy', () => {
+  /** A settled mixed group: one consumer-protocol member and one classic member on 4 partitions. */
+  async function mixed(
+    policy?: 'disabled' | 'upgrade' | 'downgrade' | 'bidirectional',
+  ): Promise<{ h: ConsumerHarness; consumer: ConsumerClient; classic: ClassicClient }> {
+    const h = await consumerHarness({}, {}, undefined, policy);
+    h.topics.create('t', 4);
+    const consumer = new ConsumerClient(h, 'c1');
+    await consumer.beat();
+    const classic = new ClassicClient(h);
+    await classic.join();
+    await settleGroup([classic], [consumer], 4);
+    return { h, consumer, classic };
+  }
+
+  /** The records of the group's partition, decoded, from `from` on. */
+  async function recordsOf(h: ConsumerHarness, from = 0): Promise<OffsetsTopicRecord[]> {
+    const out: OffsetsTopicRecord[] = [];
+    for await (const e of h.log.readAll(h.coordinator.partitionFor(G)))
+      if (e.kind === 'record') out.push(decodeRecord(e.key, e.value));
+    return out.slice(from);
+  }
+
+  test('the last consumer-protocol member leaves: the group is classic again at generation = group epoch, durably, and rebalances', async () => {
+    const { h, consumer, classic } = await mixed();
+    const epoch = h.coordinator.consumerGroupDescribe([G])[0]?.groupEpoch ?? -1;
+    expect(classic.generation).toBe(epoch);
+    const before = (await recordsOf(h)).length;
+    const left = await h.coordinator.consumerGroupHeartbeat(hbReq(G, 'c1', -1));
+    expect(left).toMatchObject({ errorCode: 'NONE', memberEpoch: -1 });
+    void consumer;
+
+    // One write: every consumer-group record deleted, then the classic group stated whole.
+    const written = await recordsOf(h, before);
+    expect(written.map((r) => `${r.type}:${r.value === null ? 'null' : 'value'}`)).toEqual([
+      'consumer-group:null',
+      'consumer-member:null',
+      'consumer-assignment:null',
+      'consumer-member:null',
+      'consumer-assignment:null',
+      'group:value',
+    ]);
+    const stored = written.at(-1);
+    if (stored?.type !== 'group' || stored.value === null) throw new Error('no classic group record');
+    expect(stored.value).toMatchObject({
+      protocolType: 'consumer',
+      generationId: epoch,
+      protocolName: 'range',
+      leaderId: classic.memberId,
+    });
+    // It keeps what it holds (the ownership invariant survives a failover).
+    const held = decodeAssignment(stored.value.members[0]?.assignment ?? new Uint8Array());
+    expect(held?.flatMap((t) => t.partitions).sort()).toEqual([...classic.owned].sort());
+
+    // A classic group now, rebalancing: ConsumerGroupDescribe does not know it, DescribeGroups does.
+    expect(h.coordinator.consumerGroupDescribe([G])[0]?.errorCode).toBe('GROUP_ID_NOT_FOUND');
+    expect(h.coordinator.describeGroups([G])[0]).toMatchObject({
+      errorCode: 'NONE',
+      state: 'PreparingRebalance',
+      protocolType: 'consumer',
+    });
+    expect(h.coordinator.listGroups({ statesFilter: [], typesFilter: ['classic'] }).groups).toHaveLength(1);
+    const beat = (generationId: number) =>
+      h.coordinator.heartbeat({
+        groupId: G,
+        generationId,
+        memberId: classic.memberId,
+        groupInstanceId: null,
+      });
+    expect(beat(classic.generation)).toBe('REBALANCE_IN_PROGRESS');
+
+    // The member rejoins as in any classic group: it leads the next generation and assigns.
+    const joined = await h.coordinator.joinGroup(classicJoin(['t'], { memberId: classic.memberId }));
+    expect(joined).toMatchObject({
+      errorCode: 'NONE',
+      generationId: epoch + 1,
+      leader: classic.memberId,
+      protocolName: 'range',
+    });
+    expect(joined.members.map((m) => m.memberId)).toEqual([classic.memberId]);
+    const synced = await h.coordinator.syncGroup({
+      groupId: G,
+      generationId: joined.generationId,
+      memberId: classic.memberId,
+      groupInstanceId: null,
+      protocolType: 'consumer',
+      protocolName: 'range',
+      assignments: [
+        {
+          memberId: classic.memberId,
+          assignment: encodeAssignment([{ topic: 't', partitions: [0, 1, 2, 3] }]),
+        },
+      ],
+    });
+    expect(synced.errorCode).toBe('NONE');
+    expect(beat(joined.generationId)).toBe('NONE');
+    expect(h.coordinator.describeGroups([G])[0]?.state).toBe('Stable');
+  });
+
+  test('a new coordinator after the downgrade keeps the classic group (the failover case)', async () => {
+    const { h, classic } = await mixed();
+    const epoch = h.coordinator.consumerGroupDescribe([G])[0]?.groupEpoch ?? -1;
+    await h.coordinator.consumerGroupHeartbeat(hbReq(G, 'c1', -1));
+    const h2 = await consumerHarness({}, { log: h.log, clock: h.clock, topics: h.topics });
+    expect(h2.coordinator.consumerGroupDescribe([G])[0]?.errorCode).toBe('GROUP_ID_NOT_FOUND');
+    expect(h2.coordinator.describeGroups([G])[0]).toMatchObject({
+      state: 'Stable',
+      protocolType: 'consumer',
+    });
+    // The member carries on at its generation with what it holds.
+    expect(
+      h2.coordinator.heartbeat({
+        groupId: G,
+        generationId: epoch,
+        memberId: classic.memberId,
+        groupInstanceId: null,
+      }),
+    ).toBe('NONE');
+    expect(await syncedPartitions(h2.coordinator, classic.memberId, epoch)).toEqual(classic.owned);
+    h.coordinator.close();
+    h2.coordinator.close();
+  });
+
+  test('a consumer-protocol member whose session expires triggers the downgrade too; a failed write leaves the consumer group', async () => {
+    const { h, classic } = await mixed();
+    // The write fails once: the group stays a consumer group (the expiry is tried again).
+    h.log.failNext();
+    for (let i = 0; i < 10; i++) {
+      h.clock.advance(5000);
+      classic.beat();
+      await settle();
+      if (i === 8) expect(h.coordinator.consumerGroupDescribe([G])[0]?.errorCode).toBe('NONE');
+    }
+    h.clock.advance(1000);
+    await settle();
+    expect(h.coordinator.consumerGroupDescribe([G])[0]?.errorCode).toBe('GROUP_ID_NOT_FOUND');
+    expect(h.coordinator.describeGroups([G])[0]?.state).toBe('PreparingRebalance');
+  });
+
+  test('a classic member without a protocol the other classic members support is INCONSISTENT_GROUP_PROTOCOL (as Kafka)', async () => {
+    const { h } = await mixed();
+    const other = await h.coordinator.joinGroup(
+      joinReq(G, { protocols: [{ name: 'roundrobin', metadata: subscription(['t']) }] }),
+    );
+    expect(other.errorCode).toBe('INCONSISTENT_GROUP_PROTOCOL');
+    const both = await h.coordinator.joinGroup(
+      joinReq(G, {
+        protocols: [
+          { name: 'roundrobin', metadata: subscription(['t']) },
+          { name: 'range', metadata: subscription(['t']) },
+        ],
+      }),
+    );
+    expect(both).toMatchObject({ errorCode: 'NONE', protocolName: 'roundrobin' });
+  });
+
+  test('policy upgrade (or disabled): no downgrade, the classic members go on in the consumer group', async () => {
+    for (const policy of ['upgrade', 'disabled'] as const) {
+      const { h, classic } = await mixed(policy);
+      await h.coordinator.consumerGroupHeartbeat(hbReq(G, 'c1', -1));
+      expect(h.coordinator.consumerGroupDescribe([G])[0]).toMatchObject({ errorCode: 'NONE' });
+      expect(h.coordinator.consumerGroupDescribe([G])[0]?.members.map((m) => m.memberId)).toEqual([
+        classic.memberId,
+      ]);
+      // Consumer-protocol groups are Dead to DescribeGroups v0–v5, as Kafka answers them.
+      expect(h.coordinator.describeGroups([G])[0]).toMatchObject({ errorCode: 'NONE', state: 'Dead' });
+    }
+  });
+
+  test('policy downgrade (or disabled): a consumer-protocol member may not upgrade a running classic group; an empty one still converts', async () => {
+    for (const policy of ['downgrade', 'disabled'] as const) {
+      const h = await consumerHarness({}, {}, undefined, policy);
+      h.topics.create('t', 2);
+      const first = await h.coordinator.joinGroup(classicJoin(['t']));
+      expect(first.errorCode).toBe('NONE');
+      const r = await h.coordinator.consumerGroupHeartbeat(joinHb(G, 'c1', ['t']));
+      expect(r).toMatchObject({
+        errorCode: 'GROUP_ID_NOT_FOUND',
+        errorMessage: `Cannot upgrade classic group ${G} to consumer group because online upgrade is disabled.`,
+      });
+      const empty = await h.coordinator.consumerGroupHeartbeat(joinHb('other', 'c1', ['t']));
+      expect(empty.errorCode).toBe('NONE');
+      // Classic members may still join a running consumer group.
+      const joined = await h.coordinator.joinGroup(
+        joinReq('other', { protocols: [{ name: 'range', metadata: subscription(['t']) }] }),
+      );
+      expect(joined).toMatchObject({ errorCode: 'NONE', leader: '' });
+    }
   });
 });

@@ -4,7 +4,10 @@
 //   1. kafkajs k1 starts the group (classic, Stable) while a producer writes;
 //   2. platformatic p1 joins with ConsumerGroupHeartbeat: the running classic group is upgraded;
 //   3. confluent-kafka-python (classic) and kafkajs k2 join the consumer group;
-//   4. k1 leaves (LeaveGroup), then p1 leaves: the classic members go on alone.
+//   4. k1 leaves (LeaveGroup), then p1 leaves: the group is converted back to a classic group
+//      (Kafka 4's downgrade) and rebalances; the classic members go on alone, python or k2 leading
+//      it. Classic members of one group need a protocol in common (Kafka refuses one without):
+//      kafkajs runs a range assignor named as librdkafka's (`range`).
 // Every member commits each record it processes, and counts it as consumed once the commit is
 // answered: a record counted twice was delivered to two members past a committed offset. Prints one JSON line: produced, consumed by whom,
 // duplicates, the committed offsets, and the group as ConsumerGroupDescribe saw it while mixed.
@@ -47,8 +50,57 @@ const kafka = new kafkajs.Kafka({
   retry: { retries: 10, initialRetryTime: 100 },
 });
 
+/** Range assignment under the protocol name librdkafka uses, so kafkajs and python share it. */
+const RangeAssigner = ({ cluster }) => ({
+  name: 'range',
+  version: 0,
+  protocol: ({ topics }) => ({
+    name: 'range',
+    metadata: kafkajs.AssignerProtocol.MemberMetadata.encode({
+      version: 0,
+      topics,
+      userData: Buffer.alloc(0),
+    }),
+  }),
+  async assign({ members, topics }) {
+    const ids = members.map((m) => m.memberId).sort();
+    const plan = new Map(ids.map((id) => [id, {}]));
+    for (const t of topics) {
+      const subscribed = members
+        .filter((m) => kafkajs.AssignerProtocol.MemberMetadata.decode(m.memberMetadata).topics.includes(t))
+        .map((m) => m.memberId)
+        .sort();
+      const partitions = cluster
+        .findTopicPartitionMetadata(t)
+        .map((p) => p.partitionId)
+        .sort((a, b) => a - b);
+      const per = Math.floor(partitions.length / subscribed.length);
+      const extra = partitions.length % subscribed.length;
+      let next = 0;
+      subscribed.forEach((id, i) => {
+        const n = per + (i < extra ? 1 : 0);
+        plan.get(id)[t] = partitions.slice(next, next + n);
+        next += n;
+      });
+    }
+    return ids.map((memberId) => ({
+      memberId,
+      memberAssignment: kafkajs.AssignerProtocol.MemberAssignment.encode({
+        version: 0,
+        assignment: plan.get(memberId),
+        userData: Buffer.alloc(0),
+      }),
+    }));
+  },
+});
+
 async function startKafkajs(name) {
-  const consumer = kafka.consumer({ groupId, heartbeatInterval: 500, sessionTimeout: 10_000 });
+  const consumer = kafka.consumer({
+    groupId,
+    heartbeatInterval: 500,
+    sessionTimeout: 10_000,
+    partitionAssigners: [RangeAssigner],
+  });
   await consumer.connect();
   await consumer.subscribe({ topics: [topic], fromBeginning: true });
   await consumer.run({
@@ -147,6 +199,7 @@ async function produceAll() {
 process.on('unhandledRejection', (e) => result.errors.push(`unhandled: ${String(e?.message ?? e)}`));
 const admin = new Admin({ clientId: 'mixed-admin', bootstrapBrokers: brokers });
 let python;
+let consumedWhenClassic = 0;
 const t0 = Date.now();
 const phase = (name) => ((result.phasesMs ??= {})[name] = Date.now() - t0);
 try {
@@ -181,6 +234,13 @@ try {
   await sleep(2000);
   await stopPlatformatic(p1);
   phase('p1stopped');
+  // The last consumer-protocol member left: a classic group again (ListGroups' type).
+  for (let i = 0; i < 50 && result.listedAsClassic !== true; i++) {
+    const classic = await admin.listGroups({ types: ['classic'] }).catch(() => new Map());
+    result.listedAsClassic = classic.has(groupId);
+    if (!result.listedAsClassic) await sleep(100);
+  }
+  consumedWhenClassic = seen.size;
   await producing;
   phase('produced');
   const deadline = Date.now() + 40_000;
@@ -201,6 +261,8 @@ try {
     result.pythonAssignments = python.assignments;
   }
   result.consumedUnique = seen.size;
+  // The classic members went on consuming once the group was classic again.
+  result.consumedAfterDowngrade = seen.size - consumedWhenClassic;
   result.duplicates = duplicates;
   result.ok = true;
 } catch (e) {
