@@ -83,3 +83,39 @@ test('topics are created with replicas spread over racks, and a decommission kee
   expect((await cluster.admin(1, 'POST', '/v1/cluster/recommission', { nodeId: 4 })).status).toBe(200);
   expect(cluster.node(1).composed?.store.state.drains()).toEqual([]);
 });
+
+test('a rebalance by the balancer spreads every topic back onto the recommissioned node, racks kept; refusals', async () => {
+  // Bad requests and refusals.
+  expect((await cluster.admin(1, 'POST', '/v1/cluster/decommission', { nodeId: 'x' })).status).toBe(400);
+  expect(await cluster.admin(1, 'POST', '/v1/cluster/recommission', { nodeId: 4 })).toMatchObject({
+    status: 409,
+    body: { error: { code: 'INVALID_REQUEST', message: 'Node 4 is not being decommissioned' } },
+  });
+  expect((await cluster.admin(1, 'POST', '/v1/cluster/rebalance/cancel', {})).status).toBe(409);
+  const plan = (await cluster.admin(1, 'GET', '/v1/cluster/balancer/plan', undefined, 'maxMoves=100'))
+    .body as {
+    moves: unknown[];
+  };
+  expect(plan.moves.length).toBeGreaterThan(0);
+
+  expect((await cluster.admin(3, 'POST', '/v1/cluster/rebalance', {})).status).toBe(202);
+  const state = () => cluster.node(1).composed?.store.state;
+  await until(
+    'the rebalance ended',
+    () => {
+      const r = state()?.rebalance();
+      return r?.endIndex !== null && r?.endIndex !== undefined ? r : undefined;
+    },
+    90_000,
+  );
+  expect(state()?.rebalance()?.reason).toBe('balanced');
+  // Every topic counted together: the west nodes (3, 4) share the west replicas within one.
+  const counts = new Map<number, number>();
+  for (const t of state()?.topics() ?? [])
+    for (const p of t.partitions) for (const r of p.replicas) counts.set(r, (counts.get(r) ?? 0) + 1);
+  expect(Math.abs((counts.get(3) ?? 0) - (counts.get(4) ?? 0))).toBeLessThanOrEqual(1);
+  expect(Math.abs((counts.get(1) ?? 0) - (counts.get(2) ?? 0))).toBeLessThanOrEqual(1);
+  for (const r of replicasOf('racked')) expect(spansRacks(r)).toBe(true);
+  const after = (await cluster.admin(1, 'GET', '/v1/cluster/balancer/plan')).body as { moves: unknown[] };
+  expect(after.moves).toEqual([]);
+});
