@@ -215,6 +215,11 @@ function buildParser(argv: readonly string[]) {
           type: 'string',
           describe:
             'leader.replication.throttled.rate: bytes/s a partition leader sends to replicas a reassignment adds while they catch up [default: unlimited]',
+        })
+        .option('balancer-max-concurrent-moves', {
+          type: 'string',
+          describe:
+            'partitions the balancer (decommission, rebalance) moves at once, as the metadata leader [default: 2]',
         }),
     )
     .options({
@@ -604,6 +609,13 @@ function toConfig(a: Args, argv: readonly string[] = []): ServerConfig {
       2 ** 40,
     );
     if (throttle !== undefined) raft.replicationThrottledRate = throttle;
+    const balancerMoves = optInt(
+      'balancer-max-concurrent-moves',
+      a['balancer-max-concurrent-moves'],
+      1,
+      1000,
+    );
+    if (balancerMoves !== undefined) raft.balancerMaxConcurrentMoves = balancerMoves;
   }
   const flushMessages = optInt(
     'flush-interval-messages',

@@ -224,6 +224,11 @@ export interface RaftClusterOptions {
    */
   replicationThrottledRate?: number;
   /**
+   * Partitions the balancer (cluster/balancer.ts: decommission, rebalance) moves at once when this
+   * node leads the metadata group (--balancer-max-concurrent-moves). Default 2.
+   */
+  balancerMaxConcurrentMoves?: number;
+  /**
    * The Raft address of any member of a running cluster (--join): a node whose Raft directory is
    * new asks it to be admitted (a learner, then a voter) instead of forming a cluster.
    */

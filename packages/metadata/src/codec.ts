@@ -50,6 +50,10 @@ export const COMMAND_FORMAT_VERSIONS: Readonly<Record<MetadataCommandType, numbe
   addNode: 1,
   removeNode: 1,
   membershipDone: 1,
+  decommissionNode: 1,
+  recommissionNode: 1,
+  startRebalance: 1,
+  endRebalance: 1,
 };
 
 // useRecords with no shared structures: each encoding carries its record definitions, and the
@@ -511,6 +515,18 @@ function readCommand(r: Reader): MetadataCommand {
         nodeId: r.int('nodeId', 1, MAX_ID),
         requestIndex: r.int('requestIndex', 1, Number.MAX_SAFE_INTEGER),
         refused: r.nullableStr('refused', S),
+      };
+    case 'decommissionNode':
+      return { type: 'decommissionNode', nodeId: r.int('nodeId', 0, MAX_ID), remove: r.bool('remove') };
+    case 'recommissionNode':
+      return { type: 'recommissionNode', nodeId: r.int('nodeId', 0, MAX_ID) };
+    case 'startRebalance':
+      return { type: 'startRebalance' };
+    case 'endRebalance':
+      return {
+        type: 'endRebalance',
+        requestIndex: r.int('requestIndex', 1, Number.MAX_SAFE_INTEGER),
+        reason: r.str('reason', S),
       };
   }
 }

@@ -87,6 +87,12 @@ export type {
   CompleteReassignmentCommand,
   AddNodeCommand,
   RemoveNodeCommand,
+  DecommissionNodeCommand,
+  RecommissionNodeCommand,
+  StartRebalanceCommand,
+  EndRebalanceCommand,
+  NodeDrain,
+  RebalanceState,
   MembershipDoneCommand,
   GroupMembership,
   MembershipChange,
@@ -145,3 +151,11 @@ export type {
   InternalTopicOptions,
   CreatePartitionsRequest,
 } from './prepare.js';
+export type { BalanceBroker, BalanceMove, BalancePartition } from './balance.js';
+export {
+  chooseTaker,
+  planDrain,
+  planLeaderBalance,
+  planReplicaBalance,
+  replicaCounts as balanceReplicaCounts,
+} from './balance.js';

@@ -80,6 +80,11 @@ import type {
   ProducerIdBlock,
   RegisterBrokerCommand,
   RemoveNodeCommand,
+  DecommissionNodeCommand,
+  RecommissionNodeCommand,
+  EndRebalanceCommand,
+  NodeDrain,
+  RebalanceState,
   ReplicaRepair,
   ReplicaRepairCommand,
   ScramCredential,
@@ -135,10 +140,17 @@ export type ApplyResult =
  * brokers' listeners and SCRAM credentials; format 5 the client quotas; format 6 the ACLs; format 7
  * a seventh element in the rows of partitions being reassigned (the sixth is then present, empty
  * when nothing is repaired); format 8 the membership change of the metadata group in progress and
- * the outcome of the last one. A state is written in the oldest format that holds it (format 1
+ * the outcome of the last one; format 9 the nodes being decommissioned and the last rebalance asked
+ * for. A state is written in the oldest format that holds it (format 1
  * while it remembers no request, repairs and moves nothing), byte for byte as before.
  */
-export const SNAPSHOT_FORMAT_VERSION = 8;
+export const SNAPSHOT_FORMAT_VERSION = 9;
+
+/**
+ * The snapshot format that added the balancer's work (`drains`, `rebalance`: written while a node
+ * is decommissioned or once a rebalance was asked for).
+ */
+const BALANCER_SNAPSHOT_FORMAT = 9;
 
 /**
  * The snapshot format that added cluster membership (`membershipChange`, `membershipOutcome`,
@@ -278,6 +290,10 @@ class State {
   /** The membership change of the metadata group in progress (membership.ts). */
   membershipChange: MembershipChange | null = null;
   membershipOutcome: MembershipOutcome | null = null;
+  /** Nodes being decommissioned, by node id (decommissionNode). */
+  drains = new Map<number, NodeDrain>();
+  /** The last rebalance asked for. */
+  rebalance: RebalanceState | null = null;
   /** SCRAM credentials: user → mechanism → credential. */
   scram = new Map<string, Map<ScramMechanismName, ScramCredential>>();
   scramCount = 0;
@@ -529,6 +545,14 @@ export class MetadataStateMachine implements MetadataView {
         return this.removeNode(index, c, out);
       case 'membershipDone':
         return this.membershipDone(index, c, out);
+      case 'decommissionNode':
+        return this.decommissionNode(index, c);
+      case 'recommissionNode':
+        return this.recommissionNode(c);
+      case 'startRebalance':
+        return this.startRebalance(index);
+      case 'endRebalance':
+        return this.endRebalance(index, c);
     }
   }
 
@@ -758,6 +782,7 @@ export class MetadataStateMachine implements MetadataView {
     if (!this.state.brokers.has(c.brokerId))
       fail('BROKER_ID_NOT_REGISTERED', `Broker ${c.brokerId} is not registered`);
     this.state.brokers.delete(c.brokerId);
+    this.state.drains.delete(c.brokerId);
     out.push({ type: 'brokerUnregistered', index, brokerId: c.brokerId });
     // Clients cannot reach a leader that is gone: clear it (epoch kept) until its group reports again.
     for (const topic of this.topics()) {
@@ -1199,8 +1224,55 @@ export class MetadataStateMachine implements MetadataView {
       index,
     });
     out.push({ type: 'membershipChanged', index, change: null, outcome: this.state.membershipOutcome });
-    if (now.kind === 'remove' && c.refused === null && this.state.brokers.has(now.nodeId))
-      this.unregisterBroker(index, { type: 'unregisterBroker', brokerId: now.nodeId }, out);
+    if (now.kind === 'remove' && c.refused === null) {
+      this.state.drains.delete(now.nodeId);
+      if (this.state.brokers.has(now.nodeId))
+        this.unregisterBroker(index, { type: 'unregisterBroker', brokerId: now.nodeId }, out);
+    }
+  }
+
+  /** Marks a node draining (or updates `remove` of one draining already). */
+  private decommissionNode(index: number, c: DecommissionNodeCommand): void {
+    const s = this.state;
+    const member = this.groupMembership !== null && isMember(this.groupMembership, c.nodeId);
+    if (!s.brokers.has(c.nodeId) && !member)
+      fail(
+        'BROKER_ID_NOT_REGISTERED',
+        `Node ${c.nodeId} is neither a registered broker nor a member of the cluster`,
+      );
+    const staying = [...s.brokers.keys()].filter((id) => id !== c.nodeId && !s.drains.has(id));
+    if (staying.length === 0)
+      fail(
+        'INVALID_REQUEST',
+        `Node ${c.nodeId} cannot be decommissioned: no other broker would be left to hold its replicas`,
+      );
+    const requestIndex = s.drains.get(c.nodeId)?.requestIndex ?? index;
+    s.drains.set(c.nodeId, Object.freeze({ nodeId: c.nodeId, remove: c.remove, requestIndex }));
+  }
+
+  private recommissionNode(c: RecommissionNodeCommand): void {
+    if (!this.state.drains.delete(c.nodeId))
+      fail('INVALID_REQUEST', `Node ${c.nodeId} is not being decommissioned`);
+  }
+
+  private startRebalance(index: number): void {
+    const s = this.state;
+    if (s.rebalance !== null && s.rebalance.endIndex === null) return;
+    s.rebalance = Object.freeze({ requestIndex: index, endIndex: null, reason: null });
+  }
+
+  private endRebalance(index: number, c: EndRebalanceCommand): void {
+    const now = this.state.rebalance;
+    if (now === null || now.endIndex !== null || now.requestIndex !== c.requestIndex)
+      fail(
+        'INVALID_REQUEST',
+        `The rebalance ${c.requestIndex} is not the one running (${now === null || now.endIndex !== null ? 'none' : now.requestIndex})`,
+      );
+    this.state.rebalance = Object.freeze({
+      requestIndex: now.requestIndex,
+      endIndex: index,
+      reason: clip(c.reason, L.maxStringLength),
+    });
   }
 
   private alterTopicConfigs(index: number, c: AlterTopicConfigsCommand, out: MetadataChange[]): void {
@@ -1339,6 +1411,16 @@ export class MetadataStateMachine implements MetadataView {
     return this.state.membershipOutcome;
   }
 
+  /** The nodes being decommissioned, by id. */
+  drains(): readonly NodeDrain[] {
+    return [...this.state.drains.values()].sort((a, b) => a.nodeId - b.nodeId);
+  }
+
+  /** The last rebalance asked for (running while its `endIndex` is null), or null before any. */
+  rebalance(): RebalanceState | null {
+    return this.state.rebalance;
+  }
+
   /**
    * Every ACL, sorted and frozen. The same array is returned until the ACLs change (and after a
    * restore a new one), so a reader may cache what it derives from it by the array's identity.
@@ -1458,22 +1540,25 @@ export class MetadataStateMachine implements MetadataView {
     const moving = this.topics().some((t) =>
       t.partitions.some((p) => p.addingReplicas.length > 0 || p.removingReplicas.length > 0),
     );
-    const members = s.membershipChange !== null || s.membershipOutcome !== null;
-    const format = members
-      ? MEMBERSHIP_SNAPSHOT_FORMAT
-      : moving
-        ? MOVES_SNAPSHOT_FORMAT
-        : s.acls.size > 0
-          ? ACLS_SNAPSHOT_FORMAT
-          : s.clientQuotas.size > 0
-            ? 5
-            : listening || s.scramCount > 0
-              ? 4
-              : repairing
-                ? 3
-                : s.requests.size === 0
-                  ? 1
-                  : 2;
+    const balancing = s.drains.size > 0 || s.rebalance !== null;
+    const members = balancing || s.membershipChange !== null || s.membershipOutcome !== null;
+    const format = balancing
+      ? BALANCER_SNAPSHOT_FORMAT
+      : members
+        ? MEMBERSHIP_SNAPSHOT_FORMAT
+        : moving
+          ? MOVES_SNAPSHOT_FORMAT
+          : s.acls.size > 0
+            ? ACLS_SNAPSHOT_FORMAT
+            : s.clientQuotas.size > 0
+              ? 5
+              : listening || s.scramCount > 0
+                ? 4
+                : repairing
+                  ? 3
+                  : s.requests.size === 0
+                    ? 1
+                    : 2;
     const requests =
       format === 1
         ? {}
@@ -1549,6 +1634,16 @@ export class MetadataStateMachine implements MetadataView {
       // Format 6: the ACLs (sorted by aclKey).
       ...(s.acls.size === 0 ? {} : { acls: s.aclList.map((b) => ({ ...b })) }),
       ...membership,
+      // Format 9: [nodeId, remove 0 | 1, requestIndex] by node id; [requestIndex, endIndex, reason].
+      ...(!balancing
+        ? {}
+        : {
+            drains: this.drains().map((d) => [d.nodeId, d.remove ? 1 : 0, d.requestIndex]),
+            rebalance:
+              s.rebalance === null
+                ? null
+                : [s.rebalance.requestIndex, s.rebalance.endIndex, s.rebalance.reason],
+          }),
       appliedIndex: this.applied,
       clusterId: s.clusterId,
       nextProducerId: s.nextProducerId,
@@ -1790,6 +1885,16 @@ function decodeSnapshot(bytes: Uint8Array): { state: State; appliedIndex: number
         ? null
         : r.fail('membershipOutcome', 'malformed membership outcome'));
   }
+  if (format >= BALANCER_SNAPSHOT_FORMAT) {
+    for (const [i, row] of r.array('drains', L.maxBrokers + 1).entries()) {
+      const d = readDrain(row, appliedIndex) ?? r.fail(`drains[${i}]`, 'malformed drain');
+      if (state.drains.has(d.nodeId)) r.fail(`drains[${i}]`, 'duplicate drain');
+      state.drains.set(d.nodeId, d);
+    }
+    const rb = r.raw('rebalance');
+    state.rebalance =
+      rb === null ? null : (readRebalance(rb, appliedIndex) ?? r.fail('rebalance', 'malformed rebalance'));
+  }
   if (format >= 2) {
     for (const q of r.objects('requests', L.maxRememberedRequests)) {
       const id = q.str('id', L.maxRequestIdLength);
@@ -1811,6 +1916,35 @@ function decodeSnapshot(bytes: Uint8Array): { state: State; appliedIndex: number
 }
 
 const ERROR_CODES = new Set<string>(Object.values(MetadataErrorCode));
+
+/** A drain row of a snapshot ([nodeId, remove 0 | 1, requestIndex]), or null when malformed. */
+function readDrain(v: unknown, appliedIndex: number): NodeDrain | null {
+  if (!Array.isArray(v) || v.length !== 3 || !v.every((x) => Number.isSafeInteger(x))) return null;
+  const [nodeId, remove, requestIndex] = v as [number, number, number];
+  if (nodeId < 0 || (remove !== 0 && remove !== 1) || requestIndex < 1 || requestIndex > appliedIndex)
+    return null;
+  return Object.freeze({ nodeId, remove: remove === 1, requestIndex });
+}
+
+/** The rebalance of a snapshot ([requestIndex, endIndex | null, reason | null]), or null when malformed. */
+function readRebalance(v: unknown, appliedIndex: number): RebalanceState | null {
+  if (!Array.isArray(v) || v.length !== 3) return null;
+  const [requestIndex, endIndex, reason] = v as unknown[];
+  if (
+    !Number.isSafeInteger(requestIndex) ||
+    (requestIndex as number) < 1 ||
+    (requestIndex as number) > appliedIndex ||
+    (endIndex !== null && (!Number.isSafeInteger(endIndex) || (endIndex as number) > appliedIndex)) ||
+    (endIndex === null) !== (reason === null) ||
+    (reason !== null && typeof reason !== 'string')
+  )
+    return null;
+  return Object.freeze({
+    requestIndex: requestIndex as number,
+    endIndex: endIndex as number | null,
+    reason: reason as string | null,
+  });
+}
 
 /** A membership change in a snapshot, or null when absent or malformed (the caller tells which). */
 function readMembershipChange(v: unknown, appliedIndex: number): MembershipChange | null {

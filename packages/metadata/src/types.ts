@@ -390,6 +390,60 @@ export interface MembershipDoneCommand {
   readonly refused: string | null;
 }
 
+/**
+ * Decommissions a node (the cluster README, "Decommission and rebalance"): the node is marked
+ * draining; the metadata leader's balancer moves its replicas to other nodes, a bounded number at
+ * a time, and then (with `remove`) removes it from the cluster. Asked again for a node draining
+ * already, it updates `remove`. Refused for a node that is neither registered nor a member, and for
+ * the last node not draining.
+ */
+export interface DecommissionNodeCommand {
+  readonly type: 'decommissionNode';
+  readonly nodeId: number;
+  readonly remove: boolean;
+}
+
+/** Ends a node's decommission (Redpanda's recommission): it stays, and keeps what it holds now. */
+export interface RecommissionNodeCommand {
+  readonly type: 'recommissionNode';
+  readonly nodeId: number;
+}
+
+/**
+ * Starts a rebalance of the whole cluster (every topic), carried out by the metadata leader's
+ * balancer; a retry while one runs changes nothing.
+ */
+export interface StartRebalanceCommand {
+  readonly type: 'startRebalance';
+}
+
+/**
+ * Ends the rebalance `requestIndex`: `reason` 'balanced' (the balancer found nothing left to move),
+ * 'cancelled' (an operator), or why it stopped.
+ */
+export interface EndRebalanceCommand {
+  readonly type: 'endRebalance';
+  readonly requestIndex: number;
+  readonly reason: string;
+}
+
+/** A node being decommissioned (decommissionNode). */
+export interface NodeDrain {
+  readonly nodeId: number;
+  /** Remove it from the cluster once it holds no replica. */
+  readonly remove: boolean;
+  /** The entry that started it. */
+  readonly requestIndex: number;
+}
+
+/** The last rebalance asked for (startRebalance): running while `endIndex` is null. */
+export interface RebalanceState {
+  readonly requestIndex: number;
+  readonly endIndex: number | null;
+  /** Why it ended (EndRebalanceCommand.reason), null while it runs. */
+  readonly reason: string | null;
+}
+
 export interface AlterTopicConfigsCommand {
   readonly type: 'alterTopicConfigs';
   readonly name: string;
@@ -438,7 +492,11 @@ export type MetadataCommand =
   | CompleteReassignmentCommand
   | AddNodeCommand
   | RemoveNodeCommand
-  | MembershipDoneCommand;
+  | MembershipDoneCommand
+  | DecommissionNodeCommand
+  | RecommissionNodeCommand
+  | StartRebalanceCommand
+  | EndRebalanceCommand;
 
 export type MetadataCommandType = MetadataCommand['type'];
 

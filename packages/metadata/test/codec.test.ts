@@ -182,6 +182,10 @@ const SAMPLES: Record<MetadataCommandType, MetadataCommand> = {
   },
   removeNode: { type: 'removeNode', nodeId: 3 },
   membershipDone: { type: 'membershipDone', nodeId: 4, requestIndex: 812, refused: null },
+  decommissionNode: { type: 'decommissionNode', nodeId: 3, remove: true },
+  recommissionNode: { type: 'recommissionNode', nodeId: 3 },
+  startRebalance: { type: 'startRebalance' },
+  endRebalance: { type: 'endRebalance', requestIndex: 907, reason: 'balanced' },
 };
 
 function hex(bytes: Uint8Array): string {

@@ -9,6 +9,8 @@
 //   `{code, message}` (Kafka's error names, as AlterPartitionReassignments answers); 400 for a body
 //   that is not such a list.
 import type { Clock, Scheduler } from '@chronik/env';
+import { planDrain, planLeaderBalance, planReplicaBalance } from '@chronik/metadata';
+import { balanceBrokers, balancePartitions, movingPartitions, replicasOn } from '../cluster/balancer.js';
 import { kafkaErrorName } from '../error-map.js';
 import type { MetadataStore } from '../services/metadata-store.js';
 import type { PartitionReassignments, ReassignRequest } from '../services/reassignments.js';
@@ -211,6 +213,141 @@ export function membershipRoutes(o: MembershipRoutesOptions): AdminRoute[] {
             return { status: 202, body: { status: 'in-progress', change: state().membershipChange() } };
           await new Promise<void>((resolve) => o.scheduler.setTimer(POLL_MS, resolve));
         }
+      },
+    },
+  ];
+}
+
+/** What the balancer's routes need (raft-cluster mode). */
+export interface BalancerRoutesOptions {
+  store: MetadataStore;
+  /** This node's --balancer-max-concurrent-moves (the metadata leader's bound applies). */
+  maxConcurrentMoves: number;
+}
+
+/** A page of planned moves at most (GET /v1/cluster/balancer/plan). */
+const MAX_PLAN_MOVES = 1000;
+
+/**
+ * The balancer (cluster/balancer.ts), driven by the metadata:
+ * - GET /v1/cluster/balancer: the nodes being decommissioned (each with the partitions still on
+ *   it, and those no other broker can take: `stuck`), the last rebalance (running while `endIndex`
+ *   is null; `reason` how it ended), the partitions moving now, this node's bound on moves.
+ * - POST /v1/cluster/decommission `{"nodeId": 4, "remove": true}` (remove defaults to true; false:
+ *   move the replicas only): 202 once recorded; 409 with Kafka's error when refused.
+ * - POST /v1/cluster/recommission `{"nodeId": 4}`: cancels a decommission (moves already made stay;
+ *   moves running go on): 200, 409 when the node is not being decommissioned.
+ * - POST /v1/cluster/rebalance: starts a rebalance of every topic (202; one running already: the
+ *   same); POST /v1/cluster/rebalance/cancel ends the running one ('cancelled').
+ * - GET /v1/cluster/balancer/plan?maxMoves=N: the moves a rebalance would start from the current
+ *   state (replicas, then preferred leaders), without starting anything.
+ */
+export function balancerRoutes(o: BalancerRoutesOptions): AdminRoute[] {
+  const state = () => o.store.state;
+  const commit = async (
+    command: Parameters<MetadataStore['commit']>[0],
+    okStatus: number,
+    okBody: () => unknown,
+  ): Promise<{ status: number; body: unknown }> => {
+    try {
+      const r = await o.store.commit(command);
+      if (!r.ok) return { status: 409, body: errorBody(r.error.code, r.error.message) };
+      return { status: okStatus, body: okBody() };
+    } catch (e) {
+      return { status: 503, body: errorBody(kafkaErrorName(e), e instanceof Error ? e.message : String(e)) };
+    }
+  };
+  const status = () => {
+    const s = state();
+    const drains = s.drains();
+    const stuck =
+      drains.length === 0
+        ? []
+        : planDrain(
+            balanceBrokers(s),
+            balancePartitions(s),
+            new Set(drains.map((d) => d.nodeId)),
+            Number.MAX_SAFE_INTEGER,
+          ).stuck;
+    return {
+      drains: drains.map((d) => ({
+        nodeId: d.nodeId,
+        remove: d.remove,
+        requestIndex: d.requestIndex,
+        replicasLeft: replicasOn(s, d.nodeId),
+        stuck: stuck
+          .filter((p) => p.replicas.includes(d.nodeId))
+          .map((p) => ({ topic: p.topic, partition: p.partition })),
+      })),
+      rebalance: s.rebalance(),
+      moving: movingPartitions(s),
+      maxConcurrentMoves: o.maxConcurrentMoves,
+    };
+  };
+  return [
+    { method: 'GET', path: '/v1/cluster/balancer', handle: () => ({ status: 200, body: status() }) },
+    {
+      method: 'GET',
+      path: '/v1/cluster/balancer/plan',
+      handle: (_body, query) => {
+        const raw = Number(query.get('maxMoves') ?? 100);
+        const maxMoves = Number.isSafeInteger(raw) && raw > 0 ? Math.min(raw, MAX_PLAN_MOVES) : 100;
+        const s = state();
+        const brokers = balanceBrokers(s);
+        const partitions = balancePartitions(s);
+        const moves = planReplicaBalance(brokers, partitions, maxMoves);
+        const after = partitions.map((p) => {
+          const m = moves.find((x) => x.topic === p.topic && x.partition === p.partition);
+          return m === undefined ? p : { ...p, replicas: m.to };
+        });
+        return { status: 200, body: { moves, reorders: planLeaderBalance(brokers, after, maxMoves) } };
+      },
+    },
+    {
+      method: 'POST',
+      path: '/v1/cluster/decommission',
+      handle: async (body) => {
+        const nodeId = nodeIdOf(body);
+        if (typeof nodeId === 'string') return { status: 400, body: { error: nodeId } };
+        const remove = (body as { remove?: unknown }).remove ?? true;
+        if (typeof remove !== 'boolean')
+          return { status: 400, body: { error: '"remove" must be true or false' } };
+        return commit({ type: 'decommissionNode', nodeId, remove }, 202, () => ({
+          status: 'draining',
+          ...status(),
+        }));
+      },
+    },
+    {
+      method: 'POST',
+      path: '/v1/cluster/recommission',
+      handle: async (body) => {
+        const nodeId = nodeIdOf(body);
+        if (typeof nodeId === 'string') return { status: 400, body: { error: nodeId } };
+        return commit({ type: 'recommissionNode', nodeId }, 200, () => ({
+          status: 'recommissioned',
+          nodeId,
+        }));
+      },
+    },
+    {
+      method: 'POST',
+      path: '/v1/cluster/rebalance',
+      handle: async () =>
+        commit({ type: 'startRebalance' }, 202, () => ({ status: 'rebalancing', ...status() })),
+    },
+    {
+      method: 'POST',
+      path: '/v1/cluster/rebalance/cancel',
+      handle: async () => {
+        const r = state().rebalance();
+        if (r === null || r.endIndex !== null)
+          return { status: 409, body: errorBody('INVALID_REQUEST', 'No rebalance is running') };
+        return commit(
+          { type: 'endRebalance', requestIndex: r.requestIndex, reason: 'cancelled' },
+          200,
+          () => ({ status: 'cancelled', ...status() }),
+        );
       },
     },
   ];

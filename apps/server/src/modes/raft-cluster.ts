@@ -36,9 +36,11 @@ import { ClusterLeadershipTransfers } from '../cluster/leadership-transfers.js';
 import { PartitionMover } from '../cluster/partition-mover.js';
 import { RaftMetadataStore } from '../cluster/raft-metadata-store.js';
 import { checkNewNodeMayJoin } from '../cluster/rejoin-check.js';
-import { membershipRoutes } from '../admin/cluster-routes.js';
+import { balancerRoutes, membershipRoutes } from '../admin/cluster-routes.js';
 import { answerJoin, joinCluster } from '../cluster/join.js';
 import { MembershipManager } from '../cluster/membership.js';
+import { Balancer, DEFAULT_MAX_CONCURRENT_MOVES } from '../cluster/balancer.js';
+import { StateType } from '@chronik/raft';
 import { ReplicaRepairer } from '../cluster/replica-repair.js';
 import { ReplicationThrottle } from '../cluster/replication-throttle.js';
 import { ReplicationSupervisor } from '../cluster/supervisor.js';
@@ -508,6 +510,16 @@ export function raftClusterMode(options: RaftClusterModeOptions = {}): BrokerMod
       proposalTimeoutMs: metadataTimeoutMs,
       fatal: (e) => ctx.fatal(e),
     });
+    const maxConcurrentMoves = raft.balancerMaxConcurrentMoves ?? DEFAULT_MAX_CONCURRENT_MOVES;
+    const balancer = new Balancer({
+      store,
+      isMetadataLeader: () =>
+        host.hasGroup(METADATA_GROUP_ID) && host.status(METADATA_GROUP_ID).role === StateType.Leader,
+      scheduler,
+      logger: logger.child({ component: 'balancer' }),
+      maxConcurrentMoves,
+      nowMs: () => clock.monotonicMs(),
+    });
     const interConnect = interBrokerConnect(config);
     const authorizer = config.security?.authorizer;
     const principal = authorizer === undefined ? undefined : interBrokerPrincipal(config);
@@ -567,8 +579,8 @@ export function raftClusterMode(options: RaftClusterModeOptions = {}): BrokerMod
       ...(options.txnConfig !== undefined ? { txnConfig: options.txnConfig } : {}),
       ...(options.extraHandlers !== undefined ? { extraHandlers: options.extraHandlers } : {}),
       moveProgress: () => mover.statuses(),
-      adminRoutes: () =>
-        membershipRoutes({
+      adminRoutes: () => [
+        ...membershipRoutes({
           store,
           members: () => {
             const st = host.status(METADATA_GROUP_ID);
@@ -577,6 +589,8 @@ export function raftClusterMode(options: RaftClusterModeOptions = {}): BrokerMod
           scheduler,
           clock,
         }),
+        ...balancerRoutes({ store, maxConcurrentMoves }),
+      ],
       leadershipTransfers: new ClusterLeadershipTransfers({
         nodeId,
         replicas: () => groups.replicas(),
@@ -597,12 +611,14 @@ export function raftClusterMode(options: RaftClusterModeOptions = {}): BrokerMod
         repairer.start();
         mover.start();
         membership.start();
+        balancer.start();
       },
       close: async () => {
         supervisor.stop();
         repairer?.stop();
         mover.stop();
         membership.stop();
+        balancer.stop();
         await brokerCalls.close();
         await release();
       },

@@ -4,7 +4,15 @@
 // partitions move` puts a partition on it; `chronik cluster members` lists it; a node started for
 // another cluster (--cluster-id) is refused and exits; every acknowledged record is read back
 // exactly once. The time from the start of the new process to its being a voter is printed.
+// Then the operator's side of membership, all through the tool's bin (issue 25): `chronik cluster
+// add-node` admits a node before it starts (a second one at once is refused: exit 1), the node
+// (whose admin API asks for a bearer token) starts and becomes a voter; a partition it leads is
+// moved onto a frozen node, `chronik partitions status --admin --admin-token-file` shows the move's
+// progress from its leader (none without the token), `chronik partitions cancel` ends it;
+// `chronik cluster remove-node` is refused while the node holds a replica (exit 1), then removes it.
 import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { Kafka, logLevel } from 'kafkajs';
@@ -39,6 +47,22 @@ async function chronik(...args: string[]): Promise<string> {
     timeout: 5 * 60_000,
   });
   return stdout;
+}
+
+/** The tool's exit code, stdout and stderr (it does not throw on a failure). */
+async function chronikExit(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await run(
+      process.execPath,
+      [CLI, '-b', cluster.brokers([1, 2, 3]).join(','), ...args],
+      { timeout: 60_000 },
+    );
+    return { code: 0, stdout, stderr };
+  } catch (e) {
+    const x = e as { code?: unknown; stdout?: string; stderr?: string };
+    if (typeof x.code !== 'number') throw e;
+    return { code: x.code, stdout: x.stdout ?? '', stderr: x.stderr ?? '' };
+  }
 }
 
 interface Members {
@@ -141,4 +165,144 @@ test('a node joins a running cluster with --join while an acks=all producer writ
   expect(new Set(seen).size).toBe(seen.length);
   const got = new Set(seen);
   expect(acked.filter((v) => !got.has(v))).toEqual([]);
+});
+
+test('add-node, partitions status --admin with a token, partitions cancel and remove-node through the tool', async () => {
+  const tokenFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'chronik-token-')), 'token');
+  fs.writeFileSync(tokenFile, 'grow-process-admin-token-0123456789\n', { mode: 0o600 });
+  const admin1 = `http://127.0.0.1:${cluster.node(1).adminPort}`;
+  const members = (): Promise<Members> => cluster.admin<Members>(1, '/v1/cluster/members');
+
+  // Node 6 is admitted before it starts; its admin API asks for the token.
+  const n6 = await cluster.addNode(6, 1, ['--admin-token-file', tokenFile]);
+  const added = await chronikExit(
+    'cluster',
+    'add-node',
+    '6',
+    '--raft-addr',
+    `127.0.0.1:${n6.raftPort}`,
+    '--admin',
+    admin1,
+  );
+  expect(added).toMatchObject({ code: 0, stdout: 'node 6: admitted (in progress)\n' });
+  // The change is recorded; it ends when node 6 has caught up.
+  expect(await chronik('cluster', 'members', '--admin', admin1)).toMatch(/In progress: adding node 6/);
+  // One membership change at a time: a second one is refused with the cluster's reason.
+  const second = await chronikExit(
+    'cluster',
+    'add-node',
+    '7',
+    '--raft-addr',
+    '127.0.0.1:1',
+    '--admin',
+    admin1,
+  );
+  expect(second.code).toBe(1);
+  expect(second.stderr).toMatch(
+    /INVALID_REQUEST: Another membership change is in progress \(adding node 6\)/,
+  );
+  cluster.start(6);
+  await cluster.withLogs(() =>
+    waitFor(
+      'node 6 a voter and registered',
+      async () => {
+        const m = await members();
+        return m.voters.includes(6) && m.brokers.some((b) => b.nodeId === 6) ? true : undefined;
+      },
+      60_000,
+    ),
+  );
+
+  // A partition node 6 leads, moved onto node 4 while node 4 is frozen: the move waits for it.
+  const kafkaAdmin = kafka().admin();
+  await kafkaAdmin.connect();
+  await kafkaAdmin.createTopics({
+    topics: [{ topic: 'ops', replicaAssignment: [{ partition: 0, replicas: [6, 1, 2] }] }],
+    waitForLeaders: true,
+  });
+  await kafkaAdmin.disconnect();
+  await waitFor('node 6 leading ops-0', async () => {
+    await chronikExit('partitions', 'elect', 'ops', '0');
+    const [p] = await cluster.partitions(1, 'ops');
+    return p?.leader === 6 ? true : undefined;
+  });
+  cluster.pause(4);
+  try {
+    await chronik('partitions', 'move', 'ops', '0', '--replicas', '6,1,2,4');
+    const admin6 = `http://127.0.0.1:${n6.adminPort}`;
+    type Status = {
+      reassignments: Array<{
+        topic: string;
+        target: number[];
+        progress?: { step?: string; learners?: unknown[] };
+      }>;
+    };
+    const moving = await waitFor('the move of ops-0 reported by its leader', async () => {
+      const s = JSON.parse(
+        await chronik(
+          'partitions',
+          'status',
+          'ops',
+          '--admin',
+          admin6,
+          '--admin-token-file',
+          tokenFile,
+          '--format',
+          'json',
+        ),
+      ) as Status;
+      return s.reassignments[0]?.progress?.learners !== undefined ? s : undefined;
+    });
+    expect(moving.reassignments).toHaveLength(1);
+    expect(moving.reassignments[0]).toMatchObject({ topic: 'ops', target: [6, 1, 2, 4] });
+    expect(typeof moving.reassignments[0]?.progress?.step).toBe('string');
+    // Without the token the leader's admin API answers 401: the move is listed, its progress is not.
+    const blind = JSON.parse(
+      await chronik('partitions', 'status', 'ops', '--admin', admin6, '--format', 'json'),
+    ) as Status;
+    expect(blind.reassignments).toHaveLength(1);
+    expect(blind.reassignments[0]?.progress).toBeUndefined();
+    const table = await chronik(
+      'partitions',
+      'status',
+      'ops',
+      '--admin',
+      admin6,
+      '--admin-token-file',
+      tokenFile,
+    );
+    expect(table).toMatch(/ops +0 +6,1,2,4 +6,1,2,4 +4 /);
+
+    // Node 6 holds a replica: remove-node is refused, exit 1.
+    const refused = await chronikExit('cluster', 'remove-node', '6', '--admin', admin1);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/INVALID_REQUEST: Node 6 still holds 1 partition replica\(s\) \(ops-0\)/);
+
+    const cancelled = await chronikExit('partitions', 'cancel', 'ops', '0');
+    expect(cancelled).toMatchObject({ code: 0, stdout: 'ops-0: cancelled (the data moves back)\n' });
+    await waitFor('no reassignment of ops', async () =>
+      (await chronik('partitions', 'status', 'ops')) === 'no reassignment in progress\n' ? true : undefined,
+    );
+    const [p] = await cluster.partitions(1, 'ops');
+    expect(p?.replicas).toEqual([6, 1, 2]);
+  } finally {
+    cluster.resume(4);
+  }
+
+  // Its replica gone (the topic deleted), node 6 is removed: it leaves the group and stops.
+  const kafkaAdmin2 = kafka().admin();
+  await kafkaAdmin2.connect();
+  await kafkaAdmin2.deleteTopics({ topics: ['ops'] });
+  await kafkaAdmin2.disconnect();
+  const removed = await waitFor('node 6 removed', async () => {
+    const r = await chronikExit('cluster', 'remove-node', '6', '--admin', admin1);
+    return r.code === 0 ? r : undefined;
+  });
+  expect(removed.stdout).toBe('node 6: removed\n');
+  await n6.exited;
+  n6.proc = undefined;
+  expect(n6.logs.join('\n')).toMatch(/was removed from the cluster/);
+  const m = await members();
+  expect(m.voters).toEqual([1, 2, 3, 4]);
+  expect(m.brokers.map((b) => b.nodeId)).not.toContain(6);
 });

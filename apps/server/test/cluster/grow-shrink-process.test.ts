@@ -174,7 +174,7 @@ async function join(id: number): Promise<void> {
     await join(5);
     const joinedMs = Date.now() - growStarted;
     live = [1, 2, 3, 4, 5];
-    const rebalance = await chronik('partitions', 'rebalance', '--max-moves', '30');
+    const rebalance = await chronik('partitions', 'rebalance', '--admin', admins());
     expect(rebalance).toMatch(/done: \d+ moved, \d+ preferred leaders changed/);
     const grewMs = Date.now() - growStarted;
     phase = 'grown';

@@ -1,5 +1,5 @@
 // raft-cluster timing flags: --raft-tick-ms, --raft-election-ticks, --raft-partition-election-ticks;
-// and --raft-partition-uncommitted-bytes.
+// --raft-partition-uncommitted-bytes; --balancer-max-concurrent-moves.
 import { parseCommandLine } from '../../src/cli.js';
 
 const base = [
@@ -35,6 +35,8 @@ describe('raft-cluster timing flags', () => {
       '12',
       '--raft-partition-uncommitted-bytes',
       '1048576',
+      '--balancer-max-concurrent-moves',
+      '5',
     ]);
     if (r.kind !== 'run') throw new Error(r.stderr);
     expect(r.config.raft).toMatchObject({
@@ -42,6 +44,7 @@ describe('raft-cluster timing flags', () => {
       electionTicks: 20,
       partitionElectionTicks: 12,
       partitionUncommittedBytes: 1048576,
+      balancerMaxConcurrentMoves: 5,
     });
   });
 
@@ -49,6 +52,7 @@ describe('raft-cluster timing flags', () => {
     [['--raft-tick-ms', '5'], /raft-tick-ms: 5 is out of range/],
     [['--raft-tick-ms', 'fast'], /raft-tick-ms: "fast" is not an integer/],
     [['--raft-election-ticks', '2'], /raft-election-ticks: 2 is out of range/],
+    [['--balancer-max-concurrent-moves', '0'], /balancer-max-concurrent-moves: 0 is out of range/],
     [
       ['--raft-partition-uncommitted-bytes', '60000000'],
       /raft-partition-uncommitted-bytes: 60000000 is out of range/,

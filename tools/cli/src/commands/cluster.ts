@@ -3,12 +3,13 @@
 // over https with a CA, a client certificate and a bearer token read from a file when the admin API
 // asks for them); chronik cluster members | add-node | remove-node | decommission: the membership of a
 // Chronik cluster (its metadata Raft group), through the admin API (/v1/cluster/members, add-node,
-// remove-node), and moving a node's replicas away (reassignments) before it leaves.
+// remove-node), decommission (the cluster's balancer moves a node's replicas away, then removes it:
+// /v1/cluster/decommission, recommission) and the balancer's state (/v1/cluster/balancer).
 import type { Argv } from 'yargs';
 import type { Context } from '../context.js';
 import { int } from '../args.js';
-import { atTargets, planDecommission } from '../client/placement.js';
-import { executeMoves, listReassignments } from '../client/reassignments.js';
+import type { BalancerStatus } from '../client/balancer.js';
+import { adminJson, balancerStatus, members, sleep } from '../client/balancer.js';
 import type { AdminAuth, Admins } from '../client/admin-api.js';
 import { adminAuth, adminCall, adminOptions, adminsOf, requestJson } from '../client/admin-api.js';
 import { progress } from '../progress.js';
@@ -63,70 +64,129 @@ async function membersCommand(ctx: Context, admins: Admins): Promise<number> {
   return 0;
 }
 
+const POLL_MS = 500;
+
 /**
- * Decommission: every partition replica of the node moves to the broker placement.ts picks (fewest
- * replicas, another rack where racks are set), `maxInFlight` moves at a time; then (unless --keep)
- * the node is removed through the admin API. Run again after an interruption: the plan is made
- * from what is left.
+ * Decommission, done by the cluster (its balancer, the server README's "Decommission and
+ * rebalance"): the node is marked draining in the metadata; the metadata leader moves its replicas
+ * elsewhere, a bounded number at a time, and (unless --keep) removes it once it holds none — going
+ * on after a failover, with or without this command. The command asks, then (unless --no-wait)
+ * follows the progress until the node is out (or, with --keep, holds nothing). --cancel
+ * recommissions the node.
  */
 async function decommission(
   ctx: Context,
   admins: Admins,
   nodeId: number,
-  options: { maxInFlight: number; remove: boolean },
+  options: { remove: boolean; wait: boolean; cancel: boolean; waitTimeoutMs: number },
 ): Promise<number> {
-  const md = await ctx.client.metadataWithRetry(null);
-  if (!md.brokers.some((b) => b.nodeId === nodeId))
-    throw new CliError('KAFKA', `broker ${nodeId} is not a broker of this cluster`);
-  // Partitions moving already (an earlier run interrupted) are planned from their targets.
-  const moving = await listReassignments(ctx.client, null);
-  const planned = planDecommission(md.brokers, atTargets(md.topics, moving), nodeId);
-  const { stuck } = planned;
-  // Moves off the node that are running already are waited for (asked again: a retry).
-  const moves = [
-    ...moving
-      .filter((r) => r.removingReplicas.includes(nodeId))
-      .map((r) => ({
-        topic: r.topic,
-        partition: r.partition,
-        to: r.replicas.filter((b) => !r.removingReplicas.includes(b)),
-      })),
-    ...planned.moves,
-  ];
-  if (stuck.length > 0)
-    throw new CliError(
-      'KAFKA',
-      `no other broker can take the replica of ${stuck.map((s) => `${s.topic}-${s.partition}`).join(', ')} (add a node, or lower their replication factor first)`,
-    );
-  if (!ctx.out.json) await ctx.out.print(`node ${nodeId}: ${moves.length} replica(s) to move`);
-  const bar = progress(ctx.io, 'moving', moves.length, ' partitions');
-  let refused;
+  if (options.cancel) {
+    await adminJson(admins, '/v1/cluster/recommission', { nodeId });
+    if (ctx.out.json) await ctx.out.printJson({ nodeId, cancelled: true });
+    else await ctx.out.print(`node ${nodeId}: decommission cancelled (it stays; the moves made stay)`);
+    return 0;
+  }
+  const started = await adminJson<BalancerStatus>(admins, '/v1/cluster/decommission', {
+    nodeId,
+    remove: options.remove,
+  });
+  const drain = started.drains.find((d) => d.nodeId === nodeId);
+  const total = drain?.replicasLeft ?? 0;
+  if (!options.wait) {
+    if (ctx.out.json) await ctx.out.printJson({ nodeId, draining: true, replicasLeft: total });
+    else await ctx.out.print(`node ${nodeId}: draining, ${total} replica(s) to move (cluster balancer)`);
+    return 0;
+  }
+  if (!ctx.out.json) await ctx.out.print(`node ${nodeId}: ${total} replica(s) to move`);
+  const bar = progress(ctx.io, 'moving', total, ' partitions');
+  const deadline = Date.now() + options.waitTimeoutMs;
+  let removed = false;
   try {
-    refused = await executeMoves(ctx.client, moves, options.maxInFlight, (done) => bar.update(done));
+    for (;;) {
+      // In this order: a drain that ended (its node removed) is seen gone from the members too.
+      const st = await balancerStatus(admins);
+      const m = await members(admins);
+      const d = st.drains.find((x) => x.nodeId === nodeId);
+      bar.update(total - (d?.replicasLeft ?? 0));
+      const member =
+        m.voters.includes(nodeId) ||
+        m.learners.includes(nodeId) ||
+        m.brokers.some((b) => b.nodeId === nodeId);
+      if (options.remove && !member) {
+        removed = true;
+        break;
+      }
+      if (d === undefined && member)
+        throw new CliError('ADMIN_API', `node ${nodeId} is no longer being decommissioned (cancelled?)`);
+      if (d !== undefined && !options.remove && d.replicasLeft === 0) break;
+      if (d !== undefined && d.stuck.length > 0 && st.moving === 0)
+        throw new CliError(
+          'KAFKA',
+          `no other broker can take the replica of ${d.stuck.map((x) => `${x.topic}-${x.partition}`).join(', ')} (add a node, or lower their replication factor; or cancel: cluster decommission ${nodeId} --cancel)`,
+        );
+      const last = m.lastChange;
+      if (
+        d !== undefined &&
+        d.replicasLeft === 0 &&
+        last !== null &&
+        last.nodeId === nodeId &&
+        last.kind === 'remove' &&
+        last.refused !== null &&
+        last.requestIndex > d.requestIndex
+      )
+        throw new CliError(
+          'ADMIN_API',
+          `node ${nodeId} holds no replica, but its removal was refused: ${last.refused} (the cluster asks again)`,
+        );
+      if (Date.now() > deadline)
+        throw new CliError(
+          'TIMEOUT',
+          `node ${nodeId}: still ${d?.replicasLeft ?? 0} replica(s) to move after ${options.waitTimeoutMs} ms (the cluster goes on; follow it with cluster balancer)`,
+        );
+      await sleep(POLL_MS);
+    }
   } finally {
     bar.stop();
   }
-  if (refused.length > 0)
-    throw new CliError(
-      'KAFKA',
-      `${refused.length} move(s) refused (${refused.map((r) => `${r.topic}-${r.partition}: ${r.error?.message ?? ''}`).join('; ')}); run the command again`,
-    );
-  if (!options.remove) {
-    if (ctx.out.json) await ctx.out.printJson({ nodeId, moved: moves.length, removed: false });
-    else await ctx.out.print(`node ${nodeId}: holds no replicas now (kept in the cluster)`);
-    return 0;
-  }
-  const r = await adminCall(admins, '/v1/cluster/remove-node', { nodeId });
-  const error = (r.body as { error?: { code?: string; message?: string } }).error;
-  if (error !== undefined)
-    throw new CliError('ADMIN_API', `${error.code ?? 'REFUSED'}: ${error.message ?? ''}`);
-  if (ctx.out.json) await ctx.out.printJson({ nodeId, moved: moves.length, removed: r.status === 200 });
+  if (ctx.out.json) await ctx.out.printJson({ nodeId, moved: total, removed });
   else
     await ctx.out.print(
-      r.status === 200
-        ? `node ${nodeId}: ${moves.length} replica(s) moved; removed from the cluster`
-        : `node ${nodeId}: ${moves.length} replica(s) moved; its removal is in progress`,
+      removed
+        ? `node ${nodeId}: ${total} replica(s) moved; removed from the cluster`
+        : `node ${nodeId}: holds no replicas now (kept in the cluster)`,
     );
+  return 0;
+}
+
+/** The balancer's state: nodes being decommissioned, the last rebalance, the moves running. */
+async function balancerCommand(ctx: Context, admins: Admins): Promise<number> {
+  const st = await balancerStatus(admins);
+  if (ctx.out.json) {
+    await ctx.out.printJson(st);
+    return 0;
+  }
+  await ctx.out.print(
+    `Partitions moving: ${st.moving} (at most ${st.maxConcurrentMoves} at once by the balancer)`,
+  );
+  if (st.drains.length === 0) await ctx.out.print('Decommissioning: none');
+  else
+    await ctx.out.table(
+      ['DECOMMISSIONING', 'REPLICAS-LEFT', 'REMOVE', 'STUCK'],
+      st.drains.map((d) => [
+        d.nodeId,
+        d.replicasLeft,
+        d.remove ? 'yes' : 'no',
+        d.stuck.map((x) => `${x.topic}-${x.partition}`).join(',') || '-',
+      ]),
+    );
+  const r = st.rebalance;
+  await ctx.out.print(
+    r === null
+      ? 'Rebalance: never asked'
+      : r.endIndex === null
+        ? `Rebalance: running (asked at ${r.requestIndex})`
+        : `Rebalance: ${r.reason ?? 'ended'} (asked at ${r.requestIndex}, ended at ${r.endIndex})`,
+  );
   return 0;
 }
 
@@ -232,30 +292,54 @@ export const registerCluster: Register = (y: Argv, plan: Plan) =>
       )
       .command(
         'decommission <id>',
-        'move every replica off a node (a bounded number at a time), then remove it from the cluster',
+        "move every replica off a node, then remove it from the cluster: done by the cluster's balancer (a bounded number of moves at a time, resumed after a failover); this follows it",
         (m) =>
           adminOptions(m)
             .positional('id', { type: 'string', demandOption: true })
-            .option('max-in-flight', { type: 'string', default: '2', describe: 'moves running at once' })
             .option('keep', {
               type: 'boolean',
               default: false,
               describe: 'move the replicas only; do not remove the node',
             })
-            .example('$0 cluster decommission 4 --admin http://n1:6092', ''),
+            .option('cancel', {
+              type: 'boolean',
+              default: false,
+              describe: 'cancel the decommission of the node (recommission it)',
+            })
+            .option('wait', {
+              type: 'boolean',
+              default: true,
+              describe: 'follow the progress until it is done (--no-wait: ask and return)',
+            })
+            .option('wait-timeout-ms', { type: 'string', default: '3600000' })
+            .option('max-in-flight', {
+              type: 'string',
+              hidden: true,
+              describe: "ignored: the cluster's --balancer-max-concurrent-moves bounds the moves",
+            })
+            .example('$0 cluster decommission 4 --admin http://n1:6092', '')
+            .example('$0 cluster decommission 4 --cancel --admin http://n1:6092', ''),
         (a) =>
           plan({
             formats: READ_FORMATS,
             action: (ctx) =>
               decommission(ctx, adminsOf(ctx, a), int('id', a.id, 1, 2 ** 31 - 1), {
-                maxInFlight: int('max-in-flight', a['max-in-flight'], 1, 1000),
                 remove: !a.keep,
+                wait: a.wait,
+                cancel: a.cancel,
+                waitTimeoutMs: int('wait-timeout-ms', a['wait-timeout-ms'], 0, 24 * 3_600_000),
               }),
           }),
       )
+      .command(
+        'balancer',
+        "the cluster's balancer: nodes being decommissioned, the last rebalance, the partitions moving (admin API)",
+        (m) => adminOptions(m),
+        (a) => plan({ formats: READ_FORMATS, action: (ctx) => balancerCommand(ctx, adminsOf(ctx, a)) }),
+      )
       .demandCommand(
         1,
-        'cluster: which subcommand? (status, health, members, add-node, remove-node, decommission)',
+        'cluster: which subcommand? (status, health, members, add-node, remove-node, decommission, balancer)',
       ),
   );
 

@@ -1,24 +1,23 @@
 // chronik partitions move|status|cancel|elect: partition reassignments (KIP-455) and leader
 // elections (KIP-460) through the Kafka protocol (AlterPartitionReassignments,
 // ListPartitionReassignments, ElectLeaders), so they work against any Kafka-compatible cluster. On Chronik, `status --admin` adds the progress of each move as the
-// partition's leader reports it (GET /v1/reassignments of the admin API).
+// partition's leader reports it (GET /v1/reassignments of the admin API). `rebalance` asks the
+// cluster's balancer through the admin API (POST /v1/cluster/rebalance) and follows it.
 import type { Argv } from 'yargs';
 import { int, partitionList } from '../args.js';
-import type { BrokerInfo, TopicInfo } from '../client/client.js';
-import type { Reassignment, ReassignResult } from '../client/reassignments.js';
+import type { Reassignment } from '../client/reassignments.js';
 import {
   alterReassignments,
   electLeaders,
   executeMoves,
   listReassignments,
 } from '../client/reassignments.js';
-import type { PlannedMove } from '../client/placement.js';
-import { atTargets, planLeaderBalance, planRebalance } from '../client/placement.js';
+import type { BalancerStatus, PlannedMove } from '../client/balancer.js';
+import { adminJson, balancerStatus, sleep } from '../client/balancer.js';
 import type { Context } from '../context.js';
 import type { Admins } from '../client/admin-api.js';
-import { adminAuth, adminAuthOptions, requestJson } from '../client/admin-api.js';
-import type { CliError } from '../errors.js';
-import { usage } from '../errors.js';
+import { adminAuth, adminAuthOptions, adminOptions, adminsOf, requestJson } from '../client/admin-api.js';
+import { CliError, usage } from '../errors.js';
 import { progress } from '../progress.js';
 import type { Plan, Register } from './types.js';
 import { READ_FORMATS } from './types.js';
@@ -137,25 +136,39 @@ export const registerPartitions: Register = (y: Argv, plan: Plan) =>
       )
       .command(
         'rebalance',
-        'spread replicas evenly over the brokers (after nodes were added), a bounded number of moves at a time',
+        "spread replicas and preferred leaders evenly over the brokers across every topic: done by the cluster's balancer (a bounded number of moves at a time); this asks and follows it",
         (m) =>
-          m
+          adminOptions(m)
             .option('max-moves', {
               type: 'string',
-              default: '10',
-              describe: 'moves planned at most (run again for more)',
+              default: '100',
+              describe: 'moves listed at most by --dry-run',
             })
-            .option('max-in-flight', { type: 'string', default: '2', describe: 'moves running at once' })
-            .option('dry-run', { type: 'boolean', default: false, describe: 'print the plan only' })
-            .example('$0 partitions rebalance --max-moves 20', ''),
+            .option('dry-run', { type: 'boolean', default: false, describe: "print the cluster's plan only" })
+            .option('cancel', { type: 'boolean', default: false, describe: 'stop the running rebalance' })
+            .option('wait', {
+              type: 'boolean',
+              default: true,
+              describe: 'follow it until it is done (--no-wait: ask and return)',
+            })
+            .option('wait-timeout-ms', { type: 'string', default: '3600000' })
+            .option('max-in-flight', {
+              type: 'string',
+              hidden: true,
+              describe: "ignored: the cluster's --balancer-max-concurrent-moves bounds the moves",
+            })
+            .example('$0 partitions rebalance --admin http://n1:6092', '')
+            .example('$0 partitions rebalance --dry-run --admin http://n1:6092', ''),
         (a) =>
           plan({
             formats: READ_FORMATS,
             action: (ctx) =>
-              rebalance(ctx, {
-                maxMoves: int('max-moves', a['max-moves'], 1, 100_000),
-                maxInFlight: int('max-in-flight', a['max-in-flight'], 1, 1000),
+              rebalance(ctx, adminsOf(ctx, a), {
+                maxMoves: int('max-moves', a['max-moves'], 1, 1000),
                 dryRun: a['dry-run'],
+                wait: a.wait,
+                cancel: a.cancel,
+                waitTimeoutMs: int('wait-timeout-ms', a['wait-timeout-ms'], 0, 24 * 3_600_000),
               }),
           }),
       )
@@ -249,81 +262,94 @@ async function elect(
   return failed.length === 0 ? 0 : 1;
 }
 
+/** Replica sets by partition (`topic\u0000partition`). */
+async function assignment(ctx: Context): Promise<Map<string, number[]>> {
+  const md = await ctx.client.metadataWithRetry(null);
+  const out = new Map<string, number[]>();
+  for (const t of md.topics)
+    for (const p of t.partitions) out.set(`${t.name}\u0000${p.partition}`, p.replicas);
+  return out;
+}
+
+/**
+ * Rebalance, done by the cluster (its balancer, the server README's "Decommission and rebalance"):
+ * replicas spread over the brokers across every topic, then preferred leaders, a bounded number of
+ * moves at a time (the cluster's --balancer-max-concurrent-moves), resumed after a failover. The
+ * command asks, then (unless --no-wait) follows it, then asks the preferred replicas to lead.
+ * --dry-run prints the cluster's plan (at most --max-moves); --cancel stops a running rebalance.
+ */
 async function rebalance(
   ctx: Context,
-  options: { maxMoves: number; maxInFlight: number; dryRun: boolean },
+  admins: Admins,
+  options: { maxMoves: number; dryRun: boolean; wait: boolean; cancel: boolean; waitTimeoutMs: number },
 ): Promise<number> {
-  // Partitions moving already (an earlier run interrupted) are planned from their targets.
-  const current = async (): Promise<{ brokers: BrokerInfo[]; topics: TopicInfo[] }> => {
-    const md = await ctx.client.metadataWithRetry(null);
-    return { brokers: md.brokers, topics: atTargets(md.topics, await listReassignments(ctx.client, null)) };
-  };
-  const before = await current();
-  const moves = planRebalance(before.brokers, before.topics, options.maxMoves);
   if (options.dryRun) {
-    // The leaders as they would be spread once the replicas moved.
-    const after = before.topics.map((t) => ({
-      ...t,
-      partitions: t.partitions.map((p) => ({
-        ...p,
-        replicas: moves.find((m) => m.topic === t.name && m.partition === p.partition)?.to ?? p.replicas,
-      })),
-    }));
-    const reorders = planLeaderBalance(before.brokers, after, options.maxMoves);
-    if (ctx.out.json) await ctx.out.printJson({ moves, reorders });
+    const plan = await adminJson<{ moves: PlannedMove[]; reorders: PlannedMove[] }>(
+      admins,
+      `/v1/cluster/balancer/plan?maxMoves=${options.maxMoves}`,
+    );
+    if (ctx.out.json) await ctx.out.printJson(plan);
     else
       await ctx.out.print(
-        [...moves, ...reorders].length === 0
+        [...plan.moves, ...plan.reorders].length === 0
           ? 'balanced: replicas and preferred leaders are spread within one of each other'
-          : [...moves, ...reorders].map(describeMove).join('\n'),
+          : [...plan.moves, ...plan.reorders].map(describeMove).join('\n'),
       );
     return 0;
   }
-  if (!ctx.out.json)
-    await ctx.out.print(moves.length === 0 ? 'replicas: balanced' : moves.map(describeMove).join('\n'));
-  const refused = await runMoves(ctx, moves, options.maxInFlight, 'moving');
-  // Then the preferred leaders, from where the replicas are now (reorders move no data), and the
-  // preferred replicas lead again.
-  const moved = await current();
-  const reorders = planLeaderBalance(moved.brokers, moved.topics, options.maxMoves);
-  if (!ctx.out.json && reorders.length > 0) await ctx.out.print(reorders.map(describeMove).join('\n'));
-  refused.push(...(await runMoves(ctx, reorders, options.maxInFlight, 'reordering')));
+  if (options.cancel) {
+    await adminJson(admins, '/v1/cluster/rebalance/cancel', {});
+    if (ctx.out.json) await ctx.out.printJson({ cancelled: true });
+    else await ctx.out.print('rebalance cancelled (the moves running finish)');
+    return 0;
+  }
+  const before = await assignment(ctx);
+  const started = await adminJson<BalancerStatus>(admins, '/v1/cluster/rebalance', {});
+  const requestIndex = started.rebalance?.requestIndex;
+  if (!options.wait || requestIndex === undefined) {
+    if (ctx.out.json) await ctx.out.printJson({ rebalancing: true, requestIndex });
+    else await ctx.out.print('rebalancing (cluster balancer); follow it with: chronik cluster balancer');
+    return 0;
+  }
+  const deadline = Date.now() + options.waitTimeoutMs;
+  let reason: string | null = null;
+  for (;;) {
+    const st = await balancerStatus(admins);
+    const r = st.rebalance;
+    if (r === null || r.requestIndex !== requestIndex)
+      throw new CliError('ADMIN_API', 'the rebalance asked for is no longer the last one');
+    if (r.endIndex !== null) {
+      reason = r.reason;
+      break;
+    }
+    if (Date.now() > deadline)
+      throw new CliError(
+        'TIMEOUT',
+        `the rebalance runs still after ${options.waitTimeoutMs} ms (the cluster goes on; follow it with cluster balancer)`,
+      );
+    await sleep(POLL_MS);
+  }
+  const after = await assignment(ctx);
+  let moved = 0;
+  let reordered = 0;
+  for (const [key, to] of after) {
+    const from = before.get(key);
+    if (from === undefined) continue;
+    if ([...from].sort().join() !== [...to].sort().join()) moved++;
+    else if (from[0] !== to[0]) reordered++;
+  }
   const elected = await electLeaders(ctx.client, null, undefined, false).catch(() => []);
   const leaders = elected.filter((e) => e.error === null).length;
-  if (ctx.out.json)
-    await ctx.out.printJson({
-      moves,
-      reorders,
-      refused: refused.map((r) => ({ topic: r.topic, partition: r.partition, error: r.error?.message })),
-      leadersMoved: leaders,
-    });
-  else {
-    for (const r of refused)
-      await ctx.out.print(`${r.topic}-${r.partition}: not moved: ${r.error?.message ?? ''}`);
+  if (ctx.out.json) await ctx.out.printJson({ reason, moved, reordered, leadersMoved: leaders });
+  else
     await ctx.out.print(
-      `done: ${moves.length - refused.length} moved, ${reorders.length} preferred leaders changed, ${leaders} leaders moved to their preferred replica`,
+      `${reason === 'balanced' ? 'done' : `ended (${reason ?? '?'})`}: ${moved} moved, ${reordered} preferred leaders changed, ${leaders} leaders moved to their preferred replica`,
     );
-  }
-  return refused.length === 0 ? 0 : 1;
+  return reason === 'balanced' ? 0 : 1;
 }
 
 function describeMove(m: PlannedMove): string {
   return `${m.topic}-${m.partition}: [${m.from.join(',')}] -> [${m.to.join(',')}]`;
-}
-
-async function runMoves(
-  ctx: Context,
-  moves: readonly PlannedMove[],
-  maxInFlight: number,
-  label: string,
-): Promise<ReassignResult[]> {
-  if (moves.length === 0) return [];
-  const bar = progress(ctx.io, label, moves.length, ' partitions');
-  try {
-    return await executeMoves(ctx.client, moves, maxInFlight, (done) => bar.update(done));
-  } finally {
-    bar.stop();
-  }
 }
 
 interface Progress {
