@@ -25,9 +25,13 @@ const MAX_DETAILS = 20;
 
 type Storage = Awaited<ReturnType<typeof RaftLogStorage.open>>;
 
-/** `dataDirs`: node id → that node's --data-dir (the node stopped); `scratch`: an empty directory to copy into. */
+/**
+ * `dataDirs`: node → that node's --data-dir (the node stopped), keyed by its id or a label (a node's
+ * directory from before it left the cluster and joined anew with an empty one: its committed entries
+ * must match too, over what the others still hold); `scratch`: an empty directory to copy into.
+ */
 export async function compareReplicaLogs(
-  dataDirs: ReadonlyMap<number, string>,
+  dataDirs: ReadonlyMap<number | string, string>,
   scratch: string,
 ): Promise<ReplicaLogComparison> {
   const out: ReplicaLogComparison = {
@@ -37,7 +41,7 @@ export async function compareReplicaLogs(
     mismatchCount: 0,
     errors: [],
   };
-  const byGroup = new Map<string, number[]>();
+  const byGroup = new Map<string, Array<number | string>>();
   for (const [node, dir] of dataDirs) {
     const raft = path.join(dir, 'raft');
     if (!fs.existsSync(raft)) continue;
@@ -55,11 +59,11 @@ export async function compareReplicaLogs(
   for (const [group, nodes] of [...byGroup].sort()) {
     if (nodes.length < 2) continue;
     out.groups++;
-    const open: Array<{ node: number; s: Storage }> = [];
+    const open: Array<{ node: number | string; s: Storage }> = [];
     try {
       for (const node of nodes) {
         const src = path.join(dataDirs.get(node) as string, 'raft', group);
-        const copy = path.join(scratch, `node${node}`, group);
+        const copy = path.join(scratch, `node${String(node).replace(/[^\w-]/g, '_')}`, group);
         fs.cpSync(src, copy, { recursive: true });
         try {
           open.push({

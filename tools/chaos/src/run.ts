@@ -632,7 +632,11 @@ export async function runChaos(o: RunOptions): Promise<RunReport> {
     await Promise.all(cluster.ids.map((id) => cluster.stop(id)));
     const scratch = fs.mkdtempSync(path.join(os.tmpdir(), `chronik-chaos-logs-${o.seed}-`));
     const replicaLogs = await compareReplicaLogs(
-      new Map(cluster.nodes.map((n) => [n.id, n.dataDir])),
+      new Map<number | string, string>([
+        ...cluster.nodes.map((n): [number, string] => [n.id, n.dataDir]),
+        // A node that left and joined anew: its directory from before, beside its new one.
+        ...cluster.departed.map((d, i): [string, string] => [`${d.id} (before leaving, #${i + 1})`, d.dataDir]),
+      ]),
       scratch,
     );
     fs.rmSync(scratch, { recursive: true, force: true });

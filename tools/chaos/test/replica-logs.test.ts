@@ -109,3 +109,39 @@ test('a committed entry that differs is reported', async () => {
   expect(r.mismatches.join('\n')).toMatch(/group-7 index 2: node 1 has term 1 .* node 2 term 1/);
   expect(r.mismatches.join('\n')).toMatch(/group-7 index 3: .* node 3 term 3/);
 });
+
+test("a node's directory from before it left is compared beside the others, under its label", async () => {
+  // Node 3 left (its old log kept as "old3") and joined anew: its new log holds nothing yet.
+  for (const n of [1, 2])
+    await writeLog(
+      n,
+      'group-1',
+      [
+        [1, 'a'],
+        [1, 'b'],
+        [2, 'c'],
+      ],
+      3,
+    );
+  await writeLog(
+    4,
+    'group-1',
+    [
+      [1, 'a'],
+      [1, 'B'],
+    ],
+    2,
+  );
+  const r = await compareReplicaLogs(
+    new Map<number | string, string>([
+      [1, path.join(root, 'node1')],
+      [2, path.join(root, 'node2')],
+      ['3 (before leaving, #1)', path.join(root, 'node4')],
+    ]),
+    fs.mkdtempSync(path.join(root, 'scratch-')),
+  );
+  expect(r.entriesCompared).toBe(2);
+  expect(r.mismatches).toEqual([
+    'group-1 index 2: node 1 has term 1 (1 bytes), node 3 (before leaving, #1) term 1 (1 bytes)',
+  ]);
+});
