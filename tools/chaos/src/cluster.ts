@@ -47,9 +47,7 @@ export interface MembersView {
 
 /** The answer to a remove-node: done, refused (with the server's reason), or not known. */
 export type RemoveOutcome =
-  | { kind: 'removed' }
-  | { kind: 'refused'; reason: string }
-  | { kind: 'unknown'; reason: string };
+  { kind: 'removed' } | { kind: 'refused'; reason: string } | { kind: 'unknown'; reason: string };
 
 export interface ClusterView {
   nodeId: number;

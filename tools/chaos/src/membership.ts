@@ -92,12 +92,16 @@ export async function membershipCycle(o: CycleOptions): Promise<Expectation> {
   try {
     return await cycle(o);
   } catch (e) {
-    return { what: WHAT, met: false, detail: `the cycle broke: ${e instanceof Error ? e.message : String(e)}` };
+    return {
+      what: WHAT,
+      met: false,
+      detail: `the cycle broke: ${e instanceof Error ? e.message : String(e)}`,
+    };
   }
 }
 
 async function cycle(o: CycleOptions): Promise<Expectation> {
-  const { cluster, history, node: x } = o;
+  const { history, node: x } = o;
   const record = (
     action: MembershipOp['action'],
     invokeMs: number,
@@ -160,7 +164,7 @@ async function drainAndRemove(
   let holding: string[] = [];
   let drained = false;
   let asked = false;
-  for (const end = Date.now() + DRAIN_LIMIT_MS; Date.now() < end; ) {
+  for (const end = Date.now() + DRAIN_LIMIT_MS; Date.now() < end;) {
     const held = await heldBy(cluster, x);
     if (held === undefined) {
       await sleep(1000);
@@ -288,8 +292,12 @@ async function leaveAndJoin(
       stoppedItself
         ? `stopped by itself after its removal (code ${code}${named ? ', logged its removal' : ', its removal not in its log'})`
         : `still running ${STOP_WAIT_MS / 1000} s after its removal (killed)`,
-      forgotten ? '' : `still a member or a registered broker ${FORGOTTEN_WAIT_MS / 1000} s after its removal`,
-      joined ? `joined anew through node ${via} (a voter, registered)` : `did not join in ${JOIN_LIMIT_MS / 1000} s`,
+      forgotten
+        ? ''
+        : `still a member or a registered broker ${FORGOTTEN_WAIT_MS / 1000} s after its removal`,
+      joined
+        ? `joined anew through node ${via} (a voter, registered)`
+        : `did not join in ${JOIN_LIMIT_MS / 1000} s`,
     ]
       .filter((s) => s !== '')
       .join(', '),

@@ -635,7 +635,10 @@ export async function runChaos(o: RunOptions): Promise<RunReport> {
       new Map<number | string, string>([
         ...cluster.nodes.map((n): [number, string] => [n.id, n.dataDir]),
         // A node that left and joined anew: its directory from before, beside its new one.
-        ...cluster.departed.map((d, i): [string, string] => [`${d.id} (before leaving, #${i + 1})`, d.dataDir]),
+        ...cluster.departed.map((d, i): [string, string] => [
+          `${d.id} (before leaving, #${i + 1})`,
+          d.dataDir,
+        ]),
       ]),
       scratch,
     );
