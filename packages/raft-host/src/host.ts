@@ -1550,6 +1550,11 @@ export class RaftHost {
 
   private sendApplyAdvance(g: Group, rd: Ready, heartbeatsSent: boolean): void {
     // 3. Messages go out only now that what they depend on is durable.
+    // A snapshot the transport refuses to send (its per-peer in-flight limit, an unknown address)
+    // is reported failed once the Ready is advanced: the core would otherwise wait in Snapshot state
+    // for an outcome that never comes, and the follower would never catch up. After the failure it
+    // probes again at the next heartbeat response and sends a snapshot anew.
+    const unsentSnapshots: number[] = [];
     if (this.transport) {
       for (const m of rd.messages) {
         if (
@@ -1557,8 +1562,11 @@ export class RaftHost {
           (m.type === MessageType.MsgHeartbeat || m.type === MessageType.MsgHeartbeatResp)
         )
           continue;
-        if (m.type === MessageType.MsgSnap) this.stats.snapshotsSent++;
-        this.transport.send(g.id, m);
+        const sent = this.transport.send(g.id, m);
+        if (m.type === MessageType.MsgSnap) {
+          if (sent) this.stats.snapshotsSent++;
+          else unsentSnapshots.push(m.to);
+        }
       }
     }
     this.applyRoleChange(g, rd);
@@ -1596,6 +1604,7 @@ export class RaftHost {
     }
     // 5. Advance.
     g.node.advance();
+    for (const to of unsentSnapshots) g.node.reportSnapshot(to, false);
   }
 
   /**

@@ -172,6 +172,27 @@ describe('RaftHost', () => {
     expect(lagging.host.stats.snapshotsInstalled).toBeGreaterThan(0);
   });
 
+  it('sends a snapshot again when the transport refused to send it (its in-flight limit)', async () => {
+    // GrpcTransport drops a MsgSnap past its in-flight snapshots per peer (2) and returns false; the
+    // core waited in Snapshot state for an outcome no one reported, so the follower never caught up
+    // (found by the chaos suite's membership fault: a rejoined node given 6 replicas at once).
+    await Promise.all(nodes.map((n) => n.host.close()));
+    net = new MemNet();
+    rmSync(root, { recursive: true, force: true });
+    nodes = [];
+    for (const id of [1, 2, 3]) nodes.push(await startNode(id, { snapshotEveryEntries: 20 }));
+    const l = await leader();
+    const lagging = nodes.find((n) => n !== l)!;
+    net.down.add(lagging.id);
+    for (let i = 0; i < 100; i++) await l.host.propose(GROUP, enc(`k${i}=${i}`));
+    expect(l.host.status(GROUP).firstIndex).toBeGreaterThan(lagging.host.status(GROUP).lastIndex + 1);
+    net.refuseSnapshots = 1;
+    net.down.delete(lagging.id);
+    await until(() => lagging.kv.log.length === 100, 15_000);
+    expect(net.refuseSnapshots).toBe(0);
+    expect(lagging.kv.data.get('k99')).toBe('99');
+  });
+
   it('counts its work for the operator (stats) and tells an observer how long cycles and fsyncs took', async () => {
     await Promise.all(nodes.map((n) => n.host.close()));
     net = new MemNet();

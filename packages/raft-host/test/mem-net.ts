@@ -1,6 +1,7 @@
 // Test helpers shared by the in-process RaftHost tests: an in-memory transport that can cut nodes
 // off, a polling wait, a logger that keeps its lines, and a KV node on real WAL files.
 import path from 'node:path';
+import { MessageType } from '@chronik/raft';
 import type { Logger, Message } from '@chronik/raft';
 import { RaftHost } from '../src/index.js';
 import type { GroupOptions, HostTransport, RaftHostOptions } from '../src/index.js';
@@ -46,11 +47,17 @@ export async function startKvNode(
 export class MemNet {
   readonly hosts = new Map<number, RaftHost>();
   readonly down = new Set<number>();
+  /** How many snapshot messages to refuse to send (as GrpcTransport does past its in-flight limit). */
+  refuseSnapshots = 0;
 
   transport(from: number): HostTransport {
     return {
       send: (groupId: number, m: Message) => {
         if (this.down.has(from) || this.down.has(m.to)) return false;
+        if (m.type === MessageType.MsgSnap && this.refuseSnapshots > 0) {
+          this.refuseSnapshots--;
+          return false;
+        }
         const to = this.hosts.get(m.to);
         if (!to) return false;
         setImmediate(() => {

@@ -25,7 +25,7 @@ export interface CliOptions {
 export const USAGE = `usage: chronik-chaos [options]
   --seed N          the run's seed (default: random; printed); with --runs, the first of consecutive seeds
   --duration D      how long faults are injected, e.g. 60s, 2m, 90000ms (default 60s)
-  --nodes N         cluster size, 3 or 5 (default 3)
+  --nodes N         cluster size, 3 to 7 (default 3; 4 or more for the membership fault's full cycle)
   --faults LIST     comma-separated: ${FAULT_KINDS.join(',')} (default: all)
   --workload LIST   comma-separated: ${WORKLOAD_KINDS.join(',')} (default queue: writers, consumers, topic churn;
                     txn: transactional producers and a consume-transform-produce stage)

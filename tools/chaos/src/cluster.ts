@@ -29,7 +29,25 @@ export interface ChaosNode {
   lastExitCode?: number | null;
   /** A tmpfs of its own mounted here, holding dataDir (the disk-full fault). */
   mount?: string | undefined;
+  /**
+   * Set while the node joins the running cluster anew (the membership fault: removed, its data
+   * directory wiped): it starts with `--join` through its link to this member instead of
+   * `--peers ... --bootstrap`.
+   */
+  joinVia?: number | undefined;
 }
+
+/** `GET /v1/cluster/members`: the metadata group's voters and learners, and the registered brokers. */
+export interface MembersView {
+  voters: number[];
+  learners: number[];
+  change: { nodeId: number } | null;
+  brokers: Array<{ nodeId: number; role: string }>;
+}
+
+/** The answer to a remove-node: done, refused (with the server's reason), or not known. */
+export type RemoveOutcome =
+  { kind: 'removed' } | { kind: 'refused'; reason: string } | { kind: 'unknown'; reason: string };
 
 export interface ClusterView {
   nodeId: number;
@@ -95,20 +113,30 @@ function canListen(port: number): Promise<boolean> {
 
 const taken = new Set<number>();
 
+/** The ports `freePort` draws from: `CHRONIK_CHAOS_PORTS=LO-HI`, or 20000-31999. */
+export function portRange(env: NodeJS.ProcessEnv = process.env): { lo: number; hi: number } {
+  const m = /^(\d+)-(\d+)$/.exec(env['CHRONIK_CHAOS_PORTS'] ?? '');
+  const lo = Number(m?.[1]);
+  const hi = Number(m?.[2]);
+  return m !== null && lo >= 1024 && hi <= 65_535 && hi - lo >= 63 ? { lo, hi } : { lo: 20_000, hi: 31_999 };
+}
+
 /**
- * A free port below the kernel's ephemeral range (32768+): a node keeps its ports across restarts,
- * and an ephemeral port could meanwhile become some client connection's local port.
+ * A free port below the kernel's ephemeral range (32768+) by default: a node keeps its ports across
+ * restarts, and an ephemeral port could meanwhile become some client connection's local port. On a
+ * shared machine, `CHRONIK_CHAOS_PORTS` gives the run a range of its own.
  */
 export async function freePort(): Promise<number> {
+  const { lo, hi } = portRange();
   for (let attempt = 0; attempt < 500; attempt++) {
-    const port = 20_000 + Math.floor(Math.random() * 12_000);
+    const port = lo + Math.floor(Math.random() * (hi - lo + 1));
     if (taken.has(port)) continue;
     if (await canListen(port)) {
       taken.add(port);
       return port;
     }
   }
-  throw new ChaosError('ProcessFailed', 'no free port found in 20000-32000');
+  throw new ChaosError('ProcessFailed', `no free port found in ${lo}-${hi}`);
 }
 
 export function sleep(ms: number): Promise<void> {
@@ -206,6 +234,8 @@ export function killAllClusters(): void {
 export class ChaosCluster {
   readonly nodes: ChaosNode[] = [];
   readonly proxies = new Map<string, LinkProxy>();
+  /** Data directories of nodes removed from the cluster, kept aside for the Raft log comparison. */
+  readonly departed: Array<{ id: number; dataDir: string }> = [];
 
   private constructor(private readonly opts: ClusterOptions) {}
 
@@ -275,6 +305,11 @@ export class ChaosCluster {
       .filter((m) => m.id !== id)
       .map((m) => `${m.id}@127.0.0.1:${this.link(id, m.id).port}`)
       .join(',');
+    // A joining node names one member; a member, its peers (it founds the cluster the first time).
+    const membership =
+      n.joinVia !== undefined
+        ? ['--join', `127.0.0.1:${this.link(id, n.joinVia).port}`]
+        : ['--peers', peers, '--bootstrap'];
     const args = [
       this.opts.bin,
       '--kafka-port',
@@ -293,14 +328,15 @@ export class ChaosCluster {
       'raft-cluster',
       '--raft-addr',
       `127.0.0.1:${n.raftPort}`,
-      '--peers',
-      peers,
-      '--bootstrap',
+      ...membership,
     ];
     const env: NodeJS.ProcessEnv = {};
     for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('CHRONIK_')) env[k] = v;
     const fd = fs.openSync(n.logFile, 'a');
-    fs.writeSync(fd, `--- [chaos] start #${n.starts + 1} of node ${id} at ${new Date().toISOString()}\n`);
+    fs.writeSync(
+      fd,
+      `--- [chaos] start #${n.starts + 1} of node ${id}${n.joinVia !== undefined ? ` (joining through node ${n.joinVia})` : ''} at ${new Date().toISOString()}\n`,
+    );
     const proc = spawn(process.execPath, args, { stdio: ['ignore', fd, fd], env });
     fs.closeSync(fd);
     n.proc = proc;
@@ -460,6 +496,75 @@ export class ChaosCluster {
       }
     }
     return undefined;
+  }
+
+  /** Waits until topic-partition is at `replicas` and no longer moving; whether it got there. */
+  async settled(
+    topic: string,
+    partition: number,
+    replicas: readonly number[],
+    ms: number,
+  ): Promise<{ done: boolean; last: string }> {
+    let last = 'unknown';
+    for (const end = Date.now() + ms; Date.now() < end; await sleep(500)) {
+      const p = await this.placement(topic, partition);
+      if (p === undefined) continue;
+      last = `[${p.replicas.join(',')}]${p.moving ? ' moving' : ''}`;
+      if (!p.moving && p.replicas.join() === replicas.join()) return { done: true, last };
+    }
+    return { done: false, last };
+  }
+
+  /** Waits until node `id` exits, at most `ms`; its exit code, or undefined while it runs. */
+  async exitWithin(id: number, ms: number): Promise<number | null | undefined> {
+    const n = this.node(id);
+    if (n.exited === undefined || n.proc === undefined) return n.lastExitCode;
+    await bounded(n.exited, ms);
+    return n.proc === undefined ? n.lastExitCode : undefined;
+  }
+
+  /** The metadata group's members as the first running node of `ids` that answers has them. */
+  async members(ids: readonly number[] = this.running()): Promise<MembersView | undefined> {
+    for (const id of ids) {
+      if (this.node(id).state !== 'running') continue;
+      try {
+        return await this.admin<MembersView>(id, '/v1/cluster/members');
+      } catch {
+        // a node that does not answer is skipped
+      }
+    }
+    return undefined;
+  }
+
+  /**
+   * Asks a running node other than `id` to remove node `id` from the cluster (it waits up to 30 s
+   * for the change to end). Refused: the server said no (409), with its reason.
+   */
+  async removeNode(id: number): Promise<RemoveOutcome> {
+    let last = 'no running node to ask';
+    for (const via of this.running().filter((x) => x !== id)) {
+      try {
+        const r = await postJson<{ error?: { code?: string; message?: string } | string }>(
+          this.node(via).adminPort,
+          '/v1/cluster/remove-node?waitMs=30000',
+          { nodeId: id },
+          40_000,
+        );
+        if (r.status === 200) return { kind: 'removed' };
+        const e = r.body.error;
+        const reason = typeof e === 'string' ? e : `${e?.code ?? '?'}: ${e?.message ?? ''}`;
+        if (r.status === 409) return { kind: 'refused', reason };
+        last = `HTTP ${r.status} from node ${via}: ${reason}`;
+        // 202: still running after 30 s. Otherwise (503: this node reached no metadata leader)
+        // the next node is asked.
+        if (r.status === 202) return { kind: 'unknown', reason: last };
+      } catch (e) {
+        // Not answered: unknown whether the change was asked; the next node is asked (a retry
+        // of the same removal is answered with its outcome).
+        last = e instanceof Error ? e.message : String(e);
+      }
+    }
+    return { kind: 'unknown', reason: last };
   }
 
   async destroy(): Promise<void> {

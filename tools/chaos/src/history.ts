@@ -154,8 +154,35 @@ export interface RewindOp extends Timed {
   fresh: boolean;
 }
 
+/**
+ * One step of a membership fault (the nemesis): a replica moved off the node (`drain`), the node's
+ * removal (`remove-node`), its join anew with an empty data directory (`join`), a replica moved back
+ * (`move-back`). `fail`: the cluster refused it (the reason in `error`) — a refusal the server is
+ * meant to give, e.g. a removal that would cost the voters their majority, is not a failure of the
+ * run; `info`: no answer in time.
+ */
+export interface MembershipOp extends Timed {
+  f: 'membership';
+  process: 'nemesis';
+  /** The fault's index in the schedule. */
+  fault: number;
+  action: 'drain' | 'remove-node' | 'join' | 'move-back';
+  node: number;
+  detail: string;
+}
+
 export type Op =
-  SendOp | PollOp | CommitOp | AssignOp | CommittedOp | TopicOp | FaultOp | TxnOp | RestartOp | RewindOp;
+  | SendOp
+  | PollOp
+  | CommitOp
+  | AssignOp
+  | CommittedOp
+  | TopicOp
+  | FaultOp
+  | TxnOp
+  | RestartOp
+  | RewindOp
+  | MembershipOp;
 
 export class History {
   readonly ops: Op[] = [];

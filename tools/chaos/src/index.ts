@@ -20,8 +20,25 @@ export type {
   StreamOp,
   Unavailability,
 } from './checker.js';
-export { ChaosCluster, bounded, deadline, freePort, getJson, killAllClusters, sleep } from './cluster.js';
-export type { ChaosNode, ClusterOptions, ClusterView, NodeState, ReplicaView } from './cluster.js';
+export {
+  ChaosCluster,
+  bounded,
+  deadline,
+  freePort,
+  getJson,
+  killAllClusters,
+  portRange,
+  sleep,
+} from './cluster.js';
+export type {
+  ChaosNode,
+  ClusterOptions,
+  ClusterView,
+  MembersView,
+  NodeState,
+  RemoveOutcome,
+  ReplicaView,
+} from './cluster.js';
 export { ChaosError, ChaosErrorCodes, errorMessage } from './errors.js';
 export type { ChaosErrorCode } from './errors.js';
 export { readPartition } from './final-read.js';
@@ -32,6 +49,7 @@ export type {
   CommitOp,
   CommittedOp,
   FaultOp,
+  MembershipOp,
   Op,
   Outcome,
   PollOp,
@@ -42,6 +60,8 @@ export type {
   TxnOp,
   TxnWrite,
 } from './history.js';
+export { MEMBERSHIP_PHASES, membershipCycle } from './membership.js';
+export type { CycleOptions, MembershipPhase } from './membership.js';
 export { main, summarizeDir, writeSummary } from './main.js';
 export {
   DEFAULT_ROLES,

@@ -6,8 +6,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { coordinatorPartition } from '@chronik/metadata';
 import type { ChaosCluster } from './cluster.js';
-import { bounded, sleep } from './cluster.js';
+import { sleep } from './cluster.js';
 import type { FaultOp, History } from './history.js';
+import type { MembershipPhase } from './membership.js';
+import { MEMBERSHIP_PHASES, membershipCycle } from './membership.js';
 import type { Rng } from './rng.js';
 
 export const FAULT_KINDS = [
@@ -21,6 +23,7 @@ export const FAULT_KINDS = [
   'lose-replica',
   'disk-full',
   'reassign',
+  'membership',
 ] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
@@ -223,32 +226,6 @@ interface Applied {
 /** How long a partition move may take once its fault healed (each way). */
 const MOVE_SETTLE_MS = 60_000;
 
-/** Waits until topic-partition is at `replicas` and no longer moving; whether it got there. */
-async function settled(
-  cluster: ChaosCluster,
-  topic: string,
-  partition: number,
-  replicas: readonly number[],
-  ms: number,
-): Promise<{ done: boolean; last: string }> {
-  let last = 'unknown';
-  for (const deadline = Date.now() + ms; Date.now() < deadline; await sleep(500)) {
-    const p = await cluster.placement(topic, partition);
-    if (p === undefined) continue;
-    last = `[${p.replicas.join(',')}]${p.moving ? ' moving' : ''}`;
-    if (!p.moving && p.replicas.join() === replicas.join()) return { done: true, last };
-  }
-  return { done: false, last };
-}
-
-/** Waits until node `id` exits, at most `ms`; its exit code, or undefined while it runs. */
-async function exitWithin(cluster: ChaosCluster, id: number, ms: number): Promise<number | null | undefined> {
-  const n = cluster.node(id);
-  if (n.exited === undefined || n.proc === undefined) return n.lastExitCode;
-  await bounded(n.exited, ms);
-  return n.proc === undefined ? n.lastExitCode : undefined;
-}
-
 /** Applies one fault; returns the healing action and what was done. */
 async function apply(ctx: NemesisContext, f: PlannedFault): Promise<Applied> {
   const { cluster } = ctx;
@@ -313,7 +290,7 @@ async function apply(ctx: NemesisContext, f: PlannedFault): Promise<Applied> {
         nodes: [target],
         description: `node ${target} (${role}) restarted with an empty data directory for ${f.holdMs} ms`,
         expect: async () => {
-          const code = await exitWithin(cluster, target, 20_000);
+          const code = await cluster.exitWithin(target, 20_000);
           const log = cluster.logSince(target, since);
           const met = code !== undefined && code !== 0 && log.includes('NODE_STATE_LOST');
           return {
@@ -373,7 +350,7 @@ async function apply(ctx: NemesisContext, f: PlannedFault): Promise<Applied> {
         nodes: [target],
         description: `data directory of node ${target} (${role}) full (${filled} MiB filler) for ${f.holdMs} ms`,
         expect: async () => {
-          const code = await exitWithin(cluster, target, 15_000);
+          const code = await cluster.exitWithin(target, 15_000);
           const log = cluster.logSince(target, since);
           // Still running: it wrote nothing in the hold (an idle follower) — acceptable only if
           // it still answers; exited: with 70, naming ENOSPC.
@@ -437,7 +414,7 @@ async function apply(ctx: NemesisContext, f: PlannedFault): Promise<Applied> {
           : {
               settle: async (): Promise<Expectation> => {
                 const what = 'a partition move under a kill or pause ends, and the move back too (60 s each)';
-                const there = await settled(cluster, topic, partition, to, MOVE_SETTLE_MS);
+                const there = await cluster.settled(topic, partition, to, MOVE_SETTLE_MS);
                 if (!there.done) {
                   // Not there: cancel (the move back of a cancel is itself a move).
                   await cluster.reassign(topic, partition, null);
@@ -446,7 +423,7 @@ async function apply(ctx: NemesisContext, f: PlannedFault): Promise<Applied> {
                   if (back !== null)
                     return { what, met: false, detail: `the move back was refused: ${back}` };
                 }
-                const home = await settled(cluster, topic, partition, from, MOVE_SETTLE_MS);
+                const home = await cluster.settled(topic, partition, from, MOVE_SETTLE_MS);
                 return {
                   what,
                   met: there.done && home.done,
@@ -454,6 +431,56 @@ async function apply(ctx: NemesisContext, f: PlannedFault): Promise<Applied> {
                 };
               },
             }),
+      };
+    }
+    case 'membership': {
+      // The target leaves the cluster and joins anew with an empty disk (membership.ts); from one
+      // phase of that (drawn from the seed) another node is killed or cut off for the hold.
+      const others = cluster.running().filter((id) => id !== target);
+      const second = others[Math.floor(f.pick / 17) % Math.max(1, others.length)];
+      const phase = MEMBERSHIP_PHASES[Math.floor(f.pick / 5) % MEMBERSHIP_PHASES.length] as MembershipPhase;
+      const how = f.second === 'kill' ? 'kill' : 'partition';
+      let secondHealed: Promise<void> = Promise.resolve();
+      const onPhase = async (p: MembershipPhase): Promise<void> => {
+        if (p !== phase || second === undefined) return;
+        if (how === 'kill') await cluster.kill(second);
+        else
+          cluster.setLinks(
+            between(
+              [second],
+              ids.filter((x) => x !== second),
+            ),
+            { kind: f.linkMode },
+          );
+        ctx.log(
+          `[${(ctx.history.now() / 1000).toFixed(1)}s] fault ${f.index}: ${how === 'kill' ? 'kill -9' : `partition (${f.linkMode}) around`} node ${second} from the ${phase} phase for ${f.holdMs} ms`,
+        );
+        secondHealed = sleep(f.holdMs).then(() => {
+          if (how === 'kill') {
+            if (cluster.node(second).proc === undefined) cluster.start(second);
+          } else cluster.healNetwork();
+        });
+      };
+      const cycle = membershipCycle({
+        cluster,
+        history: ctx.history,
+        fault: f.index,
+        node: target,
+        avoid: second,
+        pick: f.pick,
+        onPhase,
+        log: ctx.log,
+      });
+      return {
+        nodes: second === undefined ? [target] : [target, second],
+        description: `node ${target} (${role}) leaves the cluster and joins anew with an empty data directory${second === undefined ? '' : `; ${how === 'kill' ? 'kill -9' : `partition (${f.linkMode}) around`} node ${second} from the ${phase} phase for ${f.holdMs} ms`}`,
+        // The cycle heals its own fault (the second node's) before it ends.
+        heal: async () => undefined,
+        settle: async () => {
+          const e = await cycle;
+          await secondHealed;
+          return e;
+        },
       };
     }
     case 'combined': {

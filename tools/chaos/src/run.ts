@@ -625,14 +625,34 @@ export async function runChaos(o: RunOptions): Promise<RunReport> {
         return undefined;
       });
     }
-    const finalState = await snapshot(cluster).catch(() => last);
+    // The state the checks see: the replicas agreeing again, or as they are after 30 s. A leadership
+    // move after the convergence — a preferred replica taking its partition back 10 s after it
+    // returned (a node that rejoined, or was restarted late), an election — is not a divergence,
+    // but a snapshot taken in its middle shows replicas without a leader.
+    let finalState = last;
+    await waitFor(
+      'the replicas to agree after the final reads',
+      async () => {
+        finalState = await snapshot(cluster);
+        return agreed(finalState, topics, o.partitions, replicasOf) ? true : undefined;
+      },
+      30_000,
+      1_000,
+    ).catch((e: unknown) => o.log(`chaos: ${errorMessage(e)}`));
     const topicsPresent = [...new Set(finalState.map((s) => s.topic))];
     history.close();
     // Stop every node cleanly and compare the Raft logs on disk.
     await Promise.all(cluster.ids.map((id) => cluster.stop(id)));
     const scratch = fs.mkdtempSync(path.join(os.tmpdir(), `chronik-chaos-logs-${o.seed}-`));
     const replicaLogs = await compareReplicaLogs(
-      new Map(cluster.nodes.map((n) => [n.id, n.dataDir])),
+      new Map<number | string, string>([
+        ...cluster.nodes.map((n): [number, string] => [n.id, n.dataDir]),
+        // A node that left and joined anew: its directory from before, beside its new one.
+        ...cluster.departed.map((d, i): [string, string] => [
+          `${d.id} (before leaving, #${i + 1})`,
+          d.dataDir,
+        ]),
+      ]),
       scratch,
     );
     fs.rmSync(scratch, { recursive: true, force: true });

@@ -109,3 +109,41 @@ test('a committed entry that differs is reported', async () => {
   expect(r.mismatches.join('\n')).toMatch(/group-7 index 2: node 1 has term 1 .* node 2 term 1/);
   expect(r.mismatches.join('\n')).toMatch(/group-7 index 3: .* node 3 term 3/);
 });
+
+test("a node's directory from before it left is compared with the others, under its label", async () => {
+  // Node 3 left (its old log kept aside under a label) and joined anew: its new log holds nothing yet.
+  for (const n of [1, 2])
+    await writeLog(
+      n,
+      'group-1',
+      [
+        [1, 'a'],
+        [1, 'b'],
+        [2, 'c'],
+      ],
+      3,
+    );
+  await writeLog(
+    4,
+    'group-1',
+    [
+      [1, 'a'],
+      [1, 'B'],
+    ],
+    2,
+  );
+  const r = await compareReplicaLogs(
+    new Map<number | string, string>([
+      [1, path.join(root, 'node1')],
+      [2, path.join(root, 'node2')],
+      ['3 (before leaving, #1)', path.join(root, 'node4')],
+    ]),
+    fs.mkdtempSync(path.join(root, 'scratch-')),
+  );
+  // Nodes 1 and 2 over their 3 committed entries (not narrowed to the old log's 2), then the old log
+  // against node 1 over 2.
+  expect(r.entriesCompared).toBe(3 + 2);
+  expect(r.mismatches).toEqual([
+    'group-1 index 2: node 1 has term 1 (1 bytes), node 3 (before leaving, #1) term 1 (1 bytes)',
+  ]);
+});

@@ -106,3 +106,45 @@ test("smoke: transactions, the transaction coordinator's node killed, no safety 
   expect({ valid: report.valid, summary }).toEqual({ valid: true, summary });
   fs.rmSync(outDir, { recursive: true, force: true });
 });
+
+// Not in CI (about 70 s on the shared machine: a 4-node cluster and one whole membership cycle);
+// CHRONIK_LONG=1 runs it.
+(process.env['CHRONIK_LONG'] === '1' ? test : test.skip)(
+  'smoke (long): a node leaves and joins anew with an empty disk while another is killed or cut off, 4 nodes',
+  async () => {
+    const outDir = fs.mkdtempSync(path.join(os.tmpdir(), 'chronik-chaos-smoke-membership-'));
+    const lines: string[] = [];
+    const report = await runChaos({
+      ...DEFAULT_RUN_OPTIONS,
+      seed: 101,
+      durationMs: 10_000,
+      nodes: 4,
+      faults: ['membership'],
+      outDir,
+      serverBin: path.join(root, 'apps', 'server', 'bin', 'chronik-server'),
+      partitions: 4,
+      writerRatePerSec: 20,
+      convergeTimeoutMs: 90_000,
+      scheduleTiming: {
+        warmupMs: 3_000,
+        holdMinMs: 3_000,
+        holdMaxMs: 5_000,
+        quietMinMs: 4_000,
+        quietMaxMs: 6_000,
+      },
+      log: (l) => lines.push(l),
+    });
+    const summary = `${lines.join('\n')}\n${JSON.stringify(
+      report.outcome.checks.filter((c) => c.count > 0),
+      null,
+      1,
+    )}\nfiles in ${report.outDir}`;
+    expect({ error: report.error, summary }).toEqual({ error: undefined, summary });
+    expect(report.timeline.map((t) => t.kind)).toEqual(['membership']);
+    // The whole cycle ran: removed, joined anew, replicas back.
+    expect(lines.some((l) => /membership remove-node node \d: remove node \d \(ok\)/.test(l))).toBe(true);
+    expect(lines.some((l) => /membership join node \d: .* a voter and registered \(ok\)/.test(l))).toBe(true);
+    expect({ valid: report.valid, summary }).toEqual({ valid: true, summary });
+    fs.rmSync(outDir, { recursive: true, force: true });
+  },
+);
