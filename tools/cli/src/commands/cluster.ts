@@ -209,7 +209,7 @@ export const registerCluster: Register = (y: Argv, plan: Plan) =>
             formats: READ_FORMATS,
             action: (ctx) =>
               changeCommand(ctx, adminsOf(ctx, a), '/v1/cluster/add-node', {
-                nodeId: int('id', a.id, 1, 2 ** 31 - 1),
+                nodeId: int('id', a.id, 0, 2 ** 31 - 1),
                 raftAddress: String(a['raft-addr']),
               }),
           }),
@@ -226,7 +226,7 @@ export const registerCluster: Register = (y: Argv, plan: Plan) =>
             formats: READ_FORMATS,
             action: (ctx) =>
               changeCommand(ctx, adminsOf(ctx, a), '/v1/cluster/remove-node', {
-                nodeId: int('id', a.id, 1, 2 ** 31 - 1),
+                nodeId: int('id', a.id, 0, 2 ** 31 - 1),
               }),
           }),
       )
@@ -247,7 +247,7 @@ export const registerCluster: Register = (y: Argv, plan: Plan) =>
           plan({
             formats: READ_FORMATS,
             action: (ctx) =>
-              decommission(ctx, adminsOf(ctx, a), int('id', a.id, 1, 2 ** 31 - 1), {
+              decommission(ctx, adminsOf(ctx, a), int('id', a.id, 0, 2 ** 31 - 1), {
                 maxInFlight: int('max-in-flight', a['max-in-flight'], 1, 1000),
                 remove: !a.keep,
               }),
