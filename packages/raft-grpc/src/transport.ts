@@ -526,7 +526,11 @@ export class GrpcTransport {
             );
           else if (res.errorCode !== '')
             reject(
-              new ForwardedProposalError(res.errorCode, res.errorMessage, res.leaderId > 0 ? res.leaderId : -1),
+              new ForwardedProposalError(
+                res.errorCode,
+                res.errorMessage,
+                res.leaderId > 0 ? res.leaderId : -1,
+              ),
             );
           else resolve({ index: res.index, term: res.term });
         },

@@ -605,7 +605,10 @@ export class RaftHost {
       commitPersistTicks: options.commitPersistTicks ?? 10,
     };
     if (!isNodeId(this.nodeId)) {
-      throw new HostError('InvalidArgument', `node id must be an integer from 0 to 2^31 - 1, got ${this.nodeId}`);
+      throw new HostError(
+        'InvalidArgument',
+        `node id must be an integer from 0 to 2^31 - 1, got ${this.nodeId}`,
+      );
     }
     this.livenessTimeoutTicks = options.livenessTimeoutTicks ?? this.opts.electionTicks;
     if (!Number.isSafeInteger(this.livenessTimeoutTicks) || this.livenessTimeoutTicks < 1)
@@ -681,7 +684,10 @@ export class RaftHost {
     let applied = 0;
     const snap = storage.snapshot();
     if (snap.metadata.index > 0) {
-      g.stateMachine.restore(snap.data, { ...snap.metadata, confState: confStateOfRaft(snap.metadata.confState) });
+      g.stateMachine.restore(snap.data, {
+        ...snap.metadata,
+        confState: confStateOfRaft(snap.metadata.confState),
+      });
       applied = snap.metadata.index;
     }
     this.logger.info(
@@ -959,7 +965,9 @@ export class RaftHost {
     try {
       at = g.node.proposeConfChange(confChangeToRaft(cc));
     } catch (e) {
-      return Promise.reject(isRefusal(e) ? refusalOfRaft(e) : this.stopGroup(g, e, { proposeConfChange: true }));
+      return Promise.reject(
+        isRefusal(e) ? refusalOfRaft(e) : this.stopGroup(g, e, { proposeConfChange: true }),
+      );
     }
     this.touch(g);
     return this.track(g, at, timeoutMs);
@@ -1688,7 +1696,11 @@ export class RaftHost {
         g.confHistory.push({ index: e.index, confState: g.confState });
         const cs = confStateOfRaft(g.confState);
         g.sm.onConfChange?.(cs, e.index);
-        this.logger.info('raft membership changed', { group: g.id, voters: cs.voters, learners: cs.learners });
+        this.logger.info('raft membership changed', {
+          group: g.id,
+          voters: cs.voters,
+          learners: cs.learners,
+        });
       }
     }
     g.applied = e.index;

@@ -49,7 +49,8 @@ export function confStateOfRaft(cs: ConfState): ConfState {
 
 /** A caller's membership change (node ids) in Raft ids. */
 export function confChangeToRaft(cc: ConfChange | ConfChangeV2): ConfChange | ConfChangeV2 {
-  if ('changes' in cc) return { ...cc, changes: cc.changes.map((c) => ({ ...c, nodeId: raftIdOf(c.nodeId) })) };
+  if ('changes' in cc)
+    return { ...cc, changes: cc.changes.map((c) => ({ ...c, nodeId: raftIdOf(c.nodeId) })) };
   return { ...cc, nodeId: raftIdOf(cc.nodeId) };
 }
 

@@ -91,7 +91,11 @@ export function OverviewPage() {
         <Card
           title="Metadata leader"
           value={
-            c === undefined ? '…' : c.metadataGroup.leaderId >= 0 ? `node ${c.metadataGroup.leaderId}` : 'none'
+            c === undefined
+              ? '…'
+              : c.metadataGroup.leaderId >= 0
+                ? `node ${c.metadataGroup.leaderId}`
+                : 'none'
           }
           kind={c === undefined ? undefined : c.metadataGroup.leaderId >= 0 ? 'ok' : 'bad'}
           detail={
