@@ -64,6 +64,7 @@ import type { HostObserver } from './stats.js';
 import { RaftLogStorage } from './raft-storage.js';
 import {
   NO_NODE,
+  RAFT_ID_OF_NODE_ZERO,
   confChangeToRaft,
   confStateOfRaft,
   isNodeId,
@@ -88,7 +89,7 @@ export interface StateMachine {
   restore(data: Uint8Array, metadata: SnapshotMetadata): void;
   /** Called after a membership change was applied; `index` is the conf change entry's. */
   onConfChange?(confState: ConfState, index: number): void;
-  /** Called when this node's role or the known leader changes. */
+  /** Called when this node's role or the known leader changes (`leaderId` NO_NODE, -1: none known). */
   onRoleChange?(role: StateType, leaderId: number, term: number): void;
   /**
    * Called on the leader after a follower acknowledged entries (its match index may have moved),
@@ -145,6 +146,7 @@ export interface HostTransport {
 }
 
 export interface RaftHostOptions {
+  /** This node's id, 0 to 2^31 - 1 (a Kafka broker id; node 0 runs in Raft as 2^31: node-ids.ts). */
   nodeId: number;
   /** Folder holding one sub-folder per group (`group-<id>`). */
   dataDir: string;
@@ -318,8 +320,10 @@ export interface PeerProgress {
 export interface GroupStatus {
   groupId: number;
   role: StateType;
+  /** The leader this node knows of; NO_NODE (-1) when none. Node ids here and below (node-ids.ts). */
   leaderId: number;
   term: number;
+  /** The node voted for in `term`; NO_NODE (-1) when none. */
   vote: number;
   commitIndex: number;
   appliedIndex: number;
@@ -438,10 +442,16 @@ class Group {
  * invalid or not for this node, a request this node cannot serve. Anything else out of the core
  * means its state can no longer be trusted.
  */
-/** A refusal of the core as the host's callers get it: a NotLeader's leader in node ids. */
+/**
+ * A refusal of the core as the host's callers get it: a NotLeader's leader in node ids, and its text
+ * naming node 0 as 0 (RAFT_ID_OF_NODE_ZERO is outside the node ids, so no other id reads the same).
+ */
 function refusalOfRaft(e: RaftError): RaftError {
   if (e.code !== RaftErrorCode.NotLeader) return e;
-  return new RaftError(e.code, e.message, { leaderId: nodeIdOfRaft(e.leaderId), cause: e.cause });
+  return new RaftError(e.code, e.message.replaceAll(String(RAFT_ID_OF_NODE_ZERO), '0'), {
+    leaderId: nodeIdOfRaft(e.leaderId),
+    cause: e.cause,
+  });
 }
 
 function isRefusal(e: unknown): e is RaftError {
