@@ -181,10 +181,10 @@ export class LayerMetrics {
     });
     new Gauge({
       name: 'chronik_raft_metadata_leader',
-      help: "The metadata Raft group's leader as this node knows it (node id; 0: none known)",
+      help: "The metadata Raft group's leader as this node knows it (node id; -1: none known)",
       registers,
       collect(): void {
-        this.set(summary?.metadata?.leaderId ?? 0);
+        this.set(summary?.metadata?.leaderId ?? -1);
       },
     });
     const wal = (f: (s: WalStats) => number) => (): number => {

@@ -60,6 +60,27 @@ describe('chronik-server process', () => {
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
+  test('broker 0 (--node-id 0) coordinates its consumer groups (FindCoordinator names node 0)', async () => {
+    const dir = tempDir();
+    const s = await startServer({ dataDir: dir, args: ['--node-id', '0'] });
+    try {
+      const c = await RawClient.connect(s.kafkaPort);
+      try {
+        const found = await c.request(ApiKey.FindCoordinator, 4, {
+          key: '',
+          keyType: 0,
+          coordinatorKeys: ['g'],
+        });
+        expect(found.coordinators[0]).toMatchObject({ errorCode: 0, nodeId: 0 });
+      } finally {
+        c.close();
+      }
+    } finally {
+      await s.stop();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   test('SIGTERM with a long poll in flight stops within a few seconds and releases the lock', async () => {
     const s = await startServer();
     await kcat(['-b', s.bootstrap, '-P', '-t', 'lp'], 'x\n');

@@ -91,10 +91,24 @@ async function sendUntil(sender: Node, receiver: Node, ms = 1500): Promise<boole
   }
 }
 
-test('node certificates name their node: CN=node-<id>', () => {
+test('node certificates name their node: CN=node-<id>, node 0 included', () => {
   expect(nodeIdOfCommonName('node-12')).toBe(12);
-  for (const cn of ['node-0', 'node-012', 'node-', 'Node-1', 'node-1.example', 'node-99999999999'])
+  expect(nodeIdOfCommonName('node-0')).toBe(0);
+  expect(nodeIdOfCommonName('node-2147483647')).toBe(2 ** 31 - 1);
+  for (const cn of ['node-00', 'node-012', 'node-', 'Node-1', 'node-1.example', 'node-2147483648', 'node--1'])
     expect(nodeIdOfCommonName(cn)).toBeUndefined();
+});
+
+test('node 0 (CN=node-0) and node 1 exchange messages and forward proposals', async () => {
+  const addresses = new Map<number, string>();
+  const a = await new Node(0, addresses, nodeTls('node-0')).start(addresses);
+  const b = await new Node(1, addresses, nodeTls('node-1')).start(addresses);
+  expect(await sendUntil(a, b)).toBe(true);
+  expect(await sendUntil(b, a)).toBe(true);
+  await expect(b.transport.forwardProposal(0, 1, new Uint8Array([1]), 2000)).resolves.toEqual({
+    index: 7,
+    term: 1,
+  });
 });
 
 test('nodes of the cluster CA exchange messages, forward proposals and ask Identify', async () => {

@@ -502,17 +502,17 @@ function readCommand(r: Reader): MetadataCommand {
     case 'addNode':
       return {
         type: 'addNode',
-        nodeId: r.int('nodeId', 1, MAX_ID),
+        nodeId: r.int('nodeId', 0, MAX_ID),
         raftAddress: r.str('raftAddress', S),
         clusterId: r.str('clusterId', S),
         directoryId: r.str('directoryId', S),
       };
     case 'removeNode':
-      return { type: 'removeNode', nodeId: r.int('nodeId', 1, MAX_ID) };
+      return { type: 'removeNode', nodeId: r.int('nodeId', 0, MAX_ID) };
     case 'membershipDone':
       return {
         type: 'membershipDone',
-        nodeId: r.int('nodeId', 1, MAX_ID),
+        nodeId: r.int('nodeId', 0, MAX_ID),
         requestIndex: r.int('requestIndex', 1, Number.MAX_SAFE_INTEGER),
         refused: r.nullableStr('refused', S),
       };

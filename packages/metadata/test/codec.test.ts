@@ -239,6 +239,15 @@ describe('command encoding', () => {
     for (const sample of Object.values(SAMPLES)) expect(decodeCommand(encodeCommand(sample))).toEqual(sample);
   });
 
+  test('membership commands of node 0 (broker ids start at 0) round trip', () => {
+    for (const sample of [
+      { ...SAMPLES.addNode, nodeId: 0 },
+      { ...SAMPLES.removeNode, nodeId: 0 },
+      { ...SAMPLES.membershipDone, nodeId: 0 },
+    ])
+      expect(decodeCommand(encodeCommand(sample))).toEqual(sample);
+  });
+
   test('key order of the input does not change the bytes', () => {
     const a: MetadataCommand = { type: 'changeIsr', topicId, partition: 0, leaderEpoch: 5, isr: [1, 2] };
     const b = JSON.parse(

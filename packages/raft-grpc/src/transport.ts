@@ -144,6 +144,11 @@ export class ForwardedProposalError extends Error {
   constructor(
     readonly code: string,
     message: string,
+    /**
+     * For NotLeader, the leader the remote node knows of, a hint; -1 when unknown. The wire's
+     * `leader_id` says "unknown" with 0, as nodes always have, so a leader that is node 0 arrives
+     * as unknown (docs/design/node-ids.md): the forwarder retries after a tick, as for no leader.
+     */
     readonly leaderId: number,
   ) {
     super(message);
@@ -420,7 +425,7 @@ export class GrpcTransport {
               term: 0,
               errorCode: typeof err.code === 'string' ? err.code : 'Internal',
               errorMessage: typeof err.message === 'string' ? err.message : String(e),
-              leaderId: typeof err.leaderId === 'number' ? err.leaderId : 0,
+              leaderId: typeof err.leaderId === 'number' && err.leaderId > 0 ? err.leaderId : 0,
             });
           },
         );
@@ -520,7 +525,13 @@ export class GrpcTransport {
               }),
             );
           else if (res.errorCode !== '')
-            reject(new ForwardedProposalError(res.errorCode, res.errorMessage, res.leaderId));
+            reject(
+              new ForwardedProposalError(
+                res.errorCode,
+                res.errorMessage,
+                res.leaderId > 0 ? res.leaderId : -1,
+              ),
+            );
           else resolve({ index: res.index, term: res.term });
         },
       );

@@ -22,6 +22,12 @@
 // means that group's state can no longer be trusted: the group stops for good (etcd panics), logged
 // at error with its terms and indexes, and tells its state machine (onRoleChange to follower, then
 // onStopped). A failed fsync stops the whole host: every group stops with that error.
+//
+// Node ids (docs/design/node-ids.md): callers, state machines and the transport speak node ids
+// (Kafka broker ids, 0 included; "no node" is NO_NODE, -1); the cores and their storage run under
+// Raft ids, where 0 means "no node" and node 0 is RAFT_ID_OF_NODE_ZERO. The mapping is applied here,
+// where ids cross the host's API, and only here: everything inside (Group.leaderId, Group.confState,
+// the liveness table) is in Raft ids.
 import path from 'node:path';
 import { every, realEnv, schedulerOfTimers } from '@chronik/env';
 import type { Clock, Env, FileSystem, IntervalTimers, Scheduler, TimerHandle } from '@chronik/env';
@@ -56,6 +62,18 @@ import { HostError } from './errors.js';
 import { HostStats } from './stats.js';
 import type { HostObserver } from './stats.js';
 import { RaftLogStorage } from './raft-storage.js';
+import {
+  NO_NODE,
+  RAFT_ID_OF_NODE_ZERO,
+  confChangeToRaft,
+  confStateOfRaft,
+  isNodeId,
+  messageOfRaft,
+  messageToRaft,
+  nodeIdOfRaft,
+  nodeIdsOfRaft,
+  raftIdOf,
+} from './node-ids.js';
 
 /** A group's application state, driven by committed entries. */
 export interface StateMachine {
@@ -71,7 +89,7 @@ export interface StateMachine {
   restore(data: Uint8Array, metadata: SnapshotMetadata): void;
   /** Called after a membership change was applied; `index` is the conf change entry's. */
   onConfChange?(confState: ConfState, index: number): void;
-  /** Called when this node's role or the known leader changes. */
+  /** Called when this node's role or the known leader changes (`leaderId` NO_NODE, -1: none known). */
   onRoleChange?(role: StateType, leaderId: number, term: number): void;
   /**
    * Called on the leader after a follower acknowledged entries (its match index may have moved),
@@ -128,6 +146,7 @@ export interface HostTransport {
 }
 
 export interface RaftHostOptions {
+  /** This node's id, 0 to 2^31 - 1 (a Kafka broker id; node 0 runs in Raft as 2^31: node-ids.ts). */
   nodeId: number;
   /** Folder holding one sub-folder per group (`group-<id>`). */
   dataDir: string;
@@ -301,8 +320,10 @@ export interface PeerProgress {
 export interface GroupStatus {
   groupId: number;
   role: StateType;
+  /** The leader this node knows of; NO_NODE (-1) when none. Node ids here and below (node-ids.ts). */
   leaderId: number;
   term: number;
+  /** The node voted for in `term`; NO_NODE (-1) when none. */
   vote: number;
   commitIndex: number;
   appliedIndex: number;
@@ -421,6 +442,18 @@ class Group {
  * invalid or not for this node, a request this node cannot serve. Anything else out of the core
  * means its state can no longer be trusted.
  */
+/**
+ * A refusal of the core as the host's callers get it: a NotLeader's leader in node ids, and its text
+ * naming node 0 as 0 (RAFT_ID_OF_NODE_ZERO is outside the node ids, so no other id reads the same).
+ */
+function refusalOfRaft(e: RaftError): RaftError {
+  if (e.code !== RaftErrorCode.NotLeader) return e;
+  return new RaftError(e.code, e.message.replaceAll(String(RAFT_ID_OF_NODE_ZERO), '0'), {
+    leaderId: nodeIdOfRaft(e.leaderId),
+    cause: e.cause,
+  });
+}
+
 function isRefusal(e: unknown): e is RaftError {
   return (
     isRaftError(e, RaftErrorCode.InvalidMessage) ||
@@ -510,7 +543,10 @@ interface PeerLiveness {
 }
 
 export class RaftHost {
+  /** This node's id (its Kafka broker id). */
   readonly nodeId: number;
+  /** The id this node's Raft cores run under (raftIdOf(nodeId)). */
+  private readonly raftId: number;
   private readonly groups = new Map<number, Group>();
   private readonly committer: GroupCommitter;
   private readonly env: Env;
@@ -555,6 +591,7 @@ export class RaftHost {
 
   constructor(private readonly options: RaftHostOptions) {
     this.nodeId = options.nodeId;
+    this.raftId = raftIdOf(options.nodeId);
     this.env = hostEnv(options);
     this.logger = this.env.logger;
     this.scheduler = this.env.scheduler;
@@ -577,8 +614,11 @@ export class RaftHost {
       maxProposalBytes: options.maxProposalBytes ?? 8 * 1024 * 1024,
       commitPersistTicks: options.commitPersistTicks ?? 10,
     };
-    if (!Number.isInteger(this.nodeId) || this.nodeId <= 0) {
-      throw new HostError('InvalidArgument', `node id must be a positive integer, got ${this.nodeId}`);
+    if (!isNodeId(this.nodeId)) {
+      throw new HostError(
+        'InvalidArgument',
+        `node id must be an integer from 0 to 2^31 - 1, got ${this.nodeId}`,
+      );
     }
     this.livenessTimeoutTicks = options.livenessTimeoutTicks ?? this.opts.electionTicks;
     if (!Number.isSafeInteger(this.livenessTimeoutTicks) || this.livenessTimeoutTicks < 1)
@@ -638,7 +678,7 @@ export class RaftHost {
         ? {
             bootstrap: {
               confState: {
-                voters: [...voters],
+                voters: voters.map(raftIdOf),
                 learners: [],
                 votersOutgoing: [],
                 learnersNext: [],
@@ -654,7 +694,10 @@ export class RaftHost {
     let applied = 0;
     const snap = storage.snapshot();
     if (snap.metadata.index > 0) {
-      g.stateMachine.restore(snap.data, snap.metadata);
+      g.stateMachine.restore(snap.data, {
+        ...snap.metadata,
+        confState: confStateOfRaft(snap.metadata.confState),
+      });
       applied = snap.metadata.index;
     }
     this.logger.info(
@@ -663,11 +706,11 @@ export class RaftHost {
         group: g.groupId,
         firstIndex: info.firstIndex,
         lastIndex: info.lastIndex,
-        voters: initial.confState.voters,
+        voters: nodeIdsOfRaft(initial.confState.voters),
       },
     );
     const node = new RawNode({
-      id: this.nodeId,
+      id: this.raftId,
       storage,
       electionTick: g.electionTicks ?? this.opts.electionTicks,
       heartbeatTick: g.heartbeatTicks ?? this.opts.heartbeatTicks,
@@ -751,8 +794,9 @@ export class RaftHost {
    * open yet), and so are stopped ones. A message the core refuses (invalid, not for this node) is
    * dropped; any other error out of the core stops the group (see stopGroup).
    */
-  receive(groupId: number, message: Message): void {
+  receive(groupId: number, fromTransport: Message): void {
     if (this.closed) return;
+    const message = messageToRaft(fromTransport);
     this.heard(message.from);
     if (groupId === LIVENESS_GROUP_ID) {
       this.notePing(message);
@@ -767,7 +811,7 @@ export class RaftHost {
         this.logger.debug('raft message refused', {
           group: groupId,
           type: message.type,
-          from: message.from,
+          from: fromTransport.from,
           error: e.message,
         });
       } else {
@@ -784,7 +828,7 @@ export class RaftHost {
     for (const g of this.groups.values()) {
       if (g.failure !== null) continue;
       try {
-        g.node.reportUnreachable(nodeId);
+        g.node.reportUnreachable(raftIdOf(nodeId));
       } catch (e) {
         this.stopGroup(g, e, { unreachable: nodeId });
         continue;
@@ -799,7 +843,7 @@ export class RaftHost {
     const g = this.groups.get(groupId);
     if (!g || g.failure !== null) return;
     try {
-      g.node.reportSnapshot(to, ok);
+      g.node.reportSnapshot(raftIdOf(to), ok);
     } catch (e) {
       this.stopGroup(g, e, { snapshotStatus: { to, ok } });
       return;
@@ -834,7 +878,7 @@ export class RaftHost {
     try {
       at = g.node.propose(data);
     } catch (e) {
-      return Promise.reject(isRefusal(e) ? e : this.stopGroup(g, e, { propose: data.length }));
+      return Promise.reject(isRefusal(e) ? refusalOfRaft(e) : this.stopGroup(g, e, { propose: data.length }));
     }
     this.stats.proposals++;
     this.touch(g);
@@ -875,7 +919,7 @@ export class RaftHost {
         lastError = e;
         leaderId = e.leaderId;
       }
-      if (leaderId === 0 || leaderId === this.nodeId) {
+      if (leaderId === NO_NODE || leaderId === this.nodeId) {
         await new Promise<void>((r) => this.scheduler.setTimer(this.opts.tickMs, r));
         continue;
       }
@@ -929,9 +973,11 @@ export class RaftHost {
     if (g.failure !== null) return Promise.reject(this.stoppedError(g));
     let at: { index: number; term: number };
     try {
-      at = g.node.proposeConfChange(cc);
+      at = g.node.proposeConfChange(confChangeToRaft(cc));
     } catch (e) {
-      return Promise.reject(isRefusal(e) ? e : this.stopGroup(g, e, { proposeConfChange: true }));
+      return Promise.reject(
+        isRefusal(e) ? refusalOfRaft(e) : this.stopGroup(g, e, { proposeConfChange: true }),
+      );
     }
     this.touch(g);
     return this.track(g, at, timeoutMs);
@@ -947,7 +993,7 @@ export class RaftHost {
     if (g.failure !== null) return Promise.reject(this.stoppedError(g));
     if (g.role !== StateType.Leader) {
       return Promise.reject(
-        new RaftError(RaftErrorCode.NotLeader, 'not the leader', { leaderId: g.leaderId }),
+        new RaftError(RaftErrorCode.NotLeader, 'not the leader', { leaderId: nodeIdOfRaft(g.leaderId) }),
       );
     }
     const id = `${this.nodeId}:${g.nextReadId++}`;
@@ -962,7 +1008,7 @@ export class RaftHost {
       } catch (e) {
         g.reads.delete(id);
         timer.cancel();
-        reject(isRefusal(e) ? e : this.stopGroup(g, e, { readIndex: id }));
+        reject(isRefusal(e) ? refusalOfRaft(e) : this.stopGroup(g, e, { readIndex: id }));
         return;
       }
       this.touch(g);
@@ -974,9 +1020,9 @@ export class RaftHost {
     const g = this.group(groupId);
     if (g.failure !== null) throw this.stoppedError(g);
     try {
-      g.node.transferLeadership(to);
+      g.node.transferLeadership(raftIdOf(to));
     } catch (e) {
-      throw isRefusal(e) ? e : this.stopGroup(g, e, { transferLeadership: to });
+      throw isRefusal(e) ? refusalOfRaft(e) : this.stopGroup(g, e, { transferLeadership: to });
     }
     this.touch(g);
   }
@@ -1001,23 +1047,23 @@ export class RaftHost {
     return {
       groupId,
       role: stopped ? StateType.Follower : s.softState.raftState,
-      leaderId: stopped ? 0 : s.softState.lead,
+      leaderId: stopped ? NO_NODE : nodeIdOfRaft(s.softState.lead),
       term: s.hardState.term,
-      vote: s.hardState.vote,
+      vote: nodeIdOfRaft(s.hardState.vote),
       commitIndex: s.hardState.commit,
       appliedIndex: g.applied,
       firstIndex: g.storage.firstIndex(),
       lastIndex: g.storage.lastIndex(),
       snapshotIndex: g.snapshotIndex,
-      voters: s.config.voters,
-      learners: s.config.learners,
-      votersOutgoing: s.config.votersOutgoing,
+      voters: nodeIdsOfRaft(s.config.voters),
+      learners: nodeIdsOfRaft(s.config.learners),
+      votersOutgoing: nodeIdsOfRaft(s.config.votersOutgoing),
       maxEntryBytes: g.opts.maxEntryBytes,
       progress:
         s.progress === null || stopped
           ? []
-          : [...s.progress].map(([nodeId, p]) => ({
-              nodeId,
+          : [...s.progress].map(([raftId, p]) => ({
+              nodeId: nodeIdOfRaft(raftId),
               match: p.match,
               next: p.next,
               state: p.state,
@@ -1025,7 +1071,7 @@ export class RaftHost {
               // A quiescent leader hears nothing from its followers: a follower that answered its
               // quiesce heartbeat counts as active while its node is alive.
               recentActive:
-                nodeId === this.nodeId || (p.recentActive && (!s.quiescent || this.peerUp(nodeId))),
+                raftId === this.raftId || (p.recentActive && (!s.quiescent || this.peerUp(raftId))),
             })),
       quiescent: s.quiescent,
       failure: g.failure,
@@ -1126,10 +1172,10 @@ export class RaftHost {
         const st = g.node.status();
         core = {
           term: st.hardState.term,
-          vote: st.hardState.vote,
+          vote: nodeIdOfRaft(st.hardState.vote),
           commit: st.hardState.commit,
           role: st.softState.raftState,
-          leader: st.softState.lead,
+          leader: nodeIdOfRaft(st.softState.lead),
         };
       } catch {
         // The core is broken; what the host knows below is still worth logging.
@@ -1162,7 +1208,7 @@ export class RaftHost {
     if (g.role !== StateType.Follower || g.leaderId !== 0) {
       g.role = StateType.Follower;
       g.leaderId = 0;
-      tell('onRoleChange', () => g.sm.onRoleChange?.(StateType.Follower, 0, g.term));
+      tell('onRoleChange', () => g.sm.onRoleChange?.(StateType.Follower, NO_NODE, g.term));
     }
     tell('onStopped', () => g.sm.onStopped?.(error));
     return stopped;
@@ -1222,8 +1268,9 @@ export class RaftHost {
 
   private readonly isDown = (id: number): boolean => !this.peerUp(id);
 
+  /** Whether the peer of Raft id `id` is alive (this node always is). */
   private peerUp(id: number): boolean {
-    return id === this.nodeId || (this.peers.get(id)?.up ?? false);
+    return id === this.raftId || (this.peers.get(id)?.up ?? false);
   }
 
   /** An idle leader quiesces after quiesceAfterTicks idle ticks in a row. Returns whether it did. */
@@ -1248,12 +1295,12 @@ export class RaftHost {
    */
   private sayGoodbye(g: Group): void {
     if (!g.opts.quiesce || this.transport === null || this.closed) return;
-    if (g.role === StateType.Leader || g.leaderId === 0 || g.leaderId === this.nodeId) return;
-    this.transport.send(
+    if (g.role === StateType.Leader || g.leaderId === 0 || g.leaderId === this.raftId) return;
+    this.send(
       g.id,
       newMessage({
         type: MessageType.MsgHeartbeatResp,
-        from: this.nodeId,
+        from: this.raftId,
         to: g.leaderId,
         term: g.term,
         reject: true,
@@ -1263,7 +1310,7 @@ export class RaftHost {
 
   /** Anything from a peer counts as hearing from it. */
   private heard(from: number): void {
-    if (from === this.nodeId) return;
+    if (from === this.raftId) return;
     const p = this.peers.get(from);
     if (p !== undefined) {
       p.lastHeardTick = this.tickCount;
@@ -1296,15 +1343,15 @@ export class RaftHost {
         for (const id of cs.learners) ids.add(id);
         for (const id of cs.votersOutgoing) ids.add(id);
       }
-      ids.delete(this.nodeId);
+      ids.delete(this.raftId);
       this.pinged = [...ids].sort((a, b) => a - b);
     }
     if (this.incarnation === 0) this.incarnation = this.env.random.bytes(4).readUInt32BE(0) + 1;
     if (this.transport !== null) {
       for (const to of this.pinged)
-        this.transport.send(
+        this.send(
           LIVENESS_GROUP_ID,
-          newMessage({ type: MessageType.MsgHeartbeat, from: this.nodeId, to, commit: this.incarnation }),
+          newMessage({ type: MessageType.MsgHeartbeat, from: this.raftId, to, commit: this.incarnation }),
         );
     }
     for (const [id, p] of this.peers) {
@@ -1339,7 +1386,8 @@ export class RaftHost {
       woken++;
       this.touch(g);
     }
-    this.logger.info(`raft peer ${peer} ${what}`, { peer, silentTicks, woken });
+    const node = nodeIdOfRaft(peer);
+    this.logger.info(`raft peer ${node} ${what}`, { peer: node, silentTicks, woken });
   }
 
   /** Writes a commit index held back by the cycle (close, closeGroup). Failures are logged. */
@@ -1383,6 +1431,12 @@ export class RaftHost {
     g.unstoredCommit = null;
     g.ticksSinceCommitStored = 0;
     return true;
+  }
+
+  /** Hands a core's message to the transport, addressed in node ids. */
+  /** Hands `m` (Raft ids) to the transport (node ids); false when the transport refused it. */
+  private send(groupId: number, m: Message): boolean {
+    return this.transport?.send(groupId, messageOfRaft(m)) ?? false;
   }
 
   private requestCycle(): void {
@@ -1490,7 +1544,7 @@ export class RaftHost {
         if (!termOrVote && this.transport) {
           for (const m of rd.messages)
             if (m.type === MessageType.MsgHeartbeat || m.type === MessageType.MsgHeartbeatResp)
-              this.transport.send(g.id, m);
+              this.send(g.id, m);
         }
       } else {
         unwritten.push({ g, rd });
@@ -1562,7 +1616,7 @@ export class RaftHost {
           (m.type === MessageType.MsgHeartbeat || m.type === MessageType.MsgHeartbeatResp)
         )
           continue;
-        const sent = this.transport.send(g.id, m);
+        const sent = this.send(g.id, m);
         if (m.type === MessageType.MsgSnap) {
           if (sent) this.stats.snapshotsSent++;
           else unsentSnapshots.push(m.to);
@@ -1572,7 +1626,10 @@ export class RaftHost {
     this.applyRoleChange(g, rd);
     // 4. Apply: a received snapshot replaces the state, then committed entries follow it.
     if (rd.snapshot && rd.snapshot.metadata.index > g.applied) {
-      g.sm.restore(rd.snapshot.data, rd.snapshot.metadata);
+      g.sm.restore(rd.snapshot.data, {
+        ...rd.snapshot.metadata,
+        confState: confStateOfRaft(rd.snapshot.metadata.confState),
+      });
       this.stats.snapshotsInstalled++;
       g.applied = rd.snapshot.metadata.index;
       g.snapshotIndex = rd.snapshot.metadata.index;
@@ -1632,11 +1689,13 @@ export class RaftHost {
     if (prevRole === StateType.Leader && g.role !== StateType.Leader) {
       for (const r of g.reads.values()) {
         r.timer.cancel();
-        r.reject(new RaftError(RaftErrorCode.NotLeader, 'lost leadership', { leaderId: g.leaderId }));
+        r.reject(
+          new RaftError(RaftErrorCode.NotLeader, 'lost leadership', { leaderId: nodeIdOfRaft(g.leaderId) }),
+        );
       }
       g.reads.clear();
     }
-    g.sm.onRoleChange?.(g.role, g.leaderId, g.term);
+    g.sm.onRoleChange?.(g.role, nodeIdOfRaft(g.leaderId), g.term);
   }
 
   private applyEntry(g: Group, e: Entry): void {
@@ -1655,11 +1714,12 @@ export class RaftHost {
       if (cc) {
         g.confState = g.node.applyConfChange(cc);
         g.confHistory.push({ index: e.index, confState: g.confState });
-        g.sm.onConfChange?.(g.confState, e.index);
+        const cs = confStateOfRaft(g.confState);
+        g.sm.onConfChange?.(cs, e.index);
         this.logger.info('raft membership changed', {
           group: g.id,
-          voters: g.confState.voters,
-          learners: g.confState.learners,
+          voters: cs.voters,
+          learners: cs.learners,
         });
       }
     }

@@ -16,6 +16,7 @@ export type {
 // The environment the host takes (RaftHostOptions.env), from the seam; `IntervalTimers` is the
 // shape its `scheduler` option took before it.
 export type { Clock, Env, IntervalTimers, Scheduler, TimerHandle } from '@chronik/env';
+export { MAX_NODE_ID, NO_NODE, RAFT_ID_OF_NODE_ZERO, isNodeId, nodeIdOfRaft, raftIdOf } from './node-ids.js';
 export { HostError, HostErrorCode } from './errors.js';
 export { HostStats } from './stats.js';
 export type { HostObserver } from './stats.js';

@@ -99,7 +99,7 @@ describe('RaftHost: errors out of the Raft core', () => {
     expect(st.failure).toMatchObject({ name: 'RaftError', code: 'InvariantViolated' });
     expect(st.failure?.message).toMatch(/conflicts with committed entry/);
     expect(st.role).toBe(StateType.Follower);
-    expect(st.leaderId).toBe(0);
+    expect(st.leaderId).toBe(-1);
 
     // Logged at error, with the group, the indexes and the terms on both sides.
     const line = f.lines.find((l) => l.level === 'error');
@@ -182,9 +182,9 @@ test('a leader whose group stops is told it no longer leads before it hears onSt
     const last = host.status(GROUP).lastIndex;
     host.receive(GROUP, append(2, term + 1, last, term, [entry(2, term + 1, 'x=9')], last));
     expect(host.status(GROUP).failure).toMatchObject({ code: 'InvariantViolated' });
-    expect(kv.roles.at(-1)).toEqual({ role: StateType.Follower, leaderId: 0, term });
+    expect(kv.roles.at(-1)).toEqual({ role: StateType.Follower, leaderId: -1, term });
     expect(kv.stopped).toHaveLength(1);
-    expect(host.status(GROUP)).toMatchObject({ role: StateType.Follower, leaderId: 0, progress: [] });
+    expect(host.status(GROUP)).toMatchObject({ role: StateType.Follower, leaderId: -1, progress: [] });
   } finally {
     await host.close();
   }
@@ -214,7 +214,7 @@ test('a failed fsync stops the host and every group: proposals are refused at on
     for (const [i, kv] of kvs.entries()) {
       expect(kv.stopped).toHaveLength(1);
       expect(kv.stopped[0]?.message).toMatch(/fdatasync failed/);
-      expect(kv.roles.at(-1)).toMatchObject({ role: StateType.Follower, leaderId: 0 });
+      expect(kv.roles.at(-1)).toMatchObject({ role: StateType.Follower, leaderId: -1 });
       expect(host.status(10 + i).failure).toBe(host.failure);
       await expect(host.propose(10 + i, enc('c=3'))).rejects.toMatchObject({ code: 'Stopped' });
     }

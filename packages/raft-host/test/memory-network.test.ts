@@ -42,7 +42,7 @@ test('forwarded proposals, a node cut off and back, monotonic delivery counts', 
     // Every node knows the same leader (node 0 alone may not know one yet).
     await until(() => {
       const ids = nodes.map((n) => n.host.status(7).leaderId);
-      return ids[0]! > 0 && ids.every((id) => id === ids[0]);
+      return ids[0]! >= 0 && ids.every((id) => id === ids[0]);
     });
     const leaderId = (nodes[0] as Node).host.status(7).leaderId;
     const follower = nodes.find((n) => n.host.nodeId !== leaderId) as Node;
@@ -123,7 +123,7 @@ test('a proposal forwarded while the leader is cut off waits for the next leader
   // An election takes 200-400 ms here, far more than a few ticks of retries.
   const nodes = await cluster(net, 20);
   try {
-    await until(() => nodes.some((n) => n.host.status(7).leaderId > 0));
+    await until(() => nodes.some((n) => n.host.status(7).leaderId >= 0));
     const leaderId = (nodes[0] as Node).host.status(7).leaderId;
     const follower = nodes.find((n) => n.host.nodeId !== leaderId) as Node;
     net.down.add(leaderId);
@@ -145,7 +145,7 @@ test('a forwarded proposal whose answer is lost after it committed is retried: a
   const net = new MemoryNetwork();
   const nodes = await cluster(net);
   try {
-    await until(() => nodes.some((n) => n.host.status(7).leaderId > 0));
+    await until(() => nodes.some((n) => n.host.status(7).leaderId >= 0));
     const leaderId = (nodes[0] as Node).host.status(7).leaderId;
     const follower = nodes.find((n) => n.host.nodeId !== leaderId) as Node;
     net.loseForwardAnswers(leaderId);

@@ -490,7 +490,7 @@ export class ChaosCluster {
     for (const id of this.running()) {
       try {
         const v = await this.clusterView(id);
-        if (v.metadataGroup.leaderId > 0) return v.metadataGroup.leaderId;
+        if (v.metadataGroup.leaderId >= 0) return v.metadataGroup.leaderId;
       } catch {
         // skipped
       }

@@ -178,7 +178,7 @@ function partitionAgreed(
   const expected = replicasOf.get(`${topic}-${p}`) ?? [];
   if (s.length === 0 || s.length < expected.length) return false;
   const first = s[0] as ReplicaState;
-  if (first.leader <= 0 || !s.some((x) => x.role === 'leader')) return false;
+  if (first.leader < 0 || !s.some((x) => x.role === 'leader')) return false;
   return s.every(
     (x) =>
       x.leader === first.leader &&
@@ -420,7 +420,7 @@ export async function runChaos(o: RunOptions): Promise<RunReport> {
         const views = await Promise.all(cluster.ids.map((id) => cluster.clusterView(id)));
         const leaders = new Set(views.map((v) => v.metadataGroup.leaderId));
         const [leader] = [...leaders];
-        if (leaders.size !== 1 || leader === undefined || leader <= 0) return undefined;
+        if (leaders.size !== 1 || leader === undefined || leader < 0) return undefined;
         return views.every((v) => v.brokers.length >= o.nodes) ? true : undefined;
       },
       120_000,

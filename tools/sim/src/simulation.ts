@@ -56,6 +56,12 @@ export interface SimParams {
    * a parameter of its own so that `--params '{"reassignRate":0}'` replays a seed as it ran before.
    */
   reassignRate: number;
+  /**
+   * The first node's id: the nodes are firstNodeId, firstNodeId + 1, …. 0 on some seeds (Kafka's
+   * usual broker ids 0, 1, 2; docs/design/node-ids.md); `--params '{"firstNodeId":1}'` replays a
+   * seed recorded before it was drawn.
+   */
+  firstNodeId: number;
 }
 
 /** The parameters seed `seed` draws (before overrides). */
@@ -106,6 +112,7 @@ export function drawParams(rng: Prng, overrides: Partial<SimParams> = {}): SimPa
     groups: { committers: 0, members: 0, rebalanceTimeoutMs: 1000 },
     livenessBoundMs: 60_000,
     reassignRate: 0,
+    firstNodeId: 1,
   };
   // Drawn after everything above, so those draws keep their values: some producers send acks=0.
   for (const p of producers) if (rng.chance(0.15)) p.acks = 0;
@@ -117,8 +124,10 @@ export function drawParams(rng: Prng, overrides: Partial<SimParams> = {}): SimPa
     members: rng.pick([0, 2, 3]),
     rebalanceTimeoutMs: rng.pick([1000, 3000]),
   };
-  // Last, the reassignment rate (none on half the seeds).
+  // Then the reassignment rate (none on half the seeds).
   drawn.reassignRate = rng.pick([0, 0, 0.002, 0.01]);
+  // Last, the node ids: from 0 on a third of the seeds.
+  drawn.firstNodeId = rng.pick([0, 1, 1]);
   return { ...drawn, ...overrides };
 }
 
@@ -160,7 +169,7 @@ export async function runSeed(seed: number, options: SimOptions): Promise<SimRes
     queue.onTrace = (line) => t(formatTrace(line));
   }
   const net = new SimNetwork(queue, root.fork('network'), CALM_NETWORK);
-  const nodeIds = Array.from({ length: params.nodes }, (_, i) => i + 1);
+  const nodeIds = Array.from({ length: params.nodes }, (_, i) => params.firstNodeId + i);
   const log = options.log;
   const cluster = new SimCluster(queue, net, root.fork('nodes'), {
     nodeIds,

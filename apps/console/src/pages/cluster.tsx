@@ -136,7 +136,7 @@ export function ClusterPage() {
                     ) : null}
                   </td>
                   <td>{roleBadge(g.role)}</td>
-                  <td class="num">{g.leaderId > 0 ? g.leaderId : '—'}</td>
+                  <td class="num">{g.leaderId >= 0 ? g.leaderId : '—'}</td>
                   <td class="num">{g.term}</td>
                   <td class="num">{formatCount(g.commitIndex)}</td>
                   <td class="num">{formatCount(g.appliedIndex)}</td>

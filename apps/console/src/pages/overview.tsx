@@ -91,9 +91,13 @@ export function OverviewPage() {
         <Card
           title="Metadata leader"
           value={
-            c === undefined ? '…' : c.metadataGroup.leaderId > 0 ? `node ${c.metadataGroup.leaderId}` : 'none'
+            c === undefined
+              ? '…'
+              : c.metadataGroup.leaderId >= 0
+                ? `node ${c.metadataGroup.leaderId}`
+                : 'none'
           }
-          kind={c === undefined ? undefined : c.metadataGroup.leaderId > 0 ? 'ok' : 'bad'}
+          kind={c === undefined ? undefined : c.metadataGroup.leaderId >= 0 ? 'ok' : 'bad'}
           detail={
             c === undefined
               ? undefined

@@ -105,7 +105,9 @@ function errorBody(code: string, message: string): { error: { code: string; mess
 
 function nodeIdOf(body: unknown): number | string {
   const id = (body as { nodeId?: unknown } | null)?.nodeId;
-  return isInt(id) && id > 0 ? id : 'expected {"nodeId": N, ...} with a positive node id';
+  return isInt(id) && id >= 0 && id <= 2 ** 31 - 1
+    ? id
+    : 'expected {"nodeId": N, ...} with a node id from 0 to 2147483647';
 }
 
 function waitMsOf(query: URLSearchParams): number {

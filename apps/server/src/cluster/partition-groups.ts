@@ -14,6 +14,7 @@
 // damaged copy for a rebuilt one.
 import path from 'node:path';
 import type { Clock, FileSystem, Scheduler } from '@chronik/env';
+import { NO_NODE } from '@chronik/raft-host';
 import type { RaftHost } from '@chronik/raft-host';
 import { isWalError, WalErrorCode } from '@chronik/wal';
 import { KafkaError, ServerError, ServerErrorCode, isServerError } from '../errors.js';
@@ -155,7 +156,7 @@ export class PartitionGroups implements PartitionFactory {
         // start spread as the assignment intended; the election timeout covers the rest.
         if (founding && spec.replicas[0] === nodeId) {
           this.options.scheduler.setTimer(FIRST_CAMPAIGN_DELAY_MS, () => {
-            if (host.hasGroup(gid) && host.status(gid).leaderId === 0) host.campaign(gid);
+            if (host.hasGroup(gid) && host.status(gid).leaderId === NO_NODE) host.campaign(gid);
           });
         }
       },

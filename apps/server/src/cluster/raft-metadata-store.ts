@@ -138,7 +138,7 @@ export class RaftMetadataStore implements MetadataStore {
     const s = this.options.host.hasGroup(METADATA_GROUP_ID)
       ? this.options.host.status(METADATA_GROUP_ID)
       : undefined;
-    return s !== undefined && s.leaderId > 0 ? s.leaderId : -1;
+    return s?.leaderId ?? -1;
   }
 
   status(): MetadataGroupStatus {
@@ -146,7 +146,7 @@ export class RaftMetadataStore implements MetadataStore {
       ? this.options.host.status(METADATA_GROUP_ID)
       : undefined;
     return {
-      leaderId: s !== undefined && s.leaderId > 0 ? s.leaderId : -1,
+      leaderId: s?.leaderId ?? -1,
       term: s?.term ?? 0,
       commitIndex: s?.commitIndex ?? 0,
       appliedIndex: s?.appliedIndex ?? 0,

@@ -288,11 +288,6 @@ export function raftClusterMode(options: RaftClusterModeOptions = {}): BrokerMod
         'raft-cluster mode needs --raft-addr and --peers',
       );
     const nodeId = config.nodeId;
-    if (nodeId <= 0)
-      throw new ServerError(
-        ServerErrorCode.INVALID_CONFIG,
-        `raft-cluster needs a positive --node-id, got ${nodeId}`,
-      );
     if (raft.peers.some((p) => p.nodeId === nodeId))
       throw new ServerError(ServerErrorCode.INVALID_CONFIG, `--peers lists this node's own id ${nodeId}`);
     const env = modeEnv(options);

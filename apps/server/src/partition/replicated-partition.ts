@@ -195,7 +195,7 @@ export class ReplicatedPartition extends KafkaPartition implements StateMachine 
 
   // Raft role as last reported by the host.
   private role: StateType = StateType.Follower;
-  private knownLeader = 0;
+  private knownLeader = -1;
   /** The group's current term: the partition's leader epoch. */
   term = 0;
   /** Leader, and has applied an entry of its own term (its view is complete). */
@@ -286,7 +286,7 @@ export class ReplicatedPartition extends KafkaPartition implements StateMachine 
   }
   leaderId(): number {
     if (this.isLeader()) return this.ready ? this.options.nodeId : -1;
-    const other = this.knownLeader > 0 && this.knownLeader !== this.options.nodeId;
+    const other = this.knownLeader >= 0 && this.knownLeader !== this.options.nodeId;
     return other && this.appliedTerm === this.term ? this.knownLeader : -1;
   }
   batchCount(): number {

@@ -18,7 +18,7 @@ export function nodeCommonName(nodeId: number): string {
 
 /** The node id a common name names (`node-<id>`), or undefined. */
 export function nodeIdOfCommonName(cn: string): number | undefined {
-  const m = /^node-([1-9][0-9]{0,9})$/.exec(cn);
+  const m = /^node-(0|[1-9][0-9]{0,9})$/.exec(cn);
   if (m === null) return undefined;
   const id = Number(m[1]);
   return id <= 2_147_483_647 ? id : undefined;

@@ -78,7 +78,7 @@ export class Coordinators {
     }
     const lookup = this.options.store.state.findCoordinator(key, internal.kind, internal.partitions);
     const leaderId = this.coordinatorId(keyType, key);
-    const broker = leaderId > 0 ? this.options.cache.broker(leaderId) : undefined;
+    const broker = leaderId >= 0 ? this.options.cache.broker(leaderId) : undefined;
     if (broker === undefined) {
       if (!lookup.ok) throw toKafkaError(lookup.error);
       throw new KafkaError(

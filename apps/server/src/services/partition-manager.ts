@@ -791,7 +791,7 @@ export class PartitionManager {
         `${tp.topic}-${tp.partition} could not be opened on this node: ${problem.error}`,
       );
     if (p === undefined || !p.isLeader()) {
-      const leader = p !== undefined && p.leaderId() > 0 ? p.leaderId() : info.leader;
+      const leader = p !== undefined && p.leaderId() >= 0 ? p.leaderId() : info.leader;
       throw new KafkaError('NOT_LEADER_OR_FOLLOWER', `${tp.topic}-${tp.partition} is led by ${leader}`);
     }
     return p;

@@ -141,12 +141,14 @@ export class TestCluster {
     this.root = fs.mkdtempSync(path.join(os.tmpdir(), 'chronik-cluster-'));
   }
 
+  /** `size` nodes with ids `firstId`, `firstId + 1`, … (Kafka's usual brokers are 0, 1, 2). */
   static async create(
     size = 3,
     extraArgs: string[] = ['--offsets-topic-partitions', '3'],
+    firstId = 1,
   ): Promise<TestCluster> {
     const c = new TestCluster(extraArgs);
-    for (let id = 1; id <= size; id++) {
+    for (let id = firstId; id < firstId + size; id++) {
       c.nodes.push({
         id,
         kafkaPort: await freePort(),
@@ -162,8 +164,8 @@ export class TestCluster {
   }
 
   /** A cluster of `size` nodes, all started at once, once every node's Metadata lists them all. */
-  static async started(size = 3, extraArgs?: string[]): Promise<TestCluster> {
-    const c = await TestCluster.create(size, extraArgs);
+  static async started(size = 3, extraArgs?: string[], firstId = 1): Promise<TestCluster> {
+    const c = await TestCluster.create(size, extraArgs, firstId);
     for (const n of c.nodes) c.start(n.id);
     await c.waitForMetadata(size);
     return c;
@@ -301,7 +303,7 @@ export class TestCluster {
         );
         const leaders = new Set(views.map((v) => v.metadataGroup.leaderId));
         const [leader] = [...leaders];
-        if (leaders.size !== 1 || leader === undefined || leader <= 0) return undefined;
+        if (leaders.size !== 1 || leader === undefined || leader < 0) return undefined;
         if (views.some((v) => v.brokers.length < brokers)) return undefined;
         return leader;
       },

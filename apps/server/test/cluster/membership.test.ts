@@ -4,7 +4,8 @@
 // producer writes; refused: another cluster id, a node id in use, a node that never joined
 // registering itself, removing a node that holds replicas, removing a voter when the voters left
 // would have no majority answering; a dead node replaced (a new node joins, the dead one's replicas
-// move to it, the dead one is removed) and a removed node stops.
+// move to it, the dead one is removed) and a removed node stops; node 0 (brokers 0, 1, 2) is removed
+// by its id like any other member.
 import { InProcessCluster, until } from './in-process-cluster.js';
 
 jest.setTimeout(120_000);
@@ -193,5 +194,22 @@ describe('a dead node is replaced', () => {
     });
     await producer.disconnect();
     await admin.disconnect();
+  });
+});
+
+describe('node 0 is a member like any other', () => {
+  const cluster = new InProcessCluster({ ids: [0, 1, 2] });
+  beforeAll(() => cluster.startAll());
+  afterAll(() => cluster.stop());
+
+  test('brokers 0, 1, 2: node 0 is a voter, and once dead it is removed by its id, 0', async () => {
+    await until('voters 0, 1, 2', () => (members(cluster, 1).voters.join() === '0,1,2' ? true : undefined));
+    await cluster.node(0).broker.stop();
+    // Let the metadata leader stop counting node 0 as answering (see above).
+    await new Promise((r) => setTimeout(r, 1500));
+    const removed = await cluster.admin(1, 'POST', '/v1/cluster/remove-node', { nodeId: 0 });
+    expect(removed).toMatchObject({ status: 200, body: { status: 'removed', nodeId: 0 } });
+    expect(members(cluster, 1).voters).toEqual([1, 2]);
+    expect(members(cluster, 2).voters).toEqual([1, 2]);
   });
 });

@@ -59,7 +59,7 @@ export const registerCerts: Register = (y: Argv, plan: Plan) =>
   );
 
 async function create(ctx: Context, a: Record<string, unknown>): Promise<number> {
-  const nodes = list(a.nodes).map((n) => int('nodes', n, 1, 2 ** 31 - 1));
+  const nodes = list(a.nodes).map((n) => int('nodes', n, 0, 2 ** 31 - 1));
   const clients = list(a.clients);
   for (const c of clients)
     if (!/^[A-Za-z0-9._-]{1,64}$/.test(c))

@@ -269,7 +269,7 @@ export const registerCluster: Register = (y: Argv, plan: Plan) =>
             formats: READ_FORMATS,
             action: (ctx) =>
               changeCommand(ctx, adminsOf(ctx, a), '/v1/cluster/add-node', {
-                nodeId: int('id', a.id, 1, 2 ** 31 - 1),
+                nodeId: int('id', a.id, 0, 2 ** 31 - 1),
                 raftAddress: String(a['raft-addr']),
               }),
           }),
@@ -286,7 +286,7 @@ export const registerCluster: Register = (y: Argv, plan: Plan) =>
             formats: READ_FORMATS,
             action: (ctx) =>
               changeCommand(ctx, adminsOf(ctx, a), '/v1/cluster/remove-node', {
-                nodeId: int('id', a.id, 1, 2 ** 31 - 1),
+                nodeId: int('id', a.id, 0, 2 ** 31 - 1),
               }),
           }),
       )
@@ -323,7 +323,7 @@ export const registerCluster: Register = (y: Argv, plan: Plan) =>
           plan({
             formats: READ_FORMATS,
             action: (ctx) =>
-              decommission(ctx, adminsOf(ctx, a), int('id', a.id, 1, 2 ** 31 - 1), {
+              decommission(ctx, adminsOf(ctx, a), int('id', a.id, 0, 2 ** 31 - 1), {
                 remove: !a.keep,
                 wait: a.wait,
                 cancel: a.cancel,
