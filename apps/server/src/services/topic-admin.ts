@@ -182,9 +182,11 @@ export class TopicAdmin {
   }
 
   /**
-   * Creates topics; with `leaderWaitMs` > 0 (CreateTopics' timeout_ms) each answers once all its
-   * partitions have a leader, or when that time is up — created either way: the answer is then no
-   * error (the topic exists; its partitions get leaders shortly), and a warning is logged.
+   * Creates topics; each answers once committed and this node's replicas of it are open (at most
+   * max(`leaderWaitMs`, 5 s): thousands of replicas open in the background), then with
+   * `leaderWaitMs` > 0 (CreateTopics' timeout_ms) once all its partitions have a leader, or when
+   * that time is up — created either way: the answer is then no error (the topic exists; its
+   * partitions get leaders shortly), and a warning is logged.
    */
   async createTopics(
     specs: readonly CreateTopicSpec[],
