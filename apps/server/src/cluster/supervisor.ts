@@ -28,6 +28,12 @@ const REBALANCE_EVERY_MS = 2000;
  * thousands of misplaced leaders moves them over tens of seconds rather than all at once.
  */
 const TRANSFERS_PER_ROUND = 32;
+/**
+ * Transfers of this node under way (within their window) at once: a transfer that does not
+ * complete (a loaded target that misses its election) keeps its slot for its window, so failing
+ * transfers do not pile up into an election storm.
+ */
+const TRANSFERS_IN_FLIGHT = 32;
 /** A preferred replica must have answered steadily this long before leadership moves back to it. */
 const PREFERRED_STABLE_MS = 10_000;
 
@@ -153,10 +159,11 @@ export class ReplicationSupervisor {
   rebalance(): void {
     const now = this.options.clock.nowMs();
     this.peerLiveness.observe(this.options.peerAcks(), now);
-    let started = 0;
+    const candidates: Array<{ r: ReplicatedPartition; to: number }> = [];
+    let inFlight = 0;
     for (const r of this.options.replicas()) {
-      if (started >= TRANSFERS_PER_ROUND) return;
-      if (!r.isLeaderReady() || r.transferring) continue;
+      if (r.transferring) inFlight++;
+      if (candidates.length >= TRANSFERS_PER_ROUND || !r.isLeaderReady() || r.transferring) continue;
       const preferred = r.replicas[0];
       if (preferred === undefined || preferred === this.options.nodeId) continue;
       if (now - r.leaderSinceMs < PREFERRED_STABLE_MS) continue;
@@ -169,12 +176,22 @@ export class ReplicationSupervisor {
         now - since < PREFERRED_STABLE_MS
       )
         continue;
+      candidates.push({ r, to: preferred });
+    }
+    for (const { r, to } of candidates.slice(0, Math.max(0, TRANSFERS_IN_FLIGHT - inFlight))) {
       this.options.logger.info(
-        { topic: r.topic, partition: r.partition, to: preferred },
+        { topic: r.topic, partition: r.partition, to },
         'moving partition leadership back to its preferred replica',
       );
-      r.transferLeadership(preferred, this.options.transferWindowMs);
-      started++;
+      try {
+        r.transferLeadership(to, this.options.transferWindowMs);
+      } catch (e) {
+        // This partition's transfer only (its leadership changed meanwhile); the others go on.
+        this.options.logger.debug(
+          { topic: r.topic, partition: r.partition, err: errorText(e) },
+          'preferred leader transfer not started',
+        );
+      }
     }
   }
 }

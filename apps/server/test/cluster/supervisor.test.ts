@@ -15,11 +15,17 @@ test('a preferred-leader round moves many misplaced leaders back at once, within
     topic: 't',
     partition: i,
     replicas: [2, 1, 3],
-    transferring: false,
     leaderSinceMs: clock.nowMs(),
     group: { groupId: 1024 + i },
     isLeaderReady: () => true,
-    transferLeadership: (to: number) => moved.push(to),
+    transferringUntilMs: 0,
+    get transferring() {
+      return this.transferringUntilMs > clock.nowMs();
+    },
+    transferLeadership(to: number, windowMs: number) {
+      this.transferringUntilMs = clock.nowMs() + windowMs;
+      moved.push(to);
+    },
   }));
   let acks = 0;
   const supervisor = new ReplicationSupervisor({
@@ -44,4 +50,11 @@ test('a preferred-leader round moves many misplaced leaders back at once, within
   }
   expect(moved.length).toBe(32);
   expect(new Set(moved)).toEqual(new Set([2]));
+  // Those 32 did not complete (still leaders here): no more start while their windows run.
+  clock.advance(1000);
+  supervisor.rebalance();
+  expect(moved.length).toBe(32);
+  clock.advance(1000); // their windows (2 s) passed: the next round starts 32 more
+  supervisor.rebalance();
+  expect(moved.length).toBe(64);
 });
