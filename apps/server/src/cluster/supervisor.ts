@@ -34,6 +34,14 @@ const TRANSFERS_PER_ROUND = 32;
  * transfers do not pile up into an election storm.
  */
 const TRANSFERS_IN_FLIGHT = 32;
+/**
+ * A partition whose transfer did not complete (this node still leads it) is tried again after
+ * this, doubling per attempt up to TRANSFER_RETRY_MAX_MS: every attempt is an election (the
+ * target campaigns in a new term), and a loaded target that keeps missing it would otherwise be
+ * asked every round.
+ */
+const TRANSFER_RETRY_FIRST_MS = 10_000;
+const TRANSFER_RETRY_MAX_MS = 120_000;
 /** A preferred replica must have answered steadily this long before leadership moves back to it. */
 const PREFERRED_STABLE_MS = 10_000;
 
@@ -71,6 +79,8 @@ export class ReplicationSupervisor {
   /** Partition groups with a changeIsr proposal in flight. */
   private readonly isrReporting = new Set<number>();
   private readonly timers: TimerHandle[] = [];
+  /** Per partition group led here: preferred-leader transfers tried so far and the next allowed time. */
+  private readonly transferAttempts = new Map<number, { attempts: number; notBeforeMs: number }>();
 
   constructor(private readonly options: SupervisorOptions) {
     this.isr = new IsrTracker({ maxLagMs: options.replicaLagMaxMs, activeWindowMs: options.activeWindowMs });
@@ -163,9 +173,13 @@ export class ReplicationSupervisor {
     let inFlight = 0;
     for (const r of this.options.replicas()) {
       if (r.transferring) inFlight++;
-      if (candidates.length >= TRANSFERS_PER_ROUND || !r.isLeaderReady() || r.transferring) continue;
       const preferred = r.replicas[0];
-      if (preferred === undefined || preferred === this.options.nodeId) continue;
+      if (!r.isLeaderReady() || preferred === undefined || preferred === this.options.nodeId) {
+        this.transferAttempts.delete(r.group.groupId);
+        continue;
+      }
+      if (candidates.length >= TRANSFERS_PER_ROUND || r.transferring) continue;
+      if (now < (this.transferAttempts.get(r.group.groupId)?.notBeforeMs ?? 0)) continue;
       if (now - r.leaderSinceMs < PREFERRED_STABLE_MS) continue;
       // A replica being rebuilt (a learner) cannot lead.
       if (!this.options.host.status(r.group.groupId).voters.includes(preferred)) continue;
@@ -179,6 +193,13 @@ export class ReplicationSupervisor {
       candidates.push({ r, to: preferred });
     }
     for (const { r, to } of candidates.slice(0, Math.max(0, TRANSFERS_IN_FLIGHT - inFlight))) {
+      const gid = r.group.groupId;
+      const attempts = (this.transferAttempts.get(gid)?.attempts ?? 0) + 1;
+      const backoffMs = Math.min(
+        TRANSFER_RETRY_MAX_MS,
+        TRANSFER_RETRY_FIRST_MS * 2 ** Math.min(attempts - 1, 8),
+      );
+      this.transferAttempts.set(gid, { attempts, notBeforeMs: now + backoffMs });
       this.options.logger.info(
         { topic: r.topic, partition: r.partition, to },
         'moving partition leadership back to its preferred replica',

@@ -54,7 +54,13 @@ test('a preferred-leader round moves many misplaced leaders back at once, within
   clock.advance(1000);
   supervisor.rebalance();
   expect(moved.length).toBe(32);
-  clock.advance(1000); // their windows (2 s) passed: the next round starts 32 more
+  clock.advance(1000); // their windows (2 s) passed: the next round starts 32 others
   supervisor.rebalance();
   expect(moved.length).toBe(64);
+  // The first 32 are tried again only after their backoff (10 s), once the other 36 had their turn.
+  for (let t = 0; t < 4; t++) {
+    clock.advance(2000);
+    supervisor.rebalance();
+  }
+  expect(moved.length).toBe(100 + 32);
 });
