@@ -84,6 +84,7 @@ export abstract class KafkaPartition implements ManagedPartition {
   abstract hasOngoingTxn(producerId: bigint, producerEpoch: number): boolean;
   abstract deleteRecords(offset: bigint, timeoutMs: number): Promise<bigint>;
   abstract maintain(nowMs: number): void;
+  abstract maintenanceIdle(): boolean;
   abstract close(): Promise<void>;
   /** The stored batches at positions [from, to] (see BatchReader). */
   protected abstract readBatches(from: number, to: number, totalBytes: number): Promise<Buffer[]> | Buffer[];

@@ -393,6 +393,7 @@ export class LocalPartition extends KafkaPartition {
       async () => {
         this.kafka.advanceHighWatermark(end);
         this.unflushedMessages += count;
+        if (count > 0) this.events.maintenanceDue?.(this);
         this.unflushedBytes += bytes;
         const flushMessages = this.config.flushMessages;
         if (acks === -1 || (flushMessages !== undefined && this.unflushedMessages >= flushMessages))
@@ -458,6 +459,10 @@ export class LocalPartition extends KafkaPartition {
       .finally(() => {
         this.backgroundSync = null;
       });
+  }
+
+  maintenanceIdle(): boolean {
+    return this.closed || this.failure !== null || this.unflushedMessages === 0;
   }
 
   maintain(nowMs: number): void {

@@ -723,6 +723,7 @@ export class ReplicatedPartition extends KafkaPartition implements StateMachine 
         },
         fail: reject,
       });
+      if (this.admission.waitingCount > 0) this.events.maintenanceDue?.(this);
     });
     try {
       await (this.leadership ? Promise.race([proposed.done, this.leadership.ended]) : proposed.done);
@@ -817,9 +818,10 @@ export class ReplicatedPartition extends KafkaPartition implements StateMachine 
     const need = this.config.minInsyncReplicas;
     const voters = this.group.status().voters.length;
     if (need <= Math.floor(voters / 2) + 1 || this.holders(index) >= need) return Promise.resolve();
-    return new Promise<void>((resolve, reject) =>
-      this.copyWaiters.push({ index, deadlineMs, resolve, reject }),
-    );
+    return new Promise<void>((resolve, reject) => {
+      this.copyWaiters.push({ index, deadlineMs, resolve, reject });
+      this.events.maintenanceDue?.(this);
+    });
   }
 
   /** Answers the Produce requests waiting for copies that have them, or whose deadline passed. */
@@ -878,6 +880,10 @@ export class ReplicatedPartition extends KafkaPartition implements StateMachine 
    * On the leader, every retentionCheckIntervalMs: proposes the log start offset retention asks
    * for, as the replicated control entry DeleteRecords uses (one proposal in flight). Never throws.
    */
+  maintenanceIdle(): boolean {
+    return this.copyWaiters.length === 0 && this.admission.waitingCount === 0;
+  }
+
   maintain(nowMs: number): void {
     this.admission.expire(nowMs);
     this.checkCopies(nowMs);

@@ -231,6 +231,12 @@ export interface ManagedPartition extends Partition {
   /** Periodic work: the flush policy, retention by time and size. Never throws. */
   maintain(nowMs: number): void;
   /**
+   * Whether maintain() has nothing to do before the next retention check: no unflushed records
+   * (flush policy), no Produce waiting for room or for copies. The partition manager calls
+   * maintain() every tick only on partitions that are not idle, and on leaders once per sweep.
+   */
+  maintenanceIdle(): boolean;
+  /**
    * The log cleaner's question: for a compacted partition this node may clean now (a ready leader,
    * or the standalone partition) that is due — its dirty part at least min.cleanable.dirty.ratio
    * of what may be cleaned, or older than max.compaction.lag.ms — what a pass at `nowMs` would
@@ -271,4 +277,9 @@ export interface PartitionEvents {
    * error). The partition serves what it can (a replicated one stops: failed follows).
    */
   damaged(p: ManagedPartition, error: Error): void;
+  /**
+   * maintain() has work now (maintenanceIdle() turned false: unflushed records, a Produce waiting
+   * for room or for copies): the partition manager maintains it every tick until it is idle again.
+   */
+  maintenanceDue?(p: ManagedPartition): void;
 }

@@ -17,7 +17,7 @@
 import type { Clock, Scheduler, TimerHandle } from '@chronik/env';
 import { every, retryUntilDone } from '@chronik/env';
 import { originalReplicas } from '@chronik/metadata';
-import type { MetadataChange, PartitionInfo } from '@chronik/metadata';
+import type { MetadataChange, PartitionInfo, TopicInfo } from '@chronik/metadata';
 import { RECORD_BATCH_HEADER_BYTES, readRecordBatchHeader } from '@chronik/protocol';
 import { KafkaError } from '../errors.js';
 import type { Logger } from '../logger.js';
@@ -86,6 +86,11 @@ export interface PartitionFactory {
    * damaged or lost). Absent: never.
    */
   repairable?(error: Error): boolean;
+  /**
+   * How often its partitions check retention (their maintain() does it on leaders when this long
+   * passed). Each leader is visited at least twice in this period; absent: 1000 ms.
+   */
+  readonly retentionCheckIntervalMs?: number;
 }
 
 export interface ReadRequest extends TopicPartition {
@@ -192,7 +197,10 @@ export interface PartitionManagerOptions {
   logger: Logger;
   /** Where the partitions live and how much room is left there (DescribeLogDirs). */
   logDir: { path: string; space(): { totalBytes: bigint; usableBytes: bigint } };
-  /** Period of the partitions' maintenance (flush policy, retention). Default 100 ms. */
+  /**
+   * Period of the maintenance tick (flush policy, Produce deadlines) of the partitions that have
+   * such work pending. Default 100 ms.
+   */
   maintenanceIntervalMs?: number;
   /** Verifies a transaction's first batch in a partition (KIP-890); absent: not verified. */
   txnVerifier?: TxnVerifier;
@@ -261,6 +269,8 @@ function transactionalProducerOf(records: Buffer): { producerId: bigint; produce
 const CLOSE_CONCURRENCY = 64;
 /** Replicas opened at once by a reconciliation. */
 const OPEN_CONCURRENCY = 32;
+/** The retention check period when the factory does not tell it. */
+const DEFAULT_RETENTION_CHECK_MS = 1000;
 
 /** A transaction's first batch in a partition under verification (KIP-890); see `verifications`. */
 interface VerificationGuard {
@@ -320,8 +330,26 @@ export class PartitionManager {
   private readonly events: PartitionEvents;
   private reconciling: Promise<void> = Promise.resolve();
   private reconcileQueued = false;
+  /**
+   * What the next reconciliation looks at: the partitions (by key) a metadata change touched or
+   * whose reopen is due since the last one, or every partition (`dirtyAll`: at start, after a
+   * resync of the change feed, after a reconciliation failed).
+   */
+  private readonly dirty = new Set<string>();
+  private dirtyAll = true;
   private unsubscribe: (() => void) | undefined;
   private maintenance: TimerHandle | undefined;
+  /**
+   * Maintenance (docs/design/quiescence.md, "The server's partition passes"): the replicas whose
+   * maintain() has work pending (maintenanceIdle() false), run every tick until idle; the
+   * replicas this node leads, swept a slice per tick so that each is visited twice per retention
+   * check period (retention, and whatever became pending without passing through this manager).
+   * Idle followers are not visited: their maintain() has nothing to do.
+   */
+  private readonly busy = new Set<ManagedPartition>();
+  private readonly leading = new Set<ManagedPartition>();
+  private sweep: ManagedPartition[] = [];
+  private sweepNext = 0;
   private readonly retries = new Set<TimerHandle>();
   private closed = false;
 
@@ -331,6 +359,7 @@ export class PartitionManager {
       leaderLost: (p) => this.emit(p, false),
       failed: (p, e) => this.onFailed(p, e),
       damaged: (p, e) => this.noteProblem(p, 'damaged', e),
+      maintenanceDue: (p) => this.busy.add(p),
     };
   }
 
@@ -339,21 +368,55 @@ export class PartitionManager {
     const state = this.options.store.state;
     this.unsubscribe = state.subscribe(state.appliedIndex, (ev) => {
       if (ev.type === 'changes') this.onChanges(ev.changes);
+      else this.dirtyAll = true;
       this.scheduleReconcile();
     });
     this.scheduleReconcile();
     await this.settled();
-    const { nowMs, logger } = { nowMs: () => this.options.clock.nowMs(), logger: this.options.logger };
+    const logger = this.options.logger;
     this.maintenance = every(
       this.options.scheduler,
       this.options.maintenanceIntervalMs ?? 100,
-      () => {
-        const now = nowMs();
-        for (const p of this.partitions.values()) p.maintain(now);
-        for (const r of this.reopens.values()) if (now >= r.atMs) this.scheduleReconcile();
-      },
+      () => this.maintainTick(),
       (e) => logger.error({ err: errorText(e) }, 'partition maintenance failed'),
     );
+  }
+
+  /** One maintenance tick: O(replicas with work pending + leaders / sweep ticks), not O(replicas). */
+  private maintainTick(): void {
+    const now = this.options.clock.nowMs();
+    const open = (p: ManagedPartition): boolean => this.partitions.get(keyOf(p.topicId, p.partition)) === p;
+    for (const p of this.busy) {
+      if (open(p)) p.maintain(now);
+      if (!open(p) || p.maintenanceIdle()) this.busy.delete(p);
+    }
+    if (this.sweepNext >= this.sweep.length) {
+      this.sweep = [];
+      this.sweepNext = 0;
+      for (const p of this.leading)
+        if (open(p)) this.sweep.push(p);
+        else this.leading.delete(p);
+    }
+    const tickMs = this.options.maintenanceIntervalMs ?? 100;
+    const sweepMs = Math.max(
+      tickMs,
+      (this.options.factory.retentionCheckIntervalMs ?? DEFAULT_RETENTION_CHECK_MS) / 2,
+    );
+    const end = Math.min(
+      this.sweep.length,
+      this.sweepNext + Math.ceil((this.sweep.length * tickMs) / sweepMs),
+    );
+    for (; this.sweepNext < end; this.sweepNext++) {
+      const p = this.sweep[this.sweepNext] as ManagedPartition;
+      if (this.busy.has(p) || !open(p)) continue;
+      p.maintain(now);
+      if (!p.maintenanceIdle()) this.busy.add(p);
+    }
+    for (const [k, r] of this.reopens)
+      if (now >= r.atMs) {
+        this.dirty.add(k);
+        this.scheduleReconcile();
+      }
   }
 
   /** Resolves once the replicas match the metadata applied so far (opened or closed). */
@@ -367,6 +430,11 @@ export class PartitionManager {
     let configs = false;
     const me = this.options.nodeId;
     for (const ch of changes) {
+      if (ch.type === 'topicCreated')
+        for (const p of ch.topic.partitions) this.dirty.add(keyOf(ch.topic.topicId, p.partition));
+      if (ch.type === 'partitionsCreated')
+        for (const p of ch.partitions) this.dirty.add(keyOf(ch.topicId, p.partition));
+      if (ch.type === 'partitionChanged') this.dirty.add(keyOf(ch.topicId, ch.partition.partition));
       if (ch.type === 'topicDeleted') this.deletedTopics.add(ch.topicId);
       if (
         ch.type === 'partitionChanged' &&
@@ -392,12 +460,36 @@ export class PartitionManager {
       try {
         await this.reconcile();
       } catch (e) {
+        this.dirtyAll = true;
         this.options.logger.error({ err: errorText(e) }, 'opening partition replicas failed');
       }
     });
   }
 
+  /** Every partition of the metadata. */
+  private *allPartitions(): Generator<[TopicInfo, PartitionInfo]> {
+    for (const t of this.options.store.state.topics()) for (const info of t.partitions) yield [t, info];
+  }
+
+  /** The partitions of these keys that the metadata holds. */
+  private *partitionsOf(keys: readonly string[]): Generator<[TopicInfo, PartitionInfo]> {
+    for (const k of keys) {
+      const topicId = topicIdOfKey(k);
+      const t = this.options.store.state.topicById(topicId);
+      const info = t?.partitions[Number(k.slice(topicId.length + 1))];
+      if (t !== undefined && info !== undefined) yield [t, info];
+    }
+  }
+
+  /**
+   * Opens and closes replicas to match the metadata: those of the partitions a change touched
+   * since the last pass (`dirty`), or all of them (`dirtyAll`); O(touched), not O(partitions).
+   */
   private async reconcile(): Promise<void> {
+    const all = this.dirtyAll;
+    this.dirtyAll = false;
+    const keys = [...this.dirty];
+    this.dirty.clear();
     const state = this.options.store.state;
     const gone = (topicId: string): boolean =>
       this.deletedTopics.has(topicId) || state.topicById(topicId) === undefined;
@@ -407,7 +499,15 @@ export class PartitionManager {
       const info = state.topicById(topicId)?.partitions[partition];
       return info !== undefined && !info.replicas.includes(this.options.nodeId);
     };
-    for (const [k, p] of [...this.partitions]) {
+    const candidates: Array<[string, ManagedPartition]> =
+      all || this.deletedTopics.size > 0
+        ? [...this.partitions]
+        : keys.flatMap((k): Array<[string, ManagedPartition]> => {
+            const p = this.partitions.get(k);
+            return p === undefined ? [] : [[k, p]];
+          });
+    for (const [k, p] of candidates) {
+      if (this.partitions.get(k) !== p) continue;
       const moved = movedAway(p.topicId, p.partition);
       if (!gone(p.topicId) && !moved) continue;
       if (moved)
@@ -447,85 +547,83 @@ export class PartitionManager {
     this.deletedTopics.clear();
     const now = this.options.clock.nowMs();
     const opens: Array<[string, PartitionSpec]> = [];
-    for (const t of state.topics()) {
-      for (const info of t.partitions) {
-        if (this.closed) return;
-        const k = keyOf(t.topicId, info.partition);
-        const repair = info.repairs.find((r) => r.brokerId === this.options.nodeId);
-        if (repair !== undefined && info.replicas.includes(this.options.nodeId)) {
-          // A problem from before this request is what it answers; one of the rebuild itself is not.
-          const problem = this.problems.get(k);
-          if (
-            problem !== undefined &&
-            problem.repairRequest === undefined &&
-            this.rebuilding.get(k) !== repair.requestIndex &&
-            this.rebuildFailed.get(k) !== repair.requestIndex
-          )
-            problem.repairRequest = repair.requestIndex;
-          if (this.rebuildFailed.get(k) === repair.requestIndex) continue;
-          if (this.rebuilding.get(k) === repair.requestIndex && this.partitions.has(k)) {
-            const p = this.partitions.get(k) as ManagedPartition;
-            p.replicas = info.replicas;
-            p.isr = info.isr;
-            continue;
-          }
-          // Its copy here is to be discarded: whatever instance is open stops serving; it opens
-          // again to rebuild once the leader made it a learner (phase rebuilding).
-          await this.closeForRepair(k, repair.requestIndex);
-          if (repair.phase === 'requested') {
-            // Visible while it waits (after a restart nothing else would report it).
-            if (!this.problems.has(k)) {
-              this.noteProblem(
-                { topic: t.name, topicId: t.topicId, partition: info.partition },
-                'not-opened',
-                new Error(
-                  `waiting for its repair (request ${repair.requestIndex}): the leader makes it a learner, then it rebuilds from the others`,
-                ),
-              );
-              (this.problems.get(k) as ReplicaProblem).repairRequest = repair.requestIndex;
-            }
-            continue;
-          }
-        } else if (this.rebuilding.has(k)) {
-          // Rebuilt: a voter again, in normal service with the instance it has.
-          this.rebuilding.delete(k);
-        }
-        const existing = this.partitions.get(k);
-        const reopen = this.reopens.get(k);
-        if (reopen !== undefined) {
-          if (now < reopen.atMs) continue;
-          // Time to open a failed replica again: its failed instance must be closed first.
-          await reopen.closing;
-          this.reopens.delete(k);
-          this.partitions.delete(k);
-          this.failed.delete(k);
-        } else if (existing !== undefined) {
-          existing.replicas = info.replicas;
-          existing.isr = info.isr;
-          continue;
-        } else if (this.problems.get(k)?.state === 'not-opened' && repair?.phase !== 'rebuilding') {
-          // Its files are damaged or lost: opening it again at every metadata change would only
-          // scan them and log the same error again. It stays out until the node restarts.
+    for (const [t, info] of all ? this.allPartitions() : this.partitionsOf(keys)) {
+      if (this.closed) return;
+      const k = keyOf(t.topicId, info.partition);
+      const repair = info.repairs.find((r) => r.brokerId === this.options.nodeId);
+      if (repair !== undefined && info.replicas.includes(this.options.nodeId)) {
+        // A problem from before this request is what it answers; one of the rebuild itself is not.
+        const problem = this.problems.get(k);
+        if (
+          problem !== undefined &&
+          problem.repairRequest === undefined &&
+          this.rebuilding.get(k) !== repair.requestIndex &&
+          this.rebuildFailed.get(k) !== repair.requestIndex
+        )
+          problem.repairRequest = repair.requestIndex;
+        if (this.rebuildFailed.get(k) === repair.requestIndex) continue;
+        if (this.rebuilding.get(k) === repair.requestIndex && this.partitions.has(k)) {
+          const p = this.partitions.get(k) as ManagedPartition;
+          p.replicas = info.replicas;
+          p.isr = info.isr;
           continue;
         }
-        if (!info.replicas.includes(this.options.nodeId)) continue;
-        opens.push([
-          k,
-          {
-            topic: t.name,
-            topicId: t.topicId,
-            internal: t.internal,
-            partition: info.partition,
-            replicas: info.replicas,
-            isr: info.isr,
-            leaderEpoch: info.leaderEpoch,
-            config: this.options.configs.logConfig(t.name),
-            ...(repair?.phase === 'rebuilding' ? { rebuild: repair.requestIndex } : {}),
-            join: info.addingReplicas.includes(this.options.nodeId) || info.leaderEpoch >= 0,
-            bootstrapVoters: originalReplicas(info),
-          },
-        ]);
+        // Its copy here is to be discarded: whatever instance is open stops serving; it opens
+        // again to rebuild once the leader made it a learner (phase rebuilding).
+        await this.closeForRepair(k, repair.requestIndex);
+        if (repair.phase === 'requested') {
+          // Visible while it waits (after a restart nothing else would report it).
+          if (!this.problems.has(k)) {
+            this.noteProblem(
+              { topic: t.name, topicId: t.topicId, partition: info.partition },
+              'not-opened',
+              new Error(
+                `waiting for its repair (request ${repair.requestIndex}): the leader makes it a learner, then it rebuilds from the others`,
+              ),
+            );
+            (this.problems.get(k) as ReplicaProblem).repairRequest = repair.requestIndex;
+          }
+          continue;
+        }
+      } else if (this.rebuilding.has(k)) {
+        // Rebuilt: a voter again, in normal service with the instance it has.
+        this.rebuilding.delete(k);
       }
+      const existing = this.partitions.get(k);
+      const reopen = this.reopens.get(k);
+      if (reopen !== undefined) {
+        if (now < reopen.atMs) continue;
+        // Time to open a failed replica again: its failed instance must be closed first.
+        await reopen.closing;
+        this.reopens.delete(k);
+        this.partitions.delete(k);
+        this.failed.delete(k);
+      } else if (existing !== undefined) {
+        existing.replicas = info.replicas;
+        existing.isr = info.isr;
+        continue;
+      } else if (this.problems.get(k)?.state === 'not-opened' && repair?.phase !== 'rebuilding') {
+        // Its files are damaged or lost: opening it again at every metadata change would only
+        // scan them and log the same error again. It stays out until the node restarts.
+        continue;
+      }
+      if (!info.replicas.includes(this.options.nodeId)) continue;
+      opens.push([
+        k,
+        {
+          topic: t.name,
+          topicId: t.topicId,
+          internal: t.internal,
+          partition: info.partition,
+          replicas: info.replicas,
+          isr: info.isr,
+          leaderEpoch: info.leaderEpoch,
+          config: this.options.configs.logConfig(t.name),
+          ...(repair?.phase === 'rebuilding' ? { rebuild: repair.requestIndex } : {}),
+          join: info.addingReplicas.includes(this.options.nodeId) || info.leaderEpoch >= 0,
+          bootstrapVoters: originalReplicas(info),
+        },
+      ]);
     }
     // New replicas open side by side: each waits mostly for its own fsyncs (a thousand-partition
     // topic opened one at a time took tens of seconds).
@@ -737,6 +835,8 @@ export class PartitionManager {
   }
 
   private emit(p: ManagedPartition, leader: boolean): void {
+    if (leader) this.leading.add(p);
+    else this.leading.delete(p);
     for (const l of this.listeners) {
       try {
         l(p.topic, p.partition, leader);

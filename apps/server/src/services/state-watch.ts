@@ -14,6 +14,23 @@ export class StateWatch {
     private readonly scheduler: Scheduler,
   ) {}
 
+  /** Resolves with what `p` resolves with, or with `onTimeout` once `timeoutMs` passes first. */
+  within<T>(p: Promise<T>, timeoutMs: number, onTimeout: T): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const timer = this.scheduler.setTimer(timeoutMs, () => resolve(onTimeout));
+      p.then(
+        (v) => {
+          timer.cancel();
+          resolve(v);
+        },
+        (e: unknown) => {
+          timer.cancel();
+          reject(e instanceof Error ? e : new Error(String(e)));
+        },
+      );
+    });
+  }
+
   /**
    * Resolves with `check()`'s first defined answer (undefined: keep waiting), or with `onTimeout`
    * once `timeoutMs` passes first.

@@ -129,6 +129,12 @@ export interface TopicAdminOptions {
 
 /** The longest CreateTopics waits for leaders, whatever timeout the request asks. */
 const MAX_LEADER_WAIT_MS = 60_000;
+/**
+ * The longest a created topic's answer waits for this node's replicas of it to open, when the
+ * request's timeout is shorter: opening thousands of replicas takes minutes, and the answer — behind
+ * which every later request on the connection waits — must not outlast the client's request timeout.
+ */
+const MIN_SETTLE_WAIT_MS = 5_000;
 
 export class TopicAdmin {
   /** Client quotas (DescribeClientQuotas, AlterClientQuotas): configs of users and client ids. */
@@ -177,9 +183,11 @@ export class TopicAdmin {
   }
 
   /**
-   * Creates topics; with `leaderWaitMs` > 0 (CreateTopics' timeout_ms) each answers once all its
-   * partitions have a leader, or when that time is up — created either way: the answer is then no
-   * error (the topic exists; its partitions get leaders shortly), and a warning is logged.
+   * Creates topics; each answers once committed and this node's replicas of it are open (at most
+   * max(`leaderWaitMs`, 5 s): thousands of replicas open in the background), then with
+   * `leaderWaitMs` > 0 (CreateTopics' timeout_ms) once all its partitions have a leader, or when
+   * that time is up — created either way: the answer is then no error (the topic exists; its
+   * partitions get leaders shortly), and a warning is logged.
    */
   async createTopics(
     specs: readonly CreateTopicSpec[],
@@ -220,7 +228,11 @@ export class TopicAdmin {
         const ok = { name: p.name, error: null, numPartitions, replicationFactor };
         if (validateOnly) return { ...ok, topicId: ZERO_UUID, configs: [] };
         try {
-          await this.apply(cmd);
+          // Created once committed; this node's replicas open in the background (a bounded wait,
+          // so a small topic's creator finds them open here, a huge one's answer is not held up).
+          await commitOk(this.options.store, cmd);
+          const settleWaitMs = Math.min(Math.max(leaderWaitMs, MIN_SETTLE_WAIT_MS), MAX_LEADER_WAIT_MS);
+          await this.options.watch.within(this.options.settled(), settleWaitMs, undefined);
           if (leaderWaitMs > 0 && !(await this.leadersElected(p.name, cmd.topicId, leaderWaitMs)))
             this.options.logger.warn(
               { topic: p.name, waitedMs: Math.min(leaderWaitMs, MAX_LEADER_WAIT_MS) },
