@@ -123,14 +123,23 @@ export interface CreateTopicPrepared {
   readonly result: PrepareResult<CreateTopicCommand>;
 }
 
-/** Live brokers in assignment order, and how many preferred leaders each one holds already. */
+/**
+ * Live brokers not being decommissioned, in assignment order, and how many preferred leaders each
+ * one holds already.
+ */
 class LeaderPlanner {
   readonly order: AssignmentBroker[];
+  /** Live brokers left out because they are being decommissioned. */
+  readonly draining: number;
   private readonly counts: number[];
   private readonly position = new Map<number, number>();
 
   constructor(view: MetadataView) {
-    this.order = rackAlternatedOrder(view.liveBrokers().map((b) => ({ brokerId: b.brokerId, rack: b.rack })));
+    const drains = new Set(view.drains().map((d) => d.nodeId));
+    const live = view.liveBrokers();
+    const takers = live.filter((b) => !drains.has(b.brokerId));
+    this.draining = live.length - takers.length;
+    this.order = rackAlternatedOrder(takers.map((b) => ({ brokerId: b.brokerId, rack: b.rack })));
     this.order.forEach((b, i) => this.position.set(b.brokerId, i));
     this.counts = this.order.map(() => 0);
     for (const topic of view.topics()) for (const p of topic.partitions) this.count(p.replicas);
@@ -183,7 +192,7 @@ function checkExplicitAssignment(
   });
 }
 
-function checkReplicationFactor(replicationFactor: number, live: number): void {
+function checkReplicationFactor(replicationFactor: number, live: number, draining = 0): void {
   if (!Number.isInteger(replicationFactor) || replicationFactor < 1) {
     fail(
       'INVALID_REPLICATION_FACTOR',
@@ -195,7 +204,7 @@ function checkReplicationFactor(replicationFactor: number, live: number): void {
   if (replicationFactor > live) {
     fail(
       'INVALID_REPLICATION_FACTOR',
-      `Unable to replicate the partition ${replicationFactor} time(s): The target replication factor of ${replicationFactor} cannot be reached because only ${live} broker(s) are registered.`,
+      `Unable to replicate the partition ${replicationFactor} time(s): The target replication factor of ${replicationFactor} cannot be reached because only ${live} broker(s) are registered${draining > 0 ? ` and not being decommissioned (${draining} are)` : ''}.`,
     );
   }
 }
@@ -281,7 +290,7 @@ export function prepareCreateTopics(
         partitions = request.numPartitions === -1 ? options.defaultPartitions : request.numPartitions;
         checkPartitionCount(partitions);
         rf = request.replicationFactor === -1 ? options.defaultReplicationFactor : request.replicationFactor;
-        checkReplicationFactor(rf, planner.order.length);
+        checkReplicationFactor(rf, planner.order.length, planner.draining);
       }
       if (view.totalPartitionCount() + pendingPartitions + partitions > L.maxTotalPartitions) {
         fail(
@@ -465,7 +474,7 @@ export function prepareCreatePartitions(
         checkReplicaBudget(replicasPerBroker(view), assignments, options.maxReplicasPerBroker);
     } else {
       const planner = new LeaderPlanner(view);
-      checkReplicationFactor(rf, planner.order.length);
+      checkReplicationFactor(rf, planner.order.length, planner.draining);
       if (options.maxReplicasPerBroker !== undefined)
         checkReplicaBudget(
           replicasPerBroker(view),

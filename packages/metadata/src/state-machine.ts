@@ -1147,6 +1147,13 @@ export class MetadataStateMachine implements MetadataView {
     if (c.replicas === null) update = cancelReassignment(current, topic.name);
     else {
       checkTarget(c.replicas, (b) => this.state.brokers.has(b));
+      // A node being decommissioned takes no new replica (it may keep the ones it holds).
+      const draining = c.replicas.find((b) => this.state.drains.has(b) && !current.replicas.includes(b));
+      if (draining !== undefined)
+        fail(
+          'INVALID_REPLICA_ASSIGNMENT',
+          `Broker ${draining} is being decommissioned: it takes no new replicas.`,
+        );
       update = startReassignment(current, c.replicas, topic.name);
     }
     if (update !== null) this.updateReplicas(index, topic, current, update, out);

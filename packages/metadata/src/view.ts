@@ -1,4 +1,4 @@
-import type { BrokerInfo, PartitionInfo, TopicInfo } from './types.js';
+import type { BrokerInfo, NodeDrain, PartitionInfo, TopicInfo } from './types.js';
 
 /**
  * The read-only queries of the metadata state (at its applied index). The MetadataStateMachine
@@ -13,6 +13,8 @@ export interface MetadataView {
   brokers(): readonly BrokerInfo[];
   /** Registered and unfenced brokers, sorted by id. */
   liveBrokers(): readonly BrokerInfo[];
+  /** Nodes being decommissioned (they take no new replicas). */
+  drains(): readonly NodeDrain[];
   broker(brokerId: number): BrokerInfo | undefined;
   /** All topics, sorted by name. */
   topics(): readonly TopicInfo[];

@@ -180,6 +180,32 @@ describe('the balancer state in the metadata', () => {
     });
   });
 
+  test('a draining node takes no new replica: topic creation leaves it out, a reassignment onto it is refused', () => {
+    const n = cluster();
+    const before = n.createTopic('before', 8, 3);
+    expect(before.assignments.some((r) => r.includes(4))).toBe(true);
+    n.ok({ type: 'decommissionNode', nodeId: 4, remove: true });
+    const after = n.createTopic('after', 8, 3);
+    expect(after.assignments.flat()).not.toContain(4);
+    expect(() => n.createTopic('too-wide', 1, 4)).toThrow(
+      /only 3 broker\(s\) are registered and not being decommissioned \(1 are\)/,
+    );
+    const onto = [...after.assignments[0]!.slice(0, 2), 4];
+    expect(
+      n.apply({ type: 'alterReassignment', topicId: after.topicId, partition: 0, replicas: onto }),
+    ).toMatchObject({
+      ok: false,
+      error: {
+        code: 'INVALID_REPLICA_ASSIGNMENT',
+        message: 'Broker 4 is being decommissioned: it takes no new replicas.',
+      },
+    });
+    // A partition it holds may keep it while its other replicas move.
+    const held = before.assignments.findIndex((r) => r.includes(4));
+    const keep = [4, ...[1, 2, 3].filter((b) => !before.assignments[held]!.includes(b))].slice(0, 3);
+    n.ok({ type: 'alterReassignment', topicId: before.topicId, partition: held, replicas: keep });
+  });
+
   test('the removal of a draining node ends its drain', () => {
     const n = cluster();
     n.ok({ type: 'decommissionNode', nodeId: 4, remove: true });
