@@ -5,7 +5,10 @@
 // scheduler, which is told the link and may delay, drop or repeat a delivery), in the order they were
 // sent; a node in `down` neither sends nor receives, nor does a link that `connected` says is cut.
 // Faults for tests: `loseForwardAnswers` drops the answer of a forwarded proposal that was proposed
-// anyway.
+// anyway. A snapshot's outcome is reported to the sending node (`onSnapshotStatus`) as a gRPC call's
+// end would: ok once delivered, failed when the delivery is lost — without it the leader's progress
+// for that follower would wait in Snapshot state for good (etcd's ReportSnapshot contract).
+import { MessageType } from '@chronik/raft';
 import type { Message } from '@chronik/raft';
 import { HostError } from './errors.js';
 import type { HostTransport } from './host.js';
@@ -13,6 +16,8 @@ import type { HostTransport } from './host.js';
 /** What a node's transport delivers into (a RaftHost, usually; GrpcTransport's TransportHandler shape). */
 export interface MemoryTransportHandler {
   onMessage(groupId: number, message: Message): void;
+  /** As TransportHandler.onSnapshotStatus in raft-grpc: how a snapshot this node sent ended. */
+  onSnapshotStatus?(groupId: number, to: number, ok: boolean): void;
   onPropose?(groupId: number, data: Uint8Array, timeoutMs: number): Promise<{ index: number; term: number }>;
   /** GrpcTransport's Identify: what this node knows of a node whose data directory is new. */
   /** As TransportHandler.onIdentify in raft-grpc: undefined while this node cannot answer yet. */
@@ -43,9 +48,10 @@ export interface MemoryJoinAnswer {
 export interface MemoryNetworkOptions {
   /**
    * Runs a delivery from node `from` to node `to` later (default: setImmediate). A simulation may
-   * run it after a delay, more than once, or not at all.
+   * run it after a delay, more than once, or not at all — then it runs `lost` later instead, when
+   * given (the sender of a snapshot learns that it failed).
    */
-  deliver?(fn: () => void, from: number, to: number): void;
+  deliver?(fn: () => void, from: number, to: number, lost?: () => void): void;
   /**
    * Whether `from` can reach `to` now (default: always). Checked when a message is sent and again
    * when it is delivered, and for forwarded proposals and Identify calls (a network partition).
@@ -59,7 +65,7 @@ export class MemoryNetwork {
   private readonly handlers = new Map<number, MemoryTransportHandler>();
   /** A node's address (its transport's, when given) → its id: Join is asked by address. */
   private readonly addresses = new Map<string, number>();
-  private readonly deliver: (fn: () => void, from: number, to: number) => void;
+  private readonly deliver: (fn: () => void, from: number, to: number, lost?: () => void) => void;
   private readonly connected: (from: number, to: number) => boolean;
   /** Destination node → answers of forwarded proposals still to lose. */
   private readonly lostAnswers = new Map<number, number>();
@@ -118,15 +124,17 @@ export class MemoryNetwork {
   }
 
   /** @internal Schedules a delivery from `from` to `to`; false when either is down or `to` is absent. */
-  post(from: number, to: number, fn: (h: MemoryTransportHandler) => void): boolean {
+  post(from: number, to: number, fn: (h: MemoryTransportHandler) => void, lost?: () => void): boolean {
     if (!this.reachable(from, to) || !this.handlers.has(to)) return false;
     this.deliver(
       () => {
         const h = this.handlers.get(to);
         if (h !== undefined && this.reachable(from, to)) fn(h);
+        else lost?.();
       },
       from,
       to,
+      lost,
     );
     return true;
   }
@@ -167,10 +175,28 @@ export class MemoryTransport implements HostTransport {
   send(groupId: number, message: Message): boolean {
     if (!this.started) return false;
     const to = message.to;
-    return this.net.post(this.nodeId, to, (h) => {
-      this.acked.set(to, (this.acked.get(to) ?? 0) + 1);
-      h.onMessage(groupId, message);
-    });
+    if (message.type !== MessageType.MsgSnap)
+      return this.net.post(this.nodeId, to, (h) => {
+        this.acked.set(to, (this.acked.get(to) ?? 0) + 1);
+        h.onMessage(groupId, message);
+      });
+    // One outcome per snapshot, as a gRPC call's end (a repeated delivery reports nothing more).
+    let reported = false;
+    const report = (ok: boolean): void => {
+      if (reported) return;
+      reported = true;
+      this.handler.onSnapshotStatus?.(groupId, to, ok);
+    };
+    return this.net.post(
+      this.nodeId,
+      to,
+      (h) => {
+        this.acked.set(to, (this.acked.get(to) ?? 0) + 1);
+        h.onMessage(groupId, message);
+        report(true);
+      },
+      () => report(false),
+    );
   }
 
   forwardProposal(

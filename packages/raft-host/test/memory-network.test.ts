@@ -1,6 +1,7 @@
 // MemoryNetwork: three hosts on simulated disks joined in memory, with GrpcTransport's surface —
 // proposals forwarded from a follower apply on every node, a node cut off neither sends nor
 // receives (and catches up once back), and per-peer delivery counts only grow.
+import { MessageType, newMessage } from '@chronik/raft';
 import { MemFileSystem } from '@chronik/wal';
 import { MemoryNetwork, RaftHost } from '../src/index.js';
 import type { MemoryTransport } from '../src/index.js';
@@ -205,4 +206,39 @@ test('deliver is told the link, and a link that connected() reports cut carries 
   await expect(t2.forwardProposal(1, 5, new Uint8Array(1), 1000)).resolves.toEqual({ index: 1, term: 1 });
   await t1.close();
   await t2.close();
+});
+
+test("a snapshot's outcome goes back to its sender: ok once delivered, failed when the delivery is lost", async () => {
+  // The first delivery is lost (as a simulation drops it); the second arrives.
+  let deliveries = 0;
+  const net = new MemoryNetwork({
+    deliver: (fn, _from, _to, lost) => {
+      if (deliveries++ === 0) setImmediate(() => lost?.());
+      else setImmediate(fn);
+    },
+  });
+  const statuses: Array<[number, number, boolean]> = [];
+  const received: MessageType[] = [];
+  const a = net.transport(1, {
+    onMessage: () => undefined,
+    onSnapshotStatus: (g, to, ok) => statuses.push([g, to, ok]),
+  });
+  const b = net.transport(2, { onMessage: (_g, m) => received.push(m.type) });
+  await a.start();
+  await b.start();
+  const snap = newMessage({ type: MessageType.MsgSnap, from: 1, to: 2, term: 1 });
+  expect(a.send(7, snap)).toBe(true);
+  expect(a.send(7, snap)).toBe(true);
+  await until(() => statuses.length === 2);
+  expect(statuses).toEqual([
+    [7, 2, false],
+    [7, 2, true],
+  ]);
+  expect(received).toEqual([MessageType.MsgSnap]);
+  // Other messages report nothing.
+  expect(a.send(7, newMessage({ type: MessageType.MsgApp, from: 1, to: 2, term: 1 }))).toBe(true);
+  await until(() => received.length === 2);
+  expect(statuses).toHaveLength(2);
+  await a.close();
+  await b.close();
 });

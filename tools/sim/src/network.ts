@@ -51,7 +51,7 @@ export class SimNetwork {
   ) {
     this.faults = faults;
     this.memory = new MemoryNetwork({
-      deliver: (fn, from, to) => this.deliver(fn, from, to),
+      deliver: (fn, from, to, lost) => this.deliver(fn, from, to, lost),
       connected: (from, to) => this.connected(from, to),
     });
   }
@@ -94,9 +94,12 @@ export class SimNetwork {
     return at - this.queue.now();
   }
 
-  private deliver(fn: () => void, from: number, to: number): void {
+  private deliver(fn: () => void, from: number, to: number, lost?: () => void): void {
     if (this.rng.chance(this.faults.dropProbability)) {
       this.dropped++;
+      // The sender learns of it when it would have arrived (a snapshot's gRPC call failing).
+      if (lost !== undefined)
+        this.queue.schedule(this.owner, this.due(from, to), `msg ${from}>${to} lost`, lost);
       return;
     }
     const label = `msg ${from}>${to}`;
