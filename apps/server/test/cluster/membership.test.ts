@@ -139,8 +139,14 @@ describe('quorum is never given away', () => {
     expect(refused.status).toBe(409);
     expect(JSON.stringify(refused.body)).toMatch(/would leave the voters \[1, 3\] with 1 answering/);
     expect(members(cluster, 1).voters).toEqual([1, 2, 3]);
-    // The dead one may go: [1, 2] both answer.
-    const removed = await cluster.admin(2, 'POST', '/v1/cluster/remove-node', { nodeId: 3 });
+    // The dead one may go: [1, 2] both answer (asked again while a loaded machine delays node 1's
+    // answers past the 200 ms the leader counts a voter as answering: that refusal is right too).
+    let removed = await cluster.admin(2, 'POST', '/v1/cluster/remove-node', { nodeId: 3 });
+    for (const deadline = Date.now() + 10_000; removed.status === 409 && Date.now() < deadline;) {
+      expect(JSON.stringify(removed.body)).toMatch(/with 1 answering/);
+      await new Promise((r) => setTimeout(r, 200));
+      removed = await cluster.admin(2, 'POST', '/v1/cluster/remove-node', { nodeId: 3 });
+    }
     expect(removed).toMatchObject({ status: 200, body: { status: 'removed', nodeId: 3 } });
     expect(members(cluster, 1).voters).toEqual([1, 2]);
   });
@@ -183,7 +189,10 @@ describe('a dead node is replaced', () => {
     const removed = await cluster.admin(2, 'POST', '/v1/cluster/remove-node', { nodeId: 3 });
     expect(removed).toMatchObject({ status: 200, body: { status: 'removed', nodeId: 3 } });
     await until('voters [1, 2, 4]', () => (members(cluster, 1).voters.join() === '1,2,4' ? true : undefined));
-    expect(cluster.node(1).composed?.store.state.broker(3)).toBeUndefined();
+    // The registration goes with the membership change's completion, applied on node 1 just after.
+    await until('node 3 unregistered on node 1', () =>
+      cluster.node(1).composed?.store.state.broker(3) === undefined ? true : undefined,
+    );
     await producer.send({ topic: 'kept', acks: -1, messages: [{ value: 'after' }] });
     await until('node 4 holds both records', () => {
       const st = cluster
