@@ -151,7 +151,9 @@ describe('controller_mutation_rate (KIP-599)', () => {
         ['mq-b', ErrorCode.THROTTLING_QUOTA_EXCEEDED],
       ]);
       expect(r.topics[1]?.errorMessage).toBe('The throttling quota has been exceeded.');
-      expect(r.throttleTimeMs).toBeGreaterThanOrEqual(1900);
+      // The time back to 0 from -2 at 1/s, less what refilled while the request ran (a loaded
+      // machine takes a few hundred ms): above what -1 would give.
+      expect(r.throttleTimeMs).toBeGreaterThan(1000);
       expect(r.throttleTimeMs).toBeLessThanOrEqual(2000);
       // Another client id is not concerned.
       const o = await createTopics(other, 7, [{ name: 'mq-other', partitions: 8 }]);
@@ -199,7 +201,9 @@ describe('controller_mutation_rate (KIP-599)', () => {
         ['md-a', ErrorCode.NONE],
         ['md-b', ErrorCode.NONE],
       ]);
-      expect(grow.throttleTimeMs).toBeGreaterThan(900);
+      // Back to 0 from -1 at 1/s, less what refilled while the request ran.
+      expect(grow.throttleTimeMs).toBeGreaterThan(0);
+      expect(grow.throttleTimeMs).toBeLessThanOrEqual(1000);
       const del = await c.request(ApiKey.DeleteTopics, 6, {
         topics: [
           { name: 'md-c', topicId: '00000000-0000-0000-0000-000000000000' },
