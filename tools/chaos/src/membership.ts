@@ -2,8 +2,10 @@
 // comes back with an empty disk, the way the server documents it (apps/server/src/cluster/README.md,
 // "Cluster membership"):
 //   1. drain: every replica the node holds is moved to a node outside that partition's replicas
-//      (partition reassignments through the admin API, as `chronik cluster decommission` does;
-//      rounds again while replicas remain, e.g. a topic created on it meanwhile);
+//      (partition reassignments through the admin API, planned here; the server's own balancer,
+//      `/v1/cluster/decommission`, now does this and should replace it — not yet, so this fault
+//      does not exercise the balancer; rounds again while replicas remain, e.g. a topic created on
+//      it meanwhile);
 //   2. remove: `/v1/cluster/remove-node`. A refusal (409: replicas left, another change running, or
 //      the voters left would lose their majority) is recorded as a refused op and asked again; a
 //      node no other node can take a replica of (every node a replica, e.g. 3 nodes and replication
