@@ -14,6 +14,7 @@
 // damaged copy for a rebuilt one.
 import path from 'node:path';
 import type { Clock, FileSystem, Scheduler } from '@chronik/env';
+import { StateType } from '@chronik/raft';
 import { NO_NODE } from '@chronik/raft-host';
 import type { RaftHost } from '@chronik/raft-host';
 import { isWalError, WalErrorCode } from '@chronik/wal';
@@ -31,8 +32,16 @@ const MIN_PARTITION_SEGMENT_BYTES = 256 * 1024;
 const MAX_PARTITION_SEGMENT_BYTES = 64 * 1024 * 1024;
 /** RaftHost's largest entry (a batch is one entry). */
 const MAX_ENTRY_BYTES = 16 * 1024 * 1024;
-/** A new group's preferred replica campaigns this long after opening it. */
+/**
+ * A new group's preferred replica campaigns this long after opening it, and again as often while no
+ * leader is known, at most FIRST_CAMPAIGN_TRIES times: its peers open the group when they apply the
+ * same metadata change, possibly later (a loaded node, thousands of groups opening), and drop its
+ * vote requests until then. Retrying well inside their election timeout (electionTicks ticks, 1-2 s
+ * by default) lets the preferred replica win once they have opened it, instead of whichever replica's
+ * timer fires first (about a third of a new topic's leaders landed elsewhere with one try).
+ */
 const FIRST_CAMPAIGN_DELAY_MS = 300;
+const FIRST_CAMPAIGN_TRIES = 20;
 
 export interface PartitionGroupsOptions {
   host: RaftHost;
@@ -155,9 +164,19 @@ export class PartitionGroups implements PartitionFactory {
         // The preferred replica (first in the list) campaigns at once for a new group, so leaders
         // start spread as the assignment intended; the election timeout covers the rest.
         if (founding && spec.replicas[0] === nodeId) {
-          this.options.scheduler.setTimer(FIRST_CAMPAIGN_DELAY_MS, () => {
-            if (host.hasGroup(gid) && host.status(gid).leaderId === NO_NODE) host.campaign(gid);
-          });
+          // Pre-vote keeps a try that finds no quorum from raising the term.
+          const attempt = (left: number): void => {
+            this.options.scheduler.setTimer(FIRST_CAMPAIGN_DELAY_MS, () => {
+              if (!host.hasGroup(gid)) return;
+              const st = host.status(gid);
+              if (st.leaderId !== NO_NODE) return;
+              // A candidate's election is under way (its pre-vote passed): a new one would only
+              // raise the term again.
+              if (st.role !== StateType.Candidate) host.campaign(gid);
+              if (left > 1) attempt(left - 1);
+            });
+          };
+          attempt(FIRST_CAMPAIGN_TRIES);
         }
       },
       propose: (data, timeoutMs, options) => host.propose(gid, data, timeoutMs, options),
