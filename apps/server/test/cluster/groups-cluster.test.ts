@@ -1,12 +1,16 @@
 // Group coordinator behaviours of issue 26 that hang on broker flags, on a 3-node cluster (in one
 // process) started with `--group-consumer-migration-policy disabled` and a short
-// `offsets.retention.minutes` (2 s here; the flag's unit is minutes), with real clients: a
-// consumer-protocol member (@platformatic/kafka, KIP-848) may not upgrade a running kafkajs classic
-// group; DescribeGroups (kafkajs) of a consumer-protocol group answers Dead without an error, as
-// Kafka up to v5; static membership under the consumer protocol (a live instance id is not given
-// to a second member, its successor takes it once it left); the committed offsets of an empty
-// kafkajs group expire and the group is deleted, durably: a new coordinator does not bring them
-// back. Their one-node versions are in groups/mixed-groups.test.ts, groups/consumer-handlers.test.ts,
+// `offsets.retention.minutes` (2 s here; the flag's unit is minutes), with real clients:
+// - a consumer-protocol member (@platformatic/kafka, KIP-848) may not upgrade a running kafkajs
+//   classic group;
+// - DescribeGroups (kafkajs) of a consumer-protocol group answers Dead without an error, as Kafka
+//   up to v5;
+// - static membership under the consumer protocol: a live instance id is not given to a second
+//   member, its successor takes it once it left; and, wire-level since no client here sends it,
+//   after a temporary leave (epoch -2) the successor keeps the epoch and the partitions;
+// - the committed offsets of an empty kafkajs group expire and the group is deleted, durably: a
+//   new coordinator does not bring them back.
+// Their one-node versions are in groups/mixed-groups.test.ts, groups/consumer-handlers.test.ts,
 // groups/consumer-coordinator.test.ts and groups/offsets.test.ts.
 import { spawn } from 'node:child_process';
 import path from 'node:path';
@@ -190,14 +194,11 @@ test('a consumer-protocol group with a static member: DescribeGroups answers Dea
   }
 });
 
-/** ConsumerGroupDescribe of `group` asked of its coordinator: its members' ids and instance ids. */
-async function describeMembers(
-  group: string,
-): Promise<Array<{ memberId: string; instanceId: string | null }>> {
+/** The node coordinating `group` (FindCoordinator, retried while __consumer_offsets is created). */
+async function coordinatorOf(group: string): Promise<number> {
   const any = await RawClient.connect(cluster.node(1).broker.kafkaPort);
-  let coordinator = -1;
   try {
-    coordinator = await waitFor(`the coordinator of ${group}`, async () => {
+    return await waitFor(`the coordinator of ${group}`, async () => {
       const f = await any.request(ApiKey.FindCoordinator, 4, {
         key: '',
         keyType: 0,
@@ -208,18 +209,75 @@ async function describeMembers(
   } finally {
     any.close();
   }
-  const c = await RawClient.connect(cluster.node(coordinator).broker.kafkaPort);
+}
+
+/** ConsumerGroupDescribe of `group` asked of its coordinator (no client here sends it). */
+async function consumerGroupDescribe(group: string) {
+  const c = await RawClient.connect(cluster.node(await coordinatorOf(group)).broker.kafkaPort);
   try {
     const d = await c.request(ApiKey.ConsumerGroupDescribe, 0, {
       groupIds: [group],
       includeAuthorizedOperations: false,
     });
     expect(d.groups[0]?.errorCode).toBe(0);
-    return (d.groups[0]?.members ?? []).map((m) => ({ memberId: m.memberId, instanceId: m.instanceId }));
+    return d.groups[0];
   } finally {
     c.close();
   }
 }
+
+/** The members of a consumer-protocol group: their ids and instance ids. */
+async function describeMembers(
+  group: string,
+): Promise<Array<{ memberId: string; instanceId: string | null }>> {
+  const g = await consumerGroupDescribe(group);
+  return (g?.members ?? []).map((m) => ({ memberId: m.memberId, instanceId: m.instanceId }));
+}
+
+test("a static member's temporary leave (epoch -2, which no client here sends): its successor takes its epoch and partitions, no new group epoch", async () => {
+  const group = 'cp-static-raw';
+  const c = await RawClient.connect(cluster.node(await coordinatorOf(group)).broker.kafkaPort);
+  try {
+    const heartbeat = (
+      memberId: string,
+      memberEpoch: number,
+      owned: Array<{ topicId: string; partitions: number[] }>,
+    ) =>
+      c.request(ApiKey.ConsumerGroupHeartbeat, 1, {
+        groupId: group,
+        memberId,
+        memberEpoch,
+        instanceId: 'instance-r',
+        rackId: null,
+        rebalanceTimeoutMs: 30_000,
+        subscribedTopicNames: ['cp'],
+        subscribedTopicRegex: null,
+        serverAssignor: null,
+        topicPartitions: owned,
+      });
+    const owned = (r: Awaited<ReturnType<typeof heartbeat>>) =>
+      (r.assignment?.topicPartitions ?? []).map((t) => ({
+        topicId: t.topicId,
+        partitions: [...t.partitions].sort(),
+      }));
+    const joined = await heartbeat('member-a', 0, []);
+    expect(joined.errorCode).toBe(0);
+    expect(owned(joined)[0]?.partitions).toEqual([0, 1]);
+    expect((await heartbeat('member-a', joined.memberEpoch, owned(joined))).errorCode).toBe(0);
+    const before = await consumerGroupDescribe(group);
+    const left = await heartbeat('member-a', -2, owned(joined));
+    expect(left).toMatchObject({ errorCode: 0, memberEpoch: -2 });
+    const successor = await heartbeat('member-b', 0, []);
+    expect(successor).toMatchObject({ errorCode: 0, memberId: 'member-b', memberEpoch: joined.memberEpoch });
+    expect(owned(successor)).toEqual(owned(joined));
+    const after = await consumerGroupDescribe(group);
+    expect(after?.groupEpoch).toBe(before?.groupEpoch);
+    expect(after?.members.map((m) => [m.memberId, m.instanceId])).toEqual([['member-b', 'instance-r']]);
+    expect((await heartbeat('member-b', -1, [])).errorCode).toBe(0);
+  } finally {
+    c.close();
+  }
+});
 
 test('offsets.retention.minutes: the offsets of an empty kafkajs group expire and the group is deleted; a new coordinator does not bring them back', async () => {
   await createTopic('ret', 1);
