@@ -6,7 +6,9 @@
 // coordinator's own snapshots turned off) and a coordinator that loads the compacted partition
 // finds the committed offsets, and a deleted group stays deleted. kafkajs's alterConfigs turns an
 // existing topic to cleanup.policy=compact (every node applies it, the leader cleans it); kcat's
-// tombstones stay for delete.retention.ms, then a later pass removes them on every replica.
+// tombstones stay for delete.retention.ms, then a later pass removes them on every replica; an
+// idempotent producer's batch emptied by the cleaner keeps its sequence on every replica, so the
+// producer goes on after the leadership moves.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -427,4 +429,44 @@ test('tombstones stay for delete.retention.ms, then a later pass of the leader r
     { offset: 5, key: 'e', value: '1' },
   ]);
   await replicasAgree('expiring', 0);
+});
+
+test("an idempotent producer's batch emptied by the cleaner keeps its sequence on every replica: the producer goes on after the leadership moves", async () => {
+  const k = kafka();
+  const admin = k.admin();
+  await admin.connect();
+  await admin.createTopics({
+    topics: [{ topic: 'emptied', replicationFactor: 3, configEntries: EAGER }],
+    waitForLeaders: true,
+  });
+  await admin.disconnect();
+  const idem = k.producer({ idempotent: true, maxInFlightRequests: 1 });
+  const plain = k.producer();
+  await idem.connect();
+  await plain.connect();
+  await idem.send({ topic: 'emptied', acks: -1, messages: [{ key: 'k', value: 'from-idempotent' }] }); // 0
+  await plain.send({ topic: 'emptied', acks: -1, messages: [{ key: 'k', value: 'newer' }] }); // 1
+  await plain.send({ topic: 'emptied', acks: -1, messages: [{ key: 'end', value: 'x' }] }); // 2
+  await untilRows('emptied', [
+    { offset: 1, key: 'k', value: 'newer' },
+    { offset: 2, key: 'end', value: 'x' },
+  ]);
+  await replicasAgree('emptied', 0);
+  // Another replica leads: it knows the producer's sequence from the emptied batch it kept.
+  const leader = replicas('emptied', 0).find((p) => p.isLeader()) as ReplicatedPartition;
+  leader.transferLeadership(IDS.find((id) => id !== leaderNode(leader)) as number, 2000);
+  await until('a new leader of emptied-0', () =>
+    replicas('emptied', 0).some((p) => p !== leader && p.isLeaderReady()) ? true : undefined,
+  );
+  const [again] = await idem.send({ topic: 'emptied', acks: -1, messages: [{ key: 'k', value: 'again' }] });
+  expect(again?.baseOffset).toBe('3');
+  await idem.disconnect();
+  await plain.disconnect();
+  // (The newest batch is never cleaned: k=newer stays beside it.)
+  await untilRows('emptied', [
+    { offset: 1, key: 'k', value: 'newer' },
+    { offset: 2, key: 'end', value: 'x' },
+    { offset: 3, key: 'k', value: 'again' },
+  ]);
+  await replicasAgree('emptied', 0);
 });
