@@ -67,7 +67,8 @@ try {
   stream = await consumer.consume({ topics: [topic], mode: 'earliest', autocommit: false, maxWaitTime: 200 });
   say({ event: 'joined', memberId: consumer.memberId });
   let consumed = 0;
-  for await (const _message of stream) say({ event: 'consumed', count: ++consumed });
+  for await (const message of stream)
+    say({ event: 'consumed', count: ++consumed, partition: message.partition });
 } catch (e) {
   if (!closing) {
     say({ event: 'error', ...kafkaError(e) });
