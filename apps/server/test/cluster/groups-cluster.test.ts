@@ -46,40 +46,50 @@ beforeAll(() => {
   kafka = cluster.kafka();
 });
 
-type Event = Record<string, unknown> & { event: string };
+type Event = Record<string, unknown> & { name: string; event: string };
 
-/** A @platformatic/kafka consumer-protocol member in a child process (scripts/platformatic-member.mjs). */
+/**
+ * The @platformatic/kafka consumer-protocol members of this file, in one child process
+ * (scripts/platformatic-member.mjs), started with the cluster so its start-up costs no test time.
+ */
+const driver = spawn(
+  process.execPath,
+  [path.join(__dirname, '..', 'groups', 'scripts', 'platformatic-member.mjs')],
+  {
+    cwd: path.join(__dirname, '..', '..'),
+    stdio: ['pipe', 'pipe', 'inherit'],
+  },
+);
+const events: Event[] = [];
+readline.createInterface({ input: driver.stdout }).on('line', (line) => {
+  try {
+    events.push(JSON.parse(line) as Event);
+  } catch {
+    // not an event
+  }
+});
+const driverExited = new Promise<void>((resolve) => driver.on('close', () => resolve()));
+afterAll(async () => {
+  driver.stdin.write('exit\n');
+  const timer = setTimeout(() => driver.kill('SIGKILL'), 15_000);
+  await driverExited;
+  clearTimeout(timer);
+});
+
+let members = 0;
+
+/** A consumer-protocol member of `group` consuming `topic`, static with `instanceId`. */
 class PlatformaticMember {
-  readonly events: Event[] = [];
-  private readonly proc;
-  private readonly exited: Promise<void>;
+  readonly name = `m${++members}`;
 
   constructor(group: string, topic: string, instanceId?: string) {
     const bootstrap = cluster.nodes.map((n) => `127.0.0.1:${n.broker.kafkaPort}`).join(',');
-    this.proc = spawn(
-      process.execPath,
-      [
-        path.join(__dirname, '..', 'groups', 'scripts', 'platformatic-member.mjs'),
-        bootstrap,
-        group,
-        topic,
-        ...(instanceId !== undefined ? [instanceId] : []),
-      ],
-      { cwd: path.join(__dirname, '..', '..'), stdio: ['pipe', 'pipe', 'inherit'] },
-    );
-    readline.createInterface({ input: this.proc.stdout }).on('line', (line) => {
-      try {
-        this.events.push(JSON.parse(line) as Event);
-      } catch {
-        // not an event
-      }
-    });
-    this.exited = new Promise((resolve) => this.proc.on('close', () => resolve()));
+    driver.stdin.write(`start ${this.name} ${bootstrap} ${group} ${topic} ${instanceId ?? ''}\n`);
   }
 
-  /** The first event (by now or later) that `match` accepts. */
+  /** The member's first event (by now or later) that `match` accepts. */
   next(what: string, match: (e: Event) => boolean, timeoutMs = 30_000): Promise<Event> {
-    return until(what, () => this.events.find(match), timeoutMs);
+    return until(what, () => events.find((e) => e.name === this.name && match(e)), timeoutMs);
   }
 
   assigned(partitions: number[]): Promise<Event> {
@@ -88,12 +98,10 @@ class PlatformaticMember {
     });
   }
 
-  /** Leaves the group (a ConsumerGroupHeartbeat with epoch -1) and exits. */
+  /** Leaves the group (a ConsumerGroupHeartbeat with epoch -1) and closes (if it did not already). */
   async close(): Promise<void> {
-    if (this.proc.exitCode === null) this.proc.stdin.write('close\n');
-    const timer = setTimeout(() => this.proc.kill('SIGKILL'), 15_000);
-    await this.exited;
-    clearTimeout(timer);
+    driver.stdin.write(`close ${this.name}\n`);
+    await this.next(`${this.name} closed`, (e) => e.event === 'closed', 15_000);
   }
 }
 
