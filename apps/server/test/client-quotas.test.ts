@@ -3,7 +3,8 @@
 // consumer_byte_rate bounds a fetch to what the quota allows over its window and answers a fetch
 // that goes over it empty with the throttle time (Kafka's throttled fetch); other clients are not
 // concerned; the quotas are kept in the metadata across a restart. Small sample windows (2 × 1 s)
-// keep the numbers exact: a rate is measured over at least one second.
+// keep the numbers exact: a rate is measured over at least one second. kafkajs, metered by both
+// byte rates, is throttled on Produce and Fetch and waits as the broker tells it.
 import {
   ApiKey,
   ErrorCode,
@@ -12,6 +13,7 @@ import {
   defaultFetchRequestFetchPartition,
   defaultProduceRequest,
 } from '@chronik/protocol';
+import { Kafka, logLevel } from 'kafkajs';
 import { removeDir, startBroker } from './helpers/broker.js';
 import { RawClient } from './helpers/raw-client.js';
 
@@ -23,6 +25,8 @@ type Ctx = Awaited<ReturnType<typeof startBroker>>;
 function start(dataDir?: string): Promise<Ctx> {
   return startBroker({
     clientQuotas: { windowNum: 2, windowSizeSeconds: 1 },
+    // kafkajs's group joins at once (Kafka's 3 s initial rebalance delay would only add time).
+    broker: { groupInitialRebalanceDelayMs: 0 },
     ...(dataDir ? { dataDir } : {}),
   });
 }
@@ -147,6 +151,61 @@ test('consumer_byte_rate bounds a fetch to the quota window, then answers an ove
     admin.close();
     reader.close();
   }
+});
+
+test('byte-rate quotas with kafkajs: the broker throttles its produce and fetch, the client waits as told (KIP-219)', async () => {
+  const admin = await connect(ctx, 'admin');
+  try {
+    await setQuota(admin, 'metered-kjs', 'producer_byte_rate', 60_000);
+    await setQuota(admin, 'metered-kjs', 'consumer_byte_rate', 60_000);
+  } finally {
+    admin.close();
+  }
+  // kafkajs logs each throttle_time_ms it honours: the broker answers, the client waits.
+  const throttled: string[] = [];
+  const metered = new Kafka({
+    clientId: 'metered-kjs',
+    brokers: [`127.0.0.1:${ctx.broker.kafkaPort}`],
+    logLevel: logLevel.DEBUG,
+    logCreator:
+      () =>
+      ({ namespace, log }) => {
+        if (String(log.message).startsWith('Client side throttling')) throttled.push(namespace);
+      },
+    retry: { initialRetryTime: 100, maxRetryTime: 1000, retries: 30 },
+  });
+  const kadmin = metered.admin();
+  await kadmin.connect();
+  await kadmin.createTopics({ topics: [{ topic: 'quota-kjs', numPartitions: 1 }] });
+  await kadmin.disconnect();
+  const producer = metered.producer();
+  await producer.connect();
+  // 120 KB: over 60 KB/s in the 2 × 1 s quota window (throttles of about a second).
+  for (let i = 0; i < 4; i++)
+    await producer.send({ topic: 'quota-kjs', acks: -1, messages: [{ value: Buffer.alloc(30_000, i) }] });
+  await producer.disconnect();
+  const produced = throttled.length;
+  expect(produced).toBeGreaterThan(0);
+
+  const consumer = metered.consumer({
+    groupId: 'quota-kjs-readers',
+    sessionTimeout: 10_000,
+    heartbeatInterval: 500,
+  });
+  await consumer.connect();
+  await consumer.subscribe({ topic: 'quota-kjs', fromBeginning: true });
+  let read = 0;
+  await new Promise<void>((resolve) => {
+    void consumer.run({
+      eachMessage: async () => {
+        if (++read === 4) resolve();
+      },
+    });
+  });
+  await consumer.disconnect();
+  expect(read).toBe(4);
+  // The fetch of 120 KB at 60 KB/s was throttled too (answered empty, then served).
+  expect(throttled.length).toBeGreaterThan(produced);
 });
 
 test('quotas are kept in the metadata across a restart; DescribeClientQuotas filters as Kafka', async () => {

@@ -4,7 +4,11 @@
 // leader cleans on from the same chain. kafkajs writes updates and deletes, kcat and a kafkajs
 // group read the last value per key. `__consumer_offsets` is compacted by the same cleaner (the
 // coordinator's own snapshots turned off) and a coordinator that loads the compacted partition
-// finds the committed offsets, and a deleted group stays deleted.
+// finds the committed offsets, and a deleted group stays deleted. kafkajs's alterConfigs turns an
+// existing topic to cleanup.policy=compact (every node applies it, the leader cleans it); kcat's
+// tombstones stay for delete.retention.ms, then a later pass removes them on every replica; an
+// idempotent producer's batch emptied by the cleaner keeps its sequence on every replica, so the
+// producer goes on after the leadership moves.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -19,7 +23,7 @@ import { raftClusterMode } from '../../src/modes/raft-cluster.js';
 import type { KafkaLog } from '../../src/partition/kafka-log.js';
 import type { ReplicatedPartition } from '../../src/partition/replicated-partition.js';
 import type { ManagedPartition } from '../../src/partition/types.js';
-import { consumeWithKcat } from '../helpers/kcat.js';
+import { consumeWithKcat, kcat } from '../helpers/kcat.js';
 import { RawClient } from '../helpers/raw-client.js';
 import { memoryClusterConfig } from './memory-cluster-config.js';
 
@@ -324,4 +328,145 @@ test('__consumer_offsets is compacted by the cleaner; a coordinator loading the 
   const listed = await admin.listGroups();
   expect(listed.groups.map((g) => g.groupId)).not.toContain('gone');
   await admin.disconnect();
+});
+
+/** Topic configs that let the cleaner run at once: every batch but the newest is cleanable. */
+const EAGER = [
+  { name: 'cleanup.policy', value: 'compact' },
+  { name: 'segment.ms', value: '100' },
+  { name: 'min.cleanable.dirty.ratio', value: '0.01' },
+];
+
+async function untilRows(topic: string, expected: Row[]): Promise<void> {
+  let got: Row[] = [];
+  await until(`${topic} read as the last value per key`, async () => {
+    got = await kcatRows(topic);
+    return JSON.stringify(got) === JSON.stringify(expected) ? true : undefined;
+  }).catch((e: unknown) => {
+    throw new Error(`${String(e)}; last read ${JSON.stringify(got)}, expected ${JSON.stringify(expected)}`);
+  });
+}
+
+test("kafkajs's alterConfigs turns an existing replicated topic to cleanup.policy=compact: every node takes it, the leader cleans, the replicas agree", async () => {
+  const k = kafka();
+  const admin = k.admin();
+  await admin.connect();
+  await admin.createTopics({ topics: [{ topic: 'altered', replicationFactor: 3 }], waitForLeaders: true });
+  const producer = k.producer({ idempotent: true, maxInFlightRequests: 1 });
+  await producer.connect();
+  const rows: Row[] = [];
+  const send = async (key: string, value: string | null): Promise<void> => {
+    const [r] = await producer.send({ topic: 'altered', acks: -1, messages: [{ key, value }] });
+    rows.push({ offset: Number(r?.baseOffset), key, value: value ?? '' });
+  };
+  for (let i = 0; i < 24; i++) await send(`u${i % 4}`, `v${i}`);
+  await admin.alterConfigs({
+    validateOnly: false,
+    resources: [{ type: 2, name: 'altered', configEntries: EAGER }],
+  });
+  // Each node answers DescribeConfigs from its own applied metadata: the change reached all three.
+  for (const n of nodes) {
+    const one = new Kafka({
+      clientId: 'compaction-describe',
+      brokers: [`127.0.0.1:${n.broker.kafkaPort}`],
+      logLevel: logLevel.NOTHING,
+    }).admin();
+    await one.connect();
+    const policy = await until(`node ${n.id} applied cleanup.policy=compact`, async () => {
+      const d = await one.describeConfigs({
+        includeSynonyms: false,
+        resources: [{ type: 2, name: 'altered', configNames: ['cleanup.policy'] }],
+      });
+      const v = d.resources[0]?.configEntries[0]?.configValue;
+      return v === 'compact' ? v : undefined;
+    });
+    expect(policy).toBe('compact');
+    await one.disconnect();
+  }
+  await send('u1', null);
+  await send('end', 'x');
+  await untilRows('altered', lastPerKey(rows));
+  await replicasAgree('altered', 0);
+  await producer.disconnect();
+  await admin.disconnect();
+});
+
+test('tombstones stay for delete.retention.ms, then a later pass of the leader removes them on every replica', async () => {
+  const admin = kafka().admin();
+  await admin.connect();
+  await admin.createTopics({
+    topics: [
+      {
+        topic: 'expiring',
+        replicationFactor: 3,
+        configEntries: [...EAGER, { name: 'delete.retention.ms', value: '500' }],
+      },
+    ],
+    waitForLeaders: true,
+  });
+  await admin.disconnect();
+  const bootstrap = nodes.map((n) => `127.0.0.1:${n.broker.kafkaPort}`).join(',');
+  const produce = async (lines: string): Promise<void> => {
+    const r = await kcat(['-b', bootstrap, '-P', '-t', 'expiring', '-K', ':', '-Z', '-X', 'acks=all'], lines);
+    expect(r.code).toBe(0);
+  };
+  await produce('a:1\nb:1\n');
+  await produce('a:\n'); // the tombstone of a (offset 2)
+  await produce('c:1\n'); // newest
+  await untilRows('expiring', [
+    { offset: 1, key: 'b', value: '1' },
+    { offset: 2, key: 'a', value: '' },
+    { offset: 3, key: 'c', value: '1' },
+  ]);
+  await replicasAgree('expiring', 0);
+  await new Promise((r) => setTimeout(r, 600));
+  await produce('d:1\n'); // something dirty, for the next pass
+  await produce('e:1\n');
+  await untilRows('expiring', [
+    { offset: 1, key: 'b', value: '1' },
+    { offset: 3, key: 'c', value: '1' },
+    { offset: 4, key: 'd', value: '1' },
+    { offset: 5, key: 'e', value: '1' },
+  ]);
+  await replicasAgree('expiring', 0);
+});
+
+test("an idempotent producer's batch emptied by the cleaner keeps its sequence on every replica: the producer goes on after the leadership moves", async () => {
+  const k = kafka();
+  const admin = k.admin();
+  await admin.connect();
+  await admin.createTopics({
+    topics: [{ topic: 'emptied', replicationFactor: 3, configEntries: EAGER }],
+    waitForLeaders: true,
+  });
+  await admin.disconnect();
+  const idem = k.producer({ idempotent: true, maxInFlightRequests: 1 });
+  const plain = k.producer();
+  await idem.connect();
+  await plain.connect();
+  await idem.send({ topic: 'emptied', acks: -1, messages: [{ key: 'k', value: 'from-idempotent' }] }); // 0
+  await plain.send({ topic: 'emptied', acks: -1, messages: [{ key: 'k', value: 'newer' }] }); // 1
+  await plain.send({ topic: 'emptied', acks: -1, messages: [{ key: 'end', value: 'x' }] }); // 2
+  await untilRows('emptied', [
+    { offset: 1, key: 'k', value: 'newer' },
+    { offset: 2, key: 'end', value: 'x' },
+  ]);
+  await replicasAgree('emptied', 0);
+  // Another replica leads: it knows the producer's sequence from the emptied batch it kept.
+  const leader = replicas('emptied', 0).find((p) => p.isLeader()) as ReplicatedPartition;
+  leader.transferLeadership(IDS.find((id) => id !== leaderNode(leader)) as number, 2000);
+  await until('a new leader of emptied-0', () =>
+    replicas('emptied', 0).some((p) => p !== leader && p.isLeaderReady()) ? true : undefined,
+  );
+  const [again] = await idem.send({ topic: 'emptied', acks: -1, messages: [{ key: 'k', value: 'again' }] });
+  expect(again?.baseOffset).toBe('3');
+  await idem.disconnect();
+  await plain.disconnect();
+  // (The newest batch is never cleaned: k=newer stays beside it.)
+  await untilRows('emptied', [
+    { offset: 1, key: 'k', value: 'newer' },
+    { offset: 2, key: 'end', value: 'x' },
+    { offset: 3, key: 'k', value: 'again' },
+  ]);
+  await replicasAgree('emptied', 0);
 });

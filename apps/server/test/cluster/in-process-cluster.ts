@@ -11,6 +11,7 @@ import { Broker } from '../../src/broker.js';
 import { createLogger } from '../../src/logger.js';
 import type { RaftClusterOptions, ServerConfig } from '../../src/config.js';
 import { DEFAULT_BROKER, DEFAULT_CONFIG, DEFAULT_LIMITS } from '../../src/config.js';
+import type { GroupCoordinatorConfig } from '../../src/groups/coordinator.js';
 import type { Composed } from '../../src/modes/compose.js';
 import { raftClusterMode } from '../../src/modes/raft-cluster.js';
 
@@ -35,6 +36,8 @@ export interface InProcessClusterOptions {
   replicaLagMaxMs?: number;
   /** Each node's --rack (broker.rack), by node id; none when absent. */
   racks?: Readonly<Record<number, string>>;
+  /** Group coordinator settings that have no flag (e.g. offsets.retention.check.interval.ms). */
+  groupConfig?: Partial<GroupCoordinatorConfig>;
 }
 
 export async function until<T>(what: string, f: () => T | undefined, timeoutMs = 20_000): Promise<T> {
@@ -117,9 +120,12 @@ export class InProcessCluster {
         env: { fs: node.disk },
         transport: (o) => this.net.transport(o.nodeId, o.handler, o.listenAddress),
         // No initial rebalance delay, unless the test sets the flag.
-        ...(this.options.broker?.groupInitialRebalanceDelayMs === undefined
-          ? { groupConfig: { initialRebalanceDelayMs: 0 } }
-          : {}),
+        groupConfig: {
+          ...(this.options.broker?.groupInitialRebalanceDelayMs === undefined
+            ? { initialRebalanceDelayMs: 0 }
+            : {}),
+          ...this.options.groupConfig,
+        },
         ...(this.options.replicaLagMaxMs !== undefined
           ? { replicaLagMaxMs: this.options.replicaLagMaxMs }
           : {}),
