@@ -18,6 +18,8 @@ export interface BenchOptions {
   inFlight: number | undefined;
   /** The own generator's request size in max mode and cap in fixed-rate mode (undefined: 1,000,000 B). */
   requestBytes: number | undefined;
+  /** Runs of each system per throughput row, alternating (undefined: 3, or 2 with --quick). */
+  pairs: number | undefined;
   /** Which parts to run. */
   jetstream: boolean;
   cluster: boolean;
@@ -53,6 +55,9 @@ Options:
                       full speed, 16 at a fixed rate)
   --request-bytes N   own generator's request size at full speed, and its largest request at a
                       fixed rate (default 1000000, librdkafka's largest batch)
+  --pairs N           runs of each system per throughput row, Chronik and JetStream alternating
+                      back to back (default 3, or 2 with --quick); the report gives median and
+                      min-max
   --report-name NAME  report file name (default README.md, or quick.md with --quick)
   --render FILE       measure nothing: re-render the report and charts from a saved results.json
   --only PART[,PART]  measure only these parts (${ONLY_PARTS.join(', ')}) and merge them into the
@@ -89,6 +94,7 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
     scale: 1,
     inFlight: undefined,
     requestBytes: undefined,
+    pairs: undefined,
     jetstream: true,
     cluster: true,
     kcat: true,
@@ -155,6 +161,9 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
         break;
       case '--request-bytes':
         o.requestBytes = number('--request-bytes', value(), 1024, 64 * 1024 * 1024, true);
+        break;
+      case '--pairs':
+        o.pairs = number('--pairs', value(), 1, 20, true);
         break;
       case '--no-jetstream':
         noValue();

@@ -19,6 +19,8 @@ export type {
   TlsCase,
   TransactionCase,
   TransactionProducer,
+  ChronikThroughputCase,
+  ThroughputStep,
 } from './plan.js';
 export {
   ISSUE8_LATENCY_PER_SEC,
@@ -30,11 +32,14 @@ export {
   ISSUE9_TARGET_PER_SEC,
   PARTITION_COUNTS,
   RECORD_SIZES,
+  DEFAULT_PAIRS,
+  QUICK_PAIRS,
   TLS_ACKS,
   TRANSACTION_SIZES,
   buildPlan,
   caseLabel,
   recordsFor,
+  throughputSchedule,
   tlsCases,
 } from './plan.js';
 export type {
@@ -48,14 +53,19 @@ export type {
 } from './results.js';
 export { CLIENT_LABELS, SYSTEM_LABELS } from './results.js';
 export { PART_KINDS, mergeRuns } from './merge.js';
-export type { Chart, TargetRow, TargetStatus, TlsComparisonRow, TlsSide } from './report.js';
+export type { Chart, RunsSide, TargetRow, TargetStatus, TlsComparisonRow, TlsSide } from './report.js';
 export {
   ISSUE9_SUSTAINED_FRACTION,
   diskReference,
   evaluateTargets,
   fellBehind,
+  findMedian,
   findScenario,
+  medianRatio,
+  pairRatios,
   renderReport,
+  runsSide,
+  throughputRounds,
   tlsComparison,
 } from './report.js';
 export type { TestCertificates } from './certs.js';
@@ -81,5 +91,6 @@ export type { ChronikDeployment, ChronikNode, ListenerTls } from './chronik.js';
 export { startCluster, startStandalone } from './chronik.js';
 export type { DiskResult, FsyncLatency, MachineInfo } from './hardware.js';
 export { measureFsyncLatency } from './hardware.js';
-export { processCpuSeconds } from './procs.js';
+export type { ServerUsage } from './procs.js';
+export { ServerMeter, processCpuSeconds, processRssBytes } from './procs.js';
 export { findRepoRoot, main } from './main.js';

@@ -63,6 +63,8 @@ export interface JetStreamDeployment {
   urls: string;
   replicas: 1 | 3;
   commands: string[];
+  /** The nats-server process ids (for their CPU time and RSS). */
+  pids(): number[];
   stop(): Promise<void>;
 }
 
@@ -132,7 +134,8 @@ export async function startJetStream(
     }
   }
   const urls = clientPorts.map((p) => `nats://127.0.0.1:${p}`).join(',');
-  return { ok: true, deployment: { urls, replicas, commands, stop } };
+  const pids = (): number[] => services.flatMap((s) => (s.pid === undefined ? [] : [s.pid]));
+  return { ok: true, deployment: { urls, replicas, commands, pids, stop } };
 }
 
 export interface DriverSpec {

@@ -74,6 +74,11 @@ export interface Plan {
   warmupRecords: number;
   /** Leader kills in the failover scenario (issue 9's unavailability target). */
   failoverKills: number;
+  /**
+   * Runs of each system per throughput row: the Chronik and JetStream runs of a row alternate back
+   * to back, `pairs` times each (see `throughputSchedule`).
+   */
+  pairs: number;
   /** JetStream runs: same sizes, counts and stream counts (= partitions) as the Chronik ones. */
   jetstreamR1: ProduceCase[];
   jetstreamR3: ProduceCase[];
@@ -136,6 +141,51 @@ export function tlsCases(reference: Omit<ProduceCase, 'acks'>, rounds: number): 
   return out;
 }
 
+/** A Chronik throughput run of a row: the own generator or librdkafka (kcat). */
+export interface ChronikThroughputCase {
+  client: 'own' | 'kcat';
+  case: ProduceCase;
+}
+
+/** One step of the throughput schedule: a row's runs on one side, in one round. */
+export type ThroughputStep =
+  | { side: 'chronik'; row: number; round: number; last: boolean; cases: ChronikThroughputCase[] }
+  | { side: 'jetstream'; row: number; round: number; last: boolean; cases: ProduceCase[] };
+
+/**
+ * The order of the throughput runs of a deployment pair (single node beside JetStream R1, 3 nodes
+ * beside R3). A row is a record size and partition (stream) count; its Chronik runs (own generator
+ * and kcat, every acks mode of the row) and its JetStream run alternate back to back, `pairs`
+ * rounds, the order swapped every round (Chronik first in even rounds: C J, J C, C J…), so a load
+ * that drifts moves both sides alike. Rows follow in the order their cases first appear. A row
+ * that only one system runs still runs `pairs` times. `last` marks a side's final round.
+ */
+export function throughputSchedule(
+  chronik: readonly ChronikThroughputCase[],
+  jetstream: readonly ProduceCase[],
+  pairs: number,
+): ThroughputStep[] {
+  const keys: string[] = [];
+  const key = (c: ProduceCase): string => `${c.recordBytes}/${c.partitions}`;
+  for (const c of [...chronik.map((x) => x.case), ...jetstream])
+    if (!keys.includes(key(c))) keys.push(key(c));
+  const steps: ThroughputStep[] = [];
+  keys.forEach((k, row) => {
+    const cs = chronik.filter((x) => key(x.case) === k);
+    const js = jetstream.filter((c) => key(c) === k);
+    for (let round = 0; round < pairs; round++) {
+      const last = round === pairs - 1;
+      const c: ThroughputStep | undefined =
+        cs.length > 0 ? { side: 'chronik', row, round, last, cases: cs } : undefined;
+      const j: ThroughputStep | undefined =
+        js.length > 0 ? { side: 'jetstream', row, round, last, cases: js } : undefined;
+      const order = round % 2 === 0 ? [c, j] : [j, c];
+      for (const s of order) if (s !== undefined) steps.push(s);
+    }
+  });
+  return steps;
+}
+
 export const RECORD_SIZES = [256, 1024, 16 * 1024] as const;
 export const PARTITION_COUNTS = [1, 12] as const;
 
@@ -144,8 +194,15 @@ export function recordsFor(bytes: number, recordBytes: number): number {
   return Math.max(1000, Math.round(bytes / recordBytes));
 }
 
-export function buildPlan(quick: boolean, scale = 1): Plan {
+/** Runs of each system per throughput row: the full plan's default, and --quick's. */
+export const DEFAULT_PAIRS = 3;
+export const QUICK_PAIRS = 2;
+
+export function buildPlan(quick: boolean, scale = 1, pairs?: number): Plan {
   if (!(scale > 0)) throw new RangeError(`scale must be positive, got ${scale}`);
+  const rounds = pairs ?? (quick ? QUICK_PAIRS : DEFAULT_PAIRS);
+  if (!Number.isInteger(rounds) || rounds < 1)
+    throw new RangeError(`pairs must be a positive integer, got ${pairs}`);
   const perRunBytes = (quick ? 48 : 256) * 1024 * 1024 * scale;
   // Quick: long enough that the pipeline's start and drain stay a small part of the 1 KiB max run.
   const longLogBytes = (quick ? 256 : 1024) * 1024 * 1024 * scale;
@@ -210,6 +267,7 @@ export function buildPlan(quick: boolean, scale = 1): Plan {
       tls,
       warmupRecords: recordsFor(128 * 1024 * 1024 * scale, 1024),
       failoverKills: 2,
+      pairs: rounds,
       jetstreamR1: [longLog, c(1024, 12, 1)],
       jetstreamR3: [c(1024, 1, -1)],
       longLog,
@@ -246,6 +304,7 @@ export function buildPlan(quick: boolean, scale = 1): Plan {
     tls,
     warmupRecords: recordsFor(128 * 1024 * 1024 * scale, 1024),
     failoverKills: 5,
+    pairs: rounds,
     jetstreamR1: streams,
     jetstreamR3: streams.map((p) => (p === longLog ? c(1024, 1, -1) : { ...p, acks: -1 as const })),
     longLog,

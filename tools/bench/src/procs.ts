@@ -212,3 +212,74 @@ export function processCpuSeconds(pid: number): number | undefined {
   }
   return (utime + stime) / clockTicksPerSec;
 }
+
+/** Resident set size of a process in bytes, from /proc/PID/status (VmRSS); undefined once it is gone. */
+export function processRssBytes(pid: number): number | undefined {
+  let status: string;
+  try {
+    status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+  } catch {
+    return undefined;
+  }
+  const m = /^VmRSS:\s+(\d+)\s+kB/m.exec(status);
+  return m === null ? undefined : Number(m[1]) * 1024;
+}
+
+/** What the server processes used during one measured run. */
+export interface ServerUsage {
+  /** CPU seconds of all the server processes together; undefined when any could not be read. */
+  cpuSeconds: number | undefined;
+  /** The largest RSS any one server process had at a sample (bytes); undefined when none was read. */
+  peakRssBytes: number | undefined;
+}
+
+/**
+ * Measures the server processes around a run: their CPU time (from /proc/PID/stat, before and
+ * after) and their peak RSS (/proc/PID/status, sampled every `intervalMs` and at both ends).
+ */
+export class ServerMeter {
+  private peak: number | undefined;
+  private readonly timer: NodeJS.Timeout;
+  private constructor(
+    private readonly pids: readonly number[],
+    private readonly cpuAtStart: number | undefined,
+    intervalMs: number,
+  ) {
+    this.sample();
+    this.timer = setInterval(() => this.sample(), intervalMs);
+    this.timer.unref();
+  }
+
+  static start(pids: readonly number[], intervalMs = 200): ServerMeter {
+    return new ServerMeter(pids, ServerMeter.cpu(pids), intervalMs);
+  }
+
+  private static cpu(pids: readonly number[]): number | undefined {
+    if (pids.length === 0) return undefined;
+    let sum = 0;
+    for (const pid of pids) {
+      const s = processCpuSeconds(pid);
+      if (s === undefined) return undefined;
+      sum += s;
+    }
+    return sum;
+  }
+
+  private sample(): void {
+    for (const pid of this.pids) {
+      const rss = processRssBytes(pid);
+      if (rss !== undefined && (this.peak === undefined || rss > this.peak)) this.peak = rss;
+    }
+  }
+
+  /** Stops sampling and returns the usage since start. */
+  stop(): ServerUsage {
+    clearInterval(this.timer);
+    this.sample();
+    const end = ServerMeter.cpu(this.pids);
+    return {
+      cpuSeconds: this.cpuAtStart !== undefined && end !== undefined ? end - this.cpuAtStart : undefined,
+      peakRssBytes: this.peak,
+    };
+  }
+}

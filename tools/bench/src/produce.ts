@@ -64,8 +64,13 @@ export interface LoadResult {
   generatorLagP99Ms?: number;
   /** librdkafka driver: the client process's CPU time (its threads included), in seconds. */
   clientCpuSeconds?: number;
-  /** Transactional produce runs: the brokers' CPU time during the run (every node's process), in seconds. */
+  /**
+   * The servers' CPU time during the run (every Chronik node's process, every nats-server), in
+   * seconds: set by the runner around produce, consume, latency, transactional and TLS runs.
+   */
   brokerCpuSeconds?: number;
+  /** The largest RSS of any one server process sampled during the run (bytes). */
+  brokerPeakRssBytes?: number;
   /** Transactional produce runs: how many transactions committed, and how long one took. */
   transactions?: TransactionStats;
   /** Max-mode runs: how often partition leaders moved and the run re-routed (as a client does). */

@@ -31,16 +31,37 @@ interface Query {
   acks?: Acks;
 }
 
-export function findScenario(run: BenchRun, q: Query): ScenarioResult | undefined {
-  return run.scenarios.find(
-    (s) =>
-      s.system === q.system &&
-      s.kind === q.kind &&
-      s.recordBytes === q.recordBytes &&
-      s.partitions === q.partitions &&
-      (q.client === undefined || s.client === q.client) &&
-      (q.acks === undefined || s.acks === q.acks),
+function matches(s: ScenarioResult, q: Query): boolean {
+  return (
+    s.system === q.system &&
+    s.kind === q.kind &&
+    s.recordBytes === q.recordBytes &&
+    s.partitions === q.partitions &&
+    (q.client === undefined || s.client === q.client) &&
+    (q.acks === undefined || s.acks === q.acks)
   );
+}
+
+/** The first scenario that matches (one run per case: latency, consume, target runs). */
+export function findScenario(run: BenchRun, q: Query): ScenarioResult | undefined {
+  return run.scenarios.find((s) => matches(s, q));
+}
+
+/**
+ * A case that ran several times (the alternated throughput rows): one scenario whose result has
+ * the median msg/s and MB/s of the successful runs (the first run's other fields); the first run
+ * when none succeeded or there was only one.
+ */
+export function findMedian(run: BenchRun, q: Query): ScenarioResult | undefined {
+  const all = run.scenarios.filter((s) => matches(s, q));
+  const ok = all.filter((s) => good(s) !== undefined);
+  const first = ok[0];
+  if (all.length <= 1 || first?.result === undefined) return all[0];
+  const side = runsSide(ok);
+  return {
+    ...first,
+    result: { ...first.result, msgPerSec: side.medianMsgPerSec, mbPerSec: side.medianMbPerSec },
+  };
 }
 
 /** A result only when the run completed without errors (a failed run never counts as a number). */
@@ -114,7 +135,7 @@ export function evaluateTargets(run: BenchRun): TargetRow[] {
   const best1 = headlineChronik(run, 'chronik-1', 1);
   const c1 = best1?.result;
   const j1 = good(
-    findScenario(run, { system: 'jetstream-r1', kind: 'produce', recordBytes: 1024, partitions: 1 }),
+    findMedian(run, { system: 'jetstream-r1', kind: 'produce', recordBytes: 1024, partitions: 1 }),
   );
   rows.push(
     ratioRow(
@@ -140,7 +161,7 @@ export function evaluateTargets(run: BenchRun): TargetRow[] {
   const best3 = headlineChronik(run, 'chronik-3', -1);
   const c3 = best3?.result;
   const j3 = good(
-    findScenario(run, { system: 'jetstream-r3', kind: 'produce', recordBytes: 1024, partitions: 1 }),
+    findMedian(run, { system: 'jetstream-r3', kind: 'produce', recordBytes: 1024, partitions: 1 }),
   );
   rows.push(
     ratioRow(
@@ -273,6 +294,7 @@ function librdkafkaCells(s: ScenarioResult): string[] {
     r?.clientCpuSeconds !== undefined && r.seconds > 0
       ? `${fmt(r.clientCpuSeconds, 1)} s (${fmtPercent(r.clientCpuSeconds, r.seconds)} of one core)`
       : '–',
+    ...serverCells(s),
   ];
 }
 
@@ -292,6 +314,8 @@ function issue8Section(run: BenchRun): string {
       'p999 ms',
       'max ms',
       'client CPU',
+      'server CPU ms per MB',
+      'server peak RSS',
     ],
     rows.map((s) => {
       return [
@@ -300,7 +324,7 @@ function issue8Section(run: BenchRun): string {
         ...librdkafkaCells(s),
       ];
     }),
-    ['left', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right'],
+    ['left', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right'],
   );
   return `${table}
 
@@ -319,10 +343,10 @@ function headlineChronik(
   acks: Acks,
 ): { result: LoadResult; text: string } | undefined {
   const own = good(
-    findScenario(run, { system, client: 'own', kind: 'produce', recordBytes: 1024, partitions: 1, acks }),
+    findMedian(run, { system, client: 'own', kind: 'produce', recordBytes: 1024, partitions: 1, acks }),
   );
   const kcat = good(
-    findScenario(run, { system, client: 'kcat', kind: 'produce', recordBytes: 1024, partitions: 1, acks }),
+    findMedian(run, { system, client: 'kcat', kind: 'produce', recordBytes: 1024, partitions: 1, acks }),
   );
   if (kcat !== undefined) {
     return {
@@ -467,60 +491,114 @@ function unavailableText(run: BenchRun, system: SystemId): string {
 
 const acksText = (a: Acks): string => (a === -1 ? 'all' : '1');
 
-function produceTable(run: BenchRun, chronik: SystemId, jet: SystemId): string {
+/** One scenario per throughput row of a Chronik deployment (its first run), sorted by size, partitions, acks. */
+function rowCases(run: BenchRun, chronik: SystemId): ScenarioResult[] {
   const keys = new Map<string, ScenarioResult>();
   for (const s of run.scenarios) {
-    if (
-      s.kind === 'produce' &&
-      (s.client === 'own' || s.client === 'kcat') &&
-      (s.system === chronik || s.system === jet)
-    ) {
-      const k = `${s.recordBytes}/${s.partitions}/${s.system === chronik ? s.acks : 'x'}`;
-      if (s.system === chronik && !keys.has(k)) keys.set(k, s);
-    }
+    if (s.kind !== 'produce' || s.system !== chronik || (s.client !== 'own' && s.client !== 'kcat')) continue;
+    const k = `${s.recordBytes}/${s.partitions}/${s.acks}/${s.client}`;
+    if (!keys.has(k)) keys.set(k, s);
   }
-  const rows: string[][] = [];
-  const sorted = [...keys.values()].sort(
+  return [...keys.values()].sort(
     (a, b) => a.recordBytes - b.recordBytes || a.partitions - b.partitions || b.acks - a.acks,
   );
-  for (const s of sorted) {
-    const own = findScenario(run, {
-      system: chronik,
-      client: 'own',
-      kind: 'produce',
-      recordBytes: s.recordBytes,
-      partitions: s.partitions,
-      acks: s.acks,
-    });
-    const kc = findScenario(run, {
-      system: chronik,
-      client: 'kcat',
-      kind: 'produce',
-      recordBytes: s.recordBytes,
-      partitions: s.partitions,
-      acks: s.acks,
-    });
-    const js = findScenario(run, {
-      system: jet,
-      kind: 'produce',
-      recordBytes: s.recordBytes,
-      partitions: s.partitions,
-    });
+}
+
+/** "512,000 (498,000–530,000)": the median and the range of a side's successful runs. */
+function spread(side: RunsSide, digits = 0): string {
+  if (side.ok === 0) return '–';
+  const lo = Math.min(...side.msgPerSec);
+  const hi = Math.max(...side.msgPerSec);
+  const failed = side.runs - side.ok;
+  return `${fmt(side.medianMsgPerSec, digits)}${side.ok > 1 ? ` (${fmt(lo, digits)}–${fmt(hi, digits)})` : ''}${failed > 0 ? ` (${failed} failed)` : ''}`;
+}
+
+/** "14.2 ms/MB, 260 MiB": the servers' median CPU per MB and their peak RSS over a side's runs. */
+function serverCell(side: RunsSide): string {
+  if (side.ok === 0 || (!Number.isFinite(side.brokerCpuMsPerMb) && !Number.isFinite(side.brokerPeakRssBytes)))
+    return '–';
+  return `${Number.isFinite(side.brokerCpuMsPerMb) ? `${fmtMs(side.brokerCpuMsPerMb)} ms/MB` : '–'}, ${rssText(side.brokerPeakRssBytes)}`;
+}
+
+/** Bytes as MiB ("–" when unknown). */
+function rssText(bytes: number | undefined): string {
+  return bytes === undefined || !Number.isFinite(bytes) ? '–' : `${fmt(bytes / 2 ** 20)} MiB`;
+}
+
+/** The server CPU ms per MB and peak RSS cells of one run. */
+function serverCells(s: ScenarioResult): string[] {
+  const r = s.unavailable === undefined ? s.result : undefined;
+  return [cpuMsPerMb(r?.brokerCpuSeconds, r), rssText(r?.brokerPeakRssBytes)];
+}
+
+/** A side's cell, or why it has no number (not available, failed with the error). */
+function sideCell(runs: ScenarioResult[], side: RunsSide, text: (side: RunsSide) => string): string {
+  if (side.ok > 0) return text(side);
+  return runs.length === 0 ? '–' : cell(runs[0], () => '–');
+}
+
+/** The number of alternated rounds of a pair's throughput rows (1 for results from before alternation). */
+export function throughputRounds(run: BenchRun, chronik: SystemId, jet: SystemId): number {
+  const rounds = run.scenarios
+    .filter((s) => s.kind === 'produce' && (s.system === chronik || s.system === jet))
+    .map((s) => (s.round ?? 0) + 1);
+  return rounds.length === 0 ? 0 : Math.max(...rounds);
+}
+
+function produceTable(run: BenchRun, chronik: SystemId, jet: SystemId): string {
+  const rows: string[][] = [];
+  const seen = new Set<string>();
+  for (const s of rowCases(run, chronik)) {
+    const k = `${s.recordBytes}/${s.partitions}/${s.acks}`;
+    if (seen.has(k)) continue;
+    seen.add(k);
+    const runsOf = (client: ClientId | undefined, system: SystemId, acks?: Acks): ScenarioResult[] =>
+      run.scenarios.filter((x) =>
+        matches(x, {
+          system,
+          kind: 'produce',
+          recordBytes: s.recordBytes,
+          partitions: s.partitions,
+          ...(client !== undefined ? { client } : {}),
+          ...(acks !== undefined ? { acks } : {}),
+        }),
+      );
+    const ownRuns = runsOf('own', chronik, s.acks);
+    const kcRuns = runsOf('kcat', chronik, s.acks);
+    const jsRuns = runsOf(undefined, jet);
+    const own = runsSide(ownRuns);
+    const kc = runsSide(kcRuns);
+    const js = runsSide(jsRuns);
+    const moves = ownRuns.reduce((n, x) => n + (good(x)?.leaderMoves ?? 0), 0);
+    const lat = (side: RunsSide): string =>
+      side.ok === 0
+        ? '–'
+        : `${fmtMs(side.medianP50Ms)} / ${fmtMs(side.medianP99Ms)} / ${fmtMs(side.medianP999Ms)}`;
+    const ratio = (a: RunsSide, aRuns: ScenarioResult[]): string => {
+      const m = medianRatio(a, js);
+      if (!Number.isFinite(m)) return '–';
+      const per = pairRatios(aRuns, jsRuns);
+      return `${m.toFixed(2)}×${per.length > 1 ? ` (per pair ${per.map((x) => `${x.toFixed(2)}×`).join(', ')})` : ''}`;
+    };
     rows.push([
       fmtBytes(s.recordBytes),
       String(s.partitions),
       acksText(s.acks),
-      cell(
+      sideCell(
+        ownRuns,
         own,
-        (r) =>
-          `${fmt(r.msgPerSec)}${r.leaderMoves ? ` (${r.leaderMoves} leader move${r.leaderMoves === 1 ? '' : 's'} followed)` : ''}`,
+        (x) => `${spread(x)}${moves ? ` (${moves} leader move${moves === 1 ? '' : 's'} followed)` : ''}`,
       ),
-      cell(own, (r) => fmt(r.mbPerSec, 1), false),
-      cell(own, (r) => `${fmtMs(r.p50Ms)} / ${fmtMs(r.p99Ms)} / ${fmtMs(r.p999Ms)}`, false),
-      cell(kc, (r) => `${fmt(r.msgPerSec)} (${fmt(r.mbPerSec, 1)} MB/s)`),
-      cell(js, (r) => fmt(r.msgPerSec)),
-      cell(js, (r) => `${fmtMs(r.p50Ms)} / ${fmtMs(r.p99Ms)} / ${fmtMs(r.p999Ms)}`, false),
-      fmtRatio(good(own)?.msgPerSec, good(js)?.msgPerSec),
+      own.ok > 0 ? fmt(own.medianMbPerSec, 1) : '–',
+      lat(own),
+      serverCell(own),
+      sideCell(kcRuns, kc, (x) => `${spread(x)} (${fmt(x.medianMbPerSec, 1)} MB/s)`),
+      serverCell(kc),
+      sideCell(jsRuns, js, spread),
+      lat(js),
+      serverCell(js),
+      ratio(kc, kcRuns),
+      ratio(own, ownRuns),
     ]);
   }
   if (rows.length === 0) return '_No runs._';
@@ -529,17 +607,45 @@ function produceTable(run: BenchRun, chronik: SystemId, jet: SystemId): string {
       'record',
       'partitions / streams',
       'acks',
-      'Chronik msg/s',
-      'Chronik MB/s',
-      'Chronik p50 / p99 / p999 ms',
-      'Chronik via kcat msg/s',
-      `${SYSTEM_LABELS[jet]} msg/s`,
-      `${SYSTEM_LABELS[jet]} p50 / p99 / p999 ms`,
-      `Chronik / ${SYSTEM_LABELS[jet]}`,
+      'Chronik own generator msg/s, median (min–max)',
+      'MB/s',
+      'p50 / p99 / p999 ms',
+      'server CPU per MB, peak RSS',
+      'Chronik via kcat msg/s, median (min–max)',
+      'server CPU per MB, peak RSS',
+      `${SYSTEM_LABELS[jet]} msg/s, median (min–max)`,
+      'p50 / p99 / p999 ms',
+      'server CPU per MB, peak RSS',
+      `kcat / ${SYSTEM_LABELS[jet]} (medians; per pair)`,
+      `own generator / ${SYSTEM_LABELS[jet]} (medians; per pair)`,
     ],
     rows,
-    ['left', 'right', 'left', 'right', 'right', 'right', 'right', 'right', 'right', 'right'],
+    [
+      'left',
+      'right',
+      'left',
+      'right',
+      'right',
+      'right',
+      'right',
+      'right',
+      'right',
+      'right',
+      'right',
+      'right',
+      'right',
+      'right',
+    ],
   );
+}
+
+/** How a pair's throughput rows were measured: alternation and the number of pairs. */
+function throughputMethod(run: BenchRun, chronik: SystemId, jet: SystemId): string {
+  const rounds = throughputRounds(run, chronik, jet);
+  if (rounds <= 1)
+    return `Each system ran each row once (these results are from before the rows alternated, or \`--pairs 1\`): one sample each, no spread.`;
+  const quick = run.quick && rounds < 3 ? ` (\`--quick\`: ${rounds} pairs; the full plan runs 3)` : '';
+  return `Each row ran ${rounds} times on each system${quick}, Chronik and ${SYSTEM_LABELS[jet]} alternating back to back with the order swapped every round (Chronik first, then ${SYSTEM_LABELS[jet]}; then ${SYSTEM_LABELS[jet]} first; …): a row's Chronik runs (own generator, kcat, each acks mode) and its ${SYSTEM_LABELS[jet]} run form one side of a pair. Both deployments stayed started during these rows (the idle one costs a little CPU), each with its own fresh topic or stream per run. Cells give the median and, in parentheses, the minimum–maximum of the successful runs; the ratio is of the medians, with each back-to-back pair's ratio beside it. Server CPU per MB = CPU seconds of the server processes (every ${chronik === 'chronik-1' ? 'chronik-server' : 'chronik-server node'} / every nats-server, from \`/proc/PID/stat\` before and after the run) over the MB of payload moved (median over the runs); peak RSS = the largest resident set of any one server process, sampled from \`/proc/PID/status\` every 200 ms during the runs.`;
 }
 
 /** Drops series that have no number at all (e.g. kcat on the cluster), keeping at least one. */
@@ -549,9 +655,7 @@ function withData<T extends { values: readonly (number | undefined)[] }>(series:
 }
 
 function throughputChart(run: BenchRun, chronik: SystemId, jet: SystemId, title: string): string | undefined {
-  const cases = run.scenarios
-    .filter((s) => s.system === chronik && s.kind === 'produce' && s.client === 'own')
-    .sort((a, b) => a.recordBytes - b.recordBytes || a.partitions - b.partitions || b.acks - a.acks);
+  const cases = rowCases(run, chronik).filter((s) => s.client === 'own');
   if (cases.length === 0) return undefined;
   const value = (s: ScenarioResult | undefined): number | undefined => good(s)?.msgPerSec;
   return barChart({
@@ -562,13 +666,15 @@ function throughputChart(run: BenchRun, chronik: SystemId, jet: SystemId, title:
       {
         name: `${SYSTEM_LABELS[chronik]} (own generator)`,
         colorIndex: 0,
-        values: cases.map((c) => value(c)),
+        values: cases.map((c) =>
+          value(findMedian(run, { ...c, system: chronik, client: 'own', kind: 'produce' })),
+        ),
       },
       {
         name: `${SYSTEM_LABELS[chronik]} (kcat)`,
         colorIndex: 1,
         values: cases.map((c) =>
-          value(findScenario(run, { ...c, system: chronik, client: 'kcat', kind: 'produce' })),
+          value(findMedian(run, { ...c, system: chronik, client: 'kcat', kind: 'produce' })),
         ),
       },
       {
@@ -576,7 +682,7 @@ function throughputChart(run: BenchRun, chronik: SystemId, jet: SystemId, title:
         colorIndex: 2,
         values: cases.map((c) =>
           value(
-            findScenario(run, {
+            findMedian(run, {
               system: jet,
               kind: 'produce',
               recordBytes: c.recordBytes,
@@ -629,7 +735,7 @@ function limitsChart(run: BenchRun): string | undefined {
     vals.push(Number.isFinite(run.loopback.mbPerSec) ? run.loopback.mbPerSec : undefined);
   }
   const c1 = good(
-    findScenario(run, {
+    findMedian(run, {
       system: 'chronik-1',
       client: 'own',
       kind: 'produce',
@@ -639,7 +745,7 @@ function limitsChart(run: BenchRun): string | undefined {
     }),
   );
   const j1 = good(
-    findScenario(run, { system: 'jetstream-r1', kind: 'produce', recordBytes: 1024, partitions: 1 }),
+    findMedian(run, { system: 'jetstream-r1', kind: 'produce', recordBytes: 1024, partitions: 1 }),
   );
   cats.push('Chronik 1 KiB acks=1', 'JetStream R1 1 KiB');
   vals.push(c1?.mbPerSec, j1?.mbPerSec);
@@ -727,7 +833,7 @@ export function renderReport(run: BenchRun, chartPrefix = ''): { markdown: strin
   md.push('## Physical limits (same run)');
   md.push('');
   const c1 = good(
-    findScenario(run, {
+    findMedian(run, {
       system: 'chronik-1',
       client: 'own',
       kind: 'produce',
@@ -779,6 +885,8 @@ export function renderReport(run: BenchRun, chartPrefix = ''): { markdown: strin
   md.push(
     'JetStream has one acknowledgement mode per replication factor, so its number is repeated on the acks=1 and acks=all rows. Latency columns are under full load (a deep pipeline), not at a fixed rate.',
   );
+  md.push('');
+  md.push(throughputMethod(run, 'chronik-1', 'jetstream-r1'));
   const t1 = throughputChart(run, 'chronik-1', 'jetstream-r1', 'Produce throughput, single node (msg/s)');
   if (t1 !== undefined) {
     charts.push({ file: `${chartPrefix}throughput-1-node.svg`, svg: t1 });
@@ -789,6 +897,8 @@ export function renderReport(run: BenchRun, chartPrefix = ''): { markdown: strin
   md.push('## Produce throughput, 3 nodes');
   md.push('');
   md.push(produceTable(run, 'chronik-3', 'jetstream-r3'));
+  md.push('');
+  md.push(throughputMethod(run, 'chronik-3', 'jetstream-r3'));
   const t3 = throughputChart(run, 'chronik-3', 'jetstream-r3', 'Produce throughput, 3 nodes (msg/s)');
   if (t3 !== undefined) {
     charts.push({ file: `${chartPrefix}throughput-3-nodes.svg`, svg: t3 });
@@ -817,18 +927,16 @@ export function renderReport(run: BenchRun, chartPrefix = ''): { markdown: strin
       fmt(s.records),
       cell(s, (r) => fmt(r.msgPerSec)),
       cell(s, (r) => fmt(r.mbPerSec, 1)),
+      ...serverCells(s),
     ]);
   md.push(
     consumeRows.length === 0
       ? '_No runs._'
-      : markdownTable(['system', 'client', 'log', 'records', 'msg/s', 'MB/s'], consumeRows, [
-          'left',
-          'left',
-          'left',
-          'right',
-          'right',
-          'right',
-        ]),
+      : markdownTable(
+          ['system', 'client', 'log', 'records', 'msg/s', 'MB/s', 'server CPU ms per MB', 'server peak RSS'],
+          consumeRows,
+          ['left', 'left', 'left', 'right', 'right', 'right', 'right', 'right'],
+        ),
   );
   md.push('');
   md.push('## Latency at a fixed offered load');
@@ -854,6 +962,7 @@ export function renderReport(run: BenchRun, chartPrefix = ''): { markdown: strin
       s.result && s.unavailable === undefined ? fmtMs(s.result.p999Ms) : '–',
       s.result && s.unavailable === undefined ? fmtMs(s.result.maxMs) : '–',
       s.result?.generatorLagP99Ms !== undefined ? fmtMs(s.result.generatorLagP99Ms) : '–',
+      ...serverCells(s),
     ]);
   md.push(
     latRows.length === 0
@@ -868,14 +977,16 @@ export function renderReport(run: BenchRun, chartPrefix = ''): { markdown: strin
             'p999 ms',
             'max ms',
             'own generator’s event-loop delay p99 ms',
+            'server CPU ms per MB',
+            'server peak RSS',
           ],
           latRows,
-          ['right', 'left', 'right', 'right', 'right', 'right', 'right', 'right'],
+          ['right', 'left', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right'],
         ),
   );
   md.push('');
   md.push(
-    'The last column checks the load generator itself: the p99 of its event-loop delay during the run (1 ms timer resolution included). When it is close to Chronik’s p99, the tail was the generator’s host being busy, not the broker.',
+    'The event-loop delay column checks the load generator itself: the p99 of its event-loop delay during the run (1 ms timer resolution included). When it is close to Chronik’s p99, the tail was the generator’s host being busy, not the broker. Server CPU per MB and peak RSS are measured as in the throughput rows (every server process of the system, from `/proc`). These runs are not alternated: each system’s fixed-rate runs come after its throughput rows, one run per offered load.',
   );
   const lchart = latencyChart(
     run,
@@ -924,6 +1035,7 @@ export function renderReport(run: BenchRun, chartPrefix = ''): { markdown: strin
   md.push('');
   md.push(
     [
+      '- **Alternation**: the throughput rows of each deployment pair (single node beside JetStream R1, 3 nodes beside JetStream R3) run with both systems started: for each row (record size, partitions or streams) Chronik’s runs and JetStream’s run alternate back to back, the order swapped every round (`--pairs N` rounds, 3 by default, 2 with `--quick`); the tables give the median and min–max of each side and the ratio of the medians with each pair’s ratio. The fixed-rate, consume and target runs follow, one run each. Every produce, consume and latency row carries the server processes’ CPU time per MB of payload and their peak RSS, read from `/proc`.',
       '- **Settling**: before every fixed-rate run (either system) and before the failover scenario the benchmark runs `sync` and waits a second, so the kernel’s writeback of what the max runs left in the page cache does not land in the next run’s tail.',
       '- **Warm-up**: before its first measured run, each system (Chronik and JetStream alike) takes 1 KiB records, acks=all, on a scratch topic or stream (128 MiB), not recorded: a freshly started Node.js process runs its first seconds of load unoptimized.',
       '- **Chronik, own generator**: pipelined Produce v9 requests built with `@chronik/protocol` (`buildRecordBatch` + the generated request codec) on one TCP connection per partition leader, up to the configured number of requests in flight; each request carries one uncompressed batch per partition (about 256 KiB per request). Latency = request written → response read, weighted by the records in the request.',
@@ -1032,17 +1144,72 @@ function tlsCaseLabel(run: BenchRun): string | undefined {
     : `${caseLabel({ recordBytes: s.recordBytes, partitions: s.partitions })}, librdkafka`;
 }
 
-/** One listener's runs of one acks mode in the TLS comparison: medians over its successful runs. */
-export interface TlsSide {
+/**
+ * One side's runs of a repeated case (a listener in the TLS comparison, a system in an alternated
+ * throughput row): medians over its successful runs.
+ */
+export interface RunsSide {
   /** Runs, successful runs, and their msg/s in the order they ran. */
   runs: number;
   ok: number;
   msgPerSec: number[];
   medianMsgPerSec: number;
   medianMbPerSec: number;
+  /** Median latency percentiles of the runs that report them (NaN when none). */
+  medianP50Ms: number;
+  medianP99Ms: number;
+  medianP999Ms: number;
   /** CPU milliseconds per MB of payload (median over the runs that report it; NaN when none). */
   clientCpuMsPerMb: number;
   brokerCpuMsPerMb: number;
+  /** The largest server RSS any of its runs saw (bytes; NaN when none reported it). */
+  brokerPeakRssBytes: number;
+}
+export type TlsSide = RunsSide;
+
+/** The medians of a side's successful runs (a failed run never counts as a number). */
+export function runsSide(xs: readonly ScenarioResult[]): RunsSide {
+  const perMb = (sec: number | undefined, r: LoadResult): number =>
+    sec === undefined || !(r.bytes > 0) ? Number.NaN : (sec * 1000) / (r.bytes / 1e6);
+  const ok = xs.map((x) => good(x)).filter((r): r is LoadResult => r !== undefined);
+  const med = (f: (r: LoadResult) => number | undefined): number =>
+    median(ok.map(f).filter((v): v is number => v !== undefined && Number.isFinite(v)));
+  const rss = ok.map((r) => r.brokerPeakRssBytes).filter((v): v is number => v !== undefined);
+  return {
+    runs: xs.length,
+    ok: ok.length,
+    msgPerSec: ok.map((r) => r.msgPerSec),
+    medianMsgPerSec: median(ok.map((r) => r.msgPerSec)),
+    medianMbPerSec: median(ok.map((r) => r.mbPerSec)),
+    medianP50Ms: med((r) => r.p50Ms),
+    medianP99Ms: med((r) => r.p99Ms),
+    medianP999Ms: med((r) => r.p999Ms),
+    clientCpuMsPerMb: med((r) => perMb(r.clientCpuSeconds, r)),
+    brokerCpuMsPerMb: med((r) => perMb(r.brokerCpuSeconds, r)),
+    brokerPeakRssBytes: rss.length === 0 ? Number.NaN : Math.max(...rss),
+  };
+}
+
+/** `a`'s median msg/s over `b`'s (NaN when either side has no successful run). */
+export function medianRatio(a: RunsSide, b: RunsSide): number {
+  return Number.isFinite(a.medianMsgPerSec) && b.medianMsgPerSec > 0
+    ? a.medianMsgPerSec / b.medianMsgPerSec
+    : Number.NaN;
+}
+
+/**
+ * `a`'s msg/s over `b`'s per round (`round`, 0 when unset) where both succeeded; with several runs
+ * of a side in one round (e.g. two acks modes), the round's first successful run.
+ */
+export function pairRatios(a: readonly ScenarioResult[], b: readonly ScenarioResult[]): number[] {
+  const rounds = [...new Set([...a, ...b].map((s) => s.round ?? 0))].sort((x, y) => x - y);
+  const out: number[] = [];
+  for (const round of rounds) {
+    const x = good(a.find((s) => (s.round ?? 0) === round && good(s) !== undefined));
+    const y = good(b.find((s) => (s.round ?? 0) === round && good(s) !== undefined));
+    if (x !== undefined && y !== undefined && y.msgPerSec > 0) out.push(x.msgPerSec / y.msgPerSec);
+  }
+  return out;
 }
 
 export interface TlsComparisonRow {
@@ -1059,36 +1226,19 @@ export interface TlsComparisonRow {
 export function tlsComparison(run: BenchRun): TlsComparisonRow[] {
   const runs = run.scenarios.filter((s) => s.kind === 'tls' && s.unavailable === undefined);
   const acksModes = [...new Set(runs.map((s) => s.acks))].sort((a, b) => a - b);
-  const perMb = (sec: number | undefined, r: LoadResult): number =>
-    sec === undefined || !(r.bytes > 0) ? Number.NaN : (sec * 1000) / (r.bytes / 1e6);
-  const side = (xs: ScenarioResult[]): TlsSide => {
-    const ok = xs.map((x) => good(x)).filter((r): r is LoadResult => r !== undefined);
-    return {
-      runs: xs.length,
-      ok: ok.length,
-      msgPerSec: ok.map((r) => r.msgPerSec),
-      medianMsgPerSec: median(ok.map((r) => r.msgPerSec)),
-      medianMbPerSec: median(ok.map((r) => r.mbPerSec)),
-      clientCpuMsPerMb: median(ok.map((r) => perMb(r.clientCpuSeconds, r))),
-      brokerCpuMsPerMb: median(ok.map((r) => perMb(r.brokerCpuSeconds, r))),
-    };
-  };
   return acksModes.map((acks) => {
     const mine = runs.filter((s) => s.acks === acks);
-    const plaintext = side(mine.filter((s) => s.security === 'plaintext'));
-    const ssl = side(mine.filter((s) => s.security === 'ssl'));
-    const rounds = [...new Set(mine.map((s) => s.round ?? 0))].sort((a, b) => a - b);
-    const roundRatios: number[] = [];
-    for (const round of rounds) {
-      const p = good(mine.find((s) => (s.round ?? 0) === round && s.security === 'plaintext'));
-      const t = good(mine.find((s) => (s.round ?? 0) === round && s.security === 'ssl'));
-      if (p !== undefined && t !== undefined && p.msgPerSec > 0) roundRatios.push(t.msgPerSec / p.msgPerSec);
-    }
-    const ratio =
-      Number.isFinite(ssl.medianMsgPerSec) && plaintext.medianMsgPerSec > 0
-        ? ssl.medianMsgPerSec / plaintext.medianMsgPerSec
-        : Number.NaN;
-    return { acks, plaintext, ssl, ratio, roundRatios };
+    const plainRuns = mine.filter((s) => s.security === 'plaintext');
+    const sslRuns = mine.filter((s) => s.security === 'ssl');
+    const plaintext = runsSide(plainRuns);
+    const ssl = runsSide(sslRuns);
+    return {
+      acks,
+      plaintext,
+      ssl,
+      ratio: medianRatio(ssl, plaintext),
+      roundRatios: pairRatios(sslRuns, plainRuns),
+    };
   });
 }
 
@@ -1218,6 +1368,8 @@ function issue9Section(run: BenchRun): string {
       'p999 ms',
       'max ms',
       'client CPU',
+      'server CPU ms per MB',
+      'server peak RSS',
     ],
     rows.map((s) => {
       return [
@@ -1227,7 +1379,20 @@ function issue9Section(run: BenchRun): string {
         ...librdkafkaCells(s),
       ];
     }),
-    ['left', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right'],
+    [
+      'left',
+      'right',
+      'right',
+      'right',
+      'right',
+      'right',
+      'right',
+      'right',
+      'right',
+      'right',
+      'right',
+      'right',
+    ],
   );
   return `${table}
 

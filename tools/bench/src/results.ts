@@ -41,8 +41,12 @@ export interface ScenarioResult {
   /** Transactional comparison runs: which producer, and the pair's records per transaction. */
   producer?: TransactionProducer;
   recordsPerTransaction?: number;
-  /** TLS comparison runs: the listener produced through, and the pair's round (order alternates). */
+  /** TLS comparison runs: the listener produced through. */
   security?: ListenerSecurity;
+  /**
+   * Repeated runs that alternate (TLS comparison, the Chronik/JetStream throughput rows): the
+   * pair's round, from 0. Absent in results from before the throughput rows alternated (one run).
+   */
   round?: number;
   /** librdkafka settings that differ from the usual ones (e.g. linger.ms=1). */
   settings?: string[];

@@ -1,5 +1,7 @@
-// Orchestration: start each system, run its scenarios, stop it; measure the hardware; hand the
-// BenchRun to the report. Systems run one after the other so they never compete with each other.
+// Orchestration: start each Chronik deployment beside its JetStream peer (single node and R1, then
+// 3 nodes and R3), run their throughput rows alternating back to back, then each one's other
+// scenarios; measure the hardware; hand the BenchRun to the report. Both systems of a pair stay
+// started during its throughput rows (the idle one costs little CPU); they never load at once.
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -17,11 +19,12 @@ import { runFailover } from './failover.js';
 import type { LibrdkafkaTools } from './librdkafka.js';
 import { librdkafkaProduce, prepareLibrdkafka } from './librdkafka.js';
 import { kcatConsume, kcatProduce, prepareRecordFile } from './kcat.js';
-import type { Acks, Plan, ProduceCase, TlsCase, TransactionCase } from './plan.js';
-import { buildPlan, caseLabel } from './plan.js';
+import type { Acks, ChronikThroughputCase, Plan, ProduceCase, TlsCase, TransactionCase } from './plan.js';
+import { buildPlan, caseLabel, throughputSchedule } from './plan.js';
 import { DEFAULT_REQUEST_BYTES, FIXED_RATE_IN_FLIGHT, MAX_MODE_IN_FLIGHT, runProduce } from './produce.js';
 import type { LoadResult } from './produce.js';
-import { processCpuSeconds, settle, which } from './procs.js';
+import { ServerMeter, processCpuSeconds, settle, which } from './procs.js';
+import { median } from './stats.js';
 import type { BenchRun, DeploymentStatus, ScenarioResult, SystemId } from './results.js';
 
 export interface RunnerContext {
@@ -45,7 +48,7 @@ function summary(r: LoadResult | undefined): string {
 
 export async function runBenchmark(ctx: RunnerContext): Promise<BenchRun> {
   const { options, log } = ctx;
-  const plan: Plan = buildPlan(options.quick, options.scale);
+  const plan: Plan = buildPlan(options.quick, options.scale, options.pairs);
   // --only: Chronik's runs of those parts (after its warm-up), nothing else.
   const everything = options.only === undefined;
   const startedAt = new Date().toISOString();
@@ -92,7 +95,20 @@ export async function runBenchmark(ctx: RunnerContext): Promise<BenchRun> {
       log(`  loopback: ${run.loopback.mbPerSec.toFixed(1)} MB/s`);
     }
 
-    // Chronik, single node (with --only, only the parts that run on it: transactions).
+    // The JetStream driver, for R1 and R3.
+    let js: JetStreamTools | undefined;
+    let jsProblem: string | undefined;
+    if (!everything) jsProblem = `skipped (--only ${options.only?.join(',') ?? ''})`;
+    else if (options.jetstream) {
+      const prep = await prepareJetStream(ctx.packageDir, path.join(ctx.packageDir, '.cache'));
+      if (prep.ok) {
+        js = prep.tools;
+        setupCommands.push(`# JetStream driver\n${prep.tools.buildCommand}`);
+      } else jsProblem = prep.reason;
+    } else jsProblem = 'skipped (--no-jetstream)';
+
+    // Chronik, single node (with --only, only the parts that run on it: transactions), beside
+    // JetStream R1: their throughput rows alternate; then each one's other scenarios.
     let chronikMax: number | undefined;
     const single =
       everything || wantsTransactions(ctx)
@@ -105,60 +121,58 @@ export async function runBenchmark(ctx: RunnerContext): Promise<BenchRun> {
         ...(single.ok ? {} : { reason: single.reason }),
         commands: single.ok ? single.deployment.commands : single.commands,
       });
-    if (single === undefined) {
-      // nothing: the --only parts do not use it
-    } else if (single.ok) {
-      try {
-        chronikMax = await chronikScenarios(
-          ctx,
-          plan,
-          single.deployment,
-          'chronik-1',
-          plan.produce,
-          workDir,
-          record,
-          setupCommands,
-          run,
-        );
-      } finally {
-        await single.deployment.stop();
+    const r1 = everything
+      ? await openJetStream(ctx, plan, js, jsProblem, 1, plan.jetstreamR1, workDir, deployments, record)
+      : undefined;
+    try {
+      if (single === undefined) {
+        // nothing: the --only parts do not use it
+      } else if (single.ok) {
+        try {
+          chronikMax = await chronikScenarios(
+            ctx,
+            plan,
+            single.deployment,
+            'chronik-1',
+            plan.produce,
+            workDir,
+            record,
+            setupCommands,
+            run,
+            r1,
+          );
+        } finally {
+          await single.deployment.stop();
+        }
+      } else {
+        log(`  not available: ${single.reason}`);
+        recordUnavailableTransactions(ctx, plan, 'chronik-1', single.reason, record);
+        if (r1 !== undefined) await pairedThroughput(plan, [], undefined, r1);
       }
-    } else {
-      log(`  not available: ${single.reason}`);
-      recordUnavailableTransactions(ctx, plan, 'chronik-1', single.reason, record);
+      await r1?.finish(chronikMax, plan.latencyFractions);
+    } finally {
+      await r1?.stop();
     }
 
     // Chronik, single node with a PLAINTEXT and an SSL listener: TLS produce beside plaintext.
     if (wantsTls(ctx)) await tlsScenarios(ctx, plan, workDir, record, run);
 
-    // JetStream R1 (and the tools for R3).
-    let js: JetStreamTools | undefined;
-    let jsProblem: string | undefined;
-    if (!everything) jsProblem = `skipped (--only ${options.only?.join(',') ?? ''})`;
-    else if (options.jetstream) {
-      const prep = await prepareJetStream(ctx.packageDir, path.join(ctx.packageDir, '.cache'));
-      if (prep.ok) {
-        js = prep.tools;
-        setupCommands.push(`# JetStream driver\n${prep.tools.buildCommand}`);
-      } else jsProblem = prep.reason;
-    } else jsProblem = 'skipped (--no-jetstream)';
-    if (everything)
-      await jetstreamScenarios(
-        ctx,
-        plan,
-        js,
-        jsProblem,
-        1,
-        plan.jetstreamR1,
-        chronikMax,
-        plan.latencyFractions,
-        workDir,
-        deployments,
-        record,
-      );
-
-    // Chronik, 3 nodes.
+    // Chronik, 3 nodes, beside JetStream R3.
     let clusterMax: number | undefined;
+    const openR3 = (): Promise<JetStreamSession | undefined> =>
+      everything
+        ? openJetStream(
+            ctx,
+            plan,
+            js,
+            options.cluster ? jsProblem : 'skipped (--no-cluster)',
+            3,
+            plan.jetstreamR3,
+            workDir,
+            deployments,
+            record,
+          )
+        : Promise.resolve(undefined);
     if (options.cluster && !everything && !wantsTransactions(ctx)) {
       // --only parts that do not use the cluster (tls)
     } else if (options.cluster) {
@@ -170,35 +184,43 @@ export async function runBenchmark(ctx: RunnerContext): Promise<BenchRun> {
         ...(cluster.ok ? {} : { reason: cluster.reason }),
         commands: cluster.ok ? cluster.deployment.commands : cluster.commands,
       });
-      if (cluster.ok) {
-        try {
-          clusterMax = await chronikScenarios(
-            ctx,
-            plan,
-            cluster.deployment,
-            'chronik-3',
-            plan.clusterProduce,
-            workDir,
-            record,
-            setupCommands,
-            run,
-          );
-        } finally {
-          await cluster.deployment.stop();
+      const r3 = await openR3();
+      try {
+        if (cluster.ok) {
+          try {
+            clusterMax = await chronikScenarios(
+              ctx,
+              plan,
+              cluster.deployment,
+              'chronik-3',
+              plan.clusterProduce,
+              workDir,
+              record,
+              setupCommands,
+              run,
+              r3,
+            );
+          } finally {
+            await cluster.deployment.stop();
+          }
+        } else {
+          log(`  not available: ${cluster.reason}`);
+          if (everything)
+            for (const c of plan.clusterProduce)
+              record({
+                system: 'chronik-3',
+                client: 'own',
+                kind: 'produce',
+                ...c,
+                unavailable: cluster.reason,
+              });
+          recordUnavailableTransactions(ctx, plan, 'chronik-3', cluster.reason, record);
+          if (everything) run.failoverUnavailable = cluster.reason;
+          if (r3 !== undefined) await pairedThroughput(plan, [], undefined, r3);
         }
-      } else {
-        log(`  not available: ${cluster.reason}`);
-        if (everything)
-          for (const c of plan.clusterProduce)
-            record({
-              system: 'chronik-3',
-              client: 'own',
-              kind: 'produce',
-              ...c,
-              unavailable: cluster.reason,
-            });
-        recordUnavailableTransactions(ctx, plan, 'chronik-3', cluster.reason, record);
-        if (everything) run.failoverUnavailable = cluster.reason;
+        await r3?.finish(clusterMax, plan.clusterLatencyFractions);
+      } finally {
+        await r3?.stop();
       }
     } else {
       if (everything) run.failoverUnavailable = 'skipped (--no-cluster)';
@@ -208,21 +230,8 @@ export async function runBenchmark(ctx: RunnerContext): Promise<BenchRun> {
         reason: 'skipped (--no-cluster)',
         commands: [],
       });
+      await openR3();
     }
-    if (everything)
-      await jetstreamScenarios(
-        ctx,
-        plan,
-        js,
-        options.cluster ? jsProblem : 'skipped (--no-cluster)',
-        3,
-        plan.jetstreamR3,
-        clusterMax,
-        plan.clusterLatencyFractions,
-        workDir,
-        deployments,
-        record,
-      );
     if (jsProblem !== undefined && options.jetstream && everything)
       notes.push(
         `JetStream was not available (${jsProblem}). Install the Debian packages \`${JETSTREAM_DEBIAN_PACKAGES}\` to measure it.`,
@@ -251,8 +260,10 @@ async function chronikScenarios(
   record: (s: ScenarioResult) => void,
   setupCommands: string[],
   run: BenchRun,
+  peer?: JetStreamSession,
 ): Promise<number | undefined> {
   const scenarios = run.scenarios;
+  const pids = (): number[] => chronikPids(d);
   const everything = ctx.options.only === undefined;
   const admin = await KafkaConnection.connect(d.bootstrap);
   const { inFlight, requestBytes } = ctx.options;
@@ -288,10 +299,15 @@ async function chronikScenarios(
     } catch (e) {
       ctx.log(`  warm-up failed (continuing): ${errorMessage(e)}`);
     }
-    for (const c of everything ? cases : []) {
+    // The throughput rows, alternating with the JetStream peer's (which warms up first).
+    const longLogRates: number[] = [];
+    const kcatOn = ctx.options.kcat && everything && which('kcat') !== undefined;
+    const kcatCases = system === 'chronik-1' ? plan.kcat : plan.clusterKcat;
+    const ownProduce = async (c: ProduceCase, round: number, last: boolean): Promise<void> => {
       let topic: string | undefined;
       try {
         topic = await newTopic(c);
+        const m = ServerMeter.start(pids());
         const result = await runProduce({
           bootstrap: d.bootstrap,
           topic,
@@ -302,22 +318,87 @@ async function chronikScenarios(
           inFlight,
           requestBytes,
         });
-        record({ system, client: 'own', kind: 'produce', ...c, result, command: ownCommand(topic, c) });
+        metered(result, m);
+        record({
+          system,
+          client: 'own',
+          kind: 'produce',
+          ...c,
+          round,
+          result,
+          command: ownCommand(topic, c),
+        });
         if (c === plan.longLog && system === 'chronik-1') {
-          longTopic = topic;
-          if (result.ok) max = result.msgPerSec;
-          continue; // kept for the consume runs
+          if (result.ok) longLogRates.push(result.msgPerSec);
+          if (last) {
+            longTopic = topic;
+            return; // kept for the consume runs
+          }
         }
       } catch (e) {
-        record({ system, client: 'own', kind: 'produce', ...c, result: failed(errorMessage(e)) });
+        record({ system, client: 'own', kind: 'produce', ...c, round, result: failed(errorMessage(e)) });
       }
       if (topic !== undefined) await dropTopic(ctx, admin, topic);
+    };
+    // librdkafka produce from prepared files (the cluster: bootstrap with all three nodes).
+    const kcatProduceCase = async (c: ProduceCase, round: number): Promise<void> => {
+      const file = path.join(workDir, `records-${c.recordBytes}-${c.records}.txt`);
+      if (!fs.existsSync(file)) {
+        prepareRecordFile(file, c.recordBytes, c.records);
+        setupCommands.push(
+          `# ${path.basename(file)}: ${c.records} lines of ${c.recordBytes} letters (written by the benchmark)`,
+        );
+      }
+      let topic: string | undefined;
+      try {
+        topic = await newTopic(c);
+        await waitForLeaders(admin, topic, c.partitions, 30_000);
+        const m = ServerMeter.start(pids());
+        const r = await kcatProduce(
+          system === 'chronik-1' ? d.bootstrap : d.brokers,
+          topic,
+          file,
+          c.recordBytes,
+          c.records,
+          c.acks,
+        );
+        metered(r.result, m);
+        record({
+          system,
+          client: 'kcat',
+          kind: 'produce',
+          ...c,
+          round,
+          result: r.result,
+          command: r.command,
+        });
+      } catch (e) {
+        record({ system, client: 'kcat', kind: 'produce', ...c, round, result: failed(errorMessage(e)) });
+      }
+      if (topic !== undefined) await dropTopic(ctx, admin, topic);
+    };
+    if (everything) {
+      const chronikCases: ChronikThroughputCase[] = [
+        ...cases.map((c) => ({ client: 'own' as const, case: c })),
+        ...(kcatOn ? kcatCases.map((c) => ({ client: 'kcat' as const, case: c })) : []),
+      ];
+      await pairedThroughput(
+        plan,
+        chronikCases,
+        (x, round, last) =>
+          x.client === 'own' ? ownProduce(x.case, round, last) : kcatProduceCase(x.case, round),
+        peer,
+      );
+      for (const f of fs.readdirSync(workDir))
+        if (f.startsWith('records-')) fs.rmSync(path.join(workDir, f), { force: true });
+      if (longLogRates.length > 0) max = median(longLogRates);
     }
     if (system === 'chronik-1') {
       // Consume the long log from its start: own Fetch loop, then librdkafka.
       if (longTopic !== undefined) {
         const c = plan.longLog;
         try {
+          const m = ServerMeter.start(pids());
           const result = await runFetchConsume({
             bootstrap: d.bootstrap,
             topic: longTopic,
@@ -325,6 +406,7 @@ async function chronikScenarios(
             recordBytes: c.recordBytes,
             records: c.records,
           });
+          metered(result, m);
           record({
             system,
             client: 'own',
@@ -337,58 +419,32 @@ async function chronikScenarios(
           record({ system, client: 'own', kind: 'consume', ...c, result: failed(errorMessage(e)) });
         }
         if (ctx.options.kcat && which('kcat') !== undefined) {
+          const m = ServerMeter.start(pids());
           const r = await kcatConsume(d.bootstrap, longTopic, c.recordBytes, c.records);
+          metered(r.result, m);
           record({ system, client: 'kcat', kind: 'consume', ...c, result: r.result, command: r.command });
         }
         await dropTopic(ctx, admin, longTopic);
       }
     }
-    // librdkafka produce from prepared files (the cluster: bootstrap with all three nodes).
-    const kcatCases = system === 'chronik-1' ? plan.kcat : plan.clusterKcat;
-    if (ctx.options.kcat && everything && which('kcat') !== undefined) {
-      for (const c of kcatCases) {
-        const file = path.join(workDir, `records-${c.recordBytes}-${c.records}.txt`);
-        if (!fs.existsSync(file)) {
-          prepareRecordFile(file, c.recordBytes, c.records);
-          setupCommands.push(
-            `# ${path.basename(file)}: ${c.records} lines of ${c.recordBytes} letters (written by the benchmark)`,
-          );
-        }
-        let topic: string | undefined;
-        try {
-          topic = await newTopic(c);
-          await waitForLeaders(admin, topic, c.partitions, 30_000);
-          const r = await kcatProduce(
-            system === 'chronik-1' ? d.bootstrap : d.brokers,
-            topic,
-            file,
-            c.recordBytes,
-            c.records,
-            c.acks,
-          );
-          record({ system, client: 'kcat', kind: 'produce', ...c, result: r.result, command: r.command });
-        } catch (e) {
-          record({ system, client: 'kcat', kind: 'produce', ...c, result: failed(errorMessage(e)) });
-        }
-        if (topic !== undefined) await dropTopic(ctx, admin, topic);
-      }
-      for (const f of fs.readdirSync(workDir))
-        if (f.startsWith('records-')) fs.rmSync(path.join(workDir, f), { force: true });
-    }
     // Fixed-rate latency runs at fractions of the measured max: single node 1 KiB acks=1; the
     // cluster 1 KiB acks=all (its target case), 1 partition.
     const latencyAcks: Acks = system === 'chronik-1' ? 1 : -1;
     if (system === 'chronik-3') {
-      const s = scenarios.find(
-        (x) =>
-          x.system === 'chronik-3' &&
-          x.client === 'own' &&
-          x.kind === 'produce' &&
-          x.recordBytes === 1024 &&
-          x.partitions === 1 &&
-          x.acks === -1,
-      );
-      if (s?.result?.ok === true) max = s.result.msgPerSec;
+      // The median of the alternated runs of the cluster's 1 KiB, 1 partition, acks=all row.
+      const rates = scenarios
+        .filter(
+          (x) =>
+            x.system === 'chronik-3' &&
+            x.client === 'own' &&
+            x.kind === 'produce' &&
+            x.recordBytes === 1024 &&
+            x.partitions === 1 &&
+            x.acks === -1 &&
+            x.result?.ok === true,
+        )
+        .map((x) => x.result!.msgPerSec);
+      if (rates.length > 0) max = median(rates);
     }
     if (max !== undefined) {
       for (const fraction of system === 'chronik-1' ? plan.latencyFractions : plan.clusterLatencyFractions) {
@@ -403,6 +459,7 @@ async function chronikScenarios(
         try {
           topic = await newTopic(c);
           await settle();
+          const m = ServerMeter.start(pids());
           const result = await runProduce({
             bootstrap: d.bootstrap,
             topic,
@@ -414,6 +471,7 @@ async function chronikScenarios(
             requestBytes,
             ratePerSec: rate,
           });
+          metered(result, m);
           record({
             system,
             client: 'own',
@@ -451,55 +509,109 @@ async function chronikScenarios(
   return max;
 }
 
-async function jetstreamScenarios(
+/** The servers' CPU time and peak RSS of a run, from a meter started just before it. */
+function metered(result: LoadResult, m: ServerMeter): void {
+  const u = m.stop();
+  if (u.cpuSeconds !== undefined) result.brokerCpuSeconds = u.cpuSeconds;
+  if (u.peakRssBytes !== undefined) result.brokerPeakRssBytes = u.peakRssBytes;
+}
+
+/**
+ * The throughput rows of a deployment pair in `throughputSchedule`'s order: each row's Chronik
+ * runs and its JetStream run back to back, alternating, `plan.pairs` rounds. The peer warms up
+ * first (Chronik has by then). Without a Chronik side (`chronik` empty) the peer's rows still run.
+ */
+async function pairedThroughput(
+  plan: Plan,
+  chronik: ChronikThroughputCase[],
+  runChronik: ((x: ChronikThroughputCase, round: number, last: boolean) => Promise<void>) | undefined,
+  peer: JetStreamSession | undefined,
+): Promise<void> {
+  if (peer !== undefined) await peer.warmUp();
+  for (const step of throughputSchedule(chronik, peer?.cases ?? [], plan.pairs)) {
+    if (step.side === 'chronik') {
+      for (const x of step.cases) await runChronik?.(x, step.round, step.last);
+    } else if (peer !== undefined) {
+      for (const c of step.cases) await peer.produce(c, step.round, step.last);
+    }
+  }
+}
+
+/** A started JetStream deployment (R1 or R3) and its runs. */
+interface JetStreamSession {
+  /** Its throughput cases (the plan's R1 or R3 list). */
+  cases: ProduceCase[];
+  /** The unrecorded warm-up. */
+  warmUp(): Promise<void>;
+  /** One throughput run (a stream per partition); R1's long log is consumed after its last round. */
+  produce(c: ProduceCase, round: number, last: boolean): Promise<void>;
+  /** The fixed-rate runs at Chronik's offered loads. */
+  finish(chronikMax: number | undefined, latencyFractions: readonly number[]): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts JetStream R1 or R3 (undefined, with its rows recorded as not available, when it cannot
+ * run). The server processes' CPU time and peak RSS are measured around each run.
+ */
+async function openJetStream(
   ctx: RunnerContext,
   plan: Plan,
   tools: JetStreamTools | undefined,
   problem: string | undefined,
   replicas: 1 | 3,
   cases: ProduceCase[],
-  chronikMax: number | undefined,
-  latencyFractions: readonly number[],
   workDir: string,
   deployments: DeploymentStatus[],
   record: (s: ScenarioResult) => void,
-): Promise<void> {
+): Promise<JetStreamSession | undefined> {
   const system: SystemId = replicas === 1 ? 'jetstream-r1' : 'jetstream-r3';
   const { log } = ctx;
   log(`jetstream: R${replicas}`);
-  const unavailable = (reason: string): void => {
+  const unavailable = (reason: string): undefined => {
     log(`  not available: ${reason}`);
     for (const c of cases) record({ system, client: 'jsbench', kind: 'produce', ...c, unavailable: reason });
+    return undefined;
   };
-  if (tools === undefined) {
+  if (tools === undefined || problem !== undefined) {
     deployments.push({ system, available: false, reason: problem ?? 'not available', commands: [] });
-    unavailable(problem ?? 'not available');
-    return;
+    return unavailable(problem ?? 'not available');
   }
   const started = await startJetStream(tools, workDir, replicas);
   if (!started.ok) {
     deployments.push({ system, available: false, reason: started.reason, commands: started.commands });
-    unavailable(started.reason);
-    return;
+    return unavailable(started.reason);
   }
   const d = started.deployment;
   deployments.push({ system, available: true, commands: d.commands });
+  const status = deployments.length - 1;
   let seq = 0;
-  try {
-    // Warm-up, not recorded, as for Chronik: the same records to a scratch stream.
-    const warm = `w${++seq}`;
-    if ((await runDriver(tools, d, { mode: 'setup', streams: 1, prefix: warm, timeoutS: 60 })).result.ok) {
-      await runDriver(tools, d, {
-        mode: 'pub',
-        streams: 1,
-        prefix: warm,
-        recordBytes: 1024,
-        count: plan.warmupRecords,
-        maxPending: 4096,
-      });
-      await runDriver(tools, d, { mode: 'delete', streams: 1, prefix: warm });
-    }
-    for (const c of cases) {
+  let anyStream = false;
+  let stopped = false;
+  const stop = async (): Promise<void> => {
+    if (stopped) return;
+    stopped = true;
+    await d.stop();
+  };
+  return {
+    cases,
+    stop,
+    async warmUp(): Promise<void> {
+      // Not recorded, as for Chronik: the same records to a scratch stream.
+      const warm = `w${++seq}`;
+      if ((await runDriver(tools, d, { mode: 'setup', streams: 1, prefix: warm, timeoutS: 60 })).result.ok) {
+        await runDriver(tools, d, {
+          mode: 'pub',
+          streams: 1,
+          prefix: warm,
+          recordBytes: 1024,
+          count: plan.warmupRecords,
+          maxPending: 4096,
+        });
+        await runDriver(tools, d, { mode: 'delete', streams: 1, prefix: warm });
+      }
+    },
+    async produce(c: ProduceCase, round: number, last: boolean): Promise<void> {
       const prefix = `b${++seq}`;
       const setup = await runDriver(tools, d, { mode: 'setup', streams: c.partitions, prefix, timeoutS: 60 });
       if (!setup.result.ok) {
@@ -508,20 +620,22 @@ async function jetstreamScenarios(
           client: 'jsbench',
           kind: 'produce',
           ...c,
+          round,
           result: setup.result,
           command: setup.command,
         });
-        if (seq === 1) {
-          // The first stream could not be created: the deployment does not work.
-          deployments[deployments.length - 1] = {
+        if (!anyStream)
+          // Not one stream could be created: the deployment does not work.
+          deployments[status] = {
             system,
             available: false,
             reason: `stream creation failed: ${setup.result.error ?? ''}`,
             commands: d.commands,
           };
-        }
-        continue;
+        return;
       }
+      anyStream = true;
+      const m = ServerMeter.start(d.pids());
       const pub = await runDriver(tools, d, {
         mode: 'pub',
         streams: c.partitions,
@@ -530,8 +644,18 @@ async function jetstreamScenarios(
         count: c.records,
         maxPending: 4096,
       });
-      record({ system, client: 'jsbench', kind: 'produce', ...c, result: pub.result, command: pub.command });
-      if (c === plan.longLog && replicas === 1 && pub.result.ok) {
+      metered(pub.result, m);
+      record({
+        system,
+        client: 'jsbench',
+        kind: 'produce',
+        ...c,
+        round,
+        result: pub.result,
+        command: pub.command,
+      });
+      if (c === plan.longLog && replicas === 1 && last && pub.result.ok) {
+        const ms = ServerMeter.start(d.pids());
         const sub = await runDriver(tools, d, {
           mode: 'sub',
           streams: c.partitions,
@@ -539,6 +663,7 @@ async function jetstreamScenarios(
           recordBytes: c.recordBytes,
           count: c.records,
         });
+        metered(sub.result, ms);
         record({
           system,
           client: 'jsbench',
@@ -549,44 +674,49 @@ async function jetstreamScenarios(
         });
       }
       await runDriver(tools, d, { mode: 'delete', streams: c.partitions, prefix });
-    }
-    if (chronikMax !== undefined) {
-      // The same offered loads as Chronik's fixed-rate runs (R1: the single node's, acks=1; R3: the cluster's, acks=all).
-      for (const fraction of latencyFractions) {
-        const rate = chronikMax * fraction;
-        const c: ProduceCase = {
-          recordBytes: 1024,
-          partitions: 1,
-          acks: replicas === 1 ? 1 : -1,
-          records: Math.max(100, Math.round(rate * plan.latencySeconds)),
-        };
-        const prefix = `l${++seq}`;
-        await runDriver(tools, d, { mode: 'setup', streams: 1, prefix, timeoutS: 60 });
-        await settle();
-        const pub = await runDriver(tools, d, {
-          mode: 'pub',
-          streams: 1,
-          prefix,
-          recordBytes: 1024,
-          count: c.records,
-          ratePerSec: rate,
-          maxPending: 4096,
-        });
-        record({
-          system,
-          client: 'jsbench',
-          kind: 'latency',
-          ...c,
-          offeredPerSec: rate,
-          result: pub.result,
-          command: pub.command,
-        });
-        await runDriver(tools, d, { mode: 'delete', streams: 1, prefix });
+    },
+    async finish(chronikMax: number | undefined, latencyFractions: readonly number[]): Promise<void> {
+      try {
+        if (chronikMax === undefined) return;
+        // The same offered loads as Chronik's fixed-rate runs (R1: the single node's, acks=1; R3: the cluster's, acks=all).
+        for (const fraction of latencyFractions) {
+          const rate = chronikMax * fraction;
+          const c: ProduceCase = {
+            recordBytes: 1024,
+            partitions: 1,
+            acks: replicas === 1 ? 1 : -1,
+            records: Math.max(100, Math.round(rate * plan.latencySeconds)),
+          };
+          const prefix = `l${++seq}`;
+          await runDriver(tools, d, { mode: 'setup', streams: 1, prefix, timeoutS: 60 });
+          await settle();
+          const m = ServerMeter.start(d.pids());
+          const pub = await runDriver(tools, d, {
+            mode: 'pub',
+            streams: 1,
+            prefix,
+            recordBytes: 1024,
+            count: c.records,
+            ratePerSec: rate,
+            maxPending: 4096,
+          });
+          metered(pub.result, m);
+          record({
+            system,
+            client: 'jsbench',
+            kind: 'latency',
+            ...c,
+            offeredPerSec: rate,
+            result: pub.result,
+            command: pub.command,
+          });
+          await runDriver(tools, d, { mode: 'delete', streams: 1, prefix });
+        }
+      } finally {
+        await stop();
       }
-    }
-  } finally {
-    await d.stop();
-  }
+    },
+  };
 }
 
 /** Deletes a benchmark topic; a failure is logged (later runs then share the broker with its data). */
@@ -661,6 +791,7 @@ async function issue8Latency({ ctx, plan, d, admin, newTopic, record, run }: Tar
       topic = await newTopic(c);
       await waitForLeaders(admin, topic, c.partitions, 30_000);
       await settle();
+      const m = ServerMeter.start(chronikPids(d));
       const r = await librdkafkaProduce(tools, {
         brokers: d.brokers,
         topic,
@@ -670,6 +801,7 @@ async function issue8Latency({ ctx, plan, d, admin, newTopic, record, run }: Tar
         ratePerSec: rate,
         settings,
       });
+      metered(r.result, m);
       record({
         system: 'chronik-1',
         client: 'librdkafka',
@@ -724,6 +856,7 @@ async function issue9Throughput({
       topic = await newTopic(cs);
       await waitForLeaders(admin, topic, cs.partitions, 30_000);
       if (rate !== undefined) await settle();
+      const m = ServerMeter.start(chronikPids(d));
       const r = await librdkafkaProduce(tools, {
         brokers: d.brokers,
         topic,
@@ -732,6 +865,7 @@ async function issue9Throughput({
         acks: cs.acks,
         ...(rate !== undefined ? { ratePerSec: rate } : {}),
       });
+      metered(r.result, m);
       record({
         system: 'chronik-3',
         client: 'librdkafka',
@@ -886,6 +1020,11 @@ function recordUnavailableTransactions(
   if (!wantsTransactions(ctx)) return;
   for (const c of plan.transactions)
     record({ system, client: 'librdkafka', kind: 'transactions', ...c, unavailable: reason });
+}
+
+/** The process ids of a Chronik deployment's nodes (as they are now: a restarted node has a new one). */
+function chronikPids(d: ChronikDeployment): number[] {
+  return d.nodes.flatMap((n) => (n.service.pid === undefined ? [] : [n.service.pid]));
 }
 
 /** CPU seconds used so far by every node's process together; undefined when any is unknown. */

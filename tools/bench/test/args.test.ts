@@ -12,6 +12,7 @@ describe('parseArgs', () => {
         scale: 1,
         inFlight: undefined,
         requestBytes: undefined,
+        pairs: undefined,
         jetstream: true,
         cluster: true,
         kcat: true,
