@@ -543,9 +543,9 @@ interface JetStreamSession {
   cases: ProduceCase[];
   /** The unrecorded warm-up. */
   warmUp(): Promise<void>;
-  /** One throughput run (a stream per partition); R1's long log is consumed after its last round. */
+  /** One throughput run (a stream per partition); R1's long log of the last round is kept for finish(). */
   produce(c: ProduceCase, round: number, last: boolean): Promise<void>;
-  /** The fixed-rate runs at Chronik's offered loads. */
+  /** The consume run of R1's long log, then the fixed-rate runs at Chronik's offered loads; stops it. */
   finish(chronikMax: number | undefined, latencyFractions: readonly number[]): Promise<void>;
   stop(): Promise<void>;
 }
@@ -587,6 +587,8 @@ async function openJetStream(
   const status = deployments.length - 1;
   let seq = 0;
   let anyStream = false;
+  /** R1's long log, written by its last throughput round and read back from the start in finish(). */
+  let longLog: { c: ProduceCase; prefix: string } | undefined;
   let stopped = false;
   const stop = async (): Promise<void> => {
     if (stopped) return;
@@ -655,28 +657,35 @@ async function openJetStream(
         command: pub.command,
       });
       if (c === plan.longLog && replicas === 1 && last && pub.result.ok) {
-        const ms = ServerMeter.start(d.pids());
-        const sub = await runDriver(tools, d, {
-          mode: 'sub',
-          streams: c.partitions,
-          prefix,
-          recordBytes: c.recordBytes,
-          count: c.records,
-        });
-        metered(sub.result, ms);
-        record({
-          system,
-          client: 'jsbench',
-          kind: 'consume',
-          ...c,
-          result: sub.result,
-          command: sub.command,
-        });
+        longLog = { c, prefix }; // consumed in finish(), after the alternated rows, as Chronik's is
+        return;
       }
       await runDriver(tools, d, { mode: 'delete', streams: c.partitions, prefix });
     },
     async finish(chronikMax: number | undefined, latencyFractions: readonly number[]): Promise<void> {
       try {
+        if (longLog !== undefined) {
+          const { c, prefix } = longLog;
+          longLog = undefined;
+          const m = ServerMeter.start(d.pids());
+          const sub = await runDriver(tools, d, {
+            mode: 'sub',
+            streams: c.partitions,
+            prefix,
+            recordBytes: c.recordBytes,
+            count: c.records,
+          });
+          metered(sub.result, m);
+          record({
+            system,
+            client: 'jsbench',
+            kind: 'consume',
+            ...c,
+            result: sub.result,
+            command: sub.command,
+          });
+          await runDriver(tools, d, { mode: 'delete', streams: c.partitions, prefix });
+        }
         if (chronikMax === undefined) return;
         // The same offered loads as Chronik's fixed-rate runs (R1: the single node's, acks=1; R3: the cluster's, acks=all).
         for (const fraction of latencyFractions) {
