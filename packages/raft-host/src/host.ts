@@ -220,6 +220,15 @@ export interface RaftHostOptions {
    * and the quiescent groups it is a member of wake. Default `electionTicks`.
    */
   livenessTimeoutTicks?: number;
+  /**
+   * Fast failover (README, "Leader loss"): when the transport reports a peer unreachable (its
+   * stream failed: a killed process's connections close at once), every follower whose leader is
+   * that peer forgets it (RawNode.forgetLeader) and one survivor per group campaigns at once — the
+   * others a few ticks later, in turn, should it not win — instead of all waiting for an election
+   * timeout. At most once per peer per election timeout, and only after the peer was heard from
+   * since. Default true.
+   */
+  forgetUnreachableLeaders?: boolean;
 }
 
 export interface GroupOptions {
@@ -532,10 +541,17 @@ const DEFAULT_SEGMENT_BYTES = 64 * 1024 * 1024;
 /** The group id of the hosts' liveness pings (docs/design/quiescence.md); no Raft group has it. */
 export const LIVENESS_GROUP_ID = 0;
 
+/** Survivors campaign in turn this many ticks apart after their leader's node was lost (README, "Leader loss"). */
+const LEADER_LOSS_CAMPAIGN_STAGGER_TICKS = 2;
+/** Campaigns started per tick after a leader's node was lost (the rest wait for the next ticks). */
+const MAX_LEADER_LOSS_CAMPAIGNS_PER_TICK = 1000;
+
 /** What this host knows of a peer's liveness (node liveness, for quiescent groups). */
 interface PeerLiveness {
   /** The host's tick at which anything last came from the peer. */
   lastHeardTick: number;
+  /** The host's tick at which its unreachability last made followers forget it (-1: never). */
+  forgottenAtTick: number;
   /** The peer's incarnation (a number drawn at its start): a new one means it restarted. */
   incarnation: number;
   /** Heard within livenessTimeoutTicks as of the last tick. */
@@ -588,6 +604,12 @@ export class RaftHost {
   /** This host's incarnation (drawn when first needed; 0: not yet). */
   private incarnation = 0;
   private readonly livenessTimeoutTicks: number;
+  private readonly forgetUnreachableLeaders: boolean;
+  /**
+   * Groups whose leader's node was lost here, and when this node campaigns in them (README, "Leader
+   * loss"); dropped once done, or when the group found a leader or moved to another term meanwhile.
+   */
+  private readonly plannedCampaigns = new Map<Group, { atTick: number; term: number }>();
 
   constructor(private readonly options: RaftHostOptions) {
     this.nodeId = options.nodeId;
@@ -621,6 +643,7 @@ export class RaftHost {
       );
     }
     this.livenessTimeoutTicks = options.livenessTimeoutTicks ?? this.opts.electionTicks;
+    this.forgetUnreachableLeaders = options.forgetUnreachableLeaders ?? true;
     if (!Number.isSafeInteger(this.livenessTimeoutTicks) || this.livenessTimeoutTicks < 1)
       throw new HostError('InvalidArgument', `livenessTimeoutTicks must be a positive integer`);
   }
@@ -755,6 +778,7 @@ export class RaftHost {
     this.groups.delete(groupId);
     this.active.delete(g);
     this.touched.delete(g);
+    this.plannedCampaigns.delete(g);
     if (g.opts.quiesce) {
       this.quiescing--;
       this.pinged = null;
@@ -823,18 +847,105 @@ export class RaftHost {
     this.touch(g);
   }
 
-  /** Tells every group that a peer could not be reached (the transport saw its stream fail). */
+  /**
+   * Tells every group that a peer could not be reached (the transport saw its stream fail). With
+   * `forgetUnreachableLeaders`, the followers whose leader is that peer forget it and one survivor
+   * per group campaigns (README, "Leader loss").
+   */
   peerUnreachable(nodeId: number): void {
+    if (this.closed) return;
+    const peer = raftIdOf(nodeId);
+    const forget = this.forgetUnreachableLeaders && this.mayForget(peer);
+    let forgot = 0;
     for (const g of this.groups.values()) {
       if (g.failure !== null) continue;
+      let woken = false;
       try {
-        g.node.reportUnreachable(raftIdOf(nodeId));
+        g.node.reportUnreachable(peer);
+        if (forget && g.leaderId === peer && g.role !== StateType.Leader && g.node.forgetLeader(peer)) {
+          forgot++;
+          this.stats.leadersForgotten++;
+          woken = true;
+          this.planCampaign(g, peer);
+        }
       } catch (e) {
         this.stopGroup(g, e, { unreachable: nodeId });
         continue;
       }
-      // Informational for the core (a leader probes instead of pipelining); never wakes a group.
-      if (!g.quiescent) this.touch(g);
+      // Informational for the core (a leader probes instead of pipelining); never wakes a group,
+      // but forgetting its leader does.
+      if (woken || !g.quiescent) this.touch(g);
+    }
+    if (forgot > 0) {
+      this.logger.info(`raft peer ${nodeId} unreachable: forgot it as leader of ${forgot} groups`, {
+        peer: nodeId,
+        groups: forgot,
+        campaignsNow: [...this.plannedCampaigns.values()].filter((p) => p.atTick <= this.tickCount).length,
+      });
+      this.runPlannedCampaigns();
+    }
+  }
+
+  /**
+   * Whether the peer's unreachability may make followers forget it now: it was heard from since the
+   * last time (a dead peer's every reconnect attempt fails too) and that was an election timeout ago
+   * (a flapping link).
+   */
+  private mayForget(peer: number): boolean {
+    const p = this.peers.get(peer);
+    if (p === undefined) return false;
+    if (p.forgottenAtTick >= 0) {
+      if (p.lastHeardTick <= p.forgottenAtTick) return false;
+      if (this.tickCount - p.forgottenAtTick < this.opts.electionTicks) return false;
+    }
+    p.forgottenAtTick = this.tickCount;
+    return true;
+  }
+
+  /**
+   * After `g` forgot its leader `lost`: the surviving voters take turns, LEADER_LOSS_CAMPAIGN_STAGGER_TICKS
+   * apart, in an order every survivor computes alike (sorted ids, rotated by the group id so that
+   * the groups of a lost node spread over the survivors): the first campaigns now, the next only if
+   * no leader came of it (its log may be behind another survivor's, whose pre-vote then wins).
+   * Nothing is planned in a joint configuration or on a learner: their election timers do the rest.
+   */
+  private planCampaign(g: Group, lost: number): void {
+    const cs = g.confState;
+    if (cs.votersOutgoing.length > 0) return;
+    const survivors = cs.voters.filter((id) => id !== lost).sort((a, b) => a - b);
+    const at = survivors.indexOf(this.raftId);
+    if (at < 0) return;
+    const rank = (at - (g.id % survivors.length) + survivors.length) % survivors.length;
+    this.plannedCampaigns.set(g, {
+      atTick: this.tickCount + rank * LEADER_LOSS_CAMPAIGN_STAGGER_TICKS,
+      term: g.node.status().hardState.term,
+    });
+  }
+
+  /**
+   * Starts the planned campaigns that are due, at most MAX_LEADER_LOSS_CAMPAIGNS_PER_TICK: each only
+   * while its group still knows no leader, runs no election and is in the term it was planned in.
+   */
+  private runPlannedCampaigns(): void {
+    let budget = MAX_LEADER_LOSS_CAMPAIGNS_PER_TICK;
+    for (const [g, plan] of this.plannedCampaigns) {
+      if (plan.atTick > this.tickCount) continue;
+      if (budget === 0) break;
+      this.plannedCampaigns.delete(g);
+      if (g.closed || g.failure !== null) continue;
+      const st = g.node.status();
+      const role = st.softState.raftState;
+      if (st.hardState.term !== plan.term || st.softState.lead !== 0) continue;
+      if (role !== StateType.Follower && role !== StateType.PreCandidate) continue;
+      budget--;
+      try {
+        g.node.campaign();
+      } catch (e) {
+        this.stopGroup(g, e, { campaign: 'leader loss' });
+        continue;
+      }
+      this.stats.leaderLossCampaigns++;
+      this.touch(g);
     }
   }
 
@@ -1093,6 +1204,7 @@ export class RaftHost {
     this.groups.clear();
     this.active.clear();
     this.touched.clear();
+    this.plannedCampaigns.clear();
     await this.committer.close();
   }
 
@@ -1226,6 +1338,7 @@ export class RaftHost {
   private tick(): void {
     this.tickCount++;
     if (this.quiescing > 0) this.checkLiveness();
+    if (this.plannedCampaigns.size > 0) this.runPlannedCampaigns();
     // Quiescent groups are not in `active`: a tick costs O(active groups).
     for (const g of this.active) {
       if (g.failure !== null) continue;
@@ -1320,7 +1433,7 @@ export class RaftHost {
       }
       return;
     }
-    this.peers.set(from, { lastHeardTick: this.tickCount, incarnation: 0, up: true });
+    this.peers.set(from, { lastHeardTick: this.tickCount, forgottenAtTick: -1, incarnation: 0, up: true });
   }
 
   /** A liveness ping: `commit` carries the sender's incarnation. */
