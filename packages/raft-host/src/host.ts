@@ -546,6 +546,28 @@ const LEADER_LOSS_CAMPAIGN_STAGGER_TICKS = 2;
 /** Campaigns started per tick after a leader's node was lost (the rest wait for the next ticks). */
 const MAX_LEADER_LOSS_CAMPAIGNS_PER_TICK = 1000;
 
+/** A group whose leader's node was lost here (README, "Leader loss"). */
+interface LeaderLossPlan {
+  /** The lost leader (Raft id). */
+  lost: number;
+  /** The term the group was in when it forgot the leader; the plan ends if it moves on. */
+  term: number;
+  /** This node campaigns in turn (a voter, not in a joint configuration). */
+  campaigns: boolean;
+  /** Its campaign ran again after a late message from the lost leader interrupted it. */
+  recampaigned: boolean;
+  /** When this node campaigns (once; null when done or when it plans none). */
+  atTick: number | null;
+  /** The plan ends after this tick (the last campaign's turn). */
+  untilTick: number;
+  /**
+   * Until this tick (the next one), a message from the lost leader that makes the follower follow it
+   * again — one it sent before it died, delivered after its connection's failure was reported — is
+   * forgotten again. A live leader is followed again after it (and at each campaign turn here).
+   */
+  reforgetUntilTick: number;
+}
+
 /** What this host knows of a peer's liveness (node liveness, for quiescent groups). */
 interface PeerLiveness {
   /** The host's tick at which anything last came from the peer. */
@@ -609,7 +631,7 @@ export class RaftHost {
    * Groups whose leader's node was lost here, and when this node campaigns in them (README, "Leader
    * loss"); dropped once done, or when the group found a leader or moved to another term meanwhile.
    */
-  private readonly plannedCampaigns = new Map<Group, { atTick: number; term: number }>();
+  private readonly plannedCampaigns = new Map<Group, LeaderLossPlan>();
 
   constructor(private readonly options: RaftHostOptions) {
     this.nodeId = options.nodeId;
@@ -844,6 +866,7 @@ export class RaftHost {
       return;
     }
     if (message.type === MessageType.MsgAppResp && g.role === StateType.Leader) g.sm.onReplicated?.();
+    if (this.plannedCampaigns.size > 0) this.reforget(g, message.from);
     this.touch(g);
   }
 
@@ -880,7 +903,9 @@ export class RaftHost {
       this.logger.info(`raft peer ${nodeId} unreachable: forgot it as leader of ${forgot} groups`, {
         peer: nodeId,
         groups: forgot,
-        campaignsNow: [...this.plannedCampaigns.values()].filter((p) => p.atTick <= this.tickCount).length,
+        campaignsNow: [...this.plannedCampaigns.values()].filter(
+          (p) => p.atTick !== null && p.atTick <= this.tickCount,
+        ).length,
       });
       this.runPlannedCampaigns();
     }
@@ -907,19 +932,44 @@ export class RaftHost {
    * apart, in an order every survivor computes alike (sorted ids, rotated by the group id so that
    * the groups of a lost node spread over the survivors): the first campaigns now, the next only if
    * no leader came of it (its log may be behind another survivor's, whose pre-vote then wins).
-   * Nothing is planned in a joint configuration or on a learner: their election timers do the rest.
+   * No campaign is planned in a joint configuration or on a learner (their election timers do the
+   * rest); the plan still forgets the lost leader again should a message it sent before dying arrive
+   * late (reforget).
    */
   private planCampaign(g: Group, lost: number): void {
     const cs = g.confState;
-    if (cs.votersOutgoing.length > 0) return;
     const survivors = cs.voters.filter((id) => id !== lost).sort((a, b) => a - b);
     const at = survivors.indexOf(this.raftId);
-    if (at < 0) return;
     const rank = (at - (g.id % survivors.length) + survivors.length) % survivors.length;
+    const campaigns = cs.votersOutgoing.length === 0 && at >= 0;
     this.plannedCampaigns.set(g, {
-      atTick: this.tickCount + rank * LEADER_LOSS_CAMPAIGN_STAGGER_TICKS,
+      lost,
+      campaigns,
+      recampaigned: false,
       term: g.node.status().hardState.term,
+      atTick: campaigns ? this.tickCount + rank * LEADER_LOSS_CAMPAIGN_STAGGER_TICKS : null,
+      untilTick: this.tickCount + survivors.length * LEADER_LOSS_CAMPAIGN_STAGGER_TICKS + 1,
+      reforgetUntilTick: this.tickCount + 1,
     });
+  }
+
+  /**
+   * A message from `from` was stepped into `g`: if `g` lost its leader `from` a moment ago and the
+   * message (sent before the leader died, delivered after its connection's failure was reported)
+   * made it follow that leader again, it forgets it again — else it would ignore the survivors'
+   * vote requests for an election timeout. Only until the next tick: a live leader is followed again.
+   */
+  private reforget(g: Group, from: number): void {
+    const plan = this.plannedCampaigns.get(g);
+    if (plan === undefined || plan.lost !== from || this.tickCount > plan.reforgetUntilTick) return;
+    if (!g.node.forgetLeader(from)) return;
+    // Its campaign, if it ran, was abandoned for that leader: it runs again (once: a live leader's
+    // every heartbeat would otherwise start another).
+    if (plan.campaigns && plan.atTick === null && !plan.recampaigned) {
+      plan.recampaigned = true;
+      plan.atTick = this.tickCount;
+      this.runPlannedCampaigns();
+    }
   }
 
   /**
@@ -929,13 +979,21 @@ export class RaftHost {
   private runPlannedCampaigns(): void {
     let budget = MAX_LEADER_LOSS_CAMPAIGNS_PER_TICK;
     for (const [g, plan] of this.plannedCampaigns) {
-      if (plan.atTick > this.tickCount) continue;
-      if (budget === 0) break;
-      this.plannedCampaigns.delete(g);
-      if (g.closed || g.failure !== null) continue;
+      if (g.closed || g.failure !== null || this.tickCount > plan.untilTick) {
+        this.plannedCampaigns.delete(g);
+        continue;
+      }
+      if (plan.atTick === null || plan.atTick > this.tickCount || budget === 0) continue;
+      plan.atTick = null;
       const st = g.node.status();
       const role = st.softState.raftState;
-      if (st.hardState.term !== plan.term || st.softState.lead !== 0) continue;
+      if (st.hardState.term !== plan.term) {
+        this.plannedCampaigns.delete(g);
+        continue;
+      }
+      // Following the lost leader again (a message it sent before dying): forget it again.
+      if (st.softState.lead === plan.lost) g.node.forgetLeader(plan.lost);
+      if (g.node.status().softState.lead !== 0) continue;
       if (role !== StateType.Follower && role !== StateType.PreCandidate) continue;
       budget--;
       try {

@@ -2,7 +2,7 @@
 // process's connections close at once — the followers whose leader it was forget it and one survivor
 // per group campaigns, so a new leader comes long before an election timeout. A follower whose
 // stream to a live leader fails must not disrupt it. On one injected clock: deterministic.
-import { StateType } from '@chronik/raft';
+import { MessageType, StateType, newMessage } from '@chronik/raft';
 import { Cluster, ELECTION_TICKS, GROUP } from './det-cluster.js';
 
 async function cluster(quiesce: boolean, options = {}): Promise<Cluster> {
@@ -62,6 +62,29 @@ describe('leader loss', () => {
     expect(c.leader()).toBe(second);
     expect(ticks).toBeLessThanOrEqual(3);
     await c.until(() => c.kvs.get(first)?.data.get('b') === '2');
+    await c.close();
+  });
+
+  it('a message the dead leader sent before dying, delivered after its connection failed, is forgotten again', async () => {
+    const c = await cluster(false);
+    const old = c.leader();
+    const term = c.host(old).status(GROUP).term;
+    // Its heartbeats are still on their way when the survivors see its connections close.
+    c.host(old)
+      .propose(GROUP, Buffer.from('b=2'))
+      .catch(() => undefined);
+    c.down.add(old);
+    const late: Array<() => void> = [];
+    for (const id of c.up()) {
+      c.host(id).peerUnreachable(old);
+      late.push(() =>
+        c.host(id).receive(GROUP, newMessage({ type: MessageType.MsgHeartbeat, from: old, to: id, term })),
+      );
+    }
+    for (const deliver of late) deliver();
+    await c.drain();
+    expect(c.leader()).toBe(firstSurvivor(old));
+    expect(c.host(c.leader()).status(GROUP).term).toBe(term + 1);
     await c.close();
   });
 
