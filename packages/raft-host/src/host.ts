@@ -561,9 +561,11 @@ interface LeaderLossPlan {
   /** The plan ends after this tick (the last campaign's turn). */
   untilTick: number;
   /**
-   * Until this tick (the next one), a message from the lost leader that makes the follower follow it
-   * again — one it sent before it died, delivered after its connection's failure was reported — is
-   * forgotten again. A live leader is followed again after it (and at each campaign turn here).
+   * Until this tick (the plan's end), a message from the lost leader that makes the follower follow
+   * it again — one it sent before it died, delivered after its connection's failure was reported,
+   * possibly well after on a loaded node — is forgotten again. A live leader (a stream that failed
+   * while it lived) is followed again after it; forgetting it meanwhile disrupts nothing (the other
+   * followers hold their lease) and stops no replication.
    */
   reforgetUntilTick: number;
 }
@@ -949,7 +951,7 @@ export class RaftHost {
       term: g.node.status().hardState.term,
       atTick: campaigns ? this.tickCount + rank * LEADER_LOSS_CAMPAIGN_STAGGER_TICKS : null,
       untilTick: this.tickCount + survivors.length * LEADER_LOSS_CAMPAIGN_STAGGER_TICKS + 1,
-      reforgetUntilTick: this.tickCount + 1,
+      reforgetUntilTick: this.tickCount + survivors.length * LEADER_LOSS_CAMPAIGN_STAGGER_TICKS + 1,
     });
   }
 
@@ -957,7 +959,7 @@ export class RaftHost {
    * A message from `from` was stepped into `g`: if `g` lost its leader `from` a moment ago and the
    * message (sent before the leader died, delivered after its connection's failure was reported)
    * made it follow that leader again, it forgets it again — else it would ignore the survivors'
-   * vote requests for an election timeout. Only until the next tick: a live leader is followed again.
+   * vote requests for an election timeout. Only until the plan ends: a live leader is followed again.
    */
   private reforget(g: Group, from: number): void {
     const plan = this.plannedCampaigns.get(g);

@@ -97,7 +97,8 @@ describe('leader loss', () => {
         c.host(f).peerUnreachable(leader);
         await c.drain();
         // Whichever follower it is (the one that campaigns or not): the other holds its lease.
-        await c.until(() => c.host(f).status(GROUP).leaderId === leader, 3);
+        // Late messages from a leader just lost are forgotten again until the plan ends (5 ticks).
+        await c.until(() => c.host(f).status(GROUP).leaderId === leader, 10);
         await c.ticks(2 * ELECTION_TICKS);
         expect(c.leader()).toBe(leader);
         expect(c.host(leader).status(GROUP).term).toBe(term);
