@@ -143,6 +143,18 @@ export class LayerMetrics {
       'Raft groups of this node stopped for good (an invariant broke, or the storage failed)',
       raft((s) => s.groupsStopped),
     );
+    totalCounter(
+      registry,
+      'chronik_raft_leaders_forgotten_total',
+      "Times a follower here forgot its group's leader because the leader's node became unreachable",
+      raft((s) => s.leadersForgotten),
+    );
+    totalCounter(
+      registry,
+      'chronik_raft_leader_loss_campaigns_total',
+      "Elections this node started at once after a group's leader's node became unreachable",
+      raft((s) => s.leaderLossCampaigns),
+    );
     let summary: RaftSummary | undefined;
     // Each scrape walks the groups once: the first of these gauges takes the summary, the others
     // reuse it (prom-client collects them in registration order).

@@ -220,6 +220,15 @@ export interface RaftHostOptions {
    * and the quiescent groups it is a member of wake. Default `electionTicks`.
    */
   livenessTimeoutTicks?: number;
+  /**
+   * Fast failover (README, "Leader loss"): when the transport reports a peer unreachable (its
+   * stream failed: a killed process's connections close at once), every follower whose leader is
+   * that peer forgets it (RawNode.forgetLeader) and one survivor per group campaigns at once — the
+   * others a few ticks later, in turn, should it not win — instead of all waiting for an election
+   * timeout. At most once per peer per election timeout, and only after the peer was heard from
+   * since. Default true.
+   */
+  forgetUnreachableLeaders?: boolean;
 }
 
 export interface GroupOptions {
@@ -532,10 +541,41 @@ const DEFAULT_SEGMENT_BYTES = 64 * 1024 * 1024;
 /** The group id of the hosts' liveness pings (docs/design/quiescence.md); no Raft group has it. */
 export const LIVENESS_GROUP_ID = 0;
 
+/** Survivors campaign in turn this many ticks apart after their leader's node was lost (README, "Leader loss"). */
+const LEADER_LOSS_CAMPAIGN_STAGGER_TICKS = 2;
+/** Campaigns started per tick after a leader's node was lost (the rest wait for the next ticks). */
+const MAX_LEADER_LOSS_CAMPAIGNS_PER_TICK = 1000;
+
+/** A group whose leader's node was lost here (README, "Leader loss"). */
+interface LeaderLossPlan {
+  /** The lost leader (Raft id). */
+  lost: number;
+  /** The term the group was in when it forgot the leader; the plan ends if it moves on. */
+  term: number;
+  /** This node campaigns in turn (a voter, not in a joint configuration). */
+  campaigns: boolean;
+  /** Its campaign ran again after a late message from the lost leader interrupted it. */
+  recampaigned: boolean;
+  /** When this node campaigns (once; null when done or when it plans none). */
+  atTick: number | null;
+  /** The plan ends after this tick (the last campaign's turn). */
+  untilTick: number;
+  /**
+   * Until this tick (the plan's end), a message from the lost leader that makes the follower follow
+   * it again — one it sent before it died, delivered after its connection's failure was reported,
+   * possibly well after on a loaded node — is forgotten again. A live leader (a stream that failed
+   * while it lived) is followed again after it; forgetting it meanwhile disrupts nothing (the other
+   * followers hold their lease) and stops no replication.
+   */
+  reforgetUntilTick: number;
+}
+
 /** What this host knows of a peer's liveness (node liveness, for quiescent groups). */
 interface PeerLiveness {
   /** The host's tick at which anything last came from the peer. */
   lastHeardTick: number;
+  /** The host's tick at which its unreachability last made followers forget it (-1: never). */
+  forgottenAtTick: number;
   /** The peer's incarnation (a number drawn at its start): a new one means it restarted. */
   incarnation: number;
   /** Heard within livenessTimeoutTicks as of the last tick. */
@@ -588,6 +628,12 @@ export class RaftHost {
   /** This host's incarnation (drawn when first needed; 0: not yet). */
   private incarnation = 0;
   private readonly livenessTimeoutTicks: number;
+  private readonly forgetUnreachableLeaders: boolean;
+  /**
+   * Groups whose leader's node was lost here, and when this node campaigns in them (README, "Leader
+   * loss"); dropped once done, or when the group found a leader or moved to another term meanwhile.
+   */
+  private readonly plannedCampaigns = new Map<Group, LeaderLossPlan>();
 
   constructor(private readonly options: RaftHostOptions) {
     this.nodeId = options.nodeId;
@@ -621,6 +667,7 @@ export class RaftHost {
       );
     }
     this.livenessTimeoutTicks = options.livenessTimeoutTicks ?? this.opts.electionTicks;
+    this.forgetUnreachableLeaders = options.forgetUnreachableLeaders ?? true;
     if (!Number.isSafeInteger(this.livenessTimeoutTicks) || this.livenessTimeoutTicks < 1)
       throw new HostError('InvalidArgument', `livenessTimeoutTicks must be a positive integer`);
   }
@@ -755,6 +802,7 @@ export class RaftHost {
     this.groups.delete(groupId);
     this.active.delete(g);
     this.touched.delete(g);
+    this.plannedCampaigns.delete(g);
     if (g.opts.quiesce) {
       this.quiescing--;
       this.pinged = null;
@@ -820,21 +868,144 @@ export class RaftHost {
       return;
     }
     if (message.type === MessageType.MsgAppResp && g.role === StateType.Leader) g.sm.onReplicated?.();
+    if (this.plannedCampaigns.size > 0) this.reforget(g, message.from);
     this.touch(g);
   }
 
-  /** Tells every group that a peer could not be reached (the transport saw its stream fail). */
+  /**
+   * Tells every group that a peer could not be reached (the transport saw its stream fail). With
+   * `forgetUnreachableLeaders`, the followers whose leader is that peer forget it and one survivor
+   * per group campaigns (README, "Leader loss").
+   */
   peerUnreachable(nodeId: number): void {
+    if (this.closed) return;
+    const peer = raftIdOf(nodeId);
+    const forget = this.forgetUnreachableLeaders && this.mayForget(peer);
+    let forgot = 0;
     for (const g of this.groups.values()) {
       if (g.failure !== null) continue;
+      let woken = false;
       try {
-        g.node.reportUnreachable(raftIdOf(nodeId));
+        g.node.reportUnreachable(peer);
+        if (forget && g.leaderId === peer && g.role !== StateType.Leader && g.node.forgetLeader(peer)) {
+          forgot++;
+          this.stats.leadersForgotten++;
+          woken = true;
+          this.planCampaign(g, peer);
+        }
       } catch (e) {
         this.stopGroup(g, e, { unreachable: nodeId });
         continue;
       }
-      // Informational for the core (a leader probes instead of pipelining); never wakes a group.
-      if (!g.quiescent) this.touch(g);
+      // Informational for the core (a leader probes instead of pipelining); never wakes a group,
+      // but forgetting its leader does.
+      if (woken || !g.quiescent) this.touch(g);
+    }
+    if (forgot > 0) {
+      this.logger.info(`raft peer ${nodeId} unreachable: forgot it as leader of ${forgot} groups`, {
+        peer: nodeId,
+        groups: forgot,
+        campaignsNow: [...this.plannedCampaigns.values()].filter(
+          (p) => p.atTick !== null && p.atTick <= this.tickCount,
+        ).length,
+      });
+      this.runPlannedCampaigns();
+    }
+  }
+
+  /**
+   * Whether the peer's unreachability may make followers forget it now: it was heard from since the
+   * last time (a dead peer's every reconnect attempt fails too) and that was an election timeout ago
+   * (a flapping link).
+   */
+  private mayForget(peer: number): boolean {
+    const p = this.peers.get(peer);
+    if (p === undefined) return false;
+    if (p.forgottenAtTick >= 0) {
+      if (p.lastHeardTick <= p.forgottenAtTick) return false;
+      if (this.tickCount - p.forgottenAtTick < this.opts.electionTicks) return false;
+    }
+    p.forgottenAtTick = this.tickCount;
+    return true;
+  }
+
+  /**
+   * After `g` forgot its leader `lost`: the surviving voters take turns, LEADER_LOSS_CAMPAIGN_STAGGER_TICKS
+   * apart, in an order every survivor computes alike (sorted ids, rotated by the group id so that
+   * the groups of a lost node spread over the survivors): the first campaigns now, the next only if
+   * no leader came of it (its log may be behind another survivor's, whose pre-vote then wins).
+   * No campaign is planned in a joint configuration or on a learner (their election timers do the
+   * rest); the plan still forgets the lost leader again should a message it sent before dying arrive
+   * late (reforget).
+   */
+  private planCampaign(g: Group, lost: number): void {
+    const cs = g.confState;
+    const survivors = cs.voters.filter((id) => id !== lost).sort((a, b) => a - b);
+    const at = survivors.indexOf(this.raftId);
+    const rank = (at - (g.id % survivors.length) + survivors.length) % survivors.length;
+    const campaigns = cs.votersOutgoing.length === 0 && at >= 0;
+    this.plannedCampaigns.set(g, {
+      lost,
+      campaigns,
+      recampaigned: false,
+      term: g.node.status().hardState.term,
+      atTick: campaigns ? this.tickCount + rank * LEADER_LOSS_CAMPAIGN_STAGGER_TICKS : null,
+      untilTick: this.tickCount + survivors.length * LEADER_LOSS_CAMPAIGN_STAGGER_TICKS + 1,
+      reforgetUntilTick: this.tickCount + survivors.length * LEADER_LOSS_CAMPAIGN_STAGGER_TICKS + 1,
+    });
+  }
+
+  /**
+   * A message from `from` was stepped into `g`: if `g` lost its leader `from` a moment ago and the
+   * message (sent before the leader died, delivered after its connection's failure was reported)
+   * made it follow that leader again, it forgets it again — else it would ignore the survivors'
+   * vote requests for an election timeout. Only until the plan ends: a live leader is followed again.
+   */
+  private reforget(g: Group, from: number): void {
+    const plan = this.plannedCampaigns.get(g);
+    if (plan === undefined || plan.lost !== from || this.tickCount > plan.reforgetUntilTick) return;
+    if (!g.node.forgetLeader(from)) return;
+    // Its campaign, if it ran, was abandoned for that leader: it runs again (once: a live leader's
+    // every heartbeat would otherwise start another).
+    if (plan.campaigns && plan.atTick === null && !plan.recampaigned) {
+      plan.recampaigned = true;
+      plan.atTick = this.tickCount;
+      this.runPlannedCampaigns();
+    }
+  }
+
+  /**
+   * Starts the planned campaigns that are due, at most MAX_LEADER_LOSS_CAMPAIGNS_PER_TICK: each only
+   * while its group still knows no leader, runs no election and is in the term it was planned in.
+   */
+  private runPlannedCampaigns(): void {
+    let budget = MAX_LEADER_LOSS_CAMPAIGNS_PER_TICK;
+    for (const [g, plan] of this.plannedCampaigns) {
+      if (g.closed || g.failure !== null || this.tickCount > plan.untilTick) {
+        this.plannedCampaigns.delete(g);
+        continue;
+      }
+      if (plan.atTick === null || plan.atTick > this.tickCount || budget === 0) continue;
+      plan.atTick = null;
+      const st = g.node.status();
+      const role = st.softState.raftState;
+      if (st.hardState.term !== plan.term) {
+        this.plannedCampaigns.delete(g);
+        continue;
+      }
+      // Following the lost leader again (a message it sent before dying): forget it again.
+      if (st.softState.lead === plan.lost) g.node.forgetLeader(plan.lost);
+      if (g.node.status().softState.lead !== 0) continue;
+      if (role !== StateType.Follower && role !== StateType.PreCandidate) continue;
+      budget--;
+      try {
+        g.node.campaign();
+      } catch (e) {
+        this.stopGroup(g, e, { campaign: 'leader loss' });
+        continue;
+      }
+      this.stats.leaderLossCampaigns++;
+      this.touch(g);
     }
   }
 
@@ -1093,6 +1264,7 @@ export class RaftHost {
     this.groups.clear();
     this.active.clear();
     this.touched.clear();
+    this.plannedCampaigns.clear();
     await this.committer.close();
   }
 
@@ -1226,6 +1398,7 @@ export class RaftHost {
   private tick(): void {
     this.tickCount++;
     if (this.quiescing > 0) this.checkLiveness();
+    if (this.plannedCampaigns.size > 0) this.runPlannedCampaigns();
     // Quiescent groups are not in `active`: a tick costs O(active groups).
     for (const g of this.active) {
       if (g.failure !== null) continue;
@@ -1320,7 +1493,7 @@ export class RaftHost {
       }
       return;
     }
-    this.peers.set(from, { lastHeardTick: this.tickCount, incarnation: 0, up: true });
+    this.peers.set(from, { lastHeardTick: this.tickCount, forgottenAtTick: -1, incarnation: 0, up: true });
   }
 
   /** A liveness ping: `commit` carries the sender's incarnation. */

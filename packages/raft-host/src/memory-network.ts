@@ -18,6 +18,12 @@ export interface MemoryTransportHandler {
   onMessage(groupId: number, message: Message): void;
   /** As TransportHandler.onSnapshotStatus in raft-grpc: how a snapshot this node sent ended. */
   onSnapshotStatus?(groupId: number, to: number, ok: boolean): void;
+  /**
+   * As TransportHandler.onPeerUnreachable in raft-grpc: this node's connection to `nodeId` failed (a
+   * host's `peerUnreachable`). MemoryNetwork never calls it on its own; a simulation that models
+   * connections (a killed process's close at once) does.
+   */
+  onPeerUnreachable?(nodeId: number): void;
   onPropose?(groupId: number, data: Uint8Array, timeoutMs: number): Promise<{ index: number; term: number }>;
   /** GrpcTransport's Identify: what this node knows of a node whose data directory is new. */
   /** As TransportHandler.onIdentify in raft-grpc: undefined while this node cannot answer yet. */

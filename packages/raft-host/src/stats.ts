@@ -19,6 +19,10 @@ export class HostStats {
   snapshotsInstalled = 0;
   /** Groups stopped for good (README, "When a group stops"). */
   groupsStopped = 0;
+  /** Times a follower forgot its leader because the leader's node became unreachable (README, "Leader loss"). */
+  leadersForgotten = 0;
+  /** Elections started here after a leader's node became unreachable, without waiting for a timeout. */
+  leaderLossCampaigns = 0;
 }
 
 /**

@@ -54,6 +54,12 @@ export interface SimParams {
    * link cut; a peer not heard for electionTick ticks is down, and each transition wakes the node.
    */
   quiesce: boolean;
+  /**
+   * Connection loss as a signal (RawNode.forgetLeader, as raft-host does on a failed stream): when a
+   * node crashes, and for each link a partition cuts (a stream reset while both ends live), a node
+   * whose leader is across forgets it, and the lowest-id other voter campaigns at once.
+   */
+  forgetLeader: boolean;
   preVote: boolean;
   checkQuorum: boolean;
   /** Serve reads with the leader lease (needs checkQuorum; only drawn without crashes and transfers). */
@@ -224,7 +230,9 @@ export function drawParams(rng: Prng): SimParams {
   const spares = confChangeRate > 0 && drawn.preVote ? rng.pick([0, 1, 2]) : 0;
   // Drawn after the spares for the same reason.
   const quiesce = rng.chance(0.5);
-  return { ...drawn, spares, quiesce };
+  // Drawn after quiesce for the same reason.
+  const forgetLeader = rng.chance(0.5);
+  return { ...drawn, spares, quiesce, forgetLeader };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -246,7 +254,8 @@ type SimEvent =
   | { readonly kind: 'fault' }
   | { readonly kind: 'client'; readonly client: number }
   | { readonly kind: 'timeout'; readonly op: number }
-  | { readonly kind: 'heal-partition'; readonly epoch: number };
+  | { readonly kind: 'heal-partition'; readonly epoch: number }
+  | { readonly kind: 'peer-lost'; readonly node: number; readonly peer: number };
 
 interface PendingOp {
   readonly id: number;
@@ -527,6 +536,9 @@ export class Simulation {
         return this.clientAct(ev.client);
       case 'timeout':
         return this.timeoutOp(ev.op);
+      case 'peer-lost':
+        this.peerLost(ev.node, ev.peer);
+        break;
       case 'heal-partition':
         if (ev.epoch === this.partitionEpoch && this.blocked.size > 0) {
           this.blocked = new Set();
@@ -804,6 +816,10 @@ export class Simulation {
     n.raw = null;
     n.readsWaiting = [];
     this.log(`n${n.id} CRASH (${why}); unsynced write kept: ${kept}`);
+    // Its connections close: every other node sees it a moment later.
+    if (this.params.forgetLeader)
+      for (const id of this.ids)
+        if (id !== n.id) this.queue.push(this.now + 1, { kind: 'peer-lost', node: id, peer: n.id });
     // Clients lose their connection: writes become indeterminate, reads fail.
     for (const op of [...this.pending.values()]) {
       if (op.node !== n.id) continue;
@@ -1131,6 +1147,26 @@ export class Simulation {
     if (r.chance(p.confChangeRate)) this.changeMembership();
   }
 
+  /**
+   * Node `id`'s transport saw its connection to `peer` fail (params.forgetLeader): it forgets `peer`
+   * as its leader, and the lowest-id voter other than `peer` campaigns (raft-host's first survivor).
+   */
+  private peerLost(id: number, peer: number): void {
+    const n = this.node(id);
+    if (!n.alive || n.raw === null) return;
+    const forgot = { value: false };
+    this.guard(n, 'forgetLeader', (raw) => {
+      forgot.value = raw.forgetLeader(peer);
+    });
+    if (!forgot.value || n.raw === null) return;
+    const voters = n.raw.status().config.voters.filter((v) => v !== peer);
+    if (Math.min(...voters) === id) {
+      this.log(`n${id} forgot leader n${peer} and campaigns`);
+      this.guard(n, 'campaign', (raw) => raw.campaign());
+    } else this.log(`n${id} forgot leader n${peer}`);
+    this.pump(n);
+  }
+
   private partition(): void {
     const r = this.faultRng;
     const ids = r.shuffled(this.ids);
@@ -1160,6 +1196,12 @@ export class Simulation {
       for (const x of a) for (const y of b) if (x !== bridge && y !== bridge) cutBoth(x, y);
     }
     this.blocked = blocked;
+    // Streams across the cut fail while both ends live (the signal must not disrupt a live leader).
+    if (this.params.forgetLeader)
+      for (const link of [...blocked].sort()) {
+        const [from, to] = link.split('>').map(Number) as [number, number];
+        this.queue.push(this.now + 1, { kind: 'peer-lost', node: from, peer: to });
+      }
     this.partitionEpoch++;
     this.stats.partitions++;
     this.log(`partition (${kind}): ${[...blocked].join(' ')}`);
@@ -1415,7 +1457,7 @@ export function runSeed(options: SimOptions): SimResult {
 /** One line summarizing a result (used by the command and the tests). */
 export function formatResult(r: SimResult): string {
   const p = r.params;
-  const knobs = `n=${p.nodeCount}${p.spares > 0 ? `+${p.spares}` : ''}${p.quiesce ? ' quiesce' : ''} preVote=${p.preVote} checkQuorum=${p.checkQuorum}${p.leaseReads ? ' lease' : ''} drop=${p.dropRate} dup=${p.duplicateRate} delay=${p.minDelayMs}-${p.maxDelayMs} part=${p.partitionRate} crash=${p.crashRate} torn=${p.tornWrites} transfer=${p.transferRate} conf=${p.confChangeRate} compact=${p.compactEvery}`;
+  const knobs = `n=${p.nodeCount}${p.spares > 0 ? `+${p.spares}` : ''}${p.quiesce ? ' quiesce' : ''}${p.forgetLeader ? ' forget' : ''} preVote=${p.preVote} checkQuorum=${p.checkQuorum}${p.leaseReads ? ' lease' : ''} drop=${p.dropRate} dup=${p.duplicateRate} delay=${p.minDelayMs}-${p.maxDelayMs} part=${p.partitionRate} crash=${p.crashRate} torn=${p.tornWrites} transfer=${p.transferRate} conf=${p.confChangeRate} compact=${p.compactEvery}`;
   const s = r.stats;
   const summary = `steps=${s.steps} t=${s.timeMs}ms terms=${s.maxTerm} commit=${s.committedIndex} crashes=${s.crashes} partitions=${s.partitions} snaps=${s.snapshotsApplied} confs=${s.confChanges} transfers=${s.transfers} ops ok/info/fail=${s.opsOk}/${s.opsInfo}/${s.opsFail} lin=${s.linearizability}`;
   if (r.ok) return `seed ${r.seed} ok   ${summary} | ${knobs}`;

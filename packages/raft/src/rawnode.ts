@@ -90,6 +90,26 @@ export class RawNode {
     this.raft.wake(silent, true);
   }
 
+  /**
+   * Forgets this follower's leader (etcd's ForgetLeader): it stays a follower in its term, without
+   * campaigning, but knows no leader, so it grants pre-votes and votes at once instead of ignoring
+   * them for an election timeout (the check-quorum lease). Call it when the leader's node is known to
+   * be gone (its connections closed): once a quorum of followers forgot it, one of them can campaign
+   * (campaign()) and win without waiting for an election timeout. A live leader is re-learnt from
+   * its next heartbeat or append, and while the other followers hold their lease it cannot be
+   * disrupted. A vote or pre-vote request it ignored within the lease (the latest one) is answered
+   * now. Wakes a quiescent follower (which tells its leader). `leaderId`: forget the leader
+   * only if it is that node (the one whose node is gone), not a newer one learnt meanwhile. Returns
+   * false and changes nothing unless this node is a follower that knows a leader (that one), or with
+   * `readOnlyOption` LeaseBased (a lease leader counts on its followers' timers). The election timer
+   * is not reset.
+   */
+  forgetLeader(leaderId?: number): boolean {
+    if (leaderId !== undefined && (!Number.isSafeInteger(leaderId) || leaderId < 0))
+      throw new RaftError(RaftErrorCode.InvalidMessage, `leaderId must be a node id, got ${leaderId}`);
+    return this.raft.forgetLeader(leaderId ?? 0);
+  }
+
   /** Starts an election now (pre-vote first when enabled). */
   campaign(): void {
     this.raft.step(newMessage({ type: MessageType.MsgHup, from: this.raft.id }));

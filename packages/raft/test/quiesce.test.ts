@@ -149,6 +149,37 @@ describe('quiescence', () => {
     expect(c.get(2).appliedData()).toEqual(['a', 'b']);
   });
 
+  it('leader death seen by the runtime: the followers forget it and one campaigns, elected with no tick', () => {
+    const c = idleCluster();
+    c.get(1).node.quiesce();
+    c.settle();
+    c.down.add(1);
+    // forgetLeader wakes a quiescent follower (its wake-up call to the dead leader is lost).
+    for (const id of [2, 3]) expect(c.get(id).node.forgetLeader()).toBe(true);
+    expect(quiescent(c, [2, 3])).toEqual([false, false]);
+    c.get(2).node.campaign();
+    c.settle();
+    expect(c.leader()).toBe(2);
+    expect(c.get(2).node.status().hardState.term).toBe(2);
+    propose(c, 2, 'b');
+    expect(c.get(3).appliedData()).toEqual(['a', 'b']);
+  });
+
+  it('a quiescent follower that forgets a live leader wakes it and follows it again', () => {
+    const c = idleCluster();
+    c.get(1).node.quiesce();
+    c.settle();
+    expect(c.get(3).node.forgetLeader()).toBe(true);
+    expect(c.get(3).node.status().softState.lead).toBe(0);
+    c.get(3).node.campaign(); // its pre-vote: node 2 holds its lease, node 1 leads
+    c.settle();
+    c.tick([1], 1); // the woken leader heartbeats
+    c.settle();
+    expect(c.get(3).node.status().softState.lead).toBe(1);
+    expect(c.get(1).node.status().softState.raftState).toBe(StateType.Leader);
+    expect(c.get(1).node.status().hardState.term).toBe(1);
+  });
+
   it('a message of a newer term ends a quiescent leader’s leadership as usual', () => {
     const c = idleCluster();
     c.get(1).node.quiesce();

@@ -28,6 +28,7 @@
  * `produce --version` prints the librdkafka version.
  */
 #include <errno.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,6 +54,14 @@ struct run_state {
 };
 
 static struct run_state st;
+
+/* SIGTERM / SIGINT: stop producing, flush what is queued and report as at the end of the run (a
+   fixed-rate load that runs as long as another measurement does, e.g. the failover script). */
+static volatile sig_atomic_t stop_requested = 0;
+static void on_stop_signal(int sig) {
+  (void)sig;
+  stop_requested = 1;
+}
 
 /* The opaque of the warm-up messages, which are not counted. */
 #define WARMUP ((void *)(intptr_t)-1)
@@ -262,6 +271,8 @@ int main(int argc, char **argv) {
 
   struct rusage ru0, ru1;
   getrusage(RUSAGE_SELF, &ru0);
+  signal(SIGTERM, on_stop_signal);
+  signal(SIGINT, on_stop_signal);
   st.start = now_s();
   double deadline = st.start + timeout;
   long sent = 0;
@@ -286,7 +297,7 @@ int main(int argc, char **argv) {
     if (st.errors > 0 || commit_txn(rk, deadline)) break;
     st.txn_durations[st.txns++] = now_s() - begun;
   }
-  while (txn_records == 0 && sent < count && st.errors == 0) {
+  while (txn_records == 0 && sent < count && st.errors == 0 && !stop_requested) {
     double now = now_s();
     if (now > deadline) break;
     if (st.rate <= 0) {
@@ -345,12 +356,14 @@ int main(int argc, char **argv) {
       double worst = -1;
       for (long i = w * per_window; i < (w + 1) * per_window && i < count; i++)
         if (st.by_index[i] > worst) worst = st.by_index[i];
+      if (w * per_window >= sent) break; /* stopped early: nothing was due after this */
       fprintf(f, "%ld %.3f\n", w * 100, worst * 1000.0);
     }
     fclose(f);
   }
 
-  printf("{\"msgs\": %ld, \"sent\": %ld, \"errors\": %ld, \"undelivered\": %ld, \"seconds\": %.6f, ", st.acked, sent, st.errors, remaining, seconds);
+  printf("{\"startMonotonicS\": %.6f, ", st.start);
+  printf("\"msgs\": %ld, \"sent\": %ld, \"errors\": %ld, \"undelivered\": %ld, \"seconds\": %.6f, ", st.acked, sent, st.errors, remaining, seconds);
   if (seconds > 0) printf("\"msgPerSec\": %.3f, ", (double)st.acked / seconds);
   else printf("\"msgPerSec\": null, ");
   print_percentile("p50Ms", st.latencies, st.acked, 500000);

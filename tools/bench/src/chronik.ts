@@ -71,6 +71,7 @@ function commonArgs(
   kafkaPort: number | undefined,
   dataDir: string,
   adminPort = -1,
+  logLevel = 'warn',
 ): string[] {
   return [
     '--node-id',
@@ -85,7 +86,7 @@ function commonArgs(
     '--data-dir',
     dataDir,
     '--log-level',
-    'warn',
+    logLevel,
   ];
 }
 
@@ -184,15 +185,22 @@ export async function startCluster(
   serverBin: string,
   parentDir: string,
   readyTimeoutMs = 60_000,
+  options: {
+    /** Fixed ports (Kafka basePort + i, Raft + 10, admin + 20) instead of free ones. */
+    basePort?: number;
+    /** The nodes' --log-level (default warn). */
+    logLevel?: string;
+  } = {},
 ): Promise<StartOutcome> {
+  const { basePort } = options;
   const ids = [1, 2, 3];
   const kafkaPorts: number[] = [];
   const raftPorts: number[] = [];
   const adminPorts: number[] = [];
-  for (const _ of ids) {
-    kafkaPorts.push(await freePort());
-    raftPorts.push(await freePort());
-    adminPorts.push(await freePort());
+  for (const [i] of ids.entries()) {
+    kafkaPorts.push(basePort === undefined ? await freePort() : basePort + i);
+    raftPorts.push(basePort === undefined ? await freePort() : basePort + 10 + i);
+    adminPorts.push(basePort === undefined ? await freePort() : basePort + 20 + i);
   }
   const root = fs.mkdtempSync(path.join(parentDir, 'chronik-cluster-'));
   const nodes: ChronikNode[] = [];
@@ -204,7 +212,7 @@ export async function startCluster(
       .join(',');
     const args = [
       serverBin,
-      ...commonArgs(id, kafkaPorts[i]!, path.join(root, `node${id}`), adminPorts[i]!),
+      ...commonArgs(id, kafkaPorts[i]!, path.join(root, `node${id}`), adminPorts[i]!, options.logLevel),
       'raft-cluster',
       '--raft-addr',
       `127.0.0.1:${raftPorts[i]}`,

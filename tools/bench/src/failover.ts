@@ -126,6 +126,8 @@ export interface FailoverSpec {
   recoveryTimeoutMs?: number;
   /** Pause between the caught-up old leader and the next kill (default 1 s). */
   settleMs?: number;
+  /** Wait this long after the first successful produce before restarting the old leader (default 0). */
+  restartDelayMs?: number;
   log?: (line: string) => void;
   nowMs?: () => number;
 }
@@ -395,6 +397,9 @@ export async function runFailover(spec: FailoverSpec): Promise<FailoverResult> {
       kill.unavailableMs = first.ackedAt - tKill;
       kill.newLeader = first.node;
       windows.push({ from: tKill, to: first.ackedAt });
+      // A client that recovers more slowly than the prober (librdkafka beside it) is not to meet the
+      // old leader restarting meanwhile.
+      if (spec.restartDelayMs !== undefined) await sleep(spec.restartDelayMs);
       const tRestart = now();
       d.restart(victim);
       // Rejoined, caught up, back in the ISR (polled; the first time each holds).

@@ -119,7 +119,7 @@ export class SimNetwork {
    * and given up at their deadline (on the sender's clock) or when the node they went to dies.
    */
   transport(nodeId: number, handler: MemoryTransportHandler, sender: Owner): SimTransport {
-    return new SimTransport(this, this.memory.transport(nodeId, handler), nodeId, sender);
+    return new SimTransport(this, this.memory.transport(nodeId, handler), nodeId, sender, handler);
   }
 
   /** @internal Runs `fn` after a link delay if `from` reaches `to` then; else `lost`. */
@@ -152,6 +152,7 @@ export class SimTransport implements ClusterTransport {
     private readonly inner: MemoryTransport,
     readonly nodeId: number,
     private readonly owner: Owner,
+    private readonly handler: MemoryTransportHandler,
   ) {}
 
   start(): Promise<number> {
@@ -237,10 +238,17 @@ export class SimTransport implements ClusterTransport {
     });
   }
 
-  /** Node `nodeId` died: the calls waiting on it fail as a dropped gRPC connection does. */
+  /**
+   * Node `nodeId` died: the calls waiting on it fail as a dropped gRPC connection does, and a moment
+   * later this node's transport reports the peer unreachable (its stream to the dead process closed:
+   * GrpcTransport's onPeerUnreachable), on which the host forgets it as a leader.
+   */
   peerDied(nodeId: number): void {
     for (const f of [...this.forwards])
       if (f.to === nodeId) f.fail(new HostError('Unreachable', `node ${nodeId} died`));
+    this.net.eventQueue.schedule(this.owner, 1, `stream ${this.nodeId}>${nodeId} closed`, () =>
+      this.handler.onPeerUnreachable?.(nodeId),
+    );
   }
 
   stats(): Array<{ nodeId: number; totalAckedBatches: number }> {

@@ -245,6 +245,9 @@ test('/metrics reports every layer: Raft, the WALs, group rebalances, connection
     expect(sample(t, 'chronik_wal_fsync_duration_seconds_count')).toBeGreaterThan(0);
     expect(t).toContain('chronik_wal_recovery_actions_total{action="tail_truncated"} 0');
     expect(sample(t, 'chronik_raft_groups_stopped_total')).toBe(0);
+    // Leader loss (raft-host README): counted when a leader's node becomes unreachable.
+    expect(t).toMatch(/^chronik_raft_leaders_forgotten_total \d+$/m);
+    expect(t).toMatch(/^chronik_raft_leader_loss_campaigns_total \d+$/m);
     expect(sample(t, 'chronik_raft_metadata_term')).toBeGreaterThanOrEqual(1);
     expect(IDS).toContain(sample(t, 'chronik_raft_metadata_leader'));
     expect(sample(t, 'chronik_raft_commit_lag_entries_max')).toBeGreaterThanOrEqual(0);

@@ -123,6 +123,11 @@ export class Raft {
    * quiesce heartbeat with a log ending at the same entry; any change of term or role ends it.
    */
   quiescent = false;
+  /**
+   * The latest vote or pre-vote request this follower ignored within its leader's lease (one message:
+   * bounded), answered if forgetLeader() is called before its term or role changes.
+   */
+  ignoredVoteRequest: Message | null = null;
   randomizedElectionTimeout = 0;
   readonly cfg: ResolvedConfig;
   readonly logger: Logger;
@@ -394,6 +399,7 @@ export class Raft {
 
   private reset(term: number): void {
     this.quiescent = false;
+    this.ignoredVoteRequest = null;
     if (this.term !== term) {
       this.term = term;
       this.vote = 0;
@@ -454,6 +460,7 @@ export class Raft {
     this.tickFn = this.tickElectionBound;
     this.lead = 0;
     this.quiescent = false;
+    this.ignoredVoteRequest = null;
     this.state = StateType.PreCandidate;
     this.logger.debug('became pre-candidate', { id: this.id, term: this.term });
   }
@@ -654,6 +661,32 @@ export class Raft {
     this.logger.debug('woke', { id: this.id, term: this.term, state: this.state });
   }
 
+  /**
+   * Forgets this follower's leader (etcd's ForgetLeader): it stays a follower in its term and does
+   * not campaign, but knows no leader, so the check-quorum lease no longer makes it ignore vote
+   * requests — a candidate whose pre-vote reaches it is answered at once instead of after an election
+   * timeout. The runtime calls it when it has good reason to think the leader is dead (its node's
+   * connections closed); a live leader is re-learnt from its next heartbeat or append. A quiescent
+   * follower wakes first and tells its leader, which (if alive) heartbeats at once. Refused — false,
+   * nothing changed — on a leader or candidate, without a known leader, when `leaderId` (non-zero)
+   * is not the known leader, and with LeaseBased reads
+   * (the leader's lease counts on this follower honouring its own). The election timer is untouched.
+   */
+  forgetLeader(leaderId = 0): boolean {
+    if (this.state !== StateType.Follower || this.lead === 0) return false;
+    if (leaderId !== 0 && this.lead !== leaderId) return false;
+    if (this.cfg.readOnlyOption === ReadOnlyOption.LeaseBased) return false;
+    if (this.quiescent) this.wake(0, true);
+    this.logger.debug('forgot the leader', { id: this.id, term: this.term, lead: this.lead });
+    this.lead = 0;
+    // A candidate that asked while the lease held (its node saw the leader's go a moment earlier)
+    // is answered now instead of waiting for its next campaign.
+    const ignored = this.ignoredVoteRequest;
+    this.ignoredVoteRequest = null;
+    if (ignored !== null && ignored.term > this.term) this.step(ignored);
+    return true;
+  }
+
   /** Whether `m` wakes this quiescent node before it is handled (see the design note). */
   private wakesOn(m: Message): boolean {
     // The transport's word on a peer: failure detection of quiescent groups is the runtime's (wake).
@@ -740,6 +773,9 @@ export class Raft {
             from: m.from,
             term: m.term,
           });
+          // A follower remembers the latest one it ignored: if the runtime makes it forget its leader
+          // (forgetLeader), it answers it then, as if it had arrived a moment later.
+          if (this.state === StateType.Follower) this.ignoredVoteRequest = m;
           return;
         }
       }

@@ -163,6 +163,10 @@ export class InteractionEnv {
       case 'transfer-leadership':
         this.node(Number(c.kv.get('from'))).raw.transferLeadership(Number(c.kv.get('to')));
         return;
+      case 'forget-leader':
+        for (const id of c.args.map(Number))
+          this.out.push(`${id}: forgetLeader ${this.node(id).raw.forgetLeader() ? 'ok' : 'refused'}`);
+        return;
       case 'report-unreachable':
         this.node(Number(c.args[0])).raw.reportUnreachable(Number(c.args[1]));
         return;
