@@ -234,7 +234,7 @@ export class MemFileSystem implements FileSystem {
     }
   }
 
-  openSync(p: string, flags: 'r'): WalFile {
+  openSync(p: string, flags: 'r' | 'r+'): WalFile {
     return this.openNow(p, flags);
   }
 
