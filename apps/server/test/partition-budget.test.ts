@@ -1,28 +1,32 @@
-// A node holds only the partition replicas it can: --max-partitions-per-node, within its open-file
-// limit. CreateTopics and CreatePartitions beyond are refused with POLICY_VIOLATION and a message
+// A node holds only the partition replicas it can: --max-partitions-per-node (their files go
+// through a bounded pool of descriptors, so the open-file limit sizes the pool, not the count). CreateTopics and CreatePartitions beyond are refused with POLICY_VIOLATION and a message
 // naming the budget (a real standalone process and kafkajs), and shutdown stays quick with many
 // partitions open.
 import fs from 'node:fs';
 import { Kafka, logLevel } from 'kafkajs';
 import { DEFAULT_CONFIG } from '../src/config.js';
-import { replicaBudget } from '../src/modes/compose.js';
+import { descriptorBudget } from '../src/modes/compose.js';
 import type { ServerProcess } from './helpers/server.js';
 import { startServer } from './helpers/server.js';
 
 jest.setTimeout(60_000);
 
-describe('replicaBudget', () => {
-  const config = (max: number) => ({
+describe('descriptorBudget', () => {
+  const config = (max: number, dataFiles = 1024) => ({
     ...DEFAULT_CONFIG,
     broker: { ...DEFAULT_CONFIG.broker, maxPartitionsPerNode: max },
+    limits: { ...DEFAULT_CONFIG.limits, maxOpenDataFiles: dataFiles },
   });
 
-  it('is the configured maximum when descriptors allow it, or what they allow', () => {
-    expect(replicaBudget(config(4000), 1_048_576)).toBe(4000);
-    // 1024 descriptors: half for connections, 256 reserved, 2 per replica.
-    expect(replicaBudget(config(4000), 1024)).toBe(128);
-    expect(replicaBudget(config(50), 1024)).toBe(50);
-    expect(replicaBudget(config(4000), undefined)).toBe(4000);
+  it('holds the configured replicas whatever the open-file limit; the data-file pool gets what is left', () => {
+    expect(descriptorBudget(config(4000), 1_048_576)).toEqual({ replicas: 4000, dataFiles: 1024 });
+    expect(descriptorBudget(config(20_000), 1024)).toEqual({ replicas: 20_000, dataFiles: 256 });
+    // 2048 descriptors: half for connections, 256 reserved, the rest (768) for the pool.
+    expect(descriptorBudget(config(50, 4096), 2048)).toEqual({ replicas: 50, dataFiles: 768 });
+    // Never fewer than 64 pooled descriptors, and the configured count when the limit is unknown.
+    expect(descriptorBudget(config(4000), 300).dataFiles).toBe(64);
+    expect(descriptorBudget(config(4000, 10), 1_048_576).dataFiles).toBe(10);
+    expect(descriptorBudget(config(4000), undefined)).toEqual({ replicas: 4000, dataFiles: 1024 });
   });
 });
 

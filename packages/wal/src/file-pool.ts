@@ -26,6 +26,12 @@
  *   descriptors are the files with writes not yet synced: about the groups written in one
  *   group-commit cycle.
  *
+ * Directory syncs are shared: an `fsyncDir` asked while one of the same directory runs waits for
+ * the next one, which starts when the running one ends and serves every caller that asked
+ * meanwhile (a sync that starts after a caller's change covers it; one already running may not).
+ * Thousands of Raft groups created at once each sync their common parent directory: a few syncs
+ * instead of one per group.
+ *
  * Deterministic: no timers, no randomness; eviction is least recently used among idle, clean
  * descriptors, in call order. Over the simulated disk (MemFileSystem) every operation completes as
  * synchronously as the disk's own.
@@ -49,6 +55,8 @@ export interface FilePoolStats {
   readonly open: number;
   /** Of those, descriptors that may not be closed now: in use, dirty, or renamed/unlinked while open. */
   readonly pinned: number;
+  /** The most real descriptors open at once so far. */
+  readonly peakOpen: number;
   /** Real opens so far (first opens and reopens). */
   readonly opens: number;
   /** Of those, reopens of a file whose descriptor had been closed to make room. */
@@ -57,6 +65,15 @@ export interface FilePoolStats {
   readonly evictions: number;
   /** Opens that went past the limit because every open descriptor was pinned. */
   readonly overLimitOpens: number;
+  /** Directory syncs run, and `fsyncDir` calls served by one another caller started. */
+  readonly dirSyncs: number;
+  readonly dirSyncsShared: number;
+}
+
+/** The directory sync running for a directory, and the one that follows it, if asked for. */
+interface DirSync {
+  running: Promise<void>;
+  next: Promise<void> | undefined;
 }
 
 const DEFAULT_MAX_OPEN_FILES = 1024;
@@ -272,10 +289,14 @@ export class FilePool implements FileSystem {
   private readonly dirs = new Map<string, number>();
   private files = 0;
   private openNow = 0;
+  private peakOpen = 0;
   private opens = 0;
   private reopens = 0;
   private evictions = 0;
   private overLimitOpens = 0;
+  private readonly dirSyncing = new Map<string, DirSync>();
+  private dirSyncs = 0;
+  private dirSyncsShared = 0;
 
   constructor(inner: FileSystem, options: FilePoolOptions = {}) {
     this.inner = inner;
@@ -305,10 +326,13 @@ export class FilePool implements FileSystem {
       files: this.files,
       open: this.openNow,
       pinned: this.openNow - this.idle.size,
+      peakOpen: this.peakOpen,
       opens: this.opens,
       reopens: this.reopens,
       evictions: this.evictions,
       overLimitOpens: this.overLimitOpens,
+      dirSyncs: this.dirSyncs,
+      dirSyncsShared: this.dirSyncsShared,
     };
   }
 
@@ -363,7 +387,26 @@ export class FilePool implements FileSystem {
   }
 
   fsyncDir(dir: string): Promise<void> {
-    return this.inner.fsyncDir(dir);
+    const k = key(dir);
+    const cur = this.dirSyncing.get(k);
+    if (cur === undefined) return this.startDirSync(k, dir);
+    // The running sync may have started before the caller's change: it shares the next one.
+    this.dirSyncsShared++;
+    cur.next ??= cur.running.then(
+      () => this.startDirSync(k, dir),
+      () => this.startDirSync(k, dir),
+    );
+    return cur.next;
+  }
+
+  private startDirSync(k: string, dir: string): Promise<void> {
+    const state: DirSync = { running: Promise.resolve(), next: undefined };
+    this.dirSyncs++;
+    state.running = this.inner.fsyncDir(dir).finally(() => {
+      if (this.dirSyncing.get(k) === state) this.dirSyncing.delete(k);
+    });
+    this.dirSyncing.set(k, state);
+    return state.running;
   }
 
   async removeTree(p: string): Promise<void> {
@@ -415,6 +458,7 @@ export class FilePool implements FileSystem {
 
   private counted(): void {
     this.openNow++;
+    if (this.openNow > this.peakOpen) this.peakOpen = this.openNow;
     this.opens++;
     if (this.openNow > this.maxOpen) this.overLimitOpens++;
   }

@@ -316,6 +316,65 @@ describe.each(disks)('FilePool on the $name', (disk) => {
   });
 });
 
+describe('FilePool: directory syncs', () => {
+  /** A file system whose directory syncs settle when the test says. */
+  function slowDirSyncs(): { fs: FileSystem; pending: Array<() => void>; runs: string[] } {
+    const mem = new MemFileSystem();
+    const pending: Array<() => void> = [];
+    const runs: string[] = [];
+    const fs = Object.assign(Object.create(mem) as FileSystem, {
+      fsyncDir: (dir: string) => {
+        runs.push(dir);
+        return new Promise<void>((resolve) => pending.push(resolve));
+      },
+    });
+    return { fs, pending, runs };
+  }
+
+  test('calls while one runs share the next one, which starts after it', async () => {
+    const { fs: inner, pending, runs } = slowDirSyncs();
+    const pool = new FilePool(inner);
+    const settled: string[] = [];
+    const first = pool.fsyncDir('/d').then(() => settled.push('first'));
+    const later = [1, 2, 3].map((k) => pool.fsyncDir('/d').then(() => settled.push(`later${k}`)));
+    const other = pool.fsyncDir('/e').then(() => settled.push('other'));
+    expect(runs).toEqual(['/d', '/e']);
+    pending.shift()!();
+    await first;
+    // The later callers' changes may postdate the first sync: they wait for a second one.
+    expect(settled).toEqual(['first']);
+    await Promise.resolve();
+    expect(runs).toEqual(['/d', '/e', '/d']);
+    pending.shift()!(); // /e
+    pending.shift()!(); // the second /d
+    await Promise.all([...later, other]);
+    expect(settled.sort()).toEqual(['first', 'later1', 'later2', 'later3', 'other']);
+    expect(pool.stats()).toMatchObject({ dirSyncs: 3, dirSyncsShared: 3 });
+    // Idle again: the next call runs a sync of its own.
+    const again = pool.fsyncDir('/d');
+    expect(runs.length).toBe(4);
+    pending.shift()!();
+    await again;
+  });
+
+  test('a failed shared sync fails every caller that shared it', async () => {
+    const mem = new MemFileSystem();
+    let fail = false;
+    const inner = Object.assign(Object.create(mem) as FileSystem, {
+      fsyncDir: (dir: string) => (fail ? Promise.reject(new Error('EIO: dir')) : mem.fsyncDir(dir)),
+    });
+    await mem.mkdir('/d');
+    const pool = new FilePool(inner);
+    fail = true;
+    const a = pool.fsyncDir('/d');
+    const b = pool.fsyncDir('/d');
+    await expect(a).rejects.toThrow(/EIO/);
+    await expect(b).rejects.toThrow(/EIO/);
+    fail = false;
+    await expect(pool.fsyncDir('/d')).resolves.toBeUndefined();
+  });
+});
+
 describe('FilePool over the simulated disk: crashes', () => {
   test('what a log synced through a pool of two descriptors survives every crash', async () => {
     for (let seed = 1; seed <= 30; seed++) {
