@@ -55,7 +55,7 @@ export interface FileSystem {
   mkdir(dir: string): Promise<void>;
   rename(from: string, to: string): Promise<void>;
   unlink(path: string): Promise<void>;
-  /** Size of a file, or undefined if it does not exist. */
+  /** Size of a file, or undefined if it does not exist (a directory exists too; its size means nothing). */
   stat(path: string): Promise<{ size: number } | undefined>;
   /** Makes the directory's entries (creations, renames, removals) durable. */
   fsyncDir(dir: string): Promise<void>;
