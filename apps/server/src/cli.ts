@@ -486,8 +486,7 @@ function buildParser(argv: readonly string[]) {
       'max-partitions-per-node': {
         type: 'string',
         default: String(DEFAULT_BROKER.maxPartitionsPerNode),
-        describe:
-          'partition replicas this node may hold; more is refused',
+        describe: 'partition replicas this node may hold; more is refused',
       },
       'log-scrub-bytes-per-sec': {
         type: 'string',

@@ -79,7 +79,9 @@ describe('the systemd unit', () => {
     const limit = Number(one('LimitNOFILE'));
     expect(descriptorBudget(DEFAULT_CONFIG, limit).dataFiles).toBe(DEFAULT_CONFIG.limits.maxOpenDataFiles);
     // …with room: the system's usual 1024 would not.
-    expect(descriptorBudget(DEFAULT_CONFIG, 1024).dataFiles).toBeLessThan(DEFAULT_CONFIG.limits.maxOpenDataFiles);
+    expect(descriptorBudget(DEFAULT_CONFIG, 1024).dataFiles).toBeLessThan(
+      DEFAULT_CONFIG.limits.maxOpenDataFiles,
+    );
   });
 
   test('graceful stop, restart on failure, a dedicated user, its data directory', () => {

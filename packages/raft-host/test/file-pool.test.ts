@@ -29,7 +29,8 @@ async function openHost(
   }
   host.start();
   await waitFor(
-    () => Array.from({ length: GROUPS }, (_, k) => host.status(k + 1).role).every((r) => r === StateType.Leader),
+    () =>
+      Array.from({ length: GROUPS }, (_, k) => host.status(k + 1).role).every((r) => r === StateType.Leader),
     'every group to elect its single voter',
   );
   return { host, machines };
@@ -42,7 +43,9 @@ test('thirty groups on four descriptors: they commit, stay within the pool, and 
   const { host } = await openHost(pool, true);
   for (let round = 0; round < 3; round++)
     await Promise.all(
-      Array.from({ length: GROUPS }, (_, k) => host.propose(k + 1, Buffer.from(`k${round}=g${k + 1}r${round}`), 5000)),
+      Array.from({ length: GROUPS }, (_, k) =>
+        host.propose(k + 1, Buffer.from(`k${round}=g${k + 1}r${round}`), 5000),
+      ),
     );
   const s = pool.stats();
   // 60 files open (a segment and a state file per group), few descriptors: the idle ones were closed.

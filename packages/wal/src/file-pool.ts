@@ -507,8 +507,7 @@ export class FilePool implements FileSystem {
   /** The open files at `p` or below it. */
   private filesAt(p: string): PooledFile[] {
     const out = [...(this.byPath.get(p) ?? [])];
-    if (this.dirs.has(p))
-      for (const [at, set] of this.byPath) if (isUnder(at, p)) out.push(...set);
+    if (this.dirs.has(p)) for (const [at, set] of this.byPath) if (isUnder(at, p)) out.push(...set);
     return out;
   }
 

@@ -1,14 +1,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import {
-  FilePool,
-  GroupCommitter,
-  MemFileSystem,
-  Wal,
-  WalErrorCode,
-  nodeFileSystem,
-} from '../src/index.js';
+import { FilePool, GroupCommitter, MemFileSystem, Wal, WalErrorCode, nodeFileSystem } from '../src/index.js';
 import type { FileSystem, OpenFlags, WalFile } from '../src/index.js';
 import { seededRng } from './helpers.js';
 
