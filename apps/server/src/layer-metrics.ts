@@ -21,6 +21,8 @@
 //   chronik_file_pool_opens_total, chronik_file_pool_reopens_total,
 //   chronik_file_pool_evictions_total, chronik_file_pool_over_limit_opens_total
 //                                       its real opens, reopens, closes to make room, opens past the limit
+//   chronik_file_pool_dir_syncs_total, chronik_file_pool_dir_syncs_shared_total
+//                                       directory syncs run, and asked while one ran (served by the next)
 //
 // Cardinality: a node may hold 10,000 Raft groups. Nothing here has a per-group label: counters are
 // aggregates over the node's groups, lags are maxima, and per-group state is in the admin API
@@ -277,6 +279,18 @@ export class LayerMetrics {
       'chronik_file_pool_over_limit_opens_total',
       'Descriptors opened past the pool limit because every open one was pinned',
       () => pool()?.overLimitOpens ?? 0,
+    );
+    totalCounter(
+      registry,
+      'chronik_file_pool_dir_syncs_total',
+      'Directory syncs run by the data-file pool',
+      () => pool()?.dirSyncs ?? 0,
+    );
+    totalCounter(
+      registry,
+      'chronik_file_pool_dir_syncs_shared_total',
+      'Directory syncs asked while one of the same directory ran, served by the next one',
+      () => pool()?.dirSyncsShared ?? 0,
     );
     totalCounter(
       registry,
