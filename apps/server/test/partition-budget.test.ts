@@ -96,7 +96,9 @@ describe('a standalone node with --max-open-data-files 64', () => {
     await Promise.all([admin.connect(), producer.connect(), consumer.connect()]);
     try {
       const partitions = 200;
-      expect(await admin.createTopics({ topics: [{ topic: 'pooled', numPartitions: partitions }] })).toBe(true);
+      expect(await admin.createTopics({ topics: [{ topic: 'pooled', numPartitions: partitions }] })).toBe(
+        true,
+      );
       // Every partition's log gets an active segment, which used to stay open for good.
       await producer.send({
         topic: 'pooled',
