@@ -311,6 +311,12 @@ function buildParser(argv: readonly string[]) {
         default: String(DEFAULT_LIMITS.maxConnections),
         describe: 'open Kafka connections; more are closed at once',
       },
+      'max-open-data-files': {
+        type: 'string',
+        default: String(DEFAULT_LIMITS.maxOpenDataFiles),
+        describe:
+          'descriptors kept open for partition data files; idle ones are closed and reopened when used (fewer if the open-file limit leaves fewer)',
+      },
       'idle-timeout-ms': {
         type: 'string',
         default: String(DEFAULT_LIMITS.idleTimeoutMs),
@@ -480,8 +486,7 @@ function buildParser(argv: readonly string[]) {
       'max-partitions-per-node': {
         type: 'string',
         default: String(DEFAULT_BROKER.maxPartitionsPerNode),
-        describe:
-          'partition replicas this node may hold (within its open-file limit: 2 per replica after the connections); more is refused',
+        describe: 'partition replicas this node may hold; more is refused',
       },
       'log-scrub-bytes-per-sec': {
         type: 'string',
@@ -641,6 +646,7 @@ function toConfig(a: Args, argv: readonly string[] = []): ServerConfig {
     limits: {
       maxRequestBytes: int('max-request-bytes', a['max-request-bytes'], 1024, 2 ** 31 - 1),
       maxConnections: int('max-connections', a['max-connections'], 1, 1_000_000),
+      maxOpenDataFiles: int('max-open-data-files', a['max-open-data-files'], 1, 1_000_000),
       idleTimeoutMs: int('idle-timeout-ms', a['idle-timeout-ms'], 0, 2 ** 31 - 1),
       requestFrameTimeoutMs: int('request-frame-timeout-ms', a['request-frame-timeout-ms'], 0, 2 ** 31 - 1),
       maxInFlightRequestsPerConnection: int(

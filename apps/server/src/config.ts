@@ -56,6 +56,13 @@ export interface NetworkLimits {
   /** Open connections; beyond it new ones are closed at once. */
   maxConnections: number;
   /**
+   * Descriptors kept open for data files (--max-open-data-files): every partition's log and state
+   * files go through one pool of descriptors, the least recently used idle ones closed and reopened
+   * when needed (docs/design/file-handles.md). Less when the open-file limit leaves less
+   * (modes/compose.ts `descriptorBudget`).
+   */
+  maxOpenDataFiles: number;
+  /**
    * Connections closed for what a client sent (malformed frames, requests that do not decode,
    * frames not complete in time) are logged at most once per remote address in this interval, at
    * info; the others at debug. Every one is counted in the metrics. 0 = log every one at info.
@@ -143,9 +150,9 @@ export interface BrokerDefaults {
    */
   staticConfigNames: readonly string[];
   /**
-   * Partition replicas this node may hold (--max-partitions-per-node); the node also stays within
-   * what its open-file limit allows (modes/compose.ts `replicaBudget`). CreateTopics and
-   * CreatePartitions beyond it are refused with POLICY_VIOLATION.
+   * Partition replicas this node may hold (--max-partitions-per-node). Their files go through a
+   * bounded pool of descriptors (`limits.maxOpenDataFiles`), so the open-file limit does not bound
+   * them. CreateTopics and CreatePartitions beyond it are refused with POLICY_VIOLATION.
    */
   maxPartitionsPerNode: number;
   /**
@@ -290,6 +297,7 @@ export const DEFAULT_LIMITS: NetworkLimits = {
   requestTurnBudgetMs: 5,
   idleTimeoutMs: 600_000,
   maxConnections: 10_000,
+  maxOpenDataFiles: 1024,
   clientErrorLogIntervalMs: 60_000,
 };
 
@@ -402,6 +410,7 @@ export function validateConfig(c: ServerConfig): ServerConfig {
   checkInt('--request-turn-budget-ms', l.requestTurnBudgetMs, 0, 1000);
   checkInt('--idle-timeout-ms', l.idleTimeoutMs, 0, 2 ** 31 - 1);
   checkInt('--max-connections', l.maxConnections, 1, 1_000_000);
+  checkInt('--max-open-data-files', l.maxOpenDataFiles, 1, 1_000_000);
   checkInt('--client-error-log-interval-ms', l.clientErrorLogIntervalMs, 0, 2 ** 31 - 1);
   const q = c.clientQuotas;
   if (q.requestPercentageDefault !== undefined)

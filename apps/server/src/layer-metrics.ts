@@ -16,6 +16,13 @@
 //   chronik_wal_recovery_actions_total{action}   what recovery did when logs were opened
 //   chronik_wal_fsync_duration_seconds   histogram: one shared flush cycle (every log's fdatasync)
 //   chronik_consumer_group_rebalances_total      classic-protocol rebalances started here
+//   chronik_file_pool_descriptors{state}  the data-file pool's descriptors: open, pinned, max, peak
+//   chronik_file_pool_files               data files open through the pool (the callers' view)
+//   chronik_file_pool_opens_total, chronik_file_pool_reopens_total,
+//   chronik_file_pool_evictions_total, chronik_file_pool_over_limit_opens_total
+//                                       its real opens, reopens, closes to make room, opens past the limit
+//   chronik_file_pool_dir_syncs_total, chronik_file_pool_dir_syncs_shared_total
+//                                       directory syncs run, and asked while one ran (served by the next)
 //
 // Cardinality: a node may hold 10,000 Raft groups. Nothing here has a per-group label: counters are
 // aggregates over the node's groups, lags are maxima, and per-group state is in the admin API
@@ -24,7 +31,7 @@
 // Every metric here is registered in every mode (a standalone node reports its WAL and zeros for
 // Raft), so a dashboard's expressions never refer to a series that is missing.
 import type { HostObserver, HostStats } from '@chronik/raft-host';
-import type { WalStats } from '@chronik/wal';
+import type { FilePoolStats, WalStats } from '@chronik/wal';
 import type { Registry } from 'prom-client';
 import { Counter, Gauge, Histogram } from 'prom-client';
 
@@ -76,6 +83,8 @@ export class LayerMetrics {
   readonly walSources = new Set<() => WalStats>();
   /** The group coordinator's counters, or undefined. */
   groups: (() => { rebalances: number }) | undefined;
+  /** The data-file pool's counters (docs/design/file-handles.md), or undefined. */
+  filePool: (() => FilePoolStats) | undefined;
 
   private readonly cycleSeconds: Histogram;
   private readonly fsyncSeconds: Histogram;
@@ -237,6 +246,64 @@ export class LayerMetrics {
         }
       },
     });
+    const pool = (): FilePoolStats | undefined => this.filePool?.();
+    new Gauge({
+      name: 'chronik_file_pool_descriptors',
+      help: 'Descriptors of the data-file pool: open now, pinned (in use, not yet synced, or unlinked while open), its limit, and the most open at once',
+      labelNames: ['state'] as const,
+      registers,
+      collect(): void {
+        const s = pool();
+        this.set({ state: 'open' }, s?.open ?? 0);
+        this.set({ state: 'pinned' }, s?.pinned ?? 0);
+        this.set({ state: 'max' }, s?.maxOpenFiles ?? 0);
+        this.set({ state: 'peak' }, s?.peakOpen ?? 0);
+      },
+    });
+    new Gauge({
+      name: 'chronik_file_pool_files',
+      help: 'Data files open through the pool (each with or without a descriptor of its own at the moment)',
+      registers,
+      collect(): void {
+        this.set(pool()?.files ?? 0);
+      },
+    });
+    totalCounter(
+      registry,
+      'chronik_file_pool_opens_total',
+      'Descriptors the data-file pool opened (first opens and reopens)',
+      () => pool()?.opens ?? 0,
+    );
+    totalCounter(
+      registry,
+      'chronik_file_pool_reopens_total',
+      'Data files reopened after their descriptor was closed to make room',
+      () => pool()?.reopens ?? 0,
+    );
+    totalCounter(
+      registry,
+      'chronik_file_pool_evictions_total',
+      'Idle, synced descriptors the data-file pool closed to make room',
+      () => pool()?.evictions ?? 0,
+    );
+    totalCounter(
+      registry,
+      'chronik_file_pool_over_limit_opens_total',
+      'Descriptors opened past the pool limit because every open one was pinned',
+      () => pool()?.overLimitOpens ?? 0,
+    );
+    totalCounter(
+      registry,
+      'chronik_file_pool_dir_syncs_total',
+      'Directory syncs run by the data-file pool',
+      () => pool()?.dirSyncs ?? 0,
+    );
+    totalCounter(
+      registry,
+      'chronik_file_pool_dir_syncs_shared_total',
+      'Directory syncs asked while one of the same directory ran, served by the next one',
+      () => pool()?.dirSyncsShared ?? 0,
+    );
     totalCounter(
       registry,
       'chronik_consumer_group_rebalances_total',

@@ -15,7 +15,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseCommandLine } from '../src/cli.js';
 import { DEFAULT_CONFIG } from '../src/config.js';
-import { replicaBudget } from '../src/modes/compose.js';
+import { descriptorBudget } from '../src/modes/compose.js';
 
 const DEPLOY = path.resolve(__dirname, '..', '..', '..', 'deploy');
 const UNIT = path.join(DEPLOY, 'systemd', 'chronik-server.service');
@@ -75,11 +75,13 @@ describe('the systemd unit', () => {
     return (v as string[])[0] as string;
   };
 
-  test('its open-file limit holds the default partition budget, as the server computes it', () => {
+  test('its open-file limit holds the default connections and data-file pool, as the server computes it', () => {
     const limit = Number(one('LimitNOFILE'));
-    expect(replicaBudget(DEFAULT_CONFIG, limit)).toBe(DEFAULT_CONFIG.broker.maxPartitionsPerNode);
+    expect(descriptorBudget(DEFAULT_CONFIG, limit).dataFiles).toBe(DEFAULT_CONFIG.limits.maxOpenDataFiles);
     // …with room: the system's usual 1024 would not.
-    expect(replicaBudget(DEFAULT_CONFIG, 1024)).toBeLessThan(DEFAULT_CONFIG.broker.maxPartitionsPerNode);
+    expect(descriptorBudget(DEFAULT_CONFIG, 1024).dataFiles).toBeLessThan(
+      DEFAULT_CONFIG.limits.maxOpenDataFiles,
+    );
   });
 
   test('graceful stop, restart on failure, a dedicated user, its data directory', () => {

@@ -44,15 +44,18 @@ export interface WalFile {
 
 export interface FileSystem {
   open(path: string, flags: OpenFlags): Promise<WalFile>;
-  /** Synchronous open, read only. */
-  openSync(path: string, flags: 'r'): WalFile;
+  /**
+   * Synchronous open of an existing file: read only (`r`), or read/write (`r+`, what a pool of
+   * descriptors reopens a writable file with, from a synchronous read or write).
+   */
+  openSync(path: string, flags: 'r' | 'r+'): WalFile;
   /** File names (not paths) in `dir`. */
   readdir(dir: string): Promise<string[]>;
   /** Creates `dir` and its parents if missing. */
   mkdir(dir: string): Promise<void>;
   rename(from: string, to: string): Promise<void>;
   unlink(path: string): Promise<void>;
-  /** Size of a file, or undefined if it does not exist. */
+  /** Size of a file, or undefined if it does not exist (a directory exists too; its size means nothing). */
   stat(path: string): Promise<{ size: number } | undefined>;
   /** Makes the directory's entries (creations, renames, removals) durable. */
   fsyncDir(dir: string): Promise<void>;
@@ -179,14 +182,91 @@ class NodeFile implements WalFile {
   }
 }
 
-class SyncNodeFile implements WalFile {
-  constructor(private readonly fd: number) {}
-  write(): Promise<void> {
-    return Promise.reject(new Error('file opened read only'));
+function callback<T>(run: (done: (e: NodeJS.ErrnoException | null, v: T) => void) => void): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    run((e, v) => (e ? reject(e) : resolve(v)));
+  });
+}
+
+/**
+ * A file on a plain descriptor, opened synchronously (`openSync`): the synchronous operations run
+ * on the calling thread, the asynchronous ones in the thread pool (fs callbacks). Not a
+ * `FileHandle`, so `closeSync` closes it for good (a FileHandle closed behind its back would close
+ * its number again when collected, maybe someone else's descriptor by then).
+ */
+class FdFile implements WalFile {
+  private closed = false;
+  constructor(
+    private readonly fd: number,
+    private readonly writable: boolean,
+  ) {}
+
+  private readOnly(): Error {
+    const e = new Error('EBADF: file opened read only') as NodeJS.ErrnoException;
+    e.code = 'EBADF';
+    return e;
   }
-  read(buffer: Uint8Array, offset: number, length: number, position: number): Promise<number> {
-    return Promise.resolve(this.readSync(buffer, offset, length, position));
+
+  async write(data: Uint8Array, position: number): Promise<void> {
+    if (!this.writable) throw this.readOnly();
+    let done = 0;
+    while (done < data.length) {
+      const n = await callback<number>((cb) =>
+        fs.write(this.fd, data, done, data.length - done, position + done, cb),
+      );
+      if (n <= 0) throw new Error(`short write at ${position + done}`);
+      done += n;
+    }
   }
+
+  writeSync(data: Uint8Array, position: number): void {
+    if (!this.writable) throw this.readOnly();
+    let done = 0;
+    while (done < data.length) {
+      const n = fs.writeSync(this.fd, data, done, data.length - done, position + done);
+      if (n <= 0) throw new Error(`short write at ${position + done}`);
+      done += n;
+    }
+  }
+
+  async writev(chunks: readonly Uint8Array[], position: number): Promise<void> {
+    if (!this.writable) throw this.readOnly();
+    let rest: readonly Uint8Array[] = chunks.filter((c) => c.length > 0);
+    let pos = position;
+    while (rest.length > 0) {
+      const part = rest.length > MAX_IOVECS ? rest.slice(0, MAX_IOVECS) : rest;
+      const n = await callback<number>((cb) => fs.writev(this.fd, part, pos, cb));
+      if (n <= 0) throw new Error(`short write at ${pos}`);
+      pos += n;
+      rest = n === totalBytes(part) ? rest.slice(part.length) : skipBytes(rest, n);
+    }
+  }
+
+  writevSync(chunks: readonly Uint8Array[], position: number): void {
+    if (!this.writable) throw this.readOnly();
+    let rest: readonly Uint8Array[] = chunks.filter((c) => c.length > 0);
+    let pos = position;
+    while (rest.length > 0) {
+      const part = rest.length > MAX_IOVECS ? rest.slice(0, MAX_IOVECS) : rest;
+      const n = fs.writevSync(this.fd, part, pos);
+      if (n <= 0) throw new Error(`short write at ${pos}`);
+      pos += n;
+      rest = n === totalBytes(part) ? rest.slice(part.length) : skipBytes(rest, n);
+    }
+  }
+
+  async read(buffer: Uint8Array, offset: number, length: number, position: number): Promise<number> {
+    let done = 0;
+    while (done < length) {
+      const n = await callback<number>((cb) =>
+        fs.read(this.fd, buffer, offset + done, length - done, position + done, cb),
+      );
+      if (n === 0) break;
+      done += n;
+    }
+    return done;
+  }
+
   readSync(buffer: Uint8Array, offset: number, length: number, position: number): number {
     let done = 0;
     while (done < length) {
@@ -196,23 +276,36 @@ class SyncNodeFile implements WalFile {
     }
     return done;
   }
-  truncate(): Promise<void> {
-    return Promise.reject(new Error('file opened read only'));
+
+  async truncate(size: number): Promise<void> {
+    if (!this.writable) throw this.readOnly();
+    await callback<void>((cb) => fs.ftruncate(this.fd, size, (e) => cb(e, undefined)));
   }
+
   datasync(): Promise<void> {
-    return Promise.resolve();
+    return callback<void>((cb) => fs.fdatasync(this.fd, (e) => cb(e, undefined)));
   }
+
   sync(): Promise<void> {
-    return Promise.resolve();
+    return callback<void>((cb) => fs.fsync(this.fd, (e) => cb(e, undefined)));
   }
-  size(): Promise<number> {
-    return Promise.resolve(fs.fstatSync(this.fd).size);
+
+  async size(): Promise<number> {
+    return (await callback<fs.Stats>((cb) => fs.fstat(this.fd, cb))).size;
   }
+
   close(): Promise<void> {
-    this.closeSync();
-    return Promise.resolve();
+    try {
+      this.closeSync();
+      return Promise.resolve();
+    } catch (e) {
+      return Promise.reject(e);
+    }
   }
+
   closeSync(): void {
+    if (this.closed) return;
+    this.closed = true;
     fs.closeSync(this.fd);
   }
 }
@@ -224,7 +317,7 @@ export const nodeFileSystem: FileSystem = {
     return new NodeFile(await fsp.open(path, flags === 'w' ? 'w+' : flags === 'wx' ? 'wx+' : flags));
   },
   openSync(path, flags) {
-    return new SyncNodeFile(fs.openSync(path, flags));
+    return new FdFile(fs.openSync(path, flags), flags === 'r+');
   },
   readdir(dir) {
     return fsp.readdir(dir);

@@ -196,6 +196,23 @@ describe('nodeFileSystem', () => {
       expect(r.readSync(buf, 0, 5, 0)).toBe(5);
       r.closeSync();
       expect(buf.toString()).toBe('hello');
+      // Read/write, synchronously opened: every operation, and never a truncation.
+      const rw = nodeFileSystem.openSync(path.join(dir, 'a'), 'r+');
+      rw.writeSync?.(Buffer.from('J'), 0);
+      rw.writevSync?.([Buffer.from('e'), Buffer.from('l')], 1);
+      await rw.write(Buffer.from('!'), 5);
+      await rw.writev?.([Buffer.from('?'), Buffer.from('!')], 6);
+      await rw.datasync();
+      await rw.sync();
+      expect(await rw.size()).toBe(8);
+      const back = Buffer.alloc(8);
+      expect(await rw.read(back, 0, 8, 0)).toBe(8);
+      expect(back.toString()).toBe('Jello!?!');
+      await rw.truncate(5);
+      await rw.close();
+      await rw.close(); // closing twice is harmless
+      await expect(r.write(Buffer.from('x'), 0)).rejects.toMatchObject({ code: 'EBADF' });
+      expect(fs.readFileSync(path.join(dir, 'a'), 'utf8')).toBe('Jello');
       expect(await nodeFileSystem.stat(path.join(dir, 'missing'))).toBeUndefined();
       await nodeFileSystem.removeTree(dir);
       expect(fs.existsSync(dir)).toBe(false);

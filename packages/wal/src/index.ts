@@ -7,6 +7,8 @@ export type { Clock, FileSystem, Logger, OpenFlags, TimerHandle, Timers, WalFile
 export { systemTimers } from './committer.js';
 export { MemFileSystem } from './memfs.js';
 export type { MemFsFaultCode, MemFsFaultOp } from './memfs.js';
+export { FilePool } from './file-pool.js';
+export type { FilePoolOptions, FilePoolStats } from './file-pool.js';
 export { GroupCommitter, WalStats } from './committer.js';
 export type { Flushable, GroupCommitterOptions, SyncPolicy, WalObserver } from './committer.js';
 export { Wal, defaultMaxRecordBytes } from './wal.js';

@@ -234,7 +234,7 @@ export class MemFileSystem implements FileSystem {
     }
   }
 
-  openSync(p: string, flags: 'r'): WalFile {
+  openSync(p: string, flags: 'r' | 'r+'): WalFile {
     return this.openNow(p, flags);
   }
 
@@ -313,6 +313,8 @@ export class MemFileSystem implements FileSystem {
   stat(p: string): Promise<{ size: number } | undefined> {
     if (this.dead) return Promise.reject(errnoError('EIO', 'the simulated machine crashed'));
     try {
+      // A directory exists too (its size means nothing: 0 here).
+      if (this.dirs.has(path.posix.resolve('/', p))) return Promise.resolve({ size: 0 });
       const { dir, name } = this.split(p);
       const inode = dir.entries.get(name);
       return Promise.resolve(inode ? { size: inode.length } : undefined);

@@ -82,5 +82,7 @@ describe('MemFileSystem (the simulated disk)', () => {
     expect(await fsys.readdir('/data')).toEqual(['u']);
     await expect(fsys.readdir('/data/t/0')).rejects.toMatchObject({ code: 'ENOENT' });
     expect(await fsys.stat('/data/u/c')).toEqual({ size: 1 });
+    // A directory exists too.
+    expect(await fsys.stat('/data/u')).toEqual({ size: 0 });
   });
 });

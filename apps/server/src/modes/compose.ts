@@ -16,6 +16,7 @@
 // NOT_LEADER_OR_FOLLOWER) and such a verification accepted.
 import { retryUntilDone } from '@chronik/env';
 import type { FileSystem, TimerHandle } from '@chronik/env';
+import { FilePool } from '@chronik/wal';
 import { TRANSACTION_STATE_TOPIC, clusterIdFromBytes, topicIdFromBytes } from '@chronik/metadata';
 import { localReader, remoteReader } from '../admin/node-reader.js';
 import type { PeerView, RaftGroupView } from '../admin/views.js';
@@ -115,8 +116,6 @@ export interface ComposeOptions {
   adminCalls?: BrokerCalls;
   /** This node's Raft groups and peers for the admin views (raft-cluster). */
   raftViews?: { groups(): RaftGroupView[]; peers(): PeerView[] };
-  /** This process's open-file limit (default: read from /proc/self/limits through `env.fs`; undefined where unknown). */
-  openFileLimit?: number;
   /** How partition leadership moves on demand (ElectLeaders); absent: it cannot (a single node). */
   leadershipTransfers?: LeadershipTransfers;
   /** The moves of partitions this node leads, with their progress (GET /v1/reassignments). */
@@ -140,10 +139,13 @@ export interface Composed {
 const REGISTRATION_RETRY_MS = 500;
 /** Longest the admin views wait for another node's answer. */
 const ADMIN_REMOTE_TIMEOUT_MS = 3000;
-/** File descriptors one partition replica holds (its log's open segment and directory). */
-const FDS_PER_REPLICA = 2;
-/** Descriptors kept for everything that is not a connection or a replica (metadata, Raft, admin). */
+/**
+ * Descriptors kept for everything that is neither a connection nor a pooled data file: the metadata
+ * and Raft transports, the admin listener, short-lived opens (directory fsyncs, snapshots).
+ */
 const RESERVED_FDS = 256;
+/** The fewest descriptors the data-file pool keeps, whatever the open-file limit. */
+const MIN_DATA_FILES = 64;
 
 /** Bytes of /proc/self/limits read at most (it is about 1.5 KiB). */
 const MAX_LIMITS_BYTES = 64 * 1024;
@@ -174,16 +176,49 @@ export async function openFileLimit(fsys: FileSystem): Promise<number | undefine
   return soft === undefined || soft === 'unlimited' ? undefined : Number(soft);
 }
 
-/**
- * Partition replicas this node may hold: --max-partitions-per-node, within what its open-file
- * limit leaves after the connections (up to half the limit) and a reserve, at 2 per replica.
- */
-export function replicaBudget(config: ServerConfig, fdLimit: number | undefined): number {
-  const configured = config.broker.maxPartitionsPerNode;
-  if (fdLimit === undefined || !Number.isFinite(fdLimit)) return configured;
+/** How a node spends its open-file limit. */
+export interface DescriptorBudget {
+  /**
+   * Partition replicas this node may hold: --max-partitions-per-node. Their files (a Raft group's
+   * log segment and state file, a standalone log's segment) go through the data-file pool, so the
+   * open-file limit no longer bounds how many a node holds.
+   */
+  readonly replicas: number;
+  /**
+   * Descriptors the data-file pool keeps open (docs/design/file-handles.md): --max-open-data-files,
+   * less when the open-file limit leaves less after the connections (up to half the limit) and a
+   * reserve (but at least MIN_DATA_FILES of them).
+   */
+  readonly dataFiles: number;
+}
+
+export function descriptorBudget(config: ServerConfig, fdLimit: number | undefined): DescriptorBudget {
+  const replicas = config.broker.maxPartitionsPerNode;
+  const configured = config.limits.maxOpenDataFiles;
+  if (fdLimit === undefined || !Number.isFinite(fdLimit)) return { replicas, dataFiles: configured };
   const connections = Math.min(config.limits.maxConnections, Math.floor(fdLimit / 2));
-  const byFds = Math.floor((fdLimit - connections - RESERVED_FDS) / FDS_PER_REPLICA);
-  return Math.max(1, Math.min(configured, byFds));
+  const left = fdLimit - connections - RESERVED_FDS;
+  return { replicas, dataFiles: Math.min(configured, Math.max(MIN_DATA_FILES, left)) };
+}
+
+/**
+ * The mode's file system behind the data-file pool (a FilePool sized by the descriptor budget,
+ * its counters in /metrics), and the open-file limit it was sized by.
+ */
+export async function poolDataFiles(
+  ctx: ModeContext,
+  env: ModeEnv,
+): Promise<{ env: ModeEnv; pool: FilePool; openFileLimit: number | undefined }> {
+  const fds = await openFileLimit(env.fs);
+  const { dataFiles } = descriptorBudget(ctx.config, fds);
+  if (dataFiles < ctx.config.limits.maxOpenDataFiles)
+    ctx.logger.warn(
+      { dataFiles, openFileLimit: fds, configured: ctx.config.limits.maxOpenDataFiles },
+      'the open-file limit leaves fewer descriptors for data files than configured: files are closed and reopened more often; raise it (ulimit -n)',
+    );
+  const pool = new FilePool(env.fs, { maxOpenFiles: dataFiles });
+  ctx.metrics.layers.filePool = () => pool.stats();
+  return { env: { ...env, fs: pool }, pool, openFileLimit: fds };
 }
 
 export async function composeBroker(options: ComposeOptions): Promise<Composed> {
@@ -220,13 +255,7 @@ export async function composeBroker(options: ComposeOptions): Promise<Composed> 
     (topicId, p) => partitions.leadership(topicId, p),
     watch,
   );
-  const fds = 'openFileLimit' in options ? options.openFileLimit : await openFileLimit(options.env.fs);
-  const maxReplicasPerBroker = replicaBudget(config, fds);
-  if (maxReplicasPerBroker < config.broker.maxPartitionsPerNode)
-    logger.warn(
-      { maxReplicasPerBroker, openFileLimit: fds, configured: config.broker.maxPartitionsPerNode },
-      'the open-file limit allows fewer partition replicas than configured: raise it (ulimit -n) to hold more',
-    );
+  const maxReplicasPerBroker = config.broker.maxPartitionsPerNode;
   const topics = new TopicAdmin({
     store: options.store,
     nodeId,

@@ -52,7 +52,7 @@ import type { EnvOptions } from '../infra.js';
 import { modeEnv } from '../infra.js';
 import { libraryLogger } from '../logger.js';
 import type { Composed } from './compose.js';
-import { composeBroker } from './compose.js';
+import { composeBroker, poolDataFiles } from './compose.js';
 import { remoteElectOver, remoteMarkersOver, remoteVerifyOver } from './inter-broker.js';
 import type { BrokerCalls } from '../net/broker-client.js';
 import { BrokerClient } from '../net/broker-client.js';
@@ -290,7 +290,8 @@ export function raftClusterMode(options: RaftClusterModeOptions = {}): BrokerMod
     const nodeId = config.nodeId;
     if (raft.peers.some((p) => p.nodeId === nodeId))
       throw new ServerError(ServerErrorCode.INVALID_CONFIG, `--peers lists this node's own id ${nodeId}`);
-    const env = modeEnv(options);
+    // Every data file goes through one bounded pool of descriptors (docs/design/file-handles.md).
+    const { env } = await poolDataFiles(ctx, modeEnv(options));
     const { fs: fsys, clock, scheduler, random } = env;
     const tickMs = options.tickMs ?? raft.tickMs ?? RAFT_TICK_MS;
     const electionTicks = options.electionTicks ?? raft.electionTicks ?? METADATA_ELECTION_TICKS;

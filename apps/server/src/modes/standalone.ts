@@ -25,7 +25,7 @@ import { BatchCache } from '../storage/batch-cache.js';
 import type { EntryLog, EntryLogFactory } from '../storage/entry-log.js';
 import { WalEntryLogFactory } from '../storage/wal-entry-log.js';
 import type { Composed } from './compose.js';
-import { composeBroker } from './compose.js';
+import { composeBroker, poolDataFiles } from './compose.js';
 
 /** Largest record batch the storage accepts (bounds max.message.bytes). */
 export const MAX_BATCH_BYTES = 32 * 1024 * 1024;
@@ -116,7 +116,8 @@ async function refuseLogsWithoutMetadata(
 export function standaloneMode(options: StandaloneOptions = {}): BrokerMode {
   return async (ctx) => {
     const { config, logger } = ctx;
-    const env = modeEnv(options);
+    // Every data file goes through one bounded pool of descriptors (docs/design/file-handles.md).
+    const { env } = await poolDataFiles(ctx, modeEnv(options));
     const { fs: fsys, clock } = env;
     const dataDir = ctx.dataDir.path;
     const partitionsDir = path.join(dataDir, 'partitions');
