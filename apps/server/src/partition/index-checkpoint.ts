@@ -21,7 +21,7 @@ const MAGIC_V3 = 'CHRKIDX3';
 const HEAD_BYTES = 12;
 
 /** New bytes appended (and made durable) between two checkpoints, at least. */
-export const CHECKPOINT_MIN_INTERVAL_BYTES = 16 * 1024 * 1024;
+export const CHECKPOINT_MIN_INTERVAL_BYTES = 8 * 1024 * 1024;
 /** ... and at least this many times the last checkpoint's size (bounds its write cost to ~6 %). */
 export const CHECKPOINT_SIZE_FACTOR = 16;
 
