@@ -149,14 +149,38 @@ for (const how of restarts) {
   await new Promise((r) => setTimeout(r, 1000));
   warm.kill(how === 'kill' ? 'SIGKILL' : 'SIGTERM');
   await waitExit(warm);
+  const logFile = path.join(path.dirname(dir), 'server.log');
+  const logFrom = fs.statSync(logFile).size;
   const t0 = Date.now();
   const s = start();
   await serves();
   const seconds = (Date.now() - t0) / 1000;
+  // The server's own view: from its first log line to 'chronik-server started' (every partition open).
+  const own = fs
+    .readFileSync(logFile, 'utf8')
+    .slice(logFrom)
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l));
+  const first = own[0] ? Date.parse(own[0].time) : NaN;
+  const started = own.find((l) => l.msg === 'chronik-server started');
+  const serverSeconds = started ? (Date.parse(started.time) - first) / 1000 : undefined;
+  const spawnToFirstLine = (first - t0) / 1000;
   const cpu = cpuSeconds(s.pid);
   await new Promise((r) => setTimeout(r, 5000));
   const rss = rssMiB(s.pid);
-  console.log(JSON.stringify({ stop: how, partitions, bytes, seconds, cpuSeconds: cpu, idleRssMiB: rss }));
+  console.log(
+    JSON.stringify({
+      stop: how,
+      partitions,
+      bytes,
+      seconds,
+      spawnToFirstLine,
+      serverSeconds,
+      cpuSeconds: cpu,
+      idleRssMiB: rss,
+    }),
+  );
   s.kill('SIGTERM');
   await waitExit(s);
 }
