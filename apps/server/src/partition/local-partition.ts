@@ -80,7 +80,7 @@ const COMPACTION_SNAPSHOT_FILE = 'compaction.snapshot';
 /** Written while the partition runs, once enough new bytes are durable; replayed from, kept. */
 const INDEX_CHECKPOINT_FILE = 'index.checkpoint';
 /** Entries read per step during recovery. */
-const RECOVERY_READ_BYTES = 4 * 1024 * 1024;
+const RECOVERY_READ_BYTES = 1024 * 1024;
 const NO_INFLIGHT: readonly InflightBatch[] = [];
 
 /**
