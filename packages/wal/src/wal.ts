@@ -27,7 +27,15 @@ import {
   indexFileName,
   segmentFileName,
 } from './internal/format.js';
-import { type RecoverySummary, recover, writeIndexFile, writeMetaFile } from './internal/recovery.js';
+import {
+  type RecoverySummary,
+  type TailView,
+  recover,
+  tailView,
+  unlinkIfExists,
+  writeIndexFile,
+  writeMetaFile,
+} from './internal/recovery.js';
 import { Segment, SharedFile } from './internal/segment.js';
 
 export type { RecoverySummary } from './internal/recovery.js';
@@ -68,6 +76,13 @@ export interface WalOptions {
    * then surfaces as a Corruption error when read).
    */
   readonly verify?: 'all' | 'tail';
+  /**
+   * With `verify: 'tail'`: once this many bytes of the active segment are durable beyond the last
+   * time, its index up to the durable end is written to its index file (a prefix index, also
+   * written by close() when everything written is durable), so that the next open checks only
+   * the records after it instead of the whole segment. 0 disables. Default 8 MiB.
+   */
+  readonly tailIndexIntervalBytes?: number;
   /** Operator option: `truncate` cuts the log at a corruption instead of refusing to open. Default `fail`. */
   readonly onCorruption?: 'fail' | 'truncate';
   /** Index of the first record of a brand-new, empty log. Default 1. */
@@ -195,6 +210,11 @@ export class Wal implements Flushable {
   private readonly indexIntervalBytes: number;
   private readonly maxOpenReadFiles: number;
   private readonly inlineWrites: boolean;
+  private readonly verify: 'all' | 'tail';
+  private readonly tailIndexIntervalBytes: number;
+  /** The active segment's bytes its (prefix) index file on disk covers, 0 when none. */
+  private tailIndexedBytes = 0;
+  private tailIndexWriting = false;
 
   private readonly segments: Segment[];
   private readonly readers = new Map<Segment, SharedFile>();
@@ -235,6 +255,9 @@ export class Wal implements Flushable {
     this.indexIntervalBytes = options.indexIntervalBytes ?? 32 * 1024;
     this.maxOpenReadFiles = options.maxOpenReadFiles ?? 16;
     this.inlineWrites = options.inlineWrites ?? false;
+    this.verify = options.verify ?? 'all';
+    this.tailIndexIntervalBytes = options.tailIndexIntervalBytes ?? 8 << 20;
+    this.tailIndexedBytes = recovery.tailIndexedBytes;
     this.segments = segments;
     this.recovery = recovery;
     countRecovery(this.committer.stats, recovery);
@@ -438,6 +461,7 @@ export class Wal implements Flushable {
     const seg = this.segments[this.segments.length - 1];
     const target = this.written;
     const epoch = this.truncations;
+    const view = seg ? tailView(seg) : undefined;
     if (seg?.writer && target > this.durable) {
       const w = seg.writer.acquire();
       try {
@@ -450,6 +474,49 @@ export class Wal implements Flushable {
       }
     }
     if (epoch === this.truncations && target > this.durable) this.durable = target;
+    if (
+      seg !== undefined &&
+      view !== undefined &&
+      epoch === this.truncations &&
+      this.verify === 'tail' &&
+      this.tailIndexIntervalBytes > 0 &&
+      !this.tailIndexWriting &&
+      view.size - this.tailIndexedBytes >= this.tailIndexIntervalBytes
+    ) {
+      this.tailIndexWriting = true;
+      this.task(() => this.writeTailIndex(seg, view, epoch))
+        .catch(() => undefined)
+        .finally(() => {
+          this.tailIndexWriting = false;
+        });
+    }
+  }
+
+  /**
+   * Writes the active segment's index as of `view` (durable bytes only) to its index file: a prefix
+   * index, so the next open checks only the records after it. Skipped when the segment is no longer
+   * the active one or was truncated since (the view may describe records that are gone). A cache:
+   * a failure is logged, never fatal.
+   */
+  private async writeTailIndex(seg: Segment, view: TailView, epoch: number, closing = false): Promise<void> {
+    if (
+      (this.closed && !closing) ||
+      this.failure ||
+      epoch !== this.truncations ||
+      this.segments[this.segments.length - 1] !== seg ||
+      seg.writer === undefined ||
+      view.size <= this.tailIndexedBytes
+    )
+      return;
+    try {
+      await writeIndexFile(this.fs, seg, view);
+      this.tailIndexedBytes = view.size;
+    } catch (e) {
+      this.logger.warn('wal: could not write the active segment index (the segment is scanned on open)', {
+        file: seg.indexPath,
+        error: String(e),
+      });
+    }
   }
 
   /**
@@ -540,6 +607,10 @@ export class Wal implements Flushable {
     if (this.closed) return;
     this.closed = true;
     await this.lastOp.catch(() => {});
+    // Everything written is durable (the caller synced): the next open need not check any of it.
+    const active = this.segments[this.segments.length - 1];
+    if (active?.writer && this.durable === this.written && this.verify === 'tail')
+      await this.writeTailIndex(active, tailView(active), this.truncations, true);
     for (const s of this.segments) {
       s.writer?.retire();
       s.writer = undefined;
@@ -736,6 +807,7 @@ export class Wal implements Flushable {
     }
     seg.writer = new SharedFile(f);
     this.segments.push(seg);
+    this.tailIndexedBytes = 0;
     this.logger.debug('wal: new segment', { dir: this.dir, file: seg.path });
     // Record the new segment as the newest, so that recovery tells a lost segment (deleted, or the
     // log's only one) from one never written. The segment is durable already; the meta's rename
@@ -795,6 +867,12 @@ export class Wal implements Flushable {
     if (seg) {
       await this.makeActive(seg);
       if (seg.lastIndex > afterIndex) {
+        // Its index file (a sealed segment's, or a prefix index of the active one) would describe
+        // records that are about to go: gone durably before the cut, so no crash finds it beside
+        // the records appended after the cut under the same indexes.
+        await unlinkIfExists(this.fs, seg.indexPath);
+        await this.fs.fsyncDir(this.dir);
+        this.tailIndexedBytes = 0;
         const position = this.runSync(this.positionPlan(seg, afterIndex + 1));
         await seg.writer!.file.truncate(position);
         await seg.writer!.file.datasync();
@@ -824,6 +902,7 @@ export class Wal implements Flushable {
 
   private async doReset(nextIndex: number): Promise<void> {
     this.truncations++;
+    this.tailIndexedBytes = 0;
     // As in doTruncateSuffix: the meta says "no segment" before any is removed, and the new first
     // index only once they are all gone (a crash part way leaves a prefix of the old log).
     if (this.segments.length > 0) await this.writeMeta(this.first, 0);

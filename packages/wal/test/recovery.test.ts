@@ -466,3 +466,78 @@ describe('on the real file system', () => {
     expect((err as WalError).file).toBe(middle);
   });
 });
+
+describe('prefix index of the active segment (verify: tail)', () => {
+  const tail = { verify: 'tail' as const, maxSegmentBytes: 1 << 20, tailIndexIntervalBytes: 4096 };
+  const idxName = (first: number): string => `${DIR}/${String(first).padStart(20, '0')}.index`;
+
+  async function written(n: number): Promise<MemFileSystem> {
+    const mem = new MemFileSystem();
+    const wal = await open(mem, tail);
+    for (let i = 1; i <= n; i++) await wal.append([{ payload: payloadFor(i) }]);
+    await wal.sync();
+    await wal.close();
+    return mem;
+  }
+
+  test('a clean close indexes the whole active segment: the next open checks none of it', async () => {
+    const mem = await written(100);
+    const wal = await open(mem, tail);
+    const size = mem.readFileNow(segName(1)).length;
+    expect(wal.recovery.tailIndexedBytes).toBe(size);
+    expect(wal.lastIndex()).toBe(100);
+    checkAll(wal, 100);
+    // Appends after it, then a crash (no close): checked from the prefix on.
+    for (let i = 101; i <= 120; i++) await wal.append([{ payload: payloadFor(i) }]);
+    await wal.sync();
+    const again = await open(
+      mem.crash(() => 0.99),
+      tail,
+    );
+    expect(again.recovery.tailIndexedBytes).toBeGreaterThanOrEqual(size);
+    expect(again.lastIndex()).toBe(120);
+    checkAll(again, 120);
+    await again.close();
+  });
+
+  test('a damaged, foreign or oversized prefix index is not used: the segment is scanned whole', async () => {
+    const mem = await written(100);
+    const good = Buffer.from(mem.readFileNow(idxName(1)));
+    const damaged = Buffer.from(good);
+    flip(damaged, 60, 0x10);
+    const segBytes = mem.readFileNow(segName(1));
+    for (const bad of [damaged, Buffer.alloc(0), good.subarray(0, 30)]) {
+      mem.writeFileNow(idxName(1), bad);
+      const wal = await open(mem, tail);
+      expect(wal.recovery.tailIndexedBytes).toBe(0);
+      expect(wal.lastIndex()).toBe(100);
+      checkAll(wal, 100);
+      await wal.close();
+    }
+    // The segment shorter than the index says (cut by hand): the index is refused, the tail checked.
+    mem.writeFileNow(idxName(1), good);
+    mem.writeFileNow(segName(1), segBytes.subarray(0, segBytes.length - 10));
+    const wal = await open(mem, tail);
+    expect(wal.recovery.tailIndexedBytes).toBe(0);
+    expect(wal.lastIndex()).toBe(99);
+    checkAll(wal, 99);
+    await wal.close();
+  });
+
+  test('a suffix truncation removes the prefix index durably before cutting', async () => {
+    const mem = await written(100);
+    const wal = await open(mem, tail);
+    await wal.truncateSuffix(50);
+    expect((await mem.readdir(DIR)).filter((n) => n.endsWith('.index'))).toEqual([]);
+    for (let i = 51; i <= 60; i++) await wal.append([{ payload: payloadFor(i + 1000) }]);
+    await wal.sync();
+    const after = await open(
+      mem.crash(() => 0.99),
+      tail,
+    );
+    expect(after.lastIndex()).toBe(60);
+    const recs = after.readSync(51, 61, Number.MAX_SAFE_INTEGER);
+    for (const r of recs) expect(r.payload.equals(payloadFor(r.index + 1000))).toBe(true);
+    await after.close();
+  });
+});

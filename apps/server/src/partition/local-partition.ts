@@ -13,7 +13,12 @@
 //   to the same log and applied once written; once the log holds relocations, every drop of its
 //   prefix first writes a compaction snapshot (the index and the small state, at a log position,
 //   kept until the next one), so that a start after a crash restores it and replays the entries
-//   after it — the entries a relocation replaced are gone, only the snapshot knows their offsets.
+//   after it — the entries a relocation replaced are gone, only the snapshot knows their offsets;
+// - while it runs, each time enough new bytes are durable, an index checkpoint (the same snapshot,
+//   at a log position every entry before which is synced) so that a start after a crash replays
+//   only the entries after the newest usable snapshot (index-checkpoint.ts); every snapshot is
+//   checksummed and checked against the log (its position inside the log, its last batch's offsets
+//   at that position), and one that fails is ignored: the log is scanned instead.
 // The node always leads its partitions; the leader epoch is the one the metadata gave it.
 import { BatchField, RECORD_BATCH_CRC_START, readRecordBatchHeader } from '@chronik/protocol';
 import { kafkaErrorName, toKafkaError } from '../error-map.js';
@@ -23,6 +28,12 @@ import type { BatchCache } from '../storage/batch-cache.js';
 import { crc32cCombine, crc32cOf } from '../storage/crc32c.js';
 import type { EntryInput, EntryLog } from '../storage/entry-log.js';
 import { BatchIndex } from './batch-index.js';
+import {
+  CHECKPOINT_MIN_INTERVAL_BYTES,
+  checkpointDue,
+  decodeSnapshot,
+  encodeSnapshot,
+} from './index-checkpoint.js';
 import { InvariantError, ReadDamage } from './kafka-log.js';
 import type { CleanerState, LogState } from './kafka-log.js';
 import { isRelocation } from './relocation.js';
@@ -57,6 +68,8 @@ export interface LocalPartitionOptions {
   logger: Logger;
   nowMs: () => number;
   events: PartitionEvents;
+  /** New bytes between index checkpoints, at least (default CHECKPOINT_MIN_INTERVAL_BYTES). */
+  checkpointIntervalBytes?: number;
 }
 
 const CHECKPOINT_FILE = 'log-start-offset';
@@ -64,10 +77,10 @@ const CHECKPOINT_FILE = 'log-start-offset';
 const SNAPSHOT_FILE = 'index.snapshot';
 /** Written before the log's prefix is dropped once it holds relocations; replayed from, kept. */
 const COMPACTION_SNAPSHOT_FILE = 'compaction.snapshot';
-const SNAPSHOT_MAGIC_V1 = 'CHRKIDX1';
-const SNAPSHOT_MAGIC = 'CHRKIDX2';
+/** Written while the partition runs, once enough new bytes are durable; replayed from, kept. */
+const INDEX_CHECKPOINT_FILE = 'index.checkpoint';
 /** Entries read per step during recovery. */
-const RECOVERY_READ_BYTES = 4 * 1024 * 1024;
+const RECOVERY_READ_BYTES = 1024 * 1024;
 const NO_INFLIGHT: readonly InflightBatch[] = [];
 
 /**
@@ -100,6 +113,10 @@ export class LocalPartition extends KafkaPartition {
   /** Serializes moves of the log start (checkpoint file, then the log's prefix). */
   private logStartMoves: Promise<unknown> = Promise.resolve();
   private closed = false;
+  /** Bytes appended since the last index checkpoint, and that checkpoint's size. */
+  private bytesSinceCheckpoint = 0;
+  private lastCheckpointBytes = 0;
+  private checkpointing = false;
 
   constructor(private readonly options: LocalPartitionOptions) {
     super(options);
@@ -196,35 +213,55 @@ export class LocalPartition extends KafkaPartition {
    * Restores a snapshot of the index and the small state; returns the log position to replay
    * from, or undefined when there is none to use (the log is then read from its start). First the
    * clean-close snapshot, when it describes exactly this log (same next entry index), removed once
-   * read; else the compaction snapshot, when the log still holds every entry after it.
+   * read; else the newer of the index checkpoint and the compaction snapshot that the log still
+   * holds every entry after. Each is checked against the log before it is used.
    */
   private async loadSnapshot(): Promise<number | undefined> {
     const clean = await this.log.readFile(SNAPSHOT_FILE);
     if (clean !== undefined) {
       await this.log.removeFile(SNAPSHOT_FILE);
-      const at = this.restoreSnapshot(clean, SNAPSHOT_FILE, (n) => n === this.log.nextIndex());
+      const at = await this.restoreSnapshot(clean, SNAPSHOT_FILE, (n) => n === this.log.nextIndex());
       if (at !== undefined) return at;
     }
-    const compacted = await this.log.readFile(COMPACTION_SNAPSHOT_FILE);
-    if (compacted === undefined) return undefined;
-    return this.restoreSnapshot(
-      compacted,
-      COMPACTION_SNAPSHOT_FILE,
-      (n) => n >= this.log.firstIndex() && n <= this.log.nextIndex(),
-    );
+    const inLog = (n: number): boolean => n >= this.log.firstIndex() && n <= this.log.nextIndex();
+    const candidates: Array<{ name: string; raw: Buffer; nextIndex: number }> = [];
+    for (const name of [INDEX_CHECKPOINT_FILE, COMPACTION_SNAPSHOT_FILE]) {
+      const raw = await this.log.readFile(name);
+      if (raw === undefined) continue;
+      const nextIndex = this.peekNextIndex(raw);
+      candidates.push({ name, raw, nextIndex: nextIndex ?? -1 });
+    }
+    candidates.sort((a, b) => b.nextIndex - a.nextIndex);
+    for (const c of candidates) {
+      const at = await this.restoreSnapshot(c.raw, c.name, inLog);
+      if (at !== undefined) return at;
+    }
+    return undefined;
   }
 
-  /** Restores `raw` (snapshotBytes' format) when `usable(its next entry index)`; that index, or undefined. */
-  private restoreSnapshot(
+  /** A snapshot's next entry index, or undefined when it cannot be read. */
+  private peekNextIndex(raw: Buffer): number | undefined {
+    try {
+      const n = (JSON.parse(decodeSnapshot(raw).json) as { nextIndex: unknown }).nextIndex;
+      return typeof n === 'number' && Number.isSafeInteger(n) ? n : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /**
+   * Restores `raw` (snapshotBytes' format) when `usable(its next entry index)` and it agrees with
+   * the log: its last batch row stored whole in an entry is that entry's batch (same base and last
+   * offset). Returns that next entry index, or undefined (nothing restored).
+   */
+  private async restoreSnapshot(
     raw: Buffer,
     name: string,
     usable: (nextIndex: number) => boolean,
-  ): number | undefined {
+  ): Promise<number | undefined> {
     try {
-      const magic = raw.subarray(0, 8).toString('latin1');
-      if (magic !== SNAPSHOT_MAGIC && magic !== SNAPSHOT_MAGIC_V1) throw new Error('bad magic');
-      const jsonBytes = raw.readUInt32BE(8);
-      const meta = JSON.parse(raw.subarray(12, 12 + jsonBytes).toString('utf8')) as {
+      const decoded = decodeSnapshot(raw);
+      const meta = JSON.parse(decoded.json) as {
         nextIndex: number;
         nextOffset: string;
         logStartOffset?: string;
@@ -235,8 +272,30 @@ export class LocalPartition extends KafkaPartition {
         cleaner?: CleanerState;
       };
       if (!usable(meta.nextIndex)) return undefined;
-      const index = BatchIndex.fromBuffer(raw.subarray(12 + jsonBytes), magic === SNAPSHOT_MAGIC_V1);
+      const index = BatchIndex.fromBuffer(decoded.rows, decoded.v1);
       index.removeEntriesBelow(this.log.firstIndex());
+      if (index.length > 0 && index.at(index.length - 1).entryIndex >= meta.nextIndex)
+        throw new Error(`a batch row past its position ${meta.nextIndex}`);
+      for (let k = index.length - 1; k >= 0; k--) {
+        if (!index.isLive(k) || index.innerAt(k) !== 0) continue;
+        const row = index.at(k);
+        const [entry] = await this.log.read(row.entryIndex, row.entryIndex + 1, Number.MAX_SAFE_INTEGER);
+        if (entry === undefined || isRelocation(entry))
+          throw new Error(`entry ${row.entryIndex} is not the batch it indexes`);
+        const h = readRecordBatchHeader(entry, 0);
+        if (h.baseOffset !== row.baseOffset || h.baseOffset + BigInt(h.lastOffsetDelta) !== row.lastOffset)
+          throw new Error(
+            `entry ${row.entryIndex} holds offsets ${h.baseOffset}.., the snapshot says ${row.baseOffset}..${row.lastOffset}`,
+          );
+        break;
+      }
+      // The batch right after its position, if any, continues where it ends.
+      if (meta.nextIndex < this.log.nextIndex()) {
+        const [next] = await this.log.read(meta.nextIndex, meta.nextIndex + 1, Number.MAX_SAFE_INTEGER);
+        if (next === undefined) throw new Error(`entry ${meta.nextIndex} unreadable`);
+        if (!isRelocation(next) && readRecordBatchHeader(next, 0).baseOffset !== BigInt(meta.nextOffset))
+          throw new Error(`entry ${meta.nextIndex} does not continue at offset ${meta.nextOffset}`);
+      }
       const state: LogState = {
         nextOffset: BigInt(meta.nextOffset),
         // Before compaction the first batch kept was where the log started.
@@ -277,10 +336,38 @@ export class LocalPartition extends KafkaPartition {
         cleaner: s.cleaner,
       }),
     );
-    const head = Buffer.alloc(12);
-    head.write(SNAPSHOT_MAGIC, 0, 'latin1');
-    head.writeUInt32BE(json.length, 8);
-    return Buffer.concat([head, json, this.kafka.indexBytes()]);
+    return encodeSnapshot(json, this.kafka.indexBytes());
+  }
+
+  /**
+   * Once enough new bytes were appended, an index checkpoint: the state as of now, written once
+   * every entry before its position is synced (in the log-start chain: never beside a relocation
+   * being written or a prefix being dropped). A failure is logged: the next start scans more.
+   */
+  private maybeCheckpoint(): void {
+    const min = this.options.checkpointIntervalBytes ?? CHECKPOINT_MIN_INTERVAL_BYTES;
+    if (this.checkpointing || !checkpointDue(this.bytesSinceCheckpoint, this.lastCheckpointBytes, min))
+      return;
+    this.checkpointing = true;
+    const run = this.logStartMoves
+      .then(async () => {
+        if (this.closed || this.failure !== null) return;
+        const snapshot = this.snapshotBytes();
+        this.bytesSinceCheckpoint = 0;
+        this.lastCheckpointBytes = snapshot.length;
+        await this.log.sync();
+        await this.log.writeFile(INDEX_CHECKPOINT_FILE, snapshot);
+      })
+      .catch((e: unknown) => {
+        this.logger.warn(
+          { topic: this.topic, partition: this.partition, err: errorText(e) },
+          'could not write the index checkpoint',
+        );
+      })
+      .finally(() => {
+        this.checkpointing = false;
+      });
+    this.logStartMoves = run;
   }
 
   // ---------------------------------------------------------------- append
@@ -395,6 +482,8 @@ export class LocalPartition extends KafkaPartition {
         this.unflushedMessages += count;
         if (count > 0) this.events.maintenanceDue?.(this);
         this.unflushedBytes += bytes;
+        this.bytesSinceCheckpoint += bytes;
+        this.maybeCheckpoint();
         const flushMessages = this.config.flushMessages;
         if (acks === -1 || (flushMessages !== undefined && this.unflushedMessages >= flushMessages))
           await this.sync();

@@ -50,6 +50,11 @@ export interface RecoverySummary {
   readonly segmentsRemoved: number;
   readonly tempFilesRemoved: number;
   readonly indexesRebuilt: number;
+  /**
+   * Bytes at the start of the last segment taken from its prefix index (written while it was
+   * active, covering durable records only) instead of being checked again; 0 when it was scanned whole.
+   */
+  readonly tailIndexedBytes: number;
   /** True when the operator option onCorruption='truncate' cut the log at a corruption. */
   readonly corruptionTruncated: boolean;
   /** One human-readable line per decision-table case that applied. */
@@ -111,9 +116,10 @@ async function scanRecords(
   fileSize: number,
   seg: Segment,
   opts: RecoveryOptions,
+  from = SEGMENT_HEADER_BYTES,
 ): Promise<ScanResult> {
   const r = new ChunkReader(file, fileSize);
-  let pos = SEGMENT_HEADER_BYTES;
+  let pos = from;
   while (pos < fileSize) {
     const h = await r.at(pos, RECORD_HEADER_BYTES);
     const dec = decodeRecordHeader(h.buf, h.off, fileSize - pos, opts.maxRecordBytes);
@@ -186,13 +192,35 @@ export async function writeMetaFile(
   if (durable) await fsys.fsyncDir(dir);
 }
 
-export async function writeIndexFile(fsys: FileSystem, seg: Segment): Promise<void> {
-  const data = encodeIndexFile({
-    segmentBytes: seg.size,
+/** The active segment as of one moment: what a prefix index of it records. */
+export interface TailView {
+  readonly size: number;
+  readonly lastIndex: number;
+  readonly maxTimestampMs: number;
+  /** Sparse entries in use at that moment (later ones are appended after them). */
+  readonly sparseCount: number;
+}
+
+export function tailView(seg: Segment): TailView {
+  return {
+    size: seg.size,
     lastIndex: seg.lastIndex,
     maxTimestampMs: seg.maxTimestampMs,
-    recordCount: seg.recordCount,
-    entries: seg.sparse,
+    sparseCount: seg.sparse.length,
+  };
+}
+
+/**
+ * Writes the index file of `seg`: whole (a sealed segment), or of its first `view.size` bytes (a
+ * prefix index of the active segment, written only once those bytes are durable).
+ */
+export async function writeIndexFile(fsys: FileSystem, seg: Segment, view?: TailView): Promise<void> {
+  const data = encodeIndexFile({
+    segmentBytes: view?.size ?? seg.size,
+    lastIndex: view?.lastIndex ?? seg.lastIndex,
+    maxTimestampMs: view?.maxTimestampMs ?? seg.maxTimestampMs,
+    recordCount: (view?.lastIndex ?? seg.lastIndex) - seg.firstIndex + 1,
+    entries: view !== undefined ? seg.sparse.slice(0, view.sparseCount) : seg.sparse,
   });
   // The index is a cache, validated by CRC and the segment size on load: no fsync needed.
   const tmp = `${seg.indexPath}.tmp`;
@@ -203,6 +231,60 @@ export async function writeIndexFile(fsys: FileSystem, seg: Segment): Promise<vo
     await f.close();
   }
   await fsys.rename(tmp, seg.indexPath);
+}
+
+/**
+ * Loads the last segment's prefix index (written while it was active, over durable bytes only):
+ * the position to check records from, or undefined when there is none usable (scan it whole). It
+ * must cover part of the file as it is, its first and last entries must be where it says, and
+ * the record at its last entry must decode with that index.
+ */
+async function tryLoadTailIndex(
+  fsys: FileSystem,
+  file: WalFile,
+  seg: Segment,
+  fileSize: number,
+  maxRecordBytes: number,
+): Promise<number | undefined> {
+  const st = await fsys.stat(seg.indexPath);
+  if (!st || st.size > 64 << 20) return undefined;
+  const f = await fsys.open(seg.indexPath, 'r');
+  let data: Buffer;
+  try {
+    data = Buffer.allocUnsafe(st.size);
+    const got = await f.read(data, 0, st.size, 0);
+    data = data.subarray(0, got);
+  } finally {
+    await f.close();
+  }
+  const idx = decodeIndexFile(data);
+  if (
+    !idx ||
+    idx.segmentBytes > fileSize ||
+    idx.segmentBytes <= SEGMENT_HEADER_BYTES ||
+    idx.recordCount !== idx.lastIndex - seg.firstIndex + 1 ||
+    idx.recordCount <= 0
+  )
+    return undefined;
+  const first = idx.entries[0];
+  const lastEntry = idx.entries[idx.entries.length - 1];
+  if (!first || !lastEntry || first.index !== seg.firstIndex || first.position !== SEGMENT_HEADER_BYTES)
+    return undefined;
+  if (lastEntry.position >= idx.segmentBytes || lastEntry.index > idx.lastIndex) return undefined;
+  const hb = Buffer.allocUnsafe(RECORD_HEADER_BYTES);
+  const got = await file.read(hb, 0, RECORD_HEADER_BYTES, lastEntry.position);
+  const dec = decodeRecordHeader(
+    hb.subarray(0, got),
+    0,
+    idx.segmentBytes - lastEntry.position,
+    maxRecordBytes,
+  );
+  if (!dec.ok || dec.header.index !== lastEntry.index) return undefined;
+  seg.sparse = idx.entries;
+  seg.lastIndexedPosition = lastEntry.position;
+  seg.maxTimestampMs = idx.maxTimestampMs;
+  seg.lastIndex = idx.lastIndex;
+  return idx.segmentBytes;
 }
 
 async function tryLoadIndex(
@@ -242,7 +324,7 @@ async function indexIsCurrent(fsys: FileSystem, seg: Segment, fileSize: number):
   );
 }
 
-async function unlinkIfExists(fsys: FileSystem, p: string): Promise<boolean> {
+export async function unlinkIfExists(fsys: FileSystem, p: string): Promise<boolean> {
   try {
     await fsys.unlink(p);
     return true;
@@ -260,6 +342,7 @@ export async function recover(opts: RecoveryOptions): Promise<Recovered> {
   let segmentsRemoved = 0;
   let tempFilesRemoved = 0;
   let indexesRebuilt = 0;
+  let tailIndexedBytes = 0;
   let corruptionTruncated = false;
   let dirDirty = false;
 
@@ -504,8 +587,14 @@ export async function recover(opts: RecoveryOptions): Promise<Recovered> {
         !isLast &&
         opts.verify === 'tail' &&
         (await tryLoadIndex(fsys, seg, fileSize, nextFirst === undefined ? undefined : nextFirst - 1));
+      // The last segment: checked from the end of its prefix index on, when it has a usable one.
+      const scanFrom =
+        !loaded && isLast && opts.verify === 'tail'
+          ? await tryLoadTailIndex(fsys, file, seg, fileSize, opts.maxRecordBytes)
+          : undefined;
+      if (scanFrom !== undefined) tailIndexedBytes = scanFrom;
       if (!loaded) {
-        const scan = await scanRecords(file, fileSize, seg, opts);
+        const scan = await scanRecords(file, fileSize, seg, opts, scanFrom);
         if (scan.bad) {
           const { position, reason } = scan.bad;
           const follows =
@@ -563,8 +652,9 @@ export async function recover(opts: RecoveryOptions): Promise<Recovered> {
       if (isLast) {
         seg.writer = new SharedFile(file);
         keepOpen = true;
-        // The active segment's index lives in memory; an index file for it is stale.
-        if (await unlinkIfExists(fsys, seg.indexPath)) dirDirty = true;
+        // The active segment's index lives in memory; an index file for it is stale unless it was
+        // used as its prefix index (it still describes the start of the segment).
+        if (scanFrom === undefined && (await unlinkIfExists(fsys, seg.indexPath))) dirDirty = true;
       }
     } finally {
       if (!keepOpen) await file.close();
@@ -644,6 +734,7 @@ export async function recover(opts: RecoveryOptions): Promise<Recovered> {
     segmentsRemoved,
     tempFilesRemoved,
     indexesRebuilt,
+    tailIndexedBytes,
     corruptionTruncated,
     actions,
   };
