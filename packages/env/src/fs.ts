@@ -184,8 +184,19 @@ class SyncNodeFile implements WalFile {
   write(): Promise<void> {
     return Promise.reject(new Error('file opened read only'));
   }
-  read(buffer: Uint8Array, offset: number, length: number, position: number): Promise<number> {
-    return Promise.resolve(this.readSync(buffer, offset, length, position));
+  /** In the thread pool (an fs callback): the caller's thread does not wait for the disk. */
+  async read(buffer: Uint8Array, offset: number, length: number, position: number): Promise<number> {
+    let done = 0;
+    while (done < length) {
+      const n = await new Promise<number>((resolve, reject) =>
+        fs.read(this.fd, buffer, offset + done, length - done, position + done, (e, bytes) =>
+          e ? reject(e) : resolve(bytes),
+        ),
+      );
+      if (n === 0) break;
+      done += n;
+    }
+    return done;
   }
   readSync(buffer: Uint8Array, offset: number, length: number, position: number): number {
     let done = 0;
