@@ -551,7 +551,9 @@ export class RaftLogStorage implements StorageUnderTest {
    * memory, older ones with the Wal's asynchronous reads. At least one entry when lo < hi, then as
    * many as fit in `maxBytes` of entry data (data only: `entries` also counts ENTRY_OVERHEAD_BYTES
    * per entry). Not part of the Storage contract (the Raft core reads synchronously); for readers
-   * of a group's log that must not stall the event loop (Kafka fetches).
+   * of a group's log that must not stall the event loop (Kafka fetches). The data of entries read
+   * from disk are views of the buffers the Wal read them into (no copy): a reader that keeps one
+   * for long keeps that buffer (up to 1 MiB) alive, and copies it instead.
    *
    * The answer is the log as of when the promise settles, never a mix of before and after:
    * - Compacted (RaftError) when lo is at or below the compaction point, checked at the call and
@@ -636,7 +638,8 @@ export class RaftLogStorage implements StorageUnderTest {
         Number.MAX_SAFE_INTEGER,
         Math.max(0, maxBytes - bytes) + ENTRY_HEADER_BYTES * (upTo - i),
       );
-      const recs = await this.wal.read(i, upTo, walBudget);
+      // Views of the read buffers, not copies: the data is answered from them (decodeEntry views too).
+      const recs = await this.wal.read(i, upTo, walBudget, { views: true });
       if (recs.length === 0)
         throw new RaftError(RaftErrorCode.Unavailable, `entry ${i} is not readable from the log`);
       for (const r of recs) {
