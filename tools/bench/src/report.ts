@@ -917,7 +917,7 @@ export function renderReport(run: BenchRun, chartPrefix = ''): { markdown: strin
   md.push('## Measured outside this tool');
   md.push('');
   md.push(
-    'Scenarios this tool does not run yet are measured by hand and kept beside this report, each with its method and date: many partitions per node (issue 24) in `docs/benchmarks/partitions.md`.',
+    'Scenarios this tool does not run yet are measured by hand and kept beside this report, each with its method and date: many partitions per node (issue 24) in `docs/benchmarks/partitions.md`; consuming from the leader of a 3-node cluster beside a single node (issue 24) in `docs/benchmarks/cluster-fetch.md`.',
   );
   md.push('');
   md.push('## Method');
