@@ -232,7 +232,7 @@ describe('RaftLogStorage.readEntries', () => {
     // Flip a byte inside entry 20's data (its index is written at the start of its data).
     const at = bytes.indexOf(Buffer.from(ent(20, 1).data.subarray(0, 8)));
     expect(at).toBeGreaterThan(0);
-    bytes[at + 50] ^= 0xff;
+    bytes[at + 50] = (bytes[at + 50] ?? 0) ^ 0xff;
     g.mem.writeFileNow(p, bytes);
     await expect(s.readEntries(10, 31, Number.MAX_SAFE_INTEGER)).rejects.toThrow(WalError);
     await expect(s.readEntries(10, 31, Number.MAX_SAFE_INTEGER)).rejects.toMatchObject({
