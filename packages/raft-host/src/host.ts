@@ -278,8 +278,18 @@ export interface GroupOptions {
 
 /** A read-only view of a group's Raft log. */
 export interface GroupLog {
-  /** Entries in [lo, hi), at least one when lo < hi, stopping before maxBytes would be exceeded. */
+  /**
+   * Entries in [lo, hi), at least one when lo < hi, stopping before maxBytes would be exceeded.
+   * Synchronous: entries no longer in memory are read from disk on the calling thread.
+   */
   entries(lo: number, hi: number, maxBytes: number): Entry[];
+  /**
+   * Entries in [lo, hi) without blocking on the disk (RaftLogStorage.readEntries): from memory
+   * when it holds them, otherwise with asynchronous reads. At least one when lo < hi, then as many
+   * as fit in `maxBytes` of entry data. The answer is the log as of when it settles: Compacted
+   * (RaftError) when lo is no longer in the log, and never an entry that was cut meanwhile.
+   */
+  readEntries(lo: number, hi: number, maxBytes: number): Promise<Entry[]>;
   /** The term of the entry at index (firstIndex() - 1 <= index <= lastIndex()). */
   term(index: number): number;
   firstIndex(): number;
@@ -818,7 +828,8 @@ export class RaftHost {
   /**
    * Read-only access to a group's log (for state machines whose data is the log itself, such as a
    * Kafka partition): entries by index range and byte budget, and the range held. Answers come from
-   * the group's storage: recent entries from memory, older ones by synchronous reads.
+   * the group's storage: recent entries from memory, older ones by synchronous reads (`entries`) or
+   * asynchronous ones (`readEntries`).
    */
   log(groupId: number): GroupLog | undefined {
     return this.groups.get(groupId)?.storage;

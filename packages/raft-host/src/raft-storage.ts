@@ -93,6 +93,8 @@ export interface RaftRecoveryInfo {
 
 const ENTRY_HEADER_BYTES = 12; // u8 version, u8 type, u16 reserved, u64 term
 const ENTRY_RECORD_TYPE = 1;
+/** Reads of readEntries before it gives up on a log being cut under every one (Unavailable). */
+const MAX_READ_ATTEMPTS = 3;
 const STATE_SLOT_BYTES = 16 << 10;
 const STATE_MAGIC = Buffer.from('CHRKRST1', 'latin1');
 const SNAP_MAGIC = Buffer.from('CHRKSNP1', 'latin1');
@@ -542,6 +544,122 @@ export class RaftLogStorage implements StorageUnderTest {
     }
     for (let i = Math.max(lo, this.cacheStart); i < hi; i++) out.push(this.cache[i - this.cacheStart]!);
     return limitSize(out, maxBytes);
+  }
+
+  /**
+   * Entries in [lo, hi) without blocking the calling thread on the disk: those in memory from
+   * memory, older ones with the Wal's asynchronous reads. At least one entry when lo < hi, then as
+   * many as fit in `maxBytes` of entry data (data only: `entries` also counts ENTRY_OVERHEAD_BYTES
+   * per entry). Not part of the Storage contract (the Raft core reads synchronously); for readers
+   * of a group's log that must not stall the event loop (Kafka fetches). The data of entries read
+   * from disk are views of the buffers the Wal read them into (no copy): a reader that keeps one
+   * for long keeps that buffer (up to 1 MiB) alive, and copies it instead.
+   *
+   * The answer is the log as of when the promise settles, never a mix of before and after:
+   * - Compacted (RaftError) when lo is at or below the compaction point, checked at the call and
+   *   again when the reads are done (a compaction that ran meanwhile);
+   * - entries cut from the log while the read ran (a conflicting suffix replaced by a new leader's,
+   *   a snapshot installed) are never returned: the answer ends before the first entry whose term
+   *   is no longer the log's at its index (Raft's log matching: same index and term, same entry).
+   *   When the entry at lo itself went, the read starts over (at most MAX_READ_ATTEMPTS times, then
+   *   Unavailable); so does a read whose disk read failed while the log was being cut (the file
+   *   under it changed), where the same failure on a log left alone is the storage's (a WalError:
+   *   Corruption, Io);
+   * - Unavailable when hi > lastIndex() + 1 at the call; InvariantViolated when lo > hi.
+   */
+  async readEntries(lo: number, hi: number, maxBytes: number): Promise<Entry[]> {
+    this.checkRange('readEntries', lo, hi);
+    for (let attempt = 1; ; attempt++) {
+      // Read again after a cut, the log may end before hi: what is left of the range.
+      const end = Math.min(hi, this.last + 1);
+      if (lo <= this.dummyIndex)
+        throw new RaftError(RaftErrorCode.Compacted, `readEntries(${lo}): compacted to ${this.dummyIndex}`);
+      if (lo >= end) {
+        if (lo === hi) return [];
+        throw new RaftError(RaftErrorCode.Unavailable, `readEntries(${lo}): cut from the log while reading`);
+      }
+      const generation = this.generation;
+      let got: Entry[];
+      try {
+        got = await this.readEntriesOnce(lo, end, maxBytes);
+      } catch (e) {
+        if (e instanceof WalError && e.code === WalErrorCode.Compacted)
+          throw new RaftError(RaftErrorCode.Compacted, `readEntries(${lo}): ${e.message}`);
+        // A read under a cut (a truncated or replaced file) fails on what was cut: read again.
+        if (this.generation !== generation && attempt < MAX_READ_ATTEMPTS && !(e instanceof RaftError))
+          continue;
+        throw e;
+      }
+      if (lo <= this.dummyIndex)
+        throw new RaftError(RaftErrorCode.Compacted, `readEntries(${lo}): compacted to ${this.dummyIndex}`);
+      if (this.generation === generation) return got;
+      const kept = this.stillInLog(got);
+      if (kept.length > 0) return kept;
+      if (attempt >= MAX_READ_ATTEMPTS)
+        throw new RaftError(
+          RaftErrorCode.Unavailable,
+          `readEntries(${lo}): the log was cut under ${attempt} reads in a row`,
+        );
+    }
+  }
+
+  /** The prefix of `ents` (consecutive, from the log as it was) that is still in the log. */
+  private stillInLog(ents: Entry[]): Entry[] {
+    let n = 0;
+    while (n < ents.length) {
+      const e = ents[n]!;
+      if (e.index <= this.dummyIndex || e.index > this.last || this.term(e.index) !== e.term) break;
+      n++;
+    }
+    return n === ents.length ? ents : ents.slice(0, n);
+  }
+
+  /** One pass of readEntries: the range from disk and memory as they are at each step. */
+  private async readEntriesOnce(lo: number, hi: number, maxBytes: number): Promise<Entry[]> {
+    const out: Entry[] = [];
+    let bytes = 0;
+    let i = lo;
+    while (i < hi) {
+      if (i >= this.cacheStart) {
+        // The rest is in memory (a cut meanwhile may have shortened the log: stillInLog decides).
+        const end = Math.min(hi, this.last + 1);
+        for (; i < end; i++) {
+          const e = this.cache[i - this.cacheStart]!;
+          if (out.length > 0 && bytes + e.data.length > maxBytes) return out;
+          out.push(e);
+          bytes += e.data.length;
+        }
+        return out;
+      }
+      const upTo = Math.min(hi, this.cacheStart);
+      // The Wal's budget counts each record's entry header too: asked for the data budget plus the
+      // headers of the range, it reads exactly a range whose data fits; the loop below trims.
+      const walBudget = Math.min(
+        Number.MAX_SAFE_INTEGER,
+        Math.max(0, maxBytes - bytes) + ENTRY_HEADER_BYTES * (upTo - i),
+      );
+      // Views of the read buffers, not copies: the data is answered from them (decodeEntry views too).
+      const recs = await this.wal.read(i, upTo, walBudget, { views: true });
+      if (recs.length === 0)
+        throw new RaftError(RaftErrorCode.Unavailable, `entry ${i} is not readable from the log`);
+      for (const r of recs) {
+        const e = decodeEntry(r.index, r.payload, this.dir);
+        if (out.length > 0 && bytes + e.data.length > maxBytes) return out;
+        out.push(e);
+        bytes += e.data.length;
+      }
+      i += recs.length;
+      if (i < upTo) return out; // the byte budget stopped the read
+    }
+    return out;
+  }
+
+  private checkRange(what: string, lo: number, hi: number): void {
+    if (lo <= this.dummyIndex)
+      throw new RaftError(RaftErrorCode.Compacted, `${what}(${lo}) below first index ${this.dummyIndex + 1}`);
+    if (hi > this.last + 1)
+      throw new RaftError(RaftErrorCode.Unavailable, `${what}(.., ${hi}) beyond last index ${this.last}`);
+    if (lo > hi) throw new RaftError(RaftErrorCode.InvariantViolated, `${what}(${lo}, ${hi}): lo > hi`);
   }
 
   term(index: number): number {

@@ -584,10 +584,15 @@ export class Wal implements Flushable {
     return this.runSync(this.readPlan(from, to, maxBytes));
   }
 
-  /** The asynchronous form of readSync (file reads do not block the event loop). */
-  read(from: number, to: number, maxBytes: number): Promise<WalRecord[]> {
+  /**
+   * The asynchronous form of readSync (file reads do not block the event loop). With `views`, each
+   * payload is a view of the buffer the records were read into rather than a copy of its own: no
+   * copy, but a payload kept keeps that whole buffer (up to 1 MiB, or one record) alive — for
+   * readers that pass the payloads on and drop them (a Kafka fetch answered from them).
+   */
+  read(from: number, to: number, maxBytes: number, options?: { views?: boolean }): Promise<WalRecord[]> {
     try {
-      return this.runAsync(this.readPlan(from, to, maxBytes));
+      return this.runAsync(this.readPlan(from, to, maxBytes, options?.views === true));
     } catch (e) {
       return Promise.reject(e);
     }
@@ -959,7 +964,7 @@ export class Wal implements Flushable {
     });
   }
 
-  private *readPlan(from: number, to: number, maxBytes: number): ReadPlan<WalRecord[]> {
+  private *readPlan(from: number, to: number, maxBytes: number, views = false): ReadPlan<WalRecord[]> {
     this.checkOpen();
     if (!Number.isSafeInteger(from) || !Number.isSafeInteger(to))
       throw new WalError(WalErrorCode.InvalidArgument, 'read range must be integers');
@@ -1007,9 +1012,8 @@ export class Wal implements Flushable {
               buf = yield { file, position: pos, length: Math.min(segEnd - pos, Math.max(total, chunk)) };
               bufPos = pos;
             }
-            const payload = Buffer.from(
-              buf.subarray(pos - bufPos + RECORD_HEADER_BYTES, pos - bufPos + total),
-            );
+            const view = buf.subarray(pos - bufPos + RECORD_HEADER_BYTES, pos - bufPos + total);
+            const payload = views ? view : Buffer.from(view);
             if (crc(payload) !== h.payloadCrc)
               throw this.corrupt(seg, pos, `payload CRC mismatch at index ${expect}`);
             out.push({ index: expect, type: h.type, timestampMs: h.timestampMs, payload });

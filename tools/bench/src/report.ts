@@ -1028,7 +1028,7 @@ export function renderReport(run: BenchRun, chartPrefix = ''): { markdown: strin
   md.push('## Measured outside this tool');
   md.push('');
   md.push(
-    'Scenarios this tool does not run yet are measured by hand and kept beside this report, each with its method and date: many partitions per node (issue 24) in `docs/benchmarks/partitions.md`, leader failover with a librdkafka producer beside the prober, before and after the survivors stopped waiting for an election timeout (issue 24), in `docs/benchmarks/failover.md`.',
+    'Scenarios this tool does not run yet are measured by hand and kept beside this report, each with its method and date (issue 24): many partitions per node in `docs/benchmarks/partitions.md`; leader failover with a librdkafka producer beside the prober, before and after the survivors stopped waiting for an election timeout, in `docs/benchmarks/failover.md`; consuming from the leader of a 3-node cluster beside a single node in `docs/benchmarks/cluster-fetch.md`; the restart of a node holding 2 and 10 GB in `docs/benchmarks/restart.md`.',
   );
   md.push('');
   md.push('## Method');

@@ -393,39 +393,60 @@ async function chronikScenarios(
         if (f.startsWith('records-')) fs.rmSync(path.join(workDir, f), { force: true });
       if (longLogRates.length > 0) max = median(longLogRates);
     }
-    if (system === 'chronik-1') {
-      // Consume the long log from its start: own Fetch loop, then librdkafka.
-      if (longTopic !== undefined) {
+    if (system === 'chronik-3' && everything) {
+      // The cluster's consume runs read a long log of their own (the cluster's produce cases do not
+      // include it): produced here, not a produce row. Issue 24: a cluster leader's reads beside a
+      // single node's.
+      try {
         const c = plan.longLog;
-        try {
-          const m = ServerMeter.start(pids());
-          const result = await runFetchConsume({
-            bootstrap: d.bootstrap,
-            topic: longTopic,
-            partitions: c.partitions,
-            recordBytes: c.recordBytes,
-            records: c.records,
-          });
-          metered(result, m);
-          record({
-            system,
-            client: 'own',
-            kind: 'consume',
-            ...c,
-            result,
-            command: `# own Fetch v12 loop from offset 0 of ${longTopic}`,
-          });
-        } catch (e) {
-          record({ system, client: 'own', kind: 'consume', ...c, result: failed(errorMessage(e)) });
-        }
-        if (ctx.options.kcat && which('kcat') !== undefined) {
-          const m = ServerMeter.start(pids());
-          const r = await kcatConsume(d.bootstrap, longTopic, c.recordBytes, c.records);
-          metered(r.result, m);
-          record({ system, client: 'kcat', kind: 'consume', ...c, result: r.result, command: r.command });
-        }
-        await dropTopic(ctx, admin, longTopic);
+        const topic = await newTopic(c);
+        const r = await runProduce({
+          bootstrap: d.bootstrap,
+          topic,
+          partitions: c.partitions,
+          recordBytes: c.recordBytes,
+          acks: c.acks,
+          records: c.records,
+          inFlight,
+          requestBytes,
+        });
+        if (r.ok) longTopic = topic;
+        else await dropTopic(ctx, admin, topic);
+      } catch (e) {
+        ctx.log(`  the cluster's long log for the consume runs failed: ${errorMessage(e)}`);
       }
+    }
+    // Consume the long log from its start: own Fetch loop, then librdkafka.
+    if (longTopic !== undefined) {
+      const c = plan.longLog;
+      try {
+        const m = ServerMeter.start(pids());
+        const result = await runFetchConsume({
+          bootstrap: d.bootstrap,
+          topic: longTopic,
+          partitions: c.partitions,
+          recordBytes: c.recordBytes,
+          records: c.records,
+        });
+        metered(result, m);
+        record({
+          system,
+          client: 'own',
+          kind: 'consume',
+          ...c,
+          result,
+          command: `# own Fetch v12 loop from offset 0 of ${longTopic}`,
+        });
+      } catch (e) {
+        record({ system, client: 'own', kind: 'consume', ...c, result: failed(errorMessage(e)) });
+      }
+      if (ctx.options.kcat && which('kcat') !== undefined) {
+        const m = ServerMeter.start(pids());
+        const r = await kcatConsume(d.bootstrap, longTopic, c.recordBytes, c.records);
+        metered(r.result, m);
+        record({ system, client: 'kcat', kind: 'consume', ...c, result: r.result, command: r.command });
+      }
+      await dropTopic(ctx, admin, longTopic);
     }
     // Fixed-rate latency runs at fractions of the measured max: single node 1 KiB acks=1; the
     // cluster 1 KiB acks=all (its target case), 1 partition.

@@ -38,7 +38,7 @@
 // the rest by normal replication. Retention (retention.ms / retention.bytes) is evaluated by the
 // leader, which proposes the new log start.
 import { readRecordBatchHeader } from '@chronik/protocol';
-import { StateType } from '@chronik/raft';
+import { RaftError, RaftErrorCode, StateType } from '@chronik/raft';
 import type { ConfChange, ConfChangeV2, ConfState, Entry, SnapshotMetadata } from '@chronik/raft';
 import type {
   GroupLog,
@@ -48,6 +48,7 @@ import type {
   SnapshotPoint,
   StateMachine,
 } from '@chronik/raft-host';
+import { WalErrorCode, isWalError } from '@chronik/wal';
 import { toKafkaError } from '../error-map.js';
 import { KafkaError } from '../errors.js';
 import type { Logger } from '../logger.js';
@@ -171,6 +172,17 @@ const RETENTION_SCAN_BATCHES = 100_000;
 
 function asBuffer(data: Uint8Array): Buffer {
   return Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+}
+
+/**
+ * Whether a read of the group's log failed because the log no longer holds the entries — compacted
+ * or cut while the read waited for the disk (RaftError Compacted / Unavailable), or closed under it
+ * — rather than because its storage is damaged: the read answers what it has, nothing is wrong.
+ */
+function goneFromLog(e: unknown): boolean {
+  if (e instanceof RaftError)
+    return e.code === RaftErrorCode.Compacted || e.code === RaftErrorCode.Unavailable;
+  return isWalError(e, WalErrorCode.Closed);
 }
 
 /** The control entry that moves the log start offset: 0xFF 0x01 <int64 offset>. */
@@ -941,13 +953,14 @@ export class ReplicatedPartition extends KafkaPartition implements StateMachine 
   }
 
   /** The whole entry at Raft index `position` (a relocation entry), or undefined once compacted away. */
-  protected readEntry(position: number): Buffer | undefined {
+  protected async readEntry(position: number): Promise<Buffer | undefined> {
     const log = this.group.log();
     if (log === undefined || position < log.firstIndex()) return undefined;
     let entries: Entry[];
     try {
-      entries = log.entries(position, position + 1, Number.MAX_SAFE_INTEGER);
+      entries = await log.readEntries(position, position + 1, Number.MAX_SAFE_INTEGER);
     } catch (e) {
+      if (goneFromLog(e)) return undefined;
       throw new ReadDamage([], e);
     }
     const e = entries[0];
@@ -955,27 +968,39 @@ export class ReplicatedPartition extends KafkaPartition implements StateMachine 
   }
 
   /** Reads Raft indexes [from, to] from the group's log to check them (the log scrubber). */
-  protected verifyBatches(from: number, to: number, totalBytes: number): void {
-    this.readBatches(from, to, totalBytes);
+  protected async verifyBatches(from: number, to: number, totalBytes: number): Promise<void> {
+    await this.readBatches(from, to, totalBytes);
   }
 
-  /** Batches at Raft indexes [from, to], read from the group's log (control and empty entries skipped). */
-  protected readBatches(from: number, to: number, totalBytes: number): Buffer[] {
+  /**
+   * Batches at Raft indexes [from, to], read from the group's log without blocking on the disk
+   * (control and empty entries skipped). Stops early where the log no longer holds them (compacted
+   * or cut while the read waited: the caller answers what was read); damaged storage throws
+   * ReadDamage with the batches before the damage.
+   */
+  protected async readBatches(from: number, to: number, totalBytes: number): Promise<Buffer[]> {
     const log = this.group.log();
     if (log === undefined || from > to) return [];
     const out: Buffer[] = [];
     let bytes = 0;
     let i = from;
     while (i <= to) {
+      if (i < log.firstIndex() || i > log.lastIndex()) break;
       let entries: Entry[];
       try {
-        entries = log.entries(i, to + 1, Math.max(1, totalBytes - bytes));
-      } catch {
+        entries = await log.readEntries(
+          i,
+          Math.min(to, log.lastIndex()) + 1,
+          Math.max(1, totalBytes - bytes),
+        );
+      } catch (e) {
+        if (goneFromLog(e)) break;
         // Damaged storage: the entry at i, or one after it, cannot be read. One at a time from i.
         try {
-          entries = log.entries(i, i + 1, 1);
-        } catch (e) {
-          throw new ReadDamage(out, e);
+          entries = await log.readEntries(i, i + 1, 1);
+        } catch (e2) {
+          if (goneFromLog(e2)) break;
+          throw new ReadDamage(out, e2);
         }
       }
       if (entries.length === 0) break;

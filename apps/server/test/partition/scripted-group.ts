@@ -4,7 +4,7 @@
 // leader-change.test.ts decide every step.
 import { readRecordBatchHeader } from '@chronik/protocol';
 import type { Entry } from '@chronik/raft';
-import { EntryType, StateType } from '@chronik/raft';
+import { EntryType, RaftError, RaftErrorCode, StateType } from '@chronik/raft';
 import type {
   GroupLog,
   GroupStatus,
@@ -157,16 +157,33 @@ export class ScriptedGroup implements PartitionGroup {
 
   /** Entries whose read fails (damaged storage under the log). */
   readonly damaged = new Set<number>();
+  /** The log is compacted up to this index (reads at or below it are Compacted). */
+  compactedTo = 0;
+  /** While set, asynchronous reads wait for it (a read held at the disk). */
+  readGate: Promise<void> | undefined;
 
   log(): GroupLog {
+    const entries = (lo: number, hi: number): Entry[] => {
+      if (lo <= this.compactedTo) throw new RaftError(RaftErrorCode.Compacted, `entries(${lo}): compacted`);
+      for (const d of this.damaged)
+        if (d >= lo && d < hi) throw new WalError('Corruption', `entry ${d}: checksum mismatch`);
+      return this.entries.slice(lo - 1, hi - 1);
+    };
     return {
-      entries: (lo, hi) => {
-        for (const d of this.damaged)
-          if (d >= lo && d < hi) throw new WalError('Corruption', `entry ${d}: checksum mismatch`);
-        return this.entries.slice(lo - 1, hi - 1);
+      entries,
+      // As RaftLogStorage answers: after a turn of the event loop, within the data budget.
+      readEntries: async (lo, hi, maxBytes) => {
+        await new Promise((r) => setImmediate(r));
+        await this.readGate;
+        const all = entries(lo, hi);
+        let bytes = 0;
+        let n = 0;
+        while (n < all.length && (n === 0 || bytes + (all[n] as Entry).data.length <= maxBytes))
+          bytes += (all[n++] as Entry).data.length;
+        return all.slice(0, n);
       },
       term: (i) => (i === 0 ? 0 : (this.entries[i - 1] as Entry).term),
-      firstIndex: () => 1,
+      firstIndex: () => this.compactedTo + 1,
       lastIndex: () => this.entries.length,
     };
   }
