@@ -7,6 +7,7 @@
 //
 //   pnpm turbo run build --filter @chronik/bench...
 //   node tools/bench/scripts/failover.mjs --kills 10 [--base-port 45100] [--rate 1000] [--json out.json] [--raft-log]
+//     [--librdkafka key=value]... (more producer settings, e.g. debug=broker,metadata: its log goes to stderr)
 //
 // --raft-log prints, under each kill, the survivors' Raft lines about it (the leader forgotten when
 // its connections closed, pre-vote, election) with their time from the kill.
@@ -39,6 +40,9 @@ const kills = Number(arg('kills', '5'));
 const basePort = arg('base-port') === undefined ? undefined : Number(arg('base-port'));
 const rate = Number(arg('rate', '1000'));
 const jsonOut = arg('json');
+const librdkafkaProps = process.argv.flatMap((a, i) =>
+  a === '--librdkafka' && process.argv[i + 1] !== undefined ? ['-X', process.argv[i + 1]] : [],
+);
 const monoMs = () => Number(process.hrtime.bigint()) / 1e6;
 const log = (line) => console.log(`[${new Date().toISOString()}] ${line}`);
 
@@ -116,6 +120,7 @@ try {
       timeline,
       '-X',
       'linger.ms=1',
+      ...librdkafkaProps,
     ];
     const out = [];
     const child = spawn(lib.tools.command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -125,7 +130,12 @@ try {
       child,
       done: new Promise((resolve) => child.on('exit', () => resolve(Buffer.concat(out).toString()))),
     };
-    log(`librdkafka ${lib.tools.version}: ${rate} msg/s of 256 B, acks=all, linger.ms=1`);
+    log(
+      `librdkafka ${lib.tools.version}: ${rate} msg/s of 256 B, acks=all, linger.ms=1${librdkafkaProps
+        .filter((_, i) => i % 2 === 1)
+        .map((x) => `, ${x}`)
+        .join('')}`,
+    );
   } else {
     log(`librdkafka producer not available: ${lib.reason}`);
   }
