@@ -141,9 +141,11 @@ test("smoke: transactions, the transaction coordinator's node killed, no safety 
     )}\nfiles in ${report.outDir}`;
     expect({ error: report.error, summary }).toEqual({ error: undefined, summary });
     expect(report.timeline.map((t) => t.kind)).toEqual(['membership']);
-    // The whole cycle ran: removed, joined anew, replicas back.
-    expect(lines.some((l) => /membership remove-node node \d: remove node \d \(ok\)/.test(l))).toBe(true);
+    // The whole cycle ran: decommissioned and removed by the balancer, joined anew, rebalanced.
+    expect(lines.some((l) => /membership decommission node \d: .* \(ok\)/.test(l))).toBe(true);
+    expect(lines.some((l) => /membership removed node \d: node \d no longer a member \(ok\)/.test(l))).toBe(true);
     expect(lines.some((l) => /membership join node \d: .* a voter and registered \(ok\)/.test(l))).toBe(true);
+    expect(lines.some((l) => /membership rebalance node \d: rebalance \d+ through node \d \(ok\)/.test(l))).toBe(true);
     expect({ valid: report.valid, summary }).toEqual({ valid: true, summary });
     fs.rmSync(outDir, { recursive: true, force: true });
   },
