@@ -327,11 +327,14 @@ async function rebalance(o: CycleOptions, record: Recorder): Promise<{ met: bool
     const index = r.body.rebalance?.requestIndex ?? 0;
     record('rebalance', t0, 'ok', `rebalance ${index} through node ${r.via}`);
     let reason: string | null = null;
-    const ended = await until(async () => {
-      const rb = (await cluster.balancer(first))?.rebalance;
-      reason = rb?.reason ?? null;
-      return rb !== null && rb !== undefined && rb.requestIndex >= index && rb.endIndex !== null;
-    }, Math.max(0, end - Date.now()));
+    const ended = await until(
+      async () => {
+        const rb = (await cluster.balancer(first))?.rebalance;
+        reason = rb?.reason ?? null;
+        return rb !== null && rb !== undefined && rb.requestIndex >= index && rb.endIndex !== null;
+      },
+      Math.max(0, end - Date.now()),
+    );
     const held = await heldBy(cluster, x);
     last = `rebalance ${index} ${ended ? `ended (${reason ?? '?'})` : 'still running'}, node ${x} holds ${held ?? 'unknown'} replica(s)`;
     if (ended && held !== undefined && held > 0)
@@ -342,5 +345,8 @@ async function rebalance(o: CycleOptions, record: Recorder): Promise<{ met: bool
     if (!ended) break;
     await sleep(2000);
   }
-  return { met: false, detail: `no rebalance ended with replicas on node ${x} in ${REBALANCE_LIMIT_MS / 1000} s: ${last}` };
+  return {
+    met: false,
+    detail: `no rebalance ended with replicas on node ${x} in ${REBALANCE_LIMIT_MS / 1000} s: ${last}`,
+  };
 }

@@ -143,9 +143,13 @@ test("smoke: transactions, the transaction coordinator's node killed, no safety 
     expect(report.timeline.map((t) => t.kind)).toEqual(['membership']);
     // The whole cycle ran: decommissioned and removed by the balancer, joined anew, rebalanced.
     expect(lines.some((l) => /membership decommission node \d: .* \(ok\)/.test(l))).toBe(true);
-    expect(lines.some((l) => /membership removed node \d: node \d no longer a member \(ok\)/.test(l))).toBe(true);
+    expect(lines.some((l) => /membership removed node \d: node \d no longer a member \(ok\)/.test(l))).toBe(
+      true,
+    );
     expect(lines.some((l) => /membership join node \d: .* a voter and registered \(ok\)/.test(l))).toBe(true);
-    expect(lines.some((l) => /membership rebalance node \d: rebalance \d+ through node \d \(ok\)/.test(l))).toBe(true);
+    expect(
+      lines.some((l) => /membership rebalance node \d: rebalance \d+ through node \d \(ok\)/.test(l)),
+    ).toBe(true);
     expect({ valid: report.valid, summary }).toEqual({ valid: true, summary });
     fs.rmSync(outDir, { recursive: true, force: true });
   },
