@@ -110,7 +110,7 @@ test("smoke: transactions, the transaction coordinator's node killed, no safety 
 // Not in CI (about 70 s on the shared machine: a 4-node cluster and one whole membership cycle);
 // CHRONIK_LONG=1 runs it.
 (process.env['CHRONIK_LONG'] === '1' ? test : test.skip)(
-  'smoke (long): a node leaves and joins anew with an empty disk while another is killed or cut off, 4 nodes',
+  'smoke (long, membership): a node is decommissioned, joins anew with an empty disk while another is killed or cut off, 4 nodes',
   async () => {
     const outDir = fs.mkdtempSync(path.join(os.tmpdir(), 'chronik-chaos-smoke-membership-'));
     const lines: string[] = [];
