@@ -45,9 +45,26 @@ export interface MembersView {
   brokers: Array<{ nodeId: number; role: string }>;
 }
 
-/** The answer to a remove-node: done, refused (with the server's reason), or not known. */
-export type RemoveOutcome =
-  { kind: 'removed' } | { kind: 'refused'; reason: string } | { kind: 'unknown'; reason: string };
+/**
+ * The answer to an admin request to the cluster: accepted (with the body), refused (409, with the
+ * server's reason), or not known (no member answered: down, cut off, no metadata leader).
+ */
+export type AdminAnswer<T> =
+  | { kind: 'ok'; body: T; via: number }
+  | { kind: 'refused'; reason: string; via: number }
+  | { kind: 'unknown'; reason: string };
+
+/** `GET /v1/cluster/balancer`: the nodes being decommissioned and the last rebalance. */
+export interface BalancerView {
+  drains: Array<{
+    nodeId: number;
+    remove: boolean;
+    replicasLeft: number;
+    stuck: Array<{ topic: string; partition: number }>;
+  }>;
+  rebalance: { requestIndex: number; endIndex: number | null; reason: string | null } | null;
+  moving: number;
+}
 
 export interface ClusterView {
   nodeId: number;
@@ -537,34 +554,44 @@ export class ChaosCluster {
   }
 
   /**
-   * Asks a running node other than `id` to remove node `id` from the cluster (it waits up to 30 s
-   * for the change to end). Refused: the server said no (409), with its reason.
+   * POSTs an admin request to a running member, the nodes of `first` before the others; a member
+   * that does not answer or reaches no metadata leader (down, cut off: not a 200, 202 or 409) is
+   * passed over for the next one (a request asked twice is recorded once by the server).
    */
-  async removeNode(id: number): Promise<RemoveOutcome> {
+  async ask<T>(path: string, body: unknown, first: readonly number[]): Promise<AdminAnswer<T>> {
     let last = 'no running node to ask';
-    for (const via of this.running().filter((x) => x !== id)) {
+    const order = [...first, ...this.ids.filter((x) => !first.includes(x))];
+    for (const via of order.filter((x) => this.node(x).state === 'running')) {
       try {
-        const r = await postJson<{ error?: { code?: string; message?: string } | string }>(
+        const r = await postJson<T & { error?: { code?: string; message?: string } | string }>(
           this.node(via).adminPort,
-          '/v1/cluster/remove-node?waitMs=30000',
-          { nodeId: id },
-          40_000,
+          path,
+          body,
+          15_000,
         );
-        if (r.status === 200) return { kind: 'removed' };
+        if (r.status === 200 || r.status === 202) return { kind: 'ok', body: r.body, via };
         const e = r.body.error;
         const reason = typeof e === 'string' ? e : `${e?.code ?? '?'}: ${e?.message ?? ''}`;
-        if (r.status === 409) return { kind: 'refused', reason };
+        if (r.status === 409) return { kind: 'refused', reason, via };
         last = `HTTP ${r.status} from node ${via}: ${reason}`;
-        // 202: still running after 30 s. Otherwise (503: this node reached no metadata leader)
-        // the next node is asked.
-        if (r.status === 202) return { kind: 'unknown', reason: last };
       } catch (e) {
-        // Not answered: unknown whether the change was asked; the next node is asked (a retry
-        // of the same removal is answered with its outcome).
-        last = e instanceof Error ? e.message : String(e);
+        last = `node ${via}: ${e instanceof Error ? e.message : String(e)}`;
       }
     }
     return { kind: 'unknown', reason: last };
+  }
+
+  /** The balancer's state as the first running node of `ids` that answers has it. */
+  async balancer(ids: readonly number[] = this.running()): Promise<BalancerView | undefined> {
+    for (const id of ids) {
+      if (this.node(id).state !== 'running') continue;
+      try {
+        return await this.admin<BalancerView>(id, '/v1/cluster/balancer');
+      } catch {
+        // a node that does not answer is skipped
+      }
+    }
+    return undefined;
   }
 
   async destroy(): Promise<void> {

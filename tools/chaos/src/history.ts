@@ -155,18 +155,19 @@ export interface RewindOp extends Timed {
 }
 
 /**
- * One step of a membership fault (the nemesis): a replica moved off the node (`drain`), the node's
- * removal (`remove-node`), its join anew with an empty data directory (`join`), a replica moved back
- * (`move-back`). `fail`: the cluster refused it (the reason in `error`) — a refusal the server is
- * meant to give, e.g. a removal that would cost the voters their majority, is not a failure of the
- * run; `info`: no answer in time.
+ * One step of a membership fault (the nemesis): the node's decommission asked (`decommission`), its
+ * removal by the balancer seen (`removed`: invoked at the first decommission asked, completed when
+ * it was no longer a member), its drain cancelled (`recommission`), its join anew with an empty
+ * data directory (`join`), a rebalance asked (`rebalance`). `fail`: the cluster refused it (the
+ * reason in `error`) — a refusal the server is meant to give is not a failure of the run; `info`:
+ * no answer or not done in time.
  */
 export interface MembershipOp extends Timed {
   f: 'membership';
   process: 'nemesis';
   /** The fault's index in the schedule. */
   fault: number;
-  action: 'drain' | 'remove-node' | 'join' | 'move-back';
+  action: 'decommission' | 'removed' | 'recommission' | 'join' | 'rebalance';
   node: number;
   detail: string;
 }

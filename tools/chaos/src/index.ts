@@ -31,12 +31,13 @@ export {
   sleep,
 } from './cluster.js';
 export type {
+  AdminAnswer,
+  BalancerView,
   ChaosNode,
   ClusterOptions,
   ClusterView,
   MembersView,
   NodeState,
-  RemoveOutcome,
   ReplicaView,
 } from './cluster.js';
 export { ChaosError, ChaosErrorCodes, errorMessage } from './errors.js';

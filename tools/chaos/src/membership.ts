@@ -1,26 +1,26 @@
 // The membership fault's cycle (nemesis.ts, kind `membership`): a live node leaves the cluster and
 // comes back with an empty disk, the way the server documents it (apps/server/src/cluster/README.md,
-// "Cluster membership"):
-//   1. drain: every replica the node holds is moved to a node outside that partition's replicas
-//      (partition reassignments through the admin API, planned here; the server's own balancer,
-//      `/v1/cluster/decommission`, now does this and should replace it — not yet, so this fault
-//      does not exercise the balancer; rounds again while replicas remain, e.g. a topic created on
-//      it meanwhile);
-//   2. remove: `/v1/cluster/remove-node`. A refusal (409: replicas left, another change running, or
-//      the voters left would lose their majority) is recorded as a refused op and asked again; a
-//      node no other node can take a replica of (every node a replica, e.g. 3 nodes and replication
-//      factor 3) is asked for once — the server must refuse, and a removal it accepts then is a
-//      violation. The removed node stops by itself (`NODE_REMOVED`);
-//   3. join: once its id is neither a member nor a registered broker, its data directory is moved
+// "Cluster membership" and "Decommission and rebalance"), through the server's own balancer:
+//   1. drain and remove: `POST /v1/cluster/decommission {"nodeId": x, "remove": true}` to a live
+//      member (another one when the one asked does not answer or reaches no metadata leader; a
+//      refusal, 409, is recorded and asked again), then the node must stop being a member within
+//      120 s (the balancer moves its replicas off and removes it). When the balancer reports the
+//      node's last replicas as `stuck` (no other broker can take them: every node a replica, e.g.
+//      3 nodes and replication factor 3) for 10 s, the server must not remove it (a removal then
+//      is a violation): the drain is cancelled (`/v1/cluster/recommission`) and the cycle moves on.
+//      The removed node stops by itself (`NODE_REMOVED`);
+//   2. join: once its id is neither a member nor a registered broker, its data directory is moved
 //      aside (kept for the Raft log comparison) and it starts empty with `--join` under the same id
 //      (documented as safe then), through its proxied link to one member. Once a voter and
 //      registered it is killed (-9) and restarted on its `--peers`: a joined node takes the members'
 //      addresses from the join's answer (the answering member's own address is direct), so only the
 //      restart puts every one of its links behind the proxies again;
-//   4. move back: each partition drained is moved back to the replicas it had (if nothing else moved
-//      it meanwhile), and must get there within 60 s.
-// The caller hooks a concurrent fault (a kill or a partition of another node) into one phase.
-import type { ChaosCluster } from './cluster.js';
+//   3. rebalance: `POST /v1/cluster/rebalance`; the rebalance must end with the node holding
+//      replicas again within 90 s (one that ends with none on it, e.g. the node still fenced after
+//      its restart, is asked for again).
+// The caller hooks a concurrent fault (a kill or a partition of another node) into one phase:
+// `drain` (before the decommission), `remove` (the node's replicas are off it, or stuck), `join`.
+import type { BalancerView, ChaosCluster } from './cluster.js';
 import { sleep } from './cluster.js';
 import type { FaultOp, History, MembershipOp, Outcome } from './history.js';
 
@@ -38,32 +38,27 @@ export interface CycleOptions {
   node: number;
   /** The node of the concurrent fault (not joined through), if any. */
   avoid: number | undefined;
-  /** Spreads the choices (replacement replicas, the member joined through). */
+  /** Spreads the choices (the member joined through). */
   pick: number;
   /** Called as the cycle enters each phase (the concurrent fault starts at one of them). */
   onPhase: (phase: MembershipPhase) => Promise<void>;
   log: (line: string) => void;
 }
 
-/** Limits: moving every replica off and the removal; the node's stop; its join; each move back. */
-const DRAIN_LIMIT_MS = 120_000;
-const EMPTY_WAIT_MS = 30_000;
+/** Limits: the drain and removal; stuck replicas held; the node's stop; its join; the rebalance. */
+const LEAVE_LIMIT_MS = 120_000;
+const STUCK_HOLD_MS = 10_000;
 const STOP_WAIT_MS = 20_000;
 const FORGOTTEN_WAIT_MS = 30_000;
 const JOIN_LIMIT_MS = 90_000;
-const MOVE_BACK_MS = 60_000;
+const REBALANCE_LIMIT_MS = 90_000;
 /** A refused join exits the node; it is started again at most this many times. */
 const MAX_JOIN_STARTS = 5;
 
 const WHAT =
-  'a node leaves (replicas moved off, removed: it stops), joins anew with an empty disk and gets its replicas back (60 s each); the server never removes a node holding replicas';
+  'a node is decommissioned (the balancer moves its replicas off and removes it: it stops) in 120 s, joins anew with an empty disk in 90 s and holds replicas again after a rebalance in 90 s; the server never removes a node holding replicas no other node can take';
 
-interface Move {
-  topic: string;
-  partition: number;
-  from: number[];
-  to: number[];
-}
+type Recorder = (a: MembershipOp['action'], t: number, out: Outcome, d: string, e?: string) => void;
 
 /** Polls `cond` every 500 ms for at most `ms`; whether it held. */
 async function until(cond: () => Promise<boolean>, ms: number): Promise<boolean> {
@@ -73,21 +68,24 @@ async function until(cond: () => Promise<boolean>, ms: number): Promise<boolean>
   }
 }
 
-/** The partitions node `id` holds a replica of, as it reports them (undefined: no answer). */
-async function heldBy(
-  cluster: ChaosCluster,
-  id: number,
-): Promise<Array<{ topic: string; partition: number }> | undefined> {
+/** How many partitions node `id` holds a replica of, as it reports them (undefined: no answer). */
+async function heldBy(cluster: ChaosCluster, id: number): Promise<number | undefined> {
   try {
-    return (await cluster.replicas(id)).map((r) => ({ topic: r.topic, partition: r.partition }));
+    return (await cluster.replicas(id)).length;
   } catch {
     return undefined;
   }
 }
 
-type Removal =
-  | { removed: true; holding: string[] }
-  | { removed: false; holding: string[]; refusals: string[]; drained: boolean };
+/** The members asked first: not the node leaving, the node of the concurrent fault last. */
+function askFirst(o: CycleOptions): number[] {
+  const others = o.cluster.ids.filter((id) => id !== o.node);
+  return [...others.filter((id) => id !== o.avoid), ...others.filter((id) => id === o.avoid)];
+}
+
+type Leave =
+  | { removed: true; stuck: string[]; detail: string }
+  | { removed: false; stuck: string[]; met: boolean; detail: string };
 
 /** The cycle; its outcome as the fault's expectation. Never throws. */
 export async function membershipCycle(o: CycleOptions): Promise<Expectation> {
@@ -104,13 +102,7 @@ export async function membershipCycle(o: CycleOptions): Promise<Expectation> {
 
 async function cycle(o: CycleOptions): Promise<Expectation> {
   const { history, node: x } = o;
-  const record = (
-    action: MembershipOp['action'],
-    invokeMs: number,
-    outcome: Outcome,
-    detail: string,
-    error?: string,
-  ): void => {
+  const record: Recorder = (action, invokeMs, outcome, detail, error) => {
     history.add<MembershipOp>({
       f: 'membership',
       process: 'nemesis',
@@ -127,117 +119,122 @@ async function cycle(o: CycleOptions): Promise<Expectation> {
       `[${(history.now() / 1000).toFixed(1)}s] membership ${action} node ${x}: ${detail} (${outcome}${error !== undefined ? `: ${error}` : ''})`,
     );
   };
-  const moves = new Map<string, Move>();
   await o.onPhase('drain');
-  const removal = await drainAndRemove(o, record, moves);
-  const parts: string[] = [];
-  let met = true;
-  if (removal.removed && removal.holding.length > 0) {
-    met = false;
-    parts.push(`removed while it held replicas no other node could take (${removal.holding.join(', ')})`);
-  }
-  if (!removal.removed) {
-    parts.push(
-      `not removed: ${removal.refusals.length} refusal(s)${removal.refusals.length > 0 ? ` (last: ${removal.refusals.at(-1) ?? ''})` : ''}`,
-    );
-    // A refusal is what the server is meant to answer; not getting the replicas off in time is not.
-    if (!removal.drained && removal.holding.length === 0) {
-      met = false;
-      parts.push(`its replicas were not moved off in ${DRAIN_LIMIT_MS / 1000} s`);
-    }
-  } else {
+  const leave = await drainAndRemove(o, record);
+  const parts = [leave.detail];
+  let met = leave.removed ? leave.stuck.length === 0 : leave.met;
+  if (leave.removed) {
     const back = await leaveAndJoin(o, record);
     met &&= back.met;
     parts.push(back.detail);
   }
-  const home = await moveBack(o, record, moves);
+  const home = await rebalance(o, record);
   met &&= home.met;
   parts.push(home.detail);
   return { what: WHAT, met, detail: parts.join('; ') };
 }
 
-async function drainAndRemove(
-  o: CycleOptions,
-  record: (a: MembershipOp['action'], t: number, out: Outcome, d: string, e?: string) => void,
-  moves: Map<string, Move>,
-): Promise<Removal> {
+/**
+ * Decommissions the node and waits until it is no longer a member; with replicas the balancer
+ * reports stuck (and no other left) for STUCK_HOLD_MS, or at the limit, cancels the drain instead.
+ */
+async function drainAndRemove(o: CycleOptions, record: Recorder): Promise<Leave> {
   const { cluster, history, node: x } = o;
+  const first = askFirst(o);
+  const start = history.now();
   const refusals: string[] = [];
-  let holding: string[] = [];
-  let drained = false;
-  let asked = false;
-  for (const end = Date.now() + DRAIN_LIMIT_MS; Date.now() < end;) {
-    const held = await heldBy(cluster, x);
-    if (held === undefined) {
-      await sleep(1000);
-      continue;
-    }
-    holding = [];
-    for (const r of held) {
-      const key = `${r.topic}-${r.partition}`;
-      const p = await cluster.placement(r.topic, r.partition);
-      if (p === undefined || p.moving || !p.replicas.includes(x)) continue;
-      const room = cluster.ids.filter((id) => id !== x && !p.replicas.includes(id));
-      if (room.length === 0) {
-        holding.push(key);
+  let accepted = false;
+  let removePhase = false;
+  let stuck: string[] = [];
+  let stuckSince: number | undefined;
+  let left: number | undefined;
+  for (const end = Date.now() + LEAVE_LIMIT_MS; Date.now() < end; await sleep(500)) {
+    if (!accepted) {
+      const t0 = history.now();
+      const r = await cluster.ask('/v1/cluster/decommission', { nodeId: x, remove: true }, first);
+      const what = `decommission node ${x} (remove: true)${r.kind === 'unknown' ? '' : ` through node ${r.via}`}`;
+      if (r.kind === 'ok') {
+        record('decommission', t0, 'ok', what);
+        accepted = true;
+      } else {
+        record('decommission', t0, r.kind === 'refused' ? 'fail' : 'info', what, r.reason);
+        if (r.kind === 'refused') refusals.push(r.reason);
+        await sleep(2000);
+        // Not answered may still have been recorded: the balancer's view tells.
+        accepted = (await cluster.balancer(first))?.drains.some((d) => d.nodeId === x) ?? false;
         continue;
       }
-      const to = p.replicas.map((id) => (id === x ? (room[o.pick % room.length] as number) : id));
-      const t0 = history.now();
-      const err = await cluster.reassign(r.topic, r.partition, to);
+    }
+    const m = await cluster.members(first);
+    if (m !== undefined && !m.voters.includes(x) && !m.learners.includes(x)) {
       record(
-        'drain',
-        t0,
-        err === null ? 'ok' : 'fail',
-        `${key} [${p.replicas.join(',')}] -> [${to.join(',')}]`,
-        err ?? undefined,
+        'removed',
+        start,
+        'ok',
+        `node ${x} no longer a member${stuck.length > 0 ? `, while the balancer reported replicas no other node can take (${stuck.join(', ')})` : ''}`,
       );
-      if (err === null && !moves.has(key))
-        moves.set(key, { topic: r.topic, partition: r.partition, from: p.replicas, to });
+      return {
+        removed: true,
+        stuck,
+        detail:
+          stuck.length > 0
+            ? `removed while it held replicas no other node could take (${stuck.join(', ')})`
+            : `decommissioned and removed in ${((history.now() - start) / 1000).toFixed(1)} s`,
+      };
     }
-    if (holding.length === 0) {
-      // Every replica on its way off: wait until the node holds none (a topic created on it
-      // meanwhile, or a move that did not end: another round).
-      drained = await until(async () => (await heldBy(cluster, x))?.length === 0, EMPTY_WAIT_MS);
-      if (!drained) continue;
-    }
-    if (!asked) {
-      asked = true;
+    const view = await cluster.balancer(first);
+    const drain = view?.drains.find((d) => d.nodeId === x);
+    if (drain === undefined) continue;
+    left = drain.replicasLeft;
+    stuck = drain.stuck.map((p) => `${p.topic}-${p.partition}`);
+    const onlyStuck = stuck.length > 0 && drain.replicasLeft === stuck.length;
+    if (!removePhase && (drain.replicasLeft === 0 || onlyStuck)) {
+      removePhase = true;
       await o.onPhase('remove');
     }
-    const t0 = history.now();
-    const r = await cluster.removeNode(x);
-    const what =
-      holding.length > 0
-        ? `remove node ${x}, which holds replicas no other node can take (${holding.join(', ')})`
-        : `remove node ${x}`;
-    if (r.kind === 'removed') {
-      record('remove-node', t0, 'ok', what);
-      return { removed: true, holding };
-    }
-    if (r.kind === 'refused') {
-      record('remove-node', t0, 'fail', what, r.reason);
-      refusals.push(r.reason);
-      // The refusal it had to give: nothing more to do.
-      if (holding.length > 0) return { removed: false, holding, refusals, drained };
-      await sleep(2000);
+    if (!onlyStuck) {
+      stuckSince = undefined;
       continue;
     }
-    record('remove-node', t0, 'info', what, r.reason);
-    const others = cluster.ids.filter((id) => id !== x);
-    const gone = await until(async () => {
-      const m = await cluster.members(others);
-      return m !== undefined && !m.voters.includes(x) && !m.learners.includes(x);
-    }, 30_000);
-    if (gone) return { removed: true, holding };
+    stuckSince ??= Date.now();
+    if (Date.now() - stuckSince < STUCK_HOLD_MS) continue;
+    // Held for STUCK_HOLD_MS with only replicas no other node can take: not removed, as it must be.
+    const undo = await recommission(o, record, first);
+    return {
+      removed: false,
+      stuck,
+      met: undo,
+      detail: `not removed: its last ${stuck.length} replica(s) no other node can take (${stuck.join(', ')}), recommissioned${undo ? '' : ' (refused or not answered)'}`,
+    };
   }
-  return { removed: false, holding, refusals, drained };
+  if (!accepted)
+    return {
+      removed: false,
+      stuck,
+      met: refusals.length > 0,
+      detail: `the decommission was not accepted in ${LEAVE_LIMIT_MS / 1000} s (${refusals.length} refusal(s)${refusals.length > 0 ? `, last: ${refusals.at(-1) ?? ''}` : ''})`,
+    };
+  record('removed', start, 'info', `node ${x} still a member after ${LEAVE_LIMIT_MS / 1000} s`);
+  await recommission(o, record, first);
+  return {
+    removed: false,
+    stuck,
+    met: false,
+    detail: `not removed in ${LEAVE_LIMIT_MS / 1000} s (${left ?? 'unknown'} replica(s) left on it), recommissioned`,
+  };
 }
 
-async function leaveAndJoin(
-  o: CycleOptions,
-  record: (a: MembershipOp['action'], t: number, out: Outcome, d: string, e?: string) => void,
-): Promise<{ met: boolean; detail: string }> {
+/** Cancels the node's drain; whether the server did. */
+async function recommission(o: CycleOptions, record: Recorder, first: number[]): Promise<boolean> {
+  const t0 = o.history.now();
+  const r = await o.cluster.ask('/v1/cluster/recommission', { nodeId: o.node }, first);
+  const what = `recommission node ${o.node}${r.kind === 'unknown' ? '' : ` through node ${r.via}`}`;
+  if (r.kind === 'ok') record('recommission', t0, 'ok', what);
+  else record('recommission', t0, r.kind === 'refused' ? 'fail' : 'info', what, r.reason);
+  return r.kind === 'ok';
+}
+
+async function leaveAndJoin(o: CycleOptions, record: Recorder): Promise<{ met: boolean; detail: string }> {
   const { cluster, history, node: x } = o;
   const n = cluster.node(x);
   const others = cluster.ids.filter((id) => id !== x);
@@ -306,48 +303,50 @@ async function leaveAndJoin(
   };
 }
 
-async function moveBack(
-  o: CycleOptions,
-  record: (a: MembershipOp['action'], t: number, out: Outcome, d: string, e?: string) => void,
-  moves: Map<string, Move>,
-): Promise<{ met: boolean; detail: string }> {
-  const { cluster, history } = o;
-  const asked: Move[] = [];
-  for (const m of moves.values()) {
-    const p = await cluster.placement(m.topic, m.partition);
-    // Gone (a topic deleted meanwhile), or moved by something else: left where it is.
-    if (p === undefined || p.moving || p.replicas.join() !== m.to.join()) continue;
+/**
+ * Asks for a rebalance and waits until one ends with the node holding replicas (asked again when it
+ * ends with none on it), within REBALANCE_LIMIT_MS.
+ */
+async function rebalance(o: CycleOptions, record: Recorder): Promise<{ met: boolean; detail: string }> {
+  const { cluster, history, node: x } = o;
+  const first = askFirst(o);
+  const start = Date.now();
+  const end = start + REBALANCE_LIMIT_MS;
+  let asks = 0;
+  let last = 'not asked';
+  while (Date.now() < end) {
     const t0 = history.now();
-    const err = await cluster.reassign(m.topic, m.partition, m.from);
-    record(
-      'move-back',
-      t0,
-      err === null ? 'ok' : 'fail',
-      `${m.topic}-${m.partition} [${m.to.join(',')}] -> [${m.from.join(',')}]`,
-      err ?? undefined,
-    );
-    if (err === null) asked.push(m);
-  }
-  let done = 0;
-  const late: string[] = [];
-  const end = Date.now() + MOVE_BACK_MS;
-  for (const m of asked) {
-    let missing = 0;
-    const there = await until(
+    const r = await cluster.ask<BalancerView>('/v1/cluster/rebalance', {}, first);
+    asks++;
+    if (r.kind !== 'ok') {
+      record('rebalance', t0, r.kind === 'refused' ? 'fail' : 'info', 'rebalance', r.reason);
+      last = `not started (${r.reason})`;
+      await sleep(2000);
+      continue;
+    }
+    const index = r.body.rebalance?.requestIndex ?? 0;
+    record('rebalance', t0, 'ok', `rebalance ${index} through node ${r.via}`);
+    let reason: string | null = null;
+    const ended = await until(
       async () => {
-        const now = await cluster.placement(m.topic, m.partition);
-        // A topic deleted while it moves back has nothing left to wait for.
-        if (now === undefined) return ++missing >= 4;
-        missing = 0;
-        return !now.moving && now.replicas.join() === m.from.join();
+        const rb = (await cluster.balancer(first))?.rebalance;
+        reason = rb?.reason ?? null;
+        return rb !== null && rb !== undefined && rb.requestIndex >= index && rb.endIndex !== null;
       },
       Math.max(0, end - Date.now()),
     );
-    if (there) done++;
-    else late.push(`${m.topic}-${m.partition}`);
+    const held = await heldBy(cluster, x);
+    last = `rebalance ${index} ${ended ? `ended (${reason ?? '?'})` : 'still running'}, node ${x} holds ${held ?? 'unknown'} replica(s)`;
+    if (ended && held !== undefined && held > 0)
+      return {
+        met: true,
+        detail: `${last} after ${((Date.now() - start) / 1000).toFixed(1)} s${asks > 1 ? ` (${asks} asks)` : ''}`,
+      };
+    if (!ended) break;
+    await sleep(2000);
   }
   return {
-    met: late.length === 0,
-    detail: `${moves.size} replica(s) moved off, ${asked.length} moved back, ${done} there in time${late.length > 0 ? ` (not: ${late.join(', ')})` : ''}`,
+    met: false,
+    detail: `no rebalance ended with replicas on node ${x} in ${REBALANCE_LIMIT_MS / 1000} s: ${last}`,
   };
 }

@@ -110,7 +110,7 @@ test("smoke: transactions, the transaction coordinator's node killed, no safety 
 // Not in CI (about 70 s on the shared machine: a 4-node cluster and one whole membership cycle);
 // CHRONIK_LONG=1 runs it.
 (process.env['CHRONIK_LONG'] === '1' ? test : test.skip)(
-  'smoke (long): a node leaves and joins anew with an empty disk while another is killed or cut off, 4 nodes',
+  'smoke (long, membership): a node is decommissioned, joins anew with an empty disk while another is killed or cut off, 4 nodes',
   async () => {
     const outDir = fs.mkdtempSync(path.join(os.tmpdir(), 'chronik-chaos-smoke-membership-'));
     const lines: string[] = [];
@@ -141,9 +141,15 @@ test("smoke: transactions, the transaction coordinator's node killed, no safety 
     )}\nfiles in ${report.outDir}`;
     expect({ error: report.error, summary }).toEqual({ error: undefined, summary });
     expect(report.timeline.map((t) => t.kind)).toEqual(['membership']);
-    // The whole cycle ran: removed, joined anew, replicas back.
-    expect(lines.some((l) => /membership remove-node node \d: remove node \d \(ok\)/.test(l))).toBe(true);
+    // The whole cycle ran: decommissioned and removed by the balancer, joined anew, rebalanced.
+    expect(lines.some((l) => /membership decommission node \d: .* \(ok\)/.test(l))).toBe(true);
+    expect(lines.some((l) => /membership removed node \d: node \d no longer a member \(ok\)/.test(l))).toBe(
+      true,
+    );
     expect(lines.some((l) => /membership join node \d: .* a voter and registered \(ok\)/.test(l))).toBe(true);
+    expect(
+      lines.some((l) => /membership rebalance node \d: rebalance \d+ through node \d \(ok\)/.test(l)),
+    ).toBe(true);
     expect({ valid: report.valid, summary }).toEqual({ valid: true, summary });
     fs.rmSync(outDir, { recursive: true, force: true });
   },
