@@ -90,6 +90,36 @@ function totalBytes(chunks: readonly Uint8Array[]): number {
   return n;
 }
 
+/** Writes every byte of `chunks` at `position` with writev, resuming after short writes. */
+function writevAllSync(fd: number, chunks: readonly Uint8Array[], position: number): void {
+  let rest: readonly Uint8Array[] = chunks.filter((c) => c.length > 0);
+  let pos = position;
+  while (rest.length > 0) {
+    const part = rest.length > MAX_IOVECS ? rest.slice(0, MAX_IOVECS) : rest;
+    const n = fs.writevSync(fd, part, pos);
+    if (n <= 0) throw new Error(`short write at ${pos}`);
+    pos += n;
+    rest = n === totalBytes(part) ? rest.slice(part.length) : skipBytes(rest, n);
+  }
+}
+
+/** Reads up to `length` bytes at `position`, resuming after short reads; stops at the end of the file. */
+function readAllSync(
+  fd: number,
+  buffer: Uint8Array,
+  offset: number,
+  length: number,
+  position: number,
+): number {
+  let done = 0;
+  while (done < length) {
+    const n = fs.readSync(fd, buffer, offset + done, length - done, position + done);
+    if (n === 0) break;
+    done += n;
+  }
+  return done;
+}
+
 class NodeFile implements WalFile {
   constructor(private readonly handle: fsp.FileHandle) {}
 
@@ -124,15 +154,7 @@ class NodeFile implements WalFile {
   }
 
   writevSync(chunks: readonly Uint8Array[], position: number): void {
-    let rest: readonly Uint8Array[] = chunks.filter((c) => c.length > 0);
-    let pos = position;
-    while (rest.length > 0) {
-      const part = rest.length > MAX_IOVECS ? rest.slice(0, MAX_IOVECS) : rest;
-      const n = fs.writevSync(this.handle.fd, part, pos);
-      if (n <= 0) throw new Error(`short write at ${pos}`);
-      pos += n;
-      rest = n === totalBytes(part) ? rest.slice(part.length) : skipBytes(rest, n);
-    }
+    writevAllSync(this.handle.fd, chunks, position);
   }
 
   async read(buffer: Uint8Array, offset: number, length: number, position: number): Promise<number> {
@@ -146,13 +168,7 @@ class NodeFile implements WalFile {
   }
 
   readSync(buffer: Uint8Array, offset: number, length: number, position: number): number {
-    let done = 0;
-    while (done < length) {
-      const n = fs.readSync(this.handle.fd, buffer, offset + done, length - done, position + done);
-      if (n === 0) break;
-      done += n;
-    }
-    return done;
+    return readAllSync(this.handle.fd, buffer, offset, length, position);
   }
 
   truncate(size: number): Promise<void> {
@@ -244,15 +260,7 @@ class FdFile implements WalFile {
 
   writevSync(chunks: readonly Uint8Array[], position: number): void {
     if (!this.writable) throw this.readOnly();
-    let rest: readonly Uint8Array[] = chunks.filter((c) => c.length > 0);
-    let pos = position;
-    while (rest.length > 0) {
-      const part = rest.length > MAX_IOVECS ? rest.slice(0, MAX_IOVECS) : rest;
-      const n = fs.writevSync(this.fd, part, pos);
-      if (n <= 0) throw new Error(`short write at ${pos}`);
-      pos += n;
-      rest = n === totalBytes(part) ? rest.slice(part.length) : skipBytes(rest, n);
-    }
+    writevAllSync(this.fd, chunks, position);
   }
 
   async read(buffer: Uint8Array, offset: number, length: number, position: number): Promise<number> {
@@ -268,13 +276,7 @@ class FdFile implements WalFile {
   }
 
   readSync(buffer: Uint8Array, offset: number, length: number, position: number): number {
-    let done = 0;
-    while (done < length) {
-      const n = fs.readSync(this.fd, buffer, offset + done, length - done, position + done);
-      if (n === 0) break;
-      done += n;
-    }
-    return done;
+    return readAllSync(this.fd, buffer, offset, length, position);
   }
 
   async truncate(size: number): Promise<void> {

@@ -20,6 +20,7 @@ import {
   parseIndexName,
   parseSegmentName,
 } from './format.js';
+import type { IndexFile } from './format.js';
 import { Segment, SharedFile } from './segment.js';
 
 export interface RecoveryOptions {
@@ -233,6 +234,22 @@ export async function writeIndexFile(fsys: FileSystem, seg: Segment, view?: Tail
   await fsys.rename(tmp, seg.indexPath);
 }
 
+/** The segment's index file decoded, or undefined when it is missing, too large or not valid. */
+async function readIndexFile(fsys: FileSystem, seg: Segment): Promise<IndexFile | undefined> {
+  const st = await fsys.stat(seg.indexPath);
+  if (!st || st.size > 64 << 20) return undefined;
+  const f = await fsys.open(seg.indexPath, 'r');
+  let data: Buffer;
+  try {
+    data = Buffer.allocUnsafe(st.size);
+    const got = await f.read(data, 0, st.size, 0);
+    data = data.subarray(0, got);
+  } finally {
+    await f.close();
+  }
+  return decodeIndexFile(data);
+}
+
 /**
  * Loads the last segment's prefix index (written while it was active, over durable bytes only):
  * the position to check records from, or undefined when there is none usable (scan it whole). It
@@ -246,18 +263,7 @@ async function tryLoadTailIndex(
   fileSize: number,
   maxRecordBytes: number,
 ): Promise<number | undefined> {
-  const st = await fsys.stat(seg.indexPath);
-  if (!st || st.size > 64 << 20) return undefined;
-  const f = await fsys.open(seg.indexPath, 'r');
-  let data: Buffer;
-  try {
-    data = Buffer.allocUnsafe(st.size);
-    const got = await f.read(data, 0, st.size, 0);
-    data = data.subarray(0, got);
-  } finally {
-    await f.close();
-  }
-  const idx = decodeIndexFile(data);
+  const idx = await readIndexFile(fsys, seg);
   if (
     !idx ||
     idx.segmentBytes > fileSize ||
@@ -293,18 +299,7 @@ async function tryLoadIndex(
   fileSize: number,
   expectedLast: number | undefined,
 ): Promise<boolean> {
-  const st = await fsys.stat(seg.indexPath);
-  if (!st || st.size > 64 << 20) return false;
-  const f = await fsys.open(seg.indexPath, 'r');
-  let data: Buffer;
-  try {
-    data = Buffer.allocUnsafe(st.size);
-    const got = await f.read(data, 0, st.size, 0);
-    data = data.subarray(0, got);
-  } finally {
-    await f.close();
-  }
-  const idx = decodeIndexFile(data);
+  const idx = await readIndexFile(fsys, seg);
   if (!idx || idx.segmentBytes !== fileSize || idx.recordCount !== idx.lastIndex - seg.firstIndex + 1)
     return false;
   if (expectedLast !== undefined && idx.lastIndex !== expectedLast) return false;
