@@ -6,14 +6,11 @@
 // topic's leaders landed off the preferred replica); the preferred replica now tries again while
 // no leader is known. Here the peers open 450 ms after it and their election timeout (0.5-1 s) is
 // far shorter than its own (3-6 s), so without the retries a peer always wins.
-import { systemClock, systemScheduler } from '@chronik/env';
 import { MemoryNetwork, NO_NODE, RaftHost } from '@chronik/raft-host';
 import { MemFileSystem } from '@chronik/wal';
-import { GroupManifest } from '../../src/cluster/group-manifest.js';
-import { PartitionGroups } from '../../src/cluster/partition-groups.js';
-import { silentLogger } from '../../src/logger.js';
+import type { PartitionGroups } from '../../src/cluster/partition-groups.js';
 import type { ManagedPartition, PartitionEvents } from '../../src/partition/types.js';
-import { LOG_CONFIG, TOPIC_ID } from '../partition/harness.js';
+import { LOG_CONFIG, TOPIC_ID, partitionGroupsOn } from '../partition/harness.js';
 
 const events: PartitionEvents = {
   leaderReady: () => undefined,
@@ -40,20 +37,7 @@ async function node(net: MemoryNetwork, id: number, electionTicks: number): Prom
   host.setTransport(transport);
   await transport.start();
   host.start();
-  const manifest = await GroupManifest.open(fs, '/raft');
-  const groups = new PartitionGroups({
-    host,
-    fs,
-    raftDir: '/raft',
-    manifest,
-    nodeId: id,
-    electionTicks,
-    retentionCheckIntervalMs: 0,
-    proposalTimeoutMs: 5000,
-    clock: systemClock,
-    scheduler: systemScheduler,
-    logger: silentLogger,
-  });
+  const groups = await partitionGroupsOn(host, fs, id, { electionTicks });
   return { host, groups };
 }
 

@@ -4,15 +4,12 @@
 // lost its log (REPLICA_STATE_LOST) and kept it out for good. A group that failed to open never ran
 // on this node (RaftHost.openGroup registers it after its last await): it voted and acknowledged
 // nothing, so its claim goes again and the next open starts it fresh.
-import { systemClock, systemScheduler } from '@chronik/env';
 import { RaftHost } from '@chronik/raft-host';
 import { MemFileSystem } from '@chronik/wal';
 import { GroupManifest } from '../../src/cluster/group-manifest.js';
 import { partitionGroupId } from '../../src/cluster/group-ids.js';
-import { PartitionGroups } from '../../src/cluster/partition-groups.js';
-import { silentLogger } from '../../src/logger.js';
 import type { PartitionEvents } from '../../src/partition/types.js';
-import { LOG_CONFIG, TOPIC_ID } from '../partition/harness.js';
+import { LOG_CONFIG, TOPIC_ID, partitionGroupsOn } from '../partition/harness.js';
 
 const events: PartitionEvents = {
   leaderReady: () => undefined,
@@ -26,19 +23,7 @@ test('a new group whose open failed on EIO opens on the next try, not REPLICA_ST
   await fs.mkdir('/raft');
   const host = new RaftHost({ nodeId: 1, dataDir: '/raft', env: { fs }, tickMs: 10, electionTicks: 5 });
   const manifest = await GroupManifest.open(fs, '/raft');
-  const groups = new PartitionGroups({
-    host,
-    fs,
-    raftDir: '/raft',
-    manifest,
-    nodeId: 1,
-    electionTicks: 5,
-    retentionCheckIntervalMs: 0,
-    proposalTimeoutMs: 5000,
-    clock: systemClock,
-    scheduler: systemScheduler,
-    logger: silentLogger,
-  });
+  const groups = await partitionGroupsOn(host, fs, 1, { manifest });
   const spec = {
     topic: 't',
     topicId: TOPIC_ID,

@@ -4,16 +4,13 @@
 // fault): the leader still counted what the lost folder had acknowledged (its match index), sent a
 // heartbeat committing entries the empty log never had, and the replica stopped for good.
 import path from 'node:path';
-import { systemClock, systemScheduler } from '@chronik/env';
 import { RaftHost } from '@chronik/raft-host';
 import { MemFileSystem } from '@chronik/wal';
-import { GroupManifest } from '../../src/cluster/group-manifest.js';
 import { partitionGroupId } from '../../src/cluster/group-ids.js';
-import { PartitionGroups } from '../../src/cluster/partition-groups.js';
-import { silentLogger } from '../../src/logger.js';
+import type { PartitionGroups } from '../../src/cluster/partition-groups.js';
 import type { PartitionEvents } from '../../src/partition/types.js';
 import type { PartitionSpec } from '../../src/services/partition-manager.js';
-import { LOG_CONFIG, TOPIC_ID } from '../partition/harness.js';
+import { LOG_CONFIG, TOPIC_ID, partitionGroupsOn } from '../partition/harness.js';
 
 const events: PartitionEvents = {
   leaderReady: () => undefined,
@@ -27,20 +24,7 @@ const FOLDER = `group-${GID}`;
 
 async function setup(fs: MemFileSystem): Promise<{ host: RaftHost; groups: PartitionGroups }> {
   const host = new RaftHost({ nodeId: 2, dataDir: '/raft', env: { fs }, tickMs: 10, electionTicks: 5 });
-  const manifest = await GroupManifest.open(fs, '/raft');
-  const groups = new PartitionGroups({
-    host,
-    fs,
-    raftDir: '/raft',
-    manifest,
-    nodeId: 2,
-    electionTicks: 5,
-    retentionCheckIntervalMs: 0,
-    proposalTimeoutMs: 5000,
-    clock: systemClock,
-    scheduler: systemScheduler,
-    logger: silentLogger,
-  });
+  const groups = await partitionGroupsOn(host, fs, 2);
   return { host, groups };
 }
 

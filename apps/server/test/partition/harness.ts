@@ -159,19 +159,7 @@ class ReplicatedHarness implements PartitionHarness {
       tickMs: 10,
       electionTicks: 5,
     });
-    const groups = new PartitionGroups({
-      host: this.host,
-      fs: this.fs,
-      raftDir: '/raft',
-      manifest: await GroupManifest.open(this.fs, '/raft'),
-      nodeId: 1,
-      electionTicks: 5,
-      retentionCheckIntervalMs: 0,
-      proposalTimeoutMs: 5000,
-      clock: this.clock,
-      scheduler: systemScheduler,
-      logger: silentLogger,
-    });
+    const groups = await partitionGroupsOn(this.host, this.fs, 1, { clock: this.clock });
     const { events, ready } = readiness();
     const p = groups.create(
       {
@@ -234,6 +222,31 @@ export async function until(pred: () => boolean, timeoutMs = 10_000): Promise<vo
     if (Date.now() > deadline) throw new Error('condition not reached');
     await new Promise((r) => setTimeout(r, 10));
   }
+}
+
+/**
+ * PartitionGroups of node `nodeId` on `host`, its Raft data in `/raft` of `fs` (the manifest opened
+ * there unless given), with the tests' usual options: no retention checks, 5 s proposals, the system scheduler.
+ */
+export async function partitionGroupsOn(
+  host: RaftHost,
+  fs: MemFileSystem,
+  nodeId: number,
+  options: { electionTicks?: number; clock?: Clock; manifest?: GroupManifest } = {},
+): Promise<PartitionGroups> {
+  return new PartitionGroups({
+    host,
+    fs,
+    raftDir: '/raft',
+    manifest: options.manifest ?? (await GroupManifest.open(fs, '/raft')),
+    nodeId,
+    electionTicks: options.electionTicks ?? 5,
+    retentionCheckIntervalMs: 0,
+    proposalTimeoutMs: 5000,
+    clock: options.clock ?? systemClock,
+    scheduler: systemScheduler,
+    logger: silentLogger,
+  });
 }
 
 /** A transactional batch of `n` records `<prefix>0..` of a producer (epoch, first sequence). */
