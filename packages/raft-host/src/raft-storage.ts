@@ -65,6 +65,15 @@ export interface RaftLogStorageOptions {
   /** Operator option passed to the Wal: cut at a corruption instead of refusing to open. */
   readonly onCorruption?: 'fail' | 'truncate';
   /**
+   * Passed to the Wal: what open() CRC-checks. `tail` (default): only the records after the last
+   * valid index file (sealed segments' indexes and the active segment's prefix index, written every
+   * 8 MiB made durable and at close), so an open costs what was written since, not the log kept;
+   * a damaged record elsewhere is found when it is read (entries(), readEntries(): a WalError
+   * Corruption, never its data) or by the log scrubber. `all`: every record (the whole log read).
+   * See README, "Opening a log".
+   */
+  readonly verify?: 'all' | 'tail';
+  /**
    * Passed to the Wal: write entries with a synchronous write on the calling thread instead of a
    * thread-pool hand-off (the fdatasync stays in the pool). See WalOptions.inlineWrites. Default false.
    */
@@ -428,6 +437,7 @@ export class RaftLogStorage implements StorageUnderTest {
           ? { maxPendingBytes: options.maxPendingWriteBytes }
           : {}),
         ...(options.onCorruption ? { onCorruption: options.onCorruption } : {}),
+        verify: options.verify ?? 'tail',
         ...(options.inlineWrites !== undefined ? { inlineWrites: options.inlineWrites } : {}),
       });
     } catch (e) {

@@ -1,7 +1,8 @@
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { EntryType, MemoryStorage, RaftError, seededRng, storageConformanceCases } from '@chronik/raft';
 import type { ConfState, Entry, StorageUnderTest } from '@chronik/raft';
-import { GroupCommitter, MemFileSystem, nodeFileSystem } from '@chronik/wal';
+import { GroupCommitter, MemFileSystem, WalError, WalErrorCode, nodeFileSystem } from '@chronik/wal';
 import type { FileSystem } from '@chronik/wal';
 import { RaftLogStorage } from '../src/index.js';
 import { linesLogger } from './mem-net.js';
@@ -349,6 +350,48 @@ describe('RaftLogStorage', () => {
     expect(again.cachedBytes()).toBeLessThanOrEqual(1000);
     expect(again.term(100)).toBe(4);
     expect(again.entries(5, 201, 350).map((e) => e.index)).toEqual([5, 6, 7]);
+    await again.close();
+  });
+
+  test('open CRC-checks only the tail; a damaged entry in a sealed segment is a Corruption error when read, never data', async () => {
+    const dir = path.join(tempDir(), 'tail');
+    const opts = { dir, maxSegmentBytes: 4096, maxCacheBytes: 1000 };
+    const s = await RaftLogStorage.open(opts);
+    for (let i = 1; i <= 100; i++) s.append([ent(i, 1, `entry-${String(i).padStart(4, '0')}`.padEnd(200, '.'))]);
+    await s.sync();
+    await s.close();
+    // Damage entry 5's data in the first (sealed) segment, its CRC left as it was.
+    const logDir = path.join(dir, 'log');
+    const segments = fs.readdirSync(logDir).filter((n) => !n.endsWith('.index')).sort();
+    expect(segments.length).toBeGreaterThan(2);
+    const file = path.join(logDir, segments[0]!);
+    const bytes = fs.readFileSync(file);
+    const at = bytes.indexOf('entry-0005');
+    expect(at).toBeGreaterThan(0);
+    bytes[at + 8] ^= 0xff;
+    fs.writeFileSync(file, bytes);
+
+    // verify: 'all' reads every record at open and refuses the log.
+    await expect(RaftLogStorage.open({ ...opts, verify: 'all' })).rejects.toMatchObject({
+      code: WalErrorCode.Corruption,
+    });
+    // The default opens (the sealed segment's index file is valid), and the damage surfaces when the
+    // entry is read: the same error, from the synchronous and the asynchronous read, no data.
+    const again = await RaftLogStorage.open(opts);
+    expect(again.lastIndex()).toBe(100);
+    const corrupt = (e: unknown): boolean => e instanceof WalError && e.code === WalErrorCode.Corruption;
+    let thrown: unknown;
+    try {
+      again.entries(1, 10, Number.MAX_SAFE_INTEGER);
+    } catch (e) {
+      thrown = e;
+    }
+    expect(corrupt(thrown)).toBe(true);
+    expect(corrupt(await again.readEntries(5, 6, Number.MAX_SAFE_INTEGER).catch((e: unknown) => e))).toBe(true);
+    // Entries elsewhere read as written.
+    expect(
+      again.entries(60, 62, Number.MAX_SAFE_INTEGER).map((e) => Buffer.from(e.data).toString().slice(0, 10)),
+    ).toEqual(['entry-0060', 'entry-0061']);
     await again.close();
   });
 
