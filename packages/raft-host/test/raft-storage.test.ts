@@ -357,12 +357,16 @@ describe('RaftLogStorage', () => {
     const dir = path.join(tempDir(), 'tail');
     const opts = { dir, maxSegmentBytes: 4096, maxCacheBytes: 1000 };
     const s = await RaftLogStorage.open(opts);
-    for (let i = 1; i <= 100; i++) s.append([ent(i, 1, `entry-${String(i).padStart(4, '0')}`.padEnd(200, '.'))]);
+    for (let i = 1; i <= 100; i++)
+      s.append([ent(i, 1, `entry-${String(i).padStart(4, '0')}`.padEnd(200, '.'))]);
     await s.sync();
     await s.close();
     // Damage entry 5's data in the first (sealed) segment, its CRC left as it was.
     const logDir = path.join(dir, 'log');
-    const segments = fs.readdirSync(logDir).filter((n) => !n.endsWith('.index')).sort();
+    const segments = fs
+      .readdirSync(logDir)
+      .filter((n) => !n.endsWith('.index'))
+      .sort();
     expect(segments.length).toBeGreaterThan(2);
     const file = path.join(logDir, segments[0]!);
     const bytes = fs.readFileSync(file);
@@ -387,7 +391,9 @@ describe('RaftLogStorage', () => {
       thrown = e;
     }
     expect(corrupt(thrown)).toBe(true);
-    expect(corrupt(await again.readEntries(5, 6, Number.MAX_SAFE_INTEGER).catch((e: unknown) => e))).toBe(true);
+    expect(corrupt(await again.readEntries(5, 6, Number.MAX_SAFE_INTEGER).catch((e: unknown) => e))).toBe(
+      true,
+    );
     // Entries elsewhere read as written.
     expect(
       again.entries(60, 62, Number.MAX_SAFE_INTEGER).map((e) => Buffer.from(e.data).toString().slice(0, 10)),
