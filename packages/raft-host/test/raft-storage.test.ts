@@ -372,7 +372,7 @@ describe('RaftLogStorage', () => {
     const bytes = fs.readFileSync(file);
     const at = bytes.indexOf('entry-0005');
     expect(at).toBeGreaterThan(0);
-    bytes[at + 8] ^= 0xff;
+    bytes[at + 8] = bytes[at + 8]! ^ 0xff;
     fs.writeFileSync(file, bytes);
 
     // verify: 'all' reads every record at open and refuses the log.
