@@ -445,7 +445,15 @@ export class RaftLogStorage implements StorageUnderTest {
       throw e;
     }
     const s = new RaftLogStorage(options, wal, stateFile, committer, st, snapData);
-    await s.recoverLog();
+    try {
+      await s.recoverLog();
+    } catch (e) {
+      // Damage found after the Wal opened (an entry read for its term): release the Wal and the
+      // state file, or the directory stays "already open" in this process and the replica's
+      // rebuild (which reopens it) fails.
+      await s.close().catch(() => {});
+      throw e;
+    }
     return s;
   }
 

@@ -401,6 +401,37 @@ describe('RaftLogStorage', () => {
     await again.close();
   });
 
+  test('damage found after the Wal opened (an entry read for its term) refuses the open and releases the directory', async () => {
+    const dir = path.join(tempDir(), 'release');
+    const opts = { dir, maxSegmentBytes: 4096, maxCacheBytes: 1000 };
+    const s = await RaftLogStorage.open(opts);
+    for (let i = 1; i <= 100; i++)
+      s.append([ent(i, 1, `entry-${String(i).padStart(4, '0')}`.padEnd(200, '.'))]);
+    await s.sync();
+    await s.close();
+    // Entry 1 starts the recorded run of term 1: open() reads it to check the run.
+    const logDir = path.join(dir, 'log');
+    const file = path.join(
+      logDir,
+      fs
+        .readdirSync(logDir)
+        .filter((n) => !n.endsWith('.index'))
+        .sort()[0]!,
+    );
+    const bytes = fs.readFileSync(file);
+    const at = bytes.indexOf('entry-0001');
+    bytes[at + 8] = bytes[at + 8]! ^ 0xff;
+    fs.writeFileSync(file, bytes);
+    const corruption = { code: WalErrorCode.Corruption };
+    await expect(RaftLogStorage.open(opts)).rejects.toMatchObject(corruption);
+    // Not "a Wal is already open": the failed open released the directory.
+    await expect(RaftLogStorage.open(opts)).rejects.toMatchObject(corruption);
+    fs.rmSync(dir, { recursive: true });
+    const fresh = await RaftLogStorage.open(opts);
+    expect(fresh.lastIndex()).toBe(0);
+    await fresh.close();
+  });
+
   test('a burst larger than the write queue limit waits instead of failing', async () => {
     const s = await RaftLogStorage.open({ dir: path.join(tempDir(), 'burst'), maxPendingWriteBytes: 4096 });
     for (let i = 1; i <= 100; i++) s.append([ent(i, 1, 'y'.repeat(1000))]);
