@@ -2,6 +2,11 @@
 
 export type Align = 'left' | 'right';
 
+/** `n` right-aligned columns (number columns), for a table's `align`. */
+export function rights(n: number): Align[] {
+  return Array.from({ length: n }, () => 'right');
+}
+
 /** Escapes what would break a table cell. */
 export function escapeCell(text: string): string {
   return text.replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');

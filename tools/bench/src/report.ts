@@ -1,5 +1,5 @@
 // The report: Markdown tables and SVG charts from one BenchRun. Pure.
-import { fmt, fmtBytes, fmtMs, fmtPercent, fmtRatio, markdownTable } from './markdown.js';
+import { fmt, fmtBytes, fmtMs, fmtPercent, fmtRatio, markdownTable, rights } from './markdown.js';
 import { failoverStats } from './failover.js';
 import {
   ISSUE8_LATENCY_PER_SEC,
@@ -620,22 +620,7 @@ function produceTable(run: BenchRun, chronik: SystemId, jet: SystemId): string {
       `own generator / ${SYSTEM_LABELS[jet]} (medians; per pair)`,
     ],
     rows,
-    [
-      'left',
-      'right',
-      'left',
-      'right',
-      'right',
-      'right',
-      'right',
-      'right',
-      'right',
-      'right',
-      'right',
-      'right',
-      'right',
-      'right',
-    ],
+    ['left', 'right', 'left', ...rights(11)],
   );
 }
 
@@ -1379,20 +1364,7 @@ function issue9Section(run: BenchRun): string {
         ...librdkafkaCells(s),
       ];
     }),
-    [
-      'left',
-      'right',
-      'right',
-      'right',
-      'right',
-      'right',
-      'right',
-      'right',
-      'right',
-      'right',
-      'right',
-      'right',
-    ],
+    ['left', ...rights(11)],
   );
   return `${table}
 
