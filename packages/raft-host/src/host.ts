@@ -568,16 +568,15 @@ interface LeaderLossPlan {
   recampaigned: boolean;
   /** When this node campaigns (once; null when done or when it plans none). */
   atTick: number | null;
-  /** The plan ends after this tick (the last campaign's turn). */
-  untilTick: number;
   /**
-   * Until this tick (the plan's end), a message from the lost leader that makes the follower follow
-   * it again — one it sent before it died, delivered after its connection's failure was reported,
-   * possibly well after on a loaded node — is forgotten again. A live leader (a stream that failed
-   * while it lived) is followed again after it; forgetting it meanwhile disrupts nothing (the other
-   * followers hold their lease) and stops no replication.
+   * The plan ends after this tick (the last campaign's turn). Until then, a message from the lost
+   * leader that makes the follower follow it again — one it sent before it died, delivered after
+   * its connection's failure was reported, possibly well after on a loaded node — is forgotten
+   * again. A live leader (a stream that failed while it lived) is followed again after it;
+   * forgetting it meanwhile disrupts nothing (the other followers hold their lease) and stops no
+   * replication.
    */
-  reforgetUntilTick: number;
+  untilTick: number;
 }
 
 /** What this host knows of a peer's liveness (node liveness, for quiescent groups). */
@@ -962,7 +961,6 @@ export class RaftHost {
       term: g.node.status().hardState.term,
       atTick: campaigns ? this.tickCount + rank * LEADER_LOSS_CAMPAIGN_STAGGER_TICKS : null,
       untilTick: this.tickCount + survivors.length * LEADER_LOSS_CAMPAIGN_STAGGER_TICKS + 1,
-      reforgetUntilTick: this.tickCount + survivors.length * LEADER_LOSS_CAMPAIGN_STAGGER_TICKS + 1,
     });
   }
 
@@ -974,7 +972,7 @@ export class RaftHost {
    */
   private reforget(g: Group, from: number): void {
     const plan = this.plannedCampaigns.get(g);
-    if (plan === undefined || plan.lost !== from || this.tickCount > plan.reforgetUntilTick) return;
+    if (plan === undefined || plan.lost !== from || this.tickCount > plan.untilTick) return;
     if (!g.node.forgetLeader(from)) return;
     // Its campaign, if it ran, was abandoned for that leader: it runs again (once: a live leader's
     // every heartbeat would otherwise start another).
