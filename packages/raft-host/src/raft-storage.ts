@@ -542,11 +542,7 @@ export class RaftLogStorage implements StorageUnderTest {
   }
 
   entries(lo: number, hi: number, maxBytes: number): Entry[] {
-    if (lo <= this.dummyIndex)
-      throw new RaftError(RaftErrorCode.Compacted, `entries(${lo}) below first index ${this.dummyIndex + 1}`);
-    if (hi > this.last + 1)
-      throw new RaftError(RaftErrorCode.Unavailable, `entries(.., ${hi}) beyond last index ${this.last}`);
-    if (lo > hi) throw new RaftError(RaftErrorCode.InvariantViolated, `entries(${lo}, ${hi}): lo > hi`);
+    this.checkRange('entries', lo, hi);
     if (lo === hi) return [];
     const out: Entry[] = [];
     if (lo < this.cacheStart) {
