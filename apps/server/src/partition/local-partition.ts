@@ -34,6 +34,7 @@ import {
   decodeSnapshot,
   encodeSnapshot,
 } from './index-checkpoint.js';
+import type { DecodedSnapshot } from './index-checkpoint.js';
 import { InvariantError, ReadDamage } from './kafka-log.js';
 import type { CleanerState, LogState } from './kafka-log.js';
 import { isRelocation } from './relocation.js';
@@ -82,6 +83,23 @@ const INDEX_CHECKPOINT_FILE = 'index.checkpoint';
 /** Entries read per step during recovery. */
 const RECOVERY_READ_BYTES = 1024 * 1024;
 const NO_INFLIGHT: readonly InflightBatch[] = [];
+
+/** The state part of an index snapshot (snapshotBytes). */
+interface SnapshotMeta {
+  nextIndex: number;
+  nextOffset: string;
+  logStartOffset?: string;
+  epochs: Array<[number, string]>;
+  maxTs: [string, string];
+  producers: unknown;
+  txns?: unknown;
+  cleaner?: CleanerState;
+}
+
+interface ParsedSnapshot {
+  decoded: DecodedSnapshot;
+  meta: SnapshotMeta;
+}
 
 /**
  * The CRC-32C of a whole (assigned) batch, as its log entry's checksum: the CRC of the bytes the
@@ -220,57 +238,57 @@ export class LocalPartition extends KafkaPartition {
     const clean = await this.log.readFile(SNAPSHOT_FILE);
     if (clean !== undefined) {
       await this.log.removeFile(SNAPSHOT_FILE);
-      const at = await this.restoreSnapshot(clean, SNAPSHOT_FILE, (n) => n === this.log.nextIndex());
+      const parsed = this.parseSnapshot(clean, SNAPSHOT_FILE);
+      const at =
+        parsed && (await this.restoreSnapshot(parsed, SNAPSHOT_FILE, (n) => n === this.log.nextIndex()));
       if (at !== undefined) return at;
     }
     const inLog = (n: number): boolean => n >= this.log.firstIndex() && n <= this.log.nextIndex();
-    const candidates: Array<{ name: string; raw: Buffer; nextIndex: number }> = [];
+    const candidates: Array<{ name: string; parsed: ParsedSnapshot }> = [];
     for (const name of [INDEX_CHECKPOINT_FILE, COMPACTION_SNAPSHOT_FILE]) {
       const raw = await this.log.readFile(name);
-      if (raw === undefined) continue;
-      const nextIndex = this.peekNextIndex(raw);
-      candidates.push({ name, raw, nextIndex: nextIndex ?? -1 });
+      const parsed = raw && this.parseSnapshot(raw, name);
+      if (parsed !== undefined) candidates.push({ name, parsed });
     }
-    candidates.sort((a, b) => b.nextIndex - a.nextIndex);
+    candidates.sort((x, y) => y.parsed.meta.nextIndex - x.parsed.meta.nextIndex);
     for (const c of candidates) {
-      const at = await this.restoreSnapshot(c.raw, c.name, inLog);
+      const at = await this.restoreSnapshot(c.parsed, c.name, inLog);
       if (at !== undefined) return at;
     }
     return undefined;
   }
 
-  /** A snapshot's next entry index, or undefined when it cannot be read. */
-  private peekNextIndex(raw: Buffer): number | undefined {
+  /** A snapshot's checked bytes and state, or undefined (logged) when it cannot be read. */
+  private parseSnapshot(raw: Buffer, name: string): ParsedSnapshot | undefined {
     try {
-      const n = (JSON.parse(decodeSnapshot(raw).json) as { nextIndex: unknown }).nextIndex;
-      return typeof n === 'number' && Number.isSafeInteger(n) ? n : undefined;
-    } catch {
+      const decoded = decodeSnapshot(raw);
+      const meta = JSON.parse(decoded.json) as SnapshotMeta;
+      if (!Number.isSafeInteger(meta.nextIndex)) throw new Error('no next entry index');
+      return { decoded, meta };
+    } catch (e) {
+      this.ignoredSnapshot(name, e);
       return undefined;
     }
   }
 
+  private ignoredSnapshot(name: string, e: unknown): void {
+    this.logger.warn(
+      { topic: this.topic, partition: this.partition, file: name, err: errorText(e) },
+      'ignoring unreadable index snapshot',
+    );
+  }
+
   /**
-   * Restores `raw` (snapshotBytes' format) when `usable(its next entry index)` and it agrees with
-   * the log: its last batch row stored whole in an entry is that entry's batch (same base and last
-   * offset). Returns that next entry index, or undefined (nothing restored).
+   * Restores a parsed snapshot (snapshotBytes' format) when `usable(its next entry index)` and it
+   * agrees with the log: its last batch row stored whole in an entry is that entry's batch (same
+   * base and last offset). Returns that next entry index, or undefined (nothing restored).
    */
   private async restoreSnapshot(
-    raw: Buffer,
+    { decoded, meta }: ParsedSnapshot,
     name: string,
     usable: (nextIndex: number) => boolean,
   ): Promise<number | undefined> {
     try {
-      const decoded = decodeSnapshot(raw);
-      const meta = JSON.parse(decoded.json) as {
-        nextIndex: number;
-        nextOffset: string;
-        logStartOffset?: string;
-        epochs: Array<[number, string]>;
-        maxTs: [string, string];
-        producers: unknown;
-        txns?: unknown;
-        cleaner?: CleanerState;
-      };
       if (!usable(meta.nextIndex)) return undefined;
       const index = BatchIndex.fromBuffer(decoded.rows, decoded.v1);
       index.removeEntriesBelow(this.log.firstIndex());
@@ -314,10 +332,7 @@ export class LocalPartition extends KafkaPartition {
       this.kafka.restore(state, index);
       return meta.nextIndex;
     } catch (e) {
-      this.logger.warn(
-        { topic: this.topic, partition: this.partition, file: name, err: errorText(e) },
-        'ignoring unreadable index snapshot',
-      );
+      this.ignoredSnapshot(name, e);
       return undefined;
     }
   }
